@@ -1,0 +1,57 @@
+// Network and file-system policies, and the parsing of their command-line/settings forms.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "microvm/error.hpp"
+
+namespace microvm {
+
+struct NetworkPolicy {
+    enum class Kind { Denied, AllowList, DenyList, Full };
+    Kind kind = Kind::Denied;
+    // Host entries: names or IPs, optionally "host:port", "*.example.com" wildcards.
+    std::vector<std::string> hosts;
+
+    static NetworkPolicy denied() { return {}; }
+    static NetworkPolicy full() { return {Kind::Full, {}}; }
+    static NetworkPolicy allow(std::vector<std::string> h) { return {Kind::AllowList, std::move(h)}; }
+    static NetworkPolicy deny(std::vector<std::string> h) { return {Kind::DenyList, std::move(h)}; }
+
+    // "deny" | "full" | "allow=a.com,b.com" | "block=a.com"
+    static Expected<NetworkPolicy> parse(std::string_view text);
+    std::string to_string() const;
+    // Does the policy let a connection to host (and port, 0 = any) through?
+    bool permits(std::string_view host, int port = 0) const;
+    bool operator==(const NetworkPolicy&) const = default;
+};
+
+struct FileSystemPolicy {
+    enum class Kind { None, ReadOnly, ReadWrite, Full };
+    Kind kind = Kind::None;
+    // ReadOnly: paths bound read-only (empty = the standard system directories).
+    // ReadWrite: paths bound writable.
+    std::vector<std::string> paths;
+
+    static FileSystemPolicy none() { return {}; }
+    static FileSystemPolicy full() { return {Kind::Full, {}}; }
+    static FileSystemPolicy read_only(std::vector<std::string> p = {}) { return {Kind::ReadOnly, std::move(p)}; }
+    static FileSystemPolicy read_write(std::vector<std::string> p) { return {Kind::ReadWrite, std::move(p)}; }
+
+    // "none" | "ro" | "ro=/data:/etc" | "rw=/tmp/x" | "full"
+    static Expected<FileSystemPolicy> parse(std::string_view text);
+    std::string to_string() const;
+    bool operator==(const FileSystemPolicy&) const = default;
+};
+
+// "500ms", "30s", "2m", "1.5s" -> milliseconds. Rejects negatives, zero, garbage and overflow.
+Expected<std::chrono::milliseconds> parse_duration(std::string_view text);
+std::string format_duration(std::chrono::milliseconds d);
+
+const char* to_string(NetworkPolicy::Kind k);
+const char* to_string(FileSystemPolicy::Kind k);
+
+}  // namespace microvm

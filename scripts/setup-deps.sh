@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency from Debian's packages. Idempotent: packages
+# already present are skipped, so a second run does no network work at all.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git python3 iproute2 procps
+  libseccomp-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libcurl4-openssl-dev
+  libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev libedit-dev
+  clang-19 lld-19 libclang-rt-19-dev
+  wasi-libc libc++-19-dev-wasm32 libc++abi-19-dev-wasm32 libclang-rt-19-dev-wasm32
+  wabt runsc bubblewrap hyperfine
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "setup-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cassert>
+#include <optional>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -59,15 +60,14 @@ public:
     Expected(Ok) {}
     template <class U>
         requires std::is_constructible_v<E, U>
-    Expected(Unexpected<U> e) : err_(E(std::move(e.error))), failed_(true) {}
-    bool has_value() const { return !failed_; }
+    Expected(Unexpected<U> e) : err_(E(std::move(e.error))) {}
+    bool has_value() const { return !err_.has_value(); }
     explicit operator bool() const { return has_value(); }
-    const E& error() const& { assert(failed_); return err_; }
-    E&& error() && { assert(failed_); return std::move(err_); }
+    const E& error() const& { assert(err_); return *err_; }
+    E&& error() && { assert(err_); return std::move(*err_); }
 
 private:
-    E err_{};
-    bool failed_ = false;
+    std::optional<E> err_;
 };
 
 }  // namespace rtfs

@@ -1,0 +1,74 @@
+// The interpreter: reads, analyses (symbols resolved to frame slots) and evaluates RTFS programs.
+//
+//   rtfs::Interpreter interp({.security = rtfs::RuntimeContext::full(), .host = &my_host});
+//   auto r = interp.eval("(+ 1 2)");   // Result<Value>: a value or an Error
+//
+// One Interpreter runs on one thread at a time. Top-level def/defn persist across eval() calls
+// (a REPL session). Evaluation can be stopped from outside through `cancel`, `deadline` or
+// `max_steps`; it ends with an Interrupted error.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "rtfs/host.hpp"
+#include "rtfs/security.hpp"
+#include "rtfs/value.hpp"
+
+namespace rtfs {
+
+struct EvalOptions {
+    RuntimeContext security = RuntimeContext::pure();
+    Host* host = nullptr;                       // capability host; nullptr = none
+    const std::atomic<bool>* cancel = nullptr;  // set to true from any thread to stop
+    std::optional<std::chrono::steady_clock::time_point> deadline;
+    uint64_t max_steps = 0;             // calls + loop iterations; 0 = unlimited
+    uint32_t max_depth = 100'000;       // nested calls
+    size_t native_stack_bytes = 0;      // C++ stack the evaluator may use; 0 = detect
+    int64_t memory_limit_bytes = 0;     // live RTFS heap; 0 = unlimited
+    uint32_t value_stack_slots = 1u << 20;  // locals + arguments of all active calls
+};
+
+class Interpreter {
+public:
+    explicit Interpreter(EvalOptions options = {});
+    ~Interpreter();
+    Interpreter(const Interpreter&) = delete;
+    Interpreter& operator=(const Interpreter&) = delete;
+
+    // Reads and evaluates every form of source; the value of the last one (nil if none).
+    Result<Value> eval(std::string_view source);
+    Result<Value> eval_form(const Value& form);
+
+    // Calls a function value (closure, builtin, keyword, map, ...). Used by higher-order builtins.
+    Result<Value> apply(const Value& fn, std::span<Value> args);
+    // Checks the runtime context, then hands the call to the host.
+    Result<Value> call_capability(std::string_view capability_id, std::span<Value> args);
+    // Interrupt/limit check for builtins that loop for long without calling back into RTFS.
+    Expected<void, Error> check_limits();
+
+    void define(std::string_view name, Value v);
+    std::optional<Value> lookup(std::string_view name) const;
+
+    EvalOptions& options();
+    const HeapStats& heap_stats() const;
+    uint64_t steps() const;
+
+    struct State;
+    State& state() { return *st_; }
+
+private:
+    std::unique_ptr<State> st_;
+};
+
+// The builtin named `name`, or nullptr.
+const struct BuiltinDef* find_builtin(std::string_view name);
+// Every builtin of the standard library, sorted by name.
+std::span<const struct BuiltinDef> all_builtins();
+
+}  // namespace rtfs

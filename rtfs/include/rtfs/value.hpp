@@ -1,0 +1,283 @@
+// RTFS values. A Value is 16 bytes: a type tag and either an immediate (nil, bool, int, float,
+// builtin) or a pointer to a reference-counted heap object. Values are immutable to programs;
+// the runtime may update an object in place only while it holds the sole reference (so that
+// `(reduce conj [] xs)` is linear), which no program can observe.
+//
+// Reference counts are not atomic: a value graph belongs to one interpreter (one thread) at a
+// time. Handing a finished result to another thread after a join is fine.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "rtfs/expected.hpp"
+
+namespace rtfs {
+
+enum class Type : uint8_t {
+    Nil,
+    Bool,
+    Int,
+    Float,
+    Builtin,   // native function of the standard library (an immediate: a static table entry)
+    String,
+    Keyword,
+    Symbol,
+    List,
+    Vector,
+    Map,
+    Set,
+    Function,  // closure
+    Error,     // an error value (what `catch` binds)
+    Recur,     // internal: the signal `recur` sends to its loop; never visible to programs
+};
+
+// "integer", "float", ... as returned by `type-name`.
+const char* type_name(Type t);
+
+class Value;
+class Interpreter;
+struct Object;
+struct BuiltinDef;
+struct HeapStats;
+
+// Heap accounting for the interpreter running on this thread (nullptr = none). Objects add
+// their size when created and subtract it when destroyed; the interpreter compares the live
+// total against its memory limit.
+struct HeapStats {
+    int64_t live_bytes = 0;
+    int64_t peak_bytes = 0;
+    void add(int64_t n) {
+        live_bytes += n;
+        if (live_bytes > peak_bytes) peak_bytes = live_bytes;
+    }
+};
+HeapStats*& current_heap_stats();
+
+struct Object {
+    uint32_t refs = 0;
+    int64_t accounted = 0;  // bytes added to the heap stats at creation
+    virtual ~Object();
+    void account(int64_t bytes);  // adds to the current heap stats (and remembers it)
+};
+
+class Value {
+public:
+    Value() : type_(Type::Nil) { u_.i = 0; }
+    static Value nil() { return Value(); }
+    static Value boolean(bool b) { Value v(Type::Bool); v.u_.b = b; return v; }
+    static Value integer(int64_t i) { Value v(Type::Int); v.u_.i = i; return v; }
+    static Value floating(double d) { Value v(Type::Float); v.u_.f = d; return v; }
+    static Value builtin(const BuiltinDef* b) { Value v(Type::Builtin); v.u_.b_def = b; return v; }
+    static Value recur_signal() { return Value(Type::Recur); }
+    // Takes ownership of a freshly created object (refcount 0 -> 1).
+    static Value object(Type t, Object* o) {
+        Value v(t);
+        v.u_.o = o;
+        ++o->refs;
+        return v;
+    }
+
+    Value(const Value& other) : type_(other.type_), u_(other.u_) { retain(); }
+    Value(Value&& other) noexcept : type_(other.type_), u_(other.u_) { other.type_ = Type::Nil; }
+    Value& operator=(const Value& other) {
+        if (this != &other) {
+            Value tmp(other);
+            swap(tmp);
+        }
+        return *this;
+    }
+    Value& operator=(Value&& other) noexcept {
+        if (this != &other) {
+            release();
+            type_ = other.type_;
+            u_ = other.u_;
+            other.type_ = Type::Nil;
+        }
+        return *this;
+    }
+    ~Value() { release(); }
+    void swap(Value& o) noexcept {
+        std::swap(type_, o.type_);
+        std::swap(u_, o.u_);
+    }
+
+    Type type() const { return type_; }
+    bool is(Type t) const { return type_ == t; }
+    bool is_nil() const { return type_ == Type::Nil; }
+    bool is_number() const { return type_ == Type::Int || type_ == Type::Float; }
+    bool is_seq() const { return type_ == Type::List || type_ == Type::Vector; }
+    // String through Error are reference-counted heap objects.
+    bool is_heap() const { return type_ >= Type::String && type_ <= Type::Error; }
+    bool truthy() const { return !(type_ == Type::Nil || (type_ == Type::Bool && !u_.b)); }
+    bool unique() const { return is_heap() && u_.o->refs == 1; }
+
+    bool as_bool() const { return u_.b; }
+    int64_t as_int() const { return u_.i; }
+    double as_float() const { return u_.f; }
+    double to_double() const { return type_ == Type::Int ? static_cast<double>(u_.i) : u_.f; }
+    const BuiltinDef* as_builtin() const { return u_.b_def; }
+    Object* object_ptr() const { return u_.o; }
+
+    // Typed access to heap objects; the caller has checked the type.
+    const std::string& str() const;  // String, Keyword, Symbol
+    const std::vector<Value>& items() const;  // List, Vector, Set
+    std::vector<Value>& mutable_items();  // only while unique()
+    const struct MapObj& map() const;
+    struct MapObj& mutable_map();  // only while unique()
+    const struct FnObj& fn() const;
+    const struct ErrObj& err() const;
+
+private:
+    explicit Value(Type t) : type_(t) { u_.i = 0; }
+    void retain() const {
+        if (is_heap()) ++u_.o->refs;
+    }
+    void release() {
+        if (is_heap() && --u_.o->refs == 0) delete u_.o;
+    }
+
+    Type type_;
+    union {
+        bool b;
+        int64_t i;
+        double f;
+        Object* o;
+        const BuiltinDef* b_def;
+    } u_;
+};
+
+// ---- heap objects ---------------------------------------------------------------------------
+
+struct StrObj final : Object {
+    std::string s;
+    explicit StrObj(std::string v);
+};
+
+struct SeqObj final : Object {  // List, Vector, Set (a set keeps insertion order, no duplicates)
+    std::vector<Value> items;
+    explicit SeqObj(std::vector<Value> v);
+};
+
+struct ValueHash {
+    size_t operator()(const Value& v) const;
+};
+struct ValueEq {
+    bool operator()(const Value& a, const Value& b) const;
+};
+
+// A map keeps insertion order. Small maps are searched linearly; larger ones carry a hash index.
+struct MapObj final : Object {
+    std::vector<std::pair<Value, Value>> entries;
+    MapObj();
+    explicit MapObj(std::vector<std::pair<Value, Value>> e);
+    MapObj(const MapObj& other);
+    ~MapObj() override;
+
+    const Value* find(const Value& key) const;
+    void set(Value key, Value val);  // insert or replace (keeps the original position)
+    bool erase(const Value& key);
+    size_t size() const { return entries.size(); }
+
+private:
+    static constexpr size_t kIndexThreshold = 12;
+    void rebuild_index();
+    // key -> position in entries; only when entries.size() > kIndexThreshold.
+    std::unique_ptr<struct MapIndex> index_;
+};
+
+struct ErrorKindInfo;
+enum class ErrorKind : uint8_t {
+    TypeError,
+    UndefinedSymbol,
+    ArityMismatch,
+    DivisionByZero,
+    IndexOutOfBounds,
+    MatchError,
+    TypeValidationError,
+    InvalidArgument,
+    Overflow,            // integer overflow: an error, never wrap-around
+    SecurityViolation,
+    CapabilityError,     // an allowed capability failed (file missing, connection refused, ...)
+    RecursionLimit,
+    Interrupted,
+    ResourceLimit,
+    UserError,
+    ReadError,
+};
+const char* to_string(ErrorKind k);
+bool error_kind_from_string(std::string_view name, ErrorKind* out);
+
+struct ErrObj final : Object {
+    ErrorKind kind;
+    std::string message;
+    Value data;      // payload of a user error (`(throw {:message ...})`), else nil
+    int line = 0;    // where it was raised, when known
+    int column = 0;
+    ErrObj(ErrorKind k, std::string msg, Value d = {});
+};
+
+// The error of a failed operation. It wraps an ErrObj value so that `catch` can bind it as is.
+class Error {
+public:
+    Error(ErrorKind kind, std::string message, Value data = {});
+    explicit Error(Value error_value);  // must be Type::Error
+
+    ErrorKind kind() const { return v_.err().kind; }
+    const std::string& message() const { return v_.err().message; }
+    int line() const { return v_.err().line; }
+    int column() const { return v_.err().column; }
+    const Value& value() const { return v_; }
+    // Sets line/column if the error has none yet (the innermost location wins).
+    void locate(int line, int column);
+    // "DivisionByZero: Division by zero" (+ " at 3:7" when located).
+    std::string describe() const;
+
+private:
+    Value v_;
+};
+
+template <class T>
+using Result = Expected<T, Error>;
+
+inline Unexpected<Error> error(ErrorKind kind, std::string message) {
+    return {Error(kind, std::move(message))};
+}
+
+// ---- constructors and accessors -------------------------------------------------------------
+
+Value make_string(std::string s);
+Value make_keyword(std::string name);  // without the leading colon
+Value make_symbol(std::string name);
+Value make_list(std::vector<Value> items);
+Value make_vector(std::vector<Value> items);
+Value make_set(std::vector<Value> items);  // removes duplicates, keeps first occurrences
+Value make_map(std::vector<std::pair<Value, Value>> entries);  // later duplicate keys win
+Value make_error_value(ErrorKind kind, std::string message, Value data = {});
+
+inline const std::string& Value::str() const { return static_cast<const StrObj*>(u_.o)->s; }
+inline const std::vector<Value>& Value::items() const {
+    return static_cast<const SeqObj*>(u_.o)->items;
+}
+inline std::vector<Value>& Value::mutable_items() { return static_cast<SeqObj*>(u_.o)->items; }
+inline const MapObj& Value::map() const { return *static_cast<const MapObj*>(u_.o); }
+inline MapObj& Value::mutable_map() { return *static_cast<MapObj*>(u_.o); }
+inline const ErrObj& Value::err() const { return *static_cast<const ErrObj*>(u_.o); }
+
+// Structural equality: (= 1 1.0) is false; lists and vectors with equal items are equal;
+// maps and sets compare regardless of order.
+bool equals(const Value& a, const Value& b);
+size_t hash_value(const Value& v);
+// Total order used by `compare` and `sort`: numbers numerically, strings lexicographically,
+// then by type. Returns <0, 0, >0; error for values of incomparable types.
+Result<int> compare_values(const Value& a, const Value& b);
+
+// The value's RTFS type name ("integer", "map", ...).
+const char* type_name(const Value& v);
+
+}  // namespace rtfs

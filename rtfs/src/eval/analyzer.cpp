@@ -1,0 +1,1113 @@
+// Forms -> nodes. Malformed special forms are ReadErrors with the form's line:column.
+#include "eval/analyzer.hpp"
+
+#include <algorithm>
+#include <set>
+#include <string>
+
+#include "rtfs/printer.hpp"
+
+namespace rtfs {
+namespace {
+
+constexpr int kMaxMacroExpansions = 200;
+constexpr int kMaxAnalyzeDepth = 2000;
+
+// Lexical scope of one function (the top-level form is a function without parameters).
+struct FnScope {
+    FnScope* parent = nullptr;
+    std::vector<std::pair<std::string, uint32_t>> locals;  // visible bindings, innermost last
+    std::vector<std::pair<std::string, CaptureSource>> captures;
+    std::string self_name;
+    uint32_t next_slot = 0;
+    uint32_t max_slots = 0;
+
+    uint32_t alloc() {
+        uint32_t s = next_slot++;
+        max_slots = std::max(max_slots, next_slot);
+        return s;
+    }
+};
+
+enum class RefKind { Local, Capture, Self, Global };
+struct Ref {
+    RefKind kind;
+    uint32_t index = 0;
+};
+
+bool is_symbol(const Value& v, const char* name) { return v.is(Type::Symbol) && v.str() == name; }
+
+class Analyzer {
+public:
+    Analyzer(Interpreter::State& st, const SourcePositions* positions,
+             std::shared_ptr<Unit> unit)
+        : st_(st), positions_(positions), unit_(std::move(unit)) {}
+
+    Result<NodeP> toplevel(const Value& form) {
+        scope_ = &root_;
+        RTFS_TRY(NodeP n, analyze(form, false));
+        unit_->nslots = root_.max_slots;
+        return n;
+    }
+
+private:
+    // ---- helpers ----------------------------------------------------------------------------
+
+    SourcePos pos_of(const Value& form) const {
+        if (form.is_heap()) {
+            if (positions_) {
+                auto it = positions_->find(form.object_ptr());
+                if (it != positions_->end()) return it->second;
+            }
+            auto it = extra_positions_.find(form.object_ptr());
+            if (it != extra_positions_.end()) return it->second;
+        }
+        return current_pos_;
+    }
+
+    Unexpected<Error> syntax(const Value& form, std::string msg) const {
+        Error e(ErrorKind::ReadError, std::move(msg));
+        SourcePos p = pos_of(form);
+        e.locate(p.line, p.column);
+        return {std::move(e)};
+    }
+
+    template <class N>
+    std::unique_ptr<N> make(const Value& form) const {
+        auto n = std::make_unique<N>();
+        n->pos = pos_of(form);
+        return n;
+    }
+
+    NodeP constant(Value v, const Value& form) const {
+        auto n = make<ConstNode>(form);
+        n->value = std::move(v);
+        return n;
+    }
+
+    Ref resolve(FnScope* s, const std::string& name) {
+        for (auto it = s->locals.rbegin(); it != s->locals.rend(); ++it)
+            if (it->first == name) return {RefKind::Local, it->second};
+        if (!s->self_name.empty() && s->self_name == name) return {RefKind::Self};
+        for (size_t i = 0; i < s->captures.size(); ++i)
+            if (s->captures[i].first == name) return {RefKind::Capture, static_cast<uint32_t>(i)};
+        if (!s->parent) return {RefKind::Global};
+        Ref outer = resolve(s->parent, name);
+        if (outer.kind == RefKind::Global) return outer;
+        CaptureSource src{outer.kind == RefKind::Local     ? CaptureSource::From::Local
+                          : outer.kind == RefKind::Capture ? CaptureSource::From::Capture
+                                                           : CaptureSource::From::Self,
+                          outer.index};
+        s->captures.emplace_back(name, src);
+        return {RefKind::Capture, static_cast<uint32_t>(s->captures.size() - 1)};
+    }
+
+    bool is_local_name(const std::string& name) {
+        for (FnScope* s = scope_; s; s = s->parent) {
+            for (const auto& l : s->locals)
+                if (l.first == name) return true;
+            if (s->self_name == name) return true;
+        }
+        return false;
+    }
+
+    NodeP symbol_ref(const Value& form) {
+        const std::string& name = form.str();
+        Ref r = resolve(scope_, name);
+        switch (r.kind) {
+            case RefKind::Local: {
+                auto n = make<LocalNode>(form);
+                n->slot = r.index;
+                return n;
+            }
+            case RefKind::Capture: {
+                auto n = make<CaptureNode>(form);
+                n->index = r.index;
+                return n;
+            }
+            case RefKind::Self: return make<SelfNode>(form);
+            case RefKind::Global: break;
+        }
+        GlobalCell* cell = st_.find_global(name);
+        if (!cell || !cell->defined) {
+            if (const BuiltinDef* b = find_builtin(name)) {
+                if (!cell) return constant(Value::builtin(b), form);
+            }
+        }
+        auto n = make<GlobalNode>(form);
+        n->cell = cell ? cell : st_.global(name);
+        return n;
+    }
+
+    // ---- dispatch ---------------------------------------------------------------------------
+
+    Result<NodeP> analyze(const Value& form, bool tail) {
+        if (++depth_ > kMaxAnalyzeDepth) {
+            --depth_;
+            return syntax(form, "program nested too deeply");
+        }
+        auto r = analyze_inner(form, tail);
+        --depth_;
+        return r;
+    }
+
+    Result<NodeP> analyze_inner(const Value& form, bool tail) {
+        switch (form.type()) {
+            case Type::Symbol: return symbol_ref(form);
+            case Type::List: return analyze_list(form, tail);
+            case Type::Vector: return analyze_collection(form, Type::Vector, form.items());
+            case Type::Set: return analyze_collection(form, Type::Set, form.items());
+            case Type::Map: {
+                std::vector<Value> flat;
+                for (const auto& [k, v] : form.map().entries) {
+                    flat.push_back(k);
+                    flat.push_back(v);
+                }
+                return analyze_collection(form, Type::Map, flat);
+            }
+            default: return constant(form, form);
+        }
+    }
+
+    Result<NodeP> analyze_collection(const Value& form, Type type, const std::vector<Value>& items) {
+        auto n = make<CollectionNode>(form);
+        n->type = type;
+        bool all_const = true;
+        for (const auto& x : items) {
+            RTFS_TRY(NodeP c, analyze(x, false));
+            all_const = all_const && dynamic_cast<ConstNode*>(c.get()) != nullptr;
+            n->items.push_back(std::move(c));
+        }
+        if (all_const) return constant(form, form);
+        return NodeP(std::move(n));
+    }
+
+    Result<NodeP> analyze_list(const Value& form, bool tail) {
+        const auto& items = form.items();
+        if (items.empty()) return constant(make_list({}), form);
+        SourcePos saved = current_pos_;
+        current_pos_ = pos_of(form);
+        auto r = analyze_list_inner(form, items, tail);
+        current_pos_ = saved;
+        return r;
+    }
+
+    Result<NodeP> analyze_list_inner(const Value& form, const std::vector<Value>& items, bool tail) {
+        const Value& head = items[0];
+        if (head.is(Type::Symbol) && !is_local_name(head.str())) {
+            const std::string& h = head.str();
+            if (h == "if") return analyze_if(form, items, tail);
+            if (h == "do") return analyze_do(form, items, 1, tail);
+            if (h == "step") {
+                if (items.size() < 2) return syntax(form, "step needs a name");
+                return analyze_do(form, items, 2, tail);
+            }
+            if (h == "let") return analyze_let(form, items, tail);
+            if (h == "fn" || h == "fn*" || h == "lambda") return analyze_fn(form, items, 1, "");
+            if (h == "def") return analyze_def(form, items);
+            if (h == "defn") return analyze_defn(form, items);
+            if (h == "quote") {
+                if (items.size() != 2) return syntax(form, "quote takes one form");
+                return constant(items[1], form);
+            }
+            if (h == "quasiquote") {
+                if (items.size() != 2) return syntax(form, "quasiquote takes one form");
+                RTFS_TRY(auto q, analyze_quasi(items[1], 0));
+                return NodeP(std::move(q));
+            }
+            if (h == "unquote" || h == "unquote-splicing")
+                return syntax(form, h + " outside of quasiquote");
+            if (h == "loop") return analyze_loop(form, items);
+            if (h == "recur") return analyze_recur(form, items, tail);
+            if (h == "try") return analyze_try(form, items);
+            if (h == "match") return analyze_match(form, items, tail);
+            if (h == "for") return analyze_for(form, items);
+            if (h == "dotimes") return analyze_dotimes(form, items);
+            if (h == "doseq") return analyze_doseq(form, items);
+            if (h == "and" || h == "or") {
+                auto n = make<AndNode>(form);
+                n->is_or = h == "or";
+                for (size_t i = 1; i < items.size(); ++i) {
+                    RTFS_TRY(NodeP e, analyze(items[i], false));
+                    n->exprs.push_back(std::move(e));
+                }
+                return NodeP(std::move(n));
+            }
+            if (h == "call") return analyze_call_capability(form, items);
+            if (h == "deref") {
+                if (items.size() != 2 || !items[1].is(Type::Symbol))
+                    return syntax(form, "@ must be followed by a name");
+                auto n = make<DerefNode>(form);
+                n->name = items[1].str();
+                return NodeP(std::move(n));
+            }
+            if (h == "defmacro") return analyze_defmacro(form, items);
+            if (h == "cond") return analyze(desugar_cond(form, items, 1), tail);
+            if (h == "when" || h == "when-not") {
+                if (items.size() < 2) return syntax(form, h + " needs a condition");
+                std::vector<Value> body{make_symbol("do")};
+                body.insert(body.end(), items.begin() + 2, items.end());
+                Value test = h == "when" ? items[1] : make_list({make_symbol("not"), items[1]});
+                return analyze(relist(form, {make_symbol("if"), test, relist(form, body)}), tail);
+            }
+            if (h == "if-not") {
+                if (items.size() < 3 || items.size() > 4)
+                    return syntax(form, "if-not takes a condition, then and optional else");
+                std::vector<Value> f{make_symbol("if"), make_list({make_symbol("not"), items[1]}),
+                                     items[2]};
+                if (items.size() == 4) f.push_back(items[3]);
+                return analyze(relist(form, f), tail);
+            }
+            if (h == "if-let" || h == "when-let") return analyze_if_let(form, items, tail);
+            if (h == "->" || h == "->>") return analyze(thread(form, items, h == "->>"), tail);
+            auto m = st_.macros.find(h);
+            if (m != st_.macros.end()) return analyze_macro_call(form, m->second, tail);
+        }
+        auto n = make<CallNode>(form);
+        RTFS_TRY(n->fn, analyze(head, false));
+        n->args.reserve(items.size() - 1);
+        for (size_t i = 1; i < items.size(); ++i) {
+            RTFS_TRY(NodeP a, analyze(items[i], false));
+            n->args.push_back(std::move(a));
+        }
+        return NodeP(std::move(n));
+    }
+
+    // A new list form that keeps the source position of `like`.
+    Value relist(const Value& like, std::vector<Value> items) {
+        Value v = make_list(std::move(items));
+        extra_positions_[v.object_ptr()] = pos_of(like);
+        keep_.push_back(v);
+        return v;
+    }
+
+    // ---- simple forms -----------------------------------------------------------------------
+
+    Result<NodeP> analyze_if(const Value& form, const std::vector<Value>& items, bool tail) {
+        if (items.size() < 3 || items.size() > 4)
+            return syntax(form, "if takes a condition, a then branch and an optional else branch");
+        auto n = make<IfNode>(form);
+        RTFS_TRY(n->cond, analyze(items[1], false));
+        RTFS_TRY(n->then, analyze(items[2], tail));
+        if (items.size() == 4) {
+            RTFS_TRY(n->otherwise, analyze(items[3], tail));
+        }
+        return NodeP(std::move(n));
+    }
+
+    // A body: forms evaluated in order, the last in tail position. Local defs inside it bind
+    // for the rest of the body.
+    Result<NodeP> analyze_body(const Value& form, const std::vector<Value>& items, size_t from,
+                               bool tail) {
+        size_t saved_locals = scope_->locals.size();
+        uint32_t saved_slot = scope_->next_slot;
+        auto n = make<DoNode>(form);
+        for (size_t i = from; i < items.size(); ++i) {
+            RTFS_TRY(NodeP e, analyze(items[i], tail && i + 1 == items.size()));
+            n->body.push_back(std::move(e));
+        }
+        if (lexical_depth_ > 0) {
+            scope_->locals.resize(saved_locals);
+            scope_->next_slot = saved_slot;
+        }
+        if (n->body.size() == 1) return std::move(n->body[0]);
+        if (n->body.empty()) return constant(Value(), form);
+        return NodeP(std::move(n));
+    }
+
+    Result<NodeP> analyze_do(const Value& form, const std::vector<Value>& items, size_t from,
+                             bool tail) {
+        return analyze_body(form, items, from, tail);
+    }
+
+    Value desugar_cond(const Value& form, const std::vector<Value>& items, size_t i) {
+        if (i >= items.size()) return Value();
+        const Value& test = items[i];
+        Value then = i + 1 < items.size() ? items[i + 1] : Value();
+        if (test.is(Type::Keyword) && test.str() == "else") return then;
+        return relist(form, {make_symbol("if"), test, then, desugar_cond(form, items, i + 2)});
+    }
+
+    Value thread(const Value& form, const std::vector<Value>& items, bool last) {
+        if (items.size() < 2) return Value();
+        Value acc = items[1];
+        for (size_t i = 2; i < items.size(); ++i) {
+            const Value& step = items[i];
+            std::vector<Value> call;
+            if (step.is(Type::List) && !step.items().empty()) {
+                call = step.items();
+                if (last) {
+                    call.push_back(acc);
+                } else {
+                    call.insert(call.begin() + 1, acc);
+                }
+            } else {
+                call = {step, acc};
+            }
+            acc = relist(step.is(Type::List) ? step : form, std::move(call));
+        }
+        return acc;
+    }
+
+    Result<NodeP> analyze_if_let(const Value& form, const std::vector<Value>& items, bool tail) {
+        const bool is_when = items[0].str() == "when-let";
+        if (items.size() < 3 || !items[1].is(Type::Vector) || items[1].items().size() != 2)
+            return syntax(form, items[0].str() + " needs [pattern expr] and a body");
+        if (!is_when && items.size() > 4)
+            return syntax(form, "if-let takes a binding, then and optional else");
+        Value tmp = make_symbol(" if-let-" + std::to_string(++gensym_));
+        const auto& b = items[1].items();
+        Value then;
+        if (is_when) {
+            std::vector<Value> body{make_symbol("do")};
+            body.insert(body.end(), items.begin() + 2, items.end());
+            then = relist(form, body);
+        } else {
+            then = items[2];
+        }
+        Value inner = relist(form, {make_symbol("let"), make_vector({b[0], tmp}), then});
+        std::vector<Value> iff{make_symbol("if"), tmp, inner};
+        if (!is_when && items.size() == 4) iff.push_back(items[3]);
+        return analyze(relist(form, {make_symbol("let"), make_vector({tmp, b[1]}),
+                                     relist(form, iff)}),
+                       tail);
+    }
+
+    // ---- patterns and annotations -----------------------------------------------------------
+
+    // Parses a binding pattern; names are collected in `names` (added to scope by the caller).
+    Expected<void, Error> parse_destructure(const Value& form, Pattern& p,
+                                            std::vector<std::pair<std::string, uint32_t>>& names) {
+        if (form.is(Type::Symbol)) {
+            if (form.str() == "_") {
+                p.kind = Pattern::Kind::Ignore;
+                return Ok{};
+            }
+            if (form.str() == "&") return syntax(form, "misplaced &");
+            p.kind = Pattern::Kind::Bind;
+            p.slot = scope_->alloc();
+            names.emplace_back(form.str(), p.slot);
+            return Ok{};
+        }
+        if (form.is(Type::Vector)) {
+            p.kind = Pattern::Kind::Seq;
+            const auto& xs = form.items();
+            for (size_t i = 0; i < xs.size(); ++i) {
+                if (is_symbol(xs[i], "&")) {
+                    if (i + 1 >= xs.size()) return syntax(form, "& must be followed by a name");
+                    p.rest = std::make_unique<Pattern>();
+                    RTFS_CHECK(parse_destructure(xs[i + 1], *p.rest, names));
+                    ++i;
+                    continue;
+                }
+                if (xs[i].is(Type::Keyword) && xs[i].str() == "as") {
+                    if (i + 1 >= xs.size() || !xs[i + 1].is(Type::Symbol))
+                        return syntax(form, ":as must be followed by a name");
+                    p.has_as = true;
+                    p.as_slot = scope_->alloc();
+                    names.emplace_back(xs[i + 1].str(), p.as_slot);
+                    ++i;
+                    continue;
+                }
+                if (p.rest) return syntax(form, "only :as may follow the & rest binding");
+                Pattern e;
+                RTFS_CHECK(parse_destructure(xs[i], e, names));
+                p.elems.push_back(std::move(e));
+            }
+            return Ok{};
+        }
+        if (form.is(Type::Map)) {
+            p.kind = Pattern::Kind::Map;
+            for (const auto& [k, v] : form.map().entries) {
+                if (k.is(Type::Keyword) && (k.str() == "keys" || k.str() == "strs" ||
+                                            k.str() == "syms")) {
+                    if (!v.is(Type::Vector))
+                        return syntax(form, ":" + k.str() + " needs a vector of names");
+                    for (const auto& name : v.items()) {
+                        if (!name.is(Type::Symbol))
+                            return syntax(form, ":" + k.str() + " entries must be names");
+                        Pattern e;
+                        e.kind = Pattern::Kind::Bind;
+                        e.slot = scope_->alloc();
+                        names.emplace_back(name.str(), e.slot);
+                        p.keys.push_back(k.str() == "keys"   ? make_keyword(name.str())
+                                         : k.str() == "strs" ? make_string(name.str())
+                                                             : make_symbol(name.str()));
+                        p.elems.push_back(std::move(e));
+                    }
+                } else if (k.is(Type::Keyword) && k.str() == "as") {
+                    if (!v.is(Type::Symbol)) return syntax(form, ":as must be followed by a name");
+                    p.has_as = true;
+                    p.as_slot = scope_->alloc();
+                    names.emplace_back(v.str(), p.as_slot);
+                } else {
+                    // {x :k}: bind x to the value under :k
+                    Pattern e;
+                    RTFS_CHECK(parse_destructure(k, e, names));
+                    p.keys.push_back(v);
+                    p.elems.push_back(std::move(e));
+                }
+            }
+            return Ok{};
+        }
+        return syntax(form, "invalid binding pattern " + print(form));
+    }
+
+    Expected<void, Error> parse_match_pattern(const Value& form, Pattern& p,
+                                              std::vector<std::pair<std::string, uint32_t>>& names) {
+        switch (form.type()) {
+            case Type::Symbol:
+                if (form.str() == "_") {
+                    p.kind = Pattern::Kind::Ignore;
+                } else {
+                    p.kind = Pattern::Kind::Bind;
+                    p.slot = scope_->alloc();
+                    names.emplace_back(form.str(), p.slot);
+                }
+                return Ok{};
+            case Type::Vector: {
+                p.kind = Pattern::Kind::Seq;
+                const auto& xs = form.items();
+                for (size_t i = 0; i < xs.size(); ++i) {
+                    if (is_symbol(xs[i], "&")) {
+                        if (i + 2 != xs.size()) return syntax(form, "& must be followed by one pattern");
+                        p.rest = std::make_unique<Pattern>();
+                        return parse_match_pattern(xs[i + 1], *p.rest, names);
+                    }
+                    Pattern e;
+                    RTFS_CHECK(parse_match_pattern(xs[i], e, names));
+                    p.elems.push_back(std::move(e));
+                }
+                return Ok{};
+            }
+            case Type::Map:
+                p.kind = Pattern::Kind::Map;
+                for (const auto& [k, v] : form.map().entries) {
+                    Pattern e;
+                    RTFS_CHECK(parse_match_pattern(v, e, names));
+                    p.keys.push_back(k);
+                    p.elems.push_back(std::move(e));
+                }
+                return Ok{};
+            case Type::List: {
+                const auto& xs = form.items();
+                if (xs.size() == 3 && xs[0].is(Type::Keyword) && xs[0].str() == "as" &&
+                    xs[1].is(Type::Symbol)) {
+                    p.kind = Pattern::Kind::As;
+                    p.slot = scope_->alloc();
+                    names.emplace_back(xs[1].str(), p.slot);
+                    p.elems.emplace_back();
+                    return parse_match_pattern(xs[2], p.elems.back(), names);
+                }
+                return syntax(form, "invalid match pattern " + print(form));
+            }
+            default:
+                p.kind = Pattern::Kind::Literal;
+                p.literal = form;
+                return Ok{};
+        }
+    }
+
+    // Number of parameters allowed before the one at ps[k] when `&` was seen: all those before &.
+    static size_t rest_index_guard(const std::vector<Value>& ps, size_t k) {
+        size_t before = 0;
+        for (size_t j = 0; j < k; ++j) {
+            if (is_symbol(ps[j], "&")) return before;
+            if (!ps[j].is(Type::Keyword) && !is_symbol(ps[j], ":")) ++before;
+        }
+        return before;
+    }
+
+    static bool is_type_keyword(const Value& v) { return v.is(Type::Keyword) && looks_like_type(v); }
+
+    // Reads an optional annotation at xs[i] (`:int`, `: Int`, `[:vector :int]` when allowed).
+    // Returns how many forms it used (0 = none).
+    Result<size_t> parse_annotation(const std::vector<Value>& xs, size_t i, bool allow_vector,
+                                    std::unique_ptr<TypeSpec>* out) {
+        if (i >= xs.size()) return size_t{0};
+        if (is_symbol(xs[i], ":")) {
+            if (i + 1 >= xs.size()) return syntax(xs[i], "':' must be followed by a type");
+            RTFS_TRY(*out, parse_type(xs[i + 1]));
+            return size_t{2};
+        }
+        if (is_type_keyword(xs[i]) ||
+            (allow_vector && xs[i].is(Type::Vector) && !xs[i].items().empty() &&
+             xs[i].items()[0].is(Type::Keyword))) {
+            RTFS_TRY(*out, parse_type(xs[i]));
+            return size_t{1};
+        }
+        return size_t{0};
+    }
+
+    void add_names(const std::vector<std::pair<std::string, uint32_t>>& names) {
+        for (const auto& n : names) scope_->locals.push_back(n);
+    }
+
+    // A binding target for a pattern form: plain symbols bind straight into their slot.
+    Expected<void, Error> make_target(const Value& pat, Target& t,
+                                      std::vector<std::pair<std::string, uint32_t>>& names) {
+        if (pat.is(Type::Symbol) && pat.str() != "_" && pat.str() != "&") {
+            t.raw_slot = scope_->alloc();
+            t.name = pat.str();
+            names.emplace_back(pat.str(), t.raw_slot);
+            return Ok{};
+        }
+        t.raw_slot = scope_->alloc();
+        t.name = print(pat);
+        t.pattern = std::make_unique<Pattern>();
+        return parse_destructure(pat, *t.pattern, names);
+    }
+
+    // ---- let / loop -------------------------------------------------------------------------
+
+    struct BindingForm {
+        Value pattern;
+        std::unique_ptr<TypeSpec> type;
+        Value init;
+    };
+
+    Result<std::vector<BindingForm>> parse_bindings(const Value& form, const Value& vec,
+                                                    const char* what) {
+        if (!vec.is(Type::Vector)) return syntax(form, std::string(what) + " needs a binding vector");
+        const auto& xs = vec.items();
+        std::vector<BindingForm> out;
+        size_t i = 0;
+        while (i < xs.size()) {
+            BindingForm b;
+            b.pattern = xs[i++];
+            // An annotation only when another form (the value) follows it.
+            if (i + 1 < xs.size()) {
+                RTFS_TRY(size_t used, parse_annotation(xs, i, false, &b.type));
+                if (used > 0 && i + used < xs.size()) {
+                    i += used;
+                } else {
+                    b.type.reset();
+                }
+            }
+            if (i >= xs.size())
+                return syntax(vec, std::string(what) + " bindings need a value for " +
+                                       print(b.pattern));
+            b.init = xs[i++];
+            out.push_back(std::move(b));
+        }
+        return out;
+    }
+
+    static bool is_fn_form(const Value& v) {
+        return v.is(Type::List) && !v.items().empty() &&
+               (is_symbol(v.items()[0], "fn") || is_symbol(v.items()[0], "fn*"));
+    }
+
+    Result<NodeP> analyze_let(const Value& form, const std::vector<Value>& items, bool tail) {
+        if (items.size() < 2) return syntax(form, "let needs a binding vector");
+        RTFS_TRY(auto bindings, parse_bindings(form, items[1], "let"));
+        auto n = make<LetNode>(form);
+        size_t saved_locals = scope_->locals.size();
+        uint32_t saved_slot = scope_->next_slot;
+        ++lexical_depth_;
+
+        // letrec: plain-symbol bindings of fn forms are visible to every init of this let.
+        std::set<std::string> bound_before;
+        std::vector<int> predeclared(bindings.size(), -1);
+        n->targets.resize(bindings.size());
+        for (size_t i = 0; i < bindings.size(); ++i) {
+            const Value& p = bindings[i].pattern;
+            if (p.is(Type::Symbol) && is_fn_form(bindings[i].init) && !bound_before.count(p.str())) {
+                uint32_t slot = scope_->alloc();
+                predeclared[i] = static_cast<int>(slot);
+                n->targets[i].raw_slot = slot;
+                n->targets[i].name = p.str();
+                scope_->locals.emplace_back(p.str(), slot);
+            }
+            if (p.is(Type::Symbol)) bound_before.insert(p.str());
+        }
+        std::vector<uint32_t> predeclared_slots;
+        for (int s : predeclared)
+            if (s >= 0) predeclared_slots.push_back(static_cast<uint32_t>(s));
+
+        for (size_t i = 0; i < bindings.size(); ++i) {
+            auto& b = bindings[i];
+            NodeP init;
+            if (predeclared[i] >= 0) {
+                RTFS_TRY(init, analyze_fn(b.init, b.init.items(), 1, b.pattern.str()));
+                auto* fn = dynamic_cast<FnNode*>(init.get());
+                for (size_t c = 0; fn && c < fn->captures.size(); ++c) {
+                    const auto& src = fn->captures[c];
+                    if (src.from == CaptureSource::From::Local &&
+                        std::find(predeclared_slots.begin(), predeclared_slots.end(), src.index) !=
+                            predeclared_slots.end()) {
+                        n->fixups.push_back(Fixup{static_cast<uint32_t>(predeclared[i]),
+                                                  static_cast<uint32_t>(c), src.index});
+                    }
+                }
+            } else {
+                RTFS_TRY(init, analyze(b.init, false));
+                std::vector<std::pair<std::string, uint32_t>> names;
+                RTFS_CHECK(make_target(b.pattern, n->targets[i], names));
+                add_names(names);
+            }
+            n->targets[i].type = std::move(b.type);
+            n->inits.push_back(std::move(init));
+        }
+        RTFS_TRY(n->body, analyze_body(form, items, 2, tail));
+        --lexical_depth_;
+        scope_->locals.resize(saved_locals);
+        scope_->next_slot = saved_slot;
+        return NodeP(std::move(n));
+    }
+
+    Result<NodeP> analyze_loop(const Value& form, const std::vector<Value>& items) {
+        if (items.size() < 2) return syntax(form, "loop needs a binding vector");
+        RTFS_TRY(auto bindings, parse_bindings(form, items[1], "loop"));
+        auto n = make<LoopNode>(form);
+        size_t saved_locals = scope_->locals.size();
+        uint32_t saved_slot = scope_->next_slot;
+        ++lexical_depth_;
+        n->targets.resize(bindings.size());
+        for (size_t i = 0; i < bindings.size(); ++i) {
+            RTFS_TRY(NodeP init, analyze(bindings[i].init, false));
+            std::vector<std::pair<std::string, uint32_t>> names;
+            RTFS_CHECK(make_target(bindings[i].pattern, n->targets[i], names));
+            n->targets[i].type = std::move(bindings[i].type);
+            add_names(names);
+            n->inits.push_back(std::move(init));
+        }
+        const std::vector<Target>* saved_recur = recur_;
+        recur_ = &n->targets;
+        auto body = analyze_body(form, items, 2, true);
+        recur_ = saved_recur;
+        if (!body) return unexpected(std::move(body).error());
+        n->body = std::move(*body);
+        --lexical_depth_;
+        scope_->locals.resize(saved_locals);
+        scope_->next_slot = saved_slot;
+        return NodeP(std::move(n));
+    }
+
+    Result<NodeP> analyze_recur(const Value& form, const std::vector<Value>& items, bool tail) {
+        if (!recur_) return syntax(form, "recur outside of loop or fn");
+        if (!tail) return syntax(form, "recur must be in tail position");
+        if (items.size() - 1 != recur_->size())
+            return syntax(form, "recur expects " + std::to_string(recur_->size()) +
+                                    " arguments, got " + std::to_string(items.size() - 1));
+        auto n = make<RecurNode>(form);
+        n->targets = recur_;
+        for (size_t i = 1; i < items.size(); ++i) {
+            RTFS_TRY(NodeP a, analyze(items[i], false));
+            n->args.push_back(std::move(a));
+        }
+        return NodeP(std::move(n));
+    }
+
+    // ---- functions --------------------------------------------------------------------------
+
+    // (fn name? [params] [:ret] body+); items[from] is the optional name or the params.
+    Result<NodeP> analyze_fn(const Value& form, const std::vector<Value>& items, size_t from,
+                             std::string name) {
+        size_t i = from;
+        if (i < items.size() && items[i].is(Type::Symbol)) name = items[i++].str();
+        if (i < items.size() && items[i].is(Type::String) && i + 1 < items.size() &&
+            items[i + 1].is(Type::Vector))
+            ++i;  // docstring
+        if (i >= items.size() || !items[i].is(Type::Vector))
+            return syntax(form, "fn needs a parameter vector");
+        const Value& params = items[i++];
+
+        auto n = make<FnNode>(form);
+        n->name = name;
+        n->owner = unit_;
+        FnScope scope;
+        scope.parent = scope_;
+        scope.self_name = name;
+        FnScope* saved_scope = scope_;
+        const std::vector<Target>* saved_recur = recur_;
+        scope_ = &scope;
+        ++lexical_depth_;
+        auto restore = [&] {
+            scope_ = saved_scope;
+            recur_ = saved_recur;
+            --lexical_depth_;
+        };
+
+        // Positional parameters take slots 0..n-1 (the caller leaves arguments there).
+        const auto& ps = params.items();
+        std::vector<Value> pforms;
+        std::vector<std::unique_ptr<TypeSpec>> ptypes;
+        for (size_t k = 0; k < ps.size(); ++k) {
+            if (is_symbol(ps[k], "&")) {
+                if (n->variadic || k + 1 >= ps.size()) {
+                    restore();
+                    return syntax(params, "& must be followed by exactly one rest parameter");
+                }
+                n->variadic = true;
+                continue;
+            }
+            if (n->variadic && !pforms.empty() && pforms.size() > rest_index_guard(ps, k)) {
+                restore();
+                return syntax(params, "only one parameter may follow &");
+            }
+            std::unique_ptr<TypeSpec> t;
+            auto used = parse_annotation(ps, k + 1, true, &t);
+            if (!used) {
+                restore();
+                return unexpected(std::move(used).error());
+            }
+            pforms.push_back(ps[k]);
+            ptypes.push_back(std::move(t));
+            k += *used;
+        }
+        n->params.resize(pforms.size());
+        for (size_t k = 0; k < pforms.size(); ++k) n->params[k].raw_slot = scope.alloc();
+        std::vector<std::pair<std::string, uint32_t>> names;
+        for (size_t k = 0; k < pforms.size(); ++k) {
+            Target& t = n->params[k];
+            t.type = std::move(ptypes[k]);
+            const Value& pf = pforms[k];
+            if (pf.is(Type::Symbol)) {
+                t.name = pf.str();
+                if (pf.str() != "_") names.emplace_back(pf.str(), t.raw_slot);
+            } else {
+                t.name = print(pf);
+                t.pattern = std::make_unique<Pattern>();
+                auto r = parse_destructure(pf, *t.pattern, names);
+                if (!r) {
+                    restore();
+                    return unexpected(std::move(r).error());
+                }
+            }
+        }
+        add_names(names);
+
+        auto ret = parse_annotation(items, i, false, &n->return_type);
+        if (!ret) {
+            restore();
+            return unexpected(std::move(ret).error());
+        }
+        if (*ret > 0 && i + *ret < items.size()) {
+            i += *ret;
+        } else {
+            n->return_type.reset();
+        }
+        recur_ = &n->params;
+        auto body = analyze_body(form, items, i, true);
+        if (!body) {
+            restore();
+            return unexpected(std::move(body).error());
+        }
+        n->body = std::move(*body);
+        n->nslots = scope.max_slots;
+        for (auto& c : scope.captures) n->captures.push_back(c.second);
+        restore();
+        return NodeP(std::move(n));
+    }
+
+    Result<NodeP> analyze_def(const Value& form, const std::vector<Value>& items) {
+        if (items.size() < 3 || !items[1].is(Type::Symbol))
+            return syntax(form, "def needs a name and a value");
+        std::unique_ptr<TypeSpec> type;
+        size_t i = 2;
+        if (items.size() > 3) {
+            RTFS_TRY(size_t used, parse_annotation(items, 2, true, &type));
+            i += used;
+        }
+        if (i + 1 != items.size()) return syntax(form, "def takes a name, an optional type and a value");
+        return make_def(form, items[1].str(), items[i], std::move(type), false);
+    }
+
+    Result<NodeP> analyze_defn(const Value& form, const std::vector<Value>& items) {
+        if (items.size() < 3 || !items[1].is(Type::Symbol))
+            return syntax(form, "defn needs a name, parameters and a body");
+        return make_def(form, items[1].str(), form, nullptr, true);
+    }
+
+    Result<NodeP> make_def(const Value& form, const std::string& name, const Value& init_form,
+                           std::unique_ptr<TypeSpec> type, bool is_defn) {
+        auto n = make<DefNode>(form);
+        n->type = std::move(type);
+        if (lexical_depth_ == 0) {
+            n->cell = st_.global(name);
+            if (is_defn) {
+                RTFS_TRY(n->init, analyze_fn(form, init_form.items(), 2, name));
+            } else {
+                RTFS_TRY(n->init, analyze(init_form, false));
+            }
+            return NodeP(std::move(n));
+        }
+        // Inside a body: a local binding visible to the rest of the body (and to itself).
+        n->local = std::make_unique<Target>();
+        n->local->raw_slot = scope_->alloc();
+        n->local->name = name;
+        if (is_defn) {
+            RTFS_TRY(n->init, analyze_fn(form, init_form.items(), 2, name));
+        } else {
+            RTFS_TRY(n->init, analyze(init_form, false));
+        }
+        scope_->locals.emplace_back(name, n->local->raw_slot);
+        return NodeP(std::move(n));
+    }
+
+    Result<NodeP> analyze_defmacro(const Value& form, const std::vector<Value>& items) {
+        if (lexical_depth_ != 0) return syntax(form, "defmacro is only allowed at top level");
+        if (items.size() < 4 || !items[1].is(Type::Symbol))
+            return syntax(form, "defmacro needs a name, parameters and a body");
+        RTFS_TRY(NodeP fn, analyze_fn(form, items, 2, items[1].str()));
+        RTFS_TRY(Value closure, fn->eval(st_));
+        st_.macros[items[1].str()] = closure;
+        unit_->extra.push_back(std::move(fn));  // the expander's code lives as long as the unit
+        return constant(make_symbol(items[1].str()), form);
+    }
+
+    Result<NodeP> analyze_macro_call(const Value& form, const Value& macro, bool tail) {
+        if (++expansions_ > kMaxMacroExpansions)
+            return syntax(form, "macro expansion too deep (more than " +
+                                    std::to_string(kMaxMacroExpansions) + " expansions)");
+        const auto& items = form.items();
+        std::vector<Value> args(items.begin() + 1, items.end());
+        auto expanded = st_.owner->apply(macro, std::span<Value>(args));
+        if (!expanded) {
+            Error e = std::move(expanded).error();
+            SourcePos p = pos_of(form);
+            e.locate(p.line, p.column);
+            return unexpected(std::move(e));
+        }
+        keep_.push_back(*expanded);
+        return analyze(*expanded, tail);
+    }
+
+    Result<std::unique_ptr<QuasiNode>> analyze_quasi(const Value& form, int depth) {
+        auto q = make<QuasiNode>(form);
+        if (depth > kMaxReadDepth) return syntax(form, "quasiquote nested too deeply");
+        if (form.is(Type::List) && !form.items().empty() && form.items()[0].is(Type::Symbol)) {
+            const std::string& h = form.items()[0].str();
+            if (h == "unquote" || h == "unquote-splicing") {
+                if (form.items().size() != 2) return syntax(form, h + " takes one form");
+                q->kind = h == "unquote" ? QuasiNode::Kind::Unquote : QuasiNode::Kind::Splice;
+                RTFS_TRY(q->expr, analyze(form.items()[1], false));
+                return q;
+            }
+        }
+        if (form.is(Type::List) || form.is(Type::Vector)) {
+            q->kind = form.is(Type::List) ? QuasiNode::Kind::List : QuasiNode::Kind::Vector;
+            for (const auto& x : form.items()) {
+                RTFS_TRY(auto part, analyze_quasi(x, depth + 1));
+                q->parts.push_back(std::move(part));
+            }
+            return q;
+        }
+        if (form.is(Type::Map)) {
+            q->kind = QuasiNode::Kind::Map;
+            for (const auto& [k, v] : form.map().entries) {
+                RTFS_TRY(auto kp, analyze_quasi(k, depth + 1));
+                RTFS_TRY(auto vp, analyze_quasi(v, depth + 1));
+                q->parts.push_back(std::move(kp));
+                q->parts.push_back(std::move(vp));
+            }
+            return q;
+        }
+        q->kind = QuasiNode::Kind::Const;
+        q->constant = form;
+        return q;
+    }
+
+    // ---- try / match / iteration ------------------------------------------------------------
+
+    Result<NodeP> analyze_try(const Value& form, const std::vector<Value>& items) {
+        auto n = make<TryNode>(form);
+        size_t i = 1;
+        std::vector<Value> body{make_symbol("do")};
+        for (; i < items.size(); ++i) {
+            const Value& x = items[i];
+            if (x.is(Type::List) && !x.items().empty() &&
+                (is_symbol(x.items()[0], "catch") || is_symbol(x.items()[0], "finally")))
+                break;
+            body.push_back(x);
+        }
+        RTFS_TRY(n->body, analyze_body(form, body, 1, false));
+        for (; i < items.size(); ++i) {
+            const Value& x = items[i];
+            if (!x.is(Type::List) || x.items().empty())
+                return syntax(x, "only catch and finally clauses may follow the try body");
+            const auto& c = x.items();
+            if (is_symbol(c[0], "finally")) {
+                if (i + 1 != items.size()) return syntax(x, "finally must be the last clause");
+                ++lexical_depth_;
+                RTFS_TRY(n->finally, analyze_body(x, c, 1, false));
+                --lexical_depth_;
+                break;
+            }
+            if (!is_symbol(c[0], "catch")) return syntax(x, "expected catch or finally");
+            CatchClause cc;
+            size_t name_at = 1;
+            // (catch e body+) or (catch Pattern e body+)
+            if (c.size() >= 4 && (c[1].is(Type::Symbol) || c[1].is(Type::Keyword)) &&
+                c[2].is(Type::Symbol)) {
+                ErrorKind k;
+                if (error_kind_from_string(c[1].str(), &k)) {
+                    cc.any = false;
+                    cc.kind = k;
+                }
+                name_at = 2;
+            }
+            if (c.size() < name_at + 2 || !c[name_at].is(Type::Symbol))
+                return syntax(x, "catch needs a name and a body");
+            size_t saved_locals = scope_->locals.size();
+            uint32_t saved_slot = scope_->next_slot;
+            ++lexical_depth_;
+            cc.slot = scope_->alloc();
+            scope_->locals.emplace_back(c[name_at].str(), cc.slot);
+            auto b = analyze_body(x, c, name_at + 1, false);
+            --lexical_depth_;
+            scope_->locals.resize(saved_locals);
+            scope_->next_slot = saved_slot;
+            if (!b) return unexpected(std::move(b).error());
+            cc.body = std::move(*b);
+            n->catches.push_back(std::move(cc));
+        }
+        return NodeP(std::move(n));
+    }
+
+    Result<NodeP> analyze_match(const Value& form, const std::vector<Value>& items, bool tail) {
+        if (items.size() < 2) return syntax(form, "match needs an expression");
+        auto n = make<MatchNode>(form);
+        RTFS_TRY(n->subject, analyze(items[1], false));
+        size_t i = 2;
+        while (i < items.size()) {
+            MatchClause c;
+            size_t saved_locals = scope_->locals.size();
+            uint32_t saved_slot = scope_->next_slot;
+            ++lexical_depth_;
+            std::vector<std::pair<std::string, uint32_t>> names;
+            RTFS_CHECK(parse_match_pattern(items[i], c.pattern, names));
+            add_names(names);
+            ++i;
+            if (i < items.size() && is_symbol(items[i], "when")) {
+                if (i + 1 >= items.size()) return syntax(form, "when needs a guard expression");
+                RTFS_TRY(c.guard, analyze(items[i + 1], false));
+                i += 2;
+            }
+            if (i >= items.size()) return syntax(form, "match clause without a body");
+            RTFS_TRY(c.body, analyze(items[i], tail));
+            ++i;
+            --lexical_depth_;
+            scope_->locals.resize(saved_locals);
+            // Slots of a clause stay reserved so that a guard cannot clobber another's.
+            (void)saved_slot;
+            n->clauses.push_back(std::move(c));
+        }
+        return NodeP(std::move(n));
+    }
+
+    Result<NodeP> analyze_for(const Value& form, const std::vector<Value>& items) {
+        if (items.size() < 3 || !items[1].is(Type::Vector))
+            return syntax(form, "for needs a binding vector and a body");
+        const auto& bs = items[1].items();
+        auto n = make<ForNode>(form);
+        size_t saved_locals = scope_->locals.size();
+        uint32_t saved_slot = scope_->next_slot;
+        ++lexical_depth_;
+        for (size_t i = 0; i < bs.size();) {
+            ForClause c;
+            if (bs[i].is(Type::Keyword)) {
+                const std::string& k = bs[i].str();
+                if (i + 1 >= bs.size()) return syntax(form, ":" + k + " needs an expression");
+                if (k == "when" || k == "while") {
+                    c.kind = k == "when" ? ForClause::Kind::When : ForClause::Kind::While;
+                    RTFS_TRY(c.expr, analyze(bs[i + 1], false));
+                } else if (k == "let") {
+                    c.kind = ForClause::Kind::Let;
+                    RTFS_TRY(auto bindings, parse_bindings(form, bs[i + 1], "for :let"));
+                    c.let = make<LetNode>(form);
+                    c.let->targets.resize(bindings.size());
+                    for (size_t j = 0; j < bindings.size(); ++j) {
+                        RTFS_TRY(NodeP init, analyze(bindings[j].init, false));
+                        std::vector<std::pair<std::string, uint32_t>> names;
+                        RTFS_CHECK(make_target(bindings[j].pattern, c.let->targets[j], names));
+                        add_names(names);
+                        c.let->inits.push_back(std::move(init));
+                    }
+                } else {
+                    return syntax(form, "unknown for modifier :" + k);
+                }
+                i += 2;
+                n->clauses.push_back(std::move(c));
+                continue;
+            }
+            if (i + 1 >= bs.size()) return syntax(form, "for bindings need a collection");
+            c.kind = ForClause::Kind::Each;
+            RTFS_TRY(c.expr, analyze(bs[i + 1], false));
+            std::vector<std::pair<std::string, uint32_t>> names;
+            RTFS_CHECK(make_target(bs[i], c.target, names));
+            add_names(names);
+            i += 2;
+            n->clauses.push_back(std::move(c));
+        }
+        RTFS_TRY(n->body, analyze_body(form, items, 2, false));
+        --lexical_depth_;
+        scope_->locals.resize(saved_locals);
+        scope_->next_slot = saved_slot;
+        return NodeP(std::move(n));
+    }
+
+    // (doseq [x xs] body) = (do (for [x xs] body) nil), without collecting.
+    Result<NodeP> analyze_doseq(const Value& form, const std::vector<Value>& items) {
+        std::vector<Value> f = items;
+        f[0] = make_symbol("for");
+        Value as_for = relist(form, f);
+        return analyze(relist(form, {make_symbol("do"), as_for, Value()}), false);
+    }
+
+    Result<NodeP> analyze_dotimes(const Value& form, const std::vector<Value>& items) {
+        if (items.size() < 3 || !items[1].is(Type::Vector) || items[1].items().size() != 2 ||
+            !items[1].items()[0].is(Type::Symbol))
+            return syntax(form, "dotimes needs [name count] and a body");
+        auto n = make<DotimesNode>(form);
+        RTFS_TRY(n->count, analyze(items[1].items()[1], false));
+        size_t saved_locals = scope_->locals.size();
+        uint32_t saved_slot = scope_->next_slot;
+        ++lexical_depth_;
+        n->slot = scope_->alloc();
+        scope_->locals.emplace_back(items[1].items()[0].str(), n->slot);
+        RTFS_TRY(n->body, analyze_body(form, items, 2, false));
+        --lexical_depth_;
+        scope_->locals.resize(saved_locals);
+        scope_->next_slot = saved_slot;
+        return NodeP(std::move(n));
+    }
+
+    Result<NodeP> analyze_call_capability(const Value& form, const std::vector<Value>& items) {
+        if (items.size() < 2) return syntax(form, "call needs a capability id");
+        auto n = make<CapabilityNode>(form);
+        RTFS_TRY(n->id, analyze(items[1], false));
+        for (size_t i = 2; i < items.size(); ++i) {
+            RTFS_TRY(NodeP a, analyze(items[i], false));
+            n->args.push_back(std::move(a));
+        }
+        return NodeP(std::move(n));
+    }
+
+    Interpreter::State& st_;
+    const SourcePositions* positions_;
+    std::shared_ptr<Unit> unit_;
+    SourcePositions extra_positions_;  // for forms the analyser builds (desugaring)
+    std::vector<Value> keep_;          // keeps those forms alive while analysing
+    FnScope root_;
+    FnScope* scope_ = &root_;
+    const std::vector<Target>* recur_ = nullptr;
+    int lexical_depth_ = 0;
+    int depth_ = 0;
+    int expansions_ = 0;
+    int gensym_ = 0;
+    SourcePos current_pos_;
+};
+
+}  // namespace
+
+Result<std::shared_ptr<Unit>> analyze_toplevel(Interpreter::State& st, const Value& form,
+                                               const SourcePositions* positions) {
+    auto unit = std::make_shared<Unit>();
+    Analyzer a(st, positions, unit);
+    RTFS_TRY(unit->root, a.toplevel(form));
+    return unit;
+}
+
+}  // namespace rtfs

@@ -1,0 +1,21 @@
+// The analyser turns read forms into nodes: special forms recognised, macros expanded, every
+// symbol resolved to a frame slot, a closure capture, the running closure, or a global cell.
+#pragma once
+
+#include <memory>
+
+#include "eval/nodes.hpp"
+
+namespace rtfs {
+
+// Owns the nodes of one analysed top-level form; closures created from it keep it alive.
+struct Unit {
+    NodeP root;
+    uint32_t nslots = 0;  // frame size of the top-level form
+    std::vector<NodeP> extra;  // nodes referenced only by closures (macro expanders)
+};
+
+Result<std::shared_ptr<Unit>> analyze_toplevel(Interpreter::State& st, const Value& form,
+                                               const SourcePositions* positions);
+
+}  // namespace rtfs

@@ -1,0 +1,624 @@
+// Evaluation of analysed nodes, and the calling convention.
+//
+// Calling convention: the caller pushes the arguments on the value stack; a closure's frame
+// starts at its first argument (parameters are slots 0..n-1) and is extended to the function's
+// slot count. Everything pushed is popped on every path, errors included.
+#include <cstring>
+
+#include "eval/nodes.hpp"
+#include "rtfs/printer.hpp"
+
+namespace rtfs {
+
+// ---- limits ---------------------------------------------------------------------------------
+
+Expected<void, Error> Interpreter::State::slow_check() {
+    if (opts.cancel && opts.cancel->load(std::memory_order_relaxed))
+        return unexpected(Error(ErrorKind::Interrupted, "Evaluation interrupted"));
+    if (opts.deadline && std::chrono::steady_clock::now() >= *opts.deadline)
+        return unexpected(Error(ErrorKind::Interrupted, "Evaluation interrupted: time limit reached"));
+    if (opts.max_steps > 0 && steps > opts.max_steps)
+        return unexpected(Error(ErrorKind::Interrupted,
+                                "Evaluation interrupted: step budget of " +
+                                    std::to_string(opts.max_steps) + " exhausted"));
+    return Ok{};
+}
+
+Expected<void, Error> Interpreter::State::memory_exceeded() const {
+    return unexpected(Error(ErrorKind::ResourceLimit,
+                            "Memory limit exceeded: the program holds more than " +
+                                std::to_string(opts.memory_limit_bytes / (1024 * 1024)) +
+                                " MiB of RTFS data"));
+}
+
+Expected<void, Error> Interpreter::State::reserve(size_t n) const {
+    if (stack.size() + n > stack.capacity())
+        return unexpected(Error(ErrorKind::RecursionLimit,
+                                "Recursion limit: the value stack of " +
+                                    std::to_string(stack.capacity()) + " slots is exhausted"));
+    return Ok{};
+}
+
+// Error constructors live out of line so that the hot call path keeps small stack frames
+// (deep recursion depends on it).
+[[gnu::noinline, gnu::cold]] static Unexpected<Error> recursion_limit(const char* why) {
+    return unexpected(Error(ErrorKind::RecursionLimit, std::string("Recursion limit: ") + why));
+}
+
+[[gnu::noinline, gnu::cold]] static Unexpected<Error> depth_error(uint32_t max_depth) {
+    return unexpected(Error(ErrorKind::RecursionLimit, "Recursion limit: more than " +
+                                                           std::to_string(max_depth) +
+                                                           " nested calls"));
+}
+
+[[gnu::noinline, gnu::cold]] static Unexpected<Error> builtin_arity_error(const BuiltinDef& b,
+                                                                          size_t n) {
+    std::string expected = b.max_args == kVariadic  ? "at least " + std::to_string(b.min_args)
+                           : b.min_args == b.max_args ? std::to_string(b.min_args)
+                                                      : std::to_string(b.min_args) + " to " +
+                                                            std::to_string(b.max_args);
+    return unexpected(Error(ErrorKind::ArityMismatch, std::string("Arity mismatch in ") + b.name +
+                                                          ": expected " + expected + ", got " +
+                                                          std::to_string(n)));
+}
+
+static std::string fn_name(const FnNode& code) {
+    return code.name.empty() ? std::string("fn") : code.name;
+}
+
+[[gnu::noinline, gnu::cold]] static Unexpected<Error> closure_arity_error(const FnNode& code,
+                                                                          size_t n) {
+    const uint32_t required = code.required();
+    std::string expected =
+        code.variadic ? "at least " + std::to_string(required) : std::to_string(required);
+    return unexpected(Error(ErrorKind::ArityMismatch, "Arity mismatch in " + fn_name(code) +
+                                                          ": expected " + expected + ", got " +
+                                                          std::to_string(n)));
+}
+
+[[gnu::noinline, gnu::cold]] static Unexpected<Error> return_type_error(const FnNode& code,
+                                                                        const Value& r) {
+    return unexpected(Error(ErrorKind::TypeValidationError,
+                            "Type validation failed for the return value of " + fn_name(code) +
+                                ": expected " + describe(*code.return_type) + ", got " +
+                                type_name(r) + " " + print(r)));
+}
+
+// ---- calls ----------------------------------------------------------------------------------
+
+namespace {
+
+// Restores the frame registers and pops the stack back to `top` on every exit path.
+struct FrameGuard {
+    Interpreter::State& st;
+    size_t top, base;
+    const FnObj* self;
+    FrameGuard(Interpreter::State& s, size_t t) : st(s), top(t), base(s.base), self(s.self) {
+        ++st.depth;
+    }
+    ~FrameGuard() {
+        st.base = base;
+        st.self = self;
+        st.stack.resize(top);
+        --st.depth;
+    }
+};
+
+Result<Value> lookup_in(const Value& coll, std::span<Value> args, const char* what) {
+    if (args.empty() || args.size() > 2)
+        return error(ErrorKind::ArityMismatch, std::string("Arity mismatch in ") + what +
+                                                   " lookup: expected 1 or 2, got " +
+                                                   std::to_string(args.size()));
+    const Value& key = args[0];
+    Value dflt = args.size() == 2 ? args[1] : Value();
+    switch (coll.type()) {
+        case Type::Map: {
+            const Value* v = coll.map().find(key);
+            return v ? *v : dflt;
+        }
+        case Type::Vector:
+            if (key.is(Type::Int) && key.as_int() >= 0 &&
+                static_cast<size_t>(key.as_int()) < coll.items().size())
+                return coll.items()[static_cast<size_t>(key.as_int())];
+            return dflt;
+        case Type::Set:
+            for (const auto& x : coll.items())
+                if (equals(x, key)) return x;
+            return dflt;
+        default: return dflt;
+    }
+}
+
+}  // namespace
+
+Result<Value> Interpreter::State::invoke(const Value& f, size_t top, size_t n) {
+    switch (f.type()) {
+        case Type::Function: return call_closure(f.fn(), top, n);
+        case Type::Builtin: {
+            const BuiltinDef* b = f.as_builtin();
+            struct Pop {
+                std::vector<Value>& s;
+                size_t top;
+                ~Pop() { s.resize(top); }
+            } pop{stack, top};
+            const int argc = static_cast<int>(n);
+            if (argc < b->min_args || (b->max_args != kVariadic && argc > b->max_args))
+                return builtin_arity_error(*b, n);
+            return b->fn(*owner, std::span<Value>(stack.data() + top, n));
+        }
+        case Type::Keyword: {
+            struct Pop {
+                std::vector<Value>& s;
+                size_t top;
+                ~Pop() { s.resize(top); }
+            } pop{stack, top};
+            if (n < 1 || n > 2)
+                return error(ErrorKind::ArityMismatch,
+                             "Arity mismatch in :" + f.str() + ": expected 1 or 2, got " +
+                                 std::to_string(n));
+            const Value& coll = stack[top];
+            Value dflt = n == 2 ? stack[top + 1] : Value();
+            if (coll.is(Type::Map)) {
+                const Value* v = coll.map().find(f);
+                return v ? *v : dflt;
+            }
+            return dflt;
+        }
+        case Type::Map:
+        case Type::Vector:
+        case Type::Set: {
+            struct Pop {
+                std::vector<Value>& s;
+                size_t top;
+                ~Pop() { s.resize(top); }
+            } pop{stack, top};
+            return lookup_in(f, std::span<Value>(stack.data() + top, n), type_name(f));
+        }
+        default:
+            stack.resize(top);
+            return error(ErrorKind::TypeError,
+                         std::string("Type error in call: expected function, got ") + type_name(f));
+    }
+}
+
+Result<Value> Interpreter::State::call_closure(const FnObj& f, size_t top, size_t n) {
+    FrameGuard guard(*this, top);
+    const FnNode& code = *f.code;
+    if (depth > opts.max_depth) return depth_error(opts.max_depth);
+    char probe;
+    if (&probe < native_stack_floor) return recursion_limit("native stack exhausted");
+    RTFS_CHECK(tick());
+
+    const uint32_t required = code.required();
+    if (n < required || (!code.variadic && n > required)) return closure_arity_error(code, n);
+    if (code.variadic) {
+        std::vector<Value> rest;
+        if (n > required) {
+            rest.reserve(n - required);
+            for (size_t i = required; i < n; ++i) rest.push_back(std::move(stack[top + i]));
+            stack.resize(top + required);
+        }
+        stack.push_back(rest.empty() ? Value() : make_list(std::move(rest)));
+    }
+    RTFS_CHECK(reserve(code.nslots));
+    stack.resize(top + code.nslots);
+    base = top;
+    self = &f;
+    for (const Target& t : code.params) {
+        if (t.pattern || t.type) {
+            Value v = stack[base + t.raw_slot];
+            RTFS_CHECK(bind_target(t, std::move(v), *this));
+        }
+    }
+    for (;;) {
+        RTFS_TRY(Value r, code.body->eval(*this));
+        if (!r.is(Type::Recur)) {
+            if (code.return_type && !conforms(r, *code.return_type))
+                return return_type_error(code, r);
+            return r;
+        }
+        RTFS_CHECK(tick());
+    }
+}
+
+Result<Value> Interpreter::apply(const Value& fn, std::span<Value> args) {
+    State& st = *st_;
+    RTFS_CHECK(st.reserve(args.size()));
+    size_t top = st.stack.size();
+    for (auto& a : args) st.stack.push_back(a);
+    return st.invoke(fn, top, args.size());
+}
+
+Expected<void, Error> Interpreter::check_limits() {
+    RTFS_CHECK(st_->tick());
+    return st_->slow_check();
+}
+
+// ---- binding --------------------------------------------------------------------------------
+
+Expected<void, Error> bind_target(const Target& t, Value v, Interpreter::State& st) {
+    if (t.type && !conforms(v, *t.type))
+        return unexpected(Error(ErrorKind::TypeValidationError,
+                                "Type validation failed for " + t.name + ": expected " +
+                                    describe(*t.type) + ", got " + type_name(v) + " " + print(v)));
+    if (t.pattern) {
+        RTFS_CHECK(destructure(*t.pattern, v, st.stack.data() + st.base));
+    }
+    st.local(t.raw_slot) = std::move(v);
+    return Ok{};
+}
+
+// ---- nodes ----------------------------------------------------------------------------------
+
+static Result<Value> located(Result<Value> r, const Node& n) {
+    if (!r) {
+        Error e = std::move(r).error();
+        e.locate(n.pos.line, n.pos.column);
+        return unexpected(std::move(e));
+    }
+    return r;
+}
+
+Result<Value> SelfNode::eval(Interpreter::State& st) const {
+    return Value::object(Type::Function, const_cast<FnObj*>(st.self));
+}
+
+Result<Value> GlobalNode::eval(Interpreter::State&) const {
+    if (!cell->defined) {
+        if (const BuiltinDef* b = find_builtin(cell->name)) return Value::builtin(b);
+        Error e(ErrorKind::UndefinedSymbol, "Undefined symbol: " + cell->name);
+        e.locate(pos.line, pos.column);
+        return unexpected(std::move(e));
+    }
+    return cell->value;
+}
+
+Result<Value> IfNode::eval(Interpreter::State& st) const {
+    RTFS_TRY(Value c, cond->eval(st));
+    if (c.truthy()) return then->eval(st);
+    if (otherwise) return otherwise->eval(st);
+    return Value();
+}
+
+Result<Value> DoNode::eval(Interpreter::State& st) const {
+    for (size_t i = 0; i + 1 < body.size(); ++i) {
+        RTFS_TRY(Value ignored, body[i]->eval(st));
+        (void)ignored;
+    }
+    return body.back()->eval(st);
+}
+
+Result<Value> LetNode::eval(Interpreter::State& st) const {
+    for (size_t i = 0; i < targets.size(); ++i) {
+        RTFS_TRY(Value v, inits[i]->eval(st));
+        RTFS_CHECK(bind_target(targets[i], std::move(v), st));
+    }
+    for (const Fixup& f : fixups) {
+        Value& closure = st.local(f.closure_slot);
+        if (closure.is(Type::Function))
+            const_cast<FnObj&>(closure.fn()).captures[f.capture_index] = st.local(f.target_slot);
+    }
+    if (!body) return Value();
+    return body->eval(st);
+}
+
+FnObj::FnObj(const FnNode* c, std::shared_ptr<const void> o, size_t ncaptures)
+    : code(c), owner(std::move(o)) {
+    captures.reserve(ncaptures);
+    account(static_cast<int64_t>(sizeof(FnObj) + ncaptures * sizeof(Value)));
+}
+
+const std::string& FnObj::name() const { return code->name; }
+
+Result<Value> FnNode::eval(Interpreter::State& st) const {
+    auto* obj = new FnObj(this, owner, captures.size());
+    Value fn = Value::object(Type::Function, obj);
+    for (const auto& c : captures) {
+        switch (c.from) {
+            case CaptureSource::From::Local: obj->captures.push_back(st.local(c.index)); break;
+            case CaptureSource::From::Capture:
+                obj->captures.push_back(st.self->captures[c.index]);
+                break;
+            case CaptureSource::From::Self:
+                obj->captures.push_back(Value::object(Type::Function, const_cast<FnObj*>(st.self)));
+                break;
+        }
+    }
+    return fn;
+}
+
+Result<Value> CallNode::eval(Interpreter::State& st) const {
+    RTFS_TRY(Value f, fn->eval(st));
+    RTFS_CHECK(st.reserve(args.size()));
+    const size_t top = st.stack.size();
+    for (const auto& a : args) {
+        auto v = a->eval(st);
+        if (!v) {
+            st.stack.resize(top);
+            return located(std::move(v), *this);
+        }
+        st.stack.push_back(std::move(*v));
+    }
+    if (f.is(Type::Function)) {  // the common case, without an extra native frame
+        auto r = st.call_closure(f.fn(), top, args.size());
+        if (!r) return located(std::move(r), *this);
+        return r;
+    }
+    return located(st.invoke(f, top, args.size()), *this);
+}
+
+Result<Value> DefNode::eval(Interpreter::State& st) const {
+    RTFS_TRY(Value v, init->eval(st));
+    if (type && !conforms(v, *type))
+        return located(error(ErrorKind::TypeValidationError,
+                             "Type validation failed for " + (cell ? cell->name : local->name) +
+                                 ": expected " + describe(*type) + ", got " + type_name(v) + " " +
+                                 print(v)),
+                       *this);
+    if (cell) {
+        cell->value = v;
+        cell->defined = true;
+    } else {
+        RTFS_CHECK(bind_target(*local, v, st));
+    }
+    return v;
+}
+
+Result<Value> LoopNode::eval(Interpreter::State& st) const {
+    for (size_t i = 0; i < targets.size(); ++i) {
+        RTFS_TRY(Value v, inits[i]->eval(st));
+        RTFS_CHECK(bind_target(targets[i], std::move(v), st));
+    }
+    for (;;) {
+        RTFS_TRY(Value r, body->eval(st));
+        if (!r.is(Type::Recur)) return r;
+        RTFS_CHECK(st.tick());
+    }
+}
+
+Result<Value> RecurNode::eval(Interpreter::State& st) const {
+    // Evaluate every argument before rebinding any: (recur (+ a b) a) sees the old a.
+    RTFS_CHECK(st.reserve(args.size()));
+    const size_t top = st.stack.size();
+    for (const auto& a : args) {
+        auto v = a->eval(st);
+        if (!v) {
+            st.stack.resize(top);
+            return v;
+        }
+        st.stack.push_back(std::move(*v));
+    }
+    for (size_t i = 0; i < args.size(); ++i) {
+        auto r = bind_target((*targets)[i], std::move(st.stack[top + i]), st);
+        if (!r) {
+            st.stack.resize(top);
+            return unexpected(std::move(r).error());
+        }
+    }
+    st.stack.resize(top);
+    return Value::recur_signal();
+}
+
+static bool catchable(ErrorKind k) {
+    // A program must not be able to swallow its own interruption or resource limit.
+    return k != ErrorKind::Interrupted && k != ErrorKind::ResourceLimit;
+}
+
+Result<Value> TryNode::eval(Interpreter::State& st) const {
+    const size_t top = st.stack.size();
+    const size_t base = st.base;
+    const FnObj* self = st.self;
+    const uint32_t depth = st.depth;
+    Result<Value> r = body->eval(st);
+    if (!r) {
+        st.stack.resize(top);
+        st.base = base;
+        st.self = self;
+        st.depth = depth;
+        const Error& e = r.error();
+        if (catchable(e.kind())) {
+            for (const auto& c : catches) {
+                if (!c.any && c.kind != e.kind()) continue;
+                st.local(c.slot) = e.value();
+                r = c.body->eval(st);
+                break;
+            }
+        }
+    }
+    if (finally) {
+        RTFS_TRY(Value ignored, finally->eval(st));
+        (void)ignored;
+    }
+    return r;
+}
+
+Result<Value> MatchNode::eval(Interpreter::State& st) const {
+    RTFS_TRY(Value v, subject->eval(st));
+    Value* frame = st.stack.data() + st.base;
+    for (const auto& c : clauses) {
+        if (!match_pattern(c.pattern, v, frame)) continue;
+        if (c.guard) {
+            RTFS_TRY(Value g, c.guard->eval(st));
+            if (!g.truthy()) continue;
+        }
+        return c.body->eval(st);
+    }
+    return located(error(ErrorKind::MatchError, "Match error: No matching clause for " + print(v)),
+                   *this);
+}
+
+namespace {
+
+Result<std::vector<Value>> seq_items(const Value& v, const char* what) {
+    switch (v.type()) {
+        case Type::Nil: return std::vector<Value>{};
+        case Type::List:
+        case Type::Vector:
+        case Type::Set: return v.items();
+        case Type::Map: {
+            std::vector<Value> out;
+            for (const auto& [k, x] : v.map().entries) out.push_back(make_vector({k, x}));
+            return out;
+        }
+        case Type::String: {
+            std::vector<Value> out;
+            for (char c : v.str()) out.push_back(make_string(std::string(1, c)));
+            return out;
+        }
+        default:
+            return error(ErrorKind::TypeError, std::string("Type error in ") + what +
+                                                   ": expected collection, got " + type_name(v));
+    }
+}
+
+// Returns false when a :while clause stopped the iteration.
+Result<bool> run_for(const ForNode& n, size_t i, Interpreter::State& st, std::vector<Value>& out) {
+    if (i == n.clauses.size()) {
+        RTFS_TRY(Value v, n.body->eval(st));
+        out.push_back(std::move(v));
+        return true;
+    }
+    const ForClause& c = n.clauses[i];
+    switch (c.kind) {
+        case ForClause::Kind::When: {
+            RTFS_TRY(Value t, c.expr->eval(st));
+            if (!t.truthy()) return true;
+            return run_for(n, i + 1, st, out);
+        }
+        case ForClause::Kind::While: {
+            RTFS_TRY(Value t, c.expr->eval(st));
+            if (!t.truthy()) return false;
+            return run_for(n, i + 1, st, out);
+        }
+        case ForClause::Kind::Let: {
+            RTFS_TRY(Value ignored, c.let->eval(st));
+            (void)ignored;
+            return run_for(n, i + 1, st, out);
+        }
+        case ForClause::Kind::Each: {
+            RTFS_TRY(Value coll, c.expr->eval(st));
+            RTFS_TRY(auto items, seq_items(coll, "for"));
+            for (auto& x : items) {
+                RTFS_CHECK(st.tick());
+                RTFS_CHECK(bind_target(c.target, std::move(x), st));
+                RTFS_TRY(bool go_on, run_for(n, i + 1, st, out));
+                if (!go_on) break;
+            }
+            return true;
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+Result<Value> ForNode::eval(Interpreter::State& st) const {
+    std::vector<Value> out;
+    RTFS_TRY(bool ignored, run_for(*this, 0, st, out));
+    (void)ignored;
+    return make_vector(std::move(out));
+}
+
+Result<Value> DotimesNode::eval(Interpreter::State& st) const {
+    RTFS_TRY(Value nv, count->eval(st));
+    if (!nv.is(Type::Int))
+        return located(error(ErrorKind::TypeError, std::string("Type error in dotimes: expected "
+                                                               "integer, got ") +
+                                                       type_name(nv)),
+                       *this);
+    Value last;
+    for (int64_t i = 0; i < nv.as_int(); ++i) {
+        RTFS_CHECK(st.tick());
+        st.local(slot) = Value::integer(i);
+        RTFS_TRY(last, body->eval(st));
+    }
+    return last;
+}
+
+Result<Value> AndNode::eval(Interpreter::State& st) const {
+    Value v = Value::boolean(!is_or);
+    for (const auto& e : exprs) {
+        RTFS_TRY(v, e->eval(st));
+        if (is_or ? v.truthy() : !v.truthy()) return v;
+    }
+    return v;
+}
+
+Result<Value> CapabilityNode::eval(Interpreter::State& st) const {
+    RTFS_TRY(Value idv, id->eval(st));
+    if (!idv.is(Type::Keyword) && !idv.is(Type::String) && !idv.is(Type::Symbol))
+        return located(error(ErrorKind::TypeError,
+                             std::string("Type error in call: expected capability id, got ") +
+                                 type_name(idv)),
+                       *this);
+    std::vector<Value> argv;
+    argv.reserve(args.size());
+    for (const auto& a : args) {
+        RTFS_TRY(Value v, a->eval(st));
+        argv.push_back(std::move(v));
+    }
+    return located(st.owner->call_capability(idv.str(), argv), *this);
+}
+
+Result<Value> CollectionNode::eval(Interpreter::State& st) const {
+    std::vector<Value> vals;
+    vals.reserve(items.size());
+    for (const auto& i : items) {
+        RTFS_TRY(Value v, i->eval(st));
+        vals.push_back(std::move(v));
+    }
+    if (type == Type::Vector) return make_vector(std::move(vals));
+    if (type == Type::Set) return make_set(std::move(vals));
+    std::vector<std::pair<Value, Value>> entries;
+    entries.reserve(vals.size() / 2);
+    for (size_t i = 0; i + 1 < vals.size(); i += 2)
+        entries.emplace_back(std::move(vals[i]), std::move(vals[i + 1]));
+    return make_map(std::move(entries));
+}
+
+Result<Value> DerefNode::eval(Interpreter::State& st) const {
+    if (st.opts.host) {
+        if (auto v = st.opts.host->context_value(name)) return *v;
+    }
+    return located(error(ErrorKind::UndefinedSymbol, "Undefined host context value: @" + name),
+                   *this);
+}
+
+Result<Value> QuasiNode::eval(Interpreter::State& st) const {
+    switch (kind) {
+        case Kind::Const: return constant;
+        case Kind::Unquote:
+        case Kind::Splice: return expr->eval(st);
+        case Kind::List:
+        case Kind::Vector: {
+            std::vector<Value> out;
+            for (const auto& p : parts) {
+                RTFS_TRY(Value v, p->eval(st));
+                if (p->kind == Kind::Splice) {
+                    if (v.is_nil()) continue;
+                    if (!v.is_seq())
+                        return error(ErrorKind::TypeError,
+                                     std::string("Type error in unquote-splicing: expected "
+                                                 "collection, got ") +
+                                         type_name(v));
+                    for (const auto& x : v.items()) out.push_back(x);
+                } else {
+                    out.push_back(std::move(v));
+                }
+            }
+            return kind == Kind::List ? make_list(std::move(out)) : make_vector(std::move(out));
+        }
+        case Kind::Map: {
+            std::vector<std::pair<Value, Value>> entries;
+            for (size_t i = 0; i + 1 < parts.size(); i += 2) {
+                RTFS_TRY(Value k, parts[i]->eval(st));
+                RTFS_TRY(Value v, parts[i + 1]->eval(st));
+                entries.emplace_back(std::move(k), std::move(v));
+            }
+            return make_map(std::move(entries));
+        }
+    }
+    return Value();
+}
+
+}  // namespace rtfs

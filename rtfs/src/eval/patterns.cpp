@@ -1,0 +1,92 @@
+#include "eval/patterns.hpp"
+
+namespace rtfs {
+
+namespace {
+
+const Value* map_get(const Value& m, const Value& key) {
+    return m.is(Type::Map) ? m.map().find(key) : nullptr;
+}
+
+}  // namespace
+
+Expected<void, Error> destructure(const Pattern& p, const Value& v, Value* frame) {
+    switch (p.kind) {
+        case Pattern::Kind::Ignore: return Ok{};
+        case Pattern::Kind::Bind: frame[p.slot] = v; return Ok{};
+        case Pattern::Kind::Literal:
+        case Pattern::Kind::As: return Ok{};  // match-only kinds
+        case Pattern::Kind::Seq: {
+            if (!v.is_nil() && !v.is_seq() && !v.is(Type::Set))
+                return unexpected(Error(ErrorKind::TypeError,
+                                        std::string("Type error in destructuring: expected "
+                                                    "vector or list, got ") +
+                                            type_name(v)));
+            static const std::vector<Value> kEmpty;
+            const auto& items = v.is_nil() ? kEmpty : v.items();
+            for (size_t i = 0; i < p.elems.size(); ++i) {
+                RTFS_CHECK(destructure(p.elems[i], i < items.size() ? items[i] : Value(), frame));
+            }
+            if (p.rest) {
+                Value rest;
+                if (items.size() > p.elems.size())
+                    rest = make_list(std::vector<Value>(
+                        items.begin() + static_cast<std::ptrdiff_t>(p.elems.size()), items.end()));
+                RTFS_CHECK(destructure(*p.rest, rest, frame));
+            }
+            if (p.has_as) frame[p.as_slot] = v;
+            return Ok{};
+        }
+        case Pattern::Kind::Map: {
+            if (!v.is_nil() && !v.is(Type::Map))
+                return unexpected(Error(ErrorKind::TypeError,
+                                        std::string("Type error in destructuring: expected map, "
+                                                    "got ") +
+                                            type_name(v)));
+            for (size_t i = 0; i < p.elems.size(); ++i) {
+                const Value* x = map_get(v, p.keys[i]);
+                RTFS_CHECK(destructure(p.elems[i], x ? *x : Value(), frame));
+            }
+            if (p.has_as) frame[p.as_slot] = v;
+            return Ok{};
+        }
+    }
+    return Ok{};
+}
+
+bool match_pattern(const Pattern& p, const Value& v, Value* frame) {
+    switch (p.kind) {
+        case Pattern::Kind::Ignore: return true;
+        case Pattern::Kind::Bind: frame[p.slot] = v; return true;
+        case Pattern::Kind::Literal: return equals(p.literal, v);
+        case Pattern::Kind::As:
+            if (!match_pattern(p.elems[0], v, frame)) return false;
+            frame[p.slot] = v;
+            return true;
+        case Pattern::Kind::Seq: {
+            if (!v.is_seq()) return false;
+            const auto& items = v.items();
+            if (p.rest ? items.size() < p.elems.size() : items.size() != p.elems.size())
+                return false;
+            for (size_t i = 0; i < p.elems.size(); ++i)
+                if (!match_pattern(p.elems[i], items[i], frame)) return false;
+            if (p.rest) {
+                Value rest = make_vector(std::vector<Value>(
+                    items.begin() + static_cast<std::ptrdiff_t>(p.elems.size()), items.end()));
+                if (!match_pattern(*p.rest, rest, frame)) return false;
+            }
+            return true;
+        }
+        case Pattern::Kind::Map: {
+            if (!v.is(Type::Map)) return false;
+            for (size_t i = 0; i < p.elems.size(); ++i) {
+                const Value* x = v.map().find(p.keys[i]);
+                if (!x || !match_pattern(p.elems[i], *x, frame)) return false;
+            }
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace rtfs

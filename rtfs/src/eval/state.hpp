@@ -1,0 +1,71 @@
+// The evaluator's runtime state: value stack, current frame, globals, limits.
+#pragma once
+
+#include <deque>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "rtfs/function.hpp"
+#include "rtfs/interpreter.hpp"
+
+namespace rtfs {
+
+struct GlobalCell {
+    std::string name;
+    Value value;
+    bool defined = false;
+};
+
+struct Macro;
+
+struct Interpreter::State {
+    Interpreter* owner = nullptr;
+    EvalOptions opts;
+
+    // Locals and pending arguments of every active call. Capacity is reserved once and never
+    // exceeded, so pointers into it stay valid while builtins run.
+    std::vector<Value> stack;
+    size_t base = 0;              // first slot of the current frame
+    const FnObj* self = nullptr;  // the closure whose body is running (captures, self-calls)
+
+    uint32_t depth = 0;
+    uint64_t steps = 0;
+    const char* native_stack_floor = nullptr;  // below this address: RecursionLimit
+    HeapStats heap;
+
+    std::deque<GlobalCell> global_cells;
+    std::unordered_map<std::string, GlobalCell*> globals;
+    std::unordered_map<std::string, Value> macros;  // name -> closure of the expander
+
+    GlobalCell* global(const std::string& name) {
+        auto it = globals.find(name);
+        if (it != globals.end()) return it->second;
+        global_cells.push_back(GlobalCell{name, Value(), false});
+        return globals[name] = &global_cells.back();
+    }
+    GlobalCell* find_global(const std::string& name) const {
+        auto it = globals.find(name);
+        return it == globals.end() ? nullptr : it->second;
+    }
+
+    Value& local(uint32_t slot) { return stack[base + slot]; }
+
+    // Called on every closure call and loop iteration.
+    Expected<void, Error> tick() {
+        if (opts.memory_limit_bytes > 0 && heap.live_bytes > opts.memory_limit_bytes)
+            return memory_exceeded();
+        if ((++steps & 127) == 0) return slow_check();
+        return Ok{};
+    }
+    Expected<void, Error> slow_check();
+    Expected<void, Error> memory_exceeded() const;
+    // Room for n more values on the stack, else RecursionLimit.
+    Expected<void, Error> reserve(size_t n) const;
+
+    // Invokes f with the n arguments at stack[top..top+n); pops them.
+    Result<Value> invoke(const Value& f, size_t top, size_t n);
+    Result<Value> call_closure(const FnObj& f, size_t top, size_t n);
+};
+
+}  // namespace rtfs

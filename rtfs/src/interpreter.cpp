@@ -1,0 +1,135 @@
+// The public Interpreter API: read, analyse and evaluate top-level forms one at a time.
+#include "rtfs/interpreter.hpp"
+
+#include "eval/analyzer.hpp"
+#include "eval/state.hpp"
+
+#if defined(__linux__) && defined(__GLIBC__)
+#include <pthread.h>
+#endif
+
+namespace rtfs {
+
+namespace {
+
+constexpr size_t kStackSafetyMargin = 128 * 1024;
+constexpr size_t kFallbackStackBytes = 512 * 1024;
+
+// How far below `here` the evaluator may let the native stack grow.
+size_t usable_stack_below(const char* here) {
+#if defined(__linux__) && defined(__GLIBC__)
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        void* addr = nullptr;
+        size_t size = 0;
+        pthread_attr_getstack(&attr, &addr, &size);
+        pthread_attr_destroy(&attr);
+        const char* lowest = static_cast<const char*>(addr);
+        if (addr && here > lowest + kStackSafetyMargin)
+            return static_cast<size_t>(here - lowest) - kStackSafetyMargin;
+    }
+#endif
+    (void)here;
+    return kFallbackStackBytes;
+}
+
+// Makes this interpreter's heap accounting current on this thread while it runs.
+struct HeapScope {
+    HeapStats* saved;
+    explicit HeapScope(HeapStats* h) : saved(current_heap_stats()) { current_heap_stats() = h; }
+    ~HeapScope() { current_heap_stats() = saved; }
+};
+
+}  // namespace
+
+Interpreter::Interpreter(EvalOptions options) : st_(std::make_unique<State>()) {
+    st_->owner = this;
+    st_->opts = std::move(options);
+    st_->stack.reserve(st_->opts.value_stack_slots);
+}
+
+Interpreter::~Interpreter() {
+    HeapScope scope(&st_->heap);
+    st_->stack.clear();
+    st_->macros.clear();
+    st_->globals.clear();
+    st_->global_cells.clear();
+}
+
+EvalOptions& Interpreter::options() { return st_->opts; }
+const HeapStats& Interpreter::heap_stats() const { return st_->heap; }
+uint64_t Interpreter::steps() const { return st_->steps; }
+
+void Interpreter::define(std::string_view name, Value v) {
+    GlobalCell* c = st_->global(std::string(name));
+    c->value = std::move(v);
+    c->defined = true;
+}
+
+std::optional<Value> Interpreter::lookup(std::string_view name) const {
+    GlobalCell* c = st_->find_global(std::string(name));
+    if (!c || !c->defined) return std::nullopt;
+    return c->value;
+}
+
+static Result<Value> eval_one(Interpreter::State& st, const Value& form,
+                              const SourcePositions* positions) {
+    RTFS_TRY(auto unit, analyze_toplevel(st, form, positions));
+    RTFS_CHECK(st.reserve(unit->nslots));
+    const size_t base = st.base;
+    const FnObj* self = st.self;
+    const size_t top = st.stack.size();
+    st.stack.resize(top + unit->nslots);
+    st.base = top;
+    st.self = nullptr;
+    auto r = unit->root->eval(st);
+    st.stack.resize(top);
+    st.base = base;
+    st.self = self;
+    return r;
+}
+
+// Sets up per-evaluation state (heap accounting, native stack floor) for an outermost entry.
+template <class F>
+static Result<Value> enter(Interpreter::State& st, F&& body) {
+    HeapScope scope(&st.heap);
+    const bool outermost = st.native_stack_floor == nullptr;
+    if (outermost) {
+        char here;
+        size_t budget = st.opts.native_stack_bytes ? st.opts.native_stack_bytes
+                                                   : usable_stack_below(&here);
+        st.native_stack_floor = &here - budget;
+    }
+    Result<Value> r = body();
+    if (outermost) st.native_stack_floor = nullptr;
+    return r;
+}
+
+Result<Value> Interpreter::eval(std::string_view source) {
+    return enter(*st_, [&]() -> Result<Value> {
+        SourcePositions positions;
+        RTFS_TRY(auto forms, read_all(source, &positions));
+        Value last;
+        for (const auto& f : forms) {
+            RTFS_TRY(last, eval_one(*st_, f, &positions));
+        }
+        return last;
+    });
+}
+
+Result<Value> Interpreter::eval_form(const Value& form) {
+    return enter(*st_, [&]() { return eval_one(*st_, form, nullptr); });
+}
+
+Result<Value> Interpreter::call_capability(std::string_view id, std::span<Value> args) {
+    if (!st_->opts.security.allows(id))
+        return error(ErrorKind::SecurityViolation,
+                     "Capability '" + std::string(id) + "' is not allowed in the " +
+                         std::string(to_string(st_->opts.security.level)) + " runtime context");
+    if (!st_->opts.host)
+        return error(ErrorKind::CapabilityError,
+                     "Capability '" + std::string(id) + "' has no host to run it");
+    return st_->opts.host->call(id, args);
+}
+
+}  // namespace rtfs

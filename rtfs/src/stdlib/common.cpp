@@ -1,0 +1,75 @@
+#include "stdlib/stdlib.hpp"
+
+namespace rtfs::stdlib {
+
+Unexpected<Error> type_error(const char* op, const char* expected, const Value& got) {
+    return unexpected(Error(ErrorKind::TypeError, std::string("Type error in ") + op +
+                                                      ": expected " + expected + ", got " +
+                                                      type_name(got)));
+}
+
+Unexpected<Error> invalid_argument(const char* op, const std::string& why) {
+    return unexpected(
+        Error(ErrorKind::InvalidArgument, std::string("Invalid argument to ") + op + ": " + why));
+}
+
+Result<int64_t> int_arg(const char* op, const Value& v) {
+    if (!v.is(Type::Int)) return type_error(op, "integer", v);
+    return v.as_int();
+}
+
+Result<double> number_arg(const char* op, const Value& v) {
+    if (!v.is_number()) return type_error(op, "number", v);
+    return v.to_double();
+}
+
+Result<const std::string*> string_arg(const char* op, const Value& v) {
+    if (!v.is(Type::String)) return type_error(op, "string", v);
+    return &v.str();
+}
+
+Result<std::vector<Value>> items_of(const char* op, const Value& v) {
+    switch (v.type()) {
+        case Type::Nil: return std::vector<Value>{};
+        case Type::List:
+        case Type::Vector:
+        case Type::Set: return v.items();
+        case Type::Map: {
+            std::vector<Value> out;
+            out.reserve(v.map().size());
+            for (const auto& [k, x] : v.map().entries) out.push_back(make_vector({k, x}));
+            return out;
+        }
+        case Type::String: {
+            std::vector<Value> out;
+            const std::string& s = v.str();
+            for (size_t i = 0; i < s.size();) {
+                // one UTF-8 character per element
+                size_t len = 1;
+                unsigned char c = static_cast<unsigned char>(s[i]);
+                if (c >= 0xF0) len = 4;
+                else if (c >= 0xE0) len = 3;
+                else if (c >= 0xC0) len = 2;
+                len = std::min(len, s.size() - i);
+                out.push_back(make_string(s.substr(i, len)));
+                i += len;
+            }
+            return out;
+        }
+        default: return type_error(op, "collection", v);
+    }
+}
+
+Expected<void, Error> check_alloc(Interpreter& interp, size_t n_values) {
+    const int64_t limit = interp.options().memory_limit_bytes;
+    const int64_t need = static_cast<int64_t>(n_values) * static_cast<int64_t>(sizeof(Value));
+    // Without a configured limit, still refuse absurd sizes rather than abort on bad_alloc.
+    constexpr int64_t kHardCap = int64_t{8} << 30;
+    if (need > kHardCap || (limit > 0 && interp.heap_stats().live_bytes + need > limit))
+        return unexpected(Error(ErrorKind::ResourceLimit,
+                                "Memory limit exceeded: a collection of " +
+                                    std::to_string(n_values) + " elements does not fit"));
+    return interp.check_limits();
+}
+
+}  // namespace rtfs::stdlib

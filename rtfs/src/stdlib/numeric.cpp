@@ -1,0 +1,259 @@
+// Arithmetic with numeric contagion (int unless a float is involved) and checked overflow.
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <string>
+
+#include "rtfs/reader.hpp"
+#include "stdlib/stdlib.hpp"
+
+namespace rtfs::stdlib {
+namespace {
+
+Unexpected<Error> overflow(const char* op) {
+    return unexpected(Error(ErrorKind::Overflow, std::string("Integer overflow in ") + op));
+}
+Unexpected<Error> div_zero() { return unexpected(Error(ErrorKind::DivisionByZero, "Division by zero")); }
+
+enum class Op { Add, Sub, Mul };
+
+Result<Value> arith2(const char* name, Op op, const Value& a, const Value& b) {
+    if (!a.is_number()) return type_error(name, "number", a);
+    if (!b.is_number()) return type_error(name, "number", b);
+    if (a.is(Type::Int) && b.is(Type::Int)) {
+        int64_t r = 0;
+        bool o = op == Op::Add   ? __builtin_add_overflow(a.as_int(), b.as_int(), &r)
+                 : op == Op::Sub ? __builtin_sub_overflow(a.as_int(), b.as_int(), &r)
+                                 : __builtin_mul_overflow(a.as_int(), b.as_int(), &r);
+        if (o) return overflow(name);
+        return Value::integer(r);
+    }
+    double x = a.to_double(), y = b.to_double();
+    return Value::floating(op == Op::Add ? x + y : op == Op::Sub ? x - y : x * y);
+}
+
+Result<Value> fold(const char* name, Op op, std::span<Value> a) {
+    if (a.size() == 1) {
+        if (!a[0].is_number()) return type_error(name, "number", a[0]);
+        if (op == Op::Sub) return arith2(name, op, Value::integer(0), a[0]);
+        return a[0];
+    }
+    Value acc = a[0];
+    for (size_t i = 1; i < a.size(); ++i) {
+        RTFS_TRY(acc, arith2(name, op, acc, a[i]));
+    }
+    return acc;
+}
+
+Result<Value> add(Interpreter&, std::span<Value> a) { return fold("+", Op::Add, a); }
+Result<Value> sub(Interpreter&, std::span<Value> a) { return fold("-", Op::Sub, a); }
+Result<Value> mul(Interpreter&, std::span<Value> a) { return fold("*", Op::Mul, a); }
+
+Result<Value> divide2(const Value& a, const Value& b) {
+    if (!a.is_number()) return type_error("/", "number", a);
+    if (!b.is_number()) return type_error("/", "number", b);
+    if (b.to_double() == 0.0) return div_zero();
+    if (a.is(Type::Int) && b.is(Type::Int)) {
+        int64_t x = a.as_int(), y = b.as_int();
+        if (x == std::numeric_limits<int64_t>::min() && y == -1) return overflow("/");
+        if (x % y == 0) return Value::integer(x / y);
+        return Value::floating(static_cast<double>(x) / static_cast<double>(y));
+    }
+    return Value::floating(a.to_double() / b.to_double());
+}
+
+Result<Value> divide(Interpreter&, std::span<Value> a) {
+    if (a.size() == 1) return divide2(Value::integer(1), a[0]);
+    Value acc = a[0];
+    for (size_t i = 1; i < a.size(); ++i) {
+        RTFS_TRY(acc, divide2(acc, a[i]));
+    }
+    return acc;
+}
+
+// mod, rem: remainder with the dividend's sign; quot: truncating quotient.
+Result<Value> int_division(const char* name, bool quotient, const Value& a, const Value& b) {
+    if (!a.is_number()) return type_error(name, "number", a);
+    if (!b.is_number()) return type_error(name, "number", b);
+    if (b.to_double() == 0.0) return div_zero();
+    if (a.is(Type::Int) && b.is(Type::Int)) {
+        int64_t x = a.as_int(), y = b.as_int();
+        if (y == -1) return quotient ? arith2(name, Op::Sub, Value::integer(0), a) : Value::integer(0);
+        return Value::integer(quotient ? x / y : x % y);
+    }
+    double x = a.to_double(), y = b.to_double();
+    return Value::floating(quotient ? std::trunc(x / y) : std::fmod(x, y));
+}
+
+Result<Value> mod(Interpreter&, std::span<Value> a) { return int_division("mod", false, a[0], a[1]); }
+Result<Value> rem(Interpreter&, std::span<Value> a) { return int_division("rem", false, a[0], a[1]); }
+Result<Value> quot(Interpreter&, std::span<Value> a) { return int_division("quot", true, a[0], a[1]); }
+
+Result<Value> inc(Interpreter&, std::span<Value> a) { return arith2("inc", Op::Add, a[0], Value::integer(1)); }
+Result<Value> dec(Interpreter&, std::span<Value> a) { return arith2("dec", Op::Sub, a[0], Value::integer(1)); }
+
+Result<Value> abs_(Interpreter&, std::span<Value> a) {
+    if (a[0].is(Type::Int)) {
+        if (a[0].as_int() == std::numeric_limits<int64_t>::min()) return overflow("abs");
+        return Value::integer(std::llabs(a[0].as_int()));
+    }
+    if (a[0].is(Type::Float)) return Value::floating(std::fabs(a[0].as_float()));
+    return type_error("abs", "number", a[0]);
+}
+
+Result<Value> extreme(const char* name, bool want_max, std::span<Value> a) {
+    Value best = a[0];
+    if (!best.is_number()) return type_error(name, "number", best);
+    for (size_t i = 1; i < a.size(); ++i) {
+        if (!a[i].is_number()) return type_error(name, "number", a[i]);
+        RTFS_TRY(int c, compare_values(a[i], best));
+        if (want_max ? c > 0 : c < 0) best = a[i];
+    }
+    return best;
+}
+Result<Value> max_(Interpreter&, std::span<Value> a) { return extreme("max", true, a); }
+Result<Value> min_(Interpreter&, std::span<Value> a) { return extreme("min", false, a); }
+
+Result<Value> sqrt_(Interpreter&, std::span<Value> a) {
+    RTFS_TRY(double x, number_arg("sqrt", a[0]));
+    if (x < 0) return invalid_argument("sqrt", "square root of a negative number");
+    return Value::floating(std::sqrt(x));
+}
+
+Result<Value> pow_(Interpreter&, std::span<Value> a) {
+    if (!a[0].is_number()) return type_error("pow", "number", a[0]);
+    if (!a[1].is_number()) return type_error("pow", "number", a[1]);
+    if (a[0].is(Type::Int) && a[1].is(Type::Int) && a[1].as_int() >= 0) {
+        int64_t base = a[0].as_int(), e = a[1].as_int(), r = 1;
+        while (e > 0) {
+            if (e & 1) {
+                if (__builtin_mul_overflow(r, base, &r)) return overflow("pow");
+            }
+            e >>= 1;
+            if (e > 0 && __builtin_mul_overflow(base, base, &base)) return overflow("pow");
+        }
+        return Value::integer(r);
+    }
+    return Value::floating(std::pow(a[0].to_double(), a[1].to_double()));
+}
+
+Result<Value> factorial(Interpreter&, std::span<Value> a) {
+    RTFS_TRY(int64_t n, int_arg("factorial", a[0]));
+    if (n < 0) return invalid_argument("factorial", "factorial of a negative number");
+    int64_t r = 1;
+    for (int64_t i = 2; i <= n; ++i)
+        if (__builtin_mul_overflow(r, i, &r)) return overflow("factorial");
+    return Value::integer(r);
+}
+
+Result<Value> even(Interpreter&, std::span<Value> a) {
+    RTFS_TRY(int64_t n, int_arg("even?", a[0]));
+    return Value::boolean(n % 2 == 0);
+}
+Result<Value> odd(Interpreter&, std::span<Value> a) {
+    RTFS_TRY(int64_t n, int_arg("odd?", a[0]));
+    return Value::boolean(n % 2 != 0);
+}
+Result<Value> zero(Interpreter&, std::span<Value> a) {
+    RTFS_TRY(double x, number_arg("zero?", a[0]));
+    return Value::boolean(x == 0);
+}
+Result<Value> pos(Interpreter&, std::span<Value> a) {
+    RTFS_TRY(double x, number_arg("pos?", a[0]));
+    return Value::boolean(x > 0);
+}
+Result<Value> neg(Interpreter&, std::span<Value> a) {
+    RTFS_TRY(double x, number_arg("neg?", a[0]));
+    return Value::boolean(x < 0);
+}
+
+std::string trimmed(const std::string& s) {
+    size_t b = s.find_first_not_of(" \t\r\n");
+    if (b == std::string::npos) return "";
+    size_t e = s.find_last_not_of(" \t\r\n");
+    return s.substr(b, e - b + 1);
+}
+
+// The number a string holds exactly, or nil (via read_one: the same syntax as source).
+Value parse_number(const std::string& s, bool want_int) {
+    std::string t = trimmed(s);
+    if (t.empty()) return Value();
+    auto r = read_one(t);
+    if (!r) return Value();
+    if (want_int) return r->is(Type::Int) ? *r : Value();
+    if (r->is(Type::Int)) return Value::floating(static_cast<double>(r->as_int()));
+    return r->is(Type::Float) ? *r : Value();
+}
+
+Result<Value> parse_int(Interpreter&, std::span<Value> a) {
+    RTFS_TRY(const std::string* s, string_arg("parse-int", a[0]));
+    return parse_number(*s, true);
+}
+Result<Value> parse_float(Interpreter&, std::span<Value> a) {
+    RTFS_TRY(const std::string* s, string_arg("parse-float", a[0]));
+    return parse_number(*s, false);
+}
+
+Result<Value> to_int(Interpreter&, std::span<Value> a) {
+    const Value& v = a[0];
+    if (v.is(Type::Int)) return v;
+    if (v.is(Type::Float)) {
+        double d = std::trunc(v.as_float());
+        if (!(d >= -9.2233720368547758e18 && d < 9.2233720368547758e18)) return overflow("int");
+        return Value::integer(static_cast<int64_t>(d));
+    }
+    if (v.is(Type::String)) {
+        Value n = parse_number(v.str(), false);
+        if (n.is(Type::Float)) {
+            double d = std::trunc(n.as_float());
+            if (d >= -9.2233720368547758e18 && d < 9.2233720368547758e18)
+                return Value::integer(static_cast<int64_t>(d));
+        }
+        return Value::integer(0);
+    }
+    if (v.is(Type::Bool)) return Value::integer(v.as_bool() ? 1 : 0);
+    return Value::integer(0);
+}
+
+Result<Value> to_float(Interpreter&, std::span<Value> a) {
+    const Value& v = a[0];
+    if (v.is_number()) return Value::floating(v.to_double());
+    if (v.is(Type::String)) {
+        Value n = parse_number(v.str(), false);
+        return n.is(Type::Float) ? n : Value::floating(0.0);
+    }
+    return Value::floating(0.0);
+}
+
+}  // namespace
+
+void add_numeric(std::vector<BuiltinDef>& t) {
+    t.insert(t.end(), {
+        {"+", 1, kVariadic, add},
+        {"-", 1, kVariadic, sub},
+        {"*", 1, kVariadic, mul},
+        {"/", 1, kVariadic, divide},
+        {"mod", 2, 2, mod},
+        {"rem", 2, 2, rem},
+        {"quot", 2, 2, quot},
+        {"inc", 1, 1, inc},
+        {"dec", 1, 1, dec},
+        {"abs", 1, 1, abs_},
+        {"max", 1, kVariadic, max_},
+        {"min", 1, kVariadic, min_},
+        {"sqrt", 1, 1, sqrt_},
+        {"pow", 2, 2, pow_},
+        {"factorial", 1, 1, factorial},
+        {"even?", 1, 1, even},
+        {"odd?", 1, 1, odd},
+        {"zero?", 1, 1, zero},
+        {"pos?", 1, 1, pos},
+        {"neg?", 1, 1, neg},
+        {"parse-int", 1, 1, parse_int},
+        {"parse-float", 1, 1, parse_float},
+        {"int", 1, 1, to_int},
+        {"float", 1, 1, to_float},
+    });
+}
+
+}  // namespace rtfs::stdlib

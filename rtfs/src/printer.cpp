@@ -21,6 +21,10 @@ std::string format_float(double d) {
     if (mant.find('.') == std::string::npos) mant += ".0";
     if (exp.empty()) return mant;
     if (exp[0] == '+') exp.erase(0, 1);
+    const bool negative = !exp.empty() && exp[0] == '-';
+    if (negative) exp.erase(0, 1);
+    while (exp.size() > 1 && exp[0] == '0') exp.erase(0, 1);  // "e-07" -> "e-7"
+    if (negative) exp.insert(0, "-");
     return mant + "e" + exp;
 }
 

@@ -1,2 +1,169 @@
+// Limits of the evaluator: recursion, interruption from outside, memory, uncatchable limits.
 #include <gtest/gtest.h>
+#include <pthread.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <thread>
+
 #include "rtfs/interpreter.hpp"
+#include "rtfs/printer.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// Runs f on a thread with the given stack size (std::thread cannot choose it).
+void on_stack(size_t bytes, std::function<void()> f) {
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, bytes);
+    pthread_t t;
+    auto* heap_f = new std::function<void()>(std::move(f));
+    ASSERT_EQ(pthread_create(&t, &attr, [](void* p) -> void* {
+        auto* fn = static_cast<std::function<void()>*>(p);
+        (*fn)();
+        delete fn;
+        return nullptr;
+    }, heap_f), 0);
+    pthread_join(t, nullptr);
+    pthread_attr_destroy(&attr);
+}
+
+constexpr const char* kDeep = "(defn f [n] (if (= n 0) 0 (+ 1 (f (- n 1)))))";
+
+TEST(Limits, TenThousandNestedCallsWorkOnABigStack) {
+    on_stack(256 << 20, [] {
+        rtfs::Interpreter in;
+        auto r = in.eval(std::string(kDeep) + " (f 10000)");
+        ASSERT_TRUE(r.has_value()) << r.error().describe();
+        EXPECT_EQ(rtfs::print(*r), "10000");
+    });
+}
+
+TEST(Limits, UnboundedRecursionIsACleanRecursionLimit) {
+    // On the default 8 MiB stack of this thread and on a small 1 MiB one: never a crash.
+    rtfs::Interpreter in;
+    auto r = in.eval("(defn inf [n] (+ 1 (inf n))) (inf 1)");
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().kind(), rtfs::ErrorKind::RecursionLimit);
+    on_stack(1 << 20, [] {
+        rtfs::Interpreter small;
+        auto r2 = small.eval("(defn inf [n] (+ 1 (inf n))) (inf 1)");
+        ASSERT_FALSE(r2.has_value());
+        EXPECT_EQ(r2.error().kind(), rtfs::ErrorKind::RecursionLimit);
+    });
+    // The interpreter is still usable afterwards.
+    auto ok = in.eval("(+ 1 2)");
+    ASSERT_TRUE(ok.has_value());
+    EXPECT_EQ(rtfs::print(*ok), "3");
+}
+
+TEST(Limits, MaxDepthOption) {
+    rtfs::Interpreter in({.max_depth = 100});
+    auto r = in.eval(std::string(kDeep) + " (f 50)");
+    ASSERT_TRUE(r.has_value());
+    r = in.eval("(f 500)");
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().kind(), rtfs::ErrorKind::RecursionLimit);
+}
+
+TEST(Limits, LoopRecurRunsInConstantStack) {
+    on_stack(1 << 20, [] {
+        rtfs::Interpreter in;
+        auto r = in.eval("(loop [i 0] (if (< i 2000000) (recur (inc i)) i))");
+        ASSERT_TRUE(r.has_value()) << r.error().describe();
+        EXPECT_EQ(rtfs::print(*r), "2000000");
+    });
+}
+
+TEST(Limits, CancelFlagStopsAnInfiniteLoopWithinMilliseconds) {
+    std::atomic<bool> cancel{false};
+    rtfs::Interpreter in({.cancel = &cancel});
+    std::chrono::steady_clock::time_point cancelled_at;
+    std::thread stopper([&] {
+        std::this_thread::sleep_for(50ms);
+        cancelled_at = std::chrono::steady_clock::now();
+        cancel = true;
+    });
+    auto r = in.eval("(loop [] (recur))");
+    auto stopped_at = std::chrono::steady_clock::now();
+    stopper.join();
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().kind(), rtfs::ErrorKind::Interrupted);
+    EXPECT_LT(stopped_at - cancelled_at, 50ms);
+}
+
+TEST(Limits, DeadlineStopsRecursionHeavyCode) {
+    rtfs::Interpreter in({.deadline = std::chrono::steady_clock::now() + 100ms});
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = in.eval("(defn fib [n] (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2))))) (fib 60)");
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().kind(), rtfs::ErrorKind::Interrupted);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+}
+
+TEST(Limits, StepBudget) {
+    rtfs::Interpreter in({.max_steps = 10000});
+    auto r = in.eval("(loop [i 0] (if (< i 5000) (recur (inc i)) i))");
+    ASSERT_TRUE(r.has_value());
+    r = in.eval("(loop [i 0] (recur (inc i)))");
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().kind(), rtfs::ErrorKind::Interrupted);
+}
+
+TEST(Limits, InterruptionCannotBeCaught) {
+    rtfs::Interpreter in({.deadline = std::chrono::steady_clock::now() + 50ms});
+    auto r = in.eval("(try (loop [] (recur)) (catch e :caught))");
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().kind(), rtfs::ErrorKind::Interrupted);
+}
+
+TEST(Limits, MemoryLimitStopsAGrowingProgram) {
+    rtfs::Interpreter in({.memory_limit_bytes = 8 << 20});
+    // Each iteration keeps a new two-element vector alive: live data grows without bound.
+    auto r = in.eval("(loop [v [] i 0] (recur [i v] (inc i)))");
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().kind(), rtfs::ErrorKind::ResourceLimit);
+    EXPECT_GT(in.heap_stats().peak_bytes, 8 << 20);
+    EXPECT_LT(in.heap_stats().peak_bytes, 16 << 20);
+    // And it cannot be caught.
+    rtfs::Interpreter in2({.memory_limit_bytes = 8 << 20});
+    r = in2.eval("(try (loop [v [] i 0] (recur [i v] (inc i))) (catch e :caught))");
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().kind(), rtfs::ErrorKind::ResourceLimit);
+}
+
+TEST(Limits, HeapAccountingReturnsToZero) {
+    rtfs::Interpreter in;
+    auto r = in.eval("(loop [v [] i 0] (if (< i 1000) (recur [i v] (inc i)) :done))");
+    ASSERT_TRUE(r.has_value());
+    EXPECT_GT(in.heap_stats().peak_bytes, 1000 * 32);
+    EXPECT_LT(in.heap_stats().live_bytes, 4096);
+}
+
+TEST(Limits, TopLevelDefinitionsPersistAcrossEvals) {
+    rtfs::Interpreter in;
+    ASSERT_TRUE(in.eval("(defn sq [x] (* x x))").has_value());
+    auto r = in.eval("(sq 7)");
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(rtfs::print(*r), "49");
+}
+
+TEST(Limits, ClosureOutlivesItsInterpreterEval) {
+    rtfs::Value f;
+    {
+        rtfs::Interpreter in;
+        auto r = in.eval("(let [n 5] (fn [x] (+ x n)))");
+        ASSERT_TRUE(r.has_value());
+        f = *r;
+        std::vector<rtfs::Value> args{rtfs::Value::integer(1)};
+        auto called = in.apply(f, args);
+        ASSERT_TRUE(called.has_value());
+        EXPECT_EQ(rtfs::print(*called), "6");
+    }
+    EXPECT_EQ(rtfs::print(f), "#<function anonymous>");
+}
+
+}  // namespace

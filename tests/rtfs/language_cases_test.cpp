@@ -108,6 +108,8 @@ public:
     }
 };
 
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
 class LanguageCase : public testing::TestWithParam<Case> {};
 
 TEST_P(LanguageCase, Evaluates) {

@@ -1,2 +1,101 @@
+// The reader: positions in errors, limits on hostile input, round trips through the printer.
 #include <gtest/gtest.h>
+
+#include "rtfs/printer.hpp"
 #include "rtfs/reader.hpp"
+
+namespace {
+
+rtfs::Error read_error(std::string_view src) {
+    auto r = rtfs::read_all(src);
+    EXPECT_FALSE(r.has_value()) << src;
+    return r ? rtfs::Error(rtfs::ErrorKind::UserError, "no error") : r.error();
+}
+
+TEST(Reader, ErrorsCarryLineAndColumn) {
+    auto e = read_error("(+ 1\n  (* 2 3)");
+    EXPECT_EQ(e.kind(), rtfs::ErrorKind::ReadError);
+    EXPECT_EQ(e.line(), 2);
+    EXPECT_EQ(e.column(), 10);
+    EXPECT_NE(e.message().find("opened at 1:1"), std::string::npos) << e.message();
+
+    e = read_error("[1 2)");
+    EXPECT_EQ(e.line(), 1);
+    EXPECT_EQ(e.column(), 5);
+
+    e = read_error("(foo\n  \"bad \\q\")");
+    EXPECT_EQ(e.line(), 2);
+    EXPECT_EQ(e.column(), 8);
+    EXPECT_NE(e.describe().find("(at 2:8)"), std::string::npos) << e.describe();
+}
+
+TEST(Reader, DeepNestingIsAnErrorNotACrash) {
+    for (const char* open : {"(", "[", "{", "#{", "'", "#(", "^{} "}) {
+        std::string src;
+        for (int i = 0; i < 200000; ++i) src += open;
+        auto e = read_error(src);
+        EXPECT_EQ(e.kind(), rtfs::ErrorKind::ReadError) << open;
+    }
+    std::string ok;
+    for (int i = 0; i < 500; ++i) ok += "[";
+    for (int i = 0; i < 500; ++i) ok += "]";
+    EXPECT_TRUE(rtfs::read_all(ok).has_value());
+}
+
+TEST(Reader, UnterminatedConstructs) {
+    for (const char* src : {"\"abc", "#| never closed", "(1 2", "{:a 1", "\"\\u12", "##Foo",
+                            "#x", "'", "@", "\\", ")", "1.5.5", "12abc"}) {
+        auto r = rtfs::read_all(src);
+        EXPECT_FALSE(r.has_value()) << src;
+        if (!r) {
+            EXPECT_GT(r.error().line(), 0) << src;
+        }
+    }
+}
+
+TEST(Reader, PrintedFormsReadBack) {
+    for (const char* src :
+         {"[1 -2 3.5 4.0 1.0e300 1.0e-300 \"s\\n\\\"q\" :k :a.b/c sym nil true false]",
+          "{:a [1 {:b \"x\"}] \"k\" (1 2)}", "#{1 2}", "0.1", "-0.0", "123456789.123"}) {
+        auto v = rtfs::read_one(src);
+        ASSERT_TRUE(v.has_value()) << src;
+        auto again = rtfs::read_one(rtfs::print(*v));
+        ASSERT_TRUE(again.has_value()) << rtfs::print(*v);
+        EXPECT_TRUE(rtfs::equals(*v, *again)) << src << " -> " << rtfs::print(*v);
+    }
+}
+
+TEST(Reader, FloatsPrintShortestRoundTrip) {
+    EXPECT_EQ(rtfs::format_float(0.1), "0.1");
+    EXPECT_EQ(rtfs::format_float(4.0), "4.0");
+    EXPECT_EQ(rtfs::format_float(1e300), "1.0e300");
+    EXPECT_EQ(rtfs::format_float(1.5e-7), "1.5e-7");
+    EXPECT_EQ(rtfs::format_float(-2.25), "-2.25");
+}
+
+TEST(Reader, AnonymousFunctionSugar) {
+    auto v = rtfs::read_one("#(+ % %2)");
+    ASSERT_TRUE(v.has_value());
+    EXPECT_EQ(rtfs::print(*v), "(fn [%1 %2] (+ %1 %2))");
+}
+
+TEST(Reader, RandomBytesNeverCrash) {
+    uint64_t x = 88172645463325252ULL;
+    for (int i = 0; i < 3000; ++i) {
+        std::string s;
+        int len = static_cast<int>(x % 64);
+        for (int j = 0; j < len; ++j) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            s += "()[]{}#^'`~@\";:\\%&1a. \n|_-+eE"[x % 30];
+        }
+        x ^= x << 13;
+        auto r = rtfs::read_all(s);
+        if (!r) {
+            EXPECT_EQ(r.error().kind(), rtfs::ErrorKind::ReadError);
+        }
+    }
+}
+
+}  // namespace

@@ -536,7 +536,7 @@ Result<Value> DotimesNode::eval(Interpreter::State& st) const {
 }
 
 Result<Value> AndNode::eval(Interpreter::State& st) const {
-    Value v = Value::boolean(!is_or);
+    Value v = is_or ? Value() : Value::boolean(true);  // (or) is nil, (and) is true
     for (const auto& e : exprs) {
         RTFS_TRY(v, e->eval(st));
         if (is_or ? v.truthy() : !v.truthy()) return v;

@@ -18,6 +18,9 @@ std::vector<BuiltinDef> build_table() {
     stdlib::add_strings(t);
     stdlib::add_collections(t);
     stdlib::add_higher_order(t);
+    stdlib::add_sequences(t);
+    stdlib::add_sorting(t);
+    stdlib::add_function_builders(t);
     stdlib::add_json(t);
     stdlib::add_errors(t);
     stdlib::add_capabilities(t);

@@ -63,7 +63,19 @@ static void print_items(std::string& out, const std::vector<Value>& items, char 
     out += close;
 }
 
+// Nesting deeper than this prints as "..." rather than recursing further on the native stack.
+constexpr int kMaxPrintDepth = 10000;
+
 void print_to(std::string& out, const Value& v) {
+    static thread_local int depth = 0;
+    if (depth >= kMaxPrintDepth) {
+        out += "...";
+        return;
+    }
+    struct Enter {
+        Enter() { ++depth; }
+        ~Enter() { --depth; }
+    } enter;
     switch (v.type()) {
         case Type::Nil: out += "nil"; return;
         case Type::Bool: out += v.as_bool() ? "true" : "false"; return;

@@ -3,6 +3,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -342,14 +343,10 @@ private:
             ok = i > exp;
         }
         if (!ok || i != tok.size()) return fail("invalid number " + tok, line, col);
-        double d = 0;
-        const char* b = tok.data() + (tok[0] == '+' ? 1 : 0);
-        auto [p, ec] = std::from_chars(b, tok.data() + tok.size(), d);
-        if (ec == std::errc::result_out_of_range) {
-            d = std::strtod(std::string(b).c_str(), nullptr);  // inf or 0 with the right sign
-        } else if (ec != std::errc() || p != tok.data() + tok.size()) {
-            return fail("invalid number " + tok, line, col);
-        }
+        // strtod rather than from_chars: libc++ 19 (the wasm32-wasi build) lacks the latter for
+        // doubles. The token was validated above, so strtod consumes all of it.
+        const std::string text = tok[0] == '+' ? tok.substr(1) : tok;
+        double d = std::strtod(text.c_str(), nullptr);
         return Value::floating(d);
     }
 

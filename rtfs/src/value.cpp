@@ -20,6 +20,24 @@ Object::~Object() {
     }
 }
 
+void Value::destroy(Object* o) {
+    // Objects that die while another is being deleted are queued instead of deleted right away;
+    // the outermost call drains the queue, so nesting depth never becomes native stack depth.
+    static thread_local std::vector<Object*>* pending = nullptr;
+    if (pending) {
+        pending->push_back(o);
+        return;
+    }
+    std::vector<Object*> queue{o};
+    pending = &queue;
+    while (!queue.empty()) {
+        Object* next = queue.back();
+        queue.pop_back();
+        delete next;
+    }
+    pending = nullptr;
+}
+
 void Object::account(int64_t bytes) {
     accounted += bytes;
     if (HeapStats* h = current_heap_stats()) h->add(bytes);
@@ -186,15 +204,13 @@ void Error::locate(int line, int column) {
     e.column = column;
 }
 
-std::string Error::describe() const {
-    std::string s = to_string(kind());
-    s += ": ";
-    s += message();
-    if (line() > 0) {
-        s += " (at " + std::to_string(line()) + ":" + std::to_string(column()) + ")";
-    }
+std::string Error::located_message() const {
+    std::string s = message();
+    if (line() > 0) s += " (at " + std::to_string(line()) + ":" + std::to_string(column()) + ")";
     return s;
 }
+
+std::string Error::describe() const { return std::string(to_string(kind())) + ": " + located_message(); }
 
 // ---- constructors ---------------------------------------------------------------------------
 

@@ -47,9 +47,19 @@ struct FileSystemPolicy {
     bool operator==(const FileSystemPolicy&) const = default;
 };
 
+// The directories a ReadOnly policy with an empty list exposes, so ordinary programs run:
+// /bin /usr /lib /lib64 /etc /sbin (those that exist on this host).
+std::vector<std::string> standard_system_dirs();
+
 // "500ms", "30s", "2m", "1.5s" -> milliseconds. Rejects negatives, zero, garbage and overflow.
 Expected<std::chrono::milliseconds> parse_duration(std::string_view text);
 std::string format_duration(std::chrono::milliseconds d);
+
+// One network host entry ("Example.com:443", "*.example.com", "10.0.0.1", "[::1]:80") in the
+// canonical form stored in NetworkPolicy::hosts (lower case, IPv6 in brackets), or why it is bad.
+Expected<std::string> parse_host_entry(std::string_view entry);
+// An absolute path lexically normalised ("//", "." and ".." resolved), or why it is bad.
+Expected<std::string> normalize_policy_path(std::string_view path);
 
 const char* to_string(NetworkPolicy::Kind k);
 const char* to_string(FileSystemPolicy::Kind k);

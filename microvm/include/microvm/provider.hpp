@@ -37,8 +37,8 @@ public:
     // JSON Schema of the provider-specific settings ([provider_configs.NAME] in the settings file).
     virtual nlohmann::json config_schema() const;
 
-    // Prepares the provider (probes, sweeps stale state of crashed runs). settings is an object
-    // already validated against config_schema().
+    // Prepares the provider (probes, sweeps stale state of crashed runs). Refuses an unavailable
+    // provider and settings that do not match config_schema(), then calls do_initialize() once.
     Expected<void> initialize(const nlohmann::json& settings = nlohmann::json::object());
     void cleanup();
     bool initialized() const { return initialized_.load(); }

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "rtfs/effects.hpp"
@@ -22,6 +23,12 @@ enum class Status {
     Unavailable,
 };
 const char* to_string(Status s);
+
+// The status of an execution whose RTFS program ended with the error `variant` (e.g.
+// "DivisionByZero" -> runtime_error, "SecurityViolation" -> policy_violation, "ReadError" ->
+// invalid_input, "ResourceLimit" -> memory_exceeded, "Interrupted" -> timeout). One mapping for
+// every provider.
+Status status_for_rtfs_error(std::string_view variant);
 
 enum class Isolation { None, Process, Container, VM, Wasm };
 const char* to_string(Isolation i);

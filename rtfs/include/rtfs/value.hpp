@@ -139,8 +139,11 @@ private:
         if (is_heap()) ++u_.o->refs;
     }
     void release() {
-        if (is_heap() && --u_.o->refs == 0) delete u_.o;
+        if (is_heap() && --u_.o->refs == 0) destroy(u_.o);
     }
+    // Deletes o without recursing through nested values (a million-deep vector must not
+    // overflow the native stack when it dies).
+    static void destroy(Object* o);
 
     Type type_;
     union {
@@ -235,7 +238,9 @@ public:
     const Value& value() const { return v_; }
     // Sets line/column if the error has none yet (the innermost location wins).
     void locate(int line, int column);
-    // "DivisionByZero: Division by zero" (+ " at 3:7" when located).
+    // "Division by zero (at 3:7)": the message, with the location when known.
+    std::string located_message() const;
+    // "DivisionByZero: Division by zero (at 3:7)".
     std::string describe() const;
 
 private:

@@ -178,7 +178,24 @@ private:
             all_const = all_const && dynamic_cast<ConstNode*>(c.get()) != nullptr;
             n->items.push_back(std::move(c));
         }
-        if (all_const) return constant(form, form);
+        if (all_const) {
+            // Fold to one constant built from the items' values ([inc] holds the builtin, not
+            // the symbol).
+            std::vector<Value> vals;
+            for (const auto& c : n->items) vals.push_back(static_cast<ConstNode*>(c.get())->value);
+            Value folded;
+            if (type == Type::Vector) {
+                folded = make_vector(std::move(vals));
+            } else if (type == Type::Set) {
+                folded = make_set(std::move(vals));
+            } else {
+                std::vector<std::pair<Value, Value>> entries;
+                for (size_t i = 0; i + 1 < vals.size(); i += 2)
+                    entries.emplace_back(std::move(vals[i]), std::move(vals[i + 1]));
+                folded = make_map(std::move(entries));
+            }
+            return constant(std::move(folded), form);
+        }
         return NodeP(std::move(n));
     }
 

@@ -17,6 +17,9 @@ void add_predicates(std::vector<BuiltinDef>& t);   // predicates.cpp: nil? int? 
 void add_strings(std::vector<BuiltinDef>& t);      // strings.cpp (+ regex.cpp)
 void add_collections(std::vector<BuiltinDef>& t);  // collections.cpp
 void add_higher_order(std::vector<BuiltinDef>& t); // higher_order.cpp
+void add_sequences(std::vector<BuiltinDef>& t);    // sequences.cpp: first rest conj range ...
+void add_sorting(std::vector<BuiltinDef>& t);      // sorting.cpp: sort sort-by
+void add_function_builders(std::vector<BuiltinDef>& t);  // function_builders.cpp: comp partial ...
 void add_json(std::vector<BuiltinDef>& t);         // json.cpp
 void add_errors(std::vector<BuiltinDef>& t);       // errors.cpp: throw error error? getMessage
 void add_capabilities(std::vector<BuiltinDef>& t); // capabilities.cpp: println, read-file, ...

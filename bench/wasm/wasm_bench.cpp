@@ -1,0 +1,70 @@
+// wasm provider benchmarks (Google Benchmark):
+//   EmptyStart      execute_program on an empty `_start` module, cached after the first run
+//                   (goal: median under 1 ms)
+//   MixLoopWasm     1e6 iterations of acc = acc * 31 + i, interpreted, through the provider
+//   MixLoopNative   the same loop compiled natively; MixLoopWasm / MixLoopNative is the
+//                   interpreter's slowdown
+#include <benchmark/benchmark.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "microvm/wasm/wasm_provider.hpp"
+
+namespace {
+
+microvm::ExecutionContext context_for(const std::string& wat) {
+    microvm::ExecutionContext ctx;
+    ctx.program = microvm::WasmModule{{wat.begin(), wat.end()}};
+    ctx.config.timeout = std::chrono::seconds(60);
+    ctx.config.memory_limit_mb = 64;
+    return ctx;
+}
+
+std::string read_bench_file(const std::string& name) {
+    std::ifstream in(std::string(WASM_BENCH_DIR) + "/" + name);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+void run_provider(benchmark::State& state, const microvm::ExecutionContext& ctx) {
+    microvm::WasmProvider provider;
+    if (!provider.initialize()) {
+        state.SkipWithError("initialize failed");
+        return;
+    }
+    if (!provider.execute_program(ctx).ok()) {  // warms the module cache
+        state.SkipWithError("the module failed");
+        return;
+    }
+    for (auto _ : state) {
+        auto r = provider.execute_program(ctx);
+        benchmark::DoNotOptimize(r);
+    }
+}
+
+void EmptyStart(benchmark::State& state) {
+    run_provider(state, context_for("(module (func (export \"_start\")))"));
+}
+BENCHMARK(EmptyStart)->Unit(benchmark::kMicrosecond)->Repetitions(5)->ReportAggregatesOnly();
+
+void MixLoopWasm(benchmark::State& state) {
+    run_provider(state, context_for(read_bench_file("mix_loop.wat")));
+}
+BENCHMARK(MixLoopWasm)->Unit(benchmark::kMillisecond)->Repetitions(5)->ReportAggregatesOnly();
+
+void MixLoopNative(benchmark::State& state) {
+    for (auto _ : state) {
+        uint64_t n = 1000000;
+        benchmark::DoNotOptimize(n);
+        uint64_t acc = 0;
+        for (uint64_t i = 0; i < n; ++i) acc = acc * 31 + i;
+        benchmark::DoNotOptimize(acc);
+    }
+}
+BENCHMARK(MixLoopNative)->Unit(benchmark::kMillisecond)->Repetitions(5)->ReportAggregatesOnly();
+
+}  // namespace
+
+BENCHMARK_MAIN();

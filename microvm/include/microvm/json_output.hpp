@@ -1,0 +1,31 @@
+// The --json form of an execution result (spec section 4) and the exit status of the CLI.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "microvm/result.hpp"
+
+namespace microvm {
+
+// Exit statuses of `microvm eval|run|wasm` (spec section 4).
+inline constexpr int kExitTimeout = 124;
+inline constexpr int kExitSetup = 125;     // sandbox could not be set up / unavailable
+inline constexpr int kExitPolicy = 126;    // policy refused or violated
+inline constexpr int kExitNotFound = 127;  // program not found
+inline constexpr int kExitMemory = 137;
+inline constexpr int kExitSignalBase = 128;  // + signal number
+inline constexpr int kExitUsage = 64;
+inline constexpr int kExitReadError = 2;  // eval: the RTFS source did not parse
+
+// Error kind a provider uses (with Status::RuntimeError) when the program to run does not exist.
+inline constexpr const char* kProgramNotFound = "program_not_found";
+
+// One JSON object with exactly the keys of spec section 4. Output and messages that are not
+// valid UTF-8 have the bad bytes replaced by U+FFFD, so dumping the object never throws.
+nlohmann::ordered_json to_json(const ExecutionResult& r);
+
+// The process exit status for a result; is_eval selects the `eval` rules (0 ok / 1 RTFS error)
+// over the `run` rules (the program's own exit code).
+int exit_status_for(const ExecutionResult& r, bool is_eval);
+
+}  // namespace microvm

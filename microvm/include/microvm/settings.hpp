@@ -1,0 +1,80 @@
+// The settings file (spec section 5): default provider, default config, provider-specific
+// settings, per-capability overrides and named profiles.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "microvm/config.hpp"
+#include "microvm/error.hpp"
+
+namespace microvm {
+
+class ProviderFactory;
+
+// A partial MicroVMConfig: only the keys the file sets. env_vars merge key by key.
+struct ConfigOverride {
+    std::optional<std::chrono::milliseconds> timeout;
+    std::optional<uint64_t> memory_limit_mb;
+    std::optional<double> cpu_limit;
+    std::optional<NetworkPolicy> network_policy;
+    std::optional<FileSystemPolicy> fs_policy;
+    std::optional<std::map<std::string, std::string>> env_vars;
+    std::optional<uint64_t> max_output_bytes;
+    std::optional<uint32_t> max_processes;
+
+    MicroVMConfig apply_to(MicroVMConfig base) const;
+    bool operator==(const ConfigOverride&) const = default;
+};
+
+using CapabilityConfig = ConfigOverride;
+
+struct Profile {
+    std::optional<std::string> default_provider;
+    ConfigOverride default_config;
+    bool operator==(const Profile&) const = default;
+};
+
+// dev: process, network full, fs ro, 60s. test: mock. prod: process, 30s, 256 MiB, no network,
+// no files. A profile of the same name in the file replaces the built-in one.
+std::map<std::string, Profile> builtin_profiles();
+
+struct Settings {
+    std::string default_provider = "process";
+    MicroVMConfig default_config;
+    std::map<std::string, nlohmann::json> provider_configs;  // objects
+    std::map<std::string, CapabilityConfig> capability_configs;
+    std::map<std::string, Profile> profiles = builtin_profiles();
+
+    // Where these settings came from: the file path, or empty for the built-in defaults.
+    std::string source_file;
+    // "file:line" of each [provider_configs.NAME] table, to locate provider settings errors.
+    std::map<std::string, std::string> provider_config_origins;
+};
+
+// Errors are InvalidConfig naming file:line and key, e.g.
+//   microvm.toml:7: default_config.timeout: expected a duration string like "30s", got integer
+Expected<Settings> parse_settings(std::string_view toml_text, std::string_view file_name);
+Expected<Settings> load_settings_file(const std::string& path);
+// explicit_path, else $MICROVM_CONFIG, else ./microvm.toml, else
+// ${XDG_CONFIG_HOME:-~/.config}/microvm/config.toml, else the built-in defaults.
+Expected<Settings> load_settings(std::optional<std::string> explicit_path = std::nullopt);
+
+// The settings with the profile applied: its default_provider, its config over default_config.
+Expected<Settings> apply_profile(Settings settings, std::string_view name);
+
+// default_config with the capability's override (if any) applied.
+MicroVMConfig config_for_capability(const Settings& settings, std::string_view capability_id);
+
+// factory.initialize_provider(name, provider_configs[name]); an error in those settings is
+// located at the [provider_configs.NAME] table of the file.
+Expected<void> initialize_provider_from_settings(ProviderFactory& factory, const Settings& settings,
+                                                 const std::string& name);
+
+}  // namespace microvm

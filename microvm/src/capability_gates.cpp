@@ -1,0 +1,61 @@
+#include "microvm/capability_gates.hpp"
+
+#include <cstdlib>
+#include <string>
+
+namespace microvm {
+
+namespace {
+
+// Is `path` equal to `dir` or inside it? Both absolute and normalised.
+bool within(const std::string& path, const std::string& dir) {
+    if (dir == "/") return true;
+    return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
+                           path[dir.size()] == '/');
+}
+
+bool within_any(const std::string& path, const std::vector<std::string>& dirs) {
+    for (const auto& d : dirs)
+        if (within(path, d)) return true;
+    return false;
+}
+
+}  // namespace
+
+rtfs::host::NetworkGate network_gate(const NetworkPolicy& policy) {
+    return [policy](const std::string& host, int port) -> std::optional<std::string> {
+        if (policy.permits(host, port)) return std::nullopt;
+        return "network policy '" + policy.to_string() + "' does not permit " + host + ":" +
+               std::to_string(port);
+    };
+}
+
+rtfs::host::FileGate file_gate(const FileSystemPolicy& policy) {
+    std::vector<std::string> dirs = policy.paths;
+    if (policy.kind == FileSystemPolicy::Kind::ReadOnly && dirs.empty()) dirs = standard_system_dirs();
+    // The host resolves symlinks in the paths it asks about; do the same for the policy's own
+    // (on merged-/usr systems /lib is a link to /usr/lib).
+    for (auto& d : dirs) {
+        if (char* real = ::realpath(d.c_str(), nullptr)) {
+            d = real;
+            std::free(real);
+        }
+    }
+    return [policy, dirs](const std::string& path,
+                          std::string_view operation) -> std::optional<std::string> {
+        const std::string denied = "file system policy '" + policy.to_string() + "' does not permit " +
+                                   std::string(operation) + " of " + path;
+        switch (policy.kind) {
+            case FileSystemPolicy::Kind::Full: return std::nullopt;
+            case FileSystemPolicy::Kind::None: return denied;
+            case FileSystemPolicy::Kind::ReadOnly:
+                if (operation == "write") return denied;
+                return within_any(path, dirs) ? std::nullopt : std::optional<std::string>(denied);
+            case FileSystemPolicy::Kind::ReadWrite:
+                return within_any(path, dirs) ? std::nullopt : std::optional<std::string>(denied);
+        }
+        return denied;
+    };
+}
+
+}  // namespace microvm

@@ -1,0 +1,124 @@
+// FileSystemPolicy: parsing of the "--fs" forms and lexical normalisation of policy paths.
+#include <sys/stat.h>
+
+#include <vector>
+
+#include "microvm/policy.hpp"
+#include "text_util.hpp"
+
+namespace microvm {
+namespace {
+
+constexpr const char* kFsForms =
+    "accepted forms: none, ro, ro=PATH[:PATH...], rw=PATH[:PATH...], full, with absolute paths";
+
+}  // namespace
+
+Expected<std::string> normalize_policy_path(std::string_view path) {
+    auto bad = [&](std::string why) {
+        return fail(Failure::Kind::InvalidConfig,
+                    "bad path " + text::quoted(path) + ": " + std::move(why));
+    };
+    if (path.empty()) return fail(Failure::Kind::InvalidConfig, "empty path");
+    if (path.find('\0') != std::string_view::npos) return bad("contains a NUL byte");
+    if (path.find(':') != std::string_view::npos) return bad("':' separates paths in a policy");
+    if (path.front() != '/') return bad("not absolute (it must start with '/')");
+    std::vector<std::string_view> parts;
+    for (std::string_view part : text::split(path, '/')) {
+        if (part.empty() || part == ".") continue;
+        if (part == "..") {
+            // A ".." above the root has no lexical meaning; refuse rather than guess.
+            if (parts.empty()) return bad("'..' climbs above '/'");
+            parts.pop_back();
+            continue;
+        }
+        parts.push_back(part);
+    }
+    if (parts.empty()) return std::string("/");
+    std::string out;
+    for (std::string_view part : parts) {
+        out += '/';
+        out += part;
+    }
+    return out;
+}
+
+Expected<FileSystemPolicy> FileSystemPolicy::parse(std::string_view text) {
+    std::string_view t = text::trim(text);
+    auto bad = [&](std::string why) {
+        return fail(Failure::Kind::InvalidConfig, "invalid file-system policy " +
+                                                      text::quoted(text) + ": " + std::move(why) +
+                                                      "; " + kFsForms);
+    };
+    size_t eq = t.find('=');
+    std::string mode = text::lower(text::trim(t.substr(0, eq)));
+    if (eq == std::string_view::npos) {
+        if (mode == "none") return FileSystemPolicy::none();
+        if (mode == "full") return FileSystemPolicy::full();
+        if (mode == "ro") return FileSystemPolicy::read_only();
+        // "rw" alone would not say what is writable; refuse rather than guess.
+        if (mode == "rw") return bad("rw needs at least one path");
+        return bad("unknown form");
+    }
+    FileSystemPolicy policy;
+    if (mode == "ro") {
+        policy.kind = Kind::ReadOnly;
+    } else if (mode == "rw") {
+        policy.kind = Kind::ReadWrite;
+    } else {
+        return bad("only ro and rw take paths");
+    }
+    std::string_view list = text::trim(t.substr(eq + 1));
+    if (list.empty()) return bad("the path list is empty");
+    for (std::string_view raw : text::split(list, ':')) {
+        std::string_view entry = text::trim(raw);
+        if (entry.empty()) return bad("empty entry in the path list");
+        auto path = normalize_policy_path(entry);
+        if (!path) return bad(path.error().message);
+        policy.paths.push_back(std::move(*path));
+    }
+    return policy;
+}
+
+std::string FileSystemPolicy::to_string() const {
+    switch (kind) {
+        case Kind::None:
+            return "none";
+        case Kind::Full:
+            return "full";
+        case Kind::ReadOnly:
+            return paths.empty() ? "ro" : "ro=" + text::join(paths, ":");
+        case Kind::ReadWrite:
+            return "rw=" + text::join(paths, ":");
+    }
+    return "none";
+}
+
+const char* to_string(FileSystemPolicy::Kind k) {
+    switch (k) {
+        case FileSystemPolicy::Kind::None:
+            return "none";
+        case FileSystemPolicy::Kind::ReadOnly:
+            return "read_only";
+        case FileSystemPolicy::Kind::ReadWrite:
+            return "read_write";
+        case FileSystemPolicy::Kind::Full:
+            return "full";
+    }
+    return "none";
+}
+
+}  // namespace microvm
+
+namespace microvm {
+
+std::vector<std::string> standard_system_dirs() {
+    std::vector<std::string> dirs;
+    for (const char* d : {"/bin", "/usr", "/lib", "/lib64", "/etc", "/sbin"}) {
+        struct stat st {};
+        if (::lstat(d, &st) == 0) dirs.emplace_back(d);
+    }
+    return dirs;
+}
+
+}  // namespace microvm

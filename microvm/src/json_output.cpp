@@ -1,0 +1,144 @@
+// to_json and exit_status_for: the machine-readable face of an ExecutionResult.
+#include "microvm/json_output.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace microvm {
+namespace {
+
+// ordered: keys appear in the order of the spec, which is easier for people to read.
+using json = nlohmann::ordered_json;
+
+// Length of the valid UTF-8 sequence at s[i], or 0 when the bytes there are not one.
+size_t utf8_sequence_length(std::string_view s, size_t i) {
+    auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+    auto in = [&](size_t k, unsigned lo, unsigned hi) {
+        return k < s.size() && byte(k) >= lo && byte(k) <= hi;
+    };
+    unsigned b = byte(i);
+    if (b < 0x80) return 1;
+    if (b >= 0xC2 && b <= 0xDF) return in(i + 1, 0x80, 0xBF) ? 2 : 0;
+    if (b >= 0xE0 && b <= 0xEF) {
+        unsigned lo = b == 0xE0 ? 0xA0 : 0x80;
+        unsigned hi = b == 0xED ? 0x9F : 0xBF;
+        return in(i + 1, lo, hi) && in(i + 2, 0x80, 0xBF) ? 3 : 0;
+    }
+    if (b >= 0xF0 && b <= 0xF4) {
+        unsigned lo = b == 0xF0 ? 0x90 : 0x80;
+        unsigned hi = b == 0xF4 ? 0x8F : 0xBF;
+        return in(i + 1, lo, hi) && in(i + 2, 0x80, 0xBF) && in(i + 3, 0x80, 0xBF) ? 4 : 0;
+    }
+    return 0;
+}
+
+std::string valid_utf8(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (size_t i = 0; i < s.size();) {
+        size_t n = utf8_sequence_length(s, i);
+        if (n == 0) {
+            out += "\xEF\xBF\xBD";  // U+FFFD
+            ++i;
+        } else {
+            out.append(s.substr(i, n));
+            i += n;
+        }
+    }
+    return out;
+}
+
+double to_ms(std::chrono::nanoseconds d) {
+    return static_cast<double>(d.count()) / 1e6;
+}
+
+json network_request(const rtfs::NetworkRequest& r) {
+    json j = {{"url", valid_utf8(r.url)},
+              {"method", valid_utf8(r.method)},
+              {"status", r.status},
+              {"bytes", r.bytes}};
+    if (!r.error.empty()) j["error"] = valid_utf8(r.error);
+    return j;
+}
+
+json file_operation(const rtfs::FileOperation& op) {
+    json j = {{"path", valid_utf8(op.path)},
+              {"operation", valid_utf8(op.operation)},
+              {"bytes", op.bytes}};
+    if (!op.error.empty()) j["error"] = valid_utf8(op.error);
+    return j;
+}
+
+template <class T>
+json or_null(const std::optional<T>& v) {
+    return v ? json(*v) : json(nullptr);
+}
+
+}  // namespace
+
+json to_json(const ExecutionResult& r) {
+    const ExecutionMetadata& m = r.metadata;
+    json requests = json::array();
+    for (const auto& req : m.network_requests) requests.push_back(network_request(req));
+    json files = json::array();
+    for (const auto& op : m.file_operations) files.push_back(file_operation(op));
+    json metadata = {
+        {"duration_ms", to_ms(m.duration)},
+        {"cpu_time_ms", m.cpu_time ? json(to_ms(*m.cpu_time)) : json(nullptr)},
+        {"memory_peak_mb", or_null(m.memory_peak_mb)},
+        {"isolation", to_string(m.isolation)},
+        {"network_requests", std::move(requests)},
+        {"file_operations", std::move(files)},
+    };
+    json error = nullptr;
+    if (r.error) {
+        error = {{"kind", valid_utf8(r.error->kind)}, {"message", valid_utf8(r.error->message)}};
+    }
+    return {
+        {"execution_id", valid_utf8(r.execution_id)},
+        {"provider", valid_utf8(m.provider)},
+        {"status", to_string(r.status)},
+        {"value", r.value ? json(valid_utf8(*r.value)) : json(nullptr)},
+        {"exit_code", or_null(m.exit_code)},
+        {"signal", or_null(m.signal)},
+        {"stdout", valid_utf8(m.stdout_data)},
+        {"stderr", valid_utf8(m.stderr_data)},
+        {"stdout_truncated", m.stdout_truncated},
+        {"stderr_truncated", m.stderr_truncated},
+        {"error", std::move(error)},
+        {"metadata", std::move(metadata)},
+    };
+}
+
+// The spec fixes every status but invalid_input. We use: eval of a source that does not read
+// (error kind ReadError) -> 2, like the rtfs tool; any other invalid input (bad config, bad
+// module, no program) -> 64, the usage-error status, because it is the caller's input that is
+// wrong, not the program's behaviour.
+int exit_status_for(const ExecutionResult& r, bool is_eval) {
+    const std::string kind = r.error ? r.error->kind : std::string();
+    switch (r.status) {
+        case Status::Ok:
+            return is_eval ? 0 : r.metadata.exit_code.value_or(0);
+        case Status::RuntimeError:
+            if (kind == kProgramNotFound) return kExitNotFound;
+            if (is_eval) return 1;
+            if (r.metadata.exit_code && *r.metadata.exit_code != 0) return *r.metadata.exit_code;
+            return 1;
+        case Status::Timeout:
+            return kExitTimeout;
+        case Status::MemoryExceeded:
+            return kExitMemory;
+        case Status::Killed:
+            return kExitSignalBase + r.metadata.signal.value_or(9);
+        case Status::PolicyViolation:
+            return kExitPolicy;
+        case Status::InvalidInput:
+            return is_eval && kind == "ReadError" ? kExitReadError : kExitUsage;
+        case Status::SetupError:
+        case Status::Unavailable:
+            return kExitSetup;
+    }
+    return kExitSetup;
+}
+
+}  // namespace microvm

@@ -1,0 +1,57 @@
+// Small string helpers shared by the core's parsers (private to microvm_core).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace microvm::text {
+
+inline std::string lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out) {
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    return out;
+}
+
+inline std::string_view trim(std::string_view s) {
+    auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+    return s;
+}
+
+// Splits on every separator; "a,,b" gives {"a", "", "b"} so callers can reject empty entries.
+inline std::vector<std::string_view> split(std::string_view s, char sep) {
+    std::vector<std::string_view> parts;
+    size_t start = 0;
+    while (true) {
+        size_t pos = s.find(sep, start);
+        if (pos == std::string_view::npos) {
+            parts.push_back(s.substr(start));
+            return parts;
+        }
+        parts.push_back(s.substr(start, pos - start));
+        start = pos + 1;
+    }
+}
+
+template <class Range>
+std::string join(const Range& items, std::string_view sep) {
+    std::string out;
+    bool first = true;
+    for (const auto& item : items) {
+        if (!first) out += sep;
+        out += item;
+        first = false;
+    }
+    return out;
+}
+
+// 'text' with quotes, for error messages.
+inline std::string quoted(std::string_view s) {
+    return "'" + std::string(s) + "'";
+}
+
+}  // namespace microvm::text

@@ -1,0 +1,172 @@
+#include "mock/mock_provider.hpp"
+
+#include <time.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+
+#include "microvm/capability_gates.hpp"
+#include "microvm/capped_text.hpp"
+#include "rtfs/host/big_stack.hpp"
+#include "rtfs/host/default_host.hpp"
+#include "rtfs/interpreter.hpp"
+#include "rtfs/printer.hpp"
+#include "rtfs/reader.hpp"
+
+namespace microvm {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::chrono::nanoseconds thread_cpu_time() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
+
+// println/log output, capped, shared by the host's sinks.
+struct Console {
+    std::mutex mu;
+    CappedText out, err;
+    explicit Console(uint64_t cap) : out(cap), err(cap) {}
+    rtfs::host::TextSink sink(CappedText& t) {
+        return [this, &t](std::string_view s) {
+            std::lock_guard<std::mutex> lock(mu);
+            t.append(s);
+        };
+    }
+};
+
+}  // namespace
+
+std::vector<Unsupported> MockProvider::check(const ExecutionContext& ctx) const {
+    std::vector<Unsupported> out = Provider::check(ctx);
+    // Evaluation is single-threaded, so it never uses more than one core; a smaller share would
+    // need throttling this provider cannot do.
+    if (ctx.config.cpu_limit < 1.0)
+        out.push_back({"cpu_limit", "in-process evaluation cannot be throttled below one core "
+                                    "(use the process provider for cpu_limit < 1)"});
+    return out;
+}
+
+ExecutionResult MockProvider::run(const ExecutionContext& ctx) {
+    if (const auto* rtfs_source = std::get_if<RtfsSource>(&*ctx.program))
+        return run_rtfs(ctx, rtfs_source->source);
+    return run_native(ctx, std::get<NativeFunction>(*ctx.program));
+}
+
+ExecutionResult MockProvider::run_rtfs(const ExecutionContext& ctx, const std::string& source) {
+    const MicroVMConfig& cfg = ctx.config;
+    const auto t0 = Clock::now();
+    const auto deadline = t0 + cfg.timeout;
+
+    std::vector<rtfs::Value> args;
+    for (const auto& a : ctx.args) {
+        auto v = rtfs::read_one(a);
+        if (!v)
+            return make_result(ctx, Status::InvalidInput, "invalid_args",
+                               "argument '" + a + "' is not an RTFS value: " + v.error().describe());
+        args.push_back(std::move(*v));
+    }
+
+    Console console(cfg.max_output_bytes);
+    rtfs::host::HostOptions ho;
+    ho.out = console.sink(console.out);
+    ho.err = console.sink(console.err);
+    ho.environment = std::map<std::string, std::string>(cfg.env_vars.begin(), cfg.env_vars.end());
+    ho.deadline = deadline;
+    ho.network_gate = network_gate(cfg.network_policy);
+    ho.file_gate = file_gate(cfg.fs_policy);
+    rtfs::host::DefaultHost host(std::move(ho));
+
+    rtfs::EvalOptions eo;
+    eo.security = ctx.runtime_context.value_or(rtfs::RuntimeContext::pure());
+    eo.host = &host;
+    eo.deadline = deadline;
+    eo.memory_limit_bytes = static_cast<int64_t>(cfg.memory_limit_mb) << 20;
+
+    // What the evaluation thread reports back (plain data: RTFS values stay on that thread).
+    struct Outcome {
+        bool ok = false;
+        std::string value;
+        std::string error_kind, error_message;
+        std::chrono::nanoseconds cpu{0};
+        int64_t heap_peak = 0;
+    } o;
+    auto ran = rtfs::host::run_with_stack(rtfs::host::kBigStackBytes, [&] {
+        const auto cpu0 = thread_cpu_time();
+        {
+            rtfs::Interpreter interp(eo);
+            interp.define("*args*", rtfs::make_vector(std::move(args)));
+            auto r = interp.eval(source);
+            if (r) {
+                o.ok = true;
+                o.value = rtfs::print(*r);
+            } else {
+                o.error_kind = rtfs::to_string(r.error().kind());
+                o.error_message = r.error().located_message();
+            }
+            o.heap_peak = interp.heap_stats().peak_bytes;
+        }
+        o.cpu = thread_cpu_time() - cpu0;
+    });
+    const auto wall = Clock::now() - t0;
+    if (!ran)
+        return make_result(ctx, Status::SetupError, "setup_error",
+                           "provider 'mock' could not start the evaluation thread: " +
+                               ran.error().message());
+
+    ExecutionResult res = make_result(ctx, Status::Ok);
+    if (o.ok) {
+        res.value = std::move(o.value);
+    } else {
+        res.status = status_for_rtfs_error(o.error_kind);
+        res.error = ExecutionError{o.error_kind, o.error_message};
+        // Nothing but our deadline interrupts the evaluation here (there is no cancel flag).
+        if (res.status == Status::Timeout)
+            res.error = ExecutionError{"timeout", "execution exceeded the " +
+                                                      format_duration(cfg.timeout) + " timeout"};
+        if (res.status == Status::MemoryExceeded)
+            res.error->message += " (memory_limit_mb " + std::to_string(cfg.memory_limit_mb) + ")";
+    }
+    auto& m = res.metadata;
+    m.duration = wall;
+    m.cpu_time = o.cpu;
+    m.memory_peak_mb = static_cast<double>(o.heap_peak) / (1024.0 * 1024.0);
+    m.stdout_truncated = console.out.truncated();
+    m.stderr_truncated = console.err.truncated();
+    m.stdout_data = console.out.take();
+    m.stderr_data = console.err.take();
+    rtfs::EffectLog effects = host.effects();
+    m.network_requests = std::move(effects.network_requests);
+    m.file_operations = std::move(effects.file_operations);
+    return res;
+}
+
+// Native functions are trusted C++: they run on the calling thread and cannot be preempted.
+// The timeout is still applied to the outcome: a call that overran it ends `timeout` and its
+// value is discarded, so no caller ever receives a result later than the configured limit allows.
+ExecutionResult MockProvider::run_native(const ExecutionContext& ctx, const NativeFunction& fn) {
+    if (!fn.fn) return make_result(ctx, Status::InvalidInput, "invalid_input", "empty native function");
+    const auto t0 = Clock::now();
+    const auto cpu0 = thread_cpu_time();
+    NativeResult r = fn.fn(ctx.args);
+    ExecutionResult res = make_result(ctx, Status::Ok);
+    res.metadata.duration = Clock::now() - t0;
+    res.metadata.cpu_time = thread_cpu_time() - cpu0;
+    if (res.metadata.duration > ctx.config.timeout) {
+        res.status = Status::Timeout;
+        res.error = ExecutionError{"timeout", "native function ran past the " +
+                                                  format_duration(ctx.config.timeout) + " timeout"};
+    } else if (r.ok) {
+        res.value = std::move(r.value);
+    } else {
+        res.status = Status::RuntimeError;
+        res.error = ExecutionError{"NativeError", std::move(r.value)};
+    }
+    return res;
+}
+
+}  // namespace microvm

@@ -1,0 +1,29 @@
+// The mock provider: runs RTFS source and trusted native functions in this process, with no
+// isolation. Real evaluation, measured wall and CPU time; the timeout interrupts the evaluator;
+// memory is what the RTFS heap allocated. Capability calls are bounded by the network and file
+// system policies through host gates. What it cannot enforce (a CPU share below one core) it
+// refuses.
+#pragma once
+
+#include "microvm/provider.hpp"
+
+namespace microvm {
+
+class MockProvider final : public Provider {
+public:
+    std::string_view name() const override { return "mock"; }
+    Isolation isolation() const override { return Isolation::None; }
+    std::vector<ProgramKind> runs() const override { return {ProgramKind::Rtfs, ProgramKind::Native}; }
+    Availability availability() const override { return {true, ""}; }
+    std::vector<Unsupported> check(const ExecutionContext& ctx) const override;
+
+protected:
+    Expected<void> do_initialize(const nlohmann::json&) override { return Ok{}; }
+    ExecutionResult run(const ExecutionContext& ctx) override;
+
+private:
+    ExecutionResult run_rtfs(const ExecutionContext& ctx, const std::string& source);
+    ExecutionResult run_native(const ExecutionContext& ctx, const NativeFunction& fn);
+};
+
+}  // namespace microvm

@@ -1,0 +1,68 @@
+// Per-execution cgroups: memory limit (and its peak and OOM kills), CPU quota (and CPU time),
+// pids limit. One interface over cgroup v1 (a hierarchy per controller) and v2 (the unified
+// hierarchy); which one is detected from the host's mounts. Each sandbox cgroup is an RAII
+// object: destroying it kills whatever is left inside and removes the directory. Cgroups are
+// named "microvm-process-<owner pid>-<n>" so that those of a crashed host can be swept.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "microvm/error.hpp"
+
+namespace microvm::process {
+
+struct CgroupLimits {
+    uint64_t memory_bytes = 512ull << 20;
+    double cpu_fraction = 1.0;  // of one CPU
+    uint32_t max_pids = 256;
+};
+
+struct CgroupUsage {
+    std::optional<std::chrono::nanoseconds> cpu_time;
+    std::optional<uint64_t> memory_peak_bytes;
+    uint64_t oom_kills = 0;
+};
+
+class SandboxCgroup {
+public:
+    virtual ~SandboxCgroup() = default;
+    // How the sandbox's init gets in without the host migrating it (a migration by pid waits
+    // for an RCU grace period, milliseconds, on every start):
+    // v2: a directory descriptor for clone3's CLONE_INTO_CGROUP (-1 on v1);
+    virtual int clone_fd() const { return -1; }
+    // v1: the "tasks" file of each hierarchy, opened for writing; the init writes "0" to each,
+    // which moves just itself and skips the global threadgroup lock.
+    virtual std::vector<int> self_join_fds() const { return {}; }
+    // Called periodically while the sandbox runs, for counters the kernel does not keep.
+    virtual void sample() {}
+    virtual CgroupUsage usage() const = 0;
+    virtual void kill_all() = 0;
+};
+
+class CgroupManager {
+public:
+    virtual ~CgroupManager() = default;
+    virtual int version() const = 0;
+    virtual std::string describe() const = 0;
+    virtual Expected<std::unique_ptr<SandboxCgroup>> create(const CgroupLimits& limits) = 0;
+    // Removes cgroups left by dead hosts (owner pid gone); returns how many.
+    virtual size_t sweep_stale() = 0;
+};
+
+// parent: the cgroup (path from each hierarchy's root) that holds the sandboxes' cgroups;
+// empty: this process's own cgroup. SetupError naming the reason when no usable cgroup
+// hierarchy with the memory, cpu and pids controllers exists.
+Expected<std::unique_ptr<CgroupManager>> detect_cgroups(const std::string& parent);
+
+std::unique_ptr<CgroupManager> make_cgroup_v1(std::string memory_dir, std::string cpu_dir,
+                                              std::string cpuacct_dir, std::string pids_dir);
+std::unique_ptr<CgroupManager> make_cgroup_v2(std::string parent_dir);
+
+}  // namespace microvm::process

@@ -1,0 +1,116 @@
+// Chooses cgroup v2 when the unified hierarchy offers memory, cpu and pids to our cgroup, else
+// cgroup v1 when those controllers are mounted as v1 hierarchies; otherwise refuses.
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "process/cgroup.hpp"
+#include "process/cgroup_fs.hpp"
+#include "process/paths.hpp"
+
+namespace microvm::process {
+namespace {
+
+namespace fs = cgroupfs;
+
+constexpr const char* kRequired[] = {"memory", "cpu", "pids"};
+
+bool has_word(const std::string& list, std::string_view word, char sep) {
+    size_t i = 0;
+    while (i <= list.size()) {
+        size_t j = list.find(sep, i);
+        if (j == std::string::npos) j = list.size();
+        if (std::string_view(list).substr(i, j - i) == word) return true;
+        i = j + 1;
+    }
+    return false;
+}
+
+std::string trimmed(const std::string& s) {
+    size_t end = s.find_last_not_of(" \n");
+    return end == std::string::npos ? std::string() : s.substr(0, end + 1);
+}
+
+// The directory of cgroup `path` (from the hierarchy's root) under this mount.
+std::string directory_of(const fs::CgroupMountInfo& m, std::string path) {
+    if (m.root != "/" && is_within(path, m.root)) path = path.substr(m.root.size());
+    if (path.empty() || path == "/") return m.mountpoint;
+    return m.mountpoint + (path.front() == '/' ? "" : "/") + path;
+}
+
+Expected<std::unique_ptr<CgroupManager>> try_v2(const fs::CgroupMountInfo& m,
+                                                const std::string& parent, std::string& why) {
+    auto own = fs::own_cgroup("");
+    std::string dir = directory_of(m, parent.empty() ? own.value_or("/") : parent);
+    if (!parent.empty()) RTFS_CHECK(fs::make_dirs(dir));
+    std::string offered = trimmed(fs::read_file(dir + "/cgroup.controllers").value_or(""));
+    for (const char* c : kRequired) {
+        if (!has_word(offered, c, ' ')) {
+            why = "cgroup v2 at " + dir + " does not offer the " + c + " controller";
+            return fail(Failure::Kind::SetupError, why);
+        }
+    }
+    std::string enabled = trimmed(fs::read_file(dir + "/cgroup.subtree_control").value_or(""));
+    bool all = std::all_of(std::begin(kRequired), std::end(kRequired),
+                           [&](const char* c) { return has_word(enabled, c, ' '); });
+    if (!all && !fs::write_file(dir + "/cgroup.subtree_control", "+memory +cpu +pids")) {
+        why = "cgroup v2: cannot enable memory, cpu and pids for the children of " + dir +
+              " (a cgroup holding processes cannot delegate them); set "
+              "provider_configs.process.cgroup_parent to an empty, delegated cgroup";
+        return fail(Failure::Kind::SetupError, why);
+    }
+    if (::access(dir.c_str(), W_OK) != 0) {
+        why = "cgroup v2 directory " + dir + " is not writable";
+        return fail(Failure::Kind::SetupError, why);
+    }
+    return make_cgroup_v2(dir);
+}
+
+Expected<std::unique_ptr<CgroupManager>> try_v1(const std::vector<fs::CgroupMountInfo>& mounts,
+                                                const std::string& parent, std::string& why) {
+    auto dir_for = [&](const char* controller) -> std::string {
+        for (const auto& m : mounts) {
+            if (m.fstype != "cgroup" || !has_word(m.options, controller, ',')) continue;
+            auto own = fs::own_cgroup(controller);
+            return directory_of(m, parent.empty() ? own.value_or("/") : parent);
+        }
+        return {};
+    };
+    std::string memory = dir_for("memory"), cpu = dir_for("cpu"), cpuacct = dir_for("cpuacct"),
+                pids = dir_for("pids");
+    // CPU time comes from cpuacct when it shares the cpu hierarchy (free); a hierarchy of its
+    // own would cost a cgroup per run, and the init's rusage measures the same tree.
+    if (cpuacct != cpu) cpuacct.clear();
+    for (auto [name, dir] : {std::pair{"memory", &memory}, {"cpu", &cpu}, {"pids", &pids}}) {
+        if (dir->empty()) {
+            why = std::string("no cgroup v1 hierarchy with the ") + name + " controller is mounted";
+            return fail(Failure::Kind::SetupError, why);
+        }
+    }
+    for (const std::string* dir : {&memory, &cpu, &cpuacct, &pids}) {
+        if (dir->empty()) continue;
+        if (!parent.empty()) RTFS_CHECK(fs::make_dirs(*dir));
+        if (::access(dir->c_str(), W_OK) != 0) {
+            why = "cgroup v1 directory " + *dir + " is not writable";
+            return fail(Failure::Kind::SetupError, why);
+        }
+    }
+    return make_cgroup_v1(memory, cpu, cpuacct, pids);
+}
+
+}  // namespace
+
+Expected<std::unique_ptr<CgroupManager>> detect_cgroups(const std::string& parent) {
+    auto mounts = fs::cgroup_mounts();
+    std::string why_v2 = "no cgroup v2 hierarchy is mounted";
+    for (const auto& m : mounts) {
+        if (m.fstype != "cgroup2") continue;
+        if (auto v2 = try_v2(m, parent, why_v2)) return v2;
+        break;
+    }
+    std::string why_v1;
+    if (auto v1 = try_v1(mounts, parent, why_v1)) return v1;
+    return fail(Failure::Kind::SetupError, "no usable cgroup hierarchy: " + why_v2 + "; " + why_v1);
+}
+
+}  // namespace microvm::process

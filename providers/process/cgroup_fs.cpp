@@ -1,0 +1,193 @@
+#include "process/cgroup_fs.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "process/paths.hpp"
+#include "process/sys_error.hpp"
+#include "process/unique_fd.hpp"
+
+namespace microvm::process::cgroupfs {
+namespace {
+
+std::optional<uint64_t> parse_u64(std::string_view text) {
+    size_t start = text.find_first_not_of(" \t\n");
+    if (start == std::string_view::npos) return std::nullopt;
+    text = text.substr(start);
+    uint64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc()) return std::nullopt;
+    return value;
+}
+
+std::vector<std::string> split(std::string_view text, char sep) {
+    std::vector<std::string> parts;
+    size_t i = 0;
+    while (i <= text.size()) {
+        size_t j = text.find(sep, i);
+        if (j == std::string_view::npos) j = text.size();
+        parts.emplace_back(text.substr(i, j - i));
+        i = j + 1;
+    }
+    return parts;
+}
+
+// The owner pid of "microvm-process-<pid>-<n>", 0 when the name is not ours.
+pid_t owner_of(std::string_view name) {
+    if (!name.starts_with(kNamePrefix)) return 0;
+    name.remove_prefix(kNamePrefix.size());
+    auto pid = parse_u64(name.substr(0, name.find('-')));
+    return pid && *pid > 0 && *pid < (1u << 30) ? static_cast<pid_t>(*pid) : 0;
+}
+
+}  // namespace
+
+Expected<void> write_file(const std::string& path, std::string_view value) {
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd.valid()) return sys_failure("open " + path, errno);
+    ssize_t n = ::write(fd.get(), value.data(), value.size());
+    if (n != static_cast<ssize_t>(value.size())) {
+        return sys_failure("write '" + std::string(value) + "' to " + path, errno);
+    }
+    return Ok{};
+}
+
+std::optional<std::string> read_file(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return std::nullopt;
+    std::string out;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return std::nullopt;
+        if (n == 0) break;
+        out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+}
+
+bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
+std::optional<uint64_t> read_number(const std::string& path) {
+    auto text = read_file(path);
+    if (!text) return std::nullopt;
+    return parse_u64(*text);
+}
+
+std::optional<uint64_t> read_keyed(const std::string& path, std::string_view key) {
+    auto text = read_file(path);
+    if (!text) return std::nullopt;
+    for (const std::string& line : split(*text, '\n')) {
+        std::string_view l(line);
+        if (l.starts_with(key) && l.size() > key.size() && l[key.size()] == ' ') {
+            return parse_u64(l.substr(key.size() + 1));
+        }
+    }
+    return std::nullopt;
+}
+
+std::string new_cgroup_name() {
+    static std::atomic<uint64_t> counter{0};
+    return std::string(kNamePrefix) + std::to_string(::getpid()) + "-" +
+           std::to_string(counter.fetch_add(1));
+}
+
+Expected<void> make_dirs(const std::string& dir) {
+    std::string path;
+    for (const std::string& part : path_components(dir)) {
+        path += "/" + part;
+        if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
+            return sys_failure("mkdir " + path, errno);
+        }
+    }
+    return Ok{};
+}
+
+void kill_processes(const std::string& dir) {
+    auto procs = read_file(dir + "/cgroup.procs");
+    if (!procs) return;
+    for (const std::string& line : split(*procs, '\n')) {
+        if (auto pid = parse_u64(line); pid && *pid > 0) ::kill(static_cast<pid_t>(*pid), SIGKILL);
+    }
+}
+
+bool remove_cgroup(const std::string& dir) {
+    using namespace std::chrono_literals;
+    for (int attempt = 0; attempt < 200; ++attempt) {
+        if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return true;
+        if (errno != EBUSY) return false;
+        // Tasks still exiting (or, for a stale cgroup, still running): kill and retry.
+        kill_processes(dir);
+        std::this_thread::sleep_for(5ms);
+    }
+    return false;
+}
+
+size_t sweep_stale(const std::string& parent) {
+    DIR* d = ::opendir(parent.c_str());
+    if (!d) return 0;
+    std::vector<std::string> stale;
+    while (dirent* e = ::readdir(d)) {
+        pid_t owner = owner_of(e->d_name);
+        if (owner > 0 && owner != ::getpid() && ::kill(owner, 0) != 0 && errno == ESRCH) {
+            stale.push_back(parent + "/" + e->d_name);
+        }
+    }
+    ::closedir(d);
+    size_t removed = 0;
+    for (const std::string& dir : stale) removed += remove_cgroup(dir) ? 1 : 0;
+    return removed;
+}
+
+std::vector<CgroupMountInfo> cgroup_mounts() {
+    std::vector<CgroupMountInfo> mounts;
+    std::ifstream in("/proc/self/mountinfo");
+    std::string line;
+    while (std::getline(in, line)) {
+        // id parent major:minor root mountpoint options [optional fields] - fstype source super
+        size_t dash = line.find(" - ");
+        if (dash == std::string::npos) continue;
+        std::istringstream head(line.substr(0, dash));
+        std::istringstream tail(line.substr(dash + 3));
+        std::string id, parent, devno, root, mountpoint, fstype, source, super_options;
+        head >> id >> parent >> devno >> root >> mountpoint;
+        tail >> fstype >> source >> super_options;
+        if (fstype == "cgroup" || fstype == "cgroup2") {
+            mounts.push_back({fstype, mountpoint, root, super_options});
+        }
+    }
+    return mounts;
+}
+
+std::optional<std::string> own_cgroup(std::string_view controller) {
+    std::ifstream in("/proc/self/cgroup");
+    std::string line;
+    while (std::getline(in, line)) {
+        // hierarchy-id:controller-list:path
+        size_t a = line.find(':');
+        size_t b = a == std::string::npos ? a : line.find(':', a + 1);
+        if (b == std::string::npos) continue;
+        std::string list = line.substr(a + 1, b - a - 1);
+        bool match = controller.empty() ? (line.substr(0, a) == "0" && list.empty())
+                                        : false;
+        if (!controller.empty()) {
+            for (const std::string& c : split(list, ',')) match = match || c == controller;
+        }
+        if (match) return line.substr(b + 1);
+    }
+    return std::nullopt;
+}
+
+}  // namespace microvm::process::cgroupfs

@@ -1,0 +1,49 @@
+// File-level helpers shared by the cgroup v1 and v2 implementations.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "microvm/error.hpp"
+
+namespace microvm::process::cgroupfs {
+
+inline constexpr std::string_view kNamePrefix = "microvm-process-";
+
+Expected<void> write_file(const std::string& path, std::string_view value);
+std::optional<std::string> read_file(const std::string& path);
+bool exists(const std::string& path);
+// The first number in the file.
+std::optional<uint64_t> read_number(const std::string& path);
+// The value of a "key value" line.
+std::optional<uint64_t> read_keyed(const std::string& path, std::string_view key);
+
+// "microvm-process-<pid>-<n>", unique within this host process.
+std::string new_cgroup_name();
+// Creates dir and its missing parents.
+Expected<void> make_dirs(const std::string& dir);
+// SIGKILLs every process listed in dir/cgroup.procs.
+void kill_processes(const std::string& dir);
+// Kills what is left and removes the directory, retrying while the kernel still sees tasks.
+bool remove_cgroup(const std::string& dir);
+// Removes the cgroups under parent whose owner process no longer exists.
+size_t sweep_stale(const std::string& parent);
+
+struct CgroupMountInfo {
+    std::string fstype;      // "cgroup" or "cgroup2"
+    std::string mountpoint;
+    std::string root;        // the cgroup this mount shows as its root
+    std::string options;     // super options (v1: the controllers)
+};
+std::vector<CgroupMountInfo> cgroup_mounts();
+
+// This process's cgroup in the hierarchy whose /proc/self/cgroup controller list contains
+// controller ("" = the v2 hierarchy).
+std::optional<std::string> own_cgroup(std::string_view controller);
+
+}  // namespace microvm::process::cgroupfs

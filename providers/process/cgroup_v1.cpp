@@ -1,0 +1,148 @@
+// cgroup v1: one directory per hierarchy (memory, cpu, cpuacct, pids; some may share one).
+#include <fcntl.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "process/cgroup.hpp"
+#include "process/cgroup_fs.hpp"
+#include "process/sys_error.hpp"
+#include "process/unique_fd.hpp"
+
+namespace microvm::process {
+namespace {
+
+namespace fs = cgroupfs;
+
+constexpr uint64_t kCfsPeriodUs = 100000;
+
+class CgroupV1 final : public SandboxCgroup {
+public:
+    ~CgroupV1() override {
+        join_.clear();
+        kill_all();
+        for (auto it = created_.rbegin(); it != created_.rend(); ++it) fs::remove_cgroup(*it);
+    }
+
+    // Creates one directory per distinct hierarchy; a failure leaves nothing behind.
+    Expected<void> create(const std::string& name, const std::string& memory_parent,
+                          const std::string& cpu_parent, const std::string& cpuacct_parent,
+                          const std::string& pids_parent) {
+        memory_ = memory_parent + "/" + name;
+        cpu_ = cpu_parent + "/" + name;
+        cpuacct_ = cpuacct_parent.empty() ? "" : cpuacct_parent + "/" + name;
+        pids_ = pids_parent + "/" + name;
+        for (const std::string* dir : {&memory_, &cpu_, &cpuacct_, &pids_}) {
+            if (dir->empty() ||
+                std::find(created_.begin(), created_.end(), *dir) != created_.end()) {
+                continue;
+            }
+            RTFS_CHECK(fs::make_dirs(*dir));
+            created_.push_back(*dir);
+        }
+        return Ok{};
+    }
+
+    Expected<void> set_limits(const CgroupLimits& limits) {
+        std::string bytes = std::to_string(limits.memory_bytes);
+        RTFS_CHECK(fs::write_file(memory_ + "/memory.limit_in_bytes", bytes));
+        // With swap accounting, memory+swap gets the same limit: no escaping into swap.
+        if (fs::exists(memory_ + "/memory.memsw.limit_in_bytes")) {
+            RTFS_CHECK(fs::write_file(memory_ + "/memory.memsw.limit_in_bytes", bytes));
+        }
+        auto quota = std::max<uint64_t>(
+            1000, static_cast<uint64_t>(std::llround(limits.cpu_fraction * kCfsPeriodUs)));
+        RTFS_CHECK(fs::write_file(cpu_ + "/cpu.cfs_period_us", std::to_string(kCfsPeriodUs)));
+        RTFS_CHECK(fs::write_file(cpu_ + "/cpu.cfs_quota_us", std::to_string(quota)));
+        RTFS_CHECK(fs::write_file(pids_ + "/pids.max", std::to_string(limits.max_pids)));
+        return Ok{};
+    }
+
+    Expected<void> open_join_files() {
+        for (const std::string& dir : created_) {
+            std::string path = dir + "/tasks";
+            UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+            if (!fd.valid()) return sys_failure("open " + path, errno);
+            join_.push_back(std::move(fd));
+        }
+        return Ok{};
+    }
+
+    std::vector<int> self_join_fds() const override {
+        std::vector<int> fds;
+        for (const UniqueFd& fd : join_) fds.push_back(fd.get());
+        return fds;
+    }
+
+    CgroupUsage usage() const override {
+        CgroupUsage u;
+        if (!cpuacct_.empty()) {
+            if (auto ns = fs::read_number(cpuacct_ + "/cpuacct.usage")) {
+                u.cpu_time = std::chrono::nanoseconds(*ns);
+            }
+        }
+        u.memory_peak_bytes = fs::read_number(memory_ + "/memory.max_usage_in_bytes");
+        u.oom_kills = fs::read_keyed(memory_ + "/memory.oom_control", "oom_kill").value_or(0);
+        return u;
+    }
+
+    void kill_all() override {
+        for (const std::string& dir : created_) fs::kill_processes(dir);
+    }
+
+private:
+    std::string memory_, cpu_, cpuacct_, pids_;
+    std::vector<std::string> created_;
+    std::vector<UniqueFd> join_;
+};
+
+class CgroupV1Manager final : public CgroupManager {
+public:
+    CgroupV1Manager(std::string memory, std::string cpu, std::string cpuacct, std::string pids)
+        : memory_(std::move(memory)),
+          cpu_(std::move(cpu)),
+          cpuacct_(std::move(cpuacct)),
+          pids_(std::move(pids)) {}
+
+    int version() const override { return 1; }
+
+    std::string describe() const override {
+        return "cgroup v1 (memory " + memory_ + ", cpu " + cpu_ +
+               (cpuacct_.empty() ? std::string() : ", cpuacct " + cpuacct_) + ", pids " + pids_ +
+               ")";
+    }
+
+    Expected<std::unique_ptr<SandboxCgroup>> create(const CgroupLimits& limits) override {
+        auto cg = std::make_unique<CgroupV1>();
+        RTFS_CHECK(cg->create(fs::new_cgroup_name(), memory_, cpu_, cpuacct_, pids_));
+        RTFS_CHECK(cg->set_limits(limits));
+        RTFS_CHECK(cg->open_join_files());
+        return std::unique_ptr<SandboxCgroup>(std::move(cg));
+    }
+
+    size_t sweep_stale() override {
+        std::vector<std::string> parents;
+        for (const std::string* p : {&memory_, &cpu_, &cpuacct_, &pids_}) {
+            if (!p->empty() && std::find(parents.begin(), parents.end(), *p) == parents.end()) {
+                parents.push_back(*p);
+            }
+        }
+        size_t removed = 0;
+        for (const std::string& p : parents) removed += fs::sweep_stale(p);
+        return removed;
+    }
+
+private:
+    std::string memory_, cpu_, cpuacct_, pids_;
+};
+
+}  // namespace
+
+std::unique_ptr<CgroupManager> make_cgroup_v1(std::string memory_dir, std::string cpu_dir,
+                                              std::string cpuacct_dir, std::string pids_dir) {
+    return std::make_unique<CgroupV1Manager>(std::move(memory_dir), std::move(cpu_dir),
+                                             std::move(cpuacct_dir), std::move(pids_dir));
+}
+
+}  // namespace microvm::process

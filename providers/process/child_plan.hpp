@@ -1,0 +1,79 @@
+// What the sandbox's init process (the child of clone) executes, as plain data prepared by the
+// host before clone. The child of a multithreaded host may only make async-signal-safe calls,
+// so it never allocates: every string and array here points into memory the host built.
+#pragma once
+
+#include <linux/filter.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace microvm::process {
+
+inline constexpr size_t kMaxChildMounts = 512;
+inline constexpr size_t kMaxCgroupJoinFds = 4;
+
+struct ChildMount {
+    enum Kind : int { kBind, kTmpfs, kProc };
+    Kind kind = kBind;
+    const char* source = nullptr;      // kBind: canonical absolute host path
+    const char* target = nullptr;      // relative to the new root; "" is the root itself
+    bool directory = true;             // kBind: directory (else a single file)
+    uint64_t attr_set = 0;             // MOUNT_ATTR_* applied (recursively for directories)
+    const char* tmpfs_size = nullptr;  // kTmpfs: size option, in bytes
+    const char* tmpfs_mode = nullptr;  // kTmpfs: mode option, octal
+};
+
+struct ChildRlimit {
+    int resource;
+    rlim_t value;  // soft and hard
+};
+
+// Descriptors (host numbers, as inherited) the init keeps; everything else is closed at once.
+struct ChildFds {
+    int sync = -1;     // read end: one byte once the host finished uid maps and cgroup placement
+    int report = -1;   // write end: ChildReport records to the host
+    int stdin_fd = -1;
+    int stdout_fd = -1;
+    int stderr_fd = -1;
+    int result = -1;   // write end of the guest runner's fd 3, or -1
+    // cgroup v1 "tasks" files the init writes "0" to, joining its cgroups itself.
+    int cgroup_join[kMaxCgroupJoinFds] = {-1, -1, -1, -1};
+    size_t cgroup_join_count = 0;
+};
+
+struct ChildPlan {
+    ChildFds fds;
+
+    // Identity inside the user namespace (the host maps exactly this uid/gid).
+    uid_t uid = 65534;
+    gid_t gid = 65534;
+    bool clear_groups = true;  // false when setgroups is denied (unprivileged host)
+
+    // Root file system.
+    bool host_root = false;                // fs Full: keep the host tree, mount a fresh /proc
+    const char* attach_dir = nullptr;      // existing directory the new root is attached to
+    const ChildMount* root_bind = nullptr; // nullptr: a fresh tmpfs root
+    const ChildMount* mounts = nullptr;
+    size_t mount_count = 0;
+    const char* const* symlink_paths = nullptr;    // relative to the new root
+    const char* const* symlink_targets = nullptr;
+    size_t symlink_count = 0;
+    const char* workdir = "/";
+
+    bool new_network = true;               // bring loopback up in the fresh network namespace
+    const char* hostname = "microvm";
+
+    // The program.
+    const char* exec_path = nullptr;
+    char* const* argv = nullptr;
+    char* const* envp = nullptr;
+    const ChildRlimit* rlimits = nullptr;
+    size_t rlimit_count = 0;
+    int last_capability = 40;              // /proc/sys/kernel/cap_last_cap
+    const sock_fprog* seccomp = nullptr;
+};
+
+}  // namespace microvm::process

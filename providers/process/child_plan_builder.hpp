@@ -1,0 +1,44 @@
+// Host side: turns a root file system plan and a program into the plain-data ChildPlan the init
+// executes, owning every string and array the plan points into.
+#pragma once
+
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "process/child_plan.hpp"
+#include "process/rootfs.hpp"
+
+namespace microvm::process {
+
+class ChildPlanBuilder {
+public:
+    ChildPlanBuilder() = default;
+    ChildPlanBuilder(const ChildPlanBuilder&) = delete;
+    ChildPlanBuilder& operator=(const ChildPlanBuilder&) = delete;
+
+    void set_rootfs(const RootfsPlan& rootfs, const std::string& attach_dir);
+    void set_program(const std::string& exec_path, const std::vector<std::string>& argv,
+                     const std::vector<std::string>& env);
+    void set_rlimits(std::vector<ChildRlimit> rlimits);
+    void set_seccomp(const sock_fprog& program);
+
+    // Valid while the builder lives; fill in fds, ids and network before cloning.
+    ChildPlan& plan() { return plan_; }
+
+private:
+    const char* keep(std::string s);
+    ChildMount to_child(const Mount& m);
+
+    std::deque<std::string> strings_;  // stable addresses
+    std::vector<ChildMount> mounts_;
+    std::optional<ChildMount> root_;
+    std::vector<const char*> symlink_paths_, symlink_targets_;
+    std::vector<char*> argv_, envp_;
+    std::vector<ChildRlimit> rlimits_;
+    sock_fprog seccomp_{};
+    ChildPlan plan_;
+};
+
+}  // namespace microvm::process

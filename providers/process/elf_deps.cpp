@@ -1,0 +1,222 @@
+#include "process/elf_deps.hpp"
+
+#include <elf.h>
+#include <glob.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <deque>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+
+#include "process/elf_file.hpp"
+#include "process/paths.hpp"
+
+namespace microvm::elf {
+namespace {
+
+const char* multiarch_triplet(bool is_64bit, uint16_t machine) {
+    switch (machine) {
+        case EM_X86_64: return is_64bit ? "x86_64-linux-gnu" : "x86_64-linux-gnux32";
+        case EM_386: return "i386-linux-gnu";
+        case EM_AARCH64: return "aarch64-linux-gnu";
+        case EM_ARM: return "arm-linux-gnueabihf";
+        case EM_RISCV: return is_64bit ? "riscv64-linux-gnu" : nullptr;
+        case EM_PPC64: return "powerpc64le-linux-gnu";
+        case EM_S390: return "s390x-linux-gnu";
+        default: return nullptr;
+    }
+}
+
+bool is_directory(const std::string& path) {
+    struct stat st;
+    return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+void parse_ld_so_conf(const std::string& file, int depth, std::vector<std::string>& out) {
+    if (depth > 8) return;  // include loops
+    std::ifstream in(file);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
+        auto first = line.find_first_not_of(" \t");
+        if (first == std::string::npos) continue;
+        line = line.substr(first, line.find_last_not_of(" \t\r") - first + 1);
+        if (line.rfind("include", 0) == 0 && line.size() > 7 && (line[7] == ' ' || line[7] == '\t')) {
+            std::string pattern = line.substr(line.find_first_not_of(" \t", 7));
+            if (pattern.front() != '/') pattern = process::parent_path(file) + "/" + pattern;
+            glob_t g{};
+            if (::glob(pattern.c_str(), 0, nullptr, &g) == 0) {
+                for (size_t i = 0; i < g.gl_pathc; ++i) parse_ld_so_conf(g.gl_pathv[i], depth + 1, out);
+            }
+            ::globfree(&g);
+        } else if (line.rfind("hwcap", 0) == 0) {
+            continue;
+        } else if (line.front() == '/') {
+            // Several directories may share a line, separated by blanks, ':' or ','.
+            size_t i = 0;
+            while (i < line.size()) {
+                size_t j = line.find_first_of(" \t:,", i);
+                if (j == std::string::npos) j = line.size();
+                if (j > i) out.push_back(line.substr(i, j - i));
+                i = j + 1;
+            }
+        }
+    }
+}
+
+// Replaces $ORIGIN / ${ORIGIN}; empty when the entry uses a token we cannot expand.
+std::string expand_origin(const std::string& entry, const std::string& origin) {
+    std::string out = entry;
+    for (const char* token : {"${ORIGIN}", "$ORIGIN"}) {
+        size_t pos;
+        while ((pos = out.find(token)) != std::string::npos) {
+            out.replace(pos, std::string(token).size(), origin);
+        }
+    }
+    if (out.find('$') != std::string::npos) return {};
+    return out;
+}
+
+class Resolver {
+public:
+    explicit Resolver(const ElfInfo& program) : program_(program) {
+        defaults_ = default_library_dirs(program.is_64bit, program.machine);
+    }
+
+    // Searches for one DT_NEEDED name the way the loader does for an object with these tags.
+    std::optional<SharedObject> find(const std::string& name, const ElfInfo& loader_object,
+                                     const std::string& loader_path) {
+        std::string origin = process::parent_path(loader_path);
+        if (name.find('/') != std::string::npos) return candidate(name, false);
+        std::vector<std::string> dirs;
+        if (loader_object.runpath.empty()) {
+            for (const auto& d : loader_object.rpath) dirs.push_back(expand_origin(d, origin));
+            // The executable's DT_RPATH applies to every object without DT_RUNPATH.
+            if (&loader_object != &program_) {
+                for (const auto& d : program_.rpath) dirs.push_back(expand_origin(d, program_origin_));
+            }
+        }
+        for (const auto& d : loader_object.runpath) dirs.push_back(expand_origin(d, origin));
+        for (const std::string& dir : dirs) {
+            if (auto found = dir.empty() ? std::nullopt : candidate(dir + "/" + name, false)) return found;
+        }
+        for (const std::string& dir : ld_so_conf_dirs()) {
+            bool builtin = std::find(defaults_.begin(), defaults_.end(), dir) != defaults_.end();
+            if (auto found = candidate(dir + "/" + name, !builtin)) return found;
+        }
+        for (const std::string& dir : defaults_) {
+            if (auto found = candidate(dir + "/" + name, false)) return found;
+        }
+        return std::nullopt;
+    }
+
+    void set_program_origin(std::string origin) { program_origin_ = std::move(origin); }
+    const ElfInfo* info_of(const std::string& real_path) {
+        auto it = infos_.find(real_path);
+        return it == infos_.end() ? nullptr : &it->second;
+    }
+
+private:
+    // A usable library: an ELF file of the program's class and machine.
+    std::optional<SharedObject> candidate(const std::string& path, bool needs_alias) {
+        auto real = process::canonical_host_path(path);
+        if (!real) return std::nullopt;
+        if (!infos_.count(*real)) {
+            auto info = read_elf(*real);
+            if (!info) return std::nullopt;
+            infos_.emplace(*real, std::move(*info));
+        }
+        const ElfInfo& info = infos_.at(*real);
+        if (info.is_64bit != program_.is_64bit || info.machine != program_.machine) {
+            return std::nullopt;
+        }
+        SharedObject so{path, *real, {}};
+        if (needs_alias && !defaults_.empty()) {
+            so.alias_path = defaults_.front() + "/" + path.substr(path.rfind('/') + 1);
+        }
+        return so;
+    }
+
+    const ElfInfo& program_;
+    std::string program_origin_;
+    std::vector<std::string> defaults_;
+    std::map<std::string, ElfInfo> infos_;  // by real path
+};
+
+}  // namespace
+
+std::vector<std::string> default_library_dirs(bool is_64bit, uint16_t machine) {
+    std::vector<std::string> candidates;
+    if (const char* triplet = multiarch_triplet(is_64bit, machine)) {
+        candidates.push_back(std::string("/lib/") + triplet);
+        candidates.push_back(std::string("/usr/lib/") + triplet);
+    }
+    if (is_64bit) {
+        candidates.insert(candidates.end(), {"/lib64", "/usr/lib64"});
+    } else {
+        candidates.insert(candidates.end(), {"/lib32", "/usr/lib32"});
+    }
+    candidates.insert(candidates.end(), {"/lib", "/usr/lib"});
+    std::vector<std::string> dirs;
+    for (auto& d : candidates) {
+        if (is_directory(d)) dirs.push_back(std::move(d));
+    }
+    return dirs;
+}
+
+const std::vector<std::string>& ld_so_conf_dirs() {
+    static const std::vector<std::string> dirs = [] {
+        std::vector<std::string> out;
+        parse_ld_so_conf("/etc/ld.so.conf", 0, out);
+        return out;
+    }();
+    return dirs;
+}
+
+Expected<Dependencies> resolve_dependencies(const std::string& program) {
+    RTFS_TRY(ElfInfo exe, read_elf(program));
+    Dependencies deps;
+    if (exe.interpreter.empty() && exe.needed.empty()) return deps;  // static
+
+    Resolver resolver(exe);
+    resolver.set_program_origin(process::parent_path(program));
+    if (!exe.interpreter.empty()) {
+        auto real = process::canonical_host_path(exe.interpreter);
+        if (real) {
+            deps.objects.push_back({exe.interpreter, *real, {}});
+        } else {
+            deps.missing.push_back(exe.interpreter);
+        }
+    }
+
+    // Breadth-first like the loader; a name is loaded once.
+    std::set<std::string> seen_names;
+    struct Pending {
+        std::string name;
+        const ElfInfo* loader;
+        std::string loader_path;
+    };
+    std::deque<Pending> queue;
+    for (const auto& n : exe.needed) queue.push_back({n, &exe, program});
+    while (!queue.empty()) {
+        Pending p = std::move(queue.front());
+        queue.pop_front();
+        if (!seen_names.insert(p.name).second) continue;
+        auto found = resolver.find(p.name, *p.loader, p.loader_path);
+        if (!found) {
+            deps.missing.push_back(p.name);
+            continue;
+        }
+        const ElfInfo* info = resolver.info_of(found->real_path);
+        deps.objects.push_back(*found);
+        if (info) {
+            for (const auto& n : info->needed) queue.push_back({n, info, found->path});
+        }
+    }
+    return deps;
+}
+
+}  // namespace microvm::elf

@@ -1,0 +1,39 @@
+// Finds the files a dynamically linked program needs to start: its ELF interpreter (PT_INTERP)
+// and, transitively, every DT_NEEDED library, searched like the dynamic loader does (DT_RPATH,
+// DT_RUNPATH with $ORIGIN, the directories of /etc/ld.so.conf, the loader's built-in
+// directories). Used to build a sandbox root that holds the program and nothing else; shared by
+// every provider that assembles such a root.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "microvm/error.hpp"
+
+namespace microvm::elf {
+
+struct SharedObject {
+    std::string path;       // where the dynamic loader opens it (for the interpreter: PT_INTERP)
+    std::string real_path;  // the same file with every symlink resolved
+    // Non-empty when the file was found only through the host's ld.so.conf directories: a loader
+    // without the host's ld.so.cache looks for it here instead (a built-in directory).
+    std::string alias_path;
+};
+
+struct Dependencies {
+    std::vector<SharedObject> objects;  // the interpreter first, then libraries in load order
+    std::vector<std::string> missing;   // DT_NEEDED names found nowhere (the loader will say so)
+};
+
+// program: path of an ELF executable. A static executable has no dependencies; a file that is
+// not ELF is InvalidInput.
+Expected<Dependencies> resolve_dependencies(const std::string& program);
+
+// The loader's built-in library directories for this ELF class and machine, existing ones only.
+std::vector<std::string> default_library_dirs(bool is_64bit, uint16_t machine);
+
+// The directories listed by /etc/ld.so.conf and its includes (read once per process).
+const std::vector<std::string>& ld_so_conf_dirs();
+
+}  // namespace microvm::elf

@@ -1,0 +1,29 @@
+// Reads what the dynamic loader needs from an ELF file: its class and machine, PT_INTERP, and the
+// DT_NEEDED / DT_RPATH / DT_RUNPATH entries of its dynamic section. The file is untrusted input:
+// every offset and size is checked, nothing is mapped, and reads are bounded.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "microvm/error.hpp"
+
+namespace microvm::elf {
+
+struct ElfInfo {
+    bool is_64bit = false;
+    uint16_t machine = 0;                // EM_* value
+    std::string interpreter;             // PT_INTERP, empty for static executables and libraries
+    std::vector<std::string> needed;     // DT_NEEDED names, in order
+    std::vector<std::string> rpath;      // DT_RPATH entries (split at ':')
+    std::vector<std::string> runpath;    // DT_RUNPATH entries (split at ':')
+};
+
+// InvalidInput when the file is not a readable ELF file of the host's byte order.
+Expected<ElfInfo> read_elf(const std::string& path);
+
+// True when the file starts with the ELF magic (cheap check, reads 4 bytes).
+bool is_elf(const std::string& path);
+
+}  // namespace microvm::elf

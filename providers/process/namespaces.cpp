@@ -1,0 +1,104 @@
+#include "process/namespaces.hpp"
+
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+
+#include "process/supervisor.hpp"
+#include "process/sys_error.hpp"
+
+namespace microvm::process {
+namespace {
+
+Expected<void> write_proc_file(pid_t pid, const char* name, const std::string& text) {
+    std::string path = "/proc/" + std::to_string(pid) + "/" + name;
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd.valid()) return sys_failure("open " + path, errno);
+    ssize_t n = ::write(fd.get(), text.data(), text.size());
+    if (n != static_cast<ssize_t>(text.size())) return sys_failure("write " + path, errno);
+    return Ok{};
+}
+
+}  // namespace
+
+IdMapping IdMapping::for_this_process() {
+    IdMapping m;
+    if (::geteuid() != 0) {
+        m.host_is_root = false;
+        m.inside_uid = m.outside_uid = ::geteuid();
+        m.inside_gid = m.outside_gid = ::getegid();
+    }
+    return m;
+}
+
+Expected<void> IdMapping::apply(pid_t child) const {
+    if (!host_is_root) RTFS_CHECK(write_proc_file(child, "setgroups", "deny"));
+    RTFS_CHECK(write_proc_file(
+        child, "uid_map", std::to_string(inside_uid) + " " + std::to_string(outside_uid) + " 1"));
+    RTFS_CHECK(write_proc_file(
+        child, "gid_map", std::to_string(inside_gid) + " " + std::to_string(outside_gid) + " 1"));
+    return Ok{};
+}
+
+uint64_t sandbox_namespace_flags(bool new_network) {
+    uint64_t flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
+    if (new_network) flags |= CLONE_NEWNET;
+    return flags;
+}
+
+Expected<SpawnedInit> spawn_init(uint64_t namespace_flags, int cgroup_fd, const ChildPlan& plan) {
+    int pidfd = -1;
+    struct clone_args args {};
+    args.flags = namespace_flags | CLONE_PIDFD;
+    args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+    args.exit_signal = SIGCHLD;
+    if (cgroup_fd >= 0) {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = static_cast<uint64_t>(cgroup_fd);
+    }
+    // Like fork: the child continues on a copy of this stack, in a copy of this address space.
+    long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0) return sys_failure("clone3 (creating the sandbox namespaces)", errno);
+    if (pid == 0) run_init(plan);
+    SpawnedInit init;
+    init.pid = static_cast<pid_t>(pid);
+    init.pidfd.reset(pidfd);
+    return init;
+}
+
+Expected<void> spawn_probe(uint64_t namespace_flags, const IdMapping& ids) {
+    RTFS_TRY(Pipe go, make_pipe());
+    struct clone_args args {};
+    args.flags = namespace_flags;
+    args.exit_signal = SIGCHLD;
+    long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0) return sys_failure("clone3 (creating namespaces)", errno);
+    if (pid == 0) {
+        char c;
+        ::_exit(::read(go.read.get(), &c, 1) == 1 ? 0 : 1);
+    }
+    go.read.reset();
+    auto mapped = ids.apply(static_cast<pid_t>(pid));
+    if (mapped) {
+        char c = 1;
+        if (::write(go.write.get(), &c, 1) != 1) mapped = sys_failure("probe pipe", errno);
+    }
+    go.write.reset();
+    int status = 0;
+    while (::waitpid(static_cast<pid_t>(pid), &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!mapped) return mapped;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        return fail(Failure::Kind::SetupError, "a probe child in new namespaces failed");
+    }
+    return Ok{};
+}
+
+}  // namespace microvm::process

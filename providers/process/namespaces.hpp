@@ -1,0 +1,45 @@
+// Host side of the namespaces: which ones a sandbox gets, the uid/gid mapping of its user
+// namespace, and the clone3 call that creates the init inside all of them at once.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+
+#include "microvm/error.hpp"
+#include "process/child_plan.hpp"
+#include "process/unique_fd.hpp"
+
+namespace microvm::process {
+
+// One unprivileged id inside the user namespace, mapped to a host id: 65534 (nobody) when the
+// host runs as root, the caller's own ids otherwise.
+struct IdMapping {
+    uid_t inside_uid = 65534;
+    uid_t outside_uid = 65534;
+    gid_t inside_gid = 65534;
+    gid_t outside_gid = 65534;
+    bool host_is_root = true;  // an unprivileged host must deny setgroups before mapping gids
+
+    static IdMapping for_this_process();
+    // Writes /proc/PID/{setgroups,uid_map,gid_map} of a freshly cloned child.
+    Expected<void> apply(pid_t child) const;
+};
+
+// user, pid, mount, ipc, uts, and net unless the sandbox shares the host's network. (The cgroup
+// namespace is entered by the init itself, once it sits in its cgroup.)
+uint64_t sandbox_namespace_flags(bool new_network);
+
+struct SpawnedInit {
+    pid_t pid = -1;
+    UniqueFd pidfd;
+};
+
+// clone3 with the namespace flags (and CLONE_INTO_CGROUP when cgroup_fd >= 0); the child runs
+// run_init(plan) and never returns here.
+Expected<SpawnedInit> spawn_init(uint64_t namespace_flags, int cgroup_fd, const ChildPlan& plan);
+
+// Availability check: clones a child into these namespaces, maps its ids, lets it exit, reaps it.
+Expected<void> spawn_probe(uint64_t namespace_flags, const IdMapping& ids);
+
+}  // namespace microvm::process

@@ -1,0 +1,48 @@
+// The host side of a running sandbox: one poll loop that feeds stdin, reads stdout, stderr, the
+// guest's result channel and the init's reports concurrently (so no pipe ever fills up and
+// deadlocks), caps what it keeps, and kills the sandbox at the deadline. It returns once the
+// init has exited and every pipe is drained.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "process/unique_fd.hpp"
+
+namespace microvm::process {
+
+struct CapturedStream {
+    std::string data;
+    bool truncated = false;  // more arrived than the cap; the rest was read and discarded
+};
+
+struct CaptureTargets {
+    int stdout_fd = -1;  // read ends
+    int stderr_fd = -1;
+    int result_fd = -1;
+    int report_fd = -1;
+    UniqueFd stdin_fd;   // write end (non-blocking): fed stdin_data, then closed
+    std::string_view stdin_data;
+    int pidfd = -1;      // the init; readable once it exited
+    uint64_t max_output_bytes = 1 << 20;
+    uint64_t max_result_bytes = 64u << 20;
+    std::chrono::steady_clock::time_point deadline;
+    std::function<void()> on_deadline;  // kills the sandbox
+    std::function<void()> on_tick;      // optional, called every few milliseconds
+};
+
+struct Captured {
+    CapturedStream out;
+    CapturedStream err;
+    CapturedStream result;
+    std::string reports;  // raw ChildReport records
+    bool deadline_hit = false;
+    std::chrono::steady_clock::time_point exited_at;
+};
+
+Captured capture_until_exit(CaptureTargets targets);
+
+}  // namespace microvm::process

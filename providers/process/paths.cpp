@@ -1,0 +1,77 @@
+#include "process/paths.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <memory>
+
+#include "process/sys_error.hpp"
+
+namespace microvm::process {
+
+Expected<std::string> normalize_absolute_path(std::string_view path) {
+    if (path.empty() || path.front() != '/') {
+        return fail(Failure::Kind::InvalidInput,
+                    "path '" + std::string(path) + "' is not absolute");
+    }
+    if (path.find('\0') != std::string_view::npos) {
+        return fail(Failure::Kind::InvalidInput, "path contains a NUL byte");
+    }
+    std::string out;
+    for (const std::string& part : path_components(path)) {
+        if (part == "..") {
+            return fail(Failure::Kind::InvalidInput,
+                        "path '" + std::string(path) + "' contains '..'");
+        }
+        out += '/';
+        out += part;
+    }
+    return out.empty() ? std::string("/") : out;
+}
+
+bool is_within(std::string_view path, std::string_view dir) {
+    if (dir == "/") return true;
+    return path.starts_with(dir) && (path.size() == dir.size() || path[dir.size()] == '/');
+}
+
+std::vector<std::string> path_components(std::string_view absolute_path) {
+    std::vector<std::string> parts;
+    size_t i = 0;
+    while (i < absolute_path.size()) {
+        size_t j = absolute_path.find('/', i);
+        if (j == std::string_view::npos) j = absolute_path.size();
+        std::string_view part = absolute_path.substr(i, j - i);
+        if (!part.empty() && part != ".") parts.emplace_back(part);
+        i = j + 1;
+    }
+    return parts;
+}
+
+std::string parent_path(std::string_view absolute_path) {
+    size_t slash = absolute_path.rfind('/');
+    if (slash == 0 || slash == std::string_view::npos) return "/";
+    return std::string(absolute_path.substr(0, slash));
+}
+
+Expected<std::string> canonical_host_path(const std::string& path) {
+    std::unique_ptr<char, decltype(&std::free)> resolved(::realpath(path.c_str(), nullptr),
+                                                         &std::free);
+    if (!resolved) {
+        int err = errno;
+        return fail(Failure::Kind::InvalidInput,
+                    "cannot resolve '" + path + "': " + errno_text(err));
+    }
+    return std::string(resolved.get());
+}
+
+std::string find_in_dirs(const std::string& name, const std::vector<std::string>& dirs) {
+    for (const std::string& dir : dirs) {
+        std::string candidate = dir + "/" + name;
+        if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    }
+    return {};
+}
+
+}  // namespace microvm::process

@@ -1,0 +1,32 @@
+// Path helpers for building a sandbox's root: lexical checks on policy paths (which must never
+// climb with "..") and canonical resolution of host paths.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "microvm/error.hpp"
+
+namespace microvm::process {
+
+// An absolute path with "//", "/./" and trailing slashes removed. "..", relative paths, empty
+// paths and NUL bytes are InvalidInput: a policy path must name one place, not climb out of it.
+Expected<std::string> normalize_absolute_path(std::string_view path);
+
+// True when path is dir or lies below it ("/" contains everything).
+bool is_within(std::string_view path, std::string_view dir);
+
+// "/a/b/c" -> {"a", "b", "c"}; "/" -> {}.
+std::vector<std::string> path_components(std::string_view absolute_path);
+
+// "/a/b" -> "/a"; "/a" -> "/".
+std::string parent_path(std::string_view absolute_path);
+
+// The host path with every symlink resolved (realpath). InvalidInput when it does not exist.
+Expected<std::string> canonical_host_path(const std::string& path);
+
+// Searches dirs for an executable named name (a name without '/'). Empty when none.
+std::string find_in_dirs(const std::string& name, const std::vector<std::string>& dirs);
+
+}  // namespace microvm::process

@@ -1,0 +1,262 @@
+#include "process/process_provider.hpp"
+
+#include <signal.h>
+
+#include <cstring>
+
+#include "microvm/guest_protocol.hpp"
+#include "process/program_command.hpp"
+
+namespace microvm {
+namespace {
+
+using process::SandboxOutcome;
+
+std::string signal_name(int sig) {
+    const char* abbrev = ::sigabbrev_np(sig);
+    return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
+}
+
+Expected<process::SandboxSettings> parse_settings(const nlohmann::json& s) {
+    process::SandboxSettings out;
+    if (!s.is_object()) return fail(Failure::Kind::InvalidConfig, "settings must be an object");
+    if (auto it = s.find("cgroup_parent"); it != s.end() && it->is_string()) {
+        out.cgroup_parent = it->get<std::string>();
+    }
+    // Validated against config_schema() already; positive integers.
+    auto positive = [&](const char* key) -> std::optional<uint64_t> {
+        auto it = s.find(key);
+        if (it == s.end() || !it->is_number_integer() || it->get<int64_t>() <= 0) return {};
+        return static_cast<uint64_t>(it->get<int64_t>());
+    };
+    if (auto mb = positive("max_file_size_mb")) out.rlimits.max_file_size_bytes = *mb << 20;
+    if (auto n = positive("max_open_files")) out.rlimits.max_open_files = *n;
+    return out;
+}
+
+// PATH plus exactly the configured variables.
+Expected<std::vector<std::string>> environment(const MicroVMConfig& config) {
+    std::vector<std::string> env;
+    if (!config.env_vars.count("PATH")) env.push_back(std::string("PATH=") + process::kSandboxPath);
+    for (const auto& [key, value] : config.env_vars) {
+        if (key.empty() || key.find('=') != std::string::npos ||
+            key.find('\0') != std::string::npos || value.find('\0') != std::string::npos) {
+            return fail(Failure::Kind::InvalidInput,
+                        "env_vars: '" + key + "' is not a valid variable name or has a NUL byte");
+        }
+        env.push_back(key + "=" + value);
+    }
+    return env;
+}
+
+void copy_output(SandboxOutcome& o, ExecutionMetadata& m) {
+    m.duration = o.wall;
+    m.cpu_time = o.cpu_time;
+    if (o.memory_peak_bytes) m.memory_peak_mb = static_cast<double>(*o.memory_peak_bytes) / (1 << 20);
+    m.stdout_data = std::move(o.stdout_data.data);
+    m.stderr_data = std::move(o.stderr_data.data);
+    m.stdout_truncated = o.stdout_data.truncated;
+    m.stderr_truncated = o.stderr_data.truncated;
+    m.exit_code = o.exit_code;  // 128+N when a signal ended it, like a shell reports
+    if (o.end != SandboxOutcome::End::Exited && o.end != SandboxOutcome::End::ExecFailed) {
+        m.signal = o.signal;
+    }
+}
+
+// The RTFS result the guest runner framed on fd 3.
+void apply_guest_result(const SandboxOutcome& o, ExecutionResult& r) {
+    if (o.result.truncated) {
+        r.status = Status::RuntimeError;
+        r.error = ExecutionError{"guest_protocol", "the guest's result frame exceeds the limit"};
+        return;
+    }
+    if (o.end != SandboxOutcome::End::Exited || o.exit_code != 0 || o.result.data.empty()) {
+        std::string tail = r.metadata.stderr_data.substr(
+            r.metadata.stderr_data.size() > 500 ? r.metadata.stderr_data.size() - 500 : 0);
+        r.status = Status::RuntimeError;
+        r.error = ExecutionError{"guest_failed", "the RTFS guest runner exited with code " +
+                                                     std::to_string(o.exit_code) +
+                                                     " without a result" +
+                                                     (tail.empty() ? "" : ": " + tail)};
+        return;
+    }
+    auto decoded = guest::unframe_result(o.result.data);
+    if (!decoded) {
+        r.status = Status::RuntimeError;
+        r.error = ExecutionError{"guest_protocol", decoded.error().message};
+        return;
+    }
+    r.metadata.network_requests = std::move(decoded->effects.network_requests);
+    r.metadata.file_operations = std::move(decoded->effects.file_operations);
+    if (decoded->ok) {
+        r.status = Status::Ok;
+        r.error.reset();
+        r.value = std::move(decoded->value);
+    } else {
+        r.status = decoded->error_kind == "SecurityViolation" ? Status::PolicyViolation
+                                                               : Status::RuntimeError;
+        r.error = ExecutionError{decoded->error_kind, decoded->error_message};
+    }
+}
+
+}  // namespace
+
+ProcessProvider::ProcessProvider() = default;
+ProcessProvider::~ProcessProvider() = default;
+
+std::vector<ProgramKind> ProcessProvider::runs() const {
+    return {ProgramKind::Rtfs, ProgramKind::External, ProgramKind::Script};
+}
+
+Availability ProcessProvider::availability() const {
+    std::call_once(probed_, [this] {
+        auto sandbox = process::Sandbox::create({});
+        if (!sandbox) {
+            availability_ = {false, sandbox.error().message};
+            return;
+        }
+        availability_ = (*sandbox)->probe();
+        std::lock_guard lock(probe_mu_);
+        if (availability_.available) probed_sandbox_ = std::move(*sandbox);
+    });
+    return availability_;
+}
+
+nlohmann::json ProcessProvider::config_schema() const {
+    return {{"type", "object"},
+            {"properties",
+             {{"cgroup_parent",
+               {{"type", "string"},
+                {"description",
+                 "cgroup (path from each hierarchy's root) under which sandbox cgroups are "
+                 "created; default: the host process's own cgroup. With cgroup v2 it must be a "
+                 "delegated cgroup holding no processes."}}},
+              {"max_file_size_mb",
+               {{"type", "integer"},
+                {"minimum", 1},
+                {"description", "RLIMIT_FSIZE of sandboxed programs (default 1024)"}}},
+              {"max_open_files",
+               {{"type", "integer"},
+                {"minimum", 16},
+                {"maximum", 1048576},
+                {"description", "RLIMIT_NOFILE of sandboxed programs (default 1024)"}}}}},
+            {"additionalProperties", false}};
+}
+
+std::vector<Unsupported> ProcessProvider::check(const ExecutionContext& ctx) const {
+    std::vector<Unsupported> problems = Provider::check(ctx);
+    const NetworkPolicy& net = ctx.config.network_policy;
+    if (net.kind == NetworkPolicy::Kind::AllowList || net.kind == NetworkPolicy::Kind::DenyList) {
+        problems.push_back({"network_policy " + net.to_string(),
+                            "host allow/block lists are not implemented yet; use deny or full"});
+    }
+    return problems;
+}
+
+Expected<void> ProcessProvider::do_initialize(const nlohmann::json& settings) {
+    RTFS_TRY(process::SandboxSettings parsed, parse_settings(settings));
+    {
+        std::lock_guard lock(probe_mu_);
+        if (probed_sandbox_ && probed_sandbox_->settings() == parsed) {
+            sandbox_ = std::move(probed_sandbox_);
+        }
+    }
+    if (!sandbox_) {
+        RTFS_TRY(sandbox_, process::Sandbox::create(parsed));
+        auto usable = sandbox_->probe();  // e.g. a cgroup_parent that cannot hold sandboxes
+        if (!usable.available) {
+            sandbox_.reset();
+            return fail(Failure::Kind::SetupError, "provider 'process': " + usable.reason);
+        }
+    }
+    sandbox_->sweep_stale();  // cgroups of hosts that crashed while sandboxes ran
+    return Ok{};
+}
+
+void ProcessProvider::do_cleanup() { sandbox_.reset(); }
+
+ExecutionResult ProcessProvider::run(const ExecutionContext& ctx) {
+    const MicroVMConfig& config = ctx.config;
+    auto command = process::command_for(ctx);
+    if (!command) {
+        const process::CommandError& e = command.error();
+        switch (e.kind) {
+            case process::CommandError::Kind::NotFound: {
+                ExecutionResult r = make_result(ctx, Status::RuntimeError, "program_not_found", e.message);
+                r.metadata.exit_code = 127;
+                return r;
+            }
+            case process::CommandError::Kind::NotExecutable: {
+                ExecutionResult r = make_result(ctx, Status::RuntimeError, "program_not_executable", e.message);
+                r.metadata.exit_code = 126;
+                return r;
+            }
+            case process::CommandError::Kind::InvalidInput:
+                return make_result(ctx, Status::InvalidInput, "invalid_input", e.message);
+            case process::CommandError::Kind::SetupError:
+                return make_result(ctx, Status::SetupError, "setup_error", e.message);
+        }
+    }
+    auto env = environment(config);
+    if (!env) return make_result(ctx, Status::InvalidInput, "invalid_input", env.error().message);
+
+    process::SandboxSpec spec;
+    spec.program = command->program;
+    spec.argv = std::move(command->argv);
+    spec.env = std::move(*env);
+    spec.fs_policy = config.fs_policy;
+    spec.runtime_dirs = std::move(command->runtime_dirs);
+    spec.host_network = config.network_policy.kind == NetworkPolicy::Kind::Full;
+    spec.limits.memory_bytes = config.memory_limit_mb << 20;
+    spec.limits.cpu_fraction = config.cpu_limit;
+    spec.limits.max_pids = config.max_processes;
+    spec.timeout = config.timeout;
+    spec.max_output_bytes = config.max_output_bytes;
+    spec.stdin_data = std::move(command->stdin_data);
+    spec.result_channel = command->result_channel;
+    spec.max_result_bytes = guest::kMaxFrameBytes + 4;
+
+    auto outcome = sandbox_->run(spec);
+    if (!outcome) {
+        const Failure& f = outcome.error();
+        bool bad_input = f.kind == Failure::Kind::InvalidInput;
+        return make_result(ctx, bad_input ? Status::InvalidInput : Status::SetupError,
+                           bad_input ? "invalid_input" : "setup_error", f.message);
+    }
+    SandboxOutcome& o = *outcome;
+    ExecutionResult r = make_result(ctx, Status::Ok);
+    switch (o.end) {
+        case SandboxOutcome::End::TimedOut:
+            r = make_result(ctx, Status::Timeout, "timeout",
+                            "execution exceeded the timeout of " + format_duration(config.timeout));
+            break;
+        case SandboxOutcome::End::MemoryExceeded:
+            r = make_result(ctx, Status::MemoryExceeded, "memory_exceeded",
+                            "execution exceeded the memory limit of " +
+                                std::to_string(config.memory_limit_mb) + " MiB");
+            break;
+        case SandboxOutcome::End::Signaled:
+            r = make_result(ctx, Status::Killed, "killed",
+                            "the program was killed by " + signal_name(o.signal));
+            break;
+        case SandboxOutcome::End::ExecFailed:
+            r = make_result(ctx, Status::RuntimeError,
+                            o.exec_errno == ENOENT ? "program_not_found" : "exec_failed",
+                            o.exec_errno == ENOENT
+                                ? "the program or its ELF interpreter is missing inside the "
+                                  "sandbox (" + o.exec_error + ")"
+                                : o.exec_error);
+            break;
+        case SandboxOutcome::End::Exited:
+            if (!spec.result_channel && o.exit_code != 0) {
+                r = make_result(ctx, Status::RuntimeError, "nonzero_exit",
+                                "the program exited with code " + std::to_string(o.exit_code));
+            }
+            break;
+    }
+    copy_output(o, r.metadata);
+    if (spec.result_channel && (o.end == SandboxOutcome::End::Exited)) apply_guest_result(o, r);
+    return r;
+}
+
+}  // namespace microvm

@@ -1,0 +1,182 @@
+#include "process/program_command.hpp"
+
+#include <glob.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "microvm/guest_protocol.hpp"
+#include "process/paths.hpp"
+
+namespace microvm::process {
+namespace {
+
+using Result = rtfs::Expected<Command, CommandError>;
+
+rtfs::Unexpected<CommandError> error(CommandError::Kind kind, std::string message) {
+    return {CommandError{kind, std::move(message)}};
+}
+
+std::vector<std::string> sandbox_path_dirs() {
+    std::vector<std::string> dirs;
+    std::string path = kSandboxPath;
+    size_t i = 0;
+    while (i <= path.size()) {
+        size_t j = path.find(':', i);
+        if (j == std::string::npos) j = path.size();
+        dirs.push_back(path.substr(i, j - i));
+        i = j + 1;
+    }
+    return dirs;
+}
+
+std::vector<std::string> existing(const std::vector<std::string>& patterns) {
+    std::vector<std::string> dirs;
+    for (const std::string& pattern : patterns) {
+        glob_t g{};
+        if (::glob(pattern.c_str(), GLOB_ONLYDIR, nullptr, &g) == 0) {
+            for (size_t i = 0; i < g.gl_pathc; ++i) dirs.emplace_back(g.gl_pathv[i]);
+        }
+        ::globfree(&g);
+    }
+    return dirs;
+}
+
+struct Interpreter {
+    const char* language;
+    const char* program;
+    const char* source_flag;   // the source follows this flag
+    const char* arg0;          // sh/bash -c take $0 after the source; nullptr otherwise
+};
+
+constexpr Interpreter kInterpreters[] = {
+    {"sh", "sh", "-c", "sh"},
+    {"bash", "bash", "-c", "bash"},
+    {"python3", "python3", "-c", nullptr},
+    {"python", "python3", "-c", nullptr},
+    {"node", "node", "-e", nullptr},
+    {"javascript", "node", "-e", nullptr},
+    {"perl", "perl", "-e", nullptr},
+};
+
+// Library directories an interpreter reads at startup (bound read-only with fs none).
+std::vector<std::string> interpreter_runtime(const std::string& program) {
+    auto real = canonical_host_path(program);
+    std::string base = real ? real->substr(real->rfind('/') + 1) : "";
+    if (base.rfind("python", 0) == 0) return existing({"/usr/lib/" + base});
+    if (base.rfind("perl", 0) == 0) return existing({"/usr/share/perl", "/usr/share/perl5",
+                                                     "/usr/lib/*/perl", "/usr/lib/*/perl5",
+                                                     "/usr/lib/*/perl-base"});
+    return {};
+}
+
+// An absolute path, or a bare name looked up in the sandbox PATH.
+Result locate(const std::string& name, const std::string& what) {
+    std::string path;
+    if (name.empty()) return error(CommandError::Kind::InvalidInput, "empty program path");
+    if (name.find('\0') != std::string::npos) {
+        return error(CommandError::Kind::InvalidInput, "program path contains a NUL byte");
+    }
+    if (name.front() == '/') {
+        path = name;
+    } else if (name.find('/') != std::string::npos) {
+        return error(CommandError::Kind::InvalidInput,
+                     "program path '" + name + "' must be absolute or a bare command name");
+    } else {
+        path = find_in_dirs(name, sandbox_path_dirs());
+        if (path.empty()) {
+            return error(CommandError::Kind::NotFound,
+                         what + " '" + name + "' not found in " + kSandboxPath);
+        }
+    }
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) {
+        return error(CommandError::Kind::NotFound, what + " '" + path + "' does not exist");
+    }
+    if (!S_ISREG(st.st_mode) || ::access(path.c_str(), X_OK) != 0) {
+        return error(CommandError::Kind::NotExecutable,
+                     what + " '" + path + "' is not an executable file");
+    }
+    Command c;
+    c.program = path;
+    return c;
+}
+
+Result external(const ExternalProgram& p) {
+    for (const std::string& a : p.args) {
+        if (a.find('\0') != std::string::npos) {
+            return error(CommandError::Kind::InvalidInput, "an argument contains a NUL byte");
+        }
+    }
+    RTFS_TRY(Command c, locate(p.path, "program"));
+    c.argv.push_back(p.path.front() == '/' ? p.path : c.program);
+    c.argv.insert(c.argv.end(), p.args.begin(), p.args.end());
+    return c;
+}
+
+Result script(const ScriptSource& s, const std::vector<std::string>& args) {
+    const Interpreter* interp = nullptr;
+    for (const Interpreter& i : kInterpreters) {
+        if (s.language == i.language) interp = &i;
+    }
+    if (!interp) {
+        std::string known;
+        for (const std::string& l : script_languages()) known += (known.empty() ? "" : ", ") + l;
+        return error(CommandError::Kind::InvalidInput,
+                     "unknown script language '" + s.language + "' (known: " + known + ")");
+    }
+    if (s.source.find('\0') != std::string::npos) {
+        return error(CommandError::Kind::InvalidInput, "script source contains a NUL byte");
+    }
+    if (s.source.size() > kMaxScriptBytes) {
+        return error(CommandError::Kind::InvalidInput,
+                     "script source is " + std::to_string(s.source.size()) +
+                         " bytes; the process provider passes scripts as one argument of at "
+                         "most " + std::to_string(kMaxScriptBytes) + " bytes");
+    }
+    RTFS_TRY(Command c, locate(interp->program, "interpreter for " + s.language));
+    c.argv = {c.program, interp->source_flag, s.source};
+    if (interp->arg0) c.argv.emplace_back(interp->arg0);
+    c.argv.insert(c.argv.end(), args.begin(), args.end());
+    c.runtime_dirs = interpreter_runtime(c.program);
+    return c;
+}
+
+Result rtfs_guest(const RtfsSource& r, const ExecutionContext& ctx) {
+    auto runner = guest::find_guest_runner();
+    if (!runner) {
+        return error(CommandError::Kind::SetupError,
+                     "RTFS guest runner unavailable: " + runner.error().message);
+    }
+    RTFS_TRY(Command c, locate(*runner, "RTFS guest runner"));
+    c.argv = {c.program};
+    guest::Job job;
+    job.source = r.source;
+    job.args = ctx.args;
+    job.runtime_context = ctx.runtime_context.value_or(rtfs::RuntimeContext::pure());
+    job.timeout_ms = static_cast<uint64_t>(ctx.config.timeout.count());
+    job.network_policy = ctx.config.network_policy.to_string();
+    c.stdin_data = guest::encode_job(job);
+    c.result_channel = true;
+    return c;
+}
+
+}  // namespace
+
+std::vector<std::string> script_languages() {
+    std::vector<std::string> names;
+    for (const Interpreter& i : kInterpreters) names.emplace_back(i.language);
+    return names;
+}
+
+Result command_for(const ExecutionContext& ctx) {
+    if (!ctx.program) return error(CommandError::Kind::InvalidInput, "no program to run");
+    const Program& p = *ctx.program;
+    if (auto* e = std::get_if<ExternalProgram>(&p)) return external(*e);
+    if (auto* s = std::get_if<ScriptSource>(&p)) return script(*s, ctx.args);
+    if (auto* r = std::get_if<RtfsSource>(&p)) return rtfs_guest(*r, ctx);
+    return error(CommandError::Kind::InvalidInput,
+                 std::string("the process provider does not run ") + to_string(kind_of(p)) +
+                     " programs");
+}
+
+}  // namespace microvm::process

@@ -1,0 +1,42 @@
+// Maps a MicroVM program onto the command a process sandbox runs:
+//   ExternalProgram  the executable (a bare name is looked up in the sandbox PATH) and its args.
+//   ScriptSource     the language's interpreter with the source as its -c/-e argument (so the
+//                    script's stdin stays /dev/null and no file has to be written into the
+//                    sandbox); the execution's args follow as the script's arguments.
+//   RtfsSource       the guest runner, with the job on stdin and the result on fd 3.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "microvm/context.hpp"
+#include "microvm/error.hpp"
+
+namespace microvm::process {
+
+inline constexpr const char* kSandboxPath = "/usr/local/bin:/usr/bin:/bin";
+// One argv string may hold at most 32 pages (MAX_ARG_STRLEN) including its NUL.
+inline constexpr size_t kMaxScriptBytes = 128 * 1024 - 1;
+
+struct Command {
+    std::string program;                    // absolute host path
+    std::vector<std::string> argv;
+    std::vector<std::string> runtime_dirs;  // interpreter libraries the program needs
+    std::optional<std::string> stdin_data;
+    bool result_channel = false;            // RTFS: the guest's result frame on fd 3
+};
+
+struct CommandError {
+    enum class Kind { NotFound, NotExecutable, InvalidInput, SetupError };
+    Kind kind;
+    std::string message;
+};
+
+// The command for ctx.program, or why there is none.
+rtfs::Expected<Command, CommandError> command_for(const ExecutionContext& ctx);
+
+// Languages ScriptSource accepts, for messages and the docs.
+std::vector<std::string> script_languages();
+
+}  // namespace microvm::process

@@ -1,0 +1,21 @@
+// The host files a program needs to start inside an otherwise empty root: the executable, the
+// interpreter named by its "#!" line (recursively), and the ELF interpreter and shared libraries
+// of every ELF file among them.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "microvm/error.hpp"
+
+namespace microvm::process {
+
+struct HostFile {
+    std::string sandbox_path;  // where the program looks for it
+    std::string host_path;     // canonical host path of the file bound there
+};
+
+// program: absolute host path of an existing file.
+Expected<std::vector<HostFile>> program_files(const std::string& program);
+
+}  // namespace microvm::process

@@ -1,0 +1,241 @@
+#include "process/rootfs.hpp"
+
+#include <sys/stat.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <deque>
+
+#include "process/paths.hpp"
+
+namespace microvm::process {
+namespace {
+
+const char* const kDeviceNodes[] = {"/dev/null", "/dev/zero", "/dev/urandom"};
+
+struct FileId {
+    dev_t dev;
+    ino_t ino;
+    bool operator==(const FileId&) const = default;
+};
+
+std::optional<FileId> file_id(const std::string& path) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+    return FileId{st.st_dev, st.st_ino};
+}
+
+size_t depth(const std::string& path) { return path_components(path).size(); }
+
+// The host path that sandbox path target shows when it lies inside bind b.
+std::string host_view(const Mount& b, const std::string& target) {
+    std::string rest = b.target == "/" ? target : target.substr(b.target.size());
+    if (b.source == "/") return rest.empty() ? "/" : rest;
+    return b.source + rest;
+}
+
+// The deepest mount containing target; nullptr when only the root contains it.
+const Mount* deepest_cover(const std::vector<Mount>& mounts, const std::string& target) {
+    const Mount* best = nullptr;
+    for (const Mount& m : mounts) {
+        if (is_within(target, m.target) && (!best || m.target.size() > best->target.size())) {
+            best = &m;
+        }
+    }
+    return best;
+}
+
+// The host file a sandbox path shows, resolving it like the sandbox will: through the mounts
+// (binds show their host source; our own tmpfs, /proc and the root tmpfs show no host file)
+// and through symlinks, which resolve inside the sandbox root. nullopt when no host file.
+std::optional<std::string> host_file_seen_at(const std::vector<Mount>& mounts,
+                                             const std::string& path) {
+    std::deque<std::string> todo;
+    for (auto& c : path_components(path)) todo.push_back(std::move(c));
+    std::string current;  // resolved sandbox path, "" = the root
+    int links = 0;
+    auto host_of = [&](const std::string& p) -> std::optional<std::string> {
+        const Mount* cover = deepest_cover(mounts, p.empty() ? "/" : p);
+        if (!cover || cover->kind != Mount::Kind::Bind) return std::nullopt;
+        return host_view(*cover, p.empty() ? "/" : p);
+    };
+    while (!todo.empty()) {
+        std::string c = std::move(todo.front());
+        todo.pop_front();
+        if (c == "..") {
+            current = current.empty() ? "" : parent_path(current);
+            if (current == "/") current.clear();
+            continue;
+        }
+        std::string next = current + "/" + c;
+        auto host = host_of(next);
+        if (!host) {  // a directory of our own tmpfs: never a symlink
+            current = std::move(next);
+            continue;
+        }
+        struct stat st;
+        if (::lstat(host->c_str(), &st) != 0) return std::nullopt;
+        if (!S_ISLNK(st.st_mode)) {
+            current = std::move(next);
+            continue;
+        }
+        if (++links > 40) return std::nullopt;
+        std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
+        ssize_t n = ::readlink(host->c_str(), target.data(), target.size());
+        if (n <= 0 || static_cast<size_t>(n) >= target.size()) return std::nullopt;
+        target.resize(static_cast<size_t>(n));
+        auto parts = path_components(target);
+        todo.insert(todo.begin(), parts.begin(), parts.end());
+        if (target.front() == '/') current.clear();
+    }
+    return host_of(current);
+}
+
+bool shows_same_file(const std::vector<Mount>& mounts, const std::string& sandbox_path,
+                     const std::string& host_path) {
+    auto seen = host_file_seen_at(mounts, sandbox_path);
+    return seen && file_id(*seen) == file_id(host_path);
+}
+
+rtfs::Unexpected<Failure> bad_policy_path(const std::string& path, const std::string& why) {
+    return fail(Failure::Kind::InvalidInput, "fs_policy path '" + path + "' " + why);
+}
+
+Expected<std::vector<Mount>> policy_binds(const FileSystemPolicy& policy) {
+    std::vector<std::string> paths = policy.paths;
+    if (policy.kind == FileSystemPolicy::Kind::ReadOnly && paths.empty()) {
+        paths = standard_system_dirs();
+    }
+    std::vector<Mount> binds;
+    for (const std::string& given : paths) {
+        auto normalized = normalize_absolute_path(given);
+        if (!normalized) return bad_policy_path(given, "is invalid: " + normalized.error().message);
+        const std::string& target = *normalized;
+        if (target != "/" && is_within(target, "/proc")) {
+            return bad_policy_path(given, "lies inside /proc, which every sandbox mounts fresh");
+        }
+        auto source = canonical_host_path(target);
+        if (!source) return bad_policy_path(given, "does not exist on the host");
+        struct stat st;
+        if (::stat(source->c_str(), &st) != 0) return bad_policy_path(given, "cannot be read");
+        Mount m;
+        m.kind = Mount::Kind::Bind;
+        m.source = *source;
+        m.target = target;
+        m.directory = S_ISDIR(st.st_mode);
+        m.writable = policy.kind == FileSystemPolicy::Kind::ReadWrite;
+        m.devices = target == "/" || is_within(target, "/dev");
+        binds.push_back(std::move(m));
+    }
+    std::stable_sort(binds.begin(), binds.end(), [](const Mount& a, const Mount& b) {
+        return depth(a.target) < depth(b.target);
+    });
+    // A path inside another bound path is already visible through it, unless it resolves
+    // elsewhere (a symlink), which a mount could not express without writing into the host tree.
+    std::vector<Mount> kept;
+    for (Mount& m : binds) {
+        if (const Mount* outer = deepest_cover(kept, m.target)) {
+            if (shows_same_file(kept, m.target, m.source)) continue;
+            return bad_policy_path(m.target, "lies inside '" + outer->target +
+                                                 "' but resolves elsewhere (through a symlink); "
+                                                 "name its target instead");
+        }
+        kept.push_back(std::move(m));
+    }
+    return kept;
+}
+
+}  // namespace
+
+std::vector<std::string> standard_system_dirs() {
+    std::vector<std::string> dirs;
+    for (const char* d : {"/bin", "/usr", "/lib", "/lib64", "/etc", "/sbin"}) {
+        struct stat st;
+        if (::stat(d, &st) == 0 && S_ISDIR(st.st_mode)) dirs.emplace_back(d);
+    }
+    return dirs;
+}
+
+Expected<RootfsPlan> plan_rootfs(const RootfsRequest& request) {
+    RootfsPlan plan;
+    if (request.policy.kind == FileSystemPolicy::Kind::Full) {
+        plan.host_root = true;
+        plan.mounts.push_back({Mount::Kind::Proc, "proc", "/proc"});
+        return plan;
+    }
+
+    std::vector<Mount> mounts;
+    if (request.policy.kind != FileSystemPolicy::Kind::None) {
+        RTFS_TRY(mounts, policy_binds(request.policy));
+    }
+    auto root_it = std::find_if(mounts.begin(), mounts.end(),
+                                [](const Mount& m) { return m.target == "/"; });
+    if (root_it != mounts.end()) {
+        plan.root = *root_it;
+        mounts.erase(root_it);
+    }
+
+    mounts.push_back({Mount::Kind::Proc, "proc", "/proc"});
+    // The private /tmp, unless the policy binds the host's /tmp itself.
+    bool tmp_bound = std::any_of(mounts.begin(), mounts.end(),
+                                 [](const Mount& m) { return m.target == "/tmp"; });
+    if (!tmp_bound) {
+        Mount tmp{Mount::Kind::Tmpfs, "tmpfs", "/tmp"};
+        tmp.writable = true;
+        tmp.size_bytes = request.tmp_size_bytes;
+        mounts.push_back(std::move(tmp));
+        plan.workdir = "/tmp";
+    }
+
+    // What the program needs, bound read-only where it looks for it unless already visible.
+    std::vector<Mount> needed;
+    for (const HostFile& f : request.program_files) {
+        needed.push_back({Mount::Kind::Bind, f.host_path, f.sandbox_path, false});
+    }
+    for (const std::string& dir : request.runtime_dirs) {
+        RTFS_TRY(std::string target, normalize_absolute_path(dir));
+        RTFS_TRY(std::string source, canonical_host_path(target));
+        needed.push_back({Mount::Kind::Bind, source, target, true});
+    }
+    for (const char* dev : kDeviceNodes) {
+        Mount m{Mount::Kind::Bind, dev, dev, false};
+        m.writable = true;
+        m.devices = true;
+        needed.push_back(std::move(m));
+    }
+    std::vector<Mount> covers = mounts;
+    if (plan.root) covers.push_back(*plan.root);
+    for (Mount& n : needed) {
+        const Mount* cover = deepest_cover(covers, n.target);
+        if (cover && cover->kind == Mount::Kind::Proc) {
+            return fail(Failure::Kind::SetupError,
+                        "cannot place '" + n.target + "' in the sandbox: it lies inside /proc");
+        }
+        if (cover && cover->kind == Mount::Kind::Bind) {
+            if (shows_same_file(covers, n.target, n.source)) continue;
+            return fail(Failure::Kind::SetupError,
+                        "cannot place '" + n.target + "' in the sandbox: the fs policy binds '" +
+                            cover->target + "' there, which holds a different file");
+        }
+        bool duplicate = std::any_of(mounts.begin(), mounts.end(),
+                                     [&](const Mount& m) { return m.target == n.target; });
+        if (!duplicate) mounts.push_back(std::move(n));
+    }
+
+    std::stable_sort(mounts.begin(), mounts.end(), [](const Mount& a, const Mount& b) {
+        return depth(a.target) < depth(b.target);
+    });
+    plan.mounts = std::move(mounts);
+
+    // /dev/fd and friends, when /dev is our own directory rather than a bound host one.
+    if (!deepest_cover(covers, "/dev") && !plan.root) {
+        plan.symlinks = {{"/dev/fd", "/proc/self/fd"},
+                         {"/dev/stdin", "/proc/self/fd/0"},
+                         {"/dev/stdout", "/proc/self/fd/1"},
+                         {"/dev/stderr", "/proc/self/fd/2"}};
+    }
+    return plan;
+}
+
+}  // namespace microvm::process

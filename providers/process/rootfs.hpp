@@ -1,0 +1,57 @@
+// Plans the root file system of one sandbox from its fs policy (host side, no privileges).
+//   None       a fresh tmpfs holding the program, its interpreter and libraries, /dev/{null,zero,
+//              urandom}, a fresh /proc and a private size-limited /tmp; read-only except /tmp.
+//   ReadOnly   None plus the policy paths bound read-only (empty list: the system directories).
+//   ReadWrite  None plus the policy paths bound writable.
+//   Full       the host tree itself (still inside the namespaces) with a fresh /proc.
+// Policy paths are absolute, never contain "..", and are resolved once here; the child re-opens
+// the resolved paths refusing every symlink, so a path swapped after planning fails instead of
+// redirecting the bind. Symlinks inside a bound directory resolve inside the sandbox root, where
+// only what was bound exists.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "microvm/policy.hpp"
+#include "process/program_files.hpp"
+
+namespace microvm::process {
+
+struct Mount {
+    enum class Kind { Bind, Tmpfs, Proc };
+    Kind kind = Kind::Bind;
+    std::string source;      // Bind: canonical host path
+    std::string target;      // absolute path in the sandbox
+    bool directory = true;   // Bind: a directory (else a single file)
+    bool writable = false;
+    bool devices = false;    // Bind: device nodes stay usable (no nodev)
+    uint64_t size_bytes = 0; // Tmpfs
+};
+
+struct RootfsPlan {
+    bool host_root = false;       // Full: no new root, only a fresh /proc over the host's
+    std::optional<Mount> root;    // a bind of "/" named by the policy; else a fresh tmpfs root
+    std::vector<Mount> mounts;    // parents before children
+    std::vector<std::pair<std::string, std::string>> symlinks;  // (path, link target)
+    std::string workdir = "/";
+};
+
+struct RootfsRequest {
+    FileSystemPolicy policy;
+    std::vector<HostFile> program_files;     // bound read-only where the program looks for them
+    std::vector<std::string> runtime_dirs;   // host directories the program needs, read-only
+    uint64_t tmp_size_bytes = 64u << 20;     // the private /tmp
+};
+
+// InvalidInput for bad policy paths (relative, "..", missing, inside /proc, nested through a
+// symlink); SetupError when a needed file cannot be placed.
+Expected<RootfsPlan> plan_rootfs(const RootfsRequest& request);
+
+// The directories ReadOnly{} (an empty list) binds: those of them that exist on this host.
+std::vector<std::string> standard_system_dirs();
+
+}  // namespace microvm::process

@@ -1,0 +1,287 @@
+#include "process/sandbox.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "process/child_plan_builder.hpp"
+#include "process/child_report.hpp"
+#include "process/namespaces.hpp"
+#include "process/program_files.hpp"
+#include "process/rootfs.hpp"
+#include "process/seccomp.hpp"
+#include "process/sys_error.hpp"
+#include "process/unique_fd.hpp"
+
+namespace microvm::process {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Where the new root is attached before pivot_root, inside the sandbox's private mount
+// namespace (the host never sees it): any real directory of the host tree will do.
+std::string pick_attach_dir() {
+    for (const char* dir : {"/tmp", "/mnt", "/var/tmp", "/run", "/srv", "/opt", "/usr"}) {
+        struct stat st;
+        if (::lstat(dir, &st) == 0 && S_ISDIR(st.st_mode)) return dir;
+    }
+    return {};
+}
+
+int read_last_capability() {
+    std::ifstream in("/proc/sys/kernel/cap_last_cap");
+    int last = 40;
+    in >> last;
+    return last;
+}
+
+void kill_init(int pidfd, pid_t pid) {
+    if (::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0) != 0) ::kill(pid, SIGKILL);
+}
+
+// Reaps the init; its rusage includes every descendant it reaped.
+int reap(pid_t pid, struct rusage& usage) {
+    int status = 0;
+    while (::wait4(pid, &status, 0, &usage) < 0 && errno == EINTR) {
+    }
+    return status;
+}
+
+std::vector<ChildReport> parse_reports(const std::string& bytes) {
+    std::vector<ChildReport> reports;
+    for (size_t off = 0; off + sizeof(ChildReport) <= bytes.size(); off += sizeof(ChildReport)) {
+        ChildReport r;
+        std::memcpy(&r, bytes.data() + off, sizeof r);
+        reports.push_back(r);
+    }
+    return reports;
+}
+
+std::chrono::nanoseconds to_ns(const timeval& tv) {
+    return std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
+}
+
+}  // namespace
+
+struct Sandbox::Impl {
+    SandboxSettings settings;
+    std::unique_ptr<CgroupManager> cgroups;
+    SeccompFilter seccomp;
+    IdMapping ids;
+    std::vector<ChildRlimit> rlimits;
+    int last_capability = 40;
+    std::string attach_dir;
+    UniqueFd dev_null;
+};
+
+Sandbox::Sandbox() : impl_(std::make_unique<Impl>()) {}
+Sandbox::~Sandbox() = default;
+
+Expected<std::unique_ptr<Sandbox>> Sandbox::create(const SandboxSettings& settings) {
+    std::unique_ptr<Sandbox> sb(new Sandbox());
+    Impl& impl = *sb->impl_;
+    impl.settings = settings;
+    RTFS_TRY(impl.cgroups, detect_cgroups(settings.cgroup_parent));
+    RTFS_TRY(impl.seccomp, SeccompFilter::build());
+    impl.ids = IdMapping::for_this_process();
+    impl.rlimits = sandbox_rlimits(settings.rlimits);
+    impl.last_capability = read_last_capability();
+    impl.attach_dir = pick_attach_dir();
+    if (impl.attach_dir.empty()) {
+        return fail(Failure::Kind::SetupError, "no directory to attach a sandbox root to");
+    }
+    impl.dev_null.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (!impl.dev_null.valid()) return sys_failure("open /dev/null", errno);
+    return sb;
+}
+
+const SandboxSettings& Sandbox::settings() const { return impl_->settings; }
+
+size_t Sandbox::sweep_stale() const { return impl_->cgroups->sweep_stale(); }
+
+std::string Sandbox::describe() const {
+    return impl_->cgroups->describe() + ", seccomp filter of " +
+           std::to_string(impl_->seccomp.instruction_count()) + " instructions";
+}
+
+Expected<SandboxOutcome> Sandbox::run(const SandboxSpec& spec) const {
+    const Impl& impl = *impl_;
+    if (spec.program.empty() || spec.program.front() != '/') {
+        return fail(Failure::Kind::InvalidInput, "program path must be absolute");
+    }
+
+    // The root file system: what the policy allows plus what the program needs to start.
+    RootfsRequest request;
+    request.policy = spec.fs_policy;
+    request.runtime_dirs = spec.runtime_dirs;
+    request.tmp_size_bytes = spec.limits.memory_bytes;
+    if (spec.fs_policy.kind != FileSystemPolicy::Kind::Full) {
+        RTFS_TRY(request.program_files, program_files(spec.program));
+    }
+    RTFS_TRY(RootfsPlan rootfs, plan_rootfs(request));
+
+    ChildPlanBuilder builder;
+    builder.set_rootfs(rootfs, impl.attach_dir);
+    builder.set_program(spec.program, spec.argv, spec.env);
+    builder.set_rlimits(impl.rlimits);
+    builder.set_seccomp(impl.seccomp.program());
+    ChildPlan& plan = builder.plan();
+    plan.uid = impl.ids.inside_uid;
+    plan.gid = impl.ids.inside_gid;
+    plan.clear_groups = impl.ids.host_is_root;
+    plan.new_network = !spec.host_network;
+    plan.last_capability = impl.last_capability;
+
+    CgroupLimits limits = spec.limits;
+    limits.max_pids += 1;  // the init
+    RTFS_TRY(std::unique_ptr<SandboxCgroup> cgroup, impl.cgroups->create(limits));
+
+    RTFS_TRY(Pipe sync, make_pipe());
+    RTFS_TRY(Pipe report, make_pipe());
+    RTFS_TRY(Pipe out, make_pipe());
+    RTFS_TRY(Pipe err, make_pipe());
+    Pipe result, input;
+    if (spec.result_channel) {
+        RTFS_TRY(result, make_pipe());
+    }
+    if (spec.stdin_data) {
+        RTFS_TRY(input, make_pipe());
+        RTFS_CHECK(set_nonblocking(input.write.get()));
+    }
+    plan.fds.sync = sync.read.get();
+    plan.fds.report = report.write.get();
+    plan.fds.stdin_fd = spec.stdin_data ? input.read.get() : impl.dev_null.get();
+    plan.fds.stdout_fd = out.write.get();
+    plan.fds.stderr_fd = err.write.get();
+    plan.fds.result = spec.result_channel ? result.write.get() : -1;
+    std::vector<int> join = cgroup->self_join_fds();
+    if (join.size() > kMaxCgroupJoinFds) {
+        return fail(Failure::Kind::SetupError, "too many cgroup hierarchies to join");
+    }
+    for (size_t i = 0; i < join.size(); ++i) plan.fds.cgroup_join[i] = join[i];
+    plan.fds.cgroup_join_count = join.size();
+
+    const auto started = Clock::now();
+    RTFS_TRY(SpawnedInit init, spawn_init(sandbox_namespace_flags(!spec.host_network),
+                                          cgroup->clone_fd(), plan));
+    // The child holds its ends now.
+    report.write.reset();
+    out.write.reset();
+    err.write.reset();
+    result.write.reset();
+    sync.read.reset();
+    input.read.reset();
+
+    // Map the ids before the init does anything; then let it go (it joins its v1 cgroups
+    // itself, first thing; on v2 it was cloned into its cgroup).
+    auto placed = impl.ids.apply(init.pid);
+    if (placed) {
+        char go = 1;
+        if (::write(sync.write.get(), &go, 1) != 1) placed = sys_failure("starting the sandbox", errno);
+    }
+    sync.write.reset();
+    if (!placed) {
+        kill_init(init.pidfd.get(), init.pid);
+        struct rusage ignored;
+        reap(init.pid, ignored);
+        return rtfs::unexpected(std::move(placed).error());
+    }
+
+    CaptureTargets targets;
+    targets.stdout_fd = out.read.get();
+    targets.stderr_fd = err.read.get();
+    targets.result_fd = spec.result_channel ? result.read.get() : -1;
+    targets.report_fd = report.read.get();
+    if (spec.stdin_data) {
+        targets.stdin_fd = std::move(input.write);
+        targets.stdin_data = *spec.stdin_data;
+    }
+    targets.pidfd = init.pidfd.get();
+    targets.max_output_bytes = spec.max_output_bytes;
+    targets.max_result_bytes = spec.max_result_bytes;
+    targets.deadline = started + spec.timeout;
+    SandboxCgroup* cg = cgroup.get();
+    targets.on_deadline = [&] {
+        kill_init(init.pidfd.get(), init.pid);  // the kernel then kills the whole pid namespace
+        cg->kill_all();
+    };
+    targets.on_tick = [cg] { cg->sample(); };
+    Captured captured = capture_until_exit(std::move(targets));
+
+    struct rusage ru {};
+    int init_status = reap(init.pid, ru);
+    CgroupUsage usage = cgroup->usage();
+    cgroup.reset();  // kills anything left (nothing: the pid namespace is gone) and removes it
+
+    SandboxOutcome outcome;
+    outcome.wall = captured.exited_at - started;
+    outcome.cpu_time = usage.cpu_time ? usage.cpu_time : to_ns(ru.ru_utime) + to_ns(ru.ru_stime);
+    outcome.memory_peak_bytes = usage.memory_peak_bytes
+                                    ? usage.memory_peak_bytes
+                                    : std::optional<uint64_t>(uint64_t(ru.ru_maxrss) * 1024);
+    outcome.stdout_data = std::move(captured.out);
+    outcome.stderr_data = std::move(captured.err);
+    outcome.result = std::move(captured.result);
+
+    std::optional<ChildReport> ended, exec_failed;
+    for (const ChildReport& r : parse_reports(captured.reports)) {
+        if (r.kind == ChildReport::kSetupFailed) {
+            return fail(Failure::Kind::SetupError, "sandbox setup failed: " + describe_failure(r, plan));
+        }
+        if (r.kind == ChildReport::kExecFailed) exec_failed = r;
+        if (r.kind == ChildReport::kProgramEnded) ended = r;
+    }
+    if (exec_failed) {
+        outcome.end = SandboxOutcome::End::ExecFailed;
+        outcome.exec_errno = exec_failed->err;
+        outcome.exec_error = describe_failure(*exec_failed, plan);
+        outcome.exit_code = exec_failed->err == ENOENT ? 127 : 126;
+        return outcome;
+    }
+    bool clean_exit = ended && WIFEXITED(ended->wait_status) && WEXITSTATUS(ended->wait_status) == 0;
+    if (captured.deadline_hit && !ended) {
+        outcome.end = SandboxOutcome::End::TimedOut;
+        outcome.signal = SIGKILL;
+        outcome.exit_code = 128 + SIGKILL;
+    } else if (usage.oom_kills > 0 && !clean_exit) {
+        outcome.end = SandboxOutcome::End::MemoryExceeded;
+        outcome.signal = SIGKILL;
+        outcome.exit_code = 128 + SIGKILL;
+    } else if (!ended) {
+        return fail(Failure::Kind::SetupError,
+                    "the sandbox's init ended without a report (wait status " +
+                        std::to_string(init_status) + ")");
+    } else if (WIFSIGNALED(ended->wait_status)) {
+        outcome.end = SandboxOutcome::End::Signaled;
+        outcome.signal = WTERMSIG(ended->wait_status);
+        outcome.exit_code = 128 + outcome.signal;
+    } else {
+        outcome.end = SandboxOutcome::End::Exited;
+        outcome.exit_code = WEXITSTATUS(ended->wait_status);
+    }
+    return outcome;
+}
+
+Availability Sandbox::probe() const {
+    // Cgroups were found usable (controllers present, directories writable) by create(). A
+    // child cloned into the namespaces with its ids mapped proves those work; the network
+    // namespace, costly to create and tear down, is checked by its limit instead.
+    std::ifstream in("/proc/sys/user/max_net_namespaces");
+    long max_net = -1;
+    if (in >> max_net && max_net == 0) {
+        return {false, "network namespaces are disabled (user.max_net_namespaces = 0)"};
+    }
+    auto spawned = spawn_probe(sandbox_namespace_flags(false), impl_->ids);
+    if (!spawned) return {false, spawned.error().message};
+    return {true, {}};
+}
+
+}  // namespace microvm::process

@@ -1,0 +1,191 @@
+#include "process/supervisor.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <utility>
+#include <cstring>
+
+#include "process/child_failure.hpp"
+#include "process/credentials.hpp"
+#include "process/mounts.hpp"
+#include "process/net.hpp"
+#include "process/rlimits.hpp"
+#include "process/seccomp.hpp"
+
+namespace microvm::process {
+namespace {
+
+constexpr int kFirstPrivateFd = 10;  // above stdin/out/err and the guest's result fd 3
+constexpr int kResultFd = 3;
+
+struct InitFds {
+    int sync = -1, report = -1, in = -1, out = -1, err = -1, result = -1;
+    int cgroup_join[kMaxCgroupJoinFds] = {-1, -1, -1, -1};
+};
+
+struct ProgramArgs {
+    const ChildPlan* plan;
+    const InitFds* fds;
+};
+
+// The program child's stack: it shares the init's memory until exec (CLONE_VM | CLONE_VFORK).
+alignas(64) char g_program_stack[256 * 1024];
+
+// Moves the descriptors the init needs above kFirstPrivateFd and closes every other inherited
+// one (the host may hold descriptors of other sandboxes that must not stay open here).
+bool take_descriptors(const ChildFds& given, InitFds& fds) {
+    constexpr size_t kCount = 6 + kMaxCgroupJoinFds;
+    int* const outs[kCount] = {&fds.sync,           &fds.report,         &fds.in,
+                               &fds.out,            &fds.err,            &fds.result,
+                               &fds.cgroup_join[0], &fds.cgroup_join[1], &fds.cgroup_join[2],
+                               &fds.cgroup_join[3]};
+    int ins[kCount] = {given.sync,      given.report,    given.stdin_fd,
+                       given.stdout_fd, given.stderr_fd, given.result, -1, -1, -1, -1};
+    for (size_t i = 0; i < given.cgroup_join_count && i < kMaxCgroupJoinFds; ++i) {
+        ins[6 + i] = given.cgroup_join[i];
+    }
+    int kept[kCount];
+    size_t n = 0;
+    for (size_t i = 0; i < kCount; ++i) {
+        if (ins[i] < 0) continue;
+        int fd = ::fcntl(ins[i], F_DUPFD_CLOEXEC, kFirstPrivateFd);
+        if (fd < 0) return false;
+        *outs[i] = fd;
+        kept[n++] = fd;
+    }
+    for (size_t i = 1; i < n; ++i) {  // insertion sort: at most six entries
+        for (size_t j = i; j > 0 && kept[j - 1] > kept[j]; --j) std::swap(kept[j - 1], kept[j]);
+    }
+    unsigned next = 0;
+    for (size_t i = 0; i < n; ++i) {
+        unsigned fd = static_cast<unsigned>(kept[i]);
+        if (fd > next) ::close_range(next, fd - 1, 0);
+        next = fd + 1;
+    }
+    ::close_range(next, ~0U, 0);
+    return true;
+}
+
+// Default dispositions and an empty mask: nothing of the host's signal setup reaches the program.
+void reset_signals() {
+    struct sigaction sa;
+    std::memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; ++sig) {
+        if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &sa, nullptr);
+    }
+    sigset_t none;
+    ::sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+bool wait_for_host(int sync_fd) {
+    char go = 0;
+    ssize_t n;
+    do {
+        n = ::read(sync_fd, &go, 1);
+    } while (n < 0 && errno == EINTR);
+    return n == 1;
+}
+
+// cgroup v1: moving ourselves ("0" = the writing thread) into each hierarchy's cgroup.
+bool join_cgroups(InitFds& fds, ChildFailure& f) {
+    for (int& fd : fds.cgroup_join) {
+        if (fd < 0) continue;
+        if (::write(fd, "0", 1) != 1) return failed(f, ChildStep::kJoinCgroup);
+        ::close(fd);
+        fd = -1;
+    }
+    return true;
+}
+
+bool build_sandbox(const ChildPlan& plan, InitFds& fds, ChildFailure& f) {
+    if (!join_cgroups(fds, f)) return false;
+    // The cgroup namespace is rooted at the sandbox's cgroup, where we are now.
+    if (::unshare(CLONE_NEWCGROUP) != 0) return failed(f, ChildStep::kCgroupNamespace);
+    MountState mounts;
+    if (!clone_bind_sources(plan, mounts, f)) return false;
+    if (!become_sandbox_user(plan, f)) return false;
+    if (!assemble_root(plan, mounts, f)) return false;
+    if (plan.new_network && !bring_up_loopback(f)) return false;
+    if (::sethostname(plan.hostname, std::strlen(plan.hostname)) != 0) {
+        return failed(f, ChildStep::kHostname);
+    }
+    return true;
+}
+
+bool exec_program(const ChildPlan& plan, const InitFds& fds, ChildFailure& f) {
+    if (::setsid() < 0) return failed(f, ChildStep::kSetsid);  // no controlling terminal
+    if (::dup2(fds.in, 0) < 0 || ::dup2(fds.out, 1) < 0 || ::dup2(fds.err, 2) < 0 ||
+        (fds.result >= 0 && ::dup2(fds.result, kResultFd) < 0)) {
+        return failed(f, ChildStep::kRedirectFds);
+    }
+    ::umask(022);
+    if (!apply_rlimits(plan, f)) return false;
+    if (!drop_all_privileges(plan, f)) return false;
+    if (plan.seccomp && !install_seccomp(plan.seccomp)) return failed(f, ChildStep::kSeccomp);
+    ::execve(plan.exec_path, plan.argv, plan.envp);
+    return failed(f, ChildStep::kExec);
+}
+
+int program_main(void* arg) {
+    const auto* args = static_cast<const ProgramArgs*>(arg);
+    ChildFailure f;
+    exec_program(*args->plan, *args->fds, f);
+    send_failure(args->fds->report,
+                 f.step == ChildStep::kExec ? ChildReport::kExecFailed : ChildReport::kSetupFailed,
+                 f);
+    ::_exit(127);
+}
+
+}  // namespace
+
+[[noreturn]] void run_init(const ChildPlan& plan) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    InitFds fds;
+    if (!take_descriptors(plan.fds, fds)) ::_exit(1);
+    reset_signals();
+    ::umask(0);
+    if (!wait_for_host(fds.sync)) ::_exit(1);  // the host gave up (or died) before we started
+    ::close(fds.sync);
+
+    ChildFailure f;
+    if (!build_sandbox(plan, fds, f)) {
+        send_failure(fds.report, ChildReport::kSetupFailed, f);
+        ::_exit(1);
+    }
+    ProgramArgs args{&plan, &fds};
+    pid_t program = ::clone(program_main, g_program_stack + sizeof g_program_stack,
+                            CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+    if (program < 0) {
+        failed(f, ChildStep::kSpawnProgram);
+        send_failure(fds.report, ChildReport::kSetupFailed, f);
+        ::_exit(1);
+    }
+    for (int fd : {fds.in, fds.out, fds.err, fds.result}) {
+        if (fd >= 0) ::close(fd);
+    }
+
+    // Reap every process that ends up ours until the program itself ends.
+    ChildReport report;
+    report.kind = ChildReport::kProgramEnded;
+    for (;;) {
+        int status = 0;
+        pid_t pid = ::waitpid(-1, &status, 0);
+        if (pid == program) {
+            report.wait_status = status;
+            break;
+        }
+        if (pid < 0 && errno != EINTR) break;
+    }
+    send_report(fds.report, report);
+    ::_exit(0);
+}
+
+}  // namespace microvm::process

@@ -1,0 +1,48 @@
+// RAII for file descriptors and pipes: every descriptor the provider opens is closed exactly once,
+// on every path.
+#pragma once
+
+#include <unistd.h>
+
+#include <utility>
+
+#include "microvm/error.hpp"
+
+namespace microvm::process {
+
+class UniqueFd {
+public:
+    UniqueFd() = default;
+    explicit UniqueFd(int fd) : fd_(fd) {}
+    UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
+    UniqueFd& operator=(UniqueFd&& other) noexcept {
+        if (this != &other) reset(other.release());
+        return *this;
+    }
+    UniqueFd(const UniqueFd&) = delete;
+    UniqueFd& operator=(const UniqueFd&) = delete;
+    ~UniqueFd() { reset(); }
+
+    int get() const { return fd_; }
+    bool valid() const { return fd_ >= 0; }
+    int release() { return std::exchange(fd_, -1); }
+    void reset(int fd = -1) {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = fd;
+    }
+
+private:
+    int fd_ = -1;
+};
+
+struct Pipe {
+    UniqueFd read;
+    UniqueFd write;
+};
+
+// A close-on-exec pipe (extra_flags may add O_NONBLOCK, applied to both ends).
+Expected<Pipe> make_pipe(int extra_flags = 0);
+// Sets O_NONBLOCK on one descriptor.
+Expected<void> set_nonblocking(int fd);
+
+}  // namespace microvm::process

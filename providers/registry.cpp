@@ -1,0 +1,16 @@
+// The providers compiled into the library: one line per provider.
+#include "microvm/factory.hpp"
+#include "microvm/wasm/wasm_provider.hpp"
+#include "mock/mock_provider.hpp"
+#include "process/process_provider.hpp"
+
+namespace microvm {
+
+void register_builtin_providers(ProviderFactory& factory) {
+    factory.register_provider("mock", [] { return std::make_unique<MockProvider>(); });
+    factory.register_provider("wasm", [] { return std::make_unique<WasmProvider>(); });
+    factory.register_provider("process", [] { return std::make_unique<ProcessProvider>(); });
+    (void)factory;
+}
+
+}  // namespace microvm

@@ -1,0 +1,59 @@
+// The "wasm" provider: WebAssembly modules (binary or WAT) with a WASI `_start`, run by an
+// embedded interpreter (wabt) with the project's own WASI preview1 host. Every policy is enforced
+// inside the engine: preopened directories from the fs policy (confined path resolution), the
+// network policy on the "microvm".http_fetch import, memory_limit_mb on linear memory, the
+// timeout between fuel slices, cpu_limit by throttling, env/args/stdio exactly as configured.
+//
+// ExecutionContext.args are plain strings for wasm modules: argv[1..] (argv[0] is
+// "module.wasm"). RTFS programs will run as the RTFS runtime compiled to wasm32-wasi
+// (find_rtfs_guest_wasm); until that lands, check() refuses them.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "microvm/provider.hpp"
+
+namespace microvm {
+
+namespace wasm {
+class ModuleCache;
+}
+
+class WasmProvider : public Provider {
+  public:
+    WasmProvider();
+    ~WasmProvider() override;
+
+    std::string_view name() const override { return "wasm"; }
+    Isolation isolation() const override { return Isolation::Wasm; }
+    std::vector<ProgramKind> runs() const override { return {ProgramKind::Wasm}; }
+    Availability availability() const override;
+    // {"module_cache_entries": N, "module_cache_mb": M}: the compiled-module cache bounds.
+    nlohmann::json config_schema() const override;
+    std::vector<Unsupported> check(const ExecutionContext& ctx) const override;
+
+    struct CacheStats {
+        uint64_t hits = 0;
+        uint64_t misses = 0;
+        size_t entries = 0;
+    };
+    CacheStats cache_stats() const;
+
+  protected:
+    Expected<void> do_initialize(const nlohmann::json& settings) override;
+    void do_cleanup() override;
+    ExecutionResult run(const ExecutionContext& ctx) override;
+
+  private:
+    std::unique_ptr<wasm::ModuleCache> cache_;
+};
+
+// Path of rtfs-guest.wasm (the RTFS runtime for wasm32-wasi): $MICROVM_RTFS_WASM when set, else
+// the build tree's copy. Unavailable (with the reason) when neither exists.
+Expected<std::string> find_rtfs_guest_wasm();
+
+}  // namespace microvm

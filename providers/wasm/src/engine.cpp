@@ -1,0 +1,270 @@
+#include "engine.hpp"
+
+#include <time.h>
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+#include <new>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "compiled_module.hpp"
+#include "engine_limits.hpp"
+#include "host_imports.hpp"
+#include "run_state.hpp"
+#include "wabt_internals.hpp"
+
+namespace microvm::wasm {
+namespace {
+
+namespace wi = wabt::interp;
+using Clock = std::chrono::steady_clock;
+
+constexpr uint64_t kPageBytes = 64 * 1024;
+constexpr uint64_t kMaxPages = 65536;  // 4 GiB, the wasm32 limit
+
+std::chrono::nanoseconds thread_cpu_time() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
+
+struct Failed {
+    Status status;
+    std::string kind;
+    std::string message;
+};
+
+// Caps linear memory at memory_limit_mb and tables at the engine limit, in this run's copy of
+// the module description. cap_binding: whether the cap, not the module's own maximum, limits
+// memory 0.
+std::optional<Failed> apply_limits(wi::ModuleDesc& desc, uint64_t cap_pages, uint64_t limit_mb,
+                                   bool& cap_binding) {
+    cap_binding = false;
+    for (size_t i = 0; i < desc.memories.size(); ++i) {
+        wabt::Limits& l = desc.memories[i].type.limits;
+        if (l.initial > cap_pages) {
+            return Failed{Status::MemoryExceeded, "memory_exceeded",
+                          "the module declares an initial linear memory of " +
+                              std::to_string(l.initial * kPageBytes >> 20) +
+                              " MiB, above memory_limit_mb " + std::to_string(limit_mb)};
+        }
+        uint64_t own_max = l.has_max ? l.max : kMaxPages;
+        if (i == 0) cap_binding = cap_pages < own_max;
+        l.max = std::min(own_max, cap_pages);
+        l.has_max = true;
+    }
+    for (auto& table : desc.tables) {
+        wabt::Limits& l = table.type.limits;
+        l.max = std::min<uint64_t>(l.has_max ? l.max : UINT32_MAX, limits::kMaxTableElements);
+        l.has_max = true;
+    }
+    return std::nullopt;
+}
+
+// The function exported as name, when it is defined by the module with type [] -> [].
+wi::DefinedFunc::Ptr exported_command(wi::Store& store, const wi::Module& mod,
+                                      const wi::Instance& inst, const std::string& name) {
+    const auto& exports = mod.desc().exports;
+    for (size_t i = 0; i < exports.size(); ++i) {
+        if (exports[i].type.name != name || exports[i].type.type->kind != wabt::ExternalKind::Func)
+            continue;
+        wi::Ref ref = inst.exports()[i];
+        if (!store.Is<wi::DefinedFunc>(ref)) return {};
+        wi::DefinedFunc::Ptr f = store.UnsafeGet<wi::DefinedFunc>(ref);
+        if (!f->type().params.empty() || !f->type().results.empty()) return {};
+        return f;
+    }
+    return {};
+}
+
+wi::Memory* guest_memory(wi::Store& store, const wi::Module& mod, const wi::Instance& inst) {
+    const auto& exports = mod.desc().exports;
+    for (size_t i = 0; i < exports.size(); ++i) {
+        if (exports[i].type.name == "memory" &&
+            exports[i].type.type->kind == wabt::ExternalKind::Memory) {
+            return store.UnsafeGet<wi::Memory>(inst.exports()[i]).get();
+        }
+    }
+    if (inst.memories().empty()) return nullptr;
+    return store.UnsafeGet<wi::Memory>(inst.memories()[0]).get();
+}
+
+enum class Ended { Returned, Trapped, Timeout };
+
+// Holds the thread to cpu_limit of one core by sleeping when it ran ahead of its share.
+void throttle(double cpu_limit, Clock::time_point started, std::chrono::nanoseconds cpu_start,
+              Clock::time_point deadline) {
+    auto wall = Clock::now() - started;
+    auto cpu = thread_cpu_time() - cpu_start;
+    auto owed = std::chrono::duration_cast<Clock::duration>(cpu / cpu_limit) - wall;
+    if (owed > std::chrono::milliseconds(1))
+        std::this_thread::sleep_until(std::min(Clock::now() + owed, deadline));
+}
+
+// Runs func on thread in fuel slices, checking the deadline, the value stack and the CPU share
+// between slices.
+Ended run_sliced(wi::Thread& thread, const wi::DefinedFunc& func, const CompiledModule& module,
+                 const RunState& state, Clock::time_point started,
+                 std::chrono::nanoseconds cpu_start, std::string& trap_message) {
+    wi::Trap::Ptr trap;
+    auto trapped = [&] {
+        trap_message = trap ? trap->message() : "trap";
+        return Ended::Trapped;
+    };
+    if (internals::push_call(thread, func, &trap) == wi::RunResult::Trap) return trapped();
+    const int slice = static_cast<int>(
+        std::clamp<size_t>(limits::kValueGrowthPerSlice / std::max<uint32_t>(1, module.max_locals),
+                           1, limits::kSliceInstructions));
+    const double cpu_limit = state.config.cpu_limit;
+    for (;;) {
+        wi::RunResult r = thread.Run(slice, &trap);
+        if (r == wi::RunResult::Return) return Ended::Returned;
+        if (r == wi::RunResult::Trap) return trapped();
+        if (r == wi::RunResult::Exception) {
+            trap_message = "uncaught exception";
+            return Ended::Trapped;
+        }
+        if (Clock::now() >= state.deadline) return Ended::Timeout;
+        if (internals::values(thread).size() > limits::kMaxValueStack) {
+            trap_message = "value stack exhausted";
+            return Ended::Trapped;
+        }
+        if (cpu_limit < 1.0) throttle(cpu_limit, started, cpu_start, state.deadline);
+    }
+}
+
+// Instantiates and runs; fills out, returns the failure when the run could not happen or ended
+// badly.
+std::optional<Failed> execute(const CompiledModule& module, const MicroVMConfig& config,
+                              RunState& state, Clock::time_point started,
+                              std::chrono::nanoseconds cpu_start, ExecutionMetadata& meta) {
+    // Destruction order matters: everything holding store references dies before the store.
+    wi::Store store;
+    wi::ModuleDesc desc = module.desc;
+    bool cap_binding = false;
+    if (auto refused =
+            apply_limits(desc, state.memory_cap_pages, config.memory_limit_mb, cap_binding)) {
+        return refused;
+    }
+    auto imports = bind_imports(store, desc, state);
+    if (!imports) return Failed{Status::InvalidInput, "invalid_module", imports.error().message};
+
+    wi::Module::Ptr mod = wi::Module::New(store, std::move(desc));
+    wi::Trap::Ptr trap;
+    wi::Instance::Ptr inst = wi::Instance::Instantiate(store, mod.ref(), *imports, &trap);
+    if (!inst) {
+        return Failed{Status::InvalidInput, "invalid_module",
+                      "the module could not be instantiated: " +
+                          (trap ? trap->message() : std::string("unknown error"))};
+    }
+    wi::Memory* memory0 =
+        inst->memories().empty() ? nullptr : store.UnsafeGet<wi::Memory>(inst->memories()[0]).get();
+    wi::HostFunc::Ptr grow_hook;
+    if (memory0) {
+        wi::RefVec& funcs = internals::funcs(*inst);
+        if (funcs.size() != module.grow_hook_func) {  // guards the wabt internals we rely on
+            return Failed{Status::SetupError, "engine_error",
+                          "unexpected function count after instantiation"};
+        }
+        grow_hook = make_grow_hook(store, state, memory0, cap_binding);
+        funcs.push_back(grow_hook.ref());  // what rewritten memory.grow instructions call
+    }
+    state.memory = guest_memory(store, *mod, *inst);
+    wi::DefinedFunc::Ptr start = exported_command(store, *mod, *inst, "_start");
+    if (!start) {
+        return Failed{Status::InvalidInput, "invalid_module",
+                      "the module has no _start function of type () -> () defined in it (a WASI "
+                      "command module is expected)"};
+    }
+
+    wi::Thread thread(store);
+    internals::frames(thread).reserve(limits::kMaxCallDepth);  // the call depth limit
+    std::string trap_message;
+    Ended ended = Ended::Returned;
+    if (module.start_func) {
+        wi::Ref ref = inst->funcs()[*module.start_func];
+        if (!store.Is<wi::DefinedFunc>(ref)) {
+            return Failed{Status::InvalidInput, "invalid_module",
+                          "the start function must be defined in the module, not imported"};
+        }
+        wi::DefinedFunc::Ptr f = store.UnsafeGet<wi::DefinedFunc>(ref);
+        ended = run_sliced(thread, *f, module, state, started, cpu_start, trap_message);
+    }
+    if (ended == Ended::Returned) {
+        ended = run_sliced(thread, *start, module, state, started, cpu_start, trap_message);
+    }
+    uint64_t memory_bytes = 0;
+    for (wi::Ref m : inst->memories()) memory_bytes += store.UnsafeGet<wi::Memory>(m)->ByteSize();
+    meta.memory_peak_mb = static_cast<double>(memory_bytes) / (1024.0 * 1024.0);
+
+    if (ended == Ended::Timeout) {
+        return Failed{
+            Status::Timeout, "timeout",
+            "the module ran past its timeout of " + std::to_string(config.timeout.count()) + " ms"};
+    }
+    const bool exited = ended == Ended::Trapped && state.exit_code.has_value();
+    if (ended == Ended::Returned || exited) {
+        meta.exit_code = static_cast<int>(state.exit_code.value_or(0));
+        if (*meta.exit_code == 0) return std::nullopt;
+    }
+    std::string what = exited ? "the module exited with code " + std::to_string(*meta.exit_code)
+                              : "trap: " + trap_message;
+    if (state.grow_refused_by_cap) {
+        return Failed{Status::MemoryExceeded, "memory_exceeded",
+                      "linear memory growth was refused at memory_limit_mb " +
+                          std::to_string(config.memory_limit_mb) + ", then " + what};
+    }
+    return Failed{Status::RuntimeError, exited ? "exit" : "trap", what};
+}
+
+}  // namespace
+
+RunOutcome run_module(const CompiledModule& module, const MicroVMConfig& config,
+                      const RunRequest& request) {
+    const Clock::time_point started = Clock::now();
+    const std::chrono::nanoseconds cpu_start = thread_cpu_time();
+    RunOutcome outcome;
+    RunState state(config, request.result_sink, request.result_cap);
+    state.deadline = started + config.timeout;
+    state.memory_cap_pages = std::min<uint64_t>(kMaxPages, config.memory_limit_mb * 16);
+    state.args.push_back(request.program_name);
+    state.args.insert(state.args.end(), request.args.begin(), request.args.end());
+    for (const auto& [name, value] : config.env_vars) state.environ.push_back(name + "=" + value);
+    state.stdin_data = request.stdin_data;
+
+    std::optional<Failed> failed;
+    if (auto preopened = add_preopens(state.fds, config.fs_policy); !preopened) {
+        failed = Failed{Status::InvalidInput, "invalid_config", preopened.error().message};
+    } else {
+        try {
+            failed = execute(module, config, state, started, cpu_start, outcome.metadata);
+        } catch (const std::bad_alloc&) {
+            failed = Failed{Status::MemoryExceeded, "memory_exceeded",
+                            "the host could not allocate memory for the module"};
+        } catch (const std::exception& e) {
+            failed = Failed{Status::SetupError, "engine_error", e.what()};
+        }
+    }
+    if (failed) {
+        outcome.status = failed->status;
+        outcome.error_kind = std::move(failed->kind);
+        outcome.error_message = std::move(failed->message);
+    }
+    ExecutionMetadata& meta = outcome.metadata;
+    meta.stdout_truncated = state.out.truncated();
+    meta.stderr_truncated = state.err.truncated();
+    meta.stdout_data = state.out.take();
+    meta.stderr_data = state.err.take();
+    meta.network_requests = std::move(state.network_requests);
+    outcome.result_truncated = state.result.truncated();
+    outcome.result_bytes = state.result.take();
+    meta.cpu_time = thread_cpu_time() - cpu_start;
+    meta.duration = Clock::now() - started;
+    meta.isolation = Isolation::Wasm;
+    return outcome;
+}
+
+}  // namespace microvm::wasm

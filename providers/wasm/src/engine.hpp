@@ -1,0 +1,48 @@
+// Runs one compiled module under one execution's config: its own wabt Store and Thread, the WASI
+// and microvm host functions, preopens from the fs policy, the memory cap, and the deadline,
+// checked between fuel slices of the interpreter.
+//
+// This is also the entry point for the RTFS runtime compiled to wasm32-wasi (rtfs_guest.hpp):
+// stdin carries the job, fd 3 is a write-only result sink (RunRequest::result_sink), the
+// preopens follow at fd 4, 5, ...; http-fetch goes through the "microvm" import.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "microvm/config.hpp"
+#include "microvm/result.hpp"
+
+namespace microvm::wasm {
+
+struct CompiledModule;
+
+struct RunRequest {
+    std::string program_name = "module.wasm";  // argv[0]
+    std::vector<std::string> args;             // argv[1..], plain strings
+    std::string stdin_data;                    // the guest's stdin (empty by default)
+    bool result_sink = false;                  // fd 3 captures bytes written to it
+    size_t result_cap = 64u << 20;
+};
+
+// Status, error and measured metadata of one run (the provider adds id, provider name, ...).
+struct RunOutcome {
+    Status status = Status::Ok;
+    std::string error_kind;  // empty when ok
+    std::string error_message;
+    ExecutionMetadata metadata;
+    std::string result_bytes;  // what the guest wrote to the result sink
+    bool result_truncated = false;
+};
+
+// Memory rule: memory_limit_mb caps linear memory. A module whose declared initial memory is
+// above the cap is refused (memory_exceeded) before it runs; memory.grow past the cap returns
+// -1 to the module; and a run that then fails (trap, or non-zero exit) after such a refusal ends
+// with memory_exceeded instead of runtime_error. A module that handles the refusal and exits 0
+// is ok. memory_peak_mb is the linear memory high-water mark (wasm memory never shrinks), not
+// the host process's RSS.
+RunOutcome run_module(const CompiledModule& module, const MicroVMConfig& config,
+                      const RunRequest& request);
+
+}  // namespace microvm::wasm

@@ -1,0 +1,118 @@
+#include "fd_table.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "engine_limits.hpp"
+#include "wasi_abi.hpp"
+
+namespace microvm::wasm {
+
+FdTable::FdTable(bool with_result_sink) {
+    auto stdio = [](FdKind kind, uint64_t rights) {
+        auto e = std::make_unique<FdEntry>();
+        e->kind = kind;
+        e->rights_base = rights | wasi::rights::kPollFdReadwrite;
+        return e;
+    };
+    entries_.push_back(stdio(FdKind::Stdin, wasi::rights::kFdRead));
+    entries_.push_back(stdio(FdKind::Stdout, wasi::rights::kFdWrite));
+    entries_.push_back(stdio(FdKind::Stderr, wasi::rights::kFdWrite));
+    if (with_result_sink) entries_.push_back(stdio(FdKind::ResultSink, wasi::rights::kFdWrite));
+}
+
+std::optional<uint32_t> FdTable::add(FdEntry entry) {
+    for (size_t i = 0; i < entries_.size(); ++i) {
+        if (!entries_[i]) {
+            entries_[i] = std::make_unique<FdEntry>(std::move(entry));
+            return static_cast<uint32_t>(i);
+        }
+    }
+    if (entries_.size() >= limits::kMaxOpenFiles) return std::nullopt;
+    entries_.push_back(std::make_unique<FdEntry>(std::move(entry)));
+    return static_cast<uint32_t>(entries_.size() - 1);
+}
+
+FdEntry* FdTable::get(uint32_t fd) {
+    return fd < entries_.size() ? entries_[fd].get() : nullptr;
+}
+
+bool FdTable::close(uint32_t fd) {
+    if (!get(fd)) return false;
+    entries_[fd].reset();
+    while (!entries_.empty() && !entries_.back()) entries_.pop_back();
+    return true;
+}
+
+bool FdTable::renumber(uint32_t from, uint32_t to) {
+    if (!get(from) || !get(to)) return false;
+    if (from != to) {
+        entries_[to] = std::move(entries_[from]);
+        close(from);
+    }
+    return true;
+}
+
+std::vector<std::string> standard_system_dirs() {
+    // /etc is left out on purpose: it holds host secrets (shadow, keys) and no wasm program
+    // needs it to run.
+    std::vector<std::string> dirs;
+    for (const char* d : {"/usr", "/lib", "/lib64", "/bin", "/sbin"}) {
+        struct stat st;
+        if (stat(d, &st) == 0 && S_ISDIR(st.st_mode)) dirs.emplace_back(d);
+    }
+    return dirs;
+}
+
+namespace {
+
+Expected<void> add_preopen(FdTable& table, const std::string& path, bool writable) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        return fail(Failure::Kind::InvalidInput, "provider 'wasm' cannot preopen fs_policy path " +
+                                                     path + ": " + std::strerror(e) +
+                                                     " (WASI grants directories only)");
+    }
+    FdEntry entry;
+    entry.kind = FdKind::Directory;
+    entry.host.reset(fd);
+    auto normalized =
+        normalize_policy_path(path);  // the name the guest sees: "/data", not "/data/"
+    entry.preopen_name = normalized ? *normalized : path;
+    entry.read_only_tree = !writable;
+    entry.rights_base = writable ? wasi::rights::kDirAll : wasi::rights::kDirReadOnly;
+    entry.rights_inheriting = writable ? (wasi::rights::kDirAll | wasi::rights::kFileAll)
+                                       : (wasi::rights::kDirReadOnly | wasi::rights::kFileReadOnly);
+    if (!table.add(std::move(entry))) {
+        return fail(Failure::Kind::InvalidInput, "too many fs_policy paths");
+    }
+    return Ok{};
+}
+
+}  // namespace
+
+Expected<void> add_preopens(FdTable& table, const FileSystemPolicy& policy) {
+    using Kind = FileSystemPolicy::Kind;
+    switch (policy.kind) {
+        case Kind::None:
+            return Ok{};
+        case Kind::Full:
+            return add_preopen(table, "/", true);
+        case Kind::ReadOnly: {
+            std::vector<std::string> paths =
+                policy.paths.empty() ? standard_system_dirs() : policy.paths;
+            for (const std::string& p : paths) RTFS_CHECK(add_preopen(table, p, false));
+            return Ok{};
+        }
+        case Kind::ReadWrite:
+            for (const std::string& p : policy.paths) RTFS_CHECK(add_preopen(table, p, true));
+            return Ok{};
+    }
+    return Ok{};
+}
+
+}  // namespace microvm::wasm

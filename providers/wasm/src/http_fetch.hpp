@@ -1,0 +1,47 @@
+// One HTTP(S) request through libcurl, for the microvm.http_fetch host import. The caller checks
+// the network policy first (against parse_http_url's host), then calls perform_http.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "microvm/error.hpp"
+
+namespace microvm::wasm {
+
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+    std::string url;
+    std::string method = "GET";
+    HttpHeaders headers;
+    std::string body;
+};
+
+struct HttpResponse {
+    long status = 0;
+    HttpHeaders headers;  // names lower-cased, in arrival order
+    std::string body;
+};
+
+// A URL parsed by curl: the request is later sent from this very parse, so the host the policy
+// checked is the host curl connects to.
+struct ParsedUrl {
+    std::string host;              // as curl reports it ("[::1]" for IPv6 literals)
+    int port = 0;                  // explicit or the scheme's default
+    std::shared_ptr<void> handle;  // CURLU*
+};
+
+// InvalidInput unless url is an absolute http:// or https:// URL with a host.
+Expected<ParsedUrl> parse_http_url(const std::string& url);
+
+// Sends the request: no redirects followed, only http/https, the body capped at max_body bytes.
+// Errors (as messages): connection failures, timeouts, an oversized body.
+Expected<HttpResponse> perform_http(const ParsedUrl& url, const HttpRequest& request,
+                                    std::chrono::milliseconds timeout, size_t max_body);
+
+}  // namespace microvm::wasm

@@ -1,0 +1,144 @@
+#include "microvm_imports.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "engine_limits.hpp"
+#include "http_fetch.hpp"
+#include "wasi_abi.hpp"
+
+namespace microvm::wasm {
+namespace {
+
+using nlohmann::json;
+using wabt::interp::Values;
+
+bool has_line_break(const std::string& s) {
+    return s.find_first_of("\r\n") != std::string::npos;
+}
+
+// The request JSON, or an error message.
+Expected<HttpRequest> parse_request(std::string_view text) {
+    auto bad = [](std::string why) { return fail(Failure::Kind::InvalidInput, std::move(why)); };
+    json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object()) return bad("the request must be a JSON object");
+    HttpRequest req;
+    if (!j.contains("url") || !j["url"].is_string())
+        return bad("the request needs a \"url\" string");
+    req.url = j["url"].get<std::string>();
+    if (j.contains("method")) {
+        if (!j["method"].is_string()) return bad("\"method\" must be a string");
+        req.method = j["method"].get<std::string>();
+        bool token =
+            !req.method.empty() && std::all_of(req.method.begin(), req.method.end(),
+                                               [](char c) { return c >= 'A' && c <= 'Z'; });
+        if (!token) return bad("\"method\" must be an upper-case HTTP method");
+    }
+    if (j.contains("headers")) {
+        if (!j["headers"].is_object()) return bad("\"headers\" must be an object");
+        for (const auto& [name, value] : j["headers"].items()) {
+            if (!value.is_string()) return bad("header values must be strings");
+            std::string v = value.get<std::string>();
+            if (name.empty() || has_line_break(name) || has_line_break(v) ||
+                name.find(':') != std::string::npos) {
+                return bad("malformed header " + name);
+            }
+            req.headers.emplace_back(name, std::move(v));
+        }
+    }
+    if (j.contains("body")) {
+        if (!j["body"].is_string()) return bad("\"body\" must be a string");
+        req.body = j["body"].get<std::string>();
+    }
+    return req;
+}
+
+std::string dump(const json& j) {
+    // Bodies need not be UTF-8; invalid sequences become U+FFFD rather than failing the dump.
+    return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// Keeps the response for http_response_read and tells the guest its length.
+uint32_t respond(RunState& s, const Values& p, uint32_t err, const json& body) {
+    s.http_response = dump(body);
+    if (!s.mem().store<uint32_t>(u32_at(p, 2), static_cast<uint32_t>(s.http_response->size()))) {
+        return wasi::kFault;
+    }
+    return err;
+}
+
+uint32_t http_fetch(RunState& s, const Values& p) {
+    auto text = s.mem().string(u32_at(p, 0), u32_at(p, 1));
+    if (!text) return wasi::kFault;
+    auto req = parse_request(*text);
+    if (!req) return respond(s, p, wasi::kInval, {{"error", req.error().message}});
+
+    rtfs::NetworkRequest record;
+    record.url = req->url;
+    record.method = req->method;
+    auto url = parse_http_url(req->url);
+    if (!url) {
+        record.error = url.error().message;
+        s.network_requests.push_back(record);
+        return respond(s, p, wasi::kInval, {{"error", url.error().message}});
+    }
+    // The policy decides before any connection is made.
+    if (!s.config.network_policy.permits(url->host, url->port)) {
+        record.error = "denied by network policy " + s.config.network_policy.to_string() +
+                       ": host " + url->host + " port " + std::to_string(url->port);
+        s.network_requests.push_back(record);
+        return respond(s, p, wasi::kNotcapable, {{"error", record.error}});
+    }
+    auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
+        s.deadline - std::chrono::steady_clock::now());
+    if (remaining.count() <= 0) {
+        record.error = "the execution's timeout has passed";
+        s.network_requests.push_back(record);
+        return respond(s, p, wasi::kIo, {{"error", record.error}});
+    }
+    auto response = perform_http(*url, *req, remaining, limits::kMaxHttpResponseBytes);
+    if (!response) {
+        record.error = response.error().message;
+        s.network_requests.push_back(record);
+        return respond(s, p, wasi::kIo, {{"error", record.error}});
+    }
+    record.status = static_cast<int>(response->status);
+    record.bytes = response->body.size();
+    s.network_requests.push_back(record);
+    json headers = json::object();
+    for (const auto& [name, value] : response->headers) {
+        auto it = headers.find(name);  // repeated headers are joined, as HTTP allows
+        headers[name] = it == headers.end() ? value : it->get<std::string>() + ", " + value;
+    }
+    return respond(s, p, wasi::kSuccess,
+                   {{"status", response->status}, {"headers", headers}, {"body", response->body}});
+}
+
+uint32_t http_response_read(RunState& s, const Values& p) {
+    if (!s.http_response) return wasi::kBadf;
+    if (u32_at(p, 1) < s.http_response->size()) return wasi::kOverflow;
+    if (!s.mem().write(u32_at(p, 0), s.http_response->data(), s.http_response->size())) {
+        return wasi::kFault;
+    }
+    s.http_response.reset();
+    return wasi::kSuccess;
+}
+
+constexpr HostFunction kFunctions[] = {
+    {"http_fetch", "iii", http_fetch},
+    {"http_response_read", "ii", http_response_read},
+};
+
+}  // namespace
+
+const HostFunction* find_microvm_function(std::string_view name) {
+    for (const HostFunction& f : kFunctions) {
+        if (f.name == name) return &f;
+    }
+    return nullptr;
+}
+
+}  // namespace microvm::wasm

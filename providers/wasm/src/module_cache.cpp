@@ -1,0 +1,64 @@
+#include "module_cache.hpp"
+
+#include "compiled_module.hpp"
+#include "module_compiler.hpp"
+
+namespace microvm::wasm {
+
+ModuleCache::ModuleCache(size_t max_entries, size_t max_bytes)
+    : max_entries_(max_entries), max_bytes_(max_bytes) {}
+
+Expected<std::shared_ptr<const CompiledModule>> ModuleCache::get_or_compile(
+    std::span<const uint8_t> bytes) {
+    const Digest key = sha256(bytes);
+    {
+        std::lock_guard lock(mu_);
+        if (auto hit = find_locked(key)) return hit;
+        ++stats_.misses;
+    }
+    RTFS_TRY(std::shared_ptr<const CompiledModule> module, compile_module(bytes));
+    std::lock_guard lock(mu_);
+    if (auto raced = find_locked(key)) return raced;  // another thread compiled it meanwhile
+    insert_locked(key, module);
+    return module;
+}
+
+std::shared_ptr<const CompiledModule> ModuleCache::find_locked(const Digest& key) {
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return nullptr;
+    lru_.splice(lru_.begin(), lru_, it->second.position);
+    ++stats_.hits;
+    return it->second.module;
+}
+
+void ModuleCache::insert_locked(const Digest& key, std::shared_ptr<const CompiledModule> module) {
+    // A module larger than the whole budget is used once and not kept.
+    if (module->footprint_bytes > max_bytes_ || max_entries_ == 0) return;
+    stats_.bytes += module->footprint_bytes;
+    lru_.push_front(key);
+    entries_.emplace(key, Entry{std::move(module), lru_.begin()});
+    while (entries_.size() > max_entries_ || stats_.bytes > max_bytes_) {
+        auto victim = entries_.find(lru_.back());
+        stats_.bytes -= victim->second.module->footprint_bytes;
+        entries_.erase(victim);
+        lru_.pop_back();
+    }
+    stats_.entries = entries_.size();
+}
+
+ModuleCache::Stats ModuleCache::stats() const {
+    std::lock_guard lock(mu_);
+    Stats s = stats_;
+    s.entries = entries_.size();
+    return s;
+}
+
+void ModuleCache::clear() {
+    std::lock_guard lock(mu_);
+    entries_.clear();
+    lru_.clear();
+    stats_.bytes = 0;
+    stats_.entries = 0;
+}
+
+}  // namespace microvm::wasm

@@ -1,0 +1,56 @@
+// Compiled modules by content hash, so a module's second run skips decoding and validation.
+// Thread-safe; bounded by entry count and approximate bytes, evicting the least recently used.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+
+#include "microvm/error.hpp"
+#include "sha256.hpp"
+
+namespace microvm::wasm {
+
+struct CompiledModule;  // compiled_module.hpp (keeps wabt headers out of this one)
+
+class ModuleCache {
+  public:
+    struct Stats {
+        uint64_t hits = 0;
+        uint64_t misses = 0;
+        size_t entries = 0;
+        size_t bytes = 0;
+    };
+
+    ModuleCache(size_t max_entries, size_t max_bytes);
+
+    // The compiled module for these bytes: from the cache, or compiled (outside the lock) and
+    // inserted. Compilation errors are not cached.
+    Expected<std::shared_ptr<const CompiledModule>> get_or_compile(std::span<const uint8_t> bytes);
+
+    Stats stats() const;
+    void clear();
+
+  private:
+    using Lru = std::list<Digest>;  // front = most recently used
+    struct Entry {
+        std::shared_ptr<const CompiledModule> module;
+        Lru::iterator position;
+    };
+
+    std::shared_ptr<const CompiledModule> find_locked(const Digest& key);
+    void insert_locked(const Digest& key, std::shared_ptr<const CompiledModule> module);
+
+    const size_t max_entries_;
+    const size_t max_bytes_;
+    mutable std::mutex mu_;
+    std::map<Digest, Entry> entries_;
+    Lru lru_;
+    Stats stats_;
+};
+
+}  // namespace microvm::wasm

@@ -1,0 +1,48 @@
+// Everything one execution's host functions share: the guest's inputs and descriptors, its
+// captured outputs, and what the host observed (exit code, refused memory growth, requests).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fd_table.hpp"
+#include "guest_memory.hpp"
+#include "microvm/config.hpp"
+#include "output_sink.hpp"
+#include "rtfs/effects.hpp"
+
+namespace microvm::wasm {
+
+struct RunState {
+    RunState(const MicroVMConfig& cfg, bool with_result_sink, size_t result_cap)
+        : config(cfg),
+          fds(with_result_sink),
+          out(cfg.max_output_bytes),
+          err(cfg.max_output_bytes),
+          result(result_cap) {}
+
+    const MicroVMConfig& config;
+    std::vector<std::string> args;     // argv; argv[0] is the program name
+    std::vector<std::string> environ;  // "KEY=VALUE", exactly config.env_vars
+    std::string stdin_data;
+    size_t stdin_offset = 0;
+    std::chrono::steady_clock::time_point deadline;
+
+    FdTable fds;
+    OutputSink out, err, result;
+    wabt::interp::Memory* memory = nullptr;  // the module's exported "memory", once instantiated
+    uint64_t memory_cap_pages = 0;           // memory_limit_mb in 64 KiB pages
+
+    std::optional<uint32_t> exit_code;  // set by proc_exit
+    bool grow_refused_by_cap = false;   // a memory.grow failed because of memory_limit_mb
+    std::vector<rtfs::NetworkRequest> network_requests;
+    std::optional<std::string> http_response;  // the last http_fetch's response, until read
+
+    GuestMemory mem() const { return GuestMemory(memory); }
+    bool past_deadline() const { return std::chrono::steady_clock::now() >= deadline; }
+};
+
+}  // namespace microvm::wasm

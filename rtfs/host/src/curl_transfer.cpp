@@ -1,0 +1,209 @@
+// libcurl easy-handle plumbing for ccos.network.http-fetch.
+#include "curl_transfer.hpp"
+
+#include <curl/curl.h>
+#include <strings.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <memory>
+#include <mutex>
+
+namespace rtfs::host {
+
+namespace {
+
+constexpr size_t kMaxHeaderBytes = 1 << 20;
+
+struct EasyDeleter {
+    void operator()(CURL* c) const { curl_easy_cleanup(c); }
+};
+struct SlistDeleter {
+    void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+};
+using EasyHandle = std::unique_ptr<CURL, EasyDeleter>;
+using HeaderList = std::unique_ptr<curl_slist, SlistDeleter>;
+
+void global_init_once() {
+    static std::once_flag once;
+    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+bool interrupted(const HostOptions& opts) {
+    return (opts.cancel && opts.cancel->load(std::memory_order_relaxed)) ||
+           (opts.deadline && std::chrono::steady_clock::now() >= *opts.deadline);
+}
+
+// State the libcurl callbacks fill in.
+struct Sink {
+    const HostOptions* opts;
+    HttpReply reply;
+    size_t header_bytes = 0;
+    bool too_large = false;
+};
+
+size_t on_body(char* data, size_t size, size_t n, void* user) {
+    auto* s = static_cast<Sink*>(user);
+    const size_t len = size * n;
+    const uint64_t cap = s->opts->max_response_bytes;
+    if (cap && s->reply.body.size() + len > cap) {
+        s->too_large = true;
+        return 0;  // makes libcurl fail with CURLE_WRITE_ERROR
+    }
+    s->reply.body.append(data, len);
+    return len;
+}
+
+std::string trimmed(std::string_view s) {
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+    return std::string(s);
+}
+
+size_t on_header(char* data, size_t size, size_t n, void* user) {
+    auto* s = static_cast<Sink*>(user);
+    const size_t len = size * n;
+    s->header_bytes += len;
+    if (s->header_bytes > kMaxHeaderBytes) {
+        s->too_large = true;
+        return 0;
+    }
+    std::string_view line(data, len);
+    if (line.starts_with("HTTP/")) {  // a new response (after 100 Continue): start over
+        s->reply.headers.clear();
+        return len;
+    }
+    const size_t colon = line.find(':');
+    if (colon == std::string_view::npos) return len;  // the blank line ending the headers
+    std::string name = trimmed(line.substr(0, colon));
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::string value = trimmed(line.substr(colon + 1));
+    auto& hs = s->reply.headers;
+    auto it = std::find_if(hs.begin(), hs.end(), [&](const auto& h) { return h.first == name; });
+    if (it == hs.end())
+        hs.emplace_back(std::move(name), std::move(value));
+    else
+        it->second += ", " + value;
+    return len;
+}
+
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+    return interrupted(*static_cast<Sink*>(user)->opts) ? 1 : 0;
+}
+
+// The request time limit: the host's HTTP timeout, or less if the evaluation deadline is closer
+// (then running out of time is the evaluation's interruption, not a slow server).
+struct TimeLimit {
+    long ms;
+    bool from_deadline;
+};
+
+TimeLimit time_limit(const HostOptions& opts) {
+    TimeLimit t{static_cast<long>(opts.http_timeout.count()), false};
+    if (opts.deadline) {
+        auto left = std::chrono::ceil<std::chrono::milliseconds>(*opts.deadline -
+                                                                 std::chrono::steady_clock::now());
+        if (left.count() < t.ms) t = {static_cast<long>(left.count()), true};
+    }
+    t.ms = std::max<long>(1, t.ms);
+    return t;
+}
+
+void set_method(CURL* c, const HttpExchange& r) {
+    if (r.method == "HEAD") {
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    } else if (r.method == "GET" && !r.has_body) {
+        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    } else {
+        if (r.method != "POST") curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r.method.c_str());
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, r.body.data());
+    }
+}
+
+Expected<HeaderList, TransferFailure> header_list(const HttpExchange& r) {
+    HeaderList list;
+    bool has_expect = false;
+    auto append = [&](const std::string& line) {
+        curl_slist* next = curl_slist_append(list.get(), line.c_str());
+        if (!next) return false;
+        (void)list.release();
+        list.reset(next);
+        return true;
+    };
+    for (const auto& [name, value] : r.headers) {
+        if (name.size() == 6 && strncasecmp(name.c_str(), "expect", 6) == 0) has_expect = true;
+        // "Name;" is libcurl's spelling of a header with an empty value.
+        if (!append(value.empty() ? name + ";" : name + ": " + value))
+            return unexpected(TransferFailure{TransferFailure::Why::Failed, "out of memory"});
+    }
+    // No "Expect: 100-continue" round trip for request bodies.
+    if (!has_expect && !append("Expect:"))
+        return unexpected(TransferFailure{TransferFailure::Why::Failed, "out of memory"});
+    return list;
+}
+
+}  // namespace
+
+Expected<HttpReply, TransferFailure> perform_transfer(const HttpExchange& request,
+                                                      const HostOptions& opts) {
+    using Why = TransferFailure::Why;
+    global_init_once();
+    EasyHandle easy(curl_easy_init());
+    if (!easy) return unexpected(TransferFailure{Why::Failed, "cannot create a libcurl handle"});
+    CURL* c = easy.get();
+    auto headers = header_list(request);
+    if (!headers) return unexpected(std::move(headers).error());
+
+    Sink sink{&opts, {}, 0, false};
+    char errbuf[CURL_ERROR_SIZE] = {};
+    const TimeLimit limit = time_limit(opts);
+    curl_easy_setopt(c, CURLOPT_URL, request.url.c_str());
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);  // the caller follows, through the gate
+    curl_easy_setopt(c, CURLOPT_PROXY, "");           // connect only where the gate allowed
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "rtfs-host/1");
+    curl_easy_setopt(
+        c, CURLOPT_CONNECTTIMEOUT_MS,
+        std::min<long>(limit.ms, static_cast<long>(opts.http_connect_timeout.count())));
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, limit.ms);
+    if (opts.max_response_bytes)
+        curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
+                         static_cast<curl_off_t>(opts.max_response_bytes));
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &sink);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, &sink);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers->get());
+    set_method(c, request);
+
+    const CURLcode rc = curl_easy_perform(c);
+    if (rc != CURLE_OK) {
+        if (sink.too_large || rc == CURLE_FILESIZE_EXCEEDED)
+            return unexpected(TransferFailure{
+                Why::TooLarge, "response exceeds the limit of " +
+                                   std::to_string(opts.max_response_bytes) + " bytes"});
+        if (rc == CURLE_ABORTED_BY_CALLBACK || interrupted(opts) ||
+            (rc == CURLE_OPERATION_TIMEDOUT && limit.from_deadline))
+            return unexpected(TransferFailure{Why::Interrupted, "interrupted"});
+        std::string msg = curl_easy_strerror(rc);
+        if (errbuf[0]) msg += std::string(": ") + errbuf;
+        if (rc == CURLE_OPERATION_TIMEDOUT) return unexpected(TransferFailure{Why::TimedOut, msg});
+        return unexpected(TransferFailure{Why::Failed, msg});
+    }
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &sink.reply.status);
+    char* location = nullptr;
+    if (curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location)
+        sink.reply.redirect_url = location;
+    return std::move(sink.reply);
+}
+
+}  // namespace rtfs::host

@@ -1,0 +1,36 @@
+// One HTTP exchange through libcurl: no redirects followed, no proxy, only http and https,
+// bounded in time and size, interruptible through the host's cancel flag and deadline.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "rtfs/host/default_host.hpp"
+
+namespace rtfs::host {
+
+struct HttpExchange {
+    std::string url;
+    std::string method;  // upper case
+    std::vector<std::pair<std::string, std::string>> headers;
+    bool has_body = false;
+    std::string body;
+};
+
+struct HttpReply {
+    long status = 0;
+    std::vector<std::pair<std::string, std::string>> headers;  // lower-case names, merged
+    std::string body;
+    std::string redirect_url;  // absolute Location target of a 3xx, else empty
+};
+
+struct TransferFailure {
+    enum class Why { Failed, TooLarge, TimedOut, Interrupted } why = Why::Failed;
+    std::string message;
+};
+
+Expected<HttpReply, TransferFailure> perform_transfer(const HttpExchange& request,
+                                                      const HostOptions& opts);
+
+}  // namespace rtfs::host

@@ -1,0 +1,156 @@
+// ccos.io.read-file, ccos.io.write-file, ccos.io.file-exists: real file I/O, limited to regular
+// files (a FIFO or device could block or never end), size-capped, gated and recorded.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+
+#include "capabilities.hpp"
+
+namespace rtfs::host {
+
+namespace {
+
+constexpr const char* kRead = "ccos.io.read-file";
+constexpr const char* kWrite = "ccos.io.write-file";
+constexpr const char* kExists = "ccos.io.file-exists";
+
+class UniqueFd {
+  public:
+    explicit UniqueFd(int fd) : fd_(fd) {}
+    ~UniqueFd() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    UniqueFd(const UniqueFd&) = delete;
+    UniqueFd& operator=(const UniqueFd&) = delete;
+    int get() const { return fd_; }
+
+  private:
+    int fd_;
+};
+
+// What the file gate judges: the absolute path with the symlinks of its existing part resolved.
+std::string resolved_path(const std::string& path) {
+    std::error_code ec;
+    std::filesystem::path abs = std::filesystem::absolute(path, ec);
+    if (ec) return path;
+    std::filesystem::path canon = std::filesystem::weakly_canonical(abs, ec);
+    return ec ? abs.lexically_normal().string() : canon.string();
+}
+
+// Records the operation and turns a failure into the capability's error.
+class FileEffect {
+  public:
+    FileEffect(DefaultHost& host, const char* id, const std::string& path, const char* operation)
+        : host_(host), id_(id) {
+        op_.path = path;
+        op_.operation = operation;
+    }
+    ~FileEffect() { host_.record(std::move(op_)); }
+    FileEffect(const FileEffect&) = delete;
+    FileEffect& operator=(const FileEffect&) = delete;
+
+    // Consults the host's file gate.
+    Expected<void, Error> check_gate() {
+        const auto& gate = host_.options().file_gate;
+        if (!gate) return Ok{};
+        const std::string resolved = resolved_path(op_.path);
+        if (auto reason = gate(resolved, op_.operation)) {
+            op_.error = "denied: " + *reason;
+            return security_violation(
+                id_, op_.operation + " access to '" + resolved + "' denied: " + *reason);
+        }
+        return Ok{};
+    }
+    Unexpected<Error> fail(const std::string& why) {
+        op_.error = why;
+        return capability_error(id_, "'" + op_.path + "': " + why);
+    }
+    Unexpected<Error> fail_errno(const char* what, int err) {
+        return fail(std::string(what) + ": " + os_reason(err));
+    }
+    void set_bytes(uint64_t n) { op_.bytes = n; }
+
+  private:
+    DefaultHost& host_;
+    const char* id_;
+    FileOperation op_;
+};
+
+std::string too_large(uint64_t size, uint64_t cap) {
+    return "file of " + std::to_string(size) + " bytes exceeds the limit of " +
+           std::to_string(cap) + " bytes";
+}
+
+Expected<void, Error> require_regular(FileEffect& effect, int fd) {
+    struct stat st {};
+    if (fstat(fd, &st) != 0) return effect.fail_errno("cannot stat", errno);
+    if (S_ISDIR(st.st_mode)) return effect.fail(os_reason(EISDIR));
+    if (!S_ISREG(st.st_mode)) return effect.fail("not a regular file");
+    return Ok{};
+}
+
+}  // namespace
+
+Result<Value> io_read_file(DefaultHost& host, std::span<const Value> args) {
+    RTFS_CHECK(check_arity(kRead, args, 1, 1));
+    RTFS_TRY(const std::string* path, string_arg(kRead, args[0]));
+    FileEffect effect(host, kRead, *path, "read");
+    RTFS_CHECK(effect.check_gate());
+    UniqueFd fd(::open(path->c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+    if (fd.get() < 0) return effect.fail_errno("cannot open", errno);
+    RTFS_CHECK(require_regular(effect, fd.get()));
+
+    const uint64_t cap = host.options().max_file_bytes;
+    std::string content;
+    char buf[64 * 1024];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return effect.fail_errno("cannot read", errno);
+        if (n == 0) break;
+        content.append(buf, static_cast<size_t>(n));
+        if (cap && content.size() > cap) return effect.fail(too_large(content.size(), cap));
+    }
+    effect.set_bytes(content.size());
+    return make_string(std::move(content));
+}
+
+Result<Value> io_write_file(DefaultHost& host, std::span<const Value> args) {
+    RTFS_CHECK(check_arity(kWrite, args, 2, 2));
+    RTFS_TRY(const std::string* path, string_arg(kWrite, args[0]));
+    RTFS_TRY(const std::string* content, string_arg(kWrite, args[1]));
+    FileEffect effect(host, kWrite, *path, "write");
+    RTFS_CHECK(effect.check_gate());
+    const uint64_t cap = host.options().max_file_bytes;
+    if (cap && content->size() > cap) return effect.fail(too_large(content->size(), cap));
+
+    UniqueFd fd(::open(path->c_str(),
+                       O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0666));
+    if (fd.get() < 0) return effect.fail_errno("cannot open", errno);
+    RTFS_CHECK(require_regular(effect, fd.get()));
+    size_t done = 0;
+    while (done < content->size()) {
+        ssize_t n = ::write(fd.get(), content->data() + done, content->size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return effect.fail_errno("cannot write", errno);
+        done += static_cast<size_t>(n);
+    }
+    effect.set_bytes(done);
+    return Value::nil();
+}
+
+Result<Value> io_file_exists(DefaultHost& host, std::span<const Value> args) {
+    RTFS_CHECK(check_arity(kExists, args, 1, 1));
+    RTFS_TRY(const std::string* path, string_arg(kExists, args[0]));
+    FileEffect effect(host, kExists, *path, "exists");
+    RTFS_CHECK(effect.check_gate());
+    struct stat st {};
+    if (::stat(path->c_str(), &st) == 0) return Value::boolean(true);
+    if (errno == ENOENT || errno == ENOTDIR) return Value::boolean(false);
+    return effect.fail_errno("cannot stat", errno);
+}
+
+}  // namespace rtfs::host

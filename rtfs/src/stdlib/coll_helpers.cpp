@@ -1,0 +1,215 @@
+#include "stdlib/coll_helpers.hpp"
+
+#include <algorithm>
+
+#include "eval/state.hpp"
+#include "stdlib/utf8.hpp"
+
+namespace rtfs::stdlib {
+
+Result<Elems> Elems::of(const char* op, const Value& v) {
+    Elems e;
+    switch (v.type()) {
+        case Type::Nil:
+            break;
+        case Type::List:
+        case Type::Vector:
+        case Type::Set:
+            e.view_ = v.items();
+            break;
+        default: {
+            RTFS_TRY(e.owned_, items_of(op, v));
+            e.view_ = e.owned_;
+        }
+    }
+    return e;
+}
+
+std::vector<Value> Elems::slice(size_t from, size_t to) const {
+    to = std::min(to, size());
+    if (from >= to) return {};
+    return std::vector<Value>(view_.begin() + static_cast<std::ptrdiff_t>(from),
+                              view_.begin() + static_cast<std::ptrdiff_t>(to));
+}
+
+Unexpected<Error> index_out_of_bounds(int64_t index, size_t n) {
+    return unexpected(
+        Error(ErrorKind::IndexOutOfBounds, "Index out of bounds: index " + std::to_string(index) +
+                                               " is not in range [0, " + std::to_string(n) + ")"));
+}
+
+Result<Value> call_fn(Interpreter& interp, const Value& f, std::span<Value> args) {
+    RTFS_CHECK(interp.check_limits());
+    // Builtins calling builtins (e.g. (apply apply [apply [...]]) over deeply nested data) never
+    // pass through a closure call and its stack check, so check the native stack here.
+    char probe;
+    const char* floor = interp.state().native_stack_floor;
+    if (floor && &probe < floor)
+        return unexpected(
+            Error(ErrorKind::RecursionLimit, "Recursion limit: native stack exhausted"));
+    if (f.is(Type::Builtin)) {
+        const BuiltinDef* b = f.as_builtin();
+        const int argc = static_cast<int>(args.size());
+        if (argc >= b->min_args && (b->max_args == kVariadic || argc <= b->max_args))
+            return b->fn(interp, args);
+    }
+    return interp.apply(f, args);  // also reports arity mismatches and non-functions
+}
+
+Result<Value> call1(Interpreter& interp, const Value& f, Value a) {
+    Value args[1] = {std::move(a)};
+    return call_fn(interp, f, args);
+}
+
+Result<Value> call2(Interpreter& interp, const Value& f, Value a, Value b) {
+    Value args[2] = {std::move(a), std::move(b)};
+    return call_fn(interp, f, args);
+}
+
+bool lookup(const Value& coll, const Value& key, Value* out) {
+    switch (coll.type()) {
+        case Type::Map: {
+            const Value* v = coll.map().find(key);
+            if (v) *out = *v;
+            return v != nullptr;
+        }
+        case Type::Vector: {
+            if (!key.is(Type::Int) || key.as_int() < 0) return false;
+            const auto i = static_cast<uint64_t>(key.as_int());
+            if (i >= coll.items().size()) return false;
+            *out = coll.items()[i];
+            return true;
+        }
+        case Type::Set:
+            for (const auto& x : coll.items()) {
+                if (equals(x, key)) {
+                    *out = x;
+                    return true;
+                }
+            }
+            return false;
+        case Type::String: {
+            const std::string& s = coll.str();
+            // a character index is never larger than the byte count
+            if (!key.is(Type::Int) || key.as_int() < 0 ||
+                static_cast<uint64_t>(key.as_int()) >= s.size())
+                return false;
+            const size_t i = utf8::offset_of(s, static_cast<size_t>(key.as_int()));
+            if (i >= s.size()) return false;
+            *out = make_string(s.substr(i, utf8::decode(s, i).len));
+            return true;
+        }
+        default:
+            return false;
+    }
+}
+
+Result<Value> assoc1(const char* op, Value coll, Value key, Value val) {
+    switch (coll.type()) {
+        case Type::Nil:
+            return make_map({{std::move(key), std::move(val)}});
+        case Type::Map: {
+            if (!coll.unique()) coll = Value::object(Type::Map, new MapObj(coll.map()));
+            coll.mutable_map().set(std::move(key), std::move(val));
+            return coll;
+        }
+        case Type::Vector: {
+            if (!key.is(Type::Int)) return type_error(op, "integer index", key);
+            const size_t n = coll.items().size();
+            const int64_t i = key.as_int();
+            if (i < 0 || static_cast<uint64_t>(i) > n) return index_out_of_bounds(i, n + 1);
+            if (!coll.unique()) coll = make_vector(coll.items());
+            if (static_cast<size_t>(i) == n) {
+                push_in_place(coll, std::move(val));
+            } else {
+                coll.mutable_items()[static_cast<size_t>(i)] = std::move(val);
+            }
+            return coll;
+        }
+        default:
+            return type_error(op, "map or vector", coll);
+    }
+}
+
+Value take_at(Value& coll, const Value& key) {
+    if (coll.unique()) {
+        if (coll.is(Type::Map)) {
+            const Value* v = coll.map().find(key);
+            // Sole owner: nobody can observe the slot while it is temporarily nil.
+            if (v) return std::move(*const_cast<Value*>(v));
+            return Value();
+        }
+        if (coll.is(Type::Vector) && key.is(Type::Int) && key.as_int() >= 0 &&
+            static_cast<uint64_t>(key.as_int()) < coll.items().size())
+            return std::move(coll.mutable_items()[static_cast<size_t>(key.as_int())]);
+    }
+    Value out;
+    lookup(coll, key, &out);
+    return out;
+}
+
+void ensure_unique(Value& coll) {
+    if (coll.unique()) return;
+    if (coll.is(Type::Map)) {
+        coll = Value::object(Type::Map, new MapObj(coll.map()));
+    } else if (coll.is_seq() || coll.is(Type::Set)) {
+        coll = Value::object(coll.type(), new SeqObj(coll.items()));
+    }
+}
+
+Expected<void, Error> check_alloc_count(Interpreter& interp, uint64_t n_values) {
+    // Anything past 2^31 values is far beyond check_alloc's hard cap: clamp so it refuses.
+    constexpr uint64_t kClamp = uint64_t{1} << 31;
+    return check_alloc(interp, static_cast<size_t>(std::min(n_values, kClamp)));
+}
+
+void push_in_place(Value& seq, Value x) {
+    auto& items = seq.mutable_items();
+    const size_t before = items.capacity();
+    items.push_back(std::move(x));
+    if (items.capacity() != before)
+        seq.object_ptr()->account(
+            static_cast<int64_t>((items.capacity() - before) * sizeof(Value)));
+}
+
+Result<size_t> count_of(const char* op, const Value& c) {
+    switch (c.type()) {
+        case Type::Nil:
+            return size_t{0};
+        case Type::String:
+            return utf8::length(c.str());
+        case Type::List:
+        case Type::Vector:
+        case Type::Set:
+            return c.items().size();
+        case Type::Map:
+            return c.map().size();
+        default:
+            return type_error(op, "collection", c);
+    }
+}
+
+Result<bool> element_at(const char* op, const Value& c, size_t i, Value* out) {
+    switch (c.type()) {
+        case Type::Nil:
+            return false;
+        case Type::List:
+        case Type::Vector:
+        case Type::Set:
+            if (i >= c.items().size()) return false;
+            *out = c.items()[i];
+            return true;
+        case Type::Map: {
+            const auto& entries = c.map().entries;
+            if (i >= entries.size()) return false;
+            *out = make_vector({entries[i].first, entries[i].second});
+            return true;
+        }
+        case Type::String:
+            return lookup(c, Value::integer(static_cast<int64_t>(i)), out);
+        default:
+            return type_error(op, "collection", c);
+    }
+}
+
+}  // namespace rtfs::stdlib

@@ -1,0 +1,73 @@
+// FileSystemPolicy: the --fs forms, path normalisation and round trips.
+#include <gtest/gtest.h>
+
+#include "microvm/policy.hpp"
+
+namespace microvm {
+namespace {
+
+FileSystemPolicy parse_ok(std::string_view text) {
+    auto p = FileSystemPolicy::parse(text);
+    EXPECT_TRUE(p.has_value()) << text << ": " << (p ? "" : p.error().message);
+    return p ? *p : FileSystemPolicy{};
+}
+
+std::string parse_error(std::string_view text) {
+    auto p = FileSystemPolicy::parse(text);
+    EXPECT_FALSE(p.has_value()) << text << " parsed as " << (p ? p->to_string() : "");
+    if (p) return {};
+    EXPECT_EQ(p.error().kind, Failure::Kind::InvalidConfig);
+    EXPECT_NE(p.error().message.find("accepted forms"), std::string::npos);
+    return p.error().message;
+}
+
+TEST(FsPolicyParse, Forms) {
+    EXPECT_EQ(parse_ok("none"), FileSystemPolicy::none());
+    EXPECT_EQ(parse_ok("full"), FileSystemPolicy::full());
+    EXPECT_EQ(parse_ok("ro"), FileSystemPolicy::read_only());
+    EXPECT_EQ(parse_ok("ro=/data:/etc"), FileSystemPolicy::read_only({"/data", "/etc"}));
+    EXPECT_EQ(parse_ok("rw=/a:/b"), FileSystemPolicy::read_write({"/a", "/b"}));
+}
+
+TEST(FsPolicyParse, NormalisesPathsLexically) {
+    EXPECT_EQ(parse_ok("ro=/data/./x//y/").paths, std::vector<std::string>{"/data/x/y"});
+    EXPECT_EQ(parse_ok("ro=/data/x/../y").paths, std::vector<std::string>{"/data/y"});
+    EXPECT_EQ(parse_ok("rw=/tmp/a/b/../..").paths, std::vector<std::string>{"/tmp"});
+    EXPECT_EQ(parse_ok("ro=/").paths, std::vector<std::string>{"/"});
+    EXPECT_EQ(parse_ok("ro=/a/..").paths, std::vector<std::string>{"/"});
+}
+
+TEST(FsPolicyParse, RejectsBadInput) {
+    EXPECT_NE(parse_error("ro=data").find("not absolute"), std::string::npos);
+    EXPECT_NE(parse_error("rw=./x").find("not absolute"), std::string::npos);
+    EXPECT_NE(parse_error("ro=/..").find("climbs above"), std::string::npos);
+    EXPECT_NE(parse_error("ro=/a/../../etc").find("climbs above"), std::string::npos);
+    EXPECT_NE(parse_error("ro=/a::/b").find("empty entry"), std::string::npos);
+    EXPECT_NE(parse_error("ro=/a:").find("empty entry"), std::string::npos);
+    EXPECT_NE(parse_error("ro=").find("empty"), std::string::npos);
+    EXPECT_NE(parse_error("rw").find("at least one path"), std::string::npos);
+    EXPECT_NE(parse_error("rw=").find("empty"), std::string::npos);
+    EXPECT_NE(parse_error("full=/x").find("only ro and rw"), std::string::npos);
+    EXPECT_NE(parse_error("readonly").find("unknown form"), std::string::npos);
+    EXPECT_NE(parse_error("").find("unknown form"), std::string::npos);
+    EXPECT_NE(parse_error(std::string("ro=/a\0b", 7)).find("NUL"), std::string::npos);
+}
+
+TEST(FsPolicyParse, RoundTripsThroughToString) {
+    for (const char* text :
+         {"none", "full", "ro", "ro=/data:/etc", "rw=/tmp/x", "ro=/a/./b/../c"}) {
+        FileSystemPolicy p = parse_ok(text);
+        EXPECT_EQ(parse_ok(p.to_string()), p) << text << " -> " << p.to_string();
+    }
+    EXPECT_EQ(parse_ok("ro=/a/./b/../c").to_string(), "ro=/a/c");
+}
+
+TEST(PolicyPath, Normalize) {
+    EXPECT_EQ(*normalize_policy_path("//x///y/."), "/x/y");
+    EXPECT_FALSE(normalize_policy_path("").has_value());
+    EXPECT_FALSE(normalize_policy_path("/a:b").has_value());
+    EXPECT_FALSE(normalize_policy_path("relative").has_value());
+}
+
+}  // namespace
+}  // namespace microvm

@@ -1,0 +1,145 @@
+// The provider <-> guest runner wire format: round trips, and malformed input as errors.
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+
+#include "microvm/guest_protocol.hpp"
+#include "test_support.hpp"
+
+namespace microvm::guest {
+namespace {
+
+using testing::ScopedEnv;
+using testing::TempDir;
+
+TEST(GuestProtocol, JobRoundTrip) {
+    Job job;
+    job.source = "(call :ccos.io.println \"h\xc3\xa9\")";
+    job.args = {"1", "\"two\"", "[3]"};
+    job.runtime_context = rtfs::RuntimeContext::controlled({"ccos.io.println"});
+    job.timeout_ms = 1500;
+    job.network_policy = "allow=a.com";
+    auto back = decode_job(encode_job(job));
+    ASSERT_TRUE(back.has_value()) << back.error().message;
+    EXPECT_EQ(back->source, job.source);
+    EXPECT_EQ(back->args, job.args);
+    EXPECT_EQ(back->runtime_context.level, rtfs::RuntimeContext::Level::Controlled);
+    EXPECT_EQ(back->runtime_context.allowed, job.runtime_context.allowed);
+    EXPECT_EQ(back->timeout_ms, 1500u);
+    EXPECT_EQ(back->network_policy, "allow=a.com");
+}
+
+TEST(GuestProtocol, ResultRoundTripThroughFrame) {
+    Result r;
+    r.ok = false;
+    r.error_kind = "SecurityViolation";
+    r.error_message = "denied";
+    r.effects.network_requests.push_back({"http://x/", "GET", 404, 7, ""});
+    r.effects.file_operations.push_back({"/tmp/f", "write", 3, "EACCES"});
+    auto back = unframe_result(frame(encode_result(r)));
+    ASSERT_TRUE(back.has_value()) << back.error().message;
+    EXPECT_FALSE(back->ok);
+    EXPECT_EQ(back->error_kind, "SecurityViolation");
+    EXPECT_EQ(back->error_message, "denied");
+    ASSERT_EQ(back->effects.network_requests.size(), 1u);
+    EXPECT_EQ(back->effects.network_requests[0].status, 404);
+    EXPECT_EQ(back->effects.network_requests[0].bytes, 7u);
+    ASSERT_EQ(back->effects.file_operations.size(), 1u);
+    EXPECT_EQ(back->effects.file_operations[0].error, "EACCES");
+}
+
+TEST(GuestProtocol, InvalidUtf8ValueDoesNotThrow) {
+    Result r;
+    r.ok = true;
+    r.value = std::string("\"\xff\"", 3);
+    std::string body;
+    EXPECT_NO_THROW(body = encode_result(r));
+    auto back = decode_result(body);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_TRUE(back->ok);
+}
+
+TEST(GuestProtocol, FrameIsLittleEndianLength) {
+    std::string f = frame("abc");
+    ASSERT_EQ(f.size(), 7u);
+    EXPECT_EQ(f.substr(0, 4), std::string("\x03\x00\x00\x00", 4));
+    EXPECT_EQ(f.substr(4), "abc");
+}
+
+std::string error_of(std::string_view bytes) {
+    auto r = unframe_result(bytes);
+    EXPECT_FALSE(r.has_value());
+    return r ? std::string() : r.error().message;
+}
+
+TEST(GuestProtocol, MalformedFrames) {
+    std::string body = encode_result(Result{true, "1", "", "", {}});
+    EXPECT_NE(error_of("").find("no result frame"), std::string::npos);
+    EXPECT_NE(error_of(std::string("\x05\x00", 2)).find("truncated"), std::string::npos);
+    std::string full = frame(body);
+    EXPECT_NE(error_of(full.substr(0, full.size() - 1)).find("truncated"), std::string::npos);
+    EXPECT_NE(error_of(full + "x").find("unexpected bytes"), std::string::npos);
+    EXPECT_NE(error_of(std::string("\xff\xff\xff\xff", 4) + "{}").find("exceeds"),
+              std::string::npos);
+    EXPECT_NE(error_of(frame("{not json")).find("not valid JSON"), std::string::npos);
+    EXPECT_NE(error_of(frame("[1,2]")).find("not a JSON object"), std::string::npos);
+    EXPECT_NE(error_of(frame("{}")).find("no ok field"), std::string::npos);
+    EXPECT_NE(error_of(frame(R"({"ok":"yes"})")).find("ok must be a boolean"), std::string::npos);
+    EXPECT_NE(error_of(frame(R"({"ok":true,"value":3})")).find("value"), std::string::npos);
+    EXPECT_NE(error_of(frame(R"({"ok":true,"effects":[]})")).find("effects"), std::string::npos);
+    EXPECT_NE(error_of(frame(R"({"ok":true,"effects":{"network_requests":[1]}})"))
+                  .find("network_requests"),
+              std::string::npos);
+    EXPECT_NE(error_of(frame(R"({"ok":true,"effects":{"file_operations":[{"bytes":-1}]}})"))
+                  .find("bytes"),
+              std::string::npos);
+    EXPECT_NE(
+        error_of(frame(R"({"ok":true,"effects":{"network_requests":[{"status":99999999999}]}})"))
+            .find("status"),
+        std::string::npos);
+    std::string deep(100000, '[');
+    EXPECT_FALSE(unframe_result(frame(deep)).has_value());
+}
+
+TEST(GuestProtocol, MalformedJobs) {
+    EXPECT_FALSE(decode_job("").has_value());
+    EXPECT_FALSE(decode_job("{}").has_value());
+    EXPECT_FALSE(decode_job(R"({"source":1})").has_value());
+    EXPECT_FALSE(decode_job(R"({"source":"1","args":"x"})").has_value());
+    EXPECT_FALSE(decode_job(R"({"source":"1","args":[1]})").has_value());
+    EXPECT_FALSE(decode_job(R"({"source":"1","timeout_ms":-5})").has_value());
+    EXPECT_FALSE(decode_job(R"({"source":"1","runtime_context":{"level":"root"}})").has_value());
+    auto minimal = decode_job(R"json({"source":"(+ 1 2)"})json");
+    ASSERT_TRUE(minimal.has_value());
+    EXPECT_EQ(minimal->runtime_context.level, rtfs::RuntimeContext::Level::Pure);
+}
+
+TEST(GuestRunner, EnvironmentVariableWins) {
+    TempDir dir;
+    std::string runner = dir.write("microvm-guest", "#!/bin/sh\n");
+    ::chmod(runner.c_str(), 0755);
+    ScopedEnv env("MICROVM_GUEST", runner);
+    auto found = find_guest_runner();
+    ASSERT_TRUE(found.has_value()) << found.error().message;
+    EXPECT_EQ(*found, runner);
+}
+
+TEST(GuestRunner, BadEnvironmentVariableIsAnError) {
+    TempDir dir;
+    std::string not_exec = dir.write("microvm-guest", "x");
+    ScopedEnv env("MICROVM_GUEST", not_exec);
+    auto found = find_guest_runner();
+    ASSERT_FALSE(found.has_value());
+    EXPECT_NE(found.error().message.find(not_exec), std::string::npos);
+}
+
+TEST(GuestRunner, ErrorNamesThePlacesLooked) {
+    ScopedEnv env("MICROVM_GUEST", std::nullopt);
+    auto found = find_guest_runner();
+    if (found) GTEST_SKIP() << "a built guest runner exists at " << *found;
+    EXPECT_NE(found.error().message.find("$MICROVM_GUEST"), std::string::npos);
+    EXPECT_NE(found.error().message.find("microvm-guest"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace microvm::guest

@@ -1,0 +1,172 @@
+// The common rules of Provider::execute_program hold for every provider, before run() is reached.
+#include <gtest/gtest.h>
+
+#include "microvm/provider.hpp"
+#include "test_support.hpp"
+
+namespace microvm {
+namespace {
+
+using testing::FakeCalls;
+using testing::FakeOptions;
+using testing::FakeProvider;
+
+ExecutionContext rtfs_context(std::string source = "(+ 1 2)") {
+    ExecutionContext ctx;
+    ctx.execution_id = "exec-1";
+    ctx.program = RtfsSource{std::move(source)};
+    return ctx;
+}
+
+class ProviderRules : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        opts_.name = "fake";
+        opts_.isolation = Isolation::Process;
+    }
+    FakeProvider& initialized() {
+        provider_ = std::make_unique<FakeProvider>(opts_, calls_);
+        EXPECT_TRUE(provider_->initialize().has_value());
+        return *provider_;
+    }
+
+    FakeOptions opts_;
+    std::shared_ptr<FakeCalls> calls_ = std::make_shared<FakeCalls>();
+    std::unique_ptr<FakeProvider> provider_;
+};
+
+TEST_F(ProviderRules, RunsAValidContextAndFillsIdentity) {
+    ExecutionResult r = initialized().execute_program(rtfs_context());
+    EXPECT_EQ(calls_->run, 1);
+    EXPECT_EQ(r.status, Status::Ok);
+    EXPECT_EQ(r.value, "ran");
+    EXPECT_EQ(r.execution_id, "exec-1");
+    EXPECT_EQ(r.metadata.provider, "fake");
+    EXPECT_EQ(r.metadata.isolation, Isolation::Process);
+    EXPECT_FALSE(r.error.has_value());
+}
+
+TEST_F(ProviderRules, GeneratesAnExecutionIdWhenMissing) {
+    ExecutionContext ctx = rtfs_context();
+    ctx.execution_id.clear();
+    FakeProvider& p = initialized();
+    ExecutionResult a = p.execute_program(ctx);
+    ExecutionResult b = p.execute_program(ctx);
+    EXPECT_FALSE(a.execution_id.empty());
+    EXPECT_NE(a.execution_id, b.execution_id);
+}
+
+TEST_F(ProviderRules, NotInitializedIsUnavailable) {
+    FakeProvider p(opts_, calls_);
+    ExecutionResult r = p.execute_program(rtfs_context());
+    EXPECT_EQ(calls_->run, 0);
+    EXPECT_EQ(r.status, Status::Unavailable);
+    ASSERT_TRUE(r.error.has_value());
+    EXPECT_EQ(r.error->kind, "not_initialized");
+    EXPECT_NE(r.error->message.find("'fake'"), std::string::npos);
+    EXPECT_EQ(r.metadata.provider, "fake");
+}
+
+TEST_F(ProviderRules, CleanupEndsInitialization) {
+    FakeProvider& p = initialized();
+    p.cleanup();
+    p.cleanup();
+    EXPECT_EQ(calls_->cleanup, 1);
+    EXPECT_EQ(p.execute_program(rtfs_context()).status, Status::Unavailable);
+    EXPECT_EQ(calls_->run, 0);
+}
+
+TEST_F(ProviderRules, InvalidConfigIsInvalidInput) {
+    ExecutionContext ctx = rtfs_context();
+    ctx.config.timeout = std::chrono::milliseconds(0);
+    ExecutionResult r = initialized().execute_program(ctx);
+    EXPECT_EQ(calls_->run, 0);
+    EXPECT_EQ(r.status, Status::InvalidInput);
+    ASSERT_TRUE(r.error.has_value());
+    EXPECT_NE(r.error->message.find("timeout"), std::string::npos);
+}
+
+TEST_F(ProviderRules, MissingProgramIsInvalidInput) {
+    ExecutionContext ctx = rtfs_context();
+    ctx.program.reset();
+    ExecutionResult r = initialized().execute_program(ctx);
+    EXPECT_EQ(calls_->run, 0);
+    EXPECT_EQ(r.status, Status::InvalidInput);
+}
+
+TEST_F(ProviderRules, CapabilityOutsidePermissionsIsRefusedBeforeRun) {
+    ExecutionContext ctx = rtfs_context();
+    ctx.capability_id = "ccos.network.http-fetch";
+    ctx.capability_permissions = {"ccos.io.println", "ccos.math.add"};
+    ExecutionResult r = initialized().execute_program(ctx);
+    EXPECT_EQ(calls_->run, 0);
+    EXPECT_EQ(r.status, Status::PolicyViolation);
+    ASSERT_TRUE(r.error.has_value());
+    EXPECT_EQ(r.error->kind, "SecurityViolation");
+    EXPECT_NE(r.error->message.find("ccos.network.http-fetch"), std::string::npos);
+
+    ctx.capability_permissions.clear();
+    EXPECT_EQ(provider_->execute_program(ctx).status, Status::PolicyViolation);
+    EXPECT_EQ(calls_->run, 0);
+}
+
+TEST_F(ProviderRules, PermittedCapabilityRuns) {
+    ExecutionContext ctx = rtfs_context();
+    ctx.capability_id = "ccos.math.add";
+    ctx.capability_permissions = {"ccos.io.println", "ccos.math.add"};
+    ExecutionResult r = initialized().execute_program(ctx);
+    EXPECT_EQ(calls_->run, 1);
+    EXPECT_EQ(r.status, Status::Ok);
+}
+
+TEST_F(ProviderRules, UnsupportedSettingsAreRefusedBeforeRun) {
+    opts_.cannot_enforce = {{"network_policy", "allow lists need a proxy"},
+                            {"cpu_limit", "no cpu controller"}};
+    ExecutionResult r = initialized().execute_program(rtfs_context());
+    EXPECT_EQ(calls_->run, 0);
+    EXPECT_EQ(r.status, Status::PolicyViolation);
+    ASSERT_TRUE(r.error.has_value());
+    EXPECT_EQ(r.error->kind, "unsupported");
+    EXPECT_EQ(r.error->message,
+              "provider 'fake' cannot enforce network_policy: allow lists need a proxy; "
+              "provider 'fake' cannot enforce cpu_limit: no cpu controller");
+}
+
+TEST_F(ProviderRules, ProgramKindOutsideRunsIsRefused) {
+    opts_.name = "mock";
+    ExecutionContext ctx = rtfs_context();
+    ctx.program = ExternalProgram{"/bin/true", {}};
+    ExecutionResult r = initialized().execute_program(ctx);
+    EXPECT_EQ(calls_->run, 0);
+    EXPECT_EQ(r.status, Status::PolicyViolation);
+    ASSERT_TRUE(r.error.has_value());
+    EXPECT_EQ(r.error->kind, "unsupported");
+    EXPECT_EQ(r.error->message,
+              "provider 'mock' cannot run the program: it runs only rtfs, native programs; use "
+              "process, gvisor, firecracker, qemu for external programs");
+}
+
+TEST_F(ProviderRules, CheckListsProgramKind) {
+    FakeProvider p(opts_, calls_);
+    ExecutionContext ctx = rtfs_context();
+    EXPECT_TRUE(p.check(ctx).empty());
+    ctx.program = WasmModule{};
+    auto problems = p.check(ctx);
+    ASSERT_EQ(problems.size(), 1u);
+    EXPECT_EQ(problems[0].setting, "program");
+    EXPECT_NE(problems[0].reason.find("use wasm for wasm programs"), std::string::npos);
+}
+
+TEST_F(ProviderRules, InitializeRefusesWhenUnavailable) {
+    opts_.availability = {false, "no KVM"};
+    FakeProvider p(opts_, calls_);
+    auto r = p.initialize();
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().kind, Failure::Kind::ProviderUnavailable);
+    EXPECT_EQ(r.error().message, "provider 'fake' is unavailable: no KVM");
+    EXPECT_FALSE(p.initialized());
+    EXPECT_EQ(calls_->initialize, 0);
+}
+
+}  // namespace
+}  // namespace microvm

@@ -1,0 +1,342 @@
+// The settings file: a complete good file, every kind of bad file (errors name file:line and
+// key), the search order with $MICROVM_CONFIG, profiles and capability overrides.
+#include <gtest/gtest.h>
+
+#include "microvm/factory.hpp"
+#include "microvm/settings.hpp"
+#include "test_support.hpp"
+
+namespace microvm {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using testing::ScopedEnv;
+using testing::TempDir;
+
+constexpr const char* kGoodFile = R"(default_provider = "gvisor"
+
+[default_config]
+timeout = "45s"
+memory_limit_mb = 1024
+cpu_limit = 0.5
+network_policy = { allow = ["api.github.com", "*.Example.com:443"] }
+fs_policy = { read_only = ["/data", "/etc/./ssl"] }
+env_vars = { LANG = "C.UTF-8", TZ = "UTC" }
+max_output_bytes = 4096
+max_processes = 32
+
+[provider_configs.firecracker]
+binary = "/usr/local/bin/firecracker"
+kernel = "/var/lib/microvm/vmlinux"
+vcpus = 2
+boot_args = ["console=ttyS0", "quiet"]
+
+[capability_configs."ccos.network.http-fetch"]
+timeout = "10s"
+network_policy = { deny = ["evil.org"] }
+env_vars = { PROXY = "none" }
+
+[profiles.test]
+default_provider = "mock"
+
+[profiles.ci]
+default_provider = "process"
+[profiles.ci.default_config]
+timeout = "2m"
+cpu_limit = 2
+fs_policy = { read_write = ["/tmp/ci"] }
+)";
+
+Settings parse_ok(std::string_view text) {
+    auto s = parse_settings(text, "microvm.toml");
+    EXPECT_TRUE(s.has_value()) << (s ? "" : s.error().message);
+    return s ? *s : Settings{};
+}
+
+std::string parse_error(std::string_view text) {
+    auto s = parse_settings(text, "microvm.toml");
+    EXPECT_FALSE(s.has_value()) << text;
+    if (s) return {};
+    EXPECT_EQ(s.error().kind, Failure::Kind::InvalidConfig);
+    return s.error().message;
+}
+
+TEST(SettingsParse, GoodFileWithEverySection) {
+    Settings s = parse_ok(kGoodFile);
+    EXPECT_EQ(s.default_provider, "gvisor");
+    const MicroVMConfig& c = s.default_config;
+    EXPECT_EQ(c.timeout, seconds(45));
+    EXPECT_EQ(c.memory_limit_mb, 1024u);
+    EXPECT_DOUBLE_EQ(c.cpu_limit, 0.5);
+    EXPECT_EQ(c.network_policy, NetworkPolicy::allow({"api.github.com", "*.example.com:443"}));
+    EXPECT_EQ(c.fs_policy, FileSystemPolicy::read_only({"/data", "/etc/ssl"}));
+    EXPECT_EQ(c.env_vars, (std::map<std::string, std::string>{{"LANG", "C.UTF-8"}, {"TZ", "UTC"}}));
+    EXPECT_EQ(c.max_output_bytes, 4096u);
+    EXPECT_EQ(c.max_processes, 32u);
+
+    ASSERT_TRUE(s.provider_configs.contains("firecracker"));
+    const nlohmann::json& fc = s.provider_configs["firecracker"];
+    EXPECT_EQ(fc["binary"], "/usr/local/bin/firecracker");
+    EXPECT_EQ(fc["vcpus"], 2);
+    EXPECT_EQ(fc["boot_args"], nlohmann::json({"console=ttyS0", "quiet"}));
+    EXPECT_EQ(s.provider_config_origins["firecracker"], "microvm.toml:13");
+
+    MicroVMConfig fetch = config_for_capability(s, "ccos.network.http-fetch");
+    EXPECT_EQ(fetch.timeout, seconds(10));
+    EXPECT_EQ(fetch.network_policy, NetworkPolicy::deny({"evil.org"}));
+    EXPECT_EQ(fetch.memory_limit_mb, 1024u);  // not overridden: from default_config
+    EXPECT_EQ(fetch.env_vars.at("PROXY"), "none");
+    EXPECT_EQ(fetch.env_vars.at("LANG"), "C.UTF-8");  // env_vars merge
+    EXPECT_EQ(config_for_capability(s, "ccos.io.println"), s.default_config);
+
+    // Built-in profiles stay unless the file defines one of the same name.
+    EXPECT_TRUE(s.profiles.contains("dev"));
+    EXPECT_TRUE(s.profiles.contains("prod"));
+    EXPECT_EQ(s.profiles["test"].default_provider, "mock");
+    auto ci = apply_profile(s, "ci");
+    ASSERT_TRUE(ci.has_value());
+    EXPECT_EQ(ci->default_provider, "process");
+    EXPECT_EQ(ci->default_config.timeout, seconds(120));
+    EXPECT_DOUBLE_EQ(ci->default_config.cpu_limit, 2.0);
+    EXPECT_EQ(ci->default_config.fs_policy, FileSystemPolicy::read_write({"/tmp/ci"}));
+    EXPECT_EQ(ci->default_config.memory_limit_mb, 1024u);  // the file's default_config remains
+}
+
+TEST(SettingsParse, EmptyFileGivesDefaults) {
+    Settings s = parse_ok("");
+    EXPECT_EQ(s.default_provider, "process");
+    EXPECT_EQ(s.default_config, MicroVMConfig{});
+    EXPECT_EQ(s.profiles, builtin_profiles());
+}
+
+TEST(SettingsParse, StringPolicyForms) {
+    Settings s = parse_ok(
+        "[default_config]\nnetwork_policy = \"full\"\nfs_policy = \"none\"\n"
+        "[capability_configs.a]\nnetwork_policy = \"denied\"\nfs_policy = \"full\"\n"
+        "[capability_configs.b]\nfs_policy = { read_only = [] }\n");
+    EXPECT_EQ(s.default_config.network_policy, NetworkPolicy::full());
+    EXPECT_EQ(config_for_capability(s, "a").network_policy, NetworkPolicy::denied());
+    EXPECT_EQ(config_for_capability(s, "a").fs_policy, FileSystemPolicy::full());
+    EXPECT_EQ(config_for_capability(s, "b").fs_policy, FileSystemPolicy::read_only());
+}
+
+TEST(SettingsErrors, SyntaxErrorNamesTheLine) {
+    std::string msg = parse_error("default_provider = \"mock\"\n[default_config]\ntimeout = \n");
+    EXPECT_EQ(msg.rfind("microvm.toml:3: syntax error", 0), 0u) << msg;
+    msg = parse_error("a = 1\na = 2\n");
+    EXPECT_EQ(msg.rfind("microvm.toml:2:", 0), 0u) << msg;
+}
+
+TEST(SettingsErrors, UnknownKeysAnywhere) {
+    std::string msg = parse_error("default_providr = \"mock\"\n");
+    EXPECT_EQ(msg.rfind("microvm.toml:1: default_providr: unknown key", 0), 0u) << msg;
+    msg = parse_error("[default_config]\ntimeout = \"1s\"\ntimout = \"2s\"\n");
+    EXPECT_EQ(msg.rfind("microvm.toml:3: default_config.timout: unknown key", 0), 0u) << msg;
+    msg = parse_error("\n[capability_configs.\"ccos.io.log\"]\nmemory = 5\n");
+    EXPECT_EQ(
+        msg.rfind("microvm.toml:3: capability_configs.\"ccos.io.log\".memory: unknown key", 0), 0u)
+        << msg;
+    msg = parse_error("[profiles.x]\ntimeout = \"1s\"\n");
+    EXPECT_EQ(msg.rfind("microvm.toml:2: profiles.x.timeout: unknown key", 0), 0u) << msg;
+    msg = parse_error("[default_config]\nnetwork_policy = { permit = [\"a.com\"] }\n");
+    EXPECT_EQ(msg.rfind("microvm.toml:2: default_config.network_policy.permit: unknown key", 0), 0u)
+        << msg;
+}
+
+TEST(SettingsErrors, WrongTypes) {
+    std::string msg = parse_error("\n\n\n\n\n\n[default_config]\ntimeout = 30\n");
+    EXPECT_EQ(msg,
+              "microvm.toml:8: default_config.timeout: expected a duration string like "
+              "\"30s\", got integer");
+    msg = parse_error("default_provider = 3\n");
+    EXPECT_EQ(msg.rfind("microvm.toml:1: default_provider: expected a string, got integer", 0), 0u)
+        << msg;
+    msg = parse_error("[default_config]\nmemory_limit_mb = \"512\"\n");
+    EXPECT_EQ(msg.rfind("microvm.toml:2: default_config.memory_limit_mb: expected an integer", 0),
+              0u)
+        << msg;
+    msg = parse_error("[default_config]\ncpu_limit = true\n");
+    EXPECT_EQ(msg.rfind("microvm.toml:2: default_config.cpu_limit: expected a number", 0), 0u)
+        << msg;
+    msg = parse_error("default_config = 5\n");
+    EXPECT_EQ(msg.rfind("microvm.toml:1: default_config: expected a table", 0), 0u) << msg;
+    msg = parse_error("[default_config]\nenv_vars = { A = 1 }\n");
+    EXPECT_EQ(msg.rfind("microvm.toml:2: default_config.env_vars.A: expected a string", 0), 0u)
+        << msg;
+    msg = parse_error("[default_config]\nnetwork_policy = 1\n");
+    EXPECT_NE(msg.find("default_config.network_policy"), std::string::npos) << msg;
+    msg = parse_error("provider_configs = { qemu = 1 }\n");
+    EXPECT_EQ(msg.rfind("microvm.toml:1: provider_configs.qemu: expected a table", 0), 0u) << msg;
+    msg = parse_error("[provider_configs.qemu]\nwhen = 1979-05-27\n");
+    EXPECT_EQ(msg.rfind("microvm.toml:2: provider_configs.qemu.when: date", 0), 0u) << msg;
+}
+
+TEST(SettingsErrors, BadValues) {
+    std::string msg = parse_error("[default_config]\ntimeout = \"30\"\n");
+    EXPECT_EQ(msg.rfind("microvm.toml:2: default_config.timeout: invalid duration '30'", 0), 0u)
+        << msg;
+    msg = parse_error("[default_config]\ntimeout = \"0s\"\n");
+    EXPECT_NE(msg.find("default_config.timeout"), std::string::npos) << msg;
+    msg = parse_error("[default_config]\ntimeout = \"48h\"\n");
+    EXPECT_EQ(msg.rfind("microvm.toml:2: default_config.timeout: must be", 0), 0u) << msg;
+    msg = parse_error("[default_config]\nmemory_limit_mb = 0\n");
+    EXPECT_EQ(msg.rfind("microvm.toml:2: default_config.memory_limit_mb: must be at least 1", 0),
+              0u)
+        << msg;
+    msg = parse_error("[default_config]\ncpu_limit = -1.0\n");
+    EXPECT_EQ(msg.rfind("microvm.toml:2: default_config.cpu_limit: must be", 0), 0u) << msg;
+    msg = parse_error("[default_config]\nmax_processes = 5000000000\n");
+    EXPECT_EQ(msg.rfind("microvm.toml:2: default_config.max_processes: must be between", 0), 0u)
+        << msg;
+    msg = parse_error("[default_config]\nenv_vars = { \"A=B\" = \"x\" }\n");
+    EXPECT_EQ(msg.rfind("microvm.toml:2: default_config.env_vars:", 0), 0u) << msg;
+}
+
+TEST(SettingsErrors, BadPolicies) {
+    std::string msg = parse_error(
+        "[default_config]\nnetwork_policy = { allow = [\n  \"a.com\",\n  \"bad host\",\n] }\n");
+    EXPECT_EQ(msg.rfind("microvm.toml:4: default_config.network_policy.allow: bad host entry", 0),
+              0u)
+        << msg;
+    msg = parse_error("[default_config]\nnetwork_policy = { allow = [] }\n");
+    EXPECT_NE(msg.find("empty"), std::string::npos) << msg;
+    msg = parse_error("[default_config]\nnetwork_policy = { allow = [\"a\"], deny = [\"b\"] }\n");
+    EXPECT_NE(msg.find("exactly one key"), std::string::npos) << msg;
+    msg = parse_error("[default_config]\nnetwork_policy = \"some\"\n");
+    EXPECT_EQ(msg.rfind("microvm.toml:2: default_config.network_policy: invalid network policy", 0),
+              0u)
+        << msg;
+    msg = parse_error("[default_config]\nfs_policy = { read_write = [\"relative/path\"] }\n");
+    EXPECT_EQ(msg.rfind("microvm.toml:2: default_config.fs_policy.read_write: bad path", 0), 0u)
+        << msg;
+    msg = parse_error("[default_config]\nfs_policy = { read_write = [] }\n");
+    EXPECT_NE(msg.find("at least one path"), std::string::npos) << msg;
+    msg = parse_error("[default_config]\nfs_policy = \"/data\"\n");
+    EXPECT_NE(msg.find("invalid file-system policy"), std::string::npos) << msg;
+    msg = parse_error("[default_config]\nfs_policy = { read_only = [1] }\n");
+    EXPECT_NE(msg.find("expected a string, got integer"), std::string::npos) << msg;
+}
+
+TEST(SettingsProfiles, BuiltInsAndUnknown) {
+    Settings base;
+    auto dev = apply_profile(base, "dev");
+    ASSERT_TRUE(dev.has_value());
+    EXPECT_EQ(dev->default_provider, "process");
+    EXPECT_EQ(dev->default_config.network_policy, NetworkPolicy::full());
+    EXPECT_EQ(dev->default_config.fs_policy, FileSystemPolicy::read_only());
+    EXPECT_EQ(dev->default_config.timeout, seconds(60));
+
+    auto test = apply_profile(base, "test");
+    ASSERT_TRUE(test.has_value());
+    EXPECT_EQ(test->default_provider, "mock");
+    EXPECT_EQ(test->default_config, MicroVMConfig{});
+
+    auto prod = apply_profile(base, "prod");
+    ASSERT_TRUE(prod.has_value());
+    EXPECT_EQ(prod->default_provider, "process");
+    EXPECT_EQ(prod->default_config.timeout, seconds(30));
+    EXPECT_EQ(prod->default_config.memory_limit_mb, 256u);
+    EXPECT_EQ(prod->default_config.network_policy, NetworkPolicy::denied());
+    EXPECT_EQ(prod->default_config.fs_policy, FileSystemPolicy::none());
+
+    auto unknown = apply_profile(base, "staging");
+    ASSERT_FALSE(unknown.has_value());
+    EXPECT_EQ(unknown.error().message, "unknown profile 'staging' (known: dev, prod, test)");
+}
+
+TEST(SettingsProfiles, FileProfileReplacesBuiltIn) {
+    Settings s = parse_ok("[profiles.dev]\ndefault_provider = \"wasm\"\n");
+    auto dev = apply_profile(s, "dev");
+    ASSERT_TRUE(dev.has_value());
+    EXPECT_EQ(dev->default_provider, "wasm");
+    EXPECT_EQ(dev->default_config, MicroVMConfig{});  // the built-in dev's changes are gone
+}
+
+TEST(SettingsLoad, ExplicitPathAndMissingFile) {
+    TempDir dir;
+    std::string path = dir.write("custom.toml", "default_provider = \"wasm\"\n");
+    auto s = load_settings(path);
+    ASSERT_TRUE(s.has_value()) << s.error().message;
+    EXPECT_EQ(s->default_provider, "wasm");
+    EXPECT_EQ(s->source_file, path);
+
+    auto missing = load_settings((dir.path() / "nope.toml").string());
+    ASSERT_FALSE(missing.has_value());
+    EXPECT_NE(missing.error().message.find("nope.toml"), std::string::npos);
+
+    std::string bad = dir.write("bad.toml", "\n[default_config]\ntimeout = 5\n");
+    auto err = load_settings(bad);
+    ASSERT_FALSE(err.has_value());
+    EXPECT_EQ(err.error().message.rfind(bad + ":3: default_config.timeout:", 0), 0u)
+        << err.error().message;
+}
+
+// Runs the body with the working directory and home set to fresh directories.
+class SettingsSearch : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        old_cwd_ = std::filesystem::current_path();
+        std::filesystem::create_directories(home_.path() / "work");
+        std::filesystem::current_path(home_.path() / "work");
+    }
+    void TearDown() override { std::filesystem::current_path(old_cwd_); }
+
+    TempDir home_;
+    ScopedEnv home_env_{"HOME", home_.path().string()};
+    ScopedEnv xdg_env_{"XDG_CONFIG_HOME", std::nullopt};
+    ScopedEnv config_env_{"MICROVM_CONFIG", std::nullopt};
+    std::filesystem::path old_cwd_;
+};
+
+TEST_F(SettingsSearch, DefaultsWhenNoFileExists) {
+    auto s = load_settings();
+    ASSERT_TRUE(s.has_value()) << s.error().message;
+    EXPECT_EQ(s->default_provider, "process");
+    EXPECT_TRUE(s->source_file.empty());
+}
+
+TEST_F(SettingsSearch, SearchOrder) {
+    home_.write(".config/microvm/config.toml", "default_provider = \"user\"\n");
+    EXPECT_EQ(load_settings()->default_provider, "user");
+
+    home_.write("work/microvm.toml", "default_provider = \"cwd\"\n");
+    EXPECT_EQ(load_settings()->default_provider, "cwd");
+
+    std::string env_file = home_.write("env.toml", "default_provider = \"env\"\n");
+    ScopedEnv env("MICROVM_CONFIG", env_file);
+    EXPECT_EQ(load_settings()->default_provider, "env");
+
+    std::string explicit_file = home_.write("explicit.toml", "default_provider = \"explicit\"\n");
+    EXPECT_EQ(load_settings(explicit_file)->default_provider, "explicit");
+}
+
+TEST_F(SettingsSearch, MicrovmConfigPointingNowhereIsAnError) {
+    ScopedEnv env("MICROVM_CONFIG", (home_.path() / "missing.toml").string());
+    auto s = load_settings();
+    ASSERT_FALSE(s.has_value());
+    EXPECT_NE(s.error().message.find("missing.toml"), std::string::npos);
+}
+
+TEST(SettingsProviders, ProviderConfigErrorsAreLocated) {
+    ProviderFactory factory;
+    testing::FakeOptions opts;
+    opts.schema = nlohmann::json{{"type", "object"},
+                                 {"properties", {{"binary", {{"type", "string"}}}}},
+                                 {"additionalProperties", false}};
+    factory.register_provider("fake",
+                              [opts] { return std::make_unique<testing::FakeProvider>(opts); });
+    Settings s = parse_ok("\n[provider_configs.fake]\nbinary = 5\n");
+    auto r = initialize_provider_from_settings(factory, s, "fake");
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().kind, Failure::Kind::InvalidConfig);
+    EXPECT_EQ(r.error().message.rfind("microvm.toml:2: ", 0), 0u) << r.error().message;
+    EXPECT_NE(r.error().message.find("binary: expected string, got integer"), std::string::npos)
+        << r.error().message;
+
+    Settings good = parse_ok("[provider_configs.fake]\nbinary = \"/bin/x\"\n");
+    ASSERT_TRUE(initialize_provider_from_settings(factory, good, "fake").has_value());
+}
+
+}  // namespace
+}  // namespace microvm

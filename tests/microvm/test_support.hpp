@@ -1,0 +1,124 @@
+// Test doubles and helpers shared by the core tests.
+#pragma once
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "microvm/provider.hpp"
+
+namespace microvm::testing {
+
+// What a FakeProvider observed; shared so tests can look after the factory owns the provider.
+struct FakeCalls {
+    std::atomic<int> initialize{0};
+    std::atomic<int> cleanup{0};
+    std::atomic<int> run{0};
+    nlohmann::json last_settings;
+};
+
+struct FakeOptions {
+    std::string name = "fake";
+    Isolation isolation = Isolation::None;
+    std::vector<ProgramKind> runs = {ProgramKind::Rtfs, ProgramKind::Native};
+    Availability availability{true, ""};
+    std::optional<nlohmann::json> schema;  // nullopt: the base class default
+    std::vector<Unsupported> cannot_enforce;
+};
+
+// A provider double: run() only records that it was called and answers "ran".
+class FakeProvider : public Provider {
+  public:
+    explicit FakeProvider(FakeOptions options = {},
+                          std::shared_ptr<FakeCalls> calls = std::make_shared<FakeCalls>())
+        : options_(std::move(options)), calls_(std::move(calls)) {}
+
+    std::string_view name() const override { return options_.name; }
+    Isolation isolation() const override { return options_.isolation; }
+    std::vector<ProgramKind> runs() const override { return options_.runs; }
+    Availability availability() const override { return options_.availability; }
+    nlohmann::json config_schema() const override {
+        return options_.schema ? *options_.schema : Provider::config_schema();
+    }
+    std::vector<Unsupported> check(const ExecutionContext& ctx) const override {
+        std::vector<Unsupported> problems = Provider::check(ctx);
+        problems.insert(problems.end(), options_.cannot_enforce.begin(),
+                        options_.cannot_enforce.end());
+        return problems;
+    }
+    FakeCalls& calls() { return *calls_; }
+
+  protected:
+    Expected<void> do_initialize(const nlohmann::json& settings) override {
+        ++calls_->initialize;
+        calls_->last_settings = settings;
+        return Ok{};
+    }
+    void do_cleanup() override { ++calls_->cleanup; }
+    ExecutionResult run(const ExecutionContext& ctx) override {
+        ++calls_->run;
+        ExecutionResult r = make_result(ctx, Status::Ok);
+        r.value = "ran";
+        return r;
+    }
+
+  private:
+    FakeOptions options_;
+    std::shared_ptr<FakeCalls> calls_;
+};
+
+// Sets (or unsets) an environment variable for the scope of a test.
+class ScopedEnv {
+  public:
+    ScopedEnv(const char* name, std::optional<std::string> value) : name_(name) {
+        if (const char* old = std::getenv(name)) old_ = old;
+        if (value) {
+            ::setenv(name, value->c_str(), 1);
+        } else {
+            ::unsetenv(name);
+        }
+    }
+    ~ScopedEnv() {
+        if (old_) {
+            ::setenv(name_.c_str(), old_->c_str(), 1);
+        } else {
+            ::unsetenv(name_.c_str());
+        }
+    }
+
+  private:
+    std::string name_;
+    std::optional<std::string> old_;
+};
+
+// A fresh temporary directory, removed with everything in it at the end of the scope.
+class TempDir {
+  public:
+    TempDir() {
+        std::string tmpl = (std::filesystem::temp_directory_path() / "microvm-core-test-XXXXXX");
+        path_ = ::mkdtemp(tmpl.data()) ? tmpl : std::string();
+    }
+    ~TempDir() {
+        std::error_code ec;
+        if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+    }
+    const std::filesystem::path& path() const { return path_; }
+    std::string write(const std::string& name, const std::string& content) const {
+        auto file = path_ / name;
+        std::filesystem::create_directories(file.parent_path());
+        std::ofstream(file) << content;
+        return file.string();
+    }
+
+  private:
+    std::filesystem::path path_;
+};
+
+}  // namespace microvm::testing

@@ -1,0 +1,267 @@
+// The mock provider: real in-process evaluation, measured metadata, the timeout and memory limit
+// enforced through the evaluator, capabilities bounded by the policies. Each test fails if the
+// enforcement it names were removed.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "microvm/factory.hpp"
+#include "mock/mock_provider.hpp"
+
+namespace {
+
+using namespace microvm;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+class MockProviderTest : public testing::Test {
+protected:
+    void SetUp() override { ASSERT_TRUE(provider.initialize()); }
+
+    ExecutionResult eval(const std::string& src, MicroVMConfig cfg = {},
+                         rtfs::RuntimeContext rc = rtfs::RuntimeContext::pure()) {
+        ExecutionContext ctx;
+        ctx.execution_id = "t";
+        ctx.program = RtfsSource{src};
+        ctx.config = std::move(cfg);
+        ctx.runtime_context = std::move(rc);
+        return provider.execute_program(ctx);
+    }
+
+    MockProvider provider;
+};
+
+TEST_F(MockProviderTest, EvaluatesForRealWithMeasuredTimes) {
+    auto r = eval("(defn fib [n] (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2))))) (fib 20)");
+    ASSERT_EQ(r.status, Status::Ok) << r.error->message;
+    EXPECT_EQ(r.value, "6765");
+    EXPECT_EQ(r.metadata.provider, "mock");
+    EXPECT_EQ(r.metadata.isolation, Isolation::None);
+    EXPECT_GT(r.metadata.duration, 0ns);
+    ASSERT_TRUE(r.metadata.cpu_time.has_value());
+    EXPECT_GT(*r.metadata.cpu_time, 0ns);
+    ASSERT_TRUE(r.metadata.memory_peak_mb.has_value());
+    EXPECT_GT(*r.metadata.memory_peak_mb, 0.0);
+}
+
+TEST_F(MockProviderTest, MemoryFigureFollowsWhatTheProgramAllocated) {
+    auto small = eval("(+ 1 2)");
+    auto big = eval("(count (loop [v [] i 0] (if (< i 20000) (recur [i v] (inc i)) v)))");
+    ASSERT_TRUE(small.ok() && big.ok());
+    EXPECT_GT(*big.metadata.memory_peak_mb, 100 * *small.metadata.memory_peak_mb);
+}
+
+TEST_F(MockProviderTest, TimeoutInterruptsTheEvaluator) {
+    MicroVMConfig cfg;
+    cfg.timeout = 200ms;
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = eval("(loop [] (recur))", cfg);
+    auto took = std::chrono::steady_clock::now() - t0;
+    EXPECT_EQ(r.status, Status::Timeout);
+    EXPECT_GE(took, 200ms);
+    EXPECT_LT(took, 700ms);
+    EXPECT_GE(r.metadata.duration, 200ms);
+}
+
+TEST_F(MockProviderTest, TimeoutAlsoEndsASleepingCapability) {
+    MicroVMConfig cfg;
+    cfg.timeout = 200ms;
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = eval("(sleep 10000)", cfg, rtfs::RuntimeContext::full());
+    EXPECT_EQ(r.status, Status::Timeout);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+}
+
+TEST_F(MockProviderTest, MemoryLimitEndsTheProgram) {
+    MicroVMConfig cfg;
+    cfg.memory_limit_mb = 16;
+    auto r = eval("(loop [v [] i 0] (recur [i v] (inc i)))", cfg);
+    EXPECT_EQ(r.status, Status::MemoryExceeded);
+    EXPECT_LE(*r.metadata.memory_peak_mb, 32.0);
+}
+
+TEST_F(MockProviderTest, DeniedCapabilityIsAPolicyViolationNamingIt) {
+    auto r = eval("(call :ccos.io.println \"x\")");
+    EXPECT_EQ(r.status, Status::PolicyViolation);
+    ASSERT_TRUE(r.error);
+    EXPECT_EQ(r.error->kind, "SecurityViolation");
+    EXPECT_NE(r.error->message.find("ccos.io.println"), std::string::npos);
+}
+
+TEST_F(MockProviderTest, PrintlnIsCapturedAndCapped) {
+    MicroVMConfig cfg;
+    cfg.max_output_bytes = 10;
+    auto r = eval("(do (println \"hello\") (println \"world, and more\") 1)", cfg,
+                  rtfs::RuntimeContext::full());
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r.metadata.stdout_data, "hello\nworl");
+    EXPECT_TRUE(r.metadata.stdout_truncated);
+}
+
+TEST_F(MockProviderTest, EnvironmentIsOnlyTheConfiguredVariables) {
+    ::setenv("MOCK_TEST_SECRET", "leak", 1);
+    MicroVMConfig cfg;
+    cfg.env_vars = {{"GREETING", "hi"}};
+    auto r = eval("[(get-env \"GREETING\") (get-env \"MOCK_TEST_SECRET\") (get-env \"PATH\")]", cfg,
+                  rtfs::RuntimeContext::full());
+    ASSERT_TRUE(r.ok()) << r.error->message;
+    EXPECT_EQ(r.value, "[\"hi\" nil nil]");
+}
+
+TEST_F(MockProviderTest, ArgsAreBoundAsRtfsValues) {
+    ExecutionContext ctx;
+    ctx.program = RtfsSource{"(reduce + *args*)"};
+    ctx.args = {"1", "2", "39"};
+    auto r = provider.execute_program(ctx);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r.value, "42");
+    ctx.args = {"(unclosed"};
+    EXPECT_EQ(provider.execute_program(ctx).status, Status::InvalidInput);
+}
+
+class TempDir {
+public:
+    TempDir() {
+        std::string t = (fs::temp_directory_path() / "mock-fs-XXXXXX").string();
+        path = ::mkdtemp(t.data());
+    }
+    ~TempDir() { fs::remove_all(path); }
+    std::string path;
+};
+
+TEST_F(MockProviderTest, FileSystemPolicyBoundsFileCapabilities) {
+    TempDir dir;
+    std::ofstream(dir.path + "/in.txt") << "data";
+    const std::string read = "(read-file \"" + dir.path + "/in.txt\")";
+    const std::string write = "(write-file \"" + dir.path + "/out.txt\" \"x\")";
+    auto full = rtfs::RuntimeContext::full();
+
+    MicroVMConfig none;  // fs none: nothing
+    EXPECT_EQ(eval(read, none, full).status, Status::PolicyViolation);
+
+    MicroVMConfig ro;
+    ro.fs_policy = FileSystemPolicy::read_only({dir.path});
+    auto r = eval(read, ro, full);
+    ASSERT_TRUE(r.ok()) << r.error->message;
+    EXPECT_EQ(r.value, "\"data\"");
+    EXPECT_EQ(eval(write, ro, full).status, Status::PolicyViolation);
+    EXPECT_FALSE(fs::exists(dir.path + "/out.txt"));
+    // Outside the listed path, and through .. and a symlink: denied.
+    EXPECT_EQ(eval("(read-file \"/etc/hostname\")", ro, full).status, Status::PolicyViolation);
+    EXPECT_EQ(eval("(read-file \"" + dir.path + "/../../etc/hostname\")", ro, full).status,
+              Status::PolicyViolation);
+    fs::create_symlink("/etc/hostname", dir.path + "/link");
+    EXPECT_EQ(eval("(read-file \"" + dir.path + "/link\")", ro, full).status,
+              Status::PolicyViolation);
+
+    MicroVMConfig rw;
+    rw.fs_policy = FileSystemPolicy::read_write({dir.path});
+    r = eval(write, rw, full);
+    ASSERT_TRUE(r.ok()) << r.error->message;
+    EXPECT_TRUE(fs::exists(dir.path + "/out.txt"));
+    ASSERT_FALSE(r.metadata.file_operations.empty());
+    EXPECT_EQ(r.metadata.file_operations.back().operation, "write");
+}
+
+TEST_F(MockProviderTest, NetworkPolicyBoundsHttpFetch) {
+    httplib::Server server;
+    std::atomic<int> hits{0};
+    server.Get("/ping", [&](const httplib::Request&, httplib::Response& res) {
+        ++hits;
+        res.set_content("pong", "text/plain");
+    });
+    int port = server.bind_to_any_port("127.0.0.1");
+    std::thread t([&] { server.listen_after_bind(); });
+    while (!server.is_running()) std::this_thread::sleep_for(1ms);
+    const std::string fetch =
+        "(:body (http-fetch \"http://127.0.0.1:" + std::to_string(port) + "/ping\"))";
+    auto full = rtfs::RuntimeContext::full();
+
+    MicroVMConfig denied;
+    auto r = eval(fetch, denied, full);
+    EXPECT_EQ(r.status, Status::PolicyViolation);
+    EXPECT_EQ(hits.load(), 0);
+
+    MicroVMConfig other;
+    other.network_policy = NetworkPolicy::allow({"example.com"});
+    EXPECT_EQ(eval(fetch, other, full).status, Status::PolicyViolation);
+    EXPECT_EQ(hits.load(), 0);
+
+    MicroVMConfig allowed;
+    allowed.network_policy = NetworkPolicy::allow({"127.0.0.1"});
+    r = eval(fetch, allowed, full);
+    ASSERT_TRUE(r.ok()) << r.error->message;
+    EXPECT_EQ(r.value, "\"pong\"");
+    EXPECT_EQ(hits.load(), 1);
+    ASSERT_EQ(r.metadata.network_requests.size(), 1u);
+    EXPECT_EQ(r.metadata.network_requests[0].status, 200);
+
+    MicroVMConfig blocked;
+    blocked.network_policy = NetworkPolicy::deny({"127.0.0.1"});
+    EXPECT_EQ(eval(fetch, blocked, full).status, Status::PolicyViolation);
+    EXPECT_EQ(hits.load(), 1);
+    server.stop();
+    t.join();
+}
+
+TEST_F(MockProviderTest, RefusesWhatItCannotRunOrEnforce) {
+    ExecutionContext ctx;
+    ctx.program = ExternalProgram{"/bin/echo", {"hi"}};
+    auto r = provider.execute_program(ctx);
+    EXPECT_EQ(r.status, Status::PolicyViolation);
+    EXPECT_NE(r.error->message.find("process"), std::string::npos) << r.error->message;
+
+    MicroVMConfig quarter;
+    quarter.cpu_limit = 0.25;
+    r = eval("(+ 1 2)", quarter);
+    EXPECT_EQ(r.status, Status::PolicyViolation);
+    EXPECT_NE(r.error->message.find("cpu_limit"), std::string::npos);
+}
+
+TEST_F(MockProviderTest, NativeFunctionsRunInProcess) {
+    ExecutionContext ctx;
+    ctx.program = NativeFunction{[](const std::vector<std::string>& args) {
+        return NativeResult{true, std::to_string(args.size())};
+    }};
+    ctx.args = {"1", "2"};
+    auto r = provider.execute_program(ctx);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r.value, "2");
+}
+
+TEST_F(MockProviderTest, CapabilityBoundaryIsChecked) {
+    ExecutionContext ctx;
+    ctx.program = RtfsSource{"1"};
+    ctx.capability_id = "ccos.network.http-fetch";
+    ctx.capability_permissions = {"ccos.io.println"};
+    auto r = provider.execute_program(ctx);
+    EXPECT_EQ(r.status, Status::PolicyViolation);
+    EXPECT_NE(r.error->message.find("ccos.network.http-fetch"), std::string::npos);
+}
+
+TEST(MockProviderConcurrency, EightThreadsThousandExecutionsEach) {
+    ProviderFactory factory;
+    ASSERT_TRUE(factory.initialize_provider("mock"));
+    Provider* p = *factory.get_provider("mock");
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 1000; ++i) {
+                ExecutionContext ctx;
+                ctx.program = RtfsSource{"(* " + std::to_string(t) + " " + std::to_string(i) + ")"};
+                auto r = p->execute_program(ctx);
+                if (!r.ok() || r.value != std::to_string(t * i)) ++wrong;
+            }
+        });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(wrong.load(), 0);
+}
+
+}  // namespace

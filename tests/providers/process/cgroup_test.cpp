@@ -1,0 +1,77 @@
+#include "process/cgroup.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "host_probes.hpp"
+#include "process/cgroup_fs.hpp"
+
+namespace microvm::process {
+namespace {
+
+namespace fs = std::filesystem;
+
+class Cgroups : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+        auto m = detect_cgroups("");
+        ASSERT_TRUE(m) << m.error().message;
+        manager_ = std::move(*m);
+    }
+    std::unique_ptr<CgroupManager> manager_;
+};
+
+TEST_F(Cgroups, DetectsAVersion) {
+    EXPECT_TRUE(manager_->version() == 1 || manager_->version() == 2);
+    EXPECT_NE(manager_->describe().find("cgroup v"), std::string::npos);
+}
+
+TEST_F(Cgroups, ACgroupExistsUntilDestroyed) {
+    auto before = enforcement::take_snapshot().cgroups;
+    auto cg = manager_->create({64u << 20, 0.5, 8});
+    ASSERT_TRUE(cg) << cg.error().message;
+    auto during = enforcement::take_snapshot().cgroups;
+    EXPECT_GT(during.size(), before.size());
+    CgroupUsage usage = (*cg)->usage();
+    EXPECT_EQ(usage.oom_kills, 0u);
+    cg->reset();
+    EXPECT_EQ(enforcement::take_snapshot().cgroups, before);
+}
+
+// The directory our cgroups are created in (one hierarchy is enough for the sweep test).
+std::string some_parent_dir() {
+    for (const auto& m : cgroupfs::cgroup_mounts()) {
+        std::string controller = m.fstype == "cgroup2" ? "" : "pids";
+        if (m.fstype == "cgroup" && m.options.find("pids") == std::string::npos) continue;
+        auto own = cgroupfs::own_cgroup(controller);
+        if (!own) continue;
+        std::string dir = m.mountpoint + (*own == "/" ? "" : *own);
+        if (m.fstype == "cgroup2" && !fs::exists(dir + "/cgroup.subtree_control")) continue;
+        return dir;
+    }
+    return {};
+}
+
+TEST_F(Cgroups, SweepRemovesOnlyCgroupsOfDeadOwners) {
+    std::string parent = some_parent_dir();
+    if (parent.empty()) GTEST_SKIP() << "no pids hierarchy found";
+    pid_t dead = ::fork();
+    if (dead == 0) _exit(0);
+    ::waitpid(dead, nullptr, 0);
+    std::string stale = parent + "/microvm-process-" + std::to_string(dead) + "-7";
+    std::string alive = parent + "/microvm-process-" + std::to_string(::getpid()) + "-999999";
+    ASSERT_EQ(::mkdir(stale.c_str(), 0755), 0);
+    ASSERT_EQ(::mkdir(alive.c_str(), 0755), 0);
+    EXPECT_GE(manager_->sweep_stale(), 1u);
+    EXPECT_FALSE(fs::exists(stale));
+    EXPECT_TRUE(fs::exists(alive));
+    ::rmdir(alive.c_str());
+}
+
+}  // namespace
+}  // namespace microvm::process

@@ -1,0 +1,303 @@
+// Process provider specifics beyond the shared enforcement suite: each namespace, the settings,
+// root binds, the host dying, and stale state of crashed hosts.
+#include "process/process_provider.hpp"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "host_probes.hpp"
+#include "process/cgroup_fs.hpp"
+
+namespace microvm {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+std::string describe(const ExecutionResult& r) {
+    std::ostringstream out;
+    out << "status=" << to_string(r.status);
+    if (r.error) out << " error=" << r.error->kind << ": " << r.error->message;
+    out << "\nstdout: " << r.metadata.stdout_data << "\nstderr: " << r.metadata.stderr_data;
+    return out.str();
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+ExecutionContext external(const std::string& path, std::vector<std::string> args = {}) {
+    ExecutionContext ctx;
+    ctx.program = ExternalProgram{path, std::move(args)};
+    ctx.config.timeout = 20s;
+    return ctx;
+}
+
+class ProcessProviderTest : public ::testing::Test {
+protected:
+    void SetUp() override { init(nlohmann::json::object()); }
+    void TearDown() override { provider_.cleanup(); }
+
+    void init(const nlohmann::json& settings) {
+        if (!provider_.availability().available) {
+            GTEST_SKIP() << "process provider unavailable: " << provider_.availability().reason;
+        }
+        provider_.cleanup();
+        auto ok = provider_.initialize(settings);
+        ASSERT_TRUE(ok) << ok.error().message;
+    }
+    ExecutionResult run(const ExecutionContext& ctx) { return provider_.execute_program(ctx); }
+
+    ProcessProvider provider_;
+};
+
+TEST_F(ProcessProviderTest, DescribesItself) {
+    EXPECT_EQ(provider_.name(), "process");
+    EXPECT_EQ(provider_.isolation(), Isolation::Process);
+    EXPECT_TRUE(provider_.availability().available);
+    nlohmann::json schema = provider_.config_schema();
+    EXPECT_TRUE(schema["properties"].contains("cgroup_parent"));
+    EXPECT_FALSE(schema["additionalProperties"].get<bool>());
+}
+
+TEST_F(ProcessProviderTest, RefusesHostListsWithTheExactMessage) {
+    ExecutionContext ctx = external("/bin/true");
+    ctx.config.network_policy = NetworkPolicy::allow({"api.github.com"});
+    ExecutionResult r = run(ctx);
+    EXPECT_EQ(r.status, Status::PolicyViolation);
+    ASSERT_TRUE(r.error);
+    EXPECT_EQ(r.error->message,
+              "provider 'process' cannot enforce network_policy allow=api.github.com: host "
+              "allow/block lists are not implemented yet; use deny or full");
+}
+
+TEST_F(ProcessProviderTest, UtsNamespaceHasItsOwnHostname) {
+    ExecutionResult r = run(external("/bin/cat", {"/proc/sys/kernel/hostname"}));
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data, "microvm\n");
+}
+
+TEST_F(ProcessProviderTest, NetworkNamespaceHasOnlyLoopback) {
+    ExecutionResult r = run(external("/bin/cat", {"/proc/net/dev"}));
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    std::istringstream in(r.metadata.stdout_data);
+    std::vector<std::string> interfaces;
+    std::string line;
+    std::getline(in, line);
+    std::getline(in, line);  // two header lines
+    while (std::getline(in, line)) interfaces.push_back(line.substr(0, line.find(':')));
+    ASSERT_EQ(interfaces.size(), 1u) << r.metadata.stdout_data;
+    EXPECT_NE(interfaces[0].find("lo"), std::string::npos);
+}
+
+TEST_F(ProcessProviderTest, IpcNamespaceHidesHostSharedMemory) {
+    int id = ::shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+    ASSERT_GE(id, 0);
+    ExecutionResult r = run(external("/bin/cat", {"/proc/sysvipc/shm"}));
+    ::shmctl(id, IPC_RMID, nullptr);
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(std::count(r.metadata.stdout_data.begin(), r.metadata.stdout_data.end(), '\n'), 1)
+        << r.metadata.stdout_data;  // the header only
+}
+
+TEST_F(ProcessProviderTest, CgroupNamespaceHidesTheHostHierarchy) {
+    ExecutionResult r = run(external("/bin/cat", {"/proc/self/cgroup"}));
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data.find("microvm-process"), std::string::npos)
+        << r.metadata.stdout_data;
+}
+
+TEST_F(ProcessProviderTest, UserNamespaceMapsOneUnprivilegedId) {
+    ExecutionResult r = run(external("/bin/cat", {"/proc/self/uid_map"}));
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    std::istringstream in(r.metadata.stdout_data);
+    long inside = -1, outside = -1, count = -1;
+    in >> inside >> outside >> count;
+    EXPECT_EQ(count, 1);
+    EXPECT_NE(inside, 0);
+    EXPECT_NE(outside, 0);
+}
+
+TEST_F(ProcessProviderTest, ResourceLimitSettingsApply) {
+    init({{"max_open_files", 64}, {"max_file_size_mb", 1}});
+    ExecutionContext ctx = external("/bin/sh", {"-c", "ulimit -n; ulimit -c"});
+    ctx.config.fs_policy = FileSystemPolicy::read_only();
+    ExecutionResult r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data, "64\n0\n");
+
+    ctx = external("/bin/dd", {"if=/dev/zero", "of=/tmp/big", "bs=1M", "count=2"});
+    r = run(ctx);
+    EXPECT_EQ(r.status, Status::Killed) << describe(r);
+    EXPECT_EQ(r.metadata.signal, SIGXFSZ);
+}
+
+TEST_F(ProcessProviderTest, CgroupParentSettingIsHonoured) {
+    std::string parent = "microvm-test-parent-" + std::to_string(::getpid());
+    init({{"cgroup_parent", parent}});
+    ExecutionResult r = run(external("/bin/true"));
+    EXPECT_EQ(r.status, Status::Ok) << describe(r);
+    provider_.cleanup();
+    for (const auto& m : process::cgroupfs::cgroup_mounts()) {
+        std::string dir = m.mountpoint + "/" + parent;
+        if (fs::exists(dir)) {
+            EXPECT_TRUE(process::cgroupfs::remove_cgroup(dir)) << dir << " still holds cgroups";
+        }
+    }
+}
+
+TEST_F(ProcessProviderTest, ReadOnlyRootKeepsAPrivateWritableTmp) {
+    ExecutionContext ctx = external(
+        "/bin/sh", {"-c", "cat /etc/hostname >/dev/null && echo ok > /tmp/x && cat /tmp/x; "
+                          "echo no > /etc/microvm-test"});
+    ctx.config.fs_policy = FileSystemPolicy::read_only({"/"});
+    ExecutionResult r = run(ctx);
+    EXPECT_EQ(r.metadata.stdout_data, "ok\n") << describe(r);
+    EXPECT_NE(r.metadata.stderr_data.find("Read-only file system"), std::string::npos)
+        << describe(r);
+    EXPECT_FALSE(fs::exists("/etc/microvm-test"));
+    EXPECT_FALSE(fs::exists("/tmp/x") && read_file("/tmp/x") == "ok\n");
+}
+
+TEST_F(ProcessProviderTest, FullFileSystemStillHidesHostProcesses) {
+    ExecutionContext ctx = external("/bin/sh", {"-c", "cat /etc/hostname; ls /proc | grep -c '^[0-9]'"});
+    ctx.config.fs_policy = FileSystemPolicy::full();
+    ExecutionResult r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    std::string expected_host = fs::exists("/etc/hostname") ? read_file("/etc/hostname") : "";
+    EXPECT_EQ(r.metadata.stdout_data.substr(0, expected_host.size()), expected_host);
+    int visible = std::stoi(r.metadata.stdout_data.substr(expected_host.size()));
+    EXPECT_LE(visible, 5);
+}
+
+TEST_F(ProcessProviderTest, LibrariesFoundThroughRunpathOriginAreBound) {
+    ExecutionResult r = run(external(ELF_ORIGIN_USER));
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data, "42\n");
+}
+
+TEST_F(ProcessProviderTest, StaticProgramsRunWithFsNone) {
+    ExecutionResult r = run(external(ELF_STATIC_TRUE));
+    EXPECT_EQ(r.status, Status::Ok) << describe(r);
+}
+
+TEST_F(ProcessProviderTest, MoreScriptLanguages) {
+    struct Case {
+        const char* language;
+        const char* interpreter;
+        const char* source;
+        const char* expected;
+    };
+    for (const Case& c : {Case{"bash", "/bin/bash", "echo ${BASH_VERSION:+bash} $1", "bash arg\n"},
+                          Case{"perl", "/usr/bin/perl", "use strict; print 6*7, \" $ARGV[0]\\n\";", "42 arg\n"},
+                          Case{"node", "/usr/bin/node", "console.log(6*7, process.argv[1])", "42 arg\n"}}) {
+        if (!fs::exists(c.interpreter)) continue;
+        ExecutionContext ctx;
+        ctx.program = ScriptSource{c.language, c.source};
+        ctx.args = {"arg"};
+        ExecutionResult r = run(ctx);
+        ASSERT_EQ(r.status, Status::Ok) << c.language << ": " << describe(r);
+        EXPECT_EQ(r.metadata.stdout_data, c.expected) << c.language;
+    }
+}
+
+TEST_F(ProcessProviderTest, OversizedScriptsAreInvalidInput) {
+    ExecutionContext ctx;
+    ctx.program = ScriptSource{"sh", std::string(200 * 1024, '#')};
+    ExecutionResult r = run(ctx);
+    EXPECT_EQ(r.status, Status::InvalidInput) << describe(r);
+}
+
+TEST_F(ProcessProviderTest, BareCommandNamesAreLookedUpInThePath) {
+    ExecutionResult r = run(external("echo", {"hi"}));
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data, "hi\n");
+    EXPECT_EQ(run(external("no-such-command-xyz")).error->kind, "program_not_found");
+    EXPECT_EQ(run(external("./relative")).status, Status::InvalidInput);
+}
+
+TEST_F(ProcessProviderTest, ManyPoliciesInParallel) {
+    std::vector<std::thread> threads;
+    std::atomic<int> failures{0};
+    for (int i = 0; i < 24; ++i) {
+        threads.emplace_back([&, i] {
+            ExecutionContext ctx = external("/bin/cat", {"/etc/hostname"});
+            switch (i % 4) {
+                case 0: break;
+                case 1: ctx.config.fs_policy = FileSystemPolicy::read_only(); break;
+                case 2: ctx.config.fs_policy = FileSystemPolicy::full(); break;
+                case 3: ctx.config.network_policy = NetworkPolicy::full(); break;
+            }
+            ExecutionResult r = run(ctx);
+            bool expect_ok = i % 4 == 1 || i % 4 == 2;
+            if ((r.status == Status::Ok) != expect_ok) {
+                ++failures;
+                ADD_FAILURE() << i << ": " << describe(r);
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(failures.load(), 0);
+}
+
+// The sandbox dies with its host, and the next host sweeps the cgroup it left behind.
+TEST_F(ProcessProviderTest, SandboxesDieWithTheirHostAndAreSweptLater) {
+    std::random_device rd;
+    std::string marker = "host-death-marker-" + std::to_string(rd());
+    pid_t host;
+    std::string helper = PROCESS_HOST_HELPER;
+    char* argv[] = {helper.data(), marker.data(), nullptr};
+    ASSERT_EQ(::posix_spawn(&host, helper.c_str(), nullptr, nullptr, argv, environ), 0);
+
+    auto wait_for = [](auto predicate) {
+        for (int i = 0; i < 200 && !predicate(); ++i) std::this_thread::sleep_for(25ms);
+        return predicate();
+    };
+    ASSERT_TRUE(wait_for([&] { return !enforcement::processes_with_marker(marker).empty(); }))
+        << "the sandboxed shell never started";
+    ::kill(host, SIGKILL);
+    ::waitpid(host, nullptr, 0);
+    EXPECT_TRUE(wait_for([&] { return enforcement::processes_with_marker(marker).empty(); }))
+        << "the sandbox outlived its host";
+
+    // Its cgroups stay (nobody removed them) until a provider initializes and sweeps them.
+    auto stale = [&] {
+        std::vector<std::string> found;
+        for (const auto& m : process::cgroupfs::cgroup_mounts()) {
+            std::error_code ec;
+            for (auto it = fs::recursive_directory_iterator(m.mountpoint, ec);
+                 it != fs::recursive_directory_iterator(); it.increment(ec)) {
+                if (it.depth() > 3) it.disable_recursion_pending();
+                std::string name = it->path().filename();
+                if (name.rfind("microvm-process-" + std::to_string(host) + "-", 0) == 0) {
+                    found.push_back(it->path());
+                }
+            }
+        }
+        return found;
+    };
+    EXPECT_FALSE(stale().empty());
+    ProcessProvider next;
+    ASSERT_TRUE(next.initialize());
+    EXPECT_TRUE(stale().empty());
+    next.cleanup();
+}
+
+}  // namespace
+}  // namespace microvm

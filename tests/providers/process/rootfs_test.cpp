@@ -1,0 +1,150 @@
+#include "process/rootfs.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+
+namespace microvm::process {
+namespace {
+
+namespace fs = std::filesystem;
+
+const Mount* find(const RootfsPlan& plan, const std::string& target) {
+    for (const Mount& m : plan.mounts) {
+        if (m.target == target) return &m;
+    }
+    return nullptr;
+}
+
+RootfsRequest request(FileSystemPolicy policy) {
+    RootfsRequest r;
+    r.policy = std::move(policy);
+    r.program_files = {{"/bin/cat", fs::canonical("/bin/cat")}};
+    return r;
+}
+
+class TempDir {
+public:
+    TempDir() {
+        char tmpl[] = "/tmp/rootfs-test-XXXXXX";
+        path_ = ::mkdtemp(tmpl);
+    }
+    ~TempDir() { fs::remove_all(path_); }
+    const std::string& path() const { return path_; }
+
+private:
+    std::string path_;
+};
+
+TEST(Rootfs, NoneHoldsTheProgramDevicesProcAndAPrivateTmp) {
+    auto plan = plan_rootfs(request(FileSystemPolicy::none()));
+    ASSERT_TRUE(plan) << plan.error().message;
+    EXPECT_FALSE(plan->host_root);
+    EXPECT_FALSE(plan->root);
+    ASSERT_TRUE(find(*plan, "/bin/cat"));
+    EXPECT_FALSE(find(*plan, "/bin/cat")->writable);
+    ASSERT_TRUE(find(*plan, "/proc"));
+    EXPECT_EQ(find(*plan, "/proc")->kind, Mount::Kind::Proc);
+    ASSERT_TRUE(find(*plan, "/tmp"));
+    EXPECT_EQ(find(*plan, "/tmp")->kind, Mount::Kind::Tmpfs);
+    for (const char* dev : {"/dev/null", "/dev/zero", "/dev/urandom"}) {
+        ASSERT_TRUE(find(*plan, dev)) << dev;
+        EXPECT_TRUE(find(*plan, dev)->devices);
+    }
+    EXPECT_EQ(plan->workdir, "/tmp");
+    EXPECT_FALSE(find(*plan, "/etc"));
+    EXPECT_EQ(plan->mounts.size(), 6u);
+}
+
+TEST(Rootfs, MountsComeParentsFirst) {
+    TempDir dir;
+    auto plan = plan_rootfs(request(FileSystemPolicy::read_write({dir.path()})));
+    ASSERT_TRUE(plan);
+    auto depth = [](const std::string& p) { return std::count(p.begin(), p.end(), '/'); };
+    for (size_t i = 1; i < plan->mounts.size(); ++i) {
+        EXPECT_LE(depth(plan->mounts[i - 1].target), depth(plan->mounts[i].target));
+    }
+    const Mount* rw = find(*plan, dir.path());
+    ASSERT_TRUE(rw);
+    EXPECT_TRUE(rw->writable);
+    EXPECT_TRUE(rw->directory);
+}
+
+TEST(Rootfs, EmptyReadOnlyListMeansTheSystemDirectories) {
+    auto plan = plan_rootfs(request(FileSystemPolicy::read_only()));
+    ASSERT_TRUE(plan);
+    for (const std::string& d : standard_system_dirs()) {
+        const Mount* m = find(*plan, d);
+        ASSERT_TRUE(m) << d;
+        EXPECT_FALSE(m->writable);
+        EXPECT_EQ(m->source, fs::canonical(d).string());
+    }
+    EXPECT_FALSE(find(*plan, "/bin/cat"));  // visible through /bin already
+}
+
+TEST(Rootfs, FullIsTheHostTreeWithAFreshProc) {
+    auto plan = plan_rootfs(request(FileSystemPolicy::full()));
+    ASSERT_TRUE(plan);
+    EXPECT_TRUE(plan->host_root);
+    ASSERT_EQ(plan->mounts.size(), 1u);
+    EXPECT_EQ(plan->mounts[0].kind, Mount::Kind::Proc);
+}
+
+TEST(Rootfs, BindingTheRootUsesItAsTheRoot) {
+    auto plan = plan_rootfs(request(FileSystemPolicy::read_only({"/"})));
+    ASSERT_TRUE(plan);
+    ASSERT_TRUE(plan->root);
+    EXPECT_EQ(plan->root->source, "/");
+    EXPECT_FALSE(plan->root->writable);
+    EXPECT_TRUE(plan->root->devices);  // the host's /dev is part of it
+    EXPECT_FALSE(find(*plan, "/bin/cat"));
+    EXPECT_FALSE(find(*plan, "/dev/null"));
+    EXPECT_TRUE(find(*plan, "/tmp"));
+    EXPECT_TRUE(plan->symlinks.empty());
+}
+
+TEST(Rootfs, RejectsBadPolicyPaths) {
+    for (const char* bad : {"etc", "/etc/../root", "/proc/self", "/nonexistent/rootfs-test"}) {
+        auto plan = plan_rootfs(request(FileSystemPolicy::read_only({bad})));
+        ASSERT_FALSE(plan) << bad;
+        EXPECT_EQ(plan.error().kind, Failure::Kind::InvalidInput) << bad;
+        EXPECT_NE(plan.error().message.find("fs_policy path"), std::string::npos);
+    }
+}
+
+TEST(Rootfs, NestedPathsAreMergedUnlessASymlinkLeadsElsewhere) {
+    TempDir dir;
+    fs::create_directory(dir.path() + "/sub");
+    auto merged = plan_rootfs(request(FileSystemPolicy::read_only({dir.path(), dir.path() + "/sub"})));
+    ASSERT_TRUE(merged);
+    EXPECT_TRUE(find(*merged, dir.path()));
+    EXPECT_FALSE(find(*merged, dir.path() + "/sub"));
+
+    fs::create_directory_symlink("/etc", dir.path() + "/link");
+    auto nested = plan_rootfs(request(FileSystemPolicy::read_only({dir.path(), dir.path() + "/link"})));
+    ASSERT_FALSE(nested);
+    EXPECT_EQ(nested.error().kind, Failure::Kind::InvalidInput);
+}
+
+TEST(Rootfs, APolicySymlinkIsBoundAtItsOwnPath) {
+    TempDir dir;
+    fs::create_directory_symlink("/etc", dir.path() + "/link");
+    auto plan = plan_rootfs(request(FileSystemPolicy::read_only({dir.path() + "/link"})));
+    ASSERT_TRUE(plan);
+    const Mount* m = find(*plan, dir.path() + "/link");
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->source, "/etc");
+}
+
+TEST(Rootfs, RefusesToHideADifferentFileBehindAPolicyPath) {
+    RootfsRequest r = request(FileSystemPolicy::read_only({"/usr"}));
+    r.program_files = {{"/usr/bin/true", "/etc/passwd"}};
+    auto plan = plan_rootfs(r);
+    ASSERT_FALSE(plan);
+    EXPECT_EQ(plan.error().kind, Failure::Kind::SetupError);
+}
+
+}  // namespace
+}  // namespace microvm::process

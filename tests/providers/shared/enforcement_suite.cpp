@@ -1,0 +1,533 @@
+// The provider-independent enforcement tests (see enforcement_suite.hpp). Every test states the
+// policy it enforces; removing that enforcement from the provider makes the test fail.
+#include "enforcement_suite.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "host_probes.hpp"
+#include "microvm/guest_protocol.hpp"
+
+namespace enforcement {
+namespace {
+
+using namespace std::chrono_literals;
+using microvm::ExecutionContext;
+using microvm::ExecutionResult;
+using microvm::FileSystemPolicy;
+using microvm::NetworkPolicy;
+using microvm::Status;
+namespace fs = std::filesystem;
+
+std::string describe(const ExecutionResult& r) {
+    std::ostringstream out;
+    out << "status=" << microvm::to_string(r.status);
+    if (r.error) out << " error=" << r.error->kind << ": " << r.error->message;
+    out << " exit=" << r.metadata.exit_code.value_or(-1)
+        << " signal=" << r.metadata.signal.value_or(0) << "\nstdout: " << r.metadata.stdout_data
+        << "\nstderr: " << r.metadata.stderr_data.substr(0, 2000);
+    return out.str();
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+void write_file(const std::string& path, const std::string& text) {
+    std::ofstream(path, std::ios::binary) << text;
+}
+
+// A host file every Linux machine has, which fs none must hide.
+std::string host_file() { return fs::exists("/etc/hostname") ? "/etc/hostname" : "/etc/passwd"; }
+
+std::vector<std::string> lines(const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+}
+
+std::string unique_marker() {
+    std::random_device rd;
+    return "enforcement-marker-" + std::to_string(rd()) + std::to_string(rd());
+}
+
+void expect_same_host_state(const HostSnapshot& before, const HostSnapshot& after) {
+    EXPECT_EQ(before.children, after.children) << "processes left behind";
+    EXPECT_EQ(before.mounts, after.mounts) << "mounts left behind";
+    EXPECT_EQ(before.cgroups, after.cgroups) << "cgroups left behind";
+    EXPECT_EQ(before.temp_dirs, after.temp_dirs) << "temp dirs left behind";
+    EXPECT_EQ(before.open_fds, after.open_fds) << "descriptors left open";
+}
+
+}  // namespace
+
+std::string target_name(const ::testing::TestParamInfo<EnforcementTarget>& info) {
+    return info.param.name;
+}
+
+std::string helper(const std::string& name) { return std::string(ENFORCEMENT_HELPER_DIR) + "/" + name; }
+
+void ProviderEnforcementTest::SetUp() {
+    provider_ = GetParam().make();
+    microvm::Availability a = provider_->availability();
+    if (!a.available) GTEST_SKIP() << GetParam().name << " unavailable: " << a.reason;
+    auto ok = provider_->initialize(GetParam().settings);
+    ASSERT_TRUE(ok) << ok.error().message;
+}
+
+void ProviderEnforcementTest::TearDown() {
+    if (provider_) provider_->cleanup();
+    for (const std::string& d : dirs_) {
+        std::error_code ec;
+        fs::remove_all(d, ec);
+    }
+}
+
+ExecutionContext ProviderEnforcementTest::external(const std::string& path,
+                                                   std::vector<std::string> args) {
+    ExecutionContext ctx;
+    ctx.program = microvm::ExternalProgram{path, std::move(args)};
+    ctx.config.timeout = 20s;
+    return ctx;
+}
+
+std::string ProviderEnforcementTest::make_host_dir() {
+    char tmpl[] = "/tmp/enforcement-XXXXXX";
+    const char* dir = ::mkdtemp(tmpl);
+    EXPECT_NE(dir, nullptr);
+    ::chmod(dir, 0777);  // the sandbox's unprivileged user may write here
+    dirs_.emplace_back(dir);
+    return dir;
+}
+
+// --- file system -------------------------------------------------------------------------------
+
+TEST_P(ProviderEnforcementTest, FsNoneHidesHostFiles) {
+    ExecutionResult r = run(external("/bin/cat", {host_file()}));
+    EXPECT_EQ(r.status, Status::RuntimeError) << describe(r);
+    EXPECT_NE(r.metadata.exit_code.value_or(0), 0);
+    EXPECT_NE(r.metadata.stderr_data.find("No such file"), std::string::npos) << describe(r);
+    EXPECT_TRUE(r.metadata.stdout_data.empty());
+}
+
+TEST_P(ProviderEnforcementTest, FsReadOnlyAllowsReadingTheListedPaths) {
+    ExecutionContext ctx = external("/bin/cat", {host_file()});
+    ctx.config.fs_policy = FileSystemPolicy::read_only({"/etc"});
+    ExecutionResult r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data, read_file(host_file()));
+}
+
+TEST_P(ProviderEnforcementTest, FsReadOnlyRefusesWrites) {
+    std::string dir = make_host_dir();
+    write_file(dir + "/data", "hello");
+    // Shell builtins only: with ro=DIR nothing but the shell itself is bound.
+    ExecutionContext ctx = external(
+        "/bin/sh", {"-c", "read line < " + dir + "/data; echo \"$line\"; echo x > " + dir + "/new"});
+    ctx.config.fs_policy = FileSystemPolicy::read_only({dir});
+    ExecutionResult r = run(ctx);
+    EXPECT_EQ(r.status, Status::RuntimeError) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data, "hello\n");
+    EXPECT_NE(r.metadata.stderr_data.find("Read-only file system"), std::string::npos)
+        << describe(r);
+    EXPECT_FALSE(fs::exists(dir + "/new"));
+}
+
+TEST_P(ProviderEnforcementTest, FsReadWriteWritesReachTheHost) {
+    std::string dir = make_host_dir();
+    ExecutionContext ctx = external("/bin/sh", {"-c", "echo written > " + dir + "/out"});
+    ctx.config.fs_policy = FileSystemPolicy::read_write({dir});
+    ExecutionResult r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(read_file(dir + "/out"), "written\n");
+}
+
+TEST_P(ProviderEnforcementTest, FsReadWriteKeepsTheRestHidden) {
+    std::string dir = make_host_dir();
+    ExecutionContext ctx = external("/bin/cat", {host_file()});
+    ctx.config.fs_policy = FileSystemPolicy::read_write({dir});
+    ExecutionResult r = run(ctx);
+    EXPECT_EQ(r.status, Status::RuntimeError) << describe(r);
+    EXPECT_TRUE(r.metadata.stdout_data.empty());
+}
+
+TEST_P(ProviderEnforcementTest, SymlinksInABoundDirCannotRevealHostFiles) {
+    std::string dir = make_host_dir();
+    fs::create_symlink(host_file(), dir + "/absolute");
+    fs::create_symlink("../../../../../../../../.." + host_file(), dir + "/relative");
+    ASSERT_EQ(read_file(dir + "/absolute"), read_file(host_file()));  // they work on the host
+    ExecutionContext ctx = external("/bin/cat", {dir + "/absolute", dir + "/relative",
+                                                 dir + "/../../../../.." + host_file()});
+    ctx.config.fs_policy = FileSystemPolicy::read_write({dir});
+    ExecutionResult r = run(ctx);
+    EXPECT_EQ(r.status, Status::RuntimeError) << describe(r);
+    EXPECT_TRUE(r.metadata.stdout_data.empty()) << describe(r);
+}
+
+TEST_P(ProviderEnforcementTest, PolicyPathsWithDotDotAreRejected) {
+    std::string dir = make_host_dir();
+    ExecutionContext ctx = external("/bin/cat", {host_file()});
+    ctx.config.fs_policy = FileSystemPolicy::read_only({dir + "/../../etc"});
+    ExecutionResult r = run(ctx);
+    EXPECT_EQ(r.status, Status::InvalidInput) << describe(r);
+    EXPECT_TRUE(r.metadata.stdout_data.empty());
+}
+
+TEST_P(ProviderEnforcementTest, MissingPolicyPathsAreRejected) {
+    ExecutionContext ctx = external("/bin/true");
+    ctx.config.fs_policy = FileSystemPolicy::read_only({"/nonexistent/enforcement-path"});
+    EXPECT_EQ(run(ctx).status, Status::InvalidInput);
+}
+
+// --- network -----------------------------------------------------------------------------------
+
+TEST_P(ProviderEnforcementTest, NetworkDeniedCannotReachTheHostLoopback) {
+    LoopbackListener server;
+    ASSERT_GT(server.port(), 0);
+    ExecutionResult r = run(external(helper("tcp_connect"), {std::to_string(server.port())}));
+    EXPECT_EQ(r.status, Status::RuntimeError) << describe(r);
+    EXPECT_NE(r.metadata.stdout_data.find("connect failed"), std::string::npos) << describe(r);
+}
+
+TEST_P(ProviderEnforcementTest, NetworkFullReachesTheHostLoopback) {
+    LoopbackListener server;
+    ASSERT_GT(server.port(), 0);
+    ExecutionContext ctx = external(helper("tcp_connect"), {std::to_string(server.port())});
+    ctx.config.network_policy = NetworkPolicy::full();
+    ExecutionResult r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data, "connected\n");
+}
+
+TEST_P(ProviderEnforcementTest, HostAllowAndBlockListsAreRefusedClearly) {
+    for (NetworkPolicy policy :
+         {NetworkPolicy::allow({"example.com"}), NetworkPolicy::deny({"example.com"})}) {
+        ExecutionContext ctx = external("/bin/true");
+        ctx.config.network_policy = policy;
+        ExecutionResult r = run(ctx);
+        EXPECT_EQ(r.status, Status::PolicyViolation) << describe(r);
+        ASSERT_TRUE(r.error);
+        EXPECT_NE(r.error->message.find("network_policy " + policy.to_string()), std::string::npos)
+            << r.error->message;
+        EXPECT_NE(r.error->message.find(GetParam().name), std::string::npos) << r.error->message;
+        EXPECT_NE(r.error->message.find("use deny or full"), std::string::npos) << r.error->message;
+    }
+}
+
+// --- limits ------------------------------------------------------------------------------------
+
+TEST_P(ProviderEnforcementTest, MemoryOverTheLimitEndsWithMemoryExceeded) {
+    ExecutionContext ctx = external(helper("alloc"), {"256"});
+    ctx.config.memory_limit_mb = 64;
+    ExecutionResult r = run(ctx);
+    EXPECT_EQ(r.status, Status::MemoryExceeded) << describe(r);
+    EXPECT_EQ(r.metadata.exit_code, 137);
+    ASSERT_TRUE(r.metadata.memory_peak_mb);
+    EXPECT_LE(*r.metadata.memory_peak_mb, 64.5);
+    EXPECT_GE(*r.metadata.memory_peak_mb, 32.0);
+}
+
+TEST_P(ProviderEnforcementTest, MemoryUnderTheLimitRuns) {
+    ExecutionContext ctx = external(helper("alloc"), {"32"});
+    ctx.config.memory_limit_mb = 128;
+    ExecutionResult r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    ASSERT_TRUE(r.metadata.memory_peak_mb);
+    EXPECT_GE(*r.metadata.memory_peak_mb, 32.0);  // measured, not the configured 128
+    EXPECT_LT(*r.metadata.memory_peak_mb, 100.0);
+}
+
+TEST_P(ProviderEnforcementTest, ProcessLimitStopsForks) {
+    ExecutionContext ctx = external(helper("fork_count"), {"200"});
+    ctx.config.max_processes = 16;
+    ExecutionResult r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    int forked = -1;
+    ASSERT_EQ(std::sscanf(r.metadata.stdout_data.c_str(), "forked %d", &forked), 1) << describe(r);
+    EXPECT_LT(forked, 16) << describe(r);
+    EXPECT_NE(r.metadata.stdout_data.find("Resource temporarily unavailable"), std::string::npos);
+}
+
+TEST_P(ProviderEnforcementTest, ForkBombIsContainedAndTheHostStaysResponsive) {
+    HostSnapshot before = take_snapshot();
+    ExecutionContext ctx = external(helper("fork_bomb"));
+    ctx.config.max_processes = 32;
+    ctx.config.timeout = 1500ms;
+    ExecutionResult r;
+    std::thread bomb([&] { r = run(ctx); });
+    std::this_thread::sleep_for(500ms);
+    double spawn_ms = host_spawn_ms();
+    bomb.join();
+    EXPECT_LT(spawn_ms, 1000.0) << "the host could not start a process during the fork bomb";
+    EXPECT_EQ(r.status, Status::Timeout) << describe(r);
+    expect_same_host_state(before, take_snapshot());
+}
+
+TEST_P(ProviderEnforcementTest, TimeoutKillsTheProgramOnTime) {
+    ExecutionContext ctx = external("/bin/sleep", {"10"});
+    ctx.config.timeout = 300ms;
+    auto start = std::chrono::steady_clock::now();
+    ExecutionResult r = run(ctx);
+    auto elapsed = std::chrono::steady_clock::now() - start;
+    EXPECT_EQ(r.status, Status::Timeout) << describe(r);
+    EXPECT_GE(r.metadata.duration, 300ms);
+    EXPECT_LT(r.metadata.duration, 1s);
+    EXPECT_LT(elapsed, 1s);
+}
+
+TEST_P(ProviderEnforcementTest, CpuLimitThrottles) {
+    ExecutionContext ctx = external(helper("busy"), {"1500"});
+    ctx.config.cpu_limit = 0.25;
+    ExecutionResult r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    ASSERT_TRUE(r.metadata.cpu_time);
+    double ratio = std::chrono::duration<double>(*r.metadata.cpu_time).count() /
+                   std::chrono::duration<double>(r.metadata.duration).count();
+    EXPECT_GT(ratio, 0.10);
+    EXPECT_LT(ratio, 0.45);
+}
+
+TEST_P(ProviderEnforcementTest, OutputIsCappedAndFlagged) {
+    ExecutionContext ctx = external(helper("spew"), {std::to_string(4 << 20)});
+    ctx.config.max_output_bytes = 64 * 1024;
+    ExecutionResult r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);  // both pipes drained: no deadlock
+    EXPECT_EQ(r.metadata.stdout_data.size(), 64u * 1024);
+    EXPECT_EQ(r.metadata.stderr_data.size(), 64u * 1024);
+    EXPECT_TRUE(r.metadata.stdout_truncated);
+    EXPECT_TRUE(r.metadata.stderr_truncated);
+
+    ExecutionResult small = run(external(helper("spew"), {"1000"}));
+    ASSERT_EQ(small.status, Status::Ok) << describe(small);
+    EXPECT_EQ(small.metadata.stdout_data.size(), 1000u);
+    EXPECT_FALSE(small.metadata.stdout_truncated);
+}
+
+// --- isolation ---------------------------------------------------------------------------------
+
+TEST_P(ProviderEnforcementTest, HostProcessesAreInvisible) {
+    ExecutionResult r = run(external("/bin/ls", {"/proc"}));
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    int pids = 0;
+    for (const std::string& entry : lines(r.metadata.stdout_data)) {
+        if (!entry.empty() && std::all_of(entry.begin(), entry.end(), ::isdigit)) {
+            ++pids;
+            EXPECT_LT(std::stoi(entry), 10) << "a host process is visible: " << entry;
+        }
+    }
+    EXPECT_GE(pids, 1);
+    EXPECT_LE(pids, 4);
+}
+
+TEST_P(ProviderEnforcementTest, DeniedSystemCallsFail) {
+    ExecutionResult r = run(external(helper("syscall_probe")));
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    std::set<std::string> got;
+    for (const std::string& l : lines(r.metadata.stdout_data)) got.insert(l);
+    for (const char* name :
+         {"unshare", "mount", "ptrace_traceme", "ptrace_attach", "process_vm_readv", "keyctl",
+          "add_key", "personality", "finit_module", "init_module", "bpf", "userfaultfd",
+          "name_to_handle_at", "clone_newns", "setns"}) {
+        EXPECT_TRUE(got.count(std::string(name) + " EPERM")) << name << "\n" << describe(r);
+    }
+    EXPECT_TRUE(got.count("fork OK")) << describe(r);
+    EXPECT_TRUE(got.count("personality_query OK")) << describe(r);
+}
+
+TEST_P(ProviderEnforcementTest, ProgramHasNoPrivileges) {
+    ExecutionResult r = run(external("/bin/cat", {"/proc/self/status"}));
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    const std::string& s = r.metadata.stdout_data;
+    for (const char* line :
+         {"CapInh:\t0000000000000000", "CapPrm:\t0000000000000000", "CapEff:\t0000000000000000",
+          "CapBnd:\t0000000000000000", "CapAmb:\t0000000000000000", "NoNewPrivs:\t1",
+          "Seccomp:\t2"}) {
+        EXPECT_NE(s.find(line), std::string::npos) << line << "\n" << s;
+    }
+    // An unprivileged identity, also seen from the host's side of the mapping.
+    EXPECT_EQ(s.find("Uid:\t0\t"), std::string::npos) << s;
+}
+
+TEST_P(ProviderEnforcementTest, EnvironmentHoldsOnlyWhatWasConfigured) {
+    ::setenv("ENFORCEMENT_HOST_SECRET", "leak", 1);
+    ExecutionContext ctx = external("/usr/bin/env");
+    ctx.config.env_vars = {{"FOO", "bar"}, {"LANG", "C"}};
+    ExecutionResult r = run(ctx);
+    ::unsetenv("ENFORCEMENT_HOST_SECRET");
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    std::vector<std::string> env = lines(r.metadata.stdout_data);
+    std::sort(env.begin(), env.end());
+    EXPECT_EQ(env, (std::vector<std::string>{"FOO=bar", "LANG=C",
+                                             "PATH=/usr/local/bin:/usr/bin:/bin"}));
+}
+
+// --- results and metadata ------------------------------------------------------------------------
+
+TEST_P(ProviderEnforcementTest, MissingProgramIsProgramNotFound) {
+    ExecutionResult r = run(external("/nonexistent/enforcement-program"));
+    EXPECT_EQ(r.status, Status::RuntimeError) << describe(r);
+    ASSERT_TRUE(r.error);
+    EXPECT_EQ(r.error->kind, "program_not_found");
+    EXPECT_EQ(r.metadata.exit_code, 127);
+}
+
+TEST_P(ProviderEnforcementTest, ExitCodesAndSignalsAreReported) {
+    ExecutionResult exited = run(external("/bin/sh", {"-c", "echo out; echo err >&2; exit 3"}));
+    EXPECT_EQ(exited.status, Status::RuntimeError) << describe(exited);
+    EXPECT_EQ(exited.metadata.exit_code, 3);
+    EXPECT_FALSE(exited.metadata.signal);
+    EXPECT_EQ(exited.metadata.stdout_data, "out\n");
+    EXPECT_EQ(exited.metadata.stderr_data, "err\n");
+
+    ExecutionResult killed = run(external("/bin/sh", {"-c", "kill -SEGV $$"}));
+    EXPECT_EQ(killed.status, Status::Killed) << describe(killed);
+    EXPECT_EQ(killed.metadata.signal, SIGSEGV);
+}
+
+TEST_P(ProviderEnforcementTest, MetadataIsMeasured) {
+    ExecutionContext ctx = external(helper("busy"), {"200"});
+    ExecutionResult r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_GE(r.metadata.duration, 200ms);
+    EXPECT_LT(r.metadata.duration, 10s);
+    ASSERT_TRUE(r.metadata.cpu_time);
+    EXPECT_GT(*r.metadata.cpu_time, 50ms);  // the loop spins, the clock says so
+    ASSERT_TRUE(r.metadata.memory_peak_mb);
+    EXPECT_GT(*r.metadata.memory_peak_mb, 0.0);
+    EXPECT_LT(*r.metadata.memory_peak_mb, 100.0);
+    EXPECT_EQ(r.metadata.exit_code, 0);
+    EXPECT_EQ(r.metadata.provider, GetParam().name);
+}
+
+// --- scripts -------------------------------------------------------------------------------------
+
+TEST_P(ProviderEnforcementTest, ShellScriptsRunWithTheirArguments) {
+    ExecutionContext ctx;
+    ctx.program =
+        microvm::ScriptSource{"sh", "echo $((1 + 2)); echo \"$1\"; read x || echo stdin-empty"};
+    ctx.args = {"hello"};
+    ExecutionResult r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data, "3\nhello\nstdin-empty\n");
+}
+
+TEST_P(ProviderEnforcementTest, PythonScriptsRunWithFsNone) {
+    if (!fs::exists("/usr/bin/python3")) GTEST_SKIP() << "no python3";
+    ExecutionContext ctx;
+    ctx.program = microvm::ScriptSource{"python3", "import os, sys\nprint(sum(range(10)))\n"
+                                                   "print(os.path.exists('/etc/passwd'))"};
+    ExecutionResult r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data, "45\nFalse\n");
+}
+
+TEST_P(ProviderEnforcementTest, UnknownScriptLanguagesAreInvalidInput) {
+    ExecutionContext ctx;
+    ctx.program = microvm::ScriptSource{"cobol", "DISPLAY 'HI'."};
+    EXPECT_EQ(run(ctx).status, Status::InvalidInput);
+}
+
+// --- RTFS through the guest runner ---------------------------------------------------------------
+
+TEST_P(ProviderEnforcementTest, RtfsRunsInsideTheSandbox) {
+    if (!microvm::guest::find_guest_runner()) GTEST_SKIP() << "the guest runner is not built";
+    ExecutionContext ctx;
+    ctx.program = microvm::RtfsSource{"(+ 1 2)"};
+    ExecutionResult r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.value, "3");
+
+    ctx.program = microvm::RtfsSource{"(/ 1 0)"};
+    r = run(ctx);
+    EXPECT_EQ(r.status, Status::RuntimeError) << describe(r);
+    ASSERT_TRUE(r.error);
+    EXPECT_EQ(r.error->kind, "DivisionByZero");
+
+    ctx.program = microvm::RtfsSource{"(call :ccos.io.println \"hi\")"};
+    r = run(ctx);
+    EXPECT_EQ(r.status, Status::PolicyViolation) << describe(r);
+    ASSERT_TRUE(r.error);
+    EXPECT_EQ(r.error->kind, "SecurityViolation");
+}
+
+TEST_P(ProviderEnforcementTest, RtfsFileCapabilitiesStayInsideTheSandbox) {
+    if (!microvm::guest::find_guest_runner()) GTEST_SKIP() << "the guest runner is not built";
+    ExecutionContext ctx;
+    ctx.program = microvm::RtfsSource{"(read-file \"" + host_file() + "\")"};
+    ctx.runtime_context = rtfs::RuntimeContext::full();
+    ExecutionResult r = run(ctx);
+    EXPECT_NE(r.status, Status::Ok) << describe(r);  // fs none: the host file is not there
+    EXPECT_FALSE(r.value && r.value->find(read_file(host_file()).substr(0, 8)) != std::string::npos);
+}
+
+// --- nothing leaks -------------------------------------------------------------------------------
+
+TEST_P(ProviderEnforcementTest, DaemonsDieWithTheExecution) {
+    std::string marker = unique_marker();
+    ExecutionResult r = run(external(helper("daemonize"), {marker}));
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_TRUE(processes_with_marker(marker).empty());
+}
+
+TEST_P(ProviderEnforcementTest, ThousandSequentialExecutionsLeaveNothingBehind) {
+    HostSnapshot before = take_snapshot();
+    for (int i = 0; i < 1000; ++i) {
+        ExecutionResult r = run(external("/bin/true"));
+        ASSERT_EQ(r.status, Status::Ok) << "run " << i << ": " << describe(r);
+    }
+    expect_same_host_state(before, take_snapshot());
+}
+
+TEST_P(ProviderEnforcementTest, TwoHundredConcurrentExecutionsLeaveNothingBehind) {
+    HostSnapshot before = take_snapshot();
+    std::string marker = unique_marker();
+    std::atomic<int> ok{0}, timeouts{0}, failures{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 200; ++i) {
+        threads.emplace_back([&, i] {
+            ExecutionContext ctx;
+            Status expected = Status::Ok;
+            switch (i % 5) {
+                case 0: ctx = external("/bin/true"); break;
+                case 1:
+                    ctx = external("/bin/sh", {"-c", "exit 3"});
+                    expected = Status::RuntimeError;
+                    break;
+                case 2:
+                    ctx = external("/bin/sleep", {"10"});
+                    ctx.config.timeout = 500ms;
+                    expected = Status::Timeout;
+                    break;
+                case 3: ctx = external(helper("daemonize"), {marker}); break;
+                case 4: ctx = external(helper("spew"), {"100000"}); break;
+            }
+            ExecutionResult r = run(ctx);
+            if (r.status == expected) {
+                (expected == Status::Timeout ? timeouts : ok)++;
+            } else {
+                failures++;
+                ADD_FAILURE() << "execution " << i << ": " << describe(r);
+            }
+        });
+    }
+    for (std::thread& t : threads) t.join();
+    EXPECT_EQ(failures.load(), 0);
+    EXPECT_EQ(timeouts.load(), 40);
+    EXPECT_TRUE(processes_with_marker(marker).empty());
+    expect_same_host_state(before, take_snapshot());
+}
+
+}  // namespace enforcement

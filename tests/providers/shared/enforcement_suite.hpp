@@ -1,0 +1,58 @@
+// The enforcement tests every sandboxing provider must pass (process, gvisor, ...): each test
+// would fail if the provider stopped enforcing the policy or limit it names. A provider's test
+// folder instantiates the suite:
+//
+//   INSTANTIATE_TEST_SUITE_P(Process, ProviderEnforcementTest,
+//                            ::testing::Values(enforcement::EnforcementTarget{
+//                                "process", [] { return std::make_unique<ProcessProvider>(); }}),
+//                            enforcement::target_name);
+//
+// Conventions the leak checks rely on: cgroups and temp dirs a provider creates for an execution
+// carry the owning process's pid in their name ("...-<pid>-...").
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "microvm/provider.hpp"
+
+namespace enforcement {
+
+struct EnforcementTarget {
+    std::string name;
+    std::function<std::unique_ptr<microvm::Provider>()> make;
+    nlohmann::json settings = nlohmann::json::object();
+};
+
+std::string target_name(const ::testing::TestParamInfo<EnforcementTarget>& info);
+
+// Path of a helper program of helpers/ (built next to the suite).
+std::string helper(const std::string& name);
+
+class ProviderEnforcementTest : public ::testing::TestWithParam<EnforcementTarget> {
+protected:
+    void SetUp() override;
+    void TearDown() override;
+
+    microvm::Provider& provider() { return *provider_; }
+    // A context running path with args and the default (spec) config.
+    static microvm::ExecutionContext external(const std::string& path,
+                                              std::vector<std::string> args = {});
+    microvm::ExecutionResult run(const microvm::ExecutionContext& ctx) {
+        return provider_->execute_program(ctx);
+    }
+    // A fresh host directory the sandbox user may write to; removed in TearDown.
+    std::string make_host_dir();
+
+private:
+    std::unique_ptr<microvm::Provider> provider_;
+    std::vector<std::string> dirs_;
+};
+
+}  // namespace enforcement

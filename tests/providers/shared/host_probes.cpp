@@ -1,0 +1,132 @@
+#include "host_probes.hpp"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace enforcement {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string read_all(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+std::vector<int> numeric_entries(const std::string& dir) {
+    std::vector<int> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+        const std::string name = e.path().filename();
+        if (!name.empty() && std::all_of(name.begin(), name.end(), ::isdigit)) {
+            out.push_back(std::stoi(name));
+        }
+    }
+    return out;
+}
+
+// The parent pid field of /proc/PID/stat (after the parenthesised command name).
+int parent_of(int pid) {
+    std::string stat = read_all("/proc/" + std::to_string(pid) + "/stat");
+    size_t close = stat.rfind(')');
+    if (close == std::string::npos) return -1;
+    std::istringstream rest(stat.substr(close + 2));
+    char state;
+    int ppid = -1;
+    rest >> state >> ppid;
+    return ppid;
+}
+
+void collect_cgroups(const fs::path& dir, const std::string& pid, int depth,
+                     std::set<std::string>& out) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+        if (!e.is_directory(ec) || e.is_symlink(ec)) continue;
+        std::string name = e.path().filename();
+        if (name.find(pid) != std::string::npos) out.insert(e.path());
+        if (depth > 0) collect_cgroups(e.path(), pid, depth - 1, out);
+    }
+}
+
+}  // namespace
+
+HostSnapshot take_snapshot() {
+    HostSnapshot s;
+    const int self = ::getpid();
+    for (int pid : numeric_entries("/proc")) {
+        if (parent_of(pid) == self) s.children.insert(pid);
+    }
+    std::istringstream mounts(read_all("/proc/self/mountinfo"));
+    for (std::string line; std::getline(mounts, line);) s.mounts.push_back(line);
+    std::sort(s.mounts.begin(), s.mounts.end());
+    // Our own cgroups: a sandbox's cgroup lives below them (or below a configured parent,
+    // which the depth-limited walk of each hierarchy also covers).
+    const std::string pid = "-" + std::to_string(self) + "-";
+    std::error_code ec;
+    for (const auto& h : fs::directory_iterator("/sys/fs/cgroup", ec)) {
+        collect_cgroups(h.path(), pid, 3, s.cgroups);
+    }
+    for (const auto& e : fs::directory_iterator("/tmp", ec)) {
+        std::string name = e.path().filename();
+        if (name.find("microvm") != std::string::npos &&
+            name.find(std::to_string(self)) != std::string::npos) {
+            s.temp_dirs.insert(name);
+        }
+    }
+    s.open_fds = numeric_entries("/proc/self/fd").size();
+    return s;
+}
+
+std::vector<int> processes_with_marker(const std::string& marker) {
+    std::vector<int> found;
+    for (int pid : numeric_entries("/proc")) {
+        std::string cmdline = read_all("/proc/" + std::to_string(pid) + "/cmdline");
+        std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+        if (cmdline.find(marker) != std::string::npos) found.push_back(pid);
+    }
+    return found;
+}
+
+LoopbackListener::LoopbackListener() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (fd_ >= 0 && ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+        ::listen(fd_, 16) == 0 &&
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+        port_ = ntohs(addr.sin_port);
+    }
+}
+
+LoopbackListener::~LoopbackListener() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+double host_spawn_ms() {
+    auto start = std::chrono::steady_clock::now();
+    pid_t pid;
+    char arg0[] = "/bin/true";
+    char* argv[] = {arg0, nullptr};
+    if (::posix_spawn(&pid, "/bin/true", nullptr, nullptr, argv, environ) != 0) return 1e9;
+    int status;
+    ::waitpid(pid, &status, 0);
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+        .count();
+}
+
+}  // namespace enforcement

@@ -1,0 +1,160 @@
+// The file-system policy inside the engine: preopens, confinement (no escape through "..",
+// absolute paths or symlinks) and rights (read-only vs read-write). Every case runs twice: with
+// openat2(RESOLVE_BENEATH) and with the component-wise fallback walk.
+#include <filesystem>
+
+#include "confined_path.hpp"
+#include "test_support.hpp"
+
+namespace wasmtest {
+namespace {
+
+namespace fs = std::filesystem;
+using microvm::FileSystemPolicy;
+using microvm::Status;
+
+constexpr int kNotCapable = 100 + 76;  // fs_ops exit code for WASI ENOTCAPABLE
+constexpr int kBadf = 100 + 8;
+
+class FsPolicyTest : public WasmTest, public ::testing::WithParamInterface<bool> {
+  protected:
+    void SetUp() override {
+        WasmTest::SetUp();
+        microvm::wasm::force_component_walk_for_testing(GetParam());
+        write_file(sandbox() / "data.txt", "inside\n");
+        fs::create_directories(sandbox() / "sub");
+        write_file(outside() / "secret.txt", "secret\n");
+        fs::create_symlink(outside() / "secret.txt", sandbox() / "link_out_abs");
+        fs::create_symlink("../outside/secret.txt", sandbox() / "link_out_rel");
+        fs::create_symlink("../outside", sandbox() / "dir_link_out");
+        fs::create_symlink("data.txt", sandbox() / "link_in");
+        fs::create_symlink("../data.txt", sandbox() / "sub" / "link_up_in");
+    }
+    void TearDown() override {
+        microvm::wasm::force_component_walk_for_testing(false);
+        WasmTest::TearDown();
+    }
+    fs::path sandbox() const { return tmp.path() / "sandbox"; }
+    fs::path outside() const { return tmp.path() / "outside"; }
+
+    microvm::ExecutionResult fs_op(FileSystemPolicy policy, std::vector<std::string> args) {
+        auto ctx = context(fixture("fs_ops.wat"), std::move(args));
+        ctx.config.fs_policy = std::move(policy);
+        return run(ctx);
+    }
+    FileSystemPolicy ro() const { return FileSystemPolicy::read_only({sandbox().string()}); }
+    FileSystemPolicy rw() const { return FileSystemPolicy::read_write({sandbox().string()}); }
+
+    TempDir tmp;
+};
+
+TEST_P(FsPolicyTest, ReadsInsideThePreopen) {
+    for (const char* path : {"data.txt", "./sub/../data.txt", "link_in", "sub/link_up_in"}) {
+        auto r = fs_op(ro(), {"r", path});
+        ASSERT_EQ(r.status, Status::Ok) << path << ": " << describe(r);
+        EXPECT_EQ(r.metadata.stdout_data, "inside\n") << path;
+    }
+}
+
+TEST_P(FsPolicyTest, NoEscapeThroughDotDotAbsolutePathsOrSymlinks) {
+    const std::string absolute = (outside() / "secret.txt").string();
+    for (const std::string& path :
+         {std::string("../outside/secret.txt"), std::string("sub/../../outside/secret.txt"),
+          std::string("sub/../.."), absolute, std::string("link_out_abs"),
+          std::string("link_out_rel"), std::string("dir_link_out/secret.txt")}) {
+        auto r = fs_op(rw(), {"r", path});
+        EXPECT_EQ(r.status, Status::RuntimeError) << path << ": " << describe(r);
+        EXPECT_EQ(r.metadata.exit_code, kNotCapable) << path << ": " << describe(r);
+        EXPECT_EQ(r.metadata.stdout_data.find("secret"), std::string::npos) << path;
+        auto stat = fs_op(rw(), {"s", path});
+        EXPECT_EQ(stat.metadata.exit_code, kNotCapable) << "stat " << path;
+    }
+}
+
+TEST_P(FsPolicyTest, NoWritesOutsideThroughSymlinksOrDotDot) {
+    for (const char* path :
+         {"link_out_rel", "link_out_abs", "../outside/new.txt", "dir_link_out/new.txt"}) {
+        auto r = fs_op(rw(), {"w", path});
+        EXPECT_EQ(r.metadata.exit_code, kNotCapable) << path << ": " << describe(r);
+    }
+    EXPECT_EQ(read_file(outside() / "secret.txt"), "secret\n");
+    EXPECT_FALSE(fs::exists(outside() / "new.txt"));
+    for (const char* path : {"../outside", "dir_link_out/x"}) {
+        EXPECT_EQ(fs_op(rw(), {"m", path}).metadata.exit_code, kNotCapable) << path;
+    }
+    EXPECT_EQ(fs_op(rw(), {"u", "../outside/secret.txt"}).metadata.exit_code, kNotCapable);
+    EXPECT_EQ(fs_op(rw(), {"n", "data.txt", "../outside/moved.txt"}).metadata.exit_code,
+              kNotCapable);
+    EXPECT_TRUE(fs::exists(outside() / "secret.txt"));
+    EXPECT_FALSE(fs::exists(outside() / "moved.txt"));
+}
+
+TEST_P(FsPolicyTest, NoPreopensWithoutAFilePolicy) {
+    auto r = fs_op(FileSystemPolicy::none(), {"r", "data.txt"});
+    EXPECT_EQ(r.metadata.exit_code, kBadf) << describe(r);
+}
+
+TEST_P(FsPolicyTest, ReadOnlyRejectsEveryChange) {
+    EXPECT_EQ(fs_op(ro(), {"w", "new.txt"}).metadata.exit_code, kNotCapable);
+    EXPECT_EQ(fs_op(ro(), {"a", "data.txt"}).metadata.exit_code, kNotCapable);
+    EXPECT_EQ(fs_op(ro(), {"m", "newdir"}).metadata.exit_code, kNotCapable);
+    EXPECT_EQ(fs_op(ro(), {"u", "data.txt"}).metadata.exit_code, kNotCapable);
+    EXPECT_EQ(fs_op(ro(), {"n", "data.txt", "moved.txt"}).metadata.exit_code, kNotCapable);
+    EXPECT_FALSE(fs::exists(sandbox() / "new.txt"));
+    EXPECT_FALSE(fs::exists(sandbox() / "newdir"));
+    EXPECT_FALSE(fs::exists(sandbox() / "moved.txt"));
+    EXPECT_EQ(read_file(sandbox() / "data.txt"), "inside\n");
+}
+
+TEST_P(FsPolicyTest, ReadWriteChangesLandOnTheHost) {
+    auto w = fs_op(rw(), {"w", "new.txt"});
+    ASSERT_EQ(w.status, Status::Ok) << describe(w);
+    EXPECT_EQ(read_file(sandbox() / "new.txt"), "written by wasm\n");
+    ASSERT_EQ(fs_op(rw(), {"m", "newdir"}).status, Status::Ok);
+    EXPECT_TRUE(fs::is_directory(sandbox() / "newdir"));
+    ASSERT_EQ(fs_op(rw(), {"n", "new.txt", "newdir/renamed.txt"}).status, Status::Ok);
+    EXPECT_EQ(read_file(sandbox() / "newdir" / "renamed.txt"), "written by wasm\n");
+    ASSERT_EQ(fs_op(rw(), {"u", "data.txt"}).status, Status::Ok);
+    EXPECT_FALSE(fs::exists(sandbox() / "data.txt"));
+}
+
+TEST_P(FsPolicyTest, ListsADirectory) {
+    auto r = fs_op(ro(), {"l", "."});
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    for (const char* name : {"data.txt\n", "sub\n", "link_in\n"}) {
+        EXPECT_NE(r.metadata.stdout_data.find(name), std::string::npos) << r.metadata.stdout_data;
+    }
+}
+
+TEST_P(FsPolicyTest, FullPolicyPreopensTheRoot) {
+    std::string relative_to_root = (sandbox() / "data.txt").string().substr(1);
+    auto r = fs_op(FileSystemPolicy::full(), {"r", relative_to_root});
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data, "inside\n");
+}
+
+TEST_P(FsPolicyTest, EmptyReadOnlyListMeansSystemDirectories) {
+    auto r = fs_op(FileSystemPolicy::read_only(), {"r", "lib/os-release"});  // fd 3 = /usr
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_NE(r.metadata.stdout_data.find("NAME="), std::string::npos);
+    EXPECT_EQ(fs_op(FileSystemPolicy::read_only(), {"w", "x"}).metadata.exit_code, kNotCapable);
+}
+
+INSTANTIATE_TEST_SUITE_P(Resolvers, FsPolicyTest, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "ComponentWalk" : "Openat2"; });
+
+TEST_F(WasmTest, PolicyPathsMustBeExistingDirectories) {
+    TempDir tmp;
+    write_file(tmp.path() / "file.txt", "x");
+    for (const auto& path : {tmp.path() / "missing", tmp.path() / "file.txt"}) {
+        auto ctx = context(fixture("hello.wat"));
+        ctx.config.fs_policy = FileSystemPolicy::read_only({path.string()});
+        auto r = run(ctx);
+        EXPECT_EQ(r.status, Status::PolicyViolation) << describe(r);
+        ASSERT_TRUE(r.error);
+        EXPECT_NE(r.error->message.find("fs_policy"), std::string::npos) << r.error->message;
+    }
+}
+
+}  // namespace
+}  // namespace wasmtest

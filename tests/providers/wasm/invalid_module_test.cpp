@@ -1,0 +1,177 @@
+// Bad modules get invalid_input with the reason; hostile bytes never crash or hang the host.
+#include <random>
+
+#include "test_support.hpp"
+#include "wat_to_binary.hpp"
+
+namespace wasmtest {
+namespace {
+
+using microvm::Status;
+
+// A binary module with one function: locals_decl (the encoded local declarations) and body.
+std::vector<uint8_t> binary_module(const std::vector<uint8_t>& locals_decl,
+                                   const std::vector<uint8_t>& body) {
+    auto leb = [](uint64_t v) {
+        std::vector<uint8_t> out;
+        do {
+            uint8_t b = v & 0x7f;
+            v >>= 7;
+            out.push_back(b | (v ? 0x80 : 0));
+        } while (v);
+        return out;
+    };
+    auto section = [&](uint8_t id, const std::vector<uint8_t>& content) {
+        std::vector<uint8_t> s{id};
+        auto size = leb(content.size());
+        s.insert(s.end(), size.begin(), size.end());
+        s.insert(s.end(), content.begin(), content.end());
+        return s;
+    };
+    std::vector<uint8_t> code = locals_decl;
+    code.insert(code.end(), body.begin(), body.end());
+    code.push_back(0x0b);
+    std::vector<uint8_t> code_entry = leb(code.size());
+    code_entry.insert(code_entry.end(), code.begin(), code.end());
+    std::vector<uint8_t> code_section{1};
+    code_section.insert(code_section.end(), code_entry.begin(), code_entry.end());
+
+    std::vector<uint8_t> m{0, 'a', 's', 'm', 1, 0, 0, 0};
+    for (auto s :
+         {section(1, {1, 0x60, 0, 0}), section(3, {1, 0}),
+          section(7, {1, 6, '_', 's', 't', 'a', 'r', 't', 0, 0}), section(10, code_section)}) {
+        m.insert(m.end(), s.begin(), s.end());
+    }
+    return m;
+}
+
+TEST_F(WasmTest, MalformedModulesAreInvalidInput) {
+    for (const std::string& text :
+         {std::string("(module (func (export \"_start\") (i32.add)))"),  // type error
+          std::string("(module (func"), std::string("not a module at all"),
+          std::string("\0asm\x01\0\0\0\x05", 9)}) {
+        auto r = run(context(bytes_of(text)));
+        EXPECT_EQ(r.status, Status::InvalidInput) << text << ": " << describe(r);
+        ASSERT_TRUE(r.error);
+        EXPECT_EQ(r.error->kind, "invalid_module");
+        EXPECT_FALSE(r.error->message.empty());
+    }
+    auto r = run(context({}));
+    EXPECT_EQ(r.status, Status::InvalidInput);
+}
+
+TEST_F(WasmTest, ValidationMessageNamesTheProblem) {
+    auto r = run(context(bytes_of("(module (func (export \"_start\") (i32.add)))")));
+    ASSERT_TRUE(r.error);
+    EXPECT_NE(r.error->message.find("type mismatch"), std::string::npos) << r.error->message;
+}
+
+TEST_F(WasmTest, UnknownImportIsInvalidInputNamingIt) {
+    auto r = run(context(fixture("unknown_import.wat")));
+    EXPECT_EQ(r.status, Status::InvalidInput) << describe(r);
+    ASSERT_TRUE(r.error);
+    EXPECT_NE(r.error->message.find("env.launch_missiles"), std::string::npos) << r.error->message;
+}
+
+TEST_F(WasmTest, WasiImportWithTheWrongTypeIsInvalidInput) {
+    auto r = run(context(bytes_of(R"((module
+        (import "wasi_snapshot_preview1" "fd_write" (func (param i32) (result i32)))
+        (func (export "_start"))))")));
+    EXPECT_EQ(r.status, Status::InvalidInput) << describe(r);
+    EXPECT_NE(r.error->message.find("wasi_snapshot_preview1.fd_write"), std::string::npos);
+}
+
+TEST_F(WasmTest, ModuleWithoutStartIsInvalidInput) {
+    auto r = run(context(fixture("no_start.wat")));
+    EXPECT_EQ(r.status, Status::InvalidInput) << describe(r);
+    EXPECT_NE(r.error->message.find("_start"), std::string::npos);
+}
+
+TEST_F(WasmTest, TruncatedBinariesNeverCrash) {
+    std::vector<uint8_t> good = binary_fixture("fs_ops.wat");
+    ASSERT_GT(good.size(), 100u);
+    int runnable = 0;  // a prefix ending exactly before the data section is a valid module
+    for (size_t n = 0; n < good.size(); ++n) {
+        std::vector<uint8_t> cut(good.begin(), good.begin() + static_cast<long>(n));
+        auto r = run(context(cut));
+        if (r.status != Status::InvalidInput) {
+            ++runnable;
+            EXPECT_EQ(r.status, Status::RuntimeError) << "prefix " << n << ": " << describe(r);
+        }
+    }
+    EXPECT_LE(runnable, 1);
+}
+
+TEST_F(WasmTest, RandomlyCorruptedBinariesNeverCrashOrHang) {
+    std::vector<uint8_t> good = binary_fixture("fs_ops.wat");
+    std::mt19937 rng(1234);
+    for (int i = 0; i < 1500; ++i) {
+        std::vector<uint8_t> bad = good;
+        int flips = 1 + static_cast<int>(rng() % 4);
+        for (int f = 0; f < flips; ++f) {
+            bad[8 + rng() % (bad.size() - 8)] = static_cast<uint8_t>(rng());
+        }
+        auto ctx = context(bad, {"r", "x"});
+        ctx.config.timeout = std::chrono::milliseconds(500);
+        auto r = run(ctx);  // any status is fine; crashing or hanging is not
+        EXPECT_NE(r.status, microvm::Status::SetupError) << describe(r);
+    }
+}
+
+TEST_F(WasmTest, RandomBytesNeverCrash) {
+    std::mt19937 rng(99);
+    for (int i = 0; i < 300; ++i) {
+        std::vector<uint8_t> junk(1 + rng() % 512);
+        for (auto& b : junk) b = static_cast<uint8_t>(rng());
+        if (i % 2) junk.insert(junk.begin(), {0, 'a', 's', 'm', 1, 0, 0, 0});
+        EXPECT_EQ(run(context(junk)).status, Status::InvalidInput);
+    }
+}
+
+TEST_F(WasmTest, DeeplyNestedWatIsRefusedBeforeParsing) {
+    std::string text = "(module (func (export \"_start\")";
+    for (int i = 0; i < 100000; ++i) text += " (block";
+    text += std::string(100000, ')') + "))";
+    auto r = run(context(bytes_of(text)));
+    EXPECT_EQ(r.status, Status::InvalidInput) << describe(r);
+    EXPECT_NE(r.error->message.find("nests"), std::string::npos) << r.error->message;
+    std::string flat = "(module (func (export \"_start\")";
+    for (int i = 0; i < 100000; ++i) flat += " block";
+    for (int i = 0; i < 100000; ++i) flat += " end";
+    EXPECT_EQ(run(context(bytes_of(flat + "))"))).status, Status::InvalidInput);
+}
+
+TEST_F(WasmTest, DeeplyNestedBinaryRunsWithoutExhaustingTheHostStack) {
+    std::vector<uint8_t> body;
+    for (int i = 0; i < 200000; ++i) body.insert(body.end(), {0x02, 0x40});  // block
+    body.insert(body.end(), 200000, 0x0b);                                   // end
+    auto r = run(context(binary_module({0}, body)));
+    EXPECT_EQ(r.status, Status::Ok) << describe(r);
+}
+
+TEST_F(WasmTest, HugeLocalCountsAreRefused) {
+    // 0x0fffffff i32 locals: valid for wabt, 4 GiB of interpreter stack per call.
+    auto r = run(context(binary_module({1, 0xff, 0xff, 0xff, 0x7f, 0x7f}, {})));
+    EXPECT_EQ(r.status, Status::InvalidInput) << describe(r);
+    EXPECT_NE(r.error->message.find("locals"), std::string::npos) << r.error->message;
+}
+
+TEST_F(WasmTest, HugeTablesAreRefused) {
+    auto r =
+        run(context(bytes_of("(module (table 100000000 funcref) (func (export \"_start\")))")));
+    EXPECT_EQ(r.status, Status::InvalidInput) << describe(r);
+    EXPECT_NE(r.error->message.find("table"), std::string::npos) << r.error->message;
+}
+
+TEST_F(WasmTest, TableGrowthIsCapped) {
+    auto r = run(context(bytes_of(R"((module
+        (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+        (table $t 1 funcref)
+        (func (export "_start")
+          (call $exit (i32.eq (table.grow $t (ref.null func) (i32.const 100000000))
+                              (i32.const -1))))))")));
+    EXPECT_EQ(r.metadata.exit_code, 1) << describe(r);  // the grow returned -1
+}
+
+}  // namespace
+}  // namespace wasmtest

@@ -1,0 +1,89 @@
+// Limits enforced by the engine: linear memory cap, timeout (also in the start function) and
+// cpu_limit. Timing bounds are deliberately generous.
+#include <chrono>
+
+#include "test_support.hpp"
+
+namespace wasmtest {
+namespace {
+
+using microvm::Status;
+using namespace std::chrono_literals;
+
+TEST_F(WasmTest, MemoryGrowthStopsAtTheCapAndTheTrapIsMemoryExceeded) {
+    auto ctx = context(fixture("grow.wat"));
+    ctx.config.memory_limit_mb = 16;
+    auto r = run(ctx);
+    EXPECT_EQ(r.status, Status::MemoryExceeded) << describe(r);
+    ASSERT_TRUE(r.error);
+    EXPECT_NE(r.error->message.find("memory_limit_mb 16"), std::string::npos) << r.error->message;
+    EXPECT_NE(r.error->message.find("unreachable"), std::string::npos) << r.error->message;
+    ASSERT_TRUE(r.metadata.memory_peak_mb);
+    EXPECT_DOUBLE_EQ(*r.metadata.memory_peak_mb, 16.0);
+}
+
+TEST_F(WasmTest, HandledRefusalOfGrowthIsOk) {
+    auto ctx = context(fixture("grow.wat"), {"graceful"});
+    ctx.config.memory_limit_mb = 8;
+    auto r = run(ctx);
+    EXPECT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_DOUBLE_EQ(*r.metadata.memory_peak_mb, 8.0);
+}
+
+TEST_F(WasmTest, InitialMemoryAboveTheCapIsRefused) {
+    auto ctx = context(fixture("big_initial_memory.wat"));
+    ctx.config.memory_limit_mb = 64;
+    auto r = run(ctx);
+    EXPECT_EQ(r.status, Status::MemoryExceeded) << describe(r);
+    ASSERT_TRUE(r.error);
+    EXPECT_NE(r.error->message.find("initial linear memory of 125 MiB"), std::string::npos)
+        << r.error->message;
+    ctx.config.memory_limit_mb = 200;
+    EXPECT_EQ(run(ctx).status, Status::Ok);
+}
+
+TEST_F(WasmTest, InfiniteLoopTimesOutNearTheTimeout) {
+    auto ctx = context(fixture("infinite_loop.wat"));
+    ctx.config.timeout = 300ms;
+    auto r = run(ctx);
+    EXPECT_EQ(r.status, Status::Timeout) << describe(r);
+    EXPECT_GE(r.metadata.duration, 300ms);
+    EXPECT_LT(r.metadata.duration, 5s);
+}
+
+TEST_F(WasmTest, StartFunctionRunsUnderTheDeadlineToo) {
+    auto ctx = context(fixture("start_section_loop.wat"));
+    ctx.config.timeout = 300ms;
+    auto r = run(ctx);
+    EXPECT_EQ(r.status, Status::Timeout) << describe(r);
+    EXPECT_LT(r.metadata.duration, 5s);
+}
+
+TEST_F(WasmTest, SleepsEndAtTheDeadline) {
+    auto ctx = context(fixture("sleep.wat"), {"60000"});
+    ctx.config.timeout = 300ms;
+    auto r = run(ctx);
+    EXPECT_EQ(r.status, Status::Timeout) << describe(r);
+    EXPECT_LT(r.metadata.duration, 5s);
+}
+
+TEST_F(WasmTest, CpuLimitThrottlesTheModule) {
+    // Find a loop length that costs a measurable amount of CPU at full speed.
+    uint64_t iterations = 200000;
+    std::chrono::nanoseconds cpu{0};
+    for (int i = 0; i < 12 && cpu < 60ms; ++i, iterations *= 2) {
+        auto r = run(context(fixture("busy.wat"), {std::to_string(iterations)}));
+        ASSERT_EQ(r.status, Status::Ok) << describe(r);
+        cpu = *r.metadata.cpu_time;
+    }
+    auto ctx = context(fixture("busy.wat"), {std::to_string(iterations / 2)});
+    ctx.config.cpu_limit = 0.25;
+    auto r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    // A quarter of a core: the wall time is about four times the CPU time.
+    EXPECT_GE(r.metadata.duration.count(), 2.5 * r.metadata.cpu_time->count())
+        << "cpu " << r.metadata.cpu_time->count() << "ns, wall " << r.metadata.duration.count();
+}
+
+}  // namespace
+}  // namespace wasmtest

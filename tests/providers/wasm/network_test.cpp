@@ -1,0 +1,129 @@
+// The microvm.http_fetch import: the network policy decides per host before any connection, and
+// every attempt is recorded in metadata.network_requests. A loopback server plays the internet.
+#include <httplib.h>
+
+#include <atomic>
+#include <thread>
+
+#include "test_support.hpp"
+
+namespace wasmtest {
+namespace {
+
+using microvm::NetworkPolicy;
+using microvm::Status;
+
+constexpr int kNotCapable = 100 + 76;
+
+class NetworkTest : public WasmTest {
+  protected:
+    void SetUp() override {
+        WasmTest::SetUp();
+        server.Get("/hello", [this](const httplib::Request&, httplib::Response& res) {
+            ++hits;
+            res.set_header("X-Served-By", "loopback");
+            res.set_content("hi from the host", "text/plain");
+        });
+        server.Post("/echo", [this](const httplib::Request& req, httplib::Response& res) {
+            ++hits;
+            res.status = 201;
+            res.set_content(req.get_header_value("X-Token") + ":" + req.body, "text/plain");
+        });
+        port = server.bind_to_any_port("127.0.0.1");
+        ASSERT_GT(port, 0);
+        thread = std::thread([this] { server.listen_after_bind(); });
+    }
+    void TearDown() override {
+        server.stop();
+        thread.join();
+        WasmTest::TearDown();
+    }
+
+    std::string url(const std::string& path) const {
+        return "http://127.0.0.1:" + std::to_string(port) + path;
+    }
+    microvm::ExecutionResult fetch(NetworkPolicy policy, const std::string& request_json) {
+        auto ctx = context(fixture("http_fetch.wat"), {request_json});
+        ctx.config.network_policy = std::move(policy);
+        return run(ctx);
+    }
+
+    httplib::Server server;
+    std::thread thread;
+    int port = 0;
+    std::atomic<int> hits{0};
+};
+
+TEST_F(NetworkTest, AllowedHostIsFetchedAndRecorded) {
+    auto r = fetch(NetworkPolicy::allow({"127.0.0.1"}), R"({"url": ")" + url("/hello") + R"("})");
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    auto response = nlohmann::json::parse(r.metadata.stdout_data);
+    EXPECT_EQ(response["status"], 200);
+    EXPECT_EQ(response["body"], "hi from the host");
+    EXPECT_EQ(response["headers"]["x-served-by"], "loopback");
+    EXPECT_EQ(hits.load(), 1);
+    ASSERT_EQ(r.metadata.network_requests.size(), 1u);
+    const auto& rec = r.metadata.network_requests[0];
+    EXPECT_EQ(rec.url, url("/hello"));
+    EXPECT_EQ(rec.method, "GET");
+    EXPECT_EQ(rec.status, 200);
+    EXPECT_EQ(rec.bytes, 16u);
+    EXPECT_EQ(rec.error, "");
+}
+
+TEST_F(NetworkTest, MethodHeadersAndBodyReachTheServer) {
+    auto r = fetch(NetworkPolicy::full(), R"({"url": ")" + url("/echo") +
+                                              R"(", "method": "POST", "headers": {"X-Token": "t0k"},
+                                              "body": "payload"})");
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    auto response = nlohmann::json::parse(r.metadata.stdout_data);
+    EXPECT_EQ(response["status"], 201);
+    EXPECT_EQ(response["body"], "t0k:payload");
+    ASSERT_EQ(r.metadata.network_requests.size(), 1u);
+    EXPECT_EQ(r.metadata.network_requests[0].method, "POST");
+}
+
+TEST_F(NetworkTest, DeniedHostsAreRefusedBeforeAnyConnection) {
+    for (const NetworkPolicy& policy :
+         {NetworkPolicy::denied(), NetworkPolicy::allow({"example.com"}),
+          NetworkPolicy::deny({"127.0.0.1"}), NetworkPolicy::allow({"127.0.0.1:1"})}) {
+        auto r = fetch(policy, R"({"url": ")" + url("/hello") + R"("})");
+        EXPECT_EQ(r.metadata.exit_code, kNotCapable) << policy.to_string() << ": " << describe(r);
+        auto response = nlohmann::json::parse(r.metadata.stdout_data);
+        EXPECT_NE(response["error"].get<std::string>().find("denied by network policy"),
+                  std::string::npos);
+        ASSERT_EQ(r.metadata.network_requests.size(), 1u) << policy.to_string();
+        EXPECT_EQ(r.metadata.network_requests[0].status, 0);
+        EXPECT_NE(r.metadata.network_requests[0].error.find("denied"), std::string::npos);
+    }
+    EXPECT_EQ(hits.load(), 0);
+}
+
+TEST_F(NetworkTest, UserinfoCannotDisguiseTheHost) {
+    auto r =
+        fetch(NetworkPolicy::allow({"example.com"}),
+              R"({"url": "http://example.com@127.0.0.1:)" + std::to_string(port) + R"(/hello"})");
+    EXPECT_EQ(r.metadata.exit_code, kNotCapable) << describe(r);
+    EXPECT_EQ(hits.load(), 0);
+}
+
+TEST_F(NetworkTest, MalformedRequestsAreRejected) {
+    for (const std::string& req :
+         {std::string("not json"), std::string(R"({"method": "GET"})"),
+          std::string(R"({"url": "file:///etc/passwd"})"),
+          std::string(R"({"url": ")") + url("/hello") + R"(", "headers": {"A": "b\r\nX: y"}})"}) {
+        auto r = fetch(NetworkPolicy::full(), req);
+        EXPECT_EQ(r.metadata.exit_code, 100 + 28) << req << ": " << describe(r);  // EINVAL
+    }
+    EXPECT_EQ(hits.load(), 0);
+}
+
+TEST_F(NetworkTest, FailedConnectionsAreReportedToTheGuest) {
+    auto r = fetch(NetworkPolicy::full(), R"({"url": "http://127.0.0.1:1/"})");
+    EXPECT_EQ(r.metadata.exit_code, 100 + 29) << describe(r);  // EIO
+    ASSERT_EQ(r.metadata.network_requests.size(), 1u);
+    EXPECT_FALSE(r.metadata.network_requests[0].error.empty());
+}
+
+}  // namespace
+}  // namespace wasmtest

@@ -1,0 +1,108 @@
+// The provider as a whole: identity, RTFS refusal, the module cache, parallel executions.
+#include <atomic>
+#include <cstdlib>
+#include <thread>
+
+#include "sha256.hpp"
+#include "test_support.hpp"
+
+namespace wasmtest {
+namespace {
+
+using microvm::Status;
+
+TEST_F(WasmTest, Identity) {
+    EXPECT_EQ(provider.name(), "wasm");
+    EXPECT_EQ(provider.isolation(), microvm::Isolation::Wasm);
+    EXPECT_TRUE(provider.availability().available);
+}
+
+TEST_F(WasmTest, RtfsIsRefusedUntilTheGuestExists) {
+    unsetenv("MICROVM_RTFS_WASM");
+    microvm::ExecutionContext ctx;
+    ctx.program = microvm::RtfsSource{"(+ 1 2)"};
+    auto r = run(ctx);
+    EXPECT_EQ(r.status, Status::PolicyViolation) << describe(r);
+    ASSERT_TRUE(r.error);
+    EXPECT_NE(r.error->message.find("provider 'wasm' cannot run the program: rtfs"),
+              std::string::npos)
+        << r.error->message;
+    EXPECT_FALSE(r.value.has_value());
+}
+
+TEST_F(WasmTest, FindRtfsGuestHonoursTheEnvironment) {
+    setenv("MICROVM_RTFS_WASM", "/nonexistent/rtfs-guest.wasm", 1);
+    auto missing = microvm::find_rtfs_guest_wasm();
+    EXPECT_FALSE(missing);
+    TempDir tmp;
+    write_file(tmp.path() / "rtfs-guest.wasm", "\0asm");
+    setenv("MICROVM_RTFS_WASM", (tmp.path() / "rtfs-guest.wasm").c_str(), 1);
+    auto found = microvm::find_rtfs_guest_wasm();
+    unsetenv("MICROVM_RTFS_WASM");
+    ASSERT_TRUE(found);
+    EXPECT_EQ(*found, (tmp.path() / "rtfs-guest.wasm").string());
+}
+
+TEST_F(WasmTest, OtherProgramKindsAreRefused) {
+    microvm::ExecutionContext ctx;
+    ctx.program = microvm::ExternalProgram{"/bin/true", {}};
+    EXPECT_EQ(run(ctx).status, Status::PolicyViolation);
+}
+
+TEST_F(WasmTest, SecondRunOfAModuleHitsTheCache) {
+    auto ctx = context(fixture("hello.wat"));
+    ASSERT_EQ(run(ctx).status, Status::Ok);
+    auto after_first = provider.cache_stats();
+    ASSERT_EQ(run(ctx).status, Status::Ok);
+    auto after_second = provider.cache_stats();
+    EXPECT_EQ(after_second.misses, after_first.misses);
+    EXPECT_EQ(after_second.hits, after_first.hits + 1);
+    EXPECT_EQ(after_second.entries, 1u);
+}
+
+TEST_F(WasmTest, CacheIsBoundedByEntries) {
+    microvm::WasmProvider small;
+    ASSERT_TRUE(small.initialize({{"module_cache_entries", 2}}));
+    for (int i = 0; i < 5; ++i) {
+        std::string text =
+            "(module (func (export \"_start\") (drop (i32.const " + std::to_string(i) + "))))";
+        ASSERT_EQ(small.execute_program(context(bytes_of(text))).status, Status::Ok);
+    }
+    EXPECT_EQ(small.cache_stats().entries, 2u);
+    EXPECT_EQ(small.cache_stats().misses, 5u);
+}
+
+TEST_F(WasmTest, ParallelExecutionsAreIndependent) {
+    std::vector<std::thread> threads;
+    std::atomic<int> good{0};
+    for (int t = 0; t < 6; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 15; ++i) {
+                auto ctx = context(fixture("args.wat"), {"thread-" + std::to_string(t)});
+                auto r = provider.execute_program(ctx);
+                if (r.status == Status::Ok &&
+                    r.metadata.stdout_data == "module.wasm\nthread-" + std::to_string(t) + "\n") {
+                    ++good;
+                }
+            }
+        });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(good.load(), 6 * 15);
+}
+
+TEST(Sha256, KnownVectors) {
+    using microvm::wasm::sha256;
+    using microvm::wasm::to_hex;
+    EXPECT_EQ(to_hex(sha256({})),
+              "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    std::string abc = "abc";
+    EXPECT_EQ(to_hex(sha256({reinterpret_cast<const uint8_t*>(abc.data()), abc.size()})),
+              "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    std::string long_input(1000, 'a');
+    EXPECT_EQ(to_hex(sha256({reinterpret_cast<const uint8_t*>(long_input.data()), 1000})),
+              "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3");
+}
+
+}  // namespace
+}  // namespace wasmtest

@@ -1,0 +1,152 @@
+// The `microvm` command, driven as a user would (spec section 4), on the mock provider; the
+// sandboxing providers' CLI behaviour is tested with those providers.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "support/run_command.hpp"
+
+namespace {
+
+using testsupport::CommandResult;
+using testsupport::TempFile;
+
+CommandResult microvm(std::vector<std::string> args, const std::string& stdin_text = "") {
+    args.insert(args.begin(), MICROVM_BINARY);
+    return testsupport::run_command(args, stdin_text);
+}
+
+TEST(MicrovmCli, EvalOnMockPrintsTheValue) {
+    auto r = microvm({"eval", "-p", "mock", "(+ 1 2)"});
+    EXPECT_EQ(r.status, 0);
+    EXPECT_EQ(r.out, "3\n");
+    EXPECT_EQ(r.err, "");
+}
+
+TEST(MicrovmCli, JsonOutputHasTheDocumentedFields) {
+    auto r = microvm({"eval", "-p", "mock", "--json", "(+ 1 2)"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["status"], "ok");
+    EXPECT_EQ(j["value"], "3");
+    EXPECT_EQ(j["provider"], "mock");
+    EXPECT_TRUE(j["execution_id"].get<std::string>().starts_with("exec-"));
+    EXPECT_TRUE(j["error"].is_null());
+    for (const char* k : {"exit_code", "signal", "stdout", "stderr", "stdout_truncated",
+                          "stderr_truncated"})
+        EXPECT_TRUE(j.contains(k)) << k;
+    const auto& m = j["metadata"];
+    EXPECT_GT(m["duration_ms"].get<double>(), 0.0);
+    EXPECT_TRUE(m["cpu_time_ms"].is_number());
+    EXPECT_EQ(m["isolation"], "none");
+    EXPECT_TRUE(m["network_requests"].is_array());
+    EXPECT_TRUE(m["file_operations"].is_array());
+}
+
+TEST(MicrovmCli, TimeoutExits124WithinASecond) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = microvm({"eval", "-p", "mock", "--timeout", "200ms", "(loop [] (recur))"});
+    auto took = std::chrono::steady_clock::now() - t0;
+    EXPECT_EQ(r.status, 124) << r.err;
+    EXPECT_LT(took, std::chrono::seconds(1));
+    EXPECT_GE(took, std::chrono::milliseconds(200));
+    EXPECT_NE(r.err.find("timeout"), std::string::npos) << r.err;
+}
+
+TEST(MicrovmCli, DeniedCapabilityExits126NamingIt) {
+    auto r = microvm({"eval", "-p", "mock", "(println \"hi\")"});
+    EXPECT_EQ(r.status, 126);
+    EXPECT_NE(r.err.find("ccos.io.println"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "");
+}
+
+TEST(MicrovmCli, AllowedCapabilityRuns) {
+    auto r = microvm({"eval", "-p", "mock", "--allow", "ccos.io.println", "(do (println \"hi\") 7)"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "hi\n7\n");
+}
+
+TEST(MicrovmCli, UnknownProviderExits125NamingIt) {
+    auto r = microvm({"eval", "-p", "nope", "1"});
+    EXPECT_EQ(r.status, 125);
+    EXPECT_NE(r.err.find("nope"), std::string::npos) << r.err;
+}
+
+TEST(MicrovmCli, RtfsErrorExits1AndReadErrorExits2) {
+    auto r = microvm({"eval", "-p", "mock", "(/ 1 0)"});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("DivisionByZero"), std::string::npos) << r.err;
+    r = microvm({"eval", "-p", "mock", "(+ 1"});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("ReadError"), std::string::npos) << r.err;
+}
+
+TEST(MicrovmCli, MemoryLimitExits137) {
+    auto r = microvm({"eval", "-p", "mock", "--memory", "16", "(loop [v [] i 0] (recur [i v] (inc i)))"});
+    EXPECT_EQ(r.status, 137) << r.err;
+}
+
+TEST(MicrovmCli, UsageErrorsExit64) {
+    EXPECT_EQ(microvm({"eval", "-p", "mock", "--timeout", "soon", "1"}).status, 64);
+    EXPECT_EQ(microvm({"eval", "-p", "mock", "--net", "sometimes", "1"}).status, 64);
+    EXPECT_EQ(microvm({"eval", "-p", "mock", "--fs", "rw", "1"}).status, 64);
+    EXPECT_EQ(microvm({"eval", "--bogus-flag", "1"}).status, 64);
+    EXPECT_EQ(microvm({"frobnicate"}).status, 64);
+    EXPECT_EQ(microvm({}).status, 64);
+}
+
+TEST(MicrovmCli, EvalFromFileAndStdin) {
+    TempFile f("(defn sq [x] (* x x))\n(sq 9)\n");
+    auto r = microvm({"eval", "-p", "mock", "-f", f.path()});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "81\n");
+    r = microvm({"eval", "-p", "mock", "-"}, "(* 6 7)");
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "42\n");
+}
+
+TEST(MicrovmCli, MockRefusesExternalProgramsPointingElsewhere) {
+    auto r = microvm({"run", "-p", "mock", "--", "/bin/echo", "hi"});
+    EXPECT_EQ(r.status, 126) << r.err;
+    EXPECT_NE(r.err.find("process"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "");
+}
+
+TEST(MicrovmCli, ProvidersTableListsEveryProvider) {
+    auto r = microvm({"providers"});
+    EXPECT_EQ(r.status, 0);
+    for (const char* p : {"NAME", "AVAILABLE", "ISOLATION", "mock", "process", "wasm"})
+        EXPECT_NE(r.out.find(p), std::string::npos) << p << "\n" << r.out;
+    r = microvm({"providers", "--json"});
+    auto j = nlohmann::json::parse(r.out);
+    ASSERT_TRUE(j.is_array());
+    bool saw_mock = false;
+    for (const auto& p : j)
+        if (p["name"] == "mock") {
+            saw_mock = true;
+            EXPECT_EQ(p["available"], true);
+            EXPECT_EQ(p["isolation"], "none");
+        }
+    EXPECT_TRUE(saw_mock);
+}
+
+TEST(MicrovmCli, SettingsFileChoosesTheProviderAndBadFilesNameTheLine) {
+    TempFile good("default_provider = \"mock\"\n[default_config]\ntimeout = \"5s\"\n");
+    auto r = microvm({"eval", "--config", good.path(), "--json", "(+ 2 2)"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(nlohmann::json::parse(r.out)["provider"], "mock");
+    TempFile bad("default_provider = \"mock\"\n[default_config]\ntimeout = 30\n");
+    r = microvm({"eval", "--config", bad.path(), "1"});
+    EXPECT_EQ(r.status, 64);
+    EXPECT_NE(r.err.find(":3:"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("timeout"), std::string::npos) << r.err;
+}
+
+TEST(MicrovmCli, TestProfileUsesMock) {
+    auto r = microvm({"eval", "--profile", "test", "--json", "(+ 1 1)"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(nlohmann::json::parse(r.out)["provider"], "mock");
+}
+
+}  // namespace

@@ -1,0 +1,131 @@
+#include "commands.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "microvm/factory.hpp"
+#include "microvm/json_output.hpp"
+#include "progress.hpp"
+
+namespace microvm::cli {
+
+namespace {
+
+std::string runs_list(const std::vector<ProgramKind>& kinds) {
+    std::string s;
+    for (auto k : kinds) s += (s.empty() ? "" : ",") + std::string(to_string(k));
+    return s;
+}
+
+void print_error(const std::string& kind, const std::string& message) {
+    std::fprintf(stderr, "error: %s: %s\n", kind.c_str(), message.c_str());
+}
+
+int exit_for_failure(const Failure& f) {
+    switch (f.kind) {
+        case Failure::Kind::InvalidConfig:
+        case Failure::Kind::InvalidInput: return kExitUsage;
+        case Failure::Kind::Unsupported: return kExitPolicy;
+        default: return kExitSetup;
+    }
+}
+
+void write_all(int fd, const std::string& s) {
+    size_t off = 0;
+    while (off < s.size()) {
+        ssize_t n = ::write(fd, s.data() + off, s.size() - off);
+        if (n <= 0) return;
+        off += static_cast<size_t>(n);
+    }
+}
+
+}  // namespace
+
+int cmd_providers(bool json) {
+    ProviderFactory factory;
+    auto infos = factory.list_providers();
+    if (json) {
+        nlohmann::json arr = nlohmann::json::array();
+        for (const auto& i : infos)
+            arr.push_back({{"name", i.name},
+                           {"available", i.availability.available},
+                           {"isolation", to_string(i.isolation)},
+                           {"runs", runs_list(i.runs)},
+                           {"reason", i.availability.reason}});
+        std::cout << arr.dump(2) << "\n";
+        return 0;
+    }
+    std::printf("%-12s %-10s %-10s %-26s %s\n", "NAME", "AVAILABLE", "ISOLATION", "RUNS", "REASON");
+    for (const auto& i : infos)
+        std::printf("%-12s %-10s %-10s %-26s %s\n", i.name.c_str(),
+                    i.availability.available ? "yes" : "no", to_string(i.isolation),
+                    runs_list(i.runs).c_str(),
+                    i.availability.available ? "" : i.availability.reason.c_str());
+    return 0;
+}
+
+int cmd_execute(const PolicyFlags& flags, Program program, std::vector<std::string> args,
+                bool is_eval) {
+    auto inv = resolve(flags);
+    if (!inv) {
+        print_error(to_string(inv.error().kind), inv.error().message);
+        return exit_for_failure(inv.error());
+    }
+    ProviderFactory factory;
+    {
+        Progress progress("initializing provider '" + inv->provider + "'");
+        auto init = initialize_provider_from_settings(factory, inv->settings, inv->provider);
+        if (!init) {
+            if (flags.json) {
+                ExecutionResult r;
+                r.status = Status::Unavailable;
+                r.metadata.provider = inv->provider;
+                r.error = ExecutionError{to_string(init.error().kind), init.error().message};
+                std::cout << to_json(r).dump() << "\n";
+            } else {
+                print_error(to_string(init.error().kind), init.error().message);
+            }
+            return kExitSetup;
+        }
+    }
+    auto provider = factory.get_provider(inv->provider);
+    if (!provider) {
+        print_error(to_string(provider.error().kind), provider.error().message);
+        return kExitSetup;
+    }
+
+    ExecutionContext ctx;
+    ctx.execution_id = new_execution_id();
+    ctx.program = std::move(program);
+    ctx.args = std::move(args);
+    ctx.config = inv->config;
+    ctx.runtime_context = inv->runtime_context;
+    ctx.capability_permissions = inv->capability_permissions;
+
+    ExecutionResult r = (*provider)->execute_program(ctx);
+    factory.cleanup_all();
+
+    const int status = exit_status_for(r, is_eval);
+    if (flags.json) {
+        std::cout << to_json(r).dump() << "\n";
+        return status;
+    }
+    // Plain output: the program's own output passes through, then the value (eval) or error.
+    write_all(STDOUT_FILENO, r.metadata.stdout_data);
+    write_all(STDERR_FILENO, r.metadata.stderr_data);
+    if (r.metadata.stdout_truncated || r.metadata.stderr_truncated)
+        std::fprintf(stderr, "microvm: output truncated at %llu bytes per stream\n",
+                     static_cast<unsigned long long>(ctx.config.max_output_bytes));
+    if (r.ok()) {
+        if (is_eval && r.value) std::printf("%s\n", r.value->c_str());
+    } else if (r.error && !(r.status == Status::RuntimeError && !is_eval &&
+                            r.metadata.exit_code && r.error->kind != kProgramNotFound)) {
+        // A program that simply exited non-zero has said what it had to say itself.
+        print_error(r.error->kind.empty() ? to_string(r.status) : r.error->kind, r.error->message);
+    }
+    return status;
+}
+
+}  // namespace microvm::cli

@@ -1,0 +1,120 @@
+// microvm: run programs inside isolation providers under a per-execution policy.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+#include "commands.hpp"
+#include "microvm/json_output.hpp"
+
+namespace {
+
+using microvm::cli::PolicyFlags;
+
+void add_policy_flags(CLI::App* app, PolicyFlags& f) {
+    app->add_option("-p,--provider", f.provider, "Isolation provider (see `microvm providers`)");
+    app->add_option("--timeout", f.timeout, "Wall-clock limit, e.g. 500ms, 30s");
+    app->add_option("--memory", f.memory, "Memory limit in MiB");
+    app->add_option("--cpu", f.cpu, "CPU share: 1.0 = one core, 0.25 = a quarter");
+    app->add_option("--net", f.net, "deny | full | allow=HOST[,HOST...] | block=HOST[,HOST...]");
+    app->add_option("--fs", f.fs, "none | ro[=PATH[:PATH...]] | rw[=PATH[:PATH...]] | full");
+    // One value per occurrence, so that a following EXPR is not taken as another value.
+    app->add_option("--env", f.env, "KEY=VALUE visible to the program (repeatable)")
+        ->allow_extra_args(false);
+    app->add_option("--security", f.security, "RTFS runtime context: pure | controlled | full");
+    app->add_option("--allow", f.allow, "Allowed capability id (repeatable)")
+        ->allow_extra_args(false);
+    app->add_option("--config", f.config_file, "Settings file (TOML)");
+    app->add_option("--profile", f.profile, "Settings profile: dev | test | prod | ...");
+    app->add_flag("--json", f.json, "Print one JSON object describing the execution");
+}
+
+std::string read_stream(std::istream& in) {
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"microvm: run programs inside isolation providers under an enforced policy"};
+    app.require_subcommand(1);
+
+    bool providers_json = false;
+    auto* providers = app.add_subcommand("providers", "List providers and their availability");
+    providers->add_flag("--json", providers_json, "JSON output");
+
+    PolicyFlags eval_flags;
+    std::string expr, eval_file;
+    auto* eval = app.add_subcommand("eval", "Evaluate RTFS source");
+    add_policy_flags(eval, eval_flags);
+    eval->add_option("-f,--file", eval_file, "Read the program from a file");
+    eval->add_option("expr", expr, "RTFS expression, or - for standard input");
+
+    PolicyFlags run_flags;
+    std::vector<std::string> command;
+    auto* run = app.add_subcommand("run", "Run an external program: microvm run [options] -- PROGRAM [ARGS...]");
+    add_policy_flags(run, run_flags);
+    run->add_option("command", command, "Program and arguments")->required();
+
+    PolicyFlags wasm_flags;
+    std::string module_path;
+    std::vector<std::string> wasm_args;
+    auto* wasm = app.add_subcommand("wasm", "Run a WebAssembly module (WASI _start)");
+    add_policy_flags(wasm, wasm_flags);
+    wasm->add_option("module", module_path, "MODULE.wasm or MODULE.wat")->required();
+    wasm->add_option("args", wasm_args, "Arguments for the module");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        app.exit(e);
+        return microvm::kExitUsage;
+    }
+
+    if (*providers) return microvm::cli::cmd_providers(providers_json);
+
+    if (*eval) {
+        std::string source;
+        if (!eval_file.empty()) {
+            if (!expr.empty()) {
+                std::cerr << "error: usage: give either EXPR or -f FILE, not both\n";
+                return microvm::kExitUsage;
+            }
+            std::ifstream in(eval_file, std::ios::binary);
+            if (!in) {
+                std::cerr << "error: usage: cannot read " << eval_file << "\n";
+                return microvm::kExitUsage;
+            }
+            source = read_stream(in);
+        } else if (expr == "-") {
+            source = read_stream(std::cin);
+        } else if (!expr.empty()) {
+            source = expr;
+        } else {
+            std::cerr << "error: usage: microvm eval [options] (EXPR | -f FILE | -)\n";
+            return microvm::kExitUsage;
+        }
+        return microvm::cli::cmd_execute(eval_flags, microvm::RtfsSource{source}, {}, true);
+    }
+
+    if (*run) {
+        microvm::ExternalProgram prog{command[0], {command.begin() + 1, command.end()}};
+        return microvm::cli::cmd_execute(run_flags, std::move(prog), {}, false);
+    }
+
+    std::ifstream in(module_path, std::ios::binary);
+    if (!in) {
+        std::cerr << "error: usage: cannot read " << module_path << "\n";
+        return microvm::kExitUsage;
+    }
+    std::string bytes = read_stream(in);
+    if (wasm_flags.provider.empty()) wasm_flags.provider = "wasm";
+    return microvm::cli::cmd_execute(wasm_flags,
+                                     microvm::WasmModule{{bytes.begin(), bytes.end()}},
+                                     std::move(wasm_args), false);
+}

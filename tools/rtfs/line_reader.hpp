@@ -1,0 +1,27 @@
+// Lines of REPL input: with line editing and history (libedit) on a terminal, plain lines
+// otherwise (input piped in, e.g. from tests).
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace rtfs::cli {
+
+class LineReader {
+  public:
+    LineReader();
+    ~LineReader();  // saves the history of an interactive session
+    LineReader(const LineReader&) = delete;
+    LineReader& operator=(const LineReader&) = delete;
+
+    bool interactive() const { return interactive_; }
+    // The next line without its newline; nullopt at end of input (Ctrl-D).
+    std::optional<std::string> read_line(const char* prompt);
+    void remember(const std::string& entry);
+
+  private:
+    bool interactive_;
+    std::string history_file_;
+};
+
+}  // namespace rtfs::cli

@@ -1,0 +1,82 @@
+#include "repl.hpp"
+
+#include <csignal>
+#include <cstdio>
+
+#include "line_reader.hpp"
+#include "report.hpp"
+#include "rtfs/reader.hpp"
+
+namespace rtfs::cli {
+
+namespace {
+
+std::atomic<bool>* g_interrupt = nullptr;
+
+// Ctrl-C interrupts the running evaluation, not the session.
+void on_sigint(int) {
+    if (g_interrupt) g_interrupt->store(true);
+}
+
+// The reader stopped because the text ended inside a form, string or comment: read more.
+bool needs_more_input(const Error& e) {
+    if (e.kind() != ErrorKind::ReadError) return false;
+    const std::string& m = e.message();
+    return m.starts_with("unexpected end of input") || m.starts_with("unterminated string") ||
+           m.starts_with("unterminated block comment");
+}
+
+enum class Completeness { Blank, Incomplete, Ready };
+
+Completeness check(const std::string& text) {
+    auto forms = read_all(text);
+    if (!forms)
+        return needs_more_input(forms.error()) ? Completeness::Incomplete : Completeness::Ready;
+    return forms->empty() ? Completeness::Blank : Completeness::Ready;
+}
+
+std::string trimmed(const std::string& s) {
+    const size_t b = s.find_first_not_of(" \t\r\n");
+    if (b == std::string::npos) return {};
+    return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
+}
+
+}  // namespace
+
+int run_repl(Session& session, bool json) {
+    LineReader input;
+    g_interrupt = &session.cancel_flag();
+    struct sigaction sa {};
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    struct sigaction previous {};
+    sigaction(SIGINT, &sa, &previous);
+    if (input.interactive())
+        std::fputs("RTFS REPL: definitions persist; Ctrl-C interrupts, Ctrl-D exits.\n", stdout);
+
+    std::string pending;
+    for (;;) {
+        auto line = input.read_line(pending.empty() ? "rtfs> " : "  ... ");
+        if (!line) {
+            // End of input inside an unfinished form: report what is wrong with it.
+            if (!trimmed(pending).empty()) report(session.eval(pending), json);
+            if (input.interactive()) std::fputc('\n', stdout);
+            break;
+        }
+        pending += *line;
+        pending += '\n';
+        const Completeness state = check(pending);
+        if (state == Completeness::Incomplete) continue;
+        if (state == Completeness::Ready) {
+            input.remember(trimmed(pending));
+            report(session.eval(pending), json);
+        }
+        pending.clear();
+    }
+    sigaction(SIGINT, &previous, nullptr);
+    g_interrupt = nullptr;
+    return kExitOk;
+}
+
+}  // namespace rtfs::cli

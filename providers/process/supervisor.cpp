@@ -105,12 +105,17 @@ bool join_cgroups(InitFds& fds, ChildFailure& f) {
     return true;
 }
 
-bool build_sandbox(const ChildPlan& plan, InitFds& fds, ChildFailure& f) {
+// What needs no id mapping, done while the host writes the maps: joining the cgroups, the
+// cgroup namespace, and cloning the bind sources (with the host's view of permissions).
+bool prepare_before_mapping(const ChildPlan& plan, InitFds& fds, MountState& mounts,
+                            ChildFailure& f) {
     if (!join_cgroups(fds, f)) return false;
     // The cgroup namespace is rooted at the sandbox's cgroup, where we are now.
     if (::unshare(CLONE_NEWCGROUP) != 0) return failed(f, ChildStep::kCgroupNamespace);
-    MountState mounts;
-    if (!clone_bind_sources(plan, mounts, f)) return false;
+    return clone_bind_sources(plan, mounts, f);
+}
+
+bool build_sandbox(const ChildPlan& plan, MountState& mounts, ChildFailure& f) {
     if (!become_sandbox_user(plan, f)) return false;
     if (!assemble_root(plan, mounts, f)) return false;
     if (plan.new_network && !bring_up_loopback(f)) return false;
@@ -152,11 +157,15 @@ int program_main(void* arg) {
     if (!take_descriptors(plan.fds, fds)) ::_exit(1);
     reset_signals();
     ::umask(0);
-    if (!wait_for_host(fds.sync)) ::_exit(1);  // the host gave up (or died) before we started
-    ::close(fds.sync);
 
     ChildFailure f;
-    if (!build_sandbox(plan, fds, f)) {
+    MountState mounts;
+    bool prepared = prepare_before_mapping(plan, fds, mounts, f);
+    // The ids are mapped once the host says go (it cannot tell a failure from a slow start, so
+    // even a failure waits for it); EOF means the host gave up or died.
+    if (!wait_for_host(fds.sync)) ::_exit(1);
+    ::close(fds.sync);
+    if (!prepared || !build_sandbox(plan, mounts, f)) {
         send_failure(fds.report, ChildReport::kSetupFailed, f);
         ::_exit(1);
     }

@@ -103,7 +103,7 @@ ExecutionResult MockProvider::run_rtfs(const ExecutionContext& ctx, const std::s
             auto r = interp.eval(source);
             if (r) {
                 o.ok = true;
-                o.value = rtfs::print(*r);
+                o.value = rtfs::print(*r, cfg.max_output_bytes);
             } else {
                 o.error_kind = rtfs::to_string(r.error().kind());
                 o.error_message = r.error().located_message();

@@ -50,6 +50,9 @@ Interpreter::Interpreter(EvalOptions options) : st_(std::make_unique<State>()) {
 
 Interpreter::~Interpreter() {
     HeapScope scope(&st_->heap);
+    for (auto& f : st_->letrec_closures)
+        for (auto& c : const_cast<FnObj&>(f.fn()).captures) c = Value();
+    st_->letrec_closures.clear();
     st_->stack.clear();
     st_->macros.clear();
     st_->globals.clear();

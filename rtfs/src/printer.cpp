@@ -1,6 +1,7 @@
 #include "rtfs/printer.hpp"
 
 #include <charconv>
+#include <cstdint>
 #include <cmath>
 
 #include "rtfs/function.hpp"
@@ -27,6 +28,9 @@ std::string format_float(double d) {
     if (negative) exp.insert(0, "-");
     return mant + "e" + exp;
 }
+
+// Set by print(v, max_bytes): printing stops once the output reaches it.
+static thread_local size_t g_print_limit = SIZE_MAX;
 
 static void print_string(std::string& out, const std::string& s) {
     out += '"';
@@ -56,6 +60,7 @@ static void print_items(std::string& out, const std::vector<Value>& items, char 
     out += open;
     bool first = true;
     for (const auto& x : items) {
+        if (out.size() >= g_print_limit) break;
         if (!first) out += ' ';
         first = false;
         print_to(out, x);
@@ -68,8 +73,8 @@ constexpr int kMaxPrintDepth = 10000;
 
 void print_to(std::string& out, const Value& v) {
     static thread_local int depth = 0;
-    if (depth >= kMaxPrintDepth) {
-        out += "...";
+    if (depth >= kMaxPrintDepth || out.size() >= g_print_limit) {
+        if (!out.ends_with("...")) out += "...";
         return;
     }
     struct Enter {
@@ -133,6 +138,19 @@ void print_to(std::string& out, const Value& v) {
 std::string print(const Value& v) {
     std::string out;
     print_to(out, v);
+    return out;
+}
+
+std::string print(const Value& v, size_t max_bytes) {
+    std::string out;
+    const size_t saved = g_print_limit;
+    g_print_limit = max_bytes;
+    print_to(out, v);
+    g_print_limit = saved;
+    if (out.size() > max_bytes + 3) {
+        out.resize(max_bytes);
+        out += "...";
+    }
     return out;
 }
 

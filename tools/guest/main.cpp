@@ -22,6 +22,7 @@ namespace {
 using namespace microvm;
 
 constexpr int kExitGuestFailure = 70;  // EX_SOFTWARE
+constexpr size_t kMaxValueBytes = 16u << 20;  // printed result; longer ones end with "..."
 
 std::string read_stdin() {
     std::string data;
@@ -93,7 +94,7 @@ guest::Result evaluate(const guest::Job& job) {
     auto r = rtfs::host::eval_on_big_stack(interp, job.source);
     if (r) {
         out.ok = true;
-        out.value = rtfs::print(*r);
+        out.value = rtfs::print(*r, kMaxValueBytes);
     } else {
         out.error_kind = rtfs::to_string(r.error().kind());
         out.error_message = r.error().located_message();

@@ -200,7 +200,7 @@ std::optional<Failed> execute(const CompiledModule& module, const MicroVMConfig&
     for (wi::Ref m : inst->memories()) memory_bytes += store.UnsafeGet<wi::Memory>(m)->ByteSize();
     meta.memory_peak_mb = static_cast<double>(memory_bytes) / (1024.0 * 1024.0);
 
-    if (ended == Ended::Timeout) {
+    if (ended == Ended::Timeout || (ended == Ended::Trapped && state.timed_out)) {
         return Failed{
             Status::Timeout, "timeout",
             "the module ran past its timeout of " + std::to_string(config.timeout.count()) + " ms"};

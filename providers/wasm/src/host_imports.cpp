@@ -30,10 +30,18 @@ std::string import_name(const wi::ImportType& t) {
     return t.module + "." + t.name;
 }
 
+// A host call that returns after the deadline (a sleep, a slow request) ends the run right
+// there, before the module can act on the result.
 wi::Ref bind(wi::Store& store, RunState& state, const HostFunction& f) {
-    wi::HostFunc::Callback cb = [&state, handler = f.handler](wi::Thread&, const wi::Values& params,
-                                                              wi::Values& results, wi::Trap::Ptr*) {
+    wi::HostFunc::Callback cb = [&state, handler = f.handler](
+                                    wi::Thread& thread, const wi::Values& params,
+                                    wi::Values& results, wi::Trap::Ptr* trap) {
         results[0] = wi::Value::Make(handler(state, params));
+        if (state.past_deadline()) {
+            state.timed_out = true;
+            *trap = wi::Trap::New(thread.store(), "timeout");
+            return wabt::Result::Error;
+        }
         return wabt::Result::Ok;
     };
     return wi::HostFunc::New(store, func_type(f.params), std::move(cb)).ref();

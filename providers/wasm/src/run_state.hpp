@@ -37,6 +37,7 @@ struct RunState {
     uint64_t memory_cap_pages = 0;           // memory_limit_mb in 64 KiB pages
 
     std::optional<uint32_t> exit_code;  // set by proc_exit
+    bool timed_out = false;             // a host call returned past the deadline
     bool grow_refused_by_cap = false;   // a memory.grow failed because of memory_limit_mb
     std::vector<rtfs::NetworkRequest> network_requests;
     std::optional<std::string> http_response;  // the last http_fetch's response, until read

@@ -46,6 +46,7 @@ public:
     Result<Value> eval_form(const Value& form);
 
     // Calls a function value (closure, builtin, keyword, map, ...). Used by higher-order builtins.
+    // The arguments are consumed (moved from).
     Result<Value> apply(const Value& fn, std::span<Value> args);
     // Checks the runtime context, then hands the call to the host.
     Result<Value> call_capability(std::string_view capability_id, std::span<Value> args);

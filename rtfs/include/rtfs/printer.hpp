@@ -9,6 +9,9 @@ namespace rtfs {
 
 // Readable form: strings quoted and escaped, floats always with '.' or an exponent.
 std::string print(const Value& v);
+// At most about max_bytes of the readable form; a longer one ends with "..." (for showing
+// values a program built, which may be enormous: [v v] nested 40 times).
+std::string print(const Value& v, size_t max_bytes);
 void print_to(std::string& out, const Value& v);
 // `str` form: strings raw, everything else as print().
 std::string to_display(const Value& v);

@@ -21,10 +21,12 @@ struct FnScope {
     std::string self_name;
     uint32_t next_slot = 0;
     uint32_t max_slots = 0;
+    std::vector<uint32_t> uses;  // reads of each slot analysed so far (for last-use moves)
 
     uint32_t alloc() {
         uint32_t s = next_slot++;
         max_slots = std::max(max_slots, next_slot);
+        if (uses.size() < max_slots) uses.resize(max_slots, 0);
         return s;
     }
 };
@@ -86,8 +88,12 @@ private:
     }
 
     Ref resolve(FnScope* s, const std::string& name) {
-        for (auto it = s->locals.rbegin(); it != s->locals.rend(); ++it)
-            if (it->first == name) return {RefKind::Local, it->second};
+        for (auto it = s->locals.rbegin(); it != s->locals.rend(); ++it) {
+            if (it->first == name) {
+                ++s->uses[it->second];
+                return {RefKind::Local, it->second};
+            }
+        }
         if (!s->self_name.empty() && s->self_name == name) return {RefKind::Self};
         for (size_t i = 0; i < s->captures.size(); ++i)
             if (s->captures[i].first == name) return {RefKind::Capture, static_cast<uint32_t>(i)};
@@ -234,7 +240,7 @@ private:
             }
             if (h == "unquote" || h == "unquote-splicing")
                 return syntax(form, h + " outside of quasiquote");
-            if (h == "loop") return analyze_loop(form, items);
+            if (h == "loop") return analyze_loop(form, items, tail);
             if (h == "recur") return analyze_recur(form, items, tail);
             if (h == "try") return analyze_try(form, items);
             if (h == "match") return analyze_match(form, items, tail);
@@ -283,11 +289,39 @@ private:
         auto n = make<CallNode>(form);
         RTFS_TRY(n->fn, analyze(head, false));
         n->args.reserve(items.size() - 1);
+        const std::vector<uint32_t> uses_before = scope_->uses;
         for (size_t i = 1; i < items.size(); ++i) {
             RTFS_TRY(NodeP a, analyze(items[i], false));
             n->args.push_back(std::move(a));
         }
+        // After a call in tail position of the function body the frame dies: a local read
+        // exactly once among the arguments can be moved into the call.
+        if (tail && frame_tail_ok_) mark_last_uses(n->args, uses_before, nullptr);
         return NodeP(std::move(n));
+    }
+
+    // Marks argument nodes that read a local slot which nothing else in the same argument list
+    // reads (uses counted since `before`) as moves. The walk descends into nested calls' arguments
+    // (evaluated exactly once, in order) and nowhere else. With `only`, just those slots qualify.
+    void mark_last_uses(std::vector<NodeP>& args, const std::vector<uint32_t>& before,
+                        const std::vector<Target>* only) {
+        for (auto& a : args) {
+            if (auto* call = dynamic_cast<CallNode*>(a.get())) {
+                mark_last_uses(call->args, before, only);
+                continue;
+            }
+            auto* local = dynamic_cast<LocalNode*>(a.get());
+            if (!local) continue;
+            const uint32_t s = local->slot;
+            const uint32_t earlier = s < before.size() ? before[s] : 0;
+            if (scope_->uses[s] - earlier != 1) continue;
+            if (only) {
+                bool rebound = false;
+                for (const auto& t : *only) rebound = rebound || t.raw_slot == s;
+                if (!rebound) continue;
+            }
+            local->move_out = true;
+        }
     }
 
     // A new list form that keeps the source position of `like`.
@@ -673,7 +707,7 @@ private:
         return NodeP(std::move(n));
     }
 
-    Result<NodeP> analyze_loop(const Value& form, const std::vector<Value>& items) {
+    Result<NodeP> analyze_loop(const Value& form, const std::vector<Value>& items, bool tail) {
         if (items.size() < 2) return syntax(form, "loop needs a binding vector");
         RTFS_TRY(auto bindings, parse_bindings(form, items[1], "loop"));
         auto n = make<LoopNode>(form);
@@ -690,9 +724,12 @@ private:
             n->inits.push_back(std::move(init));
         }
         const std::vector<Target>* saved_recur = recur_;
+        const bool saved_frame_tail = frame_tail_ok_;
         recur_ = &n->targets;
+        frame_tail_ok_ = frame_tail_ok_ && tail;
         auto body = analyze_body(form, items, 2, true);
         recur_ = saved_recur;
+        frame_tail_ok_ = saved_frame_tail;
         if (!body) return unexpected(std::move(body).error());
         n->body = std::move(*body);
         --lexical_depth_;
@@ -709,10 +746,13 @@ private:
                                     " arguments, got " + std::to_string(items.size() - 1));
         auto n = make<RecurNode>(form);
         n->targets = recur_;
+        const std::vector<uint32_t> uses_before = scope_->uses;
         for (size_t i = 1; i < items.size(); ++i) {
             RTFS_TRY(NodeP a, analyze(items[i], false));
             n->args.push_back(std::move(a));
         }
+        // recur rebinds its targets: their old values may be moved into the new ones.
+        mark_last_uses(n->args, uses_before, recur_);
         return NodeP(std::move(n));
     }
 
@@ -738,11 +778,14 @@ private:
         scope.self_name = name;
         FnScope* saved_scope = scope_;
         const std::vector<Target>* saved_recur = recur_;
+        const bool saved_frame_tail = frame_tail_ok_;
         scope_ = &scope;
+        frame_tail_ok_ = true;  // a new frame
         ++lexical_depth_;
         auto restore = [&] {
             scope_ = saved_scope;
             recur_ = saved_recur;
+            frame_tail_ok_ = saved_frame_tail;
             --lexical_depth_;
         };
 
@@ -1110,6 +1153,9 @@ private:
     FnScope root_;
     FnScope* scope_ = &root_;
     const std::vector<Target>* recur_ = nullptr;
+    // False inside the body of a loop that is not itself in tail position of the function:
+    // there, "tail" (for recur) does not mean the frame dies afterwards.
+    bool frame_tail_ok_ = true;
     int lexical_depth_ = 0;
     int depth_ = 0;
     int expansions_ = 0;

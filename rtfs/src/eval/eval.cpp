@@ -225,7 +225,9 @@ Result<Value> Interpreter::apply(const Value& fn, std::span<Value> args) {
     State& st = *st_;
     RTFS_CHECK(st.reserve(args.size()));
     size_t top = st.stack.size();
-    for (auto& a : args) st.stack.push_back(a);
+    // The arguments are the caller's owned temporaries (the builtin convention): moving them
+    // keeps a uniquely held accumulator unique, so the callee may update it in place.
+    for (auto& a : args) st.stack.push_back(std::move(a));
     return st.invoke(fn, top, args.size());
 }
 
@@ -295,8 +297,10 @@ Result<Value> LetNode::eval(Interpreter::State& st) const {
     }
     for (const Fixup& f : fixups) {
         Value& closure = st.local(f.closure_slot);
-        if (closure.is(Type::Function))
-            const_cast<FnObj&>(closure.fn()).captures[f.capture_index] = st.local(f.target_slot);
+        if (!closure.is(Type::Function)) continue;
+        const Value& target = st.local(f.target_slot);
+        const_cast<FnObj&>(closure.fn()).captures[f.capture_index] = target;
+        if (target.is(Type::Function)) st.letrec_closures.push_back(closure);
     }
     if (!body) return Value();
     return body->eval(st);
@@ -311,7 +315,7 @@ FnObj::FnObj(const FnNode* c, std::shared_ptr<const void> o, size_t ncaptures)
 const std::string& FnObj::name() const { return code->name; }
 
 Result<Value> FnNode::eval(Interpreter::State& st) const {
-    auto* obj = new FnObj(this, owner, captures.size());
+    auto* obj = new FnObj(this, owner.lock(), captures.size());
     Value fn = Value::object(Type::Function, obj);
     for (const auto& c : captures) {
         switch (c.from) {

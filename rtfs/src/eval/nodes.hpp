@@ -27,7 +27,14 @@ struct ConstNode final : Node {
 
 struct LocalNode final : Node {
     uint32_t slot = 0;
-    Result<Value> eval(Interpreter::State& st) const override { return st.local(slot); }
+    // Set by the analyser where this is provably the slot's last read before the frame dies or
+    // the slot is rebound by recur: the value is moved out, so a collection passed on
+    // (e.g. (fn [m x] (assoc m x x))) stays uniquely owned and can be updated in place.
+    bool move_out = false;
+    Result<Value> eval(Interpreter::State& st) const override {
+        if (move_out) return std::move(st.local(slot));
+        return st.local(slot);
+    }
 };
 
 struct CaptureNode final : Node {
@@ -94,7 +101,9 @@ struct FnNode final : Node {
     std::vector<CaptureSource> captures;
     std::unique_ptr<TypeSpec> return_type;
     NodeP body;
-    std::shared_ptr<const void> owner;  // the analysed unit (keeps this node alive in closures)
+    // The analysed unit that owns this node. Weak: the unit owns the node, so a strong pointer
+    // back would be a cycle; closures created from the node hold the unit strongly.
+    std::weak_ptr<const void> owner;
     uint32_t required() const { return static_cast<uint32_t>(params.size()) - (variadic ? 1 : 0); }
     Result<Value> eval(Interpreter::State& st) const override;
 };

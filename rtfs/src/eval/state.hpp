@@ -37,6 +37,9 @@ struct Interpreter::State {
     std::deque<GlobalCell> global_cells;
     std::unordered_map<std::string, GlobalCell*> globals;
     std::unordered_map<std::string, Value> macros;  // name -> closure of the expander
+    // Mutually recursive local functions reference each other: a reference cycle. They are
+    // kept here and their captures cleared when the interpreter goes away, which frees them.
+    std::vector<Value> letrec_closures;
 
     GlobalCell* global(const std::string& name) {
         auto it = globals.find(name);

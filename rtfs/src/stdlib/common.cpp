@@ -1,4 +1,5 @@
 #include "stdlib/stdlib.hpp"
+#include "stdlib/utf8.hpp"
 
 namespace rtfs::stdlib {
 
@@ -44,13 +45,7 @@ Result<std::vector<Value>> items_of(const char* op, const Value& v) {
             std::vector<Value> out;
             const std::string& s = v.str();
             for (size_t i = 0; i < s.size();) {
-                // one UTF-8 character per element
-                size_t len = 1;
-                unsigned char c = static_cast<unsigned char>(s[i]);
-                if (c >= 0xF0) len = 4;
-                else if (c >= 0xE0) len = 3;
-                else if (c >= 0xC0) len = 2;
-                len = std::min(len, s.size() - i);
+                const size_t len = utf8::decode(s, i).len;  // one character per element
                 out.push_back(make_string(s.substr(i, len)));
                 i += len;
             }
@@ -64,7 +59,7 @@ Expected<void, Error> check_alloc(Interpreter& interp, size_t n_values) {
     const int64_t limit = interp.options().memory_limit_bytes;
     const int64_t need = static_cast<int64_t>(n_values) * static_cast<int64_t>(sizeof(Value));
     // Without a configured limit, still refuse absurd sizes rather than abort on bad_alloc.
-    constexpr int64_t kHardCap = int64_t{8} << 30;
+    constexpr int64_t kHardCap = int64_t{1} << 30;
     if (need > kHardCap || (limit > 0 && interp.heap_stats().live_bytes + need > limit))
         return unexpected(Error(ErrorKind::ResourceLimit,
                                 "Memory limit exceeded: a collection of " +

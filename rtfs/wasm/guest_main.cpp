@@ -1,0 +1,145 @@
+// rtfs-guest.wasm: the RTFS guest runner for the wasm provider. Same protocol as the native
+// microvm-guest (microvm/include/microvm/guest_protocol.hpp): the job as JSON on stdin, println
+// output on stdout, one length-prefixed JSON result frame on fd 3. Built with clang-19 for
+// wasm32-wasi, without exceptions or threads; JSON goes through the RTFS core's own codec.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "rtfs/interpreter.hpp"
+#include "rtfs/json.hpp"
+#include "rtfs/printer.hpp"
+#include "rtfs/reader.hpp"
+#include "wasi_host.hpp"
+
+namespace {
+
+using namespace rtfs;
+
+constexpr int kResultFd = 3;
+constexpr size_t kMaxJobBytes = 64u << 20;
+constexpr size_t kMaxValueBytes = 16u << 20;
+// Linked with -z stack-size=16 MiB (rtfs/CMakeLists.txt); the evaluator may use all but a margin.
+constexpr size_t kNativeStackBytes = (16u << 20) - (512u << 10);
+
+std::string read_stdin() {
+    std::string data;
+    char buf[65536];
+    ssize_t n;
+    while ((n = ::read(STDIN_FILENO, buf, sizeof buf)) > 0) {
+        data.append(buf, static_cast<size_t>(n));
+        if (data.size() > kMaxJobBytes) break;
+    }
+    return data;
+}
+
+const Value* field(const Value& m, const char* name) {
+    return m.is(Type::Map) ? m.map().find(make_string(name)) : nullptr;
+}
+
+std::string string_field(const Value& m, const char* name) {
+    const Value* v = field(m, name);
+    return v && v->is(Type::String) ? v->str() : std::string();
+}
+
+RuntimeContext runtime_context_of(const Value& job) {
+    const Value* rc = field(job, "runtime_context");
+    if (!rc) return RuntimeContext::pure();
+    std::string level = string_field(*rc, "level");
+    if (level == "full") return RuntimeContext::full();
+    if (level == "controlled") {
+        std::vector<std::string> ids;
+        if (const Value* allowed = field(*rc, "allowed"); allowed && allowed->is_seq())
+            for (const auto& id : allowed->items())
+                if (id.is(Type::String)) ids.push_back(id.str());
+        return RuntimeContext::controlled(std::move(ids));
+    }
+    return RuntimeContext::pure();
+}
+
+Value s(const std::string& text) { return make_string(text); }
+
+Value result_frame_value(bool ok, const std::string& value, const std::string& kind,
+                         const std::string& message, const EffectLog& log) {
+    std::vector<Value> files;
+    for (const auto& f : log.file_operations)
+        files.push_back(make_map({{s("path"), s(f.path)},
+                                  {s("operation"), s(f.operation)},
+                                  {s("bytes"), Value::integer(static_cast<int64_t>(f.bytes))},
+                                  {s("error"), s(f.error)}}));
+    return make_map({{s("ok"), Value::boolean(ok)},
+                     {s("value"), s(value)},
+                     {s("error_kind"), s(kind)},
+                     {s("error_message"), s(message)},
+                     {s("effects"), make_map({{s("network_requests"), make_vector({})},
+                                              {s("file_operations"), make_vector(std::move(files))}})}});
+}
+
+bool write_frame(const std::string& body) {
+    const uint32_t n = static_cast<uint32_t>(body.size());
+    std::string frame;
+    for (int i = 0; i < 4; ++i) frame += static_cast<char>((n >> (8 * i)) & 0xFF);
+    frame += body;
+    size_t off = 0;
+    while (off < frame.size()) {
+        ssize_t w = ::write(kResultFd, frame.data() + off, frame.size() - off);
+        if (w <= 0) return false;
+        off += static_cast<size_t>(w);
+    }
+    return true;
+}
+
+}  // namespace
+
+int main() {
+    wasm::WasiHost host;
+    bool ok = false;
+    std::string value, kind, message;
+    {
+        auto job = json::parse(read_stdin());
+        if (!job || !job->is(Type::Map) || !field(*job, "source")) {
+            kind = "ReadError";
+            message = job ? "invalid job: no source" : "invalid job: " + job.error().message();
+        } else {
+            EvalOptions eo;
+            eo.security = runtime_context_of(*job);
+            eo.host = &host;
+            eo.native_stack_bytes = kNativeStackBytes;
+            eo.value_stack_slots = 1u << 18;
+            if (const Value* t = field(*job, "timeout_ms"); t && t->is(Type::Int) && t->as_int() > 0)
+                eo.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(t->as_int());
+            Interpreter interp(eo);
+            std::vector<Value> args;
+            bool args_ok = true;
+            if (const Value* a = field(*job, "args"); a && a->is_seq()) {
+                for (const auto& text : a->items()) {
+                    auto v = text.is(Type::String) ? read_one(text.str())
+                                                   : Result<Value>(unexpected(Error(ErrorKind::ReadError, "argument is not a string")));
+                    if (!v) {
+                        kind = "ReadError";
+                        message = "argument: " + v.error().located_message();
+                        args_ok = false;
+                        break;
+                    }
+                    args.push_back(std::move(*v));
+                }
+            }
+            if (args_ok) {
+                interp.define("*args*", make_vector(std::move(args)));
+                auto r = interp.eval(string_field(*job, "source"));
+                if (r) {
+                    ok = true;
+                    value = print(*r, kMaxValueBytes);
+                } else {
+                    kind = to_string(r.error().kind());
+                    message = r.error().located_message();
+                }
+            }
+        }
+    }
+    auto body = json::serialize(result_frame_value(ok, value, kind, message, host.effects()));
+    if (!body || !write_frame(*body)) return 70;
+    return 0;
+}

@@ -8,6 +8,8 @@
 #include <limits>
 #include <string>
 
+#include "stdlib/utf8.hpp"
+
 namespace rtfs {
 namespace {
 
@@ -350,24 +352,6 @@ private:
         return Value::floating(d);
     }
 
-    static void append_utf8(std::string& out, uint32_t cp) {
-        if (cp < 0x80) {
-            out += static_cast<char>(cp);
-        } else if (cp < 0x800) {
-            out += static_cast<char>(0xC0 | (cp >> 6));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-        } else if (cp < 0x10000) {
-            out += static_cast<char>(0xE0 | (cp >> 12));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-        } else {
-            out += static_cast<char>(0xF0 | (cp >> 18));
-            out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-        }
-    }
-
     Result<Value> read_string() {
         const int line = line_, col = col_;
         next();  // opening quote
@@ -404,7 +388,7 @@ private:
                     }
                     if (cp >= 0xD800 && cp <= 0xDFFF)
                         return fail("invalid \\u escape: lone surrogate", el, ec);
-                    append_utf8(out, cp);
+                    utf8::append(out, cp);
                     break;
                 }
                 default: return fail(std::string("invalid escape '\\") + e + "' in string", el, ec);

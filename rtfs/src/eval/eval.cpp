@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "eval/nodes.hpp"
+#include "stdlib/stdlib.hpp"
 #include "rtfs/printer.hpp"
 
 namespace rtfs {
@@ -132,26 +133,24 @@ Result<Value> lookup_in(const Value& coll, std::span<Value> args, const char* wh
 }  // namespace
 
 Result<Value> Interpreter::State::invoke(const Value& f, size_t top, size_t n) {
+    // Pops the arguments (stack[top..]) when the call is over, whatever its outcome.
+    struct PopTo {
+        std::vector<Value>& s;
+        size_t top;
+        ~PopTo() { s.resize(top); }
+    };
     switch (f.type()) {
         case Type::Function: return call_closure(f.fn(), top, n);
         case Type::Builtin: {
             const BuiltinDef* b = f.as_builtin();
-            struct Pop {
-                std::vector<Value>& s;
-                size_t top;
-                ~Pop() { s.resize(top); }
-            } pop{stack, top};
+            PopTo pop{stack, top};
             const int argc = static_cast<int>(n);
             if (argc < b->min_args || (b->max_args != kVariadic && argc > b->max_args))
                 return builtin_arity_error(*b, n);
             return b->fn(*owner, std::span<Value>(stack.data() + top, n));
         }
         case Type::Keyword: {
-            struct Pop {
-                std::vector<Value>& s;
-                size_t top;
-                ~Pop() { s.resize(top); }
-            } pop{stack, top};
+            PopTo pop{stack, top};
             if (n < 1 || n > 2)
                 return error(ErrorKind::ArityMismatch,
                              "Arity mismatch in :" + f.str() + ": expected 1 or 2, got " +
@@ -167,11 +166,7 @@ Result<Value> Interpreter::State::invoke(const Value& f, size_t top, size_t n) {
         case Type::Map:
         case Type::Vector:
         case Type::Set: {
-            struct Pop {
-                std::vector<Value>& s;
-                size_t top;
-                ~Pop() { s.resize(top); }
-            } pop{stack, top};
+            PopTo pop{stack, top};
             return lookup_in(f, std::span<Value>(stack.data() + top, n), type_name(f));
         }
         default:
@@ -453,28 +448,6 @@ Result<Value> MatchNode::eval(Interpreter::State& st) const {
 
 namespace {
 
-Result<std::vector<Value>> seq_items(const Value& v, const char* what) {
-    switch (v.type()) {
-        case Type::Nil: return std::vector<Value>{};
-        case Type::List:
-        case Type::Vector:
-        case Type::Set: return v.items();
-        case Type::Map: {
-            std::vector<Value> out;
-            for (const auto& [k, x] : v.map().entries) out.push_back(make_vector({k, x}));
-            return out;
-        }
-        case Type::String: {
-            std::vector<Value> out;
-            for (char c : v.str()) out.push_back(make_string(std::string(1, c)));
-            return out;
-        }
-        default:
-            return error(ErrorKind::TypeError, std::string("Type error in ") + what +
-                                                   ": expected collection, got " + type_name(v));
-    }
-}
-
 // Returns false when a :while clause stopped the iteration.
 Result<bool> run_for(const ForNode& n, size_t i, Interpreter::State& st, std::vector<Value>& out) {
     if (i == n.clauses.size()) {
@@ -501,7 +474,7 @@ Result<bool> run_for(const ForNode& n, size_t i, Interpreter::State& st, std::ve
         }
         case ForClause::Kind::Each: {
             RTFS_TRY(Value coll, c.expr->eval(st));
-            RTFS_TRY(auto items, seq_items(coll, "for"));
+            RTFS_TRY(auto items, stdlib::items_of("for", coll));
             for (auto& x : items) {
                 RTFS_CHECK(st.tick());
                 RTFS_CHECK(bind_target(c.target, std::move(x), st));

@@ -1,4 +1,5 @@
 // The providers compiled into the library: one line per provider.
+#include "gvisor/gvisor_provider.hpp"
 #include "microvm/factory.hpp"
 #include "microvm/wasm/wasm_provider.hpp"
 #include "mock/mock_provider.hpp"
@@ -10,6 +11,7 @@ void register_builtin_providers(ProviderFactory& factory) {
     factory.register_provider("mock", [] { return std::make_unique<MockProvider>(); });
     factory.register_provider("wasm", [] { return std::make_unique<WasmProvider>(); });
     factory.register_provider("process", [] { return std::make_unique<ProcessProvider>(); });
+    factory.register_provider("gvisor", [] { return std::make_unique<GvisorProvider>(); });
     (void)factory;
 }
 

@@ -16,11 +16,18 @@ driver="$build/bench/process/process_run"
 command -v hyperfine >/dev/null || { echo "bench.sh: hyperfine missing" >&2; exit 1; }
 command -v bwrap >/dev/null || { echo "bench.sh: bwrap missing" >&2; exit 1; }
 
+json=$(mktemp)
+trap 'rm -f "$json"' EXIT
 echo "== per invocation (hyperfine)"
-hyperfine -N --warmup 20 --runs 300 \
+hyperfine -N --warmup 20 --runs 300 --export-json "$json" \
   -n "process provider" "$driver --quiet -- /bin/true" \
   -n "bwrap --unshare-all" "bwrap --unshare-all --ro-bind / / /bin/true" \
   -n "plain /bin/true" "/bin/true"
+python3 - "$json" <<'PY'
+import json, sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    print(f"  median {r['median'] * 1000:7.2f} ms  {r['command']}")
+PY
 
 echo "== steady state: 500 sequential executions in one process"
 "$driver" --quiet --stats --repeat 500 -- /bin/true

@@ -34,8 +34,10 @@ int exit_code_of(const microvm::ExecutionResult& r) {
         case microvm::Status::SetupError:
         case microvm::Status::Unavailable:
         case microvm::Status::InvalidInput:
-        case microvm::Status::PolicyViolation: return 125;
-        default: return r.metadata.exit_code.value_or(125);
+        case microvm::Status::PolicyViolation:
+            return 125;
+        default:
+            return r.metadata.exit_code.value_or(125);
     }
 }
 
@@ -142,10 +144,11 @@ int main(int argc, char** argv) {
             return latencies_ms[std::min(latencies_ms.size() - 1,
                                          static_cast<size_t>(p * latencies_ms.size()))];
         };
-        std::printf("%zu executions, %d clients, %.2f s: %.1f executions/s, latency p50 %.2f ms, "
-                    "p90 %.2f ms, max %.2f ms\n",
-                    latencies_ms.size(), clients, seconds, latencies_ms.size() / seconds,
-                    pct(0.5), pct(0.9), latencies_ms.back());
+        std::printf(
+            "%zu executions, %d clients, %.2f s: %.1f executions/s, latency p50 %.2f ms, "
+            "p90 %.2f ms, max %.2f ms\n",
+            latencies_ms.size(), clients, seconds, latencies_ms.size() / seconds, pct(0.5),
+            pct(0.9), latencies_ms.back());
     }
     return code;
 }

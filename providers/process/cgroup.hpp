@@ -2,7 +2,8 @@
 // pids limit. One interface over cgroup v1 (a hierarchy per controller) and v2 (the unified
 // hierarchy); which one is detected from the host's mounts. Each sandbox cgroup is an RAII
 // object: destroying it kills whatever is left inside and removes the directory. Cgroups are
-// named "microvm-process-<owner pid>-<n>" so that those of a crashed host can be swept.
+// named "<prefix><owner pid>-<n>" ("microvm-process-...") so that those of a crashed host can be
+// swept.
 #pragma once
 
 #include <sys/types.h>
@@ -12,9 +13,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "microvm/error.hpp"
+#include "process/cgroup_fs.hpp"
 
 namespace microvm::process {
 
@@ -31,7 +34,7 @@ struct CgroupUsage {
 };
 
 class SandboxCgroup {
-public:
+  public:
     virtual ~SandboxCgroup() = default;
     // How the sandbox's init gets in without the host migrating it (a migration by pid waits
     // for an RCU grace period, milliseconds, on every start):
@@ -44,10 +47,13 @@ public:
     virtual void sample() {}
     virtual CgroupUsage usage() const = 0;
     virtual void kill_all() = 0;
+    // The cgroup's directory name, the same in every hierarchy (its path relative to the
+    // parent), for runtimes that are handed an existing cgroup (gvisor's linux.cgroupsPath).
+    virtual std::string name() const = 0;
 };
 
 class CgroupManager {
-public:
+  public:
     virtual ~CgroupManager() = default;
     virtual int version() const = 0;
     virtual std::string describe() const = 0;
@@ -58,11 +64,15 @@ public:
 
 // parent: the cgroup (path from each hierarchy's root) that holds the sandboxes' cgroups;
 // empty: this process's own cgroup. SetupError naming the reason when no usable cgroup
-// hierarchy with the memory, cpu and pids controllers exists.
-Expected<std::unique_ptr<CgroupManager>> detect_cgroups(const std::string& parent);
+// hierarchy with the memory, cpu and pids controllers exists. Sandbox cgroups are named
+// "<name_prefix><owner pid>-<n>" (each provider sweeps its own).
+Expected<std::unique_ptr<CgroupManager>> detect_cgroups(
+    const std::string& parent, std::string_view name_prefix = cgroupfs::kNamePrefix);
 
 std::unique_ptr<CgroupManager> make_cgroup_v1(std::string memory_dir, std::string cpu_dir,
-                                              std::string cpuacct_dir, std::string pids_dir);
-std::unique_ptr<CgroupManager> make_cgroup_v2(std::string parent_dir);
+                                              std::string cpuacct_dir, std::string pids_dir,
+                                              std::string_view name_prefix = cgroupfs::kNamePrefix);
+std::unique_ptr<CgroupManager> make_cgroup_v2(std::string parent_dir,
+                                              std::string_view name_prefix = cgroupfs::kNamePrefix);
 
 }  // namespace microvm::process

@@ -39,7 +39,8 @@ std::string directory_of(const fs::CgroupMountInfo& m, std::string path) {
 }
 
 Expected<std::unique_ptr<CgroupManager>> try_v2(const fs::CgroupMountInfo& m,
-                                                const std::string& parent, std::string& why) {
+                                                const std::string& parent, std::string_view prefix,
+                                                std::string& why) {
     auto own = fs::own_cgroup("");
     std::string dir = directory_of(m, parent.empty() ? own.value_or("/") : parent);
     if (!parent.empty()) RTFS_CHECK(fs::make_dirs(dir));
@@ -63,11 +64,12 @@ Expected<std::unique_ptr<CgroupManager>> try_v2(const fs::CgroupMountInfo& m,
         why = "cgroup v2 directory " + dir + " is not writable";
         return fail(Failure::Kind::SetupError, why);
     }
-    return make_cgroup_v2(dir);
+    return make_cgroup_v2(dir, prefix);
 }
 
 Expected<std::unique_ptr<CgroupManager>> try_v1(const std::vector<fs::CgroupMountInfo>& mounts,
-                                                const std::string& parent, std::string& why) {
+                                                const std::string& parent, std::string_view prefix,
+                                                std::string& why) {
     auto dir_for = [&](const char* controller) -> std::string {
         for (const auto& m : mounts) {
             if (m.fstype != "cgroup" || !has_word(m.options, controller, ',')) continue;
@@ -95,21 +97,22 @@ Expected<std::unique_ptr<CgroupManager>> try_v1(const std::vector<fs::CgroupMoun
             return fail(Failure::Kind::SetupError, why);
         }
     }
-    return make_cgroup_v1(memory, cpu, cpuacct, pids);
+    return make_cgroup_v1(memory, cpu, cpuacct, pids, prefix);
 }
 
 }  // namespace
 
-Expected<std::unique_ptr<CgroupManager>> detect_cgroups(const std::string& parent) {
+Expected<std::unique_ptr<CgroupManager>> detect_cgroups(const std::string& parent,
+                                                        std::string_view name_prefix) {
     auto mounts = fs::cgroup_mounts();
     std::string why_v2 = "no cgroup v2 hierarchy is mounted";
     for (const auto& m : mounts) {
         if (m.fstype != "cgroup2") continue;
-        if (auto v2 = try_v2(m, parent, why_v2)) return v2;
+        if (auto v2 = try_v2(m, parent, name_prefix, why_v2)) return v2;
         break;
     }
     std::string why_v1;
-    if (auto v1 = try_v1(mounts, parent, why_v1)) return v1;
+    if (auto v1 = try_v1(mounts, parent, name_prefix, why_v1)) return v1;
     return fail(Failure::Kind::SetupError, "no usable cgroup hierarchy: " + why_v2 + "; " + why_v1);
 }
 

@@ -43,10 +43,10 @@ std::vector<std::string> split(std::string_view text, char sep) {
     return parts;
 }
 
-// The owner pid of "microvm-process-<pid>-<n>", 0 when the name is not ours.
-pid_t owner_of(std::string_view name) {
-    if (!name.starts_with(kNamePrefix)) return 0;
-    name.remove_prefix(kNamePrefix.size());
+// The owner pid of "<prefix><pid>-<n>", 0 when the name is not ours.
+pid_t owner_of(std::string_view name, std::string_view prefix) {
+    if (!name.starts_with(prefix)) return 0;
+    name.remove_prefix(prefix.size());
     auto pid = parse_u64(name.substr(0, name.find('-')));
     return pid && *pid > 0 && *pid < (1u << 30) ? static_cast<pid_t>(*pid) : 0;
 }
@@ -78,7 +78,9 @@ std::optional<std::string> read_file(const std::string& path) {
     return out;
 }
 
-bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+bool exists(const std::string& path) {
+    return ::access(path.c_str(), F_OK) == 0;
+}
 
 std::optional<uint64_t> read_number(const std::string& path) {
     auto text = read_file(path);
@@ -98,9 +100,9 @@ std::optional<uint64_t> read_keyed(const std::string& path, std::string_view key
     return std::nullopt;
 }
 
-std::string new_cgroup_name() {
+std::string new_cgroup_name(std::string_view prefix) {
     static std::atomic<uint64_t> counter{0};
-    return std::string(kNamePrefix) + std::to_string(::getpid()) + "-" +
+    return std::string(prefix) + std::to_string(::getpid()) + "-" +
            std::to_string(counter.fetch_add(1));
 }
 
@@ -135,12 +137,12 @@ bool remove_cgroup(const std::string& dir) {
     return false;
 }
 
-size_t sweep_stale(const std::string& parent) {
+size_t sweep_stale(const std::string& parent, std::string_view prefix) {
     DIR* d = ::opendir(parent.c_str());
     if (!d) return 0;
     std::vector<std::string> stale;
     while (dirent* e = ::readdir(d)) {
-        pid_t owner = owner_of(e->d_name);
+        pid_t owner = owner_of(e->d_name, prefix);
         if (owner > 0 && owner != ::getpid() && ::kill(owner, 0) != 0 && errno == ESRCH) {
             stale.push_back(parent + "/" + e->d_name);
         }
@@ -180,8 +182,7 @@ std::optional<std::string> own_cgroup(std::string_view controller) {
         size_t b = a == std::string::npos ? a : line.find(':', a + 1);
         if (b == std::string::npos) continue;
         std::string list = line.substr(a + 1, b - a - 1);
-        bool match = controller.empty() ? (line.substr(0, a) == "0" && list.empty())
-                                        : false;
+        bool match = controller.empty() ? (line.substr(0, a) == "0" && list.empty()) : false;
         if (!controller.empty()) {
             for (const std::string& c : split(list, ',')) match = match || c == controller;
         }

@@ -23,22 +23,22 @@ std::optional<uint64_t> read_number(const std::string& path);
 // The value of a "key value" line.
 std::optional<uint64_t> read_keyed(const std::string& path, std::string_view key);
 
-// "microvm-process-<pid>-<n>", unique within this host process.
-std::string new_cgroup_name();
+// "<prefix><pid>-<n>" ("microvm-process-<pid>-<n>"), unique within this host process.
+std::string new_cgroup_name(std::string_view prefix = kNamePrefix);
 // Creates dir and its missing parents.
 Expected<void> make_dirs(const std::string& dir);
 // SIGKILLs every process listed in dir/cgroup.procs.
 void kill_processes(const std::string& dir);
 // Kills what is left and removes the directory, retrying while the kernel still sees tasks.
 bool remove_cgroup(const std::string& dir);
-// Removes the cgroups under parent whose owner process no longer exists.
-size_t sweep_stale(const std::string& parent);
+// Removes the cgroups under parent named "<prefix><pid>-..." whose owner process no longer exists.
+size_t sweep_stale(const std::string& parent, std::string_view prefix = kNamePrefix);
 
 struct CgroupMountInfo {
-    std::string fstype;      // "cgroup" or "cgroup2"
+    std::string fstype;  // "cgroup" or "cgroup2"
     std::string mountpoint;
-    std::string root;        // the cgroup this mount shows as its root
-    std::string options;     // super options (v1: the controllers)
+    std::string root;     // the cgroup this mount shows as its root
+    std::string options;  // super options (v1: the controllers)
 };
 std::vector<CgroupMountInfo> cgroup_mounts();
 

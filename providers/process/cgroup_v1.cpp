@@ -18,7 +18,7 @@ namespace fs = cgroupfs;
 constexpr uint64_t kCfsPeriodUs = 100000;
 
 class CgroupV1 final : public SandboxCgroup {
-public:
+  public:
     ~CgroupV1() override {
         join_.clear();
         kill_all();
@@ -29,6 +29,7 @@ public:
     Expected<void> create(const std::string& name, const std::string& memory_parent,
                           const std::string& cpu_parent, const std::string& cpuacct_parent,
                           const std::string& pids_parent) {
+        name_ = name;
         memory_ = memory_parent + "/" + name;
         cpu_ = cpu_parent + "/" + name;
         cpuacct_ = cpuacct_parent.empty() ? "" : cpuacct_parent + "/" + name;
@@ -91,19 +92,23 @@ public:
         for (const std::string& dir : created_) fs::kill_processes(dir);
     }
 
-private:
-    std::string memory_, cpu_, cpuacct_, pids_;
+    std::string name() const override { return name_; }
+
+  private:
+    std::string name_, memory_, cpu_, cpuacct_, pids_;
     std::vector<std::string> created_;
     std::vector<UniqueFd> join_;
 };
 
 class CgroupV1Manager final : public CgroupManager {
-public:
-    CgroupV1Manager(std::string memory, std::string cpu, std::string cpuacct, std::string pids)
+  public:
+    CgroupV1Manager(std::string memory, std::string cpu, std::string cpuacct, std::string pids,
+                    std::string_view prefix)
         : memory_(std::move(memory)),
           cpu_(std::move(cpu)),
           cpuacct_(std::move(cpuacct)),
-          pids_(std::move(pids)) {}
+          pids_(std::move(pids)),
+          prefix_(prefix) {}
 
     int version() const override { return 1; }
 
@@ -115,7 +120,7 @@ public:
 
     Expected<std::unique_ptr<SandboxCgroup>> create(const CgroupLimits& limits) override {
         auto cg = std::make_unique<CgroupV1>();
-        RTFS_CHECK(cg->create(fs::new_cgroup_name(), memory_, cpu_, cpuacct_, pids_));
+        RTFS_CHECK(cg->create(fs::new_cgroup_name(prefix_), memory_, cpu_, cpuacct_, pids_));
         RTFS_CHECK(cg->set_limits(limits));
         RTFS_CHECK(cg->open_join_files());
         return std::unique_ptr<SandboxCgroup>(std::move(cg));
@@ -129,20 +134,23 @@ public:
             }
         }
         size_t removed = 0;
-        for (const std::string& p : parents) removed += fs::sweep_stale(p);
+        for (const std::string& p : parents) removed += fs::sweep_stale(p, prefix_);
         return removed;
     }
 
-private:
+  private:
     std::string memory_, cpu_, cpuacct_, pids_;
+    std::string prefix_;
 };
 
 }  // namespace
 
 std::unique_ptr<CgroupManager> make_cgroup_v1(std::string memory_dir, std::string cpu_dir,
-                                              std::string cpuacct_dir, std::string pids_dir) {
+                                              std::string cpuacct_dir, std::string pids_dir,
+                                              std::string_view name_prefix) {
     return std::make_unique<CgroupV1Manager>(std::move(memory_dir), std::move(cpu_dir),
-                                             std::move(cpuacct_dir), std::move(pids_dir));
+                                             std::move(cpuacct_dir), std::move(pids_dir),
+                                             name_prefix);
 }
 
 }  // namespace microvm::process

@@ -19,7 +19,7 @@ namespace fs = cgroupfs;
 constexpr uint64_t kCpuPeriodUs = 100000;
 
 class CgroupV2 final : public SandboxCgroup {
-public:
+  public:
     explicit CgroupV2(std::string dir) : dir_(std::move(dir)) {}
     ~CgroupV2() override {
         fd_.reset();
@@ -73,7 +73,9 @@ public:
         if (!fs::write_file(dir_ + "/cgroup.kill", "1")) fs::kill_processes(dir_);
     }
 
-private:
+    std::string name() const override { return dir_.substr(dir_.rfind('/') + 1); }
+
+  private:
     std::string dir_;
     UniqueFd fd_;
     bool has_peak_ = false;
@@ -82,30 +84,33 @@ private:
 };
 
 class CgroupV2Manager final : public CgroupManager {
-public:
-    explicit CgroupV2Manager(std::string parent) : parent_(std::move(parent)) {}
+  public:
+    CgroupV2Manager(std::string parent, std::string_view prefix)
+        : parent_(std::move(parent)), prefix_(prefix) {}
 
     int version() const override { return 2; }
     std::string describe() const override { return "cgroup v2 (" + parent_ + ")"; }
 
     Expected<std::unique_ptr<SandboxCgroup>> create(const CgroupLimits& limits) override {
-        std::string dir = parent_ + "/" + fs::new_cgroup_name();
+        std::string dir = parent_ + "/" + fs::new_cgroup_name(prefix_);
         if (::mkdir(dir.c_str(), 0755) != 0) return sys_failure("mkdir " + dir, errno);
         auto cg = std::make_unique<CgroupV2>(dir);  // removes the directory on failure
         RTFS_CHECK(cg->open_and_limit(limits));
         return std::unique_ptr<SandboxCgroup>(std::move(cg));
     }
 
-    size_t sweep_stale() override { return fs::sweep_stale(parent_); }
+    size_t sweep_stale() override { return fs::sweep_stale(parent_, prefix_); }
 
-private:
+  private:
     std::string parent_;
+    std::string prefix_;
 };
 
 }  // namespace
 
-std::unique_ptr<CgroupManager> make_cgroup_v2(std::string parent_dir) {
-    return std::make_unique<CgroupV2Manager>(std::move(parent_dir));
+std::unique_ptr<CgroupManager> make_cgroup_v2(std::string parent_dir,
+                                              std::string_view name_prefix) {
+    return std::make_unique<CgroupV2Manager>(std::move(parent_dir), name_prefix);
 }
 
 }  // namespace microvm::process

@@ -38,7 +38,9 @@ inline bool write_all(int fd, const void* data, size_t size) {
     return true;
 }
 
-inline void send_report(int fd, const ChildReport& report) { write_all(fd, &report, sizeof report); }
+inline void send_report(int fd, const ChildReport& report) {
+    write_all(fd, &report, sizeof report);
+}
 
 inline void send_failure(int fd, ChildReport::Kind kind, const ChildFailure& f) {
     ChildReport r;

@@ -33,12 +33,12 @@ struct ChildRlimit {
 
 // Descriptors (host numbers, as inherited) the init keeps; everything else is closed at once.
 struct ChildFds {
-    int sync = -1;     // read end: one byte once the host finished uid maps and cgroup placement
-    int report = -1;   // write end: ChildReport records to the host
+    int sync = -1;    // read end: one byte once the host finished uid maps and cgroup placement
+    int report = -1;  // write end: ChildReport records to the host
     int stdin_fd = -1;
     int stdout_fd = -1;
     int stderr_fd = -1;
-    int result = -1;   // write end of the guest runner's fd 3, or -1
+    int result = -1;  // write end of the guest runner's fd 3, or -1
     // cgroup v1 "tasks" files the init writes "0" to, joining its cgroups itself.
     int cgroup_join[kMaxCgroupJoinFds] = {-1, -1, -1, -1};
     size_t cgroup_join_count = 0;
@@ -53,17 +53,17 @@ struct ChildPlan {
     bool clear_groups = true;  // false when setgroups is denied (unprivileged host)
 
     // Root file system.
-    bool host_root = false;                // fs Full: keep the host tree, mount a fresh /proc
-    const char* attach_dir = nullptr;      // existing directory the new root is attached to
-    const ChildMount* root_bind = nullptr; // nullptr: a fresh tmpfs root
+    bool host_root = false;                 // fs Full: keep the host tree, mount a fresh /proc
+    const char* attach_dir = nullptr;       // existing directory the new root is attached to
+    const ChildMount* root_bind = nullptr;  // nullptr: a fresh tmpfs root
     const ChildMount* mounts = nullptr;
     size_t mount_count = 0;
-    const char* const* symlink_paths = nullptr;    // relative to the new root
+    const char* const* symlink_paths = nullptr;  // relative to the new root
     const char* const* symlink_targets = nullptr;
     size_t symlink_count = 0;
     const char* workdir = "/";
 
-    bool new_network = true;               // bring loopback up in the fresh network namespace
+    bool new_network = true;  // bring loopback up in the fresh network namespace
     const char* hostname = "microvm";
 
     // The program.
@@ -72,7 +72,7 @@ struct ChildPlan {
     char* const* envp = nullptr;
     const ChildRlimit* rlimits = nullptr;
     size_t rlimit_count = 0;
-    int last_capability = 40;              // /proc/sys/kernel/cap_last_cap
+    int last_capability = 40;  // /proc/sys/kernel/cap_last_cap
     const sock_fprog* seccomp = nullptr;
 };
 

@@ -13,7 +13,7 @@
 namespace microvm::process {
 
 class ChildPlanBuilder {
-public:
+  public:
     ChildPlanBuilder() = default;
     ChildPlanBuilder(const ChildPlanBuilder&) = delete;
     ChildPlanBuilder& operator=(const ChildPlanBuilder&) = delete;
@@ -27,7 +27,7 @@ public:
     // Valid while the builder lives; fill in fds, ids and network before cloning.
     ChildPlan& plan() { return plan_; }
 
-private:
+  private:
     const char* keep(std::string s);
     ChildMount to_child(const Mount& m);
 

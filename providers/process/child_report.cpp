@@ -7,40 +7,74 @@ namespace {
 
 const char* step_name(ChildStep step) {
     switch (step) {
-        case ChildStep::kNone: return "setup";
-        case ChildStep::kSyncWait: return "waiting for the host";
-        case ChildStep::kJoinCgroup: return "joining the sandbox cgroup";
-        case ChildStep::kCgroupNamespace: return "creating the cgroup namespace";
-        case ChildStep::kMakePrivate: return "making mounts private";
-        case ChildStep::kOpenSource: return "opening bind source";
-        case ChildStep::kCloneTree: return "cloning bind source";
-        case ChildStep::kMountAttributes: return "setting mount attributes of";
-        case ChildStep::kSecureBits: return "setting securebits";
-        case ChildStep::kSetGroups: return "dropping supplementary groups";
-        case ChildStep::kSetGid: return "switching to the sandbox gid";
-        case ChildStep::kSetUid: return "switching to the sandbox uid";
-        case ChildStep::kDeathSignal: return "setting the parent-death signal";
-        case ChildStep::kCreateRoot: return "creating the root tmpfs";
-        case ChildStep::kAttachRoot: return "attaching the new root";
-        case ChildStep::kMountPoint: return "creating mount point";
-        case ChildStep::kMoveMount: return "mounting";
-        case ChildStep::kTmpfs: return "mounting a tmpfs on";
-        case ChildStep::kProc: return "mounting proc on";
-        case ChildStep::kSymlink: return "creating symlink";
-        case ChildStep::kPivotRoot: return "pivot_root";
-        case ChildStep::kDetachOldRoot: return "detaching the old root";
-        case ChildStep::kRootReadOnly: return "making the root read-only";
-        case ChildStep::kWorkdir: return "changing to the working directory";
-        case ChildStep::kLoopback: return "bringing up loopback";
-        case ChildStep::kHostname: return "setting the hostname";
-        case ChildStep::kSpawnProgram: return "starting the program process";
-        case ChildStep::kSetsid: return "setsid";
-        case ChildStep::kRedirectFds: return "redirecting stdin/stdout/stderr";
-        case ChildStep::kRlimit: return "setting resource limit";
-        case ChildStep::kCapabilities: return "dropping capabilities";
-        case ChildStep::kNoNewPrivs: return "setting no_new_privs";
-        case ChildStep::kSeccomp: return "installing the seccomp filter";
-        case ChildStep::kExec: return "executing";
+        case ChildStep::kNone:
+            return "setup";
+        case ChildStep::kSyncWait:
+            return "waiting for the host";
+        case ChildStep::kJoinCgroup:
+            return "joining the sandbox cgroup";
+        case ChildStep::kCgroupNamespace:
+            return "creating the cgroup namespace";
+        case ChildStep::kMakePrivate:
+            return "making mounts private";
+        case ChildStep::kOpenSource:
+            return "opening bind source";
+        case ChildStep::kCloneTree:
+            return "cloning bind source";
+        case ChildStep::kMountAttributes:
+            return "setting mount attributes of";
+        case ChildStep::kSecureBits:
+            return "setting securebits";
+        case ChildStep::kSetGroups:
+            return "dropping supplementary groups";
+        case ChildStep::kSetGid:
+            return "switching to the sandbox gid";
+        case ChildStep::kSetUid:
+            return "switching to the sandbox uid";
+        case ChildStep::kDeathSignal:
+            return "setting the parent-death signal";
+        case ChildStep::kCreateRoot:
+            return "creating the root tmpfs";
+        case ChildStep::kAttachRoot:
+            return "attaching the new root";
+        case ChildStep::kMountPoint:
+            return "creating mount point";
+        case ChildStep::kMoveMount:
+            return "mounting";
+        case ChildStep::kTmpfs:
+            return "mounting a tmpfs on";
+        case ChildStep::kProc:
+            return "mounting proc on";
+        case ChildStep::kSymlink:
+            return "creating symlink";
+        case ChildStep::kPivotRoot:
+            return "pivot_root";
+        case ChildStep::kDetachOldRoot:
+            return "detaching the old root";
+        case ChildStep::kRootReadOnly:
+            return "making the root read-only";
+        case ChildStep::kWorkdir:
+            return "changing to the working directory";
+        case ChildStep::kLoopback:
+            return "bringing up loopback";
+        case ChildStep::kHostname:
+            return "setting the hostname";
+        case ChildStep::kSpawnProgram:
+            return "starting the program process";
+        case ChildStep::kSetsid:
+            return "setsid";
+        case ChildStep::kRedirectFds:
+            return "redirecting stdin/stdout/stderr";
+        case ChildStep::kRlimit:
+            return "setting resource limit";
+        case ChildStep::kCapabilities:
+            return "dropping capabilities";
+        case ChildStep::kNoNewPrivs:
+            return "setting no_new_privs";
+        case ChildStep::kSeccomp:
+            return "installing the seccomp filter";
+        case ChildStep::kExec:
+            return "executing";
     }
     return "setup";
 }
@@ -53,8 +87,10 @@ bool names_mount(ChildStep step) {
         case ChildStep::kMountPoint:
         case ChildStep::kMoveMount:
         case ChildStep::kTmpfs:
-        case ChildStep::kProc: return true;
-        default: return false;
+        case ChildStep::kProc:
+            return true;
+        default:
+            return false;
     }
 }
 

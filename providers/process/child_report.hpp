@@ -15,7 +15,7 @@ enum class ChildStep : int32_t {
     kJoinCgroup,
     kCgroupNamespace,
     kMakePrivate,
-    kOpenSource,      // detail: mount index (-1: root bind)
+    kOpenSource,  // detail: mount index (-1: root bind)
     kCloneTree,
     kMountAttributes,
     kSecureBits,
@@ -25,11 +25,11 @@ enum class ChildStep : int32_t {
     kDeathSignal,
     kCreateRoot,
     kAttachRoot,
-    kMountPoint,      // detail: mount index
-    kMoveMount,       // detail: mount index
-    kTmpfs,           // detail: mount index
-    kProc,            // detail: mount index
-    kSymlink,         // detail: symlink index
+    kMountPoint,  // detail: mount index
+    kMoveMount,   // detail: mount index
+    kTmpfs,       // detail: mount index
+    kProc,        // detail: mount index
+    kSymlink,     // detail: symlink index
     kPivotRoot,
     kDetachOldRoot,
     kRootReadOnly,
@@ -39,7 +39,7 @@ enum class ChildStep : int32_t {
     kSpawnProgram,
     kSetsid,
     kRedirectFds,
-    kRlimit,          // detail: rlimit index
+    kRlimit,  // detail: rlimit index
     kCapabilities,
     kNoNewPrivs,
     kSeccomp,

@@ -19,14 +19,22 @@ namespace {
 
 const char* multiarch_triplet(bool is_64bit, uint16_t machine) {
     switch (machine) {
-        case EM_X86_64: return is_64bit ? "x86_64-linux-gnu" : "x86_64-linux-gnux32";
-        case EM_386: return "i386-linux-gnu";
-        case EM_AARCH64: return "aarch64-linux-gnu";
-        case EM_ARM: return "arm-linux-gnueabihf";
-        case EM_RISCV: return is_64bit ? "riscv64-linux-gnu" : nullptr;
-        case EM_PPC64: return "powerpc64le-linux-gnu";
-        case EM_S390: return "s390x-linux-gnu";
-        default: return nullptr;
+        case EM_X86_64:
+            return is_64bit ? "x86_64-linux-gnu" : "x86_64-linux-gnux32";
+        case EM_386:
+            return "i386-linux-gnu";
+        case EM_AARCH64:
+            return "aarch64-linux-gnu";
+        case EM_ARM:
+            return "arm-linux-gnueabihf";
+        case EM_RISCV:
+            return is_64bit ? "riscv64-linux-gnu" : nullptr;
+        case EM_PPC64:
+            return "powerpc64le-linux-gnu";
+        case EM_S390:
+            return "s390x-linux-gnu";
+        default:
+            return nullptr;
     }
 }
 
@@ -44,12 +52,14 @@ void parse_ld_so_conf(const std::string& file, int depth, std::vector<std::strin
         auto first = line.find_first_not_of(" \t");
         if (first == std::string::npos) continue;
         line = line.substr(first, line.find_last_not_of(" \t\r") - first + 1);
-        if (line.rfind("include", 0) == 0 && line.size() > 7 && (line[7] == ' ' || line[7] == '\t')) {
+        if (line.rfind("include", 0) == 0 && line.size() > 7 &&
+            (line[7] == ' ' || line[7] == '\t')) {
             std::string pattern = line.substr(line.find_first_not_of(" \t", 7));
             if (pattern.front() != '/') pattern = process::parent_path(file) + "/" + pattern;
             glob_t g{};
             if (::glob(pattern.c_str(), 0, nullptr, &g) == 0) {
-                for (size_t i = 0; i < g.gl_pathc; ++i) parse_ld_so_conf(g.gl_pathv[i], depth + 1, out);
+                for (size_t i = 0; i < g.gl_pathc; ++i)
+                    parse_ld_so_conf(g.gl_pathv[i], depth + 1, out);
             }
             ::globfree(&g);
         } else if (line.rfind("hwcap", 0) == 0) {
@@ -81,7 +91,7 @@ std::string expand_origin(const std::string& entry, const std::string& origin) {
 }
 
 class Resolver {
-public:
+  public:
     explicit Resolver(const ElfInfo& program) : program_(program) {
         defaults_ = default_library_dirs(program.is_64bit, program.machine);
     }
@@ -96,12 +106,14 @@ public:
             for (const auto& d : loader_object.rpath) dirs.push_back(expand_origin(d, origin));
             // The executable's DT_RPATH applies to every object without DT_RUNPATH.
             if (&loader_object != &program_) {
-                for (const auto& d : program_.rpath) dirs.push_back(expand_origin(d, program_origin_));
+                for (const auto& d : program_.rpath)
+                    dirs.push_back(expand_origin(d, program_origin_));
             }
         }
         for (const auto& d : loader_object.runpath) dirs.push_back(expand_origin(d, origin));
         for (const std::string& dir : dirs) {
-            if (auto found = dir.empty() ? std::nullopt : candidate(dir + "/" + name, false)) return found;
+            if (auto found = dir.empty() ? std::nullopt : candidate(dir + "/" + name, false))
+                return found;
         }
         for (const std::string& dir : ld_so_conf_dirs()) {
             bool builtin = std::find(defaults_.begin(), defaults_.end(), dir) != defaults_.end();
@@ -119,7 +131,7 @@ public:
         return it == infos_.end() ? nullptr : &it->second;
     }
 
-private:
+  private:
     // A usable library: an ELF file of the program's class and machine.
     std::optional<SharedObject> candidate(const std::string& path, bool needs_alias) {
         auto real = process::canonical_host_path(path);

@@ -100,8 +100,8 @@ Expected<ElfInfo> parse(const std::string& path, int fd, uint64_t file_size) {
     uint64_t count = dynamic->p_filesz / sizeof(typename T::Dyn);
     if (count > kMaxDynamicEntries) return not_elf(path, "dynamic section too large");
     std::vector<typename T::Dyn> dyn(count);
-    if (count > 0 && !read_at(fd, file_size, dynamic->p_offset, dyn.data(),
-                              count * sizeof(typename T::Dyn))) {
+    if (count > 0 &&
+        !read_at(fd, file_size, dynamic->p_offset, dyn.data(), count * sizeof(typename T::Dyn))) {
         return not_elf(path, "truncated dynamic section");
     }
 
@@ -110,12 +110,23 @@ Expected<ElfInfo> parse(const std::string& path, int fd, uint64_t file_size) {
     for (const auto& d : dyn) {
         if (d.d_tag == DT_NULL) break;
         switch (d.d_tag) {
-            case DT_STRTAB: strtab_addr = d.d_un.d_ptr; break;
-            case DT_STRSZ: strtab_size = d.d_un.d_val; break;
-            case DT_NEEDED: needed.push_back(d.d_un.d_val); break;
-            case DT_RPATH: rpath.push_back(d.d_un.d_val); break;
-            case DT_RUNPATH: runpath.push_back(d.d_un.d_val); break;
-            default: break;
+            case DT_STRTAB:
+                strtab_addr = d.d_un.d_ptr;
+                break;
+            case DT_STRSZ:
+                strtab_size = d.d_un.d_val;
+                break;
+            case DT_NEEDED:
+                needed.push_back(d.d_un.d_val);
+                break;
+            case DT_RPATH:
+                rpath.push_back(d.d_un.d_val);
+                break;
+            case DT_RUNPATH:
+                runpath.push_back(d.d_un.d_val);
+                break;
+            default:
+                break;
         }
     }
     if (needed.empty() && rpath.empty() && runpath.empty()) return info;

@@ -13,11 +13,11 @@ namespace microvm::elf {
 
 struct ElfInfo {
     bool is_64bit = false;
-    uint16_t machine = 0;                // EM_* value
-    std::string interpreter;             // PT_INTERP, empty for static executables and libraries
-    std::vector<std::string> needed;     // DT_NEEDED names, in order
-    std::vector<std::string> rpath;      // DT_RPATH entries (split at ':')
-    std::vector<std::string> runpath;    // DT_RUNPATH entries (split at ':')
+    uint16_t machine = 0;              // EM_* value
+    std::string interpreter;           // PT_INTERP, empty for static executables and libraries
+    std::vector<std::string> needed;   // DT_NEEDED names, in order
+    std::vector<std::string> rpath;    // DT_RPATH entries (split at ':')
+    std::vector<std::string> runpath;  // DT_RUNPATH entries (split at ':')
 };
 
 // InvalidInput when the file is not a readable ELF file of the host's byte order.

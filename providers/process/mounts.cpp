@@ -68,8 +68,8 @@ int make_mount_point(int root, const char* target, bool directory) {
             if (!last || directory) {
                 if (::mkdirat(dir, part, 0755) != 0 && errno != EEXIST) break;
             } else {
-                int file = ::openat(dir, part, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
-                                    0644);
+                int file =
+                    ::openat(dir, part, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
                 if (file < 0 && errno != EEXIST) break;
                 if (file >= 0) ::close(file);
             }
@@ -172,8 +172,7 @@ bool clone_bind_sources(const ChildPlan& plan, MountState& state, ChildFailure& 
     if (plan.root_bind && !clone_tree(*plan.root_bind, -1, state.root_tree, f)) return false;
     for (size_t i = 0; i < plan.mount_count; ++i) {
         const ChildMount& m = plan.mounts[i];
-        if (m.kind == ChildMount::kBind &&
-            !clone_tree(m, static_cast<int>(i), state.trees[i], f)) {
+        if (m.kind == ChildMount::kBind && !clone_tree(m, static_cast<int>(i), state.trees[i], f)) {
             return false;
         }
     }

@@ -39,7 +39,7 @@ struct SpawnedInit {
 // run_init(plan) and never returns here.
 Expected<SpawnedInit> spawn_init(uint64_t namespace_flags, int cgroup_fd, const ChildPlan& plan);
 
-// Availability check: clones a child into these namespaces, maps its ids, lets it exit, reaps it.
+// Availability check: clones a child into these namespaces, which exits at once, and reaps it.
 Expected<void> spawn_probe(uint64_t namespace_flags, const IdMapping& ids);
 
 }  // namespace microvm::process

@@ -25,7 +25,7 @@ constexpr size_t kChunk = 64 * 1024;
 // A write to a pipe the program closed raises SIGPIPE, which would kill the host: block it on
 // this thread while feeding stdin and discard any that became pending.
 class SigpipeBlock {
-public:
+  public:
     SigpipeBlock() {
         sigset_t set;
         sigemptyset(&set);
@@ -42,7 +42,7 @@ public:
         pthread_sigmask(SIG_SETMASK, &saved_, nullptr);
     }
 
-private:
+  private:
     sigset_t saved_;
 };
 
@@ -81,9 +81,12 @@ Captured capture_until_exit(CaptureTargets t) {
     Captured c;
     bool report_truncated = false;
     std::vector<Reader> readers;
-    if (t.stdout_fd >= 0) readers.push_back({t.stdout_fd, &c.out.data, &c.out.truncated, t.max_output_bytes});
-    if (t.stderr_fd >= 0) readers.push_back({t.stderr_fd, &c.err.data, &c.err.truncated, t.max_output_bytes});
-    if (t.result_fd >= 0) readers.push_back({t.result_fd, &c.result.data, &c.result.truncated, t.max_result_bytes});
+    if (t.stdout_fd >= 0)
+        readers.push_back({t.stdout_fd, &c.out.data, &c.out.truncated, t.max_output_bytes});
+    if (t.stderr_fd >= 0)
+        readers.push_back({t.stderr_fd, &c.err.data, &c.err.truncated, t.max_output_bytes});
+    if (t.result_fd >= 0)
+        readers.push_back({t.result_fd, &c.result.data, &c.result.truncated, t.max_result_bytes});
     if (t.report_fd >= 0) readers.push_back({t.report_fd, &c.reports, &report_truncated, 1 << 16});
     std::vector<bool> open(readers.size(), true);
 
@@ -123,7 +126,8 @@ Captured capture_until_exit(CaptureTargets t) {
             if (fds[k].revents == 0) continue;
             int i = index[k];
             if (i >= 0) {
-                if (!read_some(readers[static_cast<size_t>(i)])) open[static_cast<size_t>(i)] = false;
+                if (!read_some(readers[static_cast<size_t>(i)]))
+                    open[static_cast<size_t>(i)] = false;
             } else if (i == -1) {
                 ssize_t n = ::write(t.stdin_fd.get(), t.stdin_data.data() + stdin_written,
                                     t.stdin_data.size() - stdin_written);
@@ -148,6 +152,7 @@ Captured capture_until_exit(CaptureTargets t) {
             next_tick = now + kTick;
         }
     }
+    c.exited = exited;
     if (!exited) c.exited_at = Clock::now();
     return c;
 }

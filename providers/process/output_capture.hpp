@@ -24,9 +24,9 @@ struct CaptureTargets {
     int stderr_fd = -1;
     int result_fd = -1;
     int report_fd = -1;
-    UniqueFd stdin_fd;   // write end (non-blocking): fed stdin_data, then closed
+    UniqueFd stdin_fd;  // write end (non-blocking): fed stdin_data, then closed
     std::string_view stdin_data;
-    int pidfd = -1;      // the init; readable once it exited
+    int pidfd = -1;  // the init; readable once it exited
     uint64_t max_output_bytes = 1 << 20;
     uint64_t max_result_bytes = 64u << 20;
     std::chrono::steady_clock::time_point deadline;
@@ -40,6 +40,7 @@ struct Captured {
     CapturedStream result;
     std::string reports;  // raw ChildReport records
     bool deadline_hit = false;
+    bool exited = false;  // the init exited (false only if polling itself failed)
     std::chrono::steady_clock::time_point exited_at;
 };
 

@@ -52,7 +52,8 @@ Expected<std::vector<std::string>> environment(const MicroVMConfig& config) {
 void copy_output(SandboxOutcome& o, ExecutionMetadata& m) {
     m.duration = o.wall;
     m.cpu_time = o.cpu_time;
-    if (o.memory_peak_bytes) m.memory_peak_mb = static_cast<double>(*o.memory_peak_bytes) / (1 << 20);
+    if (o.memory_peak_bytes)
+        m.memory_peak_mb = static_cast<double>(*o.memory_peak_bytes) / (1 << 20);
     m.stdout_data = std::move(o.stdout_data.data);
     m.stderr_data = std::move(o.stderr_data.data);
     m.stdout_truncated = o.stdout_data.truncated;
@@ -74,10 +75,10 @@ void apply_guest_result(const SandboxOutcome& o, ExecutionResult& r) {
         std::string tail = r.metadata.stderr_data.substr(
             r.metadata.stderr_data.size() > 500 ? r.metadata.stderr_data.size() - 500 : 0);
         r.status = Status::RuntimeError;
-        r.error = ExecutionError{"guest_failed", "the RTFS guest runner exited with code " +
-                                                     std::to_string(o.exit_code) +
-                                                     " without a result" +
-                                                     (tail.empty() ? "" : ": " + tail)};
+        r.error =
+            ExecutionError{"guest_failed", "the RTFS guest runner exited with code " +
+                                               std::to_string(o.exit_code) + " without a result" +
+                                               (tail.empty() ? "" : ": " + tail)};
         return;
     }
     auto decoded = guest::unframe_result(o.result.data);
@@ -94,7 +95,7 @@ void apply_guest_result(const SandboxOutcome& o, ExecutionResult& r) {
         r.value = std::move(decoded->value);
     } else {
         r.status = decoded->error_kind == "SecurityViolation" ? Status::PolicyViolation
-                                                               : Status::RuntimeError;
+                                                              : Status::RuntimeError;
         r.error = ExecutionError{decoded->error_kind, decoded->error_message};
     }
 }
@@ -173,7 +174,9 @@ Expected<void> ProcessProvider::do_initialize(const nlohmann::json& settings) {
     return Ok{};
 }
 
-void ProcessProvider::do_cleanup() { sandbox_.reset(); }
+void ProcessProvider::do_cleanup() {
+    sandbox_.reset();
+}
 
 ExecutionResult ProcessProvider::run(const ExecutionContext& ctx) {
     const MicroVMConfig& config = ctx.config;
@@ -182,12 +185,14 @@ ExecutionResult ProcessProvider::run(const ExecutionContext& ctx) {
         const process::CommandError& e = command.error();
         switch (e.kind) {
             case process::CommandError::Kind::NotFound: {
-                ExecutionResult r = make_result(ctx, Status::RuntimeError, "program_not_found", e.message);
+                ExecutionResult r =
+                    make_result(ctx, Status::RuntimeError, "program_not_found", e.message);
                 r.metadata.exit_code = 127;
                 return r;
             }
             case process::CommandError::Kind::NotExecutable: {
-                ExecutionResult r = make_result(ctx, Status::RuntimeError, "program_not_executable", e.message);
+                ExecutionResult r =
+                    make_result(ctx, Status::RuntimeError, "program_not_executable", e.message);
                 r.metadata.exit_code = 126;
                 return r;
             }
@@ -244,7 +249,8 @@ ExecutionResult ProcessProvider::run(const ExecutionContext& ctx) {
                             o.exec_errno == ENOENT ? "program_not_found" : "exec_failed",
                             o.exec_errno == ENOENT
                                 ? "the program or its ELF interpreter is missing inside the "
-                                  "sandbox (" + o.exec_error + ")"
+                                  "sandbox (" +
+                                      o.exec_error + ")"
                                 : o.exec_error);
             break;
         case SandboxOutcome::End::Exited:

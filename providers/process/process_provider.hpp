@@ -12,7 +12,7 @@
 namespace microvm {
 
 class ProcessProvider final : public Provider {
-public:
+  public:
     ProcessProvider();
     ~ProcessProvider() override;
 
@@ -23,12 +23,12 @@ public:
     nlohmann::json config_schema() const override;
     std::vector<Unsupported> check(const ExecutionContext& ctx) const override;
 
-protected:
+  protected:
     Expected<void> do_initialize(const nlohmann::json& settings) override;
     void do_cleanup() override;
     ExecutionResult run(const ExecutionContext& ctx) override;
 
-private:
+  private:
     mutable std::once_flag probed_;
     mutable Availability availability_;
     // The sandbox the probe built with default settings, handed to initialize when it fits.

@@ -44,8 +44,8 @@ std::vector<std::string> existing(const std::vector<std::string>& patterns) {
 struct Interpreter {
     const char* language;
     const char* program;
-    const char* source_flag;   // the source follows this flag
-    const char* arg0;          // sh/bash -c take $0 after the source; nullptr otherwise
+    const char* source_flag;  // the source follows this flag
+    const char* arg0;         // sh/bash -c take $0 after the source; nullptr otherwise
 };
 
 constexpr Interpreter kInterpreters[] = {
@@ -63,9 +63,9 @@ std::vector<std::string> interpreter_runtime(const std::string& program) {
     auto real = canonical_host_path(program);
     std::string base = real ? real->substr(real->rfind('/') + 1) : "";
     if (base.rfind("python", 0) == 0) return existing({"/usr/lib/" + base});
-    if (base.rfind("perl", 0) == 0) return existing({"/usr/share/perl", "/usr/share/perl5",
-                                                     "/usr/lib/*/perl", "/usr/lib/*/perl5",
-                                                     "/usr/lib/*/perl-base"});
+    if (base.rfind("perl", 0) == 0)
+        return existing({"/usr/share/perl", "/usr/share/perl5", "/usr/lib/*/perl",
+                         "/usr/lib/*/perl5", "/usr/lib/*/perl-base"});
     return {};
 }
 
@@ -131,7 +131,8 @@ Result script(const ScriptSource& s, const std::vector<std::string>& args) {
         return error(CommandError::Kind::InvalidInput,
                      "script source is " + std::to_string(s.source.size()) +
                          " bytes; the process provider passes scripts as one argument of at "
-                         "most " + std::to_string(kMaxScriptBytes) + " bytes");
+                         "most " +
+                         std::to_string(kMaxScriptBytes) + " bytes");
     }
     RTFS_TRY(Command c, locate(interp->program, "interpreter for " + s.language));
     c.argv = {c.program, interp->source_flag, s.source};
@@ -162,6 +163,20 @@ Result rtfs_guest(const RtfsSource& r, const ExecutionContext& ctx) {
 
 }  // namespace
 
+Expected<std::vector<std::string>> sandbox_environment(const MicroVMConfig& config) {
+    std::vector<std::string> env;
+    if (!config.env_vars.count("PATH")) env.push_back(std::string("PATH=") + kSandboxPath);
+    for (const auto& [key, value] : config.env_vars) {
+        if (key.empty() || key.find('=') != std::string::npos ||
+            key.find('\0') != std::string::npos || value.find('\0') != std::string::npos) {
+            return fail(Failure::Kind::InvalidInput,
+                        "env_vars: '" + key + "' is not a valid variable name or has a NUL byte");
+        }
+        env.push_back(key + "=" + value);
+    }
+    return env;
+}
+
 std::vector<std::string> script_languages() {
     std::vector<std::string> names;
     for (const Interpreter& i : kInterpreters) names.emplace_back(i.language);
@@ -174,9 +189,9 @@ Result command_for(const ExecutionContext& ctx) {
     if (auto* e = std::get_if<ExternalProgram>(&p)) return external(*e);
     if (auto* s = std::get_if<ScriptSource>(&p)) return script(*s, ctx.args);
     if (auto* r = std::get_if<RtfsSource>(&p)) return rtfs_guest(*r, ctx);
-    return error(CommandError::Kind::InvalidInput,
-                 std::string("the process provider does not run ") + to_string(kind_of(p)) +
-                     " programs");
+    return error(
+        CommandError::Kind::InvalidInput,
+        std::string("the process provider does not run ") + to_string(kind_of(p)) + " programs");
 }
 
 }  // namespace microvm::process

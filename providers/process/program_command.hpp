@@ -20,11 +20,11 @@ inline constexpr const char* kSandboxPath = "/usr/local/bin:/usr/bin:/bin";
 inline constexpr size_t kMaxScriptBytes = 128 * 1024 - 1;
 
 struct Command {
-    std::string program;                    // absolute host path
+    std::string program;  // absolute host path
     std::vector<std::string> argv;
     std::vector<std::string> runtime_dirs;  // interpreter libraries the program needs
     std::optional<std::string> stdin_data;
-    bool result_channel = false;            // RTFS: the guest's result frame on fd 3
+    bool result_channel = false;  // RTFS: the guest's result frame on fd 3
 };
 
 struct CommandError {
@@ -38,5 +38,9 @@ rtfs::Expected<Command, CommandError> command_for(const ExecutionContext& ctx);
 
 // Languages ScriptSource accepts, for messages and the docs.
 std::vector<std::string> script_languages();
+
+// The complete environment of a sandboxed program: PATH=kSandboxPath (unless env_vars sets PATH)
+// plus exactly config.env_vars. InvalidInput for a name with '=' or a NUL byte.
+Expected<std::vector<std::string>> sandbox_environment(const MicroVMConfig& config);
 
 }  // namespace microvm::process

@@ -26,7 +26,9 @@ std::optional<FileId> file_id(const std::string& path) {
     return FileId{st.st_dev, st.st_ino};
 }
 
-size_t depth(const std::string& path) { return path_components(path).size(); }
+size_t depth(const std::string& path) {
+    return path_components(path).size();
+}
 
 // The host path that sandbox path target shows when it lies inside bind b.
 std::string host_view(const Mount& b, const std::string& target) {
@@ -169,8 +171,8 @@ Expected<RootfsPlan> plan_rootfs(const RootfsRequest& request) {
     if (request.policy.kind != FileSystemPolicy::Kind::None) {
         RTFS_TRY(mounts, policy_binds(request.policy));
     }
-    auto root_it = std::find_if(mounts.begin(), mounts.end(),
-                                [](const Mount& m) { return m.target == "/"; });
+    auto root_it =
+        std::find_if(mounts.begin(), mounts.end(), [](const Mount& m) { return m.target == "/"; });
     if (root_it != mounts.end()) {
         plan.root = *root_it;
         mounts.erase(root_it);

@@ -24,27 +24,27 @@ namespace microvm::process {
 struct Mount {
     enum class Kind { Bind, Tmpfs, Proc };
     Kind kind = Kind::Bind;
-    std::string source;      // Bind: canonical host path
-    std::string target;      // absolute path in the sandbox
-    bool directory = true;   // Bind: a directory (else a single file)
+    std::string source;     // Bind: canonical host path
+    std::string target;     // absolute path in the sandbox
+    bool directory = true;  // Bind: a directory (else a single file)
     bool writable = false;
-    bool devices = false;    // Bind: device nodes stay usable (no nodev)
-    uint64_t size_bytes = 0; // Tmpfs
+    bool devices = false;     // Bind: device nodes stay usable (no nodev)
+    uint64_t size_bytes = 0;  // Tmpfs
 };
 
 struct RootfsPlan {
-    bool host_root = false;       // Full: no new root, only a fresh /proc over the host's
-    std::optional<Mount> root;    // a bind of "/" named by the policy; else a fresh tmpfs root
-    std::vector<Mount> mounts;    // parents before children
+    bool host_root = false;     // Full: no new root, only a fresh /proc over the host's
+    std::optional<Mount> root;  // a bind of "/" named by the policy; else a fresh tmpfs root
+    std::vector<Mount> mounts;  // parents before children
     std::vector<std::pair<std::string, std::string>> symlinks;  // (path, link target)
     std::string workdir = "/";
 };
 
 struct RootfsRequest {
     FileSystemPolicy policy;
-    std::vector<HostFile> program_files;     // bound read-only where the program looks for them
-    std::vector<std::string> runtime_dirs;   // host directories the program needs, read-only
-    uint64_t tmp_size_bytes = 64u << 20;     // the private /tmp
+    std::vector<HostFile> program_files;    // bound read-only where the program looks for them
+    std::vector<std::string> runtime_dirs;  // host directories the program needs, read-only
+    uint64_t tmp_size_bytes = 64u << 20;    // the private /tmp
 };
 
 // InvalidInput for bad policy paths (relative, "..", missing, inside /proc, nested through a

@@ -13,10 +13,10 @@
 #include <fstream>
 
 #include "process/child_plan_builder.hpp"
-#include "process/child_report.hpp"
 #include "process/namespaces.hpp"
 #include "process/program_files.hpp"
 #include "process/rootfs.hpp"
+#include "process/sandbox_outcome.hpp"
 #include "process/seccomp.hpp"
 #include "process/sys_error.hpp"
 #include "process/unique_fd.hpp"
@@ -55,20 +55,6 @@ int reap(pid_t pid, struct rusage& usage) {
     return status;
 }
 
-std::vector<ChildReport> parse_reports(const std::string& bytes) {
-    std::vector<ChildReport> reports;
-    for (size_t off = 0; off + sizeof(ChildReport) <= bytes.size(); off += sizeof(ChildReport)) {
-        ChildReport r;
-        std::memcpy(&r, bytes.data() + off, sizeof r);
-        reports.push_back(r);
-    }
-    return reports;
-}
-
-std::chrono::nanoseconds to_ns(const timeval& tv) {
-    return std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
-}
-
 }  // namespace
 
 struct Sandbox::Impl {
@@ -103,21 +89,81 @@ Expected<std::unique_ptr<Sandbox>> Sandbox::create(const SandboxSettings& settin
     return sb;
 }
 
-const SandboxSettings& Sandbox::settings() const { return impl_->settings; }
+const SandboxSettings& Sandbox::settings() const {
+    return impl_->settings;
+}
 
-size_t Sandbox::sweep_stale() const { return impl_->cgroups->sweep_stale(); }
+size_t Sandbox::sweep_stale() const {
+    return impl_->cgroups->sweep_stale();
+}
 
 std::string Sandbox::describe() const {
     return impl_->cgroups->describe() + ", seccomp filter of " +
            std::to_string(impl_->seccomp.instruction_count()) + " instructions";
 }
 
-Expected<SandboxOutcome> Sandbox::run(const SandboxSpec& spec) const {
+namespace {
+
+// The descriptors of one execution; the child's ends are closed in the host once it runs.
+struct SandboxPipes {
+    Pipe sync;    // host -> init: go (ids mapped); its hang-up: the host died
+    Pipe report;  // init -> host: ChildReport records
+    Pipe out, err;
+    Pipe result;  // the guest runner's fd 3
+    Pipe input;   // stdin data
+
+    static Expected<SandboxPipes> make(const SandboxSpec& spec) {
+        SandboxPipes p;
+        RTFS_TRY(p.sync, make_pipe());
+        RTFS_TRY(p.report, make_pipe());
+        RTFS_TRY(p.out, make_pipe());
+        RTFS_TRY(p.err, make_pipe());
+        if (spec.result_channel) {
+            RTFS_TRY(p.result, make_pipe());
+        }
+        if (spec.stdin_data) {
+            RTFS_TRY(p.input, make_pipe());
+            RTFS_CHECK(set_nonblocking(p.input.write.get()));
+        }
+        return p;
+    }
+
+    void give_to_child(ChildFds& fds, int dev_null) const {
+        fds.sync = sync.read.get();
+        fds.report = report.write.get();
+        fds.stdin_fd = input.read.valid() ? input.read.get() : dev_null;
+        fds.stdout_fd = out.write.get();
+        fds.stderr_fd = err.write.get();
+        fds.result = result.write.valid() ? result.write.get() : -1;
+    }
+
+    void close_child_ends() {
+        report.write.reset();
+        out.write.reset();
+        err.write.reset();
+        result.write.reset();
+        sync.read.reset();
+        input.read.reset();
+    }
+};
+
+Expected<void> give_cgroup_to_child(const SandboxCgroup& cgroup, ChildFds& fds) {
+    std::vector<int> join = cgroup.self_join_fds();
+    if (join.size() > kMaxCgroupJoinFds) {
+        return fail(Failure::Kind::SetupError, "too many cgroup hierarchies to join");
+    }
+    for (size_t i = 0; i < join.size(); ++i) fds.cgroup_join[i] = join[i];
+    fds.cgroup_join_count = join.size();
+    return Ok{};
+}
+
+}  // namespace
+
+Expected<void> Sandbox::prepare(const SandboxSpec& spec, ChildPlanBuilder& builder) const {
     const Impl& impl = *impl_;
     if (spec.program.empty() || spec.program.front() != '/') {
         return fail(Failure::Kind::InvalidInput, "program path must be absolute");
     }
-
     // The root file system: what the policy allows plus what the program needs to start.
     RootfsRequest request;
     request.policy = spec.fs_policy;
@@ -128,7 +174,6 @@ Expected<SandboxOutcome> Sandbox::run(const SandboxSpec& spec) const {
     }
     RTFS_TRY(RootfsPlan rootfs, plan_rootfs(request));
 
-    ChildPlanBuilder builder;
     builder.set_rootfs(rootfs, impl.attach_dir);
     builder.set_program(spec.program, spec.argv, spec.env);
     builder.set_rlimits(impl.rlimits);
@@ -139,55 +184,36 @@ Expected<SandboxOutcome> Sandbox::run(const SandboxSpec& spec) const {
     plan.clear_groups = impl.ids.host_is_root;
     plan.new_network = !spec.host_network;
     plan.last_capability = impl.last_capability;
+    return Ok{};
+}
+
+Expected<SandboxOutcome> Sandbox::run(const SandboxSpec& spec) const {
+    const Impl& impl = *impl_;
+    ChildPlanBuilder builder;
+    RTFS_CHECK(prepare(spec, builder));
+    ChildPlan& plan = builder.plan();
 
     CgroupLimits limits = spec.limits;
     limits.max_pids += 1;  // the init
     RTFS_TRY(std::unique_ptr<SandboxCgroup> cgroup, impl.cgroups->create(limits));
-
-    RTFS_TRY(Pipe sync, make_pipe());
-    RTFS_TRY(Pipe report, make_pipe());
-    RTFS_TRY(Pipe out, make_pipe());
-    RTFS_TRY(Pipe err, make_pipe());
-    Pipe result, input;
-    if (spec.result_channel) {
-        RTFS_TRY(result, make_pipe());
-    }
-    if (spec.stdin_data) {
-        RTFS_TRY(input, make_pipe());
-        RTFS_CHECK(set_nonblocking(input.write.get()));
-    }
-    plan.fds.sync = sync.read.get();
-    plan.fds.report = report.write.get();
-    plan.fds.stdin_fd = spec.stdin_data ? input.read.get() : impl.dev_null.get();
-    plan.fds.stdout_fd = out.write.get();
-    plan.fds.stderr_fd = err.write.get();
-    plan.fds.result = spec.result_channel ? result.write.get() : -1;
-    std::vector<int> join = cgroup->self_join_fds();
-    if (join.size() > kMaxCgroupJoinFds) {
-        return fail(Failure::Kind::SetupError, "too many cgroup hierarchies to join");
-    }
-    for (size_t i = 0; i < join.size(); ++i) plan.fds.cgroup_join[i] = join[i];
-    plan.fds.cgroup_join_count = join.size();
+    RTFS_TRY(SandboxPipes pipes, SandboxPipes::make(spec));
+    pipes.give_to_child(plan.fds, impl.dev_null.get());
+    RTFS_CHECK(give_cgroup_to_child(*cgroup, plan.fds));
 
     const auto started = Clock::now();
-    RTFS_TRY(SpawnedInit init, spawn_init(sandbox_namespace_flags(!spec.host_network),
-                                          cgroup->clone_fd(), plan));
-    // The child holds its ends now.
-    report.write.reset();
-    out.write.reset();
-    err.write.reset();
-    result.write.reset();
-    sync.read.reset();
-    input.read.reset();
+    RTFS_TRY(SpawnedInit init,
+             spawn_init(sandbox_namespace_flags(!spec.host_network), cgroup->clone_fd(), plan));
+    pipes.close_child_ends();
 
-    // Map the ids before the init does anything; then let it go (it joins its v1 cgroups
-    // itself, first thing; on v2 it was cloned into its cgroup).
+    // Map the ids, then let the init go. On success sync.write stays open until the end: the
+    // init reads its hang-up as the host dying.
     auto placed = impl.ids.apply(init.pid);
     if (placed) {
         char go = 1;
-        if (::write(sync.write.get(), &go, 1) != 1) placed = sys_failure("starting the sandbox", errno);
+        if (::write(pipes.sync.write.get(), &go, 1) != 1) {
+            placed = sys_failure("starting the sandbox", errno);
+        }
     }
-    sync.write.reset();
     if (!placed) {
         kill_init(init.pidfd.get(), init.pid);
         struct rusage ignored;
@@ -196,12 +222,12 @@ Expected<SandboxOutcome> Sandbox::run(const SandboxSpec& spec) const {
     }
 
     CaptureTargets targets;
-    targets.stdout_fd = out.read.get();
-    targets.stderr_fd = err.read.get();
-    targets.result_fd = spec.result_channel ? result.read.get() : -1;
-    targets.report_fd = report.read.get();
+    targets.stdout_fd = pipes.out.read.get();
+    targets.stderr_fd = pipes.err.read.get();
+    targets.result_fd = pipes.result.read.valid() ? pipes.result.read.get() : -1;
+    targets.report_fd = pipes.report.read.get();
     if (spec.stdin_data) {
-        targets.stdin_fd = std::move(input.write);
+        targets.stdin_fd = std::move(pipes.input.write);
         targets.stdin_data = *spec.stdin_data;
     }
     targets.pidfd = init.pidfd.get();
@@ -216,64 +242,18 @@ Expected<SandboxOutcome> Sandbox::run(const SandboxSpec& spec) const {
     targets.on_tick = [cg] { cg->sample(); };
     Captured captured = capture_until_exit(std::move(targets));
 
+    if (!captured.exited) kill_init(init.pidfd.get(), init.pid);  // never wait unbounded
     struct rusage ru {};
     int init_status = reap(init.pid, ru);
     CgroupUsage usage = cgroup->usage();
     cgroup.reset();  // kills anything left (nothing: the pid namespace is gone) and removes it
-
-    SandboxOutcome outcome;
-    outcome.wall = captured.exited_at - started;
-    outcome.cpu_time = usage.cpu_time ? usage.cpu_time : to_ns(ru.ru_utime) + to_ns(ru.ru_stime);
-    outcome.memory_peak_bytes = usage.memory_peak_bytes
-                                    ? usage.memory_peak_bytes
-                                    : std::optional<uint64_t>(uint64_t(ru.ru_maxrss) * 1024);
-    outcome.stdout_data = std::move(captured.out);
-    outcome.stderr_data = std::move(captured.err);
-    outcome.result = std::move(captured.result);
-
-    std::optional<ChildReport> ended, exec_failed;
-    for (const ChildReport& r : parse_reports(captured.reports)) {
-        if (r.kind == ChildReport::kSetupFailed) {
-            return fail(Failure::Kind::SetupError, "sandbox setup failed: " + describe_failure(r, plan));
-        }
-        if (r.kind == ChildReport::kExecFailed) exec_failed = r;
-        if (r.kind == ChildReport::kProgramEnded) ended = r;
-    }
-    if (exec_failed) {
-        outcome.end = SandboxOutcome::End::ExecFailed;
-        outcome.exec_errno = exec_failed->err;
-        outcome.exec_error = describe_failure(*exec_failed, plan);
-        outcome.exit_code = exec_failed->err == ENOENT ? 127 : 126;
-        return outcome;
-    }
-    bool clean_exit = ended && WIFEXITED(ended->wait_status) && WEXITSTATUS(ended->wait_status) == 0;
-    if (captured.deadline_hit && !ended) {
-        outcome.end = SandboxOutcome::End::TimedOut;
-        outcome.signal = SIGKILL;
-        outcome.exit_code = 128 + SIGKILL;
-    } else if (usage.oom_kills > 0 && !clean_exit) {
-        outcome.end = SandboxOutcome::End::MemoryExceeded;
-        outcome.signal = SIGKILL;
-        outcome.exit_code = 128 + SIGKILL;
-    } else if (!ended) {
-        return fail(Failure::Kind::SetupError,
-                    "the sandbox's init ended without a report (wait status " +
-                        std::to_string(init_status) + ")");
-    } else if (WIFSIGNALED(ended->wait_status)) {
-        outcome.end = SandboxOutcome::End::Signaled;
-        outcome.signal = WTERMSIG(ended->wait_status);
-        outcome.exit_code = 128 + outcome.signal;
-    } else {
-        outcome.end = SandboxOutcome::End::Exited;
-        outcome.exit_code = WEXITSTATUS(ended->wait_status);
-    }
-    return outcome;
+    return make_outcome(std::move(captured), usage, ru, init_status, started, plan);
 }
 
 Availability Sandbox::probe() const {
     // Cgroups were found usable (controllers present, directories writable) by create(). A
-    // child cloned into the namespaces with its ids mapped proves those work; the network
-    // namespace, costly to create and tear down, is checked by its limit instead.
+    // child cloned into the namespaces proves those work; the network namespace, costly to
+    // create and tear down, is checked by its limit instead.
     std::ifstream in("/proc/sys/user/max_net_namespaces");
     long max_net = -1;
     if (in >> max_net && max_net == 0) {

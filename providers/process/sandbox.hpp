@@ -26,13 +26,13 @@ struct SandboxSettings {
 };
 
 struct SandboxSpec {
-    std::string program;                // absolute host path; the same path inside the sandbox
-    std::vector<std::string> argv;      // argv[0] included
-    std::vector<std::string> env;       // the complete environment, "KEY=VALUE"
+    std::string program;            // absolute host path; the same path inside the sandbox
+    std::vector<std::string> argv;  // argv[0] included
+    std::vector<std::string> env;   // the complete environment, "KEY=VALUE"
     FileSystemPolicy fs_policy;
     std::vector<std::string> runtime_dirs;  // extra host dirs the program needs, read-only
-    bool host_network = false;          // false: a fresh network namespace with loopback only
-    CgroupLimits limits;                // max_pids counts the program's processes (not the init)
+    bool host_network = false;              // false: a fresh network namespace with loopback only
+    CgroupLimits limits;  // max_pids counts the program's processes (not the init)
     std::chrono::milliseconds timeout{30'000};
     uint64_t max_output_bytes = 1 << 20;    // per stream
     std::optional<std::string> stdin_data;  // nullopt: /dev/null
@@ -43,9 +43,9 @@ struct SandboxSpec {
 struct SandboxOutcome {
     enum class End { Exited, Signaled, TimedOut, MemoryExceeded, ExecFailed };
     End end = End::Exited;
-    int exit_code = 0;     // Exited; 128+signal for Signaled/MemoryExceeded
-    int signal = 0;        // Signaled, MemoryExceeded (SIGKILL)
-    int exec_errno = 0;    // ExecFailed
+    int exit_code = 0;   // Exited; 128+signal for Signaled/MemoryExceeded
+    int signal = 0;      // Signaled, MemoryExceeded (SIGKILL)
+    int exec_errno = 0;  // ExecFailed
     std::string exec_error;
     std::chrono::nanoseconds wall{0};
     std::optional<std::chrono::nanoseconds> cpu_time;
@@ -55,11 +55,10 @@ struct SandboxOutcome {
     CapturedStream result;  // bytes the program wrote to fd 3
 };
 
-class SeccompFilter;
-struct IdMapping;
+class ChildPlanBuilder;
 
 class Sandbox {
-public:
+  public:
     // Detects cgroups, compiles the seccomp filter, decides the id mapping: SetupError naming the
     // missing piece otherwise.
     static Expected<std::unique_ptr<Sandbox>> create(const SandboxSettings& settings);
@@ -69,8 +68,8 @@ public:
     // built (with the failed step); otherwise what happened to the program.
     Expected<SandboxOutcome> run(const SandboxSpec& spec) const;
 
-    // Whether sandboxes can start here: clones a child into the namespaces with the id mapping
-    // (cgroups and seccomp were already checked by create()). The reason when not.
+    // Whether sandboxes can start here: clones a child into the namespaces (cgroups and seccomp
+    // were already checked by create()). The reason when not.
     Availability probe() const;
 
     // Removes cgroups that crashed hosts left behind.
@@ -78,8 +77,10 @@ public:
     std::string describe() const;
     const SandboxSettings& settings() const;
 
-private:
+  private:
     Sandbox();
+    // Plans the root and fills in the child's plan (everything but descriptors).
+    Expected<void> prepare(const SandboxSpec& spec, ChildPlanBuilder& builder) const;
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

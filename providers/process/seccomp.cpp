@@ -3,10 +3,10 @@
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,17 +18,15 @@
 namespace microvm::process {
 namespace {
 
-using FilterPtr = std::unique_ptr<std::remove_pointer_t<scmp_filter_ctx>, void (*)(scmp_filter_ctx)>;
+using FilterPtr =
+    std::unique_ptr<std::remove_pointer_t<scmp_filter_ctx>, void (*)(scmp_filter_ctx)>;
 
-// Namespace flags clone() may not carry. (CLONE_NEWTIME shares its bit with clone()'s exit
-// signal byte, so it only matters for clone3/unshare, which are denied wholesale.)
-constexpr uint64_t kNamespaceFlags[] = {CLONE_NEWNS,  CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
-                                        CLONE_NEWUSER, CLONE_NEWPID,   CLONE_NEWNET};
-
-// personality(): only the harmless values Docker also allows (plain Linux, 32-bit uname,
-// UNAME26 and the query 0xffffffff) pass; anything that weakens ASLR or memory protection
-// (ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC, ...) is denied.
-constexpr uint32_t kPersonalityAllowedBits = 0x0008 | 0x0020000;  // PER_LINUX32 | UNAME26
+// kDeniedCloneFlags (seccomp.hpp) are the CLONE_NEW* flags. (CLONE_NEWTIME shares its bit with
+// clone()'s exit signal byte, so it only matters for clone3/unshare, denied wholesale.)
+static_assert(kDeniedCloneFlags[0] == CLONE_NEWNS && kDeniedCloneFlags[1] == CLONE_NEWCGROUP &&
+              kDeniedCloneFlags[2] == CLONE_NEWUTS && kDeniedCloneFlags[3] == CLONE_NEWIPC &&
+              kDeniedCloneFlags[4] == CLONE_NEWUSER && kDeniedCloneFlags[5] == CLONE_NEWPID &&
+              kDeniedCloneFlags[6] == CLONE_NEWNET);
 
 Expected<void> check(int rc, const std::string& what) {
     if (rc < 0) return sys_failure("seccomp " + what, -rc);
@@ -54,10 +52,10 @@ Expected<void> restrict_personality(scmp_filter_ctx ctx) {
     // ... and when bit 31 is set but the value is not the query 0xffffffff (some bit clear).
     for (uint32_t bit = 0; bit < 31; ++bit) {
         uint32_t b = 1u << bit;
-        RTFS_CHECK(check(::seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
-                                            SCMP_A0(SCMP_CMP_MASKED_EQ, 0x80000000u | b,
-                                                    0x80000000u)),
-                         "rule personality"));
+        RTFS_CHECK(
+            check(::seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
+                                     SCMP_A0(SCMP_CMP_MASKED_EQ, 0x80000000u | b, 0x80000000u)),
+                  "rule personality"));
     }
     return Ok{};
 }
@@ -66,15 +64,15 @@ Expected<void> add_rules(scmp_filter_ctx ctx) {
     for (const std::string& name : SeccompFilter::denied_syscalls()) RTFS_CHECK(deny(ctx, name));
     // clone3 passes its flags in memory the filter cannot read: make libc fall back to clone.
     RTFS_CHECK(deny(ctx, "clone3", ENOSYS));
-    for (uint64_t flag : kNamespaceFlags) {
+    for (uint64_t flag : kDeniedCloneFlags) {
         RTFS_CHECK(check(::seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
                                             SCMP_A0(SCMP_CMP_MASKED_EQ, flag, flag)),
                          "rule clone"));
     }
     RTFS_CHECK(restrict_personality(ctx));
     // Typing into the host's terminal (TIOCSTI) and the console ioctl TIOCLINUX.
-    for (unsigned long request : {static_cast<unsigned long>(TIOCSTI),
-                                  static_cast<unsigned long>(TIOCLINUX)}) {
+    for (unsigned long request :
+         {static_cast<unsigned long>(TIOCSTI), static_cast<unsigned long>(TIOCLINUX)}) {
         RTFS_CHECK(check(::seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
                                             SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, request)),
                          "rule ioctl"));
@@ -87,22 +85,58 @@ Expected<void> add_rules(scmp_filter_ctx ctx) {
 const std::vector<std::string>& SeccompFilter::denied_syscalls() {
     static const std::vector<std::string> names = {
         // Mounting and changing the root: could reshape the sandbox's view of the file system.
-        "mount", "umount", "umount2", "pivot_root", "chroot", "move_mount", "open_tree", "fsopen",
-        "fsmount", "fsconfig", "fspick", "mount_setattr",
+        "mount",
+        "umount",
+        "umount2",
+        "pivot_root",
+        "chroot",
+        "move_mount",
+        "open_tree",
+        "fsopen",
+        "fsmount",
+        "fsconfig",
+        "fspick",
+        "mount_setattr",
         // New namespaces: a fresh user namespace hands out capabilities again.
-        "unshare", "setns",
+        "unshare",
+        "setns",
         // The kernel keyring is not namespaced.
-        "add_key", "request_key", "keyctl",
+        "add_key",
+        "request_key",
+        "keyctl",
         // Reading or changing other processes' memory.
-        "ptrace", "process_vm_readv", "process_vm_writev",
+        "ptrace",
+        "process_vm_readv",
+        "process_vm_writev",
         // Kernel code and state.
-        "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "bpf",
-        "perf_event_open", "userfaultfd", "reboot", "swapon", "swapoff", "syslog", "iopl", "ioperm",
-        "acct", "quotactl", "quotactl_fd", "lookup_dcookie", "uselib",
+        "kexec_load",
+        "kexec_file_load",
+        "init_module",
+        "finit_module",
+        "delete_module",
+        "bpf",
+        "perf_event_open",
+        "userfaultfd",
+        "reboot",
+        "swapon",
+        "swapoff",
+        "syslog",
+        "iopl",
+        "ioperm",
+        "acct",
+        "quotactl",
+        "quotactl_fd",
+        "lookup_dcookie",
+        "uselib",
         // The host's clocks.
-        "clock_settime", "settimeofday", "stime", "adjtimex", "clock_adjtime",
+        "clock_settime",
+        "settimeofday",
+        "stime",
+        "adjtimex",
+        "clock_adjtime",
         // File handles bypass path-based access checks.
-        "open_by_handle_at", "name_to_handle_at",
+        "open_by_handle_at",
+        "name_to_handle_at",
     };
     return names;
 }

@@ -1,6 +1,7 @@
 #include "process/supervisor.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -8,8 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <utility>
 #include <cstring>
+#include <utility>
 
 #include "process/child_failure.hpp"
 #include "process/credentials.hpp"
@@ -41,12 +42,26 @@ alignas(64) char g_program_stack[256 * 1024];
 // one (the host may hold descriptors of other sandboxes that must not stay open here).
 bool take_descriptors(const ChildFds& given, InitFds& fds) {
     constexpr size_t kCount = 6 + kMaxCgroupJoinFds;
-    int* const outs[kCount] = {&fds.sync,           &fds.report,         &fds.in,
-                               &fds.out,            &fds.err,            &fds.result,
-                               &fds.cgroup_join[0], &fds.cgroup_join[1], &fds.cgroup_join[2],
+    int* const outs[kCount] = {&fds.sync,
+                               &fds.report,
+                               &fds.in,
+                               &fds.out,
+                               &fds.err,
+                               &fds.result,
+                               &fds.cgroup_join[0],
+                               &fds.cgroup_join[1],
+                               &fds.cgroup_join[2],
                                &fds.cgroup_join[3]};
-    int ins[kCount] = {given.sync,      given.report,    given.stdin_fd,
-                       given.stdout_fd, given.stderr_fd, given.result, -1, -1, -1, -1};
+    int ins[kCount] = {given.sync,
+                       given.report,
+                       given.stdin_fd,
+                       given.stdout_fd,
+                       given.stderr_fd,
+                       given.result,
+                       -1,
+                       -1,
+                       -1,
+                       -1};
     for (size_t i = 0; i < given.cgroup_join_count && i < kMaxCgroupJoinFds; ++i) {
         ins[6 + i] = given.cgroup_join[i];
     }
@@ -115,8 +130,19 @@ bool prepare_before_mapping(const ChildPlan& plan, InitFds& fds, MountState& mou
     return clone_bind_sources(plan, mounts, f);
 }
 
-bool build_sandbox(const ChildPlan& plan, MountState& mounts, ChildFailure& f) {
+// The host keeps its end of the sync pipe open while the sandbox runs: a hang-up means it died.
+bool host_gone(int sync_fd) {
+    struct pollfd p = {sync_fd, POLLIN, 0};
+    return ::poll(&p, 1, 0) > 0 && (p.revents & POLLHUP);
+}
+
+bool build_sandbox(const ChildPlan& plan, InitFds& fds, MountState& mounts, ChildFailure& f) {
     if (!become_sandbox_user(plan, f)) return false;
+    // The uid change cleared the parent-death signal until it was set again: if the host died
+    // in between, nobody will send it.
+    if (host_gone(fds.sync)) ::_exit(1);
+    ::close(fds.sync);
+    fds.sync = -1;
     if (!assemble_root(plan, mounts, f)) return false;
     if (plan.new_network && !bring_up_loopback(f)) return false;
     if (::sethostname(plan.hostname, std::strlen(plan.hostname)) != 0) {
@@ -164,8 +190,7 @@ int program_main(void* arg) {
     // The ids are mapped once the host says go (it cannot tell a failure from a slow start, so
     // even a failure waits for it); EOF means the host gave up or died.
     if (!wait_for_host(fds.sync)) ::_exit(1);
-    ::close(fds.sync);
-    if (!prepared || !build_sandbox(plan, mounts, f)) {
+    if (!prepared || !build_sandbox(plan, fds, mounts, f)) {
         send_failure(fds.report, ChildReport::kSetupFailed, f);
         ::_exit(1);
     }

@@ -12,12 +12,12 @@ namespace rtfs {
 
 namespace {
 
-constexpr size_t kStackSafetyMargin = 128 * 1024;
 constexpr size_t kFallbackStackBytes = 512 * 1024;
 
 // How far below `here` the evaluator may let the native stack grow.
 size_t usable_stack_below(const char* here) {
 #if defined(__linux__) && defined(__GLIBC__)
+    constexpr size_t kStackSafetyMargin = 128 * 1024;
     pthread_attr_t attr;
     if (pthread_getattr_np(pthread_self(), &attr) == 0) {
         void* addr = nullptr;

@@ -2,6 +2,8 @@
 // runtime, performs capability calls itself (so the sandbox's own network and file-system
 // boundaries bound them), and writes one result frame to fd 3. println output goes to stdout like
 // any program's. Exit 0 once the frame is written; anything else means the guest itself failed.
+// `microvm-guest --result-file PATH` writes the frame to PATH instead, for sandboxes that cannot
+// hand the guest an extra descriptor (runsc passes only stdio into a container).
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -105,7 +107,18 @@ guest::Result evaluate(const guest::Job& job) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+    if (argc == 3 && std::string_view(argv[1]) == guest::kResultFileFlag) {
+        int fd = ::open(argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0 || (fd != guest::kResultFd && ::dup2(fd, guest::kResultFd) < 0)) {
+            std::perror("microvm-guest: opening the result file");
+            return kExitGuestFailure;
+        }
+        if (fd != guest::kResultFd) ::close(fd);
+    } else if (argc != 1) {
+        std::fprintf(stderr, "usage: microvm-guest [%s PATH]\n", guest::kResultFileFlag);
+        return kExitGuestFailure;
+    }
     if (::fcntl(guest::kResultFd, F_GETFD) < 0) {
         std::fprintf(stderr, "microvm-guest: fd %d (the result channel) is not open\n",
                      guest::kResultFd);

@@ -6,6 +6,8 @@
 //                      one frame on fd 3: a 4-byte little-endian length, then that many bytes of
 //                      JSON. The guest exits 0 once the frame is written (an RTFS error is a result,
 //                      not a guest failure); any other exit means the guest itself failed.
+//                      With `--result-file PATH` the guest writes that frame to PATH instead of
+//                      fd 3 (sandboxes that pass only stdio, e.g. gvisor).
 #pragma once
 
 #include <cstdint>
@@ -21,6 +23,7 @@
 namespace microvm::guest {
 
 inline constexpr int kResultFd = 3;
+inline constexpr const char* kResultFileFlag = "--result-file";
 inline constexpr uint32_t kMaxFrameBytes = 64u << 20;
 
 struct Job {

@@ -8,7 +8,7 @@
 
 namespace microvm::wasm::limits {
 
-inline constexpr size_t kMaxModuleBytes = 64u << 20;      // binary or WAT input
+inline constexpr size_t kMaxModuleBytes = 16u << 20;      // binary or WAT input
 inline constexpr uint32_t kMaxWatNesting = 1000;          // WAT parsing recurses per level
 inline constexpr uint32_t kMaxLocalsPerFunction = 50000;  // same bound as V8
 inline constexpr uint64_t kMaxTableElements = 1u << 20;   // 8 MiB of references per table

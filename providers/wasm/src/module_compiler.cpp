@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine_limits.hpp"
+#include "module_size_guard.hpp"
 #include "wabt/binary-reader.h"
 #include "wabt/error-formatter.h"
 #include "wabt/interp/binary-reader-interp.h"
@@ -97,6 +98,7 @@ size_t footprint(const wi::ModuleDesc& desc) {
 }
 
 Expected<std::shared_ptr<const CompiledModule>> compile_binary(std::span<const uint8_t> binary) {
+    RTFS_CHECK(check_declared_counts(binary));
     auto module = std::make_shared<CompiledModule>();
     RTFS_CHECK(decode(binary, module->desc));
     RTFS_TRY(module->max_locals, check_engine_limits(module->desc));

@@ -75,8 +75,14 @@ WasmProvider::CacheStats WasmProvider::cache_stats() const {
 }
 
 Expected<void> WasmProvider::do_initialize(const nlohmann::json& settings) {
-    size_t entries = settings.value("module_cache_entries", wasm::limits::kModuleCacheEntries);
-    size_t mb = settings.value("module_cache_mb", wasm::limits::kModuleCacheBytes >> 20);
+    // Settings were checked against config_schema() by the caller; anything else means default.
+    auto setting = [&](const char* key, size_t fallback) -> size_t {
+        if (!settings.is_object() || !settings.contains(key)) return fallback;
+        const nlohmann::json& v = settings[key];
+        return v.is_number_integer() && v.get<int64_t>() >= 0 ? v.get<size_t>() : fallback;
+    };
+    size_t entries = setting("module_cache_entries", wasm::limits::kModuleCacheEntries);
+    size_t mb = setting("module_cache_mb", wasm::limits::kModuleCacheBytes >> 20);
     cache_ = std::make_unique<wasm::ModuleCache>(entries, mb << 20);
     return Ok{};
 }

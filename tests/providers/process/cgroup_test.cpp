@@ -16,7 +16,7 @@ namespace {
 namespace fs = std::filesystem;
 
 class Cgroups : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         if (::geteuid() != 0) GTEST_SKIP() << "needs root";
         auto m = detect_cgroups("");

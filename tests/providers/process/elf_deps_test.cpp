@@ -92,7 +92,10 @@ TEST(ElfDeps, SurvivesCorruptedFiles) {
             size_t limit = std::min<size_t>(bytes.size(), 4096);
             bytes[rng() % limit] = static_cast<char>(rng());
         }
-        if (bytes.size() >= 4) bytes.replace(0, 4, "\x7f" "ELF");
+        if (bytes.size() >= 4)
+            bytes.replace(0, 4,
+                          "\x7f"
+                          "ELF");
         std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
         (void)read_elf(path);
         (void)resolve_dependencies(path);

@@ -12,8 +12,8 @@ TEST(Paths, NormalizesAbsolutePaths) {
 }
 
 TEST(Paths, RejectsRelativeDotDotEmptyAndNul) {
-    for (const std::string& bad : std::vector<std::string>{"", "etc", "./etc", "/etc/../root", "/..",
-                                                          std::string("/a\0b", 4)}) {
+    for (const std::string& bad : std::vector<std::string>{"", "etc", "./etc", "/etc/../root",
+                                                           "/..", std::string("/a\0b", 4)}) {
         auto r = normalize_absolute_path(bad);
         ASSERT_FALSE(r) << bad;
         EXPECT_EQ(r.error().kind, Failure::Kind::InvalidInput);

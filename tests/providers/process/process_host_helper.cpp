@@ -13,7 +13,8 @@ int main(int argc, char** argv) {
         return 125;
     }
     microvm::ExecutionContext ctx;
-    ctx.program = microvm::ExternalProgram{"/bin/sh", {"-c", "sleep 1000; : " + std::string(argv[1])}};
+    ctx.program =
+        microvm::ExternalProgram{"/bin/sh", {"-c", "sleep 1000; : " + std::string(argv[1])}};
     ctx.config.fs_policy = microvm::FileSystemPolicy::read_only();
     ctx.config.timeout = std::chrono::seconds(600);
     microvm::ExecutionResult r = provider.execute_program(ctx);

@@ -50,7 +50,7 @@ ExecutionContext external(const std::string& path, std::vector<std::string> args
 }
 
 class ProcessProviderTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override { init(nlohmann::json::object()); }
     void TearDown() override { provider_.cleanup(); }
 
@@ -163,9 +163,10 @@ TEST_F(ProcessProviderTest, CgroupParentSettingIsHonoured) {
 }
 
 TEST_F(ProcessProviderTest, ReadOnlyRootKeepsAPrivateWritableTmp) {
-    ExecutionContext ctx = external(
-        "/bin/sh", {"-c", "cat /etc/hostname >/dev/null && echo ok > /tmp/x && cat /tmp/x; "
-                          "echo no > /etc/microvm-test"});
+    ExecutionContext ctx =
+        external("/bin/sh", {"-c",
+                             "cat /etc/hostname >/dev/null && echo ok > /tmp/x && cat /tmp/x; "
+                             "echo no > /etc/microvm-test"});
     ctx.config.fs_policy = FileSystemPolicy::read_only({"/"});
     ExecutionResult r = run(ctx);
     EXPECT_EQ(r.metadata.stdout_data, "ok\n") << describe(r);
@@ -176,7 +177,8 @@ TEST_F(ProcessProviderTest, ReadOnlyRootKeepsAPrivateWritableTmp) {
 }
 
 TEST_F(ProcessProviderTest, FullFileSystemStillHidesHostProcesses) {
-    ExecutionContext ctx = external("/bin/sh", {"-c", "cat /etc/hostname; ls /proc | grep -c '^[0-9]'"});
+    ExecutionContext ctx =
+        external("/bin/sh", {"-c", "cat /etc/hostname; ls /proc | grep -c '^[0-9]'"});
     ctx.config.fs_policy = FileSystemPolicy::full();
     ExecutionResult r = run(ctx);
     ASSERT_EQ(r.status, Status::Ok) << describe(r);
@@ -204,9 +206,10 @@ TEST_F(ProcessProviderTest, MoreScriptLanguages) {
         const char* source;
         const char* expected;
     };
-    for (const Case& c : {Case{"bash", "/bin/bash", "echo ${BASH_VERSION:+bash} $1", "bash arg\n"},
-                          Case{"perl", "/usr/bin/perl", "use strict; print 6*7, \" $ARGV[0]\\n\";", "42 arg\n"},
-                          Case{"node", "/usr/bin/node", "console.log(6*7, process.argv[1])", "42 arg\n"}}) {
+    for (const Case& c :
+         {Case{"bash", "/bin/bash", "echo ${BASH_VERSION:+bash} $1", "bash arg\n"},
+          Case{"perl", "/usr/bin/perl", "use strict; print 6*7, \" $ARGV[0]\\n\";", "42 arg\n"},
+          Case{"node", "/usr/bin/node", "console.log(6*7, process.argv[1])", "42 arg\n"}}) {
         if (!fs::exists(c.interpreter)) continue;
         ExecutionContext ctx;
         ctx.program = ScriptSource{c.language, c.source};
@@ -239,10 +242,17 @@ TEST_F(ProcessProviderTest, ManyPoliciesInParallel) {
         threads.emplace_back([&, i] {
             ExecutionContext ctx = external("/bin/cat", {"/etc/hostname"});
             switch (i % 4) {
-                case 0: break;
-                case 1: ctx.config.fs_policy = FileSystemPolicy::read_only(); break;
-                case 2: ctx.config.fs_policy = FileSystemPolicy::full(); break;
-                case 3: ctx.config.network_policy = NetworkPolicy::full(); break;
+                case 0:
+                    break;
+                case 1:
+                    ctx.config.fs_policy = FileSystemPolicy::read_only();
+                    break;
+                case 2:
+                    ctx.config.fs_policy = FileSystemPolicy::full();
+                    break;
+                case 3:
+                    ctx.config.network_policy = NetworkPolicy::full();
+                    break;
             }
             ExecutionResult r = run(ctx);
             bool expect_ok = i % 4 == 1 || i % 4 == 2;
@@ -254,6 +264,31 @@ TEST_F(ProcessProviderTest, ManyPoliciesInParallel) {
     }
     for (auto& t : threads) t.join();
     EXPECT_EQ(failures.load(), 0);
+}
+
+// The provider's half of the guest protocol (job on stdin, frame on fd 3, result mapping), with
+// a stand-in guest; the real guest runner is exercised by the shared suite's RTFS tests.
+TEST_F(ProcessProviderTest, RtfsJobsTravelThroughTheGuestProtocol) {
+    ::setenv("MICROVM_GUEST", PROCESS_FAKE_GUEST, 1);
+    ExecutionContext ctx;
+    ctx.program = RtfsSource{"(+ 1 2)"};
+    ctx.args = {"1", "\"two\""};
+    ctx.config.timeout = 7s;
+    ExecutionResult ok = run(ctx);
+    ctx.program = RtfsSource{"(deny)"};
+    ExecutionResult denied = run(ctx);
+    ctx.program = RtfsSource{"(crash)"};
+    ExecutionResult crashed = run(ctx);
+    ::unsetenv("MICROVM_GUEST");
+
+    ASSERT_EQ(ok.status, Status::Ok) << describe(ok);
+    EXPECT_EQ(ok.value, "(+ 1 2)|1,\"two\"|deny|7000");
+    EXPECT_EQ(denied.status, Status::PolicyViolation) << describe(denied);
+    ASSERT_TRUE(denied.error);
+    EXPECT_EQ(denied.error->kind, "SecurityViolation");
+    EXPECT_EQ(crashed.status, Status::RuntimeError) << describe(crashed);
+    ASSERT_TRUE(crashed.error);
+    EXPECT_EQ(crashed.error->kind, "guest_failed");
 }
 
 // The sandbox dies with its host, and the next host sweeps the cgroup it left behind.
@@ -269,7 +304,9 @@ TEST_F(ProcessProviderTest, SandboxesDieWithTheirHostAndAreSweptLater) {
         for (int i = 0; i < 200 && !predicate(); ++i) std::this_thread::sleep_for(25ms);
         return predicate();
     };
-    ASSERT_TRUE(wait_for([&] { return !enforcement::processes_with_marker(marker).empty(); }))
+    // The sandboxed shell's command line (the host and its clones carry the bare marker).
+    std::string shell = "sleep 1000; : " + marker;
+    ASSERT_TRUE(wait_for([&] { return !enforcement::processes_with_marker(shell).empty(); }))
         << "the sandboxed shell never started";
     ::kill(host, SIGKILL);
     ::waitpid(host, nullptr, 0);

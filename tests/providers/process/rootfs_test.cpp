@@ -26,7 +26,7 @@ RootfsRequest request(FileSystemPolicy policy) {
 }
 
 class TempDir {
-public:
+  public:
     TempDir() {
         char tmpl[] = "/tmp/rootfs-test-XXXXXX";
         path_ = ::mkdtemp(tmpl);
@@ -34,7 +34,7 @@ public:
     ~TempDir() { fs::remove_all(path_); }
     const std::string& path() const { return path_; }
 
-private:
+  private:
     std::string path_;
 };
 
@@ -117,13 +117,15 @@ TEST(Rootfs, RejectsBadPolicyPaths) {
 TEST(Rootfs, NestedPathsAreMergedUnlessASymlinkLeadsElsewhere) {
     TempDir dir;
     fs::create_directory(dir.path() + "/sub");
-    auto merged = plan_rootfs(request(FileSystemPolicy::read_only({dir.path(), dir.path() + "/sub"})));
+    auto merged =
+        plan_rootfs(request(FileSystemPolicy::read_only({dir.path(), dir.path() + "/sub"})));
     ASSERT_TRUE(merged);
     EXPECT_TRUE(find(*merged, dir.path()));
     EXPECT_FALSE(find(*merged, dir.path() + "/sub"));
 
     fs::create_directory_symlink("/etc", dir.path() + "/link");
-    auto nested = plan_rootfs(request(FileSystemPolicy::read_only({dir.path(), dir.path() + "/link"})));
+    auto nested =
+        plan_rootfs(request(FileSystemPolicy::read_only({dir.path(), dir.path() + "/link"})));
     ASSERT_FALSE(nested);
     EXPECT_EQ(nested.error().kind, Failure::Kind::InvalidInput);
 }

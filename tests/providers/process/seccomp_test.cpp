@@ -33,14 +33,46 @@ TEST(Seccomp, BuildsAFilterDenyingTheDocumentedCalls) {
     ASSERT_TRUE(filter) << filter.error().message;
     EXPECT_GT(filter->instruction_count(), 10u);
     const auto& denied = SeccompFilter::denied_syscalls();
-    for (const char* name : {"mount", "umount2", "pivot_root", "move_mount", "open_tree", "fsopen",
-                             "fsmount", "fsconfig", "fspick", "mount_setattr", "unshare", "setns",
-                             "add_key", "request_key", "keyctl", "ptrace", "process_vm_readv",
-                             "process_vm_writev", "kexec_load", "kexec_file_load", "init_module",
-                             "finit_module", "delete_module", "bpf", "perf_event_open",
-                             "userfaultfd", "reboot", "swapon", "swapoff", "clock_settime",
-                             "settimeofday", "adjtimex", "clock_adjtime", "acct", "quotactl",
-                             "lookup_dcookie", "syslog", "iopl", "ioperm", "open_by_handle_at",
+    for (const char* name : {"mount",
+                             "umount2",
+                             "pivot_root",
+                             "move_mount",
+                             "open_tree",
+                             "fsopen",
+                             "fsmount",
+                             "fsconfig",
+                             "fspick",
+                             "mount_setattr",
+                             "unshare",
+                             "setns",
+                             "add_key",
+                             "request_key",
+                             "keyctl",
+                             "ptrace",
+                             "process_vm_readv",
+                             "process_vm_writev",
+                             "kexec_load",
+                             "kexec_file_load",
+                             "init_module",
+                             "finit_module",
+                             "delete_module",
+                             "bpf",
+                             "perf_event_open",
+                             "userfaultfd",
+                             "reboot",
+                             "swapon",
+                             "swapoff",
+                             "clock_settime",
+                             "settimeofday",
+                             "adjtimex",
+                             "clock_adjtime",
+                             "acct",
+                             "quotactl",
+                             "lookup_dcookie",
+                             "syslog",
+                             "iopl",
+                             "ioperm",
+                             "open_by_handle_at",
                              "name_to_handle_at"}) {
         EXPECT_NE(std::find(denied.begin(), denied.end(), name), denied.end()) << name;
     }
@@ -49,26 +81,39 @@ TEST(Seccomp, BuildsAFilterDenyingTheDocumentedCalls) {
 TEST(Seccomp, DeniesWithEpermAndLetsOrdinaryCallsThrough) {
     auto filter = SeccompFilter::build();
     ASSERT_TRUE(filter);
-    EXPECT_EQ(under_filter(*filter, [] { return ::unshare(CLONE_NEWUSER) == -1 && errno == EPERM ? 0 : 1; }), 0);
-    EXPECT_EQ(under_filter(*filter, [] {
-                  return ::syscall(SYS_clone, CLONE_NEWNET | SIGCHLD, 0, 0, 0, 0) == -1 &&
-                                 errno == EPERM ? 0 : 1;
-              }), 0);
+    EXPECT_EQ(under_filter(*filter,
+                           [] { return ::unshare(CLONE_NEWUSER) == -1 && errno == EPERM ? 0 : 1; }),
+              0);
+    EXPECT_EQ(under_filter(*filter,
+                           [] {
+                               return ::syscall(SYS_clone, CLONE_NEWNET | SIGCHLD, 0, 0, 0, 0) ==
+                                                  -1 &&
+                                              errno == EPERM
+                                          ? 0
+                                          : 1;
+                           }),
+              0);
     // clone3 reports ENOSYS so that libc falls back to clone, whose flags are checked.
-    EXPECT_EQ(under_filter(*filter, [] {
-                  return ::syscall(SYS_clone3, nullptr, 0) == -1 && errno == ENOSYS ? 0 : 1;
-              }), 0);
-    EXPECT_EQ(under_filter(*filter, [] {
-                  char c = 'x';
-                  return ::ioctl(0, TIOCSTI, &c) == -1 && errno == EPERM ? 0 : 1;
-              }), 0);
-    EXPECT_EQ(under_filter(*filter, [] {
-                  pid_t p = ::fork();
-                  if (p == 0) _exit(7);
-                  int st = 0;
-                  ::waitpid(p, &st, 0);
-                  return WIFEXITED(st) && WEXITSTATUS(st) == 7 ? 0 : 1;
-              }), 0);
+    EXPECT_EQ(
+        under_filter(
+            *filter,
+            [] { return ::syscall(SYS_clone3, nullptr, 0) == -1 && errno == ENOSYS ? 0 : 1; }),
+        0);
+    EXPECT_EQ(under_filter(*filter,
+                           [] {
+                               char c = 'x';
+                               return ::ioctl(0, TIOCSTI, &c) == -1 && errno == EPERM ? 0 : 1;
+                           }),
+              0);
+    EXPECT_EQ(under_filter(*filter,
+                           [] {
+                               pid_t p = ::fork();
+                               if (p == 0) _exit(7);
+                               int st = 0;
+                               ::waitpid(p, &st, 0);
+                               return WIFEXITED(st) && WEXITSTATUS(st) == 7 ? 0 : 1;
+                           }),
+              0);
 }
 
 TEST(Seccomp, PersonalityAllowsOnlyHarmlessValues) {
@@ -77,10 +122,11 @@ TEST(Seccomp, PersonalityAllowsOnlyHarmlessValues) {
     EXPECT_EQ(under_filter(*filter, [] { return ::personality(0xffffffff) != -1 ? 0 : 1; }), 0);
     EXPECT_EQ(under_filter(*filter, [] { return ::personality(PER_LINUX) != -1 ? 0 : 1; }), 0);
     EXPECT_EQ(under_filter(*filter, [] { return ::personality(PER_LINUX32) != -1 ? 0 : 1; }), 0);
-    for (auto check : {+[] { return ::personality(ADDR_NO_RANDOMIZE) == -1 && errno == EPERM ? 0 : 1; },
-                       +[] { return ::personality(READ_IMPLIES_EXEC) == -1 && errno == EPERM ? 0 : 1; },
-                       +[] { return ::personality(0x80000000u | ADDR_NO_RANDOMIZE) == -1 ? 0 : 1; },
-                       +[] { return ::personality(0xfffffffeu) == -1 ? 0 : 1; }}) {
+    for (auto check :
+         {+[] { return ::personality(ADDR_NO_RANDOMIZE) == -1 && errno == EPERM ? 0 : 1; },
+          +[] { return ::personality(READ_IMPLIES_EXEC) == -1 && errno == EPERM ? 0 : 1; },
+          +[] { return ::personality(0x80000000u | ADDR_NO_RANDOMIZE) == -1 ? 0 : 1; },
+          +[] { return ::personality(0xfffffffeu) == -1 ? 0 : 1; }}) {
         EXPECT_EQ(under_filter(*filter, check), 0);
     }
 }

@@ -10,10 +10,10 @@
 namespace enforcement {
 
 struct HostSnapshot {
-    std::set<int> children;             // processes whose parent is this process
-    std::vector<std::string> mounts;    // /proc/self/mountinfo lines, sorted
-    std::set<std::string> cgroups;      // cgroup dirs (any hierarchy) whose name holds our pid
-    std::set<std::string> temp_dirs;    // /tmp entries whose name holds "microvm" and our pid
+    std::set<int> children;           // processes whose parent is this process
+    std::vector<std::string> mounts;  // /proc/self/mountinfo lines, sorted
+    std::set<std::string> cgroups;    // cgroup dirs (any hierarchy) whose name holds our pid
+    std::set<std::string> temp_dirs;  // /tmp entries whose name holds "microvm" and our pid
     size_t open_fds = 0;
 };
 
@@ -24,12 +24,12 @@ std::vector<int> processes_with_marker(const std::string& marker);
 
 // A TCP listener on 127.0.0.1 (random port), closed on destruction.
 class LoopbackListener {
-public:
+  public:
     LoopbackListener();
     ~LoopbackListener();
     int port() const { return port_; }
 
-private:
+  private:
     int fd_ = -1;
     int port_ = 0;
 };

@@ -156,6 +156,31 @@ TEST_F(WasmTest, HugeLocalCountsAreRefused) {
     EXPECT_NE(r.error->message.find("locals"), std::string::npos) << r.error->message;
 }
 
+TEST_F(WasmTest, HugeDeclaredCountsAreRefusedBeforeDecoding) {
+    // 300 000 empty functions: 1.2 MB of bytes, but tens of MB of decoded descriptors.
+    const uint32_t n = 300000;
+    auto leb = [](uint32_t v, std::vector<uint8_t>& out) {
+        do {
+            out.push_back(static_cast<uint8_t>((v & 0x7f) | (v > 0x7f ? 0x80 : 0)));
+            v >>= 7;
+        } while (v);
+    };
+    std::vector<uint8_t> funcs, code;
+    leb(n, funcs);
+    funcs.insert(funcs.end(), n, 0);
+    leb(n, code);
+    for (uint32_t i = 0; i < n; ++i) code.insert(code.end(), {2, 0, 0x0b});
+    std::vector<uint8_t> m{0, 'a', 's', 'm', 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0};
+    for (auto [id, content] : {std::pair{uint8_t{3}, funcs}, std::pair{uint8_t{10}, code}}) {
+        m.push_back(id);
+        leb(static_cast<uint32_t>(content.size()), m);
+        m.insert(m.end(), content.begin(), content.end());
+    }
+    auto r = run(context(m));
+    EXPECT_EQ(r.status, Status::InvalidInput) << describe(r);
+    EXPECT_NE(r.error->message.find("300000 functions"), std::string::npos) << r.error->message;
+}
+
 TEST_F(WasmTest, HugeTablesAreRefused) {
     auto r =
         run(context(bytes_of("(module (table 100000000 funcref) (func (export \"_start\")))")));

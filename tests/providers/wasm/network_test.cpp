@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "test_support.hpp"
@@ -32,6 +33,8 @@ class NetworkTest : public WasmTest {
         port = server.bind_to_any_port("127.0.0.1");
         ASSERT_GT(port, 0);
         thread = std::thread([this] { server.listen_after_bind(); });
+        // stop() is a no-op before the server runs, which would leave TearDown's join hanging.
+        while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     void TearDown() override {
         server.stop();

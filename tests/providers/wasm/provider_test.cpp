@@ -72,6 +72,21 @@ TEST_F(WasmTest, CacheIsBoundedByEntries) {
     EXPECT_EQ(small.cache_stats().misses, 5u);
 }
 
+TEST_F(WasmTest, CacheEvictsTheLeastRecentlyUsed) {
+    microvm::WasmProvider small;
+    ASSERT_TRUE(small.initialize({{"module_cache_entries", 2}}));
+    auto module = [](int i) {
+        return context(bytes_of("(module (func (export \"_start\") (drop (i32.const " +
+                                std::to_string(i) + "))))"));
+    };
+    for (int i : {0, 1, 0, 2}) ASSERT_EQ(small.execute_program(module(i)).status, Status::Ok);
+    auto before = small.cache_stats();  // 0 was used after 1, so 2 evicted 1
+    ASSERT_EQ(small.execute_program(module(0)).status, Status::Ok);
+    EXPECT_EQ(small.cache_stats().hits, before.hits + 1);
+    ASSERT_EQ(small.execute_program(module(1)).status, Status::Ok);
+    EXPECT_EQ(small.cache_stats().misses, before.misses + 1);
+}
+
 TEST_F(WasmTest, ParallelExecutionsAreIndependent) {
     std::vector<std::thread> threads;
     std::atomic<int> good{0};

@@ -1,0 +1,52 @@
+// One execution's OCI bundle directory, removed with everything in it on destruction:
+//   config.json   the generated runtime spec
+//   rootfs/       the container's (empty, read-only) root; runsc's gofer adds mount points
+//   result/       RTFS only: where the guest writes its result frame (owned by the sandbox user)
+//   runsc.log     runsc's own log: errors of runsc itself, never the program's output
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "gvisor/fs_tree.hpp"
+#include "microvm/error.hpp"
+
+namespace microvm::gvisor {
+
+class Bundle {
+public:
+    static Expected<std::unique_ptr<Bundle>> create(const std::string& parent,
+                                                    const std::string& name, bool result_dir);
+    ~Bundle();
+    Bundle(const Bundle&) = delete;
+    Bundle& operator=(const Bundle&) = delete;
+
+    const std::string& dir() const { return dir_; }
+    std::string rootfs() const { return dir_ + "/rootfs"; }
+    std::optional<std::string> result_dir() const;
+    std::string log_path() const { return dir_ + "/runsc.log"; }
+
+    Expected<void> write_config(const nlohmann::json& config) const;
+    // Symlinks (name, target) at the top of rootfs/.
+    Expected<void> add_root_symlinks(const std::vector<std::pair<std::string, std::string>>& links) const;
+
+    // The guest's frame file (at most max_bytes).
+    std::optional<FileContents> read_result(uint64_t max_bytes) const;
+    // runsc's error messages from its log (the last few KiB), empty when it logged none.
+    std::string runsc_errors() const;
+
+private:
+    Bundle(std::string dir, bool result) : dir_(std::move(dir)), result_(result) {}
+    std::string dir_;
+    bool result_ = false;
+};
+
+// File name of the guest's frame inside the result directory.
+inline constexpr const char* kGuestResultFile = "result";
+
+}  // namespace microvm::gvisor

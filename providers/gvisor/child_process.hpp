@@ -1,0 +1,57 @@
+// A host child process (runsc and its subcommands) as an RAII object: started with exactly the
+// descriptors it is given on 0/1/2 and nothing else, a clean environment, and PR_SET_PDEATHSIG
+// so that it dies with the host thread that started it. Destroying an unreaped child kills and
+// reaps it: no process outlives its owner.
+#pragma once
+
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "microvm/error.hpp"
+#include "process/unique_fd.hpp"
+
+namespace microvm::gvisor {
+
+struct SpawnRequest {
+    std::string program;             // absolute path
+    std::vector<std::string> argv;   // argv[0] included
+    std::vector<std::string> env;    // the complete environment
+    int stdin_fd = -1;               // placed on 0, 1, 2 in the child (must be valid)
+    int stdout_fd = -1;
+    int stderr_fd = -1;
+};
+
+struct ChildExit {
+    int wait_status = 0;
+    struct rusage usage {};  // the child and every descendant it reaped
+};
+
+class ChildProcess {
+public:
+    static Expected<ChildProcess> spawn(const SpawnRequest& request);
+
+    ChildProcess() = default;
+    ChildProcess(ChildProcess&& other) noexcept;
+    ChildProcess& operator=(ChildProcess&& other) noexcept;
+    ChildProcess(const ChildProcess&) = delete;
+    ChildProcess& operator=(const ChildProcess&) = delete;
+    ~ChildProcess();
+
+    pid_t pid() const { return pid_; }
+    int pidfd() const { return pidfd_.get(); }  // readable once the child exited
+    bool running() const { return pid_ > 0; }
+
+    void kill() const;   // SIGKILL (no effect once reaped)
+    ChildExit wait();    // reaps; blocks until the child exits
+    std::optional<ChildExit> try_wait();  // reaps when it has exited, else nullopt
+
+private:
+    pid_t pid_ = -1;
+    process::UniqueFd pidfd_;
+};
+
+}  // namespace microvm::gvisor

@@ -1,0 +1,77 @@
+#include "gvisor/fs_tree.hpp"
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "process/sys_error.hpp"
+#include "process/unique_fd.hpp"
+
+namespace microvm::gvisor {
+namespace {
+
+int remove_entry(const char* path, const struct stat*, int type, struct FTW*) {
+    if (type == FTW_DP) {
+        ::rmdir(path);  // a directory still holding a mount point stays (EBUSY): never emptied
+    } else {
+        ::unlink(path);
+    }
+    return 0;
+}
+
+}  // namespace
+
+bool remove_tree(const std::string& path) {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) return errno == ENOENT;
+    // FTW_MOUNT: stay on path's file system; FTW_PHYS: symlinks are removed, not followed.
+    ::nftw(path.c_str(), remove_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+    return ::lstat(path.c_str(), &st) != 0 && errno == ENOENT;
+}
+
+Expected<void> make_dir(const std::string& path, mode_t mode) {
+    if (::mkdir(path.c_str(), mode) != 0) return process::sys_failure("mkdir " + path, errno);
+    if (::chmod(path.c_str(), mode) != 0) return process::sys_failure("chmod " + path, errno);
+    return Ok{};
+}
+
+Expected<void> write_whole_file(const std::string& path, const std::string& data) {
+    process::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (!fd.valid()) return process::sys_failure("open " + path, errno);
+    size_t off = 0;
+    while (off < data.size()) {
+        ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return process::sys_failure("write " + path, errno);
+        off += static_cast<size_t>(n);
+    }
+    return Ok{};
+}
+
+std::optional<FileContents> read_file_capped(const std::string& path, uint64_t max_bytes) {
+    process::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+    if (!fd.valid()) return std::nullopt;
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+    FileContents out;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return std::nullopt;
+        if (n == 0) break;
+        uint64_t room = max_bytes - out.data.size();
+        if (static_cast<uint64_t>(n) > room) {
+            out.data.append(buf, static_cast<size_t>(room));
+            out.truncated = true;
+            break;
+        }
+        out.data.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+}
+
+}  // namespace microvm::gvisor

@@ -1,0 +1,253 @@
+#include "gvisor/gvisor_provider.hpp"
+
+#include <signal.h>
+
+#include <cstring>
+
+#include "microvm/guest_protocol.hpp"
+#include "process/program_command.hpp"
+
+namespace microvm {
+namespace {
+
+using gvisor::RunOutcome;
+
+std::string signal_name(int sig) {
+    const char* abbrev = ::sigabbrev_np(sig);
+    return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
+}
+
+Expected<gvisor::RuntimeSettings> parse_settings(const nlohmann::json& s) {
+    gvisor::RuntimeSettings out;
+    if (!s.is_object()) return fail(Failure::Kind::InvalidConfig, "settings must be an object");
+    auto text = [&](const char* key, std::string& into) {
+        if (auto it = s.find(key); it != s.end() && it->is_string()) into = it->get<std::string>();
+    };
+    text("runsc", out.runsc);
+    text("platform", out.platform);
+    text("cgroup_parent", out.cgroup_parent);
+    text("state_dir", out.state_base);
+    // Validated against config_schema() already; positive integers.
+    auto positive = [&](const char* key) -> std::optional<uint64_t> {
+        auto it = s.find(key);
+        if (it == s.end() || !it->is_number_integer() || it->get<int64_t>() <= 0) return {};
+        return static_cast<uint64_t>(it->get<int64_t>());
+    };
+    if (auto mb = positive("max_file_size_mb")) out.max_file_size_bytes = *mb << 20;
+    if (auto n = positive("max_open_files")) out.max_open_files = *n;
+    return out;
+}
+
+void copy_output(RunOutcome& o, ExecutionMetadata& m) {
+    m.duration = o.wall;
+    m.cpu_time = o.cpu_time;
+    if (o.memory_peak_bytes) m.memory_peak_mb = static_cast<double>(*o.memory_peak_bytes) / (1 << 20);
+    m.stdout_data = std::move(o.stdout_data.data);
+    m.stderr_data = std::move(o.stderr_data.data);
+    m.stdout_truncated = o.stdout_data.truncated;
+    m.stderr_truncated = o.stderr_data.truncated;
+    m.exit_code = o.exit_code;  // 128+N when a signal ended it, like a shell reports
+    if (o.end != RunOutcome::End::Exited) m.signal = o.signal;
+}
+
+// The RTFS result the guest runner wrote to its result file.
+void apply_guest_result(const RunOutcome& o, ExecutionResult& r) {
+    const std::string& err = r.metadata.stderr_data;
+    std::string tail = err.substr(err.size() > 500 ? err.size() - 500 : 0);
+    if (o.exit_code != 0 || !o.result || o.result->data.empty()) {
+        r.status = Status::RuntimeError;
+        r.error = ExecutionError{"guest_failed", "the RTFS guest runner exited with code " +
+                                                     std::to_string(o.exit_code) +
+                                                     " without a result" +
+                                                     (tail.empty() ? "" : ": " + tail)};
+        return;
+    }
+    if (o.result->truncated) {
+        r.status = Status::RuntimeError;
+        r.error = ExecutionError{"guest_protocol", "the guest's result frame exceeds the limit"};
+        return;
+    }
+    auto decoded = guest::unframe_result(o.result->data);
+    if (!decoded) {
+        r.status = Status::RuntimeError;
+        r.error = ExecutionError{"guest_protocol", decoded.error().message};
+        return;
+    }
+    r.metadata.network_requests = std::move(decoded->effects.network_requests);
+    r.metadata.file_operations = std::move(decoded->effects.file_operations);
+    if (decoded->ok) {
+        r.status = Status::Ok;
+        r.error.reset();
+        r.value = std::move(decoded->value);
+    } else {
+        r.status = status_for_rtfs_error(decoded->error_kind);
+        r.error = ExecutionError{decoded->error_kind, decoded->error_message};
+    }
+}
+
+}  // namespace
+
+GvisorProvider::GvisorProvider() = default;
+GvisorProvider::~GvisorProvider() = default;
+
+std::vector<ProgramKind> GvisorProvider::runs() const {
+    return {ProgramKind::Rtfs, ProgramKind::External, ProgramKind::Script};
+}
+
+Availability GvisorProvider::availability() const {
+    std::call_once(probed_, [this] {
+        auto runtime = gvisor::Runtime::create({});
+        if (!runtime) {
+            availability_ = {false, runtime.error().message};
+            return;
+        }
+        availability_ = {true, {}};
+        std::lock_guard lock(probe_mu_);
+        probed_runtime_ = std::move(*runtime);
+    });
+    return availability_;
+}
+
+std::string GvisorProvider::platform() const { return runtime_ ? runtime_->platform() : ""; }
+
+nlohmann::json GvisorProvider::config_schema() const {
+    return {{"type", "object"},
+            {"properties",
+             {{"runsc",
+               {{"type", "string"},
+                {"description", "absolute path of the runsc binary (default: found on PATH)"}}},
+              {"platform",
+               {{"type", "string"},
+                {"enum", {"ptrace", "systrap"}},
+                {"description",
+                 "gVisor platform (default: systrap when this runsc has it and a probe succeeds, "
+                 "else ptrace). KVM is not offered: without usable nested virtualisation it "
+                 "hangs instead of failing."}}},
+              {"cgroup_parent",
+               {{"type", "string"},
+                {"description",
+                 "cgroup (path from each hierarchy's root) under which container cgroups are "
+                 "created; default: the host process's own cgroup"}}},
+              {"state_dir",
+               {{"type", "string"},
+                {"description",
+                 "existing directory holding the provider's private runsc state and bundles "
+                 "(default /run)"}}},
+              {"max_file_size_mb",
+               {{"type", "integer"},
+                {"minimum", 1},
+                {"description", "RLIMIT_FSIZE of sandboxed programs (default 1024)"}}},
+              {"max_open_files",
+               {{"type", "integer"},
+                {"minimum", 16},
+                {"maximum", 1048576},
+                {"description", "RLIMIT_NOFILE of sandboxed programs (default 1024)"}}}}},
+            {"additionalProperties", false}};
+}
+
+std::vector<Unsupported> GvisorProvider::check(const ExecutionContext& ctx) const {
+    std::vector<Unsupported> problems = Provider::check(ctx);
+    const NetworkPolicy& net = ctx.config.network_policy;
+    if (net.kind == NetworkPolicy::Kind::AllowList || net.kind == NetworkPolicy::Kind::DenyList) {
+        problems.push_back({"network_policy " + net.to_string(),
+                            "host allow/block lists are not implemented yet; use deny or full"});
+    }
+    return problems;
+}
+
+Expected<void> GvisorProvider::do_initialize(const nlohmann::json& settings) {
+    RTFS_TRY(gvisor::RuntimeSettings parsed, parse_settings(settings));
+    {
+        std::lock_guard lock(probe_mu_);
+        if (probed_runtime_ && probed_runtime_->settings() == parsed) {
+            runtime_ = std::move(probed_runtime_);
+            runtime_->sweep_stale();
+            return Ok{};
+        }
+    }
+    auto created = gvisor::Runtime::create(parsed);  // sweeps stale state itself
+    if (!created) return fail(created.error().kind, "provider 'gvisor': " + created.error().message);
+    runtime_ = std::move(*created);
+    return Ok{};
+}
+
+void GvisorProvider::do_cleanup() { runtime_.reset(); }
+
+ExecutionResult GvisorProvider::run(const ExecutionContext& ctx) {
+    const MicroVMConfig& config = ctx.config;
+    auto command = process::command_for(ctx);
+    if (!command) {
+        const process::CommandError& e = command.error();
+        switch (e.kind) {
+            case process::CommandError::Kind::NotFound: {
+                ExecutionResult r = make_result(ctx, Status::RuntimeError, "program_not_found", e.message);
+                r.metadata.exit_code = 127;
+                return r;
+            }
+            case process::CommandError::Kind::NotExecutable: {
+                ExecutionResult r = make_result(ctx, Status::RuntimeError, "program_not_executable", e.message);
+                r.metadata.exit_code = 126;
+                return r;
+            }
+            case process::CommandError::Kind::InvalidInput:
+                return make_result(ctx, Status::InvalidInput, "invalid_input", e.message);
+            case process::CommandError::Kind::SetupError:
+                return make_result(ctx, Status::SetupError, "setup_error", e.message);
+        }
+    }
+    auto env = process::sandbox_environment(config);
+    if (!env) return make_result(ctx, Status::InvalidInput, "invalid_input", env.error().message);
+
+    gvisor::RunRequest req;
+    req.program = command->program;
+    req.argv = std::move(command->argv);
+    req.env = std::move(*env);
+    req.fs_policy = config.fs_policy;
+    req.runtime_dirs = std::move(command->runtime_dirs);
+    req.host_network = config.network_policy.kind == NetworkPolicy::Kind::Full;
+    req.memory_bytes = config.memory_limit_mb << 20;
+    req.cpu_fraction = config.cpu_limit;
+    req.max_processes = config.max_processes;
+    req.timeout = config.timeout;
+    req.max_output_bytes = config.max_output_bytes;
+    req.stdin_data = std::move(command->stdin_data);
+    req.guest_result = command->result_channel;
+    req.max_result_bytes = guest::kMaxFrameBytes + 4;
+
+    auto outcome = runtime_->run(req);
+    if (!outcome) {
+        const Failure& f = outcome.error();
+        bool bad_input = f.kind == Failure::Kind::InvalidInput;
+        return make_result(ctx, bad_input ? Status::InvalidInput : Status::SetupError,
+                           bad_input ? "invalid_input" : "setup_error", f.message);
+    }
+    RunOutcome& o = *outcome;
+    ExecutionResult r = make_result(ctx, Status::Ok);
+    switch (o.end) {
+        case RunOutcome::End::TimedOut:
+            r = make_result(ctx, Status::Timeout, "timeout",
+                            "execution exceeded the timeout of " + format_duration(config.timeout));
+            break;
+        case RunOutcome::End::MemoryExceeded:
+            r = make_result(ctx, Status::MemoryExceeded, "memory_exceeded",
+                            "execution exceeded the memory limit of " +
+                                std::to_string(config.memory_limit_mb) + " MiB");
+            break;
+        case RunOutcome::End::Signaled:
+            r = make_result(ctx, Status::Killed, "killed",
+                            "the program was killed by " + signal_name(o.signal));
+            break;
+        case RunOutcome::End::Exited:
+            if (!req.guest_result && o.exit_code != 0) {
+                r = make_result(ctx, Status::RuntimeError, "nonzero_exit",
+                                "the program exited with code " + std::to_string(o.exit_code));
+            }
+            break;
+    }
+    const bool exited = o.end == RunOutcome::End::Exited;
+    copy_output(o, r.metadata);
+    if (req.guest_result && exited) apply_guest_result(o, r);
+    return r;
+}
+
+}  // namespace microvm

@@ -1,0 +1,96 @@
+#include "gvisor/oci_mounts.hpp"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <memory>
+
+#include "process/sys_error.hpp"
+
+namespace microvm::gvisor {
+namespace {
+
+using process::Mount;
+
+// Provided by the sentry itself in every container.
+bool provided_by_gvisor(const std::string& top_level_name) {
+    return top_level_name == "proc" || top_level_name == "dev" || top_level_name == "sys";
+}
+
+bool is_device_node_bind(const Mount& m) {
+    return m.kind == Mount::Kind::Bind && m.source == m.target &&
+           (m.target == "/dev/null" || m.target == "/dev/zero" || m.target == "/dev/urandom");
+}
+
+OciMount bind(const std::string& source, const std::string& target, bool directory,
+              bool writable) {
+    return {target, "bind", source, {directory ? "rbind" : "bind", writable ? "rw" : "ro"}};
+}
+
+OciMount to_oci(const Mount& m) {
+    switch (m.kind) {
+        case Mount::Kind::Tmpfs:
+            return {m.target, "tmpfs", "tmpfs",
+                    {"nosuid", "nodev", "mode=1777", "size=" + std::to_string(m.size_bytes)}};
+        case Mount::Kind::Proc:
+            return {m.target, "proc", "proc", {"nosuid", "nodev", "noexec"}};
+        case Mount::Kind::Bind:
+            break;
+    }
+    return bind(m.source, m.target, m.directory, m.writable);
+}
+
+// The host's top-level entries as binds (and symlinks), for a policy that names "/".
+Expected<void> mirror_host_root(bool writable, const std::vector<Mount>& planned,
+                                OciFilesystem& out) {
+    std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir("/"), &::closedir);
+    if (!dir) return process::sys_failure("opendir /", errno);
+    std::vector<std::string> names;
+    while (dirent* e = ::readdir(dir.get())) {
+        std::string name = e->d_name;
+        if (name == "." || name == ".." || provided_by_gvisor(name)) continue;
+        bool planned_there = std::any_of(planned.begin(), planned.end(), [&](const Mount& m) {
+            return m.target == "/" + name;
+        });
+        if (!planned_there) names.push_back(std::move(name));
+    }
+    std::sort(names.begin(), names.end());
+    for (const std::string& name : names) {
+        const std::string path = "/" + name;
+        struct stat st;
+        if (::lstat(path.c_str(), &st) != 0) continue;  // vanished meanwhile
+        if (S_ISLNK(st.st_mode)) {
+            std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
+            ssize_t n = ::readlink(path.c_str(), target.data(), target.size());
+            if (n <= 0 || static_cast<size_t>(n) >= target.size()) continue;
+            target.resize(static_cast<size_t>(n));
+            out.root_symlinks.emplace_back(name, target);
+        } else if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
+            out.mounts.push_back(bind(path, path, S_ISDIR(st.st_mode), writable));
+        }
+    }
+    return Ok{};
+}
+
+}  // namespace
+
+Expected<OciFilesystem> oci_filesystem(const process::RootfsPlan& plan,
+                                       const std::string& rootfs_dir,
+                                       const std::optional<std::string>& result_dir) {
+    OciFilesystem fs;
+    fs.root_path = rootfs_dir;
+    fs.cwd = plan.workdir;
+    if (plan.host_root || plan.root) {
+        bool writable = plan.host_root || plan.root->writable;
+        RTFS_CHECK(mirror_host_root(writable, plan.mounts, fs));
+    }
+    for (const Mount& m : plan.mounts) {
+        if (!is_device_node_bind(m)) fs.mounts.push_back(to_oci(m));
+    }
+    if (result_dir) fs.mounts.push_back(bind(*result_dir, kGuestResultDir, true, true));
+    return fs;
+}
+
+}  // namespace microvm::gvisor

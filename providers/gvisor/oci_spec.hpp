@@ -1,0 +1,41 @@
+// One container's OCI runtime-spec config.json, generated from the execution's policy: the
+// process (argv, exactly the configured environment, an unprivileged user, no capabilities,
+// no_new_privs, rlimits), the file system (oci_mounts.hpp), the namespaces, the resources of its
+// cgroup and the seccomp section (oci_seccomp.hpp).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "gvisor/oci_mounts.hpp"
+
+namespace microvm::gvisor {
+
+// The unprivileged identity programs run as inside the sandbox ("nobody").
+inline constexpr uint32_t kSandboxUid = 65534;
+inline constexpr uint32_t kSandboxGid = 65534;
+
+struct ContainerSpec {
+    std::vector<std::string> argv;
+    std::vector<std::string> env;        // the complete environment, "KEY=VALUE"
+    OciFilesystem filesystem;
+    bool network_namespace = true;       // false with --network=host
+    std::string hostname = "microvm";
+    std::string cgroups_path;            // linux.cgroupsPath
+    uint64_t memory_bytes = 512ull << 20;
+    double cpu_fraction = 1.0;
+    // Host tasks (sentry and gofer threads, platform stubs) the container's cgroup may hold.
+    uint64_t host_tasks = 0;
+    // Rlimits, enforced by the sentry. RLIMIT_NPROC counts the program's processes: the sandbox
+    // has one kernel and one user of its own, so this is exactly max_processes.
+    uint64_t max_processes = 256;
+    uint64_t max_open_files = 1024;
+    uint64_t max_file_size_bytes = 1ull << 30;
+};
+
+nlohmann::json oci_config(const ContainerSpec& spec);
+
+}  // namespace microvm::gvisor

@@ -1,0 +1,123 @@
+#include "gvisor/runsc.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <sstream>
+
+#include "gvisor/child_process.hpp"
+#include "process/output_capture.hpp"
+#include "process/paths.hpp"
+#include "process/unique_fd.hpp"
+
+namespace microvm::gvisor {
+namespace {
+
+using namespace std::chrono_literals;
+constexpr uint64_t kToolOutputCap = 64 * 1024;
+constexpr auto kKillTimeout = 5s;
+constexpr auto kDeleteTimeout = 10s;
+
+std::vector<std::string> split_path(const std::string& path) {
+    std::vector<std::string> dirs;
+    std::istringstream in(path);
+    for (std::string dir; std::getline(in, dir, ':');) {
+        if (!dir.empty() && dir.front() == '/') dirs.push_back(dir);
+    }
+    return dirs;
+}
+
+}  // namespace
+
+bool ToolOutput::succeeded() const {
+    return !timed_out && WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
+}
+
+Expected<ToolOutput> run_short(const std::string& binary, const std::vector<std::string>& argv,
+                               std::chrono::milliseconds timeout) {
+    using process::make_pipe;
+    RTFS_TRY(process::Pipe in, make_pipe());
+    RTFS_TRY(process::Pipe out, make_pipe());
+    RTFS_TRY(process::Pipe err, make_pipe());
+    RTFS_TRY(ChildProcess child,
+             ChildProcess::spawn({binary, argv, {kRunscPath}, in.read.get(), out.write.get(),
+                                  err.write.get()}));
+    in = {};  // EOF on the child's stdin
+    out.write.reset();
+    err.write.reset();
+
+    process::CaptureTargets targets;
+    targets.stdout_fd = out.read.get();
+    targets.stderr_fd = err.read.get();
+    targets.pidfd = child.pidfd();
+    targets.max_output_bytes = kToolOutputCap;
+    targets.deadline = std::chrono::steady_clock::now() + timeout;
+    targets.on_deadline = [&child] { child.kill(); };
+    process::Captured captured = process::capture_until_exit(std::move(targets));
+
+    ToolOutput result;
+    result.timed_out = captured.deadline_hit;
+    result.wait_status = child.wait().wait_status;
+    result.out = std::move(captured.out.data);
+    result.err = std::move(captured.err.data);
+    return result;
+}
+
+std::vector<std::string> Runsc::argv(const std::vector<std::string>& global_flags,
+                                     const std::vector<std::string>& subcommand) const {
+    std::vector<std::string> args = {settings_.binary, "--root=" + settings_.root,
+                                     "--platform=" + settings_.platform};
+    args.insert(args.end(), global_flags.begin(), global_flags.end());
+    args.insert(args.end(), subcommand.begin(), subcommand.end());
+    return args;
+}
+
+Expected<ToolOutput> Runsc::run(const std::vector<std::string>& subcommand,
+                                std::chrono::milliseconds timeout) const {
+    return run_short(settings_.binary, argv({}, subcommand), timeout);
+}
+
+bool Runsc::kill_container(const std::string& id) const {
+    auto r = run({"kill", id, "KILL"}, kKillTimeout);
+    return r && r->succeeded();
+}
+
+bool Runsc::delete_container(const std::string& id) const {
+    auto r = run({"delete", "--force", id}, kDeleteTimeout);
+    return r && r->succeeded();
+}
+
+Expected<std::string> find_runsc(const std::string& configured) {
+    if (!configured.empty()) {
+        if (configured.front() != '/' || ::access(configured.c_str(), X_OK) != 0) {
+            return fail(Failure::Kind::SetupError,
+                        "runsc '" + configured + "' is not an executable absolute path");
+        }
+        return configured;
+    }
+    const char* path = std::getenv("PATH");
+    std::vector<std::string> dirs = split_path(path ? path : "");
+    for (const char* d : {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin"}) {
+        dirs.emplace_back(d);
+    }
+    std::string found = process::find_in_dirs("runsc", dirs);
+    if (found.empty()) return fail(Failure::Kind::SetupError, "runsc not found on PATH");
+    return found;
+}
+
+std::vector<std::string> runsc_platforms(const std::string& binary) {
+    std::vector<std::string> names;
+    auto r = run_short(binary, {binary, "help", "platforms"}, 10s);
+    if (!r || !r->succeeded()) return names;
+    std::istringstream in(r->out);
+    for (std::string line; std::getline(in, line);) {
+        size_t start = line.find_first_not_of(" \t");
+        if (start == std::string::npos) continue;
+        size_t end = line.find_last_not_of(" \t\r");
+        names.push_back(line.substr(start, end - start + 1));
+    }
+    return names;
+}
+
+}  // namespace microvm::gvisor

@@ -1,0 +1,91 @@
+#include "gvisor/state_dir.hpp"
+
+#include <dirent.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <vector>
+
+#include "gvisor/fs_tree.hpp"
+
+namespace microvm::gvisor {
+namespace {
+
+// runsc's files for container ID in its root: "ID_sandbox:ID.state", "ID_sandbox:ID.lock".
+bool is_state_of(std::string_view file, const std::string& id) {
+    return file.size() > id.size() && file.starts_with(id) && file[id.size()] == '_';
+}
+
+std::vector<std::string> entries(const std::string& dir) {
+    std::vector<std::string> names;
+    if (DIR* d = ::opendir(dir.c_str())) {
+        while (dirent* e = ::readdir(d)) {
+            std::string name = e->d_name;
+            if (name != "." && name != "..") names.push_back(std::move(name));
+        }
+        ::closedir(d);
+    }
+    return names;
+}
+
+bool alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno != ESRCH; }
+
+}  // namespace
+
+std::string new_name() {
+    static std::atomic<uint64_t> counter{0};
+    return std::string(kNamePrefix) + std::to_string(::getpid()) + "-" +
+           std::to_string(counter.fetch_add(1));
+}
+
+pid_t owner_of(std::string_view name) {
+    if (!name.starts_with(kNamePrefix)) return 0;
+    name.remove_prefix(kNamePrefix.size());
+    name = name.substr(0, name.find('-'));
+    pid_t pid = 0;
+    auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), pid);
+    if (ec != std::errc() || end != name.data() + name.size() || pid <= 0) return 0;
+    return pid;
+}
+
+Expected<std::unique_ptr<StateDir>> StateDir::create(const std::string& base) {
+    std::string path = base + "/" + new_name();
+    // Traversable (not listable) by others: the sandbox sees its bundle's root through it.
+    RTFS_CHECK(make_dir(path, 0711));
+    std::unique_ptr<StateDir> dir(new StateDir(path));  // removes path if what follows fails
+    RTFS_CHECK(make_dir(dir->runsc_root(), 0700));
+    RTFS_CHECK(make_dir(dir->bundles(), 0711));
+    return dir;
+}
+
+StateDir::~StateDir() { remove_tree(path_); }
+
+void StateDir::remove_container_state(const std::string& id) const {
+    const std::string root = runsc_root();
+    for (const std::string& name : entries(root)) {
+        if (is_state_of(name, id)) ::unlink((root + "/" + name).c_str());
+    }
+}
+
+bool StateDir::has_container_state(const std::string& id) const {
+    for (const std::string& name : entries(runsc_root())) {
+        if (is_state_of(name, id)) return true;
+    }
+    return false;
+}
+
+size_t sweep_stale_state_dirs(const std::string& base) {
+    size_t removed = 0;
+    for (const std::string& name : entries(base)) {
+        pid_t owner = owner_of(name);
+        if (owner > 0 && owner != ::getpid() && !alive(owner)) {
+            removed += remove_tree(base + "/" + name) ? 1 : 0;
+        }
+    }
+    return removed;
+}
+
+}  // namespace microvm::gvisor

@@ -1,0 +1,91 @@
+#include "process/sandbox_outcome.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <cerrno>
+#include <cstring>
+#include <optional>
+#include <vector>
+
+#include "process/child_report.hpp"
+
+namespace microvm::process {
+namespace {
+
+std::vector<ChildReport> parse_reports(const std::string& bytes) {
+    std::vector<ChildReport> reports;
+    for (size_t off = 0; off + sizeof(ChildReport) <= bytes.size(); off += sizeof(ChildReport)) {
+        ChildReport r;
+        std::memcpy(&r, bytes.data() + off, sizeof r);
+        reports.push_back(r);
+    }
+    return reports;
+}
+
+std::chrono::nanoseconds to_ns(const timeval& tv) {
+    return std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
+}
+
+void killed_by_us(SandboxOutcome& o, SandboxOutcome::End end) {
+    o.end = end;
+    o.signal = SIGKILL;
+    o.exit_code = 128 + SIGKILL;
+}
+
+}  // namespace
+
+Expected<SandboxOutcome> make_outcome(Captured captured, const CgroupUsage& usage,
+                                      const struct rusage& ru, int init_wait_status,
+                                      std::chrono::steady_clock::time_point started,
+                                      const ChildPlan& plan) {
+    std::optional<ChildReport> ended, exec_failed;
+    for (const ChildReport& r : parse_reports(captured.reports)) {
+        if (r.kind == ChildReport::kSetupFailed) {
+            return fail(Failure::Kind::SetupError,
+                        "sandbox setup failed: " + describe_failure(r, plan));
+        }
+        if (r.kind == ChildReport::kExecFailed) exec_failed = r;
+        if (r.kind == ChildReport::kProgramEnded) ended = r;
+    }
+
+    SandboxOutcome o;
+    o.wall = captured.exited_at - started;
+    // The cgroup's counters when it keeps them; else the init's rusage, which includes every
+    // process it reaped (the program, and whatever the namespace's end killed).
+    o.cpu_time = usage.cpu_time ? *usage.cpu_time : to_ns(ru.ru_utime) + to_ns(ru.ru_stime);
+    o.memory_peak_bytes =
+        usage.memory_peak_bytes ? *usage.memory_peak_bytes : uint64_t(ru.ru_maxrss) * 1024;
+    o.stdout_data = std::move(captured.out);
+    o.stderr_data = std::move(captured.err);
+    o.result = std::move(captured.result);
+
+    if (exec_failed) {
+        o.end = SandboxOutcome::End::ExecFailed;
+        o.exec_errno = exec_failed->err;
+        o.exec_error = describe_failure(*exec_failed, plan);
+        o.exit_code = exec_failed->err == ENOENT ? 127 : 126;
+        return o;
+    }
+    bool clean_exit =
+        ended && WIFEXITED(ended->wait_status) && WEXITSTATUS(ended->wait_status) == 0;
+    if (captured.deadline_hit && !ended) {
+        killed_by_us(o, SandboxOutcome::End::TimedOut);
+    } else if (usage.oom_kills > 0 && !clean_exit) {
+        killed_by_us(o, SandboxOutcome::End::MemoryExceeded);
+    } else if (!ended) {
+        return fail(Failure::Kind::SetupError,
+                    "the sandbox's init ended without a report (wait status " +
+                        std::to_string(init_wait_status) + ")");
+    } else if (WIFSIGNALED(ended->wait_status)) {
+        o.end = SandboxOutcome::End::Signaled;
+        o.signal = WTERMSIG(ended->wait_status);
+        o.exit_code = 128 + o.signal;
+    } else {
+        o.end = SandboxOutcome::End::Exited;
+        o.exit_code = WEXITSTATUS(ended->wait_status);
+    }
+    return o;
+}
+
+}  // namespace microvm::process

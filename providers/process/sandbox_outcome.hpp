@@ -1,0 +1,22 @@
+// Turns what the host observed of one sandbox run (the init's reports, the capture, the
+// cgroup's counters and the init's rusage) into the SandboxOutcome, or the setup error that
+// kept the program from starting.
+#pragma once
+
+#include <sys/resource.h>
+
+#include <chrono>
+
+#include "process/cgroup.hpp"
+#include "process/child_plan.hpp"
+#include "process/output_capture.hpp"
+#include "process/sandbox.hpp"
+
+namespace microvm::process {
+
+Expected<SandboxOutcome> make_outcome(Captured captured, const CgroupUsage& usage,
+                                      const struct rusage& init_rusage, int init_wait_status,
+                                      std::chrono::steady_clock::time_point started,
+                                      const ChildPlan& plan);
+
+}  // namespace microvm::process

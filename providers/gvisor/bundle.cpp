@@ -15,8 +15,8 @@ constexpr uint64_t kLogTail = 64 * 1024;
 
 }  // namespace
 
-Expected<std::unique_ptr<Bundle>> Bundle::create(const std::string& parent,
-                                                 const std::string& name, bool result_dir) {
+Expected<std::unique_ptr<Bundle>> Bundle::create(const std::string& parent, const std::string& name,
+                                                 bool result_dir) {
     const std::string dir = parent + "/" + name;
     RTFS_CHECK(make_dir(dir, 0711));
     std::unique_ptr<Bundle> bundle(new Bundle(dir, result_dir));  // removes dir on failure
@@ -31,7 +31,9 @@ Expected<std::unique_ptr<Bundle>> Bundle::create(const std::string& parent,
     return bundle;
 }
 
-Bundle::~Bundle() { remove_tree(dir_); }
+Bundle::~Bundle() {
+    remove_tree(dir_);
+}
 
 std::optional<std::string> Bundle::result_dir() const {
     if (!result_) return std::nullopt;

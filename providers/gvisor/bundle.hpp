@@ -19,7 +19,7 @@
 namespace microvm::gvisor {
 
 class Bundle {
-public:
+  public:
     static Expected<std::unique_ptr<Bundle>> create(const std::string& parent,
                                                     const std::string& name, bool result_dir);
     ~Bundle();
@@ -33,14 +33,15 @@ public:
 
     Expected<void> write_config(const nlohmann::json& config) const;
     // Symlinks (name, target) at the top of rootfs/.
-    Expected<void> add_root_symlinks(const std::vector<std::pair<std::string, std::string>>& links) const;
+    Expected<void> add_root_symlinks(
+        const std::vector<std::pair<std::string, std::string>>& links) const;
 
     // The guest's frame file (at most max_bytes).
     std::optional<FileContents> read_result(uint64_t max_bytes) const;
     // runsc's error messages from its log (the last few KiB), empty when it logged none.
     std::string runsc_errors() const;
 
-private:
+  private:
     Bundle(std::string dir, bool result) : dir_(std::move(dir)), result_(result) {}
     std::string dir_;
     bool result_ = false;

@@ -1,6 +1,7 @@
 #include "gvisor/child_process.hpp"
 
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -22,9 +23,24 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings) {
     return out;
 }
 
-// Child side, between fork and exec: async-signal-safe calls only.
+// What failed in the child before exec, sent through a close-on-exec pipe (EOF: exec worked).
+struct SpawnFailure {
+    int step;
+    int err;
+};
+constexpr const char* kSteps[] = {"setting PR_SET_PDEATHSIG (or the host died)",
+                                  "joining the cgroup", "placing stdio", "exec"};
+
+[[noreturn]] void child_failed(int report_fd, int step) {
+    SpawnFailure f{step, errno};
+    ssize_t ignored = ::write(report_fd, &f, sizeof f);
+    (void)ignored;
+    ::_exit(127);
+}
+
+// Child side, between clone and exec: async-signal-safe calls only.
 [[noreturn]] void exec_child(pid_t parent, const SpawnRequest& r, char* const* argv,
-                             char* const* envp) {
+                             char* const* envp, int report_fd) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -32,18 +48,29 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings) {
     dfl.sa_handler = SIG_DFL;
     sigaction(SIGPIPE, &dfl, nullptr);
     // Dies with the host; if the host already died, its pid is no longer our parent.
-    if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || ::getppid() != parent) ::_exit(127);
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 ||
+        static_cast<pid_t>(::syscall(SYS_getppid)) != parent) {
+        child_failed(report_fd, 0);
+    }
+    // "0" moves just the writer, without the host migrating us by pid.
+    for (int fd : r.cgroup_join_fds) {
+        if (::write(fd, "0", 1) != 1) child_failed(report_fd, 1);
+    }
+    // The report pipe must survive the dup2s onto 0-2 and the close_range: move it up first.
+    int report = ::fcntl(report_fd, F_DUPFD_CLOEXEC, 3 + 3);
+    if (report < 0) child_failed(report_fd, 2);
     const int from[3] = {r.stdin_fd, r.stdout_fd, r.stderr_fd};
     for (int target = 0; target < 3; ++target) {
         if (from[target] == target) {
-            if (::fcntl(target, F_SETFD, 0) != 0) ::_exit(127);
+            if (::fcntl(target, F_SETFD, 0) != 0) child_failed(report, 2);
         } else if (::dup2(from[target], target) != target) {
-            ::_exit(127);
+            child_failed(report, 2);
         }
     }
-    ::syscall(SYS_close_range, 3u, ~0u, 0u);
+    ::syscall(SYS_close_range, 3u, static_cast<unsigned>(report - 1), 0u);
+    ::syscall(SYS_close_range, static_cast<unsigned>(report + 1), ~0u, 0u);
     ::execve(r.program.c_str(), argv, envp);
-    ::_exit(127);
+    child_failed(report, 3);
 }
 
 }  // namespace
@@ -64,18 +91,33 @@ Expected<ChildProcess> ChildProcess::spawn(const SpawnRequest& request) {
     std::vector<char*> argv = c_strings(r.argv);
     std::vector<char*> envp = c_strings(r.env);
     const pid_t parent = ::getpid();
-    pid_t pid = ::fork();
-    if (pid < 0) return process::sys_failure("fork", errno);
-    if (pid == 0) exec_child(parent, r, argv.data(), envp.data());
+    RTFS_TRY(process::Pipe report, process::make_pipe());
+
+    int pidfd = -1;
+    struct clone_args args {};
+    args.flags = CLONE_PIDFD;
+    args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+    args.exit_signal = SIGCHLD;
+    if (r.cgroup_fd >= 0) {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = static_cast<uint64_t>(r.cgroup_fd);
+    }
+    long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0) return process::sys_failure("clone3", errno);
+    if (pid == 0) exec_child(parent, r, argv.data(), envp.data(), report.write.get());
 
     ChildProcess child;
-    child.pid_ = pid;
-    child.pidfd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-    if (!child.pidfd_.valid()) {
-        int err = errno;
-        child.kill();
+    child.pid_ = static_cast<pid_t>(pid);
+    child.pidfd_.reset(pidfd);
+    report.write.reset();
+    SpawnFailure failure{};
+    ssize_t n;
+    while ((n = ::read(report.read.get(), &failure, sizeof failure)) < 0 && errno == EINTR) {
+    }
+    if (n == static_cast<ssize_t>(sizeof failure)) {
         child.wait();
-        return process::sys_failure("pidfd_open", err);
+        const int step = failure.step >= 0 && failure.step < 4 ? failure.step : 3;
+        return process::sys_failure("starting " + r.program + ": " + kSteps[step], failure.err);
     }
     return child;
 }
@@ -104,7 +146,8 @@ ChildProcess::~ChildProcess() {
 
 void ChildProcess::kill() const {
     if (!running()) return;
-    if (pidfd_.valid() && ::syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0) == 0) {
+    if (pidfd_.valid() &&
+        ::syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0) == 0) {
         return;
     }
     ::kill(pid_, SIGKILL);

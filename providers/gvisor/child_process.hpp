@@ -1,7 +1,9 @@
 // A host child process (runsc and its subcommands) as an RAII object: started with exactly the
-// descriptors it is given on 0/1/2 and nothing else, a clean environment, and PR_SET_PDEATHSIG
-// so that it dies with the host thread that started it. Destroying an unreaped child kills and
-// reaps it: no process outlives its owner.
+// descriptors it is given on 0/1/2 and nothing else, a clean environment, PR_SET_PDEATHSIG so
+// that it dies with the host thread that started it, and optionally inside a cgroup from its
+// first instruction (v2: clone3 CLONE_INTO_CGROUP; v1: it writes itself into the hierarchies'
+// tasks files before exec), so that everything it starts is born there. Destroying an unreaped
+// child kills and reaps it: no process outlives its owner.
 #pragma once
 
 #include <sys/resource.h>
@@ -17,12 +19,14 @@
 namespace microvm::gvisor {
 
 struct SpawnRequest {
-    std::string program;             // absolute path
-    std::vector<std::string> argv;   // argv[0] included
-    std::vector<std::string> env;    // the complete environment
-    int stdin_fd = -1;               // placed on 0, 1, 2 in the child (must be valid)
+    std::string program;            // absolute path
+    std::vector<std::string> argv;  // argv[0] included
+    std::vector<std::string> env;   // the complete environment
+    int stdin_fd = -1;              // placed on 0, 1, 2 in the child (must be valid)
     int stdout_fd = -1;
     int stderr_fd = -1;
+    int cgroup_fd = -1;                // v2: the cgroup directory to be cloned into
+    std::vector<int> cgroup_join_fds;  // v1: "tasks" files open for writing
 };
 
 struct ChildExit {
@@ -31,7 +35,7 @@ struct ChildExit {
 };
 
 class ChildProcess {
-public:
+  public:
     static Expected<ChildProcess> spawn(const SpawnRequest& request);
 
     ChildProcess() = default;
@@ -45,11 +49,11 @@ public:
     int pidfd() const { return pidfd_.get(); }  // readable once the child exited
     bool running() const { return pid_ > 0; }
 
-    void kill() const;   // SIGKILL (no effect once reaped)
-    ChildExit wait();    // reaps; blocks until the child exits
+    void kill() const;                    // SIGKILL (no effect once reaped)
+    ChildExit wait();                     // reaps; blocks until the child exits
     std::optional<ChildExit> try_wait();  // reaps when it has exited, else nullopt
 
-private:
+  private:
     pid_t pid_ = -1;
     process::UniqueFd pidfd_;
 };

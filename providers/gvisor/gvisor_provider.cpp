@@ -41,7 +41,8 @@ Expected<gvisor::RuntimeSettings> parse_settings(const nlohmann::json& s) {
 void copy_output(RunOutcome& o, ExecutionMetadata& m) {
     m.duration = o.wall;
     m.cpu_time = o.cpu_time;
-    if (o.memory_peak_bytes) m.memory_peak_mb = static_cast<double>(*o.memory_peak_bytes) / (1 << 20);
+    if (o.memory_peak_bytes)
+        m.memory_peak_mb = static_cast<double>(*o.memory_peak_bytes) / (1 << 20);
     m.stdout_data = std::move(o.stdout_data.data);
     m.stderr_data = std::move(o.stderr_data.data);
     m.stdout_truncated = o.stdout_data.truncated;
@@ -56,10 +57,10 @@ void apply_guest_result(const RunOutcome& o, ExecutionResult& r) {
     std::string tail = err.substr(err.size() > 500 ? err.size() - 500 : 0);
     if (o.exit_code != 0 || !o.result || o.result->data.empty()) {
         r.status = Status::RuntimeError;
-        r.error = ExecutionError{"guest_failed", "the RTFS guest runner exited with code " +
-                                                     std::to_string(o.exit_code) +
-                                                     " without a result" +
-                                                     (tail.empty() ? "" : ": " + tail)};
+        r.error =
+            ExecutionError{"guest_failed", "the RTFS guest runner exited with code " +
+                                               std::to_string(o.exit_code) + " without a result" +
+                                               (tail.empty() ? "" : ": " + tail)};
         return;
     }
     if (o.result->truncated) {
@@ -108,7 +109,9 @@ Availability GvisorProvider::availability() const {
     return availability_;
 }
 
-std::string GvisorProvider::platform() const { return runtime_ ? runtime_->platform() : ""; }
+std::string GvisorProvider::platform() const {
+    return runtime_ ? runtime_->platform() : "";
+}
 
 nlohmann::json GvisorProvider::config_schema() const {
     return {{"type", "object"},
@@ -160,18 +163,20 @@ Expected<void> GvisorProvider::do_initialize(const nlohmann::json& settings) {
     {
         std::lock_guard lock(probe_mu_);
         if (probed_runtime_ && probed_runtime_->settings() == parsed) {
-            runtime_ = std::move(probed_runtime_);
-            runtime_->sweep_stale();
+            runtime_ = std::move(probed_runtime_);  // swept stale state when it was created
             return Ok{};
         }
     }
     auto created = gvisor::Runtime::create(parsed);  // sweeps stale state itself
-    if (!created) return fail(created.error().kind, "provider 'gvisor': " + created.error().message);
+    if (!created)
+        return fail(created.error().kind, "provider 'gvisor': " + created.error().message);
     runtime_ = std::move(*created);
     return Ok{};
 }
 
-void GvisorProvider::do_cleanup() { runtime_.reset(); }
+void GvisorProvider::do_cleanup() {
+    runtime_.reset();
+}
 
 ExecutionResult GvisorProvider::run(const ExecutionContext& ctx) {
     const MicroVMConfig& config = ctx.config;
@@ -180,12 +185,14 @@ ExecutionResult GvisorProvider::run(const ExecutionContext& ctx) {
         const process::CommandError& e = command.error();
         switch (e.kind) {
             case process::CommandError::Kind::NotFound: {
-                ExecutionResult r = make_result(ctx, Status::RuntimeError, "program_not_found", e.message);
+                ExecutionResult r =
+                    make_result(ctx, Status::RuntimeError, "program_not_found", e.message);
                 r.metadata.exit_code = 127;
                 return r;
             }
             case process::CommandError::Kind::NotExecutable: {
-                ExecutionResult r = make_result(ctx, Status::RuntimeError, "program_not_executable", e.message);
+                ExecutionResult r =
+                    make_result(ctx, Status::RuntimeError, "program_not_executable", e.message);
                 r.metadata.exit_code = 126;
                 return r;
             }

@@ -12,7 +12,7 @@
 namespace microvm {
 
 class GvisorProvider final : public Provider {
-public:
+  public:
     GvisorProvider();
     ~GvisorProvider() override;
 
@@ -26,12 +26,12 @@ public:
     // The platform the probe settled on ("ptrace", "systrap"); empty before initialize().
     std::string platform() const;
 
-protected:
+  protected:
     Expected<void> do_initialize(const nlohmann::json& settings) override;
     void do_cleanup() override;
     ExecutionResult run(const ExecutionContext& ctx) override;
 
-private:
+  private:
     mutable std::once_flag probed_;
     mutable Availability availability_;
     // The runtime the probe built with default settings, handed to initialize when it fits.

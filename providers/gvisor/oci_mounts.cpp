@@ -24,15 +24,16 @@ bool is_device_node_bind(const Mount& m) {
            (m.target == "/dev/null" || m.target == "/dev/zero" || m.target == "/dev/urandom");
 }
 
-OciMount bind(const std::string& source, const std::string& target, bool directory,
-              bool writable) {
+OciMount bind(const std::string& source, const std::string& target, bool directory, bool writable) {
     return {target, "bind", source, {directory ? "rbind" : "bind", writable ? "rw" : "ro"}};
 }
 
 OciMount to_oci(const Mount& m) {
     switch (m.kind) {
         case Mount::Kind::Tmpfs:
-            return {m.target, "tmpfs", "tmpfs",
+            return {m.target,
+                    "tmpfs",
+                    "tmpfs",
                     {"nosuid", "nodev", "mode=1777", "size=" + std::to_string(m.size_bytes)}};
         case Mount::Kind::Proc:
             return {m.target, "proc", "proc", {"nosuid", "nodev", "noexec"}};
@@ -51,9 +52,8 @@ Expected<void> mirror_host_root(bool writable, const std::vector<Mount>& planned
     while (dirent* e = ::readdir(dir.get())) {
         std::string name = e->d_name;
         if (name == "." || name == ".." || provided_by_gvisor(name)) continue;
-        bool planned_there = std::any_of(planned.begin(), planned.end(), [&](const Mount& m) {
-            return m.target == "/" + name;
-        });
+        bool planned_there = std::any_of(planned.begin(), planned.end(),
+                                         [&](const Mount& m) { return m.target == "/" + name; });
         if (!planned_there) names.push_back(std::move(name));
     }
     std::sort(names.begin(), names.end());

@@ -22,7 +22,7 @@ namespace microvm::gvisor {
 
 struct OciMount {
     std::string destination;
-    std::string type;    // "bind", "tmpfs", "proc"
+    std::string type;  // "bind", "tmpfs", "proc"
     std::string source;
     std::vector<std::string> options;
 };

@@ -49,8 +49,8 @@ json oci_seccomp() {
         }
         rules.push_back(deny("personality", {masked_eq(0, 0x80000000u | b, 0x80000000u)}));
     }
-    for (unsigned long request : {static_cast<unsigned long>(TIOCSTI),
-                                  static_cast<unsigned long>(TIOCLINUX)}) {
+    for (unsigned long request :
+         {static_cast<unsigned long>(TIOCSTI), static_cast<unsigned long>(TIOCLINUX)}) {
         rules.push_back(deny("ioctl", {masked_eq(1, 0xffffffffu, request)}));
     }
     return {{"defaultAction", "SCMP_ACT_ALLOW"},

@@ -25,13 +25,15 @@ json process_section(const ContainerSpec& s) {
         {"env", s.env},
         {"cwd", s.filesystem.cwd},
         {"capabilities",
-         {{"bounding", none}, {"effective", none}, {"inheritable", none}, {"permitted", none},
+         {{"bounding", none},
+          {"effective", none},
+          {"inheritable", none},
+          {"permitted", none},
           {"ambient", none}}},
         {"noNewPrivileges", true},
         {"rlimits",
          {rlimit("RLIMIT_NOFILE", s.max_open_files), rlimit("RLIMIT_CORE", 0),
-          rlimit("RLIMIT_FSIZE", s.max_file_size_bytes),
-          rlimit("RLIMIT_NPROC", s.max_processes)}},
+          rlimit("RLIMIT_FSIZE", s.max_file_size_bytes), rlimit("RLIMIT_NPROC", s.max_processes)}},
     };
 }
 
@@ -50,11 +52,10 @@ json linux_section(const ContainerSpec& s) {
     json namespaces = json::array();
     for (const char* ns : {"pid", "ipc", "uts", "mount"}) namespaces.push_back({{"type", ns}});
     if (s.network_namespace) namespaces.push_back({{"type", "network"}});
-    const auto quota = std::max<int64_t>(
-        1000, static_cast<int64_t>(std::llround(s.cpu_fraction * kCpuPeriodUs)));
+    const auto quota =
+        std::max<int64_t>(1000, static_cast<int64_t>(std::llround(s.cpu_fraction * kCpuPeriodUs)));
     return {
         {"namespaces", std::move(namespaces)},
-        {"cgroupsPath", s.cgroups_path},
         {"resources",
          {{"memory", {{"limit", s.memory_bytes}, {"swap", s.memory_bytes}}},
           {"cpu", {{"quota", quota}, {"period", kCpuPeriodUs}}},

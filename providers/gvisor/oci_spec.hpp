@@ -20,14 +20,16 @@ inline constexpr uint32_t kSandboxGid = 65534;
 
 struct ContainerSpec {
     std::vector<std::string> argv;
-    std::vector<std::string> env;        // the complete environment, "KEY=VALUE"
+    std::vector<std::string> env;  // the complete environment, "KEY=VALUE"
     OciFilesystem filesystem;
-    bool network_namespace = true;       // false with --network=host
+    bool network_namespace = true;  // false with --network=host
     std::string hostname = "microvm";
-    std::string cgroups_path;            // linux.cgroupsPath
     uint64_t memory_bytes = 512ull << 20;
     double cpu_fraction = 1.0;
-    // Host tasks (sentry and gofer threads, platform stubs) the container's cgroup may hold.
+    // Resources, enforced by the execution's cgroup, which the provider creates and starts runsc
+    // in (runsc --ignore-cgroups); stated in the spec too, where the sentry reads its memory
+    // size. host_tasks: tasks (runsc, gofer and sentry threads, platform stubs) the cgroup may
+    // hold.
     uint64_t host_tasks = 0;
     // Rlimits, enforced by the sentry. RLIMIT_NPROC counts the program's processes: the sandbox
     // has one kernel and one user of its own, so this is exactly max_processes.

@@ -25,8 +25,7 @@ std::optional<nlohmann::json> identity(const ProbeKey& key) {
     if (::stat(key.runsc.c_str(), &st) != 0) return std::nullopt;
     return nlohmann::json{
         {"runsc", key.runsc},
-        {"runsc_file",
-         {st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec}},
+        {"runsc_file", {st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec}},
         {"boot_id", boot_id()},
         {"wanted_platform", key.wanted_platform},
         {"cgroup_parent", key.cgroup_parent},

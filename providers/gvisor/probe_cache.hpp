@@ -11,7 +11,7 @@
 namespace microvm::gvisor {
 
 struct ProbeKey {
-    std::string runsc;           // binary path
+    std::string runsc;            // binary path
     std::string wanted_platform;  // "" = the first that works
     std::string cgroup_parent;
 };

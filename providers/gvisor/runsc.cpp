@@ -16,8 +16,6 @@ namespace {
 
 using namespace std::chrono_literals;
 constexpr uint64_t kToolOutputCap = 64 * 1024;
-constexpr auto kKillTimeout = 5s;
-constexpr auto kDeleteTimeout = 10s;
 
 std::vector<std::string> split_path(const std::string& path) {
     std::vector<std::string> dirs;
@@ -41,8 +39,8 @@ Expected<ToolOutput> run_short(const std::string& binary, const std::vector<std:
     RTFS_TRY(process::Pipe out, make_pipe());
     RTFS_TRY(process::Pipe err, make_pipe());
     RTFS_TRY(ChildProcess child,
-             ChildProcess::spawn({binary, argv, {kRunscPath}, in.read.get(), out.write.get(),
-                                  err.write.get()}));
+             ChildProcess::spawn(
+                 {binary, argv, {kRunscPath}, in.read.get(), out.write.get(), err.write.get()}));
     in = {};  // EOF on the child's stdin
     out.write.reset();
     err.write.reset();
@@ -71,21 +69,6 @@ std::vector<std::string> Runsc::argv(const std::vector<std::string>& global_flag
     args.insert(args.end(), global_flags.begin(), global_flags.end());
     args.insert(args.end(), subcommand.begin(), subcommand.end());
     return args;
-}
-
-Expected<ToolOutput> Runsc::run(const std::vector<std::string>& subcommand,
-                                std::chrono::milliseconds timeout) const {
-    return run_short(settings_.binary, argv({}, subcommand), timeout);
-}
-
-bool Runsc::kill_container(const std::string& id) const {
-    auto r = run({"kill", id, "KILL"}, kKillTimeout);
-    return r && r->succeeded();
-}
-
-bool Runsc::delete_container(const std::string& id) const {
-    auto r = run({"delete", "--force", id}, kDeleteTimeout);
-    return r && r->succeeded();
 }
 
 Expected<std::string> find_runsc(const std::string& configured) {

@@ -1,6 +1,6 @@
-// How the provider invokes runsc: the binary, the global flags every invocation of one provider
-// shares (its private state root, the platform), and the short subcommands (kill, delete, help)
-// run with a hard timeout, so that a wedged runsc never hangs the host.
+// How the provider invokes runsc: the binary and the global flags every invocation of one
+// provider shares (its private state root, the platform); short subcommands (help) run with a
+// hard timeout, so that a wedged runsc never hangs the host.
 #pragma once
 
 #include <chrono>
@@ -12,7 +12,8 @@
 namespace microvm::gvisor {
 
 // The environment runsc itself runs with: nothing of the host's but a PATH.
-inline constexpr const char* kRunscPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+inline constexpr const char* kRunscPath =
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 struct ToolOutput {
     bool timed_out = false;
@@ -33,23 +34,15 @@ struct RunscSettings {
 };
 
 class Runsc {
-public:
+  public:
     explicit Runsc(RunscSettings settings) : settings_(std::move(settings)) {}
     const RunscSettings& settings() const { return settings_; }
 
     // runsc --root=R --platform=P [extra global flags] SUBCOMMAND...
     std::vector<std::string> argv(const std::vector<std::string>& global_flags,
                                   const std::vector<std::string>& subcommand) const;
-    Expected<ToolOutput> run(const std::vector<std::string>& subcommand,
-                             std::chrono::milliseconds timeout) const;
 
-    // `runsc kill ID KILL`: the sentry kills the container's processes.
-    bool kill_container(const std::string& id) const;
-    // `runsc delete --force ID`: stops the sandbox if it still runs and removes the container's
-    // state and the cgroups runsc created.
-    bool delete_container(const std::string& id) const;
-
-private:
+  private:
     RunscSettings settings_;
 };
 

@@ -5,9 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 
 #include "gvisor/bundle.hpp"
-#include "gvisor/cgroup_cleanup.hpp"
 #include "gvisor/container.hpp"
 #include "gvisor/oci_mounts.hpp"
 #include "gvisor/oci_spec.hpp"
@@ -16,7 +16,6 @@
 #include "gvisor/state_dir.hpp"
 #include "microvm/guest_protocol.hpp"
 #include "process/cgroup.hpp"
-#include "process/paths.hpp"
 #include "process/program_files.hpp"
 #include "process/rootfs.hpp"
 
@@ -37,36 +36,52 @@ std::vector<std::string> platform_candidates(const std::string& binary, const st
     std::vector<std::string> candidates;
     // Never KVM: on hosts without usable nested virtualisation it hangs instead of failing.
     for (const char* p : {"systrap", "ptrace"}) {
-        if (std::find(offered.begin(), offered.end(), p) != offered.end()) candidates.emplace_back(p);
+        if (std::find(offered.begin(), offered.end(), p) != offered.end())
+            candidates.emplace_back(p);
     }
     if (candidates.empty()) candidates.emplace_back("ptrace");
     return candidates;
 }
 
-std::string probe_program() { return ::access("/bin/true", X_OK) == 0 ? "/bin/true" : "/usr/bin/true"; }
-
-std::string cgroups_path(const std::string& parent, const std::string& name) {
-    if (parent.empty()) return name;  // relative: below runsc's (= our) own cgroup, like ours
-    std::string p = parent.front() == '/' ? parent : "/" + parent;
-    return (p == "/" ? "" : p) + "/" + name;
-}
-
-// runsc adds HOME=/ to an environment without HOME. Running the program as `env -u HOME PROGRAM
-// ARGS...` keeps its environment exactly the configured one; env execs in place (same pid, same
-// argv). Not possible when argv[0] is not the program's path or holds '=' (env would read it as
-// an assignment).
-constexpr const char* kEnvProgram = "/usr/bin/env";
-
-bool needs_home_removed(const RunRequest& req) {
-    bool has_home = std::any_of(req.env.begin(), req.env.end(),
-                                [](const std::string& v) { return v.starts_with("HOME="); });
-    return !has_home && !req.guest_result && !req.argv.empty() && req.argv[0] == req.program &&
-           req.program.find('=') == std::string::npos && ::access(kEnvProgram, X_OK) == 0;
+std::string probe_program() {
+    return ::access("/bin/true", X_OK) == 0 ? "/bin/true" : "/usr/bin/true";
 }
 
 std::string describe_status(int wait_status) {
-    if (WIFSIGNALED(wait_status)) return "was killed by signal " + std::to_string(WTERMSIG(wait_status));
+    if (WIFSIGNALED(wait_status))
+        return "was killed by signal " + std::to_string(WTERMSIG(wait_status));
     return "exited with code " + std::to_string(WEXITSTATUS(wait_status));
+}
+
+// How the program ended, from runsc's exit and the cgroup's counters; measurements are filled
+// in by the caller.
+Expected<RunOutcome> classify(const ContainerExit& e, const process::CgroupUsage& usage,
+                              const Bundle& bundle) {
+    RunOutcome o;
+    const bool exited_normally = WIFEXITED(e.wait_status);
+    const int code = exited_normally ? WEXITSTATUS(e.wait_status) : -1;
+    if (e.timed_out) {
+        o.end = RunOutcome::End::TimedOut;
+        o.signal = SIGKILL;
+        o.exit_code = 128 + SIGKILL;
+    } else if (usage.oom_kills > 0 && code != 0) {
+        o.end = RunOutcome::End::MemoryExceeded;
+        o.signal = SIGKILL;
+        o.exit_code = 128 + SIGKILL;
+    } else if (!exited_normally) {
+        return fail(Failure::Kind::SetupError, "runsc run " + describe_status(e.wait_status));
+    } else if (std::string errors = bundle.runsc_errors();
+               code == kRunscFailure && !errors.empty()) {
+        return fail(Failure::Kind::SetupError, "runsc: " + errors);
+    } else if (code > 128 && code <= 128 + 64) {
+        o.end = RunOutcome::End::Signaled;  // runsc reports a signal as 128+N, like a shell
+        o.signal = code - 128;
+        o.exit_code = code;
+    } else {
+        o.end = RunOutcome::End::Exited;
+        o.exit_code = code;
+    }
+    return o;
 }
 
 }  // namespace
@@ -82,7 +97,6 @@ struct Runtime::Impl {
     std::string runsc_binary;
     std::string platform;
     std::unique_ptr<process::CgroupManager> cgroups;
-    std::vector<std::string> cgroup_dirs;  // every hierarchy's parent dir, for cleanup
     std::unique_ptr<StateDir> state;
     std::unique_ptr<Runsc> runsc;
 };
@@ -101,7 +115,6 @@ Expected<std::unique_ptr<Runtime>> Runtime::create(const RuntimeSettings& settin
     impl.settings = settings;
     RTFS_TRY(impl.runsc_binary, find_runsc(settings.runsc));
     RTFS_TRY(impl.cgroups, process::detect_cgroups(settings.cgroup_parent, kNamePrefix));
-    impl.cgroup_dirs = cgroup_parent_dirs(settings.cgroup_parent);
     rt->sweep_stale();
     RTFS_TRY(impl.state, StateDir::create(settings.state_base));
     auto use_platform = [&](const std::string& platform) {
@@ -136,13 +149,18 @@ Expected<std::unique_ptr<Runtime>> Runtime::create(const RuntimeSettings& settin
                                     (outcome->stderr_data.data.empty()
                                          ? std::string()
                                          : ": " + outcome->stderr_data.data.substr(0, 300));
-        failures += (failures.empty() ? "" : "; ") + std::string("platform ") + platform + ": " + why;
+        failures +=
+            (failures.empty() ? "" : "; ") + std::string("platform ") + platform + ": " + why;
     }
     return fail(Failure::Kind::SetupError, "runsc probe failed: " + failures);
 }
 
-const RuntimeSettings& Runtime::settings() const { return impl_->settings; }
-std::string Runtime::platform() const { return impl_->platform; }
+const RuntimeSettings& Runtime::settings() const {
+    return impl_->settings;
+}
+std::string Runtime::platform() const {
+    return impl_->platform;
+}
 
 std::string Runtime::describe() const {
     return "runsc " + impl_->runsc_binary + " (platform " + impl_->platform + "), " +
@@ -151,7 +169,7 @@ std::string Runtime::describe() const {
 
 size_t Runtime::sweep_stale() const {
     // Cgroups first: that kills whatever of a dead host might still run in them.
-    size_t removed = sweep_stale_cgroups(impl_->cgroup_dirs, kNamePrefix);
+    size_t removed = impl_->cgroups->sweep_stale();
     return removed + sweep_stale_state_dirs(impl_->settings.state_base);
 }
 
@@ -164,32 +182,27 @@ Expected<RunOutcome> Runtime::run(const RunRequest& req) const {
     root_request.policy = req.fs_policy;
     root_request.runtime_dirs = req.runtime_dirs;
     root_request.tmp_size_bytes = req.memory_bytes;
-    const bool remove_home = needs_home_removed(req);
     if (req.fs_policy.kind != FileSystemPolicy::Kind::Full) {
         RTFS_TRY(root_request.program_files, process::program_files(req.program));
-        if (remove_home) {
-            RTFS_TRY(std::vector<process::HostFile> env_files, process::program_files(kEnvProgram));
-            root_request.program_files.insert(root_request.program_files.end(), env_files.begin(),
-                                              env_files.end());
-        }
     }
     RTFS_TRY(process::RootfsPlan plan, process::plan_rootfs(root_request));
 
     process::CgroupLimits limits;
     limits.memory_bytes = req.memory_bytes;
     limits.cpu_fraction = req.cpu_fraction;
-    limits.max_pids = static_cast<uint32_t>(host_task_budget(req.max_processes));
+    limits.max_pids =
+        static_cast<uint32_t>(std::min<uint64_t>(host_task_budget(req.max_processes), UINT32_MAX));
     RTFS_TRY(std::unique_ptr<process::SandboxCgroup> cgroup, impl.cgroups->create(limits));
     const std::string name = cgroup->name();  // also the container's and the bundle's name
 
     RTFS_TRY(std::unique_ptr<Bundle> bundle,
              Bundle::create(impl.state->bundles(), name, req.guest_result));
-    RTFS_TRY(OciFilesystem filesystem, oci_filesystem(plan, bundle->rootfs(), bundle->result_dir()));
+    RTFS_TRY(OciFilesystem filesystem,
+             oci_filesystem(plan, bundle->rootfs(), bundle->result_dir()));
     RTFS_CHECK(bundle->add_root_symlinks(filesystem.root_symlinks));
 
     ContainerSpec spec;
-    if (remove_home) spec.argv = {kEnvProgram, "-u", "HOME"};
-    spec.argv.insert(spec.argv.end(), req.argv.begin(), req.argv.end());
+    spec.argv = req.argv;
     if (req.guest_result) {
         spec.argv.push_back(guest::kResultFileFlag);
         spec.argv.push_back(std::string(kGuestResultDir) + "/" + kGuestResultFile);
@@ -197,7 +210,6 @@ Expected<RunOutcome> Runtime::run(const RunRequest& req) const {
     spec.env = req.env;
     spec.filesystem = std::move(filesystem);
     spec.network_namespace = !req.host_network;
-    spec.cgroups_path = cgroups_path(impl.settings.cgroup_parent, name);
     spec.memory_bytes = req.memory_bytes;
     spec.cpu_fraction = req.cpu_fraction;
     spec.host_tasks = limits.max_pids;
@@ -216,19 +228,21 @@ Expected<RunOutcome> Runtime::run(const RunRequest& req) const {
     launch.max_output_bytes = req.max_output_bytes;
     process::SandboxCgroup* cg = cgroup.get();
     launch.on_tick = [cg] { cg->sample(); };
+    launch.cgroup_fd = cg->clone_fd();
+    launch.cgroup_join_fds = cg->self_join_fds();
+    launch.kill_cgroup = [cg] { cg->kill_all(); };
     auto exited = run_container(*impl.runsc, launch);
 
     process::CgroupUsage usage = cgroup->usage();
-    if (impl.state->has_container_state(name)) {
-        // runsc run did not destroy its container (it was killed): do it in its place.
-        remove_cgroup_everywhere(impl.cgroup_dirs, name);
-        impl.state->remove_container_state(name);
-    }
+    // When runsc run was killed (the timeout) it could not delete its container: its sandbox and
+    // gofer died with it (and the cgroup below kills anything left), so only its state files
+    // remain. Never `runsc delete`: it would signal the recorded sandbox pid, reused by then.
+    impl.state->remove_container_state(name);
     cgroup.reset();  // kills anything left in it and removes it
     if (!exited) return rtfs::unexpected(std::move(exited).error());
     ContainerExit& e = *exited;
 
-    RunOutcome o;
+    RTFS_TRY(RunOutcome o, classify(e, usage, *bundle));
     o.wall = e.wall;
     o.cpu_time = usage.cpu_time ? *usage.cpu_time : e.rusage_cpu;
     o.memory_peak_bytes = usage.memory_peak_bytes;
@@ -236,29 +250,6 @@ Expected<RunOutcome> Runtime::run(const RunRequest& req) const {
     o.stderr_data = std::move(e.err);
     if (auto frame = bundle->read_result(req.max_result_bytes); frame) {
         o.result = process::CapturedStream{std::move(frame->data), frame->truncated};
-    }
-
-    const bool exited_normally = WIFEXITED(e.wait_status);
-    const int code = exited_normally ? WEXITSTATUS(e.wait_status) : -1;
-    if (e.timed_out) {
-        o.end = RunOutcome::End::TimedOut;
-        o.signal = SIGKILL;
-        o.exit_code = 128 + SIGKILL;
-    } else if (usage.oom_kills > 0 && code != 0) {
-        o.end = RunOutcome::End::MemoryExceeded;
-        o.signal = SIGKILL;
-        o.exit_code = 128 + SIGKILL;
-    } else if (!exited_normally) {
-        return fail(Failure::Kind::SetupError, "runsc run " + describe_status(e.wait_status));
-    } else if (std::string errors = bundle->runsc_errors(); code == kRunscFailure && !errors.empty()) {
-        return fail(Failure::Kind::SetupError, "runsc: " + errors);
-    } else if (code > 128 && code <= 128 + 64) {
-        o.end = RunOutcome::End::Signaled;  // runsc reports a signal as 128+N, like a shell
-        o.signal = code - 128;
-        o.exit_code = code;
-    } else {
-        o.end = RunOutcome::End::Exited;
-        o.exit_code = code;
     }
     return o;
 }

@@ -2,10 +2,11 @@
 // OCI bundle is generated from the policy, and returns what the kernel measured. GvisorProvider
 // is a thin mapping of the MicroVM model onto this (as ProcessProvider is onto process::Sandbox).
 //
-// Per execution: a cgroup created beforehand with the process provider's cgroup code (memory
-// limit, CPU quota, a pids limit for the sandbox's host tasks) and handed to runsc as
-// linux.cgroupsPath, so that its counters (peak memory, OOM kills, CPU time) survive the
-// container; a bundle (rootfs, config.json); `runsc run`; cleanup of everything on every path.
+// Per execution: a cgroup created with the process provider's cgroup code (memory limit, CPU
+// quota, a pids limit for the sandbox's host tasks) that runsc is started in (container.hpp), so
+// that everything of the sandbox is limited and counted there and the counters (peak memory, OOM
+// kills, CPU time) outlive the container; a bundle (rootfs, config.json); `runsc run`; cleanup
+// of everything on every path.
 #pragma once
 
 #include <chrono>
@@ -22,9 +23,9 @@
 namespace microvm::gvisor {
 
 struct RuntimeSettings {
-    std::string runsc;             // runsc binary; empty: found on PATH
-    std::string platform;          // "ptrace" or "systrap"; empty: the first that works
-    std::string cgroup_parent;     // empty: this process's own cgroup(s)
+    std::string runsc;                // runsc binary; empty: found on PATH
+    std::string platform;             // "ptrace" or "systrap"; empty: the first that works
+    std::string cgroup_parent;        // empty: this process's own cgroup(s)
     std::string state_base = "/run";  // where the provider's private directory is created
     uint64_t max_file_size_bytes = 1ull << 30;
     uint64_t max_open_files = 1024;
@@ -32,9 +33,11 @@ struct RuntimeSettings {
 };
 
 struct RunRequest {
-    std::string program;                // absolute host path; the same path inside
-    std::vector<std::string> argv;      // argv[0] included
-    std::vector<std::string> env;       // the complete environment
+    std::string program;            // absolute host path; the same path inside
+    std::vector<std::string> argv;  // argv[0] included
+    // The complete environment. (runsc adds HOME=/ when it has no HOME: gVisor's loader sets it
+    // from the sandbox's /etc/passwd, "/" without one; removing it would cost an exec.)
+    std::vector<std::string> env;
     FileSystemPolicy fs_policy;
     std::vector<std::string> runtime_dirs;  // extra host dirs the program needs, read-only
     bool host_network = false;
@@ -62,7 +65,7 @@ struct RunOutcome {
 };
 
 class Runtime {
-public:
+  public:
     // Finds runsc, detects cgroups, creates the private state directory and picks the platform
     // (each candidate proven by a probe container running /bin/true under a hard timeout, unless
     // a probe with the same runsc succeeded since boot: probe_cache.hpp).
@@ -80,7 +83,7 @@ public:
     std::string platform() const;
     std::string describe() const;
 
-private:
+  private:
     Runtime();
     struct Impl;
     std::unique_ptr<Impl> impl_;

@@ -31,7 +31,9 @@ std::vector<std::string> entries(const std::string& dir) {
     return names;
 }
 
-bool alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno != ESRCH; }
+bool alive(pid_t pid) {
+    return ::kill(pid, 0) == 0 || errno != ESRCH;
+}
 
 }  // namespace
 
@@ -61,7 +63,9 @@ Expected<std::unique_ptr<StateDir>> StateDir::create(const std::string& base) {
     return dir;
 }
 
-StateDir::~StateDir() { remove_tree(path_); }
+StateDir::~StateDir() {
+    remove_tree(path_);
+}
 
 void StateDir::remove_container_state(const std::string& id) const {
     const std::string root = runsc_root();

@@ -23,7 +23,7 @@ std::string new_name();
 pid_t owner_of(std::string_view name);
 
 class StateDir {
-public:
+  public:
     // Creates a fresh directory under base (which must exist).
     static Expected<std::unique_ptr<StateDir>> create(const std::string& base);
     ~StateDir();  // removes the directory and everything below it
@@ -38,7 +38,7 @@ public:
     void remove_container_state(const std::string& id) const;
     bool has_container_state(const std::string& id) const;
 
-private:
+  private:
     explicit StateDir(std::string path) : path_(std::move(path)) {}
     std::string path_;
 };

@@ -12,6 +12,7 @@ EnforcementTarget gvisor_target() {
     t.concurrent_runs = 200;
     t.max_parallel = 4;
     t.user_space_kernel = true;
+    t.runtime_env = {"HOME=/"};
     return t;
 }
 

@@ -1,1 +1,300 @@
+// gvisor provider specifics beyond the shared enforcement suite: the user-space kernel, the
+// platform probe, what the sentry grants, the fs policies that name "/", the settings, cleanup
+// after timeouts, the host dying, and stale state of crashed hosts.
+#include "gvisor/gvisor_provider.hpp"
+
+#include <glob.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "gvisor/state_dir.hpp"
+#include "host_probes.hpp"
+#include "microvm/guest_protocol.hpp"
+#include "process/cgroup_fs.hpp"
+
+extern char** environ;
+
+namespace microvm {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+std::string describe(const ExecutionResult& r) {
+    std::ostringstream out;
+    out << "status=" << to_string(r.status);
+    if (r.error) out << " error=" << r.error->kind << ": " << r.error->message;
+    out << "\nstdout: " << r.metadata.stdout_data << "\nstderr: " << r.metadata.stderr_data;
+    return out.str();
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+ExecutionContext external(const std::string& path, std::vector<std::string> args = {}) {
+    ExecutionContext ctx;
+    ctx.program = ExternalProgram{path, std::move(args)};
+    ctx.config.timeout = 20s;
+    return ctx;
+}
+
+std::vector<std::string> glob_paths(const std::string& pattern) {
+    std::vector<std::string> out;
+    glob_t g{};
+    if (::glob(pattern.c_str(), 0, nullptr, &g) == 0) {
+        for (size_t i = 0; i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
+    }
+    ::globfree(&g);
+    return out;
+}
+
+// This process's gvisor state directories under /run.
+std::vector<std::string> own_state_dirs() {
+    return glob_paths("/run/" + std::string(gvisor::kNamePrefix) + std::to_string(::getpid()) +
+                      "-*");
+}
+
+// Cgroup directories (any hierarchy) named after the gvisor executions of host pid.
+std::vector<std::string> cgroups_of(pid_t host) {
+    std::vector<std::string> found;
+    const std::string prefix = std::string(gvisor::kNamePrefix) + std::to_string(host) + "-";
+    for (const auto& m : process::cgroupfs::cgroup_mounts()) {
+        std::error_code ec;
+        for (auto it = fs::recursive_directory_iterator(m.mountpoint, ec);
+             it != fs::recursive_directory_iterator(); it.increment(ec)) {
+            if (it.depth() > 3) it.disable_recursion_pending();
+            if (it->path().filename().string().starts_with(prefix)) found.push_back(it->path());
+        }
+    }
+    return found;
+}
+
+class GvisorProviderTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        if (!provider_.availability().available) {
+            GTEST_SKIP() << "gvisor provider unavailable: " << provider_.availability().reason;
+        }
+        auto ok = provider_.initialize();
+        ASSERT_TRUE(ok) << ok.error().message;
+    }
+    void TearDown() override {
+        provider_.cleanup();
+        for (const std::string& d : dirs_) fs::remove_all(d);
+    }
+    ExecutionResult run(const ExecutionContext& ctx) { return provider_.execute_program(ctx); }
+    // base: /tmp, or /var/tmp for policies that give the sandbox a private /tmp.
+    std::string make_host_dir(const std::string& base = "/tmp") {
+        std::string tmpl = base + "/gvisor-test-XXXXXX";
+        const char* dir = ::mkdtemp(tmpl.data());
+        EXPECT_NE(dir, nullptr);
+        ::chmod(dir, 0777);
+        dirs_.emplace_back(dir);
+        return dir;
+    }
+
+    GvisorProvider provider_;
+    std::vector<std::string> dirs_;
+};
+
+TEST_F(GvisorProviderTest, ProgramsRunOnGvisorsKernelNotTheHosts) {
+    ExecutionResult r = run(external("/bin/uname", {"-r"}));
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    struct utsname host {};
+    ASSERT_EQ(::uname(&host), 0);
+    EXPECT_NE(r.metadata.stdout_data, std::string(host.release) + "\n");
+    EXPECT_FALSE(r.metadata.stdout_data.empty());
+    EXPECT_EQ(r.metadata.isolation, Isolation::Container);
+}
+
+TEST_F(GvisorProviderTest, ThePlatformWasProbedAndIsNeverKvm) {
+    std::string platform = provider_.platform();
+    EXPECT_TRUE(platform == "ptrace" || platform == "systrap") << platform;
+}
+
+TEST_F(GvisorProviderTest, TheSentryGrantsNoPrivileges) {
+    ExecutionResult r = run(external(PRIVILEGES_HELPER));
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    const std::string& out = r.metadata.stdout_data;
+    EXPECT_NE(out.find("no_new_privs 1\n"), std::string::npos) << out;
+    EXPECT_NE(out.find("cap_effective 0000000000000000\n"), std::string::npos) << out;
+    EXPECT_NE(out.find("cap_permitted 0000000000000000\n"), std::string::npos) << out;
+    EXPECT_NE(out.find("cap_ambient_raise "), std::string::npos) << out;
+    EXPECT_EQ(out.find("cap_ambient_raise OK"), std::string::npos) << out;
+}
+
+TEST_F(GvisorProviderTest, AConfiguredHomeIsKept) {
+    ExecutionContext ctx = external("/usr/bin/env");
+    ctx.config.env_vars = {{"HOME", "/work"}};
+    ExecutionResult r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_NE(r.metadata.stdout_data.find("HOME=/work\n"), std::string::npos);
+    EXPECT_EQ(r.metadata.stdout_data.find("HOME=/\n"), std::string::npos);
+}
+
+TEST_F(GvisorProviderTest, TmpIsPrivateToTheSandbox) {
+    const std::string name = "gvisor-private-tmp-" + std::to_string(::getpid());
+    ExecutionResult r = run(external(
+        "/bin/sh", {"-c", "echo x > /tmp/" + name + " && read v < /tmp/" + name + " && echo $v"}));
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data, "x\n");
+    EXPECT_FALSE(fs::exists("/tmp/" + name));
+}
+
+TEST_F(GvisorProviderTest, FsReadOnlyRootShowsTheHostTreeReadOnly) {
+    std::string dir = make_host_dir("/var/tmp");
+    ExecutionContext ctx =
+        external("/bin/sh", {"-c",
+                             "cat /etc/hostname /etc/passwd > /dev/null && echo read; "
+                             "echo x > " +
+                                 dir + "/new"});
+    ctx.config.fs_policy = FileSystemPolicy::read_only({"/"});
+    ExecutionResult r = run(ctx);
+    EXPECT_EQ(r.status, Status::RuntimeError) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data, "read\n");
+    EXPECT_NE(r.metadata.stderr_data.find("Read-only file system"), std::string::npos)
+        << describe(r);
+    EXPECT_FALSE(fs::exists(dir + "/new"));
+}
+
+TEST_F(GvisorProviderTest, FsFullReadsAndWritesTheHostTree) {
+    std::string dir = make_host_dir();
+    ExecutionContext ctx = external("/bin/sh", {"-c", "cat /etc/hostname > " + dir + "/copy"});
+    ctx.config.fs_policy = FileSystemPolicy::full();
+    ExecutionResult r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(read_file(dir + "/copy"), read_file("/etc/hostname"));
+}
+
+TEST_F(GvisorProviderTest, TimeoutsLeaveNoContainerStateOrBundle) {
+    ExecutionContext ctx = external("/bin/sleep", {"10"});
+    ctx.config.timeout = 400ms;
+    ExecutionResult r = run(ctx);
+    ASSERT_EQ(r.status, Status::Timeout) << describe(r);
+    EXPECT_EQ(r.metadata.signal, SIGKILL);
+    std::vector<std::string> dirs = own_state_dirs();
+    ASSERT_EQ(dirs.size(), 1u);
+    EXPECT_TRUE(fs::is_empty(dirs[0] + "/state"));
+    EXPECT_TRUE(fs::is_empty(dirs[0] + "/bundles"));
+    EXPECT_TRUE(cgroups_of(::getpid()).empty());
+}
+
+TEST_F(GvisorProviderTest, CleanupRemovesThePrivateStateDirectory) {
+    ASSERT_EQ(run(external("/bin/true")).status, Status::Ok);
+    EXPECT_EQ(own_state_dirs().size(), 1u);
+    provider_.cleanup();
+    EXPECT_TRUE(own_state_dirs().empty());
+}
+
+TEST_F(GvisorProviderTest, RtfsErrorsMapThroughTheSharedStatusTable) {
+    if (!guest::find_guest_runner()) GTEST_SKIP() << "the guest runner is not built";
+    ExecutionContext ctx;
+    ctx.program = RtfsSource{"(println \"from the guest\") (+ 40 2)"};
+    ctx.runtime_context = rtfs::RuntimeContext::full();
+    ExecutionResult r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.value, "42");
+    EXPECT_EQ(r.metadata.stdout_data, "from the guest\n");
+
+    ctx.program = RtfsSource{"(+ 1"};
+    r = run(ctx);
+    EXPECT_EQ(r.status, status_for_rtfs_error(r.error ? r.error->kind : "")) << describe(r);
+    EXPECT_EQ(r.status, Status::InvalidInput) << describe(r);
+}
+
+// --- settings ------------------------------------------------------------------------------------
+
+TEST(GvisorProviderSettingsTest, KvmAndUnknownSettingsAreRefused) {
+    GvisorProvider p;
+    if (!p.availability().available) GTEST_SKIP() << p.availability().reason;
+    auto kvm = p.initialize({{"platform", "kvm"}});
+    ASSERT_FALSE(kvm);
+    EXPECT_EQ(kvm.error().kind, Failure::Kind::InvalidConfig);
+    auto unknown = p.initialize({{"no_such_setting", 1}});
+    ASSERT_FALSE(unknown);
+    EXPECT_EQ(unknown.error().kind, Failure::Kind::InvalidConfig);
+}
+
+TEST(GvisorProviderSettingsTest, AMissingRunscOrStateDirIsASetupError) {
+    GvisorProvider p;
+    if (!p.availability().available) GTEST_SKIP() << p.availability().reason;
+    auto runsc = p.initialize({{"runsc", "/nonexistent/runsc"}});
+    ASSERT_FALSE(runsc);
+    EXPECT_NE(runsc.error().message.find("runsc '/nonexistent/runsc'"), std::string::npos)
+        << runsc.error().message;
+    auto state = p.initialize({{"state_dir", "/nonexistent/state"}});
+    ASSERT_FALSE(state);
+    EXPECT_NE(state.error().message.find("/nonexistent/state"), std::string::npos)
+        << state.error().message;
+}
+
+TEST(GvisorProviderSettingsTest, AnExplicitPlatformIsUsed) {
+    GvisorProvider p;
+    if (!p.availability().available) GTEST_SKIP() << p.availability().reason;
+    ASSERT_TRUE(p.initialize({{"platform", "ptrace"}, {"max_open_files", 64}}));
+    EXPECT_EQ(p.platform(), "ptrace");
+    ExecutionResult r = p.execute_program(external("/bin/sh", {"-c", "ulimit -n"}));
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data, "64\n");
+    p.cleanup();
+}
+
+// --- the host dying ------------------------------------------------------------------------------
+
+TEST(GvisorHostDeathTest, SandboxesDieWithTheirHostAndStaleStateIsSwept) {
+    GvisorProvider probe;
+    if (!probe.availability().available) GTEST_SKIP() << probe.availability().reason;
+    pid_t host = 0;
+    std::string helper = GVISOR_HOST_HELPER;
+    char* argv[] = {helper.data(), nullptr};
+    ASSERT_EQ(::posix_spawn(&host, helper.c_str(), nullptr, nullptr, argv, environ), 0);
+    const std::string marker = std::string(gvisor::kNamePrefix) + std::to_string(host) + "-";
+
+    auto wait_for = [](auto predicate) {
+        for (int i = 0; i < 400 && !predicate(); ++i) std::this_thread::sleep_for(25ms);
+        return predicate();
+    };
+    // The sentry of the host's sandbox (named after the host's pid) is up.
+    ASSERT_TRUE(wait_for([&] {
+        for (int pid : enforcement::processes_with_marker(marker)) {
+            if (read_file("/proc/" + std::to_string(pid) + "/cmdline")
+                    .starts_with("runsc-sandbox")) {
+                return true;
+            }
+        }
+        return false;
+    })) << "the sandbox never started";
+    std::this_thread::sleep_for(300ms);
+    ::kill(host, SIGKILL);
+    ::waitpid(host, nullptr, 0);
+    EXPECT_TRUE(wait_for([&] { return enforcement::processes_with_marker(marker).empty(); }))
+        << "the sandbox outlived its host";
+
+    // Its state directory and cgroup stay until a provider initializes and sweeps them.
+    auto stale_dirs = [&] { return glob_paths("/run/" + marker + "*"); };
+    EXPECT_FALSE(stale_dirs().empty());
+    EXPECT_FALSE(cgroups_of(host).empty());
+    GvisorProvider next;
+    ASSERT_TRUE(next.initialize());
+    EXPECT_TRUE(stale_dirs().empty());
+    EXPECT_TRUE(cgroups_of(host).empty());
+    next.cleanup();
+}
+
+}  // namespace
+}  // namespace microvm

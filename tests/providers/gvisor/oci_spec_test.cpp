@@ -1,1 +1,338 @@
+// Units of the gvisor provider that need no sandbox: the generated OCI config, the mounts derived
+// from each fs policy, names and the sweeping of stale state, file-tree removal, child processes.
+#include <dirent.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include "gvisor/bundle.hpp"
+#include "gvisor/child_process.hpp"
+#include "gvisor/fs_tree.hpp"
+#include "gvisor/oci_mounts.hpp"
+#include "gvisor/oci_spec.hpp"
+#include "gvisor/runsc.hpp"
+#include "gvisor/runtime.hpp"
+#include "gvisor/state_dir.hpp"
+#include "process/program_files.hpp"
+#include "process/rootfs.hpp"
+#include "process/seccomp.hpp"
+
+namespace microvm::gvisor {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+class TempDir {
+  public:
+    TempDir() {
+        char tmpl[] = "/tmp/gvisor-unit-XXXXXX";
+        path_ = ::mkdtemp(tmpl);
+    }
+    ~TempDir() { fs::remove_all(path_); }
+    const std::string& path() const { return path_; }
+
+  private:
+    std::string path_;
+};
+
+OciFilesystem filesystem_for(const FileSystemPolicy& policy, const std::string& program,
+                             std::optional<std::string> result_dir = std::nullopt) {
+    process::RootfsRequest request;
+    request.policy = policy;
+    if (policy.kind != FileSystemPolicy::Kind::Full) {
+        auto files = process::program_files(program);
+        EXPECT_TRUE(files);
+        request.program_files = *files;
+    }
+    auto plan = process::plan_rootfs(request);
+    EXPECT_TRUE(plan) << plan.error().message;
+    auto fs = oci_filesystem(*plan, "/bundle/rootfs", result_dir);
+    EXPECT_TRUE(fs) << fs.error().message;
+    return *fs;
+}
+
+const OciMount* mount_at(const OciFilesystem& fs, const std::string& destination) {
+    for (const OciMount& m : fs.mounts) {
+        if (m.destination == destination) return &m;
+    }
+    return nullptr;
+}
+
+bool has_option(const OciMount& m, const std::string& option) {
+    return std::find(m.options.begin(), m.options.end(), option) != m.options.end();
+}
+
+ContainerSpec sample_spec() {
+    ContainerSpec s;
+    s.argv = {"/bin/echo", "hi"};
+    s.env = {"PATH=/usr/bin:/bin", "FOO=bar"};
+    s.filesystem = filesystem_for(FileSystemPolicy::none(), "/bin/echo");
+    s.memory_bytes = 64ull << 20;
+    s.cpu_fraction = 0.25;
+    s.host_tasks = host_task_budget(16);
+    s.max_processes = 16;
+    s.max_open_files = 100;
+    s.max_file_size_bytes = 1 << 20;
+    return s;
+}
+
+// --- config.json -------------------------------------------------------------------------------
+
+TEST(OciConfigTest, TheProcessIsUnprivilegedWithExactlyTheGivenEnvironment) {
+    json c = oci_config(sample_spec());
+    const json& p = c["process"];
+    EXPECT_EQ(p["args"], json({"/bin/echo", "hi"}));
+    EXPECT_EQ(p["env"], json({"PATH=/usr/bin:/bin", "FOO=bar"}));
+    EXPECT_EQ(p["user"]["uid"], 65534);
+    EXPECT_EQ(p["user"]["gid"], 65534);
+    for (const char* set : {"bounding", "effective", "inheritable", "permitted", "ambient"}) {
+        EXPECT_TRUE(p["capabilities"][set].empty()) << set;
+    }
+    EXPECT_EQ(p["noNewPrivileges"], true);
+    EXPECT_EQ(c["root"]["readonly"], true);
+    EXPECT_EQ(c["root"]["path"], "/bundle/rootfs");
+}
+
+TEST(OciConfigTest, RlimitsAndResourcesFollowTheLimits) {
+    json c = oci_config(sample_spec());
+    std::map<std::string, uint64_t> rlimits;
+    for (const json& r : c["process"]["rlimits"]) {
+        EXPECT_EQ(r["soft"], r["hard"]);
+        rlimits[r["type"]] = r["hard"];
+    }
+    EXPECT_EQ(rlimits["RLIMIT_NOFILE"], 100u);
+    EXPECT_EQ(rlimits["RLIMIT_CORE"], 0u);
+    EXPECT_EQ(rlimits["RLIMIT_FSIZE"], 1u << 20);
+    EXPECT_EQ(rlimits["RLIMIT_NPROC"], 16u);  // the program's processes, counted by the sentry
+    const json& res = c["linux"]["resources"];
+    EXPECT_EQ(res["memory"]["limit"], 64u << 20);
+    EXPECT_EQ(res["cpu"]["quota"], 25000);
+    EXPECT_EQ(res["cpu"]["period"], 100000);
+    EXPECT_EQ(res["pids"]["limit"], host_task_budget(16));
+    EXPECT_GT(host_task_budget(16), 16u);
+}
+
+TEST(OciConfigTest, OnlyADeniedNetworkGetsItsOwnNamespace) {
+    auto has_net = [](const json& c) {
+        for (const json& ns : c["linux"]["namespaces"]) {
+            if (ns["type"] == "network") return true;
+        }
+        return false;
+    };
+    ContainerSpec s = sample_spec();
+    EXPECT_TRUE(has_net(oci_config(s)));
+    s.network_namespace = false;
+    EXPECT_FALSE(has_net(oci_config(s)));
+}
+
+TEST(OciConfigTest, SeccompDeniesWhatTheProcessProviderDenies) {
+    json seccomp = oci_config(sample_spec())["linux"]["seccomp"];
+    EXPECT_EQ(seccomp["defaultAction"], "SCMP_ACT_ALLOW");
+    std::set<std::string> plain, conditional;
+    for (const json& rule : seccomp["syscalls"]) {
+        EXPECT_EQ(rule["action"], "SCMP_ACT_ERRNO");
+        for (const json& name : rule["names"]) {
+            (rule.contains("args") ? conditional : plain).insert(name.get<std::string>());
+        }
+    }
+    for (const std::string& name : process::SeccompFilter::denied_syscalls()) {
+        EXPECT_TRUE(plain.count(name)) << name;
+    }
+    EXPECT_TRUE(conditional.count("clone"));
+    EXPECT_TRUE(conditional.count("personality"));
+    EXPECT_FALSE(plain.count("clone"));  // plain fork/clone must keep working
+}
+
+// --- mounts ------------------------------------------------------------------------------------
+
+TEST(OciMountsTest, FsNoneBindsOnlyTheProgramAndItsLibrariesReadOnly) {
+    OciFilesystem fs = filesystem_for(FileSystemPolicy::none(), "/bin/echo");
+    EXPECT_EQ(fs.root_path, "/bundle/rootfs");
+    EXPECT_TRUE(fs.root_symlinks.empty());
+    ASSERT_NE(mount_at(fs, "/bin/echo"), nullptr);
+    for (const OciMount& m : fs.mounts) {
+        EXPECT_FALSE(m.destination.starts_with("/dev")) << m.destination;  // gVisor's own /dev
+        if (m.type == "bind") {
+            EXPECT_TRUE(has_option(m, "ro")) << m.destination;
+        }
+    }
+    const OciMount* proc = mount_at(fs, "/proc");
+    ASSERT_NE(proc, nullptr);
+    EXPECT_EQ(proc->type, "proc");
+    const OciMount* tmp = mount_at(fs, "/tmp");
+    ASSERT_NE(tmp, nullptr);
+    EXPECT_EQ(tmp->type, "tmpfs");
+    EXPECT_TRUE(std::any_of(tmp->options.begin(), tmp->options.end(),
+                            [](const std::string& o) { return o.starts_with("size="); }));
+    EXPECT_EQ(fs.cwd, "/tmp");
+}
+
+TEST(OciMountsTest, ReadWritePathsAreBoundWritable) {
+    TempDir dir;
+    OciFilesystem fs = filesystem_for(FileSystemPolicy::read_write({dir.path()}), "/bin/echo");
+    const OciMount* m = mount_at(fs, dir.path());
+    ASSERT_NE(m, nullptr);
+    EXPECT_EQ(m->source, fs::canonical(dir.path()).string());
+    EXPECT_TRUE(has_option(*m, "rw"));
+    EXPECT_TRUE(has_option(*m, "rbind"));
+}
+
+TEST(OciMountsTest, APolicyNamingTheRootMirrorsTheHostsTopLevel) {
+    for (FileSystemPolicy policy : {FileSystemPolicy::read_only({"/"}), FileSystemPolicy::full()}) {
+        OciFilesystem fs = filesystem_for(policy, "/bin/echo");
+        bool writable = policy.kind == FileSystemPolicy::Kind::Full;
+        EXPECT_EQ(fs.root_path, "/bundle/rootfs");  // never a host tree: runsc adds mount points
+        EXPECT_EQ(mount_at(fs, "/"), nullptr);
+        for (const char* own : {"/proc", "/dev", "/sys"}) {
+            const OciMount* m = mount_at(fs, own);
+            EXPECT_TRUE(!m || m->type != "bind") << own;
+        }
+        for (const auto& entry : fs::directory_iterator("/")) {
+            std::string path = entry.path().string();
+            if (path == "/proc" || path == "/dev" || path == "/sys") continue;
+            if (entry.is_symlink()) {
+                std::string name = entry.path().filename();
+                EXPECT_TRUE(std::any_of(fs.root_symlinks.begin(), fs.root_symlinks.end(),
+                                        [&](const auto& l) { return l.first == name; }))
+                    << path;
+            } else if (entry.is_directory() && !(path == "/tmp" && !writable)) {
+                const OciMount* m = mount_at(fs, path);
+                ASSERT_NE(m, nullptr) << path;
+                EXPECT_TRUE(has_option(*m, writable ? "rw" : "ro")) << path;
+            }
+        }
+        if (!writable) {
+            ASSERT_NE(mount_at(fs, "/tmp"), nullptr);  // ro=/ keeps a private /tmp
+            EXPECT_EQ(mount_at(fs, "/tmp")->type, "tmpfs");
+        }
+    }
+}
+
+TEST(OciMountsTest, TheGuestResultDirIsBoundWritable) {
+    OciFilesystem fs = filesystem_for(FileSystemPolicy::none(), "/bin/echo", "/bundle/result");
+    const OciMount* m = mount_at(fs, kGuestResultDir);
+    ASSERT_NE(m, nullptr);
+    EXPECT_EQ(m->source, "/bundle/result");
+    EXPECT_TRUE(has_option(*m, "rw"));
+}
+
+// --- names, state, cleanup -----------------------------------------------------------------------
+
+TEST(StateDirTest, NamesCarryTheOwnerPid) {
+    std::string a = new_name(), b = new_name();
+    EXPECT_NE(a, b);
+    EXPECT_TRUE(a.starts_with("microvm-gvisor-" + std::to_string(::getpid()) + "-"));
+    EXPECT_EQ(owner_of(a), ::getpid());
+    EXPECT_EQ(owner_of("microvm-gvisor.probe"), 0);
+    EXPECT_EQ(owner_of("microvm-process-12-0"), 0);
+    EXPECT_EQ(owner_of("microvm-gvisor-x-0"), 0);
+}
+
+TEST(StateDirTest, OnlyDirectoriesOfDeadOwnersAreSwept) {
+    TempDir base;
+    pid_t dead = ::fork();
+    if (dead == 0) ::_exit(0);
+    ::waitpid(dead, nullptr, 0);
+    const std::string stale = base.path() + "/microvm-gvisor-" + std::to_string(dead) + "-0";
+    const std::string live = base.path() + "/microvm-gvisor-" + std::to_string(::getppid()) + "-0";
+    const std::string other = base.path() + "/unrelated";
+    for (const std::string& d : {stale, live, other}) fs::create_directories(d + "/state");
+    EXPECT_EQ(sweep_stale_state_dirs(base.path()), 1u);
+    EXPECT_FALSE(fs::exists(stale));
+    EXPECT_TRUE(fs::exists(live));
+    EXPECT_TRUE(fs::exists(other));
+}
+
+TEST(StateDirTest, ItsDirectoryLivesAsLongAsTheObject) {
+    TempDir base;
+    std::string path;
+    {
+        auto dir = StateDir::create(base.path());
+        ASSERT_TRUE(dir) << dir.error().message;
+        path = (*dir)->path();
+        EXPECT_TRUE(fs::is_directory((*dir)->runsc_root()));
+        EXPECT_TRUE(fs::is_directory((*dir)->bundles()));
+        std::ofstream((*dir)->runsc_root() + "/c1_sandbox:c1.state") << "{}";
+        EXPECT_TRUE((*dir)->has_container_state("c1"));
+        (*dir)->remove_container_state("c1");
+        EXPECT_FALSE((*dir)->has_container_state("c1"));
+    }
+    EXPECT_FALSE(fs::exists(path));
+}
+
+TEST(FsTreeTest, RemovalNeverEntersAnotherFileSystem) {
+    TempDir base;
+    const std::string tree = base.path() + "/tree", mnt = tree + "/mnt";
+    fs::create_directories(mnt);
+    std::ofstream(tree + "/file") << "x";
+    ASSERT_EQ(::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=1m"), 0) << "needs root";
+    std::ofstream(mnt + "/precious") << "keep";
+    EXPECT_FALSE(remove_tree(tree));  // the mount point stays
+    EXPECT_TRUE(fs::exists(mnt + "/precious"));
+    EXPECT_FALSE(fs::exists(tree + "/file"));
+    ASSERT_EQ(::umount(mnt.c_str()), 0);
+    EXPECT_TRUE(remove_tree(tree));
+}
+
+TEST(BundleTest, RunscErrorsAreReadFromItsLogOnly) {
+    TempDir base;
+    auto bundle = Bundle::create(base.path(), "b", /*result_dir=*/true);
+    ASSERT_TRUE(bundle) << bundle.error().message;
+    EXPECT_EQ((*bundle)->runsc_errors(), "");
+    std::ofstream((*bundle)->log_path())
+        << R"({"msg":"starting","level":"info"})"
+        << "\n"
+        << R"({"msg":"creating container: cannot create sandbox","level":"error"})"
+        << "\n";
+    EXPECT_EQ((*bundle)->runsc_errors(), "creating container: cannot create sandbox");
+    struct stat st {};
+    ASSERT_EQ(::stat((*bundle)->result_dir()->c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, kSandboxUid);  // the guest writes its result there
+    std::string dir = (*bundle)->dir();
+    bundle->reset();
+    EXPECT_FALSE(fs::exists(dir));
+}
+
+// --- child processes
+// -------------------------------------------------------------------------------
+
+TEST(ChildProcessTest, ExitStatusAndNoLeftoverOnDestruction) {
+    auto out = run_short("/bin/sh", {"/bin/sh", "-c", "echo out; echo err >&2; exit 3"}, 5s);
+    ASSERT_TRUE(out) << out.error().message;
+    EXPECT_EQ(out->out, "out\n");
+    EXPECT_EQ(out->err, "err\n");
+    EXPECT_TRUE(WIFEXITED(out->wait_status));
+    EXPECT_EQ(WEXITSTATUS(out->wait_status), 3);
+
+    auto started = std::chrono::steady_clock::now();
+    auto slow = run_short("/bin/sleep", {"/bin/sleep", "10"}, 200ms);
+    ASSERT_TRUE(slow);
+    EXPECT_TRUE(slow->timed_out);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+
+    pid_t pid;
+    {
+        int in[2], sink[2];
+        ASSERT_EQ(::pipe2(in, O_CLOEXEC), 0);
+        ASSERT_EQ(::pipe2(sink, O_CLOEXEC), 0);
+        auto child =
+            ChildProcess::spawn({"/bin/sleep", {"/bin/sleep", "100"}, {}, in[0], sink[1], sink[1]});
+        ASSERT_TRUE(child) << child.error().message;
+        pid = child->pid();
+        for (int fd : {in[0], in[1], sink[0], sink[1]}) ::close(fd);
+    }
+    EXPECT_NE(::kill(pid, 0), 0);  // killed and reaped with its owner
+}
+
+}  // namespace
+}  // namespace microvm::gvisor

@@ -387,8 +387,10 @@ TEST_P(ProviderEnforcementTest, EnvironmentHoldsOnlyWhatWasConfigured) {
     ASSERT_EQ(r.status, Status::Ok) << describe(r);
     std::vector<std::string> env = lines(r.metadata.stdout_data);
     std::sort(env.begin(), env.end());
-    EXPECT_EQ(env,
-              (std::vector<std::string>{"FOO=bar", "LANG=C", "PATH=/usr/local/bin:/usr/bin:/bin"}));
+    std::vector<std::string> expected = {"FOO=bar", "LANG=C", "PATH=/usr/local/bin:/usr/bin:/bin"};
+    expected.insert(expected.end(), GetParam().runtime_env.begin(), GetParam().runtime_env.end());
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(env, expected);
 }
 
 // --- results and metadata ------------------------------------------------------------------------

@@ -37,6 +37,9 @@ struct EnforcementTarget {
     // CapAmb and NoNewPrivs lines and whose personality() answers the query 0xffffffff with
     // EINVAL: those two checks are left to the provider's own tests; everything else holds.
     bool user_space_kernel = false;
+    // Variables the sandbox runtime itself adds when the config does not set them, none of them
+    // the host's (gVisor's runsc adds "HOME=/").
+    std::vector<std::string> runtime_env;
 };
 
 std::string target_name(const ::testing::TestParamInfo<EnforcementTarget>& info);

@@ -25,5 +25,4 @@ if [ "${MICROVM_SKIP_ASAN:-0}" != "1" ]; then
 fi
 
 # Last, so that ctest's summary closes the output.
-# The gvisor suite is still being finished (issue 6) and is not part of the CI gate yet.
-ctest --test-dir build/ci --output-on-failure -j "$jobs" --timeout 300 -E "^gvisor\."
+ctest --test-dir build/ci --output-on-failure -j "$jobs" --timeout 300

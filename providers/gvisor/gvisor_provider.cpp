@@ -4,18 +4,14 @@
 
 #include <cstring>
 
-#include "microvm/guest_protocol.hpp"
+#include "microvm/guest_run.hpp"
+#include "microvm/sandbox_ending.hpp"
 #include "process/program_command.hpp"
 
 namespace microvm {
 namespace {
 
 using gvisor::RunOutcome;
-
-std::string signal_name(int sig) {
-    const char* abbrev = ::sigabbrev_np(sig);
-    return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
-}
 
 Expected<gvisor::RuntimeSettings> parse_settings(const nlohmann::json& s) {
     gvisor::RuntimeSettings out;
@@ -49,41 +45,6 @@ void copy_output(RunOutcome& o, ExecutionMetadata& m) {
     m.stderr_truncated = o.stderr_data.truncated;
     m.exit_code = o.exit_code;  // 128+N when a signal ended it, like a shell reports
     if (o.end != RunOutcome::End::Exited) m.signal = o.signal;
-}
-
-// The RTFS result the guest runner wrote to its result file.
-void apply_guest_result(const RunOutcome& o, ExecutionResult& r) {
-    const std::string& err = r.metadata.stderr_data;
-    std::string tail = err.substr(err.size() > 500 ? err.size() - 500 : 0);
-    if (o.exit_code != 0 || !o.result || o.result->data.empty()) {
-        r.status = Status::RuntimeError;
-        r.error =
-            ExecutionError{"guest_failed", "the RTFS guest runner exited with code " +
-                                               std::to_string(o.exit_code) + " without a result" +
-                                               (tail.empty() ? "" : ": " + tail)};
-        return;
-    }
-    if (o.result->truncated) {
-        r.status = Status::RuntimeError;
-        r.error = ExecutionError{"guest_protocol", "the guest's result frame exceeds the limit"};
-        return;
-    }
-    auto decoded = guest::unframe_result(o.result->data);
-    if (!decoded) {
-        r.status = Status::RuntimeError;
-        r.error = ExecutionError{"guest_protocol", decoded.error().message};
-        return;
-    }
-    r.metadata.network_requests = std::move(decoded->effects.network_requests);
-    r.metadata.file_operations = std::move(decoded->effects.file_operations);
-    if (decoded->ok) {
-        r.status = Status::Ok;
-        r.error.reset();
-        r.value = std::move(decoded->value);
-    } else {
-        r.status = status_for_rtfs_error(decoded->error_kind);
-        r.error = ExecutionError{decoded->error_kind, decoded->error_message};
-    }
 }
 
 }  // namespace
@@ -230,30 +191,24 @@ ExecutionResult GvisorProvider::run(const ExecutionContext& ctx) {
     }
     RunOutcome& o = *outcome;
     ExecutionResult r = make_result(ctx, Status::Ok);
-    switch (o.end) {
-        case RunOutcome::End::TimedOut:
-            r = make_result(ctx, Status::Timeout, "timeout",
-                            "execution exceeded the timeout of " + format_duration(config.timeout));
-            break;
-        case RunOutcome::End::MemoryExceeded:
-            r = make_result(ctx, Status::MemoryExceeded, "memory_exceeded",
-                            "execution exceeded the memory limit of " +
-                                std::to_string(config.memory_limit_mb) + " MiB");
-            break;
-        case RunOutcome::End::Signaled:
-            r = make_result(ctx, Status::Killed, "killed",
-                            "the program was killed by " + signal_name(o.signal));
-            break;
-        case RunOutcome::End::Exited:
-            if (!req.guest_result && o.exit_code != 0) {
-                r = make_result(ctx, Status::RuntimeError, "nonzero_exit",
-                                "the program exited with code " + std::to_string(o.exit_code));
-            }
-            break;
-    }
+    apply_ending({.kind = o.end == RunOutcome::End::TimedOut         ? SandboxEnding::Kind::TimedOut
+                          : o.end == RunOutcome::End::MemoryExceeded ? SandboxEnding::Kind::MemoryExceeded
+                          : o.end == RunOutcome::End::Signaled       ? SandboxEnding::Kind::Signaled
+                                                                     : SandboxEnding::Kind::Exited,
+                  .exit_code = o.exit_code,
+                  .signal = o.signal,
+                  .guest = req.guest_result},
+                 config, r);
     const bool exited = o.end == RunOutcome::End::Exited;
     copy_output(o, r.metadata);
-    if (req.guest_result && exited) apply_guest_result(o, r);
+    if (req.guest_result && exited) {
+        guest::apply_result({.exited = true,
+                             .exit_code = o.exit_code,
+                             .frame = o.result ? std::string_view(o.result->data) : "",
+                             .frame_truncated = o.result && o.result->truncated,
+                             .stderr_data = r.metadata.stderr_data},
+                            r);
+    }
     return r;
 }
 

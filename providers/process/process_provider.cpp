@@ -4,18 +4,14 @@
 
 #include <cstring>
 
-#include "microvm/guest_protocol.hpp"
+#include "microvm/guest_run.hpp"
+#include "microvm/sandbox_ending.hpp"
 #include "process/program_command.hpp"
 
 namespace microvm {
 namespace {
 
 using process::SandboxOutcome;
-
-std::string signal_name(int sig) {
-    const char* abbrev = ::sigabbrev_np(sig);
-    return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
-}
 
 Expected<process::SandboxSettings> parse_settings(const nlohmann::json& s) {
     process::SandboxSettings out;
@@ -61,42 +57,6 @@ void copy_output(SandboxOutcome& o, ExecutionMetadata& m) {
     m.exit_code = o.exit_code;  // 128+N when a signal ended it, like a shell reports
     if (o.end != SandboxOutcome::End::Exited && o.end != SandboxOutcome::End::ExecFailed) {
         m.signal = o.signal;
-    }
-}
-
-// The RTFS result the guest runner framed on fd 3.
-void apply_guest_result(const SandboxOutcome& o, ExecutionResult& r) {
-    if (o.result.truncated) {
-        r.status = Status::RuntimeError;
-        r.error = ExecutionError{"guest_protocol", "the guest's result frame exceeds the limit"};
-        return;
-    }
-    if (o.end != SandboxOutcome::End::Exited || o.exit_code != 0 || o.result.data.empty()) {
-        std::string tail = r.metadata.stderr_data.substr(
-            r.metadata.stderr_data.size() > 500 ? r.metadata.stderr_data.size() - 500 : 0);
-        r.status = Status::RuntimeError;
-        r.error =
-            ExecutionError{"guest_failed", "the RTFS guest runner exited with code " +
-                                               std::to_string(o.exit_code) + " without a result" +
-                                               (tail.empty() ? "" : ": " + tail)};
-        return;
-    }
-    auto decoded = guest::unframe_result(o.result.data);
-    if (!decoded) {
-        r.status = Status::RuntimeError;
-        r.error = ExecutionError{"guest_protocol", decoded.error().message};
-        return;
-    }
-    r.metadata.network_requests = std::move(decoded->effects.network_requests);
-    r.metadata.file_operations = std::move(decoded->effects.file_operations);
-    if (decoded->ok) {
-        r.status = Status::Ok;
-        r.error.reset();
-        r.value = std::move(decoded->value);
-    } else {
-        r.status = decoded->error_kind == "SecurityViolation" ? Status::PolicyViolation
-                                                              : Status::RuntimeError;
-        r.error = ExecutionError{decoded->error_kind, decoded->error_message};
     }
 }
 
@@ -230,38 +190,33 @@ ExecutionResult ProcessProvider::run(const ExecutionContext& ctx) {
     }
     SandboxOutcome& o = *outcome;
     ExecutionResult r = make_result(ctx, Status::Ok);
-    switch (o.end) {
-        case SandboxOutcome::End::TimedOut:
-            r = make_result(ctx, Status::Timeout, "timeout",
-                            "execution exceeded the timeout of " + format_duration(config.timeout));
-            break;
-        case SandboxOutcome::End::MemoryExceeded:
-            r = make_result(ctx, Status::MemoryExceeded, "memory_exceeded",
-                            "execution exceeded the memory limit of " +
-                                std::to_string(config.memory_limit_mb) + " MiB");
-            break;
-        case SandboxOutcome::End::Signaled:
-            r = make_result(ctx, Status::Killed, "killed",
-                            "the program was killed by " + signal_name(o.signal));
-            break;
-        case SandboxOutcome::End::ExecFailed:
-            r = make_result(ctx, Status::RuntimeError,
-                            o.exec_errno == ENOENT ? "program_not_found" : "exec_failed",
-                            o.exec_errno == ENOENT
-                                ? "the program or its ELF interpreter is missing inside the "
-                                  "sandbox (" +
-                                      o.exec_error + ")"
-                                : o.exec_error);
-            break;
-        case SandboxOutcome::End::Exited:
-            if (!spec.result_channel && o.exit_code != 0) {
-                r = make_result(ctx, Status::RuntimeError, "nonzero_exit",
-                                "the program exited with code " + std::to_string(o.exit_code));
-            }
-            break;
+    if (o.end == SandboxOutcome::End::ExecFailed) {
+        r = make_result(ctx, Status::RuntimeError,
+                        o.exec_errno == ENOENT ? "program_not_found" : "exec_failed",
+                        o.exec_errno == ENOENT
+                            ? "the program or its ELF interpreter is missing inside the sandbox (" +
+                                  o.exec_error + ")"
+                            : o.exec_error);
+    } else {
+        apply_ending({.kind = o.end == SandboxOutcome::End::TimedOut ? SandboxEnding::Kind::TimedOut
+                              : o.end == SandboxOutcome::End::MemoryExceeded
+                                  ? SandboxEnding::Kind::MemoryExceeded
+                              : o.end == SandboxOutcome::End::Signaled ? SandboxEnding::Kind::Signaled
+                                                                       : SandboxEnding::Kind::Exited,
+                      .exit_code = o.exit_code,
+                      .signal = o.signal,
+                      .guest = spec.result_channel},
+                     config, r);
     }
     copy_output(o, r.metadata);
-    if (spec.result_channel && (o.end == SandboxOutcome::End::Exited)) apply_guest_result(o, r);
+    if (spec.result_channel && o.end == SandboxOutcome::End::Exited) {
+        guest::apply_result({.exited = true,
+                             .exit_code = o.exit_code,
+                             .frame = o.result.data,
+                             .frame_truncated = o.result.truncated,
+                             .stderr_data = r.metadata.stderr_data},
+                            r);
+    }
     return r;
 }
 

@@ -4,7 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "microvm/guest_protocol.hpp"
+#include "microvm/guest_run.hpp"
 #include "process/paths.hpp"
 
 namespace microvm::process {
@@ -150,13 +150,7 @@ Result rtfs_guest(const RtfsSource& r, const ExecutionContext& ctx) {
     }
     RTFS_TRY(Command c, locate(*runner, "RTFS guest runner"));
     c.argv = {c.program};
-    guest::Job job;
-    job.source = r.source;
-    job.args = ctx.args;
-    job.runtime_context = ctx.runtime_context.value_or(rtfs::RuntimeContext::pure());
-    job.timeout_ms = static_cast<uint64_t>(ctx.config.timeout.count());
-    job.network_policy = ctx.config.network_policy.to_string();
-    c.stdin_data = guest::encode_job(job);
+    c.stdin_data = guest::encode_job(guest::job_for(r, ctx));
     c.result_channel = true;
     return c;
 }

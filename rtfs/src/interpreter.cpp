@@ -3,35 +3,11 @@
 
 #include "eval/analyzer.hpp"
 #include "eval/state.hpp"
-
-#if defined(__linux__) && defined(__GLIBC__)
-#include <pthread.h>
-#endif
+#include "native_stack.hpp"
 
 namespace rtfs {
 
 namespace {
-
-constexpr size_t kFallbackStackBytes = 512 * 1024;
-
-// How far below `here` the evaluator may let the native stack grow.
-size_t usable_stack_below(const char* here) {
-#if defined(__linux__) && defined(__GLIBC__)
-    constexpr size_t kStackSafetyMargin = 128 * 1024;
-    pthread_attr_t attr;
-    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
-        void* addr = nullptr;
-        size_t size = 0;
-        pthread_attr_getstack(&attr, &addr, &size);
-        pthread_attr_destroy(&attr);
-        const char* lowest = static_cast<const char*>(addr);
-        if (addr && here > lowest + kStackSafetyMargin)
-            return static_cast<size_t>(here - lowest) - kStackSafetyMargin;
-    }
-#endif
-    (void)here;
-    return kFallbackStackBytes;
-}
 
 // Makes this interpreter's heap accounting current on this thread while it runs.
 struct HeapScope {
@@ -98,10 +74,7 @@ static Result<Value> enter(Interpreter::State& st, F&& body) {
     HeapScope scope(&st.heap);
     const bool outermost = st.native_stack_floor == nullptr;
     if (outermost) {
-        char here;
-        size_t budget = st.opts.native_stack_bytes ? st.opts.native_stack_bytes
-                                                   : usable_stack_below(&here);
-        st.native_stack_floor = &here - budget;
+        st.native_stack_floor = detail::stack_floor_here(st.opts.native_stack_bytes);
     }
     Result<Value> r = body();
     if (outermost) st.native_stack_floor = nullptr;

@@ -8,6 +8,7 @@
 #include <limits>
 #include <string>
 
+#include "native_stack.hpp"
 #include "stdlib/utf8.hpp"
 
 namespace rtfs {
@@ -29,7 +30,8 @@ bool is_symbol_char(char c) {
 
 class Reader {
 public:
-    Reader(std::string_view src, SourcePositions* positions) : src_(src), positions_(positions) {}
+    Reader(std::string_view src, SourcePositions* positions)
+        : src_(src), positions_(positions), stack_floor_(detail::stack_floor_here()) {}
 
     Result<std::vector<Value>> read_all() {
         std::vector<Value> forms;
@@ -97,8 +99,9 @@ private:
     }
 
     Result<Value> read_form(int depth) {
-        if (depth > kMaxReadDepth)
-            return fail("nesting deeper than " + std::to_string(kMaxReadDepth) + " levels");
+        if (depth > kMaxReadDepth || detail::below_stack_floor(stack_floor_))
+            return fail("nesting deeper than " + std::to_string(kMaxReadDepth) +
+                        " levels or than the native stack allows");
         RTFS_CHECK(skip_space());
         if (at_end()) return fail("unexpected end of input");
         const int line = line_, col = col_;
@@ -399,6 +402,7 @@ private:
 
     std::string_view src_;
     SourcePositions* positions_;
+    const char* stack_floor_;  // deeper than this and nesting is refused, whatever kMaxReadDepth
     size_t pos_ = 0;
     int line_ = 1;
     int col_ = 1;

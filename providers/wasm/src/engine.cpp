@@ -181,7 +181,8 @@ std::optional<Failed> execute(const CompiledModule& module, const MicroVMConfig&
     }
 
     wi::Thread thread(store);
-    internals::frames(thread).reserve(limits::kMaxCallDepth);  // the call depth limit
+    // The call depth limit (wabt traps when the reserved frames are used up).
+    internals::frames(thread).reserve(state.max_call_depth);
     std::string trap_message;
     Ended ended = Ended::Returned;
     if (module.start_func) {
@@ -217,7 +218,8 @@ std::optional<Failed> execute(const CompiledModule& module, const MicroVMConfig&
                       "linear memory growth was refused at memory_limit_mb " +
                           std::to_string(config.memory_limit_mb) + ", then " + what};
     }
-    return Failed{Status::RuntimeError, exited ? "exit" : "trap", what};
+    // The kind already says "trap"; the message is wabt's own ("call stack exhausted", ...).
+    return Failed{Status::RuntimeError, exited ? "exit" : "trap", exited ? what : trap_message};
 }
 
 }  // namespace
@@ -234,6 +236,7 @@ RunOutcome run_module(const CompiledModule& module, const MicroVMConfig& config,
     state.args.insert(state.args.end(), request.args.begin(), request.args.end());
     for (const auto& [name, value] : config.env_vars) state.environ.push_back(name + "=" + value);
     state.stdin_data = request.stdin_data;
+    state.max_call_depth = request.max_call_depth ? request.max_call_depth : limits::kMaxCallDepth;
 
     std::optional<Failed> failed;
     if (auto preopened = add_preopens(state.fds, config.fs_policy); !preopened) {

@@ -24,6 +24,7 @@ struct RunRequest {
     std::string stdin_data;                    // the guest's stdin (empty by default)
     bool result_sink = false;                  // fd 3 captures bytes written to it
     size_t result_cap = 64u << 20;
+    size_t max_call_depth = 0;                 // wasm call frames; 0 = limits::kMaxCallDepth
 };
 
 // Status, error and measured metadata of one run (the provider adds id, provider name, ...).

@@ -1,11 +1,17 @@
-// Locating the RTFS runtime compiled to wasm32-wasi. Running it (part 2) goes through
+// Locating and loading the RTFS runtime compiled to wasm32-wasi. Running it goes through
 // run_module (engine.hpp) with the job on stdin and the result frame read from fd 3.
+#include "rtfs_guest.hpp"
+
 #include <sys/stat.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <string>
+#include <vector>
 
 #include "microvm/wasm/wasm_provider.hpp"
+#include "module_compiler.hpp"
 
 namespace microvm {
 namespace {
@@ -30,4 +36,39 @@ Expected<std::string> find_rtfs_guest_wasm() {
                     ", or set MICROVM_RTFS_WASM)");
 }
 
+namespace wasm {
+
+Expected<std::shared_ptr<const CompiledModule>> RtfsGuestModule::get() {
+    auto path = find_rtfs_guest_wasm();
+    if (!path) return rtfs::Unexpected<Failure>{path.error()};
+    struct stat st;
+    if (stat(path->c_str(), &st) != 0) {
+        return fail(Failure::Kind::ProviderUnavailable, "cannot stat " + *path);
+    }
+    const int64_t mtime_ns = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
+    std::lock_guard lock(mu_);
+    if (module_ && path_ == *path && size_ == st.st_size && mtime_ns_ == mtime_ns) return module_;
+    std::ifstream in(*path, std::ios::binary);
+    std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    if (!in.good() && !in.eof()) {
+        return fail(Failure::Kind::ProviderUnavailable, "cannot read " + *path);
+    }
+    auto compiled = compile_module(bytes);
+    if (!compiled) {
+        return fail(Failure::Kind::ProviderUnavailable,
+                    *path + " is not a valid module: " + compiled.error().message);
+    }
+    module_ = *compiled;
+    path_ = *path;
+    size_ = st.st_size;
+    mtime_ns_ = mtime_ns;
+    return module_;
+}
+
+void RtfsGuestModule::clear() {
+    std::lock_guard lock(mu_);
+    module_.reset();
+}
+
+}  // namespace wasm
 }  // namespace microvm

@@ -29,6 +29,8 @@ struct RunState {
     std::vector<std::string> environ;  // "KEY=VALUE", exactly config.env_vars
     std::string stdin_data;
     size_t stdin_offset = 0;
+    size_t max_call_depth = 0;  // wasm call frames
+
     std::chrono::steady_clock::time_point deadline;
 
     FdTable fds;

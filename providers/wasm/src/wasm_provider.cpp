@@ -7,7 +7,9 @@
 
 #include "engine.hpp"
 #include "engine_limits.hpp"
+#include "microvm/guest_run.hpp"
 #include "module_cache.hpp"
+#include "rtfs_guest.hpp"
 
 namespace microvm {
 namespace {
@@ -39,7 +41,8 @@ void check_fs_paths(const FileSystemPolicy& policy, std::vector<Unsupported>& pr
 
 WasmProvider::WasmProvider()
     : cache_(std::make_unique<wasm::ModuleCache>(wasm::limits::kModuleCacheEntries,
-                                                 wasm::limits::kModuleCacheBytes)) {}
+                                                 wasm::limits::kModuleCacheBytes)),
+      rtfs_guest_(std::make_unique<wasm::RtfsGuestModule>()) {}
 
 WasmProvider::~WasmProvider() = default;
 
@@ -56,14 +59,11 @@ nlohmann::json WasmProvider::config_schema() const {
 }
 
 std::vector<Unsupported> WasmProvider::check(const ExecutionContext& ctx) const {
-    std::vector<Unsupported> problems;
+    std::vector<Unsupported> problems = Provider::check(ctx);
     if (ctx.program && kind_of(*ctx.program) == ProgramKind::Rtfs) {
-        auto guest = find_rtfs_guest_wasm();
-        problems.push_back({"program", guest ? "rtfs: running rtfs-guest.wasm (" + *guest +
-                                                   ") is not implemented yet in this provider"
-                                             : "rtfs: " + guest.error().message});
-    } else {
-        problems = Provider::check(ctx);
+        if (auto guest = find_rtfs_guest_wasm(); !guest) {
+            problems.push_back({"program", "rtfs: " + guest.error().message});
+        }
     }
     check_fs_paths(ctx.config.fs_policy, problems);
     return problems;
@@ -89,33 +89,90 @@ Expected<void> WasmProvider::do_initialize(const nlohmann::json& settings) {
 
 void WasmProvider::do_cleanup() {
     cache_->clear();
+    rtfs_guest_->clear();
 }
 
 ExecutionResult WasmProvider::run(const ExecutionContext& ctx) {
+    if (const auto* rtfs = std::get_if<RtfsSource>(&*ctx.program)) return run_rtfs(ctx, *rtfs);
+    return run_module_program(ctx, std::get<WasmModule>(*ctx.program));
+}
+
+namespace {
+
+// Totals include loading (and, on a cache miss, compiling) the module.
+void stamp_totals(ExecutionMetadata& m, std::chrono::steady_clock::time_point started,
+                  std::chrono::nanoseconds cpu_start) {
+    m.duration = std::chrono::steady_clock::now() - started;
+    m.cpu_time = thread_cpu_time() - cpu_start;
+}
+
+// The engine's metadata, with the run's totals.
+void take_metadata(ExecutionResult& r, wasm::RunOutcome& outcome,
+                   std::chrono::steady_clock::time_point started, std::chrono::nanoseconds cpu_start) {
+    ExecutionMetadata meta = std::move(outcome.metadata);
+    stamp_totals(meta, started, cpu_start);
+    meta.provider = r.metadata.provider;
+    meta.isolation = r.metadata.isolation;
+    r.metadata = std::move(meta);
+}
+
+}  // namespace
+
+ExecutionResult WasmProvider::run_module_program(const ExecutionContext& ctx,
+                                                 const WasmModule& program) {
     const auto started = std::chrono::steady_clock::now();
     const auto cpu_start = thread_cpu_time();
-    const auto& program = std::get<WasmModule>(*ctx.program);
     auto module = cache_->get_or_compile(program.bytes);
     if (!module) {
         ExecutionResult r =
             make_result(ctx, Status::InvalidInput, "invalid_module", module.error().message);
-        r.metadata.duration = std::chrono::steady_clock::now() - started;
-        r.metadata.cpu_time = thread_cpu_time() - cpu_start;
+        stamp_totals(r.metadata, started, cpu_start);
         return r;
     }
     wasm::RunRequest request;
     request.args = ctx.args;
     wasm::RunOutcome outcome = wasm::run_module(**module, ctx.config, request);
-
     ExecutionResult r = make_result(ctx, outcome.status, std::move(outcome.error_kind),
                                     std::move(outcome.error_message));
-    ExecutionMetadata meta = std::move(outcome.metadata);
-    // The totals include decoding on a cache miss.
-    meta.duration = std::chrono::steady_clock::now() - started;
-    meta.cpu_time = thread_cpu_time() - cpu_start;
-    meta.provider = r.metadata.provider;
-    meta.isolation = r.metadata.isolation;
-    r.metadata = std::move(meta);
+    take_metadata(r, outcome, started, cpu_start);
+    return r;
+}
+
+ExecutionResult WasmProvider::run_rtfs(const ExecutionContext& ctx, const RtfsSource& program) {
+    const auto started = std::chrono::steady_clock::now();
+    const auto cpu_start = thread_cpu_time();
+    auto module = rtfs_guest_->get();
+    if (!module) {
+        ExecutionResult r = make_result(ctx, Status::Unavailable, "rtfs_guest_unavailable",
+                                        module.error().message);
+        stamp_totals(r.metadata, started, cpu_start);
+        return r;
+    }
+    wasm::RunRequest request;
+    request.program_name = "rtfs-guest.wasm";
+    request.stdin_data = guest::encode_job(guest::job_for(program, ctx));
+    request.result_sink = true;
+    request.result_cap = guest::kMaxFrameBytes + 4;
+    request.max_call_depth = wasm::limits::kRtfsGuestCallDepth;
+    wasm::RunOutcome outcome = wasm::run_module(**module, ctx.config, request);
+
+    // Timeouts, memory and traps are the engine's verdict; a guest that ran to its end reports
+    // the RTFS result itself. An exit other than 0 is a guest failure apply_result describes.
+    const bool ran_to_end = outcome.status == Status::Ok || outcome.error_kind == "exit";
+    ExecutionResult r = make_result(ctx, outcome.status, std::move(outcome.error_kind),
+                                    std::move(outcome.error_message));
+    take_metadata(r, outcome, started, cpu_start);
+    if (ran_to_end) {
+        // The engine recorded every http_fetch itself; the guest's own list is not trusted.
+        auto requests = std::move(r.metadata.network_requests);
+        guest::apply_result({.exited = true,
+                             .exit_code = r.metadata.exit_code.value_or(0),
+                             .frame = outcome.result_bytes,
+                             .frame_truncated = outcome.result_truncated,
+                             .stderr_data = r.metadata.stderr_data},
+                            r);
+        r.metadata.network_requests = std::move(requests);
+    }
     return r;
 }
 

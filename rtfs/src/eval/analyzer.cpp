@@ -5,6 +5,7 @@
 #include <set>
 #include <string>
 
+#include "native_stack.hpp"
 #include "rtfs/printer.hpp"
 
 namespace rtfs {
@@ -43,7 +44,8 @@ class Analyzer {
 public:
     Analyzer(Interpreter::State& st, const SourcePositions* positions,
              std::shared_ptr<Unit> unit)
-        : st_(st), positions_(positions), unit_(std::move(unit)) {}
+        : st_(st), positions_(positions), unit_(std::move(unit)),
+          stack_floor_(detail::stack_floor_here()) {}
 
     Result<NodeP> toplevel(const Value& form) {
         scope_ = &root_;
@@ -148,7 +150,7 @@ private:
     // ---- dispatch ---------------------------------------------------------------------------
 
     Result<NodeP> analyze(const Value& form, bool tail) {
-        if (++depth_ > kMaxAnalyzeDepth) {
+        if (++depth_ > kMaxAnalyzeDepth || detail::below_stack_floor(stack_floor_)) {
             --depth_;
             return syntax(form, "program nested too deeply");
         }
@@ -1148,6 +1150,7 @@ private:
     Interpreter::State& st_;
     const SourcePositions* positions_;
     std::shared_ptr<Unit> unit_;
+    const char* stack_floor_;          // deeper than this: "nested too deeply", not a crash
     SourcePositions extra_positions_;  // for forms the analyser builds (desugaring)
     std::vector<Value> keep_;          // keeps those forms alive while analysing
     FnScope root_;

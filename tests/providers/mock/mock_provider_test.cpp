@@ -2,7 +2,6 @@
 // enforced through the evaluator, capabilities bounded by the policies. Each test fails if the
 // enforcement it names were removed.
 #include <gtest/gtest.h>
-#include <httplib.h>
 
 #include <atomic>
 #include <chrono>
@@ -12,6 +11,7 @@
 
 #include "microvm/factory.hpp"
 #include "mock/mock_provider.hpp"
+#include "support/loopback_http.hpp"
 
 namespace {
 
@@ -169,15 +169,12 @@ TEST_F(MockProviderTest, FileSystemPolicyBoundsFileCapabilities) {
 }
 
 TEST_F(MockProviderTest, NetworkPolicyBoundsHttpFetch) {
-    httplib::Server server;
-    std::atomic<int> hits{0};
-    server.Get("/ping", [&](const httplib::Request&, httplib::Response& res) {
-        ++hits;
-        res.set_content("pong", "text/plain");
+    testsupport::LoopbackHttp server([](httplib::Server& s) {
+        s.Get("/ping", [](const httplib::Request&, httplib::Response& res) {
+            res.set_content("pong", "text/plain");
+        });
     });
-    int port = server.bind_to_any_port("127.0.0.1");
-    std::thread t([&] { server.listen_after_bind(); });
-    while (!server.is_running()) std::this_thread::sleep_for(1ms);
+    const int port = server.port();
     const std::string fetch =
         "(:body (http-fetch \"http://127.0.0.1:" + std::to_string(port) + "/ping\"))";
     auto full = rtfs::RuntimeContext::full();
@@ -185,28 +182,26 @@ TEST_F(MockProviderTest, NetworkPolicyBoundsHttpFetch) {
     MicroVMConfig denied;
     auto r = eval(fetch, denied, full);
     EXPECT_EQ(r.status, Status::PolicyViolation);
-    EXPECT_EQ(hits.load(), 0);
+    EXPECT_EQ(server.hits(), 0);
 
     MicroVMConfig other;
     other.network_policy = NetworkPolicy::allow({"example.com"});
     EXPECT_EQ(eval(fetch, other, full).status, Status::PolicyViolation);
-    EXPECT_EQ(hits.load(), 0);
+    EXPECT_EQ(server.hits(), 0);
 
     MicroVMConfig allowed;
     allowed.network_policy = NetworkPolicy::allow({"127.0.0.1"});
     r = eval(fetch, allowed, full);
     ASSERT_TRUE(r.ok()) << r.error->message;
     EXPECT_EQ(r.value, "\"pong\"");
-    EXPECT_EQ(hits.load(), 1);
+    EXPECT_EQ(server.hits(), 1);
     ASSERT_EQ(r.metadata.network_requests.size(), 1u);
     EXPECT_EQ(r.metadata.network_requests[0].status, 200);
 
     MicroVMConfig blocked;
     blocked.network_policy = NetworkPolicy::deny({"127.0.0.1"});
     EXPECT_EQ(eval(fetch, blocked, full).status, Status::PolicyViolation);
-    EXPECT_EQ(hits.load(), 1);
-    server.stop();
-    t.join();
+    EXPECT_EQ(server.hits(), 1);
 }
 
 TEST_F(MockProviderTest, RefusesWhatItCannotRunOrEnforce) {

@@ -1,11 +1,6 @@
 // The microvm.http_fetch import: the network policy decides per host before any connection, and
 // every attempt is recorded in metadata.network_requests. A loopback server plays the internet.
-#include <httplib.h>
-
-#include <atomic>
-#include <chrono>
-#include <thread>
-
+#include "support/loopback_http.hpp"
 #include "test_support.hpp"
 
 namespace wasmtest {
@@ -18,43 +13,23 @@ constexpr int kNotCapable = 100 + 76;
 
 class NetworkTest : public WasmTest {
   protected:
-    void SetUp() override {
-        WasmTest::SetUp();
-        server.Get("/hello", [this](const httplib::Request&, httplib::Response& res) {
-            ++hits;
-            res.set_header("X-Served-By", "loopback");
-            res.set_content("hi from the host", "text/plain");
-        });
-        server.Post("/echo", [this](const httplib::Request& req, httplib::Response& res) {
-            ++hits;
-            res.status = 201;
-            res.set_content(req.get_header_value("X-Token") + ":" + req.body, "text/plain");
-        });
-        port = server.bind_to_any_port("127.0.0.1");
-        ASSERT_GT(port, 0);
-        thread = std::thread([this] { server.listen_after_bind(); });
-        // stop() is a no-op before the server runs, which would leave TearDown's join hanging.
-        while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    void TearDown() override {
-        server.stop();
-        thread.join();
-        WasmTest::TearDown();
-    }
-
-    std::string url(const std::string& path) const {
-        return "http://127.0.0.1:" + std::to_string(port) + path;
-    }
+    std::string url(const std::string& path) const { return server.url(path); }
     microvm::ExecutionResult fetch(NetworkPolicy policy, const std::string& request_json) {
         auto ctx = context(fixture("http_fetch.wat"), {request_json});
         ctx.config.network_policy = std::move(policy);
         return run(ctx);
     }
 
-    httplib::Server server;
-    std::thread thread;
-    int port = 0;
-    std::atomic<int> hits{0};
+    testsupport::LoopbackHttp server{[](httplib::Server& s) {
+        s.Get("/hello", [](const httplib::Request&, httplib::Response& res) {
+            res.set_header("X-Served-By", "loopback");
+            res.set_content("hi from the host", "text/plain");
+        });
+        s.Post("/echo", [](const httplib::Request& req, httplib::Response& res) {
+            res.status = 201;
+            res.set_content(req.get_header_value("X-Token") + ":" + req.body, "text/plain");
+        });
+    }};
 };
 
 TEST_F(NetworkTest, AllowedHostIsFetchedAndRecorded) {
@@ -64,7 +39,7 @@ TEST_F(NetworkTest, AllowedHostIsFetchedAndRecorded) {
     EXPECT_EQ(response["status"], 200);
     EXPECT_EQ(response["body"], "hi from the host");
     EXPECT_EQ(response["headers"]["x-served-by"], "loopback");
-    EXPECT_EQ(hits.load(), 1);
+    EXPECT_EQ(server.hits(), 1);
     ASSERT_EQ(r.metadata.network_requests.size(), 1u);
     const auto& rec = r.metadata.network_requests[0];
     EXPECT_EQ(rec.url, url("/hello"));
@@ -99,15 +74,15 @@ TEST_F(NetworkTest, DeniedHostsAreRefusedBeforeAnyConnection) {
         EXPECT_EQ(r.metadata.network_requests[0].status, 0);
         EXPECT_NE(r.metadata.network_requests[0].error.find("denied"), std::string::npos);
     }
-    EXPECT_EQ(hits.load(), 0);
+    EXPECT_EQ(server.hits(), 0);
 }
 
 TEST_F(NetworkTest, UserinfoCannotDisguiseTheHost) {
     auto r =
         fetch(NetworkPolicy::allow({"example.com"}),
-              R"({"url": "http://example.com@127.0.0.1:)" + std::to_string(port) + R"(/hello"})");
+              R"({"url": "http://example.com@127.0.0.1:)" + std::to_string(server.port()) + R"(/hello"})");
     EXPECT_EQ(r.metadata.exit_code, kNotCapable) << describe(r);
-    EXPECT_EQ(hits.load(), 0);
+    EXPECT_EQ(server.hits(), 0);
 }
 
 TEST_F(NetworkTest, MalformedRequestsAreRejected) {
@@ -118,7 +93,7 @@ TEST_F(NetworkTest, MalformedRequestsAreRejected) {
         auto r = fetch(NetworkPolicy::full(), req);
         EXPECT_EQ(r.metadata.exit_code, 100 + 28) << req << ": " << describe(r);  // EINVAL
     }
-    EXPECT_EQ(hits.load(), 0);
+    EXPECT_EQ(server.hits(), 0);
 }
 
 TEST_F(NetworkTest, FailedConnectionsAreReportedToTheGuest) {

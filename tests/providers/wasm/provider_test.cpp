@@ -1,4 +1,4 @@
-// The provider as a whole: identity, RTFS refusal, the module cache, parallel executions.
+// The provider as a whole: identity, RTFS refusal without its guest, the module cache, parallel executions.
 #include <atomic>
 #include <cstdlib>
 #include <thread>
@@ -17,14 +17,16 @@ TEST_F(WasmTest, Identity) {
     EXPECT_TRUE(provider.availability().available);
 }
 
-TEST_F(WasmTest, RtfsIsRefusedUntilTheGuestExists) {
-    unsetenv("MICROVM_RTFS_WASM");
+TEST_F(WasmTest, RtfsIsRefusedWithTheReasonWhenTheGuestIsMissing) {
+    setenv("MICROVM_RTFS_WASM", "/nonexistent/rtfs-guest.wasm", 1);
     microvm::ExecutionContext ctx;
     ctx.program = microvm::RtfsSource{"(+ 1 2)"};
     auto r = run(ctx);
+    unsetenv("MICROVM_RTFS_WASM");
     EXPECT_EQ(r.status, Status::PolicyViolation) << describe(r);
     ASSERT_TRUE(r.error);
-    EXPECT_NE(r.error->message.find("provider 'wasm' cannot run the program: rtfs"),
+    EXPECT_NE(r.error->message.find("provider 'wasm' cannot run the program: rtfs: "
+                                    "MICROVM_RTFS_WASM names /nonexistent/rtfs-guest.wasm"),
               std::string::npos)
         << r.error->message;
     EXPECT_FALSE(r.value.has_value());

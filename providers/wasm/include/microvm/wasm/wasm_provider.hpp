@@ -5,8 +5,10 @@
 // timeout between fuel slices, cpu_limit by throttling, env/args/stdio exactly as configured.
 //
 // ExecutionContext.args are plain strings for wasm modules: argv[1..] (argv[0] is
-// "module.wasm"). RTFS programs will run as the RTFS runtime compiled to wasm32-wasi
-// (find_rtfs_guest_wasm); until that lands, check() refuses them.
+// "module.wasm"). RTFS programs run inside the RTFS runtime compiled to wasm32-wasi
+// (rtfs-guest.wasm, find_rtfs_guest_wasm) under the same engine and policy; the job goes in on
+// stdin and the result comes back on fd 3, as with the native guest runner. Where that module
+// was not built, check() refuses RTFS programs with the reason.
 #pragma once
 
 #include <cstddef>
@@ -21,6 +23,7 @@ namespace microvm {
 
 namespace wasm {
 class ModuleCache;
+class RtfsGuestModule;
 }
 
 class WasmProvider : public Provider {
@@ -30,7 +33,7 @@ class WasmProvider : public Provider {
 
     std::string_view name() const override { return "wasm"; }
     Isolation isolation() const override { return Isolation::Wasm; }
-    std::vector<ProgramKind> runs() const override { return {ProgramKind::Wasm}; }
+    std::vector<ProgramKind> runs() const override { return {ProgramKind::Wasm, ProgramKind::Rtfs}; }
     Availability availability() const override;
     // {"module_cache_entries": N, "module_cache_mb": M}: the compiled-module cache bounds.
     nlohmann::json config_schema() const override;
@@ -49,7 +52,11 @@ class WasmProvider : public Provider {
     ExecutionResult run(const ExecutionContext& ctx) override;
 
   private:
+    ExecutionResult run_module_program(const ExecutionContext& ctx, const WasmModule& program);
+    ExecutionResult run_rtfs(const ExecutionContext& ctx, const RtfsSource& program);
+
     std::unique_ptr<wasm::ModuleCache> cache_;
+    std::unique_ptr<wasm::RtfsGuestModule> rtfs_guest_;
 };
 
 // Path of rtfs-guest.wasm (the RTFS runtime for wasm32-wasi): $MICROVM_RTFS_WASM when set, else

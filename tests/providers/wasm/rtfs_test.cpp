@@ -1,0 +1,203 @@
+// RTFS programs on the wasm provider: the RTFS runtime compiled to wasm32-wasi (rtfs-guest.wasm)
+// runs inside the engine, so the same policy bounds it as any module: values and error variants
+// come back, capabilities go through the runtime context, http-fetch through the host import's
+// network policy, files through the preopens, and time and memory through the engine's limits.
+#include <chrono>
+#include <filesystem>
+
+#include "support/loopback_http.hpp"
+#include "test_support.hpp"
+
+namespace wasmtest {
+namespace {
+
+using microvm::FileSystemPolicy;
+using microvm::NetworkPolicy;
+using microvm::Status;
+using namespace std::chrono_literals;
+
+class WasmRtfsTest : public WasmTest {
+  protected:
+    void SetUp() override {
+        WasmTest::SetUp();
+        if (!microvm::find_rtfs_guest_wasm()) {
+#ifdef MICROVM_RTFS_WASM_EXPECTED
+            FAIL() << "rtfs-guest.wasm should have been built: "
+                   << microvm::find_rtfs_guest_wasm().error().message;
+#else
+            GTEST_SKIP() << "rtfs-guest.wasm is not built (no clang-19/wasi-libc)";
+#endif
+        }
+    }
+    microvm::ExecutionContext rtfs(const std::string& source,
+                                   rtfs::RuntimeContext rc = rtfs::RuntimeContext::pure()) {
+        microvm::ExecutionContext ctx;
+        ctx.program = microvm::RtfsSource{source};
+        ctx.runtime_context = std::move(rc);
+        return ctx;
+    }
+    microvm::ExecutionResult eval(const std::string& source,
+                                  rtfs::RuntimeContext rc = rtfs::RuntimeContext::pure()) {
+        return run(rtfs(source, std::move(rc)));
+    }
+};
+
+TEST_F(WasmRtfsTest, EvaluatesAndMeasures) {
+    auto r = eval("(+ 1 2)");
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.value, "3");
+    EXPECT_EQ(r.metadata.isolation, microvm::Isolation::Wasm);
+    EXPECT_GT(r.metadata.duration.count(), 0);
+    ASSERT_TRUE(r.metadata.cpu_time);
+    EXPECT_GT(r.metadata.cpu_time->count(), 0);
+    ASSERT_TRUE(r.metadata.memory_peak_mb);
+    EXPECT_GT(*r.metadata.memory_peak_mb, 1.0);  // the guest's linear memory, not the config
+}
+
+TEST_F(WasmRtfsTest, ProgramsSeeTheirArgsAndDataStructures) {
+    auto ctx = rtfs("(let [[a b] *args*] {:sum (+ a b) :v (mapv inc [1 2 3])})");
+    ctx.args = {"40", "2"};
+    auto r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.value, "{:sum 42 :v [2 3 4]}");
+}
+
+TEST_F(WasmRtfsTest, ErrorsComeBackWithTheirVariant) {
+    auto r = eval("(/ 1 0)");
+    EXPECT_EQ(r.status, Status::RuntimeError) << describe(r);
+    ASSERT_TRUE(r.error);
+    EXPECT_EQ(r.error->kind, "DivisionByZero");
+
+    r = eval("(+ 1");
+    EXPECT_EQ(r.status, Status::InvalidInput) << describe(r);
+    ASSERT_TRUE(r.error);
+    EXPECT_EQ(r.error->kind, "ReadError");
+    EXPECT_NE(r.error->message.find("1:1"), std::string::npos) << r.error->message;
+
+    r = eval("(throw {:type :boom})");
+    EXPECT_EQ(r.status, Status::RuntimeError) << describe(r);
+    EXPECT_FALSE(r.value.has_value());
+}
+
+TEST_F(WasmRtfsTest, CapabilitiesFollowTheRuntimeContext) {
+    auto r = eval("(println \"hello from wasm\")");
+    EXPECT_EQ(r.status, Status::PolicyViolation) << describe(r);
+    ASSERT_TRUE(r.error);
+    EXPECT_EQ(r.error->kind, "SecurityViolation");
+    EXPECT_NE(r.error->message.find("ccos.io.println"), std::string::npos) << r.error->message;
+    EXPECT_EQ(r.metadata.stdout_data, "");
+
+    r = eval("(println \"hello from wasm\")", rtfs::RuntimeContext::controlled({"ccos.io.println"}));
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data, "hello from wasm\n");
+}
+
+TEST_F(WasmRtfsTest, EnvironmentIsOnlyTheConfiguredVariables) {
+    auto ctx = rtfs("[(get-env \"GREETING\") (get-env \"HOME\")]", rtfs::RuntimeContext::full());
+    ctx.config.env_vars = {{"GREETING", "hi"}};
+    auto r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.value, "[\"hi\" nil]");
+}
+
+TEST_F(WasmRtfsTest, InfiniteLoopTimesOut) {
+    auto ctx = rtfs("(loop [i 0] (recur (inc i)))");
+    ctx.config.timeout = 300ms;
+    const auto started = std::chrono::steady_clock::now();
+    auto r = run(ctx);
+    const auto took = std::chrono::steady_clock::now() - started;
+    EXPECT_EQ(r.status, Status::Timeout) << describe(r);
+    EXPECT_LT(took, 3s);
+    EXPECT_GE(r.metadata.duration, 250ms);
+}
+
+TEST_F(WasmRtfsTest, MemoryLimitStopsAGrowingProgram) {
+    auto ctx = rtfs("(loop [v [] i 0] (recur (conj v (vec (range 1000))) (inc i)))");
+    ctx.config.memory_limit_mb = 48;
+    ctx.config.timeout = 60s;
+    auto r = run(ctx);
+    EXPECT_EQ(r.status, Status::MemoryExceeded) << describe(r);
+    ASSERT_TRUE(r.metadata.memory_peak_mb);
+    EXPECT_LE(*r.metadata.memory_peak_mb, 48.0);
+}
+
+TEST_F(WasmRtfsTest, DeepRecursionEndsCleanly) {
+    auto r = eval("(defn f [n] (if (= n 0) 0 (+ 1 (f (- n 1))))) (f 10000)");
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.value, "10000");
+    r = eval("(defn g [n] (+ 1 (g n))) (g 1)");
+    EXPECT_EQ(r.status, Status::RuntimeError) << describe(r);
+    ASSERT_TRUE(r.error);
+    EXPECT_EQ(r.error->kind, "RecursionLimit");
+}
+
+TEST_F(WasmRtfsTest, FilesFollowThePreopens) {
+    TempDir dir;
+    write_file(dir.path() / "in.txt", "data");
+    const std::string in = (dir.path() / "in.txt").string();
+    const std::string out = (dir.path() / "out.txt").string();
+    const auto full = rtfs::RuntimeContext::full();
+
+    auto ctx = rtfs("(read-file \"" + in + "\")", full);
+    auto r = run(ctx);  // fs none: nothing is preopened
+    EXPECT_NE(r.status, Status::Ok) << describe(r);
+
+    ctx.config.fs_policy = FileSystemPolicy::read_only({dir.path().string()});
+    r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.value, "\"data\"");
+    ASSERT_FALSE(r.metadata.file_operations.empty());
+    EXPECT_EQ(r.metadata.file_operations.back().operation, "read");
+
+    // Outside the preopen, through .., and writing to a read-only grant: all fail.
+    for (const std::string& escape :
+         {std::string("(read-file \"/etc/hostname\")"),
+          "(read-file \"" + dir.path().string() + "/../../etc/hostname\")",
+          "(write-file \"" + out + "\" \"x\")"}) {
+        auto e = rtfs(escape, full);
+        e.config.fs_policy = FileSystemPolicy::read_only({dir.path().string()});
+        EXPECT_NE(run(e).status, Status::Ok) << escape;
+    }
+    EXPECT_FALSE(std::filesystem::exists(out));
+
+    auto w = rtfs("(write-file \"" + out + "\" \"written\")", full);
+    w.config.fs_policy = FileSystemPolicy::read_write({dir.path().string()});
+    r = run(w);
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(read_file(out), "written");
+}
+
+TEST_F(WasmRtfsTest, HttpFetchFollowsTheNetworkPolicyAndIsRecorded) {
+    testsupport::LoopbackHttp server([](httplib::Server& s) {
+        s.Get("/ping", [](const httplib::Request&, httplib::Response& res) {
+            res.set_content("pong", "text/plain");
+        });
+    });
+    const auto full = rtfs::RuntimeContext::full();
+    auto ctx = rtfs("(:body (http-fetch \"" + server.url("/ping") + "\"))", full);
+
+    ctx.config.network_policy = NetworkPolicy::allow({"127.0.0.1"});
+    auto r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.value, "\"pong\"");
+    EXPECT_EQ(server.hits(), 1);
+    ASSERT_EQ(r.metadata.network_requests.size(), 1u);
+    EXPECT_EQ(r.metadata.network_requests[0].url, server.url("/ping"));
+    EXPECT_EQ(r.metadata.network_requests[0].status, 200);
+
+    for (const NetworkPolicy& refused :
+         {NetworkPolicy::denied(), NetworkPolicy::allow({"example.com"}),
+          NetworkPolicy::deny({"127.0.0.1"})}) {
+        ctx.config.network_policy = refused;
+        r = run(ctx);
+        EXPECT_EQ(r.status, Status::PolicyViolation) << describe(r);
+        ASSERT_TRUE(r.error);
+        EXPECT_EQ(r.error->kind, "SecurityViolation");
+        ASSERT_EQ(r.metadata.network_requests.size(), 1u);  // the refused attempt is recorded
+        EXPECT_FALSE(r.metadata.network_requests[0].error.empty());
+    }
+    EXPECT_EQ(server.hits(), 1);
+}
+
+}  // namespace
+}  // namespace wasmtest

@@ -1,0 +1,85 @@
+// `microvm wasm` and `microvm eval -p wasm`, driven as a user would (spec section 4): modules
+// print through WASI, exit codes pass through, limits map to the documented exit statuses, and
+// RTFS runs inside the engine.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "support/run_command.hpp"
+
+namespace {
+
+using testsupport::CommandResult;
+
+CommandResult microvm(std::vector<std::string> args) {
+    args.insert(args.begin(), MICROVM_BINARY);
+    return testsupport::run_command(args, "");
+}
+
+std::string fixture(const std::string& name) { return std::string(WASM_FIXTURES_DIR) + "/" + name; }
+
+TEST(MicrovmWasmCli, HelloModulePrintsThroughFdWrite) {
+    auto r = microvm({"wasm", fixture("hello.wat")});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "hello, wasm\n");
+}
+
+TEST(MicrovmWasmCli, ExitCodePassesThroughProcExit) {
+    auto r = microvm({"wasm", fixture("exit7.wat")});
+    EXPECT_EQ(r.status, 7) << r.err;
+}
+
+TEST(MicrovmWasmCli, JsonReportsTheRun) {
+    auto r = microvm({"wasm", "--json", fixture("hello.wat")});
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["provider"], "wasm");
+    EXPECT_EQ(j["status"], "ok");
+    EXPECT_EQ(j["stdout"], "hello, wasm\n");
+    EXPECT_EQ(j["metadata"]["isolation"], "wasm");
+    EXPECT_GT(j["metadata"]["duration_ms"].get<double>(), 0.0);
+}
+
+TEST(MicrovmWasmCli, LimitsMapToTheDocumentedStatuses) {
+    EXPECT_EQ(microvm({"wasm", "--timeout", "300ms", fixture("infinite_loop.wat")}).status, 124);
+    EXPECT_EQ(microvm({"wasm", "--memory", "1", fixture("big_initial_memory.wat")}).status, 137);
+    auto r = microvm({"wasm", fixture("trap_unreachable.wat")});
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.err.find("unreachable"), std::string::npos) << r.err;
+}
+
+TEST(MicrovmWasmCli, MalformedModuleIsAClearError) {
+    testsupport::TempFile bad("(module (func (export \"_start\") (i32.add)))");
+    auto r = microvm({"wasm", bad.path()});
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.err.find("error: "), std::string::npos) << r.err;
+}
+
+class MicrovmWasmRtfsCli : public testing::Test {
+  protected:
+    void SetUp() override {
+#ifndef MICROVM_RTFS_WASM_EXPECTED
+        GTEST_SKIP() << "rtfs-guest.wasm is not built (no clang-19/wasi-libc)";
+#endif
+    }
+};
+
+TEST_F(MicrovmWasmRtfsCli, EvalPrintsTheValue) {
+    auto r = microvm({"eval", "-p", "wasm", "(+ 1 2)"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "3\n");
+}
+
+TEST_F(MicrovmWasmRtfsCli, RtfsErrorsExit1WithTheirVariant) {
+    auto r = microvm({"eval", "-p", "wasm", "(/ 1 0)"});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("DivisionByZero"), std::string::npos) << r.err;
+    r = microvm({"eval", "-p", "wasm", "(println 1)"});
+    EXPECT_EQ(r.status, 126);
+    EXPECT_NE(r.err.find("ccos.io.println"), std::string::npos) << r.err;
+    r = microvm({"eval", "-p", "wasm", "--allow", "ccos.io.println", "(println \"hi\")"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "hi\nnil\n");
+}
+
+}  // namespace

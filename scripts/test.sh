@@ -6,21 +6,27 @@ cd "$(dirname "$0")/.."
 scripts/setup-deps.sh
 jobs="$(nproc)"
 
-scripts/build.sh ci -DMICROVM_WERROR=ON
+# Optimised without debug info: the suite's figure of merit is its wall time on 2 cores, and -g
+# makes the template-heavy translation units (JSON, gtest) compile about 1.5x slower.
+scripts/build.sh ci -DMICROVM_WERROR=ON -DCMAKE_BUILD_TYPE=Release \
+  "-DCMAKE_CXX_FLAGS_RELEASE=-O2 -DNDEBUG"
 
 # Untrusted-input paths once more under AddressSanitizer + UBSan: the RTFS runtime and the
 # wasm engine (malformed modules, traps, memory.grow past the cap must not hurt the host).
 if [ "${MICROVM_SKIP_ASAN:-0}" != "1" ]; then
   asan=build/asan
   if [ ! -f "$asan/build.ninja" ]; then
-    cmake -G Ninja -S . -B "$asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMICROVM_SANITIZE=ON \
-      -DMICROVM_BENCH=OFF -DMICROVM_WASM_RTFS=OFF
+    # -O1 -g1: line numbers in reports, asserts kept, a quicker build than -O2 -g.
+    cmake -G Ninja -S . -B "$asan" -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g1" \
+      -DMICROVM_SANITIZE=ON -DMICROVM_BENCH=OFF -DMICROVM_WASM_RTFS=OFF
   fi
   asan_tests=(tests/rtfs/rtfs_tests tests/providers/wasm/wasm_provider_tests)
   ninja -C "$asan" "${asan_tests[@]}"
+  # RTFS on the wasm provider too: the host side under the sanitizers, with the guest module
+  # the main build made.
   for t in "${asan_tests[@]}"; do
     echo "--- ASan/UBSan: $t"
-    "$asan/$t" --gtest_brief=1
+    MICROVM_RTFS_WASM="$PWD/build/ci/rtfs-wasm/rtfs-guest.wasm" "$asan/$t" --gtest_brief=1
   done
 fi
 

@@ -4,12 +4,15 @@
 //   MixLoopWasm     1e6 iterations of acc = acc * 31 + i, interpreted, through the provider
 //   MixLoopNative   the same loop compiled natively; MixLoopWasm / MixLoopNative is the
 //                   interpreter's slowdown
+//   RtfsAddOnWasm   `(+ 1 2)` through the wasm provider: rtfs-guest.wasm instantiated and run
+//   RtfsAddOnMock   `(+ 1 2)` through the mock provider (in-process, no isolation), for scale
 #include <benchmark/benchmark.h>
 
 #include <fstream>
 #include <sstream>
 
 #include "microvm/wasm/wasm_provider.hpp"
+#include "mock/mock_provider.hpp"
 
 namespace {
 
@@ -28,8 +31,15 @@ std::string read_bench_file(const std::string& name) {
     return ss.str();
 }
 
+microvm::ExecutionContext rtfs_context(const std::string& source) {
+    microvm::ExecutionContext ctx;
+    ctx.program = microvm::RtfsSource{source};
+    return ctx;
+}
+
+template <class Provider = microvm::WasmProvider>
 void run_provider(benchmark::State& state, const microvm::ExecutionContext& ctx) {
-    microvm::WasmProvider provider;
+    Provider provider;
     if (!provider.initialize()) {
         state.SkipWithError("initialize failed");
         return;
@@ -66,5 +76,13 @@ void MixLoopNative(benchmark::State& state) {
 BENCHMARK(MixLoopNative)->Unit(benchmark::kMillisecond)->Repetitions(5)->ReportAggregatesOnly();
 
 }  // namespace
+
+void RtfsAddOnWasm(benchmark::State& state) { run_provider(state, rtfs_context("(+ 1 2)")); }
+BENCHMARK(RtfsAddOnWasm)->Unit(benchmark::kMillisecond)->Repetitions(5)->ReportAggregatesOnly();
+
+void RtfsAddOnMock(benchmark::State& state) {
+    run_provider<microvm::MockProvider>(state, rtfs_context("(+ 1 2)"));
+}
+BENCHMARK(RtfsAddOnMock)->Unit(benchmark::kMillisecond)->Repetitions(5)->ReportAggregatesOnly();
 
 BENCHMARK_MAIN();

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "rtfs/host/big_stack.hpp"
 #include "rtfs/interpreter.hpp"
 #include "rtfs/printer.hpp"
 
@@ -116,7 +117,7 @@ TEST_P(LanguageCase, Evaluates) {
     const Case& c = GetParam();
     TestHost host;
     rtfs::Interpreter interp({.security = c.security, .host = &host});
-    auto r = interp.eval(c.program);
+    auto r = rtfs::host::eval_on_big_stack(interp, c.program);
     std::string got = r ? rtfs::print(*r) : "!" + std::string(rtfs::to_string(r.error().kind()));
     EXPECT_EQ(got, c.expected) << "program:\n"
                                << c.program << (r ? "" : "error: " + r.error().describe());

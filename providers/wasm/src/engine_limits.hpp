@@ -13,8 +13,8 @@ inline constexpr uint32_t kMaxWatNesting = 1000;          // WAT parsing recurse
 inline constexpr uint32_t kMaxLocalsPerFunction = 50000;  // same bound as V8
 inline constexpr uint64_t kMaxTableElements = 1u << 20;   // 8 MiB of references per table
 inline constexpr size_t kMaxCallDepth = 20000;            // wasm call frames
-// rtfs-guest.wasm: deep enough that the guest's own 16 MiB shadow stack runs out first, so deep
-// RTFS recursion ends in a clean RecursionLimit (about 20,000 RTFS calls) rather than a trap.
+// rtfs-guest.wasm: deep enough that the guest's own 8 MiB shadow stack runs out first, so deep
+// RTFS recursion ends in a clean RecursionLimit (about 12,000 RTFS calls) rather than a trap.
 // wabt reserves the frames up front (~40 bytes each, untouched until used).
 inline constexpr size_t kRtfsGuestCallDepth = 400000;
 inline constexpr size_t kMaxValueStack = 4u << 20;        // 64 MiB of interpreter values

@@ -107,6 +107,8 @@ Expected<HttpResponse> perform_http(const ParsedUrl& url, const HttpRequest& req
     curl_easy_setopt(c, CURLOPT_CURLU, static_cast<CURLU*>(url.handle.get()));
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(c, CURLOPT_PROXY, "");  // connect only where the policy allowed, never via
+                                             // a proxy from the host's environment
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
                      static_cast<long>(std::max<int64_t>(1, timeout.count())));

@@ -143,25 +143,10 @@ ExecutionResult GvisorProvider::run(const ExecutionContext& ctx) {
     const MicroVMConfig& config = ctx.config;
     auto command = process::command_for(ctx);
     if (!command) {
-        const process::CommandError& e = command.error();
-        switch (e.kind) {
-            case process::CommandError::Kind::NotFound: {
-                ExecutionResult r =
-                    make_result(ctx, Status::RuntimeError, "program_not_found", e.message);
-                r.metadata.exit_code = 127;
-                return r;
-            }
-            case process::CommandError::Kind::NotExecutable: {
-                ExecutionResult r =
-                    make_result(ctx, Status::RuntimeError, "program_not_executable", e.message);
-                r.metadata.exit_code = 126;
-                return r;
-            }
-            case process::CommandError::Kind::InvalidInput:
-                return make_result(ctx, Status::InvalidInput, "invalid_input", e.message);
-            case process::CommandError::Kind::SetupError:
-                return make_result(ctx, Status::SetupError, "setup_error", e.message);
-        }
+        const process::CommandFailure f = process::failure_of(command.error());
+        ExecutionResult r = make_result(ctx, f.status, f.kind, command.error().message);
+        r.metadata.exit_code = f.exit_code;
+        return r;
     }
     auto env = process::sandbox_environment(config);
     if (!env) return make_result(ctx, Status::InvalidInput, "invalid_input", env.error().message);

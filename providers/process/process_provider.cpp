@@ -30,21 +30,6 @@ Expected<process::SandboxSettings> parse_settings(const nlohmann::json& s) {
     return out;
 }
 
-// PATH plus exactly the configured variables.
-Expected<std::vector<std::string>> environment(const MicroVMConfig& config) {
-    std::vector<std::string> env;
-    if (!config.env_vars.count("PATH")) env.push_back(std::string("PATH=") + process::kSandboxPath);
-    for (const auto& [key, value] : config.env_vars) {
-        if (key.empty() || key.find('=') != std::string::npos ||
-            key.find('\0') != std::string::npos || value.find('\0') != std::string::npos) {
-            return fail(Failure::Kind::InvalidInput,
-                        "env_vars: '" + key + "' is not a valid variable name or has a NUL byte");
-        }
-        env.push_back(key + "=" + value);
-    }
-    return env;
-}
-
 void copy_output(SandboxOutcome& o, ExecutionMetadata& m) {
     m.duration = o.wall;
     m.cpu_time = o.cpu_time;
@@ -142,27 +127,12 @@ ExecutionResult ProcessProvider::run(const ExecutionContext& ctx) {
     const MicroVMConfig& config = ctx.config;
     auto command = process::command_for(ctx);
     if (!command) {
-        const process::CommandError& e = command.error();
-        switch (e.kind) {
-            case process::CommandError::Kind::NotFound: {
-                ExecutionResult r =
-                    make_result(ctx, Status::RuntimeError, "program_not_found", e.message);
-                r.metadata.exit_code = 127;
-                return r;
-            }
-            case process::CommandError::Kind::NotExecutable: {
-                ExecutionResult r =
-                    make_result(ctx, Status::RuntimeError, "program_not_executable", e.message);
-                r.metadata.exit_code = 126;
-                return r;
-            }
-            case process::CommandError::Kind::InvalidInput:
-                return make_result(ctx, Status::InvalidInput, "invalid_input", e.message);
-            case process::CommandError::Kind::SetupError:
-                return make_result(ctx, Status::SetupError, "setup_error", e.message);
-        }
+        const process::CommandFailure f = process::failure_of(command.error());
+        ExecutionResult r = make_result(ctx, f.status, f.kind, command.error().message);
+        r.metadata.exit_code = f.exit_code;
+        return r;
     }
-    auto env = environment(config);
+    auto env = process::sandbox_environment(config);
     if (!env) return make_result(ctx, Status::InvalidInput, "invalid_input", env.error().message);
 
     process::SandboxSpec spec;

@@ -157,6 +157,17 @@ Result rtfs_guest(const RtfsSource& r, const ExecutionContext& ctx) {
 
 }  // namespace
 
+CommandFailure failure_of(const CommandError& e) {
+    switch (e.kind) {
+        case CommandError::Kind::NotFound: return {Status::RuntimeError, "program_not_found", 127};
+        case CommandError::Kind::NotExecutable:
+            return {Status::RuntimeError, "program_not_executable", 126};
+        case CommandError::Kind::InvalidInput: return {Status::InvalidInput, "invalid_input", {}};
+        case CommandError::Kind::SetupError: break;
+    }
+    return {Status::SetupError, "setup_error", {}};
+}
+
 Expected<std::vector<std::string>> sandbox_environment(const MicroVMConfig& config) {
     std::vector<std::string> env;
     if (!config.env_vars.count("PATH")) env.push_back(std::string("PATH=") + kSandboxPath);

@@ -12,6 +12,7 @@
 
 #include "microvm/context.hpp"
 #include "microvm/error.hpp"
+#include "microvm/result.hpp"
 
 namespace microvm::process {
 
@@ -32,6 +33,15 @@ struct CommandError {
     Kind kind;
     std::string message;
 };
+
+// How a provider reports a CommandError: status, error kind, and the exit code a shell would give
+// (127 not found, 126 not executable).
+struct CommandFailure {
+    Status status;
+    const char* kind;
+    std::optional<int> exit_code;
+};
+CommandFailure failure_of(const CommandError& e);
 
 // The command for ctx.program, or why there is none.
 rtfs::Expected<Command, CommandError> command_for(const ExecutionContext& ctx);

@@ -18,11 +18,10 @@ TEST_F(WasmTest, Identity) {
 }
 
 TEST_F(WasmTest, RtfsIsRefusedWithTheReasonWhenTheGuestIsMissing) {
-    setenv("MICROVM_RTFS_WASM", "/nonexistent/rtfs-guest.wasm", 1);
+    ScopedEnv missing("MICROVM_RTFS_WASM", "/nonexistent/rtfs-guest.wasm");
     microvm::ExecutionContext ctx;
     ctx.program = microvm::RtfsSource{"(+ 1 2)"};
     auto r = run(ctx);
-    unsetenv("MICROVM_RTFS_WASM");
     EXPECT_EQ(r.status, Status::PolicyViolation) << describe(r);
     ASSERT_TRUE(r.error);
     EXPECT_NE(r.error->message.find("provider 'wasm' cannot run the program: rtfs: "
@@ -33,14 +32,14 @@ TEST_F(WasmTest, RtfsIsRefusedWithTheReasonWhenTheGuestIsMissing) {
 }
 
 TEST_F(WasmTest, FindRtfsGuestHonoursTheEnvironment) {
-    setenv("MICROVM_RTFS_WASM", "/nonexistent/rtfs-guest.wasm", 1);
-    auto missing = microvm::find_rtfs_guest_wasm();
-    EXPECT_FALSE(missing);
+    {
+        ScopedEnv env("MICROVM_RTFS_WASM", "/nonexistent/rtfs-guest.wasm");
+        EXPECT_FALSE(microvm::find_rtfs_guest_wasm());
+    }
     TempDir tmp;
     write_file(tmp.path() / "rtfs-guest.wasm", "\0asm");
-    setenv("MICROVM_RTFS_WASM", (tmp.path() / "rtfs-guest.wasm").c_str(), 1);
+    ScopedEnv env("MICROVM_RTFS_WASM", (tmp.path() / "rtfs-guest.wasm").c_str());
     auto found = microvm::find_rtfs_guest_wasm();
-    unsetenv("MICROVM_RTFS_WASM");
     ASSERT_TRUE(found);
     EXPECT_EQ(*found, (tmp.path() / "rtfs-guest.wasm").string());
 }

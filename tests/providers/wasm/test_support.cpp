@@ -1,5 +1,6 @@
 #include "test_support.hpp"
 
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -65,6 +66,23 @@ std::string describe(const microvm::ExecutionResult& r) {
     s += " stdout=[" + r.metadata.stdout_data.substr(0, 300) + "]";
     s += " stderr=[" + r.metadata.stderr_data.substr(0, 300) + "]";
     return s;
+}
+
+ScopedEnv::ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    if (value) {
+        setenv(name, value, 1);
+    } else {
+        unsetenv(name);
+    }
+}
+
+ScopedEnv::~ScopedEnv() {
+    if (old_) {
+        setenv(name_.c_str(), old_->c_str(), 1);
+    } else {
+        unsetenv(name_.c_str());
+    }
 }
 
 }  // namespace wasmtest

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,19 @@ class WasmTest : public ::testing::Test {
         return provider.execute_program(ctx);
     }
     microvm::WasmProvider provider;
+};
+
+// Sets (or, with nullptr, unsets) an environment variable and restores the old value.
+class ScopedEnv {
+  public:
+    ScopedEnv(const char* name, const char* value);
+    ~ScopedEnv();
+    ScopedEnv(const ScopedEnv&) = delete;
+    ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+  private:
+    std::string name_;
+    std::optional<std::string> old_;
 };
 
 // "status (kind: message)" for assertion messages.

@@ -1,5 +1,6 @@
-// One HTTP(S) request through libcurl, for the microvm.http_fetch host import. The caller checks
-// the network policy first (against parse_http_url's host), then calls perform_http.
+// One HTTP(S) request for the microvm.http_fetch host import, sent by the project's one HTTP
+// client (rtfs/host/http_transfer.hpp). The caller checks the network policy first (against
+// parse_http_url's host), then calls perform_http with that parse.
 #pragma once
 
 #include <chrono>
@@ -28,12 +29,12 @@ struct HttpResponse {
     std::string body;
 };
 
-// A URL parsed by curl: the request is later sent from this very parse, so the host the policy
-// checked is the host curl connects to.
+// A URL parsed by curl. The request is sent to `text`, curl's own normalised rendering of this
+// parse, so the host the policy checked is the host curl connects to.
 struct ParsedUrl {
-    std::string host;              // as curl reports it ("[::1]" for IPv6 literals)
-    int port = 0;                  // explicit or the scheme's default
-    std::shared_ptr<void> handle;  // CURLU*
+    std::string host;  // as curl reports it ("[::1]" for IPv6 literals)
+    int port = 0;      // explicit or the scheme's default
+    std::string text;  // the normalised URL
 };
 
 // InvalidInput unless url is an absolute http:// or https:// URL with a host.

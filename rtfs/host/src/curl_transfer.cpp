@@ -1,5 +1,5 @@
 // libcurl easy-handle plumbing for ccos.network.http-fetch.
-#include "curl_transfer.hpp"
+#include "rtfs/host/http_transfer.hpp"
 
 #include <curl/curl.h>
 #include <strings.h>

@@ -9,7 +9,7 @@
 #include <memory>
 
 #include "capabilities.hpp"
-#include "curl_transfer.hpp"
+#include "rtfs/host/http_transfer.hpp"
 #include "rtfs/printer.hpp"
 
 namespace rtfs::host {

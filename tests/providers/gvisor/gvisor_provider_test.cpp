@@ -22,29 +22,18 @@
 #include "host_probes.hpp"
 #include "microvm/guest_protocol.hpp"
 #include "process/cgroup_fs.hpp"
+#include "support/result_text.hpp"
 
 extern char** environ;
 
 namespace microvm {
 namespace {
 
+using testsupport::describe;
+using testsupport::read_file;
+
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-
-std::string describe(const ExecutionResult& r) {
-    std::ostringstream out;
-    out << "status=" << to_string(r.status);
-    if (r.error) out << " error=" << r.error->kind << ": " << r.error->message;
-    out << "\nstdout: " << r.metadata.stdout_data << "\nstderr: " << r.metadata.stderr_data;
-    return out.str();
-}
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 ExecutionContext external(const std::string& path, std::vector<std::string> args = {}) {
     ExecutionContext ctx;

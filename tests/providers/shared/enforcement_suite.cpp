@@ -17,9 +17,13 @@
 
 #include "host_probes.hpp"
 #include "microvm/guest_protocol.hpp"
+#include "support/result_text.hpp"
 
 namespace enforcement {
 namespace {
+
+using testsupport::describe;
+using testsupport::read_file;
 
 using namespace std::chrono_literals;
 using microvm::ExecutionContext;
@@ -28,23 +32,6 @@ using microvm::FileSystemPolicy;
 using microvm::NetworkPolicy;
 using microvm::Status;
 namespace fs = std::filesystem;
-
-std::string describe(const ExecutionResult& r) {
-    std::ostringstream out;
-    out << "status=" << microvm::to_string(r.status);
-    if (r.error) out << " error=" << r.error->kind << ": " << r.error->message;
-    out << " exit=" << r.metadata.exit_code.value_or(-1)
-        << " signal=" << r.metadata.signal.value_or(0) << "\nstdout: " << r.metadata.stdout_data
-        << "\nstderr: " << r.metadata.stderr_data.substr(0, 2000);
-    return out.str();
-}
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 void write_file(const std::string& path, const std::string& text) {
     std::ofstream(path, std::ios::binary) << text;

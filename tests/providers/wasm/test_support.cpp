@@ -60,14 +60,6 @@ TempDir::~TempDir() {
     std::filesystem::remove_all(path_, ec);
 }
 
-std::string describe(const microvm::ExecutionResult& r) {
-    std::string s = microvm::to_string(r.status);
-    if (r.error) s += " (" + r.error->kind + ": " + r.error->message + ")";
-    s += " stdout=[" + r.metadata.stdout_data.substr(0, 300) + "]";
-    s += " stderr=[" + r.metadata.stderr_data.substr(0, 300) + "]";
-    return s;
-}
-
 ScopedEnv::ScopedEnv(const char* name, const char* value) : name_(name) {
     if (const char* old = std::getenv(name)) old_ = old;
     if (value) {

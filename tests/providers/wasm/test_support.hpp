@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "microvm/wasm/wasm_provider.hpp"
+#include "support/result_text.hpp"
 
 namespace wasmtest {
 
@@ -59,7 +60,6 @@ class ScopedEnv {
     std::optional<std::string> old_;
 };
 
-// "status (kind: message)" for assertion messages.
-std::string describe(const microvm::ExecutionResult& r);
+using testsupport::describe;  // for assertion messages
 
 }  // namespace wasmtest

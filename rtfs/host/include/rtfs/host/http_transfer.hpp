@@ -1,5 +1,7 @@
 // One HTTP exchange through libcurl: no redirects followed, no proxy, only http and https,
-// bounded in time and size, interruptible through the host's cancel flag and deadline.
+// bounded in time and size, interruptible through the host's cancel flag and deadline. The one
+// HTTP client of the project: DefaultHost's http-fetch (which follows redirects through its gate)
+// and the wasm provider's microvm.http_fetch import (which follows none) both send through it.
 #pragma once
 
 #include <string>

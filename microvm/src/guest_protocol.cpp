@@ -258,32 +258,45 @@ Expected<Result> unframe_result(std::string_view bytes) {
     return decode_result(body);
 }
 
-Expected<std::string> find_guest_runner() {
-    constexpr const char* kName = "microvm-guest";
-    std::vector<std::string> looked;
-    if (const char* env = std::getenv("MICROVM_GUEST"); env && *env) {
-        // An explicit choice that does not work is an error, not a reason to pick another.
-        if (is_executable_file(env)) return std::string(env);
-        return fail(Failure::Kind::SetupError, std::string("guest runner $MICROVM_GUEST=") + env +
-                                                   " is not an executable file");
-    }
-    looked.push_back("$MICROVM_GUEST (unset)");
+GuestRunnerSearch default_guest_runner_search() {
+    GuestRunnerSearch where;
+    if (const char* env = std::getenv("MICROVM_GUEST"); env && *env) where.env = env;
     std::error_code ec;
     std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
-    if (!ec) {
-        std::filesystem::path dir = self.parent_path();
+    if (!ec) where.executable_dir = self.parent_path().string();
+#ifdef MICROVM_BUILD_GUEST_PATH
+    where.build_path = MICROVM_BUILD_GUEST_PATH;
+#endif
+    return where;
+}
+
+Expected<std::string> find_guest_runner(const GuestRunnerSearch& where) {
+    constexpr const char* kName = "microvm-guest";
+    if (where.env) {
+        // An explicit choice that does not work is an error, not a reason to pick another.
+        if (is_executable_file(*where.env)) return *where.env;
+        return fail(Failure::Kind::SetupError, "guest runner $MICROVM_GUEST=" + *where.env +
+                                                   " is not an executable file");
+    }
+    std::vector<std::string> looked{"$MICROVM_GUEST (unset)"};
+    if (!where.executable_dir.empty()) {
+        std::filesystem::path dir = where.executable_dir;
         for (const auto& candidate : {dir / kName, dir.parent_path() / "guest" / kName}) {
             if (is_executable_file(candidate.string())) return candidate.string();
             looked.push_back(candidate.string());
         }
     }
-#ifdef MICROVM_BUILD_GUEST_PATH
-    if (is_executable_file(MICROVM_BUILD_GUEST_PATH)) return std::string(MICROVM_BUILD_GUEST_PATH);
-    looked.push_back(MICROVM_BUILD_GUEST_PATH);
-#endif
+    if (!where.build_path.empty()) {
+        if (is_executable_file(where.build_path)) return where.build_path;
+        looked.push_back(where.build_path);
+    }
     return fail(Failure::Kind::SetupError,
                 std::string("guest runner '") + kName +
                     "' not found; looked in: " + text::join(looked, ", "));
+}
+
+Expected<std::string> find_guest_runner() {
+    return find_guest_runner(default_guest_runner_search());
 }
 
 }  // namespace microvm::guest

@@ -134,11 +134,33 @@ TEST(GuestRunner, BadEnvironmentVariableIsAnError) {
 }
 
 TEST(GuestRunner, ErrorNamesThePlacesLooked) {
-    ScopedEnv env("MICROVM_GUEST", std::nullopt);
-    auto found = find_guest_runner();
-    if (found) GTEST_SKIP() << "a built guest runner exists at " << *found;
-    EXPECT_NE(found.error().message.find("$MICROVM_GUEST"), std::string::npos);
-    EXPECT_NE(found.error().message.find("microvm-guest"), std::string::npos);
+    TempDir dir;
+    const std::string root = dir.path().string();
+    const std::string bin = root + "/bin";
+    const std::string build = root + "/build/microvm-guest";
+    auto found = find_guest_runner({std::nullopt, bin, build});
+    ASSERT_FALSE(found.has_value()) << *found;
+    const std::string& m = found.error().message;
+    for (const std::string& place :
+         {std::string("$MICROVM_GUEST (unset)"), bin + "/microvm-guest",
+          root + "/guest/microvm-guest", build}) {
+        EXPECT_NE(m.find(place), std::string::npos) << place << " in: " << m;
+    }
+}
+
+TEST(GuestRunner, LooksNextToTheExecutableThenInTheBuildTree) {
+    TempDir dir;
+    std::string built = dir.write("build/microvm-guest", "#!/bin/sh\n");
+    ::chmod(built.c_str(), 0755);
+    const std::string bin = dir.path().string() + "/bin";
+    auto found = find_guest_runner({std::nullopt, bin, built});
+    ASSERT_TRUE(found.has_value()) << found.error().message;
+    EXPECT_EQ(*found, built);
+    std::string sibling = dir.write("guest/microvm-guest", "#!/bin/sh\n");
+    ::chmod(sibling.c_str(), 0755);
+    found = find_guest_runner({std::nullopt, bin, built});
+    ASSERT_TRUE(found.has_value()) << found.error().message;
+    EXPECT_EQ(*found, sibling);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "microvm/provider.hpp"
+#include "support/scoped_env.hpp"
 
 namespace microvm::testing {
 
@@ -74,29 +75,7 @@ class FakeProvider : public Provider {
     std::shared_ptr<FakeCalls> calls_;
 };
 
-// Sets (or unsets) an environment variable for the scope of a test.
-class ScopedEnv {
-  public:
-    ScopedEnv(const char* name, std::optional<std::string> value) : name_(name) {
-        if (const char* old = std::getenv(name)) old_ = old;
-        if (value) {
-            ::setenv(name, value->c_str(), 1);
-        } else {
-            ::unsetenv(name);
-        }
-    }
-    ~ScopedEnv() {
-        if (old_) {
-            ::setenv(name_.c_str(), old_->c_str(), 1);
-        } else {
-            ::unsetenv(name_.c_str());
-        }
-    }
-
-  private:
-    std::string name_;
-    std::optional<std::string> old_;
-};
+using testsupport::ScopedEnv;
 
 // A fresh temporary directory, removed with everything in it at the end of the scope.
 class TempDir {

@@ -52,8 +52,17 @@ std::string frame(std::string_view body);            // length prefix + body
 // Parses one frame from bytes read off fd 3 (exactly one frame expected).
 Expected<Result> unframe_result(std::string_view bytes);
 
-// Path of the guest runner binary: $MICROVM_GUEST, else next to the running executable, else the
-// build tree's copy. Error when none exists.
-Expected<std::string> find_guest_runner();
+// Where to look for the guest runner binary, in this order.
+struct GuestRunnerSearch {
+    std::optional<std::string> env;  // $MICROVM_GUEST: when set, the only candidate
+    std::string executable_dir;      // the running executable's directory (and ../guest)
+    std::string build_path;          // the build tree's copy
+};
+// This process's search: its $MICROVM_GUEST, /proc/self/exe, the build tree.
+GuestRunnerSearch default_guest_runner_search();
+
+// Path of the guest runner binary. Error, naming every place looked in, when none exists.
+Expected<std::string> find_guest_runner(const GuestRunnerSearch& where);
+Expected<std::string> find_guest_runner();  // with default_guest_runner_search()
 
 }  // namespace microvm::guest

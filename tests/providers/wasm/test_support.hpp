@@ -12,6 +12,7 @@
 
 #include "microvm/wasm/wasm_provider.hpp"
 #include "support/result_text.hpp"
+#include "support/scoped_env.hpp"
 
 namespace wasmtest {
 
@@ -47,19 +48,7 @@ class WasmTest : public ::testing::Test {
     microvm::WasmProvider provider;
 };
 
-// Sets (or, with nullptr, unsets) an environment variable and restores the old value.
-class ScopedEnv {
-  public:
-    ScopedEnv(const char* name, const char* value);
-    ~ScopedEnv();
-    ScopedEnv(const ScopedEnv&) = delete;
-    ScopedEnv& operator=(const ScopedEnv&) = delete;
-
-  private:
-    std::string name_;
-    std::optional<std::string> old_;
-};
-
+using testsupport::ScopedEnv;
 using testsupport::describe;  // for assertion messages
 
 }  // namespace wasmtest

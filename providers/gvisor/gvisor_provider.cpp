@@ -176,12 +176,7 @@ ExecutionResult GvisorProvider::run(const ExecutionContext& ctx) {
     }
     RunOutcome& o = *outcome;
     ExecutionResult r = make_result(ctx, Status::Ok);
-    apply_ending({.kind = o.end == RunOutcome::End::TimedOut         ? SandboxEnding::Kind::TimedOut
-                          : o.end == RunOutcome::End::MemoryExceeded ? SandboxEnding::Kind::MemoryExceeded
-                          : o.end == RunOutcome::End::Signaled       ? SandboxEnding::Kind::Signaled
-                                                                     : SandboxEnding::Kind::Exited,
-                  .exit_code = o.exit_code,
-                  .signal = o.signal,
+    apply_ending({.kind = o.end, .exit_code = o.exit_code, .signal = o.signal,
                   .guest = req.guest_result},
                  config, r);
     const bool exited = o.end == RunOutcome::End::Exited;

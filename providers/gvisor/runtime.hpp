@@ -18,6 +18,7 @@
 
 #include "microvm/policy.hpp"
 #include "microvm/provider.hpp"
+#include "microvm/sandbox_ending.hpp"
 #include "process/output_capture.hpp"
 
 namespace microvm::gvisor {
@@ -52,7 +53,7 @@ struct RunRequest {
 };
 
 struct RunOutcome {
-    enum class End { Exited, Signaled, TimedOut, MemoryExceeded };
+    using End = SandboxEnding::Kind;  // Exited, TimedOut, MemoryExceeded, Signaled
     End end = End::Exited;
     int exit_code = 0;  // Exited; 128+signal otherwise
     int signal = 0;     // Signaled; SIGKILL for TimedOut/MemoryExceeded

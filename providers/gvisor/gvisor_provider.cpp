@@ -7,6 +7,7 @@
 #include "microvm/guest_run.hpp"
 #include "microvm/sandbox_ending.hpp"
 #include "process/program_command.hpp"
+#include "process/sandbox_provider_settings.hpp"
 
 namespace microvm {
 namespace {
@@ -23,14 +24,9 @@ Expected<gvisor::RuntimeSettings> parse_settings(const nlohmann::json& s) {
     text("platform", out.platform);
     text("cgroup_parent", out.cgroup_parent);
     text("state_dir", out.state_base);
-    // Validated against config_schema() already; positive integers.
-    auto positive = [&](const char* key) -> std::optional<uint64_t> {
-        auto it = s.find(key);
-        if (it == s.end() || !it->is_number_integer() || it->get<int64_t>() <= 0) return {};
-        return static_cast<uint64_t>(it->get<int64_t>());
-    };
-    if (auto mb = positive("max_file_size_mb")) out.max_file_size_bytes = *mb << 20;
-    if (auto n = positive("max_open_files")) out.max_open_files = *n;
+    const process::RlimitSettings rlimits = process::parse_rlimit_settings(s);  // validated
+    out.max_file_size_bytes = rlimits.max_file_size_bytes;
+    out.max_open_files = rlimits.max_open_files;
     return out;
 }
 
@@ -75,9 +71,7 @@ std::string GvisorProvider::platform() const {
 }
 
 nlohmann::json GvisorProvider::config_schema() const {
-    return {{"type", "object"},
-            {"properties",
-             {{"runsc",
+    nlohmann::json properties = {{"runsc",
                {{"type", "string"},
                 {"description", "absolute path of the runsc binary (default: found on PATH)"}}},
               {"platform",
@@ -96,25 +90,15 @@ nlohmann::json GvisorProvider::config_schema() const {
                {{"type", "string"},
                 {"description",
                  "existing directory holding the provider's private runsc state and bundles "
-                 "(default /run)"}}},
-              {"max_file_size_mb",
-               {{"type", "integer"},
-                {"minimum", 1},
-                {"description", "RLIMIT_FSIZE of sandboxed programs (default 1024)"}}},
-              {"max_open_files",
-               {{"type", "integer"},
-                {"minimum", 16},
-                {"maximum", 1048576},
-                {"description", "RLIMIT_NOFILE of sandboxed programs (default 1024)"}}}}},
-            {"additionalProperties", false}};
+                 "(default /run)"}}}};
+    properties.update(process::rlimit_settings_schema());
+    return {{"type", "object"}, {"properties", properties}, {"additionalProperties", false}};
 }
 
 std::vector<Unsupported> GvisorProvider::check(const ExecutionContext& ctx) const {
     std::vector<Unsupported> problems = Provider::check(ctx);
-    const NetworkPolicy& net = ctx.config.network_policy;
-    if (net.kind == NetworkPolicy::Kind::AllowList || net.kind == NetworkPolicy::Kind::DenyList) {
-        problems.push_back({"network_policy " + net.to_string(),
-                            "host allow/block lists are not implemented yet; use deny or full"});
+    if (auto refused = process::refuse_host_lists(ctx.config.network_policy)) {
+        problems.push_back(std::move(*refused));
     }
     return problems;
 }

@@ -7,6 +7,7 @@
 #include "microvm/guest_run.hpp"
 #include "microvm/sandbox_ending.hpp"
 #include "process/program_command.hpp"
+#include "process/sandbox_provider_settings.hpp"
 
 namespace microvm {
 namespace {
@@ -19,14 +20,7 @@ Expected<process::SandboxSettings> parse_settings(const nlohmann::json& s) {
     if (auto it = s.find("cgroup_parent"); it != s.end() && it->is_string()) {
         out.cgroup_parent = it->get<std::string>();
     }
-    // Validated against config_schema() already; positive integers.
-    auto positive = [&](const char* key) -> std::optional<uint64_t> {
-        auto it = s.find(key);
-        if (it == s.end() || !it->is_number_integer() || it->get<int64_t>() <= 0) return {};
-        return static_cast<uint64_t>(it->get<int64_t>());
-    };
-    if (auto mb = positive("max_file_size_mb")) out.rlimits.max_file_size_bytes = *mb << 20;
-    if (auto n = positive("max_open_files")) out.rlimits.max_open_files = *n;
+    out.rlimits = process::parse_rlimit_settings(s);  // validated against config_schema()
     return out;
 }
 
@@ -69,32 +63,20 @@ Availability ProcessProvider::availability() const {
 }
 
 nlohmann::json ProcessProvider::config_schema() const {
-    return {{"type", "object"},
-            {"properties",
-             {{"cgroup_parent",
+    nlohmann::json properties = {{"cgroup_parent",
                {{"type", "string"},
                 {"description",
                  "cgroup (path from each hierarchy's root) under which sandbox cgroups are "
                  "created; default: the host process's own cgroup. With cgroup v2 it must be a "
-                 "delegated cgroup holding no processes."}}},
-              {"max_file_size_mb",
-               {{"type", "integer"},
-                {"minimum", 1},
-                {"description", "RLIMIT_FSIZE of sandboxed programs (default 1024)"}}},
-              {"max_open_files",
-               {{"type", "integer"},
-                {"minimum", 16},
-                {"maximum", 1048576},
-                {"description", "RLIMIT_NOFILE of sandboxed programs (default 1024)"}}}}},
-            {"additionalProperties", false}};
+                 "delegated cgroup holding no processes."}}}};
+    properties.update(process::rlimit_settings_schema());
+    return {{"type", "object"}, {"properties", properties}, {"additionalProperties", false}};
 }
 
 std::vector<Unsupported> ProcessProvider::check(const ExecutionContext& ctx) const {
     std::vector<Unsupported> problems = Provider::check(ctx);
-    const NetworkPolicy& net = ctx.config.network_policy;
-    if (net.kind == NetworkPolicy::Kind::AllowList || net.kind == NetworkPolicy::Kind::DenyList) {
-        problems.push_back({"network_policy " + net.to_string(),
-                            "host allow/block lists are not implemented yet; use deny or full"});
+    if (auto refused = process::refuse_host_lists(ctx.config.network_policy)) {
+        problems.push_back(std::move(*refused));
     }
     return problems;
 }

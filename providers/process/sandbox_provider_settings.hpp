@@ -1,0 +1,25 @@
+// What the OS-sandbox providers (process, gvisor) share at their surface: the rlimit settings of
+// `[provider_configs.NAME]` (schema and parsing) and the refusal of network host lists, which
+// neither enforces yet.
+#pragma once
+
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "microvm/policy.hpp"
+#include "microvm/provider.hpp"
+#include "process/rlimits.hpp"
+
+namespace microvm::process {
+
+// The "max_file_size_mb" and "max_open_files" properties of a provider's settings schema.
+nlohmann::json rlimit_settings_schema();
+
+// Those settings from an object already validated against the schema (absent: the defaults).
+RlimitSettings parse_rlimit_settings(const nlohmann::json& settings);
+
+// allow=/block= lists are refused (never treated as deny or full).
+std::optional<Unsupported> refuse_host_lists(const NetworkPolicy& policy);
+
+}  // namespace microvm::process

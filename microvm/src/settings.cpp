@@ -1,14 +1,17 @@
 // Settings: built-in profiles, overrides, and where the settings file is looked for.
 #include "microvm/settings.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "microvm/factory.hpp"
+#include "microvm/trusted_path.hpp"
 #include "text_util.hpp"
 
 namespace microvm {
@@ -17,17 +20,17 @@ namespace {
 // A settings file is small; this only stops an accidental multi-gigabyte read.
 constexpr std::uintmax_t kMaxSettingsBytes = 16u << 20;
 
-bool is_file(const std::filesystem::path& p) {
-    std::error_code ec;
-    return std::filesystem::is_regular_file(p, ec);
+bool exists(const std::string& p) {
+    struct stat st;
+    return ::stat(p.c_str(), &st) == 0;
 }
 
-std::optional<std::filesystem::path> user_config_path() {
+std::optional<std::string> user_config_path() {
     if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg && *xdg) {
-        return std::filesystem::path(xdg) / "microvm" / "config.toml";
+        return (std::filesystem::path(xdg) / "microvm" / "config.toml").string();
     }
     if (const char* home = std::getenv("HOME"); home && *home) {
-        return std::filesystem::path(home) / ".config" / "microvm" / "config.toml";
+        return (std::filesystem::path(home) / ".config" / "microvm" / "config.toml").string();
     }
     return std::nullopt;
 }
@@ -74,30 +77,64 @@ Expected<Settings> load_settings_file(const std::string& path) {
         return fail(Failure::Kind::InvalidConfig,
                     "cannot read settings file " + text::quoted(path) + ": " + std::move(why));
     };
-    std::error_code ec;
-    auto size = std::filesystem::file_size(path, ec);
-    if (ec) return cannot(ec.message());
-    if (size > kMaxSettingsBytes) return cannot("larger than 16 MiB");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return cannot(std::strerror(errno));
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad()) return cannot("read failed");
-    RTFS_TRY(Settings settings, parse_settings(text.str(), path));
+    if (!exists(path)) return cannot(std::strerror(errno));
+    // A sandbox with write access somewhere must not be able to plant settings there.
+    RTFS_TRY(std::string real, trusted_real_path(path, "settings file"));
+    const int fd = ::open(real.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return cannot(std::strerror(errno));
+    std::string text;
+    struct stat st;
+    bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    if (!ok) {
+        ::close(fd);
+        return cannot("not a regular file");
+    }
+    if (static_cast<std::uintmax_t>(st.st_size) > kMaxSettingsBytes) {
+        ::close(fd);
+        return cannot("larger than 16 MiB");
+    }
+    char buf[8192];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            ok = n == 0;
+            break;
+        }
+        text.append(buf, static_cast<size_t>(n));
+        if (text.size() > kMaxSettingsBytes) {
+            ok = false;
+            break;
+        }
+    }
+    ::close(fd);
+    if (!ok) return cannot("read failed");
+    RTFS_TRY(Settings settings, parse_settings(text, path));
     settings.source_file = path;
     return settings;
 }
 
-Expected<Settings> load_settings(std::optional<std::string> explicit_path) {
-    if (explicit_path) return load_settings_file(*explicit_path);
-    if (const char* env = std::getenv("MICROVM_CONFIG"); env && *env) {
-        return load_settings_file(env);
-    }
-    if (is_file("microvm.toml")) return load_settings_file("microvm.toml");
-    if (auto user = user_config_path(); user && is_file(*user)) {
-        return load_settings_file(user->string());
+SettingsPlaces SettingsPlaces::from_environment(std::optional<std::string> explicit_path) {
+    SettingsPlaces places;
+    places.explicit_path = std::move(explicit_path);
+    if (const char* env = std::getenv("MICROVM_CONFIG"); env && *env) places.env_path = env;
+    places.user_path = user_config_path();
+    return places;
+}
+
+Expected<Settings> load_settings(const SettingsPlaces& places) {
+    if (places.explicit_path) return load_settings_file(*places.explicit_path);
+    if (places.env_path) return load_settings_file(*places.env_path);
+    // Never the working directory: a sandbox may have written there.
+    if (places.user_path && exists(*places.user_path)) return load_settings_file(*places.user_path);
+    if (!places.system_path.empty() && exists(places.system_path)) {
+        return load_settings_file(places.system_path);
     }
     return Settings{};
+}
+
+Expected<Settings> load_settings(std::optional<std::string> explicit_path) {
+    return load_settings(SettingsPlaces::from_environment(std::move(explicit_path)));
 }
 
 Expected<Settings> apply_profile(Settings settings, std::string_view name) {

@@ -8,6 +8,7 @@
 
 #include "gvisor/child_process.hpp"
 #include "process/output_capture.hpp"
+#include "microvm/trusted_path.hpp"
 #include "process/paths.hpp"
 #include "process/unique_fd.hpp"
 
@@ -72,13 +73,8 @@ std::vector<std::string> Runsc::argv(const std::vector<std::string>& global_flag
 }
 
 Expected<std::string> find_runsc(const std::string& configured) {
-    if (!configured.empty()) {
-        if (configured.front() != '/' || ::access(configured.c_str(), X_OK) != 0) {
-            return fail(Failure::Kind::SetupError,
-                        "runsc '" + configured + "' is not an executable absolute path");
-        }
-        return configured;
-    }
+    // runsc runs as the host's user (root): it must lie where no sandbox could have planted it.
+    if (!configured.empty()) return trusted_executable(configured, "runsc");
     const char* path = std::getenv("PATH");
     std::vector<std::string> dirs = split_path(path ? path : "");
     for (const char* d : {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin"}) {
@@ -86,7 +82,7 @@ Expected<std::string> find_runsc(const std::string& configured) {
     }
     std::string found = process::find_in_dirs("runsc", dirs);
     if (found.empty()) return fail(Failure::Kind::SetupError, "runsc not found on PATH");
-    return found;
+    return trusted_executable(found, "runsc");
 }
 
 std::vector<std::string> runsc_platforms(const std::string& binary) {

@@ -12,6 +12,7 @@
 #include "gvisor/oci_mounts.hpp"
 #include "gvisor/oci_spec.hpp"
 #include "gvisor/probe_cache.hpp"
+#include "microvm/trusted_path.hpp"
 #include "gvisor/runsc.hpp"
 #include "gvisor/state_dir.hpp"
 #include "microvm/guest_protocol.hpp"
@@ -110,6 +111,8 @@ Expected<std::unique_ptr<Runtime>> Runtime::create(const RuntimeSettings& settin
                     "runsc needs root here (runsc's rootless mode weakens the sandbox and is not "
                     "used)");
     }
+    // runsc state, bundles and the probe record live there; nobody else may be able to plant them.
+    RTFS_CHECK(trusted_real_path(settings.state_base, "gvisor state_dir"));
     std::unique_ptr<Runtime> rt(new Runtime());
     Impl& impl = *rt->impl_;
     impl.settings = settings;

@@ -4,6 +4,7 @@
 
 #include "microvm/factory.hpp"
 #include "microvm/settings.hpp"
+#include "microvm/trusted_path.hpp"
 #include "test_support.hpp"
 
 namespace microvm {
@@ -13,6 +14,7 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using testing::ScopedEnv;
 using testing::TempDir;
+using testing::trusted_temp_base;
 
 constexpr const char* kGoodFile = R"(default_provider = "gvisor"
 
@@ -254,7 +256,7 @@ TEST(SettingsProfiles, FileProfileReplacesBuiltIn) {
 }
 
 TEST(SettingsLoad, ExplicitPathAndMissingFile) {
-    TempDir dir;
+    TempDir dir(trusted_temp_base());
     std::string path = dir.write("custom.toml", "default_provider = \"wasm\"\n");
     auto s = load_settings(path);
     ASSERT_TRUE(s.has_value()) << s.error().message;
@@ -272,7 +274,7 @@ TEST(SettingsLoad, ExplicitPathAndMissingFile) {
         << err.error().message;
 }
 
-// Runs the body with the working directory and home set to fresh directories.
+// Runs the body with the working directory and home set to fresh (trusted) directories.
 class SettingsSearch : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -282,7 +284,14 @@ class SettingsSearch : public ::testing::Test {
     }
     void TearDown() override { std::filesystem::current_path(old_cwd_); }
 
-    TempDir home_;
+    // The places load_settings() would look at, with the system file inside the test's home.
+    SettingsPlaces places(std::optional<std::string> explicit_path = std::nullopt) const {
+        SettingsPlaces p = SettingsPlaces::from_environment(std::move(explicit_path));
+        p.system_path = (home_.path() / "etc/microvm/config.toml").string();
+        return p;
+    }
+
+    TempDir home_{trusted_temp_base()};
     ScopedEnv home_env_{"HOME", home_.path().string()};
     ScopedEnv xdg_env_{"XDG_CONFIG_HOME", std::nullopt};
     ScopedEnv config_env_{"MICROVM_CONFIG", std::nullopt};
@@ -290,32 +299,123 @@ class SettingsSearch : public ::testing::Test {
 };
 
 TEST_F(SettingsSearch, DefaultsWhenNoFileExists) {
-    auto s = load_settings();
+    auto s = load_settings(places());
     ASSERT_TRUE(s.has_value()) << s.error().message;
     EXPECT_EQ(s->default_provider, "process");
     EXPECT_TRUE(s->source_file.empty());
 }
 
-TEST_F(SettingsSearch, SearchOrder) {
-    home_.write(".config/microvm/config.toml", "default_provider = \"user\"\n");
-    EXPECT_EQ(load_settings()->default_provider, "user");
+TEST_F(SettingsSearch, SearchOrderNeverIncludesTheWorkingDirectory) {
+    // The attack: a sandbox given --fs rw=DIR leaves DIR/microvm.toml for the next microvm
+    // started there. It is never read.
+    home_.write("work/microvm.toml", "default_provider = \"planted\"\n");
+    EXPECT_EQ(load_settings(places())->default_provider, "process");
 
-    home_.write("work/microvm.toml", "default_provider = \"cwd\"\n");
-    EXPECT_EQ(load_settings()->default_provider, "cwd");
+    home_.write("etc/microvm/config.toml", "default_provider = \"system\"\n");
+    EXPECT_EQ(load_settings(places())->default_provider, "system");
+
+    home_.write(".config/microvm/config.toml", "default_provider = \"user\"\n");
+    EXPECT_EQ(load_settings(places())->default_provider, "user");
 
     std::string env_file = home_.write("env.toml", "default_provider = \"env\"\n");
     ScopedEnv env("MICROVM_CONFIG", env_file);
-    EXPECT_EQ(load_settings()->default_provider, "env");
+    EXPECT_EQ(load_settings(places())->default_provider, "env");
 
     std::string explicit_file = home_.write("explicit.toml", "default_provider = \"explicit\"\n");
-    EXPECT_EQ(load_settings(explicit_file)->default_provider, "explicit");
+    EXPECT_EQ(load_settings(places(explicit_file))->default_provider, "explicit");
 }
 
 TEST_F(SettingsSearch, MicrovmConfigPointingNowhereIsAnError) {
     ScopedEnv env("MICROVM_CONFIG", (home_.path() / "missing.toml").string());
-    auto s = load_settings();
+    auto s = load_settings(places());
     ASSERT_FALSE(s.has_value());
+    EXPECT_EQ(s.error().kind, Failure::Kind::InvalidConfig);
     EXPECT_NE(s.error().message.find("missing.toml"), std::string::npos);
+}
+
+// OpenSSH's StrictModes: a file anyone but root or this user could have written is refused,
+// naming the file and the fault (SetupError: the CLI exits 125), and so is one below a
+// directory such a user could change.
+class UntrustedSettings : public SettingsSearch {
+  protected:
+    void expect_refused(const std::string& file, const std::string& fault) {
+        auto s = load_settings(places(file));
+        ASSERT_FALSE(s.has_value()) << file;
+        EXPECT_EQ(s.error().kind, Failure::Kind::SetupError) << s.error().message;
+        EXPECT_NE(s.error().message.find(file), std::string::npos) << s.error().message;
+        EXPECT_NE(s.error().message.find(fault), std::string::npos) << s.error().message;
+    }
+    const std::string good_ = "default_provider = \"mock\"\n";
+};
+
+TEST_F(UntrustedSettings, TrustedFileLoads) {
+    std::string file = home_.write("ok/config.toml", good_);
+    ::chmod(file.c_str(), 0644);
+    auto s = load_settings(places(file));
+    ASSERT_TRUE(s.has_value()) << s.error().message;
+    EXPECT_EQ(s->default_provider, "mock");
+}
+
+TEST_F(UntrustedSettings, WritableByOthersIsRefused) {
+    std::string file = home_.write("a/config.toml", good_);
+    ::chmod(file.c_str(), 0666);
+    expect_refused(file, "writable by others (mode 0666)");
+    ::chmod(file.c_str(), 0664);
+    expect_refused(file, "writable by its group (mode 0664)");
+}
+
+TEST_F(UntrustedSettings, DirectoryWritableByOthersIsRefused) {
+    std::string file = home_.write("open/config.toml", good_);
+    std::string dir = (home_.path() / "open").string();
+    ::chmod(dir.c_str(), 01777);  // sticky like /tmp: still refused, as OpenSSH does
+    expect_refused(file, "directory '" + dir + "' is writable by others (mode 1777)");
+}
+
+TEST_F(UntrustedSettings, SymlinkIntoAWritableDirectoryIsRefused) {
+    std::string target = home_.write("open/config.toml", good_);
+    std::string dir = (home_.path() / "open").string();
+    ::chmod(dir.c_str(), 0777);
+    std::string link = (home_.path() / "link.toml").string();
+    std::filesystem::create_symlink(target, link);
+    expect_refused(link, "is writable by others");
+}
+
+TEST_F(UntrustedSettings, OwnedBySomeoneElseIsRefused) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to give a file away";  // CI runs as root
+    std::string file = home_.write("theirs/config.toml", good_);
+    ASSERT_EQ(::chown(file.c_str(), 4242, 4242), 0);
+    expect_refused(file, "owned by uid 4242");
+    ASSERT_EQ(::chown(file.c_str(), 0, 0), 0);
+    std::string dir = (home_.path() / "theirs").string();
+    ASSERT_EQ(::chown(dir.c_str(), 4242, 4242), 0);
+    expect_refused(file, "directory '" + dir + "' is owned by uid 4242");
+}
+
+TEST(TrustedExecutable, MustBeAbsoluteTrustedAndExecutable) {
+    auto relative = trusted_executable("bin/runsc", "runsc");
+    ASSERT_FALSE(relative.has_value());
+    EXPECT_NE(relative.error().message.find("must be an absolute path"), std::string::npos);
+
+    TempDir dir(trusted_temp_base());
+    std::string script = dir.write("tool", "#!/bin/sh\n");
+    ::chmod(script.c_str(), 0644);
+    auto plain = trusted_executable(script, "runsc");
+    ASSERT_FALSE(plain.has_value());
+    EXPECT_NE(plain.error().message.find("not an executable file"), std::string::npos);
+    ::chmod(script.c_str(), 0755);
+    EXPECT_TRUE(trusted_executable(script, "runsc").has_value());
+    ::chmod(script.c_str(), 0757);
+    auto writable = trusted_executable(script, "runsc");
+    ASSERT_FALSE(writable.has_value());
+    EXPECT_EQ(writable.error().kind, Failure::Kind::SetupError);
+
+    TempDir open_dir;  // below /tmp, writable by everyone
+    std::string planted = open_dir.write("runsc", "#!/bin/sh\n");
+    ::chmod(planted.c_str(), 0755);
+    auto refused = trusted_executable(planted, "runsc");
+    ASSERT_FALSE(refused.has_value());
+    EXPECT_NE(refused.error().message.find("is writable by others"), std::string::npos)
+        << refused.error().message;
 }
 
 TEST(SettingsProviders, ProviderConfigErrorsAreLocated) {

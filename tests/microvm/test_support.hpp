@@ -14,6 +14,7 @@
 
 #include "microvm/provider.hpp"
 #include "support/scoped_env.hpp"
+#include "support/trusted_temp.hpp"
 
 namespace microvm::testing {
 
@@ -77,11 +78,14 @@ class FakeProvider : public Provider {
 
 using testsupport::ScopedEnv;
 
-// A fresh temporary directory, removed with everything in it at the end of the scope.
+using testsupport::trusted_temp_base;
+
+// A fresh temporary directory (mode 0700), removed with everything in it at the end of the
+// scope; by default in the system's temp directory.
 class TempDir {
   public:
-    TempDir() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "microvm-core-test-XXXXXX");
+    explicit TempDir(const std::filesystem::path& base = std::filesystem::temp_directory_path()) {
+        std::string tmpl = (base / "microvm-core-test-XXXXXX");
         path_ = ::mkdtemp(tmpl.data()) ? tmpl : std::string();
     }
     ~TempDir() {

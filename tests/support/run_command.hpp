@@ -20,12 +20,12 @@ struct CommandResult {
     std::string err;
 };
 
-// A temporary file removed when it goes out of scope.
+// A temporary file removed when it goes out of scope; by default in the system's temp directory.
 class TempFile {
 public:
-    explicit TempFile(const std::string& content = "") {
-        std::string tmpl =
-            (std::filesystem::temp_directory_path() / "microvm-test-XXXXXX").string();
+    explicit TempFile(const std::string& content = "",
+                      const std::filesystem::path& dir = std::filesystem::temp_directory_path()) {
+        std::string tmpl = (dir / "microvm-test-XXXXXX").string();
         int fd = ::mkstemp(tmpl.data());
         if (fd >= 0) ::close(fd);
         path_ = tmpl;
@@ -46,8 +46,9 @@ private:
     std::string path_;
 };
 
+// cwd: the working directory of the command (empty: this process's own).
 inline CommandResult run_command(const std::vector<std::string>& argv_in,
-                                 const std::string& stdin_text = "") {
+                                 const std::string& stdin_text = "", const std::string& cwd = "") {
     TempFile in(stdin_text), out, err;
     std::vector<std::string> argv_s = argv_in;
     std::vector<char*> argv;
@@ -59,6 +60,7 @@ inline CommandResult run_command(const std::vector<std::string>& argv_in,
         int o = ::open(out.path().c_str(), O_WRONLY | O_TRUNC);
         int e = ::open(err.path().c_str(), O_WRONLY | O_TRUNC);
         if (i < 0 || o < 0 || e < 0) _exit(250);
+        if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) _exit(252);
         ::dup2(i, 0);
         ::dup2(o, 1);
         ::dup2(e, 2);

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/run_command.hpp"
+#include "support/trusted_temp.hpp"
 
 namespace {
 
@@ -132,11 +133,12 @@ TEST(MicrovmCli, ProvidersTableListsEveryProvider) {
 }
 
 TEST(MicrovmCli, SettingsFileChoosesTheProviderAndBadFilesNameTheLine) {
-    TempFile good("default_provider = \"mock\"\n[default_config]\ntimeout = \"5s\"\n");
+    const auto trusted = testsupport::trusted_temp_base();
+    TempFile good("default_provider = \"mock\"\n[default_config]\ntimeout = \"5s\"\n", trusted);
     auto r = microvm({"eval", "--config", good.path(), "--json", "(+ 2 2)"});
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(nlohmann::json::parse(r.out)["provider"], "mock");
-    TempFile bad("default_provider = \"mock\"\n[default_config]\ntimeout = 30\n");
+    TempFile bad("default_provider = \"mock\"\n[default_config]\ntimeout = 30\n", trusted);
     r = microvm({"eval", "--config", bad.path(), "1"});
     EXPECT_EQ(r.status, 64);
     EXPECT_NE(r.err.find(":3:"), std::string::npos) << r.err;

@@ -61,9 +61,22 @@ struct Settings {
 // Errors are InvalidConfig naming file:line and key, e.g.
 //   microvm.toml:7: default_config.timeout: expected a duration string like "30s", got integer
 Expected<Settings> parse_settings(std::string_view toml_text, std::string_view file_name);
+// Reads a settings file that must be trusted where it lies (trusted_path.hpp): SetupError naming
+// the file and the fault when it is not (a sandbox could have planted it); InvalidConfig when it
+// cannot be read or parsed.
 Expected<Settings> load_settings_file(const std::string& path);
-// explicit_path, else $MICROVM_CONFIG, else ./microvm.toml, else
-// ${XDG_CONFIG_HOME:-~/.config}/microvm/config.toml, else the built-in defaults.
+
+// Where settings come from, first match wins: an explicit path (--config), $MICROVM_CONFIG, the
+// user's ${XDG_CONFIG_HOME:-~/.config}/microvm/config.toml, the system's
+// /etc/microvm/config.toml, else the built-in defaults. Never the working directory.
+struct SettingsPlaces {
+    std::optional<std::string> explicit_path;
+    std::optional<std::string> env_path;
+    std::optional<std::string> user_path;
+    std::string system_path = "/etc/microvm/config.toml";
+    static SettingsPlaces from_environment(std::optional<std::string> explicit_path);
+};
+Expected<Settings> load_settings(const SettingsPlaces& places);
 Expected<Settings> load_settings(std::optional<std::string> explicit_path = std::nullopt);
 
 // The settings with the profile applied: its default_provider, its config over default_config.

@@ -1,0 +1,86 @@
+#include "microvm/trusted_path.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "text_util.hpp"
+
+namespace microvm {
+namespace {
+
+std::string octal_mode(mode_t mode) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
+    return buf;
+}
+
+// Why `st` (of `where`) cannot be trusted, or empty.
+std::string fault_of(const struct stat& st, const std::string& where) {
+    const uid_t me = ::geteuid();
+    if (st.st_uid != 0 && st.st_uid != me) {
+        return where + " is owned by uid " + std::to_string(st.st_uid) + " (only root" +
+               (me == 0 ? std::string() : " or uid " + std::to_string(me)) + " may own it)";
+    }
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        return where + " is writable by " +
+               ((st.st_mode & S_IWOTH) ? std::string("others") : std::string("its group")) +
+               " (mode " + octal_mode(st.st_mode) + ")";
+    }
+    return {};
+}
+
+}  // namespace
+
+Expected<std::string> trusted_real_path(std::string_view path, std::string_view what) {
+    const std::string given(path);
+    std::unique_ptr<char, decltype(&std::free)> real(::realpath(given.c_str(), nullptr),
+                                                     &std::free);
+    if (!real) {
+        return fail(Failure::Kind::InvalidConfig, std::string(what) + " " + text::quoted(given) +
+                                                      ": " + std::strerror(errno));
+    }
+    const std::string resolved(real.get());
+    auto untrusted = [&](const std::string& fault) {
+        return fail(Failure::Kind::SetupError,
+                    "refusing " + std::string(what) + " " + text::quoted(given) +
+                        (resolved == given ? "" : " (" + resolved + ")") + ": " + fault +
+                        "; it must lie where only root or the invoking user can change it");
+    };
+    struct stat st;
+    if (::stat(resolved.c_str(), &st) != 0) return untrusted(std::strerror(errno));
+    if (std::string f = fault_of(st, "it"); !f.empty()) return untrusted(f);
+    // Every directory above it: whoever may rename or replace an entry there controls the path.
+    std::string dir = resolved;
+    while (dir != "/") {
+        size_t slash = dir.rfind('/');
+        dir = slash == 0 ? "/" : dir.substr(0, slash);
+        if (::stat(dir.c_str(), &st) != 0) return untrusted(dir + ": " + std::strerror(errno));
+        if (std::string f = fault_of(st, "directory " + text::quoted(dir)); !f.empty()) {
+            return untrusted(f);
+        }
+    }
+    return resolved;
+}
+
+Expected<std::string> trusted_executable(std::string_view path, std::string_view what) {
+    if (path.empty() || path.front() != '/') {
+        return fail(Failure::Kind::InvalidConfig,
+                    std::string(what) + " " + text::quoted(path) + " must be an absolute path");
+    }
+    RTFS_TRY(std::string real, trusted_real_path(path, what));
+    struct stat st;
+    if (::stat(real.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || !(st.st_mode & 0111)) {
+        return fail(Failure::Kind::SetupError, std::string(what) + " " + text::quoted(path) +
+                                                   " is not an executable file");
+    }
+    return real;
+}
+
+}  // namespace microvm

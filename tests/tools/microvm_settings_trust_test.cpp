@@ -1,0 +1,90 @@
+// Settings come only from places a sandbox cannot write (issue: a sandbox with --fs rw=DIR left
+// DIR/microvm.toml and an executable it names for the next `microvm` started in DIR, which ran
+// the planted program as root). Driven through the CLI, with a real sandbox as the attacker.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "support/run_command.hpp"
+#include "support/trusted_temp.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using testsupport::CommandResult;
+using testsupport::TempFile;
+
+CommandResult microvm(std::vector<std::string> args, const std::string& cwd = "") {
+    args.insert(args.begin(), MICROVM_BINARY);
+    return testsupport::run_command(args, "", cwd);
+}
+
+class PlantedSettings : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/microvm-planted-XXXXXX";
+        ASSERT_NE(::mkdtemp(tmpl), nullptr);
+        dir_ = tmpl;
+        ::chmod(dir_.c_str(), 0777);  // the sandbox's unprivileged user writes here
+    }
+    void TearDown() override {
+        std::error_code ec;
+        fs::remove_all(dir_, ec);
+    }
+    std::string dir_;
+};
+
+TEST_F(PlantedSettings, ASandboxCannotPlantSettingsForTheNextRun) {
+    const std::string marker = dir_ + "/planted-program-ran";
+    // The attacker: a process sandbox with only DIR writable writes the settings file and the
+    // program it names, with shell builtins.
+    const std::string plant =
+        "printf '#!/bin/sh\\ntouch " + marker + "\\nexit 1\\n' > " + dir_ + "/runsc && " +
+        "chmod 755 " + dir_ + "/runsc 2>/dev/null; " +
+        "printf '[profiles.test]\\ndefault_provider = \"planted\"\\n"
+        "[provider_configs.gvisor]\\nrunsc = \"" + dir_ + "/runsc\"\\n' > " + dir_ +
+        "/microvm.toml";
+    CommandResult attack =
+        microvm({"run", "-p", "process", "--fs", "rw=" + dir_, "--", "/bin/sh", "-c", plant});
+    ASSERT_EQ(attack.status, 0) << attack.err;
+    ASSERT_TRUE(fs::exists(dir_ + "/microvm.toml"));
+
+    // The next microvm started in DIR does not read DIR/microvm.toml: the built-in test profile
+    // (mock) answers, not the planted one.
+    CommandResult next = microvm({"eval", "--profile", "test", "(+ 1 2)"}, dir_);
+    EXPECT_EQ(next.status, 0) << next.err;
+    EXPECT_EQ(next.out, "3\n");
+    EXPECT_EQ(next.err.find("planted"), std::string::npos) << next.err;
+
+    // Named explicitly, the file is refused for where it lies (exit 125, naming it), and the
+    // program it names never runs.
+    CommandResult named = microvm({"run", "-p", "gvisor", "--config", dir_ + "/microvm.toml",
+                                   "--", "/bin/true"},
+                                  dir_);
+    EXPECT_EQ(named.status, 125) << named.err;
+    EXPECT_NE(named.err.find("refusing settings file '" + dir_ + "/microvm.toml'"),
+              std::string::npos)
+        << named.err;
+    EXPECT_FALSE(fs::exists(marker));
+}
+
+TEST(SettingsExecutables, RelativeOrUntrustedRunscIsRefused) {
+    const auto trusted = testsupport::trusted_temp_base();
+    TempFile relative("[provider_configs.gvisor]\nrunsc = \"bin/runsc\"\n", trusted);
+    CommandResult r =
+        microvm({"run", "-p", "gvisor", "--config", relative.path(), "--", "/bin/true"});
+    EXPECT_EQ(r.status, 125) << r.err;
+    EXPECT_NE(r.err.find("must be an absolute path"), std::string::npos) << r.err;
+
+    TempFile planted("#!/bin/sh\nexit 0\n");  // in /tmp: anyone could have put it there
+    ::chmod(planted.path().c_str(), 0755);
+    TempFile names("[provider_configs.gvisor]\nrunsc = \"" + planted.path() + "\"\n", trusted);
+    r = microvm({"run", "-p", "gvisor", "--config", names.path(), "--", "/bin/true"});
+    EXPECT_EQ(r.status, 125) << r.err;
+    EXPECT_NE(r.err.find("refusing runsc"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("writable by others"), std::string::npos) << r.err;
+}
+
+}  // namespace

@@ -2,6 +2,8 @@
 // instances.
 #include "microvm/factory.hpp"
 
+#include <algorithm>
+
 #include "text_util.hpp"
 
 namespace microvm {
@@ -42,8 +44,26 @@ Provider* ProviderFactory::instance_locked(const std::string& name) {
     if (maker == makers_.end()) return nullptr;
     std::unique_ptr<Provider> made = maker->second();
     Provider* p = made.get();
-    if (p) instances_.emplace(name, std::move(made));
+    if (!p) return nullptr;
+    // Refusals suggest the providers of this factory (it outlives its instances).
+    p->set_peer_finder([this](ProgramKind kind) { return providers_running(kind); });
+    instances_.emplace(name, std::move(made));
     return p;
+}
+
+std::vector<std::string> ProviderFactory::providers_running(ProgramKind kind) {
+    std::lock_guard lock(mu_);
+    std::vector<std::string> names;
+    for (const auto& [name, unused] : makers_) {
+        Provider* p = instance_locked(name);
+        if (!p) continue;
+        std::vector<ProgramKind> kinds = p->runs();
+        if (std::find(kinds.begin(), kinds.end(), kind) != kinds.end() &&
+            p->availability().available) {
+            names.push_back(name);
+        }
+    }
+    return names;
 }
 
 Expected<void> ProviderFactory::initialize_provider(const std::string& name,

@@ -13,35 +13,6 @@
 namespace microvm {
 namespace {
 
-// Which built-in providers run which program kind (spec section 3), for refusal messages only:
-// the one place this table lives, so no provider has to know about the others.
-std::vector<std::string_view> builtin_providers_running(ProgramKind kind) {
-    switch (kind) {
-        case ProgramKind::Rtfs:
-            return {"mock", "process", "gvisor", "firecracker", "qemu", "wasm"};
-        case ProgramKind::External:
-        case ProgramKind::Script:
-            return {"process", "gvisor", "firecracker", "qemu"};
-        case ProgramKind::Wasm:
-            return {"wasm"};
-        case ProgramKind::Native:
-            return {"mock"};
-    }
-    return {};
-}
-
-std::string program_kind_refusal(const Provider& p, ProgramKind kind) {
-    std::vector<std::string> runs;
-    for (ProgramKind k : p.runs()) runs.emplace_back(to_string(k));
-    std::string reason = "it runs only " + text::join(runs, ", ") + " programs";
-    std::vector<std::string_view> others = builtin_providers_running(kind);
-    std::erase(others, p.name());
-    if (!others.empty()) {
-        reason += "; use " + text::join(others, ", ") + " for " + to_string(kind) + " programs";
-    }
-    return reason;
-}
-
 std::string new_execution_id() {
     std::random_device rd;
     uint64_t bits = (uint64_t{rd()} << 32) | rd();
@@ -61,6 +32,18 @@ std::string describe(const Provider& p, const std::vector<Unsupported>& problems
 }
 
 }  // namespace
+
+std::string Provider::program_kind_refusal(ProgramKind kind) const {
+    std::vector<std::string> runs;
+    for (ProgramKind k : this->runs()) runs.emplace_back(to_string(k));
+    std::string reason = "it runs only " + text::join(runs, ", ") + " programs";
+    std::vector<std::string> others = peers_ ? peers_(kind) : std::vector<std::string>{};
+    std::erase(others, std::string(name()));
+    if (!others.empty()) {
+        reason += "; use " + text::join(others, ", ") + " for " + to_string(kind) + " programs";
+    }
+    return reason;
+}
 
 nlohmann::json Provider::config_schema() const {
     return {{"type", "object"},
@@ -95,7 +78,7 @@ std::vector<Unsupported> Provider::check(const ExecutionContext& ctx) const {
     ProgramKind kind = kind_of(*ctx.program);
     std::vector<ProgramKind> kinds = runs();
     if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) {
-        problems.push_back({"program", program_kind_refusal(*this, kind)});
+        problems.push_back({"program", program_kind_refusal(kind)});
     }
     return problems;
 }

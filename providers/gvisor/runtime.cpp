@@ -16,6 +16,7 @@
 #include "gvisor/runsc.hpp"
 #include "gvisor/state_dir.hpp"
 #include "microvm/guest_protocol.hpp"
+#include "microvm/utf8.hpp"
 #include "process/cgroup.hpp"
 #include "process/program_files.hpp"
 #include "process/rootfs.hpp"
@@ -102,6 +103,30 @@ struct Runtime::Impl {
     std::unique_ptr<Runsc> runsc;
 };
 
+namespace {
+
+// runsc reads its bundle as JSON, which holds only UTF-8 text: other bytes are refused here
+// rather than altered or thrown on.
+Expected<void> require_utf8(const RunRequest& req) {
+    auto check = [](const std::string& text, const std::string& what) -> Expected<void> {
+        if (is_valid_utf8(text)) return Ok{};
+        return fail(Failure::Kind::InvalidInput,
+                    what + " is not valid UTF-8, which gVisor's OCI runtime requires");
+    };
+    RTFS_CHECK(check(req.program, "the program path"));
+    for (size_t i = 0; i < req.argv.size(); ++i) {
+        RTFS_CHECK(check(req.argv[i], "argument " + std::to_string(i)));
+    }
+    for (const std::string& e : req.env) {
+        RTFS_CHECK(check(e, "environment variable " + valid_utf8(e.substr(0, e.find('=')))));
+    }
+    for (const std::string& p : req.fs_policy.paths) RTFS_CHECK(check(p, "fs_policy path"));
+    for (const std::string& d : req.runtime_dirs) RTFS_CHECK(check(d, "runtime directory"));
+    return Ok{};
+}
+
+}  // namespace
+
 Runtime::Runtime() : impl_(std::make_unique<Impl>()) {}
 Runtime::~Runtime() = default;
 
@@ -181,6 +206,7 @@ Expected<RunOutcome> Runtime::run(const RunRequest& req) const {
     if (req.program.empty() || req.program.front() != '/') {
         return fail(Failure::Kind::InvalidInput, "program path must be absolute");
     }
+    RTFS_CHECK(require_utf8(req));
     process::RootfsRequest root_request;
     root_request.policy = req.fs_policy;
     root_request.runtime_dirs = req.runtime_dirs;

@@ -92,9 +92,11 @@ Result locate(const std::string& name, const std::string& what) {
     if (::stat(path.c_str(), &st) != 0) {
         return error(CommandError::Kind::NotFound, what + " '" + path + "' does not exist");
     }
-    if (!S_ISREG(st.st_mode) || ::access(path.c_str(), X_OK) != 0) {
+    // Mode bits, not access(): root's access(X_OK) ignores them, the sandbox user does not.
+    if (!S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0) {
         return error(CommandError::Kind::NotExecutable,
-                     what + " '" + path + "' is not an executable file");
+                     what + " '" + path + "' is not an executable file" +
+                         (S_ISDIR(st.st_mode) ? " (it is a directory)" : ""));
     }
     Command c;
     c.program = path;

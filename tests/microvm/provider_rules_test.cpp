@@ -1,6 +1,7 @@
 // The common rules of Provider::execute_program hold for every provider, before run() is reached.
 #include <gtest/gtest.h>
 
+#include "microvm/factory.hpp"
 #include "microvm/provider.hpp"
 #include "test_support.hpp"
 
@@ -141,9 +142,41 @@ TEST_F(ProviderRules, ProgramKindOutsideRunsIsRefused) {
     EXPECT_EQ(r.status, Status::PolicyViolation);
     ASSERT_TRUE(r.error.has_value());
     EXPECT_EQ(r.error->kind, "unsupported");
+    // Outside a factory there is nobody to suggest.
+    EXPECT_EQ(r.error->message,
+              "provider 'mock' cannot run the program: it runs only rtfs, native programs");
+}
+
+// The suggestion names only providers registered in the same factory, available, and running
+// that kind of program: never one that does not exist.
+TEST(ProviderRefusals, SuggestOnlyRegisteredAvailableProvidersOfThatKind) {
+    ProviderFactory f;  // the core tests' registry is empty (registry_stub.cpp)
+    auto add = [&](const std::string& name, std::vector<ProgramKind> runs, bool available) {
+        FakeOptions o;
+        o.name = name;
+        o.runs = std::move(runs);
+        o.availability = {available, available ? "" : "no KVM"};
+        f.register_provider(name, [o] { return std::make_unique<FakeProvider>(o); });
+    };
+    add("mock", {ProgramKind::Rtfs, ProgramKind::Native}, true);
+    add("sandbox", {ProgramKind::Rtfs, ProgramKind::External}, true);
+    add("vm", {ProgramKind::Rtfs, ProgramKind::External}, false);
+    add("engine", {ProgramKind::Wasm}, true);
+    ASSERT_TRUE(f.initialize_provider("mock").has_value());
+    Provider* mock = *f.get_provider("mock");
+
+    ExecutionContext ctx = rtfs_context();
+    ctx.program = ExternalProgram{"/bin/true", {}};
+    ExecutionResult r = mock->execute_program(ctx);
+    ASSERT_TRUE(r.error.has_value());
     EXPECT_EQ(r.error->message,
               "provider 'mock' cannot run the program: it runs only rtfs, native programs; use "
-              "process, gvisor, firecracker, qemu for external programs");
+              "sandbox for external programs");
+    ctx.program = WasmModule{};
+    r = mock->execute_program(ctx);
+    ASSERT_TRUE(r.error.has_value());
+    EXPECT_NE(r.error->message.find("; use engine for wasm programs"), std::string::npos)
+        << r.error->message;
 }
 
 TEST_F(ProviderRules, CheckListsProgramKind) {
@@ -154,7 +187,7 @@ TEST_F(ProviderRules, CheckListsProgramKind) {
     auto problems = p.check(ctx);
     ASSERT_EQ(problems.size(), 1u);
     EXPECT_EQ(problems[0].setting, "program");
-    EXPECT_NE(problems[0].reason.find("use wasm for wasm programs"), std::string::npos);
+    EXPECT_EQ(problems[0].reason, "it runs only rtfs, native programs");
 }
 
 TEST_F(ProviderRules, InitializeRefusesWhenUnavailable) {

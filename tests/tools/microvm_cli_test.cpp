@@ -97,6 +97,37 @@ TEST(MicrovmCli, UsageErrorsExit64) {
     EXPECT_EQ(microvm({}).status, 64);
 }
 
+TEST(MicrovmCli, EmptyFlagValuesAreUsageErrors) {
+    // An empty value is never read as "the default".
+    for (const char* flag : {"--memory", "--cpu", "--timeout", "--net", "--fs", "--security",
+                             "--provider", "--profile", "--config", "--capability", "--allow"}) {
+        auto r = microvm({"eval", "-p", "mock", flag, "", "(+ 1 2)"});
+        if (std::string(flag) == "--provider") r = microvm({"eval", flag, "", "(+ 1 2)"});
+        EXPECT_EQ(r.status, 64) << flag << ": " << r.err;
+        EXPECT_NE(r.err.find(std::string(flag) + ": empty value"), std::string::npos)
+            << flag << ": " << r.err;
+        EXPECT_EQ(r.out, "") << flag;
+    }
+}
+
+TEST(MicrovmCli, CapabilityRunsWithItsSettingsAndMustBeAllowed) {
+    TempFile settings("default_provider = \"mock\"\n"
+                      "[capability_configs.\"ccos.io.println\"]\ntimeout = \"100ms\"\n",
+                      testsupport::trusted_temp_base());
+    // The capability's timeout (100 ms) applies, not the default 30 s.
+    auto r = microvm({"eval", "--config", settings.path(), "--capability", "ccos.io.println",
+                      "--allow", "ccos.io.println", "(loop [] (recur))"});
+    EXPECT_EQ(r.status, 124) << r.err;
+    // Any other execution keeps the defaults.
+    r = microvm({"eval", "--config", settings.path(), "--json", "(+ 1 2)"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    // A capability that is not allowed is a policy violation naming it.
+    r = microvm({"eval", "--config", settings.path(), "--capability", "ccos.io.println", "1"});
+    EXPECT_EQ(r.status, 126) << r.err;
+    EXPECT_NE(r.err.find("capability 'ccos.io.println' is not permitted"), std::string::npos)
+        << r.err;
+}
+
 TEST(MicrovmCli, EvalFromFileAndStdin) {
     TempFile f("(defn sq [x] (* x x))\n(sq 9)\n");
     auto r = microvm({"eval", "-p", "mock", "-f", f.path()});

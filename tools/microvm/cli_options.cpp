@@ -28,41 +28,49 @@ Expected<double> parse_fraction(const std::string& s) {
 }  // namespace
 
 Expected<Invocation> resolve(const PolicyFlags& f) {
-    Invocation inv;
-    auto settings = load_settings(f.config_file.empty() ? std::nullopt
-                                                        : std::optional<std::string>(f.config_file));
-    if (!settings) return rtfs::unexpected(std::move(settings).error());
-    inv.settings = std::move(*settings);
-    if (!f.profile.empty()) {
-        auto with = apply_profile(inv.settings, f.profile);
-        if (!with) return rtfs::unexpected(std::move(with).error());
-        inv.settings = std::move(*with);
+    // Every flag given must carry a value.
+    const std::pair<const char*, const std::optional<std::string>*> given[] = {
+        {"--provider", &f.provider}, {"--timeout", &f.timeout},   {"--memory", &f.memory},
+        {"--cpu", &f.cpu},           {"--net", &f.net},           {"--fs", &f.fs},
+        {"--security", &f.security}, {"--capability", &f.capability},
+        {"--config", &f.config_file}, {"--profile", &f.profile}};
+    for (const auto& [flag, value] : given) {
+        if (*value && (*value)->empty()) {
+            return fail(Failure::Kind::InvalidConfig, std::string(flag) + ": empty value");
+        }
     }
-    inv.provider = f.provider.empty() ? inv.settings.default_provider : f.provider;
+    for (const std::string& id : f.allow) {
+        if (id.empty()) return fail(Failure::Kind::InvalidConfig, "--allow: empty value");
+    }
 
-    MicroVMConfig c = inv.settings.default_config;
-    if (!f.timeout.empty()) {
-        auto t = parse_duration(f.timeout);
+    Invocation inv;
+    RTFS_TRY(inv.settings, load_settings(f.config_file));
+    if (f.profile) {
+        RTFS_TRY(inv.settings, apply_profile(inv.settings, *f.profile));
+    }
+    inv.provider = f.provider.value_or(inv.settings.default_provider);
+
+    // An execution performing a capability starts from that capability's settings.
+    MicroVMConfig c = f.capability ? config_for_capability(inv.settings, *f.capability)
+                                   : inv.settings.default_config;
+    if (f.timeout) {
+        auto t = parse_duration(*f.timeout);
         if (!t) return fail(Failure::Kind::InvalidConfig, "--timeout: " + t.error().message);
         c.timeout = *t;
     }
-    if (!f.memory.empty()) {
-        auto m = parse_mib(f.memory);
-        if (!m) return rtfs::unexpected(std::move(m).error());
-        c.memory_limit_mb = *m;
+    if (f.memory) {
+        RTFS_TRY(c.memory_limit_mb, parse_mib(*f.memory));
     }
-    if (!f.cpu.empty()) {
-        auto cpu = parse_fraction(f.cpu);
-        if (!cpu) return rtfs::unexpected(std::move(cpu).error());
-        c.cpu_limit = *cpu;
+    if (f.cpu) {
+        RTFS_TRY(c.cpu_limit, parse_fraction(*f.cpu));
     }
-    if (!f.net.empty()) {
-        auto n = NetworkPolicy::parse(f.net);
+    if (f.net) {
+        auto n = NetworkPolicy::parse(*f.net);
         if (!n) return fail(Failure::Kind::InvalidConfig, "--net: " + n.error().message);
         c.network_policy = std::move(*n);
     }
-    if (!f.fs.empty()) {
-        auto p = FileSystemPolicy::parse(f.fs);
+    if (f.fs) {
+        auto p = FileSystemPolicy::parse(*f.fs);
         if (!p) return fail(Failure::Kind::InvalidConfig, "--fs: " + p.error().message);
         c.fs_policy = std::move(*p);
     }
@@ -72,27 +80,27 @@ Expected<Invocation> resolve(const PolicyFlags& f) {
             return fail(Failure::Kind::InvalidConfig, "--env: expected KEY=VALUE, got '" + kv + "'");
         c.env_vars[kv.substr(0, eq)] = kv.substr(eq + 1);
     }
-    auto valid = c.validate();
-    if (!valid) return rtfs::unexpected(std::move(valid).error());
+    RTFS_CHECK(c.validate());
     inv.config = std::move(c);
 
     // --allow without --security means controlled; controlled without --allow allows nothing.
-    if (f.security.empty()) {
+    if (!f.security) {
         inv.runtime_context = f.allow.empty() ? rtfs::RuntimeContext::pure()
                                               : rtfs::RuntimeContext::controlled(f.allow);
-    } else if (f.security == "pure") {
+    } else if (*f.security == "pure") {
         if (!f.allow.empty())
             return fail(Failure::Kind::InvalidConfig, "--allow cannot be combined with --security pure");
         inv.runtime_context = rtfs::RuntimeContext::pure();
-    } else if (f.security == "controlled") {
+    } else if (*f.security == "controlled") {
         inv.runtime_context = rtfs::RuntimeContext::controlled(f.allow);
-    } else if (f.security == "full") {
+    } else if (*f.security == "full") {
         inv.runtime_context = rtfs::RuntimeContext::full();
     } else {
         return fail(Failure::Kind::InvalidConfig,
-                    "--security: expected pure, controlled or full, got '" + f.security + "'");
+                    "--security: expected pure, controlled or full, got '" + *f.security + "'");
     }
     inv.capability_permissions = f.allow;
+    inv.capability_id = f.capability;
     return inv;
 }
 

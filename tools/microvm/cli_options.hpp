@@ -11,13 +11,18 @@
 
 namespace microvm::cli {
 
+// A flag given with an empty value (--memory '') is a usage error, never "the default": each
+// optional is set exactly when its flag was given.
 struct PolicyFlags {
-    std::string provider;  // -p; empty = the settings' default_provider
-    std::string timeout, memory, cpu, net, fs;
+    std::optional<std::string> provider;  // -p; unset = the settings' default_provider
+    std::optional<std::string> timeout, memory, cpu, net, fs;
     std::vector<std::string> env;    // KEY=VALUE
-    std::string security;            // pure | controlled | full
+    std::optional<std::string> security;  // pure | controlled | full
     std::vector<std::string> allow;  // capability ids
-    std::string config_file, profile;
+    // The capability this execution performs: its [capability_configs."ID"] applies, and it
+    // must be one of `allow`.
+    std::optional<std::string> capability;
+    std::optional<std::string> config_file, profile;
     bool json = false;
 };
 
@@ -27,6 +32,7 @@ struct Invocation {
     MicroVMConfig config;
     rtfs::RuntimeContext runtime_context;
     std::vector<std::string> capability_permissions;
+    std::optional<std::string> capability_id;
 };
 
 // Settings file + profile + flags. Errors are usage errors (bad flag values) or settings errors.

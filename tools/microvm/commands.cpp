@@ -103,6 +103,7 @@ int cmd_execute(const PolicyFlags& flags, Program program, std::vector<std::stri
     ctx.config = inv->config;
     ctx.runtime_context = inv->runtime_context;
     ctx.capability_permissions = inv->capability_permissions;
+    ctx.capability_id = inv->capability_id;
 
     ExecutionResult r = (*provider)->execute_program(ctx);
     factory.cleanup_all();
@@ -121,7 +122,7 @@ int cmd_execute(const PolicyFlags& flags, Program program, std::vector<std::stri
     if (r.ok()) {
         if (is_eval && r.value) std::printf("%s\n", r.value->c_str());
     } else if (r.error && !(r.status == Status::RuntimeError && !is_eval &&
-                            r.metadata.exit_code && r.error->kind != kProgramNotFound)) {
+                            r.error->kind == "nonzero_exit")) {
         // A program that simply exited non-zero has said what it had to say itself.
         print_error(r.error->kind.empty() ? to_string(r.status) : r.error->kind, r.error->message);
     }

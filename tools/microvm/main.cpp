@@ -27,6 +27,9 @@ void add_policy_flags(CLI::App* app, PolicyFlags& f) {
     app->add_option("--security", f.security, "RTFS runtime context: pure | controlled | full");
     app->add_option("--allow", f.allow, "Allowed capability id (repeatable)")
         ->allow_extra_args(false);
+    app->add_option("--capability", f.capability,
+                    "Run as this capability: its [capability_configs.\"ID\"] settings apply; it "
+                    "must also be given with --allow");
     app->add_option("--config", f.config_file, "Settings file (TOML)");
     app->add_option("--profile", f.profile, "Settings profile: dev | test | prod | ...");
     app->add_flag("--json", f.json, "Print one JSON object describing the execution");
@@ -113,7 +116,7 @@ int main(int argc, char** argv) {
         return microvm::kExitUsage;
     }
     std::string bytes = read_stream(in);
-    if (wasm_flags.provider.empty()) wasm_flags.provider = "wasm";
+    if (!wasm_flags.provider) wasm_flags.provider = "wasm";
     return microvm::cli::cmd_execute(wasm_flags,
                                      microvm::WasmModule{{bytes.begin(), bytes.end()}},
                                      std::move(wasm_args), false);

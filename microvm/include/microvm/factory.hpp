@@ -42,6 +42,8 @@ public:
 
 private:
     Provider* instance_locked(const std::string& name);  // creates on first use
+    // Registered providers that run programs of kind and are available.
+    std::vector<std::string> providers_running(ProgramKind kind);
 
     mutable std::mutex mu_;
     std::map<std::string, ProviderMaker> makers_;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +48,12 @@ public:
     // The default checks the program kind against runs(); providers add their own limits.
     virtual std::vector<Unsupported> check(const ExecutionContext& ctx) const;
 
+    // Names of the other providers, registered and available, that run programs of a kind: what
+    // a refusal of the program kind suggests instead. Set by the ProviderFactory owning this
+    // provider; without it a refusal suggests nothing.
+    using PeerFinder = std::function<std::vector<std::string>(ProgramKind)>;
+    void set_peer_finder(PeerFinder finder) { peers_ = std::move(finder); }
+
     // Runs one execution. Common rules are applied here, once for every provider: the provider
     // is initialized, the config is valid, the capability boundary holds, and check() is empty.
     // Thread-safe: one initialized provider runs many executions in parallel.
@@ -63,7 +70,10 @@ protected:
                                 std::string error_kind = {}, std::string message = {}) const;
 
 private:
+    std::string program_kind_refusal(ProgramKind kind) const;
+
     std::atomic<bool> initialized_{false};
+    PeerFinder peers_;
 };
 
 }  // namespace microvm

@@ -1,8 +1,6 @@
 #include "gvisor/oci_seccomp.hpp"
 
-#include <sys/ioctl.h>
-
-#include "process/seccomp.hpp"
+#include "process/seccomp_policy.hpp"
 
 namespace microvm::gvisor {
 namespace {
@@ -23,8 +21,12 @@ json masked_eq(unsigned index, uint64_t mask, uint64_t value) {
     return {{"index", index}, {"value", mask}, {"valueTwo", value}, {"op", "SCMP_CMP_MASKED_EQ"}};
 }
 
-json deny(const std::string& name, json args = json::array()) {
-    json rule = {{"names", {name}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 1}};
+json equal(unsigned index, uint64_t value) {
+    return {{"index", index}, {"value", value}, {"op", "SCMP_CMP_EQ"}};
+}
+
+json allow(std::vector<std::string> names, json args = json::array()) {
+    json rule = {{"names", std::move(names)}, {"action", "SCMP_ACT_ALLOW"}};
     if (!args.empty()) rule["args"] = std::move(args);
     return rule;
 }
@@ -32,28 +34,36 @@ json deny(const std::string& name, json args = json::array()) {
 }  // namespace
 
 json oci_seccomp() {
-    json rules = json::array();
-    json plain = json::array();
-    for (const std::string& name : process::SeccompFilter::denied_syscalls()) plain.push_back(name);
-    rules.push_back({{"names", plain}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 1}});
-    // OCI rules AND their argument conditions, so each flag or bit is a rule of its own.
-    for (uint64_t flag : process::kDeniedCloneFlags) {
-        rules.push_back(deny("clone", {masked_eq(0, flag, flag)}));
+    namespace policy = process::seccomp_policy;
+    // Only allow rules, so that no rule's action depends on how runsc orders overlapping ones:
+    // the argument-checked calls are allowed in their permitted forms and fall to the default
+    // otherwise. (gVisor's sentry serves AF_UNIX sockets itself and cannot reach host socket
+    // files, so AF_UNIX stays allowed under every network policy.)
+    std::vector<std::string> plain;
+    for (std::string_view name : policy::allowed_syscalls()) {
+        if (name != "clone" && name != "personality" && name != "socket") plain.emplace_back(name);
     }
-    // personality(): deny a bit outside the allowed ones while bit 31 is clear, and any value
-    // with bit 31 set other than the query 0xffffffff (one of bits 0-30 clear).
-    for (uint32_t bit = 0; bit < 31; ++bit) {
-        uint32_t b = 1u << bit;
-        if (!(b & process::kPersonalityAllowedBits)) {
-            rules.push_back(deny("personality", {masked_eq(0, 0x80000000u | b, b)}));
+    // clone3 is passed to gVisor, which does not implement it and answers ENOSYS, so that libc
+    // falls back to clone (checked below); runsc's EPERM for a refusal would stop that fallback.
+    plain.emplace_back("clone3");
+    json rules = json::array({allow(plain)});
+    uint64_t namespace_flags = 0;
+    for (uint64_t flag : policy::kDeniedCloneFlags) namespace_flags |= flag;
+    rules.push_back(allow({"clone"}, {masked_eq(0, namespace_flags, 0)}));
+    for (uint64_t value : {uint64_t{0}, uint64_t{0x0008}, uint64_t{0x0020000},
+                           uint64_t{policy::kPersonalityAllowedBits},
+                           uint64_t{policy::kPersonalityQuery}}) {
+        rules.push_back(allow({"personality"}, {equal(0, value)}));
+    }
+    for (int family : policy::kAllowedFamilies) {
+        json args = {equal(0, static_cast<uint64_t>(family))};
+        if (family == policy::kFamilyNetlink) {
+            args.push_back(equal(2, static_cast<uint64_t>(policy::kNetlinkRoute)));
         }
-        rules.push_back(deny("personality", {masked_eq(0, 0x80000000u | b, 0x80000000u)}));
+        rules.push_back(allow({"socket"}, std::move(args)));
     }
-    for (unsigned long request :
-         {static_cast<unsigned long>(TIOCSTI), static_cast<unsigned long>(TIOCLINUX)}) {
-        rules.push_back(deny("ioctl", {masked_eq(1, 0xffffffffu, request)}));
-    }
-    return {{"defaultAction", "SCMP_ACT_ALLOW"},
+    return {{"defaultAction", "SCMP_ACT_ERRNO"},
+            {"defaultErrnoRet", policy::kNotAllowedErrno},
             {"architectures", {native_architecture()}},
             {"syscalls", std::move(rules)}};
 }

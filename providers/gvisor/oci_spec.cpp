@@ -54,16 +54,17 @@ json linux_section(const ContainerSpec& s) {
     if (s.network_namespace) namespaces.push_back({{"type", "network"}});
     const auto quota =
         std::max<int64_t>(1000, static_cast<int64_t>(std::llround(s.cpu_fraction * kCpuPeriodUs)));
-    return {
+    json linux = {
         {"namespaces", std::move(namespaces)},
         {"resources",
          {{"memory", {{"limit", s.memory_bytes}, {"swap", s.memory_bytes}}},
           {"cpu", {{"quota", quota}, {"period", kCpuPeriodUs}}},
           {"pids", {{"limit", s.host_tasks}}}}},
-        {"seccomp", oci_seccomp()},
         {"maskedPaths", json::array()},
         {"readonlyPaths", json::array()},
     };
+    if (s.seccomp_filter) linux["seccomp"] = oci_seccomp();
+    return linux;
 }
 
 }  // namespace

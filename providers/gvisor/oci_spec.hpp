@@ -36,6 +36,7 @@ struct ContainerSpec {
     uint64_t max_processes = 256;
     uint64_t max_open_files = 1024;
     uint64_t max_file_size_bytes = 1ull << 30;
+    bool seccomp_filter = true;  // false only in tests proving what the filter refuses
 };
 
 nlohmann::json oci_config(const ContainerSpec& spec);

@@ -245,6 +245,7 @@ Expected<RunOutcome> Runtime::run(const RunRequest& req) const {
     spec.max_processes = req.max_processes;
     spec.max_open_files = impl.settings.max_open_files;
     spec.max_file_size_bytes = impl.settings.max_file_size_bytes;
+    spec.seccomp_filter = req.seccomp_filter;
     RTFS_CHECK(bundle->write_config(oci_config(spec)));
 
     ContainerLaunch launch;

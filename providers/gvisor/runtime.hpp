@@ -50,6 +50,9 @@ struct RunRequest {
     std::optional<std::string> stdin_data;  // nullopt: empty
     bool guest_result = false;  // RTFS guest: a result dir, "--result-file PATH" appended to argv
     uint64_t max_result_bytes = 64u << 20;
+    // Only tests that prove the filter is what refuses a call turn this off; nothing outside the
+    // C++ API (settings, CLI) can.
+    bool seccomp_filter = true;
 };
 
 struct RunOutcome {

@@ -73,7 +73,9 @@ struct ChildPlan {
     const ChildRlimit* rlimits = nullptr;
     size_t rlimit_count = 0;
     int last_capability = 40;  // /proc/sys/kernel/cap_last_cap
-    const sock_fprog* seccomp = nullptr;
+    // Installed in this order right before exec (see seccomp.hpp); nullptr: none (tests only).
+    const sock_fprog* seccomp_existence = nullptr;
+    const sock_fprog* seccomp_arguments = nullptr;
 };
 
 }  // namespace microvm::process

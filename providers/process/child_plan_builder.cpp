@@ -89,9 +89,11 @@ void ChildPlanBuilder::set_rlimits(std::vector<ChildRlimit> rlimits) {
     plan_.rlimit_count = rlimits_.size();
 }
 
-void ChildPlanBuilder::set_seccomp(const sock_fprog& program) {
-    seccomp_ = program;
-    plan_.seccomp = &seccomp_;
+void ChildPlanBuilder::set_seccomp(const SeccompFilter& filter) {
+    seccomp_existence_ = filter.existence();
+    seccomp_arguments_ = filter.arguments();
+    plan_.seccomp_existence = &seccomp_existence_;
+    plan_.seccomp_arguments = &seccomp_arguments_;
 }
 
 }  // namespace microvm::process

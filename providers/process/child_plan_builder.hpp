@@ -9,6 +9,7 @@
 
 #include "process/child_plan.hpp"
 #include "process/rootfs.hpp"
+#include "process/seccomp.hpp"
 
 namespace microvm::process {
 
@@ -22,7 +23,7 @@ class ChildPlanBuilder {
     void set_program(const std::string& exec_path, const std::vector<std::string>& argv,
                      const std::vector<std::string>& env);
     void set_rlimits(std::vector<ChildRlimit> rlimits);
-    void set_seccomp(const sock_fprog& program);
+    void set_seccomp(const SeccompFilter& filter);  // must outlive the builder
 
     // Valid while the builder lives; fill in fds, ids and network before cloning.
     ChildPlan& plan() { return plan_; }
@@ -37,7 +38,7 @@ class ChildPlanBuilder {
     std::vector<const char*> symlink_paths_, symlink_targets_;
     std::vector<char*> argv_, envp_;
     std::vector<ChildRlimit> rlimits_;
-    sock_fprog seccomp_{};
+    sock_fprog seccomp_existence_{}, seccomp_arguments_{};
     ChildPlan plan_;
 };
 

@@ -60,7 +60,8 @@ int reap(pid_t pid, struct rusage& usage) {
 struct Sandbox::Impl {
     SandboxSettings settings;
     std::unique_ptr<CgroupManager> cgroups;
-    SeccompFilter seccomp;
+    SeccompFilter seccomp_full_network;  // AF_UNIX sockets allowed
+    SeccompFilter seccomp;               // every other network policy
     IdMapping ids;
     std::vector<ChildRlimit> rlimits;
     int last_capability = 40;
@@ -76,7 +77,8 @@ Expected<std::unique_ptr<Sandbox>> Sandbox::create(const SandboxSettings& settin
     Impl& impl = *sb->impl_;
     impl.settings = settings;
     RTFS_TRY(impl.cgroups, detect_cgroups(settings.cgroup_parent));
-    RTFS_TRY(impl.seccomp, SeccompFilter::build());
+    RTFS_TRY(impl.seccomp, SeccompFilter::build(/*unix_sockets=*/false));
+    RTFS_TRY(impl.seccomp_full_network, SeccompFilter::build(/*unix_sockets=*/true));
     impl.ids = IdMapping::for_this_process();
     impl.rlimits = sandbox_rlimits(settings.rlimits);
     impl.last_capability = read_last_capability();
@@ -98,7 +100,7 @@ size_t Sandbox::sweep_stale() const {
 }
 
 std::string Sandbox::describe() const {
-    return impl_->cgroups->describe() + ", seccomp filter of " +
+    return impl_->cgroups->describe() + ", seccomp filters of " +
            std::to_string(impl_->seccomp.instruction_count()) + " instructions";
 }
 
@@ -177,7 +179,9 @@ Expected<void> Sandbox::prepare(const SandboxSpec& spec, ChildPlanBuilder& build
     builder.set_rootfs(rootfs, impl.attach_dir);
     builder.set_program(spec.program, spec.argv, spec.env);
     builder.set_rlimits(impl.rlimits);
-    builder.set_seccomp(impl.seccomp.program());
+    if (spec.seccomp_filter) {
+        builder.set_seccomp(spec.host_network ? impl.seccomp_full_network : impl.seccomp);
+    }
     ChildPlan& plan = builder.plan();
     plan.uid = impl.ids.inside_uid;
     plan.gid = impl.ids.inside_gid;

@@ -38,6 +38,9 @@ struct SandboxSpec {
     std::optional<std::string> stdin_data;  // nullopt: /dev/null
     bool result_channel = false;            // a pipe on the program's fd 3 (guest runner)
     uint64_t max_result_bytes = 64u << 20;
+    // Only tests that prove the filter is what refuses a call turn this off; nothing outside the
+    // C++ API (settings, CLI) can.
+    bool seccomp_filter = true;
 };
 
 struct SandboxOutcome {

@@ -160,7 +160,9 @@ bool exec_program(const ChildPlan& plan, const InitFds& fds, ChildFailure& f) {
     ::umask(022);
     if (!apply_rlimits(plan, f)) return false;
     if (!drop_all_privileges(plan, f)) return false;
-    if (plan.seccomp && !install_seccomp(plan.seccomp)) return failed(f, ChildStep::kSeccomp);
+    for (const sock_fprog* filter : {plan.seccomp_existence, plan.seccomp_arguments}) {
+        if (filter && !install_seccomp(filter)) return failed(f, ChildStep::kSeccomp);
+    }
     ::execve(plan.exec_path, plan.argv, plan.envp);
     return failed(f, ChildStep::kExec);
 }

@@ -15,6 +15,7 @@
 
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,19 @@ struct EnforcementTarget {
     // Variables the sandbox runtime itself adds when the config does not set them, none of them
     // the host's (gVisor's runsc adds "HOME=/").
     std::vector<std::string> runtime_env;
+    // Runs the program at path (no arguments, the default policy) exactly as the provider would
+    // but without its seccomp filter, and returns its stdout: comparing the two runs shows that
+    // the filter, not a missing capability, is what refuses a call. Each provider's test builds
+    // it from the provider's sandbox API (the only way to turn the filter off).
+    std::function<std::string(const std::string& path)> run_unfiltered;
+    // Probe calls the filter refuses with the same answer the sandbox gives without it, each for
+    // a reason the target states (e.g. runsc answers every refusal EPERM, and so does gVisor's
+    // own mount for an unprivileged caller).
+    std::set<std::string> same_answer_without_filter;
+    // AF_UNIX sockets of the program's own under every network policy (gVisor's sentry serves
+    // them itself and cannot reach a host's socket file); otherwise only socketpair() unless
+    // the network is full.
+    bool unix_sockets_inside = false;
 };
 
 std::string target_name(const ::testing::TestParamInfo<EnforcementTarget>& info);

@@ -4,12 +4,16 @@
 #include <dirent.h>
 #include <netinet/in.h>
 #include <spawn.h>
+#include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -127,6 +131,24 @@ double host_spawn_ms() {
     ::waitpid(pid, &status, 0);
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
         .count();
+}
+
+LoopbackUnixServer::LoopbackUnixServer(std::string path) : path_(std::move(path)) {
+    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path_.c_str(), sizeof addr.sun_path - 1);
+    // A backlog is enough: the kernel completes connect() before accept().
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(fd_, 16) != 0) {
+        ADD_FAILURE() << "cannot listen on " << path_;
+    }
+    ::chmod(path_.c_str(), 0777);
+}
+
+LoopbackUnixServer::~LoopbackUnixServer() {
+    if (fd_ >= 0) ::close(fd_);
+    ::unlink(path_.c_str());
 }
 
 }  // namespace enforcement

@@ -34,6 +34,19 @@ class LoopbackListener {
     int port_ = 0;
 };
 
+// A listening AF_UNIX socket at path (mode 0777): connections complete in its backlog. Removed
+// on destruction.
+class LoopbackUnixServer {
+  public:
+    explicit LoopbackUnixServer(std::string path);
+    ~LoopbackUnixServer();
+    const std::string& path() const { return path_; }
+
+  private:
+    std::string path_;
+    int fd_ = -1;
+};
+
 // Wall-clock milliseconds for the host to fork and exec /bin/true once.
 double host_spawn_ms();
 

@@ -1,17 +1,22 @@
-/* Tries the system calls the sandbox denies and prints "name errno-name" per line. Each call is
- * one an unprivileged process could normally make (or a harmless form of it), so only the
- * seccomp filter turns them into EPERM. */
+/* Tries system calls the sandbox refuses and prints "name ERRNO-NAME" (or "name OK") per line.
+ * Each is made in a form an unprivileged process could otherwise use, or one whose failure
+ * without the filter differs from the filter's answer (mount, init_module fail with EPERM for
+ * lack of capabilities; the filter answers ENOSYS), so a test can tell the filter is the cause
+ * by running the probe with and without it. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/keyctl.h>
+#include <linux/netlink.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/ptrace.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -21,18 +26,31 @@ static void report(const char* name, long rc) {
     printf("%s %s\n", name, rc < 0 ? strerrorname_np(errno) : "OK");
 }
 
+static void report_socket(const char* name, int family, int type, int protocol) {
+    int fd = socket(family, type, protocol);
+    report(name, fd);
+    if (fd >= 0) close(fd);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     report("unshare", unshare(CLONE_NEWUSER));
     report("mount", mount("none", "/tmp", "tmpfs", 0, NULL));
-    report("ptrace_traceme", ptrace(PTRACE_TRACEME, 0, NULL, NULL));
+    /* In a child of ours: a traced process stops at its next signal, and its tracer (its parent)
+     * must be this probe, not the sandbox's init. */
+    pid_t tracee = fork();
+    if (tracee == 0) {
+        report("ptrace_traceme", ptrace(PTRACE_TRACEME, 0, NULL, NULL));
+        _exit(0);
+    }
+    waitpid(tracee, NULL, 0);
     pid_t child = fork();
     if (child == 0) {
         pause();
         _exit(0);
     }
     report("ptrace_attach", ptrace(PTRACE_ATTACH, child, NULL, NULL));
-    char buf[8] = {0}, src[8] = "x";
+    char buf[64] = {0}, src[8] = "x";
     struct iovec local = {buf, 1}, remote = {src, 1};
     report("process_vm_readv", syscall(SYS_process_vm_readv, child, &local, 1, &remote, 1, 0));
     kill(child, SIGKILL);
@@ -48,13 +66,29 @@ int main(void) {
     int mount_id;
     fh->handle_bytes = 0;
     report("name_to_handle_at", syscall(SYS_name_to_handle_at, AT_FDCWD, "/", fh, &mount_id, 0));
-    report("clone_newns", syscall(SYS_clone, CLONE_NEWNS | SIGCHLD, 0, 0, 0, 0));
+    long cloned = syscall(SYS_clone, CLONE_NEWNS | SIGCHLD, 0, 0, 0, 0);
+    if (cloned == 0) _exit(0); /* the child, where nothing refused the clone */
+    if (cloned > 0) waitpid((pid_t)cloned, NULL, 0);
+    report("clone_newns", cloned);
     report("setns", syscall(SYS_setns, 0, 0));
-    /* Allowed: a plain fork, and querying the personality. */
+    report("clone3", syscall(SYS_clone3, NULL, 0)); /* ENOSYS, so libc falls back to clone */
+    report("io_uring_setup", syscall(SYS_io_uring_setup, 1, buf));
+    report("statmount", syscall(457, NULL, NULL, 0, 0)); /* Linux 6.8; not on the allow list */
+    char c = 'x';
+    report("ioctl_tiocsti", ioctl(1, TIOCSTI, &c));
+    report_socket("socket_vsock", AF_VSOCK, SOCK_STREAM, 0);
+    report_socket("socket_packet", AF_PACKET, SOCK_DGRAM, 0);
+    report_socket("socket_netlink_audit", AF_NETLINK, SOCK_RAW, NETLINK_AUDIT);
+    report_socket("socket_unix", AF_UNIX, SOCK_STREAM, 0);
+    /* Allowed: a plain fork, the personality query, the sockets a sandbox needs. */
     pid_t plain = fork();
     if (plain == 0) _exit(0);
     if (plain > 0) waitpid(plain, NULL, 0);
     report("fork", plain);
     report("personality_query", personality(0xffffffff));
+    int sv[2];
+    report("socketpair_unix", socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+    report_socket("socket_inet", AF_INET, SOCK_STREAM, 0);
+    report_socket("socket_netlink_route", AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
     return 0;
 }

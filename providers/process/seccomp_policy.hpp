@@ -1,0 +1,54 @@
+// The system-call policy of every sandboxed program, as data: the process provider compiles it
+// with libseccomp (seccomp.hpp), the gvisor provider writes it as an OCI seccomp section.
+//
+// Default deny: a call not on the allow list fails with ENOSYS, so a system call added to a
+// future kernel is unavailable until reviewed, and libc falls back as on an older kernel. The
+// list is modelled on Docker's default profile, stricter where noted in docs/security.md
+// (no io_uring, ptrace, process_vm_*, name_to_handle_at, adjtimex, keyring). Allowed calls are
+// further refused by argument with EPERM or EAFNOSUPPORT:
+//   clone       with any CLONE_NEW* flag (clone3 is not allowed: its flags are in memory)
+//   personality other than 0, PER_LINUX32, UNAME26, their combination and the query 0xffffffff
+//   ioctl       TIOCSTI, TIOCLINUX
+//   socket      families other than AF_UNIX, AF_INET, AF_INET6 and AF_NETLINK (NETLINK_ROUTE
+//               only): EAFNOSUPPORT; AF_UNIX itself (EPERM) unless the network policy is full,
+//               because connect() to a host's socket file is checked only by file permissions,
+//               which a bind mount cannot take away (socketpair() stays allowed).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace microvm::process::seccomp_policy {
+
+// Names for the host architecture's ABI; names a libseccomp or kernel lacks are skipped.
+const std::vector<std::string_view>& allowed_syscalls();
+
+// Calls reviewed and kept off the allow list, with the reason (docs/security.md, tests).
+struct Denial {
+    std::string_view name;
+    std::string_view why;
+};
+const std::vector<Denial>& reviewed_denials();
+
+inline constexpr int kNotAllowedErrno = 38;  // ENOSYS
+
+inline constexpr uint64_t kDeniedCloneFlags[] = {0x00020000 /* NEWNS */,
+                                                 0x02000000 /* NEWCGROUP */,
+                                                 0x04000000 /* NEWUTS */,
+                                                 0x08000000 /* NEWIPC */,
+                                                 0x10000000 /* NEWUSER */,
+                                                 0x20000000 /* NEWPID */,
+                                                 0x40000000 /* NEWNET */};
+// personality(): bits that may be set (PER_LINUX32 | UNAME26), as Docker allows.
+inline constexpr uint32_t kPersonalityAllowedBits = 0x0008 | 0x0020000;
+inline constexpr uint32_t kPersonalityQuery = 0xffffffffu;
+inline constexpr unsigned long kDeniedIoctls[] = {0x5412 /* TIOCSTI */, 0x541C /* TIOCLINUX */};
+
+inline constexpr int kFamilyUnix = 1, kFamilyInet = 2, kFamilyInet6 = 10, kFamilyNetlink = 16;
+inline constexpr int kAllowedFamilies[] = {kFamilyUnix, kFamilyInet, kFamilyInet6, kFamilyNetlink};
+// Families from here on do not exist yet (AF_MAX of Linux 6.x is 46): all refused.
+inline constexpr int kFirstUnknownFamily = 46;
+inline constexpr int kNetlinkRoute = 0;
+
+}  // namespace microvm::process::seccomp_policy

@@ -31,18 +31,27 @@ rtfs::host::NetworkGate network_gate(const NetworkPolicy& policy) {
 }
 
 rtfs::host::FileGate file_gate(const FileSystemPolicy& policy) {
-    std::vector<std::string> dirs = policy.paths;
-    if (policy.kind == FileSystemPolicy::Kind::ReadOnly && dirs.empty()) dirs = standard_system_dirs();
     // The host resolves symlinks in the paths it asks about; do the same for the policy's own
     // (on merged-/usr systems /lib is a link to /usr/lib).
-    for (auto& d : dirs) {
-        if (char* real = ::realpath(d.c_str(), nullptr)) {
-            d = real;
-            std::free(real);
+    auto resolved = [](std::vector<std::string> dirs) {
+        for (auto& d : dirs) {
+            if (char* real = ::realpath(d.c_str(), nullptr)) {
+                d = real;
+                std::free(real);
+            }
         }
+        return dirs;
+    };
+    std::vector<std::string> readable = policy.readable_paths();
+    if (policy.kind == FileSystemPolicy::Kind::ReadOnly && readable.empty()) {
+        readable = standard_system_dirs();
     }
-    return [policy, dirs](const std::string& path,
-                          std::string_view operation) -> std::optional<std::string> {
+    const std::vector<std::string> dirs = resolved(std::move(readable));
+    const std::vector<std::string> writable =
+        policy.kind == FileSystemPolicy::Kind::ReadWrite ? resolved(policy.paths)
+                                                         : std::vector<std::string>{};
+    return [policy, dirs, writable](const std::string& path,
+                                    std::string_view operation) -> std::optional<std::string> {
         const std::string denied = "file system policy '" + policy.to_string() + "' does not permit " +
                                    std::string(operation) + " of " + path;
         switch (policy.kind) {
@@ -52,7 +61,9 @@ rtfs::host::FileGate file_gate(const FileSystemPolicy& policy) {
                 if (operation == "write") return denied;
                 return within_any(path, dirs) ? std::nullopt : std::optional<std::string>(denied);
             case FileSystemPolicy::Kind::ReadWrite:
-                return within_any(path, dirs) ? std::nullopt : std::optional<std::string>(denied);
+                return within_any(path, operation == "write" ? writable : dirs)
+                           ? std::nullopt
+                           : std::optional<std::string>(denied);
         }
         return denied;
     };

@@ -38,14 +38,17 @@ void check_fs(const FileSystemPolicy& p, std::vector<std::string>& problems) {
     bool has_paths =
         p.kind == FileSystemPolicy::Kind::ReadOnly || p.kind == FileSystemPolicy::Kind::ReadWrite;
     if (!has_paths) {
-        if (!p.paths.empty())
+        if (!p.paths.empty() || !p.read_only_paths.empty())
             problems.push_back("fs_policy: paths given for a policy without paths");
         return;
     }
     if (p.kind == FileSystemPolicy::Kind::ReadWrite && p.paths.empty()) {
         problems.push_back("fs_policy: read-write needs at least one path");
     }
-    for (const std::string& path : p.paths) {
+    if (p.kind == FileSystemPolicy::Kind::ReadOnly && !p.read_only_paths.empty()) {
+        problems.push_back("fs_policy: read_only_paths belong to a read-write policy");
+    }
+    for (const std::string& path : p.readable_paths()) {
         auto n = normalize_policy_path(path);
         if (!n) problems.push_back("fs_policy: " + n.error().message);
     }

@@ -10,7 +10,8 @@ namespace microvm {
 namespace {
 
 constexpr const char* kFsForms =
-    "accepted forms: none, ro, ro=PATH[:PATH...], rw=PATH[:PATH...], full, with absolute paths";
+    "accepted forms: none, ro, ro=PATH[:PATH...], rw=PATH[:PATH...], full, or a rw and a ro "
+    "clause joined by ';', with absolute paths";
 
 }  // namespace
 
@@ -26,12 +27,9 @@ Expected<std::string> normalize_policy_path(std::string_view path) {
     std::vector<std::string_view> parts;
     for (std::string_view part : text::split(path, '/')) {
         if (part.empty() || part == ".") continue;
-        if (part == "..") {
-            // A ".." above the root has no lexical meaning; refuse rather than guess.
-            if (parts.empty()) return bad("'..' climbs above '/'");
-            parts.pop_back();
-            continue;
-        }
+        // Resolving ".." lexically could name another place than the kernel would (through a
+        // symlink); refuse rather than guess.
+        if (part == "..") return bad("contains '..'");
         parts.push_back(part);
     }
     if (parts.empty()) return std::string("/");
@@ -43,11 +41,13 @@ Expected<std::string> normalize_policy_path(std::string_view path) {
     return out;
 }
 
-Expected<FileSystemPolicy> FileSystemPolicy::parse(std::string_view text) {
-    std::string_view t = text::trim(text);
+namespace {
+
+Expected<FileSystemPolicy> parse_clause(std::string_view whole, std::string_view clause) {
+    std::string_view t = text::trim(clause);
     auto bad = [&](std::string why) {
         return fail(Failure::Kind::InvalidConfig, "invalid file-system policy " +
-                                                      text::quoted(text) + ": " + std::move(why) +
+                                                      text::quoted(whole) + ": " + std::move(why) +
                                                       "; " + kFsForms);
     };
     size_t eq = t.find('=');
@@ -58,13 +58,13 @@ Expected<FileSystemPolicy> FileSystemPolicy::parse(std::string_view text) {
         if (mode == "ro") return FileSystemPolicy::read_only();
         // "rw" alone would not say what is writable; refuse rather than guess.
         if (mode == "rw") return bad("rw needs at least one path");
-        return bad("unknown form");
+        return bad(mode.empty() ? "empty" : "unknown form");
     }
     FileSystemPolicy policy;
     if (mode == "ro") {
-        policy.kind = Kind::ReadOnly;
+        policy.kind = FileSystemPolicy::Kind::ReadOnly;
     } else if (mode == "rw") {
-        policy.kind = Kind::ReadWrite;
+        policy.kind = FileSystemPolicy::Kind::ReadWrite;
     } else {
         return bad("only ro and rw take paths");
     }
@@ -80,6 +80,41 @@ Expected<FileSystemPolicy> FileSystemPolicy::parse(std::string_view text) {
     return policy;
 }
 
+}  // namespace
+
+Expected<FileSystemPolicy> FileSystemPolicy::parse(std::string_view text) {
+    std::vector<std::string_view> clauses = text::split(text, ';');
+    if (clauses.size() > 2) {
+        return fail(Failure::Kind::InvalidConfig, "invalid file-system policy " +
+                                                      text::quoted(text) +
+                                                      ": at most a ro and a rw clause");
+    }
+    RTFS_TRY(FileSystemPolicy policy, parse_clause(text, clauses[0]));
+    if (clauses.size() == 1) return policy;
+    RTFS_TRY(FileSystemPolicy second, parse_clause(text, clauses[1]));
+    return combine(policy, second);
+}
+
+Expected<FileSystemPolicy> FileSystemPolicy::combine(const FileSystemPolicy& a,
+                                                     const FileSystemPolicy& b) {
+    const FileSystemPolicy* ro = a.kind == Kind::ReadOnly ? &a : &b;
+    const FileSystemPolicy* rw = a.kind == Kind::ReadWrite ? &a : &b;
+    if (ro->kind != Kind::ReadOnly || rw->kind != Kind::ReadWrite || !rw->read_only_paths.empty()) {
+        return fail(Failure::Kind::InvalidConfig,
+                    "file-system policies " + text::quoted(a.to_string()) + " and " +
+                        text::quoted(b.to_string()) +
+                        " do not combine: only one ro and one rw policy can be given together");
+    }
+    std::vector<std::string> read_only = ro->paths.empty() ? standard_system_dirs() : ro->paths;
+    return read_write(rw->paths, std::move(read_only));
+}
+
+std::vector<std::string> FileSystemPolicy::readable_paths() const {
+    std::vector<std::string> all = paths;
+    all.insert(all.end(), read_only_paths.begin(), read_only_paths.end());
+    return all;
+}
+
 std::string FileSystemPolicy::to_string() const {
     switch (kind) {
         case Kind::None:
@@ -89,7 +124,8 @@ std::string FileSystemPolicy::to_string() const {
         case Kind::ReadOnly:
             return paths.empty() ? "ro" : "ro=" + text::join(paths, ":");
         case Kind::ReadWrite:
-            return "rw=" + text::join(paths, ":");
+            return "rw=" + text::join(paths, ":") +
+                   (read_only_paths.empty() ? "" : ";ro=" + text::join(read_only_paths, ":"));
     }
     return "none";
 }

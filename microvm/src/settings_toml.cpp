@@ -290,7 +290,8 @@ Expected<NetworkPolicy> SettingsReader::read_network(const toml::node& node,
 Expected<FileSystemPolicy> SettingsReader::read_fs(const toml::node& node,
                                                    const std::string& path) {
     constexpr const char* kForms =
-        "expected \"none\", \"full\", { read_only = [PATH, ...] } or { read_write = [PATH, ...] }";
+        "expected \"none\", \"full\", { read_only = [PATH, ...] }, { read_write = [PATH, ...] } "
+        "or both";
     if (const auto* s = node.as_string()) {
         auto policy = FileSystemPolicy::parse(s->get());
         if (!policy) return error(node.source(), path, policy.error().message);
@@ -298,35 +299,40 @@ Expected<FileSystemPolicy> SettingsReader::read_fs(const toml::node& node,
     }
     const toml::table* t = node.as_table();
     if (!t) return error(node.source(), path, std::string(kForms) + ", got " + type_name(node));
-    if (t->size() != 1)
-        return error(node.source(), path, std::string(kForms) + " (exactly one key)");
-    const auto entry = *t->begin();  // a pair of references into the table
-    const toml::key& key = entry.first;
-    const toml::node& list = entry.second;
-    const std::string p = child(path, key.str());
-    FileSystemPolicy policy;
-    if (key.str() == "read_only") {
-        policy.kind = FileSystemPolicy::Kind::ReadOnly;  // an empty list: the system directories
-    } else if (key.str() == "read_write") {
-        policy.kind = FileSystemPolicy::Kind::ReadWrite;
-    } else {
-        return unknown_key(key, path, {"read_only", "read_write"});
+    if (t->empty()) return error(node.source(), path, std::string(kForms) + " (an empty table)");
+    std::optional<FileSystemPolicy> read_only, read_write;
+    for (const auto& [key, list] : *t) {
+        const std::string p = child(path, key.str());
+        FileSystemPolicy policy;
+        if (key.str() == "read_only") {
+            policy.kind = FileSystemPolicy::Kind::ReadOnly;  // an empty list: the system dirs
+        } else if (key.str() == "read_write") {
+            policy.kind = FileSystemPolicy::Kind::ReadWrite;
+        } else {
+            return unknown_key(key, path, {"read_only", "read_write"});
+        }
+        const toml::array* paths = list.as_array();
+        if (!paths) {
+            return error(list.source(), p,
+                         std::string("expected an array of paths, got ") + type_name(list));
+        }
+        if (paths->empty() && policy.kind == FileSystemPolicy::Kind::ReadWrite) {
+            return error(list.source(), p, "read_write needs at least one path");
+        }
+        for (const toml::node& entry : *paths) {
+            RTFS_TRY(std::string raw, string(entry, p));
+            auto normalized = normalize_policy_path(raw);
+            if (!normalized) return error(entry.source(), p, normalized.error().message);
+            policy.paths.push_back(std::move(*normalized));
+        }
+        (policy.kind == FileSystemPolicy::Kind::ReadOnly ? read_only : read_write) = policy;
     }
-    const toml::array* paths = list.as_array();
-    if (!paths) {
-        return error(list.source(), p,
-                     std::string("expected an array of paths, got ") + type_name(list));
+    if (read_only && read_write) {
+        auto both = FileSystemPolicy::combine(*read_only, *read_write);
+        if (!both) return error(node.source(), path, both.error().message);
+        return *both;
     }
-    if (paths->empty() && policy.kind == FileSystemPolicy::Kind::ReadWrite) {
-        return error(list.source(), p, "read_write needs at least one path");
-    }
-    for (const toml::node& entry : *paths) {
-        RTFS_TRY(std::string raw, string(entry, p));
-        auto normalized = normalize_policy_path(raw);
-        if (!normalized) return error(entry.source(), p, normalized.error().message);
-        policy.paths.push_back(std::move(*normalized));
-    }
-    return policy;
+    return read_only ? *read_only : *read_write;
 }
 
 Expected<std::map<std::string, std::string>> SettingsReader::read_env(const toml::node& node,

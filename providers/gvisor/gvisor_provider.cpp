@@ -1,9 +1,12 @@
 #include "gvisor/gvisor_provider.hpp"
 
 #include <signal.h>
+#include <sys/stat.h>
 
+#include <cstdio>
 #include <cstring>
 
+#include "gvisor/oci_spec.hpp"
 #include "microvm/guest_run.hpp"
 #include "microvm/sandbox_ending.hpp"
 #include "process/program_command.hpp"
@@ -99,6 +102,27 @@ std::vector<Unsupported> GvisorProvider::check(const ExecutionContext& ctx) cons
     std::vector<Unsupported> problems = Provider::check(ctx);
     if (auto refused = process::refuse_host_lists(ctx.config.network_policy)) {
         problems.push_back(std::move(*refused));
+    }
+    // gVisor's file proxy writes as root on the program's behalf and cannot go through an
+    // idmapped bind, so a writable path must already be writable by the sandbox's user.
+    if (ctx.config.fs_policy.kind == FileSystemPolicy::Kind::ReadWrite) {
+        for (const std::string& path : ctx.config.fs_policy.paths) {
+            struct stat st;
+            if (::stat(path.c_str(), &st) != 0) continue;  // reported when the root is planned
+            const bool writable = (st.st_uid == gvisor::kSandboxUid && (st.st_mode & S_IWUSR)) ||
+                                  (st.st_gid == gvisor::kSandboxGid && (st.st_mode & S_IWGRP)) ||
+                                  (st.st_mode & S_IWOTH);
+            if (!writable) {
+                char mode[8];
+                std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+                problems.push_back(
+                    {"fs_policy", "'" + path + "' is not writable by the sandbox's user " +
+                                      std::to_string(gvisor::kSandboxUid) + " (owner uid " +
+                                      std::to_string(st.st_uid) + ", mode " + mode +
+                                      ") and gVisor cannot map its owner to it; make it "
+                                      "writable by that user, or use the process provider"});
+            }
+        }
     }
     return problems;
 }

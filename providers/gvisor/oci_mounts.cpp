@@ -43,7 +43,7 @@ OciMount to_oci(const Mount& m) {
     return bind(m.source, m.target, m.directory, m.writable);
 }
 
-// The host's top-level entries as binds (and symlinks), for a policy that names "/".
+// The host's top-level entries as binds (and symlinks), for fs full.
 Expected<void> mirror_host_root(bool writable, const std::vector<Mount>& planned,
                                 OciFilesystem& out) {
     std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir("/"), &::closedir);
@@ -82,10 +82,7 @@ Expected<OciFilesystem> oci_filesystem(const process::RootfsPlan& plan,
     OciFilesystem fs;
     fs.root_path = rootfs_dir;
     fs.cwd = plan.workdir;
-    if (plan.host_root || plan.root) {
-        bool writable = plan.host_root || plan.root->writable;
-        RTFS_CHECK(mirror_host_root(writable, plan.mounts, fs));
-    }
+    if (plan.host_root) RTFS_CHECK(mirror_host_root(/*writable=*/true, plan.mounts, fs));
     for (const Mount& m : plan.mounts) {
         if (!is_device_node_bind(m)) fs.mounts.push_back(to_oci(m));
     }

@@ -24,6 +24,14 @@ struct ChildMount {
     uint64_t attr_set = 0;             // MOUNT_ATTR_* applied (recursively for directories)
     const char* tmpfs_size = nullptr;  // kTmpfs: size option, in bytes
     const char* tmpfs_mode = nullptr;  // kTmpfs: mode option, octal
+    // kBind: the identity of the checked source; the init binds nothing else.
+    uint64_t source_dev = 0;
+    uint64_t source_ino = 0;
+    uid_t owner_uid = 0;  // kBind: the source's owner, which a writable bind maps to the sandbox
+    gid_t owner_gid = 0;
+    // kBind: a detached tree the host cloned from the checked source with its attributes
+    // (bind_trees.hpp), which the init only attaches; -1: the init clones the source itself.
+    int tree_fd = -1;
 };
 
 struct ChildRlimit {
@@ -53,9 +61,8 @@ struct ChildPlan {
     bool clear_groups = true;  // false when setgroups is denied (unprivileged host)
 
     // Root file system.
-    bool host_root = false;                 // fs Full: keep the host tree, mount a fresh /proc
-    const char* attach_dir = nullptr;       // existing directory the new root is attached to
-    const ChildMount* root_bind = nullptr;  // nullptr: a fresh tmpfs root
+    bool host_root = false;            // fs Full: keep the host tree, mount a fresh /proc
+    const char* attach_dir = nullptr;  // existing directory the new (tmpfs) root is attached to
     const ChildMount* mounts = nullptr;
     size_t mount_count = 0;
     const char* const* symlink_paths = nullptr;  // relative to the new root

@@ -15,7 +15,7 @@ uint64_t bind_attributes(const Mount& m) {
     uint64_t attrs = MOUNT_ATTR_NOSUID;
     if (!m.writable) attrs |= MOUNT_ATTR_RDONLY;
     if (!m.devices) attrs |= MOUNT_ATTR_NODEV;
-    if (m.devices && !m.directory) attrs |= MOUNT_ATTR_NOEXEC;  // a single device node
+    if (m.devices) attrs |= MOUNT_ATTR_NOEXEC;  // a single device node
     return attrs;
 }
 
@@ -35,6 +35,10 @@ ChildMount ChildPlanBuilder::to_child(const Mount& m) {
             c.source = keep(m.source);
             c.directory = m.directory;
             c.attr_set = bind_attributes(m);
+            c.source_dev = m.identity.dev;
+            c.source_ino = m.identity.ino;
+            c.owner_uid = m.owner_uid;
+            c.owner_gid = m.owner_gid;
             break;
         case Mount::Kind::Tmpfs:
             c.kind = ChildMount::kTmpfs;
@@ -57,10 +61,6 @@ void ChildPlanBuilder::set_rootfs(const RootfsPlan& rootfs, const std::string& a
     for (const Mount& m : rootfs.mounts) mounts_.push_back(to_child(m));
     plan_.mounts = mounts_.data();
     plan_.mount_count = mounts_.size();
-    if (rootfs.root) {
-        root_ = to_child(*rootfs.root);
-        plan_.root_bind = &*root_;
-    }
     for (const auto& [path, target] : rootfs.symlinks) {
         symlink_paths_.push_back(keep(relative(path)));
         symlink_targets_.push_back(keep(target));

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <deque>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +23,8 @@ class ChildPlanBuilder {
                      const std::vector<std::string>& env);
     void set_rlimits(std::vector<ChildRlimit> rlimits);
     void set_seccomp(const SeccompFilter& filter);  // must outlive the builder
+    // The host-cloned tree of plan().mounts[index] (a bind); the descriptor stays the caller's.
+    void set_tree(size_t index, int tree_fd) { mounts_.at(index).tree_fd = tree_fd; }
 
     // Valid while the builder lives; fill in fds, ids and network before cloning.
     ChildPlan& plan() { return plan_; }
@@ -34,7 +35,6 @@ class ChildPlanBuilder {
 
     std::deque<std::string> strings_;  // stable addresses
     std::vector<ChildMount> mounts_;
-    std::optional<ChildMount> root_;
     std::vector<const char*> symlink_paths_, symlink_targets_;
     std::vector<char*> argv_, envp_;
     std::vector<ChildRlimit> rlimits_;

@@ -100,9 +100,7 @@ std::string describe_failure(const ChildReport& report, const ChildPlan& plan) {
     std::string text = step_name(report.step);
     if (names_mount(report.step)) {
         const ChildMount* m = nullptr;
-        if (report.detail < 0) {
-            m = plan.root_bind;
-        } else if (static_cast<size_t>(report.detail) < plan.mount_count) {
+        if (report.detail >= 0 && static_cast<size_t>(report.detail) < plan.mount_count) {
             m = &plan.mounts[report.detail];
         }
         if (m) {

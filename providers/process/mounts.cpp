@@ -28,11 +28,18 @@ bool set_attributes(int tree, bool recursive, uint64_t attr_set) {
     return ::mount_setattr(tree, "", flags, &attr, sizeof attr) == 0;
 }
 
-// Opens source without following any symlink and clones it as a detached mount tree.
+// Opens source without following any symlink, checks it is the object the host checked, and
+// clones it as a detached mount tree.
 bool clone_tree(const ChildMount& m, int detail, int& tree, ChildFailure& f) {
     int src = openat2_fd(AT_FDCWD, m.source, O_PATH | O_CLOEXEC | (m.directory ? O_DIRECTORY : 0),
                          RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
     if (src < 0) return failed(f, ChildStep::kOpenSource, detail);
+    struct stat st;
+    if (::fstat(src, &st) != 0 || st.st_dev != m.source_dev || st.st_ino != m.source_ino) {
+        ::close(src);
+        errno = ESTALE;  // replaced since the host checked it
+        return failed(f, ChildStep::kOpenSource, detail);
+    }
     unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH;
     if (m.directory) flags |= AT_RECURSIVE;
     tree = ::open_tree(src, "", flags);
@@ -169,10 +176,12 @@ bool clone_bind_sources(const ChildPlan& plan, MountState& state, ChildFailure& 
         errno = E2BIG;
         return failed(f, ChildStep::kOpenSource);
     }
-    if (plan.root_bind && !clone_tree(*plan.root_bind, -1, state.root_tree, f)) return false;
     for (size_t i = 0; i < plan.mount_count; ++i) {
         const ChildMount& m = plan.mounts[i];
-        if (m.kind == ChildMount::kBind && !clone_tree(m, static_cast<int>(i), state.trees[i], f)) {
+        if (m.kind != ChildMount::kBind) continue;
+        if (m.tree_fd >= 0) {
+            state.trees[i] = m.tree_fd;
+        } else if (!clone_tree(m, static_cast<int>(i), state.trees[i], f)) {
             return false;
         }
     }
@@ -182,12 +191,8 @@ bool clone_bind_sources(const ChildPlan& plan, MountState& state, ChildFailure& 
 bool assemble_root(const ChildPlan& plan, MountState& state, ChildFailure& f) {
     if (plan.host_root) return mount_fresh_proc_on_host_root(plan, f);
 
-    int root = state.root_tree;
-    state.root_tree = -1;
-    if (root < 0) {
-        root = new_filesystem("tmpfs", "1048576", "0755", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
-        if (root < 0) return failed(f, ChildStep::kCreateRoot);
-    }
+    int root = new_filesystem("tmpfs", "1048576", "0755", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+    if (root < 0) return failed(f, ChildStep::kCreateRoot);
     // pivot_root needs the new root attached somewhere in our (private) mount tree.
     if (::move_mount(root, "", AT_FDCWD, plan.attach_dir, MOVE_MOUNT_F_EMPTY_PATH) != 0) {
         return failed(f, ChildStep::kAttachRoot);
@@ -208,12 +213,10 @@ bool assemble_root(const ChildPlan& plan, MountState& state, ChildFailure& f) {
     ::close(root);
     if (::umount2(".", MNT_DETACH) != 0) return failed(f, ChildStep::kDetachOldRoot);
     if (::chdir("/") != 0) return failed(f, ChildStep::kPivotRoot);
-    if (!plan.root_bind) {
-        struct mount_attr attr {};
-        attr.attr_set = MOUNT_ATTR_RDONLY;
-        if (::mount_setattr(AT_FDCWD, "/", 0, &attr, sizeof attr) != 0) {
-            return failed(f, ChildStep::kRootReadOnly);
-        }
+    struct mount_attr attr {};
+    attr.attr_set = MOUNT_ATTR_RDONLY;
+    if (::mount_setattr(AT_FDCWD, "/", 0, &attr, sizeof attr) != 0) {
+        return failed(f, ChildStep::kRootReadOnly);
     }
     return ::chdir(plan.workdir) == 0 || failed(f, ChildStep::kWorkdir);
 }

@@ -73,6 +73,36 @@ Expected<SpawnedInit> spawn_init(uint64_t namespace_flags, int cgroup_fd, const 
     return init;
 }
 
+Expected<UniqueFd> user_namespace_fd(const std::string& uid_map, const std::string& gid_map) {
+    RTFS_TRY(Pipe hold, make_pipe());
+    struct clone_args args {};
+    args.flags = CLONE_NEWUSER;
+    args.exit_signal = SIGCHLD;
+    long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0) return sys_failure("clone3 (an idmapping namespace)", errno);
+    if (pid == 0) {  // waits until the host has opened the namespace (EOF), then leaves
+        ::close(hold.write.get());
+        char c;
+        while (::read(hold.read.get(), &c, 1) < 0 && errno == EINTR) {
+        }
+        ::_exit(0);
+    }
+    hold.read.reset();
+    const pid_t child = static_cast<pid_t>(pid);
+    Expected<UniqueFd> ns = [&]() -> Expected<UniqueFd> {
+        RTFS_CHECK(write_proc_file(child, "uid_map", uid_map));
+        RTFS_CHECK(write_proc_file(child, "gid_map", gid_map));
+        const std::string path = "/proc/" + std::to_string(child) + "/ns/user";
+        UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd.valid()) return sys_failure("open " + path, errno);
+        return fd;
+    }();
+    hold.write.reset();
+    while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    return ns;
+}
+
 Expected<void> spawn_probe(uint64_t namespace_flags, const IdMapping& ids) {
     (void)ids;  // creating the user namespace is what can fail; mapping our own ids then cannot
     struct clone_args args {};

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <string>
 
 #include "microvm/error.hpp"
 #include "process/child_plan.hpp"
@@ -38,6 +39,10 @@ struct SpawnedInit {
 // clone3 with the namespace flags (and CLONE_INTO_CGROUP when cgroup_fd >= 0); the child runs
 // run_init(plan) and never returns here.
 Expected<SpawnedInit> spawn_init(uint64_t namespace_flags, int cgroup_fd, const ChildPlan& plan);
+
+// A new user namespace with these uid_map and gid_map lines (one "inside outside count" each),
+// held by the returned descriptor (its short-lived first process is reaped here).
+Expected<UniqueFd> user_namespace_fd(const std::string& uid_map, const std::string& gid_map);
 
 // Availability check: clones a child into these namespaces, which exits at once, and reaps it.
 Expected<void> spawn_probe(uint64_t namespace_flags, const IdMapping& ids);

@@ -14,16 +14,10 @@ namespace {
 
 const char* const kDeviceNodes[] = {"/dev/null", "/dev/zero", "/dev/urandom"};
 
-struct FileId {
-    dev_t dev;
-    ino_t ino;
-    bool operator==(const FileId&) const = default;
-};
-
-std::optional<FileId> file_id(const std::string& path) {
+std::optional<FileIdentity> file_id(const std::string& path) {
     struct stat st;
     if (::stat(path.c_str(), &st) != 0) return std::nullopt;
-    return FileId{st.st_dev, st.st_ino};
+    return FileIdentity{st.st_dev, st.st_ino};
 }
 
 size_t depth(const std::string& path) {
@@ -105,29 +99,36 @@ rtfs::Unexpected<Failure> bad_policy_path(const std::string& path, const std::st
 }
 
 Expected<std::vector<Mount>> policy_binds(const FileSystemPolicy& policy) {
-    std::vector<std::string> paths = policy.paths;
-    if (policy.kind == FileSystemPolicy::Kind::ReadOnly && paths.empty()) {
-        paths = standard_system_dirs();
+    std::vector<std::pair<std::string, bool>> wanted;  // path, writable
+    if (policy.kind == FileSystemPolicy::Kind::ReadOnly) {
+        for (const std::string& p : policy.paths.empty() ? standard_system_dirs() : policy.paths) {
+            wanted.emplace_back(p, false);
+        }
+    } else {
+        for (const std::string& p : policy.paths) wanted.emplace_back(p, true);
+        for (const std::string& p : policy.read_only_paths) wanted.emplace_back(p, false);
     }
     std::vector<Mount> binds;
-    for (const std::string& given : paths) {
+    for (const auto& [given, writable] : wanted) {
         auto normalized = normalize_absolute_path(given);
         if (!normalized) return bad_policy_path(given, "is invalid: " + normalized.error().message);
         const std::string& target = *normalized;
-        if (target != "/" && is_within(target, "/proc")) {
-            return bad_policy_path(given, "lies inside /proc, which every sandbox mounts fresh");
+        for (const char* dir : {"/proc", "/sys", "/dev"}) {
+            if (is_within(target, dir)) {
+                return bad_policy_path(given, "lies inside " + std::string(dir) +
+                                                  ", which no sandbox may see from the host");
+            }
         }
-        auto source = canonical_host_path(target);
-        if (!source) return bad_policy_path(given, "does not exist on the host");
-        struct stat st;
-        if (::stat(source->c_str(), &st) != 0) return bad_policy_path(given, "cannot be read");
+        RTFS_TRY(CheckedSource source, check_policy_source(target));
         Mount m;
         m.kind = Mount::Kind::Bind;
-        m.source = *source;
+        m.source = source.real_path;
         m.target = target;
-        m.directory = S_ISDIR(st.st_mode);
-        m.writable = policy.kind == FileSystemPolicy::Kind::ReadWrite;
-        m.devices = target == "/" || is_within(target, "/dev");
+        m.directory = source.directory;
+        m.writable = writable;
+        m.identity = source.identity;
+        m.owner_uid = source.owner_uid;
+        m.owner_gid = source.owner_gid;
         binds.push_back(std::move(m));
     }
     std::stable_sort(binds.begin(), binds.end(), [](const Mount& a, const Mount& b) {
@@ -138,7 +139,12 @@ Expected<std::vector<Mount>> policy_binds(const FileSystemPolicy& policy) {
     std::vector<Mount> kept;
     for (Mount& m : binds) {
         if (const Mount* outer = deepest_cover(kept, m.target)) {
-            if (shows_same_file(kept, m.target, m.source)) continue;
+            // Already visible through the outer bind, unless it is to be writable there (or
+            // read-only) while the outer one is not: then it is bound over it.
+            if (shows_same_file(kept, m.target, m.source)) {
+                if (m.writable != outer->writable) kept.push_back(std::move(m));
+                continue;
+            }
             return bad_policy_path(m.target, "lies inside '" + outer->target +
                                                  "' but resolves elsewhere (through a symlink); "
                                                  "name its target instead");
@@ -149,15 +155,6 @@ Expected<std::vector<Mount>> policy_binds(const FileSystemPolicy& policy) {
 }
 
 }  // namespace
-
-std::vector<std::string> standard_system_dirs() {
-    std::vector<std::string> dirs;
-    for (const char* d : {"/bin", "/usr", "/lib", "/lib64", "/etc", "/sbin"}) {
-        struct stat st;
-        if (::stat(d, &st) == 0 && S_ISDIR(st.st_mode)) dirs.emplace_back(d);
-    }
-    return dirs;
-}
 
 Expected<RootfsPlan> plan_rootfs(const RootfsRequest& request) {
     RootfsPlan plan;
@@ -170,12 +167,6 @@ Expected<RootfsPlan> plan_rootfs(const RootfsRequest& request) {
     std::vector<Mount> mounts;
     if (request.policy.kind != FileSystemPolicy::Kind::None) {
         RTFS_TRY(mounts, policy_binds(request.policy));
-    }
-    auto root_it =
-        std::find_if(mounts.begin(), mounts.end(), [](const Mount& m) { return m.target == "/"; });
-    if (root_it != mounts.end()) {
-        plan.root = *root_it;
-        mounts.erase(root_it);
     }
 
     mounts.push_back({Mount::Kind::Proc, "proc", "/proc"});
@@ -201,13 +192,22 @@ Expected<RootfsPlan> plan_rootfs(const RootfsRequest& request) {
         needed.push_back({Mount::Kind::Bind, source, target, true});
     }
     for (const char* dev : kDeviceNodes) {
+        // Read-only: writing to /dev/null still works, changing the host's node (chmod, chown)
+        // does not.
         Mount m{Mount::Kind::Bind, dev, dev, false};
-        m.writable = true;
         m.devices = true;
         needed.push_back(std::move(m));
     }
-    std::vector<Mount> covers = mounts;
-    if (plan.root) covers.push_back(*plan.root);
+    for (Mount& n : needed) {
+        struct stat st;
+        if (::stat(n.source.c_str(), &st) != 0) {
+            return fail(Failure::Kind::SetupError, "cannot place '" + n.target +
+                                                       "' in the sandbox: '" + n.source +
+                                                       "' is gone");
+        }
+        n.identity = {st.st_dev, st.st_ino};
+    }
+    const std::vector<Mount> covers = mounts;
     for (Mount& n : needed) {
         const Mount* cover = deepest_cover(covers, n.target);
         if (cover && cover->kind == Mount::Kind::Proc) {
@@ -231,7 +231,7 @@ Expected<RootfsPlan> plan_rootfs(const RootfsRequest& request) {
     plan.mounts = std::move(mounts);
 
     // /dev/fd and friends, when /dev is our own directory rather than a bound host one.
-    if (!deepest_cover(covers, "/dev") && !plan.root) {
+    if (!deepest_cover(covers, "/dev")) {
         plan.symlinks = {{"/dev/fd", "/proc/self/fd"},
                          {"/dev/stdin", "/proc/self/fd/0"},
                          {"/dev/stdout", "/proc/self/fd/1"},

@@ -1,11 +1,14 @@
 // Plans the root file system of one sandbox from its fs policy (host side, no privileges).
 //   None       a fresh tmpfs holding the program, its interpreter and libraries, /dev/{null,zero,
-//              urandom}, a fresh /proc and a private size-limited /tmp; read-only except /tmp.
+//              urandom} (read-only binds), a fresh /proc and a private size-limited /tmp;
+//              read-only except /tmp.
 //   ReadOnly   None plus the policy paths bound read-only (empty list: the system directories).
-//   ReadWrite  None plus the policy paths bound writable.
+//   ReadWrite  None plus the policy paths bound writable, and its read_only_paths read-only.
 //   Full       the host tree itself (still inside the namespaces) with a fresh /proc.
-// Policy paths are absolute, never contain "..", and are resolved once here; the child re-opens
-// the resolved paths refusing every symlink, so a path swapped after planning fails instead of
+// Policy paths are absolute, never contain "..", and are resolved once here
+// (policy_source.hpp: the host's root, /proc, /sys, /dev and kernel-interface file systems are
+// refused); every bind records the identity of what was checked, and whoever binds it opens it
+// again refusing every symlink and compares, so a path swapped after planning fails instead of
 // redirecting the bind. Symlinks inside a bound directory resolve inside the sandbox root, where
 // only what was bound exists.
 #pragma once
@@ -17,6 +20,7 @@
 #include <vector>
 
 #include "microvm/policy.hpp"
+#include "process/policy_source.hpp"
 #include "process/program_files.hpp"
 
 namespace microvm::process {
@@ -28,14 +32,16 @@ struct Mount {
     std::string target;     // absolute path in the sandbox
     bool directory = true;  // Bind: a directory (else a single file)
     bool writable = false;
-    bool devices = false;     // Bind: device nodes stay usable (no nodev)
+    bool devices = false;     // Bind: a device node that stays usable (no nodev)
     uint64_t size_bytes = 0;  // Tmpfs
+    FileIdentity identity;    // Bind: what was checked; binding anything else fails
+    uid_t owner_uid = 0;      // Bind: the source's owner (writable binds map it to the sandbox)
+    gid_t owner_gid = 0;
 };
 
 struct RootfsPlan {
     bool host_root = false;     // Full: no new root, only a fresh /proc over the host's
-    std::optional<Mount> root;  // a bind of "/" named by the policy; else a fresh tmpfs root
-    std::vector<Mount> mounts;  // parents before children
+    std::vector<Mount> mounts;  // parents before children (the root is always a fresh tmpfs)
     std::vector<std::pair<std::string, std::string>> symlinks;  // (path, link target)
     std::string workdir = "/";
 };
@@ -47,11 +53,8 @@ struct RootfsRequest {
     uint64_t tmp_size_bytes = 64u << 20;    // the private /tmp
 };
 
-// InvalidInput for bad policy paths (relative, "..", missing, inside /proc, nested through a
-// symlink); SetupError when a needed file cannot be placed.
+// InvalidInput for bad policy paths (relative, "..", missing, refused by check_policy_source,
+// nested through a symlink); SetupError when a needed file cannot be placed.
 Expected<RootfsPlan> plan_rootfs(const RootfsRequest& request);
-
-// The directories ReadOnly{} (an empty list) binds: those of them that exist on this host.
-std::vector<std::string> standard_system_dirs();
 
 }  // namespace microvm::process

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "process/bind_trees.hpp"
 #include "process/child_plan_builder.hpp"
 #include "process/namespaces.hpp"
 #include "process/program_files.hpp"
@@ -67,6 +68,8 @@ struct Sandbox::Impl {
     int last_capability = 40;
     std::string attach_dir;
     UniqueFd dev_null;
+    bool clone_trees_here = false;  // root: binds are cloned by the host (bind_trees.hpp)
+    std::unique_ptr<IdmapNamespaces> idmaps;
 };
 
 Sandbox::Sandbox() : impl_(std::make_unique<Impl>()) {}
@@ -88,6 +91,8 @@ Expected<std::unique_ptr<Sandbox>> Sandbox::create(const SandboxSettings& settin
     }
     impl.dev_null.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     if (!impl.dev_null.valid()) return sys_failure("open /dev/null", errno);
+    impl.clone_trees_here = impl.ids.host_is_root && host_can_clone_trees();
+    impl.idmaps = std::make_unique<IdmapNamespaces>(impl.ids.outside_uid, impl.ids.outside_gid);
     return sb;
 }
 
@@ -197,6 +202,13 @@ Expected<SandboxOutcome> Sandbox::run(const SandboxSpec& spec) const {
     RTFS_CHECK(prepare(spec, builder));
     ChildPlan& plan = builder.plan();
 
+    // The binds, cloned here from what the planner checked when the host may (kept open until
+    // the init has its copies).
+    std::vector<UniqueFd> trees;
+    if (impl.clone_trees_here) {
+        RTFS_TRY(trees, clone_bind_trees(builder, *impl.idmaps));
+    }
+
     CgroupLimits limits = spec.limits;
     limits.max_pids += 1;  // the init
     RTFS_TRY(std::unique_ptr<SandboxCgroup> cgroup, impl.cgroups->create(limits));
@@ -208,6 +220,7 @@ Expected<SandboxOutcome> Sandbox::run(const SandboxSpec& spec) const {
     RTFS_TRY(SpawnedInit init,
              spawn_init(sandbox_namespace_flags(!spec.host_network), cgroup->clone_fd(), plan));
     pipes.close_child_ends();
+    trees.clear();
 
     // Map the ids, then let the init go. On success sync.write stays open until the end: the
     // init reads its hang-up as the host dying.

@@ -39,8 +39,10 @@ struct ProgramArgs {
 alignas(64) char g_program_stack[256 * 1024];
 
 // Moves the descriptors the init needs above kFirstPrivateFd and closes every other inherited
-// one (the host may hold descriptors of other sandboxes that must not stay open here).
-bool take_descriptors(const ChildFds& given, InitFds& fds) {
+// one (the host may hold descriptors of other sandboxes that must not stay open here), except
+// the bind trees the host cloned for this sandbox (plan.mounts[i].tree_fd), kept where they are.
+bool take_descriptors(const ChildPlan& plan, InitFds& fds) {
+    const ChildFds& given = plan.fds;
     constexpr size_t kCount = 6 + kMaxCgroupJoinFds;
     int* const outs[kCount] = {&fds.sync,
                                &fds.report,
@@ -65,7 +67,7 @@ bool take_descriptors(const ChildFds& given, InitFds& fds) {
     for (size_t i = 0; i < given.cgroup_join_count && i < kMaxCgroupJoinFds; ++i) {
         ins[6 + i] = given.cgroup_join[i];
     }
-    int kept[kCount];
+    static int kept[kCount + kMaxChildMounts];  // the init is single-threaded
     size_t n = 0;
     for (size_t i = 0; i < kCount; ++i) {
         if (ins[i] < 0) continue;
@@ -74,7 +76,10 @@ bool take_descriptors(const ChildFds& given, InitFds& fds) {
         *outs[i] = fd;
         kept[n++] = fd;
     }
-    for (size_t i = 1; i < n; ++i) {  // insertion sort: at most six entries
+    for (size_t i = 0; i < plan.mount_count && i < kMaxChildMounts; ++i) {
+        if (plan.mounts[i].tree_fd >= 0) kept[n++] = plan.mounts[i].tree_fd;
+    }
+    for (size_t i = 1; i < n; ++i) {  // insertion sort: the trees arrive almost in order
         for (size_t j = i; j > 0 && kept[j - 1] > kept[j]; --j) std::swap(kept[j - 1], kept[j]);
     }
     unsigned next = 0;
@@ -182,7 +187,7 @@ int program_main(void* arg) {
 [[noreturn]] void run_init(const ChildPlan& plan) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     InitFds fds;
-    if (!take_descriptors(plan.fds, fds)) ::_exit(1);
+    if (!take_descriptors(plan, fds)) ::_exit(1);
     reset_signals();
     ::umask(0);
 

@@ -31,7 +31,7 @@ Expected<Invocation> resolve(const PolicyFlags& f) {
     // Every flag given must carry a value.
     const std::pair<const char*, const std::optional<std::string>*> given[] = {
         {"--provider", &f.provider}, {"--timeout", &f.timeout},   {"--memory", &f.memory},
-        {"--cpu", &f.cpu},           {"--net", &f.net},           {"--fs", &f.fs},
+        {"--cpu", &f.cpu},           {"--net", &f.net},
         {"--security", &f.security}, {"--capability", &f.capability},
         {"--config", &f.config_file}, {"--profile", &f.profile}};
     for (const auto& [flag, value] : given) {
@@ -39,8 +39,10 @@ Expected<Invocation> resolve(const PolicyFlags& f) {
             return fail(Failure::Kind::InvalidConfig, std::string(flag) + ": empty value");
         }
     }
-    for (const std::string& id : f.allow) {
-        if (id.empty()) return fail(Failure::Kind::InvalidConfig, "--allow: empty value");
+    for (const auto& [flag, values] : {std::pair{"--allow", &f.allow}, std::pair{"--fs", &f.fs}}) {
+        for (const std::string& v : *values) {
+            if (v.empty()) return fail(Failure::Kind::InvalidConfig, std::string(flag) + ": empty value");
+        }
     }
 
     Invocation inv;
@@ -69,8 +71,9 @@ Expected<Invocation> resolve(const PolicyFlags& f) {
         if (!n) return fail(Failure::Kind::InvalidConfig, "--net: " + n.error().message);
         c.network_policy = std::move(*n);
     }
-    if (f.fs) {
-        auto p = FileSystemPolicy::parse(*f.fs);
+    for (size_t i = 0; i < f.fs.size(); ++i) {
+        auto p = FileSystemPolicy::parse(f.fs[i]);
+        if (p && i > 0) p = FileSystemPolicy::combine(c.fs_policy, *p);
         if (!p) return fail(Failure::Kind::InvalidConfig, "--fs: " + p.error().message);
         c.fs_policy = std::move(*p);
     }

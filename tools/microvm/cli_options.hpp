@@ -15,7 +15,8 @@ namespace microvm::cli {
 // optional is set exactly when its flag was given.
 struct PolicyFlags {
     std::optional<std::string> provider;  // -p; unset = the settings' default_provider
-    std::optional<std::string> timeout, memory, cpu, net, fs;
+    std::optional<std::string> timeout, memory, cpu, net;
+    std::vector<std::string> fs;  // repeatable: --fs ro --fs rw=/out combine
     std::vector<std::string> env;    // KEY=VALUE
     std::optional<std::string> security;  // pure | controlled | full
     std::vector<std::string> allow;  // capability ids

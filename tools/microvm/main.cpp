@@ -20,7 +20,10 @@ void add_policy_flags(CLI::App* app, PolicyFlags& f) {
     app->add_option("--memory", f.memory, "Memory limit in MiB");
     app->add_option("--cpu", f.cpu, "CPU share: 1.0 = one core, 0.25 = a quarter");
     app->add_option("--net", f.net, "deny | full | allow=HOST[,HOST...] | block=HOST[,HOST...]");
-    app->add_option("--fs", f.fs, "none | ro[=PATH[:PATH...]] | rw[=PATH[:PATH...]] | full");
+    app->add_option("--fs", f.fs,
+                    "none | ro[=PATH[:PATH...]] | rw=PATH[:PATH...] | full; a ro and a rw may be "
+                    "given together (repeat --fs)")
+        ->allow_extra_args(false);
     // One value per occurrence, so that a following EXPR is not taken as another value.
     app->add_option("--env", f.env, "KEY=VALUE visible to the program (repeatable)")
         ->allow_extra_args(false);

@@ -145,19 +145,37 @@ TEST_F(GvisorProviderTest, TmpIsPrivateToTheSandbox) {
     EXPECT_FALSE(fs::exists("/tmp/" + name));
 }
 
-TEST_F(GvisorProviderTest, FsReadOnlyRootShowsTheHostTreeReadOnly) {
+TEST_F(GvisorProviderTest, FsReadOnlySystemDirsAreReadOnly) {
     std::string dir = make_host_dir("/var/tmp");
     ExecutionContext ctx =
         external("/bin/sh", {"-c",
                              "cat /etc/hostname /etc/passwd > /dev/null && echo read; "
                              "echo x > " +
                                  dir + "/new"});
-    ctx.config.fs_policy = FileSystemPolicy::read_only({"/"});
+    std::vector<std::string> paths = microvm::standard_system_dirs();
+    paths.push_back(dir);
+    ctx.config.fs_policy = FileSystemPolicy::read_only(paths);
     ExecutionResult r = run(ctx);
     EXPECT_EQ(r.status, Status::RuntimeError) << describe(r);
     EXPECT_EQ(r.metadata.stdout_data, "read\n");
     EXPECT_NE(r.metadata.stderr_data.find("Read-only file system"), std::string::npos)
         << describe(r);
+    EXPECT_FALSE(fs::exists(dir + "/new"));
+}
+
+// Real or refused: a writable path the sandbox's user cannot write is refused up front, naming
+// it, rather than failing inside.
+TEST_F(GvisorProviderTest, ReadWritePathsTheSandboxCannotWriteAreRefused) {
+    std::string dir = make_host_dir();
+    ::chmod(dir.c_str(), 0700);
+    ExecutionContext ctx = external("/bin/sh", {"-c", "echo x > " + dir + "/new"});
+    ctx.config.fs_policy = FileSystemPolicy::read_write({dir});
+    ExecutionResult r = run(ctx);
+    EXPECT_EQ(r.status, Status::PolicyViolation) << describe(r);
+    ASSERT_TRUE(r.error);
+    EXPECT_NE(r.error->message.find("'" + dir + "' is not writable by the sandbox's user 65534"),
+              std::string::npos)
+        << r.error->message;
     EXPECT_FALSE(fs::exists(dir + "/new"));
 }
 

@@ -151,12 +151,41 @@ TEST_F(ProcessProviderTest, CgroupParentSettingIsHonoured) {
     }
 }
 
-TEST_F(ProcessProviderTest, ReadOnlyRootKeepsAPrivateWritableTmp) {
+// A directory the host user owns (mode 0700, not writable by anyone else) is writable by the
+// sandbox through an idmapped bind, while the sandbox keeps its own unprivileged uid: files it
+// creates belong to the directory's owner, files of other owners stay read-only.
+TEST_F(ProcessProviderTest, ReadWriteDirectoriesNeedNotBeWorldWritable) {
+    char tmpl[] = "/tmp/process-rw-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);  // mode 0700, owned by us
+    const std::string dir = tmpl;
+    { std::ofstream(dir + "/mine") << "mine\n"; }
+    { std::ofstream(dir + "/theirs") << "theirs\n"; }
+    ASSERT_EQ(::chown((dir + "/theirs").c_str(), 4242, 4242), 0);
+    struct stat dir_st;
+    ASSERT_EQ(::stat(dir.c_str(), &dir_st), 0);
+
+    ExecutionContext ctx = external(
+        "/bin/sh", {"-c", "id -u; echo new > " + dir + "/new && echo created; echo more >> " +
+                              dir + "/mine && echo appended; echo no >> " + dir +
+                              "/theirs 2>/dev/null || echo refused"});
+    ctx.config.fs_policy = FileSystemPolicy::read_write({dir}, microvm::standard_system_dirs());
+    ExecutionResult r = run(ctx);
+    EXPECT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data, "65534\ncreated\nappended\nrefused\n") << describe(r);
+    struct stat st;
+    ASSERT_EQ(::stat((dir + "/new").c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, dir_st.st_uid);  // the directory's owner, not the sandbox's 65534
+    EXPECT_EQ(read_file(dir + "/mine"), "mine\nmore\n");
+    EXPECT_EQ(read_file(dir + "/theirs"), "theirs\n");
+    fs::remove_all(dir);
+}
+
+TEST_F(ProcessProviderTest, ReadOnlySystemDirsKeepAPrivateWritableTmp) {
     ExecutionContext ctx =
         external("/bin/sh", {"-c",
                              "cat /etc/hostname >/dev/null && echo ok > /tmp/x && cat /tmp/x; "
                              "echo no > /etc/microvm-test"});
-    ctx.config.fs_policy = FileSystemPolicy::read_only({"/"});
+    ctx.config.fs_policy = FileSystemPolicy::read_only();
     ExecutionResult r = run(ctx);
     EXPECT_EQ(r.metadata.stdout_data, "ok\n") << describe(r);
     EXPECT_NE(r.metadata.stderr_data.find("Read-only file system"), std::string::npos)

@@ -157,6 +157,23 @@ TEST_P(ProviderEnforcementTest, FsReadWriteWritesReachTheHost) {
     EXPECT_EQ(read_file(dir + "/out"), "written\n");
 }
 
+TEST_P(ProviderEnforcementTest, FsReadOnlyAndReadWritePathsCombine) {
+    std::string dir = make_host_dir();
+    // The common case: the system directories to run from, one directory to write to.
+    ExecutionContext ctx =
+        external("/bin/sh", {"-c", "cat /etc/hostname > " + dir + "/copy; echo x > /etc/x"});
+    auto policy = FileSystemPolicy::combine(FileSystemPolicy::read_only(),
+                                            FileSystemPolicy::read_write({dir}));
+    ASSERT_TRUE(policy) << policy.error().message;
+    ctx.config.fs_policy = *policy;
+    ExecutionResult r = run(ctx);
+    EXPECT_EQ(r.status, Status::RuntimeError) << describe(r);  // /etc stays read-only
+    EXPECT_NE(r.metadata.stderr_data.find("cannot create /etc/x"), std::string::npos)
+        << describe(r);
+    EXPECT_FALSE(fs::exists("/etc/x"));
+    EXPECT_EQ(read_file(dir + "/copy"), read_file("/etc/hostname"));
+}
+
 TEST_P(ProviderEnforcementTest, FsReadWriteKeepsTheRestHidden) {
     std::string dir = make_host_dir();
     ExecutionContext ctx = external("/bin/cat", {host_file()});
@@ -177,6 +194,55 @@ TEST_P(ProviderEnforcementTest, SymlinksInABoundDirCannotRevealHostFiles) {
     ExecutionResult r = run(ctx);
     EXPECT_EQ(r.status, Status::RuntimeError) << describe(r);
     EXPECT_TRUE(r.metadata.stdout_data.empty()) << describe(r);
+}
+
+// The attack: an earlier sandbox with rw on a directory leaves a symlink there to the host's
+// /proc (or /, /sys, /dev); a later run naming that path must not see what it points to.
+TEST_P(ProviderEnforcementTest, PlantedSymlinksCannotBringInTheHostsKernelInterfaces) {
+    std::string dir = make_host_dir();
+    const std::string plant = "ln -s /proc " + dir + "/p; ln -s / " + dir + "/r; ln -s /sys " +
+                              dir + "/s; ln -s /dev " + dir + "/d";
+    ExecutionContext planting = external("/bin/sh", {"-c", plant});
+    planting.config.fs_policy = FileSystemPolicy::read_write({dir, "/usr", "/lib", "/lib64"});
+    ExecutionResult planted = run(planting);
+    ASSERT_EQ(planted.status, Status::Ok) << describe(planted);
+    for (const char* name : {"/p", "/r", "/s", "/d"}) {
+        ASSERT_TRUE(fs::is_symlink(dir + name)) << name;
+        ExecutionContext ctx = external("/bin/cat", {dir + name + "/1/cmdline"});
+        ctx.config.fs_policy = FileSystemPolicy::read_only({dir + name});
+        ExecutionResult r = run(ctx);
+        EXPECT_EQ(r.status, Status::InvalidInput) << name << ": " << describe(r);
+        EXPECT_TRUE(r.metadata.stdout_data.empty()) << describe(r);
+        ASSERT_TRUE(r.error);
+        EXPECT_NE(r.error->message.find("fs_policy path '" + dir + name + "'"), std::string::npos)
+            << r.error->message;
+    }
+}
+
+// The sandbox's /dev/null and friends are the host's nodes: usable, never changeable.
+TEST_P(ProviderEnforcementTest, DeviceNodesCannotBeChanged) {
+    struct stat before {};
+    ASSERT_EQ(::stat("/dev/null", &before), 0);
+    ExecutionContext ctx = external(
+        "/bin/sh", {"-c", "echo x > /dev/null && echo written; "
+                          "chmod 666 /dev/null 2>&1; chmod 777 /dev/zero 2>&1; "
+                          "chown 65534 /dev/urandom 2>&1; true"});
+    ctx.config.fs_policy = FileSystemPolicy::read_only();  // chmod, chown
+    ExecutionResult r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data.rfind("written\n", 0), 0u) << describe(r);
+    EXPECT_EQ(lines(r.metadata.stdout_data).size(), 4u) << "every change must fail\n"
+                                                        << describe(r);
+    if (!GetParam().user_space_kernel) {  // the host's nodes, bound read-only
+        for (const std::string& l : lines(r.metadata.stdout_data)) {
+            if (l == "written") continue;
+            EXPECT_NE(l.find("Read-only file system"), std::string::npos) << l;
+        }
+    }
+    struct stat after {};
+    ASSERT_EQ(::stat("/dev/null", &after), 0);
+    EXPECT_EQ(before.st_mode, after.st_mode);
+    EXPECT_EQ(before.st_uid, after.st_uid);
 }
 
 TEST_P(ProviderEnforcementTest, PolicyPathsWithDotDotAreRejected) {

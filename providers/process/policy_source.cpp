@@ -1,0 +1,147 @@
+#include "process/policy_source.hpp"
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <fstream>
+#include <sstream>
+
+#include "process/paths.hpp"
+#include "process/sys_error.hpp"
+#include "process/unique_fd.hpp"
+
+namespace microvm::process {
+namespace {
+
+// File systems that are interfaces to the kernel or to other namespaces, never data.
+const char* kernel_interface(unsigned long type) {
+    switch (type) {
+        case PROC_SUPER_MAGIC: return "proc";
+        case SYSFS_MAGIC: return "sysfs";
+        case CGROUP_SUPER_MAGIC: return "cgroup";
+        case CGROUP2_SUPER_MAGIC: return "cgroup2";
+        case DEBUGFS_MAGIC: return "debugfs";
+        case TRACEFS_MAGIC: return "tracefs";
+        case SECURITYFS_MAGIC: return "securityfs";
+        case BPF_FS_MAGIC: return "bpf";
+        case DEVPTS_SUPER_MAGIC: return "devpts";
+        case BINFMTFS_MAGIC: return "binfmt_misc";
+        case NSFS_MAGIC: return "nsfs";
+        case EFIVARFS_MAGIC: return "efivarfs";
+        case PSTOREFS_MAGIC: return "pstore";
+        case 0x19800202: return "mqueue";
+        case 0x62656570: return "configfs";
+        case 0x65735543: return "fusectl";
+        default: return nullptr;
+    }
+}
+
+bool kernel_interface_name(const std::string& fstype) {
+    for (const char* name : {"proc", "sysfs", "cgroup", "cgroup2", "debugfs", "tracefs",
+                             "securityfs", "bpf", "devpts", "binfmt_misc", "nsfs", "efivarfs",
+                             "pstore", "mqueue", "configfs", "fusectl"}) {
+        if (fstype == name) return true;
+    }
+    return false;
+}
+
+// "\040" and friends in /proc/self/mountinfo.
+std::string unescape(const std::string& s) {
+    auto octal = [&](size_t i) { return s[i] >= '0' && s[i] <= '7'; };
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '\\' && i + 3 < s.size() && octal(i + 1) && octal(i + 2) && octal(i + 3)) {
+            out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+            i += 3;
+        } else {
+            out += s[i];
+        }
+    }
+    return out;
+}
+
+// A kernel-interface mount strictly below dir, or empty.
+std::string kernel_interface_below(const std::string& dir) {
+    std::ifstream in("/proc/self/mountinfo");
+    for (std::string line; std::getline(in, line);) {
+        std::istringstream fields(line);
+        std::string id, parent, devno, root, mount_point;
+        fields >> id >> parent >> devno >> root >> mount_point;
+        size_t dash = line.find(" - ");
+        if (dash == std::string::npos) continue;
+        std::istringstream rest(line.substr(dash + 3));
+        std::string fstype;
+        rest >> fstype;
+        mount_point = unescape(mount_point);
+        if (mount_point != dir && is_within(mount_point, dir) && kernel_interface_name(fstype)) {
+            return fstype + " at " + mount_point;
+        }
+    }
+    return {};
+}
+
+rtfs::Unexpected<Failure> refused(const std::string& path, const std::string& why) {
+    return fail(Failure::Kind::InvalidInput, "fs_policy path '" + path + "' " + why);
+}
+
+}  // namespace
+
+Expected<CheckedSource> check_policy_source(const std::string& path) {
+    struct open_how how {};
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_NO_MAGICLINKS;  // ordinary symlinks resolve; /proc/self/... do not
+    UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof how)));
+    if (!fd.valid()) {
+        int err = errno;
+        if (err == ENOENT) return refused(path, "does not exist on the host");
+        if (err == ELOOP) return refused(path, "resolves through a magic link (/proc/.../fd)");
+        return refused(path, "cannot be opened: " + errno_text(err));
+    }
+    char link[64], real[PATH_MAX];
+    std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd.get());
+    ssize_t n = ::readlink(link, real, sizeof real - 1);
+    if (n <= 0) return refused(path, "cannot be resolved: " + errno_text(errno));
+    real[n] = '\0';
+    CheckedSource src;
+    src.real_path = real;
+    const std::string via = src.real_path == path ? "" : "resolves to '" + src.real_path + "', ";
+    if (src.real_path == "/") {
+        return refused(path, via + "the host's whole tree (use fs_policy full for that)");
+    }
+    for (const char* dir : {"/proc", "/sys", "/dev"}) {
+        if (is_within(src.real_path, dir)) {
+            return refused(path, via + "inside " + std::string(dir) +
+                                     ", which no sandbox may see from the host");
+        }
+    }
+    struct stat st;
+    struct statfs sfs;
+    if (::fstat(fd.get(), &st) != 0 || ::fstatfs(fd.get(), &sfs) != 0) {
+        return refused(path, "cannot be examined: " + errno_text(errno));
+    }
+    if (const char* type = kernel_interface(static_cast<unsigned long>(sfs.f_type))) {
+        return refused(path, via + "on a " + std::string(type) +
+                                 " file system, an interface to the host's kernel");
+    }
+    if (S_ISDIR(st.st_mode)) {
+        if (std::string below = kernel_interface_below(src.real_path); !below.empty()) {
+            return refused(path, "holds a " + below + ", an interface to the host's kernel");
+        }
+    } else if (!S_ISREG(st.st_mode)) {
+        return refused(path, "is neither a directory nor a regular file");
+    }
+    src.identity = {st.st_dev, st.st_ino};
+    src.directory = S_ISDIR(st.st_mode);
+    src.owner_uid = st.st_uid;
+    src.owner_gid = st.st_gid;
+    return src;
+}
+
+}  // namespace microvm::process

@@ -1,0 +1,35 @@
+// A file-system policy path, checked on the host before anything is bound: resolved once
+// (following ordinary symlinks, never /proc's magic links), and refused when what it resolves to
+// is the host's root, lies inside /proc, /sys or /dev, is a kernel-interface file system (proc,
+// sysfs, cgroup, debugfs, nsfs, ...) or holds one beneath it (binds are recursive). The object
+// that was checked is identified by device and inode; whoever binds it later opens it again
+// refusing every symlink and compares the identity, so nothing swapped in meanwhile is bound.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "microvm/error.hpp"
+
+namespace microvm::process {
+
+struct FileIdentity {
+    dev_t dev = 0;
+    ino_t ino = 0;
+    bool operator==(const FileIdentity&) const = default;
+};
+
+struct CheckedSource {
+    std::string real_path;  // absolute, no symlinks
+    FileIdentity identity;
+    bool directory = false;
+    uid_t owner_uid = 0;
+    gid_t owner_gid = 0;
+};
+
+// path: an absolute path already normalised (no "..", see paths.hpp). InvalidInput naming the
+// path and the reason when refused or missing.
+Expected<CheckedSource> check_policy_source(const std::string& path);
+
+}  // namespace microvm::process

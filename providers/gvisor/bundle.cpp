@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "gvisor/oci_spec.hpp"
-#include "process/sys_error.hpp"
+#include "host/sys_error.hpp"
 
 namespace microvm::gvisor {
 namespace {
@@ -25,7 +25,7 @@ Expected<std::unique_ptr<Bundle>> Bundle::create(const std::string& parent, cons
         const std::string result = dir + "/result";
         RTFS_CHECK(make_dir(result, 0700));
         if (::chown(result.c_str(), kSandboxUid, kSandboxGid) != 0) {
-            return process::sys_failure("chown " + result, errno);
+            return host::sys_failure("chown " + result, errno);
         }
     }
     return bundle;
@@ -49,7 +49,7 @@ Expected<void> Bundle::add_root_symlinks(
     for (const auto& [name, target] : links) {
         const std::string path = rootfs() + "/" + name;
         if (::symlink(target.c_str(), path.c_str()) != 0) {
-            return process::sys_failure("symlink " + path, errno);
+            return host::sys_failure("symlink " + path, errno);
         }
     }
     return Ok{};

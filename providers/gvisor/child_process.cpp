@@ -11,7 +11,7 @@
 #include <cerrno>
 #include <utility>
 
-#include "process/sys_error.hpp"
+#include "host/sys_error.hpp"
 
 namespace microvm::gvisor {
 namespace {
@@ -78,20 +78,20 @@ constexpr const char* kSteps[] = {"setting PR_SET_PDEATHSIG (or the host died)",
 Expected<ChildProcess> ChildProcess::spawn(const SpawnRequest& request) {
     // Descriptors 0-2 would be overwritten by the dup2s before they are used: move them up.
     SpawnRequest r = request;
-    process::UniqueFd moved[3];
+    host::UniqueFd moved[3];
     int* fds[3] = {&r.stdin_fd, &r.stdout_fd, &r.stderr_fd};
     for (int i = 0; i < 3; ++i) {
         if (*fds[i] < 0) return fail(Failure::Kind::SetupError, "spawn: missing stdio descriptor");
         if (*fds[i] <= 2) {
             moved[i].reset(::fcntl(*fds[i], F_DUPFD_CLOEXEC, 3));
-            if (!moved[i].valid()) return process::sys_failure("fcntl(F_DUPFD_CLOEXEC)", errno);
+            if (!moved[i].valid()) return host::sys_failure("fcntl(F_DUPFD_CLOEXEC)", errno);
             *fds[i] = moved[i].get();
         }
     }
     std::vector<char*> argv = c_strings(r.argv);
     std::vector<char*> envp = c_strings(r.env);
     const pid_t parent = ::getpid();
-    RTFS_TRY(process::Pipe report, process::make_pipe());
+    RTFS_TRY(host::Pipe report, host::make_pipe());
 
     int pidfd = -1;
     struct clone_args args {};
@@ -103,7 +103,7 @@ Expected<ChildProcess> ChildProcess::spawn(const SpawnRequest& request) {
         args.cgroup = static_cast<uint64_t>(r.cgroup_fd);
     }
     long pid = ::syscall(SYS_clone3, &args, sizeof args);
-    if (pid < 0) return process::sys_failure("clone3", errno);
+    if (pid < 0) return host::sys_failure("clone3", errno);
     if (pid == 0) exec_child(parent, r, argv.data(), envp.data(), report.write.get());
 
     ChildProcess child;
@@ -117,7 +117,7 @@ Expected<ChildProcess> ChildProcess::spawn(const SpawnRequest& request) {
     if (n == static_cast<ssize_t>(sizeof failure)) {
         child.wait();
         const int step = failure.step >= 0 && failure.step < 4 ? failure.step : 3;
-        return process::sys_failure("starting " + r.program + ": " + kSteps[step], failure.err);
+        return host::sys_failure("starting " + r.program + ": " + kSteps[step], failure.err);
     }
     return child;
 }

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "microvm/error.hpp"
-#include "process/unique_fd.hpp"
+#include "host/unique_fd.hpp"
 
 namespace microvm::gvisor {
 
@@ -55,7 +55,7 @@ class ChildProcess {
 
   private:
     pid_t pid_ = -1;
-    process::UniqueFd pidfd_;
+    host::UniqueFd pidfd_;
 };
 
 }  // namespace microvm::gvisor

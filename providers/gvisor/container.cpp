@@ -1,8 +1,8 @@
 #include "gvisor/container.hpp"
 
 #include "gvisor/child_process.hpp"
-#include "process/sys_error.hpp"
-#include "process/unique_fd.hpp"
+#include "host/sys_error.hpp"
+#include "host/unique_fd.hpp"
 
 namespace microvm::gvisor {
 namespace {
@@ -18,10 +18,10 @@ std::chrono::nanoseconds to_ns(const timeval& tv) {
 Expected<ContainerExit> run_container(const Runsc& runsc, const ContainerLaunch& launch) {
     // Stdio are pipes, never host files: runsc hands the container's stdio to the sandbox user
     // (fchown), which must not happen to a host file such as /dev/null.
-    RTFS_TRY(process::Pipe in, process::make_pipe());
-    RTFS_TRY(process::Pipe out, process::make_pipe());
-    RTFS_TRY(process::Pipe err, process::make_pipe());
-    RTFS_CHECK(process::set_nonblocking(in.write.get()));
+    RTFS_TRY(host::Pipe in, host::make_pipe());
+    RTFS_TRY(host::Pipe out, host::make_pipe());
+    RTFS_TRY(host::Pipe err, host::make_pipe());
+    RTFS_CHECK(host::set_nonblocking(in.write.get()));
     const std::vector<std::string> global = {
         launch.host_network ? "--network=host" : "--network=none", "--oci-seccomp",
         "--ignore-cgroups", "--log=" + launch.log_path};

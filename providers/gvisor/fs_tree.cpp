@@ -7,8 +7,8 @@
 
 #include <cerrno>
 
-#include "process/sys_error.hpp"
-#include "process/unique_fd.hpp"
+#include "host/sys_error.hpp"
+#include "host/unique_fd.hpp"
 
 namespace microvm::gvisor {
 namespace {
@@ -33,26 +33,26 @@ bool remove_tree(const std::string& path) {
 }
 
 Expected<void> make_dir(const std::string& path, mode_t mode) {
-    if (::mkdir(path.c_str(), mode) != 0) return process::sys_failure("mkdir " + path, errno);
-    if (::chmod(path.c_str(), mode) != 0) return process::sys_failure("chmod " + path, errno);
+    if (::mkdir(path.c_str(), mode) != 0) return host::sys_failure("mkdir " + path, errno);
+    if (::chmod(path.c_str(), mode) != 0) return host::sys_failure("chmod " + path, errno);
     return Ok{};
 }
 
 Expected<void> write_whole_file(const std::string& path, const std::string& data) {
-    process::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-    if (!fd.valid()) return process::sys_failure("open " + path, errno);
+    host::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (!fd.valid()) return host::sys_failure("open " + path, errno);
     size_t off = 0;
     while (off < data.size()) {
         ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return process::sys_failure("write " + path, errno);
+        if (n <= 0) return host::sys_failure("write " + path, errno);
         off += static_cast<size_t>(n);
     }
     return Ok{};
 }
 
 std::optional<FileContents> read_file_capped(const std::string& path, uint64_t max_bytes) {
-    process::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+    host::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
     if (!fd.valid()) return std::nullopt;
     struct stat st;
     if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;

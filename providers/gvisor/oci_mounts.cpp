@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <memory>
 
-#include "process/sys_error.hpp"
+#include "host/sys_error.hpp"
 
 namespace microvm::gvisor {
 namespace {
@@ -47,7 +47,7 @@ OciMount to_oci(const Mount& m) {
 Expected<void> mirror_host_root(bool writable, const std::vector<Mount>& planned,
                                 OciFilesystem& out) {
     std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir("/"), &::closedir);
-    if (!dir) return process::sys_failure("opendir /", errno);
+    if (!dir) return host::sys_failure("opendir /", errno);
     std::vector<std::string> names;
     while (dirent* e = ::readdir(dir.get())) {
         std::string name = e->d_name;

@@ -9,8 +9,8 @@
 #include "gvisor/child_process.hpp"
 #include "process/output_capture.hpp"
 #include "microvm/trusted_path.hpp"
-#include "process/paths.hpp"
-#include "process/unique_fd.hpp"
+#include "host/paths.hpp"
+#include "host/unique_fd.hpp"
 
 namespace microvm::gvisor {
 namespace {
@@ -35,10 +35,10 @@ bool ToolOutput::succeeded() const {
 
 Expected<ToolOutput> run_short(const std::string& binary, const std::vector<std::string>& argv,
                                std::chrono::milliseconds timeout) {
-    using process::make_pipe;
-    RTFS_TRY(process::Pipe in, make_pipe());
-    RTFS_TRY(process::Pipe out, make_pipe());
-    RTFS_TRY(process::Pipe err, make_pipe());
+    using host::make_pipe;
+    RTFS_TRY(host::Pipe in, make_pipe());
+    RTFS_TRY(host::Pipe out, make_pipe());
+    RTFS_TRY(host::Pipe err, make_pipe());
     RTFS_TRY(ChildProcess child,
              ChildProcess::spawn(
                  {binary, argv, {kRunscPath}, in.read.get(), out.write.get(), err.write.get()}));
@@ -80,7 +80,7 @@ Expected<std::string> find_runsc(const std::string& configured) {
     for (const char* d : {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin"}) {
         dirs.emplace_back(d);
     }
-    std::string found = process::find_in_dirs("runsc", dirs);
+    std::string found = host::find_in_dirs("runsc", dirs);
     if (found.empty()) return fail(Failure::Kind::SetupError, "runsc not found on PATH");
     return trusted_executable(found, "runsc");
 }

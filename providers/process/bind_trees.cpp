@@ -11,9 +11,13 @@
 #include <cerrno>
 
 #include "process/namespaces.hpp"
-#include "process/sys_error.hpp"
+#include "host/sys_error.hpp"
 
 namespace microvm::process {
+
+using host::UniqueFd;
+using host::sys_failure;
+using host::errno_text;
 namespace {
 
 int open_tree_fd(int dirfd, const char* path, unsigned flags) {

@@ -20,7 +20,7 @@
 
 #include "microvm/error.hpp"
 #include "process/child_plan_builder.hpp"
-#include "process/unique_fd.hpp"
+#include "host/unique_fd.hpp"
 
 namespace microvm::process {
 
@@ -36,7 +36,7 @@ class IdmapNamespaces {
     uid_t sandbox_uid_;
     gid_t sandbox_gid_;
     std::mutex mu_;
-    std::map<std::pair<uid_t, gid_t>, UniqueFd> made_;
+    std::map<std::pair<uid_t, gid_t>, host::UniqueFd> made_;
 };
 
 // Whether this process may clone mount trees of its own mount namespace (it is root there).
@@ -44,7 +44,7 @@ bool host_can_clone_trees();
 
 // Clones every bind of builder.plan() and sets its tree_fd; the returned descriptors must stay
 // open until the init has started (it inherits its own copies).
-Expected<std::vector<UniqueFd>> clone_bind_trees(ChildPlanBuilder& builder,
+Expected<std::vector<host::UniqueFd>> clone_bind_trees(ChildPlanBuilder& builder,
                                                  IdmapNamespaces& idmaps);
 
 }  // namespace microvm::process

@@ -6,9 +6,11 @@
 
 #include "process/cgroup.hpp"
 #include "process/cgroup_fs.hpp"
-#include "process/paths.hpp"
+#include "host/paths.hpp"
 
 namespace microvm::process {
+
+using host::is_within;
 namespace {
 
 namespace fs = cgroupfs;

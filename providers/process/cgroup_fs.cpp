@@ -14,11 +14,15 @@
 #include <sstream>
 #include <thread>
 
-#include "process/paths.hpp"
-#include "process/sys_error.hpp"
-#include "process/unique_fd.hpp"
+#include "host/paths.hpp"
+#include "host/sys_error.hpp"
+#include "host/unique_fd.hpp"
 
 namespace microvm::process::cgroupfs {
+
+using host::sys_failure;
+using host::UniqueFd;
+using host::path_components;
 namespace {
 
 std::optional<uint64_t> parse_u64(std::string_view text) {

@@ -8,10 +8,13 @@
 
 #include "process/cgroup.hpp"
 #include "process/cgroup_fs.hpp"
-#include "process/sys_error.hpp"
-#include "process/unique_fd.hpp"
+#include "host/sys_error.hpp"
+#include "host/unique_fd.hpp"
 
 namespace microvm::process {
+
+using host::UniqueFd;
+using host::sys_failure;
 namespace {
 
 namespace fs = cgroupfs;

@@ -1,8 +1,10 @@
 #include "process/child_report.hpp"
 
-#include "process/sys_error.hpp"
+#include "host/sys_error.hpp"
 
 namespace microvm::process {
+
+using host::errno_text;
 namespace {
 
 const char* step_name(ChildStep step) {

@@ -12,9 +12,14 @@
 #include <string>
 
 #include "process/supervisor.hpp"
-#include "process/sys_error.hpp"
+#include "host/sys_error.hpp"
 
 namespace microvm::process {
+
+using host::UniqueFd;
+using host::Pipe;
+using host::make_pipe;
+using host::sys_failure;
 namespace {
 
 Expected<void> write_proc_file(pid_t pid, const char* name, const std::string& text) {

@@ -9,7 +9,7 @@
 
 #include "microvm/error.hpp"
 #include "process/child_plan.hpp"
-#include "process/unique_fd.hpp"
+#include "host/unique_fd.hpp"
 
 namespace microvm::process {
 
@@ -33,7 +33,7 @@ uint64_t sandbox_namespace_flags(bool new_network);
 
 struct SpawnedInit {
     pid_t pid = -1;
-    UniqueFd pidfd;
+    host::UniqueFd pidfd;
 };
 
 // clone3 with the namespace flags (and CLONE_INTO_CGROUP when cgroup_fd >= 0); the child runs
@@ -42,7 +42,7 @@ Expected<SpawnedInit> spawn_init(uint64_t namespace_flags, int cgroup_fd, const 
 
 // A new user namespace with these uid_map and gid_map lines (one "inside outside count" each),
 // held by the returned descriptor (its short-lived first process is reaped here).
-Expected<UniqueFd> user_namespace_fd(const std::string& uid_map, const std::string& gid_map);
+Expected<host::UniqueFd> user_namespace_fd(const std::string& uid_map, const std::string& gid_map);
 
 // Availability check: clones a child into these namespaces, which exits at once, and reaps it.
 Expected<void> spawn_probe(uint64_t namespace_flags, const IdMapping& ids);

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "process/unique_fd.hpp"
+#include "host/unique_fd.hpp"
 
 namespace microvm::process {
 
@@ -24,7 +24,7 @@ struct CaptureTargets {
     int stderr_fd = -1;
     int result_fd = -1;
     int report_fd = -1;
-    UniqueFd stdin_fd;  // write end (non-blocking): fed stdin_data, then closed
+    host::UniqueFd stdin_fd;  // write end (non-blocking): fed stdin_data, then closed
     std::string_view stdin_data;
     int pidfd = -1;  // the init; readable once it exited
     uint64_t max_output_bytes = 1 << 20;

@@ -5,9 +5,12 @@
 #include <unistd.h>
 
 #include "microvm/guest_run.hpp"
-#include "process/paths.hpp"
+#include "host/paths.hpp"
 
 namespace microvm::process {
+
+using host::canonical_host_path;
+using host::find_in_dirs;
 namespace {
 
 using Result = rtfs::Expected<Command, CommandError>;

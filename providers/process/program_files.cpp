@@ -5,12 +5,15 @@
 
 #include <set>
 
-#include "process/elf_deps.hpp"
-#include "process/elf_file.hpp"
-#include "process/paths.hpp"
-#include "process/unique_fd.hpp"
+#include "host/elf_deps.hpp"
+#include "host/elf_file.hpp"
+#include "host/paths.hpp"
+#include "host/unique_fd.hpp"
 
 namespace microvm::process {
+
+using host::UniqueFd;
+using host::canonical_host_path;
 namespace {
 
 constexpr int kMaxInterpreterDepth = 4;  // the kernel allows a few levels of "#!" too
@@ -47,8 +50,8 @@ Expected<std::vector<HostFile>> program_files(const std::string& program) {
         }
         const std::string& real = *real_path;
         add(current, real);
-        if (elf::is_elf(real)) {
-            RTFS_TRY(elf::Dependencies deps, elf::resolve_dependencies(current));
+        if (host::is_elf(real)) {
+            RTFS_TRY(host::Dependencies deps, host::resolve_dependencies(current));
             for (const auto& so : deps.objects) {
                 add(so.path, so.real_path);
                 if (!so.alias_path.empty()) add(so.alias_path, so.real_path);

@@ -7,9 +7,18 @@
 #include <algorithm>
 #include <deque>
 
-#include "process/paths.hpp"
+#include "host/paths.hpp"
 
 namespace microvm::process {
+
+using host::normalize_absolute_path;
+using host::is_within;
+using host::path_components;
+using host::parent_path;
+using host::canonical_host_path;
+using host::FileIdentity;
+using host::CheckedSource;
+using host::check_policy_source;
 namespace {
 
 const char* const kDeviceNodes[] = {"/dev/null", "/dev/zero", "/dev/urandom"};

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "microvm/policy.hpp"
-#include "process/policy_source.hpp"
+#include "host/policy_source.hpp"
 #include "process/program_files.hpp"
 
 namespace microvm::process {
@@ -34,7 +34,7 @@ struct Mount {
     bool writable = false;
     bool devices = false;     // Bind: a device node that stays usable (no nodev)
     uint64_t size_bytes = 0;  // Tmpfs
-    FileIdentity identity;    // Bind: what was checked; binding anything else fails
+    host::FileIdentity identity;    // Bind: what was checked; binding anything else fails
     uid_t owner_uid = 0;      // Bind: the source's owner (writable binds map it to the sandbox)
     gid_t owner_gid = 0;
 };
@@ -53,7 +53,7 @@ struct RootfsRequest {
     uint64_t tmp_size_bytes = 64u << 20;    // the private /tmp
 };
 
-// InvalidInput for bad policy paths (relative, "..", missing, refused by check_policy_source,
+// InvalidInput for bad policy paths (relative, "..", missing, refused by host::check_policy_source,
 // nested through a symlink); SetupError when a needed file cannot be placed.
 Expected<RootfsPlan> plan_rootfs(const RootfsRequest& request);
 

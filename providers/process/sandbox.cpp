@@ -19,10 +19,16 @@
 #include "process/rootfs.hpp"
 #include "process/sandbox_outcome.hpp"
 #include "process/seccomp.hpp"
-#include "process/sys_error.hpp"
-#include "process/unique_fd.hpp"
+#include "host/sys_error.hpp"
+#include "host/unique_fd.hpp"
 
 namespace microvm::process {
+
+using host::UniqueFd;
+using host::Pipe;
+using host::make_pipe;
+using host::set_nonblocking;
+using host::sys_failure;
 namespace {
 
 using Clock = std::chrono::steady_clock;

@@ -10,10 +10,13 @@
 #include <memory>
 
 #include "process/seccomp_policy.hpp"
-#include "process/sys_error.hpp"
-#include "process/unique_fd.hpp"
+#include "host/sys_error.hpp"
+#include "host/unique_fd.hpp"
 
 namespace microvm::process {
+
+using host::UniqueFd;
+using host::sys_failure;
 namespace {
 
 namespace policy = seccomp_policy;

@@ -1,12 +1,16 @@
 #include "fd_table.hpp"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include "engine_limits.hpp"
+#include "host/policy_source.hpp"
 #include "wasi_abi.hpp"
 
 namespace microvm::wasm {
@@ -69,14 +73,38 @@ std::vector<std::string> standard_system_dirs() {
 
 namespace {
 
-Expected<void> add_preopen(FdTable& table, const std::string& path, bool writable) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        return fail(Failure::Kind::InvalidInput, "provider 'wasm' cannot preopen fs_policy path " +
-                                                     path + ": " + std::strerror(e) +
-                                                     " (WASI grants directories only)");
+// Opens a policy directory the way every provider binds one: resolved once, refused when it is
+// the host's root or a kernel interface (host/policy_source.hpp), and the object opened is the
+// one checked. fs full preopens "/" itself.
+Expected<int> open_policy_dir(const std::string& path, bool full) {
+    auto cannot = [&](const std::string& why) {
+        return fail(Failure::Kind::InvalidInput,
+                    "provider 'wasm' cannot preopen fs_policy path " + path + ": " + why);
+    };
+    if (full) {
+        int fd = ::open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) return cannot(std::strerror(errno));
+        return fd;
     }
+    RTFS_TRY(host::CheckedSource source, host::check_policy_source(path));
+    if (!source.directory) return cannot("not a directory (WASI grants directories only)");
+    struct open_how how {};
+    how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    int fd = static_cast<int>(
+        ::syscall(SYS_openat2, AT_FDCWD, source.real_path.c_str(), &how, sizeof how));
+    if (fd < 0) return cannot(std::strerror(errno));
+    struct stat st;
+    if (::fstat(fd, &st) != 0 || host::FileIdentity{st.st_dev, st.st_ino} != source.identity) {
+        ::close(fd);
+        return cannot("it was replaced after it was checked");
+    }
+    return fd;
+}
+
+Expected<void> add_preopen(FdTable& table, const std::string& path, bool writable,
+                           bool full = false) {
+    RTFS_TRY(int fd, open_policy_dir(path, full));
     FdEntry entry;
     entry.kind = FdKind::Directory;
     entry.host.reset(fd);
@@ -101,7 +129,7 @@ Expected<void> add_preopens(FdTable& table, const FileSystemPolicy& policy) {
         case Kind::None:
             return Ok{};
         case Kind::Full:
-            return add_preopen(table, "/", true);
+            return add_preopen(table, "/", true, /*full=*/true);
         case Kind::ReadOnly: {
             std::vector<std::string> paths =
                 policy.paths.empty() ? standard_system_dirs() : policy.paths;
@@ -110,6 +138,9 @@ Expected<void> add_preopens(FdTable& table, const FileSystemPolicy& policy) {
         }
         case Kind::ReadWrite:
             for (const std::string& p : policy.paths) RTFS_CHECK(add_preopen(table, p, true));
+            for (const std::string& p : policy.read_only_paths) {
+                RTFS_CHECK(add_preopen(table, p, false));
+            }
             return Ok{};
     }
     return Ok{};

@@ -26,7 +26,7 @@ void check_fs_paths(const FileSystemPolicy& policy, std::vector<Unsupported>& pr
         policy.kind != FileSystemPolicy::Kind::ReadWrite) {
         return;
     }
-    for (const std::string& path : policy.paths) {
+    for (const std::string& path : policy.readable_paths()) {
         struct stat st;
         if (stat(path.c_str(), &st) != 0) {
             problems.push_back({"fs_policy", path + " does not exist"});

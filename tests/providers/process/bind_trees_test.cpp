@@ -27,7 +27,7 @@ class BindTrees : public ::testing::Test {
         std::error_code ec;
         if (!dir_.empty()) fs::remove_all(dir_, ec);
     }
-    Expected<std::vector<UniqueFd>> clone_for(const RootfsPlan& plan) {
+    Expected<std::vector<host::UniqueFd>> clone_for(const RootfsPlan& plan) {
         builder_.set_rootfs(plan, "/tmp");
         return clone_bind_trees(builder_, idmaps_);
     }

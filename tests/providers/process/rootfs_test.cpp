@@ -58,7 +58,7 @@ TEST(Rootfs, NoneHoldsTheProgramDevicesProcAndAPrivateTmp) {
     // Every bind names the object that was checked.
     struct stat st;
     ASSERT_EQ(::stat("/bin/cat", &st), 0);
-    EXPECT_EQ(find(*plan, "/bin/cat")->identity, (FileIdentity{st.st_dev, st.st_ino}));
+    EXPECT_EQ(find(*plan, "/bin/cat")->identity, (host::FileIdentity{st.st_dev, st.st_ino}));
     EXPECT_EQ(plan->workdir, "/tmp");
     EXPECT_FALSE(find(*plan, "/etc"));
     EXPECT_EQ(plan->mounts.size(), 6u);

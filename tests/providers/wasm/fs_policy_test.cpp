@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "confined_path.hpp"
+#include "fd_table.hpp"
 #include "test_support.hpp"
 
 namespace wasmtest {
@@ -138,6 +139,42 @@ TEST_P(FsPolicyTest, EmptyReadOnlyListMeansSystemDirectories) {
     ASSERT_EQ(r.status, Status::Ok) << describe(r);
     EXPECT_NE(r.metadata.stdout_data.find("NAME="), std::string::npos);
     EXPECT_EQ(fs_op(FileSystemPolicy::read_only(), {"w", "x"}).metadata.exit_code, kNotCapable);
+}
+
+// The attack of the process and gvisor providers, here too: a policy path that is a symlink to
+// the host's /proc, /sys, /dev or / (planted earlier by a run with write access) is refused
+// before anything is preopened.
+TEST_P(FsPolicyTest, PolicyPathsLeadingToKernelInterfacesAreRefused) {
+    for (const char* target : {"/proc", "/sys", "/dev", "/"}) {
+        const fs::path link = tmp.path() / "planted";
+        fs::remove(link);
+        fs::create_directory_symlink(target, link);
+        for (FileSystemPolicy policy : {FileSystemPolicy::read_only({link.string()}),
+                                        FileSystemPolicy::read_write({link.string()})}) {
+            auto r = fs_op(policy, {"r", "self/cmdline"});
+            EXPECT_EQ(r.status, Status::InvalidInput) << target << ": " << describe(r);
+            ASSERT_TRUE(r.error);
+            EXPECT_NE(r.error->message.find("fs_policy path '" + link.string() + "'"),
+                      std::string::npos)
+                << r.error->message;
+        }
+    }
+}
+
+TEST_P(FsPolicyTest, ReadOnlyPathsBesideAWritableOne) {
+    FileSystemPolicy both = FileSystemPolicy::read_write({sandbox().string()}, {outside().string()});
+    microvm::wasm::FdTable table;
+    ASSERT_TRUE(microvm::wasm::add_preopens(table, both));
+    ASSERT_NE(table.get(3), nullptr);
+    ASSERT_NE(table.get(4), nullptr);
+    EXPECT_EQ(table.get(3)->preopen_name, sandbox().string());
+    EXPECT_FALSE(table.get(3)->read_only_tree);
+    EXPECT_EQ(table.get(4)->preopen_name, outside().string());
+    EXPECT_TRUE(table.get(4)->read_only_tree);
+    // The writable one (fd 3) takes writes.
+    auto r = fs_op(both, {"w", "new.txt"});
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_TRUE(fs::exists(sandbox() / "new.txt"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Resolvers, FsPolicyTest, ::testing::Values(false, true),

@@ -5,7 +5,7 @@
 
 #include "microvm/error.hpp"
 
-namespace microvm::process {
+namespace microvm::host {
 
 // "strerror(err)" without the thread-safety trap of strerror().
 std::string errno_text(int err);
@@ -13,4 +13,4 @@ std::string errno_text(int err);
 // A SetupError "what: strerror(err)".
 rtfs::Unexpected<Failure> sys_failure(const std::string& what, int err);
 
-}  // namespace microvm::process
+}  // namespace microvm::host

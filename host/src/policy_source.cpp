@@ -1,4 +1,4 @@
-#include "process/policy_source.hpp"
+#include "host/policy_source.hpp"
 
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -13,11 +13,11 @@
 #include <fstream>
 #include <sstream>
 
-#include "process/paths.hpp"
-#include "process/sys_error.hpp"
-#include "process/unique_fd.hpp"
+#include "host/paths.hpp"
+#include "host/sys_error.hpp"
+#include "host/unique_fd.hpp"
 
-namespace microvm::process {
+namespace microvm::host {
 namespace {
 
 // File systems that are interfaces to the kernel or to other namespaces, never data.
@@ -144,4 +144,4 @@ Expected<CheckedSource> check_policy_source(const std::string& path) {
     return src;
 }
 
-}  // namespace microvm::process
+}  // namespace microvm::host

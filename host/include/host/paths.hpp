@@ -8,7 +8,7 @@
 
 #include "microvm/error.hpp"
 
-namespace microvm::process {
+namespace microvm::host {
 
 // An absolute path with "//", "/./" and trailing slashes removed. "..", relative paths, empty
 // paths and NUL bytes are InvalidInput: a policy path must name one place, not climb out of it.
@@ -29,4 +29,4 @@ Expected<std::string> canonical_host_path(const std::string& path);
 // Searches dirs for an executable named name (a name without '/'). Empty when none.
 std::string find_in_dirs(const std::string& name, const std::vector<std::string>& dirs);
 
-}  // namespace microvm::process
+}  // namespace microvm::host

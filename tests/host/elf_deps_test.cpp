@@ -1,4 +1,4 @@
-#include "process/elf_deps.hpp"
+#include "host/elf_deps.hpp"
 
 #include <elf.h>
 #include <gtest/gtest.h>
@@ -9,9 +9,9 @@
 #include <random>
 #include <sstream>
 
-#include "process/elf_file.hpp"
+#include "host/elf_file.hpp"
 
-namespace microvm::elf {
+namespace microvm::host {
 namespace {
 
 namespace fs = std::filesystem;
@@ -104,4 +104,4 @@ TEST(ElfDeps, SurvivesCorruptedFiles) {
 }
 
 }  // namespace
-}  // namespace microvm::elf
+}  // namespace microvm::host

@@ -9,7 +9,7 @@
 
 #include "microvm/error.hpp"
 
-namespace microvm::elf {
+namespace microvm::host {
 
 struct ElfInfo {
     bool is_64bit = false;
@@ -26,4 +26,4 @@ Expected<ElfInfo> read_elf(const std::string& path);
 // True when the file starts with the ELF magic (cheap check, reads 4 bytes).
 bool is_elf(const std::string& path);
 
-}  // namespace microvm::elf
+}  // namespace microvm::host

@@ -8,7 +8,7 @@
 
 #include "microvm/error.hpp"
 
-namespace microvm::process {
+namespace microvm::host {
 
 class UniqueFd {
   public:
@@ -45,4 +45,4 @@ Expected<Pipe> make_pipe(int extra_flags = 0);
 // Sets O_NONBLOCK on one descriptor.
 Expected<void> set_nonblocking(int fd);
 
-}  // namespace microvm::process
+}  // namespace microvm::host

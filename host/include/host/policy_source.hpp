@@ -12,7 +12,7 @@
 
 #include "microvm/error.hpp"
 
-namespace microvm::process {
+namespace microvm::host {
 
 struct FileIdentity {
     dev_t dev = 0;
@@ -32,4 +32,4 @@ struct CheckedSource {
 // path and the reason when refused or missing.
 Expected<CheckedSource> check_policy_source(const std::string& path);
 
-}  // namespace microvm::process
+}  // namespace microvm::host

@@ -1,12 +1,12 @@
-#include "process/unique_fd.hpp"
+#include "host/unique_fd.hpp"
 
 #include <fcntl.h>
 
 #include <cerrno>
 
-#include "process/sys_error.hpp"
+#include "host/sys_error.hpp"
 
-namespace microvm::process {
+namespace microvm::host {
 
 Expected<Pipe> make_pipe(int extra_flags) {
     int fds[2];
@@ -22,4 +22,4 @@ Expected<void> set_nonblocking(int fd) {
     return Ok{};
 }
 
-}  // namespace microvm::process
+}  // namespace microvm::host

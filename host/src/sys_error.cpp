@@ -1,8 +1,8 @@
-#include "process/sys_error.hpp"
+#include "host/sys_error.hpp"
 
 #include <cstring>
 
-namespace microvm::process {
+namespace microvm::host {
 
 std::string errno_text(int err) {
     char buf[128];
@@ -14,4 +14,4 @@ rtfs::Unexpected<Failure> sys_failure(const std::string& what, int err) {
     return fail(Failure::Kind::SetupError, what + ": " + errno_text(err));
 }
 
-}  // namespace microvm::process
+}  // namespace microvm::host

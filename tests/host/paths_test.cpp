@@ -1,8 +1,8 @@
-#include "process/paths.hpp"
+#include "host/paths.hpp"
 
 #include <gtest/gtest.h>
 
-namespace microvm::process {
+namespace microvm::host {
 namespace {
 
 TEST(Paths, NormalizesAbsolutePaths) {
@@ -41,4 +41,4 @@ TEST(Paths, CanonicalResolvesSymlinksAndReportsMissing) {
 }
 
 }  // namespace
-}  // namespace microvm::process
+}  // namespace microvm::host

@@ -1,4 +1,4 @@
-#include "process/paths.hpp"
+#include "host/paths.hpp"
 
 #include <unistd.h>
 
@@ -7,9 +7,9 @@
 #include <cstdlib>
 #include <memory>
 
-#include "process/sys_error.hpp"
+#include "host/sys_error.hpp"
 
-namespace microvm::process {
+namespace microvm::host {
 
 Expected<std::string> normalize_absolute_path(std::string_view path) {
     if (path.empty() || path.front() != '/') {
@@ -74,4 +74,4 @@ std::string find_in_dirs(const std::string& name, const std::vector<std::string>
     return {};
 }
 
-}  // namespace microvm::process
+}  // namespace microvm::host

@@ -11,7 +11,7 @@
 
 #include "microvm/error.hpp"
 
-namespace microvm::elf {
+namespace microvm::host {
 
 struct SharedObject {
     std::string path;       // where the dynamic loader opens it (for the interpreter: PT_INTERP)
@@ -36,4 +36,4 @@ std::vector<std::string> default_library_dirs(bool is_64bit, uint16_t machine);
 // The directories listed by /etc/ld.so.conf and its includes (read once per process).
 const std::vector<std::string>& ld_so_conf_dirs();
 
-}  // namespace microvm::elf
+}  // namespace microvm::host

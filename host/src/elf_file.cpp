@@ -1,4 +1,4 @@
-#include "process/elf_file.hpp"
+#include "host/elf_file.hpp"
 
 #include <elf.h>
 #include <fcntl.h>
@@ -8,13 +8,12 @@
 #include <cerrno>
 #include <cstring>
 
-#include "process/sys_error.hpp"
-#include "process/unique_fd.hpp"
+#include "host/sys_error.hpp"
+#include "host/unique_fd.hpp"
 
-namespace microvm::elf {
+namespace microvm::host {
 namespace {
 
-using process::UniqueFd;
 
 constexpr uint64_t kMaxProgramHeaders = 4096;
 constexpr uint64_t kMaxDynamicEntries = 1 << 16;
@@ -181,7 +180,7 @@ Expected<ElfInfo> read_elf(const std::string& path) {
     if (!fd.valid()) {
         int err = errno;
         return fail(Failure::Kind::InvalidInput,
-                    "cannot open '" + path + "': " + process::errno_text(err));
+                    "cannot open '" + path + "': " + errno_text(err));
     }
     struct stat st;
     if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -206,4 +205,4 @@ bool is_elf(const std::string& path) {
            std::memcmp(magic, ELFMAG, SELFMAG) == 0;
 }
 
-}  // namespace microvm::elf
+}  // namespace microvm::host

@@ -1,4 +1,4 @@
-#include "process/elf_deps.hpp"
+#include "host/elf_deps.hpp"
 
 #include <elf.h>
 #include <glob.h>
@@ -11,10 +11,10 @@
 #include <optional>
 #include <set>
 
-#include "process/elf_file.hpp"
-#include "process/paths.hpp"
+#include "host/elf_file.hpp"
+#include "host/paths.hpp"
 
-namespace microvm::elf {
+namespace microvm::host {
 namespace {
 
 const char* multiarch_triplet(bool is_64bit, uint16_t machine) {
@@ -55,7 +55,7 @@ void parse_ld_so_conf(const std::string& file, int depth, std::vector<std::strin
         if (line.rfind("include", 0) == 0 && line.size() > 7 &&
             (line[7] == ' ' || line[7] == '\t')) {
             std::string pattern = line.substr(line.find_first_not_of(" \t", 7));
-            if (pattern.front() != '/') pattern = process::parent_path(file) + "/" + pattern;
+            if (pattern.front() != '/') pattern = parent_path(file) + "/" + pattern;
             glob_t g{};
             if (::glob(pattern.c_str(), 0, nullptr, &g) == 0) {
                 for (size_t i = 0; i < g.gl_pathc; ++i)
@@ -99,7 +99,7 @@ class Resolver {
     // Searches for one DT_NEEDED name the way the loader does for an object with these tags.
     std::optional<SharedObject> find(const std::string& name, const ElfInfo& loader_object,
                                      const std::string& loader_path) {
-        std::string origin = process::parent_path(loader_path);
+        std::string origin = parent_path(loader_path);
         if (name.find('/') != std::string::npos) return candidate(name, false);
         std::vector<std::string> dirs;
         if (loader_object.runpath.empty()) {
@@ -134,7 +134,7 @@ class Resolver {
   private:
     // A usable library: an ELF file of the program's class and machine.
     std::optional<SharedObject> candidate(const std::string& path, bool needs_alias) {
-        auto real = process::canonical_host_path(path);
+        auto real = canonical_host_path(path);
         if (!real) return std::nullopt;
         if (!infos_.count(*real)) {
             auto info = read_elf(*real);
@@ -194,9 +194,9 @@ Expected<Dependencies> resolve_dependencies(const std::string& program) {
     if (exe.interpreter.empty() && exe.needed.empty()) return deps;  // static
 
     Resolver resolver(exe);
-    resolver.set_program_origin(process::parent_path(program));
+    resolver.set_program_origin(parent_path(program));
     if (!exe.interpreter.empty()) {
-        auto real = process::canonical_host_path(exe.interpreter);
+        auto real = canonical_host_path(exe.interpreter);
         if (real) {
             deps.objects.push_back({exe.interpreter, *real, {}});
         } else {
@@ -231,4 +231,4 @@ Expected<Dependencies> resolve_dependencies(const std::string& program) {
     return deps;
 }
 
-}  // namespace microvm::elf
+}  // namespace microvm::host

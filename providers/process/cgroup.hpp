@@ -43,6 +43,9 @@ class SandboxCgroup {
     // v1: the "tasks" file of each hierarchy, opened for writing; the init writes "0" to each,
     // which moves just itself and skips the global threadgroup lock.
     virtual std::vector<int> self_join_fds() const { return {}; }
+    // v2, when the init could not be cloned into the cgroup (its creator had no right to):
+    // moves it there by pid, before it runs anything of its own.
+    virtual Expected<void> place(pid_t) const { return Ok{}; }
     // Called periodically while the sandbox runs, for counters the kernel does not keep.
     virtual void sample() {}
     virtual CgroupUsage usage() const = 0;

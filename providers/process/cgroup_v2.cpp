@@ -48,6 +48,10 @@ class CgroupV2 final : public SandboxCgroup {
 
     int clone_fd() const override { return fd_.get(); }
 
+    Expected<void> place(pid_t pid) const override {
+        return fs::write_file(dir_ + "/cgroup.procs", std::to_string(pid));
+    }
+
     // Kernels before 5.19 keep no memory.peak: track memory.current while the sandbox runs.
     void sample() override {
         if (has_peak_) return;

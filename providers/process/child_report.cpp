@@ -17,6 +17,8 @@ const char* step_name(ChildStep step) {
             return "joining the sandbox cgroup";
         case ChildStep::kCgroupNamespace:
             return "creating the cgroup namespace";
+        case ChildStep::kUserNamespaceLimits:
+            return "limiting the user namespace";
         case ChildStep::kMakePrivate:
             return "making mounts private";
         case ChildStep::kOpenSource:

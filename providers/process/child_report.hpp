@@ -14,8 +14,9 @@ enum class ChildStep : int32_t {
     kSyncWait,
     kJoinCgroup,
     kCgroupNamespace,
+    kUserNamespaceLimits,  // detail: limit index
     kMakePrivate,
-    kOpenSource,  // detail: mount index (-1: root bind)
+    kOpenSource,  // detail: mount index
     kCloneTree,
     kMountAttributes,
     kSecureBits,

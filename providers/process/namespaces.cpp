@@ -4,10 +4,12 @@
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <string>
 
@@ -58,20 +60,69 @@ uint64_t sandbox_namespace_flags(bool new_network) {
     return flags;
 }
 
-Expected<SpawnedInit> spawn_init(uint64_t namespace_flags, int cgroup_fd, const ChildPlan& plan) {
+uid_t new_namespace_owner() {
+    // 2^24 identities from 0x70000000 on: above every account and subordinate-id range a system
+    // hands out; two sandboxes sharing one by chance only share a budget between themselves.
+    constexpr uid_t kBase = 0x70000000u;
+    constexpr uint32_t kCount = 1u << 24;
+    static std::atomic<uint32_t> next{0};
+    const uint32_t n = static_cast<uint32_t>(::getpid()) * 2654435761u + next.fetch_add(1);
+    return kBase + n % kCount;
+}
+
+namespace {
+
+// The calling thread (only: the raw system calls, not libc's process-wide wrappers) acts as
+// another uid while it lives; saved uid 0 keeps the capabilities to come back.
+class ThreadIdentity {
+  public:
+    explicit ThreadIdentity(uid_t uid) {
+        death_signal_ = 0;
+        ::prctl(PR_GET_PDEATHSIG, &death_signal_, 0, 0, 0);
+        ok_ = ::syscall(SYS_setresuid, uid, uid, 0) == 0;
+    }
+    ~ThreadIdentity() {
+        if (!ok_) return;
+        ::syscall(SYS_setresuid, 0, 0, 0);
+        // A credential change clears these; they are the host's, not ours to change.
+        ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+        if (death_signal_) ::prctl(PR_SET_PDEATHSIG, death_signal_, 0, 0, 0);
+    }
+    bool ok() const { return ok_; }
+
+  private:
+    bool ok_ = false;
+    int death_signal_ = 0;
+};
+
+}  // namespace
+
+Expected<SpawnedInit> spawn_init(uint64_t namespace_flags, int cgroup_fd, const ChildPlan& plan,
+                                 std::optional<uid_t> owner) {
     int pidfd = -1;
     struct clone_args args {};
     args.flags = namespace_flags | CLONE_PIDFD;
     args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
     args.exit_signal = SIGCHLD;
-    if (cgroup_fd >= 0) {
+    if (cgroup_fd >= 0 && !owner) {
         args.flags |= CLONE_INTO_CGROUP;
         args.cgroup = static_cast<uint64_t>(cgroup_fd);
     }
-    // Like fork: the child continues on a copy of this stack, in a copy of this address space.
-    long pid = ::syscall(SYS_clone3, &args, sizeof args);
-    if (pid < 0) return sys_failure("clone3 (creating the sandbox namespaces)", errno);
-    if (pid == 0) run_init(plan);
+    long pid;
+    int clone_errno = 0;
+    {
+        std::optional<ThreadIdentity> as_owner;
+        if (owner) {
+            as_owner.emplace(*owner);
+            if (!as_owner->ok()) return sys_failure("setresuid (the namespace owner)", errno);
+        }
+        // Like fork: the child continues on a copy of this stack, in a copy of this address
+        // space (and with this thread's credentials).
+        pid = ::syscall(SYS_clone3, &args, sizeof args);
+        if (pid == 0) run_init(plan);
+        clone_errno = errno;
+    }
+    if (pid < 0) return sys_failure("clone3 (creating the sandbox namespaces)", clone_errno);
     SpawnedInit init;
     init.pid = static_cast<pid_t>(pid);
     init.pidfd.reset(pidfd);

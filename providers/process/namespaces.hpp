@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "microvm/error.hpp"
@@ -36,9 +37,20 @@ struct SpawnedInit {
     host::UniqueFd pidfd;
 };
 
+// The owner of a sandbox's user namespace: the kernel charges what the sandbox holds (inotify
+// instances and watches, POSIX message queue bytes, pending signals, locked memory, processes,
+// namespaces) to the owner's budgets in the host's namespace. A host running as root gives each
+// sandbox an identity of its own, from a range no account uses, so that no sandbox can exhaust
+// a budget of root or of any other host user; an unprivileged host can only use its own
+// (bounded per sandbox by the namespace's limits, supervisor.cpp).
+uid_t new_namespace_owner();
+
 // clone3 with the namespace flags (and CLONE_INTO_CGROUP when cgroup_fd >= 0); the child runs
-// run_init(plan) and never returns here.
-Expected<SpawnedInit> spawn_init(uint64_t namespace_flags, int cgroup_fd, const ChildPlan& plan);
+// run_init(plan) and never returns here. With owner set (a root host), the calling thread
+// creates the namespaces as that identity (and without CLONE_INTO_CGROUP, which the owner has
+// no right to: the caller then places the init by pid).
+Expected<SpawnedInit> spawn_init(uint64_t namespace_flags, int cgroup_fd, const ChildPlan& plan,
+                                 std::optional<uid_t> owner);
 
 // A new user namespace with these uid_map and gid_map lines (one "inside outside count" each),
 // held by the returned descriptor (its short-lived first process is reaped here).

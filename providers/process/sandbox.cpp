@@ -223,14 +223,19 @@ Expected<SandboxOutcome> Sandbox::run(const SandboxSpec& spec) const {
     RTFS_CHECK(give_cgroup_to_child(*cgroup, plan.fds));
 
     const auto started = Clock::now();
-    RTFS_TRY(SpawnedInit init,
-             spawn_init(sandbox_namespace_flags(!spec.host_network), cgroup->clone_fd(), plan));
+    // A root host gives the sandbox's namespaces an owner of their own (kernel budgets).
+    const std::optional<uid_t> owner =
+        impl.ids.host_is_root ? std::optional<uid_t>(new_namespace_owner()) : std::nullopt;
+    RTFS_TRY(SpawnedInit init, spawn_init(sandbox_namespace_flags(!spec.host_network),
+                                          cgroup->clone_fd(), plan, owner));
     pipes.close_child_ends();
     trees.clear();
 
-    // Map the ids, then let the init go. On success sync.write stays open until the end: the
-    // init reads its hang-up as the host dying.
+    // Map the ids (and place the init in its cgroup when it could not be cloned there), then
+    // let the init go. On success sync.write stays open until the end: the init reads its
+    // hang-up as the host dying.
     auto placed = impl.ids.apply(init.pid);
+    if (placed && owner) placed = cgroup->place(init.pid);
     if (placed) {
         char go = 1;
         if (::write(pipes.sync.write.get(), &go, 1) != 1) {

@@ -125,10 +125,38 @@ bool join_cgroups(InitFds& fds, ChildFailure& f) {
     return true;
 }
 
-// What needs no id mapping, done while the host writes the maps: joining the cgroups, the
-// cgroup namespace, and cloning the bind sources (with the host's view of permissions).
-bool prepare_before_mapping(const ChildPlan& plan, InitFds& fds, MountState& mounts,
-                            ChildFailure& f) {
+// Limits of the sandbox's own user namespace (/proc/sys/user of the writer's namespace), so one
+// sandbox holds at most this much of its owner's budget: no namespaces of its own (seccomp
+// refuses them too) and few inotify instances. Written once the init has built the sandbox
+// (its detached mounts count as mount namespaces), while it still has every capability there.
+bool limit_user_namespace(ChildFailure& f) {
+    struct Limit {
+        const char* file;
+        const char* value;
+    };
+    static const Limit kLimits[] = {
+        {"/proc/sys/user/max_user_namespaces", "0"},  {"/proc/sys/user/max_pid_namespaces", "0"},
+        {"/proc/sys/user/max_net_namespaces", "0"},   {"/proc/sys/user/max_mnt_namespaces", "0"},
+        {"/proc/sys/user/max_ipc_namespaces", "0"},   {"/proc/sys/user/max_uts_namespaces", "0"},
+        {"/proc/sys/user/max_cgroup_namespaces", "0"}, {"/proc/sys/user/max_time_namespaces", "0"},
+        {"/proc/sys/user/max_inotify_instances", "32"},
+        {"/proc/sys/user/max_inotify_watches", "8192"},
+        {"/proc/sys/user/max_fanotify_groups", "0"},  {"/proc/sys/user/max_fanotify_marks", "0"},
+    };
+    for (size_t i = 0; i < sizeof kLimits / sizeof kLimits[0]; ++i) {
+        int fd = ::open(kLimits[i].file, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT) continue;  // a kernel without that counter
+        bool ok = fd >= 0 && write_all(fd, kLimits[i].value, std::strlen(kLimits[i].value));
+        if (fd >= 0) ::close(fd);
+        if (!ok) return failed(f, ChildStep::kUserNamespaceLimits, static_cast<int>(i));
+    }
+    return true;
+}
+
+// Before anything of the sandbox is built: joining the cgroups (the host has placed us by now
+// where we could not join ourselves), the cgroup namespace rooted there, and the bind sources
+// (with the host's view of permissions).
+bool prepare_sandbox(const ChildPlan& plan, InitFds& fds, MountState& mounts, ChildFailure& f) {
     if (!join_cgroups(fds, f)) return false;
     // The cgroup namespace is rooted at the sandbox's cgroup, where we are now.
     if (::unshare(CLONE_NEWCGROUP) != 0) return failed(f, ChildStep::kCgroupNamespace);
@@ -193,11 +221,11 @@ int program_main(void* arg) {
 
     ChildFailure f;
     MountState mounts;
-    bool prepared = prepare_before_mapping(plan, fds, mounts, f);
-    // The ids are mapped once the host says go (it cannot tell a failure from a slow start, so
-    // even a failure waits for it); EOF means the host gave up or died.
+    // The ids are mapped and the init placed in its cgroup once the host says go; EOF means the
+    // host gave up or died.
     if (!wait_for_host(fds.sync)) ::_exit(1);
-    if (!prepared || !build_sandbox(plan, fds, mounts, f)) {
+    if (!prepare_sandbox(plan, fds, mounts, f) || !build_sandbox(plan, fds, mounts, f) ||
+        !limit_user_namespace(f)) {
         send_failure(fds.report, ChildReport::kSetupFailed, f);
         ::_exit(1);
     }

@@ -3,6 +3,8 @@
 #include "enforcement_suite.hpp"
 
 #include <fcntl.h>
+#include <mqueue.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -349,6 +351,51 @@ TEST_P(ProviderEnforcementTest, HostAllowAndBlockListsAreRefusedClearly) {
     }
 }
 
+// --- kernel budgets of host users ---------------------------------------------------------------
+
+// The attack: a sandbox whose user namespace the host's root owns charges root's budgets; 128
+// inotify instances or 9 POSIX message queues in it made the same calls fail for the host's root
+// while it ran. A host-side probe must keep working while a sandbox takes all it can.
+TEST_P(ProviderEnforcementTest, ASandboxCannotExhaustTheHostUsersKernelBudgets) {
+    std::string dir = make_host_dir();
+    const std::string marker = dir + "/holding";
+    ExecutionContext ctx = external(helper("budget_hog"), {marker});
+    ctx.config.fs_policy = FileSystemPolicy::read_write({dir});
+    ctx.config.timeout = 4s;
+    ExecutionResult r;
+    std::thread sandbox([&] { r = run(ctx); });
+    const auto deadline = std::chrono::steady_clock::now() + 3500ms;
+    while (!fs::exists(marker) && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(20ms);
+    }
+    const bool holding = fs::exists(marker);
+    // The host's probes, as this process's own user, while the sandbox holds what it took.
+    std::vector<int> inotify_fds;
+    for (int i = 0; i < 8; ++i) inotify_fds.push_back(::inotify_init1(IN_CLOEXEC));
+    const std::string queue = "/enforcement-probe-" + std::to_string(::getpid());
+    mqd_t mq = ::mq_open(queue.c_str(), O_CREAT | O_RDWR, 0600, nullptr);
+    const int mq_errno = errno;
+    for (int fd : inotify_fds) {
+        if (fd >= 0) ::close(fd);
+    }
+    if (mq != static_cast<mqd_t>(-1)) {
+        ::mq_close(mq);
+        ::mq_unlink(queue.c_str());
+    }
+    sandbox.join();
+    ASSERT_TRUE(holding) << describe(r);
+    EXPECT_EQ(r.status, Status::Timeout) << describe(r);
+    int taken_inotify = 0, taken_queues = 0;
+    ASSERT_EQ(std::sscanf(r.metadata.stdout_data.c_str(), "inotify %d mqueue %d", &taken_inotify,
+                          &taken_queues),
+              2)
+        << describe(r);
+    EXPECT_GT(taken_inotify, 0);
+    EXPECT_GT(taken_queues, 0);
+    for (int fd : inotify_fds) EXPECT_GE(fd, 0) << "inotify_init1 failed on the host";
+    EXPECT_NE(mq, static_cast<mqd_t>(-1)) << "mq_open failed on the host: " << std::strerror(mq_errno);
+}
+
 // --- limits ------------------------------------------------------------------------------------
 
 TEST_P(ProviderEnforcementTest, MemoryOverTheLimitEndsWithMemoryExceeded) {
@@ -477,7 +524,7 @@ TEST_P(ProviderEnforcementTest, TheSeccompFilterIsWhatRefusesDeniedCalls) {
     for (const char* name :
          {"unshare", "mount", "ptrace_traceme", "ptrace_attach", "process_vm_readv", "keyctl",
           "add_key", "personality", "finit_module", "init_module", "bpf", "userfaultfd",
-          "name_to_handle_at", "clone_newns", "setns", "clone3", "io_uring_setup", "statmount",
+          "name_to_handle_at", "clone_newuser", "setns", "clone3", "io_uring_setup", "statmount",
           "socket_vsock", "socket_packet", "socket_netlink_audit"}) {
         ASSERT_TRUE(filtered.count(name) && unfiltered.count(name))
             << name << "\nfiltered:\n" << r.metadata.stdout_data << "unfiltered:\n" << unfiltered_out;

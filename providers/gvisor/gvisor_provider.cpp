@@ -103,6 +103,9 @@ std::vector<Unsupported> GvisorProvider::check(const ExecutionContext& ctx) cons
     if (auto refused = process::refuse_host_lists(ctx.config.network_policy)) {
         problems.push_back(std::move(*refused));
     }
+    if (auto refused = process::refuse_cpu_below_quota_floor(ctx.config.cpu_limit)) {
+        problems.push_back(std::move(*refused));
+    }
     // gVisor's file proxy writes as root on the program's behalf and cannot go through an
     // idmapped bind, so a writable path must already be writable by the sandbox's user.
     if (ctx.config.fs_policy.kind == FileSystemPolicy::Kind::ReadWrite) {

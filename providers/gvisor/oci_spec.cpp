@@ -4,13 +4,13 @@
 #include <cmath>
 
 #include "gvisor/oci_seccomp.hpp"
+#include "process/cgroup.hpp"
 
 namespace microvm::gvisor {
 namespace {
 
 using nlohmann::json;
 
-constexpr uint64_t kCpuPeriodUs = 100000;
 
 json rlimit(const char* type, uint64_t value) {
     return {{"type", type}, {"hard", value}, {"soft", value}};
@@ -52,13 +52,12 @@ json linux_section(const ContainerSpec& s) {
     json namespaces = json::array();
     for (const char* ns : {"pid", "ipc", "uts", "mount"}) namespaces.push_back({{"type", ns}});
     if (s.network_namespace) namespaces.push_back({{"type", "network"}});
-    const auto quota =
-        std::max<int64_t>(1000, static_cast<int64_t>(std::llround(s.cpu_fraction * kCpuPeriodUs)));
+    const uint64_t quota = process::cpu_quota_us(s.cpu_fraction);
     json linux = {
         {"namespaces", std::move(namespaces)},
         {"resources",
          {{"memory", {{"limit", s.memory_bytes}, {"swap", s.memory_bytes}}},
-          {"cpu", {{"quota", quota}, {"period", kCpuPeriodUs}}},
+          {"cpu", {{"quota", quota}, {"period", process::kCpuPeriodUs}}},
           {"pids", {{"limit", s.host_tasks}}}}},
         {"maskedPaths", json::array()},
         {"readonlyPaths", json::array()},

@@ -21,6 +21,14 @@
 
 namespace microvm::process {
 
+// CPU share as a CFS quota per period of kCpuPeriodUs. The kernel takes no quota below
+// kMinCpuQuotaUs (1 ms), so fractions below kMinCpuFraction cannot be enforced: providers refuse
+// them up front (refuse_cpu_below_quota_floor) rather than have them silently raised.
+inline constexpr uint64_t kCpuPeriodUs = 100000;
+inline constexpr uint64_t kMinCpuQuotaUs = 1000;
+inline constexpr double kMinCpuFraction = double(kMinCpuQuotaUs) / double(kCpuPeriodUs);
+uint64_t cpu_quota_us(double fraction);
+
 struct CgroupLimits {
     uint64_t memory_bytes = 512ull << 20;
     double cpu_fraction = 1.0;  // of one CPU

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "process/cgroup.hpp"
 #include "process/cgroup_fs.hpp"
@@ -82,9 +83,8 @@ Expected<std::unique_ptr<CgroupManager>> try_v1(const std::vector<fs::CgroupMoun
     };
     std::string memory = dir_for("memory"), cpu = dir_for("cpu"), cpuacct = dir_for("cpuacct"),
                 pids = dir_for("pids");
-    // CPU time comes from cpuacct when it shares the cpu hierarchy (free); a hierarchy of its
-    // own would cost a cgroup per run, and the init's rusage measures the same tree.
-    if (cpuacct != cpu) cpuacct.clear();
+    // CPU time comes from cpuacct, also when it has a hierarchy of its own (one more cgroup per
+    // run): the init's rusage misses whatever the kernel killed at a deadline, unreaped.
     for (auto [name, dir] : {std::pair{"memory", &memory}, {"cpu", &cpu}, {"pids", &pids}}) {
         if (dir->empty()) {
             why = std::string("no cgroup v1 hierarchy with the ") + name + " controller is mounted";
@@ -116,6 +116,10 @@ Expected<std::unique_ptr<CgroupManager>> detect_cgroups(const std::string& paren
     std::string why_v1;
     if (auto v1 = try_v1(mounts, parent, name_prefix, why_v1)) return v1;
     return fail(Failure::Kind::SetupError, "no usable cgroup hierarchy: " + why_v2 + "; " + why_v1);
+}
+
+uint64_t cpu_quota_us(double fraction) {
+    return static_cast<uint64_t>(std::llround(fraction * double(kCpuPeriodUs)));
 }
 
 }  // namespace microvm::process

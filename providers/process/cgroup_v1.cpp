@@ -18,7 +18,6 @@ namespace {
 
 namespace fs = cgroupfs;
 
-constexpr uint64_t kCfsPeriodUs = 100000;
 
 class CgroupV1 final : public SandboxCgroup {
   public:
@@ -55,9 +54,8 @@ class CgroupV1 final : public SandboxCgroup {
         if (fs::exists(memory_ + "/memory.memsw.limit_in_bytes")) {
             RTFS_CHECK(fs::write_file(memory_ + "/memory.memsw.limit_in_bytes", bytes));
         }
-        auto quota = std::max<uint64_t>(
-            1000, static_cast<uint64_t>(std::llround(limits.cpu_fraction * kCfsPeriodUs)));
-        RTFS_CHECK(fs::write_file(cpu_ + "/cpu.cfs_period_us", std::to_string(kCfsPeriodUs)));
+        const uint64_t quota = cpu_quota_us(limits.cpu_fraction);
+        RTFS_CHECK(fs::write_file(cpu_ + "/cpu.cfs_period_us", std::to_string(kCpuPeriodUs)));
         RTFS_CHECK(fs::write_file(cpu_ + "/cpu.cfs_quota_us", std::to_string(quota)));
         RTFS_CHECK(fs::write_file(pids_ + "/pids.max", std::to_string(limits.max_pids)));
         return Ok{};

@@ -19,7 +19,6 @@ namespace {
 
 namespace fs = cgroupfs;
 
-constexpr uint64_t kCpuPeriodUs = 100000;
 
 class CgroupV2 final : public SandboxCgroup {
   public:
@@ -37,8 +36,7 @@ class CgroupV2 final : public SandboxCgroup {
         if (fs::exists(dir_ + "/memory.swap.max")) {
             RTFS_CHECK(fs::write_file(dir_ + "/memory.swap.max", "0"));
         }
-        auto quota = std::max<uint64_t>(
-            1000, static_cast<uint64_t>(std::llround(limits.cpu_fraction * kCpuPeriodUs)));
+        const uint64_t quota = cpu_quota_us(limits.cpu_fraction);
         RTFS_CHECK(fs::write_file(dir_ + "/cpu.max",
                                   std::to_string(quota) + " " + std::to_string(kCpuPeriodUs)));
         RTFS_CHECK(fs::write_file(dir_ + "/pids.max", std::to_string(limits.max_pids)));

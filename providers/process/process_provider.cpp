@@ -78,6 +78,9 @@ std::vector<Unsupported> ProcessProvider::check(const ExecutionContext& ctx) con
     if (auto refused = process::refuse_host_lists(ctx.config.network_policy)) {
         problems.push_back(std::move(*refused));
     }
+    if (auto refused = process::refuse_cpu_below_quota_floor(ctx.config.cpu_limit)) {
+        problems.push_back(std::move(*refused));
+    }
     return problems;
 }
 

@@ -1,5 +1,9 @@
 #include "process/sandbox_provider_settings.hpp"
 
+#include <cstdio>
+
+#include "process/cgroup.hpp"
+
 namespace microvm::process {
 
 nlohmann::json rlimit_settings_schema() {
@@ -32,6 +36,15 @@ std::optional<Unsupported> refuse_host_lists(const NetworkPolicy& net) {
     }
     return Unsupported{"network_policy " + net.to_string(),
                        "host allow/block lists are not implemented yet; use deny or full"};
+}
+
+std::optional<Unsupported> refuse_cpu_below_quota_floor(double cpu_limit) {
+    if (cpu_limit >= kMinCpuFraction) return std::nullopt;
+    char text[64];
+    std::snprintf(text, sizeof text, "%g", cpu_limit);
+    return Unsupported{"cpu_limit " + std::string(text),
+                       "the kernel's CPU quota has a floor of 1 ms per 100 ms period, so a share "
+                       "below 0.01 of a core cannot be enforced"};
 }
 
 }  // namespace microvm::process

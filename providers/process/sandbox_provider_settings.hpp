@@ -1,6 +1,6 @@
 // What the OS-sandbox providers (process, gvisor) share at their surface: the rlimit settings of
-// `[provider_configs.NAME]` (schema and parsing) and the refusal of network host lists, which
-// neither enforces yet.
+// `[provider_configs.NAME]` (schema and parsing), the refusal of network host lists, which
+// neither enforces yet, and of CPU shares below the quota floor.
 #pragma once
 
 #include <optional>
@@ -21,5 +21,8 @@ RlimitSettings parse_rlimit_settings(const nlohmann::json& settings);
 
 // allow=/block= lists are refused (never treated as deny or full).
 std::optional<Unsupported> refuse_host_lists(const NetworkPolicy& policy);
+
+// A cpu_limit below what a CFS quota can enforce (kMinCpuFraction) is refused, never raised.
+std::optional<Unsupported> refuse_cpu_below_quota_floor(double cpu_limit);
 
 }  // namespace microvm::process

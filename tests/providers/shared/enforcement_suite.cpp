@@ -457,6 +457,31 @@ TEST_P(ProviderEnforcementTest, TimeoutKillsTheProgramOnTime) {
     EXPECT_LT(elapsed, 1s);
 }
 
+// Measured at a timeout too: the counters are read from the cgroup, which keeps what the killed
+// processes used (the attack: 1.6 ms reported for 1.5 s of a busy loop).
+TEST_P(ProviderEnforcementTest, CpuTimeIsMeasuredWhenTheTimeoutKills) {
+    ExecutionContext ctx = external(helper("busy"), {"20000"});
+    ctx.config.timeout = 1500ms;
+    ExecutionResult r = run(ctx);
+    ASSERT_EQ(r.status, Status::Timeout) << describe(r);
+    ASSERT_TRUE(r.metadata.cpu_time);
+    EXPECT_GT(*r.metadata.cpu_time, 500ms) << describe(r);
+    EXPECT_LT(*r.metadata.cpu_time, 4s) << describe(r);
+}
+
+// Real or refused: a share below what a CFS quota can enforce is refused, not raised.
+TEST_P(ProviderEnforcementTest, CpuBelowTheQuotaFloorIsRefused) {
+    ExecutionContext ctx = external("/bin/true");
+    ctx.config.cpu_limit = 0.005;
+    ExecutionResult r = run(ctx);
+    EXPECT_EQ(r.status, Status::PolicyViolation) << describe(r);
+    ASSERT_TRUE(r.error);
+    EXPECT_NE(r.error->message.find("cannot enforce cpu_limit 0.005"), std::string::npos)
+        << r.error->message;
+    ctx.config.cpu_limit = 0.01;  // the floor itself is enforced (running at 1% takes long)
+    EXPECT_TRUE(provider().check(ctx).empty());
+}
+
 TEST_P(ProviderEnforcementTest, CpuLimitThrottles) {
     ExecutionContext ctx = external(helper("busy"), {"1500"});
     ctx.config.cpu_limit = 0.25;

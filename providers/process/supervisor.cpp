@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -90,6 +91,44 @@ bool take_descriptors(const ChildPlan& plan, InitFds& fds) {
     }
     ::close_range(next, ~0U, 0);
     return true;
+}
+
+// The init is a copy of the host process, so /proc/1/cmdline, environ and comm would show the
+// host's command line and environment (secrets on the command line, tokens in the environment)
+// to the program: blank them in this copy and name it "microvm-init". Reads its own argument and
+// environment areas from /proc/self/stat (fields 48-51), async-signal-safely.
+void hide_host_command_line() {
+    ::prctl(PR_SET_NAME, "microvm-init", 0, 0, 0);
+    char buf[4096];
+    int fd = ::open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    ::close(fd);
+    if (n <= 0) return;
+    buf[n] = '\0';
+    char* p = std::strrchr(buf, ')');  // the name (field 2) may hold anything but ends there
+    if (!p) return;
+    unsigned long field[52] = {};
+    int index = 2;
+    while (*p && index < 51) {
+        while (*p && *p != ' ') ++p;
+        while (*p == ' ') ++p;
+        if (!*p) break;
+        ++index;
+        unsigned long v = 0;
+        while (*p >= '0' && *p <= '9') v = v * 10 + static_cast<unsigned long>(*p++ - '0');
+        field[index] = v;
+    }
+    if (index < 51) return;
+    const unsigned long arg_start = field[48], arg_end = field[49];
+    const unsigned long env_start = field[50], env_end = field[51];
+    if (env_end > env_start) std::memset(reinterpret_cast<void*>(env_start), 0, env_end - env_start);
+    if (arg_end > arg_start) {
+        char* args = reinterpret_cast<char*>(arg_start);
+        std::memset(args, 0, arg_end - arg_start);
+        static const char kName[] = "microvm-init";
+        std::memcpy(args, kName, std::min(sizeof kName, arg_end - arg_start) - 1);
+    }
 }
 
 // Default dispositions and an empty mask: nothing of the host's signal setup reaches the program.
@@ -214,6 +253,7 @@ int program_main(void* arg) {
 
 [[noreturn]] void run_init(const ChildPlan& plan) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    hide_host_command_line();
     InitFds fds;
     if (!take_descriptors(plan, fds)) ::_exit(1);
     reset_signals();

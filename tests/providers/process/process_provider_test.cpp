@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -178,6 +179,21 @@ TEST_F(ProcessProviderTest, ReadWriteDirectoriesNeedNotBeWorldWritable) {
     EXPECT_EQ(read_file(dir + "/mine"), "mine\nmore\n");
     EXPECT_EQ(read_file(dir + "/theirs"), "theirs\n");
     fs::remove_all(dir);
+}
+
+// The sandbox's init is a copy of the host process: its command line and environment (which may
+// hold secrets) must not show in /proc/1.
+TEST_F(ProcessProviderTest, TheInitShowsNothingOfTheHostsCommandLine) {
+    ExecutionContext ctx = external(
+        "/bin/sh", {"-c", "cat /proc/1/cmdline; echo; cat /proc/1/comm; cat /proc/1/environ 2>&1; true"});
+    ctx.config.fs_policy = FileSystemPolicy::read_only();  // cat
+    ExecutionResult r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    std::string out = r.metadata.stdout_data;
+    out.erase(std::remove(out.begin(), out.end(), '\0'), out.end());
+    EXPECT_EQ(out.rfind("microvm-init\nmicrovm-init\n", 0), 0u) << out;
+    EXPECT_EQ(out.find("process_provider_tests"), std::string::npos) << out;
+    EXPECT_EQ(out.find("PATH="), std::string::npos) << out;  // no host environment either
 }
 
 TEST_F(ProcessProviderTest, ReadOnlySystemDirsKeepAPrivateWritableTmp) {

@@ -1,5 +1,6 @@
 #include "gvisor/bundle.hpp"
 
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,16 +23,27 @@ Expected<std::unique_ptr<Bundle>> Bundle::create(const std::string& parent, cons
     std::unique_ptr<Bundle> bundle(new Bundle(dir, result_dir));  // removes dir on failure
     RTFS_CHECK(make_dir(bundle->rootfs(), 0755));
     if (result_dir) {
+        // A tmpfs of its own, capped at one frame: what the guest writes there stays in memory
+        // (charged to the execution's memory cgroup, as the gofer writing it runs there) and can
+        // never fill the host's disk, whatever the program inside does.
         const std::string result = dir + "/result";
         RTFS_CHECK(make_dir(result, 0700));
-        if (::chown(result.c_str(), kSandboxUid, kSandboxGid) != 0) {
-            return host::sys_failure("chown " + result, errno);
+        const std::string options = "size=" + std::to_string(kResultTmpfsBytes) +
+                                    ",mode=0700,uid=" + std::to_string(kSandboxUid) +
+                                    ",gid=" + std::to_string(kSandboxGid);
+        if (::mount("tmpfs", result.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                    options.c_str()) != 0) {
+            return host::sys_failure("mounting the result tmpfs " + result, errno);
         }
+        bundle->result_mounted_ = true;
+        // Nothing of it propagates to other mount namespaces sharing /run.
+        ::mount(nullptr, result.c_str(), nullptr, MS_PRIVATE, nullptr);
     }
     return bundle;
 }
 
 Bundle::~Bundle() {
+    if (result_mounted_) ::umount2((dir_ + "/result").c_str(), MNT_DETACH);
     remove_tree(dir_);
 }
 

@@ -1,7 +1,8 @@
 // One execution's OCI bundle directory, removed with everything in it on destruction:
 //   config.json   the generated runtime spec
 //   rootfs/       the container's (empty, read-only) root; runsc's gofer adds mount points
-//   result/       RTFS only: where the guest writes its result frame (owned by the sandbox user)
+//   result/       RTFS only: where the guest writes its result frame: a tmpfs of the sandbox
+//                 user's, capped at kResultTmpfsBytes (one frame), unmounted on destruction
 //   runsc.log     runsc's own log: errors of runsc itself, never the program's output
 #pragma once
 
@@ -45,7 +46,12 @@ class Bundle {
     Bundle(std::string dir, bool result) : dir_(std::move(dir)), result_(result) {}
     std::string dir_;
     bool result_ = false;
+    bool result_mounted_ = false;
 };
+
+// The result tmpfs: the largest frame the host reads (guest protocol), with room for the
+// file system's own blocks.
+inline constexpr uint64_t kResultTmpfsBytes = (64u << 20) + (1u << 20);
 
 // File name of the guest's frame inside the result directory.
 inline constexpr const char* kGuestResultFile = "result";

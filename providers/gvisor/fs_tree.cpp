@@ -2,11 +2,17 @@
 
 #include <fcntl.h>
 #include <ftw.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <fstream>
+#include <sstream>
+#include <vector>
 
+#include "host/paths.hpp"
 #include "host/sys_error.hpp"
 #include "host/unique_fd.hpp"
 
@@ -30,6 +36,20 @@ bool remove_tree(const std::string& path) {
     // FTW_MOUNT: stay on path's file system; FTW_PHYS: symlinks are removed, not followed.
     ::nftw(path.c_str(), remove_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
     return ::lstat(path.c_str(), &st) != 0 && errno == ENOENT;
+}
+
+void unmount_below(const std::string& path) {
+    std::vector<std::string> points;
+    std::ifstream in("/proc/self/mountinfo");
+    for (std::string line; std::getline(in, line);) {
+        std::istringstream fields(line);
+        std::string id, parent, devno, root, point;
+        fields >> id >> parent >> devno >> root >> point;
+        if (host::is_within(point, path)) points.push_back(point);  // no escapes in our names
+    }
+    std::sort(points.begin(), points.end(),
+              [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+    for (const std::string& p : points) ::umount2(p.c_str(), MNT_DETACH);
 }
 
 Expected<void> make_dir(const std::string& path, mode_t mode) {

@@ -15,6 +15,9 @@ namespace microvm::gvisor {
 // point below path is left alone rather than emptied) or following symlinks. True when gone.
 bool remove_tree(const std::string& path);
 
+// Detaches every mount at or below path (deepest first), as a crashed host's bundles may hold.
+void unmount_below(const std::string& path);
+
 // mkdir with the given mode (umask ignored); EEXIST is an error.
 Expected<void> make_dir(const std::string& path, mode_t mode);
 

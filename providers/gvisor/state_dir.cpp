@@ -86,6 +86,7 @@ size_t sweep_stale_state_dirs(const std::string& base) {
     for (const std::string& name : entries(base)) {
         pid_t owner = owner_of(name);
         if (owner > 0 && owner != ::getpid() && !alive(owner)) {
+            unmount_below(base + "/" + name);  // result tmpfs mounts of its bundles
             removed += remove_tree(base + "/" + name) ? 1 : 0;
         }
     }

@@ -5,6 +5,9 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -199,8 +202,8 @@ TEST(OciMountsTest, ReadWritePathsAreBoundWritable) {
     EXPECT_TRUE(has_option(*m, "rbind"));
 }
 
-TEST(OciMountsTest, APolicyNamingTheRootMirrorsTheHostsTopLevel) {
-    for (FileSystemPolicy policy : {FileSystemPolicy::read_only({"/"}), FileSystemPolicy::full()}) {
+TEST(OciMountsTest, FsFullMirrorsTheHostsTopLevel) {
+    for (FileSystemPolicy policy : {FileSystemPolicy::full()}) {
         OciFilesystem fs = filesystem_for(policy, "/bin/echo");
         bool writable = policy.kind == FileSystemPolicy::Kind::Full;
         EXPECT_EQ(fs.root_path, "/bundle/rootfs");  // never a host tree: runsc adds mount points
@@ -313,6 +316,52 @@ TEST(BundleTest, RunscErrorsAreReadFromItsLogOnly) {
     std::string dir = (*bundle)->dir();
     bundle->reset();
     EXPECT_FALSE(fs::exists(dir));
+}
+
+// The attack: an RTFS program's huge value, written by the guest as its result frame, filled the
+// host's disk under /run (287 MB in one run). The result directory is a tmpfs capped at a frame.
+TEST(BundleTest, TheResultDirectoryIsACappedTmpfsNotTheHostsDisk) {
+    TempDir base;
+    auto bundle = Bundle::create(base.path(), "b", /*result_dir=*/true);
+    ASSERT_TRUE(bundle) << bundle.error().message;
+    const std::string result = *(*bundle)->result_dir();
+    struct statfs sfs {};
+    ASSERT_EQ(::statfs(result.c_str(), &sfs), 0);
+    EXPECT_EQ(static_cast<unsigned long>(sfs.f_type), static_cast<unsigned long>(TMPFS_MAGIC));
+    EXPECT_LE(uint64_t(sfs.f_blocks) * sfs.f_bsize, kResultTmpfsBytes);
+    // Writing past the cap fails.
+    int fd = ::open((result + "/big").c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+    ASSERT_GE(fd, 0);
+    std::string chunk(1 << 20, 'x');
+    uint64_t written = 0;
+    int err = 0;
+    while (written <= kResultTmpfsBytes + (8u << 20)) {
+        ssize_t n = ::write(fd, chunk.data(), chunk.size());
+        if (n <= 0) {
+            err = errno;
+            break;
+        }
+        written += static_cast<uint64_t>(n);
+    }
+    ::close(fd);
+    EXPECT_EQ(err, ENOSPC);
+    EXPECT_LE(written, kResultTmpfsBytes);
+    std::string dir = (*bundle)->dir();
+    bundle->reset();
+    EXPECT_FALSE(fs::exists(dir));  // unmounted, then removed
+}
+
+TEST(StateDirTest, AStaleStateDirectoryHoldingAResultMountIsSwept) {
+    TempDir base;
+    pid_t dead = ::fork();
+    if (dead == 0) ::_exit(0);
+    ::waitpid(dead, nullptr, 0);
+    const std::string stale = base.path() + "/microvm-gvisor-" + std::to_string(dead) + "-0";
+    const std::string mnt = stale + "/bundles/b/result";
+    fs::create_directories(mnt);
+    ASSERT_EQ(::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=1m"), 0) << "needs root";
+    EXPECT_EQ(sweep_stale_state_dirs(base.path()), 1u);
+    EXPECT_FALSE(fs::exists(stale));
 }
 
 // --- child processes

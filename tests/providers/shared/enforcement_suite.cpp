@@ -205,7 +205,7 @@ TEST_P(ProviderEnforcementTest, PlantedSymlinksCannotBringInTheHostsKernelInterf
     const std::string plant = "ln -s /proc " + dir + "/p; ln -s / " + dir + "/r; ln -s /sys " +
                               dir + "/s; ln -s /dev " + dir + "/d";
     ExecutionContext planting = external("/bin/sh", {"-c", plant});
-    planting.config.fs_policy = FileSystemPolicy::read_write({dir, "/usr", "/lib", "/lib64"});
+    planting.config.fs_policy = FileSystemPolicy::read_write({dir}, {"/usr", "/lib", "/lib64"});
     ExecutionResult planted = run(planting);
     ASSERT_EQ(planted.status, Status::Ok) << describe(planted);
     for (const char* name : {"/p", "/r", "/s", "/d"}) {

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "rtfs/json.hpp"
+#include "rtfs/math_add.hpp"
 #include "rtfs/printer.hpp"
 
 extern "C" {
@@ -73,23 +74,7 @@ Result<Value> WasiHost::call(std::string_view id, std::span<const Value> args) {
         write_fd(STDERR_FILENO, joined(args));
         return Value();
     }
-    if (id == "ccos.math.add") {
-        const Value *a = nullptr, *b = nullptr;
-        if (args.size() == 1 && args[0].is(Type::Map)) {
-            a = args[0].map().find(make_keyword("a"));
-            b = args[0].map().find(make_keyword("b"));
-        } else if (args.size() == 2) {
-            a = &args[0];
-            b = &args[1];
-        }
-        if (!a || !b || !a->is(Type::Int) || !b->is(Type::Int))
-            return unexpected(Error(ErrorKind::InvalidArgument,
-                                    "ccos.math.add takes {:a int :b int} or two integers"));
-        int64_t r = 0;
-        if (__builtin_add_overflow(a->as_int(), b->as_int(), &r))
-            return unexpected(Error(ErrorKind::Overflow, "Integer overflow in ccos.math.add"));
-        return Value::integer(r);
-    }
+    if (id == "ccos.math.add") return math_add(args);
     if (id == "ccos.system.get-env") {
         if (args.empty() || !args[0].is(Type::String))
             return unexpected(Error(ErrorKind::TypeError, "Type error in get-env: expected a name"));

@@ -5,12 +5,12 @@
 #include <thread>
 
 #include "capabilities.hpp"
+#include "rtfs/math_add.hpp"
 
 namespace rtfs::host {
 
 namespace {
 
-constexpr const char* kAdd = "ccos.math.add";
 constexpr const char* kGetEnv = "ccos.system.get-env";
 constexpr const char* kTime = "ccos.system.current-time-millis";
 constexpr const char* kSleep = "ccos.system.sleep";
@@ -18,36 +18,10 @@ constexpr const char* kSleep = "ccos.system.sleep";
 // Short enough that cancellation and deadlines end a sleep promptly.
 constexpr auto kSleepSlice = std::chrono::milliseconds(10);
 
-Result<Value> add_numbers(const Value& a, const Value& b) {
-    if (!a.is_number() || !b.is_number()) {
-        const Value& bad = a.is_number() ? b : a;
-        return error(ErrorKind::TypeError, std::string("Type error in ") + kAdd +
-                                               ": expected number, got " + type_name(bad));
-    }
-    if (a.is(Type::Int) && b.is(Type::Int)) {
-        int64_t sum = 0;
-        if (__builtin_add_overflow(a.as_int(), b.as_int(), &sum))
-            return error(ErrorKind::Overflow, std::string("Integer overflow in ") + kAdd);
-        return Value::integer(sum);
-    }
-    return Value::floating(a.to_double() + b.to_double());
-}
-
 }  // namespace
 
 Result<Value> math_add(DefaultHost&, std::span<const Value> args) {
-    RTFS_CHECK(check_arity(kAdd, args, 1, 2));
-    if (args.size() == 2) return add_numbers(args[0], args[1]);
-    if (!args[0].is(Type::Map))
-        return error(ErrorKind::TypeError, std::string("Type error in ") + kAdd +
-                                               ": expected map {:a n :b n}, got " +
-                                               type_name(args[0]));
-    const Value* a = map_field(args[0], "a");
-    const Value* b = map_field(args[0], "b");
-    if (!a || !b)
-        return error(ErrorKind::InvalidArgument,
-                     std::string(kAdd) + ": the map needs both :a and :b");
-    return add_numbers(*a, *b);
+    return rtfs::math_add(args);  // pure, shared with every host (rtfs/math_add.hpp)
 }
 
 Result<Value> system_get_env(DefaultHost& host, std::span<const Value> args) {

@@ -5,6 +5,7 @@
 #include <set>
 #include <string>
 
+#include "eval/annotations.hpp"
 #include "native_stack.hpp"
 #include "rtfs/printer.hpp"
 
@@ -432,78 +433,143 @@ private:
     Expected<void, Error> parse_destructure(const Value& form, Pattern& p,
                                             std::vector<std::pair<std::string, uint32_t>>& names) {
         if (form.is(Type::Symbol)) {
-            if (form.str() == "_") {
-                p.kind = Pattern::Kind::Ignore;
-                return Ok{};
-            }
-            if (form.str() == "&") return syntax(form, "misplaced &");
-            p.kind = Pattern::Kind::Bind;
-            p.slot = scope_->alloc();
-            names.emplace_back(form.str(), p.slot);
+            RTFS_TRY(size_t used, parse_name(std::span<const Value>(&form, 1), 0, p, names));
+            (void)used;
             return Ok{};
         }
-        if (form.is(Type::Vector)) {
-            p.kind = Pattern::Kind::Seq;
-            const auto& xs = form.items();
-            for (size_t i = 0; i < xs.size(); ++i) {
-                if (is_symbol(xs[i], "&")) {
-                    if (i + 1 >= xs.size()) return syntax(form, "& must be followed by a name");
-                    p.rest = std::make_unique<Pattern>();
-                    RTFS_CHECK(parse_destructure(xs[i + 1], *p.rest, names));
-                    ++i;
-                    continue;
+        if (form.is(Type::Vector)) return parse_seq_pattern(form, p, names);
+        if (form.is(Type::Map)) return parse_map_pattern(form, p, names);
+        return syntax(form, "invalid binding pattern " + print(form));
+    }
+
+    // The name at xs[i], maybe annotated in place (`x:int`, `xs:` + type): a Bind (an Ignore
+    // for `_`) pattern. Returns the forms used.
+    Result<size_t> parse_name(std::span<const Value> xs, size_t i, Pattern& p,
+                              std::vector<std::pair<std::string, uint32_t>>& names) {
+        Value name;
+        RTFS_TRY(size_t used, read_name(xs, i, &name, &p.type));
+        if (name.str() == "&") return syntax(name, "misplaced &");
+        p.name = name.str();
+        if (p.name == "_") {
+            p.kind = Pattern::Kind::Ignore;
+            return used;
+        }
+        p.kind = Pattern::Kind::Bind;
+        p.slot = scope_->alloc();
+        names.emplace_back(p.name, p.slot);
+        return used;
+    }
+
+    // An element of a vector pattern or a parameter list: a name (maybe annotated in place) or
+    // a nested pattern. Returns the forms used.
+    Result<size_t> parse_element(std::span<const Value> xs, size_t i, Pattern& p,
+                                 std::vector<std::pair<std::string, uint32_t>>& names) {
+        if (xs[i].is(Type::Symbol)) return parse_name(xs, i, p, names);
+        RTFS_CHECK(parse_destructure(xs[i], p, names));
+        return size_t{1};
+    }
+
+    // [a b & rest :as all]
+    Expected<void, Error> parse_seq_pattern(const Value& form, Pattern& p,
+                                            std::vector<std::pair<std::string, uint32_t>>& names) {
+        p.kind = Pattern::Kind::Seq;
+        const auto& xs = form.items();
+        for (size_t i = 0; i < xs.size();) {
+            if (is_symbol(xs[i], "&")) {
+                if (p.rest_pattern || i + 1 >= xs.size())
+                    return syntax(form, "& must be followed by one name");
+                p.rest_pattern = std::make_unique<Pattern>();
+                RTFS_TRY(size_t used, parse_element(xs, i + 1, *p.rest_pattern, names));
+                p.rest_pattern->rest = true;
+                i += 1 + used;
+                continue;
+            }
+            if (xs[i].is(Type::Keyword) && xs[i].str() == "as") {
+                if (i + 1 >= xs.size() || !xs[i + 1].is(Type::Symbol))
+                    return syntax(form, ":as must be followed by a name");
+                p.has_as = true;
+                p.as_slot = scope_->alloc();
+                names.emplace_back(xs[i + 1].str(), p.as_slot);
+                i += 2;
+                continue;
+            }
+            if (p.rest_pattern) return syntax(form, "only :as may follow the & rest binding");
+            Pattern e;
+            RTFS_TRY(size_t used, parse_element(xs, i, e, names));
+            p.elems.push_back(std::move(e));
+            i += used;
+        }
+        return Ok{};
+    }
+
+    // {:keys [a b] :strs [c] :syms [d] :as m :or {a 0} x :k :y y}: besides the directives, an
+    // entry is either Clojure's `name key` or the reference's key-first `:key name` (spec
+    // section 3); the two tell apart by the keyword being first. :or defaults are expressions,
+    // evaluated only for a missing key, in the scope around the pattern.
+    Expected<void, Error> parse_map_pattern(const Value& form, Pattern& p,
+                                            std::vector<std::pair<std::string, uint32_t>>& names) {
+        p.kind = Pattern::Kind::Map;
+        const Value* defaults = nullptr;
+        for (const auto& [k, v] : form.map().entries) {
+            const std::string directive = k.is(Type::Keyword) ? k.str() : std::string();
+            if (directive == "keys" || directive == "strs" || directive == "syms") {
+                if (!v.is(Type::Vector))
+                    return syntax(form, ":" + directive + " needs a vector of names");
+                const auto& ns = v.items();
+                for (size_t i = 0; i < ns.size();) {
+                    if (!ns[i].is(Type::Symbol))
+                        return syntax(form, ":" + directive + " entries must be names");
+                    Pattern e;
+                    RTFS_TRY(size_t used, parse_name(ns, i, e, names));
+                    p.keys.push_back(directive == "keys"   ? make_keyword(e.name)
+                                     : directive == "strs" ? make_string(e.name)
+                                                           : make_symbol(e.name));
+                    p.elems.push_back(std::move(e));
+                    i += used;
                 }
-                if (xs[i].is(Type::Keyword) && xs[i].str() == "as") {
-                    if (i + 1 >= xs.size() || !xs[i + 1].is(Type::Symbol))
-                        return syntax(form, ":as must be followed by a name");
-                    p.has_as = true;
-                    p.as_slot = scope_->alloc();
-                    names.emplace_back(xs[i + 1].str(), p.as_slot);
-                    ++i;
-                    continue;
-                }
-                if (p.rest) return syntax(form, "only :as may follow the & rest binding");
+            } else if (directive == "as") {
+                if (!v.is(Type::Symbol)) return syntax(form, ":as must be followed by a name");
+                p.has_as = true;
+                p.as_slot = scope_->alloc();
+                names.emplace_back(v.str(), p.as_slot);
+            } else if (directive == "or") {
+                if (!v.is(Type::Map)) return syntax(form, ":or needs a map of names to defaults");
+                defaults = &v;
+            } else {
+                const bool key_first = k.is(Type::Keyword);  // {:a a} (reference), else {a :a}
                 Pattern e;
-                RTFS_CHECK(parse_destructure(xs[i], e, names));
+                RTFS_CHECK(parse_destructure(key_first ? v : k, e, names));
+                p.keys.push_back(key_first ? k : v);
                 p.elems.push_back(std::move(e));
             }
-            return Ok{};
         }
-        if (form.is(Type::Map)) {
-            p.kind = Pattern::Kind::Map;
-            for (const auto& [k, v] : form.map().entries) {
-                if (k.is(Type::Keyword) && (k.str() == "keys" || k.str() == "strs" ||
-                                            k.str() == "syms")) {
-                    if (!v.is(Type::Vector))
-                        return syntax(form, ":" + k.str() + " needs a vector of names");
-                    for (const auto& name : v.items()) {
-                        if (!name.is(Type::Symbol))
-                            return syntax(form, ":" + k.str() + " entries must be names");
-                        Pattern e;
-                        e.kind = Pattern::Kind::Bind;
-                        e.slot = scope_->alloc();
-                        names.emplace_back(name.str(), e.slot);
-                        p.keys.push_back(k.str() == "keys"   ? make_keyword(name.str())
-                                         : k.str() == "strs" ? make_string(name.str())
-                                                             : make_symbol(name.str()));
-                        p.elems.push_back(std::move(e));
-                    }
-                } else if (k.is(Type::Keyword) && k.str() == "as") {
-                    if (!v.is(Type::Symbol)) return syntax(form, ":as must be followed by a name");
-                    p.has_as = true;
-                    p.as_slot = scope_->alloc();
-                    names.emplace_back(v.str(), p.as_slot);
-                } else {
-                    // {x :k}: bind x to the value under :k
-                    Pattern e;
-                    RTFS_CHECK(parse_destructure(k, e, names));
-                    p.keys.push_back(v);
-                    p.elems.push_back(std::move(e));
-                }
-            }
-            return Ok{};
+        if (defaults) RTFS_CHECK(parse_defaults(form, *defaults, p));
+        return Ok{};
+    }
+
+    // :or {name default ...}: each name must be one this map pattern binds directly.
+    Expected<void, Error> parse_defaults(const Value& form, const Value& defaults, Pattern& p) {
+        p.defaults.assign(p.elems.size(), nullptr);
+        for (const auto& [name, expr] : defaults.map().entries) {
+            size_t at = p.elems.size();
+            for (size_t i = 0; i < p.elems.size(); ++i)
+                if (p.elems[i].kind == Pattern::Kind::Bind && name.is(Type::Symbol) &&
+                    p.elems[i].name == name.str())
+                    at = i;
+            if (at == p.elems.size())
+                return syntax(form, ":or gives a default for " + print(name) +
+                                        ", which this map pattern does not bind");
+            // Like a body of its own: a def inside a default stays inside it.
+            const size_t saved_locals = scope_->locals.size();
+            const uint32_t saved_slot = scope_->next_slot;
+            auto node = analyze(expr, false);
+            scope_->locals.resize(saved_locals);
+            scope_->next_slot = saved_slot;
+            if (!node) return unexpected(std::move(node).error());
+            p.defaults[at] = node->get();
+            unit_->extra.push_back(std::move(*node));
         }
-        return syntax(form, "invalid binding pattern " + print(form));
+        return Ok{};
     }
 
     Expected<void, Error> parse_match_pattern(const Value& form, Pattern& p,
@@ -524,8 +590,8 @@ private:
                 for (size_t i = 0; i < xs.size(); ++i) {
                     if (is_symbol(xs[i], "&")) {
                         if (i + 2 != xs.size()) return syntax(form, "& must be followed by one pattern");
-                        p.rest = std::make_unique<Pattern>();
-                        return parse_match_pattern(xs[i + 1], *p.rest, names);
+                        p.rest_pattern = std::make_unique<Pattern>();
+                        return parse_match_pattern(xs[i + 1], *p.rest_pattern, names);
                     }
                     Pattern e;
                     RTFS_CHECK(parse_match_pattern(xs[i], e, names));
@@ -561,51 +627,51 @@ private:
         }
     }
 
-    // Number of parameters allowed before the one at ps[k] when `&` was seen: all those before &.
-    static size_t rest_index_guard(const std::vector<Value>& ps, size_t k) {
-        size_t before = 0;
-        for (size_t j = 0; j < k; ++j) {
-            if (is_symbol(ps[j], "&")) return before;
-            if (!ps[j].is(Type::Keyword) && !is_symbol(ps[j], ":")) ++before;
-        }
-        return before;
+    // read_annotated_name / read_binding (annotations.hpp), with errors located at the form and
+    // a name split off an annotated symbol keeping that symbol's position.
+    Result<size_t> read_name(std::span<const Value> xs, size_t i, Value* name,
+                             std::unique_ptr<TypeSpec>* type) {
+        return placed(xs[i], read_annotated_name(xs, i, name, type), *name);
     }
-
-    static bool is_type_keyword(const Value& v) { return v.is(Type::Keyword) && looks_like_type(v); }
-
-    // Reads an optional annotation at xs[i] (`:int`, `: Int`, `[:vector :int]` when allowed).
-    // Returns how many forms it used (0 = none).
-    Result<size_t> parse_annotation(const std::vector<Value>& xs, size_t i, bool allow_vector,
-                                    std::unique_ptr<TypeSpec>* out) {
-        if (i >= xs.size()) return size_t{0};
-        if (is_symbol(xs[i], ":")) {
-            if (i + 1 >= xs.size()) return syntax(xs[i], "':' must be followed by a type");
-            RTFS_TRY(*out, parse_type(xs[i + 1]));
-            return size_t{2};
+    Result<size_t> read_binding_at(std::span<const Value> xs, size_t i, bool allow_vector,
+                                   size_t then, Value* name, std::unique_ptr<TypeSpec>* type) {
+        return placed(xs[i], read_binding(xs, i, allow_vector, then, name, type), *name);
+    }
+    Result<size_t> placed(const Value& form, Result<size_t> r, const Value& name) {
+        if (!r) {
+            Error e = std::move(r).error();
+            const SourcePos p = pos_of(form);
+            e.locate(p.line, p.column);
+            return unexpected(std::move(e));
         }
-        if (is_type_keyword(xs[i]) ||
-            (allow_vector && xs[i].is(Type::Vector) && !xs[i].items().empty() &&
-             xs[i].items()[0].is(Type::Keyword))) {
-            RTFS_TRY(*out, parse_type(xs[i]));
-            return size_t{1};
+        if (name.is_heap() && form.is_heap() && name.object_ptr() != form.object_ptr()) {
+            extra_positions_[name.object_ptr()] = pos_of(form);
+            keep_.push_back(name);
         }
-        return size_t{0};
+        return r;
     }
 
     void add_names(const std::vector<std::pair<std::string, uint32_t>>& names) {
         for (const auto& n : names) scope_->locals.push_back(n);
     }
 
-    // A binding target for a pattern form: plain symbols bind straight into their slot.
-    Expected<void, Error> make_target(const Value& pat, Target& t,
+    // A binding target for a pattern form: plain symbols (maybe annotated in place, `x:int`)
+    // bind straight into their slot. `type` is an annotation written separately.
+    Expected<void, Error> make_target(const Value& pat, std::unique_ptr<TypeSpec> type, Target& t,
                                       std::vector<std::pair<std::string, uint32_t>>& names) {
-        if (pat.is(Type::Symbol) && pat.str() != "_" && pat.str() != "&") {
-            t.raw_slot = scope_->alloc();
-            t.name = pat.str();
-            names.emplace_back(pat.str(), t.raw_slot);
+        t.raw_slot = scope_->alloc();
+        t.type = std::move(type);
+        if (pat.is(Type::Symbol)) {
+            Value name;
+            std::unique_ptr<TypeSpec> attached;
+            RTFS_TRY(size_t used, read_name(std::span<const Value>(&pat, 1), 0, &name, &attached));
+            (void)used;
+            if (name.str() == "&") return syntax(pat, "misplaced &");
+            if (attached) t.type = std::move(attached);
+            t.name = name.str();
+            if (t.name != "_") names.emplace_back(t.name, t.raw_slot);
             return Ok{};
         }
-        t.raw_slot = scope_->alloc();
         t.name = print(pat);
         t.pattern = std::make_unique<Pattern>();
         return parse_destructure(pat, *t.pattern, names);
@@ -627,16 +693,9 @@ private:
         size_t i = 0;
         while (i < xs.size()) {
             BindingForm b;
-            b.pattern = xs[i++];
-            // An annotation only when another form (the value) follows it.
-            if (i + 1 < xs.size()) {
-                RTFS_TRY(size_t used, parse_annotation(xs, i, false, &b.type));
-                if (used > 0 && i + used < xs.size()) {
-                    i += used;
-                } else {
-                    b.type.reset();
-                }
-            }
+            // A separate annotation only when another form (the value) follows it.
+            RTFS_TRY(size_t used, read_binding_at(xs, i, false, 1, &b.pattern, &b.type));
+            i += used;
             if (i >= xs.size())
                 return syntax(vec, std::string(what) + " bindings need a value for " +
                                        print(b.pattern));
@@ -693,13 +752,13 @@ private:
                                                   static_cast<uint32_t>(c), src.index});
                     }
                 }
+                n->targets[i].type = std::move(b.type);
             } else {
                 RTFS_TRY(init, analyze(b.init, false));
                 std::vector<std::pair<std::string, uint32_t>> names;
-                RTFS_CHECK(make_target(b.pattern, n->targets[i], names));
+                RTFS_CHECK(make_target(b.pattern, std::move(b.type), n->targets[i], names));
                 add_names(names);
             }
-            n->targets[i].type = std::move(b.type);
             n->inits.push_back(std::move(init));
         }
         RTFS_TRY(n->body, analyze_body(form, items, 2, tail));
@@ -720,8 +779,8 @@ private:
         for (size_t i = 0; i < bindings.size(); ++i) {
             RTFS_TRY(NodeP init, analyze(bindings[i].init, false));
             std::vector<std::pair<std::string, uint32_t>> names;
-            RTFS_CHECK(make_target(bindings[i].pattern, n->targets[i], names));
-            n->targets[i].type = std::move(bindings[i].type);
+            RTFS_CHECK(make_target(bindings[i].pattern, std::move(bindings[i].type),
+                                   n->targets[i], names));
             add_names(names);
             n->inits.push_back(std::move(init));
         }
@@ -795,35 +854,41 @@ private:
         const auto& ps = params.items();
         std::vector<Value> pforms;
         std::vector<std::unique_ptr<TypeSpec>> ptypes;
-        for (size_t k = 0; k < ps.size(); ++k) {
+        bool rest_read = false;
+        for (size_t k = 0; k < ps.size();) {
             if (is_symbol(ps[k], "&")) {
                 if (n->variadic || k + 1 >= ps.size()) {
                     restore();
                     return syntax(params, "& must be followed by exactly one rest parameter");
                 }
                 n->variadic = true;
+                ++k;
                 continue;
             }
-            if (n->variadic && !pforms.empty() && pforms.size() > rest_index_guard(ps, k)) {
+            if (rest_read) {
                 restore();
                 return syntax(params, "only one parameter may follow &");
             }
+            Value pf;
             std::unique_ptr<TypeSpec> t;
-            auto used = parse_annotation(ps, k + 1, true, &t);
+            auto used = read_binding_at(ps, k, true, 0, &pf, &t);
             if (!used) {
                 restore();
                 return unexpected(std::move(used).error());
             }
-            pforms.push_back(ps[k]);
+            pforms.push_back(pf);
             ptypes.push_back(std::move(t));
+            rest_read = n->variadic;
             k += *used;
         }
         n->params.resize(pforms.size());
         for (size_t k = 0; k < pforms.size(); ++k) n->params[k].raw_slot = scope.alloc();
-        std::vector<std::pair<std::string, uint32_t>> names;
+        // Each parameter's names are in scope for the next ones' :or defaults, as in a let.
         for (size_t k = 0; k < pforms.size(); ++k) {
+            std::vector<std::pair<std::string, uint32_t>> names;
             Target& t = n->params[k];
             t.type = std::move(ptypes[k]);
+            t.rest = n->variadic && k + 1 == pforms.size();
             const Value& pf = pforms[k];
             if (pf.is(Type::Symbol)) {
                 t.name = pf.str();
@@ -837,10 +902,10 @@ private:
                     return unexpected(std::move(r).error());
                 }
             }
+            add_names(names);
         }
-        add_names(names);
 
-        auto ret = parse_annotation(items, i, false, &n->return_type);
+        auto ret = placed(form, read_annotation(items, i, false, &n->return_type), Value());
         if (!ret) {
             restore();
             return unexpected(std::move(ret).error());
@@ -866,14 +931,12 @@ private:
     Result<NodeP> analyze_def(const Value& form, const std::vector<Value>& items) {
         if (items.size() < 3 || !items[1].is(Type::Symbol))
             return syntax(form, "def needs a name and a value");
-        std::unique_ptr<TypeSpec> type;
-        size_t i = 2;
-        if (items.size() > 3) {
-            RTFS_TRY(size_t used, parse_annotation(items, 2, true, &type));
-            i += used;
-        }
+        Value name;
+        std::unique_ptr<TypeSpec> type;  // (def y:int 100), (def y :int 100), (def y 100)
+        RTFS_TRY(size_t used, read_binding_at(items, 1, true, 1, &name, &type));
+        const size_t i = 1 + used;
         if (i + 1 != items.size()) return syntax(form, "def takes a name, an optional type and a value");
-        return make_def(form, items[1].str(), items[i], std::move(type), false);
+        return make_def(form, name.str(), items[i], std::move(type), false);
     }
 
     Result<NodeP> analyze_defn(const Value& form, const std::vector<Value>& items) {
@@ -1083,7 +1146,8 @@ private:
                     for (size_t j = 0; j < bindings.size(); ++j) {
                         RTFS_TRY(NodeP init, analyze(bindings[j].init, false));
                         std::vector<std::pair<std::string, uint32_t>> names;
-                        RTFS_CHECK(make_target(bindings[j].pattern, c.let->targets[j], names));
+                        RTFS_CHECK(make_target(bindings[j].pattern, std::move(bindings[j].type),
+                                               c.let->targets[j], names));
                         add_names(names);
                         c.let->inits.push_back(std::move(init));
                     }
@@ -1098,7 +1162,7 @@ private:
             c.kind = ForClause::Kind::Each;
             RTFS_TRY(c.expr, analyze(bs[i + 1], false));
             std::vector<std::pair<std::string, uint32_t>> names;
-            RTFS_CHECK(make_target(bs[i], c.target, names));
+            RTFS_CHECK(make_target(bs[i], nullptr, c.target, names));
             add_names(names);
             i += 2;
             n->clauses.push_back(std::move(c));

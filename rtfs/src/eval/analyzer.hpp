@@ -12,7 +12,9 @@ namespace rtfs {
 struct Unit {
     NodeP root;
     uint32_t nslots = 0;  // frame size of the top-level form
-    std::vector<NodeP> extra;  // nodes referenced only by closures (macro expanders)
+    // Nodes outside the tree: macro expanders (referenced by closures) and :or defaults of
+    // patterns (referenced by the patterns).
+    std::vector<NodeP> extra;
 };
 
 Result<std::shared_ptr<Unit>> analyze_toplevel(Interpreter::State& st, const Value& form,

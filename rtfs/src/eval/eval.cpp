@@ -234,12 +234,10 @@ Expected<void, Error> Interpreter::check_limits() {
 // ---- binding --------------------------------------------------------------------------------
 
 Expected<void, Error> bind_target(const Target& t, Value v, Interpreter::State& st) {
-    if (t.type && !conforms(v, *t.type))
-        return unexpected(Error(ErrorKind::TypeValidationError,
-                                "Type validation failed for " + t.name + ": expected " +
-                                    describe(*t.type) + ", got " + type_name(v) + " " + print(v)));
+    if (t.type && !conforms_binding(v, *t.type, t.rest))
+        return unexpected(annotation_error(t.name, *t.type, v, t.rest));
     if (t.pattern) {
-        RTFS_CHECK(destructure(*t.pattern, v, st.stack.data() + st.base));
+        RTFS_CHECK(destructure(*t.pattern, v, st));
     }
     st.local(t.raw_slot) = std::move(v);
     return Ok{};
@@ -349,10 +347,8 @@ Result<Value> CallNode::eval(Interpreter::State& st) const {
 Result<Value> DefNode::eval(Interpreter::State& st) const {
     RTFS_TRY(Value v, init->eval(st));
     if (type && !conforms(v, *type))
-        return located(error(ErrorKind::TypeValidationError,
-                             "Type validation failed for " + (cell ? cell->name : local->name) +
-                                 ": expected " + describe(*type) + ", got " + type_name(v) + " " +
-                                 print(v)),
+        return located(unexpected(annotation_error(cell ? cell->name : local->name, *type, v,
+                                                   false)),
                        *this);
     if (cell) {
         cell->value = v;

@@ -67,6 +67,7 @@ struct Target {
     uint32_t raw_slot = 0;
     std::unique_ptr<Pattern> pattern;  // null for a plain symbol
     std::unique_ptr<TypeSpec> type;    // annotation, checked on bind
+    bool rest = false;                 // a fn's rest parameter: type is about each extra argument
     std::string name;                  // for messages
 };
 

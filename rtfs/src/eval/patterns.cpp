@@ -1,5 +1,7 @@
 #include "eval/patterns.hpp"
 
+#include "eval/nodes.hpp"
+
 namespace rtfs {
 
 namespace {
@@ -10,10 +12,14 @@ const Value* map_get(const Value& m, const Value& key) {
 
 }  // namespace
 
-Expected<void, Error> destructure(const Pattern& p, const Value& v, Value* frame) {
+Expected<void, Error> destructure(const Pattern& p, const Value& v, Interpreter::State& st) {
     switch (p.kind) {
-        case Pattern::Kind::Ignore: return Ok{};
-        case Pattern::Kind::Bind: frame[p.slot] = v; return Ok{};
+        case Pattern::Kind::Ignore:
+        case Pattern::Kind::Bind:
+            if (p.type && !conforms_binding(v, *p.type, p.rest))
+                return unexpected(annotation_error(p.name, *p.type, v, p.rest));
+            if (p.kind == Pattern::Kind::Bind) st.local(p.slot) = v;
+            return Ok{};
         case Pattern::Kind::Literal:
         case Pattern::Kind::As: return Ok{};  // match-only kinds
         case Pattern::Kind::Seq: {
@@ -25,16 +31,16 @@ Expected<void, Error> destructure(const Pattern& p, const Value& v, Value* frame
             static const std::vector<Value> kEmpty;
             const auto& items = v.is_nil() ? kEmpty : v.items();
             for (size_t i = 0; i < p.elems.size(); ++i) {
-                RTFS_CHECK(destructure(p.elems[i], i < items.size() ? items[i] : Value(), frame));
+                RTFS_CHECK(destructure(p.elems[i], i < items.size() ? items[i] : Value(), st));
             }
-            if (p.rest) {
+            if (p.rest_pattern) {
                 Value rest;
                 if (items.size() > p.elems.size())
                     rest = make_list(std::vector<Value>(
                         items.begin() + static_cast<std::ptrdiff_t>(p.elems.size()), items.end()));
-                RTFS_CHECK(destructure(*p.rest, rest, frame));
+                RTFS_CHECK(destructure(*p.rest_pattern, rest, st));
             }
-            if (p.has_as) frame[p.as_slot] = v;
+            if (p.has_as) st.local(p.as_slot) = v;
             return Ok{};
         }
         case Pattern::Kind::Map: {
@@ -45,9 +51,14 @@ Expected<void, Error> destructure(const Pattern& p, const Value& v, Value* frame
                                             type_name(v)));
             for (size_t i = 0; i < p.elems.size(); ++i) {
                 const Value* x = map_get(v, p.keys[i]);
-                RTFS_CHECK(destructure(p.elems[i], x ? *x : Value(), frame));
+                if (!x && i < p.defaults.size() && p.defaults[i]) {
+                    RTFS_TRY(Value d, p.defaults[i]->eval(st));
+                    RTFS_CHECK(destructure(p.elems[i], d, st));
+                    continue;
+                }
+                RTFS_CHECK(destructure(p.elems[i], x ? *x : Value(), st));
             }
-            if (p.has_as) frame[p.as_slot] = v;
+            if (p.has_as) st.local(p.as_slot) = v;
             return Ok{};
         }
     }
@@ -66,14 +77,14 @@ bool match_pattern(const Pattern& p, const Value& v, Value* frame) {
         case Pattern::Kind::Seq: {
             if (!v.is_seq()) return false;
             const auto& items = v.items();
-            if (p.rest ? items.size() < p.elems.size() : items.size() != p.elems.size())
+            if (p.rest_pattern ? items.size() < p.elems.size() : items.size() != p.elems.size())
                 return false;
             for (size_t i = 0; i < p.elems.size(); ++i)
                 if (!match_pattern(p.elems[i], items[i], frame)) return false;
-            if (p.rest) {
+            if (p.rest_pattern) {
                 Value rest = make_vector(std::vector<Value>(
                     items.begin() + static_cast<std::ptrdiff_t>(p.elems.size()), items.end()));
-                if (!match_pattern(*p.rest, rest, frame)) return false;
+                if (!match_pattern(*p.rest_pattern, rest, frame)) return false;
             }
             return true;
         }

@@ -133,6 +133,29 @@ Result<std::unique_ptr<TypeSpec>> parse_type(const Value& form) {
     return bad_type(form, "unknown type constructor :" + head);
 }
 
+namespace {
+
+// The elements of a sequence against a [:vector T] / [:list T] / [:tuple ...] type.
+bool items_conform(const std::vector<Value>& items, const TypeSpec& t) {
+    if (t.kind == TypeSpec::Kind::Tuple) {
+        if (items.size() != t.params.size()) return false;
+        for (size_t i = 0; i < t.params.size(); ++i)
+            if (!conforms(items[i], *t.params[i])) return false;
+        return true;
+    }
+    if (t.params.empty()) return true;
+    for (const auto& x : items)
+        if (!conforms(x, *t.params[0])) return false;
+    return true;
+}
+
+bool is_sequence_type(const TypeSpec& t) {
+    using K = TypeSpec::Kind;
+    return t.kind == K::Vector || t.kind == K::List || t.kind == K::Tuple;
+}
+
+}  // namespace
+
 bool conforms(const Value& v, const TypeSpec& t) {
     using K = TypeSpec::Kind;
     switch (t.kind) {
@@ -148,13 +171,9 @@ bool conforms(const Value& v, const TypeSpec& t) {
         case K::Symbol: return v.is(Type::Symbol);
         case K::Function: return v.is(Type::Function) || v.is(Type::Builtin);
         case K::Vector:
-        case K::List: {
+        case K::List:
             if (!(t.kind == K::Vector ? v.is(Type::Vector) : v.is(Type::List))) return false;
-            if (t.params.empty()) return true;
-            for (const auto& x : v.items())
-                if (!conforms(x, *t.params[0])) return false;
-            return true;
-        }
+            return items_conform(v.items(), t);
         case K::Map: {
             if (!v.is(Type::Map)) return false;
             for (const auto& f : t.fields) {
@@ -172,11 +191,7 @@ bool conforms(const Value& v, const TypeSpec& t) {
             for (const auto& [k, x] : v.map().entries)
                 if (!conforms(k, *t.params[0]) || !conforms(x, *t.params[1])) return false;
             return true;
-        case K::Tuple:
-            if (!v.is_seq() || v.items().size() != t.params.size()) return false;
-            for (size_t i = 0; i < t.params.size(); ++i)
-                if (!conforms(v.items()[i], *t.params[i])) return false;
-            return true;
+        case K::Tuple: return v.is_seq() && items_conform(v.items(), t);
         case K::Union:
             for (const auto& p : t.params)
                 if (conforms(v, *p)) return true;
@@ -188,6 +203,28 @@ bool conforms(const Value& v, const TypeSpec& t) {
         case K::Optional: return v.is_nil() || conforms(v, *t.params[0]);
     }
     return false;
+}
+
+bool conforms_rest(const Value& rest, const TypeSpec& t) {
+    static const std::vector<Value> kNone;
+    if (!rest.is_nil() && !rest.is_seq()) return false;  // (recur ...) may hand anything over
+    const auto& items = rest.is_nil() ? kNone : rest.items();
+    if (is_sequence_type(t)) return items_conform(items, t);
+    for (const auto& x : items)
+        if (!conforms(x, t)) return false;
+    return true;
+}
+
+bool conforms_binding(const Value& v, const TypeSpec& t, bool rest) {
+    return rest ? conforms_rest(v, t) : conforms(v, t);
+}
+
+Error annotation_error(const std::string& name, const TypeSpec& t, const Value& v, bool rest) {
+    std::string expected = describe(t);
+    if (rest) expected += is_sequence_type(t) ? " (the extra arguments)" : " for each extra argument";
+    return Error(ErrorKind::TypeValidationError,
+                 "Type validation failed for " + name + ": expected " + expected + ", got " +
+                     type_name(v) + " " + print(v));
 }
 
 std::string describe(const TypeSpec& t) {

@@ -30,4 +30,13 @@ Result<std::unique_ptr<TypeSpec>> parse_type(const Value& form);
 bool conforms(const Value& v, const TypeSpec& t);
 std::string describe(const TypeSpec& t);
 
+// The annotation of a rest binding (`& xs : T`, spec section 1) is about the extra arguments,
+// `rest` (nil or a sequence of them): a sequence type ([:vector T], [:list T], [:tuple ...])
+// checks them as one sequence, any other type checks each of them.
+bool conforms_rest(const Value& rest, const TypeSpec& t);
+// conforms, or conforms_rest for a rest binding.
+bool conforms_binding(const Value& v, const TypeSpec& t, bool rest);
+// The TypeValidationError of a binding whose value does not conform: it names the binding.
+Error annotation_error(const std::string& name, const TypeSpec& t, const Value& v, bool rest);
+
 }  // namespace rtfs

@@ -1,4 +1,5 @@
-// Building collections and keyed access: list vector hash-map get assoc update merge keys ...
+// Building collections and keyed access: list vector hash-map get assoc update merge keys
+// select-keys key val ...
 // Functions that take a collection as their first argument update it in place when the caller
 // handed over the only reference (see value.hpp), so accumulating loops stay linear.
 #include "stdlib/coll_helpers.hpp"
@@ -38,8 +39,14 @@ Result<Value> set(Interpreter&, std::span<Value> a) {
     return make_set(e.slice(0, e.size()));
 }
 
-// (get coll key [default]): lenient like Clojure, anything that is not a collection gives default.
+// (get coll key [default]): maps and sets take any key. A key of the wrong kind for the
+// collection is a TypeError, as in the reference (spec section 4): a vector's index must be an
+// integer, and a string takes no key at all (nth reads its characters). Anything else that is
+// not a collection gives the default, like Clojure.
 Result<Value> get(Interpreter&, std::span<Value> a) {
+    if (a[0].is(Type::String)) return type_error("get", "map, vector or set", a[0]);
+    if (a[0].is(Type::Vector) && !a[1].is(Type::Int))
+        return type_error("get", "integer index into a vector", a[1]);
     Value out;
     if (lookup(a[0], a[1], &out)) return out;
     return a.size() > 2 ? std::move(a[2]) : Value();
@@ -172,6 +179,33 @@ Result<Value> vals(Interpreter&, std::span<Value> a) {
     return keys_or_vals("vals", a[0], false);
 }
 
+// (select-keys m ks): the entries of m whose keys are among ks, in the order of ks; {} for nil.
+Result<Value> select_keys(Interpreter&, std::span<Value> a) {
+    const Value& m = a[0];
+    if (!m.is_nil() && !m.is(Type::Map)) return type_error("select-keys", "map", m);
+    RTFS_TRY(Elems ks, Elems::of("select-keys", a[1]));
+    std::vector<std::pair<Value, Value>> out;
+    for (const Value& k : ks) {
+        const Value* v = m.is_nil() ? nullptr : m.map().find(k);
+        if (v) out.emplace_back(k, *v);
+    }
+    return make_map(std::move(out));
+}
+
+// (key e) / (val e): the two halves of a map entry, which is a [key value] vector wherever a
+// map is walked as a sequence (first, seq, map, sort-by ...): (sort-by key m) sorts the entries.
+Result<Value> entry_part(const char* op, const Value& e, size_t i) {
+    if (!e.is(Type::Vector) || e.items().size() != 2)
+        return type_error(op, "map entry (a [key value] vector)", e);
+    return e.items()[i];
+}
+Result<Value> key(Interpreter&, std::span<Value> a) {
+    return entry_part("key", a[0], 0);
+}
+Result<Value> val(Interpreter&, std::span<Value> a) {
+    return entry_part("val", a[0], 1);
+}
+
 // (find m k): the entry [k v], or nil. Vectors: [index value].
 Result<Value> find(Interpreter&, std::span<Value> a) {
     const Value& c = a[0];
@@ -194,7 +228,9 @@ Result<Value> count(Interpreter&, std::span<Value> a) {
     RTFS_TRY(size_t n, count_of("count", a[0]));
     return Value::integer(static_cast<int64_t>(n));
 }
+// length is count without count's leniency for nil: (length nil) is a TypeError (reference).
 Result<Value> length(Interpreter&, std::span<Value> a) {
+    if (a[0].is_nil()) return type_error("length", "collection", a[0]);
     RTFS_TRY(size_t n, count_of("length", a[0]));
     return Value::integer(static_cast<int64_t>(n));
 }
@@ -261,6 +297,9 @@ void add_collections(std::vector<BuiltinDef>& t) {
                           {"merge", 0, kVariadic, merge},
                           {"keys", 1, 1, keys},
                           {"vals", 1, 1, vals},
+                          {"select-keys", 2, 2, select_keys},
+                          {"key", 1, 1, key},
+                          {"val", 1, 1, val},
                           {"find", 2, 2, find},
                           {"contains?", 2, 2, contains},
                           {"count", 1, 1, count},

@@ -185,12 +185,25 @@ Value parse_number(const std::string& s, bool want_int) {
     return r->is(Type::Float) ? *r : Value();
 }
 
+// d truncated toward zero, or nil when that is no 64-bit integer (NaN and infinities included).
+Value truncated(double d) {
+    d = std::trunc(d);
+    if (!(d >= -9.2233720368547758e18 && d < 9.2233720368547758e18)) return Value();
+    return Value::integer(static_cast<int64_t>(d));
+}
+
+// parse-int / parse-float take a number too, as the reference does: (parse-int 3.7) is 3.
 Result<Value> parse_int(Interpreter&, std::span<Value> a) {
-    RTFS_TRY(const std::string* s, string_arg("parse-int", a[0]));
+    const Value& v = a[0];
+    if (v.is(Type::Int)) return v;
+    if (v.is(Type::Float)) return truncated(v.as_float());
+    RTFS_TRY(const std::string* s, string_arg("parse-int", v));
     return parse_number(*s, true);
 }
 Result<Value> parse_float(Interpreter&, std::span<Value> a) {
-    RTFS_TRY(const std::string* s, string_arg("parse-float", a[0]));
+    const Value& v = a[0];
+    if (v.is_number()) return Value::floating(v.to_double());
+    RTFS_TRY(const std::string* s, string_arg("parse-float", v));
     return parse_number(*s, false);
 }
 
@@ -198,23 +211,20 @@ Result<Value> to_int(Interpreter&, std::span<Value> a) {
     const Value& v = a[0];
     if (v.is(Type::Int)) return v;
     if (v.is(Type::Float)) {
-        double d = std::trunc(v.as_float());
-        if (!(d >= -9.2233720368547758e18 && d < 9.2233720368547758e18)) return overflow("int");
-        return Value::integer(static_cast<int64_t>(d));
+        Value i = truncated(v.as_float());
+        if (i.is_nil()) return overflow("int");
+        return i;
     }
     if (v.is(Type::String)) {
         Value n = parse_number(v.str(), false);
-        if (n.is(Type::Float)) {
-            double d = std::trunc(n.as_float());
-            if (d >= -9.2233720368547758e18 && d < 9.2233720368547758e18)
-                return Value::integer(static_cast<int64_t>(d));
-        }
-        return Value::integer(0);
+        Value i = n.is(Type::Float) ? truncated(n.as_float()) : Value();
+        return i.is_nil() ? Value::integer(0) : i;
     }
     if (v.is(Type::Bool)) return Value::integer(v.as_bool() ? 1 : 0);
     return Value::integer(0);
 }
 
+// (float x) mirrors int: numbers and numeric strings convert, true is 1.0, anything else 0.0.
 Result<Value> to_float(Interpreter&, std::span<Value> a) {
     const Value& v = a[0];
     if (v.is_number()) return Value::floating(v.to_double());
@@ -222,6 +232,7 @@ Result<Value> to_float(Interpreter&, std::span<Value> a) {
         Value n = parse_number(v.str(), false);
         return n.is(Type::Float) ? n : Value::floating(0.0);
     }
+    if (v.is(Type::Bool)) return Value::floating(v.as_bool() ? 1.0 : 0.0);
     return Value::floating(0.0);
 }
 

@@ -1,10 +1,12 @@
 // Sequence functions: first rest nth conj concat take drop range partition into flatten ...
-// Where Clojure returns a lazy seq these return a vector; rest, next, cons and seq return lists
-// as in Clojure. Strings are sequences of one-character strings, maps of [key value] vectors.
+// Where Clojure returns a lazy seq these return a vector; next and seq return lists as in
+// Clojure, while rest and cons keep the collection's kind as the reference implementation does.
+// Strings are sequences of one-character strings, maps of [key value] vectors.
 #include <cmath>
 #include <unordered_set>
 
 #include "stdlib/coll_helpers.hpp"
+#include "stdlib/utf8.hpp"
 
 namespace rtfs::stdlib {
 namespace {
@@ -29,10 +31,18 @@ Result<Value> last(Interpreter&, std::span<Value> a) {
     return nth_or_nil("last", a[0], n - 1);
 }
 
-// (rest coll): a list of all but the first element, () when there are none.
+// (rest coll): all but the first element, in a collection of the same kind (spec section 4):
+// (rest [1 2 3]) is [2 3], (rest "hello") is "ello", (rest '(1 2)) is (2). Nil, sets and maps
+// have no kind to keep that allows order, so they give a list, () when there is nothing left.
 Result<Value> rest(Interpreter&, std::span<Value> a) {
-    RTFS_TRY(Elems e, Elems::of("rest", a[0]));
-    return make_list(e.slice(1, e.size()));
+    const Value& c = a[0];
+    if (c.is(Type::String)) {
+        const std::string& s = c.str();
+        return s.empty() ? c : make_string(s.substr(utf8::decode(s, 0).len));
+    }
+    RTFS_TRY(Elems e, Elems::of("rest", c));
+    std::vector<Value> tail = e.slice(1, e.size());
+    return c.is(Type::Vector) ? make_vector(std::move(tail)) : make_list(std::move(tail));
 }
 
 // (next coll): like rest, but nil instead of an empty list.
@@ -59,13 +69,21 @@ Result<Value> nth(Interpreter&, std::span<Value> a) {
     return index_out_of_bounds(i, n);
 }
 
+// (cons x coll): x in front of coll's elements, keeping coll's kind like rest: a vector gives a
+// vector, a string a string (so x must be a string too: a string holds nothing else), a list a
+// list. Nil, sets and maps give a list, as in Clojure.
 Result<Value> cons(Interpreter&, std::span<Value> a) {
-    RTFS_TRY(Elems e, Elems::of("cons", a[1]));
+    const Value& c = a[1];
+    if (c.is(Type::String)) {
+        if (!a[0].is(Type::String)) return type_error("cons", "a string to put before a string", a[0]);
+        return make_string(a[0].str() + c.str());
+    }
+    RTFS_TRY(Elems e, Elems::of("cons", c));
     std::vector<Value> out;
     out.reserve(e.size() + 1);
     out.push_back(std::move(a[0]));
     out.insert(out.end(), e.begin(), e.end());
-    return make_list(std::move(out));
+    return c.is(Type::Vector) ? make_vector(std::move(out)) : make_list(std::move(out));
 }
 
 // Adds xs to a map: each one a [key value] vector, a map (all its entries) or nil (nothing).

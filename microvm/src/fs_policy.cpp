@@ -87,7 +87,7 @@ Expected<FileSystemPolicy> FileSystemPolicy::parse(std::string_view text) {
     if (clauses.size() > 2) {
         return fail(Failure::Kind::InvalidConfig, "invalid file-system policy " +
                                                       text::quoted(text) +
-                                                      ": at most a ro and a rw clause");
+                                                      ": at most a ro and a rw clause; " + kFsForms);
     }
     RTFS_TRY(FileSystemPolicy policy, parse_clause(text, clauses[0]));
     if (clauses.size() == 1) return policy;
@@ -103,7 +103,8 @@ Expected<FileSystemPolicy> FileSystemPolicy::combine(const FileSystemPolicy& a,
         return fail(Failure::Kind::InvalidConfig,
                     "file-system policies " + text::quoted(a.to_string()) + " and " +
                         text::quoted(b.to_string()) +
-                        " do not combine: only one ro and one rw policy can be given together");
+                        " do not combine: only one ro and one rw policy can be given together; " +
+                        kFsForms);
     }
     std::vector<std::string> read_only = ro->paths.empty() ? standard_system_dirs() : ro->paths;
     return read_write(rw->paths, std::move(read_only));

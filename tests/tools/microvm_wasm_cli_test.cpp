@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/run_command.hpp"
+#include "support/expectations.hpp"
 
 namespace {
 
@@ -59,7 +60,7 @@ class MicrovmWasmRtfsCli : public testing::Test {
   protected:
     void SetUp() override {
 #ifndef MICROVM_RTFS_WASM_EXPECTED
-        GTEST_SKIP() << "rtfs-guest.wasm is not built (no clang-19/wasi-libc)";
+        MICROVM_REQUIRE("wasm-rtfs", false, "rtfs-guest.wasm is not built (no clang-19/wasi-libc)");
 #endif
     }
 };

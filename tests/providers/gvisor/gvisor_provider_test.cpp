@@ -23,6 +23,7 @@
 #include "microvm/guest_protocol.hpp"
 #include "process/cgroup_fs.hpp"
 #include "support/result_text.hpp"
+#include "support/expectations.hpp"
 
 extern char** environ;
 
@@ -77,7 +78,7 @@ class GvisorProviderTest : public ::testing::Test {
   protected:
     void SetUp() override {
         if (!provider_.availability().available) {
-            GTEST_SKIP() << "gvisor provider unavailable: " << provider_.availability().reason;
+            MICROVM_REQUIRE("gvisor", false, provider_.availability().reason);
         }
         auto ok = provider_.initialize();
         ASSERT_TRUE(ok) << ok.error().message;
@@ -209,7 +210,7 @@ TEST_F(GvisorProviderTest, CleanupRemovesThePrivateStateDirectory) {
 }
 
 TEST_F(GvisorProviderTest, RtfsErrorsMapThroughTheSharedStatusTable) {
-    if (!guest::find_guest_runner()) GTEST_SKIP() << "the guest runner is not built";
+    MICROVM_REQUIRE("guest-runner", guest::find_guest_runner(), "not built");
     ExecutionContext ctx;
     ctx.program = RtfsSource{"(println \"from the guest\") (+ 40 2)"};
     ctx.runtime_context = rtfs::RuntimeContext::full();
@@ -228,7 +229,7 @@ TEST_F(GvisorProviderTest, RtfsErrorsMapThroughTheSharedStatusTable) {
 
 TEST(GvisorProviderSettingsTest, KvmAndUnknownSettingsAreRefused) {
     GvisorProvider p;
-    if (!p.availability().available) GTEST_SKIP() << p.availability().reason;
+    MICROVM_REQUIRE("gvisor", p.availability().available, p.availability().reason);
     auto kvm = p.initialize({{"platform", "kvm"}});
     ASSERT_FALSE(kvm);
     EXPECT_EQ(kvm.error().kind, Failure::Kind::InvalidConfig);
@@ -239,7 +240,7 @@ TEST(GvisorProviderSettingsTest, KvmAndUnknownSettingsAreRefused) {
 
 TEST(GvisorProviderSettingsTest, AMissingRunscOrStateDirIsASetupError) {
     GvisorProvider p;
-    if (!p.availability().available) GTEST_SKIP() << p.availability().reason;
+    MICROVM_REQUIRE("gvisor", p.availability().available, p.availability().reason);
     auto runsc = p.initialize({{"runsc", "/nonexistent/runsc"}});
     ASSERT_FALSE(runsc);
     EXPECT_NE(runsc.error().message.find("runsc '/nonexistent/runsc'"), std::string::npos)
@@ -252,7 +253,7 @@ TEST(GvisorProviderSettingsTest, AMissingRunscOrStateDirIsASetupError) {
 
 TEST(GvisorProviderSettingsTest, AnExplicitPlatformIsUsed) {
     GvisorProvider p;
-    if (!p.availability().available) GTEST_SKIP() << p.availability().reason;
+    MICROVM_REQUIRE("gvisor", p.availability().available, p.availability().reason);
     ASSERT_TRUE(p.initialize({{"platform", "ptrace"}, {"max_open_files", 64}}));
     EXPECT_EQ(p.platform(), "ptrace");
     ExecutionResult r = p.execute_program(external("/bin/sh", {"-c", "ulimit -n"}));
@@ -265,7 +266,7 @@ TEST(GvisorProviderSettingsTest, AnExplicitPlatformIsUsed) {
 
 TEST(GvisorHostDeathTest, SandboxesDieWithTheirHostAndStaleStateIsSwept) {
     GvisorProvider probe;
-    if (!probe.availability().available) GTEST_SKIP() << probe.availability().reason;
+    MICROVM_REQUIRE("gvisor", probe.availability().available, probe.availability().reason);
     pid_t host = 0;
     std::string helper = GVISOR_HOST_HELPER;
     char* argv[] = {helper.data(), nullptr};

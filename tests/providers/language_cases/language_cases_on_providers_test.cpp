@@ -17,6 +17,7 @@
 #include "microvm/factory.hpp"
 #include "support/result_text.hpp"
 #include "support/rtfs_cases.hpp"
+#include "support/expectations.hpp"
 
 namespace {
 
@@ -80,10 +81,10 @@ TEST_P(LanguageCasesOnProvider, GiveTheInterpretersResults) {
     const Target& target = GetParam();
     for (const auto& info : factory().list_providers()) {
         if (info.name == target.provider && !info.availability.available)
-            GTEST_SKIP() << target.provider << " is unavailable: " << info.availability.reason;
+            MICROVM_REQUIRE(target.provider, false, info.availability.reason);
     }
 #ifndef MICROVM_RTFS_WASM_EXPECTED
-    if (target.provider == "wasm") GTEST_SKIP() << "rtfs-guest.wasm is not built (no clang-19)";
+    if (target.provider == "wasm") MICROVM_REQUIRE("wasm-rtfs", false, "rtfs-guest.wasm is not built");
 #endif
     auto init = factory().initialize_provider(target.provider);
     ASSERT_TRUE(init) << init.error().message;

@@ -9,6 +9,7 @@
 
 #include "process/child_plan_builder.hpp"
 #include "process/rootfs.hpp"
+#include "support/expectations.hpp"
 
 namespace microvm::process {
 namespace {
@@ -18,7 +19,7 @@ namespace fs = std::filesystem;
 class BindTrees : public ::testing::Test {
   protected:
     void SetUp() override {
-        if (!host_can_clone_trees()) GTEST_SKIP() << "needs root (CI runs as root)";
+        MICROVM_REQUIRE("root", host_can_clone_trees(), "cloning mount trees needs root");
         char tmpl[] = "/tmp/bind-trees-XXXXXX";
         ASSERT_NE(::mkdtemp(tmpl), nullptr);
         dir_ = tmpl;

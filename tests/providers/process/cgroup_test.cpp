@@ -9,6 +9,7 @@
 
 #include "host_probes.hpp"
 #include "process/cgroup_fs.hpp"
+#include "support/expectations.hpp"
 
 namespace microvm::process {
 namespace {
@@ -18,7 +19,7 @@ namespace fs = std::filesystem;
 class Cgroups : public ::testing::Test {
   protected:
     void SetUp() override {
-        if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+        MICROVM_REQUIRE("root", ::geteuid() == 0, "cgroups are created by root here");
         auto m = detect_cgroups("");
         ASSERT_TRUE(m) << m.error().message;
         manager_ = std::move(*m);
@@ -59,7 +60,7 @@ std::string some_parent_dir() {
 
 TEST_F(Cgroups, SweepRemovesOnlyCgroupsOfDeadOwners) {
     std::string parent = some_parent_dir();
-    if (parent.empty()) GTEST_SKIP() << "no pids hierarchy found";
+    MICROVM_REQUIRE("cgroups", !parent.empty(), "no pids hierarchy found");
     pid_t dead = ::fork();
     if (dead == 0) _exit(0);
     ::waitpid(dead, nullptr, 0);

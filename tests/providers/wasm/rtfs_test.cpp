@@ -7,6 +7,7 @@
 
 #include "support/loopback_http.hpp"
 #include "test_support.hpp"
+#include "support/expectations.hpp"
 
 namespace wasmtest {
 namespace {
@@ -25,7 +26,7 @@ class WasmRtfsTest : public WasmTest {
             FAIL() << "rtfs-guest.wasm should have been built: "
                    << microvm::find_rtfs_guest_wasm().error().message;
 #else
-            GTEST_SKIP() << "rtfs-guest.wasm is not built (no clang-19/wasi-libc)";
+            MICROVM_REQUIRE("wasm-rtfs", false, "rtfs-guest.wasm is not built (no clang-19/wasi-libc)");
 #endif
         }
     }
@@ -140,7 +141,11 @@ TEST_F(WasmRtfsTest, FilesFollowThePreopens) {
 
     auto ctx = rtfs("(read-file \"" + in + "\")", full);
     auto r = run(ctx);  // fs none: nothing is preopened
-    EXPECT_NE(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.status, Status::RuntimeError) << describe(r);
+    ASSERT_TRUE(r.error);
+    EXPECT_EQ(r.error->kind, "CapabilityError");
+    EXPECT_NE(r.error->message.find("Capabilities insufficient"), std::string::npos)
+        << r.error->message;
 
     ctx.config.fs_policy = FileSystemPolicy::read_only({dir.path().string()});
     r = run(ctx);
@@ -156,7 +161,11 @@ TEST_F(WasmRtfsTest, FilesFollowThePreopens) {
           "(write-file \"" + out + "\" \"x\")"}) {
         auto e = rtfs(escape, full);
         e.config.fs_policy = FileSystemPolicy::read_only({dir.path().string()});
-        EXPECT_NE(run(e).status, Status::Ok) << escape;
+        auto refused = run(e);
+        EXPECT_EQ(refused.status, Status::RuntimeError) << escape << ": " << describe(refused);
+        ASSERT_TRUE(refused.error) << escape;
+        EXPECT_NE(refused.error->message.find("Capabilities insufficient"), std::string::npos)
+            << escape << ": " << refused.error->message;
     }
     EXPECT_FALSE(std::filesystem::exists(out));
 

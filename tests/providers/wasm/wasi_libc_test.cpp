@@ -2,13 +2,14 @@
 #include <filesystem>
 
 #include "test_support.hpp"
+#include "support/expectations.hpp"
 
 namespace wasmtest {
 namespace {
 
 TEST_F(WasmTest, WasiLibcProgramPassesItsChecks) {
     const std::string path = WASI_SMOKE_WASM;
-    if (path.empty()) GTEST_SKIP() << "clang-19 or wasi-libc missing: wasi_smoke.wasm not built";
+    MICROVM_REQUIRE("wasm-rtfs", !path.empty(), "clang-19 or wasi-libc missing: no wasi_smoke.wasm");
     std::vector<uint8_t> module;
     {
         std::string bytes = read_file(path);

@@ -39,7 +39,7 @@ Expected<ContainerExit> run_container(const Runsc& runsc, const ContainerLaunch&
     out.write.reset();
     err.write.reset();
 
-    process::CaptureTargets targets;
+    host::CaptureTargets targets;
     targets.stdout_fd = out.read.get();
     targets.stderr_fd = err.read.get();
     if (launch.stdin_data) {
@@ -55,7 +55,7 @@ Expected<ContainerExit> run_container(const Runsc& runsc, const ContainerLaunch&
         run.kill();
     };
     targets.on_tick = launch.on_tick;
-    process::Captured captured = process::capture_until_exit(std::move(targets));
+    host::Captured captured = host::capture_until_exit(std::move(targets));
     ChildExit exit = run.wait();
 
     ContainerExit result;

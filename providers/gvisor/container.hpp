@@ -19,7 +19,7 @@
 
 #include "gvisor/runsc.hpp"
 #include "microvm/error.hpp"
-#include "process/output_capture.hpp"
+#include "host/output_capture.hpp"
 
 namespace microvm::gvisor {
 
@@ -42,8 +42,8 @@ struct ContainerExit {
     int wait_status = 0;     // of runsc run
     std::chrono::nanoseconds wall{0};
     std::chrono::nanoseconds rusage_cpu{0};  // runsc run and everything it reaped
-    process::CapturedStream out;
-    process::CapturedStream err;
+    host::CapturedStream out;
+    host::CapturedStream err;
 };
 
 Expected<ContainerExit> run_container(const Runsc& runsc, const ContainerLaunch& launch);

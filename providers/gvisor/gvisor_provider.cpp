@@ -9,8 +9,8 @@
 #include "gvisor/oci_spec.hpp"
 #include "microvm/guest_run.hpp"
 #include "microvm/sandbox_ending.hpp"
-#include "process/program_command.hpp"
-#include "process/sandbox_provider_settings.hpp"
+#include "host/program_command.hpp"
+#include "host/sandbox_settings.hpp"
 
 namespace microvm {
 namespace {
@@ -27,7 +27,7 @@ Expected<gvisor::RuntimeSettings> parse_settings(const nlohmann::json& s) {
     text("platform", out.platform);
     text("cgroup_parent", out.cgroup_parent);
     text("state_dir", out.state_base);
-    const process::RlimitSettings rlimits = process::parse_rlimit_settings(s);  // validated
+    const host::RlimitSettings rlimits = host::parse_rlimit_settings(s);  // validated
     out.max_file_size_bytes = rlimits.max_file_size_bytes;
     out.max_open_files = rlimits.max_open_files;
     return out;
@@ -94,16 +94,16 @@ nlohmann::json GvisorProvider::config_schema() const {
                 {"description",
                  "existing directory holding the provider's private runsc state and bundles "
                  "(default /run)"}}}};
-    properties.update(process::rlimit_settings_schema());
+    properties.update(host::rlimit_settings_schema());
     return {{"type", "object"}, {"properties", properties}, {"additionalProperties", false}};
 }
 
 std::vector<Unsupported> GvisorProvider::check(const ExecutionContext& ctx) const {
     std::vector<Unsupported> problems = Provider::check(ctx);
-    if (auto refused = process::refuse_host_lists(ctx.config.network_policy)) {
+    if (auto refused = host::refuse_host_lists(ctx.config.network_policy)) {
         problems.push_back(std::move(*refused));
     }
-    if (auto refused = process::refuse_cpu_below_quota_floor(ctx.config.cpu_limit)) {
+    if (auto refused = host::refuse_cpu_below_quota_floor(ctx.config.cpu_limit)) {
         problems.push_back(std::move(*refused));
     }
     // gVisor's file proxy writes as root on the program's behalf and cannot go through an
@@ -152,14 +152,14 @@ void GvisorProvider::do_cleanup() {
 
 ExecutionResult GvisorProvider::run(const ExecutionContext& ctx) {
     const MicroVMConfig& config = ctx.config;
-    auto command = process::command_for(ctx);
+    auto command = host::command_for(ctx);
     if (!command) {
-        const process::CommandFailure f = process::failure_of(command.error());
+        const host::CommandFailure f = host::failure_of(command.error());
         ExecutionResult r = make_result(ctx, f.status, f.kind, command.error().message);
         r.metadata.exit_code = f.exit_code;
         return r;
     }
-    auto env = process::sandbox_environment(config);
+    auto env = host::sandbox_environment(config);
     if (!env) return make_result(ctx, Status::InvalidInput, "invalid_input", env.error().message);
 
     gvisor::RunRequest req;

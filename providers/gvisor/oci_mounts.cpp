@@ -12,7 +12,7 @@
 namespace microvm::gvisor {
 namespace {
 
-using process::Mount;
+using host::Mount;
 
 // Provided by the sentry itself in every container.
 bool provided_by_gvisor(const std::string& top_level_name) {
@@ -76,7 +76,7 @@ Expected<void> mirror_host_root(bool writable, const std::vector<Mount>& planned
 
 }  // namespace
 
-Expected<OciFilesystem> oci_filesystem(const process::RootfsPlan& plan,
+Expected<OciFilesystem> oci_filesystem(const host::RootfsPlan& plan,
                                        const std::string& rootfs_dir,
                                        const std::optional<std::string>& result_dir) {
     OciFilesystem fs;

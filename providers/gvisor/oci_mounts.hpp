@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "microvm/error.hpp"
-#include "process/rootfs.hpp"
+#include "host/rootfs.hpp"
 
 namespace microvm::gvisor {
 
@@ -40,7 +40,7 @@ inline constexpr const char* kGuestResultDir = "/.microvm-guest";
 
 // rootfs_dir: the bundle's (empty) root. result_dir: host directory bound writable at
 // kGuestResultDir, when the program is the RTFS guest.
-Expected<OciFilesystem> oci_filesystem(const process::RootfsPlan& plan,
+Expected<OciFilesystem> oci_filesystem(const host::RootfsPlan& plan,
                                        const std::string& rootfs_dir,
                                        const std::optional<std::string>& result_dir);
 

@@ -1,6 +1,6 @@
 #include "gvisor/oci_seccomp.hpp"
 
-#include "process/seccomp_policy.hpp"
+#include "host/seccomp_policy.hpp"
 
 namespace microvm::gvisor {
 namespace {
@@ -34,7 +34,7 @@ json allow(std::vector<std::string> names, json args = json::array()) {
 }  // namespace
 
 json oci_seccomp() {
-    namespace policy = process::seccomp_policy;
+    namespace policy = host::seccomp_policy;
     // Only allow rules, so that no rule's action depends on how runsc orders overlapping ones:
     // the argument-checked calls are allowed in their permitted forms and fall to the default
     // otherwise. (gVisor's sentry serves AF_UNIX sockets itself and cannot reach host socket

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "gvisor/oci_seccomp.hpp"
-#include "process/cgroup.hpp"
+#include "host/cgroup.hpp"
 
 namespace microvm::gvisor {
 namespace {
@@ -52,12 +52,12 @@ json linux_section(const ContainerSpec& s) {
     json namespaces = json::array();
     for (const char* ns : {"pid", "ipc", "uts", "mount"}) namespaces.push_back({{"type", ns}});
     if (s.network_namespace) namespaces.push_back({{"type", "network"}});
-    const uint64_t quota = process::cpu_quota_us(s.cpu_fraction);
+    const uint64_t quota = host::cpu_quota_us(s.cpu_fraction);
     json linux = {
         {"namespaces", std::move(namespaces)},
         {"resources",
          {{"memory", {{"limit", s.memory_bytes}, {"swap", s.memory_bytes}}},
-          {"cpu", {{"quota", quota}, {"period", process::kCpuPeriodUs}}},
+          {"cpu", {{"quota", quota}, {"period", host::kCpuPeriodUs}}},
           {"pids", {{"limit", s.host_tasks}}}}},
         {"maskedPaths", json::array()},
         {"readonlyPaths", json::array()},

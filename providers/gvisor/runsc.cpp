@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "gvisor/child_process.hpp"
-#include "process/output_capture.hpp"
+#include "host/output_capture.hpp"
 #include "microvm/trusted_path.hpp"
 #include "host/paths.hpp"
 #include "host/unique_fd.hpp"
@@ -46,14 +46,14 @@ Expected<ToolOutput> run_short(const std::string& binary, const std::vector<std:
     out.write.reset();
     err.write.reset();
 
-    process::CaptureTargets targets;
+    host::CaptureTargets targets;
     targets.stdout_fd = out.read.get();
     targets.stderr_fd = err.read.get();
     targets.pidfd = child.pidfd();
     targets.max_output_bytes = kToolOutputCap;
     targets.deadline = std::chrono::steady_clock::now() + timeout;
     targets.on_deadline = [&child] { child.kill(); };
-    process::Captured captured = process::capture_until_exit(std::move(targets));
+    host::Captured captured = host::capture_until_exit(std::move(targets));
 
     ToolOutput result;
     result.timed_out = captured.deadline_hit;

@@ -17,9 +17,9 @@
 #include "gvisor/state_dir.hpp"
 #include "microvm/guest_protocol.hpp"
 #include "microvm/utf8.hpp"
-#include "process/cgroup.hpp"
-#include "process/program_files.hpp"
-#include "process/rootfs.hpp"
+#include "host/cgroup.hpp"
+#include "host/program_files.hpp"
+#include "host/rootfs.hpp"
 
 namespace microvm::gvisor {
 namespace {
@@ -57,7 +57,7 @@ std::string describe_status(int wait_status) {
 
 // How the program ended, from runsc's exit and the cgroup's counters; measurements are filled
 // in by the caller.
-Expected<RunOutcome> classify(const ContainerExit& e, const process::CgroupUsage& usage,
+Expected<RunOutcome> classify(const ContainerExit& e, const host::CgroupUsage& usage,
                               const Bundle& bundle) {
     RunOutcome o;
     const bool exited_normally = WIFEXITED(e.wait_status);
@@ -98,7 +98,7 @@ struct Runtime::Impl {
     RuntimeSettings settings;
     std::string runsc_binary;
     std::string platform;
-    std::unique_ptr<process::CgroupManager> cgroups;
+    std::unique_ptr<host::CgroupManager> cgroups;
     std::unique_ptr<StateDir> state;
     std::unique_ptr<Runsc> runsc;
 };
@@ -142,7 +142,7 @@ Expected<std::unique_ptr<Runtime>> Runtime::create(const RuntimeSettings& settin
     Impl& impl = *rt->impl_;
     impl.settings = settings;
     RTFS_TRY(impl.runsc_binary, find_runsc(settings.runsc));
-    RTFS_TRY(impl.cgroups, process::detect_cgroups(settings.cgroup_parent, kNamePrefix));
+    RTFS_TRY(impl.cgroups, host::detect_cgroups(settings.cgroup_parent, kNamePrefix));
     rt->sweep_stale();
     RTFS_TRY(impl.state, StateDir::create(settings.state_base));
     auto use_platform = [&](const std::string& platform) {
@@ -207,21 +207,21 @@ Expected<RunOutcome> Runtime::run(const RunRequest& req) const {
         return fail(Failure::Kind::InvalidInput, "program path must be absolute");
     }
     RTFS_CHECK(require_utf8(req));
-    process::RootfsRequest root_request;
+    host::RootfsRequest root_request;
     root_request.policy = req.fs_policy;
     root_request.runtime_dirs = req.runtime_dirs;
     root_request.tmp_size_bytes = req.memory_bytes;
     if (req.fs_policy.kind != FileSystemPolicy::Kind::Full) {
-        RTFS_TRY(root_request.program_files, process::program_files(req.program));
+        RTFS_TRY(root_request.program_files, host::program_files(req.program));
     }
-    RTFS_TRY(process::RootfsPlan plan, process::plan_rootfs(root_request));
+    RTFS_TRY(host::RootfsPlan plan, host::plan_rootfs(root_request));
 
-    process::CgroupLimits limits;
+    host::CgroupLimits limits;
     limits.memory_bytes = req.memory_bytes;
     limits.cpu_fraction = req.cpu_fraction;
     limits.max_pids =
         static_cast<uint32_t>(std::min<uint64_t>(host_task_budget(req.max_processes), UINT32_MAX));
-    RTFS_TRY(std::unique_ptr<process::SandboxCgroup> cgroup, impl.cgroups->create(limits));
+    RTFS_TRY(std::unique_ptr<host::SandboxCgroup> cgroup, impl.cgroups->create(limits));
     const std::string name = cgroup->name();  // also the container's and the bundle's name
 
     RTFS_TRY(std::unique_ptr<Bundle> bundle,
@@ -256,14 +256,14 @@ Expected<RunOutcome> Runtime::run(const RunRequest& req) const {
     launch.stdin_data = req.stdin_data;
     launch.timeout = req.timeout;
     launch.max_output_bytes = req.max_output_bytes;
-    process::SandboxCgroup* cg = cgroup.get();
+    host::SandboxCgroup* cg = cgroup.get();
     launch.on_tick = [cg] { cg->sample(); };
     launch.cgroup_fd = cg->clone_fd();
     launch.cgroup_join_fds = cg->self_join_fds();
     launch.kill_cgroup = [cg] { cg->kill_all(); };
     auto exited = run_container(*impl.runsc, launch);
 
-    process::CgroupUsage usage = cgroup->usage();
+    host::CgroupUsage usage = cgroup->usage();
     // When runsc run was killed (the timeout) it could not delete its container: its sandbox and
     // gofer died with it (and the cgroup below kills anything left), so only its state files
     // remain. Never `runsc delete`: it would signal the recorded sandbox pid, reused by then.
@@ -279,7 +279,7 @@ Expected<RunOutcome> Runtime::run(const RunRequest& req) const {
     o.stdout_data = std::move(e.out);
     o.stderr_data = std::move(e.err);
     if (auto frame = bundle->read_result(req.max_result_bytes); frame) {
-        o.result = process::CapturedStream{std::move(frame->data), frame->truncated};
+        o.result = host::CapturedStream{std::move(frame->data), frame->truncated};
     }
     return o;
 }

@@ -19,7 +19,7 @@
 #include "microvm/policy.hpp"
 #include "microvm/provider.hpp"
 #include "microvm/sandbox_ending.hpp"
-#include "process/output_capture.hpp"
+#include "host/output_capture.hpp"
 
 namespace microvm::gvisor {
 
@@ -63,9 +63,9 @@ struct RunOutcome {
     std::chrono::nanoseconds wall{0};
     std::optional<std::chrono::nanoseconds> cpu_time;
     std::optional<uint64_t> memory_peak_bytes;
-    process::CapturedStream stdout_data;
-    process::CapturedStream stderr_data;
-    std::optional<process::CapturedStream> result;  // the guest's frame, when it wrote one
+    host::CapturedStream stdout_data;
+    host::CapturedStream stderr_data;
+    std::optional<host::CapturedStream> result;  // the guest's frame, when it wrote one
 };
 
 class Runtime {

@@ -10,6 +10,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "host/rlimits.hpp"
+
 namespace microvm::process {
 
 inline constexpr size_t kMaxChildMounts = 512;
@@ -34,10 +36,8 @@ struct ChildMount {
     int tree_fd = -1;
 };
 
-struct ChildRlimit {
-    int resource;
-    rlim_t value;  // soft and hard
-};
+// The init applies these with setrlimit (soft and hard).
+using ChildRlimit = host::Rlimit;
 
 // Descriptors (host numbers, as inherited) the init keeps; everything else is closed at once.
 struct ChildFds {

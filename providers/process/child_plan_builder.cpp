@@ -3,6 +3,8 @@
 #include <sys/mount.h>
 
 namespace microvm::process {
+using host::Mount;
+using host::RootfsPlan;
 namespace {
 
 // "/usr/lib" -> "usr/lib": mount targets are resolved beneath the new root.

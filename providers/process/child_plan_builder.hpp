@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "process/child_plan.hpp"
-#include "process/rootfs.hpp"
+#include "host/rootfs.hpp"
 #include "process/seccomp.hpp"
 
 namespace microvm::process {
@@ -18,7 +18,7 @@ class ChildPlanBuilder {
     ChildPlanBuilder(const ChildPlanBuilder&) = delete;
     ChildPlanBuilder& operator=(const ChildPlanBuilder&) = delete;
 
-    void set_rootfs(const RootfsPlan& rootfs, const std::string& attach_dir);
+    void set_rootfs(const host::RootfsPlan& rootfs, const std::string& attach_dir);
     void set_program(const std::string& exec_path, const std::vector<std::string>& argv,
                      const std::vector<std::string>& env);
     void set_rlimits(std::vector<ChildRlimit> rlimits);
@@ -31,7 +31,7 @@ class ChildPlanBuilder {
 
   private:
     const char* keep(std::string s);
-    ChildMount to_child(const Mount& m);
+    ChildMount to_child(const host::Mount& m);
 
     std::deque<std::string> strings_;  // stable addresses
     std::vector<ChildMount> mounts_;

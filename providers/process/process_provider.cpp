@@ -6,8 +6,8 @@
 
 #include "microvm/guest_run.hpp"
 #include "microvm/sandbox_ending.hpp"
-#include "process/program_command.hpp"
-#include "process/sandbox_provider_settings.hpp"
+#include "host/program_command.hpp"
+#include "host/sandbox_settings.hpp"
 
 namespace microvm {
 namespace {
@@ -20,7 +20,7 @@ Expected<process::SandboxSettings> parse_settings(const nlohmann::json& s) {
     if (auto it = s.find("cgroup_parent"); it != s.end() && it->is_string()) {
         out.cgroup_parent = it->get<std::string>();
     }
-    out.rlimits = process::parse_rlimit_settings(s);  // validated against config_schema()
+    out.rlimits = host::parse_rlimit_settings(s);  // validated against config_schema()
     return out;
 }
 
@@ -69,16 +69,16 @@ nlohmann::json ProcessProvider::config_schema() const {
                  "cgroup (path from each hierarchy's root) under which sandbox cgroups are "
                  "created; default: the host process's own cgroup. With cgroup v2 it must be a "
                  "delegated cgroup holding no processes."}}}};
-    properties.update(process::rlimit_settings_schema());
+    properties.update(host::rlimit_settings_schema());
     return {{"type", "object"}, {"properties", properties}, {"additionalProperties", false}};
 }
 
 std::vector<Unsupported> ProcessProvider::check(const ExecutionContext& ctx) const {
     std::vector<Unsupported> problems = Provider::check(ctx);
-    if (auto refused = process::refuse_host_lists(ctx.config.network_policy)) {
+    if (auto refused = host::refuse_host_lists(ctx.config.network_policy)) {
         problems.push_back(std::move(*refused));
     }
-    if (auto refused = process::refuse_cpu_below_quota_floor(ctx.config.cpu_limit)) {
+    if (auto refused = host::refuse_cpu_below_quota_floor(ctx.config.cpu_limit)) {
         problems.push_back(std::move(*refused));
     }
     return problems;
@@ -110,14 +110,14 @@ void ProcessProvider::do_cleanup() {
 
 ExecutionResult ProcessProvider::run(const ExecutionContext& ctx) {
     const MicroVMConfig& config = ctx.config;
-    auto command = process::command_for(ctx);
+    auto command = host::command_for(ctx);
     if (!command) {
-        const process::CommandFailure f = process::failure_of(command.error());
+        const host::CommandFailure f = host::failure_of(command.error());
         ExecutionResult r = make_result(ctx, f.status, f.kind, command.error().message);
         r.metadata.exit_code = f.exit_code;
         return r;
     }
-    auto env = process::sandbox_environment(config);
+    auto env = host::sandbox_environment(config);
     if (!env) return make_result(ctx, Status::InvalidInput, "invalid_input", env.error().message);
 
     process::SandboxSpec spec;

@@ -2,25 +2,7 @@
 
 #include <sys/resource.h>
 
-#include <algorithm>
-
 namespace microvm::process {
-
-std::vector<ChildRlimit> sandbox_rlimits(const RlimitSettings& settings) {
-    auto capped = [](int resource, uint64_t wanted) {
-        struct rlimit current;
-        rlim_t value = static_cast<rlim_t>(wanted);
-        if (::getrlimit(resource, &current) == 0 && current.rlim_max != RLIM_INFINITY) {
-            value = std::min(value, current.rlim_max);
-        }
-        return ChildRlimit{resource, value};
-    };
-    return {
-        {RLIMIT_CORE, 0},
-        capped(RLIMIT_FSIZE, settings.max_file_size_bytes),
-        capped(RLIMIT_NOFILE, settings.max_open_files),
-    };
-}
 
 bool apply_rlimits(const ChildPlan& plan, ChildFailure& f) {
     for (size_t i = 0; i < plan.rlimit_count; ++i) {

@@ -15,14 +15,27 @@
 #include "process/bind_trees.hpp"
 #include "process/child_plan_builder.hpp"
 #include "process/namespaces.hpp"
-#include "process/program_files.hpp"
-#include "process/rootfs.hpp"
+#include "host/program_files.hpp"
+#include "host/rootfs.hpp"
 #include "process/sandbox_outcome.hpp"
 #include "process/seccomp.hpp"
 #include "host/sys_error.hpp"
 #include "host/unique_fd.hpp"
 
 namespace microvm::process {
+using host::CgroupLimits;
+using host::CgroupUsage;
+using host::SandboxCgroup;
+using host::CgroupManager;
+using host::detect_cgroups;
+using host::RootfsPlan;
+using host::RootfsRequest;
+using host::plan_rootfs;
+using host::program_files;
+using host::CaptureTargets;
+using host::Captured;
+using host::capture_until_exit;
+using host::sandbox_rlimits;
 
 using host::UniqueFd;
 using host::Pipe;

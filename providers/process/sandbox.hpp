@@ -13,15 +13,15 @@
 
 #include "microvm/policy.hpp"
 #include "microvm/provider.hpp"
-#include "process/cgroup.hpp"
-#include "process/output_capture.hpp"
+#include "host/cgroup.hpp"
+#include "host/output_capture.hpp"
 #include "process/rlimits.hpp"
 
 namespace microvm::process {
 
 struct SandboxSettings {
     std::string cgroup_parent;  // empty: this process's own cgroup(s)
-    RlimitSettings rlimits;
+    host::RlimitSettings rlimits;
     bool operator==(const SandboxSettings&) const = default;
 };
 
@@ -32,7 +32,7 @@ struct SandboxSpec {
     FileSystemPolicy fs_policy;
     std::vector<std::string> runtime_dirs;  // extra host dirs the program needs, read-only
     bool host_network = false;              // false: a fresh network namespace with loopback only
-    CgroupLimits limits;  // max_pids counts the program's processes (not the init)
+    host::CgroupLimits limits;  // max_pids counts the program's processes (not the init)
     std::chrono::milliseconds timeout{30'000};
     uint64_t max_output_bytes = 1 << 20;    // per stream
     std::optional<std::string> stdin_data;  // nullopt: /dev/null
@@ -53,9 +53,9 @@ struct SandboxOutcome {
     std::chrono::nanoseconds wall{0};
     std::optional<std::chrono::nanoseconds> cpu_time;
     std::optional<uint64_t> memory_peak_bytes;
-    CapturedStream stdout_data;
-    CapturedStream stderr_data;
-    CapturedStream result;  // bytes the program wrote to fd 3
+    host::CapturedStream stdout_data;
+    host::CapturedStream stderr_data;
+    host::CapturedStream result;  // bytes the program wrote to fd 3
 };
 
 class ChildPlanBuilder;

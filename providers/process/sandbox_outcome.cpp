@@ -11,6 +11,8 @@
 #include "process/child_report.hpp"
 
 namespace microvm::process {
+using host::CgroupUsage;
+using host::Captured;
 namespace {
 
 std::vector<ChildReport> parse_reports(const std::string& bytes) {

@@ -7,14 +7,14 @@
 
 #include <chrono>
 
-#include "process/cgroup.hpp"
+#include "host/cgroup.hpp"
 #include "process/child_plan.hpp"
-#include "process/output_capture.hpp"
+#include "host/output_capture.hpp"
 #include "process/sandbox.hpp"
 
 namespace microvm::process {
 
-Expected<SandboxOutcome> make_outcome(Captured captured, const CgroupUsage& usage,
+Expected<SandboxOutcome> make_outcome(host::Captured captured, const host::CgroupUsage& usage,
                                       const struct rusage& init_rusage, int init_wait_status,
                                       std::chrono::steady_clock::time_point started,
                                       const ChildPlan& plan);

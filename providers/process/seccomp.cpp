@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <memory>
 
-#include "process/seccomp_policy.hpp"
+#include "host/seccomp_policy.hpp"
 #include "host/sys_error.hpp"
 #include "host/unique_fd.hpp"
 
@@ -19,7 +19,7 @@ using host::UniqueFd;
 using host::sys_failure;
 namespace {
 
-namespace policy = seccomp_policy;
+namespace policy = host::seccomp_policy;
 using FilterPtr =
     std::unique_ptr<std::remove_pointer_t<scmp_filter_ctx>, void (*)(scmp_filter_ctx)>;
 

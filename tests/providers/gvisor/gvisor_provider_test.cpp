@@ -21,7 +21,7 @@
 #include "gvisor/state_dir.hpp"
 #include "host_probes.hpp"
 #include "microvm/guest_protocol.hpp"
-#include "process/cgroup_fs.hpp"
+#include "host/cgroup_fs.hpp"
 #include "support/result_text.hpp"
 #include "support/expectations.hpp"
 
@@ -63,7 +63,7 @@ std::vector<std::string> own_state_dirs() {
 std::vector<std::string> cgroups_of(pid_t host) {
     std::vector<std::string> found;
     const std::string prefix = std::string(gvisor::kNamePrefix) + std::to_string(host) + "-";
-    for (const auto& m : process::cgroupfs::cgroup_mounts()) {
+    for (const auto& m : host::cgroupfs::cgroup_mounts()) {
         std::error_code ec;
         for (auto it = fs::recursive_directory_iterator(m.mountpoint, ec);
              it != fs::recursive_directory_iterator(); it.increment(ec)) {

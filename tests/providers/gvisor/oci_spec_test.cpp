@@ -24,9 +24,9 @@
 #include "gvisor/runsc.hpp"
 #include "gvisor/runtime.hpp"
 #include "gvisor/state_dir.hpp"
-#include "process/program_files.hpp"
-#include "process/rootfs.hpp"
-#include "process/seccomp_policy.hpp"
+#include "host/program_files.hpp"
+#include "host/rootfs.hpp"
+#include "host/seccomp_policy.hpp"
 
 namespace microvm::gvisor {
 namespace {
@@ -50,14 +50,14 @@ class TempDir {
 
 OciFilesystem filesystem_for(const FileSystemPolicy& policy, const std::string& program,
                              std::optional<std::string> result_dir = std::nullopt) {
-    process::RootfsRequest request;
+    host::RootfsRequest request;
     request.policy = policy;
     if (policy.kind != FileSystemPolicy::Kind::Full) {
-        auto files = process::program_files(program);
+        auto files = host::program_files(program);
         EXPECT_TRUE(files);
         request.program_files = *files;
     }
-    auto plan = process::plan_rootfs(request);
+    auto plan = host::plan_rootfs(request);
     EXPECT_TRUE(plan) << plan.error().message;
     auto fs = oci_filesystem(*plan, "/bundle/rootfs", result_dir);
     EXPECT_TRUE(fs) << fs.error().message;
@@ -148,11 +148,11 @@ TEST(OciConfigTest, SeccompAllowsOnlyWhatTheProcessProviderAllows) {
             (rule.contains("args") ? conditional : plain).insert(name.get<std::string>());
         }
     }
-    for (std::string_view name : process::seccomp_policy::allowed_syscalls()) {
+    for (std::string_view name : host::seccomp_policy::allowed_syscalls()) {
         EXPECT_TRUE(plain.count(std::string(name)) || conditional.count(std::string(name)))
             << name;
     }
-    for (const auto& denial : process::seccomp_policy::reviewed_denials()) {
+    for (const auto& denial : host::seccomp_policy::reviewed_denials()) {
         if (denial.name == "clone3") continue;  // left to gVisor, which answers ENOSYS itself
         EXPECT_FALSE(plain.count(std::string(denial.name)) ||
                      conditional.count(std::string(denial.name)))

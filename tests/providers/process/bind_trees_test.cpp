@@ -8,13 +8,16 @@
 #include <filesystem>
 
 #include "process/child_plan_builder.hpp"
-#include "process/rootfs.hpp"
+#include "host/rootfs.hpp"
 #include "support/expectations.hpp"
 
 namespace microvm::process {
 namespace {
 
 namespace fs = std::filesystem;
+using host::plan_rootfs;
+using host::RootfsPlan;
+using host::RootfsRequest;
 
 class BindTrees : public ::testing::Test {
   protected:

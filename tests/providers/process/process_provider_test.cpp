@@ -20,7 +20,7 @@
 #include <thread>
 
 #include "host_probes.hpp"
-#include "process/cgroup_fs.hpp"
+#include "host/cgroup_fs.hpp"
 #include "support/result_text.hpp"
 #include "support/expectations.hpp"
 
@@ -145,10 +145,10 @@ TEST_F(ProcessProviderTest, CgroupParentSettingIsHonoured) {
     ExecutionResult r = run(external("/bin/true"));
     EXPECT_EQ(r.status, Status::Ok) << describe(r);
     provider_.cleanup();
-    for (const auto& m : process::cgroupfs::cgroup_mounts()) {
+    for (const auto& m : host::cgroupfs::cgroup_mounts()) {
         std::string dir = m.mountpoint + "/" + parent;
         if (fs::exists(dir)) {
-            EXPECT_TRUE(process::cgroupfs::remove_cgroup(dir)) << dir << " still holds cgroups";
+            EXPECT_TRUE(host::cgroupfs::remove_cgroup(dir)) << dir << " still holds cgroups";
         }
     }
 }
@@ -355,7 +355,7 @@ TEST_F(ProcessProviderTest, SandboxesDieWithTheirHostAndAreSweptLater) {
     // Its cgroups stay (nobody removed them) until a provider initializes and sweeps them.
     auto stale = [&] {
         std::vector<std::string> found;
-        for (const auto& m : process::cgroupfs::cgroup_mounts()) {
+        for (const auto& m : host::cgroupfs::cgroup_mounts()) {
             std::error_code ec;
             for (auto it = fs::recursive_directory_iterator(m.mountpoint, ec);
                  it != fs::recursive_directory_iterator(); it.increment(ec)) {

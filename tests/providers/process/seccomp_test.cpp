@@ -20,12 +20,12 @@
 #include <set>
 #include <string>
 
-#include "process/seccomp_policy.hpp"
+#include "host/seccomp_policy.hpp"
 
 namespace microvm::process {
 namespace {
 
-namespace policy = seccomp_policy;
+namespace policy = host::seccomp_policy;
 
 // Runs check() in a forked child under the filter; the child's exit code is check()'s result.
 int under_filter(const SeccompFilter& filter, int (*check)()) {

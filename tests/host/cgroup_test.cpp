@@ -1,4 +1,4 @@
-#include "process/cgroup.hpp"
+#include "host/cgroup.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -8,10 +8,10 @@
 #include <filesystem>
 
 #include "host_probes.hpp"
-#include "process/cgroup_fs.hpp"
+#include "host/cgroup_fs.hpp"
 #include "support/expectations.hpp"
 
-namespace microvm::process {
+namespace microvm::host {
 namespace {
 
 namespace fs = std::filesystem;
@@ -75,4 +75,4 @@ TEST_F(Cgroups, SweepRemovesOnlyCgroupsOfDeadOwners) {
 }
 
 }  // namespace
-}  // namespace microvm::process
+}  // namespace microvm::host

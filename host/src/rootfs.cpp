@@ -1,4 +1,4 @@
-#include "process/rootfs.hpp"
+#include "host/rootfs.hpp"
 
 #include <sys/stat.h>
 
@@ -9,16 +9,8 @@
 
 #include "host/paths.hpp"
 
-namespace microvm::process {
+namespace microvm::host {
 
-using host::normalize_absolute_path;
-using host::is_within;
-using host::path_components;
-using host::parent_path;
-using host::canonical_host_path;
-using host::FileIdentity;
-using host::CheckedSource;
-using host::check_policy_source;
 namespace {
 
 const char* const kDeviceNodes[] = {"/dev/null", "/dev/zero", "/dev/urandom"};
@@ -249,4 +241,4 @@ Expected<RootfsPlan> plan_rootfs(const RootfsRequest& request) {
     return plan;
 }
 
-}  // namespace microvm::process
+}  // namespace microvm::host

@@ -1,10 +1,10 @@
-#include "process/sandbox_provider_settings.hpp"
+#include "host/sandbox_settings.hpp"
 
 #include <cstdio>
 
-#include "process/cgroup.hpp"
+#include "host/cgroup.hpp"
 
-namespace microvm::process {
+namespace microvm::host {
 
 nlohmann::json rlimit_settings_schema() {
     return {{"max_file_size_mb",
@@ -47,4 +47,4 @@ std::optional<Unsupported> refuse_cpu_below_quota_floor(double cpu_limit) {
                        "below 0.01 of a core cannot be enforced"};
 }
 
-}  // namespace microvm::process
+}  // namespace microvm::host

@@ -1,6 +1,6 @@
-#include "process/seccomp_policy.hpp"
+#include "host/seccomp_policy.hpp"
 
-namespace microvm::process::seccomp_policy {
+namespace microvm::host::seccomp_policy {
 
 const std::vector<std::string_view>& allowed_syscalls() {
     static const std::vector<std::string_view> names = {
@@ -138,4 +138,4 @@ const std::vector<Denial>& reviewed_denials() {
     return denials;
 }
 
-}  // namespace microvm::process::seccomp_policy
+}  // namespace microvm::host::seccomp_policy

@@ -5,13 +5,12 @@
 #include <algorithm>
 #include <cmath>
 
-#include "process/cgroup.hpp"
-#include "process/cgroup_fs.hpp"
+#include "host/cgroup.hpp"
+#include "host/cgroup_fs.hpp"
 #include "host/paths.hpp"
 
-namespace microvm::process {
+namespace microvm::host {
 
-using host::is_within;
 namespace {
 
 namespace fs = cgroupfs;
@@ -122,4 +121,4 @@ uint64_t cpu_quota_us(double fraction) {
     return static_cast<uint64_t>(std::llround(fraction * double(kCpuPeriodUs)));
 }
 
-}  // namespace microvm::process
+}  // namespace microvm::host

@@ -8,7 +8,7 @@
 
 #include "microvm/error.hpp"
 
-namespace microvm::process {
+namespace microvm::host {
 
 struct HostFile {
     std::string sandbox_path;  // where the program looks for it
@@ -18,4 +18,4 @@ struct HostFile {
 // program: absolute host path of an existing file.
 Expected<std::vector<HostFile>> program_files(const std::string& program);
 
-}  // namespace microvm::process
+}  // namespace microvm::host

@@ -17,9 +17,9 @@
 #include <vector>
 
 #include "microvm/error.hpp"
-#include "process/cgroup_fs.hpp"
+#include "host/cgroup_fs.hpp"
 
-namespace microvm::process {
+namespace microvm::host {
 
 // CPU share as a CFS quota per period of kCpuPeriodUs. The kernel takes no quota below
 // kMinCpuQuotaUs (1 ms), so fractions below kMinCpuFraction cannot be enforced: providers refuse
@@ -86,4 +86,4 @@ std::unique_ptr<CgroupManager> make_cgroup_v1(std::string memory_dir, std::strin
 std::unique_ptr<CgroupManager> make_cgroup_v2(std::string parent_dir,
                                               std::string_view name_prefix = cgroupfs::kNamePrefix);
 
-}  // namespace microvm::process
+}  // namespace microvm::host

@@ -1,4 +1,4 @@
-#include "process/program_files.hpp"
+#include "host/program_files.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -10,10 +10,8 @@
 #include "host/paths.hpp"
 #include "host/unique_fd.hpp"
 
-namespace microvm::process {
+namespace microvm::host {
 
-using host::UniqueFd;
-using host::canonical_host_path;
 namespace {
 
 constexpr int kMaxInterpreterDepth = 4;  // the kernel allows a few levels of "#!" too
@@ -65,4 +63,4 @@ Expected<std::vector<HostFile>> program_files(const std::string& program) {
     return files;
 }
 
-}  // namespace microvm::process
+}  // namespace microvm::host

@@ -11,7 +11,7 @@
 
 #include "microvm/error.hpp"
 
-namespace microvm::process::cgroupfs {
+namespace microvm::host::cgroupfs {
 
 inline constexpr std::string_view kNamePrefix = "microvm-process-";
 
@@ -46,4 +46,4 @@ std::vector<CgroupMountInfo> cgroup_mounts();
 // controller ("" = the v2 hierarchy).
 std::optional<std::string> own_cgroup(std::string_view controller);
 
-}  // namespace microvm::process::cgroupfs
+}  // namespace microvm::host::cgroupfs

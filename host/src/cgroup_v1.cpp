@@ -5,15 +5,13 @@
 #include <cmath>
 #include <vector>
 
-#include "process/cgroup.hpp"
-#include "process/cgroup_fs.hpp"
+#include "host/cgroup.hpp"
+#include "host/cgroup_fs.hpp"
 #include "host/sys_error.hpp"
 #include "host/unique_fd.hpp"
 
-namespace microvm::process {
+namespace microvm::host {
 
-using host::UniqueFd;
-using host::sys_failure;
 namespace {
 
 namespace fs = cgroupfs;
@@ -154,4 +152,4 @@ std::unique_ptr<CgroupManager> make_cgroup_v1(std::string memory_dir, std::strin
                                              name_prefix);
 }
 
-}  // namespace microvm::process
+}  // namespace microvm::host

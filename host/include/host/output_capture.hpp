@@ -12,7 +12,7 @@
 
 #include "host/unique_fd.hpp"
 
-namespace microvm::process {
+namespace microvm::host {
 
 struct CapturedStream {
     std::string data;
@@ -46,4 +46,4 @@ struct Captured {
 
 Captured capture_until_exit(CaptureTargets targets);
 
-}  // namespace microvm::process
+}  // namespace microvm::host

@@ -1,4 +1,4 @@
-#include "process/output_capture.hpp"
+#include "host/output_capture.hpp"
 
 #include <poll.h>
 #include <pthread.h>
@@ -10,7 +10,7 @@
 #include <ctime>
 #include <vector>
 
-namespace microvm::process {
+namespace microvm::host {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -157,4 +157,4 @@ Captured capture_until_exit(CaptureTargets t) {
     return c;
 }
 
-}  // namespace microvm::process
+}  // namespace microvm::host

@@ -14,7 +14,7 @@
 #include "microvm/error.hpp"
 #include "microvm/result.hpp"
 
-namespace microvm::process {
+namespace microvm::host {
 
 inline constexpr const char* kSandboxPath = "/usr/local/bin:/usr/bin:/bin";
 // One argv string may hold at most 32 pages (MAX_ARG_STRLEN) including its NUL.
@@ -53,4 +53,4 @@ std::vector<std::string> script_languages();
 // plus exactly config.env_vars. InvalidInput for a name with '=' or a NUL byte.
 Expected<std::vector<std::string>> sandbox_environment(const MicroVMConfig& config);
 
-}  // namespace microvm::process
+}  // namespace microvm::host

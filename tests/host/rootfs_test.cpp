@@ -1,4 +1,4 @@
-#include "process/rootfs.hpp"
+#include "host/rootfs.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <filesystem>
 
-namespace microvm::process {
+namespace microvm::host {
 namespace {
 
 namespace fs = std::filesystem;
@@ -58,7 +58,7 @@ TEST(Rootfs, NoneHoldsTheProgramDevicesProcAndAPrivateTmp) {
     // Every bind names the object that was checked.
     struct stat st;
     ASSERT_EQ(::stat("/bin/cat", &st), 0);
-    EXPECT_EQ(find(*plan, "/bin/cat")->identity, (host::FileIdentity{st.st_dev, st.st_ino}));
+    EXPECT_EQ(find(*plan, "/bin/cat")->identity, (FileIdentity{st.st_dev, st.st_ino}));
     EXPECT_EQ(plan->workdir, "/tmp");
     EXPECT_FALSE(find(*plan, "/etc"));
     EXPECT_EQ(plan->mounts.size(), 6u);
@@ -192,4 +192,4 @@ TEST(Rootfs, RefusesToHideADifferentFileBehindAPolicyPath) {
 }
 
 }  // namespace
-}  // namespace microvm::process
+}  // namespace microvm::host

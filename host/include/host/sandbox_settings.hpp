@@ -9,9 +9,9 @@
 
 #include "microvm/policy.hpp"
 #include "microvm/provider.hpp"
-#include "process/rlimits.hpp"
+#include "host/rlimits.hpp"
 
-namespace microvm::process {
+namespace microvm::host {
 
 // The "max_file_size_mb" and "max_open_files" properties of a provider's settings schema.
 nlohmann::json rlimit_settings_schema();
@@ -25,4 +25,4 @@ std::optional<Unsupported> refuse_host_lists(const NetworkPolicy& policy);
 // A cpu_limit below what a CFS quota can enforce (kMinCpuFraction) is refused, never raised.
 std::optional<Unsupported> refuse_cpu_below_quota_floor(double cpu_limit);
 
-}  // namespace microvm::process
+}  // namespace microvm::host

@@ -1,4 +1,4 @@
-#include "process/program_command.hpp"
+#include "host/program_command.hpp"
 
 #include <glob.h>
 #include <sys/stat.h>
@@ -7,10 +7,8 @@
 #include "microvm/guest_run.hpp"
 #include "host/paths.hpp"
 
-namespace microvm::process {
+namespace microvm::host {
 
-using host::canonical_host_path;
-using host::find_in_dirs;
 namespace {
 
 using Result = rtfs::Expected<Command, CommandError>;
@@ -204,4 +202,4 @@ Result command_for(const ExecutionContext& ctx) {
         std::string("the process provider does not run ") + to_string(kind_of(p)) + " programs");
 }
 
-}  // namespace microvm::process
+}  // namespace microvm::host

@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-namespace microvm::process::seccomp_policy {
+namespace microvm::host::seccomp_policy {
 
 // Names for the host architecture's ABI; names a libseccomp or kernel lacks are skipped.
 const std::vector<std::string_view>& allowed_syscalls();
@@ -51,4 +51,4 @@ inline constexpr int kAllowedFamilies[] = {kFamilyUnix, kFamilyInet, kFamilyInet
 inline constexpr int kFirstUnknownFamily = 46;
 inline constexpr int kNetlinkRoute = 0;
 
-}  // namespace microvm::process::seccomp_policy
+}  // namespace microvm::host::seccomp_policy

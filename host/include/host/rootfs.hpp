@@ -21,9 +21,9 @@
 
 #include "microvm/policy.hpp"
 #include "host/policy_source.hpp"
-#include "process/program_files.hpp"
+#include "host/program_files.hpp"
 
-namespace microvm::process {
+namespace microvm::host {
 
 struct Mount {
     enum class Kind { Bind, Tmpfs, Proc };
@@ -57,4 +57,4 @@ struct RootfsRequest {
 // nested through a symlink); SetupError when a needed file cannot be placed.
 Expected<RootfsPlan> plan_rootfs(const RootfsRequest& request);
 
-}  // namespace microvm::process
+}  // namespace microvm::host

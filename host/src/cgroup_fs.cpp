@@ -1,4 +1,4 @@
-#include "process/cgroup_fs.hpp"
+#include "host/cgroup_fs.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -18,11 +18,8 @@
 #include "host/sys_error.hpp"
 #include "host/unique_fd.hpp"
 
-namespace microvm::process::cgroupfs {
+namespace microvm::host::cgroupfs {
 
-using host::sys_failure;
-using host::UniqueFd;
-using host::path_components;
 namespace {
 
 std::optional<uint64_t> parse_u64(std::string_view text) {
@@ -195,4 +192,4 @@ std::optional<std::string> own_cgroup(std::string_view controller) {
     return std::nullopt;
 }
 
-}  // namespace microvm::process::cgroupfs
+}  // namespace microvm::host::cgroupfs

@@ -6,15 +6,13 @@
 #include <cmath>
 #include <mutex>
 
-#include "process/cgroup.hpp"
-#include "process/cgroup_fs.hpp"
+#include "host/cgroup.hpp"
+#include "host/cgroup_fs.hpp"
 #include "host/sys_error.hpp"
 #include "host/unique_fd.hpp"
 
-namespace microvm::process {
+namespace microvm::host {
 
-using host::UniqueFd;
-using host::sys_failure;
 namespace {
 
 namespace fs = cgroupfs;
@@ -118,4 +116,4 @@ std::unique_ptr<CgroupManager> make_cgroup_v2(std::string parent_dir,
     return std::make_unique<CgroupV2Manager>(std::move(parent_dir), name_prefix);
 }
 
-}  // namespace microvm::process
+}  // namespace microvm::host

@@ -51,6 +51,8 @@ struct Reader {
     std::string* data;
     bool* truncated;
     uint64_t cap;
+    const std::function<void(OutputStream, std::string_view)>* sink;  // output streams only
+    OutputStream stream;
 };
 
 // Reads what is available; false at EOF or on error.
@@ -64,6 +66,7 @@ bool read_some(const Reader& r) {
         uint64_t room = r.cap > r.data->size() ? r.cap - r.data->size() : 0;
         size_t keep = static_cast<size_t>(std::min<uint64_t>(room, static_cast<uint64_t>(n)));
         r.data->append(buf, keep);
+        if (keep > 0 && r.sink && *r.sink) (*r.sink)(r.stream, std::string_view(buf, keep));
         if (keep < static_cast<size_t>(n) && r.truncated) *r.truncated = true;
         return true;  // one read per wakeup keeps the loop fair between streams
     }
@@ -81,13 +84,23 @@ Captured capture_until_exit(CaptureTargets t) {
     Captured c;
     bool report_truncated = false;
     std::vector<Reader> readers;
-    if (t.stdout_fd >= 0)
-        readers.push_back({t.stdout_fd, &c.out.data, &c.out.truncated, t.max_output_bytes});
-    if (t.stderr_fd >= 0)
-        readers.push_back({t.stderr_fd, &c.err.data, &c.err.truncated, t.max_output_bytes});
-    if (t.result_fd >= 0)
-        readers.push_back({t.result_fd, &c.result.data, &c.result.truncated, t.max_result_bytes});
-    if (t.report_fd >= 0) readers.push_back({t.report_fd, &c.reports, &report_truncated, 1 << 16});
+    const auto* sink = &t.on_output;
+    if (t.stdout_fd >= 0) {
+        readers.push_back({t.stdout_fd, &c.out.data, &c.out.truncated, t.max_output_bytes, sink,
+                           OutputStream::Stdout});
+    }
+    if (t.stderr_fd >= 0) {
+        readers.push_back({t.stderr_fd, &c.err.data, &c.err.truncated, t.max_output_bytes, sink,
+                           OutputStream::Stderr});
+    }
+    if (t.result_fd >= 0) {
+        readers.push_back({t.result_fd, &c.result.data, &c.result.truncated, t.max_result_bytes,
+                           nullptr, OutputStream::Stdout});
+    }
+    if (t.report_fd >= 0) {
+        readers.push_back({t.report_fd, &c.reports, &report_truncated, 1 << 16, nullptr,
+                           OutputStream::Stdout});
+    }
     std::vector<bool> open(readers.size(), true);
 
     size_t stdin_written = 0;
@@ -98,7 +111,7 @@ Captured capture_until_exit(CaptureTargets t) {
 
     for (;;) {
         std::vector<pollfd> fds;
-        std::vector<int> index;  // reader index, -1 stdin, -2 pidfd
+        std::vector<int> index;  // reader index, -1 stdin, -2 pidfd, -3 cancel
         for (size_t i = 0; i < readers.size(); ++i) {
             if (open[i]) {
                 fds.push_back({readers[i].fd, POLLIN, 0});
@@ -113,12 +126,16 @@ Captured capture_until_exit(CaptureTargets t) {
             fds.push_back({t.pidfd, POLLIN, 0});
             index.push_back(-2);
         }
+        if (!exited && !c.cancelled && !c.deadline_hit && t.cancel_fd >= 0) {
+            fds.push_back({t.cancel_fd, POLLIN, 0});
+            index.push_back(-3);
+        }
         bool any_reader = std::find(open.begin(), open.end(), true) != open.end();
         if (exited && (!any_reader || Clock::now() >= drain_until)) break;
 
-        Clock::time_point wake = exited           ? drain_until
-                                 : c.deadline_hit ? next_tick
-                                                  : std::min(t.deadline, next_tick);
+        Clock::time_point wake = exited                           ? drain_until
+                                 : (c.deadline_hit || c.cancelled) ? next_tick
+                                                                   : std::min(t.deadline, next_tick);
         int rc = ::poll(fds.data(), fds.size(), millis_until(wake));
         if (rc < 0 && errno != EINTR) break;
 
@@ -136,6 +153,9 @@ Captured capture_until_exit(CaptureTargets t) {
                     stdin_written == t.stdin_data.size()) {
                     t.stdin_fd.reset();  // all written, or the program closed its end: EOF
                 }
+            } else if (i == -3) {
+                c.cancelled = true;  // killed like at a deadline, at once
+                if (t.on_deadline) t.on_deadline();
             } else {
                 exited = true;
                 c.exited_at = Clock::now();
@@ -143,7 +163,7 @@ Captured capture_until_exit(CaptureTargets t) {
             }
         }
         auto now = Clock::now();
-        if (!exited && !c.deadline_hit && now >= t.deadline) {
+        if (!exited && !c.deadline_hit && !c.cancelled && now >= t.deadline) {
             c.deadline_hit = true;
             if (t.on_deadline) t.on_deadline();
         }

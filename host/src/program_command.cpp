@@ -162,13 +162,12 @@ Result rtfs_guest(const RtfsSource& r, const ExecutionContext& ctx) {
 
 CommandFailure failure_of(const CommandError& e) {
     switch (e.kind) {
-        case CommandError::Kind::NotFound: return {Status::RuntimeError, "program_not_found", 127};
-        case CommandError::Kind::NotExecutable:
-            return {Status::RuntimeError, "program_not_executable", 126};
-        case CommandError::Kind::InvalidInput: return {Status::InvalidInput, "invalid_input", {}};
+        case CommandError::Kind::NotFound: return {Reason::ProgramNotFound, 127};
+        case CommandError::Kind::NotExecutable: return {Reason::NotExecutable, 126};
+        case CommandError::Kind::InvalidInput: return {Reason::InvalidProgram, {}};
         case CommandError::Kind::SetupError: break;
     }
-    return {Status::SetupError, "setup_error", {}};
+    return {Reason::SetupError, {}};
 }
 
 Expected<std::vector<std::string>> sandbox_environment(const MicroVMConfig& config) {

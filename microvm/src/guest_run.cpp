@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "microvm/errors.hpp"
+
 namespace microvm::guest {
 
 Job job_for(const RtfsSource& program, const ExecutionContext& ctx) {
@@ -15,20 +17,18 @@ Job job_for(const RtfsSource& program, const ExecutionContext& ctx) {
 }
 
 void apply_result(const Exit& exit, ExecutionResult& r) {
-    auto fail = [&](const char* kind, std::string message) {
-        r.status = Status::RuntimeError;
-        r.error = ExecutionError{kind, std::move(message)};
+    auto fail = [&](std::string message) {
+        set_error(r, Reason::GuestProtocol, std::move(message));
     };
-    if (exit.frame_truncated) return fail("guest_protocol", "the guest's result frame exceeds the limit");
+    if (exit.frame_truncated) return fail("the guest's result frame exceeds the limit");
     if (!exit.exited || exit.exit_code != 0 || exit.frame.empty()) {
         std::string_view tail = exit.stderr_data;
         if (tail.size() > 500) tail = tail.substr(tail.size() - 500);
-        return fail("guest_failed", "the RTFS guest runner exited with code " +
-                                        std::to_string(exit.exit_code) + " without a result" +
-                                        (tail.empty() ? "" : ": " + std::string(tail)));
+        return fail("the RTFS guest runner exited with code " + std::to_string(exit.exit_code) +
+                    " without a result" + (tail.empty() ? "" : ": " + std::string(tail)));
     }
     auto decoded = unframe_result(exit.frame);
-    if (!decoded) return fail("guest_protocol", decoded.error().message);
+    if (!decoded) return fail(decoded.error().message);
     r.metadata.network_requests = std::move(decoded->effects.network_requests);
     r.metadata.file_operations = std::move(decoded->effects.file_operations);
     if (decoded->ok) {
@@ -36,8 +36,7 @@ void apply_result(const Exit& exit, ExecutionResult& r) {
         r.error.reset();
         r.value = std::move(decoded->value);
     } else {
-        r.status = status_for_rtfs_error(decoded->error_kind);
-        r.error = ExecutionError{decoded->error_kind, decoded->error_message};
+        set_error(r, Reason::RtfsError, decoded->error_message, decoded->error_kind);
     }
 }
 

@@ -56,7 +56,9 @@ json to_json(const ExecutionResult& r) {
     };
     json error = nullptr;
     if (r.error) {
-        error = {{"kind", valid_utf8(r.error->kind)}, {"message", valid_utf8(r.error->message)}};
+        error = {{"reason", to_string(r.error->reason)},
+                 {"kind", valid_utf8(r.error->kind)},
+                 {"message", valid_utf8(r.error->message)}};
     }
     return {
         {"execution_id", valid_utf8(r.execution_id)},
@@ -74,32 +76,44 @@ json to_json(const ExecutionResult& r) {
     };
 }
 
-// The spec fixes every status but invalid_input. We use: eval of a source that does not read
-// (error kind ReadError) -> 2, like the rtfs tool; any other invalid input (bad config, bad
-// module, no program) -> 64, the usage-error status, because it is the caller's input that is
-// wrong, not the program's behaviour.
+// From the error's reason (one mapping for every provider). The spec fixes every status but
+// invalid input: eval of a source that does not read (the RTFS error ReadError) gives 2, like the
+// rtfs tool; any other invalid input or config gives 64, the usage-error status, because it is
+// the caller's input that is wrong, not the program's behaviour. A cancelled run gives 130, as a
+// shell reports an interrupted command.
 int exit_status_for(const ExecutionResult& r, bool is_eval) {
-    const std::string kind = r.error ? r.error->kind : std::string();
-    switch (r.status) {
-        case Status::Ok:
-            return is_eval ? 0 : r.metadata.exit_code.value_or(0);
-        case Status::RuntimeError:
-            if (kind == kProgramNotFound) return kExitNotFound;
-            if (is_eval) return 1;
-            if (r.metadata.exit_code && *r.metadata.exit_code != 0) return *r.metadata.exit_code;
+    if (!r.error) return is_eval ? 0 : r.metadata.exit_code.value_or(0);
+    const ExecutionError& e = *r.error;
+    switch (e.reason) {
+        case Reason::NonzeroExit:
+            return is_eval ? 1 : r.metadata.exit_code.value_or(1);
+        case Reason::RtfsError:
+            switch (r.status) {
+                case Status::PolicyViolation: return kExitPolicy;
+                case Status::InvalidInput: return is_eval ? kExitReadError : kExitUsage;
+                case Status::MemoryExceeded: return kExitMemory;
+                case Status::Timeout: return kExitTimeout;
+                default: return 1;
+            }
+        case Reason::Trap:
+        case Reason::GuestProtocol:
             return 1;
-        case Status::Timeout:
-            return kExitTimeout;
-        case Status::MemoryExceeded:
-            return kExitMemory;
-        case Status::Killed:
-            return kExitSignalBase + r.metadata.signal.value_or(9);
-        case Status::PolicyViolation:
+        case Reason::Timeout: return kExitTimeout;
+        case Reason::MemoryExceeded: return kExitMemory;
+        case Reason::Signaled: return kExitSignalBase + r.metadata.signal.value_or(9);
+        case Reason::Cancelled: return kExitCancelled;
+        case Reason::ProgramNotFound: return kExitNotFound;
+        case Reason::NotExecutable:
+        case Reason::ExecFailed:
+            return kExitNotExecutable;
+        case Reason::PolicyRefused:
+        case Reason::CapabilityDenied:
             return kExitPolicy;
-        case Status::InvalidInput:
-            return is_eval && kind == "ReadError" ? kExitReadError : kExitUsage;
-        case Status::SetupError:
-        case Status::Unavailable:
+        case Reason::InvalidConfig:
+        case Reason::InvalidProgram:
+            return kExitUsage;
+        case Reason::SetupError:
+        case Reason::Unavailable:
             return kExitSetup;
     }
     return kExitSetup;

@@ -3,11 +3,13 @@
 #include "microvm/provider.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <chrono>
 #include <cstdio>
 #include <random>
 
 #include "json_schema.hpp"
+#include "microvm/errors.hpp"
 #include "text_util.hpp"
 
 namespace microvm {
@@ -53,8 +55,13 @@ nlohmann::json Provider::config_schema() const {
 
 // Callers serialise initialize() and cleanup() of one instance (ProviderFactory holds its lock).
 Expected<void> Provider::initialize(const nlohmann::json& settings) {
-    if (initialized_.load()) return Ok{};
     const std::string who = "provider '" + std::string(name()) + "'";
+    if (initialized_.load()) {
+        std::lock_guard lock(lifecycle_mu_);
+        if (settings == settings_) return Ok{};
+        return fail(Failure::Kind::InvalidConfig,
+                    who + " is already initialized with other settings; clean it up first");
+    }
     Availability a = availability();
     if (!a.available) {
         return fail(Failure::Kind::ProviderUnavailable, who + " is unavailable: " + a.reason);
@@ -64,12 +71,28 @@ Expected<void> Provider::initialize(const nlohmann::json& settings) {
                     "settings of " + who + ": " + valid.error().message);
     }
     RTFS_CHECK(do_initialize(settings));
+    {
+        std::lock_guard lock(lifecycle_mu_);
+        settings_ = settings;
+        all_ = CancelSource();
+        closing_ = false;
+    }
     initialized_.store(true);
     return Ok{};
 }
 
 void Provider::cleanup() {
-    if (initialized_.exchange(false)) do_cleanup();
+    {
+        std::unique_lock lock(lifecycle_mu_);
+        if (!initialized_.load() || closing_) return;
+        closing_ = true;  // no new executions from here on
+        all_.cancel();    // the running ones end promptly, as cancelled
+        idle_.wait(lock, [&] { return running_ == 0; });
+    }
+    do_cleanup();
+    std::lock_guard lock(lifecycle_mu_);
+    initialized_.store(false);
+    closing_ = false;
 }
 
 std::vector<Unsupported> Provider::check(const ExecutionContext& ctx) const {
@@ -83,16 +106,19 @@ std::vector<Unsupported> Provider::check(const ExecutionContext& ctx) const {
     return problems;
 }
 
-ExecutionResult Provider::make_result(const ExecutionContext& ctx, Status status,
-                                      std::string error_kind, std::string message) const {
+ExecutionResult Provider::make_result(const ExecutionContext& ctx) const {
     ExecutionResult r;
     r.execution_id = ctx.execution_id;
-    r.status = status;
-    if (status != Status::Ok || !error_kind.empty() || !message.empty()) {
-        r.error = ExecutionError{std::move(error_kind), std::move(message)};
-    }
+    r.status = Status::Ok;
     r.metadata.provider = std::string(name());
     r.metadata.isolation = isolation();
+    return r;
+}
+
+ExecutionResult Provider::make_error(const ExecutionContext& ctx, Reason reason,
+                                     std::string message, std::string kind) const {
+    ExecutionResult r = make_result(ctx);
+    set_error(r, reason, std::move(message), std::move(kind));
     return r;
 }
 
@@ -107,29 +133,44 @@ ExecutionResult Provider::execute_program(const ExecutionContext& given) {
     const ExecutionContext& ctx = with_id ? *with_id : given;
     const std::string who = "provider '" + std::string(name()) + "'";
 
+    // Registered as running (cleanup() waits for it and can cancel it), unless closing.
+    std::optional<CancelSource> cancel;
+    {
+        std::lock_guard lock(lifecycle_mu_);
+        if (initialized_.load() && !closing_) {
+            ++running_;
+            cancel = CancelSource::child_of(all_.token());
+            cancel->follow(ctx.cancel);
+        }
+    }
     ExecutionResult r;
     bool refused = true;
-    if (!initialized()) {
-        r = make_result(ctx, Status::Unavailable, "not_initialized",
-                        who + " is not initialized; call initialize first");
+    if (!cancel) {
+        r = make_error(ctx, Reason::Unavailable,
+                       who + " is not initialized; call initialize first");
     } else if (auto valid = ctx.config.validate(); !valid) {
-        r = make_result(ctx, Status::InvalidInput, "invalid_config", valid.error().message);
+        r = make_error(ctx, Reason::InvalidConfig, valid.error().message);
     } else if (!ctx.program) {
-        r = make_result(ctx, Status::InvalidInput, "missing_program", "no program to run");
+        r = make_error(ctx, Reason::InvalidProgram, "no program to run");
     } else if (ctx.capability_id &&
                std::find(ctx.capability_permissions.begin(), ctx.capability_permissions.end(),
                          *ctx.capability_id) == ctx.capability_permissions.end()) {
-        r = make_result(ctx, Status::PolicyViolation, "SecurityViolation",
-                        "capability '" + *ctx.capability_id + "' is not permitted (permitted: " +
-                            (ctx.capability_permissions.empty()
-                                 ? std::string("none")
-                                 : text::join(ctx.capability_permissions, ", ")) +
-                            ")");
+        r = make_error(ctx, Reason::CapabilityDenied,
+                       "capability '" + *ctx.capability_id + "' is not permitted (permitted: " +
+                           (ctx.capability_permissions.empty()
+                                ? std::string("none")
+                                : text::join(ctx.capability_permissions, ", ")) +
+                           ")",
+                       "SecurityViolation");
     } else if (auto problems = check(ctx); !problems.empty()) {
-        r = make_result(ctx, Status::PolicyViolation, "unsupported", describe(*this, problems));
+        r = make_error(ctx, Reason::PolicyRefused, describe(*this, problems));
     } else {
         refused = false;
-        r = run(ctx);
+        r = run(ctx, cancel->token());
+    }
+    if (cancel) {
+        std::lock_guard lock(lifecycle_mu_);
+        if (--running_ == 0) idle_.notify_all();
     }
     if (refused) r.metadata.duration = std::chrono::steady_clock::now() - started;
     r.execution_id = ctx.execution_id;

@@ -43,6 +43,56 @@ const char* to_string(Isolation i) {
     return "none";
 }
 
+const char* to_string(Reason r) {
+    switch (r) {
+        case Reason::NonzeroExit: return "nonzero_exit";
+        case Reason::RtfsError: return "rtfs_error";
+        case Reason::Trap: return "trap";
+        case Reason::Timeout: return "timeout";
+        case Reason::MemoryExceeded: return "memory_exceeded";
+        case Reason::Signaled: return "signaled";
+        case Reason::Cancelled: return "cancelled";
+        case Reason::ProgramNotFound: return "program_not_found";
+        case Reason::NotExecutable: return "not_executable";
+        case Reason::ExecFailed: return "exec_failed";
+        case Reason::PolicyRefused: return "policy_refused";
+        case Reason::CapabilityDenied: return "capability_denied";
+        case Reason::InvalidConfig: return "invalid_config";
+        case Reason::InvalidProgram: return "invalid_program";
+        case Reason::SetupError: return "setup_error";
+        case Reason::Unavailable: return "unavailable";
+        case Reason::GuestProtocol: return "guest_protocol";
+    }
+    return "setup_error";
+}
+
+Status status_for(Reason r, std::string_view rtfs_variant) {
+    switch (r) {
+        case Reason::NonzeroExit:
+        case Reason::Trap:
+        case Reason::ProgramNotFound:
+        case Reason::NotExecutable:
+        case Reason::ExecFailed:
+        case Reason::GuestProtocol:
+            return Status::RuntimeError;
+        case Reason::RtfsError: return status_for_rtfs_error(rtfs_variant);
+        case Reason::Timeout: return Status::Timeout;
+        case Reason::MemoryExceeded: return Status::MemoryExceeded;
+        case Reason::Signaled:
+        case Reason::Cancelled:
+            return Status::Killed;
+        case Reason::PolicyRefused:
+        case Reason::CapabilityDenied:
+            return Status::PolicyViolation;
+        case Reason::InvalidConfig:
+        case Reason::InvalidProgram:
+            return Status::InvalidInput;
+        case Reason::SetupError: return Status::SetupError;
+        case Reason::Unavailable: return Status::Unavailable;
+    }
+    return Status::SetupError;
+}
+
 Status status_for_rtfs_error(std::string_view variant) {
     if (variant == "SecurityViolation") return Status::PolicyViolation;
     if (variant == "ReadError") return Status::InvalidInput;

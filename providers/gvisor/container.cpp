@@ -55,11 +55,14 @@ Expected<ContainerExit> run_container(const Runsc& runsc, const ContainerLaunch&
         run.kill();
     };
     targets.on_tick = launch.on_tick;
+    targets.on_output = launch.on_output;
+    targets.cancel_fd = launch.cancel_fd;
     host::Captured captured = host::capture_until_exit(std::move(targets));
     ChildExit exit = run.wait();
 
     ContainerExit result;
     result.timed_out = captured.deadline_hit;
+    result.cancelled = captured.cancelled;
     result.wait_status = exit.wait_status;
     result.wall = captured.exited_at - started;
     result.rusage_cpu = to_ns(exit.usage.ru_utime) + to_ns(exit.usage.ru_stime);

@@ -20,6 +20,7 @@
 #include "gvisor/runsc.hpp"
 #include "microvm/error.hpp"
 #include "host/output_capture.hpp"
+#include "microvm/context.hpp"
 
 namespace microvm::gvisor {
 
@@ -35,10 +36,13 @@ struct ContainerLaunch {
     int cgroup_fd = -1;                 // the execution's cgroup (v2), or
     std::vector<int> cgroup_join_fds;   // its v1 "tasks" files
     std::function<void()> kill_cgroup;  // SIGKILLs everything in it
+    OutputSink on_output;               // chunks as they arrive
+    int cancel_fd = -1;                 // readable once cancelled: killed like at the deadline
 };
 
 struct ContainerExit {
     bool timed_out = false;  // the deadline passed before runsc run returned
+    bool cancelled = false;  // killed because the execution was cancelled
     int wait_status = 0;     // of runsc run
     std::chrono::nanoseconds wall{0};
     std::chrono::nanoseconds rusage_cpu{0};  // runsc run and everything it reaped

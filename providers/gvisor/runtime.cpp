@@ -57,17 +57,18 @@ std::string describe_status(int wait_status) {
 
 // How the program ended, from runsc's exit and the cgroup's counters; measurements are filled
 // in by the caller.
-Expected<RunOutcome> classify(const ContainerExit& e, const host::CgroupUsage& usage,
-                              const Bundle& bundle) {
-    RunOutcome o;
+Expected<host::SandboxReport> classify(const ContainerExit& e, const host::CgroupUsage& usage,
+                                       const Bundle& bundle) {
+    using End = host::SandboxReport::End;
+    host::SandboxReport o;
     const bool exited_normally = WIFEXITED(e.wait_status);
     const int code = exited_normally ? WEXITSTATUS(e.wait_status) : -1;
-    if (e.timed_out) {
-        o.end = RunOutcome::End::TimedOut;
+    if (e.cancelled || e.timed_out) {
+        o.end = e.cancelled ? End::Cancelled : End::TimedOut;
         o.signal = SIGKILL;
         o.exit_code = 128 + SIGKILL;
     } else if (usage.oom_kills > 0 && code != 0) {
-        o.end = RunOutcome::End::MemoryExceeded;
+        o.end = End::MemoryExceeded;
         o.signal = SIGKILL;
         o.exit_code = 128 + SIGKILL;
     } else if (!exited_normally) {
@@ -76,11 +77,11 @@ Expected<RunOutcome> classify(const ContainerExit& e, const host::CgroupUsage& u
                code == kRunscFailure && !errors.empty()) {
         return fail(Failure::Kind::SetupError, "runsc: " + errors);
     } else if (code > 128 && code <= 128 + 64) {
-        o.end = RunOutcome::End::Signaled;  // runsc reports a signal as 128+N, like a shell
+        o.end = End::Signaled;  // runsc reports a signal as 128+N, like a shell
         o.signal = code - 128;
         o.exit_code = code;
     } else {
-        o.end = RunOutcome::End::Exited;
+        o.end = End::Exited;
         o.exit_code = code;
     }
     return o;
@@ -107,7 +108,7 @@ namespace {
 
 // runsc reads its bundle as JSON, which holds only UTF-8 text: other bytes are refused here
 // rather than altered or thrown on.
-Expected<void> require_utf8(const RunRequest& req) {
+Expected<void> require_utf8(const host::SandboxRequest& req) {
     auto check = [](const std::string& text, const std::string& what) -> Expected<void> {
         if (is_valid_utf8(text)) return Ok{};
         return fail(Failure::Kind::InvalidInput,
@@ -143,7 +144,6 @@ Expected<std::unique_ptr<Runtime>> Runtime::create(const RuntimeSettings& settin
     impl.settings = settings;
     RTFS_TRY(impl.runsc_binary, find_runsc(settings.runsc));
     RTFS_TRY(impl.cgroups, host::detect_cgroups(settings.cgroup_parent, kNamePrefix));
-    rt->sweep_stale();
     RTFS_TRY(impl.state, StateDir::create(settings.state_base));
     auto use_platform = [&](const std::string& platform) {
         impl.platform = platform;
@@ -159,19 +159,20 @@ Expected<std::unique_ptr<Runtime>> Runtime::create(const RuntimeSettings& settin
     std::string failures;
     for (const std::string& platform : platform_candidates(impl.runsc_binary, settings.platform)) {
         use_platform(platform);
-        RunRequest probe;
+        host::SandboxRequest probe;
         probe.program = probe_program();
         probe.argv = {probe.program};
         probe.env = {"PATH=/usr/bin:/bin"};
         probe.timeout = kProbeTimeout;
-        probe.memory_bytes = 256ull << 20;
+        probe.limits.memory_bytes = 256ull << 20;
         auto outcome = rt->run(probe);
-        if (outcome && outcome->end == RunOutcome::End::Exited && outcome->exit_code == 0) {
+        if (outcome && outcome->end == host::SandboxReport::End::Exited &&
+            outcome->exit_code == 0) {
             remember_platform(settings.state_base, key, platform);
             return rt;
         }
         std::string why = !outcome ? outcome.error().message
-                          : outcome->end == RunOutcome::End::TimedOut
+                          : outcome->end == host::SandboxReport::End::TimedOut
                               ? "no result within " + std::to_string(kProbeTimeout.count()) + " s"
                               : "/bin/true ended with code " + std::to_string(outcome->exit_code) +
                                     (outcome->stderr_data.data.empty()
@@ -181,6 +182,12 @@ Expected<std::unique_ptr<Runtime>> Runtime::create(const RuntimeSettings& settin
             (failures.empty() ? "" : "; ") + std::string("platform ") + platform + ": " + why;
     }
     return fail(Failure::Kind::SetupError, "runsc probe failed: " + failures);
+}
+
+Availability Runtime::probe(const RuntimeSettings& settings) {
+    auto runtime = create(settings);  // its state directory goes with it
+    if (!runtime) return {false, runtime.error().message};
+    return {true, {}};
 }
 
 const RuntimeSettings& Runtime::settings() const {
@@ -201,7 +208,7 @@ size_t Runtime::sweep_stale() const {
     return removed + sweep_stale_state_dirs(impl_->settings.state_base);
 }
 
-Expected<RunOutcome> Runtime::run(const RunRequest& req) const {
+Expected<host::SandboxReport> Runtime::run(const host::SandboxRequest& req) const {
     const Impl& impl = *impl_;
     if (req.program.empty() || req.program.front() != '/') {
         return fail(Failure::Kind::InvalidInput, "program path must be absolute");
@@ -210,39 +217,37 @@ Expected<RunOutcome> Runtime::run(const RunRequest& req) const {
     host::RootfsRequest root_request;
     root_request.policy = req.fs_policy;
     root_request.runtime_dirs = req.runtime_dirs;
-    root_request.tmp_size_bytes = req.memory_bytes;
+    root_request.tmp_size_bytes = req.limits.memory_bytes;
     if (req.fs_policy.kind != FileSystemPolicy::Kind::Full) {
         RTFS_TRY(root_request.program_files, host::program_files(req.program));
     }
     RTFS_TRY(host::RootfsPlan plan, host::plan_rootfs(root_request));
 
-    host::CgroupLimits limits;
-    limits.memory_bytes = req.memory_bytes;
-    limits.cpu_fraction = req.cpu_fraction;
+    host::CgroupLimits limits = req.limits;
     limits.max_pids =
-        static_cast<uint32_t>(std::min<uint64_t>(host_task_budget(req.max_processes), UINT32_MAX));
+        static_cast<uint32_t>(std::min<uint64_t>(host_task_budget(req.limits.max_pids), UINT32_MAX));
     RTFS_TRY(std::unique_ptr<host::SandboxCgroup> cgroup, impl.cgroups->create(limits));
     const std::string name = cgroup->name();  // also the container's and the bundle's name
 
     RTFS_TRY(std::unique_ptr<Bundle> bundle,
-             Bundle::create(impl.state->bundles(), name, req.guest_result));
+             Bundle::create(impl.state->bundles(), name, req.guest));
     RTFS_TRY(OciFilesystem filesystem,
              oci_filesystem(plan, bundle->rootfs(), bundle->result_dir()));
     RTFS_CHECK(bundle->add_root_symlinks(filesystem.root_symlinks));
 
     ContainerSpec spec;
     spec.argv = req.argv;
-    if (req.guest_result) {
+    if (req.guest) {
         spec.argv.push_back(guest::kResultFileFlag);
         spec.argv.push_back(std::string(kGuestResultDir) + "/" + kGuestResultFile);
     }
     spec.env = req.env;
     spec.filesystem = std::move(filesystem);
     spec.network_namespace = !req.host_network;
-    spec.memory_bytes = req.memory_bytes;
-    spec.cpu_fraction = req.cpu_fraction;
+    spec.memory_bytes = req.limits.memory_bytes;
+    spec.cpu_fraction = req.limits.cpu_fraction;
     spec.host_tasks = limits.max_pids;
-    spec.max_processes = req.max_processes;
+    spec.max_processes = req.limits.max_pids;
     spec.max_open_files = impl.settings.max_open_files;
     spec.max_file_size_bytes = impl.settings.max_file_size_bytes;
     spec.seccomp_filter = req.seccomp_filter;
@@ -261,6 +266,8 @@ Expected<RunOutcome> Runtime::run(const RunRequest& req) const {
     launch.cgroup_fd = cg->clone_fd();
     launch.cgroup_join_fds = cg->self_join_fds();
     launch.kill_cgroup = [cg] { cg->kill_all(); };
+    launch.on_output = req.on_output;
+    launch.cancel_fd = req.cancel.wait_fd();
     auto exited = run_container(*impl.runsc, launch);
 
     host::CgroupUsage usage = cgroup->usage();
@@ -272,7 +279,7 @@ Expected<RunOutcome> Runtime::run(const RunRequest& req) const {
     if (!exited) return rtfs::unexpected(std::move(exited).error());
     ContainerExit& e = *exited;
 
-    RTFS_TRY(RunOutcome o, classify(e, usage, *bundle));
+    RTFS_TRY(host::SandboxReport o, classify(e, usage, *bundle));
     o.wall = e.wall;
     o.cpu_time = usage.cpu_time ? *usage.cpu_time : e.rusage_cpu;
     o.memory_peak_bytes = usage.memory_peak_bytes;

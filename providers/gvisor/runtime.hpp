@@ -18,8 +18,8 @@
 
 #include "microvm/policy.hpp"
 #include "microvm/provider.hpp"
-#include "microvm/sandbox_ending.hpp"
 #include "host/output_capture.hpp"
+#include "host/sandbox.hpp"
 
 namespace microvm::gvisor {
 
@@ -33,59 +33,32 @@ struct RuntimeSettings {
     bool operator==(const RuntimeSettings&) const = default;
 };
 
-struct RunRequest {
-    std::string program;            // absolute host path; the same path inside
-    std::vector<std::string> argv;  // argv[0] included
-    // The complete environment. (runsc adds HOME=/ when it has no HOME: gVisor's loader sets it
-    // from the sandbox's /etc/passwd, "/" without one; removing it would cost an exec.)
-    std::vector<std::string> env;
-    FileSystemPolicy fs_policy;
-    std::vector<std::string> runtime_dirs;  // extra host dirs the program needs, read-only
-    bool host_network = false;
-    uint64_t memory_bytes = 512ull << 20;
-    double cpu_fraction = 1.0;
-    uint32_t max_processes = 256;
-    std::chrono::milliseconds timeout{30'000};
-    uint64_t max_output_bytes = 1 << 20;
-    std::optional<std::string> stdin_data;  // nullopt: empty
-    bool guest_result = false;  // RTFS guest: a result dir, "--result-file PATH" appended to argv
-    uint64_t max_result_bytes = 64u << 20;
-    // Only tests that prove the filter is what refuses a call turn this off; nothing outside the
-    // C++ API (settings, CLI) can.
-    bool seccomp_filter = true;
-};
-
-struct RunOutcome {
-    using End = SandboxEnding::Kind;  // Exited, TimedOut, MemoryExceeded, Signaled
-    End end = End::Exited;
-    int exit_code = 0;  // Exited; 128+signal otherwise
-    int signal = 0;     // Signaled; SIGKILL for TimedOut/MemoryExceeded
-    std::chrono::nanoseconds wall{0};
-    std::optional<std::chrono::nanoseconds> cpu_time;
-    std::optional<uint64_t> memory_peak_bytes;
-    host::CapturedStream stdout_data;
-    host::CapturedStream stderr_data;
-    std::optional<host::CapturedStream> result;  // the guest's frame, when it wrote one
-};
-
-class Runtime {
+class Runtime final : public host::SandboxBackend {
   public:
     // Finds runsc, detects cgroups, creates the private state directory and picks the platform
     // (each candidate proven by a probe container running /bin/true under a hard timeout, unless
-    // a probe with the same runsc succeeded since boot: probe_cache.hpp).
-    // SetupError naming the missing piece or the failed probe otherwise.
+    // a probe with the same runsc succeeded since boot: probe_cache.hpp). It does not sweep:
+    // the provider does that when it initializes. SetupError naming the missing piece or the
+    // failed probe otherwise.
     static Expected<std::unique_ptr<Runtime>> create(const RuntimeSettings& settings);
     ~Runtime();
 
-    // Thread-safe. InvalidInput for bad fs policy paths, SetupError when the container could
-    // not be built or started (with runsc's message); otherwise what happened to the program.
-    Expected<RunOutcome> run(const RunRequest& request) const;
+    // Thread-safe. InvalidInput for bad fs policy paths or text runsc cannot take (not UTF-8),
+    // SetupError when the container could not be built or started (with runsc's message);
+    // otherwise what happened to the program. A guest request gets a result directory
+    // ("--result-file PATH" appended to argv): runsc passes only stdio into a container.
+    Expected<host::SandboxReport> run(const host::SandboxRequest& request) const override;
 
     // Removes state directories and cgroups that crashed hosts left behind; returns how many.
-    size_t sweep_stale() const;
+    size_t sweep_stale() const override;
+    std::string describe() const override;
     const RuntimeSettings& settings() const;
     std::string platform() const;
-    std::string describe() const;
+
+    // Whether runsc sandboxes can run here with these settings, without changing anything but
+    // the per-boot probe record: root, a trusted runsc, cgroups, and a platform that runs
+    // /bin/true (probed once per boot and runsc binary).
+    static Availability probe(const RuntimeSettings& settings);
 
   private:
     Runtime();

@@ -8,6 +8,7 @@
 
 #include "microvm/capability_gates.hpp"
 #include "microvm/capped_text.hpp"
+#include "microvm/errors.hpp"
 #include "rtfs/host/big_stack.hpp"
 #include "rtfs/host/default_host.hpp"
 #include "rtfs/interpreter.hpp"
@@ -26,15 +27,17 @@ std::chrono::nanoseconds thread_cpu_time() {
     return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
 }
 
-// println/log output, capped, shared by the host's sinks.
+// println/log output, capped, shared by the host's sinks, and streamed to the caller's sink.
 struct Console {
     std::mutex mu;
     CappedText out, err;
-    explicit Console(uint64_t cap) : out(cap), err(cap) {}
-    rtfs::host::TextSink sink(CappedText& t) {
-        return [this, &t](std::string_view s) {
+    const OutputSink& stream;
+    Console(uint64_t cap, const OutputSink& sink) : out(cap), err(cap), stream(sink) {}
+    rtfs::host::TextSink sink(CappedText& t, OutputStream which) {
+        return [this, &t, which](std::string_view s) {
             std::lock_guard<std::mutex> lock(mu);
-            t.append(s);
+            std::string_view kept = t.append(s);
+            if (stream && !kept.empty()) stream(which, kept);
         };
     }
 };
@@ -51,13 +54,14 @@ std::vector<Unsupported> MockProvider::check(const ExecutionContext& ctx) const 
     return out;
 }
 
-ExecutionResult MockProvider::run(const ExecutionContext& ctx) {
+ExecutionResult MockProvider::run(const ExecutionContext& ctx, const CancelToken& cancel) {
     if (const auto* rtfs_source = std::get_if<RtfsSource>(&*ctx.program))
-        return run_rtfs(ctx, rtfs_source->source);
+        return run_rtfs(ctx, rtfs_source->source, cancel);
     return run_native(ctx, std::get<NativeFunction>(*ctx.program));
 }
 
-ExecutionResult MockProvider::run_rtfs(const ExecutionContext& ctx, const std::string& source) {
+ExecutionResult MockProvider::run_rtfs(const ExecutionContext& ctx, const std::string& source,
+                                       const CancelToken& cancel) {
     const MicroVMConfig& cfg = ctx.config;
     const auto t0 = Clock::now();
     const auto deadline = t0 + cfg.timeout;
@@ -66,15 +70,15 @@ ExecutionResult MockProvider::run_rtfs(const ExecutionContext& ctx, const std::s
     for (const auto& a : ctx.args) {
         auto v = rtfs::read_one(a);
         if (!v)
-            return make_result(ctx, Status::InvalidInput, "invalid_args",
-                               "argument '" + a + "' is not an RTFS value: " + v.error().describe());
+            return make_error(ctx, Reason::InvalidProgram,
+                              "argument '" + a + "' is not an RTFS value: " + v.error().describe());
         args.push_back(std::move(*v));
     }
 
-    Console console(cfg.max_output_bytes);
+    Console console(cfg.max_output_bytes, ctx.on_output);
     rtfs::host::HostOptions ho;
-    ho.out = console.sink(console.out);
-    ho.err = console.sink(console.err);
+    ho.out = console.sink(console.out, OutputStream::Stdout);
+    ho.err = console.sink(console.err, OutputStream::Stderr);
     ho.environment = std::map<std::string, std::string>(cfg.env_vars.begin(), cfg.env_vars.end());
     ho.deadline = deadline;
     ho.network_gate = network_gate(cfg.network_policy);
@@ -85,6 +89,7 @@ ExecutionResult MockProvider::run_rtfs(const ExecutionContext& ctx, const std::s
     eo.security = ctx.runtime_context.value_or(rtfs::RuntimeContext::pure());
     eo.host = &host;
     eo.deadline = deadline;
+    eo.cancel = cancel_flag(cancel);
     eo.memory_limit_bytes = static_cast<int64_t>(cfg.memory_limit_mb) << 20;
 
     // What the evaluation thread reports back (plain data: RTFS values stay on that thread).
@@ -114,22 +119,22 @@ ExecutionResult MockProvider::run_rtfs(const ExecutionContext& ctx, const std::s
     });
     const auto wall = Clock::now() - t0;
     if (!ran)
-        return make_result(ctx, Status::SetupError, "setup_error",
-                           "provider 'mock' could not start the evaluation thread: " +
-                               ran.error().message());
+        return make_error(ctx, Reason::SetupError,
+                          "provider 'mock' could not start the evaluation thread: " +
+                              ran.error().message());
 
-    ExecutionResult res = make_result(ctx, Status::Ok);
+    ExecutionResult res = make_result(ctx);
     if (o.ok) {
         res.value = std::move(o.value);
+    } else if (o.error_kind == "Interrupted") {  // our cancel flag or our deadline
+        const Reason why = cancel.cancelled() ? Reason::Cancelled : Reason::Timeout;
+        set_error(res, why, reason_message(why, cfg));
+    } else if (o.error_kind == "ResourceLimit") {
+        set_error(res, Reason::MemoryExceeded,
+                  reason_message(Reason::MemoryExceeded, cfg) + " (" + o.error_message + ")",
+                  o.error_kind);
     } else {
-        res.status = status_for_rtfs_error(o.error_kind);
-        res.error = ExecutionError{o.error_kind, o.error_message};
-        // Nothing but our deadline interrupts the evaluation here (there is no cancel flag).
-        if (res.status == Status::Timeout)
-            res.error = ExecutionError{"timeout", "execution exceeded the " +
-                                                      format_duration(cfg.timeout) + " timeout"};
-        if (res.status == Status::MemoryExceeded)
-            res.error->message += " (memory_limit_mb " + std::to_string(cfg.memory_limit_mb) + ")";
+        set_error(res, Reason::RtfsError, o.error_message, o.error_kind);
     }
     auto& m = res.metadata;
     m.duration = wall;
@@ -149,22 +154,19 @@ ExecutionResult MockProvider::run_rtfs(const ExecutionContext& ctx, const std::s
 // The timeout is still applied to the outcome: a call that overran it ends `timeout` and its
 // value is discarded, so no caller ever receives a result later than the configured limit allows.
 ExecutionResult MockProvider::run_native(const ExecutionContext& ctx, const NativeFunction& fn) {
-    if (!fn.fn) return make_result(ctx, Status::InvalidInput, "invalid_input", "empty native function");
+    if (!fn.fn) return make_error(ctx, Reason::InvalidProgram, "empty native function");
     const auto t0 = Clock::now();
     const auto cpu0 = thread_cpu_time();
     NativeResult r = fn.fn(ctx.args);
-    ExecutionResult res = make_result(ctx, Status::Ok);
+    ExecutionResult res = make_result(ctx);
     res.metadata.duration = Clock::now() - t0;
     res.metadata.cpu_time = thread_cpu_time() - cpu0;
     if (res.metadata.duration > ctx.config.timeout) {
-        res.status = Status::Timeout;
-        res.error = ExecutionError{"timeout", "native function ran past the " +
-                                                  format_duration(ctx.config.timeout) + " timeout"};
+        set_error(res, Reason::Timeout, reason_message(Reason::Timeout, ctx.config));
     } else if (r.ok) {
         res.value = std::move(r.value);
     } else {
-        res.status = Status::RuntimeError;
-        res.error = ExecutionError{"NativeError", std::move(r.value)};
+        set_error(res, Reason::RtfsError, std::move(r.value), "NativeError");
     }
     return res;
 }

@@ -19,10 +19,11 @@ public:
 
 protected:
     Expected<void> do_initialize(const nlohmann::json&) override { return Ok{}; }
-    ExecutionResult run(const ExecutionContext& ctx) override;
+    ExecutionResult run(const ExecutionContext& ctx, const CancelToken& cancel) override;
 
 private:
-    ExecutionResult run_rtfs(const ExecutionContext& ctx, const std::string& source);
+    ExecutionResult run_rtfs(const ExecutionContext& ctx, const std::string& source,
+                             const CancelToken& cancel);
     ExecutionResult run_native(const ExecutionContext& ctx, const NativeFunction& fn);
 };
 

@@ -1,40 +1,38 @@
-// The `process` provider: runs RTFS (through the guest runner), external programs and scripts
-// in a process sandbox (see sandbox.hpp) under the per-execution policy.
+// The `process` provider: the process sandbox (sandbox.hpp) as a SandboxBackend of the shared
+// sandbox provider code (host/sandbox_provider.hpp): RTFS (through the guest runner), external
+// programs and scripts under the per-execution policy.
 #pragma once
 
 #include <memory>
 #include <mutex>
-#include <optional>
 
-#include "microvm/provider.hpp"
+#include "host/sandbox_provider.hpp"
 #include "process/sandbox.hpp"
 
 namespace microvm {
 
-class ProcessProvider final : public Provider {
+class ProcessProvider final : public host::SandboxProvider {
   public:
     ProcessProvider();
     ~ProcessProvider() override;
 
     std::string_view name() const override { return "process"; }
     Isolation isolation() const override { return Isolation::Process; }
-    std::vector<ProgramKind> runs() const override;
+    // Whether sandboxes can start here (cgroups, namespaces, seccomp); probed once.
     Availability availability() const override;
     nlohmann::json config_schema() const override;
-    std::vector<Unsupported> check(const ExecutionContext& ctx) const override;
 
   protected:
-    Expected<void> do_initialize(const nlohmann::json& settings) override;
-    void do_cleanup() override;
-    ExecutionResult run(const ExecutionContext& ctx) override;
+    Expected<std::unique_ptr<host::SandboxBackend>> make_backend(
+        const nlohmann::json& settings) override;
 
   private:
     mutable std::once_flag probed_;
     mutable Availability availability_;
-    // The sandbox the probe built with default settings, handed to initialize when it fits.
+    // The sandbox the probe built with default settings, handed to make_backend when it fits
+    // (a one-shot CLI run would otherwise build the same sandbox twice).
     mutable std::mutex probe_mu_;
     mutable std::unique_ptr<process::Sandbox> probed_sandbox_;
-    std::unique_ptr<process::Sandbox> sandbox_;
 };
 
 }  // namespace microvm

@@ -17,7 +17,7 @@
 #include "process/namespaces.hpp"
 #include "host/program_files.hpp"
 #include "host/rootfs.hpp"
-#include "process/sandbox_outcome.hpp"
+#include "process/sandbox_report.hpp"
 #include "process/seccomp.hpp"
 #include "host/sys_error.hpp"
 #include "host/unique_fd.hpp"
@@ -138,13 +138,13 @@ struct SandboxPipes {
     Pipe result;  // the guest runner's fd 3
     Pipe input;   // stdin data
 
-    static Expected<SandboxPipes> make(const SandboxSpec& spec) {
+    static Expected<SandboxPipes> make(const host::SandboxRequest& spec) {
         SandboxPipes p;
         RTFS_TRY(p.sync, make_pipe());
         RTFS_TRY(p.report, make_pipe());
         RTFS_TRY(p.out, make_pipe());
         RTFS_TRY(p.err, make_pipe());
-        if (spec.result_channel) {
+        if (spec.guest) {
             RTFS_TRY(p.result, make_pipe());
         }
         if (spec.stdin_data) {
@@ -185,7 +185,7 @@ Expected<void> give_cgroup_to_child(const SandboxCgroup& cgroup, ChildFds& fds) 
 
 }  // namespace
 
-Expected<void> Sandbox::prepare(const SandboxSpec& spec, ChildPlanBuilder& builder) const {
+Expected<void> Sandbox::prepare(const host::SandboxRequest& spec, ChildPlanBuilder& builder) const {
     const Impl& impl = *impl_;
     if (spec.program.empty() || spec.program.front() != '/') {
         return fail(Failure::Kind::InvalidInput, "program path must be absolute");
@@ -215,7 +215,7 @@ Expected<void> Sandbox::prepare(const SandboxSpec& spec, ChildPlanBuilder& build
     return Ok{};
 }
 
-Expected<SandboxOutcome> Sandbox::run(const SandboxSpec& spec) const {
+Expected<host::SandboxReport> Sandbox::run(const host::SandboxRequest& spec) const {
     const Impl& impl = *impl_;
     ChildPlanBuilder builder;
     RTFS_CHECK(prepare(spec, builder));
@@ -281,6 +281,8 @@ Expected<SandboxOutcome> Sandbox::run(const SandboxSpec& spec) const {
         cg->kill_all();
     };
     targets.on_tick = [cg] { cg->sample(); };
+    targets.on_output = spec.on_output;
+    targets.cancel_fd = spec.cancel.wait_fd();
     Captured captured = capture_until_exit(std::move(targets));
 
     if (!captured.exited) kill_init(init.pidfd.get(), init.pid);  // never wait unbounded
@@ -288,7 +290,7 @@ Expected<SandboxOutcome> Sandbox::run(const SandboxSpec& spec) const {
     int init_status = reap(init.pid, ru);
     CgroupUsage usage = cgroup->usage();
     cgroup.reset();  // kills anything left (nothing: the pid namespace is gone) and removes it
-    return make_outcome(std::move(captured), usage, ru, init_status, started, plan);
+    return make_report(std::move(captured), usage, ru, init_status, started, plan);
 }
 
 Availability Sandbox::probe() const {

@@ -3,6 +3,7 @@
 
 #include <csignal>
 
+#include "microvm/errors.hpp"
 #include "microvm/json_output.hpp"
 
 namespace microvm {
@@ -47,15 +48,15 @@ TEST(JsonOutput, ExactShape) {
 
 TEST(JsonOutput, UnknownMeasurementsAndErrors) {
     ExecutionResult r;
-    r.status = Status::Killed;
-    r.error = ExecutionError{"killed", "signal 9"};
+    set_error(r, Reason::Signaled, "signal 9");
     r.metadata.signal = 9;
     json j = to_json(r);
     EXPECT_TRUE(j["value"].is_null());
     EXPECT_TRUE(j["exit_code"].is_null());
     EXPECT_EQ(j["signal"], 9);
     EXPECT_EQ(j["status"], "killed");
-    EXPECT_EQ(j["error"], json({{"kind", "killed"}, {"message", "signal 9"}}));
+    EXPECT_EQ(j["error"],
+              json({{"reason", "signaled"}, {"kind", "signaled"}, {"message", "signal 9"}}));
     EXPECT_TRUE(j["metadata"]["cpu_time_ms"].is_null());
     EXPECT_TRUE(j["metadata"]["memory_peak_mb"].is_null());
     EXPECT_TRUE(j["metadata"]["duration_ms"].is_number_float());
@@ -75,33 +76,53 @@ TEST(JsonOutput, InvalidUtf8OutputNeverBreaksDumping) {
     EXPECT_EQ(to_json(r)["stdout"], r.metadata.stdout_data);
 }
 
-ExecutionResult with(Status s, std::string kind = {}, std::optional<int> exit = {},
-                     std::optional<int> sig = {}) {
+ExecutionResult with(std::optional<Reason> reason, std::string kind = {},
+                     std::optional<int> exit = {}, std::optional<int> sig = {}) {
     ExecutionResult r;
-    r.status = s;
-    if (s != Status::Ok) r.error = ExecutionError{std::move(kind), "m"};
+    if (reason) set_error(r, *reason, "m", kind);
     r.metadata.exit_code = exit;
     r.metadata.signal = sig;
     return r;
 }
 
-TEST(ExitStatus, Table) {
-    EXPECT_EQ(exit_status_for(with(Status::Ok, {}, 0), false), 0);
-    EXPECT_EQ(exit_status_for(with(Status::Ok), true), 0);
-    EXPECT_EQ(exit_status_for(with(Status::RuntimeError, "exit", 3), false), 3);
-    EXPECT_EQ(exit_status_for(with(Status::RuntimeError, "DivisionByZero"), true), 1);
-    EXPECT_EQ(exit_status_for(with(Status::RuntimeError, "trap"), false), 1);
-    EXPECT_EQ(exit_status_for(with(Status::RuntimeError, kProgramNotFound), false), 127);
-    EXPECT_EQ(exit_status_for(with(Status::Timeout), false), 124);
-    EXPECT_EQ(exit_status_for(with(Status::Timeout), true), 124);
-    EXPECT_EQ(exit_status_for(with(Status::SetupError), false), 125);
-    EXPECT_EQ(exit_status_for(with(Status::Unavailable), true), 125);
-    EXPECT_EQ(exit_status_for(with(Status::PolicyViolation), true), 126);
-    EXPECT_EQ(exit_status_for(with(Status::MemoryExceeded), false), 137);
-    EXPECT_EQ(exit_status_for(with(Status::Killed, "killed", {}, SIGTERM), false), 128 + SIGTERM);
-    EXPECT_EQ(exit_status_for(with(Status::InvalidInput, "ReadError"), true), 2);
-    EXPECT_EQ(exit_status_for(with(Status::InvalidInput, "invalid_config"), true), 64);
-    EXPECT_EQ(exit_status_for(with(Status::InvalidInput, "bad_module"), false), 64);
+// One exit status per reason, the same for every provider (spec section 4).
+TEST(ExitStatus, FromTheReason) {
+    EXPECT_EQ(exit_status_for(with({}, {}, 0), false), 0);
+    EXPECT_EQ(exit_status_for(with({}), true), 0);
+    EXPECT_EQ(exit_status_for(with(Reason::NonzeroExit, {}, 3), false), 3);
+    EXPECT_EQ(exit_status_for(with(Reason::NonzeroExit, {}, 3), true), 1);
+    EXPECT_EQ(exit_status_for(with(Reason::RtfsError, "DivisionByZero"), true), 1);
+    EXPECT_EQ(exit_status_for(with(Reason::RtfsError, "SecurityViolation"), true), 126);
+    EXPECT_EQ(exit_status_for(with(Reason::RtfsError, "ReadError"), true), 2);
+    EXPECT_EQ(exit_status_for(with(Reason::Trap), false), 1);
+    EXPECT_EQ(exit_status_for(with(Reason::ProgramNotFound, {}, 127), false), 127);
+    EXPECT_EQ(exit_status_for(with(Reason::NotExecutable, {}, 126), false), 126);
+    EXPECT_EQ(exit_status_for(with(Reason::Timeout), false), 124);
+    EXPECT_EQ(exit_status_for(with(Reason::Timeout), true), 124);
+    EXPECT_EQ(exit_status_for(with(Reason::SetupError), false), 125);
+    EXPECT_EQ(exit_status_for(with(Reason::Unavailable), true), 125);
+    EXPECT_EQ(exit_status_for(with(Reason::GuestProtocol), true), 1);
+    EXPECT_EQ(exit_status_for(with(Reason::PolicyRefused), true), 126);
+    EXPECT_EQ(exit_status_for(with(Reason::CapabilityDenied, "SecurityViolation"), true), 126);
+    EXPECT_EQ(exit_status_for(with(Reason::MemoryExceeded), false), 137);
+    EXPECT_EQ(exit_status_for(with(Reason::Signaled, {}, {}, SIGTERM), false), 128 + SIGTERM);
+    EXPECT_EQ(exit_status_for(with(Reason::Cancelled), false), 130);
+    EXPECT_EQ(exit_status_for(with(Reason::InvalidConfig), true), 64);
+    EXPECT_EQ(exit_status_for(with(Reason::InvalidProgram), false), 64);
+}
+
+TEST(Reasons, StatusFollowsTheReason) {
+    EXPECT_EQ(status_for(Reason::NonzeroExit), Status::RuntimeError);
+    EXPECT_EQ(status_for(Reason::Timeout), Status::Timeout);
+    EXPECT_EQ(status_for(Reason::Cancelled), Status::Killed);
+    EXPECT_EQ(status_for(Reason::PolicyRefused), Status::PolicyViolation);
+    EXPECT_EQ(status_for(Reason::GuestProtocol), Status::RuntimeError);
+    EXPECT_EQ(status_for(Reason::RtfsError, "Interrupted"), Status::Timeout);
+    EXPECT_EQ(status_for(Reason::RtfsError, "ResourceLimit"), Status::MemoryExceeded);
+    ExecutionResult r;
+    set_error(r, Reason::Timeout, "late");
+    EXPECT_EQ(r.status, Status::Timeout);
+    EXPECT_EQ(r.error->kind, "timeout");  // the reason's name unless an RTFS variant is given
 }
 
 }  // namespace

@@ -63,7 +63,8 @@ TEST_F(ProviderRules, NotInitializedIsUnavailable) {
     EXPECT_EQ(calls_->run, 0);
     EXPECT_EQ(r.status, Status::Unavailable);
     ASSERT_TRUE(r.error.has_value());
-    EXPECT_EQ(r.error->kind, "not_initialized");
+    EXPECT_EQ(r.error->reason, Reason::Unavailable);
+    EXPECT_EQ(r.error->kind, "unavailable");
     EXPECT_NE(r.error->message.find("'fake'"), std::string::npos);
     EXPECT_EQ(r.metadata.provider, "fake");
 }
@@ -127,7 +128,8 @@ TEST_F(ProviderRules, UnsupportedSettingsAreRefusedBeforeRun) {
     EXPECT_EQ(calls_->run, 0);
     EXPECT_EQ(r.status, Status::PolicyViolation);
     ASSERT_TRUE(r.error.has_value());
-    EXPECT_EQ(r.error->kind, "unsupported");
+    EXPECT_EQ(r.error->reason, Reason::PolicyRefused);
+    EXPECT_EQ(r.error->kind, "policy_refused");
     EXPECT_EQ(r.error->message,
               "provider 'fake' cannot enforce network_policy: allow lists need a proxy; "
               "provider 'fake' cannot enforce cpu_limit: no cpu controller");
@@ -141,7 +143,8 @@ TEST_F(ProviderRules, ProgramKindOutsideRunsIsRefused) {
     EXPECT_EQ(calls_->run, 0);
     EXPECT_EQ(r.status, Status::PolicyViolation);
     ASSERT_TRUE(r.error.has_value());
-    EXPECT_EQ(r.error->kind, "unsupported");
+    EXPECT_EQ(r.error->reason, Reason::PolicyRefused);
+    EXPECT_EQ(r.error->kind, "policy_refused");
     // Outside a factory there is nobody to suggest.
     EXPECT_EQ(r.error->message,
               "provider 'mock' cannot run the program: it runs only rtfs, native programs");
@@ -199,6 +202,108 @@ TEST_F(ProviderRules, InitializeRefusesWhenUnavailable) {
     EXPECT_EQ(r.error().message, "provider 'fake' is unavailable: no KVM");
     EXPECT_FALSE(p.initialized());
     EXPECT_EQ(calls_->initialize, 0);
+}
+
+}  // namespace
+}  // namespace microvm
+
+namespace microvm {
+namespace {
+
+using testing::FakeCalls;
+using testing::FakeOptions;
+using testing::FakeProvider;
+
+// The lifecycle contract, with executions running at the same time.
+class ProviderLifecycle : public ::testing::Test {
+  protected:
+    ExecutionContext context() {
+        ExecutionContext ctx;
+        ctx.program = RtfsSource{"(+ 1 2)"};
+        return ctx;
+    }
+    std::shared_ptr<FakeCalls> calls_ = std::make_shared<FakeCalls>();
+};
+
+TEST_F(ProviderLifecycle, InitializingAgainWithOtherSettingsFailsAndWithTheSameIsANoOp) {
+    FakeOptions o;
+    o.schema = nlohmann::json{{"type", "object"},
+                              {"properties", {{"n", {{"type", "integer"}}}}},
+                              {"additionalProperties", false}};
+    FakeProvider p(o, calls_);
+    ASSERT_TRUE(p.initialize({{"n", 1}}));
+    EXPECT_TRUE(p.initialize({{"n", 1}}));
+    EXPECT_EQ(calls_->initialize, 1);
+    auto other = p.initialize({{"n", 2}});
+    ASSERT_FALSE(other);
+    EXPECT_EQ(other.error().kind, Failure::Kind::InvalidConfig);
+    EXPECT_NE(other.error().message.find("already initialized with other settings"),
+              std::string::npos);
+    EXPECT_EQ(calls_->initialize, 1);  // nothing swapped under the running provider
+    p.cleanup();
+    EXPECT_TRUE(p.initialize({{"n", 2}}));
+    EXPECT_EQ(calls_->initialize, 2);
+}
+
+TEST_F(ProviderLifecycle, CleanupCancelsRunningExecutionsWaitsForThemAndRefusesNewOnes) {
+    FakeOptions o;
+    o.run_until_cancelled = true;
+    FakeProvider p(o, calls_);
+    ASSERT_TRUE(p.initialize());
+    std::vector<ExecutionResult> results(4);
+    std::vector<std::thread> threads;
+    for (auto& r : results) threads.emplace_back([&] { r = p.execute_program(context()); });
+    while (calls_->running < 4) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    p.cleanup();
+    // cleanup() returned only once every execution had ended.
+    EXPECT_EQ(calls_->running, 0);
+    EXPECT_EQ(calls_->cleanup, 1);
+    for (std::thread& t : threads) t.join();
+    for (const ExecutionResult& r : results) {
+        EXPECT_EQ(r.status, Status::Killed);
+        ASSERT_TRUE(r.error);
+        EXPECT_EQ(r.error->reason, Reason::Cancelled);
+    }
+    ExecutionResult after = p.execute_program(context());
+    EXPECT_EQ(after.status, Status::Unavailable);
+    EXPECT_EQ(calls_->run, 4);
+}
+
+TEST_F(ProviderLifecycle, TheCallersCancellationReachesTheRun) {
+    FakeOptions o;
+    o.run_until_cancelled = true;
+    FakeProvider p(o, calls_);
+    ASSERT_TRUE(p.initialize());
+    CancelSource mine;
+    ExecutionContext ctx = context();
+    ctx.cancel = mine.token();
+    ExecutionResult r;
+    std::thread t([&] { r = p.execute_program(ctx); });
+    while (calls_->running < 1) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    mine.cancel();
+    t.join();
+    ASSERT_TRUE(r.error);
+    EXPECT_EQ(r.error->reason, Reason::Cancelled);
+    // Cancelled before it starts: it still runs to its cancelled end, never hangs.
+    ExecutionResult again = p.execute_program(ctx);
+    EXPECT_EQ(again.error->reason, Reason::Cancelled);
+}
+
+TEST(CancelTokens, ChildrenFollowTheirParentsAndTheDescriptorSignals) {
+    CancelSource parent, other;
+    CancelSource child = CancelSource::child_of(parent.token());
+    child.follow(other.token());
+    EXPECT_FALSE(child.cancelled());
+    EXPECT_GE(child.token().wait_fd(), 0);
+    other.cancel();
+    EXPECT_TRUE(child.cancelled());
+    EXPECT_FALSE(parent.cancelled());
+    uint64_t n = 0;
+    EXPECT_EQ(::read(child.token().wait_fd(), &n, sizeof n), static_cast<ssize_t>(sizeof n));
+    CancelToken never;
+    EXPECT_FALSE(never.cancelled());
+    EXPECT_EQ(never.wait_fd(), -1);
+    EXPECT_EQ(cancel_flag(never), nullptr);
 }
 
 }  // namespace

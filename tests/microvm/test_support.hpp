@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -12,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "microvm/errors.hpp"
 #include "microvm/provider.hpp"
 #include "support/scoped_env.hpp"
 #include "support/trusted_temp.hpp"
@@ -23,6 +26,7 @@ struct FakeCalls {
     std::atomic<int> initialize{0};
     std::atomic<int> cleanup{0};
     std::atomic<int> run{0};
+    std::atomic<int> running{0};  // inside a run_until_cancelled run now
     nlohmann::json last_settings;
 };
 
@@ -33,6 +37,7 @@ struct FakeOptions {
     Availability availability{true, ""};
     std::optional<nlohmann::json> schema;  // nullopt: the base class default
     std::vector<Unsupported> cannot_enforce;
+    bool run_until_cancelled = false;  // run() spins until its execution is cancelled
 };
 
 // A provider double: run() only records that it was called and answers "ran".
@@ -64,9 +69,17 @@ class FakeProvider : public Provider {
         return Ok{};
     }
     void do_cleanup() override { ++calls_->cleanup; }
-    ExecutionResult run(const ExecutionContext& ctx) override {
+    ExecutionResult run(const ExecutionContext& ctx, const CancelToken& cancel) override {
         ++calls_->run;
-        ExecutionResult r = make_result(ctx, Status::Ok);
+        if (options_.run_until_cancelled) {
+            ++calls_->running;
+            while (!cancel.cancelled()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            --calls_->running;
+            ExecutionResult r = make_result(ctx);
+            set_error(r, Reason::Cancelled, "cancelled");
+            return r;
+        }
+        ExecutionResult r = make_result(ctx);
         r.value = "ran";
         return r;
     }

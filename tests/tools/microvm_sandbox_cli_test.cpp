@@ -1,5 +1,11 @@
 // The `microvm` command on the sandboxing providers: what a user sees when a program cannot run.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <optional>
 
 #include "support/run_command.hpp"
 
@@ -43,6 +49,92 @@ TEST_P(SandboxCli, ArgumentsAndEnvironmentThatAreNotUtf8AreUsageErrors) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Providers, SandboxCli, ::testing::Values("process", "gvisor"));
 
+}  // namespace
+
+namespace {
+
+// The CLI running with its stdout on a pipe we read as it comes.
+struct Streaming {
+    pid_t pid = -1;
+    int out = -1;
+};
+
+Streaming start(std::vector<std::string> args) {
+    args.insert(args.begin(), MICROVM_BINARY);
+    int p[2];
+    if (::pipe(p) != 0) return {};
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        ::dup2(p[1], 1);
+        ::close(p[0]);
+        ::close(p[1]);
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        ::execv(argv[0], argv.data());
+        ::_exit(251);
+    }
+    ::close(p[1]);
+    return {pid, p[0]};
+}
+
+// Reads until text has arrived or the timeout passes; the time it took.
+std::optional<std::chrono::milliseconds> wait_for(int fd, const std::string& text,
+                                                  std::chrono::milliseconds timeout,
+                                                  std::string& seen) {
+    const auto start = std::chrono::steady_clock::now();
+    while (seen.find(text) == std::string::npos) {
+        auto left = timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::steady_clock::now() - start);
+        if (left.count() <= 0) return std::nullopt;
+        struct pollfd p = {fd, POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+        char buf[256];
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n <= 0) return std::nullopt;
+        seen.append(buf, static_cast<size_t>(n));
+    }
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 start);
+}
+
+int exit_status(pid_t pid) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+TEST_P(SandboxCli, RunStreamsOutputAsItComes) {
+    Streaming cli = start({"run", "-p", GetParam(), "--fs", "ro", "--", "/bin/sh", "-c",
+                           "echo first; sleep 2; echo second"});
+    ASSERT_GT(cli.pid, 0);
+    std::string seen;
+    auto first = wait_for(cli.out, "first\n", std::chrono::milliseconds(1800), seen);
+    EXPECT_TRUE(first) << "the first line did not arrive while the program slept: " << seen;
+    auto second = wait_for(cli.out, "second\n", std::chrono::seconds(10), seen);
+    EXPECT_TRUE(second) << seen;
+    ::close(cli.out);
+    EXPECT_EQ(exit_status(cli.pid), 0);
+    EXPECT_EQ(seen, "first\nsecond\n");  // printed once, not again at the end
+}
+
+TEST_P(SandboxCli, InterruptCancelsTheExecutionAndExits130) {
+    Streaming cli = start({"run", "-p", GetParam(), "--fs", "ro", "--", "/bin/sh", "-c",
+                           "echo up; sleep 30"});
+    ASSERT_GT(cli.pid, 0);
+    std::string seen;
+    ASSERT_TRUE(wait_for(cli.out, "up\n", std::chrono::seconds(10), seen)) << seen;
+    const auto sent = std::chrono::steady_clock::now();
+    ::kill(cli.pid, SIGINT);
+    const int status = exit_status(cli.pid);
+    ::close(cli.out);
+    EXPECT_EQ(status, 130);
+    EXPECT_LT(std::chrono::steady_clock::now() - sent, std::chrono::seconds(2));
+}
+
+}  // namespace
+
+namespace {
+INSTANTIATE_TEST_SUITE_P(Providers, SandboxCli, ::testing::Values("process", "gvisor"));
 }  // namespace

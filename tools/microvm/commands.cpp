@@ -5,8 +5,10 @@
 #include <cstdio>
 #include <iostream>
 
+#include "microvm/errors.hpp"
 #include "microvm/factory.hpp"
 #include "microvm/json_output.hpp"
+#include "interrupt.hpp"
 #include "progress.hpp"
 
 namespace microvm::cli {
@@ -32,7 +34,7 @@ int exit_for_failure(const Failure& f) {
     }
 }
 
-void write_all(int fd, const std::string& s) {
+void write_all(int fd, std::string_view s) {
     size_t off = 0;
     while (off < s.size()) {
         ssize_t n = ::write(fd, s.data() + off, s.size() - off);
@@ -68,6 +70,8 @@ int cmd_providers(bool json) {
 
 int cmd_execute(const PolicyFlags& flags, Program program, std::vector<std::string> args,
                 bool is_eval) {
+    CancelSource cancel;
+    InterruptCanceller interrupts(cancel);  // before the provider starts any thread
     auto inv = resolve(flags);
     if (!inv) {
         print_error(to_string(inv.error().kind), inv.error().message);
@@ -80,9 +84,9 @@ int cmd_execute(const PolicyFlags& flags, Program program, std::vector<std::stri
         if (!init) {
             if (flags.json) {
                 ExecutionResult r;
-                r.status = Status::Unavailable;
                 r.metadata.provider = inv->provider;
-                r.error = ExecutionError{to_string(init.error().kind), init.error().message};
+                set_error(r, Reason::Unavailable, init.error().message,
+                          to_string(init.error().kind));
                 std::cout << to_json(r).dump() << "\n";
             } else {
                 print_error(to_string(init.error().kind), init.error().message);
@@ -104,6 +108,13 @@ int cmd_execute(const PolicyFlags& flags, Program program, std::vector<std::stri
     ctx.runtime_context = inv->runtime_context;
     ctx.capability_permissions = inv->capability_permissions;
     ctx.capability_id = inv->capability_id;
+    ctx.cancel = cancel.token();
+    if (!flags.json) {
+        // Plain output: the program's own output passes through as it comes.
+        ctx.on_output = [](OutputStream stream, std::string_view chunk) {
+            write_all(stream == OutputStream::Stdout ? STDOUT_FILENO : STDERR_FILENO, chunk);
+        };
+    }
 
     ExecutionResult r = (*provider)->execute_program(ctx);
     factory.cleanup_all();
@@ -113,16 +124,13 @@ int cmd_execute(const PolicyFlags& flags, Program program, std::vector<std::stri
         std::cout << to_json(r).dump() << "\n";
         return status;
     }
-    // Plain output: the program's own output passes through, then the value (eval) or error.
-    write_all(STDOUT_FILENO, r.metadata.stdout_data);
-    write_all(STDERR_FILENO, r.metadata.stderr_data);
+    // Then the value (eval) or the error.
     if (r.metadata.stdout_truncated || r.metadata.stderr_truncated)
         std::fprintf(stderr, "microvm: output truncated at %llu bytes per stream\n",
                      static_cast<unsigned long long>(ctx.config.max_output_bytes));
     if (r.ok()) {
         if (is_eval && r.value) std::printf("%s\n", r.value->c_str());
-    } else if (r.error && !(r.status == Status::RuntimeError && !is_eval &&
-                            r.error->kind == "nonzero_exit")) {
+    } else if (r.error && !(!is_eval && r.error->reason == Reason::NonzeroExit)) {
         // A program that simply exited non-zero has said what it had to say itself.
         print_error(r.error->kind.empty() ? to_string(r.status) : r.error->kind, r.error->message);
     }

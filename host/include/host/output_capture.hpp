@@ -1,7 +1,8 @@
 // The host side of a running sandbox: one poll loop that feeds stdin, reads stdout, stderr, the
 // guest's result channel and the init's reports concurrently (so no pipe ever fills up and
-// deadlocks), caps what it keeps, and kills the sandbox at the deadline. It returns once the
-// init has exited and every pipe is drained.
+// deadlocks), caps what it keeps (handing each kept chunk of output on as it arrives), and kills
+// the sandbox at the deadline or when cancelled. It returns once the init has exited and every
+// pipe is drained.
 #pragma once
 
 #include <chrono>
@@ -11,6 +12,7 @@
 #include <string_view>
 
 #include "host/unique_fd.hpp"
+#include "microvm/result.hpp"
 
 namespace microvm::host {
 
@@ -30,8 +32,11 @@ struct CaptureTargets {
     uint64_t max_output_bytes = 1 << 20;
     uint64_t max_result_bytes = 64u << 20;
     std::chrono::steady_clock::time_point deadline;
-    std::function<void()> on_deadline;  // kills the sandbox
+    std::function<void()> on_deadline;  // kills the sandbox (at the deadline or cancelled)
     std::function<void()> on_tick;      // optional, called every few milliseconds
+    // Optional: each chunk of stdout/stderr kept (within max_output_bytes), as it arrives.
+    std::function<void(OutputStream, std::string_view)> on_output;
+    int cancel_fd = -1;  // readable once the execution is cancelled (CancelToken::wait_fd)
 };
 
 struct Captured {
@@ -40,6 +45,7 @@ struct Captured {
     CapturedStream result;
     std::string reports;  // raw ChildReport records
     bool deadline_hit = false;
+    bool cancelled = false;  // killed because cancel_fd became readable
     bool exited = false;  // the init exited (false only if polling itself failed)
     std::chrono::steady_clock::time_point exited_at;
 };

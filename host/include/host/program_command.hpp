@@ -34,11 +34,10 @@ struct CommandError {
     std::string message;
 };
 
-// How a provider reports a CommandError: status, error kind, and the exit code a shell would give
+// How a provider reports a CommandError: its reason, and the exit code a shell would give
 // (127 not found, 126 not executable).
 struct CommandFailure {
-    Status status;
-    const char* kind;
+    Reason reason;
     std::optional<int> exit_code;
 };
 CommandFailure failure_of(const CommandError& e);

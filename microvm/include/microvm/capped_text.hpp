@@ -11,13 +11,15 @@ namespace microvm {
 class CappedText {
 public:
     explicit CappedText(uint64_t cap) : cap_(cap) {}
-    void append(std::string_view s) {
+    // Appends what fits and returns it (the part kept).
+    std::string_view append(std::string_view s) {
         const uint64_t room = cap_ > text_.size() ? cap_ - text_.size() : 0;
         if (s.size() > room) {
             truncated_ = true;
             s = s.substr(0, room);
         }
         text_.append(s);
+        return s;
     }
     const std::string& text() const { return text_; }
     std::string take() { return std::move(text_); }

@@ -11,21 +11,20 @@ namespace microvm {
 inline constexpr int kExitTimeout = 124;
 inline constexpr int kExitSetup = 125;     // sandbox could not be set up / unavailable
 inline constexpr int kExitPolicy = 126;    // policy refused or violated
+inline constexpr int kExitNotExecutable = 126;  // the program cannot be executed (as a shell)
 inline constexpr int kExitNotFound = 127;  // program not found
+inline constexpr int kExitCancelled = 130;  // cancelled (as a shell reports an interrupt)
 inline constexpr int kExitMemory = 137;
 inline constexpr int kExitSignalBase = 128;  // + signal number
 inline constexpr int kExitUsage = 64;
 inline constexpr int kExitReadError = 2;  // eval: the RTFS source did not parse
 
-// Error kind a provider uses (with Status::RuntimeError) when the program to run does not exist.
-inline constexpr const char* kProgramNotFound = "program_not_found";
-
 // One JSON object with exactly the keys of spec section 4. Output and messages that are not
 // valid UTF-8 have the bad bytes replaced by U+FFFD, so dumping the object never throws.
 nlohmann::ordered_json to_json(const ExecutionResult& r);
 
-// The process exit status for a result; is_eval selects the `eval` rules (0 ok / 1 RTFS error)
-// over the `run` rules (the program's own exit code).
+// The process exit status for a result, from its error's reason; is_eval selects the `eval`
+// rules (0 ok / 1 RTFS error) over the `run` rules (the program's own exit code).
 int exit_status_for(const ExecutionResult& r, bool is_eval);
 
 }  // namespace microvm

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,8 +40,12 @@ public:
     // JSON Schema of the provider-specific settings ([provider_configs.NAME] in the settings file).
     virtual nlohmann::json config_schema() const;
 
-    // Prepares the provider (probes, sweeps stale state of crashed runs). Refuses an unavailable
-    // provider and settings that do not match config_schema(), then calls do_initialize() once.
+    // Lifecycle. availability() has no effect beyond probing (it may be cached).
+    // initialize() prepares the provider (sweeps stale state of crashed runs): it refuses an
+    // unavailable provider and settings that do not match config_schema(); initializing again
+    // with the same settings is a no-op, with different ones an InvalidConfig error (cleanup()
+    // first). cleanup() refuses new executions, cancels the running ones, waits for them to end
+    // and releases the provider; executions after it are `unavailable` until initialize().
     Expected<void> initialize(const nlohmann::json& settings = nlohmann::json::object());
     void cleanup();
     bool initialized() const { return initialized_.load(); }
@@ -56,24 +62,35 @@ public:
 
     // Runs one execution. Common rules are applied here, once for every provider: the provider
     // is initialized, the config is valid, the capability boundary holds, and check() is empty.
-    // Thread-safe: one initialized provider runs many executions in parallel.
+    // Thread-safe: one initialized provider runs many executions in parallel. Output is
+    // streamed to ctx.on_output while it runs; ctx.cancel ends it as killed (cancelled).
     ExecutionResult execute_program(const ExecutionContext& ctx);
 
 protected:
     virtual Expected<void> do_initialize(const nlohmann::json& settings) = 0;
     virtual void do_cleanup() {}
-    // Runs a context that passed every common check.
-    virtual ExecutionResult run(const ExecutionContext& ctx) = 0;
+    // Runs a context that passed every common check; cancel is the execution's own token
+    // (cancelled with the caller's ctx.cancel or by cleanup()), the one to honour.
+    virtual ExecutionResult run(const ExecutionContext& ctx, const CancelToken& cancel) = 0;
 
-    // A result with status, error and the provider's name/isolation filled in.
-    ExecutionResult make_result(const ExecutionContext& ctx, Status status,
-                                std::string error_kind = {}, std::string message = {}) const;
+    // A result (ok) with the provider's name and isolation filled in.
+    ExecutionResult make_result(const ExecutionContext& ctx) const;
+    // The same, failed for reason (status from the reason; kind defaults to its name).
+    ExecutionResult make_error(const ExecutionContext& ctx, Reason reason, std::string message,
+                               std::string kind = {}) const;
 
 private:
     std::string program_kind_refusal(ProgramKind kind) const;
 
     std::atomic<bool> initialized_{false};
     PeerFinder peers_;
+    // Lifecycle: the settings it was initialized with, and the executions running now.
+    mutable std::mutex lifecycle_mu_;
+    std::condition_variable idle_;
+    nlohmann::json settings_;
+    bool closing_ = false;
+    size_t running_ = 0;
+    CancelSource all_;  // the parent of every running execution's cancel source
 };
 
 }  // namespace microvm

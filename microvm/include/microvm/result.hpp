@@ -33,6 +33,9 @@ Status status_for_rtfs_error(std::string_view variant);
 enum class Isolation { None, Process, Container, VM, Wasm };
 const char* to_string(Isolation i);
 
+// Which stream a chunk of a program's output came from.
+enum class OutputStream { Stdout, Stderr };
+
 // Every figure here is measured (kernel counters, clocks), never copied from the config.
 struct ExecutionMetadata {
     std::chrono::nanoseconds duration{0};             // wall clock
@@ -50,8 +53,34 @@ struct ExecutionMetadata {
     Isolation isolation = Isolation::None;
 };
 
+// Why an execution did not end ok, one value per cause for every provider: the CLI's exit
+// status and the status of the result follow from it, and each has one wording (error_for).
+enum class Reason {
+    NonzeroExit,       // the program exited with a non-zero code
+    RtfsError,         // the RTFS program raised an error; kind is its variant
+    Trap,              // a WebAssembly trap
+    Timeout,
+    MemoryExceeded,
+    Signaled,          // ended by a signal it did not get from us
+    Cancelled,         // the caller cancelled it (or the provider was cleaned up)
+    ProgramNotFound,
+    NotExecutable,
+    ExecFailed,        // exec failed for another reason (format, loader)
+    PolicyRefused,     // a setting the provider cannot enforce, refused before anything ran
+    CapabilityDenied,  // the execution's capability is not permitted
+    InvalidConfig,
+    InvalidProgram,    // a program, module, script or argument that cannot run as given
+    SetupError,
+    Unavailable,       // the provider is unavailable or not initialized
+    GuestProtocol,     // the guest runner broke the protocol (a hostile or crashed guest)
+};
+const char* to_string(Reason r);
+// The status a reason gives; for RtfsError it depends on the variant (status_for_rtfs_error).
+Status status_for(Reason r, std::string_view rtfs_variant = {});
+
 struct ExecutionError {
-    std::string kind;     // RTFS error variant, or a provider error kind
+    Reason reason = Reason::SetupError;
+    std::string kind;  // the RTFS error variant for RtfsError, else to_string(reason)
     std::string message;
 };
 

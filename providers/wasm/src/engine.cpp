@@ -13,6 +13,7 @@
 #include "compiled_module.hpp"
 #include "engine_limits.hpp"
 #include "host_imports.hpp"
+#include "microvm/errors.hpp"
 #include "run_state.hpp"
 #include "wabt_internals.hpp"
 
@@ -32,8 +33,7 @@ std::chrono::nanoseconds thread_cpu_time() {
 }
 
 struct Failed {
-    Status status;
-    std::string kind;
+    Reason reason;
     std::string message;
 };
 
@@ -46,7 +46,7 @@ std::optional<Failed> apply_limits(wi::ModuleDesc& desc, uint64_t cap_pages, uin
     for (size_t i = 0; i < desc.memories.size(); ++i) {
         wabt::Limits& l = desc.memories[i].type.limits;
         if (l.initial > cap_pages) {
-            return Failed{Status::MemoryExceeded, "memory_exceeded",
+            return Failed{Reason::MemoryExceeded,
                           "the module declares an initial linear memory of " +
                               std::to_string(l.initial * kPageBytes >> 20) +
                               " MiB, above memory_limit_mb " + std::to_string(limit_mb)};
@@ -92,7 +92,7 @@ wi::Memory* guest_memory(wi::Store& store, const wi::Module& mod, const wi::Inst
     return store.UnsafeGet<wi::Memory>(inst.memories()[0]).get();
 }
 
-enum class Ended { Returned, Trapped, Timeout };
+enum class Ended { Returned, Trapped, Timeout, Cancelled };
 
 // Holds the thread to cpu_limit of one core by sleeping when it ran ahead of its share.
 void throttle(double cpu_limit, Clock::time_point started, std::chrono::nanoseconds cpu_start,
@@ -127,6 +127,7 @@ Ended run_sliced(wi::Thread& thread, const wi::DefinedFunc& func, const Compiled
             trap_message = "uncaught exception";
             return Ended::Trapped;
         }
+        if (state.cancel_requested()) return Ended::Cancelled;
         if (Clock::now() >= state.deadline) return Ended::Timeout;
         if (internals::values(thread).size() > limits::kMaxValueStack) {
             trap_message = "value stack exhausted";
@@ -150,13 +151,13 @@ std::optional<Failed> execute(const CompiledModule& module, const MicroVMConfig&
         return refused;
     }
     auto imports = bind_imports(store, desc, state);
-    if (!imports) return Failed{Status::InvalidInput, "invalid_module", imports.error().message};
+    if (!imports) return Failed{Reason::InvalidProgram, imports.error().message};
 
     wi::Module::Ptr mod = wi::Module::New(store, std::move(desc));
     wi::Trap::Ptr trap;
     wi::Instance::Ptr inst = wi::Instance::Instantiate(store, mod.ref(), *imports, &trap);
     if (!inst) {
-        return Failed{Status::InvalidInput, "invalid_module",
+        return Failed{Reason::InvalidProgram,
                       "the module could not be instantiated: " +
                           (trap ? trap->message() : std::string("unknown error"))};
     }
@@ -166,7 +167,7 @@ std::optional<Failed> execute(const CompiledModule& module, const MicroVMConfig&
     if (memory0) {
         wi::RefVec& funcs = internals::funcs(*inst);
         if (funcs.size() != module.grow_hook_func) {  // guards the wabt internals we rely on
-            return Failed{Status::SetupError, "engine_error",
+            return Failed{Reason::SetupError,
                           "unexpected function count after instantiation"};
         }
         grow_hook = make_grow_hook(store, state, memory0, cap_binding);
@@ -175,7 +176,7 @@ std::optional<Failed> execute(const CompiledModule& module, const MicroVMConfig&
     state.memory = guest_memory(store, *mod, *inst);
     wi::DefinedFunc::Ptr start = exported_command(store, *mod, *inst, "_start");
     if (!start) {
-        return Failed{Status::InvalidInput, "invalid_module",
+        return Failed{Reason::InvalidProgram,
                       "the module has no _start function of type () -> () defined in it (a WASI "
                       "command module is expected)"};
     }
@@ -188,7 +189,7 @@ std::optional<Failed> execute(const CompiledModule& module, const MicroVMConfig&
     if (module.start_func) {
         wi::Ref ref = inst->funcs()[*module.start_func];
         if (!store.Is<wi::DefinedFunc>(ref)) {
-            return Failed{Status::InvalidInput, "invalid_module",
+            return Failed{Reason::InvalidProgram,
                           "the start function must be defined in the module, not imported"};
         }
         wi::DefinedFunc::Ptr f = store.UnsafeGet<wi::DefinedFunc>(ref);
@@ -201,10 +202,11 @@ std::optional<Failed> execute(const CompiledModule& module, const MicroVMConfig&
     for (wi::Ref m : inst->memories()) memory_bytes += store.UnsafeGet<wi::Memory>(m)->ByteSize();
     meta.memory_peak_mb = static_cast<double>(memory_bytes) / (1024.0 * 1024.0);
 
+    if (ended == Ended::Cancelled || (ended == Ended::Trapped && state.cancelled)) {
+        return Failed{Reason::Cancelled, reason_message(Reason::Cancelled, config)};
+    }
     if (ended == Ended::Timeout || (ended == Ended::Trapped && state.timed_out)) {
-        return Failed{
-            Status::Timeout, "timeout",
-            "the module ran past its timeout of " + std::to_string(config.timeout.count()) + " ms"};
+        return Failed{Reason::Timeout, reason_message(Reason::Timeout, config)};
     }
     const bool exited = ended == Ended::Trapped && state.exit_code.has_value();
     if (ended == Ended::Returned || exited) {
@@ -214,12 +216,12 @@ std::optional<Failed> execute(const CompiledModule& module, const MicroVMConfig&
     std::string what = exited ? "the module exited with code " + std::to_string(*meta.exit_code)
                               : "trap: " + trap_message;
     if (state.grow_refused_by_cap) {
-        return Failed{Status::MemoryExceeded, "memory_exceeded",
+        return Failed{Reason::MemoryExceeded,
                       "linear memory growth was refused at memory_limit_mb " +
                           std::to_string(config.memory_limit_mb) + ", then " + what};
     }
     // The kind already says "trap"; the message is wabt's own ("call stack exhausted", ...).
-    return Failed{Status::RuntimeError, exited ? "exit" : "trap", exited ? what : trap_message};
+    return Failed{exited ? Reason::NonzeroExit : Reason::Trap, exited ? what : trap_message};
 }
 
 }  // namespace
@@ -237,23 +239,24 @@ RunOutcome run_module(const CompiledModule& module, const MicroVMConfig& config,
     for (const auto& [name, value] : config.env_vars) state.environ.push_back(name + "=" + value);
     state.stdin_data = request.stdin_data;
     state.max_call_depth = request.max_call_depth ? request.max_call_depth : limits::kMaxCallDepth;
+    state.on_output = request.on_output;
+    state.cancel = request.cancel;
 
     std::optional<Failed> failed;
     if (auto preopened = add_preopens(state.fds, config.fs_policy); !preopened) {
-        failed = Failed{Status::InvalidInput, "invalid_config", preopened.error().message};
+        failed = Failed{Reason::InvalidConfig, preopened.error().message};
     } else {
         try {
             failed = execute(module, config, state, started, cpu_start, outcome.metadata);
         } catch (const std::bad_alloc&) {
-            failed = Failed{Status::MemoryExceeded, "memory_exceeded",
+            failed = Failed{Reason::MemoryExceeded,
                             "the host could not allocate memory for the module"};
         } catch (const std::exception& e) {
-            failed = Failed{Status::SetupError, "engine_error", e.what()};
+            failed = Failed{Reason::SetupError, e.what()};
         }
     }
     if (failed) {
-        outcome.status = failed->status;
-        outcome.error_kind = std::move(failed->kind);
+        outcome.failure = failed->reason;
         outcome.error_message = std::move(failed->message);
     }
     ExecutionMetadata& meta = outcome.metadata;

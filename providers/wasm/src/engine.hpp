@@ -1,17 +1,20 @@
 // Runs one compiled module under one execution's config: its own wabt Store and Thread, the WASI
 // and microvm host functions, preopens from the fs policy, the memory cap, and the deadline,
-// checked between fuel slices of the interpreter.
+// checked between fuel slices of the interpreter (so is cancellation).
 //
 // This is also the entry point for the RTFS runtime compiled to wasm32-wasi (rtfs_guest.hpp):
 // stdin carries the job, fd 3 is a write-only result sink (RunRequest::result_sink), the
 // preopens follow at fd 4, 5, ...; http-fetch goes through the "microvm" import.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "microvm/config.hpp"
+#include "microvm/context.hpp"
 #include "microvm/result.hpp"
 
 namespace microvm::wasm {
@@ -25,12 +28,13 @@ struct RunRequest {
     bool result_sink = false;                  // fd 3 captures bytes written to it
     size_t result_cap = 64u << 20;
     size_t max_call_depth = 0;                 // wasm call frames; 0 = limits::kMaxCallDepth
+    OutputSink on_output;                      // optional: output chunks as they are written
+    const std::atomic<bool>* cancel = nullptr;  // optional: ends the run as cancelled
 };
 
 // Status, error and measured metadata of one run (the provider adds id, provider name, ...).
 struct RunOutcome {
-    Status status = Status::Ok;
-    std::string error_kind;  // empty when ok
+    std::optional<Reason> failure;  // nullopt: ok
     std::string error_message;
     ExecutionMetadata metadata;
     std::string result_bytes;  // what the guest wrote to the result sink

@@ -37,6 +37,11 @@ wi::Ref bind(wi::Store& store, RunState& state, const HostFunction& f) {
                                     wi::Thread& thread, const wi::Values& params,
                                     wi::Values& results, wi::Trap::Ptr* trap) {
         results[0] = wi::Value::Make(handler(state, params));
+        if (state.cancel_requested()) {
+            state.cancelled = true;
+            *trap = wi::Trap::New(thread.store(), "cancelled");
+            return wabt::Result::Error;
+        }
         if (state.past_deadline()) {
             state.timed_out = true;
             *trap = wi::Trap::New(thread.store(), "timeout");

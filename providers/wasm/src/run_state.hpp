@@ -2,6 +2,7 @@
 // captured outputs, and what the host observed (exit code, refused memory growth, requests).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -11,7 +12,8 @@
 #include "fd_table.hpp"
 #include "guest_memory.hpp"
 #include "microvm/config.hpp"
-#include "output_sink.hpp"
+#include "microvm/capped_text.hpp"
+#include "microvm/context.hpp"
 #include "rtfs/effects.hpp"
 
 namespace microvm::wasm {
@@ -34,18 +36,22 @@ struct RunState {
     std::chrono::steady_clock::time_point deadline;
 
     FdTable fds;
-    OutputSink out, err, result;
+    CappedText out, err, result;
+    OutputSink on_output;                       // stdout/stderr chunks as the module writes them
+    const std::atomic<bool>* cancel = nullptr;  // set: end the run (cancelled)
     wabt::interp::Memory* memory = nullptr;  // the module's exported "memory", once instantiated
     uint64_t memory_cap_pages = 0;           // memory_limit_mb in 64 KiB pages
 
     std::optional<uint32_t> exit_code;  // set by proc_exit
     bool timed_out = false;             // a host call returned past the deadline
+    bool cancelled = false;             // ended because cancel was set
     bool grow_refused_by_cap = false;   // a memory.grow failed because of memory_limit_mb
     std::vector<rtfs::NetworkRequest> network_requests;
     std::optional<std::string> http_response;  // the last http_fetch's response, until read
 
     GuestMemory mem() const { return GuestMemory(memory); }
     bool past_deadline() const { return std::chrono::steady_clock::now() >= deadline; }
+    bool cancel_requested() const { return cancel && cancel->load(); }
 };
 
 }  // namespace microvm::wasm

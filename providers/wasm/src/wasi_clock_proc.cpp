@@ -134,8 +134,13 @@ uint32_t poll_oneoff(RunState& s, const Values& p) {
     if (ready.empty() && !timers.empty()) {
         auto first = std::min_element(timers.begin(), timers.end(),
                                       [](const Timer& a, const Timer& b) { return a.at < b.at; });
-        // Never sleep past the run's deadline: the engine ends the run right after.
-        std::this_thread::sleep_until(std::min(first->at, s.deadline));
+        // Never sleep past the run's deadline (the engine ends the run right after), and wake
+        // for a cancellation within a tick.
+        const Clock::time_point until = std::min(first->at, s.deadline);
+        while (Clock::now() < until && !s.cancel_requested()) {
+            std::this_thread::sleep_until(
+                std::min(until, Clock::now() + std::chrono::milliseconds(20)));
+        }
     }
     Clock::time_point now = Clock::now();
     for (const Timer& t : timers) {

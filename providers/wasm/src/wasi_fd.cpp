@@ -60,11 +60,16 @@ uint32_t fd_write(RunState& s, const Values& p) {
     if (!gather(m, u32_at(p, 1), u32_at(p, 2), iov)) return wasi::kFault;
     uint64_t written = 0;
     if (is_stdio(*e)) {
-        OutputSink& sink = e->kind == FdKind::Stdout   ? s.out
+        CappedText& sink = e->kind == FdKind::Stdout   ? s.out
                            : e->kind == FdKind::Stderr ? s.err
                                                        : s.result;
+        const bool output = e->kind == FdKind::Stdout || e->kind == FdKind::Stderr;
         for (const iovec& v : iov) {
-            sink.append({static_cast<const char*>(v.iov_base), v.iov_len});
+            std::string_view kept = sink.append({static_cast<const char*>(v.iov_base), v.iov_len});
+            if (output && s.on_output && !kept.empty()) {
+                s.on_output(e->kind == FdKind::Stdout ? OutputStream::Stdout : OutputStream::Stderr,
+                            kept);
+            }
             written += v.iov_len;
         }
     } else {

@@ -7,6 +7,7 @@
 
 #include "engine.hpp"
 #include "engine_limits.hpp"
+#include "microvm/errors.hpp"
 #include "microvm/guest_run.hpp"
 #include "module_cache.hpp"
 #include "rtfs_guest.hpp"
@@ -92,9 +93,11 @@ void WasmProvider::do_cleanup() {
     rtfs_guest_->clear();
 }
 
-ExecutionResult WasmProvider::run(const ExecutionContext& ctx) {
-    if (const auto* rtfs = std::get_if<RtfsSource>(&*ctx.program)) return run_rtfs(ctx, *rtfs);
-    return run_module_program(ctx, std::get<WasmModule>(*ctx.program));
+ExecutionResult WasmProvider::run(const ExecutionContext& ctx, const CancelToken& cancel) {
+    if (const auto* rtfs = std::get_if<RtfsSource>(&*ctx.program)) {
+        return run_rtfs(ctx, *rtfs, cancel);
+    }
+    return run_module_program(ctx, std::get<WasmModule>(*ctx.program), cancel);
 }
 
 namespace {
@@ -106,9 +109,10 @@ void stamp_totals(ExecutionMetadata& m, std::chrono::steady_clock::time_point st
     m.cpu_time = thread_cpu_time() - cpu_start;
 }
 
-// The engine's metadata, with the run's totals.
-void take_metadata(ExecutionResult& r, wasm::RunOutcome& outcome,
-                   std::chrono::steady_clock::time_point started, std::chrono::nanoseconds cpu_start) {
+// The engine's verdict and metadata, with the run's totals.
+void take_outcome(ExecutionResult& r, wasm::RunOutcome& outcome,
+                  std::chrono::steady_clock::time_point started, std::chrono::nanoseconds cpu_start) {
+    if (outcome.failure) set_error(r, *outcome.failure, std::move(outcome.error_message));
     ExecutionMetadata meta = std::move(outcome.metadata);
     stamp_totals(meta, started, cpu_start);
     meta.provider = r.metadata.provider;
@@ -119,32 +123,33 @@ void take_metadata(ExecutionResult& r, wasm::RunOutcome& outcome,
 }  // namespace
 
 ExecutionResult WasmProvider::run_module_program(const ExecutionContext& ctx,
-                                                 const WasmModule& program) {
+                                                 const WasmModule& program,
+                                                 const CancelToken& cancel) {
     const auto started = std::chrono::steady_clock::now();
     const auto cpu_start = thread_cpu_time();
     auto module = cache_->get_or_compile(program.bytes);
     if (!module) {
-        ExecutionResult r =
-            make_result(ctx, Status::InvalidInput, "invalid_module", module.error().message);
+        ExecutionResult r = make_error(ctx, Reason::InvalidProgram, module.error().message);
         stamp_totals(r.metadata, started, cpu_start);
         return r;
     }
     wasm::RunRequest request;
     request.args = ctx.args;
+    request.on_output = ctx.on_output;
+    request.cancel = cancel_flag(cancel);
     wasm::RunOutcome outcome = wasm::run_module(**module, ctx.config, request);
-    ExecutionResult r = make_result(ctx, outcome.status, std::move(outcome.error_kind),
-                                    std::move(outcome.error_message));
-    take_metadata(r, outcome, started, cpu_start);
+    ExecutionResult r = make_result(ctx);
+    take_outcome(r, outcome, started, cpu_start);
     return r;
 }
 
-ExecutionResult WasmProvider::run_rtfs(const ExecutionContext& ctx, const RtfsSource& program) {
+ExecutionResult WasmProvider::run_rtfs(const ExecutionContext& ctx, const RtfsSource& program,
+                                       const CancelToken& cancel) {
     const auto started = std::chrono::steady_clock::now();
     const auto cpu_start = thread_cpu_time();
     auto module = rtfs_guest_->get();
     if (!module) {
-        ExecutionResult r = make_result(ctx, Status::Unavailable, "rtfs_guest_unavailable",
-                                        module.error().message);
+        ExecutionResult r = make_error(ctx, Reason::Unavailable, module.error().message);
         stamp_totals(r.metadata, started, cpu_start);
         return r;
     }
@@ -154,14 +159,15 @@ ExecutionResult WasmProvider::run_rtfs(const ExecutionContext& ctx, const RtfsSo
     request.result_sink = true;
     request.result_cap = guest::kMaxFrameBytes + 4;
     request.max_call_depth = wasm::limits::kRtfsGuestCallDepth;
+    request.on_output = ctx.on_output;
+    request.cancel = cancel_flag(cancel);
     wasm::RunOutcome outcome = wasm::run_module(**module, ctx.config, request);
 
     // Timeouts, memory and traps are the engine's verdict; a guest that ran to its end reports
     // the RTFS result itself. An exit other than 0 is a guest failure apply_result describes.
-    const bool ran_to_end = outcome.status == Status::Ok || outcome.error_kind == "exit";
-    ExecutionResult r = make_result(ctx, outcome.status, std::move(outcome.error_kind),
-                                    std::move(outcome.error_message));
-    take_metadata(r, outcome, started, cpu_start);
+    const bool ran_to_end = !outcome.failure || *outcome.failure == Reason::NonzeroExit;
+    ExecutionResult r = make_result(ctx);
+    take_outcome(r, outcome, started, cpu_start);
     if (ran_to_end) {
         // The engine recorded every http_fetch itself; the guest's own list is not trusted.
         auto requests = std::move(r.metadata.network_requests);

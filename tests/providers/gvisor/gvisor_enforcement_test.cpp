@@ -11,7 +11,7 @@ namespace {
 std::string run_unfiltered(const std::string& path) {
     auto runtime = microvm::gvisor::Runtime::create({});
     if (!runtime) return {};
-    microvm::gvisor::RunRequest req;
+    microvm::host::SandboxRequest req;
     req.program = path;
     req.argv = {path};
     req.env = {"PATH=/usr/bin:/bin"};

@@ -298,6 +298,9 @@ TEST(GvisorHostDeathTest, SandboxesDieWithTheirHostAndStaleStateIsSwept) {
     EXPECT_FALSE(stale_dirs().empty());
     EXPECT_FALSE(cgroups_of(host).empty());
     GvisorProvider next;
+    ASSERT_TRUE(next.availability().available);  // probing changes nothing
+    EXPECT_FALSE(stale_dirs().empty());
+    EXPECT_FALSE(cgroups_of(host).empty());
     ASSERT_TRUE(next.initialize());
     EXPECT_TRUE(stale_dirs().empty());
     EXPECT_TRUE(cgroups_of(host).empty());

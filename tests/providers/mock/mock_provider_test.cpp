@@ -261,4 +261,28 @@ TEST(MockProviderConcurrency, EightThreadsThousandExecutionsEach) {
     EXPECT_EQ(wrong.load(), 0);
 }
 
+TEST_F(MockProviderTest, PrintlnIsStreamedAndCancellationEndsTheEvaluation) {
+    ExecutionContext ctx;
+    ctx.program = RtfsSource{"(do (println \"early\") (loop [] (recur)))"};
+    ctx.runtime_context = rtfs::RuntimeContext::controlled({"ccos.io.println"});
+    ctx.config.timeout = 30s;
+    CancelSource cancel;
+    ctx.cancel = cancel.token();
+    std::atomic<bool> printed{false};
+    ctx.on_output = [&](OutputStream, std::string_view chunk) {
+        if (chunk == "early\n") printed = true;
+    };
+    ExecutionResult r;
+    std::thread runner([&] { r = provider.execute_program(ctx); });
+    while (!printed) std::this_thread::sleep_for(1ms);
+    const auto cancelled_at = std::chrono::steady_clock::now();
+    cancel.cancel();
+    runner.join();
+    EXPECT_LT(std::chrono::steady_clock::now() - cancelled_at, 100ms);
+    EXPECT_EQ(r.status, Status::Killed);
+    ASSERT_TRUE(r.error);
+    EXPECT_EQ(r.error->reason, Reason::Cancelled);
+    EXPECT_EQ(r.metadata.stdout_data, "early\n");
+}
+
 }  // namespace

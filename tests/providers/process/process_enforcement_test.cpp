@@ -10,7 +10,7 @@ namespace {
 std::string run_unfiltered(const std::string& path) {
     auto sandbox = microvm::process::Sandbox::create({});
     if (!sandbox) return {};
-    microvm::process::SandboxSpec spec;
+    microvm::host::SandboxRequest spec;
     spec.program = path;
     spec.argv = {path};
     spec.env = {"PATH=/usr/bin:/bin"};

@@ -327,7 +327,7 @@ TEST_F(ProcessProviderTest, RtfsJobsTravelThroughTheGuestProtocol) {
     EXPECT_EQ(denied.error->kind, "SecurityViolation");
     EXPECT_EQ(crashed.status, Status::RuntimeError) << describe(crashed);
     ASSERT_TRUE(crashed.error);
-    EXPECT_EQ(crashed.error->kind, "guest_failed");
+    EXPECT_EQ(crashed.error->reason, Reason::GuestProtocol);
 }
 
 // The sandbox dies with its host, and the next host sweeps the cgroup it left behind.
@@ -370,6 +370,8 @@ TEST_F(ProcessProviderTest, SandboxesDieWithTheirHostAndAreSweptLater) {
     };
     EXPECT_FALSE(stale().empty());
     ProcessProvider next;
+    ASSERT_TRUE(next.availability().available);  // probing changes nothing
+    EXPECT_FALSE(stale().empty());
     ASSERT_TRUE(next.initialize());
     EXPECT_TRUE(stale().empty());
     next.cleanup();

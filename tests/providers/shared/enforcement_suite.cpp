@@ -16,6 +16,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <fstream>
 #include <random>
 #include <set>
@@ -737,6 +738,106 @@ TEST_P(ProviderEnforcementTest, RtfsOutputIsCaptured) {
     ASSERT_EQ(r.status, Status::Ok) << describe(r);
     EXPECT_EQ(r.value, "42");
     EXPECT_EQ(r.metadata.stdout_data, "hi\n");
+}
+
+// --- streaming, cancellation, lifecycle ------------------------------------------------------------
+
+TEST_P(ProviderEnforcementTest, OutputStreamsWhileTheProgramRuns) {
+    using Clock = std::chrono::steady_clock;
+    std::mutex mu;
+    std::vector<std::pair<Clock::time_point, std::string>> chunks;
+    ExecutionContext ctx = external("/bin/sh", {"-c", "echo first; echo oops >&2; sleep 1; echo second"});
+    ctx.config.fs_policy = FileSystemPolicy::read_only();  // sleep
+    ctx.on_output = [&](microvm::OutputStream stream, std::string_view chunk) {
+        std::lock_guard lock(mu);
+        chunks.emplace_back(Clock::now(),
+                            (stream == microvm::OutputStream::Stdout ? "out:" : "err:") +
+                                std::string(chunk));
+    };
+    ExecutionResult r = run(ctx);
+    const auto ended = Clock::now();
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    ASSERT_FALSE(chunks.empty());
+    EXPECT_EQ(chunks.front().second, "out:first\n");
+    // The first chunk came while the program still slept, not with the result.
+    EXPECT_GT(ended - chunks.front().first, 700ms);
+    std::string out, err;
+    for (const auto& [when, text] : chunks) (text.starts_with("out:") ? out : err) += text.substr(4);
+    EXPECT_EQ(out, "first\nsecond\n");
+    EXPECT_EQ(err, "oops\n");
+    EXPECT_EQ(r.metadata.stdout_data, out);  // the result still holds it all
+}
+
+TEST_P(ProviderEnforcementTest, StreamedOutputKeepsTheCaps) {
+    std::string streamed;
+    ExecutionContext ctx = external(helper("spew"), {std::to_string(1 << 20)});
+    ctx.config.max_output_bytes = 1000;
+    ctx.on_output = [&](microvm::OutputStream stream, std::string_view chunk) {
+        if (stream == microvm::OutputStream::Stdout) streamed += chunk;
+    };
+    ExecutionResult r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(streamed.size(), 1000u);
+    EXPECT_TRUE(r.metadata.stdout_truncated);
+}
+
+TEST_P(ProviderEnforcementTest, CancellingEndsTheRunPromptlyWithNothingLeft) {
+    microvm::CancelSource cancel;  // its descriptor lives through the test
+    HostSnapshot before = take_snapshot();
+    const std::string marker = unique_marker();
+    ExecutionContext ctx =
+        external("/bin/sh", {"-c", helper("daemonize") + " " + marker + "; sleep 30"});
+    ctx.config.fs_policy = FileSystemPolicy::read_only({"/bin", "/usr", "/lib", "/lib64",
+                                                        fs::path(helper("daemonize")).parent_path()});
+    ctx.config.timeout = 60s;
+    ctx.cancel = cancel.token();
+    std::atomic<bool> started{false};  // set on the executing thread
+    ctx.on_output = [&](microvm::OutputStream, std::string_view chunk) {
+        if (chunk.find("daemon started") != std::string_view::npos) started = true;
+    };
+    ExecutionResult r;
+    std::chrono::steady_clock::time_point cancelled_at;
+    std::thread runner([&] { r = run(ctx); });
+    while (!started) std::this_thread::sleep_for(5ms);  // the daemon is up
+    std::this_thread::sleep_for(50ms);
+    cancelled_at = std::chrono::steady_clock::now();
+    cancel.cancel();
+    runner.join();
+    const auto took = std::chrono::steady_clock::now() - cancelled_at;
+    EXPECT_EQ(r.status, Status::Killed) << describe(r);
+    ASSERT_TRUE(r.error);
+    EXPECT_EQ(r.error->reason, microvm::Reason::Cancelled);
+    EXPECT_LT(took, 100ms) << "cancel took too long";
+    EXPECT_TRUE(processes_with_marker(marker).empty());
+    expect_same_host_state(before, take_snapshot());
+}
+
+TEST_P(ProviderEnforcementTest, CleanupCancelsRunningExecutionsAndWaitsForThem) {
+    HostSnapshot before = take_snapshot();
+    std::vector<ExecutionResult> results(3);
+    std::vector<std::thread> runners;
+    for (auto& result : results) {
+        runners.emplace_back([&] {
+            ExecutionContext ctx;
+            ctx.program = microvm::ScriptSource{"sh", "while :; do :; done"};
+            ctx.config.timeout = 60s;
+            result = run(ctx);
+        });
+    }
+    std::this_thread::sleep_for(1500ms);  // all three are running
+    provider().cleanup();                 // cancels them and waits for them to end
+    for (std::thread& t : runners) t.join();
+    for (const ExecutionResult& result : results) {
+        EXPECT_EQ(result.status, Status::Killed) << describe(result);
+        ASSERT_TRUE(result.error);
+        EXPECT_EQ(result.error->reason, microvm::Reason::Cancelled);
+    }
+    // A provider cleaned up runs nothing until it is initialized again.
+    ExecutionResult after = run(external("/bin/true"));
+    EXPECT_EQ(after.status, Status::Unavailable) << describe(after);
+    ASSERT_TRUE(provider().initialize(GetParam().settings));
+    EXPECT_EQ(run(external("/bin/true")).status, Status::Ok);
+    expect_same_host_state(before, take_snapshot());
 }
 
 // --- nothing leaks -------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ TEST(Engine, GuestProtocolShape) {
     request.stdin_data = "{\"source\": \"(+ 1 2)\"}";
     request.result_sink = true;
     auto outcome = microvm::wasm::run_module(**module, config, request);
-    ASSERT_EQ(outcome.status, Status::Ok) << outcome.error_message;
+    ASSERT_FALSE(outcome.failure) << outcome.error_message;
     EXPECT_EQ(outcome.result_bytes, "result:{\"source\": \"(+ 1 2)\"}");
     EXPECT_FALSE(outcome.result_truncated);
     EXPECT_EQ(outcome.metadata.stdout_data, "running\n");

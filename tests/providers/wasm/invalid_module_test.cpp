@@ -53,7 +53,7 @@ TEST_F(WasmTest, MalformedModulesAreInvalidInput) {
         auto r = run(context(bytes_of(text)));
         EXPECT_EQ(r.status, Status::InvalidInput) << text << ": " << describe(r);
         ASSERT_TRUE(r.error);
-        EXPECT_EQ(r.error->kind, "invalid_module");
+        EXPECT_EQ(r.error->reason, microvm::Reason::InvalidProgram);
         EXPECT_FALSE(r.error->message.empty());
     }
     auto r = run(context({}));

@@ -49,11 +49,13 @@ class WasmProvider : public Provider {
   protected:
     Expected<void> do_initialize(const nlohmann::json& settings) override;
     void do_cleanup() override;
-    ExecutionResult run(const ExecutionContext& ctx) override;
+    ExecutionResult run(const ExecutionContext& ctx, const CancelToken& cancel) override;
 
   private:
-    ExecutionResult run_module_program(const ExecutionContext& ctx, const WasmModule& program);
-    ExecutionResult run_rtfs(const ExecutionContext& ctx, const RtfsSource& program);
+    ExecutionResult run_module_program(const ExecutionContext& ctx, const WasmModule& program,
+                                       const CancelToken& cancel);
+    ExecutionResult run_rtfs(const ExecutionContext& ctx, const RtfsSource& program,
+                             const CancelToken& cancel);
 
     std::unique_ptr<wasm::ModuleCache> cache_;
     std::unique_ptr<wasm::RtfsGuestModule> rtfs_guest_;

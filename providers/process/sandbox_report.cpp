@@ -1,4 +1,4 @@
-#include "process/sandbox_outcome.hpp"
+#include "process/sandbox_report.hpp"
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -13,6 +13,7 @@
 namespace microvm::process {
 using host::CgroupUsage;
 using host::Captured;
+using host::SandboxReport;
 namespace {
 
 std::vector<ChildReport> parse_reports(const std::string& bytes) {
@@ -29,7 +30,7 @@ std::chrono::nanoseconds to_ns(const timeval& tv) {
     return std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
 }
 
-void killed_by_us(SandboxOutcome& o, SandboxOutcome::End end) {
+void killed_by_us(SandboxReport& o, SandboxReport::End end) {
     o.end = end;
     o.signal = SIGKILL;
     o.exit_code = 128 + SIGKILL;
@@ -37,7 +38,7 @@ void killed_by_us(SandboxOutcome& o, SandboxOutcome::End end) {
 
 }  // namespace
 
-Expected<SandboxOutcome> make_outcome(Captured captured, const CgroupUsage& usage,
+Expected<SandboxReport> make_report(Captured captured, const CgroupUsage& usage,
                                       const struct rusage& ru, int init_wait_status,
                                       std::chrono::steady_clock::time_point started,
                                       const ChildPlan& plan) {
@@ -51,7 +52,7 @@ Expected<SandboxOutcome> make_outcome(Captured captured, const CgroupUsage& usag
         if (r.kind == ChildReport::kProgramEnded) ended = r;
     }
 
-    SandboxOutcome o;
+    SandboxReport o;
     o.wall = captured.exited_at - started;
     // The cgroup's counters when it keeps them; else the init's rusage, which includes every
     // process it reaped (the program, and whatever the namespace's end killed).
@@ -63,7 +64,7 @@ Expected<SandboxOutcome> make_outcome(Captured captured, const CgroupUsage& usag
     o.result = std::move(captured.result);
 
     if (exec_failed) {
-        o.end = SandboxOutcome::End::ExecFailed;
+        o.end = SandboxReport::End::ExecFailed;
         o.exec_errno = exec_failed->err;
         o.exec_error = describe_failure(*exec_failed, plan);
         o.exit_code = exec_failed->err == ENOENT ? 127 : 126;
@@ -71,20 +72,22 @@ Expected<SandboxOutcome> make_outcome(Captured captured, const CgroupUsage& usag
     }
     bool clean_exit =
         ended && WIFEXITED(ended->wait_status) && WEXITSTATUS(ended->wait_status) == 0;
-    if (captured.deadline_hit && !ended) {
-        killed_by_us(o, SandboxOutcome::End::TimedOut);
+    if (captured.cancelled && !ended) {
+        killed_by_us(o, SandboxReport::End::Cancelled);
+    } else if (captured.deadline_hit && !ended) {
+        killed_by_us(o, SandboxReport::End::TimedOut);
     } else if (usage.oom_kills > 0 && !clean_exit) {
-        killed_by_us(o, SandboxOutcome::End::MemoryExceeded);
+        killed_by_us(o, SandboxReport::End::MemoryExceeded);
     } else if (!ended) {
         return fail(Failure::Kind::SetupError,
                     "the sandbox's init ended without a report (wait status " +
                         std::to_string(init_wait_status) + ")");
     } else if (WIFSIGNALED(ended->wait_status)) {
-        o.end = SandboxOutcome::End::Signaled;
+        o.end = SandboxReport::End::Signaled;
         o.signal = WTERMSIG(ended->wait_status);
         o.exit_code = 128 + o.signal;
     } else {
-        o.end = SandboxOutcome::End::Exited;
+        o.end = SandboxReport::End::Exited;
         o.exit_code = WEXITSTATUS(ended->wait_status);
     }
     return o;

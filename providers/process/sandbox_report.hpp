@@ -1,6 +1,6 @@
 // Turns what the host observed of one sandbox run (the init's reports, the capture, the
-// cgroup's counters and the init's rusage) into the SandboxOutcome, or the setup error that
-// kept the program from starting.
+// cgroup's counters and the init's rusage) into the SandboxReport, or the setup error that kept
+// the program from starting.
 #pragma once
 
 #include <sys/resource.h>
@@ -10,11 +10,11 @@
 #include "host/cgroup.hpp"
 #include "process/child_plan.hpp"
 #include "host/output_capture.hpp"
-#include "process/sandbox.hpp"
+#include "host/sandbox.hpp"
 
 namespace microvm::process {
 
-Expected<SandboxOutcome> make_outcome(host::Captured captured, const host::CgroupUsage& usage,
+Expected<host::SandboxReport> make_report(host::Captured captured, const host::CgroupUsage& usage,
                                       const struct rusage& init_rusage, int init_wait_status,
                                       std::chrono::steady_clock::time_point started,
                                       const ChildPlan& plan);

@@ -1,0 +1,67 @@
+// One sandbox request and its report, shared by every OS-level backend (process, gvisor, and the
+// VM backends): a backend runs the command of a request under its limits and reports what the
+// kernel measured; host/sandbox_provider.hpp turns programs into requests and reports into
+// results, once for all of them.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "host/cgroup.hpp"
+#include "host/output_capture.hpp"
+#include "microvm/cancel.hpp"
+#include "microvm/context.hpp"
+#include "microvm/policy.hpp"
+
+namespace microvm::host {
+
+struct SandboxRequest {
+    std::string program;            // absolute path where the backend finds it (bound host file)
+    std::vector<std::string> argv;  // argv[0] included
+    std::vector<std::string> env;   // the complete environment, "KEY=VALUE"
+    FileSystemPolicy fs_policy;
+    std::vector<std::string> runtime_dirs;  // extra host dirs the program needs, read-only
+    bool host_network = false;              // false: its own network namespace, loopback only
+    CgroupLimits limits;                    // max_pids counts the program's processes
+    std::chrono::milliseconds timeout{30'000};
+    uint64_t max_output_bytes = 1 << 20;    // per stream
+    std::optional<std::string> stdin_data;  // nullopt: empty
+    bool guest = false;                     // the guest runner: it reports on a result channel
+    uint64_t max_result_bytes = (64u << 20) + 4;
+    OutputSink on_output;  // chunks as they arrive (within the caps)
+    CancelToken cancel;    // ends the run as Cancelled
+    // Only tests that prove the filter is what refuses a call turn this off; nothing outside
+    // the C++ API (settings, CLI) can.
+    bool seccomp_filter = true;
+};
+
+struct SandboxReport {
+    enum class End { Exited, Signaled, TimedOut, MemoryExceeded, Cancelled, ExecFailed };
+    End end = End::Exited;
+    int exit_code = 0;  // Exited; 128+signal otherwise (as a shell reports it)
+    int signal = 0;     // Signaled; SIGKILL for TimedOut, MemoryExceeded, Cancelled
+    int exec_errno = 0;  // ExecFailed
+    std::string exec_error;
+    std::chrono::nanoseconds wall{0};
+    std::optional<std::chrono::nanoseconds> cpu_time;
+    std::optional<uint64_t> memory_peak_bytes;
+    CapturedStream stdout_data;
+    CapturedStream stderr_data;
+    std::optional<CapturedStream> result;  // the guest's result channel, when it wrote one
+};
+
+class SandboxBackend {
+  public:
+    virtual ~SandboxBackend() = default;
+    // Thread-safe. InvalidInput for a request it cannot take (bad policy paths), SetupError when
+    // the sandbox could not be built; otherwise what happened to the program.
+    virtual Expected<SandboxReport> run(const SandboxRequest& request) const = 0;
+    // Removes what crashed hosts left behind (cgroups, state); returns how many.
+    virtual size_t sweep_stale() const = 0;
+    virtual std::string describe() const = 0;
+};
+
+}  // namespace microvm::host

@@ -1,0 +1,42 @@
+// The provider code every OS-level sandbox shares (process, gvisor, the VM providers): a
+// concrete provider supplies its name, settings and a SandboxBackend; this maps the program to a
+// command, builds the request, runs it and turns the report into the result, once for all.
+#pragma once
+
+#include <memory>
+
+#include "host/sandbox.hpp"
+#include "microvm/provider.hpp"
+
+namespace microvm::host {
+
+class SandboxProvider : public Provider {
+  public:
+    std::vector<ProgramKind> runs() const override;
+    // The common refusals plus those every OS sandbox shares (host lists, the CPU quota floor),
+    // then check_backend()'s own.
+    std::vector<Unsupported> check(const ExecutionContext& ctx) const override;
+
+  protected:
+    // The backend for these settings (already validated against config_schema()).
+    virtual Expected<std::unique_ptr<SandboxBackend>> make_backend(
+        const nlohmann::json& settings) = 0;
+    // What this backend cannot enforce beyond the shared refusals.
+    virtual void check_backend(const ExecutionContext&, std::vector<Unsupported>&) const {}
+
+    Expected<void> do_initialize(const nlohmann::json& settings) override;
+    void do_cleanup() override;
+    ExecutionResult run(const ExecutionContext& ctx, const CancelToken& cancel) override;
+
+    const SandboxBackend* backend() const { return backend_.get(); }
+
+  private:
+    std::unique_ptr<SandboxBackend> backend_;
+};
+
+// Sets status and error of r from how the sandboxed program ended (timeout, memory, signal,
+// cancelled, exec failure, non-zero exit); a guest's own exit code is not the program's.
+void apply_ending(const SandboxReport& report, bool guest, const MicroVMConfig& config,
+                  ExecutionResult& r);
+
+}  // namespace microvm::host

@@ -1,0 +1,148 @@
+#include "host/sandbox_provider.hpp"
+
+#include <cerrno>
+
+#include "host/program_command.hpp"
+#include "host/sandbox_settings.hpp"
+#include "microvm/errors.hpp"
+#include "microvm/guest_run.hpp"
+
+namespace microvm::host {
+namespace {
+
+SandboxRequest request_for(const ExecutionContext& ctx, Command command,
+                           std::vector<std::string> env, const CancelToken& cancel) {
+    const MicroVMConfig& config = ctx.config;
+    SandboxRequest req;
+    req.program = std::move(command.program);
+    req.argv = std::move(command.argv);
+    req.env = std::move(env);
+    req.fs_policy = config.fs_policy;
+    req.runtime_dirs = std::move(command.runtime_dirs);
+    req.host_network = config.network_policy.kind == NetworkPolicy::Kind::Full;
+    req.limits.memory_bytes = config.memory_limit_mb << 20;
+    req.limits.cpu_fraction = config.cpu_limit;
+    req.limits.max_pids = config.max_processes;
+    req.timeout = config.timeout;
+    req.max_output_bytes = config.max_output_bytes;
+    req.stdin_data = std::move(command.stdin_data);
+    req.guest = command.result_channel;
+    req.max_result_bytes = guest::kMaxFrameBytes + 4;
+    req.on_output = ctx.on_output;
+    req.cancel = cancel;
+    return req;
+}
+
+void copy_measurements(SandboxReport& o, ExecutionMetadata& m) {
+    m.duration = o.wall;
+    m.cpu_time = o.cpu_time;
+    if (o.memory_peak_bytes) {
+        m.memory_peak_mb = static_cast<double>(*o.memory_peak_bytes) / (1 << 20);
+    }
+    m.stdout_data = std::move(o.stdout_data.data);
+    m.stderr_data = std::move(o.stderr_data.data);
+    m.stdout_truncated = o.stdout_data.truncated;
+    m.stderr_truncated = o.stderr_data.truncated;
+    m.exit_code = o.exit_code;  // 128+N when a signal ended it, like a shell reports
+    if (o.end != SandboxReport::End::Exited && o.end != SandboxReport::End::ExecFailed) {
+        m.signal = o.signal;
+    }
+}
+
+}  // namespace
+
+void apply_ending(const SandboxReport& o, bool guest, const MicroVMConfig& config,
+                  ExecutionResult& r) {
+    using End = SandboxReport::End;
+    auto set = [&](Reason reason, std::string message = {}) {
+        if (message.empty()) message = reason_message(reason, config, o.signal, o.exit_code);
+        set_error(r, reason, std::move(message));
+    };
+    switch (o.end) {
+        case End::TimedOut: return set(Reason::Timeout);
+        case End::MemoryExceeded: return set(Reason::MemoryExceeded);
+        case End::Cancelled: return set(Reason::Cancelled);
+        case End::Signaled: return set(Reason::Signaled);
+        case End::ExecFailed:
+            if (o.exec_errno == ENOENT) {
+                return set(Reason::ProgramNotFound,
+                           "the program or its ELF interpreter is missing inside the sandbox (" +
+                               o.exec_error + ")");
+            }
+            return set(o.exec_errno == EACCES ? Reason::NotExecutable : Reason::ExecFailed,
+                       o.exec_error);
+        case End::Exited:
+            if (!guest && o.exit_code != 0) return set(Reason::NonzeroExit);
+            r.status = Status::Ok;
+            r.error.reset();
+            return;
+    }
+}
+
+std::vector<ProgramKind> SandboxProvider::runs() const {
+    return {ProgramKind::Rtfs, ProgramKind::External, ProgramKind::Script};
+}
+
+std::vector<Unsupported> SandboxProvider::check(const ExecutionContext& ctx) const {
+    std::vector<Unsupported> problems = Provider::check(ctx);
+    if (auto refused = refuse_host_lists(ctx.config.network_policy)) {
+        problems.push_back(std::move(*refused));
+    }
+    if (auto refused = refuse_cpu_below_quota_floor(ctx.config.cpu_limit)) {
+        problems.push_back(std::move(*refused));
+    }
+    check_backend(ctx, problems);
+    return problems;
+}
+
+Expected<void> SandboxProvider::do_initialize(const nlohmann::json& settings) {
+    auto made = make_backend(settings);
+    if (!made) {
+        return fail(made.error().kind,
+                    "provider '" + std::string(name()) + "': " + made.error().message);
+    }
+    backend_ = std::move(*made);
+    backend_->sweep_stale();  // what hosts that crashed while sandboxes ran left behind
+    return Ok{};
+}
+
+void SandboxProvider::do_cleanup() {
+    backend_.reset();
+}
+
+ExecutionResult SandboxProvider::run(const ExecutionContext& ctx, const CancelToken& cancel) {
+    auto command = command_for(ctx);
+    if (!command) {
+        const CommandFailure f = failure_of(command.error());
+        ExecutionResult r = make_error(ctx, f.reason, command.error().message);
+        r.metadata.exit_code = f.exit_code;
+        return r;
+    }
+    auto env = sandbox_environment(ctx.config);
+    if (!env) return make_error(ctx, Reason::InvalidConfig, env.error().message);
+
+    SandboxRequest req = request_for(ctx, std::move(*command), std::move(*env), cancel);
+    auto report = backend_->run(req);
+    if (!report) {
+        const Failure& f = report.error();
+        return make_error(ctx,
+                          f.kind == Failure::Kind::InvalidInput ? Reason::InvalidProgram
+                                                                : Reason::SetupError,
+                          f.message);
+    }
+    SandboxReport& o = *report;
+    ExecutionResult r = make_result(ctx);
+    apply_ending(o, req.guest, ctx.config, r);
+    copy_measurements(o, r.metadata);
+    if (req.guest && o.end == SandboxReport::End::Exited) {
+        guest::apply_result({.exited = true,
+                             .exit_code = o.exit_code,
+                             .frame = o.result ? std::string_view(o.result->data) : "",
+                             .frame_truncated = o.result && o.result->truncated,
+                             .stderr_data = r.metadata.stderr_data},
+                            r);
+    }
+    return r;
+}
+
+}  // namespace microvm::host

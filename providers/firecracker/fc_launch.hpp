@@ -1,0 +1,76 @@
+// How one Firecracker VM is started: which binaries (firecracker, and the jailer when present),
+// whether this host can run them (availability), and the exact command line and environment of
+// one VM. Spawning and supervising the process is the provider's (it already has child-process
+// and cgroup plumbing); this file only decides what to run.
+//
+// Never --no-seccomp: Firecracker's built-in seccomp filters stay on, always.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "microvm/error.hpp"
+#include "microvm/provider.hpp"
+
+namespace microvm::firecracker {
+
+// [provider_configs.firecracker] settings that concern the launch.
+struct FcLaunchSettings {
+    std::string binary;       // `binary`: absolute path of firecracker; empty = search PATH
+    std::string jailer;       // `jailer`: absolute path of the jailer; empty = search PATH
+    bool use_jailer = true;   // `use_jailer`: run through the jailer when one is found
+    uid_t jail_uid = 65534;   // `jail_uid` / `jail_gid`: what the jailer drops to (nobody)
+    gid_t jail_gid = 65534;
+    std::string chroot_base = "/srv/jailer";  // `chroot_base`: the jailer's --chroot-base-dir
+    std::string netns;        // `netns`: a network namespace handle to join; empty = none
+};
+
+struct FcBinaries {
+    std::string firecracker;  // real path, trusted
+    std::string jailer;       // real path, trusted; empty = run unjailed
+};
+
+// Finds the binaries: each setting when given (an absolute path that must pass
+// trusted_executable), else the first on path_env (PATH's format). A jailer found on PATH must be
+// trusted too; a missing jailer means unjailed. The error names what was searched.
+Expected<FcBinaries> find_binaries(const FcLaunchSettings& settings, const std::string& path_env);
+
+// Whether the provider can run here: the binaries are found and trusted, and kvm_device works
+// (probe_kvm). Every missing piece is named in the reason, the binary first.
+Availability check_availability(const FcLaunchSettings& settings, const std::string& path_env,
+                                const std::string& kvm_device = "/dev/kvm");
+
+// The command of one VM.
+struct LaunchPlan {
+    std::string executable;         // what to exec: firecracker, or the jailer
+    std::vector<std::string> argv;  // argv[0] included
+    std::vector<std::string> env;   // KEY=VALUE: empty, Firecracker needs nothing of the host's
+    bool jailed = false;
+    std::string jail_root;   // jailed: <chroot_base>/<exec name>/<id>/root, Firecracker's "/"
+    std::string api_socket;  // host path of the API socket (inside the jail when jailed)
+
+    // The host path of a path as Firecracker sees it (the jail maps its "/" to jail_root).
+    // Files the VM must open (kernel, drives, snapshot) are placed at host_path(p) and passed
+    // to the API as p; the vsock socket Firecracker creates at p appears at host_path(p).
+    std::string host_path(const std::string& vm_path) const;
+};
+
+// A VM id the jailer and Firecracker accept: 1 to 64 letters, digits and hyphens.
+bool valid_vm_id(const std::string& id);
+
+// Creates the VM's private state directory parent/<vm_id> (mode 0700, must not exist yet) and
+// returns its path. Unjailed, the API socket lives there, out of reach of other users.
+Expected<std::string> make_vm_dir(const std::string& parent, const std::string& vm_id);
+
+// The command for VM vm_id. Unjailed: firecracker --api-sock <vm_dir>/api.sock --id <vm_id>.
+// Jailed: jailer --id <vm_id> --exec-file <firecracker> --uid U --gid G --chroot-base-dir B
+// [--netns N] -- --api-sock /api.sock (the jailer passes --id itself; vm_dir is unused, the jail
+// root is the private directory). The jailer runs in the foreground (no --daemonize) and execs
+// Firecracker in place, so the spawned pid is the VM's. InvalidInput for a bad id, an
+// exec-file the jailer would refuse, or a socket path too long for sockaddr_un.
+Expected<LaunchPlan> plan_launch(const FcBinaries& binaries, const FcLaunchSettings& settings,
+                                 const std::string& vm_id, const std::string& vm_dir);
+
+}  // namespace microvm::firecracker

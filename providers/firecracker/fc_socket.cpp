@@ -1,0 +1,117 @@
+#include "firecracker/fc_socket.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "host/sys_error.hpp"
+
+namespace microvm::firecracker {
+namespace {
+
+using namespace std::chrono_literals;
+using Kind = FcError::Kind;
+
+// Milliseconds left before the deadline, for poll(); 0 once it has passed.
+int remaining_ms(Deadline deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left <= 0ms) return 0;
+    // Round up so that a sub-millisecond remainder still waits instead of spinning.
+    return static_cast<int>(std::min<long long>(left.count() + 1, 60'000));
+}
+
+// Waits for events on fd. Ok when they came, Timeout at the deadline.
+FcExpected<void> wait_for(int fd, short events, Deadline deadline, const std::string& call,
+                          const char* waiting_for) {
+    for (;;) {
+        int ms = remaining_ms(deadline);
+        if (ms == 0) return fc_fail(Kind::Timeout, call, std::string("no ") + waiting_for);
+        pollfd p{fd, events, 0};
+        int n = ::poll(&p, 1, ms);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return fc_fail(Kind::Protocol, call, "poll: " + host::errno_text(errno));
+        }
+        if (n > 0) return Ok{};
+    }
+}
+
+}  // namespace
+
+size_t max_unix_path() { return sizeof(sockaddr_un{}.sun_path) - 1; }
+
+FcExpected<host::UniqueFd> connect_unix(const std::string& path, Deadline deadline,
+                                        const std::string& call) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.empty() || path.size() > max_unix_path() || path.find('\0') != std::string::npos) {
+        return fc_fail(Kind::Connect, call,
+                       "socket path '" + peer_text(path) + "' is empty or longer than " +
+                           std::to_string(max_unix_path()) + " bytes");
+    }
+    std::memcpy(addr.sun_path, path.data(), path.size());
+    for (;;) {
+        host::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+        if (!fd.valid()) return fc_fail(Kind::Connect, call, "socket: " + host::errno_text(errno));
+        if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) {
+            return fd;
+        }
+        int err = errno;
+        if (err == EINTR || err == EINPROGRESS) {
+            // Completes asynchronously: writable once done, then SO_ERROR tells how it went.
+            RTFS_CHECK(wait_for(fd.get(), POLLOUT, deadline, call, "connection"));
+            int so_error = 0;
+            socklen_t len = sizeof so_error;
+            ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &so_error, &len);
+            if (so_error == 0) return fd;
+            err = so_error;
+        }
+        if (err != EAGAIN) {
+            return fc_fail(Kind::Connect, call, path + ": " + host::errno_text(err));
+        }
+        // EAGAIN on a Unix socket: the listener's backlog is full. Retry until the deadline.
+        if (remaining_ms(deadline) == 0) {
+            return fc_fail(Kind::Timeout, call, path + ": the listener's backlog stayed full");
+        }
+        std::this_thread::sleep_for(5ms);
+    }
+}
+
+FcExpected<void> send_all(int fd, std::string_view data, Deadline deadline,
+                          const std::string& call) {
+    while (!data.empty()) {
+        ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+        if (n > 0) {
+            data.remove_prefix(static_cast<size_t>(n));
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            RTFS_CHECK(wait_for(fd, POLLOUT, deadline, call, "room to send the request"));
+            continue;
+        }
+        return fc_fail(Kind::Protocol, call, "send: " + host::errno_text(n < 0 ? errno : EPIPE));
+    }
+    return Ok{};
+}
+
+FcExpected<size_t> recv_some(int fd, char* buf, size_t max, Deadline deadline,
+                             const std::string& call) {
+    for (;;) {
+        ssize_t n = ::recv(fd, buf, max, 0);
+        if (n >= 0) return static_cast<size_t>(n);
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            RTFS_CHECK(wait_for(fd, POLLIN, deadline, call, "answer"));
+            continue;
+        }
+        if (errno == ECONNRESET) return size_t{0};  // a reset is a close for our purposes
+        return fc_fail(Kind::Protocol, call, "recv: " + host::errno_text(errno));
+    }
+}
+
+}  // namespace microvm::firecracker

@@ -1,0 +1,199 @@
+// How a Firecracker VM is launched: finding the binaries (trusted, from settings or PATH), the
+// KVM probe, the availability reason, and the exact command lines with and without the jailer.
+#include <gtest/gtest.h>
+
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "firecracker/fc_kvm.hpp"
+#include "firecracker/fc_launch.hpp"
+#include "host/paths.hpp"
+#include "support/trusted_temp.hpp"
+
+namespace {
+
+using namespace microvm::firecracker;
+using microvm::Availability;
+namespace fs = std::filesystem;
+
+// A directory the host trusts (root-owned, 0700, under /run or $HOME), removed afterwards.
+class TrustedDir {
+  public:
+    TrustedDir() {
+        std::string tmpl = (testsupport::trusted_temp_base() / "fc-launch-XXXXXX").string();
+        if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp " + tmpl);
+        path_ = tmpl;
+    }
+    ~TrustedDir() {
+        std::error_code ec;
+        fs::remove_all(path_, ec);
+    }
+    std::string executable(const std::string& name, mode_t mode = 0755) {
+        std::string p = path_ + "/" + name;
+        std::ofstream(p) << "#!/bin/sh\nexit 1\n";
+        ::chmod(p.c_str(), mode);
+        return p;
+    }
+    const std::string& path() const { return path_; }
+
+  private:
+    std::string path_;
+};
+
+std::string host_path_env() {
+    const char* p = std::getenv("PATH");
+    return p ? p : "";
+}
+
+TEST(FcLaunch, ThisMachineReportsWhatIsMissing) {
+    // The real check, as the provider will make it. On this project's machines there is no
+    // firecracker binary and no KVM: both must be named, the binary first.
+    Availability a = check_availability(FcLaunchSettings{}, host_path_env());
+    bool binary_here = !microvm::host::find_in_dirs("firecracker", {"/usr/local/bin", "/usr/bin"}).empty();
+    if (!binary_here && host_path_env().find("firecracker") == std::string::npos) {
+        EXPECT_FALSE(a.available);
+        EXPECT_EQ(a.reason.rfind("firecracker binary not found", 0), 0u) << a.reason;
+    }
+    if (!probe_kvm().usable) {
+        EXPECT_FALSE(a.available);
+        EXPECT_NE(a.reason.find("/dev/kvm"), std::string::npos) << a.reason;
+    }
+    if (a.available) {
+        EXPECT_TRUE(a.reason.empty());
+    }
+}
+
+TEST(FcLaunch, KvmProbeNamesTheFailingStep) {
+    KvmProbe missing = probe_kvm("/nonexistent/kvm");
+    EXPECT_FALSE(missing.usable);
+    EXPECT_EQ(missing.reason, "/nonexistent/kvm cannot be opened: No such file or directory");
+    KvmProbe not_kvm = probe_kvm("/dev/null");
+    EXPECT_FALSE(not_kvm.usable);
+    EXPECT_NE(not_kvm.reason.find("/dev/null is not a KVM device (KVM_GET_API_VERSION"),
+              std::string::npos)
+        << not_kvm.reason;
+}
+
+TEST(FcLaunch, ConfiguredBinaryMustBeAbsoluteAndTrusted) {
+    FcLaunchSettings s;
+    s.binary = "bin/firecracker";
+    Availability a = check_availability(s, "", "/nonexistent/kvm");
+    EXPECT_FALSE(a.available);
+    EXPECT_NE(a.reason.find("must be an absolute path"), std::string::npos) << a.reason;
+
+    TrustedDir dir;
+    s.binary = dir.executable("firecracker");
+    a = check_availability(s, "", "/nonexistent/kvm");
+    EXPECT_FALSE(a.available);
+    // The binary is fine now: only KVM is missing.
+    EXPECT_EQ(a.reason, "/nonexistent/kvm cannot be opened: No such file or directory");
+
+    ::chmod(s.binary.c_str(), 0777);
+    auto writable = find_binaries(s, "");
+    ASSERT_FALSE(writable.has_value());
+    EXPECT_NE(writable.error().message.find("writable by others"), std::string::npos)
+        << writable.error().message;
+}
+
+TEST(FcLaunch, PathSearchFindsFirecrackerAndTheJailer) {
+    TrustedDir dir;
+    std::string fc = dir.executable("firecracker");
+    FcLaunchSettings s;
+    auto unjailed = find_binaries(s, "relative/dir:" + dir.path());
+    ASSERT_TRUE(unjailed.has_value()) << unjailed.error().message;
+    EXPECT_EQ(unjailed->firecracker, fs::canonical(fc).string());
+    EXPECT_EQ(unjailed->jailer, "");
+
+    std::string jailer = dir.executable("jailer");
+    auto jailed = find_binaries(s, dir.path());
+    ASSERT_TRUE(jailed.has_value()) << jailed.error().message;
+    EXPECT_EQ(jailed->jailer, fs::canonical(jailer).string());
+
+    s.use_jailer = false;
+    EXPECT_EQ(find_binaries(s, dir.path())->jailer, "");
+
+    s.use_jailer = true;
+    ::chmod(jailer.c_str(), 0777);  // a jailer anyone could replace is refused, not skipped
+    EXPECT_FALSE(find_binaries(s, dir.path()).has_value());
+}
+
+bool has_arg(const LaunchPlan& p, const std::string& arg) {
+    return std::find(p.argv.begin(), p.argv.end(), arg) != p.argv.end();
+}
+
+TEST(FcLaunch, UnjailedCommandLine) {
+    FcBinaries b{"/opt/fc/firecracker", ""};
+    auto plan = plan_launch(b, FcLaunchSettings{}, "vm-7", "/run/microvm/fc/vm-7");
+    ASSERT_TRUE(plan.has_value()) << plan.error().message;
+    EXPECT_FALSE(plan->jailed);
+    EXPECT_EQ(plan->executable, "/opt/fc/firecracker");
+    EXPECT_EQ(plan->argv, (std::vector<std::string>{"/opt/fc/firecracker", "--api-sock",
+                                                    "/run/microvm/fc/vm-7/api.sock", "--id",
+                                                    "vm-7"}));
+    EXPECT_TRUE(plan->env.empty());
+    EXPECT_EQ(plan->api_socket, "/run/microvm/fc/vm-7/api.sock");
+    EXPECT_EQ(plan->host_path("/run/microvm/fc/vm-7/v.sock"), "/run/microvm/fc/vm-7/v.sock");
+    EXPECT_FALSE(has_arg(*plan, "--no-seccomp"));
+}
+
+TEST(FcLaunch, JailedCommandLine) {
+    FcBinaries b{"/opt/fc/firecracker-v1.9", "/opt/fc/jailer"};
+    FcLaunchSettings s;
+    s.jail_uid = 1234;
+    s.jail_gid = 2345;
+    s.chroot_base = "/srv/jail";
+    s.netns = "/var/run/netns/vm-7";
+    auto plan = plan_launch(b, s, "vm-7", "/unused");
+    ASSERT_TRUE(plan.has_value()) << plan.error().message;
+    EXPECT_TRUE(plan->jailed);
+    EXPECT_EQ(plan->executable, "/opt/fc/jailer");
+    EXPECT_EQ(plan->argv,
+              (std::vector<std::string>{"/opt/fc/jailer", "--id", "vm-7", "--exec-file",
+                                        "/opt/fc/firecracker-v1.9", "--uid", "1234", "--gid",
+                                        "2345", "--chroot-base-dir", "/srv/jail", "--netns",
+                                        "/var/run/netns/vm-7", "--", "--api-sock", "/api.sock"}));
+    EXPECT_EQ(plan->jail_root, "/srv/jail/firecracker-v1.9/vm-7/root");
+    EXPECT_EQ(plan->api_socket, "/srv/jail/firecracker-v1.9/vm-7/root/api.sock");
+    EXPECT_EQ(plan->host_path("/v.sock"), "/srv/jail/firecracker-v1.9/vm-7/root/v.sock");
+    EXPECT_TRUE(plan->env.empty());
+    EXPECT_FALSE(has_arg(*plan, "--no-seccomp"));
+    EXPECT_FALSE(has_arg(*plan, "--daemonize"));
+}
+
+TEST(FcLaunch, RefusesWhatTheJailerOrTheSocketCannotTake) {
+    FcBinaries plain{"/opt/fc/firecracker", ""};
+    for (const char* id : {"", "vm/../../etc", "vm 1", "vm_1"}) {
+        auto bad = plan_launch(plain, FcLaunchSettings{}, id, "/run/x");
+        ASSERT_FALSE(bad.has_value()) << id;
+        EXPECT_EQ(bad.error().kind, microvm::Failure::Kind::InvalidInput);
+    }
+    EXPECT_FALSE(plan_launch(plain, {}, std::string(65, 'a'), "/run/x").has_value());
+    EXPECT_TRUE(plan_launch(plain, {}, std::string(64, 'a'), "/run/x").has_value());
+
+    auto long_socket = plan_launch(plain, {}, "vm", "/run/" + std::string(120, 'd'));
+    ASSERT_FALSE(long_socket.has_value());
+    EXPECT_NE(long_socket.error().message.find("longer than 107 bytes"), std::string::npos);
+
+    FcBinaries renamed{"/opt/fc/vmm", "/opt/fc/jailer"};
+    auto refused = plan_launch(renamed, {}, "vm", "/run/x");
+    ASSERT_FALSE(refused.has_value());
+    EXPECT_NE(refused.error().message.find("contains 'firecracker'"), std::string::npos);
+}
+
+TEST(FcLaunch, VmDirectoryIsPrivateAndNew) {
+    TrustedDir parent;
+    auto dir = make_vm_dir(parent.path(), "vm-1");
+    ASSERT_TRUE(dir.has_value()) << dir.error().message;
+    struct stat st {};
+    ASSERT_EQ(::stat(dir->c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0700u);
+    EXPECT_FALSE(make_vm_dir(parent.path(), "vm-1").has_value());  // never reuses a directory
+    EXPECT_FALSE(make_vm_dir(parent.path(), "../escape").has_value());
+}
+
+}  // namespace

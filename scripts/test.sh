@@ -16,8 +16,10 @@ export MICROVM_TEST_EXPECT="${MICROVM_TEST_EXPECT-root,cgroups,process,gvisor,gu
 scripts/build.sh ci -DMICROVM_WERROR=ON -DCMAKE_BUILD_TYPE=Release \
   "-DCMAKE_CXX_FLAGS_RELEASE=-O2 -DNDEBUG"
 
-# Untrusted-input paths once more under AddressSanitizer + UBSan: the RTFS runtime and the
-# wasm engine (malformed modules, traps, memory.grow past the cap must not hurt the host).
+# Untrusted-input paths once more under AddressSanitizer + UBSan: the RTFS runtime, the wasm
+# engine (malformed modules, traps, memory.grow past the cap must not hurt the host), the host
+# kit with the guest agent protocol (hostile agents), and the Firecracker API client (hostile
+# API servers).
 if [ "${MICROVM_SKIP_ASAN:-0}" != "1" ]; then
   asan=build/asan
   if [ ! -f "$asan/build.ninja" ]; then
@@ -25,7 +27,8 @@ if [ "${MICROVM_SKIP_ASAN:-0}" != "1" ]; then
     cmake -G Ninja -S . -B "$asan" -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g1" \
       -DMICROVM_SANITIZE=ON -DMICROVM_BENCH=OFF -DMICROVM_WASM_RTFS=OFF
   fi
-  asan_tests=(tests/rtfs/rtfs_tests tests/providers/wasm/wasm_provider_tests)
+  asan_tests=(tests/rtfs/rtfs_tests tests/providers/wasm/wasm_provider_tests tests/host/host_tests
+              tests/providers/firecracker/firecracker_backend_tests)
   ninja -C "$asan" "${asan_tests[@]}"
   # RTFS on the wasm provider too: the host side under the sanitizers, with the guest module
   # the main build made.

@@ -1,5 +1,6 @@
 #include "host/paths.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -66,10 +67,26 @@ Expected<std::string> canonical_host_path(const std::string& path) {
     return std::string(resolved.get());
 }
 
+std::vector<std::string> path_dirs(std::string_view path_var) {
+    std::vector<std::string> dirs;
+    while (!path_var.empty()) {
+        size_t colon = path_var.find(':');
+        std::string_view dir = path_var.substr(0, colon);
+        if (!dir.empty() && dir.front() == '/') dirs.emplace_back(dir);
+        if (colon == std::string_view::npos) break;
+        path_var.remove_prefix(colon + 1);
+    }
+    return dirs;
+}
+
 std::string find_in_dirs(const std::string& name, const std::vector<std::string>& dirs) {
     for (const std::string& dir : dirs) {
         std::string candidate = dir + "/" + name;
-        if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+        struct stat st {};
+        if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+            ::access(candidate.c_str(), X_OK) == 0) {
+            return candidate;
+        }
     }
     return {};
 }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "microvm/guest_run.hpp"
+#include "microvm/script_languages.hpp"
 #include "host/paths.hpp"
 
 namespace microvm::host {
@@ -15,19 +16,6 @@ using Result = rtfs::Expected<Command, CommandError>;
 
 rtfs::Unexpected<CommandError> error(CommandError::Kind kind, std::string message) {
     return {CommandError{kind, std::move(message)}};
-}
-
-std::vector<std::string> sandbox_path_dirs() {
-    std::vector<std::string> dirs;
-    std::string path = kSandboxPath;
-    size_t i = 0;
-    while (i <= path.size()) {
-        size_t j = path.find(':', i);
-        if (j == std::string::npos) j = path.size();
-        dirs.push_back(path.substr(i, j - i));
-        i = j + 1;
-    }
-    return dirs;
 }
 
 std::vector<std::string> existing(const std::vector<std::string>& patterns) {
@@ -41,23 +29,6 @@ std::vector<std::string> existing(const std::vector<std::string>& patterns) {
     }
     return dirs;
 }
-
-struct Interpreter {
-    const char* language;
-    const char* program;
-    const char* source_flag;  // the source follows this flag
-    const char* arg0;         // sh/bash -c take $0 after the source; nullptr otherwise
-};
-
-constexpr Interpreter kInterpreters[] = {
-    {"sh", "sh", "-c", "sh"},
-    {"bash", "bash", "-c", "bash"},
-    {"python3", "python3", "-c", nullptr},
-    {"python", "python3", "-c", nullptr},
-    {"node", "node", "-e", nullptr},
-    {"javascript", "node", "-e", nullptr},
-    {"perl", "perl", "-e", nullptr},
-};
 
 // Library directories an interpreter reads at startup (bound read-only with fs none).
 std::vector<std::string> interpreter_runtime(const std::string& program) {
@@ -83,7 +54,7 @@ Result locate(const std::string& name, const std::string& what) {
         return error(CommandError::Kind::InvalidInput,
                      "program path '" + name + "' must be absolute or a bare command name");
     } else {
-        path = find_in_dirs(name, sandbox_path_dirs());
+        path = find_in_dirs(name, path_dirs(kSandboxPath));
         if (path.empty()) {
             return error(CommandError::Kind::NotFound,
                          what + " '" + name + "' not found in " + kSandboxPath);
@@ -117,10 +88,7 @@ Result external(const ExternalProgram& p) {
 }
 
 Result script(const ScriptSource& s, const std::vector<std::string>& args) {
-    const Interpreter* interp = nullptr;
-    for (const Interpreter& i : kInterpreters) {
-        if (s.language == i.language) interp = &i;
-    }
+    const ScriptInterpreter* interp = script_interpreter(s.language);
     if (!interp) {
         std::string known;
         for (const std::string& l : script_languages()) known += (known.empty() ? "" : ", ") + l;
@@ -138,9 +106,7 @@ Result script(const ScriptSource& s, const std::vector<std::string>& args) {
                          std::to_string(kMaxScriptBytes) + " bytes");
     }
     RTFS_TRY(Command c, locate(interp->program, "interpreter for " + s.language));
-    c.argv = {c.program, interp->source_flag, s.source};
-    if (interp->arg0) c.argv.emplace_back(interp->arg0);
-    c.argv.insert(c.argv.end(), args.begin(), args.end());
+    c.argv = script_argv(*interp, c.program, s.source, args);
     c.runtime_dirs = interpreter_runtime(c.program);
     return c;
 }
@@ -153,7 +119,7 @@ Result rtfs_guest(const RtfsSource& r, const ExecutionContext& ctx) {
     }
     RTFS_TRY(Command c, locate(*runner, "RTFS guest runner"));
     c.argv = {c.program};
-    c.stdin_data = guest::encode_job(guest::job_for(r, ctx));
+    c.stdin_data = guest::exec_frame(guest::job_for(r, ctx));
     c.result_channel = true;
     return c;
 }
@@ -182,12 +148,6 @@ Expected<std::vector<std::string>> sandbox_environment(const MicroVMConfig& conf
         env.push_back(key + "=" + value);
     }
     return env;
-}
-
-std::vector<std::string> script_languages() {
-    std::vector<std::string> names;
-    for (const Interpreter& i : kInterpreters) names.emplace_back(i.language);
-    return names;
 }
 
 Result command_for(const ExecutionContext& ctx) {

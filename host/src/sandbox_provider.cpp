@@ -44,7 +44,8 @@ void copy_measurements(SandboxReport& o, ExecutionMetadata& m) {
     m.stdout_truncated = o.stdout_data.truncated;
     m.stderr_truncated = o.stderr_data.truncated;
     m.exit_code = o.exit_code;  // 128+N when a signal ended it, like a shell reports
-    if (o.end != SandboxReport::End::Exited && o.end != SandboxReport::End::ExecFailed) {
+    if (o.end != SandboxReport::End::Exited && o.end != SandboxReport::End::ExecFailed &&
+        o.end != SandboxReport::End::GuestFailed) {
         m.signal = o.signal;
     }
 }
@@ -71,6 +72,7 @@ void apply_ending(const SandboxReport& o, bool guest, const MicroVMConfig& confi
             }
             return set(o.exec_errno == EACCES ? Reason::NotExecutable : Reason::ExecFailed,
                        o.exec_error);
+        case End::GuestFailed: return set(Reason::GuestProtocol, o.exec_error);
         case End::Exited:
             if (!guest && o.exit_code != 0) return set(Reason::NonzeroExit);
             r.status = Status::Ok;
@@ -110,8 +112,12 @@ void SandboxProvider::do_cleanup() {
     backend_.reset();
 }
 
+rtfs::Expected<Command, CommandError> SandboxProvider::resolve(const ExecutionContext& ctx) const {
+    return command_for(ctx);
+}
+
 ExecutionResult SandboxProvider::run(const ExecutionContext& ctx, const CancelToken& cancel) {
-    auto command = command_for(ctx);
+    auto command = resolve(ctx);
     if (!command) {
         const CommandFailure f = failure_of(command.error());
         ExecutionResult r = make_error(ctx, f.reason, command.error().message);

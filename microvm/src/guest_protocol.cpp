@@ -156,11 +156,23 @@ Expected<rtfs::RuntimeContext> decode_context(const json& obj) {
     return rc;
 }
 
-uint32_t read_le32(std::string_view b) {
-    return static_cast<uint32_t>(static_cast<unsigned char>(b[0])) |
-           static_cast<uint32_t>(static_cast<unsigned char>(b[1])) << 8 |
-           static_cast<uint32_t>(static_cast<unsigned char>(b[2])) << 16 |
-           static_cast<uint32_t>(static_cast<unsigned char>(b[3])) << 24;
+json job_object(const Job& job) {
+    return {{"source", job.source},
+            {"args", job.args},
+            {"runtime_context", encode_context(job.runtime_context)},
+            {"timeout_ms", job.timeout_ms},
+            {"network_policy", job.network_policy}};
+}
+
+Expected<Job> job_from(const json& j) {
+    if (!j.contains("source")) return protocol_error("job has no source");
+    Job job;
+    RTFS_CHECK(read_string(j, "source", job.source));
+    RTFS_CHECK(read_strings(j, "args", job.args));
+    RTFS_TRY(job.runtime_context, decode_context(j));
+    RTFS_CHECK(read_u64(j, "timeout_ms", job.timeout_ms));
+    RTFS_CHECK(read_string(j, "network_policy", job.network_policy));
+    return job;
 }
 
 bool is_executable_file(const std::string& path) {
@@ -171,25 +183,11 @@ bool is_executable_file(const std::string& path) {
 
 }  // namespace
 
-std::string encode_job(const Job& job) {
-    json j = {{"source", job.source},
-              {"args", job.args},
-              {"runtime_context", encode_context(job.runtime_context)},
-              {"timeout_ms", job.timeout_ms},
-              {"network_policy", job.network_policy}};
-    return dump(j);
-}
+std::string encode_job(const Job& job) { return dump(job_object(job)); }
 
 Expected<Job> decode_job(std::string_view text) {
     RTFS_TRY(json j, parse_object(text, "job"));
-    if (!j.contains("source")) return protocol_error("job has no source");
-    Job job;
-    RTFS_CHECK(read_string(j, "source", job.source));
-    RTFS_CHECK(read_strings(j, "args", job.args));
-    RTFS_TRY(job.runtime_context, decode_context(j));
-    RTFS_CHECK(read_u64(j, "timeout_ms", job.timeout_ms));
-    RTFS_CHECK(read_string(j, "network_policy", job.network_policy));
-    return job;
+    return job_from(j);
 }
 
 std::string encode_result(const Result& r) {
@@ -226,36 +224,205 @@ Expected<Result> decode_result(std::string_view text) {
     return r;
 }
 
-std::string frame(std::string_view body) {
-    const auto n = static_cast<uint32_t>(body.size());
-    std::string out;
-    out.reserve(4 + body.size());
-    for (int shift = 0; shift < 32; shift += 8) out += static_cast<char>((n >> shift) & 0xFF);
-    out.append(body);
-    return out;
+const char* to_string(Exec::Kind kind) {
+    switch (kind) {
+        case Exec::Kind::Rtfs: return "rtfs";
+        case Exec::Kind::Program: return "program";
+        case Exec::Kind::Script: return "script";
+    }
+    return "?";
 }
 
-Expected<Result> unframe_result(std::string_view bytes) {
-    if (bytes.empty()) return protocol_error("the guest wrote no result frame");
-    if (bytes.size() < 4) {
-        return protocol_error("truncated frame: " + std::to_string(bytes.size()) +
-                              " bytes, the length prefix alone is 4");
+std::string encode_hello(const Hello& h) {
+    return dump({{"protocol", h.protocol}, {"agent", h.agent}, {"kinds", h.kinds}});
+}
+
+Expected<Hello> decode_hello(std::string_view text) {
+    RTFS_TRY(json j, parse_object(text, "Hello"));
+    Hello h;
+    uint64_t protocol = 0;
+    RTFS_CHECK(read_u64(j, "protocol", protocol));
+    if (protocol != agent::kProtocolVersion) {
+        return protocol_error("the agent speaks protocol " + std::to_string(protocol) +
+                              ", this host speaks " + std::to_string(agent::kProtocolVersion));
     }
-    const uint32_t n = read_le32(bytes);
-    if (n > kMaxFrameBytes) {
-        return protocol_error("frame of " + std::to_string(n) + " bytes exceeds the limit of " +
-                              std::to_string(kMaxFrameBytes));
+    h.protocol = agent::kProtocolVersion;
+    RTFS_CHECK(read_string(j, "agent", h.agent));
+    RTFS_CHECK(read_strings(j, "kinds", h.kinds));
+    return h;
+}
+
+std::string encode_exec(const Exec& e) {
+    json j = {{"kind", to_string(e.kind)}};
+    switch (e.kind) {
+        case Exec::Kind::Rtfs: j["job"] = job_object(e.job); return dump(j);
+        case Exec::Kind::Program: j["argv"] = e.argv; break;
+        case Exec::Kind::Script:
+            j["language"] = e.language;
+            j["source"] = e.source;
+            j["args"] = e.args;
+            break;
     }
-    std::string_view body = bytes.substr(4);
-    if (body.size() < n) {
-        return protocol_error("truncated frame: " + std::to_string(body.size()) + " of " +
-                              std::to_string(n) + " bytes");
+    j["env"] = e.env;
+    j["cwd"] = e.cwd;
+    j["stdin"] = e.stdin_frames;
+    return dump(j);
+}
+
+Expected<Exec> decode_exec(std::string_view text) {
+    RTFS_TRY(json j, parse_object(text, "Exec"));
+    std::string kind;
+    RTFS_CHECK(read_string(j, "kind", kind));
+    Exec e;
+    if (kind == "rtfs") {
+        e.kind = Exec::Kind::Rtfs;
+        auto job = j.find("job");
+        if (job == j.end() || !job->is_object()) return protocol_error("Exec rtfs has no job object");
+        RTFS_TRY(e.job, job_from(*job));
+        return e;
     }
-    if (body.size() > n) {
-        return protocol_error(std::to_string(body.size() - n) +
-                              " unexpected bytes after the result frame");
+    if (kind == "program") {
+        e.kind = Exec::Kind::Program;
+        RTFS_CHECK(read_strings(j, "argv", e.argv));
+        if (e.argv.empty() || e.argv[0].empty()) return protocol_error("Exec program has no argv[0]");
+    } else if (kind == "script") {
+        e.kind = Exec::Kind::Script;
+        RTFS_CHECK(read_string(j, "language", e.language));
+        RTFS_CHECK(read_string(j, "source", e.source));
+        RTFS_CHECK(read_strings(j, "args", e.args));
+    } else {
+        return protocol_error("Exec kind must be rtfs, program or script");
     }
-    return decode_result(body);
+    RTFS_CHECK(read_strings(j, "env", e.env));
+    RTFS_CHECK(read_string(j, "cwd", e.cwd));
+    RTFS_CHECK(read_bool(j, "stdin", e.stdin_frames));
+    if (e.cwd.empty() || e.cwd.front() != '/') return protocol_error("Exec cwd must be absolute");
+    return e;
+}
+
+std::string encode_exit(const ExitStatus& e) {
+    json j = json::object();
+    if (e.signal) j["signal"] = *e.signal;
+    else j["exit_code"] = e.exit_code.value_or(0);
+    return dump(j);
+}
+
+Expected<ExitStatus> decode_exit(std::string_view text) {
+    RTFS_TRY(json j, parse_object(text, "Exit"));
+    ExitStatus e;
+    if (j.contains("exit_code") == j.contains("signal")) {
+        return protocol_error("Exit holds exactly one of exit_code and signal");
+    }
+    int value = 0;
+    if (j.contains("exit_code")) {
+        RTFS_CHECK(read_int(j, "exit_code", value));
+        if (value < 0 || value > 255) return protocol_error("Exit exit_code must be 0..255");
+        e.exit_code = value;
+    } else {
+        RTFS_CHECK(read_int(j, "signal", value));
+        if (value < 1 || value > 64) return protocol_error("Exit signal must be 1..64");
+        e.signal = value;
+    }
+    return e;
+}
+
+std::string encode_usage(const Usage& u) {
+    return dump({{"cpu_user_us", u.cpu_user_us},
+                 {"cpu_system_us", u.cpu_system_us},
+                 {"peak_memory_bytes", u.peak_memory_bytes},
+                 {"wall_us", u.wall_us}});
+}
+
+Expected<Usage> decode_usage(std::string_view text) {
+    RTFS_TRY(json j, parse_object(text, "Usage"));
+    Usage u;
+    RTFS_CHECK(read_u64(j, "cpu_user_us", u.cpu_user_us));
+    RTFS_CHECK(read_u64(j, "cpu_system_us", u.cpu_system_us));
+    RTFS_CHECK(read_u64(j, "peak_memory_bytes", u.peak_memory_bytes));
+    RTFS_CHECK(read_u64(j, "wall_us", u.wall_us));
+    return u;
+}
+
+std::string encode_kill(const KillRequest& k) { return dump({{"signal", k.signal}}); }
+
+Expected<KillRequest> decode_kill(std::string_view text) {
+    KillRequest k;
+    if (text.empty()) return k;  // SIGKILL
+    RTFS_TRY(json j, parse_object(text, "Kill"));
+    RTFS_CHECK(read_int(j, "signal", k.signal));
+    if (k.signal < 1 || k.signal > 64) return protocol_error("Kill signal must be 1..64");
+    return k;
+}
+
+std::string encode_agent_error(const AgentError& e) {
+    return dump({{"reason", to_string(e.reason)}, {"message", e.message}});
+}
+
+Expected<AgentError> decode_agent_error(std::string_view text) {
+    RTFS_TRY(json j, parse_object(text, "Error"));
+    std::string reason;
+    AgentError e;
+    RTFS_CHECK(read_string(j, "reason", reason));
+    RTFS_CHECK(read_string(j, "message", e.message));
+    bool known = false;
+    for (Reason r : {Reason::ProgramNotFound, Reason::NotExecutable, Reason::ExecFailed,
+                     Reason::InvalidProgram, Reason::SetupError}) {
+        if (reason == to_string(r)) {
+            e.reason = r;
+            known = true;
+        }
+    }
+    if (!known) return protocol_error("Error reason '" + reason + "' is not one an agent gives");
+    return e;
+}
+
+std::string exec_frame(const Job& job) {
+    Exec e;
+    e.job = job;
+    return agent::encode_frame(agent::FrameType::Exec, encode_exec(e));
+}
+
+std::string result_frame(const Result& r) {
+    return agent::encode_frame(agent::FrameType::Result, encode_result(r));
+}
+
+namespace {
+
+// The one frame of type `type` that bytes must hold, and nothing else.
+Expected<std::string> only_frame(std::string_view bytes, agent::FrameType type) {
+    const char* name = agent::type_name(type);
+    if (bytes.empty()) return protocol_error(std::string("no ") + name + " frame");
+    agent::FrameDecoder decoder;
+    decoder.feed(bytes);
+    agent::Frame frame;
+    switch (decoder.next(frame)) {
+        case agent::FrameDecoder::Status::Malformed: return protocol_error(decoder.error());
+        case agent::FrameDecoder::Status::NeedMore:
+            return protocol_error("truncated frame: " + std::to_string(bytes.size()) +
+                                  " bytes where a whole " + name + " frame was expected");
+        case agent::FrameDecoder::Status::Ready: break;
+    }
+    if (frame.type != type) {
+        return protocol_error(std::string(agent::type_name(frame.type)) + " frame where the " +
+                              name + " frame was expected");
+    }
+    if (decoder.pending() > 0) {
+        return protocol_error(std::to_string(decoder.pending()) + " unexpected bytes after the " +
+                              name + " frame");
+    }
+    return std::move(frame.payload);
+}
+
+}  // namespace
+
+Expected<Exec> read_exec_frame(std::string_view bytes) {
+    RTFS_TRY(std::string payload, only_frame(bytes, agent::FrameType::Exec));
+    return decode_exec(payload);
+}
+
+Expected<Result> read_result_frame(std::string_view bytes) {
+    RTFS_TRY(std::string payload, only_frame(bytes, agent::FrameType::Result));
+    return decode_result(payload);
 }
 
 GuestRunnerSearch default_guest_runner_search() {

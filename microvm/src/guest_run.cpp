@@ -27,7 +27,7 @@ void apply_result(const Exit& exit, ExecutionResult& r) {
         return fail("the RTFS guest runner exited with code " + std::to_string(exit.exit_code) +
                     " without a result" + (tail.empty() ? "" : ": " + std::string(tail)));
     }
-    auto decoded = unframe_result(exit.frame);
+    auto decoded = read_result_frame(exit.frame);
     if (!decoded) return fail(decoded.error().message);
     r.metadata.network_requests = std::move(decoded->effects.network_requests);
     r.metadata.file_operations = std::move(decoded->effects.file_operations);

@@ -18,16 +18,6 @@ namespace {
 
 using K = Failure::Kind;
 
-std::vector<std::string> split_path(const std::string& path) {
-    std::vector<std::string> dirs;
-    std::istringstream in(path);
-    for (std::string dir; std::getline(in, dir, ':');) {
-        // Relative entries would resolve against our working directory: never searched.
-        if (!dir.empty() && dir.front() == '/') dirs.push_back(dir);
-    }
-    return dirs;
-}
-
 std::string basename_of(const std::string& path) {
     size_t slash = path.find_last_of('/');
     return slash == std::string::npos ? path : path.substr(slash + 1);
@@ -42,7 +32,7 @@ Expected<FcBinaries> find_binaries(const FcLaunchSettings& settings, const std::
     if (!settings.binary.empty()) {
         RTFS_TRY(found.firecracker, trusted_executable(settings.binary, "firecracker"));
     } else {
-        std::string hit = host::find_in_dirs("firecracker", split_path(path_env));
+        std::string hit = host::find_in_dirs("firecracker", host::path_dirs(path_env));
         if (hit.empty()) {
             return fail(K::SetupError,
                         "firecracker binary not found: the setting `binary` is unset and no "
@@ -54,7 +44,7 @@ Expected<FcBinaries> find_binaries(const FcLaunchSettings& settings, const std::
     if (!settings.jailer.empty()) {
         RTFS_TRY(found.jailer, trusted_executable(settings.jailer, "jailer"));
     } else {
-        std::string hit = host::find_in_dirs("jailer", split_path(path_env));
+        std::string hit = host::find_in_dirs("jailer", host::path_dirs(path_env));
         if (!hit.empty()) {
             RTFS_TRY(found.jailer, trusted_executable(hit, "jailer"));
         }

@@ -18,15 +18,6 @@ namespace {
 using namespace std::chrono_literals;
 constexpr uint64_t kToolOutputCap = 64 * 1024;
 
-std::vector<std::string> split_path(const std::string& path) {
-    std::vector<std::string> dirs;
-    std::istringstream in(path);
-    for (std::string dir; std::getline(in, dir, ':');) {
-        if (!dir.empty() && dir.front() == '/') dirs.push_back(dir);
-    }
-    return dirs;
-}
-
 }  // namespace
 
 bool ToolOutput::succeeded() const {
@@ -76,7 +67,7 @@ Expected<std::string> find_runsc(const std::string& configured) {
     // runsc runs as the host's user (root): it must lie where no sandbox could have planted it.
     if (!configured.empty()) return trusted_executable(configured, "runsc");
     const char* path = std::getenv("PATH");
-    std::vector<std::string> dirs = split_path(path ? path : "");
+    std::vector<std::string> dirs = host::path_dirs(path ? path : "");
     for (const char* d : {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin"}) {
         dirs.emplace_back(d);
     }

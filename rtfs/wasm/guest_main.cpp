@@ -1,13 +1,15 @@
-// rtfs-guest.wasm: the RTFS guest runner for the wasm provider. Same protocol as the native
-// microvm-guest (microvm/include/microvm/guest_protocol.hpp): the job as JSON on stdin, println
-// output on stdout, one length-prefixed JSON result frame on fd 3. Built with clang-19 for
-// wasm32-wasi, without exceptions or threads; JSON goes through the RTFS core's own codec.
+// rtfs-guest.wasm: the RTFS guest agent for the wasm provider, in the stdio mode of the native
+// microvm-guest (docs/guest-protocol.md): one Exec frame (kind rtfs) on stdin, println output on
+// stdout, one Result frame on fd 3. Built with clang-19 for wasm32-wasi, without exceptions or
+// threads; frames through microvm/agent_frame.hpp (header-only), JSON through the RTFS core's
+// own codec.
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdint>
 #include <string>
 
+#include "microvm/agent_frame.hpp"
 #include "rtfs/interpreter.hpp"
 #include "rtfs/json.hpp"
 #include "rtfs/printer.hpp"
@@ -79,10 +81,7 @@ Value result_frame_value(bool ok, const std::string& value, const std::string& k
 }
 
 bool write_frame(const std::string& body) {
-    const uint32_t n = static_cast<uint32_t>(body.size());
-    std::string frame;
-    for (int i = 0; i < 4; ++i) frame += static_cast<char>((n >> (8 * i)) & 0xFF);
-    frame += body;
+    const std::string frame = microvm::agent::encode_frame(microvm::agent::FrameType::Result, body);
     size_t off = 0;
     while (off < frame.size()) {
         ssize_t w = ::write(kResultFd, frame.data() + off, frame.size() - off);
@@ -92,6 +91,36 @@ bool write_frame(const std::string& body) {
     return true;
 }
 
+// The job inside the one Exec frame on stdin; a message in error otherwise.
+Result<Value> read_job(std::string& error) {
+    std::string bytes = read_stdin();
+    microvm::agent::FrameDecoder decoder;
+    decoder.feed(bytes);
+    microvm::agent::Frame frame;
+    auto status = decoder.next(frame);
+    if (status != microvm::agent::FrameDecoder::Status::Ready) {
+        error = status == microvm::agent::FrameDecoder::Status::Malformed ? decoder.error()
+                                                                        : "truncated Exec frame";
+    } else if (frame.type != microvm::agent::FrameType::Exec) {
+        error = std::string("a ") + microvm::agent::type_name(frame.type) +
+                " frame where an Exec frame was expected";
+    } else if (decoder.pending() > 0) {
+        error = "unexpected bytes after the Exec frame";
+    } else {
+        auto exec = json::parse(frame.payload);
+        if (!exec) {
+            error = exec.error().message();
+        } else if (!exec->is(Type::Map) || string_field(*exec, "kind") != "rtfs") {
+            error = "the wasm guest runs Exec frames of kind rtfs only";
+        } else if (const Value* job = field(*exec, "job"); job && job->is(Type::Map) && field(*job, "source")) {
+            return *job;
+        } else {
+            error = "no source";
+        }
+    }
+    return unexpected(Error(ErrorKind::ReadError, error));
+}
+
 }  // namespace
 
 int main() {
@@ -99,10 +128,11 @@ int main() {
     bool ok = false;
     std::string value, kind, message;
     {
-        auto job = json::parse(read_stdin());
-        if (!job || !job->is(Type::Map) || !field(*job, "source")) {
+        std::string error;
+        auto job = read_job(error);
+        if (!job) {
             kind = "ReadError";
-            message = job ? "invalid job: no source" : "invalid job: " + job.error().message();
+            message = "invalid job: " + error;
         } else {
             EvalOptions eo;
             eo.security = runtime_context_of(*job);

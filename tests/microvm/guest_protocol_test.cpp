@@ -36,7 +36,7 @@ TEST(GuestProtocol, ResultRoundTripThroughFrame) {
     r.error_message = "denied";
     r.effects.network_requests.push_back({"http://x/", "GET", 404, 7, ""});
     r.effects.file_operations.push_back({"/tmp/f", "write", 3, "EACCES"});
-    auto back = unframe_result(frame(encode_result(r)));
+    auto back = read_result_frame(result_frame(r));
     ASSERT_TRUE(back.has_value()) << back.error().message;
     EXPECT_FALSE(back->ok);
     EXPECT_EQ(back->error_kind, "SecurityViolation");
@@ -59,27 +59,31 @@ TEST(GuestProtocol, InvalidUtf8ValueDoesNotThrow) {
     EXPECT_TRUE(back->ok);
 }
 
-TEST(GuestProtocol, FrameIsLittleEndianLength) {
-    std::string f = frame("abc");
-    ASSERT_EQ(f.size(), 7u);
-    EXPECT_EQ(f.substr(0, 4), std::string("\x03\x00\x00\x00", 4));
-    EXPECT_EQ(f.substr(4), "abc");
+TEST(GuestProtocol, ResultFrameIsBigEndianLengthThenType) {
+    std::string f = agent::encode_frame(agent::FrameType::Result, "abc");
+    ASSERT_EQ(f.size(), 8u);
+    EXPECT_EQ(f.substr(0, 5), std::string("\x00\x00\x00\x04\x07", 5));
+    EXPECT_EQ(f.substr(5), "abc");
 }
 
 std::string error_of(std::string_view bytes) {
-    auto r = unframe_result(bytes);
+    auto r = read_result_frame(bytes);
     EXPECT_FALSE(r.has_value());
     return r ? std::string() : r.error().message;
 }
 
 TEST(GuestProtocol, MalformedFrames) {
-    std::string body = encode_result(Result{true, "1", "", "", {}});
-    EXPECT_NE(error_of("").find("no result frame"), std::string::npos);
-    EXPECT_NE(error_of(std::string("\x05\x00", 2)).find("truncated"), std::string::npos);
-    std::string full = frame(body);
+    auto frame = [](std::string_view body) {
+        return agent::encode_frame(agent::FrameType::Result, body);
+    };
+    std::string full = result_frame(Result{true, "1", "", "", {}});
+    EXPECT_NE(error_of("").find("no Result frame"), std::string::npos);
+    EXPECT_NE(error_of(std::string("\x00\x00", 2)).find("truncated"), std::string::npos);
     EXPECT_NE(error_of(full.substr(0, full.size() - 1)).find("truncated"), std::string::npos);
     EXPECT_NE(error_of(full + "x").find("unexpected bytes"), std::string::npos);
     EXPECT_NE(error_of(std::string("\xff\xff\xff\xff", 4) + "{}").find("exceeds"),
+              std::string::npos);
+    EXPECT_NE(error_of(agent::encode_frame(agent::FrameType::Exit, "{}")).find("Exit frame where the Result frame"),
               std::string::npos);
     EXPECT_NE(error_of(frame("{not json")).find("not valid JSON"), std::string::npos);
     EXPECT_NE(error_of(frame("[1,2]")).find("not a JSON object"), std::string::npos);
@@ -98,7 +102,7 @@ TEST(GuestProtocol, MalformedFrames) {
             .find("status"),
         std::string::npos);
     std::string deep(100000, '[');
-    EXPECT_FALSE(unframe_result(frame(deep)).has_value());
+    EXPECT_FALSE(read_result_frame(frame(deep)).has_value());
 }
 
 TEST(GuestProtocol, MalformedJobs) {

@@ -26,7 +26,11 @@ std::string parent_path(std::string_view absolute_path);
 // The host path with every symlink resolved (realpath). InvalidInput when it does not exist.
 Expected<std::string> canonical_host_path(const std::string& path);
 
-// Searches dirs for an executable named name (a name without '/'). Empty when none.
+// The directories of a PATH value, in order; relative entries (which would resolve against the
+// caller's working directory) are left out.
+std::vector<std::string> path_dirs(std::string_view path_var);
+
+// Searches dirs for an executable regular file named name (a name without '/'). Empty when none.
 std::string find_in_dirs(const std::string& name, const std::vector<std::string>& dirs);
 
 }  // namespace microvm::host

@@ -45,9 +45,6 @@ CommandFailure failure_of(const CommandError& e);
 // The command for ctx.program, or why there is none.
 rtfs::Expected<Command, CommandError> command_for(const ExecutionContext& ctx);
 
-// Languages ScriptSource accepts, for messages and the docs.
-std::vector<std::string> script_languages();
-
 // The complete environment of a sandboxed program: PATH=kSandboxPath (unless env_vars sets PATH)
 // plus exactly config.env_vars. InvalidInput for a name with '=' or a NUL byte.
 Expected<std::vector<std::string>> sandbox_environment(const MicroVMConfig& config);

@@ -39,7 +39,8 @@ struct SandboxRequest {
 };
 
 struct SandboxReport {
-    enum class End { Exited, Signaled, TimedOut, MemoryExceeded, Cancelled, ExecFailed };
+    // GuestFailed: a VM's agent broke the protocol or its channel closed (exec_error says how).
+    enum class End { Exited, Signaled, TimedOut, MemoryExceeded, Cancelled, ExecFailed, GuestFailed };
     End end = End::Exited;
     int exit_code = 0;  // Exited; 128+signal otherwise (as a shell reports it)
     int signal = 0;     // Signaled; SIGKILL for TimedOut, MemoryExceeded, Cancelled

@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "host/program_command.hpp"
 #include "host/sandbox.hpp"
 #include "microvm/provider.hpp"
 
@@ -21,6 +22,9 @@ class SandboxProvider : public Provider {
     // The backend for these settings (already validated against config_schema()).
     virtual Expected<std::unique_ptr<SandboxBackend>> make_backend(
         const nlohmann::json& settings) = 0;
+    // How this provider finds the program it runs. Default: files of the host, bound into the
+    // sandbox at the same paths (process, gvisor); a VM provider resolves inside its image.
+    virtual rtfs::Expected<Command, CommandError> resolve(const ExecutionContext& ctx) const;
     // What this backend cannot enforce beyond the shared refusals.
     virtual void check_backend(const ExecutionContext&, std::vector<Unsupported>&) const {}
 

@@ -1,13 +1,20 @@
-// The wire format between a sandboxing provider and the guest runner (tools/guest), the one small
-// binary that evaluates RTFS inside process, gvisor and VM sandboxes.
+// The guest agent protocol, version 1 (docs/guest-protocol.md): the messages between a provider
+// and microvm-guest, the one agent binary that runs inside process, gvisor, wasm (its wasm32
+// build) and VM sandboxes. Frames are agent_frame.hpp's; payloads are JSON objects except the
+// raw bytes of Stdin and Output.
 //
-//   provider -> guest: the job, one JSON object on the guest's stdin, then EOF.
-//   guest -> provider: RTFS output (println) on stdout/stderr like any program, and the result as
-//                      one frame on fd 3: a 4-byte little-endian length, then that many bytes of
-//                      JSON. The guest exits 0 once the frame is written (an RTFS error is a result,
-//                      not a guest failure); any other exit means the guest itself failed.
-//                      With `--result-file PATH` the guest writes that frame to PATH instead of
-//                      fd 3 (sandboxes that pass only stdio, e.g. gvisor).
+// Two ways to wire it:
+//   stdio mode (process, gvisor, wasm: the sandbox itself runs and measures the program): one
+//     Exec frame (kind rtfs) on the agent's stdin; the agent evaluates it, println goes to its
+//     stdout/stderr like any program's, and one Result frame goes to the result channel: fd 3,
+//     or the file named by --result-file for sandboxes that pass only stdio (runsc). Exit 0 once
+//     the frame is written; any other exit means the agent itself failed.
+//   channel mode (VMs: --channel PATH or --channel-fd N, a bidirectional virtio-serial port,
+//     vsock or socket): Hello, then for each Exec (rtfs, program or script) Output frames as the
+//     program writes, Stdin and Kill from the host, and at the end Result (RTFS), Usage and Exit,
+//     or one Error if it could not start.
+//
+// Every decoder checks every field and never throws: the bytes come from inside a sandbox.
 #pragma once
 
 #include <cstdint>
@@ -16,7 +23,9 @@
 #include <string_view>
 #include <vector>
 
+#include "microvm/agent_frame.hpp"
 #include "microvm/error.hpp"
+#include "microvm/result.hpp"
 #include "rtfs/effects.hpp"
 #include "rtfs/security.hpp"
 
@@ -24,8 +33,11 @@ namespace microvm::guest {
 
 inline constexpr int kResultFd = 3;
 inline constexpr const char* kResultFileFlag = "--result-file";
-inline constexpr uint32_t kMaxFrameBytes = 64u << 20;
+inline constexpr const char* kChannelFlag = "--channel";
+inline constexpr const char* kChannelFdFlag = "--channel-fd";
+inline constexpr uint32_t kMaxFrameBytes = agent::kMaxFrameBytes;
 
+// An RTFS run.
 struct Job {
     std::string source;                 // RTFS program
     std::vector<std::string> args;      // RTFS printed values, bound to *args*
@@ -36,6 +48,7 @@ struct Job {
     std::string network_policy;         // NetworkPolicy::to_string() form
 };
 
+// The outcome of an RTFS run.
 struct Result {
     bool ok = false;
     std::string value;                  // RTFS printed value when ok
@@ -44,13 +57,75 @@ struct Result {
     rtfs::EffectLog effects;
 };
 
+struct Hello {
+    uint32_t protocol = agent::kProtocolVersion;
+    std::string agent;               // "microvm-guest <version>"
+    std::vector<std::string> kinds;  // Exec kinds it runs: rtfs, program, script
+};
+
+struct Exec {
+    enum class Kind { Rtfs, Program, Script };
+    Kind kind = Kind::Rtfs;
+    Job job;                         // Rtfs
+    std::vector<std::string> argv;   // Program: argv[0] is an absolute path or a bare name
+                                     // looked up in the PATH of env
+    std::string language;            // Script: a name from script_languages.hpp
+    std::string source;              // Script
+    std::vector<std::string> args;   // Script: its arguments
+    std::vector<std::string> env;    // Program and Script: the complete environment, NAME=value
+    std::string cwd = "/";
+    bool stdin_frames = false;       // Stdin frames follow (the last one empty); else no stdin
+};
+const char* to_string(Exec::Kind kind);
+
+struct ExitStatus {
+    std::optional<int> exit_code;  // exited
+    std::optional<int> signal;     // or ended by this signal
+};
+
+// As the guest kernel measured the program (wait4 rusage), and the agent's wall clock.
+struct Usage {
+    uint64_t cpu_user_us = 0;
+    uint64_t cpu_system_us = 0;
+    uint64_t peak_memory_bytes = 0;
+    uint64_t wall_us = 0;
+};
+
+struct KillRequest {
+    int signal = 9;
+};
+
+// Why an Exec did not start. reason is one of program_not_found, not_executable, exec_failed,
+// invalid_program, setup_error.
+struct AgentError {
+    Reason reason = Reason::SetupError;
+    std::string message;
+};
+
 std::string encode_job(const Job& job);
 Expected<Job> decode_job(std::string_view json);
-std::string encode_result(const Result& r);          // JSON body, without the length prefix
+std::string encode_result(const Result& r);
 Expected<Result> decode_result(std::string_view json);
-std::string frame(std::string_view body);            // length prefix + body
-// Parses one frame from bytes read off fd 3 (exactly one frame expected).
-Expected<Result> unframe_result(std::string_view bytes);
+std::string encode_hello(const Hello& h);
+Expected<Hello> decode_hello(std::string_view json);
+std::string encode_exec(const Exec& e);
+Expected<Exec> decode_exec(std::string_view json);
+std::string encode_exit(const ExitStatus& e);
+Expected<ExitStatus> decode_exit(std::string_view json);
+std::string encode_usage(const Usage& u);
+Expected<Usage> decode_usage(std::string_view json);
+std::string encode_kill(const KillRequest& k);
+Expected<KillRequest> decode_kill(std::string_view json);
+std::string encode_agent_error(const AgentError& e);
+Expected<AgentError> decode_agent_error(std::string_view json);
+
+// Stdio mode. The bytes of the agent's stdin for an RTFS job (one Exec frame), and the one Exec
+// they must hold.
+std::string exec_frame(const Job& job);
+Expected<Exec> read_exec_frame(std::string_view bytes);
+// The result channel's bytes: one Result frame, and nothing else.
+std::string result_frame(const Result& r);
+Expected<Result> read_result_frame(std::string_view bytes);
 
 // Where to look for the guest runner binary, in this order.
 struct GuestRunnerSearch {

@@ -9,9 +9,11 @@
 #include <string>
 #include <string_view>
 
-#include "unique_fd.hpp"
+#include "host/unique_fd.hpp"
 
 namespace microvm::wasm {
+
+using host::UniqueFd;
 
 // Opens path below dir. Returns 0 and sets out, or a positive errno.
 int open_beneath(int dir, std::string_view path, int flags, mode_t mode, bool follow_last,

@@ -11,9 +11,11 @@
 
 #include "microvm/error.hpp"
 #include "microvm/policy.hpp"
-#include "unique_fd.hpp"
+#include "host/unique_fd.hpp"
 
 namespace microvm::wasm {
+
+using host::UniqueFd;
 
 enum class FdKind { Stdin, Stdout, Stderr, ResultSink, Directory, File };
 

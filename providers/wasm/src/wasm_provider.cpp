@@ -155,7 +155,7 @@ ExecutionResult WasmProvider::run_rtfs(const ExecutionContext& ctx, const RtfsSo
     }
     wasm::RunRequest request;
     request.program_name = "rtfs-guest.wasm";
-    request.stdin_data = guest::encode_job(guest::job_for(program, ctx));
+    request.stdin_data = guest::exec_frame(guest::job_for(program, ctx));
     request.result_sink = true;
     request.result_cap = guest::kMaxFrameBytes + 4;
     request.max_call_depth = wasm::limits::kRtfsGuestCallDepth;

@@ -1,5 +1,5 @@
 // A stand-in for the RTFS guest runner (tools/guest) that exercises the provider's side of the
-// guest protocol only: it decodes the job from stdin and answers one frame on fd 3, without
+// guest protocol only: it decodes the Exec frame from stdin and answers one Result frame on fd 3, without
 // evaluating anything. The answer echoes the job so the test can check what arrived:
 //   "(deny)"  -> a SecurityViolation error result
 //   "(crash)" -> exit 3 without a frame
@@ -14,11 +14,12 @@
 int main() {
     using namespace microvm::guest;
     std::string input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
-    auto job = decode_job(input);
+    auto exec = read_exec_frame(input);
+    const Job* job = exec ? &exec->job : nullptr;
     Result r;
-    if (!job) {
+    if (!exec) {
         r.error_kind = "guest_protocol";
-        r.error_message = job.error().message;
+        r.error_message = exec.error().message;
     } else if (job->source == "(crash)") {
         return 3;
     } else if (job->source == "(deny)") {
@@ -31,6 +32,6 @@ int main() {
         r.value = job->source + "|" + args + "|" + job->network_policy + "|" +
                   std::to_string(job->timeout_ms);
     }
-    std::string out = frame(encode_result(r));
+    std::string out = result_frame(r);
     return ::write(kResultFd, out.data(), out.size()) == static_cast<ssize_t>(out.size()) ? 0 : 1;
 }

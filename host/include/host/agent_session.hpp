@@ -1,0 +1,82 @@
+// The host's end of a guest agent in channel mode (docs/guest-protocol.md), for the VM backends:
+// waits for Hello, sends one Exec at a time and follows it to its end under a deadline and a
+// cancellation token, keeps stdout/stderr within their caps (handing each kept chunk on as it
+// arrives), feeds stdin, and sends Kill when the time is up or the run is cancelled.
+//
+// Everything the agent sends is untrusted. A malformed, oversized, truncated or out-of-place
+// frame ends the run as a ProtocolError naming it, found from the frame's header before its
+// payload is awaited; an agent that stops talking runs into the deadline; an agent that stops
+// reading cannot block the host (every write is non-blocking and bounded by the deadline). After
+// a ProtocolError, ChannelClosed, or a Kill the agent did not answer, the session is unusable
+// and the VM behind it must be discarded.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "host/output_capture.hpp"
+#include "host/sandbox.hpp"
+#include "host/unique_fd.hpp"
+#include "microvm/cancel.hpp"
+#include "microvm/context.hpp"
+#include "microvm/guest_protocol.hpp"
+
+namespace microvm::host {
+
+struct AgentLimits {
+    std::chrono::steady_clock::time_point deadline;
+    CancelToken cancel;
+    uint64_t max_output_bytes = 1 << 20;  // per stream
+    OutputSink on_output;
+    std::optional<std::string> stdin_data;  // sent as Stdin frames then EOF; nullopt: no stdin
+    // After Kill, how long the agent has to answer with Exit.
+    std::chrono::milliseconds kill_grace{1000};
+};
+
+struct AgentRun {
+    enum class End { Exited, Signaled, Refused, TimedOut, Cancelled, ProtocolError, ChannelClosed };
+    End end = End::ProtocolError;
+    int exit_code = 0;  // Exited; 128+signal when Signaled
+    int signal = 0;     // Signaled
+    std::optional<guest::AgentError> refused;  // Refused: why the Exec did not start
+    std::string problem;                        // ProtocolError, ChannelClosed: what happened
+    std::optional<guest::Usage> usage;          // as the guest kernel measured the program
+    CapturedStream stdout_data;
+    CapturedStream stderr_data;
+    std::optional<std::string> result;  // RTFS: the Result frame (guest::read_result_frame)
+    std::chrono::nanoseconds wall{0};
+};
+
+class AgentSession {
+  public:
+    // channel: a connected, bidirectional descriptor (made non-blocking here).
+    explicit AgentSession(UniqueFd channel);
+
+    // The agent's Hello, or a GuestProtocol-worthy failure (InvalidInput) naming what arrived
+    // instead; SetupError when the deadline passed, the token was cancelled or the channel
+    // closed first.
+    Expected<guest::Hello> handshake(std::chrono::steady_clock::time_point deadline,
+                                     const CancelToken& cancel = {});
+    // Runs exec to its end (see AgentRun::End). Call only while usable().
+    AgentRun run(const guest::Exec& exec, const AgentLimits& limits);
+
+    bool usable() const { return usable_; }
+
+  private:
+    UniqueFd channel_;
+    agent::FrameDecoder decoder_;
+    bool usable_ = true;
+};
+
+// The Exec that carries a sandbox request to an agent: the request's own Exec frame for RTFS
+// (stdio mode's stdin), else the program with its argv and environment.
+Expected<guest::Exec> exec_for(const SandboxRequest& request);
+
+// The report a VM backend gives for an agent run: Refused becomes ExecFailed (with the errno a
+// local exec would have given for a missing or non-executable program), ProtocolError and
+// ChannelClosed become GuestFailed. wall, CPU and memory are left to the backend, which measures
+// them on the host.
+SandboxReport report_of(AgentRun run);
+
+}  // namespace microvm::host

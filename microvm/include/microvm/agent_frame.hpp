@@ -1,0 +1,164 @@
+// Framing of the guest agent protocol (docs/guest-protocol.md). Every message is one frame:
+//
+//   u32 length, big-endian (counts the type byte and the payload) | u8 type | payload
+//
+// Header-only, no exceptions, nothing but <string>: the wasm32-wasi guest (rtfs/wasm) compiles
+// it as well as the host and the native agent. The decoder is incremental (feed bytes as they
+// arrive, take frames out) and judges a frame by its header alone, so a hostile sender's huge
+// or unknown frame is refused before any of its payload is buffered.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace microvm::agent {
+
+inline constexpr uint32_t kProtocolVersion = 1;
+inline constexpr size_t kHeaderBytes = 5;
+inline constexpr uint32_t kMaxFrameBytes = 64u << 20;  // type byte + payload
+// Stdin and Output carry chunks; senders split larger writes.
+inline constexpr uint32_t kMaxChunkBytes = 64u << 10;
+
+enum class FrameType : uint8_t {
+    Hello = 1,   // agent -> host, once: JSON {protocol, agent, kinds}
+    Exec = 2,    // host -> agent: JSON, what to run
+    Stdin = 3,   // host -> agent: raw bytes for the program's stdin; empty payload = EOF
+    Output = 4,  // agent -> host: stream byte (1 stdout, 2 stderr) + raw bytes
+    Exit = 5,    // agent -> host: JSON {exit_code} or {signal}; ends the run
+    Usage = 6,   // agent -> host: JSON, CPU time and peak memory as the guest kernel saw them
+    Result = 7,  // agent -> host: JSON, the RTFS result (RTFS runs only)
+    Kill = 8,    // host -> agent: JSON {signal}; kills the running program's process group
+    Error = 9,   // agent -> host: JSON {reason, message}; the Exec could not start; ends the run
+};
+
+enum class StreamId : uint8_t { Stdout = 1, Stderr = 2 };
+
+inline const char* type_name(uint8_t type) {
+    switch (type) {
+        case 1: return "Hello";
+        case 2: return "Exec";
+        case 3: return "Stdin";
+        case 4: return "Output";
+        case 5: return "Exit";
+        case 6: return "Usage";
+        case 7: return "Result";
+        case 8: return "Kill";
+        case 9: return "Error";
+        default: return nullptr;
+    }
+}
+
+inline const char* type_name(FrameType type) { return type_name(static_cast<uint8_t>(type)); }
+
+// The largest payload a frame of this type may carry.
+inline uint32_t max_payload(FrameType type) {
+    switch (type) {
+        case FrameType::Stdin: return kMaxChunkBytes;
+        case FrameType::Output: return kMaxChunkBytes + 1;
+        case FrameType::Hello:
+        case FrameType::Exit:
+        case FrameType::Usage:
+        case FrameType::Kill:
+        case FrameType::Error: return 64u << 10;
+        case FrameType::Exec:
+        case FrameType::Result: break;
+    }
+    return kMaxFrameBytes - 1;
+}
+
+struct Frame {
+    FrameType type = FrameType::Hello;
+    std::string payload;
+};
+
+// One frame; the caller keeps payload within max_payload(type).
+inline std::string encode_frame(FrameType type, std::string_view payload) {
+    const auto n = static_cast<uint32_t>(payload.size() + 1);
+    std::string out;
+    out.reserve(kHeaderBytes + payload.size());
+    for (int shift = 24; shift >= 0; shift -= 8) out += static_cast<char>((n >> shift) & 0xFF);
+    out += static_cast<char>(type);
+    out.append(payload);
+    return out;
+}
+
+// Output frames for bytes of one stream, split into chunks.
+inline std::string encode_output(StreamId stream, std::string_view bytes) {
+    std::string out;
+    do {
+        std::string_view chunk = bytes.substr(0, kMaxChunkBytes);
+        bytes.remove_prefix(chunk.size());
+        std::string payload(1, static_cast<char>(stream));
+        payload.append(chunk);
+        out += encode_frame(FrameType::Output, payload);
+    } while (!bytes.empty());
+    return out;
+}
+
+class FrameDecoder {
+  public:
+    enum class Status { NeedMore, Ready, Malformed };
+
+    void feed(std::string_view bytes) {
+        if (pos_ > 0 && pos_ * 2 >= buffer_.size()) {
+            buffer_.erase(0, pos_);
+            pos_ = 0;
+        }
+        buffer_.append(bytes);
+    }
+
+    // The next complete frame into out (Ready), NeedMore, or Malformed (then error() says why;
+    // a malformed stream stays malformed).
+    Status next(Frame& out) {
+        if (!error_.empty()) return Status::Malformed;
+        const size_t avail = buffer_.size() - pos_;
+        if (avail < 4) return Status::NeedMore;
+        const auto* p = reinterpret_cast<const unsigned char*>(buffer_.data() + pos_);
+        const uint32_t length = uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 |
+                                uint32_t{p[2]} << 8 | uint32_t{p[3]};
+        if (length == 0) return malformed("frame length 0 (a frame holds at least its type)");
+        if (length > kMaxFrameBytes) {
+            return malformed("frame of " + std::to_string(length) +
+                             " bytes exceeds the limit of " + std::to_string(kMaxFrameBytes));
+        }
+        if (avail < kHeaderBytes) return Status::NeedMore;
+        const uint8_t type = p[4];
+        if (!type_name(type)) return malformed("unknown frame type " + std::to_string(type));
+        const uint32_t payload = length - 1;
+        if (payload > max_payload(static_cast<FrameType>(type))) {
+            return malformed(std::string(type_name(type)) + " frame of " +
+                             std::to_string(payload) + " bytes exceeds its limit of " +
+                             std::to_string(max_payload(static_cast<FrameType>(type))));
+        }
+        if (static_cast<FrameType>(type) == FrameType::Output && payload == 0) {
+            return malformed("Output frame without a stream byte");
+        }
+        if (avail < kHeaderBytes + payload) return Status::NeedMore;
+        if (static_cast<FrameType>(type) == FrameType::Output && p[kHeaderBytes] != 1 &&
+            p[kHeaderBytes] != 2) {
+            return malformed("Output frame for unknown stream " + std::to_string(p[kHeaderBytes]));
+        }
+        out.type = static_cast<FrameType>(type);
+        out.payload.assign(buffer_, pos_ + kHeaderBytes, payload);
+        pos_ += kHeaderBytes + payload;
+        return Status::Ready;
+    }
+
+    const std::string& error() const { return error_; }
+    // Bytes of a frame not yet complete (at end of stream: a truncated frame).
+    size_t pending() const { return buffer_.size() - pos_; }
+
+  private:
+    Status malformed(std::string why) {
+        error_ = std::move(why);
+        return Status::Malformed;
+    }
+
+    std::string buffer_;
+    size_t pos_ = 0;
+    std::string error_;
+};
+
+}  // namespace microvm::agent

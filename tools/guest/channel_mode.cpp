@@ -1,0 +1,66 @@
+#include "channel_mode.hpp"
+
+#include <poll.h>
+#include <signal.h>
+
+#include <cerrno>
+#include <cstdio>
+
+#include "exec_run.hpp"
+#include "microvm/guest_protocol.hpp"
+
+namespace microvm::guest {
+namespace {
+
+constexpr int kExitProtocol = 76;  // EX_PROTOCOL
+
+Hello hello() {
+    Hello h;
+    h.agent = "microvm-guest";
+    h.kinds = {"rtfs", "program", "script"};
+    return h;
+}
+
+}  // namespace
+
+int run_channel_mode(Channel channel) {
+    ::signal(SIGPIPE, SIG_IGN);  // a closed channel is a write error, not the agent's death
+    if (!channel.send(agent::FrameType::Hello, encode_hello(hello()))) return kExitProtocol;
+    agent::FrameDecoder from_host;
+    for (;;) {
+        agent::Frame f;
+        auto status = from_host.next(f);
+        if (status == agent::FrameDecoder::Status::Malformed) {
+            std::fprintf(stderr, "microvm-guest: %s\n", from_host.error().c_str());
+            return kExitProtocol;
+        }
+        if (status == agent::FrameDecoder::Status::NeedMore) {
+            pollfd p{channel.fd(), POLLIN, 0};
+            if (::poll(&p, 1, -1) < 0 && errno != EINTR) return kExitProtocol;
+            if (!channel.receive(from_host)) {
+                return from_host.pending() == 0 ? 0 : kExitProtocol;  // closed (mid-frame?)
+            }
+            continue;
+        }
+        switch (f.type) {
+            case agent::FrameType::Exec: {
+                auto exec = decode_exec(f.payload);
+                bool ok = exec ? run_exec(channel, from_host, *exec)
+                               : channel.send(agent::FrameType::Error,
+                                              encode_agent_error({Reason::InvalidProgram,
+                                                                  exec.error().message}));
+                if (!ok) return kExitProtocol;
+                break;
+            }
+            case agent::FrameType::Stdin:
+            case agent::FrameType::Kill:
+                break;  // for a run that already ended
+            default:
+                std::fprintf(stderr, "microvm-guest: unexpected %s frame from the host\n",
+                             agent::type_name(f.type));
+                return kExitProtocol;
+        }
+    }
+}
+
+}  // namespace microvm::guest

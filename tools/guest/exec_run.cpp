@@ -1,0 +1,426 @@
+#include "exec_run.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <vector>
+
+#include "host/paths.hpp"
+#include "host/program_command.hpp"
+#include "host/unique_fd.hpp"
+#include "io.hpp"
+#include "microvm/script_languages.hpp"
+#include "rtfs_eval.hpp"
+
+namespace microvm::guest {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using agent::FrameType;
+
+// After the program exited its process group is killed; pipes a straggler still holds (one
+// that left the group) are read this much longer.
+constexpr auto kDrainGrace = std::chrono::milliseconds(500);
+
+using host::UniqueFd;
+
+// What to start, or why it cannot start.
+struct Plan {
+    std::string path;
+    std::vector<std::string> argv;
+    std::optional<AgentError> refused;
+};
+
+Plan refuse(Reason reason, std::string message) {
+    Plan p;
+    p.refused = AgentError{reason, std::move(message)};
+    return p;
+}
+
+std::string path_of(const std::vector<std::string>& env) {
+    for (const std::string& e : env) {
+        if (e.rfind("PATH=", 0) == 0) return e.substr(5);
+    }
+    return host::kSandboxPath;
+}
+
+// An absolute path, or a bare name looked up in PATH; checked as the kernel will check it.
+Plan locate(const std::string& name, const std::vector<std::string>& env, const char* what) {
+    Plan p;
+    if (name.empty() || name.find('\0') != std::string::npos) {
+        return refuse(Reason::InvalidProgram, std::string(what) + " name is empty or has a NUL");
+    }
+    if (name.front() == '/') {
+        p.path = name;
+    } else if (name.find('/') != std::string::npos) {
+        return refuse(Reason::InvalidProgram, std::string(what) + " '" + name +
+                                                  "' must be absolute or a bare command name");
+    } else {
+        const std::string dirs = path_of(env);
+        p.path = host::find_in_dirs(name, host::path_dirs(dirs));
+        if (p.path.empty()) {
+            return refuse(Reason::ProgramNotFound,
+                          std::string(what) + " '" + name + "' not found in " + dirs);
+        }
+    }
+    struct stat st {};
+    if (::stat(p.path.c_str(), &st) != 0) {
+        return refuse(Reason::ProgramNotFound,
+                      std::string(what) + " '" + p.path + "' does not exist in the guest");
+    }
+    if (!S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0) {
+        return refuse(Reason::NotExecutable,
+                      std::string(what) + " '" + p.path + "' is not an executable file");
+    }
+    return p;
+}
+
+Plan plan_for(const Exec& exec) {
+    switch (exec.kind) {
+        case Exec::Kind::Rtfs: return {};
+        case Exec::Kind::Program: {
+            Plan p = locate(exec.argv[0], exec.env, "program");
+            if (!p.refused) p.argv = exec.argv;
+            return p;
+        }
+        case Exec::Kind::Script: {
+            const ScriptInterpreter* interp = script_interpreter(exec.language);
+            if (!interp) {
+                return refuse(Reason::InvalidProgram,
+                              "unknown script language '" + exec.language + "'");
+            }
+            std::string what = "interpreter for " + exec.language;
+            Plan p = locate(interp->program, exec.env, what.c_str());
+            if (!p.refused) p.argv = script_argv(*interp, p.path, exec.source, exec.args);
+            return p;
+        }
+    }
+    return refuse(Reason::InvalidProgram, "unknown Exec kind");
+}
+
+// Why the child did not reach the program, sent over a close-on-exec pipe.
+struct ChildFailure {
+    int stage;  // 1 chdir, 2 exec, 3 stdin
+    int err;
+};
+
+[[noreturn]] void child_fail(int fd, int stage) {
+    ChildFailure f{stage, errno};
+    (void)!::write(fd, &f, sizeof f);
+    ::_exit(127);
+}
+
+std::vector<char*> c_strings(std::vector<std::string>& v) {
+    std::vector<char*> out;
+    for (std::string& s : v) out.push_back(s.data());
+    out.push_back(nullptr);
+    return out;
+}
+
+struct Pipes {
+    host::Pipe in, out, err, result, status;
+};
+
+// In the child: never returns.
+[[noreturn]] void start_child(const Exec& exec, Plan& plan, Pipes& p, int channel_fd) {
+    ::close(channel_fd);
+    p.in.write.reset();  // the agent's ends
+    p.out.read.reset();
+    p.err.read.reset();
+    p.result.read.reset();
+    p.status.read.reset();
+    ::setpgid(0, 0);
+    ::signal(SIGPIPE, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    int in = p.in.read.get();
+    if (!exec.stdin_frames) {
+        in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (in < 0) child_fail(p.status.write.get(), 3);
+    }
+    if (::dup2(in, 0) < 0 || ::dup2(p.out.write.get(), 1) < 0 || ::dup2(p.err.write.get(), 2) < 0) {
+        child_fail(p.status.write.get(), 3);
+    }
+    if (exec.kind == Exec::Kind::Rtfs) {
+        ::chdir("/");
+        Result r = evaluate(exec.job, 1, 2);
+        ::_exit(write_all(p.result.write.get(), result_frame(r)) ? 0 : 70);
+    }
+    if (::chdir(exec.cwd.c_str()) != 0) child_fail(p.status.write.get(), 1);
+    std::vector<std::string> env = exec.env;
+    auto argv = c_strings(plan.argv);
+    auto envp = c_strings(env);
+    ::execve(plan.path.c_str(), argv.data(), envp.data());
+    child_fail(p.status.write.get(), 2);
+}
+
+AgentError failure_of(const ChildFailure& f, const Exec& exec, const Plan& plan) {
+    const std::string why = std::strerror(f.err);
+    switch (f.stage) {
+        case 1: return {Reason::SetupError, "cannot enter cwd " + exec.cwd + ": " + why};
+        case 3: return {Reason::SetupError, "cannot set up the program's stdio: " + why};
+        default: break;
+    }
+    if (f.err == ENOENT) {
+        return {Reason::ProgramNotFound, plan.path + ": its ELF interpreter is missing (" + why + ")"};
+    }
+    if (f.err == EACCES) return {Reason::NotExecutable, plan.path + ": " + why};
+    return {Reason::ExecFailed, plan.path + ": " + why};
+}
+
+uint64_t micros(const struct timeval& tv) {
+    return static_cast<uint64_t>(tv.tv_sec) * 1'000'000u + static_cast<uint64_t>(tv.tv_usec);
+}
+
+// The relay: runs until the program exited and its pipes are drained.
+class Relay {
+  public:
+    Relay(Channel& ch, agent::FrameDecoder& from_host, const Exec& exec, Plan plan, pid_t pid,
+          UniqueFd pidfd, Pipes& pipes)
+        : ch_(ch), from_host_(from_host), exec_(exec), plan_(std::move(plan)), pid_(pid),
+          pidfd_(std::move(pidfd)), pipes_(pipes) {}
+
+    // False when the channel broke or the host broke the protocol.
+    bool run() {
+        if (exec_.stdin_frames) ::fcntl(pipes_.in.write.get(), F_SETFL, O_NONBLOCK);
+        else pipes_.in.write.reset();
+        while (!done()) {
+            std::vector<pollfd> fds;
+            auto watch = [&](int fd, short events) {
+                if (fd >= 0) fds.push_back({fd, events, 0});
+            };
+            watch(ch_.fd(), POLLIN);
+            watch(pipes_.out.read.get(), POLLIN);
+            watch(pipes_.err.read.get(), POLLIN);
+            watch(pipes_.result.read.get(), POLLIN);
+            watch(pipes_.status.read.get(), POLLIN);
+            if (!stdin_pending_.empty() || stdin_eof_) watch(pipes_.in.write.get(), POLLOUT);
+            if (!reaped_) watch(pidfd_.get(), POLLIN);
+            // Without pidfds (kernels before 5.3) the exit is polled for.
+            int timeout = pidfd_.get() < 0 && !reaped_ ? 20 : -1;
+            if (reaped_) {
+                auto left = std::chrono::ceil<std::chrono::milliseconds>(drain_until_ - Clock::now());
+                if (left.count() <= 0) break;
+                timeout = static_cast<int>(left.count());
+            }
+            int n = ::poll(fds.data(), fds.size(), timeout);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) return abandon();
+            for (const pollfd& p : fds) {
+                if (p.revents == 0) continue;
+                if (p.fd == ch_.fd()) {
+                    if (!from_host()) return abandon();
+                } else if (p.fd == pipes_.out.read.get()) {
+                    relay_output(pipes_.out.read, agent::StreamId::Stdout);
+                } else if (p.fd == pipes_.err.read.get()) {
+                    relay_output(pipes_.err.read, agent::StreamId::Stderr);
+                } else if (p.fd == pipes_.result.read.get()) {
+                    read_into(pipes_.result.read, result_);
+                } else if (p.fd == pipes_.status.read.get()) {
+                    read_into(pipes_.status.read, status_);
+                } else if (p.fd == pipes_.in.write.get()) {
+                    feed_stdin();
+                } else if (p.fd == pidfd_.get()) {
+                    reap();
+                }
+            }
+            if (broken_) return abandon();
+            if (!reaped_ && pidfd_.get() < 0) {
+                siginfo_t info{};
+                if (::waitid(P_PID, pid_, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+                    info.si_pid == pid_) {
+                    reap();
+                }
+            }
+        }
+        return finish();
+    }
+
+  private:
+    bool done() const {
+        return reaped_ && pipes_.out.read.get() < 0 && pipes_.err.read.get() < 0 &&
+               pipes_.result.read.get() < 0 && pipes_.status.read.get() < 0;
+    }
+
+    // Frames from the host while the program runs: Stdin, Kill. Anything else breaks the
+    // protocol.
+    bool from_host() {
+        if (!ch_.receive(from_host_)) return false;  // the host is gone
+        agent::Frame f;
+        for (;;) {
+            switch (from_host_.next(f)) {
+                case agent::FrameDecoder::Status::NeedMore: return true;
+                case agent::FrameDecoder::Status::Malformed:
+                    std::fprintf(stderr, "microvm-guest: %s\n", from_host_.error().c_str());
+                    return false;
+                case agent::FrameDecoder::Status::Ready: break;
+            }
+            if (f.type == FrameType::Stdin) {
+                if (!exec_.stdin_frames || stdin_eof_) continue;  // nothing to feed: dropped
+                if (f.payload.empty()) stdin_eof_ = true;
+                stdin_pending_ += f.payload;
+                feed_stdin();
+            } else if (f.type == FrameType::Kill) {
+                auto k = decode_kill(f.payload);
+                if (!reaped_) ::kill(-pid_, k ? k->signal : SIGKILL);
+            } else {
+                std::fprintf(stderr, "microvm-guest: a %s frame while a program runs\n",
+                             agent::type_name(f.type));
+                return false;
+            }
+        }
+    }
+
+    void feed_stdin() {
+        int fd = pipes_.in.write.get();
+        if (fd < 0) return;
+        while (!stdin_pending_.empty()) {
+            ssize_t n = ::write(fd, stdin_pending_.data(), stdin_pending_.size());
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && errno == EAGAIN) return;
+            if (n < 0) {  // EPIPE: the program closed its stdin
+                stdin_pending_.clear();
+                pipes_.in.write.reset();
+                return;
+            }
+            stdin_pending_.erase(0, static_cast<size_t>(n));
+        }
+        if (stdin_eof_) pipes_.in.write.reset();
+    }
+
+    // One read of what fd has; closes fd at EOF or on an error (then returns empty).
+    static std::string_view read_chunk(UniqueFd& fd, char* buf, size_t size) {
+        ssize_t n;
+        do {
+            n = ::read(fd.get(), buf, size);
+        } while (n < 0 && errno == EINTR);
+        if (n <= 0) {
+            fd.reset();
+            return {};
+        }
+        return {buf, static_cast<size_t>(n)};
+    }
+
+    void relay_output(UniqueFd& fd, agent::StreamId stream) {
+        char buf[agent::kMaxChunkBytes];
+        std::string_view chunk = read_chunk(fd, buf, sizeof buf);
+        if (!chunk.empty() && !ch_.send_bytes(agent::encode_output(stream, chunk))) broken_ = true;
+    }
+
+    void read_into(UniqueFd& fd, std::string& into) {
+        char buf[65536];
+        std::string_view chunk = read_chunk(fd, buf, sizeof buf);
+        if (into.size() < kMaxFrameBytes + 4) into.append(chunk);
+    }
+
+    void reap() {
+        struct rusage ru {};
+        pid_t r;
+        do {
+            r = ::wait4(pid_, &wait_status_, 0, &ru);
+        } while (r < 0 && errno == EINTR);
+        reaped_ = true;
+        usage_.cpu_user_us = micros(ru.ru_utime);
+        usage_.cpu_system_us = micros(ru.ru_stime);
+        usage_.peak_memory_bytes = static_cast<uint64_t>(ru.ru_maxrss) * 1024;
+        usage_.wall_us = static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_).count());
+        ::kill(-pid_, SIGKILL);  // the program's end ends its processes, as in every sandbox
+        drain_until_ = Clock::now() + kDrainGrace;
+    }
+
+    // The channel broke: nothing more is sent; the program does not outlive it.
+    bool abandon() {
+        ::kill(-pid_, SIGKILL);
+        if (!reaped_) {
+            int st;
+            while (::waitpid(pid_, &st, 0) < 0 && errno == EINTR) {
+            }
+        }
+        return false;
+    }
+
+    bool finish() {
+        if (status_.size() >= sizeof(ChildFailure)) {
+            ChildFailure f;
+            std::memcpy(&f, status_.data(), sizeof f);
+            return ch_.send(FrameType::Error, encode_agent_error(failure_of(f, exec_, plan_)));
+        }
+        std::string frames;
+        if (exec_.kind == Exec::Kind::Rtfs && WIFEXITED(wait_status_) &&
+            WEXITSTATUS(wait_status_) == 0) {
+            // Re-encoded, never passed through: what reaches the channel is one valid frame.
+            if (auto r = read_result_frame(result_)) frames += result_frame(*r);
+        }
+        frames += agent::encode_frame(FrameType::Usage, encode_usage(usage_));
+        ExitStatus exit;
+        if (WIFSIGNALED(wait_status_)) exit.signal = WTERMSIG(wait_status_);
+        else exit.exit_code = WEXITSTATUS(wait_status_);
+        frames += agent::encode_frame(FrameType::Exit, encode_exit(exit));
+        return ch_.send_bytes(frames);
+    }
+
+    Channel& ch_;
+    agent::FrameDecoder& from_host_;
+    const Exec& exec_;
+    Plan plan_;
+    pid_t pid_;
+    UniqueFd pidfd_;
+    Pipes& pipes_;
+    Clock::time_point started_ = Clock::now();
+    Clock::time_point drain_until_{};
+    bool reaped_ = false;
+    bool broken_ = false;
+    int wait_status_ = 0;
+    Usage usage_;
+    std::string stdin_pending_;
+    bool stdin_eof_ = false;
+    std::string result_;
+    std::string status_;
+};
+
+}  // namespace
+
+bool run_exec(Channel& channel, agent::FrameDecoder& from_host, const Exec& exec) {
+    Plan plan = plan_for(exec);
+    if (plan.refused) return channel.send(FrameType::Error, encode_agent_error(*plan.refused));
+    Pipes p;
+    for (host::Pipe* pipe : {&p.in, &p.out, &p.err, &p.result, &p.status}) {
+        auto made = host::make_pipe();
+        if (!made) {
+            return channel.send(FrameType::Error,
+                                encode_agent_error({Reason::SetupError, made.error().message}));
+        }
+        *pipe = std::move(*made);
+    }
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        return channel.send(FrameType::Error,
+                            encode_agent_error({Reason::SetupError,
+                                                std::string("fork: ") + std::strerror(errno)}));
+    }
+    if (pid == 0) start_child(exec, plan, p, channel.fd());
+    ::setpgid(pid, pid);  // also here: a Kill may arrive before the child ran
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    p.in.read.reset();
+    p.out.write.reset();
+    p.err.write.reset();
+    p.result.write.reset();
+    p.status.write.reset();
+    return Relay(channel, from_host, exec, std::move(plan), pid, std::move(pidfd), p).run();
+}
+
+}  // namespace microvm::guest

@@ -92,7 +92,7 @@ TEST(ProxyMalformed, SocksRefusalsInSocksTerms) {
 TEST(ProxySlowClients, AStalledHeadIsCutAndOthersAreServedMeanwhile) {
     RecordingServer server(kReply, true);
     microvm::proxy::Limits limits;
-    limits.handshake_timeout = std::chrono::milliseconds(400);
+    limits.handshake_timeout = std::chrono::milliseconds(1500);
     TestProxy p("allow=allowed.test", true, limits);
     std::vector<RawClient> stalled;
     for (int i = 0; i < 20; ++i) {
@@ -101,13 +101,15 @@ TEST(ProxySlowClients, AStalledHeadIsCutAndOthersAreServedMeanwhile) {
     }
     const auto t0 = std::chrono::steady_clock::now();
     EXPECT_EQ(good_request(p, server.port()), kReply);
-    EXPECT_LT(std::chrono::steady_clock::now() - t0, 300ms);  // not behind the stalled ones
+    // Served while the stalled ones still wait for their deadline, not behind them.
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 1000ms);
     for (RawClient& c : stalled) {
-        const std::string answer = c.read_all(3s);
+        const std::string answer = c.read_all(4s);
         EXPECT_EQ(first_line(answer), "HTTP/1.1 408 Request Timeout");
     }
     const auto elapsed = std::chrono::steady_clock::now() - t0;
-    EXPECT_LT(elapsed, 1500ms);
+    EXPECT_GT(elapsed, 1000ms);
+    EXPECT_LT(elapsed, 3000ms);
     auto records = p.records(21);
     ASSERT_EQ(records.size(), 21u);
     int timeouts = 0;

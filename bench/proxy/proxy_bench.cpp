@@ -4,7 +4,7 @@
 // to one small request on a fresh connection.
 //
 // The server sends its body with sendfile(2) from a memfd, and the raw client reads into a
-// 256 KiB buffer and discards: both ends are as cheap as they can be, so the proxy's cost is
+// 1 MiB buffer and discards: both ends are as cheap as they can be, so the proxy's cost is
 // not hidden behind theirs. The tunnel carries a synthetic ClientHello (for the SNI check) and
 // then plain HTTP: TLS would cost the same with and without the proxy.
 //
@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -246,6 +247,14 @@ double curl_rate(const Setup& s, bool via_proxy, size_t expected) {
     return static_cast<double>(expected) / elapsed;
 }
 
+// CPU time of the whole process (server, proxy and client threads), in seconds.
+double process_cpu() {
+    rusage u{};
+    ::getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
 double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v.empty() ? 0 : v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
@@ -262,7 +271,8 @@ int main(int argc, char** argv) {
     size_t mib = 100;
     int runs = 9;
     int requests = 2000;
-    size_t pipe_kib = 256;
+    size_t pipe_kib = 1024;
+    std::string only;  // one throughput route (for profiling): direct, forward, connect, unix
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string flag = argv[i];
         const long value = std::atol(argv[i + 1]);
@@ -270,10 +280,18 @@ int main(int argc, char** argv) {
         else if (flag == "--runs") runs = static_cast<int>(value);
         else if (flag == "--requests") requests = static_cast<int>(value);
         else if (flag == "--pipe-kib") pipe_kib = static_cast<size_t>(value);
+        else if (flag == "--only") only = argv[i + 1];
         else {
-            std::fprintf(stderr, "usage: proxy_bench [--mib N] [--runs N] [--requests N] [--pipe-kib N]\n");
+            std::fprintf(stderr, "usage: proxy_bench [--mib N] [--runs N] [--requests N] [--pipe-kib N] "
+                                 "[--only direct|forward|connect|unix]\n");
             return 64;
         }
+    }
+    const std::map<std::string, Route> routes = {
+        {"direct", Route::Direct}, {"forward", Route::Forward}, {"connect", Route::Connect}, {"unix", Route::UnixConnect}};
+    if (!only.empty() && !routes.count(only)) {
+        std::fprintf(stderr, "proxy_bench: unknown route %s\n", only.c_str());
+        return 64;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const size_t big = mib << 20;
@@ -297,30 +315,44 @@ int main(int argc, char** argv) {
     if (!port || !exec->listen_unix(setup.proxy_socket)) return 1;
     setup.proxy_port = *port;
 
-    std::vector<char> buf(256 * 1024);
+    std::vector<char> buf(1024 * 1024);
     const size_t expected = big + std::string("HTTP/1.1 200 OK\r\nContent-Length: \r\nConnection: close\r\n\r\n").size() +
                             std::to_string(big).size();
-    std::printf("download of %zu MiB from 127.0.0.1, median of %d runs (pipe %zu KiB):\n", mib, runs, pipe_kib);
-    double direct_rate = 0;
-    for (Route route : {Route::Direct, Route::Forward, Route::Connect, Route::UnixConnect}) {
-        std::vector<double> rates;
-        fetch(setup, route, "/big", buf);  // warm up
-        for (int i = 0; i < runs; ++i) {
+    // Routes interleaved run by run, and each proxied run compared with the direct run next to
+    // it: on a shared machine the load drifts, and a ratio of neighbours cancels most of it.
+    std::printf("download of %zu MiB from 127.0.0.1, %d interleaved runs (pipe %zu KiB); median rate, "
+                "and median ratio to the direct run beside it:\n",
+                mib, runs, pipe_kib);
+    std::vector<Route> measured = {Route::Direct};
+    for (Route route : {Route::Forward, Route::Connect, Route::UnixConnect}) {
+        if (only.empty() || routes.at(only) == route) measured.push_back(route);
+    }
+    std::map<Route, std::vector<double>> rates;
+    std::map<Route, std::vector<double>> ratios;
+    std::map<Route, std::vector<double>> cpu;  // CPU seconds per GiB, all threads
+    for (Route route : measured) fetch(setup, route, "/big", buf);  // warm up
+    for (int i = 0; i < runs; ++i) {
+        for (Route route : measured) {
+            const double cpu0 = process_cpu();
             const auto t0 = Clock::now();
             const size_t got = fetch(setup, route, "/big", buf);
             const double elapsed = seconds_since(t0);
+            cpu[route].push_back((process_cpu() - cpu0) / (static_cast<double>(got) / (1 << 30)));
             if (got != expected) {
                 std::fprintf(stderr, "%s: got %zu bytes, expected %zu\n", route_name(route), got, expected);
                 return 1;
             }
-            rates.push_back(static_cast<double>(got) / elapsed);
+            rates[route].push_back(static_cast<double>(got) / elapsed);
+            if (route != Route::Direct) ratios[route].push_back(rates[route].back() / rates[Route::Direct].back());
         }
-        const double rate = median(rates);
-        if (route == Route::Direct) direct_rate = rate;
-        std::printf("  %-42s %8.0f MiB/s  %5.1f%% of direct\n", route_name(route), rate / (1 << 20),
-                    100 * rate / direct_rate);
     }
-    {
+    for (Route route : measured) {
+        std::printf("  %-42s %8.0f MiB/s  CPU %4.2f s/GiB", route_name(route), median(rates[route]) / (1 << 20),
+                    median(cpu[route]));
+        if (route != Route::Direct) std::printf("  %5.1f%% of direct", 100 * median(ratios[route]));
+        std::printf("\n");
+    }
+    if (only.empty()) {
         std::vector<double> direct, proxied;
         for (int i = 0; i < std::max(3, runs / 3); ++i) {
             direct.push_back(curl_rate(setup, false, big));
@@ -331,7 +363,7 @@ int main(int argc, char** argv) {
                     median(proxied) / (1 << 20), 100 * median(proxied) / median(direct));
     }
 
-    std::printf("one small request on a fresh connection, %d each, interleaved (microseconds):\n", requests);
+    if (requests > 0) std::printf("one small request on a fresh connection, %d each, interleaved (microseconds):\n", requests);
     std::map<Route, std::vector<double>> latency;
     for (int i = 0; i < requests; ++i) {
         for (Route route : {Route::Direct, Route::Forward, Route::Connect, Route::UnixConnect}) {
@@ -342,6 +374,7 @@ int main(int argc, char** argv) {
     }
     const double direct_median = median(latency[Route::Direct]);
     for (Route route : {Route::Direct, Route::Forward, Route::Connect, Route::UnixConnect}) {
+        if (requests <= 0) break;
         const double m = median(latency[route]);
         std::printf("  %-42s median %7.1f  p90 %7.1f", route_name(route), m, percentile(latency[route], 0.9));
         if (route != Route::Direct) std::printf("  added %6.1f", m - direct_median);

@@ -6,7 +6,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "connection.hpp"
@@ -102,6 +104,9 @@ void Listener::on_readable() {
         if (tcp_) {
             const int one = 1;
             ::setsockopt(client.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        } else {
+            const int size = static_cast<int>(std::min<size_t>(core_.options().unix_send_buffer_bytes, INT32_MAX / 2));
+            ::setsockopt(client.get(), SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
         }
         core_.add_connection(std::make_unique<Connection>(core_, core_.new_id(), execution_, std::move(client)));
     }

@@ -10,7 +10,7 @@
 namespace microvm::proxy {
 namespace {
 
-// 16 rounds of a 256 KiB pipe: up to 4 MiB per turn of one connection.
+// 16 rounds of a 1 MiB pipe: up to 16 MiB per turn of one connection.
 constexpr int kRounds = 16;
 
 }  // namespace

@@ -41,8 +41,16 @@ struct ProxyOptions {
     std::chrono::milliseconds resolve_timeout{5'000};
     std::chrono::milliseconds connect_timeout{10'000};
     // The kernel buffer of each relay direction (a pipe): the bytes a connection holds in flight
-    // each way. Rounded up by the kernel to a power-of-two number of pages.
-    size_t pipe_bytes = 256 * 1024;
+    // each way, and what one splice(2) moves at most. Rounded up by the kernel to a power-of-two
+    // number of pages; capped by /proc/sys/fs/pipe-max-size (1 MiB by default) and the user's
+    // pipe quota, beyond which the kernel's default (64 KiB) stays. 1 MiB: bench/proxy measures
+    // a third of the CPU per byte of 256 KiB pipes.
+    size_t pipe_bytes = 1024 * 1024;
+    // The send buffer of a client connected through a Unix socket: the bytes in flight to it.
+    // TCP sizes its buffers itself; AF_UNIX keeps the system default (about 200 KiB), and every
+    // time it fills the client and the proxy wake each other up: a bigger buffer moves more per
+    // wakeup. Capped by /proc/sys/net/core/wmem_max.
+    size_t unix_send_buffer_bytes = 1024 * 1024;
 };
 
 struct ExecutionOptions {

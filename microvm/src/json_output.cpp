@@ -22,6 +22,16 @@ json network_request(const rtfs::NetworkRequest& r) {
               {"status", r.status},
               {"bytes", r.bytes}};
     if (!r.error.empty()) j["error"] = valid_utf8(r.error);
+    if (r.allowed) {  // a record of the egress proxy (see rtfs::NetworkRequest)
+        j["allowed"] = *r.allowed;
+        j["rule"] = valid_utf8(r.rule);
+        j["host"] = valid_utf8(r.host);
+        j["port"] = r.port;
+        if (!r.address.empty()) j["address"] = valid_utf8(r.address);
+        j["bytes_sent"] = r.bytes_sent;
+        j["bytes_received"] = r.bytes_received;
+        j["duration_ms"] = to_ms(r.duration);
+    }
     return j;
 }
 

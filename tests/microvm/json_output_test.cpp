@@ -46,6 +46,36 @@ TEST(JsonOutput, ExactShape) {
     EXPECT_EQ(j, expected) << j.dump(2);
 }
 
+TEST(JsonOutput, ProxyRecordsCarryDecisionBytesAndDuration) {
+    ExecutionResult r = sample();
+    rtfs::NetworkRequest q{"allowed.test:443", "CONNECT", 0, 300, ""};
+    q.allowed = true;
+    q.rule = "allow entry allowed.test";
+    q.host = "allowed.test";
+    q.port = 443;
+    q.address = "127.0.0.1:443";
+    q.bytes_sent = 120;
+    q.bytes_received = 300;
+    q.duration = std::chrono::microseconds(2500);
+    r.metadata.network_requests = {q};
+    rtfs::NetworkRequest refused{"other.test:443", "CONNECT", 0, 0, "refused: not in the allow list"};
+    refused.allowed = false;
+    refused.rule = "not in the allow list";
+    refused.host = "other.test";
+    refused.port = 443;
+    r.metadata.network_requests.push_back(refused);
+    json j = to_json(r)["metadata"]["network_requests"];
+    json expected = json::parse(R"([
+        {"url": "allowed.test:443", "method": "CONNECT", "status": 0, "bytes": 300,
+         "allowed": true, "rule": "allow entry allowed.test", "host": "allowed.test", "port": 443,
+         "address": "127.0.0.1:443", "bytes_sent": 120, "bytes_received": 300, "duration_ms": 2.5},
+        {"url": "other.test:443", "method": "CONNECT", "status": 0, "bytes": 0,
+         "error": "refused: not in the allow list", "allowed": false,
+         "rule": "not in the allow list", "host": "other.test", "port": 443, "bytes_sent": 0,
+         "bytes_received": 0, "duration_ms": 0.0}])");
+    EXPECT_EQ(j, expected) << j.dump(2);
+}
+
 TEST(JsonOutput, UnknownMeasurementsAndErrors) {
     ExecutionResult r;
     set_error(r, Reason::Signaled, "signal 9");

@@ -1,0 +1,34 @@
+// The server-side request forgery guard: addresses a sandboxed program must not reach through
+// the proxy whatever name led there: loopback, link-local (cloud metadata at 169.254.169.254),
+// private and unique-local ranges, the other special-purpose ranges that are not the internet,
+// and the host's own addresses. An IP or CIDR entry of an allow list lifts it for that range
+// (see decision.hpp); nothing else does.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "proxy/socket_address.hpp"
+
+namespace microvm::proxy {
+
+class AddressFilter {
+  public:
+    // Why address must not be a target ("127.0.0.1 is loopback (127.0.0.0/8)"), or nullopt.
+    // permit_loopback lifts the guard for 127.0.0.0/8 and ::1 only: for tests, whose servers
+    // listen on 127.0.0.1 (ExecutionOptions::permit_loopback_targets).
+    std::optional<std::string> refusal(const SocketAddress& address, bool permit_loopback);
+
+  private:
+    // The host's addresses (getifaddrs), re-read at most once a second: interfaces come and go.
+    // False when they cannot be listed: then no address can be judged, and none passes.
+    bool read_host_addresses();
+
+    std::vector<std::string> host_addresses_;
+    std::chrono::steady_clock::time_point read_at_{};
+    bool known_ = false;
+};
+
+}  // namespace microvm::proxy

@@ -1,0 +1,30 @@
+// What one execution may do through the proxy. Over a limit, a connection is refused (or, for
+// bytes and idleness, cut) and recorded.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+namespace microvm::proxy {
+
+struct Limits {
+    // Connections the proxy opens for the execution, over its whole run.
+    uint32_t max_connections = 256;
+    // Client connections open at once; each holds up to six descriptors (client, server, two
+    // pipes) and two pipe buffers. Beyond, a new client connection is closed at once.
+    uint32_t max_concurrent = 32;
+    // Bytes relayed, both directions and all connections together.
+    uint64_t max_bytes = uint64_t{4} << 30;
+    // A relayed connection with no byte moving either way for this long is cut.
+    std::chrono::milliseconds idle_timeout{60'000};
+    // From accept to a complete request head / SOCKS5 request, and from the proxy's "connected"
+    // reply to a complete TLS ClientHello: a client that trickles bytes is cut at the deadline.
+    std::chrono::milliseconds handshake_timeout{10'000};
+    // The request head, and the ClientHello, each at most this long.
+    size_t max_header_bytes = 16 * 1024;
+    // Records kept per execution (RecordLog).
+    size_t max_records = 1024;
+};
+
+}  // namespace microvm::proxy

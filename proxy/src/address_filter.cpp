@@ -1,0 +1,118 @@
+#include "proxy/address_filter.hpp"
+
+#include <ifaddrs.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+
+#include "microvm/policy.hpp"
+
+namespace microvm::proxy {
+namespace {
+
+// Special-purpose ranges (IANA registries) that are not the public internet, and what they are.
+const std::map<std::string, std::string>& special_ranges() {
+    static const std::map<std::string, std::string> ranges = {
+        {"0.0.0.0/8", "'this network' (0.0.0.0 reaches the host itself)"},
+        {"10.0.0.0/8", "private"},
+        {"100.64.0.0/10", "shared address space (carrier-grade NAT)"},
+        {"127.0.0.0/8", "loopback"},
+        {"169.254.0.0/16", "link-local (cloud metadata endpoints)"},
+        {"172.16.0.0/12", "private"},
+        {"192.0.0.0/24", "IETF protocol assignments"},
+        {"192.0.2.0/24", "documentation"},
+        {"192.168.0.0/16", "private"},
+        {"198.18.0.0/15", "benchmarking"},
+        {"198.51.100.0/24", "documentation"},
+        {"203.0.113.0/24", "documentation"},
+        {"224.0.0.0/4", "multicast"},
+        {"240.0.0.0/4", "reserved (and broadcast)"},
+        {"[::]/96", "unspecified, loopback or IPv4-compatible"},
+        {"[64:ff9b:1::]/48", "local-use NAT64"},
+        {"[100::]/64", "discard-only"},
+        {"[2001::]/32", "Teredo"},
+        {"[2001:db8::]/32", "documentation"},
+        {"[fc00::]/7", "unique-local"},
+        {"[fe80::]/10", "link-local"},
+        {"[fec0::]/10", "site-local"},
+        {"[ff00::]/8", "multicast"},
+    };
+    return ranges;
+}
+
+// The ranges as a block list, so that the policy's one address matcher judges them too.
+const NetworkPolicy& special_range_matcher() {
+    static const NetworkPolicy matcher = [] {
+        NetworkPolicy p;
+        p.kind = NetworkPolicy::Kind::DenyList;
+        for (const auto& [range, what] : special_ranges()) p.hosts.push_back(range);
+        return p;
+    }();
+    return matcher;
+}
+
+// The IPv4 address an IPv6 address stands for when it merely carries one: IPv4-mapped
+// (::ffff:a.b.c.d), NAT64 (64:ff9b::a.b.c.d) and 6to4 (2002:aabb:ccdd::/48).
+std::optional<SocketAddress> embedded_ipv4(const SocketAddress& address) {
+    if (address.family() != AF_INET6) return std::nullopt;
+    const unsigned char* b = reinterpret_cast<const sockaddr_in6*>(address.get())->sin6_addr.s6_addr;
+    static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    static constexpr unsigned char kNat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
+    const unsigned char* v4 = nullptr;
+    if (std::memcmp(b, kMapped, 12) == 0 || std::memcmp(b, kNat64, 12) == 0) v4 = b + 12;
+    if (b[0] == 0x20 && b[1] == 0x02) v4 = b + 2;
+    if (!v4) return std::nullopt;
+    sockaddr_in in{};
+    in.sin_family = AF_INET;
+    in.sin_port = htons(address.port());
+    std::memcpy(&in.sin_addr, v4, 4);
+    return SocketAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&in), sizeof in);
+}
+
+bool is_loopback(const SocketAddress& address) {
+    if (address.family() == AF_INET) {
+        return (ntohl(reinterpret_cast<const sockaddr_in*>(address.get())->sin_addr.s_addr) >> 24) == 127;
+    }
+    return address.family() == AF_INET6 &&
+           IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<const sockaddr_in6*>(address.get())->sin6_addr);
+}
+
+}  // namespace
+
+std::optional<std::string> AddressFilter::refusal(const SocketAddress& address, bool permit_loopback) {
+    if (auto v4 = embedded_ipv4(address)) {
+        if (auto why = refusal(*v4, permit_loopback)) return address.ip() + " carries " + *why;
+        return std::nullopt;
+    }
+    const std::string ip = address.ip();
+    if (permit_loopback && is_loopback(address)) return std::nullopt;
+    if (auto range = special_range_matcher().address_entry(ip, address.port())) {
+        return ip + " is " + special_ranges().at(*range) + " (" + *range + ")";
+    }
+    if (!read_host_addresses()) return "this host's own addresses cannot be listed to judge " + ip;
+    if (std::find(host_addresses_.begin(), host_addresses_.end(), ip) != host_addresses_.end()) {
+        return ip + " is an address of this host";
+    }
+    return std::nullopt;
+}
+
+bool AddressFilter::read_host_addresses() {
+    const auto now = std::chrono::steady_clock::now();
+    if (known_ && now - read_at_ < std::chrono::seconds(1)) return true;
+    ifaddrs* list = nullptr;
+    if (::getifaddrs(&list) != 0) return known_ = false;
+    host_addresses_.clear();
+    for (const ifaddrs* i = list; i; i = i->ifa_next) {
+        if (!i->ifa_addr) continue;
+        const socklen_t length =
+            i->ifa_addr->sa_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+        if (auto a = SocketAddress::from_sockaddr(i->ifa_addr, length)) host_addresses_.push_back(a->ip());
+    }
+    ::freeifaddrs(list);
+    read_at_ = now;
+    return known_ = true;
+}
+
+}  // namespace microvm::proxy

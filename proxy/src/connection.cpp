@@ -1,0 +1,683 @@
+#include "connection.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "host/sys_error.hpp"
+#include "proxy/decision.hpp"
+
+namespace microvm::proxy {
+namespace {
+
+// Refusing: how long the client has to read the refusal, and how much it may still send meanwhile.
+constexpr auto kLinger = std::chrono::seconds(2);
+constexpr size_t kMaxDrain = 64 * 1024;
+constexpr size_t kReadChunk = 16 * 1024;
+constexpr uint32_t kEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+constexpr uint64_t kUnlimited = UINT64_MAX;
+
+std::string duration_text(std::chrono::milliseconds d) {
+    if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + " s";
+    return std::to_string(d.count()) + " ms";
+}
+
+// Text from the client, fit for a record: printable ASCII, bounded.
+std::string printable(std::string_view s) {
+    std::string out;
+    for (char c : s.substr(0, 255)) {
+        auto u = static_cast<unsigned char>(c);
+        out += u >= 0x20 && u < 0x7f ? c : '?';
+    }
+    return out;
+}
+
+socks5::Reply socks_reply_for(int err) {
+    switch (err) {
+        case ECONNREFUSED: return socks5::Reply::ConnectionRefused;
+        case ENETUNREACH: return socks5::Reply::NetworkUnreachable;
+        case EHOSTUNREACH: return socks5::Reply::HostUnreachable;
+        case ETIMEDOUT: return socks5::Reply::TtlExpired;
+        default: return socks5::Reply::GeneralFailure;
+    }
+}
+
+}  // namespace
+
+Connection::Connection(Core& core, uint64_t id, std::shared_ptr<ExecutionState> execution, UniqueFd client)
+    : core_(core), id_(id), execution_(std::move(execution)), limits_(execution_->options.limits),
+      client_(std::move(client)), started_(Clock::now()) {
+    ++execution_->open;
+    // Edge-triggered: every handler reads and writes until the kernel says EAGAIN.
+    core_.watch(client_.get(), Core::key(id_, false), kEvents);
+    set_deadline(started_ + limits_.handshake_timeout);
+}
+
+Connection::~Connection() = default;
+
+void Connection::on_event(bool server_side, uint32_t events) {
+    if (phase_ == Phase::Done) return;
+    if (server_side && phase_ == Phase::Connecting) {
+        check_connect();
+        return;
+    }
+    // A forwarded request's client is no longer read once its body is relayed: a hang-up is
+    // noticed here, not by a read.
+    if (!server_side && protocol_ == Protocol::Forward && phase_ == Phase::Relaying &&
+        (events & (EPOLLHUP | EPOLLERR))) {
+        finish();
+        return;
+    }
+    advance();
+}
+
+void Connection::advance() {
+    switch (phase_) {
+        case Phase::Handshake: handshake(); break;
+        case Phase::Resolving:
+        case Phase::Connecting: break;  // client bytes wait in the socket meanwhile
+        case Phase::Inspecting: inspect(); break;
+        case Phase::Relaying: relay(); break;
+        case Phase::Refusing: refusing(); break;
+        case Phase::Done: break;
+    }
+}
+
+void Connection::set_deadline(Clock::time_point when) {
+    deadline_ = when;
+    core_.note_deadline(when);
+}
+
+bool Connection::read_client(size_t limit) {
+    char buf[kReadChunk];
+    while (in_.size() < limit && !client_ended_) {
+        const ssize_t n = ::recv(client_.get(), buf, std::min(sizeof buf, limit - in_.size()), 0);
+        if (n > 0) {
+            in_.append(buf, static_cast<size_t>(n));
+        } else if (n == 0) {
+            client_ended_ = true;
+        } else if (errno != EINTR) {
+            return errno == EAGAIN || errno == EWOULDBLOCK;
+        }
+    }
+    return true;
+}
+
+std::optional<uint64_t> Connection::flush(int fd, std::string& out, uint64_t allowance) {
+    uint64_t written = 0;
+    while (!out.empty() && written < allowance) {
+        const size_t want = static_cast<size_t>(std::min<uint64_t>(out.size(), allowance - written));
+        const ssize_t n = ::send(fd, out.data(), want, MSG_NOSIGNAL);
+        if (n > 0) {
+            out.erase(0, static_cast<size_t>(n));
+            written += static_cast<uint64_t>(n);
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            break;
+        } else {
+            return std::nullopt;
+        }
+    }
+    if (out.empty() && out.capacity() > 1024) std::string().swap(out);
+    return written;
+}
+
+// --- handshake -------------------------------------------------------------------------------
+
+void Connection::handshake() {
+    if (!read_client(limits_.max_header_bytes)) {
+        finish("the client connection failed: " + host::errno_text(errno));
+        return;
+    }
+    if (in_.empty()) {
+        if (client_ended_) finish("the client closed without a request");
+        return;
+    }
+    if (protocol_ == Protocol::Unknown && static_cast<unsigned char>(in_[0]) == socks5::kVersion) {
+        protocol_ = Protocol::Socks5;
+    }
+    if (protocol_ == Protocol::Socks5) {
+        socks_handshake();
+    } else if (in_[0] == 0x04) {  // SOCKS4: answer in its own terms, "request rejected"
+        record_.method = "SOCKS4";
+        refuse(400, socks5::Reply::GeneralFailure, "malformed request", "SOCKS4 is not supported (use SOCKS5)");
+    } else {
+        http_handshake();
+    }
+}
+
+void Connection::http_handshake() {
+    HttpParse p = parse_http_request(in_, limits_.max_header_bytes);
+    if (p.state == HttpParse::State::Incomplete) {
+        if (client_ended_) {
+            refuse(400, socks5::Reply::GeneralFailure, "malformed request",
+                   "the client ended its side before the request head was complete");
+        }
+        return;
+    }
+    if (p.state == HttpParse::State::Failed) {
+        refuse(p.status, socks5::Reply::GeneralFailure, "malformed request", p.message);
+        return;
+    }
+    request_ = std::move(p.request);
+    in_.erase(0, request_.head_bytes);
+    record_.method = request_.method;
+    record_.url = printable(request_.url);
+    protocol_ = request_.form == HttpRequest::Form::Connect ? Protocol::Connect : Protocol::Forward;
+    if (protocol_ == Protocol::Forward) {
+        if (auto mismatch = host_header_mismatch(request_)) {
+            record_.host = printable(request_.host);
+            record_.port = request_.port;
+            refuse(403, socks5::Reply::NotAllowed, "Host header mismatch", *mismatch);
+            return;
+        }
+    }
+    begin(request_.host, request_.port);
+}
+
+void Connection::socks_handshake() {
+    if (!socks_greeted_) {
+        socks5::Greeting g = socks5::parse_greeting(in_);
+        if (g.state == socks5::Greeting::State::Incomplete) {
+            if (client_ended_) refuse(400, socks5::Reply::GeneralFailure, "malformed request", "incomplete SOCKS5 greeting");
+            return;
+        }
+        record_.method = "SOCKS5";
+        if (g.state == socks5::Greeting::State::Failed) {
+            refuse(400, socks5::Reply::GeneralFailure, "malformed request", g.message);
+            return;
+        }
+        if (!g.no_auth_offered) {
+            to_client_ = socks5::method_reply(false);
+            refuse(400, socks5::Reply::GeneralFailure, "malformed request",
+                   "the SOCKS5 client does not offer 'no authentication'");
+            return;
+        }
+        to_client_ = socks5::method_reply(true);
+        in_.erase(0, g.consumed);
+        socks_greeted_ = true;
+    }
+    socks5::Request r = socks5::parse_request(in_);
+    if (r.state == socks5::Request::State::Incomplete) {
+        if (client_ended_) {
+            refuse(400, socks5::Reply::GeneralFailure, "malformed request", "incomplete SOCKS5 request");
+            return;
+        }
+        if (!flush(client_.get(), to_client_, kUnlimited)) finish("the client connection failed");
+        return;
+    }
+    if (r.state == socks5::Request::State::Failed) {
+        refuse(400, r.reply, "malformed request", r.message);
+        return;
+    }
+    in_.erase(0, r.consumed);
+    const std::string shown = printable(r.host);
+    record_.url = (shown.find(':') != std::string::npos ? "[" + shown + "]" : shown) + ":" + std::to_string(r.port);
+    begin(r.host, r.port);
+}
+
+// --- judgement and connection ----------------------------------------------------------------
+
+void Connection::begin(const std::string& host, uint16_t port) {
+    port_ = port;
+    record_.port = port;
+    auto canonical = canonical_host(host);
+    if (!canonical) {
+        record_.host = printable(host);
+        refuse(400, socks5::Reply::NotAllowed, "not a valid host name or IP address");
+        return;
+    }
+    host_ = std::move(*canonical);
+    record_.host = host_.text;
+    const NetworkDecision decision = execution_->options.policy.decide(host_.text, port);
+    if (!decision.allowed) {
+        refuse(403, socks5::Reply::NotAllowed, decision.rule);
+        return;
+    }
+    name_rule_ = decision.rule;
+    if (execution_->connections_made >= limits_.max_connections) {
+        refuse(429, socks5::Reply::NotAllowed,
+               "limit: " + std::to_string(limits_.max_connections) + " connections per execution");
+        return;
+    }
+    if (bytes_left() == 0) {
+        refuse(429, socks5::Reply::NotAllowed,
+               "limit: " + std::to_string(limits_.max_bytes) + " bytes per execution");
+        return;
+    }
+    if (host_.kind != CanonicalHost::Kind::Name) {
+        judge({*SocketAddress::from_ip(host_.text, port)});
+        return;
+    }
+    phase_ = Phase::Resolving;
+    set_deadline(Clock::now() + core_.options().resolve_timeout);
+    core_.resolver().resolve(host_.text, [mailbox = core_.mailbox(), id = id_](Resolution r) {
+        mailbox->post(id, std::move(r));
+    });
+}
+
+void Connection::on_resolved(Resolution resolution) {
+    if (phase_ != Phase::Resolving) return;
+    if (resolution.addresses.empty()) {
+        fail_upstream(502, socks5::Reply::HostUnreachable,
+                      resolution.error.empty() ? "cannot resolve " + host_.text : resolution.error);
+        return;
+    }
+    for (SocketAddress& a : resolution.addresses) a.set_port(port_);
+    judge(std::move(resolution.addresses));
+}
+
+// Keeps the addresses that pass, in the resolver's order; the connection goes to one of them,
+// exactly as checked (no second resolution).
+void Connection::judge(std::vector<SocketAddress> addresses) {
+    std::string refused;
+    for (const SocketAddress& a : addresses) {
+        NetworkDecision d = judge_address(execution_->options.policy, core_.filter(), a,
+                                          execution_->options.permit_loopback_targets);
+        if (d.allowed) {
+            candidates_.push_back(a);
+            candidate_rules_.push_back(std::move(d.rule));
+        } else if (refused.empty()) {
+            refused = std::move(d.rule);
+        }
+    }
+    if (candidates_.empty()) {
+        refuse(403, socks5::Reply::NotAllowed, refused);
+        return;
+    }
+    if (execution_->connections_made >= limits_.max_connections) {  // others raced us here
+        refuse(429, socks5::Reply::NotAllowed,
+               "limit: " + std::to_string(limits_.max_connections) + " connections per execution");
+        return;
+    }
+    ++execution_->connections_made;
+    connect_next();
+}
+
+void Connection::connect_next() {
+    while (next_candidate_ < candidates_.size()) {
+        const SocketAddress& a = candidates_[next_candidate_++];
+        UniqueFd fd(::socket(a.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+        if (!fd.valid()) {
+            last_connect_error_ = errno;
+            continue;
+        }
+        const int one = 1;
+        ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (::connect(fd.get(), a.get(), a.length()) != 0 && errno != EINPROGRESS) {
+            last_connect_error_ = errno;
+            continue;
+        }
+        server_ = std::move(fd);
+        phase_ = Phase::Connecting;
+        set_deadline(Clock::now() + core_.options().connect_timeout);
+        core_.watch(server_.get(), Core::key(id_, true), kEvents);  // completion: writability
+        return;
+    }
+    const std::string target = candidates_.size() == 1 ? candidates_[0].to_string()
+                                                       : host_.text + ":" + std::to_string(port_);
+    fail_upstream(last_connect_error_ == ETIMEDOUT ? 504 : 502, socks_reply_for(last_connect_error_),
+                  "cannot connect to " + target + ": " + host::errno_text(last_connect_error_));
+}
+
+void Connection::check_connect() {
+    int err = 0;
+    socklen_t length = sizeof err;
+    if (::getsockopt(server_.get(), SOL_SOCKET, SO_ERROR, &err, &length) != 0) err = errno;
+    if (err == 0) {
+        sockaddr_storage peer{};
+        socklen_t peer_length = sizeof peer;
+        if (::getpeername(server_.get(), reinterpret_cast<sockaddr*>(&peer), &peer_length) == 0) {
+            on_connected();
+            return;
+        }
+        if (errno == ENOTCONN) return;  // not yet
+        err = errno;
+    }
+    last_connect_error_ = err;
+    server_.reset();
+    connect_next();
+}
+
+void Connection::on_connected() {
+    const size_t index = next_candidate_ - 1;
+    record_.address = candidates_[index].to_string();
+    record_.allowed = true;
+    const std::string& address_rule = candidate_rules_[index];
+    record_.rule = address_rule.empty() || address_rule == name_rule_ ? name_rule_
+                                                                      : name_rule_ + "; " + address_rule;
+    auto up = up_.open(core_.options().pipe_bytes);
+    auto down = up ? down_.open(core_.options().pipe_bytes) : up;
+    if (!down) {
+        fail_upstream(502, socks5::Reply::GeneralFailure, "cannot relay: " + down.error().message);
+        return;
+    }
+    const auto now = Clock::now();
+    switch (protocol_) {
+        case Protocol::Connect:
+            to_client_ += "HTTP/1.1 200 Connection established\r\n\r\n";
+            phase_ = Phase::Inspecting;
+            set_deadline(now + limits_.handshake_timeout);
+            break;
+        case Protocol::Socks5:
+            to_client_ += socks5::reply(socks5::Reply::Succeeded);  // after the method reply
+            phase_ = Phase::Inspecting;
+            set_deadline(now + limits_.handshake_timeout);
+            break;
+        case Protocol::Forward: {
+            to_server_ = origin_form_head(request_);
+            const size_t body_here = static_cast<size_t>(std::min<uint64_t>(in_.size(), request_.content_length));
+            to_server_.append(in_, 0, body_here);
+            body_left_ = request_.content_length - body_here;
+            // Bytes past the body would be a pipelined request, which the server would take
+            // unjudged: one request per connection ("Connection: close"), the rest is dropped.
+            std::string().swap(in_);
+            phase_ = Phase::Relaying;
+            set_deadline(now + limits_.idle_timeout);
+            break;
+        }
+        case Protocol::Unknown: break;
+    }
+    advance();
+}
+
+// --- the tunnel's first bytes ----------------------------------------------------------------
+
+void Connection::inspect() {
+    if (!flush(client_.get(), to_client_, kUnlimited) || !read_client(limits_.max_header_bytes)) {
+        finish("the client connection failed");
+        return;
+    }
+    if (to_client_.empty()) {
+        // Server-first protocols (SMTP, FTP through SOCKS5): what the server says reaches the
+        // client while the proxy waits for the client's first bytes.
+        auto step = down_.pump(server_.get(), client_.get(), kUnlimited, bytes_left());
+        record_.bytes_received += step.delivered;
+        execution_->bytes += step.delivered;
+        if (down_.error() != 0) {
+            finish();
+            return;
+        }
+        if (step.more) core_.mark_ready(id_);
+    }
+    const tls::ClientHello hello = tls::parse_client_hello(in_, limits_.max_header_bytes);
+    switch (hello.state) {
+        case tls::ClientHello::State::Incomplete:
+            if (!client_ended_) return;
+            if (protocol_ == Protocol::Socks5 && in_.empty()) {
+                start_relay();  // nothing sent, nothing to judge: the end of input is relayed
+                return;
+            }
+            refuse_tunnel("malformed TLS ClientHello",
+                          "the client ended its side before a complete ClientHello", false);
+            return;
+        case tls::ClientHello::State::NotTls:
+            if (protocol_ == Protocol::Socks5) {
+                start_relay();  // SOCKS5 carries any protocol; only TLS has a name to check
+                return;
+            }
+            refuse_tunnel("CONNECT carries TLS only",
+                          "the tunnel's first bytes are no TLS ClientHello (other protocols go "
+                          "through SOCKS5)",
+                          false);
+            return;
+        case tls::ClientHello::State::Malformed:
+            refuse_tunnel("malformed TLS ClientHello", hello.message, true, tls::Alert::DecodeError);
+            return;
+        case tls::ClientHello::State::Done:
+            break;
+    }
+    if (host_.kind == CanonicalHost::Kind::Name) {
+        if (!hello.server_name) {
+            refuse_tunnel("TLS ClientHello without a server name",
+                          "a tunnel to " + host_.text + " needs SNI " + host_.text, true);
+            return;
+        }
+        auto sni = canonical_host(*hello.server_name);
+        if (!sni || *sni != host_) {
+            refuse_tunnel("TLS server name " + printable(*hello.server_name) +
+                              " does not match the tunnel's host " + host_.text,
+                          {}, true);
+            return;
+        }
+    } else if (hello.server_name) {
+        refuse_tunnel("TLS server name " + printable(*hello.server_name) +
+                          " in a tunnel to the IP address " + host_.text,
+                      {}, true);
+        return;
+    }
+    start_relay();
+}
+
+void Connection::start_relay() {
+    to_server_.append(in_);
+    std::string().swap(in_);
+    phase_ = Phase::Relaying;
+    set_deadline(Clock::now() + limits_.idle_timeout);
+    relay();
+}
+
+// --- relay -----------------------------------------------------------------------------------
+
+void Connection::peek_status() {
+    char head[16];
+    const ssize_t n = ::recv(server_.get(), head, sizeof head, MSG_PEEK);
+    if (n < 0) return;  // nothing yet
+    status_peeked_ = true;
+    // "HTTP/1.1 200 ": the status is read if the first segment holds it; it is only a record.
+    auto digit = [&](int i) { return head[i] >= '0' && head[i] <= '9'; };
+    if (n >= 12 && std::memcmp(head, "HTTP/1.", 7) == 0 && head[8] == ' ' && digit(9) && digit(10) && digit(11)) {
+        record_.status = (head[9] - '0') * 100 + (head[10] - '0') * 10 + (head[11] - '0');
+    }
+}
+
+void Connection::relay() {
+    // The proxy's own bytes go first in each direction.
+    auto to_client = flush(client_.get(), to_client_, kUnlimited);
+    auto to_server = to_client ? flush(server_.get(), to_server_, bytes_left()) : to_client;
+    if (!to_server) {
+        finish();
+        return;
+    }
+    record_.bytes_sent += *to_server;
+    execution_->bytes += *to_server;
+    bool progress = *to_server > 0;
+    bool more = false;
+    if (to_server_.empty()) {
+        const uint64_t read_limit = protocol_ == Protocol::Forward ? body_left_ : kUnlimited;
+        auto step = up_.pump(client_.get(), server_.get(), read_limit, bytes_left());
+        if (protocol_ == Protocol::Forward) body_left_ -= step.read;
+        record_.bytes_sent += step.delivered;
+        execution_->bytes += step.delivered;
+        progress |= step.read > 0 || step.delivered > 0;
+        more |= step.more;
+    }
+    if (to_client_.empty()) {
+        if (protocol_ == Protocol::Forward && !status_peeked_) peek_status();
+        auto step = down_.pump(server_.get(), client_.get(), kUnlimited, bytes_left());
+        record_.bytes_received += step.delivered;
+        execution_->bytes += step.delivered;
+        progress |= step.read > 0 || step.delivered > 0;
+        more |= step.more;
+    }
+    if (progress) set_deadline(Clock::now() + limits_.idle_timeout);
+    if (up_.error() != 0 || down_.error() != 0) {  // a reset: the connection ends as the peer chose
+        finish();
+        return;
+    }
+    if (bytes_left() == 0 && (up_.buffered() > 0 || down_.buffered() > 0 || !to_server_.empty())) {
+        finish("cut: limit of " + std::to_string(limits_.max_bytes) + " bytes per execution reached");
+        return;
+    }
+    // A side that ended is passed on as a half-close, so that protocols that read to the end
+    // of input work; a tunnel ends when both directions have. A forwarded request ends with
+    // its response: the server closes after it ("Connection: close"), and a body the client
+    // still had to send has nobody left to read it.
+    const bool up_done = to_server_.empty() && up_.buffered() == 0 && up_.source_ended();
+    const bool down_done = down_.source_ended() && down_.buffered() == 0;
+    if (up_done && protocol_ != Protocol::Forward && !server_shut_) {
+        ::shutdown(server_.get(), SHUT_WR);
+        server_shut_ = true;
+    }
+    if (down_done && !client_shut_) {
+        ::shutdown(client_.get(), SHUT_WR);
+        client_shut_ = true;
+    }
+    if (down_done && (up_done || protocol_ == Protocol::Forward)) {
+        finish();
+        return;
+    }
+    if (more) core_.mark_ready(id_);
+}
+
+// --- refusals and the end --------------------------------------------------------------------
+
+void Connection::refuse(int http_status, socks5::Reply socks_reply, const std::string& rule,
+                        const std::string& detail) {
+    record_.allowed = false;
+    record_.rule = rule;
+    record_.error = "refused: " + rule + (detail.empty() ? "" : ": " + detail);
+    std::string response;
+    if (record_.method == "SOCKS4") {
+        response = std::string("\x00\x5b\x00\x00\x00\x00\x00\x00", 8);  // request rejected
+    } else if (protocol_ == Protocol::Socks5) {
+        if (socks_greeted_) response = socks5::reply(socks_reply);
+    } else {
+        const std::string what = record_.method.empty() ? "" : record_.method + " " + record_.url + ": ";
+        response = http_refusal(http_status, "refused " + what + rule + (detail.empty() ? "" : ": " + detail));
+    }
+    enter_refusing(std::move(response));
+}
+
+void Connection::refuse_tunnel(const std::string& rule, const std::string& detail, bool send_alert,
+                               tls::Alert alert) {
+    record_.allowed = false;
+    record_.rule = rule;
+    record_.error = "refused: " + rule + (detail.empty() ? "" : ": " + detail);
+    enter_refusing(send_alert ? tls::alert(alert) : std::string());
+}
+
+void Connection::fail_upstream(int http_status, socks5::Reply socks_reply, const std::string& error) {
+    record_.allowed = true;
+    if (record_.rule.empty()) record_.rule = name_rule_;
+    record_.error = error;
+    std::string response;
+    if (protocol_ == Protocol::Socks5) {
+        response = socks5::reply(socks_reply);
+    } else {
+        response = http_refusal(http_status, record_.method + " " + record_.url + ": " + error);
+    }
+    enter_refusing(std::move(response));
+}
+
+void Connection::enter_refusing(std::string response) {
+    server_.reset();  // the server gets nothing more: it sees the connection close
+    up_ = SpliceDirection();
+    down_ = SpliceDirection();
+    to_server_.clear();
+    std::string().swap(in_);
+    to_client_ += response;
+    phase_ = Phase::Refusing;
+    record();
+    set_deadline(Clock::now() + kLinger);
+    refusing();
+}
+
+// The refusal is sent, our side shut, and the client drained until it closes: closing a socket
+// with unread bytes would reset the connection and could destroy the refusal before it is read.
+void Connection::refusing() {
+    if (!flush(client_.get(), to_client_, kUnlimited)) {
+        finish();
+        return;
+    }
+    if (!to_client_.empty()) return;  // on writability
+    if (!client_shut_) {
+        ::shutdown(client_.get(), SHUT_WR);
+        client_shut_ = true;
+    }
+    char buf[4096];
+    while (true) {
+        const ssize_t n = ::recv(client_.get(), buf, sizeof buf, 0);
+        if (n > 0) {
+            drained_ += static_cast<size_t>(n);
+            if (drained_ <= kMaxDrain) continue;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return;
+        }
+        finish();
+        return;
+    }
+}
+
+void Connection::on_deadline() {
+    const std::string handshake_limit = duration_text(limits_.handshake_timeout);
+    switch (phase_) {
+        case Phase::Handshake:
+            if (in_.empty() && protocol_ == Protocol::Unknown) {
+                finish("no request within " + handshake_limit);
+            } else {
+                refuse(408, socks5::Reply::TtlExpired, "handshake timeout",
+                       "no complete request within " + handshake_limit);
+            }
+            return;
+        case Phase::Resolving:
+            fail_upstream(504, socks5::Reply::TtlExpired,
+                          "resolving " + host_.text + " took longer than " +
+                              duration_text(core_.options().resolve_timeout));
+            return;
+        case Phase::Connecting:
+            server_.reset();
+            last_connect_error_ = ETIMEDOUT;
+            connect_next();
+            return;
+        case Phase::Inspecting:
+            if (protocol_ == Protocol::Socks5 && in_.empty()) {
+                start_relay();  // a client that waits (for the server, a user) is no TLS client
+                return;
+            }
+            refuse_tunnel("handshake timeout", "no complete TLS ClientHello within " + handshake_limit, false);
+            return;
+        case Phase::Relaying:
+            finish("cut: idle for " + duration_text(limits_.idle_timeout));
+            return;
+        case Phase::Refusing:
+            finish();
+            return;
+        case Phase::Done:
+            return;
+    }
+}
+
+void Connection::record() {
+    if (recorded_) return;
+    recorded_ = true;
+    if (!record_.allowed) {  // ended before any judgement: nothing went through
+        record_.allowed = false;
+        record_.rule = "no complete request";
+    }
+    record_.bytes = record_.bytes_received;
+    record_.duration = Clock::now() - started_;
+    execution_->records.add(std::move(record_));
+}
+
+void Connection::finish(const std::string& error) {
+    if (phase_ == Phase::Done) return;
+    phase_ = Phase::Done;
+    if (!error.empty() && record_.error.empty()) record_.error = error;
+    record();
+    --execution_->open;
+    client_.reset();
+    server_.reset();
+    up_ = SpliceDirection();
+    down_ = SpliceDirection();
+    core_.retire(id_);
+}
+
+}  // namespace microvm::proxy

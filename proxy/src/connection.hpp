@@ -1,0 +1,127 @@
+// One client connection, from accept to close: the handshake (HTTP CONNECT, absolute-form HTTP
+// or SOCKS5, told apart by the first byte), the judgement (policy, limits, resolution, address
+// filter), the connection to the server, the inspection of a tunnel's first bytes (the TLS
+// ClientHello's server name), the relay, and the record. Runs on the loop thread only.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core.hpp"
+#include "microvm/policy.hpp"
+#include "proxy/http_request.hpp"
+#include "proxy/socks5.hpp"
+#include "proxy/tls_client_hello.hpp"
+#include "splice_relay.hpp"
+
+namespace microvm::proxy {
+
+class Connection {
+  public:
+    Connection(Core& core, uint64_t id, std::shared_ptr<ExecutionState> execution, UniqueFd client);
+    ~Connection();
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    uint64_t id() const { return id_; }
+    const ExecutionState& execution() const { return *execution_; }
+    Clock::time_point deadline() const { return deadline_; }
+
+    void on_event(bool server_side, uint32_t events);
+    void on_resolved(Resolution resolution);
+    void on_deadline();
+    void on_ready() { advance(); }
+    // Ends the connection now (execution ended, proxy stopping), recording why.
+    void abort(const std::string& why) { finish(why); }
+
+  private:
+    enum class Phase {
+        Handshake,   // reading the request head or the SOCKS5 greeting and request
+        Resolving,
+        Connecting,
+        Inspecting,  // tunnel granted: reading the client's first bytes (TLS ClientHello)
+        Relaying,
+        Refusing,    // sending a refusal, then draining the client until it closes
+        Done,
+    };
+    enum class Protocol { Unknown, Connect, Forward, Socks5 };
+
+    void advance();
+    void handshake();
+    void http_handshake();
+    void socks_handshake();
+    void begin(const std::string& host, uint16_t port);
+    void judge(std::vector<SocketAddress> addresses);
+    void connect_next();
+    void check_connect();
+    void on_connected();
+    void inspect();
+    void start_relay();
+    void relay();
+    void refusing();
+
+    // Refusals. refuse() answers in the client's protocol (HTTP status, SOCKS5 reply);
+    // refuse_tunnel() is for a tunnel already granted (an alert for a TLS client, else nothing).
+    void refuse(int http_status, socks5::Reply socks_reply, const std::string& rule,
+                const std::string& detail = {});
+    void refuse_tunnel(const std::string& rule, const std::string& detail, bool send_alert,
+                       tls::Alert alert = tls::Alert::AccessDenied);
+    // The proxy let it through but the server could not be reached: allowed stays true.
+    void fail_upstream(int http_status, socks5::Reply socks_reply, const std::string& error);
+    void enter_refusing(std::string response);
+    void finish(const std::string& error = {});
+    // Adds the record to the execution's log, once: when the outcome is known (a refusal is
+    // recorded when it is sent, not when the client has read it).
+    void record();
+
+    // Socket I/O. read_client reads into in_ up to limit bytes in all; false on a hard error.
+    // flush writes up to allowance bytes of out to fd until it would block, and returns how
+    // many it wrote; nullopt on a hard error.
+    bool read_client(size_t limit);
+    std::optional<uint64_t> flush(int fd, std::string& out, uint64_t allowance);
+    void set_deadline(Clock::time_point when);
+    void peek_status();
+    uint64_t bytes_left() const { return execution_->bytes_left(); }
+
+    Core& core_;
+    const uint64_t id_;
+    std::shared_ptr<ExecutionState> execution_;
+    const Limits& limits_;
+    UniqueFd client_;
+    UniqueFd server_;
+    Phase phase_ = Phase::Handshake;
+    Protocol protocol_ = Protocol::Unknown;
+    bool socks_greeted_ = false;
+    bool client_ended_ = false;    // read EOF from the client
+    bool client_shut_ = false;     // we shut down our writing side towards the client
+    bool server_shut_ = false;     // we shut down our writing side towards the server
+    bool status_peeked_ = false;
+    size_t drained_ = 0;           // Refusing: bytes read and dropped
+
+    std::string in_;               // client bytes read before the relay (head, ClientHello)
+    std::string to_client_;        // the proxy's own replies
+    std::string to_server_;        // forwarded head, body start, first tunnel bytes
+    uint64_t body_left_ = 0;       // Forward: request body bytes still to relay
+
+    HttpRequest request_;
+    CanonicalHost host_;
+    uint16_t port_ = 0;
+    std::string name_rule_;                    // the policy's rule for the name
+    std::vector<SocketAddress> candidates_;    // addresses that passed, in resolver order
+    std::vector<std::string> candidate_rules_; // the address rule of each (may be empty)
+    size_t next_candidate_ = 0;
+    int last_connect_error_ = 0;
+
+    SpliceDirection up_;    // client -> server
+    SpliceDirection down_;  // server -> client
+
+    Clock::time_point started_;
+    Clock::time_point deadline_;
+    rtfs::NetworkRequest record_;
+    bool recorded_ = false;
+};
+
+}  // namespace microvm::proxy

@@ -1,0 +1,182 @@
+// The SSRF guard, the judgement of resolved addresses against the policy, the resolvers and the
+// record log. Nothing here connects anywhere.
+#include <gtest/gtest.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <future>
+#include <thread>
+
+#include "microvm/policy.hpp"
+#include "proxy/address_filter.hpp"
+#include "proxy/decision.hpp"
+#include "proxy/records.hpp"
+#include "proxy/resolver.hpp"
+#include "support/expectations.hpp"
+
+namespace microvm::proxy {
+namespace {
+
+SocketAddress addr(const std::string& ip, uint16_t port = 443) {
+    auto a = SocketAddress::from_ip(ip, port);
+    EXPECT_TRUE(a.has_value()) << ip;
+    return a ? *a : SocketAddress();
+}
+
+NetworkPolicy parse(const std::string& text) {
+    auto p = NetworkPolicy::parse(text);
+    EXPECT_TRUE(p.has_value()) << text;
+    return p ? *p : NetworkPolicy();
+}
+
+TEST(SocketAddress, TextAndPort) {
+    EXPECT_EQ(addr("10.0.0.1", 80).to_string(), "10.0.0.1:80");
+    EXPECT_EQ(addr("0::1", 8080).to_string(), "[::1]:8080");
+    EXPECT_EQ(addr("::1").port(), 443);
+    EXPECT_FALSE(SocketAddress::from_ip("example.com", 1).has_value());
+    EXPECT_FALSE(SocketAddress::from_ip("[::1]", 1).has_value());
+}
+
+TEST(AddressFilter, RefusesEveryNonInternetRange) {
+    AddressFilter filter;
+    for (const char* ip :
+         {"127.0.0.1", "127.255.0.9", "169.254.169.254", "10.0.0.1", "172.16.0.1", "172.31.255.255",
+          "192.168.1.1", "100.64.0.1", "0.0.0.0", "0.1.2.3", "224.0.0.1", "255.255.255.255",
+          "198.18.0.1", "192.0.0.170", "::1", "::", "fc00::1", "fd12:3456::1", "fe80::1",
+          "fec0::1", "ff02::1", "::ffff:127.0.0.1", "::ffff:169.254.169.254", "64:ff9b::a00:1",
+          "2002:a00:1::1", "2002:7f00:1::", "::7f00:1", "64:ff9b:1::1", "2001:db8::1", "2001::1"}) {
+        auto why = filter.refusal(addr(ip), false);
+        EXPECT_TRUE(why.has_value()) << ip;
+    }
+    EXPECT_EQ(filter.refusal(addr("169.254.169.254"), false),
+              "169.254.169.254 is link-local (cloud metadata endpoints) (169.254.0.0/16)");
+    EXPECT_NE(filter.refusal(addr("::ffff:10.1.1.1"), false)->find("10.1.1.1 is private"), std::string::npos);
+}
+
+TEST(AddressFilter, PublicAddressesPass) {
+    AddressFilter filter;
+    for (const char* ip : {"93.184.216.34", "1.1.1.1", "8.8.8.8", "172.32.0.1", "100.128.0.1",
+                           "2606:4700::1111", "2a00:1450:4001::1", "64:ff9b::808:808"}) {
+        EXPECT_EQ(filter.refusal(addr(ip), false), std::nullopt) << ip;
+    }
+}
+
+TEST(AddressFilter, PermitLoopbackLiftsLoopbackOnly) {
+    AddressFilter filter;
+    EXPECT_EQ(filter.refusal(addr("127.0.0.1"), true), std::nullopt);
+    EXPECT_EQ(filter.refusal(addr("::1"), true), std::nullopt);
+    EXPECT_EQ(filter.refusal(addr("::ffff:127.0.0.1"), true), std::nullopt);
+    for (const char* ip : {"169.254.169.254", "10.0.0.1", "192.168.0.1", "fd00::1", "0.0.0.0"}) {
+        EXPECT_TRUE(filter.refusal(addr(ip), true).has_value()) << ip;
+    }
+}
+
+TEST(AddressFilter, HostsOwnAddresses) {
+    // The host's addresses here are all in refused ranges already; in a network namespace of
+    // this thread, an internet address on its (down) loopback interface is the host's own
+    // (never contacted: the filter only looks).
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "a network namespace of its own needs root");
+    std::optional<std::string> own;
+    std::optional<std::string> other;
+    int setup = -1;
+    std::thread in_namespace([&] {
+        if (::unshare(CLONE_NEWNET) != 0) return;
+        // The shell is forked from this thread: it shares the new namespace.
+        setup = std::system("ip addr add 8.8.4.4/32 dev lo");
+        AddressFilter filter;
+        own = filter.refusal(addr("8.8.4.4"), true);
+        other = filter.refusal(addr("8.8.8.8"), true);
+    });
+    in_namespace.join();
+    ASSERT_EQ(setup, 0);
+    EXPECT_EQ(own, "8.8.4.4 is an address of this host");
+    EXPECT_EQ(other, std::nullopt);
+}
+
+TEST(JudgeAddress, AllowListEntriesAdmitPrivateRangesExplicitly) {
+    AddressFilter filter;
+    NetworkPolicy p = parse("allow=db.internal,10.0.0.0/8:5432,[fd00::]/8");
+    NetworkDecision in_range = judge_address(p, filter, addr("10.1.2.3", 5432), false);
+    EXPECT_TRUE(in_range.allowed);
+    EXPECT_EQ(in_range.rule, "allow entry 10.0.0.0/8:5432");
+    NetworkDecision other_port = judge_address(p, filter, addr("10.1.2.3", 80), false);
+    EXPECT_FALSE(other_port.allowed);
+    EXPECT_NE(other_port.rule.find("private"), std::string::npos);
+    EXPECT_TRUE(judge_address(p, filter, addr("fd00::5", 1), false).allowed);
+    EXPECT_FALSE(judge_address(p, filter, addr("192.168.0.1", 5432), false).allowed);
+    NetworkDecision pub = judge_address(p, filter, addr("93.184.216.34", 443), false);
+    EXPECT_TRUE(pub.allowed);
+    EXPECT_EQ(pub.rule, "");  // no entry of its own: the name's rule stands
+}
+
+TEST(JudgeAddress, BlockListEntriesBlockResolvedAddresses) {
+    AddressFilter filter;
+    NetworkPolicy p = parse("block=ads.example,93.184.216.0/24");
+    NetworkDecision d = judge_address(p, filter, addr("93.184.216.34"), false);
+    EXPECT_FALSE(d.allowed);
+    EXPECT_EQ(d.rule, "block entry 93.184.216.0/24 (address 93.184.216.34)");
+    EXPECT_TRUE(judge_address(p, filter, addr("93.184.217.1"), false).allowed);
+    EXPECT_FALSE(judge_address(p, filter, addr("10.0.0.1"), false).allowed);  // the filter still holds
+    EXPECT_FALSE(judge_address(NetworkPolicy::full(), filter, addr("127.0.0.1"), false).allowed);
+}
+
+TEST(Resolvers, StaticResolverAnswersAtOnce) {
+    StaticResolver r({{"a.test", {"127.0.0.1", "::1"}}, {"bad.test", {"not-an-ip"}}});
+    Resolution got;
+    int calls = 0;
+    r.resolve("a.test", [&](Resolution x) { got = std::move(x); ++calls; });
+    EXPECT_EQ(calls, 1);
+    ASSERT_EQ(got.addresses.size(), 2u);
+    EXPECT_EQ(got.addresses[0].ip(), "127.0.0.1");
+    EXPECT_EQ(got.addresses[1].ip(), "::1");
+    r.resolve("unknown.test", [&](Resolution x) { got = std::move(x); ++calls; });
+    EXPECT_TRUE(got.addresses.empty());
+    EXPECT_NE(got.error.find("unknown.test"), std::string::npos);
+    r.resolve("bad.test", [&](Resolution x) { got = std::move(x); ++calls; });
+    EXPECT_TRUE(got.addresses.empty());
+    EXPECT_EQ(calls, 3);
+}
+
+TEST(Resolvers, SystemResolverReadsTheHostsFile) {
+    // "localhost" comes from /etc/hosts: no query leaves the machine.
+    SystemResolver r(2, 8);
+    std::promise<Resolution> answer;
+    r.resolve("localhost", [&](Resolution x) { answer.set_value(std::move(x)); });
+    auto future = answer.get_future();
+    ASSERT_EQ(future.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+    Resolution got = future.get();
+    ASSERT_FALSE(got.addresses.empty()) << got.error;
+    for (const SocketAddress& a : got.addresses) {
+        EXPECT_TRUE(a.ip() == "127.0.0.1" || a.ip() == "::1") << a.ip();
+    }
+}
+
+TEST(Resolvers, SystemResolverQueueIsBounded) {
+    // No worker may start before the queue fills: zero pending allowed means "busy" at once.
+    SystemResolver r(1, 0);
+    std::promise<Resolution> answer;
+    r.resolve("localhost", [&](Resolution x) { answer.set_value(std::move(x)); });
+    Resolution got = answer.get_future().get();
+    EXPECT_TRUE(got.addresses.empty());
+    EXPECT_NE(got.error.find("busy"), std::string::npos);
+}
+
+TEST(RecordLog, KeepsAtMostTheLimitAndCountsTheRest) {
+    RecordLog log(2);
+    for (int i = 0; i < 5; ++i) {
+        rtfs::NetworkRequest r;
+        r.host = "h" + std::to_string(i);
+        log.add(r);
+    }
+    auto taken = log.take();
+    ASSERT_EQ(taken.size(), 3u);
+    EXPECT_EQ(taken[0].host, "h0");
+    EXPECT_EQ(taken[1].host, "h1");
+    EXPECT_FALSE(taken[2].allowed.has_value());
+    EXPECT_NE(taken[2].error.find("3 further connection attempts"), std::string::npos);
+    EXPECT_TRUE(log.take().empty());
+}
+
+}  // namespace
+}  // namespace microvm::proxy

@@ -1,0 +1,259 @@
+// The proxy end to end, allowed traffic: plain HTTP in absolute form, CONNECT with a real TLS
+// handshake, SOCKS5 with domain names, over a loopback port and a Unix socket; and the records,
+// compared with what the servers saw.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "proxy_support.hpp"
+#include "support/loopback_http.hpp"
+
+namespace proxytest {
+namespace {
+
+const std::string kReply = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello";
+
+std::string authority(const std::string& host, uint16_t port) { return host + ":" + std::to_string(port); }
+
+TEST(ProxyHttp, AbsoluteFormIsForwardedAndRecordedAsTheServerSawIt) {
+    RecordingServer server(kReply, true);
+    TestProxy p("allow=allowed.test");
+    RawClient c = RawClient::tcp(p.port);
+    const std::string host = authority("allowed.test", server.port());
+    ASSERT_TRUE(c.send_all("POST http://" + host + "/path?q=1 HTTP/1.1\r\nHost: " + host +
+                           "\r\nProxy-Connection: keep-alive\r\nContent-Length: 4\r\n\r\nbody"));
+    EXPECT_EQ(c.read_all(), kReply);
+    auto seen = server.seen(1);
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen[0].received, "POST /path?q=1 HTTP/1.1\r\nHost: " + host +
+                                    "\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbody");
+    auto records = p.records(1);
+    ASSERT_EQ(records.size(), 1u);
+    const rtfs::NetworkRequest& r = records[0];
+    EXPECT_EQ(r.allowed, true);
+    EXPECT_EQ(r.rule, "allow entry allowed.test");
+    EXPECT_EQ(r.method, "POST");
+    EXPECT_EQ(r.url, "http://" + host + "/path?q=1");
+    EXPECT_EQ(r.host, "allowed.test");
+    EXPECT_EQ(r.port, server.port());
+    EXPECT_EQ(r.address, "127.0.0.1:" + std::to_string(server.port()));
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.bytes_sent, seen[0].received.size());
+    EXPECT_EQ(r.bytes_received, seen[0].sent);
+    EXPECT_EQ(r.bytes, r.bytes_received);
+    EXPECT_EQ(r.error, "");
+    EXPECT_GT(r.duration.count(), 0);
+}
+
+TEST(ProxyHttp, CurlThroughTheProxy) {
+    testsupport::LoopbackHttp server([](httplib::Server& s) {
+        s.Get("/hi", [](const httplib::Request& req, httplib::Response& res) {
+            res.set_content("hi " + req.get_header_value("Host"), "text/plain");
+        });
+    });
+    TestProxy p("allow=allowed.test");
+    CurlResult r = curl_get("http://" + authority("allowed.test", static_cast<uint16_t>(server.port())) + "/hi",
+                            {p.http_proxy()});
+    ASSERT_EQ(r.code, 0) << r.error;
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "hi allowed.test:" + std::to_string(server.port()));
+    EXPECT_EQ(server.hits(), 1);
+    auto records = p.records(1);
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].method, "GET");
+    EXPECT_EQ(records[0].status, 200);
+}
+
+TEST(ProxyConnect, TlsHandshakeEndToEnd) {
+    TlsServer server({"allowed.test"});
+    TestProxy p("allow=allowed.test");
+    // Certificate verification on: the handshake can only succeed with the real server.
+    CurlResult r = curl_get("https://" + authority("allowed.test", server.port()) + "/hello",
+                            {p.http_proxy(), server.ca_pem()});
+    ASSERT_EQ(r.code, 0) << r.error;
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "hello over tls");
+    EXPECT_EQ(server.hits(), 1);
+    auto records = p.records(1);
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].method, "CONNECT");
+    EXPECT_EQ(records[0].url, authority("allowed.test", server.port()));
+    EXPECT_EQ(records[0].allowed, true);
+    EXPECT_EQ(records[0].error, "");
+    EXPECT_GT(records[0].bytes_sent, 200u);      // ClientHello and the request, encrypted
+    EXPECT_GT(records[0].bytes_received, 300u);  // certificate, response
+}
+
+TEST(ProxyConnect, TunnelBytesAndHalfCloseMatchTheServer) {
+    const std::string reply(3000, 'z');
+    RecordingServer server(reply, false);  // reads to end of input, then answers
+    TestProxy p("allow=allowed.test");
+    RawClient c = RawClient::tcp(p.port);
+    ASSERT_TRUE(c.send_all(connect_request(authority("allowed.test", server.port()))));
+    EXPECT_EQ(c.read_head(), "HTTP/1.1 200 Connection established\r\n\r\n");
+    const std::string hello = client_hello("allowed.test");
+    ASSERT_TRUE(c.send_all(hello + "payload"));
+    c.shutdown_write();  // the server answers only after it sees the end of input
+    EXPECT_EQ(c.read_all(), reply);
+    auto seen = server.seen(1);
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen[0].received, hello + "payload");
+    auto records = p.records(1);
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].bytes_sent, seen[0].received.size());
+    EXPECT_EQ(records[0].bytes_received, reply.size());
+    EXPECT_EQ(records[0].status, 0);  // inside a tunnel: not seen
+}
+
+TEST(ProxyConnect, EarlyTunnelBytesAndSplitClientHello) {
+    // The ClientHello sent with the CONNECT head, in two records: judged and forwarded whole.
+    RecordingServer server("ok", false);
+    TestProxy p("allow=allowed.test");
+    RawClient c = RawClient::tcp(p.port);
+    const std::string hello = client_hello(HelloOptions{{"Allowed.Test."}, false, 30});
+    ASSERT_TRUE(c.send_all(connect_request(authority("allowed.test", server.port())) + hello));
+    c.shutdown_write();
+    EXPECT_EQ(c.read_all(), "HTTP/1.1 200 Connection established\r\n\r\nok");
+    ASSERT_EQ(server.seen(1).size(), 1u);
+    EXPECT_EQ(server.seen()[0].received, hello);
+}
+
+TEST(ProxySocks5, HttpsAndHttpWithDomainNames) {
+    TlsServer tls({"allowed.test"});
+    testsupport::LoopbackHttp plain([](httplib::Server& s) {
+        s.Get("/x", [](const httplib::Request&, httplib::Response& res) { res.set_content("plain", "text/plain"); });
+    });
+    TestProxy p("allow=allowed.test");
+    CurlResult https = curl_get("https://" + authority("allowed.test", tls.port()) + "/hello",
+                                {p.socks_proxy(), tls.ca_pem()});
+    ASSERT_EQ(https.code, 0) << https.error;
+    EXPECT_EQ(https.body, "hello over tls");
+    CurlResult http = curl_get("http://" + authority("allowed.test", static_cast<uint16_t>(plain.port())) + "/x",
+                               {p.socks_proxy()});
+    ASSERT_EQ(http.code, 0) << http.error;  // not TLS: SOCKS5 carries any protocol
+    EXPECT_EQ(http.body, "plain");
+    auto records = p.records(2);
+    ASSERT_EQ(records.size(), 2u);
+    for (const auto& r : records) {
+        EXPECT_EQ(r.method, "SOCKS5");
+        EXPECT_EQ(r.host, "allowed.test");
+        EXPECT_EQ(r.allowed, true);
+    }
+}
+
+TEST(ProxySocks5, ServerSpeaksFirst) {
+    // SMTP-like: the server greets, the client answers only then. The proxy relays the greeting
+    // while it waits for the client's first bytes.
+    RawServer server([](int fd) {
+        ::send(fd, "220 hello\r\n", 11, MSG_NOSIGNAL);
+        char buf[64];
+        const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n > 0) ::send(fd, buf, static_cast<size_t>(n), MSG_NOSIGNAL);
+    });
+    TestProxy p("allow=allowed.test");
+    RawClient c = RawClient::tcp(p.port);
+    std::string request = std::string("\x05\x01\x00\x05\x01\x00\x03\x0c", 8) + "allowed.test";
+    request += static_cast<char>(server.port() >> 8);
+    request += static_cast<char>(server.port() & 0xff);
+    ASSERT_TRUE(c.send_all(request));
+    EXPECT_EQ(c.read_exactly(2 + 10), std::string("\x05\x00\x05\x00\x00\x01\0\0\0\0\0\0", 12));
+    EXPECT_EQ(c.read_exactly(11), "220 hello\r\n");
+    ASSERT_TRUE(c.send_all("EHLO x\r\n"));
+    EXPECT_EQ(c.read_exactly(8), "EHLO x\r\n");
+}
+
+TEST(ProxyNames, TrailingDotCaseAndIdna) {
+    RecordingServer server("ok", false);
+    TestProxy p("allow=bücher.test,allowed.test");
+    {   // CONNECT to the A-label; the SNI names it in another case, with a trailing dot
+        RawClient c = RawClient::tcp(p.port);
+        ASSERT_TRUE(c.send_all(connect_request(authority("XN--BCHER-KVA.test.", server.port()))));
+        EXPECT_EQ(c.read_head(), "HTTP/1.1 200 Connection established\r\n\r\n");
+        ASSERT_TRUE(c.send_all(client_hello("xn--bcher-kva.test")));
+        c.shutdown_write();
+        EXPECT_EQ(c.read_all(), "ok");
+    }
+    {   // SOCKS5 with the name in UTF-8: the proxy resolves its A-label
+        RawClient c = RawClient::tcp(p.port);
+        const std::string name = "bücher.test";
+        std::string request = std::string("\x05\x01\x00\x05\x01\x00\x03", 7) + static_cast<char>(name.size()) + name;
+        request += static_cast<char>(server.port() >> 8);
+        request += static_cast<char>(server.port() & 0xff);
+        ASSERT_TRUE(c.send_all(request + "plain bytes"));
+        c.shutdown_write();
+        EXPECT_EQ(c.read_all().substr(12), "ok");
+    }
+    auto records = p.records(2);
+    ASSERT_EQ(records.size(), 2u);
+    for (const auto& r : records) {
+        EXPECT_EQ(r.host, "xn--bcher-kva.test");
+        EXPECT_EQ(r.rule, "allow entry xn--bcher-kva.test");
+    }
+    EXPECT_EQ(server.seen(2).size(), 2u);
+}
+
+TEST(ProxyExecution, UnixSocketListenerAndRecordsTakenAtTheEnd) {
+    char dir_template[] = "/tmp/proxy-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(dir_template), nullptr);
+    const std::string dir = dir_template;
+    const std::string path = dir + "/proxy.sock";
+    RecordingServer server(kReply, true);
+    microvm::proxy::Proxy proxy({test_resolver()});
+    ASSERT_TRUE(proxy.start());
+    auto exec = proxy.open({policy("allow=allowed.test"), {}, true});
+    ASSERT_TRUE(exec);
+    auto listening = exec->listen_unix(path);
+    ASSERT_TRUE(listening) << listening.error().message;
+    struct stat st {};
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    EXPECT_TRUE(S_ISSOCK(st.st_mode));
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    EXPECT_FALSE(exec->listen_unix(path));  // exists: never replaced
+    {
+        RawClient c = RawClient::unix_socket(path);
+        const std::string host = authority("allowed.test", server.port());
+        ASSERT_TRUE(c.send_all("GET http://" + host + "/ HTTP/1.1\r\nHost: " + host + "\r\n\r\n"));
+        EXPECT_EQ(c.read_all(), kReply);
+    }
+    auto records = exec->finish();
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].allowed, true);
+    EXPECT_EQ(records[0].status, 200);
+    EXPECT_FALSE(std::filesystem::exists(path));  // finish removed the socket file
+    EXPECT_TRUE(exec->take_records().empty());
+    std::filesystem::remove_all(dir);
+}
+
+TEST(ProxyExecution, ExecutionsShareAProxyWithTheirOwnPolicies) {
+    RecordingServer server(kReply, true);
+    microvm::proxy::Proxy proxy({test_resolver()});
+    ASSERT_TRUE(proxy.start());
+    auto a = proxy.open({policy("allow=allowed.test"), {}, true});
+    auto b = proxy.open({policy("allow=other.test"), {}, true});
+    ASSERT_TRUE(a && b);
+    auto port_a = a->listen_tcp();
+    auto port_b = b->listen_tcp();
+    ASSERT_TRUE(port_a && port_b);
+    auto get = [&](uint16_t port, const std::string& name) {
+        RawClient c = RawClient::tcp(port);
+        const std::string host = authority(name, server.port());
+        c.send_all("GET http://" + host + "/ HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+        return c.read_all();
+    };
+    EXPECT_EQ(get(*port_a, "allowed.test"), kReply);
+    EXPECT_EQ(get(*port_a, "other.test").substr(0, 12), "HTTP/1.1 403");
+    EXPECT_EQ(get(*port_b, "other.test"), kReply);
+    auto ra = a->finish();
+    auto rb = b->finish();
+    ASSERT_EQ(ra.size(), 2u);
+    ASSERT_EQ(rb.size(), 1u);
+    EXPECT_EQ(rb[0].host, "other.test");
+    EXPECT_EQ(rb[0].allowed, true);
+    EXPECT_FALSE(a->listen_tcp());  // closed
+}
+
+}  // namespace
+}  // namespace proxytest

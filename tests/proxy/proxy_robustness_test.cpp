@@ -1,0 +1,355 @@
+// Untrusted clients: malformed input, slow and half-closed clients, limits, timeouts, and the
+// proxy's own lifecycle. The proxy answers clearly, records, never stalls other clients, and
+// leaves no descriptor behind.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "proxy_support.hpp"
+
+namespace proxytest {
+namespace {
+
+std::string authority(const std::string& host, uint16_t port) { return host + ":" + std::to_string(port); }
+
+std::string first_line(const std::string& s) { return s.substr(0, s.find("\r\n")); }
+
+// A port nothing listens on (bound, then closed).
+uint16_t closed_port() {
+    RawServer s([](int) {});
+    return s.port();
+}
+
+// A full HTTP request through the proxy, for "the proxy still serves" checks.
+std::string good_request(TestProxy& p, uint16_t server_port) {
+    RawClient c = RawClient::tcp(p.port);
+    const std::string host = authority("allowed.test", server_port);
+    c.send_all("GET http://" + host + "/ HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+    return c.read_all();
+}
+
+const std::string kReply = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+
+TEST(ProxyMalformed, EveryGarbageGetsAClearRefusal) {
+    RecordingServer server(kReply, true);
+    TestProxy p("allow=allowed.test");
+    const std::string big(20 * 1024, 'a');
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"garbage\r\n\r\n", "HTTP/1.1 400 Bad Request"},
+        {"CONNECT\r\n\r\n", "HTTP/1.1 400 Bad Request"},
+        {"CONNECT allowed.test HTTP/1.1\r\n\r\n", "HTTP/1.1 400 Bad Request"},
+        {"CONNECT allowed.test:99999 HTTP/1.1\r\n\r\n", "HTTP/1.1 400 Bad Request"},
+        {"CONNECT allowed.test:443 HTTP/9.9\r\n\r\n", "HTTP/1.1 505 HTTP Version Not Supported"},
+        {"CONNECT allowed.test:443 HTTP/1.1\n\n", "HTTP/1.1 400 Bad Request"},
+        {std::string("\x16\x03\x01\x00\x05hello", 10), "HTTP/1.1 400 Bad Request"},
+        {std::string("\0\0\0\0", 4), "HTTP/1.1 400 Bad Request"},
+        {"CONNECT allowed.test:443 HTTP/1.1\r\nX: " + big + "\r\n\r\n", "HTTP/1.1 431 Request Header Fields Too Large"},
+        {"GET / HTTP/1.1\r\nHost: allowed.test\r\n\r\n", "HTTP/1.1 400 Bad Request"},
+        {"GET https://allowed.test/ HTTP/1.1\r\n\r\n", "HTTP/1.1 501 Not Implemented"},
+        {"POST http://allowed.test/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", "HTTP/1.1 411 Length Required"},
+        {"GET http://allowed.test/ HTTP/1.1\r\nHost: other.test\r\n\r\n", "HTTP/1.1 403 Forbidden"},
+        {"CONNECT a..test:443 HTTP/1.1\r\n\r\n", "HTTP/1.1 400 Bad Request"},
+    };
+    for (const auto& [input, status] : cases) {
+        RawClient c = RawClient::tcp(p.port);
+        c.send_all(input);  // may fail midway for the big one: the proxy answers at its limit
+        const std::string answer = c.read_all();
+        EXPECT_EQ(first_line(answer), status) << "input: " << input.substr(0, 60);
+        EXPECT_NE(answer.find("microvm proxy: refused"), std::string::npos) << answer;
+    }
+    EXPECT_EQ(good_request(p, server.port()), kReply);  // still serving
+    auto records = p.records(cases.size() + 1);
+    ASSERT_EQ(records.size(), cases.size() + 1);
+    for (size_t i = 0; i < cases.size(); ++i) {
+        EXPECT_EQ(records[i].allowed, false) << i;
+        EXPECT_EQ(records[i].error.rfind("refused: ", 0), 0u) << records[i].error;
+    }
+    EXPECT_EQ(server.connections(), 1);
+}
+
+TEST(ProxyMalformed, SocksRefusalsInSocksTerms) {
+    TestProxy p("allow=allowed.test");
+    auto answer = [&](const std::string& input) {
+        RawClient c = RawClient::tcp(p.port);
+        c.send_all(input);
+        return c.read_all();
+    };
+    EXPECT_EQ(answer(std::string("\x05\x01\x02", 3)), std::string("\x05\xff", 2));  // no "no auth"
+    EXPECT_EQ(answer(std::string("\x05\x01\x00\x05\x02\x00\x01\x7f\x00\x00\x01\x00\x50", 13)),
+              std::string("\x05\x00\x05\x07\x00\x01\0\0\0\0\0\0", 12));  // BIND
+    EXPECT_EQ(answer(std::string("\x05\x01\x00\x05\x01\x00\x09", 7)),
+              std::string("\x05\x00\x05\x08\x00\x01\0\0\0\0\0\0", 12));  // address type
+    EXPECT_EQ(answer(std::string("\x04\x01\x00\x50\x7f\x00\x00\x01\x00", 9)),
+              std::string("\x00\x5b\0\0\0\0\0\0", 8));  // SOCKS4: rejected
+    EXPECT_EQ(answer(std::string("\x05\x00", 2)), "");   // no methods: closed
+    auto records = p.records(5);
+    ASSERT_EQ(records.size(), 5u);
+    for (const auto& r : records) EXPECT_EQ(r.rule, "malformed request") << r.error;
+}
+
+TEST(ProxySlowClients, AStalledHeadIsCutAndOthersAreServedMeanwhile) {
+    RecordingServer server(kReply, true);
+    microvm::proxy::Limits limits;
+    limits.handshake_timeout = std::chrono::milliseconds(1500);
+    TestProxy p("allow=allowed.test", true, limits);
+    std::vector<RawClient> stalled;
+    for (int i = 0; i < 20; ++i) {
+        stalled.push_back(RawClient::tcp(p.port));
+        stalled.back().send_all("CONNECT allowed.test:");
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(good_request(p, server.port()), kReply);
+    // Served while the stalled ones still wait for their deadline, not behind them.
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 1000ms);
+    for (RawClient& c : stalled) {
+        const std::string answer = c.read_all(4s);
+        EXPECT_EQ(first_line(answer), "HTTP/1.1 408 Request Timeout");
+    }
+    const auto elapsed = std::chrono::steady_clock::now() - t0;
+    EXPECT_GT(elapsed, 1000ms);
+    EXPECT_LT(elapsed, 3000ms);
+    auto records = p.records(21);
+    ASSERT_EQ(records.size(), 21u);
+    int timeouts = 0;
+    for (const auto& r : records) timeouts += r.rule == "handshake timeout" ? 1 : 0;
+    EXPECT_EQ(timeouts, 20);
+}
+
+TEST(ProxySlowClients, TricklingBytesDoesNotExtendTheDeadline) {
+    microvm::proxy::Limits limits;
+    limits.handshake_timeout = std::chrono::milliseconds(300);
+    TestProxy p("allow=allowed.test", true, limits);
+    RawClient c = RawClient::tcp(p.port);
+    const std::string head = "CONNECT allowed.test:443 HTTP/1.1\r\nX-Slow: ";
+    const auto t0 = std::chrono::steady_clock::now();
+    for (char ch : head + std::string(100, 'a')) {  // 2.8 s of bytes, unless answered before
+        pollfd answered{c.fd(), POLLIN, 0};
+        if (::poll(&answered, 1, 0) > 0 || !c.send_all(std::string(1, ch))) break;
+        std::this_thread::sleep_for(20ms);
+    }
+    EXPECT_EQ(first_line(c.read_all()), "HTTP/1.1 408 Request Timeout");
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 1500ms);
+}
+
+TEST(ProxySlowClients, HalfClosedClients) {
+    RecordingServer server(kReply, true);
+    TestProxy p("allow=allowed.test");
+    {   // the head cut short by the client's end of input
+        RawClient c = RawClient::tcp(p.port);
+        c.send_all("CONNECT allowed.test:443 HTTP/1.1\r\n");
+        c.shutdown_write();
+        const std::string answer = c.read_all();
+        EXPECT_EQ(first_line(answer), "HTTP/1.1 400 Bad Request");
+        EXPECT_NE(answer.find("before the request head was complete"), std::string::npos);
+    }
+    {   // nothing at all
+        RawClient c = RawClient::tcp(p.port);
+        c.shutdown_write();
+        EXPECT_EQ(c.read_all(), "");
+    }
+    {   // a complete request, then the end of input: answered in full
+        RawClient c = RawClient::tcp(p.port);
+        const std::string host = authority("allowed.test", server.port());
+        c.send_all("GET http://" + host + "/ HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+        c.shutdown_write();
+        EXPECT_EQ(c.read_all(), kReply);
+    }
+    auto records = p.records(3);
+    ASSERT_EQ(records.size(), 3u);
+    EXPECT_EQ(records[1].error, "the client closed without a request");
+    EXPECT_EQ(records[2].allowed, true);
+}
+
+TEST(ProxyLimits, IdleTunnelsAreCut) {
+    RecordingServer server("late", false);  // waits for the end of input that never comes
+    microvm::proxy::Limits limits;
+    limits.idle_timeout = std::chrono::milliseconds(300);
+    TestProxy p("allow=allowed.test", true, limits);
+    RawClient c = RawClient::tcp(p.port);
+    c.send_all(connect_request(authority("allowed.test", server.port())) + client_hello("allowed.test"));
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::string got = c.read_all(3s);
+    EXPECT_EQ(got, "HTTP/1.1 200 Connection established\r\n\r\n");
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 1500ms);
+    auto records = p.records(1);
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].error, "cut: idle for 300 ms");
+    EXPECT_EQ(records[0].allowed, true);
+}
+
+TEST(ProxyLimits, ConnectionsPerExecution) {
+    RecordingServer server(kReply, true);
+    microvm::proxy::Limits limits;
+    limits.max_connections = 2;
+    TestProxy p("allow=allowed.test", true, limits);
+    EXPECT_EQ(good_request(p, server.port()), kReply);
+    EXPECT_EQ(good_request(p, server.port()), kReply);
+    const std::string third = good_request(p, server.port());
+    EXPECT_EQ(first_line(third), "HTTP/1.1 429 Too Many Requests");
+    EXPECT_EQ(server.connections(), 2);
+    auto records = p.records(3);
+    ASSERT_EQ(records.size(), 3u);
+    EXPECT_EQ(records[2].rule, "limit: 2 connections per execution");
+    EXPECT_EQ(records[2].allowed, false);
+}
+
+TEST(ProxyLimits, BytesPerExecution) {
+    const std::string body(10000, 'b');
+    RecordingServer server("HTTP/1.1 200 OK\r\nContent-Length: 10000\r\n\r\n" + body, true);
+    microvm::proxy::Limits limits;
+    limits.max_bytes = 1000;
+    TestProxy p("allow=allowed.test", true, limits);
+    const std::string got = good_request(p, server.port());
+    EXPECT_EQ(first_line(got), "HTTP/1.1 200 OK");
+    const std::string again = good_request(p, server.port());
+    EXPECT_EQ(first_line(again), "HTTP/1.1 429 Too Many Requests");
+    auto records = p.records(2);
+    ASSERT_EQ(records.size(), 2u);
+    EXPECT_EQ(records[0].bytes_sent + records[0].bytes_received, 1000u);  // exactly the budget
+    EXPECT_EQ(got.size(), records[0].bytes_received);
+    EXPECT_EQ(records[0].error, "cut: limit of 1000 bytes per execution reached");
+    EXPECT_EQ(records[1].rule, "limit: 1000 bytes per execution");
+}
+
+TEST(ProxyLimits, ConnectionsOpenAtOnce) {
+    microvm::proxy::Limits limits;
+    limits.max_concurrent = 1;
+    TestProxy p("allow=allowed.test", true, limits);
+    RawClient holder = RawClient::tcp(p.port);
+    holder.send_all("CONNECT allowed");  // open, mid-head
+    std::this_thread::sleep_for(50ms);
+    RawClient extra = RawClient::tcp(p.port);
+    EXPECT_EQ(extra.read_all(2s), "");  // closed on accept
+    auto records = p.records(1);
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].rule, "limit: 1 connections open at once");
+}
+
+TEST(ProxyLimits, RecordsPerExecution) {
+    microvm::proxy::Limits limits;
+    limits.max_records = 3;
+    TestProxy p("deny", true, limits);
+    for (int i = 0; i < 5; ++i) {
+        RawClient c = RawClient::tcp(p.port);
+        c.send_all(connect_request("allowed.test:443"));
+        c.read_all();
+    }
+    std::this_thread::sleep_for(100ms);
+    auto records = p.execution.take_records();
+    ASSERT_EQ(records.size(), 4u);
+    EXPECT_NE(records[3].error.find("2 further connection attempts"), std::string::npos);
+}
+
+// A resolver that never answers in time: the proxy's own deadline must end the wait.
+class SilentResolver : public microvm::proxy::Resolver {
+  public:
+    ~SilentResolver() override {
+        for (auto& done : pending_) done({{}, "shut down"});
+    }
+    void resolve(const std::string&, Callback done) override { pending_.push_back(std::move(done)); }
+
+  private:
+    std::vector<Callback> pending_;
+};
+
+TEST(ProxyTimeouts, ResolutionAndConnectionFailures) {
+    microvm::proxy::ProxyOptions options;
+    options.resolver = std::make_shared<SilentResolver>();
+    options.resolve_timeout = std::chrono::milliseconds(200);
+    TestProxy slow("allow=allowed.test", true, {}, options);
+    RawClient c = RawClient::tcp(slow.port);
+    c.send_all(connect_request("allowed.test:443"));
+    const std::string answer = c.read_all();
+    EXPECT_EQ(first_line(answer), "HTTP/1.1 504 Gateway Timeout");
+    auto records = slow.records(1);
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].error, "resolving allowed.test took longer than 200 ms");
+    EXPECT_EQ(records[0].allowed, true);  // allowed, but it could not be done
+
+    TestProxy p("allow=allowed.test,unknown.test");
+    const uint16_t port = closed_port();
+    RawClient refused = RawClient::tcp(p.port);
+    refused.send_all(connect_request(authority("allowed.test", port)));
+    EXPECT_EQ(first_line(refused.read_all()), "HTTP/1.1 502 Bad Gateway");
+    RawClient unknown = RawClient::tcp(p.port);
+    unknown.send_all(connect_request("unknown.test:443"));
+    EXPECT_EQ(first_line(unknown.read_all()), "HTTP/1.1 502 Bad Gateway");
+    auto failures = p.records(2);
+    ASSERT_EQ(failures.size(), 2u);
+    EXPECT_EQ(failures[0].error, "cannot connect to 127.0.0.1:" + std::to_string(port) + ": Connection refused");
+    EXPECT_NE(failures[1].error.find("cannot resolve unknown.test"), std::string::npos);
+}
+
+TEST(ProxyLifecycle, FinishCutsOpenConnectionsAndStopClosesEverything) {
+    const int baseline = open_fds();
+    {
+        RecordingServer server("x", false);
+        TestProxy p("allow=allowed.test");
+        RawClient tunnel = RawClient::tcp(p.port);
+        tunnel.send_all(connect_request(authority("allowed.test", server.port())) + client_hello("allowed.test"));
+        EXPECT_EQ(tunnel.read_head(), "HTTP/1.1 200 Connection established\r\n\r\n");
+        std::this_thread::sleep_for(50ms);  // relaying
+        auto records = p.execution.finish();
+        ASSERT_EQ(records.size(), 1u);
+        EXPECT_EQ(records[0].error, "cut: execution ended");
+        EXPECT_EQ(records[0].bytes_sent, client_hello("allowed.test").size());
+        EXPECT_EQ(tunnel.read_all(), "");  // the client sees the end
+        EXPECT_FALSE(p.execution.listen_tcp());
+
+        auto other = p.proxy.open({policy("allow=allowed.test"), {}, true});
+        ASSERT_TRUE(other);
+        auto port = other->listen_tcp();
+        ASSERT_TRUE(port);
+        RawClient open_client = RawClient::tcp(*port);
+        open_client.send_all("CONNECT allowed.test:1");
+        std::this_thread::sleep_for(50ms);
+        p.proxy.stop();
+        auto cut = other->take_records();
+        ASSERT_EQ(cut.size(), 1u);
+        EXPECT_EQ(cut[0].error, "cut: proxy stopped");
+        EXPECT_FALSE(p.proxy.start());
+        EXPECT_FALSE(other->listen_tcp());
+    }
+    EXPECT_EQ(open_fds_settled(baseline), baseline);
+}
+
+TEST(ProxyLifecycle, NoDescriptorOutlivesItsConnection) {
+    RecordingServer server(kReply, true);
+    TestProxy p("allow=allowed.test");
+    RawClient warmup = RawClient::tcp(p.port);  // (the first accept may allocate lazily)
+    warmup.shutdown_write();
+    warmup.read_all();
+    p.records(1);
+    const int baseline = open_fds();
+    for (int i = 0; i < 10; ++i) {
+        EXPECT_EQ(good_request(p, server.port()), kReply);  // relayed: pipes and sockets
+        RawClient refused = RawClient::tcp(p.port);
+        refused.send_all(connect_request("other.test:443"));
+        refused.read_all();
+        RawClient garbage = RawClient::tcp(p.port);
+        garbage.send_all("\x01\x02\r\n\r\n");
+        garbage.read_all();
+        RawClient sni = RawClient::tcp(p.port);
+        sni.send_all(connect_request(authority("allowed.test", server.port())) + client_hello("other.test"));
+        sni.read_all();
+    }
+    auto records = p.records(40);
+    EXPECT_EQ(records.size(), 40u);
+    EXPECT_EQ(open_fds_settled(baseline), baseline);
+}
+
+TEST(ProxyLifecycle, ProxyDestroyedWithoutStartOrExecutions) {
+    const int baseline = open_fds();
+    {
+        microvm::proxy::Proxy proxy({test_resolver()});
+        auto e = proxy.open({policy("deny"), {}, false});
+        ASSERT_TRUE(e);
+        ASSERT_TRUE(e->listen_tcp());  // before start: accepts once started (never, here)
+    }
+    EXPECT_EQ(open_fds(), baseline);
+}
+
+}  // namespace
+}  // namespace proxytest

@@ -4,7 +4,7 @@
 # really ended up set, build vmlinux (PVH entry, booted directly by QEMU -M microvm and
 # Firecracker) and bzImage.
 #
-# Output: <cache>/kernels/<key>/{vmlinux,bzImage,config,gen_init_cpio,kernel.env}; the last
+# Output: <cache>/kernels/<key>/{vmlinux,bzImage,config,kernel.env}; the last
 # line on stdout is that directory. key = sha256 of the fragment, the linux-source package
 # version, this script and the compiler's version, so a second run with the same inputs only
 # prints the directory. The kernel has a cache of its own (apart from the image's) so that
@@ -116,9 +116,6 @@ cp "$objdir/vmlinux" "$stage/vmlinux"
 strip --strip-debug "$stage/vmlinux"  # keeps the symbol table: `nm` reads a panic's addresses
 cp "$objdir/arch/x86/boot/bzImage" "$stage/bzImage"
 cp "$objdir/.config" "$stage/config"
-# The kernel's own initramfs writer: makes /dev/console without root (no mknod), and an
-# archive whose bytes depend only on its list (build.sh fixes every mtime).
-cp "$objdir/usr/gen_init_cpio" "$stage/gen_init_cpio"
 cat > "$stage/kernel.env" <<EOF
 KERNEL_KEY=$key
 KERNEL_RELEASE=$release

@@ -11,17 +11,21 @@
 # The last line on stdout is the image directory.
 #
 # Usage: build.sh --agent PATH [--busybox PATH] [--cache DIR] [--compression lz4|gzip]
-#                 [--no-current]
+#                 [--no-current] [--kernel-image BZIMAGE [--modules DIR]]
 #   --agent        static x86-64 ELF that becomes /init (the project's guest agent, VM mode)
 #   --busybox      static busybox (default: /bin/busybox of the busybox-static package)
 #   --compression  of the initramfs; lz4 (default) boots faster than gzip under TCG
 #   --no-current   leave <cache>/current alone (smoke tests with a stand-in agent use it)
+#   --kernel-image the fallback: a prebuilt kernel (e.g. Debian's cloud kernel) instead of
+#                  building one; the image then has a bzImage and no vmlinux
+#   --modules      that kernel's /lib/modules/<release>: its virtio/vsock modules go into the
+#                  initramfs and a busybox /init loads them before exec'ing the agent (/agent)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 self="$here/$(basename "${BASH_SOURCE[0]}")"
 cache="${MICROVM_IMAGE_CACHE:-/var/cache/microvm/guest-image}"
-agent="" busybox=/bin/busybox compression=lz4 set_current=1
+agent="" busybox=/bin/busybox compression=lz4 set_current=1 kernel_image="" modules="" kdir=""
 
 die() { echo "build-image: error: $*" >&2; exit 1; }
 log() { echo "build-image: $*" >&2; }
@@ -33,7 +37,9 @@ while [ $# -gt 0 ]; do
     --cache) cache="${2:?--cache needs a directory}"; shift 2 ;;
     --compression) compression="${2:?--compression needs gzip or lz4}"; shift 2 ;;
     --no-current) set_current=0; shift ;;
-    -h|--help) sed -n '2,18p' "$self"; exit 0 ;;
+    --kernel-image) kernel_image="${2:?--kernel-image needs a path}"; shift 2 ;;
+    --modules) modules="${2:?--modules needs a directory}"; shift 2 ;;
+    -h|--help) sed -n '2,22p' "$self"; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
@@ -45,6 +51,8 @@ case "$compression" in
   *) die "--compression must be gzip or lz4, not '$compression'" ;;
 esac
 command -v readelf >/dev/null || die "readelf missing (package binutils; run scripts/setup-deps.sh)"
+command -v python3 >/dev/null || die "python3 missing (it writes the cpio archive; run scripts/setup-deps.sh)"
+[ -z "$modules" ] || [ -n "$kernel_image" ] || die "--modules goes with --kernel-image"
 command -v "${compress[0]}" >/dev/null || die "${compress[0]} missing (run scripts/setup-deps.sh)"
 
 # There is no libc or loader in the image: a binary with an ELF interpreter could not start.
@@ -59,20 +67,67 @@ require_static() {  # what path
   fi
 }
 require_static "agent" "$agent"
+# The archive's list is whitespace-separated: paths with blanks cannot be named in it.
+for p in "$(realpath "$agent")" "$(realpath "$busybox")" "${TMPDIR:-/tmp}" "$modules"; do
+  [[ ! "$p" =~ [[:space:]] ]] || die "path '$p' contains blanks, which the initramfs list cannot hold"
+done
 [ -f "$busybox" ] || die "busybox '$busybox' missing: install busybox-static (scripts/setup-deps.sh)"
 require_static "busybox" "$busybox"
 busybox_version="$(dpkg-query -W -f='${Version}' busybox-static 2>/dev/null || echo unknown)"
 
-# The kernel first: its own cache makes this a no-op once built.
-kdir="$("$here/build-kernel.sh" --cache "$cache" | tail -n1)"
-# shellcheck source=/dev/null
-. "$kdir/kernel.env"
+# Virtio drivers the agent needs, for a prebuilt kernel that has them as modules.
+wanted_modules=(virtio_mmio virtio_console virtio_net virtio_blk virtio_rng vsock vmw_vsock_virtio_transport)
+module_order=()
+resolve_modules() {  # fills module_order: the wanted modules and their dependencies, deps first
+  local -A file=() seen=()
+  local f n
+  while IFS= read -r -d '' f; do n="${f##*/}"; n="${n%.ko}"; file["${n//-/_}"]="$f"; done \
+    < <(find "$modules/kernel" -name '*.ko' -print0 | LC_ALL=C sort -z)
+  add() {
+    local m="$1" dep
+    [ -z "${seen[$m]:-}" ] || return 0
+    seen[$m]=1
+    if [ -z "${file[$m]:-}" ]; then
+      grep -qE "/${m//_/[-_]}\.ko$" "$modules/modules.builtin" 2>/dev/null && return 0
+      die "module $m is neither in $modules nor built into the kernel"
+    fi
+    for dep in $(readelf -p .modinfo "${file[$m]}" | sed -n 's/.*depends=//p' | tr ',' ' '); do
+      add "$dep"
+    done
+    module_order+=("${file[$m]}")
+  }
+  for n in "${wanted_modules[@]}"; do add "$n"; done
+}
+
+if [ -n "$kernel_image" ]; then
+  # The fallback: no kernel build. A bzImage has "HdrS" at offset 0x202.
+  if [ ! -f "$kernel_image" ] || [ "$(dd if="$kernel_image" bs=1 skip=514 count=4 2>/dev/null)" != HdrS ]; then
+    die "--kernel-image '$kernel_image' is not a bzImage"
+  fi
+  KERNEL_RELEASE=unknown
+  if [ -n "$modules" ]; then
+    [ -f "$modules/modules.builtin" ] || die "--modules '$modules' is not a /lib/modules/<release> directory"
+    KERNEL_RELEASE="$(basename "$(realpath "$modules")")"
+    resolve_modules
+  fi
+  KERNEL_KEY="$( { sha256sum < "$kernel_image"; for f in "${module_order[@]}"; do sha256sum < "$f"; done; } |
+    sha256sum | cut -c1-32)"
+  owner="$(dpkg -S "$(realpath "$kernel_image")" 2>/dev/null | cut -d: -f1 || true)"
+  KERNEL_SOURCE="prebuilt $(realpath "$kernel_image")${owner:+ (package $owner $(dpkg-query -W -f='${Version}' "$owner"))}"
+  KERNEL_COMPILER=unknown KERNEL_BUILD_SECONDS=0
+  mkdir -p "$cache"
+else
+  # The kernel first: its own cache makes this a no-op once built.
+  kdir="$("$here/build-kernel.sh" --cache "$cache" | tail -n1)"
+  # shellcheck source=/dev/null
+  . "$kdir/kernel.env"
+fi
 
 agent_sha="$(sha256sum < "$agent" | cut -d' ' -f1)"
 busybox_sha="$(sha256sum < "$busybox" | cut -d' ' -f1)"
 key="$( {
   echo "kernel $KERNEL_KEY"
-  echo "script $(sha256sum < "$self")"
+  echo "script $(sha256sum < "$self") $(sha256sum < "$here/mkcpio.py")"
   echo "agent $agent_sha"
   echo "busybox $busybox_sha"
   echo "compression $compression"
@@ -100,16 +155,38 @@ if [ ! -f "$out/manifest.json" ]; then
   trap 'exit 130' INT TERM HUP
   log "building image $key (agent $agent, busybox $busybox_version, $compression)"
 
-  # Files of the archive, staged with a fixed mtime: gen_init_cpio takes a file's mtime from
-  # disk and everything else's from -t, so the archive's bytes depend only on the inputs.
-  mkdir -p "$tmp/root/etc"
-  install -m 0755 "$agent" "$tmp/root/init"
-  install -m 0755 "$busybox" "$tmp/root/busybox"
+  # What the archive is made of. mkcpio.py writes every mtime as 0, so it depends only on
+  # the list below and the files' bytes.
+  mkdir -p "$tmp/etc"
   printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' 'nobody:x:65534:65534:nobody:/nonexistent:/bin/false' \
-    > "$tmp/root/etc/passwd"
-  printf '%s\n' 'root:x:0:' 'nogroup:x:65534:' > "$tmp/root/etc/group"
-  printf '%s\n' '127.0.0.1 localhost' > "$tmp/root/etc/hosts"
-  touch -h -d @0 "$tmp/root/init" "$tmp/root/busybox" "$tmp/root/etc/"*
+    > "$tmp/etc/passwd"
+  printf '%s\n' 'root:x:0:' 'nogroup:x:65534:' > "$tmp/etc/group"
+  printf '%s\n' '127.0.0.1 localhost' > "$tmp/etc/hosts"
+  if [ ${#module_order[@]} -gt 0 ]; then
+    # The prebuilt kernel's virtio drivers are modules: a busybox /init loads them, passing the
+    # virtio_mmio.device= entries of the command line (only modprobe would apply them), then
+    # becomes the agent (still pid 1).
+    {
+      cat <<'INIT'
+#!/bin/sh
+# Made by vm/image/build.sh: load the virtio modules, then become the agent.
+PATH=/bin
+mount -t proc proc /proc
+devices=""
+for w in $(cat /proc/cmdline); do
+  case "$w" in virtio_mmio.device=*) devices="$devices ${w#virtio_mmio.}" ;; esac
+done
+umount /proc
+INIT
+      for f in "${module_order[@]}"; do
+        n="$(basename "$f")"
+        # shellcheck disable=SC2016  # $devices is the generated script's variable
+        if [ "$n" = virtio_mmio.ko ]; then args=' $devices'; else args=''; fi
+        echo "insmod /lib/modules/$n$args || echo \"init: insmod $n failed\" >&2"
+      done
+      echo 'exec /agent "$@"'
+    } > "$tmp/init.sh"
+  fi
 
   {
     # /dev/console must be in the archive: the kernel opens it for /init's stdin/out/err
@@ -117,8 +194,16 @@ if [ ! -f "$out/manifest.json" ]; then
     for d in bin dev etc mnt proc root run sys usr; do echo "dir /$d 0755 0 0"; done
     echo "dir /tmp 1777 0 0"
     echo "nod /dev/console 0600 0 0 c 5 1"
-    echo "file /init $tmp/root/init 0755 0 0"
-    echo "file /bin/busybox $tmp/root/busybox 0755 0 0"
+    if [ ${#module_order[@]} -gt 0 ]; then
+      echo "file /init $tmp/init.sh 0755 0 0"
+      echo "file /agent $(realpath "$agent") 0755 0 0"
+      echo "dir /lib 0755 0 0"
+      echo "dir /lib/modules 0755 0 0"
+      for f in "${module_order[@]}"; do echo "file /lib/modules/$(basename "$f") $f 0644 0 0"; done
+    else
+      echo "file /init $(realpath "$agent") 0755 0 0"
+    fi
+    echo "file /bin/busybox $(realpath "$busybox") 0755 0 0"
     # Every applet under /bin; /sbin and /usr/{bin,sbin} lead there too, so `#!/usr/bin/env sh`
     # and `#!/bin/sh` both work.
     "$busybox" --list | LC_ALL=C sort -u | grep -vx busybox | while read -r applet; do
@@ -127,18 +212,23 @@ if [ ! -f "$out/manifest.json" ]; then
     echo "slink /sbin bin 0777 0 0"
     echo "slink /usr/bin ../bin 0777 0 0"
     echo "slink /usr/sbin ../bin 0777 0 0"
-    for f in passwd group hosts; do echo "file /etc/$f $tmp/root/etc/$f 0644 0 0"; done
+    for f in passwd group hosts; do echo "file /etc/$f $tmp/etc/$f 0644 0 0"; done
   } > "$tmp/initramfs.list"
 
   mkdir -p "$stage"
-  "$kdir/gen_init_cpio" -t 0 "$tmp/initramfs.list" > "$tmp/initramfs.cpio"
+  python3 "$here/mkcpio.py" "$tmp/initramfs.list" > "$tmp/initramfs.cpio"
   "${compress[@]}" < "$tmp/initramfs.cpio" > "$stage/$initrd"
-  cp "$kdir/vmlinux" "$kdir/bzImage" "$stage/"
+  if [ -n "$kernel_image" ]; then
+    cp "$kernel_image" "$stage/bzImage"
+  else
+    cp "$kdir/vmlinux" "$kdir/bzImage" "$stage/"
+  fi
 
   file_json() {  # name -> {"size":N,"sha256":"..."}
     printf '{"size": %d, "sha256": "%s"}' "$(stat -c %s "$stage/$1")" \
       "$(sha256sum < "$stage/$1" | cut -d' ' -f1)"
   }
+  sha_or_null() { if [ -n "$1" ]; then printf '"%s"' "$(sha256sum < "$1" | cut -d' ' -f1)"; else echo null; fi; }
   json_str() { local s="${1//\\/\\\\}"; printf '"%s"' "${s//\"/\\\"}"; }
   cat > "$stage/manifest.json.tmp" <<EOF
 {
@@ -151,17 +241,24 @@ if [ ! -f "$out/manifest.json" ]; then
     "key": "$KERNEL_KEY",
     "source": $(json_str "$KERNEL_SOURCE"),
     "compiler": $(json_str "$KERNEL_COMPILER"),
-    "config_fragment_sha256": "$(sha256sum < "$here/kernel.config" | cut -d' ' -f1)",
-    "build_script_sha256": "$(sha256sum < "$here/build-kernel.sh" | cut -d' ' -f1)"
+    "config_fragment_sha256": $(sha_or_null "${kdir:+$here/kernel.config}"),
+    "build_script_sha256": $(sha_or_null "${kdir:+$here/build-kernel.sh}"),
+    "modules": [$(for f in "${module_order[@]}"; do printf '%s"%s"' "${sep:-}" "$(basename "$f" .ko)"; sep=", "; done)]
   },
   "inputs": {
     "agent": {"path": $(json_str "$(realpath "$agent")"), "sha256": "$agent_sha"},
     "busybox": {"path": $(json_str "$(realpath "$busybox")"), "package": "busybox-static $busybox_version", "sha256": "$busybox_sha"},
     "build_script_sha256": "$(sha256sum < "$self" | cut -d' ' -f1)",
+    "cpio_writer_sha256": "$(sha256sum < "$here/mkcpio.py" | cut -d' ' -f1)",
     "compression": "$compression"
   },
+  "boot": {
+    "kernel": "$([ -f "$stage/vmlinux" ] && echo vmlinux || echo bzImage)",
+    "microvm_acpi": "$([ -n "$kernel_image" ] && echo on || echo off)",
+    "shared_dirs_9p": $([ -n "$kernel_image" ] && echo false || echo true)
+  },
   "files": {
-    "vmlinux": $(file_json vmlinux),
+    "vmlinux": $([ -f "$stage/vmlinux" ] && file_json vmlinux || echo null),
     "bzImage": $(file_json bzImage),
     "initramfs": {"name": "$initrd", "uncompressed_size": $(stat -c %s "$tmp/initramfs.cpio"), "file": $(file_json "$initrd")}
   }

@@ -7,24 +7,30 @@
 # Prints what the guest saw of each device (virtio-serial echo with the host, 9p share both
 # ways, cgroup2 memory, virtio-net, virtio-rng, vsock), the boot-to-marker and QEMU-exit times.
 #
-# Usage: smoke.sh IMAGE_DIR [--kernel vmlinux|bzImage] [--bare] [--verbose] [--timeout S]
+# Usage: smoke.sh IMAGE_DIR [--kernel vmlinux|bzImage] [--acpi on|off] [--bare] [--verbose]
+#                 [--timeout S]
+#   --kernel   which kernel file of the image (default: vmlinux if there is one)
+#   --acpi     the microvm machine's ACPI (default: the manifest's boot.microvm_acpi)
 #   --bare     no devices but the serial console (pure boot time)
 #   --verbose  no `quiet`, and the whole console log is printed
 set -euo pipefail
 
 die() { echo "smoke: error: $*" >&2; exit 1; }
-[ $# -ge 1 ] || die "usage: smoke.sh IMAGE_DIR [--kernel vmlinux|bzImage] [--bare] [--verbose] [--timeout S]"
+[ $# -ge 1 ] || die "usage: smoke.sh IMAGE_DIR [--kernel vmlinux|bzImage] [--acpi on|off] [--bare] [--verbose] [--timeout S]"
 image="$1"; shift
-kernel=vmlinux bare=0 quiet=quiet deadline=20
+kernel="" acpi="" bare=0 quiet=quiet deadline=20
 while [ $# -gt 0 ]; do
   case "$1" in
     --kernel) kernel="${2:?}"; shift 2 ;;
+    --acpi) acpi="${2:?}"; shift 2 ;;
     --bare) bare=1; shift ;;
     --verbose) quiet=""; shift ;;
     --timeout) deadline="${2:?}"; shift 2 ;;
     *) die "unknown argument '$1'" ;;
   esac
 done
+# vmlinux when the image has one (it boots fastest), else bzImage (an image of a prebuilt kernel).
+[ -n "$kernel" ] || { [ -f "$image/vmlinux" ] && kernel=vmlinux || kernel=bzImage; }
 [ -f "$image/manifest.json" ] || die "'$image' is not a built image (no manifest.json): run vm/image/build.sh"
 initrd="$image/$(grep -o '"name": "initramfs[^"]*"' "$image/manifest.json" | cut -d'"' -f4)"
 if [ ! -f "$image/$kernel" ] || [ ! -f "$initrd" ]; then die "'$image' lacks $kernel or its initramfs"; fi
@@ -51,9 +57,14 @@ trap 'exit 130' INT TERM HUP
 
 # reboot=t: the tiny kernel has no ACPI, so the guest ends the VM by rebooting (triple fault)
 # and -no-reboot turns that into QEMU's exit. panic=-1: a panic reboots at once (= exits).
+# The built kernel finds its virtio-mmio devices on the command line, which QEMU writes only
+# with the machine's ACPI off; a prebuilt (cloud) kernel lacks that option and finds them in the
+# ACPI tables instead. The image's manifest says which.
+[ -n "$acpi" ] || acpi="$(grep -o '"microvm_acpi": "[a-z]*"' "$image/manifest.json" | cut -d'"' -f4)"
+acpi="${acpi:-off}"
 cmdline="console=ttyS0 $quiet reboot=t panic=-1 tsc_early_khz=$khz tsc=reliable no_timer_check"
 # shellcheck disable=SC2054  # the commas are QEMU's
-args=(-M microvm,acpi=off -accel tcg -smp 1 -m 128 -nodefaults -no-user-config -no-reboot
+args=(-M "microvm,acpi=$acpi" -accel tcg -smp 1 -m 128 -nodefaults -no-user-config -no-reboot
       -display none -serial stdio -monitor none
       -kernel "$image/$kernel" -initrd "$initrd" -append "$cmdline")
 if [ "$bare" = 0 ]; then
@@ -69,11 +80,13 @@ if [ "$bare" = 0 ]; then
          -netdev user,id=n0,restrict=on -device virtio-net-device,netdev=n0
          -device virtio-rng-device)
   # The host end of the agent channel: connect once QEMU listens, send a line, await the echo.
-  python3 - "$tmp/agent.sock" > "$tmp/echo.txt" 2>&1 <<'EOF' &
+  # QEMU starts only once the helper runs (python's start-up takes seconds on a loaded host).
+  python3 - "$tmp/agent.sock" "$deadline" > "$tmp/echo.txt" 2>&1 <<'EOF' &
 import os, socket, sys, time
-path, deadline = sys.argv[1], time.monotonic() + 20
+path, deadline = sys.argv[1], time.monotonic() + float(sys.argv[2])
+open(path + ".ready", "w").close()
 while not os.path.exists(path) and time.monotonic() < deadline:
-    time.sleep(0.01)
+    time.sleep(0.005)
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.connect(path)
 s.sendall(b"ping 4242\n")
@@ -90,9 +103,11 @@ except socket.timeout:
 print("host: virtio-serial reply %r" % reply.decode(errors="replace").strip())
 EOF
   helper_pid=$!
+  for _ in $(seq 3000); do [ -e "$tmp/agent.sock.ready" ] && break; sleep 0.01; done
+  [ -e "$tmp/agent.sock.ready" ] || die "the virtio-serial helper (python3) did not start in 30 s"
 fi
 
-echo "smoke: qemu-system-x86_64 ${args[*]}" >&2
+echo "smoke: qemu-system-x86_64 $(printf '%q ' "${args[@]}")" >&2
 start=$EPOCHREALTIME marker_at="" marker=""
 while IFS= read -r line; do
   line="${line%$'\r'}"
@@ -122,6 +137,17 @@ if [ -z "$marker" ]; then
   [ "$qemu_status" = 124 ] && die "no marker within ${deadline}s (QEMU killed by the deadline)"
   die "no marker; QEMU exited with status $qemu_status"
 fi
-echo "smoke: ok: $marker ($kernel, $(basename "$initrd"), tsc_early_khz=$khz)"
+echo "smoke: ok: $marker ($kernel, $(basename "$initrd"), machine acpi=$acpi, tsc_early_khz=$khz)"
 echo "smoke: boot to marker $(secs "$start" "$marker_at") s, QEMU exit $(secs "$start" "$end") s (status $qemu_status)"
 [ "$qemu_status" = 0 ] || die "QEMU did not exit by itself after the marker (status $qemu_status)"
+# What the agent will rely on must have worked, not only booted.
+grep -q 'memory.peak present' "$tmp/console.log" || die "no cgroup2 memory.peak in the guest"
+if [ "$bare" = 0 ]; then
+  grep -q "reply 'pong ping 4242'" "$tmp/echo.txt" || die "no echo over the virtio-serial port 'agent'"
+  if grep -q '"shared_dirs_9p": true' "$image/manifest.json"; then
+    if [ ! -f "$tmp/share/from-guest.txt" ] || ! grep -q '^9p: mounted' "$tmp/console.log"; then
+      die "the 9p share did not work both ways"
+    fi
+  fi
+fi
+echo "smoke: passed"

@@ -43,6 +43,15 @@ done
 [ -f /usr/include/gelf.h ] || missing+=(libelf-dev)
 [ ${#missing[@]} -eq 0 ] || die "missing build tools, packages: ${missing[*]} (run scripts/setup-deps.sh)"
 
+# The build's timestamp must be a date (it also sets the mtimes in the kernel's built-in
+# initramfs): the source package's own, from its Debian changelog. (awk reads to the end: an
+# early `head` would kill zcat with SIGPIPE, fatal under pipefail.)
+src_date="$(zcat "/usr/share/doc/$src_pkg/changelog.Debian.gz" |
+  awk '/^ -- / && !found { sub(/^ -- .*>  /, ""); found = $0 } END { print found }')" || true
+if [ -z "$src_date" ] || ! date -d "$src_date" >/dev/null 2>&1; then
+  die "no release date in /usr/share/doc/$src_pkg/changelog.Debian.gz"
+fi
+
 cc_version="$(gcc --version | head -n1)"
 key="$( {
   echo "fragment $(sha256sum < "$fragment")"
@@ -83,7 +92,7 @@ objdir="$tmp/build"
 mkdir -p "$objdir"
 
 # Fixed build stamps: `uname -v` and the image bytes depend only on the inputs of the key.
-export KBUILD_BUILD_TIMESTAMP="$src_pkg $src_version"
+export KBUILD_BUILD_TIMESTAMP="$src_date"
 export KBUILD_BUILD_USER=microvm KBUILD_BUILD_HOST=guest-image KBUILD_BUILD_VERSION=1
 kmake() { make -C "$srcdir" O="$objdir" -j"$(nproc)" "$@" >>"$tmp/build.log" 2>&1 ||
   { tail -n 40 "$tmp/build.log" >&2; die "make $* failed (last lines above)"; }; }

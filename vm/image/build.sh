@@ -104,21 +104,34 @@ if [ -n "$kernel_image" ]; then
   if [ ! -f "$kernel_image" ] || [ "$(dd if="$kernel_image" bs=1 skip=514 count=4 2>/dev/null)" != HdrS ]; then
     die "--kernel-image '$kernel_image' is not a bzImage"
   fi
-  KERNEL_RELEASE=unknown
+  KERNEL_RELEASE=unknown boot_acpi=on boot_9p=false
   if [ -n "$modules" ]; then
     [ -f "$modules/modules.builtin" ] || die "--modules '$modules' is not a /lib/modules/<release> directory"
     KERNEL_RELEASE="$(basename "$(realpath "$modules")")"
     resolve_modules
+    # Does virtio_mmio take devices from the command line (VIRTIO_MMIO_CMDLINE_DEVICES)? Only
+    # then may the microvm machine run without ACPI; otherwise the devices are in ACPI tables.
+    mmio="$(printf '%s\n' "${module_order[@]}" | grep '/virtio_mmio\.ko$' || true)"
+    if { [ -n "$mmio" ] && readelf -p .modinfo "$mmio" | grep -q 'parm=device:'; } ||
+       grep -qa 'virtio_mmio\.parm=device:' "$modules/modules.builtin.modinfo" 2>/dev/null; then
+      boot_acpi=off
+    fi
+    # 9p is usable only built in (the image loads no 9p modules).
+    if grep -q '/9p\.ko$' "$modules/modules.builtin" && grep -q '/9pnet_virtio\.ko$' "$modules/modules.builtin"; then
+      boot_9p=true
+    fi
+  else
+    log "no --modules: assuming the kernel finds its devices in ACPI tables and has no 9p"
   fi
   KERNEL_KEY="$( { sha256sum < "$kernel_image"; for f in "${module_order[@]}"; do sha256sum < "$f"; done; } |
     sha256sum | cut -c1-32)"
-  owner="$(dpkg -S "$(realpath "$kernel_image")" 2>/dev/null | cut -d: -f1 || true)"
-  KERNEL_SOURCE="prebuilt $(realpath "$kernel_image")${owner:+ (package $owner $(dpkg-query -W -f='${Version}' "$owner"))}"
+  KERNEL_SOURCE="prebuilt $(realpath "$kernel_image")"  # + its package, once building
   KERNEL_COMPILER=unknown KERNEL_BUILD_SECONDS=0
   mkdir -p "$cache"
 else
   # The kernel first: its own cache makes this a no-op once built.
   kdir="$("$here/build-kernel.sh" --cache "$cache" | tail -n1)"
+  boot_acpi=off boot_9p=true  # kernel.config: VIRTIO_MMIO_CMDLINE_DEVICES, no ACPI, 9P_FS
   # shellcheck source=/dev/null
   . "$kdir/kernel.env"
 fi
@@ -154,6 +167,10 @@ if [ ! -f "$out/manifest.json" ]; then
   trap 'rm -rf "$tmp" "$stage"' EXIT
   trap 'exit 130' INT TERM HUP
   log "building image $key (agent $agent, busybox $busybox_version, $compression)"
+  if [ -n "$kernel_image" ]; then  # dpkg -S reads every package's file list: only when building
+    owner="$(dpkg -S "$(realpath "$kernel_image")" 2>/dev/null | cut -d: -f1 || true)"
+    KERNEL_SOURCE+="${owner:+ (package $owner $(dpkg-query -W -f='${Version}' "$owner"))}"
+  fi
 
   # What the archive is made of. mkcpio.py writes every mtime as 0, so it depends only on
   # the list below and the files' bytes.
@@ -254,8 +271,8 @@ INIT
   },
   "boot": {
     "kernel": "$([ -f "$stage/vmlinux" ] && echo vmlinux || echo bzImage)",
-    "microvm_acpi": "$([ -n "$kernel_image" ] && echo on || echo off)",
-    "shared_dirs_9p": $([ -n "$kernel_image" ] && echo false || echo true)
+    "microvm_acpi": "$boot_acpi",
+    "shared_dirs_9p": $boot_9p
   },
   "files": {
     "vmlinux": $([ -f "$stage/vmlinux" ] && file_json vmlinux || echo null),

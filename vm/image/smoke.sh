@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Boots a guest image under QEMU -M microvm (TCG) and checks that its /init printed
 #   microvm-guest-image-ok <release>
-# within the deadline. Build the image with the stand-in init to prove the image itself:
+# within the deadline. `--build` first builds (or finds in the cache) the image with the
+# stand-in init test-init.c as its agent, which proves the image itself; by hand:
 #   gcc -static -Os -o /tmp/test-init vm/image/test-init.c
 #   vm/image/smoke.sh "$(vm/image/build.sh --agent /tmp/test-init --no-current | tail -n1)"
 # Prints what the guest saw of each device (virtio-serial echo with the host, 9p share both
 # ways, cgroup2 memory, virtio-net, virtio-rng, vsock), the boot-to-marker and QEMU-exit times.
 #
-# Usage: smoke.sh IMAGE_DIR [--kernel vmlinux|bzImage] [--acpi on|off] [--bare] [--verbose]
-#                 [--timeout S]
+# Usage: smoke.sh IMAGE_DIR|--build [--kernel vmlinux|bzImage] [--acpi on|off] [--bare]
+#                 [--verbose] [--timeout S]
 #   --kernel   which kernel file of the image (default: vmlinux if there is one)
 #   --acpi     the microvm machine's ACPI (default: the manifest's boot.microvm_acpi)
 #   --bare     no devices but the serial console (pure boot time)
@@ -16,8 +17,20 @@
 set -euo pipefail
 
 die() { echo "smoke: error: $*" >&2; exit 1; }
-[ $# -ge 1 ] || die "usage: smoke.sh IMAGE_DIR [--kernel vmlinux|bzImage] [--acpi on|off] [--bare] [--verbose] [--timeout S]"
+[ $# -ge 1 ] || die "usage: smoke.sh IMAGE_DIR|--build [--kernel vmlinux|bzImage] [--acpi on|off] [--bare] [--verbose] [--timeout S]"
 image="$1"; shift
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/microvm-smoke.XXXXXX")"
+helper_pid=""
+cleanup() { [ -z "$helper_pid" ] || kill "$helper_pid" 2>/dev/null || true; rm -rf "$tmp"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+if [ "$image" = --build ]; then
+  here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+  # The same compiler and source give the same bytes, so a second --build finds its image cached.
+  gcc -static -Os -o "$tmp/test-init" "$here/test-init.c" || die "cannot compile test-init.c"
+  image="$("$here/build.sh" --agent "$tmp/test-init" --no-current | tail -n1)"
+fi
 kernel="" acpi="" bare=0 quiet=quiet deadline=20
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -48,12 +61,6 @@ host_tsc_khz() {
   awk -v m="$mhz" 'BEGIN { printf "%d", m * 1000 }'
 }
 khz="$(host_tsc_khz)"
-
-tmp="$(mktemp -d "${TMPDIR:-/tmp}/microvm-smoke.XXXXXX")"
-helper_pid=""
-cleanup() { [ -z "$helper_pid" ] || kill "$helper_pid" 2>/dev/null || true; rm -rf "$tmp"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
 
 # reboot=t: the tiny kernel has no ACPI, so the guest ends the VM by rebooting (triple fault)
 # and -no-reboot turns that into QEMU's exit. panic=-1: a panic reboots at once (= exits).
@@ -137,6 +144,7 @@ if [ -z "$marker" ]; then
   [ "$qemu_status" = 124 ] && die "no marker within ${deadline}s (QEMU killed by the deadline)"
   die "no marker; QEMU exited with status $qemu_status"
 fi
+echo "smoke: image $image"
 echo "smoke: ok: $marker ($kernel, $(basename "$initrd"), machine acpi=$acpi, tsc_early_khz=$khz)"
 echo "smoke: boot to marker $(secs "$start" "$marker_at") s, QEMU exit $(secs "$start" "$end") s (status $qemu_status)"
 [ "$qemu_status" = 0 ] || die "QEMU did not exit by itself after the marker (status $qemu_status)"

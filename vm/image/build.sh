@@ -74,6 +74,9 @@ done
 [ -f "$busybox" ] || die "busybox '$busybox' missing: install busybox-static (scripts/setup-deps.sh)"
 require_static "busybox" "$busybox"
 busybox_version="$(dpkg-query -W -f='${Version}' busybox-static 2>/dev/null || echo unknown)"
+if ! mkdir -p "$cache" 2>/dev/null || [ ! -w "$cache" ]; then
+  die "cannot write the cache $cache: run as its owner or set MICROVM_IMAGE_CACHE (or --cache)"
+fi
 
 # Virtio drivers the agent needs, for a prebuilt kernel that has them as modules.
 wanted_modules=(virtio_mmio virtio_console virtio_net virtio_blk virtio_rng vsock vmw_vsock_virtio_transport)
@@ -127,7 +130,6 @@ if [ -n "$kernel_image" ]; then
     sha256sum | cut -c1-32)"
   KERNEL_SOURCE="prebuilt $(realpath "$kernel_image")"  # + its package, once building
   KERNEL_COMPILER=unknown KERNEL_BUILD_SECONDS=0
-  mkdir -p "$cache"
 else
   # The kernel first: its own cache makes this a no-op once built.
   kdir="$("$here/build-kernel.sh" --cache "$cache" | tail -n1)"

@@ -10,6 +10,10 @@ packages=(
   clang-19 lld-19 libclang-rt-19-dev
   wasi-libc libc++-19-dev-wasm32 libc++abi-19-dev-wasm32 libclang-rt-19-dev-wasm32
   wabt runsc bubblewrap hyperfine
+  # VM providers: the guest image (vm/image/build.sh builds the kernel from linux-source with
+  # flex/bison/bc, objtool needs libelf-dev, lz4 compresses the bzImage, xz unpacks the source)
+  # and QEMU to boot it.
+  linux-source-6.1 flex bison bc libelf-dev lz4 xz-utils busybox-static qemu-system-x86
 )
 
 missing=()

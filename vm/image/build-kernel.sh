@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Builds the guest kernel of the VM providers from Debian's linux-source-6.1: `make tinyconfig`,
+# merge vm/image/kernel.config, `make olddefconfig`, check that every option of the fragment
+# really ended up set, build vmlinux (PVH entry, booted directly by QEMU -M microvm and
+# Firecracker) and bzImage.
+#
+# Output: <cache>/kernels/<key>/{vmlinux,bzImage,config,kernel.env}; the last
+# line on stdout is that directory. key = sha256 of the fragment, the linux-source package
+# version, this script and the compiler's version, so a second run with the same inputs only
+# prints the directory. The kernel has a cache of its own (apart from the image's) so that
+# changing the initramfs or the agent never rebuilds it.
+#
+# Usage: build-kernel.sh [--cache DIR]     (default ${MICROVM_IMAGE_CACHE:-/var/cache/microvm/guest-image})
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cache="${MICROVM_IMAGE_CACHE:-/var/cache/microvm/guest-image}"
+fragment="$here/kernel.config"
+src_pkg=linux-source-6.1
+src_tar=/usr/src/linux-source-6.1.tar.xz
+
+die() { echo "build-kernel: error: $*" >&2; exit 1; }
+log() { echo "build-kernel: $*" >&2; }
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --cache) cache="${2:?--cache needs a directory}"; shift 2 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) die "unknown argument '$1' (see --help)" ;;
+  esac
+done
+
+# --- Inputs: refuse with the missing piece named, never half-build ---------------------------
+src_version="$(dpkg-query -W -f='${Version}' "$src_pkg" 2>/dev/null || true)"
+if [ -z "$src_version" ] || [ ! -f "$src_tar" ]; then
+  die "$src_pkg is not installed ($src_tar missing): run scripts/setup-deps.sh"
+fi
+missing=()
+for tool in make:make gcc:gcc flex:flex bison:bison bc:bc lz4:lz4 xz:xz-utils; do
+  command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
+done
+# objtool (built with the kernel on x86_64) links against libelf.
+[ -f /usr/include/gelf.h ] || missing+=(libelf-dev)
+[ ${#missing[@]} -eq 0 ] || die "missing build tools, packages: ${missing[*]} (run scripts/setup-deps.sh)"
+
+# The build's timestamp must be a date (it also sets the mtimes in the kernel's built-in
+# initramfs): the source package's own, from its Debian changelog. (awk reads to the end: an
+# early `head` would kill zcat with SIGPIPE, fatal under pipefail.)
+src_date="$(zcat "/usr/share/doc/$src_pkg/changelog.Debian.gz" |
+  awk '/^ -- / && !found { sub(/^ -- .*>  /, ""); found = $0 } END { print found }')" || true
+if [ -z "$src_date" ] || ! date -d "$src_date" >/dev/null 2>&1; then
+  die "no release date in /usr/share/doc/$src_pkg/changelog.Debian.gz"
+fi
+
+cc_version="$(gcc --version | head -n1)"
+key="$( {
+  echo "fragment $(sha256sum < "$fragment")"
+  echo "source $src_pkg $src_version"
+  echo "script $(sha256sum < "$0")"
+  echo "compiler $cc_version"
+} | sha256sum | cut -c1-32)"
+out="$cache/kernels/$key"
+
+if [ -f "$out/kernel.env" ]; then
+  log "cached: $out"
+  echo "$out"
+  exit 0
+fi
+
+mkdir -p "$cache/kernels"
+# One builder per key at a time; a second caller waits and then finds the cache filled.
+exec 9>"$cache/kernels/.$key.lock"
+flock 9
+if [ -f "$out/kernel.env" ]; then
+  log "cached (built by a concurrent run): $out"
+  echo "$out"
+  exit 0
+fi
+
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/microvm-kernel.XXXXXX")"
+stage="$cache/kernels/.$key.tmp.$$"
+cleanup() { rm -rf "$tmp" "$stage"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP  # so that the EXIT trap cleans up when interrupted too
+
+start=$(date +%s)
+log "building kernel $key from $src_pkg $src_version with ${cc_version} (log: $tmp/build.log)"
+log "extracting $src_tar"
+tar -xJf "$src_tar" -C "$tmp"
+srcdir="$tmp/$src_pkg"
+objdir="$tmp/build"
+mkdir -p "$objdir"
+
+# Fixed build stamps: `uname -v` and the image bytes depend only on the inputs of the key.
+export KBUILD_BUILD_TIMESTAMP="$src_date"
+export KBUILD_BUILD_USER=microvm KBUILD_BUILD_HOST=guest-image KBUILD_BUILD_VERSION=1
+kmake() { make -C "$srcdir" O="$objdir" -j"$(nproc)" "$@" >>"$tmp/build.log" 2>&1 ||
+  { tail -n 40 "$tmp/build.log" >&2; die "make $* failed (last lines above)"; }; }
+
+kmake tinyconfig
+"$srcdir/scripts/kconfig/merge_config.sh" -m -O "$objdir" "$objdir/.config" "$fragment" \
+  >>"$tmp/build.log" 2>&1 || die "merge_config.sh failed (see the fragment $fragment)"
+kmake olddefconfig
+
+# Kconfig drops an option whose dependencies are unmet, or keeps one that another selects,
+# without a word: check each line of the fragment (`CONFIG_X=...` and `# CONFIG_X is not set`).
+wrong=()
+while IFS= read -r line; do
+  if [[ "$line" == "#"* ]]; then
+    opt="${line#\# }"; opt="${opt%% *}"
+    ! grep -q "^$opt=" "$objdir/.config" || wrong+=("$opt(wanted off)")
+  else
+    grep -qxF -- "$line" "$objdir/.config" || wrong+=("${line%%=*}(wanted ${line#*=})")
+  fi
+done < <(grep -E '^(CONFIG_[A-Z0-9_]+=|# CONFIG_[A-Z0-9_]+ is not set)' "$fragment")
+[ ${#wrong[@]} -eq 0 ] ||
+  die "options of $fragment not as asked in the final .config (unmet dependency or selected by another): ${wrong[*]}"
+
+log "compiling with -j$(nproc)"
+kmake vmlinux bzImage
+release="$(make -s -C "$srcdir" O="$objdir" kernelrelease 2>/dev/null)"
+
+mkdir -p "$stage"
+cp "$objdir/vmlinux" "$stage/vmlinux"
+strip --strip-debug "$stage/vmlinux"  # keeps the symbol table: `nm` reads a panic's addresses
+cp "$objdir/arch/x86/boot/bzImage" "$stage/bzImage"
+cp "$objdir/.config" "$stage/config"
+cat > "$stage/kernel.env" <<EOF
+KERNEL_KEY=$key
+KERNEL_RELEASE=$release
+KERNEL_SOURCE="$src_pkg $src_version"
+KERNEL_COMPILER="$cc_version"
+KERNEL_BUILD_SECONDS=$(( $(date +%s) - start ))
+EOF
+mv "$stage" "$out"
+log "built $release in $(( $(date +%s) - start )) s: $out"
+echo "$out"

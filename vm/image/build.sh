@@ -1,0 +1,291 @@
+#!/usr/bin/env bash
+# Builds the guest image of the VM providers (QEMU -M microvm, Firecracker) from Debian
+# packages: the tiny kernel (build-kernel.sh) and an initramfs whose /init is the guest agent,
+# plus busybox-static for what a script needs.
+#
+# Output, outside the checkout: <cache>/<key>/{vmlinux,bzImage,initramfs.cpio.lz4,manifest.json}
+# with <cache> = ${MICROVM_IMAGE_CACHE:-/var/cache/microvm/guest-image} and key = sha256 of the
+# kernel's key (config fragment, linux-source version, build-kernel.sh, compiler), this script,
+# the agent and busybox binaries and the initramfs compression. A second run with the same inputs
+# does no work. <cache>/current points at the last image built or found (unless --no-current).
+# The last line on stdout is the image directory.
+#
+# Usage: build.sh --agent PATH [--busybox PATH] [--cache DIR] [--compression lz4|gzip]
+#                 [--no-current] [--kernel-image BZIMAGE [--modules DIR]]
+#   --agent        static x86-64 ELF that becomes /init (the project's guest agent, VM mode)
+#   --busybox      static busybox (default: /bin/busybox of the busybox-static package)
+#   --compression  of the initramfs; lz4 (default) boots faster than gzip under TCG
+#   --no-current   leave <cache>/current alone (smoke tests with a stand-in agent use it)
+#   --kernel-image the fallback: a prebuilt kernel (e.g. Debian's cloud kernel) instead of
+#                  building one; the image then has a bzImage and no vmlinux
+#   --modules      that kernel's /lib/modules/<release>: its virtio/vsock modules go into the
+#                  initramfs and a busybox /init loads them before exec'ing the agent (/agent)
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+self="$here/$(basename "${BASH_SOURCE[0]}")"
+cache="${MICROVM_IMAGE_CACHE:-/var/cache/microvm/guest-image}"
+agent="" busybox=/bin/busybox compression=lz4 set_current=1 kernel_image="" modules="" kdir=""
+
+die() { echo "build-image: error: $*" >&2; exit 1; }
+log() { echo "build-image: $*" >&2; }
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --agent) agent="${2:?--agent needs a path}"; shift 2 ;;
+    --busybox) busybox="${2:?--busybox needs a path}"; shift 2 ;;
+    --cache) cache="${2:?--cache needs a directory}"; shift 2 ;;
+    --compression) compression="${2:?--compression needs gzip or lz4}"; shift 2 ;;
+    --no-current) set_current=0; shift ;;
+    --kernel-image) kernel_image="${2:?--kernel-image needs a path}"; shift 2 ;;
+    --modules) modules="${2:?--modules needs a directory}"; shift 2 ;;
+    -h|--help) sed -n '2,22p' "$self"; exit 0 ;;
+    *) die "unknown argument '$1' (see --help)" ;;
+  esac
+done
+[ -n "$agent" ] || die "--agent PATH is required (the static guest agent that becomes /init)"
+case "$compression" in
+  gzip) initrd=initramfs.cpio.gz; compress=(gzip -n -9) ;;
+  # The kernel reads only lz4's legacy frame format (-l).
+  lz4) initrd=initramfs.cpio.lz4; compress=(lz4 -l -9 -q -c) ;;
+  *) die "--compression must be gzip or lz4, not '$compression'" ;;
+esac
+command -v readelf >/dev/null || die "readelf missing (package binutils; run scripts/setup-deps.sh)"
+command -v python3 >/dev/null || die "python3 missing (it writes the cpio archive; run scripts/setup-deps.sh)"
+[ -z "$modules" ] || [ -n "$kernel_image" ] || die "--modules goes with --kernel-image"
+command -v "${compress[0]}" >/dev/null || die "${compress[0]} missing (run scripts/setup-deps.sh)"
+
+# There is no libc or loader in the image: a binary with an ELF interpreter could not start.
+require_static() {  # what path
+  local what="$1" path="$2" header
+  if [ ! -f "$path" ] || [ ! -x "$path" ]; then die "$what '$path' is not an executable file"; fi
+  header="$(readelf -h "$path" 2>/dev/null)" || die "$what '$path' is not an ELF file"
+  grep -q 'Machine:.*X86-64' <<<"$header" || die "$what '$path' is not an x86-64 ELF"
+  if readelf -lW "$path" | grep -q 'INTERP'; then
+    die "$what '$path' is dynamically linked (has PT_INTERP: $(readelf -p .interp "$path" 2>/dev/null |
+      grep -o '/[^ ]*' | head -n1)); the guest has no loader: link it statically"
+  fi
+}
+require_static "agent" "$agent"
+# The archive's list is whitespace-separated: paths with blanks cannot be named in it.
+for p in "$(realpath "$agent")" "$(realpath "$busybox")" "${TMPDIR:-/tmp}" "$modules"; do
+  [[ ! "$p" =~ [[:space:]] ]] || die "path '$p' contains blanks, which the initramfs list cannot hold"
+done
+[ -f "$busybox" ] || die "busybox '$busybox' missing: install busybox-static (scripts/setup-deps.sh)"
+require_static "busybox" "$busybox"
+busybox_version="$(dpkg-query -W -f='${Version}' busybox-static 2>/dev/null || echo unknown)"
+if ! mkdir -p "$cache" 2>/dev/null || [ ! -w "$cache" ]; then
+  die "cannot write the cache $cache: run as its owner or set MICROVM_IMAGE_CACHE (or --cache)"
+fi
+
+# Virtio drivers the agent needs, for a prebuilt kernel that has them as modules.
+wanted_modules=(virtio_mmio virtio_console virtio_net virtio_blk virtio_rng vsock vmw_vsock_virtio_transport)
+module_order=()
+resolve_modules() {  # fills module_order: the wanted modules and their dependencies, deps first
+  local -A file=() seen=()
+  local f n
+  while IFS= read -r -d '' f; do n="${f##*/}"; n="${n%.ko}"; file["${n//-/_}"]="$f"; done \
+    < <(find "$modules/kernel" -name '*.ko' -print0 | LC_ALL=C sort -z)
+  add() {
+    local m="$1" dep
+    [ -z "${seen[$m]:-}" ] || return 0
+    seen[$m]=1
+    if [ -z "${file[$m]:-}" ]; then
+      grep -qE "/${m//_/[-_]}\.ko$" "$modules/modules.builtin" 2>/dev/null && return 0
+      die "module $m is neither in $modules nor built into the kernel"
+    fi
+    for dep in $(readelf -p .modinfo "${file[$m]}" | sed -n 's/.*depends=//p' | tr ',' ' '); do
+      add "$dep"
+    done
+    module_order+=("${file[$m]}")
+  }
+  for n in "${wanted_modules[@]}"; do add "$n"; done
+}
+
+if [ -n "$kernel_image" ]; then
+  # The fallback: no kernel build. A bzImage has "HdrS" at offset 0x202.
+  if [ ! -f "$kernel_image" ] || [ "$(dd if="$kernel_image" bs=1 skip=514 count=4 2>/dev/null)" != HdrS ]; then
+    die "--kernel-image '$kernel_image' is not a bzImage"
+  fi
+  KERNEL_RELEASE=unknown boot_acpi=on boot_9p=false
+  if [ -n "$modules" ]; then
+    [ -f "$modules/modules.builtin" ] || die "--modules '$modules' is not a /lib/modules/<release> directory"
+    KERNEL_RELEASE="$(basename "$(realpath "$modules")")"
+    resolve_modules
+    # Does virtio_mmio take devices from the command line (VIRTIO_MMIO_CMDLINE_DEVICES)? Only
+    # then may the microvm machine run without ACPI; otherwise the devices are in ACPI tables.
+    mmio="$(printf '%s\n' "${module_order[@]}" | grep '/virtio_mmio\.ko$' || true)"
+    if { [ -n "$mmio" ] && readelf -p .modinfo "$mmio" | grep -q 'parm=device:'; } ||
+       grep -qa 'virtio_mmio\.parm=device:' "$modules/modules.builtin.modinfo" 2>/dev/null; then
+      boot_acpi=off
+    fi
+    # 9p is usable only built in (the image loads no 9p modules).
+    if grep -q '/9p\.ko$' "$modules/modules.builtin" && grep -q '/9pnet_virtio\.ko$' "$modules/modules.builtin"; then
+      boot_9p=true
+    fi
+  else
+    log "no --modules: assuming the kernel finds its devices in ACPI tables and has no 9p"
+  fi
+  KERNEL_KEY="$( { sha256sum < "$kernel_image"; for f in "${module_order[@]}"; do sha256sum < "$f"; done; } |
+    sha256sum | cut -c1-32)"
+  KERNEL_SOURCE="prebuilt $(realpath "$kernel_image")"  # + its package, once building
+  KERNEL_COMPILER=unknown KERNEL_BUILD_SECONDS=0
+else
+  # The kernel first: its own cache makes this a no-op once built.
+  kdir="$("$here/build-kernel.sh" --cache "$cache" | tail -n1)"
+  boot_acpi=off boot_9p=true  # kernel.config: VIRTIO_MMIO_CMDLINE_DEVICES, no ACPI, 9P_FS
+  # shellcheck source=/dev/null
+  . "$kdir/kernel.env"
+fi
+
+agent_sha="$(sha256sum < "$agent" | cut -d' ' -f1)"
+busybox_sha="$(sha256sum < "$busybox" | cut -d' ' -f1)"
+key="$( {
+  echo "kernel $KERNEL_KEY"
+  echo "script $(sha256sum < "$self") $(sha256sum < "$here/mkcpio.py")"
+  echo "agent $agent_sha"
+  echo "busybox $busybox_sha"
+  echo "compression $compression"
+} | sha256sum | cut -c1-32)"
+out="$cache/$key"
+
+point_current() {
+  [ "$set_current" = 1 ] || return 0
+  ln -sfn "$key" "$cache/.current.$$" && mv -T "$cache/.current.$$" "$cache/current"
+}
+
+if [ -f "$out/manifest.json" ]; then
+  log "cached: $out (same kernel, agent, busybox and script)"
+  point_current
+  echo "$out"
+  exit 0
+fi
+exec 9>"$cache/.$key.lock"
+flock 9
+if [ ! -f "$out/manifest.json" ]; then
+  start=$(date +%s)
+  tmp="$(mktemp -d "${TMPDIR:-/tmp}/microvm-image.XXXXXX")"
+  stage="$cache/.$key.tmp.$$"
+  trap 'rm -rf "$tmp" "$stage"' EXIT
+  trap 'exit 130' INT TERM HUP
+  log "building image $key (agent $agent, busybox $busybox_version, $compression)"
+  if [ -n "$kernel_image" ]; then  # dpkg -S reads every package's file list: only when building
+    owner="$(dpkg -S "$(realpath "$kernel_image")" 2>/dev/null | cut -d: -f1 || true)"
+    KERNEL_SOURCE+="${owner:+ (package $owner $(dpkg-query -W -f='${Version}' "$owner"))}"
+  fi
+
+  # What the archive is made of. mkcpio.py writes every mtime as 0, so it depends only on
+  # the list below and the files' bytes.
+  mkdir -p "$tmp/etc"
+  printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' 'nobody:x:65534:65534:nobody:/nonexistent:/bin/false' \
+    > "$tmp/etc/passwd"
+  printf '%s\n' 'root:x:0:' 'nogroup:x:65534:' > "$tmp/etc/group"
+  printf '%s\n' '127.0.0.1 localhost' > "$tmp/etc/hosts"
+  if [ ${#module_order[@]} -gt 0 ]; then
+    # The prebuilt kernel's virtio drivers are modules: a busybox /init loads them, passing the
+    # virtio_mmio.device= entries of the command line (only modprobe would apply them), then
+    # becomes the agent (still pid 1).
+    {
+      cat <<'INIT'
+#!/bin/sh
+# Made by vm/image/build.sh: load the virtio modules, then become the agent.
+PATH=/bin
+mount -t proc proc /proc
+devices=""
+for w in $(cat /proc/cmdline); do
+  case "$w" in virtio_mmio.device=*) devices="$devices ${w#virtio_mmio.}" ;; esac
+done
+umount /proc
+INIT
+      for f in "${module_order[@]}"; do
+        n="$(basename "$f")"
+        # shellcheck disable=SC2016  # $devices is the generated script's variable
+        if [ "$n" = virtio_mmio.ko ]; then args=' $devices'; else args=''; fi
+        echo "insmod /lib/modules/$n$args || echo \"init: insmod $n failed\" >&2"
+      done
+      echo 'exec /agent "$@"'
+    } > "$tmp/init.sh"
+  fi
+
+  {
+    # /dev/console must be in the archive: the kernel opens it for /init's stdin/out/err
+    # before anything can mount devtmpfs (DEVTMPFS_MOUNT does not apply to an initramfs).
+    for d in bin dev etc mnt proc root run sys usr; do echo "dir /$d 0755 0 0"; done
+    echo "dir /tmp 1777 0 0"
+    echo "nod /dev/console 0600 0 0 c 5 1"
+    if [ ${#module_order[@]} -gt 0 ]; then
+      echo "file /init $tmp/init.sh 0755 0 0"
+      echo "file /agent $(realpath "$agent") 0755 0 0"
+      echo "dir /lib 0755 0 0"
+      echo "dir /lib/modules 0755 0 0"
+      for f in "${module_order[@]}"; do echo "file /lib/modules/$(basename "$f") $f 0644 0 0"; done
+    else
+      echo "file /init $(realpath "$agent") 0755 0 0"
+    fi
+    echo "file /bin/busybox $(realpath "$busybox") 0755 0 0"
+    # Every applet under /bin; /sbin and /usr/{bin,sbin} lead there too, so `#!/usr/bin/env sh`
+    # and `#!/bin/sh` both work.
+    "$busybox" --list | LC_ALL=C sort -u | grep -vx busybox | while read -r applet; do
+      echo "slink /bin/$applet busybox 0777 0 0"
+    done
+    echo "slink /sbin bin 0777 0 0"
+    echo "slink /usr/bin ../bin 0777 0 0"
+    echo "slink /usr/sbin ../bin 0777 0 0"
+    for f in passwd group hosts; do echo "file /etc/$f $tmp/etc/$f 0644 0 0"; done
+  } > "$tmp/initramfs.list"
+
+  mkdir -p "$stage"
+  python3 "$here/mkcpio.py" "$tmp/initramfs.list" > "$tmp/initramfs.cpio"
+  "${compress[@]}" < "$tmp/initramfs.cpio" > "$stage/$initrd"
+  if [ -n "$kernel_image" ]; then
+    cp "$kernel_image" "$stage/bzImage"
+  else
+    cp "$kdir/vmlinux" "$kdir/bzImage" "$stage/"
+  fi
+
+  file_json() {  # name -> {"size":N,"sha256":"..."}
+    printf '{"size": %d, "sha256": "%s"}' "$(stat -c %s "$stage/$1")" \
+      "$(sha256sum < "$stage/$1" | cut -d' ' -f1)"
+  }
+  sha_or_null() { if [ -n "$1" ]; then printf '"%s"' "$(sha256sum < "$1" | cut -d' ' -f1)"; else echo null; fi; }
+  json_str() { local s="${1//\\/\\\\}"; printf '"%s"' "${s//\"/\\\"}"; }
+  cat > "$stage/manifest.json.tmp" <<EOF
+{
+  "format": 1,
+  "key": "$key",
+  "built_at": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
+  "build_seconds": {"kernel": $KERNEL_BUILD_SECONDS, "initramfs": $(( $(date +%s) - start ))},
+  "kernel": {
+    "release": "$KERNEL_RELEASE",
+    "key": "$KERNEL_KEY",
+    "source": $(json_str "$KERNEL_SOURCE"),
+    "compiler": $(json_str "$KERNEL_COMPILER"),
+    "config_fragment_sha256": $(sha_or_null "${kdir:+$here/kernel.config}"),
+    "build_script_sha256": $(sha_or_null "${kdir:+$here/build-kernel.sh}"),
+    "modules": [$(for f in "${module_order[@]}"; do printf '%s"%s"' "${sep:-}" "$(basename "$f" .ko)"; sep=", "; done)]
+  },
+  "inputs": {
+    "agent": {"path": $(json_str "$(realpath "$agent")"), "sha256": "$agent_sha"},
+    "busybox": {"path": $(json_str "$(realpath "$busybox")"), "package": "busybox-static $busybox_version", "sha256": "$busybox_sha"},
+    "build_script_sha256": "$(sha256sum < "$self" | cut -d' ' -f1)",
+    "cpio_writer_sha256": "$(sha256sum < "$here/mkcpio.py" | cut -d' ' -f1)",
+    "compression": "$compression"
+  },
+  "boot": {
+    "kernel": "$([ -f "$stage/vmlinux" ] && echo vmlinux || echo bzImage)",
+    "microvm_acpi": "$boot_acpi",
+    "shared_dirs_9p": $boot_9p
+  },
+  "files": {
+    "vmlinux": $([ -f "$stage/vmlinux" ] && file_json vmlinux || echo null),
+    "bzImage": $(file_json bzImage),
+    "initramfs": {"name": "$initrd", "uncompressed_size": $(stat -c %s "$tmp/initramfs.cpio"), "file": $(file_json "$initrd")}
+  }
+}
+EOF
+  mv "$stage/manifest.json.tmp" "$stage/manifest.json"  # written last: its presence = complete
+  mv -T "$stage" "$out"
+  log "built in $(( $(date +%s) - start )) s: $out"
+fi
+point_current
+echo "$out"

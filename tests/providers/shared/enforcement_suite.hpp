@@ -31,7 +31,7 @@ struct EnforcementTarget {
     nlohmann::json settings = nlohmann::json::object();
     // The leak checks: executions in a row, and executions in all with at most max_parallel at
     // once (a gVisor sandbox or a VM costs far more than a process sandbox).
-    int sequential_runs = 1000;
+    int sequential_runs = 300;
     int concurrent_runs = 200;
     int max_parallel = 200;
     // The program runs on a user-space kernel (gVisor's sentry), whose /proc/self/status has no

@@ -1,6 +1,8 @@
 #include "core.hpp"
 
+#include <fcntl.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,6 +10,7 @@
 #include <system_error>
 
 #include "connection.hpp"
+#include "host/sys_error.hpp"
 #include "listener.hpp"
 
 namespace microvm::proxy {
@@ -235,6 +238,24 @@ Expected<uint16_t> Core::listen_tcp(const std::shared_ptr<ExecutionState>& execu
     const uint64_t id = new_id();
     listeners_.emplace(id, std::make_unique<Listener>(*this, id, execution, std::move(fd), std::string(), true));
     return port;
+}
+
+Expected<void> Core::adopt_listener(const std::shared_ptr<ExecutionState>& execution, UniqueFd fd) {
+    if (stopped_) return fail(Failure::Kind::SetupError, "the proxy was stopped");
+    if (execution->closed) return fail(Failure::Kind::SetupError, "the execution's proxy context was closed");
+    int accepting = 0;
+    socklen_t length = sizeof accepting;
+    if (::getsockopt(fd.get(), SOL_SOCKET, SO_ACCEPTCONN, &accepting, &length) != 0 || !accepting) {
+        return fail(Failure::Kind::SetupError, "the adopted descriptor is not a listening socket");
+    }
+    const int flags = ::fcntl(fd.get(), F_GETFL);
+    if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK) != 0 ||
+        ::fcntl(fd.get(), F_SETFD, FD_CLOEXEC) != 0) {
+        return host::sys_failure("adopt a listening socket", errno);
+    }
+    const uint64_t id = new_id();
+    listeners_.emplace(id, std::make_unique<Listener>(*this, id, execution, std::move(fd), std::string(), true));
+    return Ok{};
 }
 
 // Runs as a command from the mailbox (or inline), never inside a connection's handler: the

@@ -1,6 +1,12 @@
 #include "host/egress.hpp"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
 #include <mutex>
+
+#include "host/sys_error.hpp"
 
 namespace microvm::host {
 namespace {
@@ -85,6 +91,30 @@ proxy::Limits parse_egress_limits(const nlohmann::json& s) {
         limits.idle_timeout = std::chrono::milliseconds(*ms);
     }
     return limits;
+}
+
+EgressSession::PrivateDir& EgressSession::PrivateDir::operator=(PrivateDir&& o) noexcept {
+    if (this != &o) {
+        if (!path.empty()) ::rmdir(path.c_str());
+        path = std::exchange(o.path, {});
+    }
+    return *this;
+}
+
+EgressSession::PrivateDir::~PrivateDir() {
+    if (!path.empty()) ::rmdir(path.c_str());
+}
+
+Expected<std::string> EgressSession::listen_private_unix() {
+    if (private_dir_.path.empty()) {
+        const char* base = std::getenv("TMPDIR");
+        std::string tmpl = std::string(base && *base == '/' ? base : "/tmp") + "/microvm-egress-XXXXXX";
+        if (!::mkdtemp(tmpl.data())) return sys_failure("create a directory for the egress proxy", errno);
+        private_dir_.path = tmpl;  // mkdtemp: mode 0700, ours
+    }
+    const std::string path = private_dir_.path + "/proxy.sock";
+    RTFS_CHECK(execution_.listen_unix(path));
+    return path;
 }
 
 Expected<EgressSession> EgressSession::open(const NetworkPolicy& policy,

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -61,14 +62,27 @@ class EgressSession {
     // See proxy::Execution.
     Expected<void> adopt_listener(int fd) { return execution_.adopt_listener(fd); }
     Expected<void> listen_unix(const std::string& path) { return execution_.listen_unix(path); }
+    // Listens on a Unix socket in a new directory private to the host (mode 0700, removed with
+    // the session) and returns the socket's path: for a proxy client in the host itself (the
+    // wasm provider's http_fetch) or a VM's forward, which no other local user can reach.
+    Expected<std::string> listen_private_unix();
     // Closes the listeners, cuts what is open, and returns every attempt's record.
     std::vector<rtfs::NetworkRequest> finish() { return execution_.finish(); }
 
   private:
     EgressSession(std::shared_ptr<proxy::Proxy> own, proxy::Execution execution)
         : own_proxy_(std::move(own)), execution_(std::move(execution)) {}
+    // listen_private_unix's directory, removed (after the listener) when the session goes.
+    struct PrivateDir {
+        std::string path;
+        PrivateDir() = default;
+        PrivateDir(PrivateDir&& o) noexcept : path(std::exchange(o.path, {})) {}
+        PrivateDir& operator=(PrivateDir&& o) noexcept;
+        ~PrivateDir();
+    };
+    PrivateDir private_dir_;
     std::shared_ptr<proxy::Proxy> own_proxy_;  // tests' proxy; null on the shared one
-    proxy::Execution execution_;
+    proxy::Execution execution_;  // last: closed (socket file removed) before the dir goes
 };
 
 }  // namespace microvm::host

@@ -48,7 +48,7 @@ mkdir -p "$work/www" && echo hello > "$work/www/index.html"
 python3 -m http.server --bind 127.0.0.1 --directory "$work/www" "$port" >/dev/null 2>&1 &
 server=$!
 for _ in $(seq 50); do "$curl" -s "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
-allow="localhost,127.0.0.1:$port"
+allow="allow=localhost,127.0.0.1:$port"
 ours() { "$microvm" run --provider process --net "$allow" -- "$@"; }
 cat > "$work/srt.json" <<JSON
 {"network": {"allowedDomains": ["localhost", "127.0.0.1:$port"], "deniedDomains": []},

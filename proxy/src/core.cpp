@@ -240,9 +240,11 @@ Expected<uint16_t> Core::listen_tcp(const std::shared_ptr<ExecutionState>& execu
     return port;
 }
 
+// Checked here, on the caller's thread, then registered by a command the caller does not wait
+// for: a run's setup pays no round trip to the loop's thread (which on a loaded machine costs a
+// scheduling delay). Commands run in order, so a later close() of the execution sees it.
 Expected<void> Core::adopt_listener(const std::shared_ptr<ExecutionState>& execution, UniqueFd fd) {
     if (stopped_) return fail(Failure::Kind::SetupError, "the proxy was stopped");
-    if (execution->closed) return fail(Failure::Kind::SetupError, "the execution's proxy context was closed");
     int accepting = 0;
     socklen_t length = sizeof accepting;
     if (::getsockopt(fd.get(), SOL_SOCKET, SO_ACCEPTCONN, &accepting, &length) != 0 || !accepting) {
@@ -253,8 +255,18 @@ Expected<void> Core::adopt_listener(const std::shared_ptr<ExecutionState>& execu
         ::fcntl(fd.get(), F_SETFD, FD_CLOEXEC) != 0) {
         return host::sys_failure("adopt a listening socket", errno);
     }
-    const uint64_t id = new_id();
-    listeners_.emplace(id, std::make_unique<Listener>(*this, id, execution, std::move(fd), std::string(), true));
+    auto owned = std::make_shared<UniqueFd>(std::move(fd));
+    auto add = [this, execution, owned] {
+        if (stopped_ || execution->closed) return;  // the descriptor closes with `owned`
+        const uint64_t id = new_id();
+        listeners_.emplace(id, std::make_unique<Listener>(*this, id, execution, std::move(*owned), std::string(), true));
+    };
+    std::unique_lock lock(api_mutex_);
+    if (!running_) {
+        add();
+        return Ok{};
+    }
+    if (!mailbox_->post(add)) return fail(Failure::Kind::SetupError, "the proxy was stopped");
     return Ok{};
 }
 

@@ -34,7 +34,7 @@ Expected<uint16_t> Execution::listen_tcp(uint16_t port) {
 Expected<void> Execution::adopt_listener(int fd) {
     UniqueFd owned(fd);
     if (!core_) return fail(Failure::Kind::SetupError, "no proxy execution context (moved from)");
-    return core_->call([&]() -> Expected<void> { return core_->adopt_listener(state_, std::move(owned)); });
+    return core_->adopt_listener(state_, std::move(owned));
 }
 
 std::vector<rtfs::NetworkRequest> Execution::take_records() {

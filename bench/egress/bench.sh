@@ -4,7 +4,8 @@
 # python3's http.server on 127.0.0.1.
 #   1. Setup cost: /bin/true under --net deny and under --net allow=example.com, interleaved in
 #      one hyperfine run (one execution per process: includes starting the proxy's thread), and
-#      the in-process median of 300 sequential executions each (steady state, proxy running).
+#      200 interleaved pairs in one process (steady state, proxy running): medians and the
+#      median of the pairs' differences.
 #   2. Per-command latency, `microvm run` vs `srt -c`, of `true` and of one curl through the
 #      proxy to the allowed name.
 #   3. Whether each enforcement case holds, in both: the allowed name answers; an unlisted name,
@@ -22,7 +23,8 @@ done
 command -v hyperfine >/dev/null || { echo "bench.sh: hyperfine missing" >&2; exit 1; }
 curl=$(command -v curl)
 work=$(mktemp -d)
-trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
+server=
+trap '[ -n "$server" ] && kill $server 2>/dev/null; rm -rf "$work"' EXIT
 medians() {
   python3 - "$1" <<'PY'
 import json, sys
@@ -33,13 +35,12 @@ PY
 
 echo "== $(nproc) CPUs, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== 1. setup cost, process provider: --net deny vs --net allow=example.com (/bin/true)"
-hyperfine -N --warmup 10 --runs 200 --export-json "$work/setup.json" \
+hyperfine -N --warmup 10 --runs 150 --export-json "$work/setup.json" \
   -n "deny" "$driver --quiet --net deny -- /bin/true" \
   -n "allow" "$driver --quiet --net allow=example.com -- /bin/true" >/dev/null
 medians "$work/setup.json"
-echo "   steady state, 300 sequential executions in one process:"
-echo -n "   deny:  "; "$driver" --quiet --stats --repeat 300 --net deny -- /bin/true 2>&1 | tail -1
-echo -n "   allow: "; "$driver" --quiet --stats --repeat 300 --net allow=example.com -- /bin/true 2>&1 | tail -1
+echo "   steady state in one process, interleaved pairs (deny, then allow):"
+echo -n "   "; "$driver" --quiet --repeat 200 --net deny --versus-net allow=example.com -- /bin/true
 
 # The loopback server. Allowed in both: the name localhost and the literal 127.0.0.1 on this port
 # (both sandboxes refuse loopback answers unless the literal is listed).
@@ -47,7 +48,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 mkdir -p "$work/www" && echo hello > "$work/www/index.html"
 python3 -m http.server --bind 127.0.0.1 --directory "$work/www" "$port" >/dev/null 2>&1 &
 server=$!
-for _ in $(seq 50); do "$curl" -s "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
+for _ in $(seq 300); do "$curl" -s "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
 allow="allow=localhost,127.0.0.1:$port"
 ours() { "$microvm" run --provider process --net "$allow" -- "$@"; }
 cat > "$work/srt.json" <<JSON
@@ -64,12 +65,12 @@ fi
 
 echo "== 2. per-command latency (hyperfine, one run)"
 cmds=(-n "microvm: true" "$microvm run --provider process --net $allow -- /bin/true"
-      -n "microvm: curl allowed" "$microvm run --provider process --net $allow -- $curl -sf http://localhost:$port/")
+      -n "microvm: curl allowed" "$microvm run --provider process --net $allow -- $curl -sf --noproxy '' http://localhost:$port/")
 if [ $have_srt = 1 ]; then
   cmds+=(-n "srt: true" "srt -s $work/srt.json -c true"
-         -n "srt: curl allowed" "srt -s $work/srt.json -c '$curl -sf http://localhost:$port/'")
+         -n "srt: curl allowed" "srt -s $work/srt.json -c '$curl -sf --noproxy \"\" http://localhost:$port/'")
 fi
-hyperfine -N --warmup 3 --runs 30 --export-json "$work/latency.json" "${cmds[@]}" >/dev/null
+hyperfine -N --warmup 3 --runs 20 --export-json "$work/latency.json" "${cmds[@]}" >/dev/null
 medians "$work/latency.json"
 
 echo "== 3. enforcement cases (holds = the sandbox did what the policy says)"
@@ -89,7 +90,8 @@ run_case() {  # name expect curl-args...
   fi
   printf "  %-44s %-8s %-8s\n" "$name" "$a" "$b"
 }
-run_case "allowed name answers" ok "http://localhost:$port/"
-run_case "unlisted name refused" refused "http://other.test:$port/"
-run_case "unlisted IP literal refused" refused "http://127.0.0.2:$port/"
+# --noproxy "": through the proxy even for localhost (srt exempts loopback names in NO_PROXY).
+run_case "allowed name answers" ok --noproxy "" "http://localhost:$port/"
+run_case "unlisted name refused" refused --noproxy "" "http://other.test:$port/"
+run_case "unlisted IP literal refused" refused --noproxy "" "http://127.0.0.2:$port/"
 run_case "ignoring the proxy variables: no way out" refused --noproxy '*' "http://127.0.0.1:$port/"

@@ -34,10 +34,9 @@ class SandboxProvider : public Provider {
     // What this backend cannot enforce beyond the shared refusals.
     virtual void check_backend(const ExecutionContext&, std::vector<Unsupported>&) const {}
     // Why this backend cannot make the egress proxy its sandbox's only way out (allow/block
-    // lists are then refused), or nullopt when its run() honours SandboxRequest::egress.
-    virtual std::optional<std::string> host_lists_refusal() const {
-        return "host allow/block lists are not implemented by this provider; use deny or full";
-    }
+    // lists are then refused; empty: refuse_host_lists' default reason), or nullopt when its
+    // run() honours SandboxRequest::egress.
+    virtual std::optional<std::string> host_lists_refusal() const { return std::string(); }
 
     Expected<void> do_initialize(const nlohmann::json& settings) override;
     void do_cleanup() override;

@@ -249,6 +249,26 @@ TEST_F(ProcessEgressTest, TheProxyVariablesAreSetInBothSpellings) {
     EXPECT_EQ(r.metadata.stdout_data.find("NO_PROXY=*"), std::string::npos);
 }
 
+// The attack: a program that leaves connections open (here to a server that never answers) and
+// ends. The run's end cuts them (recorded), and nothing of the run stays in the host process.
+TEST_F(ProcessEgressTest, ConnectionsLeftOpenAreCutAndLeaveNothingBehind) {
+    proxytest::RawServer silent([](int fd) {
+        char buf[256];
+        while (::read(fd, buf, sizeof buf) > 0) {
+        }
+    });
+    const std::string url = "http://" + at("allowed.test", silent.port()) + "/";
+    curl("allow=allowed.test", {"--max-time", "1", url});  // warm-up: libraries, caches
+    const int baseline = proxytest::open_fds();
+    for (int i = 0; i < 5; ++i) {
+        ExecutionResult r = curl("allow=allowed.test", {"--max-time", "1", url});
+        EXPECT_NE(r.status, Status::Ok) << describe(r);
+        ASSERT_EQ(r.metadata.network_requests.size(), 1u) << describe(r);
+        EXPECT_EQ(r.metadata.network_requests[0].allowed, true);
+    }
+    EXPECT_EQ(proxytest::open_fds_settled(baseline, 5s), baseline);
+}
+
 // RTFS http-fetch in the guest runner goes out through the same proxy, recorded by the host.
 TEST_F(ProcessEgressTest, RtfsHttpFetchGoesThroughTheProxy) {
     MICROVM_REQUIRE("guest-runner", microvm::guest::find_guest_runner(), "not built");

@@ -10,6 +10,8 @@ packages=(
   clang-19 lld-19 libclang-rt-19-dev
   wasi-libc libc++-19-dev-wasm32 libc++abi-19-dev-wasm32 libclang-rt-19-dev-wasm32
   wabt runsc bubblewrap hyperfine
+  # the in-sandbox client of the egress tests (tests/providers/process/process_egress_test.cpp)
+  curl
   # VM providers: the guest image (vm/image/build.sh builds the kernel from linux-source with
   # flex/bison/bc, objtool needs libelf-dev, lz4 compresses the bzImage, xz unpacks the source)
   # and QEMU to boot it.

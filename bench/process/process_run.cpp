@@ -1,16 +1,20 @@
 // Runs an external program through the process provider from the command line, for the
 // benchmarks (and for poking at the sandbox by hand):
-//   process_run [--fs none|ro|ro=P|rw=P|full] [--net deny|full] [--memory MIB] [--cpu F]
+//   process_run [--fs none|ro|ro=P|rw=P|full] [--net deny|full|allow=..|block=..] [--memory MIB] [--cpu F]
 //               [--timeout 30s] [--env K=V]... [--repeat N] [--clients N] [--stats] [--quiet]
 //               -- PROGRAM [ARGS...]
 // --clients N runs N threads, each executing the program --repeat times through one provider;
-// --stats prints executions per second and latency percentiles. Exits with the last program's
+// --stats prints executions per second and latency percentiles. --versus-net POLICY (one
+// client): --repeat pairs, each run under --net then under POLICY back to back, and the medians
+// of each and of the pairs' differences (what POLICY costs more, drift of the machine's load
+// cancelled). Exits with the last program's
 // exit code (125 when the sandbox could not run it).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,9 +27,9 @@ using Clock = std::chrono::steady_clock;
 
 int usage() {
     std::fprintf(stderr,
-                 "usage: process_run [--fs POLICY] [--net deny|full] [--memory MIB] [--cpu F] "
-                 "[--timeout D] [--env K=V]... [--repeat N] [--clients N] [--stats] [--quiet] "
-                 "-- PROGRAM [ARGS...]\n");
+                 "usage: process_run [--fs POLICY] [--net POLICY] [--memory MIB] [--cpu F] "
+                 "[--timeout D] [--env K=V]... [--repeat N] [--clients N] [--versus-net POLICY] "
+                 "[--stats] [--quiet] -- PROGRAM [ARGS...]\n");
     return 64;
 }
 
@@ -59,6 +63,7 @@ int main(int argc, char** argv) {
     microvm::ExternalProgram program;
     bool quiet = false, stats = false;
     int repeat = 1, clients = 1;
+    std::optional<microvm::NetworkPolicy> versus;
     int i = 1;
     for (; i < argc; ++i) {
         std::string a = argv[i];
@@ -84,6 +89,10 @@ int main(int argc, char** argv) {
             auto p = microvm::NetworkPolicy::parse(v);
             if (!p) return std::fprintf(stderr, "%s\n", p.error().message.c_str()), 64;
             ctx.config.network_policy = *p;
+        } else if (a == "--versus-net") {
+            auto p = microvm::NetworkPolicy::parse(v);
+            if (!p) return std::fprintf(stderr, "%s\n", p.error().message.c_str()), 64;
+            versus = *p;
         } else if (a == "--timeout") {
             auto d = microvm::parse_duration(v);
             if (!d) return std::fprintf(stderr, "%s\n", d.error().message.c_str()), 64;
@@ -114,6 +123,33 @@ int main(int argc, char** argv) {
     if (auto ok = provider.initialize(); !ok) {
         std::fprintf(stderr, "error: %s\n", ok.error().message.c_str());
         return 125;
+    }
+
+    if (versus) {
+        microvm::ExecutionContext other = ctx;
+        other.config.network_policy = *versus;
+        std::vector<double> a, b, diff;
+        auto timed = [&](const microvm::ExecutionContext& c) {
+            auto start = Clock::now();
+            microvm::ExecutionResult r = provider.execute_program(c);
+            if (r.status != microvm::Status::Ok) print_result(r);
+            return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+        };
+        for (int n = 0; n < repeat; ++n) {
+            a.push_back(timed(ctx));
+            b.push_back(timed(other));
+            diff.push_back(b.back() - a.back());
+        }
+        provider.cleanup();
+        auto median = [](std::vector<double> v) {
+            std::sort(v.begin(), v.end());
+            return v[v.size() / 2];
+        };
+        std::printf("%d pairs: median %.2f ms (--net %s), %.2f ms (--net %s), median of the "
+                    "differences %+.2f ms\n",
+                    repeat, median(a), ctx.config.network_policy.to_string().c_str(), median(b),
+                    versus->to_string().c_str(), median(diff));
+        return 0;
     }
 
     std::mutex mu;

@@ -87,8 +87,12 @@ std::vector<ProgramKind> SandboxProvider::runs() const {
 
 std::vector<Unsupported> SandboxProvider::check(const ExecutionContext& ctx) const {
     std::vector<Unsupported> problems = Provider::check(ctx);
-    if (auto refused = refuse_host_lists(ctx.config.network_policy)) {
-        problems.push_back(std::move(*refused));
+    if (needs_egress(ctx.config.network_policy)) {
+        if (auto reason = host_lists_refusal()) {  // empty: the default reason
+            auto refused = reason->empty() ? refuse_host_lists(ctx.config.network_policy)
+                                           : refuse_host_lists(ctx.config.network_policy, std::move(*reason));
+            if (refused) problems.push_back(std::move(*refused));
+        }
     }
     if (auto refused = refuse_cpu_below_quota_floor(ctx.config.cpu_limit)) {
         problems.push_back(std::move(*refused));
@@ -104,6 +108,7 @@ Expected<void> SandboxProvider::do_initialize(const nlohmann::json& settings) {
                     "provider '" + std::string(name()) + "': " + made.error().message);
     }
     backend_ = std::move(*made);
+    egress_limits_ = parse_egress_limits(settings);
     backend_->sweep_stale();  // what hosts that crashed while sandboxes ran left behind
     return Ok{};
 }
@@ -127,14 +132,28 @@ ExecutionResult SandboxProvider::run(const ExecutionContext& ctx, const CancelTo
     auto env = sandbox_environment(ctx.config);
     if (!env) return make_error(ctx, Reason::InvalidConfig, env.error().message);
 
+    // Allow/block lists: the proxy is the way out, and the program is told where it is.
+    std::optional<EgressSession> egress;
+    if (needs_egress(ctx.config.network_policy)) {
+        auto opened = EgressSession::open(ctx.config.network_policy, egress_limits_, egress_hooks_);
+        if (!opened) return make_error(ctx, Reason::SetupError, opened.error().message);
+        egress.emplace(std::move(*opened));
+        apply_egress_environment(*env);
+    }
+
     SandboxRequest req = request_for(ctx, std::move(*command), std::move(*env), cancel);
+    req.egress = egress ? &*egress : nullptr;
     auto report = backend_->run(req);
+    std::vector<rtfs::NetworkRequest> records;
+    if (egress) records = egress->finish();
     if (!report) {
         const Failure& f = report.error();
-        return make_error(ctx,
-                          f.kind == Failure::Kind::InvalidInput ? Reason::InvalidProgram
-                                                                : Reason::SetupError,
-                          f.message);
+        ExecutionResult r = make_error(ctx,
+                                       f.kind == Failure::Kind::InvalidInput ? Reason::InvalidProgram
+                                                                             : Reason::SetupError,
+                                       f.message);
+        r.metadata.network_requests = std::move(records);
+        return r;
     }
     SandboxReport& o = *report;
     ExecutionResult r = make_result(ctx);
@@ -148,6 +167,9 @@ ExecutionResult SandboxProvider::run(const ExecutionContext& ctx, const CancelTo
                              .stderr_data = r.metadata.stderr_data},
                             r);
     }
+    // What the proxy saw is the record of the network (an RTFS guest's own log of its
+    // http-fetch calls, inside the sandbox, is the program's word; the proxy's is the host's).
+    if (egress) r.metadata.network_requests = std::move(records);
     return r;
 }
 

@@ -30,12 +30,11 @@ RlimitSettings parse_rlimit_settings(const nlohmann::json& s) {
     return out;
 }
 
-std::optional<Unsupported> refuse_host_lists(const NetworkPolicy& net) {
+std::optional<Unsupported> refuse_host_lists(const NetworkPolicy& net, std::string reason) {
     if (net.kind != NetworkPolicy::Kind::AllowList && net.kind != NetworkPolicy::Kind::DenyList) {
         return std::nullopt;
     }
-    return Unsupported{"network_policy " + net.to_string(),
-                       "host allow/block lists are not implemented yet; use deny or full"};
+    return Unsupported{"network_policy " + net.to_string(), std::move(reason)};
 }
 
 std::optional<Unsupported> refuse_cpu_below_quota_floor(double cpu_limit) {

@@ -98,4 +98,15 @@ Expected<std::unique_ptr<host::SandboxBackend>> GvisorProvider::make_backend(
     return std::unique_ptr<host::SandboxBackend>(std::move(runtime));
 }
 
+std::optional<std::string> GvisorProvider::host_lists_refusal() const {
+    // The sentry's loopback is its own (netstack), so no host listener can sit on it as it does
+    // in the process sandbox; the one way from --network=none to a host proxy is a host Unix
+    // socket, and runsc's --host-uds=open grants connect(2) to every host socket file the
+    // container's mounts show (fs ro=/ shows the host's daemons' sockets), not to one path.
+    return "the egress proxy cannot be made gVisor's only way out with this runsc: with "
+           "--network=none a host proxy is reachable only through --host-uds=open, which lets "
+           "the program connect to every host Unix socket its mounts expose; use the process "
+           "provider for allow/block lists, or deny or full";
+}
+
 }  // namespace microvm

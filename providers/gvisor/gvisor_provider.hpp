@@ -30,6 +30,8 @@ class GvisorProvider final : public host::SandboxProvider {
         const nlohmann::json& settings) override;
     void check_backend(const ExecutionContext& ctx,
                        std::vector<Unsupported>& problems) const override;
+    // Allow/block lists are refused: see the reason (docs/security.md, "Egress proxy").
+    std::optional<std::string> host_lists_refusal() const override;
 
   private:
     mutable std::once_flag probed_;

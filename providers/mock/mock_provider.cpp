@@ -5,7 +5,9 @@
 #include <atomic>
 #include <chrono>
 #include <mutex>
+#include <optional>
 
+#include "host/egress.hpp"
 #include "microvm/capability_gates.hpp"
 #include "microvm/capped_text.hpp"
 #include "microvm/errors.hpp"
@@ -83,6 +85,17 @@ ExecutionResult MockProvider::run_rtfs(const ExecutionContext& ctx, const std::s
     ho.deadline = deadline;
     ho.network_gate = network_gate(cfg.network_policy);
     ho.file_gate = file_gate(cfg.fs_policy);
+    // Allow/block lists: http-fetch, after the gate, goes through the egress proxy (which checks
+    // the resolved addresses and records each connection), on a Unix socket of the host's.
+    std::optional<host::EgressSession> egress;
+    if (host::needs_egress(cfg.network_policy)) {
+        auto opened = host::EgressSession::open(cfg.network_policy, {});
+        if (!opened) return make_error(ctx, Reason::SetupError, opened.error().message);
+        egress.emplace(std::move(*opened));
+        auto socket = egress->listen_private_unix();
+        if (!socket) return make_error(ctx, Reason::SetupError, socket.error().message);
+        ho.http_proxy = "socks5h://localhost" + *socket;
+    }
     rtfs::host::DefaultHost host(std::move(ho));
 
     rtfs::EvalOptions eo;
@@ -146,6 +159,9 @@ ExecutionResult MockProvider::run_rtfs(const ExecutionContext& ctx, const std::s
     m.stderr_data = console.err.take();
     rtfs::EffectLog effects = host.effects();
     m.network_requests = std::move(effects.network_requests);
+    if (egress) {  // the fetches as the host made them, then the connections the proxy relayed
+        for (auto& record : egress->finish()) m.network_requests.push_back(std::move(record));
+    }
     m.file_operations = std::move(effects.file_operations);
     return res;
 }

@@ -50,6 +50,9 @@ struct ChildFds {
     // cgroup v1 "tasks" files the init writes "0" to, joining its cgroups itself.
     int cgroup_join[kMaxCgroupJoinFds] = {-1, -1, -1, -1};
     size_t cgroup_join_count = 0;
+    // Allow/block lists: a Unix socket to the host, on which the init sends the listening socket
+    // it bound on 127.0.0.1:egress_port inside the namespace (the egress proxy accepts on it), or -1.
+    int egress = -1;
 };
 
 struct ChildPlan {
@@ -71,6 +74,7 @@ struct ChildPlan {
     const char* workdir = "/";
 
     bool new_network = true;  // bring loopback up in the fresh network namespace
+    uint16_t egress_port = 0;  // with fds.egress: the port the egress proxy answers on inside
     const char* hostname = "microvm";
 
     // The program.

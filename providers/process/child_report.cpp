@@ -61,6 +61,8 @@ const char* step_name(ChildStep step) {
             return "changing to the working directory";
         case ChildStep::kLoopback:
             return "bringing up loopback";
+        case ChildStep::kEgressListener:
+            return "listening for the egress proxy on 127.0.0.1";
         case ChildStep::kHostname:
             return "setting the hostname";
         case ChildStep::kSpawnProgram:

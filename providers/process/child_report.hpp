@@ -36,6 +36,7 @@ enum class ChildStep : int32_t {
     kRootReadOnly,
     kWorkdir,
     kLoopback,
+    kEgressListener,
     kHostname,
     kSpawnProgram,
     kSetsid,

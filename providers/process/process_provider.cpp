@@ -42,6 +42,7 @@ nlohmann::json ProcessProvider::config_schema() const {
                  "created; default: the host process's own cgroup. With cgroup v2 it must be a "
                  "delegated cgroup holding no processes."}}}};
     properties.update(host::rlimit_settings_schema());
+    properties.update(host::egress_settings_schema());
     return {{"type", "object"}, {"properties", properties}, {"additionalProperties", false}};
 }
 

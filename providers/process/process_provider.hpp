@@ -25,6 +25,9 @@ class ProcessProvider final : public host::SandboxProvider {
   protected:
     Expected<std::unique_ptr<host::SandboxBackend>> make_backend(
         const nlohmann::json& settings) override;
+    // Allow/block lists: the sandbox's network namespace has loopback only, and the egress
+    // proxy answers on 127.0.0.1:3128 there (SandboxRequest::egress).
+    std::optional<std::string> host_lists_refusal() const override { return std::nullopt; }
 
   private:
     mutable std::once_flag probed_;

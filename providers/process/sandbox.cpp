@@ -1,7 +1,10 @@
 #include "process/sandbox.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -15,6 +18,7 @@
 #include "process/bind_trees.hpp"
 #include "process/child_plan_builder.hpp"
 #include "process/namespaces.hpp"
+#include "host/egress.hpp"
 #include "host/program_files.hpp"
 #include "host/rootfs.hpp"
 #include "process/sandbox_report.hpp"
@@ -137,6 +141,7 @@ struct SandboxPipes {
     Pipe out, err;
     Pipe result;  // the guest runner's fd 3
     Pipe input;   // stdin data
+    UniqueFd egress_host, egress_child;  // allow/block lists: the init sends its listener here
 
     static Expected<SandboxPipes> make(const host::SandboxRequest& spec) {
         SandboxPipes p;
@@ -151,6 +156,14 @@ struct SandboxPipes {
             RTFS_TRY(p.input, make_pipe());
             RTFS_CHECK(set_nonblocking(p.input.write.get()));
         }
+        if (spec.egress) {
+            int pair[2];
+            if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
+                return sys_failure("socketpair for the egress listener", errno);
+            }
+            p.egress_host.reset(pair[0]);
+            p.egress_child.reset(pair[1]);
+        }
         return p;
     }
 
@@ -161,6 +174,7 @@ struct SandboxPipes {
         fds.stdout_fd = out.write.get();
         fds.stderr_fd = err.write.get();
         fds.result = result.write.valid() ? result.write.get() : -1;
+        fds.egress = egress_child.valid() ? egress_child.get() : -1;
     }
 
     void close_child_ends() {
@@ -170,8 +184,47 @@ struct SandboxPipes {
         result.write.reset();
         sync.read.reset();
         input.read.reset();
+        egress_child.reset();
     }
 };
+
+// Receives the listening socket the init bound inside the sandbox's network namespace and gives
+// it to the execution's egress proxy. The init sends it before the program exists; end of input
+// (the init failed, and says why on the report pipe) or the deadline leaves the sandbox without
+// a way out, which is still closed.
+Expected<void> take_egress_listener(int from_init, host::EgressSession& egress,
+                                    Clock::time_point deadline) {
+    struct pollfd p = {from_init, POLLIN, 0};
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        if (left.count() <= 0) return Ok{};
+        int n = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return sys_failure("waiting for the egress listener", errno);
+        if (n > 0) break;
+    }
+    char byte = 0;
+    struct iovec iov = {&byte, 1};
+    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    struct msghdr msg = {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t got;
+    do {
+        got = ::recvmsg(from_init, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+    } while (got < 0 && errno == EINTR);
+    if (got <= 0) return Ok{};  // the init ended first
+    struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    if (!cmsg || cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS ||
+        cmsg->cmsg_len != CMSG_LEN(sizeof(int))) {
+        return fail(Failure::Kind::SetupError, "the sandbox's init sent no egress listener");
+    }
+    int fd = -1;
+    std::memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
+    return egress.adopt_listener(fd);
+}
 
 Expected<void> give_cgroup_to_child(const SandboxCgroup& cgroup, ChildFds& fds) {
     std::vector<int> join = cgroup.self_join_fds();
@@ -211,6 +264,7 @@ Expected<void> Sandbox::prepare(const host::SandboxRequest& spec, ChildPlanBuild
     plan.gid = impl.ids.inside_gid;
     plan.clear_groups = impl.ids.host_is_root;
     plan.new_network = !spec.host_network;
+    if (spec.egress) plan.egress_port = host::kEgressPort;
     plan.last_capability = impl.last_capability;
     return Ok{};
 }
@@ -254,6 +308,9 @@ Expected<host::SandboxReport> Sandbox::run(const host::SandboxRequest& spec) con
         if (::write(pipes.sync.write.get(), &go, 1) != 1) {
             placed = sys_failure("starting the sandbox", errno);
         }
+    }
+    if (placed && spec.egress) {
+        placed = take_egress_listener(pipes.egress_host.get(), *spec.egress, started + spec.timeout);
     }
     if (!placed) {
         kill_init(init.pidfd.get(), init.pid);

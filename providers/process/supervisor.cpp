@@ -27,7 +27,7 @@ constexpr int kFirstPrivateFd = 10;  // above stdin/out/err and the guest's resu
 constexpr int kResultFd = 3;
 
 struct InitFds {
-    int sync = -1, report = -1, in = -1, out = -1, err = -1, result = -1;
+    int sync = -1, report = -1, in = -1, out = -1, err = -1, result = -1, egress = -1;
     int cgroup_join[kMaxCgroupJoinFds] = {-1, -1, -1, -1};
 };
 
@@ -44,8 +44,9 @@ alignas(64) char g_program_stack[256 * 1024];
 // the bind trees the host cloned for this sandbox (plan.mounts[i].tree_fd), kept where they are.
 bool take_descriptors(const ChildPlan& plan, InitFds& fds) {
     const ChildFds& given = plan.fds;
-    constexpr size_t kCount = 6 + kMaxCgroupJoinFds;
-    int* const outs[kCount] = {&fds.sync,
+    constexpr size_t kCount = 7 + kMaxCgroupJoinFds;
+    int* const outs[kCount] = {&fds.egress,
+                               &fds.sync,
                                &fds.report,
                                &fds.in,
                                &fds.out,
@@ -55,7 +56,8 @@ bool take_descriptors(const ChildPlan& plan, InitFds& fds) {
                                &fds.cgroup_join[1],
                                &fds.cgroup_join[2],
                                &fds.cgroup_join[3]};
-    int ins[kCount] = {given.sync,
+    int ins[kCount] = {given.egress,
+                       given.sync,
                        given.report,
                        given.stdin_fd,
                        given.stdout_fd,
@@ -66,7 +68,7 @@ bool take_descriptors(const ChildPlan& plan, InitFds& fds) {
                        -1,
                        -1};
     for (size_t i = 0; i < given.cgroup_join_count && i < kMaxCgroupJoinFds; ++i) {
-        ins[6 + i] = given.cgroup_join[i];
+        ins[7 + i] = given.cgroup_join[i];
     }
     static int kept[kCount + kMaxChildMounts];  // the init is single-threaded
     size_t n = 0;
@@ -217,6 +219,11 @@ bool build_sandbox(const ChildPlan& plan, InitFds& fds, MountState& mounts, Chil
     fds.sync = -1;
     if (!assemble_root(plan, mounts, f)) return false;
     if (plan.new_network && !bring_up_loopback(f)) return false;
+    if (fds.egress >= 0) {
+        if (!hand_over_egress_listener(fds.egress, plan.egress_port, f)) return false;
+        ::close(fds.egress);
+        fds.egress = -1;
+    }
     if (::sethostname(plan.hostname, std::strlen(plan.hostname)) != 0) {
         return failed(f, ChildStep::kHostname);
     }

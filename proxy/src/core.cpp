@@ -1,6 +1,8 @@
 #include "core.hpp"
 
+#include <fcntl.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,6 +10,7 @@
 #include <system_error>
 
 #include "connection.hpp"
+#include "host/sys_error.hpp"
 #include "listener.hpp"
 
 namespace microvm::proxy {
@@ -235,6 +238,36 @@ Expected<uint16_t> Core::listen_tcp(const std::shared_ptr<ExecutionState>& execu
     const uint64_t id = new_id();
     listeners_.emplace(id, std::make_unique<Listener>(*this, id, execution, std::move(fd), std::string(), true));
     return port;
+}
+
+// Checked here, on the caller's thread, then registered by a command the caller does not wait
+// for: a run's setup pays no round trip to the loop's thread (which on a loaded machine costs a
+// scheduling delay). Commands run in order, so a later close() of the execution sees it.
+Expected<void> Core::adopt_listener(const std::shared_ptr<ExecutionState>& execution, UniqueFd fd) {
+    if (stopped_) return fail(Failure::Kind::SetupError, "the proxy was stopped");
+    int accepting = 0;
+    socklen_t length = sizeof accepting;
+    if (::getsockopt(fd.get(), SOL_SOCKET, SO_ACCEPTCONN, &accepting, &length) != 0 || !accepting) {
+        return fail(Failure::Kind::SetupError, "the adopted descriptor is not a listening socket");
+    }
+    const int flags = ::fcntl(fd.get(), F_GETFL);
+    if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK) != 0 ||
+        ::fcntl(fd.get(), F_SETFD, FD_CLOEXEC) != 0) {
+        return host::sys_failure("adopt a listening socket", errno);
+    }
+    auto owned = std::make_shared<UniqueFd>(std::move(fd));
+    auto add = [this, execution, owned] {
+        if (stopped_ || execution->closed) return;  // the descriptor closes with `owned`
+        const uint64_t id = new_id();
+        listeners_.emplace(id, std::make_unique<Listener>(*this, id, execution, std::move(*owned), std::string(), true));
+    };
+    std::unique_lock lock(api_mutex_);
+    if (!running_) {
+        add();
+        return Ok{};
+    }
+    if (!mailbox_->post(add)) return fail(Failure::Kind::SetupError, "the proxy was stopped");
+    return Ok{};
 }
 
 // Runs as a command from the mailbox (or inline), never inside a connection's handler: the

@@ -89,6 +89,7 @@ class Core {
     Expected<void> listen_unix(const std::shared_ptr<ExecutionState>& execution, const std::string& path,
                                mode_t mode);
     Expected<uint16_t> listen_tcp(const std::shared_ptr<ExecutionState>& execution, uint16_t port);
+    Expected<void> adopt_listener(const std::shared_ptr<ExecutionState>& execution, UniqueFd fd);
     void close_execution(ExecutionState& execution);
     uint64_t new_id() { return next_id_.fetch_add(1); }
 

@@ -31,6 +31,12 @@ Expected<uint16_t> Execution::listen_tcp(uint16_t port) {
     return core_->call([&]() -> Expected<uint16_t> { return core_->listen_tcp(state_, port); });
 }
 
+Expected<void> Execution::adopt_listener(int fd) {
+    UniqueFd owned(fd);
+    if (!core_) return fail(Failure::Kind::SetupError, "no proxy execution context (moved from)");
+    return core_->adopt_listener(state_, std::move(owned));
+}
+
 std::vector<rtfs::NetworkRequest> Execution::take_records() {
     return state_ ? state_->records.take() : std::vector<rtfs::NetworkRequest>{};
 }

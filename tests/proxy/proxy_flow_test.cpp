@@ -2,6 +2,10 @@
 // handshake, SOCKS5 with domain names, over a loopback port and a Unix socket; and the records,
 // compared with what the servers saw.
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -253,6 +257,57 @@ TEST(ProxyExecution, ExecutionsShareAProxyWithTheirOwnPolicies) {
     EXPECT_EQ(rb[0].host, "other.test");
     EXPECT_EQ(rb[0].allowed, true);
     EXPECT_FALSE(a->listen_tcp());  // closed
+}
+
+}  // namespace
+}  // namespace proxytest
+
+namespace proxytest {
+namespace {
+
+// A listening socket made elsewhere (a sandbox's init binds one in its own network namespace):
+// adopted, it serves the execution like its own listeners, and closes with it.
+TEST(ProxyAdoptedListener, ServesTheExecutionAndClosesWithIt) {
+    RecordingServer server(kReply, true);
+    TestProxy p("allow=allowed.test");
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof addr;
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ASSERT_EQ(::listen(fd, 16), 0);
+    ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length), 0);
+    const uint16_t port = ntohs(addr.sin_port);
+    ASSERT_TRUE(p.execution.adopt_listener(fd));
+
+    RawClient c = RawClient::tcp(port);
+    const std::string host = authority("allowed.test", server.port());
+    ASSERT_TRUE(c.send_all("GET http://" + host + "/ HTTP/1.1\r\nHost: " + host + "\r\n\r\n"));
+    EXPECT_EQ(c.read_all(), kReply);
+    auto records = p.records(1);
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].allowed, true);
+
+    p.execution.close();  // the adopted listener goes with the execution
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int probe = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    EXPECT_NE(::connect(probe, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+    ::close(probe);
+}
+
+TEST(ProxyAdoptedListener, ADescriptorThatIsNotListeningIsRefusedAndClosed) {
+    TestProxy p("allow=allowed.test");
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd, 0);
+    auto adopted = p.execution.adopt_listener(fd);
+    ASSERT_FALSE(adopted);
+    EXPECT_NE(adopted.error().message.find("not a listening socket"), std::string::npos);
+    EXPECT_EQ(::fcntl(fd, F_GETFD), -1);  // closed: ownership was taken
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <optional>
 
 #include "io.hpp"
@@ -33,6 +34,11 @@ Result evaluate(const Job& job, int stdout_fd, int stderr_fd) {
     // SecurityViolation instead of a connection error.
     auto policy = NetworkPolicy::parse(job.network_policy.empty() ? "deny" : job.network_policy);
     ho.network_gate = network_gate(policy ? *policy : NetworkPolicy::denied());
+    // Allow/block lists: the sandbox's only way out is the egress proxy its host put there.
+    if (policy && (policy->kind == NetworkPolicy::Kind::AllowList ||
+                   policy->kind == NetworkPolicy::Kind::DenyList)) {
+        if (const char* proxy = std::getenv("http_proxy")) ho.http_proxy = proxy;
+    }
     rtfs::host::DefaultHost host(std::move(ho));
 
     rtfs::EvalOptions eo;

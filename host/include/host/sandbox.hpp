@@ -18,6 +18,8 @@
 
 namespace microvm::host {
 
+class EgressSession;
+
 struct SandboxRequest {
     std::string program;            // absolute path where the backend finds it (bound host file)
     std::vector<std::string> argv;  // argv[0] included
@@ -25,6 +27,11 @@ struct SandboxRequest {
     FileSystemPolicy fs_policy;
     std::vector<std::string> runtime_dirs;  // extra host dirs the program needs, read-only
     bool host_network = false;              // false: its own network namespace, loopback only
+    // Allow/block lists: the execution's egress proxy (host/egress.hpp). The backend makes it
+    // the sandbox's only way out, reachable at 127.0.0.1:kEgressPort inside; env already points
+    // there. Null otherwise. A backend that cannot do this refuses the lists up front
+    // (SandboxProvider::host_lists_refusal).
+    EgressSession* egress = nullptr;
     CgroupLimits limits;                    // max_pids counts the program's processes
     std::chrono::milliseconds timeout{30'000};
     uint64_t max_output_bytes = 1 << 20;    // per stream

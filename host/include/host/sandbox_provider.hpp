@@ -4,7 +4,10 @@
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <string>
 
+#include "host/egress.hpp"
 #include "host/program_command.hpp"
 #include "host/sandbox.hpp"
 #include "microvm/provider.hpp"
@@ -18,6 +21,9 @@ class SandboxProvider : public Provider {
     // then check_backend()'s own.
     std::vector<Unsupported> check(const ExecutionContext& ctx) const override;
 
+    // TESTS ONLY: the egress proxy's test resolver and loopback leave (host/egress.hpp).
+    void set_egress_test_hooks(EgressTestHooks hooks) { egress_hooks_ = std::move(hooks); }
+
   protected:
     // The backend for these settings (already validated against config_schema()).
     virtual Expected<std::unique_ptr<SandboxBackend>> make_backend(
@@ -27,6 +33,10 @@ class SandboxProvider : public Provider {
     virtual rtfs::Expected<Command, CommandError> resolve(const ExecutionContext& ctx) const;
     // What this backend cannot enforce beyond the shared refusals.
     virtual void check_backend(const ExecutionContext&, std::vector<Unsupported>&) const {}
+    // Why this backend cannot make the egress proxy its sandbox's only way out (allow/block
+    // lists are then refused; empty: refuse_host_lists' default reason), or nullopt when its
+    // run() honours SandboxRequest::egress.
+    virtual std::optional<std::string> host_lists_refusal() const { return std::string(); }
 
     Expected<void> do_initialize(const nlohmann::json& settings) override;
     void do_cleanup() override;
@@ -36,6 +46,8 @@ class SandboxProvider : public Provider {
 
   private:
     std::unique_ptr<SandboxBackend> backend_;
+    proxy::Limits egress_limits_;
+    EgressTestHooks egress_hooks_;
 };
 
 // Sets status and error of r from how the sandboxed program ended (timeout, memory, signal,

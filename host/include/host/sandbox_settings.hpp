@@ -19,8 +19,11 @@ nlohmann::json rlimit_settings_schema();
 // Those settings from an object already validated against the schema (absent: the defaults).
 RlimitSettings parse_rlimit_settings(const nlohmann::json& settings);
 
-// allow=/block= lists are refused (never treated as deny or full).
-std::optional<Unsupported> refuse_host_lists(const NetworkPolicy& policy);
+// allow=/block= lists refused for reason (never treated as deny or full), by a backend that
+// cannot make the egress proxy its sandbox's only way out.
+std::optional<Unsupported> refuse_host_lists(
+    const NetworkPolicy& policy,
+    std::string reason = "host allow/block lists are not implemented by this provider; use deny or full");
 
 // A cpu_limit below what a CFS quota can enforce (kMinCpuFraction) is refused, never raised.
 std::optional<Unsupported> refuse_cpu_below_quota_floor(double cpu_limit);

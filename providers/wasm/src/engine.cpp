@@ -241,6 +241,7 @@ RunOutcome run_module(const CompiledModule& module, const MicroVMConfig& config,
     state.max_call_depth = request.max_call_depth ? request.max_call_depth : limits::kMaxCallDepth;
     state.on_output = request.on_output;
     state.cancel = request.cancel;
+    state.http_proxy = request.http_proxy;
 
     std::optional<Failed> failed;
     if (auto preopened = add_preopens(state.fds, config.fs_policy); !preopened) {

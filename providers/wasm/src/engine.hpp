@@ -30,6 +30,9 @@ struct RunRequest {
     size_t max_call_depth = 0;                 // wasm call frames; 0 = limits::kMaxCallDepth
     OutputSink on_output;                      // optional: output chunks as they are written
     const std::atomic<bool>* cancel = nullptr;  // optional: ends the run as cancelled
+    // Allow/block lists: http_fetch sends through the execution's egress proxy at this URL
+    // (host/egress.hpp), which judges, resolves and records; empty: straight, after the policy.
+    std::string http_proxy;
 };
 
 // Status, error and measured metadata of one run (the provider adds id, provider name, ...).

@@ -47,7 +47,8 @@ Expected<ParsedUrl> parse_http_url(const std::string& url) {
 }
 
 Expected<HttpResponse> perform_http(const ParsedUrl& url, const HttpRequest& request,
-                                    std::chrono::milliseconds timeout, size_t max_body) {
+                                    std::chrono::milliseconds timeout, size_t max_body,
+                                    const std::string& http_proxy) {
     rtfs::host::HttpExchange exchange;
     exchange.url = url.text;
     exchange.method = request.method;
@@ -59,6 +60,7 @@ Expected<HttpResponse> perform_http(const ParsedUrl& url, const HttpRequest& req
     options.http_timeout = std::max(timeout, std::chrono::milliseconds(1));
     options.http_connect_timeout = options.http_timeout;
     options.max_response_bytes = max_body;
+    options.http_proxy = http_proxy;
     auto reply = rtfs::host::perform_transfer(exchange, options);
     if (!reply) {
         const auto& f = reply.error();

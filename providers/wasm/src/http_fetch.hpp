@@ -42,7 +42,9 @@ Expected<ParsedUrl> parse_http_url(const std::string& url);
 
 // Sends the request: no redirects followed, only http/https, the body capped at max_body bytes.
 // Errors (as messages): connection failures, timeouts, an oversized body.
+// http_proxy: send through this proxy (the egress proxy's URL), empty: straight.
 Expected<HttpResponse> perform_http(const ParsedUrl& url, const HttpRequest& request,
-                                    std::chrono::milliseconds timeout, size_t max_body);
+                                    std::chrono::milliseconds timeout, size_t max_body,
+                                    const std::string& http_proxy = {});
 
 }  // namespace microvm::wasm

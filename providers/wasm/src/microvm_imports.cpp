@@ -99,7 +99,11 @@ uint32_t http_fetch(RunState& s, const Values& p) {
         s.network_requests.push_back(record);
         return respond(s, p, wasi::kIo, {{"error", record.error}});
     }
-    auto response = perform_http(*url, *req, remaining, limits::kMaxHttpResponseBytes);
+    // Under a host list through the egress proxy, which judges the addresses the name resolves
+    // to (no loopback, link-local, private or host address unless listed as an IP) and records
+    // the connection too.
+    auto response =
+        perform_http(*url, *req, remaining, limits::kMaxHttpResponseBytes, s.http_proxy);
     if (!response) {
         record.error = response.error().message;
         s.network_requests.push_back(record);

@@ -47,6 +47,7 @@ struct RunState {
     bool cancelled = false;             // ended because cancel was set
     bool grow_refused_by_cap = false;   // a memory.grow failed because of memory_limit_mb
     std::vector<rtfs::NetworkRequest> network_requests;
+    std::string http_proxy;  // RunRequest::http_proxy
     std::optional<std::string> http_response;  // the last http_fetch's response, until read
 
     GuestMemory mem() const { return GuestMemory(memory); }

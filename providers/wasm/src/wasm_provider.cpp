@@ -4,8 +4,12 @@
 #include <time.h>
 
 #include <chrono>
+#include <optional>
+#include <string>
+#include <variant>
 
 #include "engine.hpp"
+#include "host/egress.hpp"
 #include "engine_limits.hpp"
 #include "microvm/errors.hpp"
 #include "microvm/guest_run.hpp"
@@ -94,10 +98,27 @@ void WasmProvider::do_cleanup() {
 }
 
 ExecutionResult WasmProvider::run(const ExecutionContext& ctx, const CancelToken& cancel) {
-    if (const auto* rtfs = std::get_if<RtfsSource>(&*ctx.program)) {
-        return run_rtfs(ctx, *rtfs, cancel);
+    // Allow/block lists: http_fetch goes out through the egress proxy (which also refuses names
+    // resolving to internal addresses), on a Unix socket only this host process can reach; the
+    // proxy's records are the run's network records.
+    std::optional<host::EgressSession> egress;
+    std::string http_proxy;
+    if (host::needs_egress(ctx.config.network_policy)) {
+        auto opened = host::EgressSession::open(ctx.config.network_policy, {});
+        if (!opened) return make_error(ctx, Reason::SetupError, opened.error().message);
+        egress.emplace(std::move(*opened));
+        auto socket = egress->listen_private_unix();
+        if (!socket) return make_error(ctx, Reason::SetupError, socket.error().message);
+        http_proxy = "socks5h://localhost" + *socket;
     }
-    return run_module_program(ctx, std::get<WasmModule>(*ctx.program), cancel);
+    ExecutionResult r =
+        std::holds_alternative<RtfsSource>(*ctx.program)
+            ? run_rtfs(ctx, std::get<RtfsSource>(*ctx.program), cancel, http_proxy)
+            : run_module_program(ctx, std::get<WasmModule>(*ctx.program), cancel, http_proxy);
+    if (egress) {
+        for (auto& record : egress->finish()) r.metadata.network_requests.push_back(std::move(record));
+    }
+    return r;
 }
 
 namespace {
@@ -124,7 +145,8 @@ void take_outcome(ExecutionResult& r, wasm::RunOutcome& outcome,
 
 ExecutionResult WasmProvider::run_module_program(const ExecutionContext& ctx,
                                                  const WasmModule& program,
-                                                 const CancelToken& cancel) {
+                                                 const CancelToken& cancel,
+                                                 const std::string& http_proxy) {
     const auto started = std::chrono::steady_clock::now();
     const auto cpu_start = thread_cpu_time();
     auto module = cache_->get_or_compile(program.bytes);
@@ -137,6 +159,7 @@ ExecutionResult WasmProvider::run_module_program(const ExecutionContext& ctx,
     request.args = ctx.args;
     request.on_output = ctx.on_output;
     request.cancel = cancel_flag(cancel);
+    request.http_proxy = http_proxy;
     wasm::RunOutcome outcome = wasm::run_module(**module, ctx.config, request);
     ExecutionResult r = make_result(ctx);
     take_outcome(r, outcome, started, cpu_start);
@@ -144,7 +167,7 @@ ExecutionResult WasmProvider::run_module_program(const ExecutionContext& ctx,
 }
 
 ExecutionResult WasmProvider::run_rtfs(const ExecutionContext& ctx, const RtfsSource& program,
-                                       const CancelToken& cancel) {
+                                       const CancelToken& cancel, const std::string& http_proxy) {
     const auto started = std::chrono::steady_clock::now();
     const auto cpu_start = thread_cpu_time();
     auto module = rtfs_guest_->get();
@@ -161,6 +184,7 @@ ExecutionResult WasmProvider::run_rtfs(const ExecutionContext& ctx, const RtfsSo
     request.max_call_depth = wasm::limits::kRtfsGuestCallDepth;
     request.on_output = ctx.on_output;
     request.cancel = cancel_flag(cancel);
+    request.http_proxy = http_proxy;
     wasm::RunOutcome outcome = wasm::run_module(**module, ctx.config, request);
 
     // Timeouts, memory and traps are the engine's verdict; a guest that ran to its end reports

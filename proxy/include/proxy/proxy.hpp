@@ -77,6 +77,10 @@ class Execution {
     Expected<void> listen_unix(const std::string& path, mode_t mode = 0600);
     // Listens on 127.0.0.1:port (0: a free port) and returns the port.
     Expected<uint16_t> listen_tcp(uint16_t port = 0);
+    // Accepts on a listening TCP socket the caller made (taking ownership of fd, closed on
+    // failure too): one bound inside a sandbox's network namespace, so that the sandbox's
+    // 127.0.0.1:PORT is the proxy itself, with no forwarder in between (host/egress.hpp).
+    Expected<void> adopt_listener(int fd);
 
     // Moves out the records so far: one per connection attempt that has ended.
     std::vector<rtfs::NetworkRequest> take_records();

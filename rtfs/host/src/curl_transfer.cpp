@@ -164,7 +164,9 @@ Expected<HttpReply, TransferFailure> perform_transfer(const HttpExchange& reques
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);  // the caller follows, through the gate
-    curl_easy_setopt(c, CURLOPT_PROXY, "");           // connect only where the gate allowed
+    // Connect only where the gate allowed: straight, or through the sandbox's egress proxy
+    // (which judges the host again, resolves it itself and checks the TLS server name).
+    curl_easy_setopt(c, CURLOPT_PROXY, opts.http_proxy.c_str());
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "rtfs-host/1");

@@ -307,5 +307,27 @@ TEST(GvisorHostDeathTest, SandboxesDieWithTheirHostAndStaleStateIsSwept) {
     next.cleanup();
 }
 
+// Allow/block lists are refused up front with the reason (issue 12): this runsc offers no way to
+// make a host proxy the sandbox's only way out (--host-uds=open would open every host socket the
+// mounts show). The run must not start: no sandbox, so no way to a network.
+TEST_F(GvisorProviderTest, HostListsAreRefusedWithTheReason) {
+    for (NetworkPolicy policy : {NetworkPolicy::allow({"allowed.test"}), NetworkPolicy::deny({"other.test"})}) {
+        ExecutionContext ctx;
+        ctx.program = ExternalProgram{"/bin/true", {}};
+        ctx.config.network_policy = policy;
+        ExecutionResult r = provider_.execute_program(ctx);
+        EXPECT_EQ(r.status, Status::PolicyViolation);
+        ASSERT_TRUE(r.error);
+        EXPECT_EQ(r.error->message,
+                  "provider 'gvisor' cannot enforce network_policy " + policy.to_string() +
+                      ": the egress proxy cannot be made gVisor's only way out with this runsc: "
+                      "with --network=none a host proxy is reachable only through "
+                      "--host-uds=open, which lets the program connect to every host Unix socket "
+                      "its mounts expose; use the process provider for allow/block lists, or deny "
+                      "or full");
+        EXPECT_TRUE(r.metadata.network_requests.empty());
+    }
+}
+
 }  // namespace
 }  // namespace microvm

@@ -195,8 +195,21 @@ TEST_F(MockProviderTest, NetworkPolicyBoundsHttpFetch) {
     ASSERT_TRUE(r.ok()) << r.error->message;
     EXPECT_EQ(r.value, "\"pong\"");
     EXPECT_EQ(server.hits(), 1);
-    ASSERT_EQ(r.metadata.network_requests.size(), 1u);
+    // The fetch as the host made it, then the connection the egress proxy relayed.
+    ASSERT_EQ(r.metadata.network_requests.size(), 2u);
     EXPECT_EQ(r.metadata.network_requests[0].status, 200);
+    EXPECT_EQ(r.metadata.network_requests[1].allowed, true);
+
+    // A listed name answering with loopback: the proxy refuses it (straight it would connect).
+    MicroVMConfig internal;
+    internal.network_policy = NetworkPolicy::allow({"localhost"});
+    r = eval("(:body (http-fetch \"http://localhost:" + std::to_string(port) + "/ping\"))", internal,
+             full);
+    EXPECT_FALSE(r.ok());
+    EXPECT_EQ(server.hits(), 1);
+    ASSERT_EQ(r.metadata.network_requests.size(), 2u);
+    EXPECT_EQ(r.metadata.network_requests[1].allowed, false);
+    EXPECT_NE(r.metadata.network_requests[1].rule.find("loopback"), std::string::npos);
 
     MicroVMConfig blocked;
     blocked.network_policy = NetworkPolicy::deny({"127.0.0.1"});

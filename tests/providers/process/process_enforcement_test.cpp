@@ -22,6 +22,7 @@ std::string run_unfiltered(const std::string& path) {
 EnforcementTarget process_target() {
     EnforcementTarget t{"process", [] { return std::make_unique<microvm::ProcessProvider>(); }};
     t.run_unfiltered = run_unfiltered;
+    t.egress_proxy = true;
     return t;
 }
 

@@ -54,6 +54,9 @@ struct EnforcementTarget {
     // them itself and cannot reach a host's socket file); otherwise only socketpair() unless
     // the network is full.
     bool unix_sockets_inside = false;
+    // Allow/block lists enforced through the egress proxy (the provider's own egress tests prove
+    // how); otherwise refused up front, naming the reason.
+    bool egress_proxy = false;
 };
 
 std::string target_name(const ::testing::TestParamInfo<EnforcementTarget>& info);

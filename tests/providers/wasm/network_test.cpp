@@ -40,13 +40,37 @@ TEST_F(NetworkTest, AllowedHostIsFetchedAndRecorded) {
     EXPECT_EQ(response["body"], "hi from the host");
     EXPECT_EQ(response["headers"]["x-served-by"], "loopback");
     EXPECT_EQ(server.hits(), 1);
-    ASSERT_EQ(r.metadata.network_requests.size(), 1u);
+    // The fetch as the import saw it, then the connection as the egress proxy relayed it.
+    ASSERT_EQ(r.metadata.network_requests.size(), 2u);
     const auto& rec = r.metadata.network_requests[0];
     EXPECT_EQ(rec.url, url("/hello"));
     EXPECT_EQ(rec.method, "GET");
     EXPECT_EQ(rec.status, 200);
     EXPECT_EQ(rec.bytes, 16u);
     EXPECT_EQ(rec.error, "");
+    const auto& relayed = r.metadata.network_requests[1];
+    EXPECT_EQ(relayed.allowed, true);
+    EXPECT_EQ(relayed.host, "127.0.0.1");
+    EXPECT_EQ(relayed.port, server.port());
+    EXPECT_GT(relayed.bytes_received, 16u);
+}
+
+// Under a host list the fetch goes through the egress proxy, which refuses a listed name whose
+// answer is an internal address (here localhost -> loopback); straight, the server would answer.
+TEST_F(NetworkTest, ListedNamesResolvingToInternalAddressesAreRefusedByTheProxy) {
+    const std::string target = "http://localhost:" + std::to_string(server.port()) + "/hello";
+    auto r = fetch(NetworkPolicy::allow({"localhost"}), R"({"url": ")" + target + R"("})");
+    EXPECT_EQ(r.metadata.exit_code, 100 + 29) << describe(r);  // EIO
+    EXPECT_EQ(server.hits(), 0);
+    ASSERT_EQ(r.metadata.network_requests.size(), 2u) << describe(r);
+    EXPECT_FALSE(r.metadata.network_requests[0].error.empty());
+    EXPECT_EQ(r.metadata.network_requests[1].allowed, false);
+    EXPECT_NE(r.metadata.network_requests[1].rule.find("loopback"), std::string::npos)
+        << r.metadata.network_requests[1].rule;
+    // Full network: no proxy, straight to the server.
+    r = fetch(NetworkPolicy::full(), R"({"url": ")" + target + R"("})");
+    EXPECT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(server.hits(), 1);
 }
 
 TEST_F(NetworkTest, MethodHeadersAndBodyReachTheServer) {

@@ -190,7 +190,8 @@ TEST_F(WasmRtfsTest, HttpFetchFollowsTheNetworkPolicyAndIsRecorded) {
     ASSERT_EQ(r.status, Status::Ok) << describe(r);
     EXPECT_EQ(r.value, "\"pong\"");
     EXPECT_EQ(server.hits(), 1);
-    ASSERT_EQ(r.metadata.network_requests.size(), 1u);
+    ASSERT_EQ(r.metadata.network_requests.size(), 2u);  // the fetch, then the proxy's connection
+    EXPECT_EQ(r.metadata.network_requests[1].allowed, true);
     EXPECT_EQ(r.metadata.network_requests[0].url, server.url("/ping"));
     EXPECT_EQ(r.metadata.network_requests[0].status, 200);
 

@@ -52,10 +52,11 @@ class WasmProvider : public Provider {
     ExecutionResult run(const ExecutionContext& ctx, const CancelToken& cancel) override;
 
   private:
+    // http_proxy: the egress proxy's URL under a host list (http_fetch goes through it).
     ExecutionResult run_module_program(const ExecutionContext& ctx, const WasmModule& program,
-                                       const CancelToken& cancel);
+                                       const CancelToken& cancel, const std::string& http_proxy);
     ExecutionResult run_rtfs(const ExecutionContext& ctx, const RtfsSource& program,
-                             const CancelToken& cancel);
+                             const CancelToken& cancel, const std::string& http_proxy);
 
     std::unique_ptr<wasm::ModuleCache> cache_;
     std::unique_ptr<wasm::RtfsGuestModule> rtfs_guest_;

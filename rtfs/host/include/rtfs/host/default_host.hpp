@@ -54,6 +54,10 @@ struct HostOptions {
     int max_redirects = 5;  // followed by the host itself so that every hop passes the gate
 
     NetworkGate network_gate;  // empty = every host allowed
+    // Where http-fetch sends its requests ("http://127.0.0.1:3128"): the egress proxy of a
+    // sandbox under an allow/block list. Empty: straight to the host (no environment variable
+    // is consulted).
+    std::string http_proxy;
     FileGate file_gate;        // empty = every path allowed
 };
 

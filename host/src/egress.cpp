@@ -1,0 +1,137 @@
+#include "host/egress.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <mutex>
+
+#include "host/sys_error.hpp"
+
+namespace microvm::host {
+namespace {
+
+constexpr const char* kVariables[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+                                      "all_proxy",  "ALL_PROXY",  "no_proxy",    "NO_PROXY"};
+
+// The process's proxy: started on first use, never stopped (its thread sleeps in epoll_wait
+// between executions; the OS reclaims it at exit).
+Expected<proxy::Proxy*> shared_proxy() {
+    static std::mutex mutex;
+    static proxy::Proxy* shared = nullptr;
+    std::lock_guard lock(mutex);
+    if (shared) return shared;
+    auto* made = new proxy::Proxy();  // leaked on purpose: no join at exit behind static dtors
+    if (auto started = made->start(); !started) {
+        delete made;
+        return rtfs::unexpected(std::move(started).error());
+    }
+    shared = made;
+    return shared;
+}
+
+}  // namespace
+
+bool needs_egress(const NetworkPolicy& policy) {
+    return policy.kind == NetworkPolicy::Kind::AllowList ||
+           policy.kind == NetworkPolicy::Kind::DenyList;
+}
+
+std::vector<std::string> egress_environment(uint16_t port) {
+    const std::string http = "http://127.0.0.1:" + std::to_string(port);
+    const std::string socks = "socks5h://127.0.0.1:" + std::to_string(port);
+    return {"http_proxy=" + http,   "HTTP_PROXY=" + http, "https_proxy=" + http,
+            "HTTPS_PROXY=" + http,  "all_proxy=" + socks, "ALL_PROXY=" + socks,
+            "no_proxy=",            "NO_PROXY="};
+}
+
+void apply_egress_environment(std::vector<std::string>& env, uint16_t port) {
+    std::erase_if(env, [](const std::string& entry) {
+        for (const char* name : kVariables) {
+            const std::string prefix = std::string(name) + "=";
+            if (entry.compare(0, prefix.size(), prefix) == 0) return true;
+        }
+        return false;
+    });
+    for (std::string& entry : egress_environment(port)) env.push_back(std::move(entry));
+}
+
+nlohmann::json egress_settings_schema() {
+    return {{"network_max_connections",
+             {{"type", "integer"},
+              {"minimum", 1},
+              {"maximum", 1000000},
+              {"description",
+               "allow/block lists: connections the egress proxy opens per execution (default "
+               "256); over it a connection is refused and recorded"}}},
+            {"network_max_bytes_mb",
+             {{"type", "integer"},
+              {"minimum", 1},
+              {"description",
+               "allow/block lists: MiB relayed per execution, both ways (default 4096)"}}},
+            {"network_idle_timeout_ms",
+             {{"type", "integer"},
+              {"minimum", 100},
+              {"description",
+               "allow/block lists: a connection with no byte moving this long is cut (default "
+               "60000)"}}}};
+}
+
+proxy::Limits parse_egress_limits(const nlohmann::json& s) {
+    proxy::Limits limits;
+    if (!s.is_object()) return limits;
+    auto positive = [&](const char* key) -> std::optional<uint64_t> {
+        auto it = s.find(key);
+        if (it == s.end() || !it->is_number_integer() || it->get<int64_t>() <= 0) return {};
+        return static_cast<uint64_t>(it->get<int64_t>());
+    };
+    if (auto n = positive("network_max_connections")) limits.max_connections = static_cast<uint32_t>(*n);
+    if (auto mb = positive("network_max_bytes_mb")) limits.max_bytes = *mb << 20;
+    if (auto ms = positive("network_idle_timeout_ms")) {
+        limits.idle_timeout = std::chrono::milliseconds(*ms);
+    }
+    return limits;
+}
+
+EgressSession::PrivateDir& EgressSession::PrivateDir::operator=(PrivateDir&& o) noexcept {
+    if (this != &o) {
+        if (!path.empty()) ::rmdir(path.c_str());
+        path = std::exchange(o.path, {});
+    }
+    return *this;
+}
+
+EgressSession::PrivateDir::~PrivateDir() {
+    if (!path.empty()) ::rmdir(path.c_str());
+}
+
+Expected<std::string> EgressSession::listen_private_unix() {
+    if (private_dir_.path.empty()) {
+        const char* base = std::getenv("TMPDIR");
+        std::string tmpl = std::string(base && *base == '/' ? base : "/tmp") + "/microvm-egress-XXXXXX";
+        if (!::mkdtemp(tmpl.data())) return sys_failure("create a directory for the egress proxy", errno);
+        private_dir_.path = tmpl;  // mkdtemp: mode 0700, ours
+    }
+    const std::string path = private_dir_.path + "/proxy.sock";
+    RTFS_CHECK(execution_.listen_unix(path));
+    return path;
+}
+
+Expected<EgressSession> EgressSession::open(const NetworkPolicy& policy,
+                                            const proxy::Limits& limits,
+                                            const EgressTestHooks& hooks) {
+    proxy::ExecutionOptions options{.policy = policy,
+                                    .limits = limits,
+                                    .permit_loopback_targets = hooks.permit_loopback_targets};
+    if (hooks.resolver) {
+        auto own = std::make_shared<proxy::Proxy>(proxy::ProxyOptions{.resolver = hooks.resolver});
+        RTFS_CHECK(own->start());
+        RTFS_TRY(proxy::Execution execution, own->open(std::move(options)));
+        return EgressSession(std::move(own), std::move(execution));
+    }
+    RTFS_TRY(proxy::Proxy* shared, shared_proxy());
+    RTFS_TRY(proxy::Execution execution, shared->open(std::move(options)));
+    return EgressSession(nullptr, std::move(execution));
+}
+
+}  // namespace microvm::host

@@ -12,6 +12,7 @@
 #include "service/confined_files.hpp"
 #include "service/digest.hpp"
 #include "service/sessions.hpp"
+#include "service/warm_pools.hpp"
 
 namespace microvm::service {
 
@@ -44,6 +45,11 @@ struct Service::Prepared {
     std::shared_ptr<Session> session;  // keeps its directory while the exec runs
     CancelSource cancel;
     std::optional<Admission::Ticket> ticket;
+    std::optional<WarmPools::Lease> lease;  // an instance from the warm pool (used once)
+    WarmPools* pools = nullptr;
+    ~Prepared() {
+        if (lease && pools) pools->retire(std::move(*lease));  // never run: still used up
+    }
 };
 
 namespace {
@@ -78,8 +84,10 @@ Expected<std::unique_ptr<Service>> Service::create(ServiceOptions options,
     // A previous daemon that died left its sessions' directories: nothing can use them now.
     remove_tree(sessions_dir);
     RTFS_CHECK(prepare_private_dir(sessions_dir));
+    RTFS_TRY(auto pools, read_pool_configs(options.settings));
     std::unique_ptr<Service> s(new Service(std::move(options), std::move(audit)));
     Service* self = s.get();
+    if (!pools.empty()) s->pools_ = std::make_unique<WarmPools>(s->options_.settings, std::move(pools));
     s->sessions_ = std::make_unique<SessionStore>(
         sessions_dir, s->options_.session_idle_timeout, s->options_.session_max_lifetime,
         s->options_.max_sessions, [self](const Session& ended, const std::string& why) {
@@ -93,6 +101,7 @@ Expected<std::unique_ptr<Service>> Service::create(ServiceOptions options,
 Service::~Service() {
     cancel_all();
     sessions_.reset();
+    pools_.reset();
     factory_.cleanup_all();
 }
 
@@ -118,6 +127,7 @@ Reply Service::metrics() {
     Metrics::Gauges g;
     for (const auto& [p, l] : admission_.load()) g.running_and_queued[p] = {l.running, l.waiting};
     g.active_sessions = sessions_->size();
+    if (pools_) g.pools = pools_->figures();
     Reply r;
     r.content_type = "text/plain; version=0.0.4";
     r.body = metrics_.render(g);
@@ -190,12 +200,20 @@ ApiExpected<std::shared_ptr<Service::Prepared>> Service::admit(std::shared_ptr<P
         return api_fail(499, "cancelled", "the client went away while queued");
     }
     p->ticket.emplace(std::move(std::get<Admission::Ticket>(entered)));
+    if (pools_ && p->provider) {
+        if (auto lease = pools_->claim(p->provider_name)) {
+            p->provider = lease->provider;
+            p->lease = std::move(lease);
+            p->pools = pools_.get();
+        }
+    }
     return p;
 }
 
 bool Service::wants_stream(const Prepared& p) const { return p.stream; }
 
 ordered_json Service::run(Prepared& p, OutputSink sink) {
+    const bool pooled = p.lease.has_value();
     ExecutionResult r;
     if (!p.provider) {
         r.execution_id = p.execution_id;
@@ -213,6 +231,11 @@ ordered_json Service::run(Prepared& p, OutputSink sink) {
         ctx.on_output = std::move(sink);
         r = p.provider->execute_program(ctx);
         if (r.execution_id.empty()) r.execution_id = p.execution_id;
+        if (p.lease) {
+            pools_->retire(std::move(*p.lease));
+            p.lease.reset();
+            p.provider = nullptr;
+        }
     }
     ordered_json doc = to_json(r);
     metrics_.execution_finished(p.provider_name, to_string(r.status), r.metadata.duration);
@@ -222,6 +245,7 @@ ordered_json Service::run(Prepared& p, OutputSink sink) {
                            {"client", p.who.to_json()}};
     if (p.session) record["sandbox_id"] = p.session_id;
     record["provider"] = p.provider_name;
+    record["pooled"] = pooled;
     record["policy"] = p.policy.as_given;
     record["program"] = {{"kind", p.program.is_eval ? "eval" : "run"},
                          {"sha256", sha256_hex(p.program.digest_input)}};

@@ -16,6 +16,7 @@
 #include "microvm/factory.hpp"
 #include "service/confined_files.hpp"
 #include "service/http_frontend.hpp"
+#include "service/warm_pools.hpp"
 
 namespace svctest {
 

@@ -302,3 +302,17 @@ TEST(HttpApi, KeepAliveServesSeveralRequestsOnOneConnection) {
     }
     ::close(fd);
 }
+
+TEST(HttpApi, PooledExecutionsAreHitsAndShareNothing) {
+    Harness h([](microvm::service::ServiceOptions& o) {
+        o.settings.service = {{"pools", {{"mock", {{"size", 1}}}}}};
+    });
+    ASSERT_TRUE(h.service->pools()->wait_full(30s));
+    auto first = h.call_json("POST", "/v1/executions", {{"provider", "mock"}, {"eval", "(def leaked 42) leaked"}});
+    EXPECT_EQ(body_json(first)["value"], "42") << first.body;
+    ASSERT_TRUE(h.service->pools()->wait_full(30s));
+    auto second = h.call_json("POST", "/v1/executions", {{"provider", "mock"}, {"eval", "leaked"}});
+    EXPECT_NE(body_json(second)["status"], "ok") << second.body;  // nothing of the first is visible
+    EXPECT_EQ(h.metric("microvmd_pool_hits_total{pool=\"mock\"}"), 2);
+    EXPECT_EQ(h.metric("microvmd_pool_target{pool=\"mock\"}"), 1);
+}

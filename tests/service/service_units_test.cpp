@@ -17,6 +17,7 @@
 #include "service/openapi.hpp"
 #include "service/stream_events.hpp"
 #include "service/tokens.hpp"
+#include "service/warm_pools.hpp"
 
 using namespace microvm;
 using namespace microvm::service;
@@ -250,4 +251,43 @@ TEST(OpenApi, DescribesExactlyTheRegisteredRoutes) {
     auto r = h.call("GET", "/v1/openapi.json");
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(svctest::body_json(r), nlohmann::json(doc));
+}
+
+TEST(WarmPools, SettingsAreCheckedByKey) {
+    Settings s;
+    s.service = {{"pools", {{"mock", {{"size", 2}, {"warmup_eval", "(+ 1 1)"}}}}}};
+    auto ok = read_pool_configs(s);
+    ASSERT_TRUE(ok) << ok.error().message;
+    EXPECT_EQ(ok->at("mock").size, 2u);
+    s.service = {{"pools", {{"mock", {{"sizes", 2}}}}}};
+    EXPECT_NE(read_pool_configs(s).error().message.find("service.pools.mock.sizes"), std::string::npos);
+    s.service = {{"pools", {{"mock", {{"size", -1}}}}}};
+    EXPECT_FALSE(read_pool_configs(s));
+    s.service = {{"pool", 1}};
+    EXPECT_FALSE(read_pool_configs(s));
+}
+
+TEST(WarmPools, EachInstanceServesOneExecutionAndIsReplaced) {
+    WarmPools pools(Settings{}, {{"mock", {2, "(+ 1 1)"}}});
+    ASSERT_TRUE(pools.wait_full(std::chrono::seconds(30)));
+    auto a = pools.claim("mock");
+    auto b = pools.claim("mock");
+    ASSERT_TRUE(a && b);
+    EXPECT_NE(a->provider, b->provider);  // never one instance twice
+    EXPECT_TRUE(a->provider->initialized());
+    EXPECT_FALSE(pools.claim("mock"));    // empty: a miss
+    EXPECT_FALSE(pools.claim("process")); // no pool: nothing
+    Provider* retired = a->provider;
+    pools.retire(std::move(*a));
+    pools.retire(std::move(*b));
+    ASSERT_TRUE(pools.wait_full(std::chrono::seconds(30)));
+    auto c = pools.claim("mock");
+    ASSERT_TRUE(c);
+    EXPECT_GE(pools.created("mock"), 3u);
+    (void)retired;
+    auto f = pools.figures().at("mock");
+    EXPECT_EQ(f.hits, 3u);
+    EXPECT_EQ(f.misses, 1u);
+    EXPECT_EQ(f.target, 2u);
+    pools.retire(std::move(*c));
 }

@@ -89,6 +89,7 @@ class Service {
     void cancel_all();
     AuditLog& audit() { return *audit_; }
     void http_response(int status) { metrics_.http_response(status); }
+    WarmPools* pools() { return pools_.get(); }
 
   private:
     Service(ServiceOptions options, std::unique_ptr<AuditLog> audit);
@@ -107,6 +108,7 @@ class Service {
     std::map<std::string, std::string> init_errors_;  // provider -> why it could not start
     CancelSource all_;                                // parent of every execution's cancel
     std::unique_ptr<SessionStore> sessions_;
+    std::unique_ptr<WarmPools> pools_;  // null without [service.pools]
 };
 
 }  // namespace microvm::service

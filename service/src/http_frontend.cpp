@@ -250,6 +250,7 @@ HttpFrontend::HttpFrontend(Service& service, FrontendOptions options)
     });
     route("POST", "/v1/executions", [this](const httplib::Request& req, httplib::Response& res) { execute_handler(req, res, false); });
     route("POST", "/v1/sandboxes", [this](const httplib::Request& req, httplib::Response& res) {
+        if (!json_body_fits(req, res)) return;
         set_reply(res, service_.create_session(req.body, tl_conn->who));
     });
     route("DELETE", "/v1/sandboxes/{id}", [this](const httplib::Request& req, httplib::Response& res) {
@@ -262,6 +263,15 @@ HttpFrontend::HttpFrontend(Service& service, FrontendOptions options)
     route("GET", "/v1/sandboxes/{id}/files/{path}", [this](const httplib::Request& req, httplib::Response& res) {
         set_reply(res, service_.get_file(req.matches[1], req.matches[2], tl_conn->who));
     });
+}
+
+// A JSON body that arrived without a length (chunked) is only bounded by the larger file limit
+// while it is read; it is measured against the JSON limit here.
+bool HttpFrontend::json_body_fits(const httplib::Request& req, httplib::Response& res) const {
+    const size_t limit = service_.options().max_request_bytes;
+    if (req.body.size() <= limit) return true;
+    set_error(res, {413, "too_large", "request bodies are limited to " + std::to_string(limit) + " bytes"});
+    return false;
 }
 
 HttpFrontend::~HttpFrontend() { stop(std::chrono::milliseconds(0)); }
@@ -277,6 +287,7 @@ void HttpFrontend::route(const std::string& method, const std::string& openapi_p
 
 void HttpFrontend::execute_handler(const httplib::Request& req, httplib::Response& res, bool in_session) {
     Connection* c = tl_conn;
+    if (!json_body_fits(req, res)) return;
     CancelSource gone;
     ApiExpected<std::shared_ptr<Service::Prepared>> prepared = [&] {
         HangupWatch watch(c->fd.get(), gone);  // a client leaving the queue

@@ -169,6 +169,15 @@ TEST(HttpApi, OversizeBodiesAre413AndTheServerKeepsServing) {
     send_all(fd, "POST /v1/executions HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n");
     EXPECT_EQ(read_reply(fd, 5s).status, 413);
     ::close(fd);
+    // Without a length (chunked), measured once read.
+    fd = connect_unix(h.socket_path);
+    std::string chunk(8000, ' ');
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx", chunk.size());
+    send_all(fd, "POST /v1/executions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                     std::string(size) + "\r\n" + chunk + "\r\n0\r\n\r\n");
+    EXPECT_EQ(read_reply(fd, 5s).status, 413);
+    ::close(fd);
     EXPECT_EQ(h.call("GET", "/healthz").status, 200);
 }
 

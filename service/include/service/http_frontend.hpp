@@ -67,6 +67,7 @@ class HttpFrontend : private httplib::Server {
     void route(const std::string& method, const std::string& openapi_path, Handler handler);
     void accept_loop(Listener& l);
     void serve(std::unique_ptr<Connection> c);
+    bool json_body_fits(const httplib::Request& req, httplib::Response& res) const;
     void execute_handler(const httplib::Request& req, httplib::Response& res, bool in_session);
 
     Service& service_;

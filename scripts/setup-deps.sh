@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git python3 iproute2 procps
   libseccomp-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libcurl4-openssl-dev
-  libcpp-httplib-dev libidn2-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev libedit-dev
+  libcpp-httplib-dev libidn2-dev libssl-dev openssl libgtest-dev libgmock-dev libbenchmark-dev libedit-dev
   clang-19 lld-19 libclang-rt-19-dev
   wasi-libc libc++-19-dev-wasm32 libc++abi-19-dev-wasm32 libclang-rt-19-dev-wasm32
   wabt runsc bubblewrap hyperfine

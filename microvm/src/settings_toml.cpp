@@ -144,6 +144,11 @@ Expected<void> SettingsReader::read_top_level(const toml::key& key, const toml::
             RTFS_TRY(out.capability_configs[std::string(id.str())],
                      read_override(cfg, child(path, id.str())));
         }
+    } else if (key.str() == "service") {
+        if (!value.is_table())
+            return error(value.source(), path, std::string("expected a table, got ") + type_name(value));
+        RTFS_TRY(out.service, to_json(value, path));
+        out.service_origin = location(key.source());
     } else if (key.str() == "profiles") {
         RTFS_TRY(const toml::table* t, table(value, path));
         for (auto&& [name, profile] : *t) {
@@ -153,7 +158,7 @@ Expected<void> SettingsReader::read_top_level(const toml::key& key, const toml::
     } else {
         return unknown_key(key, "",
                            {"default_provider", "default_config", "provider_configs",
-                            "capability_configs", "profiles"});
+                            "capability_configs", "profiles", "service"});
     }
     return Ok{};
 }

@@ -441,3 +441,13 @@ TEST(SettingsProviders, ProviderConfigErrorsAreLocated) {
 
 }  // namespace
 }  // namespace microvm
+
+TEST(SettingsParse, ServiceTableIsKeptForTheService) {
+    auto s = microvm::parse_settings("[service.pools.wasm]\nsize = 2\nwarmup_eval = \"(+ 1 1)\"\n", "f.toml");
+    ASSERT_TRUE(s) << s.error().message;
+    EXPECT_EQ(s->service["pools"]["wasm"]["size"], 2);
+    EXPECT_EQ(s->service_origin, "f.toml:1");
+    auto bad = microvm::parse_settings("service = 3\n", "f.toml");
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.error().message.find("service: expected a table"), std::string::npos) << bad.error().message;
+}

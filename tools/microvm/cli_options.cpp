@@ -1,7 +1,8 @@
 #include "cli_options.hpp"
 
 #include <charconv>
-#include <random>
+
+#include "microvm/security_level.hpp"
 
 namespace microvm::cli {
 
@@ -86,37 +87,11 @@ Expected<Invocation> resolve(const PolicyFlags& f) {
     RTFS_CHECK(c.validate());
     inv.config = std::move(c);
 
-    // --allow without --security means controlled; controlled without --allow allows nothing.
-    if (!f.security) {
-        inv.runtime_context = f.allow.empty() ? rtfs::RuntimeContext::pure()
-                                              : rtfs::RuntimeContext::controlled(f.allow);
-    } else if (*f.security == "pure") {
-        if (!f.allow.empty())
-            return fail(Failure::Kind::InvalidConfig, "--allow cannot be combined with --security pure");
-        inv.runtime_context = rtfs::RuntimeContext::pure();
-    } else if (*f.security == "controlled") {
-        inv.runtime_context = rtfs::RuntimeContext::controlled(f.allow);
-    } else if (*f.security == "full") {
-        inv.runtime_context = rtfs::RuntimeContext::full();
-    } else {
-        return fail(Failure::Kind::InvalidConfig,
-                    "--security: expected pure, controlled or full, got '" + *f.security + "'");
-    }
+    RTFS_TRY(inv.runtime_context,
+             runtime_context_for(f.security, f.allow, "--security", "--allow"));
     inv.capability_permissions = f.allow;
     inv.capability_id = f.capability;
     return inv;
-}
-
-std::string new_execution_id() {
-    static thread_local std::mt19937_64 rng{std::random_device{}()};
-    char buf[17];
-    uint64_t v = rng();
-    for (int i = 15; i >= 0; --i) {
-        buf[i] = "0123456789abcdef"[v & 0xF];
-        v >>= 4;
-    }
-    buf[16] = '\0';
-    return std::string("exec-") + buf;
 }
 
 }  // namespace microvm::cli

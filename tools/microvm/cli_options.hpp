@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "microvm/context.hpp"
+#include "microvm/execution_id.hpp"
 #include "microvm/settings.hpp"
 
 namespace microvm::cli {
@@ -38,8 +39,5 @@ struct Invocation {
 
 // Settings file + profile + flags. Errors are usage errors (bad flag values) or settings errors.
 Expected<Invocation> resolve(const PolicyFlags& flags);
-
-// A fresh execution id: "exec-" + 16 hex digits.
-std::string new_execution_id();
 
 }  // namespace microvm::cli

@@ -51,6 +51,10 @@ struct Settings {
     std::map<std::string, nlohmann::json> provider_configs;  // objects
     std::map<std::string, CapabilityConfig> capability_configs;
     std::map<std::string, Profile> profiles = builtin_profiles();
+    // The [service] table, for microvmd (warm pools, admission): read as JSON here, its keys
+    // judged by the service, which is the only reader. Empty when absent.
+    nlohmann::json service = nlohmann::json::object();
+    std::string service_origin;  // "file:line" of the [service] table
 
     // Where these settings came from: the file path, or empty for the built-in defaults.
     std::string source_file;

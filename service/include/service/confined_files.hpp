@@ -1,0 +1,31 @@
+// File access inside a session's work directory, which a hostile program may have filled with
+// symlinks, FIFOs and deep trees. Every path is resolved by the kernel beneath the directory's
+// descriptor with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+// RESOLVE_NO_XDEV): "..", absolute paths and any symlink on the way are refused by the kernel,
+// not by string checks that a race could beat. Only regular files are read or written, opened
+// non-blocking so a planted FIFO cannot hang the daemon.
+#pragma once
+
+#include <string>
+
+#include "host/unique_fd.hpp"
+#include "service/api_error.hpp"
+
+namespace microvm::service {
+
+// A relative path of 1..255 components without "", "." or ".." components (a 400 otherwise);
+// the kernel enforces confinement anyway, this only gives clear errors.
+ApiExpected<std::string> check_relative_path(const std::string& path);
+
+// Writes data to dir/path (creating missing parent directories 0700, replacing an existing
+// regular file's contents). 403 for a path that escapes, crosses a symlink or names a
+// non-regular file.
+ApiExpected<void> write_beneath(int dir_fd, const std::string& path, const std::string& data);
+// Reads a regular file of at most max_bytes (413 beyond it).
+ApiExpected<std::string> read_beneath(int dir_fd, const std::string& path, size_t max_bytes);
+
+// Removes a directory tree without following any symlink in it (unlinkat on each entry, by
+// descriptor); the tree may have been written by a sandbox.
+void remove_tree(const std::string& path);
+
+}  // namespace microvm::service

@@ -1,0 +1,85 @@
+// The HTTP/1.1 front end of microvmd on cpp-httplib (docs/service.md says why and its limits).
+// httplib parses requests, routes them and writes responses; the connections are ours: each
+// listener has an accept thread, each connection a thread (at most max_connections, beyond that
+// a 503 and close), and a stream whose reads have a deadline for the whole request (headers and
+// body) so that a slow client holds a connection thread for at most request_timeout and never an
+// execution slot. Owning the socket also gives the peer's credentials (SO_PEERCRED) and notices
+// a client that hangs up while its execution runs (the execution is cancelled).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <httplib.h>
+
+#include "host/unique_fd.hpp"
+#include "service/listeners.hpp"
+#include "service/service.hpp"
+#include "service/tokens.hpp"
+
+namespace microvm::service {
+
+struct FrontendOptions {
+    std::chrono::milliseconds request_timeout{10'000};    // a whole request must arrive in it
+    std::chrono::milliseconds keep_alive_timeout{5'000};  // idle between requests
+    std::chrono::milliseconds write_timeout{10'000};      // a client that stops reading
+    size_t max_connections = 256;
+    size_t keep_alive_max = 1000;  // requests per connection
+};
+
+struct TlsFiles {
+    std::string cert_file;  // PEM chain
+    std::string key_file;   // PEM private key
+};
+
+class HttpFrontend : private httplib::Server {
+  public:
+    HttpFrontend(Service& service, FrontendOptions options);
+    ~HttpFrontend() override;
+
+    // Opens the listener now (errors before serving). A TCP listener requires tokens; TLS
+    // listeners need TCP.
+    Expected<void> add_listener(const ListenSpec& spec, std::optional<TokenSet> tokens,
+                                std::optional<TlsFiles> tls);
+    // The port of the n-th listener (TCP), for tests using port 0.
+    int port(size_t n) const;
+    void start();
+    // Stops accepting, waits up to grace for the requests in flight, then cancels executions
+    // and closes the remaining connections.
+    void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
+
+    // (method, OpenAPI path) of every route registered, for the OpenAPI test.
+    const std::set<std::pair<std::string, std::string>>& routes() const { return routes_; }
+
+    struct Listener;    // defined in the .cpp
+    struct Connection;  // defined in the .cpp
+
+  private:
+    void route(const std::string& method, const std::string& openapi_path, Handler handler);
+    void accept_loop(Listener& l);
+    void serve(std::unique_ptr<Connection> c);
+    bool json_body_fits(const httplib::Request& req, httplib::Response& res) const;
+    void execute_handler(const httplib::Request& req, httplib::Response& res, bool in_session);
+
+    Service& service_;
+    FrontendOptions options_;
+    std::vector<std::unique_ptr<Listener>> listeners_;
+    std::set<std::pair<std::string, std::string>> routes_;
+    host::UniqueFd stop_fd_;  // eventfd: wakes the accept loops
+    std::atomic<bool> stopping_{false};
+    std::mutex conn_mu_;
+    std::condition_variable conn_cv_;
+    std::set<int> conn_fds_;
+    size_t conn_count_ = 0;
+};
+
+}  // namespace microvm::service

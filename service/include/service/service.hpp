@@ -1,0 +1,114 @@
+// The service core, independent of HTTP: runs executions (one-shot and in sessions) under
+// admission control, records metrics and audit records, and answers the informational
+// endpoints. The HTTP front end (http_frontend.hpp) only maps routes to these calls, so the core
+// is tested without sockets.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "microvm/cancel.hpp"
+#include "microvm/context.hpp"
+#include "microvm/factory.hpp"
+#include "microvm/settings.hpp"
+#include "service/admission.hpp"
+#include "service/api_error.hpp"
+#include "service/audit_log.hpp"
+#include "service/identity.hpp"
+#include "service/metrics.hpp"
+#include "service/request_body.hpp"
+
+namespace microvm::service {
+
+class SessionStore;
+class WarmPools;
+
+struct ServiceOptions {
+    Settings settings;
+    AdmissionLimits admission;                               // every provider
+    std::map<std::string, AdmissionLimits> provider_admission;  // overrides by provider
+    size_t max_request_bytes = 1 << 20;    // JSON bodies
+    size_t max_file_bytes = 64 << 20;      // PUT /v1/sandboxes/{id}/files/...
+    std::string state_dir;                 // sessions' work directories live below it
+    std::chrono::seconds session_idle_timeout{600};
+    std::chrono::seconds session_max_lifetime{3600};
+    size_t max_sessions = 64;
+};
+
+// A reply of the informational endpoints and of errors.
+struct Reply {
+    int status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+    std::map<std::string, std::string> headers;
+};
+Reply json_reply(int status, const nlohmann::json& body);
+Reply error_reply(const ApiError& e);
+
+class Service {
+  public:
+    // Creates the state directory (0700), sweeping what a previous daemon left in it.
+    static Expected<std::unique_ptr<Service>> create(ServiceOptions options,
+                                                     std::unique_ptr<AuditLog> audit);
+    ~Service();
+
+    Reply providers();
+    Reply health();
+    Reply metrics();
+
+    // An execution admitted and ready to run: its slot is held until it is destroyed.
+    struct Prepared;
+    // Parses the body (POST /v1/executions), resolves the provider and policy and waits for a
+    // slot; client_gone ends a wait in the queue (and later the execution).
+    ApiExpected<std::shared_ptr<Prepared>> prepare_execution(const std::string& body,
+                                                             const ClientIdentity& who,
+                                                             const CancelToken& client_gone);
+    bool wants_stream(const Prepared& p) const;
+    // Runs it (output to sink as it comes when set) and returns the --json result document.
+    nlohmann::ordered_json run(Prepared& p, OutputSink sink);
+
+    // Sessions (see sessions.hpp for the rules).
+    Reply create_session(const std::string& body, const ClientIdentity& who);
+    Reply delete_session(const std::string& id, const ClientIdentity& who);
+    ApiExpected<std::shared_ptr<Prepared>> prepare_session_exec(const std::string& id,
+                                                                const std::string& body,
+                                                                const ClientIdentity& who,
+                                                                const CancelToken& client_gone);
+    Reply put_file(const std::string& id, const std::string& path, const std::string& data,
+                   const ClientIdentity& who);
+    Reply get_file(const std::string& id, const std::string& path, const ClientIdentity& who);
+
+    const ServiceOptions& options() const { return options_; }
+    // Cancels every running execution (shutdown).
+    void cancel_all();
+    AuditLog& audit() { return *audit_; }
+    void http_response(int status) { metrics_.http_response(status); }
+    WarmPools* pools() { return pools_.get(); }
+
+  private:
+    Service(ServiceOptions options, std::unique_ptr<AuditLog> audit);
+    ApiExpected<Provider*> provider(const std::string& name);
+    ApiExpected<std::shared_ptr<Prepared>> admit(std::shared_ptr<Prepared> p,
+                                                 const CancelToken& client_gone);
+    void audit_session(const std::string& op, const std::string& id, const ClientIdentity& who,
+                       const std::string& outcome, const nlohmann::json& extra = nullptr);
+
+    ServiceOptions options_;
+    std::unique_ptr<AuditLog> audit_;
+    Metrics metrics_;
+    Admission admission_;
+    ProviderFactory factory_;
+    std::mutex init_mu_;
+    std::map<std::string, std::string> init_errors_;  // provider -> why it could not start
+    CancelSource all_;                                // parent of every execution's cancel
+    std::unique_ptr<SessionStore> sessions_;
+    std::unique_ptr<WarmPools> pools_;  // null without [service.pools]
+};
+
+}  // namespace microvm::service

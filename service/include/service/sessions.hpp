@@ -1,0 +1,74 @@
+// Sessions: stateful sandboxes (as E2B's). A session is a provider, a policy and a private work
+// directory (0700, below the daemon's state directory) bound read-write into each of its
+// executions, where files can be uploaded and downloaded. Each exec is still a fresh sandbox of
+// the provider; what persists between them is the work directory only. A session ends on
+// DELETE, after idle_timeout without use, or at max_lifetime; its directory is removed without
+// following anything the programs planted in it (confined_files.hpp).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "host/unique_fd.hpp"
+#include "microvm/cancel.hpp"
+#include "service/api_error.hpp"
+#include "service/identity.hpp"
+#include "service/request_body.hpp"
+
+namespace microvm::service {
+
+struct Session {
+    std::string id;
+    std::string provider;
+    Policy policy;  // with the work directory bound read-write
+    std::string work_dir;
+    host::UniqueFd work_fd;  // O_PATH|O_DIRECTORY: the root of every file operation
+    ClientIdentity owner;
+    std::chrono::steady_clock::time_point created, last_used;
+    CancelSource cancel;  // cancelled when the session ends: its running execs stop
+    ~Session();           // removes the work directory
+};
+
+class SessionStore {
+  public:
+    using Clock = std::chrono::steady_clock;
+    // sessions_dir must exist, owned by the daemon, 0700. The expiry thread starts here.
+    SessionStore(std::string sessions_dir, std::chrono::seconds idle_timeout,
+                 std::chrono::seconds max_lifetime, size_t max_sessions,
+                 std::function<void(const Session&, const std::string& why)> on_end);
+    ~SessionStore();  // ends every session
+
+    // The work directory is created, the policy's fs_policy becomes read-write on it (with the
+    // read-only paths it had, or the system directories).
+    ApiExpected<std::shared_ptr<Session>> create(std::string provider, Policy policy,
+                                                 const ClientIdentity& owner);
+    // A live session, marked used now; 404 when unknown or ended.
+    ApiExpected<std::shared_ptr<Session>> use(const std::string& id);
+    // Ends it now; 404 when unknown.
+    ApiExpected<void> end(const std::string& id, const std::string& why);
+    size_t size() const;
+    // Ends sessions idle or too old as of now (the expiry thread calls it every second).
+    void expire(Clock::time_point now);
+
+  private:
+    std::string dir_;
+    std::chrono::seconds idle_, max_life_;
+    size_t max_sessions_;
+    std::function<void(const Session&, const std::string&)> on_end_;
+    mutable std::mutex mu_;
+    std::map<std::string, std::shared_ptr<Session>> sessions_;
+    std::condition_variable stop_cv_;
+    bool stopping_ = false;
+    std::thread expiry_;
+};
+
+// "sbx-" + 24 random hex digits (unguessable: the id is the session's only handle on TCP).
+std::string new_session_id();
+
+}  // namespace microvm::service

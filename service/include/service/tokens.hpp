@@ -1,0 +1,27 @@
+// Bearer tokens for TCP clients, from a token file: one token per line, `ID:SECRET` or a bare
+// SECRET (its id is then "token-N", N its line). The file must be trusted where it lies
+// (trusted_path.hpp) and readable by its owner only. Secrets are kept as SHA-256 digests and a
+// presented token is compared against each in constant time; only the id reaches logs.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "microvm/error.hpp"
+
+namespace microvm::service {
+
+class TokenSet {
+  public:
+    static Expected<TokenSet> load(const std::string& path);
+    static TokenSet of(std::vector<std::pair<std::string, std::string>> id_secret);
+    // The id of the token an `Authorization: Bearer ...` header value carries, if it is one.
+    std::optional<std::string> check(const std::string& authorization) const;
+    bool empty() const { return tokens_.empty(); }
+
+  private:
+    std::vector<std::pair<std::string, std::string>> tokens_;  // id, secret
+};
+
+}  // namespace microvm::service

@@ -1,0 +1,180 @@
+#include "service/confined_files.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+namespace microvm::service {
+
+namespace {
+
+constexpr uint64_t kResolve =
+    RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+
+int openat2_beneath(int dir_fd, const std::string& path, uint64_t flags, uint64_t mode) {
+    struct open_how how {};
+    how.flags = flags | O_CLOEXEC;
+    how.mode = mode;
+    how.resolve = kResolve;
+    for (;;) {
+        long fd = ::syscall(SYS_openat2, dir_fd, path.c_str(), &how, sizeof how);
+        if (fd >= 0) return static_cast<int>(fd);
+        if (errno != EAGAIN && errno != EINTR) return -1;  // EAGAIN: a rename raced; retry
+    }
+}
+
+ApiError refused(const std::string& path, int err) {
+    if (err == ENOENT) return ApiError{404, "not_found", "no such file in the sandbox: " + path};
+    if (err == EXDEV || err == ELOOP)
+        return ApiError{403, "path_refused",
+                        path + ": refused (it leaves the work directory or crosses a symbolic link)"};
+    if (err == ENOTDIR || err == EISDIR)
+        return ApiError{403, "path_refused", path + ": refused (" + std::strerror(err) + ")"};
+    return ApiError{500, "io_error", path + ": " + std::strerror(err)};
+}
+
+std::vector<std::string> split(const std::string& path) {
+    std::vector<std::string> parts;
+    size_t start = 0;
+    while (start <= path.size()) {
+        size_t slash = path.find('/', start);
+        if (slash == std::string::npos) slash = path.size();
+        parts.push_back(path.substr(start, slash - start));
+        start = slash + 1;
+    }
+    return parts;
+}
+
+}  // namespace
+
+ApiExpected<std::string> check_relative_path(const std::string& path) {
+    if (path.empty()) return api_fail(400, "bad_path", "the file path is empty");
+    if (path.size() > 4096) return api_fail(400, "bad_path", "the file path is too long");
+    if (path.find('\0') != std::string::npos) return api_fail(400, "bad_path", "the file path contains NUL");
+    if (path[0] == '/') return api_fail(403, "path_refused", path + ": absolute paths are refused");
+    auto parts = split(path);
+    if (parts.size() > 255) return api_fail(400, "bad_path", "the file path is too deep");
+    for (const auto& p : parts) {
+        if (p == "..") return api_fail(403, "path_refused", path + ": '..' is refused");
+        if (p.empty() || p == ".") return api_fail(400, "bad_path", path + ": empty or '.' component");
+    }
+    return path;
+}
+
+ApiExpected<void> write_beneath(int dir_fd, const std::string& path, const std::string& data) {
+    auto checked = check_relative_path(path);
+    if (!checked) return rtfs::Unexpected<ApiError>(checked.error());
+    // Parents one by one, each created beneath the previous one's descriptor.
+    auto parts = split(path);
+    host::UniqueFd parent(::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0));
+    for (size_t i = 0; i + 1 < parts.size(); ++i) {
+        if (::mkdirat(parent.get(), parts[i].c_str(), 0700) != 0 && errno != EEXIST)
+            return rtfs::Unexpected<ApiError>(refused(path, errno));
+        int next = openat2_beneath(parent.get(), parts[i], O_PATH | O_DIRECTORY, 0);
+        if (next < 0) return rtfs::Unexpected<ApiError>(refused(path, errno));
+        parent.reset(next);
+    }
+    int fd = openat2_beneath(parent.get(), parts.back(), O_WRONLY | O_CREAT | O_NONBLOCK | O_NOFOLLOW, 0600);
+    if (fd < 0) return rtfs::Unexpected<ApiError>(refused(path, errno));
+    host::UniqueFd file(fd);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        return api_fail(403, "path_refused", path + ": not a regular file");
+    if (::ftruncate(fd, 0) != 0) return rtfs::Unexpected<ApiError>(refused(path, errno));
+    size_t off = 0;
+    while (off < data.size()) {
+        ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return rtfs::Unexpected<ApiError>(refused(path, n < 0 ? errno : EIO));
+        off += static_cast<size_t>(n);
+    }
+    return rtfs::Ok{};
+}
+
+ApiExpected<std::string> read_beneath(int dir_fd, const std::string& path, size_t max_bytes) {
+    auto checked = check_relative_path(path);
+    if (!checked) return rtfs::Unexpected<ApiError>(checked.error());
+    int fd = openat2_beneath(dir_fd, path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW, 0);
+    if (fd < 0) return rtfs::Unexpected<ApiError>(refused(path, errno));
+    host::UniqueFd file(fd);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        return api_fail(403, "path_refused", path + ": not a regular file");
+    if (static_cast<uint64_t>(st.st_size) > max_bytes)
+        return api_fail(413, "too_large", path + ": larger than " + std::to_string(max_bytes) + " bytes");
+    std::string out;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return rtfs::Unexpected<ApiError>(refused(path, errno));
+        if (n == 0) break;
+        out.append(buf, static_cast<size_t>(n));
+        if (out.size() > max_bytes)  // grew while we read
+            return api_fail(413, "too_large", path + ": larger than " + std::to_string(max_bytes) + " bytes");
+    }
+    return out;
+}
+
+namespace {
+
+// Deeper than this, a directory is moved up to the top and removed from there: a sandbox can
+// build a tree deeper than any recursion (or descriptor limit) could follow.
+constexpr int kMaxDepth = 64;
+
+// Returns whether it moved something up (the top needs another pass).
+bool remove_entries(int top_fd, int dir_fd, int depth, uint64_t& moved) {
+    DIR* d = ::fdopendir(dir_fd);  // takes dir_fd
+    if (!d) {
+        ::close(dir_fd);
+        return false;
+    }
+    bool again = false;
+    while (struct dirent* e = ::readdir(d)) {
+        std::string name = e->d_name;
+        if (name == "." || name == "..") continue;
+        if (::unlinkat(dir_fd, name.c_str(), 0) == 0) continue;
+        if (errno != EISDIR) continue;
+        if (depth >= kMaxDepth) {
+            std::string up = ".microvmd-deep-" + std::to_string(moved++);
+            if (::renameat(dir_fd, name.c_str(), top_fd, up.c_str()) == 0) again = true;
+            continue;
+        }
+        int sub = ::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub < 0) continue;
+        // A mode-000 directory planted by the program: make it searchable first.
+        ::fchmod(sub, 0700);
+        again = remove_entries(top_fd, sub, depth + 1, moved) || again;
+        ::unlinkat(dir_fd, name.c_str(), AT_REMOVEDIR);
+    }
+    ::closedir(d);
+    return again;
+}
+
+}  // namespace
+
+void remove_tree(const std::string& path) {
+    int top = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (top < 0) {
+        ::unlink(path.c_str());  // a symlink or file where the directory was: just the entry
+        return;
+    }
+    host::UniqueFd top_fd(top);
+    uint64_t moved = 0;
+    for (int pass = 0; pass < 100000; ++pass) {
+        int fd = ::fcntl(top, F_DUPFD_CLOEXEC, 0);
+        if (fd < 0) break;
+        ::lseek(fd, 0, SEEK_SET);
+        if (!remove_entries(top, fd, 0, moved)) break;
+    }
+    ::rmdir(path.c_str());
+}
+
+}  // namespace microvm::service

@@ -1,0 +1,481 @@
+#include "service/http_frontend.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <cerrno>
+#include <cstring>
+#include <regex>
+
+#include "service/openapi.hpp"
+#include "service/stream_events.hpp"
+
+namespace microvm::service {
+
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+struct HttpFrontend::Listener {
+    ListenSpec spec;
+    host::UniqueFd fd;
+    std::optional<TokenSet> tokens;
+    std::unique_ptr<SSL_CTX, void (*)(SSL_CTX*)> tls{nullptr, SSL_CTX_free};
+    std::thread thread;
+};
+
+struct HttpFrontend::Connection {
+    host::UniqueFd fd;
+    Listener* listener = nullptr;
+    ClientIdentity who;
+    std::string remote_ip;
+    int remote_port = 0;
+    std::unique_ptr<SSL, void (*)(SSL*)> ssl{nullptr, SSL_free};
+    bool close_after = false;  // the request left unread bytes behind (refused early)
+};
+
+namespace {
+
+// The connection the current thread serves: handlers run on it (httplib calls them from
+// process_request, on our thread).
+thread_local HttpFrontend::Connection* tl_conn = nullptr;
+
+// Waits until fd is ready for events or the deadline passes.
+bool wait_fd(int fd, short events, Clock::time_point deadline) {
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+        if (left <= 0) return false;
+        pollfd p{fd, events, 0};
+        int rc = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000)));
+        if (rc > 0) return true;  // readable, or an error/hangup the next call reports
+        if (rc < 0 && errno != EINTR) return false;
+    }
+}
+
+// A socket (or TLS on it) whose reads all share one deadline: the end of the current request.
+class ConnStream : public httplib::Stream {
+  public:
+    ConnStream(int fd, SSL* ssl, std::chrono::milliseconds write_timeout, std::string ip, int port)
+        : fd_(fd), ssl_(ssl), write_timeout_(write_timeout), ip_(std::move(ip)), port_(port) {}
+    void set_deadline(Clock::time_point d) { deadline_ = d; }
+
+    bool is_readable() const override {
+        return (ssl_ && SSL_pending(ssl_) > 0) || wait_fd(fd_, POLLIN, deadline_);
+    }
+    bool is_writable() const override {
+        pollfd p{fd_, POLLOUT, 0};
+        int rc = ::poll(&p, 1, static_cast<int>(write_timeout_.count()));
+        return rc > 0 && !(p.revents & (POLLERR | POLLHUP));
+    }
+    ssize_t read(char* ptr, size_t size) override {
+        if (!is_readable()) return -1;
+        if (ssl_) {
+            int n = SSL_read(ssl_, ptr, static_cast<int>(std::min<size_t>(size, INT32_MAX)));
+            return n > 0 ? n : (SSL_get_error(ssl_, n) == SSL_ERROR_ZERO_RETURN ? 0 : -1);
+        }
+        for (;;) {
+            ssize_t n = ::recv(fd_, ptr, size, 0);
+            if (n < 0 && errno == EINTR) continue;
+            return n;
+        }
+    }
+    ssize_t write(const char* ptr, size_t size) override {
+        if (!wait_fd(fd_, POLLOUT, Clock::now() + write_timeout_)) return -1;
+        if (ssl_) {
+            int n = SSL_write(ssl_, ptr, static_cast<int>(std::min<size_t>(size, INT32_MAX)));
+            return n > 0 ? n : -1;
+        }
+        for (;;) {
+            ssize_t n = ::send(fd_, ptr, size, MSG_NOSIGNAL);
+            if (n < 0 && errno == EINTR) continue;
+            return n;
+        }
+    }
+    void get_remote_ip_and_port(std::string& ip, int& port) const override {
+        ip = ip_;
+        port = port_;
+    }
+    void get_local_ip_and_port(std::string& ip, int& port) const override {
+        ip.clear();
+        port = 0;
+    }
+    socket_t socket() const override { return fd_; }
+
+  private:
+    int fd_;
+    SSL* ssl_;
+    std::chrono::milliseconds write_timeout_;
+    std::string ip_;
+    int port_;
+    Clock::time_point deadline_ = Clock::now();
+};
+
+// Watches a client's connection while its request is served: when the client hangs up
+// (POLLRDHUP, POLLHUP, POLLERR) the source is cancelled, which cancels a queued or running
+// execution. Only hang-ups wake it; bytes of a next pipelined request do not.
+class HangupWatch {
+  public:
+    HangupWatch(int fd, CancelSource gone) : stop_(::eventfd(0, EFD_CLOEXEC)) {
+        thread_ = std::thread([fd, gone = std::move(gone), stop = stop_.get()] {
+            pollfd p[2] = {{fd, POLLRDHUP, 0}, {stop, POLLIN, 0}};
+            for (;;) {
+                int rc = ::poll(p, 2, -1);
+                if (rc < 0 && errno == EINTR) continue;
+                if (rc < 0 || (p[1].revents & POLLIN)) return;
+                if (p[0].revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) {
+                    gone.cancel();
+                    return;
+                }
+            }
+        });
+    }
+    ~HangupWatch() {
+        uint64_t one = 1;
+        if (::write(stop_.get(), &one, sizeof one) < 0) {
+        }
+        thread_.join();
+    }
+    HangupWatch(const HangupWatch&) = delete;
+    HangupWatch& operator=(const HangupWatch&) = delete;
+
+  private:
+    host::UniqueFd stop_;
+    std::thread thread_;
+};
+
+void set_reply(httplib::Response& res, const Reply& r) {
+    res.status = r.status;
+    for (const auto& [k, v] : r.headers) res.set_header(k, v);
+    res.set_content(r.body, r.content_type.c_str());
+}
+
+void set_error(httplib::Response& res, const ApiError& e) { set_reply(res, error_reply(e)); }
+
+// "/v1/sandboxes/{id}/files/{path}" -> "/v1/sandboxes/([^/]+)/files/(.+)"
+std::string pattern_of(const std::string& openapi_path) {
+    std::string out;
+    for (size_t i = 0; i < openapi_path.size();) {
+        if (openapi_path[i] == '{') {
+            size_t end = openapi_path.find('}', i);
+            std::string name = openapi_path.substr(i + 1, end - i - 1);
+            out += name == "path" ? "(.+)" : "([^/]+)";
+            i = end + 1;
+        } else {
+            char c = openapi_path[i++];
+            if (c == '.') out += "\\";
+            out += c;
+        }
+    }
+    return out;
+}
+
+std::string ssl_error() {
+    unsigned long e = ERR_get_error();
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    return buf;
+}
+
+}  // namespace
+
+HttpFrontend::HttpFrontend(Service& service, FrontendOptions options)
+    : service_(service), options_(options), stop_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+    // httplib ends a streamed (chunked) response early when its own listening socket is
+    // invalid ("shutting down"); ours are elsewhere, so it is shown a descriptor that stays open
+    // as long as this object (never used as a socket: the base's listen/stop are not called).
+    svr_sock_ = stop_fd_.get();
+    set_payload_max_length(std::max(service_.options().max_request_bytes, service_.options().max_file_bytes));
+    set_keep_alive_max_count(options_.keep_alive_max);
+
+    // Before anything is read of the body: authentication on TCP, and the size of JSON bodies.
+    set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+        Connection* c = tl_conn;
+        if (c && c->listener->tokens && req.path != "/healthz" && req.path != "/v1/openapi.json") {
+            auto id = c->listener->tokens->check(req.get_header_value("Authorization"));
+            if (!id) {
+                set_error(res, {401, "unauthorized", "a valid bearer token is required (Authorization: Bearer TOKEN)"});
+                res.set_header("WWW-Authenticate", "Bearer");
+                res.set_header("Connection", "close");
+                c->close_after = true;  // its body, if any, is left unread
+                return HandlerResponse::Handled;
+            }
+            c->who.token_id = *id;
+        }
+        const bool file_upload = req.method == "PUT" && req.path.find("/files/") != std::string::npos;
+        if (!file_upload && req.has_header("Content-Length")) {
+            const std::string len = req.get_header_value("Content-Length");
+            const size_t limit = service_.options().max_request_bytes;
+            if (len.size() > 18 || std::strtoull(len.c_str(), nullptr, 10) > limit) {
+                set_error(res, {413, "too_large", "request bodies are limited to " + std::to_string(limit) + " bytes"});
+                res.set_header("Connection", "close");
+                if (c) c->close_after = true;
+                return HandlerResponse::Handled;
+            }
+        }
+        return HandlerResponse::Unhandled;
+    });
+    set_error_handler(HandlerWithResponse([](const httplib::Request&, httplib::Response& res) -> HandlerResponse {
+        if (!res.body.empty()) return HandlerResponse::Unhandled;
+        std::string code = res.status == 404 ? "not_found" : res.status == 413 ? "too_large" : "http_" + std::to_string(res.status);
+        std::string message = res.status == 404   ? "no such endpoint (see GET /v1/openapi.json)"
+                              : res.status == 413 ? "the request body is too large"
+                              : res.status == 400 ? "malformed HTTP request"
+                                                  : "the request could not be served";
+        set_error(res, {res.status, code, message});
+        return HandlerResponse::Handled;
+    }));
+    set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "internal error";
+        try {
+            std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+            what = std::string("internal error: ") + e.what();
+        } catch (...) {
+        }
+        set_error(res, {500, "internal", what});
+    });
+    set_logger([this](const httplib::Request&, const httplib::Response& res) { service_.http_response(res.status); });
+
+    route("GET", "/healthz", [this](const httplib::Request&, httplib::Response& res) { set_reply(res, service_.health()); });
+    route("GET", "/metrics", [this](const httplib::Request&, httplib::Response& res) { set_reply(res, service_.metrics()); });
+    route("GET", "/v1/providers", [this](const httplib::Request&, httplib::Response& res) { set_reply(res, service_.providers()); });
+    route("GET", "/v1/openapi.json", [](const httplib::Request&, httplib::Response& res) {
+        res.set_content(openapi_document().dump(), "application/json");
+    });
+    route("POST", "/v1/executions", [this](const httplib::Request& req, httplib::Response& res) { execute_handler(req, res, false); });
+    route("POST", "/v1/sandboxes", [this](const httplib::Request& req, httplib::Response& res) {
+        if (!json_body_fits(req, res)) return;
+        set_reply(res, service_.create_session(req.body, tl_conn->who));
+    });
+    route("DELETE", "/v1/sandboxes/{id}", [this](const httplib::Request& req, httplib::Response& res) {
+        set_reply(res, service_.delete_session(req.matches[1], tl_conn->who));
+    });
+    route("POST", "/v1/sandboxes/{id}/exec", [this](const httplib::Request& req, httplib::Response& res) { execute_handler(req, res, true); });
+    route("PUT", "/v1/sandboxes/{id}/files/{path}", [this](const httplib::Request& req, httplib::Response& res) {
+        set_reply(res, service_.put_file(req.matches[1], req.matches[2], req.body, tl_conn->who));
+    });
+    route("GET", "/v1/sandboxes/{id}/files/{path}", [this](const httplib::Request& req, httplib::Response& res) {
+        set_reply(res, service_.get_file(req.matches[1], req.matches[2], tl_conn->who));
+    });
+}
+
+// A JSON body that arrived without a length (chunked) is only bounded by the larger file limit
+// while it is read; it is measured against the JSON limit here.
+bool HttpFrontend::json_body_fits(const httplib::Request& req, httplib::Response& res) const {
+    const size_t limit = service_.options().max_request_bytes;
+    if (req.body.size() <= limit) return true;
+    set_error(res, {413, "too_large", "request bodies are limited to " + std::to_string(limit) + " bytes"});
+    return false;
+}
+
+HttpFrontend::~HttpFrontend() { stop(std::chrono::milliseconds(0)); }
+
+void HttpFrontend::route(const std::string& method, const std::string& openapi_path, Handler handler) {
+    routes_.emplace(method, openapi_path);
+    const std::string pattern = pattern_of(openapi_path);
+    if (method == "GET") Get(pattern, std::move(handler));
+    else if (method == "POST") Post(pattern, std::move(handler));
+    else if (method == "PUT") Put(pattern, std::move(handler));
+    else if (method == "DELETE") Delete(pattern, std::move(handler));
+}
+
+void HttpFrontend::execute_handler(const httplib::Request& req, httplib::Response& res, bool in_session) {
+    Connection* c = tl_conn;
+    if (!json_body_fits(req, res)) return;
+    CancelSource gone;
+    ApiExpected<std::shared_ptr<Service::Prepared>> prepared = [&] {
+        HangupWatch watch(c->fd.get(), gone);  // a client leaving the queue
+        return in_session ? service_.prepare_session_exec(req.matches[1], req.body, c->who, gone.token())
+                          : service_.prepare_execution(req.body, c->who, gone.token());
+    }();
+    if (!prepared) {
+        set_error(res, prepared.error());
+        return;
+    }
+    std::shared_ptr<Service::Prepared> p = *prepared;
+    if (!service_.wants_stream(*p)) {
+        HangupWatch watch(c->fd.get(), gone);
+        set_reply(res, json_reply(200, service_.run(*p, nullptr)));
+        return;
+    }
+    // NDJSON: output chunks as the program writes them, then the result. The provider below
+    // runs on this connection's thread, after this handler returns.
+    const int fd = c->fd.get();
+    res.set_chunked_content_provider("application/x-ndjson", [this, p, gone, fd](size_t, httplib::DataSink& sink) {
+        HangupWatch watch(fd, gone);
+        EventWriter events;
+        auto sink_write = [&](const std::string& line) {
+            if (!sink.write(line.data(), line.size())) gone.cancel();  // the client went away
+        };
+        auto doc = service_.run(*p, [&](OutputStream stream, std::string_view chunk) {
+            for (const auto& line : events.output(stream, chunk)) sink_write(line);
+        });
+        for (const auto& line : events.flush()) sink_write(line);
+        sink_write(events.result(doc));
+        sink.done();
+        return true;
+    });
+}
+
+Expected<void> HttpFrontend::add_listener(const ListenSpec& spec, std::optional<TokenSet> tokens,
+                                          std::optional<TlsFiles> tls) {
+    if (spec.kind == ListenSpec::Kind::Tcp && (!tokens || tokens->empty()))
+        return fail(Failure::Kind::InvalidConfig,
+                    "--listen " + spec.text() + ": a TCP listener needs --token-file (bearer tokens are always required on TCP)");
+    if (tls && spec.kind != ListenSpec::Kind::Tcp)
+        return fail(Failure::Kind::InvalidConfig, "--tls-cert applies to TCP listeners only");
+    auto l = std::make_unique<Listener>();
+    l->spec = spec;
+    l->tokens = std::move(tokens);
+    if (tls) {
+        l->tls.reset(SSL_CTX_new(TLS_server_method()));
+        SSL_CTX* ctx = l->tls.get();
+        if (!ctx) return fail(Failure::Kind::SetupError, "TLS: " + ssl_error());
+        SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+        SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+        if (SSL_CTX_use_certificate_chain_file(ctx, tls->cert_file.c_str()) != 1)
+            return fail(Failure::Kind::SetupError, "TLS certificate " + tls->cert_file + ": " + ssl_error());
+        if (SSL_CTX_use_PrivateKey_file(ctx, tls->key_file.c_str(), SSL_FILETYPE_PEM) != 1)
+            return fail(Failure::Kind::SetupError, "TLS key " + tls->key_file + ": " + ssl_error());
+        if (SSL_CTX_check_private_key(ctx) != 1)
+            return fail(Failure::Kind::SetupError, "TLS key " + tls->key_file + " does not match the certificate");
+    }
+    RTFS_TRY(l->fd, open_listener(spec));
+    listeners_.push_back(std::move(l));
+    return Ok{};
+}
+
+int HttpFrontend::port(size_t n) const { return n < listeners_.size() ? bound_port(listeners_[n]->fd.get()) : -1; }
+
+void HttpFrontend::start() {
+    for (auto& l : listeners_) {
+        Listener* lp = l.get();
+        l->thread = std::thread([this, lp] { accept_loop(*lp); });
+    }
+}
+
+void HttpFrontend::accept_loop(Listener& l) {
+    for (;;) {
+        pollfd p[2] = {{l.fd.get(), POLLIN, 0}, {stop_fd_.get(), POLLIN, 0}};
+        if (::poll(p, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            return;
+        }
+        if (stopping_ || (p[1].revents & POLLIN)) return;
+        sockaddr_storage ss{};
+        socklen_t len = sizeof ss;
+        int fd = ::accept4(l.fd.get(), reinterpret_cast<sockaddr*>(&ss), &len, SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            continue;
+        }
+        auto c = std::make_unique<Connection>();
+        c->fd.reset(fd);
+        c->listener = &l;
+        if (l.spec.kind == ListenSpec::Kind::Unix) {
+            c->who.transport = "unix";
+            ucred cred{};
+            socklen_t cl = sizeof cred;
+            if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0) {
+                c->who.uid = cred.uid;
+                c->who.pid = cred.pid;
+            }
+            c->remote_ip = "unix";
+        } else {
+            c->who.transport = l.tls ? "tls" : "tcp";
+            char ip[INET6_ADDRSTRLEN] = "";
+            if (ss.ss_family == AF_INET) {
+                auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+                ::inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
+                c->remote_port = ntohs(a->sin_port);
+            } else if (ss.ss_family == AF_INET6) {
+                auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+                ::inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
+                c->remote_port = ntohs(a->sin6_port);
+            }
+            c->remote_ip = ip;
+            c->who.remote = c->remote_ip + ":" + std::to_string(c->remote_port);
+            int one = 1;
+            ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        }
+        {
+            std::lock_guard lock(conn_mu_);
+            if (conn_count_ >= options_.max_connections) {
+                static const char kBusy[] =
+                    "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/json\r\n"
+                    "Connection: close\r\nContent-Length: 73\r\n\r\n"
+                    "{\"error\":{\"code\":\"busy\",\"message\":\"too many connections, retry later\"}}\n";
+                if (::send(fd, kBusy, sizeof kBusy - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+                }
+                continue;
+            }
+            ++conn_count_;
+            conn_fds_.insert(fd);
+        }
+        std::thread([this, c = std::move(c)]() mutable { serve(std::move(c)); }).detach();
+    }
+}
+
+void HttpFrontend::serve(std::unique_ptr<Connection> c) {
+    const int fd = c->fd.get();
+    tl_conn = c.get();
+    if (c->listener->tls) {
+        c->ssl.reset(SSL_new(c->listener->tls.get()));
+        SSL_set_fd(c->ssl.get(), fd);
+        // The handshake is bounded like a request: a client that stalls in it is dropped.
+        timeval tv{static_cast<time_t>(options_.request_timeout.count() / 1000), 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+        if (SSL_accept(c->ssl.get()) != 1) c->ssl.reset();
+    }
+    if (!c->listener->tls || c->ssl) {
+        ConnStream strm(fd, c->ssl.get(), options_.write_timeout, c->remote_ip, c->remote_port);
+        for (size_t n = 0; n < options_.keep_alive_max && !stopping_; ++n) {
+            // Idle between requests for at most keep_alive_timeout; then the request has its deadline.
+            if (n > 0 && !(c->ssl && SSL_pending(c->ssl.get()) > 0) &&
+                !wait_fd(fd, POLLIN, Clock::now() + options_.keep_alive_timeout))
+                break;
+            strm.set_deadline(Clock::now() + options_.request_timeout);
+            c->who.token_id.clear();
+            bool closed = false;
+            const bool last = n + 1 == options_.keep_alive_max || stopping_;
+            if (!process_request(strm, last, closed, nullptr)) break;
+            if (closed || c->close_after) break;
+        }
+        if (c->ssl) SSL_shutdown(c->ssl.get());
+    }
+    tl_conn = nullptr;
+    {
+        std::lock_guard lock(conn_mu_);
+        conn_fds_.erase(fd);
+        c.reset();  // closes fd while no one else can pick the same number from conn_fds_
+        --conn_count_;
+    }
+    conn_cv_.notify_all();
+}
+
+void HttpFrontend::stop(std::chrono::milliseconds grace) {
+    if (stopping_.exchange(true)) return;
+    uint64_t one = 1;
+    if (::write(stop_fd_.get(), &one, sizeof one) < 0) {
+    }
+    for (auto& l : listeners_) {
+        if (l->thread.joinable()) l->thread.join();
+        if (l->spec.kind == ListenSpec::Kind::Unix) ::unlink(l->spec.path.c_str());
+        l->fd.reset();
+    }
+    std::unique_lock lock(conn_mu_);
+    conn_cv_.wait_for(lock, grace, [this] { return conn_count_ == 0; });
+    // Past the grace: running executions are cancelled and the connections closed under them.
+    service_.cancel_all();
+    for (int fd : conn_fds_) ::shutdown(fd, SHUT_RDWR);
+    conn_cv_.wait(lock, [this] { return conn_count_ == 0; });
+}
+
+}  // namespace microvm::service

@@ -1,0 +1,140 @@
+#include "service/listeners.hpp"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <memory>
+#include <cstdlib>
+#include <cstring>
+
+#include "host/paths.hpp"
+
+namespace microvm::service {
+
+std::string ListenSpec::text() const {
+    return kind == Kind::Unix ? "unix:" + path : "tcp:" + host + ":" + std::to_string(port);
+}
+
+Expected<ListenSpec> parse_listen(const std::string& text) {
+    ListenSpec s;
+    if (text.starts_with("unix:")) {
+        s.kind = ListenSpec::Kind::Unix;
+        s.path = text.substr(5);
+        if (s.path.empty() || s.path[0] != '/')
+            return fail(Failure::Kind::InvalidConfig, "--listen " + text + ": the socket path must be absolute");
+        if (s.path.size() >= sizeof(sockaddr_un{}.sun_path))
+            return fail(Failure::Kind::InvalidConfig, "--listen " + text + ": the socket path is too long");
+        return s;
+    }
+    if (text.starts_with("tcp:")) {
+        s.kind = ListenSpec::Kind::Tcp;
+        std::string rest = text.substr(4);
+        size_t colon = rest.rfind(':');
+        if (colon == std::string::npos || colon == 0)
+            return fail(Failure::Kind::InvalidConfig, "--listen " + text + ": expected tcp:HOST:PORT");
+        s.host = rest.substr(0, colon);
+        if (s.host.size() > 2 && s.host.front() == '[' && s.host.back() == ']') s.host = s.host.substr(1, s.host.size() - 2);
+        std::string port = rest.substr(colon + 1);
+        auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), s.port);
+        if (ec != std::errc() || p != port.data() + port.size() || s.port < 0 || s.port > 65535)
+            return fail(Failure::Kind::InvalidConfig, "--listen " + text + ": bad port '" + port + "'");
+        return s;
+    }
+    return fail(Failure::Kind::InvalidConfig, "--listen " + text + ": expected unix:PATH or tcp:HOST:PORT");
+}
+
+std::string default_unix_socket_path() {
+    if (const char* xdg = std::getenv("XDG_RUNTIME_DIR"); xdg && xdg[0] == '/')
+        return std::string(xdg) + "/microvmd.sock";
+    if (::geteuid() == 0) return "/run/microvmd/microvmd.sock";
+    return "/run/user/" + std::to_string(::geteuid()) + "/microvmd.sock";
+}
+
+namespace {
+
+Expected<void> check_socket_dir(const std::string& dir) {
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0)
+        return fail(Failure::Kind::SetupError, "socket directory " + dir + ": " + std::strerror(errno));
+    if (!S_ISDIR(st.st_mode)) return fail(Failure::Kind::SetupError, dir + " is not a directory");
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) || (st.st_uid != 0 && st.st_uid != ::geteuid()))
+        return fail(Failure::Kind::SetupError,
+                    "socket directory " + dir +
+                        " can be written by others (they could replace the socket); use a "
+                        "directory only this user can write, such as $XDG_RUNTIME_DIR");
+    return Ok{};
+}
+
+Expected<host::UniqueFd> open_unix(const std::string& path) {
+    const std::string dir = host::parent_path(path);
+    // The default directory for root is ours to create.
+    if (path == "/run/microvmd/microvmd.sock") ::mkdir("/run/microvmd", 0700);
+    RTFS_CHECK(check_socket_dir(dir));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0) {
+        if (!S_ISSOCK(st.st_mode) || st.st_uid != ::geteuid())
+            return fail(Failure::Kind::SetupError, path + " exists and is not this user's socket; refusing to replace it");
+        // Live (another daemon answers) or stale (one died)?
+        host::UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        if (::connect(probe.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0)
+            return fail(Failure::Kind::SetupError, path + ": another daemon is listening there");
+        ::unlink(path.c_str());
+    }
+    host::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd.valid()) return fail(Failure::Kind::SetupError, std::string("socket: ") + std::strerror(errno));
+    // The mode is right from the start: there is no moment at which others could connect.
+    mode_t old = ::umask(0177);
+    int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    int err = errno;
+    ::umask(old);
+    if (rc != 0) return fail(Failure::Kind::SetupError, "bind " + path + ": " + std::strerror(err));
+    if (::chmod(path.c_str(), 0600) != 0 || ::listen(fd.get(), 512) != 0)
+        return fail(Failure::Kind::SetupError, "listen " + path + ": " + std::strerror(errno));
+    return fd;
+}
+
+Expected<host::UniqueFd> open_tcp(const std::string& host, int port) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    addrinfo* res = nullptr;
+    std::string p = std::to_string(port);
+    if (int rc = ::getaddrinfo(host.c_str(), p.c_str(), &hints, &res); rc != 0)
+        return fail(Failure::Kind::InvalidConfig, "--listen tcp:" + host + ": " + ::gai_strerror(rc));
+    std::unique_ptr<addrinfo, void (*)(addrinfo*)> guard(res, ::freeaddrinfo);
+    host::UniqueFd fd(::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd.valid()) return fail(Failure::Kind::SetupError, std::string("socket: ") + std::strerror(errno));
+    int one = 1;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd.get(), res->ai_addr, res->ai_addrlen) != 0 || ::listen(fd.get(), 512) != 0)
+        return fail(Failure::Kind::SetupError, "listen tcp:" + host + ":" + p + ": " + std::strerror(errno));
+    return fd;
+}
+
+}  // namespace
+
+Expected<host::UniqueFd> open_listener(const ListenSpec& spec) {
+    return spec.kind == ListenSpec::Kind::Unix ? open_unix(spec.path) : open_tcp(spec.host, spec.port);
+}
+
+int bound_port(int fd) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return -1;
+    if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+    if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+    return -1;
+}
+
+}  // namespace microvm::service

@@ -1,0 +1,362 @@
+#include "service/service.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "microvm/errors.hpp"
+#include "microvm/execution_id.hpp"
+#include "microvm/json_output.hpp"
+#include "service/confined_files.hpp"
+#include "service/digest.hpp"
+#include "service/sessions.hpp"
+#include "service/warm_pools.hpp"
+
+namespace microvm::service {
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+Reply json_reply(int status, const json& body) {
+    Reply r;
+    r.status = status;
+    r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+    return r;
+}
+
+Reply error_reply(const ApiError& e) {
+    Reply r = json_reply(e.http_status, e.to_json());
+    if (e.http_status == 429) r.headers["Retry-After"] = "1";
+    return r;
+}
+
+struct Service::Prepared {
+    std::string execution_id;
+    std::string provider_name;
+    Provider* provider = nullptr;
+    std::string init_error;  // the provider could not be initialized: the result says so
+    ProgramRequest program;
+    Policy policy;
+    bool stream = false;
+    ClientIdentity who;
+    std::string session_id;
+    std::shared_ptr<Session> session;  // keeps its directory while the exec runs
+    CancelSource cancel;
+    std::optional<Admission::Ticket> ticket;
+    std::optional<WarmPools::Lease> lease;  // an instance from the warm pool (used once)
+    WarmPools* pools = nullptr;
+    ~Prepared() {
+        if (lease && pools) pools->retire(std::move(*lease));  // never run: still used up
+    }
+};
+
+namespace {
+
+// A directory for the daemon's own state: created 0700 if missing, else it must be a real
+// directory owned by the daemon's user and closed to everyone else.
+Expected<void> prepare_private_dir(const std::string& dir) {
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+        return fail(Failure::Kind::SetupError, "cannot create " + dir + ": " + std::strerror(errno));
+    struct stat st {};
+    if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+        return fail(Failure::Kind::SetupError, dir + " is not a directory");
+    if (st.st_uid != ::geteuid() || (st.st_mode & 077))
+        return fail(Failure::Kind::SetupError,
+                    dir + " must be owned by this user and closed to group and others (0700)");
+    return Ok{};
+}
+
+}  // namespace
+
+Service::Service(ServiceOptions options, std::unique_ptr<AuditLog> audit)
+    : options_(std::move(options)),
+      audit_(audit ? std::move(audit) : std::make_unique<AuditLog>()),
+      admission_(options_.admission, options_.provider_admission) {}
+
+Expected<std::unique_ptr<Service>> Service::create(ServiceOptions options,
+                                                   std::unique_ptr<AuditLog> audit) {
+    if (options.state_dir.empty())
+        return fail(Failure::Kind::InvalidConfig, "the service needs a state directory");
+    RTFS_CHECK(prepare_private_dir(options.state_dir));
+    const std::string sessions_dir = options.state_dir + "/sandboxes";
+    // A previous daemon that died left its sessions' directories: nothing can use them now.
+    remove_tree(sessions_dir);
+    RTFS_CHECK(prepare_private_dir(sessions_dir));
+    RTFS_TRY(auto pools, read_pool_configs(options.settings));
+    std::unique_ptr<Service> s(new Service(std::move(options), std::move(audit)));
+    Service* self = s.get();
+    if (!pools.empty()) s->pools_ = std::make_unique<WarmPools>(s->options_.settings, std::move(pools));
+    s->sessions_ = std::make_unique<SessionStore>(
+        sessions_dir, s->options_.session_idle_timeout, s->options_.session_max_lifetime,
+        s->options_.max_sessions, [self](const Session& ended, const std::string& why) {
+            self->metrics_.session_event(why == "deleted" ? "deleted" : "expired");
+            if (why != "deleted")
+                self->audit_session("expire", ended.id, ClientIdentity{"internal"}, why);
+        });
+    return s;
+}
+
+Service::~Service() {
+    cancel_all();
+    sessions_.reset();
+    pools_.reset();
+    factory_.cleanup_all();
+}
+
+void Service::cancel_all() { all_.cancel(); }
+
+Reply Service::providers() {
+    json arr = json::array();
+    for (const auto& i : factory_.list_providers()) {
+        std::string runs;
+        for (auto k : i.runs) runs += (runs.empty() ? "" : ",") + std::string(to_string(k));
+        arr.push_back({{"name", i.name},
+                       {"available", i.availability.available},
+                       {"isolation", to_string(i.isolation)},
+                       {"runs", runs},
+                       {"reason", i.availability.reason}});
+    }
+    return json_reply(200, {{"providers", arr}});
+}
+
+Reply Service::health() { return json_reply(200, {{"status", "ok"}}); }
+
+Reply Service::metrics() {
+    Metrics::Gauges g;
+    for (const auto& [p, l] : admission_.load()) g.running_and_queued[p] = {l.running, l.waiting};
+    g.active_sessions = sessions_->size();
+    if (pools_) g.pools = pools_->figures();
+    Reply r;
+    r.content_type = "text/plain; version=0.0.4";
+    r.body = metrics_.render(g);
+    return r;
+}
+
+ApiExpected<Provider*> Service::provider(const std::string& name) {
+    auto names = factory_.provider_names();
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+        std::string known;
+        for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+        return api_fail(400, "unknown_provider", "unknown provider '" + name + "' (known: " + known + ")");
+    }
+    std::lock_guard lock(init_mu_);
+    auto p = factory_.get_provider(name);
+    if (p && (*p)->initialized()) return *p;
+    auto init = initialize_provider_from_settings(factory_, options_.settings, name);
+    if (!init) return api_fail(503, "unavailable", init.error().message);
+    auto got = factory_.get_provider(name);
+    if (!got) return api_fail(503, "unavailable", got.error().message);
+    return *got;
+}
+
+ApiExpected<std::shared_ptr<Service::Prepared>> Service::prepare_execution(
+    const std::string& body, const ClientIdentity& who, const CancelToken& client_gone) {
+    auto j = parse_object(body);
+    if (!j) return rtfs::Unexpected<ApiError>(j.error());
+    std::set<std::string> allowed = policy_keys();
+    allowed.insert({"provider", "eval", "run", "stream"});
+    if (auto k = check_keys(*j, allowed); !k) return rtfs::Unexpected<ApiError>(k.error());
+    auto p = std::make_shared<Prepared>();
+    auto name = optional_string(*j, "provider");
+    if (!name) return rtfs::Unexpected<ApiError>(name.error());
+    p->provider_name = name->value_or(options_.settings.default_provider);
+    auto stream = optional_bool(*j, "stream");
+    if (!stream) return rtfs::Unexpected<ApiError>(stream.error());
+    p->stream = *stream;
+    auto program = parse_program(*j);
+    if (!program) return rtfs::Unexpected<ApiError>(program.error());
+    p->program = std::move(*program);
+    auto policy = parse_policy(*j, options_.settings);
+    if (!policy) return rtfs::Unexpected<ApiError>(policy.error());
+    p->policy = std::move(*policy);
+    p->who = who;
+    return admit(std::move(p), client_gone);
+}
+
+ApiExpected<std::shared_ptr<Service::Prepared>> Service::admit(std::shared_ptr<Prepared> p,
+                                                               const CancelToken& client_gone) {
+    auto prov = provider(p->provider_name);
+    if (!prov) {
+        if (prov.error().code != "unavailable") return rtfs::Unexpected<ApiError>(prov.error());
+        p->init_error = prov.error().message;  // reported as an `unavailable` result
+    } else {
+        p->provider = *prov;
+    }
+    p->execution_id = new_execution_id();
+    p->cancel = CancelSource::child_of(all_.token());
+    p->cancel.follow(client_gone);
+    if (p->session) p->cancel.follow(p->session->cancel.token());
+    auto entered = admission_.enter(p->provider_name, p->cancel.token());
+    if (auto* refusal = std::get_if<Admission::Refusal>(&entered)) {
+        if (*refusal == Admission::Refusal::Busy) {
+            auto l = admission_.limits_for(p->provider_name);
+            return api_fail(429, "busy",
+                            "provider '" + p->provider_name + "' is at its limit of " +
+                                std::to_string(l.concurrency) + " running and " +
+                                std::to_string(l.queue) + " queued executions; retry later");
+        }
+        return api_fail(499, "cancelled", "the client went away while queued");
+    }
+    p->ticket.emplace(std::move(std::get<Admission::Ticket>(entered)));
+    if (pools_ && p->provider) {
+        if (auto lease = pools_->claim(p->provider_name)) {
+            p->provider = lease->provider;
+            p->lease = std::move(lease);
+            p->pools = pools_.get();
+        }
+    }
+    return p;
+}
+
+bool Service::wants_stream(const Prepared& p) const { return p.stream; }
+
+ordered_json Service::run(Prepared& p, OutputSink sink) {
+    const bool pooled = p.lease.has_value();
+    ExecutionResult r;
+    if (!p.provider) {
+        r.execution_id = p.execution_id;
+        r.metadata.provider = p.provider_name;
+        set_error(r, Reason::Unavailable, p.init_error, to_string(Reason::Unavailable));
+    } else {
+        ExecutionContext ctx;
+        ctx.execution_id = p.execution_id;
+        ctx.program = p.program.program;
+        ctx.config = p.policy.config;
+        ctx.runtime_context = p.policy.runtime_context;
+        ctx.capability_permissions = p.policy.capability_permissions;
+        ctx.capability_id = p.policy.capability_id;
+        ctx.cancel = p.cancel.token();
+        ctx.on_output = std::move(sink);
+        r = p.provider->execute_program(ctx);
+        if (r.execution_id.empty()) r.execution_id = p.execution_id;
+        if (p.lease) {
+            pools_->retire(std::move(*p.lease));
+            p.lease.reset();
+            p.provider = nullptr;
+        }
+    }
+    ordered_json doc = to_json(r);
+    metrics_.execution_finished(p.provider_name, to_string(r.status), r.metadata.duration);
+
+    ordered_json record = {{"event", p.session ? "session_exec" : "execution"},
+                           {"execution_id", p.execution_id},
+                           {"client", p.who.to_json()}};
+    if (p.session) record["sandbox_id"] = p.session_id;
+    record["provider"] = p.provider_name;
+    record["pooled"] = pooled;
+    record["policy"] = p.policy.as_given;
+    record["program"] = {{"kind", p.program.is_eval ? "eval" : "run"},
+                         {"sha256", sha256_hex(p.program.digest_input)}};
+    record["status"] = doc["status"];
+    if (r.error) record["reason"] = to_string(r.error->reason);
+    record["resources"] = {{"duration_ms", doc["metadata"]["duration_ms"]},
+                           {"cpu_time_ms", doc["metadata"]["cpu_time_ms"]},
+                           {"memory_peak_mb", doc["metadata"]["memory_peak_mb"]},
+                           {"exit_code", doc["exit_code"]},
+                           {"signal", doc["signal"]}};
+    if (!doc["metadata"]["network_requests"].empty())
+        record["network_requests"] = doc["metadata"]["network_requests"];
+    audit_->write(record);
+    return doc;
+}
+
+void Service::audit_session(const std::string& op, const std::string& id, const ClientIdentity& who,
+                            const std::string& outcome, const json& extra) {
+    ordered_json record = {{"event", "session_" + op}, {"sandbox_id", id}, {"client", who.to_json()},
+                           {"outcome", outcome}};
+    if (!extra.is_null()) record["detail"] = extra;
+    audit_->write(record);
+}
+
+Reply Service::create_session(const std::string& body, const ClientIdentity& who) {
+    auto j = parse_object(body);
+    if (!j) return error_reply(j.error());
+    std::set<std::string> allowed = policy_keys();
+    allowed.insert("provider");
+    if (auto k = check_keys(*j, allowed); !k) return error_reply(k.error());
+    auto name = optional_string(*j, "provider");
+    if (!name) return error_reply(name.error());
+    const std::string provider_name = name->value_or(options_.settings.default_provider);
+    if (auto prov = provider(provider_name); !prov) return error_reply(prov.error());
+    auto policy = parse_policy(*j, options_.settings);
+    if (!policy) return error_reply(policy.error());
+    auto s = sessions_->create(provider_name, *policy, who);
+    if (!s) {
+        audit_session("create", "", who, s.error().code);
+        return error_reply(s.error());
+    }
+    metrics_.session_event("created");
+    audit_session("create", (*s)->id, who, "ok", {{"provider", provider_name}, {"policy", (*policy).as_given}});
+    return json_reply(201, {{"id", (*s)->id},
+                            {"provider", provider_name},
+                            {"work_dir", (*s)->work_dir},
+                            {"idle_timeout_s", options_.session_idle_timeout.count()},
+                            {"max_lifetime_s", options_.session_max_lifetime.count()}});
+}
+
+Reply Service::delete_session(const std::string& id, const ClientIdentity& who) {
+    auto ended = sessions_->end(id, "deleted");
+    audit_session("delete", id, who, ended ? "ok" : ended.error().code);
+    if (!ended) return error_reply(ended.error());
+    return json_reply(200, {{"id", id}, {"deleted", true}});
+}
+
+ApiExpected<std::shared_ptr<Service::Prepared>> Service::prepare_session_exec(
+    const std::string& id, const std::string& body, const ClientIdentity& who,
+    const CancelToken& client_gone) {
+    auto s = sessions_->use(id);
+    if (!s) return rtfs::Unexpected<ApiError>(s.error());
+    auto j = parse_object(body);
+    if (!j) return rtfs::Unexpected<ApiError>(j.error());
+    // The session's file-system policy stays: its work directory is what the session is.
+    std::set<std::string> allowed = policy_keys();
+    allowed.erase("fs_policy");
+    allowed.insert({"eval", "run", "stream"});
+    if (auto k = check_keys(*j, allowed); !k) return rtfs::Unexpected<ApiError>(k.error());
+    auto p = std::make_shared<Prepared>();
+    p->provider_name = (*s)->provider;
+    auto stream = optional_bool(*j, "stream");
+    if (!stream) return rtfs::Unexpected<ApiError>(stream.error());
+    p->stream = *stream;
+    auto program = parse_program(*j);
+    if (!program) return rtfs::Unexpected<ApiError>(program.error());
+    p->program = std::move(*program);
+    auto policy = parse_policy_over(*j, (*s)->policy);
+    if (!policy) return rtfs::Unexpected<ApiError>(policy.error());
+    p->policy = std::move(*policy);
+    p->policy.config.env_vars["MICROVM_SANDBOX_DIR"] = (*s)->work_dir;
+    p->who = who;
+    p->session = *s;
+    p->session_id = id;
+    return admit(std::move(p), client_gone);
+}
+
+Reply Service::put_file(const std::string& id, const std::string& path, const std::string& data,
+                        const ClientIdentity& who) {
+    auto s = sessions_->use(id);
+    if (!s) return error_reply(s.error());
+    if (data.size() > options_.max_file_bytes)
+        return error_reply({413, "too_large", "files are limited to " + std::to_string(options_.max_file_bytes) + " bytes"});
+    auto w = write_beneath((*s)->work_fd.get(), path, data);
+    audit_session("put_file", id, who, w ? "ok" : w.error().code,
+                  {{"path", path}, {"bytes", data.size()}, {"sha256", sha256_hex(data)}});
+    if (!w) return error_reply(w.error());
+    return json_reply(200, {{"path", path}, {"bytes", data.size()}});
+}
+
+Reply Service::get_file(const std::string& id, const std::string& path, const ClientIdentity& who) {
+    auto s = sessions_->use(id);
+    if (!s) return error_reply(s.error());
+    auto data = read_beneath((*s)->work_fd.get(), path, options_.max_file_bytes);
+    audit_session("get_file", id, who, data ? "ok" : data.error().code,
+                  {{"path", path}, {"bytes", data ? data->size() : 0}});
+    if (!data) return error_reply(data.error());
+    Reply r;
+    r.content_type = "application/octet-stream";
+    r.body = std::move(*data);
+    return r;
+}
+
+}  // namespace microvm::service

@@ -1,0 +1,157 @@
+#include "service/sessions.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <random>
+
+#include "microvm/policy.hpp"
+#include "service/confined_files.hpp"
+
+namespace microvm::service {
+
+std::string new_session_id() {
+    unsigned char bytes[12];
+    std::ifstream urandom("/dev/urandom", std::ios::binary);
+    urandom.read(reinterpret_cast<char*>(bytes), sizeof bytes);
+    if (!urandom) {  // never expected; still random enough to be unique, if not secret
+        std::random_device rd;
+        for (auto& b : bytes) b = static_cast<unsigned char>(rd());
+    }
+    std::string id = "sbx-";
+    for (unsigned char c : bytes) {
+        id += "0123456789abcdef"[c >> 4];
+        id += "0123456789abcdef"[c & 0xF];
+    }
+    return id;
+}
+
+Session::~Session() {
+    work_fd.reset();
+    if (!work_dir.empty()) remove_tree(work_dir);
+}
+
+SessionStore::SessionStore(std::string sessions_dir, std::chrono::seconds idle_timeout,
+                           std::chrono::seconds max_lifetime, size_t max_sessions,
+                           std::function<void(const Session&, const std::string&)> on_end)
+    : dir_(std::move(sessions_dir)),
+      idle_(idle_timeout),
+      max_life_(max_lifetime),
+      max_sessions_(max_sessions),
+      on_end_(std::move(on_end)) {
+    expiry_ = std::thread([this] {
+        std::unique_lock lock(mu_);
+        while (!stopping_) {
+            stop_cv_.wait_for(lock, std::chrono::milliseconds(250));
+            if (stopping_) break;
+            lock.unlock();
+            expire(Clock::now());
+            lock.lock();
+        }
+    });
+}
+
+SessionStore::~SessionStore() {
+    {
+        std::lock_guard lock(mu_);
+        stopping_ = true;
+    }
+    stop_cv_.notify_all();
+    expiry_.join();
+    std::map<std::string, std::shared_ptr<Session>> all;
+    {
+        std::lock_guard lock(mu_);
+        all.swap(sessions_);
+    }
+    for (auto& [id, s] : all) {
+        s->cancel.cancel();
+        if (on_end_) on_end_(*s, "shutdown");
+    }
+}
+
+ApiExpected<std::shared_ptr<Session>> SessionStore::create(std::string provider, Policy policy,
+                                                           const ClientIdentity& owner) {
+    {
+        std::lock_guard lock(mu_);
+        if (sessions_.size() >= max_sessions_)
+            return api_fail(429, "too_many_sandboxes",
+                            "the daemon holds its maximum of " + std::to_string(max_sessions_) +
+                                " sandboxes; delete one first");
+    }
+    auto s = std::make_shared<Session>();
+    s->id = new_session_id();
+    s->provider = std::move(provider);
+    s->owner = owner;
+    s->created = s->last_used = Clock::now();
+    const std::string dir = dir_ + "/" + s->id;
+    if (::mkdir(dir.c_str(), 0700) != 0)
+        return api_fail(500, "setup_error", "cannot create the sandbox directory: " + std::string(std::strerror(errno)));
+    s->work_dir = dir;  // from here the destructor removes it
+    int fd = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return api_fail(500, "setup_error", "cannot open the sandbox directory");
+    s->work_fd.reset(fd);
+
+    // The work directory read-write, beside what the policy let the program read.
+    FileSystemPolicy& fs = policy.config.fs_policy;
+    if (fs.kind == FileSystemPolicy::Kind::Full) {
+        // Full access already includes the work directory.
+    } else {
+        std::vector<std::string> ro;
+        if (fs.kind == FileSystemPolicy::Kind::ReadOnly) ro = fs.paths.empty() ? standard_system_dirs() : fs.paths;
+        else if (fs.kind == FileSystemPolicy::Kind::ReadWrite) ro = fs.read_only_paths;
+        else ro = standard_system_dirs();
+        std::vector<std::string> rw = {dir};
+        if (fs.kind == FileSystemPolicy::Kind::ReadWrite)
+            rw.insert(rw.end(), fs.paths.begin(), fs.paths.end());
+        fs = FileSystemPolicy::read_write(rw, ro);
+    }
+    policy.config.env_vars["MICROVM_SANDBOX_DIR"] = dir;
+    s->policy = std::move(policy);
+    std::lock_guard lock(mu_);
+    sessions_[s->id] = s;
+    return s;
+}
+
+ApiExpected<std::shared_ptr<Session>> SessionStore::use(const std::string& id) {
+    std::lock_guard lock(mu_);
+    auto it = sessions_.find(id);
+    if (it == sessions_.end()) return api_fail(404, "not_found", "no sandbox " + id);
+    it->second->last_used = Clock::now();
+    return it->second;
+}
+
+ApiExpected<void> SessionStore::end(const std::string& id, const std::string& why) {
+    std::shared_ptr<Session> s;
+    {
+        std::lock_guard lock(mu_);
+        auto it = sessions_.find(id);
+        if (it == sessions_.end()) return api_fail(404, "not_found", "no sandbox " + id);
+        s = std::move(it->second);
+        sessions_.erase(it);
+    }
+    s->cancel.cancel();
+    if (on_end_) on_end_(*s, why);
+    return rtfs::Ok{};  // the directory goes with the last reference (a running exec keeps it)
+}
+
+size_t SessionStore::size() const {
+    std::lock_guard lock(mu_);
+    return sessions_.size();
+}
+
+void SessionStore::expire(Clock::time_point now) {
+    std::vector<std::pair<std::string, std::string>> ending;
+    {
+        std::lock_guard lock(mu_);
+        for (const auto& [id, s] : sessions_) {
+            if (now - s->created >= max_life_) ending.emplace_back(id, "max_lifetime");
+            else if (now - s->last_used >= idle_ && s.use_count() == 1) ending.emplace_back(id, "idle_timeout");
+        }
+    }
+    for (const auto& [id, why] : ending) (void)end(id, why);
+}
+
+}  // namespace microvm::service

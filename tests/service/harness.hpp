@@ -1,0 +1,99 @@
+// A service and its HTTP front end in the test process: a Unix socket in a private temp
+// directory and a TCP listener on 127.0.0.1 with an ephemeral port and a known token.
+#pragma once
+
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "http_client.hpp"
+#include "microvm/factory.hpp"
+#include "service/confined_files.hpp"
+#include "service/http_frontend.hpp"
+#include "service/warm_pools.hpp"
+
+namespace svctest {
+
+inline const std::string kToken = "test-token-0123456789abcdef";
+
+inline std::string make_temp_dir() {
+    char tmpl[] = "/tmp/microvmd-test-XXXXXX";
+    const char* d = ::mkdtemp(tmpl);
+    return d ? d : "";
+}
+
+inline bool provider_available(const std::string& name) {
+    microvm::ProviderFactory f;
+    for (const auto& i : f.list_providers())
+        if (i.name == name) return i.availability.available;
+    return false;
+}
+
+struct Harness {
+    std::string dir;
+    std::string socket_path;
+    std::unique_ptr<microvm::service::Service> service;
+    std::unique_ptr<microvm::service::HttpFrontend> frontend;
+    int tcp_port = -1;
+
+    explicit Harness(const std::function<void(microvm::service::ServiceOptions&)>& tweak = nullptr,
+                     microvm::service::FrontendOptions fopts = {},
+                     std::unique_ptr<microvm::service::AuditLog> audit = nullptr) {
+        using namespace microvm::service;
+        dir = make_temp_dir();
+        socket_path = dir + "/microvmd.sock";
+        ServiceOptions opts;
+        opts.state_dir = dir + "/state";
+        opts.admission = {8, 16};
+        if (tweak) tweak(opts);
+        auto s = Service::create(std::move(opts), std::move(audit));
+        if (!s) throw std::runtime_error(s.error().message);
+        service = std::move(*s);
+        frontend = std::make_unique<HttpFrontend>(*service, fopts);
+        auto u = frontend->add_listener(*parse_listen("unix:" + socket_path), std::nullopt, std::nullopt);
+        if (!u) throw std::runtime_error(u.error().message);
+        auto t = frontend->add_listener(*parse_listen("tcp:127.0.0.1:0"), TokenSet::of({{"test", kToken}}), std::nullopt);
+        if (!t) throw std::runtime_error(t.error().message);
+        tcp_port = frontend->port(1);
+        frontend->start();
+    }
+    ~Harness() {
+        frontend->stop(std::chrono::milliseconds(0));
+        frontend.reset();
+        service.reset();
+        microvm::service::remove_tree(dir);
+    }
+
+    HttpReply call(const std::string& method, const std::string& path, const std::string& body = "",
+                   const std::map<std::string, std::string>& headers = {}) const {
+        return call_fd(connect_unix(socket_path), method, path, body, headers);
+    }
+    HttpReply call_json(const std::string& method, const std::string& path, const nlohmann::json& body) const {
+        return call(method, path, body.dump(), {{"Content-Type", "application/json"}});
+    }
+    HttpReply call_tcp(const std::string& method, const std::string& path, const std::string& body = "",
+                       const std::string& token = kToken) const {
+        std::map<std::string, std::string> h;
+        if (!token.empty()) h["Authorization"] = "Bearer " + token;
+        return call_fd(connect_tcp(tcp_port), method, path, body, h);
+    }
+    // The value of a metric line (first match of the exact series text), or -1.
+    double metric(const std::string& series) const {
+        std::string text = call("GET", "/metrics").body;
+        size_t at = text.find("\n" + series + " ");
+        if (at == std::string::npos) return -1;
+        return std::strtod(text.c_str() + at + series.size() + 2, nullptr);
+    }
+};
+
+inline nlohmann::json body_json(const HttpReply& r) {
+    return nlohmann::json::parse(r.body, nullptr, false);
+}
+
+}  // namespace svctest

@@ -1,0 +1,327 @@
+// The API over a real Unix socket and loopback TCP: every endpoint, auth, streaming order,
+// client disconnects, admission, size limits, slow and garbage clients.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <random>
+#include <thread>
+
+#include "harness.hpp"
+#include "support/expectations.hpp"
+
+using namespace svctest;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+#define REQUIRE_PROCESS() \
+    MICROVM_REQUIRE("process", provider_available("process"), "the process provider is unavailable here")
+
+TEST(HttpApi, UnixSocketIsPrivate) {
+    Harness h;
+    struct stat st {};
+    ASSERT_EQ(::lstat(h.socket_path.c_str(), &st), 0);
+    EXPECT_TRUE(S_ISSOCK(st.st_mode));
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    EXPECT_EQ(st.st_uid, ::geteuid());
+}
+
+TEST(HttpApi, HealthProvidersMetrics) {
+    Harness h;
+    auto health = h.call("GET", "/healthz");
+    EXPECT_EQ(health.status, 200);
+    EXPECT_EQ(body_json(health)["status"], "ok");
+    auto providers = body_json(h.call("GET", "/v1/providers"));
+    bool mock = false;
+    for (const auto& p : providers["providers"])
+        if (p["name"] == "mock") mock = p["available"].get<bool>();
+    EXPECT_TRUE(mock) << providers.dump();
+    auto m = h.call("GET", "/metrics");
+    EXPECT_EQ(m.status, 200);
+    EXPECT_NE(m.headers["content-type"].find("text/plain"), std::string::npos);
+    EXPECT_NE(m.body.find("# TYPE microvmd_executions_total counter"), std::string::npos);
+    EXPECT_EQ(h.call("GET", "/nope").status, 404);
+    EXPECT_EQ(body_json(h.call("GET", "/nope"))["error"]["code"], "not_found");
+}
+
+TEST(HttpApi, EvalOnMockReturnsTheJsonResultDocument) {
+    Harness h;
+    auto r = h.call_json("POST", "/v1/executions", {{"provider", "mock"}, {"eval", "(+ 1 2)"}});
+    ASSERT_EQ(r.status, 200) << r.body;
+    auto doc = body_json(r);
+    EXPECT_EQ(doc["status"], "ok");
+    EXPECT_EQ(doc["value"], "3");
+    EXPECT_EQ(doc["provider"], "mock");
+    for (const char* k : {"execution_id", "exit_code", "signal", "stdout", "stderr", "stdout_truncated",
+                          "stderr_truncated", "error", "metadata"})
+        EXPECT_TRUE(doc.contains(k)) << k;
+    EXPECT_TRUE(doc["metadata"].contains("duration_ms"));
+    EXPECT_EQ(h.metric("microvmd_executions_total{provider=\"mock\",status=\"ok\"}"), 1);
+}
+
+TEST(HttpApi, PolicyIsEnforcedNotEchoed) {
+    Harness h;
+    // The mock evaluator honours the timeout: an endless loop ends as a timeout, measured.
+    auto r = h.call_json("POST", "/v1/executions",
+                         {{"provider", "mock"}, {"eval", "(loop [] (recur))"}, {"timeout", "300ms"}});
+    ASSERT_EQ(r.status, 200) << r.body;
+    auto doc = body_json(r);
+    EXPECT_EQ(doc["status"], "timeout") << r.body;
+    EXPECT_GE(doc["metadata"]["duration_ms"].get<double>(), 250);
+}
+
+TEST(HttpApi, RunOnProcessWithNetworkDenied) {
+    REQUIRE_PROCESS();
+    Harness h;
+    auto r = h.call_json("POST", "/v1/executions",
+                         {{"provider", "process"}, {"run", {"/bin/sh", "-c", "echo out; echo err >&2; exit 3"}}});
+    ASSERT_EQ(r.status, 200) << r.body;
+    auto doc = body_json(r);
+    EXPECT_EQ(doc["stdout"], "out\n");
+    EXPECT_EQ(doc["stderr"], "err\n");
+    EXPECT_EQ(doc["exit_code"], 3);
+    // The memory limit given in the request is the one enforced.
+    auto mem = h.call_json("POST", "/v1/executions",
+                           {{"provider", "process"}, {"memory_limit_mb", 32}, {"fs_policy", "ro"},
+                            {"run", {"/bin/sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo done"}}});
+    ASSERT_EQ(mem.status, 200);
+    EXPECT_EQ(body_json(mem)["status"], "memory_exceeded") << mem.body;
+}
+
+TEST(HttpApi, BadRequestsAreClear400s) {
+    Harness h;
+    struct Case {
+        std::string body;
+        std::string code;
+        std::string mentions;
+    };
+    for (const Case& c : std::vector<Case>{
+             {"{not json", "bad_json", "JSON"},
+             {"[]", "bad_request", "object"},
+             {R"({"provider":"mock"})", "bad_request", "eval"},
+             {R"({"provider":"mock","eval":"1","run":["/bin/true"]})", "bad_request", "exactly one"},
+             {R"({"provider":"nope","eval":"1"})", "unknown_provider", "nope"},
+             {R"({"provider":"mock","eval":"1","timeout":30})", "bad_request", "timeout"},
+             {R"({"provider":"mock","eval":"1","stream":"yes"})", "bad_request", "stream"},
+             {R"({"provider":"mock","eval":"1","bogus":1})", "bad_request", "bogus"},
+             {R"({"provider":7,"eval":"1"})", "bad_request", "provider"}}) {
+        auto r = h.call("POST", "/v1/executions", c.body);
+        EXPECT_EQ(r.status, 400) << c.body << " -> " << r.body;
+        auto j = body_json(r);
+        EXPECT_EQ(j["error"]["code"], c.code) << c.body;
+        EXPECT_NE(j["error"]["message"].get<std::string>().find(c.mentions), std::string::npos) << r.body;
+    }
+    EXPECT_EQ(h.call("GET", "/healthz").status, 200);
+}
+
+TEST(HttpApi, GarbageNeverCrashesTheServer) {
+    Harness h;
+    std::mt19937 rng(1234);
+    for (int i = 0; i < 200; ++i) {
+        std::string junk(rng() % 2000, '\0');
+        for (auto& ch : junk) ch = static_cast<char>(rng());
+        if (i % 3 == 0) {
+            // Garbage as the body of a well-formed request.
+            auto r = h.call("POST", "/v1/executions", junk);
+            EXPECT_TRUE(r.status == 400 || r.status == 413) << r.status;
+        } else if (i % 3 == 1) {
+            // Garbage as the request itself.
+            int fd = connect_unix(h.socket_path);
+            send_all(fd, junk + "\r\n\r\n");
+            read_reply(fd, 5s);
+            ::close(fd);
+        } else {
+            // JSON of the wrong shapes.
+            json j = {{"provider", "mock"}, {"eval", "1"}};
+            const char* keys[] = {"timeout", "env_vars", "fs_policy", "network_policy", "capabilities", "run"};
+            j[keys[rng() % 6]] = json::parse("[1,{\"a\":[null,true]},\"x\"]");
+            auto r = h.call("POST", "/v1/executions", j.dump());
+            EXPECT_EQ(r.status, 400) << j.dump() << " " << r.body;
+        }
+    }
+    EXPECT_EQ(h.call("GET", "/healthz").status, 200);
+}
+
+TEST(HttpApi, TcpRequiresTheBearerToken) {
+    Harness h;
+    auto missing = h.call_tcp("GET", "/v1/providers", "", "");
+    EXPECT_EQ(missing.status, 401);
+    EXPECT_EQ(missing.headers["www-authenticate"], "Bearer");
+    EXPECT_EQ(h.call_tcp("GET", "/v1/providers", "", "wrong-token-0123456789").status, 401);
+    EXPECT_EQ(h.call_tcp("GET", "/v1/providers", "", kToken + "x").status, 401);
+    EXPECT_EQ(h.call_tcp("GET", "/v1/providers").status, 200);
+    auto run = h.call_tcp("POST", "/v1/executions", R"J({"provider":"mock","eval":"(* 6 7)"})J");
+    EXPECT_EQ(run.status, 200);
+    EXPECT_EQ(body_json(run)["value"], "42");
+    // An unauthenticated execution does not run.
+    EXPECT_EQ(h.call_tcp("POST", "/v1/executions", R"({"provider":"mock","eval":"1"})", "").status, 401);
+    EXPECT_EQ(h.metric("microvmd_executions_total{provider=\"mock\",status=\"ok\"}"), 1);
+    // Liveness is open (load balancers probe it).
+    EXPECT_EQ(h.call_tcp("GET", "/healthz", "", "").status, 200);
+}
+
+TEST(HttpApi, OversizeBodiesAre413AndTheServerKeepsServing) {
+    Harness h([](microvm::service::ServiceOptions& o) { o.max_request_bytes = 4096; });
+    auto r = h.call("POST", "/v1/executions", std::string(10000, ' '));
+    EXPECT_EQ(r.status, 413);
+    EXPECT_EQ(body_json(r)["error"]["code"], "too_large");
+    // A huge announced length is refused before any of it is read.
+    int fd = connect_unix(h.socket_path);
+    send_all(fd, "POST /v1/executions HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n");
+    EXPECT_EQ(read_reply(fd, 5s).status, 413);
+    ::close(fd);
+    // Without a length (chunked), measured once read.
+    fd = connect_unix(h.socket_path);
+    std::string chunk(8000, ' ');
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx", chunk.size());
+    send_all(fd, "POST /v1/executions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                     std::string(size) + "\r\n" + chunk + "\r\n0\r\n\r\n");
+    EXPECT_EQ(read_reply(fd, 5s).status, 413);
+    ::close(fd);
+    EXPECT_EQ(h.call("GET", "/healthz").status, 200);
+}
+
+TEST(HttpApi, SlowHeadersAreCutAtTheRequestTimeout) {
+    microvm::service::FrontendOptions f;
+    f.request_timeout = 1000ms;
+    f.max_connections = 4;
+    Harness h(nullptr, f);
+    // Four slowloris clients, each dripping a header forever.
+    std::vector<int> slow;
+    for (int i = 0; i < 4; ++i) {
+        slow.push_back(connect_unix(h.socket_path));
+        send_all(slow.back(), "GET /healthz HTTP/1.1\r\nX-Slow: ");
+    }
+    auto start = std::chrono::steady_clock::now();
+    for (int k = 0; k < 3; ++k) {
+        std::this_thread::sleep_for(300ms);
+        for (int fd : slow) send_all(fd, "a");
+    }
+    // Each was dropped at its deadline despite dripping (a 400 at most, never served).
+    for (int fd : slow) {
+        auto r = read_reply(fd, 10s);
+        EXPECT_TRUE(r.status == 0 || r.status == 400) << r.status;
+        ::close(fd);
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 8s);
+    // And the slots they held are free again.
+    EXPECT_EQ(h.call("GET", "/healthz").status, 200);
+}
+
+TEST(HttpApi, OverTheConnectionLimitIs503) {
+    microvm::service::FrontendOptions f;
+    f.max_connections = 2;
+    f.request_timeout = 5000ms;
+    Harness h(nullptr, f);
+    int a = connect_unix(h.socket_path), b = connect_unix(h.socket_path);
+    std::this_thread::sleep_for(200ms);
+    auto r = h.call("GET", "/healthz");
+    EXPECT_EQ(r.status, 503);
+    EXPECT_EQ(r.headers["retry-after"], "1");
+    ::close(a);
+    ::close(b);
+    std::this_thread::sleep_for(300ms);
+    EXPECT_EQ(h.call("GET", "/healthz").status, 200);
+}
+
+TEST(HttpApi, OverTheConcurrencyLimitIs429WithRetryAfter) {
+    Harness h([](microvm::service::ServiceOptions& o) { o.admission = {1, 0}; });
+    std::thread busy([&] {
+        h.call_json("POST", "/v1/executions", {{"provider", "mock"}, {"eval", "(loop [] (recur))"}, {"timeout", "2s"}});
+    });
+    for (int i = 0; i < 100 && h.metric("microvmd_active_executions{provider=\"mock\"}") != 1; ++i)
+        std::this_thread::sleep_for(20ms);
+    auto r = h.call_json("POST", "/v1/executions", {{"provider", "mock"}, {"eval", "1"}});
+    EXPECT_EQ(r.status, 429) << r.body;
+    EXPECT_EQ(r.headers["retry-after"], "1");
+    EXPECT_EQ(body_json(r)["error"]["code"], "busy");
+    busy.join();
+    EXPECT_EQ(h.call_json("POST", "/v1/executions", {{"provider", "mock"}, {"eval", "1"}}).status, 200);
+}
+
+TEST(HttpApi, StreamingDeliversOutputAsItHappensThenTheResult) {
+    REQUIRE_PROCESS();
+    Harness h;
+    int fd = connect_unix(h.socket_path);
+    json body = {{"provider", "process"}, {"stream", true}, {"fs_policy", "ro"},
+                 {"run", {"/bin/sh", "-c", "echo first; sleep 1; echo second >&2; sleep 0.2; echo third"}}};
+    send_all(fd, request_text("POST", "/v1/executions", body.dump()));
+    std::vector<std::pair<json, std::chrono::steady_clock::time_point>> events;
+    std::string pending;
+    auto r = read_reply(fd, 30s, [&](const std::string& piece) {
+        pending += piece;
+        size_t nl;
+        while ((nl = pending.find('\n')) != std::string::npos) {
+            events.emplace_back(json::parse(pending.substr(0, nl)), std::chrono::steady_clock::now());
+            pending.erase(0, nl + 1);
+        }
+    });
+    ::close(fd);
+    ASSERT_EQ(r.status, 200);
+    EXPECT_EQ(r.headers["content-type"], "application/x-ndjson");
+    ASSERT_GE(events.size(), 4u) << r.body;
+    EXPECT_EQ(events[0].first["event"], "stdout");
+    EXPECT_EQ(events[0].first["data"], "first\n");
+    EXPECT_EQ(events[1].first["event"], "stderr");
+    EXPECT_EQ(events[1].first["data"], "second\n");
+    EXPECT_EQ(events[2].first["data"], "third\n");
+    EXPECT_EQ(events.back().first["event"], "result");
+    EXPECT_EQ(events.back().first["result"]["stdout"], "first\nthird\n");
+    // The first line came while the program still ran, not with the result.
+    EXPECT_GT(events.back().second - events[0].second, 700ms);
+}
+
+TEST(HttpApi, AClientThatDisconnectsCancelsItsExecution) {
+    REQUIRE_PROCESS();
+    Harness h;
+    for (bool stream : {true, false}) {
+        int fd = connect_unix(h.socket_path);
+        json body = {{"provider", "process"}, {"stream", stream}, {"fs_policy", "ro"}, {"run", {"/bin/sh", "-c", "echo started; sleep 60"}}};
+        send_all(fd, request_text("POST", "/v1/executions", body.dump()));
+        if (stream) {
+            Reader in(fd, 30s);
+            std::string line;
+            while (in.line(line) && line.find("started") == std::string::npos) {
+            }
+        } else {
+            for (int i = 0; i < 200 && h.metric("microvmd_active_executions{provider=\"process\"}") != 1; ++i)
+                std::this_thread::sleep_for(20ms);
+        }
+        auto gone_at = std::chrono::steady_clock::now();
+        ::close(fd);
+        for (int i = 0; i < 300 && h.metric("microvmd_active_executions{provider=\"process\"}") != 0; ++i)
+            std::this_thread::sleep_for(20ms);
+        EXPECT_EQ(h.metric("microvmd_active_executions{provider=\"process\"}"), 0) << "stream=" << stream;
+        EXPECT_LT(std::chrono::steady_clock::now() - gone_at, 10s);
+    }
+    EXPECT_EQ(h.metric("microvmd_executions_total{provider=\"process\",status=\"killed\"}"), 2);
+}
+
+TEST(HttpApi, KeepAliveServesSeveralRequestsOnOneConnection) {
+    Harness h;
+    int fd = connect_unix(h.socket_path);
+    for (int i = 0; i < 3; ++i) {
+        std::string req = "POST /v1/executions HTTP/1.1\r\nHost: x\r\nContent-Length: 33\r\n\r\n"
+                          "{\"provider\":\"mock\",\"eval\":\"(+ 1 1)\"}";
+        req.replace(req.find("33"), 2, std::to_string(std::string("{\"provider\":\"mock\",\"eval\":\"(+ 1 1)\"}").size()));
+        send_all(fd, req);
+        auto r = read_reply(fd, 10s);
+        ASSERT_EQ(r.status, 200) << i;
+        EXPECT_EQ(body_json(r)["value"], "2");
+    }
+    ::close(fd);
+}
+
+TEST(HttpApi, PooledExecutionsAreHitsAndShareNothing) {
+    Harness h([](microvm::service::ServiceOptions& o) {
+        o.settings.service = {{"pools", {{"mock", {{"size", 1}}}}}};
+    });
+    ASSERT_TRUE(h.service->pools()->wait_full(30s));
+    auto first = h.call_json("POST", "/v1/executions", {{"provider", "mock"}, {"eval", "(def leaked 42) leaked"}});
+    EXPECT_EQ(body_json(first)["value"], "42") << first.body;
+    ASSERT_TRUE(h.service->pools()->wait_full(30s));
+    auto second = h.call_json("POST", "/v1/executions", {{"provider", "mock"}, {"eval", "leaked"}});
+    EXPECT_NE(body_json(second)["status"], "ok") << second.body;  // nothing of the first is visible
+    EXPECT_EQ(h.metric("microvmd_pool_hits_total{pool=\"mock\"}"), 2);
+    EXPECT_EQ(h.metric("microvmd_pool_target{pool=\"mock\"}"), 1);
+}

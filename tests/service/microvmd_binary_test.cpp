@@ -1,0 +1,154 @@
+// The microvmd binary: its listeners' rules, SIGTERM, and a daemon killed with -9 mid-execution
+// (the client gets an error, not a hang; a restart sweeps what it left).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <fstream>
+#include <thread>
+
+#include "harness.hpp"
+#include "support/expectations.hpp"
+
+using namespace svctest;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Daemon {
+    pid_t pid = -1;
+    int out = -1;
+    std::string output;
+    Daemon(std::vector<std::string> args) {
+        int p[2];
+        if (::pipe2(p, O_CLOEXEC) != 0) return;
+        pid = ::fork();
+        if (pid == 0) {
+            ::dup2(p[1], 1);
+            ::dup2(p[1], 2);
+            std::vector<char*> argv{const_cast<char*>(MICROVMD_BINARY)};
+            for (auto& a : args) argv.push_back(a.data());
+            argv.push_back(nullptr);
+            ::execv(MICROVMD_BINARY, argv.data());
+            ::_exit(127);
+        }
+        ::close(p[1]);
+        out = p[0];
+    }
+    // Reads output until `what` appears (or the daemon exits / 20 s pass).
+    bool wait_for(const std::string& what) {
+        auto deadline = std::chrono::steady_clock::now() + 20s;
+        while (output.find(what) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+            pollfd p{out, POLLIN, 0};
+            if (::poll(&p, 1, 200) <= 0) continue;
+            char buf[4096];
+            ssize_t n = ::read(out, buf, sizeof buf);
+            if (n <= 0) break;
+            output.append(buf, static_cast<size_t>(n));
+        }
+        return output.find(what) != std::string::npos;
+    }
+    int wait_exit() {
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        pid = -1;
+        return status;
+    }
+    ~Daemon() {
+        if (pid > 0) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, nullptr, 0);
+        }
+        if (out >= 0) ::close(out);
+    }
+};
+
+}  // namespace
+
+TEST(Microvmd, ServesOnAPrivateUnixSocketAndStopsOnSigterm) {
+    std::string dir = make_temp_dir();
+    Daemon d({"--listen", "unix:" + dir + "/d.sock", "--state-dir", dir + "/state", "--grace", "1s"});
+    ASSERT_TRUE(d.wait_for("listening on unix:")) << d.output;
+    struct stat st {};
+    ASSERT_EQ(::stat((dir + "/d.sock").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    auto r = call_fd(connect_unix(dir + "/d.sock"), "POST", "/v1/executions", R"J({"provider":"mock","eval":"(+ 40 2)"})J");
+    EXPECT_EQ(body_json(r)["value"], "42");
+    ::kill(d.pid, SIGTERM);
+    int status = d.wait_exit();
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << d.output;
+    EXPECT_FALSE(std::filesystem::exists(dir + "/d.sock"));  // removed on the way out
+    microvm::service::remove_tree(dir);
+}
+
+TEST(Microvmd, RefusesUnsafeListeners) {
+    std::string dir = make_temp_dir();
+    ::mkdir((dir + "/open").c_str(), 0777);
+    ::chmod((dir + "/open").c_str(), 0777);
+    {
+        Daemon d({"--listen", "unix:" + dir + "/open/d.sock", "--state-dir", dir + "/state"});
+        EXPECT_NE(d.wait_exit(), 0);
+        d.wait_for("others");
+        EXPECT_NE(d.output.find("can be written by others"), std::string::npos) << d.output;
+    }
+    {
+        Daemon d({"--listen", "tcp:127.0.0.1:0", "--state-dir", dir + "/state"});
+        EXPECT_NE(d.wait_exit(), 0);
+        d.wait_for("token");
+        EXPECT_NE(d.output.find("--token-file"), std::string::npos) << d.output;
+    }
+    {
+        std::ofstream(dir + "/audit") << "";
+        ::chmod((dir + "/audit").c_str(), 0666);
+        Daemon d({"--listen", "unix:" + dir + "/d.sock", "--state-dir", dir + "/state", "--audit-log", dir + "/audit"});
+        EXPECT_NE(d.wait_exit(), 0);
+        d.wait_for("audit");
+        EXPECT_NE(d.output.find("writable by group or others"), std::string::npos) << d.output;
+    }
+    microvm::service::remove_tree(dir);
+}
+
+TEST(Microvmd, KilledMidExecutionThenRestartedLeavesNothing) {
+    MICROVM_REQUIRE("process", provider_available("process"), "the process provider is unavailable here");
+    std::string dir = make_temp_dir();
+    const std::string sock = dir + "/d.sock";
+    std::vector<std::string> args = {"--listen", "unix:" + sock, "--state-dir", dir + "/state"};
+    auto d = std::make_unique<Daemon>(args);
+    ASSERT_TRUE(d->wait_for("listening on")) << d->output;
+    // A session with a file, and an execution running when the daemon dies.
+    auto s = call_fd(connect_unix(sock), "POST", "/v1/sandboxes", R"({"provider":"mock"})");
+    ASSERT_EQ(s.status, 201);
+    std::string id = body_json(s)["id"];
+    call_fd(connect_unix(sock), "PUT", "/v1/sandboxes/" + id + "/files/f", "x");
+    int fd = connect_unix(sock);
+    send_all(fd, request_text("POST", "/v1/executions",
+                              R"({"provider":"process","stream":true,"fs_policy":"ro","run":["/bin/sh","-c","echo up; sleep 300"]})"));
+    Reader in(fd, 30s);
+    std::string line;
+    while (in.line(line) && line.find("up") == std::string::npos) {
+    }
+    ::kill(d->pid, SIGKILL);
+    d->wait_exit();
+    // The client sees the connection end (an error), not a hang.
+    auto start = std::chrono::steady_clock::now();
+    auto rest = read_reply(fd, 10s);
+    EXPECT_EQ(rest.status, 0);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+    ::close(fd);
+    // The sandboxed program does not outlive its supervisor.
+    bool sleeping = true;
+    for (int i = 0; i < 100 && sleeping; ++i) {
+        sleeping = std::system("pgrep -f '^sleep 300$' > /dev/null") == 0;
+        if (sleeping) std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_FALSE(sleeping);
+    // The restart replaces the stale socket and sweeps the dead daemon's sessions.
+    d = std::make_unique<Daemon>(args);
+    ASSERT_TRUE(d->wait_for("listening on")) << d->output;
+    EXPECT_FALSE(std::filesystem::exists(dir + "/state/sandboxes/" + id));
+    EXPECT_EQ(call_fd(connect_unix(sock), "GET", "/healthz").status, 200);
+    ::kill(d->pid, SIGTERM);
+    d->wait_exit();
+    microvm::service::remove_tree(dir);
+}

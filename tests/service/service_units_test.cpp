@@ -1,0 +1,293 @@
+// The service's parts without sockets: admission, metrics, audit log, confined files, stream
+// events, tokens, OpenAPI against the routes.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <future>
+#include <thread>
+
+#include "harness.hpp"
+#include "service/admission.hpp"
+#include "service/audit_log.hpp"
+#include "service/confined_files.hpp"
+#include "service/metrics.hpp"
+#include "service/openapi.hpp"
+#include "service/stream_events.hpp"
+#include "service/tokens.hpp"
+#include "service/warm_pools.hpp"
+
+using namespace microvm;
+using namespace microvm::service;
+
+TEST(Admission, LimitsRunningAndQueuedThenRefuses) {
+    Admission a({1, 1});
+    CancelSource never;
+    auto first = a.enter("p", never.token());
+    ASSERT_TRUE(std::holds_alternative<Admission::Ticket>(first));
+    // The second waits in the queue; the third finds the queue full.
+    auto second = std::async(std::launch::async, [&] { return a.enter("p", never.token()).index(); });
+    for (int i = 0; i < 200 && a.load()["p"].waiting == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    auto third = a.enter("p", never.token());
+    ASSERT_TRUE(std::holds_alternative<Admission::Refusal>(third));
+    EXPECT_EQ(std::get<Admission::Refusal>(third), Admission::Refusal::Busy);
+    // Another provider has its own slots.
+    EXPECT_TRUE(std::holds_alternative<Admission::Ticket>(a.enter("q", never.token())));
+    { auto drop = std::move(std::get<Admission::Ticket>(first)); }
+    EXPECT_EQ(second.get(), 0u);  // got a ticket once the first left
+}
+
+TEST(Admission, AQueuedClientThatLeavesIsRemoved) {
+    Admission a({1, 4});
+    CancelSource never, gone;
+    auto first = a.enter("p", never.token());
+    auto waiting = std::async(std::launch::async, [&] { return a.enter("p", gone.token()); });
+    for (int i = 0; i < 200 && a.load()["p"].waiting == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    gone.cancel();
+    auto r = waiting.get();
+    ASSERT_TRUE(std::holds_alternative<Admission::Refusal>(r));
+    EXPECT_EQ(std::get<Admission::Refusal>(r), Admission::Refusal::Cancelled);
+    EXPECT_EQ(a.load()["p"].waiting, 0u);
+}
+
+TEST(Metrics, PrometheusText) {
+    Metrics m;
+    m.execution_finished("mock", "ok", std::chrono::milliseconds(3));
+    m.execution_finished("mock", "timeout", std::chrono::seconds(2));
+    Metrics::Gauges g;
+    g.running_and_queued["mock"] = {1, 2};
+    g.pools["wasm/default"] = {2, 4, 7, 1};
+    std::string t = m.render(g);
+    EXPECT_NE(t.find("microvmd_executions_total{provider=\"mock\",status=\"ok\"} 1\n"), std::string::npos);
+    EXPECT_NE(t.find("microvmd_execution_duration_seconds_bucket{provider=\"mock\",le=\"0.005\"} 1\n"), std::string::npos);
+    EXPECT_NE(t.find("microvmd_execution_duration_seconds_bucket{provider=\"mock\",le=\"+Inf\"} 2\n"), std::string::npos);
+    EXPECT_NE(t.find("microvmd_execution_duration_seconds_count{provider=\"mock\"} 2\n"), std::string::npos);
+    EXPECT_NE(t.find("microvmd_active_executions{provider=\"mock\"} 1\n"), std::string::npos);
+    EXPECT_NE(t.find("microvmd_queued_executions{provider=\"mock\"} 2\n"), std::string::npos);
+    EXPECT_NE(t.find("microvmd_pool_hits_total{pool=\"wasm/default\"} 7\n"), std::string::npos);
+}
+
+class AuditLogTest : public ::testing::Test {
+  protected:
+    void SetUp() override { dir_ = svctest::make_temp_dir(); }
+    void TearDown() override { remove_tree(dir_); }
+    std::string dir_;
+};
+
+TEST_F(AuditLogTest, CreatedPrivateAndAppendsOneLinePerRecord) {
+    const std::string path = dir_ + "/audit.jsonl";
+    {
+        std::ofstream(path) << "{\"earlier\":true}\n";
+        ::chmod(path.c_str(), 0600);
+    }
+    auto log = AuditLog::open(path, AuditSync::EveryRecord);
+    ASSERT_TRUE(log) << log.error().message;
+    (*log)->write({{"event", "execution"}, {"stdout", std::string("\xff\xfe bad utf8")}});
+    (*log)->write({{"event", "session_create"}});
+    std::ifstream in(path);
+    std::string l1, l2, l3;
+    std::getline(in, l1);
+    std::getline(in, l2);
+    std::getline(in, l3);
+    EXPECT_EQ(l1, "{\"earlier\":true}");  // appended, never truncated
+    auto r = nlohmann::json::parse(l2);
+    EXPECT_EQ(r["event"], "execution");
+    EXPECT_TRUE(r.contains("time"));
+    EXPECT_EQ(nlohmann::json::parse(l3)["event"], "session_create");
+    const std::string fresh = dir_ + "/new.jsonl";
+    ASSERT_TRUE(AuditLog::open(fresh, AuditSync::Never));
+    struct stat st {};
+    ASSERT_EQ(::stat(fresh.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST_F(AuditLogTest, RefusesSymlinksAndFilesOthersCanWrite) {
+    const std::string target = dir_ + "/target";
+    std::ofstream(target) << "";
+    ::chmod(target.c_str(), 0600);
+    const std::string link = dir_ + "/link";
+    ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0);
+    auto l = AuditLog::open(link, AuditSync::Never);
+    ASSERT_FALSE(l);
+    EXPECT_NE(l.error().message.find("symbolic link"), std::string::npos);
+    ::chmod(target.c_str(), 0622);
+    auto w = AuditLog::open(target, AuditSync::Never);
+    ASSERT_FALSE(w);
+    EXPECT_NE(w.error().message.find("writable by group or others"), std::string::npos);
+    ASSERT_EQ(::mkfifo((dir_ + "/fifo").c_str(), 0600), 0);
+    int keep = ::open((dir_ + "/fifo").c_str(), O_RDONLY | O_NONBLOCK);  // so opening for write does not block
+    auto f = AuditLog::open(dir_ + "/fifo", AuditSync::Never);
+    ::close(keep);
+    ASSERT_FALSE(f);
+    EXPECT_FALSE(AuditLog::open(dir_ + "/missing-dir/log", AuditSync::Never));
+}
+
+class ConfinedFiles : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        dir_ = svctest::make_temp_dir();
+        ::mkdir((dir_ + "/work").c_str(), 0700);
+        std::ofstream(dir_ + "/secret") << "outside";
+        fd_ = ::open((dir_ + "/work").c_str(), O_PATH | O_DIRECTORY);
+    }
+    void TearDown() override {
+        ::close(fd_);
+        remove_tree(dir_);
+    }
+    std::string dir_;
+    int fd_ = -1;
+};
+
+TEST_F(ConfinedFiles, WritesAndReadsInside) {
+    ASSERT_TRUE(write_beneath(fd_, "a/b/c.txt", "hello"));
+    auto r = read_beneath(fd_, "a/b/c.txt", 100);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(*r, "hello");
+    ASSERT_TRUE(write_beneath(fd_, "a/b/c.txt", "hi"));  // replaced, not appended
+    EXPECT_EQ(*read_beneath(fd_, "a/b/c.txt", 100), "hi");
+    EXPECT_EQ(read_beneath(fd_, "a/b/c.txt", 1).error().http_status, 413);
+    EXPECT_EQ(read_beneath(fd_, "nope", 100).error().http_status, 404);
+}
+
+TEST_F(ConfinedFiles, TraversalAndAbsolutePathsAreRefused) {
+    for (const std::string p : {"../secret", "a/../../secret", "/etc/passwd", "..", "./x", "a//b", ""}) {
+        auto r = read_beneath(fd_, p, 100);
+        ASSERT_FALSE(r) << p;
+        EXPECT_TRUE(r.error().http_status == 403 || r.error().http_status == 400) << p;
+        EXPECT_FALSE(write_beneath(fd_, p, "x")) << p;
+    }
+    EXPECT_EQ(std::ifstream(dir_ + "/secret").rdbuf()->sgetc(), 'o');
+}
+
+TEST_F(ConfinedFiles, PlantedSymlinksAreNotFollowed) {
+    // What a program in the sandbox could leave: links to the outside, as file and as directory.
+    ASSERT_EQ(::symlink((dir_ + "/secret").c_str(), (dir_ + "/work/link").c_str()), 0);
+    ASSERT_EQ(::symlink(dir_.c_str(), (dir_ + "/work/dirlink").c_str()), 0);
+    ASSERT_EQ(::symlink("../secret", (dir_ + "/work/rel").c_str()), 0);
+    for (const std::string p : {"link", "dirlink/secret", "rel"}) {
+        auto r = read_beneath(fd_, p, 100);
+        ASSERT_FALSE(r) << p;
+        EXPECT_EQ(r.error().http_status, 403) << p << ": " << r.error().message;
+        EXPECT_FALSE(write_beneath(fd_, p, "overwritten")) << p;
+    }
+    EXPECT_FALSE(write_beneath(fd_, "dirlink/new", "x"));
+    std::string outside;
+    std::getline(std::ifstream(dir_ + "/secret"), outside);
+    EXPECT_EQ(outside, "outside");
+    EXPECT_FALSE(std::filesystem::exists(dir_ + "/new"));
+}
+
+TEST_F(ConfinedFiles, FifosAndDirectoriesAreNotRegularFiles) {
+    ASSERT_EQ(::mkfifo((dir_ + "/work/fifo").c_str(), 0600), 0);
+    auto r = read_beneath(fd_, "fifo", 100);  // must not block
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().http_status, 403);
+    ::mkdir((dir_ + "/work/d").c_str(), 0700);
+    EXPECT_FALSE(read_beneath(fd_, "d", 100));
+}
+
+TEST_F(ConfinedFiles, RemoveTreeDoesNotFollowLinksAndHandlesDeepTrees) {
+    ASSERT_EQ(::symlink(dir_.c_str(), (dir_ + "/work/up").c_str()), 0);
+    std::string deep = dir_ + "/work";
+    for (int i = 0; i < 300; ++i) {
+        deep += "/d";
+        ASSERT_EQ(::mkdir(deep.c_str(), 0700), 0);
+    }
+    std::ofstream(deep + "/f") << "x";
+    ::chmod((dir_ + "/work/d").c_str(), 0);  // a locked directory planted by the program
+    remove_tree(dir_ + "/work");
+    EXPECT_FALSE(std::filesystem::exists(dir_ + "/work"));
+    EXPECT_TRUE(std::filesystem::exists(dir_ + "/secret"));
+}
+
+TEST(StreamEvents, SplitMultibyteCharactersAreJoined) {
+    EventWriter w;
+    const std::string e = "\xc3\xa9";  // é
+    auto a = w.output(OutputStream::Stdout, "a\xc3");
+    ASSERT_EQ(a.size(), 1u);
+    EXPECT_EQ(nlohmann::json::parse(a[0])["data"], "a");
+    auto b = w.output(OutputStream::Stdout, "\xa9z");
+    EXPECT_EQ(nlohmann::json::parse(b[0])["data"], e + "z");
+    EXPECT_TRUE(w.output(OutputStream::Stderr, "\xe2\x82").empty());
+    auto f = w.flush();
+    ASSERT_EQ(f.size(), 1u);
+    EXPECT_EQ(nlohmann::json::parse(f[0])["event"], "stderr");
+}
+
+TEST(Tokens, ConstantTimeCheckGivesTheId) {
+    auto t = TokenSet::of({{"ci", "aaaaaaaaaaaaaaaaaaaa"}, {"ops", "bbbbbbbbbbbbbbbbbbbb"}});
+    EXPECT_EQ(t.check("Bearer bbbbbbbbbbbbbbbbbbbb"), "ops");
+    EXPECT_FALSE(t.check("Bearer bbbbbbbbbbbbbbbbbbb"));
+    EXPECT_FALSE(t.check("bbbbbbbbbbbbbbbbbbbb"));
+    EXPECT_FALSE(t.check(""));
+}
+
+TEST(Tokens, TokenFileMustBePrivate) {
+    std::string dir = svctest::make_temp_dir();
+    const std::string path = dir + "/tokens";
+    std::ofstream(path) << "ci:short\n";
+    ::chmod(path.c_str(), 0600);
+    // /tmp is not a trusted place for it (others can write there), whatever the file's mode.
+    EXPECT_FALSE(TokenSet::load(path));
+    remove_tree(dir);
+}
+
+TEST(OpenApi, DescribesExactlyTheRegisteredRoutes) {
+    svctest::Harness h;
+    std::set<std::pair<std::string, std::string>> documented;
+    auto doc = openapi_document();
+    EXPECT_EQ(doc["openapi"].get<std::string>().substr(0, 2), "3.");
+    for (const auto& [path, ops] : doc["paths"].items())
+        for (const auto& [method, op] : ops.items()) {
+            std::string m = method;
+            std::transform(m.begin(), m.end(), m.begin(), ::toupper);
+            documented.emplace(m, path);
+            EXPECT_TRUE(op.contains("responses")) << method << " " << path;
+        }
+    EXPECT_EQ(documented, h.frontend->routes());
+    // And it is what the endpoint serves.
+    auto r = h.call("GET", "/v1/openapi.json");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(svctest::body_json(r), nlohmann::json(doc));
+}
+
+TEST(WarmPools, SettingsAreCheckedByKey) {
+    Settings s;
+    s.service = {{"pools", {{"mock", {{"size", 2}, {"warmup_eval", "(+ 1 1)"}}}}}};
+    auto ok = read_pool_configs(s);
+    ASSERT_TRUE(ok) << ok.error().message;
+    EXPECT_EQ(ok->at("mock").size, 2u);
+    s.service = {{"pools", {{"mock", {{"sizes", 2}}}}}};
+    EXPECT_NE(read_pool_configs(s).error().message.find("service.pools.mock.sizes"), std::string::npos);
+    s.service = {{"pools", {{"mock", {{"size", -1}}}}}};
+    EXPECT_FALSE(read_pool_configs(s));
+    s.service = {{"pool", 1}};
+    EXPECT_FALSE(read_pool_configs(s));
+}
+
+TEST(WarmPools, EachInstanceServesOneExecutionAndIsReplaced) {
+    WarmPools pools(Settings{}, {{"mock", {2, "(+ 1 1)"}}});
+    ASSERT_TRUE(pools.wait_full(std::chrono::seconds(30)));
+    auto a = pools.claim("mock");
+    auto b = pools.claim("mock");
+    ASSERT_TRUE(a && b);
+    EXPECT_NE(a->provider, b->provider);  // never one instance twice
+    EXPECT_TRUE(a->provider->initialized());
+    EXPECT_FALSE(pools.claim("mock"));    // empty: a miss
+    EXPECT_FALSE(pools.claim("process")); // no pool: nothing
+    Provider* retired = a->provider;
+    pools.retire(std::move(*a));
+    pools.retire(std::move(*b));
+    ASSERT_TRUE(pools.wait_full(std::chrono::seconds(30)));
+    auto c = pools.claim("mock");
+    ASSERT_TRUE(c);
+    EXPECT_GE(pools.created("mock"), 3u);
+    (void)retired;
+    auto f = pools.figures().at("mock");
+    EXPECT_EQ(f.hits, 3u);
+    EXPECT_EQ(f.misses, 1u);
+    EXPECT_EQ(f.target, 2u);
+    pools.retire(std::move(*c));
+}

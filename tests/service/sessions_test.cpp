@@ -1,0 +1,164 @@
+// Sessions: a work directory that persists between execs, files up and down confined to it
+// (traversal, absolute paths and symlinks planted by the program refused), deletion and expiry
+// removing everything.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "harness.hpp"
+#include "support/expectations.hpp"
+
+using namespace svctest;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+#define REQUIRE_PROCESS() \
+    MICROVM_REQUIRE("process", provider_available("process"), "the process provider is unavailable here")
+
+namespace {
+
+std::string create(const Harness& h, const json& body) {
+    auto r = h.call_json("POST", "/v1/sandboxes", body);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return body_json(r).value("id", "");
+}
+
+json exec(const Harness& h, const std::string& id, const std::vector<std::string>& argv) {
+    auto r = h.call_json("POST", "/v1/sandboxes/" + id + "/exec", {{"run", argv}});
+    EXPECT_EQ(r.status, 200) << r.body;
+    return body_json(r);
+}
+
+}  // namespace
+
+TEST(Sessions, FilesPersistBetweenExecsInTheWorkDirectory) {
+    REQUIRE_PROCESS();
+    Harness h;
+    std::string id = create(h, {{"provider", "process"}, {"timeout", "20s"}});
+    ASSERT_EQ(id.substr(0, 4), "sbx-");
+    auto put = h.call("PUT", "/v1/sandboxes/" + id + "/files/in/data.txt", "uploaded\n");
+    ASSERT_EQ(put.status, 200) << put.body;
+    auto cat = exec(h, id, {"/bin/sh", "-c", "cat \"$MICROVM_SANDBOX_DIR/in/data.txt\"; echo made > \"$MICROVM_SANDBOX_DIR/out.txt\""});
+    EXPECT_EQ(cat["stdout"], "uploaded\n") << cat.dump();
+    auto second = exec(h, id, {"/bin/sh", "-c", "cat \"$MICROVM_SANDBOX_DIR/out.txt\""});
+    EXPECT_EQ(second["stdout"], "made\n") << second.dump();
+    auto get = h.call("GET", "/v1/sandboxes/" + id + "/files/out.txt");
+    EXPECT_EQ(get.status, 200);
+    EXPECT_EQ(get.body, "made\n");
+    // Nothing outside the work directory is writable from inside.
+    // (The sandbox's own root may take the write; the host's directory must not.)
+    exec(h, id, {"/bin/sh", "-c", "echo x > \"$MICROVM_SANDBOX_DIR/../escape\""});
+    EXPECT_FALSE(std::filesystem::exists(h.dir + "/state/sandboxes/escape"));
+    EXPECT_EQ(h.call("DELETE", "/v1/sandboxes/" + id).status, 200);
+    EXPECT_EQ(h.call("GET", "/v1/sandboxes/" + id + "/files/out.txt").status, 404);
+    EXPECT_EQ(h.call("DELETE", "/v1/sandboxes/" + id).status, 404);
+    EXPECT_TRUE(std::filesystem::is_empty(h.dir + "/state/sandboxes"));
+}
+
+TEST(Sessions, PathsOutsideTheWorkDirectoryAreRefused) {
+    REQUIRE_PROCESS();
+    Harness h;
+    std::string id = create(h, {{"provider", "process"}});
+    std::ofstream(h.dir + "/state/outside.txt") << "secret";
+    for (const std::string p : {"../outside.txt", "../../state/outside.txt", "a/../../outside.txt",
+                                "%2e%2e/outside.txt", "/etc/passwd", "%2Fetc%2Fpasswd"}) {
+        auto g = h.call("GET", "/v1/sandboxes/" + id + "/files/" + p);
+        EXPECT_TRUE(g.status == 403 || g.status == 400 || g.status == 404) << p << " " << g.status;
+        EXPECT_EQ(g.body.find("secret"), std::string::npos);
+        auto w = h.call("PUT", "/v1/sandboxes/" + id + "/files/" + p, "pwned");
+        EXPECT_TRUE(w.status == 403 || w.status == 400 || w.status == 404) << p << " " << w.status;
+    }
+    std::string outside;
+    std::getline(std::ifstream(h.dir + "/state/outside.txt"), outside);
+    EXPECT_EQ(outside, "secret");
+    // Symlinks planted by a program inside, to a file and a directory outside.
+    auto plant = exec(h, id, {"/bin/sh", "-c",
+                              "cd \"$MICROVM_SANDBOX_DIR\" && ln -s /etc/passwd passwd && ln -s / root && "
+                              "ln -s \"" + h.dir + "/state/outside.txt\" out && echo planted"});
+    ASSERT_EQ(plant["stdout"], "planted\n") << plant.dump();
+    for (const std::string p : {"passwd", "root/etc/passwd", "out"}) {
+        auto g = h.call("GET", "/v1/sandboxes/" + id + "/files/" + p);
+        EXPECT_EQ(g.status, 403) << p << " " << g.body;
+        EXPECT_EQ(h.call("PUT", "/v1/sandboxes/" + id + "/files/" + p, "pwned").status, 403) << p;
+    }
+    EXPECT_FALSE(std::filesystem::exists("/pwned"));
+    std::getline(std::ifstream(h.dir + "/state/outside.txt"), outside);
+    EXPECT_EQ(outside, "secret");
+    // Deleting the session removes its tree without following the links.
+    EXPECT_EQ(h.call("DELETE", "/v1/sandboxes/" + id).status, 200);
+    EXPECT_TRUE(std::filesystem::exists(h.dir + "/state/outside.txt"));
+    EXPECT_TRUE(std::filesystem::exists("/etc/passwd"));
+}
+
+TEST(Sessions, ForgottenSessionsExpire) {
+    Harness h([](microvm::service::ServiceOptions& o) {
+        o.session_idle_timeout = std::chrono::seconds(1);
+        o.session_max_lifetime = std::chrono::seconds(3);
+    });
+    std::string idle = create(h, {{"provider", "mock"}});
+    std::string busy = create(h, {{"provider", "mock"}});
+    ASSERT_EQ(h.call("PUT", "/v1/sandboxes/" + idle + "/files/f", "x").status, 200);
+    // `busy` is used every 300 ms: it outlives the idle timeout but not the maximum lifetime.
+    auto start = std::chrono::steady_clock::now();
+    bool idle_gone = false;
+    while (std::chrono::steady_clock::now() - start < 2500ms) {
+        EXPECT_EQ(h.call("GET", "/v1/sandboxes/" + busy + "/files/none").status, 404);  // no such file, but alive
+        // (Looked at from outside: a request would count as use.)
+        if (!std::filesystem::exists(h.dir + "/state/sandboxes/" + idle)) idle_gone = true;
+        else std::this_thread::sleep_for(300ms);
+        if (idle_gone) break;
+    }
+    EXPECT_TRUE(idle_gone);
+    EXPECT_EQ(h.call("GET", "/v1/sandboxes/" + idle + "/files/f").status, 404);
+    EXPECT_FALSE(std::filesystem::exists(h.dir + "/state/sandboxes/" + idle));
+    std::this_thread::sleep_for(3s);
+    auto r = h.call_json("POST", "/v1/sandboxes/" + busy + "/exec", {{"eval", "1"}});
+    EXPECT_EQ(r.status, 404);
+    EXPECT_TRUE(std::filesystem::is_empty(h.dir + "/state/sandboxes"));
+    EXPECT_EQ(h.metric("microvmd_active_sandboxes"), 0);
+}
+
+TEST(Sessions, TheSessionsLimitHolds) {
+    Harness h([](microvm::service::ServiceOptions& o) { o.max_sessions = 2; });
+    create(h, {{"provider", "mock"}});
+    create(h, {{"provider", "mock"}});
+    auto r = h.call_json("POST", "/v1/sandboxes", {{"provider", "mock"}});
+    EXPECT_EQ(r.status, 429);
+    EXPECT_EQ(h.call_json("POST", "/v1/sandboxes", {{"provider", "nope"}}).status, 400);
+    EXPECT_EQ(h.call_json("POST", "/v1/sandboxes/sbx-unknown/exec", {{"eval", "1"}}).status, 404);
+}
+
+TEST(Sessions, EveryOperationIsAudited) {
+    std::string dir = make_temp_dir();
+    auto log = microvm::service::AuditLog::open(dir + "/audit.jsonl", microvm::service::AuditSync::Never);
+    ASSERT_TRUE(log);
+    {
+        Harness h(nullptr, {}, std::move(*log));
+        std::string id = create(h, {{"provider", "mock"}, {"timeout", "5s"}});
+        h.call("PUT", "/v1/sandboxes/" + id + "/files/a", "abc");
+        h.call("GET", "/v1/sandboxes/" + id + "/files/../x");
+        h.call_json("POST", "/v1/sandboxes/" + id + "/exec", {{"eval", "(+ 2 2)"}});
+        h.call_json("POST", "/v1/executions", {{"provider", "mock"}, {"eval", "(+ 1 2)"}, {"memory_limit_mb", 64}});
+        h.call("DELETE", "/v1/sandboxes/" + id);
+    }
+    std::ifstream in(dir + "/audit.jsonl");
+    std::vector<json> records;
+    for (std::string line; std::getline(in, line);) records.push_back(json::parse(line));
+    microvm::service::remove_tree(dir);
+    std::vector<std::string> events;
+    for (const auto& r : records) events.push_back(r["event"]);
+    EXPECT_EQ(events, (std::vector<std::string>{"session_create", "session_put_file", "session_get_file",
+                                                "session_exec", "execution", "session_delete"}));
+    const json& ex = records[4];
+    EXPECT_EQ(ex["client"]["transport"], "unix");
+    EXPECT_EQ(ex["client"]["uid"], ::geteuid());
+    EXPECT_EQ(ex["provider"], "mock");
+    EXPECT_EQ(ex["policy"]["memory_limit_mb"], 64);
+    EXPECT_EQ(ex["program"]["sha256"].get<std::string>().size(), 64u);
+    EXPECT_EQ(ex["status"], "ok");
+    EXPECT_TRUE(ex["resources"].contains("duration_ms"));
+    EXPECT_EQ(records[2]["outcome"], "path_refused");
+    EXPECT_EQ(records[1]["detail"]["bytes"], 3);
+}

@@ -1,0 +1,150 @@
+// microvmd: the execution service (docs/service.md). Serves the HTTP API on Unix sockets and
+// TCP listeners until SIGTERM/SIGINT, then stops accepting, lets running requests finish within
+// the grace period and cancels the rest.
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "microvm/policy.hpp"
+#include "microvm/settings.hpp"
+#include "service/http_frontend.hpp"
+
+using namespace microvm;
+using namespace microvm::service;
+
+namespace {
+
+int die(const std::string& message) {
+    std::fprintf(stderr, "microvmd: %s\n", message.c_str());
+    return 1;
+}
+
+Expected<std::chrono::milliseconds> duration_flag(const std::string& flag, const std::string& text) {
+    auto d = parse_duration(text);
+    if (!d) return fail(Failure::Kind::InvalidConfig, flag + ": " + d.error().message);
+    return *d;
+}
+
+std::string default_state_dir() {
+    if (const char* xdg = std::getenv("XDG_RUNTIME_DIR"); xdg && xdg[0] == '/') return std::string(xdg) + "/microvmd";
+    if (::geteuid() == 0) return "/run/microvmd/state";
+    return "/run/user/" + std::to_string(::geteuid()) + "/microvmd";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"microvmd: the microvm execution service (HTTP/1.1 + JSON)"};
+    std::vector<std::string> listens;
+    std::optional<std::string> token_file, tls_cert, tls_key, config_file, profile, audit_log, state_dir;
+    std::string audit_fsync = "never";
+    size_t concurrency = 4, queue = 16, max_connections = 256, max_sessions = 64;
+    size_t max_request_kib = 1024, max_file_mib = 64;
+    std::string request_timeout = "10s", session_idle = "10m", session_max = "1h", grace = "10s";
+    app.add_option("--listen", listens,
+                   "unix:PATH or tcp:HOST:PORT (repeatable; default unix:" + default_unix_socket_path() + ")")
+        ->allow_extra_args(false);
+    app.add_option("--token-file", token_file, "Bearer tokens for TCP listeners (ID:SECRET per line, mode 0600)");
+    app.add_option("--tls-cert", tls_cert, "PEM certificate chain: TCP listeners serve TLS");
+    app.add_option("--tls-key", tls_key, "PEM private key for --tls-cert");
+    app.add_option("--config", config_file, "Settings file (TOML), as for microvm");
+    app.add_option("--profile", profile, "Settings profile");
+    app.add_option("--audit-log", audit_log, "Append-only JSON Lines audit log");
+    app.add_option("--audit-fsync", audit_fsync, "never | always (fdatasync after each record)");
+    app.add_option("--state-dir", state_dir, "Directory for sessions' work directories (default " + default_state_dir() + ")");
+    app.add_option("--max-concurrency", concurrency, "Executions running at once per provider");
+    app.add_option("--max-queue", queue, "Executions waiting per provider before 429");
+    app.add_option("--max-connections", max_connections, "Open connections before 503");
+    app.add_option("--max-request-kib", max_request_kib, "Largest JSON body (KiB)");
+    app.add_option("--max-file-mib", max_file_mib, "Largest file upload/download (MiB)");
+    app.add_option("--request-timeout", request_timeout, "A whole request (headers and body) must arrive within it");
+    app.add_option("--max-sandboxes", max_sessions, "Sessions alive at once");
+    app.add_option("--sandbox-idle-timeout", session_idle, "A session unused this long ends");
+    app.add_option("--sandbox-max-lifetime", session_max, "A session ends at this age");
+    app.add_option("--grace", grace, "On SIGTERM: how long running requests may take before they are cancelled");
+    CLI11_PARSE(app, argc, argv);
+
+    // Signals are taken by sigwait below; block them before any thread starts.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);
+
+    if (tls_cert.has_value() != tls_key.has_value()) return die("--tls-cert and --tls-key go together");
+    if (audit_fsync != "never" && audit_fsync != "always") return die("--audit-fsync: expected never or always");
+    auto settings = load_settings(config_file);
+    if (!settings) return die(settings.error().message);
+    if (profile) {
+        settings = apply_profile(*settings, *profile);
+        if (!settings) return die(settings.error().message);
+    }
+    ServiceOptions opts;
+    opts.settings = *settings;
+    opts.admission = {concurrency, queue};
+    opts.max_request_bytes = max_request_kib << 10;
+    opts.max_file_bytes = max_file_mib << 20;
+    opts.state_dir = state_dir.value_or(default_state_dir());
+    opts.max_sessions = max_sessions;
+    FrontendOptions fopts;
+    fopts.max_connections = max_connections;
+    auto seconds = [](const std::string& flag, const std::string& text) -> Expected<std::chrono::seconds> {
+        RTFS_TRY(auto d, duration_flag(flag, text));
+        return std::max(std::chrono::seconds(1), std::chrono::duration_cast<std::chrono::seconds>(d));
+    };
+    auto idle = seconds("--sandbox-idle-timeout", session_idle);
+    if (!idle) return die(idle.error().message);
+    opts.session_idle_timeout = *idle;
+    auto life = seconds("--sandbox-max-lifetime", session_max);
+    if (!life) return die(life.error().message);
+    opts.session_max_lifetime = *life;
+    auto rt = duration_flag("--request-timeout", request_timeout);
+    if (!rt) return die(rt.error().message);
+    fopts.request_timeout = *rt;
+    auto grace_d = duration_flag("--grace", grace);
+    if (!grace_d) return die(grace_d.error().message);
+
+    std::unique_ptr<AuditLog> audit;
+    if (audit_log) {
+        auto a = AuditLog::open(*audit_log, audit_fsync == "always" ? AuditSync::EveryRecord : AuditSync::Never);
+        if (!a) return die(a.error().message);
+        audit = std::move(*a);
+    }
+    auto service = Service::create(std::move(opts), std::move(audit));
+    if (!service) return die(service.error().message);
+
+    std::optional<TokenSet> tokens;
+    if (token_file) {
+        auto t = TokenSet::load(*token_file);
+        if (!t) return die(t.error().message);
+        tokens = std::move(*t);
+    }
+    std::optional<TlsFiles> tls;
+    if (tls_cert) tls = TlsFiles{*tls_cert, *tls_key};
+
+    HttpFrontend frontend(**service, fopts);
+    if (listens.empty()) listens.push_back("unix:" + default_unix_socket_path());
+    for (size_t i = 0; i < listens.size(); ++i) {
+        auto spec = parse_listen(listens[i]);
+        if (!spec) return die(spec.error().message);
+        const bool tcp = spec->kind == ListenSpec::Kind::Tcp;
+        if (auto added = frontend.add_listener(*spec, tcp ? tokens : std::nullopt, tcp ? tls : std::nullopt); !added)
+            return die(added.error().message);
+        ListenSpec shown = *spec;
+        if (tcp) shown.port = frontend.port(i);
+        std::printf("microvmd: listening on %s%s\n", shown.text().c_str(), tcp && tls ? " (TLS)" : "");
+    }
+    std::fflush(stdout);
+    frontend.start();
+
+    int sig = 0;
+    sigwait(&signals, &sig);
+    std::printf("microvmd: %s, stopping\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    std::fflush(stdout);
+    frontend.stop(*grace_d);
+    return 0;
+}

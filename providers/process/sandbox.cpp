@@ -12,6 +12,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "host/boot_cache.hpp"
 #include "process/bind_trees.hpp"
 #include "process/child_plan_builder.hpp"
 #include "process/namespaces.hpp"
@@ -45,6 +46,8 @@ using host::sys_failure;
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+constexpr const char* kProbeRecord = "process-namespaces.probe";
 
 // Where the new root is attached before pivot_root, inside the sandbox's private mount
 // namespace (the host never sees it): any real directory of the host tree will do.
@@ -302,8 +305,18 @@ Availability Sandbox::probe() const {
     if (in >> max_net && max_net == 0) {
         return {false, "network namespaces are disabled (user.max_net_namespaces = 0)"};
     }
+    // A success is remembered until the next boot for this binary and id mapping
+    // (host/boot_cache.hpp): one-shot users would pay a namespace clone per execution for it. Should
+    // namespaces be disabled later in the boot, the first run fails with the clone's own error.
+    const nlohmann::json key = {{"binary", host::own_binary_identity()},
+                                {"uid", impl_->ids.outside_uid},
+                                {"gid", impl_->ids.outside_gid},
+                                {"root", impl_->ids.host_is_root}};
+    const auto dir = host::boot_cache_dir();
+    if (dir && host::read_boot_record(*dir, kProbeRecord, key)) return {true, {}};
     auto spawned = spawn_probe(sandbox_namespace_flags(false), impl_->ids);
     if (!spawned) return {false, spawned.error().message};
+    if (dir) host::write_boot_record(*dir, kProbeRecord, key, true);
     return {true, {}};
 }
 

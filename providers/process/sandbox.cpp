@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <mutex>
+#include <optional>
 
 #include "host/boot_cache.hpp"
 #include "process/bind_trees.hpp"
@@ -83,8 +85,10 @@ int reap(pid_t pid, struct rusage& usage) {
 struct Sandbox::Impl {
     SandboxSettings settings;
     std::unique_ptr<CgroupManager> cgroups;
-    SeccompFilter seccomp_full_network;  // AF_UNIX sockets allowed
-    SeccompFilter seccomp;               // every other network policy
+    SeccompFilter seccomp;  // every network policy but full
+    // AF_UNIX sockets allowed (network policy full): compiled on first use.
+    mutable std::once_flag full_network_once;
+    mutable std::optional<Expected<SeccompFilter>> seccomp_full_network;
     IdMapping ids;
     std::vector<ChildRlimit> rlimits;
     int last_capability = 40;
@@ -103,7 +107,6 @@ Expected<std::unique_ptr<Sandbox>> Sandbox::create(const SandboxSettings& settin
     impl.settings = settings;
     RTFS_TRY(impl.cgroups, detect_cgroups(settings.cgroup_parent));
     RTFS_TRY(impl.seccomp, SeccompFilter::build(/*unix_sockets=*/false));
-    RTFS_TRY(impl.seccomp_full_network, SeccompFilter::build(/*unix_sockets=*/true));
     impl.ids = IdMapping::for_this_process();
     impl.rlimits = sandbox_rlimits(settings.rlimits);
     impl.last_capability = read_last_capability();
@@ -206,8 +209,16 @@ Expected<void> Sandbox::prepare(const host::SandboxRequest& spec, ChildPlanBuild
     builder.set_rootfs(rootfs, impl.attach_dir);
     builder.set_program(spec.program, spec.argv, spec.env);
     builder.set_rlimits(impl.rlimits);
-    if (spec.seccomp_filter) {
-        builder.set_seccomp(spec.host_network ? impl.seccomp_full_network : impl.seccomp);
+    if (spec.seccomp_filter && spec.host_network) {
+        std::call_once(impl.full_network_once, [&] {
+            impl.seccomp_full_network = impl.seccomp.with_unix_sockets(/*unix_sockets=*/true);
+        });
+        if (!*impl.seccomp_full_network) {
+            return rtfs::unexpected(impl.seccomp_full_network->error());
+        }
+        builder.set_seccomp(**impl.seccomp_full_network);
+    } else if (spec.seccomp_filter) {
+        builder.set_seccomp(impl.seccomp);
     }
     ChildPlan& plan = builder.plan();
     plan.uid = impl.ids.inside_uid;

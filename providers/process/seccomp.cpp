@@ -131,6 +131,15 @@ Expected<SeccompFilter> SeccompFilter::build(bool unix_sockets) {
     return filter;
 }
 
+Expected<SeccompFilter> SeccompFilter::with_unix_sockets(bool unix_sockets) const {
+    SeccompFilter filter;
+    filter.existence_ = existence_;
+    RTFS_TRY(FilterPtr arguments, new_filter(SCMP_ACT_ALLOW));
+    RTFS_CHECK(add_argument_rules(arguments.get(), unix_sockets));
+    RTFS_TRY(filter.arguments_, export_bpf(arguments.get()));
+    return filter;
+}
+
 sock_fprog SeccompFilter::program(const std::vector<sock_filter>& code) {
     sock_fprog prog{};
     prog.len = static_cast<unsigned short>(code.size());

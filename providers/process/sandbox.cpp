@@ -106,7 +106,7 @@ Expected<std::unique_ptr<Sandbox>> Sandbox::create(const SandboxSettings& settin
     Impl& impl = *sb->impl_;
     impl.settings = settings;
     RTFS_TRY(impl.cgroups, detect_cgroups(settings.cgroup_parent));
-    RTFS_TRY(impl.seccomp, SeccompFilter::build(/*unix_sockets=*/false));
+    RTFS_TRY(impl.seccomp, SeccompFilter::build_cached(/*unix_sockets=*/false));
     impl.ids = IdMapping::for_this_process();
     impl.rlimits = sandbox_rlimits(settings.rlimits);
     impl.last_capability = read_last_capability();

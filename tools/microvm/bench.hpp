@@ -10,7 +10,8 @@ namespace microvm::cli {
 
 struct BenchOptions {
     int runs = 20;              // samples per row
-    double row_budget_s = 30;   // a row stops sampling once it has spent this long (slow peers)
+    double row_budget_s = 30;
+    double compute_ms = 100;    // CPU time of the compute job in plain RTFS / python3   // a row stops sampling once it has spent this long (slow peers)
     std::vector<std::string> providers;  // empty: every available provider
     bool peers = true;
     bool json = false;

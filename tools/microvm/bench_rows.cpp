@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 
 #include "host/paths.hpp"
@@ -62,7 +63,9 @@ std::vector<BenchRow> bench_rows(const std::vector<ProviderSummary>& providers, 
                                  const BenchWorkloads& w) {
     const std::string empty = "empty";
     const std::string add = std::string("rtfs ") + kAdd;
-    const std::string compute = "compute 100 ms";
+    char compute_label[64];
+    std::snprintf(compute_label, sizeof compute_label, "compute %g ms", w.compute_ms);
+    const std::string compute = compute_label;
     std::vector<BenchRow> rows;
     for (const ProviderSummary& p : providers) {
         if (p.runs_external) {

@@ -21,7 +21,8 @@ struct BenchWorkloads {
     std::string self;          // this microvm binary
     std::string work_dir;      // private directory for the empty wasm module
     std::string python3;       // empty when not installed
-    long compute_iterations;   // RTFS loop iterations that take about 100 ms natively
+    double compute_ms = 100;   // what the compute job costs natively
+    long compute_iterations;   // RTFS loop iterations that take about compute_ms natively
     long python_iterations;    // the same for python3
 };
 

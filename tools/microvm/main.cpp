@@ -89,6 +89,8 @@ int main(int argc, char** argv) {
     bench->add_option("-n,--runs", bench_opts.runs, "Samples per row (default 20)");
     bench->add_option("--row-budget", bench_opts.row_budget_s,
                       "Seconds a row may spend before it stops sampling (default 30)");
+    bench->add_option("--compute-ms", bench_opts.compute_ms,
+                      "CPU time of the compute job in plain RTFS and python3 (default 100)");
     bench->add_option("-p,--provider", bench_opts.providers, "Only this provider (repeatable)")
         ->allow_extra_args(false);
     bench->add_flag("!--no-peers", bench_opts.peers, "Do not measure bwrap, runsc do, srt, python3");

@@ -5,7 +5,8 @@
 namespace microvm::gvisor {
 namespace {
 
-constexpr const char* kFileName = "microvm-gvisor.probe";
+// Not the name older versions used (another record format): the two would overwrite each other.
+constexpr const char* kFileName = "microvm-gvisor.boot-record";
 
 // Everything besides the boot and the user that makes a record stale.
 std::optional<nlohmann::json> identity(const ProbeKey& key) {

@@ -17,7 +17,7 @@ mv="$build/tools/microvm/microvm"
 mkdir -p "$out"
 
 if command -v hyperfine >/dev/null; then
-  echo "== start-up (hyperfine -N, alternating)"
+  echo "== start-up (hyperfine -N)"
   hyperfine -N --warmup 20 --runs 300 --export-json "$out/startup.json" \
     "$mv --version" "/bin/true" >/dev/null
   python3 - "$out/startup.json" <<'PY'

@@ -154,6 +154,9 @@ int cmd_bench(const BenchOptions& opt) {
     BenchWorkloads w;
     w.self = self_path();
     w.compute_ms = opt.compute_ms;
+    // A compute run longer than the row budget (RTFS interpreted by the wasm engine) is stopped
+    // by its own time limit and counted as failed rather than holding the benchmark up.
+    w.run_limit = std::to_string(static_cast<long>(std::max(1.0, opt.row_budget_s))) + "s";
     char tmpl[] = "/tmp/microvm-bench-XXXXXX";
     if (!::mkdtemp(tmpl)) {
         std::perror("microvm bench: mkdtemp");
@@ -161,8 +164,12 @@ int cmd_bench(const BenchOptions& opt) {
     }
     w.work_dir = tmpl;
     std::ofstream(w.work_dir + "/empty.wat") << "(module (func (export \"_start\")))\n";
+    // The system's python3 first: a version manager's shim on PATH (pyenv's is a bash script)
+    // would time the shim.
     const char* path = std::getenv("PATH");
-    w.python3 = host::find_in_dirs("python3", host::path_dirs(path ? path : "/usr/bin:/bin"));
+    std::vector<std::string> dirs = {"/usr/bin", "/bin", "/usr/local/bin"};
+    for (const std::string& d : host::path_dirs(path ? path : "")) dirs.push_back(d);
+    w.python3 = host::find_in_dirs("python3", dirs);
     // The compute job takes ~100 ms when evaluated natively in this process (the mock provider),
     // and its python3 twin ~100 ms in plain python3.
     constexpr long kRtfsN0 = 200000, kPythonN0 = 1000000;

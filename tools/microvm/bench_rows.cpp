@@ -13,9 +13,12 @@ namespace {
 constexpr const char* kAdd = "(+ 1 2)";
 constexpr const char* kPythonAdd = "print(1 + 2)";
 
+// System directories first (see python3 in bench.cpp), then PATH.
 std::string on_path(const std::string& name) {
     const char* path = std::getenv("PATH");
-    return host::find_in_dirs(name, host::path_dirs(path ? path : "/usr/bin:/bin"));
+    std::vector<std::string> dirs = {"/usr/bin", "/bin", "/usr/local/bin"};
+    for (const std::string& d : host::path_dirs(path ? path : "")) dirs.push_back(d);
+    return host::find_in_dirs(name, dirs);
 }
 
 std::string true_binary() {
@@ -81,7 +84,7 @@ std::vector<BenchRow> bench_rows(const std::vector<ProviderSummary>& providers, 
         if (p.runs_rtfs) {
             rows.push_back({p.name, false, add, {w.self, "eval", "-p", p.name, kAdd}});
             rows.push_back({p.name, false, compute,
-                            {w.self, "eval", "-p", p.name, "--timeout", "600s",
+                            {w.self, "eval", "-p", p.name, "--timeout", w.run_limit,
                              rtfs_compute_source(w.compute_iterations)},
                             {}, 0, "RTFS loop"});
         }
@@ -90,10 +93,10 @@ std::vector<BenchRow> bench_rows(const std::vector<ProviderSummary>& providers, 
     // The peers run python3 for the expression and the compute job: they have no RTFS.
     for (const Peer& peer : installed_peers()) {
         auto inside = [&](std::vector<std::string> cmd) {
-            if (peer.name == "srt") {  // srt takes one shell command line
+            if (peer.name == "srt") {  // srt -c takes one shell command line
                 std::string line;
                 for (const auto& a : cmd) line += (line.empty() ? "" : " ") + shell_quote(a);
-                return std::vector<std::string>{peer.prefix[0], line};
+                return std::vector<std::string>{peer.prefix[0], "-c", line};
             }
             std::vector<std::string> argv = peer.prefix;
             argv.insert(argv.end(), cmd.begin(), cmd.end());

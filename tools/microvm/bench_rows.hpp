@@ -22,6 +22,7 @@ struct BenchWorkloads {
     std::string work_dir;      // private directory for the empty wasm module
     std::string python3;       // empty when not installed
     double compute_ms = 100;   // what the compute job costs natively
+    std::string run_limit;     // --timeout of a provider's compute run: the row budget
     long compute_iterations;   // RTFS loop iterations that take about compute_ms natively
     long python_iterations;    // the same for python3
 };

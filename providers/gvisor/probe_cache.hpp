@@ -2,7 +2,7 @@
 // same runsc binary: a probe costs a whole sandbox start, and one-shot users such as the CLI would
 // pay it on every execution. Any change (another runsc binary or version, a reboot, another
 // cgroup parent or requested platform) makes the record stale and the next start probes again.
-// Failed probes are never recorded.
+// Failed probes are never recorded. Stored and checked by host/boot_cache.hpp (trusted records).
 #pragma once
 
 #include <optional>

@@ -14,7 +14,10 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <mutex>
+#include <optional>
 
+#include "host/boot_cache.hpp"
 #include "process/bind_trees.hpp"
 #include "process/child_plan_builder.hpp"
 #include "process/namespaces.hpp"
@@ -50,6 +53,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+constexpr const char* kProbeRecord = "process-namespaces.probe";
+
 // Where the new root is attached before pivot_root, inside the sandbox's private mount
 // namespace (the host never sees it): any real directory of the host tree will do.
 std::string pick_attach_dir() {
@@ -84,8 +89,10 @@ int reap(pid_t pid, struct rusage& usage) {
 struct Sandbox::Impl {
     SandboxSettings settings;
     std::unique_ptr<CgroupManager> cgroups;
-    SeccompFilter seccomp_full_network;  // AF_UNIX sockets allowed
-    SeccompFilter seccomp;               // every other network policy
+    SeccompFilter seccomp;  // every network policy but full
+    // AF_UNIX sockets allowed (network policy full): compiled on first use.
+    mutable std::once_flag full_network_once;
+    mutable std::optional<Expected<SeccompFilter>> seccomp_full_network;
     IdMapping ids;
     std::vector<ChildRlimit> rlimits;
     int last_capability = 40;
@@ -103,8 +110,7 @@ Expected<std::unique_ptr<Sandbox>> Sandbox::create(const SandboxSettings& settin
     Impl& impl = *sb->impl_;
     impl.settings = settings;
     RTFS_TRY(impl.cgroups, detect_cgroups(settings.cgroup_parent));
-    RTFS_TRY(impl.seccomp, SeccompFilter::build(/*unix_sockets=*/false));
-    RTFS_TRY(impl.seccomp_full_network, SeccompFilter::build(/*unix_sockets=*/true));
+    RTFS_TRY(impl.seccomp, SeccompFilter::build_cached(/*unix_sockets=*/false));
     impl.ids = IdMapping::for_this_process();
     impl.rlimits = sandbox_rlimits(settings.rlimits);
     impl.last_capability = read_last_capability();
@@ -256,8 +262,16 @@ Expected<void> Sandbox::prepare(const host::SandboxRequest& spec, ChildPlanBuild
     builder.set_rootfs(rootfs, impl.attach_dir);
     builder.set_program(spec.program, spec.argv, spec.env);
     builder.set_rlimits(impl.rlimits);
-    if (spec.seccomp_filter) {
-        builder.set_seccomp(spec.host_network ? impl.seccomp_full_network : impl.seccomp);
+    if (spec.seccomp_filter && spec.host_network) {
+        std::call_once(impl.full_network_once, [&] {
+            impl.seccomp_full_network = impl.seccomp.with_unix_sockets(/*unix_sockets=*/true);
+        });
+        if (!*impl.seccomp_full_network) {
+            return rtfs::unexpected(impl.seccomp_full_network->error());
+        }
+        builder.set_seccomp(**impl.seccomp_full_network);
+    } else if (spec.seccomp_filter) {
+        builder.set_seccomp(impl.seccomp);
     }
     ChildPlan& plan = builder.plan();
     plan.uid = impl.ids.inside_uid;
@@ -359,8 +373,18 @@ Availability Sandbox::probe() const {
     if (in >> max_net && max_net == 0) {
         return {false, "network namespaces are disabled (user.max_net_namespaces = 0)"};
     }
+    // A success is remembered until the next boot for this binary and id mapping
+    // (host/boot_cache.hpp): one-shot users would pay a namespace clone per execution for it. Should
+    // namespaces be disabled later in the boot, the first run fails with the clone's own error.
+    const nlohmann::json key = {{"binary", host::own_binary_identity()},
+                                {"uid", impl_->ids.outside_uid},
+                                {"gid", impl_->ids.outside_gid},
+                                {"root", impl_->ids.host_is_root}};
+    const auto dir = host::boot_cache_dir();
+    if (dir && host::read_boot_record(*dir, kProbeRecord, key)) return {true, {}};
     auto spawned = spawn_probe(sandbox_namespace_flags(false), impl_->ids);
     if (!spawned) return {false, spawned.error().message};
+    if (dir) host::write_boot_record(*dir, kProbeRecord, key, true);
     return {true, {}};
 }
 

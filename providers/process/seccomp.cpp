@@ -1,5 +1,6 @@
 #include "process/seccomp.hpp"
 
+#include <dlfcn.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/mman.h>
@@ -8,7 +9,9 @@
 
 #include <cerrno>
 #include <memory>
+#include <optional>
 
+#include "host/boot_cache.hpp"
 #include "host/seccomp_policy.hpp"
 #include "host/sys_error.hpp"
 #include "host/unique_fd.hpp"
@@ -118,13 +121,93 @@ Expected<std::vector<sock_filter>> export_bpf(scmp_filter_ctx ctx) {
     return code;
 }
 
+std::string to_hex(const std::vector<sock_filter>& code) {
+    static const char* digits = "0123456789abcdef";
+    const auto* bytes = reinterpret_cast<const unsigned char*>(code.data());
+    std::string out;
+    for (size_t i = 0; i < code.size() * sizeof(sock_filter); ++i) {
+        out += digits[bytes[i] >> 4];
+        out += digits[bytes[i] & 15];
+    }
+    return out;
+}
+
+// A program from its record: whole instructions, at least one, at most the kernel's limit.
+std::optional<std::vector<sock_filter>> from_hex(const nlohmann::json& text) {
+    if (!text.is_string()) return std::nullopt;
+    const std::string& s = text.get_ref<const std::string&>();
+    const size_t bytes = s.size() / 2;
+    if (s.size() % 2 || bytes == 0 || bytes % sizeof(sock_filter) ||
+        bytes / sizeof(sock_filter) > BPF_MAXINSNS) {
+        return std::nullopt;
+    }
+    std::vector<sock_filter> code(bytes / sizeof(sock_filter));
+    auto* out = reinterpret_cast<unsigned char*>(code.data());
+    auto nibble = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        return -1;
+    };
+    for (size_t i = 0; i < bytes; ++i) {
+        int hi = nibble(s[2 * i]), lo = nibble(s[2 * i + 1]);
+        if (hi < 0 || lo < 0) return std::nullopt;
+        out[i] = static_cast<unsigned char>(hi << 4 | lo);
+    }
+    return code;
+}
+
+// The library that compiles the filters: another libseccomp may compile them differently.
+nlohmann::json libseccomp_identity() {
+    Dl_info info{};
+    if (::dladdr(reinterpret_cast<void*>(&::seccomp_init), &info) == 0 || !info.dli_fname) {
+        return nullptr;
+    }
+    return host::file_identity(info.dli_fname).value_or(nlohmann::json());
+}
+
 }  // namespace
+
+Expected<SeccompFilter> SeccompFilter::build_cached(bool unix_sockets) {
+    const nlohmann::json key = {{"binary", host::own_binary_identity()},
+                                {"libseccomp", libseccomp_identity()},
+                                {"unix_sockets", unix_sockets}};
+    const auto dir = host::boot_cache_dir();
+    const std::string name = "process-seccomp.bpf";
+    if (dir && !key["binary"].is_null() && !key["libseccomp"].is_null()) {
+        if (auto record = host::read_boot_record(*dir, name, key); record && record->is_object()) {
+            auto existence = from_hex(record->value("existence", nlohmann::json()));
+            auto arguments = from_hex(record->value("arguments", nlohmann::json()));
+            if (existence && arguments) {
+                SeccompFilter filter;
+                filter.existence_ = std::move(*existence);
+                filter.arguments_ = std::move(*arguments);
+                return filter;
+            }
+        }
+    }
+    RTFS_TRY(SeccompFilter filter, build(unix_sockets));
+    if (dir && !key["binary"].is_null() && !key["libseccomp"].is_null()) {
+        host::write_boot_record(*dir, name, key,
+                                {{"existence", to_hex(filter.existence_)},
+                                 {"arguments", to_hex(filter.arguments_)}});
+    }
+    return filter;
+}
 
 Expected<SeccompFilter> SeccompFilter::build(bool unix_sockets) {
     SeccompFilter filter;
     RTFS_TRY(FilterPtr existence, new_filter(SCMP_ACT_ERRNO(policy::kNotAllowedErrno)));
     RTFS_CHECK(add_allow_list(existence.get()));
     RTFS_TRY(filter.existence_, export_bpf(existence.get()));
+    RTFS_TRY(FilterPtr arguments, new_filter(SCMP_ACT_ALLOW));
+    RTFS_CHECK(add_argument_rules(arguments.get(), unix_sockets));
+    RTFS_TRY(filter.arguments_, export_bpf(arguments.get()));
+    return filter;
+}
+
+Expected<SeccompFilter> SeccompFilter::with_unix_sockets(bool unix_sockets) const {
+    SeccompFilter filter;
+    filter.existence_ = existence_;
     RTFS_TRY(FilterPtr arguments, new_filter(SCMP_ACT_ALLOW));
     RTFS_CHECK(add_argument_rules(arguments.get(), unix_sockets));
     RTFS_TRY(filter.arguments_, export_bpf(arguments.get()));

@@ -23,6 +23,12 @@ class SeccompFilter {
   public:
     // unix_sockets: whether socket(AF_UNIX, ...) is allowed (network policy full).
     static Expected<SeccompFilter> build(bool unix_sockets);
+    // build(), remembered until the next boot for this binary and libseccomp (host/boot_cache.hpp:
+    // a trusted record only) so that one-shot processes do not compile it every time.
+    static Expected<SeccompFilter> build_cached(bool unix_sockets);
+    // This filter with only its arguments part rebuilt for unix_sockets (the existence part does
+    // not depend on it; compiling a filter is most of a one-shot sandbox's user time).
+    Expected<SeccompFilter> with_unix_sockets(bool unix_sockets) const;
 
     // Both programs, valid while this object lives.
     sock_fprog existence() const { return program(existence_); }

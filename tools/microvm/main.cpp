@@ -2,11 +2,14 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <sstream>
+#include <string_view>
 
+#include "bench.hpp"
 #include "commands.hpp"
 #include "microvm/json_output.hpp"
 
@@ -45,7 +48,14 @@ std::string read_stream(std::istream& in) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // Answered before any parser is built: CLI11 reports --version by throwing, and unwinding
+    // costs more than the rest of the program's start (the flag stays declared below for --help).
+    if (argc == 2 && std::string_view(argv[1]) == "--version") {
+        std::printf("microvm %s\n", MICROVM_VERSION);
+        return 0;
+    }
     CLI::App app{"microvm: run programs inside isolation providers under an enforced policy"};
+    app.set_version_flag("--version", std::string("microvm ") + MICROVM_VERSION);
     app.require_subcommand(1);
 
     bool providers_json = false;
@@ -73,9 +83,25 @@ int main(int argc, char** argv) {
     wasm->add_option("module", module_path, "MODULE.wasm or MODULE.wat")->required();
     wasm->add_option("args", wasm_args, "Arguments for the module");
 
+    microvm::cli::BenchOptions bench_opts;
+    auto* bench = app.add_subcommand(
+        "bench", "Measure one-shot latency of each available provider and of installed peers");
+    bench->add_option("-n,--runs", bench_opts.runs, "Samples per row (default 20)");
+    bench->add_option("--row-budget", bench_opts.row_budget_s,
+                      "Seconds a row may spend before it stops sampling (default 30)");
+    bench->add_option("--compute-ms", bench_opts.compute_ms,
+                      "CPU time of the compute job in plain RTFS and python3 (default 100)");
+    bench->add_option("-p,--provider", bench_opts.providers, "Only this provider (repeatable)")
+        ->allow_extra_args(false);
+    bench->add_flag("!--no-peers", bench_opts.peers, "Do not measure bwrap, runsc do, srt, python3");
+    bench->add_flag("--json", bench_opts.json, "JSON output");
+    bench->add_option("--svg", bench_opts.svg_file, "Also draw a bar chart (log scale) to FILE");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
         app.exit(e);
@@ -83,6 +109,7 @@ int main(int argc, char** argv) {
     }
 
     if (*providers) return microvm::cli::cmd_providers(providers_json);
+    if (*bench) return microvm::cli::cmd_bench(bench_opts);
 
     if (*eval) {
         std::string source;

@@ -1,48 +1,45 @@
 #include "http_fetch.hpp"
 
-#include <curl/curl.h>
-
 #include <algorithm>
 #include <memory>
-#include <mutex>
 
+#include "rtfs/host/curl_library.hpp"
 #include "rtfs/host/http_transfer.hpp"
 
 namespace microvm::wasm {
 namespace {
 
-void ensure_curl_initialized() {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
+using rtfs::host::CurlLibrary;
 
-std::string url_part(CURLU* u, CURLUPart part, unsigned flags = 0) {
+std::string url_part(const CurlLibrary& curl, CURLU* u, CURLUPart part, unsigned flags = 0) {
     char* value = nullptr;
-    if (curl_url_get(u, part, &value, flags) != CURLUE_OK || !value) return {};
+    if (curl.url_get(u, part, &value, flags) != CURLUE_OK || !value) return {};
     std::string s(value);
-    curl_free(value);
+    curl.free(value);
     return s;
 }
 
 }  // namespace
 
 Expected<ParsedUrl> parse_http_url(const std::string& url) {
-    ensure_curl_initialized();
-    std::unique_ptr<CURLU, void (*)(CURLU*)> handle(curl_url(), curl_url_cleanup);
+    auto loaded = rtfs::host::curl_library();
+    if (!loaded) return fail(Failure::Kind::SetupError, loaded.error());
+    const CurlLibrary& curl = **loaded;
+    std::unique_ptr<CURLU, void (*)(CURLU*)> handle(curl.url(), curl.url_cleanup);
     CURLU* u = handle.get();
-    if (!u || curl_url_set(u, CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
+    if (!u || curl.url_set(u, CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
         return fail(Failure::Kind::InvalidInput, "not a valid absolute URL: " + url);
     }
-    std::string scheme = url_part(u, CURLUPART_SCHEME);
+    std::string scheme = url_part(curl, u, CURLUPART_SCHEME);
     if (scheme != "http" && scheme != "https") {
         return fail(Failure::Kind::InvalidInput,
                     "only http and https URLs can be fetched, not " + scheme + "://");
     }
     ParsedUrl parsed;
-    parsed.host = url_part(u, CURLUPART_HOST);
+    parsed.host = url_part(curl, u, CURLUPART_HOST);
     if (parsed.host.empty()) return fail(Failure::Kind::InvalidInput, "URL without a host: " + url);
-    parsed.port = std::atoi(url_part(u, CURLUPART_PORT, CURLU_DEFAULT_PORT).c_str());
-    parsed.text = url_part(u, CURLUPART_URL);  // curl's normalised form, which is what is sent
+    parsed.port = std::atoi(url_part(curl, u, CURLUPART_PORT, CURLU_DEFAULT_PORT).c_str());
+    parsed.text = url_part(curl, u, CURLUPART_URL);  // curl's normalised form, which is what is sent
     return parsed;
 }
 

@@ -1,7 +1,6 @@
 // libcurl easy-handle plumbing for ccos.network.http-fetch.
 #include "rtfs/host/http_transfer.hpp"
 
-#include <curl/curl.h>
 #include <strings.h>
 
 #include <algorithm>
@@ -10,6 +9,8 @@
 #include <memory>
 #include <mutex>
 
+#include "rtfs/host/curl_library.hpp"
+
 namespace rtfs::host {
 
 namespace {
@@ -17,18 +18,15 @@ namespace {
 constexpr size_t kMaxHeaderBytes = 1 << 20;
 
 struct EasyDeleter {
-    void operator()(CURL* c) const { curl_easy_cleanup(c); }
+    const CurlLibrary* curl;
+    void operator()(CURL* c) const { curl->easy_cleanup(c); }
 };
 struct SlistDeleter {
-    void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+    const CurlLibrary* curl;
+    void operator()(curl_slist* l) const { curl->slist_free_all(l); }
 };
 using EasyHandle = std::unique_ptr<CURL, EasyDeleter>;
 using HeaderList = std::unique_ptr<curl_slist, SlistDeleter>;
-
-void global_init_once() {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
 
 bool interrupted(const HostOptions& opts) {
     return (opts.cancel && opts.cancel->load(std::memory_order_relaxed)) ||
@@ -111,23 +109,24 @@ TimeLimit time_limit(const HostOptions& opts) {
     return t;
 }
 
-void set_method(CURL* c, const HttpExchange& r) {
+void set_method(const CurlLibrary& curl, CURL* c, const HttpExchange& r) {
     if (r.method == "HEAD") {
-        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        curl.easy_setopt(c, CURLOPT_NOBODY, 1L);
     } else if (r.method == "GET" && !r.has_body) {
-        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+        curl.easy_setopt(c, CURLOPT_HTTPGET, 1L);
     } else {
-        if (r.method != "POST") curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r.method.c_str());
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, r.body.data());
+        if (r.method != "POST") curl.easy_setopt(c, CURLOPT_CUSTOMREQUEST, r.method.c_str());
+        curl.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
+        curl.easy_setopt(c, CURLOPT_POSTFIELDS, r.body.data());
     }
 }
 
-Expected<HeaderList, TransferFailure> header_list(const HttpExchange& r) {
-    HeaderList list;
+Expected<HeaderList, TransferFailure> header_list(const CurlLibrary& curl,
+                                                  const HttpExchange& r) {
+    HeaderList list(nullptr, SlistDeleter{&curl});
     bool has_expect = false;
     auto append = [&](const std::string& line) {
-        curl_slist* next = curl_slist_append(list.get(), line.c_str());
+        curl_slist* next = curl.slist_append(list.get(), line.c_str());
         if (!next) return false;
         (void)list.release();
         list.reset(next);
@@ -150,44 +149,46 @@ Expected<HeaderList, TransferFailure> header_list(const HttpExchange& r) {
 Expected<HttpReply, TransferFailure> perform_transfer(const HttpExchange& request,
                                                       const HostOptions& opts) {
     using Why = TransferFailure::Why;
-    global_init_once();
-    EasyHandle easy(curl_easy_init());
+    auto loaded = curl_library();
+    if (!loaded) return unexpected(TransferFailure{Why::Failed, loaded.error()});
+    const CurlLibrary& curl = **loaded;
+    EasyHandle easy(curl.easy_init(), EasyDeleter{&curl});
     if (!easy) return unexpected(TransferFailure{Why::Failed, "cannot create a libcurl handle"});
     CURL* c = easy.get();
-    auto headers = header_list(request);
+    auto headers = header_list(curl, request);
     if (!headers) return unexpected(std::move(headers).error());
 
     Sink sink{&opts, {}, 0, false};
     char errbuf[CURL_ERROR_SIZE] = {};
     const TimeLimit limit = time_limit(opts);
-    curl_easy_setopt(c, CURLOPT_URL, request.url.c_str());
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);  // the caller follows, through the gate
+    curl.easy_setopt(c, CURLOPT_URL, request.url.c_str());
+    curl.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);  // the caller follows, through the gate
     // Connect only where the gate allowed: straight, or through the sandbox's egress proxy
     // (which judges the host again, resolves it itself and checks the TLS server name).
-    curl_easy_setopt(c, CURLOPT_PROXY, opts.http_proxy.c_str());
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "rtfs-host/1");
-    curl_easy_setopt(
+    curl.easy_setopt(c, CURLOPT_PROXY, opts.http_proxy.c_str());
+    curl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    curl.easy_setopt(c, CURLOPT_USERAGENT, "rtfs-host/1");
+    curl.easy_setopt(
         c, CURLOPT_CONNECTTIMEOUT_MS,
         std::min<long>(limit.ms, static_cast<long>(opts.http_connect_timeout.count())));
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, limit.ms);
+    curl.easy_setopt(c, CURLOPT_TIMEOUT_MS, limit.ms);
     if (opts.max_response_bytes)
-        curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
+        curl.easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
                          static_cast<curl_off_t>(opts.max_response_bytes));
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &sink);
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, &sink);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers->get());
-    set_method(c, request);
+    curl.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl.easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+    curl.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl.easy_setopt(c, CURLOPT_HEADERDATA, &sink);
+    curl.easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl.easy_setopt(c, CURLOPT_XFERINFODATA, &sink);
+    curl.easy_setopt(c, CURLOPT_HTTPHEADER, headers->get());
+    set_method(curl, c, request);
 
-    const CURLcode rc = curl_easy_perform(c);
+    const CURLcode rc = curl.easy_perform(c);
     if (rc != CURLE_OK) {
         if (sink.too_large || rc == CURLE_FILESIZE_EXCEEDED)
             return unexpected(TransferFailure{
@@ -196,14 +197,14 @@ Expected<HttpReply, TransferFailure> perform_transfer(const HttpExchange& reques
         if (rc == CURLE_ABORTED_BY_CALLBACK || interrupted(opts) ||
             (rc == CURLE_OPERATION_TIMEDOUT && limit.from_deadline))
             return unexpected(TransferFailure{Why::Interrupted, "interrupted"});
-        std::string msg = curl_easy_strerror(rc);
+        std::string msg = curl.easy_strerror(rc);
         if (errbuf[0]) msg += std::string(": ") + errbuf;
         if (rc == CURLE_OPERATION_TIMEDOUT) return unexpected(TransferFailure{Why::TimedOut, msg});
         return unexpected(TransferFailure{Why::Failed, msg});
     }
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &sink.reply.status);
+    curl.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &sink.reply.status);
     char* location = nullptr;
-    if (curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location)
+    if (curl.easy_getinfo(c, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location)
         sink.reply.redirect_url = location;
     return std::move(sink.reply);
 }

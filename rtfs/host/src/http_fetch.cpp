@@ -1,7 +1,6 @@
 // ccos.network.http-fetch: `(http-fetch url)` or `(http-fetch {:url :method :headers :body})`
 // -> {:status 200 :headers {"content-type" "..."} :body "..."}. Every connection, including
 // each redirect hop, passes the host's network gate first and is recorded.
-#include <curl/curl.h>
 #include <strings.h>
 
 #include <algorithm>
@@ -9,6 +8,7 @@
 #include <memory>
 
 #include "capabilities.hpp"
+#include "rtfs/host/curl_library.hpp"
 #include "rtfs/host/http_transfer.hpp"
 #include "rtfs/printer.hpp"
 
@@ -19,7 +19,8 @@ namespace {
 constexpr const char* kFetch = "ccos.network.http-fetch";
 
 struct UrlDeleter {
-    void operator()(CURLU* u) const { curl_url_cleanup(u); }
+    const CurlLibrary* curl;
+    void operator()(CURLU* u) const { curl->url_cleanup(u); }
 };
 
 struct Endpoint {
@@ -28,30 +29,33 @@ struct Endpoint {
     int port = 0;
 };
 
-std::string url_part(CURLU* u, CURLUPart part, unsigned flags = 0) {
+std::string url_part(const CurlLibrary& curl, CURLU* u, CURLUPart part, unsigned flags = 0) {
     char* text = nullptr;
-    if (curl_url_get(u, part, &text, flags) != CURLUE_OK || !text) return {};
+    if (curl.url_get(u, part, &text, flags) != CURLUE_OK || !text) return {};
     std::string s = text;
-    curl_free(text);
+    curl.free(text);
     return s;
 }
 
 Result<Endpoint> endpoint_of(const std::string& url) {
-    std::unique_ptr<CURLU, UrlDeleter> u(curl_url());
+    auto loaded = curl_library();
+    if (!loaded) return capability_error(kFetch, loaded.error());
+    const CurlLibrary& curl = **loaded;
+    std::unique_ptr<CURLU, UrlDeleter> u(curl.url(), UrlDeleter{&curl});
     if (!u) return capability_error(kFetch, "out of memory");
-    if (curl_url_set(u.get(), CURLUPART_URL, url.c_str(), CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK)
+    if (curl.url_set(u.get(), CURLUPART_URL, url.c_str(), CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK)
         return error(ErrorKind::InvalidArgument,
                      std::string(kFetch) + ": invalid URL '" + url + "'");
     Endpoint e;
-    e.scheme = url_part(u.get(), CURLUPART_SCHEME);
+    e.scheme = url_part(curl, u.get(), CURLUPART_SCHEME);
     std::transform(e.scheme.begin(), e.scheme.end(), e.scheme.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     if (e.scheme != "http" && e.scheme != "https")
         return capability_error(kFetch, "unsupported URL scheme '" + e.scheme + "' in '" + url +
                                             "' (only http and https)");
-    e.host = url_part(u.get(), CURLUPART_HOST);
+    e.host = url_part(curl, u.get(), CURLUPART_HOST);
     if (e.host.size() > 2 && e.host.front() == '[') e.host = e.host.substr(1, e.host.size() - 2);
-    e.port = std::atoi(url_part(u.get(), CURLUPART_PORT, CURLU_DEFAULT_PORT).c_str());
+    e.port = std::atoi(url_part(curl, u.get(), CURLUPART_PORT, CURLU_DEFAULT_PORT).c_str());
     if (e.host.empty())
         return error(ErrorKind::InvalidArgument,
                      std::string(kFetch) + ": no host in '" + url + "'");

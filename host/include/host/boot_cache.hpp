@@ -1,0 +1,50 @@
+// Records a host process keeps until the next boot, such as the result of a provider's start-up
+// probe: one-shot users (the CLI) would otherwise pay for the probe on every execution. A record
+// holds an identity (everything that would make it stale: the boot id, the effective uid, the
+// binary that probed, the settings) and a value; it is used only while the identity is the same.
+//
+// Records are trusted only for where they lie, with the rules of settings files
+// (microvm/trusted_path.hpp): the directory and everything above it owned by root or the
+// effective user and writable by neither group nor others, and the record itself a regular file
+// (never a symlink) with the same owner and mode rules. Anything else is ignored and never
+// written: a sandbox, or another user, cannot plant a record. Failed probes are never recorded.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "microvm/error.hpp"
+
+namespace microvm::host {
+
+// The per-user directory for boot records, created (mode 0700) when missing: /run/microvm for
+// root, $XDG_RUNTIME_DIR/microvm otherwise. nullopt when there is none or it is not trusted.
+std::optional<std::string> boot_cache_dir();
+
+// The directory, created (mode 0700) when missing, if it and every directory above it are
+// trusted; SetupError naming the fault otherwise.
+Expected<std::string> trusted_cache_dir(const std::string& path, const char* what);
+
+// What identifies a file's content without reading it: device, inode, size, mtime and ctime (a
+// rewrite in place changes ctime). nullopt when it cannot be stat'ed.
+std::optional<nlohmann::json> file_identity(const std::string& path);
+// The identity of the running executable (/proc/self/exe).
+nlohmann::json own_binary_identity();
+
+// The whole file if it is a trusted record file (regular, not a symlink, owned by root or the
+// effective user, not writable by group or others) of at most max_bytes; nullopt otherwise.
+std::optional<std::string> read_trusted_file(const std::string& path, size_t max_bytes);
+// Writes the file atomically (a private temporary renamed over it), mode 0600. Best effort.
+bool write_file_atomically(const std::string& path, const std::string& data);
+
+// The value recorded under name in dir for this identity (the boot id and effective uid are
+// added to it), if the record is current and trusted.
+std::optional<nlohmann::json> read_boot_record(const std::string& dir, const std::string& name,
+                                               const nlohmann::json& identity);
+// Records value under name (best effort: a record that cannot be written is simply not kept).
+void write_boot_record(const std::string& dir, const std::string& name,
+                       const nlohmann::json& identity, const nlohmann::json& value);
+
+}  // namespace microvm::host

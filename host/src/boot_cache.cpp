@@ -1,0 +1,134 @@
+#include "host/boot_cache.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "host/unique_fd.hpp"
+#include "microvm/trusted_path.hpp"
+
+namespace microvm::host {
+namespace {
+
+std::string boot_id() {
+    auto id = read_trusted_file("/proc/sys/kernel/random/boot_id", 64);
+    return id ? *id : "";
+}
+
+bool trusted_owner_and_mode(const struct stat& st) {
+    return (st.st_uid == 0 || st.st_uid == ::geteuid()) && !(st.st_mode & (S_IWGRP | S_IWOTH));
+}
+
+nlohmann::json full_identity(const nlohmann::json& identity) {
+    return {{"boot_id", boot_id()}, {"euid", ::geteuid()}, {"key", identity}};
+}
+
+}  // namespace
+
+Expected<std::string> trusted_cache_dir(const std::string& path, const char* what) {
+    if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
+        return fail(Failure::Kind::SetupError,
+                    std::string("cannot create ") + what + " " + path + ": " + std::strerror(errno));
+    }
+    RTFS_TRY(std::string real, trusted_real_path(path, what));
+    struct stat st;
+    if (::stat(real.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+        return fail(Failure::Kind::SetupError, std::string(what) + " " + path + " is not a directory");
+    }
+    return real;
+}
+
+std::optional<std::string> boot_cache_dir() {
+    std::string base;
+    if (::geteuid() == 0) {
+        base = "/run";
+    } else if (const char* xdg = std::getenv("XDG_RUNTIME_DIR"); xdg && xdg[0] == '/') {
+        base = xdg;
+    } else {
+        return std::nullopt;
+    }
+    auto dir = trusted_cache_dir(base + "/microvm", "boot cache directory");
+    if (!dir) return std::nullopt;
+    return *dir;
+}
+
+std::optional<nlohmann::json> file_identity(const std::string& path) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+    return nlohmann::json::array({st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec,
+                                  st.st_mtim.tv_nsec, st.st_ctim.tv_sec, st.st_ctim.tv_nsec});
+}
+
+nlohmann::json own_binary_identity() {
+    return file_identity("/proc/self/exe").value_or(nlohmann::json());
+}
+
+std::optional<std::string> read_trusted_file(const std::string& path, size_t max_bytes) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+    if (!fd.valid()) return std::nullopt;
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || !trusted_owner_and_mode(st)) {
+        return std::nullopt;
+    }
+    std::string data;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return std::nullopt;
+        if (n == 0) break;
+        if (data.size() + static_cast<size_t>(n) > max_bytes) return std::nullopt;
+        data.append(buf, static_cast<size_t>(n));
+    }
+    return data;
+}
+
+bool write_file_atomically(const std::string& path, const std::string& data) {
+    static std::atomic<unsigned> counter{0};
+    const std::string temp = path + ".tmp." + std::to_string(::getpid()) + "." +
+                             std::to_string(counter.fetch_add(1));
+    UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd.valid()) return false;
+    size_t off = 0;
+    while (off < data.size()) {
+        ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            ::unlink(temp.c_str());
+            return false;
+        }
+        off += static_cast<size_t>(n);
+    }
+    fd.reset();
+    if (std::rename(temp.c_str(), path.c_str()) != 0) {
+        ::unlink(temp.c_str());
+        return false;
+    }
+    return true;
+}
+
+std::optional<nlohmann::json> read_boot_record(const std::string& dir, const std::string& name,
+                                               const nlohmann::json& identity) {
+    auto text = read_trusted_file(dir + "/" + name, 64 * 1024);
+    if (!text) return std::nullopt;
+    auto record = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+    if (!record.is_object() || !record.contains("value") ||
+        record.value("identity", nlohmann::json()) != full_identity(identity)) {
+        return std::nullopt;
+    }
+    return record["value"];
+}
+
+void write_boot_record(const std::string& dir, const std::string& name,
+                       const nlohmann::json& identity, const nlohmann::json& value) {
+    nlohmann::json record = {{"identity", full_identity(identity)}, {"value", value}};
+    (void)write_file_atomically(dir + "/" + name, record.dump());
+}
+
+}  // namespace microvm::host

@@ -1,0 +1,97 @@
+// Per-boot records (host/boot_cache.hpp): used only while current, and only when nobody but root
+// or this user could have written them. Each planted or tampered record must be ignored.
+#include "host/boot_cache.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "support/trusted_temp.hpp"
+
+namespace fs = std::filesystem;
+using microvm::host::read_boot_record;
+using microvm::host::write_boot_record;
+
+namespace {
+
+class BootCacheTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        std::string tmpl = (testsupport::trusted_temp_base() / "microvm-bootcache-XXXXXX").string();
+        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+        dir_ = tmpl;
+        ::chmod(dir_.c_str(), 0700);
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+    std::string file() const { return dir_ + "/rec"; }
+    std::string dir_;
+    const nlohmann::json key_ = {{"binary", 42}};
+};
+
+TEST_F(BootCacheTest, ARecordIsReadBackForTheSameIdentityOnly) {
+    write_boot_record(dir_, "rec", key_, "ptrace");
+    auto v = read_boot_record(dir_, "rec", key_);
+    ASSERT_TRUE(v);
+    EXPECT_EQ(*v, "ptrace");
+    EXPECT_FALSE(read_boot_record(dir_, "rec", {{"binary", 43}}));
+    struct stat st;
+    ASSERT_EQ(::stat(file().c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST_F(BootCacheTest, ARecordFromAnotherBootIsStale) {
+    write_boot_record(dir_, "rec", key_, true);
+    std::ifstream in(file());
+    auto record = nlohmann::json::parse(in);
+    record["identity"]["boot_id"] = "00000000-0000-0000-0000-000000000000\n";
+    std::ofstream(file(), std::ios::trunc) << record.dump();
+    EXPECT_FALSE(read_boot_record(dir_, "rec", key_));
+}
+
+TEST_F(BootCacheTest, AWritableByOthersRecordIsIgnored) {
+    write_boot_record(dir_, "rec", key_, true);
+    ASSERT_TRUE(read_boot_record(dir_, "rec", key_));
+    ::chmod(file().c_str(), 0666);
+    EXPECT_FALSE(read_boot_record(dir_, "rec", key_));
+    ::chmod(file().c_str(), 0620);
+    EXPECT_FALSE(read_boot_record(dir_, "rec", key_));
+}
+
+TEST_F(BootCacheTest, ARecordOwnedBySomeoneElseIsIgnored) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to give the file away";
+    write_boot_record(dir_, "rec", key_, true);
+    ASSERT_EQ(::chown(file().c_str(), 12345, 12345), 0);
+    EXPECT_FALSE(read_boot_record(dir_, "rec", key_));
+}
+
+TEST_F(BootCacheTest, ASymlinkedRecordIsNotFollowed) {
+    write_boot_record(dir_, "real", key_, true);
+    fs::create_symlink(dir_ + "/real", file());
+    EXPECT_FALSE(read_boot_record(dir_, "rec", key_));
+}
+
+TEST_F(BootCacheTest, GarbageIsIgnored) {
+    std::ofstream(file()) << "{not json";
+    ::chmod(file().c_str(), 0600);
+    EXPECT_FALSE(read_boot_record(dir_, "rec", key_));
+}
+
+TEST_F(BootCacheTest, AnUntrustedDirectoryIsRefused) {
+    ::chmod(dir_.c_str(), 0777);
+    auto refused = microvm::host::trusted_cache_dir(dir_, "cache directory");
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("writable by others"), std::string::npos)
+        << refused.error().message;
+    ::chmod(dir_.c_str(), 0700);
+    EXPECT_TRUE(microvm::host::trusted_cache_dir(dir_, "cache directory"));
+    EXPECT_FALSE(microvm::host::trusted_cache_dir("/tmp/microvm-never-trusted-" +
+                                                      std::to_string(::getpid()),
+                                                  "cache directory"));
+    ::rmdir(("/tmp/microvm-never-trusted-" + std::to_string(::getpid())).c_str());
+}
+
+}  // namespace

@@ -1,0 +1,23 @@
+// `microvm bench`: one-shot latency of each available provider and of the sandboxes a user would
+// compare it with (bwrap, `runsc do`, srt, plain python3), measured as whole processes on this
+// machine, interleaved round by round so that drift in the machine's load hits every row alike.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace microvm::cli {
+
+struct BenchOptions {
+    int runs = 20;              // samples per row
+    double row_budget_s = 30;
+    double compute_ms = 100;    // CPU time of the compute job in plain RTFS / python3   // a row stops sampling once it has spent this long (slow peers)
+    std::vector<std::string> providers;  // empty: every available provider
+    bool peers = true;
+    bool json = false;
+    std::string svg_file;       // empty: no chart
+};
+
+int cmd_bench(const BenchOptions& options);
+
+}  // namespace microvm::cli

@@ -4,6 +4,7 @@
 #include "microvm/wasm/wasm_provider.hpp"
 #include "mock/mock_provider.hpp"
 #include "process/process_provider.hpp"
+#include "qemu/qemu_provider.hpp"
 
 namespace microvm {
 
@@ -12,6 +13,7 @@ void register_builtin_providers(ProviderFactory& factory) {
     factory.register_provider("wasm", [] { return std::make_unique<WasmProvider>(); });
     factory.register_provider("process", [] { return std::make_unique<ProcessProvider>(); });
     factory.register_provider("gvisor", [] { return std::make_unique<GvisorProvider>(); });
+    factory.register_provider("qemu", [] { return std::make_unique<QemuProvider>(); });
     (void)factory;
 }
 

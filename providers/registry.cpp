@@ -1,4 +1,5 @@
 // The providers compiled into the library: one line per provider.
+#include "firecracker/firecracker_provider.hpp"
 #include "gvisor/gvisor_provider.hpp"
 #include "microvm/factory.hpp"
 #include "microvm/wasm/wasm_provider.hpp"
@@ -14,6 +15,7 @@ void register_builtin_providers(ProviderFactory& factory) {
     factory.register_provider("process", [] { return std::make_unique<ProcessProvider>(); });
     factory.register_provider("gvisor", [] { return std::make_unique<GvisorProvider>(); });
     factory.register_provider("qemu", [] { return std::make_unique<QemuProvider>(); });
+    factory.register_provider("firecracker", [] { return std::make_unique<FirecrackerProvider>(); });
     (void)factory;
 }
 

@@ -72,7 +72,7 @@ Expected<std::string> find_qemu(const std::string& setting) {
     return path;
 }
 
-KvmProbe probe_kvm(const std::string& qemu, const GuestImage& image, const std::string& state_dir,
+KvmProbe probe_kvm(const std::string& qemu, const host::GuestImage& image, const std::string& state_dir,
                    uint64_t tsc_khz) {
     KvmProbe out;
     int fd = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "microvm/error.hpp"
-#include "qemu/guest_image.hpp"
+#include "host/guest_image.hpp"
 
 namespace microvm::qemu {
 
@@ -24,7 +24,7 @@ struct KvmProbe {
 
 // Boots the image under KVM with a short deadline, once per host boot (cached in
 // state_dir/kvm-probe, keyed by the boot id). Never called when /dev/kvm cannot be opened.
-KvmProbe probe_kvm(const std::string& qemu, const GuestImage& image, const std::string& state_dir,
+KvmProbe probe_kvm(const std::string& qemu, const host::GuestImage& image, const std::string& state_dir,
                    uint64_t tsc_khz);
 
 }  // namespace microvm::qemu

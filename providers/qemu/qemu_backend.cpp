@@ -95,7 +95,7 @@ Expected<host::SandboxReport> before_exec(const Failure& f, const CancelToken& c
 Expected<HostSetup> probe_host(const QemuSettings& settings) {
     HostSetup h;
     RTFS_TRY(h.qemu, find_qemu(settings.qemu));
-    RTFS_TRY(h.image, find_guest_image(settings.image));
+    RTFS_TRY(h.image, host::find_guest_image(settings.image));
     RTFS_TRY(h.tsc_khz, host_tsc_khz());
     if (settings.accel == "tcg") {
         h.accel_why = "TCG (setting accel = tcg)";

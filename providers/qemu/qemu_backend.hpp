@@ -6,7 +6,7 @@
 
 #include "host/cgroup.hpp"
 #include "host/sandbox.hpp"
-#include "qemu/guest_image.hpp"
+#include "host/guest_image.hpp"
 
 namespace microvm::qemu {
 
@@ -26,7 +26,7 @@ inline constexpr uint64_t kVmmOverheadBytes = 256ull << 20;
 
 struct HostSetup {
     std::string qemu;
-    GuestImage image;
+    host::GuestImage image;
     uint64_t tsc_khz = 0;
     bool kvm = false;
     std::string accel_why;

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "qemu/guest_image.hpp"
+#include "host/guest_image.hpp"
 
 namespace microvm::qemu {
 
@@ -17,7 +17,7 @@ struct ShareSpec {
 
 struct VmSpec {
     std::string qemu;
-    GuestImage image;
+    host::GuestImage image;
     uint64_t tsc_khz = 0;
     bool kvm = false;
     uint64_t ram_mb = 256;

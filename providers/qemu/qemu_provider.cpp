@@ -5,8 +5,7 @@
 
 #include <cstdio>
 
-#include "microvm/guest_run.hpp"
-#include "microvm/script_languages.hpp"
+#include "host/vm_command.hpp"
 #include "qemu/qemu_vm.hpp"
 
 namespace microvm {
@@ -76,37 +75,8 @@ Expected<std::unique_ptr<host::SandboxBackend>> QemuProvider::make_backend(
     return std::unique_ptr<host::SandboxBackend>(std::move(b));
 }
 
-// Programs are found inside the image, never on the host: an absolute path or a bare name the
-// agent looks up in the guest's PATH; a script's interpreter likewise; RTFS goes to the agent.
 rtfs::Expected<Command, CommandError> QemuProvider::resolve(const ExecutionContext& ctx) const {
-    auto error = [](CommandError::Kind k, std::string m) {
-        return rtfs::Expected<Command, CommandError>(rtfs::unexpected(CommandError{k, std::move(m)}));
-    };
-    if (!ctx.program) return error(CommandError::Kind::InvalidInput, "no program to run");
-    Command c;
-    if (auto* e = std::get_if<ExternalProgram>(&*ctx.program)) {
-        if (e->path.empty()) return error(CommandError::Kind::InvalidInput, "empty program path");
-        c.program = e->path;
-        c.argv = {e->path};
-        c.argv.insert(c.argv.end(), e->args.begin(), e->args.end());
-        return c;
-    }
-    if (auto* s = std::get_if<ScriptSource>(&*ctx.program)) {
-        const ScriptInterpreter* interp = script_interpreter(s->language);
-        if (!interp) return error(CommandError::Kind::InvalidInput, "unknown script language '" + s->language + "'");
-        c.program = interp->program;
-        c.argv = script_argv(*interp, interp->program, s->source, ctx.args);
-        return c;
-    }
-    if (auto* r = std::get_if<RtfsSource>(&*ctx.program)) {
-        c.program = "/init";
-        c.argv = {c.program};
-        c.stdin_data = guest::exec_frame(guest::job_for(*r, ctx));
-        c.result_channel = true;
-        return c;
-    }
-    return error(CommandError::Kind::InvalidInput,
-                 std::string("the qemu provider does not run ") + to_string(kind_of(*ctx.program)) + " programs");
+    return host::command_in_image(ctx);
 }
 
 void QemuProvider::check_backend(const ExecutionContext& ctx,

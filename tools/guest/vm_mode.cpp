@@ -13,11 +13,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <linux/vm_sockets.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -157,6 +159,33 @@ std::string reseed(const std::string& hex) {
     return {};
 }
 
+// Firecracker has no virtio-serial: its provider boots with microvm.agent_vsock_port=N on the
+// kernel command line (a dotted word the kernel keeps to itself), and the agent serves the
+// first connection to that vsock port.
+unsigned vsock_port_from_cmdline() {
+    std::ifstream in("/proc/cmdline");
+    std::string word;
+    const std::string key = "microvm.agent_vsock_port=";
+    while (in >> word) {
+        if (word.rfind(key, 0) == 0) return static_cast<unsigned>(std::strtoul(word.c_str() + key.size(), nullptr, 10));
+    }
+    return 0;
+}
+
+int accept_vsock(unsigned port) {
+    host::UniqueFd listener(::socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_vm addr{};
+    addr.svm_family = AF_VSOCK;
+    addr.svm_cid = VMADDR_CID_ANY;
+    addr.svm_port = port;
+    if (!listener.valid() || ::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(listener.get(), 1) != 0) {
+        log(errno_text("listening on vsock port " + std::to_string(port)));
+        return -1;
+    }
+    return ::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC);
+}
+
 }  // namespace
 
 bool is_vm_init() { return ::getpid() == 1; }
@@ -205,6 +234,12 @@ void run_vm_mode() {
     sa.sa_flags = SA_NOCLDSTOP;
     ::sigaction(SIGCHLD, &sa, nullptr);
 
+    if (unsigned vport = vsock_port_from_cmdline()) {
+        int fd = accept_vsock(vport);
+        if (fd < 0) end_vm();
+        run_channel_mode(Channel::adopt(fd));
+        end_vm();
+    }
     std::string port = find_port(kPortName);
     if (port.empty()) {
         log(std::string("no virtio-serial port named '") + kPortName + "'");

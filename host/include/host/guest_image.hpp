@@ -1,4 +1,4 @@
-// The guest image a VM boots (docs/vm-image.md): a directory with manifest.json, found from the
+// The guest image the VM providers (qemu, firecracker) boot (docs/vm-image.md): a directory with manifest.json, found from the
 // provider's `image` setting, else $MICROVM_GUEST_IMAGE, else
 // ${MICROVM_IMAGE_CACHE:-/var/cache/microvm/guest-image}/current.
 #pragma once
@@ -7,7 +7,7 @@
 
 #include "microvm/error.hpp"
 
-namespace microvm::qemu {
+namespace microvm::host {
 
 struct GuestImage {
     std::string dir;
@@ -26,4 +26,4 @@ inline constexpr const char* kBuildImageCommand =
 // The image, or an error naming where it looked and how to build it.
 Expected<GuestImage> find_guest_image(const std::string& setting);
 
-}  // namespace microvm::qemu
+}  // namespace microvm::host

@@ -1,4 +1,4 @@
-#include "qemu/guest_image.hpp"
+#include "host/guest_image.hpp"
 
 #include <sys/stat.h>
 
@@ -6,7 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-namespace microvm::qemu {
+namespace microvm::host {
 namespace {
 
 std::string default_dir() {
@@ -54,4 +54,4 @@ Expected<GuestImage> find_guest_image(const std::string& setting) {
     return img;
 }
 
-}  // namespace microvm::qemu
+}  // namespace microvm::host

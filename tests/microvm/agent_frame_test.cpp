@@ -148,7 +148,7 @@ TEST(AgentMessages, ExecRoundTripsEveryKind) {
 }
 
 TEST(AgentMessages, OtherMessagesRoundTrip) {
-    auto hello = decode_hello(encode_hello({1, "microvm-guest", {"rtfs", "program"}}));
+    auto hello = decode_hello(encode_hello({agent::kProtocolVersion, "microvm-guest", {"rtfs", "program"}}));
     ASSERT_TRUE(hello.has_value());
     EXPECT_EQ(hello->kinds.size(), 2u);
     auto exited = decode_exit(encode_exit({3, {}}));

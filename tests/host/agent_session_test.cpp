@@ -286,7 +286,7 @@ TEST(AgentSession, SetupIsAnsweredByReadyOrRefusedClearly) {
             a.send(FrameType::Ready, guest::encode_ready({"6.1"}));
         });
         ASSERT_TRUE(h.session->handshake(Clock::now() + 5s));
-        auto ready = h.session->setup({}, Clock::now() + 5s);
+        auto ready = h.session->setup(guest::Setup{}, Clock::now() + 5s);
         ASSERT_TRUE(ready) << ready.error().message;
         EXPECT_EQ(ready->kernel, "6.1");
     }
@@ -296,7 +296,7 @@ TEST(AgentSession, SetupIsAnsweredByReadyOrRefusedClearly) {
             a.send(FrameType::Error, guest::encode_agent_error({Reason::SetupError, "no 9p"}));
         });
         ASSERT_TRUE(h.session->handshake(Clock::now() + 5s));
-        auto ready = h.session->setup({}, Clock::now() + 5s);
+        auto ready = h.session->setup(guest::Setup{}, Clock::now() + 5s);
         ASSERT_FALSE(ready);
         EXPECT_EQ(ready.error().kind, Failure::Kind::SetupError);
         EXPECT_NE(ready.error().message.find("no 9p"), std::string::npos);
@@ -308,7 +308,7 @@ TEST(AgentSession, SetupIsAnsweredByReadyOrRefusedClearly) {
             a.send(FrameType::Exit, "{\"exit_code\":0}");
         });
         ASSERT_TRUE(h.session->handshake(Clock::now() + 5s));
-        auto ready = h.session->setup({}, Clock::now() + 5s);
+        auto ready = h.session->setup(guest::Setup{}, Clock::now() + 5s);
         ASSERT_FALSE(ready);
         EXPECT_EQ(ready.error().kind, Failure::Kind::InvalidInput);
     }

@@ -180,7 +180,7 @@ TEST(AgentMessages, MalformedPayloadsAreErrors) {
         EXPECT_FALSE(decode_usage(text).has_value()) << text;
         EXPECT_FALSE(decode_agent_error(text).has_value()) << text;
     }
-    EXPECT_NE(decode_hello(R"({"protocol":2})").error().message.find("protocol 2"),
+    EXPECT_NE(decode_hello(R"({"protocol":1})").error().message.find("protocol 1"),
               std::string::npos);
     EXPECT_FALSE(decode_exec(R"({"kind":"shell"})").has_value());
     EXPECT_FALSE(decode_exec(R"({"kind":"program","argv":[]})").has_value());

@@ -120,7 +120,7 @@ TEST(GuestProtocol, MalformedJobs) {
 
 // Protocol 2's VM additions: Setup/Ready, Exec limits, Usage oom_killed.
 TEST(GuestProtocol, SetupRoundTripAndHostileSetups) {
-    Setup s;
+    guest::Setup s;
     s.realtime_ns = 1'700'000'000'123'456'789u;
     s.seed_hex = "00ff10ab";
     s.shares = {{"s0", "/data/in", false}, {"s1", "/data/out", true}};

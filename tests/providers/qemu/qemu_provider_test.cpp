@@ -299,7 +299,7 @@ TEST_F(QemuTest, NoLeftoversAfterRunsAndAfterTheHostIsKilled) {
         std::this_thread::sleep_for(50ms);
     }
     EXPECT_EQ(qemu_processes_of(helper), 0);  // PR_SET_PDEATHSIG
-    EXPECT_EQ(vm_dirs_of(helper), 1);         // left behind ...
+    // Its directory is left behind (unless a concurrent test's provider already swept it) ...
     microvm::QemuProvider next;
     ASSERT_TRUE(next.initialize(nlohmann::json::object()));
     EXPECT_EQ(vm_dirs_of(helper), 0);  // ... and swept by the next provider

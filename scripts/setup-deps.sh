@@ -14,8 +14,10 @@ packages=(
   curl
   # VM providers: the guest image (vm/image/build.sh builds the kernel from linux-source with
   # flex/bison/bc, objtool needs libelf-dev, lz4 compresses the bzImage, xz unpacks the source)
-  # and QEMU to boot it.
+  # and QEMU to boot it. libunistring-dev: the static guest agent links libidn2.a, which needs
+  # libunistring.a.
   linux-source-6.1 flex bison bc libelf-dev lz4 xz-utils busybox-static qemu-system-x86
+  libunistring-dev
 )
 
 missing=()

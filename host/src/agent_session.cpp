@@ -141,6 +141,39 @@ Expected<guest::Hello> AgentSession::handshake(Clock::time_point deadline,
     return hello;
 }
 
+Expected<guest::Ready> AgentSession::setup(const guest::Setup& setup, Clock::time_point deadline,
+                                           const CancelToken& cancel) {
+    auto refuse = [&](Failure::Kind kind, std::string why) -> Expected<guest::Ready> {
+        usable_ = false;
+        return fail(kind, "guest agent setup: " + std::move(why));
+    };
+    if (!usable_) return refuse(Failure::Kind::SetupError, "the session is no longer usable");
+    Exchange x(channel_.get(), decoder_);
+    x.queue(agent::encode_frame(FrameType::Setup, guest::encode_setup(setup)));
+    agent::Frame f;
+    switch (x.next(f, deadline, cancel.wait_fd())) {
+        case Exchange::Wait::Frame: break;
+        case Exchange::Wait::TimedOut: return refuse(Failure::Kind::SetupError, "no Ready in time");
+        case Exchange::Wait::Cancelled: return refuse(Failure::Kind::SetupError, "cancelled");
+        case Exchange::Wait::Closed:
+            return refuse(Failure::Kind::SetupError, closed_message(decoder_));
+        case Exchange::Wait::Failed: return refuse(Failure::Kind::SetupError, "poll failed");
+        case Exchange::Wait::Malformed: return refuse(Failure::Kind::InvalidInput, decoder_.error());
+    }
+    if (f.type == FrameType::Error) {
+        auto e = guest::decode_agent_error(f.payload);
+        if (!e) return refuse(Failure::Kind::InvalidInput, e.error().message);
+        return refuse(Failure::Kind::SetupError, e->message);
+    }
+    if (f.type != FrameType::Ready) {
+        return refuse(Failure::Kind::InvalidInput,
+                      std::string(agent::type_name(f.type)) + " frame instead of Ready");
+    }
+    auto ready = guest::decode_ready(f.payload);
+    if (!ready) return refuse(Failure::Kind::InvalidInput, ready.error().message);
+    return ready;
+}
+
 AgentRun AgentSession::run(const guest::Exec& exec, const AgentLimits& limits) {
     AgentRun run;
     const auto started = Clock::now();
@@ -235,10 +268,13 @@ AgentRun AgentSession::run(const guest::Exec& exec, const AgentLimits& limits) {
                 if (stopping) return end(*stopping);
                 return end(AgentRun::End::Refused);
             }
+            case FrameType::Ready:
+                return end(AgentRun::End::ProtocolError, "a Ready frame without a Setup");
             case FrameType::Hello:
             case FrameType::Exec:
             case FrameType::Stdin:
             case FrameType::Kill:
+            case FrameType::Setup:
                 return end(AgentRun::End::ProtocolError,
                            std::string("the agent sent a ") + agent::type_name(f.type) +
                                " frame, which only the host sends" +
@@ -290,7 +326,15 @@ SandboxReport report_of(AgentRun run) {
             r.exec_error = "guest agent: " + run.problem;
             break;
     }
-    if (r.end == End::TimedOut || r.end == End::Cancelled) r.exit_code = 128 + SIGKILL;
+    // The guest kernel's OOM killer ended the program inside its memory cgroup.
+    const bool oom = run.usage && run.usage->oom_killed;
+    if (oom && (r.end == End::Exited || r.end == End::Signaled)) {
+        r.end = End::MemoryExceeded;
+        r.signal = SIGKILL;
+    }
+    if (r.end == End::TimedOut || r.end == End::Cancelled || r.end == End::MemoryExceeded) {
+        r.exit_code = 128 + SIGKILL;
+    }
     return r;
 }
 

@@ -43,6 +43,7 @@ void copy_measurements(SandboxReport& o, ExecutionMetadata& m) {
     m.stderr_data = std::move(o.stderr_data.data);
     m.stdout_truncated = o.stdout_data.truncated;
     m.stderr_truncated = o.stderr_data.truncated;
+    m.provider_details = std::move(o.details);
     m.exit_code = o.exit_code;  // 128+N when a signal ended it, like a shell reports
     if (o.end != SandboxReport::End::Exited && o.end != SandboxReport::End::ExecFailed &&
         o.end != SandboxReport::End::GuestFailed) {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <sys/stat.h>
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
@@ -255,7 +256,11 @@ Expected<Hello> decode_hello(std::string_view text) {
 std::string encode_exec(const Exec& e) {
     json j = {{"kind", to_string(e.kind)}};
     switch (e.kind) {
-        case Exec::Kind::Rtfs: j["job"] = job_object(e.job); return dump(j);
+        case Exec::Kind::Rtfs:
+            j["job"] = job_object(e.job);
+            if (e.memory_max_bytes) j["memory_max_bytes"] = e.memory_max_bytes;
+            if (e.max_processes) j["max_processes"] = e.max_processes;
+            return dump(j);
         case Exec::Kind::Program: j["argv"] = e.argv; break;
         case Exec::Kind::Script:
             j["language"] = e.language;
@@ -266,6 +271,8 @@ std::string encode_exec(const Exec& e) {
     j["env"] = e.env;
     j["cwd"] = e.cwd;
     j["stdin"] = e.stdin_frames;
+    if (e.memory_max_bytes) j["memory_max_bytes"] = e.memory_max_bytes;
+    if (e.max_processes) j["max_processes"] = e.max_processes;
     return dump(j);
 }
 
@@ -279,6 +286,8 @@ Expected<Exec> decode_exec(std::string_view text) {
         auto job = j.find("job");
         if (job == j.end() || !job->is_object()) return protocol_error("Exec rtfs has no job object");
         RTFS_TRY(e.job, job_from(*job));
+        RTFS_CHECK(read_u64(j, "memory_max_bytes", e.memory_max_bytes));
+        RTFS_CHECK(read_u64(j, "max_processes", e.max_processes));
         return e;
     }
     if (kind == "program") {
@@ -296,6 +305,8 @@ Expected<Exec> decode_exec(std::string_view text) {
     RTFS_CHECK(read_strings(j, "env", e.env));
     RTFS_CHECK(read_string(j, "cwd", e.cwd));
     RTFS_CHECK(read_bool(j, "stdin", e.stdin_frames));
+    RTFS_CHECK(read_u64(j, "memory_max_bytes", e.memory_max_bytes));
+    RTFS_CHECK(read_u64(j, "max_processes", e.max_processes));
     if (e.cwd.empty() || e.cwd.front() != '/') return protocol_error("Exec cwd must be absolute");
     return e;
 }
@@ -330,7 +341,8 @@ std::string encode_usage(const Usage& u) {
     return dump({{"cpu_user_us", u.cpu_user_us},
                  {"cpu_system_us", u.cpu_system_us},
                  {"peak_memory_bytes", u.peak_memory_bytes},
-                 {"wall_us", u.wall_us}});
+                 {"wall_us", u.wall_us},
+                 {"oom_killed", u.oom_killed}});
 }
 
 Expected<Usage> decode_usage(std::string_view text) {
@@ -340,7 +352,89 @@ Expected<Usage> decode_usage(std::string_view text) {
     RTFS_CHECK(read_u64(j, "cpu_system_us", u.cpu_system_us));
     RTFS_CHECK(read_u64(j, "peak_memory_bytes", u.peak_memory_bytes));
     RTFS_CHECK(read_u64(j, "wall_us", u.wall_us));
+    RTFS_CHECK(read_bool(j, "oom_killed", u.oom_killed));
     return u;
+}
+
+std::string encode_setup(const Setup& s) {
+    json shares = json::array();
+    for (const Share& sh : s.shares) {
+        shares.push_back({{"tag", sh.tag}, {"path", sh.path}, {"writable", sh.writable}});
+    }
+    return dump({{"realtime_ns", s.realtime_ns},
+                 {"seed", s.seed_hex},
+                 {"shares", shares},
+                 {"network", s.network}});
+}
+
+namespace {
+
+bool is_hex(std::string_view s) {
+    return std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+    });
+}
+
+// A share's mount point: absolute, no "." / ".." / empty component (the guest creates it).
+bool is_clean_absolute(std::string_view p) {
+    if (p.empty() || p.front() != '/' || p.find('\0') != std::string_view::npos) return false;
+    if (p == "/") return false;
+    size_t i = 1;
+    while (i <= p.size()) {
+        size_t end = p.find('/', i);
+        if (end == std::string_view::npos) end = p.size();
+        std::string_view part = p.substr(i, end - i);
+        if (part.empty() || part == "." || part == "..") return false;
+        i = end + 1;
+    }
+    return true;
+}
+
+}  // namespace
+
+Expected<Setup> decode_setup(std::string_view text) {
+    RTFS_TRY(json j, parse_object(text, "Setup"));
+    Setup s;
+    RTFS_CHECK(read_u64(j, "realtime_ns", s.realtime_ns));
+    RTFS_CHECK(read_string(j, "seed", s.seed_hex));
+    if (s.seed_hex.size() % 2 != 0 || s.seed_hex.size() > 1024 || !is_hex(s.seed_hex)) {
+        return protocol_error("Setup seed must be lower-case hex of at most 512 bytes");
+    }
+    RTFS_CHECK(read_bool(j, "network", s.network));
+    auto shares = j.find("shares");
+    if (shares != j.end()) {
+        if (!shares->is_array() || shares->size() > 64) {
+            return protocol_error("Setup shares must be an array of at most 64 objects");
+        }
+        for (const json& item : *shares) {
+            if (!item.is_object()) return protocol_error("Setup share must be an object");
+            Share sh;
+            RTFS_CHECK(read_string(item, "tag", sh.tag));
+            RTFS_CHECK(read_string(item, "path", sh.path));
+            RTFS_CHECK(read_bool(item, "writable", sh.writable));
+            if (sh.tag.empty() || sh.tag.size() > 31 ||
+                !std::all_of(sh.tag.begin(), sh.tag.end(), [](char c) {
+                    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+                })) {
+                return protocol_error("Setup share tag must be 1-31 of [a-z0-9_]");
+            }
+            if (!is_clean_absolute(sh.path) || sh.path.size() > 4096) {
+                return protocol_error("Setup share path '" + sh.path +
+                                      "' must be absolute, not /, without . or .. parts");
+            }
+            s.shares.push_back(std::move(sh));
+        }
+    }
+    return s;
+}
+
+std::string encode_ready(const Ready& r) { return dump({{"kernel", r.kernel}}); }
+
+Expected<Ready> decode_ready(std::string_view text) {
+    RTFS_TRY(json j, parse_object(text, "Ready"));
+    Ready r;
+    RTFS_CHECK(read_string(j, "kernel", r.kernel));
+    return r;
 }
 
 std::string encode_kill(const KillRequest& k) { return dump({{"signal", k.signal}}); }

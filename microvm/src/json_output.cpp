@@ -64,6 +64,11 @@ json to_json(const ExecutionResult& r) {
         {"network_requests", std::move(requests)},
         {"file_operations", std::move(files)},
     };
+    if (!m.provider_details.empty()) {
+        json details = json::object();
+        for (const auto& [k, v] : m.provider_details) details[k] = valid_utf8(v);
+        metadata["provider_details"] = std::move(details);
+    }
     json error = nullptr;
     if (r.error) {
         error = {{"reason", to_string(r.error->reason)},

@@ -35,7 +35,7 @@ class FakeAgent {
     void send(FrameType type, std::string_view payload) const {
         send(agent::encode_frame(type, payload));
     }
-    void hello() const { send(FrameType::Hello, guest::encode_hello({1, "fake", {"program"}})); }
+    void hello() const { send(FrameType::Hello, guest::encode_hello({agent::kProtocolVersion, "fake", {"program"}})); }
     // The next frame from the host, or nullopt at EOF.
     std::optional<agent::Frame> receive() {
         for (;;) {
@@ -277,6 +277,60 @@ TEST(AgentSession, CancellingSendsKillAndEndsPromptly) {
     EXPECT_LT(took, 200ms);
     EXPECT_TRUE(h.session->usable());  // the agent answered: the VM can serve another run
     EXPECT_EQ(report_of(std::move(run)).end, SandboxReport::End::Cancelled);
+}
+
+TEST(AgentSession, SetupIsAnsweredByReadyOrRefusedClearly) {
+    {
+        Harness h([](FakeAgent& a) {
+            a.hello();
+            a.send(FrameType::Ready, guest::encode_ready({"6.1"}));
+        });
+        ASSERT_TRUE(h.session->handshake(Clock::now() + 5s));
+        auto ready = h.session->setup(guest::Setup{}, Clock::now() + 5s);
+        ASSERT_TRUE(ready) << ready.error().message;
+        EXPECT_EQ(ready->kernel, "6.1");
+    }
+    {  // the agent could not set up: its message, a setup error, the VM discarded
+        Harness h([](FakeAgent& a) {
+            a.hello();
+            a.send(FrameType::Error, guest::encode_agent_error({Reason::SetupError, "no 9p"}));
+        });
+        ASSERT_TRUE(h.session->handshake(Clock::now() + 5s));
+        auto ready = h.session->setup(guest::Setup{}, Clock::now() + 5s);
+        ASSERT_FALSE(ready);
+        EXPECT_EQ(ready.error().kind, Failure::Kind::SetupError);
+        EXPECT_NE(ready.error().message.find("no 9p"), std::string::npos);
+        EXPECT_FALSE(h.session->usable());
+    }
+    {  // anything else is the agent breaking the protocol
+        Harness h([](FakeAgent& a) {
+            a.hello();
+            a.send(FrameType::Exit, "{\"exit_code\":0}");
+        });
+        ASSERT_TRUE(h.session->handshake(Clock::now() + 5s));
+        auto ready = h.session->setup(guest::Setup{}, Clock::now() + 5s);
+        ASSERT_FALSE(ready);
+        EXPECT_EQ(ready.error().kind, Failure::Kind::InvalidInput);
+    }
+    {  // a Ready during a run is out of place
+        Harness h([](FakeAgent& a) {
+            a.hello();
+            a.send(FrameType::Ready, "{}");
+        });
+        ASSERT_TRUE(h.session->handshake(Clock::now() + 5s));
+        AgentRun run = h.session->run(program({"/bin/x"}), within(5s));
+        EXPECT_EQ(run.end, AgentRun::End::ProtocolError);
+        EXPECT_NE(run.problem.find("Ready"), std::string::npos);
+    }
+}
+
+TEST(AgentSession, OomKilledUsageIsMemoryExceeded) {
+    AgentRun run;
+    run.end = AgentRun::End::Signaled;
+    run.signal = 9;
+    run.usage = guest::Usage{};
+    run.usage->oom_killed = true;
+    EXPECT_EQ(report_of(std::move(run)).end, SandboxReport::End::MemoryExceeded);
 }
 
 TEST(AgentSession, HandshakeRefusesAnythingButHello) {

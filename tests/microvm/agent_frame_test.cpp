@@ -148,7 +148,7 @@ TEST(AgentMessages, ExecRoundTripsEveryKind) {
 }
 
 TEST(AgentMessages, OtherMessagesRoundTrip) {
-    auto hello = decode_hello(encode_hello({1, "microvm-guest", {"rtfs", "program"}}));
+    auto hello = decode_hello(encode_hello({agent::kProtocolVersion, "microvm-guest", {"rtfs", "program"}}));
     ASSERT_TRUE(hello.has_value());
     EXPECT_EQ(hello->kinds.size(), 2u);
     auto exited = decode_exit(encode_exit({3, {}}));
@@ -180,7 +180,7 @@ TEST(AgentMessages, MalformedPayloadsAreErrors) {
         EXPECT_FALSE(decode_usage(text).has_value()) << text;
         EXPECT_FALSE(decode_agent_error(text).has_value()) << text;
     }
-    EXPECT_NE(decode_hello(R"({"protocol":2})").error().message.find("protocol 2"),
+    EXPECT_NE(decode_hello(R"({"protocol":1})").error().message.find("protocol 1"),
               std::string::npos);
     EXPECT_FALSE(decode_exec(R"({"kind":"shell"})").has_value());
     EXPECT_FALSE(decode_exec(R"({"kind":"program","argv":[]})").has_value());

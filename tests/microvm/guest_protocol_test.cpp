@@ -118,6 +118,60 @@ TEST(GuestProtocol, MalformedJobs) {
     EXPECT_EQ(minimal->runtime_context.level, rtfs::RuntimeContext::Level::Pure);
 }
 
+// Protocol 2's VM additions: Setup/Ready, Exec limits, Usage oom_killed.
+TEST(GuestProtocol, SetupRoundTripAndHostileSetups) {
+    guest::Setup s;
+    s.realtime_ns = 1'700'000'000'123'456'789u;
+    s.seed_hex = "00ff10ab";
+    s.shares = {{"s0", "/data/in", false}, {"s1", "/data/out", true}};
+    s.network = true;
+    auto back = decode_setup(encode_setup(s));
+    ASSERT_TRUE(back) << back.error().message;
+    EXPECT_EQ(back->realtime_ns, s.realtime_ns);
+    EXPECT_EQ(back->seed_hex, s.seed_hex);
+    ASSERT_EQ(back->shares.size(), 2u);
+    EXPECT_EQ(back->shares[1].path, "/data/out");
+    EXPECT_TRUE(back->shares[1].writable);
+    EXPECT_TRUE(back->network);
+    for (const char* bad : {
+             R"({"seed":"abc"})",                                   // odd length
+             R"({"seed":"ZZ"})",                                    // not hex
+             R"({"shares":[{"tag":"s0","path":"relative"}]})",      // not absolute
+             R"({"shares":[{"tag":"s0","path":"/a/../etc"}]})",     // a .. part
+             R"({"shares":[{"tag":"s0","path":"/"}]})",             // over the whole root
+             R"({"shares":[{"tag":"S 0","path":"/a"}]})",           // bad tag
+             R"({"shares":{"tag":"s0"}})",                          // not an array
+             R"({"realtime_ns":-1})",
+         }) {
+        EXPECT_FALSE(decode_setup(bad)) << bad;
+    }
+    EXPECT_FALSE(decode_setup("{\"seed\":\"" + std::string(1026, 'a') + "\"}"));
+    auto ready = decode_ready(encode_ready({"6.1.192-microvm"}));
+    ASSERT_TRUE(ready);
+    EXPECT_EQ(ready->kernel, "6.1.192-microvm");
+}
+
+TEST(GuestProtocol, ExecLimitsAndOomRoundTrip) {
+    Exec e;
+    e.kind = Exec::Kind::Program;
+    e.argv = {"/bin/true"};
+    e.memory_max_bytes = 64u << 20;
+    e.max_processes = 32;
+    auto back = decode_exec(encode_exec(e));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->memory_max_bytes, 64u << 20);
+    EXPECT_EQ(back->max_processes, 32u);
+    Usage u;
+    u.oom_killed = true;
+    auto ub = decode_usage(encode_usage(u));
+    ASSERT_TRUE(ub);
+    EXPECT_TRUE(ub->oom_killed);
+    EXPECT_FALSE(decode_usage(R"({"oom_killed":1})"));
+    EXPECT_EQ(agent::kProtocolVersion, 2u);
+    EXPECT_STREQ(agent::type_name(agent::FrameType::Setup), "Setup");
+    EXPECT_STREQ(agent::type_name(agent::FrameType::Ready), "Ready");
+}
+
 TEST(GuestRunner, EnvironmentVariableWins) {
     TempDir dir;
     std::string runner = dir.write("microvm-guest", "#!/bin/sh\n");

@@ -1,6 +1,6 @@
 // What this machine is expected to support, as CI declares it: scripts/test.sh sets
 // MICROVM_TEST_EXPECT to a comma-separated list (root, cgroups, process, gvisor, guest-runner,
-// wasm-rtfs, python3). A test that cannot run because something is missing skips on a
+// wasm-rtfs, python3, qemu). A test that cannot run because something is missing skips on a
 // developer's machine and fails where it was expected, so CI never passes by skipping what the
 // machine supports.
 #pragma once

@@ -2,12 +2,15 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
 
 #include <cerrno>
 #include <cstdio>
 
 #include "exec_run.hpp"
 #include "microvm/guest_protocol.hpp"
+#include "vm_mode.hpp"
 
 namespace microvm::guest {
 namespace {
@@ -21,12 +24,27 @@ Hello hello() {
     return h;
 }
 
+// Setup (VMs): applied once, before the first Exec; answered with Ready or Error.
+bool handle_setup(Channel& channel, const std::string& payload) {
+    auto setup = decode_setup(payload);
+    std::string error = setup ? apply_setup(*setup) : setup.error().message;
+    if (!error.empty()) {
+        return channel.send(agent::FrameType::Error,
+                            encode_agent_error({Reason::SetupError, error}));
+    }
+    Ready r;
+    struct utsname u {};
+    if (::uname(&u) == 0) r.kernel = u.release;
+    return channel.send(agent::FrameType::Ready, encode_ready(r));
+}
+
 }  // namespace
 
 int run_channel_mode(Channel channel) {
     ::signal(SIGPIPE, SIG_IGN);  // a closed channel is a write error, not the agent's death
     if (!channel.send(agent::FrameType::Hello, encode_hello(hello()))) return kExitProtocol;
     agent::FrameDecoder from_host;
+    bool exec_seen = false, setup_seen = false;
     for (;;) {
         agent::Frame f;
         auto status = from_host.next(f);
@@ -43,13 +61,25 @@ int run_channel_mode(Channel channel) {
             continue;
         }
         switch (f.type) {
+            case agent::FrameType::Setup:
+                if (exec_seen || setup_seen) {
+                    std::fprintf(stderr, "microvm-guest: Setup after %s\n",
+                                 exec_seen ? "an Exec" : "a Setup");
+                    return kExitProtocol;
+                }
+                setup_seen = true;
+                if (!handle_setup(channel, f.payload)) return kExitProtocol;
+                break;
             case agent::FrameType::Exec: {
+                exec_seen = true;
                 auto exec = decode_exec(f.payload);
                 bool ok = exec ? run_exec(channel, from_host, *exec)
                                : channel.send(agent::FrameType::Error,
                                               encode_agent_error({Reason::InvalidProgram,
                                                                   exec.error().message}));
                 if (!ok) return kExitProtocol;
+                while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+                }  // orphans of the run (the VM's init inherits them)
                 break;
             }
             case agent::FrameType::Stdin:

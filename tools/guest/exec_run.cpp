@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -23,6 +24,7 @@
 #include "io.hpp"
 #include "microvm/script_languages.hpp"
 #include "rtfs_eval.hpp"
+#include "run_cgroup.hpp"
 
 namespace microvm::guest {
 namespace {
@@ -134,8 +136,10 @@ struct Pipes {
 };
 
 // In the child: never returns.
-[[noreturn]] void start_child(const Exec& exec, Plan& plan, Pipes& p, int channel_fd) {
+[[noreturn]] void start_child(const Exec& exec, Plan& plan, Pipes& p, int channel_fd,
+                              int cgroup_procs_fd) {
     ::close(channel_fd);
+    if (cgroup_procs_fd >= 0 && !write_all(cgroup_procs_fd, "0")) child_fail(p.status.write.get(), 3);
     p.in.write.reset();  // the agent's ends
     p.out.read.reset();
     p.err.read.reset();
@@ -189,9 +193,9 @@ uint64_t micros(const struct timeval& tv) {
 class Relay {
   public:
     Relay(Channel& ch, agent::FrameDecoder& from_host, const Exec& exec, Plan plan, pid_t pid,
-          UniqueFd pidfd, Pipes& pipes)
+          UniqueFd pidfd, Pipes& pipes, const RunCgroup* cgroup)
         : ch_(ch), from_host_(from_host), exec_(exec), plan_(std::move(plan)), pid_(pid),
-          pidfd_(std::move(pidfd)), pipes_(pipes) {}
+          pidfd_(std::move(pidfd)), pipes_(pipes), cgroup_(cgroup) {}
 
     // False when the channel broke or the host broke the protocol.
     bool run() {
@@ -339,6 +343,12 @@ class Relay {
         usage_.wall_us = static_cast<uint64_t>(
             std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_).count());
         ::kill(-pid_, SIGKILL);  // the program's end ends its processes, as in every sandbox
+        if (cgroup_) {
+            // The guest kernel's count for every process of the run, not just the first.
+            usage_.peak_memory_bytes = cgroup_->peak_bytes();
+            usage_.oom_killed = cgroup_->oom_killed();
+            cgroup_->kill_all();  // also those that left the process group
+        }
         drain_until_ = Clock::now() + kDrainGrace;
     }
 
@@ -380,6 +390,7 @@ class Relay {
     pid_t pid_;
     UniqueFd pidfd_;
     Pipes& pipes_;
+    const RunCgroup* cgroup_;
     Clock::time_point started_ = Clock::now();
     Clock::time_point drain_until_{};
     bool reaped_ = false;
@@ -397,6 +408,21 @@ class Relay {
 bool run_exec(Channel& channel, agent::FrameDecoder& from_host, const Exec& exec) {
     Plan plan = plan_for(exec);
     if (plan.refused) return channel.send(FrameType::Error, encode_agent_error(*plan.refused));
+    std::unique_ptr<RunCgroup> cgroup;
+    if (!vm_cgroup_root().empty()) {
+        std::string error;
+        if (exec.max_processes) error = limit_guest_tasks(exec.max_processes);
+        if (error.empty()) cgroup = RunCgroup::create(vm_cgroup_root(), exec.memory_max_bytes, error);
+        if (!error.empty()) {
+            return channel.send(FrameType::Error, encode_agent_error({Reason::SetupError, error}));
+        }
+    } else if (exec.memory_max_bytes || exec.max_processes) {
+        // Real or refused: outside a VM the sandbox around the agent enforces limits.
+        return channel.send(FrameType::Error,
+                            encode_agent_error({Reason::SetupError,
+                                                "memory_max_bytes and max_processes need the "
+                                                "VM agent (its cgroup and task limit)"}));
+    }
     Pipes p;
     for (host::Pipe* pipe : {&p.in, &p.out, &p.err, &p.result, &p.status}) {
         auto made = host::make_pipe();
@@ -412,7 +438,7 @@ bool run_exec(Channel& channel, agent::FrameDecoder& from_host, const Exec& exec
                             encode_agent_error({Reason::SetupError,
                                                 std::string("fork: ") + std::strerror(errno)}));
     }
-    if (pid == 0) start_child(exec, plan, p, channel.fd());
+    if (pid == 0) start_child(exec, plan, p, channel.fd(), cgroup ? cgroup->procs_fd() : -1);
     ::setpgid(pid, pid);  // also here: a Kill may arrive before the child ran
     UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
     p.in.read.reset();
@@ -420,7 +446,9 @@ bool run_exec(Channel& channel, agent::FrameDecoder& from_host, const Exec& exec
     p.err.write.reset();
     p.result.write.reset();
     p.status.write.reset();
-    return Relay(channel, from_host, exec, std::move(plan), pid, std::move(pidfd), p).run();
+    return Relay(channel, from_host, exec, std::move(plan), pid, std::move(pidfd), p,
+                 cgroup.get())
+        .run();
 }
 
 }  // namespace microvm::guest

@@ -4,6 +4,9 @@
 //                                      only stdio into a container)
 //   microvm-guest --channel PATH       channel mode over a device or socket path (VMs)
 //   microvm-guest --channel-fd N       channel mode over an inherited descriptor
+//   /init (pid 1 of a VM)              VM mode: channel mode on the virtio-serial port "agent"
+//                                      (the kernel passes unknown command-line words as
+//                                      arguments, so pid 1 ignores its arguments)
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -16,6 +19,7 @@
 #include "channel_mode.hpp"
 #include "microvm/guest_protocol.hpp"
 #include "stdio_mode.hpp"
+#include "vm_mode.hpp"
 
 namespace {
 
@@ -50,6 +54,7 @@ int stdio_mode(const char* result_file) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (guest::is_vm_init()) guest::run_vm_mode();
     if (argc == 1) return stdio_mode(nullptr);
     if (argc != 3) return usage();
     const std::string_view flag = argv[1];

@@ -59,12 +59,12 @@ int cmd_providers(bool json) {
         std::cout << arr.dump(2) << "\n";
         return 0;
     }
-    std::printf("%-12s %-10s %-10s %-26s %s\n", "NAME", "AVAILABLE", "ISOLATION", "RUNS", "REASON");
+    std::printf("%-12s %-10s %-10s %-26s %s\n", "NAME", "AVAILABLE", "ISOLATION", "RUNS", "REASON / NOTE");
     for (const auto& i : infos)
         std::printf("%-12s %-10s %-10s %-26s %s\n", i.name.c_str(),
                     i.availability.available ? "yes" : "no", to_string(i.isolation),
                     runs_list(i.runs).c_str(),
-                    i.availability.available ? "" : i.availability.reason.c_str());
+                    i.availability.reason.c_str());  // an available one may say how (qemu: KVM/TCG, image)
     return 0;
 }
 

@@ -58,6 +58,12 @@ class AgentSession {
     // closed first.
     Expected<guest::Hello> handshake(std::chrono::steady_clock::time_point deadline,
                                      const CancelToken& cancel = {});
+    // A VM's set-up (protocol 2): sends Setup and waits for Ready. An Error frame from the agent
+    // is a SetupError with its message; anything else, or nothing in time, leaves the session
+    // unusable.
+    Expected<guest::Ready> setup(const guest::Setup& setup,
+                                 std::chrono::steady_clock::time_point deadline,
+                                 const CancelToken& cancel = {});
     // Runs exec to its end (see AgentRun::End). Call only while usable().
     AgentRun run(const guest::Exec& exec, const AgentLimits& limits);
 
@@ -75,7 +81,7 @@ Expected<guest::Exec> exec_for(const SandboxRequest& request);
 
 // The report a VM backend gives for an agent run: Refused becomes ExecFailed (with the errno a
 // local exec would have given for a missing or non-executable program), ProtocolError and
-// ChannelClosed become GuestFailed. wall, CPU and memory are left to the backend, which measures
+// ChannelClosed become GuestFailed, a run whose Usage says oom_killed MemoryExceeded. wall, CPU and memory are left to the backend, which measures
 // them on the host.
 SandboxReport report_of(AgentRun run);
 

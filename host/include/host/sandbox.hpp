@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,6 +60,7 @@ struct SandboxReport {
     CapturedStream stdout_data;
     CapturedStream stderr_data;
     std::optional<CapturedStream> result;  // the guest's result channel, when it wrote one
+    std::map<std::string, std::string> details;  // ExecutionMetadata::provider_details
 };
 
 class SandboxBackend {

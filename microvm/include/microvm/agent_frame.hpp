@@ -15,7 +15,9 @@
 
 namespace microvm::agent {
 
-inline constexpr uint32_t kProtocolVersion = 1;
+// 2: Setup and Ready (VM set-up after a boot or a snapshot restore), Exec memory_max_bytes,
+// Usage oom_killed.
+inline constexpr uint32_t kProtocolVersion = 2;
 inline constexpr size_t kHeaderBytes = 5;
 inline constexpr uint32_t kMaxFrameBytes = 64u << 20;  // type byte + payload
 // Stdin and Output carry chunks; senders split larger writes.
@@ -31,6 +33,8 @@ enum class FrameType : uint8_t {
     Result = 7,  // agent -> host: JSON, the RTFS result (RTFS runs only)
     Kill = 8,    // host -> agent: JSON {signal}; kills the running program's process group
     Error = 9,   // agent -> host: JSON {reason, message}; the Exec could not start; ends the run
+    Setup = 10,  // host -> agent, at most once before the first Exec: JSON, clock, seed, shares
+    Ready = 11,  // agent -> host: JSON, the Setup is done (or an Error frame if it failed)
 };
 
 enum class StreamId : uint8_t { Stdout = 1, Stderr = 2 };
@@ -46,6 +50,8 @@ inline const char* type_name(uint8_t type) {
         case 7: return "Result";
         case 8: return "Kill";
         case 9: return "Error";
+        case 10: return "Setup";
+        case 11: return "Ready";
         default: return nullptr;
     }
 }
@@ -61,7 +67,9 @@ inline uint32_t max_payload(FrameType type) {
         case FrameType::Exit:
         case FrameType::Usage:
         case FrameType::Kill:
-        case FrameType::Error: return 64u << 10;
+        case FrameType::Error:
+        case FrameType::Setup:
+        case FrameType::Ready: return 64u << 10;
         case FrameType::Exec:
         case FrameType::Result: break;
     }

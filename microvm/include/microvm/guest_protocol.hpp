@@ -75,6 +75,12 @@ struct Exec {
     std::vector<std::string> env;    // Program and Script: the complete environment, NAME=value
     std::string cwd = "/";
     bool stdin_frames = false;       // Stdin frames follow (the last one empty); else no stdin
+    // Every kind: the memory the program's processes may use (a cgroup in the guest whose OOM
+    // killer ends them; Usage then says oom_killed). 0 = bounded only by the guest's RAM.
+    uint64_t memory_max_bytes = 0;
+    // Every kind: how many processes the program may have at once (a VM serves one execution,
+    // so the guest kernel's task limit bounds them). 0 = unbounded.
+    uint64_t max_processes = 0;
 };
 const char* to_string(Exec::Kind kind);
 
@@ -89,6 +95,28 @@ struct Usage {
     uint64_t cpu_system_us = 0;
     uint64_t peak_memory_bytes = 0;
     uint64_t wall_us = 0;
+    bool oom_killed = false;  // the guest kernel's OOM killer ended a process of the run
+};
+
+// A directory of the host shared into the VM (9p, mount tag `tag`), mounted at `path`.
+struct Share {
+    std::string tag;
+    std::string path;  // absolute, the same path as on the host
+    bool writable = false;
+};
+
+// What a VM's agent sets up before its first Exec, after a cold boot or a snapshot restore (a
+// restored guest's clock and random state are the template's).
+struct Setup {
+    uint64_t realtime_ns = 0;    // the host's CLOCK_REALTIME; 0: leave the clock alone
+    std::string seed_hex;        // random bytes (hex, <= 512 bytes) mixed in and credited
+    std::vector<Share> shares;   // mounted in this order (a parent before its children)
+    bool network = false;        // configure eth0 for QEMU's user networking (10.0.2.15/24)
+};
+
+// The agent's answer to Setup.
+struct Ready {
+    std::string kernel;  // uname release, for the record
 };
 
 struct KillRequest {
@@ -116,6 +144,10 @@ std::string encode_usage(const Usage& u);
 Expected<Usage> decode_usage(std::string_view json);
 std::string encode_kill(const KillRequest& k);
 Expected<KillRequest> decode_kill(std::string_view json);
+std::string encode_setup(const Setup& s);
+Expected<Setup> decode_setup(std::string_view json);
+std::string encode_ready(const Ready& r);
+Expected<Ready> decode_ready(std::string_view json);
 std::string encode_agent_error(const AgentError& e);
 Expected<AgentError> decode_agent_error(std::string_view json);
 

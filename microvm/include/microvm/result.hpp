@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,6 +52,8 @@ struct ExecutionMetadata {
     std::vector<rtfs::FileOperation> file_operations;
     std::string provider;
     Isolation isolation = Isolation::None;
+    // Provider-specific measured facts, name -> value (qemu: accel, start path, vmm_cpu_ms).
+    std::map<std::string, std::string> provider_details;
 };
 
 // Why an execution did not end ok, one value per cause for every provider: the CLI's exit

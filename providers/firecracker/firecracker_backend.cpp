@@ -1,0 +1,143 @@
+#include "firecracker/firecracker_backend.hpp"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include "firecracker/fc_api_client.hpp"
+#include "firecracker/fc_sequences.hpp"
+#include "firecracker/fc_vsock.hpp"
+#include "host/agent_session.hpp"
+
+namespace microvm::firecracker {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The Firecracker process: killed and reaped on destruction, its directory removed.
+struct FcProcess {
+    pid_t pid = -1;
+    std::string dir;
+    ~FcProcess() {
+        if (pid > 0) {
+            ::kill(pid, SIGKILL);
+            while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+            }
+        }
+        std::error_code ec;
+        if (!dir.empty()) std::filesystem::remove_all(dir, ec);
+    }
+};
+
+Expected<void> spawn(const LaunchPlan& plan, FcProcess& proc) {
+    std::vector<std::string> args = plan.argv;
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<std::string> env = plan.env;
+    std::vector<char*> envp;
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    pid_t pid = ::fork();
+    if (pid < 0) return fail(Failure::Kind::SetupError, "fork failed");
+    if (pid == 0) {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        ::execve(plan.executable.c_str(), argv.data(), envp.data());
+        ::_exit(127);
+    }
+    proc.pid = pid;
+    return Ok{};
+}
+
+Failure fc_failure(const FcError& e) { return {Failure::Kind::SetupError, e.message()}; }
+
+}  // namespace
+
+Expected<std::unique_ptr<FirecrackerBackend>> FirecrackerBackend::create(const FcProviderSettings& s) {
+    const char* path = std::getenv("PATH");
+    Availability a = check_availability(s.launch, path ? path : "");
+    if (!a.available) return fail(Failure::Kind::SetupError, a.reason);
+    RTFS_TRY(FcBinaries b, find_binaries(s.launch, path ? path : ""));
+    RTFS_TRY(host::GuestImage img, host::find_guest_image(s.image));
+    if (img.kernel.size() < 8 || img.kernel.substr(img.kernel.size() - 7) != "vmlinux") {
+        return fail(Failure::Kind::SetupError, "Firecracker boots an uncompressed vmlinux; the image has " + img.kernel);
+    }
+    return std::unique_ptr<FirecrackerBackend>(new FirecrackerBackend(s, std::move(b), std::move(img)));
+}
+
+Expected<host::SandboxReport> FirecrackerBackend::run(const host::SandboxRequest& req) const {
+    static std::atomic<unsigned> counter{0};
+    const auto started = Clock::now();
+    RTFS_TRY(guest::Exec exec, host::exec_for(req));
+    exec.memory_max_bytes = req.limits.memory_bytes;
+    exec.max_processes = req.limits.max_pids;
+
+    const std::string id = "microvm-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
+    ::mkdir(settings_.state_dir.c_str(), 0700);
+    FcProcess proc;
+    RTFS_TRY(proc.dir, make_vm_dir(settings_.state_dir, id));
+    RTFS_TRY(LaunchPlan plan, plan_launch(binaries_, settings_.launch, id, proc.dir));
+    // Jailed, Firecracker sees only its jail: the kernel and initramfs are copied in.
+    auto place = [&](const std::string& host_file, const std::string& name) -> std::string {
+        if (!plan.jailed) return host_file;
+        std::error_code ec;
+        std::filesystem::copy_file(host_file, plan.host_path("/" + name), ec);
+        return "/" + name;
+    };
+    RTFS_CHECK(spawn(plan, proc));
+
+    FcApiClient client(plan.api_socket);
+    if (auto ready = client.wait_ready(std::chrono::seconds(10)); !ready) return rtfs::unexpected(fc_failure(ready.error()));
+    ColdBoot boot;
+    boot.boot_source.kernel_image_path = place(image_.kernel, "vmlinux");
+    boot.boot_source.initrd_path = place(image_.initramfs, "initramfs");
+    boot.boot_source.boot_args = "console=ttyS0 quiet reboot=k panic=-1 microvm.agent_vsock_port=" +
+                                 std::to_string(kAgentVsockPort);
+    boot.machine.mem_size_mib = static_cast<int64_t>((req.limits.memory_bytes >> 20) + 64);
+    boot.vsock = VsockDevice{3, plan.jailed ? "/vsock.sock" : proc.dir + "/vsock.sock"};
+    if (auto booted = cold_boot(client, boot); !booted) return rtfs::unexpected(fc_failure(booted.error()));
+
+    const auto boot_deadline = started + std::chrono::seconds(30);
+    FcExpected<VsockStream> stream = fc_fail(FcError::Kind::Refused, "vsock", "not tried");
+    while (Clock::now() < boot_deadline) {
+        stream = connect_vsock(plan.host_path(boot.vsock->uds_path), kAgentVsockPort, std::chrono::seconds(2));
+        if (stream || stream.error().kind != FcError::Kind::Refused) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (!stream) return rtfs::unexpected(fc_failure(stream.error()));
+    host::AgentSession session(std::move(stream->fd));
+    RTFS_CHECK(session.handshake(boot_deadline, req.cancel));
+    guest::Setup setup;
+    timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    setup.realtime_ns = static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
+    RTFS_CHECK(session.setup(setup, boot_deadline, req.cancel));
+
+    host::AgentLimits limits;
+    limits.deadline = Clock::now() + req.timeout;
+    limits.cancel = req.cancel;
+    limits.max_output_bytes = req.max_output_bytes;
+    limits.on_output = req.on_output;
+    if (!req.guest) limits.stdin_data = req.stdin_data;
+    host::AgentRun run = session.run(exec, limits);
+    auto usage = run.usage;
+    host::SandboxReport report = host::report_of(std::move(run));
+    report.wall = Clock::now() - started;
+    if (usage) {
+        report.cpu_time = std::chrono::microseconds(usage->cpu_user_us + usage->cpu_system_us);
+        report.memory_peak_bytes = usage->peak_memory_bytes;
+    }
+    report.details = {{"accel", "kvm"}, {"start", "cold_boot"}};
+    return report;
+}
+
+}  // namespace microvm::firecracker

@@ -1,0 +1,131 @@
+#include "qemu/host_facts.hpp"
+
+#include <fcntl.h>
+#include <sys/klog.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "host/agent_session.hpp"
+#include "host/paths.hpp"
+#include "qemu/qemu_command.hpp"
+#include "qemu/qemu_vm.hpp"
+
+namespace microvm::qemu {
+namespace {
+
+std::string read_all(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+std::string kernel_log() {
+    int n = ::klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, nullptr, 0);
+    if (n <= 0) return {};
+    std::string buf(static_cast<size_t>(n), '\0');
+    n = ::klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf.data(), n);
+    buf.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    return buf;
+}
+
+}  // namespace
+
+Expected<uint64_t> host_tsc_khz() {
+    static const std::regex log_line(
+        R"(tsc: (?:Refined TSC clocksource calibration|Detected): ([0-9]+)\.([0-9]{3}) MHz)");
+    std::string log = kernel_log();
+    uint64_t khz = 0;
+    for (auto it = std::sregex_iterator(log.begin(), log.end(), log_line);
+         it != std::sregex_iterator(); ++it) {
+        khz = std::stoull((*it)[1]) * 1000 + std::stoull((*it)[2]);  // the last one wins
+    }
+    if (khz) return khz;
+    static const std::regex cpuinfo(R"(cpu MHz\s*:\s*([0-9]+)(?:\.([0-9]{1,3}))?)");
+    std::string info = read_all("/proc/cpuinfo");
+    std::smatch m;
+    if (std::regex_search(info, m, cpuinfo)) {
+        std::string frac = m[2].matched ? m[2].str() : "0";
+        while (frac.size() < 3) frac += '0';
+        return std::stoull(m[1]) * 1000 + std::stoull(frac);
+    }
+    return fail(Failure::Kind::SetupError,
+                "cannot tell the host's TSC rate (no 'tsc: Detected' in the kernel log, no "
+                "'cpu MHz' in /proc/cpuinfo); the microvm guest needs it (tsc_early_khz)");
+}
+
+Expected<std::string> find_qemu(const std::string& setting) {
+    std::string path = setting;
+    if (path.empty()) path = host::find_in_dirs("qemu-system-x86_64", host::path_dirs("/usr/bin:/usr/local/bin:/bin"));
+    if (path.empty() || ::access(path.c_str(), X_OK) != 0) {
+        return fail(Failure::Kind::SetupError,
+                    "qemu-system-x86_64 not found" +
+                        (setting.empty() ? std::string(" in /usr/bin:/usr/local/bin:/bin")
+                                         : " at " + setting) +
+                        " (Debian package qemu-system-x86)");
+    }
+    return path;
+}
+
+KvmProbe probe_kvm(const std::string& qemu, const host::GuestImage& image, const std::string& state_dir,
+                   uint64_t tsc_khz) {
+    KvmProbe out;
+    int fd = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        out.why = "/dev/kvm cannot be opened";
+        return out;
+    }
+    ::close(fd);
+    std::string boot_id = read_all("/proc/sys/kernel/random/boot_id");
+    while (!boot_id.empty() && boot_id.back() == '\n') boot_id.pop_back();
+    const std::string cache = state_dir + "/kvm-probe";
+    {
+        std::ifstream in(cache);
+        std::string id, verdict, why;
+        if (std::getline(in, id) && id == boot_id && std::getline(in, verdict) &&
+            std::getline(in, why)) {
+            out.usable = verdict == "kvm";
+            out.why = why + " (probed earlier this boot)";
+            return out;
+        }
+    }
+    // A guest that runs at hardware speed reaches its agent's Hello in well under a second;
+    // under a PVM /dev/kvm it hangs. 4 s leaves room for a loaded host.
+    VmSpec spec;
+    spec.qemu = qemu;
+    spec.image = image;
+    spec.tsc_khz = tsc_khz;
+    spec.kvm = true;
+    spec.ram_mb = 128;
+    const auto started = std::chrono::steady_clock::now();
+    auto vm = QemuVm::launch(spec, state_dir, nullptr);
+    if (!vm) {
+        out.why = "the KVM probe guest did not start: " + vm.error().message;
+    } else {
+        const auto deadline = started + std::chrono::seconds(4);
+        auto ch = (*vm)->connect_agent(deadline);
+        Expected<guest::Hello> hello =
+            ch ? host::AgentSession(std::move(*ch)).handshake(deadline)
+               : Expected<guest::Hello>(fail(ch.error().kind, ch.error().message));
+        if (!hello) {
+            out.why = "a guest under KVM did not answer within 4 s (" + hello.error().message +
+                      "); using TCG";
+        } else {
+            out.usable = true;
+            out.why = "a guest under KVM answered in " +
+                      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::steady_clock::now() - started)
+                                         .count()) +
+                      " ms";
+        }
+    }
+    std::ofstream(cache) << boot_id << "\n" << (out.usable ? "kvm" : "tcg") << "\n" << out.why << "\n";
+    return out;
+}
+
+}  // namespace microvm::qemu

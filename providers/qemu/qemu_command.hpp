@@ -1,0 +1,33 @@
+// The QEMU command line of one VM (docs/vm.md has what each part is for).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "host/guest_image.hpp"
+
+namespace microvm::qemu {
+
+struct ShareSpec {
+    std::string tag;        // 9p mount tag (s0, s1, ...)
+    std::string host_path;  // exported directory
+    bool writable = false;
+};
+
+struct VmSpec {
+    std::string qemu;
+    host::GuestImage image;
+    uint64_t tsc_khz = 0;
+    bool kvm = false;
+    uint64_t ram_mb = 256;
+    std::vector<ShareSpec> shares;
+    bool user_network = false;  // QEMU user networking; false: no network device at all
+};
+
+// Paths inside the VM's private directory.
+inline constexpr const char* kAgentSocket = "agent.sock";
+
+std::vector<std::string> qemu_argv(const VmSpec& spec, const std::string& vm_dir);
+
+}  // namespace microvm::qemu

@@ -1,0 +1,128 @@
+#include "qemu/qemu_provider.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "host/vm_command.hpp"
+#include "qemu/qemu_vm.hpp"
+
+namespace microvm {
+namespace {
+
+using host::Command;
+using host::CommandError;
+
+qemu::QemuSettings parse_settings(const nlohmann::json& s) {
+    qemu::QemuSettings out;
+    if (!s.is_object()) return out;
+    auto text = [&](const char* key, std::string& into) {
+        if (auto it = s.find(key); it != s.end() && it->is_string()) into = it->get<std::string>();
+    };
+    text("qemu", out.qemu);
+    text("image", out.image);
+    text("state_dir", out.state_dir);
+    text("cgroup_parent", out.cgroup_parent);
+    text("accel", out.accel);
+    if (auto it = s.find("boot_timeout_ms"); it != s.end() && it->is_number_unsigned()) {
+        out.boot_timeout_ms = it->get<uint64_t>();
+    }
+    return out;
+}
+
+std::string image_note(const qemu::HostSetup& h) {
+    return h.accel_why + "; image " + h.image.dir + " (kernel " + h.image.kernel_release + ")";
+}
+
+}  // namespace
+
+Availability QemuProvider::availability() const {
+    std::call_once(probed_, [this] {
+        if (::geteuid() != 0) {
+            availability_ = {false, "needs root (QEMU is started as an unprivileged uid in its own "
+                                    "namespaces and host cgroup)"};
+            return;
+        }
+        auto h = qemu::probe_host({});
+        availability_ = h ? Availability{true, image_note(*h)} : Availability{false, h.error().message};
+    });
+    return availability_;
+}
+
+nlohmann::json QemuProvider::config_schema() const {
+    nlohmann::json p = {
+        {"qemu", {{"type", "string"}, {"description", "qemu-system-x86_64 binary (default: /usr/bin)"}}},
+        {"image", {{"type", "string"},
+                   {"description", "guest image directory (default: $MICROVM_GUEST_IMAGE, else "
+                                   "the image cache's current)"}}},
+        {"state_dir", {{"type", "string"},
+                       {"description", "private directory of the VMs (default /run/microvm-qemu)"}}},
+        {"cgroup_parent", {{"type", "string"},
+                           {"description", "cgroup under which QEMU's cgroups are created"}}},
+        {"accel", {{"type", "string"},
+                   {"enum", {"auto", "kvm", "tcg"}},
+                   {"description", "auto: KVM when a probe guest runs under it, else TCG"}}},
+        {"boot_timeout_ms", {{"type", "integer"}, {"minimum", 1000}, {"maximum", 600000},
+                             {"description", "how long a VM may take to start its agent"}}},
+    };
+    return {{"type", "object"}, {"properties", p}, {"additionalProperties", false}};
+}
+
+Expected<std::unique_ptr<host::SandboxBackend>> QemuProvider::make_backend(
+    const nlohmann::json& settings) {
+    RTFS_TRY(std::unique_ptr<qemu::QemuBackend> b, qemu::QemuBackend::create(parse_settings(settings)));
+    return std::unique_ptr<host::SandboxBackend>(std::move(b));
+}
+
+rtfs::Expected<Command, CommandError> QemuProvider::resolve(const ExecutionContext& ctx) const {
+    return host::command_in_image(ctx);
+}
+
+void QemuProvider::check_backend(const ExecutionContext& ctx,
+                                 std::vector<Unsupported>& problems) const {
+    const FileSystemPolicy& fs = ctx.config.fs_policy;
+    if (fs.kind == FileSystemPolicy::Kind::Full) {
+        problems.push_back({"fs_policy", "qemu shares only the directories a policy names (9p); "
+                                         "`full` would share the host's whole file system"});
+    }
+    if (ctx.program && std::holds_alternative<RtfsSource>(*ctx.program) &&
+        ctx.config.network_policy.kind != NetworkPolicy::Kind::Denied) {
+        problems.push_back({"network_policy", "RTFS in the VM agent has no HTTP client (its static "
+                                              "build has no libcurl); run a program instead"});
+    }
+    // QEMU serves 9p as an unprivileged uid: every named directory must be a directory it can
+    // enter (and, writable ones, write), or the guest would see failures rather than a refusal.
+    std::vector<std::pair<std::string, bool>> dirs;
+    if (fs.kind == FileSystemPolicy::Kind::ReadOnly) {
+        for (const auto& p : fs.paths) dirs.push_back({p, false});
+    } else if (fs.kind == FileSystemPolicy::Kind::ReadWrite) {
+        for (const auto& p : fs.read_only_paths) dirs.push_back({p, false});
+        for (const auto& p : fs.paths) dirs.push_back({p, true});
+    }
+    for (const auto& [path, writable] : dirs) {
+        struct stat st;
+        if (path.empty() || path.front() != '/' || ::stat(path.c_str(), &st) != 0) {
+            problems.push_back({"fs_policy", "'" + path + "' is not an existing absolute path"});
+            continue;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            problems.push_back({"fs_policy", "'" + path + "' is not a directory: qemu shares directories (9p)"});
+            continue;
+        }
+        auto may = [&](mode_t owner, mode_t other) {
+            return (st.st_uid == qemu::kQemuUid && (st.st_mode & owner)) || (st.st_mode & other);
+        };
+        if (!may(S_IXUSR, S_IXOTH) || (writable && !may(S_IWUSR, S_IWOTH))) {
+            char mode[8];
+            std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+            problems.push_back({"fs_policy", "'" + path + "' is not " +
+                                                 (writable ? "writable" : "accessible") +
+                                                 " by QEMU's unprivileged uid " +
+                                                 std::to_string(qemu::kQemuUid) + " (owner uid " +
+                                                 std::to_string(st.st_uid) + ", mode " + mode + ")"});
+        }
+    }
+}
+
+}  // namespace microvm

@@ -1,0 +1,226 @@
+#include "qemu/qemu_vm.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+namespace microvm::qemu {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::atomic<unsigned> g_counter{0};
+
+Expected<std::string> make_vm_dir(const std::string& state_dir, bool drop) {
+    if (::mkdir(state_dir.c_str(), 0711) != 0 && errno != EEXIST) {
+        return fail(Failure::Kind::SetupError, "cannot create " + state_dir + ": " + std::strerror(errno));
+    }
+    struct stat st;
+    if (::lstat(state_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid() ||
+        (st.st_mode & 022)) {
+        return fail(Failure::Kind::SetupError,
+                    "state directory " + state_dir +
+                        " must be a directory of this user, not writable by group or others");
+    }
+    std::string dir = state_dir + "/" + kVmDirPrefix + std::to_string(::getpid()) + "-" +
+                      std::to_string(++g_counter);
+    if (::mkdir(dir.c_str(), 0700) != 0) {
+        return fail(Failure::Kind::SetupError, "cannot create " + dir + ": " + std::strerror(errno));
+    }
+    if (drop && ::chown(dir.c_str(), kQemuUid, kQemuGid) != 0) {
+        std::filesystem::remove_all(dir);
+        return fail(Failure::Kind::SetupError, "cannot chown " + dir + ": " + std::strerror(errno));
+    }
+    return dir;
+}
+
+[[noreturn]] void child_exit(int err_fd, const char* what) {
+    char buf[256];
+    int n = std::snprintf(buf, sizeof buf, "qemu launch: %s: %s\n", what, std::strerror(errno));
+    if (n > 0) (void)!::write(err_fd, buf, static_cast<size_t>(n));
+    ::_exit(126);
+}
+
+}  // namespace
+
+Expected<std::unique_ptr<QemuVm>> QemuVm::launch(const VmSpec& spec, const std::string& state_dir,
+                                                 host::SandboxCgroup* cgroup) {
+    const bool root = ::geteuid() == 0;
+    RTFS_TRY(std::string dir, make_vm_dir(state_dir, root));
+    auto cleanup_dir = [&] { std::filesystem::remove_all(dir); };
+
+    std::vector<std::string> args = qemu_argv(spec, dir);
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    char* envp[] = {nullptr};
+    const std::string log = dir + "/qemu.stderr";
+    host::UniqueFd log_fd(::open(log.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!log_fd.valid() || (root && ::fchown(log_fd.get(), kQemuUid, kQemuGid) != 0)) {
+        cleanup_dir();
+        return fail(Failure::Kind::SetupError, "cannot create " + log + ": " + std::strerror(errno));
+    }
+    int sync[2];
+    if (::pipe2(sync, O_CLOEXEC) != 0) {
+        cleanup_dir();
+        return fail(Failure::Kind::SetupError, std::string("pipe: ") + std::strerror(errno));
+    }
+    std::vector<int> join_fds = cgroup ? cgroup->self_join_fds() : std::vector<int>{};
+    int ns_flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | (spec.user_network ? 0 : CLONE_NEWNET);
+    if (!root) ns_flags |= CLONE_NEWUSER;
+    const pid_t parent = ::getpid();
+
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        ::close(sync[0]);
+        ::close(sync[1]);
+        cleanup_dir();
+        return fail(Failure::Kind::SetupError, std::string("fork: ") + std::strerror(errno));
+    }
+    if (pid == 0) {
+        const int err = log_fd.get();
+        ::close(sync[1]);
+        char go;
+        if (::read(sync[0], &go, 1) != 1) ::_exit(125);  // the parent gave up
+        for (int fd : join_fds) {
+            if (::write(fd, "0", 1) != 1) child_exit(err, "joining the cgroup");
+        }
+        ::setsid();
+        if (::unshare(ns_flags) != 0) child_exit(err, "unshare");
+        if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+            child_exit(err, "making mounts private");
+        }
+        if (root) {
+            if (::setgroups(0, nullptr) != 0 || ::setresgid(kQemuGid, kQemuGid, kQemuGid) != 0 ||
+                ::setresuid(kQemuUid, kQemuUid, kQemuUid) != 0) {
+                child_exit(err, "dropping to the unprivileged uid");
+            }
+        }
+        // After the uid change (which clears it): QEMU dies with the thread that started it.
+        if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) ::_exit(125);
+        if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) child_exit(err, "no_new_privs");
+        int null = ::open("/dev/null", O_RDWR);
+        if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(err, 1) < 0 || ::dup2(err, 2) < 0) {
+            child_exit(err, "stdio");
+        }
+        if (::chdir(dir.c_str()) != 0) child_exit(2, "chdir");
+        ::syscall(SYS_close_range, 3u, ~0u, 0u);
+        ::execve(argv[0], argv.data(), envp);
+        child_exit(2, "execve");
+    }
+    ::close(sync[0]);
+    std::unique_ptr<QemuVm> vm(new QemuVm(dir, pid));
+    if (cgroup) {
+        if (auto placed = cgroup->place(pid); !placed) {
+            ::close(sync[1]);
+            return fail(Failure::Kind::SetupError, "cannot place QEMU in its cgroup: " + placed.error().message);
+        }
+    }
+    char go = 1;
+    bool started = ::write(sync[1], &go, 1) == 1;
+    ::close(sync[1]);
+    if (!started) return fail(Failure::Kind::SetupError, "cannot start QEMU");
+    return vm;
+}
+
+std::string QemuVm::stderr_text() const {
+    std::string out(4096, '\0');
+    int fd = ::open((dir_ + "/qemu.stderr").c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return {};
+    ssize_t n = ::read(fd, out.data(), out.size());
+    ::close(fd);
+    out.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\0')) out.pop_back();
+    return out;
+}
+
+Expected<host::UniqueFd> QemuVm::connect_agent(Clock::time_point deadline) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    const std::string path = dir_ + "/" + kAgentSocket;
+    if (path.size() >= sizeof addr.sun_path) {
+        return fail(Failure::Kind::SetupError, "socket path too long: " + path);
+    }
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    for (;;) {
+        host::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        if (!fd.valid()) return fail(Failure::Kind::SetupError, std::string("socket: ") + std::strerror(errno));
+        if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return fd;
+        int status;
+        if (!reaped_ && ::waitpid(pid_, &status, WNOHANG) == pid_) {
+            reaped_ = true;
+            std::string why = stderr_text();
+            return fail(Failure::Kind::SetupError,
+                        "QEMU exited before the agent's channel opened" +
+                            (why.empty() ? std::string() : ": " + why));
+        }
+        if (Clock::now() >= deadline) {
+            return fail(Failure::Kind::SetupError, "QEMU's agent socket did not open in time");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+}
+
+std::chrono::nanoseconds QemuVm::stop() {
+    if (!reaped_) {
+        ::kill(pid_, SIGKILL);
+        int status;
+        struct rusage ru {};
+        while (::wait4(pid_, &status, 0, &ru) < 0 && errno == EINTR) {
+        }
+        reaped_ = true;
+        auto ns = [](const timeval& tv) {
+            return std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
+        };
+        cpu_ = ns(ru.ru_utime) + ns(ru.ru_stime);
+    }
+    return cpu_;
+}
+
+QemuVm::~QemuVm() {
+    stop();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+}
+
+size_t sweep_vm_dirs(const std::string& state_dir) {
+    size_t n = 0;
+    DIR* d = ::opendir(state_dir.c_str());
+    if (!d) return 0;
+    const std::string prefix = kVmDirPrefix;
+    std::vector<std::string> stale;
+    while (dirent* e = ::readdir(d)) {
+        std::string name = e->d_name;
+        if (name.rfind(prefix, 0) != 0) continue;
+        long owner = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+        if (owner <= 0 || owner == ::getpid()) continue;
+        if (::kill(static_cast<pid_t>(owner), 0) == 0 || errno != ESRCH) continue;
+        stale.push_back(state_dir + "/" + name);
+    }
+    ::closedir(d);
+    for (const std::string& dir : stale) {
+        std::error_code ec;
+        if (std::filesystem::remove_all(dir, ec) > 0) ++n;
+    }
+    return n;
+}
+
+}  // namespace microvm::qemu

@@ -1,0 +1,57 @@
+// One QEMU process and its private directory (RAII: the destructor kills QEMU, reaps it and
+// removes the directory). QEMU runs unprivileged: as root the host starts it as an unprivileged
+// uid (no supplementary groups, no capabilities, no new privileges) in its own mount, IPC and
+// UTS namespaces (and network namespace when the VM has no network), in the execution's host
+// cgroup, killed if the thread that started it dies (PR_SET_PDEATHSIG), with QEMU's own seccomp
+// filter on (-sandbox). The directory (agent socket, QEMU's stderr) is 0700 and owned by that uid.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "host/cgroup.hpp"
+#include "host/unique_fd.hpp"
+#include "microvm/error.hpp"
+#include "qemu/qemu_command.hpp"
+
+namespace microvm::qemu {
+
+inline constexpr uid_t kQemuUid = 65534;  // nobody
+inline constexpr gid_t kQemuGid = 65534;
+// Private VM directories are named "vm-<host pid>-<n>" under the state directory.
+inline constexpr const char* kVmDirPrefix = "vm-";
+
+class QemuVm {
+  public:
+    static Expected<std::unique_ptr<QemuVm>> launch(const VmSpec& spec,
+                                                    const std::string& state_dir,
+                                                    host::SandboxCgroup* cgroup);
+    ~QemuVm();
+    QemuVm(const QemuVm&) = delete;
+    QemuVm& operator=(const QemuVm&) = delete;
+
+    // Connects to the agent's virtio-serial socket (QEMU is its server). SetupError when QEMU
+    // exited (with its stderr) or the deadline passed.
+    Expected<host::UniqueFd> connect_agent(std::chrono::steady_clock::time_point deadline);
+
+    // Kills QEMU and reaps it; returns its CPU time (user + system) as the host counted it.
+    std::chrono::nanoseconds stop();
+    pid_t pid() const { return pid_; }
+    const std::string& dir() const { return dir_; }
+
+  private:
+    QemuVm(std::string dir, pid_t pid) : dir_(std::move(dir)), pid_(pid) {}
+    std::string stderr_text() const;
+    std::string dir_;
+    pid_t pid_;
+    bool reaped_ = false;
+    std::chrono::nanoseconds cpu_{0};
+};
+
+// Removes VM directories of hosts that are gone (their QEMU died with them); returns how many.
+size_t sweep_vm_dirs(const std::string& state_dir);
+
+}  // namespace microvm::qemu

@@ -1,0 +1,318 @@
+// The qemu provider against real VMs: results and errors, policy mapping (file system, network,
+// environment), limits (memory, timeout, output caps), measured metadata, restored-state
+// independence between runs, and no leftovers (QEMU processes, VM directories, cgroups) after
+// many runs and after the host process is killed.
+#include <dirent.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "qemu/qemu_provider.hpp"
+#include "qemu/qemu_vm.hpp"
+#include "support/expectations.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using microvm::ExecutionContext;
+using microvm::ExecutionResult;
+using microvm::Reason;
+using microvm::Status;
+namespace fs = std::filesystem;
+
+constexpr const char* kStateDir = "/run/microvm-qemu";
+
+// QEMU processes whose command line names a VM directory of host pid `owner`.
+int qemu_processes_of(pid_t owner) {
+    int n = 0;
+    const std::string needle = std::string(kStateDir) + "/vm-" + std::to_string(owner) + "-";
+    for (const auto& e : fs::directory_iterator("/proc")) {
+        std::ifstream in(e.path() / "cmdline");
+        std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (cmd.find("qemu-system") != std::string::npos && cmd.find(needle) != std::string::npos) ++n;
+    }
+    return n;
+}
+
+int vm_dirs_of(pid_t owner) {
+    int n = 0;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(kStateDir, ec)) {
+        if (e.path().filename().string().rfind("vm-" + std::to_string(owner) + "-", 0) == 0) ++n;
+    }
+    return n;
+}
+
+// cgroups named microvm-qemu-<owner>-* in any hierarchy.
+int cgroups_of(pid_t owner) {
+    int n = 0;
+    const std::string prefix = "microvm-qemu-" + std::to_string(owner) + "-";
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator("/sys/fs/cgroup", ec);
+         it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        if (ec) break;
+        if (it->is_directory(ec) && it->path().filename().string().rfind(prefix, 0) == 0) {
+            ++n;
+            it.disable_recursion_pending();
+        }
+    }
+    return n;
+}
+
+class QemuTest : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() {
+        provider_ = new microvm::QemuProvider();
+        auto a = provider_->availability();
+        available_ = a.available;
+        why_ = a.reason;
+        if (available_) {
+            auto ok = provider_->initialize(nlohmann::json::object());
+            if (!ok) {
+                available_ = false;
+                why_ = ok.error().message;
+            }
+        }
+    }
+    static void TearDownTestSuite() {
+        provider_->cleanup();
+        delete provider_;
+        provider_ = nullptr;
+    }
+    void SetUp() override { MICROVM_REQUIRE("qemu", available_, why_); }
+    void TearDown() override {
+        for (const auto& d : dirs_) fs::remove_all(d);
+    }
+
+    static ExecutionContext sh(const std::string& script) {
+        ExecutionContext ctx;
+        ctx.program = microvm::ExternalProgram{"/bin/sh", {"-c", script}};
+        ctx.config.timeout = 20s;
+        return ctx;
+    }
+    ExecutionResult run(const ExecutionContext& ctx) { return provider_->execute_program(ctx); }
+    std::string make_dir() {
+        char tmpl[] = "/tmp/qemu-test-XXXXXX";
+        std::string d = ::mkdtemp(tmpl);
+        ::chmod(d.c_str(), 0777);  // QEMU's unprivileged uid may write here
+        dirs_.push_back(d);
+        return d;
+    }
+
+    static microvm::QemuProvider* provider_;
+    static bool available_;
+    static std::string why_;
+    std::vector<std::string> dirs_;
+};
+
+microvm::QemuProvider* QemuTest::provider_ = nullptr;
+bool QemuTest::available_ = false;
+std::string QemuTest::why_;
+
+TEST_F(QemuTest, RtfsResultWithMeasuredMetadata) {
+    ExecutionContext ctx;
+    ctx.program = microvm::RtfsSource{"(+ 1 2)"};
+    auto r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << (r.error ? r.error->message : "");
+    EXPECT_EQ(r.value, "3");
+    EXPECT_EQ(r.metadata.isolation, microvm::Isolation::VM);
+    EXPECT_EQ(r.metadata.provider_details["start"], "cold_boot");
+    EXPECT_TRUE(r.metadata.provider_details["accel"] == "tcg" ||
+                r.metadata.provider_details["accel"] == "kvm");
+    EXPECT_GT(std::stoll(r.metadata.provider_details["vmm_cpu_ms"]), 0);  // QEMU's, from the host
+    ASSERT_TRUE(r.metadata.cpu_time.has_value());                         // the program's, from the guest
+    ASSERT_TRUE(r.metadata.memory_peak_mb.has_value());
+    EXPECT_GT(*r.metadata.memory_peak_mb, 0.0);
+    EXPECT_GT(r.metadata.duration, 0ns);
+}
+
+TEST_F(QemuTest, RtfsErrorIsReported) {
+    ExecutionContext ctx;
+    ctx.program = microvm::RtfsSource{"(/ 1 0)"};
+    auto r = run(ctx);
+    ASSERT_NE(r.status, Status::Ok);
+    ASSERT_TRUE(r.error.has_value());
+    EXPECT_EQ(r.error->reason, Reason::RtfsError) << r.error->message;
+}
+
+TEST_F(QemuTest, EnvironmentIsExactlyTheConfigs) {
+    auto ctx = sh("env | sort");
+    ctx.config.env_vars = {{"FOO", "bar baz"}};
+    auto r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << (r.error ? r.error->message : "") << r.metadata.stderr_data;
+    // The shell adds PWD and SHLVL itself; nothing of the host's environment arrives.
+    std::string out = r.metadata.stdout_data;
+    EXPECT_NE(out.find("FOO=bar baz\n"), std::string::npos) << out;
+    EXPECT_NE(out.find("PATH=/usr/local/bin:/usr/bin:/bin\n"), std::string::npos) << out;
+    EXPECT_EQ(out.find("HOME="), std::string::npos) << out;
+    EXPECT_EQ(out.find("USER="), std::string::npos) << out;
+}
+
+TEST_F(QemuTest, FsNoneSeesOnlyTheImageAndNetDenyOnlyLoopback) {
+    std::string secret = make_dir();
+    std::ofstream(secret + "/secret") << "host data";
+    auto r = run(sh("test -e " + secret + " && echo VISIBLE; ls /sys/class/net; grep -c 9p /proc/mounts"));
+    ASSERT_EQ(r.error ? r.error->reason : Reason::NonzeroExit, Reason::NonzeroExit)
+        << (r.error ? r.error->message : "");
+    EXPECT_EQ(r.metadata.stdout_data.find("VISIBLE"), std::string::npos);
+    EXPECT_EQ(r.metadata.stdout_data, "lo\n0\n");  // no eth0 (no network device), no share
+}
+
+TEST_F(QemuTest, FsReadOnlyShareIsReadableNotWritableAndNothingElseShows) {
+    std::string shared = make_dir();
+    std::string sibling = make_dir();
+    std::ofstream(shared + "/in.txt") << "from the host";
+    auto ctx = sh("cat " + shared + "/in.txt; echo; (echo x > " + shared +
+                  "/new) 2>/dev/null && echo WROTE; test -e " + sibling + " && echo SIBLING; true");
+    ctx.config.fs_policy = microvm::FileSystemPolicy::read_only({shared});
+    auto r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << (r.error ? r.error->message : "") << r.metadata.stderr_data;
+    EXPECT_EQ(r.metadata.stdout_data, "from the host\n");
+    EXPECT_FALSE(fs::exists(shared + "/new"));
+}
+
+TEST_F(QemuTest, FsReadWriteShareWritesReachTheHost) {
+    std::string shared = make_dir();
+    auto ctx = sh("echo written > " + shared + "/out.txt && cat " + shared + "/out.txt");
+    ctx.config.fs_policy = microvm::FileSystemPolicy::read_write({shared});
+    auto r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << (r.error ? r.error->message : "") << r.metadata.stderr_data;
+    std::ifstream in(shared + "/out.txt");
+    std::string got;
+    std::getline(in, got);
+    EXPECT_EQ(got, "written");
+}
+
+TEST_F(QemuTest, PoliciesItCannotEnforceAreRefused) {
+    auto full = sh("true");
+    full.config.fs_policy = microvm::FileSystemPolicy::full();
+    auto r = run(full);
+    ASSERT_TRUE(r.error.has_value());
+    EXPECT_EQ(r.error->reason, Reason::PolicyRefused);
+
+    std::string dir = make_dir();
+    ::chmod(dir.c_str(), 0700);  // root's only: QEMU's uid could not serve it
+    auto closed = sh("true");
+    closed.config.fs_policy = microvm::FileSystemPolicy::read_only({dir});
+    r = run(closed);
+    ASSERT_TRUE(r.error.has_value());
+    EXPECT_EQ(r.error->reason, Reason::PolicyRefused) << r.error->message;
+}
+
+TEST_F(QemuTest, MemoryLimitEndsTheProgramAsMemoryExceeded) {
+    // The string doubles until the guest's cgroup for the run (memory.max = the limit) OOMs.
+    auto ctx = sh("a=xxxxxxxxxxxxxxxx; while :; do a=\"$a$a\"; done");
+    ctx.config.memory_limit_mb = 48;
+    auto r = run(ctx);
+    ASSERT_TRUE(r.error.has_value());
+    EXPECT_EQ(r.error->reason, Reason::MemoryExceeded) << r.error->message << r.metadata.stderr_data;
+}
+
+TEST_F(QemuTest, TimeoutKillsTheRunAndTheVm) {
+    auto ctx = sh("sleep 60");
+    ctx.config.timeout = 2s;
+    const auto started = std::chrono::steady_clock::now();
+    auto r = run(ctx);
+    ASSERT_TRUE(r.error.has_value());
+    EXPECT_EQ(r.error->reason, Reason::Timeout);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 40s);
+    EXPECT_EQ(qemu_processes_of(::getpid()), 0);
+}
+
+TEST_F(QemuTest, OutputIsCappedAndStreamed) {
+    auto ctx = sh("yes 0123456789 | head -c 300000; echo err >&2");
+    ctx.config.max_output_bytes = 1000;
+    std::string streamed;
+    ctx.on_output = [&](microvm::OutputStream s, std::string_view b) {
+        if (s == microvm::OutputStream::Stdout) streamed.append(b);
+    };
+    auto r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << (r.error ? r.error->message : "");
+    EXPECT_EQ(r.metadata.stdout_data.size(), 1000u);
+    EXPECT_TRUE(r.metadata.stdout_truncated);
+    EXPECT_EQ(streamed, r.metadata.stdout_data);
+    EXPECT_EQ(r.metadata.stderr_data, "err\n");
+}
+
+TEST_F(QemuTest, EachRunIsAFreshVmWithItsOwnSeedAndACurrentClock) {
+    auto first = run(sh("echo planted > /tmp/planted; (sleep 300 &) ; head -c 16 /dev/urandom | od -An -tx1; date +%s"));
+    auto second = run(sh("test -e /tmp/planted && echo PLANTED; pidof sleep >/dev/null && echo SLEEPING; head -c 16 /dev/urandom | od -An -tx1; date +%s"));
+    ASSERT_EQ(first.status, Status::Ok) << (first.error ? first.error->message : "");
+    ASSERT_EQ(second.status, Status::Ok) << (second.error ? second.error->message : "");
+    EXPECT_EQ(second.metadata.stdout_data.find("PLANTED"), std::string::npos);
+    const std::string& out = second.metadata.stdout_data;
+    EXPECT_EQ(out.find("SLEEPING"), std::string::npos) << out;  // the first VM's process
+    EXPECT_NE(first.metadata.stdout_data, second.metadata.stdout_data);
+    ASSERT_GT(out.size(), 2u);
+    long long guest_now = std::atoll(out.substr(out.rfind('\n', out.size() - 2) + 1).c_str());
+    long long host_now = std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::system_clock::now().time_since_epoch()).count();
+    EXPECT_LT(std::llabs(host_now - guest_now), 60) << out;
+}
+
+TEST_F(QemuTest, ProgramNotInTheImageIsNotFound) {
+    ExecutionContext ctx;
+    ctx.program = microvm::ExternalProgram{"/usr/bin/python3-not-here", {}};
+    auto r = run(ctx);
+    ASSERT_TRUE(r.error.has_value());
+    EXPECT_EQ(r.error->reason, Reason::ProgramNotFound) << r.error->message;
+}
+
+TEST_F(QemuTest, NoLeftoversAfterRunsAndAfterTheHostIsKilled) {
+    for (int i = 0; i < 3; ++i) run(sh("true"));
+    EXPECT_EQ(qemu_processes_of(::getpid()), 0);
+    EXPECT_EQ(vm_dirs_of(::getpid()), 0);
+    EXPECT_EQ(cgroups_of(::getpid()), 0);
+
+    int out[2];
+    ASSERT_EQ(::pipe(out), 0);
+    pid_t helper = ::fork();
+    if (helper == 0) {
+        ::dup2(out[1], 1);
+        ::execl(QEMU_HOST_HELPER, QEMU_HOST_HELPER, nullptr);
+        ::_exit(127);
+    }
+    ::close(out[1]);
+    char buf[16] = {};
+    ASSERT_GT(::read(out[0], buf, sizeof buf), 0);  // "started"
+    ::close(out[0]);
+    const auto until = std::chrono::steady_clock::now() + 30s;
+    while (qemu_processes_of(helper) == 0 && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(50ms);
+    }
+    ASSERT_EQ(qemu_processes_of(helper), 1);
+    std::this_thread::sleep_for(500ms);
+    ::kill(helper, SIGKILL);
+    ::waitpid(helper, nullptr, 0);
+    const auto gone = std::chrono::steady_clock::now() + 10s;
+    while (qemu_processes_of(helper) > 0 && std::chrono::steady_clock::now() < gone) {
+        std::this_thread::sleep_for(50ms);
+    }
+    EXPECT_EQ(qemu_processes_of(helper), 0);  // PR_SET_PDEATHSIG
+    // Its directory is left behind (unless a concurrent test's provider already swept it) ...
+    microvm::QemuProvider next;
+    ASSERT_TRUE(next.initialize(nlohmann::json::object()));
+    EXPECT_EQ(vm_dirs_of(helper), 0);  // ... and swept by the next provider
+    EXPECT_EQ(cgroups_of(helper), 0);
+    next.cleanup();
+}
+
+TEST(QemuUnavailable, MissingImageNamesTheBuildCommand) {
+    microvm::QemuProvider p;
+    auto ok = p.initialize({{"image", "/nonexistent/image"}});
+    ASSERT_FALSE(ok);
+    EXPECT_NE(ok.error().message.find("scripts/build-guest-image.sh"), std::string::npos)
+        << ok.error().message;
+}
+
+}  // namespace

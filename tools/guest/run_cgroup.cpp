@@ -1,0 +1,106 @@
+#include "run_cgroup.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "io.hpp"
+
+namespace microvm::guest {
+namespace {
+
+std::string g_root;
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+bool write_file(const std::string& path, const std::string& value) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    bool ok = write_all(fd, value);
+    ::close(fd);
+    return ok;
+}
+
+}  // namespace
+
+const std::string& vm_cgroup_root() { return g_root; }
+void set_vm_cgroup_root(std::string root) { g_root = std::move(root); }
+
+std::unique_ptr<RunCgroup> RunCgroup::create(const std::string& root, uint64_t memory_max,
+                                           std::string& error) {
+    static std::atomic<unsigned> counter{0};
+    std::string dir = root + "/run" + std::to_string(++counter);
+    if (::mkdir(dir.c_str(), 0700) != 0) {
+        error = "cannot create the run's cgroup " + dir + ": " + std::strerror(errno);
+        return nullptr;
+    }
+    if (memory_max && (!write_file(dir + "/memory.max", std::to_string(memory_max)) ||
+                       !write_file(dir + "/memory.oom.group", "1"))) {
+        error = "cannot set memory.max of " + dir + ": " + std::strerror(errno);
+        ::rmdir(dir.c_str());
+        return nullptr;
+    }
+    host::UniqueFd procs(::open((dir + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
+    if (!procs.valid()) {
+        error = "cannot open " + dir + "/cgroup.procs: " + std::strerror(errno);
+        ::rmdir(dir.c_str());
+        return nullptr;
+    }
+    return std::unique_ptr<RunCgroup>(new RunCgroup(std::move(dir), std::move(procs)));
+}
+
+RunCgroup::~RunCgroup() {
+    if (dir_.empty()) return;
+    procs_.reset();
+    kill_all();
+    // cgroup.kill is asynchronous: the directory empties when the killed processes are reaped
+    // (pid 1 reaps orphans).
+    for (int i = 0; i < 200 && ::rmdir(dir_.c_str()) != 0 && errno == EBUSY; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+}
+
+uint64_t RunCgroup::peak_bytes() const {
+    return std::strtoull(read_file(dir_ + "/memory.peak").c_str(), nullptr, 10);
+}
+
+bool RunCgroup::oom_killed() const {
+    std::istringstream in(read_file(dir_ + "/memory.events"));
+    std::string key;
+    uint64_t value = 0;
+    while (in >> key >> value) {
+        if (key == "oom_kill" && value > 0) return true;
+    }
+    return false;
+}
+
+void RunCgroup::kill_all() const { (void)write_file(dir_ + "/cgroup.kill", "1"); }
+
+std::string limit_guest_tasks(uint64_t max_processes) {
+    // /proc/loadavg's fourth field: running/total tasks of the guest kernel.
+    std::string load = read_file("/proc/loadavg");
+    size_t slash = load.find('/');
+    if (slash == std::string::npos) return "cannot read the guest's task count";
+    uint64_t total = std::strtoull(load.c_str() + slash + 1, nullptr, 10);
+    uint64_t cap = total + max_processes;
+    if (cap < 20) return "cannot limit the guest to " + std::to_string(max_processes) + " processes: the kernel's task limit has a floor of 20 and " + std::to_string(total) + " tasks exist";
+    if (!write_file("/proc/sys/kernel/threads-max", std::to_string(cap))) {
+        return std::string("cannot set kernel.threads-max: ") + std::strerror(errno);
+    }
+    return {};
+}
+
+}  // namespace microvm::guest

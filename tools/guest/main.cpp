@@ -54,7 +54,7 @@ int stdio_mode(const char* result_file) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (guest::is_vm_init()) guest::run_vm_mode();
+    if (guest::detect_vm_init(argc > 0 ? argv[0] : nullptr)) guest::run_vm_mode();
     if (argc == 1) return stdio_mode(nullptr);
     if (argc != 3) return usage();
     const std::string_view flag = argv[1];

@@ -9,6 +9,8 @@
 #include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+
+#include <string_view>
 #include <sys/reboot.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -188,7 +190,20 @@ int accept_vsock(unsigned port) {
 
 }  // namespace
 
-bool is_vm_init() { return ::getpid() == 1; }
+namespace {
+bool vm_init = false;
+}
+
+// pid 1 alone is not a VM: a container runtime (gVisor) starts the agent as its pid 1 too. The
+// image puts the agent at /init (or /agent, exec'd by the fallback image's busybox /init), and
+// a container never runs it under those names.
+bool detect_vm_init(const char* argv0) {
+    const std::string_view name = argv0 ? argv0 : "";
+    vm_init = ::getpid() == 1 && (name == "/init" || name == "/agent");
+    return vm_init;
+}
+
+bool is_vm_init() { return vm_init; }
 
 std::string apply_setup(const Setup& setup) {
     if (!is_vm_init()) return "Setup is for the agent of a VM (its init)";

@@ -11,7 +11,9 @@
 
 namespace microvm::guest {
 
-// True when this process is the guest's init.
+// Decides once, from pid and argv[0], whether this agent is a VM's init; is_vm_init() answers
+// from then on.
+bool detect_vm_init(const char* argv0);
 bool is_vm_init();
 
 // Never returns (reboots the VM).

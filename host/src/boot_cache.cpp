@@ -76,17 +76,7 @@ std::optional<std::string> read_trusted_file(const std::string& path, size_t max
     if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || !trusted_owner_and_mode(st)) {
         return std::nullopt;
     }
-    std::string data;
-    char buf[4096];
-    for (;;) {
-        ssize_t n = ::read(fd.get(), buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return std::nullopt;
-        if (n == 0) break;
-        if (data.size() + static_cast<size_t>(n) > max_bytes) return std::nullopt;
-        data.append(buf, static_cast<size_t>(n));
-    }
-    return data;
+    return read_to_end(fd.get(), max_bytes);
 }
 
 bool write_file_atomically(const std::string& path, const std::string& data) {

@@ -22,4 +22,17 @@ Expected<void> set_nonblocking(int fd) {
     return Ok{};
 }
 
+std::optional<std::string> read_to_end(int fd, size_t max_bytes) {
+    std::string data;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return std::nullopt;
+        if (n == 0) return data;
+        if (static_cast<size_t>(n) > max_bytes - data.size()) return std::nullopt;
+        data.append(buf, static_cast<size_t>(n));
+    }
+}
+
 }  // namespace microvm::host

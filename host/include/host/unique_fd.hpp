@@ -4,6 +4,10 @@
 
 #include <unistd.h>
 
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "microvm/error.hpp"
@@ -44,5 +48,7 @@ struct Pipe {
 Expected<Pipe> make_pipe(int extra_flags = 0);
 // Sets O_NONBLOCK on one descriptor.
 Expected<void> set_nonblocking(int fd);
+// Everything left to read from fd; nothing when a read fails or the data exceeds max_bytes.
+std::optional<std::string> read_to_end(int fd, size_t max_bytes = SIZE_MAX);
 
 }  // namespace microvm::host

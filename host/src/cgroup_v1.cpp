@@ -84,6 +84,7 @@ class CgroupV1 final : public SandboxCgroup {
         }
         u.memory_peak_bytes = fs::read_number(memory_ + "/memory.max_usage_in_bytes");
         u.oom_kills = fs::read_keyed(memory_ + "/memory.oom_control", "oom_kill").value_or(0);
+        u.pids_limit_hits = fs::read_keyed(pids_ + "/pids.events", "max").value_or(0);
         return u;
     }
 

@@ -69,6 +69,7 @@ class CgroupV2 final : public SandboxCgroup {
             if (sampled_peak_ > 0) u.memory_peak_bytes = sampled_peak_;
         }
         u.oom_kills = fs::read_keyed(dir_ + "/memory.events", "oom_kill").value_or(0);
+        u.pids_limit_hits = fs::read_keyed(dir_ + "/pids.events", "max").value_or(0);
         return u;
     }
 

@@ -64,6 +64,7 @@ void apply_ending(const SandboxReport& o, bool guest, const MicroVMConfig& confi
         case End::TimedOut: return set(Reason::Timeout);
         case End::MemoryExceeded: return set(Reason::MemoryExceeded);
         case End::Cancelled: return set(Reason::Cancelled);
+        case End::ProcessLimit: return set(Reason::ProcessLimit);
         case End::Signaled: return set(Reason::Signaled);
         case End::ExecFailed:
             if (o.exec_errno == ENOENT) {

@@ -25,6 +25,9 @@ std::string reason_message(Reason reason, const MicroVMConfig& config, int signa
                    std::to_string(config.memory_limit_mb) + " MiB";
         case Reason::Cancelled:
             return "the execution was cancelled";
+        case Reason::ProcessLimit:
+            return "the sandbox reached its host task budget (from the process limit of " +
+                   std::to_string(config.max_processes) + ") and was stopped";
         case Reason::Signaled:
             return "the program was killed by " + signal_name(signal);
         case Reason::NonzeroExit:

@@ -117,6 +117,7 @@ int exit_status_for(const ExecutionResult& r, bool is_eval) {
         case Reason::MemoryExceeded: return kExitMemory;
         case Reason::Signaled: return kExitSignalBase + r.metadata.signal.value_or(9);
         case Reason::Cancelled: return kExitCancelled;
+        case Reason::ProcessLimit: return kExitSignalBase + 9;
         case Reason::ProgramNotFound: return kExitNotFound;
         case Reason::NotExecutable:
         case Reason::ExecFailed:

@@ -62,6 +62,7 @@ const char* to_string(Reason r) {
         case Reason::SetupError: return "setup_error";
         case Reason::Unavailable: return "unavailable";
         case Reason::GuestProtocol: return "guest_protocol";
+        case Reason::ProcessLimit: return "process_limit";
     }
     return "setup_error";
 }
@@ -80,6 +81,7 @@ Status status_for(Reason r, std::string_view rtfs_variant) {
         case Reason::MemoryExceeded: return Status::MemoryExceeded;
         case Reason::Signaled:
         case Reason::Cancelled:
+        case Reason::ProcessLimit:
             return Status::Killed;
         case Reason::PolicyRefused:
         case Reason::CapabilityDenied:

@@ -71,6 +71,12 @@ Expected<host::SandboxReport> classify(const ContainerExit& e, const host::Cgrou
         o.end = End::MemoryExceeded;
         o.signal = SIGKILL;
         o.exit_code = 128 + SIGKILL;
+    } else if (usage.pids_limit_hits > 0 && code != 0) {
+        // runsc's exit code is the sentry's (Go exits 2 when it cannot start a thread), not
+        // the program's: the host's task cap stopped the sandbox.
+        o.end = End::ProcessLimit;
+        o.signal = SIGKILL;
+        o.exit_code = 128 + SIGKILL;
     } else if (!exited_normally) {
         return fail(Failure::Kind::SetupError, "runsc run " + describe_status(e.wait_status));
     } else if (std::string errors = bundle.runsc_errors();

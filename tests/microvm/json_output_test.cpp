@@ -137,6 +137,7 @@ TEST(ExitStatus, FromTheReason) {
     EXPECT_EQ(exit_status_for(with(Reason::MemoryExceeded), false), 137);
     EXPECT_EQ(exit_status_for(with(Reason::Signaled, {}, {}, SIGTERM), false), 128 + SIGTERM);
     EXPECT_EQ(exit_status_for(with(Reason::Cancelled), false), 130);
+    EXPECT_EQ(exit_status_for(with(Reason::ProcessLimit), false), 137);
     EXPECT_EQ(exit_status_for(with(Reason::InvalidConfig), true), 64);
     EXPECT_EQ(exit_status_for(with(Reason::InvalidProgram), false), 64);
 }
@@ -147,6 +148,8 @@ TEST(Reasons, StatusFollowsTheReason) {
     EXPECT_EQ(status_for(Reason::Cancelled), Status::Killed);
     EXPECT_EQ(status_for(Reason::PolicyRefused), Status::PolicyViolation);
     EXPECT_EQ(status_for(Reason::GuestProtocol), Status::RuntimeError);
+    EXPECT_EQ(status_for(Reason::ProcessLimit), Status::Killed);
+    EXPECT_STREQ(to_string(Reason::ProcessLimit), "process_limit");
     EXPECT_EQ(status_for(Reason::RtfsError, "Interrupted"), Status::Timeout);
     EXPECT_EQ(status_for(Reason::RtfsError, "ResourceLimit"), Status::MemoryExceeded);
     ExecutionResult r;

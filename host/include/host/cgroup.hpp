@@ -39,6 +39,7 @@ struct CgroupUsage {
     std::optional<std::chrono::nanoseconds> cpu_time;
     std::optional<uint64_t> memory_peak_bytes;
     uint64_t oom_kills = 0;
+    uint64_t pids_limit_hits = 0;  // forks the pids controller refused (pids.events "max")
 };
 
 class SandboxCgroup {

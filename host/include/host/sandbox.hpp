@@ -48,7 +48,18 @@ struct SandboxRequest {
 
 struct SandboxReport {
     // GuestFailed: a VM's agent broke the protocol or its channel closed (exec_error says how).
-    enum class End { Exited, Signaled, TimedOut, MemoryExceeded, Cancelled, ExecFailed, GuestFailed };
+    // ProcessLimit: the host's task cap on the sandbox's cgroup stopped its kernel (gVisor's
+    // sentry dies when it cannot start a thread), so the program's own exit says nothing.
+    enum class End {
+        Exited,
+        Signaled,
+        TimedOut,
+        MemoryExceeded,
+        Cancelled,
+        ExecFailed,
+        GuestFailed,
+        ProcessLimit
+    };
     End end = End::Exited;
     int exit_code = 0;  // Exited; 128+signal otherwise (as a shell reports it)
     int signal = 0;     // Signaled; SIGKILL for TimedOut, MemoryExceeded, Cancelled

@@ -76,6 +76,7 @@ enum class Reason {
     SetupError,
     Unavailable,       // the provider is unavailable or not initialized
     GuestProtocol,     // the guest runner broke the protocol (a hostile or crashed guest)
+    ProcessLimit,      // the sandbox used up its host task budget and its kernel stopped (gvisor)
 };
 const char* to_string(Reason r);
 // The status a reason gives; for RtfsError it depends on the variant (status_for_rtfs_error).

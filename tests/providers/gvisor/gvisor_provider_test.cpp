@@ -27,6 +27,10 @@
 
 extern char** environ;
 
+namespace enforcement {
+std::string helper(const std::string& name);  // the shared suite's C helpers
+}
+
 namespace microvm {
 namespace {
 
@@ -199,6 +203,24 @@ TEST_F(GvisorProviderTest, TimeoutsLeaveNoContainerStateOrBundle) {
     ASSERT_EQ(dirs.size(), 1u);
     EXPECT_TRUE(fs::is_empty(dirs[0] + "/state"));
     EXPECT_TRUE(fs::is_empty(dirs[0] + "/bundles"));
+    EXPECT_TRUE(cgroups_of(::getpid()).empty());
+}
+
+// A fork bomb under a process limit of 32: gVisor refuses the bomb's forks past the limit, but
+// on the ptrace platform the sentry's host tasks keep growing with 32 busy forkers (measured:
+// ~800 after 1 s, ~1,800 after 6 s; with 4 or 8 forkers they level off at ~120 and ~270, under
+// the budget) until the host's cap on the sandbox's cgroup (host_task_budget) stops the sentry. That end is reported as the process limit, not as the
+// sentry's own exit code 2 passed off as the program's, and the host is left clean.
+TEST_F(GvisorProviderTest, AForkBombThatExhaustsTheHostTaskBudgetIsReportedAsTheProcessLimit) {
+    ExecutionContext ctx = external(enforcement::helper("fork_bomb"));
+    ctx.config.max_processes = 32;
+    ctx.config.timeout = 20s;
+    ExecutionResult r = run(ctx);
+    ASSERT_TRUE(r.error) << describe(r);
+    EXPECT_EQ(r.error->reason, Reason::ProcessLimit) << describe(r);
+    EXPECT_EQ(r.status, Status::Killed);
+    EXPECT_EQ(r.metadata.signal, SIGKILL);
+    EXPECT_LT(r.metadata.duration, 15s);
     EXPECT_TRUE(cgroups_of(::getpid()).empty());
 }
 

@@ -447,7 +447,12 @@ TEST_P(ProviderEnforcementTest, ForkBombIsContainedAndTheHostStaysResponsive) {
     double spawn_ms = host_spawn_ms();
     bomb.join();
     EXPECT_LT(spawn_ms, 1000.0) << "the host could not start a process during the fork bomb";
-    EXPECT_EQ(r.status, Status::Timeout) << describe(r);
+    // gVisor's sentry needs host tasks of its own as the bomb keeps forking; when the host
+    // budget runs out first, the sandbox is stopped and says so (GvisorProviderTest has the
+    // deterministic case).
+    const bool process_limit = r.error && r.error->reason == microvm::Reason::ProcessLimit;
+    EXPECT_TRUE(r.status == Status::Timeout || (GetParam().user_space_kernel && process_limit))
+        << describe(r);
     expect_same_host_state(before, take_snapshot());
 }
 

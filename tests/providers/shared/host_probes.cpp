@@ -73,12 +73,19 @@ HostSnapshot take_snapshot() {
     for (int pid : numeric_entries("/proc")) {
         if (parent_of(pid) == self) s.children.insert(pid);
     }
-    std::istringstream mounts(read_all("/proc/self/mountinfo"));
-    for (std::string line; std::getline(mounts, line);) s.mounts.push_back(line);
-    std::sort(s.mounts.begin(), s.mounts.end());
-    // Our own cgroups: a sandbox's cgroup lives below them (or below a configured parent,
-    // which the depth-limited walk of each hierarchy also covers).
+    // Our own cgroups, mounts and state are named with our pid ("microvm-...-PID-N"); those of
+    // other test processes running alongside (ctest -j) come and go on their own and are left
+    // out. Every other mount is compared.
     const std::string pid = "-" + std::to_string(self) + "-";
+    std::istringstream mounts(read_all("/proc/self/mountinfo"));
+    for (std::string line; std::getline(mounts, line);) {
+        const bool another_hosts = line.find("/microvm-") != std::string::npos &&
+                                   line.find(pid) == std::string::npos;
+        if (!another_hosts) s.mounts.push_back(line);
+    }
+    std::sort(s.mounts.begin(), s.mounts.end());
+    // A sandbox's cgroup lives below ours (or below a configured parent, which the
+    // depth-limited walk of each hierarchy also covers).
     std::error_code ec;
     for (const auto& h : fs::directory_iterator("/sys/fs/cgroup", ec)) {
         collect_cgroups(h.path(), pid, 3, s.cgroups);

@@ -2,11 +2,15 @@
 // driven over virtio-serial by host::AgentSession; the VM is killed when the run ends.
 #pragma once
 
+#include <memory>
+#include <mutex>
 #include <string>
 
 #include "host/cgroup.hpp"
 #include "host/sandbox.hpp"
 #include "host/guest_image.hpp"
+#include "qemu/qemu_command.hpp"
+#include "qemu/vm_template.hpp"
 
 namespace microvm::qemu {
 
@@ -17,6 +21,10 @@ struct QemuSettings {
     std::string cgroup_parent;
     std::string accel = "auto";  // auto (KVM when the probe guest runs), kvm, tcg
     uint64_t boot_timeout_ms = 30'000;
+    // auto: restore each VM from a template snapshot when the policy allows (docs/vm.md, "Fast
+    // starts"), else cold boot; cold: always cold boot.
+    std::string start = "auto";
+    std::string template_dir = kDefaultTemplateDir;
 };
 
 // Guest RAM beyond the execution's memory limit: the guest kernel and the agent.
@@ -30,6 +38,7 @@ struct HostSetup {
     uint64_t tsc_khz = 0;
     bool kvm = false;
     std::string accel_why;
+    std::string qemu_identity;  // qemu_identity(): part of a template's key
 };
 
 // What availability() and the backend need; error: why the provider is unavailable.
@@ -44,11 +53,26 @@ class QemuBackend final : public host::SandboxBackend {
     const HostSetup& host_setup() const { return host_; }
 
   private:
+    struct Started;
     QemuBackend(QemuSettings s, HostSetup h, std::unique_ptr<host::CgroupManager> cg)
-        : settings_(std::move(s)), host_(std::move(h)), cgroups_(std::move(cg)) {}
+        : settings_(std::move(s)), host_(std::move(h)), cgroups_(std::move(cg)),
+          templates_(std::make_unique<TemplateStore>(settings_.template_dir)) {}
+    // Why a VM of this spec cannot be restored from a template (empty: it can).
+    std::string restore_refusal(const VmSpec& spec) const;
+    // A fresh VM restored from the spec's template (built first when there is none), its agent
+    // set up; an error says why not (the caller then boots cold).
+    Expected<Started> restore(const VmSpec& spec, const host::CgroupLimits& limits,
+                              std::chrono::steady_clock::time_point deadline, const CancelToken& cancel,
+                              std::map<std::string, std::string>& details) const;
+    // Boots a VM of spec to its agent's Hello and saves it as the key's template.
+    Expected<void> build_template(const VmSpec& spec, const std::string& key,
+                                  std::chrono::steady_clock::time_point deadline) const;
+
     QemuSettings settings_;
     HostSetup host_;
     std::unique_ptr<host::CgroupManager> cgroups_;
+    std::unique_ptr<TemplateStore> templates_;
+    mutable std::mutex build_mutex_;  // one template build at a time in this process
 };
 
 }  // namespace microvm::qemu

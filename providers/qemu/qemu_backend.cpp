@@ -23,6 +23,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// How long a restore from a template may take before the execution falls back to a cold boot.
+constexpr std::chrono::seconds kRestoreTimeout{10};
+
 long long ms(std::chrono::nanoseconds d) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
 }
@@ -215,6 +218,21 @@ Expected<QemuBackend::Started> QemuBackend::restore(const VmSpec& spec, const ho
         }
     }
     const auto t0 = Clock::now();
+    auto restored = restore_from(spec, opened.state.get(), limits, std::min(deadline, t0 + kRestoreTimeout), cancel);
+    if (!restored) {
+        // A template that verified but does not restore (a stream this QEMU cannot load, an
+        // agent that does not answer) is dropped, so the next execution rebuilds it.
+        if (!cancel.cancelled()) templates_->discard(key);
+        return rtfs::unexpected(restored.error());
+    }
+    details["restore_ms"] = std::to_string(ms(Clock::now() - t0));
+    return restored;
+}
+
+Expected<QemuBackend::Started> QemuBackend::restore_from(const VmSpec& spec, int state_fd,
+                                                         const host::CgroupLimits& limits,
+                                                         Clock::time_point deadline,
+                                                         const CancelToken& cancel) const {
     Started s;
     VmSpec rs = spec;
     rs.qmp = true;
@@ -226,11 +244,10 @@ Expected<QemuBackend::Started> QemuBackend::restore(const VmSpec& spec, const ho
     // Connected before the state loads: the port is open in the template, and stays so.
     RTFS_TRY(host::UniqueFd channel, s.vm->connect_agent(deadline));
     s.session = std::make_unique<host::AgentSession>(std::move(channel));
-    RTFS_CHECK(start_incoming(qmp, opened.state.get(), deadline));
+    RTFS_CHECK(start_incoming(qmp, state_fd, deadline));
     // The agent said Hello to the template's host; a restored one waits for Setup, which sets
     // its clock and reseeds its randomness.
     RTFS_TRY(s.ready, s.session->setup(setup_for(spec), deadline, cancel));
-    details["restore_ms"] = std::to_string(ms(Clock::now() - t0));
     return s;
 }
 
@@ -254,7 +271,7 @@ Expected<host::SandboxReport> QemuBackend::run(const host::SandboxRequest& req) 
     vmm_limits.cpu_fraction = req.limits.cpu_fraction;
     vmm_limits.max_pids = 64;  // QEMU's threads
 
-    const auto boot_deadline = started + std::chrono::milliseconds(settings_.boot_timeout_ms);
+    auto boot_deadline = started + std::chrono::milliseconds(settings_.boot_timeout_ms);
     std::map<std::string, std::string> details;
     Started s;
     std::string cold_why = restore_refusal(spec);
@@ -266,6 +283,7 @@ Expected<host::SandboxReport> QemuBackend::run(const host::SandboxRequest& req) 
     if (!s.vm) {
         if (req.cancel.cancelled()) return before_exec(Failure{Failure::Kind::SetupError, "cancelled"}, req.cancel, started);
         s = Started{};  // a failed restore's VM is gone; the cold boot gets its own cgroup
+        boot_deadline = Clock::now() + std::chrono::milliseconds(settings_.boot_timeout_ms);
         details["cold_boot_why"] = cold_why;
         RTFS_TRY(s.cgroup, cgroups_->create(vmm_limits));
         RTFS_TRY(s.vm, QemuVm::launch(spec, settings_.state_dir, s.cgroup.get()));

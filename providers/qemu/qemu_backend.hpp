@@ -64,6 +64,10 @@ class QemuBackend final : public host::SandboxBackend {
     Expected<Started> restore(const VmSpec& spec, const host::CgroupLimits& limits,
                               std::chrono::steady_clock::time_point deadline, const CancelToken& cancel,
                               std::map<std::string, std::string>& details) const;
+    // A VM of spec restored from the template state in state_fd, its agent set up.
+    Expected<Started> restore_from(const VmSpec& spec, int state_fd, const host::CgroupLimits& limits,
+                                   std::chrono::steady_clock::time_point deadline,
+                                   const CancelToken& cancel) const;
     // Boots a VM of spec to its agent's Hello and saves it as the key's template.
     Expected<void> build_template(const VmSpec& spec, const std::string& key,
                                   std::chrono::steady_clock::time_point deadline) const;

@@ -197,6 +197,12 @@ Expected<void> TemplateStore::commit(const std::string& build_dir, const std::st
     return {};
 }
 
+void TemplateStore::discard(const std::string& key) {
+    std::lock_guard lock(mutex_);
+    std::error_code ec;
+    std::filesystem::remove_all(root_ + "/" + key, ec);
+}
+
 size_t TemplateStore::sweep_stale() const {
     size_t n = 0;
     DIR* d = ::opendir(root_.c_str());

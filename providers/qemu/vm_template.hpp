@@ -41,6 +41,8 @@ class TemplateStore {
     Expected<std::string> begin_build();
     // Records the manifest of build_dir/state and moves the directory to the key's place.
     Expected<void> commit(const std::string& build_dir, const std::string& key);
+    // Removes the key's template (it verified but did not restore).
+    void discard(const std::string& key);
     // Build directories of processes that are gone; returns how many were removed.
     size_t sweep_stale() const;
 

@@ -338,6 +338,32 @@ TEST_F(QemuTest, PlantedOrCorruptTemplateIsNeverRestored) {
     fs::create_symlink(key_dir + "/real", state);  // a symlink is never followed
     expect_rebuilt(state);
 
+    // Root's own files, consistent, but not a stream QEMU can load (another QEMU build, say):
+    // the restore fails, the execution boots cold, and the template is dropped to be rebuilt.
+    fs::remove(state);
+    std::ofstream(state) << "not a migration stream";
+    ::chmod(state.c_str(), 0600);
+    std::string digest;
+    if (FILE* f = ::popen(("sha256sum " + state).c_str(), "r")) {
+        char buf[65] = {};
+        if (std::fread(buf, 1, 64, f) == 64) digest = buf;
+        ::pclose(f);
+    }
+    ASSERT_EQ(digest.size(), 64u);
+    fs::remove(key_dir + "/manifest.json");
+    std::ofstream(key_dir + "/manifest.json")
+        << nlohmann::json{{"format", 1}, {"key", fs::path(key_dir).filename().string()},
+                          {"state_size", fs::file_size(state)}, {"state_sha256", digest}}.dump();
+    ::chmod((key_dir + "/manifest.json").c_str(), 0600);
+    auto unloadable = p.execute_program(ctx);
+    ASSERT_EQ(unloadable.status, Status::Ok) << (unloadable.error ? unloadable.error->message : "");
+    EXPECT_EQ(unloadable.value, "3");
+    EXPECT_EQ(unloadable.metadata.provider_details["start"], "cold_boot");
+    EXPECT_NE(unloadable.metadata.provider_details["cold_boot_why"].find("restore failed"), std::string::npos)
+        << unloadable.metadata.provider_details["cold_boot_why"];
+    EXPECT_FALSE(fs::exists(key_dir));
+    expect_rebuilt("");
+
     // A cache directory others may enter is not used at all: cold boot, saying why.
     ::chmod(cache.c_str(), 0755);
     auto r = p.execute_program(ctx);

@@ -81,7 +81,7 @@ Expected<host::UniqueFd> open_checked(const std::string& path) {
 }
 
 std::string identity(const struct stat& st) {
-    return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) +
+    return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) +
            ":" + std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + ":" +
            std::to_string(st.st_ctim.tv_sec) + "." + std::to_string(st.st_ctim.tv_nsec);
 }
@@ -145,7 +145,11 @@ Expected<TemplateStore::Opened> TemplateStore::open(const std::string& key) {
     }
     const std::string want = manifest["state_sha256"].get<std::string>();
     const std::string id = identity(st);
-    if (auto it = verified_.find(id); it == verified_.end() || it->second != want) {
+    // The state's identity (inode, size, mtime, ctime) when its digest was taken: any later
+    // change to the file moves its ctime, which no program can set back, so an unchanged
+    // identity spares the one-shot CLI hashing tens of MB on every run.
+    const bool unchanged = manifest.value("state_identity", std::string()) == id;
+    if (auto it = verified_.find(id); !unchanged && (it == verified_.end() || it->second != want)) {
         std::optional<std::string> got = sha256_of(state->get());
         if (!got || *got != want) return refuse("state of " + dir + " does not match the manifest's SHA-256");
         verified_[id] = want;
@@ -175,7 +179,8 @@ Expected<void> TemplateStore::commit(const std::string& build_dir, const std::st
     nlohmann::json manifest = {{"format", 1},
                                {"key", key},
                                {"state_size", static_cast<uint64_t>(st.st_size)},
-                               {"state_sha256", *digest}};
+                               {"state_sha256", *digest},
+                               {"state_identity", identity(st)}};
     const std::string mpath = build_dir + "/" + kManifestFile;
     host::UniqueFd mfd(::open(mpath.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
     const std::string text = manifest.dump(2) + "\n";

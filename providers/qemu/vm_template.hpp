@@ -52,7 +52,7 @@ class TemplateStore {
     Expected<void> check_root();
     std::string root_;
     std::mutex mutex_;
-    // State files whose digest was checked, by identity (device, inode, size, times).
+    // State files whose digest was checked, by identity (inode, size, times).
     std::map<std::string, std::string> verified_;
 };
 

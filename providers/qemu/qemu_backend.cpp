@@ -7,6 +7,9 @@
 #include <time.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <thread>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -198,7 +201,8 @@ Expected<void> QemuBackend::build_template(const VmSpec& spec, const std::string
 
 Expected<QemuBackend::Started> QemuBackend::restore(const VmSpec& spec, const host::CgroupLimits& limits,
                                                     Clock::time_point deadline, const CancelToken& cancel,
-                                                    std::map<std::string, std::string>& details) const {
+                                                    std::map<std::string, std::string>& details,
+                                                    bool set_up) const {
     const std::string key = template_key(spec, host_.qemu_identity);
     TemplateStore::Opened opened;
     {
@@ -218,7 +222,7 @@ Expected<QemuBackend::Started> QemuBackend::restore(const VmSpec& spec, const ho
         }
     }
     const auto t0 = Clock::now();
-    auto restored = restore_from(spec, opened.state.get(), limits, std::min(deadline, t0 + kRestoreTimeout), cancel);
+    auto restored = restore_from(spec, opened.state.get(), limits, std::min(deadline, t0 + kRestoreTimeout), cancel, set_up);
     if (!restored) {
         // A template that verified but does not restore (a stream this QEMU cannot load, an
         // agent that does not answer) is dropped, so the next execution rebuilds it.
@@ -232,7 +236,7 @@ Expected<QemuBackend::Started> QemuBackend::restore(const VmSpec& spec, const ho
 Expected<QemuBackend::Started> QemuBackend::restore_from(const VmSpec& spec, int state_fd,
                                                          const host::CgroupLimits& limits,
                                                          Clock::time_point deadline,
-                                                         const CancelToken& cancel) const {
+                                                         const CancelToken& cancel, bool set_up) const {
     Started s;
     VmSpec rs = spec;
     rs.qmp = true;
@@ -247,8 +251,122 @@ Expected<QemuBackend::Started> QemuBackend::restore_from(const VmSpec& spec, int
     RTFS_CHECK(start_incoming(qmp, state_fd, deadline));
     // The agent said Hello to the template's host; a restored one waits for Setup, which sets
     // its clock and reseeds its randomness.
-    RTFS_TRY(s.ready, s.session->setup(setup_for(spec), deadline, cancel));
+    if (set_up) {
+        RTFS_TRY(s.ready, s.session->setup(setup_for(spec), deadline, cancel));
+    }
     return s;
+}
+
+struct QemuBackend::Pool {
+    struct Entry {
+        std::string key;
+        double cpu_fraction;
+        Started vm;
+    };
+    struct Want {
+        VmSpec spec;
+        host::CgroupLimits limits;
+        std::string key;
+    };
+    unsigned size = 0;
+    std::mutex mutex;
+    std::condition_variable wake;
+    bool stopping = false;
+    std::optional<Want> want;
+    std::deque<Entry> ready;
+    std::string last_problem;
+    // The worker starts every pooled QEMU: each dies with the thread that started it
+    // (PR_SET_PDEATHSIG), so that thread lives as long as the pool.
+    std::thread worker;
+};
+
+QemuBackend::QemuBackend(QemuSettings s, HostSetup h, std::unique_ptr<host::CgroupManager> cg)
+    : settings_(std::move(s)), host_(std::move(h)), cgroups_(std::move(cg)),
+      templates_(std::make_unique<TemplateStore>(settings_.template_dir)) {
+    if (settings_.pool_size > 0) {
+        pool_ = std::make_unique<Pool>();
+        pool_->size = settings_.pool_size;
+        pool_->worker = std::thread([this] { pool_worker(); });
+    }
+}
+
+QemuBackend::~QemuBackend() {
+    if (!pool_) return;
+    {
+        std::lock_guard lock(pool_->mutex);
+        pool_->stopping = true;
+    }
+    pool_->wake.notify_all();
+    pool_->worker.join();
+    pool_->ready.clear();  // kills the VMs nobody took
+}
+
+void QemuBackend::pool_worker() const {
+    std::unique_lock lock(pool_->mutex);
+    for (;;) {
+        pool_->wake.wait(lock, [&] {
+            return pool_->stopping || (pool_->want && pool_->ready.size() < pool_->size);
+        });
+        if (pool_->stopping) return;
+        Pool::Want want = *pool_->want;
+        lock.unlock();
+        std::map<std::string, std::string> details;
+        auto vm = restore(want.spec, want.limits, Clock::now() + std::chrono::milliseconds(settings_.boot_timeout_ms),
+                          CancelToken{}, details, /*set_up=*/false);
+        lock.lock();
+        if (!vm) {
+            pool_->last_problem = vm.error().message;
+            pool_->want.reset();  // the next execution asks again
+            continue;
+        }
+        if (pool_->want && pool_->want->key == want.key) {
+            pool_->ready.push_back({want.key, want.limits.cpu_fraction, std::move(*vm)});
+        }
+    }
+}
+
+void QemuBackend::want_pooled(const VmSpec& spec, const host::CgroupLimits& limits) const {
+    if (!pool_) return;
+    {
+        std::lock_guard lock(pool_->mutex);
+        std::string key = template_key(spec, host_.qemu_identity);
+        if (!pool_->want || pool_->want->key != key || pool_->want->limits.cpu_fraction != limits.cpu_fraction) {
+            // Another machine is wanted now: VMs of the previous one are of no use.
+            std::erase_if(pool_->ready, [&](const Pool::Entry& e) {
+                return e.key != key || e.cpu_fraction != limits.cpu_fraction;
+            });
+            pool_->want = Pool::Want{spec, limits, key};
+        }
+    }
+    pool_->wake.notify_all();
+}
+
+std::optional<QemuBackend::Started> QemuBackend::take_pooled(const std::string& key, double cpu_fraction,
+                                                             const CancelToken& cancel,
+                                                             Clock::time_point deadline) const {
+    if (!pool_) return std::nullopt;
+    for (;;) {
+        std::optional<Started> s;
+        {
+            std::lock_guard lock(pool_->mutex);
+            auto it = std::find_if(pool_->ready.begin(), pool_->ready.end(), [&](const Pool::Entry& e) {
+                return e.key == key && e.cpu_fraction == cpu_fraction;
+            });
+            if (it == pool_->ready.end()) return std::nullopt;
+            s = std::move(it->vm);
+            pool_->ready.erase(it);
+        }
+        pool_->wake.notify_all();
+        // Its clock and seed are set now, for this execution alone; a pooled VM that does not
+        // answer is dropped (killed) and the next one tried.
+        VmSpec none;
+        auto ready = s->session->setup(setup_for(none), std::min(deadline, Clock::now() + kRestoreTimeout), cancel);
+        if (ready) {
+            s->ready = *ready;
+            return s;
+        }
+        if (cancel.cancelled()) return std::nullopt;
+    }
 }
 
 Expected<host::SandboxReport> QemuBackend::run(const host::SandboxRequest& req) const {
@@ -276,9 +394,16 @@ Expected<host::SandboxReport> QemuBackend::run(const host::SandboxRequest& req) 
     Started s;
     std::string cold_why = restore_refusal(spec);
     if (cold_why.empty()) {
-        auto restored = restore(spec, vmm_limits, boot_deadline, req.cancel, details);
-        if (restored) s = std::move(*restored);
-        else cold_why = "restore failed: " + restored.error().message;
+        if (auto pooled = take_pooled(template_key(spec, host_.qemu_identity), vmm_limits.cpu_fraction,
+                                      req.cancel, boot_deadline)) {
+            s = std::move(*pooled);
+            details["pooled"] = "true";
+        } else {
+            auto restored = restore(spec, vmm_limits, boot_deadline, req.cancel, details);
+            if (restored) s = std::move(*restored);
+            else cold_why = "restore failed: " + restored.error().message;
+        }
+        want_pooled(spec, vmm_limits);
     }
     if (!s.vm) {
         if (req.cancel.cancelled()) return before_exec(Failure{Failure::Kind::SetupError, "cancelled"}, req.cancel, started);
@@ -323,7 +448,8 @@ Expected<host::SandboxReport> QemuBackend::run(const host::SandboxRequest& req) 
         report.memory_peak_bytes = usage->peak_memory_bytes;
     }
     details["accel"] = host_.kvm ? "kvm" : "tcg";
-    details["start"] = details.count("cold_boot_why") ? "cold_boot" : "restored";
+    details["start"] = details.count("cold_boot_why") ? "cold_boot" : details.count("pooled") ? "pool" : "restored";
+    details.erase("pooled");
     details["vm_start_ms"] = std::to_string(ms(ready_at - started));
     details["vmm_cpu_ms"] = std::to_string(ms(vmm_cpu));
     details["guest_kernel"] = s.ready.kernel;

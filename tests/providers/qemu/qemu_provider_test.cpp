@@ -374,6 +374,38 @@ TEST_F(QemuTest, PlantedOrCorruptTemplateIsNeverRestored) {
     p.cleanup();
 }
 
+// pool_size: restored VMs kept ready. A pooled VM serves one execution and is set up (clock,
+// seed) when taken; the pool's VMs die with the provider.
+TEST_F(QemuTest, PooledVmsAreFreshSetUpWhenTakenAndGoWithTheProvider) {
+    microvm::QemuProvider p;
+    ASSERT_TRUE(p.initialize({{"pool_size", 1}}));
+    auto first = p.execute_program(sh("echo planted > /tmp/planted; (sleep 300 &) ; echo ok"));
+    ASSERT_EQ(first.status, Status::Ok) << (first.error ? first.error->message : "");
+    EXPECT_EQ(first.metadata.provider_details["start"], "restored");
+    std::this_thread::sleep_for(4s);  // the pool's worker restores the next VM meanwhile
+    const long long before = std::chrono::duration_cast<std::chrono::seconds>(
+        std::chrono::system_clock::now().time_since_epoch()).count();
+    auto second = p.execute_program(sh("test -e /tmp/planted && echo PLANTED; pidof sleep >/dev/null && echo SLEEPING; date +%s"));
+    const long long after = std::chrono::duration_cast<std::chrono::seconds>(
+        std::chrono::system_clock::now().time_since_epoch()).count();
+    ASSERT_EQ(second.status, Status::Ok) << (second.error ? second.error->message : "");
+    EXPECT_EQ(second.metadata.provider_details["start"], "pool") << second.metadata.provider_details["cold_boot_why"];
+    const std::string& out = second.metadata.stdout_data;
+    EXPECT_EQ(out.find("PLANTED"), std::string::npos) << out;
+    EXPECT_EQ(out.find("SLEEPING"), std::string::npos) << out;
+    const long long guest_now = std::atoll(out.c_str());
+    EXPECT_GE(guest_now, before - 1) << out;  // set when taken, not when the VM was restored
+    EXPECT_LE(guest_now, after + 1) << out;
+    const auto until = std::chrono::steady_clock::now() + 20s;
+    while (qemu_processes_of(::getpid()) == 0 && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(50ms);
+    }
+    EXPECT_EQ(qemu_processes_of(::getpid()), 1);  // the next pooled VM, waiting
+    p.cleanup();
+    EXPECT_EQ(qemu_processes_of(::getpid()), 0);
+    EXPECT_EQ(vm_dirs_of(::getpid()), 0);
+}
+
 TEST_F(QemuTest, ProgramNotInTheImageIsNotFound) {
     ExecutionContext ctx;
     ctx.program = microvm::ExternalProgram{"/usr/bin/python3-not-here", {}};

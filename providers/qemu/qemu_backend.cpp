@@ -319,7 +319,9 @@ void QemuBackend::pool_worker() const {
             pool_->want.reset();  // the next execution asks again
             continue;
         }
-        if (pool_->want && pool_->want->key == want.key) {
+        pool_->last_problem.clear();
+        if (pool_->want && pool_->want->key == want.key &&
+            pool_->want->limits.cpu_fraction == want.limits.cpu_fraction) {
             pool_->ready.push_back({want.key, want.limits.cpu_fraction, std::move(*vm)});
         }
     }
@@ -399,6 +401,10 @@ Expected<host::SandboxReport> QemuBackend::run(const host::SandboxRequest& req) 
             s = std::move(*pooled);
             details["pooled"] = "true";
         } else {
+            if (pool_) {
+                std::lock_guard lock(pool_->mutex);
+                if (!pool_->last_problem.empty()) details["pool_problem"] = pool_->last_problem;
+            }
             auto restored = restore(spec, vmm_limits, boot_deadline, req.cancel, details);
             if (restored) s = std::move(*restored);
             else cold_why = "restore failed: " + restored.error().message;

@@ -7,9 +7,6 @@
 #include <time.h>
 
 #include <algorithm>
-#include <condition_variable>
-#include <deque>
-#include <thread>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -20,14 +17,12 @@
 #include "qemu/qemu_vm.hpp"
 #include "qemu/qmp_client.hpp"
 #include "qemu/snapshot.hpp"
+#include "qemu/started_vm.hpp"
 
 namespace microvm::qemu {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// How long a restore from a template may take before the execution falls back to a cold boot.
-constexpr std::chrono::seconds kRestoreTimeout{10};
 
 long long ms(std::chrono::nanoseconds d) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
@@ -79,14 +74,6 @@ std::vector<ShareSpec> shares_for(const FileSystemPolicy& fs) {
     return out;
 }
 
-guest::Setup setup_for(const VmSpec& spec) {
-    guest::Setup setup;
-    setup.realtime_ns = realtime_ns();  // a restored guest's clock is the template's
-    setup.seed_hex = random_hex(32);    // and so is its generator's state
-    for (const ShareSpec& s : spec.shares) setup.shares.push_back({s.tag, s.host_path, s.writable});
-    setup.network = spec.user_network;
-    return setup;
-}
 
 // A failure before the Exec: a broken agent (InvalidInput: it sent what the protocol forbids)
 // is the guest's fault, reported as GuestFailed; a cancellation as Cancelled; anything else
@@ -110,6 +97,15 @@ Expected<host::SandboxReport> before_exec(const Failure& f, const CancelToken& c
 }
 
 }  // namespace
+
+guest::Setup setup_for(const VmSpec& spec) {
+    guest::Setup setup;
+    setup.realtime_ns = realtime_ns();  // a restored guest's clock is the template's
+    setup.seed_hex = random_hex(32);    // and so is its generator's state
+    for (const ShareSpec& s : spec.shares) setup.shares.push_back({s.tag, s.host_path, s.writable});
+    setup.network = spec.user_network;
+    return setup;
+}
 
 Expected<HostSetup> probe_host(const QemuSettings& settings) {
     HostSetup h;
@@ -149,12 +145,6 @@ std::string QemuBackend::describe() const {
            host_.image.dir + " (kernel " + host_.image.kernel_release + ")";
 }
 
-struct QemuBackend::Started {
-    std::unique_ptr<host::SandboxCgroup> cgroup;
-    std::unique_ptr<QemuVm> vm;
-    std::unique_ptr<host::AgentSession> session;
-    guest::Ready ready;
-};
 
 std::string QemuBackend::restore_refusal(const VmSpec& spec) const {
     if (settings_.start == "cold") return "setting start = cold";
@@ -257,120 +247,6 @@ Expected<QemuBackend::Started> QemuBackend::restore_from(const VmSpec& spec, int
     return s;
 }
 
-struct QemuBackend::Pool {
-    struct Entry {
-        std::string key;
-        double cpu_fraction;
-        Started vm;
-    };
-    struct Want {
-        VmSpec spec;
-        host::CgroupLimits limits;
-        std::string key;
-    };
-    unsigned size = 0;
-    std::mutex mutex;
-    std::condition_variable wake;
-    bool stopping = false;
-    std::optional<Want> want;
-    std::deque<Entry> ready;
-    std::string last_problem;
-    // The worker starts every pooled QEMU: each dies with the thread that started it
-    // (PR_SET_PDEATHSIG), so that thread lives as long as the pool.
-    std::thread worker;
-};
-
-QemuBackend::QemuBackend(QemuSettings s, HostSetup h, std::unique_ptr<host::CgroupManager> cg)
-    : settings_(std::move(s)), host_(std::move(h)), cgroups_(std::move(cg)),
-      templates_(std::make_unique<TemplateStore>(settings_.template_dir)) {
-    if (settings_.pool_size > 0) {
-        pool_ = std::make_unique<Pool>();
-        pool_->size = settings_.pool_size;
-        pool_->worker = std::thread([this] { pool_worker(); });
-    }
-}
-
-QemuBackend::~QemuBackend() {
-    if (!pool_) return;
-    {
-        std::lock_guard lock(pool_->mutex);
-        pool_->stopping = true;
-    }
-    pool_->wake.notify_all();
-    pool_->worker.join();
-    pool_->ready.clear();  // kills the VMs nobody took
-}
-
-void QemuBackend::pool_worker() const {
-    std::unique_lock lock(pool_->mutex);
-    for (;;) {
-        pool_->wake.wait(lock, [&] {
-            return pool_->stopping || (pool_->want && pool_->ready.size() < pool_->size);
-        });
-        if (pool_->stopping) return;
-        Pool::Want want = *pool_->want;
-        lock.unlock();
-        std::map<std::string, std::string> details;
-        auto vm = restore(want.spec, want.limits, Clock::now() + std::chrono::milliseconds(settings_.boot_timeout_ms),
-                          CancelToken{}, details, /*set_up=*/false);
-        lock.lock();
-        if (!vm) {
-            pool_->last_problem = vm.error().message;
-            pool_->want.reset();  // the next execution asks again
-            continue;
-        }
-        pool_->last_problem.clear();
-        if (pool_->want && pool_->want->key == want.key &&
-            pool_->want->limits.cpu_fraction == want.limits.cpu_fraction) {
-            pool_->ready.push_back({want.key, want.limits.cpu_fraction, std::move(*vm)});
-        }
-    }
-}
-
-void QemuBackend::want_pooled(const VmSpec& spec, const host::CgroupLimits& limits) const {
-    if (!pool_) return;
-    {
-        std::lock_guard lock(pool_->mutex);
-        std::string key = template_key(spec, host_.qemu_identity);
-        if (!pool_->want || pool_->want->key != key || pool_->want->limits.cpu_fraction != limits.cpu_fraction) {
-            // Another machine is wanted now: VMs of the previous one are of no use.
-            std::erase_if(pool_->ready, [&](const Pool::Entry& e) {
-                return e.key != key || e.cpu_fraction != limits.cpu_fraction;
-            });
-            pool_->want = Pool::Want{spec, limits, key};
-        }
-    }
-    pool_->wake.notify_all();
-}
-
-std::optional<QemuBackend::Started> QemuBackend::take_pooled(const std::string& key, double cpu_fraction,
-                                                             const CancelToken& cancel,
-                                                             Clock::time_point deadline) const {
-    if (!pool_) return std::nullopt;
-    for (;;) {
-        std::optional<Started> s;
-        {
-            std::lock_guard lock(pool_->mutex);
-            auto it = std::find_if(pool_->ready.begin(), pool_->ready.end(), [&](const Pool::Entry& e) {
-                return e.key == key && e.cpu_fraction == cpu_fraction;
-            });
-            if (it == pool_->ready.end()) return std::nullopt;
-            s = std::move(it->vm);
-            pool_->ready.erase(it);
-        }
-        pool_->wake.notify_all();
-        // Its clock and seed are set now, for this execution alone; a pooled VM that does not
-        // answer is dropped (killed) and the next one tried.
-        VmSpec none;
-        auto ready = s->session->setup(setup_for(none), std::min(deadline, Clock::now() + kRestoreTimeout), cancel);
-        if (ready) {
-            s->ready = *ready;
-            return s;
-        }
-        if (cancel.cancelled()) return std::nullopt;
-    }
-}
-
 Expected<host::SandboxReport> QemuBackend::run(const host::SandboxRequest& req) const {
     const auto started = Clock::now();
     RTFS_TRY(guest::Exec exec, host::exec_for(req));
@@ -401,10 +277,7 @@ Expected<host::SandboxReport> QemuBackend::run(const host::SandboxRequest& req) 
             s = std::move(*pooled);
             details["pooled"] = "true";
         } else {
-            if (pool_) {
-                std::lock_guard lock(pool_->mutex);
-                if (!pool_->last_problem.empty()) details["pool_problem"] = pool_->last_problem;
-            }
+            if (std::string why = pool_problem(); !why.empty()) details["pool_problem"] = why;
             auto restored = restore(spec, vmm_limits, boot_deadline, req.cancel, details);
             if (restored) s = std::move(*restored);
             else cold_why = "restore failed: " + restored.error().message;

@@ -1,4 +1,5 @@
-// The qemu SandboxBackend: each request runs in a fresh VM (cold boot of the guest image),
+// The qemu SandboxBackend: each request runs in a fresh VM (restored from a template snapshot
+// when the policy allows, else a cold boot of the guest image; docs/vm.md),
 // driven over virtio-serial by host::AgentSession; the VM is killed when the run ends.
 #pragma once
 
@@ -69,6 +70,8 @@ class QemuBackend final : public host::SandboxBackend {
     // Asks the pool's worker to keep VMs of this machine ready.
     void want_pooled(const VmSpec& spec, const host::CgroupLimits& limits) const;
     void pool_worker() const;
+    // Why the pool's worker could not restore its last VM (empty: it could, or there is no pool).
+    std::string pool_problem() const;
     // Why a VM of this spec cannot be restored from a template (empty: it can).
     std::string restore_refusal(const VmSpec& spec) const;
     // A fresh VM restored from the spec's template (built first when there is none), its agent

@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <sys/klog.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -70,6 +72,32 @@ Expected<std::string> find_qemu(const std::string& setting) {
                         " (Debian package qemu-system-x86)");
     }
     return path;
+}
+
+Expected<std::string> qemu_identity(const std::string& qemu) {
+    struct stat st;
+    if (::stat(qemu.c_str(), &st) != 0) return fail(Failure::Kind::SetupError, "cannot stat " + qemu);
+    RTFS_TRY(host::Pipe out, host::make_pipe());
+    pid_t pid = ::fork();
+    if (pid < 0) return fail(Failure::Kind::SetupError, "fork failed");
+    if (pid == 0) {
+        ::dup2(out.write.get(), 1);
+        char* argv[] = {const_cast<char*>(qemu.c_str()), const_cast<char*>("-version"), nullptr};
+        char* envp[] = {nullptr};
+        ::execve(argv[0], argv, envp);
+        ::_exit(127);
+    }
+    out.write.reset();
+    std::optional<std::string> text = host::read_to_end(out.read.get(), 64 * 1024);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!text || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        return fail(Failure::Kind::SetupError, qemu + " -version failed");
+    }
+    std::string first = text->substr(0, text->find('\n'));
+    return first + " size " + std::to_string(st.st_size) + " mtime " + std::to_string(st.st_mtim.tv_sec) +
+           "." + std::to_string(st.st_mtim.tv_nsec);
 }
 
 KvmProbe probe_kvm(const std::string& qemu, const host::GuestImage& image, const std::string& state_dir,

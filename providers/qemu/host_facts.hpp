@@ -17,6 +17,10 @@ Expected<uint64_t> host_tsc_khz();
 // qemu-system-x86_64 from the setting or PATH; error naming the package.
 Expected<std::string> find_qemu(const std::string& setting);
 
+// The first line of `qemu -version` (a template snapshot is only valid for the QEMU that made
+// it), followed by the binary's size and modification time (a rebuilt package).
+Expected<std::string> qemu_identity(const std::string& qemu);
+
 struct KvmProbe {
     bool usable = false;
     std::string why;  // why not (or "probe guest answered in N ms")

@@ -1,5 +1,6 @@
 #include "qemu/qemu_backend.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -9,10 +10,14 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 
 #include "host/agent_session.hpp"
 #include "qemu/host_facts.hpp"
 #include "qemu/qemu_vm.hpp"
+#include "qemu/qmp_client.hpp"
+#include "qemu/snapshot.hpp"
+#include "qemu/started_vm.hpp"
 
 namespace microvm::qemu {
 namespace {
@@ -69,6 +74,7 @@ std::vector<ShareSpec> shares_for(const FileSystemPolicy& fs) {
     return out;
 }
 
+
 // A failure before the Exec: a broken agent (InvalidInput: it sent what the protocol forbids)
 // is the guest's fault, reported as GuestFailed; a cancellation as Cancelled; anything else
 // stays a setup error.
@@ -92,11 +98,21 @@ Expected<host::SandboxReport> before_exec(const Failure& f, const CancelToken& c
 
 }  // namespace
 
+guest::Setup setup_for(const VmSpec& spec) {
+    guest::Setup setup;
+    setup.realtime_ns = realtime_ns();  // a restored guest's clock is the template's
+    setup.seed_hex = random_hex(32);    // and so is its generator's state
+    for (const ShareSpec& s : spec.shares) setup.shares.push_back({s.tag, s.host_path, s.writable});
+    setup.network = spec.user_network;
+    return setup;
+}
+
 Expected<HostSetup> probe_host(const QemuSettings& settings) {
     HostSetup h;
     RTFS_TRY(h.qemu, find_qemu(settings.qemu));
     RTFS_TRY(h.image, host::find_guest_image(settings.image));
     RTFS_TRY(h.tsc_khz, host_tsc_khz());
+    RTFS_TRY(h.qemu_identity, qemu_identity(h.qemu));
     if (settings.accel == "tcg") {
         h.accel_why = "TCG (setting accel = tcg)";
     } else {
@@ -121,12 +137,114 @@ Expected<std::unique_ptr<QemuBackend>> QemuBackend::create(const QemuSettings& s
 }
 
 size_t QemuBackend::sweep_stale() const {
-    return sweep_vm_dirs(settings_.state_dir) + cgroups_->sweep_stale();
+    return sweep_vm_dirs(settings_.state_dir) + cgroups_->sweep_stale() + templates_->sweep_stale();
 }
 
 std::string QemuBackend::describe() const {
     return "QEMU -M microvm (" + std::string(host_.kvm ? "KVM" : "TCG") + "), image " +
            host_.image.dir + " (kernel " + host_.image.kernel_release + ")";
+}
+
+
+std::string QemuBackend::restore_refusal(const VmSpec& spec) const {
+    if (settings_.start == "cold") return "setting start = cold";
+    // Restore = the template's command line plus -incoming: the device set must be the
+    // template's, which has no 9p share and no network device.
+    if (!spec.shares.empty()) return "the file-system policy shares directories (9p devices the template lacks)";
+    if (spec.user_network) return "the network policy needs a network device the template lacks";
+    return {};
+}
+
+Expected<void> QemuBackend::build_template(const VmSpec& spec, const std::string& key,
+                                           Clock::time_point deadline) const {
+    RTFS_TRY(std::string build_dir, templates_->begin_build());
+    struct Cleanup {
+        std::string dir;
+        ~Cleanup() {
+            std::error_code ec;
+            std::filesystem::remove_all(dir, ec);  // gone already when committed
+        }
+    } cleanup{build_dir};
+    const std::string state_path = build_dir + "/state";
+    host::UniqueFd state(::open(state_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!state.valid()) return fail(Failure::Kind::SetupError, "cannot create " + state_path);
+
+    VmSpec ts = spec;
+    ts.qmp = true;
+    ts.incoming = false;
+    host::CgroupLimits limits;
+    limits.memory_bytes = (ts.ram_mb << 20) + kVmmOverheadBytes;
+    limits.max_pids = 64;
+    RTFS_TRY(std::unique_ptr<host::SandboxCgroup> cgroup, cgroups_->create(limits));
+    RTFS_TRY(std::unique_ptr<QemuVm> vm, QemuVm::launch(ts, settings_.state_dir, cgroup.get()));
+    RTFS_TRY(host::UniqueFd qmp_fd, vm->connect_qmp(deadline));
+    RTFS_TRY(QmpClient qmp, QmpClient::open(std::move(qmp_fd), deadline));
+    // The host stays connected while saving: a restore connects before the VM runs, so the
+    // guest never sees its port close.
+    RTFS_TRY(host::UniqueFd channel, vm->connect_agent(deadline));
+    host::AgentSession session(std::move(channel));
+    RTFS_CHECK(session.handshake(deadline));
+    RTFS_CHECK(save_state(qmp, state.get(), deadline));
+    vm->stop();
+    return templates_->commit(build_dir, key);
+}
+
+Expected<QemuBackend::Started> QemuBackend::restore(const VmSpec& spec, const host::CgroupLimits& limits,
+                                                    Clock::time_point deadline, const CancelToken& cancel,
+                                                    std::map<std::string, std::string>& details,
+                                                    bool set_up) const {
+    const std::string key = template_key(spec, host_.qemu_identity);
+    TemplateStore::Opened opened;
+    {
+        std::lock_guard lock(build_mutex_);
+        RTFS_TRY(opened, templates_->open(key));
+        if (!opened.refused.empty()) details["template_refused"] = opened.refused;
+        if (!opened.state.valid()) {
+            const auto t0 = Clock::now();
+            if (auto built = build_template(spec, key, deadline); !built) {
+                return fail(built.error().kind, "building the template: " + built.error().message);
+            }
+            details["template_built_ms"] = std::to_string(ms(Clock::now() - t0));
+            RTFS_TRY(opened, templates_->open(key));
+            if (!opened.state.valid()) {
+                return fail(Failure::Kind::SetupError, "the new template did not verify: " + opened.refused);
+            }
+        }
+    }
+    const auto t0 = Clock::now();
+    auto restored = restore_from(spec, opened.state.get(), limits, std::min(deadline, t0 + kRestoreTimeout), cancel, set_up);
+    if (!restored) {
+        // A template that verified but does not restore (a stream this QEMU cannot load, an
+        // agent that does not answer) is dropped, so the next execution rebuilds it.
+        if (!cancel.cancelled()) templates_->discard(key);
+        return rtfs::unexpected(restored.error());
+    }
+    details["restore_ms"] = std::to_string(ms(Clock::now() - t0));
+    return restored;
+}
+
+Expected<QemuBackend::Started> QemuBackend::restore_from(const VmSpec& spec, int state_fd,
+                                                         const host::CgroupLimits& limits,
+                                                         Clock::time_point deadline,
+                                                         const CancelToken& cancel, bool set_up) const {
+    Started s;
+    VmSpec rs = spec;
+    rs.qmp = true;
+    rs.incoming = true;
+    RTFS_TRY(s.cgroup, cgroups_->create(limits));
+    RTFS_TRY(s.vm, QemuVm::launch(rs, settings_.state_dir, s.cgroup.get()));
+    RTFS_TRY(host::UniqueFd qmp_fd, s.vm->connect_qmp(deadline));
+    RTFS_TRY(QmpClient qmp, QmpClient::open(std::move(qmp_fd), deadline));
+    // Connected before the state loads: the port is open in the template, and stays so.
+    RTFS_TRY(host::UniqueFd channel, s.vm->connect_agent(deadline));
+    s.session = std::make_unique<host::AgentSession>(std::move(channel));
+    RTFS_CHECK(start_incoming(qmp, state_fd, deadline));
+    // The agent said Hello to the template's host; a restored one waits for Setup, which sets
+    // its clock and reseeds its randomness.
+    if (set_up) {
+        RTFS_TRY(s.ready, s.session->setup(setup_for(spec), deadline, cancel));
+    }
+    return s;
 }
 
 Expected<host::SandboxReport> QemuBackend::run(const host::SandboxRequest& req) const {
@@ -148,22 +266,40 @@ Expected<host::SandboxReport> QemuBackend::run(const host::SandboxRequest& req) 
     vmm_limits.memory_bytes = (spec.ram_mb << 20) + kVmmOverheadBytes;
     vmm_limits.cpu_fraction = req.limits.cpu_fraction;
     vmm_limits.max_pids = 64;  // QEMU's threads
-    RTFS_TRY(std::unique_ptr<host::SandboxCgroup> cgroup, cgroups_->create(vmm_limits));
-    RTFS_TRY(std::unique_ptr<QemuVm> vm, QemuVm::launch(spec, settings_.state_dir, cgroup.get()));
 
-    const auto boot_deadline = started + std::chrono::milliseconds(settings_.boot_timeout_ms);
-    RTFS_TRY(host::UniqueFd channel, vm->connect_agent(boot_deadline));
-    host::AgentSession session(std::move(channel));
-    if (auto hello = session.handshake(boot_deadline, req.cancel); !hello) {
-        return before_exec(hello.error(), req.cancel, started);
+    auto boot_deadline = started + std::chrono::milliseconds(settings_.boot_timeout_ms);
+    std::map<std::string, std::string> details;
+    Started s;
+    std::string cold_why = restore_refusal(spec);
+    if (cold_why.empty()) {
+        if (auto pooled = take_pooled(template_key(spec, host_.qemu_identity), vmm_limits.cpu_fraction,
+                                      req.cancel, boot_deadline)) {
+            s = std::move(*pooled);
+            details["pooled"] = "true";
+        } else {
+            if (std::string why = pool_problem(); !why.empty()) details["pool_problem"] = why;
+            auto restored = restore(spec, vmm_limits, boot_deadline, req.cancel, details);
+            if (restored) s = std::move(*restored);
+            else cold_why = "restore failed: " + restored.error().message;
+        }
+        want_pooled(spec, vmm_limits);
     }
-    guest::Setup setup;
-    setup.realtime_ns = realtime_ns();
-    setup.seed_hex = random_hex(32);
-    for (const ShareSpec& s : spec.shares) setup.shares.push_back({s.tag, s.host_path, s.writable});
-    setup.network = spec.user_network;
-    auto ready = session.setup(setup, boot_deadline, req.cancel);
-    if (!ready) return before_exec(ready.error(), req.cancel, started);
+    if (!s.vm) {
+        if (req.cancel.cancelled()) return before_exec(Failure{Failure::Kind::SetupError, "cancelled"}, req.cancel, started);
+        s = Started{};  // a failed restore's VM is gone; the cold boot gets its own cgroup
+        boot_deadline = Clock::now() + std::chrono::milliseconds(settings_.boot_timeout_ms);
+        details["cold_boot_why"] = cold_why;
+        RTFS_TRY(s.cgroup, cgroups_->create(vmm_limits));
+        RTFS_TRY(s.vm, QemuVm::launch(spec, settings_.state_dir, s.cgroup.get()));
+        RTFS_TRY(host::UniqueFd channel, s.vm->connect_agent(boot_deadline));
+        s.session = std::make_unique<host::AgentSession>(std::move(channel));
+        if (auto hello = s.session->handshake(boot_deadline, req.cancel); !hello) {
+            return before_exec(hello.error(), req.cancel, started);
+        }
+        auto ready = s.session->setup(setup_for(spec), boot_deadline, req.cancel);
+        if (!ready) return before_exec(ready.error(), req.cancel, started);
+        s.ready = *ready;
+    }
     const auto ready_at = Clock::now();
 
     host::AgentLimits limits;
@@ -172,12 +308,12 @@ Expected<host::SandboxReport> QemuBackend::run(const host::SandboxRequest& req) 
     limits.max_output_bytes = req.max_output_bytes;
     limits.on_output = req.on_output;
     if (!req.guest) limits.stdin_data = req.stdin_data;
-    host::AgentRun run = session.run(exec, limits);
+    host::AgentRun run = s.session->run(exec, limits);
     std::optional<guest::Usage> usage = run.usage;
 
-    cgroup->sample();
-    const host::CgroupUsage vmm = cgroup->usage();
-    const auto vmm_cpu = vm->stop();
+    s.cgroup->sample();
+    const host::CgroupUsage vmm = s.cgroup->usage();
+    const auto vmm_cpu = s.vm->stop();
     host::SandboxReport report = host::report_of(std::move(run));
     if (vmm.oom_kills > 0 && report.end != host::SandboxReport::End::TimedOut &&
         report.end != host::SandboxReport::End::Cancelled) {
@@ -190,16 +326,14 @@ Expected<host::SandboxReport> QemuBackend::run(const host::SandboxRequest& req) 
         report.cpu_time = std::chrono::microseconds(usage->cpu_user_us + usage->cpu_system_us);
         report.memory_peak_bytes = usage->peak_memory_bytes;
     }
-    report.details = {
-        {"accel", host_.kvm ? "kvm" : "tcg"},
-        {"start", "cold_boot"},
-        {"vm_start_ms", std::to_string(ms(ready_at - started))},
-        {"vmm_cpu_ms", std::to_string(ms(vmm_cpu))},
-        {"guest_kernel", ready->kernel},
-    };
-    if (vmm.memory_peak_bytes) {
-        report.details["vmm_memory_peak_mb"] = std::to_string(*vmm.memory_peak_bytes >> 20);
-    }
+    details["accel"] = host_.kvm ? "kvm" : "tcg";
+    details["start"] = details.count("cold_boot_why") ? "cold_boot" : details.count("pooled") ? "pool" : "restored";
+    details.erase("pooled");
+    details["vm_start_ms"] = std::to_string(ms(ready_at - started));
+    details["vmm_cpu_ms"] = std::to_string(ms(vmm_cpu));
+    details["guest_kernel"] = s.ready.kernel;
+    if (vmm.memory_peak_bytes) details["vmm_memory_peak_mb"] = std::to_string(*vmm.memory_peak_bytes >> 20);
+    report.details = std::move(details);
     return report;
 }
 

@@ -49,6 +49,10 @@ std::vector<std::string> qemu_argv(const VmSpec& s, const std::string& vm_dir) {
                                          (sh.writable ? "" : ",readonly=on"),
                            "-device", "virtio-9p-device,fsdev=" + id + ",mount_tag=" + sh.tag});
     }
+    if (s.qmp) {
+        a.insert(a.end(), {"-qmp", "unix:" + escaped(vm_dir + "/" + kQmpSocket) + ",server=on,wait=off"});
+    }
+    if (s.incoming) a.insert(a.end(), {"-incoming", "defer"});
     if (s.user_network) {
         a.insert(a.end(), {"-netdev", "user,id=n0", "-device", "virtio-net-device,netdev=n0"});
     }

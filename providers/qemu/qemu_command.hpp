@@ -23,10 +23,13 @@ struct VmSpec {
     uint64_t ram_mb = 256;
     std::vector<ShareSpec> shares;
     bool user_network = false;  // QEMU user networking; false: no network device at all
+    bool qmp = false;           // a QMP control socket (snapshots: the template and restores)
+    bool incoming = false;      // -incoming defer: the VM waits for a migrate-incoming over QMP
 };
 
 // Paths inside the VM's private directory.
 inline constexpr const char* kAgentSocket = "agent.sock";
+inline constexpr const char* kQmpSocket = "qmp.sock";
 
 std::vector<std::string> qemu_argv(const VmSpec& spec, const std::string& vm_dir);
 

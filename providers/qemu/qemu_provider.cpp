@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "host/vm_command.hpp"
@@ -25,6 +26,11 @@ qemu::QemuSettings parse_settings(const nlohmann::json& s) {
     text("state_dir", out.state_dir);
     text("cgroup_parent", out.cgroup_parent);
     text("accel", out.accel);
+    text("start", out.start);
+    text("template_dir", out.template_dir);
+    if (auto it = s.find("pool_size"); it != s.end() && it->is_number_integer() && it->get<int64_t>() >= 0) {
+        out.pool_size = static_cast<unsigned>(std::min<int64_t>(it->get<int64_t>(), 16));
+    }
     if (auto it = s.find("boot_timeout_ms"); it != s.end() && it->is_number_unsigned()) {
         out.boot_timeout_ms = it->get<uint64_t>();
     }
@@ -63,6 +69,16 @@ nlohmann::json QemuProvider::config_schema() const {
         {"accel", {{"type", "string"},
                    {"enum", {"auto", "kvm", "tcg"}},
                    {"description", "auto: KVM when a probe guest runs under it, else TCG"}}},
+        {"start", {{"type", "string"},
+                   {"enum", {"auto", "cold"}},
+                   {"description", "auto: restore each VM from a template snapshot when the policy "
+                                   "allows (fs none, net deny), else cold boot; cold: always cold boot"}}},
+        {"template_dir", {{"type", "string"},
+                          {"description", "cache of template snapshots, a 0700 directory of root "
+                                          "(default /var/cache/microvm/qemu-templates)"}}},
+        {"pool_size", {{"type", "integer"}, {"minimum", 0}, {"maximum", 16},
+                       {"description", "restored VMs kept ready for the last restorable machine "
+                                       "(default 0: none)"}}},
         {"boot_timeout_ms", {{"type", "integer"}, {"minimum", 1000}, {"maximum", 600000},
                              {"description", "how long a VM may take to start its agent"}}},
     };

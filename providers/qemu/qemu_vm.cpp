@@ -152,10 +152,10 @@ std::string QemuVm::stderr_text() const {
     return out;
 }
 
-Expected<host::UniqueFd> QemuVm::connect_agent(Clock::time_point deadline) {
+Expected<host::UniqueFd> QemuVm::connect_socket(const char* name, Clock::time_point deadline) {
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
-    const std::string path = dir_ + "/" + kAgentSocket;
+    const std::string path = dir_ + "/" + name;
     if (path.size() >= sizeof addr.sun_path) {
         return fail(Failure::Kind::SetupError, "socket path too long: " + path);
     }
@@ -169,11 +169,11 @@ Expected<host::UniqueFd> QemuVm::connect_agent(Clock::time_point deadline) {
             reaped_ = true;
             std::string why = stderr_text();
             return fail(Failure::Kind::SetupError,
-                        "QEMU exited before the agent's channel opened" +
+                        "QEMU exited before its socket " + std::string(name) + " opened" +
                             (why.empty() ? std::string() : ": " + why));
         }
         if (Clock::now() >= deadline) {
-            return fail(Failure::Kind::SetupError, "QEMU's agent socket did not open in time");
+            return fail(Failure::Kind::SetupError, "QEMU's socket " + std::string(name) + " did not open in time");
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }

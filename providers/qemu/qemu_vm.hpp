@@ -35,7 +35,13 @@ class QemuVm {
 
     // Connects to the agent's virtio-serial socket (QEMU is its server). SetupError when QEMU
     // exited (with its stderr) or the deadline passed.
-    Expected<host::UniqueFd> connect_agent(std::chrono::steady_clock::time_point deadline);
+    Expected<host::UniqueFd> connect_agent(std::chrono::steady_clock::time_point deadline) {
+        return connect_socket(kAgentSocket, deadline);
+    }
+    // QEMU's QMP socket (VmSpec::qmp), with the same errors.
+    Expected<host::UniqueFd> connect_qmp(std::chrono::steady_clock::time_point deadline) {
+        return connect_socket(kQmpSocket, deadline);
+    }
 
     // Kills QEMU and reaps it; returns its CPU time (user + system) as the host counted it.
     std::chrono::nanoseconds stop();
@@ -44,6 +50,7 @@ class QemuVm {
 
   private:
     QemuVm(std::string dir, pid_t pid) : dir_(std::move(dir)), pid_(pid) {}
+    Expected<host::UniqueFd> connect_socket(const char* name, std::chrono::steady_clock::time_point deadline);
     std::string stderr_text() const;
     std::string dir_;
     pid_t pid_;

@@ -126,7 +126,9 @@ TEST_F(QemuTest, RtfsResultWithMeasuredMetadata) {
     ASSERT_EQ(r.status, Status::Ok) << (r.error ? r.error->message : "");
     EXPECT_EQ(r.value, "3");
     EXPECT_EQ(r.metadata.isolation, microvm::Isolation::VM);
-    EXPECT_EQ(r.metadata.provider_details["start"], "cold_boot");
+    // fs none, net deny: a fresh VM restored from the template snapshot.
+    EXPECT_EQ(r.metadata.provider_details["start"], "restored") << r.metadata.provider_details["cold_boot_why"];
+    EXPECT_TRUE(r.metadata.provider_details.count("restore_ms"));
     EXPECT_TRUE(r.metadata.provider_details["accel"] == "tcg" ||
                 r.metadata.provider_details["accel"] == "kvm");
     EXPECT_GT(std::stoll(r.metadata.provider_details["vmm_cpu_ms"]), 0);  // QEMU's, from the host
@@ -178,6 +180,9 @@ TEST_F(QemuTest, FsReadOnlyShareIsReadableNotWritableAndNothingElseShows) {
     auto r = run(ctx);
     ASSERT_EQ(r.status, Status::Ok) << (r.error ? r.error->message : "") << r.metadata.stderr_data;
     EXPECT_EQ(r.metadata.stdout_data, "from the host\n");
+    // A share is a 9p device the template does not have: this VM boots cold and says why.
+    EXPECT_EQ(r.metadata.provider_details["start"], "cold_boot");
+    EXPECT_NE(r.metadata.provider_details["cold_boot_why"].find("9p"), std::string::npos);
     EXPECT_FALSE(fs::exists(shared + "/new"));
 }
 
@@ -244,20 +249,161 @@ TEST_F(QemuTest, OutputIsCappedAndStreamed) {
     EXPECT_EQ(r.metadata.stderr_data, "err\n");
 }
 
-TEST_F(QemuTest, EachRunIsAFreshVmWithItsOwnSeedAndACurrentClock) {
-    auto first = run(sh("echo planted > /tmp/planted; (sleep 300 &) ; head -c 16 /dev/urandom | od -An -tx1; date +%s"));
-    auto second = run(sh("test -e /tmp/planted && echo PLANTED; pidof sleep >/dev/null && echo SLEEPING; head -c 16 /dev/urandom | od -An -tx1; date +%s"));
+// Restored VMs come from one template: without the agent's Setup (clock, seed) they would share
+// the template's clock and generator state, and without a fresh VM each they would share /tmp.
+TEST_F(QemuTest, RestoredVmsAreFreshWithTheirOwnSeedAndACurrentClock) {
+    const std::string report = "head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \\n'; echo; date +%s";
+    auto first = run(sh("echo planted > /tmp/planted; (sleep 300 &) ; " + report));
+    // The template is now at least 3 s old: a guest clock not set on restore would be behind.
+    std::this_thread::sleep_for(3s);
+    auto seconds_now = [] {
+        return std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch()).count();
+    };
+    const long long before = seconds_now();
+    auto second = run(sh("test -e /tmp/planted && echo PLANTED; pidof sleep >/dev/null && echo SLEEPING; " + report));
+    const long long after = seconds_now();
     ASSERT_EQ(first.status, Status::Ok) << (first.error ? first.error->message : "");
     ASSERT_EQ(second.status, Status::Ok) << (second.error ? second.error->message : "");
-    EXPECT_EQ(second.metadata.stdout_data.find("PLANTED"), std::string::npos);
+    EXPECT_EQ(first.metadata.provider_details["start"], "restored") << first.metadata.provider_details["cold_boot_why"];
+    EXPECT_EQ(second.metadata.provider_details["start"], "restored") << second.metadata.provider_details["cold_boot_why"];
     const std::string& out = second.metadata.stdout_data;
+    EXPECT_EQ(out.find("PLANTED"), std::string::npos) << out;   // the first VM's file
     EXPECT_EQ(out.find("SLEEPING"), std::string::npos) << out;  // the first VM's process
-    EXPECT_NE(first.metadata.stdout_data, second.metadata.stdout_data);
-    ASSERT_GT(out.size(), 2u);
-    long long guest_now = std::atoll(out.substr(out.rfind('\n', out.size() - 2) + 1).c_str());
-    long long host_now = std::chrono::duration_cast<std::chrono::seconds>(
-                             std::chrono::system_clock::now().time_since_epoch()).count();
-    EXPECT_LT(std::llabs(host_now - guest_now), 60) << out;
+    auto lines = [](const std::string& text) {
+        std::vector<std::string> v;
+        size_t at = 0;
+        while (at < text.size()) {
+            size_t eol = text.find('\n', at);
+            if (eol == std::string::npos) eol = text.size();
+            v.push_back(text.substr(at, eol - at));
+            at = eol + 1;
+        }
+        return v;
+    };
+    auto a = lines(first.metadata.stdout_data);
+    auto b = lines(out);
+    ASSERT_EQ(a.size(), 2u) << first.metadata.stdout_data;
+    ASSERT_EQ(b.size(), 2u) << out;
+    EXPECT_EQ(a[0].size(), 32u);
+    EXPECT_NE(a[0], b[0]);  // each restored VM's generator was reseeded differently
+    const long long guest_now = std::atoll(b[1].c_str());
+    EXPECT_GE(guest_now, before - 1) << out;  // the host's clock, to the second
+    EXPECT_LE(guest_now, after + 1) << out;
+}
+
+// A template is code the next executions run: one that root did not write exactly so (another
+// owner, a changed byte, a symlink) is refused, removed and rebuilt, never restored.
+TEST_F(QemuTest, PlantedOrCorruptTemplateIsNeverRestored) {
+    char tmpl[] = "/tmp/qemu-templates-XXXXXX";
+    const std::string cache = ::mkdtemp(tmpl);
+    dirs_.push_back(cache);
+    microvm::QemuProvider p;
+    ASSERT_TRUE(p.initialize({{"template_dir", cache}}));
+    ExecutionContext ctx;
+    ctx.program = microvm::RtfsSource{"(+ 1 2)"};
+    auto expect_rebuilt = [&](const std::string& refusal) {
+        auto r = p.execute_program(ctx);
+        ASSERT_EQ(r.status, Status::Ok) << (r.error ? r.error->message : "");
+        EXPECT_EQ(r.value, "3");
+        auto& d = r.metadata.provider_details;
+        EXPECT_EQ(d["start"], "restored") << d["cold_boot_why"];
+        EXPECT_TRUE(d.count("template_built_ms")) << "the template was not rebuilt";
+        EXPECT_NE(d["template_refused"].find(refusal), std::string::npos) << d["template_refused"];
+    };
+    expect_rebuilt("");  // the first run builds the template
+    std::string key_dir;
+    for (const auto& e : fs::directory_iterator(cache)) {
+        if (e.path().filename().string().rfind("build-", 0) != 0) key_dir = e.path();
+    }
+    ASSERT_FALSE(key_dir.empty());
+    const std::string state = key_dir + "/state";
+
+    ASSERT_EQ(::chown(state.c_str(), 65534, 65534), 0);  // planted by another user
+    expect_rebuilt("owned by uid 65534");
+
+    ::chmod(state.c_str(), 0666);  // writable by anyone
+    expect_rebuilt("writable by group or others");
+
+    {  // root's file, but not what was saved: one byte changed, same size
+        std::fstream f(state, std::ios::in | std::ios::out | std::ios::binary);
+        f.seekg(4096);
+        char c = static_cast<char>(f.get());
+        f.seekp(4096);
+        f.put(static_cast<char>(~c));
+    }
+    expect_rebuilt("SHA-256");
+
+    fs::rename(state, key_dir + "/real");
+    fs::create_symlink(key_dir + "/real", state);  // a symlink is never followed
+    expect_rebuilt(state);
+
+    // Root's own files, consistent, but not a stream QEMU can load (another QEMU build, say):
+    // the restore fails, the execution boots cold, and the template is dropped to be rebuilt.
+    fs::remove(state);
+    std::ofstream(state) << "not a migration stream";
+    ::chmod(state.c_str(), 0600);
+    std::string digest;
+    if (FILE* f = ::popen(("sha256sum " + state).c_str(), "r")) {
+        char buf[65] = {};
+        if (std::fread(buf, 1, 64, f) == 64) digest = buf;
+        ::pclose(f);
+    }
+    ASSERT_EQ(digest.size(), 64u);
+    fs::remove(key_dir + "/manifest.json");
+    std::ofstream(key_dir + "/manifest.json")
+        << nlohmann::json{{"format", 1}, {"key", fs::path(key_dir).filename().string()},
+                          {"state_size", fs::file_size(state)}, {"state_sha256", digest}}.dump();
+    ::chmod((key_dir + "/manifest.json").c_str(), 0600);
+    auto unloadable = p.execute_program(ctx);
+    ASSERT_EQ(unloadable.status, Status::Ok) << (unloadable.error ? unloadable.error->message : "");
+    EXPECT_EQ(unloadable.value, "3");
+    EXPECT_EQ(unloadable.metadata.provider_details["start"], "cold_boot");
+    EXPECT_NE(unloadable.metadata.provider_details["cold_boot_why"].find("restore failed"), std::string::npos)
+        << unloadable.metadata.provider_details["cold_boot_why"];
+    EXPECT_FALSE(fs::exists(key_dir));
+    expect_rebuilt("");
+
+    // A cache directory others may enter is not used at all: cold boot, saying why.
+    ::chmod(cache.c_str(), 0755);
+    auto r = p.execute_program(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << (r.error ? r.error->message : "");
+    EXPECT_EQ(r.metadata.provider_details["start"], "cold_boot");
+    EXPECT_NE(r.metadata.provider_details["cold_boot_why"].find("0700"), std::string::npos)
+        << r.metadata.provider_details["cold_boot_why"];
+    p.cleanup();
+}
+
+// pool_size: restored VMs kept ready. A pooled VM serves one execution and is set up (clock,
+// seed) when taken; the pool's VMs die with the provider.
+TEST_F(QemuTest, PooledVmsAreFreshSetUpWhenTakenAndGoWithTheProvider) {
+    microvm::QemuProvider p;
+    ASSERT_TRUE(p.initialize({{"pool_size", 1}}));
+    auto first = p.execute_program(sh("echo planted > /tmp/planted; (sleep 300 &) ; echo ok"));
+    ASSERT_EQ(first.status, Status::Ok) << (first.error ? first.error->message : "");
+    EXPECT_EQ(first.metadata.provider_details["start"], "restored");
+    std::this_thread::sleep_for(4s);  // the pool's worker restores the next VM meanwhile
+    const long long before = std::chrono::duration_cast<std::chrono::seconds>(
+        std::chrono::system_clock::now().time_since_epoch()).count();
+    auto second = p.execute_program(sh("test -e /tmp/planted && echo PLANTED; pidof sleep >/dev/null && echo SLEEPING; date +%s"));
+    const long long after = std::chrono::duration_cast<std::chrono::seconds>(
+        std::chrono::system_clock::now().time_since_epoch()).count();
+    ASSERT_EQ(second.status, Status::Ok) << (second.error ? second.error->message : "");
+    EXPECT_EQ(second.metadata.provider_details["start"], "pool") << second.metadata.provider_details["cold_boot_why"];
+    const std::string& out = second.metadata.stdout_data;
+    EXPECT_EQ(out.find("PLANTED"), std::string::npos) << out;
+    EXPECT_EQ(out.find("SLEEPING"), std::string::npos) << out;
+    const long long guest_now = std::atoll(out.c_str());
+    EXPECT_GE(guest_now, before - 1) << out;  // set when taken, not when the VM was restored
+    EXPECT_LE(guest_now, after + 1) << out;
+    const auto until = std::chrono::steady_clock::now() + 20s;
+    while (qemu_processes_of(::getpid()) == 0 && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(50ms);
+    }
+    EXPECT_EQ(qemu_processes_of(::getpid()), 1);  // the next pooled VM, waiting
+    p.cleanup();
+    EXPECT_EQ(qemu_processes_of(::getpid()), 0);
+    EXPECT_EQ(vm_dirs_of(::getpid()), 0);
 }
 
 TEST_F(QemuTest, ProgramNotInTheImageIsNotFound) {

@@ -1,0 +1,138 @@
+// The warm pool of the qemu backend (setting pool_size; docs/vm.md, "Fast starts"): a worker
+// thread keeps restored VMs of the last restorable machine ready, their agents waiting for the
+// Setup that an execution sends when it takes one.
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "qemu/started_vm.hpp"
+
+namespace microvm::qemu {
+
+using Clock = std::chrono::steady_clock;
+
+struct QemuBackend::Pool {
+    struct Entry {
+        std::string key;
+        double cpu_fraction;
+        Started vm;
+    };
+    struct Want {
+        VmSpec spec;
+        host::CgroupLimits limits;
+        std::string key;
+    };
+    unsigned size = 0;
+    std::mutex mutex;
+    std::condition_variable wake;
+    bool stopping = false;
+    std::optional<Want> want;
+    std::deque<Entry> ready;
+    std::string last_problem;
+    // The worker starts every pooled QEMU: each dies with the thread that started it
+    // (PR_SET_PDEATHSIG), so that thread lives as long as the pool.
+    std::thread worker;
+};
+
+QemuBackend::QemuBackend(QemuSettings s, HostSetup h, std::unique_ptr<host::CgroupManager> cg)
+    : settings_(std::move(s)), host_(std::move(h)), cgroups_(std::move(cg)),
+      templates_(std::make_unique<TemplateStore>(settings_.template_dir)) {
+    if (settings_.pool_size > 0) {
+        pool_ = std::make_unique<Pool>();
+        pool_->size = settings_.pool_size;
+        pool_->worker = std::thread([this] { pool_worker(); });
+    }
+}
+
+QemuBackend::~QemuBackend() {
+    if (!pool_) return;
+    {
+        std::lock_guard lock(pool_->mutex);
+        pool_->stopping = true;
+    }
+    pool_->wake.notify_all();
+    pool_->worker.join();
+    pool_->ready.clear();  // kills the VMs nobody took
+}
+
+void QemuBackend::pool_worker() const {
+    std::unique_lock lock(pool_->mutex);
+    for (;;) {
+        pool_->wake.wait(lock, [&] {
+            return pool_->stopping || (pool_->want && pool_->ready.size() < pool_->size);
+        });
+        if (pool_->stopping) return;
+        Pool::Want want = *pool_->want;
+        lock.unlock();
+        std::map<std::string, std::string> details;
+        auto vm = restore(want.spec, want.limits, Clock::now() + std::chrono::milliseconds(settings_.boot_timeout_ms),
+                          CancelToken{}, details, /*set_up=*/false);
+        lock.lock();
+        if (!vm) {
+            pool_->last_problem = vm.error().message;
+            pool_->want.reset();  // the next execution asks again
+            continue;
+        }
+        pool_->last_problem.clear();
+        if (pool_->want && pool_->want->key == want.key &&
+            pool_->want->limits.cpu_fraction == want.limits.cpu_fraction) {
+            pool_->ready.push_back({want.key, want.limits.cpu_fraction, std::move(*vm)});
+        }
+    }
+}
+
+void QemuBackend::want_pooled(const VmSpec& spec, const host::CgroupLimits& limits) const {
+    if (!pool_) return;
+    {
+        std::lock_guard lock(pool_->mutex);
+        std::string key = template_key(spec, host_.qemu_identity);
+        if (!pool_->want || pool_->want->key != key || pool_->want->limits.cpu_fraction != limits.cpu_fraction) {
+            // Another machine is wanted now: VMs of the previous one are of no use.
+            std::erase_if(pool_->ready, [&](const Pool::Entry& e) {
+                return e.key != key || e.cpu_fraction != limits.cpu_fraction;
+            });
+            pool_->want = Pool::Want{spec, limits, key};
+        }
+    }
+    pool_->wake.notify_all();
+}
+
+std::optional<QemuBackend::Started> QemuBackend::take_pooled(const std::string& key, double cpu_fraction,
+                                                             const CancelToken& cancel,
+                                                             Clock::time_point deadline) const {
+    if (!pool_) return std::nullopt;
+    for (;;) {
+        std::optional<Started> s;
+        {
+            std::lock_guard lock(pool_->mutex);
+            auto it = std::find_if(pool_->ready.begin(), pool_->ready.end(), [&](const Pool::Entry& e) {
+                return e.key == key && e.cpu_fraction == cpu_fraction;
+            });
+            if (it == pool_->ready.end()) return std::nullopt;
+            s = std::move(it->vm);
+            pool_->ready.erase(it);
+        }
+        pool_->wake.notify_all();
+        // Its clock and seed are set now, for this execution alone; a pooled VM that does not
+        // answer is dropped (killed) and the next one tried.
+        VmSpec none;
+        auto ready = s->session->setup(setup_for(none), std::min(deadline, Clock::now() + kRestoreTimeout), cancel);
+        if (ready) {
+            s->ready = *ready;
+            return s;
+        }
+        if (cancel.cancelled()) return std::nullopt;
+    }
+}
+
+std::string QemuBackend::pool_problem() const {
+    if (!pool_) return {};
+    std::lock_guard lock(pool_->mutex);
+    return pool_->last_problem;
+}
+
+}  // namespace microvm::qemu

@@ -1,0 +1,102 @@
+#include "qemu/qmp_client.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace microvm::qemu {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kMaxReplyBytes = 1 << 20;
+
+rtfs::Unexpected<Failure> qmp_error(const std::string& what) {
+    return fail(Failure::Kind::SetupError, "QMP: " + what);
+}
+
+bool wait_for(int fd, short events, Clock::time_point deadline) {
+    for (;;) {
+        auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+        if (left <= 0) return false;
+        pollfd p{fd, events, 0};
+        int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 60'000)));
+        if (n < 0 && errno == EINTR) continue;
+        return n > 0;
+    }
+}
+
+}  // namespace
+
+Expected<QmpClient> QmpClient::open(host::UniqueFd socket, Clock::time_point deadline) {
+    QmpClient c(std::move(socket));
+    RTFS_TRY(nlohmann::json greeting, c.next_reply(deadline));
+    if (!greeting.contains("QMP")) return qmp_error("no greeting");
+    RTFS_TRY(nlohmann::json ignored, c.execute("qmp_capabilities", nlohmann::json::object(), deadline));
+    (void)ignored;
+    return c;
+}
+
+Expected<nlohmann::json> QmpClient::next_reply(Clock::time_point deadline) {
+    for (;;) {
+        size_t eol = buffered_.find('\n');
+        if (eol != std::string::npos) {
+            std::string line = buffered_.substr(0, eol);
+            buffered_.erase(0, eol + 1);
+            auto j = nlohmann::json::parse(line, nullptr, false);
+            if (j.is_discarded() || !j.is_object()) return qmp_error("undecodable reply");
+            if (j.contains("event")) continue;  // asynchronous, not an answer
+            return j;
+        }
+        if (buffered_.size() > kMaxReplyBytes) return qmp_error("reply too large");
+        if (!wait_for(fd_.get(), POLLIN, deadline)) return qmp_error("no reply in time");
+        char buf[8192];
+        ssize_t n = ::read(fd_.get(), buf, sizeof buf);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+        if (n <= 0) return qmp_error("QEMU closed its control socket");
+        buffered_.append(buf, static_cast<size_t>(n));
+    }
+}
+
+Expected<nlohmann::json> QmpClient::execute(const std::string& command, const nlohmann::json& arguments,
+                                            Clock::time_point deadline, int pass_fd) {
+    nlohmann::json req = {{"execute", command}};
+    if (!arguments.empty()) req["arguments"] = arguments;
+    std::string text = req.dump() + "\n";
+    size_t sent = 0;
+    while (sent < text.size()) {
+        if (!wait_for(fd_.get(), POLLOUT, deadline)) return qmp_error(command + ": cannot send in time");
+        iovec iov{text.data() + sent, text.size() - sent};
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+        if (pass_fd >= 0 && sent == 0) {  // the descriptor rides on the command's first byte
+            msg.msg_control = control;
+            msg.msg_controllen = sizeof control;
+            cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+            cm->cmsg_level = SOL_SOCKET;
+            cm->cmsg_type = SCM_RIGHTS;
+            cm->cmsg_len = CMSG_LEN(sizeof(int));
+            std::memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
+        }
+        ssize_t n = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+        if (n <= 0) return qmp_error(command + ": " + std::strerror(errno));
+        sent += static_cast<size_t>(n);
+    }
+    RTFS_TRY(nlohmann::json reply, next_reply(deadline));
+    if (auto e = reply.find("error"); e != reply.end()) {
+        std::string desc = e->is_object() && e->contains("desc") && (*e)["desc"].is_string()
+                               ? (*e)["desc"].get<std::string>()
+                               : e->dump();
+        return qmp_error(command + ": " + desc);
+    }
+    if (!reply.contains("return")) return qmp_error(command + ": reply without return");
+    return reply["return"];
+}
+
+}  // namespace microvm::qemu

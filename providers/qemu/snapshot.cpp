@@ -1,0 +1,31 @@
+#include "qemu/snapshot.hpp"
+
+#include <thread>
+
+namespace microvm::qemu {
+
+Expected<void> save_state(QmpClient& qmp, int fd, std::chrono::steady_clock::time_point deadline) {
+    RTFS_CHECK(qmp.execute("getfd", {{"fdname", "template"}}, deadline, fd));
+    RTFS_CHECK(qmp.execute("migrate", {{"uri", "fd:template"}}, deadline));
+    for (;;) {
+        RTFS_TRY(nlohmann::json info, qmp.execute("query-migrate", nlohmann::json::object(), deadline));
+        const std::string status = info.is_object() ? info.value("status", "") : "";
+        if (status == "completed") return {};
+        if (status == "failed" || status == "cancelled") {
+            return fail(Failure::Kind::SetupError,
+                        "template migration " + status + ": " + info.value("error-desc", std::string("no reason given")));
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            return fail(Failure::Kind::SetupError, "template migration did not complete in time");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+}
+
+Expected<void> start_incoming(QmpClient& qmp, int fd, std::chrono::steady_clock::time_point deadline) {
+    RTFS_CHECK(qmp.execute("getfd", {{"fdname", "template"}}, deadline, fd));
+    RTFS_CHECK(qmp.execute("migrate-incoming", {{"uri", "fd:template"}}, deadline));
+    return {};
+}
+
+}  // namespace microvm::qemu

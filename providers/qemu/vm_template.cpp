@@ -1,0 +1,233 @@
+#include "qemu/vm_template.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+namespace microvm::qemu {
+namespace {
+
+constexpr const char* kStateFile = "state";
+constexpr const char* kManifestFile = "manifest.json";
+constexpr const char* kBuildPrefix = "build-";
+constexpr size_t kMaxManifestBytes = 64 * 1024;
+
+std::atomic<unsigned> g_builds{0};
+
+std::string hex(const unsigned char* d, size_t n) {
+    static const char* digits = "0123456789abcdef";
+    std::string out;
+    for (size_t i = 0; i < n; ++i) {
+        out += digits[d[i] >> 4];
+        out += digits[d[i] & 15];
+    }
+    return out;
+}
+
+// SHA-256 of what fd holds from offset 0 (pread: the offset stays where it is).
+std::optional<std::string> sha256_of(int fd) {
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+    if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) return std::nullopt;
+    std::string buf(1 << 20, '\0');
+    off_t at = 0;
+    for (;;) {
+        ssize_t n = ::pread(fd, buf.data(), buf.size(), at);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return std::nullopt;
+        if (n == 0) break;
+        EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(n));
+        at += n;
+    }
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    if (EVP_DigestFinal_ex(ctx.get(), md, &len) != 1) return std::nullopt;
+    return hex(md, len);
+}
+
+std::string sha256_of_text(const std::string& text) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    EVP_Digest(text.data(), text.size(), md, &len, EVP_sha256(), nullptr);
+    return hex(md, len);
+}
+
+// Owned by this user, not writable by group or others, of the expected type.
+std::string unsafe(const struct stat& st, bool dir) {
+    if (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) return dir ? "not a directory" : "not a regular file";
+    if (st.st_uid != ::geteuid()) return "owned by uid " + std::to_string(st.st_uid);
+    if (st.st_mode & 022) return "writable by group or others";
+    return {};
+}
+
+// Opens path (no symlink) read-only and checks it as unsafe() does.
+Expected<host::UniqueFd> open_checked(const std::string& path) {
+    host::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+    if (!fd.valid()) return fail(Failure::Kind::SetupError, path + ": " + std::strerror(errno));
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0) return fail(Failure::Kind::SetupError, path + ": fstat failed");
+    if (std::string why = unsafe(st, false); !why.empty()) return fail(Failure::Kind::SetupError, path + " is " + why);
+    return fd;
+}
+
+std::string identity(const struct stat& st) {
+    return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) +
+           ":" + std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + ":" +
+           std::to_string(st.st_ctim.tv_sec) + "." + std::to_string(st.st_ctim.tv_nsec);
+}
+
+}  // namespace
+
+std::string template_key(const VmSpec& spec, const std::string& qemu_identity) {
+    VmSpec s = spec;
+    s.qmp = true;
+    s.incoming = false;
+    std::string text = "image " + spec.image.key + "\nqemu " + qemu_identity + "\nargv";
+    for (const std::string& a : qemu_argv(s, "/VM")) text += "\n" + a;
+    return sha256_of_text(text).substr(0, 32);
+}
+
+Expected<void> TemplateStore::check_root() {
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(root_).parent_path(), ec);
+    if (::mkdir(root_.c_str(), 0700) != 0 && errno != EEXIST) {
+        return fail(Failure::Kind::SetupError, "cannot create " + root_ + ": " + std::strerror(errno));
+    }
+    struct stat st;
+    if (::lstat(root_.c_str(), &st) != 0) return fail(Failure::Kind::SetupError, "cannot stat " + root_);
+    std::string why = unsafe(st, true);
+    if (why.empty() && (st.st_mode & 077)) why = "readable by group or others";
+    if (!why.empty()) {
+        return fail(Failure::Kind::SetupError, "template cache " + root_ + " is " + why + " (must be a 0700 directory of root)");
+    }
+    return {};
+}
+
+Expected<TemplateStore::Opened> TemplateStore::open(const std::string& key) {
+    std::lock_guard lock(mutex_);
+    RTFS_CHECK(check_root());
+    Opened out;
+    const std::string dir = root_ + "/" + key;
+    struct stat st;
+    if (::lstat(dir.c_str(), &st) != 0) return out;  // none yet
+    auto refuse = [&](std::string why) {
+        out.refused = std::move(why);
+        std::error_code ec;
+        std::filesystem::remove_all(dir, ec);  // never restored; the caller rebuilds it
+        return std::move(out);
+    };
+    if (std::string why = unsafe(st, true); !why.empty()) return refuse(dir + " is " + why);
+
+    auto manifest_fd = open_checked(dir + "/" + kManifestFile);
+    if (!manifest_fd) return refuse(manifest_fd.error().message);
+    std::optional<std::string> text = host::read_to_end(manifest_fd->get(), kMaxManifestBytes);
+    auto manifest = nlohmann::json::parse(text.value_or(""), nullptr, false);
+    if (manifest.is_discarded() || !manifest.is_object() || manifest.value("key", "") != key ||
+        !manifest.contains("state_size") || !manifest["state_size"].is_number_unsigned() ||
+        !manifest.contains("state_sha256") || !manifest["state_sha256"].is_string()) {
+        return refuse("manifest of " + dir + " is not valid for this key");
+    }
+    auto state = open_checked(dir + "/" + kStateFile);
+    if (!state) return refuse(state.error().message);
+    if (::fstat(state->get(), &st) != 0 ||
+        static_cast<uint64_t>(st.st_size) != manifest["state_size"].get<uint64_t>()) {
+        return refuse("state of " + dir + " does not have the manifest's size");
+    }
+    const std::string want = manifest["state_sha256"].get<std::string>();
+    const std::string id = identity(st);
+    // The state's identity (inode, size, mtime, ctime) when its digest was taken: any later
+    // change to the file moves its ctime, which no program can set back, so an unchanged
+    // identity spares the one-shot CLI hashing tens of MB on every run.
+    const bool unchanged = manifest.value("state_identity", std::string()) == id;
+    if (auto it = verified_.find(id); !unchanged && (it == verified_.end() || it->second != want)) {
+        std::optional<std::string> got = sha256_of(state->get());
+        if (!got || *got != want) return refuse("state of " + dir + " does not match the manifest's SHA-256");
+        verified_[id] = want;
+    }
+    out.state = std::move(*state);
+    return out;
+}
+
+Expected<std::string> TemplateStore::begin_build() {
+    std::lock_guard lock(mutex_);
+    RTFS_CHECK(check_root());
+    std::string dir = root_ + "/" + kBuildPrefix + std::to_string(::getpid()) + "-" + std::to_string(++g_builds);
+    if (::mkdir(dir.c_str(), 0700) != 0) {
+        return fail(Failure::Kind::SetupError, "cannot create " + dir + ": " + std::strerror(errno));
+    }
+    return dir;
+}
+
+Expected<void> TemplateStore::commit(const std::string& build_dir, const std::string& key) {
+    auto state = open_checked(build_dir + "/" + kStateFile);
+    if (!state) return rtfs::unexpected(state.error());
+    struct stat st;
+    std::optional<std::string> digest = sha256_of(state->get());
+    if (::fstat(state->get(), &st) != 0 || !digest || st.st_size == 0) {
+        return fail(Failure::Kind::SetupError, "template state in " + build_dir + " is unreadable or empty");
+    }
+    nlohmann::json manifest = {{"format", 1},
+                               {"key", key},
+                               {"state_size", static_cast<uint64_t>(st.st_size)},
+                               {"state_sha256", *digest},
+                               {"state_identity", identity(st)}};
+    const std::string mpath = build_dir + "/" + kManifestFile;
+    host::UniqueFd mfd(::open(mpath.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+    const std::string text = manifest.dump(2) + "\n";
+    if (!mfd.valid() || ::write(mfd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
+        ::fsync(mfd.get()) != 0 || ::fsync(state->get()) != 0) {
+        return fail(Failure::Kind::SetupError, "cannot write " + mpath);
+    }
+    std::lock_guard lock(mutex_);
+    verified_[identity(st)] = *digest;
+    const std::string target = root_ + "/" + key;
+    if (::rename(build_dir.c_str(), target.c_str()) != 0) {
+        // Another process made one meanwhile (or a refused one is in the way): ours replaces it.
+        std::error_code ec;
+        std::filesystem::remove_all(target, ec);
+        if (::rename(build_dir.c_str(), target.c_str()) != 0) {
+            return fail(Failure::Kind::SetupError, "cannot move the template to " + target + ": " + std::strerror(errno));
+        }
+    }
+    return {};
+}
+
+void TemplateStore::discard(const std::string& key) {
+    std::lock_guard lock(mutex_);
+    std::error_code ec;
+    std::filesystem::remove_all(root_ + "/" + key, ec);
+}
+
+size_t TemplateStore::sweep_stale() const {
+    size_t n = 0;
+    DIR* d = ::opendir(root_.c_str());
+    if (!d) return 0;
+    std::vector<std::string> stale;
+    const std::string prefix = kBuildPrefix;
+    while (dirent* e = ::readdir(d)) {
+        std::string name = e->d_name;
+        if (name.rfind(prefix, 0) != 0) continue;
+        long owner = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+        if (owner <= 0 || owner == ::getpid()) continue;
+        if (::kill(static_cast<pid_t>(owner), 0) == 0 || errno != ESRCH) continue;
+        stale.push_back(root_ + "/" + name);
+    }
+    ::closedir(d);
+    for (const std::string& dir : stale) {
+        std::error_code ec;
+        if (std::filesystem::remove_all(dir, ec) > 0) ++n;
+    }
+    return n;
+}
+
+}  // namespace microvm::qemu

@@ -239,6 +239,10 @@ ordered_json Service::run(Prepared& p, OutputSink sink) {
     }
     ordered_json doc = to_json(r);
     metrics_.execution_finished(p.provider_name, to_string(r.status), r.metadata.duration);
+    uint64_t allowed = 0, denied = 0;
+    for (const auto& q : r.metadata.network_requests)
+        if (q.allowed) ++(*q.allowed ? allowed : denied);  // only the proxy's records decide
+    metrics_.proxy_connections(p.provider_name, allowed, denied);
 
     ordered_json record = {{"event", p.session ? "session_exec" : "execution"},
                            {"execution_id", p.execution_id},

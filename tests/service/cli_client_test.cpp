@@ -241,3 +241,37 @@ TEST(CliClient, CtrlCCancelsTheExecutionOnTheDaemon) {
     for (int i = 0; i < 200 && executions(h, "mock", "killed") < 1; ++i) std::this_thread::sleep_for(20ms);
     EXPECT_EQ(executions(h, "mock", "killed"), 1);
 }
+
+TEST(CliClient, HttpsChecksTheDaemonsCertificate) {
+    std::string dir = make_temp_dir();
+    const std::string cert = dir + "/cert.pem", key = dir + "/key.pem";
+    const std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
+                            "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout " + key + " -out " +
+                            cert + " >/dev/null 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    using namespace microvm::service;
+    ServiceOptions opts;
+    opts.state_dir = dir + "/state";
+    auto service = Service::create(opts, nullptr);
+    ASSERT_TRUE(service);
+    HttpFrontend frontend(**service, {});
+    ASSERT_TRUE(frontend.add_listener(*parse_listen("tcp:127.0.0.1:0"), TokenSet::of({{"t", kToken}}), TlsFiles{cert, key}));
+    frontend.start();
+    const std::string addr = "https://127.0.0.1:" + std::to_string(frontend.port(0));
+    const std::string token = dir + "/token";
+    {
+        std::FILE* f = std::fopen(token.c_str(), "w");
+        std::fputs(kToken.c_str(), f);
+        std::fclose(f);
+        ::chmod(token.c_str(), 0600);
+    }
+    auto ok = cli({"--daemon", addr, "--token-file", token, "--daemon-ca", cert, "eval", "-p", "mock", "(+ 20 22)"});
+    EXPECT_EQ(ok.status, 0) << ok.err;
+    EXPECT_EQ(ok.out, "42\n");
+    // A self-signed certificate nobody vouched for: refused, the token never sent.
+    auto untrusted = cli({"--daemon", addr, "--token-file", token, "eval", "-p", "mock", "1"});
+    EXPECT_EQ(untrusted.status, 125);
+    EXPECT_NE(untrusted.err.find("TLS with the daemon at " + addr + " failed"), std::string::npos) << untrusted.err;
+    frontend.stop(std::chrono::milliseconds(0));
+    remove_tree(dir);
+}

@@ -26,6 +26,13 @@ Reply json_reply(int status, const json& body) {
     return r;
 }
 
+Reply result_reply(const ordered_json& doc) {
+    Reply r;
+    r.status = 200;
+    r.body = doc.dump(-1, ' ', false, json::error_handler_t::replace);
+    return r;
+}
+
 Reply error_reply(const ApiError& e) {
     Reply r = json_reply(e.http_status, e.to_json());
     if (e.http_status == 429) r.headers["Retry-After"] = "1";

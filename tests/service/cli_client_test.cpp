@@ -88,6 +88,7 @@ TEST(CliClient, JsonThroughTheDaemonHasTheLocalStatusAndKeys) {
         EXPECT_EQ(r["error"], l["error"]) << src;
         for (auto& [k, v] : l.items()) EXPECT_TRUE(r.contains(k)) << k;
         EXPECT_EQ(r["provider"], "mock");
+        EXPECT_EQ(remote.out.rfind("{\"execution_id\":", 0), 0u) << remote.out;  // --json's key order
     }
 }
 

@@ -56,6 +56,7 @@ TEST(HttpApi, EvalOnMockReturnsTheJsonResultDocument) {
                           "stderr_truncated", "error", "metadata"})
         EXPECT_TRUE(doc.contains(k)) << k;
     EXPECT_TRUE(doc["metadata"].contains("duration_ms"));
+    EXPECT_EQ(r.body.rfind("{\"execution_id\":", 0), 0u) << r.body;  // the keys in --json's order
     EXPECT_EQ(h.metric("microvmd_executions_total{provider=\"mock\",status=\"ok\"}"), 1);
 }
 

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -24,17 +25,10 @@ std::string rfc3339_now() {
     return buf;
 }
 
-Expected<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path, AuditSync sync) {
-    const std::string what = "audit log " + path + ": ";
-    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        if (errno == ELOOP)
-            return fail(Failure::Kind::SetupError, what + "is a symbolic link (refused: it could point anywhere)");
-        return fail(Failure::Kind::SetupError, what + "cannot be opened for appending: " + std::strerror(errno));
-    }
-    auto log = std::make_unique<AuditLog>();
-    log->fd_.reset(fd);
-    log->sync_ = sync;
+namespace {
+
+// The file behind fd is one only this daemon's user can write.
+Expected<uint64_t> check_log_file(int fd, const std::string& what) {
     struct stat st {};
     if (::fstat(fd, &st) != 0) return fail(Failure::Kind::SetupError, what + std::strerror(errno));
     if (!S_ISREG(st.st_mode)) return fail(Failure::Kind::SetupError, what + "is not a regular file");
@@ -45,7 +39,82 @@ Expected<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path, Audi
     if (st.st_mode & (S_IWGRP | S_IWOTH))
         return fail(Failure::Kind::SetupError,
                     what + "is writable by group or others (records could be forged or erased); chmod go-w");
+    return static_cast<uint64_t>(st.st_size);
+}
+
+}  // namespace
+
+Expected<AuditRotation> read_audit_rotation(const Settings& settings) {
+    AuditRotation r;
+    auto it = settings.service.find("audit");
+    if (it == settings.service.end()) return r;
+    const std::string where = (settings.service_origin.empty() ? "[service]" : settings.service_origin) + ": service.audit";
+    if (!it->is_object()) return fail(Failure::Kind::InvalidConfig, where + ": expected a table");
+    for (const auto& [k, v] : it->items()) {
+        if (k == "max_bytes") {
+            if (!v.is_number_integer() || v.get<int64_t>() < 0)
+                return fail(Failure::Kind::InvalidConfig, where + ".max_bytes: expected a number of bytes (0: never rotate)");
+            r.max_bytes = v.get<uint64_t>();
+        } else if (k == "keep") {
+            if (!v.is_number_integer() || v.get<int64_t>() < 1 || v.get<int64_t>() > 1000)
+                return fail(Failure::Kind::InvalidConfig, where + ".keep: expected an integer from 1 to 1000");
+            r.keep = v.get<unsigned>();
+        } else {
+            return fail(Failure::Kind::InvalidConfig, where + "." + k + ": unknown key (known: max_bytes, keep)");
+        }
+    }
+    return r;
+}
+
+Expected<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path, AuditSync sync,
+                                                   AuditRotation rotation) {
+    const std::string what = "audit log " + path + ": ";
+    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        if (errno == ELOOP)
+            return fail(Failure::Kind::SetupError, what + "is a symbolic link (refused: it could point anywhere)");
+        return fail(Failure::Kind::SetupError, what + "cannot be opened for appending: " + std::strerror(errno));
+    }
+    auto log = std::make_unique<AuditLog>();
+    log->fd_.reset(fd);
+    log->path_ = path;
+    log->sync_ = sync;
+    log->rotation_ = rotation;
+    RTFS_TRY(log->size_, check_log_file(fd, what));
     return log;
+}
+
+void AuditLog::rotation_failed(const std::string& why) {
+    // Rotation stops for good: trying again would shift the rotated files once more and drop
+    // the oldest each time, or even rename away the file being written. Nothing is lost.
+    ++rotation_failures_;
+    rotation_.max_bytes = 0;
+    std::fprintf(stderr, "microvmd: audit log rotation stopped: %s\n", why.c_str());
+}
+
+void AuditLog::rotate() {
+    // PATH.(keep-1) -> PATH.keep, ..., PATH -> PATH.1: rename replaces the oldest, keeps modes.
+    for (unsigned i = rotation_.keep; i >= 1; --i) {
+        const std::string from = i == 1 ? path_ : path_ + "." + std::to_string(i - 1);
+        const std::string to = path_ + "." + std::to_string(i);
+        if (std::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT)
+            return rotation_failed("renaming " + from + ": " + std::strerror(errno));
+    }
+    int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)  // someone planted a file at PATH: the records keep going to PATH.1
+        return rotation_failed("creating " + path_ + ": " + std::strerror(errno));
+    if (sync_ == AuditSync::EveryRecord) ::fdatasync(fd_.get());
+    fd_.reset(fd);
+    size_ = 0;
+    if (sync_ == AuditSync::EveryRecord) {  // the renames and the new name, durable too
+        const size_t slash = path_.rfind('/');
+        const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path_.substr(0, slash);
+        int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (d >= 0) {
+            ::fsync(d);
+            ::close(d);
+        }
+    }
 }
 
 void AuditLog::write(const nlohmann::ordered_json& record) {
@@ -55,6 +124,7 @@ void AuditLog::write(const nlohmann::ordered_json& record) {
     // Replace invalid UTF-8 rather than throw: records carry program-chosen text.
     std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     std::lock_guard lock(mu_);
+    if (rotation_.max_bytes && size_ > 0 && size_ + text.size() > rotation_.max_bytes) rotate();
     size_t off = 0;
     while (off < text.size()) {
         ssize_t n = ::write(fd_.get(), text.data() + off, text.size() - off);
@@ -64,8 +134,14 @@ void AuditLog::write(const nlohmann::ordered_json& record) {
             return;
         }
         off += static_cast<size_t>(n);
+        size_ += static_cast<uint64_t>(n);
     }
     if (sync_ == AuditSync::EveryRecord && ::fdatasync(fd_.get()) != 0) ++failures_;
+}
+
+uint64_t AuditLog::rotation_failures() const {
+    std::lock_guard lock(mu_);
+    return rotation_failures_;
 }
 
 uint64_t AuditLog::failures() const {

@@ -301,7 +301,7 @@ void HttpFrontend::execute_handler(const httplib::Request& req, httplib::Respons
     std::shared_ptr<Service::Prepared> p = *prepared;
     if (!service_.wants_stream(*p)) {
         HangupWatch watch(c->fd.get(), gone);
-        set_reply(res, json_reply(200, service_.run(*p, nullptr)));
+        set_reply(res, result_reply(service_.run(*p, nullptr)));
         return;
     }
     // NDJSON: output chunks as the program writes them, then the result. The provider below

@@ -41,6 +41,12 @@ void Metrics::execution_finished(const std::string& provider, const std::string&
     h.sum += s;
 }
 
+void Metrics::proxy_connections(const std::string& provider, uint64_t allowed, uint64_t denied) {
+    std::lock_guard lock(mu_);
+    if (allowed) proxy_[{provider, "allowed"}] += allowed;
+    if (denied) proxy_[{provider, "denied"}] += denied;
+}
+
 void Metrics::http_response(int status) {
     std::lock_guard lock(mu_);
     ++http_[status];
@@ -97,6 +103,11 @@ std::string Metrics::render(const Gauges& g) const {
     o << "# HELP microvmd_pool_misses_total Executions of a pooled template that found the pool empty.\n"
          "# TYPE microvmd_pool_misses_total counter\n";
     for (const auto& [p, f] : g.pools) o << "microvmd_pool_misses_total{pool=\"" << label(p) << "\"} " << f.misses << "\n";
+    o << "# HELP microvmd_proxy_connections_total Connections the egress proxy judged, by provider and decision.\n"
+         "# TYPE microvmd_proxy_connections_total counter\n";
+    for (const auto& [k, n] : proxy_)
+        o << "microvmd_proxy_connections_total{provider=\"" << label(k.first) << "\",decision=\""
+          << label(k.second) << "\"} " << n << "\n";
     o << "# HELP microvmd_http_responses_total HTTP responses, by status code.\n"
          "# TYPE microvmd_http_responses_total counter\n";
     for (const auto& [c, n] : http_) o << "microvmd_http_responses_total{code=\"" << c << "\"} " << n << "\n";

@@ -26,6 +26,13 @@ Reply json_reply(int status, const json& body) {
     return r;
 }
 
+Reply result_reply(const ordered_json& doc) {
+    Reply r;
+    r.status = 200;
+    r.body = doc.dump(-1, ' ', false, json::error_handler_t::replace);
+    return r;
+}
+
 Reply error_reply(const ApiError& e) {
     Reply r = json_reply(e.http_status, e.to_json());
     if (e.http_status == 429) r.headers["Retry-After"] = "1";
@@ -239,6 +246,10 @@ ordered_json Service::run(Prepared& p, OutputSink sink) {
     }
     ordered_json doc = to_json(r);
     metrics_.execution_finished(p.provider_name, to_string(r.status), r.metadata.duration);
+    uint64_t allowed = 0, denied = 0;
+    for (const auto& q : r.metadata.network_requests)
+        if (q.allowed) ++(*q.allowed ? allowed : denied);  // only the proxy's records decide
+    metrics_.proxy_connections(p.provider_name, allowed, denied);
 
     ordered_json record = {{"event", p.session ? "session_exec" : "execution"},
                            {"execution_id", p.execution_id},

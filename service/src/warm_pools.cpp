@@ -8,8 +8,9 @@ Expected<std::map<std::string, PoolConfig>> read_pool_configs(const Settings& se
     std::map<std::string, PoolConfig> out;
     const std::string where = settings.service_origin.empty() ? "[service]" : settings.service_origin;
     for (const auto& [key, value] : settings.service.items()) {
+        if (key == "audit") continue;  // read_audit_rotation's
         if (key != "pools")
-            return fail(Failure::Kind::InvalidConfig, where + ": service." + key + ": unknown key (known: pools)");
+            return fail(Failure::Kind::InvalidConfig, where + ": service." + key + ": unknown key (known: audit, pools)");
         if (!value.is_object())
             return fail(Failure::Kind::InvalidConfig, where + ": service.pools: expected a table of provider names");
         for (const auto& [name, pool] : value.items()) {

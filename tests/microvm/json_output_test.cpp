@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <functional>
 
 #include "microvm/errors.hpp"
 #include "microvm/json_output.hpp"
@@ -156,6 +157,59 @@ TEST(Reasons, StatusFollowsTheReason) {
     set_error(r, Reason::Timeout, "late");
     EXPECT_EQ(r.status, Status::Timeout);
     EXPECT_EQ(r.error->kind, "timeout");  // the reason's name unless an RTFS variant is given
+}
+
+
+// result_from_json reads back what to_json writes (the daemon client prints and exits from it).
+TEST(JsonInput, ReadsBackEveryKeyToJsonWrites) {
+    ExecutionResult ok = sample();
+    ok.metadata.provider_details = {{"accel", "tcg"}};
+    ok.metadata.stdout_truncated = true;
+    ExecutionResult failed = sample();
+    set_error(failed, Reason::Signaled, "killed by SIGKILL");
+    failed.value.reset();
+    failed.metadata.cpu_time.reset();
+    failed.metadata.memory_peak_mb.reset();
+    failed.metadata.exit_code.reset();
+    failed.metadata.signal = 9;
+    rtfs::NetworkRequest q{"allowed.test:443", "CONNECT", 0, 300, ""};
+    q.allowed = false;
+    q.rule = "not in the allow list";
+    q.host = "allowed.test";
+    q.port = 443;
+    q.bytes_sent = 7;
+    q.duration = std::chrono::microseconds(2500);
+    failed.metadata.network_requests.push_back(q);
+    ExecutionResult rtfs_error = sample();
+    set_error(rtfs_error, Reason::RtfsError, "division by zero", "DivisionByZero");
+    for (const ExecutionResult& r : {ok, failed, rtfs_error}) {
+        json doc = to_json(r);
+        auto back = result_from_json(nlohmann::json::parse(doc.dump()));
+        ASSERT_TRUE(back) << back.error().message;
+        EXPECT_EQ(to_json(*back), doc) << doc.dump(2);
+        EXPECT_EQ(back->status, r.status);
+        EXPECT_EQ(exit_status_for(*back, true), exit_status_for(r, true));
+        EXPECT_EQ(exit_status_for(*back, false), exit_status_for(r, false));
+    }
+}
+
+TEST(JsonInput, RefusesWhatIsNotAResultNamingTheKey) {
+    auto with = [](const std::function<void(nlohmann::json&)>& change) {
+        nlohmann::json doc = nlohmann::json::parse(to_json(sample()).dump());
+        change(doc);
+        auto r = result_from_json(doc);
+        return r ? std::string("accepted") : r.error().message;
+    };
+    EXPECT_NE(with([](auto& d) { d.erase("status"); }).find("status: missing"), std::string::npos);
+    EXPECT_NE(with([](auto& d) { d["status"] = "fine"; }).find("unknown status 'fine'"), std::string::npos);
+    EXPECT_NE(with([](auto& d) { d["exit_code"] = "0"; }).find("exit_code"), std::string::npos);
+    EXPECT_NE(with([](auto& d) { d["metadata"]["isolation"] = 3; }).find("metadata.isolation"), std::string::npos);
+    EXPECT_NE(with([](auto& d) { d["metadata"]["network_requests"][0] = 1; }).find("network_requests[0]"),
+              std::string::npos);
+    EXPECT_NE(with([](auto& d) { d["status"] = "timeout"; }).find("error: null"), std::string::npos);
+    EXPECT_NE(with([](auto& d) { d["error"] = {{"reason", "nope"}, {"kind", "x"}, {"message", "m"}}; d["status"] = "timeout"; })
+                  .find("unknown reason 'nope'"), std::string::npos);
+    EXPECT_FALSE(result_from_json(nlohmann::json::array()));
 }
 
 }  // namespace

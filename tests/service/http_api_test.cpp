@@ -8,6 +8,7 @@
 
 #include "harness.hpp"
 #include "support/expectations.hpp"
+#include "support/loopback_http.hpp"
 
 using namespace svctest;
 using nlohmann::json;
@@ -55,6 +56,7 @@ TEST(HttpApi, EvalOnMockReturnsTheJsonResultDocument) {
                           "stderr_truncated", "error", "metadata"})
         EXPECT_TRUE(doc.contains(k)) << k;
     EXPECT_TRUE(doc["metadata"].contains("duration_ms"));
+    EXPECT_EQ(r.body.rfind("{\"execution_id\":", 0), 0u) << r.body;  // the keys in --json's order
     EXPECT_EQ(h.metric("microvmd_executions_total{provider=\"mock\",status=\"ok\"}"), 1);
 }
 
@@ -324,4 +326,29 @@ TEST(HttpApi, PooledExecutionsAreHitsAndShareNothing) {
     EXPECT_NE(body_json(second)["status"], "ok") << second.body;  // nothing of the first is visible
     EXPECT_EQ(h.metric("microvmd_pool_hits_total{pool=\"mock\"}"), 2);
     EXPECT_EQ(h.metric("microvmd_pool_target{pool=\"mock\"}"), 1);
+}
+
+// /metrics counts the connections the egress proxy judged (the results' proxy records), by
+// decision: an allowed fetch to a listed address, and a listed name the proxy refuses because it
+// resolves to loopback.
+TEST(HttpApi, ProxyConnectionsAreCountedByDecision) {
+    testsupport::LoopbackHttp server([](httplib::Server& s) {
+        s.Get("/ping", [](const httplib::Request&, httplib::Response& res) { res.set_content("pong", "text/plain"); });
+    });
+    Harness h;
+    const std::string port = std::to_string(server.port());
+    auto fetch = [&](const std::string& host, const std::string& policy) {
+        return body_json(h.call_json("POST", "/v1/executions",
+                                     {{"provider", "mock"},
+                                      {"security_level", "full"},
+                                      {"network_policy", policy},
+                                      {"eval", "(:body (http-fetch \"http://" + host + ":" + port + "/ping\"))"}}));
+    };
+    auto ok = fetch("127.0.0.1", "allow=127.0.0.1");
+    EXPECT_EQ(ok["value"], "\"pong\"") << ok.dump();
+    auto refused = fetch("localhost", "allow=localhost");
+    EXPECT_NE(refused["status"], "ok") << refused.dump();
+    EXPECT_EQ(h.metric("microvmd_proxy_connections_total{provider=\"mock\",decision=\"allowed\"}"), 1);
+    EXPECT_EQ(h.metric("microvmd_proxy_connections_total{provider=\"mock\",decision=\"denied\"}"), 1);
+    EXPECT_EQ(server.hits(), 1);
 }

@@ -152,3 +152,70 @@ TEST(Microvmd, KilledMidExecutionThenRestartedLeavesNothing) {
     d->wait_exit();
     microvm::service::remove_tree(dir);
 }
+
+// [service.audit] of the settings file reaches the daemon's audit log: it rotates at max_bytes
+// and keeps `keep` files; a bad value stops the daemon at start, naming the key.
+TEST(Microvmd, AuditLogRotatesAsTheSettingsSay) {
+    char tmpl[] = "/run/microvmd-test-XXXXXX";  // settings must lie where only root/we can write
+    if (::geteuid() != 0 || !::mkdtemp(tmpl)) GTEST_SKIP() << "needs a private directory under /run (root)";
+    const std::string dir = tmpl;
+    const std::string config = dir + "/config.toml", audit = dir + "/audit.jsonl", sock = dir + "/d.sock";
+    auto write_config = [&](const std::string& text) {
+        std::ofstream(config) << text;
+        ::chmod(config.c_str(), 0600);
+    };
+    write_config("[service.audit]\nkeep = 0\n");
+    {
+        Daemon d({"--listen", "unix:" + sock, "--state-dir", dir + "/state", "--config", config, "--audit-log", audit});
+        EXPECT_NE(d.wait_exit(), 0);
+        d.wait_for("keep");
+        EXPECT_NE(d.output.find("service.audit.keep"), std::string::npos) << d.output;
+    }
+    write_config("[service.audit]\nmax_bytes = 600\nkeep = 2\n");
+    Daemon d({"--listen", "unix:" + sock, "--state-dir", dir + "/state", "--config", config, "--audit-log", audit});
+    ASSERT_TRUE(d.wait_for("listening on")) << d.output;
+    for (int i = 0; i < 6; ++i) {
+        auto r = call_fd(connect_unix(sock), "POST", "/v1/executions", R"J({"provider":"mock","eval":"(+ 1 2)"})J");
+        EXPECT_EQ(r.status, 200);
+    }
+    ::kill(d.pid, SIGTERM);
+    d.wait_exit();
+    for (const std::string& f : {audit, audit + ".1", audit + ".2"}) {
+        struct stat st {};
+        ASSERT_EQ(::stat(f.c_str(), &st), 0) << f;
+        EXPECT_EQ(st.st_mode & 0777, 0600u) << f;
+        std::ifstream in(f);
+        for (std::string line; std::getline(in, line);)
+            EXPECT_FALSE(nlohmann::json::parse(line, nullptr, false).is_discarded()) << f << ": " << line;
+    }
+    EXPECT_FALSE(std::filesystem::exists(audit + ".3"));
+    microvm::service::remove_tree(dir);
+}
+
+// `microvm --daemon` whose daemon dies mid-execution: an error naming the daemon, exit 125, not a
+// hang.
+TEST(Microvmd, TheCliGetsAnErrorWhenTheDaemonDiesMidExecution) {
+    MICROVM_REQUIRE("process", provider_available("process"), "the process provider is unavailable here");
+    std::string dir = make_temp_dir();
+    const std::string sock = dir + "/d.sock";
+    Daemon d({"--listen", "unix:" + sock, "--state-dir", dir + "/state"});
+    ASSERT_TRUE(d.wait_for("listening on")) << d.output;
+    const std::string cmd = std::string(MICROVM_BINARY) + " --daemon unix:" + sock +
+                            " run -p process --fs ro -- /bin/sh -c 'echo up; sleep 300' 2>" + dir + "/err";
+    std::FILE* p = ::popen(cmd.c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    char line[64] = {};
+    ASSERT_NE(std::fgets(line, sizeof line, p), nullptr);
+    EXPECT_STREQ(line, "up\n");
+    ::kill(d.pid, SIGKILL);
+    d.wait_exit();
+    auto start = std::chrono::steady_clock::now();
+    const int status = ::pclose(p);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+    EXPECT_EQ(WEXITSTATUS(status), 125);
+    std::ifstream in(dir + "/err");
+    std::string err((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_NE(err.find("error: daemon: the connection to the daemon at unix:" + sock + " ended before its answer"),
+              std::string::npos) << err;
+    microvm::service::remove_tree(dir);
+}

@@ -5,7 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
+#include <map>
+#include <sstream>
 #include <future>
 #include <thread>
 
@@ -67,6 +70,15 @@ TEST(Metrics, PrometheusText) {
     EXPECT_NE(t.find("microvmd_active_executions{provider=\"mock\"} 1\n"), std::string::npos);
     EXPECT_NE(t.find("microvmd_queued_executions{provider=\"mock\"} 2\n"), std::string::npos);
     EXPECT_NE(t.find("microvmd_pool_hits_total{pool=\"wasm/default\"} 7\n"), std::string::npos);
+    EXPECT_NE(t.find("# TYPE microvmd_proxy_connections_total counter\n"), std::string::npos);
+    EXPECT_EQ(t.find("microvmd_proxy_connections_total{"), std::string::npos);  // none yet
+    m.proxy_connections("process", 2, 1);
+    m.proxy_connections("process", 1, 0);
+    m.proxy_connections("mock", 0, 0);
+    t = m.render(g);
+    EXPECT_NE(t.find("microvmd_proxy_connections_total{provider=\"process\",decision=\"allowed\"} 3\n"), std::string::npos);
+    EXPECT_NE(t.find("microvmd_proxy_connections_total{provider=\"process\",decision=\"denied\"} 1\n"), std::string::npos);
+    EXPECT_EQ(t.find("microvmd_proxy_connections_total{provider=\"mock\""), std::string::npos);
 }
 
 class AuditLogTest : public ::testing::Test {
@@ -122,6 +134,119 @@ TEST_F(AuditLogTest, RefusesSymlinksAndFilesOthersCanWrite) {
     ::close(keep);
     ASSERT_FALSE(f);
     EXPECT_FALSE(AuditLog::open(dir_ + "/missing-dir/log", AuditSync::Never));
+}
+
+// Lines of PATH.keep ... PATH.1, PATH (oldest first); every file must end with a whole line.
+std::vector<std::string> audit_lines(const std::string& path, unsigned keep) {
+    std::vector<std::string> lines;
+    for (unsigned i = keep + 1; i-- > 0;) {
+        const std::string f = i == 0 ? path : path + "." + std::to_string(i);
+        std::ifstream in(f, std::ios::binary);
+        if (!in) continue;
+        std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        EXPECT_TRUE(all.empty() || all.back() == '\n') << f << " ends inside a record";
+        std::istringstream ls(all);
+        for (std::string l; std::getline(ls, l);) lines.push_back(l);
+    }
+    return lines;
+}
+
+TEST_F(AuditLogTest, RotatesBySizeWithoutSplittingOrLosingRecords) {
+    const std::string path = dir_ + "/audit.jsonl";
+    auto log = AuditLog::open(path, AuditSync::EveryRecord, {400, 3});
+    ASSERT_TRUE(log) << log.error().message;
+    for (int i = 0; i < 40; ++i) (*log)->write({{"event", "execution"}, {"seq", i}, {"pad", std::string(40, 'x')}});
+    // Each file at most max_bytes, private, and PATH.4 never made.
+    for (const std::string& f : {path, path + ".1", path + ".2", path + ".3"}) {
+        struct stat st {};
+        ASSERT_EQ(::stat(f.c_str(), &st), 0) << f;
+        EXPECT_LE(st.st_size, 400) << f;
+        EXPECT_GT(st.st_size, 0) << f;
+        EXPECT_EQ(st.st_mode & 0777, 0600u) << f;
+    }
+    EXPECT_FALSE(std::filesystem::exists(path + ".4"));
+    // The kept records are whole and consecutive, ending with the last one written.
+    auto lines = audit_lines(path, 3);
+    ASSERT_FALSE(lines.empty());
+    int last = -1;
+    for (const auto& l : lines) {
+        auto j = nlohmann::json::parse(l, nullptr, false);
+        ASSERT_FALSE(j.is_discarded()) << l;
+        if (last >= 0) {
+            EXPECT_EQ(j["seq"].get<int>(), last + 1);
+        }
+        last = j["seq"].get<int>();
+    }
+    EXPECT_EQ(last, 39);
+    EXPECT_EQ((*log)->failures(), 0u);
+    EXPECT_EQ((*log)->rotation_failures(), 0u);
+}
+
+TEST_F(AuditLogTest, RotationUnderConcurrentWritersKeepsEveryRecord) {
+    const std::string path = dir_ + "/audit.jsonl";
+    auto log = AuditLog::open(path, AuditSync::Never, {2000, 1000});
+    ASSERT_TRUE(log);
+    std::vector<std::thread> writers;
+    for (int t = 0; t < 4; ++t)
+        writers.emplace_back([&, t] {
+            for (int i = 0; i < 250; ++i) (*log)->write({{"writer", t}, {"seq", i}});
+        });
+    for (auto& w : writers) w.join();
+    auto lines = audit_lines(path, 1000);
+    EXPECT_EQ(lines.size(), 1000u);
+    std::map<int, int> next;  // each writer's records in its own order
+    for (const auto& l : lines) {
+        auto j = nlohmann::json::parse(l, nullptr, false);
+        ASSERT_FALSE(j.is_discarded()) << l;
+        EXPECT_EQ(j["seq"].get<int>(), next[j["writer"].get<int>()]++);
+    }
+    EXPECT_TRUE(std::filesystem::exists(path + ".10"));
+}
+
+TEST_F(AuditLogTest, ARecordLargerThanTheLimitGetsAFileOfItsOwn) {
+    const std::string path = dir_ + "/audit.jsonl";
+    auto log = AuditLog::open(path, AuditSync::Never, {100, 2});
+    ASSERT_TRUE(log);
+    (*log)->write({{"seq", 0}});
+    (*log)->write({{"seq", 1}, {"pad", std::string(500, 'y')}});
+    (*log)->write({{"seq", 2}});
+    auto lines = audit_lines(path, 2);
+    ASSERT_EQ(lines.size(), 3u);
+    EXPECT_EQ(nlohmann::json::parse(lines[1])["pad"].get<std::string>().size(), 500u);
+}
+
+TEST_F(AuditLogTest, ARotationThatCannotBeDoneStopsRotationNotRecords) {
+    const std::string path = dir_ + "/audit.jsonl";
+    // Something planted where the full file would move: PATH.1 is a directory.
+    ASSERT_EQ(::mkdir((path + ".1").c_str(), 0700), 0);
+    std::ofstream(path + ".1/keep") << "x";
+    auto log = AuditLog::open(path, AuditSync::Never, {150, 1});
+    ASSERT_TRUE(log);
+    for (int i = 0; i < 6; ++i) (*log)->write({{"seq", i}, {"pad", std::string(60, 'x')}});
+    EXPECT_EQ((*log)->rotation_failures(), 1u);  // tried once, then stopped
+    EXPECT_EQ((*log)->failures(), 0u);
+    EXPECT_TRUE(std::filesystem::exists(path + ".1/keep"));
+    std::ifstream in(path);
+    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(std::count(all.begin(), all.end(), '\n'), 6);  // every record, in the open file
+}
+
+TEST(AuditRotationSettings, ReadFromTheServiceTable) {
+    auto s = parse_settings("[service.audit]\nmax_bytes = 1048576\nkeep = 3\n", "t.toml");
+    ASSERT_TRUE(s) << s.error().message;
+    auto r = read_audit_rotation(*s);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->max_bytes, 1048576u);
+    EXPECT_EQ(r->keep, 3u);
+    EXPECT_TRUE(read_pool_configs(*s));  // the pools' reader leaves [service.audit] alone
+    for (const char* bad : {"[service.audit]\nkeep = 0\n", "[service.audit]\nmax_bytes = -1\n",
+                            "[service.audit]\nmax_bytes = \"1M\"\n", "[service.audit]\nsize = 1\n"}) {
+        auto b = parse_settings(bad, "t.toml");
+        ASSERT_TRUE(b) << bad;
+        auto e = read_audit_rotation(*b);
+        ASSERT_FALSE(e) << bad;
+        EXPECT_NE(e.error().message.find("service.audit."), std::string::npos) << e.error().message;
+    }
 }
 
 class ConfinedFiles : public ::testing::Test {

@@ -28,7 +28,7 @@ Expected<double> parse_fraction(const std::string& s) {
 
 }  // namespace
 
-Expected<Invocation> resolve(const PolicyFlags& f) {
+Expected<void> check_given(const PolicyFlags& f) {
     // Every flag given must carry a value.
     const std::pair<const char*, const std::optional<std::string>*> given[] = {
         {"--provider", &f.provider}, {"--timeout", &f.timeout},   {"--memory", &f.memory},
@@ -45,17 +45,10 @@ Expected<Invocation> resolve(const PolicyFlags& f) {
             if (v.empty()) return fail(Failure::Kind::InvalidConfig, std::string(flag) + ": empty value");
         }
     }
+    return Ok{};
+}
 
-    Invocation inv;
-    RTFS_TRY(inv.settings, load_settings(f.config_file));
-    if (f.profile) {
-        RTFS_TRY(inv.settings, apply_profile(inv.settings, *f.profile));
-    }
-    inv.provider = f.provider.value_or(inv.settings.default_provider);
-
-    // An execution performing a capability starts from that capability's settings.
-    MicroVMConfig c = f.capability ? config_for_capability(inv.settings, *f.capability)
-                                   : inv.settings.default_config;
+Expected<void> apply_policy_flags(const PolicyFlags& f, MicroVMConfig& c) {
     if (f.timeout) {
         auto t = parse_duration(*f.timeout);
         if (!t) return fail(Failure::Kind::InvalidConfig, "--timeout: " + t.error().message);
@@ -84,6 +77,23 @@ Expected<Invocation> resolve(const PolicyFlags& f) {
             return fail(Failure::Kind::InvalidConfig, "--env: expected KEY=VALUE, got '" + kv + "'");
         c.env_vars[kv.substr(0, eq)] = kv.substr(eq + 1);
     }
+    return Ok{};
+}
+
+Expected<Invocation> resolve(const PolicyFlags& f) {
+    RTFS_CHECK(check_given(f));
+
+    Invocation inv;
+    RTFS_TRY(inv.settings, load_settings(f.config_file));
+    if (f.profile) {
+        RTFS_TRY(inv.settings, apply_profile(inv.settings, *f.profile));
+    }
+    inv.provider = f.provider.value_or(inv.settings.default_provider);
+
+    // An execution performing a capability starts from that capability's settings.
+    MicroVMConfig c = f.capability ? config_for_capability(inv.settings, *f.capability)
+                                   : inv.settings.default_config;
+    RTFS_CHECK(apply_policy_flags(f, c));
     RTFS_CHECK(c.validate());
     inv.config = std::move(c);
 

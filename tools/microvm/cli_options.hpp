@@ -37,6 +37,11 @@ struct Invocation {
     std::optional<std::string> capability_id;
 };
 
+// Every flag given carries a value (an empty one is a usage error).
+Expected<void> check_given(const PolicyFlags& flags);
+// The policy flags (--timeout ... --env) over c; a bad value is a usage error naming the flag.
+Expected<void> apply_policy_flags(const PolicyFlags& flags, MicroVMConfig& c);
+
 // Settings file + profile + flags. Errors are usage errors (bad flag values) or settings errors.
 Expected<Invocation> resolve(const PolicyFlags& flags);
 

@@ -10,6 +10,7 @@
 #include "microvm/json_output.hpp"
 #include "interrupt.hpp"
 #include "progress.hpp"
+#include "report.hpp"
 
 namespace microvm::cli {
 
@@ -19,28 +20,6 @@ std::string runs_list(const std::vector<ProgramKind>& kinds) {
     std::string s;
     for (auto k : kinds) s += (s.empty() ? "" : ",") + std::string(to_string(k));
     return s;
-}
-
-void print_error(const std::string& kind, const std::string& message) {
-    std::fprintf(stderr, "error: %s: %s\n", kind.c_str(), message.c_str());
-}
-
-int exit_for_failure(const Failure& f) {
-    switch (f.kind) {
-        case Failure::Kind::InvalidConfig:
-        case Failure::Kind::InvalidInput: return kExitUsage;
-        case Failure::Kind::Unsupported: return kExitPolicy;
-        default: return kExitSetup;
-    }
-}
-
-void write_all(int fd, std::string_view s) {
-    size_t off = 0;
-    while (off < s.size()) {
-        ssize_t n = ::write(fd, s.data() + off, s.size() - off);
-        if (n <= 0) return;
-        off += static_cast<size_t>(n);
-    }
 }
 
 }  // namespace
@@ -119,22 +98,11 @@ int cmd_execute(const PolicyFlags& flags, Program program, std::vector<std::stri
     ExecutionResult r = (*provider)->execute_program(ctx);
     factory.cleanup_all();
 
-    const int status = exit_status_for(r, is_eval);
     if (flags.json) {
         std::cout << to_json(r).dump() << "\n";
-        return status;
+        return exit_status_for(r, is_eval);
     }
-    // Then the value (eval) or the error.
-    if (r.metadata.stdout_truncated || r.metadata.stderr_truncated)
-        std::fprintf(stderr, "microvm: output truncated at %llu bytes per stream\n",
-                     static_cast<unsigned long long>(ctx.config.max_output_bytes));
-    if (r.ok()) {
-        if (is_eval && r.value) std::printf("%s\n", r.value->c_str());
-    } else if (r.error && !(!is_eval && r.error->reason == Reason::NonzeroExit)) {
-        // A program that simply exited non-zero has said what it had to say itself.
-        print_error(r.error->kind.empty() ? to_string(r.status) : r.error->kind, r.error->message);
-    }
-    return status;
+    return report_plain(r, is_eval, ctx.config.max_output_bytes);
 }
 
 }  // namespace microvm::cli

@@ -3,6 +3,8 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
+#include <optional>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -11,6 +13,7 @@
 
 #include "bench.hpp"
 #include "commands.hpp"
+#include "daemon_execute.hpp"
 #include "microvm/json_output.hpp"
 
 namespace {
@@ -41,6 +44,12 @@ void add_policy_flags(CLI::App* app, PolicyFlags& f) {
     app->add_flag("--json", f.json, "Print one JSON object describing the execution");
 }
 
+// A set, non-empty environment variable.
+std::optional<std::string> env_value(const char* name) {
+    const char* v = std::getenv(name);
+    return v && *v ? std::optional<std::string>(v) : std::nullopt;
+}
+
 std::string read_stream(std::istream& in) {
     return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
@@ -57,6 +66,16 @@ int main(int argc, char** argv) {
     CLI::App app{"microvm: run programs inside isolation providers under an enforced policy"};
     app.set_version_flag("--version", std::string("microvm ") + MICROVM_VERSION);
     app.require_subcommand(1);
+    app.fallthrough();  // --daemon and its options may also follow eval/run
+
+    std::optional<std::string> daemon_flag, token_file, daemon_ca;
+    app.add_option("--daemon", daemon_flag,
+                   "Send eval/run to microvmd: unix:PATH | http://HOST:PORT | https://HOST:PORT "
+                   "(default: $MICROVM_DAEMON)");
+    app.add_option("--token-file", token_file,
+                   "The daemon's bearer token (TCP), as in microvmd's token file (default: "
+                   "$MICROVM_TOKEN_FILE)");
+    app.add_option("--daemon-ca", daemon_ca, "https: the CA certificates the daemon's is checked against");
 
     bool providers_json = false;
     auto* providers = app.add_subcommand("providers", "List providers and their availability");
@@ -108,6 +127,23 @@ int main(int argc, char** argv) {
         return microvm::kExitUsage;
     }
 
+    // --daemon names where eval and run go; $MICROVM_DAEMON does the same for those two only, so
+    // that `providers`, `bench` and `wasm` stay local when it is set in a shell.
+    if (daemon_flag && !*eval && !*run) {
+        std::cerr << "error: usage: --daemon applies to eval and run\n";
+        return microvm::kExitUsage;
+    }
+    if ((token_file || daemon_ca) && !daemon_flag && !env_value("MICROVM_DAEMON")) {
+        std::cerr << "error: usage: " << (token_file ? "--token-file" : "--daemon-ca")
+                  << " is for --daemon\n";
+        return microvm::kExitUsage;
+    }
+    std::optional<microvm::cli::DaemonOptions> daemon;
+    if (auto address = daemon_flag ? daemon_flag : env_value("MICROVM_DAEMON")) {
+        daemon = microvm::cli::DaemonOptions{*address, token_file ? token_file : env_value("MICROVM_TOKEN_FILE"),
+                                             daemon_ca};
+    }
+
     if (*providers) return microvm::cli::cmd_providers(providers_json);
     if (*bench) return microvm::cli::cmd_bench(bench_opts);
 
@@ -132,11 +168,14 @@ int main(int argc, char** argv) {
             std::cerr << "error: usage: microvm eval [options] (EXPR | -f FILE | -)\n";
             return microvm::kExitUsage;
         }
+        if (daemon)
+            return microvm::cli::cmd_execute_remote(*daemon, eval_flags, microvm::RtfsSource{source}, true);
         return microvm::cli::cmd_execute(eval_flags, microvm::RtfsSource{source}, {}, true);
     }
 
     if (*run) {
         microvm::ExternalProgram prog{command[0], {command.begin() + 1, command.end()}};
+        if (daemon) return microvm::cli::cmd_execute_remote(*daemon, run_flags, prog, false);
         return microvm::cli::cmd_execute(run_flags, std::move(prog), {}, false);
     }
 

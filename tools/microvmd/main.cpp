@@ -108,9 +108,12 @@ int main(int argc, char** argv) {
     auto grace_d = duration_flag("--grace", grace);
     if (!grace_d) return die(grace_d.error().message);
 
+    auto rotation = read_audit_rotation(*settings);
+    if (!rotation) return die(rotation.error().message);
     std::unique_ptr<AuditLog> audit;
     if (audit_log) {
-        auto a = AuditLog::open(*audit_log, audit_fsync == "always" ? AuditSync::EveryRecord : AuditSync::Never);
+        auto a = AuditLog::open(*audit_log, audit_fsync == "always" ? AuditSync::EveryRecord : AuditSync::Never,
+                                *rotation);
         if (!a) return die(a.error().message);
         audit = std::move(*a);
     }

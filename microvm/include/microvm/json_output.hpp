@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "microvm/error.hpp"
 #include "microvm/result.hpp"
 
 namespace microvm {
@@ -22,6 +23,11 @@ inline constexpr int kExitReadError = 2;  // eval: the RTFS source did not parse
 // One JSON object with exactly the keys of spec section 4. Output and messages that are not
 // valid UTF-8 have the bad bytes replaced by U+FFFD, so dumping the object never throws.
 nlohmann::ordered_json to_json(const ExecutionResult& r);
+
+// The inverse of to_json, for a client of the service (`microvm --daemon`): every key to_json
+// writes, read back (to_json(*result_from_json(to_json(r))) == to_json(r)). A document that is
+// not a result (a missing key, a wrong type, an unknown status or reason) fails, naming the key.
+Expected<ExecutionResult> result_from_json(const nlohmann::json& doc);
 
 // The process exit status for a result, from its error's reason; is_eval selects the `eval`
 // rules (0 ok / 1 RTFS error) over the `run` rules (the program's own exit code).

@@ -4,6 +4,13 @@
 // (someone else could forge or erase records). Each record is one write(2) of one line, so
 // concurrent records never interleave. fsync after each record when asked (durability over
 // speed).
+//
+// Rotation by size ([service.audit] max_bytes, keep): a record that would take the file past
+// max_bytes goes to a fresh file instead; the full one becomes PATH.1 (PATH.1 becomes PATH.2 ...,
+// the oldest beyond `keep` is removed). A record is never split between files and never dropped
+// (one larger than max_bytes gets a file of its own); rotated files keep their mode (0600), the
+// fresh one is created 0600 with O_EXCL (a file planted at PATH meanwhile is refused, and the
+// records keep going to the file already open, and rotation stops, said on stderr).
 #pragma once
 
 #include <mutex>
@@ -13,25 +20,44 @@
 
 #include "host/unique_fd.hpp"
 #include "microvm/error.hpp"
+#include "microvm/settings.hpp"
 
 namespace microvm::service {
 
 enum class AuditSync { Never, EveryRecord };
 
+struct AuditRotation {
+    uint64_t max_bytes = 0;  // 0: never rotate
+    unsigned keep = 5;       // rotated files kept: PATH.1 .. PATH.keep
+};
+// [service.audit] of the settings file: max_bytes (an integer, 0 = never rotate) and keep
+// (1 to 1000). Unknown keys and bad values are errors naming them.
+Expected<AuditRotation> read_audit_rotation(const Settings& settings);
+
 class AuditLog {
   public:
     // A log that records nothing (no --audit-log).
     AuditLog() = default;
-    static Expected<std::unique_ptr<AuditLog>> open(const std::string& path, AuditSync sync);
+    static Expected<std::unique_ptr<AuditLog>> open(const std::string& path, AuditSync sync,
+                                                    AuditRotation rotation = {});
 
     bool enabled() const { return fd_.valid(); }
     // Adds "time" (RFC 3339 UTC with milliseconds) in front of the record's keys.
     void write(const nlohmann::ordered_json& record);
     uint64_t failures() const;  // records that could not be written
+    uint64_t rotation_failures() const;  // rotations that could not be done (records kept going)
 
   private:
+    // Under mu_: moves the full file aside and opens a fresh one at path_.
+    void rotate();
+    void rotation_failed(const std::string& why);
+
     host::UniqueFd fd_;
+    std::string path_;
     AuditSync sync_ = AuditSync::Never;
+    AuditRotation rotation_;
+    uint64_t size_ = 0;  // bytes in the open file
+    uint64_t rotation_failures_ = 0;
     mutable std::mutex mu_;
     uint64_t failures_ = 0;
 };

@@ -1,6 +1,7 @@
 // The daemon's counters in the Prometheus text format (version 0.0.4): executions by provider
 // and status, a duration histogram per provider, running and queued executions, active
-// sessions, warm-pool sizes, hits and misses, and HTTP responses by status.
+// sessions, warm-pool sizes, hits and misses, egress-proxy connections by decision, and HTTP
+// responses by status.
 #pragma once
 
 #include <array>
@@ -16,6 +17,9 @@ class Metrics {
   public:
     void execution_finished(const std::string& provider, const std::string& status,
                             std::chrono::nanoseconds duration);
+    // Connections the sandbox's egress proxy judged in one execution (the result's
+    // metadata.network_requests that carry a decision), by provider and decision.
+    void proxy_connections(const std::string& provider, uint64_t allowed, uint64_t denied);
     void http_response(int status);
     void session_event(const std::string& what);  // "created", "deleted", "expired"
 
@@ -47,6 +51,7 @@ class Metrics {
     std::map<std::pair<std::string, std::string>, uint64_t> executions_;
     std::map<std::string, Histogram> durations_;
     std::map<int, uint64_t> http_;
+    std::map<std::pair<std::string, std::string>, uint64_t> proxy_;  // (provider, decision)
     std::map<std::string, uint64_t> sessions_;
 };
 

@@ -49,6 +49,8 @@ struct Reply {
     std::map<std::string, std::string> headers;
 };
 Reply json_reply(int status, const nlohmann::json& body);
+// 200 with an execution's result document, its keys in to_json's order (as `microvm --json`).
+Reply result_reply(const nlohmann::ordered_json& doc);
 Reply error_reply(const ApiError& e);
 
 class Service {

@@ -1,0 +1,278 @@
+// `microvm --daemon`: the CLI as a client of the service. The same command through a real
+// service (Unix socket, loopback TCP with a token) and locally gives the same output and exit
+// status; the daemon really ran it (its metrics count it); auth and reachability errors are
+// clear.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "harness.hpp"
+#include "support/expectations.hpp"
+#include "support/run_command.hpp"
+#include "support/scoped_env.hpp"
+
+using namespace svctest;
+using namespace std::chrono_literals;
+using testsupport::CommandResult;
+
+namespace {
+
+CommandResult cli(std::vector<std::string> args) {
+    args.insert(args.begin(), MICROVM_BINARY);
+    return testsupport::run_command(args);
+}
+
+// args with "--daemon ADDRESS" inserted after the subcommand (the option may follow it).
+std::vector<std::string> through(const std::string& address, std::vector<std::string> args) {
+    args.insert(args.begin() + 1, {"--daemon", address});
+    return args;
+}
+
+std::string token_file(const Harness& h, const std::string& content, mode_t mode = 0600) {
+    std::string path = h.dir + "/token-" + std::to_string(::rand());
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    std::fputs(content.c_str(), f);
+    std::fclose(f);
+    ::chmod(path.c_str(), mode);
+    return path;
+}
+
+double executions(const Harness& h, const std::string& provider, const std::string& status) {
+    double v = h.metric("microvmd_executions_total{provider=\"" + provider + "\",status=\"" + status + "\"}");
+    return v < 0 ? 0 : v;
+}
+
+void expect_same(const CommandResult& local, const CommandResult& remote, const std::string& what) {
+    EXPECT_EQ(remote.status, local.status) << what << "\nlocal: " << local.err << "\nremote: " << remote.err;
+    EXPECT_EQ(remote.out, local.out) << what;
+    EXPECT_EQ(remote.err, local.err) << what;
+}
+
+}  // namespace
+
+TEST(CliClient, EvalThroughTheUnixSocketPrintsAndExitsAsLocally) {
+    Harness h;
+    const std::string addr = "unix:" + h.socket_path;
+    const std::vector<std::vector<std::string>> cases = {
+        {"eval", "-p", "mock", "(+ 1 2)"},
+        {"eval", "-p", "mock", "(/ 1 0)"},                                     // RTFS error: 1
+        {"eval", "-p", "mock", "(println \"hi\")"},                           // denied: 126
+        {"eval", "-p", "mock", "--allow", "ccos.io.println", "(do (println \"hi\") 7)"},
+        {"eval", "-p", "mock", "(+ 1"},                                        // read error: 2
+        {"eval", "-p", "mock", "--timeout", "200ms", "(loop [] (recur))"},    // 124
+        {"eval", "-p", "mock", "--memory", "abc", "1"},                        // bad flag: 64
+    };
+    const double before = executions(h, "mock", "ok");
+    for (const auto& args : cases) {
+        std::string what;
+        for (const auto& a : args) what += a + " ";
+        expect_same(cli(args), cli(through(addr, args)), what);
+    }
+    EXPECT_EQ(executions(h, "mock", "ok"), before + 2);  // the daemon ran them (not the bad flag)
+    EXPECT_EQ(executions(h, "mock", "timeout"), 1);
+}
+
+TEST(CliClient, JsonThroughTheDaemonHasTheLocalStatusAndKeys) {
+    Harness h;
+    const std::string addr = "unix:" + h.socket_path;
+    for (const std::string src : {"(+ 40 2)", "(/ 1 0)", "(+ 1"}) {
+        auto local = cli({"eval", "-p", "mock", "--json", src});
+        auto remote = cli(through(addr, {"eval", "-p", "mock", "--json", src}));
+        EXPECT_EQ(remote.status, local.status) << src << remote.err;
+        auto l = nlohmann::json::parse(local.out), r = nlohmann::json::parse(remote.out);
+        EXPECT_EQ(r["status"], l["status"]) << src;
+        EXPECT_EQ(r["value"], l["value"]) << src;
+        EXPECT_EQ(r["error"], l["error"]) << src;
+        for (auto& [k, v] : l.items()) EXPECT_TRUE(r.contains(k)) << k;
+        EXPECT_EQ(r["provider"], "mock");
+        EXPECT_EQ(remote.out.rfind("{\"execution_id\":", 0), 0u) << remote.out;  // --json's key order
+    }
+}
+
+TEST(CliClient, RunThroughTheDaemonMatchesLocal) {
+    MICROVM_REQUIRE("process", provider_available("process"), "the process provider is unavailable here");
+    Harness h;
+    const std::string addr = "unix:" + h.socket_path;
+    const std::vector<std::vector<std::string>> cases = {
+        {"run", "-p", "process", "--fs", "ro", "--", "/bin/sh", "-c", "echo out; echo err >&2; exit 3"},
+        {"run", "-p", "process", "--fs", "ro", "--env", "GREETING=hello", "--", "/bin/sh", "-c", "echo $GREETING"},
+        {"run", "-p", "process", "--fs", "ro", "--", "/no/such/program"},
+    };
+    for (const auto& args : cases) {
+        std::string what;
+        for (const auto& a : args) what += a + " ";
+        expect_same(cli(args), cli(through(addr, args)), what);
+    }
+    auto local = cli({"run", "-p", "process", "--fs", "ro", "--json", "--", "/bin/sh", "-c", "exit 5"});
+    auto remote = cli(through(addr, {"run", "-p", "process", "--fs", "ro", "--json", "--", "/bin/sh", "-c", "exit 5"}));
+    EXPECT_EQ(local.status, 5);
+    EXPECT_EQ(remote.status, 5) << remote.err;
+    EXPECT_EQ(nlohmann::json::parse(remote.out)["status"], nlohmann::json::parse(local.out)["status"]);
+    EXPECT_EQ(nlohmann::json::parse(remote.out)["exit_code"], 5);
+}
+
+TEST(CliClient, OutputArrivesAsTheProgramWritesIt) {
+    MICROVM_REQUIRE("process", provider_available("process"), "the process provider is unavailable here");
+    Harness h;
+    // The first line must be on our pipe while the program still sleeps.
+    std::string cmd = std::string(MICROVM_BINARY) + " --daemon unix:" + h.socket_path +
+                      " run -p process --fs ro -- /bin/sh -c 'echo first; sleep 3; echo second'";
+    auto start = std::chrono::steady_clock::now();
+    std::FILE* p = ::popen(cmd.c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    char line[256] = {};
+    ASSERT_NE(std::fgets(line, sizeof line, p), nullptr);
+    EXPECT_STREQ(line, "first\n");
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 2500ms);  // not held until the end
+    ASSERT_NE(std::fgets(line, sizeof line, p), nullptr);
+    EXPECT_STREQ(line, "second\n");
+    EXPECT_EQ(WEXITSTATUS(::pclose(p)), 0);
+}
+
+TEST(CliClient, MicrovmDaemonVariableSendsEvalAndRunToTheDaemon) {
+    Harness h;
+    testsupport::ScopedEnv env("MICROVM_DAEMON", "unix:" + h.socket_path);
+    const double before = executions(h, "mock", "ok");
+    auto r = cli({"eval", "-p", "mock", "(* 6 7)"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "42\n");
+    EXPECT_EQ(executions(h, "mock", "ok"), before + 1);
+    // Other subcommands stay local.
+    EXPECT_EQ(cli({"providers", "--json"}).status, 0);
+}
+
+TEST(CliClient, TcpNeedsTheRightToken) {
+    Harness h;
+    const std::string addr = "http://127.0.0.1:" + std::to_string(h.tcp_port);
+    const std::vector<std::string> args = {"eval", "-p", "mock", "(+ 1 2)"};
+    auto right = token_file(h, "# the daemon's format\nclient:" + kToken + "\n");
+    auto ok = cli(through(addr, {"eval", "--token-file", right, "-p", "mock", "(+ 1 2)"}));
+    EXPECT_EQ(ok.status, 0) << ok.err;
+    EXPECT_EQ(ok.out, "3\n");
+    {
+        testsupport::ScopedEnv env("MICROVM_TOKEN_FILE", right);
+        EXPECT_EQ(cli(through(addr, args)).out, "3\n");
+    }
+    auto wrong = cli(through(addr, {"eval", "--token-file", token_file(h, "not-the-token-at-all-0000\n"), "-p", "mock", "1"}));
+    EXPECT_EQ(wrong.status, 125);
+    EXPECT_NE(wrong.err.find("error: unauthorized:"), std::string::npos) << wrong.err;
+    EXPECT_NE(wrong.err.find("refused the token"), std::string::npos) << wrong.err;
+    auto missing = cli(through(addr, args));
+    EXPECT_EQ(missing.status, 125);
+    EXPECT_NE(missing.err.find("--token-file"), std::string::npos) << missing.err;
+    auto json = cli(through(addr, {"eval", "--json", "-p", "mock", "1"}));
+    EXPECT_EQ(json.status, 125);
+    EXPECT_EQ(nlohmann::json::parse(json.out)["status"], "unavailable");
+    // A token others can read is refused before it is sent, as the daemon refuses its file.
+    auto open = cli(through(addr, {"eval", "--token-file", token_file(h, kToken + "\n", 0644), "-p", "mock", "1"}));
+    EXPECT_EQ(open.status, 64);
+    EXPECT_NE(open.err.find("chmod 600"), std::string::npos) << open.err;
+}
+
+TEST(CliClient, AnUnreachableDaemonIsASetupErrorSayingWhere) {
+    std::string dir = make_temp_dir();
+    auto r = cli({"--daemon", "unix:" + dir + "/none.sock", "eval", "-p", "mock", "1"});
+    EXPECT_EQ(r.status, 125);
+    EXPECT_NE(r.err.find("cannot connect to the daemon at unix:" + dir + "/none.sock"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("No such file or directory"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "");
+    auto j = cli({"--daemon", "unix:" + dir + "/none.sock", "eval", "--json", "-p", "mock", "1"});
+    EXPECT_EQ(j.status, 125);
+    auto doc = nlohmann::json::parse(j.out);
+    EXPECT_EQ(doc["status"], "unavailable");
+    EXPECT_EQ(doc["error"]["reason"], "unavailable");
+    // A TCP port nobody listens on.
+    auto tcp = cli({"--daemon", "http://127.0.0.1:1", "eval", "-p", "mock", "1"});
+    EXPECT_EQ(tcp.status, 125);
+    EXPECT_NE(tcp.err.find("cannot connect to the daemon at http://127.0.0.1:1"), std::string::npos) << tcp.err;
+    microvm::service::remove_tree(dir);
+}
+
+TEST(CliClient, ABusyDaemonSaysSoAndWhenToRetry) {
+    Harness h([](microvm::service::ServiceOptions& o) { o.admission = {1, 0}; });
+    // One execution holds the only slot.
+    std::thread busy([&] {
+        h.call_json("POST", "/v1/executions", {{"provider", "mock"}, {"timeout", "3s"}, {"eval", "(loop [] (recur))"}});
+    });
+    for (int i = 0; i < 100 && h.metric("microvmd_active_executions{provider=\"mock\"}") < 1; ++i)
+        std::this_thread::sleep_for(20ms);
+    auto r = cli({"--daemon", "unix:" + h.socket_path, "eval", "-p", "mock", "1"});
+    busy.join();
+    EXPECT_EQ(r.status, 125);
+    EXPECT_NE(r.err.find("error: busy:"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("Retry-After: 1"), std::string::npos) << r.err;
+}
+
+TEST(CliClient, RefusesWhatTheDaemonCannotHonour) {
+    const std::string addr = "unix:/nonexistent.sock";  // refused before any connection
+    auto config = cli({"--daemon", addr, "eval", "--config", "/etc/x.toml", "-p", "mock", "1"});
+    EXPECT_EQ(config.status, 64);
+    EXPECT_NE(config.err.find("--config: the daemon's settings apply"), std::string::npos) << config.err;
+    auto wasm = cli({"--daemon", addr, "wasm", "x.wasm"});
+    EXPECT_EQ(wasm.status, 64);
+    EXPECT_NE(wasm.err.find("--daemon applies to eval and run"), std::string::npos) << wasm.err;
+    auto bad = cli({"--daemon", "ftp://x", "eval", "-p", "mock", "1"});
+    EXPECT_EQ(bad.status, 64);
+    EXPECT_NE(bad.err.find("expected unix:PATH"), std::string::npos) << bad.err;
+}
+
+TEST(CliClient, CtrlCCancelsTheExecutionOnTheDaemon) {
+    Harness h;
+    const std::string addr = "unix:" + h.socket_path;  // no allocation after fork
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        int null = ::open("/dev/null", O_WRONLY);
+        ::dup2(null, 1);
+        ::dup2(null, 2);
+        ::execl(MICROVM_BINARY, MICROVM_BINARY, "--daemon", addr.c_str(), "eval", "-p", "mock", "--timeout",
+                "30s", "(loop [] (recur))", nullptr);
+        ::_exit(127);
+    }
+    for (int i = 0; i < 200 && h.metric("microvmd_active_executions{provider=\"mock\"}") < 1; ++i)
+        std::this_thread::sleep_for(20ms);
+    ::kill(pid, SIGINT);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 130);
+    // The daemon saw the connection close and cancelled the execution.
+    for (int i = 0; i < 200 && executions(h, "mock", "killed") < 1; ++i) std::this_thread::sleep_for(20ms);
+    EXPECT_EQ(executions(h, "mock", "killed"), 1);
+}
+
+TEST(CliClient, HttpsChecksTheDaemonsCertificate) {
+    std::string dir = make_temp_dir();
+    const std::string cert = dir + "/cert.pem", key = dir + "/key.pem";
+    const std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
+                            "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout " + key + " -out " +
+                            cert + " >/dev/null 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    using namespace microvm::service;
+    ServiceOptions opts;
+    opts.state_dir = dir + "/state";
+    auto service = Service::create(opts, nullptr);
+    ASSERT_TRUE(service);
+    HttpFrontend frontend(**service, {});
+    ASSERT_TRUE(frontend.add_listener(*parse_listen("tcp:127.0.0.1:0"), TokenSet::of({{"t", kToken}}), TlsFiles{cert, key}));
+    frontend.start();
+    const std::string addr = "https://127.0.0.1:" + std::to_string(frontend.port(0));
+    const std::string token = dir + "/token";
+    {
+        std::FILE* f = std::fopen(token.c_str(), "w");
+        std::fputs(kToken.c_str(), f);
+        std::fclose(f);
+        ::chmod(token.c_str(), 0600);
+    }
+    auto ok = cli({"--daemon", addr, "--token-file", token, "--daemon-ca", cert, "eval", "-p", "mock", "(+ 20 22)"});
+    EXPECT_EQ(ok.status, 0) << ok.err;
+    EXPECT_EQ(ok.out, "42\n");
+    // A self-signed certificate nobody vouched for: refused, the token never sent.
+    auto untrusted = cli({"--daemon", addr, "--token-file", token, "eval", "-p", "mock", "1"});
+    EXPECT_EQ(untrusted.status, 125);
+    EXPECT_NE(untrusted.err.find("TLS with the daemon at " + addr + " failed"), std::string::npos) << untrusted.err;
+    frontend.stop(std::chrono::milliseconds(0));
+    remove_tree(dir);
+}

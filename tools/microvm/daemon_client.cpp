@@ -1,0 +1,183 @@
+#include "daemon_client.hpp"
+
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <cctype>
+#include <cstring>
+#include <fstream>
+#include <memory>
+
+#include "rtfs/host/curl_library.hpp"
+
+namespace microvm::cli {
+
+namespace {
+
+using rtfs::host::CurlLibrary;
+using Why = DaemonFailure::Why;
+
+rtfs::Unexpected<DaemonFailure> failure(Why why, std::string message) {
+    return rtfs::unexpected(DaemonFailure{why, std::move(message)});
+}
+
+struct Transfer {
+    const CurlLibrary* curl;
+    CURL* easy;
+    const CancelToken* cancel;
+    const std::function<void(std::string_view)>* on_piece;
+    DaemonReply reply;
+};
+
+size_t on_body(char* data, size_t size, size_t n, void* user) {
+    auto* t = static_cast<Transfer*>(user);
+    const size_t len = size * n;
+    long status = 0;
+    t->curl->easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+    if (*t->on_piece && status == 200)
+        (*t->on_piece)(std::string_view(data, len));
+    else
+        t->reply.body.append(data, len);
+    return len;
+}
+
+size_t on_header(char* data, size_t size, size_t n, void* user) {
+    auto* t = static_cast<Transfer*>(user);
+    const size_t len = size * n;
+    std::string_view line(data, len);
+    constexpr std::string_view kName = "retry-after:";
+    if (line.size() > kName.size() && strncasecmp(line.data(), kName.data(), kName.size()) == 0) {
+        std::string v(line.substr(kName.size()));
+        while (!v.empty() && std::isspace(static_cast<unsigned char>(v.front()))) v.erase(0, 1);
+        while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.pop_back();
+        t->reply.retry_after = v;
+    }
+    return len;
+}
+
+// Called about once a second while the request waits: how a cancellation gets noticed.
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+    return static_cast<Transfer*>(user)->cancel->cancelled() ? 1 : 0;
+}
+
+}  // namespace
+
+Expected<DaemonAddress> parse_daemon_address(std::string_view text) {
+    DaemonAddress a;
+    a.text = std::string(text);
+    if (text.starts_with("unix:")) {
+        a.unix_path = std::string(text.substr(5));
+        if (a.unix_path.empty())
+            return fail(Failure::Kind::InvalidConfig, "--daemon unix: needs the socket's path (unix:PATH)");
+        a.base_url = "http://localhost";  // the host is not used on a Unix socket
+        return a;
+    }
+    for (std::string_view scheme : {"http://", "https://"}) {
+        if (!text.starts_with(scheme)) continue;
+        if (text.size() == scheme.size() || text[scheme.size()] == '/')
+            return fail(Failure::Kind::InvalidConfig, "--daemon " + a.text + ": no host");
+        a.base_url = std::string(text);
+        while (a.base_url.ends_with('/')) a.base_url.pop_back();
+        return a;
+    }
+    return fail(Failure::Kind::InvalidConfig, "--daemon " + a.text +
+                                                  ": expected unix:PATH, http://HOST:PORT or https://HOST:PORT");
+}
+
+Expected<std::string> read_token_file(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0)
+        return fail(Failure::Kind::InvalidConfig, "token file " + path + ": " + std::strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return fail(Failure::Kind::InvalidConfig, "token file " + path + " is not a regular file");
+    if (st.st_mode & 077)
+        return fail(Failure::Kind::InvalidConfig,
+                    "token file " + path + " is readable by group or others; chmod 600 it");
+    std::ifstream in(path);
+    if (!in) return fail(Failure::Kind::InvalidConfig, "token file " + path + " cannot be read");
+    std::string line;
+    while (std::getline(in, line)) {
+        while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+        if (line.empty() || line[0] == '#') continue;
+        const size_t colon = line.find(':');  // ID:SECRET, as in the daemon's file
+        return colon == std::string::npos ? line : line.substr(colon + 1);
+    }
+    return fail(Failure::Kind::InvalidConfig, "token file " + path + " holds no token");
+}
+
+rtfs::Expected<DaemonReply, DaemonFailure> post_json(
+    const DaemonConnection& conn, const std::string& path, const std::string& body,
+    const CancelToken& cancel, const std::function<void(std::string_view)>& on_piece) {
+    auto loaded = rtfs::host::curl_library();
+    if (!loaded) return failure(Why::Unreachable, loaded.error());
+    const CurlLibrary& curl = **loaded;
+    std::unique_ptr<CURL, void (*)(CURL*)> easy(curl.easy_init(), curl.easy_cleanup);
+    if (!easy) return failure(Why::Unreachable, "cannot create a libcurl handle");
+    CURL* c = easy.get();
+
+    curl_slist* raw_headers = nullptr;
+    auto append = [&](const std::string& h) {
+        if (curl_slist* next = curl.slist_append(raw_headers, h.c_str())) raw_headers = next;
+    };
+    append("Content-Type: application/json");
+    append("Expect:");  // no 100-continue round trip
+    if (conn.token) append("Authorization: Bearer " + *conn.token);
+    std::unique_ptr<curl_slist, void (*)(curl_slist*)> headers(raw_headers, curl.slist_free_all);
+
+    Transfer t{&curl, c, &cancel, &on_piece, {}};
+    char errbuf[CURL_ERROR_SIZE] = {};
+    const std::string url = conn.address.base_url + path;
+    curl.easy_setopt(c, CURLOPT_URL, url.c_str());
+    if (!conn.address.unix_path.empty())
+        curl.easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, conn.address.unix_path.c_str());
+    curl.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    curl.easy_setopt(c, CURLOPT_PROXY, "");  // never through $http_proxy: the token goes to the daemon only
+    if (conn.ca_file) curl.easy_setopt(c, CURLOPT_CAINFO, conn.ca_file->c_str());
+    curl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    curl.easy_setopt(c, CURLOPT_USERAGENT, "microvm-cli/1");
+    curl.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    // No overall time limit: an execution runs as long as its policy's timeout lets it.
+    curl.easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl.easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+    curl.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    curl.easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
+    curl.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl.easy_setopt(c, CURLOPT_WRITEDATA, &t);
+    curl.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl.easy_setopt(c, CURLOPT_HEADERDATA, &t);
+    curl.easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl.easy_setopt(c, CURLOPT_XFERINFODATA, &t);
+
+    const CURLcode rc = curl.easy_perform(c);
+    if (rc == CURLE_OK) {
+        curl.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &t.reply.status);
+        return std::move(t.reply);
+    }
+    if (rc == CURLE_ABORTED_BY_CALLBACK || cancel.cancelled())
+        return failure(Why::Cancelled, "cancelled");
+    std::string detail = errbuf[0] ? errbuf : curl.easy_strerror(rc);
+    const std::string where = "the daemon at " + conn.address.text;
+    switch (rc) {
+        case CURLE_COULDNT_CONNECT:
+        case CURLE_COULDNT_RESOLVE_HOST:
+        case CURLE_OPERATION_TIMEDOUT: {
+            long os_errno = 0;
+            curl.easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
+            // On a Unix socket curl's text names "localhost port 80"; the errno says what happened.
+            if (!conn.address.unix_path.empty() && os_errno) detail = std::strerror(static_cast<int>(os_errno));
+            return failure(Why::Unreachable, "cannot connect to " + where + ": " + detail + " (is microvmd running there?)");
+        }
+        case CURLE_SSL_CONNECT_ERROR:
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CACERT_BADFILE:
+        case CURLE_SSL_CERTPROBLEM:
+            return failure(Why::Unreachable, "TLS with " + where + " failed: " + detail);
+        default:
+            return failure(Why::Broken, "the connection to " + where + " ended before its answer: " + detail);
+    }
+}
+
+}  // namespace microvm::cli

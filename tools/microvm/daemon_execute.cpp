@@ -1,0 +1,197 @@
+#include "daemon_execute.hpp"
+
+#include <unistd.h>
+
+#include <iostream>
+
+#include "daemon_client.hpp"
+#include "interrupt.hpp"
+#include "microvm/errors.hpp"
+#include "microvm/json_output.hpp"
+#include "microvm/security_level.hpp"
+#include "report.hpp"
+
+namespace microvm::cli {
+
+namespace {
+
+using nlohmann::json;
+
+// The NDJSON events of a streamed execution (docs/service.md): output passed through as it
+// comes, the result kept.
+class EventReader {
+  public:
+    void feed(std::string_view piece) {
+        pending_.append(piece);
+        size_t nl;
+        while ((nl = pending_.find('\n')) != std::string::npos) {
+            handle(std::string_view(pending_).substr(0, nl));
+            pending_.erase(0, nl + 1);
+        }
+    }
+    std::optional<json>& result() { return result_; }
+
+  private:
+    void handle(std::string_view line) {
+        json e = json::parse(line, nullptr, /*allow_exceptions=*/false);
+        if (!e.is_object() || !e.contains("event") || !e["event"].is_string()) return;
+        const std::string event = e["event"].get<std::string>();
+        if ((event == "stdout" || event == "stderr") && e.contains("data") && e["data"].is_string())
+            write_all(event == "stdout" ? STDOUT_FILENO : STDERR_FILENO, e["data"].get<std::string>());
+        else if (event == "result" && e.contains("result"))
+            result_ = std::move(e["result"]);
+    }
+    std::string pending_;
+    std::optional<json> result_;
+};
+
+// What the daemon said in an error reply: its code and message (docs/service.md, API).
+std::pair<std::string, std::string> api_error(const DaemonReply& reply) {
+    json j = json::parse(reply.body, nullptr, false);
+    if (j.is_object() && j.contains("error") && j["error"].is_object()) {
+        const json& e = j["error"];
+        if (e.contains("code") && e["code"].is_string() && e.contains("message") && e["message"].is_string())
+            return {e["code"].get<std::string>(), e["message"].get<std::string>()};
+    }
+    std::string text = reply.body.substr(0, 200);
+    return {"http_" + std::to_string(reply.status),
+            "the daemon answered HTTP " + std::to_string(reply.status) + (text.empty() ? "" : ": " + text)};
+}
+
+}  // namespace
+
+Expected<json> execution_body(const PolicyFlags& f, const Program& program) {
+    RTFS_CHECK(check_given(f));
+    if (f.config_file || f.profile)
+        return fail(Failure::Kind::InvalidConfig,
+                    std::string(f.config_file ? "--config" : "--profile") +
+                        ": the daemon's settings apply to executions sent to it (--daemon); give "
+                        "the policy with flags");
+    MicroVMConfig c;
+    RTFS_CHECK(apply_policy_flags(f, c));
+    RTFS_CHECK(runtime_context_for(f.security, f.allow, "--security", "--allow"));
+
+    json body = json::object();
+    if (const auto* rtfs = std::get_if<RtfsSource>(&program)) {
+        body["eval"] = rtfs->source;
+    } else if (const auto* ext = std::get_if<ExternalProgram>(&program)) {
+        json argv = json::array({ext->path});
+        for (const auto& a : ext->args) argv.push_back(a);
+        body["run"] = std::move(argv);
+    } else {
+        return fail(Failure::Kind::InvalidConfig, "--daemon runs eval and run only");
+    }
+    if (f.provider) body["provider"] = *f.provider;
+    if (f.timeout) body["timeout"] = *f.timeout;
+    if (f.memory) body["memory_limit_mb"] = c.memory_limit_mb;
+    if (f.cpu) body["cpu_limit"] = c.cpu_limit;
+    if (f.net) body["network_policy"] = c.network_policy.to_string();
+    if (!f.fs.empty()) body["fs_policy"] = c.fs_policy.to_string();  // several --fs combined
+    if (!f.env.empty()) {
+        json env = json::object();
+        for (const auto& kv : f.env) env[kv.substr(0, kv.find('='))] = kv.substr(kv.find('=') + 1);
+        body["env_vars"] = std::move(env);
+    }
+    if (f.security) body["security_level"] = *f.security;
+    if (!f.allow.empty()) body["capabilities"] = f.allow;
+    if (f.capability) body["capability"] = *f.capability;
+    return body;
+}
+
+int cmd_execute_remote(const DaemonOptions& daemon, const PolicyFlags& flags,
+                       const Program& program, bool is_eval) {
+    CancelSource cancel;
+    InterruptCanceller interrupts(cancel);  // Ctrl-C closes the connection: the daemon cancels
+
+    // The daemon could not run it: reported as the local CLI reports a provider that cannot
+    // start (a result with status unavailable under --json), exit status 125.
+    auto unavailable = [&](const std::string& kind, const std::string& message) {
+        if (flags.json) {
+            ExecutionResult r;
+            r.metadata.provider = flags.provider.value_or("");
+            set_error(r, Reason::Unavailable, message, kind);
+            std::cout << to_json(r).dump() << "\n";
+        } else {
+            print_error(kind, message);
+        }
+        return kExitSetup;
+    };
+
+    auto body = execution_body(flags, program);
+    if (!body) {
+        print_error(to_string(body.error().kind), body.error().message);
+        return exit_for_failure(body.error());
+    }
+    DaemonConnection conn;
+    auto address = parse_daemon_address(daemon.address);
+    if (!address) {
+        print_error(to_string(address.error().kind), address.error().message);
+        return kExitUsage;
+    }
+    conn.address = std::move(*address);
+    conn.ca_file = daemon.ca_file;
+    if (daemon.token_file) {
+        auto token = read_token_file(*daemon.token_file);
+        if (!token) {
+            print_error(to_string(token.error().kind), token.error().message);
+            return kExitUsage;
+        }
+        conn.token = std::move(*token);
+    }
+
+    // Plain output streams the program's output as it is written; --json prints one document.
+    const bool stream = !flags.json;
+    if (stream) (*body)["stream"] = true;
+    EventReader events;
+    std::function<void(std::string_view)> on_piece;
+    if (stream) on_piece = [&](std::string_view piece) { events.feed(piece); };
+    auto reply = post_json(conn, "/v1/executions", body->dump(), cancel.token(), on_piece);
+
+    std::optional<json> doc;
+    if (!reply) {
+        if (reply.error().why != DaemonFailure::Why::Cancelled) return unavailable("daemon", reply.error().message);
+        // Cancelled here: the connection closed, and the daemon cancels the execution with it.
+        ExecutionResult r;
+        r.metadata.provider = flags.provider.value_or("");
+        set_error(r, Reason::Cancelled, reason_message(Reason::Cancelled, MicroVMConfig{}));
+        if (flags.json) {
+            std::cout << to_json(r).dump() << "\n";
+            return exit_status_for(r, is_eval);
+        }
+        return report_plain(r, is_eval, std::nullopt);
+    }
+    if (reply->status != 200) {
+        auto [code, message] = api_error(*reply);
+        if (reply->status == 401)
+            message += conn.token ? " (the daemon refused the token of " + *daemon.token_file + ")"
+                                  : " (give the daemon's token with --token-file FILE or $MICROVM_TOKEN_FILE)";
+        if (reply->status == 429 && !reply->retry_after.empty())
+            message += " (Retry-After: " + reply->retry_after + " s)";
+        // The request was wrong (a value the daemon refused, a program over its size limit): a
+        // usage error, as locally. Anything else means the daemon could not run it.
+        if ((reply->status == 400 && code != "unknown_provider") || reply->status == 413) {
+            print_error(code, message);
+            return kExitUsage;
+        }
+        return unavailable(code, message);
+    }
+    if (stream) {
+        doc = std::move(events.result());
+        if (!doc) return unavailable("daemon", "the daemon's event stream ended without a result");
+    } else {
+        json j = json::parse(reply->body, nullptr, false);
+        if (j.is_discarded()) return unavailable("daemon", "the daemon's answer is not JSON");
+        doc = std::move(j);
+    }
+    auto r = result_from_json(*doc);
+    if (!r) return unavailable("daemon", r.error().message);
+    if (flags.json) {
+        // Written again from the result read back: the local CLI's key order and number forms,
+        // whatever order the daemon's JSON writer gave the keys.
+        std::cout << to_json(*r).dump() << "\n";
+        return exit_status_for(*r, is_eval);
+    }
+    return report_plain(*r, is_eval, std::nullopt);
+}
+
+}  // namespace microvm::cli

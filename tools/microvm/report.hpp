@@ -1,0 +1,27 @@
+// How `microvm eval|run|wasm` reports an execution, shared by the local path and the daemon
+// client (`--daemon`), so that the two print the same things and exit with the same status.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "microvm/error.hpp"
+#include "microvm/result.hpp"
+
+namespace microvm::cli {
+
+// "error: KIND: MESSAGE" on stderr.
+void print_error(const std::string& kind, const std::string& message);
+// The exit status of a failure before anything ran (bad flags, settings).
+int exit_for_failure(const Failure& f);
+// Writes all of s to fd (the program's output passed through).
+void write_all(int fd, std::string_view s);
+
+// Plain output after the program's own output has been passed through: the value (eval) or the
+// error, and a note when output was truncated (at output_cap bytes, when known). Returns the
+// exit status.
+int report_plain(const ExecutionResult& r, bool is_eval, std::optional<uint64_t> output_cap);
+
+}  // namespace microvm::cli

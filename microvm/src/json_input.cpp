@@ -2,6 +2,7 @@
 // The document comes over a socket, so every key is checked for presence and type; nothing here
 // throws.
 #include <cmath>
+#include <iterator>
 #include <string>
 
 #include "microvm/json_output.hpp"
@@ -31,7 +32,9 @@ constexpr Reason kReasons[] = {
     Reason::MemoryExceeded, Reason::Signaled,      Reason::Cancelled,     Reason::ProgramNotFound,
     Reason::NotExecutable,  Reason::ExecFailed,    Reason::PolicyRefused, Reason::CapabilityDenied,
     Reason::InvalidConfig,  Reason::InvalidProgram, Reason::SetupError,   Reason::Unavailable,
-    Reason::GuestProtocol};
+    Reason::GuestProtocol,  Reason::ProcessLimit};
+static_assert(std::size(kReasons) == static_cast<size_t>(kLastReason) + 1,
+              "kReasons must list every Reason");
 constexpr Isolation kIsolations[] = {Isolation::None, Isolation::Process, Isolation::Container,
                                      Isolation::VM, Isolation::Wasm};
 

@@ -78,6 +78,8 @@ enum class Reason {
     GuestProtocol,     // the guest runner broke the protocol (a hostile or crashed guest)
     ProcessLimit,      // the sandbox used up its host task budget and its kernel stopped (gvisor)
 };
+// The last value of Reason, so that a list of every value can be checked for completeness.
+inline constexpr Reason kLastReason = Reason::ProcessLimit;
 const char* to_string(Reason r);
 // The status a reason gives; for RtfsError it depends on the variant (status_for_rtfs_error).
 Status status_for(Reason r, std::string_view rtfs_variant = {});

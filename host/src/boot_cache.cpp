@@ -16,9 +16,11 @@
 namespace microvm::host {
 namespace {
 
-std::string boot_id() {
-    auto id = read_trusted_file("/proc/sys/kernel/random/boot_id", 64);
-    return id ? *id : "";
+// Read once per process: it cannot change while the process lives.
+const std::string& boot_id() {
+    static const std::string id =
+        read_trusted_file("/proc/sys/kernel/random/boot_id", 64).value_or("");
+    return id;
 }
 
 bool trusted_owner_and_mode(const struct stat& st) {

@@ -41,9 +41,10 @@ std::string directory_of(const fs::CgroupMountInfo& m, std::string path) {
 }
 
 Expected<std::unique_ptr<CgroupManager>> try_v2(const fs::CgroupMountInfo& m,
+                                                const fs::OwnCgroups& own_cgroups,
                                                 const std::string& parent, std::string_view prefix,
                                                 std::string& why) {
-    auto own = fs::own_cgroup("");
+    auto own = own_cgroups.of("");
     std::string dir = directory_of(m, parent.empty() ? own.value_or("/") : parent);
     if (!parent.empty()) RTFS_CHECK(fs::make_dirs(dir));
     std::string offered = trimmed(fs::read_file(dir + "/cgroup.controllers").value_or(""));
@@ -70,12 +71,13 @@ Expected<std::unique_ptr<CgroupManager>> try_v2(const fs::CgroupMountInfo& m,
 }
 
 Expected<std::unique_ptr<CgroupManager>> try_v1(const std::vector<fs::CgroupMountInfo>& mounts,
+                                                const fs::OwnCgroups& own_cgroups,
                                                 const std::string& parent, std::string_view prefix,
                                                 std::string& why) {
     auto dir_for = [&](const char* controller) -> std::string {
         for (const auto& m : mounts) {
             if (m.fstype != "cgroup" || !has_word(m.options, controller, ',')) continue;
-            auto own = fs::own_cgroup(controller);
+            auto own = own_cgroups.of(controller);
             return directory_of(m, parent.empty() ? own.value_or("/") : parent);
         }
         return {};
@@ -106,14 +108,15 @@ Expected<std::unique_ptr<CgroupManager>> try_v1(const std::vector<fs::CgroupMoun
 Expected<std::unique_ptr<CgroupManager>> detect_cgroups(const std::string& parent,
                                                         std::string_view name_prefix) {
     auto mounts = fs::cgroup_mounts();
+    const auto own = fs::OwnCgroups::read();  // read once, looked up per hierarchy
     std::string why_v2 = "no cgroup v2 hierarchy is mounted";
     for (const auto& m : mounts) {
         if (m.fstype != "cgroup2") continue;
-        if (auto v2 = try_v2(m, parent, name_prefix, why_v2)) return v2;
+        if (auto v2 = try_v2(m, own, parent, name_prefix, why_v2)) return v2;
         break;
     }
     std::string why_v1;
-    if (auto v1 = try_v1(mounts, parent, name_prefix, why_v1)) return v1;
+    if (auto v1 = try_v1(mounts, own, parent, name_prefix, why_v1)) return v1;
     return fail(Failure::Kind::SetupError, "no usable cgroup hierarchy: " + why_v2 + "; " + why_v1);
 }
 

@@ -10,10 +10,9 @@
 #include <cerrno>
 #include <charconv>
 #include <chrono>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
+#include "host/mountinfo.hpp"
 #include "host/paths.hpp"
 #include "host/sys_error.hpp"
 #include "host/unique_fd.hpp"
@@ -99,6 +98,10 @@ std::string new_cgroup_name(std::string_view prefix) {
 }
 
 Expected<void> make_dirs(const std::string& dir) {
+    // Usually only the last component is missing (a new sandbox cgroup): one mkdir, not one
+    // per component of a path that may be seven deep.
+    if (::mkdir(dir.c_str(), 0755) == 0 || errno == EEXIST) return Ok{};
+    if (errno != ENOENT) return sys_failure("mkdir " + dir, errno);
     std::string path;
     for (const std::string& part : path_components(dir)) {
         path += "/" + part;
@@ -147,28 +150,23 @@ size_t sweep_stale(const std::string& parent, std::string_view prefix) {
 
 std::vector<CgroupMountInfo> cgroup_mounts() {
     std::vector<CgroupMountInfo> mounts;
-    std::ifstream in("/proc/self/mountinfo");
-    std::string line;
-    while (std::getline(in, line)) {
-        // id parent major:minor root mountpoint options [optional fields] - fstype source super
-        size_t dash = line.find(" - ");
-        if (dash == std::string::npos) continue;
-        std::istringstream head(line.substr(0, dash));
-        std::istringstream tail(line.substr(dash + 3));
-        std::string id, parent, devno, root, mountpoint, fstype, source, super_options;
-        head >> id >> parent >> devno >> root >> mountpoint;
-        tail >> fstype >> source >> super_options;
-        if (fstype == "cgroup" || fstype == "cgroup2") {
-            mounts.push_back({fstype, mountpoint, root, super_options});
+    for (MountEntry& m : read_mountinfo()) {
+        if (m.fstype == "cgroup" || m.fstype == "cgroup2") {
+            mounts.push_back({std::move(m.fstype), std::move(m.mount_point), std::move(m.root),
+                              std::move(m.super_options)});
         }
     }
     return mounts;
 }
 
-std::optional<std::string> own_cgroup(std::string_view controller) {
-    std::ifstream in("/proc/self/cgroup");
-    std::string line;
-    while (std::getline(in, line)) {
+OwnCgroups OwnCgroups::read() {
+    OwnCgroups own;
+    own.text_ = read_file("/proc/self/cgroup").value_or("");
+    return own;
+}
+
+std::optional<std::string> OwnCgroups::of(std::string_view controller) const {
+    for (const std::string& line : split(text_, '\n')) {
         // hierarchy-id:controller-list:path
         size_t a = line.find(':');
         size_t b = a == std::string::npos ? a : line.find(':', a + 1);

@@ -10,8 +10,6 @@
 
 #include <cerrno>
 #include <climits>
-#include <fstream>
-#include <sstream>
 
 #include "host/paths.hpp"
 #include "host/sys_error.hpp"
@@ -52,36 +50,12 @@ bool kernel_interface_name(const std::string& fstype) {
     return false;
 }
 
-// "\040" and friends in /proc/self/mountinfo.
-std::string unescape(const std::string& s) {
-    auto octal = [&](size_t i) { return s[i] >= '0' && s[i] <= '7'; };
-    std::string out;
-    for (size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '\\' && i + 3 < s.size() && octal(i + 1) && octal(i + 2) && octal(i + 3)) {
-            out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
-            i += 3;
-        } else {
-            out += s[i];
-        }
-    }
-    return out;
-}
-
 // A kernel-interface mount strictly below dir, or empty.
-std::string kernel_interface_below(const std::string& dir) {
-    std::ifstream in("/proc/self/mountinfo");
-    for (std::string line; std::getline(in, line);) {
-        std::istringstream fields(line);
-        std::string id, parent, devno, root, mount_point;
-        fields >> id >> parent >> devno >> root >> mount_point;
-        size_t dash = line.find(" - ");
-        if (dash == std::string::npos) continue;
-        std::istringstream rest(line.substr(dash + 3));
-        std::string fstype;
-        rest >> fstype;
-        mount_point = unescape(mount_point);
-        if (mount_point != dir && is_within(mount_point, dir) && kernel_interface_name(fstype)) {
-            return fstype + " at " + mount_point;
+std::string kernel_interface_below(const std::string& dir, MountTable& mounts) {
+    for (const MountEntry& m : mounts.entries()) {
+        if (m.mount_point != dir && is_within(m.mount_point, dir) &&
+            kernel_interface_name(m.fstype)) {
+            return m.fstype + " at " + m.mount_point;
         }
     }
     return {};
@@ -93,7 +67,7 @@ rtfs::Unexpected<Failure> refused(const std::string& path, const std::string& wh
 
 }  // namespace
 
-Expected<CheckedSource> check_policy_source(const std::string& path) {
+Expected<CheckedSource> check_policy_source(const std::string& path, MountTable& mounts) {
     struct open_how how {};
     how.flags = O_PATH | O_CLOEXEC;
     how.resolve = RESOLVE_NO_MAGICLINKS;  // ordinary symlinks resolve; /proc/self/... do not
@@ -131,7 +105,8 @@ Expected<CheckedSource> check_policy_source(const std::string& path) {
                                  " file system, an interface to the host's kernel");
     }
     if (S_ISDIR(st.st_mode)) {
-        if (std::string below = kernel_interface_below(src.real_path); !below.empty()) {
+        if (std::string below = kernel_interface_below(src.real_path, mounts);
+            !below.empty()) {
             return refused(path, "holds a " + below + ", an interface to the host's kernel");
         }
     } else if (!S_ISREG(st.st_mode)) {

@@ -110,6 +110,7 @@ Expected<std::vector<Mount>> policy_binds(const FileSystemPolicy& policy) {
         for (const std::string& p : policy.read_only_paths) wanted.emplace_back(p, false);
     }
     std::vector<Mount> binds;
+    MountTable mounts;  // one snapshot for every path of this plan
     for (const auto& [given, writable] : wanted) {
         auto normalized = normalize_absolute_path(given);
         if (!normalized) return bad_policy_path(given, "is invalid: " + normalized.error().message);
@@ -120,7 +121,7 @@ Expected<std::vector<Mount>> policy_binds(const FileSystemPolicy& policy) {
                                                   ", which no sandbox may see from the host");
             }
         }
-        RTFS_TRY(CheckedSource source, check_policy_source(target));
+        RTFS_TRY(CheckedSource source, check_policy_source(target, mounts));
         Mount m;
         m.kind = Mount::Kind::Bind;
         m.source = source.real_path;

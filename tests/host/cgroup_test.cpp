@@ -49,7 +49,7 @@ std::string some_parent_dir() {
     for (const auto& m : cgroupfs::cgroup_mounts()) {
         std::string controller = m.fstype == "cgroup2" ? "" : "pids";
         if (m.fstype == "cgroup" && m.options.find("pids") == std::string::npos) continue;
-        auto own = cgroupfs::own_cgroup(controller);
+        auto own = cgroupfs::OwnCgroups::read().of(controller);
         if (!own) continue;
         std::string dir = m.mountpoint + (*own == "/" ? "" : *own);
         if (m.fstype == "cgroup2" && !fs::exists(dir + "/cgroup.subtree_control")) continue;

@@ -2,7 +2,10 @@
 #include "host/policy_source.hpp"
 
 #include <gtest/gtest.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -11,6 +14,12 @@ namespace microvm::host {
 namespace {
 
 namespace fs = std::filesystem;
+
+// Each check with a snapshot of its own, as each sandbox plan takes one.
+Expected<CheckedSource> check(const std::string& path) {
+    MountTable mounts;
+    return check_policy_source(path, mounts);
+}
 
 class PolicySource : public ::testing::Test {
   protected:
@@ -26,7 +35,7 @@ class PolicySource : public ::testing::Test {
 TEST_F(PolicySource, ResolvesOnceAndRecordsWhatWasChecked) {
     fs::create_directory(dir_ + "/data");
     fs::create_directory_symlink(dir_ + "/data", dir_ + "/link");
-    auto checked = check_policy_source(dir_ + "/link");
+    auto checked = check(dir_ + "/link");
     ASSERT_TRUE(checked) << checked.error().message;
     EXPECT_EQ(checked->real_path, fs::canonical(dir_ + "/data").string());
     EXPECT_TRUE(checked->directory);
@@ -47,7 +56,7 @@ TEST_F(PolicySource, RefusesTheHostsRootAndKernelInterfacesNamingThePath) {
         const std::string link = dir_ + "/l";
         fs::remove(link);
         fs::create_symlink(c.target, link);
-        auto checked = check_policy_source(link);
+        auto checked = check(link);
         ASSERT_FALSE(checked) << c.target;
         EXPECT_EQ(checked.error().kind, Failure::Kind::InvalidInput);
         EXPECT_NE(checked.error().message.find("fs_policy path '" + link + "'"), std::string::npos)
@@ -57,17 +66,49 @@ TEST_F(PolicySource, RefusesTheHostsRootAndKernelInterfacesNamingThePath) {
     }
 }
 
+// A directory holding a kernel interface further down (binds are recursive) is refused, also
+// when its name needs escaping in /proc/self/mountinfo ("\040" for the blank), and also when
+// the pass checks other paths first with the same snapshot of the mount table.
+TEST_F(PolicySource, DirectoryHoldingAKernelInterfaceIsRefused) {
+    const std::string outer = dir_ + "/a b";
+    fs::create_directories(outer + "/inner/proc");
+    fs::create_directory(dir_ + "/plain");
+    pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {  // the mount lives in a private mount namespace, never the host's
+        if (::unshare(CLONE_NEWNS) != 0 ||
+            ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+            ::mount("proc", (outer + "/inner/proc").c_str(), "proc", 0, nullptr) != 0) {
+            ::_exit(2);
+        }
+        MountTable mounts;
+        if (!check_policy_source(dir_ + "/plain", mounts)) ::_exit(3);
+        auto checked = check_policy_source(outer, mounts);
+        if (checked) ::_exit(4);
+        if (checked.error().message.find("holds a proc at " + outer + "/inner/proc") ==
+            std::string::npos) {
+            ::_exit(5);
+        }
+        ::_exit(0);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "2: no private mount, 3: plain refused, 4: accepted, "
+                                         "5: another reason";
+}
+
 TEST_F(PolicySource, MagicLinksAreNeverFollowed) {
-    auto checked = check_policy_source("/proc/self/cwd");
+    auto checked = check("/proc/self/cwd");
     ASSERT_FALSE(checked);
     EXPECT_NE(checked.error().message.find("magic link"), std::string::npos)
         << checked.error().message;
 }
 
 TEST_F(PolicySource, SocketsAndMissingPathsAreRefused) {
-    EXPECT_FALSE(check_policy_source(dir_ + "/missing"));
+    EXPECT_FALSE(check(dir_ + "/missing"));
     ASSERT_EQ(::mkfifo((dir_ + "/fifo").c_str(), 0600), 0);
-    auto fifo = check_policy_source(dir_ + "/fifo");
+    auto fifo = check(dir_ + "/fifo");
     ASSERT_FALSE(fifo);
     EXPECT_NE(fifo.error().message.find("neither a directory nor a regular file"),
               std::string::npos);

@@ -10,9 +10,10 @@ InterruptCanceller::InterruptCanceller(CancelSource source) {
     sigaddset(&signals_, SIGTERM);
     sigaddset(&signals_, SIGUSR2);  // our own: the waiter's stop
     pthread_sigmask(SIG_BLOCK, &signals_, &saved_);
-    waiter_ = std::thread([this, source = std::move(source)] {
+    // The waiter owns copies of what it uses: it may outlive this object (see the destructor).
+    waiter_ = std::thread([signals = signals_, source = std::move(source)] {
         int sig = 0;
-        while (sigwait(&signals_, &sig) == 0) {
+        while (sigwait(&signals, &sig) == 0) {
             if (sig == SIGUSR2) return;
             source.cancel();
         }
@@ -20,8 +21,11 @@ InterruptCanceller::InterruptCanceller(CancelSource source) {
 }
 
 InterruptCanceller::~InterruptCanceller() {
+    // The stop is sent to the waiter itself and is never taken by another thread; the CLI does
+    // not wait for the waiter to be scheduled and end (on a loaded machine that wait was a
+    // scheduling delay at the end of every run): it ends on its own, or with the process.
     pthread_kill(waiter_.native_handle(), SIGUSR2);
-    waiter_.join();
+    waiter_.detach();
     // A SIGUSR2 sent by someone else meanwhile is consumed here, never delivered unblocked.
     sigset_t stop;
     sigemptyset(&stop);

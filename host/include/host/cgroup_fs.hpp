@@ -40,10 +40,19 @@ struct CgroupMountInfo {
     std::string root;     // the cgroup this mount shows as its root
     std::string options;  // super options (v1: the controllers)
 };
+// The cgroup mounts of one read of /proc/self/mountinfo (host/mountinfo.hpp).
 std::vector<CgroupMountInfo> cgroup_mounts();
 
-// This process's cgroup in the hierarchy whose /proc/self/cgroup controller list contains
-// controller ("" = the v2 hierarchy).
-std::optional<std::string> own_cgroup(std::string_view controller);
+// This process's cgroups: /proc/self/cgroup read once, looked up per hierarchy.
+class OwnCgroups {
+  public:
+    static OwnCgroups read();
+    // The cgroup in the hierarchy whose controller list contains controller ("" = the v2
+    // hierarchy).
+    std::optional<std::string> of(std::string_view controller) const;
+
+  private:
+    std::string text_;
+};
 
 }  // namespace microvm::host::cgroupfs

@@ -10,6 +10,7 @@
 
 #include <string>
 
+#include "host/mountinfo.hpp"
 #include "microvm/error.hpp"
 
 namespace microvm::host {
@@ -28,8 +29,9 @@ struct CheckedSource {
     gid_t owner_gid = 0;
 };
 
-// path: an absolute path already normalised (no "..", see paths.hpp). InvalidInput naming the
-// path and the reason when refused or missing.
-Expected<CheckedSource> check_policy_source(const std::string& path);
+// path: an absolute path already normalised (no "..", see paths.hpp). mounts: the snapshot of
+// the mount table this pass checks against (read when a directory is checked). InvalidInput
+// naming the path and the reason when refused or missing.
+Expected<CheckedSource> check_policy_source(const std::string& path, MountTable& mounts);
 
 }  // namespace microvm::host

@@ -86,7 +86,8 @@ Expected<int> open_policy_dir(const std::string& path, bool full) {
         if (fd < 0) return cannot(std::strerror(errno));
         return fd;
     }
-    RTFS_TRY(host::CheckedSource source, host::check_policy_source(path));
+    host::MountTable mounts;
+    RTFS_TRY(host::CheckedSource source, host::check_policy_source(path, mounts));
     if (!source.directory) return cannot("not a directory (WASI grants directories only)");
     struct open_how how {};
     how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;

@@ -1,0 +1,71 @@
+#include "host/mountinfo.hpp"
+
+#include <fcntl.h>
+
+#include <string_view>
+
+#include "host/unique_fd.hpp"
+
+namespace microvm::host {
+namespace {
+
+// "\040" and friends: mountinfo escapes blanks, tabs, newlines and backslashes in paths.
+std::string unescape(std::string_view s) {
+    auto octal = [&](size_t i) { return s[i] >= '0' && s[i] <= '7'; };
+    std::string out;
+    out.reserve(s.size());
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '\\' && i + 3 < s.size() && octal(i + 1) && octal(i + 2) && octal(i + 3)) {
+            out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+            i += 3;
+        } else {
+            out += s[i];
+        }
+    }
+    return out;
+}
+
+// The next blank-separated field of line from pos on; empty at the end.
+std::string_view next_field(std::string_view line, size_t& pos) {
+    size_t start = line.find_first_not_of(' ', pos);
+    if (start == std::string_view::npos) {
+        pos = line.size();
+        return {};
+    }
+    size_t end = line.find(' ', start);
+    if (end == std::string_view::npos) end = line.size();
+    pos = end;
+    return line.substr(start, end - start);
+}
+
+}  // namespace
+
+std::vector<MountEntry> read_mountinfo() {
+    std::vector<MountEntry> mounts;
+    UniqueFd fd(::open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return mounts;
+    const std::string text = read_to_end(fd.get()).value_or("");
+    std::string_view rest(text);
+    while (!rest.empty()) {
+        size_t nl = rest.find('\n');
+        std::string_view line = rest.substr(0, nl);
+        rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+        // id parent major:minor root mountpoint options [optional fields] - fstype source super
+        size_t dash = line.find(" - ");
+        if (dash == std::string_view::npos) continue;
+        std::string_view head = line.substr(0, dash), tail = line.substr(dash + 3);
+        size_t pos = 0;
+        for (int skip = 0; skip < 3; ++skip) next_field(head, pos);  // id, parent, devno
+        MountEntry m;
+        m.root = unescape(next_field(head, pos));
+        m.mount_point = unescape(next_field(head, pos));
+        pos = 0;
+        m.fstype = std::string(next_field(tail, pos));
+        next_field(tail, pos);  // source
+        m.super_options = std::string(next_field(tail, pos));
+        mounts.push_back(std::move(m));
+    }
+    return mounts;
+}
+
+}  // namespace microvm::host

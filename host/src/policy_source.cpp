@@ -105,6 +105,11 @@ Expected<CheckedSource> check_policy_source(const std::string& path, MountTable&
                                  " file system, an interface to the host's kernel");
     }
     if (S_ISDIR(st.st_mode)) {
+        // Fails closed: a table that could not be read (descriptors exhausted, ...) is empty,
+        // without even "/", and would hide every mount below the directory.
+        if (mounts.entries().empty()) {
+            return refused(path, "cannot be checked: /proc/self/mountinfo could not be read");
+        }
         if (std::string below = kernel_interface_below(src.real_path, mounts);
             !below.empty()) {
             return refused(path, "holds a " + below + ", an interface to the host's kernel");

@@ -126,16 +126,22 @@ void QemuProvider::check_backend(const ExecutionContext& ctx,
             problems.push_back({"fs_policy", "'" + path + "' is not a directory: qemu shares directories (9p)"});
             continue;
         }
+        const bool root = ::geteuid() == 0;
         auto may = [&](mode_t owner, mode_t other) {
-            return (st.st_uid == qemu::kQemuUid && (st.st_mode & owner)) || (st.st_mode & other);
+            // Under a root host each QEMU has a uid of its own (qemu_vm.hpp): only the group
+            // nogroup's bits and other's can let it in. Otherwise QEMU is the caller.
+            if (!root && st.st_uid == ::geteuid()) return (st.st_mode & owner) != 0;
+            return (st.st_gid == qemu::kQemuGid && (st.st_mode & (owner >> 3))) ||
+                   (st.st_mode & other);
         };
         if (!may(S_IXUSR, S_IXOTH) || (writable && !may(S_IWUSR, S_IWOTH))) {
             char mode[8];
             std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
             problems.push_back({"fs_policy", "'" + path + "' is not " +
                                                  (writable ? "writable" : "accessible") +
-                                                 " by QEMU's unprivileged uid " +
-                                                 std::to_string(qemu::kQemuUid) + " (owner uid " +
+                                                 " by QEMU's unprivileged uid, which is "
+                                                 "neither its owner nor in group " +
+                                                 std::to_string(qemu::kQemuGid) + " (owner uid " +
                                                  std::to_string(st.st_uid) + ", mode " + mode + ")"});
         }
     }

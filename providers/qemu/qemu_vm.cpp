@@ -29,7 +29,7 @@ using Clock = std::chrono::steady_clock;
 
 std::atomic<unsigned> g_counter{0};
 
-Expected<std::string> make_vm_dir(const std::string& state_dir, bool drop) {
+Expected<std::string> make_vm_dir(const std::string& state_dir, bool drop, uid_t uid) {
     if (::mkdir(state_dir.c_str(), 0711) != 0 && errno != EEXIST) {
         return fail(Failure::Kind::SetupError, "cannot create " + state_dir + ": " + std::strerror(errno));
     }
@@ -45,7 +45,7 @@ Expected<std::string> make_vm_dir(const std::string& state_dir, bool drop) {
     if (::mkdir(dir.c_str(), 0700) != 0) {
         return fail(Failure::Kind::SetupError, "cannot create " + dir + ": " + std::strerror(errno));
     }
-    if (drop && ::chown(dir.c_str(), kQemuUid, kQemuGid) != 0) {
+    if (drop && ::chown(dir.c_str(), uid, kQemuGid) != 0) {
         std::filesystem::remove_all(dir);
         return fail(Failure::Kind::SetupError, "cannot chown " + dir + ": " + std::strerror(errno));
     }
@@ -61,10 +61,17 @@ Expected<std::string> make_vm_dir(const std::string& state_dir, bool drop) {
 
 }  // namespace
 
+uid_t new_vm_uid() {
+    static const uint32_t start = static_cast<uint32_t>(::getpid()) * 2654435761u;
+    static std::atomic<uint32_t> next{0};
+    return kQemuUidBase + (start + next.fetch_add(1)) % kQemuUidCount;
+}
+
 Expected<std::unique_ptr<QemuVm>> QemuVm::launch(const VmSpec& spec, const std::string& state_dir,
                                                  host::SandboxCgroup* cgroup) {
     const bool root = ::geteuid() == 0;
-    RTFS_TRY(std::string dir, make_vm_dir(state_dir, root));
+    const uid_t uid = root ? new_vm_uid() : ::geteuid();
+    RTFS_TRY(std::string dir, make_vm_dir(state_dir, root, uid));
     auto cleanup_dir = [&] { std::filesystem::remove_all(dir); };
 
     std::vector<std::string> args = qemu_argv(spec, dir);
@@ -74,7 +81,7 @@ Expected<std::unique_ptr<QemuVm>> QemuVm::launch(const VmSpec& spec, const std::
     char* envp[] = {nullptr};
     const std::string log = dir + "/qemu.stderr";
     host::UniqueFd log_fd(::open(log.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (!log_fd.valid() || (root && ::fchown(log_fd.get(), kQemuUid, kQemuGid) != 0)) {
+    if (!log_fd.valid() || (root && ::fchown(log_fd.get(), uid, kQemuGid) != 0)) {
         cleanup_dir();
         return fail(Failure::Kind::SetupError, "cannot create " + log + ": " + std::strerror(errno));
     }
@@ -110,7 +117,7 @@ Expected<std::unique_ptr<QemuVm>> QemuVm::launch(const VmSpec& spec, const std::
         }
         if (root) {
             if (::setgroups(0, nullptr) != 0 || ::setresgid(kQemuGid, kQemuGid, kQemuGid) != 0 ||
-                ::setresuid(kQemuUid, kQemuUid, kQemuUid) != 0) {
+                ::setresuid(uid, uid, uid) != 0) {
                 child_exit(err, "dropping to the unprivileged uid");
             }
         }

@@ -19,8 +19,16 @@
 
 namespace microvm::qemu {
 
-inline constexpr uid_t kQemuUid = 65534;  // nobody
+// A root host runs each QEMU under a uid of its own, from 2^24 ids above every account and
+// subordinate-id range a system hands out (and apart from the process provider's 0x70000000
+// range): a guest that takes over its QEMU must not be able to ptrace, signal or read the memory
+// of another one (a template being built, a pooled VM, another execution), which one shared uid
+// allowed. The VMs of one host process never share a uid; those of two host processes do by
+// chance only (one pair in 2^24). The group is the shared nogroup, which grants nothing.
+inline constexpr uid_t kQemuUidBase = 0x71000000u;
+inline constexpr uint32_t kQemuUidCount = 1u << 24;
 inline constexpr gid_t kQemuGid = 65534;
+uid_t new_vm_uid();
 // Private VM directories are named "vm-<host pid>-<n>" under the state directory.
 inline constexpr const char* kVmDirPrefix = "vm-";
 

@@ -32,4 +32,13 @@ class QmpClient {
     std::string buffered_;
 };
 
+// The string member key of j, or "" when j is no object or the member is missing or of another
+// type: QEMU's replies (a compromised QEMU is the guest's) and the template manifest are read
+// with this, never with json::value(), which throws on a type mismatch.
+inline std::string string_member(const nlohmann::json& j, const char* key) {
+    if (!j.is_object()) return {};
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 }  // namespace microvm::qemu

@@ -15,6 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "qemu/qmp_client.hpp"
+
 namespace microvm::qemu {
 namespace {
 
@@ -132,7 +134,7 @@ Expected<TemplateStore::Opened> TemplateStore::open(const std::string& key) {
     if (!manifest_fd) return refuse(manifest_fd.error().message);
     std::optional<std::string> text = host::read_to_end(manifest_fd->get(), kMaxManifestBytes);
     auto manifest = nlohmann::json::parse(text.value_or(""), nullptr, false);
-    if (manifest.is_discarded() || !manifest.is_object() || manifest.value("key", "") != key ||
+    if (manifest.is_discarded() || !manifest.is_object() || string_member(manifest, "key") != key ||
         !manifest.contains("state_size") || !manifest["state_size"].is_number_unsigned() ||
         !manifest.contains("state_sha256") || !manifest["state_sha256"].is_string()) {
         return refuse("manifest of " + dir + " is not valid for this key");
@@ -148,7 +150,7 @@ Expected<TemplateStore::Opened> TemplateStore::open(const std::string& key) {
     // The state's identity (inode, size, mtime, ctime) when its digest was taken: any later
     // change to the file moves its ctime, which no program can set back, so an unchanged
     // identity spares the one-shot CLI hashing tens of MB on every run.
-    const bool unchanged = manifest.value("state_identity", std::string()) == id;
+    const bool unchanged = string_member(manifest, "state_identity") == id;
     if (auto it = verified_.find(id); !unchanged && (it == verified_.end() || it->second != want)) {
         std::optional<std::string> got = sha256_of(state->get());
         if (!got || *got != want) return refuse("state of " + dir + " does not match the manifest's SHA-256");

@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 #include <sched.h>
+#include <fcntl.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -96,6 +98,29 @@ TEST_F(PolicySource, DirectoryHoldingAKernelInterfaceIsRefused) {
     ASSERT_TRUE(WIFEXITED(status));
     EXPECT_EQ(WEXITSTATUS(status), 0) << "2: no private mount, 3: plain refused, 4: accepted, "
                                          "5: another reason";
+}
+
+// The attack: exhaust the host's descriptors so that the mount table cannot be read, which left
+// it empty and let a directory holding a proc pass. With one descriptor left (for the path
+// itself), the check must refuse the directory, not pass it.
+TEST_F(PolicySource, ADirectoryIsRefusedWhenTheMountTableCannotBeRead) {
+    pid_t child = ::fork();
+    if (child == 0) {
+        rlimit lim{64, 64};
+        if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) ::_exit(4);
+        int last = -1;
+        for (int fd; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) last = fd;
+        if (last < 0) ::_exit(4);
+        ::close(last);  // one left: the path's own descriptor
+        MountTable mounts;
+        auto checked = check_policy_source(dir_, mounts);
+        if (checked) ::_exit(1);
+        ::_exit(checked.error().message.find("mountinfo could not be read") != std::string::npos ? 0 : 2);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "1: accepted; 2: refused for another reason";
 }
 
 TEST_F(PolicySource, MagicLinksAreNeverFollowed) {

@@ -170,6 +170,13 @@ TEST(CliClient, TcpNeedsTheRightToken) {
     auto open = cli(through(addr, {"eval", "--token-file", token_file(h, kToken + "\n", 0644), "-p", "mock", "1"}));
     EXPECT_EQ(open.status, 64);
     EXPECT_NE(open.err.find("chmod 600"), std::string::npos) << open.err;
+    // A symlink planted where the token file is named (to a file someone else controls): the
+    // file is opened without following it, so the check and the read are of one file.
+    const std::string link = h.dir + "/token-link";
+    ASSERT_EQ(::symlink(right.c_str(), link.c_str()), 0);
+    auto linked = cli(through(addr, {"eval", "--token-file", link, "-p", "mock", "1"}));
+    EXPECT_EQ(linked.status, 64);
+    EXPECT_NE(linked.err.find("token file " + link), std::string::npos) << linked.err;
 }
 
 TEST(CliClient, AnUnreachableDaemonIsASetupErrorSayingWhere) {

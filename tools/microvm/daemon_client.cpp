@@ -5,9 +5,14 @@
 
 #include <cctype>
 #include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <fstream>
+#include <sstream>
 #include <memory>
 
+#include "host/unique_fd.hpp"
 #include "rtfs/host/curl_library.hpp"
 
 namespace microvm::cli {
@@ -29,6 +34,10 @@ struct Transfer {
     DaemonReply reply;
 };
 
+// A reply that is not the streamed result (an error document) is small; a daemon sending more
+// is broken or hostile, and the CLI's memory is not its to fill.
+constexpr size_t kMaxReplyBytes = 1u << 20;
+
 size_t on_body(char* data, size_t size, size_t n, void* user) {
     auto* t = static_cast<Transfer*>(user);
     const size_t len = size * n;
@@ -36,6 +45,8 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
     t->curl->easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
     if (*t->on_piece && status == 200)
         (*t->on_piece)(std::string_view(data, len));
+    else if (t->reply.body.size() + len > kMaxReplyBytes)
+        return 0;  // libcurl ends the transfer with a write error
     else
         t->reply.body.append(data, len);
     return len;
@@ -85,16 +96,21 @@ Expected<DaemonAddress> parse_daemon_address(std::string_view text) {
 }
 
 Expected<std::string> read_token_file(const std::string& path) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0)
+    // The file checked is the file read: opened once, never through a symlink, then examined.
+    host::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+    if (!fd.valid())
         return fail(Failure::Kind::InvalidConfig, "token file " + path + ": " + std::strerror(errno));
-    if (!S_ISREG(st.st_mode))
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
         return fail(Failure::Kind::InvalidConfig, "token file " + path + " is not a regular file");
+    if (st.st_uid != ::geteuid())
+        return fail(Failure::Kind::InvalidConfig, "token file " + path + " does not belong to this user");
     if (st.st_mode & 077)
         return fail(Failure::Kind::InvalidConfig,
                     "token file " + path + " is readable by group or others; chmod 600 it");
-    std::ifstream in(path);
-    if (!in) return fail(Failure::Kind::InvalidConfig, "token file " + path + " cannot be read");
+    std::optional<std::string> text = host::read_to_end(fd.get(), 64 * 1024);
+    if (!text) return fail(Failure::Kind::InvalidConfig, "token file " + path + " cannot be read");
+    std::istringstream in(*text);
     std::string line;
     while (std::getline(in, line)) {
         while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();

@@ -22,6 +22,12 @@ using nlohmann::json;
 class EventReader {
   public:
     void feed(std::string_view piece) {
+        // An event line is bounded by the daemon's output caps; one without an end in sight is
+        // a broken or hostile daemon's, and is dropped (the run then ends without a result).
+        if (pending_.size() + piece.size() > kMaxEventBytes) {
+            pending_.clear();
+            return;
+        }
         pending_.append(piece);
         size_t nl;
         while ((nl = pending_.find('\n')) != std::string::npos) {
@@ -32,6 +38,7 @@ class EventReader {
     std::optional<json>& result() { return result_; }
 
   private:
+    static constexpr size_t kMaxEventBytes = size_t{256} << 20;
     void handle(std::string_view line) {
         json e = json::parse(line, nullptr, /*allow_exceptions=*/false);
         if (!e.is_object() || !e.contains("event") || !e["event"].is_string()) return;

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -33,16 +34,22 @@ namespace fs = std::filesystem;
 constexpr const char* kStateDir = "/run/microvm-qemu";
 
 // QEMU processes whose command line names a VM directory of host pid `owner`.
-int qemu_processes_of(pid_t owner) {
-    int n = 0;
+// The QEMU processes started by owner, with their real uids.
+std::vector<std::pair<pid_t, uid_t>> qemus_of(pid_t owner) {
+    std::vector<std::pair<pid_t, uid_t>> found;
     const std::string needle = std::string(kStateDir) + "/vm-" + std::to_string(owner) + "-";
     for (const auto& e : fs::directory_iterator("/proc")) {
         std::ifstream in(e.path() / "cmdline");
         std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        if (cmd.find("qemu-system") != std::string::npos && cmd.find(needle) != std::string::npos) ++n;
+        if (cmd.find("qemu-system") == std::string::npos || cmd.find(needle) == std::string::npos) continue;
+        struct stat st;
+        if (::stat(e.path().c_str(), &st) != 0) continue;  // /proc/PID belongs to the real uid
+        found.emplace_back(static_cast<pid_t>(std::stol(e.path().filename())), st.st_uid);
     }
-    return n;
+    return found;
 }
+
+int qemu_processes_of(pid_t owner) { return static_cast<int>(qemus_of(owner).size()); }
 
 int vm_dirs_of(pid_t owner) {
     int n = 0;
@@ -404,6 +411,51 @@ TEST_F(QemuTest, PooledVmsAreFreshSetUpWhenTakenAndGoWithTheProvider) {
     p.cleanup();
     EXPECT_EQ(qemu_processes_of(::getpid()), 0);
     EXPECT_EQ(vm_dirs_of(::getpid()), 0);
+}
+
+// The attack: a guest that takes over its QEMU goes after another QEMU of the same host (a
+// pooled VM the next execution will take, a template being built) with ptrace, /proc/PID/mem or
+// signals, all of which one shared uid allowed. Each QEMU now has a uid of its own: from the uid
+// of one, another cannot even be signalled.
+TEST_F(QemuTest, EachQemuRunsUnderAUidOfItsOwn) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "per-VM uids are a root host's");
+    microvm::QemuProvider p;
+    ASSERT_TRUE(p.initialize({{"pool_size", 2}}));
+    ASSERT_EQ(p.execute_program(sh("true")).status, Status::Ok);  // starts the pool
+    ExecutionResult running;
+    std::thread t([&] { running = p.execute_program(sh("sleep 3; echo done")); });
+    std::vector<std::pair<pid_t, uid_t>> qemus;
+    const auto until = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < until) {
+        qemus = qemus_of(::getpid());
+        if (qemus.size() >= 3) break;  // the running VM and two pooled ones
+        std::this_thread::sleep_for(50ms);
+    }
+    ASSERT_GE(qemus.size(), 2u);
+    for (size_t i = 0; i < qemus.size(); ++i) {
+        const uid_t uid = qemus[i].second;
+        EXPECT_GE(uid, microvm::qemu::kQemuUidBase);
+        EXPECT_LT(uid, microvm::qemu::kQemuUidBase + microvm::qemu::kQemuUidCount);
+        for (size_t j = i + 1; j < qemus.size(); ++j) EXPECT_NE(uid, qemus[j].second);
+    }
+    // As the first QEMU's uid, signal 0 (the permission check alone) to each of the others.
+    const uid_t attacker = qemus[0].second;
+    std::vector<pid_t> victims;
+    for (size_t i = 1; i < qemus.size(); ++i) victims.push_back(qemus[i].first);
+    pid_t child = ::fork();
+    if (child == 0) {
+        if (::setresgid(65534, 65534, 65534) != 0 || ::setresuid(attacker, attacker, attacker) != 0) ::_exit(2);
+        for (pid_t v : victims) {
+            if (::kill(v, 0) == 0 || errno != EPERM) ::_exit(1);
+        }
+        ::_exit(0);
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "one QEMU's uid reached another";
+    t.join();
+    EXPECT_EQ(running.status, Status::Ok);
+    p.cleanup();
 }
 
 TEST_F(QemuTest, ProgramNotInTheImageIsNotFound) {

@@ -22,6 +22,8 @@
 #include <thread>
 #include <vector>
 
+#include "host/stale_dirs.hpp"
+
 namespace microvm::qemu {
 namespace {
 
@@ -209,25 +211,7 @@ QemuVm::~QemuVm() {
 }
 
 size_t sweep_vm_dirs(const std::string& state_dir) {
-    size_t n = 0;
-    DIR* d = ::opendir(state_dir.c_str());
-    if (!d) return 0;
-    const std::string prefix = kVmDirPrefix;
-    std::vector<std::string> stale;
-    while (dirent* e = ::readdir(d)) {
-        std::string name = e->d_name;
-        if (name.rfind(prefix, 0) != 0) continue;
-        long owner = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
-        if (owner <= 0 || owner == ::getpid()) continue;
-        if (::kill(static_cast<pid_t>(owner), 0) == 0 || errno != ESRCH) continue;
-        stale.push_back(state_dir + "/" + name);
-    }
-    ::closedir(d);
-    for (const std::string& dir : stale) {
-        std::error_code ec;
-        if (std::filesystem::remove_all(dir, ec) > 0) ++n;
-    }
-    return n;
+    return host::remove_dirs_of_dead_owners(state_dir, kVmDirPrefix);
 }
 
 }  // namespace microvm::qemu

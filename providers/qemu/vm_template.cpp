@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "host/stale_dirs.hpp"
 #include "qemu/qmp_client.hpp"
 
 namespace microvm::qemu {
@@ -211,25 +212,7 @@ void TemplateStore::discard(const std::string& key) {
 }
 
 size_t TemplateStore::sweep_stale() const {
-    size_t n = 0;
-    DIR* d = ::opendir(root_.c_str());
-    if (!d) return 0;
-    std::vector<std::string> stale;
-    const std::string prefix = kBuildPrefix;
-    while (dirent* e = ::readdir(d)) {
-        std::string name = e->d_name;
-        if (name.rfind(prefix, 0) != 0) continue;
-        long owner = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
-        if (owner <= 0 || owner == ::getpid()) continue;
-        if (::kill(static_cast<pid_t>(owner), 0) == 0 || errno != ESRCH) continue;
-        stale.push_back(root_ + "/" + name);
-    }
-    ::closedir(d);
-    for (const std::string& dir : stale) {
-        std::error_code ec;
-        if (std::filesystem::remove_all(dir, ec) > 0) ++n;
-    }
-    return n;
+    return host::remove_dirs_of_dead_owners(root_, kBuildPrefix);
 }
 
 }  // namespace microvm::qemu

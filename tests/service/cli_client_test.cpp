@@ -253,10 +253,7 @@ TEST(CliClient, CtrlCCancelsTheExecutionOnTheDaemon) {
 TEST(CliClient, HttpsChecksTheDaemonsCertificate) {
     std::string dir = make_temp_dir();
     const std::string cert = dir + "/cert.pem", key = dir + "/key.pem";
-    const std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
-                            "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout " + key + " -out " +
-                            cert + " >/dev/null 2>&1";
-    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    ASSERT_TRUE(make_self_signed_certificate(cert, key));
     using namespace microvm::service;
     ServiceOptions opts;
     opts.state_dir = dir + "/state";

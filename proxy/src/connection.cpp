@@ -664,7 +664,7 @@ void Connection::record() {
     }
     record_.bytes = record_.bytes_received;
     record_.duration = Clock::now() - started_;
-    execution_->records.add(std::move(record_));
+    execution_->records.add(std::move(record_), started_);
 }
 
 void Connection::finish(const std::string& error) {

@@ -1,13 +1,14 @@
 #include "proxy/records.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace microvm::proxy {
 
-void RecordLog::add(rtfs::NetworkRequest record) {
+void RecordLog::add(rtfs::NetworkRequest record, std::chrono::steady_clock::time_point started) {
     std::lock_guard lock(mutex_);
     if (records_.size() < max_records_) {
-        records_.push_back(std::move(record));
+        records_.emplace_back(started, std::move(record));
     } else {
         ++unrecorded_;
     }
@@ -15,7 +16,11 @@ void RecordLog::add(rtfs::NetworkRequest record) {
 
 std::vector<rtfs::NetworkRequest> RecordLog::take() {
     std::lock_guard lock(mutex_);
-    std::vector<rtfs::NetworkRequest> out = std::move(records_);
+    std::stable_sort(records_.begin(), records_.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<rtfs::NetworkRequest> out;
+    out.reserve(records_.size() + 1);
+    for (auto& [started, record] : records_) out.push_back(std::move(record));
     records_.clear();
     if (unrecorded_ > 0) {
         rtfs::NetworkRequest summary;

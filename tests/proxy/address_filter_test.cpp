@@ -178,5 +178,21 @@ TEST(RecordLog, KeepsAtMostTheLimitAndCountsTheRest) {
     EXPECT_TRUE(log.take().empty());
 }
 
+// A connection kept open (an HTTP client's keep-alive) ends after the one the program opened
+// behind it; the records still read in the order the attempts began.
+TEST(RecordLog, ListsAttemptsInTheOrderTheyBeganNotEnded) {
+    RecordLog log(8);
+    const auto t0 = std::chrono::steady_clock::now();
+    rtfs::NetworkRequest first, second;
+    first.host = "first";
+    second.host = "second";
+    log.add(second, t0 + std::chrono::milliseconds(5));
+    log.add(first, t0);
+    auto taken = log.take();
+    ASSERT_EQ(taken.size(), 2u);
+    EXPECT_EQ(taken[0].host, "first");
+    EXPECT_EQ(taken[1].host, "second");
+}
+
 }  // namespace
 }  // namespace microvm::proxy

@@ -193,7 +193,7 @@ Expected<QemuBackend::Started> QemuBackend::restore(const VmSpec& spec, const ho
                                                     Clock::time_point deadline, const CancelToken& cancel,
                                                     std::map<std::string, std::string>& details,
                                                     bool set_up) const {
-    const std::string key = template_key(spec, host_.qemu_identity);
+    RTFS_TRY(const std::string key, template_key(spec, host_.qemu_identity));
     TemplateStore::Opened opened;
     {
         std::lock_guard lock(build_mutex_);
@@ -272,8 +272,9 @@ Expected<host::SandboxReport> QemuBackend::run(const host::SandboxRequest& req) 
     Started s;
     std::string cold_why = restore_refusal(spec);
     if (cold_why.empty()) {
-        if (auto pooled = take_pooled(template_key(spec, host_.qemu_identity), vmm_limits.cpu_fraction,
-                                      req.cancel, boot_deadline)) {
+        Expected<std::string> key = template_key(spec, host_.qemu_identity);
+        if (auto pooled = key ? take_pooled(*key, vmm_limits.cpu_fraction, req.cancel, boot_deadline)
+                              : std::nullopt) {
             s = std::move(*pooled);
             details["pooled"] = "true";
         } else {

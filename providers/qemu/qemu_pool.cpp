@@ -87,9 +87,11 @@ void QemuBackend::pool_worker() const {
 
 void QemuBackend::want_pooled(const VmSpec& spec, const host::CgroupLimits& limits) const {
     if (!pool_) return;
+    Expected<std::string> template_of = template_key(spec, host_.qemu_identity);
+    if (!template_of) return;  // the restore that ran just now failed for the same reason
     {
         std::lock_guard lock(pool_->mutex);
-        std::string key = template_key(spec, host_.qemu_identity);
+        const std::string& key = *template_of;
         if (!pool_->want || pool_->want->key != key || pool_->want->limits.cpu_fraction != limits.cpu_fraction) {
             // Another machine is wanted now: VMs of the previous one are of no use.
             std::erase_if(pool_->ready, [&](const Pool::Entry& e) {

@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "host/sha256.hpp"
 #include "host/stale_dirs.hpp"
 #include "qemu/qmp_client.hpp"
 
@@ -27,43 +27,6 @@ constexpr const char* kBuildPrefix = "build-";
 constexpr size_t kMaxManifestBytes = 64 * 1024;
 
 std::atomic<unsigned> g_builds{0};
-
-std::string hex(const unsigned char* d, size_t n) {
-    static const char* digits = "0123456789abcdef";
-    std::string out;
-    for (size_t i = 0; i < n; ++i) {
-        out += digits[d[i] >> 4];
-        out += digits[d[i] & 15];
-    }
-    return out;
-}
-
-// SHA-256 of what fd holds from offset 0 (pread: the offset stays where it is).
-std::optional<std::string> sha256_of(int fd) {
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-    if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) return std::nullopt;
-    std::string buf(1 << 20, '\0');
-    off_t at = 0;
-    for (;;) {
-        ssize_t n = ::pread(fd, buf.data(), buf.size(), at);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return std::nullopt;
-        if (n == 0) break;
-        EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(n));
-        at += n;
-    }
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-    if (EVP_DigestFinal_ex(ctx.get(), md, &len) != 1) return std::nullopt;
-    return hex(md, len);
-}
-
-std::string sha256_of_text(const std::string& text) {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-    EVP_Digest(text.data(), text.size(), md, &len, EVP_sha256(), nullptr);
-    return hex(md, len);
-}
 
 // Owned by this user, not writable by group or others, of the expected type.
 std::string unsafe(const struct stat& st, bool dir) {
@@ -91,13 +54,14 @@ std::string identity(const struct stat& st) {
 
 }  // namespace
 
-std::string template_key(const VmSpec& spec, const std::string& qemu_identity) {
+Expected<std::string> template_key(const VmSpec& spec, const std::string& qemu_identity) {
     VmSpec s = spec;
     s.qmp = true;
     s.incoming = false;
     std::string text = "image " + spec.image.key + "\nqemu " + qemu_identity + "\nargv";
     for (const std::string& a : qemu_argv(s, "/VM")) text += "\n" + a;
-    return sha256_of_text(text).substr(0, 32);
+    RTFS_TRY(std::string digest, host::sha256_hex(text));
+    return digest.substr(0, 32);
 }
 
 Expected<void> TemplateStore::check_root() {
@@ -153,7 +117,7 @@ Expected<TemplateStore::Opened> TemplateStore::open(const std::string& key) {
     // identity spares the one-shot CLI hashing tens of MB on every run.
     const bool unchanged = string_member(manifest, "state_identity") == id;
     if (auto it = verified_.find(id); !unchanged && (it == verified_.end() || it->second != want)) {
-        std::optional<std::string> got = sha256_of(state->get());
+        Expected<std::string> got = host::sha256_hex_of_file(state->get());
         if (!got || *got != want) return refuse("state of " + dir + " does not match the manifest's SHA-256");
         verified_[id] = want;
     }
@@ -175,7 +139,7 @@ Expected<void> TemplateStore::commit(const std::string& build_dir, const std::st
     auto state = open_checked(build_dir + "/" + kStateFile);
     if (!state) return rtfs::unexpected(state.error());
     struct stat st;
-    std::optional<std::string> digest = sha256_of(state->get());
+    Expected<std::string> digest = host::sha256_hex_of_file(state->get());
     if (::fstat(state->get(), &st) != 0 || !digest || st.st_size == 0) {
         return fail(Failure::Kind::SetupError, "template state in " + build_dir + " is unreadable or empty");
     }

@@ -23,7 +23,7 @@ inline constexpr const char* kDefaultTemplateDir = "/var/cache/microvm/qemu-temp
 
 // The key of the template a VM of this spec restores from: image, QEMU identity and the
 // machine's command line (RAM size, accelerator, devices; the VM directory left out).
-std::string template_key(const VmSpec& spec, const std::string& qemu_identity);
+Expected<std::string> template_key(const VmSpec& spec, const std::string& qemu_identity);
 
 class TemplateStore {
   public:

@@ -1,4 +1,4 @@
-// SHA-256 (OpenSSL) as lower-case hex: the program digest of audit records, and the form in
+// SHA-256 (host/sha256.hpp) as lower-case hex: the program digest of audit records, and the form in
 // which bearer tokens are compared (equal-length digests, compared in constant time).
 #pragma once
 

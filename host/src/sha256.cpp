@@ -1,0 +1,125 @@
+#include "host/sha256.hpp"
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+
+namespace microvm::host {
+namespace {
+
+// libcrypto 3 (Debian's libssl3). Only the EVP digest calls, declared here so that the header
+// (and a link-time dependency) is not needed.
+constexpr const char* kSoname = "libcrypto.so.3";
+
+struct Crypto {
+    void* (*md_ctx_new)() = nullptr;
+    void (*md_ctx_free)(void*) = nullptr;
+    const void* (*sha256)() = nullptr;
+    int (*digest_init_ex)(void*, const void*, void*) = nullptr;
+    int (*digest_update)(void*, const void*, size_t) = nullptr;
+    int (*digest_final_ex)(void*, unsigned char*, unsigned*) = nullptr;
+    std::string error;  // empty when loaded
+};
+
+template <class Fn>
+bool bind(void* handle, const char* symbol, Fn& out, std::string& error) {
+    void* p = ::dlsym(handle, symbol);
+    if (!p) {
+        if (error.empty()) error = std::string(kSoname) + " has no " + symbol;
+        return false;
+    }
+    out = reinterpret_cast<Fn>(p);
+    return true;
+}
+
+const Crypto& crypto() {
+    static const Crypto loaded = [] {
+        Crypto c;
+        // Never unloaded: OpenSSL keeps global state for the process's life.
+        void* h = ::dlopen(kSoname, RTLD_NOW | RTLD_LOCAL);
+        if (!h) {
+            const char* why = ::dlerror();
+            c.error = std::string("SHA-256 needs ") + kSoname + " (" + (why ? why : "not found") +
+                      "); install libssl3";
+            return c;
+        }
+        std::string& e = c.error;
+        bind(h, "EVP_MD_CTX_new", c.md_ctx_new, e);
+        bind(h, "EVP_MD_CTX_free", c.md_ctx_free, e);
+        bind(h, "EVP_sha256", c.sha256, e);
+        bind(h, "EVP_DigestInit_ex", c.digest_init_ex, e);
+        bind(h, "EVP_DigestUpdate", c.digest_update, e);
+        bind(h, "EVP_DigestFinal_ex", c.digest_final_ex, e);
+        return c;
+    }();
+    return loaded;
+}
+
+}  // namespace
+
+struct Sha256::State {
+    void* ctx = nullptr;
+    ~State() {
+        if (ctx) crypto().md_ctx_free(ctx);
+    }
+};
+
+Sha256::Sha256(std::unique_ptr<State> state) : state_(std::move(state)) {}
+Sha256::Sha256(Sha256&&) noexcept = default;
+Sha256& Sha256::operator=(Sha256&&) noexcept = default;
+Sha256::~Sha256() = default;
+
+Expected<Sha256> Sha256::start() {
+    const Crypto& c = crypto();
+    if (!c.error.empty()) return fail(Failure::Kind::SetupError, c.error);
+    auto state = std::make_unique<State>();
+    state->ctx = c.md_ctx_new();
+    if (!state->ctx || c.digest_init_ex(state->ctx, c.sha256(), nullptr) != 1) {
+        return fail(Failure::Kind::SetupError, "SHA-256 could not be started (libcrypto)");
+    }
+    return Sha256(std::move(state));
+}
+
+void Sha256::update(const void* data, size_t size) {
+    crypto().digest_update(state_->ctx, data, size);
+}
+
+std::string Sha256::finish_hex() {
+    unsigned char md[64];
+    unsigned len = 0;
+    if (crypto().digest_final_ex(state_->ctx, md, &len) != 1 || len != 32) return {};
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(64);
+    for (unsigned i = 0; i < len; ++i) {
+        out += kDigits[md[i] >> 4];
+        out += kDigits[md[i] & 15];
+    }
+    return out;
+}
+
+Expected<std::string> sha256_hex(std::string_view data) {
+    RTFS_TRY(Sha256 h, Sha256::start());
+    h.update(data.data(), data.size());
+    return h.finish_hex();
+}
+
+Expected<std::string> sha256_hex_of_file(int fd) {
+    RTFS_TRY(Sha256 h, Sha256::start());
+    std::string buf(1 << 20, '\0');
+    off_t at = 0;
+    for (;;) {
+        ssize_t n = ::pread(fd, buf.data(), buf.size(), at);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return fail(Failure::Kind::SetupError, std::string("reading to hash: ") + std::strerror(errno));
+        if (n == 0) break;
+        h.update(buf.data(), static_cast<size_t>(n));
+        at += n;
+    }
+    return h.finish_hex();
+}
+
+}  // namespace microvm::host

@@ -1,6 +1,7 @@
 #include "module_cache.hpp"
 
 #include "compiled_module.hpp"
+#include "host/sha256.hpp"
 #include "module_compiler.hpp"
 
 namespace microvm::wasm {
@@ -10,7 +11,9 @@ ModuleCache::ModuleCache(size_t max_entries, size_t max_bytes)
 
 Expected<std::shared_ptr<const CompiledModule>> ModuleCache::get_or_compile(
     std::span<const uint8_t> bytes) {
-    const Digest key = sha256(bytes);
+    Expected<Digest> digest = host::sha256_hex({reinterpret_cast<const char*>(bytes.data()), bytes.size()});
+    if (!digest) return compile_module(bytes);  // no digest, no cache: compiled for this run only
+    const Digest& key = *digest;
     {
         std::lock_guard lock(mu_);
         if (auto hit = find_locked(key)) return hit;

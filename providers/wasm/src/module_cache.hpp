@@ -1,4 +1,4 @@
-// Compiled modules by content hash, so a module's second run skips decoding and validation.
+// Compiled modules by content hash (SHA-256, host/sha256.hpp), so a module's second run skips decoding and validation.
 // Thread-safe; bounded by entry count and approximate bytes, evicting the least recently used.
 #pragma once
 
@@ -11,7 +11,7 @@
 #include <span>
 
 #include "microvm/error.hpp"
-#include "sha256.hpp"
+#include <string>
 
 namespace microvm::wasm {
 
@@ -36,6 +36,7 @@ class ModuleCache {
     void clear();
 
   private:
+    using Digest = std::string;  // SHA-256 of the module, hex
     using Lru = std::list<Digest>;  // front = most recently used
     struct Entry {
         std::shared_ptr<const CompiledModule> module;

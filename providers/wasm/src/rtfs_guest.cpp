@@ -2,14 +2,14 @@
 // run_module (engine.hpp) with the job on stdin and the result frame read from fd 3.
 #include "rtfs_guest.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
+#include "host/unique_fd.hpp"
 #include "microvm/wasm/wasm_provider.hpp"
 #include "module_compiler.hpp"
 
@@ -48,12 +48,10 @@ Expected<std::shared_ptr<const CompiledModule>> RtfsGuestModule::get() {
     const int64_t mtime_ns = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
     std::lock_guard lock(mu_);
     if (module_ && path_ == *path && size_ == st.st_size && mtime_ns_ == mtime_ns) return module_;
-    std::ifstream in(*path, std::ios::binary);
-    std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-    if (!in.good() && !in.eof()) {
-        return fail(Failure::Kind::ProviderUnavailable, "cannot read " + *path);
-    }
-    auto compiled = compile_module(bytes);
+    host::UniqueFd fd(::open(path->c_str(), O_RDONLY | O_CLOEXEC));
+    std::optional<std::string> bytes = fd.valid() ? host::read_to_end(fd.get()) : std::nullopt;
+    if (!bytes) return fail(Failure::Kind::ProviderUnavailable, "cannot read " + *path);
+    auto compiled = compile_module({reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()});
     if (!compiled) {
         return fail(Failure::Kind::ProviderUnavailable,
                     *path + " is not a valid module: " + compiled.error().message);

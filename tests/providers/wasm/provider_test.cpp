@@ -3,7 +3,6 @@
 #include <cstdlib>
 #include <thread>
 
-#include "sha256.hpp"
 #include "test_support.hpp"
 
 namespace wasmtest {
@@ -105,19 +104,6 @@ TEST_F(WasmTest, ParallelExecutionsAreIndependent) {
     }
     for (auto& th : threads) th.join();
     EXPECT_EQ(good.load(), 6 * 15);
-}
-
-TEST(Sha256, KnownVectors) {
-    using microvm::wasm::sha256;
-    using microvm::wasm::to_hex;
-    EXPECT_EQ(to_hex(sha256({})),
-              "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    std::string abc = "abc";
-    EXPECT_EQ(to_hex(sha256({reinterpret_cast<const uint8_t*>(abc.data()), abc.size()})),
-              "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    std::string long_input(1000, 'a');
-    EXPECT_EQ(to_hex(sha256({reinterpret_cast<const uint8_t*>(long_input.data()), 1000})),
-              "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3");
 }
 
 }  // namespace

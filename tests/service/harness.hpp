@@ -102,6 +102,39 @@ struct Harness {
     }
 };
 
+// A service whose front end has one TLS listener on 127.0.0.1 (a fresh self-signed certificate,
+// the test token); not started, so that a test may add listeners first. `ready` is false when
+// the certificate or the listener could not be made.
+struct TlsFrontend {
+    std::string dir = make_temp_dir();
+    std::string cert = dir + "/cert.pem";
+    std::string key = dir + "/key.pem";
+    std::unique_ptr<microvm::service::Service> service;
+    std::unique_ptr<microvm::service::HttpFrontend> frontend;
+    bool ready = false;
+
+    TlsFrontend() {
+        using namespace microvm::service;
+        if (!make_self_signed_certificate(cert, key)) return;
+        ServiceOptions opts;
+        opts.state_dir = dir + "/state";
+        auto s = Service::create(opts, nullptr);
+        if (!s) return;
+        service = std::move(*s);
+        frontend = std::make_unique<HttpFrontend>(*service, FrontendOptions{});
+        ready = frontend->add_listener(*parse_listen("tcp:127.0.0.1:0"), TokenSet::of({{"t", kToken}}),
+                                       TlsFiles{cert, key})
+                    .has_value();
+    }
+    ~TlsFrontend() {
+        if (frontend) frontend->stop(std::chrono::milliseconds(0));
+        frontend.reset();
+        service.reset();
+        microvm::service::remove_tree(dir);
+    }
+    int port() const { return frontend->port(0); }
+};
+
 inline nlohmann::json body_json(const HttpReply& r) {
     return nlohmann::json::parse(r.body, nullptr, false);
 }

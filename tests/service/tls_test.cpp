@@ -10,15 +10,10 @@ using namespace svctest;
 using namespace microvm::service;
 
 TEST(Tls, ServesTheApiOverTlsWithTheTokenRequired) {
-    std::string dir = make_temp_dir();
-    const std::string cert = dir + "/cert.pem", key = dir + "/key.pem";
-    ASSERT_TRUE(make_self_signed_certificate(cert, key));
-    ServiceOptions opts;
-    opts.state_dir = dir + "/state";
-    auto service = Service::create(opts, nullptr);
-    ASSERT_TRUE(service);
-    HttpFrontend frontend(**service, {});
-    ASSERT_TRUE(frontend.add_listener(*parse_listen("tcp:127.0.0.1:0"), TokenSet::of({{"t", kToken}}), TlsFiles{cert, key}));
+    TlsFrontend tls;
+    ASSERT_TRUE(tls.ready);
+    HttpFrontend& frontend = *tls.frontend;
+    const std::string &dir = tls.dir, &cert = tls.cert, &key = tls.key;
     // TLS without a token set, or on a Unix socket, is refused up front.
     EXPECT_FALSE(frontend.add_listener(*parse_listen("tcp:127.0.0.1:0"), std::nullopt, TlsFiles{cert, key}));
     EXPECT_FALSE(frontend.add_listener(*parse_listen("unix:" + dir + "/x.sock"), std::nullopt, TlsFiles{cert, key}));
@@ -42,6 +37,4 @@ TEST(Tls, ServesTheApiOverTlsWithTheTokenRequired) {
     // Plain HTTP to the TLS port: no HTTP answer.
     auto plain = call_fd(connect_tcp(port), "GET", "/healthz", "", {}, std::chrono::seconds(15));
     EXPECT_EQ(plain.status, 0);
-    frontend.stop(std::chrono::milliseconds(0));
-    remove_tree(dir);
 }

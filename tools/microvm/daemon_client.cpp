@@ -1,5 +1,6 @@
 #include "daemon_client.hpp"
 
+#include <arpa/inet.h>
 #include <strings.h>
 #include <sys/stat.h>
 
@@ -71,6 +72,25 @@ int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
     return static_cast<Transfer*>(user)->cancel->cancelled() ? 1 : 0;
 }
 
+// The host part of http://HOST[:PORT][/...] ([v6] in brackets), lower-cased.
+std::string url_host(std::string_view rest) {
+    std::string_view host;
+    if (rest.starts_with('[')) {
+        host = rest.substr(1, rest.find(']') == std::string_view::npos ? 0 : rest.find(']') - 1);
+    } else {
+        host = rest.substr(0, rest.find_first_of(":/?#"));
+    }
+    std::string out(host);
+    for (char& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return out;
+}
+
+bool is_loopback_host(const std::string& host) {
+    if (host == "localhost" || host.ends_with(".localhost") || host == "::1") return true;
+    in_addr v4{};
+    return ::inet_pton(AF_INET, host.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
+}
+
 }  // namespace
 
 Expected<DaemonAddress> parse_daemon_address(std::string_view text) {
@@ -89,6 +109,7 @@ Expected<DaemonAddress> parse_daemon_address(std::string_view text) {
             return fail(Failure::Kind::InvalidConfig, "--daemon " + a.text + ": no host");
         a.base_url = std::string(text);
         while (a.base_url.ends_with('/')) a.base_url.pop_back();
+        a.cleartext_off_host = scheme == "http://" && !is_loopback_host(url_host(text.substr(scheme.size())));
         return a;
     }
     return fail(Failure::Kind::InvalidConfig, "--daemon " + a.text +

@@ -18,6 +18,9 @@ struct DaemonAddress {
     std::string text;       // as given, for messages
     std::string unix_path;  // empty for TCP
     std::string base_url;   // the URL the API's paths are appended to
+    // http:// to a host other than loopback (127.0.0.0/8, ::1, localhost): a bearer token would
+    // cross the network in clear text, so the client refuses to send one there.
+    bool cleartext_off_host = false;
 };
 Expected<DaemonAddress> parse_daemon_address(std::string_view text);
 

@@ -137,6 +137,12 @@ int cmd_execute_remote(const DaemonOptions& daemon, const PolicyFlags& flags,
     }
     conn.address = std::move(*address);
     conn.ca_file = daemon.ca_file;
+    if (daemon.token_file && conn.address.cleartext_off_host) {
+        print_error(to_string(Failure::Kind::InvalidConfig), "--daemon " + conn.address.text +
+                                         ": a token is never sent over plain http to another host "
+                                         "(use https://, or a loopback address through an SSH tunnel)");
+        return kExitUsage;
+    }
     if (daemon.token_file) {
         auto token = read_token_file(*daemon.token_file);
         if (!token) {

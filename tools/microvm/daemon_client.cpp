@@ -33,23 +33,25 @@ struct Transfer {
     const CancelToken* cancel;
     const std::function<void(std::string_view)>* on_piece;
     DaemonReply reply;
+    size_t over_cap = 0;  // the cap a reply went over, when it did
 };
-
-// A reply that is not the streamed result (an error document) is small; a daemon sending more
-// is broken or hostile, and the CLI's memory is not its to fill.
-constexpr size_t kMaxReplyBytes = 1u << 20;
 
 size_t on_body(char* data, size_t size, size_t n, void* user) {
     auto* t = static_cast<Transfer*>(user);
     const size_t len = size * n;
     long status = 0;
     t->curl->easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-    if (*t->on_piece && status == 200)
+    if (*t->on_piece && status == 200) {
         (*t->on_piece)(std::string_view(data, len));
-    else if (t->reply.body.size() + len > kMaxReplyBytes)
+        return len;
+    }
+    // The CLI's memory is not the daemon's to fill (a result is large, an error document small).
+    const size_t cap = status == 200 ? kMaxResultBytes : kMaxErrorReplyBytes;
+    if (t->reply.body.size() + len > cap) {
+        t->over_cap = cap;
         return 0;  // libcurl ends the transfer with a write error
-    else
-        t->reply.body.append(data, len);
+    }
+    t->reply.body.append(data, len);
     return len;
 }
 
@@ -161,7 +163,7 @@ rtfs::Expected<DaemonReply, DaemonFailure> post_json(
     if (conn.token) append("Authorization: Bearer " + *conn.token);
     std::unique_ptr<curl_slist, void (*)(curl_slist*)> headers(raw_headers, curl.slist_free_all);
 
-    Transfer t{&curl, c, &cancel, &on_piece, {}};
+    Transfer t{&curl, c, &cancel, &on_piece, {}, 0};
     char errbuf[CURL_ERROR_SIZE] = {};
     const std::string url = conn.address.base_url + path;
     curl.easy_setopt(c, CURLOPT_URL, url.c_str());
@@ -197,6 +199,10 @@ rtfs::Expected<DaemonReply, DaemonFailure> post_json(
         return failure(Why::Cancelled, "cancelled");
     std::string detail = errbuf[0] ? errbuf : curl.easy_strerror(rc);
     const std::string where = "the daemon at " + conn.address.text;
+    if (t.over_cap) {
+        return failure(Why::Broken, where + " sent a reply of more than " +
+                                        std::to_string(t.over_cap >> 20) + " MiB; it was cut off");
+    }
     switch (rc) {
         case CURLE_COULDNT_CONNECT:
         case CURLE_COULDNT_RESOLVE_HOST:

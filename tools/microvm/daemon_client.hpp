@@ -34,6 +34,12 @@ struct DaemonConnection {
     std::optional<std::string> ca_file;  // https: the CA bundle the daemon's certificate is checked against
 };
 
+// The most the client holds of one result document (a 200 reply, or one line of a stream): the
+// daemon's output caps bound it, JSON escaping can grow binary output sixfold, and more than this
+// is a broken or hostile daemon's. Error replies are held to 1 MiB.
+inline constexpr size_t kMaxResultBytes = size_t{256} << 20;
+inline constexpr size_t kMaxErrorReplyBytes = size_t{1} << 20;
+
 struct DaemonReply {
     long status = 0;
     std::string body;         // the whole body, unless it went to on_piece

@@ -24,7 +24,7 @@ class EventReader {
     void feed(std::string_view piece) {
         // An event line is bounded by the daemon's output caps; one without an end in sight is
         // a broken or hostile daemon's, and is dropped (the run then ends without a result).
-        if (pending_.size() + piece.size() > kMaxEventBytes) {
+        if (pending_.size() + piece.size() > kMaxResultBytes) {
             pending_.clear();
             return;
         }
@@ -38,7 +38,6 @@ class EventReader {
     std::optional<json>& result() { return result_; }
 
   private:
-    static constexpr size_t kMaxEventBytes = size_t{256} << 20;
     void handle(std::string_view line) {
         json e = json::parse(line, nullptr, /*allow_exceptions=*/false);
         if (!e.is_object() || !e.contains("event") || !e["event"].is_string()) return;

@@ -10,6 +10,9 @@ packages=(
   clang-19 lld-19 libclang-rt-19-dev
   wasi-libc libc++-19-dev-wasm32 libc++abi-19-dev-wasm32 libclang-rt-19-dev-wasm32
   wabt runsc bubblewrap hyperfine
+  # compiled objects cached outside the checkout (scripts/build.sh), so CI's fresh clones rebuild
+  # only what changed
+  ccache
   # the in-sandbox client of the egress tests (tests/providers/process/process_egress_test.cpp)
   curl
   # VM providers: the guest image (vm/image/build.sh builds the kernel from linux-source with

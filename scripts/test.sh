@@ -27,14 +27,11 @@ MICROVM_BUILD_DIR=build/ci scripts/build-guest-image.sh >/dev/null
 # API servers).
 if [ "${MICROVM_SKIP_ASAN:-0}" != "1" ]; then
   asan=build/asan
-  if [ ! -f "$asan/build.ninja" ]; then
-    # -O1 -g1: line numbers in reports, asserts kept, a quicker build than -O2 -g.
-    cmake -G Ninja -S . -B "$asan" -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g1" \
-      -DMICROVM_SANITIZE=ON -DMICROVM_BENCH=OFF -DMICROVM_WASM_RTFS=OFF
-  fi
   asan_tests=(tests/rtfs/rtfs_tests tests/providers/wasm/wasm_provider_tests tests/host/host_tests
               tests/providers/firecracker/firecracker_backend_tests)
-  ninja -C "$asan" "${asan_tests[@]}"
+  # -O1 -g1: line numbers in reports, asserts kept, a quicker build than -O2 -g.
+  BUILD_TARGETS="${asan_tests[*]}" scripts/build.sh asan -DCMAKE_BUILD_TYPE=Debug \
+    "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g1" -DMICROVM_SANITIZE=ON -DMICROVM_BENCH=OFF -DMICROVM_WASM_RTFS=OFF
   # RTFS on the wasm provider too: the host side under the sanitizers, with the guest module
   # the main build made.
   for t in "${asan_tests[@]}"; do

@@ -1,11 +1,11 @@
 #include "host/sha256.hpp"
 
-#include <dlfcn.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <mutex>
+
+#include "rtfs/host/shared_library.hpp"
 
 namespace microvm::host {
 namespace {
@@ -24,35 +24,18 @@ struct Crypto {
     std::string error;  // empty when loaded
 };
 
-template <class Fn>
-bool bind(void* handle, const char* symbol, Fn& out, std::string& error) {
-    void* p = ::dlsym(handle, symbol);
-    if (!p) {
-        if (error.empty()) error = std::string(kSoname) + " has no " + symbol;
-        return false;
-    }
-    out = reinterpret_cast<Fn>(p);
-    return true;
-}
-
 const Crypto& crypto() {
     static const Crypto loaded = [] {
         Crypto c;
         // Never unloaded: OpenSSL keeps global state for the process's life.
-        void* h = ::dlopen(kSoname, RTLD_NOW | RTLD_LOCAL);
-        if (!h) {
-            const char* why = ::dlerror();
-            c.error = std::string("SHA-256 needs ") + kSoname + " (" + (why ? why : "not found") +
-                      "); install libssl3";
-            return c;
-        }
-        std::string& e = c.error;
-        bind(h, "EVP_MD_CTX_new", c.md_ctx_new, e);
-        bind(h, "EVP_MD_CTX_free", c.md_ctx_free, e);
-        bind(h, "EVP_sha256", c.sha256, e);
-        bind(h, "EVP_DigestInit_ex", c.digest_init_ex, e);
-        bind(h, "EVP_DigestUpdate", c.digest_update, e);
-        bind(h, "EVP_DigestFinal_ex", c.digest_final_ex, e);
+        rtfs::host::SharedLibrary h = rtfs::host::open_shared_library(kSoname, "libssl3 (SHA-256)");
+        h.bind("EVP_MD_CTX_new", c.md_ctx_new);
+        h.bind("EVP_MD_CTX_free", c.md_ctx_free);
+        h.bind("EVP_sha256", c.sha256);
+        h.bind("EVP_DigestInit_ex", c.digest_init_ex);
+        h.bind("EVP_DigestUpdate", c.digest_update);
+        h.bind("EVP_DigestFinal_ex", c.digest_final_ex);
+        c.error = std::move(h.error);
         return c;
     }();
     return loaded;

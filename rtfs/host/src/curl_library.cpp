@@ -1,8 +1,8 @@
 #include "rtfs/host/curl_library.hpp"
 
-#include <dlfcn.h>
-
 #include <mutex>
+
+#include "rtfs/host/shared_library.hpp"
 
 namespace rtfs::host {
 namespace {
@@ -15,44 +15,27 @@ struct Loaded {
     std::string error;  // empty when loaded
 };
 
-template <class Fn>
-bool bind(void* handle, const char* symbol, Fn& out, std::string& error) {
-    void* p = ::dlsym(handle, symbol);
-    if (!p) {
-        if (error.empty()) error = std::string(kSoname) + " has no " + symbol;
-        return false;
-    }
-    out = reinterpret_cast<Fn>(p);
-    return true;
-}
-
 Loaded load() {
     Loaded l;
     // Never unloaded: curl keeps global state (TLS library, DNS threads) for the process's life.
-    void* h = ::dlopen(kSoname, RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
-        const char* why = ::dlerror();
-        l.error = std::string("the HTTP client library cannot be loaded (") +
-                  (why ? why : kSoname) + "); install libcurl4";
+    SharedLibrary h = open_shared_library(kSoname, "libcurl4 (the HTTP client library)");
+    if (!h.error.empty()) {
+        l.error = std::move(h.error);
         return l;
     }
     decltype(&::curl_global_init) global_init = nullptr;
     CurlLibrary& c = l.lib;
-    std::string& e = l.error;
-    bool ok = bind(h, "curl_global_init", global_init, e) &
-              bind(h, "curl_easy_init", c.easy_init, e) &
-              bind(h, "curl_easy_cleanup", c.easy_cleanup, e) &
-              bind(h, "curl_easy_setopt", c.easy_setopt, e) &
-              bind(h, "curl_easy_perform", c.easy_perform, e) &
-              bind(h, "curl_easy_getinfo", c.easy_getinfo, e) &
-              bind(h, "curl_easy_strerror", c.easy_strerror, e) &
-              bind(h, "curl_slist_append", c.slist_append, e) &
-              bind(h, "curl_slist_free_all", c.slist_free_all, e) &
-              bind(h, "curl_url", c.url, e) & bind(h, "curl_url_cleanup", c.url_cleanup, e) &
-              bind(h, "curl_url_set", c.url_set, e) & bind(h, "curl_url_get", c.url_get, e) &
-              bind(h, "curl_free", c.free, e);
+    bool ok = h.bind("curl_global_init", global_init) & h.bind("curl_easy_init", c.easy_init) &
+              h.bind("curl_easy_cleanup", c.easy_cleanup) & h.bind("curl_easy_setopt", c.easy_setopt) &
+              h.bind("curl_easy_perform", c.easy_perform) & h.bind("curl_easy_getinfo", c.easy_getinfo) &
+              h.bind("curl_easy_strerror", c.easy_strerror) &
+              h.bind("curl_slist_append", c.slist_append) &
+              h.bind("curl_slist_free_all", c.slist_free_all) & h.bind("curl_url", c.url) &
+              h.bind("curl_url_cleanup", c.url_cleanup) & h.bind("curl_url_set", c.url_set) &
+              h.bind("curl_url_get", c.url_get) & h.bind("curl_free", c.free);
+    l.error = std::move(h.error);
     if (!ok) return l;
-    if (global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) e = "libcurl failed to initialise";
+    if (global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) l.error = "libcurl failed to initialise";
     return l;
 }
 

@@ -1,11 +1,13 @@
 // The RTFS runtime compiled to wasm32-wasi (rtfs-guest.wasm), compiled once per provider and
 // recompiled only when the file changes (path, size and mtime), so an RTFS run skips hashing and
-// decoding a megabyte-sized module.
+// decoding a megabyte-sized module. The decoded module is also kept between processes in the
+// module store (module_store.hpp), so a one-shot CLI run skips decoding too.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "microvm/error.hpp"
@@ -16,15 +18,36 @@ struct CompiledModule;
 
 class RtfsGuestModule {
   public:
+    // The module store in the per-user boot cache directory (host::boot_cache_dir()).
+    RtfsGuestModule();
+    // The module store in store_dir (used only if trusted, as the boot cache directory is);
+    // empty: no store.
+    explicit RtfsGuestModule(std::string store_dir);
+
     Expected<std::shared_ptr<const CompiledModule>> get();
     void clear();
 
+    // Where the last get() found the module.
+    enum class Source { None, Memory, Store, Decoded };
+    Source last_source() const;
+    // How many get() calls took the module from the store.
+    uint64_t store_loads() const;
+
+    static constexpr const char* kStoreName = "microvm-wasm-rtfs-guest.module";
+
   private:
-    std::mutex mu_;
+    std::optional<std::string> store_dir() const;
+    std::shared_ptr<const CompiledModule> load_or_decode(int fd, const std::string& path,
+                                                         std::string* error);
+
+    const std::optional<std::string> store_dir_;  // nullopt: the boot cache directory
+    mutable std::mutex mu_;
     std::string path_;
     int64_t size_ = -1;
     int64_t mtime_ns_ = -1;
     std::shared_ptr<const CompiledModule> module_;
+    Source last_source_ = Source::None;
+    uint64_t store_loads_ = 0;
 };
 
 }  // namespace microvm::wasm

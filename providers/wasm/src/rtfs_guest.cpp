@@ -5,7 +5,10 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -85,7 +88,7 @@ std::shared_ptr<const CompiledModule> RtfsGuestModule::load_or_decode(int fd,
     const auto dir = identity ? store_dir() : std::nullopt;
     const std::string key = identity ? stored_module_key(*identity) : std::string();
     if (dir) {
-        if (auto stored = load_stored_module(*dir, kStoreName, key)) {
+        if (auto stored = load_stored_module(*dir, store_name(), key)) {
             last_source_ = Source::Store;
             ++store_loads_;
             return stored;
@@ -101,9 +104,19 @@ std::shared_ptr<const CompiledModule> RtfsGuestModule::load_or_decode(int fd,
         *error = path + " is not a valid module: " + compiled.error().message;
         return nullptr;
     }
-    if (dir && host::file_identity(fd_path) == identity) store_module(*dir, kStoreName, key, **compiled);
+    if (dir && host::file_identity(fd_path) == identity) {
+        store_module(*dir, store_name(), key, **compiled);
+    }
     last_source_ = Source::Decoded;
     return *compiled;
+}
+
+std::string RtfsGuestModule::store_name() {
+    std::error_code ec;
+    const std::string binary = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+    char tag[17];
+    std::snprintf(tag, sizeof tag, "%016zx", std::hash<std::string>{}(binary));
+    return std::string("microvm-wasm-rtfs-guest.") + tag + ".module";
 }
 
 RtfsGuestModule::Source RtfsGuestModule::last_source() const {

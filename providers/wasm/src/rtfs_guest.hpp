@@ -33,7 +33,10 @@ class RtfsGuestModule {
     // How many get() calls took the module from the store.
     uint64_t store_loads() const;
 
-    static constexpr const char* kStoreName = "microvm-wasm-rtfs-guest.module";
+    // The store's file name: one per path of the running binary, so the CLI, the service and a
+    // test binary do not overwrite each other's module on every run (a rebuild at the same path
+    // replaces its own; the key inside decides whether a file is current).
+    static std::string store_name();
 
   private:
     std::optional<std::string> store_dir() const;

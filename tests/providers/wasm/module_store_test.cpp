@@ -52,7 +52,7 @@ class ModuleStoreTest : public ::testing::Test {
         return tmpl;
     }
     static std::string file_in(const std::string& dir) {
-        return dir + "/" + RtfsGuestModule::kStoreName;
+        return dir + "/" + RtfsGuestModule::store_name();
     }
     std::string file() const { return file_in(dir_); }
 
@@ -211,11 +211,11 @@ TEST_F(ModuleStoreTest, AStoreOfAnotherBinaryIsIgnored) {
     const auto guest = *microvm::host::file_identity(*microvm::find_rtfs_guest_wasm());
     const auto other_binary = nlohmann::json::array({1, 2, 3, 4, 5, 6, 7});
     ASSERT_TRUE(microvm::wasm::store_module(
-        dir_, RtfsGuestModule::kStoreName,
+        dir_, RtfsGuestModule::store_name(),
         microvm::wasm::stored_module_key(guest, other_binary), *module));
     EXPECT_FALSE(evaluates_from_store(dir_));
     // What the running binary stores is found.
-    ASSERT_TRUE(microvm::wasm::store_module(dir_, RtfsGuestModule::kStoreName, guest_key(),
+    ASSERT_TRUE(microvm::wasm::store_module(dir_, RtfsGuestModule::store_name(), guest_key(),
                                             *module));
     EXPECT_TRUE(evaluates_from_store(dir_));
 }

@@ -6,17 +6,18 @@
 namespace microvm::wasm {
 namespace {
 
-// Bounds what a planted file can make the host read (the RTFS guest's is a few MiB).
-constexpr size_t kMaxStoredModuleBytes = 256u << 20;
+// Bounds what a planted file can make the host read and allocate (the RTFS guest's is 1.9 MiB;
+// a module at the engine's 16 MiB input limit decodes to a few times that).
+constexpr size_t kMaxStoredModuleBytes = 64u << 20;
 
 }  // namespace
 
-std::string stored_module_key(const nlohmann::json& module_file_identity,
+std::string stored_module_key(const std::string& module_sha256,
                               const nlohmann::json& binary_identity) {
     return nlohmann::json{{"format", 1},
                           {"wabt", WABT_VERSION_STRING},
                           {"microvm", binary_identity},
-                          {"module", module_file_identity}}
+                          {"module_sha256", module_sha256}}
         .dump();
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "host/boot_cache.hpp"
+#include "host/sha256.hpp"
 #include "host/unique_fd.hpp"
 #include "microvm/wasm/wasm_provider.hpp"
 #include "module_compiler.hpp"
@@ -20,6 +21,11 @@
 
 namespace microvm {
 namespace {
+
+// Names the open file itself (stat follows it to the inode), whatever its path now names.
+std::string fd_path(int fd) {
+    return "/proc/self/fd/" + std::to_string(fd);
+}
 
 bool is_file(const std::string& path) {
     struct stat st;
@@ -78,16 +84,29 @@ Expected<std::shared_ptr<const CompiledModule>> RtfsGuestModule::get() {
     return module_;
 }
 
+// The guest's SHA-256 from a boot record under the open file's identity (so a run that finds its
+// module in the store reads no module bytes), else hashed and recorded. nullopt when it cannot
+// be had, or when the file changed while it was hashed.
+std::optional<std::string> RtfsGuestModule::guest_digest(const std::string& dir, int fd,
+                                                         const nlohmann::json& identity) {
+    auto known = host::read_boot_record(dir, kDigestRecord, identity);
+    if (known && known->is_string()) return known->get<std::string>();
+    auto digest = host::sha256_hex_of_file(fd);
+    if (!digest || host::file_identity(fd_path(fd)) != identity) return std::nullopt;
+    host::write_boot_record(dir, kDigestRecord, identity, *digest);
+    return *digest;
+}
+
 // The identity is that of the open file (not the path, which may be replaced meanwhile), taken
-// before and after reading it: a module rewritten while it was read is used but not stored.
+// before hashing and after reading it: a module rewritten meanwhile is used but not stored.
 std::shared_ptr<const CompiledModule> RtfsGuestModule::load_or_decode(int fd,
                                                                       const std::string& path,
                                                                       std::string* error) {
-    const std::string fd_path = "/proc/self/fd/" + std::to_string(fd);
-    const auto identity = host::file_identity(fd_path);
+    const auto identity = host::file_identity(fd_path(fd));
     const auto dir = identity ? store_dir() : std::nullopt;
-    const std::string key = identity ? stored_module_key(*identity) : std::string();
-    if (dir) {
+    const auto digest = dir ? guest_digest(*dir, fd, *identity) : std::nullopt;
+    const std::string key = digest ? stored_module_key(*digest) : std::string();
+    if (digest) {
         if (auto stored = load_stored_module(*dir, store_name(), key)) {
             last_source_ = Source::Store;
             ++store_loads_;
@@ -104,7 +123,7 @@ std::shared_ptr<const CompiledModule> RtfsGuestModule::load_or_decode(int fd,
         *error = path + " is not a valid module: " + compiled.error().message;
         return nullptr;
     }
-    if (dir && host::file_identity(fd_path) == identity) {
+    if (digest && host::file_identity(fd_path(fd)) == identity) {
         store_module(*dir, store_name(), key, **compiled);
     }
     last_source_ = Source::Decoded;

@@ -1,7 +1,9 @@
 // The RTFS runtime compiled to wasm32-wasi (rtfs-guest.wasm), compiled once per provider and
 // recompiled only when the file changes (path, size and mtime), so an RTFS run skips hashing and
 // decoding a megabyte-sized module. The decoded module is also kept between processes in the
-// module store (module_store.hpp), so a one-shot CLI run skips decoding too.
+// module store (module_store.hpp) under the guest's SHA-256, so a one-shot CLI run skips decoding
+// too; the digest itself is a boot record under the guest file's identity, so such a run does not
+// read or hash the guest either.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +11,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "microvm/error.hpp"
 
@@ -40,8 +44,12 @@ class RtfsGuestModule {
 
   private:
     std::optional<std::string> store_dir() const;
+    std::optional<std::string> guest_digest(const std::string& dir, int fd,
+                                            const nlohmann::json& identity);
     std::shared_ptr<const CompiledModule> load_or_decode(int fd, const std::string& path,
                                                          std::string* error);
+    // The boot record (host/boot_cache.hpp) of the guest file's digest by its identity.
+    static constexpr const char* kDigestRecord = "microvm-wasm-rtfs-guest.sha256";
 
     const std::optional<std::string> store_dir_;  // nullopt: the boot cache directory
     mutable std::mutex mu_;

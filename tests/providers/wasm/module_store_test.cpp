@@ -11,7 +11,7 @@
 #include <fstream>
 #include <functional>
 
-#include "host/boot_cache.hpp"
+#include "host/sha256.hpp"
 #include "module_codec.hpp"
 #include "module_store.hpp"
 #include "rtfs_guest.hpp"
@@ -28,6 +28,14 @@ using microvm::WasmProvider;
 using microvm::wasm::CompiledModule;
 using microvm::wasm::RtfsGuestModule;
 using Source = RtfsGuestModule::Source;
+
+std::string read_all(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), {}};
+}
+void write_all(const std::string& path, const std::string& data) {
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << data;
+}
 
 class ModuleStoreTest : public ::testing::Test {
   protected:
@@ -69,9 +77,8 @@ class ModuleStoreTest : public ::testing::Test {
         EXPECT_TRUE(module);
         return module ? *module : nullptr;
     }
-    static std::string guest_key() {
-        return microvm::wasm::stored_module_key(
-            *microvm::host::file_identity(*microvm::find_rtfs_guest_wasm()));
+    static std::string guest_digest() {
+        return *microvm::host::sha256_hex(read_all(*microvm::find_rtfs_guest_wasm()));
     }
 
     // `(+ 1 2)` through a fresh provider using the store in dir: the right answer, and whether
@@ -99,14 +106,6 @@ class ModuleStoreTest : public ::testing::Test {
     std::string dir_;
     std::vector<std::string> dirs_;
 };
-
-std::string read_all(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), {}};
-}
-void write_all(const std::string& path, const std::string& data) {
-    std::ofstream(path, std::ios::binary | std::ios::trunc) << data;
-}
 
 TEST_F(ModuleStoreTest, TheDecodedGuestIsStoredAndEvaluatesAsTheDecodedOne) {
     EXPECT_EQ(load(dir_), Source::Decoded);
@@ -208,26 +207,38 @@ TEST_F(ModuleStoreTest, AFlippedByteIsIgnored) {
 TEST_F(ModuleStoreTest, AStoreOfAnotherBinaryIsIgnored) {
     auto module = decoded_guest();
     ASSERT_TRUE(module);
-    const auto guest = *microvm::host::file_identity(*microvm::find_rtfs_guest_wasm());
     const auto other_binary = nlohmann::json::array({1, 2, 3, 4, 5, 6, 7});
     ASSERT_TRUE(microvm::wasm::store_module(
         dir_, RtfsGuestModule::store_name(),
-        microvm::wasm::stored_module_key(guest, other_binary), *module));
+        microvm::wasm::stored_module_key(guest_digest(), other_binary), *module));
     EXPECT_FALSE(evaluates_from_store(dir_));
     // What the running binary stores is found.
-    ASSERT_TRUE(microvm::wasm::store_module(dir_, RtfsGuestModule::store_name(), guest_key(),
+    ASSERT_TRUE(microvm::wasm::store_module(dir_, RtfsGuestModule::store_name(),
+                                            microvm::wasm::stored_module_key(guest_digest()),
                                             *module));
     EXPECT_TRUE(evaluates_from_store(dir_));
 }
 
-TEST_F(ModuleStoreTest, AChangedGuestModuleIsDecodedAgain) {
+TEST_F(ModuleStoreTest, AGuestWithOtherBytesIsDecodedAgain) {
     const std::string copy = make_dir() + "/rtfs-guest.wasm";
     fs::copy_file(*microvm::find_rtfs_guest_wasm(), copy);
     ScopedEnv env("MICROVM_RTFS_WASM", copy);
     ASSERT_EQ(load(dir_), Source::Decoded);
     ASSERT_EQ(load(dir_), Source::Store);
-    write_all(copy, read_all(copy));  // the same bytes, rewritten: its ctime changes
+    // Another module: the same plus a custom section (id 0, 5 bytes, named "test").
+    write_all(copy, read_all(copy) + std::string("\x00\x05\x04test", 7));
     EXPECT_FALSE(evaluates_from_store(dir_));
+    EXPECT_EQ(load(dir_), Source::Store);  // the new module's, stored by the run above
+}
+
+TEST_F(ModuleStoreTest, AGuestRewrittenWithTheSameBytesIsStillFound) {
+    const std::string copy = make_dir() + "/rtfs-guest.wasm";
+    fs::copy_file(*microvm::find_rtfs_guest_wasm(), copy);
+    ScopedEnv env("MICROVM_RTFS_WASM", copy);
+    ASSERT_EQ(load(dir_), Source::Decoded);
+    // Its identity (ctime) changes, its digest does not: hashed again, and the store found.
+    write_all(copy, read_all(copy));
+    EXPECT_TRUE(evaluates_from_store(dir_));
 }
 
 }  // namespace

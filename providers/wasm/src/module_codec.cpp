@@ -25,7 +25,7 @@ constexpr size_t kHeaderBytes = sizeof kMagic + sizeof(uint64_t);
 // Catches truncation and corruption of a file only this user could write (not forgery: anyone who
 // can write the file could as well write a matching digest). Every step is a bijection of one
 // lane's state, so changing any single 8-byte word always changes the result.
-uint64_t checksum(std::string_view data) {
+uint64_t checksum_of(std::string_view data) {
     constexpr uint64_t kP1 = 0x9E3779B185EBCA87ull, kP2 = 0xC2B2AE3D27D4EB4Full;
     auto rotl = [](uint64_t v, int r) { return (v << r) | (v >> (64 - r)); };
     uint64_t lanes[4] = {kP1, kP2, kP1 ^ kP2, ~kP1};
@@ -466,6 +466,10 @@ bool consistent(const CompiledModule& m) {
 
 }  // namespace
 
+uint64_t module_checksum(std::string_view rest) {
+    return checksum_of(rest);
+}
+
 std::optional<std::string> encode_module(const CompiledModule& module, std::string_view key) {
     Writer w;
     w.string(key);
@@ -478,7 +482,7 @@ std::optional<std::string> encode_module(const CompiledModule& module, std::stri
     if (!w.fits()) return std::nullopt;
     std::string body = w.take();
     std::string out(kMagic, sizeof kMagic);
-    uint64_t sum = checksum(body);
+    uint64_t sum = checksum_of(body);
     out.append(reinterpret_cast<const char*>(&sum), sizeof sum);
     return out + body;
 }
@@ -490,7 +494,7 @@ std::shared_ptr<const CompiledModule> decode_module(std::string_view bytes, std:
     uint64_t sum;
     std::memcpy(&sum, bytes.data() + sizeof kMagic, sizeof sum);
     std::string_view body = bytes.substr(kHeaderBytes);
-    if (checksum(body) != sum) return nullptr;
+    if (checksum_of(body) != sum) return nullptr;
     Reader r(body);
     if (r.bytes() != key || !r.ok()) return nullptr;
     try {

@@ -8,6 +8,7 @@
 // nullptr (the caller decodes the module again) rather than a crash.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +20,10 @@ struct CompiledModule;
 
 // nullopt when the module holds something the format does not carry.
 std::optional<std::string> encode_module(const CompiledModule& module, std::string_view key);
+
+// The bytes are: 8 bytes of magic, then module_checksum() of the rest (u64), then the rest.
+// Exposed so tests can forge files that pass the checksum and reach the parser.
+uint64_t module_checksum(std::string_view rest);
 
 // The module encoded under exactly this key, or nullptr (another key, another format, truncated,
 // corrupt or inconsistent bytes).

@@ -5,16 +5,27 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "host/boot_cache.hpp"
+#include "host/sha256.hpp"
 #include "host/unique_fd.hpp"
 #include "microvm/wasm/wasm_provider.hpp"
 #include "module_compiler.hpp"
+#include "module_store.hpp"
 
 namespace microvm {
 namespace {
+
+// Names the open file itself (stat follows it to the inode), whatever its path now names.
+std::string fd_path(int fd) {
+    return "/proc/self/fd/" + std::to_string(fd);
+}
 
 bool is_file(const std::string& path) {
     struct stat st;
@@ -38,6 +49,16 @@ Expected<std::string> find_rtfs_guest_wasm() {
 
 namespace wasm {
 
+RtfsGuestModule::RtfsGuestModule() = default;
+RtfsGuestModule::RtfsGuestModule(std::string store_dir) : store_dir_(std::move(store_dir)) {}
+
+std::optional<std::string> RtfsGuestModule::store_dir() const {
+    if (!store_dir_) return host::boot_cache_dir();
+    if (store_dir_->empty()) return std::nullopt;
+    auto dir = host::trusted_cache_dir(*store_dir_, "wasm module store");
+    return dir ? std::optional<std::string>(*dir) : std::nullopt;
+}
+
 Expected<std::shared_ptr<const CompiledModule>> RtfsGuestModule::get() {
     auto path = find_rtfs_guest_wasm();
     if (!path) return rtfs::Unexpected<Failure>{path.error()};
@@ -47,20 +68,84 @@ Expected<std::shared_ptr<const CompiledModule>> RtfsGuestModule::get() {
     }
     const int64_t mtime_ns = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
     std::lock_guard lock(mu_);
-    if (module_ && path_ == *path && size_ == st.st_size && mtime_ns_ == mtime_ns) return module_;
-    host::UniqueFd fd(::open(path->c_str(), O_RDONLY | O_CLOEXEC));
-    std::optional<std::string> bytes = fd.valid() ? host::read_to_end(fd.get()) : std::nullopt;
-    if (!bytes) return fail(Failure::Kind::ProviderUnavailable, "cannot read " + *path);
-    auto compiled = compile_module({reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()});
-    if (!compiled) {
-        return fail(Failure::Kind::ProviderUnavailable,
-                    *path + " is not a valid module: " + compiled.error().message);
+    if (module_ && path_ == *path && size_ == st.st_size && mtime_ns_ == mtime_ns) {
+        last_source_ = Source::Memory;
+        return module_;
     }
-    module_ = *compiled;
+    host::UniqueFd fd(::open(path->c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return fail(Failure::Kind::ProviderUnavailable, "cannot read " + *path);
+    std::string error;
+    auto module = load_or_decode(fd.get(), *path, &error);
+    if (!module) return fail(Failure::Kind::ProviderUnavailable, error);
+    module_ = std::move(module);
     path_ = *path;
     size_ = st.st_size;
     mtime_ns_ = mtime_ns;
     return module_;
+}
+
+// The guest's SHA-256 from a boot record under the open file's identity (so a run that finds its
+// module in the store reads no module bytes), else hashed and recorded. nullopt when it cannot
+// be had, or when the file changed while it was hashed.
+std::optional<std::string> RtfsGuestModule::guest_digest(const std::string& dir, int fd,
+                                                         const nlohmann::json& identity) {
+    auto known = host::read_boot_record(dir, kDigestRecord, identity);
+    if (known && known->is_string()) return known->get<std::string>();
+    auto digest = host::sha256_hex_of_file(fd);
+    if (!digest || host::file_identity(fd_path(fd)) != identity) return std::nullopt;
+    host::write_boot_record(dir, kDigestRecord, identity, *digest);
+    return *digest;
+}
+
+// The identity is that of the open file (not the path, which may be replaced meanwhile), taken
+// before hashing and after reading it: a module rewritten meanwhile is used but not stored.
+std::shared_ptr<const CompiledModule> RtfsGuestModule::load_or_decode(int fd,
+                                                                      const std::string& path,
+                                                                      std::string* error) {
+    const auto identity = host::file_identity(fd_path(fd));
+    const auto dir = identity ? store_dir() : std::nullopt;
+    const auto digest = dir ? guest_digest(*dir, fd, *identity) : std::nullopt;
+    const std::string key = digest ? stored_module_key(*digest) : std::string();
+    if (digest) {
+        if (auto stored = load_stored_module(*dir, store_name(), key)) {
+            last_source_ = Source::Store;
+            ++store_loads_;
+            return stored;
+        }
+    }
+    std::optional<std::string> bytes = host::read_to_end(fd);
+    if (!bytes) {
+        *error = "cannot read " + path;
+        return nullptr;
+    }
+    auto compiled = compile_module({reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()});
+    if (!compiled) {
+        *error = path + " is not a valid module: " + compiled.error().message;
+        return nullptr;
+    }
+    if (digest && host::file_identity(fd_path(fd)) == identity) {
+        store_module(*dir, store_name(), key, **compiled);
+    }
+    last_source_ = Source::Decoded;
+    return *compiled;
+}
+
+std::string RtfsGuestModule::store_name() {
+    std::error_code ec;
+    const std::string binary = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+    char tag[17];
+    std::snprintf(tag, sizeof tag, "%016zx", std::hash<std::string>{}(binary));
+    return std::string("microvm-wasm-rtfs-guest.") + tag + ".module";
+}
+
+RtfsGuestModule::Source RtfsGuestModule::last_source() const {
+    std::lock_guard lock(mu_);
+    return last_source_;
+}
+
+uint64_t RtfsGuestModule::store_loads() const {
+    std::lock_guard lock(mu_);
+    return store_loads_;
 }
 
 void RtfsGuestModule::clear() {

@@ -1,12 +1,18 @@
 // The RTFS runtime compiled to wasm32-wasi (rtfs-guest.wasm), compiled once per provider and
 // recompiled only when the file changes (path, size and mtime), so an RTFS run skips hashing and
-// decoding a megabyte-sized module.
+// decoding a megabyte-sized module. The decoded module is also kept between processes in the
+// module store (module_store.hpp) under the guest's SHA-256, so a one-shot CLI run skips decoding
+// too; the digest itself is a boot record under the guest file's identity, so such a run does not
+// read or hash the guest either.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "microvm/error.hpp"
 
@@ -16,15 +22,43 @@ struct CompiledModule;
 
 class RtfsGuestModule {
   public:
+    // The module store in the per-user boot cache directory (host::boot_cache_dir()).
+    RtfsGuestModule();
+    // The module store in store_dir (used only if trusted, as the boot cache directory is);
+    // empty: no store.
+    explicit RtfsGuestModule(std::string store_dir);
+
     Expected<std::shared_ptr<const CompiledModule>> get();
     void clear();
 
+    // Where the last get() found the module.
+    enum class Source { None, Memory, Store, Decoded };
+    Source last_source() const;
+    // How many get() calls took the module from the store.
+    uint64_t store_loads() const;
+
+    // The store's file name: one per path of the running binary, so the CLI, the service and a
+    // test binary do not overwrite each other's module on every run (a rebuild at the same path
+    // replaces its own; the key inside decides whether a file is current).
+    static std::string store_name();
+
   private:
-    std::mutex mu_;
+    std::optional<std::string> store_dir() const;
+    std::optional<std::string> guest_digest(const std::string& dir, int fd,
+                                            const nlohmann::json& identity);
+    std::shared_ptr<const CompiledModule> load_or_decode(int fd, const std::string& path,
+                                                         std::string* error);
+    // The boot record (host/boot_cache.hpp) of the guest file's digest by its identity.
+    static constexpr const char* kDigestRecord = "microvm-wasm-rtfs-guest.sha256";
+
+    const std::optional<std::string> store_dir_;  // nullopt: the boot cache directory
+    mutable std::mutex mu_;
     std::string path_;
     int64_t size_ = -1;
     int64_t mtime_ns_ = -1;
     std::shared_ptr<const CompiledModule> module_;
+    Source last_source_ = Source::None;
+    uint64_t store_loads_ = 0;
 };
 
 }  // namespace microvm::wasm

@@ -49,6 +49,11 @@ WasmProvider::WasmProvider()
                                                  wasm::limits::kModuleCacheBytes)),
       rtfs_guest_(std::make_unique<wasm::RtfsGuestModule>()) {}
 
+WasmProvider::WasmProvider(std::string module_store_dir)
+    : cache_(std::make_unique<wasm::ModuleCache>(wasm::limits::kModuleCacheEntries,
+                                                 wasm::limits::kModuleCacheBytes)),
+      rtfs_guest_(std::make_unique<wasm::RtfsGuestModule>(std::move(module_store_dir))) {}
+
 WasmProvider::~WasmProvider() = default;
 
 Availability WasmProvider::availability() const {
@@ -76,7 +81,7 @@ std::vector<Unsupported> WasmProvider::check(const ExecutionContext& ctx) const 
 
 WasmProvider::CacheStats WasmProvider::cache_stats() const {
     auto s = cache_->stats();
-    return {s.hits, s.misses, s.entries};
+    return {s.hits, s.misses, s.entries, rtfs_guest_->store_loads()};
 }
 
 Expected<void> WasmProvider::do_initialize(const nlohmann::json& settings) {

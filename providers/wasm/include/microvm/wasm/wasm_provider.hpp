@@ -29,6 +29,9 @@ class RtfsGuestModule;
 class WasmProvider : public Provider {
   public:
     WasmProvider();
+    // Keeps the decoded RTFS guest between processes in module_store_dir instead of the per-user
+    // boot cache directory (used only if trusted; empty: not kept).
+    explicit WasmProvider(std::string module_store_dir);
     ~WasmProvider() override;
 
     std::string_view name() const override { return "wasm"; }
@@ -43,6 +46,8 @@ class WasmProvider : public Provider {
         uint64_t hits = 0;
         uint64_t misses = 0;
         size_t entries = 0;
+        // RTFS guest loads that took the module decoded by an earlier process (module store).
+        uint64_t rtfs_guest_store_loads = 0;
     };
     CacheStats cache_stats() const;
 

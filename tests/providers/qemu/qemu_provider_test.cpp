@@ -22,6 +22,7 @@
 #include "qemu/qemu_vm.hpp"
 #include "qemu_leaks.hpp"
 #include "support/expectations.hpp"
+#include "support/trusted_temp.hpp"
 
 namespace {
 
@@ -263,9 +264,12 @@ TEST_F(QemuTest, RestoredVmsAreFreshWithTheirOwnSeedAndACurrentClock) {
 // A template is code the next executions run: one that root did not write exactly so (another
 // owner, a changed byte, a symlink) is refused, removed and rebuilt, never restored.
 TEST_F(QemuTest, PlantedOrCorruptTemplateIsNeverRestored) {
-    char tmpl[] = "/tmp/qemu-templates-XXXXXX";
-    const std::string cache = ::mkdtemp(tmpl);
-    dirs_.push_back(cache);
+    // Where the host trusts a cache (not /tmp, which anyone may write).
+    std::string tmpl = (testsupport::trusted_temp_base() / "qemu-templates-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dirs_.push_back(tmpl);
+    const std::string parent = tmpl;
+    const std::string cache = parent + "/templates";
     microvm::QemuProvider p;
     ASSERT_TRUE(p.initialize({{"template_dir", cache}}));
     ExecutionContext ctx;
@@ -338,6 +342,16 @@ TEST_F(QemuTest, PlantedOrCorruptTemplateIsNeverRestored) {
     ASSERT_EQ(r.status, Status::Ok) << (r.error ? r.error->message : "");
     EXPECT_EQ(r.metadata.provider_details["start"], "cold_boot");
     EXPECT_NE(r.metadata.provider_details["cold_boot_why"].find("0700"), std::string::npos)
+        << r.metadata.provider_details["cold_boot_why"];
+
+    // Nor is one whose parent others may write (they could rename the cache away and put
+    // their own in its place).
+    ::chmod(cache.c_str(), 0700);
+    ::chmod(parent.c_str(), 0770);
+    r = p.execute_program(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << (r.error ? r.error->message : "");
+    EXPECT_EQ(r.metadata.provider_details["start"], "cold_boot");
+    EXPECT_NE(r.metadata.provider_details["cold_boot_why"].find(parent + "' is writable by its group"), std::string::npos)
         << r.metadata.provider_details["cold_boot_why"];
     p.cleanup();
 }

@@ -32,7 +32,7 @@ bool nested_too_deeply(const std::string& text) {
             in_string = true;
         } else if (c == '[' || c == '{') {
             if (++depth > kMaxNesting) return true;
-        } else if (c == ']' || c == '}') {
+        } else if ((c == ']' || c == '}') && depth > 0) {  // an unbalanced one: the parser refuses it
             --depth;
         }
     }

@@ -189,7 +189,9 @@ TEST(QemuQmpClient, DeeplyNestedRepliesAreRefused) {
     const std::string deep = std::string(400'000, '[') + std::string(400'000, ']');
     for (const std::string& reply : {"{\"return\": " + deep + "}\n",
                                     "{\"error\": " + deep + "}\n",
-                                    "{\"error\": {\"class\": \"GenericError\", \"desc\": " + deep + "}}\n"}) {
+                                    "{\"error\": {\"class\": \"GenericError\", \"desc\": " + deep + "}}\n",
+                                    // closing brackets first do not buy depth for the opening ones
+                                    "{\"return\": 1}" + std::string(300'000, ']') + std::string(300'000, '[') + "\n"}) {
         FakeQemu qemu([&](int fd) {
             negotiate(fd);
             read_line(fd);

@@ -31,7 +31,10 @@ qemu::QemuSettings parse_settings(const nlohmann::json& s) {
     if (auto it = s.find("pool_size"); it != s.end() && it->is_number_integer() && it->get<int64_t>() >= 0) {
         out.pool_size = static_cast<unsigned>(std::min<int64_t>(it->get<int64_t>(), 16));
     }
-    if (auto it = s.find("boot_timeout_ms"); it != s.end() && it->is_number_unsigned()) {
+    // Any non-negative integer: a JSON literal built in C++ (2000) is a signed one, which an
+    // unsigned-only check would have ignored silently (the schema bounds it to 1000..600000).
+    if (auto it = s.find("boot_timeout_ms");
+        it != s.end() && it->is_number_integer() && (it->is_number_unsigned() || it->get<int64_t>() >= 0)) {
         out.boot_timeout_ms = it->get<uint64_t>();
     }
     return out;

@@ -13,6 +13,31 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr size_t kMaxReplyBytes = 1 << 20;
+// QEMU's replies to the commands used here nest a few levels; nlohmann::json copies, prints and
+// compares recursively, so a reply nested hundreds of thousands deep (it fits in the size cap)
+// would overflow the host's stack.
+constexpr int kMaxNesting = 32;
+
+// Whether text's arrays and objects nest deeper than kMaxNesting (brackets inside strings do
+// not count).
+bool nested_too_deeply(const std::string& text) {
+    int depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string) {
+            if (c == '\\') ++i;
+            else if (c == '"') in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > kMaxNesting) return true;
+        } else if ((c == ']' || c == '}') && depth > 0) {  // an unbalanced one: the parser refuses it
+            --depth;
+        }
+    }
+    return false;
+}
 
 rtfs::Unexpected<Failure> qmp_error(const std::string& what) {
     return fail(Failure::Kind::SetupError, "QMP: " + what);
@@ -41,16 +66,20 @@ Expected<QmpClient> QmpClient::open(host::UniqueFd socket, Clock::time_point dea
 }
 
 Expected<nlohmann::json> QmpClient::next_reply(Clock::time_point deadline) {
+    size_t scanned = 0;  // buffered_ before this holds no newline
     for (;;) {
-        size_t eol = buffered_.find('\n');
+        size_t eol = buffered_.find('\n', scanned);
         if (eol != std::string::npos) {
             std::string line = buffered_.substr(0, eol);
             buffered_.erase(0, eol + 1);
+            scanned = 0;
+            if (nested_too_deeply(line)) return qmp_error("reply nested too deeply");
             auto j = nlohmann::json::parse(line, nullptr, false);
             if (j.is_discarded() || !j.is_object()) return qmp_error("undecodable reply");
             if (j.contains("event")) continue;  // asynchronous, not an answer
             return j;
         }
+        scanned = buffered_.size();
         if (buffered_.size() > kMaxReplyBytes) return qmp_error("reply too large");
         if (!wait_for(fd_.get(), POLLIN, deadline)) return qmp_error("no reply in time");
         char buf[8192];
@@ -90,13 +119,13 @@ Expected<nlohmann::json> QmpClient::execute(const std::string& command, const nl
     }
     RTFS_TRY(nlohmann::json reply, next_reply(deadline));
     if (auto e = reply.find("error"); e != reply.end()) {
-        std::string desc = e->is_object() && e->contains("desc") && (*e)["desc"].is_string()
-                               ? (*e)["desc"].get<std::string>()
-                               : e->dump();
-        return qmp_error(command + ": " + desc);
+        // Only a string description is shown: anything else QEMU sent is not echoed.
+        std::string desc = string_member(*e, "desc");
+        return qmp_error(command + ": " + (desc.empty() ? std::string("error without a description") : desc));
     }
-    if (!reply.contains("return")) return qmp_error(command + ": reply without return");
-    return reply["return"];
+    auto value = reply.find("return");
+    if (value == reply.end()) return qmp_error(command + ": reply without return");
+    return std::move(*value);
 }
 
 }  // namespace microvm::qemu

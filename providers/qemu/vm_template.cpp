@@ -6,14 +6,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "host/boot_cache.hpp"
 #include "host/sha256.hpp"
 #include "host/stale_dirs.hpp"
 #include "qemu/qmp_client.hpp"
@@ -67,9 +73,11 @@ Expected<std::string> template_key(const VmSpec& spec, const std::string& qemu_i
 Expected<void> TemplateStore::check_root() {
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(root_).parent_path(), ec);
-    if (::mkdir(root_.c_str(), 0700) != 0 && errno != EEXIST) {
-        return fail(Failure::Kind::SetupError, "cannot create " + root_ + ": " + std::strerror(errno));
-    }
+    // Whoever may rename an entry of a directory above the cache could put a cache of theirs in
+    // its place: every directory above must be root's (or this user's) alone, as for the boot
+    // cache.
+    RTFS_TRY(std::string real, host::trusted_cache_dir(root_, "template cache"));
+    (void)real;
     struct stat st;
     if (::lstat(root_.c_str(), &st) != 0) return fail(Failure::Kind::SetupError, "cannot stat " + root_);
     std::string why = unsafe(st, true);
@@ -121,6 +129,8 @@ Expected<TemplateStore::Opened> TemplateStore::open(const std::string& key) {
         if (!got || *got != want) return refuse("state of " + dir + " does not match the manifest's SHA-256");
         verified_[id] = want;
     }
+    // The directory's mtime is the template's last use (evict() goes by it).
+    ::utimensat(AT_FDCWD, dir.c_str(), nullptr, AT_SYMLINK_NOFOLLOW);
     out.state = std::move(*state);
     return out;
 }
@@ -166,7 +176,40 @@ Expected<void> TemplateStore::commit(const std::string& build_dir, const std::st
             return fail(Failure::Kind::SetupError, "cannot move the template to " + target + ": " + std::strerror(errno));
         }
     }
+    evict(key);
     return {};
+}
+
+void TemplateStore::evict(const std::string& keep) {
+    // Only names a template key can have (32 hex digits): the cache may have been set to a
+    // directory that holds other things too.
+    auto is_key = [](const std::string& name) {
+        return name.size() == 32 &&
+               name.find_first_not_of("0123456789abcdef") == std::string::npos;
+    };
+    std::vector<std::pair<time_t, std::string>> others;  // last use, name
+    if (DIR* d = ::opendir(root_.c_str())) {
+        while (dirent* e = ::readdir(d)) {
+            struct stat st;
+            const std::string name = e->d_name;
+            if (name == keep || !is_key(name) || ::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+                continue;
+            }
+            others.emplace_back(st.st_mtim.tv_sec, name);
+        }
+        ::closedir(d);
+    }
+    std::sort(others.begin(), others.end(), std::greater<>());  // most recently used first
+    const time_t oldest = ::time(nullptr) - static_cast<time_t>(retention_.max_unused.count());
+    size_t kept = 1;  // keep's
+    for (const auto& [used, name] : others) {
+        if (used >= oldest && kept < retention_.max_templates) {
+            ++kept;
+            continue;
+        }
+        std::error_code ec;
+        std::filesystem::remove_all(root_ + "/" + name, ec);  // a symlink is removed, never followed
+    }
 }
 
 void TemplateStore::discard(const std::string& key) {

@@ -7,8 +7,15 @@
 // directory and files owned by this (root) user, not writable by group or others, regular files
 // (never followed through a symlink), a manifest naming its key, and a state file whose size and
 // SHA-256 match the manifest. Anything else is removed and rebuilt; it is never restored.
+// The cache directory itself is used only where root alone can change it: owned by root, 0700,
+// and every directory above it trusted (host::trusted_cache_dir), or templates are not used.
+//
+// Templates of keys no longer in use (another image, QEMU build or memory size) would pile up,
+// tens of MB each: committing a template removes those unused for longer than a bound and those
+// beyond a count bound (least recently used first). A template's directory mtime is its last use.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <string>
@@ -25,9 +32,16 @@ inline constexpr const char* kDefaultTemplateDir = "/var/cache/microvm/qemu-temp
 // machine's command line (RAM size, accelerator, devices; the VM directory left out).
 Expected<std::string> template_key(const VmSpec& spec, const std::string& qemu_identity);
 
+// How many templates a cache keeps, and for how long one unused is kept.
+struct TemplateRetention {
+    size_t max_templates = 8;
+    std::chrono::seconds max_unused = std::chrono::hours(24 * 14);
+};
+
 class TemplateStore {
   public:
-    explicit TemplateStore(std::string root) : root_(std::move(root)) {}
+    explicit TemplateStore(std::string root, TemplateRetention retention = {})
+        : root_(std::move(root)), retention_(retention) {}
 
     struct Opened {
         host::UniqueFd state;  // the verified state file, read-only at offset 0
@@ -39,7 +53,8 @@ class TemplateStore {
 
     // A fresh private build directory (root_/build-<pid>-<n>) for a template being made.
     Expected<std::string> begin_build();
-    // Records the manifest of build_dir/state and moves the directory to the key's place.
+    // Records the manifest of build_dir/state and moves the directory to the key's place; then
+    // removes other templates beyond the retention bounds.
     Expected<void> commit(const std::string& build_dir, const std::string& key);
     // Removes the key's template (it verified but did not restore).
     void discard(const std::string& key);
@@ -50,7 +65,10 @@ class TemplateStore {
 
   private:
     Expected<void> check_root();
+    // Removes templates other than keep that are unused for too long or beyond the count bound.
+    void evict(const std::string& keep);
     std::string root_;
+    TemplateRetention retention_;
     std::mutex mutex_;
     // State files whose digest was checked, by identity (inode, size, times).
     std::map<std::string, std::string> verified_;

@@ -20,7 +20,9 @@
 
 #include "qemu/qemu_provider.hpp"
 #include "qemu/qemu_vm.hpp"
+#include "qemu_leaks.hpp"
 #include "support/expectations.hpp"
+#include "support/trusted_temp.hpp"
 
 namespace {
 
@@ -31,50 +33,10 @@ using microvm::Reason;
 using microvm::Status;
 namespace fs = std::filesystem;
 
-constexpr const char* kStateDir = "/run/microvm-qemu";
-
-// QEMU processes whose command line names a VM directory of host pid `owner`.
-// The QEMU processes started by owner, with their real uids.
-std::vector<std::pair<pid_t, uid_t>> qemus_of(pid_t owner) {
-    std::vector<std::pair<pid_t, uid_t>> found;
-    const std::string needle = std::string(kStateDir) + "/vm-" + std::to_string(owner) + "-";
-    for (const auto& e : fs::directory_iterator("/proc")) {
-        std::ifstream in(e.path() / "cmdline");
-        std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        if (cmd.find("qemu-system") == std::string::npos || cmd.find(needle) == std::string::npos) continue;
-        struct stat st;
-        if (::stat(e.path().c_str(), &st) != 0) continue;  // /proc/PID belongs to the real uid
-        found.emplace_back(static_cast<pid_t>(std::stol(e.path().filename())), st.st_uid);
-    }
-    return found;
-}
-
-int qemu_processes_of(pid_t owner) { return static_cast<int>(qemus_of(owner).size()); }
-
-int vm_dirs_of(pid_t owner) {
-    int n = 0;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(kStateDir, ec)) {
-        if (e.path().filename().string().rfind("vm-" + std::to_string(owner) + "-", 0) == 0) ++n;
-    }
-    return n;
-}
-
-// cgroups named microvm-qemu-<owner>-* in any hierarchy.
-int cgroups_of(pid_t owner) {
-    int n = 0;
-    const std::string prefix = "microvm-qemu-" + std::to_string(owner) + "-";
-    std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator("/sys/fs/cgroup", ec);
-         it != fs::recursive_directory_iterator(); it.increment(ec)) {
-        if (ec) break;
-        if (it->is_directory(ec) && it->path().filename().string().rfind(prefix, 0) == 0) {
-            ++n;
-            it.disable_recursion_pending();
-        }
-    }
-    return n;
-}
+using qemutest::cgroups_of;
+using qemutest::qemu_processes_of;
+using qemutest::qemus_of;
+using qemutest::vm_dirs_of;
 
 class QemuTest : public ::testing::Test {
   protected:
@@ -302,9 +264,12 @@ TEST_F(QemuTest, RestoredVmsAreFreshWithTheirOwnSeedAndACurrentClock) {
 // A template is code the next executions run: one that root did not write exactly so (another
 // owner, a changed byte, a symlink) is refused, removed and rebuilt, never restored.
 TEST_F(QemuTest, PlantedOrCorruptTemplateIsNeverRestored) {
-    char tmpl[] = "/tmp/qemu-templates-XXXXXX";
-    const std::string cache = ::mkdtemp(tmpl);
-    dirs_.push_back(cache);
+    // Where the host trusts a cache (not /tmp, which anyone may write).
+    std::string tmpl = (testsupport::trusted_temp_base() / "qemu-templates-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dirs_.push_back(tmpl);
+    const std::string parent = tmpl;
+    const std::string cache = parent + "/templates";
     microvm::QemuProvider p;
     ASSERT_TRUE(p.initialize({{"template_dir", cache}}));
     ExecutionContext ctx;
@@ -377,6 +342,16 @@ TEST_F(QemuTest, PlantedOrCorruptTemplateIsNeverRestored) {
     ASSERT_EQ(r.status, Status::Ok) << (r.error ? r.error->message : "");
     EXPECT_EQ(r.metadata.provider_details["start"], "cold_boot");
     EXPECT_NE(r.metadata.provider_details["cold_boot_why"].find("0700"), std::string::npos)
+        << r.metadata.provider_details["cold_boot_why"];
+
+    // Nor is one whose parent others may write (they could rename the cache away and put
+    // their own in its place).
+    ::chmod(cache.c_str(), 0700);
+    ::chmod(parent.c_str(), 0770);
+    r = p.execute_program(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << (r.error ? r.error->message : "");
+    EXPECT_EQ(r.metadata.provider_details["start"], "cold_boot");
+    EXPECT_NE(r.metadata.provider_details["cold_boot_why"].find(parent + "' is writable by its group"), std::string::npos)
         << r.metadata.provider_details["cold_boot_why"];
     p.cleanup();
 }

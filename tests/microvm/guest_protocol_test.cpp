@@ -223,3 +223,28 @@ TEST(GuestRunner, LooksNextToTheExecutableThenInTheBuildTree) {
 
 }  // namespace
 }  // namespace microvm::guest
+
+// A hostile runner or agent can nest JSON as deep as its frame allows (64 MiB): every decoder
+// answers with an error or a value, never a crash of the host (a recursive copy or print of such
+// a value overflows the stack).
+TEST(GuestProtocolHostile, DeeplyNestedJsonInAnyFrameIsRefusedOrIgnoredWithoutACrash) {
+    const size_t depth = 400000;
+    const std::string deep = std::string(depth, '[') + std::string(depth, ']');
+    for (const std::string& text :
+         {"{\"value\":" + deep + "}", "{\"status\":\"ok\",\"extra\":{\"a\":" + deep + "}}"}) {
+        (void)microvm::guest::decode_result(text);
+        (void)microvm::guest::decode_job(text);
+        (void)microvm::guest::decode_hello(text);
+        (void)microvm::guest::decode_exec(text);
+        (void)microvm::guest::decode_exit(text);
+        (void)microvm::guest::decode_usage(text);
+        (void)microvm::guest::decode_kill(text);
+        (void)microvm::guest::decode_setup(text);
+        (void)microvm::guest::decode_ready(text);
+        auto e = microvm::guest::decode_agent_error(text);
+        if (!e) {
+            EXPECT_LT(e.error().message.size(), 4096u);
+        }
+    }
+    SUCCEED();
+}

@@ -288,4 +288,23 @@ EOF
   log "built in $(( $(date +%s) - start )) s: $out"
 fi
 point_current
+
+# Every new agent build makes a new image (about 20 MB): old ones go, so that the cache does not
+# grow without bound. Removed: images beyond the 8 newest, and any older than 14 days; never
+# `current`'s or this one. A VM running from a removed image keeps its open files; only image directories (32 hex
+# digits with a manifest) are ever touched.
+prune_images() {
+  local keep_current="" n=0 d name
+  keep_current="$(readlink "$cache/current" 2>/dev/null || true)"
+  # shellcheck disable=SC2012  # names are 32 hex digits: ls -t is safe here
+  for d in $(ls -1dt "$cache"/[0-9a-f]* 2>/dev/null); do
+    name="$(basename "$d")"
+    [[ "$name" =~ ^[0-9a-f]{32}$ ]] && [ -f "$d/manifest.json" ] || continue
+    n=$((n + 1))
+    [ "$name" = "$key" ] || [ "$name" = "$keep_current" ] && continue
+    [ "$n" -gt 8 ] || [ -n "$(find "$d" -maxdepth 0 -mtime +14)" ] || continue
+    rm -rf "$d" "$cache/.$name.lock"
+  done
+}
+prune_images
 echo "$out"

@@ -65,6 +65,23 @@ rtfs::Unexpected<Failure> refused(const std::string& path, const std::string& wh
     return fail(Failure::Kind::InvalidInput, "fs_policy path '" + path + "' " + why);
 }
 
+// Where path leads when only symlinks directly in "/" are followed (Debian's /bin -> usr/bin,
+// /lib -> usr/lib): "/" cannot be bound writable, so no sandbox can have planted those. Every
+// other symlink could have been: a sandbox writing to a directory as its owner leaves files the
+// host cannot tell from the owner's own, so a symlink there is never followed.
+std::string with_root_links_followed(const std::string& path) {
+    const size_t end = path.find('/', 1);
+    const std::string first = path.substr(0, end);
+    char target[PATH_MAX];
+    ssize_t n = ::readlink(first.c_str(), target, sizeof target - 1);
+    if (n <= 0) return path;
+    target[n] = '\0';
+    std::string resolved = target[0] == '/' ? std::string(target) : "/" + std::string(target);
+    if (end != std::string::npos) resolved += path.substr(end);
+    auto normalized = normalize_absolute_path(resolved);
+    return normalized ? *normalized : resolved;
+}
+
 }  // namespace
 
 Expected<CheckedSource> check_policy_source(const std::string& path, MountTable& mounts) {
@@ -103,6 +120,13 @@ Expected<CheckedSource> check_policy_source(const std::string& path, MountTable&
     if (const char* type = kernel_interface(static_cast<unsigned long>(sfs.f_type))) {
         return refused(path, via + "on a " + std::string(type) +
                                  " file system, an interface to the host's kernel");
+    }
+    // The attack: an earlier sandbox with rw on a directory left a symlink there (to /etc, /root,
+    // ...); naming that path later must not bind what it points to, writable or readable as its
+    // owner. Judged on what was opened, so a swap after this check changes nothing.
+    if (src.real_path != with_root_links_followed(path)) {
+        return refused(path, via + "through a symlink, which a sandbox with write access to its "
+                                   "directory could have planted; name the real path instead");
     }
     if (S_ISDIR(st.st_mode)) {
         // Fails closed: a table that could not be read (descriptors exhausted, ...) is empty,

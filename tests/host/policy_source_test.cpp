@@ -36,8 +36,7 @@ class PolicySource : public ::testing::Test {
 
 TEST_F(PolicySource, ResolvesOnceAndRecordsWhatWasChecked) {
     fs::create_directory(dir_ + "/data");
-    fs::create_directory_symlink(dir_ + "/data", dir_ + "/link");
-    auto checked = check(dir_ + "/link");
+    auto checked = check(dir_ + "/data");
     ASSERT_TRUE(checked) << checked.error().message;
     EXPECT_EQ(checked->real_path, fs::canonical(dir_ + "/data").string());
     EXPECT_TRUE(checked->directory);
@@ -45,6 +44,31 @@ TEST_F(PolicySource, ResolvesOnceAndRecordsWhatWasChecked) {
     ASSERT_EQ(::stat((dir_ + "/data").c_str(), &st), 0);
     EXPECT_EQ(checked->identity, (FileIdentity{st.st_dev, st.st_ino}));
     EXPECT_EQ(checked->owner_uid, st.st_uid);
+}
+
+// The attack: an earlier sandbox with rw on a directory planted a symlink there (to /etc, or to a
+// directory of its own choosing); a later policy naming that path is refused, whatever the
+// symlink's owner (a sandbox writes as the directory's owner), while the system's own links in
+// "/" (/lib -> usr/lib on merged-/usr systems) still lead where they do.
+TEST_F(PolicySource, SymlinksAreNotFollowedExceptTheSystemsOwnInTheRoot) {
+    fs::create_directory(dir_ + "/data");
+    fs::create_directory_symlink(dir_ + "/data", dir_ + "/link");
+    fs::create_directory_symlink("/etc", dir_ + "/etc-link");
+    fs::create_directory(dir_ + "/dir");
+    fs::create_directory_symlink("../data", dir_ + "/dir/up");
+    for (const std::string& path : {dir_ + "/link", dir_ + "/etc-link", dir_ + "/dir/up"}) {
+        auto checked = check(path);
+        ASSERT_FALSE(checked) << path;
+        EXPECT_EQ(checked.error().kind, Failure::Kind::InvalidInput);
+        EXPECT_NE(checked.error().message.find("through a symlink"), std::string::npos)
+            << checked.error().message;
+    }
+    std::error_code ec;
+    if (fs::is_symlink("/lib", ec)) {
+        auto lib = check("/lib");
+        ASSERT_TRUE(lib) << lib.error().message;
+        EXPECT_EQ(lib->real_path, fs::canonical("/lib").string());
+    }
 }
 
 TEST_F(PolicySource, RefusesTheHostsRootAndKernelInterfacesNamingThePath) {

@@ -173,14 +173,21 @@ TEST(Rootfs, NestedPathsAreMergedUnlessASymlinkLeadsElsewhere) {
     EXPECT_EQ(nested.error().kind, Failure::Kind::InvalidInput);
 }
 
-TEST(Rootfs, APolicySymlinkIsBoundAtItsOwnPath) {
+// A symlink planted by an earlier sandbox (to /etc here) is never followed for a policy path, read
+// only or writable; the system's own links in "/" are (the default read-only policy names /lib).
+TEST(Rootfs, APolicySymlinkOutsideTheRootIsRefused) {
     TempDir dir;
     fs::create_directory_symlink("/etc", dir.path() + "/link");
-    auto plan = plan_rootfs(request(FileSystemPolicy::read_only({dir.path() + "/link"})));
-    ASSERT_TRUE(plan);
-    const Mount* m = find(*plan, dir.path() + "/link");
-    ASSERT_TRUE(m);
-    EXPECT_EQ(m->source, "/etc");
+    for (FileSystemPolicy policy : {FileSystemPolicy::read_only({dir.path() + "/link"}),
+                                    FileSystemPolicy::read_write({dir.path() + "/link"})}) {
+        auto plan = plan_rootfs(request(policy));
+        ASSERT_FALSE(plan);
+        EXPECT_EQ(plan.error().kind, Failure::Kind::InvalidInput);
+        EXPECT_NE(plan.error().message.find("through a symlink"), std::string::npos)
+            << plan.error().message;
+    }
+    auto system = plan_rootfs(request(FileSystemPolicy::read_only({})));
+    ASSERT_TRUE(system) << system.error().message;
 }
 
 TEST(Rootfs, RefusesToHideADifferentFileBehindAPolicyPath) {

@@ -1,7 +1,9 @@
 // A file-system policy path, checked on the host before anything is bound: resolved once
-// (following ordinary symlinks, never /proc's magic links), and refused when what it resolves to
-// is the host's root, lies inside /proc, /sys or /dev, is a kernel-interface file system (proc,
-// sysfs, cgroup, debugfs, nsfs, ...) or holds one beneath it (binds are recursive). The object
+// (never through /proc's magic links), and refused when what it resolves to is the host's root,
+// lies inside /proc, /sys or /dev, is a kernel-interface file system (proc, sysfs, cgroup,
+// debugfs, nsfs, ...) or holds one beneath it (binds are recursive), or when it was reached
+// through a symlink other than one directly in "/" (/lib -> usr/lib): a sandbox with write
+// access to a directory can plant symlinks there that the host cannot tell from its owner's. The object
 // that was checked is identified by device and inode; whoever binds it later opens it again
 // refusing every symlink and compares the identity, so nothing swapped in meanwhile is bound.
 #pragma once

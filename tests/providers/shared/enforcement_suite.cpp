@@ -223,6 +223,30 @@ TEST_P(ProviderEnforcementTest, PlantedSymlinksCannotBringInTheHostsKernelInterf
     }
 }
 
+// The attack (red team, 2026-12-02): an earlier sandbox with rw on a directory leaves a symlink
+// there to another host directory (/etc in the report); a later run given that path, writable,
+// would write there as its owner. The path is refused; the other directory stays untouched.
+TEST_P(ProviderEnforcementTest, PlantedSymlinksCannotLeadAPolicyPathElsewhere) {
+    std::string dir = make_host_dir();
+    std::string victim = make_host_dir();
+    ExecutionContext planting = external("/bin/sh", {"-c", "ln -s " + victim + " " + dir + "/out"});
+    planting.config.fs_policy = FileSystemPolicy::read_write({dir}, {"/usr", "/lib", "/lib64"});
+    ExecutionResult planted = run(planting);
+    ASSERT_EQ(planted.status, Status::Ok) << describe(planted);
+    ASSERT_TRUE(fs::is_symlink(dir + "/out"));
+    for (bool writable : {true, false}) {
+        ExecutionContext ctx = external("/bin/sh", {"-c", "echo x > " + dir + "/out/planted; cat " +
+                                                              dir + "/out/secret"});
+        ctx.config.fs_policy = writable ? FileSystemPolicy::read_write({dir + "/out"}, {"/usr", "/lib", "/lib64"})
+                                        : FileSystemPolicy::read_only({dir + "/out", "/usr", "/lib", "/lib64"});
+        ExecutionResult r = run(ctx);
+        EXPECT_EQ(r.status, Status::InvalidInput) << describe(r);
+        ASSERT_TRUE(r.error);
+        EXPECT_NE(r.error->message.find("through a symlink"), std::string::npos) << r.error->message;
+        EXPECT_FALSE(fs::exists(victim + "/planted"));
+    }
+}
+
 // The sandbox's /dev/null and friends are the host's nodes: usable, never changeable.
 TEST_P(ProviderEnforcementTest, DeviceNodesCannotBeChanged) {
     struct stat before {};

@@ -1,5 +1,7 @@
 #include "gvisor/oci_seccomp.hpp"
 
+#include <optional>
+
 #include "host/seccomp_policy.hpp"
 
 namespace microvm::gvisor {
@@ -39,14 +41,28 @@ json oci_seccomp() {
     // the argument-checked calls are allowed in their permitted forms and fall to the default
     // otherwise. (gVisor's sentry serves AF_UNIX sockets itself and cannot reach host socket
     // files, so AF_UNIX stays allowed under every network policy.)
+    auto mode_index = [](std::string_view name) -> std::optional<unsigned> {
+        for (const policy::ModeArgument& call : policy::kModeArguments) {
+            if (call.name == name) return call.index;
+        }
+        return std::nullopt;
+    };
     std::vector<std::string> plain;
+    json mode_rules = json::array();
+    uint64_t mode_bits = 0;
+    for (uint64_t bit : policy::kDeniedModeBits) mode_bits |= bit;
     for (std::string_view name : policy::allowed_syscalls()) {
-        if (name != "clone" && name != "personality" && name != "socket") plain.emplace_back(name);
+        if (auto index = mode_index(name)) {  // allowed only without S_ISUID and S_ISGID
+            mode_rules.push_back(allow({std::string(name)}, {masked_eq(*index, mode_bits, 0)}));
+        } else if (name != "clone" && name != "personality" && name != "socket") {
+            plain.emplace_back(name);
+        }
     }
     // clone3 is passed to gVisor, which does not implement it and answers ENOSYS, so that libc
     // falls back to clone (checked below); runsc's EPERM for a refusal would stop that fallback.
     plain.emplace_back("clone3");
     json rules = json::array({allow(plain)});
+    for (json& rule : mode_rules) rules.push_back(std::move(rule));
     uint64_t namespace_flags = 0;
     for (uint64_t flag : policy::kDeniedCloneFlags) namespace_flags |= flag;
     rules.push_back(allow({"clone"}, {masked_eq(0, namespace_flags, 0)}));

@@ -78,6 +78,15 @@ Expected<void> add_argument_rules(scmp_filter_ctx ctx, bool unix_sockets) {
                           SCMP_A0(SCMP_CMP_MASKED_EQ, 0x80000000u | b, 0x80000000u),
                           "rule personality"));
     }
+    // Mode arguments with S_ISUID or S_ISGID (seccomp_policy.hpp says why).
+    for (const policy::ModeArgument& call : policy::kModeArguments) {
+        int nr = ::seccomp_syscall_resolve_name(std::string(call.name).c_str());
+        if (nr == __NR_SCMP_ERROR) continue;  // unknown to this libseccomp: not allowed at all
+        for (uint64_t bit : policy::kDeniedModeBits) {
+            RTFS_CHECK(refuse(ctx, EPERM, nr, scmp_arg_cmp{call.index, SCMP_CMP_MASKED_EQ, bit, bit},
+                              "rule mode"));
+        }
+    }
     for (unsigned long request : policy::kDeniedIoctls) {
         RTFS_CHECK(refuse(ctx, EPERM, SCMP_SYS(ioctl),
                           SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, request), "rule ioctl"));

@@ -9,6 +9,11 @@
 //   clone       with any CLONE_NEW* flag (clone3 is not allowed: its flags are in memory)
 //   personality other than 0, PER_LINUX32, UNAME26, their combination and the query 0xffffffff
 //   ioctl       TIOCSTI, TIOCLINUX
+//   chmod, fchmod, fchmodat, fchmodat2, creat, open, openat, mknod, mknodat
+//               with a mode holding S_ISUID or S_ISGID (openat2, whose mode is in memory, is
+//               denied): a file a sandbox writes into an rw= directory belongs on the host to
+//               the directory's owner, root often, so a setuid copy of a shell would be a root
+//               shell for every user of the host
 //   socket      families other than AF_UNIX, AF_INET, AF_INET6 and AF_NETLINK (NETLINK_ROUTE
 //               only): EAFNOSUPPORT; AF_UNIX itself (EPERM) unless the network policy is full,
 //               because connect() to a host's socket file is checked only by file permissions,
@@ -44,6 +49,16 @@ inline constexpr uint64_t kDeniedCloneFlags[] = {0x00020000 /* NEWNS */,
 inline constexpr uint32_t kPersonalityAllowedBits = 0x0008 | 0x0020000;
 inline constexpr uint32_t kPersonalityQuery = 0xffffffffu;
 inline constexpr unsigned long kDeniedIoctls[] = {0x5412 /* TIOCSTI */, 0x541C /* TIOCLINUX */};
+
+// The mode bits no sandbox may set (S_ISUID, S_ISGID), and where each call takes its mode.
+inline constexpr uint64_t kDeniedModeBits[] = {04000, 02000};
+struct ModeArgument {
+    std::string_view name;
+    unsigned index;
+};
+inline constexpr ModeArgument kModeArguments[] = {
+    {"chmod", 1}, {"fchmod", 1}, {"fchmodat", 2}, {"fchmodat2", 2}, {"creat", 1},
+    {"open", 2},  {"openat", 3}, {"mknod", 1},    {"mknodat", 2}};
 
 inline constexpr int kFamilyUnix = 1, kFamilyInet = 2, kFamilyInet6 = 10, kFamilyNetlink = 16;
 inline constexpr int kAllowedFamilies[] = {kFamilyUnix, kFamilyInet, kFamilyInet6, kFamilyNetlink};

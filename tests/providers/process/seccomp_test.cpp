@@ -6,6 +6,8 @@
 
 #include <errno.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 #include <linux/netlink.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -130,6 +132,42 @@ TEST(Seccomp, RefusedArgumentFormsFailWithEperm) {
                                ::waitpid(p, &st, 0);
                                return WIFEXITED(st) && WEXITSTATUS(st) == 7 ? 0 : 1;
                            }),
+              0);
+}
+
+// The red team's local root: a sandbox with rw on a root-owned directory copied a shell there and
+// made it setuid; files it writes belong to the directory's owner on the host. No call may set
+// S_ISUID or S_ISGID; ordinary modes still work, and openat2 (mode in memory) is not there.
+TEST(Seccomp, NoCallSetsTheSetuidOrSetgidBit) {
+    SeccompFilter filter = restricted();
+    EXPECT_EQ(under_filter(filter, [] {
+                  char dir[] = "/tmp/seccomp-mode-XXXXXX";
+                  if (!::mkdtemp(dir)) return 10;
+                  const std::string f = std::string(dir) + "/f";
+                  int fd = ::open(f.c_str(), O_CREAT | O_WRONLY, 0644);
+                  if (fd < 0) return 11;
+                  int failures = 0;
+                  auto refused = [&](long rc) { failures += !(rc == -1 && errno == EPERM); };
+                  refused(::chmod(f.c_str(), 04755));
+                  refused(::chmod(f.c_str(), 02755));
+                  refused(::fchmod(fd, 06755));
+                  refused(::fchmodat(AT_FDCWD, f.c_str(), 04711, 0));
+                  refused(::open((f + "2").c_str(), O_CREAT | O_WRONLY, 04755));
+                  refused(::syscall(SYS_openat, AT_FDCWD, (f + "3").c_str(), O_CREAT | O_WRONLY, 02755));
+                  refused(::creat((f + "4").c_str(), 04755));
+                  refused(::mknod((f + "5").c_str(), S_IFREG | 04755, 0));
+                  failures += ::chmod(f.c_str(), 0755) != 0;         // ordinary modes work
+                  failures += ::fchmod(fd, 01777) != 0;              // the sticky bit too
+                  failures += !(::syscall(SYS_openat2, AT_FDCWD, f.c_str(), nullptr, 0) == -1 &&
+                                errno == ENOSYS);
+                  struct stat st {};
+                  ::fstat(fd, &st);
+                  failures += (st.st_mode & 06000) != 0;
+                  ::close(fd);
+                  for (const char* suffix : {"", "2", "3", "4", "5"}) ::unlink((f + suffix).c_str());
+                  ::rmdir(dir);
+                  return failures;
+              }),
               0);
 }
 

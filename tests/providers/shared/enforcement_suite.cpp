@@ -247,6 +247,27 @@ TEST_P(ProviderEnforcementTest, PlantedSymlinksCannotLeadAPolicyPathElsewhere) {
     }
 }
 
+// The red team's local root (2026-12-02): with rw on a root-owned directory, a sandbox copied a
+// program there and made it setuid; on the host the copy was setuid root, a root shell for any
+// user. A file a sandbox writes belongs to the directory's owner, so no setuid or setgid bit
+// may be set, by chmod or at creation.
+TEST_P(ProviderEnforcementTest, NoSetuidOrSetgidFileIsLeftOnTheHost) {
+    std::string dir = make_host_dir();
+    const std::string script =
+        "cp /bin/true " + dir + "/a; chmod 4755 " + dir + "/a; chmod g+s " + dir + "/a; " +
+        "install -m 6755 /bin/true " + dir + "/b; cp /bin/true " + dir + "/c; chmod u+s,g+s " +
+        dir + "/c; chmod 0755 " + dir + "/c && echo ordinary-ok";
+    ExecutionContext ctx = external("/bin/sh", {"-c", script});
+    ctx.config.fs_policy = FileSystemPolicy::read_write({dir}, {"/usr", "/lib", "/lib64", "/bin"});
+    ExecutionResult r = run(ctx);
+    EXPECT_NE(r.metadata.stdout_data.find("ordinary-ok"), std::string::npos) << describe(r);
+    for (const char* name : {"/a", "/b", "/c"}) {
+        struct stat st {};
+        if (::stat((dir + name).c_str(), &st) != 0) continue;  // install refused to leave it
+        EXPECT_EQ(st.st_mode & 06000, 0u) << name << " has mode " << std::oct << st.st_mode;
+    }
+}
+
 // The sandbox's /dev/null and friends are the host's nodes: usable, never changeable.
 TEST_P(ProviderEnforcementTest, DeviceNodesCannotBeChanged) {
     struct stat before {};

@@ -61,13 +61,14 @@ std::string kernel_interface_below(const std::string& dir, MountTable& mounts) {
     return {};
 }
 
-rtfs::Unexpected<Failure> refused(const std::string& path, const std::string& why) {
-    return fail(Failure::Kind::InvalidInput, "fs_policy path '" + path + "' " + why);
-}
 
 }  // namespace
 
-Expected<CheckedSource> check_policy_source(const std::string& path, MountTable& mounts) {
+Expected<CheckedSource> check_policy_source(const std::string& path, MountTable& mounts,
+                                            std::string_view what) {
+    auto refused = [&](const std::string& p, const std::string& why) -> rtfs::Unexpected<Failure> {
+        return fail(Failure::Kind::InvalidInput, std::string(what) + " '" + p + "' " + why);
+    };
     struct open_how how {};
     how.flags = O_PATH | O_CLOEXEC;
     how.resolve = RESOLVE_NO_MAGICLINKS;  // ordinary symlinks resolve; /proc/self/... do not

@@ -61,7 +61,6 @@ std::string kernel_interface_below(const std::string& dir, MountTable& mounts) {
     return {};
 }
 
-
 }  // namespace
 
 Expected<CheckedSource> check_policy_source(const std::string& path, MountTable& mounts,

@@ -1,9 +1,11 @@
 #include "host/program_files.hpp"
 
 #include <elf.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <optional>
 #include <set>
 
 #include "host/elf_deps.hpp"
@@ -18,15 +20,23 @@ constexpr int kMaxInterpreterDepth = 4;  // the kernel allows a few levels of "#
 
 // The first bytes of a file that must be a regular one (a planted FIFO or device is refused
 // without being opened: open(2) on a FIFO blocks the host before any deadline applies).
-Expected<std::string> read_head(const std::string& path) {
-    RTFS_TRY(UniqueFd fd, open_regular_file(path));
+// nullopt for a regular file we may not read (execute-only): the kernel decides in the sandbox.
+Expected<std::optional<std::string>> read_head(const std::string& path) {
+    const std::optional<std::string> kUnreadable;
+    auto opened = open_regular_file(path);
+    if (!opened) {
+        struct stat st;
+        if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) return kUnreadable;
+        return rtfs::unexpected(std::move(opened).error());
+    }
+    const UniqueFd& fd = *opened;
     char buf[256];
     ssize_t n;
     do {
         n = ::read(fd.get(), buf, sizeof buf);
     } while (n < 0 && errno == EINTR);
-    if (n < 0) return std::string();  // unreadable: exec fails in the sandbox as it would outside
-    return std::string(buf, static_cast<size_t>(n));
+    if (n < 0) return kUnreadable;
+    return std::optional<std::string>(std::string(buf, static_cast<size_t>(n)));
 }
 
 bool has_elf_magic(const std::string& head) {
@@ -68,7 +78,11 @@ Expected<std::vector<HostFile>> program_files(const std::string& program) {
         if (!head) {
             return fail(Failure::Kind::InvalidInput, role + ": " + head.error().message);
         }
-        if (has_elf_magic(*head)) {
+        if (!*head) {
+            add(current, real);
+            break;
+        }
+        if (has_elf_magic(**head)) {
             add(current, real);
             RTFS_TRY(host::Dependencies deps, host::resolve_dependencies(current));
             for (const auto& so : deps.objects) {
@@ -77,7 +91,7 @@ Expected<std::vector<HostFile>> program_files(const std::string& program) {
             }
             break;
         }
-        std::string interpreter = shebang_interpreter(*head);
+        std::string interpreter = shebang_interpreter(**head);
         if (interpreter.empty() && depth > 0) {
             // An interpreter is bound only when it can run, never as a way to bring in any host
             // file a script names.

@@ -96,9 +96,11 @@ class Resolver {
         defaults_ = default_library_dirs(program.is_64bit, program.machine);
     }
 
-    // Searches for one DT_NEEDED name the way the loader does for an object with these tags.
-    std::optional<SharedObject> find(const std::string& name, const ElfInfo& loader_object,
-                                     const std::string& loader_path) {
+    // Searches for one DT_NEEDED name the way the loader does for an object with these tags;
+    // nullopt when found nowhere.
+    Expected<std::optional<SharedObject>> find(const std::string& name,
+                                               const ElfInfo& loader_object,
+                                               const std::string& loader_path) {
         std::string origin = parent_path(loader_path);
         if (name.find('/') != std::string::npos) return candidate(name, false);
         std::vector<std::string> dirs;
@@ -112,17 +114,20 @@ class Resolver {
         }
         for (const auto& d : loader_object.runpath) dirs.push_back(expand_origin(d, origin));
         for (const std::string& dir : dirs) {
-            if (auto found = dir.empty() ? std::nullopt : candidate(dir + "/" + name, false))
-                return found;
+            if (dir.empty()) continue;
+            RTFS_TRY(auto found, candidate(dir + "/" + name, false));
+            if (found) return found;
         }
         for (const std::string& dir : ld_so_conf_dirs()) {
             bool builtin = std::find(defaults_.begin(), defaults_.end(), dir) != defaults_.end();
-            if (auto found = candidate(dir + "/" + name, !builtin)) return found;
+            RTFS_TRY(auto found, candidate(dir + "/" + name, !builtin));
+            if (found) return found;
         }
         for (const std::string& dir : defaults_) {
-            if (auto found = candidate(dir + "/" + name, false)) return found;
+            RTFS_TRY(auto found, candidate(dir + "/" + name, false));
+            if (found) return found;
         }
-        return std::nullopt;
+        return std::optional<SharedObject>{};
     }
 
     void set_program_origin(std::string origin) { program_origin_ = std::move(origin); }
@@ -132,24 +137,33 @@ class Resolver {
     }
 
   private:
-    // A usable library: an ELF file of the program's class and machine.
-    std::optional<SharedObject> candidate(const std::string& path, bool needs_alias) {
+    // A usable library: an ELF file of the program's class and machine; nullopt to search on.
+    // Something that is not a regular file where the loader looks (a planted FIFO, a device) is
+    // refused: the loader would block on it or fail there.
+    Expected<std::optional<SharedObject>> candidate(const std::string& path, bool needs_alias) {
         auto real = canonical_host_path(path);
-        if (!real) return std::nullopt;
+        if (!real) return std::optional<SharedObject>{};
         if (!infos_.count(*real)) {
             auto info = read_elf(*real);
-            if (!info) return std::nullopt;
+            if (!info) {
+                struct stat st;
+                if (::stat(real->c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+                    return fail(Failure::Kind::InvalidInput,
+                                "library '" + path + "' cannot be used: " + info.error().message);
+                }
+                return std::optional<SharedObject>{};
+            }
             infos_.emplace(*real, std::move(*info));
         }
         const ElfInfo& info = infos_.at(*real);
         if (info.is_64bit != program_.is_64bit || info.machine != program_.machine) {
-            return std::nullopt;
+            return std::optional<SharedObject>{};
         }
         SharedObject so{path, *real, {}};
         if (needs_alias && !defaults_.empty()) {
             so.alias_path = defaults_.front() + "/" + path.substr(path.rfind('/') + 1);
         }
-        return so;
+        return std::optional<SharedObject>{std::move(so)};
     }
 
     const ElfInfo& program_;
@@ -198,6 +212,19 @@ Expected<Dependencies> resolve_dependencies(const std::string& program) {
     if (!exe.interpreter.empty()) {
         auto real = canonical_host_path(exe.interpreter);
         if (real) {
+            // Bound into the sandbox for the kernel to load: it must be an ELF file of the
+            // program's kind, never any host file the program names.
+            auto interp = read_elf(*real);
+            if (!interp) {
+                return fail(Failure::Kind::InvalidInput, "ELF interpreter '" + exe.interpreter +
+                                                             "' of '" + program +
+                                                             "': " + interp.error().message);
+            }
+            if (interp->is_64bit != exe.is_64bit || interp->machine != exe.machine) {
+                return fail(Failure::Kind::InvalidInput,
+                            "ELF interpreter '" + exe.interpreter + "' of '" + program +
+                                "' is built for another ELF class or machine");
+            }
             deps.objects.push_back({exe.interpreter, *real, {}});
         } else {
             deps.missing.push_back(exe.interpreter);
@@ -217,7 +244,8 @@ Expected<Dependencies> resolve_dependencies(const std::string& program) {
         Pending p = std::move(queue.front());
         queue.pop_front();
         if (!seen_names.insert(p.name).second) continue;
-        auto found = resolver.find(p.name, *p.loader, p.loader_path);
+        RTFS_TRY(std::optional<SharedObject> found,
+                 resolver.find(p.name, *p.loader, p.loader_path));
         if (!found) {
             deps.missing.push_back(p.name);
             continue;

@@ -1,14 +1,12 @@
 #include "host/elf_file.hpp"
 
 #include <elf.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
-#include "host/sys_error.hpp"
 #include "host/unique_fd.hpp"
 
 namespace microvm::host {
@@ -80,8 +78,13 @@ Expected<ElfInfo> parse(const std::string& path, int fd, uint64_t file_size) {
     }
 
     const typename T::Phdr* dynamic = nullptr;
+    bool has_interpreter = false;
     for (const auto& ph : phdrs) {
         if (ph.p_type == PT_INTERP) {
+            // The kernel loads the first; a reader keeping another would bind a file the program
+            // was never going to run as its interpreter (any host file, under fs none).
+            if (has_interpreter) return not_elf(path, "more than one PT_INTERP header");
+            has_interpreter = true;
             if (ph.p_filesz == 0 || ph.p_filesz > kMaxInterpreter) {
                 return not_elf(path, "bad PT_INTERP");
             }
@@ -90,6 +93,7 @@ Expected<ElfInfo> parse(const std::string& path, int fd, uint64_t file_size) {
                 return not_elf(path, "truncated PT_INTERP");
             }
             info.interpreter = interp.c_str();  // stops at the terminating NUL
+            if (info.interpreter.empty()) return not_elf(path, "empty PT_INTERP");
         } else if (ph.p_type == PT_DYNAMIC) {
             dynamic = &ph;
         }
@@ -176,16 +180,11 @@ constexpr unsigned char kHostByteOrder =
 }  // namespace
 
 Expected<ElfInfo> read_elf(const std::string& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid()) {
-        int err = errno;
-        return fail(Failure::Kind::InvalidInput,
-                    "cannot open '" + path + "': " + errno_text(err));
-    }
+    auto opened = open_regular_file(path);
+    if (!opened) return rtfs::unexpected(std::move(opened).error());
+    const UniqueFd& fd = *opened;
     struct stat st;
-    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-        return not_elf(path, "not a regular file");
-    }
+    if (::fstat(fd.get(), &st) != 0) return not_elf(path, "cannot be examined");
     uint64_t size = static_cast<uint64_t>(st.st_size);
     unsigned char ident[EI_NIDENT];
     if (!read_at(fd.get(), size, 0, ident, sizeof ident) ||
@@ -199,9 +198,9 @@ Expected<ElfInfo> read_elf(const std::string& path) {
 }
 
 bool is_elf(const std::string& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    auto fd = open_regular_file(path);
     char magic[SELFMAG];
-    return fd.valid() && ::read(fd.get(), magic, sizeof magic) == SELFMAG &&
+    return fd && ::read(fd->get(), magic, sizeof magic) == SELFMAG &&
            std::memcmp(magic, ELFMAG, SELFMAG) == 0;
 }
 

@@ -61,10 +61,6 @@ std::string kernel_interface_below(const std::string& dir, MountTable& mounts) {
     return {};
 }
 
-rtfs::Unexpected<Failure> refused(const std::string& path, const std::string& why) {
-    return fail(Failure::Kind::InvalidInput, "fs_policy path '" + path + "' " + why);
-}
-
 // Where path leads when only symlinks directly in "/" are followed (Debian's /bin -> usr/bin,
 // /lib -> usr/lib): "/" cannot be bound writable, so no sandbox can have planted those. Every
 // other symlink could have been: a sandbox writing to a directory as its owner leaves files the
@@ -84,7 +80,11 @@ std::string with_root_links_followed(const std::string& path) {
 
 }  // namespace
 
-Expected<CheckedSource> check_policy_source(const std::string& path, MountTable& mounts) {
+Expected<CheckedSource> check_policy_source(const std::string& path, MountTable& mounts,
+                                            std::string_view what) {
+    auto refused = [&](const std::string& p, const std::string& why) -> rtfs::Unexpected<Failure> {
+        return fail(Failure::Kind::InvalidInput, std::string(what) + " '" + p + "' " + why);
+    };
     struct open_how how {};
     how.flags = O_PATH | O_CLOEXEC;
     how.resolve = RESOLVE_NO_MAGICLINKS;  // ordinary symlinks resolve; /proc/self/... do not

@@ -185,22 +185,34 @@ Expected<RootfsPlan> plan_rootfs(const RootfsRequest& request) {
 
     // What the program needs, bound read-only where it looks for it unless already visible.
     std::vector<Mount> needed;
+    // The program names these files (its "#!" line, PT_INTERP, libraries): they pass the checks
+    // of policy paths, and must be regular files, so no program brings in /proc, /sys or /dev.
+    MountTable mount_table;
     for (const HostFile& f : request.program_files) {
-        needed.push_back({Mount::Kind::Bind, f.host_path, f.sandbox_path, false});
+        RTFS_TRY(CheckedSource source,
+                 check_policy_source(f.host_path, mount_table, "program file"));
+        if (source.directory) {
+            return fail(Failure::Kind::InvalidInput,
+                        "program file '" + f.host_path + "' is a directory");
+        }
+        Mount m{Mount::Kind::Bind, source.real_path, f.sandbox_path, false};
+        m.identity = source.identity;
+        needed.push_back(std::move(m));
     }
+    std::vector<Mount> host_given;  // from the settings and the kit itself
     for (const std::string& dir : request.runtime_dirs) {
         RTFS_TRY(std::string target, normalize_absolute_path(dir));
         RTFS_TRY(std::string source, canonical_host_path(target));
-        needed.push_back({Mount::Kind::Bind, source, target, true});
+        host_given.push_back({Mount::Kind::Bind, source, target, true});
     }
     for (const char* dev : kDeviceNodes) {
         // Read-only: writing to /dev/null still works, changing the host's node (chmod, chown)
         // does not.
         Mount m{Mount::Kind::Bind, dev, dev, false};
         m.devices = true;
-        needed.push_back(std::move(m));
+        host_given.push_back(std::move(m));
     }
-    for (Mount& n : needed) {
+    for (Mount& n : host_given) {
         struct stat st;
         if (::stat(n.source.c_str(), &st) != 0) {
             return fail(Failure::Kind::SetupError, "cannot place '" + n.target +
@@ -208,6 +220,7 @@ Expected<RootfsPlan> plan_rootfs(const RootfsRequest& request) {
                                                        "' is gone");
         }
         n.identity = {st.st_dev, st.st_ino};
+        needed.push_back(std::move(n));
     }
     const std::vector<Mount> covers = mounts;
     for (Mount& n : needed) {

@@ -5,10 +5,24 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 
 #include "host/sys_error.hpp"
 
 namespace microvm::host {
+
+namespace {
+
+const char* file_type(mode_t mode) {
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    if (S_ISSOCK(mode)) return "a socket";
+    return "of an unknown type";
+}
+
+}  // namespace
 
 Expected<Pipe> make_pipe(int extra_flags) {
     int fds[2];
@@ -49,6 +63,33 @@ std::optional<std::string> read_to_end(int fd, size_t max_bytes) {
         if (n == 0) return data;
         if (data.size() > max_bytes) return std::nullopt;
     }
+}
+
+Expected<UniqueFd> open_regular_file(const std::string& path) {
+    UniqueFd handle(::open(path.c_str(), O_PATH | O_CLOEXEC));
+    if (!handle.valid()) {
+        int err = errno;
+        return fail(Failure::Kind::InvalidInput, "cannot open '" + path + "': " + errno_text(err));
+    }
+    struct stat st {};
+    if (::fstat(handle.get(), &st) != 0) {
+        int err = errno;
+        return fail(Failure::Kind::InvalidInput,
+                    "cannot examine '" + path + "': " + errno_text(err));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        return fail(Failure::Kind::InvalidInput,
+                    "'" + path + "' is " + file_type(st.st_mode) + ", not a regular file");
+    }
+    // Through the handle's magic link: the inode just checked, whatever the path names by now.
+    char link[64];
+    std::snprintf(link, sizeof link, "/proc/self/fd/%d", handle.get());
+    UniqueFd fd(::open(link, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+    if (!fd.valid()) {
+        int err = errno;
+        return fail(Failure::Kind::InvalidInput, "cannot open '" + path + "': " + errno_text(err));
+    }
+    return fd;
 }
 
 }  // namespace microvm::host

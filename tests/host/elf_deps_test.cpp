@@ -1,15 +1,19 @@
 #include "host/elf_deps.hpp"
 
 #include <elf.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
 
 #include "host/elf_file.hpp"
+#include "planning_support.hpp"
 
 namespace microvm::host {
 namespace {
@@ -25,6 +29,50 @@ bool has_library(const Dependencies& d, const std::string& name) {
     }
     return false;
 }
+
+std::string read_bytes(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// Copies of /bin/cat with rewritten program headers (a 64-bit ELF of this host's byte order).
+class PatchedCat {
+  public:
+    PatchedCat() : bytes_(read_bytes("/bin/cat")) { std::memcpy(&eh_, bytes_.data(), sizeof eh_); }
+
+    // The index of the first program header of this type at or after from, or -1.
+    int find(uint32_t type, int from = 0) const {
+        for (int i = from; i < eh_.e_phnum; ++i) {
+            if (phdr(i).p_type == type) return i;
+        }
+        return -1;
+    }
+    Elf64_Phdr phdr(int i) const {
+        Elf64_Phdr ph;
+        std::memcpy(&ph, bytes_.data() + eh_.e_phoff + i * sizeof ph, sizeof ph);
+        return ph;
+    }
+    // Makes header i a PT_INTERP naming path (appended to the file; the kernel reads p_offset).
+    void set_interpreter(int i, const std::string& path) {
+        Elf64_Phdr ph = phdr(find(PT_INTERP));
+        ph.p_offset = bytes_.size();
+        ph.p_filesz = path.size() + 1;
+        bytes_ += path;
+        bytes_.push_back('\0');
+        std::memcpy(bytes_.data() + eh_.e_phoff + i * sizeof ph, &ph, sizeof ph);
+    }
+    std::string write(const std::string& path) const {
+        std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes_;
+        fs::permissions(path, fs::perms::owner_all);
+        return path;
+    }
+
+  private:
+    std::string bytes_;
+    Elf64_Ehdr eh_{};
+};
 
 TEST(ElfDeps, FindsTheInterpreterAndLibrariesOfADynamicProgram) {
     auto info = read_elf("/bin/cat");
@@ -68,6 +116,82 @@ TEST(ElfDeps, NonElfFilesAreInvalidInput) {
     EXPECT_EQ(r.error().kind, Failure::Kind::InvalidInput);
     EXPECT_FALSE(is_elf("/etc/passwd"));
     EXPECT_TRUE(is_elf("/bin/cat"));
+}
+
+// The attack: a second PT_INTERP naming any host file. The kernel loads the first; a reader
+// keeping the last bound the named file into a sandbox with fs none, for the program to read.
+TEST(ElfDeps, AnElfWithTwoInterpretersIsRefused) {
+    TempDir dir;
+    PatchedCat cat;
+    const int first = cat.find(PT_INTERP);
+    const int note = cat.find(PT_NOTE, first + 1);
+    ASSERT_GE(first, 0);
+    ASSERT_GT(note, first);
+    const std::string real_interpreter = read_elf("/bin/cat")->interpreter;
+    cat.set_interpreter(first, real_interpreter);
+    cat.set_interpreter(note, "/etc/passwd");
+    const std::string evil = cat.write(dir.path() + "/evilcat");
+
+    auto info = read_elf(evil);
+    ASSERT_FALSE(info) << "interpreter read: " << info->interpreter;
+    EXPECT_EQ(info.error().kind, Failure::Kind::InvalidInput);
+    EXPECT_NE(info.error().message.find("more than one PT_INTERP"), std::string::npos)
+        << info.error().message;
+    auto deps = resolve_dependencies(evil);
+    ASSERT_FALSE(deps);
+    EXPECT_EQ(deps.error().kind, Failure::Kind::InvalidInput);
+
+    // Control: the same rewriting with one PT_INTERP is a usable program.
+    PatchedCat one;
+    one.set_interpreter(one.find(PT_INTERP), real_interpreter);
+    auto fine = resolve_dependencies(one.write(dir.path() + "/cat"));
+    ASSERT_TRUE(fine) << fine.error().message;
+    EXPECT_EQ(fine->objects.front().path, real_interpreter);
+}
+
+// The interpreter is bound for the kernel to load: anything but an ELF file of the program's
+// kind is refused rather than brought into the sandbox.
+TEST(ElfDeps, AnInterpreterThatIsNotARegularElfFileIsRefused) {
+    TempDir dir;
+    const std::string fifo = dir.path() + "/fifo";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+    std::ofstream(dir.path() + "/secret.txt") << "host secret\n";
+    fs::create_directory(dir.path() + "/sub");
+    for (const std::string& target : {fifo, dir.path() + "/secret.txt", dir.path() + "/sub",
+                                     std::string("/sys/kernel/notes")}) {
+        PatchedCat cat;
+        cat.set_interpreter(cat.find(PT_INTERP), target);
+        const std::string program = cat.write(dir.path() + "/cat");
+        auto deps = promptly(fifo, [&] { return resolve_dependencies(program); });
+        ASSERT_FALSE(deps) << target << " accepted as the interpreter";
+        EXPECT_EQ(deps.error().kind, Failure::Kind::InvalidInput);
+        EXPECT_NE(deps.error().message.find("ELF interpreter '" + target + "'"),
+                  std::string::npos)
+            << deps.error().message;
+    }
+}
+
+// A FIFO where an ELF file is read (the program, a library): refused, never opened.
+TEST(ElfDeps, AFifoIsRefusedWithoutBlocking) {
+    TempDir dir;
+    const std::string fifo = dir.path() + "/fifo";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0755), 0);
+    EXPECT_FALSE(promptly(fifo, [&] { return is_elf(fifo); }));
+    auto info = promptly(fifo, [&] { return read_elf(fifo); });
+    ASSERT_FALSE(info);
+    EXPECT_EQ(info.error().kind, Failure::Kind::InvalidInput);
+    EXPECT_NE(info.error().message.find("a FIFO"), std::string::npos) << info.error().message;
+
+    // A library found through DT_RUNPATH=$ORIGIN/origin that is a FIFO.
+    const std::string user = dir.path() + "/user";
+    fs::copy_file(ELF_ORIGIN_USER, user);
+    fs::create_directory(dir.path() + "/origin");
+    const std::string lib = dir.path() + "/origin/libelf_origin_lib.so";
+    ASSERT_EQ(::mkfifo(lib.c_str(), 0755), 0);
+    auto deps = promptly(lib, [&] { return resolve_dependencies(user); });
+    ASSERT_FALSE(deps) << "a FIFO library was accepted or skipped";
+    EXPECT_EQ(deps.error().kind, Failure::Kind::InvalidInput);
+    EXPECT_NE(deps.error().message.find("a FIFO"), std::string::npos) << deps.error().message;
 }
 
 TEST(ElfDeps, DefaultDirectoriesExist) {

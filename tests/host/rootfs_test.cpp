@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "planning_support.hpp"
+
 namespace microvm::host {
 namespace {
 
@@ -25,19 +27,6 @@ RootfsRequest request(FileSystemPolicy policy) {
     r.program_files = {{"/bin/cat", fs::canonical("/bin/cat")}};
     return r;
 }
-
-class TempDir {
-  public:
-    TempDir() {
-        char tmpl[] = "/tmp/rootfs-test-XXXXXX";
-        path_ = ::mkdtemp(tmpl);
-    }
-    ~TempDir() { fs::remove_all(path_); }
-    const std::string& path() const { return path_; }
-
-  private:
-    std::string path_;
-};
 
 TEST(Rootfs, NoneHoldsTheProgramDevicesProcAndAPrivateTmp) {
     auto plan = plan_rootfs(request(FileSystemPolicy::none()));
@@ -188,6 +177,30 @@ TEST(Rootfs, APolicySymlinkOutsideTheRootIsRefused) {
     }
     auto system = plan_rootfs(request(FileSystemPolicy::read_only({})));
     ASSERT_TRUE(system) << system.error().message;
+}
+
+// A program names the files it needs (its "#!" line, PT_INTERP, libraries): they pass the
+// checks of policy paths, so no program brings /proc, /sys, /dev or a non-regular file into its
+// root, whatever the policy.
+TEST(Rootfs, ProgramFilesInKernelInterfacesOrNotRegularAreRefused) {
+    TempDir dir;
+    const std::string fifo = dir.path() + "/fifo";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+    fs::create_directory_symlink("/sys/kernel", dir.path() + "/kernel");
+    for (const std::string& source :
+         {std::string("/sys/kernel/notes"), std::string("/proc/version"),
+          dir.path() + "/kernel/notes", std::string("/dev/null"), fifo, dir.path()}) {
+        for (FileSystemPolicy policy : {FileSystemPolicy::none(), FileSystemPolicy::read_only({})}) {
+            RootfsRequest r = request(policy);
+            r.program_files.push_back({"/lib/x86_64-linux-gnu/libevil.so", source});
+            auto plan = plan_rootfs(r);
+            ASSERT_FALSE(plan) << source << " bound as a program file";
+            EXPECT_EQ(plan.error().kind, Failure::Kind::InvalidInput) << source;
+            EXPECT_NE(plan.error().message.find("program file '" + source + "'"),
+                      std::string::npos)
+                << plan.error().message;
+        }
+    }
 }
 
 TEST(Rootfs, RefusesToHideADifferentFileBehindAPolicyPath) {

@@ -20,10 +20,11 @@ struct ElfInfo {
     std::vector<std::string> runpath;  // DT_RUNPATH entries (split at ':')
 };
 
-// InvalidInput when the file is not a readable ELF file of the host's byte order.
+// InvalidInput when the file is not a readable ELF file of the host's byte order, is not a
+// regular file (never opened then: a FIFO would block), or has more than one PT_INTERP header.
 Expected<ElfInfo> read_elf(const std::string& path);
 
-// True when the file starts with the ELF magic (cheap check, reads 4 bytes).
+// True when the file is a regular file starting with the ELF magic (reads 4 bytes).
 bool is_elf(const std::string& path);
 
 }  // namespace microvm::host

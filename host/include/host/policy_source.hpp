@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <string_view>
 
 #include "host/mountinfo.hpp"
 #include "microvm/error.hpp"
@@ -33,7 +34,9 @@ struct CheckedSource {
 
 // path: an absolute path already normalised (no "..", see paths.hpp). mounts: the snapshot of
 // the mount table this pass checks against (read when a directory is checked). InvalidInput
-// naming the path and the reason when refused or missing.
-Expected<CheckedSource> check_policy_source(const std::string& path, MountTable& mounts);
+// naming the path (as `what`) and the reason when refused or missing. The same checks apply to
+// every host file bound for a program to start (rootfs.cpp), whatever the program names.
+Expected<CheckedSource> check_policy_source(const std::string& path, MountTable& mounts,
+                                            std::string_view what = "fs_policy path");
 
 }  // namespace microvm::host

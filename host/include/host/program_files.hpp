@@ -15,7 +15,10 @@ struct HostFile {
     std::string host_path;     // canonical host path of the file bound there
 };
 
-// program: absolute host path of an existing file.
+// program: absolute host path of an existing file. Every file is read only if it is a regular
+// file (anything else is InvalidInput, never opened); a "#!" interpreter must be an ELF file or
+// another script, an ELF interpreter an ELF file of the program's kind (elf_deps.hpp).
+// plan_rootfs checks every file again before it is bound.
 Expected<std::vector<HostFile>> program_files(const std::string& program);
 
 }  // namespace microvm::host

@@ -1,7 +1,7 @@
 // Plans the root file system of one sandbox from its fs policy (host side, no privileges).
-//   None       a fresh tmpfs holding the program, its interpreter and libraries, /dev/{null,zero,
-//              urandom} (read-only binds), a fresh /proc and a private size-limited /tmp;
-//              read-only except /tmp.
+//   None       a fresh tmpfs holding the program, its interpreter and libraries (each checked
+//              like a policy path, regular files only), /dev/{null,zero,urandom} (read-only
+//              binds), a fresh /proc and a private size-limited /tmp; read-only except /tmp.
 //   ReadOnly   None plus the policy paths bound read-only (empty list: the system directories).
 //   ReadWrite  None plus the policy paths bound writable, and its read_only_paths read-only.
 //   Full       the host tree itself (still inside the namespaces) with a fresh /proc.
@@ -54,7 +54,8 @@ struct RootfsRequest {
 };
 
 // InvalidInput for bad policy paths (relative, "..", missing, refused by host::check_policy_source,
-// nested through a symlink); SetupError when a needed file cannot be placed.
+// nested through a symlink) and for program files refused by the same checks or not regular
+// files; SetupError when a needed file cannot be placed.
 Expected<RootfsPlan> plan_rootfs(const RootfsRequest& request);
 
 }  // namespace microvm::host

@@ -51,4 +51,10 @@ Expected<void> set_nonblocking(int fd);
 // Everything left to read from fd; nothing when a read fails or the data exceeds max_bytes.
 std::optional<std::string> read_to_end(int fd, size_t max_bytes = SIZE_MAX);
 
+// Opens a file that must be a regular file, for reading, without ever opening anything else:
+// a FIFO would block open(2) until some writer came (ignoring deadlines and cancellation), and
+// opening a device can act on it. The type is checked on an O_PATH handle first, then that very
+// inode is opened (O_NONBLOCK, O_NOCTTY). InvalidInput naming the path and what it is.
+Expected<UniqueFd> open_regular_file(const std::string& path);
+
 }  // namespace microvm::host

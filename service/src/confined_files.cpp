@@ -98,29 +98,19 @@ ApiExpected<void> write_beneath(int dir_fd, const std::string& path, const std::
     return rtfs::Ok{};
 }
 
-ApiExpected<std::string> read_beneath(int dir_fd, const std::string& path, size_t max_bytes) {
+ApiExpected<ReadableFile> open_beneath(int dir_fd, const std::string& path, size_t max_bytes) {
     auto checked = check_relative_path(path);
     if (!checked) return rtfs::Unexpected<ApiError>(checked.error());
     int fd = openat2_beneath(dir_fd, path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW, 0);
     if (fd < 0) return rtfs::Unexpected<ApiError>(refused(path, errno));
-    host::UniqueFd file(fd);
+    ReadableFile file{host::UniqueFd(fd), 0};
     struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
         return api_fail(403, "path_refused", path + ": not a regular file");
     if (static_cast<uint64_t>(st.st_size) > max_bytes)
         return api_fail(413, "too_large", path + ": larger than " + std::to_string(max_bytes) + " bytes");
-    std::string out;
-    char buf[65536];
-    for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return rtfs::Unexpected<ApiError>(refused(path, errno));
-        if (n == 0) break;
-        out.append(buf, static_cast<size_t>(n));
-        if (out.size() > max_bytes)  // grew while we read
-            return api_fail(413, "too_large", path + ": larger than " + std::to_string(max_bytes) + " bytes");
-    }
-    return out;
+    file.size = static_cast<uint64_t>(st.st_size);
+    return file;
 }
 
 namespace {

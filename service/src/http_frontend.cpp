@@ -10,10 +10,13 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <regex>
 
+#include "service/confined_files.hpp"
 #include "service/openapi.hpp"
 #include "service/stream_events.hpp"
 
@@ -38,6 +41,7 @@ struct HttpFrontend::Connection {
     int remote_port = 0;
     std::unique_ptr<SSL, void (*)(SSL*)> ssl{nullptr, SSL_free};
     bool close_after = false;  // the request left unread bytes behind (refused early)
+    std::optional<BodyBudget::Hold> body_hold;  // the current request's share of the body budget
 };
 
 namespace {
@@ -149,9 +153,33 @@ class HangupWatch {
     std::thread thread_;
 };
 
+// A download goes out in chunks read from the descriptor the confinement checks opened (kept
+// open by the provider until the response is gone): never the whole file in memory. The length
+// is the size at opening; a file that shrinks meanwhile ends the connection early.
+constexpr size_t kDownloadChunk = 64 << 10;
+
+void stream_file(httplib::Response& res, std::shared_ptr<ReadableFile> file, const std::string& type) {
+    const auto size = static_cast<size_t>(file->size);  // read before file is moved below
+    res.set_content_provider(
+        size, type,
+        [file = std::move(file)](size_t offset, size_t length, httplib::DataSink& sink) {
+            std::string buf(std::min(length, kDownloadChunk), '\0');
+            for (;;) {
+                ssize_t n = ::pread(file->fd.get(), buf.data(), buf.size(), static_cast<off_t>(offset));
+                if (n < 0 && errno == EINTR) continue;
+                if (n <= 0) return false;
+                return sink.write(buf.data(), static_cast<size_t>(n));
+            }
+        });
+}
+
 void set_reply(httplib::Response& res, const Reply& r) {
     res.status = r.status;
     for (const auto& [k, v] : r.headers) res.set_header(k, v);
+    if (r.file) {
+        stream_file(res, r.file, r.content_type);
+        return;
+    }
     res.set_content(r.body, r.content_type.c_str());
 }
 
@@ -185,7 +213,9 @@ std::string ssl_error() {
 }  // namespace
 
 HttpFrontend::HttpFrontend(Service& service, FrontendOptions options)
-    : service_(service), options_(options), stop_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+    : service_(service),
+      options_(options),
+      stop_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
     // httplib ends a streamed (chunked) response early when its own listening socket is
     // invalid ("shutting down"); ours are elsewhere, so it is shown a descriptor that stays open
     // as long as this object (never used as a socket: the base's listen/stop are not called).
@@ -217,6 +247,15 @@ HttpFrontend::HttpFrontend(Service& service, FrontendOptions options)
                 if (c) c->close_after = true;
                 return HandlerResponse::Handled;
             }
+        }
+        if (c && !reserve_body(req, file_upload, *c)) {
+            set_error(res, {503, "busy", "the daemon holds too many request bodies at once (" +
+                                             std::to_string(service_.body_budget().limit()) +
+                                             " bytes); retry later"});
+            res.set_header("Retry-After", "1");
+            res.set_header("Connection", "close");
+            c->close_after = true;  // its body is left unread
+            return HandlerResponse::Handled;
         }
         return HandlerResponse::Unhandled;
     });
@@ -267,6 +306,22 @@ HttpFrontend::HttpFrontend(Service& service, FrontendOptions options)
 
 // A JSON body that arrived without a length (chunked) is only bounded by the larger file limit
 // while it is read; it is measured against the JSON limit here.
+// A body is held whole in memory until its handler runs: its declared length (its limit when it
+// comes chunked) is reserved from the daemon-wide budget before it is read.
+bool HttpFrontend::reserve_body(const httplib::Request& req, bool file_upload, Connection& c) {
+    const size_t limit = file_upload ? service_.options().max_file_bytes : service_.options().max_request_bytes;
+    size_t bytes = 0;
+    if (req.has_header("Content-Length")) {
+        const std::string len = req.get_header_value("Content-Length");
+        bytes = len.size() > 18 ? limit : std::min<size_t>(std::strtoull(len.c_str(), nullptr, 10), limit);
+    } else if (req.has_header("Transfer-Encoding")) {
+        bytes = limit;
+    }
+    if (bytes == 0) return true;
+    c.body_hold = service_.body_budget().reserve(bytes);
+    return c.body_hold.has_value();
+}
+
 bool HttpFrontend::json_body_fits(const httplib::Request& req, httplib::Response& res) const {
     const size_t limit = service_.options().max_request_bytes;
     if (req.body.size() <= limit) return true;
@@ -445,7 +500,9 @@ void HttpFrontend::serve(std::unique_ptr<Connection> c) {
             c->who.token_id.clear();
             bool closed = false;
             const bool last = n + 1 == options_.keep_alive_max || stopping_;
-            if (!process_request(strm, last, closed, nullptr)) break;
+            const bool served = process_request(strm, last, closed, nullptr);
+            c->body_hold.reset();  // the request (and its body) is done with
+            if (!served) break;
             if (closed || c->close_after) break;
         }
         if (c->ssl) SSL_shutdown(c->ssl.get());

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -80,7 +81,9 @@ Expected<void> prepare_private_dir(const std::string& dir) {
 Service::Service(ServiceOptions options, std::unique_ptr<AuditLog> audit)
     : options_(std::move(options)),
       audit_(audit ? std::move(audit) : std::make_unique<AuditLog>()),
-      admission_(options_.admission, options_.provider_admission) {}
+      admission_(options_.admission, options_.provider_admission),
+      body_budget_(std::max({options_.max_body_bytes_held, options_.max_file_bytes,
+                             options_.max_request_bytes})) {}
 
 Expected<std::unique_ptr<Service>> Service::create(ServiceOptions options,
                                                    std::unique_ptr<AuditLog> audit) {
@@ -360,13 +363,13 @@ Reply Service::put_file(const std::string& id, const std::string& path, const st
 Reply Service::get_file(const std::string& id, const std::string& path, const ClientIdentity& who) {
     auto s = sessions_->use(id);
     if (!s) return error_reply(s.error());
-    auto data = read_beneath((*s)->work_fd.get(), path, options_.max_file_bytes);
-    audit_session("get_file", id, who, data ? "ok" : data.error().code,
-                  {{"path", path}, {"bytes", data ? data->size() : 0}});
-    if (!data) return error_reply(data.error());
+    auto file = open_beneath((*s)->work_fd.get(), path, options_.max_file_bytes);
+    audit_session("get_file", id, who, file ? "ok" : file.error().code,
+                  {{"path", path}, {"bytes", file ? file->size : 0}});
+    if (!file) return error_reply(file.error());
     Reply r;
     r.content_type = "application/octet-stream";
-    r.body = std::move(*data);
+    r.file = std::make_shared<ReadableFile>(std::move(*file));
     return r;
 }
 

@@ -249,6 +249,15 @@ TEST(AuditRotationSettings, ReadFromTheServiceTable) {
     }
 }
 
+// open_beneath's checks, and what a download streams from the descriptor it opened.
+ApiExpected<std::string> read_whole_beneath(int dir_fd, const std::string& path, size_t max_bytes) {
+    auto file = open_beneath(dir_fd, path, max_bytes);
+    if (!file) return rtfs::Unexpected<ApiError>(file.error());
+    auto data = host::read_to_end(file->fd.get());
+    if (!data || data->size() != file->size) return api_fail(500, "io_error", "short read");
+    return *data;
+}
+
 class ConfinedFiles : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -267,18 +276,18 @@ class ConfinedFiles : public ::testing::Test {
 
 TEST_F(ConfinedFiles, WritesAndReadsInside) {
     ASSERT_TRUE(write_beneath(fd_, "a/b/c.txt", "hello"));
-    auto r = read_beneath(fd_, "a/b/c.txt", 100);
+    auto r = read_whole_beneath(fd_, "a/b/c.txt", 100);
     ASSERT_TRUE(r);
     EXPECT_EQ(*r, "hello");
     ASSERT_TRUE(write_beneath(fd_, "a/b/c.txt", "hi"));  // replaced, not appended
-    EXPECT_EQ(*read_beneath(fd_, "a/b/c.txt", 100), "hi");
-    EXPECT_EQ(read_beneath(fd_, "a/b/c.txt", 1).error().http_status, 413);
-    EXPECT_EQ(read_beneath(fd_, "nope", 100).error().http_status, 404);
+    EXPECT_EQ(*read_whole_beneath(fd_, "a/b/c.txt", 100), "hi");
+    EXPECT_EQ(read_whole_beneath(fd_, "a/b/c.txt", 1).error().http_status, 413);
+    EXPECT_EQ(read_whole_beneath(fd_, "nope", 100).error().http_status, 404);
 }
 
 TEST_F(ConfinedFiles, TraversalAndAbsolutePathsAreRefused) {
     for (const std::string p : {"../secret", "a/../../secret", "/etc/passwd", "..", "./x", "a//b", ""}) {
-        auto r = read_beneath(fd_, p, 100);
+        auto r = read_whole_beneath(fd_, p, 100);
         ASSERT_FALSE(r) << p;
         EXPECT_TRUE(r.error().http_status == 403 || r.error().http_status == 400) << p;
         EXPECT_FALSE(write_beneath(fd_, p, "x")) << p;
@@ -292,7 +301,7 @@ TEST_F(ConfinedFiles, PlantedSymlinksAreNotFollowed) {
     ASSERT_EQ(::symlink(dir_.c_str(), (dir_ + "/work/dirlink").c_str()), 0);
     ASSERT_EQ(::symlink("../secret", (dir_ + "/work/rel").c_str()), 0);
     for (const std::string p : {"link", "dirlink/secret", "rel"}) {
-        auto r = read_beneath(fd_, p, 100);
+        auto r = read_whole_beneath(fd_, p, 100);
         ASSERT_FALSE(r) << p;
         EXPECT_EQ(r.error().http_status, 403) << p << ": " << r.error().message;
         EXPECT_FALSE(write_beneath(fd_, p, "overwritten")) << p;
@@ -306,11 +315,11 @@ TEST_F(ConfinedFiles, PlantedSymlinksAreNotFollowed) {
 
 TEST_F(ConfinedFiles, FifosAndDirectoriesAreNotRegularFiles) {
     ASSERT_EQ(::mkfifo((dir_ + "/work/fifo").c_str(), 0600), 0);
-    auto r = read_beneath(fd_, "fifo", 100);  // must not block
+    auto r = read_whole_beneath(fd_, "fifo", 100);  // must not block
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().http_status, 403);
     ::mkdir((dir_ + "/work/d").c_str(), 0700);
-    EXPECT_FALSE(read_beneath(fd_, "d", 100));
+    EXPECT_FALSE(read_whole_beneath(fd_, "d", 100));
 }
 
 TEST_F(ConfinedFiles, RemoveTreeDoesNotFollowLinksAndHandlesDeepTrees) {

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "engine_limits.hpp"
 #include "host/policy_source.hpp"
@@ -73,6 +74,13 @@ std::vector<std::string> standard_system_dirs() {
 
 namespace {
 
+// The directory's identity, or nullopt when it cannot be read.
+std::optional<host::FileIdentity> identity_of(int fd) {
+    struct stat st;
+    if (::fstat(fd, &st) != 0) return std::nullopt;
+    return host::FileIdentity{st.st_dev, st.st_ino};
+}
+
 // Opens a policy directory the way every provider binds one: resolved once, refused when it is
 // the host's root or a kernel interface (host/policy_source.hpp), and the object opened is the
 // one checked. fs full preopens "/" itself.
@@ -103,6 +111,29 @@ Expected<int> open_policy_dir(const std::string& path, bool full) {
     return fd;
 }
 
+// A read-only directory inside (or equal to) a writable one would be writable through the
+// writable preopen, so the combination is refused. Checked on the directories actually opened:
+// check() saw paths, which may have changed since.
+Expected<void> refuse_read_only_inside_writable(FdTable& table) {
+    std::vector<const FdEntry*> writable, read_only;
+    for (uint32_t fd = 0; fd < limits::kMaxOpenFiles; ++fd) {
+        const FdEntry* e = table.get(fd);
+        if (!e || e->kind != FdKind::Directory) continue;
+        (e->read_only_tree ? read_only : writable).push_back(e);
+    }
+    for (const FdEntry* ro : read_only) {
+        for (const FdEntry* rw : writable) {
+            if (directory_within(ro->host.get(), rw->host.get())) {
+                return fail(Failure::Kind::InvalidInput,
+                            "provider 'wasm' refuses fs_policy: " +
+                                read_only_inside_writable_reason(ro->preopen_name,
+                                                                 rw->preopen_name));
+            }
+        }
+    }
+    return Ok{};
+}
+
 Expected<void> add_preopen(FdTable& table, const std::string& path, bool writable,
                            bool full = false) {
     RTFS_TRY(int fd, open_policy_dir(path, full));
@@ -124,6 +155,30 @@ Expected<void> add_preopen(FdTable& table, const std::string& path, bool writabl
 
 }  // namespace
 
+std::string read_only_inside_writable_reason(const std::string& ro, const std::string& rw) {
+    return "read-only path " + ro + " lies inside the writable path " + rw +
+           ", whose preopen would let the program write it (WASI has no read-only mount inside "
+           "a writable preopen)";
+}
+
+bool directory_within(int inner_dir_fd, int outer_dir_fd) {
+    auto outer = identity_of(outer_dir_fd);
+    if (!outer) return true;  // unknown: assume the worst
+    // Walk ".." from inner up to the root, comparing every ancestor (inner itself included).
+    UniqueFd current(::fcntl(inner_dir_fd, F_DUPFD_CLOEXEC, 0));
+    if (!current.valid()) return true;
+    for (int depth = 0; depth < 4096; ++depth) {
+        auto here = identity_of(current.get());
+        if (!here) return true;
+        if (*here == *outer) return true;
+        UniqueFd parent(::openat(current.get(), "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!parent.valid()) return true;
+        if (identity_of(parent.get()) == here) return false;  // reached "/"
+        current = std::move(parent);
+    }
+    return true;
+}
+
 Expected<void> add_preopens(FdTable& table, const FileSystemPolicy& policy) {
     using Kind = FileSystemPolicy::Kind;
     switch (policy.kind) {
@@ -142,7 +197,7 @@ Expected<void> add_preopens(FdTable& table, const FileSystemPolicy& policy) {
             for (const std::string& p : policy.read_only_paths) {
                 RTFS_CHECK(add_preopen(table, p, false));
             }
-            return Ok{};
+            return refuse_read_only_inside_writable(table);
     }
     return Ok{};
 }

@@ -54,8 +54,15 @@ class FdTable {
 // Opens the directories the fs policy grants and adds them as preopens (fd 3, 4, ... or after the
 // result sink): None = none, ReadOnly{paths} / ReadWrite{paths} = those directories with
 // read-only / full rights (an empty read-only list = the standard system directories), Full = "/"
-// read-write. Errors: InvalidInput for a path that is not an existing directory.
+// read-write. Errors: InvalidInput for a path that is not an existing directory, or for a
+// read-only path inside (or equal to) a writable one.
 Expected<void> add_preopens(FdTable& table, const FileSystemPolicy& policy);
+
+// True when the directory inner is outer or lies below it (compared by device and inode along
+// inner's ".." chain); also true when that cannot be determined. A read-only fs_policy path
+// inside a writable one is refused: the writable preopen would reach it with full rights.
+bool directory_within(int inner_dir_fd, int outer_dir_fd);
+std::string read_only_inside_writable_reason(const std::string& ro, const std::string& rw);
 
 // The standard system directories that ReadOnly{} with no paths stands for (those present).
 std::vector<std::string> standard_system_dirs();

@@ -1,5 +1,6 @@
 #include "microvm/wasm/wasm_provider.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -11,6 +12,8 @@
 #include "engine.hpp"
 #include "host/egress.hpp"
 #include "engine_limits.hpp"
+#include "fd_table.hpp"
+#include "host/unique_fd.hpp"
 #include "microvm/errors.hpp"
 #include "microvm/guest_run.hpp"
 #include "module_cache.hpp"
@@ -23,6 +26,27 @@ std::chrono::nanoseconds thread_cpu_time() {
     timespec ts{};
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
+
+// A read-only path inside a writable one: the writable preopen reaches it with full rights, and
+// WASI has nothing like the read-only bind mount the process provider places over it. Checked
+// again on the opened directories (add_preopens).
+void check_read_only_not_inside_writable(const FileSystemPolicy& policy,
+                                         std::vector<Unsupported>& problems) {
+    if (policy.kind != FileSystemPolicy::Kind::ReadWrite) return;
+    auto open_dir = [](const std::string& path) {
+        return host::UniqueFd(::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    };
+    for (const std::string& ro : policy.read_only_paths) {
+        host::UniqueFd ro_fd = open_dir(ro);
+        if (!ro_fd.valid()) continue;  // reported as missing / not a directory
+        for (const std::string& rw : policy.paths) {
+            host::UniqueFd rw_fd = open_dir(rw);
+            if (rw_fd.valid() && wasm::directory_within(ro_fd.get(), rw_fd.get())) {
+                problems.push_back({"fs_policy", wasm::read_only_inside_writable_reason(ro, rw)});
+            }
+        }
+    }
 }
 
 // WASI grants directories, so every fs_policy path must be one.
@@ -40,6 +64,7 @@ void check_fs_paths(const FileSystemPolicy& policy, std::vector<Unsupported>& pr
                 {"fs_policy", path + " is not a directory (WASI preopens directories only)"});
         }
     }
+    check_read_only_not_inside_writable(policy, problems);
 }
 
 }  // namespace

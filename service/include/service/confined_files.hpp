@@ -21,8 +21,14 @@ ApiExpected<std::string> check_relative_path(const std::string& path);
 // regular file's contents). 403 for a path that escapes, crosses a symlink or names a
 // non-regular file.
 ApiExpected<void> write_beneath(int dir_fd, const std::string& path, const std::string& data);
-// Reads a regular file of at most max_bytes (413 beyond it).
-ApiExpected<std::string> read_beneath(int dir_fd, const std::string& path, size_t max_bytes);
+// A regular file opened for reading, and its size when it was opened.
+struct ReadableFile {
+    host::UniqueFd fd;
+    uint64_t size = 0;
+};
+// Opens a regular file of at most max_bytes (413 beyond it) for reading. The caller streams it
+// from the descriptor (pread), so a download never holds the whole file in memory.
+ApiExpected<ReadableFile> open_beneath(int dir_fd, const std::string& path, size_t max_bytes);
 
 // Removes a directory tree without following any symlink in it (unlinkat on each entry, by
 // descriptor); the tree may have been written by a sandbox.

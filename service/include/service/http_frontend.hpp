@@ -68,6 +68,7 @@ class HttpFrontend : private httplib::Server {
     void accept_loop(Listener& l);
     void serve(std::unique_ptr<Connection> c);
     bool json_body_fits(const httplib::Request& req, httplib::Response& res) const;
+    bool reserve_body(const httplib::Request& req, bool file_upload, Connection& c);
     void execute_handler(const httplib::Request& req, httplib::Response& res, bool in_session);
 
     Service& service_;

@@ -20,6 +20,7 @@
 #include "service/admission.hpp"
 #include "service/api_error.hpp"
 #include "service/audit_log.hpp"
+#include "service/body_budget.hpp"
 #include "service/identity.hpp"
 #include "service/metrics.hpp"
 #include "service/request_body.hpp"
@@ -35,11 +36,15 @@ struct ServiceOptions {
     std::map<std::string, AdmissionLimits> provider_admission;  // overrides by provider
     size_t max_request_bytes = 1 << 20;    // JSON bodies
     size_t max_file_bytes = 64 << 20;      // PUT /v1/sandboxes/{id}/files/...
+    // All request bodies held at once, daemon-wide (never below one request at its limit).
+    size_t max_body_bytes_held = 256 << 20;
     std::string state_dir;                 // sessions' work directories live below it
     std::chrono::seconds session_idle_timeout{600};
     std::chrono::seconds session_max_lifetime{3600};
     size_t max_sessions = 64;
 };
+
+struct ReadableFile;
 
 // A reply of the informational endpoints and of errors.
 struct Reply {
@@ -47,6 +52,8 @@ struct Reply {
     std::string content_type = "application/json";
     std::string body;
     std::map<std::string, std::string> headers;
+    // Set for a download: the body is streamed from this file (its size at opening) instead.
+    std::shared_ptr<ReadableFile> file;
 };
 Reply json_reply(int status, const nlohmann::json& body);
 // 200 with an execution's result document, its keys in to_json's order (as `microvm --json`).
@@ -92,6 +99,8 @@ class Service {
     AuditLog& audit() { return *audit_; }
     void http_response(int status) { metrics_.http_response(status); }
     WarmPools* pools() { return pools_.get(); }
+    // Request bodies being received (the HTTP front end reserves each before reading it).
+    BodyBudget& body_budget() { return body_budget_; }
 
   private:
     Service(ServiceOptions options, std::unique_ptr<AuditLog> audit);
@@ -105,6 +114,7 @@ class Service {
     std::unique_ptr<AuditLog> audit_;
     Metrics metrics_;
     Admission admission_;
+    BodyBudget body_budget_;
     ProviderFactory factory_;
     std::mutex init_mu_;
     std::map<std::string, std::string> init_errors_;  // provider -> why it could not start

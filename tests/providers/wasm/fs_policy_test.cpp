@@ -177,6 +177,34 @@ TEST_P(FsPolicyTest, ReadOnlyPathsBesideAWritableOne) {
     EXPECT_TRUE(fs::exists(sandbox() / "new.txt"));
 }
 
+// A read-only path inside a writable one would be writable through the writable preopen
+// ("sub/x" relative to it), where the process provider's read-only bind refuses the write.
+// WASI has no such overlay, so the combination is refused up front, naming the setting.
+TEST_P(FsPolicyTest, ReadOnlyPathInsideAWritableOneIsRefused) {
+    for (const fs::path& ro : {sandbox() / "sub", sandbox()}) {
+        FileSystemPolicy nested = FileSystemPolicy::read_write({sandbox().string()}, {ro.string()});
+        auto ctx = context(fixture("fs_ops.wat"), {"w", "sub/pwned"});
+        ctx.config.fs_policy = nested;
+        auto problems = provider.check(ctx);
+        ASSERT_EQ(problems.size(), 1u) << ro;
+        EXPECT_EQ(problems[0].setting, "fs_policy");
+        EXPECT_NE(problems[0].reason.find("lies inside the writable path"), std::string::npos);
+        auto r = fs_op(nested, {"w", "sub/pwned"});
+        EXPECT_EQ(r.status, Status::PolicyViolation) << describe(r);
+        EXPECT_FALSE(fs::exists(sandbox() / "sub" / "pwned")) << ro;
+        // Opening the directories (past check()) refuses it too.
+        microvm::wasm::FdTable table;
+        auto opened = microvm::wasm::add_preopens(table, nested);
+        ASSERT_FALSE(opened) << ro;
+        EXPECT_NE(opened.error().message.find("provider 'wasm'"), std::string::npos);
+    }
+    // Siblings and a writable path inside a read-only one stay allowed.
+    fs::create_directories(tmp.path() / "outside" / "inner");
+    microvm::wasm::FdTable table;
+    EXPECT_TRUE(microvm::wasm::add_preopens(
+        table, FileSystemPolicy::read_write({(outside() / "inner").string()}, {outside().string()})));
+}
+
 INSTANTIATE_TEST_SUITE_P(Resolvers, FsPolicyTest, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "ComponentWalk" : "Openat2"; });
 

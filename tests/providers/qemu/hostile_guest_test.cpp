@@ -147,7 +147,7 @@ TEST_F(QemuHostileGuest, SilentAgentIsASetupErrorAtTheBootTimeout) {
     EXPECT_EQ(r.error->reason, Reason::SetupError) << message_of(r);
     EXPECT_NE(message_of(r).find("no Hello in time"), std::string::npos) << message_of(r);
     EXPECT_GE(took, 2s);
-    EXPECT_LT(took, 4s);
+    EXPECT_LT(took, 10s);  // not the default 30 s
 }
 
 // The fast-start path: a template is built from the hostile guest (its Hello is valid), the

@@ -151,7 +151,7 @@ TEST(QemuQmpClient, NoGreetingRunsIntoTheDeadline) {
     auto o = open_and_run(qemu, 300ms);
     expect_failure(o, "no reply in time");
     EXPECT_GE(o.took, 300ms);
-    EXPECT_LT(o.took, 600ms);
+    EXPECT_LT(o.took, 3s);  // the deadline, plus room for a loaded machine
 }
 
 TEST(QemuQmpClient, GarbageGreetingIsRefused) {
@@ -164,7 +164,7 @@ TEST(QemuQmpClient, GarbageGreetingIsRefused) {
         auto o = open_and_run(qemu, 5s);
         ASSERT_FALSE(o.value) << garbage;
         EXPECT_EQ(o.value.error().kind, Failure::Kind::SetupError);
-        EXPECT_LT(o.took, 1s) << garbage << ": " << o.value.error().message;
+        EXPECT_LT(o.took, 3s) << garbage << ": " << o.value.error().message;
     }
 }
 
@@ -314,7 +314,7 @@ TEST(QemuQmpClient, EndlessEventsRunIntoTheDeadline) {
     });
     auto o = open_and_run(qemu, 300ms);
     expect_failure(o, "no reply in time");
-    EXPECT_LT(o.took, 600ms);
+    EXPECT_LT(o.took, 3s);
 }
 
 TEST(QemuQmpClient, ErrorReplyIsASetupErrorWithQemusDescription) {
@@ -337,7 +337,7 @@ TEST(QemuQmpClient, ServerThatNeverAnswersRunsIntoTheDeadline) {
     auto o = open_and_run(qemu, 400ms);
     expect_failure(o, "no reply in time");
     EXPECT_GE(o.took, 400ms);
-    EXPECT_LT(o.took, 800ms);
+    EXPECT_LT(o.took, 3s);
 }
 
 TEST(QemuQmpClient, PeerClosingMidReplyIsReported) {
@@ -349,7 +349,7 @@ TEST(QemuQmpClient, PeerClosingMidReplyIsReported) {
     });
     auto o = open_and_run(qemu, 5s);
     expect_failure(o, "closed its control socket");
-    EXPECT_LT(o.took, 1s);
+    EXPECT_LT(o.took, 3s);  // not the 5 s deadline
 }
 
 TEST(QemuQmpClient, PeerClosingBeforeTheGreetingIsReported) {

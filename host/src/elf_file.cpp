@@ -197,11 +197,15 @@ Expected<ElfInfo> read_elf(const std::string& path) {
     return not_elf(path, "unknown ELF class");
 }
 
+bool has_elf_magic(std::string_view head) {
+    return head.size() >= SELFMAG && std::memcmp(head.data(), ELFMAG, SELFMAG) == 0;
+}
+
 bool is_elf(const std::string& path) {
     auto fd = open_regular_file(path);
     char magic[SELFMAG];
     return fd && ::read(fd->get(), magic, sizeof magic) == SELFMAG &&
-           std::memcmp(magic, ELFMAG, SELFMAG) == 0;
+           has_elf_magic(std::string_view(magic, sizeof magic));
 }
 
 }  // namespace microvm::host

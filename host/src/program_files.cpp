@@ -1,6 +1,5 @@
 #include "host/program_files.hpp"
 
-#include <elf.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +8,7 @@
 #include <set>
 
 #include "host/elf_deps.hpp"
+#include "host/elf_file.hpp"
 #include "host/paths.hpp"
 #include "host/unique_fd.hpp"
 
@@ -37,10 +37,6 @@ Expected<std::optional<std::string>> read_head(const std::string& path) {
     } while (n < 0 && errno == EINTR);
     if (n < 0) return kUnreadable;
     return std::optional<std::string>(std::string(buf, static_cast<size_t>(n)));
-}
-
-bool has_elf_magic(const std::string& head) {
-    return head.size() >= SELFMAG && head.compare(0, SELFMAG, ELFMAG) == 0;
 }
 
 // The absolute interpreter path of a "#!" line, empty when there is none.

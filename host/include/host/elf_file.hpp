@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "microvm/error.hpp"
@@ -24,6 +25,8 @@ struct ElfInfo {
 // regular file (never opened then: a FIFO would block), or has more than one PT_INTERP header.
 Expected<ElfInfo> read_elf(const std::string& path);
 
+// True when the bytes start with the ELF magic.
+bool has_elf_magic(std::string_view head);
 // True when the file is a regular file starting with the ELF magic (reads 4 bytes).
 bool is_elf(const std::string& path);
 

@@ -41,6 +41,7 @@ struct HttpFrontend::Connection {
     int remote_port = 0;
     std::unique_ptr<SSL, void (*)(SSL*)> ssl{nullptr, SSL_free};
     bool close_after = false;  // the request left unread bytes behind (refused early)
+    bool admitted = false;     // admit() ran already, before a "100 Continue"
     std::optional<BodyBudget::Hold> body_hold;  // the current request's share of the body budget
 };
 
@@ -223,41 +224,18 @@ HttpFrontend::HttpFrontend(Service& service, FrontendOptions options)
     set_payload_max_length(std::max(service_.options().max_request_bytes, service_.options().max_file_bytes));
     set_keep_alive_max_count(options_.keep_alive_max);
 
-    // Before anything is read of the body: authentication on TCP, and the size of JSON bodies.
+    // Before anything is read of the body: authentication on TCP, the size of JSON bodies and
+    // the body budget. A client that sent `Expect: 100-continue` is answered by this same
+    // admission before it is told to continue, so a refusal never follows a "100 Continue"
+    // (whose client would then send a body nobody reads).
+    set_expect_100_continue_handler([this](const httplib::Request& req, httplib::Response& res) {
+        if (admit(req, res) == HandlerResponse::Handled) return res.status;
+        if (tl_conn) tl_conn->admitted = true;
+        return 100;
+    });
     set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-        Connection* c = tl_conn;
-        if (c && c->listener->tokens && req.path != "/healthz" && req.path != "/v1/openapi.json") {
-            auto id = c->listener->tokens->check(req.get_header_value("Authorization"));
-            if (!id) {
-                set_error(res, {401, "unauthorized", "a valid bearer token is required (Authorization: Bearer TOKEN)"});
-                res.set_header("WWW-Authenticate", "Bearer");
-                res.set_header("Connection", "close");
-                c->close_after = true;  // its body, if any, is left unread
-                return HandlerResponse::Handled;
-            }
-            c->who.token_id = *id;
-        }
-        const bool file_upload = req.method == "PUT" && req.path.find("/files/") != std::string::npos;
-        if (!file_upload && req.has_header("Content-Length")) {
-            const std::string len = req.get_header_value("Content-Length");
-            const size_t limit = service_.options().max_request_bytes;
-            if (len.size() > 18 || std::strtoull(len.c_str(), nullptr, 10) > limit) {
-                set_error(res, {413, "too_large", "request bodies are limited to " + std::to_string(limit) + " bytes"});
-                res.set_header("Connection", "close");
-                if (c) c->close_after = true;
-                return HandlerResponse::Handled;
-            }
-        }
-        if (c && !reserve_body(req, file_upload, *c)) {
-            set_error(res, {503, "busy", "the daemon holds too many request bodies at once (" +
-                                             std::to_string(service_.body_budget().limit()) +
-                                             " bytes); retry later"});
-            res.set_header("Retry-After", "1");
-            res.set_header("Connection", "close");
-            c->close_after = true;  // its body is left unread
-            return HandlerResponse::Handled;
-        }
-        return HandlerResponse::Unhandled;
+        if (tl_conn && std::exchange(tl_conn->admitted, false)) return HandlerResponse::Unhandled;
+        return admit(req, res);
     });
     set_error_handler(HandlerWithResponse([](const httplib::Request&, httplib::Response& res) -> HandlerResponse {
         if (!res.body.empty()) return HandlerResponse::Unhandled;
@@ -302,6 +280,43 @@ HttpFrontend::HttpFrontend(Service& service, FrontendOptions options)
     route("GET", "/v1/sandboxes/{id}/files/{path}", [this](const httplib::Request& req, httplib::Response& res) {
         set_reply(res, service_.get_file(req.matches[1], req.matches[2], tl_conn->who));
     });
+}
+
+httplib::Server::HandlerResponse HttpFrontend::admit(const httplib::Request& req, httplib::Response& res) {
+    Connection* c = tl_conn;
+    if (c && c->listener->tokens && req.path != "/healthz" && req.path != "/v1/openapi.json") {
+        auto id = c->listener->tokens->check(req.get_header_value("Authorization"));
+        if (!id) {
+            set_error(res, {401, "unauthorized", "a valid bearer token is required (Authorization: Bearer TOKEN)"});
+            res.set_header("WWW-Authenticate", "Bearer");
+            res.set_header("Connection", "close");
+            c->close_after = true;  // its body, if any, is left unread
+            return HandlerResponse::Handled;
+        }
+        c->who.token_id = *id;
+    }
+    const bool file_upload = req.method == "PUT" && req.path.find("/files/") != std::string::npos;
+    if (req.has_header("Content-Length")) {
+        const std::string len = req.get_header_value("Content-Length");
+        const size_t limit = file_upload ? service_.options().max_file_bytes : service_.options().max_request_bytes;
+        if (len.size() > 18 || std::strtoull(len.c_str(), nullptr, 10) > limit) {
+            set_error(res, {413, "too_large", std::string(file_upload ? "files are" : "request bodies are") +
+                                                  " limited to " + std::to_string(limit) + " bytes"});
+            res.set_header("Connection", "close");
+            if (c) c->close_after = true;
+            return HandlerResponse::Handled;
+        }
+    }
+    if (c && !reserve_body(req, file_upload, *c)) {
+        set_error(res, {503, "busy", "the daemon holds too many request bodies at once (" +
+                                         std::to_string(service_.body_budget().limit()) +
+                                         " bytes); retry later"});
+        res.set_header("Retry-After", "1");
+        res.set_header("Connection", "close");
+        c->close_after = true;  // its body is left unread
+        return HandlerResponse::Handled;
+    }
+    return HandlerResponse::Unhandled;
 }
 
 // A JSON body that arrived without a length (chunked) is only bounded by the larger file limit
@@ -502,6 +517,7 @@ void HttpFrontend::serve(std::unique_ptr<Connection> c) {
             const bool last = n + 1 == options_.keep_alive_max || stopping_;
             const bool served = process_request(strm, last, closed, nullptr);
             c->body_hold.reset();  // the request (and its body) is done with
+            c->admitted = false;
             if (!served) break;
             if (closed || c->close_after) break;
         }

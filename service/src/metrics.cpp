@@ -87,6 +87,12 @@ std::string Metrics::render(const Gauges& g) const {
     o << "# HELP microvmd_active_sandboxes Sessions (stateful sandboxes) alive now.\n"
          "# TYPE microvmd_active_sandboxes gauge\n"
       << "microvmd_active_sandboxes " << g.active_sessions << "\n";
+    o << "# HELP microvmd_request_body_bytes_held Bytes of request bodies reserved by requests being received.\n"
+         "# TYPE microvmd_request_body_bytes_held gauge\n"
+      << "microvmd_request_body_bytes_held " << g.body_bytes_held << "\n";
+    o << "# HELP microvmd_request_body_bytes_limit The daemon-wide budget of request bodies held at once (over it: 503).\n"
+         "# TYPE microvmd_request_body_bytes_limit gauge\n"
+      << "microvmd_request_body_bytes_limit " << g.body_bytes_limit << "\n";
     o << "# HELP microvmd_sandbox_events_total Session lifecycle events.\n"
          "# TYPE microvmd_sandbox_events_total counter\n";
     for (const auto& [w, n] : sessions_)

@@ -138,6 +138,8 @@ Reply Service::metrics() {
     for (const auto& [p, l] : admission_.load()) g.running_and_queued[p] = {l.running, l.waiting};
     g.active_sessions = sessions_->size();
     if (pools_) g.pools = pools_->figures();
+    g.body_bytes_held = body_budget_.held();
+    g.body_bytes_limit = body_budget_.limit();
     Reply r;
     r.content_type = "text/plain; version=0.0.4";
     r.body = metrics_.render(g);

@@ -120,15 +120,71 @@ TEST(Files, UploadsOverTheBodyBudgetAreRefusedWithRetryAfter) {
 TEST(Files, ChunkedUploadsReserveTheirLimit) {
     Harness h(tweak_small_budget);
     const std::string id = create_session(h);
+    auto& budget = h.service->body_budget();
+    ASSERT_EQ(held_when_settled(budget, 0), 0u);  // the session's request let go of its share
     int first = connect_unix(h.socket_path);
     ASSERT_GE(first, 0);
     ASSERT_TRUE(send_all(first, "PUT /v1/sandboxes/" + id + "/files/c HTTP/1.1\r\nHost: x\r\n"
                                 "Transfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n"));
-    auto& budget = h.service->body_budget();
     ASSERT_EQ(held_when_settled(budget, size_t{1} << 20), size_t{1} << 20);
     EXPECT_EQ(h.call("PUT", "/v1/sandboxes/" + id + "/files/d", "x").status, 503);
     ASSERT_TRUE(send_all(first, "0\r\n\r\n"));
     EXPECT_EQ(read_reply(first, 30s).status, 200);
     ::close(first);
     EXPECT_EQ(h.call("GET", "/v1/sandboxes/" + id + "/files/c").body, "abcd");
+}
+
+// `Expect: 100-continue`: the admission runs before the "100 Continue", so a refusal comes
+// instead of it (the client sends no body), and an admitted upload reserves its bytes once.
+TEST(Files, ExpectContinueGetsTheRefusalInsteadOfContinue) {
+    Harness h(tweak_small_budget);
+    const std::string id = create_session(h);
+    const std::string url = "/v1/sandboxes/" + id + "/files/";
+    auto& budget = h.service->body_budget();
+    ASSERT_EQ(held_when_settled(budget, 0), 0u);  // the session's request let go of its share
+    auto first_line = [&](const std::string& head) {
+        int fd = connect_unix(h.socket_path);
+        EXPECT_GE(fd, 0);
+        EXPECT_TRUE(send_all(fd, head));
+        Reader in(fd, 30s);
+        std::string line;
+        in.line(line);
+        ::close(fd);
+        return line;
+    };
+    // Over the file limit (413) and over the JSON limit (413): refused without a 100.
+    EXPECT_EQ(first_line("PUT " + url + "big HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                         "Content-Length: 2097152\r\n\r\n").substr(0, 12),
+              "HTTP/1.1 413");
+    EXPECT_EQ(first_line("POST /v1/executions HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                         "Content-Length: 2097152\r\n\r\n").substr(0, 12),
+              "HTTP/1.1 413");
+
+    // An admitted upload: 100, then the body, then 200; its bytes were reserved once.
+    const std::string body = pattern(600 << 10);
+    int fd = connect_unix(h.socket_path);
+    ASSERT_GE(fd, 0);
+    ASSERT_TRUE(send_all(fd, "PUT " + url + "a HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                             "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n"));
+    {
+        Reader in(fd, 30s);
+        std::string line;
+        ASSERT_TRUE(in.line(line));
+        EXPECT_EQ(line.substr(0, 12), "HTTP/1.1 100") << line;
+    }
+    EXPECT_EQ(held_when_settled(budget, body.size()), body.size());
+    // Beside it, a second one that does not fit the 1 MiB budget: 503 instead of 100.
+    EXPECT_EQ(first_line("PUT " + url + "b HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                         "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n").substr(0, 12),
+              "HTTP/1.1 503");
+    const auto metrics = h.call("GET", "/metrics").body;
+    EXPECT_NE(metrics.find("microvmd_request_body_bytes_held " + std::to_string(body.size())), std::string::npos)
+        << metrics;
+    EXPECT_NE(metrics.find("microvmd_request_body_bytes_limit 1048576"), std::string::npos) << metrics;
+    ASSERT_TRUE(send_all(fd, body));
+    EXPECT_EQ(read_reply(fd, 30s).status, 200);
+    ::close(fd);
+    EXPECT_EQ(held_when_settled(budget, 0), 0u);
+    EXPECT_EQ(h.call("GET", url + "a").body, body);
+    EXPECT_FALSE(std::filesystem::exists(h.dir + "/state/sandboxes/" + id + "/b"));
 }

@@ -159,6 +159,16 @@ TEST(HttpApi, TcpRequiresTheBearerToken) {
     EXPECT_EQ(h.metric("microvmd_executions_total{provider=\"mock\",status=\"ok\"}"), 1);
     // Liveness is open (load balancers probe it).
     EXPECT_EQ(h.call_tcp("GET", "/healthz", "", "").status, 200);
+    // A client that waits for "100 Continue" before its body is refused instead of invited.
+    int fd = connect_tcp(h.tcp_port);
+    ASSERT_GE(fd, 0);
+    ASSERT_TRUE(send_all(fd, "POST /v1/executions HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                             "Content-Length: 30\r\n\r\n"));
+    Reader in(fd, 30s);
+    std::string line;
+    ASSERT_TRUE(in.line(line));
+    ::close(fd);
+    EXPECT_EQ(line.substr(0, 12), "HTTP/1.1 401") << line;
 }
 
 TEST(HttpApi, OversizeBodiesAre413AndTheServerKeepsServing) {

@@ -106,6 +106,13 @@ TEST(Microvmd, RefusesUnsafeListeners) {
         d.wait_for("audit");
         EXPECT_NE(d.output.find("writable by group or others"), std::string::npos) << d.output;
     }
+    {  // a body budget smaller than one upload at its limit could never serve that upload
+        Daemon d({"--listen", "unix:" + dir + "/d.sock", "--state-dir", dir + "/state", "--max-file-mib", "64",
+                  "--max-body-mib", "32"});
+        EXPECT_NE(d.wait_exit(), 0);
+        d.wait_for("max-body");
+        EXPECT_NE(d.output.find("--max-body-mib must hold at least one request"), std::string::npos) << d.output;
+    }
     microvm::service::remove_tree(dir);
 }
 

@@ -67,6 +67,9 @@ class HttpFrontend : private httplib::Server {
     void route(const std::string& method, const std::string& openapi_path, Handler handler);
     void accept_loop(Listener& l);
     void serve(std::unique_ptr<Connection> c);
+    // Authentication, the size of a JSON body and its share of the body budget, before any of
+    // the body is read: Handled (res holds the refusal) or Unhandled (go on).
+    HandlerResponse admit(const httplib::Request& req, httplib::Response& res);
     bool json_body_fits(const httplib::Request& req, httplib::Response& res) const;
     bool reserve_body(const httplib::Request& req, bool file_upload, Connection& c);
     void execute_handler(const httplib::Request& req, httplib::Response& res, bool in_session);

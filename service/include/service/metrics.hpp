@@ -34,6 +34,8 @@ class Metrics {
         std::map<std::string, std::pair<size_t, size_t>> running_and_queued;  // by provider
         size_t active_sessions = 0;
         std::map<std::string, PoolFigures> pools;  // by pool name
+        size_t body_bytes_held = 0;                // request bodies being received now
+        size_t body_bytes_limit = 0;               // ... and the daemon-wide budget for them
     };
     std::string render(const Gauges& gauges) const;
 

@@ -24,4 +24,24 @@ TEST(FirecrackerProvider, UnavailableNamesTheMissingPiece) {
     EXPECT_EQ(r.error->reason, microvm::Reason::Unavailable) << r.error->message;
 }
 
+// Allow/block lists are the qemu provider's only among the VM providers: firecracker still
+// refuses them, naming why, whether or not it could start here.
+TEST(FirecrackerProvider, HostListsAreRefusedWithTheirReason) {
+    microvm::FirecrackerProvider p;
+    microvm::ExecutionContext ctx;
+    ctx.program = microvm::ExternalProgram{"/bin/true", {}};
+    auto policy = microvm::NetworkPolicy::parse("allow=example.com");
+    ASSERT_TRUE(policy);
+    ctx.config.network_policy = *policy;
+    auto problems = p.check(ctx);
+    bool refused = false;
+    for (const auto& u : problems) {
+        if (u.setting.rfind("network_policy", 0) == 0) {
+            refused = true;
+            EXPECT_NE(u.reason.find("not implemented by this provider"), std::string::npos) << u.reason;
+        }
+    }
+    EXPECT_TRUE(refused);
+}
+
 }  // namespace

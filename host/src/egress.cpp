@@ -37,15 +37,17 @@ bool needs_egress(const NetworkPolicy& policy) {
            policy.kind == NetworkPolicy::Kind::DenyList;
 }
 
-std::vector<std::string> egress_environment(uint16_t port) {
-    const std::string http = "http://127.0.0.1:" + std::to_string(port);
-    const std::string socks = "socks5h://127.0.0.1:" + std::to_string(port);
+std::vector<std::string> egress_environment(const std::string& host, uint16_t port) {
+    const std::string address = host + ":" + std::to_string(port);
+    const std::string http = "http://" + address;
+    const std::string socks = "socks5h://" + address;
     return {"http_proxy=" + http,   "HTTP_PROXY=" + http, "https_proxy=" + http,
             "HTTPS_PROXY=" + http,  "all_proxy=" + socks, "ALL_PROXY=" + socks,
             "no_proxy=",            "NO_PROXY="};
 }
 
-void apply_egress_environment(std::vector<std::string>& env, uint16_t port) {
+void apply_egress_environment(std::vector<std::string>& env, const std::string& host,
+                              uint16_t port) {
     std::erase_if(env, [](const std::string& entry) {
         for (const char* name : kVariables) {
             const std::string prefix = std::string(name) + "=";
@@ -53,7 +55,7 @@ void apply_egress_environment(std::vector<std::string>& env, uint16_t port) {
         }
         return false;
     });
-    for (std::string& entry : egress_environment(port)) env.push_back(std::move(entry));
+    for (std::string& entry : egress_environment(host, port)) env.push_back(std::move(entry));
 }
 
 nlohmann::json egress_settings_schema() {

@@ -140,7 +140,7 @@ ExecutionResult SandboxProvider::run(const ExecutionContext& ctx, const CancelTo
         auto opened = EgressSession::open(ctx.config.network_policy, egress_limits_, egress_hooks_);
         if (!opened) return make_error(ctx, Reason::SetupError, opened.error().message);
         egress.emplace(std::move(*opened));
-        apply_egress_environment(*env);
+        apply_egress_environment(*env, egress_proxy_host());
     }
 
     SandboxRequest req = request_for(ctx, std::move(*command), std::move(*env), cancel);

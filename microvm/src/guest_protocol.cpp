@@ -361,10 +361,12 @@ std::string encode_setup(const Setup& s) {
     for (const Share& sh : s.shares) {
         shares.push_back({{"tag", sh.tag}, {"path", sh.path}, {"writable", sh.writable}});
     }
-    return dump({{"realtime_ns", s.realtime_ns},
-                 {"seed", s.seed_hex},
-                 {"shares", shares},
-                 {"network", s.network}});
+    json j = {{"realtime_ns", s.realtime_ns},
+              {"seed", s.seed_hex},
+              {"shares", shares},
+              {"network", s.network}};
+    if (s.proxy_only) j["proxy_only"] = true;  // absent otherwise: older agents' Setup unchanged
+    return dump(j);
 }
 
 namespace {
@@ -401,6 +403,8 @@ Expected<Setup> decode_setup(std::string_view text) {
         return protocol_error("Setup seed must be lower-case hex of at most 512 bytes");
     }
     RTFS_CHECK(read_bool(j, "network", s.network));
+    RTFS_CHECK(read_bool(j, "proxy_only", s.proxy_only));
+    if (s.proxy_only && !s.network) return protocol_error("Setup proxy_only needs network");
     auto shares = j.find("shares");
     if (shares != j.end()) {
         if (!shares->is_array() || shares->size() > 64) {

@@ -1,5 +1,7 @@
 #include "process/net.hpp"
 
+#include "host/fd_passing.hpp"
+
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -39,28 +41,7 @@ bool hand_over_egress_listener(int to_host, uint16_t port, ChildFailure& f) {
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     bool ok = ::bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
               ::listen(sock, 128) == 0;
-    if (ok) {
-        char byte = 'L';
-        struct iovec iov = {&byte, 1};
-        alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-        std::memset(control, 0, sizeof control);
-        struct msghdr msg;
-        std::memset(&msg, 0, sizeof msg);
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof control;
-        struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-        cmsg->cmsg_level = SOL_SOCKET;
-        cmsg->cmsg_type = SCM_RIGHTS;
-        cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-        std::memcpy(CMSG_DATA(cmsg), &sock, sizeof sock);
-        ssize_t n;
-        do {
-            n = ::sendmsg(to_host, &msg, MSG_NOSIGNAL);
-        } while (n < 0 && errno == EINTR);
-        ok = n == 1;
-    }
+    ok = ok && host::send_fd(to_host, sock);
     int saved = errno;
     ::close(sock);
     errno = saved;

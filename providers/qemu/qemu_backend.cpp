@@ -13,6 +13,7 @@
 #include <filesystem>
 
 #include "host/agent_session.hpp"
+#include "host/egress.hpp"
 #include "qemu/host_facts.hpp"
 #include "qemu/qemu_vm.hpp"
 #include "qemu/qmp_client.hpp"
@@ -103,7 +104,8 @@ guest::Setup setup_for(const VmSpec& spec) {
     setup.realtime_ns = realtime_ns();  // a restored guest's clock is the template's
     setup.seed_hex = random_hex(32);    // and so is its generator's state
     for (const ShareSpec& s : spec.shares) setup.shares.push_back({s.tag, s.host_path, s.writable});
-    setup.network = spec.user_network;
+    setup.network = spec.user_network || spec.egress;
+    setup.proxy_only = spec.egress;
     return setup;
 }
 
@@ -151,7 +153,9 @@ std::string QemuBackend::restore_refusal(const VmSpec& spec) const {
     // Restore = the template's command line plus -incoming: the device set must be the
     // template's, which has no 9p share and no network device.
     if (!spec.shares.empty()) return "the file-system policy shares directories (9p devices the template lacks)";
-    if (spec.user_network) return "the network policy needs a network device the template lacks";
+    if (spec.user_network || spec.egress) {
+        return "the network policy needs a network device the template lacks";
+    }
     return {};
 }
 
@@ -261,6 +265,7 @@ Expected<host::SandboxReport> QemuBackend::run(const host::SandboxRequest& req) 
     spec.ram_mb = (req.limits.memory_bytes >> 20) + kGuestReserveMb;
     spec.shares = shares_for(req.fs_policy);
     spec.user_network = req.host_network;
+    spec.egress = req.egress != nullptr;
 
     host::CgroupLimits vmm_limits;
     vmm_limits.memory_bytes = (spec.ram_mb << 20) + kVmmOverheadBytes;
@@ -292,6 +297,7 @@ Expected<host::SandboxReport> QemuBackend::run(const host::SandboxRequest& req) 
         details["cold_boot_why"] = cold_why;
         RTFS_TRY(s.cgroup, cgroups_->create(vmm_limits));
         RTFS_TRY(s.vm, QemuVm::launch(spec, settings_.state_dir, s.cgroup.get()));
+        if (req.egress) RTFS_CHECK(req.egress->adopt_listener(s.vm->take_egress_listener().release()));
         RTFS_TRY(host::UniqueFd channel, s.vm->connect_agent(boot_deadline));
         s.session = std::make_unique<host::AgentSession>(std::move(channel));
         if (auto hello = s.session->handshake(boot_deadline, req.cancel); !hello) {

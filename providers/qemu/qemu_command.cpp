@@ -55,6 +55,9 @@ std::vector<std::string> qemu_argv(const VmSpec& s, const std::string& vm_dir) {
     if (s.incoming) a.insert(a.end(), {"-incoming", "defer"});
     if (s.user_network) {
         a.insert(a.end(), {"-netdev", "user,id=n0", "-device", "virtio-net-device,netdev=n0"});
+    } else if (s.egress) {
+        a.insert(a.end(), {"-netdev", "tap,id=n0,fd=" + std::to_string(kEgressTapFd), "-device",
+                           "virtio-net-device,netdev=n0"});
     }
     return a;
 }

@@ -23,9 +23,15 @@ struct VmSpec {
     uint64_t ram_mb = 256;
     std::vector<ShareSpec> shares;
     bool user_network = false;  // QEMU user networking; false: no network device at all
+    // Allow/block lists: a virtio-net device on the tap device of egress_link.hpp, passed to
+    // QEMU as descriptor kEgressTapFd (not with user_network).
+    bool egress = false;
     bool qmp = false;           // a QMP control socket (snapshots: the template and restores)
     bool incoming = false;      // -incoming defer: the VM waits for a migrate-incoming over QMP
 };
+
+// The descriptor QEMU finds the egress tap device on.
+inline constexpr int kEgressTapFd = 3;
 
 // Paths inside the VM's private directory.
 inline constexpr const char* kAgentSocket = "agent.sock";

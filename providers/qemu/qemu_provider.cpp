@@ -98,6 +98,20 @@ rtfs::Expected<Command, CommandError> QemuProvider::resolve(const ExecutionConte
     return host::command_in_image(ctx);
 }
 
+std::optional<std::string> QemuProvider::host_lists_refusal() const {
+    // The tap device and its address are made in QEMU's network namespace before QEMU drops to
+    // its unprivileged uid (qemu_vm.hpp), which only a root host does.
+    if (::geteuid() != 0) {
+        return "qemu enforces allow/block lists with a tap device in QEMU's own network "
+               "namespace, which needs a root host";
+    }
+    if (::access("/dev/net/tun", R_OK | W_OK) != 0) {
+        return "qemu enforces allow/block lists with a tap device, and /dev/net/tun is not "
+               "usable here";
+    }
+    return std::nullopt;
+}
+
 void QemuProvider::check_backend(const ExecutionContext& ctx,
                                  std::vector<Unsupported>& problems) const {
     const FileSystemPolicy& fs = ctx.config.fs_policy;

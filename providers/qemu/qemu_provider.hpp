@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "host/sandbox_provider.hpp"
+#include "qemu/egress_link.hpp"
 #include "qemu/qemu_backend.hpp"
 
 namespace microvm {
@@ -26,6 +27,10 @@ class QemuProvider final : public host::SandboxProvider {
         const ExecutionContext& ctx) const override;
     void check_backend(const ExecutionContext& ctx,
                        std::vector<Unsupported>& problems) const override;
+    // Allow/block lists: the VM's one link ends at the egress proxy, in QEMU's own network
+    // namespace (qemu/egress_link.hpp); needs a root host and /dev/net/tun.
+    std::optional<std::string> host_lists_refusal() const override;
+    std::string egress_proxy_host() const override { return qemu::kEgressGateway; }
 
   private:
     mutable std::once_flag probed_;

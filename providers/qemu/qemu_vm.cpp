@@ -22,7 +22,10 @@
 #include <thread>
 #include <vector>
 
+#include "host/fd_passing.hpp"
+#include "host/egress.hpp"
 #include "host/stale_dirs.hpp"
+#include "qemu/egress_link.hpp"
 
 namespace microvm::qemu {
 namespace {
@@ -87,6 +90,18 @@ Expected<std::unique_ptr<QemuVm>> QemuVm::launch(const VmSpec& spec, const std::
         cleanup_dir();
         return fail(Failure::Kind::SetupError, "cannot create " + log + ": " + std::strerror(errno));
     }
+    if (spec.egress && (spec.user_network || !root)) {
+        cleanup_dir();
+        return fail(Failure::Kind::SetupError,
+                    "an egress VM needs a root host and no user network");
+    }
+    // Egress: the child sends the proxy's listener on link[1] (host/fd_passing.hpp).
+    int link[2] = {-1, -1};
+    if (spec.egress && ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, link) != 0) {
+        cleanup_dir();
+        return fail(Failure::Kind::SetupError, std::string("socketpair: ") + std::strerror(errno));
+    }
+    host::UniqueFd link_host(link[0]), link_child(link[1]);
     int sync[2];
     if (::pipe2(sync, O_CLOEXEC) != 0) {
         cleanup_dir();
@@ -117,6 +132,14 @@ Expected<std::unique_ptr<QemuVm>> QemuVm::launch(const VmSpec& spec, const std::
         if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
             child_exit(err, "making mounts private");
         }
+        // While still privileged in the new network namespace: the tap device and the listener.
+        int tap = -1;
+        if (spec.egress) {
+            const char* step = "";
+            tap = set_up_egress_link(link_child.get(), host::kEgressPort, &step);
+            if (tap < 0) child_exit(err, step);
+            if (tap < 3 && (tap = ::fcntl(tap, F_DUPFD_CLOEXEC, 3)) < 0) child_exit(err, "moving the tap descriptor");
+        }
         if (root) {
             if (::setgroups(0, nullptr) != 0 || ::setresgid(kQemuGid, kQemuGid, kQemuGid) != 0 ||
                 ::setresuid(uid, uid, uid) != 0) {
@@ -131,11 +154,20 @@ Expected<std::unique_ptr<QemuVm>> QemuVm::launch(const VmSpec& spec, const std::
             child_exit(err, "stdio");
         }
         if (::chdir(dir.c_str()) != 0) child_exit(2, "chdir");
-        ::syscall(SYS_close_range, 3u, ~0u, 0u);
+        unsigned first_closed = 3;
+        if (tap >= 0) {
+            // dup2 leaves the copy open across exec (a tap already at kEgressTapFd: clear the flag).
+            if ((tap == kEgressTapFd ? ::fcntl(tap, F_SETFD, 0) : ::dup2(tap, kEgressTapFd)) < 0) {
+                child_exit(2, "placing the tap descriptor");
+            }
+            first_closed = kEgressTapFd + 1;
+        }
+        ::syscall(SYS_close_range, first_closed, ~0u, 0u);
         ::execve(argv[0], argv.data(), envp);
         child_exit(2, "execve");
     }
     ::close(sync[0]);
+    link_child.reset();  // the child's end: EOF here once the child exits or execs without sending
     std::unique_ptr<QemuVm> vm(new QemuVm(dir, pid));
     if (cgroup) {
         if (auto placed = cgroup->place(pid); !placed) {
@@ -147,6 +179,16 @@ Expected<std::unique_ptr<QemuVm>> QemuVm::launch(const VmSpec& spec, const std::
     bool started = ::write(sync[1], &go, 1) == 1;
     ::close(sync[1]);
     if (!started) return fail(Failure::Kind::SetupError, "cannot start QEMU");
+    if (spec.egress) {
+        auto listener = host::receive_fd(link_host.get(), "egress listener", std::chrono::seconds(10));
+        if (!listener) {
+            vm->stop();  // reaps the child, so its log is complete
+            const std::string why = vm->stderr_text();
+            return fail(Failure::Kind::SetupError,
+                        "QEMU's network link: " + listener.error().message + (why.empty() ? "" : ": " + why));
+        }
+        vm->egress_listener_ = std::move(*listener);
+    }
     return vm;
 }
 

@@ -1,7 +1,8 @@
 // One QEMU process and its private directory (RAII: the destructor kills QEMU, reaps it and
 // removes the directory). QEMU runs unprivileged: as root the host starts it as an unprivileged
 // uid (no supplementary groups, no capabilities, no new privileges) in its own mount, IPC and
-// UTS namespaces (and network namespace when the VM has no network), in the execution's host
+// UTS namespaces (and network namespace unless the VM has QEMU's user network; an egress VM's
+// holds only lo and its tap device, egress_link.hpp), in the execution's host
 // cgroup, killed if the thread that started it dies (PR_SET_PDEATHSIG), with QEMU's own seccomp
 // filter on (-sandbox). The directory (agent socket, QEMU's stderr) is 0700 and owned by that uid.
 #pragma once
@@ -51,6 +52,10 @@ class QemuVm {
         return connect_socket(kQmpSocket, deadline);
     }
 
+    // VmSpec::egress: the listening socket on the gateway's address in QEMU's network namespace,
+    // for the execution's egress proxy (EgressSession::adopt_listener); invalid otherwise.
+    host::UniqueFd take_egress_listener() { return std::move(egress_listener_); }
+
     // Kills QEMU and reaps it; returns its CPU time (user + system) as the host counted it.
     std::chrono::nanoseconds stop();
     pid_t pid() const { return pid_; }
@@ -63,6 +68,7 @@ class QemuVm {
     std::string dir_;
     pid_t pid_;
     bool reaped_ = false;
+    host::UniqueFd egress_listener_;
     std::chrono::nanoseconds cpu_{0};
 };
 

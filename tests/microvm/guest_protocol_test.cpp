@@ -151,6 +151,24 @@ TEST(GuestProtocol, SetupRoundTripAndHostileSetups) {
     EXPECT_EQ(ready->kernel, "6.1.192-microvm");
 }
 
+// Allow/block lists in a VM: proxy_only rides on network, and is absent from a Setup without it
+// (an agent that predates it sees the same Setup as before).
+TEST(GuestProtocol, SetupProxyOnlyRoundTripsAndNeedsNetwork) {
+    guest::Setup s;
+    s.network = true;
+    EXPECT_EQ(encode_setup(s).find("proxy_only"), std::string::npos);
+    s.proxy_only = true;
+    auto back = decode_setup(encode_setup(s));
+    ASSERT_TRUE(back) << back.error().message;
+    EXPECT_TRUE(back->network);
+    EXPECT_TRUE(back->proxy_only);
+    auto plain = decode_setup(R"({"network":true})");
+    ASSERT_TRUE(plain);
+    EXPECT_FALSE(plain->proxy_only);
+    EXPECT_FALSE(decode_setup(R"({"proxy_only":true})"));                  // without network
+    EXPECT_FALSE(decode_setup(R"({"network":true,"proxy_only":"yes"})"));  // not a boolean
+}
+
 TEST(GuestProtocol, ExecLimitsAndOomRoundTrip) {
     Exec e;
     e.kind = Exec::Kind::Program;

@@ -107,7 +107,10 @@ void loopback_up() {
 }
 
 // QEMU's user networking: the guest is 10.0.2.15/24, the gateway 10.0.2.2, DNS 10.0.2.3.
-std::string user_network() {
+// proxy_only (allow/block lists): the address alone; the link's only other end is the host's
+// egress proxy at 10.0.2.2:3128, and without a route any other address fails at once
+// (ENETUNREACH) instead of waiting on packets nothing answers.
+std::string configure_network(bool proxy_only) {
     host::UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (!sock.valid()) return errno_text("socket");
     if (!set_address(sock.get(), "eth0", SIOCSIFADDR, "10.0.2.15") ||
@@ -115,6 +118,7 @@ std::string user_network() {
         !set_flags_up(sock.get(), "eth0")) {
         return errno_text("configuring eth0");
     }
+    if (proxy_only) return {};
     rtentry route{};
     auto* dst = reinterpret_cast<sockaddr_in*>(&route.rt_dst);
     auto* gw = reinterpret_cast<sockaddr_in*>(&route.rt_gateway);
@@ -224,7 +228,7 @@ std::string apply_setup(const Setup& setup) {
         }
     }
     if (setup.network) {
-        if (std::string e = user_network(); !e.empty()) return e;
+        if (std::string e = configure_network(setup.proxy_only); !e.empty()) return e;
     }
     return {};
 }

@@ -2,7 +2,8 @@
 // (proxy/) opened for the execution, the environment that points the program at it, and the
 // records of every attempt. Shared by every OS-level backend: the process backend hands the
 // proxy a listening socket it bound on 127.0.0.1:kEgressPort inside the sandbox's own network
-// namespace; a VM backend can forward a guest port to listen_unix()'s socket.
+// namespace; the qemu backend one it bound on the VM's gateway address (10.0.2.2:kEgressPort)
+// in QEMU's network namespace, whose only link is the VM's.
 #pragma once
 
 #include <chrono>
@@ -31,11 +32,18 @@ inline constexpr uint16_t kEgressPort = 3128;
 // Whether a policy is enforced by the egress proxy (allow- and block-lists of hosts).
 bool needs_egress(const NetworkPolicy& policy);
 
+// Where the program reaches the proxy: its sandbox's own loopback (process), or the VM's
+// gateway address on the VM's private link (qemu; SandboxProvider::egress_proxy_host).
+inline constexpr const char* kLoopbackEgressHost = "127.0.0.1";
+
 // The program's proxy variables, both spellings: http_proxy, https_proxy (HTTP CONNECT),
 // all_proxy (SOCKS5 with names resolved by the proxy), and empty no_proxy: nothing bypasses it.
-std::vector<std::string> egress_environment(uint16_t port = kEgressPort);
+std::vector<std::string> egress_environment(const std::string& host = kLoopbackEgressHost,
+                                            uint16_t port = kEgressPort);
 // env with every variable egress_environment() sets removed, then those appended.
-void apply_egress_environment(std::vector<std::string>& env, uint16_t port = kEgressPort);
+void apply_egress_environment(std::vector<std::string>& env,
+                              const std::string& host = kLoopbackEgressHost,
+                              uint16_t port = kEgressPort);
 
 // The provider settings of the proxy's limits (merged into a provider's config_schema) and
 // their parsing (already validated): network_max_connections, network_max_bytes_mb,

@@ -29,8 +29,8 @@ struct SandboxRequest {
     std::vector<std::string> runtime_dirs;  // extra host dirs the program needs, read-only
     bool host_network = false;              // false: its own network namespace, loopback only
     // Allow/block lists: the execution's egress proxy (host/egress.hpp). The backend makes it
-    // the sandbox's only way out, reachable at 127.0.0.1:kEgressPort inside; env already points
-    // there. Null otherwise. A backend that cannot do this refuses the lists up front
+    // the sandbox's only way out, reachable at SandboxProvider::egress_proxy_host():kEgressPort
+    // inside; env already points there. Null otherwise. A backend that cannot do this refuses the lists up front
     // (SandboxProvider::host_lists_refusal).
     EgressSession* egress = nullptr;
     CgroupLimits limits;                    // max_pids counts the program's processes

@@ -37,6 +37,8 @@ class SandboxProvider : public Provider {
     // lists are then refused; empty: refuse_host_lists' default reason), or nullopt when its
     // run() honours SandboxRequest::egress.
     virtual std::optional<std::string> host_lists_refusal() const { return std::string(); }
+    // Where the program inside reaches the egress proxy (its proxy variables point there).
+    virtual std::string egress_proxy_host() const { return kLoopbackEgressHost; }
 
     Expected<void> do_initialize(const nlohmann::json& settings) override;
     void do_cleanup() override;

@@ -112,6 +112,10 @@ struct Setup {
     std::string seed_hex;        // random bytes (hex, <= 512 bytes) mixed in and credited
     std::vector<Share> shares;   // mounted in this order (a parent before its children)
     bool network = false;        // configure eth0 for QEMU's user networking (10.0.2.15/24)
+    // With network: eth0's address only, no default route and no resolver: the VM's link ends
+    // at the host's egress proxy (10.0.2.2:3128), so anything else fails at once (allow/block
+    // lists). Sent only when true.
+    bool proxy_only = false;
 };
 
 // The agent's answer to Setup.

@@ -24,4 +24,21 @@ TEST(FirecrackerProvider, UnavailableNamesTheMissingPiece) {
     EXPECT_EQ(r.error->reason, microvm::Reason::Unavailable) << r.error->message;
 }
 
+// Allow/block lists are the qemu provider's only among the VM providers: firecracker still
+// refuses them, naming why, whether or not it could start here.
+TEST(FirecrackerProvider, HostListsAreRefusedWithTheirReason) {
+    microvm::FirecrackerProvider p;
+    microvm::ExecutionContext ctx;
+    ctx.program = microvm::ExternalProgram{"/bin/true", {}};
+    auto policy = microvm::NetworkPolicy::parse("allow=example.com");
+    ASSERT_TRUE(policy);
+    ctx.config.network_policy = *policy;
+    std::string reasons;
+    for (const auto& u : p.check(ctx)) {
+        if (u.setting.rfind("network_policy", 0) == 0) reasons += u.reason + "\n";
+    }
+    // Its own reason (no network device), whatever the shared refusal adds.
+    EXPECT_NE(reasons.find("firecracker runs without a network device"), std::string::npos) << reasons;
+}
+
 }  // namespace

@@ -59,9 +59,19 @@ RawServer::RawServer(Handler handler) : handler_(std::move(handler)) {
             workers_.emplace_back([this, fd] {
                 handler_(fd);
                 ::close(fd);
+                ++closed_;
             });
         }
     });
+}
+
+bool RawServer::all_closed_within(std::chrono::milliseconds timeout) const {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (closed_.load() != connections_.load()) {
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(10ms);
+    }
+    return true;
 }
 
 RawServer::~RawServer() {

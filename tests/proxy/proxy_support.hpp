@@ -31,10 +31,14 @@ class RawServer {
     RawServer& operator=(const RawServer&) = delete;
     uint16_t port() const { return port_; }
     int connections() const { return connections_.load(); }
+    // Waits until every connection accepted so far has been handled and closed; false after
+    // timeout. (Closing follows the client's end by a moment: fd counts taken before it drift.)
+    bool all_closed_within(std::chrono::milliseconds timeout) const;
 
   private:
     Handler handler_;
     int listen_fd_ = -1;
+    std::atomic<int> closed_{0};
     uint16_t port_ = 0;
     std::atomic<bool> stopping_{false};
     std::atomic<int> connections_{0};

@@ -259,6 +259,7 @@ TEST_F(ProcessEgressTest, ConnectionsLeftOpenAreCutAndLeaveNothingBehind) {
     });
     const std::string url = "http://" + at("allowed.test", silent.port()) + "/";
     curl("allow=allowed.test", {"--max-time", "1", url});  // warm-up: libraries, caches
+    ASSERT_TRUE(silent.all_closed_within(5s));  // the server's end of the warm-up's connection
     const int baseline = proxytest::open_fds();
     for (int i = 0; i < 5; ++i) {
         ExecutionResult r = curl("allow=allowed.test", {"--max-time", "1", url});
@@ -266,6 +267,7 @@ TEST_F(ProcessEgressTest, ConnectionsLeftOpenAreCutAndLeaveNothingBehind) {
         ASSERT_EQ(r.metadata.network_requests.size(), 1u) << describe(r);
         EXPECT_EQ(r.metadata.network_requests[0].allowed, true);
     }
+    EXPECT_TRUE(silent.all_closed_within(5s));
     EXPECT_EQ(proxytest::open_fds_settled(baseline, 5s), baseline);
 }
 

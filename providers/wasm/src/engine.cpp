@@ -312,12 +312,11 @@ Expected<GuestSnapshot> initialise_for_snapshot(const CompiledModule& module,
                                                 size_t max_call_depth) {
     const Clock::time_point started = Clock::now();
     const std::chrono::nanoseconds cpu_start = thread_cpu_time();
-    MicroVMConfig config;
-    config.memory_limit_mb = kMaxPages / 16;
+    MicroVMConfig config;  // the default memory limit
     config.timeout = std::chrono::seconds(10);
     RunState state(config, false, 0);
     state.deadline = started + config.timeout;
-    state.memory_cap_pages = kMaxPages;
+    state.memory_cap_pages = config.memory_limit_mb * 16;
     state.max_call_depth = max_call_depth;
     state.refuse_host_calls = true;
     RunRequest request;
@@ -330,6 +329,11 @@ Expected<GuestSnapshot> initialise_for_snapshot(const CompiledModule& module,
         failed = execute(module, config, state, request, started, cpu_start, meta, &snapshot);
     } catch (const std::exception& e) {
         failed = Failed{Reason::SetupError, e.what()};
+    }
+    // An initialisation that carried on after the cap refused it memory would have gone on
+    // differently under a larger memory_limit_mb.
+    if (!failed && state.grow_refused_by_cap) {
+        failed = Failed{Reason::MemoryExceeded, "the initialisation was refused memory growth"};
     }
     if (failed) {
         if (!state.refused_host_call.empty()) {

@@ -62,9 +62,9 @@ RunOutcome run_module(const CompiledModule& module, const MicroVMConfig& config,
                       const RunRequest& request);
 
 // The module's state after its start function and init_export, from a run of those alone in which
-// every host function traps (guest_snapshot.hpp), with the engine's largest memory and a 10 s
-// deadline. InvalidInput naming why when there is none (a host call, a trap, state a snapshot
-// does not carry).
+// every host function traps (guest_snapshot.hpp), with the default memory limit and a 10 s
+// deadline. InvalidInput naming why when there is none (a host call, a trap, a memory growth the
+// limit refused, state a snapshot does not carry).
 Expected<GuestSnapshot> initialise_for_snapshot(const CompiledModule& module,
                                                 const std::string& init_export,
                                                 size_t max_call_depth);

@@ -108,6 +108,21 @@ TEST(GuestSnapshot, AnInitialisationThatCallsTheHostGivesNone) {
     EXPECT_FALSE(run_reactor(*module, nullptr, 512).failure);  // it still runs, afresh
 }
 
+// It might have gone on differently with more memory.
+TEST(GuestSnapshot, AnInitialisationRefusedMemoryGivesNone) {
+    microvm::wasm::ModuleCache cache(4, 64u << 20);
+    auto module = compiled(cache, R"((module
+  (memory (export "memory") 1)
+  (func (export "_initialize") (drop (memory.grow (i32.const 9000))))
+  (func (export "run")))
+)");
+    ASSERT_TRUE(module);
+    auto snapshot = microvm::wasm::initialise_for_snapshot(*module, "_initialize", 1000);
+    ASSERT_FALSE(snapshot);
+    EXPECT_NE(snapshot.error().message.find("refused memory"), std::string::npos)
+        << snapshot.error().message;
+}
+
 TEST(GuestSnapshot, ForgedBytesBehindAValidChecksumAreRefused) {
     GuestSnapshot snap;
     snap.memory_pages = 1;

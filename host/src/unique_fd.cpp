@@ -49,9 +49,12 @@ std::optional<std::string> read_to_end(int fd, size_t max_bytes) {
     }
     // Reading one byte past the cap tells a file over it from one exactly at it.
     const size_t limit = max_bytes == SIZE_MAX ? SIZE_MAX : max_bytes + 1;
-    for (;;) {
+    for (bool first = true;; first = false) {
         const size_t at = data.size();
-        const size_t want = std::min(chunk, limit - at);
+        // After the first read, the room already allocated comes first: the byte past a regular
+        // file's end, read to see EOF, then costs no second allocation of the file's size.
+        const size_t spare = data.capacity() - at;
+        const size_t want = std::min(!first && spare > 0 ? spare : chunk, limit - at);
         data.resize(at + want);
         ssize_t n = ::read(fd, data.data() + at, want);
         if (n < 0 && errno == EINTR) {

@@ -9,9 +9,11 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <variant>
 
 #include "compiled_module.hpp"
 #include "engine_limits.hpp"
+#include "snapshot_state.hpp"
 #include "host_imports.hpp"
 #include "microvm/errors.hpp"
 #include "run_state.hpp"
@@ -139,9 +141,11 @@ Ended run_sliced(wi::Thread& thread, const wi::DefinedFunc& func, const Compiled
 
 // Instantiates and runs; fills out, returns the failure when the run could not happen or ended
 // badly.
+// capture: run the start function and request.init_export only, and take the snapshot there.
 std::optional<Failed> execute(const CompiledModule& module, const MicroVMConfig& config,
-                              RunState& state, Clock::time_point started,
-                              std::chrono::nanoseconds cpu_start, ExecutionMetadata& meta) {
+                              RunState& state, const RunRequest& request,
+                              Clock::time_point started, std::chrono::nanoseconds cpu_start,
+                              ExecutionMetadata& meta, GuestSnapshot* capture = nullptr) {
     // Destruction order matters: everything holding store references dies before the store.
     wi::Store store;
     wi::ModuleDesc desc = module.desc;
@@ -174,19 +178,25 @@ std::optional<Failed> execute(const CompiledModule& module, const MicroVMConfig&
         funcs.push_back(grow_hook.ref());  // what rewritten memory.grow instructions call
     }
     state.memory = guest_memory(store, *mod, *inst);
-    wi::DefinedFunc::Ptr start = exported_command(store, *mod, *inst, "_start");
-    if (!start) {
+    auto command = [&](const std::string& name) -> std::variant<wi::DefinedFunc::Ptr, Failed> {
+        if (wi::DefinedFunc::Ptr f = exported_command(store, *mod, *inst, name)) return f;
         return Failed{Reason::InvalidProgram,
-                      "the module has no _start function of type () -> () defined in it (a WASI "
-                      "command module is expected)"};
-    }
+                      "the module has no " + name + " function of type () -> () defined in it" +
+                          (name == "_start" ? " (a WASI command module is expected)" : "")};
+    };
+    auto entry = command(request.run_export);
+    if (auto* missing = std::get_if<Failed>(&entry)) return *missing;
+    std::optional<InstantiatedState> fresh;
+    if (capture) fresh = observe_instantiated(store, *inst);
+    const bool restored = request.snapshot && !request.init_export.empty() && !capture &&
+                          restore_snapshot(store, *inst, *request.snapshot);
 
     wi::Thread thread(store);
     // The call depth limit (wabt traps when the reserved frames are used up).
     internals::frames(thread).reserve(state.max_call_depth);
     std::string trap_message;
     Ended ended = Ended::Returned;
-    if (module.start_func) {
+    if (module.start_func && !restored) {
         wi::Ref ref = inst->funcs()[*module.start_func];
         if (!store.Is<wi::DefinedFunc>(ref)) {
             return Failed{Reason::InvalidProgram,
@@ -195,8 +205,31 @@ std::optional<Failed> execute(const CompiledModule& module, const MicroVMConfig&
         wi::DefinedFunc::Ptr f = store.UnsafeGet<wi::DefinedFunc>(ref);
         ended = run_sliced(thread, *f, module, state, started, cpu_start, trap_message);
     }
+    if (ended == Ended::Returned && !request.init_export.empty() && !restored) {
+        auto init = command(request.init_export);
+        if (auto* missing = std::get_if<Failed>(&init)) return *missing;
+        state.initialising = true;
+        ended = run_sliced(thread, *std::get<wi::DefinedFunc::Ptr>(init), module, state, started,
+                           cpu_start, trap_message);
+        state.initialising = false;
+    }
+    if (capture) {
+        if (ended != Ended::Returned) {
+            return Failed{Reason::InvalidProgram,
+                          "the initialisation did not return: " +
+                              (trap_message.empty() ? std::string("timeout") : trap_message)};
+        }
+        auto snapshot = capture_snapshot(store, *inst, *fresh);
+        if (!snapshot) {
+            return Failed{Reason::InvalidProgram,
+                          "the initialised module holds state a snapshot does not carry"};
+        }
+        *capture = std::move(*snapshot);
+        return std::nullopt;
+    }
     if (ended == Ended::Returned) {
-        ended = run_sliced(thread, *start, module, state, started, cpu_start, trap_message);
+        ended = run_sliced(thread, *std::get<wi::DefinedFunc::Ptr>(entry), module, state, started,
+                           cpu_start, trap_message);
     }
     uint64_t memory_bytes = 0;
     for (wi::Ref m : inst->memories()) memory_bytes += store.UnsafeGet<wi::Memory>(m)->ByteSize();
@@ -248,7 +281,7 @@ RunOutcome run_module(const CompiledModule& module, const MicroVMConfig& config,
         failed = Failed{Reason::InvalidConfig, preopened.error().message};
     } else {
         try {
-            failed = execute(module, config, state, started, cpu_start, outcome.metadata);
+            failed = execute(module, config, state, request, started, cpu_start, outcome.metadata);
         } catch (const std::bad_alloc&) {
             failed = Failed{Reason::MemoryExceeded,
                             "the host could not allocate memory for the module"};
@@ -272,6 +305,44 @@ RunOutcome run_module(const CompiledModule& module, const MicroVMConfig& config,
     meta.duration = Clock::now() - started;
     meta.isolation = Isolation::Wasm;
     return outcome;
+}
+
+Expected<GuestSnapshot> initialise_for_snapshot(const CompiledModule& module,
+                                                const std::string& init_export,
+                                                size_t max_call_depth) {
+    const Clock::time_point started = Clock::now();
+    const std::chrono::nanoseconds cpu_start = thread_cpu_time();
+    MicroVMConfig config;  // the default memory limit
+    config.timeout = std::chrono::seconds(10);
+    RunState state(config, false, 0);
+    state.deadline = started + config.timeout;
+    state.memory_cap_pages = config.memory_limit_mb * 16;
+    state.max_call_depth = max_call_depth;
+    state.refuse_host_calls = true;
+    RunRequest request;
+    request.init_export = init_export;
+    request.run_export = init_export;
+    GuestSnapshot snapshot;
+    ExecutionMetadata meta;
+    std::optional<Failed> failed;
+    try {
+        failed = execute(module, config, state, request, started, cpu_start, meta, &snapshot);
+    } catch (const std::exception& e) {
+        failed = Failed{Reason::SetupError, e.what()};
+    }
+    // An initialisation that carried on after the cap refused it memory would have gone on
+    // differently under a larger memory_limit_mb.
+    if (!failed && state.grow_refused_by_cap) {
+        failed = Failed{Reason::MemoryExceeded, "the initialisation was refused memory growth"};
+    }
+    if (failed) {
+        if (!state.refused_host_call.empty()) {
+            failed->message = "the initialisation called the host (" + state.refused_host_call + ")";
+        }
+        return fail(Failure::Kind::InvalidInput, "no snapshot of the initialised module: " +
+                                                     failed->message);
+    }
+    return snapshot;
 }
 
 }  // namespace microvm::wasm

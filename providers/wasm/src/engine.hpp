@@ -15,11 +15,13 @@
 
 #include "microvm/config.hpp"
 #include "microvm/context.hpp"
+#include "microvm/error.hpp"
 #include "microvm/result.hpp"
 
 namespace microvm::wasm {
 
 struct CompiledModule;
+struct GuestSnapshot;
 
 struct RunRequest {
     std::string program_name = "module.wasm";  // argv[0]
@@ -33,6 +35,12 @@ struct RunRequest {
     // Allow/block lists: http_fetch sends through the execution's egress proxy at this URL
     // (host/egress.hpp), which judges, resolves and records; empty: straight, after the policy.
     std::string http_proxy;
+    // Entry: a command's _start; or a reactor's init_export, then run_export. With a snapshot
+    // of the module after its init_export (guest_snapshot.hpp) that fits this run, the run starts
+    // from it instead of running init_export (and the start function) itself.
+    std::string init_export;
+    std::string run_export = "_start";
+    const GuestSnapshot* snapshot = nullptr;
 };
 
 // Status, error and measured metadata of one run (the provider adds id, provider name, ...).
@@ -52,5 +60,13 @@ struct RunOutcome {
 // the host process's RSS.
 RunOutcome run_module(const CompiledModule& module, const MicroVMConfig& config,
                       const RunRequest& request);
+
+// The module's state after its start function and init_export, from a run of those alone in which
+// every host function traps (guest_snapshot.hpp), with the default memory limit and a 10 s
+// deadline. InvalidInput naming why when there is none (a host call, a trap, a memory growth the
+// limit refused, state a snapshot does not carry).
+Expected<GuestSnapshot> initialise_for_snapshot(const CompiledModule& module,
+                                                const std::string& init_export,
+                                                size_t max_call_depth);
 
 }  // namespace microvm::wasm

@@ -116,6 +116,26 @@ Expected<wi::Ref> bind_one(wi::Store& store, const wi::ImportType& import, RunSt
                   std::string(kWasiModule) + ", " + std::string(kMicrovmModule) + ")");
 }
 
+// What every function import is bound to when the host must not be called (RunState::
+// refuse_host_calls).
+wi::Ref bind_refusal(wi::Store& store, RunState& state, const wi::ImportType& import) {
+    const bool no_preopens =
+        import.module == kWasiModule && import.name == "fd_prestat_get";  // RunState::initialising
+    wi::HostFunc::Callback cb = [&state, name = import_name(import), no_preopens](
+                                    wi::Thread& thread, const wi::Values&, wi::Values& results,
+                                    wi::Trap::Ptr* trap) {
+        if (no_preopens) {
+            results[0] = wi::Value::Make(uint32_t{wasi::kBadf});
+            return wabt::Result::Ok;
+        }
+        state.refused_host_call = name;
+        *trap = wi::Trap::New(thread.store(), "host call refused");
+        return wabt::Result::Error;
+    };
+    return wi::HostFunc::New(store, *wabt::cast<wi::FuncType>(import.type.get()), std::move(cb))
+        .ref();
+}
+
 }  // namespace
 
 Expected<wi::RefVec> bind_imports(wi::Store& store, const wi::ModuleDesc& desc, RunState& state) {
@@ -123,6 +143,12 @@ Expected<wi::RefVec> bind_imports(wi::Store& store, const wi::ModuleDesc& desc, 
     refs.reserve(desc.imports.size());
     for (const wi::ImportDesc& import : desc.imports) {
         RTFS_TRY(wi::Ref ref, bind_one(store, import.type, state));
+        if (state.refuse_host_calls) {
+            if (!wabt::isa<wi::FuncType>(import.type.type.get())) {
+                return fail(Failure::Kind::InvalidInput, "the module imports a non-function");
+            }
+            ref = bind_refusal(store, state, import.type);
+        }
         refs.push_back(ref);
     }
     return refs;

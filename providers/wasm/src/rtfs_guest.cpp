@@ -16,6 +16,9 @@
 #include "host/sha256.hpp"
 #include "host/unique_fd.hpp"
 #include "microvm/wasm/wasm_provider.hpp"
+#include "engine.hpp"
+#include "engine_limits.hpp"
+#include "guest_snapshot.hpp"
 #include "module_compiler.hpp"
 #include "module_store.hpp"
 
@@ -50,7 +53,8 @@ Expected<std::string> find_rtfs_guest_wasm() {
 namespace wasm {
 
 RtfsGuestModule::RtfsGuestModule() = default;
-RtfsGuestModule::RtfsGuestModule(std::string store_dir) : store_dir_(std::move(store_dir)) {}
+RtfsGuestModule::RtfsGuestModule(std::string store_dir, bool snapshots)
+    : store_dir_(std::move(store_dir)), snapshots_(snapshots) {}
 
 std::optional<std::string> RtfsGuestModule::store_dir() const {
     if (!store_dir_) return host::boot_cache_dir();
@@ -75,9 +79,13 @@ Expected<std::shared_ptr<const CompiledModule>> RtfsGuestModule::get() {
     host::UniqueFd fd(::open(path->c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.valid()) return fail(Failure::Kind::ProviderUnavailable, "cannot read " + *path);
     std::string error;
+    snapshot_dir_.clear();
+    snapshot_key_.clear();
     auto module = load_or_decode(fd.get(), *path, &error);
     if (!module) return fail(Failure::Kind::ProviderUnavailable, error);
     module_ = std::move(module);
+    snapshot_.reset();
+    snapshot_tried_ = false;
     path_ = *path;
     size_ = st.st_size;
     mtime_ns_ = mtime_ns;
@@ -107,6 +115,10 @@ std::shared_ptr<const CompiledModule> RtfsGuestModule::load_or_decode(int fd,
     const auto digest = dir ? guest_digest(*dir, fd, *identity) : std::nullopt;
     const std::string key = digest ? stored_module_key(*digest) : std::string();
     if (digest) {
+        snapshot_dir_ = *dir;
+        snapshot_key_ = snapshot_key(key, kInitExport);
+    }
+    if (digest) {
         if (auto stored = load_stored_module(*dir, store_name(), key)) {
             last_source_ = Source::Store;
             ++store_loads_;
@@ -128,6 +140,44 @@ std::shared_ptr<const CompiledModule> RtfsGuestModule::load_or_decode(int fd,
     }
     last_source_ = Source::Decoded;
     return *compiled;
+}
+
+// A snapshot is taken only of a module decoded or loaded by this object, and stored only under
+// the key of that module's digest.
+std::shared_ptr<const GuestSnapshot> RtfsGuestModule::snapshot(
+    const std::shared_ptr<const CompiledModule>& module) {
+    std::lock_guard lock(mu_);
+    if (!snapshots_ || !module_ || module != module_) return nullptr;
+    if (snapshot_tried_) {
+        last_snapshot_source_ = Source::Memory;
+        return snapshot_;
+    }
+    snapshot_tried_ = true;
+    if (!snapshot_key_.empty()) {
+        snapshot_ = load_stored_snapshot(snapshot_dir_, snapshot_store_name(), snapshot_key_);
+        if (snapshot_) {
+            last_snapshot_source_ = Source::Store;
+            return snapshot_;
+        }
+    }
+    auto taken = initialise_for_snapshot(*module_, kInitExport, limits::kRtfsGuestCallDepth);
+    last_snapshot_source_ = Source::Decoded;
+    if (!taken) return nullptr;  // every run initialises afresh
+    snapshot_ = std::make_shared<const GuestSnapshot>(std::move(*taken));
+    if (!snapshot_key_.empty()) {
+        store_snapshot(snapshot_dir_, snapshot_store_name(), snapshot_key_, *snapshot_);
+    }
+    return snapshot_;
+}
+
+std::string RtfsGuestModule::snapshot_store_name() {
+    std::string name = store_name();
+    return name.substr(0, name.size() - std::string_view(".module").size()) + ".snapshot";
+}
+
+RtfsGuestModule::Source RtfsGuestModule::last_snapshot_source() const {
+    std::lock_guard lock(mu_);
+    return last_snapshot_source_;
 }
 
 std::string RtfsGuestModule::store_name() {

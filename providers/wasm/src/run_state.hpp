@@ -42,6 +42,15 @@ struct RunState {
     wabt::interp::Memory* memory = nullptr;  // the module's exported "memory", once instantiated
     uint64_t memory_cap_pages = 0;           // memory_limit_mb in 64 KiB pages
 
+    // While a reactor's init export runs (RunRequest::init_export): the guest sees no preopened
+    // directory (fd_prestat_get answers EBADF), so wasi-libc's start-up scan finds none whatever
+    // the fs policy, as when a snapshot is taken; the guest registers them when it runs.
+    bool initialising = false;
+    // Every host function traps (initialise_for_snapshot: an initialisation that calls the host
+    // depends on it, so it gives no snapshot), except fd_prestat_get, which answers EBADF as
+    // while initialising; refused_host_call then names the import.
+    bool refuse_host_calls = false;
+    std::string refused_host_call;
     std::optional<uint32_t> exit_code;  // set by proc_exit
     bool timed_out = false;             // a host call returned past the deadline
     bool cancelled = false;             // ended because cancel was set

@@ -260,6 +260,7 @@ uint32_t fd_filestat_set_times(RunState& s, const Values& p) {
 }
 
 uint32_t fd_prestat_get(RunState& s, const Values& p) {
+    if (s.initialising) return wasi::kBadf;  // no directories yet (RunState::initialising)
     FdEntry* e = s.fds.get(u32_at(p, 0));
     if (!e) return wasi::kBadf;
     GuestMemory m = s.mem();

@@ -74,10 +74,11 @@ WasmProvider::WasmProvider()
                                                  wasm::limits::kModuleCacheBytes)),
       rtfs_guest_(std::make_unique<wasm::RtfsGuestModule>()) {}
 
-WasmProvider::WasmProvider(std::string module_store_dir)
+WasmProvider::WasmProvider(std::string module_store_dir, bool guest_snapshots)
     : cache_(std::make_unique<wasm::ModuleCache>(wasm::limits::kModuleCacheEntries,
                                                  wasm::limits::kModuleCacheBytes)),
-      rtfs_guest_(std::make_unique<wasm::RtfsGuestModule>(std::move(module_store_dir))) {}
+      rtfs_guest_(std::make_unique<wasm::RtfsGuestModule>(std::move(module_store_dir),
+                                                          guest_snapshots)) {}
 
 WasmProvider::~WasmProvider() = default;
 
@@ -212,6 +213,10 @@ ExecutionResult WasmProvider::run_rtfs(const ExecutionContext& ctx, const RtfsSo
     request.result_sink = true;
     request.result_cap = guest::kMaxFrameBytes + 4;
     request.max_call_depth = wasm::limits::kRtfsGuestCallDepth;
+    request.init_export = wasm::RtfsGuestModule::kInitExport;
+    request.run_export = wasm::RtfsGuestModule::kRunExport;
+    auto snapshot = rtfs_guest_->snapshot(*module);
+    request.snapshot = snapshot.get();
     request.on_output = ctx.on_output;
     request.cancel = cancel_flag(cancel);
     request.http_proxy = http_proxy;

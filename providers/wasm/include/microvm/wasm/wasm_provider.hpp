@@ -30,8 +30,9 @@ class WasmProvider : public Provider {
   public:
     WasmProvider();
     // Keeps the decoded RTFS guest between processes in module_store_dir instead of the per-user
-    // boot cache directory (used only if trusted; empty: not kept).
-    explicit WasmProvider(std::string module_store_dir);
+    // boot cache directory (used only if trusted; empty: not kept), and with it the snapshot of
+    // the initialised guest; guest_snapshots false: every RTFS run initialises the guest afresh.
+    explicit WasmProvider(std::string module_store_dir, bool guest_snapshots = true);
     ~WasmProvider() override;
 
     std::string_view name() const override { return "wasm"; }

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace microvm::host {
 
@@ -33,13 +34,13 @@ bool send_fd(int socket, int fd) noexcept {
     return n == 1;
 }
 
-Expected<UniqueFd> receive_fd(int socket, const char* what, std::chrono::milliseconds timeout) {
+Expected<std::optional<UniqueFd>> receive_fd(int socket, const char* what, std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     struct pollfd p = {socket, POLLIN, 0};
     for (;;) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) return fail(Failure::Kind::SetupError, std::string("no ") + what + " came in time");
+        if (left.count() <= 0) return std::optional<UniqueFd>();
         int n = ::poll(&p, 1, static_cast<int>(left.count()));
         if (n > 0) break;
         if (n < 0 && errno != EINTR) {
@@ -48,7 +49,10 @@ Expected<UniqueFd> receive_fd(int socket, const char* what, std::chrono::millise
     }
     char byte = 0;
     struct iovec iov = {&byte, 1};
-    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    // Room for several descriptors, so that a message with more than one is seen whole (and
+    // each closed) rather than cut to what fits.
+    constexpr size_t kRoom = 8;
+    alignas(struct cmsghdr) char control[CMSG_SPACE(kRoom * sizeof(int))] = {};
     struct msghdr msg = {};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
@@ -59,14 +63,22 @@ Expected<UniqueFd> receive_fd(int socket, const char* what, std::chrono::millise
         got = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
     } while (got < 0 && errno == EINTR);
     if (got < 0) return fail(Failure::Kind::SetupError, std::string("receiving ") + what + ": " + std::strerror(errno));
-    struct cmsghdr* cmsg = got == 1 ? CMSG_FIRSTHDR(&msg) : nullptr;
-    if (!cmsg || cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS ||
-        cmsg->cmsg_len != CMSG_LEN(sizeof(int))) {
-        return fail(Failure::Kind::SetupError, std::string("no ") + what + " was sent");
+    // Own every descriptor that arrived before judging the message.
+    std::vector<UniqueFd> received;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len < CMSG_LEN(0)) continue;
+        const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < count; ++i) {
+            int fd = -1;
+            std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+            received.emplace_back(fd);
+        }
     }
-    int fd = -1;
-    std::memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
-    return UniqueFd(fd);
+    if (got == 0 && received.empty()) return std::optional<UniqueFd>();  // the peer closed its end
+    if (got != 1 || received.size() != 1 || (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC))) {
+        return fail(Failure::Kind::SetupError, std::string("no single ") + what + " was sent");
+    }
+    return std::optional<UniqueFd>(std::move(received.front()));
 }
 
 }  // namespace microvm::host

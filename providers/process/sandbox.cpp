@@ -22,6 +22,7 @@
 #include "process/child_plan_builder.hpp"
 #include "process/namespaces.hpp"
 #include "host/egress.hpp"
+#include "host/fd_passing.hpp"
 #include "host/program_files.hpp"
 #include "host/rootfs.hpp"
 #include "process/sandbox_report.hpp"
@@ -200,36 +201,11 @@ struct SandboxPipes {
 // a way out, which is still closed.
 Expected<void> take_egress_listener(int from_init, host::EgressSession& egress,
                                     Clock::time_point deadline) {
-    struct pollfd p = {from_init, POLLIN, 0};
-    for (;;) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-        if (left.count() <= 0) return Ok{};
-        int n = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return sys_failure("waiting for the egress listener", errno);
-        if (n > 0) break;
-    }
-    char byte = 0;
-    struct iovec iov = {&byte, 1};
-    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    struct msghdr msg = {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    ssize_t got;
-    do {
-        got = ::recvmsg(from_init, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-    } while (got < 0 && errno == EINTR);
-    if (got <= 0) return Ok{};  // the init ended first
-    struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-    if (!cmsg || cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS ||
-        cmsg->cmsg_len != CMSG_LEN(sizeof(int))) {
-        return fail(Failure::Kind::SetupError, "the sandbox's init sent no egress listener");
-    }
-    int fd = -1;
-    std::memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
-    return egress.adopt_listener(fd);
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    RTFS_TRY(std::optional<host::UniqueFd> listener,
+             host::receive_fd(from_init, "egress listener from the sandbox's init", std::max(left, std::chrono::milliseconds(0))));
+    if (!listener) return Ok{};  // the init ended first, or the deadline came
+    return egress.adopt_listener(listener->release());
 }
 
 Expected<void> give_cgroup_to_child(const SandboxCgroup& cgroup, ChildFds& fds) {

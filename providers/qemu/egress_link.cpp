@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
+#include <net/route.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -38,6 +39,61 @@ bool set_ipv4(int sock, const char* name, unsigned long request, uint32_t host_o
     return ::ioctl(sock, request, &ifr) == 0;
 }
 
+// Writes value to a sysctl file of the caller's network namespace (/proc/sys/net resolves to it).
+bool write_sysctl(const char* path, const char* value) {
+    const int fd = ::open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    const size_t length = std::strlen(value);
+    const bool ok = ::write(fd, value, length) == static_cast<ssize_t>(length);
+    ::close(fd);
+    return ok;
+}
+
+// The namespace's settings, written before the tap exists so that it inherits the defaults: a
+// new namespace copies nothing but the kernel's built-in values here, yet those could change,
+// and the guest must not get what a host was tuned for (forwarding, route_localnet).
+//   - no IPv6 (the guest could otherwise fill the kernel's neighbour table, which every
+//     namespace shares, with solicitations from endless link-local sources);
+//   - strict reverse-path filtering, with the one route back to the guest below: an ARP
+//     request from any other sender address is dropped before it makes a neighbour entry;
+//   - no forwarding, no routing of 127/8 from outside.
+bool harden_namespace() {
+    static constexpr const char* kSettings[][2] = {
+        {"/proc/sys/net/ipv6/conf/all/disable_ipv6", "1"},
+        {"/proc/sys/net/ipv6/conf/default/disable_ipv6", "1"},
+        {"/proc/sys/net/ipv4/conf/all/rp_filter", "1"},
+        {"/proc/sys/net/ipv4/conf/default/rp_filter", "1"},
+        {"/proc/sys/net/ipv4/conf/all/forwarding", "0"},
+        {"/proc/sys/net/ipv4/conf/default/forwarding", "0"},
+        {"/proc/sys/net/ipv4/conf/all/route_localnet", "0"},
+        {"/proc/sys/net/ipv4/conf/default/route_localnet", "0"},
+        {"/proc/sys/net/ipv4/conf/all/arp_accept", "0"},
+        {"/proc/sys/net/ipv4/conf/default/arp_accept", "0"},
+    };
+    for (const auto& [path, value] : kSettings) {
+        if (!write_sysctl(path, value)) return false;
+    }
+    return true;
+}
+
+// The one route: the guest's address, as a host route on the tap.
+bool route_to_guest(int sock) {
+    rtentry route;
+    std::memset(&route, 0, sizeof route);
+    auto* dst = reinterpret_cast<sockaddr_in*>(&route.rt_dst);
+    auto* mask = reinterpret_cast<sockaddr_in*>(&route.rt_genmask);
+    dst->sin_family = AF_INET;
+    dst->sin_addr.s_addr = htonl(kEgressGuestIp);
+    mask->sin_family = AF_INET;
+    mask->sin_addr.s_addr = htonl(0xFFFFFFFFu);
+    route.rt_flags = RTF_UP | RTF_HOST;
+    char name[IFNAMSIZ];
+    std::strncpy(name, kEgressTapName, IFNAMSIZ - 1);
+    name[IFNAMSIZ - 1] = '\0';
+    route.rt_dev = name;
+    return ::ioctl(sock, SIOCADDRT, &route) == 0;
+}
+
 // Closes fd keeping errno (the caller reports the failure that came before).
 void close_keeping_errno(int fd) {
     const int saved = errno;
@@ -48,6 +104,8 @@ void close_keeping_errno(int fd) {
 }  // namespace
 
 int set_up_egress_link(int to_host, uint16_t port, const char** step) noexcept {
+    *step = "setting the namespace's network sysctls";
+    if (!harden_namespace()) return -1;
     *step = "socket";
     const int sock = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (sock < 0) return -1;
@@ -68,8 +126,8 @@ int set_up_egress_link(int to_host, uint16_t port, const char** step) noexcept {
     if (::ioctl(tap, TUNSETIFF, &ifr) != 0) return give_up();
     *step = "configuring the tap device";
     if (!set_ipv4(sock, kEgressTapName, SIOCSIFADDR, kEgressGatewayIp) ||
-        !set_ipv4(sock, kEgressTapName, SIOCSIFNETMASK, kEgressNetmask) ||
-        !set_up(sock, kEgressTapName)) {
+        !set_ipv4(sock, kEgressTapName, SIOCSIFNETMASK, 0xFFFFFFFFu) ||
+        !set_up(sock, kEgressTapName) || !route_to_guest(sock)) {
         return give_up();
     }
     *step = "binding the egress listener";

@@ -59,7 +59,9 @@ Expected<std::string> make_vm_dir(const std::string& state_dir, bool drop, uid_t
 
 [[noreturn]] void child_exit(int err_fd, const char* what) {
     char buf[256];
-    int n = std::snprintf(buf, sizeof buf, "qemu launch: %s: %s\n", what, std::strerror(errno));
+    // strerrordesc_np, not strerror: no locale, no allocation (the parent may have other threads).
+    const char* why = ::strerrordesc_np(errno);
+    int n = std::snprintf(buf, sizeof buf, "qemu launch: %s: %s\n", what, why ? why : "unknown error");
     if (n > 0) (void)!::write(err_fd, buf, static_cast<size_t>(n));
     ::_exit(126);
 }
@@ -181,13 +183,13 @@ Expected<std::unique_ptr<QemuVm>> QemuVm::launch(const VmSpec& spec, const std::
     if (!started) return fail(Failure::Kind::SetupError, "cannot start QEMU");
     if (spec.egress) {
         auto listener = host::receive_fd(link_host.get(), "egress listener", std::chrono::seconds(10));
-        if (!listener) {
+        if (!listener || !*listener) {
             vm->stop();  // reaps the child, so its log is complete
             const std::string why = vm->stderr_text();
-            return fail(Failure::Kind::SetupError,
-                        "QEMU's network link: " + listener.error().message + (why.empty() ? "" : ": " + why));
+            const std::string what = listener ? "no egress listener came" : listener.error().message;
+            return fail(Failure::Kind::SetupError, "QEMU's network link: " + what + (why.empty() ? "" : ": " + why));
         }
-        vm->egress_listener_ = std::move(*listener);
+        vm->egress_listener_ = std::move(**listener);
     }
     return vm;
 }

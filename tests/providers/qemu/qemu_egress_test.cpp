@@ -5,12 +5,22 @@
 // Each VM test cold-boots one VM (seconds under TCG), so each checks several things.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <thread>
 #include <chrono>
+#include <cstring>
 #include <memory>
 #include <string>
 
 #include "host/egress.hpp"
+#include "host/fd_passing.hpp"
 #include "proxy_support.hpp"
 #include "qemu/egress_link.hpp"
 #include "qemu/qemu_command.hpp"
@@ -58,6 +68,84 @@ TEST(QemuEgressUnits, TapDeviceOnTheCommandLineAndProxyVariablesAtTheGateway) {
     EXPECT_NE(std::find(env.begin(), env.end(), "http_proxy=http://10.0.2.2:3128"), env.end());
     EXPECT_NE(std::find(env.begin(), env.end(), "all_proxy=socks5h://10.0.2.2:3128"), env.end());
     EXPECT_NE(std::find(env.begin(), env.end(), "no_proxy="), env.end());
+}
+
+std::string read_text(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// An ARP request for the gateway (10.0.2.2) from sender_ip, as the guest would put it on the wire.
+std::string arp_request(const char* sender_ip, unsigned char mac_tail) {
+    const unsigned char mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, mac_tail};
+    std::string f(60, '\0');  // the minimum Ethernet frame, zero-padded
+    auto put = [&](size_t at, const void* p, size_t n) { std::memcpy(&f[at], p, n); };
+    std::memset(&f[0], 0xff, 6);  // broadcast
+    put(6, mac, 6);
+    const unsigned char head[] = {0x08, 0x06, 0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x01};
+    put(12, head, sizeof head);  // ARP, Ethernet/IPv4, request
+    put(22, mac, 6);
+    in_addr sip{}, tip{};
+    ::inet_pton(AF_INET, sender_ip, &sip);
+    ::inet_pton(AF_INET, "10.0.2.2", &tip);
+    put(28, &sip, 4);
+    put(38, &tip, 4);
+    return f;
+}
+
+// The host's side of the link, set up as QEMU's child sets it up (in a network namespace of a
+// thread's own) and attacked as a guest would attack it, by frames written into the tap: the
+// kernel's neighbour tables are shared by every namespace, so an entry per address the guest
+// invents would let it fill them for the host. Only the guest's own address makes an entry;
+// IPv6 (endless link-local sources) is off; forwarding and route_localnet are off.
+TEST(QemuEgressUnits, TheLinkAcceptsTheGuestsAddressOnlyAndHasNoIpv6) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "a network namespace with a tap device needs root");
+    std::thread([] {
+        ASSERT_EQ(::unshare(CLONE_NEWNET), 0) << std::strerror(errno);
+        int pair[2];
+        ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), 0);
+        microvm::host::UniqueFd to_host(pair[0]), from_child(pair[1]);
+        const char* step = "";
+        microvm::host::UniqueFd tap(microvm::qemu::set_up_egress_link(to_host.get(), 3128, &step));
+        ASSERT_TRUE(tap.valid()) << step << ": " << std::strerror(errno);
+        auto listener = microvm::host::receive_fd(from_child.get(), "listener", 5s);
+        ASSERT_TRUE(listener && *listener);
+        sockaddr_in bound{};
+        socklen_t length = sizeof bound;
+        ASSERT_EQ(::getsockname((*listener)->get(), reinterpret_cast<sockaddr*>(&bound), &length), 0);
+        EXPECT_EQ(ntohl(bound.sin_addr.s_addr), microvm::qemu::kEgressGatewayIp);
+        EXPECT_EQ(ntohs(bound.sin_port), 3128);
+
+        const std::string net = "/proc/sys/net/";
+        EXPECT_EQ(read_text(net + "ipv6/conf/tap0/disable_ipv6"), "1\n");
+        EXPECT_EQ(read_text("/proc/thread-self/net/if_inet6").find("tap0"), std::string::npos);
+        EXPECT_EQ(read_text(net + "ipv4/conf/all/rp_filter"), "1\n");
+        EXPECT_EQ(read_text(net + "ipv4/conf/tap0/forwarding"), "0\n");
+        EXPECT_EQ(read_text(net + "ipv4/conf/tap0/route_localnet"), "0\n");
+        // Routes: the guest's address alone (10.0.2.15 is 0F02000A in /proc's byte order).
+        const std::string routes = read_text("/proc/thread-self/net/route");
+        EXPECT_NE(routes.find("tap0\t0F02000A\t00000000\t0005"), std::string::npos) << routes;
+        EXPECT_EQ(routes.find("00FFFFFF"), std::string::npos) << routes;  // no /24 on the link
+
+        // The attack: requests from invented senders, then one from the guest's address.
+        for (unsigned char i = 1; i <= 20; ++i) {
+            const std::string ip = "1.0.0." + std::to_string(i);
+            const std::string frame = arp_request(ip.c_str(), i);
+            ASSERT_EQ(::write(tap.get(), frame.data(), frame.size()), static_cast<ssize_t>(frame.size()));
+        }
+        const std::string own = arp_request("10.0.2.15", 0x99);
+        ASSERT_EQ(::write(tap.get(), own.data(), own.size()), static_cast<ssize_t>(own.size()));
+        std::string arp;
+        for (int i = 0; i < 200; ++i) {  // the guest's entry shows the frames were processed
+            arp = read_text("/proc/thread-self/net/arp");
+            if (arp.find("10.0.2.15 ") != std::string::npos) break;
+            std::this_thread::sleep_for(10ms);
+        }
+        EXPECT_NE(arp.find("10.0.2.15 "), std::string::npos) << arp;
+        EXPECT_EQ(arp.find("1.0.0."), std::string::npos) << arp;
+    }).join();
 }
 
 class QemuEgressTest : public ::testing::Test {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "host/fd_passing.hpp"
+#include "host/mode_bits_filter.hpp"
 #include "host/egress.hpp"
 #include "host/stale_dirs.hpp"
 #include "qemu/egress_link.hpp"
@@ -113,6 +114,8 @@ Expected<std::unique_ptr<QemuVm>> QemuVm::launch(const VmSpec& spec, const std::
     int ns_flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | (spec.user_network ? 0 : CLONE_NEWNET);
     if (!root) ns_flags |= CLONE_NEWUSER;
     const pid_t parent = ::getpid();
+    // QEMU's 9p server writes files on the host for the guest: never with setuid/setgid bits.
+    static const host::ModeBitsFilter mode_bits;
 
     pid_t pid = ::fork();
     if (pid < 0) {
@@ -151,6 +154,7 @@ Expected<std::unique_ptr<QemuVm>> QemuVm::launch(const VmSpec& spec, const std::
         // After the uid change (which clears it): QEMU dies with the thread that started it.
         if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) ::_exit(125);
         if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) child_exit(err, "no_new_privs");
+        if (!mode_bits.install()) child_exit(err, "installing the mode-bits seccomp filter");
         int null = ::open("/dev/null", O_RDWR);
         if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(err, 1) < 0 || ::dup2(err, 2) < 0) {
             child_exit(err, "stdio");

@@ -155,9 +155,15 @@ TEST_F(QemuTest, FsReadOnlyShareIsReadableNotWritableAndNothingElseShows) {
     EXPECT_FALSE(fs::exists(shared + "/new"));
 }
 
+// Writes reach the host; a setuid or setgid file cannot be planted there (root in the guest
+// asks QEMU's 9p server to chmod or create one: its seccomp filter refuses the mode bits).
 TEST_F(QemuTest, FsReadWriteShareWritesReachTheHost) {
     std::string shared = make_dir();
-    auto ctx = sh("echo written > " + shared + "/out.txt && cat " + shared + "/out.txt");
+    auto ctx = sh("echo written > " + shared + "/out.txt && cat " + shared + "/out.txt && "
+                  "cp /bin/busybox " + shared + "/sh; "
+                  "chmod 4755 " + shared + "/sh && echo SETUID; chmod 2755 " + shared + "/sh && echo SETGID; "
+                  "mkdir " + shared + "/d; chmod 2777 " + shared + "/d && echo DIRSETGID; "
+                  "chmod 0700 " + shared + "/sh && echo PLAIN");
     ctx.config.fs_policy = microvm::FileSystemPolicy::read_write({shared});
     auto r = run(ctx);
     ASSERT_EQ(r.status, Status::Ok) << (r.error ? r.error->message : "") << r.metadata.stderr_data;
@@ -165,6 +171,15 @@ TEST_F(QemuTest, FsReadWriteShareWritesReachTheHost) {
     std::string got;
     std::getline(in, got);
     EXPECT_EQ(got, "written");
+    EXPECT_FALSE((r.metadata.stdout_data.find("SETUID") != std::string::npos)) << r.metadata.stdout_data;
+    EXPECT_FALSE((r.metadata.stdout_data.find("SETGID") != std::string::npos)) << r.metadata.stdout_data;
+    EXPECT_FALSE((r.metadata.stdout_data.find("DIRSETGID") != std::string::npos)) << r.metadata.stdout_data;
+    EXPECT_TRUE((r.metadata.stdout_data.find("PLAIN") != std::string::npos)) << r.metadata.stdout_data;  // other chmods work
+    struct stat st {};
+    ASSERT_EQ(::stat((shared + "/sh").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0700u);
+    ASSERT_EQ(::stat((shared + "/d").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & (S_ISUID | S_ISGID), 0u);
 }
 
 TEST_F(QemuTest, PoliciesItCannotEnforceAreRefused) {

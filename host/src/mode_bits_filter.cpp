@@ -1,0 +1,117 @@
+#include "host/mode_bits_filter.hpp"
+
+#include <linux/audit.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <string_view>
+
+#include "host/seccomp_policy.hpp"
+
+namespace microvm::host {
+namespace {
+
+#if defined(__x86_64__)
+constexpr uint32_t kNativeArch = AUDIT_ARCH_X86_64;
+constexpr uint32_t kX32Bit = 0x40000000;  // __X32_SYSCALL_BIT: same arch, other numbers
+#elif defined(__aarch64__)
+constexpr uint32_t kNativeArch = AUDIT_ARCH_AARCH64;
+constexpr uint32_t kX32Bit = 0;
+#else
+#error "ModeBitsFilter: add this architecture's AUDIT_ARCH"
+#endif
+
+// The native numbers of seccomp_policy::kModeArguments' calls (-1: not on this architecture).
+long native_number(std::string_view name) {
+    struct Entry {
+        std::string_view name;
+        long nr;
+    };
+    static constexpr Entry kNumbers[] = {
+#ifdef __NR_chmod
+        {"chmod", __NR_chmod},
+#endif
+        {"fchmod", __NR_fchmod},
+        {"fchmodat", __NR_fchmodat},
+#ifdef __NR_fchmodat2
+        {"fchmodat2", __NR_fchmodat2},
+#else
+        {"fchmodat2", 452},  // Linux 6.6 on every architecture; older headers lack the name
+#endif
+#ifdef __NR_creat
+        {"creat", __NR_creat},
+#endif
+#ifdef __NR_open
+        {"open", __NR_open},
+#endif
+        {"openat", __NR_openat},
+#ifdef __NR_mknod
+        {"mknod", __NR_mknod},
+#endif
+        {"mknodat", __NR_mknodat},
+    };
+    for (const Entry& e : kNumbers) {
+        if (e.name == name) return e.nr;
+    }
+    return -1;
+}
+
+#ifdef __NR_openat2
+constexpr long kOpenat2 = __NR_openat2;
+#else
+constexpr long kOpenat2 = 437;
+#endif
+
+sock_filter stmt(uint16_t code, uint32_t k) { return BPF_STMT(code, k); }
+sock_filter jump(uint16_t code, uint32_t k, uint8_t jt, uint8_t jf) { return BPF_JUMP(code, k, jt, jf); }
+
+uint32_t argument_low_word(unsigned index) {
+    const uint32_t at = static_cast<uint32_t>(offsetof(seccomp_data, args) + index * sizeof(uint64_t));
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return at;
+#else
+    return at + 4;
+#endif
+}
+
+}  // namespace
+
+ModeBitsFilter::ModeBitsFilter() {
+    constexpr uint32_t kAllow = SECCOMP_RET_ALLOW;
+    constexpr uint32_t kRefuse = SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA);
+    uint32_t denied_bits = 0;
+    for (uint64_t bit : seccomp_policy::kDeniedModeBits) denied_bits |= static_cast<uint32_t>(bit);
+
+    code_.push_back(stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)));
+    code_.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, kNativeArch, 1, 0));
+    code_.push_back(stmt(BPF_RET | BPF_K, kRefuse));
+    code_.push_back(stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)));
+    if (kX32Bit != 0) {
+        code_.push_back(jump(BPF_JMP | BPF_JSET | BPF_K, kX32Bit, 0, 1));
+        code_.push_back(stmt(BPF_RET | BPF_K, kRefuse));
+    }
+    // Per call: not this number -> skip the block; else refuse when a denied bit is set.
+    for (const seccomp_policy::ModeArgument& call : seccomp_policy::kModeArguments) {
+        const long nr = native_number(call.name);
+        if (nr < 0) continue;
+        code_.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(nr), 0, 4));
+        code_.push_back(stmt(BPF_LD | BPF_W | BPF_ABS, argument_low_word(call.index)));
+        code_.push_back(jump(BPF_JMP | BPF_JSET | BPF_K, denied_bits, 0, 1));
+        code_.push_back(stmt(BPF_RET | BPF_K, kRefuse));
+        code_.push_back(stmt(BPF_RET | BPF_K, kAllow));
+    }
+    code_.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(kOpenat2), 0, 1));
+    code_.push_back(stmt(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)));
+    code_.push_back(stmt(BPF_RET | BPF_K, kAllow));
+    program_.len = static_cast<unsigned short>(code_.size());
+    program_.filter = code_.data();
+}
+
+bool ModeBitsFilter::install() const noexcept {
+    return ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program_, 0, 0) == 0;
+}
+
+}  // namespace microvm::host

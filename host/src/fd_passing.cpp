@@ -4,7 +4,9 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -41,11 +43,11 @@ Expected<std::optional<UniqueFd>> receive_fd(int socket, const char* what, std::
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) return std::optional<UniqueFd>();
-        int n = ::poll(&p, 1, static_cast<int>(left.count()));
-        if (n > 0) break;
+        int n = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), INT_MAX)));
         if (n < 0 && errno != EINTR) {
             return fail(Failure::Kind::SetupError, std::string("waiting for ") + what + ": " + std::strerror(errno));
         }
+        if (n > 0) break;
     }
     char byte = 0;
     struct iovec iov = {&byte, 1};
@@ -62,6 +64,11 @@ Expected<std::optional<UniqueFd>> receive_fd(int socket, const char* what, std::
     do {
         got = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
     } while (got < 0 && errno == EINTR);
+    // Readable without a message (a spurious wakeup): wait again for what is left of the time.
+    if (got < 0 && errno == EAGAIN) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        return receive_fd(socket, what, std::max(left, std::chrono::milliseconds(0)));
+    }
     if (got < 0) return fail(Failure::Kind::SetupError, std::string("receiving ") + what + ": " + std::strerror(errno));
     // Own every descriptor that arrived before judging the message.
     std::vector<UniqueFd> received;

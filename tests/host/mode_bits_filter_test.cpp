@@ -56,6 +56,34 @@ TEST(ModeBitsFilter, SetuidAndSetgidBitsAreRefusedEverywhereAModeIsTaken) {
     EXPECT_EQ(errno_under_filter(filter, [&] { return ::syscall(SYS_mknodat, AT_FDCWD, (dir + "/p").c_str(), S_IFIFO | 02644, 0); }),
               EPERM);
     EXPECT_EQ(errno_under_filter(filter, [&] { return ::syscall(SYS_openat2, AT_FDCWD, f, nullptr, 0); }), ENOSYS);
+    // io_uring's IORING_OP_OPENAT would carry a mode past the filter: no io_uring at all.
+    EXPECT_EQ(errno_under_filter(filter, [&] {
+                  char params[120] = {};  // struct io_uring_params
+                  return ::syscall(SYS_io_uring_setup, 1, params);
+              }),
+              ENOSYS);
+    // Every call that takes a mode, each at its own argument index.
+    EXPECT_EQ(errno_under_filter(filter, [&] { return ::syscall(452 /* fchmodat2 */, AT_FDCWD, f, 04755, 0); }), EPERM);
+#ifdef SYS_creat
+    EXPECT_EQ(errno_under_filter(filter, [&] { return ::syscall(SYS_creat, (dir + "/c").c_str(), 04755); }), EPERM);
+    EXPECT_EQ(errno_under_filter(filter, [&] { return ::syscall(SYS_open, (dir + "/o").c_str(), O_CREAT | O_WRONLY, 02755); }),
+              EPERM);
+    EXPECT_EQ(errno_under_filter(filter, [&] { return ::syscall(SYS_mknod, (dir + "/n").c_str(), S_IFIFO | 04644, 0); }),
+              EPERM);
+#endif
+#if defined(__x86_64__)
+    // The other ABIs on this architecture: x32 numbers, and the 32-bit entry (chmod is 15 there).
+    EXPECT_EQ(errno_under_filter(filter, [&] { return ::syscall(0x40000000 | SYS_chmod, f, 0755); }), EPERM);
+    EXPECT_EQ(errno_under_filter(filter, [&] {
+                  long rc;
+                  asm volatile("int $0x80" : "=a"(rc) : "a"(15L), "b"(0L), "c"(04755L) : "memory");
+                  if (rc < 0) errno = static_cast<int>(-rc);
+                  return rc;
+              }),
+              EPERM);
+#endif
+    // Bits above the 16 the kernel reads of a mode are not the setuid bit.
+    EXPECT_EQ(errno_under_filter(filter, [&] { return ::syscall(SYS_fchmodat, AT_FDCWD, f, (1L << 32) | 0755L, 0); }), 0);
     // Everything else goes through.
     EXPECT_EQ(errno_under_filter(filter, [&] { return ::chmod(f, 0700); }), 0);
     EXPECT_EQ(errno_under_filter(filter, [&] {

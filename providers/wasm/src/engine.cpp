@@ -214,6 +214,7 @@ std::optional<Failed> execute(const CompiledModule& module, const MicroVMConfig&
         state.initialising = false;
     }
     if (capture) {
+        if (ended == Ended::Cancelled) return Failed{Reason::Cancelled, reason_message(Reason::Cancelled, config)};
         if (ended != Ended::Returned) {
             return Failed{Reason::InvalidProgram,
                           "the initialisation did not return: " +
@@ -265,7 +266,7 @@ RunOutcome run_module(const CompiledModule& module, const MicroVMConfig& config,
     const std::chrono::nanoseconds cpu_start = thread_cpu_time();
     RunOutcome outcome;
     RunState state(config, request.result_sink, request.result_cap);
-    state.deadline = started + config.timeout;
+    state.deadline = request.deadline.value_or(started + config.timeout);
     state.memory_cap_pages = std::min<uint64_t>(kMaxPages, config.memory_limit_mb * 16);
     state.args.push_back(request.program_name);
     state.args.insert(state.args.end(), request.args.begin(), request.args.end());
@@ -309,13 +310,14 @@ RunOutcome run_module(const CompiledModule& module, const MicroVMConfig& config,
 
 Expected<GuestSnapshot> initialise_for_snapshot(const CompiledModule& module,
                                                 const std::string& init_export,
-                                                size_t max_call_depth) {
+                                                size_t max_call_depth, SnapshotBounds bounds) {
     const Clock::time_point started = Clock::now();
     const std::chrono::nanoseconds cpu_start = thread_cpu_time();
     MicroVMConfig config;  // the default memory limit
     config.timeout = std::chrono::seconds(10);
     RunState state(config, false, 0);
-    state.deadline = started + config.timeout;
+    state.deadline = std::min(started + config.timeout, bounds.deadline);
+    state.cancel = bounds.cancel;
     state.memory_cap_pages = config.memory_limit_mb * 16;
     state.max_call_depth = max_call_depth;
     state.refuse_host_calls = true;
@@ -336,6 +338,9 @@ Expected<GuestSnapshot> initialise_for_snapshot(const CompiledModule& module,
         failed = Failed{Reason::MemoryExceeded, "the initialisation was refused memory growth"};
     }
     if (failed) {
+        if (bounds.interrupted && (failed->reason == Reason::Cancelled || Clock::now() >= bounds.deadline)) {
+            *bounds.interrupted = true;
+        }
         if (!state.refused_host_call.empty()) {
             failed->message = "the initialisation called the host (" + state.refused_host_call + ")";
         }

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstddef>
 #include <optional>
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "microvm/context.hpp"
 #include "microvm/error.hpp"
 #include "microvm/result.hpp"
+#include "guest_snapshot.hpp"
 
 namespace microvm::wasm {
 
@@ -41,6 +43,9 @@ struct RunRequest {
     std::string init_export;
     std::string run_export = "_start";
     const GuestSnapshot* snapshot = nullptr;
+    // Set: the execution's deadline, when it began before this call (a snapshot taken for it
+    // counts against its timeout); else started + config.timeout.
+    std::optional<std::chrono::steady_clock::time_point> deadline;
 };
 
 // Status, error and measured metadata of one run (the provider adds id, provider name, ...).
@@ -61,12 +66,13 @@ struct RunOutcome {
 RunOutcome run_module(const CompiledModule& module, const MicroVMConfig& config,
                       const RunRequest& request);
 
+
 // The module's state after its start function and init_export, from a run of those alone in which
 // every host function traps (guest_snapshot.hpp), with the default memory limit and a 10 s
-// deadline. InvalidInput naming why when there is none (a host call, a trap, a memory growth the
-// limit refused, state a snapshot does not carry).
+// deadline (or the bounds' earlier one). InvalidInput naming why when there is none (a host call,
+// a trap, a memory growth the limit refused, state a snapshot does not carry, the bounds).
 Expected<GuestSnapshot> initialise_for_snapshot(const CompiledModule& module,
                                                 const std::string& init_export,
-                                                size_t max_call_depth);
+                                                size_t max_call_depth, SnapshotBounds bounds = {});
 
 }  // namespace microvm::wasm

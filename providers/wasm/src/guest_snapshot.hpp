@@ -15,6 +15,8 @@
 // snapshot taken again). Taking and restoring: snapshot_state.hpp.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -25,6 +27,15 @@
 namespace microvm::wasm {
 
 inline constexpr size_t kSnapshotChunkBytes = 4096;
+
+// Bounds of a snapshot taken on behalf of an execution: its deadline and cancel flag (the
+// initialisation counts against its timeout). interrupted (if given) is set when they, not the
+// module, ended the initialisation: a later attempt may succeed.
+struct SnapshotBounds {
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+    const std::atomic<bool>* cancel = nullptr;
+    bool* interrupted = nullptr;
+};
 
 struct GuestSnapshot {
     uint64_t memory_pages = 0;          // memory 0's size, in 64 KiB pages

@@ -114,14 +114,14 @@ std::shared_ptr<const CompiledModule> RtfsGuestModule::load_or_decode(int fd,
     const auto dir = identity ? store_dir() : std::nullopt;
     const auto digest = dir ? guest_digest(*dir, fd, *identity) : std::nullopt;
     const std::string key = digest ? stored_module_key(*digest) : std::string();
-    if (digest) {
-        snapshot_dir_ = *dir;
-        snapshot_key_ = snapshot_key(key, kInitExport);
-    }
+    // The snapshot's key (cleared by get()) names the digest only while it is the digest of what
+    // is decoded: set with a stored module, or below once the file read proved unchanged.
     if (digest) {
         if (auto stored = load_stored_module(*dir, store_name(), key)) {
             last_source_ = Source::Store;
             ++store_loads_;
+            snapshot_dir_ = *dir;
+            snapshot_key_ = snapshot_key(key, kInitExport);
             return stored;
         }
     }
@@ -137,6 +137,8 @@ std::shared_ptr<const CompiledModule> RtfsGuestModule::load_or_decode(int fd,
     }
     if (digest && host::file_identity(fd_path(fd)) == identity) {
         store_module(*dir, store_name(), key, **compiled);
+        snapshot_dir_ = *dir;
+        snapshot_key_ = snapshot_key(key, kInitExport);
     }
     last_source_ = Source::Decoded;
     return *compiled;
@@ -145,7 +147,7 @@ std::shared_ptr<const CompiledModule> RtfsGuestModule::load_or_decode(int fd,
 // A snapshot is taken only of a module decoded or loaded by this object, and stored only under
 // the key of that module's digest.
 std::shared_ptr<const GuestSnapshot> RtfsGuestModule::snapshot(
-    const std::shared_ptr<const CompiledModule>& module) {
+    const std::shared_ptr<const CompiledModule>& module, SnapshotBounds bounds) {
     std::lock_guard lock(mu_);
     if (!snapshots_ || !module_ || module != module_) return nullptr;
     if (snapshot_tried_) {
@@ -160,9 +162,14 @@ std::shared_ptr<const GuestSnapshot> RtfsGuestModule::snapshot(
             return snapshot_;
         }
     }
-    auto taken = initialise_for_snapshot(*module_, kInitExport, limits::kRtfsGuestCallDepth);
+    bool interrupted = false;
+    bounds.interrupted = &interrupted;
+    auto taken = initialise_for_snapshot(*module_, kInitExport, limits::kRtfsGuestCallDepth, bounds);
     last_snapshot_source_ = Source::Decoded;
-    if (!taken) return nullptr;  // every run initialises afresh
+    if (!taken) {
+        if (interrupted) snapshot_tried_ = false;  // the execution's time ran out, not the module's
+        return nullptr;  // this run (or every run) initialises afresh
+    }
     snapshot_ = std::make_shared<const GuestSnapshot>(std::move(*taken));
     if (!snapshot_key_.empty()) {
         store_snapshot(snapshot_dir_, snapshot_store_name(), snapshot_key_, *snapshot_);

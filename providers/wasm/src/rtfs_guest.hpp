@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "guest_snapshot.hpp"
 #include "microvm/error.hpp"
 
 namespace microvm::wasm {
@@ -39,7 +40,10 @@ class RtfsGuestModule {
     // The snapshot of module (as get() returned it) after kInitExport: from memory, the store,
     // or taken now (and stored); nullptr when there is none (snapshots off, module no longer the
     // current one, or the initialisation gives none: runs then initialise afresh).
-    std::shared_ptr<const GuestSnapshot> snapshot(const std::shared_ptr<const CompiledModule>& module);
+    // bounds: the execution's deadline and cancel flag; a snapshot they cut short is tried again
+    // by a later call.
+    std::shared_ptr<const GuestSnapshot> snapshot(const std::shared_ptr<const CompiledModule>& module,
+                                                  SnapshotBounds bounds = {});
     void clear();
 
     // Where the last get() found the module, and the last snapshot() the snapshot (Decoded:

@@ -215,10 +215,12 @@ ExecutionResult WasmProvider::run_rtfs(const ExecutionContext& ctx, const RtfsSo
     request.max_call_depth = wasm::limits::kRtfsGuestCallDepth;
     request.init_export = wasm::RtfsGuestModule::kInitExport;
     request.run_export = wasm::RtfsGuestModule::kRunExport;
-    auto snapshot = rtfs_guest_->snapshot(*module);
+    // One deadline from the execution's start: a snapshot taken now counts against its timeout.
+    request.deadline = started + ctx.config.timeout;
+    request.cancel = cancel_flag(cancel);
+    auto snapshot = rtfs_guest_->snapshot(*module, {*request.deadline, request.cancel});
     request.snapshot = snapshot.get();
     request.on_output = ctx.on_output;
-    request.cancel = cancel_flag(cancel);
     request.http_proxy = http_proxy;
     wasm::RunOutcome outcome = wasm::run_module(**module, ctx.config, request);
 

@@ -301,5 +301,37 @@ TEST_F(RtfsGuestSnapshotTest, ACorruptPlantedOrForeignSnapshotFileIsIgnoredAndRe
     });
 }
 
+// A snapshot taken for an execution counts against its timeout and its cancellation: cut short
+// by them, it is no snapshot (the run initialises afresh or times out), and a later execution
+// takes it again.
+TEST_F(RtfsGuestSnapshotTest, TheExecutionsDeadlineAndCancelBoundTheSnapshot) {
+    RtfsGuestModule guest(dir_);
+    auto module = guest.get();
+    ASSERT_TRUE(module);
+    const auto now = std::chrono::steady_clock::now();
+    EXPECT_EQ(guest.snapshot(*module, {now - std::chrono::milliseconds(1)}), nullptr);
+    std::atomic<bool> cancelled{true};
+    EXPECT_EQ(guest.snapshot(*module, {now + std::chrono::seconds(30), &cancelled}), nullptr);
+    EXPECT_FALSE(fs::exists(file()));
+    EXPECT_NE(guest.snapshot(*module), nullptr);  // tried again, taken and stored
+    EXPECT_EQ(guest.last_snapshot_source(), Source::Decoded);
+    EXPECT_TRUE(fs::exists(file()));
+
+    // Through the provider: a 1 ms execution with no snapshot yet ends as a timeout.
+    fs::remove(file());
+    WasmProvider provider(dir_);
+    ASSERT_TRUE(provider.initialize());
+    microvm::ExecutionContext ctx;
+    ctx.program = microvm::RtfsSource{"(+ 1 2)"};
+    ctx.config.timeout = std::chrono::milliseconds(1);
+    auto r = provider.execute_program(ctx);
+    ASSERT_TRUE(r.error.has_value());
+    EXPECT_EQ(r.error->reason, microvm::Reason::Timeout) << r.error->message;
+    ctx.config.timeout = std::chrono::seconds(30);
+    r = provider.execute_program(ctx);
+    ASSERT_TRUE(r.value) << (r.error ? r.error->message : "");
+    EXPECT_EQ(*r.value, "3");
+}
+
 }  // namespace
 }  // namespace wasmtest

@@ -10,7 +10,10 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdlib>
+#include <vector>
 
+#include "host/boot_cache.hpp"
 #include "host/paths.hpp"
 #include "host/sys_error.hpp"
 #include "host/unique_fd.hpp"
@@ -146,6 +149,24 @@ Expected<CheckedSource> check_policy_source(const std::string& path, MountTable&
     src.owner_uid = st.st_uid;
     src.owner_gid = st.st_gid;
     return src;
+}
+
+Expected<void> refuse_writable_trusted_state(const std::string& real_path, std::string_view what) {
+    std::vector<std::string> state;
+    if (auto boot = boot_cache_dir()) state.push_back(*boot);
+    state.emplace_back("/var/cache/microvm");
+    if (const char* images = std::getenv("MICROVM_IMAGE_CACHE"); images && images[0] == '/') {
+        state.emplace_back(images);
+    }
+    for (const std::string& dir : state) {
+        if (is_within(dir, real_path) || is_within(real_path, dir)) {
+            return fail(Failure::Kind::InvalidInput,
+                        std::string(what) + " '" + real_path + "' would let a sandbox write " + dir +
+                            ", the project's trusted state (stored modules, boot records, VM "
+                            "images): later runs would trust what it planted");
+        }
+    }
+    return Ok{};
 }
 
 }  // namespace microvm::host

@@ -122,6 +122,7 @@ Expected<std::vector<Mount>> policy_binds(const FileSystemPolicy& policy) {
             }
         }
         RTFS_TRY(CheckedSource source, check_policy_source(target, mounts));
+        if (writable) RTFS_CHECK(refuse_writable_trusted_state(source.real_path, "fs_policy path"));
         Mount m;
         m.kind = Mount::Kind::Bind;
         m.source = source.real_path;

@@ -1,3 +1,4 @@
+#include "host/boot_cache.hpp"
 #include "host/rootfs.hpp"
 
 #include <gtest/gtest.h>
@@ -95,6 +96,25 @@ TEST(Rootfs, RejectsBadPolicyPaths) {
         EXPECT_EQ(plan.error().kind, Failure::Kind::InvalidInput) << bad;
         EXPECT_NE(plan.error().message.find("fs_policy path"), std::string::npos);
     }
+}
+
+// The attack: a run with rw= over the project's trusted state (the boot cache with the stored
+// wasm module, the VM image cache) plants files, root's as the directory's, that later runs
+// trust. Writable there is refused; readable is not.
+TEST(Rootfs, WritableTrustedStateIsRefused) {
+    auto boot = microvm::host::boot_cache_dir();
+    ASSERT_TRUE(boot);
+    std::vector<std::string> writable = {*boot, fs::path(*boot).parent_path().string()};
+    if (fs::exists("/var/cache/microvm")) writable.push_back("/var/cache/microvm");
+    for (const std::string& path : writable) {
+        auto plan = plan_rootfs(request(FileSystemPolicy::read_write({path})));
+        ASSERT_FALSE(plan) << path;
+        EXPECT_EQ(plan.error().kind, Failure::Kind::InvalidInput) << path;
+        EXPECT_NE(plan.error().message.find("trusted state"), std::string::npos) << plan.error().message;
+        EXPECT_TRUE(plan_rootfs(request(FileSystemPolicy::read_only({path})))) << path;
+    }
+    TempDir dir;  // elsewhere, writable as before
+    EXPECT_TRUE(plan_rootfs(request(FileSystemPolicy::read_write({dir.path()}))));
 }
 
 // The attack: --fs ro=/tmp/x where /tmp/x is a symlink (planted by an earlier sandbox with rw)

@@ -39,4 +39,12 @@ struct CheckedSource {
 Expected<CheckedSource> check_policy_source(const std::string& path, MountTable& mounts,
                                             std::string_view what = "fs_policy path");
 
+// The project's own trusted state: the boot cache directory (boot records, the stored wasm
+// module and its snapshot) and /var/cache/microvm (guest images, VM templates; or
+// $MICROVM_IMAGE_CACHE). Files a sandbox writes through an rw= bind belong on the host to the
+// directory's owner, root often, so they would pass every owner check and later runs would
+// trust what a program planted. InvalidInput naming the path (as `what`) when real_path, to be
+// writable, holds one of them or lies inside one.
+Expected<void> refuse_writable_trusted_state(const std::string& real_path, std::string_view what);
+
 }  // namespace microvm::host

@@ -136,6 +136,11 @@ Expected<void> refuse_read_only_inside_writable(FdTable& table) {
 
 Expected<void> add_preopen(FdTable& table, const std::string& path, bool writable,
                            bool full = false) {
+    if (writable && !full) {
+        host::MountTable mounts;
+        RTFS_TRY(host::CheckedSource source, host::check_policy_source(path, mounts));
+        RTFS_CHECK(host::refuse_writable_trusted_state(source.real_path, "fs_policy path"));
+    }
     RTFS_TRY(int fd, open_policy_dir(path, full));
     FdEntry entry;
     entry.kind = FdKind::Directory;

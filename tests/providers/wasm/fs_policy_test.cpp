@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "confined_path.hpp"
+#include "host/boot_cache.hpp"
 #include "fd_table.hpp"
 #include "test_support.hpp"
 
@@ -159,6 +160,18 @@ TEST_P(FsPolicyTest, PolicyPathsLeadingToKernelInterfacesAreRefused) {
                 << r.error->message;
         }
     }
+}
+
+// The attack: rw= over the boot cache, where the stored RTFS guest module and its snapshot live:
+// files the host process writes there are root's and would be trusted by later runs.
+TEST_P(FsPolicyTest, WritableTrustedStateIsRefused) {
+    auto boot = microvm::host::boot_cache_dir();
+    ASSERT_TRUE(boot);
+    auto r = fs_op(FileSystemPolicy::read_write({*boot}), {"w", "planted"});
+    EXPECT_EQ(r.status, Status::InvalidInput) << describe(r);
+    ASSERT_TRUE(r.error);
+    EXPECT_NE(r.error->message.find("trusted state"), std::string::npos) << r.error->message;
+    EXPECT_FALSE(fs::exists(fs::path(*boot) / "planted"));
 }
 
 TEST_P(FsPolicyTest, ReadOnlyPathsBesideAWritableOne) {

@@ -143,9 +143,11 @@ TEST(Microvmd, KilledMidExecutionThenRestartedLeavesNothing) {
     EXPECT_EQ(rest.status, 0);
     EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
     ::close(fd);
-    // The sandboxed program does not outlive its supervisor.
+    // The sandboxed program does not outlive its supervisor. (Within 30 s: once, with a sanitized
+    // daemon on a loaded machine, it was still there after 10 s; alone it goes at once. Why that
+    // run was slow is not known yet.)
     bool sleeping = true;
-    for (int i = 0; i < 100 && sleeping; ++i) {
+    for (int i = 0; i < 300 && sleeping; ++i) {
         sleeping = std::system("pgrep -f '^sleep 300$' > /dev/null") == 0;
         if (sleeping) std::this_thread::sleep_for(100ms);
     }

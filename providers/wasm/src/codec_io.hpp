@@ -35,6 +35,25 @@ inline uint64_t checksum_of(std::string_view data) {
     return h;
 }
 
+// A stored file: an 8-byte magic naming its format, the checksum of the body, the body.
+inline constexpr size_t kMagicBytes = 8;
+inline std::string seal(const char (&magic)[kMagicBytes], const std::string& body) {
+    std::string out(magic, kMagicBytes);
+    const uint64_t sum = checksum_of(body);
+    out.append(reinterpret_cast<const char*>(&sum), sizeof sum);
+    return out + body;
+}
+// The body of bytes sealed with magic; false for another magic, a short file or a bad checksum.
+inline bool unseal(std::string_view bytes, const char (&magic)[kMagicBytes], std::string_view& body) {
+    if (bytes.size() < kMagicBytes + sizeof(uint64_t) || std::memcmp(bytes.data(), magic, kMagicBytes) != 0) {
+        return false;
+    }
+    uint64_t sum;
+    std::memcpy(&sum, bytes.data() + kMagicBytes, sizeof sum);
+    body = bytes.substr(kMagicBytes + sizeof sum);
+    return checksum_of(body) == sum;
+}
+
 class Writer {
   public:
     template <class T>

@@ -19,8 +19,7 @@ namespace {
 
 namespace wi = wabt::interp;
 
-constexpr char kMagic[8] = {'M', 'V', 'W', 'S', 'N', 'A', 'P', '1'};
-constexpr size_t kHeaderBytes = sizeof kMagic + sizeof(uint64_t);
+constexpr char kMagic[codec::kMagicBytes] = {'M', 'V', 'W', 'S', 'N', 'A', 'P', '1'};
 constexpr uint64_t kPageBytes = 64 * 1024;
 constexpr uint64_t kMaxPages = 65536;
 constexpr uint64_t kChunksPerPage = kPageBytes / kSnapshotChunkBytes;
@@ -132,21 +131,12 @@ std::string encode_snapshot(const GuestSnapshot& snap, std::string_view key) {
     w.vec(snap.globals, [&](uint64_t g) { w.pod(g); });
     w.vec(snap.chunk_index, [&](uint32_t c) { w.pod(c); });
     w.bytes(snap.chunk_bytes.data(), snap.chunk_bytes.size());
-    const std::string body = w.take();
-    std::string out(kMagic, sizeof kMagic);
-    const uint64_t sum = codec::checksum_of(body);
-    out.append(reinterpret_cast<const char*>(&sum), sizeof sum);
-    return out + body;
+    return codec::seal(kMagic, w.take());
 }
 
 std::shared_ptr<const GuestSnapshot> decode_snapshot(std::string_view bytes, std::string_view key) {
-    if (bytes.size() < kHeaderBytes || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) {
-        return nullptr;
-    }
-    uint64_t sum;
-    std::memcpy(&sum, bytes.data() + sizeof kMagic, sizeof sum);
-    const std::string_view body = bytes.substr(kHeaderBytes);
-    if (codec::checksum_of(body) != sum) return nullptr;
+    std::string_view body;
+    if (!codec::unseal(bytes, kMagic, body)) return nullptr;
     codec::Reader r(body);
     if (r.bytes() != key || !r.ok()) return nullptr;
     auto snap = std::make_shared<GuestSnapshot>();

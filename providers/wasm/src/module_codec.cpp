@@ -20,8 +20,7 @@ namespace {
 
 namespace wi = wabt::interp;
 
-constexpr char kMagic[8] = {'M', 'V', 'W', 'A', 'S', 'M', 'C', '1'};
-constexpr size_t kHeaderBytes = sizeof kMagic + sizeof(uint64_t);
+constexpr char kMagic[codec::kMagicBytes] = {'M', 'V', 'W', 'A', 'S', 'M', 'C', '1'};
 
 using codec::checksum_of;
 using codec::Reader;
@@ -377,21 +376,12 @@ std::optional<std::string> encode_module(const CompiledModule& module, std::stri
     w.pod(static_cast<uint64_t>(module.footprint_bytes));
     put_desc(w, module.desc);
     if (!w.fits()) return std::nullopt;
-    std::string body = w.take();
-    std::string out(kMagic, sizeof kMagic);
-    uint64_t sum = checksum_of(body);
-    out.append(reinterpret_cast<const char*>(&sum), sizeof sum);
-    return out + body;
+    return codec::seal(kMagic, w.take());
 }
 
 std::shared_ptr<const CompiledModule> decode_module(std::string_view bytes, std::string_view key) {
-    if (bytes.size() < kHeaderBytes || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) {
-        return nullptr;
-    }
-    uint64_t sum;
-    std::memcpy(&sum, bytes.data() + sizeof kMagic, sizeof sum);
-    std::string_view body = bytes.substr(kHeaderBytes);
-    if (checksum_of(body) != sum) return nullptr;
+    std::string_view body;
+    if (!codec::unseal(bytes, kMagic, body)) return nullptr;
     Reader r(body);
     if (r.bytes() != key || !r.ok()) return nullptr;
     try {

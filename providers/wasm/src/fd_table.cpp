@@ -82,9 +82,9 @@ std::optional<host::FileIdentity> identity_of(int fd) {
 }
 
 // Opens a policy directory the way every provider binds one: resolved once, refused when it is
-// the host's root or a kernel interface (host/policy_source.hpp), and the object opened is the
-// one checked. fs full preopens "/" itself.
-Expected<int> open_policy_dir(const std::string& path, bool full) {
+// the host's root or a kernel interface (host/policy_source.hpp) or, writable, holds the
+// project's trusted state, and the object opened is the one checked. fs full preopens "/" itself.
+Expected<int> open_policy_dir(const std::string& path, bool full, bool writable) {
     auto cannot = [&](const std::string& why) {
         return fail(Failure::Kind::InvalidInput,
                     "provider 'wasm' cannot preopen fs_policy path " + path + ": " + why);
@@ -96,6 +96,7 @@ Expected<int> open_policy_dir(const std::string& path, bool full) {
     }
     host::MountTable mounts;
     RTFS_TRY(host::CheckedSource source, host::check_policy_source(path, mounts));
+    if (writable) RTFS_CHECK(host::refuse_writable_trusted_state(source.real_path, "fs_policy path"));
     if (!source.directory) return cannot("not a directory (WASI grants directories only)");
     struct open_how how {};
     how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
@@ -136,12 +137,7 @@ Expected<void> refuse_read_only_inside_writable(FdTable& table) {
 
 Expected<void> add_preopen(FdTable& table, const std::string& path, bool writable,
                            bool full = false) {
-    if (writable && !full) {
-        host::MountTable mounts;
-        RTFS_TRY(host::CheckedSource source, host::check_policy_source(path, mounts));
-        RTFS_CHECK(host::refuse_writable_trusted_state(source.real_path, "fs_policy path"));
-    }
-    RTFS_TRY(int fd, open_policy_dir(path, full));
+    RTFS_TRY(int fd, open_policy_dir(path, full, writable));
     FdEntry entry;
     entry.kind = FdKind::Directory;
     entry.host.reset(fd);

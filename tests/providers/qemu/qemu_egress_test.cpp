@@ -25,6 +25,7 @@
 #include "qemu/egress_link.hpp"
 #include "qemu/qemu_command.hpp"
 #include "qemu/qemu_provider.hpp"
+#include "qemu_fixture.hpp"
 #include "support/expectations.hpp"
 
 namespace {
@@ -151,17 +152,7 @@ TEST(QemuEgressUnits, TheLinkAcceptsTheGuestsAddressOnlyAndHasNoIpv6) {
 class QemuEgressTest : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
-        provider_ = new microvm::QemuProvider();
-        auto a = provider_->availability();
-        available_ = a.available;
-        why_ = a.reason;
-        if (available_) {
-            auto ok = provider_->initialize(nlohmann::json::object());
-            if (!ok) {
-                available_ = false;
-                why_ = ok.error().message;
-            }
-        }
+        provider_ = qemutest::new_initialized_provider(available_, why_);
         provider_->set_egress_test_hooks({proxytest::test_resolver(), true});
     }
     static void TearDownTestSuite() {

@@ -19,6 +19,7 @@
 #include <gtest/gtest.h>
 
 #include "qemu/qemu_provider.hpp"
+#include "qemu_fixture.hpp"
 #include "qemu/qemu_vm.hpp"
 #include "qemu_leaks.hpp"
 #include "support/expectations.hpp"
@@ -41,17 +42,7 @@ using qemutest::vm_dirs_of;
 class QemuTest : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
-        provider_ = new microvm::QemuProvider();
-        auto a = provider_->availability();
-        available_ = a.available;
-        why_ = a.reason;
-        if (available_) {
-            auto ok = provider_->initialize(nlohmann::json::object());
-            if (!ok) {
-                available_ = false;
-                why_ = ok.error().message;
-            }
-        }
+        provider_ = qemutest::new_initialized_provider(available_, why_);
     }
     static void TearDownTestSuite() {
         provider_->cleanup();

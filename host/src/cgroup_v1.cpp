@@ -88,6 +88,12 @@ class CgroupV1 final : public SandboxCgroup {
         return u;
     }
 
+    // Both counters take a write of 0 as a reset.
+    void restart_measurements() override {
+        if (!cpuacct_.empty()) (void)fs::write_file(cpuacct_ + "/cpuacct.usage", "0");
+        (void)fs::write_file(memory_ + "/memory.max_usage_in_bytes", "0");
+    }
+
     void kill_all() override {
         for (const std::string& dir : created_) fs::kill_processes(dir);
     }

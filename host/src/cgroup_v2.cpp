@@ -1,10 +1,13 @@
 // cgroup v2: one directory in the unified hierarchy; the init is cloned straight into it.
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <mutex>
+#include <optional>
 
 #include "host/cgroup.hpp"
 #include "host/cgroup_fs.hpp"
@@ -60,9 +63,11 @@ class CgroupV2 final : public SandboxCgroup {
     CgroupUsage usage() const override {
         CgroupUsage u;
         if (auto usec = fs::read_keyed(dir_ + "/cpu.stat", "usage_usec")) {
-            u.cpu_time = std::chrono::microseconds(*usec);
+            u.cpu_time = std::chrono::microseconds(*usec - std::min(*usec, cpu_base_usec_));
         }
-        if (has_peak_) {
+        if (peak_fd_.valid()) {
+            u.memory_peak_bytes = read_peak_fd();
+        } else if (has_peak_) {
             u.memory_peak_bytes = fs::read_number(dir_ + "/memory.peak");
         } else {
             std::lock_guard lock(mu_);
@@ -71,6 +76,18 @@ class CgroupV2 final : public SandboxCgroup {
         u.oom_kills = fs::read_keyed(dir_ + "/memory.events", "oom_kill").value_or(0);
         u.pids_limit_hits = fs::read_keyed(dir_ + "/pids.events", "max").value_or(0);
         return u;
+    }
+
+    // cpu.stat cannot be reset: remember where it stood. memory.peak takes a write (6.12+) as
+    // a reset seen by reads through the same descriptor, which is kept for usage().
+    void restart_measurements() override {
+        cpu_base_usec_ = fs::read_keyed(dir_ + "/cpu.stat", "usage_usec").value_or(0);
+        if (has_peak_) {
+            UniqueFd fd(::open((dir_ + "/memory.peak").c_str(), O_RDWR | O_CLOEXEC));
+            if (fd.valid() && ::write(fd.get(), "reset\n", 6) == 6) peak_fd_ = std::move(fd);
+        }
+        std::lock_guard lock(mu_);
+        sampled_peak_ = 0;
     }
 
     void kill_all() override {
@@ -82,7 +99,18 @@ class CgroupV2 final : public SandboxCgroup {
   private:
     std::string dir_;
     UniqueFd fd_;
+    // The peak through a descriptor that reset it.
+    std::optional<uint64_t> read_peak_fd() const {
+        char buf[32];
+        const ssize_t n = ::pread(peak_fd_.get(), buf, sizeof buf - 1, 0);
+        if (n <= 0) return std::nullopt;
+        buf[n] = '\0';
+        return std::strtoull(buf, nullptr, 10);
+    }
+
     bool has_peak_ = false;
+    uint64_t cpu_base_usec_ = 0;
+    UniqueFd peak_fd_;
     mutable std::mutex mu_;
     uint64_t sampled_peak_ = 0;
 };

@@ -1,6 +1,7 @@
 #include "host/sandbox_provider.hpp"
 
 #include <cerrno>
+#include <variant>
 
 #include "host/program_command.hpp"
 #include "host/sandbox_settings.hpp"
@@ -123,7 +124,19 @@ rtfs::Expected<Command, CommandError> SandboxProvider::resolve(const ExecutionCo
     return command_for(ctx);
 }
 
-ExecutionResult SandboxProvider::run(const ExecutionContext& ctx, const CancelToken& cancel) {
+namespace {
+
+// A sandbox the backend built for one request shape, and that shape.
+struct PreparedShape final : PreparedSandbox {
+    const SandboxProvider* owner = nullptr;
+    SandboxRequest shape;
+    std::unique_ptr<PreparedRun> run;
+};
+
+}  // namespace
+
+std::variant<SandboxRequest, ExecutionResult> SandboxProvider::request_without_egress(
+    const ExecutionContext& ctx, const CancelToken& cancel) const {
     auto command = resolve(ctx);
     if (!command) {
         const CommandFailure f = failure_of(command.error());
@@ -133,6 +146,52 @@ ExecutionResult SandboxProvider::run(const ExecutionContext& ctx, const CancelTo
     }
     auto env = sandbox_environment(ctx.config);
     if (!env) return make_error(ctx, Reason::InvalidConfig, env.error().message);
+    return request_for(ctx, std::move(*command), std::move(*env), cancel);
+}
+
+Expected<std::unique_ptr<PreparedSandbox>> SandboxProvider::do_prepare(const ExecutionContext& shape) {
+    const std::string who = "provider '" + std::string(name()) + "'";
+    if (needs_egress(shape.config.network_policy)) {
+        return fail(Failure::Kind::Unsupported,
+                    who + ": a sandbox with a host list is not built ahead (its egress proxy is "
+                          "the execution's own)");
+    }
+    auto req = request_without_egress(shape, CancelToken());
+    if (auto* refused = std::get_if<ExecutionResult>(&req)) {
+        return fail(Failure::Kind::InvalidInput,
+                    who + ": " + (refused->error ? refused->error->message : "refused"));
+    }
+    auto prepared = std::make_unique<PreparedShape>();
+    prepared->owner = this;
+    prepared->shape = std::move(std::get<SandboxRequest>(req));
+    prepared->shape.on_output = {};
+    RTFS_TRY(prepared->run, backend_->prepare(prepared->shape));
+    return std::unique_ptr<PreparedSandbox>(std::move(prepared));
+}
+
+bool SandboxProvider::fits(const PreparedSandbox& prepared, const ExecutionContext& ctx) const {
+    const auto* p = dynamic_cast<const PreparedShape*>(&prepared);
+    if (!p || p->owner != this || !p->run || needs_egress(ctx.config.network_policy)) return false;
+    auto req = request_without_egress(ctx, CancelToken());
+    const auto* built = std::get_if<SandboxRequest>(&req);
+    return built && same_shape(p->shape, *built);
+}
+
+ExecutionResult SandboxProvider::run(const ExecutionContext& ctx, const CancelToken& cancel) {
+    return run_in(ctx, cancel, nullptr);
+}
+
+ExecutionResult SandboxProvider::run_prepared(const ExecutionContext& ctx, const CancelToken& cancel,
+                                              PreparedSandbox& prepared) {
+    auto& p = dynamic_cast<PreparedShape&>(prepared);  // fits() said so
+    return run_in(ctx, cancel, p.run.get());
+}
+
+ExecutionResult SandboxProvider::run_in(const ExecutionContext& ctx, const CancelToken& cancel,
+                                        PreparedRun* prepared) {
+    auto built = request_without_egress(ctx, cancel);
+    if (auto* refused = std::get_if<ExecutionResult>(&built)) return std::move(*refused);
+    SandboxRequest& req = std::get<SandboxRequest>(built);
 
     // Allow/block lists: the proxy is the way out, and the program is told where it is.
     std::optional<EgressSession> egress;
@@ -140,12 +199,10 @@ ExecutionResult SandboxProvider::run(const ExecutionContext& ctx, const CancelTo
         auto opened = EgressSession::open(ctx.config.network_policy, egress_limits_, egress_hooks_);
         if (!opened) return make_error(ctx, Reason::SetupError, opened.error().message);
         egress.emplace(std::move(*opened));
-        apply_egress_environment(*env, egress_proxy_host());
+        apply_egress_environment(req.env, egress_proxy_host());
+        req.egress = &*egress;
     }
-
-    SandboxRequest req = request_for(ctx, std::move(*command), std::move(*env), cancel);
-    req.egress = egress ? &*egress : nullptr;
-    auto report = backend_->run(req);
+    auto report = prepared ? prepared->launch(req) : backend_->run(req);
     std::vector<rtfs::NetworkRequest> records;
     if (egress) records = egress->finish();
     if (!report) {

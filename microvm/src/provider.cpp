@@ -122,7 +122,46 @@ ExecutionResult Provider::make_error(const ExecutionContext& ctx, Reason reason,
     return r;
 }
 
+std::optional<CancelSource> Provider::enter() {
+    std::lock_guard lock(lifecycle_mu_);
+    if (!initialized_.load() || closing_) return std::nullopt;
+    ++running_;
+    return CancelSource::child_of(all_.token());
+}
+
+void Provider::leave() {
+    std::lock_guard lock(lifecycle_mu_);
+    if (--running_ == 0) idle_.notify_all();
+}
+
+std::optional<Provider::Refusal> Provider::refusal(const ExecutionContext& ctx) const {
+    if (auto valid = ctx.config.validate(); !valid) {
+        return Refusal{Reason::InvalidConfig, valid.error().message, {}};
+    }
+    if (!ctx.program) return Refusal{Reason::InvalidProgram, "no program to run", {}};
+    if (ctx.capability_id &&
+        std::find(ctx.capability_permissions.begin(), ctx.capability_permissions.end(),
+                  *ctx.capability_id) == ctx.capability_permissions.end()) {
+        return Refusal{Reason::CapabilityDenied,
+                       "capability '" + *ctx.capability_id + "' is not permitted (permitted: " +
+                           (ctx.capability_permissions.empty()
+                                ? std::string("none")
+                                : text::join(ctx.capability_permissions, ", ")) +
+                           ")",
+                       "SecurityViolation"};
+    }
+    if (auto problems = check(ctx); !problems.empty()) {
+        return Refusal{Reason::PolicyRefused, describe(*this, problems), {}};
+    }
+    return std::nullopt;
+}
+
 ExecutionResult Provider::execute_program(const ExecutionContext& given) {
+    return execute_program(given, nullptr);
+}
+
+ExecutionResult Provider::execute_program(const ExecutionContext& given,
+                                          std::unique_ptr<PreparedSandbox> prepared) {
     const auto started = std::chrono::steady_clock::now();
     // Every execution has an id (providers name cgroups and temp dirs after it).
     std::optional<ExecutionContext> with_id;
@@ -131,52 +170,59 @@ ExecutionResult Provider::execute_program(const ExecutionContext& given) {
         with_id->execution_id = new_execution_id();
     }
     const ExecutionContext& ctx = with_id ? *with_id : given;
-    const std::string who = "provider '" + std::string(name()) + "'";
 
     // Registered as running (cleanup() waits for it and can cancel it), unless closing.
-    std::optional<CancelSource> cancel;
-    {
-        std::lock_guard lock(lifecycle_mu_);
-        if (initialized_.load() && !closing_) {
-            ++running_;
-            cancel = CancelSource::child_of(all_.token());
-            cancel->follow(ctx.cancel);
-        }
-    }
+    std::optional<CancelSource> cancel = enter();
+    if (cancel) cancel->follow(ctx.cancel);
     ExecutionResult r;
     bool refused = true;
     if (!cancel) {
         r = make_error(ctx, Reason::Unavailable,
-                       who + " is not initialized; call initialize first");
-    } else if (auto valid = ctx.config.validate(); !valid) {
-        r = make_error(ctx, Reason::InvalidConfig, valid.error().message);
-    } else if (!ctx.program) {
-        r = make_error(ctx, Reason::InvalidProgram, "no program to run");
-    } else if (ctx.capability_id &&
-               std::find(ctx.capability_permissions.begin(), ctx.capability_permissions.end(),
-                         *ctx.capability_id) == ctx.capability_permissions.end()) {
-        r = make_error(ctx, Reason::CapabilityDenied,
-                       "capability '" + *ctx.capability_id + "' is not permitted (permitted: " +
-                           (ctx.capability_permissions.empty()
-                                ? std::string("none")
-                                : text::join(ctx.capability_permissions, ", ")) +
-                           ")",
-                       "SecurityViolation");
-    } else if (auto problems = check(ctx); !problems.empty()) {
-        r = make_error(ctx, Reason::PolicyRefused, describe(*this, problems));
+                       "provider '" + std::string(name()) +
+                           "' is not initialized; call initialize first");
+    } else if (auto refused_by = refusal(ctx)) {
+        r = make_error(ctx, refused_by->reason, std::move(refused_by->message),
+                       std::move(refused_by->kind));
     } else {
         refused = false;
-        r = run(ctx, cancel->token());
+        r = prepared && fits(*prepared, ctx) ? run_prepared(ctx, cancel->token(), *prepared)
+                                             : run(ctx, cancel->token());
     }
-    if (cancel) {
-        std::lock_guard lock(lifecycle_mu_);
-        if (--running_ == 0) idle_.notify_all();
-    }
+    prepared.reset();  // used once, or not at all: torn down while still registered as running
+    if (cancel) leave();
     if (refused) r.metadata.duration = std::chrono::steady_clock::now() - started;
     r.execution_id = ctx.execution_id;
     r.metadata.provider = std::string(name());
     r.metadata.isolation = isolation();
     return r;
+}
+
+Expected<std::unique_ptr<PreparedSandbox>> Provider::prepare(const ExecutionContext& shape) {
+    const std::string who = "provider '" + std::string(name()) + "'";
+    std::optional<CancelSource> registered = enter();
+    if (!registered) return fail(Failure::Kind::NotInitialized, who + " is not initialized");
+    Expected<std::unique_ptr<PreparedSandbox>> out = [&]() -> Expected<std::unique_ptr<PreparedSandbox>> {
+        if (auto refused_by = refusal(shape)) {
+            return fail(Failure::Kind::Unsupported, who + ": " + refused_by->message);
+        }
+        return do_prepare(shape);
+    }();
+    leave();
+    return out;
+}
+
+bool Provider::fits(const PreparedSandbox&, const ExecutionContext&) const {
+    return false;
+}
+
+Expected<std::unique_ptr<PreparedSandbox>> Provider::do_prepare(const ExecutionContext&) {
+    return fail(Failure::Kind::Unsupported,
+                "provider '" + std::string(name()) + "' does not build sandboxes ahead");
+}
+
+ExecutionResult Provider::run_prepared(const ExecutionContext& ctx, const CancelToken& cancel,
+                                       PreparedSandbox&) {
+    return run(ctx, cancel);
 }
 
 }  // namespace microvm

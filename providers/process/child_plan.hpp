@@ -53,6 +53,10 @@ struct ChildFds {
     // Allow/block lists: a Unix socket to the host, on which the init sends the listening socket
     // it bound on 127.0.0.1:egress_port inside the namespace (the egress proxy accepts on it), or -1.
     int egress = -1;
+    // A sandbox built ahead (a warm pool's): the read end on which the host sends the launch
+    // message (launch_message.hpp) once an execution claims it; the init reports kReady and
+    // waits there. -1: the plan's own argv and envp are executed at once.
+    int launch = -1;
 };
 
 struct ChildPlan {

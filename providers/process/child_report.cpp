@@ -81,6 +81,8 @@ const char* step_name(ChildStep step) {
             return "installing the seccomp filter";
         case ChildStep::kExec:
             return "executing";
+        case ChildStep::kLaunchMessage:
+            return "reading the launch message";
     }
     return "setup";
 }

@@ -46,10 +46,12 @@ enum class ChildStep : int32_t {
     kNoNewPrivs,
     kSeccomp,
     kExec,
+    kLaunchMessage,  // a sandbox built ahead: the host's launch message was malformed
 };
 
 struct ChildReport {
-    enum Kind : int32_t { kSetupFailed = 1, kExecFailed = 2, kProgramEnded = 3 };
+    // kReady: a sandbox built ahead is complete and waits for its launch message.
+    enum Kind : int32_t { kSetupFailed = 1, kExecFailed = 2, kProgramEnded = 3, kReady = 4 };
     int32_t kind = 0;
     ChildStep step = ChildStep::kNone;
     int32_t detail = 0;

@@ -20,6 +20,8 @@
 #include "host/boot_cache.hpp"
 #include "process/bind_trees.hpp"
 #include "process/child_plan_builder.hpp"
+#include "process/live_sandbox.hpp"
+#include "process/prepared_sandbox.hpp"
 #include "process/namespaces.hpp"
 #include "host/egress.hpp"
 #include "host/fd_passing.hpp"
@@ -55,6 +57,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kProbeRecord = "process-namespaces.probe";
+// How long a sandbox built ahead may take to build (a loaded host takes a few ms).
+constexpr std::chrono::seconds kReadyTimeout{30};
 
 // Where the new root is attached before pivot_root, inside the sandbox's private mount
 // namespace (the host never sees it): any real directory of the host tree will do.
@@ -71,18 +75,6 @@ int read_last_capability() {
     int last = 40;
     in >> last;
     return last;
-}
-
-void kill_init(int pidfd, pid_t pid) {
-    if (::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0) != 0) ::kill(pid, SIGKILL);
-}
-
-// Reaps the init; its rusage includes every descendant it reaped.
-int reap(pid_t pid, struct rusage& usage) {
-    int status = 0;
-    while (::wait4(pid, &status, 0, &usage) < 0 && errno == EINTR) {
-    }
-    return status;
 }
 
 }  // namespace
@@ -140,60 +132,6 @@ std::string Sandbox::describe() const {
 }
 
 namespace {
-
-// The descriptors of one execution; the child's ends are closed in the host once it runs.
-struct SandboxPipes {
-    Pipe sync;    // host -> init: go (ids mapped); its hang-up: the host died
-    Pipe report;  // init -> host: ChildReport records
-    Pipe out, err;
-    Pipe result;  // the guest runner's fd 3
-    Pipe input;   // stdin data
-    UniqueFd egress_host, egress_child;  // allow/block lists: the init sends its listener here
-
-    static Expected<SandboxPipes> make(const host::SandboxRequest& spec) {
-        SandboxPipes p;
-        RTFS_TRY(p.sync, make_pipe());
-        RTFS_TRY(p.report, make_pipe());
-        RTFS_TRY(p.out, make_pipe());
-        RTFS_TRY(p.err, make_pipe());
-        if (spec.guest) {
-            RTFS_TRY(p.result, make_pipe());
-        }
-        if (spec.stdin_data) {
-            RTFS_TRY(p.input, make_pipe());
-            RTFS_CHECK(set_nonblocking(p.input.write.get()));
-        }
-        if (spec.egress) {
-            int pair[2];
-            if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
-                return sys_failure("socketpair for the egress listener", errno);
-            }
-            p.egress_host.reset(pair[0]);
-            p.egress_child.reset(pair[1]);
-        }
-        return p;
-    }
-
-    void give_to_child(ChildFds& fds, int dev_null) const {
-        fds.sync = sync.read.get();
-        fds.report = report.write.get();
-        fds.stdin_fd = input.read.valid() ? input.read.get() : dev_null;
-        fds.stdout_fd = out.write.get();
-        fds.stderr_fd = err.write.get();
-        fds.result = result.write.valid() ? result.write.get() : -1;
-        fds.egress = egress_child.valid() ? egress_child.get() : -1;
-    }
-
-    void close_child_ends() {
-        report.write.reset();
-        out.write.reset();
-        err.write.reset();
-        result.write.reset();
-        sync.read.reset();
-        input.read.reset();
-        egress_child.reset();
-    }
-};
 
 // Receives the listening socket the init bound inside the sandbox's network namespace and gives
 // it to the execution's egress proxy. The init sends it before the program exists; end of input
@@ -259,85 +197,67 @@ Expected<void> Sandbox::prepare(const host::SandboxRequest& spec, ChildPlanBuild
     return Ok{};
 }
 
-Expected<host::SandboxReport> Sandbox::run(const host::SandboxRequest& spec) const {
+Expected<std::unique_ptr<LiveSandbox>> Sandbox::start(const host::SandboxRequest& spec,
+                                                      bool ahead) const {
     const Impl& impl = *impl_;
-    ChildPlanBuilder builder;
-    RTFS_CHECK(prepare(spec, builder));
-    ChildPlan& plan = builder.plan();
+    auto live = std::make_unique<LiveSandbox>();
+    live->builder = std::make_unique<ChildPlanBuilder>();
+    RTFS_CHECK(prepare(spec, *live->builder));
+    ChildPlan& plan = live->builder->plan();
 
     // The binds, cloned here from what the planner checked when the host may (kept open until
     // the init has its copies).
     std::vector<UniqueFd> trees;
     if (impl.clone_trees_here) {
-        RTFS_TRY(trees, clone_bind_trees(builder, *impl.idmaps));
+        RTFS_TRY(trees, clone_bind_trees(*live->builder, *impl.idmaps));
     }
 
     CgroupLimits limits = spec.limits;
     limits.max_pids += 1;  // the init
-    RTFS_TRY(std::unique_ptr<SandboxCgroup> cgroup, impl.cgroups->create(limits));
-    RTFS_TRY(SandboxPipes pipes, SandboxPipes::make(spec));
-    pipes.give_to_child(plan.fds, impl.dev_null.get());
-    RTFS_CHECK(give_cgroup_to_child(*cgroup, plan.fds));
+    RTFS_TRY(live->cgroup, impl.cgroups->create(limits));
+    RTFS_TRY(live->pipes, SandboxPipes::make(spec, ahead));
+    live->pipes.give_to_child(plan.fds, impl.dev_null.get());
+    RTFS_CHECK(give_cgroup_to_child(*live->cgroup, plan.fds));
 
-    const auto started = Clock::now();
+    live->spawned_at = Clock::now();
     // A root host gives the sandbox's namespaces an owner of their own (kernel budgets).
     const std::optional<uid_t> owner =
         impl.ids.host_is_root ? std::optional<uid_t>(new_namespace_owner()) : std::nullopt;
-    RTFS_TRY(SpawnedInit init, spawn_init(sandbox_namespace_flags(!spec.host_network),
-                                          cgroup->clone_fd(), plan, owner));
-    pipes.close_child_ends();
+    RTFS_TRY(live->init, spawn_init(sandbox_namespace_flags(!spec.host_network),
+                                    live->cgroup->clone_fd(), plan, owner));
+    live->pipes.close_child_ends();
     trees.clear();
 
     // Map the ids (and place the init in its cgroup when it could not be cloned there), then
     // let the init go. On success sync.write stays open until the end: the init reads its
-    // hang-up as the host dying.
-    auto placed = impl.ids.apply(init.pid);
-    if (placed && owner) placed = cgroup->place(init.pid);
-    if (placed) {
-        char go = 1;
-        if (::write(pipes.sync.write.get(), &go, 1) != 1) {
-            placed = sys_failure("starting the sandbox", errno);
-        }
+    // hang-up as the host dying. (Failures: the LiveSandbox kills and reaps the init.)
+    RTFS_CHECK(impl.ids.apply(live->init.pid));
+    if (owner) RTFS_CHECK(live->cgroup->place(live->init.pid));
+    char go = 1;
+    if (::write(live->pipes.sync.write.get(), &go, 1) != 1) {
+        return sys_failure("starting the sandbox", errno);
     }
-    if (placed && spec.egress) {
-        placed = take_egress_listener(pipes.egress_host.get(), *spec.egress, started + spec.timeout);
+    if (spec.egress) {
+        RTFS_CHECK(take_egress_listener(live->pipes.egress_host.get(), *spec.egress,
+                                        live->spawned_at + spec.timeout));
     }
-    if (!placed) {
-        kill_init(init.pidfd.get(), init.pid);
-        struct rusage ignored;
-        reap(init.pid, ignored);
-        return rtfs::unexpected(std::move(placed).error());
-    }
+    return live;
+}
 
-    CaptureTargets targets;
-    targets.stdout_fd = pipes.out.read.get();
-    targets.stderr_fd = pipes.err.read.get();
-    targets.result_fd = pipes.result.read.valid() ? pipes.result.read.get() : -1;
-    targets.report_fd = pipes.report.read.get();
-    if (spec.stdin_data) {
-        targets.stdin_fd = std::move(pipes.input.write);
-        targets.stdin_data = *spec.stdin_data;
-    }
-    targets.pidfd = init.pidfd.get();
-    targets.max_output_bytes = spec.max_output_bytes;
-    targets.max_result_bytes = spec.max_result_bytes;
-    targets.deadline = started + spec.timeout;
-    SandboxCgroup* cg = cgroup.get();
-    targets.on_deadline = [&] {
-        kill_init(init.pidfd.get(), init.pid);  // the kernel then kills the whole pid namespace
-        cg->kill_all();
-    };
-    targets.on_tick = [cg] { cg->sample(); };
-    targets.on_output = spec.on_output;
-    targets.cancel_fd = spec.cancel.wait_fd();
-    Captured captured = capture_until_exit(std::move(targets));
+Expected<host::SandboxReport> Sandbox::run(const host::SandboxRequest& spec) const {
+    RTFS_TRY(std::unique_ptr<LiveSandbox> live, start(spec, /*ahead=*/false));
+    return live->supervise(spec, live->spawned_at);
+}
 
-    if (!captured.exited) kill_init(init.pidfd.get(), init.pid);  // never wait unbounded
-    struct rusage ru {};
-    int init_status = reap(init.pid, ru);
-    CgroupUsage usage = cgroup->usage();
-    cgroup.reset();  // kills anything left (nothing: the pid namespace is gone) and removes it
-    return make_report(std::move(captured), usage, ru, init_status, started, plan);
+Expected<std::unique_ptr<host::PreparedRun>> Sandbox::prepare(const host::SandboxRequest& shape) const {
+    if (shape.egress) {
+        return fail(Failure::Kind::Unsupported,
+                    "a sandbox with an egress proxy is not built ahead (the proxy is the "
+                    "execution's own)");
+    }
+    RTFS_TRY(std::unique_ptr<LiveSandbox> live, start(shape, /*ahead=*/true));
+    RTFS_CHECK(live->wait_ready(Clock::now() + kReadyTimeout));
+    return make_prepared_run(std::move(live), shape);
 }
 
 Availability Sandbox::probe() const {

@@ -28,6 +28,7 @@ struct SandboxSettings {
 };
 
 class ChildPlanBuilder;
+struct LiveSandbox;
 
 class Sandbox final : public host::SandboxBackend {
   public:
@@ -39,6 +40,11 @@ class Sandbox final : public host::SandboxBackend {
     // Thread-safe. InvalidInput for bad fs policy paths, SetupError when the sandbox could not be
     // built (with the failed step); otherwise what happened to the program.
     Expected<host::SandboxReport> run(const host::SandboxRequest& request) const override;
+    // A sandbox built for requests shaped like `shape` (prepared_sandbox.hpp): namespaces, root,
+    // cgroup and limits in place, the init waiting for the program's argv and environment. The
+    // init's parent-death signal follows the calling thread: call this from a thread that lives
+    // as long as the sandbox is kept (a pool's own).
+    Expected<std::unique_ptr<host::PreparedRun>> prepare(const host::SandboxRequest& shape) const override;
 
     // Whether sandboxes can start here: clones a child into the namespaces (cgroups and seccomp
     // were already checked by create()). The reason when not.
@@ -53,6 +59,9 @@ class Sandbox final : public host::SandboxBackend {
     Sandbox();
     // Plans the root and fills in the child's plan (everything but descriptors).
     Expected<void> prepare(const host::SandboxRequest& request, ChildPlanBuilder& builder) const;
+    // Clones the init for the request and lets it build the sandbox; ahead: it then waits for a
+    // launch message instead of running the request's program.
+    Expected<std::unique_ptr<LiveSandbox>> start(const host::SandboxRequest& request, bool ahead) const;
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -15,6 +15,7 @@
 
 #include "process/child_failure.hpp"
 #include "process/credentials.hpp"
+#include "process/launch_message.hpp"
 #include "process/mounts.hpp"
 #include "process/net.hpp"
 #include "process/rlimits.hpp"
@@ -27,7 +28,7 @@ constexpr int kFirstPrivateFd = 10;  // above stdin/out/err and the guest's resu
 constexpr int kResultFd = 3;
 
 struct InitFds {
-    int sync = -1, report = -1, in = -1, out = -1, err = -1, result = -1, egress = -1;
+    int sync = -1, report = -1, in = -1, out = -1, err = -1, result = -1, egress = -1, launch = -1;
     int cgroup_join[kMaxCgroupJoinFds] = {-1, -1, -1, -1};
 };
 
@@ -44,8 +45,9 @@ alignas(64) char g_program_stack[256 * 1024];
 // the bind trees the host cloned for this sandbox (plan.mounts[i].tree_fd), kept where they are.
 bool take_descriptors(const ChildPlan& plan, InitFds& fds) {
     const ChildFds& given = plan.fds;
-    constexpr size_t kCount = 7 + kMaxCgroupJoinFds;
-    int* const outs[kCount] = {&fds.egress,
+    constexpr size_t kCount = 8 + kMaxCgroupJoinFds;
+    int* const outs[kCount] = {&fds.launch,
+                               &fds.egress,
                                &fds.sync,
                                &fds.report,
                                &fds.in,
@@ -56,7 +58,8 @@ bool take_descriptors(const ChildPlan& plan, InitFds& fds) {
                                &fds.cgroup_join[1],
                                &fds.cgroup_join[2],
                                &fds.cgroup_join[3]};
-    int ins[kCount] = {given.egress,
+    int ins[kCount] = {given.launch,
+                       given.egress,
                        given.sync,
                        given.report,
                        given.stdin_fd,
@@ -68,7 +71,7 @@ bool take_descriptors(const ChildPlan& plan, InitFds& fds) {
                        -1,
                        -1};
     for (size_t i = 0; i < given.cgroup_join_count && i < kMaxCgroupJoinFds; ++i) {
-        ins[7 + i] = given.cgroup_join[i];
+        ins[8 + i] = given.cgroup_join[i];
     }
     static int kept[kCount + kMaxChildMounts];  // the init is single-threaded
     size_t n = 0;
@@ -276,7 +279,26 @@ int program_main(void* arg) {
         send_failure(fds.report, ChildReport::kSetupFailed, f);
         ::_exit(1);
     }
-    ProgramArgs args{&plan, &fds};
+    // A sandbox built ahead says it is ready, then waits for the program's argv and environment.
+    ChildPlan launched = plan;
+    if (fds.launch >= 0) {
+        ChildReport ready;
+        ready.kind = ChildReport::kReady;
+        send_report(fds.report, ready);
+        LaunchArgs given;
+        const LaunchRead read = read_launch(fds.launch, given);
+        if (read == LaunchRead::kClosed) ::_exit(0);  // torn down unused
+        if (read != LaunchRead::kOk) {
+            failed(f, ChildStep::kLaunchMessage);
+            send_failure(fds.report, ChildReport::kSetupFailed, f);
+            ::_exit(1);
+        }
+        ::close(fds.launch);
+        fds.launch = -1;
+        launched.argv = given.argv;
+        launched.envp = given.envp;
+    }
+    ProgramArgs args{&launched, &fds};
     pid_t program = ::clone(program_main, g_program_stack + sizeof g_program_stack,
                             CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
     if (program < 0) {

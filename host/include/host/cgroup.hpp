@@ -33,6 +33,7 @@ struct CgroupLimits {
     uint64_t memory_bytes = 512ull << 20;
     double cpu_fraction = 1.0;  // of one CPU
     uint32_t max_pids = 256;
+    bool operator==(const CgroupLimits&) const = default;
 };
 
 struct CgroupUsage {
@@ -58,6 +59,11 @@ class SandboxCgroup {
     // Called periodically while the sandbox runs, for counters the kernel does not keep.
     virtual void sample() {}
     virtual CgroupUsage usage() const = 0;
+    // A sandbox built ahead (a warm pool's): from here on usage() counts only what follows, so
+    // the program is not charged with its sandbox's preparation. CPU time always restarts; the
+    // memory peak restarts on v1 and where v2 allows (memory.peak written, Linux 6.12+, or the
+    // sampled peak); elsewhere it still includes the preparation's few pages.
+    virtual void restart_measurements() = 0;
     virtual void kill_all() = 0;
     // The cgroup's directory name, the same in every hierarchy (its path relative to the
     // parent), for runtimes that are handed an existing cgroup (gvisor's linux.cgroupsPath).

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -74,9 +75,29 @@ struct SandboxReport {
     std::map<std::string, std::string> details;  // ExecutionMetadata::provider_details
 };
 
+// A sandbox a backend built ahead for requests of one shape (SandboxBackend::prepare): its
+// namespaces, root, cgroup and limits are in place, waiting for the program.
+class PreparedRun {
+  public:
+    virtual ~PreparedRun() = default;  // tears down what was not launched
+    // Runs the request, whose shape must equal the prepared one (same_shape), once: what run()
+    // would report, measured from the launch (the preparation's time and CPU are not the
+    // program's).
+    virtual Expected<SandboxReport> launch(const SandboxRequest& request) = 0;
+};
+
+// Whether two requests need the same sandbox: the program and its files, the fs policy, the
+// network, the limits, the result channel and the filter; what differs (arguments, environment,
+// input, time limit, output caps, callbacks) is given at launch. Requests with an egress proxy
+// are never of a shape built ahead (the proxy is the execution's own).
+bool same_shape(const SandboxRequest& a, const SandboxRequest& b);
+
 class SandboxBackend {
   public:
     virtual ~SandboxBackend() = default;
+    // A sandbox built for requests shaped like `shape` (its argv, env and input are not used),
+    // or Unsupported when this backend cannot build ahead. Thread-safe.
+    virtual Expected<std::unique_ptr<PreparedRun>> prepare(const SandboxRequest& shape) const;
     // Thread-safe. InvalidInput for a request it cannot take (bad policy paths), SetupError when
     // the sandbox could not be built; otherwise what happened to the program.
     virtual Expected<SandboxReport> run(const SandboxRequest& request) const = 0;

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 
 #include "host/egress.hpp"
 #include "host/program_command.hpp"
@@ -20,6 +21,8 @@ class SandboxProvider : public Provider {
     // The common refusals plus those every OS sandbox shares (host lists, the CPU quota floor),
     // then check_backend()'s own.
     std::vector<Unsupported> check(const ExecutionContext& ctx) const override;
+    // Warm pools: a sandbox fits when ctx's request has the prepared one's shape (same_shape).
+    bool fits(const PreparedSandbox& prepared, const ExecutionContext& ctx) const override;
 
     // TESTS ONLY: the egress proxy's test resolver and loopback leave (host/egress.hpp).
     void set_egress_test_hooks(EgressTestHooks hooks) { egress_hooks_ = std::move(hooks); }
@@ -43,10 +46,21 @@ class SandboxProvider : public Provider {
     Expected<void> do_initialize(const nlohmann::json& settings) override;
     void do_cleanup() override;
     ExecutionResult run(const ExecutionContext& ctx, const CancelToken& cancel) override;
+    // The backend's prepare() for the shape's request; launch() runs a context that fits.
+    Expected<std::unique_ptr<PreparedSandbox>> do_prepare(const ExecutionContext& shape) override;
+    ExecutionResult run_prepared(const ExecutionContext& ctx, const CancelToken& cancel,
+                                 PreparedSandbox& prepared) override;
 
     const SandboxBackend* backend() const { return backend_.get(); }
 
   private:
+    // The request for ctx (no egress proxy yet), or the result refusing it.
+    std::variant<SandboxRequest, ExecutionResult> request_without_egress(
+        const ExecutionContext& ctx, const CancelToken& cancel) const;
+    // Runs ctx in `prepared`, or in a sandbox built now when null.
+    ExecutionResult run_in(const ExecutionContext& ctx, const CancelToken& cancel,
+                           PreparedRun* prepared);
+
     std::unique_ptr<SandboxBackend> backend_;
     proxy::Limits egress_limits_;
     EgressTestHooks egress_hooks_;

@@ -5,7 +5,9 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +29,16 @@ struct Availability {
 struct Unsupported {
     std::string setting;  // e.g. "network_policy", "program"
     std::string reason;
+};
+
+// A sandbox a provider built ahead of its execution (a warm pool's entry): everything an
+// execution's shape fixes (the policy, the program's files) is in place, waiting for what only
+// the execution brings (arguments, environment, input, time limit). Used by at most one
+// execution; destroying it unused tears it down. It owns every resource it holds, so it may
+// outlive the provider's cleanup() (it is then never used).
+class PreparedSandbox {
+public:
+    virtual ~PreparedSandbox() = default;
 };
 
 class Provider {
@@ -66,12 +78,28 @@ public:
     // streamed to ctx.on_output while it runs; ctx.cancel ends it as killed (cancelled).
     ExecutionResult execute_program(const ExecutionContext& ctx);
 
+    // Warm pools. prepare() builds a sandbox for executions shaped like `shape` (its program and
+    // policy; same common checks as execute_program), or says why not (Unsupported when the
+    // provider cannot build ahead). fits() says whether ctx would run in `prepared` exactly as in
+    // a sandbox built for it. execute_program(ctx, prepared) runs ctx in it when it fits and
+    // otherwise in a fresh sandbox (the prepared one is then discarded): either way it is
+    // enforced as a fresh one would be, and the sandbox is used once.
+    Expected<std::unique_ptr<PreparedSandbox>> prepare(const ExecutionContext& shape);
+    virtual bool fits(const PreparedSandbox& prepared, const ExecutionContext& ctx) const;
+    ExecutionResult execute_program(const ExecutionContext& ctx,
+                                    std::unique_ptr<PreparedSandbox> prepared);
+
 protected:
     virtual Expected<void> do_initialize(const nlohmann::json& settings) = 0;
     virtual void do_cleanup() {}
     // Runs a context that passed every common check; cancel is the execution's own token
     // (cancelled with the caller's ctx.cancel or by cleanup()), the one to honour.
     virtual ExecutionResult run(const ExecutionContext& ctx, const CancelToken& cancel) = 0;
+    // Warm pools: do_prepare() gets a shape that passed the common checks; run_prepared() a
+    // context that fits() `prepared`. Defaults: nothing is built ahead (Unsupported).
+    virtual Expected<std::unique_ptr<PreparedSandbox>> do_prepare(const ExecutionContext& shape);
+    virtual ExecutionResult run_prepared(const ExecutionContext& ctx, const CancelToken& cancel,
+                                         PreparedSandbox& prepared);
 
     // A result (ok) with the provider's name and isolation filled in.
     ExecutionResult make_result(const ExecutionContext& ctx) const;
@@ -81,6 +109,17 @@ protected:
 
 private:
     std::string program_kind_refusal(ProgramKind kind) const;
+    // The common checks of execute_program and prepare: why ctx cannot run here, if not.
+    struct Refusal {
+        Reason reason;
+        std::string message;
+        std::string kind;
+    };
+    std::optional<Refusal> refusal(const ExecutionContext& ctx) const;
+    // Registers a running execution (or preparation), unless the provider is not initialized
+    // or closing: cleanup() waits for it to leave().
+    std::optional<CancelSource> enter();
+    void leave();
 
     std::atomic<bool> initialized_{false};
     PeerFinder peers_;

@@ -26,9 +26,18 @@ EnforcementTarget process_target() {
     return t;
 }
 
+EnforcementTarget process_built_ahead_target() {
+    EnforcementTarget t = process_target();
+    t.built_ahead = true;
+    return t;
+}
+
 }  // namespace
 
 INSTANTIATE_TEST_SUITE_P(Process, ProviderEnforcementTest, ::testing::Values(process_target()),
                          target_name);
+// The same checks for sandboxes built ahead (a warm pool's): each execution runs in one.
+INSTANTIATE_TEST_SUITE_P(ProcessBuiltAhead, ProviderEnforcementTest,
+                         ::testing::Values(process_built_ahead_target()), target_name);
 
 }  // namespace enforcement

@@ -74,7 +74,7 @@ void expect_same_host_state(const HostSnapshot& before, const HostSnapshot& afte
 }  // namespace
 
 std::string target_name(const ::testing::TestParamInfo<EnforcementTarget>& info) {
-    return info.param.name;
+    return info.param.name + (info.param.built_ahead ? "_built_ahead" : "");
 }
 
 void PrintTo(const EnforcementTarget& target, std::ostream* os) {
@@ -119,6 +119,25 @@ std::string ProviderEnforcementTest::make_host_dir() {
 }
 
 // --- file system -------------------------------------------------------------------------------
+
+microvm::ExecutionResult ProviderEnforcementTest::run(const ExecutionContext& ctx) {
+    if (!GetParam().built_ahead) return provider_->execute_program(ctx);
+    auto prepared = provider_->prepare(ctx);
+    if (!prepared) {
+        // Only what fails fresh too, or a host list (whose proxy is the execution's own), may
+        // be refused ahead.
+        ExecutionResult fresh = provider_->execute_program(ctx);
+        const auto kind = ctx.config.network_policy.kind;
+        if (kind != microvm::NetworkPolicy::Kind::AllowList &&
+            kind != microvm::NetworkPolicy::Kind::DenyList) {
+            EXPECT_FALSE(fresh.ok()) << "prepare refused what runs fresh: "
+                                     << prepared.error().message;
+        }
+        return fresh;
+    }
+    EXPECT_TRUE(provider_->fits(**prepared, ctx));
+    return provider_->execute_program(ctx, std::move(*prepared));
+}
 
 TEST_P(ProviderEnforcementTest, FsNoneHidesHostFiles) {
     ExecutionResult r = run(external("/bin/cat", {host_file()}));

@@ -57,6 +57,9 @@ struct EnforcementTarget {
     // Allow/block lists enforced through the egress proxy (the provider's own egress tests prove
     // how); otherwise refused up front, naming the reason.
     bool egress_proxy = false;
+    // Every execution runs in a sandbox the provider built ahead for its shape (a warm pool's,
+    // Provider::prepare), so each check of the suite holds for those as for fresh ones.
+    bool built_ahead = false;
 };
 
 std::string target_name(const ::testing::TestParamInfo<EnforcementTarget>& info);
@@ -75,9 +78,8 @@ class ProviderEnforcementTest : public ::testing::TestWithParam<EnforcementTarge
     // A context running path with args and the default (spec) config.
     static microvm::ExecutionContext external(const std::string& path,
                                               std::vector<std::string> args = {});
-    microvm::ExecutionResult run(const microvm::ExecutionContext& ctx) {
-        return provider_->execute_program(ctx);
-    }
+    // Runs ctx fresh, or (built_ahead) in a sandbox prepared for it first.
+    microvm::ExecutionResult run(const microvm::ExecutionContext& ctx);
     // A fresh host directory the sandbox user may write to; removed in TearDown.
     std::string make_host_dir();
 

@@ -1,0 +1,16 @@
+#include "host/sandbox.hpp"
+
+namespace microvm::host {
+
+bool same_shape(const SandboxRequest& a, const SandboxRequest& b) {
+    return a.egress == nullptr && b.egress == nullptr && a.program == b.program &&
+           a.runtime_dirs == b.runtime_dirs && a.fs_policy == b.fs_policy &&
+           a.host_network == b.host_network && a.limits == b.limits && a.guest == b.guest &&
+           a.seccomp_filter == b.seccomp_filter;
+}
+
+Expected<std::unique_ptr<PreparedRun>> SandboxBackend::prepare(const SandboxRequest&) const {
+    return fail(Failure::Kind::Unsupported, describe() + ": no sandbox is built ahead");
+}
+
+}  // namespace microvm::host

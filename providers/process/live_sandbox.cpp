@@ -1,0 +1,170 @@
+#include "process/live_sandbox.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "host/output_capture.hpp"
+#include "host/sys_error.hpp"
+#include "process/child_report.hpp"
+#include "process/sandbox_report.hpp"
+
+namespace microvm::process {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+Expected<std::pair<host::UniqueFd, host::UniqueFd>> socket_pair(int type, const char* what) {
+    int pair[2];
+    if (::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, pair) != 0) {
+        return host::sys_failure(std::string("socketpair for ") + what, errno);
+    }
+    return std::pair{host::UniqueFd(pair[0]), host::UniqueFd(pair[1])};
+}
+
+// Reaps the init; its rusage includes every descendant it reaped.
+int reap(pid_t pid, struct rusage& usage) {
+    int status = 0;
+    while (::wait4(pid, &status, 0, &usage) < 0 && errno == EINTR) {
+    }
+    return status;
+}
+
+}  // namespace
+
+Expected<SandboxPipes> SandboxPipes::make(const host::SandboxRequest& spec, bool ahead) {
+    SandboxPipes p;
+    RTFS_TRY(p.sync, host::make_pipe());
+    RTFS_TRY(p.report, host::make_pipe());
+    RTFS_TRY(p.out, host::make_pipe());
+    RTFS_TRY(p.err, host::make_pipe());
+    if (spec.guest) {
+        RTFS_TRY(p.result, host::make_pipe());
+    }
+    if (spec.stdin_data || ahead) {
+        RTFS_TRY(p.input, host::make_pipe());
+        RTFS_CHECK(host::set_nonblocking(p.input.write.get()));
+    }
+    if (spec.egress) {
+        RTFS_TRY(auto pair, socket_pair(SOCK_SEQPACKET, "the egress listener"));
+        p.egress_host = std::move(pair.first);
+        p.egress_child = std::move(pair.second);
+    }
+    if (ahead) {
+        RTFS_TRY(auto pair, socket_pair(SOCK_STREAM, "the launch message"));
+        p.launch_host = std::move(pair.first);
+        p.launch_child = std::move(pair.second);
+        RTFS_CHECK(host::set_nonblocking(p.launch_host.get()));
+    }
+    return p;
+}
+
+void SandboxPipes::give_to_child(ChildFds& fds, int dev_null) const {
+    fds.sync = sync.read.get();
+    fds.report = report.write.get();
+    fds.stdin_fd = input.read.valid() ? input.read.get() : dev_null;
+    fds.stdout_fd = out.write.get();
+    fds.stderr_fd = err.write.get();
+    fds.result = result.write.valid() ? result.write.get() : -1;
+    fds.egress = egress_child.valid() ? egress_child.get() : -1;
+    fds.launch = launch_child.valid() ? launch_child.get() : -1;
+}
+
+void SandboxPipes::close_child_ends() {
+    report.write.reset();
+    out.write.reset();
+    err.write.reset();
+    result.write.reset();
+    sync.read.reset();
+    input.read.reset();
+    egress_child.reset();
+    launch_child.reset();
+}
+
+LiveSandbox::~LiveSandbox() {
+    if (init.pid > 0 && !reaped) {
+        kill();
+        struct rusage ignored;
+        reap(init.pid, ignored);
+    }
+    // cgroup's destructor kills anything left and removes it.
+}
+
+void LiveSandbox::kill() {
+    if (::syscall(SYS_pidfd_send_signal, init.pidfd.get(), SIGKILL, nullptr, 0) != 0) {
+        ::kill(init.pid, SIGKILL);  // the kernel then kills the whole pid namespace
+    }
+}
+
+Expected<void> LiveSandbox::wait_ready(Clock::time_point deadline) {
+    ChildReport report;
+    size_t got = 0;
+    while (got < sizeof report) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        if (left.count() <= 0) {
+            return fail(Failure::Kind::SetupError, "the sandbox built ahead was not ready in time");
+        }
+        struct pollfd p = {pipes.report.read.get(), POLLIN, 0};
+        int ready = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
+        if (ready < 0 && errno != EINTR) return host::sys_failure("waiting for the sandbox", errno);
+        if (ready <= 0) continue;
+        ssize_t n = ::read(pipes.report.read.get(), reinterpret_cast<char*>(&report) + got,
+                           sizeof report - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            return fail(Failure::Kind::SetupError,
+                        "the sandbox's init ended before it was ready");
+        }
+        got += static_cast<size_t>(n);
+    }
+    if (report.kind == ChildReport::kReady) return Ok{};
+    if (report.kind == ChildReport::kSetupFailed) {
+        return fail(Failure::Kind::SetupError,
+                    "sandbox setup failed: " + describe_failure(report, builder->plan()));
+    }
+    return fail(Failure::Kind::SetupError, "the sandbox's init sent an unexpected report");
+}
+
+Expected<host::SandboxReport> LiveSandbox::supervise(const host::SandboxRequest& spec,
+                                                     Clock::time_point started) {
+    host::CaptureTargets targets;
+    targets.stdout_fd = pipes.out.read.get();
+    targets.stderr_fd = pipes.err.read.get();
+    targets.result_fd = pipes.result.read.valid() ? pipes.result.read.get() : -1;
+    targets.report_fd = pipes.report.read.get();
+    if (spec.stdin_data) {
+        targets.stdin_fd = std::move(pipes.input.write);
+        targets.stdin_data = *spec.stdin_data;
+    }
+    pipes.input.write.reset();  // no input (a sandbox built ahead has the pipe): end of file
+    targets.pidfd = init.pidfd.get();
+    targets.max_output_bytes = spec.max_output_bytes;
+    targets.max_result_bytes = spec.max_result_bytes;
+    targets.deadline = started + spec.timeout;
+    host::SandboxCgroup* cg = cgroup.get();
+    targets.on_deadline = [this, cg] {
+        kill();
+        cg->kill_all();
+    };
+    targets.on_tick = [cg] { cg->sample(); };
+    targets.on_output = spec.on_output;
+    targets.cancel_fd = spec.cancel.wait_fd();
+    host::Captured captured = host::capture_until_exit(std::move(targets));
+
+    if (!captured.exited) kill();  // never wait unbounded
+    struct rusage ru {};
+    const int init_status = reap(init.pid, ru);
+    reaped = true;
+    const host::CgroupUsage usage = cgroup->usage();
+    cgroup.reset();  // kills anything left (nothing: the pid namespace is gone) and removes it
+    return make_report(std::move(captured), usage, ru, init_status, started, builder->plan());
+}
+
+}  // namespace microvm::process

@@ -1,0 +1,40 @@
+#include "process/prepared_sandbox.hpp"
+
+#include "process/launch_message.hpp"
+#include "process/live_sandbox.hpp"
+
+namespace microvm::process {
+namespace {
+
+class PreparedProcessRun final : public host::PreparedRun {
+  public:
+    PreparedProcessRun(std::unique_ptr<LiveSandbox> live, const host::SandboxRequest& shape)
+        : live_(std::move(live)), shape_(shape) {}
+
+    Expected<host::SandboxReport> launch(const host::SandboxRequest& request) override {
+        if (!live_) return fail(Failure::Kind::SetupError, "this sandbox was already used");
+        if (!host::same_shape(shape_, request)) {
+            return fail(Failure::Kind::SetupError, "the request is not of the shape this sandbox was built for");
+        }
+        std::unique_ptr<LiveSandbox> live = std::move(live_);  // used once, whatever happens
+        RTFS_TRY(std::string message, encode_launch(request.argv, request.env));
+        live->cgroup->restart_measurements();
+        const auto started = std::chrono::steady_clock::now();
+        RTFS_CHECK(send_launch(live->pipes.launch_host.get(), message, started + request.timeout));
+        live->pipes.launch_host.reset();
+        return live->supervise(request, started);
+    }
+
+  private:
+    std::unique_ptr<LiveSandbox> live_;
+    host::SandboxRequest shape_;
+};
+
+}  // namespace
+
+std::unique_ptr<host::PreparedRun> make_prepared_run(std::unique_ptr<LiveSandbox> live,
+                                                     const host::SandboxRequest& shape) {
+    return std::make_unique<PreparedProcessRun>(std::move(live), shape);
+}
+
+}  // namespace microvm::process

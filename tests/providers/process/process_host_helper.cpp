@@ -1,7 +1,11 @@
-// A host process for the host-death test: runs one long sandboxed shell whose command line holds
-// MARKER, so the test can kill this host and watch the sandbox die with it.
-//   process_host_helper MARKER
+// A host process for the host-death tests: runs one long sandboxed shell whose command line holds
+// MARKER, so the test can kill this host and watch the sandbox die with it; with "ahead", builds
+// two sandboxes ahead (no program in them yet), says "ready" and waits.
+//   process_host_helper MARKER [ahead]
+#include <unistd.h>
+
 #include <cstdio>
+#include <string>
 
 #include "process/process_provider.hpp"
 
@@ -11,6 +15,16 @@ int main(int argc, char** argv) {
     if (auto ok = provider.initialize(); !ok) {
         std::fprintf(stderr, "%s\n", ok.error().message.c_str());
         return 125;
+    }
+    if (argc > 2 && std::string(argv[2]) == "ahead") {
+        microvm::ExecutionContext shape;
+        shape.program = microvm::ExternalProgram{"/bin/true", {}};
+        auto a = provider.prepare(shape), b = provider.prepare(shape);
+        if (!a || !b) return 125;
+        std::printf("ready\n");
+        std::fflush(stdout);
+        ::pause();
+        return 0;
     }
     microvm::ExecutionContext ctx;
     ctx.program =

@@ -2,6 +2,7 @@
 // root binds, the host dying, and stale state of crashed hosts.
 #include "process/process_provider.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
@@ -369,6 +370,42 @@ TEST_F(ProcessProviderTest, SandboxesDieWithTheirHostAndAreSweptLater) {
     ASSERT_TRUE(next.initialize());
     EXPECT_TRUE(stale().empty());
     next.cleanup();
+}
+
+// Sandboxes built ahead hold no program yet, only their init: it dies with the host too.
+TEST_F(ProcessProviderTest, SandboxesBuiltAheadDieWithTheirHost) {
+    int out[2];
+    ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    std::string helper = PROCESS_HOST_HELPER;
+    std::string marker = "ahead";
+    char* argv[] = {helper.data(), marker.data(), marker.data(), nullptr};
+    pid_t host;
+    ASSERT_EQ(::posix_spawn(&host, helper.c_str(), &actions, nullptr, argv, environ), 0);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(out[1]);
+    char ready[6] = {};
+    ASSERT_EQ(::read(out[0], ready, 6), 6) << "the host never built its sandboxes";
+    ::close(out[0]);
+
+    // The processes in the dead host's sandbox cgroups, from their /proc/PID/cgroup.
+    const std::string cgroup_name = "microvm-process-" + std::to_string(host) + "-";
+    auto inside = [&] {
+        size_t n = 0;
+        for (const auto& entry : fs::directory_iterator("/proc")) {
+            const std::string name = entry.path().filename();
+            if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+            if (read_file(entry.path() / "cgroup").find(cgroup_name) != std::string::npos) ++n;
+        }
+        return n;
+    };
+    EXPECT_EQ(inside(), 2u);  // the two inits
+    ::kill(host, SIGKILL);
+    ::waitpid(host, nullptr, 0);
+    for (int i = 0; i < 200 && inside() > 0; ++i) std::this_thread::sleep_for(25ms);
+    EXPECT_EQ(inside(), 0u) << "a sandbox built ahead outlived its host";
 }
 
 }  // namespace

@@ -1,0 +1,262 @@
+// Process sandboxes built ahead (Provider::prepare, a warm pool's entries) beyond the shared
+// suite's built-ahead run: what comes from the launch and not from the shape, when time starts,
+// use once, teardown, and the launch message the init reads.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <spawn.h>
+#include <string>
+#include <thread>
+
+#include "host_probes.hpp"
+#include "process/launch_message.hpp"
+#include "microvm/guest_protocol.hpp"
+#include "process/process_provider.hpp"
+#include "process/sandbox.hpp"
+#include "support/expectations.hpp"
+#include "support/result_text.hpp"
+
+namespace microvm {
+namespace {
+
+using namespace std::chrono_literals;
+using testsupport::describe;
+
+ExecutionContext shell(const std::string& script) {
+    ExecutionContext ctx;
+    ctx.program = ExternalProgram{"/bin/sh", {"-c", script}};
+    ctx.config.fs_policy = FileSystemPolicy::read_only();  // the host's tools, read-only
+    ctx.config.timeout = 20s;
+    return ctx;
+}
+
+class BuiltAheadTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        MICROVM_REQUIRE("process", provider_.availability().available,
+                        provider_.availability().reason);
+        auto ok = provider_.initialize();
+        ASSERT_TRUE(ok) << ok.error().message;
+    }
+    void TearDown() override { provider_.cleanup(); }
+
+    std::unique_ptr<PreparedSandbox> prepare(const ExecutionContext& shape) {
+        auto p = provider_.prepare(shape);
+        EXPECT_TRUE(p) << p.error().message;
+        return p ? std::move(*p) : nullptr;
+    }
+
+    ProcessProvider provider_;
+};
+
+TEST_F(BuiltAheadTest, TheLaunchBringsTheArgumentsAndEnvironment) {
+    ExecutionContext shape = shell("echo shape; echo $WHO");
+    shape.config.env_vars = {{"WHO", "the shape"}};
+    auto prepared = prepare(shape);
+    ASSERT_TRUE(prepared);
+
+    ExecutionContext ctx = shell("echo launch; echo $WHO");
+    ctx.config.env_vars = {{"WHO", "the launch"}};
+    ASSERT_TRUE(provider_.fits(*prepared, ctx));
+    ExecutionResult r = provider_.execute_program(ctx, std::move(prepared));
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data, "launch\nthe launch\n");
+}
+
+// An RTFS job reaches the guest runner on stdin, given at the launch.
+TEST_F(BuiltAheadTest, TheLaunchBringsTheInput) {
+    MICROVM_REQUIRE("guest-runner", guest::find_guest_runner(), "not built");
+    ExecutionContext shape;
+    shape.program = RtfsSource{"(+ 1 1)"};
+    auto prepared = prepare(shape);
+    ASSERT_TRUE(prepared);
+    ExecutionContext ctx;
+    ctx.program = RtfsSource{"(* 6 7)"};
+    ASSERT_TRUE(provider_.fits(*prepared, ctx));
+    ExecutionResult r = provider_.execute_program(ctx, std::move(prepared));
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.value, "42");
+}
+
+TEST_F(BuiltAheadTest, OnlyTheSameShapeFits) {
+    ExecutionContext shape = shell("true");
+    shape.config.memory_limit_mb = 64;
+    auto prepared = prepare(shape);
+    ASSERT_TRUE(prepared);
+
+    ExecutionContext same = shell("echo other arguments");
+    same.config.memory_limit_mb = 64;
+    same.config.timeout = 3s;  // the time limit is the launch's own
+    EXPECT_TRUE(provider_.fits(*prepared, same));
+
+    ExecutionContext more_memory = same;
+    more_memory.config.memory_limit_mb = 128;
+    EXPECT_FALSE(provider_.fits(*prepared, more_memory));
+    ExecutionContext other_program = same;
+    other_program.program = ExternalProgram{"/bin/cat", {}};
+    EXPECT_FALSE(provider_.fits(*prepared, other_program));
+    ExecutionContext other_fs = same;
+    other_fs.config.fs_policy = FileSystemPolicy{};  // none
+    EXPECT_FALSE(provider_.fits(*prepared, other_fs));
+    ExecutionContext full_network = same;
+    full_network.config.network_policy = NetworkPolicy::full();
+    EXPECT_FALSE(provider_.fits(*prepared, full_network));
+    ExecutionContext host_list = same;
+    host_list.config.network_policy = NetworkPolicy::allow({"example.com"});
+    EXPECT_FALSE(provider_.fits(*prepared, host_list));
+
+    // One that does not fit runs in a fresh sandbox with its own limits (the prepared one is
+    // discarded): 100 MiB fit under 128 MiB, not under the shape's 64.
+    ExecutionContext big = shell("head -c 100000000 /dev/zero | tail -c 1 >/dev/null; echo done");
+    big.config.memory_limit_mb = 128;
+    ExecutionResult r = provider_.execute_program(big, std::move(prepared));
+    EXPECT_EQ(r.status, Status::Ok) << describe(r);
+}
+
+TEST_F(BuiltAheadTest, HostListsAreNotBuiltAhead) {
+    ExecutionContext shape = shell("true");
+    shape.config.network_policy = NetworkPolicy::allow({"example.com"});
+    auto p = provider_.prepare(shape);
+    ASSERT_FALSE(p);
+    EXPECT_EQ(p.error().kind, Failure::Kind::Unsupported);
+    EXPECT_NE(p.error().message.find("host list"), std::string::npos) << p.error().message;
+}
+
+TEST_F(BuiltAheadTest, TimeAndLimitsCountFromTheLaunch) {
+    ExecutionContext shape = shell("true");
+    shape.config.timeout = 1500ms;
+    auto prepared = prepare(shape);
+    ASSERT_TRUE(prepared);
+    std::this_thread::sleep_for(2s);  // longer than the time limit: it must not have started
+
+    ExecutionContext ctx = shell("sleep 1");
+    ctx.config.timeout = 1500ms;
+    ExecutionResult r = provider_.execute_program(ctx, std::move(prepared));
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_LT(r.metadata.duration, 1500ms);
+    EXPECT_GE(r.metadata.duration, 1s);
+    // The limit still holds from there.
+    prepared = prepare(shape);
+    ASSERT_TRUE(prepared);
+    ExecutionContext slow_ctx = shell("sleep 5");
+    slow_ctx.config.timeout = 1500ms;
+    ExecutionResult slow = provider_.execute_program(slow_ctx, std::move(prepared));
+    EXPECT_EQ(slow.status, Status::Timeout) << describe(slow);
+}
+
+TEST_F(BuiltAheadTest, NothingOfOneExecutionReachesTheNext) {
+    ExecutionContext shape = shell("true");
+    auto first = prepare(shape);
+    auto second = prepare(shape);
+    ASSERT_TRUE(first && second);
+    ExecutionResult a = provider_.execute_program(
+        shell("echo secret > /tmp/left-behind; (setsid sleep 60 &); echo planted"),
+        std::move(first));
+    ASSERT_EQ(a.status, Status::Ok) << describe(a);
+    ExecutionResult b = provider_.execute_program(
+        shell("ls /tmp; test -e /tmp/left-behind && echo FOUN\"\"D; ps -e -o args= 2>/dev/null || ls /proc"),
+        std::move(second));
+    ASSERT_EQ(b.status, Status::Ok) << describe(b);
+    EXPECT_EQ(b.metadata.stdout_data.find("FOUND"), std::string::npos)
+        << a.metadata.stdout_data << a.metadata.stderr_data << "\n---\n" << b.metadata.stdout_data;
+    EXPECT_EQ(b.metadata.stdout_data.find("sleep"), std::string::npos) << b.metadata.stdout_data;
+    // The first one's daemon died with its sandbox.
+    EXPECT_TRUE(enforcement::processes_with_marker("sleep 60").empty());
+    EXPECT_NE(a.metadata.stdout_data.find("planted"), std::string::npos);
+}
+
+TEST_F(BuiltAheadTest, UnusedSandboxesLeaveNothingBehind) {
+    const enforcement::HostSnapshot before = enforcement::take_snapshot();
+    {
+        std::vector<std::unique_ptr<PreparedSandbox>> kept;
+        for (int i = 0; i < 4; ++i) kept.push_back(prepare(shell("true")));
+        EXPECT_EQ(enforcement::take_snapshot().children.size(), before.children.size() + 4);
+    }
+    const enforcement::HostSnapshot after = enforcement::take_snapshot();
+    EXPECT_EQ(after.children, before.children);
+    EXPECT_EQ(after.cgroups, before.cgroups);
+    EXPECT_EQ(after.mounts, before.mounts);
+    EXPECT_EQ(after.open_fds, before.open_fds);
+}
+
+TEST_F(BuiltAheadTest, ASandboxBuiltAheadLaunchesOnce) {
+    auto sandbox = process::Sandbox::create({});
+    ASSERT_TRUE(sandbox) << sandbox.error().message;
+    host::SandboxRequest req;
+    req.program = "/bin/echo";
+    req.argv = {"/bin/echo", "once"};
+    req.env = {"PATH=/bin"};
+    auto prepared = (*sandbox)->prepare(req);
+    ASSERT_TRUE(prepared) << prepared.error().message;
+    auto first = (*prepared)->launch(req);
+    ASSERT_TRUE(first) << first.error().message;
+    EXPECT_EQ(first->stdout_data.data, "once\n");
+    auto again = (*prepared)->launch(req);
+    ASSERT_FALSE(again);
+    EXPECT_NE(again.error().message.find("already used"), std::string::npos);
+}
+
+// The init reads what the host sends; it still takes only well-formed messages.
+TEST(LaunchMessage, RoundTripsAndRefusesMalformedOnes) {
+    auto send = [](const std::string& bytes, bool close_after = true) {
+        int pair[2];
+        EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
+        EXPECT_EQ(::write(pair[0], bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+        if (close_after) ::close(pair[0]);
+        process::LaunchArgs args;
+        process::LaunchRead read = process::read_launch(pair[1], args);
+        ::close(pair[1]);
+        if (!close_after) ::close(pair[0]);
+        return std::pair{read, args};
+    };
+    auto good = process::encode_launch({"/bin/x", "a", ""}, {"K=V"});
+    ASSERT_TRUE(good);
+    auto [read, args] = send(*good);
+    ASSERT_EQ(read, process::LaunchRead::kOk);
+    EXPECT_STREQ(args.argv[0], "/bin/x");
+    EXPECT_STREQ(args.argv[1], "a");
+    EXPECT_STREQ(args.argv[2], "");
+    EXPECT_EQ(args.argv[3], nullptr);
+    EXPECT_STREQ(args.envp[0], "K=V");
+    EXPECT_EQ(args.envp[1], nullptr);
+
+    auto no_env = process::encode_launch({"/bin/x"}, {});
+    ASSERT_TRUE(no_env);
+    auto [read2, args2] = send(*no_env);
+    ASSERT_EQ(read2, process::LaunchRead::kOk);
+    EXPECT_EQ(args2.argv[1], nullptr);
+    EXPECT_EQ(args2.envp[0], nullptr);
+
+    EXPECT_EQ(send("").first, process::LaunchRead::kClosed);
+    EXPECT_EQ(send(good->substr(0, 10)).first, process::LaunchRead::kMalformed);       // short header
+    EXPECT_EQ(send(good->substr(0, good->size() - 1)).first, process::LaunchRead::kMalformed);  // short body
+    std::string bad_magic = *good;
+    bad_magic[0] ^= 1;
+    EXPECT_EQ(send(bad_magic).first, process::LaunchRead::kMalformed);
+    std::string extra_string = *good;  // one string more than the header counts
+    extra_string += std::string("extra", 6);
+    auto* header = reinterpret_cast<process::LaunchHeader*>(extra_string.data());
+    header->bytes += 6;
+    EXPECT_EQ(send(extra_string).first, process::LaunchRead::kMalformed);
+    std::string unterminated = *good;
+    unterminated.back() = 'x';
+    EXPECT_EQ(send(unterminated).first, process::LaunchRead::kMalformed);
+    process::LaunchHeader huge{process::kLaunchMagic, 1, 0, uint32_t(process::kMaxLaunchBytes + 1)};
+    EXPECT_EQ(send(std::string(reinterpret_cast<const char*>(&huge), sizeof huge)).first,
+              process::LaunchRead::kMalformed);
+    process::LaunchHeader no_argv{process::kLaunchMagic, 0, 1, 2};
+    EXPECT_EQ(send(std::string(reinterpret_cast<const char*>(&no_argv), sizeof no_argv) + "x").first,
+              process::LaunchRead::kMalformed);
+
+    EXPECT_FALSE(process::encode_launch({}, {}));
+    EXPECT_FALSE(process::encode_launch({std::string("a\0b", 3)}, {}));
+    EXPECT_FALSE(process::encode_launch({std::string(process::kMaxLaunchBytes, 'x')}, {}));
+}
+
+}  // namespace
+}  // namespace microvm

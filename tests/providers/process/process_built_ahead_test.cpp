@@ -154,8 +154,11 @@ TEST_F(BuiltAheadTest, NothingOfOneExecutionReachesTheNext) {
     auto first = prepare(shape);
     auto second = prepare(shape);
     ASSERT_TRUE(first && second);
+    // A daemon with a command line no other test uses.
+    const std::string daemon = "sleep 600." + std::to_string(::getpid());
     ExecutionResult a = provider_.execute_program(
-        shell("echo secret > /tmp/left-behind; (setsid sleep 60 &); echo planted"),
+        shell("echo secret > /tmp/left-behind; (setsid " + daemon +
+              " &); sleep 0.2; ps -e -o comm=; echo planted"),
         std::move(first));
     ASSERT_EQ(a.status, Status::Ok) << describe(a);
     ExecutionResult b = provider_.execute_program(
@@ -166,8 +169,9 @@ TEST_F(BuiltAheadTest, NothingOfOneExecutionReachesTheNext) {
         << a.metadata.stdout_data << a.metadata.stderr_data << "\n---\n" << b.metadata.stdout_data;
     EXPECT_EQ(b.metadata.stdout_data.find("sleep"), std::string::npos) << b.metadata.stdout_data;
     // The first one's daemon died with its sandbox.
-    EXPECT_TRUE(enforcement::processes_with_marker("sleep 60").empty());
+    EXPECT_TRUE(enforcement::processes_with_marker(daemon).empty());
     EXPECT_NE(a.metadata.stdout_data.find("planted"), std::string::npos);
+    EXPECT_NE(a.metadata.stdout_data.find("sleep"), std::string::npos) << "the daemon never ran";
 }
 
 TEST_F(BuiltAheadTest, UnusedSandboxesLeaveNothingBehind) {

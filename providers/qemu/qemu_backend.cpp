@@ -151,11 +151,11 @@ std::string QemuBackend::describe() const {
 std::string QemuBackend::restore_refusal(const VmSpec& spec) const {
     if (settings_.start == "cold") return "setting start = cold";
     // Restore = the template's command line plus -incoming: the device set must be the
-    // template's, which has no 9p share and no network device.
+    // template's. 9p shares are not templated (their paths are the policy's); an egress link
+    // is (its tap, listener and namespace are the restored QEMU's own, made at launch, and the
+    // guest configures eth0 only at Setup); QEMU's user network is not.
     if (!spec.shares.empty()) return "the file-system policy shares directories (9p devices the template lacks)";
-    if (spec.user_network || spec.egress) {
-        return "the network policy needs a network device the template lacks";
-    }
+    if (spec.user_network) return "the network policy needs a network device the template lacks";
     return {};
 }
 
@@ -297,7 +297,6 @@ Expected<host::SandboxReport> QemuBackend::run(const host::SandboxRequest& req) 
         details["cold_boot_why"] = cold_why;
         RTFS_TRY(s.cgroup, cgroups_->create(vmm_limits));
         RTFS_TRY(s.vm, QemuVm::launch(spec, settings_.state_dir, s.cgroup.get()));
-        if (req.egress) RTFS_CHECK(req.egress->adopt_listener(s.vm->take_egress_listener().release()));
         RTFS_TRY(host::UniqueFd channel, s.vm->connect_agent(boot_deadline));
         s.session = std::make_unique<host::AgentSession>(std::move(channel));
         if (auto hello = s.session->handshake(boot_deadline, req.cancel); !hello) {
@@ -307,6 +306,9 @@ Expected<host::SandboxReport> QemuBackend::run(const host::SandboxRequest& req) 
         if (!ready) return before_exec(ready.error(), req.cancel, started);
         s.ready = *ready;
     }
+    // Allow/block lists: the listener QEMU's child bound in this VM's namespace (at its launch,
+    // whichever way it started) becomes the execution's egress listener.
+    if (req.egress) RTFS_CHECK(req.egress->adopt_listener(s.vm->take_egress_listener().release()));
     const auto ready_at = Clock::now();
 
     host::AgentLimits limits;

@@ -193,7 +193,9 @@ TEST_F(QemuEgressTest, AllowListIsTheOnlyWayOutOfTheVm) {
     ExecutionResult r = run_sh("allow=allowed.test", script);
     ASSERT_EQ(r.status, Status::Ok) << describe(r);
     const std::string& out = r.metadata.stdout_data;
-    EXPECT_EQ(r.metadata.provider_details["start"], "cold_boot") << out;
+    // Restored from the template with the link's device (built by this run if it was missing).
+    EXPECT_EQ(r.metadata.provider_details["start"], "restored")
+        << r.metadata.provider_details["cold_boot_why"] << out;
     EXPECT_TRUE(contains(out, "proxy http://10.0.2.2:3128\n")) << out;
     EXPECT_TRUE(contains(out, "hello [allowed 0]\n")) << out;
     EXPECT_TRUE(contains(out, "403 Forbidden\n[other 1]")) << out;  // the proxy's refusal
@@ -237,6 +239,28 @@ TEST_F(QemuEgressTest, BlockListRefusesItsNamesAndPassesTheRest) {
     EXPECT_EQ(r.metadata.network_requests[0].host, "other.test");
     EXPECT_EQ(r.metadata.network_requests[1].allowed, true);
     EXPECT_EQ(r.metadata.network_requests[1].host, "allowed.test");
+}
+
+// A cold-booted VM (setting start = cold) gets the same link: the proxy is its one way out.
+TEST_F(QemuEgressTest, ColdBootedVmsHaveTheSameOnlyWayOut) {
+    microvm::QemuProvider cold;
+    ASSERT_TRUE(cold.initialize({{"start", "cold"}}));
+    cold.set_egress_test_hooks({proxytest::test_resolver(), true});
+    RecordingServer server(kReply, true);
+    const std::string port = std::to_string(server.port());
+    ExecutionContext ctx;
+    ctx.program = microvm::ExternalProgram{
+        "/bin/sh", {"-c", "wget -q -O - http://allowed.test:" + port + "/ 2>&1; echo \" [allowed $?]\"\n"
+                          "nc 192.0.2.1 80 </dev/null 2>&1; echo \"[outside $?]\"\n"}};
+    ctx.config.timeout = 60s;
+    ctx.config.network_policy = proxytest::policy("allow=allowed.test");
+    ExecutionResult r = cold.execute_program(ctx);
+    cold.cleanup();
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.metadata.provider_details["start"], "cold_boot");
+    EXPECT_TRUE(contains(r.metadata.stdout_data, "hello [allowed 0]\n")) << r.metadata.stdout_data;
+    EXPECT_TRUE(contains(r.metadata.stdout_data, "Network is unreachable")) << r.metadata.stdout_data;
+    ASSERT_EQ(r.metadata.network_requests.size(), 1u);
 }
 
 // RTFS in the VM has no HTTP client: a list stays refused for it (before any VM starts).

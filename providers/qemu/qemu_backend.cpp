@@ -151,11 +151,11 @@ std::string QemuBackend::describe() const {
 std::string QemuBackend::restore_refusal(const VmSpec& spec) const {
     if (settings_.start == "cold") return "setting start = cold";
     // Restore = the template's command line plus -incoming: the device set must be the
-    // template's. 9p shares are not templated (their paths are the policy's); an egress link
-    // is (its tap, listener and namespace are the restored QEMU's own, made at launch, and the
-    // guest configures eth0 only at Setup); QEMU's user network is not.
+    // template's. 9p shares are not templated (their paths are the policy's); network devices
+    // are (an egress link's tap, listener and namespace are the restored QEMU's own, made at
+    // launch; QEMU's user network starts with no connection; the guest configures eth0 only at
+    // Setup).
     if (!spec.shares.empty()) return "the file-system policy shares directories (9p devices the template lacks)";
-    if (spec.user_network) return "the network policy needs a network device the template lacks";
     return {};
 }
 

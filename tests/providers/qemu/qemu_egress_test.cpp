@@ -241,6 +241,24 @@ TEST_F(QemuEgressTest, BlockListRefusesItsNamesAndPassesTheRest) {
     EXPECT_EQ(r.metadata.network_requests[1].host, "allowed.test");
 }
 
+// Network full is QEMU's user network, restored from a template with that device like the lists:
+// the guest gets its default route and resolver at Setup, and reaches the host's loopback at
+// the gateway (no list, no proxy: nothing is recorded).
+TEST_F(QemuEgressTest, FullNetworkIsQemusUserNetworkInARestoredVm) {
+    RecordingServer server(kReply, true);
+    ExecutionResult r = run_sh("full", "wget -q -O - http://10.0.2.2:" + std::to_string(server.port()) +
+                                           "/full 2>&1; echo \" [fetched $?]\"; route -n; cat /etc/resolv.conf");
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    const std::string& out = r.metadata.stdout_data;
+    EXPECT_EQ(r.metadata.provider_details["start"], "restored")
+        << r.metadata.provider_details["cold_boot_why"] << out;
+    EXPECT_TRUE(contains(out, "hello [fetched 0]\n")) << out;
+    EXPECT_TRUE(contains(out, "0.0.0.0         10.0.2.2")) << out;  // the default route
+    EXPECT_TRUE(contains(out, "nameserver 10.0.2.3")) << out;
+    ASSERT_EQ(server.seen(1).size(), 1u);
+    EXPECT_TRUE(r.metadata.network_requests.empty());
+}
+
 // A cold-booted VM (setting start = cold) gets the same link: the proxy is its one way out.
 TEST_F(QemuEgressTest, ColdBootedVmsHaveTheSameOnlyWayOut) {
     microvm::QemuProvider cold;

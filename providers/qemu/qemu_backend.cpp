@@ -278,7 +278,7 @@ Expected<host::SandboxReport> QemuBackend::run(const host::SandboxRequest& req) 
     std::string cold_why = restore_refusal(spec);
     if (cold_why.empty()) {
         Expected<std::string> key = template_key(spec, host_.qemu_identity);
-        if (auto pooled = key ? take_pooled(*key, vmm_limits.cpu_fraction, req.cancel, boot_deadline)
+        if (auto pooled = key ? take_pooled(*key, spec, vmm_limits.cpu_fraction, req.cancel, boot_deadline)
                               : std::nullopt) {
             s = std::move(*pooled);
             details["pooled"] = "true";

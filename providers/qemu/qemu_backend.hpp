@@ -64,8 +64,10 @@ class QemuBackend final : public host::SandboxBackend {
     struct Started;
     struct Pool;
     QemuBackend(QemuSettings s, HostSetup h, std::unique_ptr<host::CgroupManager> cg);
-    // A pooled VM for this machine and CPU share, its agent set up now; nullopt when none.
-    std::optional<Started> take_pooled(const std::string& key, double cpu_fraction, const CancelToken& cancel,
+    // A pooled VM for this machine and CPU share, its agent set up now for spec (its network);
+    // nullopt when none.
+    std::optional<Started> take_pooled(const std::string& key, const VmSpec& spec, double cpu_fraction,
+                                       const CancelToken& cancel,
                                        std::chrono::steady_clock::time_point deadline) const;
     // Asks the pool's worker to keep VMs of this machine ready.
     void want_pooled(const VmSpec& spec, const host::CgroupLimits& limits) const;

@@ -103,7 +103,8 @@ void QemuBackend::want_pooled(const VmSpec& spec, const host::CgroupLimits& limi
     pool_->wake.notify_all();
 }
 
-std::optional<QemuBackend::Started> QemuBackend::take_pooled(const std::string& key, double cpu_fraction,
+std::optional<QemuBackend::Started> QemuBackend::take_pooled(const std::string& key, const VmSpec& spec,
+                                                             double cpu_fraction,
                                                              const CancelToken& cancel,
                                                              Clock::time_point deadline) const {
     if (!pool_) return std::nullopt;
@@ -119,10 +120,10 @@ std::optional<QemuBackend::Started> QemuBackend::take_pooled(const std::string& 
             pool_->ready.erase(it);
         }
         pool_->wake.notify_all();
-        // Its clock and seed are set now, for this execution alone; a pooled VM that does not
-        // answer is dropped (killed) and the next one tried.
-        VmSpec none;
-        auto ready = s->session->setup(setup_for(none), std::min(deadline, Clock::now() + kRestoreTimeout), cancel);
+        // Its clock and seed are set now, for this execution alone, and its network as the
+        // machine has it (same template key: same devices); a pooled VM that does not answer
+        // is dropped (killed) and the next one tried.
+        auto ready = s->session->setup(setup_for(spec), std::min(deadline, Clock::now() + kRestoreTimeout), cancel);
         if (ready) {
             s->ready = *ready;
             return s;

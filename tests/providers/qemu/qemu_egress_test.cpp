@@ -259,6 +259,34 @@ TEST_F(QemuEgressTest, FullNetworkIsQemusUserNetworkInARestoredVm) {
     EXPECT_TRUE(r.metadata.network_requests.empty());
 }
 
+// A pooled VM of a list's machine (pool_size) is set up with that machine's network when taken:
+// the proxy is its way out as for a restored one.
+TEST_F(QemuEgressTest, PooledVmsOfAListsMachineGetItsNetwork) {
+    microvm::QemuProvider pooled;
+    ASSERT_TRUE(pooled.initialize({{"pool_size", 1}}));
+    pooled.set_egress_test_hooks({proxytest::test_resolver(), true});
+    RecordingServer server(kReply, true);
+    ExecutionContext ctx;
+    ctx.program = microvm::ExternalProgram{
+        "/bin/sh", {"-c", "wget -q -O - http://allowed.test:" + std::to_string(server.port()) +
+                              "/ 2>&1; echo \" [allowed $?]\""}};
+    ctx.config.timeout = 60s;
+    ctx.config.network_policy = proxytest::policy("allow=allowed.test");
+    ExecutionResult first = pooled.execute_program(ctx);  // asks the pool for this machine
+    ASSERT_EQ(first.status, Status::Ok) << describe(first);
+    ExecutionResult second;
+    for (int i = 0; i < 40; ++i) {  // the pool's worker restores the next VM meanwhile
+        std::this_thread::sleep_for(500ms);
+        second = pooled.execute_program(ctx);
+        if (second.metadata.provider_details["start"] == "pool") break;
+    }
+    pooled.cleanup();
+    ASSERT_EQ(second.status, Status::Ok) << describe(second);
+    EXPECT_EQ(second.metadata.provider_details["start"], "pool");
+    EXPECT_TRUE(contains(second.metadata.stdout_data, "hello [allowed 0]\n")) << second.metadata.stdout_data;
+    ASSERT_EQ(second.metadata.network_requests.size(), 1u);
+}
+
 // A cold-booted VM (setting start = cold) gets the same link: the proxy is its one way out.
 TEST_F(QemuEgressTest, ColdBootedVmsHaveTheSameOnlyWayOut) {
     microvm::QemuProvider cold;

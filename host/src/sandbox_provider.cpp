@@ -1,6 +1,8 @@
 #include "host/sandbox_provider.hpp"
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <variant>
 
 #include "host/program_command.hpp"
@@ -10,6 +12,14 @@
 
 namespace microvm::host {
 namespace {
+
+// Each initialization's backend, process-wide: a sandbox fits only the backend (settings) that
+// built it, not a later one of this provider nor another provider at the same address.
+uint64_t next_backend_generation() {
+    static std::atomic<uint64_t> next{1};
+    return next.fetch_add(1);
+}
+
 
 SandboxRequest request_for(const ExecutionContext& ctx, Command command,
                            std::vector<std::string> env, const CancelToken& cancel) {
@@ -111,12 +121,14 @@ Expected<void> SandboxProvider::do_initialize(const nlohmann::json& settings) {
                     "provider '" + std::string(name()) + "': " + made.error().message);
     }
     backend_ = std::move(*made);
+    generation_.store(next_backend_generation());
     egress_limits_ = parse_egress_limits(settings);
     backend_->sweep_stale();  // what hosts that crashed while sandboxes ran left behind
     return Ok{};
 }
 
 void SandboxProvider::do_cleanup() {
+    generation_.store(0);  // nothing built before fits from here on
     backend_.reset();
 }
 
@@ -126,11 +138,22 @@ rtfs::Expected<Command, CommandError> SandboxProvider::resolve(const ExecutionCo
 
 namespace {
 
+// How long a sandbox built ahead may wait: past it a pool replaces it (it pins a copy of the
+// host's memory as it was, and its files as they were, docs/security.md).
+constexpr std::chrono::minutes kMaxPreparedAge{10};
+
 // A sandbox the backend built for one request shape, and that shape.
 struct PreparedShape final : PreparedSandbox {
     const SandboxProvider* owner = nullptr;
+    uint64_t generation = 0;
+    std::chrono::steady_clock::time_point built_at;
     SandboxRequest shape;
     std::unique_ptr<PreparedRun> run;
+
+    bool expired() const override {
+        return !run || std::chrono::steady_clock::now() - built_at > kMaxPreparedAge ||
+               !run->current();
+    }
 };
 
 }  // namespace
@@ -163,6 +186,8 @@ Expected<std::unique_ptr<PreparedSandbox>> SandboxProvider::do_prepare(const Exe
     }
     auto prepared = std::make_unique<PreparedShape>();
     prepared->owner = this;
+    prepared->generation = generation_.load();
+    prepared->built_at = std::chrono::steady_clock::now();
     prepared->shape = std::move(std::get<SandboxRequest>(req));
     prepared->shape.on_output = {};
     RTFS_TRY(prepared->run, backend_->prepare(prepared->shape));
@@ -171,7 +196,10 @@ Expected<std::unique_ptr<PreparedSandbox>> SandboxProvider::do_prepare(const Exe
 
 bool SandboxProvider::fits(const PreparedSandbox& prepared, const ExecutionContext& ctx) const {
     const auto* p = dynamic_cast<const PreparedShape*>(&prepared);
-    if (!p || p->owner != this || !p->run || needs_egress(ctx.config.network_policy)) return false;
+    if (!p || p->owner != this || p->generation != generation_.load() || p->expired() ||
+        needs_egress(ctx.config.network_policy)) {
+        return false;
+    }
     auto req = request_without_egress(ctx, CancelToken());
     const auto* built = std::get_if<SandboxRequest>(&req);
     return built && same_shape(p->shape, *built);

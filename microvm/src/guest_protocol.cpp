@@ -260,6 +260,7 @@ std::string encode_exec(const Exec& e) {
             j["job"] = job_object(e.job);
             if (e.memory_max_bytes) j["memory_max_bytes"] = e.memory_max_bytes;
             if (e.max_processes) j["max_processes"] = e.max_processes;
+            if (e.warmup) j["warmup"] = true;
             return dump(j);
         case Exec::Kind::Program: j["argv"] = e.argv; break;
         case Exec::Kind::Script:
@@ -273,6 +274,7 @@ std::string encode_exec(const Exec& e) {
     j["stdin"] = e.stdin_frames;
     if (e.memory_max_bytes) j["memory_max_bytes"] = e.memory_max_bytes;
     if (e.max_processes) j["max_processes"] = e.max_processes;
+    if (e.warmup) j["warmup"] = true;  // absent otherwise: older agents' Exec unchanged
     return dump(j);
 }
 
@@ -288,6 +290,7 @@ Expected<Exec> decode_exec(std::string_view text) {
         RTFS_TRY(e.job, job_from(*job));
         RTFS_CHECK(read_u64(j, "memory_max_bytes", e.memory_max_bytes));
         RTFS_CHECK(read_u64(j, "max_processes", e.max_processes));
+        RTFS_CHECK(read_bool(j, "warmup", e.warmup));
         return e;
     }
     if (kind == "program") {
@@ -307,6 +310,7 @@ Expected<Exec> decode_exec(std::string_view text) {
     RTFS_CHECK(read_bool(j, "stdin", e.stdin_frames));
     RTFS_CHECK(read_u64(j, "memory_max_bytes", e.memory_max_bytes));
     RTFS_CHECK(read_u64(j, "max_processes", e.max_processes));
+    RTFS_CHECK(read_bool(j, "warmup", e.warmup));
     if (e.cwd.empty() || e.cwd.front() != '/') return protocol_error("Exec cwd must be absolute");
     return e;
 }

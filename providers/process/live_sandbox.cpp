@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -101,6 +102,25 @@ void LiveSandbox::kill() {
     if (::syscall(SYS_pidfd_send_signal, init.pidfd.get(), SIGKILL, nullptr, 0) != 0) {
         ::kill(init.pid, SIGKILL);  // the kernel then kills the whole pid namespace
     }
+}
+
+bool LiveSandbox::alive() const {
+    if (reaped || init.pid <= 0) return false;
+    struct pollfd p = {init.pidfd.get(), POLLIN, 0};  // readable once the process exited
+    return ::poll(&p, 1, 0) == 0;
+}
+
+bool LiveSandbox::binds_unchanged() const {
+    const ChildPlan& plan = builder->plan();
+    for (size_t i = 0; i < plan.mount_count; ++i) {
+        const ChildMount& m = plan.mounts[i];
+        if (m.kind != ChildMount::kBind || !m.source) continue;
+        struct stat st;
+        if (::lstat(m.source, &st) != 0 || st.st_dev != m.source_dev || st.st_ino != m.source_ino) {
+            return false;
+        }
+    }
+    return true;
 }
 
 Expected<void> LiveSandbox::wait_ready(Clock::time_point deadline) {

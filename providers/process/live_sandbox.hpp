@@ -48,6 +48,10 @@ struct LiveSandbox {
     ~LiveSandbox();
 
     void kill();
+    // The init has not ended (a sandbox built ahead loses it when the preparing thread ends).
+    bool alive() const;
+    // Every bind's host source is still the object the plan checked (same device and inode).
+    bool binds_unchanged() const;
     // Waits for the init of a sandbox built ahead to report kReady; its setup failure otherwise.
     Expected<void> wait_ready(std::chrono::steady_clock::time_point deadline);
     // Runs until the program ends (or the deadline, or cancel), then reaps the init and reports

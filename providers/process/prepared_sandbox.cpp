@@ -25,6 +25,10 @@ class PreparedProcessRun final : public host::PreparedRun {
         return live->supervise(request, started);
     }
 
+    bool current() const override {
+        return live_ && live_->alive() && live_->binds_unchanged();
+    }
+
   private:
     std::unique_ptr<LiveSandbox> live_;
     host::SandboxRequest shape_;

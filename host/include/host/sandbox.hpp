@@ -84,6 +84,10 @@ class PreparedRun {
     // would report, measured from the launch (the preparation's time and CPU are not the
     // program's).
     virtual Expected<SandboxReport> launch(const SandboxRequest& request) = 0;
+    // Still as it was built: it waits for its program (nothing ended it), and every host file
+    // bound into it is still the one at its path (a program or library replaced since would
+    // run old in it and new in a fresh sandbox).
+    virtual bool current() const { return true; }
 };
 
 // Whether two requests need the same sandbox: the program and its files, the fs policy, the

@@ -3,6 +3,7 @@
 // command, builds the request, runs it and turns the report into the result, once for all.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -62,6 +63,7 @@ class SandboxProvider : public Provider {
                            PreparedRun* prepared);
 
     std::unique_ptr<SandboxBackend> backend_;
+    std::atomic<uint64_t> generation_{0};  // of backend_ (sandboxes built ahead fit only it)
     proxy::Limits egress_limits_;
     EgressTestHooks egress_hooks_;
 };

@@ -81,6 +81,10 @@ struct Exec {
     // Every kind: how many processes the program may have at once (a VM serves one execution,
     // so the guest kernel's task limit bounds them). 0 = unbounded.
     uint64_t max_processes = 0;
+    // A pooled VM's warm-up before its Setup (the host's own program, never an execution's): it
+    // runs like any Exec but leaves the agent waiting for its Setup, so that the code paths an
+    // execution takes are translated already when one claims the VM (TCG).
+    bool warmup = false;
 };
 const char* to_string(Exec::Kind kind);
 

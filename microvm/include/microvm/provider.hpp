@@ -39,6 +39,9 @@ struct Unsupported {
 class PreparedSandbox {
 public:
     virtual ~PreparedSandbox() = default;
+    // No longer usable (it ended, what it was built from changed, it waited too long): a pool
+    // drops it; fits() says no for it.
+    virtual bool expired() const { return false; }
 };
 
 class Provider {

@@ -205,6 +205,81 @@ TEST_F(BuiltAheadTest, ASandboxBuiltAheadLaunchesOnce) {
     EXPECT_NE(again.error().message.find("already used"), std::string::npos);
 }
 
+// Red-team findings (2026-12-02), each the attack and what must hold.
+
+// A sandbox fits only the settings (backend) that built it: not after cleanup() and
+// initialize() with other settings, nor in another provider (which may sit at the same address).
+TEST(BuiltAheadSettings, ASandboxFitsOnlyTheInitializationThatBuiltIt) {
+    auto first = std::make_unique<ProcessProvider>();
+    MICROVM_REQUIRE("process", first->availability().available, first->availability().reason);
+    ASSERT_TRUE(first->initialize({{"max_open_files", 1000}}));
+    ExecutionContext ctx = shell("ulimit -n");
+    auto prepared = first->prepare(ctx);
+    ASSERT_TRUE(prepared) << prepared.error().message;
+    auto again = first->prepare(ctx);
+    ASSERT_TRUE(again) << again.error().message;
+    first->cleanup();
+    ASSERT_TRUE(first->initialize({{"max_open_files", 64}}));
+    EXPECT_FALSE(first->fits(**prepared, ctx)) << "a sandbox of the old settings fits";
+    ExecutionResult r = first->execute_program(ctx, std::move(*prepared));  // runs fresh
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data, "64\n");
+
+    first->cleanup();
+    first.reset();
+    auto next = std::make_unique<ProcessProvider>();
+    ASSERT_TRUE(next->initialize({{"max_open_files", 64}}));
+    EXPECT_FALSE(next->fits(**again, ctx)) << "another provider's sandbox fits";
+    ExecutionResult n = next->execute_program(ctx, std::move(*again));
+    EXPECT_EQ(n.metadata.stdout_data, "64\n") << describe(n);
+    next->cleanup();
+}
+
+// The thread that prepared a sandbox ended (its init got the parent-death signal): it is
+// expired and does not fit; the execution runs fresh instead of failing.
+TEST_F(BuiltAheadTest, ASandboxWhoseInitEndedIsExpired) {
+    ExecutionContext ctx = shell("echo ran");
+    std::unique_ptr<PreparedSandbox> prepared;
+    std::thread([&] {
+        auto p = provider_.prepare(ctx);
+        if (p) prepared = std::move(*p);
+    }).join();
+    ASSERT_TRUE(prepared);
+    for (int i = 0; i < 100 && !prepared->expired(); ++i) std::this_thread::sleep_for(20ms);
+    EXPECT_TRUE(prepared->expired());
+    EXPECT_FALSE(provider_.fits(*prepared, ctx));
+    ExecutionResult r = provider_.execute_program(ctx, std::move(prepared));
+    EXPECT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data, "ran\n");
+}
+
+// The program was replaced on the host after the preparation (an update, by rename): the
+// prepared sandbox, which binds the old file, is expired; the execution runs the new one.
+TEST_F(BuiltAheadTest, ASandboxWhoseProgramWasReplacedIsExpired) {
+    const std::filesystem::path dir =
+        std::filesystem::temp_directory_path() / ("built-ahead-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    auto write_script = [&](const std::filesystem::path& p, const std::string& text) {
+        std::ofstream(p) << "#!/bin/sh\necho " << text << "\n";
+        std::filesystem::permissions(p, std::filesystem::perms(0755));
+    };
+    const std::filesystem::path prog = dir / "prog";
+    write_script(prog, "old-vulnerable");
+    ExecutionContext ctx;
+    ctx.program = ExternalProgram{prog.string(), {}};
+    ctx.config.timeout = 20s;  // fs none: the program's own files are bound
+    auto prepared = prepare(ctx);
+    ASSERT_TRUE(prepared);
+    EXPECT_FALSE(prepared->expired());
+    write_script(dir / "prog.new", "patched");
+    std::filesystem::rename(dir / "prog.new", prog);  // how package managers replace files
+    EXPECT_TRUE(prepared->expired());
+    EXPECT_FALSE(provider_.fits(*prepared, ctx));
+    ExecutionResult r = provider_.execute_program(ctx, std::move(prepared));
+    EXPECT_EQ(r.metadata.stdout_data, "patched\n") << describe(r);
+    std::filesystem::remove_all(dir);
+}
+
 // The init reads what the host sends; it still takes only well-formed messages.
 TEST(LaunchMessage, RoundTripsAndRefusesMalformedOnes) {
     auto send = [](const std::string& bytes, bool close_after = true) {

@@ -72,6 +72,8 @@ class QemuBackend final : public host::SandboxBackend {
     // Asks the pool's worker to keep VMs of this machine ready.
     void want_pooled(const VmSpec& spec, const host::CgroupLimits& limits) const;
     void pool_worker() const;
+    // TCG: runs the host's warm-up programs in a pooled VM before its Setup.
+    Expected<void> warm_up(Started& vm) const;
     // Why the pool's worker could not restore its last VM (empty: it could, or there is no pool).
     std::string pool_problem() const;
     // Why a VM of this spec cannot be restored from a template (empty: it can).

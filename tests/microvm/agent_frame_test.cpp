@@ -110,6 +110,25 @@ TEST(AgentFrame, MalformedIsSticky) {
 namespace microvm::guest {
 namespace {
 
+// A pool's warm-up Exec says so (and only it: the key is absent otherwise), for both forms.
+TEST(AgentMessages, WarmupRoundTripsAndIsAbsentOtherwise) {
+    Exec program;
+    program.kind = Exec::Kind::Program;
+    program.argv = {"/bin/true"};
+    EXPECT_EQ(encode_exec(program).find("warmup"), std::string::npos);
+    program.warmup = true;
+    auto p = decode_exec(encode_exec(program));
+    ASSERT_TRUE(p.has_value()) << p.error().message;
+    EXPECT_TRUE(p->warmup);
+    Exec rtfs;
+    rtfs.job.source = "(+ 1 1)";
+    rtfs.warmup = true;
+    auto r = decode_exec(encode_exec(rtfs));
+    ASSERT_TRUE(r.has_value()) << r.error().message;
+    EXPECT_TRUE(r->warmup);
+    EXPECT_FALSE(decode_exec(R"({"kind":"program","argv":["/bin/true"],"warmup":1})").has_value());
+}
+
 TEST(AgentMessages, ExecRoundTripsEveryKind) {
     Exec program;
     program.kind = Exec::Kind::Program;

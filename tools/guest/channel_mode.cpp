@@ -71,8 +71,9 @@ int run_channel_mode(Channel channel) {
                 if (!handle_setup(channel, f.payload)) return kExitProtocol;
                 break;
             case agent::FrameType::Exec: {
-                exec_seen = true;
                 auto exec = decode_exec(f.payload);
+                // A warm-up (the host's own, before Setup) leaves Setup still to come.
+                if (!exec || !exec->warmup || setup_seen) exec_seen = true;
                 bool ok = exec ? run_exec(channel, from_host, *exec)
                                : channel.send(agent::FrameType::Error,
                                               encode_agent_error({Reason::InvalidProgram,

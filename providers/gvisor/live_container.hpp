@@ -23,11 +23,13 @@
 
 namespace microvm::gvisor {
 
-// What a Runtime lends its containers; it outlives them.
+// What a Runtime shares with its containers: a container keeps it alive, so that one built ahead
+// may outlive its Runtime (a warm pool's entry may outlive the provider's cleanup()); the
+// private state directory goes with the last of them.
 struct ContainerHost {
-    const Runsc* runsc = nullptr;
-    host::CgroupManager* cgroups = nullptr;
-    const StateDir* state = nullptr;
+    std::shared_ptr<const Runsc> runsc;
+    std::shared_ptr<host::CgroupManager> cgroups;
+    std::shared_ptr<const StateDir> state;
     uint64_t max_open_files = 1024;
     uint64_t max_file_size_bytes = 1ull << 30;
 };

@@ -55,9 +55,10 @@ struct Runtime::Impl {
     RuntimeSettings settings;
     std::string runsc_binary;
     std::string platform;
-    std::unique_ptr<host::CgroupManager> cgroups;
-    std::unique_ptr<StateDir> state;
-    std::unique_ptr<Runsc> runsc;
+    // Shared with the containers (ContainerHost), which may outlive the Runtime.
+    std::shared_ptr<host::CgroupManager> cgroups;
+    std::shared_ptr<StateDir> state;
+    std::shared_ptr<Runsc> runsc;
     ContainerHost container_host() const;
 };
 
@@ -80,7 +81,7 @@ Expected<std::unique_ptr<Runtime>> Runtime::create(const RuntimeSettings& settin
     RTFS_TRY(impl.state, StateDir::create(settings.state_base));
     auto use_platform = [&](const std::string& platform) {
         impl.platform = platform;
-        impl.runsc = std::make_unique<Runsc>(
+        impl.runsc = std::make_shared<Runsc>(
             RunscSettings{impl.runsc_binary, platform, impl.state->runsc_root()});
     };
 
@@ -142,8 +143,7 @@ size_t Runtime::sweep_stale() const {
 }
 
 ContainerHost Runtime::Impl::container_host() const {
-    return {runsc.get(), cgroups.get(), state.get(), settings.max_open_files,
-            settings.max_file_size_bytes};
+    return {runsc, cgroups, state, settings.max_open_files, settings.max_file_size_bytes};
 }
 
 Expected<host::SandboxReport> Runtime::run(const host::SandboxRequest& req) const {

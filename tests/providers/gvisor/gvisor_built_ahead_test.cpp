@@ -52,6 +52,11 @@ struct Holdings {
     size_t bundles = 0;
 };
 
+std::vector<std::string> own_state_dirs() {
+    return glob_paths("/run/" + std::string(gvisor::kNamePrefix) + std::to_string(::getpid()) +
+                      "-*");
+}
+
 Holdings holdings() {
     Holdings h;
     const std::string marker = std::string(gvisor::kNamePrefix) + std::to_string(::getpid()) + "-";
@@ -64,7 +69,7 @@ Holdings holdings() {
             if (it->path().filename().string().starts_with(marker)) ++h.cgroups;
         }
     }
-    for (const std::string& dir : glob_paths("/run/" + marker + "*")) {
+    for (const std::string& dir : own_state_dirs()) {
         for (const auto& e : fs::directory_iterator(dir + "/state")) (void)e, ++h.state_entries;
         for (const auto& e : fs::directory_iterator(dir + "/bundles")) (void)e, ++h.bundles;
     }
@@ -127,6 +132,20 @@ TEST_F(GvisorBuiltAheadTest, AnUnusedSandboxTornDownLeavesNoProcessStateOrCgroup
     EXPECT_EQ(after.cgroups, before.cgroups);
     EXPECT_EQ(after.state_entries, before.state_entries);
     EXPECT_EQ(after.bundles, before.bundles);
+}
+
+// A warm pool's entry may outlive the provider's cleanup(): it owns what it holds, and takes the
+// provider's private state directory with it when it goes.
+TEST_F(GvisorBuiltAheadTest, ASandboxOutlivingItsProviderStillTearsDownCompletely) {
+    auto prepared = provider_.prepare(external("/bin/true"));
+    ASSERT_TRUE(prepared) << prepared.error().message;
+    provider_.cleanup();
+    EXPECT_GE(holdings().processes, 3u);
+    prepared->reset();
+    const Holdings after = holdings();
+    EXPECT_EQ(after.processes, 0u);
+    EXPECT_EQ(after.cgroups, 0u);
+    EXPECT_TRUE(own_state_dirs().empty());
 }
 
 TEST_F(GvisorBuiltAheadTest, ASandboxIsUsedOnce) {

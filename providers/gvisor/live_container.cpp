@@ -52,8 +52,9 @@ Expected<host::SandboxReport> classify(const ContainerExit& e, const host::Cgrou
         o.exit_code = 128 + SIGKILL;
     } else if (!exited_normally) {
         return fail(Failure::Kind::SetupError, "runsc run " + describe_status(e.wait_status));
-    } else if (std::string errors = bundle.runsc_errors();
-               code == kRunscFailure && !errors.empty()) {
+    } else if (std::string errors = code == kRunscFailure ? bundle.runsc_errors() : std::string();
+               !errors.empty()) {
+        // (The log is read only then: it holds a few hundred lines of runsc's own.)
         return fail(Failure::Kind::SetupError, "runsc: " + errors);
     } else if (code > 128 && code <= 128 + 64) {
         o.end = End::Signaled;  // runsc reports a signal as 128+N, like a shell

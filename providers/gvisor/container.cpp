@@ -1,8 +1,12 @@
 #include "gvisor/container.hpp"
 
-#include "gvisor/child_process.hpp"
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
 #include "host/sys_error.hpp"
-#include "host/unique_fd.hpp"
 
 namespace microvm::gvisor {
 namespace {
@@ -15,7 +19,7 @@ std::chrono::nanoseconds to_ns(const timeval& tv) {
 
 }  // namespace
 
-Expected<ContainerExit> run_container(const Runsc& runsc, const ContainerLaunch& launch) {
+Expected<StartedContainer> StartedContainer::start(const Runsc& runsc, const ContainerStart& s) {
     // Stdio are pipes, never host files: runsc hands the container's stdio to the sandbox user
     // (fchown), which must not happen to a host file such as /dev/null.
     RTFS_TRY(host::Pipe in, host::make_pipe());
@@ -23,52 +27,92 @@ Expected<ContainerExit> run_container(const Runsc& runsc, const ContainerLaunch&
     RTFS_TRY(host::Pipe err, host::make_pipe());
     RTFS_CHECK(host::set_nonblocking(in.write.get()));
     const std::vector<std::string> global = {
-        launch.host_network ? "--network=host" : "--network=none", "--oci-seccomp",
-        "--ignore-cgroups", "--log=" + launch.log_path};
-    const auto started = Clock::now();
+        s.host_network ? "--network=host" : "--network=none", "--oci-seccomp", "--ignore-cgroups",
+        "--log=" + s.log_path};
     SpawnRequest request{runsc.settings().binary,
-                         runsc.argv(global, {"run", "--bundle", launch.bundle_dir, launch.id}),
+                         runsc.argv(global, {"run", "--bundle", s.bundle_dir, s.id}),
                          {kRunscPath},
                          in.read.get(),
                          out.write.get(),
                          err.write.get(),
-                         launch.cgroup_fd,
-                         launch.cgroup_join_fds};
-    RTFS_TRY(ChildProcess run, ChildProcess::spawn(request));
-    in.read.reset();
-    out.write.reset();
-    err.write.reset();
+                         s.cgroup_fd,
+                         s.cgroup_join_fds};
+    StartedContainer c;
+    RTFS_TRY(c.run_, ChildProcess::spawn(request));
+    c.stdin_ = std::move(in.write);
+    c.stdout_ = std::move(out.read);
+    c.stderr_ = std::move(err.read);
+    return c;
+}
 
-    host::CaptureTargets targets;
-    targets.stdout_fd = out.read.get();
-    targets.stderr_fd = err.read.get();
-    if (launch.stdin_data) {
-        targets.stdin_fd = std::move(in.write);
-        targets.stdin_data = *launch.stdin_data;
+Expected<void> StartedContainer::read_stdout_prefix(std::string_view expected,
+                                                     Clock::time_point deadline) {
+    std::string got;
+    while (got.size() < expected.size()) {
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        if (left.count() <= 0) {
+            return fail(Failure::Kind::SetupError, "the sandbox did not come up in time");
+        }
+        pollfd fds[2] = {{stdout_.get(), POLLIN, 0}, {run_.pidfd(), POLLIN, 0}};
+        const int n = ::poll(fds, 2, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
+        if (n < 0 && errno != EINTR) return host::sys_failure("poll", errno);
+        if (n <= 0) continue;
+        if (fds[0].revents) {
+            char buf[64];
+            const size_t want = std::min(sizeof buf, expected.size() - got.size());
+            const ssize_t r = ::read(stdout_.get(), buf, want);
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) return fail(Failure::Kind::SetupError, "runsc run closed the container's stdout");
+            got.append(buf, static_cast<size_t>(r));
+            if (!expected.starts_with(got)) {
+                return fail(Failure::Kind::SetupError, "the container's process did not announce itself");
+            }
+        } else if (fds[1].revents) {
+            return fail(Failure::Kind::SetupError, "runsc run ended before the sandbox came up");
+        }
     }
-    in.write.reset();  // no data: EOF at once
-    targets.pidfd = run.pidfd();
-    targets.max_output_bytes = launch.max_output_bytes;
-    targets.deadline = started + launch.timeout;
+    return Ok{};
+}
+
+ContainerExit StartedContainer::finish(const ContainerAttach& attach, Clock::time_point since) {
+    host::CaptureTargets targets;
+    targets.stdout_fd = stdout_.get();
+    targets.stderr_fd = stderr_.get();
+    if (attach.stdin_data) {
+        targets.stdin_fd = std::move(stdin_);
+        targets.stdin_data = *attach.stdin_data;
+    }
+    stdin_.reset();  // no data: EOF at once
+    targets.pidfd = run_.pidfd();
+    targets.max_output_bytes = attach.max_output_bytes;
+    targets.deadline = since + attach.timeout;
     targets.on_deadline = [&] {
-        if (launch.kill_cgroup) launch.kill_cgroup();
-        run.kill();
+        if (attach.kill_cgroup) attach.kill_cgroup();
+        run_.kill();
     };
-    targets.on_tick = launch.on_tick;
-    targets.on_output = launch.on_output;
-    targets.cancel_fd = launch.cancel_fd;
+    targets.on_tick = attach.on_tick;
+    targets.on_output = attach.on_output;
+    targets.cancel_fd = attach.cancel_fd;
     host::Captured captured = host::capture_until_exit(std::move(targets));
-    ChildExit exit = run.wait();
+    ChildExit exit = run_.wait();
 
     ContainerExit result;
     result.timed_out = captured.deadline_hit;
     result.cancelled = captured.cancelled;
     result.wait_status = exit.wait_status;
-    result.wall = captured.exited_at - started;
+    result.wall = captured.exited_at - since;
     result.rusage_cpu = to_ns(exit.usage.ru_utime) + to_ns(exit.usage.ru_stime);
     result.out = std::move(captured.out);
     result.err = std::move(captured.err);
     return result;
+}
+
+Expected<ContainerExit> run_container(const Runsc& runsc, const ContainerStart& start,
+                                      const ContainerAttach& attach) {
+    const auto since = Clock::now();
+    RTFS_TRY(StartedContainer container, StartedContainer::start(runsc, start));
+    return container.finish(attach, since);
 }
 
 }  // namespace microvm::gvisor

@@ -8,6 +8,8 @@
 // nothing depends on a wedged runsc answering `runsc kill`, and the duration ends right at the
 // timeout. (runsc's state files are then removed by the caller; never with `runsc delete`,
 // which would signal a recorded sandbox pid that the kernel may have reused.)
+// A container built ahead (a warm pool's) is started the same way and attached later, when an
+// execution claims it: its process, the launcher (launch_format.hpp), waits on stdin meanwhile.
 #pragma once
 
 #include <chrono>
@@ -15,27 +17,35 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "gvisor/child_process.hpp"
 #include "gvisor/runsc.hpp"
+#include "host/unique_fd.hpp"
 #include "microvm/error.hpp"
 #include "host/output_capture.hpp"
 #include "microvm/context.hpp"
 
 namespace microvm::gvisor {
 
-struct ContainerLaunch {
+// How runsc run is started: the container, and the cgroup it is born in.
+struct ContainerStart {
     std::string id;
     std::string bundle_dir;
     std::string log_path;
-    bool host_network = false;              // --network=host, else --network=none
+    bool host_network = false;         // --network=host, else --network=none
+    int cgroup_fd = -1;                // the execution's cgroup (v2), or
+    std::vector<int> cgroup_join_fds;  // its v1 "tasks" files
+};
+
+// What the host does while the container runs.
+struct ContainerAttach {
     std::optional<std::string> stdin_data;  // nullopt: an empty stdin
     std::chrono::milliseconds timeout{30'000};
     uint64_t max_output_bytes = 1 << 20;
     std::function<void()> on_tick;      // called every few milliseconds while it runs
-    int cgroup_fd = -1;                 // the execution's cgroup (v2), or
-    std::vector<int> cgroup_join_fds;   // its v1 "tasks" files
-    std::function<void()> kill_cgroup;  // SIGKILLs everything in it
+    std::function<void()> kill_cgroup;  // SIGKILLs everything in the container's cgroup
     OutputSink on_output;               // chunks as they arrive
     int cancel_fd = -1;                 // readable once cancelled: killed like at the deadline
 };
@@ -44,12 +54,37 @@ struct ContainerExit {
     bool timed_out = false;  // the deadline passed before runsc run returned
     bool cancelled = false;  // killed because the execution was cancelled
     int wait_status = 0;     // of runsc run
-    std::chrono::nanoseconds wall{0};
+    std::chrono::nanoseconds wall{0};        // from the attach's start to runsc run's exit
     std::chrono::nanoseconds rusage_cpu{0};  // runsc run and everything it reaped
     host::CapturedStream out;
     host::CapturedStream err;
 };
 
-Expected<ContainerExit> run_container(const Runsc& runsc, const ContainerLaunch& launch);
+// A `runsc run` started and not yet waited for, with the host's ends of its stdio pipes.
+// Destroying it kills and reaps runsc run (its cgroup's owner kills the rest).
+class StartedContainer {
+  public:
+    static Expected<StartedContainer> start(const Runsc& runsc, const ContainerStart& start);
+
+    // Reads exactly `expected` from the container's stdout (what a launcher announces before
+    // anything of the program), or SetupError when runsc run ends first, other bytes come, or
+    // the deadline passes.
+    Expected<void> read_stdout_prefix(std::string_view expected,
+                                      std::chrono::steady_clock::time_point deadline);
+
+    // Feeds stdin, captures stdout and stderr until runsc run exits (killing the container at
+    // the deadline, since + timeout, or when cancelled), and reaps it. Once.
+    ContainerExit finish(const ContainerAttach& attach, std::chrono::steady_clock::time_point since);
+
+  private:
+    ChildProcess run_;
+    host::UniqueFd stdin_;  // write end, non-blocking
+    host::UniqueFd stdout_;
+    host::UniqueFd stderr_;
+};
+
+// A fresh container: started, attached at once.
+Expected<ContainerExit> run_container(const Runsc& runsc, const ContainerStart& start,
+                                      const ContainerAttach& attach);
 
 }  // namespace microvm::gvisor

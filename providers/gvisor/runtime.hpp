@@ -6,7 +6,7 @@
 // quota, a pids limit for the sandbox's host tasks) that runsc is started in (container.hpp), so
 // that everything of the sandbox is limited and counted there and the counters (peak memory, OOM
 // kills, CPU time) outlive the container; a bundle (rootfs, config.json); `runsc run`; cleanup
-// of everything on every path.
+// of everything on every path (live_container.hpp). Sandboxes built ahead: prepared_run.hpp.
 #pragma once
 
 #include <chrono>
@@ -48,6 +48,15 @@ class Runtime final : public host::SandboxBackend {
     // otherwise what happened to the program. A guest request gets a result directory
     // ("--result-file PATH" appended to argv): runsc passes only stdio into a container.
     Expected<host::SandboxReport> run(const host::SandboxRequest& request) const override;
+
+    // A container for requests shaped like `shape`, started with the launcher as its process
+    // (microvm-gvisor-launcher, launch_format.hpp) and waiting for the launch's argv and
+    // environment: everything else (root, mounts, namespaces, cgroup, rlimits, seccomp, user,
+    // capabilities) is what run() builds for the same request. Thread-safe; the result must not
+    // outlive this Runtime, and dies with the calling thread (prepared_run.hpp). The same
+    // refusals as run(), SetupError when the launcher is missing or the sandbox did not come up.
+    Expected<std::unique_ptr<host::PreparedRun>> prepare(
+        const host::SandboxRequest& shape) const override;
 
     // Removes state directories and cgroups that crashed hosts left behind; returns how many.
     size_t sweep_stale() const override;

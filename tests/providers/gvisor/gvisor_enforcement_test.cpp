@@ -35,9 +35,18 @@ EnforcementTarget gvisor_target() {
     return t;
 }
 
+EnforcementTarget gvisor_built_ahead_target() {
+    EnforcementTarget t = gvisor_target();
+    t.built_ahead = true;
+    return t;
+}
+
 }  // namespace
 
 INSTANTIATE_TEST_SUITE_P(Gvisor, ProviderEnforcementTest, ::testing::Values(gvisor_target()),
                          target_name);
+// The same checks for sandboxes built ahead (a warm pool's): each execution runs in one.
+INSTANTIATE_TEST_SUITE_P(GvisorBuiltAhead, ProviderEnforcementTest,
+                         ::testing::Values(gvisor_built_ahead_target()), target_name);
 
 }  // namespace enforcement

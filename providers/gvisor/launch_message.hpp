@@ -1,0 +1,23 @@
+// The host side of the launcher's protocol (launch_format.hpp): the message that starts the
+// program of a container built ahead, and where the launcher binary is found.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "microvm/error.hpp"
+
+namespace microvm::gvisor {
+
+// The message for argv (at least one string) and env; InvalidInput when a string holds a NUL
+// byte or the whole exceeds kMaxLaunchBytes / kMaxLaunchStrings.
+Expected<std::string> encode_launch(const std::vector<std::string>& argv,
+                                    const std::vector<std::string>& env);
+
+// The launcher (microvm-gvisor-launcher), which runs inside sandboxes as their first process and
+// must therefore lie where no sandbox could have replaced it (trusted_executable): the path
+// $MICROVM_GVISOR_LAUNCHER names when set (then the only candidate), else next to this
+// executable, in ../gvisor-launcher/, or in the build tree. SetupError naming what was searched.
+Expected<std::string> find_launcher();
+
+}  // namespace microvm::gvisor

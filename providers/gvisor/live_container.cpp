@@ -1,0 +1,232 @@
+#include "gvisor/live_container.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "gvisor/launch_format.hpp"
+#include "gvisor/oci_mounts.hpp"
+#include "gvisor/oci_spec.hpp"
+#include "gvisor/runtime.hpp"
+#include "host/program_files.hpp"
+#include "host/rootfs.hpp"
+#include "microvm/guest_protocol.hpp"
+#include "microvm/utf8.hpp"
+
+namespace microvm::gvisor {
+namespace {
+
+// runsc exits 128 when it fails itself (and logs why); a program's own exit code otherwise,
+// 128+N when a signal ended it.
+constexpr int kRunscFailure = 128;
+
+std::string describe_status(int wait_status) {
+    if (WIFSIGNALED(wait_status))
+        return "was killed by signal " + std::to_string(WTERMSIG(wait_status));
+    return "exited with code " + std::to_string(WEXITSTATUS(wait_status));
+}
+
+// How the program ended, from runsc's exit and the cgroup's counters; measurements are filled
+// in by the caller.
+Expected<host::SandboxReport> classify(const ContainerExit& e, const host::CgroupUsage& usage,
+                                       const Bundle& bundle) {
+    using End = host::SandboxReport::End;
+    host::SandboxReport o;
+    const bool exited_normally = WIFEXITED(e.wait_status);
+    const int code = exited_normally ? WEXITSTATUS(e.wait_status) : -1;
+    if (e.cancelled || e.timed_out) {
+        o.end = e.cancelled ? End::Cancelled : End::TimedOut;
+        o.signal = SIGKILL;
+        o.exit_code = 128 + SIGKILL;
+    } else if (usage.oom_kills > 0 && code != 0) {
+        o.end = End::MemoryExceeded;
+        o.signal = SIGKILL;
+        o.exit_code = 128 + SIGKILL;
+    } else if (usage.pids_limit_hits > 0 && code != 0) {
+        // runsc's exit code is the sentry's (Go exits 2 when it cannot start a thread), not
+        // the program's: the host's task cap stopped the sandbox.
+        o.end = End::ProcessLimit;
+        o.signal = SIGKILL;
+        o.exit_code = 128 + SIGKILL;
+    } else if (!exited_normally) {
+        return fail(Failure::Kind::SetupError, "runsc run " + describe_status(e.wait_status));
+    } else if (std::string errors = code == kRunscFailure ? bundle.runsc_errors() : std::string();
+               !errors.empty()) {
+        // (The log is read only then: it holds a few hundred lines of runsc's own.)
+        return fail(Failure::Kind::SetupError, "runsc: " + errors);
+    } else if (code > 128 && code <= 128 + 64) {
+        o.end = End::Signaled;  // runsc reports a signal as 128+N, like a shell
+        o.signal = code - 128;
+        o.exit_code = code;
+    } else {
+        o.end = End::Exited;
+        o.exit_code = code;
+    }
+    return o;
+}
+
+// runsc reads its bundle as JSON, which holds only UTF-8 text: other bytes are refused here
+// rather than altered or thrown on.
+Expected<void> require_utf8(const host::SandboxRequest& req) {
+    auto check = [](const std::string& text, const std::string& what) -> Expected<void> {
+        if (is_valid_utf8(text)) return Ok{};
+        return fail(Failure::Kind::InvalidInput,
+                    what + " is not valid UTF-8, which gVisor's OCI runtime requires");
+    };
+    RTFS_CHECK(check(req.program, "the program path"));
+    for (size_t i = 0; i < req.argv.size(); ++i) {
+        RTFS_CHECK(check(req.argv[i], "argument " + std::to_string(i)));
+    }
+    for (const std::string& e : req.env) {
+        RTFS_CHECK(check(e, "environment variable " + valid_utf8(e.substr(0, e.find('=')))));
+    }
+    for (const std::string& p : req.fs_policy.paths) RTFS_CHECK(check(p, "fs_policy path"));
+    for (const std::string& d : req.runtime_dirs) RTFS_CHECK(check(d, "runtime directory"));
+    return Ok{};
+}
+
+}  // namespace
+
+Expected<void> check_request(const host::SandboxRequest& req) {
+    if (req.program.empty() || req.program.front() != '/') {
+        return fail(Failure::Kind::InvalidInput, "program path must be absolute");
+    }
+    return require_utf8(req);
+}
+
+std::vector<std::string> program_argv(const host::SandboxRequest& req) {
+    std::vector<std::string> argv = req.argv;
+    if (req.guest) {
+        argv.push_back(guest::kResultFileFlag);
+        argv.push_back(std::string(kGuestResultDir) + "/" + kGuestResultFile);
+    }
+    return argv;
+}
+
+Expected<std::unique_ptr<LiveContainer>> LiveContainer::build(
+    const ContainerHost& host, const host::SandboxRequest& req,
+    const std::optional<std::string>& launcher) {
+    host::RootfsRequest root_request;
+    root_request.policy = req.fs_policy;
+    root_request.runtime_dirs = req.runtime_dirs;
+    root_request.tmp_size_bytes = req.limits.memory_bytes;
+    if (req.fs_policy.kind != FileSystemPolicy::Kind::Full) {
+        RTFS_TRY(root_request.program_files, host::program_files(req.program));
+    }
+    RTFS_TRY(host::RootfsPlan plan, host::plan_rootfs(root_request));
+
+    std::unique_ptr<LiveContainer> c(new LiveContainer());
+    c->host_ = host;
+    host::CgroupLimits limits = req.limits;
+    limits.max_pids = static_cast<uint32_t>(
+        std::min<uint64_t>(host_task_budget(req.limits.max_pids), UINT32_MAX));
+    RTFS_TRY(c->cgroup_, host.cgroups->create(limits));
+    c->name_ = c->cgroup_->name();
+
+    RTFS_TRY(c->bundle_, Bundle::create(host.state->bundles(), c->name_, req.guest));
+    RTFS_TRY(OciFilesystem filesystem,
+             oci_filesystem(plan, c->bundle_->rootfs(), c->bundle_->result_dir()));
+    RTFS_CHECK(c->bundle_->add_root_symlinks(filesystem.root_symlinks));
+
+    ContainerSpec spec;
+    if (launcher) {
+        filesystem.mounts.push_back(
+            {kLauncherPathInside, "bind", *launcher, {"bind", "ro"}});
+        spec.argv = {kLauncherPathInside};  // no environment: runsc adds HOME alone
+    } else {
+        spec.argv = program_argv(req);
+        spec.env = req.env;
+    }
+    spec.filesystem = std::move(filesystem);
+    spec.network_namespace = !req.host_network;
+    spec.memory_bytes = req.limits.memory_bytes;
+    spec.cpu_fraction = req.limits.cpu_fraction;
+    spec.host_tasks = limits.max_pids;
+    spec.max_processes = req.limits.max_pids;
+    spec.max_open_files = host.max_open_files;
+    spec.max_file_size_bytes = host.max_file_size_bytes;
+    spec.seccomp_filter = req.seccomp_filter;
+    RTFS_CHECK(c->bundle_->write_config(oci_config(spec)));
+
+    c->start_.id = c->name_;
+    c->start_.bundle_dir = c->bundle_->dir();
+    c->start_.log_path = c->bundle_->log_path();
+    c->start_.host_network = req.host_network;
+    c->start_.cgroup_fd = c->cgroup_->clone_fd();
+    c->start_.cgroup_join_fds = c->cgroup_->self_join_fds();
+    return c;
+}
+
+LiveContainer::~LiveContainer() {
+    tear_down();
+}
+
+void LiveContainer::tear_down() {
+    if (runsc_) {
+        cgroup_->kill_all();
+        runsc_.reset();  // kills runsc run (if still alive) and reaps it
+    }
+    if (cgroup_) {
+        host_.state->remove_container_state(name_);
+        cgroup_.reset();  // kills anything left in it and removes it
+    }
+    bundle_.reset();
+}
+
+Expected<void> LiveContainer::start() {
+    RTFS_TRY(StartedContainer started, StartedContainer::start(*host_.runsc, start_));
+    runsc_.emplace(std::move(started));
+    return Ok{};
+}
+
+Expected<void> LiveContainer::await_launcher(std::chrono::steady_clock::time_point deadline) {
+    auto ready = runsc_->read_stdout_prefix({kReadyMarker, kReadyMarkerBytes}, deadline);
+    if (ready) return Ok{};
+    std::string errors = bundle_->runsc_errors();
+    return fail(Failure::Kind::SetupError,
+                ready.error().message + (errors.empty() ? "" : ": runsc: " + errors));
+}
+
+Expected<host::SandboxReport> LiveContainer::finish(const host::SandboxRequest& req,
+                                                    std::optional<std::string> stdin_data,
+                                                    std::chrono::steady_clock::time_point since,
+                                                    bool built_ahead) {
+    ContainerAttach attach;
+    attach.stdin_data = std::move(stdin_data);
+    attach.timeout = req.timeout;
+    attach.max_output_bytes = req.max_output_bytes;
+    host::SandboxCgroup* cg = cgroup_.get();
+    attach.on_tick = [cg] { cg->sample(); };
+    attach.kill_cgroup = [cg] { cg->kill_all(); };
+    attach.on_output = req.on_output;
+    attach.cancel_fd = req.cancel.wait_fd();
+    ContainerExit e = runsc_->finish(attach, since);
+    runsc_.reset();
+
+    host::CgroupUsage usage = cgroup_->usage();
+    // When runsc run was killed (the timeout) it could not delete its container: its sandbox and
+    // gofer died with it (and the cgroup's removal kills anything left), so only its state
+    // files remain.
+    host_.state->remove_container_state(name_);
+    cgroup_.reset();
+
+    RTFS_TRY(host::SandboxReport o, classify(e, usage, *bundle_));
+    o.wall = e.wall;
+    if (usage.cpu_time) {
+        o.cpu_time = *usage.cpu_time;
+    } else if (!built_ahead) {
+        o.cpu_time = e.rusage_cpu;
+    }
+    o.memory_peak_bytes = usage.memory_peak_bytes;
+    o.stdout_data = std::move(e.out);
+    o.stderr_data = std::move(e.err);
+    if (auto frame = bundle_->read_result(req.max_result_bytes); frame) {
+        o.result = host::CapturedStream{std::move(frame->data), frame->truncated};
+    }
+    bundle_.reset();
+    return o;
+}
+
+}  // namespace microvm::gvisor

@@ -1,0 +1,86 @@
+// One container of a Runtime with everything it holds: its cgroup (memory limit, CPU quota, a
+// pids limit for the sandbox's host tasks), its bundle (rootfs, config.json), runsc's state and
+// the running `runsc run`. Built from a request, either with the request's program as the
+// container's process (a fresh run) or with the launcher (launch_format.hpp) for a container
+// built ahead; finished once; whatever is left is torn down on destruction, in the one safe
+// order: everything in the cgroup killed, runsc run reaped, runsc's state files removed (never
+// `runsc delete`, which would signal a recorded pid the kernel may have reused), the cgroup
+// removed, the bundle removed.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gvisor/bundle.hpp"
+#include "gvisor/container.hpp"
+#include "gvisor/runsc.hpp"
+#include "gvisor/state_dir.hpp"
+#include "host/cgroup.hpp"
+#include "host/sandbox.hpp"
+
+namespace microvm::gvisor {
+
+// What a Runtime shares with its containers: a container keeps it alive, so that one built ahead
+// may outlive its Runtime (a warm pool's entry may outlive the provider's cleanup()); the
+// private state directory goes with the last of them.
+struct ContainerHost {
+    std::shared_ptr<const Runsc> runsc;
+    std::shared_ptr<host::CgroupManager> cgroups;
+    std::shared_ptr<const StateDir> state;
+    uint64_t max_open_files = 1024;
+    uint64_t max_file_size_bytes = 1ull << 30;
+};
+
+class LiveContainer {
+  public:
+    // The cgroup, bundle and config for req. launcher: the host path of the launcher, which then
+    // is the container's process (bound read-only at kLauncherPathInside, with no environment
+    // of its own) instead of req's argv and env.
+    static Expected<std::unique_ptr<LiveContainer>> build(const ContainerHost& host,
+                                                          const host::SandboxRequest& req,
+                                                          const std::optional<std::string>& launcher);
+    ~LiveContainer();
+    LiveContainer(const LiveContainer&) = delete;
+    LiveContainer& operator=(const LiveContainer&) = delete;
+
+    // Starts `runsc run` in the cgroup.
+    Expected<void> start();
+    // Waits until the launcher announced that it waits for its launch message.
+    Expected<void> await_launcher(std::chrono::steady_clock::time_point deadline);
+    host::SandboxCgroup& cgroup() { return *cgroup_; }
+    const std::string& name() const { return name_; }
+
+    // Attaches to the started container (stdin: stdin_data), waits for runsc run's end, tears
+    // the container down and reports what happened to req's program, measured from `since`.
+    // built_ahead: the container ran before `since`, so runsc run's rusage (which would count
+    // that) is never reported as the program's CPU time.
+    Expected<host::SandboxReport> finish(const host::SandboxRequest& req,
+                                         std::optional<std::string> stdin_data,
+                                         std::chrono::steady_clock::time_point since,
+                                         bool built_ahead);
+
+  private:
+    LiveContainer() = default;
+    void tear_down();
+
+    ContainerHost host_;
+    std::unique_ptr<host::SandboxCgroup> cgroup_;
+    std::unique_ptr<Bundle> bundle_;
+    std::string name_;  // the cgroup's, the container's and the bundle's
+    ContainerStart start_;
+    std::optional<StartedContainer> runsc_;
+};
+
+// The checks every request passes, fresh or launched: an absolute program path, and only UTF-8
+// text (runsc reads its bundle as JSON: other bytes are refused rather than altered); fresh and
+// launched executions refuse the same requests.
+Expected<void> check_request(const host::SandboxRequest& req);
+
+// The argv the program runs with: req's, plus the result file a guest writes its frame to
+// (runsc passes only stdio into a container).
+std::vector<std::string> program_argv(const host::SandboxRequest& req);
+
+}  // namespace microvm::gvisor

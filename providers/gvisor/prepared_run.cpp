@@ -1,0 +1,43 @@
+#include "gvisor/prepared_run.hpp"
+
+#include "gvisor/launch_message.hpp"
+
+namespace microvm::gvisor {
+namespace {
+
+class PreparedGvisorRun final : public host::PreparedRun {
+  public:
+    PreparedGvisorRun(std::unique_ptr<LiveContainer> container, const host::SandboxRequest& shape)
+        : container_(std::move(container)), shape_(shape) {
+        shape_.on_output = {};
+        shape_.cancel = {};
+    }
+
+    Expected<host::SandboxReport> launch(const host::SandboxRequest& request) override {
+        if (!container_) return fail(Failure::Kind::SetupError, "this sandbox was already used");
+        if (!host::same_shape(shape_, request)) {
+            return fail(Failure::Kind::SetupError,
+                        "the request is not of the shape this sandbox was built for");
+        }
+        std::unique_ptr<LiveContainer> container = std::move(container_);  // used once
+        RTFS_CHECK(check_request(request));
+        RTFS_TRY(std::string input, encode_launch(program_argv(request), request.env));
+        if (request.stdin_data) input += *request.stdin_data;
+        container->cgroup().restart_measurements();
+        const auto since = std::chrono::steady_clock::now();
+        return container->finish(request, std::move(input), since, /*built_ahead=*/true);
+    }
+
+  private:
+    std::unique_ptr<LiveContainer> container_;
+    host::SandboxRequest shape_;
+};
+
+}  // namespace
+
+std::unique_ptr<host::PreparedRun> make_prepared_run(std::unique_ptr<LiveContainer> container,
+                                                     const host::SandboxRequest& shape) {
+    return std::make_unique<PreparedGvisorRun>(std::move(container), shape);
+}
+
+}  // namespace microvm::gvisor

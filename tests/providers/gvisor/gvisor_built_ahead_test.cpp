@@ -1,0 +1,211 @@
+// gvisor sandboxes built ahead (Provider::prepare, Runtime::prepare): the launch's arguments and
+// environment are the ones the program gets, a sandbox is used once, one destroyed unused leaves
+// nothing behind, and the execution is measured and timed from its launch, not from the
+// preparation. (The shared enforcement suite runs every check again in sandboxes built ahead:
+// gvisor_enforcement_test.cpp; its RTFS checks send the job on stdin after the launch message.)
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <glob.h>
+#include <thread>
+
+#include "gvisor/gvisor_provider.hpp"
+#include "gvisor/runtime.hpp"
+#include "gvisor/state_dir.hpp"
+#include "host/cgroup_fs.hpp"
+#include "host_probes.hpp"
+#include "support/expectations.hpp"
+#include "support/result_text.hpp"
+
+namespace microvm {
+namespace {
+
+using namespace std::chrono_literals;
+using testsupport::describe;
+namespace fs = std::filesystem;
+
+ExecutionContext external(const std::string& path, std::vector<std::string> args = {}) {
+    ExecutionContext ctx;
+    ctx.program = ExternalProgram{path, std::move(args)};
+    ctx.config.timeout = 20s;
+    return ctx;
+}
+
+std::vector<std::string> glob_paths(const std::string& pattern) {
+    std::vector<std::string> out;
+    glob_t g{};
+    if (::glob(pattern.c_str(), 0, nullptr, &g) == 0) {
+        for (size_t i = 0; i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
+    }
+    ::globfree(&g);
+    return out;
+}
+
+// What this process's gvisor executions hold on the host: processes (runsc, gofer, sentry,
+// stubs) and cgroups named after it, runsc state and bundles in its state directories.
+struct Holdings {
+    size_t processes = 0;
+    size_t cgroups = 0;
+    size_t state_entries = 0;
+    size_t bundles = 0;
+};
+
+std::vector<std::string> own_state_dirs() {
+    return glob_paths("/run/" + std::string(gvisor::kNamePrefix) + std::to_string(::getpid()) +
+                      "-*");
+}
+
+Holdings holdings() {
+    Holdings h;
+    const std::string marker = std::string(gvisor::kNamePrefix) + std::to_string(::getpid()) + "-";
+    h.processes = enforcement::processes_with_marker(marker).size();
+    for (const auto& m : host::cgroupfs::cgroup_mounts()) {
+        std::error_code ec;
+        for (auto it = fs::recursive_directory_iterator(m.mountpoint, ec);
+             it != fs::recursive_directory_iterator(); it.increment(ec)) {
+            if (it.depth() > 3) it.disable_recursion_pending();
+            if (it->path().filename().string().starts_with(marker)) ++h.cgroups;
+        }
+    }
+    for (const std::string& dir : own_state_dirs()) {
+        for (const auto& e : fs::directory_iterator(dir + "/state")) (void)e, ++h.state_entries;
+        for (const auto& e : fs::directory_iterator(dir + "/bundles")) (void)e, ++h.bundles;
+    }
+    return h;
+}
+
+class GvisorBuiltAheadTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        if (!provider_.availability().available) {
+            MICROVM_REQUIRE("gvisor", false, provider_.availability().reason);
+        }
+        auto ok = provider_.initialize();
+        ASSERT_TRUE(ok) << ok.error().message;
+    }
+    void TearDown() override { provider_.cleanup(); }
+
+    // ctx run in a sandbox built ahead for `shape`.
+    ExecutionResult run_built_ahead(const ExecutionContext& shape, const ExecutionContext& ctx) {
+        auto prepared = provider_.prepare(shape);
+        EXPECT_TRUE(prepared) << prepared.error().message;
+        if (!prepared) return {};
+        EXPECT_TRUE(provider_.fits(**prepared, ctx));
+        return provider_.execute_program(ctx, std::move(*prepared));
+    }
+
+    GvisorProvider provider_;
+};
+
+TEST_F(GvisorBuiltAheadTest, TheLaunchsArgumentsAndEnvironmentAreTheProgramsNotTheShapes) {
+    ExecutionContext shape = external("/bin/sh", {"-c", "echo shape", "shape0"});
+    shape.config.env_vars = {{"FROM", "shape"}, {"SHAPE_ONLY", "1"}};
+    // Builtins only: the default fs policy gives the sandbox nothing but the program.
+    ExecutionContext ctx =
+        external("/bin/sh", {"-c", "echo \"$0 $1 $FROM pid=$$\"; export -p", "zero", "one"});
+    ctx.config.env_vars = {{"FROM", "launch"}, {"LAUNCH_ONLY", "1"}};
+    ExecutionResult r = run_built_ahead(shape, ctx);
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    // The program replaced the launcher: the container's first process, as in a fresh run.
+    EXPECT_TRUE(r.metadata.stdout_data.starts_with("zero one launch pid=1\n"))
+        << r.metadata.stdout_data;
+    EXPECT_NE(r.metadata.stdout_data.find("LAUNCH_ONLY"), std::string::npos);
+    EXPECT_EQ(r.metadata.stdout_data.find("SHAPE_ONLY"), std::string::npos);
+    EXPECT_EQ(r.metadata.stdout_data.find("shape"), std::string::npos);
+}
+
+TEST_F(GvisorBuiltAheadTest, AnUnusedSandboxTornDownLeavesNoProcessStateOrCgroup) {
+    const Holdings before = holdings();
+    ASSERT_EQ(before.processes, 0u);
+    {
+        auto prepared = provider_.prepare(external("/bin/true"));
+        ASSERT_TRUE(prepared) << prepared.error().message;
+        // It is up and waiting: runsc run, gofer and sentry, its container, cgroup and bundle.
+        const Holdings up = holdings();
+        EXPECT_GE(up.processes, 3u);
+        EXPECT_GE(up.cgroups, 1u);
+        EXPECT_GT(up.state_entries, before.state_entries);
+        EXPECT_EQ(up.bundles, 1u + before.bundles);
+    }
+    const Holdings after = holdings();
+    EXPECT_EQ(after.processes, 0u);
+    EXPECT_EQ(after.cgroups, before.cgroups);
+    EXPECT_EQ(after.state_entries, before.state_entries);
+    EXPECT_EQ(after.bundles, before.bundles);
+}
+
+// A warm pool's entry may outlive the provider's cleanup(): it owns what it holds, and takes the
+// provider's private state directory with it when it goes.
+TEST_F(GvisorBuiltAheadTest, ASandboxOutlivingItsProviderStillTearsDownCompletely) {
+    auto prepared = provider_.prepare(external("/bin/true"));
+    ASSERT_TRUE(prepared) << prepared.error().message;
+    provider_.cleanup();
+    EXPECT_GE(holdings().processes, 3u);
+    prepared->reset();
+    const Holdings after = holdings();
+    EXPECT_EQ(after.processes, 0u);
+    EXPECT_EQ(after.cgroups, 0u);
+    EXPECT_TRUE(own_state_dirs().empty());
+}
+
+TEST_F(GvisorBuiltAheadTest, ASandboxIsUsedOnce) {
+    auto runtime = gvisor::Runtime::create({});
+    ASSERT_TRUE(runtime) << runtime.error().message;
+    host::SandboxRequest req;
+    req.program = "/bin/echo";
+    req.argv = {"/bin/echo", "first"};
+    req.env = {"PATH=/usr/bin:/bin"};
+    auto prepared = (*runtime)->prepare(req);
+    ASSERT_TRUE(prepared) << prepared.error().message;
+    auto first = (*prepared)->launch(req);
+    ASSERT_TRUE(first) << first.error().message;
+    EXPECT_EQ(first->stdout_data.data, "first\n");
+    req.argv = {"/bin/echo", "second"};
+    auto second = (*prepared)->launch(req);
+    ASSERT_FALSE(second);
+    EXPECT_NE(second.error().message.find("already used"), std::string::npos);
+    EXPECT_EQ(holdings().processes, 0u);
+}
+
+TEST_F(GvisorBuiltAheadTest, ARequestOfAnotherShapeIsRefusedAndTheSandboxStaysUnused) {
+    auto runtime = gvisor::Runtime::create({});
+    ASSERT_TRUE(runtime) << runtime.error().message;
+    host::SandboxRequest shape;
+    shape.program = "/bin/echo";
+    shape.argv = {"/bin/echo", "x"};
+    auto prepared = (*runtime)->prepare(shape);
+    ASSERT_TRUE(prepared) << prepared.error().message;
+    host::SandboxRequest other = shape;
+    other.limits.memory_bytes *= 2;
+    auto refused = (*prepared)->launch(other);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("shape"), std::string::npos);
+    auto used = (*prepared)->launch(shape);
+    ASSERT_TRUE(used) << used.error().message;
+    EXPECT_EQ(used->stdout_data.data, "x\n");
+}
+
+// The sandbox waited 1.5 s before its launch: neither the duration nor the deadline count that.
+TEST_F(GvisorBuiltAheadTest, DurationAndDeadlineRunFromTheLaunch) {
+    auto prepared = provider_.prepare(external("/bin/sleep", {"10"}));
+    ASSERT_TRUE(prepared) << prepared.error().message;
+    std::this_thread::sleep_for(1500ms);
+    ExecutionContext ctx = external("/bin/sleep", {"10"});
+    ctx.config.timeout = 2s;
+    ExecutionResult r = provider_.execute_program(ctx, std::move(*prepared));
+    ASSERT_EQ(r.status, Status::Timeout) << describe(r);
+    EXPECT_GE(r.metadata.duration, 2s);
+    EXPECT_LT(r.metadata.duration, 3s);
+
+    prepared = provider_.prepare(external("/bin/true"));
+    ASSERT_TRUE(prepared) << prepared.error().message;
+    std::this_thread::sleep_for(1500ms);
+    r = provider_.execute_program(external("/bin/true"), std::move(*prepared));
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_LT(r.metadata.duration, 1500ms);
+}
+
+}  // namespace
+}  // namespace microvm

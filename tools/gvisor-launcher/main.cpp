@@ -1,0 +1,130 @@
+// microvm-gvisor-launcher: the process of a gVisor container built ahead (providers/gvisor/
+// launch_format.hpp). It runs inside the sandbox under everything the container enforces (the
+// sandbox user, no capabilities, no_new_privs, rlimits, the seccomp filter), which execve keeps:
+// it only announces that it waits, reads the argv and environment the host sends on stdin, and
+// replaces itself with the program (which stays the container's pid 1, as in a fresh run).
+// Linked statically: the container's root holds only the program's files.
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gvisor/launch_format.hpp"
+
+namespace {
+
+using namespace microvm::gvisor;
+
+char g_strings[kMaxLaunchBytes];
+char* g_pointers[kMaxLaunchStrings + 3];  // argv, its null, envp (+HOME), its null
+char g_path[4096];
+
+// 0: end of input before the first byte; n: all of it; -1: error or a short read.
+ssize_t read_exactly(int fd, void* into, size_t n) {
+    auto* p = static_cast<char*>(into);
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = ::read(fd, p + got, n - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return got == 0 && r == 0 ? 0 : -1;
+        got += static_cast<size_t>(r);
+    }
+    return static_cast<ssize_t>(got);
+}
+
+bool write_all(int fd, const char* p, size_t n) {
+    while (n > 0) {
+        ssize_t w = ::write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return false;
+        p += w;
+        n -= static_cast<size_t>(w);
+    }
+    return true;
+}
+
+void say(const char* a, const char* b = "", const char* c = "", const char* d = "") {
+    const char* parts[] = {"microvm-gvisor-launcher: ", a, b, c, d, "\n"};
+    for (const char* s : parts) write_all(2, s, strlen(s));
+}
+
+const char* env_value(char* const* envp, const char* name) {
+    const size_t n = strlen(name);
+    for (; *envp; ++envp) {
+        if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=') return *envp + n + 1;
+    }
+    return nullptr;
+}
+
+// As gVisor resolves a container's args[0]: a name with a slash is a path, another is looked up
+// in the PATH of the program's environment.
+int exec_program(char* const* argv, char* const* envp) {
+    if (strchr(argv[0], '/')) {
+        ::execve(argv[0], argv, envp);
+        return errno;
+    }
+    int error = ENOENT;
+    const char* path = env_value(envp, "PATH");
+    for (const char* dir = path; dir && *dir;) {
+        const char* end = strchrnul(dir, ':');
+        const size_t len = static_cast<size_t>(end - dir);
+        if (len + 1 + strlen(argv[0]) + 1 <= sizeof g_path) {
+            memcpy(g_path, dir, len);
+            g_path[len] = '/';
+            strcpy(g_path + len + 1, argv[0]);
+            ::execve(g_path, argv, envp);
+            if (errno != ENOENT) error = errno;
+        }
+        dir = *end ? end + 1 : end;
+    }
+    return error;
+}
+
+}  // namespace
+
+int main() {
+    if (!write_all(1, kReadyMarker, kReadyMarkerBytes)) return 1;
+    LaunchHeader h;
+    const ssize_t got = read_exactly(0, &h, sizeof h);
+    if (got == 0) return 0;  // the host tore the sandbox down unused
+    if (got < 0 || h.magic != kLaunchMagic || h.argc == 0 || h.bytes > kMaxLaunchBytes ||
+        size_t{h.argc} + h.envc > kMaxLaunchStrings || read_exactly(0, g_strings, h.bytes) <= 0 ||
+        g_strings[h.bytes - 1] != '\0') {
+        say("malformed launch message");
+        return 1;
+    }
+    // Split the strings; their count must be exactly argc + envc.
+    const size_t total = size_t{h.argc} + h.envc;
+    size_t count = 0;
+    char** argv = g_pointers;
+    char** envp = g_pointers + h.argc + 1;
+    for (size_t at = 0; at < h.bytes; at += strlen(g_strings + at) + 1) {
+        if (count == total) {
+            say("malformed launch message");
+            return 1;
+        }
+        char* s = g_strings + at;
+        if (count < h.argc) argv[count] = s; else envp[count - h.argc] = s;
+        ++count;
+    }
+    if (count != total) {
+        say("malformed launch message");
+        return 1;
+    }
+    argv[h.argc] = nullptr;
+    envp[h.envc] = nullptr;
+    // runsc gives a container's process a HOME when its environment has none: this launcher got
+    // that one, and passes it on under the same rule.
+    if (!env_value(envp, "HOME")) {
+        for (char** own = environ; *own; ++own) {
+            if (strncmp(*own, "HOME=", 5) == 0) {
+                envp[h.envc] = *own;
+                envp[h.envc + 1] = nullptr;
+                break;
+            }
+        }
+    }
+    const int error = exec_program(argv, envp);
+    say("cannot execute ", argv[0], ": ", strerror(error));
+    return kLauncherExecFailed;
+}

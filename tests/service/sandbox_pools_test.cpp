@@ -11,6 +11,7 @@
 
 #include "harness.hpp"
 #include "host_probes.hpp"
+#include "microvm/guest_protocol.hpp"
 #include "service/audit_log.hpp"
 #include "service/sandbox_pools.hpp"
 #include "support/expectations.hpp"
@@ -145,6 +146,20 @@ TEST_F(SandboxPoolsTest, AHitRunsTheRequestsOwnArgvAndIsAuditedAsPooled) {
         if (line.find("\"event\":\"execution\"") != std::string::npos) last = line;
     EXPECT_EQ(json::parse(last, nullptr, false)["pooled"], true) << last;
     microvm::service::remove_tree(dir);
+}
+
+// eval = true: the sandboxes hold the RTFS guest runner; each request brings its own source.
+TEST_F(SandboxPoolsTest, AnRtfsPoolRunsEachRequestsSource) {
+    MICROVM_REQUIRE("guest-runner", microvm::guest::find_guest_runner(), "not built");
+    Harness h(with_pools({{"rtfs", {{"provider", "process"}, {"size", 1}, {"eval", true}}}}));
+    ASSERT_TRUE(h.service->sandbox_pools()->wait_full(30s)) << h.service->sandbox_pools()->last_error("rtfs");
+    auto r = h.call_json("POST", "/v1/executions", {{"provider", "process"}, {"eval", "(* 6 7)"}});
+    EXPECT_EQ(body_json(r)["value"], "42") << r.body;
+    EXPECT_EQ(hits(h, "rtfs"), 1);
+    ASSERT_TRUE(h.service->sandbox_pools()->wait_full(30s));
+    auto again = h.call_json("POST", "/v1/executions", {{"provider", "process"}, {"eval", "(str \"a\" \"b\")"}});
+    EXPECT_EQ(body_json(again)["value"], "\"ab\"") << again.body;
+    EXPECT_EQ(hits(h, "rtfs"), 2);
 }
 
 // Execution 1 writes a file in /tmp and leaves a detached process running; execution 2, also a

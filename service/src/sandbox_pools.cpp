@@ -171,12 +171,6 @@ void SandboxPools::refill_loop() {
     doomed.clear();
 }
 
-bool SandboxPools::has_pools_for(const std::string& provider_name) const {
-    for (const auto& pool : pools_)
-        if (pool.config.provider == provider_name && pool.config.size > 0) return true;
-    return false;
-}
-
 std::optional<SandboxPools::Claim> SandboxPools::claim(const std::string& provider_name,
                                                        const Provider& provider,
                                                        const ExecutionContext& ctx) {

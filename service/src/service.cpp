@@ -54,11 +54,7 @@ struct Service::Prepared {
     std::shared_ptr<Session> session;  // keeps its directory while the exec runs
     CancelSource cancel;
     std::optional<Admission::Ticket> ticket;
-    std::optional<WarmPools::Lease> lease;  // an instance from the warm pool (used once)
-    WarmPools* pools = nullptr;
-    ~Prepared() {
-        if (lease && pools) pools->retire(std::move(*lease));  // never run: still used up
-    }
+    std::optional<WarmPools::Lease> lease;  // an instance from the warm pool (used once, in run)
 };
 
 namespace {
@@ -257,7 +253,6 @@ ordered_json Service::run(Prepared& p, OutputSink sink) {
             if (auto lease = pools_->claim(p.provider_name)) {
                 p.provider = lease->provider;
                 p.lease = std::move(lease);
-                p.pools = pools_.get();
             }
         }
         pooled = built || p.lease;

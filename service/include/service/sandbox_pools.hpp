@@ -72,7 +72,6 @@ class SandboxPools {
     // a hit for that pool. nullopt when none fits: a miss for every pool of the provider.
     std::optional<Claim> claim(const std::string& provider_name, const Provider& provider,
                                const ExecutionContext& ctx);
-    bool has_pools_for(const std::string& provider_name) const;
 
     std::map<std::string, Metrics::PoolFigures> figures() const;
     uint64_t created(const std::string& name) const;

@@ -13,6 +13,8 @@ namespace {
 
 // How long a pool whose prepare() failed waits before trying again.
 constexpr std::chrono::seconds kRetryAfter{3};
+// How often an idle pools' thread drops the ready sandboxes that expired while they waited.
+constexpr std::chrono::seconds kSweepEvery{5};
 
 Expected<SandboxPoolConfig> read_one(const Settings& settings, const std::string& where,
                                      const std::string& p, const json& table) {
@@ -125,12 +127,31 @@ SandboxPools::Pool* SandboxPools::wanting_refill(std::chrono::steady_clock::time
     return nullptr;
 }
 
+void SandboxPools::drop_expired(std::unique_lock<std::mutex>& lock) {
+    for (auto& pool : pools_) {
+        // Each ready sandbox once, oldest first, put back at the end when still usable.
+        for (size_t n = pool.ready.size(); n > 0; --n) {
+            std::unique_ptr<PreparedSandbox> s = take_locked(pool);
+            if (!s) break;
+            lock.unlock();
+            if (s->expired()) s.reset();  // torn down outside the lock
+            lock.lock();
+            back_locked(pool, std::move(s), false);
+        }
+    }
+}
+
 void SandboxPools::refill_loop() {
+    auto next_sweep = std::chrono::steady_clock::now() + kSweepEvery;
     std::unique_lock lock(mu_);
     while (!stopping_) {
         Pool* pool = wanting_refill(std::chrono::steady_clock::now());
         if (!pool) {
             cv_.wait_for(lock, std::chrono::seconds(1));
+            if (std::chrono::steady_clock::now() >= next_sweep) {
+                drop_expired(lock);
+                next_sweep = std::chrono::steady_clock::now() + kSweepEvery;
+            }
             continue;
         }
         // Pool entries are never added or removed, so the pointer stays valid unlocked.
@@ -171,35 +192,63 @@ void SandboxPools::refill_loop() {
     doomed.clear();
 }
 
+std::unique_ptr<PreparedSandbox> SandboxPools::take_locked(Pool& pool) {
+    if (stopping_ || pool.ready.empty()) return nullptr;
+    std::unique_ptr<PreparedSandbox> s = std::move(pool.ready.front());
+    pool.ready.pop_front();
+    ++pool.checking;
+    ++out_;  // the pools do not stop under a sandbox being looked at
+    return s;
+}
+
+void SandboxPools::back_locked(Pool& pool, std::unique_ptr<PreparedSandbox> sandbox, bool front) {
+    --pool.checking;
+    --out_;
+    if (!sandbox) {
+        ++pool.expired;
+    } else if (front) {
+        pool.ready.push_front(std::move(sandbox));
+    } else {
+        pool.ready.push_back(std::move(sandbox));
+    }
+    cv_.notify_all();  // refill, or the stop waiting for out_
+}
+
 std::optional<SandboxPools::Claim> SandboxPools::claim(const std::string& provider_name,
                                                        const Provider& provider,
                                                        const ExecutionContext& ctx) {
     for (auto& pool : pools_) {
         if (pool.config.provider != provider_name || pool.config.size == 0) continue;
-        std::unique_ptr<PreparedSandbox> candidate;
-        {
-            std::lock_guard lock(mu_);
-            if (stopping_ || pool.ready.empty()) continue;
-            candidate = std::move(pool.ready.front());
-            pool.ready.pop_front();
-            ++pool.checking;
-            ++out_;  // the pools do not stop under a sandbox being checked
-        }
-        // fits() resolves the program's files: outside the lock. Every sandbox of a pool has the
-        // pool's shape, so one that does not fit means none of the pool does.
-        const bool fits = provider.fits(*candidate, ctx);
-        {
-            std::lock_guard lock(mu_);
-            --pool.checking;
-            if (fits) {
-                ++pool.hits;  // out_ stays counted until the claim ends
-            } else {
-                pool.ready.push_front(std::move(candidate));
-                --out_;
+        for (;;) {
+            std::unique_ptr<PreparedSandbox> candidate;
+            {
+                std::lock_guard lock(mu_);
+                candidate = take_locked(pool);
             }
+            if (!candidate) break;
+            // expired() and fits() look at the host's files: outside the lock. An expired
+            // sandbox (its init ended, a bound file was replaced, it waited too long) is torn
+            // down and the next one looked at.
+            if (candidate->expired()) {
+                candidate.reset();
+                std::lock_guard lock(mu_);
+                back_locked(pool, nullptr, true);
+                continue;
+            }
+            if (provider.fits(*candidate, ctx)) {
+                {
+                    std::lock_guard lock(mu_);
+                    --pool.checking;
+                    ++pool.hits;  // out_ stays counted until the claim ends
+                }
+                cv_.notify_all();  // refill
+                return Claim(this, pool.name, std::move(candidate));
+            }
+            // Every sandbox of a pool has the pool's shape: one that does not fit means none does.
+            std::lock_guard lock(mu_);
+            back_locked(pool, std::move(candidate), true);
+            break;
         }
-        cv_.notify_all();  // refill, or the stop waiting for out_
-        if (fits) return Claim(this, pool.name, std::move(candidate));
     }
     std::lock_guard lock(mu_);
     for (auto& pool : pools_)
@@ -219,6 +268,13 @@ uint64_t SandboxPools::created(const std::string& name) const {
     std::lock_guard lock(mu_);
     for (const auto& pool : pools_)
         if (pool.name == name) return pool.created;
+    return 0;
+}
+
+uint64_t SandboxPools::expired(const std::string& name) const {
+    std::lock_guard lock(mu_);
+    for (const auto& pool : pools_)
+        if (pool.name == name) return pool.expired;
     return 0;
 }
 

@@ -6,6 +6,8 @@
 // start, naming the key.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <fstream>
 #include <thread>
 
@@ -241,6 +243,36 @@ TEST_F(SandboxPoolsTest, ThePoolRefillsAfterItsSandboxesAreUsed) {
     EXPECT_GE(hits(h, "true") + misses(h, "true"), 5);
     EXPECT_GE(hits(h, "true"), 1);
     EXPECT_EQ(h.metric("microvmd_pool_failures_total{pool=\"true\"}"), 0);
+}
+
+// A ready sandbox that expired while it waited (here: its init was killed) is never handed out:
+// it is torn down and replaced, found by the next execution (which runs fresh) or by the pools'
+// thread while idle.
+TEST_F(SandboxPoolsTest, ASandboxWhoseInitDiedIsDroppedAndReplaced) {
+    const auto before = enforcement::take_snapshot().children;
+    Harness h(with_pools({{"true", process_pool({"/bin/true"}, 1)}}));
+    auto* pools = h.service->sandbox_pools();
+    ASSERT_TRUE(pools->wait_full(30s)) << pools->last_error("true");
+    std::vector<int> inits;
+    for (int pid : enforcement::take_snapshot().children)
+        if (!before.count(pid)) inits.push_back(pid);
+    ASSERT_EQ(inits.size(), 1u);
+    ASSERT_EQ(::kill(inits[0], SIGKILL), 0);
+    std::this_thread::sleep_for(100ms);
+    auto r = h.call_json("POST", "/v1/executions", run_body({"/bin/true"}));
+    EXPECT_EQ(body_json(r)["status"], "ok") << r.body;
+    EXPECT_EQ(pools->expired("true"), 1u);
+    ASSERT_TRUE(pools->wait_full(30s));
+    EXPECT_EQ(pools->created("true"), 2u);
+    // Without a request: the idle pools' thread finds it (every 5 s) and builds another.
+    std::vector<int> second;
+    for (int pid : enforcement::take_snapshot().children)
+        if (!before.count(pid)) second.push_back(pid);
+    ASSERT_EQ(second.size(), 1u);
+    ASSERT_EQ(::kill(second[0], SIGKILL), 0);
+    for (int i = 0; i < 150 && pools->created("true") < 3; ++i) std::this_thread::sleep_for(100ms);
+    EXPECT_EQ(pools->expired("true"), 2u);
+    EXPECT_EQ(pools->created("true"), 3u);
 }
 
 // A template the provider cannot build keeps its error (metrics, last_error) and executions run

@@ -75,6 +75,7 @@ class SandboxPools {
 
     std::map<std::string, Metrics::PoolFigures> figures() const;
     uint64_t created(const std::string& name) const;
+    uint64_t expired(const std::string& name) const;
     std::string last_error(const std::string& name) const;
     // Waits until every pool is full (tests, benchmarks); false after timeout.
     bool wait_full(std::chrono::milliseconds timeout) const;
@@ -86,12 +87,19 @@ class SandboxPools {
         std::deque<std::unique_ptr<PreparedSandbox>> ready;
         size_t checking = 0;  // taken out for a fits() check, not yet back or used
         uint64_t hits = 0, misses = 0, created = 0, failures = 0;
+        uint64_t expired = 0;  // dropped unused: PreparedSandbox::expired()
         std::string last_error;
         bool unsupported = false;  // prepare() said Unsupported: not retried
         std::chrono::steady_clock::time_point retry_at{};
     };
     void refill_loop();
     Pool* wanting_refill(std::chrono::steady_clock::time_point now);
+    // Tears down the ready sandboxes that expired (outside the lock, one at a time).
+    void drop_expired(std::unique_lock<std::mutex>& lock);
+    // With mu_ held: the pool's oldest ready sandbox taken out for a look (null when none or
+    // stopping), and put back (at the front or the end; null: it expired and was torn down).
+    std::unique_ptr<PreparedSandbox> take_locked(Pool& pool);
+    void back_locked(Pool& pool, std::unique_ptr<PreparedSandbox> sandbox, bool front);
     void returned();
 
     ProviderSource source_;

@@ -36,7 +36,7 @@ if [ "${MICROVM_SKIP_ASAN:-0}" != "1" ]; then
   # the main build made.
   for t in "${asan_tests[@]}"; do
     echo "--- ASan/UBSan: $t"
-    # The service's load test (32 clients, 400 process sandboxes, per-request deadlines) measures
+    # The service's load test (32 clients, 2,000 process sandboxes, per-request deadlines) measures
     # throughput; sandboxes built by a sanitized host are several times slower, so it runs in
     # the main build only.
     filter=()

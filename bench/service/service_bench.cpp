@@ -1,8 +1,13 @@
 // microvmd against the CLI, same executions, same run: for each case, the latency of sequential
 // POST /v1/executions on one keep-alive Unix-socket connection and of sequential one-shot
 // `microvm ... --json` invocations (p50, p99), then throughput with 8 clients / 8 parallel CLIs.
+// Then a process execution of /bin/true in a sandbox built ahead ([service.sandbox_pools]),
+// interleaved with `bwrap --unshare-all --die-with-parent --ro-bind / / /bin/true` (p50/p90/p99;
+// before each pooled sample, untimed, the pool is given a ready sandbox), and its throughput with
+// 8 clients (hits and misses counted) against 8 parallel one-shot CLIs.
 // Usage: service_bench [SEQUENTIAL_RUNS] [PARALLEL_RUNS_PER_CLIENT]
 #include <fcntl.h>
+#include <unistd.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -11,6 +16,7 @@
 #include <atomic>
 #include <functional>
 #include <cstdio>
+#include <fstream>
 #include <thread>
 #include <vector>
 
@@ -31,34 +37,59 @@ struct Case {
 
 double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
-void report(const char* what, std::vector<double> v) {
+double percentile(std::vector<double> v, double q) {
     std::sort(v.begin(), v.end());
-    auto at = [&](double q) { return v[std::min(v.size() - 1, static_cast<size_t>(q * v.size()))]; };
-    std::printf("  %-34s p50 %8.2f ms  p99 %8.2f ms  (n=%zu)\n", what, at(0.5), at(0.99), v.size());
+    return v[std::min(v.size() - 1, static_cast<size_t>(q * v.size()))];
 }
 
-bool post(int fd, const std::string& body) {
+void report(const char* what, const std::vector<double>& v, bool p90 = false) {
+    if (p90) {
+        std::printf("  %-34s p50 %8.2f ms  p90 %8.2f ms  p99 %8.2f ms  (n=%zu)\n", what, percentile(v, 0.5),
+                    percentile(v, 0.9), percentile(v, 0.99), v.size());
+    } else {
+        std::printf("  %-34s p50 %8.2f ms  p99 %8.2f ms  (n=%zu)\n", what, percentile(v, 0.5),
+                    percentile(v, 0.99), v.size());
+    }
+}
+
+// A series of /metrics, or -1.
+double metric(const std::string& sock, const std::string& series) {
+    auto r = call_fd(connect_unix(sock), "GET", "/metrics");
+    size_t at = r.body.find("\n" + series + " ");
+    return at == std::string::npos ? -1 : std::strtod(r.body.c_str() + at + series.size() + 2, nullptr);
+}
+
+// POSTs body; whether it ran ok, and the duration_ms the result reports (the provider's
+// measurement: for a sandbox built ahead, from the launch).
+bool post(int fd, const std::string& body, double* reported_ms = nullptr) {
     std::string req = "POST /v1/executions HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
                       "\r\n\r\n" + body;
     if (!send_all(fd, req)) return false;
     auto r = read_reply(fd, std::chrono::seconds(60));
+    if (reported_ms) {
+        size_t at = r.body.find("\"duration_ms\":");
+        *reported_ms = at == std::string::npos ? -1 : std::strtod(r.body.c_str() + at + 14, nullptr);
+    }
     return r.status == 200 && r.body.find("\"status\":\"ok\"") != std::string::npos;
 }
 
-int run_cli(const std::vector<std::string>& args) {
-    std::vector<char*> argv{const_cast<char*>(MICROVM_BINARY)};
+// Runs program with args, stdout to /dev/null; its exit code.
+int run_program(const char* program, const std::vector<std::string>& args) {
+    std::vector<char*> argv{const_cast<char*>(program)};
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     pid_t pid;
-    if (posix_spawn(&pid, MICROVM_BINARY, &fa, nullptr, argv.data(), environ) != 0) return -1;
+    if (posix_spawn(&pid, program, &fa, nullptr, argv.data(), environ) != 0) return -1;
     posix_spawn_file_actions_destroy(&fa);
     int st = 0;
     waitpid(pid, &st, 0);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
+
+int run_cli(const std::vector<std::string>& args) { return run_program(MICROVM_BINARY, args); }
 
 double throughput(int clients, int per_client, const std::function<bool()>& one_factory_run) {
     auto start = Clock::now();
@@ -83,14 +114,30 @@ int main(int argc, char** argv) {
     const std::string dir = ::mkdtemp(tmpl);
     const std::string sock = dir + "/d.sock";
     pid_t daemon;
+    // The settings file must lie where only its owner can change it (not below /tmp): next to
+    // this program, in the build directory.
+    char self[4096] = {};
+    if (::readlink("/proc/self/exe", self, sizeof self - 1) <= 0) return 1;
+    std::string settings = self;
+    settings = settings.substr(0, settings.rfind('/')) + "/service_bench_settings.toml";
     std::string listen = "unix:" + sock, state = dir + "/state";
+    // The pool's template: the pooled case's shape (a memory limit of its own, so that the
+    // "process run /bin/true" case above keeps running in fresh sandboxes).
+    std::ofstream(settings) << "[service.sandbox_pools.true]\nprovider = \"process\"\nsize = 8\n"
+                               "run = [\"/bin/true\"]\nfs_policy = \"ro\"\nmemory_limit_mb = 200\n";
     const char* dargv[] = {MICROVMD_BINARY, "--listen", listen.c_str(), "--state-dir", state.c_str(),
-                           "--max-concurrency", "8", "--max-queue", "64", nullptr};
+                           "--config", settings.c_str(), "--max-concurrency", "8", "--max-queue", "64", nullptr};
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     if (posix_spawn(&daemon, MICROVMD_BINARY, &fa, nullptr, const_cast<char**>(dargv), environ) != 0) return 1;
     for (int i = 0; i < 100 && connect_unix(sock) < 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (int probe = connect_unix(sock); probe < 0) {
+        std::fprintf(stderr, "service_bench: microvmd did not start\n");
+        return 1;
+    } else {
+        ::close(probe);
+    }
 
     std::vector<Case> cases = {
         {"mock eval (+ 1 2)", R"J({"provider":"mock","eval":"(+ 1 2)"})J", {"eval", "-p", "mock", "--json", "(+ 1 2)"}},
@@ -124,8 +171,56 @@ int main(int argc, char** argv) {
         double cli_tp = throughput(8, std::max(1, par / 4), [&] { return run_cli(c.cli) == 0; });
         std::printf("  throughput, 8 clients: microvmd %.0f/s, CLI %.0f/s\n", svc_tp, cli_tp);
     }
+
+    // Sandboxes built ahead against bwrap, interleaved.
+    const std::string pooled = R"({"provider":"process","fs_policy":"ro","memory_limit_mb":200,"run":["/bin/true"]})";
+    const std::string ready = "microvmd_pool_ready{pool=\"true\"}", hits = "microvmd_pool_hits_total{pool=\"true\"}",
+                      misses = "microvmd_pool_misses_total{pool=\"true\"}";
+    const std::vector<std::string> bwrap = {"--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "/bin/true"};
+    const bool have_bwrap = ::access("/usr/bin/bwrap", X_OK) == 0;
+    std::printf("pooled process run /bin/true (sandbox built ahead) vs bwrap, %d each, interleaved\n", seq);
+    {
+        int fd = connect_unix(sock);
+        std::vector<double> svc, bw, reported;
+        const double hits0 = metric(sock, hits);
+        for (int i = 0; i < seq; ++i) {
+            for (int w = 0; w < 2000 && metric(sock, ready) < 1; ++w) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            auto t0 = Clock::now();
+            double d = -1;
+            if (!post(fd, pooled, &d)) std::printf("  service request failed\n");
+            svc.push_back(ms(Clock::now() - t0));
+            reported.push_back(d);
+            if (have_bwrap) {
+                auto t1 = Clock::now();
+                if (run_program("/usr/bin/bwrap", bwrap) != 0) std::printf("  bwrap failed\n");
+                bw.push_back(ms(Clock::now() - t1));
+            }
+        }
+        ::close(fd);
+        report("microvmd, pooled (keep-alive)", svc, true);
+        report("  of which launch to exit (reported)", reported, true);
+        if (have_bwrap) report("bwrap --unshare-all", bw, true);
+        std::printf("  pool hits %.0f of %d\n", metric(sock, hits) - hits0, seq);
+        if (have_bwrap)
+            std::printf("  pooled p50 / bwrap p50 = %.2f (goal: at most 0.5)\n", percentile(svc, 0.5) / percentile(bw, 0.5));
+    }
+    {
+        for (int w = 0; w < 5000 && metric(sock, ready) < 8; ++w) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        const double h0 = metric(sock, hits), m0 = metric(sock, misses);
+        double svc_tp = throughput(8, par, [&] {
+            thread_local int cfd = -1;
+            if (cfd < 0) cfd = connect_unix(sock);
+            return post(cfd, pooled);
+        });
+        const double h1 = metric(sock, hits), m1 = metric(sock, misses);
+        const std::vector<std::string> cli = {"run", "-p", "process", "--fs", "ro", "--json", "--", "/bin/true"};
+        double cli_tp = throughput(8, std::max(1, par / 4), [&] { return run_cli(cli) == 0; });
+        std::printf("  throughput, 8 clients: microvmd pooled %.0f/s (hits %.0f, misses %.0f), CLI %.0f/s\n", svc_tp,
+                    h1 - h0, m1 - m0, cli_tp);
+    }
     ::kill(daemon, SIGTERM);
     waitpid(daemon, nullptr, 0);
     std::system(("rm -rf " + dir).c_str());
+    ::unlink(settings.c_str());
     return 0;
 }

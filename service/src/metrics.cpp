@@ -97,18 +97,21 @@ std::string Metrics::render(const Gauges& g) const {
          "# TYPE microvmd_sandbox_events_total counter\n";
     for (const auto& [w, n] : sessions_)
         o << "microvmd_sandbox_events_total{event=\"" << label(w) << "\"} " << n << "\n";
-    o << "# HELP microvmd_pool_ready Warm instances ready in each pool.\n"
+    o << "# HELP microvmd_pool_ready Warm instances or sandboxes built ahead ready in each pool.\n"
          "# TYPE microvmd_pool_ready gauge\n";
     for (const auto& [p, f] : g.pools) o << "microvmd_pool_ready{pool=\"" << label(p) << "\"} " << f.ready << "\n";
     o << "# HELP microvmd_pool_target Configured size of each pool.\n"
          "# TYPE microvmd_pool_target gauge\n";
     for (const auto& [p, f] : g.pools) o << "microvmd_pool_target{pool=\"" << label(p) << "\"} " << f.target << "\n";
-    o << "# HELP microvmd_pool_hits_total Executions served by a warm instance.\n"
+    o << "# HELP microvmd_pool_hits_total Executions served by a warm instance or a sandbox built ahead.\n"
          "# TYPE microvmd_pool_hits_total counter\n";
     for (const auto& [p, f] : g.pools) o << "microvmd_pool_hits_total{pool=\"" << label(p) << "\"} " << f.hits << "\n";
-    o << "# HELP microvmd_pool_misses_total Executions of a pooled template that found the pool empty.\n"
+    o << "# HELP microvmd_pool_misses_total Executions of the pool's provider it could not serve (docs/service.md).\n"
          "# TYPE microvmd_pool_misses_total counter\n";
     for (const auto& [p, f] : g.pools) o << "microvmd_pool_misses_total{pool=\"" << label(p) << "\"} " << f.misses << "\n";
+    o << "# HELP microvmd_pool_failures_total Instances or sandboxes a pool failed to make (retried later).\n"
+         "# TYPE microvmd_pool_failures_total counter\n";
+    for (const auto& [p, f] : g.pools) o << "microvmd_pool_failures_total{pool=\"" << label(p) << "\"} " << f.failures << "\n";
     o << "# HELP microvmd_proxy_connections_total Connections the egress proxy judged, by provider and decision.\n"
          "# TYPE microvmd_proxy_connections_total counter\n";
     for (const auto& [k, n] : proxy_)

@@ -185,6 +185,16 @@ ApiExpected<Policy> parse_policy_over(const json& body, const Policy& base) {
     return finish(std::move(p), body, *o);
 }
 
+ExecutionContext execution_context(const Program& program, const Policy& policy) {
+    ExecutionContext ctx;
+    ctx.program = program;
+    ctx.config = policy.config;
+    ctx.runtime_context = policy.runtime_context;
+    ctx.capability_permissions = policy.capability_permissions;
+    ctx.capability_id = policy.capability_id;
+    return ctx;
+}
+
 ApiExpected<ProgramRequest> parse_program(const json& body) {
     const bool has_eval = body.contains("eval"), has_run = body.contains("run");
     if (has_eval == has_run)

@@ -12,6 +12,7 @@
 #include "microvm/json_output.hpp"
 #include "service/confined_files.hpp"
 #include "service/digest.hpp"
+#include "service/sandbox_pools.hpp"
 #include "service/sessions.hpp"
 #include "service/warm_pools.hpp"
 
@@ -53,11 +54,7 @@ struct Service::Prepared {
     std::shared_ptr<Session> session;  // keeps its directory while the exec runs
     CancelSource cancel;
     std::optional<Admission::Ticket> ticket;
-    std::optional<WarmPools::Lease> lease;  // an instance from the warm pool (used once)
-    WarmPools* pools = nullptr;
-    ~Prepared() {
-        if (lease && pools) pools->retire(std::move(*lease));  // never run: still used up
-    }
+    std::optional<WarmPools::Lease> lease;  // an instance from the warm pool (used once, in run)
 };
 
 namespace {
@@ -95,9 +92,27 @@ Expected<std::unique_ptr<Service>> Service::create(ServiceOptions options,
     remove_tree(sessions_dir);
     RTFS_CHECK(prepare_private_dir(sessions_dir));
     RTFS_TRY(auto pools, read_pool_configs(options.settings));
+    RTFS_TRY(auto sandbox_pools, read_sandbox_pool_configs(options.settings));
     std::unique_ptr<Service> s(new Service(std::move(options), std::move(audit)));
     Service* self = s.get();
+    const auto providers = s->factory_.provider_names();
+    for (const auto& [name, config] : sandbox_pools) {
+        const std::string key = "service.sandbox_pools." + name;
+        if (pools.count(name))
+            return fail(Failure::Kind::InvalidConfig, key + ": the name is taken by service.pools." + name +
+                                                          " (pools share the metrics' pool label)");
+        if (std::find(providers.begin(), providers.end(), config.provider) == providers.end())
+            return fail(Failure::Kind::InvalidConfig, key + ".provider: unknown provider '" + config.provider + "'");
+    }
     if (!pools.empty()) s->pools_ = std::make_unique<WarmPools>(s->options_.settings, std::move(pools));
+    if (!sandbox_pools.empty()) {
+        s->sandbox_pools_ = std::make_unique<SandboxPools>(
+            std::move(sandbox_pools), [self](const std::string& name) -> Expected<Provider*> {
+                auto p = self->provider(name);
+                if (!p) return fail(Failure::Kind::SetupError, p.error().message);
+                return *p;
+            });
+    }
     s->sessions_ = std::make_unique<SessionStore>(
         sessions_dir, s->options_.session_idle_timeout, s->options_.session_max_lifetime,
         s->options_.max_sessions, [self](const Session& ended, const std::string& why) {
@@ -111,6 +126,7 @@ Expected<std::unique_ptr<Service>> Service::create(ServiceOptions options,
 Service::~Service() {
     cancel_all();
     sessions_.reset();
+    sandbox_pools_.reset();  // their sandboxes go before the providers are cleaned up
     pools_.reset();
     factory_.cleanup_all();
 }
@@ -138,6 +154,7 @@ Reply Service::metrics() {
     for (const auto& [p, l] : admission_.load()) g.running_and_queued[p] = {l.running, l.waiting};
     g.active_sessions = sessions_->size();
     if (pools_) g.pools = pools_->figures();
+    if (sandbox_pools_) g.pools.merge(sandbox_pools_->figures());
     g.body_bytes_held = body_budget_.held();
     g.body_bytes_limit = body_budget_.limit();
     Reply r;
@@ -212,36 +229,35 @@ ApiExpected<std::shared_ptr<Service::Prepared>> Service::admit(std::shared_ptr<P
         return api_fail(499, "cancelled", "the client went away while queued");
     }
     p->ticket.emplace(std::move(std::get<Admission::Ticket>(entered)));
-    if (pools_ && p->provider) {
-        if (auto lease = pools_->claim(p->provider_name)) {
-            p->provider = lease->provider;
-            p->lease = std::move(lease);
-            p->pools = pools_.get();
-        }
-    }
     return p;
 }
 
 bool Service::wants_stream(const Prepared& p) const { return p.stream; }
 
 ordered_json Service::run(Prepared& p, OutputSink sink) {
-    const bool pooled = p.lease.has_value();
+    bool pooled = false;
     ExecutionResult r;
     if (!p.provider) {
         r.execution_id = p.execution_id;
         r.metadata.provider = p.provider_name;
         set_error(r, Reason::Unavailable, p.init_error, to_string(Reason::Unavailable));
     } else {
-        ExecutionContext ctx;
+        ExecutionContext ctx = execution_context(p.program.program, p.policy);
         ctx.execution_id = p.execution_id;
-        ctx.program = p.program.program;
-        ctx.config = p.policy.config;
-        ctx.runtime_context = p.policy.runtime_context;
-        ctx.capability_permissions = p.policy.capability_permissions;
-        ctx.capability_id = p.policy.capability_id;
         ctx.cancel = p.cancel.token();
         ctx.on_output = std::move(sink);
-        r = p.provider->execute_program(ctx);
+        // A sandbox built ahead that ctx fits (sessions keep their own), else a warm instance.
+        std::optional<SandboxPools::Claim> built =
+            sandbox_pools_ && !p.session ? sandbox_pools_->claim(p.provider_name, *p.provider, ctx) : std::nullopt;
+        if (!built && pools_) {
+            if (auto lease = pools_->claim(p.provider_name)) {
+                p.provider = lease->provider;
+                p.lease = std::move(lease);
+            }
+        }
+        pooled = built || p.lease;
+        r = built ? p.provider->execute_program(ctx, std::move(built->sandbox)) : p.provider->execute_program(ctx);
+        built.reset();
         if (r.execution_id.empty()) r.execution_id = p.execution_id;
         if (p.lease) {
             pools_->retire(std::move(*p.lease));

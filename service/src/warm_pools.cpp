@@ -8,9 +8,10 @@ Expected<std::map<std::string, PoolConfig>> read_pool_configs(const Settings& se
     std::map<std::string, PoolConfig> out;
     const std::string where = settings.service_origin.empty() ? "[service]" : settings.service_origin;
     for (const auto& [key, value] : settings.service.items()) {
-        if (key == "audit") continue;  // read_audit_rotation's
+        if (key == "audit" || key == "sandbox_pools") continue;  // read_audit_rotation's, read_sandbox_pool_configs'
         if (key != "pools")
-            return fail(Failure::Kind::InvalidConfig, where + ": service." + key + ": unknown key (known: audit, pools)");
+            return fail(Failure::Kind::InvalidConfig,
+                        where + ": service." + key + ": unknown key (known: audit, pools, sandbox_pools)");
         if (!value.is_object())
             return fail(Failure::Kind::InvalidConfig, where + ": service.pools: expected a table of provider names");
         for (const auto& [name, pool] : value.items()) {
@@ -119,6 +120,7 @@ void WarmPools::refill_loop() {
             pool.ready.push_back(std::move(*lease));
             cv_.notify_all();
         } else {
+            ++pool.failures;
             pool.last_error = error;
         }
     }
@@ -154,7 +156,7 @@ void WarmPools::retire(Lease lease) {
 std::map<std::string, Metrics::PoolFigures> WarmPools::figures() const {
     std::lock_guard lock(mu_);
     std::map<std::string, Metrics::PoolFigures> out;
-    for (const auto& [name, pool] : pools_) out[name] = {pool.ready.size(), pool.config.size, pool.hits, pool.misses};
+    for (const auto& [name, pool] : pools_) out[name] = {pool.ready.size(), pool.config.size, pool.hits, pool.misses, pool.failures};
     return out;
 }
 

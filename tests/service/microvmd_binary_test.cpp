@@ -1,11 +1,15 @@
 // The microvmd binary: its listeners' rules, SIGTERM, and a daemon killed with -9 mid-execution
-// (the client gets an error, not a hang; a restart sweeps what it left).
+// (the client gets an error, not a hang; a restart sweeps what it left), with and without
+// sandbox pools.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <cctype>
+#include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "harness.hpp"
@@ -236,5 +240,120 @@ TEST(Microvmd, TheCliGetsAnErrorWhenTheDaemonDiesMidExecution) {
     std::string err((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     EXPECT_NE(err.find("error: daemon: the connection to the daemon at unix:" + sock + " ended before its answer"),
               std::string::npos) << err;
+    microvm::service::remove_tree(dir);
+}
+
+namespace {
+
+// Cgroup directories (any hierarchy, a few levels down) of process sandboxes owned by pid.
+std::vector<std::string> sandbox_cgroups_of(pid_t pid) {
+    std::vector<std::string> out;
+    const std::string name = "microvm-process-" + std::to_string(pid) + "-";
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator("/sys/fs/cgroup", ec);
+         it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+        if (ec) break;
+        if (it.depth() > 4) {
+            it.disable_recursion_pending();
+            continue;
+        }
+        if (it->is_directory(ec) && !it->is_symlink(ec) &&
+            it->path().filename().string().rfind(name, 0) == 0)
+            out.push_back(it->path());
+    }
+    return out;
+}
+
+// Processes whose parent is pid.
+std::vector<pid_t> children_of(pid_t pid) {
+    std::vector<pid_t> out;
+    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+        const std::string n = e.path().filename();
+        if (n.empty() || !std::isdigit(static_cast<unsigned char>(n[0]))) continue;
+        std::ifstream stat(e.path() / "stat");
+        std::string s;
+        std::getline(stat, s);
+        size_t close = s.rfind(')');
+        if (close == std::string::npos) continue;
+        std::istringstream rest(s.substr(close + 2));
+        char state;
+        pid_t ppid = -1;
+        rest >> state >> ppid;
+        if (ppid == pid) out.push_back(std::stoi(n));
+    }
+    return out;
+}
+
+// Whether pid is a live process (a zombie is dead: it waits only for its parent to reap it).
+bool alive(pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string s;
+    if (!std::getline(stat, s)) return false;
+    size_t close = s.rfind(')');
+    return close != std::string::npos && close + 2 < s.size() && s[close + 2] != 'Z';
+}
+
+bool pool_full(const std::string& sock, const std::string& pool, int size) {
+    for (int i = 0; i < 200; ++i) {
+        auto m = call_fd(connect_unix(sock), "GET", "/metrics").body;
+        if (m.find("microvmd_pool_ready{pool=\"" + pool + "\"} " + std::to_string(size) + "\n") != std::string::npos)
+            return true;
+        std::this_thread::sleep_for(100ms);
+    }
+    return false;
+}
+
+}  // namespace
+
+// [service.sandbox_pools] in the binary: SIGTERM tears the pool's sandboxes down (no init, no
+// cgroup left); after a SIGKILL their inits die with the daemon and the next daemon sweeps their
+// cgroups as it starts the pool.
+TEST(Microvmd, SandboxPoolsEndWithTheDaemonAndAreSweptAfterAKill) {
+    MICROVM_REQUIRE("process", provider_available("process"), "the process provider is unavailable here");
+    char tmpl[] = "/run/microvmd-test-XXXXXX";  // settings must lie where only root/we can write
+    MICROVM_REQUIRE("root", ::geteuid() == 0 && ::mkdtemp(tmpl), "needs a private directory under /run (root)");
+    const std::string dir = tmpl;
+    const std::string config = dir + "/config.toml", sock = dir + "/d.sock";
+    std::ofstream(config) << "[service.sandbox_pools.sh]\nprovider = \"process\"\nsize = 2\n"
+                             "run = [\"/bin/sh\"]\nfs_policy = \"ro\"\n";
+    ::chmod(config.c_str(), 0600);
+    const std::vector<std::string> args = {"--listen", "unix:" + sock, "--state-dir", dir + "/state", "--config", config};
+    {
+        Daemon d(args);
+        ASSERT_TRUE(d.wait_for("listening on")) << d.output;
+        ASSERT_TRUE(pool_full(sock, "sh", 2)) << d.output;
+        auto r = call_fd(connect_unix(sock), "POST", "/v1/executions",
+                         R"({"provider":"process","fs_policy":"ro","run":["/bin/sh","-c","echo hi"]})");
+        EXPECT_NE(r.body.find("\"stdout\":\"hi\\n\""), std::string::npos) << r.body;
+        ASSERT_TRUE(pool_full(sock, "sh", 2)) << d.output;
+        const auto inits = children_of(d.pid);
+        EXPECT_EQ(inits.size(), 2u);
+        EXPECT_FALSE(sandbox_cgroups_of(d.pid).empty());
+        const pid_t daemon_pid = d.pid;
+        ::kill(d.pid, SIGTERM);
+        int status = d.wait_exit();
+        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << d.output;
+        for (pid_t p : inits) EXPECT_FALSE(alive(p)) << "sandbox init " << p << " outlived the daemon";
+        EXPECT_TRUE(sandbox_cgroups_of(daemon_pid).empty());
+    }
+    pid_t killed = -1;
+    std::vector<pid_t> inits;
+    {
+        Daemon d(args);
+        ASSERT_TRUE(d.wait_for("listening on")) << d.output;
+        ASSERT_TRUE(pool_full(sock, "sh", 2)) << d.output;
+        killed = d.pid;
+        inits = children_of(d.pid);
+        ::kill(d.pid, SIGKILL);
+        d.wait_exit();
+    }
+    EXPECT_FALSE(sandbox_cgroups_of(killed).empty());  // left for the next daemon to sweep
+    Daemon d(args);
+    ASSERT_TRUE(d.wait_for("listening on")) << d.output;
+    ASSERT_TRUE(pool_full(sock, "sh", 2)) << d.output;
+    for (pid_t p : inits) EXPECT_FALSE(alive(p)) << "sandbox init " << p << " outlived a killed daemon";
+    EXPECT_TRUE(sandbox_cgroups_of(killed).empty()) << sandbox_cgroups_of(killed).front();
+    ::kill(d.pid, SIGTERM);
+    d.wait_exit();
     microvm::service::remove_tree(dir);
 }

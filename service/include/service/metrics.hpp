@@ -28,6 +28,7 @@ class Metrics {
         size_t target = 0;
         uint64_t hits = 0;
         uint64_t misses = 0;
+        uint64_t failures = 0;  // instances or sandboxes the pool could not make
     };
     // Gauges read at scrape time (pools, admission, sessions): the renderer asks for them.
     struct Gauges {

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "microvm/config.hpp"
+#include "microvm/context.hpp"
 #include "microvm/program.hpp"
 #include "microvm/settings.hpp"
 #include "rtfs/security.hpp"
@@ -39,6 +40,9 @@ struct ProgramRequest {
     bool is_eval = false;
     std::string digest_input;  // the bytes the audit digest covers
 };
+// The execution context of program under policy (no id, cancel token or output sink yet).
+ExecutionContext execution_context(const Program& program, const Policy& policy);
+
 // Exactly one of "eval" (RTFS source) and "run" (a non-empty argv array of strings).
 ApiExpected<ProgramRequest> parse_program(const nlohmann::json& body);
 

@@ -29,6 +29,7 @@ namespace microvm::service {
 
 class SessionStore;
 class WarmPools;
+class SandboxPools;
 
 struct ServiceOptions {
     Settings settings;
@@ -99,6 +100,7 @@ class Service {
     AuditLog& audit() { return *audit_; }
     void http_response(int status) { metrics_.http_response(status); }
     WarmPools* pools() { return pools_.get(); }
+    SandboxPools* sandbox_pools() { return sandbox_pools_.get(); }
     // Request bodies being received (the HTTP front end reserves each before reading it).
     BodyBudget& body_budget() { return body_budget_; }
 
@@ -121,6 +123,7 @@ class Service {
     CancelSource all_;                                // parent of every execution's cancel
     std::unique_ptr<SessionStore> sessions_;
     std::unique_ptr<WarmPools> pools_;  // null without [service.pools]
+    std::unique_ptr<SandboxPools> sandbox_pools_;  // null without [service.sandbox_pools]
 };
 
 }  // namespace microvm::service

@@ -6,8 +6,8 @@
 // execution from a pool shares no provider state with any other; an empty pool is a miss and
 // the execution runs on the daemon's shared instance, as without a pool.
 //
-// Pre-created sandboxes (namespaces and cgroup made ahead, `runsc create` done, VMs booted or
-// restored) would need hooks in the providers and are not done here (docs/service.md).
+// Sandboxes built ahead (namespaces, root and cgroup ready for a template) are the other kind of
+// pool: sandbox_pools.hpp.
 #pragma once
 
 #include <condition_variable>
@@ -58,7 +58,7 @@ class WarmPools {
     struct Pool {
         PoolConfig config;
         std::deque<Lease> ready;
-        uint64_t hits = 0, misses = 0, created = 0;
+        uint64_t hits = 0, misses = 0, created = 0, failures = 0;
         std::string last_error;
     };
     void refill_loop();

@@ -1,0 +1,114 @@
+// Pools of sandboxes built ahead ([service.sandbox_pools.NAME] in the settings file): each pool
+// holds up to `size` sandboxes that the daemon's shared instance of one provider prepared for a
+// template (a program and a policy), refilled by the pools' own thread. An execution of that
+// provider takes a ready sandbox when it fits (Provider::fits: same program files, fs policy,
+// network and limits; its own arguments, environment, input and time limit) and runs in it;
+// each sandbox serves one execution and is then torn down, so nothing of one execution is left
+// for the next. An execution that fits no ready sandbox runs in a fresh one, as without pools.
+//
+// The pools' thread is the one that calls prepare() and it lives until every sandbox it built is
+// gone: a process sandbox's init dies with the thread that prepared it.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "microvm/provider.hpp"
+#include "microvm/settings.hpp"
+#include "service/metrics.hpp"
+#include "service/request_body.hpp"
+
+namespace microvm::service {
+
+struct SandboxPoolConfig {
+    std::string provider;
+    size_t size = 0;
+    ProgramRequest program;  // the program whose files the sandboxes hold
+    Policy policy;           // over the settings' default_config, as a request's policy is
+};
+
+// [service.sandbox_pools.NAME] tables, in name order: provider, size, exactly one of run (argv)
+// and eval = true, and the policy keys of a request body. Errors name the key; a template whose
+// network policy has host lists is refused (its egress proxy is each execution's own).
+Expected<std::vector<std::pair<std::string, SandboxPoolConfig>>> read_sandbox_pool_configs(
+    const Settings& settings);
+
+class SandboxPools {
+  public:
+    // The daemon's shared, initialized instance of a provider (initializing it if needed).
+    using ProviderSource = std::function<Expected<Provider*>(const std::string& name)>;
+    SandboxPools(std::vector<std::pair<std::string, SandboxPoolConfig>> pools, ProviderSource source);
+    // Waits for the sandboxes handed out to be used, then tears down the ready ones.
+    ~SandboxPools();
+    SandboxPools(const SandboxPools&) = delete;
+    SandboxPools& operator=(const SandboxPools&) = delete;
+
+    // A sandbox handed to one execution; the pools count it as out until the claim is destroyed.
+    class Claim {
+      public:
+        Claim(SandboxPools* owner, std::string pool, std::unique_ptr<PreparedSandbox> sandbox);
+        Claim(Claim&& other) noexcept;
+        Claim& operator=(Claim&&) = delete;
+        ~Claim();
+        std::unique_ptr<PreparedSandbox> sandbox;  // moved into Provider::execute_program
+        const std::string& pool() const { return pool_; }
+
+      private:
+        SandboxPools* owner_;
+        std::string pool_;
+    };
+
+    // A ready sandbox of one of the pools of `provider_name` (tried in name order) that ctx fits:
+    // a hit for that pool. nullopt when none fits: a miss for every pool of the provider.
+    std::optional<Claim> claim(const std::string& provider_name, const Provider& provider,
+                               const ExecutionContext& ctx);
+
+    std::map<std::string, Metrics::PoolFigures> figures() const;
+    uint64_t created(const std::string& name) const;
+    uint64_t expired(const std::string& name) const;
+    std::string last_error(const std::string& name) const;
+    // Waits until every pool is full (tests, benchmarks); false after timeout.
+    bool wait_full(std::chrono::milliseconds timeout) const;
+
+  private:
+    struct Pool {
+        std::string name;
+        SandboxPoolConfig config;
+        std::deque<std::unique_ptr<PreparedSandbox>> ready;
+        size_t checking = 0;  // taken out for a fits() check, not yet back or used
+        uint64_t hits = 0, misses = 0, created = 0, failures = 0;
+        uint64_t expired = 0;  // dropped unused: PreparedSandbox::expired()
+        std::string last_error;
+        bool unsupported = false;  // prepare() said Unsupported: not retried
+        std::chrono::steady_clock::time_point retry_at{};
+    };
+    void refill_loop();
+    Pool* wanting_refill(std::chrono::steady_clock::time_point now);
+    // Tears down the ready sandboxes that expired (outside the lock, one at a time).
+    void drop_expired(std::unique_lock<std::mutex>& lock);
+    // With mu_ held: the pool's oldest ready sandbox taken out for a look (null when none or
+    // stopping), and put back (at the front or the end; null: it expired and was torn down).
+    std::unique_ptr<PreparedSandbox> take_locked(Pool& pool);
+    void back_locked(Pool& pool, std::unique_ptr<PreparedSandbox> sandbox, bool front);
+    void returned();
+
+    ProviderSource source_;
+    mutable std::mutex mu_;
+    mutable std::condition_variable cv_;
+    std::deque<Pool> pools_;  // in name order; never added to or removed from after start
+    size_t out_ = 0;           // claims alive
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+}  // namespace microvm::service

@@ -1,0 +1,297 @@
+#include "service/sandbox_pools.hpp"
+
+#include <cstdio>
+
+#include "host/egress.hpp"
+#include "microvm/execution_id.hpp"
+
+namespace microvm::service {
+
+using nlohmann::json;
+
+namespace {
+
+// How long a pool whose prepare() failed waits before trying again.
+constexpr std::chrono::seconds kRetryAfter{3};
+// How often an idle pools' thread drops the ready sandboxes that expired while they waited.
+constexpr std::chrono::seconds kSweepEvery{5};
+
+Expected<SandboxPoolConfig> read_one(const Settings& settings, const std::string& where,
+                                     const std::string& p, const json& table) {
+    auto bad = [&](const std::string& what) { return fail(Failure::Kind::InvalidConfig, where + ": " + p + what); };
+    if (!table.is_object()) return bad(": expected a table");
+    SandboxPoolConfig c;
+    json policy = json::object();
+    bool has_run = false, has_eval = false, has_provider = false;
+    for (const auto& [k, v] : table.items()) {
+        if (k == "provider") {
+            if (!v.is_string() || v.get<std::string>().empty()) return bad(".provider: expected a provider name");
+            c.provider = v.get<std::string>();
+            has_provider = true;
+        } else if (k == "size") {
+            if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > 256)
+                return bad(".size: expected an integer from 0 to 256");
+            c.size = v.get<size_t>();
+        } else if (k == "run") {
+            auto program = parse_program(json{{"run", v}});
+            if (!program) return bad("." + program.error().message);
+            c.program = std::move(*program);
+            has_run = true;
+        } else if (k == "eval") {
+            if (v != true) return bad(".eval: expected true (the sandboxes hold the RTFS guest runner)");
+            // The source travels at launch; the sandbox holds only the runner.
+            c.program.program = RtfsSource{"nil"};
+            c.program.is_eval = true;
+            has_eval = true;
+        } else if (policy_keys().count(k)) {
+            policy[k] = v;
+        } else {
+            std::string known = "provider, size, run, eval";
+            for (const auto& key : policy_keys()) known += ", " + key;
+            return bad("." + k + ": unknown key (known: " + known + ")");
+        }
+    }
+    if (!has_provider) return bad(".provider: missing (the provider whose sandboxes the pool holds)");
+    if (has_run == has_eval) return bad(": give exactly one of run (argv array) and eval = true");
+    auto parsed = parse_policy(policy, settings);
+    if (!parsed) return bad("." + parsed.error().message);
+    c.policy = std::move(*parsed);
+    if (host::needs_egress(c.policy.config.network_policy))
+        return bad(".network_policy: a sandbox with a host list is not built ahead (its egress proxy "
+                   "is the execution's own)");
+    return c;
+}
+
+}  // namespace
+
+Expected<std::vector<std::pair<std::string, SandboxPoolConfig>>> read_sandbox_pool_configs(
+    const Settings& settings) {
+    std::vector<std::pair<std::string, SandboxPoolConfig>> out;
+    if (!settings.service.contains("sandbox_pools")) return out;
+    const std::string where = settings.service_origin.empty() ? "[service]" : settings.service_origin;
+    const json& tables = settings.service.at("sandbox_pools");
+    if (!tables.is_object())
+        return fail(Failure::Kind::InvalidConfig, where + ": service.sandbox_pools: expected a table of pool names");
+    for (const auto& [name, table] : tables.items()) {
+        RTFS_TRY(auto config, read_one(settings, where, "service.sandbox_pools." + name, table));
+        out.emplace_back(name, std::move(config));
+    }
+    return out;
+}
+
+SandboxPools::Claim::Claim(SandboxPools* owner, std::string pool, std::unique_ptr<PreparedSandbox> s)
+    : sandbox(std::move(s)), owner_(owner), pool_(std::move(pool)) {}
+
+SandboxPools::Claim::Claim(Claim&& other) noexcept
+    : sandbox(std::move(other.sandbox)), owner_(other.owner_), pool_(std::move(other.pool_)) {
+    other.owner_ = nullptr;
+}
+
+SandboxPools::Claim::~Claim() {
+    sandbox.reset();  // torn down before the pools may stop (and their thread end)
+    if (owner_) owner_->returned();
+}
+
+SandboxPools::SandboxPools(std::vector<std::pair<std::string, SandboxPoolConfig>> pools,
+                           ProviderSource source)
+    : source_(std::move(source)) {
+    for (auto& [name, config] : pools) {
+        Pool& p = pools_.emplace_back();
+        p.name = name;
+        p.config = std::move(config);
+    }
+    thread_ = std::thread([this] { refill_loop(); });
+}
+
+SandboxPools::~SandboxPools() {
+    {
+        std::lock_guard lock(mu_);
+        stopping_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+}
+
+void SandboxPools::returned() {
+    {
+        std::lock_guard lock(mu_);
+        --out_;
+    }
+    cv_.notify_all();
+}
+
+SandboxPools::Pool* SandboxPools::wanting_refill(std::chrono::steady_clock::time_point now) {
+    for (auto& pool : pools_)
+        if (pool.ready.size() + pool.checking < pool.config.size && !pool.unsupported && now >= pool.retry_at)
+            return &pool;
+    return nullptr;
+}
+
+void SandboxPools::drop_expired(std::unique_lock<std::mutex>& lock) {
+    for (auto& pool : pools_) {
+        // Each ready sandbox once, oldest first, put back at the end when still usable.
+        for (size_t n = pool.ready.size(); n > 0; --n) {
+            std::unique_ptr<PreparedSandbox> s = take_locked(pool);
+            if (!s) break;
+            lock.unlock();
+            if (s->expired()) s.reset();  // torn down outside the lock
+            lock.lock();
+            back_locked(pool, std::move(s), false);
+        }
+    }
+}
+
+void SandboxPools::refill_loop() {
+    auto next_sweep = std::chrono::steady_clock::now() + kSweepEvery;
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+        Pool* pool = wanting_refill(std::chrono::steady_clock::now());
+        if (!pool) {
+            cv_.wait_for(lock, std::chrono::seconds(1));
+            if (std::chrono::steady_clock::now() >= next_sweep) {
+                drop_expired(lock);
+                next_sweep = std::chrono::steady_clock::now() + kSweepEvery;
+            }
+            continue;
+        }
+        // Pool entries are never added or removed, so the pointer stays valid unlocked.
+        const SandboxPoolConfig& config = pool->config;
+        lock.unlock();
+        ExecutionContext shape = execution_context(config.program.program, config.policy);
+        shape.execution_id = new_execution_id();
+        auto built = [&]() -> Expected<std::unique_ptr<PreparedSandbox>> {
+            RTFS_TRY(Provider * provider, source_(config.provider));
+            return provider->prepare(shape);
+        }();
+        lock.lock();
+        if (built) {
+            ++pool->created;
+            pool->last_error.clear();
+            pool->ready.push_back(std::move(*built));
+            cv_.notify_all();
+            continue;
+        }
+        ++pool->failures;
+        pool->unsupported = built.error().kind == Failure::Kind::Unsupported;
+        pool->retry_at = std::chrono::steady_clock::now() + kRetryAfter;
+        if (pool->last_error != built.error().message) {  // logged once per distinct error
+            std::fprintf(stderr, "microvmd: sandbox pool '%s': %s%s\n", pool->name.c_str(),
+                         built.error().message.c_str(),
+                         pool->unsupported ? " (not retried)" : " (retried every 3 s)");
+        }
+        pool->last_error = built.error().message;
+    }
+    // Sandboxes in executions end with their claims; the ready ones are torn down here, before
+    // this thread (their init's parent-death signal) ends.
+    cv_.wait(lock, [this] { return out_ == 0; });
+    std::vector<std::unique_ptr<PreparedSandbox>> doomed;
+    for (auto& pool : pools_)
+        for (auto& s : pool.ready) doomed.push_back(std::move(s));
+    for (auto& pool : pools_) pool.ready.clear();
+    lock.unlock();
+    doomed.clear();
+}
+
+std::unique_ptr<PreparedSandbox> SandboxPools::take_locked(Pool& pool) {
+    if (stopping_ || pool.ready.empty()) return nullptr;
+    std::unique_ptr<PreparedSandbox> s = std::move(pool.ready.front());
+    pool.ready.pop_front();
+    ++pool.checking;
+    ++out_;  // the pools do not stop under a sandbox being looked at
+    return s;
+}
+
+void SandboxPools::back_locked(Pool& pool, std::unique_ptr<PreparedSandbox> sandbox, bool front) {
+    --pool.checking;
+    --out_;
+    if (!sandbox) {
+        ++pool.expired;
+    } else if (front) {
+        pool.ready.push_front(std::move(sandbox));
+    } else {
+        pool.ready.push_back(std::move(sandbox));
+    }
+    cv_.notify_all();  // refill, or the stop waiting for out_
+}
+
+std::optional<SandboxPools::Claim> SandboxPools::claim(const std::string& provider_name,
+                                                       const Provider& provider,
+                                                       const ExecutionContext& ctx) {
+    for (auto& pool : pools_) {
+        if (pool.config.provider != provider_name || pool.config.size == 0) continue;
+        for (;;) {
+            std::unique_ptr<PreparedSandbox> candidate;
+            {
+                std::lock_guard lock(mu_);
+                candidate = take_locked(pool);
+            }
+            if (!candidate) break;
+            // expired() and fits() look at the host's files: outside the lock. An expired
+            // sandbox (its init ended, a bound file was replaced, it waited too long) is torn
+            // down and the next one looked at.
+            if (candidate->expired()) {
+                candidate.reset();
+                std::lock_guard lock(mu_);
+                back_locked(pool, nullptr, true);
+                continue;
+            }
+            if (provider.fits(*candidate, ctx)) {
+                {
+                    std::lock_guard lock(mu_);
+                    --pool.checking;
+                    ++pool.hits;  // out_ stays counted until the claim ends
+                }
+                cv_.notify_all();  // refill
+                return Claim(this, pool.name, std::move(candidate));
+            }
+            // Every sandbox of a pool has the pool's shape: one that does not fit means none does.
+            std::lock_guard lock(mu_);
+            back_locked(pool, std::move(candidate), true);
+            break;
+        }
+    }
+    std::lock_guard lock(mu_);
+    for (auto& pool : pools_)
+        if (pool.config.provider == provider_name && pool.config.size > 0) ++pool.misses;
+    return std::nullopt;
+}
+
+std::map<std::string, Metrics::PoolFigures> SandboxPools::figures() const {
+    std::lock_guard lock(mu_);
+    std::map<std::string, Metrics::PoolFigures> out;
+    for (const auto& pool : pools_)
+        out[pool.name] = {pool.ready.size(), pool.config.size, pool.hits, pool.misses, pool.failures};
+    return out;
+}
+
+uint64_t SandboxPools::created(const std::string& name) const {
+    std::lock_guard lock(mu_);
+    for (const auto& pool : pools_)
+        if (pool.name == name) return pool.created;
+    return 0;
+}
+
+uint64_t SandboxPools::expired(const std::string& name) const {
+    std::lock_guard lock(mu_);
+    for (const auto& pool : pools_)
+        if (pool.name == name) return pool.expired;
+    return 0;
+}
+
+std::string SandboxPools::last_error(const std::string& name) const {
+    std::lock_guard lock(mu_);
+    for (const auto& pool : pools_)
+        if (pool.name == name) return pool.last_error;
+    return {};
+}
+
+bool SandboxPools::wait_full(std::chrono::milliseconds timeout) const {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [this] {
+        for (const auto& pool : pools_)
+            if (pool.ready.size() < pool.config.size) return false;
+        return true;
+    });
+}
+
+}  // namespace microvm::service

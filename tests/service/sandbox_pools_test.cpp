@@ -1,0 +1,310 @@
+// Pools of sandboxes built ahead ([service.sandbox_pools.NAME]) over the real Unix socket: a
+// request of the template's shape runs in a pooled process sandbox (a hit) with its own argv,
+// limits and time counted from its launch; nothing of one pooled execution reaches the next; a
+// request of another shape runs fresh (a miss) under its own limits; the pool refills; and the
+// service's end leaves no process, cgroup, mount or temp dir behind. The settings are checked at
+// start, naming the key.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <fstream>
+#include <thread>
+
+#include "harness.hpp"
+#include "host_probes.hpp"
+#include "microvm/guest_protocol.hpp"
+#include "service/audit_log.hpp"
+#include "service/sandbox_pools.hpp"
+#include "support/expectations.hpp"
+
+using namespace svctest;
+using namespace std::chrono_literals;
+using microvm::service::SandboxPools;
+using nlohmann::json;
+
+namespace {
+
+const std::string kAlloc = ENFORCEMENT_ALLOC;  // allocates and touches N MiB
+
+// A pool template as the settings file gives it (TOML read as JSON).
+json process_pool(const std::vector<std::string>& run, size_t size, json policy = json::object()) {
+    json t = {{"provider", "process"}, {"size", size}, {"run", run}, {"fs_policy", "ro"}};
+    t.update(policy);
+    return t;
+}
+
+std::function<void(microvm::service::ServiceOptions&)> with_pools(json pools) {
+    return [pools](microvm::service::ServiceOptions& o) { o.settings.service = {{"sandbox_pools", pools}}; };
+}
+
+json run_body(const std::vector<std::string>& argv, json policy = json::object()) {
+    json b = {{"provider", "process"}, {"run", argv}, {"fs_policy", "ro"}};
+    b.update(policy);
+    return b;
+}
+
+// A background `sleep 60` this test process can tell from any other on the machine (sleep adds
+// up its arguments: the second is a few microseconds).
+std::string detached_sleep() {
+    static const std::string marker = "sleep 60 0.0000" + std::to_string(::getpid());
+    return marker;
+}
+
+double hits(const Harness& h, const std::string& pool) {
+    return h.metric("microvmd_pool_hits_total{pool=\"" + pool + "\"}");
+}
+double misses(const Harness& h, const std::string& pool) {
+    return h.metric("microvmd_pool_misses_total{pool=\"" + pool + "\"}");
+}
+
+class SandboxPoolsTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        MICROVM_REQUIRE("process", provider_available("process"), "the process provider is unavailable here");
+        MICROVM_REQUIRE("cgroups", ::access("/sys/fs/cgroup", F_OK) == 0, "no cgroup file system");
+    }
+};
+
+microvm::Settings settings_with(json pools) {
+    microvm::Settings s;
+    s.service = {{"sandbox_pools", pools}};
+    return s;
+}
+
+std::string config_error(json pools) {
+    auto r = microvm::service::read_sandbox_pool_configs(settings_with(std::move(pools)));
+    return r ? "" : r.error().message;
+}
+
+}  // namespace
+
+TEST(SandboxPoolConfig, ReadsTemplatesAndNamesTheKeyOfEachError) {
+    auto ok = microvm::service::read_sandbox_pool_configs(settings_with(
+        {{"sh", process_pool({"/bin/sh"}, 3, {{"memory_limit_mb", 64}, {"timeout", "2s"}})},
+         {"rtfs", {{"provider", "process"}, {"size", 1}, {"eval", true}}}}));
+    ASSERT_TRUE(ok) << ok.error().message;
+    ASSERT_EQ(ok->size(), 2u);
+    EXPECT_EQ((*ok)[1].first, "sh");
+    EXPECT_EQ((*ok)[1].second.size, 3u);
+    EXPECT_EQ((*ok)[1].second.policy.config.memory_limit_mb, 64u);
+    EXPECT_TRUE((*ok)[0].second.program.is_eval);
+
+    EXPECT_NE(config_error({{"p", process_pool({"/bin/sh"}, 1, {{"colour", 1}})}}).find("service.sandbox_pools.p.colour: unknown key"),
+              std::string::npos);
+    EXPECT_NE(config_error({{"p", {{"size", 1}, {"run", {"/bin/sh"}}}}}).find("service.sandbox_pools.p.provider"), std::string::npos);
+    EXPECT_NE(config_error({{"p", process_pool({"/bin/sh"}, 257)}}).find("service.sandbox_pools.p.size"), std::string::npos);
+    EXPECT_NE(config_error({{"p", process_pool({"/bin/sh"}, 1, {{"eval", true}})}}).find("exactly one of run"), std::string::npos);
+    EXPECT_NE(config_error({{"p", {{"provider", "process"}, {"size", 1}}}}).find("exactly one of run"), std::string::npos);
+    EXPECT_NE(config_error({{"p", {{"provider", "process"}, {"eval", "(+ 1 2)"}}}}).find("service.sandbox_pools.p.eval"), std::string::npos);
+    EXPECT_NE(config_error({{"p", process_pool({}, 1)}}).find("service.sandbox_pools.p.run"), std::string::npos);
+    EXPECT_NE(config_error({{"p", process_pool({"/bin/sh"}, 1, {{"timeout", "soon"}})}}).find("service.sandbox_pools.p.timeout"),
+              std::string::npos);
+    EXPECT_NE(config_error({{"p", process_pool({"/bin/sh"}, 1, {{"memory_limit_mb", "lots"}})}}).find("service.sandbox_pools.p.memory_limit_mb"),
+              std::string::npos);
+    // Host lists need the execution's own egress proxy: never built ahead, refused at start.
+    const std::string lists = config_error({{"p", process_pool({"/bin/sh"}, 1, {{"network_policy", {{"allow", {"example.com"}}}}})}});
+    EXPECT_NE(lists.find("service.sandbox_pools.p.network_policy"), std::string::npos) << lists;
+    EXPECT_NE(lists.find("egress proxy"), std::string::npos) << lists;
+    EXPECT_FALSE(microvm::service::read_sandbox_pool_configs(settings_with(json::array())));
+}
+
+TEST(SandboxPoolConfig, TheServiceRefusesAnUnknownProviderAndASharedName) {
+    using microvm::service::Service;
+    using microvm::service::ServiceOptions;
+    const std::string dir = make_temp_dir();
+    ServiceOptions o;
+    o.state_dir = dir + "/state";
+    o.settings.service = {{"sandbox_pools", {{"p", {{"provider", "nosuch"}, {"size", 1}, {"run", {"/bin/true"}}}}}}};
+    auto s = Service::create(o, nullptr);
+    ASSERT_FALSE(s);
+    EXPECT_NE(s.error().message.find("service.sandbox_pools.p.provider: unknown provider 'nosuch'"), std::string::npos);
+    o.settings.service = {{"pools", {{"process", {{"size", 1}}}}},
+                          {"sandbox_pools", {{"process", process_pool({"/bin/true"}, 1)}}}};
+    s = Service::create(o, nullptr);
+    ASSERT_FALSE(s);
+    EXPECT_NE(s.error().message.find("service.sandbox_pools.process"), std::string::npos) << s.error().message;
+    microvm::service::remove_tree(dir);
+}
+
+TEST_F(SandboxPoolsTest, AHitRunsTheRequestsOwnArgvAndIsAuditedAsPooled) {
+    const std::string dir = make_temp_dir();
+    auto audit = microvm::service::AuditLog::open(dir + "/audit.log", microvm::service::AuditSync::EveryRecord);
+    ASSERT_TRUE(audit);
+    {
+        Harness h(with_pools({{"echo", process_pool({"/bin/echo", "template"}, 1)}}), {}, std::move(*audit));
+        ASSERT_TRUE(h.service->sandbox_pools()->wait_full(30s)) << h.service->sandbox_pools()->last_error("echo");
+        auto r = h.call_json("POST", "/v1/executions", run_body({"/bin/echo", "request", "argv"}));
+        ASSERT_EQ(r.status, 200) << r.body;
+        EXPECT_EQ(body_json(r)["status"], "ok") << r.body;
+        EXPECT_EQ(body_json(r)["stdout"], "request argv\n") << r.body;
+        EXPECT_EQ(hits(h, "echo"), 1);
+        EXPECT_EQ(misses(h, "echo"), 0);
+        EXPECT_EQ(h.metric("microvmd_pool_target{pool=\"echo\"}"), 1);
+    }
+    std::ifstream in(dir + "/audit.log");
+    std::string line, last;
+    while (std::getline(in, line))
+        if (line.find("\"event\":\"execution\"") != std::string::npos) last = line;
+    EXPECT_EQ(json::parse(last, nullptr, false)["pooled"], true) << last;
+    microvm::service::remove_tree(dir);
+}
+
+// eval = true: the sandboxes hold the RTFS guest runner; each request brings its own source.
+TEST_F(SandboxPoolsTest, AnRtfsPoolRunsEachRequestsSource) {
+    MICROVM_REQUIRE("guest-runner", microvm::guest::find_guest_runner(), "not built");
+    Harness h(with_pools({{"rtfs", {{"provider", "process"}, {"size", 1}, {"eval", true}}}}));
+    ASSERT_TRUE(h.service->sandbox_pools()->wait_full(30s)) << h.service->sandbox_pools()->last_error("rtfs");
+    // A sanitized build's guest runner cannot run its leak check in the sandbox (no ptrace).
+    const json env = {{"ASAN_OPTIONS", "detect_leaks=0"}};
+    auto r = h.call_json("POST", "/v1/executions", {{"provider", "process"}, {"eval", "(* 6 7)"}, {"env_vars", env}});
+    EXPECT_EQ(body_json(r)["value"], "42") << r.body;
+    EXPECT_EQ(hits(h, "rtfs"), 1);
+    ASSERT_TRUE(h.service->sandbox_pools()->wait_full(30s));
+    auto again = h.call_json("POST", "/v1/executions", {{"provider", "process"}, {"eval", "(str \"a\" \"b\")"}, {"env_vars", env}});
+    EXPECT_EQ(body_json(again)["value"], "\"ab\"") << again.body;
+    EXPECT_EQ(hits(h, "rtfs"), 2);
+}
+
+// Execution 1 writes a file in /tmp and leaves a detached process running; execution 2, also a
+// hit, sees neither, and the host has no process left from execution 1.
+TEST_F(SandboxPoolsTest, NothingOfOnePooledExecutionReachesTheNext) {
+    Harness h(with_pools({{"sh", process_pool({"/bin/sh"}, 2)}}));
+    auto* pools = h.service->sandbox_pools();
+    ASSERT_TRUE(pools->wait_full(30s)) << pools->last_error("sh");
+    auto first = h.call_json("POST", "/v1/executions",
+                             run_body({"/bin/sh", "-c", "echo planted > /tmp/planted; setsid " + detached_sleep() + " & echo started"}));
+    ASSERT_EQ(body_json(first)["status"], "ok") << first.body;
+    EXPECT_EQ(body_json(first)["stdout"], "started\n");
+    ASSERT_TRUE(pools->wait_full(30s));
+    auto second = h.call_json(
+        "POST", "/v1/executions",
+        run_body({"/bin/sh", "-c",
+                  "test -e /tmp/planted && echo file-present; "
+                  "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done | grep -c '^" + detached_sleep() + " $' || true"}));
+    ASSERT_EQ(body_json(second)["status"], "ok") << second.body;
+    EXPECT_EQ(body_json(second)["stdout"], "0\n") << second.body;
+    EXPECT_EQ(hits(h, "sh"), 2);
+    EXPECT_TRUE(enforcement::processes_with_marker(detached_sleep()).empty());
+}
+
+// A request whose policy differs from the template's runs in a fresh sandbox (a miss) under its
+// own memory limit, above and below the template's.
+TEST_F(SandboxPoolsTest, ARequestOfAnotherPolicyIsAMissUnderItsOwnLimits) {
+    Harness h(with_pools({{"alloc", process_pool({kAlloc}, 1, {{"memory_limit_mb", 32}})}}));
+    ASSERT_TRUE(h.service->sandbox_pools()->wait_full(30s)) << h.service->sandbox_pools()->last_error("alloc");
+    auto roomier = h.call_json("POST", "/v1/executions", run_body({kAlloc, "100"}, {{"memory_limit_mb", 256}}));
+    EXPECT_EQ(body_json(roomier)["status"], "ok") << roomier.body;
+    auto tighter = h.call_json("POST", "/v1/executions", run_body({kAlloc, "100"}, {{"memory_limit_mb", 64}}));
+    EXPECT_EQ(body_json(tighter)["status"], "memory_exceeded") << tighter.body;
+    EXPECT_EQ(hits(h, "alloc"), 0);
+    EXPECT_EQ(misses(h, "alloc"), 2);
+    EXPECT_EQ(h.metric("microvmd_pool_ready{pool=\"alloc\"}"), 1);  // still there for its shape
+}
+
+TEST_F(SandboxPoolsTest, TheTemplatesMemoryLimitHoldsOnAHit) {
+    Harness h(with_pools({{"alloc", process_pool({kAlloc}, 1, {{"memory_limit_mb", 32}})}}));
+    ASSERT_TRUE(h.service->sandbox_pools()->wait_full(30s)) << h.service->sandbox_pools()->last_error("alloc");
+    auto r = h.call_json("POST", "/v1/executions", run_body({kAlloc, "100"}, {{"memory_limit_mb", 32}}));
+    EXPECT_EQ(body_json(r)["status"], "memory_exceeded") << r.body;
+    EXPECT_EQ(hits(h, "alloc"), 1);
+    ASSERT_TRUE(h.service->sandbox_pools()->wait_full(30s));
+    auto small = h.call_json("POST", "/v1/executions", run_body({kAlloc, "4"}, {{"memory_limit_mb", 32}}));
+    EXPECT_EQ(body_json(small)["status"], "ok") << small.body;
+    EXPECT_EQ(hits(h, "alloc"), 2);
+}
+
+// The request's time limit counts from its launch, not from when the sandbox was built.
+TEST_F(SandboxPoolsTest, TheTimeLimitCountsFromTheLaunch) {
+    Harness h(with_pools({{"sleep", process_pool({"/bin/sleep"}, 1)}}));
+    ASSERT_TRUE(h.service->sandbox_pools()->wait_full(30s)) << h.service->sandbox_pools()->last_error("sleep");
+    std::this_thread::sleep_for(2s);
+    auto r = h.call_json("POST", "/v1/executions", run_body({"/bin/sleep", "1"}, {{"timeout", "1500ms"}}));
+    EXPECT_EQ(body_json(r)["status"], "ok") << r.body;
+    EXPECT_EQ(hits(h, "sleep"), 1);
+    // And it is enforced: a longer sleep is ended at the limit.
+    ASSERT_TRUE(h.service->sandbox_pools()->wait_full(30s));
+    auto late = h.call_json("POST", "/v1/executions", run_body({"/bin/sleep", "5"}, {{"timeout", "500ms"}}));
+    EXPECT_EQ(body_json(late)["status"], "timeout") << late.body;
+    EXPECT_EQ(hits(h, "sleep"), 2);
+}
+
+TEST_F(SandboxPoolsTest, ThePoolRefillsAfterItsSandboxesAreUsed) {
+    Harness h(with_pools({{"true", process_pool({"/bin/true"}, 2)}}));
+    auto* pools = h.service->sandbox_pools();
+    ASSERT_TRUE(pools->wait_full(30s)) << pools->last_error("true");
+    for (int i = 0; i < 5; ++i) {
+        auto r = h.call_json("POST", "/v1/executions", run_body({"/bin/true"}));
+        EXPECT_EQ(body_json(r)["status"], "ok") << r.body;
+    }
+    ASSERT_TRUE(pools->wait_full(30s));
+    EXPECT_EQ(h.metric("microvmd_pool_ready{pool=\"true\"}"), 2);
+    EXPECT_GE(pools->created("true"), 2u + static_cast<uint64_t>(hits(h, "true")));
+    EXPECT_GE(hits(h, "true") + misses(h, "true"), 5);
+    EXPECT_GE(hits(h, "true"), 1);
+    EXPECT_EQ(h.metric("microvmd_pool_failures_total{pool=\"true\"}"), 0);
+}
+
+// A ready sandbox that expired while it waited (here: its init was killed) is never handed out:
+// it is torn down and replaced, found by the next execution (which runs fresh) or by the pools'
+// thread while idle.
+TEST_F(SandboxPoolsTest, ASandboxWhoseInitDiedIsDroppedAndReplaced) {
+    const auto before = enforcement::take_snapshot().children;
+    Harness h(with_pools({{"true", process_pool({"/bin/true"}, 1)}}));
+    auto* pools = h.service->sandbox_pools();
+    ASSERT_TRUE(pools->wait_full(30s)) << pools->last_error("true");
+    std::vector<int> inits;
+    for (int pid : enforcement::take_snapshot().children)
+        if (!before.count(pid)) inits.push_back(pid);
+    ASSERT_EQ(inits.size(), 1u);
+    ASSERT_EQ(::kill(inits[0], SIGKILL), 0);
+    std::this_thread::sleep_for(100ms);
+    auto r = h.call_json("POST", "/v1/executions", run_body({"/bin/true"}));
+    EXPECT_EQ(body_json(r)["status"], "ok") << r.body;
+    EXPECT_EQ(pools->expired("true"), 1u);
+    ASSERT_TRUE(pools->wait_full(30s));
+    EXPECT_EQ(pools->created("true"), 2u);
+    // Without a request: the idle pools' thread finds it (every 5 s) and builds another.
+    std::vector<int> second;
+    for (int pid : enforcement::take_snapshot().children)
+        if (!before.count(pid)) second.push_back(pid);
+    ASSERT_EQ(second.size(), 1u);
+    ASSERT_EQ(::kill(second[0], SIGKILL), 0);
+    for (int i = 0; i < 150 && pools->created("true") < 3; ++i) std::this_thread::sleep_for(100ms);
+    EXPECT_EQ(pools->expired("true"), 2u);
+    EXPECT_EQ(pools->created("true"), 3u);
+}
+
+// A template the provider cannot build keeps its error (metrics, last_error) and executions run
+// fresh; the mock provider builds nothing ahead.
+TEST_F(SandboxPoolsTest, APoolThatCannotBeBuiltKeepsItsErrorAndExecutionsRunFresh) {
+    Harness h(with_pools({{"mock", {{"provider", "mock"}, {"size", 1}, {"eval", true}}}}));
+    auto* pools = h.service->sandbox_pools();
+    for (int i = 0; i < 100 && pools->last_error("mock").empty(); ++i) std::this_thread::sleep_for(50ms);
+    EXPECT_NE(pools->last_error("mock").find("does not build sandboxes ahead"), std::string::npos)
+        << pools->last_error("mock");
+    EXPECT_GE(h.metric("microvmd_pool_failures_total{pool=\"mock\"}"), 1);
+    auto r = h.call_json("POST", "/v1/executions", {{"provider", "mock"}, {"eval", "(+ 1 2)"}});
+    EXPECT_EQ(body_json(r)["value"], "3") << r.body;
+    EXPECT_EQ(misses(h, "mock"), 1);
+}
+
+// The service's end tears the pools down before the providers: no process, cgroup, mount or
+// temp dir of its sandboxes is left.
+TEST_F(SandboxPoolsTest, TheEndOfTheServiceLeavesNothingBehind) {
+    const auto before = enforcement::take_snapshot();
+    {
+        Harness h(with_pools({{"sh", process_pool({"/bin/sh"}, 3)}, {"true", process_pool({"/bin/true"}, 2)}}));
+        ASSERT_TRUE(h.service->sandbox_pools()->wait_full(30s));
+        auto r = h.call_json("POST", "/v1/executions", run_body({"/bin/sh", "-c", "setsid " + detached_sleep() + " & echo ok"}));
+        EXPECT_EQ(body_json(r)["status"], "ok") << r.body;
+        ASSERT_TRUE(h.service->sandbox_pools()->wait_full(30s));
+        EXPECT_GT(enforcement::take_snapshot().children.size(), before.children.size());  // the pools' inits
+    }
+    const auto after = enforcement::take_snapshot();
+    EXPECT_EQ(before.children, after.children) << "processes left behind";
+    EXPECT_EQ(before.mounts, after.mounts) << "mounts left behind";
+    EXPECT_EQ(before.cgroups, after.cgroups) << "cgroups left behind";
+    EXPECT_EQ(before.temp_dirs, after.temp_dirs) << "temp dirs left behind";
+    EXPECT_TRUE(enforcement::processes_with_marker(detached_sleep()).empty());
+}

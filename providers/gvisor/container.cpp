@@ -115,4 +115,10 @@ Expected<ContainerExit> run_container(const Runsc& runsc, const ContainerStart& 
     return container.finish(attach, since);
 }
 
+bool StartedContainer::alive() const {
+    if (!run_.running()) return false;
+    struct pollfd p = {run_.pidfd(), POLLIN, 0};  // readable once runsc run exited
+    return ::poll(&p, 1, 0) == 0;
+}
+
 }  // namespace microvm::gvisor

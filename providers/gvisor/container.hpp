@@ -75,6 +75,8 @@ class StartedContainer {
     // Feeds stdin, captures stdout and stderr until runsc run exits (killing the container at
     // the deadline, since + timeout, or when cancelled), and reaps it. Once.
     ContainerExit finish(const ContainerAttach& attach, std::chrono::steady_clock::time_point since);
+    // runsc run has not exited (a container built ahead dies with the thread that started it).
+    bool alive() const;
 
   private:
     ChildProcess run_;

@@ -3,27 +3,22 @@
 // `runsc create`, but an execution's arguments and environment are known only when it claims the
 // sandbox: the container's process is the launcher, which announces on stdout that it waits
 // (kReadyMarker), reads one launch message on stdin, and execve's the program with it. What
-// follows the message on stdin is the program's own input. Self-contained (no includes of the
-// project): the launcher is a static program that links nothing of it.
+// follows the message on stdin is the program's own input. Self-contained but for
+// host/launch_format.hpp (itself self-contained): the launcher is a static program that links
+// nothing of the project.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
+#include "host/launch_format.hpp"
+
 namespace microvm::gvisor {
 
-// The header, then `bytes` of NUL-terminated strings: argc of argv, then envc of environment.
-// (The process provider's launch message has the same layout, with its own magic.)
-struct LaunchHeader {
-    uint32_t magic = 0;
-    uint32_t argc = 0;
-    uint32_t envc = 0;
-    uint32_t bytes = 0;
-};
+using host::LaunchHeader;  // host/launch_format.hpp: the layout every launch message has
+using host::kMaxLaunchBytes;
+using host::kMaxLaunchStrings;
 inline constexpr uint32_t kLaunchMagic = 0x4c47564d;  // "MVGL"
-// Above what execve takes (a quarter of the stack limit, 2 MiB by default).
-inline constexpr size_t kMaxLaunchBytes = 4u << 20;
-inline constexpr size_t kMaxLaunchStrings = 1u << 16;
 
 // What the launcher writes on stdout before it reads the message, nothing else before the
 // program runs: the host reads exactly these bytes while preparing, so the program's stdout is

@@ -51,6 +51,8 @@ class LiveContainer {
     // Waits until the launcher announced that it waits for its launch message.
     Expected<void> await_launcher(std::chrono::steady_clock::time_point deadline);
     host::SandboxCgroup& cgroup() { return *cgroup_; }
+    // Started and runsc run still running (a container built ahead can be launched).
+    bool alive() const { return runsc_ && runsc_->alive(); }
     const std::string& name() const { return name_; }
 
     // Attaches to the started container (stdin: stdin_data), waits for runsc run's end, tears

@@ -33,39 +33,6 @@ ssize_t read_exactly(int fd, void* into, size_t n) {
 
 }  // namespace
 
-Expected<std::string> encode_launch(const std::vector<std::string>& argv,
-                                    const std::vector<std::string>& env) {
-    if (argv.empty()) return fail(Failure::Kind::InvalidInput, "a program needs an argv[0]");
-    size_t bytes = 0;
-    for (const auto* list : {&argv, &env}) {
-        for (const std::string& s : *list) bytes += s.size() + 1;
-    }
-    if (bytes > kMaxLaunchBytes || argv.size() + env.size() > kMaxLaunchStrings) {
-        return fail(Failure::Kind::InvalidInput,
-                    "the program's arguments and environment exceed what a sandbox built ahead "
-                    "takes (" + std::to_string(kMaxLaunchBytes) + " bytes, " +
-                        std::to_string(kMaxLaunchStrings) + " strings)");
-    }
-    LaunchHeader h;
-    h.magic = kLaunchMagic;
-    h.argc = static_cast<uint32_t>(argv.size());
-    h.envc = static_cast<uint32_t>(env.size());
-    h.bytes = static_cast<uint32_t>(bytes);
-    std::string out(reinterpret_cast<const char*>(&h), sizeof h);
-    out.reserve(sizeof h + bytes);
-    for (const auto* list : {&argv, &env}) {
-        for (const std::string& s : *list) {
-            // An embedded NUL would end the string early, as execve would see it anyway.
-            out.append(s.c_str());
-            out.push_back('\0');
-            if (s.find('\0') != std::string::npos) {
-                return fail(Failure::Kind::InvalidInput, "an argument or variable holds a NUL byte");
-            }
-        }
-    }
-    return out;
-}
-
 Expected<void> send_launch(int fd, const std::string& message,
                            std::chrono::steady_clock::time_point deadline) {
     size_t sent = 0;

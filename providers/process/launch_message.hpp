@@ -10,26 +10,21 @@
 #include <string>
 #include <vector>
 
+#include "host/launch_message.hpp"
 #include "microvm/error.hpp"
 
 namespace microvm::process {
 
-// The header, then `bytes` of NUL-terminated strings: argc of argv, then envc of environment.
-struct LaunchHeader {
-    uint32_t magic = 0;
-    uint32_t argc = 0;
-    uint32_t envc = 0;
-    uint32_t bytes = 0;
-};
+using host::LaunchHeader;
+using host::kMaxLaunchBytes;
+using host::kMaxLaunchStrings;
 inline constexpr uint32_t kLaunchMagic = 0x4c4d564d;  // "MVML"
-// Above what execve takes (a quarter of the stack limit, 2 MiB by default), below what the
-// init keeps for it.
-inline constexpr size_t kMaxLaunchBytes = 4u << 20;
-inline constexpr size_t kMaxLaunchStrings = 1u << 16;
 
-// The message for argv (at least one string) and env; InvalidInput when it is too large.
-Expected<std::string> encode_launch(const std::vector<std::string>& argv,
-                                    const std::vector<std::string>& env);
+// The message for argv (at least one string) and env (host::encode_launch with this magic).
+inline Expected<std::string> encode_launch(const std::vector<std::string>& argv,
+                                           const std::vector<std::string>& env) {
+    return host::encode_launch(kLaunchMagic, argv, env);
+}
 
 // Host side: writes the message to a non-blocking socket without SIGPIPE, until the deadline.
 Expected<void> send_launch(int fd, const std::string& message,

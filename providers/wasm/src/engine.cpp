@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <variant>
 
 #include "compiled_module.hpp"
@@ -158,11 +159,11 @@ std::optional<Failed> execute(const CompiledModule& module, const MicroVMConfig&
     auto imports = bind_imports(store, desc, state);
     if (!imports) return Failed{Reason::InvalidProgram, imports.error().message};
     // Instantiated with the pages its data segments reach, then given the rest of its declared
-    // initial memory unfilled (unfilled_memory.hpp): the limits were checked above on the full size.
+    // initial memory unfilled (unfilled_memory.hpp); the cap was checked above on the full size.
     std::optional<uint64_t> declared_pages;
-    if (auto needed = data_segment_pages(desc); needed && *needed < desc.memories[0].type.limits.initial) {
-        declared_pages = desc.memories[0].type.limits.initial;
-        desc.memories[0].type.limits.initial = *needed;
+    if (auto needed = data_segment_pages(desc)) {
+        uint64_t& initial = desc.memories[0].type.limits.initial;
+        if (*needed < initial) declared_pages = std::exchange(initial, *needed);
     }
 
     wi::Module::Ptr mod = wi::Module::New(store, std::move(desc));

@@ -27,7 +27,9 @@ uint32_t u32_at(const wi::Buffer& code, size_t at) {
 std::optional<uint32_t> constant_offset(wi::Istream& istream, const wi::FuncDesc& init) {
     const wi::Buffer& code = internals::bytes(istream);
     constexpr size_t kBytes = 3 * sizeof(uint32_t);
-    if (init.code_offset > code.size() || code.size() - init.code_offset < kBytes) return std::nullopt;
+    if (init.code_offset > code.size() || code.size() - init.code_offset < kBytes) {
+        return std::nullopt;
+    }
     using Op = wabt::Opcode;
     if (u32_at(code, init.code_offset) != static_cast<uint32_t>(Op::Enum(Op::I32Const)) ||
         u32_at(code, init.code_offset + 8) != static_cast<uint32_t>(Op::Enum(Op::Return))) {
@@ -53,7 +55,8 @@ void zero_lazily(uint8_t* p, size_t n) {
     const uintptr_t begin = reinterpret_cast<uintptr_t>(p);
     const uintptr_t first = (begin + page - 1) & ~(page - 1);
     const uintptr_t last = (begin + n) & ~(page - 1);
-    if (first >= last || madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED) != 0) {
+    if (first >= last ||
+        madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED) != 0) {
         std::memset(p, 0, n);
         return;
     }

@@ -43,7 +43,9 @@ std::optional<uint64_t> pages_of(const std::string& wat) {
 
 TEST(UnfilledMemory, DataSegmentPagesAreThoseTheConstantOffsetsReach) {
     EXPECT_EQ(pages_of("(module (memory 40) (data (i32.const 70000) \"abc\"))"), 2u);
-    EXPECT_EQ(pages_of("(module (memory 40) (data (i32.const 16) \"a\") (data (i32.const 0) \"\"))"), 1u);
+    EXPECT_EQ(pages_of("(module (memory 40) (data (i32.const 16) \"a\")"
+                       " (data (i32.const 0) \"\"))"),
+              1u);
     EXPECT_EQ(pages_of("(module (memory 40))"), 0u);
     // Offsets read from a global, and a memory the module imports: nothing can be deferred.
     EXPECT_EQ(pages_of("(module (import \"env\" \"g\" (global i32)) (memory 40)"

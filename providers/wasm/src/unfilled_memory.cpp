@@ -88,7 +88,7 @@ void extend_with_unfilled_pages(wi::Memory& memory, uint64_t pages) {
     wi::Buffer extended;
     extended.reserve(bytes);
     zero_lazily(extended.data(), bytes);
-    std::memcpy(extended.data(), data.data(), data.size());
+    if (!data.empty()) std::memcpy(extended.data(), data.data(), data.size());
     set_size_unwritten(extended, bytes);
     data.swap(extended);
 #else

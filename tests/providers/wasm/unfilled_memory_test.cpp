@@ -73,6 +73,12 @@ TEST(UnfilledMemory, ExtendedMemoryReadsZeroAndKeepsWhatWasWritten) {
     EXPECT_EQ(memory->PageSize(), 42u);
     EXPECT_EQ(memory->UnsafeData()[kPage - 1], 9);
     EXPECT_TRUE(wabt::Failed(memory->Grow(59)));  // the maximum still holds
+
+    // From no pages at all (a module without data segments).
+    wi::Memory::Ptr empty = wi::Memory::New(store, wi::MemoryType{wabt::Limits{0}});
+    microvm::wasm::extend_with_unfilled_pages(*empty, 3);
+    ASSERT_EQ(empty->ByteSize(), 3 * kPage);
+    EXPECT_EQ(std::count(empty->UnsafeData(), empty->UnsafeData() + 3 * kPage, 0), 3 * kPage);
 }
 
 // The module checks its own memory: the declared size, its data, zeros in every page (one byte

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <variant>
 
 #include "compiled_module.hpp"
@@ -17,6 +18,7 @@
 #include "host_imports.hpp"
 #include "microvm/errors.hpp"
 #include "run_state.hpp"
+#include "unfilled_memory.hpp"
 #include "wabt_internals.hpp"
 
 namespace microvm::wasm {
@@ -156,6 +158,13 @@ std::optional<Failed> execute(const CompiledModule& module, const MicroVMConfig&
     }
     auto imports = bind_imports(store, desc, state);
     if (!imports) return Failed{Reason::InvalidProgram, imports.error().message};
+    // Instantiated with the pages its data segments reach, then given the rest of its declared
+    // initial memory unfilled (unfilled_memory.hpp); the cap was checked above on the full size.
+    std::optional<uint64_t> declared_pages;
+    if (auto needed = data_segment_pages(desc)) {
+        uint64_t& initial = desc.memories[0].type.limits.initial;
+        if (*needed < initial) declared_pages = std::exchange(initial, *needed);
+    }
 
     wi::Module::Ptr mod = wi::Module::New(store, std::move(desc));
     wi::Trap::Ptr trap;
@@ -167,6 +176,7 @@ std::optional<Failed> execute(const CompiledModule& module, const MicroVMConfig&
     }
     wi::Memory* memory0 =
         inst->memories().empty() ? nullptr : store.UnsafeGet<wi::Memory>(inst->memories()[0]).get();
+    if (memory0 && declared_pages) extend_with_unfilled_pages(*memory0, *declared_pages);
     wi::HostFunc::Ptr grow_hook;
     if (memory0) {
         wi::RefVec& funcs = internals::funcs(*inst);

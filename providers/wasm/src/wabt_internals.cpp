@@ -38,12 +38,27 @@ struct IstreamData {
     using type = wi::Buffer wi::Istream::*;
     friend type access(IstreamData);
 };
+struct MemoryData {
+    using type = wi::Buffer wi::Memory::*;
+    friend type access(MemoryData);
+};
+struct MemoryPages {
+    using type = uint64_t wi::Memory::*;
+    friend type access(MemoryPages);
+};
+struct MemoryTypeOf {
+    using type = wi::MemoryType wi::Memory::*;
+    friend type access(MemoryTypeOf);
+};
 
 template struct Grant<ThreadPushCall, &wi::Thread::PushCall>;
 template struct Grant<ThreadFrames, &wi::Thread::frames_>;
 template struct Grant<ThreadValues, &wi::Thread::values_>;
 template struct Grant<InstanceFuncs, &wi::Instance::funcs_>;
 template struct Grant<IstreamData, &wi::Istream::data_>;
+template struct Grant<MemoryData, &wi::Memory::data_>;
+template struct Grant<MemoryPages, &wi::Memory::pages_>;
+template struct Grant<MemoryTypeOf, &wi::Memory::type_>;
 
 }  // namespace
 
@@ -61,6 +76,15 @@ wi::RefVec& funcs(wi::Instance& i) {
 }
 wi::Buffer& bytes(wi::Istream& s) {
     return s.*access(IstreamData{});
+}
+wi::Buffer& bytes(wi::Memory& m) {
+    return m.*access(MemoryData{});
+}
+uint64_t& pages(wi::Memory& m) {
+    return m.*access(MemoryPages{});
+}
+wi::MemoryType& type(wi::Memory& m) {
+    return m.*access(MemoryTypeOf{});
 }
 
 }  // namespace microvm::wasm::internals

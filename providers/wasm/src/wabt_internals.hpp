@@ -5,9 +5,11 @@
 //   - Thread::frames_ / values_: raise the call-depth capacity and watch the value stack size.
 //   - Instance::funcs_: append the host function that rewritten memory.grow instructions call.
 //   - Istream::data_: rewrite memory.grow into a call of that host function (same encoding size).
+//   - Memory::data_ / pages_ / type_: extend a memory without zero-filling it (unfilled_memory.hpp).
 // Implemented in wabt_internals.cpp (explicit instantiations must appear once per program).
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include "wabt/interp/interp.h"
@@ -22,5 +24,8 @@ std::vector<wi::Frame>& frames(wi::Thread& t);
 std::vector<wi::Value>& values(wi::Thread& t);
 wi::RefVec& funcs(wi::Instance& i);
 wi::Buffer& bytes(wi::Istream& s);
+wi::Buffer& bytes(wi::Memory& m);
+uint64_t& pages(wi::Memory& m);
+wi::MemoryType& type(wi::Memory& m);
 
 }  // namespace microvm::wasm::internals

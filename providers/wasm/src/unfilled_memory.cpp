@@ -1,0 +1,101 @@
+#include "unfilled_memory.hpp"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "wabt_internals.hpp"
+
+namespace microvm::wasm {
+namespace {
+
+namespace wi = wabt::interp;
+
+constexpr uint64_t kPageBytes = 64 * 1024;
+
+uint32_t u32_at(const wi::Buffer& code, size_t at) {
+    uint32_t v;
+    std::memcpy(&v, code.data() + at, sizeof v);
+    return v;
+}
+
+// The offset of an init expression that is exactly "i32.const N; return" in wabt's instruction
+// stream (opcode u32, immediate u32, opcode u32), or nullopt for anything else.
+std::optional<uint32_t> constant_offset(wi::Istream& istream, const wi::FuncDesc& init) {
+    const wi::Buffer& code = internals::bytes(istream);
+    constexpr size_t kBytes = 3 * sizeof(uint32_t);
+    if (init.code_offset > code.size() || code.size() - init.code_offset < kBytes) {
+        return std::nullopt;
+    }
+    using Op = wabt::Opcode;
+    if (u32_at(code, init.code_offset) != static_cast<uint32_t>(Op::Enum(Op::I32Const)) ||
+        u32_at(code, init.code_offset + 8) != static_cast<uint32_t>(Op::Enum(Op::Return))) {
+        return std::nullopt;
+    }
+    return u32_at(code, init.code_offset + 4);
+}
+
+// Sets v's size to n (<= its capacity) without writing its bytes. libstdc++ keeps a vector's
+// [start, finish, end of storage) in its base _Vector_base::_M_impl (part of its stable ABI); the
+// cast is the C-style one because that base is protected.
+void set_size_unwritten(wi::Buffer& v, size_t n) {
+    using Base = std::_Vector_base<wi::Buffer::value_type, wi::Buffer::allocator_type>;
+    auto& impl = ((Base&)v)._M_impl;
+    impl._M_finish = impl._M_start + n;
+}
+
+// Makes [p, p + n) read as zero: the whole pages inside it are dropped (private anonymous memory,
+// which is what malloc hands out, reads as zero afterwards and is faulted in when touched), the
+// partial pages at either end are written.
+void zero_lazily(uint8_t* p, size_t n) {
+    const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+    const uintptr_t begin = reinterpret_cast<uintptr_t>(p);
+    const uintptr_t first = (begin + page - 1) & ~(page - 1);
+    const uintptr_t last = (begin + n) & ~(page - 1);
+    if (first >= last ||
+        madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED) != 0) {
+        std::memset(p, 0, n);
+        return;
+    }
+    std::memset(p, 0, first - begin);
+    std::memset(reinterpret_cast<void*>(last), 0, begin + n - last);
+}
+
+}  // namespace
+
+std::optional<uint64_t> data_segment_pages(wi::ModuleDesc& desc) {
+    for (const auto& import : desc.imports)
+        if (import.type.type->kind == wabt::ExternalKind::Memory) return std::nullopt;
+    if (desc.memories.empty()) return std::nullopt;
+    uint64_t end = 0;
+    for (const auto& data : desc.datas) {
+        if (data.mode != wabt::SegmentKind::Active || data.memory_index != 0) continue;
+        auto offset = constant_offset(desc.istream, data.init_func);
+        if (!offset) return std::nullopt;
+        end = std::max<uint64_t>(end, uint64_t{*offset} + data.data.size());
+    }
+    return (end + kPageBytes - 1) / kPageBytes;
+}
+
+void extend_with_unfilled_pages(wi::Memory& memory, uint64_t pages) {
+    wi::Buffer& data = internals::bytes(memory);
+    const size_t bytes = pages * kPageBytes;
+    if (bytes <= data.size()) return;
+#if defined(__GLIBCXX__)
+    wi::Buffer extended;
+    extended.reserve(bytes);
+    zero_lazily(extended.data(), bytes);
+    if (!data.empty()) std::memcpy(extended.data(), data.data(), data.size());
+    set_size_unwritten(extended, bytes);
+    data.swap(extended);
+#else
+    data.resize(bytes);
+#endif
+    internals::type(memory).limits.initial += pages - internals::pages(memory);
+    internals::pages(memory) = pages;
+}
+
+}  // namespace microvm::wasm

@@ -30,9 +30,9 @@ inline Expected<std::string> encode_launch(const std::vector<std::string>& argv,
 Expected<void> send_launch(int fd, const std::string& message,
                            std::chrono::steady_clock::time_point deadline);
 
-// Init side (async-signal-safe): reads one message from fd. kClosed: end of input before any
-// byte (the host tore the sandbox down); kMalformed: anything else that is not one message.
-enum class LaunchRead { kOk, kClosed, kMalformed };
+// Init side (async-signal-safe): reads one message (host::read_launch with this magic) into
+// static storage.
+using host::LaunchRead;
 struct LaunchArgs {
     char* const* argv = nullptr;  // null-terminated, into static storage
     char* const* envp = nullptr;

@@ -19,19 +19,6 @@ char g_strings[kMaxLaunchBytes];
 char* g_pointers[kMaxLaunchStrings + 3];  // argv, its null, envp (+HOME), its null
 char g_path[4096];
 
-// 0: end of input before the first byte; n: all of it; -1: error or a short read.
-ssize_t read_exactly(int fd, void* into, size_t n) {
-    auto* p = static_cast<char*>(into);
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = ::read(fd, p + got, n - got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) return got == 0 && r == 0 ? 0 : -1;
-        got += static_cast<size_t>(r);
-    }
-    return static_cast<ssize_t>(got);
-}
-
 bool write_all(int fd, const char* p, size_t n) {
     while (n > 0) {
         ssize_t w = ::write(fd, p, n);
@@ -84,42 +71,23 @@ int exec_program(char* const* argv, char* const* envp) {
 
 int main() {
     if (!write_all(1, kReadyMarker, kReadyMarkerBytes)) return 1;
-    LaunchHeader h;
-    const ssize_t got = read_exactly(0, &h, sizeof h);
-    if (got == 0) return 0;  // the host tore the sandbox down unused
-    if (got < 0 || h.magic != kLaunchMagic || h.argc == 0 || h.bytes > kMaxLaunchBytes ||
-        size_t{h.argc} + h.envc > kMaxLaunchStrings || read_exactly(0, g_strings, h.bytes) <= 0 ||
-        g_strings[h.bytes - 1] != '\0') {
+    char** argv = nullptr;
+    char** envp = nullptr;
+    const auto read = microvm::host::read_launch(0, kLaunchMagic, g_strings, g_pointers, argv, envp);
+    if (read == microvm::host::LaunchRead::kClosed) return 0;  // the host tore the sandbox down unused
+    if (read != microvm::host::LaunchRead::kOk) {
         say("malformed launch message");
         return 1;
     }
-    // Split the strings; their count must be exactly argc + envc.
-    const size_t total = size_t{h.argc} + h.envc;
-    size_t count = 0;
-    char** argv = g_pointers;
-    char** envp = g_pointers + h.argc + 1;
-    for (size_t at = 0; at < h.bytes; at += strlen(g_strings + at) + 1) {
-        if (count == total) {
-            say("malformed launch message");
-            return 1;
-        }
-        char* s = g_strings + at;
-        if (count < h.argc) argv[count] = s; else envp[count - h.argc] = s;
-        ++count;
-    }
-    if (count != total) {
-        say("malformed launch message");
-        return 1;
-    }
-    argv[h.argc] = nullptr;
-    envp[h.envc] = nullptr;
+    size_t envc = 0;
+    while (envp[envc]) ++envc;
     // runsc gives a container's process a HOME when its environment has none: this launcher got
     // that one, and passes it on under the same rule.
     if (!env_value(envp, "HOME")) {
         for (char** own = environ; *own; ++own) {
             if (strncmp(*own, "HOME=", 5) == 0) {
-                envp[h.envc] = *own;
-                envp[h.envc + 1] = nullptr;
+                envp[envc] = *own;
+                envp[envc + 1] = nullptr;
                 break;
             }
         }

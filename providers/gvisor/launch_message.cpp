@@ -1,5 +1,6 @@
 #include "gvisor/launch_message.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -15,6 +16,31 @@ Expected<std::string> encode_launch(const std::vector<std::string>& argv,
                                     const std::vector<std::string>& env) {
     return host::encode_launch(kLaunchMagic, argv, env);
 }
+
+namespace {
+
+// A launcher of this installation (next to the running executable, or in the build tree it was
+// built in) is trusted as that executable is: whoever could replace it there could replace the
+// executable too, so the directories above are not held to more (a clone under a sticky /tmp
+// is fine). The file itself: a regular, executable file of root or this user that no one else
+// may write. (It runs inside the sandbox anyway, under everything the container enforces.)
+Expected<std::string> installed_launcher(const std::string& path, const char* what) {
+    std::error_code ec;
+    const std::filesystem::path real = std::filesystem::canonical(path, ec);
+    if (ec) return fail(Failure::Kind::SetupError, std::string("cannot resolve ") + what + " " + path);
+    struct stat st;
+    if (::stat(real.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || !(st.st_mode & S_IXUSR)) {
+        return fail(Failure::Kind::SetupError, std::string(what) + " " + real.string() + " is not an executable file");
+    }
+    if ((st.st_uid != 0 && st.st_uid != ::geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+        return fail(Failure::Kind::SetupError,
+                    std::string("refusing ") + what + " " + real.string() +
+                        ": it must belong to root or this user and be writable by no one else");
+    }
+    return real.string();
+}
+
+}  // namespace
 
 Expected<std::string> find_launcher() {
     constexpr const char* kName = "microvm-gvisor-launcher";
@@ -35,7 +61,7 @@ Expected<std::string> find_launcher() {
 #endif
     std::string looked = "$MICROVM_GVISOR_LAUNCHER (unset)";
     for (const std::string& c : candidates) {
-        if (::access(c.c_str(), X_OK) == 0) return trusted_executable(c, kWhat);
+        if (::access(c.c_str(), X_OK) == 0) return installed_launcher(c, kWhat);
         looked += ", " + c;
     }
     return fail(Failure::Kind::SetupError,

@@ -15,9 +15,10 @@ Expected<std::string> encode_launch(const std::vector<std::string>& argv,
                                     const std::vector<std::string>& env);
 
 // The launcher (microvm-gvisor-launcher), which runs inside sandboxes as their first process and
-// must therefore lie where no sandbox could have replaced it (trusted_executable): the path
-// $MICROVM_GVISOR_LAUNCHER names when set (then the only candidate), else next to this
-// executable, in ../gvisor-launcher/, or in the build tree. SetupError naming what was searched.
+// must lie where no one but root or this user could have replaced it: the path
+// $MICROVM_GVISOR_LAUNCHER names when set (then the only candidate, held to trusted_executable),
+// else one of this installation, trusted as the executable is: next to it, in
+// ../gvisor-launcher/, or in the build tree. SetupError naming what was searched or refused.
 Expected<std::string> find_launcher();
 
 }  // namespace microvm::gvisor

@@ -9,6 +9,15 @@ bool same_shape(const SandboxRequest& a, const SandboxRequest& b) {
            a.seccomp_filter == b.seccomp_filter;
 }
 
+PreparedRun::PreparedRun(const SandboxRequest& shape) : shape_(shape) {
+    shape_.on_output = {};
+    shape_.cancel = {};
+}
+
+bool PreparedRun::fits(const SandboxRequest& request) const {
+    return same_shape(shape_, request);
+}
+
 Expected<std::unique_ptr<PreparedRun>> SandboxBackend::prepare(const SandboxRequest&) const {
     return fail(Failure::Kind::Unsupported, describe() + ": no sandbox is built ahead");
 }

@@ -142,12 +142,11 @@ namespace {
 // host's memory as it was, and its files as they were, docs/security.md).
 constexpr std::chrono::minutes kMaxPreparedAge{10};
 
-// A sandbox the backend built for one request shape, and that shape.
+// A sandbox the backend built for one request shape (which it keeps), and whose it is.
 struct PreparedShape final : PreparedSandbox {
     const SandboxProvider* owner = nullptr;
     uint64_t generation = 0;
     std::chrono::steady_clock::time_point built_at;
-    SandboxRequest shape;
     std::unique_ptr<PreparedRun> run;
 
     bool expired() const override {
@@ -188,9 +187,7 @@ Expected<std::unique_ptr<PreparedSandbox>> SandboxProvider::do_prepare(const Exe
     prepared->owner = this;
     prepared->generation = generation_.load();
     prepared->built_at = std::chrono::steady_clock::now();
-    prepared->shape = std::move(std::get<SandboxRequest>(req));
-    prepared->shape.on_output = {};
-    RTFS_TRY(prepared->run, backend_->prepare(prepared->shape));
+    RTFS_TRY(prepared->run, backend_->prepare(std::get<SandboxRequest>(req)));
     return std::unique_ptr<PreparedSandbox>(std::move(prepared));
 }
 
@@ -202,7 +199,7 @@ bool SandboxProvider::fits(const PreparedSandbox& prepared, const ExecutionConte
     }
     auto req = request_without_egress(ctx, CancelToken());
     const auto* built = std::get_if<SandboxRequest>(&req);
-    return built && same_shape(p->shape, *built);
+    return built && p->run->fits(*built);
 }
 
 ExecutionResult SandboxProvider::run(const ExecutionContext& ctx, const CancelToken& cancel) {

@@ -8,14 +8,11 @@ namespace {
 class PreparedGvisorRun final : public host::PreparedRun {
   public:
     PreparedGvisorRun(std::unique_ptr<LiveContainer> container, const host::SandboxRequest& shape)
-        : container_(std::move(container)), shape_(shape) {
-        shape_.on_output = {};
-        shape_.cancel = {};
-    }
+        : PreparedRun(shape), container_(std::move(container)) {}
 
     Expected<host::SandboxReport> launch(const host::SandboxRequest& request) override {
         if (!container_) return fail(Failure::Kind::SetupError, "this sandbox was already used");
-        if (!host::same_shape(shape_, request)) {
+        if (!fits(request)) {
             return fail(Failure::Kind::SetupError,
                         "the request is not of the shape this sandbox was built for");
         }
@@ -34,7 +31,6 @@ class PreparedGvisorRun final : public host::PreparedRun {
 
   private:
     std::unique_ptr<LiveContainer> container_;
-    host::SandboxRequest shape_;
 };
 
 }  // namespace

@@ -9,11 +9,11 @@ namespace {
 class PreparedProcessRun final : public host::PreparedRun {
   public:
     PreparedProcessRun(std::unique_ptr<LiveSandbox> live, const host::SandboxRequest& shape)
-        : live_(std::move(live)), shape_(shape) {}
+        : PreparedRun(shape), live_(std::move(live)) {}
 
     Expected<host::SandboxReport> launch(const host::SandboxRequest& request) override {
         if (!live_) return fail(Failure::Kind::SetupError, "this sandbox was already used");
-        if (!host::same_shape(shape_, request)) {
+        if (!fits(request)) {
             return fail(Failure::Kind::SetupError, "the request is not of the shape this sandbox was built for");
         }
         std::unique_ptr<LiveSandbox> live = std::move(live_);  // used once, whatever happens
@@ -31,7 +31,6 @@ class PreparedProcessRun final : public host::PreparedRun {
 
   private:
     std::unique_ptr<LiveSandbox> live_;
-    host::SandboxRequest shape_;
 };
 
 }  // namespace

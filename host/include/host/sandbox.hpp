@@ -79,7 +79,12 @@ struct SandboxReport {
 // namespaces, root, cgroup and limits are in place, waiting for the program.
 class PreparedRun {
   public:
+    // shape: the request it is built for (its callbacks are not kept).
+    explicit PreparedRun(const SandboxRequest& shape);
     virtual ~PreparedRun() = default;  // tears down what was not launched
+    const SandboxRequest& shape() const { return shape_; }
+    // Whether request has the shape (same_shape); launch() refuses one that has not.
+    bool fits(const SandboxRequest& request) const;
     // Runs the request, whose shape must equal the prepared one (same_shape), once: what run()
     // would report, measured from the launch (the preparation's time and CPU are not the
     // program's).
@@ -88,6 +93,9 @@ class PreparedRun {
     // bound into it is still the one at its path (a program or library replaced since would
     // run old in it and new in a fresh sandbox).
     virtual bool current() const { return true; }
+
+  private:
+    SandboxRequest shape_;
 };
 
 // Whether two requests need the same sandbox: the program and its files, the fs policy, the

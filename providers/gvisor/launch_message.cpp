@@ -17,14 +17,13 @@ Expected<std::string> encode_launch(const std::vector<std::string>& argv,
     return host::encode_launch(kLaunchMagic, argv, env);
 }
 
-namespace {
-
 // A launcher of this installation (next to the running executable, or in the build tree it was
 // built in) is trusted as that executable is: whoever could replace it there could replace the
 // executable too, so the directories above are not held to more (a clone under a sticky /tmp
 // is fine). The file itself: a regular, executable file of root or this user that no one else
 // may write. (It runs inside the sandbox anyway, under everything the container enforces.)
-Expected<std::string> installed_launcher(const std::string& path, const char* what) {
+Expected<std::string> trust_installed_launcher(const std::string& path) {
+    constexpr const char* what = "gvisor launcher";
     std::error_code ec;
     const std::filesystem::path real = std::filesystem::canonical(path, ec);
     if (ec) return fail(Failure::Kind::SetupError, std::string("cannot resolve ") + what + " " + path);
@@ -39,8 +38,6 @@ Expected<std::string> installed_launcher(const std::string& path, const char* wh
     }
     return real.string();
 }
-
-}  // namespace
 
 Expected<std::string> find_launcher() {
     constexpr const char* kName = "microvm-gvisor-launcher";
@@ -61,7 +58,7 @@ Expected<std::string> find_launcher() {
 #endif
     std::string looked = "$MICROVM_GVISOR_LAUNCHER (unset)";
     for (const std::string& c : candidates) {
-        if (::access(c.c_str(), X_OK) == 0) return installed_launcher(c, kWhat);
+        if (::access(c.c_str(), X_OK) == 0) return trust_installed_launcher(c);
         looked += ", " + c;
     }
     return fail(Failure::Kind::SetupError,

@@ -21,4 +21,10 @@ Expected<std::string> encode_launch(const std::vector<std::string>& argv,
 // ../gvisor-launcher/, or in the build tree. SetupError naming what was searched or refused.
 Expected<std::string> find_launcher();
 
+// A launcher of this installation is trusted as the executable is: its own file must be a
+// regular executable of root or this user that no one else may write; the directories above
+// are not held to more than the executable's (a build under a sticky /tmp is fine). Its real
+// path, or SetupError saying why not.
+Expected<std::string> trust_installed_launcher(const std::string& path);
+
 }  // namespace microvm::gvisor

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "gvisor/gvisor_provider.hpp"
+#include "gvisor/launch_message.hpp"
 #include "gvisor/runtime.hpp"
 #include "gvisor/state_dir.hpp"
 #include "host/cgroup_fs.hpp"
@@ -205,6 +206,37 @@ TEST_F(GvisorBuiltAheadTest, DurationAndDeadlineRunFromTheLaunch) {
     r = provider_.execute_program(external("/bin/true"), std::move(*prepared));
     ASSERT_EQ(r.status, Status::Ok) << describe(r);
     EXPECT_LT(r.metadata.duration, 1500ms);
+}
+
+// The launcher runs first in every container built ahead: one of this installation is trusted
+// as the executable is (a clone under the sticky /tmp is fine), but a launcher another user owns
+// or that others may write, which someone else could have swapped, is refused.
+TEST(GvisorLauncherTrust, AnInstalledLauncherMustBeOursAndWritableByNoOneElse) {
+    char tmpl[] = "/tmp/launcher-trust-XXXXXX";  // under the sticky, world-writable /tmp
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    const fs::path dir = tmpl;
+    const fs::path launcher = dir / "microvm-gvisor-launcher";
+    fs::copy_file("/bin/true", launcher);
+    fs::permissions(launcher, fs::perms(0755));
+    auto ok = gvisor::trust_installed_launcher(launcher.string());
+    EXPECT_TRUE(ok) << ok.error().message;
+
+    fs::permissions(launcher, fs::perms(0775));  // its group may write it
+    auto group_writable = gvisor::trust_installed_launcher(launcher.string());
+    ASSERT_FALSE(group_writable);
+    EXPECT_NE(group_writable.error().message.find("writable by no one else"), std::string::npos);
+    fs::permissions(launcher, fs::perms(0757));  // anyone may write it
+    EXPECT_FALSE(gvisor::trust_installed_launcher(launcher.string()));
+    fs::permissions(launcher, fs::perms(0755));
+
+    if (::geteuid() == 0) {  // another user's file
+        ASSERT_EQ(::chown(launcher.c_str(), 12345, 12345), 0);
+        EXPECT_FALSE(gvisor::trust_installed_launcher(launcher.string()));
+        ASSERT_EQ(::chown(launcher.c_str(), 0, 0), 0);
+    }
+    fs::permissions(launcher, fs::perms(0644));  // not executable
+    EXPECT_FALSE(gvisor::trust_installed_launcher(launcher.string()));
+    fs::remove_all(dir);
 }
 
 }  // namespace

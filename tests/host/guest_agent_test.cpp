@@ -237,5 +237,41 @@ TEST(GuestAgentChannel, MalformedFramesFromTheHostEndTheAgentWithEXProtocol) {
     }
 }
 
+// A pooled VM's warm-up (the host's own Exec, "warmup": true) leaves the agent waiting for its
+// Setup; any other Exec ends the time for a Setup (one after it ends the agent, EX_PROTOCOL), so
+// an execution's program can never run before the Setup that sets its clock, seed and network.
+TEST(GuestAgentChannel, AWarmupLeavesTheSetupToComeAndARealExecDoesNot) {
+    for (bool warmup : {true, false}) {
+        int host_end = -1;
+        pid_t pid = spawn_agent(host_end);
+        ASSERT_GE(pid, 0);
+        {
+            AgentSession session{UniqueFd(host_end)};
+            ASSERT_TRUE(session.handshake(Clock::now() + 10s));
+            guest::Exec exec;
+            exec.kind = guest::Exec::Kind::Program;
+            exec.argv = {"/bin/true"};
+            exec.warmup = warmup;
+            AgentLimits limits;
+            limits.deadline = Clock::now() + 20s;
+            AgentRun r = session.run(exec, limits);
+            ASSERT_EQ(r.end, End::Exited) << r.problem;
+            auto setup = session.setup(guest::Setup{}, Clock::now() + 10s);
+            ASSERT_FALSE(setup);  // outside a VM it cannot be applied either way
+            if (warmup) {
+                // Still before its Setup: the agent takes it and answers why it cannot apply it.
+                EXPECT_NE(setup.error().message.find("agent of a VM"), std::string::npos)
+                    << setup.error().message;
+            }
+        }  // the channel closes
+        int status = 0;
+        ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+        // After a warm-up the agent went on to its end of input (0); after a real Exec the Setup
+        // ended it (EX_PROTOCOL).
+        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == (warmup ? 0 : 76))
+            << "warmup " << warmup << ": " << status;
+    }
+}
+
 }  // namespace
 }  // namespace microvm::host

@@ -293,26 +293,24 @@ TEST(GvisorHostDeathTest, SandboxesDieWithTheirHostAndStaleStateIsSwept) {
     std::string helper = GVISOR_HOST_HELPER;
     char* argv[] = {helper.data(), nullptr};
     ASSERT_EQ(::posix_spawn(&host, helper.c_str(), nullptr, nullptr, argv, environ), 0);
+    enforcement::KilledOnExit host_guard(host);
     const std::string marker = std::string(gvisor::kNamePrefix) + std::to_string(host) + "-";
 
-    auto wait_for = [](auto predicate) {
-        for (int i = 0; i < 400 && !predicate(); ++i) std::this_thread::sleep_for(25ms);
-        return predicate();
-    };
-    // The sentry of the host's sandbox (named after the host's pid) is up.
-    ASSERT_TRUE(wait_for([&] {
+    // The sentry of the host's sandbox (named after the host's pid) is up: the host's own, not
+    // one an earlier process of the same pid left dying.
+    ASSERT_TRUE(enforcement::eventually([&] {
         for (int pid : enforcement::processes_with_marker(marker)) {
             if (read_file("/proc/" + std::to_string(pid) + "/cmdline")
-                    .starts_with("runsc-sandbox")) {
+                    .starts_with("runsc-sandbox") &&
+                enforcement::descends_from(pid, host)) {
                 return true;
             }
         }
         return false;
     })) << "the sandbox never started";
     std::this_thread::sleep_for(300ms);
-    ::kill(host, SIGKILL);
-    ::waitpid(host, nullptr, 0);
-    EXPECT_TRUE(wait_for([&] { return enforcement::processes_with_marker(marker).empty(); }))
+    host_guard.kill_now();
+    EXPECT_TRUE(enforcement::eventually([&] { return enforcement::processes_with_marker(marker).empty(); }))
         << "the sandbox outlived its host";
 
     // Its state directory and cgroup stay until a provider initializes and sweeps them.

@@ -333,18 +333,13 @@ TEST_F(ProcessProviderTest, SandboxesDieWithTheirHostAndAreSweptLater) {
     std::string helper = PROCESS_HOST_HELPER;
     char* argv[] = {helper.data(), marker.data(), nullptr};
     ASSERT_EQ(::posix_spawn(&host, helper.c_str(), nullptr, nullptr, argv, environ), 0);
-
-    auto wait_for = [](auto predicate) {
-        for (int i = 0; i < 200 && !predicate(); ++i) std::this_thread::sleep_for(25ms);
-        return predicate();
-    };
+    enforcement::KilledOnExit host_guard(host);
     // The sandboxed shell's command line (the host and its clones carry the bare marker).
     std::string shell = "sleep 1000; : " + marker;
-    ASSERT_TRUE(wait_for([&] { return !enforcement::processes_with_marker(shell).empty(); }))
+    ASSERT_TRUE(enforcement::eventually([&] { return !enforcement::processes_with_marker(shell).empty(); }))
         << "the sandboxed shell never started";
-    ::kill(host, SIGKILL);
-    ::waitpid(host, nullptr, 0);
-    EXPECT_TRUE(wait_for([&] { return enforcement::processes_with_marker(marker).empty(); }))
+    host_guard.kill_now();
+    EXPECT_TRUE(enforcement::eventually([&] { return enforcement::processes_with_marker(marker).empty(); }))
         << "the sandbox outlived its host";
 
     // Its cgroups stay (nobody removed them) until a provider initializes and sweeps them.

@@ -1,6 +1,7 @@
 #include "host_probes.hpp"
 
 #include <arpa/inet.h>
+#include <signal.h>
 #include <dirent.h>
 #include <netinet/in.h>
 #include <spawn.h>
@@ -109,6 +110,32 @@ std::vector<int> processes_with_marker(const std::string& marker) {
         if (cmdline.find(marker) != std::string::npos) found.push_back(pid);
     }
     return found;
+}
+
+bool descends_from(int pid, int ancestor) {
+    for (int hops = 0; pid > 1 && hops < 64; ++hops) {
+        if (pid == ancestor) return true;
+        // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so parse after the
+        // last ')'.
+        const std::string stat = read_all("/proc/" + std::to_string(pid) + "/stat");
+        const size_t close = stat.rfind(')');
+        if (close == std::string::npos) return false;
+        std::istringstream rest(stat.substr(close + 1));
+        std::string state;
+        int parent = 0;
+        if (!(rest >> state >> parent)) return false;
+        pid = parent;
+    }
+    return pid == ancestor;
+}
+
+KilledOnExit::~KilledOnExit() { kill_now(); }
+
+void KilledOnExit::kill_now() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = 0;
 }
 
 LoopbackListener::LoopbackListener() {

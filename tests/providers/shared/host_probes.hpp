@@ -3,8 +3,12 @@
 // carrying a marker in their command line.
 #pragma once
 
+#include <sys/types.h>
+
+#include <chrono>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace enforcement {
@@ -21,6 +25,39 @@ HostSnapshot take_snapshot();
 
 // Pids of host processes whose command line contains marker.
 std::vector<int> processes_with_marker(const std::string& marker);
+
+// Whether pid is ancestor or one of its descendants, by the parent links in /proc. Pids are
+// reused (pid_max is 32768 here): a marker naming a pid can match what an earlier process of
+// that pid left dying, and only the ancestry tells them apart.
+bool descends_from(int pid, int ancestor);
+
+// True as soon as predicate holds, polled every 25 ms; false once timeout has passed. It never
+// asks again after a true: a process seen mid-execve (runsc re-executes itself while it boots)
+// shows an empty cmdline, so a second look could miss what the first one saw.
+template <typename Predicate>
+bool eventually(Predicate predicate, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!predicate()) {
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    return true;
+}
+
+// A spawned host helper killed and reaped on destruction unless released: a failed assertion
+// must not leave it (and its sandbox) holding ctest's output pipe until the test's timeout.
+class KilledOnExit {
+  public:
+    explicit KilledOnExit(pid_t pid) : pid_(pid) {}
+    ~KilledOnExit();
+    KilledOnExit(const KilledOnExit&) = delete;
+    KilledOnExit& operator=(const KilledOnExit&) = delete;
+    // Kills and reaps it now.
+    void kill_now();
+
+  private:
+    pid_t pid_;
+};
 
 // A TCP listener on 127.0.0.1 (random port), closed on destruction.
 class LoopbackListener {

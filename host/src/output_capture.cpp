@@ -132,6 +132,11 @@ Captured capture_until_exit(CaptureTargets t) {
         }
         bool any_reader = std::find(open.begin(), open.end(), true) != open.end();
         if (exited && (!any_reader || Clock::now() >= drain_until)) break;
+        if (!exited && !any_reader && t.return_when_drained && !readers.empty()) {
+            c.drained = true;
+            c.exited_at = Clock::now();
+            break;
+        }
 
         Clock::time_point wake = exited                           ? drain_until
                                  : (c.deadline_hit || c.cancelled) ? next_tick
@@ -173,7 +178,7 @@ Captured capture_until_exit(CaptureTargets t) {
         }
     }
     c.exited = exited;
-    if (!exited) c.exited_at = Clock::now();
+    if (!exited && !c.drained) c.exited_at = Clock::now();
     return c;
 }
 

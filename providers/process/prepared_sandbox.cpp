@@ -8,8 +8,9 @@ namespace {
 
 class PreparedProcessRun final : public host::PreparedRun {
   public:
-    PreparedProcessRun(std::unique_ptr<LiveSandbox> live, const host::SandboxRequest& shape)
-        : PreparedRun(shape), live_(std::move(live)) {}
+    PreparedProcessRun(std::unique_ptr<LiveSandbox> live, const host::SandboxRequest& shape,
+                       std::shared_ptr<host::DeferredTeardown> teardown)
+        : PreparedRun(shape), live_(std::move(live)), teardown_(std::move(teardown)) {}
 
     Expected<host::SandboxReport> launch(const host::SandboxRequest& request) override {
         if (!live_) return fail(Failure::Kind::SetupError, "this sandbox was already used");
@@ -22,7 +23,9 @@ class PreparedProcessRun final : public host::PreparedRun {
         const auto started = std::chrono::steady_clock::now();
         RTFS_CHECK(send_launch(live->pipes.launch_host.get(), message, started + request.timeout));
         live->pipes.launch_host.reset();
-        return live->supervise(request, started);
+        Expected<host::SandboxReport> report = live->supervise(request, started);
+        teardown_->dispose(std::move(live));
+        return report;
     }
 
     bool current() const override {
@@ -31,13 +34,15 @@ class PreparedProcessRun final : public host::PreparedRun {
 
   private:
     std::unique_ptr<LiveSandbox> live_;
+    std::shared_ptr<host::DeferredTeardown> teardown_;
 };
 
 }  // namespace
 
 std::unique_ptr<host::PreparedRun> make_prepared_run(std::unique_ptr<LiveSandbox> live,
-                                                     const host::SandboxRequest& shape) {
-    return std::make_unique<PreparedProcessRun>(std::move(live), shape);
+                                                     const host::SandboxRequest& shape,
+                                                     std::shared_ptr<host::DeferredTeardown> teardown) {
+    return std::make_unique<PreparedProcessRun>(std::move(live), shape, std::move(teardown));
 }
 
 }  // namespace microvm::process

@@ -6,13 +6,16 @@
 
 #include <memory>
 
+#include "host/deferred_teardown.hpp"
 #include "host/sandbox.hpp"
 
 namespace microvm::process {
 
 struct LiveSandbox;
 
+// teardown takes the sandbox once its launch returned (deferred_teardown.hpp).
 std::unique_ptr<host::PreparedRun> make_prepared_run(std::unique_ptr<LiveSandbox> live,
-                                                     const host::SandboxRequest& shape);
+                                                     const host::SandboxRequest& shape,
+                                                     std::shared_ptr<host::DeferredTeardown> teardown);
 
 }  // namespace microvm::process

@@ -18,6 +18,7 @@
 #include <optional>
 
 #include "host/boot_cache.hpp"
+#include "host/deferred_teardown.hpp"
 #include "process/bind_trees.hpp"
 #include "process/child_plan_builder.hpp"
 #include "process/live_sandbox.hpp"
@@ -93,10 +94,15 @@ struct Sandbox::Impl {
     UniqueFd dev_null;
     bool clone_trees_here = false;  // root: binds are cloned by the host (bind_trees.hpp)
     std::unique_ptr<IdmapNamespaces> idmaps;
+    // Used sandboxes end here, after their result (last: destroyed first, before the cgroups'
+    // manager). Shared with the sandboxes built ahead, which may outlive this backend.
+    std::shared_ptr<host::DeferredTeardown> teardown = std::make_shared<host::DeferredTeardown>();
 };
 
 Sandbox::Sandbox() : impl_(std::make_unique<Impl>()) {}
-Sandbox::~Sandbox() = default;
+// Used sandboxes still being torn down end before the backend: its users (a provider's
+// cleanup) count on nothing of theirs being left.
+Sandbox::~Sandbox() { impl_->teardown->wait_idle(); }
 
 Expected<std::unique_ptr<Sandbox>> Sandbox::create(const SandboxSettings& settings) {
     std::unique_ptr<Sandbox> sb(new Sandbox());
@@ -246,7 +252,9 @@ Expected<std::unique_ptr<LiveSandbox>> Sandbox::start(const host::SandboxRequest
 
 Expected<host::SandboxReport> Sandbox::run(const host::SandboxRequest& spec) const {
     RTFS_TRY(std::unique_ptr<LiveSandbox> live, start(spec, /*ahead=*/false));
-    return live->supervise(spec, live->spawned_at);
+    Expected<host::SandboxReport> report = live->supervise(spec, live->spawned_at);
+    impl_->teardown->dispose(std::move(live));
+    return report;
 }
 
 Expected<std::unique_ptr<host::PreparedRun>> Sandbox::prepare(const host::SandboxRequest& shape) const {
@@ -257,7 +265,7 @@ Expected<std::unique_ptr<host::PreparedRun>> Sandbox::prepare(const host::Sandbo
     }
     RTFS_TRY(std::unique_ptr<LiveSandbox> live, start(shape, /*ahead=*/true));
     RTFS_CHECK(live->wait_ready(Clock::now() + kReadyTimeout));
-    return make_prepared_run(std::move(live), shape);
+    return make_prepared_run(std::move(live), shape, impl_->teardown);
 }
 
 Availability Sandbox::probe() const {

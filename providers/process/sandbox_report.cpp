@@ -38,6 +38,13 @@ void killed_by_us(SandboxReport& o, SandboxReport::End end) {
 
 }  // namespace
 
+bool program_reported_end(const std::string& reports) {
+    for (const ChildReport& r : parse_reports(reports)) {
+        if (r.kind == ChildReport::kProgramEnded) return true;
+    }
+    return false;
+}
+
 Expected<SandboxReport> make_report(Captured captured, const CgroupUsage& usage,
                                       const struct rusage& ru, int init_wait_status,
                                       std::chrono::steady_clock::time_point started,

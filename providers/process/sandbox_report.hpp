@@ -8,11 +8,16 @@
 #include <chrono>
 
 #include "host/cgroup.hpp"
+#include <string>
+
 #include "process/child_plan.hpp"
 #include "host/output_capture.hpp"
 #include "host/sandbox.hpp"
 
 namespace microvm::process {
+
+// Whether the init's reports (raw ChildReport records) say the program ended.
+bool program_reported_end(const std::string& reports);
 
 Expected<host::SandboxReport> make_report(host::Captured captured, const host::CgroupUsage& usage,
                                       const struct rusage& init_rusage, int init_wait_status,

@@ -233,7 +233,10 @@ bool build_sandbox(const ChildPlan& plan, InitFds& fds, MountState& mounts, Chil
     return true;
 }
 
-bool exec_program(const ChildPlan& plan, const InitFds& fds, ChildFailure& f) {
+// Everything of the program's process but its exec: session, descriptors, limits, privileges,
+// seccomp. A sandbox built ahead does all of it before its launch, so that the launch costs the
+// exec alone.
+bool become_program(const ChildPlan& plan, const InitFds& fds, ChildFailure& f) {
     if (::setsid() < 0) return failed(f, ChildStep::kSetsid);  // no controlling terminal
     if (::dup2(fds.in, 0) < 0 || ::dup2(fds.out, 1) < 0 || ::dup2(fds.err, 2) < 0 ||
         (fds.result >= 0 && ::dup2(fds.result, kResultFd) < 0)) {
@@ -245,17 +248,42 @@ bool exec_program(const ChildPlan& plan, const InitFds& fds, ChildFailure& f) {
     for (const sock_fprog* filter : {plan.seccomp_existence, plan.seccomp_arguments}) {
         if (filter && !install_seccomp(filter)) return failed(f, ChildStep::kSeccomp);
     }
-    ::execve(plan.exec_path, plan.argv, plan.envp);
-    return failed(f, ChildStep::kExec);
+    return true;
 }
 
+// The program's process, a CLONE_VM | CLONE_VFORK child of the init (which stays suspended
+// until the exec). In a sandbox built ahead it reports kReady once it is the program in all but
+// its exec, and waits for the launch message (argv and environment) under its seccomp filter
+// with no privilege left: the host's message is the only thing it reads before the exec.
 int program_main(void* arg) {
     const auto* args = static_cast<const ProgramArgs*>(arg);
+    const ChildPlan& plan = *args->plan;
+    const InitFds& fds = *args->fds;
     ChildFailure f;
-    exec_program(*args->plan, *args->fds, f);
-    send_failure(args->fds->report,
-                 f.step == ChildStep::kExec ? ChildReport::kExecFailed : ChildReport::kSetupFailed,
-                 f);
+    if (!become_program(plan, fds, f)) {
+        send_failure(fds.report, ChildReport::kSetupFailed, f);
+        ::_exit(127);
+    }
+    char* const* argv = plan.argv;
+    char* const* envp = plan.envp;
+    if (fds.launch >= 0) {
+        ChildReport ready;
+        ready.kind = ChildReport::kReady;
+        send_report(fds.report, ready);
+        LaunchArgs given;
+        const LaunchRead read = read_launch(fds.launch, given);
+        if (read == LaunchRead::kClosed) ::_exit(0);  // torn down unused
+        if (read != LaunchRead::kOk) {
+            failed(f, ChildStep::kLaunchMessage);
+            send_failure(fds.report, ChildReport::kSetupFailed, f);
+            ::_exit(127);
+        }
+        argv = given.argv;
+        envp = given.envp;
+    }
+    ::execve(plan.exec_path, argv, envp);
+    failed(f, ChildStep::kExec);
+    send_failure(fds.report, ChildReport::kExecFailed, f);
     ::_exit(127);
 }
 
@@ -279,26 +307,9 @@ int program_main(void* arg) {
         send_failure(fds.report, ChildReport::kSetupFailed, f);
         ::_exit(1);
     }
-    // A sandbox built ahead says it is ready, then waits for the program's argv and environment.
-    ChildPlan launched = plan;
-    if (fds.launch >= 0) {
-        ChildReport ready;
-        ready.kind = ChildReport::kReady;
-        send_report(fds.report, ready);
-        LaunchArgs given;
-        const LaunchRead read = read_launch(fds.launch, given);
-        if (read == LaunchRead::kClosed) ::_exit(0);  // torn down unused
-        if (read != LaunchRead::kOk) {
-            failed(f, ChildStep::kLaunchMessage);
-            send_failure(fds.report, ChildReport::kSetupFailed, f);
-            ::_exit(1);
-        }
-        ::close(fds.launch);
-        fds.launch = -1;
-        launched.argv = given.argv;
-        launched.envp = given.envp;
-    }
-    ProgramArgs args{&launched, &fds};
+    // A sandbox built ahead: the program's process says it is ready and waits for its launch;
+    // the init stays suspended in the clone until then (CLONE_VFORK).
+    ProgramArgs args{&plan, &fds};
     pid_t program = ::clone(program_main, g_program_stack + sizeof g_program_stack,
                             CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
     if (program < 0) {
@@ -306,6 +317,7 @@ int program_main(void* arg) {
         send_failure(fds.report, ChildReport::kSetupFailed, f);
         ::_exit(1);
     }
+    if (fds.launch >= 0) ::close(fds.launch);
     for (int fd : {fds.in, fds.out, fds.err, fds.result}) {
         if (fd >= 0) ::close(fd);
     }
@@ -323,6 +335,9 @@ int program_main(void* arg) {
         if (pid < 0 && errno != EINTR) break;
     }
     send_report(fds.report, report);
+    // The host has all it needs once this pipe ends: closed now, not by the exit, which first
+    // unmaps this copy of the host's memory and then takes the namespaces down.
+    ::close(fds.report);
     ::_exit(0);
 }
 

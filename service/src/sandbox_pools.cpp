@@ -112,6 +112,34 @@ SandboxPools::~SandboxPools() {
     thread_.join();
 }
 
+SandboxPools::Activity::Activity(SandboxPools* owner) : owner_(owner) {
+    std::lock_guard lock(owner_->mu_);
+    ++owner_->active_;
+}
+
+SandboxPools::Activity::Activity(Activity&& other) noexcept : owner_(other.owner_) {
+    other.owner_ = nullptr;
+}
+
+SandboxPools::Activity::~Activity() {
+    if (!owner_) return;
+    {
+        std::lock_guard lock(owner_->mu_);
+        --owner_->active_;
+        owner_->last_activity_end_ = std::chrono::steady_clock::now();
+    }
+    owner_->cv_.notify_all();
+}
+
+std::optional<std::chrono::steady_clock::time_point> SandboxPools::refill_deferred_locked(
+    const Pool& pool, std::chrono::steady_clock::time_point now) const {
+    if (pool.ready.empty()) return std::nullopt;  // dry: the next execution would miss
+    if (active_ > 0) return now + std::chrono::seconds(1);  // woken when the last one ends
+    const auto quiet_at = last_activity_end_ + kQuietBeforeRefill;
+    if (now < quiet_at) return quiet_at;
+    return std::nullopt;
+}
+
 void SandboxPools::returned() {
     {
         std::lock_guard lock(mu_);
@@ -152,6 +180,10 @@ void SandboxPools::refill_loop() {
                 drop_expired(lock);
                 next_sweep = std::chrono::steady_clock::now() + kSweepEvery;
             }
+            continue;
+        }
+        if (auto until = refill_deferred_locked(*pool, std::chrono::steady_clock::now())) {
+            cv_.wait_until(lock, *until);
             continue;
         }
         // Pool entries are never added or removed, so the pointer stays valid unlocked.

@@ -235,6 +235,8 @@ ApiExpected<std::shared_ptr<Service::Prepared>> Service::admit(std::shared_ptr<P
 bool Service::wants_stream(const Prepared& p) const { return p.stream; }
 
 ordered_json Service::run(Prepared& p, OutputSink sink) {
+    std::optional<SandboxPools::Activity> activity;  // pools refill between executions
+    if (sandbox_pools_) activity.emplace(sandbox_pools_->activity());
     bool pooled = false;
     ExecutionResult r;
     if (!p.provider) {

@@ -339,6 +339,22 @@ int open_fds_settled(int expected, std::chrono::milliseconds timeout) {
     return n;
 }
 
+int open_fds_stable(std::chrono::milliseconds timeout) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    int n = open_fds();
+    auto since = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() < until &&
+           std::chrono::steady_clock::now() - since < 200ms) {
+        std::this_thread::sleep_for(10ms);
+        const int now = open_fds();
+        if (now != n) {
+            n = now;
+            since = std::chrono::steady_clock::now();
+        }
+    }
+    return n;
+}
+
 std::shared_ptr<microvm::proxy::Resolver> test_resolver() {
     return std::make_shared<microvm::proxy::StaticResolver>(std::map<std::string, std::vector<std::string>>{
         {"allowed.test", {"127.0.0.1"}},

@@ -134,6 +134,9 @@ int open_fds();
 // open_fds() once it equals expected, or after the timeout (connections end a moment after
 // their clients see the end).
 int open_fds_settled(int expected, std::chrono::milliseconds timeout = 2s);
+// open_fds() once it has not changed for 200 ms (at most `timeout`): what is left once the
+// teardowns of finished work are done.
+int open_fds_stable(std::chrono::milliseconds timeout = 5s);
 
 // A proxy with the test resolver (allowed.test, other.test ... -> 127.0.0.1 and the SSRF names),
 // started, and one execution listening on a loopback port.

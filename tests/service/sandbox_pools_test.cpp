@@ -185,7 +185,7 @@ TEST_F(SandboxPoolsTest, NothingOfOnePooledExecutionReachesTheNext) {
     ASSERT_EQ(body_json(second)["status"], "ok") << second.body;
     EXPECT_EQ(body_json(second)["stdout"], "0\n") << second.body;
     EXPECT_EQ(hits(h, "sh"), 2);
-    EXPECT_TRUE(enforcement::processes_with_marker(detached_sleep()).empty());
+    EXPECT_TRUE(enforcement::eventually([&] { return enforcement::processes_with_marker(detached_sleep()).empty(); }));
 }
 
 // A request whose policy differs from the template's runs in a fresh sandbox (a miss) under its

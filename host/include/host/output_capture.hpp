@@ -2,7 +2,7 @@
 // guest's result channel and the init's reports concurrently (so no pipe ever fills up and
 // deadlocks), caps what it keeps (handing each kept chunk of output on as it arrives), and kills
 // the sandbox at the deadline or when cancelled. It returns once the init has exited and every
-// pipe is drained.
+// pipe is drained, or, when asked, once every pipe has ended.
 #pragma once
 
 #include <chrono>
@@ -37,6 +37,10 @@ struct CaptureTargets {
     // Optional: each chunk of stdout/stderr kept (within max_output_bytes), as it arrives.
     std::function<void(OutputStream, std::string_view)> on_output;
     int cancel_fd = -1;  // readable once the execution is cancelled (CancelToken::wait_fd)
+    // Return as soon as every pipe read here has ended, without waiting for the init's exit: for
+    // an init that closes its report pipe after its last report, the rest of its exit is the
+    // sandbox's teardown, which need not delay the result.
+    bool return_when_drained = false;
 };
 
 struct Captured {
@@ -46,7 +50,8 @@ struct Captured {
     std::string reports;  // raw ChildReport records
     bool deadline_hit = false;
     bool cancelled = false;  // killed because cancel_fd became readable
-    bool exited = false;  // the init exited (false only if polling itself failed)
+    bool exited = false;  // the init exited (else polling failed, or return_when_drained)
+    bool drained = false;  // every pipe ended before the init exited (return_when_drained)
     std::chrono::steady_clock::time_point exited_at;
 };
 

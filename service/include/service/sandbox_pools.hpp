@@ -68,6 +68,23 @@ class SandboxPools {
         std::string pool_;
     };
 
+    // One execution of the service (any provider, pooled or not) running while it lives. A
+    // refill competes with executions for the same cores and kernel locks (namespaces, mounts,
+    // cgroups), so pools that still hold a ready sandbox refill only once no execution has run
+    // for kQuietBeforeRefill; a pool that ran dry refills at once.
+    class Activity {
+      public:
+        explicit Activity(SandboxPools* owner);
+        Activity(Activity&& other) noexcept;
+        Activity& operator=(Activity&&) = delete;
+        ~Activity();
+
+      private:
+        SandboxPools* owner_;
+    };
+    static constexpr std::chrono::milliseconds kQuietBeforeRefill{2};
+    Activity activity() { return Activity(this); }
+
     // A ready sandbox of one of the pools of `provider_name` (tried in name order) that ctx fits:
     // a hit for that pool. nullopt when none fits: a miss for every pool of the provider.
     std::optional<Claim> claim(const std::string& provider_name, const Provider& provider,
@@ -94,6 +111,9 @@ class SandboxPools {
     };
     void refill_loop();
     Pool* wanting_refill(std::chrono::steady_clock::time_point now);
+    // With mu_ held: when `pool` may refill next (now, or after the executions' quiet moment).
+    std::optional<std::chrono::steady_clock::time_point> refill_deferred_locked(
+        const Pool& pool, std::chrono::steady_clock::time_point now) const;
     // Tears down the ready sandboxes that expired (outside the lock, one at a time).
     void drop_expired(std::unique_lock<std::mutex>& lock);
     // With mu_ held: the pool's oldest ready sandbox taken out for a look (null when none or
@@ -107,6 +127,8 @@ class SandboxPools {
     mutable std::condition_variable cv_;
     std::deque<Pool> pools_;  // in name order; never added to or removed from after start
     size_t out_ = 0;           // claims alive
+    size_t active_ = 0;        // Activity objects alive
+    std::chrono::steady_clock::time_point last_activity_end_{};
     bool stopping_ = false;
     std::thread thread_;
 };

@@ -169,7 +169,7 @@ TEST_F(BuiltAheadTest, NothingOfOneExecutionReachesTheNext) {
         << a.metadata.stdout_data << a.metadata.stderr_data << "\n---\n" << b.metadata.stdout_data;
     EXPECT_EQ(b.metadata.stdout_data.find("sleep"), std::string::npos) << b.metadata.stdout_data;
     // The first one's daemon died with its sandbox.
-    EXPECT_TRUE(enforcement::processes_with_marker(daemon).empty());
+    EXPECT_TRUE(enforcement::eventually([&] { return enforcement::processes_with_marker(daemon).empty(); }));
     EXPECT_NE(a.metadata.stdout_data.find("planted"), std::string::npos);
     EXPECT_NE(a.metadata.stdout_data.find("sleep"), std::string::npos) << "the daemon never ran";
 }

@@ -1,0 +1,50 @@
+// Tears finished sandboxes down on a thread of its own (reaping their init, removing their
+// cgroups), so that a result is returned as soon as its program ended and the rest of the
+// sandbox's end does not delay it. Bounded: with kMaxPending teardowns waiting, dispose() tears
+// down on the caller's thread instead, so a host that runs sandboxes faster than it can take them
+// down slows down rather than piling them up. The destructor finishes every pending teardown.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace microvm::host {
+
+class DeferredTeardown {
+  public:
+    static constexpr size_t kMaxPending = 16;
+
+    DeferredTeardown() = default;
+    ~DeferredTeardown();
+    DeferredTeardown(const DeferredTeardown&) = delete;
+    DeferredTeardown& operator=(const DeferredTeardown&) = delete;
+
+    // Destroys `doomed` later, on the teardown thread (started on first use).
+    template <typename T>
+    void dispose(std::unique_ptr<T> doomed) {
+        if (!doomed) return;
+        std::shared_ptr<T> shared(std::move(doomed));
+        later([shared]() mutable { shared.reset(); });
+    }
+
+    // Returns once every teardown handed over so far is done.
+    void wait_idle();
+
+  private:
+    void later(std::function<void()> teardown);
+    void loop();
+
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::deque<std::function<void()>> pending_;
+    size_t running_ = 0;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+}  // namespace microvm::host

@@ -1,0 +1,49 @@
+#include "host/deferred_teardown.hpp"
+
+namespace microvm::host {
+
+DeferredTeardown::~DeferredTeardown() {
+    {
+        std::lock_guard lock(mu_);
+        stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+void DeferredTeardown::later(std::function<void()> teardown) {
+    {
+        std::lock_guard lock(mu_);
+        if (pending_.size() < kMaxPending && !stopping_) {
+            pending_.push_back(std::move(teardown));
+            if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
+            cv_.notify_all();
+            return;
+        }
+    }
+    teardown();  // backpressure: the caller does it
+}
+
+void DeferredTeardown::wait_idle() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return pending_.empty() && running_ == 0; });
+}
+
+void DeferredTeardown::loop() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+        cv_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
+        if (pending_.empty()) return;  // stopping, and nothing left
+        std::function<void()> teardown = std::move(pending_.front());
+        pending_.pop_front();
+        ++running_;
+        lock.unlock();
+        teardown();
+        teardown = nullptr;
+        lock.lock();
+        --running_;
+        cv_.notify_all();
+    }
+}
+
+}  // namespace microvm::host

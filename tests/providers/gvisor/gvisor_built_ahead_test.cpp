@@ -208,6 +208,24 @@ TEST_F(GvisorBuiltAheadTest, DurationAndDeadlineRunFromTheLaunch) {
     EXPECT_LT(r.metadata.duration, 1500ms);
 }
 
+// The thread that prepared a sandbox ended: runsc run got its parent-death signal, the sandbox is
+// expired and does not fit; the execution runs fresh.
+TEST_F(GvisorBuiltAheadTest, ASandboxWhoseRunscEndedIsExpired) {
+    ExecutionContext ctx = external("/bin/echo", {"ran"});
+    std::unique_ptr<PreparedSandbox> prepared;
+    std::thread([&] {
+        auto p = provider_.prepare(ctx);
+        if (p) prepared = std::move(*p);
+    }).join();
+    ASSERT_TRUE(prepared);
+    for (int i = 0; i < 250 && !prepared->expired(); ++i) std::this_thread::sleep_for(20ms);
+    EXPECT_TRUE(prepared->expired());
+    EXPECT_FALSE(provider_.fits(*prepared, ctx));
+    ExecutionResult r = provider_.execute_program(ctx, std::move(prepared));
+    EXPECT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data, "ran\n");
+}
+
 // The launcher runs first in every container built ahead: one of this installation is trusted
 // as the executable is (a clone under the sticky /tmp is fine), but a launcher another user owns
 // or that others may write, which someone else could have swapped, is refused.

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "host/pidfd.hpp"
 #include "host/sys_error.hpp"
 
 namespace microvm::gvisor {
@@ -116,9 +117,7 @@ Expected<ContainerExit> run_container(const Runsc& runsc, const ContainerStart& 
 }
 
 bool StartedContainer::alive() const {
-    if (!run_.running()) return false;
-    struct pollfd p = {run_.pidfd(), POLLIN, 0};  // readable once runsc run exited
-    return ::poll(&p, 1, 0) == 0;
+    return run_.running() && !host::process_exited(run_.pidfd());
 }
 
 }  // namespace microvm::gvisor

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <iterator>
 
 #include "gvisor/launch_format.hpp"
 #include "gvisor/oci_mounts.hpp"
@@ -132,13 +133,15 @@ Expected<std::unique_ptr<LiveContainer>> LiveContainer::build(
 
     ContainerSpec spec;
     if (launcher) {
-        filesystem.mounts.push_back(
-            {kLauncherPathInside, "bind", *launcher, {"bind", "ro"}});
+        RTFS_TRY(OciMount launcher_bind, file_bind(*launcher, kLauncherPathInside));
+        filesystem.mounts.push_back(std::move(launcher_bind));
         spec.argv = {kLauncherPathInside};  // no environment: runsc adds HOME alone
     } else {
         spec.argv = program_argv(req);
         spec.env = req.env;
     }
+    std::copy_if(filesystem.mounts.begin(), filesystem.mounts.end(), std::back_inserter(c->binds_),
+                 [](const OciMount& m) { return m.type == "bind"; });
     spec.filesystem = std::move(filesystem);
     spec.network_namespace = !req.host_network;
     spec.memory_bytes = req.limits.memory_bytes;
@@ -157,6 +160,10 @@ Expected<std::unique_ptr<LiveContainer>> LiveContainer::build(
     c->start_.cgroup_fd = c->cgroup_->clone_fd();
     c->start_.cgroup_join_fds = c->cgroup_->self_join_fds();
     return c;
+}
+
+bool LiveContainer::binds_unchanged() const {
+    return bind_sources_unchanged(binds_);
 }
 
 LiveContainer::~LiveContainer() {

@@ -16,6 +16,7 @@
 
 #include "gvisor/bundle.hpp"
 #include "gvisor/container.hpp"
+#include "gvisor/oci_mounts.hpp"
 #include "gvisor/runsc.hpp"
 #include "gvisor/state_dir.hpp"
 #include "host/cgroup.hpp"
@@ -53,6 +54,10 @@ class LiveContainer {
     host::SandboxCgroup& cgroup() { return *cgroup_; }
     // Started and runsc run still running (a container built ahead can be launched).
     bool alive() const { return runsc_ && runsc_->alive(); }
+    // Every host file or directory bound into it is still the object at its path (the one that
+    // was checked): runsc's gofer bound the objects when it started, and a fresh container would
+    // bind what is there now (oci_mounts.hpp).
+    bool binds_unchanged() const;
     const std::string& name() const { return name_; }
 
     // Attaches to the started container (stdin: stdin_data), waits for runsc run's end, tears
@@ -72,6 +77,7 @@ class LiveContainer {
     std::unique_ptr<host::SandboxCgroup> cgroup_;
     std::unique_ptr<Bundle> bundle_;
     std::string name_;  // the cgroup's, the container's and the bundle's
+    std::vector<OciMount> binds_;  // as in its config
     ContainerStart start_;
     std::optional<StartedContainer> runsc_;
 };

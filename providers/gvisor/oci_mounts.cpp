@@ -24,8 +24,16 @@ bool is_device_node_bind(const Mount& m) {
            (m.target == "/dev/null" || m.target == "/dev/zero" || m.target == "/dev/urandom");
 }
 
-OciMount bind(const std::string& source, const std::string& target, bool directory, bool writable) {
-    return {target, "bind", source, {directory ? "rbind" : "bind", writable ? "rw" : "ro"}};
+OciMount bind(const std::string& source, const std::string& target, bool directory, bool writable,
+              host::FileIdentity identity) {
+    return {target, "bind", source, {directory ? "rbind" : "bind", writable ? "rw" : "ro"},
+            identity};
+}
+
+Expected<host::FileIdentity> identity_now(const std::string& path) {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) return host::sys_failure("lstat " + path, errno);
+    return host::FileIdentity{st.st_dev, st.st_ino};
 }
 
 OciMount to_oci(const Mount& m) {
@@ -40,7 +48,7 @@ OciMount to_oci(const Mount& m) {
         case Mount::Kind::Bind:
             break;
     }
-    return bind(m.source, m.target, m.directory, m.writable);
+    return bind(m.source, m.target, m.directory, m.writable, m.identity);
 }
 
 // The host's top-level entries as binds (and symlinks), for fs full.
@@ -68,7 +76,8 @@ Expected<void> mirror_host_root(bool writable, const std::vector<Mount>& planned
             target.resize(static_cast<size_t>(n));
             out.root_symlinks.emplace_back(name, target);
         } else if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
-            out.mounts.push_back(bind(path, path, S_ISDIR(st.st_mode), writable));
+            out.mounts.push_back(
+                bind(path, path, S_ISDIR(st.st_mode), writable, {st.st_dev, st.st_ino}));
         }
     }
     return Ok{};
@@ -86,8 +95,24 @@ Expected<OciFilesystem> oci_filesystem(const host::RootfsPlan& plan,
     for (const Mount& m : plan.mounts) {
         if (!is_device_node_bind(m)) fs.mounts.push_back(to_oci(m));
     }
-    if (result_dir) fs.mounts.push_back(bind(*result_dir, kGuestResultDir, true, true));
+    if (result_dir) {
+        RTFS_TRY(host::FileIdentity identity, identity_now(*result_dir));
+        fs.mounts.push_back(bind(*result_dir, kGuestResultDir, true, true, identity));
+    }
     return fs;
+}
+
+Expected<OciMount> file_bind(const std::string& source, const std::string& target) {
+    RTFS_TRY(host::FileIdentity identity, identity_now(source));
+    return bind(source, target, /*directory=*/false, /*writable=*/false, identity);
+}
+
+bool bind_sources_unchanged(const std::vector<OciMount>& mounts) {
+    return std::all_of(mounts.begin(), mounts.end(), [](const OciMount& m) {
+        if (m.type != "bind") return true;
+        auto now = identity_now(m.source);
+        return now && *now == m.source_identity;
+    });
 }
 
 }  // namespace microvm::gvisor

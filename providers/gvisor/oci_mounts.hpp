@@ -8,6 +8,8 @@
 //     gVisor provides itself;
 //   - /dev/null, /dev/zero and /dev/urandom come from gVisor's own /dev (host device nodes are
 //     not bound); /proc is the sentry's procfs; /tmp a tmpfs of the sentry's memory.
+// Every bind keeps the device and inode of the object that was checked at its source, so a
+// container built ahead can tell when a source was replaced since (bind_sources_unchanged).
 #pragma once
 
 #include <optional>
@@ -25,6 +27,8 @@ struct OciMount {
     std::string type;  // "bind", "tmpfs", "proc"
     std::string source;
     std::vector<std::string> options;
+    // "bind": what was checked at source (compared with lstat: the plan resolved its sources).
+    host::FileIdentity source_identity;
 };
 
 struct OciFilesystem {
@@ -43,5 +47,15 @@ inline constexpr const char* kGuestResultDir = "/.microvm-guest";
 Expected<OciFilesystem> oci_filesystem(const host::RootfsPlan& plan,
                                        const std::string& rootfs_dir,
                                        const std::optional<std::string>& result_dir);
+
+// A read-only bind of one host file (the launcher) at target, with the identity of the file
+// at source now; SetupError when it is gone.
+Expected<OciMount> file_bind(const std::string& source, const std::string& target);
+
+// Whether every bind's source path still names the object recorded for it. runsc's gofer binds
+// the sources when the container is created, and keeps what it bound: a source replaced since
+// (renamed over, swapped for a symlink) is not what a sandbox built ahead would run with, while
+// a fresh sandbox would bind the new one.
+bool bind_sources_unchanged(const std::vector<OciMount>& mounts);
 
 }  // namespace microvm::gvisor

@@ -16,6 +16,12 @@ class PreparedGvisorRun final : public host::PreparedRun {
             return fail(Failure::Kind::SetupError,
                         "the request is not of the shape this sandbox was built for");
         }
+        // A source replaced since the preparation would run old in this sandbox and new in a
+        // fresh one: refused, whoever calls (SandboxProvider's fits() already runs it fresh).
+        if (!container_->binds_unchanged()) {
+            return fail(Failure::Kind::SetupError,
+                        "a host file bound into this sandbox was replaced since it was built");
+        }
         std::unique_ptr<LiveContainer> container = std::move(container_);  // used once
         RTFS_CHECK(check_request(request));
         RTFS_TRY(std::string input, encode_launch(program_argv(request), request.env));
@@ -25,9 +31,10 @@ class PreparedGvisorRun final : public host::PreparedRun {
         return container->finish(request, std::move(input), since, /*built_ahead=*/true);
     }
 
-    // Its runsc still runs. (Its files were bound by runsc's gofer at the start; a file
-    // replaced since is not detected here: the process backend's check, not yet gvisor's.)
-    bool current() const override { return container_ && container_->alive(); }
+    // Its runsc still runs, and every bound source is still the object it bound.
+    bool current() const override {
+        return container_ && container_->alive() && container_->binds_unchanged();
+    }
 
   private:
     std::unique_ptr<LiveContainer> container_;

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <glob.h>
 #include <thread>
 
@@ -206,6 +207,162 @@ TEST_F(GvisorBuiltAheadTest, DurationAndDeadlineRunFromTheLaunch) {
     r = provider_.execute_program(external("/bin/true"), std::move(*prepared));
     ASSERT_EQ(r.status, Status::Ok) << describe(r);
     EXPECT_LT(r.metadata.duration, 1500ms);
+}
+
+// A temporary directory of the host's, where a user could replace what a sandbox binds.
+class HostDir {
+  public:
+    HostDir() {
+        char tmpl[] = "/tmp/gvisor-built-ahead-XXXXXX";
+        path_ = ::mkdtemp(tmpl);
+    }
+    ~HostDir() { fs::remove_all(path_); }
+    const fs::path& path() const { return path_; }
+
+  private:
+    fs::path path_;
+};
+
+void write_file(const fs::path& p, const std::string& text) {
+    std::ofstream(p) << text;
+}
+
+// A shell reading one line of each bound file (builtins only: nothing but /bin/sh is bound).
+ExecutionContext reader_of(const fs::path& file, const fs::path& dir) {
+    ExecutionContext ctx = external(
+        "/bin/sh", {"-c", "read a < '" + file.string() + "'; read b < '" + (dir / "f").string() +
+                              "'; echo \"$a $b\""});
+    ctx.config.fs_policy = FileSystemPolicy::read_only({file.string(), dir.string()});
+    return ctx;
+}
+
+// runsc's gofer binds the sources when the container is created and keeps what it bound: a file
+// renamed over a bound one after the preparation would not reach the sandbox, which would run
+// with the old one. It is expired instead: it does not fit, and the execution runs fresh with
+// the new file.
+TEST_F(GvisorBuiltAheadTest, ASandboxWhoseBoundFileWasReplacedIsExpired) {
+    HostDir dir;
+    const fs::path file = dir.path() / "file";
+    write_file(file, "old-file\n");
+    fs::create_directory(dir.path() / "data");
+    write_file(dir.path() / "data" / "f", "data\n");
+    ExecutionContext ctx = reader_of(file, dir.path() / "data");
+    auto prepared = provider_.prepare(ctx);
+    ASSERT_TRUE(prepared) << prepared.error().message;
+    EXPECT_FALSE((*prepared)->expired());
+    EXPECT_TRUE(provider_.fits(**prepared, ctx));
+
+    write_file(dir.path() / "file.new", "new-file\n");
+    fs::rename(dir.path() / "file.new", file);  // how updates replace files
+    EXPECT_TRUE((*prepared)->expired());
+    EXPECT_FALSE(provider_.fits(**prepared, ctx));
+    ExecutionResult r = provider_.execute_program(ctx, std::move(*prepared));
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data, "new-file data\n");
+}
+
+// A bound directory renamed away and another put in its place, or swapped for a symlink: the
+// sandbox built ahead still shows the old directory; it is expired, and a fresh run binds the
+// new one, or refuses the symlink as it refuses any policy path reached through one.
+TEST_F(GvisorBuiltAheadTest, ASandboxWhoseBoundDirectoryWasReplacedIsExpired) {
+    HostDir dir;
+    const fs::path file = dir.path() / "file";
+    const fs::path data = dir.path() / "data";
+    write_file(file, "file\n");
+    fs::create_directory(data);
+    write_file(data / "f", "old-dir\n");
+    ExecutionContext ctx = reader_of(file, data);
+    auto prepared = provider_.prepare(ctx);
+    ASSERT_TRUE(prepared) << prepared.error().message;
+    ASSERT_FALSE((*prepared)->expired());
+    fs::rename(data, dir.path() / "data.old");
+    fs::create_directory(data);
+    write_file(data / "f", "new-dir\n");
+    EXPECT_TRUE((*prepared)->expired());
+    EXPECT_FALSE(provider_.fits(**prepared, ctx));
+    ExecutionResult r = provider_.execute_program(ctx, std::move(*prepared));
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data, "file new-dir\n");
+
+    prepared = provider_.prepare(ctx);
+    ASSERT_TRUE(prepared) << prepared.error().message;
+    ASSERT_FALSE((*prepared)->expired());
+    fs::rename(data, dir.path() / "data.new");
+    fs::create_directory_symlink(dir.path() / "data.old", data);
+    EXPECT_TRUE((*prepared)->expired());
+    EXPECT_FALSE(provider_.fits(**prepared, ctx));
+    r = provider_.execute_program(ctx, std::move(*prepared));
+    ASSERT_NE(r.status, Status::Ok) << describe(r);
+    ASSERT_TRUE(r.error);
+    EXPECT_NE(r.error->message.find("through a symlink"), std::string::npos) << describe(r);
+}
+
+// The program itself replaced after the preparation (fs none binds only it and its files).
+TEST_F(GvisorBuiltAheadTest, ASandboxWhoseProgramWasReplacedIsExpired) {
+    HostDir dir;
+    auto write_script = [](const fs::path& p, const std::string& text) {
+        write_file(p, "#!/bin/sh\necho " + text + "\n");
+        fs::permissions(p, fs::perms(0755));
+    };
+    const fs::path prog = dir.path() / "prog";
+    write_script(prog, "old-vulnerable");
+    ExecutionContext ctx = external(prog.string());
+    auto prepared = provider_.prepare(ctx);
+    ASSERT_TRUE(prepared) << prepared.error().message;
+    EXPECT_FALSE((*prepared)->expired());
+    write_script(dir.path() / "prog.new", "patched");
+    fs::rename(dir.path() / "prog.new", prog);
+    EXPECT_TRUE((*prepared)->expired());
+    EXPECT_FALSE(provider_.fits(**prepared, ctx));
+    ExecutionResult r = provider_.execute_program(ctx, std::move(*prepared));
+    EXPECT_EQ(r.metadata.stdout_data, "patched\n") << describe(r);
+}
+
+// Through the C++ API, launch() itself refuses a sandbox one of whose sources was replaced (the
+// caller then runs fresh); left alone, the sandbox would have run the old file.
+TEST_F(GvisorBuiltAheadTest, ALaunchIntoASandboxWithAReplacedSourceIsRefused) {
+    auto runtime = gvisor::Runtime::create({});
+    ASSERT_TRUE(runtime) << runtime.error().message;
+    HostDir dir;
+    const fs::path file = dir.path() / "file";
+    write_file(file, "old-file\n");
+    fs::create_directory(dir.path() / "data");
+    write_file(dir.path() / "data" / "f", "data\n");
+    host::SandboxRequest req;
+    req.program = "/bin/sh";
+    req.argv = {"/bin/sh", "-c", "read a < '" + file.string() + "'; echo \"$a\""};
+    req.fs_policy = FileSystemPolicy::read_only({file.string(), (dir.path() / "data").string()});
+    auto prepared = (*runtime)->prepare(req);
+    ASSERT_TRUE(prepared) << prepared.error().message;
+    EXPECT_TRUE((*prepared)->current());
+    write_file(dir.path() / "file.new", "new-file\n");
+    fs::rename(dir.path() / "file.new", file);
+    EXPECT_FALSE((*prepared)->current());
+    auto refused = (*prepared)->launch(req);
+    ASSERT_FALSE(refused) << refused->stdout_data.data;
+    EXPECT_NE(refused.error().message.find("replaced since it was built"), std::string::npos)
+        << refused.error().message;
+    auto fresh = (*runtime)->run(req);
+    ASSERT_TRUE(fresh) << fresh.error().message;
+    EXPECT_EQ(fresh->stdout_data.data, "new-file\n");
+}
+
+// The thread that prepared a sandbox ended: runsc run got its parent-death signal, the sandbox is
+// expired and does not fit; the execution runs fresh.
+TEST_F(GvisorBuiltAheadTest, ASandboxWhoseRunscEndedIsExpired) {
+    ExecutionContext ctx = external("/bin/echo", {"ran"});
+    std::unique_ptr<PreparedSandbox> prepared;
+    std::thread([&] {
+        auto p = provider_.prepare(ctx);
+        if (p) prepared = std::move(*p);
+    }).join();
+    ASSERT_TRUE(prepared);
+    for (int i = 0; i < 250 && !prepared->expired(); ++i) std::this_thread::sleep_for(20ms);
+    EXPECT_TRUE(prepared->expired());
+    EXPECT_FALSE(provider_.fits(*prepared, ctx));
+    ExecutionResult r = provider_.execute_program(ctx, std::move(prepared));
+    EXPECT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data, "ran\n");
 }
 
 // The launcher runs first in every container built ahead: one of this installation is trusted

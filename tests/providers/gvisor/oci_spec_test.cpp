@@ -234,11 +234,60 @@ TEST(OciMountsTest, FsFullMirrorsTheHostsTopLevel) {
 }
 
 TEST(OciMountsTest, TheGuestResultDirIsBoundWritable) {
-    OciFilesystem fs = filesystem_for(FileSystemPolicy::none(), "/bin/echo", "/bundle/result");
+    TempDir result;
+    OciFilesystem fs = filesystem_for(FileSystemPolicy::none(), "/bin/echo", result.path());
     const OciMount* m = mount_at(fs, kGuestResultDir);
     ASSERT_NE(m, nullptr);
-    EXPECT_EQ(m->source, "/bundle/result");
+    EXPECT_EQ(m->source, result.path());
     EXPECT_TRUE(has_option(*m, "rw"));
+}
+
+host::FileIdentity lstat_identity(const std::string& path) {
+    struct stat st;
+    EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
+    return {st.st_dev, st.st_ino};
+}
+
+// Every bind carries the identity of its source (policy paths, program files, the result
+// directory, fs full's top-level entries), and a source replaced since is seen: renamed over,
+// or a directory swapped for a symlink to another one.
+TEST(OciMountsTest, EveryBindRecordsItsSourceAndAReplacedSourceIsSeen) {
+    TempDir dir;
+    const std::string file = dir.path() + "/file";
+    const std::string data = dir.path() + "/data";
+    std::ofstream(file) << "old\n";
+    fs::create_directory(data);
+    OciFilesystem made = filesystem_for(FileSystemPolicy::read_only({file, data}), "/bin/echo",
+                                        dir.path());
+    size_t binds = 0;
+    for (const OciMount& m : made.mounts) {
+        if (m.type != "bind") continue;
+        ++binds;
+        EXPECT_EQ(m.source_identity, lstat_identity(m.source)) << m.source;
+    }
+    EXPECT_GE(binds, 4u);  // file, data, the result directory, /bin/echo (and its libraries)
+    EXPECT_TRUE(bind_sources_unchanged(made.mounts));
+
+    std::ofstream(file + ".new") << "new\n";
+    fs::rename(file + ".new", file);  // how updates replace files
+    EXPECT_FALSE(bind_sources_unchanged(made.mounts));
+
+    made = filesystem_for(FileSystemPolicy::read_only({file, data}), "/bin/echo", dir.path());
+    EXPECT_TRUE(bind_sources_unchanged(made.mounts));
+    fs::rename(data, data + ".old");
+    fs::create_directory_symlink(data + ".old", data);  // the same directory, through a symlink
+    EXPECT_FALSE(bind_sources_unchanged(made.mounts));
+
+    for (const OciMount& m : filesystem_for(FileSystemPolicy::full(), "/bin/echo").mounts) {
+        if (m.type == "bind") {
+            EXPECT_EQ(m.source_identity, lstat_identity(m.source)) << m.source;
+        }
+    }
+    auto launcher = file_bind("/bin/true", "/.launcher");
+    ASSERT_TRUE(launcher) << launcher.error().message;
+    EXPECT_EQ(launcher->source_identity, lstat_identity("/bin/true"));
+    EXPECT_TRUE(has_option(*launcher, "ro"));
+    EXPECT_FALSE(file_bind(dir.path() + "/missing", "/.launcher"));
 }
 
 // --- names, state, cleanup -----------------------------------------------------------------------

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "host/output_capture.hpp"
+#include "host/pidfd.hpp"
 #include "host/sys_error.hpp"
 #include "process/child_report.hpp"
 #include "process/sandbox_report.hpp"
@@ -105,9 +106,7 @@ void LiveSandbox::kill() {
 }
 
 bool LiveSandbox::alive() const {
-    if (reaped || init.pid <= 0) return false;
-    struct pollfd p = {init.pidfd.get(), POLLIN, 0};  // readable once the process exited
-    return ::poll(&p, 1, 0) == 0;
+    return !reaped && init.pid > 0 && !host::process_exited(init.pidfd.get());
 }
 
 bool LiveSandbox::binds_unchanged() const {

@@ -17,6 +17,12 @@ class PreparedProcessRun final : public host::PreparedRun {
         if (!fits(request)) {
             return fail(Failure::Kind::SetupError, "the request is not of the shape this sandbox was built for");
         }
+        // A source replaced since the preparation would run old in this sandbox and new in a
+        // fresh one: refused, whoever calls (SandboxProvider's fits() already runs it fresh).
+        if (!live_->binds_unchanged()) {
+            return fail(Failure::Kind::SetupError,
+                        "a host file bound into this sandbox was replaced since it was built");
+        }
         std::unique_ptr<LiveSandbox> live = std::move(live_);  // used once, whatever happens
         RTFS_TRY(std::string message, encode_launch(request.argv, request.env));
         live->cgroup->restart_measurements();

@@ -205,6 +205,36 @@ TEST_F(BuiltAheadTest, ASandboxBuiltAheadLaunchesOnce) {
     EXPECT_NE(again.error().message.find("already used"), std::string::npos);
 }
 
+// A bound source replaced between the provider's fits() and the launch: the backend refuses to
+// launch into the sandbox, which holds the old object, whoever calls it.
+TEST_F(BuiltAheadTest, ALaunchIntoASandboxWithAReplacedSourceIsRefused) {
+    auto sandbox = process::Sandbox::create({});
+    ASSERT_TRUE(sandbox) << sandbox.error().message;
+    const std::filesystem::path dir =
+        std::filesystem::temp_directory_path() / ("built-ahead-src-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const std::filesystem::path file = dir / "file";
+    std::ofstream(file) << "old-file\n";
+    host::SandboxRequest req;
+    req.program = "/bin/cat";
+    req.argv = {"/bin/cat", file.string()};
+    req.fs_policy = FileSystemPolicy::read_only({file.string()});
+    auto prepared = (*sandbox)->prepare(req);
+    ASSERT_TRUE(prepared) << prepared.error().message;
+    EXPECT_TRUE((*prepared)->current());
+    std::ofstream(dir / "file.new") << "new-file\n";
+    std::filesystem::rename(dir / "file.new", file);
+    EXPECT_FALSE((*prepared)->current());
+    auto refused = (*prepared)->launch(req);
+    ASSERT_FALSE(refused) << refused->stdout_data.data;
+    EXPECT_NE(refused.error().message.find("replaced since it was built"), std::string::npos)
+        << refused.error().message;
+    auto fresh = (*sandbox)->run(req);
+    ASSERT_TRUE(fresh) << fresh.error().message;
+    EXPECT_EQ(fresh->stdout_data.data, "new-file\n");
+    std::filesystem::remove_all(dir);
+}
+
 // Red-team findings (2026-12-02), each the attack and what must hold.
 
 // A sandbox fits only the settings (backend) that built it: not after cleanup() and

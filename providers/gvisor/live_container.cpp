@@ -212,13 +212,10 @@ Expected<host::SandboxReport> LiveContainer::finish(const host::SandboxRequest& 
     ContainerExit e = runsc_->finish(attach, since);
     runsc_.reset();
 
+    // runsc's state files (left when runsc run was killed at a timeout: its sandbox and gofer
+    // died with it), the cgroup (whose removal kills anything left) and the bundle go in the
+    // teardown, after the result.
     host::CgroupUsage usage = cgroup_->usage();
-    // When runsc run was killed (the timeout) it could not delete its container: its sandbox and
-    // gofer died with it (and the cgroup's removal kills anything left), so only its state
-    // files remain.
-    host_.state->remove_container_state(name_);
-    cgroup_.reset();
-
     RTFS_TRY(host::SandboxReport o, classify(e, usage, *bundle_));
     o.wall = e.wall;
     if (usage.cpu_time) {
@@ -232,7 +229,6 @@ Expected<host::SandboxReport> LiveContainer::finish(const host::SandboxRequest& 
     if (auto frame = bundle_->read_result(req.max_result_bytes); frame) {
         o.result = host::CapturedStream{std::move(frame->data), frame->truncated};
     }
-    bundle_.reset();
     return o;
 }
 

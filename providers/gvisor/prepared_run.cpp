@@ -7,8 +7,9 @@ namespace {
 
 class PreparedGvisorRun final : public host::PreparedRun {
   public:
-    PreparedGvisorRun(std::unique_ptr<LiveContainer> container, const host::SandboxRequest& shape)
-        : PreparedRun(shape), container_(std::move(container)) {}
+    PreparedGvisorRun(std::unique_ptr<LiveContainer> container, const host::SandboxRequest& shape,
+                      std::shared_ptr<host::DeferredTeardown> teardown)
+        : PreparedRun(shape), container_(std::move(container)), teardown_(std::move(teardown)) {}
 
     Expected<host::SandboxReport> launch(const host::SandboxRequest& request) override {
         if (!container_) return fail(Failure::Kind::SetupError, "this sandbox was already used");
@@ -28,7 +29,10 @@ class PreparedGvisorRun final : public host::PreparedRun {
         if (request.stdin_data) input += *request.stdin_data;
         container->cgroup().restart_measurements();
         const auto since = std::chrono::steady_clock::now();
-        return container->finish(request, std::move(input), since, /*built_ahead=*/true);
+        Expected<host::SandboxReport> report =
+            container->finish(request, std::move(input), since, /*built_ahead=*/true);
+        teardown_->dispose(std::move(container));
+        return report;
     }
 
     // Its runsc still runs, and every bound source is still the object it bound.
@@ -38,13 +42,15 @@ class PreparedGvisorRun final : public host::PreparedRun {
 
   private:
     std::unique_ptr<LiveContainer> container_;
+    std::shared_ptr<host::DeferredTeardown> teardown_;
 };
 
 }  // namespace
 
 std::unique_ptr<host::PreparedRun> make_prepared_run(std::unique_ptr<LiveContainer> container,
-                                                     const host::SandboxRequest& shape) {
-    return std::make_unique<PreparedGvisorRun>(std::move(container), shape);
+                                                     const host::SandboxRequest& shape,
+                                                     std::shared_ptr<host::DeferredTeardown> teardown) {
+    return std::make_unique<PreparedGvisorRun>(std::move(container), shape, std::move(teardown));
 }
 
 }  // namespace microvm::gvisor

@@ -10,11 +10,14 @@
 #include <memory>
 
 #include "gvisor/live_container.hpp"
+#include "host/deferred_teardown.hpp"
 #include "host/sandbox.hpp"
 
 namespace microvm::gvisor {
 
+// teardown takes the container once its launch returned (deferred_teardown.hpp).
 std::unique_ptr<host::PreparedRun> make_prepared_run(std::unique_ptr<LiveContainer> container,
-                                                     const host::SandboxRequest& shape);
+                                                     const host::SandboxRequest& shape,
+                                                     std::shared_ptr<host::DeferredTeardown> teardown);
 
 }  // namespace microvm::gvisor

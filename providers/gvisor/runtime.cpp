@@ -14,6 +14,7 @@
 #include "gvisor/runsc.hpp"
 #include "gvisor/state_dir.hpp"
 #include "host/cgroup.hpp"
+#include "host/deferred_teardown.hpp"
 #include "microvm/trusted_path.hpp"
 
 namespace microvm::gvisor {
@@ -59,11 +60,15 @@ struct Runtime::Impl {
     std::shared_ptr<host::CgroupManager> cgroups;
     std::shared_ptr<StateDir> state;
     std::shared_ptr<Runsc> runsc;
+    // Finished containers end here; shared with the containers built ahead.
+    std::shared_ptr<host::DeferredTeardown> teardown = std::make_shared<host::DeferredTeardown>();
     ContainerHost container_host() const;
 };
 
 Runtime::Runtime() : impl_(std::make_unique<Impl>()) {}
-Runtime::~Runtime() = default;
+// Finished containers still being torn down end before the backend: its users (a provider's
+// cleanup) count on nothing of theirs being left.
+Runtime::~Runtime() { impl_->teardown->wait_idle(); }
 
 Expected<std::unique_ptr<Runtime>> Runtime::create(const RuntimeSettings& settings) {
     if (::geteuid() != 0) {
@@ -152,7 +157,10 @@ Expected<host::SandboxReport> Runtime::run(const host::SandboxRequest& req) cons
              LiveContainer::build(impl_->container_host(), req, std::nullopt));
     const auto since = Clock::now();
     RTFS_CHECK(container->start());
-    return container->finish(req, req.stdin_data, since, /*built_ahead=*/false);
+    Expected<host::SandboxReport> report =
+        container->finish(req, req.stdin_data, since, /*built_ahead=*/false);
+    impl_->teardown->dispose(std::move(container));
+    return report;
 }
 
 Expected<std::unique_ptr<host::PreparedRun>> Runtime::prepare(
@@ -163,7 +171,7 @@ Expected<std::unique_ptr<host::PreparedRun>> Runtime::prepare(
              LiveContainer::build(impl_->container_host(), shape, launcher));
     RTFS_CHECK(container->start());
     RTFS_CHECK(container->await_launcher(Clock::now() + kPrepareTimeout));
-    return make_prepared_run(std::move(container), shape);
+    return make_prepared_run(std::move(container), shape, impl_->teardown);
 }
 
 }  // namespace microvm::gvisor

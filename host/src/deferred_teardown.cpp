@@ -1,5 +1,7 @@
 #include "host/deferred_teardown.hpp"
 
+#include <system_error>
+
 namespace microvm::host {
 
 DeferredTeardown::~DeferredTeardown() {
@@ -12,16 +14,30 @@ DeferredTeardown::~DeferredTeardown() {
 }
 
 void DeferredTeardown::later(std::function<void()> teardown) {
-    {
-        std::lock_guard lock(mu_);
-        if (pending_.size() < kMaxPending && !stopping_) {
+    std::unique_lock lock(mu_);
+    if (!stopping_ && pending_.size() < kMaxPending) {
+        bool threaded = thread_.joinable();
+        if (!threaded) {
+            try {
+                thread_ = std::thread([this] { loop(); });
+                threaded = true;
+            } catch (const std::system_error&) {  // no thread: torn down here, below
+            }
+        }
+        if (threaded) {
             pending_.push_back(std::move(teardown));
-            if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
             cv_.notify_all();
             return;
         }
     }
-    teardown();  // backpressure: the caller does it
+    // Backpressure (or no thread): the caller does it, counted as running for wait_idle().
+    ++running_;
+    lock.unlock();
+    teardown();
+    teardown = nullptr;
+    lock.lock();
+    --running_;
+    cv_.notify_all();
 }
 
 void DeferredTeardown::wait_idle() {

@@ -334,9 +334,16 @@ int program_main(void* arg) {
         }
         if (pid < 0 && errno != EINTR) break;
     }
+    // What the program left running (a daemon, a double fork) ends before the result: the
+    // host returns it once this pipe ends, and the init's own exit, which would take the pid
+    // namespace down, comes after the unmapping of this copy of the host's memory. As the
+    // namespace's init, kill(-1) reaches every other process in it.
+    ::kill(-1, SIGKILL);
+    for (;;) {
+        pid_t pid = ::waitpid(-1, nullptr, 0);
+        if (pid < 0 && errno != EINTR) break;  // ECHILD: nothing of the program is left
+    }
     send_report(fds.report, report);
-    // The host has all it needs once this pipe ends: closed now, not by the exit, which first
-    // unmaps this copy of the host's memory and then takes the namespaces down.
     ::close(fds.report);
     ::_exit(0);
 }

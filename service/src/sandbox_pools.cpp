@@ -149,9 +149,14 @@ void SandboxPools::returned() {
 }
 
 SandboxPools::Pool* SandboxPools::wanting_refill(std::chrono::steady_clock::time_point now) {
+    auto wants = [&](const Pool& pool) {
+        return pool.ready.size() + pool.checking < pool.config.size && !pool.unsupported &&
+               now >= pool.retry_at;
+    };
+    for (auto& pool : pools_)  // dry pools first: they refill even while executions run
+        if (wants(pool) && pool.ready.empty()) return &pool;
     for (auto& pool : pools_)
-        if (pool.ready.size() + pool.checking < pool.config.size && !pool.unsupported && now >= pool.retry_at)
-            return &pool;
+        if (wants(pool)) return &pool;
     return nullptr;
 }
 
@@ -173,17 +178,21 @@ void SandboxPools::refill_loop() {
     auto next_sweep = std::chrono::steady_clock::now() + kSweepEvery;
     std::unique_lock lock(mu_);
     while (!stopping_) {
-        Pool* pool = wanting_refill(std::chrono::steady_clock::now());
-        if (!pool) {
-            cv_.wait_for(lock, std::chrono::seconds(1));
-            if (std::chrono::steady_clock::now() >= next_sweep) {
-                drop_expired(lock);
-                next_sweep = std::chrono::steady_clock::now() + kSweepEvery;
-            }
+        auto now = std::chrono::steady_clock::now();
+        if (now >= next_sweep) {  // on its own timer: refills may be deferred for long
+            drop_expired(lock);
+            next_sweep = std::chrono::steady_clock::now() + kSweepEvery;
             continue;
         }
-        if (auto until = refill_deferred_locked(*pool, std::chrono::steady_clock::now())) {
-            cv_.wait_until(lock, *until);
+        Pool* pool = wanting_refill(now);
+        std::optional<std::chrono::steady_clock::time_point> wake;
+        if (!pool) {
+            wake = now + std::chrono::seconds(1);
+        } else {
+            wake = refill_deferred_locked(*pool, now);
+        }
+        if (wake) {
+            cv_.wait_until(lock, std::min(*wake, next_sweep));
             continue;
         }
         // Pool entries are never added or removed, so the pointer stays valid unlocked.

@@ -3,6 +3,8 @@
 // sandbox's end does not delay it. Bounded: with kMaxPending teardowns waiting, dispose() tears
 // down on the caller's thread instead, so a host that runs sandboxes faster than it can take them
 // down slows down rather than piling them up. The destructor finishes every pending teardown.
+// One thread: a teardown that blocks (a reap behind a process stuck in the kernel) delays the
+// ones queued behind it, up to kMaxPending; then callers tear down on their own threads.
 #pragma once
 
 #include <condition_variable>

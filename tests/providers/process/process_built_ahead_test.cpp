@@ -169,7 +169,7 @@ TEST_F(BuiltAheadTest, NothingOfOneExecutionReachesTheNext) {
         << a.metadata.stdout_data << a.metadata.stderr_data << "\n---\n" << b.metadata.stdout_data;
     EXPECT_EQ(b.metadata.stdout_data.find("sleep"), std::string::npos) << b.metadata.stdout_data;
     // The first one's daemon died with its sandbox.
-    EXPECT_TRUE(enforcement::eventually([&] { return enforcement::processes_with_marker(daemon).empty(); }));
+    EXPECT_TRUE(enforcement::processes_with_marker(daemon).empty());
     EXPECT_NE(a.metadata.stdout_data.find("planted"), std::string::npos);
     EXPECT_NE(a.metadata.stdout_data.find("sleep"), std::string::npos) << "the daemon never ran";
 }
@@ -232,6 +232,41 @@ TEST_F(BuiltAheadTest, ALaunchIntoASandboxWithAReplacedSourceIsRefused) {
     auto fresh = (*sandbox)->run(req);
     ASSERT_TRUE(fresh) << fresh.error().message;
     EXPECT_EQ(fresh->stdout_data.data, "new-file\n");
+    std::filesystem::remove_all(dir);
+}
+
+// Red-team finding (2026-12-03): the result is returned before the init's exit. The attack: a
+// program whose double-forked child closes its output (so nothing waits for it) and appends to
+// a writable bind as fast as it can. Nothing of it may run once the result is back: the file
+// does not grow after it, fresh or built ahead.
+TEST_F(BuiltAheadTest, WhatTheProgramLeftRunningEndsBeforeTheResult) {
+    const std::filesystem::path dir =
+        std::filesystem::temp_directory_path() / ("leftover-writer-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    std::filesystem::permissions(dir, std::filesystem::perms::all);  // the sandbox's user writes
+    const std::string file = (dir / "f").string();
+    ExecutionContext ctx = shell("( exec >&- 2>&- </dev/null; while :; do echo x >> " + file +
+                                 "; done ) & i=0; while [ ! -s " + file + " ] && [ $i -lt 100000 ]; "
+                                 "do i=$((i+1)); done; echo started");
+    ctx.config.fs_policy = FileSystemPolicy::read_write({dir.string()});
+    auto size = [&] {
+        std::error_code ec;
+        auto n = std::filesystem::file_size(file, ec);
+        return ec ? 0 : n;
+    };
+    for (int i = 0; i < 10; ++i) {
+        const bool ahead = i % 2 == 1;
+        std::filesystem::remove(file);
+        auto prepared = ahead ? prepare(ctx) : nullptr;
+        ExecutionResult r = ahead ? provider_.execute_program(ctx, std::move(prepared))
+                                  : provider_.execute_program(ctx);
+        const auto at_result = size();
+        ASSERT_EQ(r.status, Status::Ok) << describe(r);
+        ASSERT_EQ(r.metadata.stdout_data, "started\n");
+        ASSERT_GT(at_result, 0u) << "the writer never ran";
+        std::this_thread::sleep_for(200ms);
+        EXPECT_EQ(size(), at_result) << (ahead ? "built ahead" : "fresh") << ": the writer outlived the result";
+    }
     std::filesystem::remove_all(dir);
 }
 

@@ -893,7 +893,7 @@ TEST_P(ProviderEnforcementTest, CancellingEndsTheRunPromptlyWithNothingLeft) {
     ASSERT_TRUE(r.error);
     EXPECT_EQ(r.error->reason, microvm::Reason::Cancelled);
     EXPECT_LT(took, 100ms) << "cancel took too long";
-    EXPECT_TRUE(eventually([&] { return processes_with_marker(marker).empty(); }));
+    EXPECT_TRUE(processes_with_marker(marker).empty());
     expect_same_host_state(before, take_snapshot());
 }
 
@@ -932,7 +932,7 @@ TEST_P(ProviderEnforcementTest, DaemonsDieWithTheExecution) {
     ExecutionResult r = run(external(helper("daemonize"), {marker}));
     ASSERT_EQ(r.status, Status::Ok) << describe(r);
     ASSERT_EQ(r.metadata.stdout_data, "daemon started\n");  // it was there to be killed
-    EXPECT_TRUE(eventually([&] { return processes_with_marker(marker).empty(); }));
+    EXPECT_TRUE(processes_with_marker(marker).empty());
 }
 
 TEST_P(ProviderEnforcementTest, SequentialExecutionsLeaveNothingBehind) {
@@ -989,7 +989,7 @@ TEST_P(ProviderEnforcementTest, ConcurrentExecutionsLeaveNothingBehind) {
     for (std::thread& t : threads) t.join();
     EXPECT_EQ(failures.load(), 0);
     EXPECT_EQ(timeouts.load(), (total + 2) / 5);
-    EXPECT_TRUE(eventually([&] { return processes_with_marker(marker).empty(); }));
+    EXPECT_TRUE(processes_with_marker(marker).empty());
     expect_same_host_state(before, take_snapshot());
 }
 

@@ -3,7 +3,8 @@
 // `microvm ... --json` invocations (p50, p99), then throughput with 8 clients / 8 parallel CLIs.
 // Then a process execution of /bin/true in a sandbox built ahead ([service.sandbox_pools]),
 // interleaved with `bwrap --unshare-all --die-with-parent --ro-bind / / /bin/true` (p50/p90/p99;
-// before each pooled sample, untimed, the pool is given a ready sandbox), and its throughput with
+// before each sample of either, untimed, the pool is full again and 5 ms pass, so that neither
+// overlaps a refill or a teardown), and its throughput with
 // 8 clients (hits and misses counted) against 8 parallel one-shot CLIs.
 // Usage: service_bench [SEQUENTIAL_RUNS] [PARALLEL_RUNS_PER_CLIENT]
 #include <fcntl.h>
@@ -183,14 +184,22 @@ int main(int argc, char** argv) {
         int fd = connect_unix(sock);
         std::vector<double> svc, bw, reported;
         const double hits0 = metric(sock, hits);
+        // Neither sample may overlap the pool's refill or the last sandbox's teardown, which
+        // share the 2 cores: before each, untimed, the pool is full again and the machine had
+        // a few quiet milliseconds.
+        auto settle = [&] {
+            for (int w = 0; w < 5000 && metric(sock, ready) < 8; ++w) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        };
         for (int i = 0; i < seq; ++i) {
-            for (int w = 0; w < 2000 && metric(sock, ready) < 1; ++w) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            settle();
             auto t0 = Clock::now();
             double d = -1;
             if (!post(fd, pooled, &d)) std::printf("  service request failed\n");
             svc.push_back(ms(Clock::now() - t0));
             reported.push_back(d);
             if (have_bwrap) {
+                settle();
                 auto t1 = Clock::now();
                 if (run_program("/usr/bin/bwrap", bwrap) != 0) std::printf("  bwrap failed\n");
                 bw.push_back(ms(Clock::now() - t1));

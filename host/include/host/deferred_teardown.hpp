@@ -7,6 +7,7 @@
 // ones queued behind it, up to kMaxPending; then callers tear down on their own threads.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -20,6 +21,10 @@ namespace microvm::host {
 class DeferredTeardown {
   public:
     static constexpr size_t kMaxPending = 16;
+    // dispose() does not wake a thread that had work within kPollFor: it looks for work every
+    // kPollPeriod (see later()).
+    static constexpr std::chrono::milliseconds kPollPeriod{5};
+    static constexpr std::chrono::seconds kPollFor{1};
 
     DeferredTeardown() = default;
     ~DeferredTeardown();
@@ -46,6 +51,7 @@ class DeferredTeardown {
     std::deque<std::function<void()>> pending_;
     size_t running_ = 0;
     bool stopping_ = false;
+    bool asleep_ = false;  // waiting without a timeout: dispose() wakes it
     std::thread thread_;
 };
 

@@ -36,11 +36,15 @@ void DeferredTeardown::later(std::function<void()> teardown) {
             return;
         }
     }
-    // Backpressure (or no thread): the caller does it, counted as running for wait_idle().
-    ++running_;
+    // Backpressure (or no thread): the caller does it.
+    run_unlocked(lock, std::move(teardown));
+}
+
+void DeferredTeardown::run_unlocked(std::unique_lock<std::mutex>& lock, std::function<void()> teardown) {
+    ++running_;  // wait_idle() waits for it too
     lock.unlock();
     teardown();
-    teardown = nullptr;
+    teardown = nullptr;  // what it captured goes before it counts as done
     lock.lock();
     --running_;
     cv_.notify_all();
@@ -68,13 +72,7 @@ void DeferredTeardown::loop() {
         last_work = std::chrono::steady_clock::now();
         std::function<void()> teardown = std::move(pending_.front());
         pending_.pop_front();
-        ++running_;
-        lock.unlock();
-        teardown();
-        teardown = nullptr;
-        lock.lock();
-        --running_;
-        cv_.notify_all();
+        run_unlocked(lock, std::move(teardown));
     }
 }
 

@@ -178,15 +178,15 @@ Expected<host::SandboxReport> LiveSandbox::supervise(const host::SandboxRequest&
     targets.return_when_drained = true;
     host::Captured captured = host::capture_until_exit(std::move(targets));
 
-    // The program ended and the init reported it and closed its pipe: the result is complete
-    // when the cgroup measured it. The init's exit, which kills whatever the program left running
-    // and takes the namespaces down, and the cgroup's removal are this sandbox's teardown, done
-    // after the result (the caller disposes of it; the destructor waits for both).
+    // The program ended, the init killed and reaped whatever it left running, reported and
+    // closed its pipe: the result is complete once the cgroup measured it. The init's exit (its
+    // copy of the host's memory, the namespaces) and the cgroup's removal are this sandbox's
+    // teardown, done after the result (the caller disposes of it; the destructor does both).
     if (captured.drained && !captured.deadline_hit && !captured.cancelled &&
         program_reported_end(captured.reports)) {
         const host::CgroupUsage usage = cgroup->usage();
         if (usage.cpu_time && usage.memory_peak_bytes) {
-            kill();  // the program's leftovers end now, not when the init is scheduled
+            kill();  // nothing is left to wait for in the init
             return make_report(std::move(captured), usage, rusage{}, 0, started, builder->plan());
         }
     }

@@ -307,8 +307,8 @@ int program_main(void* arg) {
         send_failure(fds.report, ChildReport::kSetupFailed, f);
         ::_exit(1);
     }
-    // A sandbox built ahead: the program's process says it is ready and waits for its launch;
-    // the init stays suspended in the clone until then (CLONE_VFORK).
+    // The program's process (program_main). In a sandbox built ahead it says it is ready and
+    // waits for its launch, the init suspended in the clone until its exec (CLONE_VFORK).
     ProgramArgs args{&plan, &fds};
     pid_t program = ::clone(program_main, g_program_stack + sizeof g_program_stack,
                             CLONE_VM | CLONE_VFORK | SIGCHLD, &args);

@@ -45,6 +45,8 @@ class DeferredTeardown {
   private:
     void later(std::function<void()> teardown);
     void loop();
+    // With mu_ held by lock: runs teardown with it released, counted in running_.
+    void run_unlocked(std::unique_lock<std::mutex>& lock, std::function<void()> teardown);
 
     std::mutex mu_;
     std::condition_variable cv_;

@@ -326,7 +326,10 @@ TEST(Microvmd, SandboxPoolsEndWithTheDaemonAndAreSweptAfterAKill) {
                          R"({"provider":"process","fs_policy":"ro","run":["/bin/sh","-c","echo hi"]})");
         EXPECT_NE(r.body.find("\"stdout\":\"hi\\n\""), std::string::npos) << r.body;
         ASSERT_TRUE(pool_full(sock, "sh", 2)) << d.output;
-        const auto inits = children_of(d.pid);
+        // The pool's two inits, once the execution's own is reaped (just after its result).
+        std::vector<pid_t> inits;
+        for (int i = 0; i < 200 && (inits = children_of(d.pid)).size() != 2; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(25));
         EXPECT_EQ(inits.size(), 2u);
         EXPECT_FALSE(sandbox_cgroups_of(d.pid).empty());
         const pid_t daemon_pid = d.pid;

@@ -289,9 +289,14 @@ TEST_F(SandboxPoolsTest, ASandboxWhoseInitDiedIsDroppedAndReplaced) {
     ASSERT_TRUE(pools->wait_full(30s));
     EXPECT_EQ(pools->created("true"), 2u);
     // Without a request: the idle pools' thread finds it (every 5 s) and builds another.
+    // (The fresh run's init is reaped by the provider's teardown, just after its result.)
     std::vector<int> second;
-    for (int pid : enforcement::take_snapshot().children)
-        if (!before.count(pid)) second.push_back(pid);
+    EXPECT_TRUE(enforcement::eventually([&] {
+        second.clear();
+        for (int pid : enforcement::take_snapshot().children)
+            if (!before.count(pid)) second.push_back(pid);
+        return second.size() == 1;
+    }));
     ASSERT_EQ(second.size(), 1u);
     ASSERT_EQ(::kill(second[0], SIGKILL), 0);
     for (int i = 0; i < 150 && pools->created("true") < 3; ++i) std::this_thread::sleep_for(100ms);

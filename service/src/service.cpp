@@ -274,25 +274,27 @@ ordered_json Service::run(Prepared& p, OutputSink sink) {
         if (q.allowed) ++(*q.allowed ? allowed : denied);  // only the proxy's records decide
     metrics_.proxy_connections(p.provider_name, allowed, denied);
 
-    ordered_json record = {{"event", p.session ? "session_exec" : "execution"},
-                           {"execution_id", p.execution_id},
-                           {"client", p.who.to_json()}};
-    if (p.session) record["sandbox_id"] = p.session_id;
-    record["provider"] = p.provider_name;
-    record["pooled"] = pooled;
-    record["policy"] = p.policy.as_given;
-    record["program"] = {{"kind", p.program.is_eval ? "eval" : "run"},
-                         {"sha256", sha256_hex(p.program.digest_input)}};
-    record["status"] = doc["status"];
-    if (r.error) record["reason"] = to_string(r.error->reason);
-    record["resources"] = {{"duration_ms", doc["metadata"]["duration_ms"]},
-                           {"cpu_time_ms", doc["metadata"]["cpu_time_ms"]},
-                           {"memory_peak_mb", doc["metadata"]["memory_peak_mb"]},
-                           {"exit_code", doc["exit_code"]},
-                           {"signal", doc["signal"]}};
-    if (!doc["metadata"]["network_requests"].empty())
-        record["network_requests"] = doc["metadata"]["network_requests"];
-    audit_->write(record);
+    if (audit_->enabled()) {  // the record (a digest, a copy of the policy) only for a log
+        ordered_json record = {{"event", p.session ? "session_exec" : "execution"},
+                               {"execution_id", p.execution_id},
+                               {"client", p.who.to_json()}};
+        if (p.session) record["sandbox_id"] = p.session_id;
+        record["provider"] = p.provider_name;
+        record["pooled"] = pooled;
+        record["policy"] = p.policy.as_given;
+        record["program"] = {{"kind", p.program.is_eval ? "eval" : "run"},
+                             {"sha256", sha256_hex(p.program.digest_input)}};
+        record["status"] = doc["status"];
+        if (r.error) record["reason"] = to_string(r.error->reason);
+        record["resources"] = {{"duration_ms", doc["metadata"]["duration_ms"]},
+                               {"cpu_time_ms", doc["metadata"]["cpu_time_ms"]},
+                               {"memory_peak_mb", doc["metadata"]["memory_peak_mb"]},
+                               {"exit_code", doc["exit_code"]},
+                               {"signal", doc["signal"]}};
+        if (!doc["metadata"]["network_requests"].empty())
+            record["network_requests"] = doc["metadata"]["network_requests"];
+        audit_->write(record);
+    }
     return doc;
 }
 

@@ -6,10 +6,9 @@
 #include <sys/resource.h>
 
 #include <chrono>
-
-#include "host/cgroup.hpp"
 #include <string>
 
+#include "host/cgroup.hpp"
 #include "process/child_plan.hpp"
 #include "host/output_capture.hpp"
 #include "host/sandbox.hpp"

@@ -18,6 +18,20 @@ bool PreparedRun::fits(const SandboxRequest& request) const {
     return same_shape(shape_, request);
 }
 
+Expected<SandboxReport> PreparedRun::launch(const SandboxRequest& request) {
+    if (launched_) return fail(Failure::Kind::SetupError, "this sandbox was already used");
+    if (!fits(request)) {
+        return fail(Failure::Kind::SetupError,
+                    "the request is not of the shape this sandbox was built for");
+    }
+    if (!sources_unchanged()) {
+        return fail(Failure::Kind::SetupError,
+                    "a host file bound into this sandbox was replaced since it was built");
+    }
+    launched_ = true;  // used once, whatever happens
+    return launch_checked(request);
+}
+
 Expected<std::unique_ptr<PreparedRun>> SandboxBackend::prepare(const SandboxRequest&) const {
     return fail(Failure::Kind::Unsupported, describe() + ": no sandbox is built ahead");
 }

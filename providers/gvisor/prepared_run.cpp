@@ -11,19 +11,9 @@ class PreparedGvisorRun final : public host::PreparedRun {
                       std::shared_ptr<host::DeferredTeardown> teardown)
         : PreparedRun(shape), container_(std::move(container)), teardown_(std::move(teardown)) {}
 
-    Expected<host::SandboxReport> launch(const host::SandboxRequest& request) override {
-        if (!container_) return fail(Failure::Kind::SetupError, "this sandbox was already used");
-        if (!fits(request)) {
-            return fail(Failure::Kind::SetupError,
-                        "the request is not of the shape this sandbox was built for");
-        }
-        // A source replaced since the preparation would run old in this sandbox and new in a
-        // fresh one: refused, whoever calls (SandboxProvider's fits() already runs it fresh).
-        if (!container_->binds_unchanged()) {
-            return fail(Failure::Kind::SetupError,
-                        "a host file bound into this sandbox was replaced since it was built");
-        }
-        std::unique_ptr<LiveContainer> container = std::move(container_);  // used once
+  protected:
+    Expected<host::SandboxReport> launch_checked(const host::SandboxRequest& request) override {
+        std::unique_ptr<LiveContainer> container = std::move(container_);
         RTFS_CHECK(check_request(request));
         RTFS_TRY(std::string input, encode_launch(program_argv(request), request.env));
         if (request.stdin_data) input += *request.stdin_data;
@@ -35,9 +25,10 @@ class PreparedGvisorRun final : public host::PreparedRun {
         return report;
     }
 
-    // Its runsc still runs, and every bound source is still the object it bound.
-    bool current() const override {
-        return container_ && container_->alive() && container_->binds_unchanged();
+    // Its runsc still runs; every source is still the object runsc's gofer bound.
+    bool waiting() const override { return container_ && container_->alive(); }
+    bool sources_unchanged() const override {
+        return container_ && container_->binds_unchanged();
     }
 
   private:

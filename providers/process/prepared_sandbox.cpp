@@ -12,18 +12,9 @@ class PreparedProcessRun final : public host::PreparedRun {
                        std::shared_ptr<host::DeferredTeardown> teardown)
         : PreparedRun(shape), live_(std::move(live)), teardown_(std::move(teardown)) {}
 
-    Expected<host::SandboxReport> launch(const host::SandboxRequest& request) override {
-        if (!live_) return fail(Failure::Kind::SetupError, "this sandbox was already used");
-        if (!fits(request)) {
-            return fail(Failure::Kind::SetupError, "the request is not of the shape this sandbox was built for");
-        }
-        // A source replaced since the preparation would run old in this sandbox and new in a
-        // fresh one: refused, whoever calls (SandboxProvider's fits() already runs it fresh).
-        if (!live_->binds_unchanged()) {
-            return fail(Failure::Kind::SetupError,
-                        "a host file bound into this sandbox was replaced since it was built");
-        }
-        std::unique_ptr<LiveSandbox> live = std::move(live_);  // used once, whatever happens
+  protected:
+    Expected<host::SandboxReport> launch_checked(const host::SandboxRequest& request) override {
+        std::unique_ptr<LiveSandbox> live = std::move(live_);
         RTFS_TRY(std::string message, encode_launch(request.argv, request.env));
         live->cgroup->restart_measurements();
         const auto started = std::chrono::steady_clock::now();
@@ -34,9 +25,8 @@ class PreparedProcessRun final : public host::PreparedRun {
         return report;
     }
 
-    bool current() const override {
-        return live_ && live_->alive() && live_->binds_unchanged();
-    }
+    bool waiting() const override { return live_ && live_->alive(); }
+    bool sources_unchanged() const override { return live_ && live_->binds_unchanged(); }
 
   private:
     std::unique_ptr<LiveSandbox> live_;

@@ -87,15 +87,25 @@ class PreparedRun {
     bool fits(const SandboxRequest& request) const;
     // Runs the request, whose shape must equal the prepared one (same_shape), once: what run()
     // would report, measured from the launch (the preparation's time and CPU are not the
-    // program's).
-    virtual Expected<SandboxReport> launch(const SandboxRequest& request) = 0;
-    // Still as it was built: it waits for its program (nothing ended it), and every host file
-    // bound into it is still the one at its path (a program or library replaced since would
-    // run old in it and new in a fresh sandbox).
-    virtual bool current() const { return true; }
+    // program's). Refused (SetupError) for a second launch, another shape, or a host file bound
+    // into it that was replaced since it was built (it would run old here and new in a fresh
+    // sandbox), whoever calls: SandboxProvider's fits() already runs such a request fresh.
+    Expected<SandboxReport> launch(const SandboxRequest& request);
+    // Still as it was built: not launched, it waits for its program (nothing ended it), and
+    // every host file bound into it is still the one at its path.
+    bool current() const { return !launched_ && waiting() && sources_unchanged(); }
+
+  protected:
+    // The backend's launch, once, after launch()'s checks.
+    virtual Expected<SandboxReport> launch_checked(const SandboxRequest& request) = 0;
+    // Not launched yet: whatever holds it (an init, runsc run) still runs.
+    virtual bool waiting() const = 0;
+    // Every host file bound into it is still the object that was checked at its path.
+    virtual bool sources_unchanged() const = 0;
 
   private:
     SandboxRequest shape_;
+    bool launched_ = false;
 };
 
 // Whether two requests need the same sandbox: the program and its files, the fs policy, the

@@ -270,6 +270,20 @@ TEST_F(BuiltAheadTest, WhatTheProgramLeftRunningEndsBeforeTheResult) {
     std::filesystem::remove_all(dir);
 }
 
+// The init's report pipe and the launch socket are the host's channels: a program holding the
+// report pipe could write a forged "program ended" or keep the result waiting. The program's
+// process, fresh or waiting for its launch, holds only its stdio when it runs.
+TEST_F(BuiltAheadTest, TheProgramHoldsOnlyItsStdio) {
+    ExecutionContext ctx = shell("ls /proc/$$/fd");  // the shell's, not ls's own directory fd
+    for (bool ahead : {false, true}) {
+        auto prepared = ahead ? prepare(ctx) : nullptr;
+        ExecutionResult r = ahead ? provider_.execute_program(ctx, std::move(prepared))
+                                  : provider_.execute_program(ctx);
+        ASSERT_EQ(r.status, Status::Ok) << describe(r);
+        EXPECT_EQ(r.metadata.stdout_data, "0\n1\n2\n") << (ahead ? "built ahead" : "fresh");
+    }
+}
+
 // Red-team findings (2026-12-02), each the attack and what must hold.
 
 // A sandbox fits only the settings (backend) that built it: not after cleanup() and

@@ -35,8 +35,9 @@ class DeferredTeardown {
     template <typename T>
     void dispose(std::unique_ptr<T> doomed) {
         if (!doomed) return;
-        std::shared_ptr<T> shared(std::move(doomed));
-        later([shared]() mutable { shared.reset(); });
+        // Moved into the closure, not copied: a copy left here would be the last reference
+        // whenever the thread ran first, and the teardown would happen on the caller's thread.
+        later([shared = std::shared_ptr<T>(std::move(doomed))]() mutable { shared.reset(); });
     }
 
     // Returns once every teardown handed over so far is done.

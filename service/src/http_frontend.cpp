@@ -17,6 +17,7 @@
 #include <regex>
 
 #include "service/confined_files.hpp"
+#include "service/hangup_watcher.hpp"
 #include "service/openapi.hpp"
 #include "service/stream_events.hpp"
 
@@ -64,43 +65,59 @@ bool wait_fd(int fd, short events, Clock::time_point deadline) {
 }
 
 // A socket (or TLS on it) whose reads all share one deadline: the end of the current request.
+// Reads are buffered (httplib reads a request's lines a byte at a time), and the status line
+// and headers of a response with a length wait for its body so that both leave in one send:
+// the client wakes once. A response without a length (streamed) or an interim "100 Continue"
+// is sent at once.
 class ConnStream : public httplib::Stream {
   public:
     ConnStream(int fd, SSL* ssl, std::chrono::milliseconds write_timeout, std::string ip, int port)
         : fd_(fd), ssl_(ssl), write_timeout_(write_timeout), ip_(std::move(ip)), port_(port) {}
     void set_deadline(Clock::time_point d) { deadline_ = d; }
-
-    bool is_readable() const override {
-        return (ssl_ && SSL_pending(ssl_) > 0) || wait_fd(fd_, POLLIN, deadline_);
+    // Bytes of a next (pipelined) request already read from the socket.
+    bool has_buffered() const { return in_pos_ < in_.size() || (ssl_ && SSL_pending(ssl_) > 0); }
+    // Sends held headers of a response that had no body (a HEAD, or a length of 0).
+    bool flush() {
+        if (held_.empty()) return true;
+        std::string out = std::move(held_);
+        held_.clear();
+        return send_all(out.data(), out.size());
     }
+
+    bool is_readable() const override { return has_buffered() || wait_fd(fd_, POLLIN, deadline_); }
     bool is_writable() const override {
         pollfd p{fd_, POLLOUT, 0};
         int rc = ::poll(&p, 1, static_cast<int>(write_timeout_.count()));
         return rc > 0 && !(p.revents & (POLLERR | POLLHUP));
     }
     ssize_t read(char* ptr, size_t size) override {
-        if (!is_readable()) return -1;
-        if (ssl_) {
-            int n = SSL_read(ssl_, ptr, static_cast<int>(std::min<size_t>(size, INT32_MAX)));
-            return n > 0 ? n : (SSL_get_error(ssl_, n) == SSL_ERROR_ZERO_RETURN ? 0 : -1);
+        if (in_pos_ == in_.size()) {
+            if (!is_readable()) return -1;
+            if (size >= kReadBuffer) return read_socket(ptr, size);  // a large body read: no copy
+            in_.resize(kReadBuffer);
+            ssize_t n = read_socket(in_.data(), in_.size());
+            in_.resize(n > 0 ? static_cast<size_t>(n) : 0);
+            in_pos_ = 0;
+            if (n <= 0) return n;
         }
-        for (;;) {
-            ssize_t n = ::recv(fd_, ptr, size, 0);
-            if (n < 0 && errno == EINTR) continue;
-            return n;
-        }
+        const size_t n = std::min(size, in_.size() - in_pos_);
+        std::memcpy(ptr, in_.data() + in_pos_, n);
+        in_pos_ += n;
+        return static_cast<ssize_t>(n);
     }
     ssize_t write(const char* ptr, size_t size) override {
-        if (!wait_fd(fd_, POLLOUT, Clock::now() + write_timeout_)) return -1;
-        if (ssl_) {
-            int n = SSL_write(ssl_, ptr, static_cast<int>(std::min<size_t>(size, INT32_MAX)));
-            return n > 0 ? n : -1;
+        const std::string_view data(ptr, size);
+        if (held_.empty() && is_header_block_with_length(data)) {
+            held_.assign(data);
+            return static_cast<ssize_t>(size);
         }
-        for (;;) {
-            ssize_t n = ::send(fd_, ptr, size, MSG_NOSIGNAL);
-            if (n < 0 && errno == EINTR) continue;
-            return n;
+        if (!held_.empty()) {
+            held_.append(data);
+            std::string out = std::move(held_);
+            held_.clear();
+            return send_all(out.data(), out.size()) ? static_cast<ssize_t>(size) : -1;
         }
+        return send_some(ptr, size);
     }
     void get_remote_ip_and_port(std::string& ip, int& port) const override {
         ip = ip_;
@@ -113,45 +130,55 @@ class ConnStream : public httplib::Stream {
     socket_t socket() const override { return fd_; }
 
   private:
+    static constexpr size_t kReadBuffer = 4096;
+
+    // httplib writes a response's status line and headers in one call, then its body.
+    static bool is_header_block_with_length(std::string_view d) {
+        return d.size() < 16384 && d.starts_with("HTTP/1.1 ") && !d.starts_with("HTTP/1.1 1") &&
+               d.ends_with("\r\n\r\n") && d.find("\r\nContent-Length: ") != std::string_view::npos;
+    }
+    ssize_t read_socket(char* ptr, size_t size) {
+        if (ssl_) {
+            int n = SSL_read(ssl_, ptr, static_cast<int>(std::min<size_t>(size, INT32_MAX)));
+            return n > 0 ? n : (SSL_get_error(ssl_, n) == SSL_ERROR_ZERO_RETURN ? 0 : -1);
+        }
+        for (;;) {
+            ssize_t n = ::recv(fd_, ptr, size, 0);
+            if (n < 0 && errno == EINTR) continue;
+            return n;
+        }
+    }
+    ssize_t send_some(const char* ptr, size_t size) {
+        if (!wait_fd(fd_, POLLOUT, Clock::now() + write_timeout_)) return -1;
+        if (ssl_) {
+            int n = SSL_write(ssl_, ptr, static_cast<int>(std::min<size_t>(size, INT32_MAX)));
+            return n > 0 ? n : -1;
+        }
+        for (;;) {
+            ssize_t n = ::send(fd_, ptr, size, MSG_NOSIGNAL);
+            if (n < 0 && errno == EINTR) continue;
+            return n;
+        }
+    }
+    bool send_all(const char* ptr, size_t size) {
+        while (size > 0) {
+            ssize_t n = send_some(ptr, size);
+            if (n <= 0) return false;
+            ptr += n;
+            size -= static_cast<size_t>(n);
+        }
+        return true;
+    }
+
     int fd_;
     SSL* ssl_;
     std::chrono::milliseconds write_timeout_;
     std::string ip_;
     int port_;
     Clock::time_point deadline_ = Clock::now();
-};
-
-// Watches a client's connection while its request is served: when the client hangs up
-// (POLLRDHUP, POLLHUP, POLLERR) the source is cancelled, which cancels a queued or running
-// execution. Only hang-ups wake it; bytes of a next pipelined request do not.
-class HangupWatch {
-  public:
-    HangupWatch(int fd, CancelSource gone) : stop_(::eventfd(0, EFD_CLOEXEC)) {
-        thread_ = std::thread([fd, gone = std::move(gone), stop = stop_.get()] {
-            pollfd p[2] = {{fd, POLLRDHUP, 0}, {stop, POLLIN, 0}};
-            for (;;) {
-                int rc = ::poll(p, 2, -1);
-                if (rc < 0 && errno == EINTR) continue;
-                if (rc < 0 || (p[1].revents & POLLIN)) return;
-                if (p[0].revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) {
-                    gone.cancel();
-                    return;
-                }
-            }
-        });
-    }
-    ~HangupWatch() {
-        uint64_t one = 1;
-        if (::write(stop_.get(), &one, sizeof one) < 0) {
-        }
-        thread_.join();
-    }
-    HangupWatch(const HangupWatch&) = delete;
-    HangupWatch& operator=(const HangupWatch&) = delete;
-
-  private:
-    host::UniqueFd stop_;
-    std::thread thread_;
+    std::string in_;     // read ahead from the socket
+    size_t in_pos_ = 0;  // in_[in_pos_..] not handed out yet
+    std::string held_;   // a response's headers waiting for its body
 };
 
 // A download goes out in chunks read from the descriptor the confinement checks opened (kept
@@ -359,26 +386,25 @@ void HttpFrontend::execute_handler(const httplib::Request& req, httplib::Respons
     Connection* c = tl_conn;
     if (!json_body_fits(req, res)) return;
     CancelSource gone;
-    ApiExpected<std::shared_ptr<Service::Prepared>> prepared = [&] {
-        HangupWatch watch(c->fd.get(), gone);  // a client leaving the queue
-        return in_session ? service_.prepare_session_exec(req.matches[1], req.body, c->who, gone.token())
-                          : service_.prepare_execution(req.body, c->who, gone.token());
-    }();
+    std::optional<HangupWatcher::Watch> watch(hangups_.watch(c->fd.get(), gone));  // queued, then running
+    ApiExpected<std::shared_ptr<Service::Prepared>> prepared =
+        in_session ? service_.prepare_session_exec(req.matches[1], req.body, c->who, gone.token())
+                   : service_.prepare_execution(req.body, c->who, gone.token());
     if (!prepared) {
         set_error(res, prepared.error());
         return;
     }
     std::shared_ptr<Service::Prepared> p = *prepared;
     if (!service_.wants_stream(*p)) {
-        HangupWatch watch(c->fd.get(), gone);
         set_reply(res, result_reply(service_.run(*p, nullptr)));
         return;
     }
+    watch.reset();
     // NDJSON: output chunks as the program writes them, then the result. The provider below
     // runs on this connection's thread, after this handler returns.
     const int fd = c->fd.get();
     res.set_chunked_content_provider("application/x-ndjson", [this, p, gone, fd](size_t, httplib::DataSink& sink) {
-        HangupWatch watch(fd, gone);
+        auto watch = hangups_.watch(fd, gone);
         EventWriter events;
         auto sink_write = [&](const std::string& line) {
             if (!sink.write(line.data(), line.size())) gone.cancel();  // the client went away
@@ -508,14 +534,13 @@ void HttpFrontend::serve(std::unique_ptr<Connection> c) {
         ConnStream strm(fd, c->ssl.get(), options_.write_timeout, c->remote_ip, c->remote_port);
         for (size_t n = 0; n < options_.keep_alive_max && !stopping_; ++n) {
             // Idle between requests for at most keep_alive_timeout; then the request has its deadline.
-            if (n > 0 && !(c->ssl && SSL_pending(c->ssl.get()) > 0) &&
-                !wait_fd(fd, POLLIN, Clock::now() + options_.keep_alive_timeout))
+            if (n > 0 && !strm.has_buffered() && !wait_fd(fd, POLLIN, Clock::now() + options_.keep_alive_timeout))
                 break;
             strm.set_deadline(Clock::now() + options_.request_timeout);
             c->who.token_id.clear();
             bool closed = false;
             const bool last = n + 1 == options_.keep_alive_max || stopping_;
-            const bool served = process_request(strm, last, closed, nullptr);
+            const bool served = process_request(strm, last, closed, nullptr) && strm.flush();
             c->body_hold.reset();  // the request (and its body) is done with
             c->admitted = false;
             if (!served) break;

@@ -309,6 +309,52 @@ TEST(HttpApi, AClientThatDisconnectsCancelsItsExecution) {
     EXPECT_EQ(h.metric("microvmd_executions_total{provider=\"process\",status=\"killed\"}"), 2);
 }
 
+// A client queued behind a busy provider that hangs up leaves the queue at once (the
+// connection is watched from the moment its request is read, before admission).
+TEST(HttpApi, AQueuedClientThatHangsUpLeavesTheQueue) {
+    Harness h([](microvm::service::ServiceOptions& o) { o.admission = {1, 4}; });
+    std::thread busy([&] {
+        h.call_json("POST", "/v1/executions", {{"provider", "mock"}, {"eval", "(loop [] (recur))"}, {"timeout", "3s"}});
+    });
+    for (int i = 0; i < 100 && h.metric("microvmd_active_executions{provider=\"mock\"}") != 1; ++i)
+        std::this_thread::sleep_for(20ms);
+    int fd = connect_unix(h.socket_path);
+    send_all(fd, request_text("POST", "/v1/executions", json({{"provider", "mock"}, {"eval", "1"}}).dump()));
+    for (int i = 0; i < 100 && h.metric("microvmd_queued_executions{provider=\"mock\"}") != 1; ++i)
+        std::this_thread::sleep_for(20ms);
+    ASSERT_EQ(h.metric("microvmd_queued_executions{provider=\"mock\"}"), 1);
+    ::close(fd);
+    for (int i = 0; i < 50 && h.metric("microvmd_queued_executions{provider=\"mock\"}") != 0; ++i)
+        std::this_thread::sleep_for(20ms);
+    EXPECT_EQ(h.metric("microvmd_queued_executions{provider=\"mock\"}"), 0) << "still queued 1 s after its client left";
+    EXPECT_EQ(h.metric("microvmd_active_executions{provider=\"mock\"}"), 1) << "the running one is not the client that left";
+    busy.join();
+}
+
+// Requests sent back to back in one write (pipelined) are each answered, in order: reads are
+// buffered, and what was read ahead of one request is the start of the next.
+TEST(HttpApi, PipelinedRequestsAreAnsweredInOrder) {
+    Harness h;
+    int fd = connect_unix(h.socket_path);
+    std::string all;
+    for (int i = 0; i < 3; ++i) {
+        const std::string body = json({{"provider", "mock"}, {"eval", "(+ 1 " + std::to_string(i) + ")"}}).dump();
+        all += "POST /v1/executions HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    }
+    all += "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    send_all(fd, all);
+    const std::string replies = Reader(fd, 10s).rest();  // until the server closes, after the last
+    ::close(fd);
+    size_t at = 0;
+    for (int i = 0; i < 3; ++i) {
+        at = replies.find("HTTP/1.1 200 OK\r\n", at);
+        ASSERT_NE(at, std::string::npos) << "reply " << i << " missing: " << replies;
+        at = replies.find("\"value\":\"" + std::to_string(1 + i) + "\"", at);
+        ASSERT_NE(at, std::string::npos) << "reply " << i << " out of order: " << replies;
+    }
+    EXPECT_NE(replies.find("HTTP/1.1 200 OK\r\n", at), std::string::npos) << "no reply to GET /healthz: " << replies;
+}
+
 TEST(HttpApi, KeepAliveServesSeveralRequestsOnOneConnection) {
     Harness h;
     int fd = connect_unix(h.socket_path);

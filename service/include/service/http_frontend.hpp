@@ -22,6 +22,7 @@
 #include <httplib.h>
 
 #include "host/unique_fd.hpp"
+#include "service/hangup_watcher.hpp"
 #include "service/listeners.hpp"
 #include "service/service.hpp"
 #include "service/tokens.hpp"
@@ -79,6 +80,7 @@ class HttpFrontend : private httplib::Server {
     std::vector<std::unique_ptr<Listener>> listeners_;
     std::set<std::pair<std::string, std::string>> routes_;
     host::UniqueFd stop_fd_;  // eventfd: wakes the accept loops
+    HangupWatcher hangups_;   // cancels the executions of clients that hang up
     std::atomic<bool> stopping_{false};
     std::mutex conn_mu_;
     std::condition_variable conn_cv_;

@@ -141,15 +141,17 @@ std::string qemu_unavailable(const std::string& sock) {
     return "the daemon has no qemu provider";
 }
 
-// A pooled VM execution through the daemon. The provider's pool is not in /metrics, so before
-// each sample (untimed) the bench sleeps kRefill, well over a refill (restore and warm-ups took
-// under 0.7 s at load 3-5); each result's `start` says whether the VM came from the pool.
+// A pooled VM execution through the daemon. Before each sample (untimed) the bench waits until
+// /metrics shows the provider's pool full again (pool "provider:qemu"), then kSettle; each
+// result's `start` says whether the VM came from the pool.
 bool pooled_qemu(const std::string& sock) {
     constexpr int kSamples = 15;
-    constexpr auto kRefill = std::chrono::seconds(2);
+    constexpr auto kSettle = std::chrono::milliseconds(100);
     const std::string body = R"J({"provider":"qemu","eval":"(+ 1 2)"})J";
-    std::printf("pooled qemu eval (+ 1 2) (VM from the provider's warm pool, pool_size = 1), %d samples, %lld s apart\n",
-                kSamples, static_cast<long long>(kRefill.count()));
+    const std::string ready = "microvmd_pool_ready{pool=\"provider:qemu\"}";
+    std::printf("pooled qemu eval (+ 1 2) (VM from the provider's warm pool, pool_size = 1), %d samples, "
+                "each once the pool is full again + %lld ms\n",
+                kSamples, static_cast<long long>(kSettle.count()));
     if (std::string why = qemu_unavailable(sock); !why.empty()) {
         std::printf("  refused: the qemu provider is not available: %s\n", why.c_str());
         return false;
@@ -167,7 +169,8 @@ bool pooled_qemu(const std::string& sock) {
     int pooled = 0;
     const auto [idle0, busy0] = cpu_idle_busy();
     for (int i = 0; i < kSamples; ++i) {
-        std::this_thread::sleep_for(kRefill);
+        for (int w = 0; w < 600 && metric(sock, ready) < 1; ++w) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        std::this_thread::sleep_for(kSettle);
         auto t0 = Clock::now();
         double d = -1;
         const bool ok = post(fd, body, &d, &reply);

@@ -129,6 +129,17 @@ std::optional<CancelSource> Provider::enter() {
     return CancelSource::child_of(all_.token());
 }
 
+std::optional<ProviderPoolFigures> Provider::pool_figures() {
+    {
+        std::lock_guard lock(lifecycle_mu_);
+        if (!initialized_.load() || closing_) return std::nullopt;
+        ++running_;  // cleanup() waits: the provider's state stays while it is read
+    }
+    auto figures = do_pool_figures();
+    leave();
+    return figures;
+}
+
 void Provider::leave() {
     std::lock_guard lock(lifecycle_mu_);
     if (--running_ == 0) idle_.notify_all();

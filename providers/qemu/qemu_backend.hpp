@@ -58,6 +58,8 @@ class QemuBackend final : public host::SandboxBackend {
     Expected<host::SandboxReport> run(const host::SandboxRequest& request) const override;
     size_t sweep_stale() const override;
     std::string describe() const override;
+    // The warm pool (pool_size): ready VMs, hits and misses of executions, failed restores.
+    std::optional<ProviderPoolFigures> pool_figures() const override;
     const HostSetup& host_setup() const { return host_; }
 
   private:

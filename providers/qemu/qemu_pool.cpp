@@ -33,6 +33,7 @@ struct QemuBackend::Pool {
     std::optional<Want> want;
     std::deque<Entry> ready;
     std::string last_problem;
+    uint64_t hits = 0, misses = 0, failures = 0;  // for monitoring (pool_figures)
     // The worker starts every pooled QEMU: each dies with the thread that started it
     // (PR_SET_PDEATHSIG), so that thread lives as long as the pool.
     std::thread worker;
@@ -76,6 +77,7 @@ void QemuBackend::pool_worker() const {
         }
         lock.lock();
         if (!vm) {
+            ++pool_->failures;
             pool_->last_problem = vm.error().message;
             pool_->want.reset();  // the next execution asks again
             continue;
@@ -141,6 +143,11 @@ std::optional<QemuBackend::Started> QemuBackend::take_pooled(const std::string& 
                                                              const CancelToken& cancel,
                                                              Clock::time_point deadline) const {
     if (!pool_) return std::nullopt;
+    auto counted = [&](std::optional<Started> s) {  // one hit or miss per execution
+        std::lock_guard lock(pool_->mutex);
+        ++(s ? pool_->hits : pool_->misses);
+        return s;
+    };
     for (;;) {
         std::optional<Started> s;
         {
@@ -148,10 +155,12 @@ std::optional<QemuBackend::Started> QemuBackend::take_pooled(const std::string& 
             auto it = std::find_if(pool_->ready.begin(), pool_->ready.end(), [&](const Pool::Entry& e) {
                 return e.key == key && e.cpu_fraction == cpu_fraction;
             });
-            if (it == pool_->ready.end()) return std::nullopt;
-            s = std::move(it->vm);
-            pool_->ready.erase(it);
+            if (it != pool_->ready.end()) {
+                s = std::move(it->vm);
+                pool_->ready.erase(it);
+            }
         }
+        if (!s) return counted(std::nullopt);
         pool_->wake.notify_all();
         // Its clock and seed are set now, for this execution alone, and its network as the
         // machine has it (same template key: same devices); a pooled VM that does not answer
@@ -159,10 +168,16 @@ std::optional<QemuBackend::Started> QemuBackend::take_pooled(const std::string& 
         auto ready = s->session->setup(setup_for(spec), std::min(deadline, Clock::now() + kRestoreTimeout), cancel);
         if (ready) {
             s->ready = *ready;
-            return s;
+            return counted(std::move(s));
         }
-        if (cancel.cancelled()) return std::nullopt;
+        if (cancel.cancelled()) return counted(std::nullopt);
     }
+}
+
+std::optional<ProviderPoolFigures> QemuBackend::pool_figures() const {
+    if (!pool_) return std::nullopt;
+    std::lock_guard lock(pool_->mutex);
+    return ProviderPoolFigures{pool_->ready.size(), pool_->size, pool_->hits, pool_->misses, pool_->failures};
 }
 
 std::string QemuBackend::pool_problem() const {

@@ -155,6 +155,13 @@ Reply Service::metrics() {
     g.active_sessions = sessions_->size();
     if (pools_) g.pools = pools_->figures();
     if (sandbox_pools_) g.pools.merge(sandbox_pools_->figures());
+    // Pools providers keep of their own (qemu's restored VMs), as pool "provider:NAME".
+    for (const auto& name : factory_.provider_names()) {
+        auto p = factory_.get_provider(name);
+        if (!p || !(*p)->initialized()) continue;
+        if (auto f = (*p)->pool_figures())
+            g.pools["provider:" + name] = {f->ready, f->target, f->hits, f->misses, f->failures};
+    }
     g.body_bytes_held = body_budget_.held();
     g.body_bytes_limit = body_budget_.limit();
     Reply r;

@@ -17,6 +17,7 @@
 #include "microvm/cancel.hpp"
 #include "microvm/context.hpp"
 #include "microvm/policy.hpp"
+#include "microvm/pool_figures.hpp"
 
 namespace microvm::host {
 
@@ -125,6 +126,8 @@ class SandboxBackend {
     virtual Expected<SandboxReport> run(const SandboxRequest& request) const = 0;
     // Removes what crashed hosts left behind (cgroups, state); returns how many.
     virtual size_t sweep_stale() const = 0;
+    // A pool of its own (Provider::pool_figures); default none. Thread-safe.
+    virtual std::optional<ProviderPoolFigures> pool_figures() const { return std::nullopt; }
     virtual std::string describe() const = 0;
 };
 

@@ -51,6 +51,7 @@ class SandboxProvider : public Provider {
     Expected<std::unique_ptr<PreparedSandbox>> do_prepare(const ExecutionContext& shape) override;
     ExecutionResult run_prepared(const ExecutionContext& ctx, const CancelToken& cancel,
                                  PreparedSandbox& prepared) override;
+    std::optional<ProviderPoolFigures> do_pool_figures() const override { return backend_->pool_figures(); }
 
     const SandboxBackend* backend() const { return backend_.get(); }
 

@@ -16,6 +16,7 @@
 
 #include "microvm/context.hpp"
 #include "microvm/error.hpp"
+#include "microvm/pool_figures.hpp"
 #include "microvm/result.hpp"
 
 namespace microvm {
@@ -92,6 +93,10 @@ public:
     ExecutionResult execute_program(const ExecutionContext& ctx,
                                     std::unique_ptr<PreparedSandbox> prepared);
 
+    // The figures of the pool this provider keeps of its own, if it keeps one and is
+    // initialized; nullopt otherwise. Thread-safe.
+    std::optional<ProviderPoolFigures> pool_figures();
+
 protected:
     virtual Expected<void> do_initialize(const nlohmann::json& settings) = 0;
     virtual void do_cleanup() {}
@@ -103,6 +108,8 @@ protected:
     virtual Expected<std::unique_ptr<PreparedSandbox>> do_prepare(const ExecutionContext& shape);
     virtual ExecutionResult run_prepared(const ExecutionContext& ctx, const CancelToken& cancel,
                                          PreparedSandbox& prepared);
+    // The pool of its own, called while initialized. Default: none.
+    virtual std::optional<ProviderPoolFigures> do_pool_figures() const { return std::nullopt; }
 
     // A result (ok) with the provider's name and isolation filled in.
     ExecutionResult make_result(const ExecutionContext& ctx) const;

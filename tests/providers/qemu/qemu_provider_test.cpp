@@ -366,11 +366,21 @@ TEST_F(QemuTest, PlantedOrCorruptTemplateIsNeverRestored) {
 // seed) when taken; the pool's VMs die with the provider.
 TEST_F(QemuTest, PooledVmsAreFreshSetUpWhenTakenAndGoWithTheProvider) {
     microvm::QemuProvider p;
+    EXPECT_FALSE(p.pool_figures()) << "not initialized: no figures";
     ASSERT_TRUE(p.initialize({{"pool_size", 1}}));
     auto first = p.execute_program(sh("echo planted > /tmp/planted; (sleep 300 &) ; echo ok"));
     ASSERT_EQ(first.status, Status::Ok) << (first.error ? first.error->message : "");
     EXPECT_EQ(first.metadata.provider_details["start"], "restored");
-    std::this_thread::sleep_for(4s);  // the pool's worker restores the next VM meanwhile
+    // The pool's worker restores the next VM meanwhile; its figures (microvmd's /metrics) say when.
+    auto figures = p.pool_figures();
+    ASSERT_TRUE(figures);
+    EXPECT_EQ(figures->target, 1u);
+    EXPECT_EQ(figures->misses, 1u);  // the first execution found none
+    EXPECT_EQ(figures->hits, 0u);
+    for (auto until = std::chrono::steady_clock::now() + 30s;
+         p.pool_figures()->ready < 1 && std::chrono::steady_clock::now() < until;)
+        std::this_thread::sleep_for(50ms);
+    ASSERT_EQ(p.pool_figures()->ready, 1u) << "no pooled VM after 30 s: " << first.metadata.provider_details["pool_problem"];
     const long long before = std::chrono::duration_cast<std::chrono::seconds>(
         std::chrono::system_clock::now().time_since_epoch()).count();
     auto second = p.execute_program(sh("test -e /tmp/planted && echo PLANTED; pidof sleep >/dev/null && echo SLEEPING; date +%s"));
@@ -378,6 +388,9 @@ TEST_F(QemuTest, PooledVmsAreFreshSetUpWhenTakenAndGoWithTheProvider) {
         std::chrono::system_clock::now().time_since_epoch()).count();
     ASSERT_EQ(second.status, Status::Ok) << (second.error ? second.error->message : "");
     EXPECT_EQ(second.metadata.provider_details["start"], "pool") << second.metadata.provider_details["cold_boot_why"];
+    EXPECT_EQ(p.pool_figures()->hits, 1u);
+    EXPECT_EQ(p.pool_figures()->misses, 1u);
+    EXPECT_EQ(p.pool_figures()->failures, 0u);
     const std::string& out = second.metadata.stdout_data;
     EXPECT_EQ(out.find("PLANTED"), std::string::npos) << out;
     EXPECT_EQ(out.find("SLEEPING"), std::string::npos) << out;
@@ -390,6 +403,7 @@ TEST_F(QemuTest, PooledVmsAreFreshSetUpWhenTakenAndGoWithTheProvider) {
     }
     EXPECT_EQ(qemu_processes_of(::getpid()), 1);  // the next pooled VM, waiting
     p.cleanup();
+    EXPECT_FALSE(p.pool_figures()) << "cleaned up: no figures";
     EXPECT_EQ(qemu_processes_of(::getpid()), 0);
     EXPECT_EQ(vm_dirs_of(::getpid()), 0);
 }

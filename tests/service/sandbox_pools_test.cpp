@@ -337,3 +337,38 @@ TEST_F(SandboxPoolsTest, TheEndOfTheServiceLeavesNothingBehind) {
     EXPECT_EQ(before.temp_dirs, after.temp_dirs) << "temp dirs left behind";
     EXPECT_TRUE(enforcement::processes_with_marker(detached_sleep()).empty());
 }
+
+// The same through microvmd with gvisor (`runsc create` done ahead, `start` on a hit): each
+// execution runs the request's own argv in a container no other ran in, and the service's end
+// leaves no process, mount, cgroup or temp dir behind.
+TEST_F(SandboxPoolsTest, AGvisorPoolServesHitsThatShareNothing) {
+    MICROVM_REQUIRE("gvisor", provider_available("gvisor"), "the gvisor provider is unavailable here");
+    const auto before = enforcement::take_snapshot();
+    {
+        json pool = process_pool({"/bin/sh"}, 1);
+        pool["provider"] = "gvisor";
+        Harness h(with_pools({{"gsh", pool}}));
+        auto* pools = h.service->sandbox_pools();
+        ASSERT_TRUE(pools->wait_full(60s)) << pools->last_error("gsh");
+        json first = run_body({"/bin/sh", "-c", "echo planted > /tmp/planted; setsid sleep 60 & echo started"});
+        first["provider"] = "gvisor";
+        auto r1 = h.call_json("POST", "/v1/executions", first);
+        ASSERT_EQ(body_json(r1)["status"], "ok") << r1.body;
+        EXPECT_EQ(body_json(r1)["stdout"], "started\n");
+        ASSERT_TRUE(pools->wait_full(60s)) << pools->last_error("gsh");
+        json second = run_body({"/bin/sh", "-c",
+                                "test -e /tmp/planted && echo file-present; "
+                                "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done | grep -c '^sleep 60 $' || true"});
+        second["provider"] = "gvisor";
+        auto r2 = h.call_json("POST", "/v1/executions", second);
+        ASSERT_EQ(body_json(r2)["status"], "ok") << r2.body;
+        EXPECT_EQ(body_json(r2)["stdout"], "0\n") << r2.body;
+        EXPECT_EQ(hits(h, "gsh"), 2);
+        EXPECT_EQ(misses(h, "gsh"), 0);
+    }
+    const auto after = enforcement::take_snapshot();
+    EXPECT_EQ(before.children, after.children) << "processes left behind";
+    EXPECT_EQ(before.mounts, after.mounts) << "mounts left behind";
+    EXPECT_EQ(before.cgroups, after.cgroups) << "cgroups left behind";
+    EXPECT_EQ(before.temp_dirs, after.temp_dirs) << "temp dirs left behind";
+}

@@ -161,6 +161,47 @@ SandboxPools::Pool* SandboxPools::wanting_refill(std::chrono::steady_clock::time
 }
 
 void SandboxPools::drop_expired(std::unique_lock<std::mutex>& lock) {
+    // Session sandboxes: those of sessions that ended without forget_session (a race with their
+    // last exec) go, and so do those that expired; the look is taken unlocked.
+    struct Looked {
+        std::shared_ptr<SessionSlot> slot;
+        uint64_t generation;
+        std::unique_ptr<PreparedSandbox> sandbox;
+    };
+    std::vector<Looked> looked;
+    std::vector<std::unique_ptr<PreparedSandbox>> doomed;
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+        SessionSlot& slot = *it->second;
+        if (slot.ended.cancelled()) {
+            if (slot.ready) doomed.push_back(std::move(slot.ready));
+            it = sessions_.erase(it);
+            continue;
+        }
+        if (slot.ready) {
+            ++out_;  // the pools do not stop under it
+            looked.push_back({it->second, slot.shape_generation, std::move(slot.ready)});
+        }
+        ++it;
+    }
+    lock.unlock();
+    doomed.clear();
+    for (auto& l : looked)
+        if (l.sandbox->expired()) l.sandbox.reset();
+    lock.lock();
+    for (auto& l : looked) {
+        --out_;
+        auto it = sessions_.find(l.slot->id);
+        const bool current = it != sessions_.end() && it->second == l.slot && !l.slot->ready &&
+                             l.slot->shape_generation == l.generation && !stopping_;
+        if (current && l.sandbox) l.slot->ready = std::move(l.sandbox);
+        else if (l.sandbox) doomed.push_back(std::move(l.sandbox));
+    }
+    if (!doomed.empty()) {
+        lock.unlock();
+        doomed.clear();
+        lock.lock();
+    }
+    cv_.notify_all();
     for (auto& pool : pools_) {
         // Each ready sandbox once, oldest first, put back at the end when still usable.
         for (size_t n = pool.ready.size(); n > 0; --n) {
@@ -187,7 +228,14 @@ void SandboxPools::refill_loop() {
         Pool* pool = wanting_refill(now);
         std::optional<std::chrono::steady_clock::time_point> wake;
         if (!pool) {
-            wake = now + std::chrono::seconds(1);
+            if (auto slot = session_wanting_build(now)) {
+                build_for_session(lock, std::move(slot));
+                continue;
+            }
+            // A session's sandbox waits for the executions' quiet moment; woken when one ends.
+            wake = active_ == 0 && !sessions_.empty() ? std::max(now + kQuietBeforeRefill / 2, last_activity_end_ + kQuietBeforeRefill)
+                                                      : now + std::chrono::seconds(1);
+            wake = std::min(*wake, now + std::chrono::seconds(1));
         } else {
             wake = refill_deferred_locked(*pool, now);
         }
@@ -229,6 +277,9 @@ void SandboxPools::refill_loop() {
     for (auto& pool : pools_)
         for (auto& s : pool.ready) doomed.push_back(std::move(s));
     for (auto& pool : pools_) pool.ready.clear();
+    for (auto& [id, slot] : sessions_)
+        if (slot->ready) doomed.push_back(std::move(slot->ready));
+    sessions_.clear();
     lock.unlock();
     doomed.clear();
 }
@@ -297,11 +348,146 @@ std::optional<SandboxPools::Claim> SandboxPools::claim(const std::string& provid
     return std::nullopt;
 }
 
+namespace {
+
+// What a session's sandbox is built for: the provider, the program's executable (its arguments
+// are the launch's) and the policy as given without its environment (also the launch's).
+std::string session_shape_key(const SandboxPoolConfig& shape) {
+    std::string program = shape.program.is_eval ? "eval" : "run";
+    if (const auto* external = std::get_if<ExternalProgram>(&shape.program.program)) program += ":" + external->path;
+    nlohmann::json policy = shape.policy.as_given;
+    policy.erase("env_vars");
+    return shape.provider + "\n" + program + "\n" + policy.dump();
+}
+
+}  // namespace
+
+void SandboxPools::keep_for_session(const std::string& id, const CancelToken& session_ended,
+                                    const std::string& provider_name, const SandboxPoolConfig& shape) {
+    std::unique_ptr<PreparedSandbox> doomed;
+    {
+        std::lock_guard lock(mu_);
+        if (stopping_ || session_ended.cancelled() || cannot_build_ahead_.count(provider_name)) return;
+        auto& slot = sessions_[id];
+        if (!slot) {
+            slot = std::make_shared<SessionSlot>();
+            slot->id = id;
+            slot->ended = session_ended;
+        }
+        session_figures_.used = true;
+        SandboxPoolConfig next = shape;
+        next.provider = provider_name;
+        next.size = 1;
+        if (session_shape_key(slot->shape) != session_shape_key(next) || slot->shape_generation == 0) {
+            slot->shape = std::move(next);
+            ++slot->shape_generation;  // a build for the old shape in progress is discarded
+            doomed = std::move(slot->ready);
+        }
+    }
+    cv_.notify_all();
+    // doomed (a sandbox of the old shape) is torn down here, unlocked.
+}
+
+std::optional<SandboxPools::Claim> SandboxPools::claim_for_session(const std::string& id, const Provider& provider,
+                                                                   const ExecutionContext& ctx) {
+    std::unique_ptr<PreparedSandbox> candidate;
+    {
+        std::lock_guard lock(mu_);
+        auto it = sessions_.find(id);
+        if (stopping_ || it == sessions_.end() || !it->second->ready) {
+            if (it != sessions_.end()) ++session_figures_.misses;
+            return std::nullopt;
+        }
+        candidate = std::move(it->second->ready);
+        ++out_;
+    }
+    // Outside the lock: expired() and fits() look at the host's files.
+    const bool fits = !candidate->expired() && provider.fits(*candidate, ctx);
+    {
+        std::lock_guard lock(mu_);
+        ++(fits ? session_figures_.hits : session_figures_.misses);
+    }
+    if (fits) return Claim(this, "sessions", std::move(candidate));
+    candidate.reset();  // torn down; the exec's keep_for_session builds the next one
+    returned();
+    return std::nullopt;
+}
+
+void SandboxPools::forget_session(const std::string& id) {
+    std::unique_ptr<PreparedSandbox> doomed;
+    {
+        std::lock_guard lock(mu_);
+        auto it = sessions_.find(id);
+        if (it == sessions_.end()) return;
+        doomed = std::move(it->second->ready);
+        sessions_.erase(it);  // a build in progress drops its result
+    }
+    cv_.notify_all();
+    // doomed is torn down here, unlocked.
+}
+
+std::shared_ptr<SandboxPools::SessionSlot> SandboxPools::session_wanting_build(std::chrono::steady_clock::time_point now) {
+    if (active_ > 0 || now < last_activity_end_ + kQuietBeforeRefill) return nullptr;
+    for (auto& [id, slot] : sessions_)
+        if (!slot->ready && !slot->building && now >= slot->retry_at && !slot->ended.cancelled()) return slot;
+    return nullptr;
+}
+
+void SandboxPools::build_for_session(std::unique_lock<std::mutex>& lock, std::shared_ptr<SessionSlot> slot) {
+    slot->building = true;
+    const uint64_t generation = slot->shape_generation;
+    const SandboxPoolConfig shape = slot->shape;
+    lock.unlock();
+    ExecutionContext ctx = execution_context(shape.program.program, shape.policy);
+    ctx.execution_id = new_execution_id();
+    auto built = [&]() -> Expected<std::unique_ptr<PreparedSandbox>> {
+        RTFS_TRY(Provider * provider, source_(shape.provider));
+        return provider->prepare(ctx);
+    }();
+    std::unique_ptr<PreparedSandbox> doomed;
+    lock.lock();
+    slot->building = false;
+    auto it = sessions_.find(slot->id);
+    const bool current = !stopping_ && it != sessions_.end() && it->second == slot &&
+                         slot->shape_generation == generation && !slot->ended.cancelled() && !slot->ready;
+    if (built) {
+        if (current) slot->ready = std::move(*built);
+        else doomed = std::move(*built);
+    } else {
+        ++session_figures_.failures;
+        slot->retry_at = std::chrono::steady_clock::now() + kRetryAfter;
+        if (built.error().kind == Failure::Kind::Unsupported) {  // e.g. qemu, wasm: never again
+            cannot_build_ahead_.insert(shape.provider);
+            if (it != sessions_.end() && it->second == slot) sessions_.erase(it);
+        }
+    }
+    cv_.notify_all();
+    if (doomed) {
+        lock.unlock();
+        doomed.reset();
+        lock.lock();
+    }
+}
+
+bool SandboxPools::wait_session_ready(const std::string& id, std::chrono::milliseconds timeout) const {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] {
+        auto it = sessions_.find(id);
+        return it != sessions_.end() && it->second->ready != nullptr;
+    });
+}
+
 std::map<std::string, Metrics::PoolFigures> SandboxPools::figures() const {
     std::lock_guard lock(mu_);
     std::map<std::string, Metrics::PoolFigures> out;
     for (const auto& pool : pools_)
         out[pool.name] = {pool.ready.size(), pool.config.size, pool.hits, pool.misses, pool.failures};
+    if (session_figures_.used) {
+        size_t ready = 0;
+        for (const auto& [id, slot] : sessions_) ready += slot->ready ? 1 : 0;
+        out["sessions"] = {ready, sessions_.size(), session_figures_.hits, session_figures_.misses,
+                           session_figures_.failures};
+    }
     return out;
 }
 

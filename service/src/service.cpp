@@ -101,21 +101,24 @@ Expected<std::unique_ptr<Service>> Service::create(ServiceOptions options,
         if (pools.count(name))
             return fail(Failure::Kind::InvalidConfig, key + ": the name is taken by service.pools." + name +
                                                           " (pools share the metrics' pool label)");
+        if (name == "sessions" || name.starts_with("provider:"))
+            return fail(Failure::Kind::InvalidConfig, key + ": the name is reserved (the metrics' pool label of "
+                                                            "the sessions' sandboxes and of providers' own pools)");
         if (std::find(providers.begin(), providers.end(), config.provider) == providers.end())
             return fail(Failure::Kind::InvalidConfig, key + ".provider: unknown provider '" + config.provider + "'");
     }
     if (!pools.empty()) s->pools_ = std::make_unique<WarmPools>(s->options_.settings, std::move(pools));
-    if (!sandbox_pools.empty()) {
-        s->sandbox_pools_ = std::make_unique<SandboxPools>(
-            std::move(sandbox_pools), [self](const std::string& name) -> Expected<Provider*> {
-                auto p = self->provider(name);
-                if (!p) return fail(Failure::Kind::SetupError, p.error().message);
-                return *p;
-            });
-    }
+    // Always: besides the configured pools, it builds each session's next sandbox.
+    s->sandbox_pools_ = std::make_unique<SandboxPools>(
+        std::move(sandbox_pools), [self](const std::string& name) -> Expected<Provider*> {
+            auto p = self->provider(name);
+            if (!p) return fail(Failure::Kind::SetupError, p.error().message);
+            return *p;
+        });
     s->sessions_ = std::make_unique<SessionStore>(
         sessions_dir, s->options_.session_idle_timeout, s->options_.session_max_lifetime,
         s->options_.max_sessions, [self](const Session& ended, const std::string& why) {
+            self->sandbox_pools_->forget_session(ended.id);  // its next exec's sandbox
             self->metrics_.session_event(why == "deleted" ? "deleted" : "expired");
             if (why != "deleted")
                 self->audit_session("expire", ended.id, ClientIdentity{"internal"}, why);
@@ -154,7 +157,7 @@ Reply Service::metrics() {
     for (const auto& [p, l] : admission_.load()) g.running_and_queued[p] = {l.running, l.waiting};
     g.active_sessions = sessions_->size();
     if (pools_) g.pools = pools_->figures();
-    if (sandbox_pools_) g.pools.merge(sandbox_pools_->figures());
+    g.pools.merge(sandbox_pools_->figures());
     // Pools providers keep of their own (qemu's restored VMs), as pool "provider:NAME".
     for (const auto& name : factory_.provider_names()) {
         auto p = factory_.get_provider(name);
@@ -242,8 +245,7 @@ ApiExpected<std::shared_ptr<Service::Prepared>> Service::admit(std::shared_ptr<P
 bool Service::wants_stream(const Prepared& p) const { return p.stream; }
 
 ordered_json Service::run(Prepared& p, OutputSink sink) {
-    std::optional<SandboxPools::Activity> activity;  // pools refill between executions
-    if (sandbox_pools_) activity.emplace(sandbox_pools_->activity());
+    SandboxPools::Activity activity = sandbox_pools_->activity();  // pools refill between executions
     bool pooled = false;
     ExecutionResult r;
     if (!p.provider) {
@@ -255,9 +257,10 @@ ordered_json Service::run(Prepared& p, OutputSink sink) {
         ctx.execution_id = p.execution_id;
         ctx.cancel = p.cancel.token();
         ctx.on_output = std::move(sink);
-        // A sandbox built ahead that ctx fits (sessions keep their own), else a warm instance.
+        // A sandbox built ahead that ctx fits (a session's own for its exec), else a warm instance.
         std::optional<SandboxPools::Claim> built =
-            sandbox_pools_ && !p.session ? sandbox_pools_->claim(p.provider_name, *p.provider, ctx) : std::nullopt;
+            p.session ? sandbox_pools_->claim_for_session(p.session_id, *p.provider, ctx)
+                      : sandbox_pools_->claim(p.provider_name, *p.provider, ctx);
         if (!built && pools_) {
             if (auto lease = pools_->claim(p.provider_name)) {
                 p.provider = lease->provider;
@@ -267,6 +270,10 @@ ordered_json Service::run(Prepared& p, OutputSink sink) {
         pooled = built || p.lease;
         r = built ? p.provider->execute_program(ctx, std::move(built->sandbox)) : p.provider->execute_program(ctx);
         built.reset();
+        // The session's next exec gets a sandbox shaped like this one, built meanwhile.
+        if (p.session)
+            sandbox_pools_->keep_for_session(p.session_id, p.session->cancel.token(), p.provider_name,
+                                             {p.provider_name, 1, p.program, p.policy});
         if (r.execution_id.empty()) r.execution_id = p.execution_id;
         if (p.lease) {
             pools_->retire(std::move(*p.lease));

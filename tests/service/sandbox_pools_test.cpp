@@ -8,6 +8,7 @@
 
 #include <signal.h>
 
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -371,4 +372,89 @@ TEST_F(SandboxPoolsTest, AGvisorPoolServesHitsThatShareNothing) {
     EXPECT_EQ(before.mounts, after.mounts) << "mounts left behind";
     EXPECT_EQ(before.cgroups, after.cgroups) << "cgroups left behind";
     EXPECT_EQ(before.temp_dirs, after.temp_dirs) << "temp dirs left behind";
+}
+
+// Sessions: after each exec, the session's next sandbox is built ahead, shaped like that exec,
+// for that session alone.
+namespace {
+
+std::string create_session(const Harness& h, const json& body) {
+    auto r = h.call_json("POST", "/v1/sandboxes", body);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return body_json(r).value("id", "");
+}
+
+json session_exec(const Harness& h, const std::string& id, const std::vector<std::string>& argv) {
+    auto r = h.call_json("POST", "/v1/sandboxes/" + id + "/exec", {{"run", argv}});
+    EXPECT_EQ(r.status, 200) << r.body;
+    return body_json(r);
+}
+
+}  // namespace
+
+// The second exec runs in the sandbox built for it (a hit of pool "sessions"): it sees the work
+// directory as the first left it, and nothing else of the first (its /tmp, its processes).
+TEST_F(SandboxPoolsTest, ASessionsNextExecRunsInASandboxBuiltForIt) {
+    Harness h;
+    const std::string id = create_session(h, {{"provider", "process"}});
+    auto first = session_exec(h, id, {"/bin/sh", "-c", "echo kept > \"$MICROVM_SANDBOX_DIR/f\"; echo planted > /tmp/planted; setsid " + detached_sleep() + " & echo ok"});
+    ASSERT_EQ(first["status"], "ok") << first.dump();
+    EXPECT_EQ(h.metric("microvmd_pool_misses_total{pool=\"sessions\"}"), 0) << "the first exec had no sandbox to look at";
+    ASSERT_TRUE(h.service->sandbox_pools()->wait_session_ready(id, 30s));
+    auto second = session_exec(
+        h, id,
+        {"/bin/sh", "-c",
+         "cat \"$MICROVM_SANDBOX_DIR/f\"; test -e /tmp/planted && echo file-present; "
+         "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done | grep -c '^" + detached_sleep() + " $' || true"});
+    ASSERT_EQ(second["status"], "ok") << second.dump();
+    EXPECT_EQ(second["stdout"], "kept\n0\n") << second.dump();
+    EXPECT_EQ(h.metric("microvmd_pool_hits_total{pool=\"sessions\"}"), 1);
+    EXPECT_TRUE(enforcement::processes_with_marker(detached_sleep()).empty());
+}
+
+// A session's sandbox has the session's work directory bound writable: no one-shot execution
+// may get it, not even one naming that directory in its own policy, nor another session's exec.
+TEST_F(SandboxPoolsTest, ASessionsSandboxServesThatSessionAlone) {
+    Harness h;
+    const std::string id = create_session(h, {{"provider", "process"}});
+    const std::string other = create_session(h, {{"provider", "process"}});
+    ASSERT_EQ(session_exec(h, id, {"/bin/true"})["status"], "ok");
+    ASSERT_TRUE(h.service->sandbox_pools()->wait_session_ready(id, 30s));
+    const std::string work_dir = h.dir + "/state/sandboxes/" + id;
+    ASSERT_TRUE(std::filesystem::is_directory(work_dir)) << work_dir;
+    auto one_shot = h.call_json("POST", "/v1/executions",
+                                {{"provider", "process"}, {"run", {"/bin/true"}}, {"fs_policy", "rw=" + work_dir}});
+    EXPECT_EQ(body_json(one_shot)["status"], "ok") << one_shot.body;
+    EXPECT_EQ(session_exec(h, other, {"/bin/true"})["status"], "ok");
+    EXPECT_EQ(h.metric("microvmd_pool_hits_total{pool=\"sessions\"}"), 0) << "another execution took the session's sandbox";
+    EXPECT_TRUE(h.service->sandbox_pools()->wait_session_ready(id, 1ms)) << "the session's sandbox is gone";
+    EXPECT_EQ(session_exec(h, id, {"/bin/true"})["status"], "ok");
+    EXPECT_EQ(h.metric("microvmd_pool_hits_total{pool=\"sessions\"}"), 1);
+}
+
+// An exec of another program misses (the sandbox built for the last shape is torn down) and the
+// next sandbox is built for the new shape; the session's end takes its sandbox with it.
+TEST_F(SandboxPoolsTest, ASessionsSandboxFollowsItsExecsAndEndsWithIt) {
+    const auto before = enforcement::take_snapshot();
+    {
+        Harness h;
+        const std::string id = create_session(h, {{"provider", "process"}});
+        ASSERT_EQ(session_exec(h, id, {"/bin/true"})["status"], "ok");
+        ASSERT_TRUE(h.service->sandbox_pools()->wait_session_ready(id, 30s));
+        ASSERT_EQ(session_exec(h, id, {"/bin/echo", "other"})["stdout"], "other\n");
+        EXPECT_EQ(h.metric("microvmd_pool_misses_total{pool=\"sessions\"}"), 1);
+        ASSERT_TRUE(h.service->sandbox_pools()->wait_session_ready(id, 30s));
+        ASSERT_EQ(session_exec(h, id, {"/bin/echo", "again"})["stdout"], "again\n");
+        EXPECT_EQ(h.metric("microvmd_pool_hits_total{pool=\"sessions\"}"), 1);
+        ASSERT_TRUE(h.service->sandbox_pools()->wait_session_ready(id, 30s));
+        EXPECT_GT(enforcement::take_snapshot().children.size(), before.children.size());  // its init
+        EXPECT_EQ(h.call("DELETE", "/v1/sandboxes/" + id).status, 200);
+        EXPECT_FALSE(h.service->sandbox_pools()->wait_session_ready(id, 1ms));
+        auto settled = enforcement::eventually([&] { return enforcement::take_snapshot().children == before.children; }, 2s);
+        EXPECT_TRUE(settled) << "the ended session's sandbox is still there";
+    }
+    const auto after = enforcement::take_snapshot();
+    EXPECT_EQ(before.children, after.children) << "processes left behind";
+    EXPECT_EQ(before.mounts, after.mounts) << "mounts left behind";
+    EXPECT_EQ(before.cgroups, after.cgroups) << "cgroups left behind";
 }

@@ -6,6 +6,11 @@
 // each sandbox serves one execution and is then torn down, so nothing of one execution is left
 // for the next. An execution that fits no ready sandbox runs in a fresh one, as without pools.
 //
+// Sessions: after each exec of a session, the pools' thread builds one sandbox shaped like that
+// exec (its program and policy, the session's work directory bound in) for the session's next
+// exec alone; one-shot executions never see it. An exec of another shape runs fresh, and the
+// next one is shaped like it. It is torn down when the session ends.
+//
 // The pools' thread is the one that calls prepare() and it lives until every sandbox it built is
 // gone: a process sandbox's init dies with the thread that prepared it.
 #pragma once
@@ -18,6 +23,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -90,6 +96,21 @@ class SandboxPools {
     std::optional<Claim> claim(const std::string& provider_name, const Provider& provider,
                                const ExecutionContext& ctx);
 
+    // Sessions. After an exec of session `id` (whose end cancels `session_ended`): build its
+    // next sandbox like `shape` (replacing one of another shape). Providers that cannot build
+    // ahead are remembered and not asked again.
+    void keep_for_session(const std::string& id, const CancelToken& session_ended,
+                          const std::string& provider_name, const SandboxPoolConfig& shape);
+    // The session's sandbox when ctx fits it (a hit of pool "sessions"); one that does not fit
+    // is torn down. nullopt: a miss.
+    std::optional<Claim> claim_for_session(const std::string& id, const Provider& provider,
+                                           const ExecutionContext& ctx);
+    // The session ended: its sandbox is torn down (one being built is dropped when done).
+    void forget_session(const std::string& id);
+    // Whether the session's sandbox is ready (tests); false after timeout.
+    bool wait_session_ready(const std::string& id, std::chrono::milliseconds timeout) const;
+
+    // By pool name; the sessions' sandboxes together as pool "sessions" once there was one.
     std::map<std::string, Metrics::PoolFigures> figures() const;
     uint64_t created(const std::string& name) const;
     uint64_t expired(const std::string& name) const;
@@ -109,7 +130,24 @@ class SandboxPools {
         bool unsupported = false;  // prepare() said Unsupported: not retried
         std::chrono::steady_clock::time_point retry_at{};
     };
+    struct SessionSlot {
+        std::string id;
+        CancelToken ended;
+        SandboxPoolConfig shape;  // size 1
+        uint64_t shape_generation = 0;  // a sandbox built for an older shape is discarded
+        std::unique_ptr<PreparedSandbox> ready;
+        bool building = false;
+        std::chrono::steady_clock::time_point retry_at{};
+    };
+    struct SessionFigures {
+        uint64_t hits = 0, misses = 0, failures = 0;
+        bool used = false;
+    };
     void refill_loop();
+    // With mu_ held: a session whose sandbox should be built now (none while executions run).
+    std::shared_ptr<SessionSlot> session_wanting_build(std::chrono::steady_clock::time_point now);
+    // Builds it (called unlocked, returns locked).
+    void build_for_session(std::unique_lock<std::mutex>& lock, std::shared_ptr<SessionSlot> slot);
     Pool* wanting_refill(std::chrono::steady_clock::time_point now);
     // With mu_ held: when `pool` may refill next (now, or after the executions' quiet moment).
     std::optional<std::chrono::steady_clock::time_point> refill_deferred_locked(
@@ -126,6 +164,9 @@ class SandboxPools {
     mutable std::mutex mu_;
     mutable std::condition_variable cv_;
     std::deque<Pool> pools_;  // in name order; never added to or removed from after start
+    std::map<std::string, std::shared_ptr<SessionSlot>> sessions_;  // by session id
+    std::set<std::string> cannot_build_ahead_;                      // providers (Unsupported)
+    SessionFigures session_figures_;
     size_t out_ = 0;           // claims alive
     size_t active_ = 0;        // Activity objects alive
     std::chrono::steady_clock::time_point last_activity_end_{};

@@ -123,7 +123,7 @@ class Service {
     CancelSource all_;                                // parent of every execution's cancel
     std::unique_ptr<SessionStore> sessions_;
     std::unique_ptr<WarmPools> pools_;  // null without [service.pools]
-    std::unique_ptr<SandboxPools> sandbox_pools_;  // null without [service.sandbox_pools]
+    std::unique_ptr<SandboxPools> sandbox_pools_;  // configured pools and sessions' sandboxes
 };
 
 }  // namespace microvm::service

@@ -454,11 +454,12 @@ void SandboxPools::build_for_session(std::unique_lock<std::mutex>& lock, std::sh
         if (current) slot->ready = std::move(*built);
         else doomed = std::move(*built);
     } else {
-        ++session_figures_.failures;
         slot->retry_at = std::chrono::steady_clock::now() + kRetryAfter;
         if (built.error().kind == Failure::Kind::Unsupported) {  // e.g. qemu, wasm: never again
             cannot_build_ahead_.insert(shape.provider);
             if (it != sessions_.end() && it->second == slot) sessions_.erase(it);
+        } else {
+            ++session_figures_.failures;
         }
     }
     cv_.notify_all();

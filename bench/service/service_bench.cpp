@@ -5,7 +5,8 @@
 // interleaved with `bwrap --unshare-all --die-with-parent --ro-bind / / /bin/true` (p50/p90/p99;
 // before each sample of either, untimed, the pool is full again and 5 ms pass, so that neither
 // overlaps a refill or a teardown), and its throughput with
-// 8 clients (hits and misses counted) against 8 parallel one-shot CLIs.
+// 8 clients (hits and misses counted) against 8 parallel one-shot CLIs. Then execs of /bin/true
+// in a session, each after its sandbox was built ahead (the first, which had none, not counted).
 // With --qemu, then a qemu execution of (+ 1 2) in a VM of the provider's warm pool
 // ([provider_configs.qemu] pool_size = 1): p50/p90 end to end, as the provider measured it, and
 // the pooled VM's Setup; refused (exit 1) when the daemon's qemu provider is not available.
@@ -330,6 +331,35 @@ int main(int argc, char** argv) {
         double cli_tp = throughput(8, std::max(1, par / 4), [&] { return run_cli(cli) == 0; });
         std::printf("  throughput, 8 clients: microvmd pooled %.0f/s (hits %.0f, misses %.0f), CLI %.0f/s\n", svc_tp,
                     h1 - h0, m1 - m0, cli_tp);
+    }
+    // A session's execs: each in the sandbox built ahead for it after the previous one.
+    {
+        auto created = call_fd(connect_unix(sock), "POST", "/v1/sandboxes", R"({"provider":"process"})");
+        const std::string id = nlohmann::json::parse(created.body, nullptr, false).value("id", "");
+        if (id.empty()) {
+            std::printf("session: could not create one: %s\n", created.body.c_str());
+        } else {
+            const std::string exec_body = R"({"run":["/bin/true"]})";
+            const std::string exec_req = "POST /v1/sandboxes/" + id + "/exec HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                                         std::to_string(exec_body.size()) + "\r\n\r\n" + exec_body;
+            const std::string session_ready = "microvmd_pool_ready{pool=\"sessions\"}";
+            int fd = connect_unix(sock);
+            std::vector<double> svc;
+            const double h0 = std::max(0.0, metric(sock, "microvmd_pool_hits_total{pool=\"sessions\"}"));  // -1: no series yet
+            for (int i = 0; i < seq / 2; ++i) {
+                for (int w = 0; i > 0 && w < 5000 && metric(sock, session_ready) < 1; ++w)
+                    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+                auto t0 = Clock::now();
+                if (!send_all(fd, exec_req) || read_reply(fd, std::chrono::seconds(60)).status != 200)
+                    std::printf("  session exec failed\n");
+                if (i > 0) svc.push_back(ms(Clock::now() - t0));  // the first had nothing built ahead
+            }
+            ::close(fd);
+            std::printf("session exec /bin/true (process; its sandbox built ahead after the previous exec), %d execs\n", seq / 2);
+            report("microvmd, session exec (keep-alive)", svc, true);
+            std::printf("  hits %.0f of %zu\n", metric(sock, "microvmd_pool_hits_total{pool=\"sessions\"}") - h0, svc.size());
+        }
     }
     // Last: its pooled VM idles on the CPU from the first qemu execution on.
     const bool qemu_ok = !with_qemu || pooled_qemu(sock);

@@ -215,6 +215,13 @@ void SandboxPools::drop_expired(std::unique_lock<std::mutex>& lock) {
     }
 }
 
+Expected<std::unique_ptr<PreparedSandbox>> SandboxPools::prepare(const SandboxPoolConfig& shape) const {
+    ExecutionContext ctx = execution_context(shape.program.program, shape.policy);
+    ctx.execution_id = new_execution_id();
+    RTFS_TRY(Provider * provider, source_(shape.provider));
+    return provider->prepare(ctx);
+}
+
 void SandboxPools::refill_loop() {
     auto next_sweep = std::chrono::steady_clock::now() + kSweepEvery;
     std::unique_lock lock(mu_);
@@ -246,12 +253,7 @@ void SandboxPools::refill_loop() {
         // Pool entries are never added or removed, so the pointer stays valid unlocked.
         const SandboxPoolConfig& config = pool->config;
         lock.unlock();
-        ExecutionContext shape = execution_context(config.program.program, config.policy);
-        shape.execution_id = new_execution_id();
-        auto built = [&]() -> Expected<std::unique_ptr<PreparedSandbox>> {
-            RTFS_TRY(Provider * provider, source_(config.provider));
-            return provider->prepare(shape);
-        }();
+        auto built = prepare(config);
         lock.lock();
         if (built) {
             ++pool->created;
@@ -438,12 +440,7 @@ void SandboxPools::build_for_session(std::unique_lock<std::mutex>& lock, std::sh
     const uint64_t generation = slot->shape_generation;
     const SandboxPoolConfig shape = slot->shape;
     lock.unlock();
-    ExecutionContext ctx = execution_context(shape.program.program, shape.policy);
-    ctx.execution_id = new_execution_id();
-    auto built = [&]() -> Expected<std::unique_ptr<PreparedSandbox>> {
-        RTFS_TRY(Provider * provider, source_(shape.provider));
-        return provider->prepare(ctx);
-    }();
+    auto built = prepare(shape);
     std::unique_ptr<PreparedSandbox> doomed;
     lock.lock();
     slot->building = false;

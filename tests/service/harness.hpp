@@ -9,7 +9,9 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "http_client.hpp"
@@ -137,6 +139,20 @@ struct TlsFrontend {
 
 inline nlohmann::json body_json(const HttpReply& r) {
     return nlohmann::json::parse(r.body, nullptr, false);
+}
+
+// A session (POST /v1/sandboxes with body): its id, empty on failure (a test failure too).
+inline std::string create_session(const Harness& h, const nlohmann::json& body) {
+    auto r = h.call_json("POST", "/v1/sandboxes", body);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return body_json(r).value("id", "");
+}
+
+// An exec of argv in session id: its result document.
+inline nlohmann::json session_exec(const Harness& h, const std::string& id, const std::vector<std::string>& argv) {
+    auto r = h.call_json("POST", "/v1/sandboxes/" + id + "/exec", {{"run", argv}});
+    EXPECT_EQ(r.status, 200) << r.body;
+    return body_json(r);
 }
 
 }  // namespace svctest

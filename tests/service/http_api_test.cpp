@@ -17,6 +17,21 @@ using namespace std::chrono_literals;
 #define REQUIRE_PROCESS() \
     MICROVM_REQUIRE("process", provider_available("process"), "the process provider is unavailable here")
 
+namespace {
+
+// A mock execution that loops until its timeout, running (the only slot, when the admission
+// allows one) once this returns; join the thread.
+std::thread occupy_mock(const Harness& h, const std::string& timeout) {
+    std::thread busy([&h, timeout] {
+        h.call_json("POST", "/v1/executions", {{"provider", "mock"}, {"eval", "(loop [] (recur))"}, {"timeout", timeout}});
+    });
+    for (int i = 0; i < 100 && h.metric("microvmd_active_executions{provider=\"mock\"}") != 1; ++i)
+        std::this_thread::sleep_for(20ms);
+    return busy;
+}
+
+}  // namespace
+
 TEST(HttpApi, UnixSocketIsPrivate) {
     Harness h;
     struct stat st {};
@@ -238,11 +253,7 @@ TEST(HttpApi, OverTheConnectionLimitIs503) {
 
 TEST(HttpApi, OverTheConcurrencyLimitIs429WithRetryAfter) {
     Harness h([](microvm::service::ServiceOptions& o) { o.admission = {1, 0}; });
-    std::thread busy([&] {
-        h.call_json("POST", "/v1/executions", {{"provider", "mock"}, {"eval", "(loop [] (recur))"}, {"timeout", "2s"}});
-    });
-    for (int i = 0; i < 100 && h.metric("microvmd_active_executions{provider=\"mock\"}") != 1; ++i)
-        std::this_thread::sleep_for(20ms);
+    std::thread busy = occupy_mock(h, "2s");
     auto r = h.call_json("POST", "/v1/executions", {{"provider", "mock"}, {"eval", "1"}});
     EXPECT_EQ(r.status, 429) << r.body;
     EXPECT_EQ(r.headers["retry-after"], "1");
@@ -313,11 +324,7 @@ TEST(HttpApi, AClientThatDisconnectsCancelsItsExecution) {
 // connection is watched from the moment its request is read, before admission).
 TEST(HttpApi, AQueuedClientThatHangsUpLeavesTheQueue) {
     Harness h([](microvm::service::ServiceOptions& o) { o.admission = {1, 4}; });
-    std::thread busy([&] {
-        h.call_json("POST", "/v1/executions", {{"provider", "mock"}, {"eval", "(loop [] (recur))"}, {"timeout", "3s"}});
-    });
-    for (int i = 0; i < 100 && h.metric("microvmd_active_executions{provider=\"mock\"}") != 1; ++i)
-        std::this_thread::sleep_for(20ms);
+    std::thread busy = occupy_mock(h, "3s");
     int fd = connect_unix(h.socket_path);
     send_all(fd, request_text("POST", "/v1/executions", json({{"provider", "mock"}, {"eval", "1"}}).dump()));
     for (int i = 0; i < 100 && h.metric("microvmd_queued_executions{provider=\"mock\"}") != 1; ++i)

@@ -376,21 +376,6 @@ TEST_F(SandboxPoolsTest, AGvisorPoolServesHitsThatShareNothing) {
 
 // Sessions: after each exec, the session's next sandbox is built ahead, shaped like that exec,
 // for that session alone.
-namespace {
-
-std::string create_session(const Harness& h, const json& body) {
-    auto r = h.call_json("POST", "/v1/sandboxes", body);
-    EXPECT_EQ(r.status, 201) << r.body;
-    return body_json(r).value("id", "");
-}
-
-json session_exec(const Harness& h, const std::string& id, const std::vector<std::string>& argv) {
-    auto r = h.call_json("POST", "/v1/sandboxes/" + id + "/exec", {{"run", argv}});
-    EXPECT_EQ(r.status, 200) << r.body;
-    return body_json(r);
-}
-
-}  // namespace
 
 // The second exec runs in the sandbox built for it (a hit of pool "sessions"): it sees the work
 // directory as the first left it, and nothing else of the first (its /tmp, its processes).

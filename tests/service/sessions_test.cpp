@@ -17,39 +17,24 @@ using namespace std::chrono_literals;
 #define REQUIRE_PROCESS() \
     MICROVM_REQUIRE("process", provider_available("process"), "the process provider is unavailable here")
 
-namespace {
-
-std::string create(const Harness& h, const json& body) {
-    auto r = h.call_json("POST", "/v1/sandboxes", body);
-    EXPECT_EQ(r.status, 201) << r.body;
-    return body_json(r).value("id", "");
-}
-
-json exec(const Harness& h, const std::string& id, const std::vector<std::string>& argv) {
-    auto r = h.call_json("POST", "/v1/sandboxes/" + id + "/exec", {{"run", argv}});
-    EXPECT_EQ(r.status, 200) << r.body;
-    return body_json(r);
-}
-
-}  // namespace
 
 TEST(Sessions, FilesPersistBetweenExecsInTheWorkDirectory) {
     REQUIRE_PROCESS();
     Harness h;
-    std::string id = create(h, {{"provider", "process"}, {"timeout", "20s"}});
+    std::string id = create_session(h, {{"provider", "process"}, {"timeout", "20s"}});
     ASSERT_EQ(id.substr(0, 4), "sbx-");
     auto put = h.call("PUT", "/v1/sandboxes/" + id + "/files/in/data.txt", "uploaded\n");
     ASSERT_EQ(put.status, 200) << put.body;
-    auto cat = exec(h, id, {"/bin/sh", "-c", "cat \"$MICROVM_SANDBOX_DIR/in/data.txt\"; echo made > \"$MICROVM_SANDBOX_DIR/out.txt\""});
+    auto cat = session_exec(h, id, {"/bin/sh", "-c", "cat \"$MICROVM_SANDBOX_DIR/in/data.txt\"; echo made > \"$MICROVM_SANDBOX_DIR/out.txt\""});
     EXPECT_EQ(cat["stdout"], "uploaded\n") << cat.dump();
-    auto second = exec(h, id, {"/bin/sh", "-c", "cat \"$MICROVM_SANDBOX_DIR/out.txt\""});
+    auto second = session_exec(h, id, {"/bin/sh", "-c", "cat \"$MICROVM_SANDBOX_DIR/out.txt\""});
     EXPECT_EQ(second["stdout"], "made\n") << second.dump();
     auto get = h.call("GET", "/v1/sandboxes/" + id + "/files/out.txt");
     EXPECT_EQ(get.status, 200);
     EXPECT_EQ(get.body, "made\n");
     // Nothing outside the work directory is writable from inside.
     // (The sandbox's own root may take the write; the host's directory must not.)
-    exec(h, id, {"/bin/sh", "-c", "echo x > \"$MICROVM_SANDBOX_DIR/../escape\""});
+    session_exec(h, id, {"/bin/sh", "-c", "echo x > \"$MICROVM_SANDBOX_DIR/../escape\""});
     EXPECT_FALSE(std::filesystem::exists(h.dir + "/state/sandboxes/escape"));
     EXPECT_EQ(h.call("DELETE", "/v1/sandboxes/" + id).status, 200);
     EXPECT_EQ(h.call("GET", "/v1/sandboxes/" + id + "/files/out.txt").status, 404);
@@ -60,7 +45,7 @@ TEST(Sessions, FilesPersistBetweenExecsInTheWorkDirectory) {
 TEST(Sessions, PathsOutsideTheWorkDirectoryAreRefused) {
     REQUIRE_PROCESS();
     Harness h;
-    std::string id = create(h, {{"provider", "process"}});
+    std::string id = create_session(h, {{"provider", "process"}});
     std::ofstream(h.dir + "/state/outside.txt") << "secret";
     for (const std::string p : {"../outside.txt", "../../state/outside.txt", "a/../../outside.txt",
                                 "%2e%2e/outside.txt", "/etc/passwd", "%2Fetc%2Fpasswd"}) {
@@ -74,7 +59,7 @@ TEST(Sessions, PathsOutsideTheWorkDirectoryAreRefused) {
     std::getline(std::ifstream(h.dir + "/state/outside.txt"), outside);
     EXPECT_EQ(outside, "secret");
     // Symlinks planted by a program inside, to a file and a directory outside.
-    auto plant = exec(h, id, {"/bin/sh", "-c",
+    auto plant = session_exec(h, id, {"/bin/sh", "-c",
                               "cd \"$MICROVM_SANDBOX_DIR\" && ln -s /etc/passwd passwd && ln -s / root && "
                               "ln -s \"" + h.dir + "/state/outside.txt\" out && echo planted"});
     ASSERT_EQ(plant["stdout"], "planted\n") << plant.dump();
@@ -97,8 +82,8 @@ TEST(Sessions, ForgottenSessionsExpire) {
         o.session_idle_timeout = std::chrono::seconds(1);
         o.session_max_lifetime = std::chrono::seconds(3);
     });
-    std::string idle = create(h, {{"provider", "mock"}});
-    std::string busy = create(h, {{"provider", "mock"}});
+    std::string idle = create_session(h, {{"provider", "mock"}});
+    std::string busy = create_session(h, {{"provider", "mock"}});
     ASSERT_EQ(h.call("PUT", "/v1/sandboxes/" + idle + "/files/f", "x").status, 200);
     // `busy` is used every 300 ms: it outlives the idle timeout but not the maximum lifetime.
     auto start = std::chrono::steady_clock::now();
@@ -122,8 +107,8 @@ TEST(Sessions, ForgottenSessionsExpire) {
 
 TEST(Sessions, TheSessionsLimitHolds) {
     Harness h([](microvm::service::ServiceOptions& o) { o.max_sessions = 2; });
-    create(h, {{"provider", "mock"}});
-    create(h, {{"provider", "mock"}});
+    create_session(h, {{"provider", "mock"}});
+    create_session(h, {{"provider", "mock"}});
     auto r = h.call_json("POST", "/v1/sandboxes", {{"provider", "mock"}});
     EXPECT_EQ(r.status, 429);
     EXPECT_EQ(h.call_json("POST", "/v1/sandboxes", {{"provider", "nope"}}).status, 400);
@@ -136,7 +121,7 @@ TEST(Sessions, EveryOperationIsAudited) {
     ASSERT_TRUE(log);
     {
         Harness h(nullptr, {}, std::move(*log));
-        std::string id = create(h, {{"provider", "mock"}, {"timeout", "5s"}});
+        std::string id = create_session(h, {{"provider", "mock"}, {"timeout", "5s"}});
         h.call("PUT", "/v1/sandboxes/" + id + "/files/a", "abc");
         h.call("GET", "/v1/sandboxes/" + id + "/files/../x");
         h.call_json("POST", "/v1/sandboxes/" + id + "/exec", {{"eval", "(+ 2 2)"}});

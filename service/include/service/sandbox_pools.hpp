@@ -143,6 +143,8 @@ class SandboxPools {
         uint64_t hits = 0, misses = 0, failures = 0;
         bool used = false;
     };
+    // A sandbox built for shape by its provider (called unlocked, on the pools' thread).
+    Expected<std::unique_ptr<PreparedSandbox>> prepare(const SandboxPoolConfig& shape) const;
     void refill_loop();
     // With mu_ held: a session whose sandbox should be built now (none while executions run).
     std::shared_ptr<SessionSlot> session_wanting_build(std::chrono::steady_clock::time_point now);

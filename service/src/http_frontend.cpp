@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 
 #include <unistd.h>
@@ -34,6 +35,10 @@ struct HttpFrontend::Listener {
     std::thread thread;
 };
 
+namespace {
+class ConnStream;
+}
+
 struct HttpFrontend::Connection {
     host::UniqueFd fd;
     Listener* listener = nullptr;
@@ -41,6 +46,7 @@ struct HttpFrontend::Connection {
     std::string remote_ip;
     int remote_port = 0;
     std::unique_ptr<SSL, void (*)(SSL*)> ssl{nullptr, SSL_free};
+    ConnStream* stream = nullptr;  // while serve() runs
     bool close_after = false;  // the request left unread bytes behind (refused early)
     bool admitted = false;     // admit() ran already, before a "100 Continue"
     std::optional<BodyBudget::Hold> body_hold;  // the current request's share of the body budget
@@ -90,7 +96,28 @@ class ConnStream : public httplib::Stream {
         int rc = ::poll(&p, 1, static_cast<int>(write_timeout_.count()));
         return rc > 0 && !(p.revents & (POLLERR | POLLHUP));
     }
+    // The rest of the current request may hand out at most `bytes` more (a chunked body, whose
+    // length is known only at its end); past it reads fail and cap_hit() says why.
+    void cap_reads(size_t bytes) { cap_ = bytes; }
+    void uncap() {
+        cap_.reset();
+        cap_hit_ = false;
+    }
+    bool cap_hit() const { return cap_hit_; }
+
     ssize_t read(char* ptr, size_t size) override {
+        if (cap_) {
+            if (*cap_ == 0) {
+                cap_hit_ = true;
+                return -1;
+            }
+            size = std::min(size, *cap_);
+        }
+        const ssize_t n = read_uncapped(ptr, size);
+        if (cap_ && n > 0) *cap_ -= static_cast<size_t>(n);
+        return n;
+    }
+    ssize_t read_uncapped(char* ptr, size_t size) {
         if (in_pos_ == in_.size()) {
             if (!is_readable()) return -1;
             if (size >= kReadBuffer) return read_socket(ptr, size);  // a large body read: no copy
@@ -112,10 +139,9 @@ class ConnStream : public httplib::Stream {
             return static_cast<ssize_t>(size);
         }
         if (!held_.empty()) {
-            held_.append(data);
-            std::string out = std::move(held_);
+            const std::string head = std::move(held_);
             held_.clear();
-            return send_all(out.data(), out.size()) ? static_cast<ssize_t>(size) : -1;
+            return send_both(head, data) ? static_cast<ssize_t>(size) : -1;
         }
         return send_some(ptr, size);
     }
@@ -131,6 +157,7 @@ class ConnStream : public httplib::Stream {
 
   private:
     static constexpr size_t kReadBuffer = 4096;
+    static constexpr size_t kCoalesceAtMost = 64 << 10;  // TLS: a larger body is not copied
 
     // httplib writes a response's status line and headers in one call, then its body.
     static bool is_header_block_with_length(std::string_view d) {
@@ -160,6 +187,38 @@ class ConnStream : public httplib::Stream {
             return n;
         }
     }
+    // The held headers and the first body write together, without copying the body: one
+    // sendmsg of both on a plain socket; over TLS one record stream, a small body copied.
+    bool send_both(std::string_view head, std::string_view body) {
+        if (ssl_) {
+            if (body.size() > kCoalesceAtMost) return send_all(head.data(), head.size()) && send_all(body.data(), body.size());
+            std::string out;
+            out.reserve(head.size() + body.size());
+            out.append(head).append(body);
+            return send_all(out.data(), out.size());
+        }
+        iovec iov[2] = {{const_cast<char*>(head.data()), head.size()}, {const_cast<char*>(body.data()), body.size()}};
+        size_t first = 0;
+        for (;;) {
+            while (first < 2 && iov[first].iov_len == 0) ++first;
+            if (first == 2) break;
+            if (!wait_fd(fd_, POLLOUT, Clock::now() + write_timeout_)) return false;
+            msghdr msg{};
+            msg.msg_iov = iov + first;
+            msg.msg_iovlen = 2 - first;
+            ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) return false;
+            for (auto left = static_cast<size_t>(n); left > 0 && first < 2;) {
+                const size_t taken = std::min(left, iov[first].iov_len);
+                iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + taken;
+                iov[first].iov_len -= taken;
+                left -= taken;
+                if (iov[first].iov_len == 0) ++first;
+            }
+        }
+        return true;
+    }
     bool send_all(const char* ptr, size_t size) {
         while (size > 0) {
             ssize_t n = send_some(ptr, size);
@@ -179,6 +238,8 @@ class ConnStream : public httplib::Stream {
     std::string in_;     // read ahead from the socket
     size_t in_pos_ = 0;  // in_[in_pos_..] not handed out yet
     std::string held_;   // a response's headers waiting for its body
+    std::optional<size_t> cap_;  // bytes the current request may still read
+    bool cap_hit_ = false;
 };
 
 // A download goes out in chunks read from the descriptor the confinement checks opened (kept
@@ -238,6 +299,31 @@ std::string ssl_error() {
     return buf;
 }
 
+// Requests whose framing a front end behind a proxy could read differently from httplib (request
+// smuggling), or whose body httplib would read without a bound: refused before any of the body
+// is read. Ranges: only one, and only of a file download (httplib builds every part in memory).
+std::optional<ApiError> framing_refusal(const httplib::Request& req) {
+    const bool has_length = req.has_header("Content-Length");
+    const bool has_encoding = req.has_header("Transfer-Encoding");
+    if (has_length && has_encoding)
+        return ApiError{400, "bad_request", "Content-Length and Transfer-Encoding together are refused"};
+    if (has_encoding && req.get_header_value("Transfer-Encoding") != "chunked")
+        return ApiError{400, "bad_request", "the only Transfer-Encoding accepted is chunked"};
+    if (req.get_header_value_count("Content-Length") > 1 || req.get_header_value_count("Transfer-Encoding") > 1)
+        return ApiError{400, "bad_request", "a framing header given twice is refused"};
+    const bool takes_body = req.method == "POST" || req.method == "PUT";
+    if (takes_body && !has_length && !has_encoding)
+        return ApiError{411, "length_required", "a POST or PUT needs Content-Length (or a chunked body)"};
+    if (!takes_body && (has_encoding || (has_length && req.get_header_value("Content-Length") != "0")))
+        return ApiError{400, "bad_request", "a " + req.method + " request has no body here"};
+    if (req.has_header("Range")) {
+        const bool download = req.method == "GET" && req.path.find("/files/") != std::string::npos;
+        if (!download || req.get_header_value("Range").find(',') != std::string::npos)
+            return ApiError{416, "range_not_satisfiable", "only one range, of a file download, is served"};
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 HttpFrontend::HttpFrontend(Service& service, FrontendOptions options)
@@ -265,6 +351,11 @@ HttpFrontend::HttpFrontend(Service& service, FrontendOptions options)
         return admit(req, res);
     });
     set_error_handler(HandlerWithResponse([](const httplib::Request&, httplib::Response& res) -> HandlerResponse {
+        if (tl_conn && tl_conn->stream && tl_conn->stream->cap_hit()) {  // a chunked body past its limit
+            res.status = 413;
+            res.set_header("Connection", "close");
+            tl_conn->close_after = true;
+        }
         if (!res.body.empty()) return HandlerResponse::Unhandled;
         std::string code = res.status == 404 ? "not_found" : res.status == 413 ? "too_large" : "http_" + std::to_string(res.status);
         std::string message = res.status == 404   ? "no such endpoint (see GET /v1/openapi.json)"
@@ -323,6 +414,12 @@ httplib::Server::HandlerResponse HttpFrontend::admit(const httplib::Request& req
         c->who.token_id = *id;
     }
     const bool file_upload = req.method == "PUT" && req.path.find("/files/") != std::string::npos;
+    if (auto refusal = framing_refusal(req)) {
+        set_error(res, *refusal);
+        res.set_header("Connection", "close");
+        if (c) c->close_after = true;  // whatever follows on this connection is not trusted
+        return HandlerResponse::Handled;
+    }
     if (req.has_header("Content-Length")) {
         const std::string len = req.get_header_value("Content-Length");
         const size_t limit = file_upload ? service_.options().max_file_bytes : service_.options().max_request_bytes;
@@ -333,6 +430,11 @@ httplib::Server::HandlerResponse HttpFrontend::admit(const httplib::Request& req
             if (c) c->close_after = true;
             return HandlerResponse::Handled;
         }
+    }
+    if (c && req.has_header("Transfer-Encoding") && c->stream) {
+        // A chunked body is bounded while it is read: its limit plus room for its framing.
+        const size_t limit = file_upload ? service_.options().max_file_bytes : service_.options().max_request_bytes;
+        c->stream->cap_reads(limit + limit / 16 + 4096);
     }
     if (c && !reserve_body(req, file_upload, *c)) {
         set_error(res, {503, "busy", "the daemon holds too many request bodies at once (" +
@@ -403,19 +505,27 @@ void HttpFrontend::execute_handler(const httplib::Request& req, httplib::Respons
     // NDJSON: output chunks as the program writes them, then the result. The provider below
     // runs on this connection's thread, after this handler returns.
     const int fd = c->fd.get();
+    // It runs outside httplib's handler try block: an exception (the kernel refusing the watch)
+    // ends this response early (the client sees a stream without its result), not the daemon.
     res.set_chunked_content_provider("application/x-ndjson", [this, p, gone, fd](size_t, httplib::DataSink& sink) {
-        auto watch = hangups_.watch(fd, gone);
-        EventWriter events;
-        auto sink_write = [&](const std::string& line) {
-            if (!sink.write(line.data(), line.size())) gone.cancel();  // the client went away
-        };
-        auto doc = service_.run(*p, [&](OutputStream stream, std::string_view chunk) {
-            for (const auto& line : events.output(stream, chunk)) sink_write(line);
-        });
-        for (const auto& line : events.flush()) sink_write(line);
-        sink_write(events.result(doc));
-        sink.done();
-        return true;
+        try {
+            auto watch = hangups_.watch(fd, gone);
+            EventWriter events;
+            auto sink_write = [&](const std::string& line) {
+                if (!sink.write(line.data(), line.size())) gone.cancel();  // the client went away
+            };
+            auto doc = service_.run(*p, [&](OutputStream stream, std::string_view chunk) {
+                for (const auto& line : events.output(stream, chunk)) sink_write(line);
+            });
+            for (const auto& line : events.flush()) sink_write(line);
+            sink_write(events.result(doc));
+            sink.done();
+            return true;
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "microvmd: a streamed execution ended early: %s\n", e.what());
+            gone.cancel();
+            return false;
+        }
     });
 }
 
@@ -532,11 +642,13 @@ void HttpFrontend::serve(std::unique_ptr<Connection> c) {
     }
     if (!c->listener->tls || c->ssl) {
         ConnStream strm(fd, c->ssl.get(), options_.write_timeout, c->remote_ip, c->remote_port);
+        c->stream = &strm;
         for (size_t n = 0; n < options_.keep_alive_max && !stopping_; ++n) {
             // Idle between requests for at most keep_alive_timeout; then the request has its deadline.
             if (n > 0 && !strm.has_buffered() && !wait_fd(fd, POLLIN, Clock::now() + options_.keep_alive_timeout))
                 break;
             strm.set_deadline(Clock::now() + options_.request_timeout);
+            strm.uncap();
             c->who.token_id.clear();
             bool closed = false;
             const bool last = n + 1 == options_.keep_alive_max || stopping_;
@@ -547,6 +659,7 @@ void HttpFrontend::serve(std::unique_ptr<Connection> c) {
             if (closed || c->close_after) break;
         }
         if (c->ssl) SSL_shutdown(c->ssl.get());
+        c->stream = nullptr;
     }
     tl_conn = nullptr;
     {

@@ -1,5 +1,6 @@
 #include "service/sandbox_pools.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "host/egress.hpp"
@@ -93,8 +94,8 @@ SandboxPools::Claim::~Claim() {
 }
 
 SandboxPools::SandboxPools(std::vector<std::pair<std::string, SandboxPoolConfig>> pools,
-                           ProviderSource source)
-    : source_(std::move(source)) {
+                           ProviderSource source, size_t max_session_sandboxes)
+    : source_(std::move(source)), max_session_sandboxes_(max_session_sandboxes) {
     for (auto& [name, config] : pools) {
         Pool& p = pools_.emplace_back();
         p.name = name;
@@ -235,14 +236,14 @@ void SandboxPools::refill_loop() {
         Pool* pool = wanting_refill(now);
         std::optional<std::chrono::steady_clock::time_point> wake;
         if (!pool) {
-            if (auto slot = session_wanting_build(now)) {
+            std::optional<std::chrono::steady_clock::time_point> look_again;
+            if (auto slot = session_wanting_build(now, look_again)) {
                 build_for_session(lock, std::move(slot));
                 continue;
             }
-            // A session's sandbox waits for the executions' quiet moment; woken when one ends.
-            wake = active_ == 0 && !sessions_.empty() ? std::max(now + kQuietBeforeRefill / 2, last_activity_end_ + kQuietBeforeRefill)
-                                                      : now + std::chrono::seconds(1);
-            wake = std::min(*wake, now + std::chrono::seconds(1));
+            // Nothing to build: until the sweep, or a session's quiet moment; a new want, the
+            // end of an execution or a claim wakes it.
+            wake = std::min(look_again.value_or(next_sweep), now + std::chrono::seconds(1));
         } else {
             wake = refill_deferred_locked(*pool, now);
         }
@@ -366,28 +367,41 @@ std::string session_shape_key(const SandboxPoolConfig& shape) {
 
 void SandboxPools::keep_for_session(const std::string& id, const CancelToken& session_ended,
                                     const std::string& provider_name, const SandboxPoolConfig& shape) {
-    std::unique_ptr<PreparedSandbox> doomed;
+    std::vector<std::unique_ptr<PreparedSandbox>> doomed;  // torn down unlocked, on return
     {
         std::lock_guard lock(mu_);
-        if (stopping_ || session_ended.cancelled() || cannot_build_ahead_.count(provider_name)) return;
-        auto& slot = sessions_[id];
-        if (!slot) {
-            slot = std::make_shared<SessionSlot>();
+        if (stopping_ || session_ended.cancelled() || max_session_sandboxes_ == 0) return;
+        auto it = sessions_.find(id);
+        if (it == sessions_.end()) {
+            if (sessions_.size() >= max_session_sandboxes_) {  // the session unused longest gives way
+                auto lru = std::min_element(sessions_.begin(), sessions_.end(), [](const auto& a, const auto& b) {
+                    return a.second->last_kept < b.second->last_kept;
+                });
+                if (lru->second->ready) doomed.push_back(std::move(lru->second->ready));
+                sessions_.erase(lru);  // a build in progress drops its result
+            }
+            auto slot = std::make_shared<SessionSlot>();
             slot->id = id;
             slot->ended = session_ended;
+            it = sessions_.emplace(id, std::move(slot)).first;
         }
+        SessionSlot& slot = *it->second;
+        slot.last_kept = std::chrono::steady_clock::now();
         session_figures_.used = true;
         SandboxPoolConfig next = shape;
         next.provider = provider_name;
         next.size = 1;
-        if (session_shape_key(slot->shape) != session_shape_key(next) || slot->shape_generation == 0) {
-            slot->shape = std::move(next);
-            ++slot->shape_generation;  // a build for the old shape in progress is discarded
-            doomed = std::move(slot->ready);
+        if (slot.shape_generation == 0 || session_shape_key(slot.shape) != session_shape_key(next)) {
+            slot.shape = std::move(next);
+            ++slot.shape_generation;  // a build for the old shape in progress is discarded
+            slot.unsupported = false;
+            slot.wanted = true;
+            if (slot.ready) doomed.push_back(std::move(slot.ready));
+        } else if (!slot.unsupported) {
+            slot.wanted = true;  // after a failed build: once more, for this exec
         }
     }
     cv_.notify_all();
-    // doomed (a sandbox of the old shape) is torn down here, unlocked.
 }
 
 std::optional<SandboxPools::Claim> SandboxPools::claim_for_session(const std::string& id, const Provider& provider,
@@ -428,11 +442,23 @@ void SandboxPools::forget_session(const std::string& id) {
     // doomed is torn down here, unlocked.
 }
 
-std::shared_ptr<SandboxPools::SessionSlot> SandboxPools::session_wanting_build(std::chrono::steady_clock::time_point now) {
-    if (active_ > 0 || now < last_activity_end_ + kQuietBeforeRefill) return nullptr;
-    for (auto& [id, slot] : sessions_)
-        if (!slot->ready && !slot->building && now >= slot->retry_at && !slot->ended.cancelled()) return slot;
-    return nullptr;
+std::shared_ptr<SandboxPools::SessionSlot> SandboxPools::session_wanting_build(
+    std::chrono::steady_clock::time_point now, std::optional<std::chrono::steady_clock::time_point>& look_again) {
+    std::shared_ptr<SessionSlot> wanting;
+    for (auto& [id, slot] : sessions_) {
+        if (!slot->ready && !slot->building && slot->wanted && !slot->unsupported && !slot->ended.cancelled()) {
+            wanting = slot;
+            break;
+        }
+    }
+    if (!wanting) return nullptr;
+    if (active_ > 0) return nullptr;  // woken when the last execution ends
+    const auto quiet_at = last_activity_end_ + kQuietBeforeRefill;
+    if (now < quiet_at) {
+        look_again = quiet_at;
+        return nullptr;
+    }
+    return wanting;
 }
 
 void SandboxPools::build_for_session(std::unique_lock<std::mutex>& lock, std::shared_ptr<SessionSlot> slot) {
@@ -450,11 +476,12 @@ void SandboxPools::build_for_session(std::unique_lock<std::mutex>& lock, std::sh
     if (built) {
         if (current) slot->ready = std::move(*built);
         else doomed = std::move(*built);
-    } else {
-        slot->retry_at = std::chrono::steady_clock::now() + kRetryAfter;
-        if (built.error().kind == Failure::Kind::Unsupported) {  // e.g. qemu, wasm: never again
-            cannot_build_ahead_.insert(shape.provider);
-            if (it != sessions_.end() && it->second == slot) sessions_.erase(it);
+    } else if (slot->shape_generation == generation) {
+        // Not retried by itself: a shape the provider cannot build ahead (qemu, wasm, a policy
+        // it refuses ahead) never, another failure after the session's next exec of it.
+        slot->wanted = false;
+        if (built.error().kind == Failure::Kind::Unsupported) {
+            slot->unsupported = true;
         } else {
             ++session_figures_.failures;
         }

@@ -75,6 +75,30 @@ Expected<void> prepare_private_dir(const std::string& dir) {
 
 }  // namespace
 
+namespace {
+
+// Whether the program of r started (whatever its end), as opposed to a refusal or a failure to
+// build its sandbox.
+bool ran(const ExecutionResult& r) {
+    if (!r.error) return true;
+    switch (r.error->reason) {
+        case Reason::PolicyRefused:
+        case Reason::CapabilityDenied:
+        case Reason::InvalidConfig:
+        case Reason::InvalidProgram:
+        case Reason::SetupError:
+        case Reason::Unavailable:
+        case Reason::ProgramNotFound:
+        case Reason::NotExecutable:
+        case Reason::ExecFailed:
+            return false;
+        default:
+            return true;
+    }
+}
+
+}  // namespace
+
 Service::Service(ServiceOptions options, std::unique_ptr<AuditLog> audit)
     : options_(std::move(options)),
       audit_(audit ? std::move(audit) : std::make_unique<AuditLog>()),
@@ -107,6 +131,10 @@ Expected<std::unique_ptr<Service>> Service::create(ServiceOptions options,
         if (std::find(providers.begin(), providers.end(), config.provider) == providers.end())
             return fail(Failure::Kind::InvalidConfig, key + ".provider: unknown provider '" + config.provider + "'");
     }
+    for (const auto& [name, config] : pools)
+        if (name == "sessions" || name.starts_with("provider:"))
+            return fail(Failure::Kind::InvalidConfig, "service.pools." + name + ": the name is reserved (the metrics' pool label "
+                                                      "of the sessions' sandboxes and of providers' own pools)");
     if (!pools.empty()) s->pools_ = std::make_unique<WarmPools>(s->options_.settings, std::move(pools));
     // Always: besides the configured pools, it builds each session's next sandbox.
     s->sandbox_pools_ = std::make_unique<SandboxPools>(
@@ -114,7 +142,8 @@ Expected<std::unique_ptr<Service>> Service::create(ServiceOptions options,
             auto p = self->provider(name);
             if (!p) return fail(Failure::Kind::SetupError, p.error().message);
             return *p;
-        });
+        },
+        s->options_.max_session_sandboxes);
     s->sessions_ = std::make_unique<SessionStore>(
         sessions_dir, s->options_.session_idle_timeout, s->options_.session_max_lifetime,
         s->options_.max_sessions, [self](const Session& ended, const std::string& why) {
@@ -270,8 +299,9 @@ ordered_json Service::run(Prepared& p, OutputSink sink) {
         pooled = built || p.lease;
         r = built ? p.provider->execute_program(ctx, std::move(built->sandbox)) : p.provider->execute_program(ctx);
         built.reset();
-        // The session's next exec gets a sandbox shaped like this one, built meanwhile.
-        if (p.session)
+        // The session's next exec gets a sandbox shaped like this one, built meanwhile (not after
+        // an exec refused before it ran: its shape says nothing about the next).
+        if (p.session && ran(r))
             sandbox_pools_->keep_for_session(p.session_id, p.session->cancel.token(), p.provider_name,
                                              {p.provider_name, 1, p.program, p.policy});
         if (r.execution_id.empty()) r.execution_id = p.execution_id;

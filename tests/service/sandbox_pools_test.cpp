@@ -443,3 +443,91 @@ TEST_F(SandboxPoolsTest, ASessionsSandboxFollowsItsExecsAndEndsWithIt) {
     EXPECT_EQ(before.mounts, after.mounts) << "mounts left behind";
     EXPECT_EQ(before.cgroups, after.cgroups) << "cgroups left behind";
 }
+
+// A shape one provider cannot build ahead (an allow list: its egress proxy is each execution's
+// own) leaves that session's next exec fresh, and no one else's.
+TEST_F(SandboxPoolsTest, AShapeThatCannotBeBuiltAheadStaysItsOwn) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "allow lists on process need a root host");
+    Harness h;
+    const std::string a = create_session(h, {{"provider", "process"}});
+    const std::string b = create_session(h, {{"provider", "process"}});
+    auto listed = h.call_json("POST", "/v1/sandboxes/" + a + "/exec",
+                              {{"run", {"/bin/true"}}, {"network_policy", "allow=example.com"}});
+    ASSERT_EQ(body_json(listed)["status"], "ok") << listed.body;
+    EXPECT_FALSE(h.service->sandbox_pools()->wait_session_ready(a, 500ms));
+    ASSERT_EQ(session_exec(h, b, {"/bin/true"})["status"], "ok");
+    ASSERT_TRUE(h.service->sandbox_pools()->wait_session_ready(b, 30s)) << "one session's shape disabled another's";
+    ASSERT_EQ(session_exec(h, b, {"/bin/true"})["status"], "ok");
+    EXPECT_EQ(h.metric("microvmd_pool_hits_total{pool=\"sessions\"}"), 1);
+    EXPECT_EQ(h.metric("microvmd_pool_failures_total{pool=\"sessions\"}"), 0);
+}
+
+// A shape whose build fails is not retried on a timer (only after the session's next exec of
+// it), and an exec that did not run (its program missing) leaves nothing to build.
+TEST_F(SandboxPoolsTest, AFailedSessionBuildIsNotRetriedByItself) {
+    Harness h;
+    const std::string id = create_session(h, {{"provider", "process"}});
+    EXPECT_EQ(session_exec(h, id, {"/nonexistent/program"})["error"]["reason"], "program_not_found");
+    EXPECT_FALSE(h.service->sandbox_pools()->wait_session_ready(id, 300ms));
+    EXPECT_EQ(h.metric("microvmd_pool_target{pool=\"sessions\"}"), -1) << "a refused exec's shape was kept";
+
+    // The next build waits for a quiet moment: a one-shot `sleep` holds it off while the
+    // program the session just ran is removed, so that the build fails.
+    const std::string dir = make_temp_dir();
+    ::chmod(dir.c_str(), 0755);
+    const std::string prog = dir + "/prog";
+    ASSERT_EQ(std::system(("cp /bin/true " + prog).c_str()), 0);
+    std::thread busy([&] { h.call_json("POST", "/v1/executions", run_body({"/bin/sleep", "1.5"})); });
+    for (int i = 0; i < 100 && h.metric("microvmd_active_executions{provider=\"process\"}") != 1; ++i)
+        std::this_thread::sleep_for(20ms);
+    ASSERT_EQ(session_exec(h, id, {prog})["status"], "ok");
+    ::unlink(prog.c_str());
+    busy.join();
+    for (int i = 0; i < 250 && h.metric("microvmd_pool_failures_total{pool=\"sessions\"}") < 1; ++i)
+        std::this_thread::sleep_for(20ms);
+    ASSERT_EQ(h.metric("microvmd_pool_failures_total{pool=\"sessions\"}"), 1);
+    std::this_thread::sleep_for(3500ms);  // the retry timer it had was 3 s
+    EXPECT_EQ(h.metric("microvmd_pool_failures_total{pool=\"sessions\"}"), 1) << "retried by itself";
+    microvm::service::remove_tree(dir);
+}
+
+// Sessions beyond max_session_sandboxes: the one unused longest gives its slot up; 0 keeps none.
+TEST_F(SandboxPoolsTest, SessionSandboxesAreCapped) {
+    Harness h([](microvm::service::ServiceOptions& o) { o.max_session_sandboxes = 1; });
+    const std::string a = create_session(h, {{"provider", "process"}});
+    const std::string b = create_session(h, {{"provider", "process"}});
+    ASSERT_EQ(session_exec(h, a, {"/bin/true"})["status"], "ok");
+    ASSERT_TRUE(h.service->sandbox_pools()->wait_session_ready(a, 30s));
+    ASSERT_EQ(session_exec(h, b, {"/bin/true"})["status"], "ok");
+    ASSERT_TRUE(h.service->sandbox_pools()->wait_session_ready(b, 30s));
+    EXPECT_FALSE(h.service->sandbox_pools()->wait_session_ready(a, 1ms)) << "two sessions kept a sandbox";
+    EXPECT_EQ(h.metric("microvmd_pool_target{pool=\"sessions\"}"), 1);
+
+    Harness none([](microvm::service::ServiceOptions& o) { o.max_session_sandboxes = 0; });
+    const std::string c = create_session(none, {{"provider", "process"}});
+    ASSERT_EQ(session_exec(none, c, {"/bin/true"})["status"], "ok");
+    EXPECT_FALSE(none.service->sandbox_pools()->wait_session_ready(c, 500ms));
+}
+
+// A session whose sandbox is ready does not keep the pools' thread awake: the whole test
+// process switches context less than 200 times in a second (it was ~1000: a 1 ms timer).
+TEST_F(SandboxPoolsTest, AReadySessionSandboxLeavesThePoolsThreadAsleep) {
+    Harness h;
+    const std::string id = create_session(h, {{"provider", "process"}});
+    ASSERT_EQ(session_exec(h, id, {"/bin/true"})["status"], "ok");
+    ASSERT_TRUE(h.service->sandbox_pools()->wait_session_ready(id, 30s));
+    std::this_thread::sleep_for(300ms);  // the teardown of the exec's sandbox is done
+    auto switches = [] {
+        long total = 0;
+        for (const auto& t : std::filesystem::directory_iterator("/proc/self/task")) {
+            std::ifstream in(t.path() / "status");
+            std::string line;
+            while (std::getline(in, line))
+                if (line.rfind("voluntary_ctxt_switches:", 0) == 0) total += std::atol(line.c_str() + 24);
+        }
+        return total;
+    };
+    const long before = switches();
+    std::this_thread::sleep_for(1s);
+    EXPECT_LT(switches() - before, 200);
+}

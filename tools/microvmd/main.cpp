@@ -12,6 +12,7 @@
 #include "microvm/policy.hpp"
 #include "microvm/settings.hpp"
 #include "service/http_frontend.hpp"
+#include "service/sandbox_pools.hpp"
 
 using namespace microvm;
 using namespace microvm::service;
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
     std::optional<std::string> token_file, tls_cert, tls_key, config_file, profile, audit_log, state_dir;
     std::string audit_fsync = "never";
     size_t concurrency = 4, queue = 16, max_connections = 256, max_sessions = 64;
+    size_t session_sandboxes = microvm::service::SandboxPools::kDefaultSessionSandboxes;
     size_t max_request_kib = 1024, max_file_mib = 64, max_body_mib = 256;
     std::string request_timeout = "10s", session_idle = "10m", session_max = "1h", grace = "10s";
     app.add_option("--listen", listens,
@@ -65,6 +67,8 @@ int main(int argc, char** argv) {
                    "Request bodies held in memory at once, all connections together (MiB); over it: 503 + Retry-After");
     app.add_option("--request-timeout", request_timeout, "A whole request (headers and body) must arrive within it");
     app.add_option("--max-sandboxes", max_sessions, "Sessions alive at once");
+    app.add_option("--session-sandboxes-ahead", session_sandboxes,
+                   "Sessions whose next exec has a sandbox built ahead (the most recently used; 0: none; default 16)");
     app.add_option("--sandbox-idle-timeout", session_idle, "A session unused this long ends");
     app.add_option("--sandbox-max-lifetime", session_max, "A session ends at this age");
     app.add_option("--grace", grace, "On SIGTERM: how long running requests may take before they are cancelled");
@@ -99,6 +103,7 @@ int main(int argc, char** argv) {
     opts.max_body_bytes_held = max_body_mib << 20;
     opts.state_dir = state_dir.value_or(default_state_dir());
     opts.max_sessions = max_sessions;
+    opts.max_session_sandboxes = session_sandboxes;
     FrontendOptions fopts;
     fopts.max_connections = max_connections;
     auto seconds = [](const std::string& flag, const std::string& text) -> Expected<std::chrono::seconds> {

@@ -53,7 +53,11 @@ class SandboxPools {
   public:
     // The daemon's shared, initialized instance of a provider (initializing it if needed).
     using ProviderSource = std::function<Expected<Provider*>(const std::string& name)>;
-    SandboxPools(std::vector<std::pair<std::string, SandboxPoolConfig>> pools, ProviderSource source);
+    // At most max_session_sandboxes sessions have a sandbox kept for their next exec (the most
+    // recently used ones; 0: none).
+    SandboxPools(std::vector<std::pair<std::string, SandboxPoolConfig>> pools, ProviderSource source,
+                 size_t max_session_sandboxes = kDefaultSessionSandboxes);
+    static constexpr size_t kDefaultSessionSandboxes = 16;  // ServiceOptions' default too
     // Waits for the sandboxes handed out to be used, then tears down the ready ones.
     ~SandboxPools();
     SandboxPools(const SandboxPools&) = delete;
@@ -96,9 +100,11 @@ class SandboxPools {
     std::optional<Claim> claim(const std::string& provider_name, const Provider& provider,
                                const ExecutionContext& ctx);
 
-    // Sessions. After an exec of session `id` (whose end cancels `session_ended`): build its
-    // next sandbox like `shape` (replacing one of another shape). Providers that cannot build
-    // ahead are remembered and not asked again.
+    // Sessions. After an exec of session `id` that ran (whose end cancels `session_ended`):
+    // build its next sandbox like `shape`, replacing one of another shape. A shape that could not
+    // be built is tried again after the session's next exec of it, once; one the provider
+    // cannot build ahead (Unsupported) is not. Beyond max_session_sandboxes sessions, the one
+    // unused longest loses its slot.
     void keep_for_session(const std::string& id, const CancelToken& session_ended,
                           const std::string& provider_name, const SandboxPoolConfig& shape);
     // The session's sandbox when ctx fits it (a hit of pool "sessions"); one that does not fit
@@ -137,7 +143,9 @@ class SandboxPools {
         uint64_t shape_generation = 0;  // a sandbox built for an older shape is discarded
         std::unique_ptr<PreparedSandbox> ready;
         bool building = false;
-        std::chrono::steady_clock::time_point retry_at{};
+        bool wanted = true;        // false after a failed build, until the next exec of the shape
+        bool unsupported = false;  // the provider cannot build this shape ahead: never again
+        std::chrono::steady_clock::time_point last_kept{};
     };
     struct SessionFigures {
         uint64_t hits = 0, misses = 0, failures = 0;
@@ -146,8 +154,10 @@ class SandboxPools {
     // A sandbox built for shape by its provider (called unlocked, on the pools' thread).
     Expected<std::unique_ptr<PreparedSandbox>> prepare(const SandboxPoolConfig& shape) const;
     void refill_loop();
-    // With mu_ held: a session whose sandbox should be built now (none while executions run).
-    std::shared_ptr<SessionSlot> session_wanting_build(std::chrono::steady_clock::time_point now);
+    // With mu_ held: a session whose sandbox should be built now (none while executions run),
+    // or when to look again (nullopt: when something changes).
+    std::shared_ptr<SessionSlot> session_wanting_build(std::chrono::steady_clock::time_point now,
+                                                       std::optional<std::chrono::steady_clock::time_point>& look_again);
     // Builds it (called unlocked, returns locked).
     void build_for_session(std::unique_lock<std::mutex>& lock, std::shared_ptr<SessionSlot> slot);
     Pool* wanting_refill(std::chrono::steady_clock::time_point now);
@@ -167,7 +177,7 @@ class SandboxPools {
     mutable std::condition_variable cv_;
     std::deque<Pool> pools_;  // in name order; never added to or removed from after start
     std::map<std::string, std::shared_ptr<SessionSlot>> sessions_;  // by session id
-    std::set<std::string> cannot_build_ahead_;                      // providers (Unsupported)
+    size_t max_session_sandboxes_;
     SessionFigures session_figures_;
     size_t out_ = 0;           // claims alive
     size_t active_ = 0;        // Activity objects alive

@@ -43,6 +43,9 @@ struct ServiceOptions {
     std::chrono::seconds session_idle_timeout{600};
     std::chrono::seconds session_max_lifetime{3600};
     size_t max_sessions = 64;
+    // Sessions whose next exec has a sandbox built ahead (SandboxPools::keep_for_session; the
+    // default is SandboxPools::kDefaultSessionSandboxes, checked there).
+    size_t max_session_sandboxes = 16;
 };
 
 struct ReadableFile;

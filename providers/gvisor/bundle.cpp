@@ -43,6 +43,7 @@ Expected<std::unique_ptr<Bundle>> Bundle::create(const std::string& parent, cons
 }
 
 Bundle::~Bundle() {
+    staged_.reset();
     if (result_mounted_) ::umount2((dir_ + "/result").c_str(), MNT_DETACH);
     remove_tree(dir_);
 }
@@ -54,6 +55,11 @@ std::optional<std::string> Bundle::result_dir() const {
 
 Expected<void> Bundle::write_config(const nlohmann::json& config) const {
     return write_whole_file(dir_ + "/config.json", config.dump());
+}
+
+Expected<void> Bundle::stage_binds(std::vector<OciMount>& mounts) {
+    RTFS_TRY(staged_, StagedBinds::stage(dir_ + "/binds", mounts));
+    return Ok{};
 }
 
 Expected<void> Bundle::add_root_symlinks(

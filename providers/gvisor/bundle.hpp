@@ -3,6 +3,8 @@
 //   rootfs/       the container's (empty, read-only) root; runsc's gofer adds mount points
 //   result/       RTFS only: where the guest writes its result frame: a tmpfs of the sandbox
 //                 user's, capped at kResultTmpfsBytes (one frame), unmounted on destruction
+//   binds/        the checked bind sources, staged for runsc (staged_binds.hpp), detached on
+//                 destruction
 //   runsc.log     runsc's own log: errors of runsc itself, never the program's output
 #pragma once
 
@@ -15,6 +17,8 @@
 #include <nlohmann/json.hpp>
 
 #include "gvisor/fs_tree.hpp"
+#include "gvisor/oci_mounts.hpp"
+#include "gvisor/staged_binds.hpp"
 #include "microvm/error.hpp"
 
 namespace microvm::gvisor {
@@ -33,6 +37,8 @@ class Bundle {
     std::string log_path() const { return dir_ + "/runsc.log"; }
 
     Expected<void> write_config(const nlohmann::json& config) const;
+    // Stages the sources of mounts' binds in binds/ (their sources become the staged paths).
+    Expected<void> stage_binds(std::vector<OciMount>& mounts);
     // Symlinks (name, target) at the top of rootfs/.
     Expected<void> add_root_symlinks(
         const std::vector<std::pair<std::string, std::string>>& links) const;
@@ -47,6 +53,7 @@ class Bundle {
     std::string dir_;
     bool result_ = false;
     bool result_mounted_ = false;
+    std::unique_ptr<StagedBinds> staged_;
 };
 
 // The result tmpfs: the largest frame the host reads (guest protocol), with room for the

@@ -142,6 +142,9 @@ Expected<std::unique_ptr<LiveContainer>> LiveContainer::build(
     }
     std::copy_if(filesystem.mounts.begin(), filesystem.mounts.end(), std::back_inserter(c->binds_),
                  [](const OciMount& m) { return m.type == "bind"; });
+    if (host.test_hooks && host.test_hooks->after_check) host.test_hooks->after_check();
+    // From here on runsc sees only the checked objects, staged where nobody else can swap them.
+    RTFS_CHECK(c->bundle_->stage_binds(filesystem.mounts));
     spec.filesystem = std::move(filesystem);
     spec.network_namespace = !req.host_network;
     spec.memory_bytes = req.limits.memory_bytes;
@@ -183,6 +186,7 @@ void LiveContainer::tear_down() {
 }
 
 Expected<void> LiveContainer::start() {
+    if (host_.test_hooks && host_.test_hooks->before_runsc) host_.test_hooks->before_runsc();
     RTFS_TRY(StartedContainer started, StartedContainer::start(*host_.runsc, start_));
     runsc_.emplace(std::move(started));
     return Ok{};

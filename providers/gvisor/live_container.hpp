@@ -18,6 +18,7 @@
 #include "gvisor/container.hpp"
 #include "gvisor/oci_mounts.hpp"
 #include "gvisor/runsc.hpp"
+#include "gvisor/runtime.hpp"
 #include "gvisor/state_dir.hpp"
 #include "host/cgroup.hpp"
 #include "host/sandbox.hpp"
@@ -33,6 +34,7 @@ struct ContainerHost {
     std::shared_ptr<const StateDir> state;
     uint64_t max_open_files = 1024;
     uint64_t max_file_size_bytes = 1ull << 30;
+    std::shared_ptr<const BindWindowHooks> test_hooks;  // tests only; null otherwise
 };
 
 class LiveContainer {
@@ -55,8 +57,8 @@ class LiveContainer {
     // Started and runsc run still running (a container built ahead can be launched).
     bool alive() const { return runsc_ && runsc_->alive(); }
     // Every host file or directory bound into it is still the object at its path (the one that
-    // was checked): runsc's gofer bound the objects when it started, and a fresh container would
-    // bind what is there now (oci_mounts.hpp).
+    // was checked): it holds the objects that were checked when it was built (staged_binds.hpp),
+    // and a fresh container would bind what is there now (oci_mounts.hpp).
     bool binds_unchanged() const;
     const std::string& name() const { return name_; }
 
@@ -79,7 +81,7 @@ class LiveContainer {
     std::unique_ptr<host::SandboxCgroup> cgroup_;
     std::unique_ptr<Bundle> bundle_;
     std::string name_;  // the cgroup's, the container's and the bundle's
-    std::vector<OciMount> binds_;  // as in its config
+    std::vector<OciMount> binds_;  // with their host paths (the config names the staged ones)
     ContainerStart start_;
     std::optional<StartedContainer> runsc_;
 };

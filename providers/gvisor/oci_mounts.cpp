@@ -27,7 +27,7 @@ bool is_device_node_bind(const Mount& m) {
 OciMount bind(const std::string& source, const std::string& target, bool directory, bool writable,
               host::FileIdentity identity) {
     return {target, "bind", source, {directory ? "rbind" : "bind", writable ? "rw" : "ro"},
-            identity};
+            identity, directory, writable};
 }
 
 Expected<host::FileIdentity> identity_now(const std::string& path) {

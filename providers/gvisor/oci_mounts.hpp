@@ -8,8 +8,9 @@
 //     gVisor provides itself;
 //   - /dev/null, /dev/zero and /dev/urandom come from gVisor's own /dev (host device nodes are
 //     not bound); /proc is the sentry's procfs; /tmp a tmpfs of the sentry's memory.
-// Every bind keeps the device and inode of the object that was checked at its source, so a
-// container built ahead can tell when a source was replaced since (bind_sources_unchanged).
+// Every bind keeps the device and inode of the object that was checked at its source: runsc is
+// given that very object, staged by the host (staged_binds.hpp), never the path; and a container
+// built ahead can tell when a source was replaced since (bind_sources_unchanged).
 #pragma once
 
 #include <optional>
@@ -27,8 +28,11 @@ struct OciMount {
     std::string type;  // "bind", "tmpfs", "proc"
     std::string source;
     std::vector<std::string> options;
-    // "bind": what was checked at source (compared with lstat: the plan resolved its sources).
+    // "bind": what was checked at source (compared with lstat: the plan resolved its sources),
+    // and what the host stages for runsc there (staged_binds.hpp).
     host::FileIdentity source_identity;
+    bool directory = false;
+    bool writable = false;
 };
 
 struct OciFilesystem {
@@ -52,10 +56,9 @@ Expected<OciFilesystem> oci_filesystem(const host::RootfsPlan& plan,
 // at source now; SetupError when it is gone.
 Expected<OciMount> file_bind(const std::string& source, const std::string& target);
 
-// Whether every bind's source path still names the object recorded for it. runsc's gofer binds
-// the sources when the container is created, and keeps what it bound: a source replaced since
-// (renamed over, swapped for a symlink) is not what a sandbox built ahead would run with, while
-// a fresh sandbox would bind the new one.
+// Whether every bind's source path still names the object recorded for it. A container keeps
+// the objects it was built with: a source replaced since (renamed over, swapped for a symlink)
+// is not what a sandbox built ahead would run with, while a fresh sandbox would bind the new one.
 bool bind_sources_unchanged(const std::vector<OciMount>& mounts);
 
 }  // namespace microvm::gvisor

@@ -62,6 +62,7 @@ struct Runtime::Impl {
     std::shared_ptr<Runsc> runsc;
     // Finished containers end here; shared with the containers built ahead.
     std::shared_ptr<host::DeferredTeardown> teardown = std::make_shared<host::DeferredTeardown>();
+    std::shared_ptr<const BindWindowHooks> test_hooks;  // tests only
     ContainerHost container_host() const;
 };
 
@@ -141,6 +142,10 @@ std::string Runtime::describe() const {
            impl_->cgroups->describe() + ", state in " + impl_->state->path();
 }
 
+void Runtime::set_bind_window_hooks_for_tests(BindWindowHooks hooks) {
+    impl_->test_hooks = std::make_shared<const BindWindowHooks>(std::move(hooks));
+}
+
 size_t Runtime::sweep_stale() const {
     // Cgroups first: that kills whatever of a dead host might still run in them.
     size_t removed = impl_->cgroups->sweep_stale();
@@ -148,7 +153,8 @@ size_t Runtime::sweep_stale() const {
 }
 
 ContainerHost Runtime::Impl::container_host() const {
-    return {runsc, cgroups, state, settings.max_open_files, settings.max_file_size_bytes};
+    return {runsc, cgroups, state, settings.max_open_files, settings.max_file_size_bytes,
+            test_hooks};
 }
 
 Expected<host::SandboxReport> Runtime::run(const host::SandboxRequest& req) const {

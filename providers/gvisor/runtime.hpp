@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +32,14 @@ struct RuntimeSettings {
     uint64_t max_file_size_bytes = 1ull << 30;
     uint64_t max_open_files = 1024;
     bool operator==(const RuntimeSettings&) const = default;
+};
+
+// Test hooks: called while a container is built, in the windows a local attacker would use to
+// swap a bind source (rename over it, or a symlink in its place), so that tests can make that
+// race deterministic (staged_binds.hpp).
+struct BindWindowHooks {
+    std::function<void()> after_check;   // the sources were checked, not yet staged for runsc
+    std::function<void()> before_runsc;  // staged, runsc not yet started
 };
 
 class Runtime final : public host::SandboxBackend {
@@ -57,6 +66,9 @@ class Runtime final : public host::SandboxBackend {
     // refusals as run(), SetupError when the launcher is missing or the sandbox did not come up.
     Expected<std::unique_ptr<host::PreparedRun>> prepare(
         const host::SandboxRequest& shape) const override;
+
+    // Tests only, before any run or prepare: hooks called while every later container is built.
+    void set_bind_window_hooks_for_tests(BindWindowHooks hooks);
 
     // Removes state directories and cgroups that crashed hosts left behind; returns how many.
     size_t sweep_stale() const override;

@@ -1,13 +1,13 @@
-// Host side of the binds: when the host may clone mounts (root), it clones each bind of a plan
-// itself, from the object the planner checked (opened again refusing every symlink, same device
-// and inode), as a detached tree with its final attributes, and hands the trees to the init,
-// which only attaches them. A writable bind also gets an idmapping that makes the source's owner
-// the sandbox's user inside that tree: the sandbox keeps its own unprivileged uid everywhere
-// else, files it creates there belong to the directory's owner, and files of other owners are
-// not writable. Where the file system cannot be idmapped the execution is refused, naming the
-// directory. An unprivileged host cannot clone trees: its init clones them from the same paths
-// and identities (mounts.hpp), and writable binds need no mapping (the sandbox runs as the
-// invoking user there).
+// Host side of the binds: when the host may clone mounts (root, host::can_clone_trees), it clones
+// each bind of a plan itself, from the object the planner checked (host/checked_tree.hpp: opened
+// again refusing every symlink, same device and inode), as a detached tree with its final
+// attributes, and hands the trees to the init, which only attaches them. A writable bind also
+// gets an idmapping that makes the source's owner the sandbox's user inside that tree: the
+// sandbox keeps its own unprivileged uid everywhere else, files it creates there belong to the
+// directory's owner, and files of other owners are not writable. Where the file system cannot be
+// idmapped the execution is refused, naming the directory. An unprivileged host cannot clone
+// trees: its init clones them from the same paths and identities (mounts.hpp), and writable
+// binds need no mapping (the sandbox runs as the invoking user there).
 #pragma once
 
 #include <sys/types.h>
@@ -38,9 +38,6 @@ class IdmapNamespaces {
     std::mutex mu_;
     std::map<std::pair<uid_t, gid_t>, host::UniqueFd> made_;
 };
-
-// Whether this process may clone mount trees of its own mount namespace (it is root there).
-bool host_can_clone_trees();
 
 // Clones every bind of builder.plan() and sets its tree_fd; the returned descriptors must stay
 // open until the init has started (it inherits its own copies).

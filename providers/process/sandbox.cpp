@@ -20,6 +20,7 @@
 #include "host/boot_cache.hpp"
 #include "host/deferred_teardown.hpp"
 #include "process/bind_trees.hpp"
+#include "host/checked_tree.hpp"
 #include "process/child_plan_builder.hpp"
 #include "process/live_sandbox.hpp"
 #include "process/prepared_sandbox.hpp"
@@ -119,7 +120,7 @@ Expected<std::unique_ptr<Sandbox>> Sandbox::create(const SandboxSettings& settin
     }
     impl.dev_null.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     if (!impl.dev_null.valid()) return sys_failure("open /dev/null", errno);
-    impl.clone_trees_here = impl.ids.host_is_root && host_can_clone_trees();
+    impl.clone_trees_here = impl.ids.host_is_root && host::can_clone_trees();
     impl.idmaps = std::make_unique<IdmapNamespaces>(impl.ids.outside_uid, impl.ids.outside_gid);
     return sb;
 }

@@ -1,5 +1,6 @@
 // The host-side clones of a sandbox's binds: what the planner checked is what gets bound.
 #include "process/bind_trees.hpp"
+#include "host/checked_tree.hpp"
 
 #include <gtest/gtest.h>
 #include <linux/mount.h>
@@ -22,7 +23,7 @@ using host::RootfsRequest;
 class BindTrees : public ::testing::Test {
   protected:
     void SetUp() override {
-        MICROVM_REQUIRE("root", host_can_clone_trees(), "cloning mount trees needs root");
+        MICROVM_REQUIRE("root", host::can_clone_trees(), "cloning mount trees needs root");
         char tmpl[] = "/tmp/bind-trees-XXXXXX";
         ASSERT_NE(::mkdtemp(tmpl), nullptr);
         dir_ = tmpl;

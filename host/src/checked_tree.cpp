@@ -1,0 +1,75 @@
+#include "host/checked_tree.hpp"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "host/sys_error.hpp"
+
+namespace microvm::host {
+namespace {
+
+// The object at source, never through a symlink, if it is the one that was checked.
+Expected<UniqueFd> open_checked(const CheckedTree& bind) {
+    struct open_how how {};
+    how.flags = O_PATH | O_CLOEXEC | (bind.directory ? O_DIRECTORY : 0);
+    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    UniqueFd src(
+        static_cast<int>(::syscall(SYS_openat2, AT_FDCWD, bind.source.c_str(), &how, sizeof how)));
+    const std::string replaced = "bind source '" + bind.source + "' was replaced after it was checked";
+    if (!src.valid()) {
+        // A symlink now, gone, or a file where a directory was: not what was checked.
+        if (errno == ELOOP || errno == ENOENT || errno == ENOTDIR) {
+            return fail(Failure::Kind::SetupError, replaced + " (" + errno_text(errno) + ")");
+        }
+        return sys_failure("opening bind source " + bind.source, errno);
+    }
+    struct stat st;
+    if (::fstat(src.get(), &st) != 0 || st.st_dev != bind.identity.dev ||
+        st.st_ino != bind.identity.ino) {
+        return fail(Failure::Kind::SetupError, replaced);
+    }
+    return src;
+}
+
+}  // namespace
+
+Expected<UniqueFd> clone_checked_tree(const CheckedTree& bind) {
+    RTFS_TRY(UniqueFd src, open_checked(bind));
+    unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH;
+    if (bind.directory) flags |= AT_RECURSIVE;
+    UniqueFd tree(::open_tree(src.get(), "", flags));
+    if (!tree.valid()) return sys_failure("cloning bind source " + bind.source, errno);
+    struct mount_attr attr {};
+    attr.attr_set = bind.attr_set;
+    attr.propagation = MS_PRIVATE;
+    if (bind.userns_fd >= 0) {
+        attr.attr_set |= MOUNT_ATTR_IDMAP;
+        attr.userns_fd = static_cast<uint64_t>(bind.userns_fd);
+    }
+    const unsigned at = AT_EMPTY_PATH | (bind.directory ? AT_RECURSIVE : 0);
+    if (::mount_setattr(tree.get(), "", at, &attr, sizeof attr) != 0) {
+        const int err = errno;
+        if (bind.userns_fd >= 0 && (err == EINVAL || err == EPERM || err == ENOTSUP)) {
+            return fail(Failure::Kind::SetupError,
+                        "fs_policy path '" + bind.source +
+                            "' cannot be made writable for the sandbox: its file system (or a "
+                            "mount below it) does not support idmapped mounts (" +
+                            errno_text(err) + ")");
+        }
+        return sys_failure("setting the attributes of bind " + bind.source, err);
+    }
+    return tree;
+}
+
+bool can_clone_trees() {
+    UniqueFd tree(::open_tree(AT_FDCWD, "/", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+    return tree.valid();
+}
+
+}  // namespace microvm::host

@@ -1,0 +1,250 @@
+// The bind-source race (docs/security.md, gVisor): someone on the host who can write a bound
+// path's parent directory swaps the path (a symlink to another directory, or a file renamed over
+// it) after the host checked it and before runsc mounts it. runsc follows symlinks when it binds
+// a source by path, so the provider never gives it one: it stages the checked objects where
+// nobody else can swap them (staged_binds.hpp). The test hooks (BindWindowHooks) make the race
+// deterministic: the swap happens exactly in the window an attacker would aim at.
+#include <glob.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "gvisor/runtime.hpp"
+#include "gvisor/state_dir.hpp"
+#include "support/expectations.hpp"
+
+namespace microvm {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+// A temporary directory of the host's, world-writable below (as a shared directory would be).
+class HostDir {
+  public:
+    HostDir() {
+        char tmpl[] = "/tmp/gvisor-bind-swap-XXXXXX";
+        path_ = ::mkdtemp(tmpl);
+    }
+    ~HostDir() { fs::remove_all(path_); }
+    const fs::path& path() const { return path_; }
+
+  private:
+    fs::path path_;
+};
+
+void write_file(const fs::path& p, const std::string& text) {
+    std::ofstream(p) << text;
+}
+
+std::string read_text(const fs::path& p) {
+    std::ifstream in(p);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// The directory "data" holding f = "checked", and "secret" holding f = "secret" (standing for
+// /etc or /root): the attacker replaces data with a symlink to secret, keeping the checked
+// directory under another name.
+struct SwapScene {
+    HostDir dir;
+    fs::path data = dir.path() / "data";
+    fs::path checked = dir.path() / "data.checked";
+    fs::path secret = dir.path() / "secret";
+    SwapScene() {
+        for (const fs::path& d : {data, secret}) {
+            fs::create_directory(d);
+            fs::permissions(d, fs::perms::all);  // writable by the sandbox's user
+        }
+        write_file(data / "f", "checked\n");
+        write_file(secret / "f", "secret\n");
+    }
+    void swap_in_symlink() const {
+        fs::rename(data, checked);
+        fs::create_directory_symlink(secret, data);
+    }
+    void undo_swap() const {
+        fs::remove(data);
+        fs::rename(checked, data);
+    }
+};
+
+// Reads data/f and writes data/planted (shell builtins only: nothing else is bound).
+host::SandboxRequest reader_writer(const fs::path& data) {
+    host::SandboxRequest req;
+    req.program = "/bin/sh";
+    req.argv = {"/bin/sh", "-c",
+                "read a < '" + (data / "f").string() + "'; echo \"$a\"; echo planted > '" +
+                    (data / "planted").string() + "'"};
+    req.fs_policy = FileSystemPolicy::read_write({data.string()});
+    req.timeout = 20s;
+    return req;
+}
+
+std::vector<std::string> glob_paths(const std::string& pattern) {
+    std::vector<std::string> out;
+    glob_t g{};
+    if (::glob(pattern.c_str(), 0, nullptr, &g) == 0) {
+        for (size_t i = 0; i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
+    }
+    ::globfree(&g);
+    return out;
+}
+
+ino_t inode_of(const fs::path& p) {
+    struct stat st {};
+    ::stat(p.c_str(), &st);
+    return st.st_ino;
+}
+
+// Mounts of this process's gvisor state directories in its mount namespace (staged sources).
+size_t own_mounts() {
+    const std::string marker = std::string(gvisor::kNamePrefix) + std::to_string(::getpid()) + "-";
+    std::ifstream in("/proc/self/mountinfo");
+    size_t n = 0;
+    for (std::string line; std::getline(in, line);) n += line.find(marker) != std::string::npos;
+    return n;
+}
+
+class GvisorBindSwapTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        auto runtime = gvisor::Runtime::create({});
+        if (!runtime) MICROVM_REQUIRE("gvisor", false, runtime.error().message);
+        runtime_ = std::move(*runtime);
+    }
+    std::unique_ptr<gvisor::Runtime> runtime_;
+};
+
+// The swap right before runsc starts: runsc is given the staged directory, the one that was
+// checked, so the program reads and writes that one and never sees the symlink's target.
+TEST_F(GvisorBindSwapTest, AFreshRunBindsTheCheckedDirectoryNotASymlinkSwappedInBeforeRunsc) {
+    SwapScene scene;
+    runtime_->set_bind_window_hooks_for_tests({.before_runsc = [&] { scene.swap_in_symlink(); }});
+    auto r = runtime_->run(reader_writer(scene.data));
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->stdout_data.data, "checked\n") << r->stderr_data.data;
+    EXPECT_EQ(r->exit_code, 0) << r->stderr_data.data;
+    EXPECT_FALSE(fs::exists(scene.secret / "planted"));
+    EXPECT_EQ(read_text(scene.checked / "planted"), "planted\n");
+}
+
+// The same swap between the check and the staging: the object at the path is no longer the one
+// checked, and the run is refused naming the path, leaving nothing behind.
+TEST_F(GvisorBindSwapTest, AFreshRunIsRefusedWhenASourceIsSwappedBeforeItIsStaged) {
+    SwapScene scene;
+    runtime_->set_bind_window_hooks_for_tests({.after_check = [&] { scene.swap_in_symlink(); }});
+    auto r = runtime_->run(reader_writer(scene.data));
+    ASSERT_FALSE(r) << "ran: " << r->stdout_data.data;
+    EXPECT_EQ(r.error().kind, Failure::Kind::SetupError);
+    EXPECT_NE(r.error().message.find("bind source '" + scene.data.string() +
+                                     "' was replaced after it was checked"),
+              std::string::npos)
+        << r.error().message;
+    EXPECT_FALSE(fs::exists(scene.secret / "planted"));
+    EXPECT_EQ(glob_paths("/run/" + std::string(gvisor::kNamePrefix) + std::to_string(::getpid()) +
+                         "-*/bundles/*"),
+              std::vector<std::string>{});
+    EXPECT_EQ(own_mounts(), 0u);
+}
+
+// A file renamed over a bound one (how updates replace files) before it is staged: refused too.
+TEST_F(GvisorBindSwapTest, AFreshRunIsRefusedWhenAFileIsRenamedOverBeforeItIsStaged) {
+    HostDir dir;
+    const fs::path file = dir.path() / "file";
+    write_file(file, "checked\n");
+    runtime_->set_bind_window_hooks_for_tests({.after_check = [&] {
+        write_file(dir.path() / "file.new", "swapped\n");
+        fs::rename(dir.path() / "file.new", file);
+    }});
+    host::SandboxRequest req;
+    req.program = "/bin/sh";
+    req.argv = {"/bin/sh", "-c", "read a < '" + file.string() + "'; echo \"$a\""};
+    req.fs_policy = FileSystemPolicy::read_only({file.string()});
+    auto r = runtime_->run(req);
+    ASSERT_FALSE(r) << "ran: " << r->stdout_data.data;
+    EXPECT_NE(r.error().message.find("bind source '" + file.string() +
+                                     "' was replaced after it was checked"),
+              std::string::npos)
+        << r.error().message;
+}
+
+// What runsc is given instead of the policy paths: staged mounts in a directory that only root
+// can change or enter (whoever could rename there could redirect runsc's bind again; whoever
+// could enter would reach the sources past the directories that keep them out), each the
+// checked object with its final attributes (read-only binds read-only on the host too).
+TEST_F(GvisorBindSwapTest, StagedSourcesLieWhereOnlyRootCanChangeOrReachThem) {
+    SwapScene scene;
+    const fs::path ro = scene.dir.path() / "ro";
+    fs::create_directory(ro);
+    std::vector<std::string> binds_dirs;
+    std::map<ino_t, unsigned long> staged_flags;  // by the staged root's inode
+    runtime_->set_bind_window_hooks_for_tests({.before_runsc = [&] {
+        binds_dirs = glob_paths("/run/" + std::string(gvisor::kNamePrefix) +
+                                std::to_string(::getpid()) + "-*/bundles/*/binds");
+        for (const std::string& d : binds_dirs) {
+            for (const auto& e : fs::directory_iterator(d)) {
+                struct stat st;
+                struct statvfs vfs;
+                if (::stat(e.path().c_str(), &st) == 0 && ::statvfs(e.path().c_str(), &vfs) == 0) {
+                    staged_flags[st.st_ino] = vfs.f_flag;
+                }
+            }
+            for (fs::path p = d; p != "/"; p = p.parent_path()) {
+                struct stat st;
+                ASSERT_EQ(::lstat(p.c_str(), &st), 0) << p;
+                EXPECT_TRUE(S_ISDIR(st.st_mode)) << p;
+                EXPECT_EQ(st.st_uid, 0u) << p;
+                EXPECT_EQ(st.st_mode & 022, 0u) << p << " is writable by others";
+                if (p == d) {
+                    EXPECT_EQ(st.st_mode & 07777, 0700u) << p;
+                }
+            }
+        }
+    }});
+    host::SandboxRequest req;
+    req.program = "/bin/true";
+    req.argv = {"/bin/true"};
+    req.fs_policy = FileSystemPolicy::read_write({scene.data.string()}, {ro.string()});
+    auto r = runtime_->run(req);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->exit_code, 0);
+    ASSERT_EQ(binds_dirs.size(), 1u);
+    const ino_t rw_ino = inode_of(scene.data);
+    const ino_t ro_ino = inode_of(ro);
+    ASSERT_TRUE(staged_flags.count(rw_ino));
+    ASSERT_TRUE(staged_flags.count(ro_ino));
+    constexpr unsigned long kFlags = ST_RDONLY | ST_NOSUID | ST_NODEV;
+    EXPECT_EQ(staged_flags[rw_ino] & kFlags, ST_NOSUID | ST_NODEV);
+    EXPECT_EQ(staged_flags[ro_ino] & kFlags, kFlags);
+    runtime_.reset();  // waits for the teardown, which detaches the staged mounts
+    EXPECT_EQ(own_mounts(), 0u);
+}
+
+// A sandbox built ahead re-checks its sources before its launch, which cannot see a swap undone
+// in time: the symlink in place while runsc binds, the checked directory back before the launch.
+// The sandbox holds the checked directory all the same.
+TEST_F(GvisorBindSwapTest, ASandboxBuiltAheadHoldsTheCheckedDirectoryThoughASwapWasUndone) {
+    SwapScene scene;
+    runtime_->set_bind_window_hooks_for_tests({.before_runsc = [&] { scene.swap_in_symlink(); }});
+    const host::SandboxRequest req = reader_writer(scene.data);
+    auto prepared = runtime_->prepare(req);
+    ASSERT_TRUE(prepared) << prepared.error().message;
+    scene.undo_swap();
+    ASSERT_TRUE((*prepared)->current());
+    auto r = (*prepared)->launch(req);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->stdout_data.data, "checked\n") << r->stderr_data.data;
+    EXPECT_FALSE(fs::exists(scene.secret / "planted"));
+    EXPECT_EQ(read_text(scene.data / "planted"), "planted\n");
+}
+
+}  // namespace
+}  // namespace microvm

@@ -1,5 +1,8 @@
 // cgroup v1: one directory per hierarchy (memory, cpu, cpuacct, pids; some may share one).
 #include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <cmath>
@@ -19,8 +22,16 @@ namespace fs = cgroupfs;
 
 class CgroupV1 final : public SandboxCgroup {
   public:
+    // Usually nothing is left inside (a sandbox's init is reaped first, and its pid namespace
+    // with it): the directories go at once, without reading each hierarchy's process list. A
+    // directory still busy has its processes killed and is removed once they are gone.
     ~CgroupV1() override {
         join_.clear();
+        bool busy = false;
+        for (auto it = created_.rbegin(); it != created_.rend(); ++it) {
+            if (::rmdir(it->c_str()) != 0 && errno != ENOENT) busy = true;
+        }
+        if (!busy) return;
         kill_all();
         for (auto it = created_.rbegin(); it != created_.rend(); ++it) fs::remove_cgroup(*it);
     }

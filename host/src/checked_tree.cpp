@@ -67,9 +67,14 @@ Expected<UniqueFd> clone_checked_tree(const CheckedTree& bind) {
     return tree;
 }
 
+// Asks without cloning anything: the kernel checks the right to clone (may_mount) before it
+// looks the path up, so an empty path without AT_EMPTY_PATH fails with ENOENT exactly when a
+// clone would be allowed (EPERM without the right, ENOSYS or a seccomp error where the call is
+// missing). Cloning "/" to find out cost a whole RCU grace period on every run (0.03-5 ms,
+// typically 0.6, perf trace): closing a detached tree unmounts it synchronously.
 bool can_clone_trees() {
-    UniqueFd tree(::open_tree(AT_FDCWD, "/", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
-    return tree.valid();
+    UniqueFd tree(::open_tree(AT_FDCWD, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+    return !tree.valid() && errno == ENOENT;
 }
 
 }  // namespace microvm::host

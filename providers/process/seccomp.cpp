@@ -15,6 +15,7 @@
 #include "host/seccomp_policy.hpp"
 #include "host/sys_error.hpp"
 #include "host/unique_fd.hpp"
+#include "process/seccomp_ranges.hpp"
 
 namespace microvm::process {
 
@@ -203,11 +204,18 @@ Expected<SeccompFilter> SeccompFilter::build_cached(bool unix_sockets) {
     return filter;
 }
 
-Expected<SeccompFilter> SeccompFilter::build(bool unix_sockets) {
+Expected<SeccompFilter> SeccompFilter::build(bool unix_sockets, bool existence_as_ranges) {
     SeccompFilter filter;
     RTFS_TRY(FilterPtr existence, new_filter(SCMP_ACT_ERRNO(policy::kNotAllowedErrno)));
     RTFS_CHECK(add_allow_list(existence.get()));
     RTFS_TRY(filter.existence_, export_bpf(existence.get()));
+    // The same answers in a quarter of the instructions (seccomp_ranges.hpp), checked against
+    // libseccomp's program; a program of another form is used as libseccomp compiled it.
+    if (existence_as_ranges) {
+        if (auto ranges = ranges_program(filter.existence_, ::seccomp_arch_native())) {
+            filter.existence_ = std::move(*ranges);
+        }
+    }
     RTFS_TRY(FilterPtr arguments, new_filter(SCMP_ACT_ALLOW));
     RTFS_CHECK(add_argument_rules(arguments.get(), unix_sockets));
     RTFS_TRY(filter.arguments_, export_bpf(arguments.get()));

@@ -22,7 +22,10 @@ namespace microvm::process {
 class SeccompFilter {
   public:
     // unix_sockets: whether socket(AF_UNIX, ...) is allowed (network policy full).
-    static Expected<SeccompFilter> build(bool unix_sockets);
+    // existence_as_ranges: the existence filter as a search over ranges of call numbers
+    // (seccomp_ranges.hpp), same answers, a quarter of the kernel's installation cost; false
+    // keeps libseccomp's program (for comparing the two).
+    static Expected<SeccompFilter> build(bool unix_sockets, bool existence_as_ranges = true);
     // build(), remembered until the next boot for this binary and libseccomp (host/boot_cache.hpp:
     // a trusted record only) so that one-shot processes do not compile it every time.
     static Expected<SeccompFilter> build_cached(bool unix_sockets);

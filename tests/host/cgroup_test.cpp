@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -41,6 +42,46 @@ TEST_F(Cgroups, ACgroupExistsUntilDestroyed) {
     CgroupUsage usage = (*cg)->usage();
     EXPECT_EQ(usage.oom_kills, 0u);
     cg->reset();
+    EXPECT_EQ(enforcement::take_snapshot().cgroups, before);
+}
+
+// What is still inside when a cgroup is destroyed is killed, and the cgroup removed all the
+// same (a sandbox's teardown must leave no process and no directory behind).
+TEST_F(Cgroups, DestroyingACgroupKillsWhatIsLeftInside) {
+    auto before = enforcement::take_snapshot().cgroups;
+    auto cg = manager_->create({64u << 20, 0.5, 8});
+    ASSERT_TRUE(cg) << cg.error().message;
+    int ready[2];
+    ASSERT_EQ(::pipe(ready), 0);
+    const std::vector<int> join = (*cg)->self_join_fds();  // v1: each hierarchy's tasks file
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        for (int fd : join) {
+            if (::write(fd, "0", 1) != 1) ::_exit(1);
+        }
+        if (::write(ready[1], "r", 1) != 1) ::_exit(1);
+        for (;;) ::pause();
+    }
+    ::close(ready[1]);
+    char r = 0;
+    ASSERT_EQ(::read(ready[0], &r, 1), 1);
+    ::close(ready[0]);
+    ASSERT_TRUE((*cg)->place(child));  // v2: moved by pid
+    cg->reset();
+    int status = 0;
+    pid_t reaped = 0;
+    for (int i = 0; i < 200 && reaped == 0; ++i) {  // killed by the destruction, not later
+        reaped = ::waitpid(child, &status, WNOHANG);
+        if (reaped == 0) ::usleep(10000);
+    }
+    if (reaped == 0) {
+        ::kill(child, SIGKILL);
+        ::waitpid(child, nullptr, 0);
+        FAIL() << "the process left inside outlived its cgroup";
+    }
+    ASSERT_EQ(reaped, child);
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
     EXPECT_EQ(enforcement::take_snapshot().cgroups, before);
 }
 

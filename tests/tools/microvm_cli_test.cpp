@@ -110,6 +110,30 @@ TEST(MicrovmCli, UsageErrorsExit64) {
     EXPECT_EQ(microvm({}).status, 64);
 }
 
+// Only the invoked subcommand's options are declared (start-up): each subcommand still has all
+// of its own, a top-level option's value that reads like a subcommand is not taken for one, and
+// the top-level help still lists every subcommand.
+TEST(MicrovmCli, EachSubcommandKeepsItsOptions) {
+    const std::vector<std::pair<std::string, std::string>> own = {
+        {"eval", "--file"}, {"run", "--fs"},      {"wasm", "MODULE"},
+        {"bench", "--runs"}, {"providers", "--json"}};
+    for (const auto& [sub, option] : own) {
+        auto r = microvm({sub, "--help"});
+        EXPECT_EQ(r.status, 0) << sub;
+        EXPECT_NE(r.out.find(option), std::string::npos) << sub << ": " << r.out;
+    }
+    auto help = microvm({"--help"});
+    for (const auto& [sub, option] : own) {
+        EXPECT_NE(help.out.find(sub), std::string::npos) << sub;
+    }
+    // "run" is --token-file's value here; eval is the subcommand (and --token-file needs
+    // --daemon: a usage error that names it, not one about run's missing program).
+    auto r = microvm({"--token-file", "run", "eval", "-p", "mock", "(+ 1 2)"});
+    EXPECT_EQ(r.status, 64);
+    EXPECT_NE(r.err.find("--token-file is for --daemon"), std::string::npos) << r.err;
+    EXPECT_EQ(microvm({"eval", "-p", "mock", "--", "(+ 1 2)"}).out, "3\n");
+}
+
 TEST(MicrovmCli, EmptyFlagValuesAreUsageErrors) {
     // An empty value is never read as "the default".
     for (const char* flag : {"--memory", "--cpu", "--timeout", "--net", "--fs", "--security",

@@ -54,6 +54,31 @@ std::string read_stream(std::istream& in) {
     return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
+// The subcommand this command line invokes, when it can be told before parsing: the first
+// word that is not an option (nor the value of a top-level option) names one. Only that
+// subcommand's options are then declared: declaring every subcommand's (about 50 CLI11 options)
+// took longer than parsing and a third of a one-shot run's own start. Empty (declare all): no
+// subcommand, an unknown word, or `--` first; CLI11 then reports as it always did.
+std::string_view invoked_subcommand(int argc, char** argv) {
+    static constexpr std::string_view kSubcommands[] = {"providers", "eval", "run", "wasm", "bench"};
+    static constexpr std::string_view kValued[] = {"--daemon", "--token-file", "--daemon-ca"};
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view word = argv[i];
+        if (word == "--") return {};
+        if (!word.empty() && word.front() == '-') {
+            for (std::string_view valued : kValued) {
+                if (word == valued) ++i;  // its value is not a subcommand
+            }
+            continue;
+        }
+        for (std::string_view sub : kSubcommands) {
+            if (word == sub) return sub;
+        }
+        return {};
+    }
+    return {};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -67,6 +92,8 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", std::string("microvm ") + MICROVM_VERSION);
     app.require_subcommand(1);
     app.fallthrough();  // --daemon and its options may also follow eval/run
+    const std::string_view invoked = invoked_subcommand(argc, argv);
+    auto declares = [&](std::string_view sub) { return invoked.empty() || invoked == sub; };
 
     std::optional<std::string> daemon_flag, token_file, daemon_ca;
     app.add_option("--daemon", daemon_flag,
@@ -79,42 +106,51 @@ int main(int argc, char** argv) {
 
     bool providers_json = false;
     auto* providers = app.add_subcommand("providers", "List providers and their availability");
-    providers->add_flag("--json", providers_json, "JSON output");
+    if (declares("providers")) providers->add_flag("--json", providers_json, "JSON output");
 
     PolicyFlags eval_flags;
     std::string expr, eval_file;
     auto* eval = app.add_subcommand("eval", "Evaluate RTFS source");
-    add_policy_flags(eval, eval_flags);
-    eval->add_option("-f,--file", eval_file, "Read the program from a file");
-    eval->add_option("expr", expr, "RTFS expression, or - for standard input");
+    if (declares("eval")) {
+        add_policy_flags(eval, eval_flags);
+        eval->add_option("-f,--file", eval_file, "Read the program from a file");
+        eval->add_option("expr", expr, "RTFS expression, or - for standard input");
+    }
 
     PolicyFlags run_flags;
     std::vector<std::string> command;
     auto* run = app.add_subcommand("run", "Run an external program: microvm run [options] -- PROGRAM [ARGS...]");
-    add_policy_flags(run, run_flags);
-    run->add_option("command", command, "Program and arguments")->required();
+    if (declares("run")) {
+        add_policy_flags(run, run_flags);
+        run->add_option("command", command, "Program and arguments")->required();
+    }
 
     PolicyFlags wasm_flags;
     std::string module_path;
     std::vector<std::string> wasm_args;
     auto* wasm = app.add_subcommand("wasm", "Run a WebAssembly module (WASI _start)");
-    add_policy_flags(wasm, wasm_flags);
-    wasm->add_option("module", module_path, "MODULE.wasm or MODULE.wat")->required();
-    wasm->add_option("args", wasm_args, "Arguments for the module");
+    if (declares("wasm")) {
+        add_policy_flags(wasm, wasm_flags);
+        wasm->add_option("module", module_path, "MODULE.wasm or MODULE.wat")->required();
+        wasm->add_option("args", wasm_args, "Arguments for the module");
+    }
 
     microvm::cli::BenchOptions bench_opts;
     auto* bench = app.add_subcommand(
         "bench", "Measure one-shot latency of each available provider and of installed peers");
-    bench->add_option("-n,--runs", bench_opts.runs, "Samples per row (default 20)");
-    bench->add_option("--row-budget", bench_opts.row_budget_s,
-                      "Seconds a row may spend before it stops sampling (default 30)");
-    bench->add_option("--compute-ms", bench_opts.compute_ms,
-                      "CPU time of the compute job in plain RTFS and python3 (default 100)");
-    bench->add_option("-p,--provider", bench_opts.providers, "Only this provider (repeatable)")
-        ->allow_extra_args(false);
-    bench->add_flag("!--no-peers", bench_opts.peers, "Do not measure bwrap, runsc do, srt, python3");
-    bench->add_flag("--json", bench_opts.json, "JSON output");
-    bench->add_option("--svg", bench_opts.svg_file, "Also draw a bar chart (log scale) to FILE");
+    if (declares("bench")) {
+        bench->add_option("-n,--runs", bench_opts.runs, "Samples per row (default 20)");
+        bench->add_option("--row-budget", bench_opts.row_budget_s,
+                          "Seconds a row may spend before it stops sampling (default 30)");
+        bench->add_option("--compute-ms", bench_opts.compute_ms,
+                          "CPU time of the compute job in plain RTFS and python3 (default 100)");
+        bench->add_option("-p,--provider", bench_opts.providers, "Only this provider (repeatable)")
+            ->allow_extra_args(false);
+        bench->add_flag("!--no-peers", bench_opts.peers,
+                        "Do not measure bwrap, runsc do, srt, python3");
+        bench->add_flag("--json", bench_opts.json, "JSON output");
+        bench->add_option("--svg", bench_opts.svg_file, "Also draw a bar chart (log scale) to FILE");
+    }
 
     try {
         app.parse(argc, argv);

@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 #include <linux/mount.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -41,6 +45,36 @@ class BindTrees : public ::testing::Test {
     ChildPlanBuilder builder_;
     IdmapNamespaces idmaps_{65534, 65534};
 };
+
+// The probe clones nothing, so it must answer exactly as a real clone would: yes with
+// CAP_SYS_ADMIN over the mount namespace, no without (checked in a child that drops it).
+TEST(BindTreesProbe, AnswersAsACloneWould) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "cloning mount trees needs root");
+    auto can_clone = [] {
+        int fd = static_cast<int>(
+            ::syscall(SYS_open_tree, AT_FDCWD, "/", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+        if (fd < 0) return false;
+        ::close(fd);
+        return true;
+    };
+    ASSERT_TRUE(can_clone());
+    EXPECT_TRUE(host::can_clone_trees());
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+        __user_cap_data_struct data[2]{};
+        if (::syscall(SYS_capget, &header, data) != 0) ::_exit(10);
+        data[0].effective &= ~(1u << CAP_SYS_ADMIN);
+        if (::syscall(SYS_capset, &header, data) != 0) ::_exit(11);
+        if (can_clone()) ::_exit(12);  // the premise: without the right no clone is allowed
+        ::_exit(host::can_clone_trees() ? 1 : 0);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "1: the probe said yes without CAP_SYS_ADMIN";
+}
 
 TEST_F(BindTrees, EveryBindGetsATree) {
     RootfsRequest request;

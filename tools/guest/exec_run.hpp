@@ -9,7 +9,15 @@
 
 namespace microvm::guest {
 
-// False when the channel broke or the host broke the protocol (the agent then exits).
-bool run_exec(Channel& channel, agent::FrameDecoder& from_host, const Exec& exec);
+// False when the channel broke or the host broke the protocol (the agent then exits). payload:
+// the Exec frame's, as exec was decoded from.
+bool run_exec(Channel& channel, agent::FrameDecoder& from_host, const Exec& exec,
+              std::string_view payload);
+
+// VM mode, before the Hello: forks the first run's process ahead, in its run cgroup, waiting
+// for its Exec (memory.max and the task limit are set when the Exec comes, before the child
+// reads it). A template's snapshot holds it, so a restored VM's first run forks nothing. Without
+// it (no cgroup2, a failure here) the first Exec forks as every later one does.
+void prepare_first_run(int channel_fd);
 
 }  // namespace microvm::guest

@@ -81,6 +81,7 @@ int run_channel_mode(Channel channel) {
                 if (!ok) return kExitProtocol;
                 while (::waitpid(-1, nullptr, WNOHANG) > 0) {
                 }  // orphans of the run (the VM's init inherits them)
+                if (is_vm_init()) prepare_next_run(channel.fd());
                 break;
             }
             case agent::FrameType::Stdin:

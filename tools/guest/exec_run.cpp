@@ -191,9 +191,10 @@ AgentError failure_of(const ChildFailure& f, const Exec& exec, const Plan& plan)
     return {Reason::ExecFailed, plan.path + ": " + why};
 }
 
-// VM mode: the first run's process, forked ahead by prepare_first_run() (before the agent's
-// Hello, so a template's snapshot holds it): in its run cgroup, with its pipes, blocked reading
-// the Exec from `job`. A restored VM's first Exec then creates no cgroup and forks nothing.
+// VM mode: the next run's process, forked ahead by prepare_next_run() (before the agent's Hello,
+// so a template's snapshot holds it, and after each run): in its run cgroup, with its pipes,
+// blocked reading the Exec from `job`. A restored VM's Exec then creates no cgroup, forks
+// nothing and starts no thread.
 struct ForkedAhead {
     pid_t pid = -1;
     uint64_t tasks = 1;  // its threads: the main one and, normally, the big-stack one it waits on
@@ -451,8 +452,8 @@ class Relay {
 
 }  // namespace
 
-void prepare_first_run(int channel_fd) {
-    if (vm_cgroup_root().empty()) return;
+void prepare_next_run(int channel_fd) {
+    if (vm_cgroup_root().empty() || g_ahead) return;
     auto a = std::make_unique<ForkedAhead>();
     std::string error;
     a->cgroup = RunCgroup::create(vm_cgroup_root(), 0, error);
@@ -496,7 +497,7 @@ void prepare_first_run(int channel_fd) {
         ::kill(-pid, SIGKILL);
         while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
         }
-        return;  // the first Exec forks as later ones do
+        return;  // the next Exec forks its process itself
     }
     a->tasks = static_cast<uint64_t>(tasks);
     Pipes& p = a->pipes;
@@ -528,7 +529,7 @@ bool run_exec(Channel& channel, agent::FrameDecoder& from_host, const Exec& exec
                     .run();
             }
         }
-        // Gone (nothing in the guest kills it, but): ended, and this run forks as any later one.
+        // Gone (nothing in the guest kills it, but): ended, and this run forks its own.
         ::kill(-a->pid, SIGKILL);
         while (::waitpid(a->pid, nullptr, 0) < 0 && errno == EINTR) {
         }

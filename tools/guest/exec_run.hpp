@@ -14,10 +14,11 @@ namespace microvm::guest {
 bool run_exec(Channel& channel, agent::FrameDecoder& from_host, const Exec& exec,
               std::string_view payload);
 
-// VM mode, before the Hello: forks the first run's process ahead, in its run cgroup, waiting
-// for its Exec (memory.max and the task limit are set when the Exec comes, before the child
-// reads it). A template's snapshot holds it, so a restored VM's first run forks nothing. Without
-// it (no cgroup2, a failure here) the first Exec forks as every later one does.
-void prepare_first_run(int channel_fd);
+// VM mode, before the Hello and after each run: forks the next run's process ahead, in its run
+// cgroup, waiting for its Exec on the RTFS evaluator's big-stack thread (memory.max and the task
+// limit are set when the Exec comes, before the child reads it). A template's snapshot holds it,
+// so a restored VM's run forks nothing; a pooled VM's warm-ups take the same way as its
+// execution. Without it (no cgroup2, a failure here) the Exec forks its own process.
+void prepare_next_run(int channel_fd);
 
 }  // namespace microvm::guest

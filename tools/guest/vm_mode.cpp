@@ -261,7 +261,7 @@ void run_vm_mode() {
     if (unsigned vport = vsock_port_from_cmdline()) {
         int fd = accept_vsock(vport);
         if (fd < 0) end_vm();
-        prepare_first_run(fd);
+        prepare_next_run(fd);
         run_channel_mode(Channel::adopt(fd));
         end_vm();
     }
@@ -276,7 +276,7 @@ void run_vm_mode() {
         log(error);
         end_vm();
     }
-    prepare_first_run(channel.fd());  // before the Hello: a template's snapshot holds it
+    prepare_next_run(channel.fd());  // before the Hello: a template's snapshot holds it
     run_channel_mode(std::move(channel));
     end_vm();
 }

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -475,6 +476,10 @@ void prepare_next_run(int channel_fd) {
         const int job_fd = job.read.get();
         // Says how many threads wait (the agent counts them in the task limit), then waits.
         auto wait_as = [&p, job_fd, &waiting](char tasks, bool on_big_stack) {
+            // A new thread's first allocation makes its malloc arena (mmap, munmap, mprotect):
+            // made here, ahead, as the rest of this process.
+            void* volatile first = std::malloc(64);
+            std::free(first);
             if (!write_all(waiting.write.get(), std::string_view(&tasks, 1))) ::_exit(0);
             waiting.write.reset();
             wait_for_job(p, job_fd, on_big_stack);

@@ -355,6 +355,9 @@ TEST_F(QemuTest, PlantedOrCorruptTemplateIsNeverRestored) {
     EXPECT_EQ(unloadable.metadata.provider_details["start"], "cold_boot");
     EXPECT_NE(unloadable.metadata.provider_details["cold_boot_why"].find("restore failed"), std::string::npos)
         << unloadable.metadata.provider_details["cold_boot_why"];
+    // QEMU, which ended on the stream, says why (its stderr), not just that the channel closed.
+    EXPECT_NE(unloadable.metadata.provider_details["cold_boot_why"].find("QEMU exited"), std::string::npos)
+        << unloadable.metadata.provider_details["cold_boot_why"];
     EXPECT_FALSE(fs::exists(key_dir));
     expect_rebuilt("");
 

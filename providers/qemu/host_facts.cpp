@@ -136,10 +136,7 @@ KvmProbe probe_kvm(const std::string& qemu, const host::GuestImage& image, const
         out.why = "the KVM probe guest did not start: " + vm.error().message;
     } else {
         const auto deadline = started + std::chrono::seconds(4);
-        auto ch = (*vm)->connect_agent(deadline);
-        Expected<guest::Hello> hello =
-            ch ? host::AgentSession(std::move(*ch)).handshake(deadline)
-               : Expected<guest::Hello>(fail(ch.error().kind, ch.error().message));
+        Expected<guest::Hello> hello = host::AgentSession((*vm)->take_agent_channel()).handshake(deadline);
         if (!hello) {
             out.why = "a guest under KVM did not answer within 4 s (" + hello.error().message +
                       "); using TCG";

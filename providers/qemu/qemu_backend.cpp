@@ -183,11 +183,13 @@ Expected<void> QemuBackend::build_template(const VmSpec& spec, const std::string
     RTFS_TRY(std::unique_ptr<QemuVm> vm, QemuVm::launch(ts, settings_.state_dir, cgroup.get()));
     RTFS_TRY(host::UniqueFd qmp_fd, vm->connect_qmp(deadline));
     RTFS_TRY(QmpClient qmp, QmpClient::open(std::move(qmp_fd), deadline));
-    // The host stays connected while saving: a restore connects before the VM runs, so the
-    // guest never sees its port close.
-    RTFS_TRY(host::UniqueFd channel, vm->connect_agent(deadline));
-    host::AgentSession session(std::move(channel));
-    RTFS_CHECK(session.handshake(deadline));
+    // The agent's channel is connected while saving, as it is in every restored QEMU from its
+    // start: the guest never sees its port close.
+    host::AgentSession session(vm->take_agent_channel());
+    if (auto hello = session.handshake(deadline); !hello) {
+        std::string why = vm->exit_reason(std::chrono::milliseconds(200));
+        return fail(hello.error().kind, hello.error().message + (why.empty() ? "" : " (" + why + ")"));
+    }
     RTFS_CHECK(save_state(qmp, state.get(), deadline));
     vm->stop();
     return templates_->commit(build_dir, key);
@@ -233,20 +235,22 @@ Expected<QemuBackend::Started> QemuBackend::restore_from(const VmSpec& spec, int
                                                          const CancelToken& cancel, bool set_up) const {
     Started s;
     VmSpec rs = spec;
-    rs.qmp = true;
-    rs.incoming = true;
+    rs.incoming = true;  // QEMU loads the state from the descriptor it starts with: no QMP at all
     RTFS_TRY(s.cgroup, cgroups_->create(limits));
-    RTFS_TRY(s.vm, QemuVm::launch(rs, settings_.state_dir, s.cgroup.get()));
-    RTFS_TRY(host::UniqueFd qmp_fd, s.vm->connect_qmp(deadline));
-    RTFS_TRY(QmpClient qmp, QmpClient::open(std::move(qmp_fd), deadline));
-    // Connected before the state loads: the port is open in the template, and stays so.
-    RTFS_TRY(host::UniqueFd channel, s.vm->connect_agent(deadline));
-    s.session = std::make_unique<host::AgentSession>(std::move(channel));
-    RTFS_CHECK(start_incoming(qmp, state_fd, deadline));
+    RTFS_TRY(s.vm, QemuVm::launch(rs, settings_.state_dir, s.cgroup.get(), state_fd));
+    // Connected from QEMU's start: the port is open in the template, and stays so.
+    s.session = std::make_unique<host::AgentSession>(s.vm->take_agent_channel());
     // The agent said Hello to the template's host; a restored one waits for Setup, which sets
-    // its clock and reseeds its randomness.
+    // its clock and reseeds its randomness. (A pooled VM's Setup waits for its execution: a
+    // state that does not load shows there.)
     if (set_up) {
-        RTFS_TRY(s.ready, s.session->setup(setup_for(spec), deadline, cancel));
+        auto ready = s.session->setup(setup_for(spec), deadline, cancel);
+        if (!ready) {
+            // A state QEMU cannot load ends QEMU, and so the channel: say why.
+            std::string why = s.vm->exit_reason(std::chrono::milliseconds(200));
+            return fail(ready.error().kind, ready.error().message + (why.empty() ? "" : " (" + why + ")"));
+        }
+        s.ready = *ready;
     }
     return s;
 }
@@ -297,10 +301,13 @@ Expected<host::SandboxReport> QemuBackend::run(const host::SandboxRequest& req) 
         details["cold_boot_why"] = cold_why;
         RTFS_TRY(s.cgroup, cgroups_->create(vmm_limits));
         RTFS_TRY(s.vm, QemuVm::launch(spec, settings_.state_dir, s.cgroup.get()));
-        RTFS_TRY(host::UniqueFd channel, s.vm->connect_agent(boot_deadline));
-        s.session = std::make_unique<host::AgentSession>(std::move(channel));
+        s.session = std::make_unique<host::AgentSession>(s.vm->take_agent_channel());
         if (auto hello = s.session->handshake(boot_deadline, req.cancel); !hello) {
-            return before_exec(hello.error(), req.cancel, started);
+            Failure f = hello.error();
+            if (std::string why = s.vm->exit_reason(std::chrono::milliseconds(200)); !why.empty()) {
+                f.message += " (" + why + ")";  // e.g. an option this QEMU refuses
+            }
+            return before_exec(f, req.cancel, started);
         }
         auto ready = s.session->setup(setup_for(spec), boot_deadline, req.cancel);
         if (!ready) return before_exec(ready.error(), req.cancel, started);

@@ -36,8 +36,7 @@ std::vector<std::string> qemu_argv(const VmSpec& s, const std::string& vm_dir) {
         "console=ttyS0 quiet reboot=t panic=-1 tsc_early_khz=" + std::to_string(s.tsc_khz) +
             " tsc=reliable no_timer_check",
         "-device", "virtio-serial-device",
-        "-chardev", "socket,id=agent,path=" + escaped(vm_dir + "/" + kAgentSocket) +
-                        ",server=on,wait=off",
+        "-chardev", "socket,id=agent,fd=" + std::to_string(kAgentFd),
         "-device", "virtserialport,chardev=agent,name=agent",
         "-device", "virtio-rng-device",
     };
@@ -52,7 +51,7 @@ std::vector<std::string> qemu_argv(const VmSpec& s, const std::string& vm_dir) {
     if (s.qmp) {
         a.insert(a.end(), {"-qmp", "unix:" + escaped(vm_dir + "/" + kQmpSocket) + ",server=on,wait=off"});
     }
-    if (s.incoming) a.insert(a.end(), {"-incoming", "defer"});
+    if (s.incoming) a.insert(a.end(), {"-incoming", "fd:" + std::to_string(kStateFd)});
     if (s.user_network) {
         a.insert(a.end(), {"-netdev", "user,id=n0", "-device", "virtio-net-device,netdev=n0"});
     } else if (s.egress) {

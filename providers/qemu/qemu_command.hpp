@@ -26,15 +26,21 @@ struct VmSpec {
     // Allow/block lists: a virtio-net device on the tap device of egress_link.hpp, passed to
     // QEMU as descriptor kEgressTapFd (not with user_network).
     bool egress = false;
-    bool qmp = false;           // a QMP control socket (snapshots: the template and restores)
-    bool incoming = false;      // -incoming defer: the VM waits for a migrate-incoming over QMP
+    bool qmp = false;           // a QMP control socket (the template's build: its migrate)
+    // -incoming fd:kStateFd: QEMU loads the template's state from the descriptor it was started
+    // with and runs the VM once loaded, no QMP round trip (it exits when the stream does not load).
+    bool incoming = false;
 };
 
-// The descriptor QEMU finds the egress tap device on.
+// The descriptors QEMU is started with (every other one is closed): the egress tap device, the
+// host's end-to-be of the agent's channel (one end of a connected socket pair: the chardev is
+// connected before QEMU runs anything, so the guest never sees its port closed and the host never
+// polls for a socket), a restore's state file.
 inline constexpr int kEgressTapFd = 3;
+inline constexpr int kAgentFd = 4;
+inline constexpr int kStateFd = 5;
 
-// Paths inside the VM's private directory.
-inline constexpr const char* kAgentSocket = "agent.sock";
+// Path inside the VM's private directory.
 inline constexpr const char* kQmpSocket = "qmp.sock";
 
 std::vector<std::string> qemu_argv(const VmSpec& spec, const std::string& vm_dir);

@@ -76,7 +76,7 @@ uid_t new_vm_uid() {
 }
 
 Expected<std::unique_ptr<QemuVm>> QemuVm::launch(const VmSpec& spec, const std::string& state_dir,
-                                                 host::SandboxCgroup* cgroup) {
+                                                 host::SandboxCgroup* cgroup, int state_fd) {
     const bool root = ::geteuid() == 0;
     const uid_t uid = root ? new_vm_uid() : ::geteuid();
     RTFS_TRY(std::string dir, make_vm_dir(state_dir, root, uid));
@@ -105,6 +105,17 @@ Expected<std::unique_ptr<QemuVm>> QemuVm::launch(const VmSpec& spec, const std::
         return fail(Failure::Kind::SetupError, std::string("socketpair: ") + std::strerror(errno));
     }
     host::UniqueFd link_host(link[0]), link_child(link[1]);
+    if (spec.incoming != (state_fd >= 0)) {
+        cleanup_dir();
+        return fail(Failure::Kind::SetupError, "a restore needs its state file, and only a restore has one");
+    }
+    // The agent's channel: QEMU's chardev gets one end of a connected pair (kAgentFd).
+    int agent[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, agent) != 0) {
+        cleanup_dir();
+        return fail(Failure::Kind::SetupError, std::string("socketpair: ") + std::strerror(errno));
+    }
+    host::UniqueFd agent_host(agent[0]), agent_child(agent[1]);
     int sync[2];
     if (::pipe2(sync, O_CLOEXEC) != 0) {
         cleanup_dir();
@@ -143,7 +154,6 @@ Expected<std::unique_ptr<QemuVm>> QemuVm::launch(const VmSpec& spec, const std::
             const char* step = "";
             tap = set_up_egress_link(link_child.get(), host::kEgressPort, &step);
             if (tap < 0) child_exit(err, step);
-            if (tap < 3 && (tap = ::fcntl(tap, F_DUPFD_CLOEXEC, 3)) < 0) child_exit(err, "moving the tap descriptor");
         }
         if (root) {
             if (::setgroups(0, nullptr) != 0 || ::setresgid(kQemuGid, kQemuGid, kQemuGid) != 0 ||
@@ -155,26 +165,36 @@ Expected<std::unique_ptr<QemuVm>> QemuVm::launch(const VmSpec& spec, const std::
         if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) ::_exit(125);
         if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) child_exit(err, "no_new_privs");
         if (!mode_bits.install()) child_exit(err, "installing the mode-bits seccomp filter");
+        // QEMU's descriptors (qemu_command.hpp) first moved above their numbers and stdio's, so
+        // that no dup2 below lands on one of them.
+        int sources[] = {tap, agent_child.get(), state_fd};
+        const int targets[] = {kEgressTapFd, kAgentFd, kStateFd};
+        constexpr int kAbove = kStateFd + 1;
+        for (int& fd : sources) {
+            if (fd >= 0 && (fd = ::fcntl(fd, F_DUPFD_CLOEXEC, kAbove)) < 0) child_exit(err, "moving a descriptor");
+        }
         int null = ::open("/dev/null", O_RDWR);
         if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(err, 1) < 0 || ::dup2(err, 2) < 0) {
             child_exit(err, "stdio");
         }
         if (::chdir(dir.c_str()) != 0) child_exit(2, "chdir");
-        unsigned first_closed = 3;
-        if (tap >= 0) {
-            // dup2 leaves the copy open across exec (a tap already at kEgressTapFd: clear the flag).
-            if ((tap == kEgressTapFd ? ::fcntl(tap, F_SETFD, 0) : ::dup2(tap, kEgressTapFd)) < 0) {
-                child_exit(2, "placing the tap descriptor");
+        // Then at their numbers (dup2 leaves the copy open across exec), every other one closed.
+        for (int i = 0; i < 3; ++i) {
+            if (sources[i] < 0) {
+                ::close(targets[i]);
+            } else if (::dup2(sources[i], targets[i]) < 0) {
+                child_exit(2, "placing a descriptor");
             }
-            first_closed = kEgressTapFd + 1;
         }
-        ::syscall(SYS_close_range, first_closed, ~0u, 0u);
+        ::syscall(SYS_close_range, kAbove, ~0u, 0u);
         ::execve(argv[0], argv.data(), envp);
         child_exit(2, "execve");
     }
     ::close(sync[0]);
     link_child.reset();  // the child's end: EOF here once the child exits or execs without sending
+    agent_child.reset();  // QEMU's alone: the host's end sees EOF when QEMU is gone
     std::unique_ptr<QemuVm> vm(new QemuVm(dir, pid));
+    vm->agent_ = std::move(agent_host);
     if (cgroup) {
         if (auto placed = cgroup->place(pid); !placed) {
             ::close(sync[1]);
@@ -234,6 +254,24 @@ Expected<host::UniqueFd> QemuVm::connect_socket(const char* name, Clock::time_po
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
+}
+
+std::string QemuVm::exit_reason(std::chrono::milliseconds wait) {
+    const auto until = Clock::now() + wait;
+    while (!reaped_) {
+        int status;
+        struct rusage ru {};
+        if (::wait4(pid_, &status, WNOHANG, &ru) == pid_) {
+            reaped_ = true;
+            cpu_ = std::chrono::seconds(ru.ru_utime.tv_sec) + std::chrono::microseconds(ru.ru_utime.tv_usec) +
+                   std::chrono::seconds(ru.ru_stime.tv_sec) + std::chrono::microseconds(ru.ru_stime.tv_usec);
+            break;
+        }
+        if (Clock::now() >= until) return {};
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    std::string why = stderr_text();
+    return why.empty() ? "QEMU exited" : "QEMU exited: " + why;
 }
 
 std::chrono::nanoseconds QemuVm::stop() {

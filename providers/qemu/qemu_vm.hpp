@@ -4,7 +4,7 @@
 // UTS namespaces (and network namespace unless the VM has QEMU's user network; an egress VM's
 // holds only lo and its tap device, egress_link.hpp), in the execution's host
 // cgroup, killed if the thread that started it dies (PR_SET_PDEATHSIG), with QEMU's own seccomp
-// filter on (-sandbox). The directory (agent socket, QEMU's stderr) is 0700 and owned by that uid.
+// filter on (-sandbox). The directory (QMP socket, QEMU's stderr) is 0700 and owned by that uid.
 #pragma once
 
 #include <sys/types.h>
@@ -35,22 +35,24 @@ inline constexpr const char* kVmDirPrefix = "vm-";
 
 class QemuVm {
   public:
+    // state_fd: with spec.incoming, the template's state file (read-only), passed as kStateFd.
     static Expected<std::unique_ptr<QemuVm>> launch(const VmSpec& spec,
                                                     const std::string& state_dir,
-                                                    host::SandboxCgroup* cgroup);
+                                                    host::SandboxCgroup* cgroup, int state_fd = -1);
     ~QemuVm();
     QemuVm(const QemuVm&) = delete;
     QemuVm& operator=(const QemuVm&) = delete;
 
-    // Connects to the agent's virtio-serial socket (QEMU is its server). SetupError when QEMU
-    // exited (with its stderr) or the deadline passed.
-    Expected<host::UniqueFd> connect_agent(std::chrono::steady_clock::time_point deadline) {
-        return connect_socket(kAgentSocket, deadline);
-    }
-    // QEMU's QMP socket (VmSpec::qmp), with the same errors.
+    // The host's end of the agent's virtio-serial channel (connected since QEMU started; once).
+    host::UniqueFd take_agent_channel() { return std::move(agent_); }
+    // QEMU's QMP socket (VmSpec::qmp). SetupError when QEMU exited (with its stderr) or the
+    // deadline passed.
     Expected<host::UniqueFd> connect_qmp(std::chrono::steady_clock::time_point deadline) {
         return connect_socket(kQmpSocket, deadline);
     }
+    // Why QEMU is gone, when it exited by itself within `wait` (e.g. a state that does not load
+    // ends it and, with it, the agent's channel): its stderr; empty while it runs.
+    std::string exit_reason(std::chrono::milliseconds wait);
 
     // VmSpec::egress: the listening socket on the gateway's address in QEMU's network namespace,
     // for the execution's egress proxy (EgressSession::adopt_listener); invalid otherwise.
@@ -69,6 +71,7 @@ class QemuVm {
     pid_t pid_;
     bool reaped_ = false;
     host::UniqueFd egress_listener_;
+    host::UniqueFd agent_;
     std::chrono::nanoseconds cpu_{0};
 };
 

@@ -23,10 +23,4 @@ Expected<void> save_state(QmpClient& qmp, int fd, std::chrono::steady_clock::tim
     }
 }
 
-Expected<void> start_incoming(QmpClient& qmp, int fd, std::chrono::steady_clock::time_point deadline) {
-    RTFS_CHECK(qmp.execute("getfd", {{"fdname", "template"}}, deadline, fd));
-    RTFS_CHECK(qmp.execute("migrate-incoming", {{"uri", "fd:template"}}, deadline));
-    return {};
-}
-
 }  // namespace microvm::qemu

@@ -74,13 +74,14 @@ int run_channel_mode(Channel channel) {
                 auto exec = decode_exec(f.payload);
                 // A warm-up (the host's own, before Setup) leaves Setup still to come.
                 if (!exec || !exec->warmup || setup_seen) exec_seen = true;
-                bool ok = exec ? run_exec(channel, from_host, *exec)
+                bool ok = exec ? run_exec(channel, from_host, *exec, f.payload)
                                : channel.send(agent::FrameType::Error,
                                               encode_agent_error({Reason::InvalidProgram,
                                                                   exec.error().message}));
                 if (!ok) return kExitProtocol;
                 while (::waitpid(-1, nullptr, WNOHANG) > 0) {
                 }  // orphans of the run (the VM's init inherits them)
+                if (is_vm_init()) prepare_next_run(channel.fd());
                 break;
             }
             case agent::FrameType::Stdin:

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -23,6 +24,7 @@
 #include "host/unique_fd.hpp"
 #include "io.hpp"
 #include "microvm/script_languages.hpp"
+#include "rtfs/host/big_stack.hpp"
 #include "rtfs_eval.hpp"
 #include "run_cgroup.hpp"
 
@@ -114,7 +116,7 @@ Plan plan_for(const Exec& exec) {
 
 // Why the child did not reach the program, sent over a close-on-exec pipe.
 struct ChildFailure {
-    int stage;  // 1 chdir, 2 exec, 3 stdin
+    int stage;  // 1 chdir, 2 exec, 3 stdin, 4 the Exec (a run forked ahead)
     int err;
 };
 
@@ -135,9 +137,9 @@ struct Pipes {
     host::Pipe in, out, err, result, status;
 };
 
-// In the child: never returns.
-[[noreturn]] void start_child(const Exec& exec, Plan& plan, Pipes& p, int channel_fd,
-                              int cgroup_procs_fd) {
+// In the child, first: into the run's cgroup (before it allocates anything), its own process
+// group, only its ends of the pipes.
+void enter_run(Pipes& p, int channel_fd, int cgroup_procs_fd) {
     ::close(channel_fd);
     if (cgroup_procs_fd >= 0 && !write_all(cgroup_procs_fd, "0")) child_fail(p.status.write.get(), 3);
     p.in.write.reset();  // the agent's ends
@@ -146,6 +148,10 @@ struct Pipes {
     p.result.read.reset();
     p.status.read.reset();
     ::setpgid(0, 0);
+}
+
+// In the child, then: never returns. on_big_stack: see evaluate().
+[[noreturn]] void start_program(const Exec& exec, Plan& plan, Pipes& p, bool on_big_stack = false) {
     ::signal(SIGPIPE, SIG_DFL);
     sigset_t none;
     sigemptyset(&none);
@@ -160,7 +166,7 @@ struct Pipes {
     }
     if (exec.kind == Exec::Kind::Rtfs) {
         ::chdir("/");
-        Result r = evaluate(exec.job, 1, 2);
+        Result r = evaluate(exec.job, 1, 2, on_big_stack);
         ::_exit(write_all(p.result.write.get(), result_frame(r)) ? 0 : 70);
     }
     if (::chdir(exec.cwd.c_str()) != 0) child_fail(p.status.write.get(), 1);
@@ -176,6 +182,7 @@ AgentError failure_of(const ChildFailure& f, const Exec& exec, const Plan& plan)
     switch (f.stage) {
         case 1: return {Reason::SetupError, "cannot enter cwd " + exec.cwd + ": " + why};
         case 3: return {Reason::SetupError, "cannot set up the program's stdio: " + why};
+        case 4: return {Reason::SetupError, "the run's process could not take its Exec: " + why};
         default: break;
     }
     if (f.err == ENOENT) {
@@ -183,6 +190,47 @@ AgentError failure_of(const ChildFailure& f, const Exec& exec, const Plan& plan)
     }
     if (f.err == EACCES) return {Reason::NotExecutable, plan.path + ": " + why};
     return {Reason::ExecFailed, plan.path + ": " + why};
+}
+
+// VM mode: the next run's process, forked ahead by prepare_next_run() (before the agent's Hello,
+// so a template's snapshot holds it, and after each run): in its run cgroup, with its pipes,
+// blocked reading the Exec from `job`. A restored VM's Exec then creates no cgroup, forks
+// nothing and starts no thread.
+struct ForkedAhead {
+    pid_t pid = -1;
+    uint64_t tasks = 1;  // its threads: the main one and, normally, the big-stack one it waits on
+    UniqueFd pidfd;
+    Pipes pipes;
+    UniqueFd job;  // the agent's end: the Exec's payload, then EOF
+    std::unique_ptr<RunCgroup> cgroup;
+};
+std::unique_ptr<ForkedAhead> g_ahead;
+
+constexpr size_t kMaxJobBytes = 64u << 20;  // beyond any Exec frame (kMaxFrameBytes)
+
+// In the forked-ahead child: waits for the Exec, then runs it as a fresh child would (on the
+// big-stack thread it waits on, when it has one: an RTFS evaluation then starts no thread, and a
+// program's execve from it replaces the whole process as from the main thread).
+[[noreturn]] void wait_for_job(Pipes& p, int job_fd, bool on_big_stack) {
+    std::optional<std::string> payload = host::read_to_end(job_fd, kMaxJobBytes);
+    ::close(job_fd);
+    if (!payload || payload->empty()) ::_exit(0);  // the agent went away: nothing to run
+    auto exec = decode_exec(*payload);
+    if (!exec) {
+        errno = EINVAL;
+        child_fail(p.status.write.get(), 4);
+    }
+    Plan plan = plan_for(*exec);
+    if (plan.refused) {  // the agent checked the same plan: only a changed file system gets here
+        errno = ENOENT;
+        child_fail(p.status.write.get(), 4);
+    }
+    start_program(*exec, plan, p, on_big_stack);
+}
+
+bool alive(const ForkedAhead& a) {
+    pollfd p{a.pidfd.get(), POLLIN, 0};
+    return a.pidfd.get() >= 0 && ::poll(&p, 1, 0) == 0;
 }
 
 uint64_t micros(const struct timeval& tv) {
@@ -405,9 +453,93 @@ class Relay {
 
 }  // namespace
 
-bool run_exec(Channel& channel, agent::FrameDecoder& from_host, const Exec& exec) {
+void prepare_next_run(int channel_fd) {
+    if (vm_cgroup_root().empty() || g_ahead) return;
+    auto a = std::make_unique<ForkedAhead>();
+    std::string error;
+    a->cgroup = RunCgroup::create(vm_cgroup_root(), 0, error);
+    if (!a->cgroup) return;  // the Exec makes its own and reports what fails
+    host::Pipe job, waiting;
+    for (host::Pipe* pipe : {&a->pipes.in, &a->pipes.out, &a->pipes.err, &a->pipes.result,
+                             &a->pipes.status, &job, &waiting}) {
+        auto made = host::make_pipe();
+        if (!made) return;
+        *pipe = std::move(*made);
+    }
+    const pid_t pid = ::fork();
+    if (pid < 0) return;
+    if (pid == 0) {
+        job.write.reset();
+        waiting.read.reset();
+        enter_run(a->pipes, channel_fd, a->cgroup->procs_fd());
+        Pipes& p = a->pipes;
+        const int job_fd = job.read.get();
+        // Says how many threads wait (the agent counts them in the task limit), then waits.
+        auto wait_as = [&p, job_fd, &waiting](char tasks, bool on_big_stack) {
+            // A new thread's first allocation makes its malloc arena (mmap, munmap, mprotect):
+            // made here, ahead, as the rest of this process.
+            void* volatile first = std::malloc(64);
+            std::free(first);
+            if (!write_all(waiting.write.get(), std::string_view(&tasks, 1))) ::_exit(0);
+            waiting.write.reset();
+            wait_for_job(p, job_fd, on_big_stack);
+        };
+        // wait_for_job never returns: when the thread cannot start, this one waits instead.
+        (void)rtfs::host::run_with_stack(rtfs::host::kBigStackBytes, [&wait_as] { wait_as(2, true); });
+        wait_as(1, false);
+    }
+    ::setpgid(pid, pid);
+    a->pid = pid;
+    a->pidfd = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    a->job = std::move(job.write);
+    waiting.write.reset();
+    // Until it waits: then its threads are all there, and a template's snapshot holds it so.
+    char tasks = 0;
+    ssize_t n;
+    while ((n = ::read(waiting.read.get(), &tasks, 1)) < 0 && errno == EINTR) {
+    }
+    if (n != 1 || (tasks != 1 && tasks != 2)) {
+        ::kill(-pid, SIGKILL);
+        while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+        }
+        return;  // the next Exec forks its process itself
+    }
+    a->tasks = static_cast<uint64_t>(tasks);
+    Pipes& p = a->pipes;
+    p.in.read.reset();
+    p.out.write.reset();
+    p.err.write.reset();
+    p.result.write.reset();
+    p.status.write.reset();
+    g_ahead = std::move(a);
+}
+
+bool run_exec(Channel& channel, agent::FrameDecoder& from_host, const Exec& exec,
+              std::string_view payload) {
     Plan plan = plan_for(exec);
     if (plan.refused) return channel.send(FrameType::Error, encode_agent_error(*plan.refused));
+    if (std::unique_ptr<ForkedAhead> a = std::move(g_ahead)) {
+        if (alive(*a)) {
+            std::string error;
+            if (exec.max_processes) error = limit_guest_tasks(exec.max_processes, a->tasks);
+            if (error.empty() && exec.memory_max_bytes) error = a->cgroup->limit_memory(exec.memory_max_bytes);
+            if (!error.empty()) {
+                return channel.send(FrameType::Error, encode_agent_error({Reason::SetupError, error}));
+            }
+            // The limits hold before the child reads its Exec.
+            if (write_all(a->job.get(), payload)) {
+                a->job.reset();
+                return Relay(channel, from_host, exec, std::move(plan), a->pid, std::move(a->pidfd),
+                             a->pipes, a->cgroup.get())
+                    .run();
+            }
+        }
+        // Gone (nothing in the guest kills it, but): ended, and this run forks its own.
+        ::kill(-a->pid, SIGKILL);
+        while (::waitpid(a->pid, nullptr, 0) < 0 && errno == EINTR) {
+        }
+        a.reset();  // its cgroup, empty now
+    }
     std::unique_ptr<RunCgroup> cgroup;
     if (!vm_cgroup_root().empty()) {
         std::string error;
@@ -438,7 +570,10 @@ bool run_exec(Channel& channel, agent::FrameDecoder& from_host, const Exec& exec
                             encode_agent_error({Reason::SetupError,
                                                 std::string("fork: ") + std::strerror(errno)}));
     }
-    if (pid == 0) start_child(exec, plan, p, channel.fd(), cgroup ? cgroup->procs_fd() : -1);
+    if (pid == 0) {
+        enter_run(p, channel.fd(), cgroup ? cgroup->procs_fd() : -1);
+        start_program(exec, plan, p);
+    }
     ::setpgid(pid, pid);  // also here: a Kill may arrive before the child ran
     UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
     p.in.read.reset();

@@ -21,7 +21,7 @@ constexpr size_t kMaxValueBytes = 16u << 20;  // printed result; longer ones end
 
 }  // namespace
 
-Result evaluate(const Job& job, int stdout_fd, int stderr_fd) {
+Result evaluate(const Job& job, int stdout_fd, int stderr_fd, bool on_big_stack) {
     Result out;
     rtfs::host::HostOptions ho;
     ho.out = [stdout_fd](std::string_view s) { write_all(stdout_fd, s); };
@@ -59,7 +59,7 @@ Result evaluate(const Job& job, int stdout_fd, int stderr_fd) {
     }
     interp.define("*args*", rtfs::make_vector(std::move(args)));
 
-    auto r = rtfs::host::eval_on_big_stack(interp, job.source);
+    auto r = on_big_stack ? interp.eval(job.source) : rtfs::host::eval_on_big_stack(interp, job.source);
     if (r) {
         out.ok = true;
         out.value = rtfs::print(*r, kMaxValueBytes);

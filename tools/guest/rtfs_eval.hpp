@@ -6,6 +6,8 @@
 
 namespace microvm::guest {
 
-Result evaluate(const Job& job, int stdout_fd, int stderr_fd);
+// on_big_stack: the caller is already on a thread with rtfs::host::kBigStackBytes of stack (a
+// run forked ahead waits on one); otherwise the evaluation gets such a thread of its own.
+Result evaluate(const Job& job, int stdout_fd, int stderr_fd, bool on_big_stack = false);
 
 }  // namespace microvm::guest

@@ -14,14 +14,17 @@ namespace microvm::guest {
 
 class RunCgroup {
   public:
-    // Under root (the guest's cgroup2 mount, memory controller enabled). Error: what failed.
+    // Under root (the guest's cgroup2 mount, memory controller enabled); memory_max 0: no limit
+    // yet. Error: what failed.
     static std::unique_ptr<RunCgroup> create(const std::string& root, uint64_t memory_max,
                                              std::string& error);
+    // The run's memory limit (the OOM killer then ends all its processes); empty or why not.
+    std::string limit_memory(uint64_t memory_max) const;
     RunCgroup(const RunCgroup&) = delete;
     RunCgroup& operator=(const RunCgroup&) = delete;
     ~RunCgroup();
 
-    // Written "0" by the child before it execs: moves it in.
+    // Written "0" by the child before anything else: moves it in.
     int procs_fd() const { return procs_.get(); }
     uint64_t peak_bytes() const;
     bool oom_killed() const;
@@ -38,7 +41,8 @@ const std::string& vm_cgroup_root();
 void set_vm_cgroup_root(std::string root);
 
 // VM mode: caps the guest kernel's task count so the program may have at most max_processes
-// (the VM serves one execution). Empty on success, else why not.
-std::string limit_guest_tasks(uint64_t max_processes);
+// (the VM serves one execution); `started` of them exist already (a run forked ahead). Empty on
+// success, else why not.
+std::string limit_guest_tasks(uint64_t max_processes, uint64_t started = 0);
 
 }  // namespace microvm::guest

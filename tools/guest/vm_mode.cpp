@@ -32,9 +32,11 @@
 
 #include "channel.hpp"
 #include "channel_mode.hpp"
+#include "exec_run.hpp"
 #include "host/unique_fd.hpp"
 #include "io.hpp"
 #include "run_cgroup.hpp"
+#include "rtfs/interpreter.hpp"
 
 namespace microvm::guest {
 namespace {
@@ -253,9 +255,13 @@ void run_vm_mode() {
     sa.sa_flags = SA_NOCLDSTOP;
     ::sigaction(SIGCHLD, &sa, nullptr);
 
+    // Deterministic tables every RTFS run builds on first use (the builtins, sorted): built once
+    // here, each run's process inherits them.
+    (void)rtfs::all_builtins();
     if (unsigned vport = vsock_port_from_cmdline()) {
         int fd = accept_vsock(vport);
         if (fd < 0) end_vm();
+        prepare_next_run(fd);
         run_channel_mode(Channel::adopt(fd));
         end_vm();
     }
@@ -270,6 +276,7 @@ void run_vm_mode() {
         log(error);
         end_vm();
     }
+    prepare_next_run(channel.fd());  // before the Hello: a template's snapshot holds it
     run_channel_mode(std::move(channel));
     end_vm();
 }

@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 
 inline constexpr const char* kStateDir = "/run/microvm-qemu";
 
-// The QEMU processes whose command line names a VM directory of host pid `owner`, with their
+// The QEMU processes working in a VM directory of host pid `owner`, with their
 // real uids.
 inline std::vector<std::pair<pid_t, uid_t>> qemus_of(pid_t owner) {
     std::vector<std::pair<pid_t, uid_t>> found;
@@ -26,7 +26,11 @@ inline std::vector<std::pair<pid_t, uid_t>> qemus_of(pid_t owner) {
     for (const auto& e : fs::directory_iterator("/proc")) {
         std::ifstream in(e.path() / "cmdline");
         std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        if (cmd.find("qemu-system") == std::string::npos || cmd.find(needle) == std::string::npos) continue;
+        if (cmd.find("qemu-system") == std::string::npos) continue;
+        // Its VM directory is its working directory (a restored QEMU's command line names none).
+        std::error_code ec;
+        const std::string cwd = fs::read_symlink(e.path() / "cwd", ec).string();
+        if (ec || cwd.rfind(needle, 0) != 0) continue;
         struct stat st;
         if (::stat(e.path().c_str(), &st) != 0) continue;  // /proc/PID belongs to the real uid
         found.emplace_back(static_cast<pid_t>(std::stol(e.path().filename())), st.st_uid);

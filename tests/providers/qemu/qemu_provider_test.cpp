@@ -198,6 +198,22 @@ TEST_F(QemuTest, MemoryLimitEndsTheProgramAsMemoryExceeded) {
     EXPECT_EQ(r.error->reason, Reason::MemoryExceeded) << r.error->message << r.metadata.stderr_data;
 }
 
+// max_processes bounds the program with its own process: in a restored VM that process was
+// forked (with its waiting thread) before the snapshot, and the agent counts it when it caps the
+// guest's tasks at the Exec. The shell aborts at its first failed fork; before that it says
+// "started" once per child it got. Counting the waiting process wrongly gives it more.
+TEST_F(QemuTest, ProcessLimitCountsTheProgramsOwnProcess) {
+    auto ctx = sh("i=0; while [ $i -lt 8 ]; do sleep 5 & echo started; i=$((i+1)); done");
+    ctx.config.max_processes = 4;
+    auto r = run(ctx);
+    EXPECT_EQ(r.metadata.provider_details["start"], "restored") << r.metadata.provider_details["cold_boot_why"];
+    const std::string& out = r.metadata.stdout_data;
+    size_t started = 0;
+    for (size_t at = out.find("started"); at != std::string::npos; at = out.find("started", at + 1)) ++started;
+    EXPECT_GE(started, 1u) << out << r.metadata.stderr_data;
+    EXPECT_LE(started, 3u) << out << r.metadata.stderr_data;  // the shell and 3 children
+}
+
 TEST_F(QemuTest, TimeoutKillsTheRunAndTheVm) {
     auto ctx = sh("sleep 60");
     ctx.config.timeout = 2s;
@@ -338,6 +354,9 @@ TEST_F(QemuTest, PlantedOrCorruptTemplateIsNeverRestored) {
     EXPECT_EQ(unloadable.value, "3");
     EXPECT_EQ(unloadable.metadata.provider_details["start"], "cold_boot");
     EXPECT_NE(unloadable.metadata.provider_details["cold_boot_why"].find("restore failed"), std::string::npos)
+        << unloadable.metadata.provider_details["cold_boot_why"];
+    // QEMU, which ended on the stream, says why (its stderr), not just that the channel closed.
+    EXPECT_NE(unloadable.metadata.provider_details["cold_boot_why"].find("QEMU exited"), std::string::npos)
         << unloadable.metadata.provider_details["cold_boot_why"];
     EXPECT_FALSE(fs::exists(key_dir));
     expect_rebuilt("");

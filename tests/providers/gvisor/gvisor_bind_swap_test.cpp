@@ -18,43 +18,23 @@
 #include "gvisor/runtime.hpp"
 #include "gvisor/state_dir.hpp"
 #include "support/expectations.hpp"
+#include "support/host_files.hpp"
 
 namespace microvm {
 namespace {
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-
-// A temporary directory of the host's, world-writable below (as a shared directory would be).
-class HostDir {
-  public:
-    HostDir() {
-        char tmpl[] = "/tmp/gvisor-bind-swap-XXXXXX";
-        path_ = ::mkdtemp(tmpl);
-    }
-    ~HostDir() { fs::remove_all(path_); }
-    const fs::path& path() const { return path_; }
-
-  private:
-    fs::path path_;
-};
-
-void write_file(const fs::path& p, const std::string& text) {
-    std::ofstream(p) << text;
-}
-
-std::string read_text(const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using testsupport::HostDir;
+using testsupport::write_file;
+using testsupport::read_text;
+using testsupport::glob_paths;
 
 // The directory "data" holding f = "checked", and "secret" holding f = "secret" (standing for
 // /etc or /root): the attacker replaces data with a symlink to secret, keeping the checked
 // directory under another name.
 struct SwapScene {
-    HostDir dir;
+    HostDir dir{"gvisor-bind-swap"};
     fs::path data = dir.path() / "data";
     fs::path checked = dir.path() / "data.checked";
     fs::path secret = dir.path() / "secret";
@@ -86,16 +66,6 @@ host::SandboxRequest reader_writer(const fs::path& data) {
     req.fs_policy = FileSystemPolicy::read_write({data.string()});
     req.timeout = 20s;
     return req;
-}
-
-std::vector<std::string> glob_paths(const std::string& pattern) {
-    std::vector<std::string> out;
-    glob_t g{};
-    if (::glob(pattern.c_str(), 0, nullptr, &g) == 0) {
-        for (size_t i = 0; i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
-    }
-    ::globfree(&g);
-    return out;
 }
 
 ino_t inode_of(const fs::path& p) {
@@ -157,7 +127,7 @@ TEST_F(GvisorBindSwapTest, AFreshRunIsRefusedWhenASourceIsSwappedBeforeItIsStage
 
 // A file renamed over a bound one (how updates replace files) before it is staged: refused too.
 TEST_F(GvisorBindSwapTest, AFreshRunIsRefusedWhenAFileIsRenamedOverBeforeItIsStaged) {
-    HostDir dir;
+    HostDir dir{"gvisor-bind-swap"};
     const fs::path file = dir.path() / "file";
     write_file(file, "checked\n");
     runtime_->set_bind_window_hooks_for_tests({.after_check = [&] {

@@ -19,6 +19,7 @@
 #include "host/cgroup_fs.hpp"
 #include "host_probes.hpp"
 #include "support/expectations.hpp"
+#include "support/host_files.hpp"
 #include "support/result_text.hpp"
 
 namespace microvm {
@@ -27,22 +28,15 @@ namespace {
 using namespace std::chrono_literals;
 using testsupport::describe;
 namespace fs = std::filesystem;
+using testsupport::HostDir;
+using testsupport::write_file;
+using testsupport::glob_paths;
 
 ExecutionContext external(const std::string& path, std::vector<std::string> args = {}) {
     ExecutionContext ctx;
     ctx.program = ExternalProgram{path, std::move(args)};
     ctx.config.timeout = 20s;
     return ctx;
-}
-
-std::vector<std::string> glob_paths(const std::string& pattern) {
-    std::vector<std::string> out;
-    glob_t g{};
-    if (::glob(pattern.c_str(), 0, nullptr, &g) == 0) {
-        for (size_t i = 0; i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
-    }
-    ::globfree(&g);
-    return out;
 }
 
 // What this process's gvisor executions hold on the host: processes (runsc, gofer, sentry,
@@ -209,24 +203,6 @@ TEST_F(GvisorBuiltAheadTest, DurationAndDeadlineRunFromTheLaunch) {
     EXPECT_LT(r.metadata.duration, 1500ms);
 }
 
-// A temporary directory of the host's, where a user could replace what a sandbox binds.
-class HostDir {
-  public:
-    HostDir() {
-        char tmpl[] = "/tmp/gvisor-built-ahead-XXXXXX";
-        path_ = ::mkdtemp(tmpl);
-    }
-    ~HostDir() { fs::remove_all(path_); }
-    const fs::path& path() const { return path_; }
-
-  private:
-    fs::path path_;
-};
-
-void write_file(const fs::path& p, const std::string& text) {
-    std::ofstream(p) << text;
-}
-
 // A shell reading one line of each bound file (builtins only: nothing but /bin/sh is bound).
 ExecutionContext reader_of(const fs::path& file, const fs::path& dir) {
     ExecutionContext ctx = external(
@@ -241,7 +217,7 @@ ExecutionContext reader_of(const fs::path& file, const fs::path& dir) {
 // with the old one. It is expired instead: it does not fit, and the execution runs fresh with
 // the new file.
 TEST_F(GvisorBuiltAheadTest, ASandboxWhoseBoundFileWasReplacedIsExpired) {
-    HostDir dir;
+    HostDir dir{"gvisor-built-ahead"};
     const fs::path file = dir.path() / "file";
     write_file(file, "old-file\n");
     fs::create_directory(dir.path() / "data");
@@ -265,7 +241,7 @@ TEST_F(GvisorBuiltAheadTest, ASandboxWhoseBoundFileWasReplacedIsExpired) {
 // sandbox built ahead still shows the old directory; it is expired, and a fresh run binds the
 // new one, or refuses the symlink as it refuses any policy path reached through one.
 TEST_F(GvisorBuiltAheadTest, ASandboxWhoseBoundDirectoryWasReplacedIsExpired) {
-    HostDir dir;
+    HostDir dir{"gvisor-built-ahead"};
     const fs::path file = dir.path() / "file";
     const fs::path data = dir.path() / "data";
     write_file(file, "file\n");
@@ -299,7 +275,7 @@ TEST_F(GvisorBuiltAheadTest, ASandboxWhoseBoundDirectoryWasReplacedIsExpired) {
 
 // The program itself replaced after the preparation (fs none binds only it and its files).
 TEST_F(GvisorBuiltAheadTest, ASandboxWhoseProgramWasReplacedIsExpired) {
-    HostDir dir;
+    HostDir dir{"gvisor-built-ahead"};
     auto write_script = [](const fs::path& p, const std::string& text) {
         write_file(p, "#!/bin/sh\necho " + text + "\n");
         fs::permissions(p, fs::perms(0755));
@@ -323,7 +299,7 @@ TEST_F(GvisorBuiltAheadTest, ASandboxWhoseProgramWasReplacedIsExpired) {
 TEST_F(GvisorBuiltAheadTest, ALaunchIntoASandboxWithAReplacedSourceIsRefused) {
     auto runtime = gvisor::Runtime::create({});
     ASSERT_TRUE(runtime) << runtime.error().message;
-    HostDir dir;
+    HostDir dir{"gvisor-built-ahead"};
     const fs::path file = dir.path() / "file";
     write_file(file, "old-file\n");
     fs::create_directory(dir.path() / "data");

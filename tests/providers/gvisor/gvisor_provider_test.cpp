@@ -24,6 +24,7 @@
 #include "host/cgroup_fs.hpp"
 #include "support/result_text.hpp"
 #include "support/expectations.hpp"
+#include "support/host_files.hpp"
 
 extern char** environ;
 
@@ -39,22 +40,13 @@ using testsupport::read_file;
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
+using testsupport::glob_paths;
 
 ExecutionContext external(const std::string& path, std::vector<std::string> args = {}) {
     ExecutionContext ctx;
     ctx.program = ExternalProgram{path, std::move(args)};
     ctx.config.timeout = 20s;
     return ctx;
-}
-
-std::vector<std::string> glob_paths(const std::string& pattern) {
-    std::vector<std::string> out;
-    glob_t g{};
-    if (::glob(pattern.c_str(), 0, nullptr, &g) == 0) {
-        for (size_t i = 0; i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
-    }
-    ::globfree(&g);
-    return out;
 }
 
 // This process's gvisor state directories under /run.

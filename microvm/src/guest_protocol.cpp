@@ -370,6 +370,7 @@ std::string encode_setup(const Setup& s) {
               {"shares", shares},
               {"network", s.network}};
     if (s.proxy_only) j["proxy_only"] = true;  // absent otherwise: older agents' Setup unchanged
+    if (s.program_uid) j["program_uid"] = s.program_uid;
     return dump(j);
 }
 
@@ -409,6 +410,10 @@ Expected<Setup> decode_setup(std::string_view text) {
     RTFS_CHECK(read_bool(j, "network", s.network));
     RTFS_CHECK(read_bool(j, "proxy_only", s.proxy_only));
     if (s.proxy_only && !s.network) return protocol_error("Setup proxy_only needs network");
+    uint64_t program_uid = 0;
+    RTFS_CHECK(read_u64(j, "program_uid", program_uid));
+    if (program_uid >= 0xffffffffu) return protocol_error("Setup program_uid must be a uid below 2^32 - 1");
+    s.program_uid = static_cast<uint32_t>(program_uid);
     auto shares = j.find("shares");
     if (shares != j.end()) {
         if (!shares->is_array() || shares->size() > 64) {

@@ -99,8 +99,9 @@ Expected<host::SandboxReport> before_exec(const Failure& f, const CancelToken& c
 
 }  // namespace
 
-guest::Setup setup_for(const VmSpec& spec) {
+guest::Setup setup_for(const VmSpec& spec, const QemuVm& vm) {
     guest::Setup setup;
+    setup.program_uid = vm.uid() == 0 ? 0 : static_cast<uint32_t>(vm.uid());  // never root
     setup.realtime_ns = realtime_ns();  // a restored guest's clock is the template's
     setup.seed_hex = random_hex(32);    // and so is its generator's state
     for (const ShareSpec& s : spec.shares) setup.shares.push_back({s.tag, s.host_path, s.writable});
@@ -244,7 +245,7 @@ Expected<QemuBackend::Started> QemuBackend::restore_from(const VmSpec& spec, int
     // its clock and reseeds its randomness. (A pooled VM's Setup waits for its execution: a
     // state that does not load shows there.)
     if (set_up) {
-        auto ready = s.session->setup(setup_for(spec), deadline, cancel);
+        auto ready = s.session->setup(setup_for(spec, *s.vm), deadline, cancel);
         if (!ready) {
             // A state QEMU cannot load ends QEMU, and so the channel: say why.
             std::string why = s.vm->exit_reason(std::chrono::milliseconds(200));
@@ -309,7 +310,7 @@ Expected<host::SandboxReport> QemuBackend::run(const host::SandboxRequest& req) 
             }
             return before_exec(f, req.cancel, started);
         }
-        auto ready = s.session->setup(setup_for(spec), boot_deadline, req.cancel);
+        auto ready = s.session->setup(setup_for(spec, *s.vm), boot_deadline, req.cancel);
         if (!ready) return before_exec(ready.error(), req.cancel, started);
         s.ready = *ready;
     }

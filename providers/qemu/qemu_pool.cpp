@@ -165,7 +165,7 @@ std::optional<QemuBackend::Started> QemuBackend::take_pooled(const std::string& 
         // Its clock and seed are set now, for this execution alone, and its network as the
         // machine has it (same template key: same devices); a pooled VM that does not answer
         // is dropped (killed) and the next one tried.
-        auto ready = s->session->setup(setup_for(spec), std::min(deadline, Clock::now() + kRestoreTimeout), cancel);
+        auto ready = s->session->setup(setup_for(spec, *s->vm), std::min(deadline, Clock::now() + kRestoreTimeout), cancel);
         if (ready) {
             s->ready = *ready;
             return counted(std::move(s));

@@ -193,7 +193,7 @@ Expected<std::unique_ptr<QemuVm>> QemuVm::launch(const VmSpec& spec, const std::
     ::close(sync[0]);
     link_child.reset();  // the child's end: EOF here once the child exits or execs without sending
     agent_child.reset();  // QEMU's alone: the host's end sees EOF when QEMU is gone
-    std::unique_ptr<QemuVm> vm(new QemuVm(dir, pid));
+    std::unique_ptr<QemuVm> vm(new QemuVm(dir, pid, uid));
     vm->agent_ = std::move(agent_host);
     if (cgroup) {
         if (auto placed = cgroup->place(pid); !placed) {

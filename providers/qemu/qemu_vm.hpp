@@ -43,6 +43,8 @@ class QemuVm {
     QemuVm(const QemuVm&) = delete;
     QemuVm& operator=(const QemuVm&) = delete;
 
+    // The uid QEMU runs as (and serves the 9p shares as).
+    uid_t uid() const { return uid_; }
     // The host's end of the agent's virtio-serial channel (connected since QEMU started; once).
     host::UniqueFd take_agent_channel() { return std::move(agent_); }
     // QEMU's QMP socket (VmSpec::qmp). SetupError when QEMU exited (with its stderr) or the
@@ -64,11 +66,12 @@ class QemuVm {
     const std::string& dir() const { return dir_; }
 
   private:
-    QemuVm(std::string dir, pid_t pid) : dir_(std::move(dir)), pid_(pid) {}
+    QemuVm(std::string dir, pid_t pid, uid_t uid) : dir_(std::move(dir)), pid_(pid), uid_(uid) {}
     Expected<host::UniqueFd> connect_socket(const char* name, std::chrono::steady_clock::time_point deadline);
     std::string stderr_text() const;
     std::string dir_;
     pid_t pid_;
+    uid_t uid_;
     bool reaped_ = false;
     host::UniqueFd egress_listener_;
     host::UniqueFd agent_;

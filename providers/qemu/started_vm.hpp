@@ -25,7 +25,8 @@ struct QemuBackend::Started {
 };
 
 // The Setup a VM of spec gets: the host's clock and a fresh seed now (a restored guest has the
-// template's), its shares and network.
-guest::Setup setup_for(const VmSpec& spec);
+// template's), its shares and network, and the program's uid: the one QEMU (vm) serves the
+// shares as, so that the program owns what it creates there.
+guest::Setup setup_for(const VmSpec& spec, const QemuVm& vm);
 
 }  // namespace microvm::qemu

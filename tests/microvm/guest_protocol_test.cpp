@@ -169,6 +169,22 @@ TEST(GuestProtocol, SetupProxyOnlyRoundTripsAndNeedsNetwork) {
     EXPECT_FALSE(decode_setup(R"({"network":true,"proxy_only":"yes"})"));  // not a boolean
 }
 
+// The program's uid in a VM: absent when 0 (nobody), round-trips otherwise; refused when it is
+// not a uid (negative, 2^32 - 1 or beyond, not a number).
+TEST(GuestProtocol, SetupProgramUidRoundTripsAndIsAUid) {
+    guest::Setup s;
+    EXPECT_EQ(encode_setup(s).find("program_uid"), std::string::npos);
+    s.program_uid = 0x71000005u;
+    auto back = decode_setup(encode_setup(s));
+    ASSERT_TRUE(back) << back.error().message;
+    EXPECT_EQ(back->program_uid, 0x71000005u);
+    EXPECT_EQ(decode_setup("{}")->program_uid, 0u);
+    EXPECT_FALSE(decode_setup(R"({"program_uid":-1})"));
+    EXPECT_FALSE(decode_setup(R"({"program_uid":4294967295})"));
+    EXPECT_FALSE(decode_setup(R"({"program_uid":4294967296})"));
+    EXPECT_FALSE(decode_setup(R"({"program_uid":"0"})"));
+}
+
 TEST(GuestProtocol, ExecLimitsAndOomRoundTrip) {
     Exec e;
     e.kind = Exec::Kind::Program;

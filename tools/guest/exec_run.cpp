@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <grp.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,6 +29,7 @@
 #include "rtfs/host/big_stack.hpp"
 #include "rtfs_eval.hpp"
 #include "run_cgroup.hpp"
+#include "vm_mode.hpp"
 
 namespace microvm::guest {
 namespace {
@@ -116,7 +119,7 @@ Plan plan_for(const Exec& exec) {
 
 // Why the child did not reach the program, sent over a close-on-exec pipe.
 struct ChildFailure {
-    int stage;  // 1 chdir, 2 exec, 3 stdin, 4 the Exec (a run forked ahead)
+    int stage;  // 1 chdir, 2 exec, 3 stdin, 4 the Exec (a run forked ahead), 5 privileges
     int err;
 };
 
@@ -150,8 +153,24 @@ void enter_run(Pipes& p, int channel_fd, int cgroup_procs_fd) {
     ::setpgid(0, 0);
 }
 
+// In a VM the agent is root, and root in the guest could lift what the agent set for the run:
+// its cgroup's memory.max, kernel.threads-max, its place in the run's cgroup. The program runs
+// as program_uid() (the uid QEMU serves the shares as, so that it owns what it creates there)
+// with the group nogroup and no supplementary groups, without capabilities (they go with the
+// uid) and with no new privileges; the cgroup and sysctl files are root's.
+void drop_privileges(int status_fd) {
+    constexpr gid_t kNogroup = 65534;
+    const uid_t uid = program_uid();
+    if (uid == 0 || ::setgroups(0, nullptr) != 0 || ::setresgid(kNogroup, kNogroup, kNogroup) != 0 ||
+        ::setresuid(uid, uid, uid) != 0 || ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+        if (uid == 0) errno = EPERM;
+        child_fail(status_fd, 5);
+    }
+}
+
 // In the child, then: never returns. on_big_stack: see evaluate().
 [[noreturn]] void start_program(const Exec& exec, Plan& plan, Pipes& p, bool on_big_stack = false) {
+    if (is_vm_init()) drop_privileges(p.status.write.get());
     ::signal(SIGPIPE, SIG_DFL);
     sigset_t none;
     sigemptyset(&none);
@@ -183,6 +202,7 @@ AgentError failure_of(const ChildFailure& f, const Exec& exec, const Plan& plan)
         case 1: return {Reason::SetupError, "cannot enter cwd " + exec.cwd + ": " + why};
         case 3: return {Reason::SetupError, "cannot set up the program's stdio: " + why};
         case 4: return {Reason::SetupError, "the run's process could not take its Exec: " + why};
+        case 5: return {Reason::SetupError, "the run's process could not drop its privileges: " + why};
         default: break;
     }
     if (f.err == ENOENT) {
@@ -215,6 +235,12 @@ constexpr size_t kMaxJobBytes = 64u << 20;  // beyond any Exec frame (kMaxFrameB
     std::optional<std::string> payload = host::read_to_end(job_fd, kMaxJobBytes);
     ::close(job_fd);
     if (!payload || payload->empty()) ::_exit(0);  // the agent went away: nothing to run
+    // The program's uid, named by the Setup after this process was forked (run_exec).
+    if (payload->size() < 10 || !set_program_uid(static_cast<uint32_t>(std::strtoul(payload->substr(0, 10).c_str(), nullptr, 10)))) {
+        errno = EINVAL;
+        child_fail(p.status.write.get(), 4);
+    }
+    payload->erase(0, 10);
     auto exec = decode_exec(*payload);
     if (!exec) {
         errno = EINVAL;
@@ -526,8 +552,11 @@ bool run_exec(Channel& channel, agent::FrameDecoder& from_host, const Exec& exec
             if (!error.empty()) {
                 return channel.send(FrameType::Error, encode_agent_error({Reason::SetupError, error}));
             }
-            // The limits hold before the child reads its Exec.
-            if (write_all(a->job.get(), payload)) {
+            // The limits hold before the child reads its Exec. It was forked before the Setup
+            // that named the program's uid: the uid goes first (ten decimal digits).
+            char uid[16];
+            std::snprintf(uid, sizeof uid, "%010u", program_uid());
+            if (write_all(a->job.get(), std::string(uid, 10) + std::string(payload))) {
                 a->job.reset();
                 return Relay(channel, from_host, exec, std::move(plan), a->pid, std::move(a->pidfd),
                              a->pipes, a->cgroup.get())

@@ -211,8 +211,21 @@ bool detect_vm_init(const char* argv0) {
 
 bool is_vm_init() { return vm_init; }
 
+namespace {
+uint32_t g_program_uid = 65534;
+}  // namespace
+
+uint32_t program_uid() { return g_program_uid; }
+
+bool set_program_uid(uint32_t uid) {
+    if (uid == 0) return false;
+    g_program_uid = uid;
+    return true;
+}
+
 std::string apply_setup(const Setup& setup) {
     if (!is_vm_init()) return "Setup is for the agent of a VM (its init)";
+    set_program_uid(setup.program_uid == 0 ? 65534 : setup.program_uid);
     if (setup.realtime_ns) {
         timespec ts{static_cast<time_t>(setup.realtime_ns / 1'000'000'000u),
                     static_cast<long>(setup.realtime_ns % 1'000'000'000u)};

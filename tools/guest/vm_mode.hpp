@@ -19,8 +19,14 @@ bool is_vm_init();
 // Never returns (reboots the VM).
 [[noreturn]] void run_vm_mode();
 
-// Setup's effects in the guest: clock, randomness, 9p shares, eth0. Empty on success, else what
-// failed.
+// Setup's effects in the guest: clock, randomness, 9p shares, eth0, the program's uid. Empty on
+// success, else what failed.
 std::string apply_setup(const Setup& setup);
+
+// The uid a VM's programs run as (Setup::program_uid; before a Setup, and for 0: nobody, 65534).
+// Never root: root in the guest could lift what the agent set for a run.
+uint32_t program_uid();
+// Sets it (a run's process forked before the Setup learns it with its Exec); false for root.
+bool set_program_uid(uint32_t uid);
 
 }  // namespace microvm::guest

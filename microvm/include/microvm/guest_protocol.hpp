@@ -120,6 +120,10 @@ struct Setup {
     // at the host's egress proxy (10.0.2.2:3128), so anything else fails at once (allow/block
     // lists). Sent only when true.
     bool proxy_only = false;
+    // The uid the program runs as in the guest (its gid is 65534, nogroup): the uid QEMU serves
+    // the 9p shares as, so that the program owns what it creates there. 0: nobody (65534). Never
+    // root: root in the guest could lift what the agent set for the run.
+    uint32_t program_uid = 0;
 };
 
 // The agent's answer to Setup.

@@ -146,7 +146,7 @@ TEST_F(QemuTest, FsReadOnlyShareIsReadableNotWritableAndNothingElseShows) {
     EXPECT_FALSE(fs::exists(shared + "/new"));
 }
 
-// Writes reach the host; a setuid or setgid file cannot be planted there (root in the guest
+// Writes reach the host; a setuid or setgid file cannot be planted there (the program in the guest
 // asks QEMU's 9p server to chmod or create one: its seccomp filter refuses the mode bits).
 TEST_F(QemuTest, FsReadWriteShareWritesReachTheHost) {
     std::string shared = make_dir();
@@ -195,6 +195,39 @@ TEST_F(QemuTest, MemoryLimitEndsTheProgramAsMemoryExceeded) {
     ctx.config.memory_limit_mb = 48;
     auto r = run(ctx);
     ASSERT_TRUE(r.error.has_value());
+    EXPECT_EQ(r.error->reason, Reason::MemoryExceeded) << r.error->message << r.metadata.stderr_data;
+}
+
+// The attack: root in the guest lifts what the agent set for its run (its cgroup's memory.max,
+// kernel.threads-max) or leaves its cgroup, then allocates past the limit. The program runs as
+// QEMU's uid (a root host's per-VM uid), never root: each write is refused, and the limit
+// still ends it as memory_exceeded.
+TEST_F(QemuTest, TheProgramCannotLiftItsOwnLimits) {
+    auto ctx = sh(
+        "while read k v rest; do [ \"$k\" = Uid: ] && echo \"uid $v\"; done < /proc/self/status; "
+        "read line < /proc/self/cgroup; cg=/sys/fs/cgroup${line#0::}; "
+        "echo max > $cg/memory.max 2>/dev/null && echo RAISED; "
+        "echo 99999 > /proc/sys/kernel/threads-max 2>/dev/null && echo THREADS; "
+        "echo $$ > /sys/fs/cgroup/cgroup.procs 2>/dev/null && echo LEFT; "
+        "read line < /proc/self/cgroup; echo \"in ${line#0::}\"; "
+        "a=xxxxxxxxxxxxxxxx; while :; do a=\"$a$a\"; done");
+    ctx.config.memory_limit_mb = 48;
+    auto r = run(ctx);
+    const std::string& out = r.metadata.stdout_data;
+    const size_t at = out.find("uid ");
+    ASSERT_NE(at, std::string::npos) << out;
+    const unsigned long uid = std::strtoul(out.c_str() + at + 4, nullptr, 10);
+    if (::geteuid() == 0) {  // QEMU's per-VM uid
+        EXPECT_GE(uid, microvm::qemu::kQemuUidBase) << out;
+        EXPECT_LT(uid, microvm::qemu::kQemuUidBase + microvm::qemu::kQemuUidCount) << out;
+    } else {
+        EXPECT_EQ(uid, ::geteuid()) << out;
+    }
+    EXPECT_EQ(out.find("RAISED"), std::string::npos) << out;
+    EXPECT_EQ(out.find("THREADS"), std::string::npos) << out;
+    EXPECT_EQ(out.find("LEFT"), std::string::npos) << out;
+    EXPECT_NE(out.find("in /run"), std::string::npos) << out;  // still in its run's cgroup
+    ASSERT_TRUE(r.error.has_value()) << out;
     EXPECT_EQ(r.error->reason, Reason::MemoryExceeded) << r.error->message << r.metadata.stderr_data;
 }
 

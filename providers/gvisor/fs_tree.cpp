@@ -33,12 +33,17 @@ int remove_entry(const char* path, const struct stat*, int type, struct FTW*) {
 bool remove_tree(const std::string& path) {
     struct stat st;
     if (::lstat(path.c_str(), &st) != 0) return errno == ENOENT;
+    // FTW_MOUNT compares device numbers only: a bind mount of the same file system left below
+    // (a staged bind whose detach failed) would be walked and its host files deleted. What is
+    // mounted below is detached first, and nothing is removed while anything still is.
+    unmount_below(path);
+    if (!mount_points_below(path).empty()) return false;
     // FTW_MOUNT: stay on path's file system; FTW_PHYS: symlinks are removed, not followed.
     ::nftw(path.c_str(), remove_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
     return ::lstat(path.c_str(), &st) != 0 && errno == ENOENT;
 }
 
-void unmount_below(const std::string& path) {
+std::vector<std::string> mount_points_below(const std::string& path) {
     std::vector<std::string> points;
     std::ifstream in("/proc/self/mountinfo");
     for (std::string line; std::getline(in, line);) {
@@ -47,6 +52,11 @@ void unmount_below(const std::string& path) {
         fields >> id >> parent >> devno >> root >> point;
         if (host::is_within(point, path)) points.push_back(point);  // no escapes in our names
     }
+    return points;
+}
+
+void unmount_below(const std::string& path) {
+    std::vector<std::string> points = mount_points_below(path);
     std::sort(points.begin(), points.end(),
               [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
     for (const std::string& p : points) ::umount2(p.c_str(), MNT_DETACH);

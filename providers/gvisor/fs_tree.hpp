@@ -6,17 +6,21 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "microvm/error.hpp"
 
 namespace microvm::gvisor {
 
-// Removes path and everything below it without ever crossing into another file system (a mount
-// point below path is left alone rather than emptied) or following symlinks. True when gone.
+// Removes path and everything below it without ever crossing into another mount or following
+// symlinks: what is mounted below is detached first, and while anything still is (a detach
+// refused), nothing is removed. True when gone.
 bool remove_tree(const std::string& path);
 
 // Detaches every mount at or below path (deepest first), as a crashed host's bundles may hold.
 void unmount_below(const std::string& path);
+// The mount points at or below path (/proc/self/mountinfo).
+std::vector<std::string> mount_points_below(const std::string& path);
 
 // mkdir with the given mode (umask ignored); EEXIST is an error.
 Expected<void> make_dir(const std::string& path, mode_t mode);

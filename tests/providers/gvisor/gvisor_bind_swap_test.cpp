@@ -6,15 +6,18 @@
 // deterministic: the swap happens exactly in the window an attacker would aim at.
 #include <glob.h>
 #include <gtest/gtest.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
 
+#include "gvisor/fs_tree.hpp"
 #include "gvisor/runtime.hpp"
 #include "gvisor/state_dir.hpp"
 #include "support/expectations.hpp"
@@ -214,6 +217,23 @@ TEST_F(GvisorBindSwapTest, ASandboxBuiltAheadHoldsTheCheckedDirectoryThoughASwap
     EXPECT_EQ(r->stdout_data.data, "checked\n") << r->stderr_data.data;
     EXPECT_FALSE(fs::exists(scene.secret / "planted"));
     EXPECT_EQ(read_text(scene.data / "planted"), "planted\n");
+}
+
+// A bind of the host's own file system left attached below a bundle (a detach that failed) is
+// not walked into by the bundle's removal: the host files it shows stay (the walk's FTW_MOUNT
+// compares device numbers only, and a bind of the same file system has the same one).
+TEST(GvisorFsTree, RemovingATreeNeverEmptiesABindLeftInIt) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "bind mounts need root");
+    HostDir host{"gvisor-fs-tree-host"};
+    HostDir bundle{"gvisor-fs-tree-bundle"};
+    write_file(host.path() / "precious", "keep\n");
+    const fs::path point = bundle.path() / "binds" / "0";
+    fs::create_directories(point);
+    ASSERT_EQ(::mount(host.path().c_str(), point.c_str(), nullptr, MS_BIND, nullptr), 0) << std::strerror(errno);
+    gvisor::remove_tree(bundle.path().string());
+    EXPECT_EQ(read_text(host.path() / "precious"), "keep\n") << "the host's file was deleted through the bind";
+    EXPECT_TRUE(gvisor::mount_points_below(bundle.path().string()).empty());
+    ::umount2(point.c_str(), MNT_DETACH);  // if the removal left it
 }
 
 }  // namespace

@@ -414,6 +414,7 @@ httplib::Server::HandlerResponse HttpFrontend::admit(const httplib::Request& req
         c->who.token_id = *id;
     }
     const bool file_upload = req.method == "PUT" && req.path.find("/files/") != std::string::npos;
+    const size_t limit = file_upload ? service_.options().max_file_bytes : service_.options().max_request_bytes;
     if (auto refusal = framing_refusal(req)) {
         set_error(res, *refusal);
         res.set_header("Connection", "close");
@@ -422,7 +423,6 @@ httplib::Server::HandlerResponse HttpFrontend::admit(const httplib::Request& req
     }
     if (req.has_header("Content-Length")) {
         const std::string len = req.get_header_value("Content-Length");
-        const size_t limit = file_upload ? service_.options().max_file_bytes : service_.options().max_request_bytes;
         if (len.size() > 18 || std::strtoull(len.c_str(), nullptr, 10) > limit) {
             set_error(res, {413, "too_large", std::string(file_upload ? "files are" : "request bodies are") +
                                                   " limited to " + std::to_string(limit) + " bytes"});
@@ -433,10 +433,9 @@ httplib::Server::HandlerResponse HttpFrontend::admit(const httplib::Request& req
     }
     if (c && req.has_header("Transfer-Encoding") && c->stream) {
         // A chunked body is bounded while it is read: its limit plus room for its framing.
-        const size_t limit = file_upload ? service_.options().max_file_bytes : service_.options().max_request_bytes;
         c->stream->cap_reads(limit + limit / 16 + 4096);
     }
-    if (c && !reserve_body(req, file_upload, *c)) {
+    if (c && !reserve_body(req, limit, *c)) {
         set_error(res, {503, "busy", "the daemon holds too many request bodies at once (" +
                                          std::to_string(service_.body_budget().limit()) +
                                          " bytes); retry later"});
@@ -452,8 +451,7 @@ httplib::Server::HandlerResponse HttpFrontend::admit(const httplib::Request& req
 // while it is read; it is measured against the JSON limit here.
 // A body is held whole in memory until its handler runs: its declared length (its limit when it
 // comes chunked) is reserved from the daemon-wide budget before it is read.
-bool HttpFrontend::reserve_body(const httplib::Request& req, bool file_upload, Connection& c) {
-    const size_t limit = file_upload ? service_.options().max_file_bytes : service_.options().max_request_bytes;
+bool HttpFrontend::reserve_body(const httplib::Request& req, size_t limit, Connection& c) {
     size_t bytes = 0;
     if (req.has_header("Content-Length")) {
         const std::string len = req.get_header_value("Content-Length");

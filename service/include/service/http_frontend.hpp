@@ -72,7 +72,8 @@ class HttpFrontend : private httplib::Server {
     // the body is read: Handled (res holds the refusal) or Unhandled (go on).
     HandlerResponse admit(const httplib::Request& req, httplib::Response& res);
     bool json_body_fits(const httplib::Request& req, httplib::Response& res) const;
-    bool reserve_body(const httplib::Request& req, bool file_upload, Connection& c);
+    // Reserves the body's share of the daemon-wide budget: its length, or limit when chunked.
+    bool reserve_body(const httplib::Request& req, size_t limit, Connection& c);
     void execute_handler(const httplib::Request& req, httplib::Response& res, bool in_session);
 
     Service& service_;

@@ -1,8 +1,16 @@
 #include "host/deferred_teardown.hpp"
 
+#include <atomic>
 #include <system_error>
 
 namespace microvm::host {
+namespace {
+std::atomic<bool> g_callers_thread{false};
+}  // namespace
+
+void DeferredTeardown::tear_down_on_callers_thread() {
+    g_callers_thread.store(true);
+}
 
 DeferredTeardown::~DeferredTeardown() {
     {
@@ -15,7 +23,7 @@ DeferredTeardown::~DeferredTeardown() {
 
 void DeferredTeardown::later(std::function<void()> teardown) {
     std::unique_lock lock(mu_);
-    if (!stopping_ && pending_.size() < kMaxPending) {
+    if (!stopping_ && pending_.size() < kMaxPending && !g_callers_thread.load()) {
         bool threaded = thread_.joinable();
         if (!threaded) {
             try {

@@ -14,6 +14,7 @@
 #include "bench.hpp"
 #include "commands.hpp"
 #include "daemon_execute.hpp"
+#include "host/deferred_teardown.hpp"
 #include "microvm/json_output.hpp"
 
 namespace {
@@ -88,6 +89,9 @@ int main(int argc, char** argv) {
         std::printf("microvm %s\n", MICROVM_VERSION);
         return 0;
     }
+    // One execution per process: its sandbox is torn down on this thread, not a thread started
+    // for it (the process waits for it before exiting either way).
+    microvm::host::DeferredTeardown::tear_down_on_callers_thread();
     CLI::App app{"microvm: run programs inside isolation providers under an enforced policy"};
     app.set_version_flag("--version", std::string("microvm ") + MICROVM_VERSION);
     app.require_subcommand(1);

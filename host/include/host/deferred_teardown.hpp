@@ -43,6 +43,12 @@ class DeferredTeardown {
     // Returns once every teardown handed over so far is done.
     void wait_idle();
 
+    // For a process that runs one execution and exits (the CLI), called before any provider
+    // starts: from then on every teardown runs on the caller's thread. Such a process waits for
+    // its teardowns before it exits anyway; a thread started for its only one added its start
+    // and two hand-offs to the run (~0.5 ms of a one-shot process run, docs/benchmarks.md).
+    static void tear_down_on_callers_thread();
+
   private:
     void later(std::function<void()> teardown);
     void loop();

@@ -123,4 +123,19 @@ void write_boot_record(const std::string& dir, const std::string& name,
     (void)write_file_atomically(dir + "/" + name, record.dump());
 }
 
+std::optional<std::string> read_boot_bytes(const std::string& dir, const std::string& name,
+                                           const nlohmann::json& identity, size_t max_bytes) {
+    const std::string expected = full_identity(identity).dump() + "\n";
+    auto text = read_trusted_file(dir + "/" + name, expected.size() + max_bytes);
+    if (!text || text->compare(0, expected.size(), expected) != 0) return std::nullopt;
+    return text->substr(expected.size());
+}
+
+void write_boot_bytes(const std::string& dir, const std::string& name,
+                      const nlohmann::json& identity, std::string_view bytes) {
+    std::string record = full_identity(identity).dump() + "\n";
+    record.append(bytes);
+    (void)write_file_atomically(dir + "/" + name, record);
+}
+
 }  // namespace microvm::host

@@ -8,8 +8,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
+#include <utility>
 
 #include "host/boot_cache.hpp"
 #include "host/seccomp_policy.hpp"
@@ -131,39 +134,36 @@ Expected<std::vector<sock_filter>> export_bpf(scmp_filter_ctx ctx) {
     return code;
 }
 
-std::string to_hex(const std::vector<sock_filter>& code) {
-    static const char* digits = "0123456789abcdef";
-    const auto* bytes = reinterpret_cast<const unsigned char*>(code.data());
-    std::string out;
-    for (size_t i = 0; i < code.size() * sizeof(sock_filter); ++i) {
-        out += digits[bytes[i] >> 4];
-        out += digits[bytes[i] & 15];
-    }
+// The two programs as one record value: the existence program's length in instructions (4 bytes,
+// host order), then both programs as the kernel takes them.
+std::string to_record(const std::vector<sock_filter>& existence,
+                      const std::vector<sock_filter>& arguments) {
+    const uint32_t count = static_cast<uint32_t>(existence.size());
+    std::string out(reinterpret_cast<const char*>(&count), sizeof count);
+    out.append(reinterpret_cast<const char*>(existence.data()), existence.size() * sizeof(sock_filter));
+    out.append(reinterpret_cast<const char*>(arguments.data()), arguments.size() * sizeof(sock_filter));
     return out;
 }
 
-// A program from its record: whole instructions, at least one, at most the kernel's limit.
-std::optional<std::vector<sock_filter>> from_hex(const nlohmann::json& text) {
-    if (!text.is_string()) return std::nullopt;
-    const std::string& s = text.get_ref<const std::string&>();
-    const size_t bytes = s.size() / 2;
-    if (s.size() % 2 || bytes == 0 || bytes % sizeof(sock_filter) ||
-        bytes / sizeof(sock_filter) > BPF_MAXINSNS) {
+// The programs from a record: whole instructions, at least one each, each within the kernel's
+// limit.
+std::optional<std::pair<std::vector<sock_filter>, std::vector<sock_filter>>> from_record(
+    const std::string& bytes) {
+    uint32_t count = 0;
+    if (bytes.size() < sizeof count) return std::nullopt;
+    std::memcpy(&count, bytes.data(), sizeof count);
+    const size_t rest = bytes.size() - sizeof count;
+    if (rest % sizeof(sock_filter) != 0) return std::nullopt;
+    const size_t total = rest / sizeof(sock_filter);
+    if (count == 0 || count >= total || count > BPF_MAXINSNS || total - count > BPF_MAXINSNS) {
         return std::nullopt;
     }
-    std::vector<sock_filter> code(bytes / sizeof(sock_filter));
-    auto* out = reinterpret_cast<unsigned char*>(code.data());
-    auto nibble = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        return -1;
-    };
-    for (size_t i = 0; i < bytes; ++i) {
-        int hi = nibble(s[2 * i]), lo = nibble(s[2 * i + 1]);
-        if (hi < 0 || lo < 0) return std::nullopt;
-        out[i] = static_cast<unsigned char>(hi << 4 | lo);
-    }
-    return code;
+    std::vector<sock_filter> existence(count), arguments(total - count);
+    const char* at = bytes.data() + sizeof count;
+    std::memcpy(existence.data(), at, count * sizeof(sock_filter));
+    std::memcpy(arguments.data(), at + count * sizeof(sock_filter),
+                arguments.size() * sizeof(sock_filter));
+    return std::pair{std::move(existence), std::move(arguments)};
 }
 
 // The library that compiles the filters: another libseccomp may compile them differently.
@@ -182,24 +182,21 @@ Expected<SeccompFilter> SeccompFilter::build_cached(bool unix_sockets) {
                                 {"libseccomp", libseccomp_identity()},
                                 {"unix_sockets", unix_sockets}};
     const auto dir = host::boot_cache_dir();
-    const std::string name = "process-seccomp.bpf";
+    const std::string name = "process-seccomp.programs";
+    constexpr size_t kMaxRecordBytes = 4 + 2 * BPF_MAXINSNS * sizeof(sock_filter);
     if (dir && !key["binary"].is_null() && !key["libseccomp"].is_null()) {
-        if (auto record = host::read_boot_record(*dir, name, key); record && record->is_object()) {
-            auto existence = from_hex(record->value("existence", nlohmann::json()));
-            auto arguments = from_hex(record->value("arguments", nlohmann::json()));
-            if (existence && arguments) {
+        if (auto bytes = host::read_boot_bytes(*dir, name, key, kMaxRecordBytes)) {
+            if (auto programs = from_record(*bytes)) {
                 SeccompFilter filter;
-                filter.existence_ = std::move(*existence);
-                filter.arguments_ = std::move(*arguments);
+                filter.existence_ = std::move(programs->first);
+                filter.arguments_ = std::move(programs->second);
                 return filter;
             }
         }
     }
     RTFS_TRY(SeccompFilter filter, build(unix_sockets));
     if (dir && !key["binary"].is_null() && !key["libseccomp"].is_null()) {
-        host::write_boot_record(*dir, name, key,
-                                {{"existence", to_hex(filter.existence_)},
-                                 {"arguments", to_hex(filter.arguments_)}});
+        host::write_boot_bytes(*dir, name, key, to_record(filter.existence_, filter.arguments_));
     }
     return filter;
 }

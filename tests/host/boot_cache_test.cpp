@@ -94,4 +94,21 @@ TEST_F(BootCacheTest, AnUntrustedDirectoryIsRefused) {
     ::rmdir(("/tmp/microvm-never-trusted-" + std::to_string(::getpid())).c_str());
 }
 
+TEST_F(BootCacheTest, BytesAreReadBackAsTheyWereForTheSameIdentityOnly) {
+    const std::string bytes("\0\n{\xff raw", 9);
+    microvm::host::write_boot_bytes(dir_, "rec", key_, bytes);
+    auto v = microvm::host::read_boot_bytes(dir_, "rec", key_, 64);
+    ASSERT_TRUE(v);
+    EXPECT_EQ(*v, bytes);
+    EXPECT_FALSE(microvm::host::read_boot_bytes(dir_, "rec", {{"binary", 43}}, 64));
+    EXPECT_FALSE(microvm::host::read_boot_bytes(dir_, "rec", key_, bytes.size() - 1))
+        << "a value over the cap is not read";
+    // The rules of every record: the same file writable by others, or another record kind
+    // under the name, is not used.
+    ::chmod(file().c_str(), 0622);
+    EXPECT_FALSE(microvm::host::read_boot_bytes(dir_, "rec", key_, 64));
+    write_boot_record(dir_, "rec", key_, "json");
+    EXPECT_FALSE(microvm::host::read_boot_bytes(dir_, "rec", key_, 64));
+}
+
 }  // namespace

@@ -29,6 +29,26 @@ namespace {
 
 namespace policy = host::seccomp_policy;
 
+bool same_program(const sock_fprog& a, const sock_fprog& b) {
+    return a.len == b.len &&
+           std::equal(a.filter, a.filter + a.len, b.filter, [](const sock_filter& x, const sock_filter& y) {
+               return x.code == y.code && x.jt == y.jt && x.jf == y.jf && x.k == y.k;
+           });
+}
+
+// The per-boot record of the compiled programs (raw bytes after the identity line) gives back
+// exactly what was compiled: the first call writes or reads it, the second reads it.
+TEST(SeccompRecord, TheRecordedProgramsAreTheCompiledOnes) {
+    auto built = SeccompFilter::build(/*unix_sockets=*/false);
+    ASSERT_TRUE(built) << built.error().message;
+    for (int i = 0; i < 2; ++i) {
+        auto cached = SeccompFilter::build_cached(/*unix_sockets=*/false);
+        ASSERT_TRUE(cached) << cached.error().message;
+        EXPECT_TRUE(same_program(cached->existence(), built->existence()));
+        EXPECT_TRUE(same_program(cached->arguments(), built->arguments()));
+    }
+}
+
 // Runs check() in a forked child under the filter; the child's exit code is check()'s result.
 int under_filter(const SeccompFilter& filter, int (*check)()) {
     sock_fprog existence = filter.existence(), arguments = filter.arguments();

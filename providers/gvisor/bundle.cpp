@@ -1,18 +1,43 @@
 #include "gvisor/bundle.hpp"
 
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <sstream>
 
 #include "gvisor/oci_spec.hpp"
 #include "host/sys_error.hpp"
+#include "host/unique_fd.hpp"
 
 namespace microvm::gvisor {
 namespace {
 
 constexpr uint64_t kLogTail = 64 * 1024;
+
+// dir bound onto itself as a mount of its own with private propagation, so that nothing mounted
+// below it later propagates anywhere. A mount attached under a shared parent joins the parent's
+// propagation (whatever the clone's own setting): this one is copied, empty of mounts, to the
+// parent's peers, and leaves their group before anything is mounted in it.
+Expected<void> make_private_mount(const std::string& dir) {
+    host::UniqueFd at(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!at.valid()) return host::sys_failure("open " + dir, errno);
+    host::UniqueFd tree(
+        ::open_tree(at.get(), "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH));
+    if (!tree.valid()) return host::sys_failure("cloning " + dir, errno);
+    if (::move_mount(tree.get(), "", at.get(), "",
+                     MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
+        return host::sys_failure("attaching " + dir + " onto itself", errno);
+    }
+    struct mount_attr attr {};
+    attr.propagation = MS_PRIVATE;
+    if (::mount_setattr(tree.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) != 0) {
+        return host::sys_failure("making the mount of " + dir + " private", errno);
+    }
+    return Ok{};
+}
 
 }  // namespace
 
@@ -21,6 +46,9 @@ Expected<std::unique_ptr<Bundle>> Bundle::create(const std::string& parent, cons
     const std::string dir = parent + "/" + name;
     RTFS_CHECK(make_dir(dir, 0711));
     std::unique_ptr<Bundle> bundle(new Bundle(dir, result_dir));  // removes dir on failure
+    // Before anything is mounted in it (the result tmpfs, the staged binds): with the state
+    // directory under a shared mount (/run on a systemd host), those would show at its peers.
+    RTFS_CHECK(make_private_mount(dir));
     RTFS_CHECK(make_dir(bundle->rootfs(), 0755));
     if (result_dir) {
         // A tmpfs of its own, capped at one frame: what the guest writes there stays in memory
@@ -36,8 +64,6 @@ Expected<std::unique_ptr<Bundle>> Bundle::create(const std::string& parent, cons
             return host::sys_failure("mounting the result tmpfs " + result, errno);
         }
         bundle->result_mounted_ = true;
-        // Nothing of it propagates to other mount namespaces sharing /run.
-        ::mount(nullptr, result.c_str(), nullptr, MS_PRIVATE, nullptr);
     }
     return bundle;
 }
@@ -45,7 +71,7 @@ Expected<std::unique_ptr<Bundle>> Bundle::create(const std::string& parent, cons
 Bundle::~Bundle() {
     staged_.reset();
     if (result_mounted_) ::umount2((dir_ + "/result").c_str(), MNT_DETACH);
-    remove_tree(dir_);
+    remove_tree(dir_);  // detaches the bundle's own mount first
 }
 
 std::optional<std::string> Bundle::result_dir() const {

@@ -1,4 +1,8 @@
-// One execution's OCI bundle directory, removed with everything in it on destruction:
+// One execution's OCI bundle directory, removed with everything in it on destruction. It is a
+// private mount of its own (bound onto itself): what the host mounts in it (result/, binds/)
+// never propagates to other mounts, even when the state directory lies under a mount with shared
+// propagation (/run on a systemd host), whose peers would otherwise show the staged host objects
+// while the execution runs. Its contents:
 //   config.json   the generated runtime spec
 //   rootfs/       the container's (empty, read-only) root; runsc's gofer adds mount points
 //   result/       RTFS only: where the guest writes its result frame: a tmpfs of the sandbox

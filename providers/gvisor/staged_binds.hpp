@@ -9,9 +9,10 @@
 // else may reach a staged object there, past the directories above its source that may keep
 // them out. What runsc binds is the object that was checked, whatever happens to the policy path
 // meanwhile and whichever process of runsc's mounts it. Staged mounts are private (no
-// propagation either way) and carry their final attributes (nosuid, nodev, read-only for ro
-// binds), which runsc's binds inherit. They are detached on destruction (runsc's own mounts live
-// in its namespaces).
+// propagation either way; dir lies in the bundle's private mount, bundle.hpp, since a mount
+// attached under a shared parent would join its propagation) and carry their final attributes
+// (nosuid, nodev, read-only for ro binds), which runsc's binds inherit. They are detached on
+// destruction (runsc's own mounts live in its namespaces).
 #pragma once
 
 #include <memory>

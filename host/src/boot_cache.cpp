@@ -1,5 +1,6 @@
 #include "host/boot_cache.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,6 +10,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
+#include <vector>
+#include <algorithm>
 
 #include "host/unique_fd.hpp"
 #include "microvm/trusted_path.hpp"
@@ -121,6 +125,37 @@ void write_boot_record(const std::string& dir, const std::string& name,
                        const nlohmann::json& identity, const nlohmann::json& value) {
     nlohmann::json record = {{"identity", full_identity(identity)}, {"value", value}};
     (void)write_file_atomically(dir + "/" + name, record.dump());
+}
+
+void prune_boot_records(const std::string& dir, std::string_view prefix, std::string_view suffix,
+                        size_t keep) {
+    UniqueFd at(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!at.valid()) return;
+    DIR* list = ::fdopendir(::fcntl(at.get(), F_DUPFD_CLOEXEC, 0));
+    if (!list) return;
+    std::vector<std::pair<struct timespec, std::string>> records;
+    while (const struct dirent* entry = ::readdir(list)) {
+        const std::string_view name = entry->d_name;
+        if (name.size() < prefix.size() + suffix.size() || !name.starts_with(prefix) ||
+            !name.ends_with(suffix)) {
+            continue;
+        }
+        struct stat st;
+        if (::fstatat(at.get(), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+        if (S_ISREG(st.st_mode)) {
+            records.emplace_back(st.st_mtim, std::string(name));
+        } else {
+            ::unlinkat(at.get(), entry->d_name, 0);  // never a record (read_trusted_file)
+        }
+    }
+    ::closedir(list);
+    if (records.size() <= keep) return;
+    // Newest first; the ones past `keep` go.
+    std::sort(records.begin(), records.end(), [](const auto& a, const auto& b) {
+        return a.first.tv_sec != b.first.tv_sec ? a.first.tv_sec > b.first.tv_sec
+                                                : a.first.tv_nsec > b.first.tv_nsec;
+    });
+    for (size_t i = keep; i < records.size(); ++i) ::unlinkat(at.get(), records[i].second.c_str(), 0);
 }
 
 std::optional<std::string> read_boot_bytes(const std::string& dir, const std::string& name,

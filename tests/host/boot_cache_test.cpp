@@ -2,11 +2,13 @@
 // or this user could have written them. Each planted or tampered record must be ignored.
 #include "host/boot_cache.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -109,6 +111,24 @@ TEST_F(BootCacheTest, BytesAreReadBackAsTheyWereForTheSameIdentityOnly) {
     EXPECT_FALSE(microvm::host::read_boot_bytes(dir_, "rec", key_, 64));
     write_boot_record(dir_, "rec", key_, "json");
     EXPECT_FALSE(microvm::host::read_boot_bytes(dir_, "rec", key_, 64));
+}
+
+TEST_F(BootCacheTest, PruningKeepsTheNewestRecordsOfAKindAndNothingElse) {
+    const auto write_at = [&](const std::string& name, time_t mtime) {
+        std::ofstream(dir_ + "/" + name) << name;
+        struct timespec times[2] = {{mtime, 0}, {mtime, 0}};
+        ASSERT_EQ(::utimensat(AT_FDCWD, (dir_ + "/" + name).c_str(), times, 0), 0);
+    };
+    for (int i = 0; i < 5; ++i) write_at("kind." + std::to_string(i) + ".module", 1000 + i);
+    write_at("kind.digest", 1);         // another suffix
+    write_at("other.0.module", 1);      // another prefix
+    fs::create_symlink("/etc/passwd", dir_ + "/kind.link.module");  // removed, never followed
+    microvm::host::prune_boot_records(dir_, "kind.", ".module", 2);
+    std::set<std::string> left;
+    for (const auto& entry : fs::directory_iterator(dir_)) left.insert(entry.path().filename());
+    EXPECT_EQ(left, (std::set<std::string>{"kind.3.module", "kind.4.module", "kind.digest",
+                                           "other.0.module"}));
+    EXPECT_TRUE(fs::exists("/etc/passwd"));
 }
 
 }  // namespace

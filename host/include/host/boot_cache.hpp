@@ -56,4 +56,12 @@ std::optional<std::string> read_boot_bytes(const std::string& dir, const std::st
 void write_boot_bytes(const std::string& dir, const std::string& name,
                       const nlohmann::json& identity, std::string_view bytes);
 
+// Keeps the `keep` most recently written of dir's files named PREFIX...SUFFIX and removes the
+// others: records named after something each build changes (a binary's path) would otherwise
+// pile up until the next boot, in memory when dir is on a tmpfs (/run). Best effort; removes
+// names only. Anything of such a name but a regular file (never a record) is removed, a symlink
+// without being followed.
+void prune_boot_records(const std::string& dir, std::string_view prefix, std::string_view suffix,
+                        size_t keep);
+
 }  // namespace microvm::host

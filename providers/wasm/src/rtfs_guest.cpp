@@ -35,6 +35,17 @@ bool is_file(const std::string& path) {
     return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
+// Stored modules and snapshots are named after the running binary's path (store_name()), so
+// builds at new paths (worktrees, fresh clones) would add ~2 MiB each until the next boot, in
+// memory on /run: those of the binaries that stored last are kept.
+constexpr const char* kStorePrefix = "microvm-wasm-rtfs-guest.";
+constexpr size_t kStoredBinaries = 8;
+
+void prune_stored(const std::string& dir) {
+    host::prune_boot_records(dir, kStorePrefix, ".module", kStoredBinaries);
+    host::prune_boot_records(dir, kStorePrefix, ".snapshot", kStoredBinaries);
+}
+
 }  // namespace
 
 Expected<std::string> find_rtfs_guest_wasm() {
@@ -136,7 +147,7 @@ std::shared_ptr<const CompiledModule> RtfsGuestModule::load_or_decode(int fd,
         return nullptr;
     }
     if (digest && host::file_identity(fd_path(fd)) == identity) {
-        store_module(*dir, store_name(), key, **compiled);
+        if (store_module(*dir, store_name(), key, **compiled)) prune_stored(*dir);
         snapshot_dir_ = *dir;
         snapshot_key_ = snapshot_key(key, kInitExport);
     }
@@ -172,7 +183,9 @@ std::shared_ptr<const GuestSnapshot> RtfsGuestModule::snapshot(
     }
     snapshot_ = std::make_shared<const GuestSnapshot>(std::move(*taken));
     if (!snapshot_key_.empty()) {
-        store_snapshot(snapshot_dir_, snapshot_store_name(), snapshot_key_, *snapshot_);
+        if (store_snapshot(snapshot_dir_, snapshot_store_name(), snapshot_key_, *snapshot_)) {
+            prune_stored(snapshot_dir_);
+        }
     }
     return snapshot_;
 }
@@ -192,7 +205,7 @@ std::string RtfsGuestModule::store_name() {
     const std::string binary = std::filesystem::read_symlink("/proc/self/exe", ec).string();
     char tag[17];
     std::snprintf(tag, sizeof tag, "%016zx", std::hash<std::string>{}(binary));
-    return std::string("microvm-wasm-rtfs-guest.") + tag + ".module";
+    return std::string(kStorePrefix) + tag + ".module";
 }
 
 RtfsGuestModule::Source RtfsGuestModule::last_source() const {

@@ -12,6 +12,7 @@
 #include "microvm/json_output.hpp"
 #include "service/confined_files.hpp"
 #include "service/digest.hpp"
+#include "host/policy_source.hpp"
 #include "service/sandbox_pools.hpp"
 #include "service/sessions.hpp"
 #include "service/warm_pools.hpp"
@@ -115,6 +116,9 @@ Expected<std::unique_ptr<Service>> Service::create(ServiceOptions options,
     // A previous daemon that died left its sessions' directories: nothing can use them now.
     remove_tree(sessions_dir);
     RTFS_CHECK(prepare_private_dir(sessions_dir));
+    // Every provider's state directories are out of any sandbox's write reach, whichever
+    // providers start.
+    host::protect_configured_state(options.settings.provider_configs);
     RTFS_TRY(auto pools, read_pool_configs(options.settings));
     RTFS_TRY(auto sandbox_pools, read_sandbox_pool_configs(options.settings));
     std::unique_ptr<Service> s(new Service(std::move(options), std::move(audit)));

@@ -1,4 +1,5 @@
 #include "host/boot_cache.hpp"
+#include "host/policy_source.hpp"
 #include "host/rootfs.hpp"
 
 #include <gtest/gtest.h>
@@ -115,6 +116,43 @@ TEST(Rootfs, WritableTrustedStateIsRefused) {
     }
     TempDir dir;  // elsewhere, writable as before
     EXPECT_TRUE(plan_rootfs(request(FileSystemPolicy::read_write({dir.path()}))));
+}
+
+// The attack (red team, 2026-12-03): a run with rw= over a user's runtime directory planted a
+// seccomp record allowing everything in /run/user/<uid>/microvm, and that user's later runs had
+// no seccomp. The planting run's $XDG_RUNTIME_DIR was unset (or root's run was handed another
+// user's directory), so the directory was not the boot cache dir of *that* process. Every user's
+// and every provider's state is refused, whatever the environment says.
+TEST(Rootfs, EveryUsersAndProvidersStateIsRefusedWhateverTheEnvironment) {
+    const char* saved = std::getenv("XDG_RUNTIME_DIR");
+    const std::string saved_xdg = saved ? saved : "";
+    ::unsetenv("XDG_RUNTIME_DIR");
+    const std::string user_dir = "/run/user/" + std::to_string(40000 + ::getpid() % 20000);
+    const std::string provider_dir = "/run/microvm-test-" + std::to_string(::getpid());
+    const bool had_run_user = fs::exists("/run/user");
+    fs::create_directories(user_dir + "/microvm");
+    fs::create_directories(provider_dir + "/sub");
+    TempDir configured;
+    fs::create_directories(configured.path() + "/templates/x");
+    microvm::host::protect_configured_state(
+        {{"qemu", {{"template_dir", configured.path() + "/templates"}, {"cpus", 2}}}});
+    for (const std::string& path :
+         {user_dir, user_dir + "/microvm", std::string("/run/user"), provider_dir,
+          provider_dir + "/sub", configured.path(), configured.path() + "/templates",
+          configured.path() + "/templates/x"}) {
+        auto plan = plan_rootfs(request(FileSystemPolicy::read_write({path})));
+        EXPECT_FALSE(plan) << path;
+        if (!plan) {
+            EXPECT_EQ(plan.error().kind, Failure::Kind::InvalidInput) << path;
+            EXPECT_NE(plan.error().message.find("trusted state"), std::string::npos)
+                << plan.error().message;
+        }
+        EXPECT_TRUE(plan_rootfs(request(FileSystemPolicy::read_only({path})))) << path;
+    }
+    fs::remove_all(user_dir);
+    fs::remove_all(provider_dir);
+    if (!had_run_user) fs::remove("/run/user");
+    if (!saved_xdg.empty()) ::setenv("XDG_RUNTIME_DIR", saved_xdg.c_str(), 1);
 }
 
 // The attack: --fs ro=/tmp/x where /tmp/x is a symlink (planted by an earlier sandbox with rw)

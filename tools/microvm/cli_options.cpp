@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "host/policy_source.hpp"
 #include "microvm/security_level.hpp"
 
 namespace microvm::cli {
@@ -89,6 +90,8 @@ Expected<Invocation> resolve(const PolicyFlags& f) {
         RTFS_TRY(inv.settings, apply_profile(inv.settings, *f.profile));
     }
     inv.provider = f.provider.value_or(inv.settings.default_provider);
+    // Every provider's state directories are out of the sandbox's write reach, not only this one's.
+    host::protect_configured_state(inv.settings.provider_configs);
 
     // An execution performing a capability starts from that capability's settings.
     MicroVMConfig c = f.capability ? config_for_capability(inv.settings, *f.capability)

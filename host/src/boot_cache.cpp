@@ -85,12 +85,16 @@ std::optional<std::string> read_trusted_file(const std::string& path, size_t max
     return read_to_end(fd.get(), max_bytes);
 }
 
-bool write_file_atomically(const std::string& path, const std::string& data) {
+bool write_file_atomically(const std::string& path, const std::string& data, mode_t mode) {
     static std::atomic<unsigned> counter{0};
     const std::string temp = path + ".tmp." + std::to_string(::getpid()) + "." +
                              std::to_string(counter.fetch_add(1));
     UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!fd.valid()) return false;
+    if (mode != 0600 && ::fchmod(fd.get(), mode) != 0) {
+        ::unlink(temp.c_str());
+        return false;
+    }
     size_t off = 0;
     while (off < data.size()) {
         ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);

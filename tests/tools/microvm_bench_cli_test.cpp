@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+
 #include "support/run_command.hpp"
 
 namespace {
@@ -43,6 +45,22 @@ TEST(MicrovmBenchCli, SvgHasOneBarPerMeasuredRowAndIsWellFormed) {
     auto parsed = run_command({"/usr/bin/python3", "-c", check, svg.path()});
     ASSERT_EQ(parsed.status, 0) << parsed.err << "\n" << svg.read();
     EXPECT_EQ(std::stoul(parsed.out), measured) << svg.read();
+}
+
+// The attack (red team, 2026-12-03): someone else plants a symlink at the chart's name in a
+// shared directory; writing the chart through it truncated the file it points to, root's too.
+// The chart replaces the name instead.
+TEST(MicrovmBenchCli, TheChartReplacesASymlinkAtItsNameAndNeverWritesThroughIt) {
+    TempFile victim("precious\n");
+    TempFile chart;
+    std::filesystem::remove(chart.path());
+    std::filesystem::create_symlink(victim.path(), chart.path());
+    auto r = run_command({MICROVM_BINARY, "bench", "--runs", "1", "--compute-ms", "5", "-p", "mock",
+                          "--no-peers", "--svg", chart.path()});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(victim.read(), "precious\n");
+    EXPECT_FALSE(std::filesystem::is_symlink(chart.path()));
+    EXPECT_NE(chart.read().find("<svg"), std::string::npos);
 }
 
 TEST(MicrovmBenchCli, AnUnknownProviderIsRefused) {

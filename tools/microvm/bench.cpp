@@ -17,6 +17,7 @@
 
 #include "bench_report.hpp"
 #include "bench_rows.hpp"
+#include "host/boot_cache.hpp"
 #include "host/paths.hpp"
 #include "microvm/factory.hpp"
 #include "microvm/json_output.hpp"
@@ -214,9 +215,10 @@ int cmd_bench(const BenchOptions& opt) {
     ::rmdir(w.work_dir.c_str());
 
     if (!opt.svg_file.empty()) {
-        std::ofstream svg(opt.svg_file, std::ios::binary | std::ios::trunc);
-        svg << bench_svg(rows, "microvm bench: one-shot latency on this machine");
-        if (!svg) {
+        // Replaced, never written through: a symlink planted at the name (a shared /tmp) would
+        // otherwise truncate whatever it points to, root's files too.
+        if (!host::write_file_atomically(
+                opt.svg_file, bench_svg(rows, "microvm bench: one-shot latency on this machine"), 0644)) {
             std::fprintf(stderr, "error: cannot write %s\n", opt.svg_file.c_str());
             return kExitSetup;
         }

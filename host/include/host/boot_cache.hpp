@@ -10,6 +10,8 @@
 // written: a sandbox, or another user, cannot plant a record. Failed probes are never recorded.
 #pragma once
 
+#include <sys/types.h>
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,8 +39,9 @@ nlohmann::json own_binary_identity();
 // The whole file if it is a trusted record file (regular, not a symlink, owned by root or the
 // effective user, not writable by group or others) of at most max_bytes; nullopt otherwise.
 std::optional<std::string> read_trusted_file(const std::string& path, size_t max_bytes);
-// Writes the file atomically (a private temporary renamed over it), mode 0600. Best effort.
-bool write_file_atomically(const std::string& path, const std::string& data);
+// Writes the file atomically (a private temporary renamed over it, so that a symlink planted at
+// path is replaced, never followed), mode 0600 unless given. Best effort.
+bool write_file_atomically(const std::string& path, const std::string& data, mode_t mode = 0600);
 
 // The value recorded under name in dir for this identity (the boot id and effective uid are
 // added to it), if the record is current and trusted.

@@ -87,8 +87,10 @@ Expected<std::shared_ptr<const CompiledModule>> RtfsGuestModule::get() {
         last_source_ = Source::Memory;
         return module_;
     }
-    host::UniqueFd fd(::open(path->c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid()) return fail(Failure::Kind::ProviderUnavailable, "cannot read " + *path);
+    // A regular file only (a FIFO swapped in would block open(2), a device could be acted on).
+    auto opened = host::open_regular_file(*path);
+    if (!opened) return fail(Failure::Kind::ProviderUnavailable, opened.error().message);
+    host::UniqueFd fd = std::move(*opened);
     std::string error;
     snapshot_dir_.clear();
     snapshot_key_.clear();
@@ -136,9 +138,10 @@ std::shared_ptr<const CompiledModule> RtfsGuestModule::load_or_decode(int fd,
             return stored;
         }
     }
-    std::optional<std::string> bytes = host::read_to_end(fd);
+    std::optional<std::string> bytes = host::read_to_end(fd, limits::kMaxModuleBytes);
     if (!bytes) {
-        *error = "cannot read " + path;
+        *error = "cannot read " + path + " (at most " + std::to_string(limits::kMaxModuleBytes) +
+                 " bytes)";
         return nullptr;
     }
     auto compiled = compile_module({reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()});

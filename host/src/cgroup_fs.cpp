@@ -14,6 +14,7 @@
 
 #include "host/mountinfo.hpp"
 #include "host/paths.hpp"
+#include "host/stale_dirs.hpp"
 #include "host/sys_error.hpp"
 #include "host/unique_fd.hpp"
 
@@ -41,14 +42,6 @@ std::vector<std::string> split(std::string_view text, char sep) {
         i = j + 1;
     }
     return parts;
-}
-
-// The owner pid of "<prefix><pid>-<n>", 0 when the name is not ours.
-pid_t owner_of(std::string_view name, std::string_view prefix) {
-    if (!name.starts_with(prefix)) return 0;
-    name.remove_prefix(prefix.size());
-    auto pid = parse_u64(name.substr(0, name.find('-')));
-    return pid && *pid > 0 && *pid < (1u << 30) ? static_cast<pid_t>(*pid) : 0;
 }
 
 }  // namespace
@@ -92,9 +85,7 @@ std::optional<uint64_t> read_keyed(const std::string& path, std::string_view key
 }
 
 std::string new_cgroup_name(std::string_view prefix) {
-    static std::atomic<uint64_t> counter{0};
-    return std::string(prefix) + std::to_string(::getpid()) + "-" +
-           std::to_string(counter.fetch_add(1));
+    return owned_name(prefix);
 }
 
 Expected<void> make_dirs(const std::string& dir) {
@@ -137,10 +128,7 @@ size_t sweep_stale(const std::string& parent, std::string_view prefix) {
     if (!d) return 0;
     std::vector<std::string> stale;
     while (dirent* e = ::readdir(d)) {
-        pid_t owner = owner_of(e->d_name, prefix);
-        if (owner > 0 && owner != ::getpid() && ::kill(owner, 0) != 0 && errno == ESRCH) {
-            stale.push_back(parent + "/" + e->d_name);
-        }
+        if (left_by_dead_owner(e->d_name, prefix)) stale.push_back(parent + "/" + e->d_name);
     }
     ::closedir(d);
     size_t removed = 0;

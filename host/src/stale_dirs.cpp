@@ -2,26 +2,65 @@
 
 #include <dirent.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
-#include <cstdlib>
+#include <charconv>
+#include <cstdint>
 #include <filesystem>
 #include <vector>
 
 namespace microvm::host {
+namespace {
+
+// This process's pid namespace (the inode of /proc/self/ns/pid); 0 when it cannot be told.
+uint64_t own_pid_namespace() {
+    static const uint64_t id = [] {
+        struct stat st;
+        return ::stat("/proc/self/ns/pid", &st) == 0 ? static_cast<uint64_t>(st.st_ino) : 0;
+    }();
+    return id;
+}
+
+template <typename T>
+bool parse_number(std::string_view text, T& out) {
+    if (text.empty()) return false;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return ec == std::errc() && end == text.data() + text.size();
+}
+
+}  // namespace
+
+std::string owned_name(std::string_view prefix) {
+    static std::atomic<uint64_t> serial{0};
+    return std::string(prefix) + std::to_string(::getpid()) + "." +
+           std::to_string(own_pid_namespace()) + "-" + std::to_string(serial.fetch_add(1));
+}
+
+bool left_by_dead_owner(std::string_view name, std::string_view prefix) {
+    if (!name.starts_with(prefix)) return false;
+    name.remove_prefix(prefix.size());
+    const std::string_view owner = name.substr(0, name.find('-'));
+    const size_t dot = owner.find('.');
+    pid_t pid = 0;
+    if (!parse_number(owner.substr(0, dot), pid) || pid <= 0 || pid >= (1 << 30)) return false;
+    if (dot != std::string_view::npos) {
+        uint64_t ns = 0;
+        if (!parse_number(owner.substr(dot + 1), ns)) return false;
+        if (ns == 0 || ns != own_pid_namespace()) return false;  // another namespace's pid
+    }
+    if (pid == ::getpid()) return false;
+    return ::kill(pid, 0) != 0 && errno == ESRCH;
+}
 
 size_t remove_dirs_of_dead_owners(const std::string& parent, std::string_view prefix) {
     DIR* d = ::opendir(parent.c_str());
     if (!d) return 0;
     std::vector<std::string> stale;
     while (dirent* e = ::readdir(d)) {
-        const std::string name = e->d_name;
-        if (!name.starts_with(prefix)) continue;
-        const long owner = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
-        if (owner <= 0 || owner == ::getpid()) continue;
-        if (::kill(static_cast<pid_t>(owner), 0) == 0 || errno != ESRCH) continue;
-        stale.push_back(parent + "/" + name);
+        if (left_by_dead_owner(e->d_name, prefix)) stale.push_back(parent + "/" + e->d_name);
     }
     ::closedir(d);
     size_t n = 0;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gvisor/fs_tree.hpp"
+#include "host/stale_dirs.hpp"
 
 namespace microvm::gvisor {
 namespace {
@@ -31,30 +32,11 @@ std::vector<std::string> entries(const std::string& dir) {
     return names;
 }
 
-bool alive(pid_t pid) {
-    return ::kill(pid, 0) == 0 || errno != ESRCH;
-}
 
 }  // namespace
 
-std::string new_name() {
-    static std::atomic<uint64_t> counter{0};
-    return std::string(kNamePrefix) + std::to_string(::getpid()) + "-" +
-           std::to_string(counter.fetch_add(1));
-}
-
-pid_t owner_of(std::string_view name) {
-    if (!name.starts_with(kNamePrefix)) return 0;
-    name.remove_prefix(kNamePrefix.size());
-    name = name.substr(0, name.find('-'));
-    pid_t pid = 0;
-    auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), pid);
-    if (ec != std::errc() || end != name.data() + name.size() || pid <= 0) return 0;
-    return pid;
-}
-
 Expected<std::unique_ptr<StateDir>> StateDir::create(const std::string& base) {
-    std::string path = base + "/" + new_name();
+    std::string path = base + "/" + host::owned_name(kNamePrefix);
     // Traversable (not listable) by others: the sandbox sees its bundle's root through it.
     RTFS_CHECK(make_dir(path, 0711));
     std::unique_ptr<StateDir> dir(new StateDir(path));  // removes path if what follows fails
@@ -84,8 +66,7 @@ bool StateDir::has_container_state(const std::string& id) const {
 size_t sweep_stale_state_dirs(const std::string& base) {
     size_t removed = 0;
     for (const std::string& name : entries(base)) {
-        pid_t owner = owner_of(name);
-        if (owner > 0 && owner != ::getpid() && !alive(owner)) {
+        if (host::left_by_dead_owner(name, kNamePrefix)) {
             unmount_below(base + "/" + name);  // result tmpfs mounts of its bundles
             removed += remove_tree(base + "/" + name) ? 1 : 0;
         }

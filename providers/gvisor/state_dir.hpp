@@ -17,10 +17,7 @@ namespace microvm::gvisor {
 
 inline constexpr std::string_view kNamePrefix = "microvm-gvisor-";
 
-// "microvm-gvisor-<pid>-<n>", unique within this host process.
-std::string new_name();
-// The owner pid of a name with our prefix; 0 when the name is not ours.
-pid_t owner_of(std::string_view name);
+// State directories are named host::owned_name(kNamePrefix) (host/stale_dirs.hpp).
 
 class StateDir {
   public:

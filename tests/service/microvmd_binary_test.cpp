@@ -248,7 +248,7 @@ namespace {
 // Cgroup directories (any hierarchy, a few levels down) of process sandboxes owned by pid.
 std::vector<std::string> sandbox_cgroups_of(pid_t pid) {
     std::vector<std::string> out;
-    const std::string name = "microvm-process-" + std::to_string(pid) + "-";
+    const std::string name = "microvm-process-" + std::to_string(pid) + ".";
     std::error_code ec;
     for (auto it = std::filesystem::recursive_directory_iterator("/sys/fs/cgroup", ec);
          it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {

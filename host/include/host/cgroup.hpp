@@ -2,8 +2,8 @@
 // pids limit. One interface over cgroup v1 (a hierarchy per controller) and v2 (the unified
 // hierarchy); which one is detected from the host's mounts. Each sandbox cgroup is an RAII
 // object: destroying it kills whatever is left inside and removes the directory. Cgroups are
-// named "<prefix><owner pid>-<n>" ("microvm-process-...") so that those of a crashed host can be
-// swept.
+// named after their owner (host::owned_name: "microvm-process-<pid>.<pid namespace>-<n>") so
+// that those of a crashed host can be swept, and never a live one's of another pid namespace.
 #pragma once
 
 #include <sys/types.h>

@@ -23,7 +23,7 @@ std::optional<uint64_t> read_number(const std::string& path);
 // The value of a "key value" line.
 std::optional<uint64_t> read_keyed(const std::string& path, std::string_view key);
 
-// "<prefix><pid>-<n>" ("microvm-process-<pid>-<n>"), unique within this host process.
+// host::owned_name(prefix): "microvm-process-<pid>.<pid namespace>-<n>".
 std::string new_cgroup_name(std::string_view prefix = kNamePrefix);
 // Creates dir and its missing parents.
 Expected<void> make_dirs(const std::string& dir);

@@ -79,7 +79,7 @@ ino_t inode_of(const fs::path& p) {
 
 // Mounts of this process's gvisor state directories in its mount namespace (staged sources).
 size_t own_mounts() {
-    const std::string marker = std::string(gvisor::kNamePrefix) + std::to_string(::getpid()) + "-";
+    const std::string marker = std::string(gvisor::kNamePrefix) + std::to_string(::getpid()) + ".";
     std::ifstream in("/proc/self/mountinfo");
     size_t n = 0;
     for (std::string line; std::getline(in, line);) n += line.find(marker) != std::string::npos;
@@ -123,7 +123,7 @@ TEST_F(GvisorBindSwapTest, AFreshRunIsRefusedWhenASourceIsSwappedBeforeItIsStage
         << r.error().message;
     EXPECT_FALSE(fs::exists(scene.secret / "planted"));
     EXPECT_EQ(glob_paths("/run/" + std::string(gvisor::kNamePrefix) + std::to_string(::getpid()) +
-                         "-*/bundles/*"),
+                         ".*/bundles/*"),
               std::vector<std::string>{});
     EXPECT_EQ(own_mounts(), 0u);
 }
@@ -161,7 +161,7 @@ TEST_F(GvisorBindSwapTest, StagedSourcesLieWhereOnlyRootCanChangeOrReachThem) {
     std::map<ino_t, unsigned long> staged_flags;  // by the staged root's inode
     runtime_->set_bind_window_hooks_for_tests({.before_runsc = [&] {
         binds_dirs = glob_paths("/run/" + std::string(gvisor::kNamePrefix) +
-                                std::to_string(::getpid()) + "-*/bundles/*/binds");
+                                std::to_string(::getpid()) + ".*/bundles/*/binds");
         for (const std::string& d : binds_dirs) {
             for (const auto& e : fs::directory_iterator(d)) {
                 struct stat st;

@@ -50,12 +50,12 @@ struct Holdings {
 
 std::vector<std::string> own_state_dirs() {
     return glob_paths("/run/" + std::string(gvisor::kNamePrefix) + std::to_string(::getpid()) +
-                      "-*");
+                      ".*");
 }
 
 Holdings holdings() {
     Holdings h;
-    const std::string marker = std::string(gvisor::kNamePrefix) + std::to_string(::getpid()) + "-";
+    const std::string marker = std::string(gvisor::kNamePrefix) + std::to_string(::getpid()) + ".";
     h.processes = enforcement::processes_with_marker(marker).size();
     for (const auto& m : host::cgroupfs::cgroup_mounts()) {
         std::error_code ec;

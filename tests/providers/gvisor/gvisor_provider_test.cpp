@@ -52,13 +52,13 @@ ExecutionContext external(const std::string& path, std::vector<std::string> args
 // This process's gvisor state directories under /run.
 std::vector<std::string> own_state_dirs() {
     return glob_paths("/run/" + std::string(gvisor::kNamePrefix) + std::to_string(::getpid()) +
-                      "-*");
+                      ".*");
 }
 
 // Cgroup directories (any hierarchy) named after the gvisor executions of host pid.
 std::vector<std::string> cgroups_of(pid_t host) {
     std::vector<std::string> found;
-    const std::string prefix = std::string(gvisor::kNamePrefix) + std::to_string(host) + "-";
+    const std::string prefix = std::string(gvisor::kNamePrefix) + std::to_string(host) + ".";
     for (const auto& m : host::cgroupfs::cgroup_mounts()) {
         std::error_code ec;
         for (auto it = fs::recursive_directory_iterator(m.mountpoint, ec);
@@ -287,7 +287,7 @@ TEST(GvisorHostDeathTest, SandboxesDieWithTheirHostAndStaleStateIsSwept) {
     char* argv[] = {helper.data(), nullptr};
     ASSERT_EQ(::posix_spawn(&host, helper.c_str(), nullptr, nullptr, argv, environ), 0);
     enforcement::KilledOnExit host_guard(host);
-    const std::string marker = std::string(gvisor::kNamePrefix) + std::to_string(host) + "-";
+    const std::string marker = std::string(gvisor::kNamePrefix) + std::to_string(host) + ".";
 
     // The sentry of the host's sandbox (named after the host's pid) is up: the host's own, not
     // one an earlier process of the same pid left dying.

@@ -351,7 +351,7 @@ TEST_F(ProcessProviderTest, SandboxesDieWithTheirHostAndAreSweptLater) {
                  it != fs::recursive_directory_iterator(); it.increment(ec)) {
                 if (it.depth() > 3) it.disable_recursion_pending();
                 std::string name = it->path().filename();
-                if (name.rfind("microvm-process-" + std::to_string(host) + "-", 0) == 0) {
+                if (name.rfind("microvm-process-" + std::to_string(host) + ".", 0) == 0) {
                     found.push_back(it->path());
                 }
             }
@@ -386,7 +386,7 @@ TEST_F(ProcessProviderTest, SandboxesBuiltAheadDieWithTheirHost) {
     ::close(out[0]);
 
     // The processes in the dead host's sandbox cgroups, from their /proc/PID/cgroup.
-    const std::string cgroup_name = "microvm-process-" + std::to_string(host) + "-";
+    const std::string cgroup_name = "microvm-process-" + std::to_string(host) + ".";
     auto inside = [&] {
         size_t n = 0;
         for (const auto& entry : fs::directory_iterator("/proc")) {

@@ -74,14 +74,17 @@ HostSnapshot take_snapshot() {
     for (int pid : numeric_entries("/proc")) {
         if (parent_of(pid) == self) s.children.insert(pid);
     }
-    // Our own cgroups, mounts and state are named with our pid ("microvm-...-PID-N"); those of
-    // other test processes running alongside (ctest -j) come and go on their own and are left
-    // out. Every other mount is compared.
-    const std::string pid = "-" + std::to_string(self) + "-";
+    // Our own cgroups, mounts and state are named with our pid ("microvm-...-PID.PIDNS-N",
+    // host/stale_dirs.hpp; "microvm-...-PID-N" for a few); those of other test processes
+    // running alongside (ctest -j) come and go on their own and are left out. Every other
+    // mount is compared.
+    const std::string pid = "-" + std::to_string(self) + ".";
+    const std::string old_pid = "-" + std::to_string(self) + "-";
     std::istringstream mounts(read_all("/proc/self/mountinfo"));
     for (std::string line; std::getline(mounts, line);) {
         const bool another_hosts = line.find("/microvm-") != std::string::npos &&
-                                   line.find(pid) == std::string::npos;
+                                   line.find(pid) == std::string::npos &&
+                                   line.find(old_pid) == std::string::npos;
         if (!another_hosts) s.mounts.push_back(line);
     }
     std::sort(s.mounts.begin(), s.mounts.end());
@@ -90,6 +93,7 @@ HostSnapshot take_snapshot() {
     std::error_code ec;
     for (const auto& h : fs::directory_iterator("/sys/fs/cgroup", ec)) {
         collect_cgroups(h.path(), pid, 3, s.cgroups);
+        collect_cgroups(h.path(), old_pid, 3, s.cgroups);
     }
     for (const auto& e : fs::directory_iterator("/tmp", ec)) {
         std::string name = e.path().filename();

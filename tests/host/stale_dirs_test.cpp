@@ -1,0 +1,67 @@
+// Names of what a host process leaves in shared places (host/stale_dirs.hpp): a later process
+// removes what a dead owner left, and nothing of a live one's, including one in another pid
+// namespace whose pids mean nothing here.
+#include "host/stale_dirs.hpp"
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace fs = std::filesystem;
+using microvm::host::left_by_dead_owner;
+using microvm::host::owned_name;
+
+namespace {
+
+pid_t dead_pid() {
+    pid_t pid = ::fork();
+    if (pid == 0) ::_exit(0);
+    ::waitpid(pid, nullptr, 0);
+    return pid;
+}
+
+std::string own_namespace() {
+    struct stat st;
+    EXPECT_EQ(::stat("/proc/self/ns/pid", &st), 0);
+    return std::to_string(st.st_ino);
+}
+
+TEST(StaleDirs, NamesCarryThePidAndItsNamespace) {
+    const std::string a = owned_name("p-"), b = owned_name("p-");
+    EXPECT_NE(a, b);
+    EXPECT_TRUE(a.starts_with("p-" + std::to_string(::getpid()) + "." + own_namespace() + "-")) << a;
+    EXPECT_FALSE(left_by_dead_owner(a, "p-")) << "this process's own";
+}
+
+// The attack (red team, 2026-12-03): a host process in another container sharing the cgroup
+// hierarchy (or /run) names its live cgroups with pids that do not exist here; a sweep judging
+// by the pid alone removed them, killing what ran inside.
+TEST(StaleDirs, ANameOfAnotherPidNamespaceIsNeverStale) {
+    const pid_t dead = dead_pid();
+    const std::string here = "p-" + std::to_string(dead) + "." + own_namespace() + "-0";
+    const std::string elsewhere = "p-" + std::to_string(dead) + ".4026531999-0";
+    EXPECT_TRUE(left_by_dead_owner(here, "p-"));
+    EXPECT_FALSE(left_by_dead_owner(elsewhere, "p-"));
+    EXPECT_FALSE(left_by_dead_owner("p-" + std::to_string(::getppid()) + "." + own_namespace() + "-0", "p-"))
+        << "a live owner";
+    for (const char* garbage : {"p-", "p-x-0", "p-12.x-0", "p-0.1-0", "p-12.0-0", "q-12-0", "p-.5-0"}) {
+        EXPECT_FALSE(left_by_dead_owner(garbage, "p-")) << garbage;
+    }
+    // A name of an older version (no namespace) is judged by the pid, as it was.
+    EXPECT_TRUE(left_by_dead_owner("p-" + std::to_string(dead) + "-0", "p-"));
+
+    const fs::path parent = fs::temp_directory_path() / ("stale-dirs-" + std::to_string(::getpid()));
+    fs::create_directories(parent / here / "x");
+    fs::create_directories(parent / elsewhere / "x");
+    EXPECT_EQ(microvm::host::remove_dirs_of_dead_owners(parent.string(), "p-"), 1u);
+    EXPECT_FALSE(fs::exists(parent / here));
+    EXPECT_TRUE(fs::exists(parent / elsewhere));
+    fs::remove_all(parent);
+}
+
+}  // namespace

@@ -68,6 +68,8 @@ Expected<std::unique_ptr<FirecrackerBackend>> FirecrackerBackend::create(const F
     if (!a.available) return fail(Failure::Kind::SetupError, a.reason);
     RTFS_TRY(FcBinaries b, find_binaries(s.launch, path ? path : ""));
     RTFS_TRY(host::GuestImage img, host::find_guest_image(s.image));
+    // Every run cold boots it: its files must hold what the manifest says.
+    RTFS_CHECK(host::verify_guest_image(img));
     if (img.kernel.size() < 8 || img.kernel.substr(img.kernel.size() - 7) != "vmlinux") {
         return fail(Failure::Kind::SetupError, "Firecracker boots an uncompressed vmlinux; the image has " + img.kernel);
     }

@@ -13,7 +13,9 @@
 #include <sstream>
 
 #include "host/agent_session.hpp"
+#include "host/boot_cache.hpp"
 #include "host/paths.hpp"
+#include "microvm/trusted_path.hpp"
 #include "qemu/qemu_command.hpp"
 #include "qemu/qemu_vm.hpp"
 
@@ -64,14 +66,21 @@ Expected<uint64_t> host_tsc_khz() {
 Expected<std::string> find_qemu(const std::string& setting) {
     std::string path = setting;
     if (path.empty()) path = host::find_in_dirs("qemu-system-x86_64", host::path_dirs("/usr/bin:/usr/local/bin:/bin"));
-    if (path.empty() || ::access(path.c_str(), X_OK) != 0) {
+    if (path.empty()) {
         return fail(Failure::Kind::SetupError,
-                    "qemu-system-x86_64 not found" +
-                        (setting.empty() ? std::string(" in /usr/bin:/usr/local/bin:/bin")
-                                         : " at " + setting) +
-                        " (Debian package qemu-system-x86)");
+                    "qemu-system-x86_64 not found in /usr/bin:/usr/local/bin:/bin (Debian package "
+                    "qemu-system-x86)");
     }
-    return path;
+    // The host runs it (qemu_identity() as root, before any VM): it must lie where no sandbox or
+    // other user could have planted or replaced it.
+    auto trusted = trusted_executable(path, setting.empty() ? "qemu-system-x86_64" : "qemu binary (setting qemu)");
+    if (!trusted) {
+        // InvalidConfig: missing (or a relative setting, which names no package).
+        const bool missing = trusted.error().kind == Failure::Kind::InvalidConfig && path.front() == '/';
+        return fail(Failure::Kind::SetupError,
+                    trusted.error().message + (missing ? " (Debian package qemu-system-x86)" : ""));
+    }
+    return *trusted;
 }
 
 Expected<std::string> qemu_identity(const std::string& qemu) {
@@ -100,8 +109,8 @@ Expected<std::string> qemu_identity(const std::string& qemu) {
            "." + std::to_string(st.st_mtim.tv_nsec);
 }
 
-KvmProbe probe_kvm(const std::string& qemu, const host::GuestImage& image, const std::string& state_dir,
-                   uint64_t tsc_khz) {
+KvmProbe probe_kvm(const std::string& qemu, const std::string& qemu_id, const host::GuestImage& image,
+                   const std::string& state_dir, uint64_t tsc_khz) {
     KvmProbe out;
     int fd = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
     if (fd < 0) {
@@ -109,18 +118,18 @@ KvmProbe probe_kvm(const std::string& qemu, const host::GuestImage& image, const
         return out;
     }
     ::close(fd);
-    std::string boot_id = read_all("/proc/sys/kernel/random/boot_id");
-    while (!boot_id.empty() && boot_id.back() == '\n') boot_id.pop_back();
-    const std::string cache = state_dir + "/kvm-probe";
-    {
-        std::ifstream in(cache);
-        std::string id, verdict, why;
-        if (std::getline(in, id) && id == boot_id && std::getline(in, verdict) &&
-            std::getline(in, why)) {
-            out.usable = verdict == "kvm";
-            out.why = why + " (probed earlier this boot)";
-            return out;
-        }
+    // The record lies in the state directory, trusted by check_state_dir() before this runs;
+    // read and written as host/boot_cache.hpp does (never through a symlink, never a record of
+    // another user, replaced atomically). The boot id and effective uid are part of its key.
+    const nlohmann::json identity = {{"qemu", qemu}, {"qemu_identity", qemu_id}, {"image", image.key},
+                                     {"kernel_sha256", image.kernel_sha256},
+                                     {"initramfs_sha256", image.initramfs_sha256}};
+    if (auto recorded = host::read_boot_record(state_dir, kKvmProbeRecord, identity);
+        recorded && recorded->is_object() && recorded->contains("usable") && (*recorded)["usable"].is_boolean() &&
+        recorded->contains("why") && (*recorded)["why"].is_string()) {
+        out.usable = (*recorded)["usable"].get<bool>();
+        out.why = (*recorded)["why"].get<std::string>() + " (probed earlier this boot)";
+        return out;
     }
     // A guest that runs at hardware speed reaches its agent's Hello in well under a second;
     // under a PVM /dev/kvm it hangs. 4 s leaves room for a loaded host.
@@ -149,7 +158,7 @@ KvmProbe probe_kvm(const std::string& qemu, const host::GuestImage& image, const
                       " ms";
         }
     }
-    std::ofstream(cache) << boot_id << "\n" << (out.usable ? "kvm" : "tcg") << "\n" << out.why << "\n";
+    host::write_boot_record(state_dir, kKvmProbeRecord, identity, {{"usable", out.usable}, {"why", out.why}});
     return out;
 }
 

@@ -14,7 +14,8 @@ namespace microvm::qemu {
 // kHz from the kernel log's "tsc: Detected/Refined ... MHz", else /proc/cpuinfo's "cpu MHz".
 Expected<uint64_t> host_tsc_khz();
 
-// qemu-system-x86_64 from the setting or PATH; error naming the package.
+// qemu-system-x86_64 from the setting or PATH, held to microvm::trusted_executable (the host
+// runs it); its real path, or SetupError naming the setting and the fault (or the package).
 Expected<std::string> find_qemu(const std::string& setting);
 
 // The first line of `qemu -version` (a template snapshot is only valid for the QEMU that made
@@ -26,9 +27,14 @@ struct KvmProbe {
     std::string why;  // why not (or "probe guest answered in N ms")
 };
 
-// Boots the image under KVM with a short deadline, once per host boot (cached in
-// state_dir/kvm-probe, keyed by the boot id). Never called when /dev/kvm cannot be opened.
-KvmProbe probe_kvm(const std::string& qemu, const host::GuestImage& image, const std::string& state_dir,
-                   uint64_t tsc_khz);
+// The probe's record in the state directory (host::read_boot_record's format).
+inline constexpr const char* kKvmProbeRecord = "kvm-probe";
+
+// Boots the image under KVM with a short deadline, once per host boot: the verdict is recorded
+// in state_dir/kvm-probe (host/boot_cache.hpp: trusted, atomic, keyed by the boot id, the
+// effective uid, the QEMU binary and identity and the image). state_dir must have passed
+// check_state_dir() (qemu_vm.hpp). Never called when /dev/kvm cannot be opened.
+KvmProbe probe_kvm(const std::string& qemu, const std::string& qemu_id, const host::GuestImage& image,
+                   const std::string& state_dir, uint64_t tsc_khz);
 
 }  // namespace microvm::qemu

@@ -116,13 +116,12 @@ Expected<HostSetup> probe_host(const QemuSettings& settings) {
     RTFS_TRY(h.image, host::find_guest_image(settings.image));
     RTFS_TRY(h.tsc_khz, host_tsc_khz());
     RTFS_TRY(h.qemu_identity, qemu_identity(h.qemu));
+    // Before anything is kept in it (the KVM probe's record, VM directories).
+    RTFS_CHECK(check_state_dir(settings.state_dir));
     if (settings.accel == "tcg") {
         h.accel_why = "TCG (setting accel = tcg)";
     } else {
-        if (::mkdir(settings.state_dir.c_str(), 0711) != 0 && errno != EEXIST) {
-            return fail(Failure::Kind::SetupError, "cannot create " + settings.state_dir);
-        }
-        KvmProbe p = probe_kvm(h.qemu, h.image, settings.state_dir, h.tsc_khz);
+        KvmProbe p = probe_kvm(h.qemu, h.qemu_identity, h.image, settings.state_dir, h.tsc_khz);
         if (settings.accel == "kvm" && !p.usable) {
             return fail(Failure::Kind::SetupError, "accel = kvm but KVM does not run a guest: " + p.why);
         }

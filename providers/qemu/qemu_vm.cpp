@@ -22,7 +22,9 @@
 #include <thread>
 #include <vector>
 
+#include "host/boot_cache.hpp"
 #include "host/fd_passing.hpp"
+#include "host/guest_image.hpp"
 #include "host/mode_bits_filter.hpp"
 #include "host/egress.hpp"
 #include "host/stale_dirs.hpp"
@@ -36,16 +38,7 @@ using Clock = std::chrono::steady_clock;
 std::atomic<unsigned> g_counter{0};
 
 Expected<std::string> make_vm_dir(const std::string& state_dir, bool drop, uid_t uid) {
-    if (::mkdir(state_dir.c_str(), 0711) != 0 && errno != EEXIST) {
-        return fail(Failure::Kind::SetupError, "cannot create " + state_dir + ": " + std::strerror(errno));
-    }
-    struct stat st;
-    if (::lstat(state_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid() ||
-        (st.st_mode & 022)) {
-        return fail(Failure::Kind::SetupError,
-                    "state directory " + state_dir +
-                        " must be a directory of this user, not writable by group or others");
-    }
+    RTFS_CHECK(check_state_dir(state_dir));
     std::string dir = state_dir + "/" + kVmDirPrefix + std::to_string(::getpid()) + "-" +
                       std::to_string(++g_counter);
     if (::mkdir(dir.c_str(), 0700) != 0) {
@@ -69,6 +62,25 @@ Expected<std::string> make_vm_dir(const std::string& state_dir, bool drop, uid_t
 
 }  // namespace
 
+Expected<void> check_state_dir(const std::string& state_dir) {
+    if (::mkdir(state_dir.c_str(), 0711) != 0 && errno != EEXIST) {
+        return fail(Failure::Kind::SetupError,
+                    "cannot create the state directory (setting state_dir) " + state_dir + ": " + std::strerror(errno));
+    }
+    // Every directory above it too: whoever may rename an entry there could swap in a directory
+    // of theirs, with a symlink where the host writes.
+    RTFS_TRY(std::string real, host::trusted_cache_dir(state_dir, "state directory (setting state_dir)"));
+    (void)real;
+    struct stat st;
+    if (::lstat(state_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid() ||
+        (st.st_mode & 022)) {
+        return fail(Failure::Kind::SetupError,
+                    "state directory (setting state_dir) " + state_dir +
+                        " must be a directory of this user, not writable by group or others");
+    }
+    return {};
+}
+
 uid_t new_vm_uid() {
     static const uint32_t start = static_cast<uint32_t>(::getpid()) * 2654435761u;
     static std::atomic<uint32_t> next{0};
@@ -77,6 +89,9 @@ uid_t new_vm_uid() {
 
 Expected<std::unique_ptr<QemuVm>> QemuVm::launch(const VmSpec& spec, const std::string& state_dir,
                                                  host::SandboxCgroup* cgroup, int state_fd) {
+    // A VM that boots the image (not one that loads a template's state, made from an image
+    // verified so: the template's key has the files' digests) boots only what the manifest says.
+    if (!spec.incoming) RTFS_CHECK(host::verify_guest_image(spec.image));
     const bool root = ::geteuid() == 0;
     const uid_t uid = root ? new_vm_uid() : ::geteuid();
     RTFS_TRY(std::string dir, make_vm_dir(state_dir, root, uid));

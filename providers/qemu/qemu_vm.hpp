@@ -33,6 +33,12 @@ uid_t new_vm_uid();
 // Private VM directories are named "vm-<host pid>-<n>" under the state directory.
 inline constexpr const char* kVmDirPrefix = "vm-";
 
+// The state directory (the setting state_dir), created (0711: QEMU's uid enters its VM's
+// directory) when missing, if the host may keep VM directories and records in it: a directory of
+// this user, not a symlink, writable by neither group nor others, and every directory above it
+// trusted (host::trusted_cache_dir). SetupError naming the setting and the fault otherwise.
+Expected<void> check_state_dir(const std::string& state_dir);
+
 class QemuVm {
   public:
     // state_fd: with spec.incoming, the template's state file (read-only), passed as kStateFd.

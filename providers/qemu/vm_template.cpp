@@ -64,7 +64,10 @@ Expected<std::string> template_key(const VmSpec& spec, const std::string& qemu_i
     VmSpec s = spec;
     s.qmp = true;
     s.incoming = false;
-    std::string text = "image " + spec.image.key + "\nqemu " + qemu_identity + "\nargv";
+    // The files' digests: a template is built only from files that had them (QemuVm::launch
+    // verifies them), so a restore never stands in for an image that changed since.
+    std::string text = "image " + spec.image.key + " kernel " + spec.image.kernel_sha256 + " initramfs " +
+                       spec.image.initramfs_sha256 + "\nqemu " + qemu_identity + "\nargv";
     for (const std::string& a : qemu_argv(s, "/VM")) text += "\n" + a;
     RTFS_TRY(std::string digest, host::sha256_hex(text));
     return digest.substr(0, 32);

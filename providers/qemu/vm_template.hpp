@@ -28,8 +28,9 @@ namespace microvm::qemu {
 
 inline constexpr const char* kDefaultTemplateDir = "/var/cache/microvm/qemu-templates";
 
-// The key of the template a VM of this spec restores from: image, QEMU identity and the
-// machine's command line (RAM size, accelerator, devices; the VM directory left out).
+// The key of the template a VM of this spec restores from: image (its key and its files'
+// digests), QEMU identity and the machine's command line (RAM size, accelerator, devices; the VM
+// directory left out).
 Expected<std::string> template_key(const VmSpec& spec, const std::string& qemu_identity);
 
 // How many templates a cache keeps, and for how long one unused is kept.

@@ -35,12 +35,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::atomic<unsigned> g_counter{0};
-
 Expected<std::string> make_vm_dir(const std::string& state_dir, bool drop, uid_t uid) {
     RTFS_CHECK(check_state_dir(state_dir));
-    std::string dir = state_dir + "/" + kVmDirPrefix + std::to_string(::getpid()) + "-" +
-                      std::to_string(++g_counter);
+    std::string dir = state_dir + "/" + host::owned_name(kVmDirPrefix);
     if (::mkdir(dir.c_str(), 0700) != 0) {
         return fail(Failure::Kind::SetupError, "cannot create " + dir + ": " + std::strerror(errno));
     }

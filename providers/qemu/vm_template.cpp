@@ -32,7 +32,6 @@ constexpr const char* kManifestFile = "manifest.json";
 constexpr const char* kBuildPrefix = "build-";
 constexpr size_t kMaxManifestBytes = 64 * 1024;
 
-std::atomic<unsigned> g_builds{0};
 
 // Owned by this user, not writable by group or others, of the expected type.
 std::string unsafe(const struct stat& st, bool dir) {
@@ -141,7 +140,7 @@ Expected<TemplateStore::Opened> TemplateStore::open(const std::string& key) {
 Expected<std::string> TemplateStore::begin_build() {
     std::lock_guard lock(mutex_);
     RTFS_CHECK(check_root());
-    std::string dir = root_ + "/" + kBuildPrefix + std::to_string(::getpid()) + "-" + std::to_string(++g_builds);
+    std::string dir = root_ + "/" + host::owned_name(kBuildPrefix);
     if (::mkdir(dir.c_str(), 0700) != 0) {
         return fail(Failure::Kind::SetupError, "cannot create " + dir + ": " + std::strerror(errno));
     }

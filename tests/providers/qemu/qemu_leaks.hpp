@@ -22,7 +22,7 @@ inline constexpr const char* kStateDir = "/run/microvm-qemu";
 // real uids.
 inline std::vector<std::pair<pid_t, uid_t>> qemus_of(pid_t owner) {
     std::vector<std::pair<pid_t, uid_t>> found;
-    const std::string needle = std::string(kStateDir) + "/vm-" + std::to_string(owner) + "-";
+    const std::string needle = std::string(kStateDir) + "/vm-" + std::to_string(owner) + ".";
     for (const auto& e : fs::directory_iterator("/proc")) {
         std::ifstream in(e.path() / "cmdline");
         std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -44,15 +44,15 @@ inline int vm_dirs_of(pid_t owner) {
     int n = 0;
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(kStateDir, ec)) {
-        if (e.path().filename().string().rfind("vm-" + std::to_string(owner) + "-", 0) == 0) ++n;
+        if (e.path().filename().string().rfind("vm-" + std::to_string(owner) + ".", 0) == 0) ++n;
     }
     return n;
 }
 
-// cgroups named microvm-qemu-<owner>-* in any hierarchy.
+// cgroups named microvm-qemu-<owner>.<pid namespace>-* in any hierarchy.
 inline int cgroups_of(pid_t owner) {
     int n = 0;
-    const std::string prefix = "microvm-qemu-" + std::to_string(owner) + "-";
+    const std::string prefix = "microvm-qemu-" + std::to_string(owner) + ".";
     std::error_code ec;
     for (auto it = fs::recursive_directory_iterator("/sys/fs/cgroup", ec);
          it != fs::recursive_directory_iterator(); it.increment(ec)) {

@@ -20,6 +20,7 @@
 #include "compiled_module.hpp"
 #include "host/sha256.hpp"
 #include "module_codec.hpp"
+#include "module_compiler.hpp"
 #include "module_store.hpp"
 #include "rtfs_guest.hpp"
 #include "support/expectations.hpp"
@@ -110,7 +111,10 @@ class StoredCodeTest : public ::testing::Test {
         wi::Buffer& code = microvm::wasm::internals::bytes(forged.desc.istream);
         ASSERT_LE(uint64_t{at} + 4, code.size());
         std::memcpy(code.data() + at, &value, 4);
-        ASSERT_TRUE(microvm::wasm::store_module(dir_, name(), key_, forged));
+        // Written as a forger would (store_module keeps only what the decoder accepts).
+        auto bytes = microvm::wasm::encode_module(forged, key_);
+        ASSERT_TRUE(bytes);
+        ASSERT_TRUE(microvm::host::write_file_atomically(dir_ + "/" + name(), *bytes));
     }
 
     // The forged store is refused, and a provider using it still evaluates `(+ 1 2)` to 3 (the
@@ -249,6 +253,32 @@ TEST_F(StoredCodeTest, RandomChangesBehindAValidChecksumNeverCrashTheHost) {
     std::printf("forged stores: %d refused, %d ran and gave 3, %d ran otherwise (%.1f s)\n",
                 refused, gave_3, ran_otherwise, seconds.count());
     EXPECT_GT(refused, 0);
+}
+
+}  // namespace
+}  // namespace wasmtest
+
+namespace wasmtest {
+namespace {
+
+// A module using instructions the code check does not cover is not stored at all: every run
+// would otherwise decode it afresh and write it again.
+TEST(StoredCodeScope, AModuleTheCheckRefusesIsNotStored) {
+    std::string dir = (testsupport::trusted_temp_base() / "microvm-wasm-scope-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+    ::chmod(dir.c_str(), 0700);
+    auto module = microvm::wasm::compile_module(bytes_of(
+        R"((module (table 1 funcref) (func (export "_start") (drop (table.size 0)))))"));
+    ASSERT_TRUE(module) << module.error().message;
+    EXPECT_FALSE(microvm::wasm::store_module(dir, "m.module", "key", **module));
+    EXPECT_FALSE(fs::exists(dir + "/m.module"));
+    // The same module without the table instruction is kept.
+    auto plain = microvm::wasm::compile_module(
+        bytes_of(R"((module (table 1 funcref) (func (export "_start") (drop (i32.const 1)))))"));
+    ASSERT_TRUE(plain) << plain.error().message;
+    EXPECT_TRUE(microvm::wasm::store_module(dir, "m.module", "key", **plain));
+    EXPECT_TRUE(microvm::wasm::load_stored_module(dir, "m.module", "key"));
+    fs::remove_all(dir);
 }
 
 }  // namespace

@@ -457,7 +457,6 @@ class CodeChecker {
     bool check(std::vector<Entry> entries) {
         if (code_.size() % 4 != 0 || entries.empty()) return false;
         words_ = static_cast<uint32_t>(code_.size() / 4);
-        height_.assign(words_, kUnvisited);
         std::sort(entries.begin(), entries.end(),
                   [](const Entry& a, const Entry& b) { return a.offset < b.offset; });
         if (entries[0].offset % 4 != 0 || !walk(nullptr, 0, entries[0].offset / 4)) return false;
@@ -488,6 +487,9 @@ class CodeChecker {
         entry_ = e;
         begin_ = begin;
         end_ = end;
+        // Per stretch (branches stay inside it), so the heights stay in the cache.
+        height_.assign(end - begin, kUnvisited);
+        int32_t* const height = height_.data();  // indexed by word - begin
         if (e) {
             limit_[static_cast<size_t>(Space::Any)] = uint64_t{1} << 32;
             limit_[static_cast<size_t>(Space::Global)] = e->init ? e->globals_known : s_.globals;
@@ -506,7 +508,7 @@ class CodeChecker {
             if (shape.shape == Shape::Rejected) return false;
             const uint32_t size = 1u + shape.immediate_words;
             if (end - w < size) return false;
-            int32_t& at = height_[w];
+            int32_t& at = height[w - begin];
             if (at >= 0) {  // a forward branch's target
                 if (live && static_cast<uint64_t>(at) != h) return false;
                 h = static_cast<uint64_t>(at);
@@ -515,8 +517,8 @@ class CodeChecker {
                 at = live ? static_cast<int32_t>(h) : kDead;
             }
             for (uint32_t i = 1; i < size; ++i) {
-                if (height_[w + i] != kUnvisited) return false;  // a branch into an immediate
-                height_[w + i] = kInside;
+                if (height[w - begin + i] != kUnvisited) return false;  // into an immediate
+                height[w - begin + i] = kInside;
             }
             if (live) {
                 if (init && !shape.in_init) return false;  // run before the engine's functions
@@ -545,7 +547,7 @@ class CodeChecker {
         if (target % 4 != 0) return false;
         const uint32_t t = target / 4;
         if (t < begin_ || t >= end_) return false;
-        int32_t& at = height_[t];
+        int32_t& at = height_[t - begin_];
         if (t > from) {  // not walked yet: the walk checks it is an instruction start
             if (at == kUnvisited) at = static_cast<int32_t>(h);
             return static_cast<uint64_t>(at) == h;
@@ -622,7 +624,7 @@ class CodeChecker {
     const OpShape* table_;
     uint32_t words_ = 0, begin_ = 0, end_ = 0;
     const Entry* entry_ = nullptr;
-    std::vector<int32_t> height_;
+    std::vector<int32_t> height_;  // of the stretch walked, from its first word
     uint64_t limit_[static_cast<size_t>(Space::kCount)] = {};  // per space, for the entry walked
 };
 

@@ -295,6 +295,423 @@ void get_desc(Reader& r, wi::ModuleDesc& d) {
     internals::bytes(d.istream).assign(code.begin(), code.end());
 }
 
+// ---- checking the instruction stream against the module ----
+//
+// wabt's interpreter executes the istream as it is: an opcode it does not know aborts the host,
+// an index it reads (function, global, memory, type, segment) is used unchecked, a branch target
+// becomes the program counter, and a local's immediate is a depth into the value stack. So a
+// decoded module is accepted only when its code is as wabt's compiler would have emitted it for a
+// numeric-only module: every opcode one of those listed in shapes() below (anything else:
+// nullptr, and the module is decoded afresh), every index inside the module's own spaces, every
+// branch on an instruction boundary of the same function, and the value-stack height at each
+// reachable instruction (the same on every path to it) covering what the instruction pops and the
+// local depths it names. One pass over the stream, one visit per reachable instruction.
+
+// Most instructions have a fixed effect on the value stack and at most two immediates that index
+// one of the module's spaces: those are checked from their table entry alone (Shape::Simple).
+enum class Shape : uint8_t {
+    Rejected,  // not checked here: the module is decoded afresh
+    Simple,
+    Unreachable, Return, Br, BrIf, BrTable, Call, CallImport, CallIndirect, Alloca, DropKeep,
+};
+// What an immediate must be below.
+enum class Space : uint8_t {
+    Any,    // a constant or a memory offset
+    Depth,  // a local: a depth into the value stack, 1 (the top) up to the height
+    Global, Memory, Data,
+    Zero,   // interp_catch_drop: without exception handling there is nothing to drop
+    kCount,
+};
+struct OpShape {
+    Shape shape = Shape::Rejected;
+    uint8_t immediate_words = 0;  // u32 words after the opcode
+    uint8_t pops = 0, pushes = 0;
+    Space a = Space::Any, b = Space::Any;  // the first two immediates
+    bool in_init = false;  // may appear in an init expression
+};
+constexpr uint32_t kOpcodes = wabt::Opcode::Invalid;
+
+// The operands of a comparison, arithmetic or conversion instruction (binary encoding 0x45-0xc4,
+// and the saturating truncations 0xfc 0x00-0x07): scalars in, one scalar out, no immediate; 0 for
+// any other instruction. From the wasm specification's opcode layout (wabt's opcode table lists
+// two operands for the unary float instructions).
+uint8_t scalar_operands(uint8_t prefix, uint32_t code) {
+    if (prefix == 0xfc) return code <= 0x07 ? 1 : 0;
+    if (prefix != 0 || code < 0x45 || code > 0xc4) return 0;
+    constexpr struct { uint32_t last; uint8_t operands; } kRuns[] = {
+        {0x45, 1}, {0x4f, 2},  // i32.eqz, i32 comparisons
+        {0x50, 1}, {0x5a, 2},  // i64.eqz, i64 comparisons
+        {0x66, 2},             // f32 and f64 comparisons
+        {0x69, 1}, {0x78, 2},  // i32 clz/ctz/popcnt, i32 binary
+        {0x7b, 1}, {0x8a, 2},  // i64 clz/ctz/popcnt, i64 binary
+        {0x91, 1}, {0x98, 2},  // f32 unary, f32 binary
+        {0x9f, 1}, {0xa6, 2},  // f64 unary, f64 binary
+        {0xc4, 1},             // conversions, reinterpretations, sign extensions
+    };
+    for (const auto& run : kRuns) {
+        if (code <= run.last) return run.operands;
+    }
+    return 0;
+}
+
+const std::vector<OpShape>& shapes() {
+    static const std::vector<OpShape> table = [] {
+        using O = wabt::Opcode;
+        std::vector<OpShape> t(kOpcodes);
+        for (uint32_t e = 0; e < kOpcodes; ++e) {
+            O op(static_cast<O::Enum>(e));
+            if (uint8_t pops = scalar_operands(op.GetPrefix(), op.GetCode())) {
+                t[e] = {Shape::Simple, 0, pops, 1, Space::Any, Space::Any, true};
+            }
+        }
+        auto simple = [&](O::Enum op, uint8_t words, uint8_t pops, uint8_t pushes,
+                          Space a = Space::Any, Space b = Space::Any, bool in_init = false) {
+            t[op] = {Shape::Simple, words, pops, pushes, a, b, in_init};
+        };
+        auto special = [&](O::Enum op, Shape s, uint8_t words) { t[op] = {s, words}; };
+        simple(O::Nop, 0, 0, 0, Space::Any, Space::Any, true);
+        simple(O::Drop, 0, 1, 0);
+        simple(O::Select, 0, 3, 1);
+        simple(O::LocalGet, 1, 0, 1, Space::Depth);
+        simple(O::LocalSet, 1, 1, 0, Space::Depth);  // the depth counts the value it pops
+        simple(O::LocalTee, 1, 0, 0, Space::Depth);
+        simple(O::GlobalGet, 1, 0, 1, Space::Global, Space::Any, true);
+        simple(O::GlobalSet, 1, 1, 0, Space::Global);
+        for (O::Enum op : {O::I32Load, O::I64Load, O::F32Load, O::F64Load, O::I32Load8S,
+                           O::I32Load8U, O::I32Load16S, O::I32Load16U, O::I64Load8S, O::I64Load8U,
+                           O::I64Load16S, O::I64Load16U, O::I64Load32S, O::I64Load32U}) {
+            simple(op, 2, 1, 1, Space::Memory);  // memory, offset
+        }
+        for (O::Enum op : {O::I32Store, O::I64Store, O::F32Store, O::F64Store, O::I32Store8,
+                           O::I32Store16, O::I64Store8, O::I64Store16, O::I64Store32}) {
+            simple(op, 2, 2, 0, Space::Memory);
+        }
+        simple(O::MemorySize, 1, 0, 1, Space::Memory);
+        simple(O::MemoryInit, 2, 3, 0, Space::Memory, Space::Data);
+        simple(O::DataDrop, 1, 0, 0, Space::Data);
+        simple(O::MemoryCopy, 2, 3, 0, Space::Memory, Space::Memory);
+        simple(O::MemoryFill, 1, 3, 0, Space::Memory);
+        simple(O::I32Const, 1, 0, 1, Space::Any, Space::Any, true);
+        simple(O::F32Const, 1, 0, 1, Space::Any, Space::Any, true);
+        simple(O::I64Const, 2, 0, 1, Space::Any, Space::Any, true);
+        simple(O::F64Const, 2, 0, 1, Space::Any, Space::Any, true);
+        simple(O::InterpCatchDrop, 1, 0, 0, Space::Zero);
+        special(O::Unreachable, Shape::Unreachable, 0);
+        special(O::Return, Shape::Return, 0);
+        t[O::Return].in_init = true;
+        special(O::Br, Shape::Br, 1);
+        special(O::BrIf, Shape::BrIf, 1);
+        special(O::InterpBrUnless, Shape::BrIf, 1);
+        special(O::BrTable, Shape::BrTable, 1);
+        special(O::Call, Shape::Call, 1);
+        special(O::InterpCallImport, Shape::CallImport, 1);
+        special(O::CallIndirect, Shape::CallIndirect, 2);  // table, type
+        special(O::InterpAlloca, Shape::Alloca, 1);
+        special(O::InterpDropKeep, Shape::DropKeep, 2);
+        return t;
+    }();
+    return table;
+}
+
+bool is_scalar(wabt::Type t) {
+    return t == wabt::Type::I32 || t == wabt::Type::I64 || t == wabt::Type::F32 ||
+           t == wabt::Type::F64;
+}
+bool scalars_only(const wi::FuncType& t) {
+    return std::all_of(t.params.begin(), t.params.end(), is_scalar) &&
+           std::all_of(t.results.begin(), t.results.end(), is_scalar);
+}
+bool same_type(const wi::FuncType& a, const wi::FuncType& b) {
+    return a.params == b.params && a.results == b.results;
+}
+
+// The module's index spaces, as the interpreter's instance will hold them.
+struct Spaces {
+    std::vector<const wi::FuncType*> funcs;  // imported, then defined
+    std::vector<const wi::FuncType*> types;  // the type section, for call_indirect
+    uint32_t imported_funcs = 0;
+    uint32_t globals = 0, imported_globals = 0;
+    uint32_t memories = 0, tables = 0, func_types = 0, datas = 0;
+    uint32_t grow_hook = 0;
+};
+
+// A stretch of code entered at its start with `params` values on the stack (relative to the
+// frame), left by Return with `results`.
+struct Entry {
+    uint32_t offset;
+    uint32_t params, results;
+    bool init;               // an init expression: constants, global.get, numeric ops only
+    uint32_t globals_known;  // the globals an init expression may read (those set up before it)
+};
+
+// Walks each entry's code once, in order. The height at an instruction comes from the one before
+// it or from a branch seen earlier (forward); a backward branch must land on an instruction
+// already walked with the same height. Code after an unconditional transfer that no earlier branch
+// targets is unreachable (wabt emits it): its opcodes are checked, nothing else, and no branch may
+// land on it later.
+class CodeChecker {
+  public:
+    CodeChecker(const wi::Buffer& code, const Spaces& s)
+        : code_(code), s_(s), table_(shapes().data()) {}
+
+    bool check(std::vector<Entry> entries) {
+        if (code_.size() % 4 != 0 || entries.empty()) return false;
+        words_ = static_cast<uint32_t>(code_.size() / 4);
+        std::sort(entries.begin(), entries.end(),
+                  [](const Entry& a, const Entry& b) { return a.offset < b.offset; });
+        if (entries[0].offset % 4 != 0 || !walk(nullptr, 0, entries[0].offset / 4)) return false;
+        for (size_t i = 0; i < entries.size(); ++i) {
+            uint32_t end = i + 1 < entries.size() ? entries[i + 1].offset : words_ * 4;
+            if (entries[i].offset == end || end % 4 != 0) return false;  // one offset twice
+            if (!walk(&entries[i], entries[i].offset / 4, end / 4)) return false;
+        }
+        return true;
+    }
+
+  private:
+    static constexpr int32_t kUnvisited = -1;  // not walked (yet), and no branch to it seen
+    static constexpr int32_t kInside = -2;     // an immediate: no instruction starts here
+    static constexpr int32_t kDead = -3;       // an unreachable instruction
+    static constexpr uint32_t kMaxHeight = 1u << 24;
+    static constexpr uint32_t kBrTableEntryWords = wi::Istream::kBrTableEntrySize / 4;
+
+    uint32_t word(uint32_t w) const {
+        uint32_t v;
+        std::memcpy(&v, code_.data() + size_t{w} * 4, 4);
+        return v;
+    }
+
+    // e is nullptr for code no entry reaches (before the first one).
+    bool walk(const Entry* e, uint32_t begin, uint32_t end) {
+        if (e && e->params > kMaxHeight) return false;
+        entry_ = e;
+        begin_ = begin;
+        end_ = end;
+        // Per stretch (branches stay inside it), so the heights stay in the cache.
+        height_.assign(end - begin, kUnvisited);
+        int32_t* const height = height_.data();  // indexed by word - begin
+        if (e) {
+            limit_[static_cast<size_t>(Space::Any)] = uint64_t{1} << 32;
+            limit_[static_cast<size_t>(Space::Global)] = e->init ? e->globals_known : s_.globals;
+            limit_[static_cast<size_t>(Space::Memory)] = s_.memories;
+            limit_[static_cast<size_t>(Space::Data)] = s_.datas;
+            limit_[static_cast<size_t>(Space::Zero)] = 1;
+        }
+        bool live = e != nullptr;
+        const bool init = e && e->init;
+        uint64_t h = e ? e->params : 0;
+        uint64_t* limit = limit_;
+        for (uint32_t w = begin; w < end;) {
+            const uint32_t op = word(w);
+            if (op >= kOpcodes) return false;
+            const OpShape& shape = table_[op];
+            if (shape.shape == Shape::Rejected) return false;
+            const uint32_t size = 1u + shape.immediate_words;
+            if (end - w < size) return false;
+            int32_t& at = height[w - begin];
+            if (at >= 0) {  // a forward branch's target
+                if (live && static_cast<uint64_t>(at) != h) return false;
+                h = static_cast<uint64_t>(at);
+                live = true;
+            } else {
+                at = live ? static_cast<int32_t>(h) : kDead;
+            }
+            for (uint32_t i = 1; i < size; ++i) {
+                if (height[w - begin + i] != kUnvisited) return false;  // into an immediate
+                height[w - begin + i] = kInside;
+            }
+            if (live) {
+                if (init && !shape.in_init) return false;  // run before the engine's functions
+                if (shape.shape == Shape::Simple) {
+                    const uint64_t a = size > 1 ? word(w + 1) : 0;
+                    const uint64_t b = size > 2 ? word(w + 2) : 0;
+                    limit[static_cast<size_t>(Space::Depth)] = h + 1;  // 1 <= a <= h
+                    if (a >= limit[static_cast<size_t>(shape.a)] ||
+                        b >= limit[static_cast<size_t>(shape.b)] ||
+                        (shape.a == Space::Depth && a == 0) || h < shape.pops) {
+                        return false;
+                    }
+                    h = h - shape.pops + shape.pushes;
+                    if (h > kMaxHeight) return false;
+                } else if (!step(w, h, live)) {
+                    return false;
+                }
+            }
+            w += size;
+        }
+        return !live;  // control never runs off the end into the next function
+    }
+
+    // A branch from word `from` to byte offset `target` with height h.
+    bool branch(uint32_t from, uint32_t target, uint64_t h) {
+        if (target % 4 != 0) return false;
+        const uint32_t t = target / 4;
+        if (t < begin_ || t >= end_) return false;
+        int32_t& at = height_[t - begin_];
+        if (t > from) {  // not walked yet: the walk checks it is an instruction start
+            if (at == kUnvisited) at = static_cast<int32_t>(h);
+            return static_cast<uint64_t>(at) == h;
+        }
+        return at >= 0 && static_cast<uint64_t>(at) == h;
+    }
+
+    // The instruction at w (not Simple), entered live with height h: h becomes the height after
+    // it, live false when control does not fall through.
+    bool step(uint32_t w, uint64_t& h, bool& live) {
+        const OpShape& op = table_[word(w)];
+        const uint64_t a = op.immediate_words > 0 ? word(w + 1) : 0;
+        const uint64_t b = op.immediate_words > 1 ? word(w + 2) : 0;
+        auto pop_push = [&](uint64_t pops, uint64_t pushes) {
+            if (h < pops) return false;
+            h = h - pops + pushes;
+            return h <= kMaxHeight;
+        };
+        auto call = [&](const wi::FuncType& t, uint64_t extra_pops) {
+            return pop_push(t.params.size() + extra_pops, t.results.size());
+        };
+        const uint32_t next = w + 1 + op.immediate_words;
+        switch (op.shape) {
+            case Shape::Rejected:
+            case Shape::Simple:
+                return false;
+            case Shape::Unreachable:
+                live = false;
+                return true;
+            case Shape::Return:
+                live = false;
+                return h == entry_->results;
+            case Shape::Br:
+                live = false;
+                return branch(w, static_cast<uint32_t>(a), h);
+            case Shape::BrIf:
+                return pop_push(1, 0) && branch(w, static_cast<uint32_t>(a), h);
+            case Shape::BrTable: {
+                // The key selects one of a + 1 entries after the instruction (clamped to the
+                // last), each Istream::kBrTableEntrySize bytes: interp_drop_keep,
+                // interp_catch_drop, br. The last is emitted as any branch, so only its start is
+                // fixed. Entries hold no br_table, so the entries of all br_tables are disjoint.
+                live = false;
+                if (!pop_push(1, 0) || a + 1 > (end_ - next) / kBrTableEntryWords) return false;
+                for (uint64_t i = 0; i <= a; ++i) {
+                    uint32_t at = static_cast<uint32_t>(next + i * kBrTableEntryWords);
+                    if (i < a && (word(at) != wabt::Opcode::InterpDropKeep ||
+                                  word(at + 3) != wabt::Opcode::InterpCatchDrop ||
+                                  word(at + 5) != wabt::Opcode::Br)) {
+                        return false;
+                    }
+                    if (!branch(w, at * 4, h)) return false;
+                }
+                return true;
+            }
+            case Shape::Call:  // a defined function (the interpreter takes it as one)
+                return a >= s_.imported_funcs && a < s_.funcs.size() && call(*s_.funcs[a], 0);
+            case Shape::CallImport:
+                if (a < s_.imported_funcs) return call(*s_.funcs[a], 0);
+                // The engine's memory.grow hook, appended when there is a memory: (delta) -> old.
+                return a == s_.grow_hook && s_.memories > 0 && pop_push(1, 1);
+            case Shape::CallIndirect:
+                return a < s_.tables && b < s_.types.size() && call(*s_.types[b], 1);
+            case Shape::Alloca:
+                return pop_push(0, a);
+            case Shape::DropKeep:
+                return a + b <= h && pop_push(a, 0);
+        }
+        return false;
+    }
+
+    const wi::Buffer& code_;
+    const Spaces& s_;
+    const OpShape* table_;
+    uint32_t words_ = 0, begin_ = 0, end_ = 0;
+    const Entry* entry_ = nullptr;
+    std::vector<int32_t> height_;  // of the stretch walked, from its first word
+    uint64_t limit_[static_cast<size_t>(Space::kCount)] = {};  // per space, for the entry walked
+};
+
+// The instruction stream and everything around it that the interpreter trusts (see above), and
+// the restriction to what the check understands: scalar values only (no references, vectors,
+// exception handling or imported tables).
+bool code_checks_out(CompiledModule& m) {
+    wi::ModuleDesc& d = m.desc;
+    Spaces s;
+    for (const auto& t : d.func_types) {
+        if (!scalars_only(t)) return false;
+        s.types.push_back(&t);
+    }
+    std::vector<wi::FuncType> imported_types;
+    imported_types.reserve(d.imports.size());
+    for (const auto& i : d.imports) {
+        const wi::ExternType* type = i.type.type.get();
+        switch (type->kind) {
+            case wabt::ExternalKind::Func:
+                imported_types.push_back(*wabt::cast<wi::FuncType>(type));
+                if (!scalars_only(imported_types.back())) return false;
+                ++s.imported_funcs;
+                break;
+            case wabt::ExternalKind::Global:
+                if (!is_scalar(wabt::cast<wi::GlobalType>(type)->type)) return false;
+                ++s.imported_globals;
+                break;
+            case wabt::ExternalKind::Memory:
+                ++s.memories;
+                break;
+            default:  // tables and tags
+                return false;
+        }
+    }
+    for (const auto& t : imported_types) s.funcs.push_back(&t);
+    for (const auto& f : d.funcs) {
+        if (!scalars_only(f.type)) return false;
+        for (const auto& l : f.locals) if (!is_scalar(l.type)) return false;
+        s.funcs.push_back(&f.type);
+    }
+    for (const auto& g : d.globals) if (!is_scalar(g.type.type)) return false;
+    for (const auto& t : d.tables) if (t.type.element != wabt::Type::FuncRef) return false;
+    for (const auto& e : d.elems) if (e.type != wabt::Type::FuncRef) return false;
+    if (!d.tags.empty()) return false;
+    s.globals = s.imported_globals + static_cast<uint32_t>(d.globals.size());
+    s.memories += static_cast<uint32_t>(d.memories.size());
+    s.tables = static_cast<uint32_t>(d.tables.size());
+    s.func_types = static_cast<uint32_t>(d.func_types.size());
+    s.datas = static_cast<uint32_t>(d.datas.size());
+    s.grow_hook = m.grow_hook_func;
+
+    // What the engine calls: exports and the start function, with the types they really have.
+    for (const auto& x : d.exports) {
+        if (x.type.type->kind == wabt::ExternalKind::Func &&
+            !same_type(*wabt::cast<wi::FuncType>(x.type.type.get()), *s.funcs[x.index])) {
+            return false;
+        }
+    }
+    if (m.start_func && !s.funcs[*m.start_func]->params.empty()) return false;
+
+    std::vector<Entry> entries;
+    for (const auto& f : d.funcs) {
+        entries.push_back({f.code_offset, static_cast<uint32_t>(f.type.params.size()),
+                           static_cast<uint32_t>(f.type.results.size()), false, 0});
+    }
+    // Instantiation calls each init expression as a function () -> (value), once the globals
+    // before it exist, and takes its one result.
+    auto init = [&](const wi::FuncDesc& f, uint32_t globals_known) {
+        if (!f.type.params.empty() || f.type.results.size() != 1 ||
+            !is_scalar(f.type.results[0]) || !f.locals.empty()) {
+            return false;
+        }
+        entries.push_back({f.code_offset, 0, 1, true, globals_known});
+        return true;
+    };
+    for (uint32_t i = 0; i < d.globals.size(); ++i) {
+        if (!init(d.globals[i].init_func, s.imported_globals + i)) return false;
+    }
+    for (const auto& e : d.elems) {
+        if (e.mode == wabt::SegmentKind::Active && !init(e.init_func, s.globals)) return false;
+    }
+    for (const auto& x : d.datas) {
+        if (x.mode == wabt::SegmentKind::Active && !init(x.init_func, s.globals)) return false;
+    }
+    return CodeChecker(internals::bytes(d.istream), s).check(std::move(entries));
+}
+
 // What the interpreter would otherwise trust blindly: every code offset inside the instruction
 // stream, every index inside its space, the engine's own bounds (module_compiler.cpp).
 bool consistent(const CompiledModule& m) {
@@ -392,7 +809,9 @@ std::shared_ptr<const CompiledModule> decode_module(std::string_view bytes, std:
         module->max_locals = r.pod<uint32_t>();
         module->footprint_bytes = static_cast<size_t>(r.pod<uint64_t>());
         get_desc(r, module->desc);
-        if (!r.ok() || !r.at_end() || !consistent(*module)) return nullptr;
+        if (!r.ok() || !r.at_end() || !consistent(*module) || !code_checks_out(*module)) {
+            return nullptr;
+        }
         return module;
     } catch (const std::exception&) {  // allocation failure: decode the module instead
         return nullptr;

@@ -33,6 +33,9 @@ bool store_module(const std::string& dir, const std::string& name, std::string_v
                   const CompiledModule& module) {
     auto bytes = encode_module(module, key);
     if (!bytes || bytes->size() > kMaxStoredModuleBytes) return false;
+    // A module the decoder's code check refuses (one using instructions it does not check) would
+    // be decoded afresh and stored again by every run: not kept at all.
+    if (!decode_module(*bytes, key)) return false;
     return host::write_file_atomically(dir + "/" + name, *bytes);
 }
 

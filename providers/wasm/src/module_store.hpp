@@ -31,7 +31,8 @@ std::string stored_module_key(const std::string& module_sha256,
 std::shared_ptr<const CompiledModule> load_stored_module(const std::string& dir,
                                                          const std::string& name,
                                                          std::string_view key);
-// Best effort (written atomically, mode 0600): false when it could not be kept.
+// Best effort (written atomically, mode 0600): false when it could not be kept, or when
+// load_stored_module would refuse what it reads back (module_codec.hpp).
 bool store_module(const std::string& dir, const std::string& name, std::string_view key,
                   const CompiledModule& module);
 

@@ -39,7 +39,9 @@ using testsupport::write_file;
 class SharedMountPair {
   public:
     SharedMountPair() {
-        std::string tmpl = "/run/gvisor-shared-parent-XXXXXX";
+        // Named like this process's own state ("microvm-...-PID."): other test processes
+        // running alongside leave it out of the mount tables they compare.
+        std::string tmpl = "/run/microvm-test-" + std::to_string(::getpid()) + ".shared-parent-XXXXXX";
         if (!::mkdtemp(tmpl.data())) {
             error_ = std::string("mkdtemp: ") + std::strerror(errno);
             return;

@@ -6,7 +6,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <filesystem>
+#include <string>
 
 namespace testsupport {
 
@@ -14,6 +17,14 @@ inline std::filesystem::path trusted_temp_base() {
     if (::geteuid() == 0) return "/run";
     const char* home = ::getenv("HOME");
     return home ? home : "/run";
+}
+
+// A new directory there, mode 0700, named prefix-XXXXXX; empty when it cannot be made.
+inline std::string make_trusted_temp_dir(const std::string& prefix) {
+    std::string tmpl = (trusted_temp_base() / (prefix + "-XXXXXX")).string();
+    if (!::mkdtemp(tmpl.data())) return {};
+    ::chmod(tmpl.c_str(), 0700);
+    return tmpl;
 }
 
 }  // namespace testsupport

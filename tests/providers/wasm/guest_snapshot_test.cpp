@@ -17,6 +17,7 @@
 #include "module_codec.hpp"
 #include "rtfs_guest.hpp"
 #include "support/trusted_temp.hpp"
+#include "rtfs_guest_required.hpp"
 #include "test_support.hpp"
 
 namespace wasmtest {
@@ -165,18 +166,9 @@ TEST(GuestSnapshot, ForgedBytesBehindAValidChecksumAreRefused) {
 class RtfsGuestSnapshotTest : public ::testing::Test {
   protected:
     void SetUp() override {
-        if (!microvm::find_rtfs_guest_wasm()) {
-#ifdef MICROVM_RTFS_WASM_EXPECTED
-            FAIL() << "rtfs-guest.wasm should have been built";
-#else
-            GTEST_SKIP() << "rtfs-guest.wasm is not built";
-#endif
-        }
-        std::string tmpl =
-            (testsupport::trusted_temp_base() / "microvm-wasm-snapshot-XXXXXX").string();
-        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-        ::chmod(tmpl.c_str(), 0700);
-        dir_ = tmpl;
+        REQUIRE_RTFS_GUEST();
+        dir_ = testsupport::make_trusted_temp_dir("microvm-wasm-snapshot");
+        ASSERT_FALSE(dir_.empty());
     }
     void TearDown() override {
         if (!dir_.empty()) fs::remove_all(dir_);

@@ -19,6 +19,7 @@
 #include "rtfs_guest.hpp"
 #include "support/expectations.hpp"
 #include "support/trusted_temp.hpp"
+#include "rtfs_guest_required.hpp"
 #include "test_support.hpp"
 
 namespace wasmtest {
@@ -42,24 +43,17 @@ void write_all(const std::string& path, const std::string& data) {
 class ModuleStoreTest : public ::testing::Test {
   protected:
     void SetUp() override {
-        if (!microvm::find_rtfs_guest_wasm()) {
-#ifdef MICROVM_RTFS_WASM_EXPECTED
-            FAIL() << "rtfs-guest.wasm should have been built";
-#else
-            MICROVM_REQUIRE("wasm-rtfs", false, "rtfs-guest.wasm is not built");
-#endif
-        }
+        REQUIRE_RTFS_GUEST();
         dir_ = make_dir();
     }
     void TearDown() override {
         for (const auto& d : dirs_) fs::remove_all(d);
     }
     std::string make_dir() {
-        std::string tmpl = (testsupport::trusted_temp_base() / "microvm-wasm-store-XXXXXX").string();
-        EXPECT_NE(::mkdtemp(tmpl.data()), nullptr);
-        ::chmod(tmpl.c_str(), 0700);
-        dirs_.push_back(tmpl);
-        return tmpl;
+        std::string dir = testsupport::make_trusted_temp_dir("microvm-wasm-store");
+        EXPECT_FALSE(dir.empty());
+        dirs_.push_back(dir);
+        return dir;
     }
     static std::string file_in(const std::string& dir) {
         return dir + "/" + RtfsGuestModule::store_name();

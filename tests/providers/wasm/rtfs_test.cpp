@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "support/loopback_http.hpp"
+#include "rtfs_guest_required.hpp"
 #include "test_support.hpp"
 #include "support/expectations.hpp"
 
@@ -21,14 +22,7 @@ class WasmRtfsTest : public WasmTest {
   protected:
     void SetUp() override {
         WasmTest::SetUp();
-        if (!microvm::find_rtfs_guest_wasm()) {
-#ifdef MICROVM_RTFS_WASM_EXPECTED
-            FAIL() << "rtfs-guest.wasm should have been built: "
-                   << microvm::find_rtfs_guest_wasm().error().message;
-#else
-            MICROVM_REQUIRE("wasm-rtfs", false, "rtfs-guest.wasm is not built (no clang-19/wasi-libc)");
-#endif
-        }
+        REQUIRE_RTFS_GUEST();
     }
     microvm::ExecutionContext rtfs(const std::string& source,
                                    rtfs::RuntimeContext rc = rtfs::RuntimeContext::pure()) {

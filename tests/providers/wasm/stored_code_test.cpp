@@ -25,6 +25,7 @@
 #include "rtfs_guest.hpp"
 #include "support/expectations.hpp"
 #include "support/trusted_temp.hpp"
+#include "rtfs_guest_required.hpp"
 #include "test_support.hpp"
 #include "wabt_internals.hpp"
 
@@ -52,18 +53,9 @@ struct Found {
 class StoredCodeTest : public ::testing::Test {
   protected:
     void SetUp() override {
-        if (!microvm::find_rtfs_guest_wasm()) {
-#ifdef MICROVM_RTFS_WASM_EXPECTED
-            FAIL() << "rtfs-guest.wasm should have been built";
-#else
-            MICROVM_REQUIRE("wasm-rtfs", false, "rtfs-guest.wasm is not built");
-#endif
-        }
-        std::string tmpl =
-            (testsupport::trusted_temp_base() / "microvm-wasm-code-XXXXXX").string();
-        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-        ::chmod(tmpl.c_str(), 0700);
-        dir_ = tmpl;
+        REQUIRE_RTFS_GUEST();
+        dir_ = testsupport::make_trusted_temp_dir("microvm-wasm-code");
+        ASSERT_FALSE(dir_.empty());
         RtfsGuestModule guest("");
         auto module = guest.get();
         ASSERT_TRUE(module);
@@ -264,9 +256,8 @@ namespace {
 // A module using instructions the code check does not cover is not stored at all: every run
 // would otherwise decode it afresh and write it again.
 TEST(StoredCodeScope, AModuleTheCheckRefusesIsNotStored) {
-    std::string dir = (testsupport::trusted_temp_base() / "microvm-wasm-scope-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(dir.data()), nullptr);
-    ::chmod(dir.c_str(), 0700);
+    const std::string dir = testsupport::make_trusted_temp_dir("microvm-wasm-scope");
+    ASSERT_FALSE(dir.empty());
     auto module = microvm::wasm::compile_module(bytes_of(
         R"((module (table 1 funcref) (func (export "_start") (drop (table.size 0)))))"));
     ASSERT_TRUE(module) << module.error().message;

@@ -30,7 +30,8 @@ inline constexpr uid_t kQemuUidBase = 0x71000000u;
 inline constexpr uint32_t kQemuUidCount = 1u << 24;
 inline constexpr gid_t kQemuGid = 65534;
 uid_t new_vm_uid();
-// Private VM directories are named "vm-<host pid>-<n>" under the state directory.
+// Private VM directories are named host::owned_name("vm-") ("vm-<host pid>.<pid namespace>-<n>")
+// under the state directory.
 inline constexpr const char* kVmDirPrefix = "vm-";
 
 // The state directory (the setting state_dir), created (0711: QEMU's uid enters its VM's

@@ -8,6 +8,7 @@ InterruptCanceller::InterruptCanceller(CancelSource source) {
     sigemptyset(&signals_);
     sigaddset(&signals_, SIGINT);
     sigaddset(&signals_, SIGTERM);
+    sigaddset(&signals_, SIGHUP);  // the terminal went away: the sandbox is torn down all the same
     sigaddset(&signals_, SIGUSR2);  // our own: the waiter's stop
     pthread_sigmask(SIG_BLOCK, &signals_, &saved_);
     // The waiter owns copies of what it uses: it may outlive this object (see the destructor).

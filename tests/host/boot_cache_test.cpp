@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -129,6 +130,28 @@ TEST_F(BootCacheTest, PruningKeepsTheNewestRecordsOfAKindAndNothingElse) {
     EXPECT_EQ(left, (std::set<std::string>{"kind.3.module", "kind.4.module", "kind.digest",
                                            "other.0.module"}));
     EXPECT_TRUE(fs::exists("/etc/passwd"));
+}
+
+// The attack (red team, 2026-12-03): a user's records were kept wherever $XDG_RUNTIME_DIR
+// pointed, so a run with another environment could not know them and let a sandbox write
+// there. A user's records are kept under /run/user/<uid>/microvm or nowhere.
+TEST_F(BootCacheTest, AUsersRecordsAreKeptInItsRuntimeDirectoryOnly) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to act as another user";
+    const std::string alt = dir_ + "/alt";
+    fs::create_directories(alt);
+    ::chown(dir_.c_str(), 12345, 12345);
+    ::chown(alt.c_str(), 12345, 12345);
+    const pid_t child = ::fork();
+    if (child == 0) {
+        ::setenv("XDG_RUNTIME_DIR", alt.c_str(), 1);
+        if (::setresgid(12345, 12345, 12345) != 0 || ::setresuid(12345, 12345, 12345) != 0) ::_exit(2);
+        const auto dir = microvm::host::boot_cache_dir();
+        if (dir && !dir->starts_with("/run/user/12345/")) ::_exit(1);
+        ::_exit(fs::exists(alt + "/microvm") ? 1 : 0);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "exit " << WEXITSTATUS(status);
 }
 
 }  // namespace

@@ -23,7 +23,8 @@
 namespace microvm::host {
 
 // The per-user directory for boot records, created (mode 0700) when missing: /run/microvm for
-// root, $XDG_RUNTIME_DIR/microvm otherwise. nullopt when there is none or it is not trusted.
+// root, /run/user/<uid>/microvm otherwise (never elsewhere, whatever $XDG_RUNTIME_DIR says).
+// nullopt when there is none or it is not trusted.
 std::optional<std::string> boot_cache_dir();
 
 // The directory, created (mode 0700) when missing, if it and every directory above it are

@@ -11,13 +11,8 @@
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
-#include <map>
-#include <mutex>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
-#include "host/boot_cache.hpp"
 #include "host/paths.hpp"
 #include "host/sys_error.hpp"
 #include "host/unique_fd.hpp"
@@ -153,90 +148,6 @@ Expected<CheckedSource> check_policy_source(const std::string& path, MountTable&
     src.owner_uid = st.st_uid;
     src.owner_gid = st.st_gid;
     return src;
-}
-
-namespace {
-
-std::mutex g_protected_mu;
-std::vector<std::string> g_protected;  // protect_trusted_state()
-
-// Whether path is, or lies inside, one of the places where the project keeps state under names
-// it chooses, whatever this process's environment says (another run may have another
-// $XDG_RUNTIME_DIR, another user's run reads its own): /run/microvm* (root's boot records,
-// the providers' default state directories and records) and /run/user/<uid>/microvm (a user's
-// boot records).
-bool inside_named_state(const std::string& real_path) {
-    const std::vector<std::string> parts = path_components(real_path);
-    if (parts.size() >= 2 && parts[0] == "run" && parts[1].starts_with("microvm")) return true;
-    return parts.size() >= 4 && parts[0] == "run" && parts[1] == "user" && parts[3] == "microvm";
-}
-
-// Whether path holds such a place, or the place where one can be made: "/", /run, /run/user and
-// a user's runtime directory (the sandbox could create its microvm directory for a later run).
-bool holds_named_state(const std::string& real_path) {
-    const std::vector<std::string> parts = path_components(real_path);
-    if (parts.empty()) return true;  // "/"
-    if (parts[0] != "run") return false;
-    return parts.size() == 1 || (parts[1] == "user" && parts.size() <= 3);
-}
-
-}  // namespace
-
-void protect_trusted_state(const std::string& path) {
-    if (path.empty() || path.front() != '/') return;
-    std::string real = path;
-    if (char* resolved = ::realpath(path.c_str(), nullptr)) {
-        real = resolved;
-        std::free(resolved);
-    }
-    std::lock_guard lock(g_protected_mu);
-    for (const std::string& known : g_protected) {
-        if (known == real) return;
-    }
-    g_protected.push_back(std::move(real));
-}
-
-void protect_configured_state(const std::map<std::string, nlohmann::json>& provider_configs) {
-    static constexpr const char* kStateKeys[] = {"state_dir", "template_dir", "image",
-                                                 "module_store_dir"};
-    for (const auto& [provider, config] : provider_configs) {
-        if (!config.is_object()) continue;
-        for (const char* key : kStateKeys) {
-            auto it = config.find(key);
-            if (it != config.end() && it->is_string()) protect_trusted_state(it->get<std::string>());
-        }
-    }
-}
-
-Expected<void> refuse_writable_trusted_state(const std::string& real_path, std::string_view what) {
-    const auto refuse = [&](const std::string& dir) -> Expected<void> {
-        return fail(Failure::Kind::InvalidInput,
-                    std::string(what) + " '" + real_path + "' would let a sandbox write " + dir +
-                        ", the project's trusted state (stored modules, boot records, VM "
-                        "images): later runs would trust what it planted");
-    };
-    if (inside_named_state(real_path) || holds_named_state(real_path)) {
-        return refuse(real_path == "/" || real_path.starts_with("/run/user")
-                          ? std::string("/run/user/*/microvm")
-                          : std::string("/run/microvm*"));
-    }
-    std::vector<std::string> state;
-    if (auto boot = boot_cache_dir()) state.push_back(*boot);
-    if (const char* xdg = std::getenv("XDG_RUNTIME_DIR"); xdg && xdg[0] == '/') {
-        state.push_back(std::string(xdg) + "/microvm");
-    }
-    state.emplace_back("/var/cache/microvm");
-    if (const char* images = std::getenv("MICROVM_IMAGE_CACHE"); images && images[0] == '/') {
-        state.emplace_back(images);
-    }
-    {
-        std::lock_guard lock(g_protected_mu);
-        state.insert(state.end(), g_protected.begin(), g_protected.end());
-    }
-    for (const std::string& dir : state) {
-        if (is_within(dir, real_path) || is_within(real_path, dir)) return refuse(dir);
-    }
-    return Ok{};
 }
 
 }  // namespace microvm::host

@@ -1,3 +1,4 @@
+#include "host/trusted_state.hpp"
 #include "host/rootfs.hpp"
 
 #include <sys/stat.h>

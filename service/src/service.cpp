@@ -12,7 +12,7 @@
 #include "microvm/json_output.hpp"
 #include "service/confined_files.hpp"
 #include "service/digest.hpp"
-#include "host/policy_source.hpp"
+#include "host/trusted_state.hpp"
 #include "service/sandbox_pools.hpp"
 #include "service/sessions.hpp"
 #include "service/warm_pools.hpp"

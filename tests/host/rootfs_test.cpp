@@ -1,9 +1,13 @@
-#include "host/boot_cache.hpp"
-#include "host/policy_source.hpp"
 #include "host/rootfs.hpp"
 
+#include "host/boot_cache.hpp"
+#include "host/trusted_state.hpp"
+
 #include <gtest/gtest.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -153,6 +157,64 @@ TEST(Rootfs, EveryUsersAndProvidersStateIsRefusedWhateverTheEnvironment) {
     fs::remove_all(provider_dir);
     if (!had_run_user) fs::remove("/run/user");
     if (!saved_xdg.empty()) ::setenv("XDG_RUNTIME_DIR", saved_xdg.c_str(), 1);
+}
+
+// The attack (red team, 2026-12-03): /run bound elsewhere (an old /var/run bind, /host/run in
+// a container) reaches the boot records under another name, and the names alone did not tell.
+// Judged by identity too: another mount of a trusted directory, or of one holding it, is
+// refused as the directory itself.
+TEST(Rootfs, AnotherMountOfTrustedStateIsRefusedAsTheStateItself) {
+    ASSERT_TRUE(microvm::host::boot_cache_dir());  // root's /run/microvm exists
+    TempDir dir;
+    const std::string alias = dir.path() + "/alias";
+    fs::create_directories(alias);
+    const pid_t child = ::fork();
+    if (child == 0) {
+        if (::unshare(CLONE_NEWNS) != 0 ||
+            ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+            ::mount("/run", alias.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+            ::_exit(100);
+        }
+        int refused = 0;
+        for (const std::string& path : {alias + "/microvm", alias}) {
+            auto plan = plan_rootfs(request(FileSystemPolicy::read_write({path})));
+            if (!plan && plan.error().message.find("trusted state") != std::string::npos) ++refused;
+        }
+        // Read-only stays allowed.
+        const bool readable = static_cast<bool>(plan_rootfs(request(FileSystemPolicy::read_only({alias}))));
+        ::_exit(refused == 2 && readable ? 0 : 10 + refused);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "100: no mount namespace; 10 + n: n of 2 refused";
+}
+
+// Provider state named in settings and the environment: gvisor's state_dir is a base where it
+// makes its own entries (its other entries stay writable), a directory that does not exist yet
+// is protected at the real path it will have, and $MICROVM_GUEST_IMAGE is the image the VM
+// providers boot (red team, 2026-12-03).
+TEST(Rootfs, ConfiguredAndNamedStateIsProtectedAsItWillBe) {
+    TempDir dir;
+    fs::create_directories(dir.path() + "/base/microvm-gvisor-1.2-3");
+    fs::create_directories(dir.path() + "/base/lock");
+    fs::create_directories(dir.path() + "/data");
+    fs::create_symlink(dir.path() + "/data", dir.path() + "/link");
+    fs::create_directories(dir.path() + "/image");
+    microvm::host::protect_configured_state(
+        {{"gvisor", {{"state_dir", dir.path() + "/base"}}},
+         {"qemu", {{"template_dir", dir.path() + "/link/templates"}}}});
+    ::setenv("MICROVM_GUEST_IMAGE", (dir.path() + "/image").c_str(), 1);
+    for (const std::string& path : {dir.path() + "/base", dir.path() + "/base/microvm-gvisor-1.2-3",
+                                    dir.path() + "/data", dir.path() + "/image"}) {
+        auto plan = plan_rootfs(request(FileSystemPolicy::read_write({path})));
+        EXPECT_FALSE(plan) << path;
+    }
+    fs::create_directories(dir.path() + "/data/templates");
+    EXPECT_FALSE(plan_rootfs(request(FileSystemPolicy::read_write({dir.path() + "/data/templates"}))));
+    EXPECT_TRUE(plan_rootfs(request(FileSystemPolicy::read_write({dir.path() + "/base/lock"}))))
+        << "gvisor's other entries of its base";
+    ::unsetenv("MICROVM_GUEST_IMAGE");
 }
 
 // The attack: --fs ro=/tmp/x where /tmp/x is a symlink (planted by an earlier sandbox with rw)

@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include "host/policy_source.hpp"
+#include "host/trusted_state.hpp"
 #include "microvm/security_level.hpp"
 
 namespace microvm::cli {

@@ -10,11 +10,9 @@
 
 #include <sys/types.h>
 
-#include <map>
 #include <string>
 #include <string_view>
 
-#include <nlohmann/json_fwd.hpp>
 
 #include "host/mountinfo.hpp"
 #include "microvm/error.hpp"
@@ -41,24 +39,5 @@ struct CheckedSource {
 // every host file bound for a program to start (rootfs.cpp), whatever the program names.
 Expected<CheckedSource> check_policy_source(const std::string& path, MountTable& mounts,
                                             std::string_view what = "fs_policy path");
-
-// The project's own trusted state: boot records and stored wasm modules (/run/microvm for root,
-// /run/user/<uid>/microvm or $XDG_RUNTIME_DIR/microvm for a user, whatever this process's
-// environment says), the providers' state directories and records (/run/microvm-*, and whatever
-// protect_trusted_state() was given), /var/cache/microvm (guest images, VM templates; or
-// $MICROVM_IMAGE_CACHE). Files a sandbox writes through an rw= bind belong on the host to the
-// directory's owner (root, or the user itself on a user's host), so they would pass every owner
-// check and later runs would trust what a program planted: a recorded seccomp program that
-// allows everything, a VM template, a decoded module. InvalidInput naming the path (as `what`)
-// when real_path, to be writable, holds one of them (or the place one can be made: "/", /run,
-// /run/user, a user's runtime directory) or lies inside one.
-Expected<void> refuse_writable_trusted_state(const std::string& real_path, std::string_view what);
-
-// Adds a directory (or file) of state a provider keeps, refused as above from then on in this
-// process. protect_configured_state() adds every provider's configured state_dir, template_dir,
-// image and module_store_dir: the CLI and microvmd call it with their settings, so that a run of
-// one provider protects the others' directories too, started or not.
-void protect_trusted_state(const std::string& path);
-void protect_configured_state(const std::map<std::string, nlohmann::json>& provider_configs);
 
 }  // namespace microvm::host

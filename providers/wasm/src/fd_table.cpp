@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "engine_limits.hpp"
+#include "host/trusted_state.hpp"
 #include "host/policy_source.hpp"
 #include "wasi_abi.hpp"
 

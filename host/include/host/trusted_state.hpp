@@ -1,0 +1,44 @@
+// The project's own trusted state, which no sandbox may write: files a sandbox writes through an
+// rw= bind belong on the host to the directory's owner (root, or the user itself on a user's
+// host), so they pass every owner check, and later runs would trust what a program planted: a
+// recorded seccomp program that allows everything, a VM template, a decoded module.
+//
+// What is protected, whatever this process's environment says (another run may have another):
+// - by name: /run/microvm* (root's boot records, the providers' default state directories and
+//   records) and /run/user/<uid>/microvm of every user (a user's boot records);
+// - this process's boot cache directory, /var/cache/microvm (guest images, VM templates), and
+//   $MICROVM_IMAGE_CACHE and $MICROVM_GUEST_IMAGE when set;
+// - what protect_trusted_state() and protect_configured_state() were given.
+// A writable path is refused when it lies inside one of them or holds one (or holds the place
+// where one can be made: "/", /run, /run/user, a user's runtime directory), judged by real path
+// and by identity (device and inode), so that another mount of the same directory (a bind of
+// /run elsewhere) is judged as the directory itself.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "microvm/error.hpp"
+
+namespace microvm::host {
+
+// InvalidInput naming real_path (as `what`) when a sandbox could write trusted state through it.
+Expected<void> refuse_writable_trusted_state(const std::string& real_path, std::string_view what);
+
+// A directory (or file) of state a provider keeps, protected in this process from then on. A
+// path that does not exist yet is protected at the real path it will have (its longest existing
+// prefix resolved).
+void protect_trusted_state(const std::string& path);
+// The directory where a provider creates entries named name_prefix...: those entries, and the
+// directory and what holds it, are protected; the directory's other entries are not.
+void protect_trusted_entries(const std::string& dir, const std::string& name_prefix);
+// Every provider's configured state: the qemu and firecracker state_dir, template_dir and image,
+// the wasm module_store_dir, gvisor's microvm-gvisor* entries of its state_dir (a base
+// directory, /run by default). The CLI and microvmd call it with their settings, so that a run
+// of one provider protects the others' state too, started or not.
+void protect_configured_state(const std::map<std::string, nlohmann::json>& provider_configs);
+
+}  // namespace microvm::host

@@ -1,0 +1,201 @@
+#include "host/trusted_state.hpp"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <mutex>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "host/boot_cache.hpp"
+#include "host/paths.hpp"
+
+namespace microvm::host {
+namespace {
+
+struct Entries {
+    std::string dir, name_prefix;
+};
+
+std::mutex g_mu;
+std::vector<std::string> g_protected;  // protect_trusted_state()
+std::vector<Entries> g_entries;        // protect_trusted_entries()
+
+using Identity = std::pair<dev_t, ino_t>;
+
+std::optional<Identity> identity_of(const std::string& path) {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) return std::nullopt;
+    return Identity{st.st_dev, st.st_ino};
+}
+
+// path with its longest existing prefix resolved (realpath) and the rest appended as given.
+std::string resolved(const std::string& path) {
+    std::string head = path, tail;
+    while (!head.empty()) {
+        if (char* real = ::realpath(head.c_str(), nullptr)) {
+            std::string out = real;
+            std::free(real);
+            if (!tail.empty()) out += (out == "/" ? "" : "/") + tail;
+            return out;
+        }
+        const size_t slash = head.find_last_of('/');
+        if (slash == std::string::npos) break;
+        const std::string name = head.substr(slash + 1);
+        if (!name.empty()) tail = tail.empty() ? name : name + "/" + tail;
+        head = slash == 0 ? "/" : head.substr(0, slash);
+        if (head == "/" && name.empty()) break;
+    }
+    return path;
+}
+
+std::vector<std::string> entries_named(const std::string& dir, std::string_view prefix) {
+    std::vector<std::string> out;
+    if (DIR* d = ::opendir(dir.c_str())) {
+        while (const dirent* e = ::readdir(d)) {
+            const std::string_view name = e->d_name;
+            if (name.starts_with(prefix)) out.push_back(dir + (dir == "/" ? "" : "/") + std::string(name));
+        }
+        ::closedir(d);
+    }
+    return out;
+}
+
+// The places, as real paths: what must not be written (protected), and what holds them or the
+// place one can be made (holders: never writable as a whole).
+struct Places {
+    std::vector<std::string> protected_paths, holders;
+    std::vector<Entries> entries;
+};
+
+Places places() {
+    Places p;
+    p.holders = {"/", "/run", "/run/user"};
+    p.entries.push_back({"/run", "microvm"});
+    for (const std::string& user : entries_named("/run/user", "")) {
+        if (user.ends_with("/.") || user.ends_with("/..")) continue;
+        p.holders.push_back(user);
+        p.protected_paths.push_back(user + "/microvm");
+    }
+    if (auto boot = boot_cache_dir()) p.protected_paths.push_back(*boot);
+    p.protected_paths.emplace_back("/var/cache/microvm");
+    for (const char* var : {"MICROVM_IMAGE_CACHE", "MICROVM_GUEST_IMAGE", "XDG_RUNTIME_DIR"}) {
+        const char* value = std::getenv(var);
+        if (!value || value[0] != '/') continue;
+        const std::string path = resolved(value);
+        p.protected_paths.push_back(std::string(var) == "XDG_RUNTIME_DIR" ? path + "/microvm" : path);
+    }
+    std::lock_guard lock(g_mu);
+    p.protected_paths.insert(p.protected_paths.end(), g_protected.begin(), g_protected.end());
+    p.entries.insert(p.entries.end(), g_entries.begin(), g_entries.end());
+    return p;
+}
+
+}  // namespace
+
+void protect_trusted_state(const std::string& path) {
+    if (path.empty() || path.front() != '/') return;
+    std::string real = resolved(path);
+    std::lock_guard lock(g_mu);
+    for (const std::string& known : g_protected) {
+        if (known == real) return;
+    }
+    g_protected.push_back(std::move(real));
+}
+
+void protect_trusted_entries(const std::string& dir, const std::string& name_prefix) {
+    if (dir.empty() || dir.front() != '/' || name_prefix.empty()) return;
+    Entries e{resolved(dir), name_prefix};
+    std::lock_guard lock(g_mu);
+    for (const Entries& known : g_entries) {
+        if (known.dir == e.dir && known.name_prefix == e.name_prefix) return;
+    }
+    g_entries.push_back(std::move(e));
+}
+
+void protect_configured_state(const std::map<std::string, nlohmann::json>& provider_configs) {
+    for (const auto& [provider, config] : provider_configs) {
+        if (!config.is_object()) continue;
+        for (const char* key : {"state_dir", "template_dir", "image", "module_store_dir"}) {
+            auto it = config.find(key);
+            if (it == config.end() || !it->is_string()) continue;
+            // gvisor's state_dir is where it makes its own entries (/run by default), not a
+            // directory of its own.
+            if (provider == "gvisor" && std::string_view(key) == "state_dir") {
+                protect_trusted_entries(it->get<std::string>(), "microvm-gvisor");
+            } else {
+                protect_trusted_state(it->get<std::string>());
+            }
+        }
+    }
+}
+
+Expected<void> refuse_writable_trusted_state(const std::string& real_path, std::string_view what) {
+    const auto refuse = [&](const std::string& place) -> Expected<void> {
+        return fail(Failure::Kind::InvalidInput,
+                    std::string(what) + " '" + real_path + "' would let a sandbox write " + place +
+                        ", the project's trusted state (stored modules, boot records, VM "
+                        "images): later runs would trust what it planted");
+    };
+    const Places p = places();
+
+    // By name: a user's runtime directory and its microvm directory, even before either exists.
+    const std::vector<std::string> parts = path_components(real_path);
+    if (parts.size() >= 3 && parts[0] == "run" && parts[1] == "user" &&
+        (parts.size() == 3 || parts[3] == "microvm")) {
+        return refuse("/run/user/" + parts[2] + "/microvm");
+    }
+    for (const std::string& holder : p.holders) {
+        if (real_path == holder) return refuse(holder == "/" || holder == "/run" ? "/run/microvm*" : holder + "/microvm");
+    }
+    for (const Entries& e : p.entries) {
+        if (is_within(e.dir, real_path)) return refuse(e.dir + "/" + e.name_prefix + "*");
+        if (is_within(real_path, e.dir) && real_path.size() > e.dir.size()) {
+            const std::string_view child =
+                std::string_view(real_path).substr(e.dir.size() + (e.dir == "/" ? 0 : 1));
+            if (child.substr(0, child.find('/')).starts_with(e.name_prefix)) {
+                return refuse(e.dir + "/" + e.name_prefix + "*");
+            }
+        }
+    }
+    for (const std::string& dir : p.protected_paths) {
+        if (is_within(dir, real_path) || is_within(real_path, dir)) return refuse(dir);
+    }
+
+    // By identity: another mount of the same directories (a bind of /run elsewhere) reaches
+    // them under other names. real_path (or a directory above it) being a protected place, or
+    // real_path being a holder or a directory above a protected place, refuses it.
+    std::set<Identity> inside, above;
+    std::vector<std::string> all = p.protected_paths;
+    for (const Entries& e : p.entries) {
+        for (std::string& entry : entries_named(e.dir, e.name_prefix)) all.push_back(std::move(entry));
+        if (auto id = identity_of(e.dir)) above.insert(*id);
+    }
+    for (const std::string& holder : p.holders) {
+        if (auto id = identity_of(holder)) above.insert(*id);
+    }
+    for (const std::string& place : all) {
+        if (auto id = identity_of(place)) inside.insert(*id);
+        for (std::string up = place; up.size() > 1;) {
+            up = up.substr(0, std::max<size_t>(up.find_last_of('/'), 1));
+            if (auto id = identity_of(up)) above.insert(*id);
+        }
+    }
+    if (auto id = identity_of(real_path); id && above.count(*id)) {
+        return refuse("what it holds (another mount of a directory above the trusted state)");
+    }
+    for (std::string up = real_path;;) {
+        if (auto id = identity_of(up); id && inside.count(*id)) {
+            return refuse(up + " (another mount of a trusted state directory)");
+        }
+        if (up.size() <= 1) break;
+        up = up.substr(0, std::max<size_t>(up.find_last_of('/'), 1));
+    }
+    return Ok{};
+}
+
+}  // namespace microvm::host

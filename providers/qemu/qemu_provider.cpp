@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 
+#include "host/trusted_state.hpp"
 #include "host/vm_command.hpp"
 #include "qemu/qemu_vm.hpp"
 
@@ -142,6 +144,17 @@ void QemuProvider::check_backend(const ExecutionContext& ctx,
         if (!S_ISDIR(st.st_mode)) {
             problems.push_back({"fs_policy", "'" + path + "' is not a directory: qemu shares directories (9p)"});
             continue;
+        }
+        // A user's host runs QEMU as the user, whose 9p writes the user's records would trust.
+        if (writable) {
+            char* real = ::realpath(path.c_str(), nullptr);
+            const std::string real_path = real ? real : path;
+            std::free(real);
+            if (auto refused = host::refuse_writable_trusted_state(real_path, "fs_policy path");
+                !refused) {
+                problems.push_back({"fs_policy", refused.error().message});
+                continue;
+            }
         }
         const bool root = ::geteuid() == 0;
         auto may = [&](mode_t owner, mode_t other) {

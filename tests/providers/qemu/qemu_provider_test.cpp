@@ -187,6 +187,15 @@ TEST_F(QemuTest, PoliciesItCannotEnforceAreRefused) {
     r = run(closed);
     ASSERT_TRUE(r.error.has_value());
     EXPECT_EQ(r.error->reason, Reason::PolicyRefused) << r.error->message;
+
+    // Trusted state is never shared writable (on a user's host QEMU writes as the user, whose
+    // records would trust what the guest planted; red team, 2026-12-03).
+    auto state = sh("true");
+    state.config.fs_policy = microvm::FileSystemPolicy::read_write({"/run/microvm"});
+    r = run(state);
+    ASSERT_TRUE(r.error.has_value());
+    EXPECT_EQ(r.error->reason, Reason::PolicyRefused) << r.error->message;
+    EXPECT_NE(r.error->message.find("trusted state"), std::string::npos) << r.error->message;
 }
 
 TEST_F(QemuTest, MemoryLimitEndsTheProgramAsMemoryExceeded) {

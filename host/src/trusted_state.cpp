@@ -181,7 +181,7 @@ Expected<void> refuse_writable_trusted_state(const std::string& real_path, std::
     for (const std::string& place : all) {
         if (auto id = identity_of(place)) inside.insert(*id);
         for (std::string up = place; up.size() > 1;) {
-            up = up.substr(0, std::max<size_t>(up.find_last_of('/'), 1));
+            up = parent_path(up);
             if (auto id = identity_of(up)) above.insert(*id);
         }
     }
@@ -193,7 +193,7 @@ Expected<void> refuse_writable_trusted_state(const std::string& real_path, std::
             return refuse(up + " (another mount of a trusted state directory)");
         }
         if (up.size() <= 1) break;
-        up = up.substr(0, std::max<size_t>(up.find_last_of('/'), 1));
+        up = parent_path(up);
     }
     return Ok{};
 }

@@ -2,6 +2,8 @@
 // (the client gets an error, not a hang; a restart sweeps what it left), with and without
 // sandbox pools.
 #include <gtest/gtest.h>
+
+#include "support/host_files.hpp"
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -245,23 +247,9 @@ TEST(Microvmd, TheCliGetsAnErrorWhenTheDaemonDiesMidExecution) {
 
 namespace {
 
-// Cgroup directories (any hierarchy, a few levels down) of process sandboxes owned by pid.
+// Cgroup directories of process sandboxes owned by pid.
 std::vector<std::string> sandbox_cgroups_of(pid_t pid) {
-    std::vector<std::string> out;
-    const std::string name = "microvm-process-" + std::to_string(pid) + ".";
-    std::error_code ec;
-    for (auto it = std::filesystem::recursive_directory_iterator("/sys/fs/cgroup", ec);
-         it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-        if (ec) break;
-        if (it.depth() > 4) {
-            it.disable_recursion_pending();
-            continue;
-        }
-        if (it->is_directory(ec) && !it->is_symlink(ec) &&
-            it->path().filename().string().rfind(name, 0) == 0)
-            out.push_back(it->path());
-    }
-    return out;
+    return testsupport::cgroup_dirs_named("microvm-process-" + std::to_string(pid) + ".");
 }
 
 // Processes whose parent is pid.

@@ -48,4 +48,24 @@ inline std::vector<std::string> glob_paths(const std::string& pattern) {
     return out;
 }
 
+// Cgroup directories (any hierarchy, a few levels down, no symlinks) whose name starts with
+// name_prefix: what a host named after itself ("microvm-process-<pid>.", host/stale_dirs.hpp).
+inline std::vector<std::string> cgroup_dirs_named(const std::string& name_prefix) {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator("/sys/fs/cgroup", ec);
+         it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+        if (ec) break;
+        if (it.depth() > 4) {
+            it.disable_recursion_pending();
+            continue;
+        }
+        if (it->is_directory(ec) && !it->is_symlink(ec) &&
+            it->path().filename().string().rfind(name_prefix, 0) == 0) {
+            out.push_back(it->path());
+        }
+    }
+    return out;
+}
+
 }  // namespace testsupport

@@ -1,5 +1,4 @@
 // The `microvm` command on the sandboxing providers: what a user sees when a program cannot run.
-#include <filesystem>
 #include <cstring>
 #include <vector>
 #include <gtest/gtest.h>
@@ -10,6 +9,7 @@
 #include <chrono>
 #include <optional>
 
+#include "support/host_files.hpp"
 #include "support/run_command.hpp"
 
 namespace {
@@ -136,36 +136,26 @@ TEST_P(SandboxCli, InterruptCancelsTheExecutionAndExits130) {
     EXPECT_LT(std::chrono::steady_clock::now() - sent, std::chrono::seconds(2));
 }
 
-// Cgroup directories (any hierarchy, a few levels down) named after the host process pid.
-std::vector<std::string> cgroups_named_after(pid_t pid) {
-    std::vector<std::string> found;
-    const std::string marker = "-" + std::to_string(pid) + ".";
-    std::error_code ec;
-    for (auto it = std::filesystem::recursive_directory_iterator("/sys/fs/cgroup", ec);
-         it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-        if (ec) break;
-        if (it.depth() > 3) it.disable_recursion_pending();
-        if (it->path().filename().string().find(marker) != std::string::npos) found.push_back(it->path());
-    }
-    return found;
-}
-
 // The attack (red team, 2026-12-03): a hang-up (the terminal closed) ended the CLI without its
 // teardown and left the sandbox's cgroups behind until another run swept them. Every signal
 // that ends a terminal's jobs cancels the execution and tears it down.
 TEST_P(SandboxCli, HangUpAndTerminateTearTheSandboxDown) {
+    const auto cgroups_of = [&](pid_t pid) {
+        return testsupport::cgroup_dirs_named("microvm-" + std::string(GetParam()) + "-" +
+                                              std::to_string(pid) + ".");
+    };
     for (int sig : {SIGHUP, SIGTERM}) {
         Streaming cli = start({"run", "-p", GetParam(), "--fs", "ro", "--", "/bin/sh", "-c",
                                "echo up; sleep 30"});
         ASSERT_GT(cli.pid, 0);
         std::string seen;
         ASSERT_TRUE(wait_for(cli.out, "up\n", std::chrono::seconds(10), seen)) << seen;
-        ASSERT_FALSE(cgroups_named_after(cli.pid).empty()) << "the sandbox's cgroups, while it runs";
+        ASSERT_FALSE(cgroups_of(cli.pid).empty()) << "the sandbox's cgroups, while it runs";
         ::kill(cli.pid, sig);
         const int status = exit_status(cli.pid);
         ::close(cli.out);
         EXPECT_EQ(status, 130) << strsignal(sig);
-        EXPECT_EQ(cgroups_named_after(cli.pid), std::vector<std::string>{}) << strsignal(sig);
+        EXPECT_EQ(cgroups_of(cli.pid), std::vector<std::string>{}) << strsignal(sig);
     }
 }
 

@@ -32,6 +32,29 @@ Expected<proxy::Proxy*> shared_proxy() {
 
 }  // namespace
 
+Expected<std::string> parse_refused_range(std::string_view text) {
+    auto bad = [&](const std::string& why) {
+        return fail(Failure::Kind::InvalidConfig,
+                    "network_refused_ranges: '" + std::string(text) + "' " + why);
+    };
+    // An address, bracketed or not, with an optional /LEN; never a name, never a port.
+    std::string_view address = text.substr(0, text.find('/'));
+    if (address.size() >= 2 && address.front() == '[' && address.back() == ']') {
+        address = address.substr(1, address.size() - 2);
+    } else if (address.find(':') != std::string_view::npos && text.find('/') != std::string_view::npos) {
+        return bad("is not an IP address or CIDR range (write an IPv6 range as [fd00::]/8)");
+    }
+    auto host = canonical_host(address);
+    if (!host || host->kind == CanonicalHost::Kind::Name || text.find("]:") != std::string_view::npos) {
+        return bad("is not an IP address or CIDR range");
+    }
+    const bool v6 = host->kind == CanonicalHost::Kind::IPv6;
+    const std::string entry = v6 && text.front() != '[' ? "[" + std::string(text) + "]" : std::string(text);
+    auto canonical = parse_host_entry(entry);
+    if (!canonical) return bad("is not an IP address or CIDR range: " + canonical.error().message);
+    return *canonical;
+}
+
 bool needs_egress(const NetworkPolicy& policy) {
     return policy.kind == NetworkPolicy::Kind::AllowList ||
            policy.kind == NetworkPolicy::Kind::DenyList;
@@ -76,10 +99,19 @@ nlohmann::json egress_settings_schema() {
               {"minimum", 100},
               {"description",
                "allow/block lists: a connection with no byte moving this long is cut (default "
-               "60000)"}}}};
+               "60000)"}}},
+            {"network_refused_ranges",
+             {{"type", "array"},
+              {"items", {{"type", "string"}}},
+              {"description",
+               "allow/block lists: IP addresses and CIDR ranges (\"203.0.113.7\", "
+               "\"[2001:db8::]/32\") no connection through the egress proxy may reach, whatever "
+               "an execution's policy lists: this host's additions to the built-in filter of "
+               "loopback, private, link-local and other non-internet ranges (a cloud's metadata "
+               "service on a public address, a site's own networks)"}}}};
 }
 
-proxy::Limits parse_egress_limits(const nlohmann::json& s) {
+Expected<proxy::Limits> parse_egress_limits(const nlohmann::json& s) {
     proxy::Limits limits;
     if (!s.is_object()) return limits;
     auto positive = [&](const char* key) -> std::optional<uint64_t> {
@@ -91,6 +123,12 @@ proxy::Limits parse_egress_limits(const nlohmann::json& s) {
     if (auto mb = positive("network_max_bytes_mb")) limits.max_bytes = *mb << 20;
     if (auto ms = positive("network_idle_timeout_ms")) {
         limits.idle_timeout = std::chrono::milliseconds(*ms);
+    }
+    if (auto it = s.find("network_refused_ranges"); it != s.end() && it->is_array()) {
+        for (const auto& item : *it) {
+            RTFS_TRY(std::string range, parse_refused_range(item.is_string() ? item.get<std::string>() : ""));
+            limits.refused_ranges.push_back(std::move(range));
+        }
     }
     return limits;
 }

@@ -23,17 +23,24 @@ const std::map<std::string, std::string>& special_ranges() {
         {"172.16.0.0/12", "private"},
         {"192.0.0.0/24", "IETF protocol assignments"},
         {"192.0.2.0/24", "documentation"},
+        {"192.88.99.0/24", "deprecated 6to4 relay anycast"},
         {"192.168.0.0/16", "private"},
         {"198.18.0.0/15", "benchmarking"},
         {"198.51.100.0/24", "documentation"},
         {"203.0.113.0/24", "documentation"},
         {"224.0.0.0/4", "multicast"},
         {"240.0.0.0/4", "reserved (and broadcast)"},
+        {"168.63.129.16/32", "cloud metadata (Azure's WireServer, on a public address)"},
         {"[::]/96", "unspecified, loopback or IPv4-compatible"},
+        {"[::ffff:0:0:0]/96", "IPv4-translated (SIIT)"},
         {"[64:ff9b:1::]/48", "local-use NAT64"},
         {"[100::]/64", "discard-only"},
         {"[2001::]/32", "Teredo"},
+        {"[2001:10::]/28", "ORCHID (deprecated)"},
+        {"[2001:20::]/28", "ORCHIDv2 (overlay identifiers, not routed)"},
         {"[2001:db8::]/32", "documentation"},
+        {"[3fff::]/20", "documentation"},
+        {"[5f00::]/16", "segment routing (SRv6) identifiers"},
         {"[fc00::]/7", "unique-local"},
         {"[fe80::]/10", "link-local"},
         {"[fec0::]/10", "site-local"},
@@ -53,8 +60,17 @@ const NetworkPolicy& special_range_matcher() {
     return matcher;
 }
 
-// The IPv4 address an IPv6 address stands for when it merely carries one: IPv4-mapped
-// (::ffff:a.b.c.d), NAT64 (64:ff9b::a.b.c.d) and 6to4 (2002:aabb:ccdd::/48).
+
+bool is_loopback(const SocketAddress& address) {
+    if (address.family() == AF_INET) {
+        return (ntohl(reinterpret_cast<const sockaddr_in*>(address.get())->sin_addr.s_addr) >> 24) == 127;
+    }
+    return address.family() == AF_INET6 &&
+           IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<const sockaddr_in6*>(address.get())->sin6_addr);
+}
+
+}  // namespace
+
 std::optional<SocketAddress> embedded_ipv4(const SocketAddress& address) {
     if (address.family() != AF_INET6) return std::nullopt;
     const unsigned char* b = reinterpret_cast<const sockaddr_in6*>(address.get())->sin6_addr.s6_addr;
@@ -70,16 +86,6 @@ std::optional<SocketAddress> embedded_ipv4(const SocketAddress& address) {
     std::memcpy(&in.sin_addr, v4, 4);
     return SocketAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&in), sizeof in);
 }
-
-bool is_loopback(const SocketAddress& address) {
-    if (address.family() == AF_INET) {
-        return (ntohl(reinterpret_cast<const sockaddr_in*>(address.get())->sin_addr.s_addr) >> 24) == 127;
-    }
-    return address.family() == AF_INET6 &&
-           IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<const sockaddr_in6*>(address.get())->sin6_addr);
-}
-
-}  // namespace
 
 std::optional<std::string> AddressFilter::refusal(const SocketAddress& address, bool permit_loopback) {
     if (auto v4 = embedded_ipv4(address)) {

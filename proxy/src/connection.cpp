@@ -277,8 +277,7 @@ void Connection::on_resolved(Resolution resolution) {
 void Connection::judge(std::vector<SocketAddress> addresses) {
     std::string refused;
     for (const SocketAddress& a : addresses) {
-        NetworkDecision d = judge_address(execution_->options.policy, core_.filter(), a,
-                                          execution_->options.permit_loopback_targets);
+        NetworkDecision d = judge_address(execution_->options, core_.filter(), a);
         if (d.allowed) {
             candidates_.push_back(a);
             candidate_rules_.push_back(std::move(d.rule));

@@ -30,6 +30,16 @@ NetworkPolicy parse(const std::string& text) {
     return p ? *p : NetworkPolicy();
 }
 
+// judge_address for a policy, with the host's refused ranges and the loopback leave as given.
+NetworkDecision judge(const NetworkPolicy& policy, const SocketAddress& address,
+                      std::vector<std::string> refused_ranges = {}) {
+    static AddressFilter filter;
+    ExecutionOptions options;
+    options.policy = policy;
+    options.limits.refused_ranges = std::move(refused_ranges);
+    return judge_address(options, filter, address);
+}
+
 TEST(SocketAddress, TextAndPort) {
     EXPECT_EQ(addr("10.0.0.1", 80).to_string(), "10.0.0.1:80");
     EXPECT_EQ(addr("0::1", 8080).to_string(), "[::1]:8080");
@@ -45,7 +55,11 @@ TEST(AddressFilter, RefusesEveryNonInternetRange) {
           "192.168.1.1", "100.64.0.1", "0.0.0.0", "0.1.2.3", "224.0.0.1", "255.255.255.255",
           "198.18.0.1", "192.0.0.170", "::1", "::", "fc00::1", "fd12:3456::1", "fe80::1",
           "fec0::1", "ff02::1", "::ffff:127.0.0.1", "::ffff:169.254.169.254", "64:ff9b::a00:1",
-          "2002:a00:1::1", "2002:7f00:1::", "::7f00:1", "64:ff9b:1::1", "2001:db8::1", "2001::1"}) {
+          "2002:a00:1::1", "2002:7f00:1::", "::7f00:1", "64:ff9b:1::1", "2001:db8::1", "2001::1",
+          // The red team's misses: a 6to4 relay, Azure's metadata service on a public address,
+          // an IPv4-translated (SIIT) form, ORCHID, the new documentation range, SRv6.
+          "192.88.99.1", "168.63.129.16", "::ffff:0:7f00:1", "::ffff:0:5db8:d822", "2001:10::1",
+          "2001:20::1", "3fff::1", "5f00::1"}) {
         auto why = filter.refusal(addr(ip), false);
         EXPECT_TRUE(why.has_value()) << ip;
     }
@@ -95,30 +109,61 @@ TEST(AddressFilter, HostsOwnAddresses) {
 }
 
 TEST(JudgeAddress, AllowListEntriesAdmitPrivateRangesExplicitly) {
-    AddressFilter filter;
     NetworkPolicy p = parse("allow=db.internal,10.0.0.0/8:5432,[fd00::]/8");
-    NetworkDecision in_range = judge_address(p, filter, addr("10.1.2.3", 5432), false);
+    NetworkDecision in_range = judge(p, addr("10.1.2.3", 5432));
     EXPECT_TRUE(in_range.allowed);
     EXPECT_EQ(in_range.rule, "allow entry 10.0.0.0/8:5432");
-    NetworkDecision other_port = judge_address(p, filter, addr("10.1.2.3", 80), false);
+    NetworkDecision other_port = judge(p, addr("10.1.2.3", 80));
     EXPECT_FALSE(other_port.allowed);
     EXPECT_NE(other_port.rule.find("private"), std::string::npos);
-    EXPECT_TRUE(judge_address(p, filter, addr("fd00::5", 1), false).allowed);
-    EXPECT_FALSE(judge_address(p, filter, addr("192.168.0.1", 5432), false).allowed);
-    NetworkDecision pub = judge_address(p, filter, addr("93.184.216.34", 443), false);
+    EXPECT_TRUE(judge(p, addr("fd00::5", 1)).allowed);
+    EXPECT_FALSE(judge(p, addr("192.168.0.1", 5432)).allowed);
+    NetworkDecision pub = judge(p, addr("93.184.216.34", 443));
     EXPECT_TRUE(pub.allowed);
     EXPECT_EQ(pub.rule, "");  // no entry of its own: the name's rule stands
+    // The IPv4-mapped spelling is the same socket address; NAT64 and 6to4 spellings are not the
+    // listed address (a 6to4 prefix is a whole network behind it): the filter judges them.
+    EXPECT_TRUE(judge(p, addr("::ffff:10.1.2.3", 5432)).allowed);
+    EXPECT_FALSE(judge(p, addr("64:ff9b::a01:203", 5432)).allowed);
+    EXPECT_FALSE(judge(p, addr("2002:a01:203::1", 5432)).allowed);
 }
 
 TEST(JudgeAddress, BlockListEntriesBlockResolvedAddresses) {
-    AddressFilter filter;
     NetworkPolicy p = parse("block=ads.example,93.184.216.0/24");
-    NetworkDecision d = judge_address(p, filter, addr("93.184.216.34"), false);
+    NetworkDecision d = judge(p, addr("93.184.216.34"));
     EXPECT_FALSE(d.allowed);
     EXPECT_EQ(d.rule, "block entry 93.184.216.0/24 (address 93.184.216.34)");
-    EXPECT_TRUE(judge_address(p, filter, addr("93.184.217.1"), false).allowed);
-    EXPECT_FALSE(judge_address(p, filter, addr("10.0.0.1"), false).allowed);  // the filter still holds
-    EXPECT_FALSE(judge_address(NetworkPolicy::full(), filter, addr("127.0.0.1"), false).allowed);
+    EXPECT_TRUE(judge(p, addr("93.184.217.1")).allowed);
+    EXPECT_FALSE(judge(p, addr("10.0.0.1")).allowed);  // the filter still holds
+    EXPECT_FALSE(judge(NetworkPolicy::full(), addr("127.0.0.1")).allowed);
+}
+
+// Red team: block=93.184.216.34 let [64:ff9b::5db8:d822] (NAT64) and [2002:5db8:d822::] (6to4)
+// through to a connect: the IPv6 spellings that carry a blocked IPv4 address are blocked too.
+TEST(JudgeAddress, BlockListIpEntriesCoverTheIpv6FormsThatCarryTheAddress) {
+    NetworkPolicy p = parse("block=93.184.216.34");
+    for (const char* ip : {"::ffff:93.184.216.34", "64:ff9b::5db8:d822", "2002:5db8:d822::",
+                           "2002:5db8:d822:1::1"}) {
+        NetworkDecision d = judge(p, addr(ip));
+        EXPECT_FALSE(d.allowed) << ip;
+        EXPECT_EQ(d.rule, "block entry 93.184.216.34 (address " + addr(ip).ip() + ")") << ip;
+    }
+    EXPECT_TRUE(judge(p, addr("64:ff9b::5db8:d823")).allowed);
+}
+
+// network_refused_ranges: the host's word, which no entry of an execution's policy lifts.
+TEST(JudgeAddress, TheHostsRefusedRangesHoldWhateverThePolicyLists) {
+    const std::vector<std::string> refused = {"93.184.216.0/24", "[2606:4700::]/32"};
+    for (const char* policy : {"allow=93.184.216.34,[2606:4700::1111]", "block=other.example", "full"}) {
+        NetworkPolicy p = parse(policy);
+        for (const char* ip : {"93.184.216.34", "64:ff9b::5db8:d822", "2606:4700::1111"}) {
+            NetworkDecision d = judge(p, addr(ip), refused);
+            EXPECT_FALSE(d.allowed) << policy << " " << ip;
+            EXPECT_NE(d.rule.find("refused by the host's settings (network_refused_ranges)"), std::string::npos)
+                << d.rule;
+        }
+    }
+    EXPECT_TRUE(judge(parse("block=other.example"), addr("93.184.217.1"), refused).allowed);
 }
 
 TEST(Resolvers, StaticResolverAnswersAtOnce) {

@@ -14,6 +14,11 @@
 
 namespace microvm::proxy {
 
+// The IPv4 address an IPv6 address stands for when it merely carries one: IPv4-mapped
+// (::ffff:a.b.c.d), NAT64 (64:ff9b::a.b.c.d) and 6to4 (2002:aabb:ccdd::/48, the 6to4 router's
+// address). The guard judges that address; a block list's IP entries match it too.
+std::optional<SocketAddress> embedded_ipv4(const SocketAddress& address);
+
 class AddressFilter {
   public:
     // Why address must not be a target ("127.0.0.1 is loopback (127.0.0.0/8)"), or nullopt.

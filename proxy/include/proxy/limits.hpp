@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace microvm::proxy {
 
@@ -23,6 +25,11 @@ struct Limits {
     std::chrono::milliseconds handshake_timeout{10'000};
     // The request head, and the ClientHello, each at most this long.
     size_t max_header_bytes = 16 * 1024;
+    // IP addresses and CIDR ranges (canonical policy entries, no port) that no connection may
+    // reach whatever the execution's policy says: the host's own additions to the address
+    // filter (setting network_refused_ranges), e.g. a cloud's metadata service on a public
+    // address.
+    std::vector<std::string> refused_ranges;
     // Records kept per execution (RecordLog).
     size_t max_records = 1024;
 };

@@ -235,6 +235,30 @@ TEST_F(ProcessEgressTest, ConnectionsOverTheSettingsLimitAreRefusedAndRecorded) 
         << r.metadata.network_requests[1].rule;
 }
 
+// network_refused_ranges: the host's own refused ranges hold whatever the execution's policy
+// lists (here even over the tests' loopback leave), and bad entries stop the initialization.
+TEST_F(ProcessEgressTest, TheHostsRefusedRangesHoldOverThePolicy) {
+    start(true, {{"network_refused_ranges", {"127.0.0.0/8"}}});
+    RecordingServer server(kReply, true);
+    const std::string url = "http://" + at("allowed.test", server.port()) + "/";
+    ExecutionResult r = curl("allow=allowed.test,127.0.0.1", {url});
+    EXPECT_EQ(server.connections(), 0) << describe(r);
+    ASSERT_EQ(r.metadata.network_requests.size(), 1u) << describe(r);
+    EXPECT_EQ(r.metadata.network_requests[0].allowed, false);
+    EXPECT_NE(r.metadata.network_requests[0].rule.find("network_refused_ranges"), std::string::npos)
+        << r.metadata.network_requests[0].rule;
+
+    for (const char* bad : {"example.com", "10.0.0.1:80", "10.0.0.1/33", "fd00::/8", "[fd00::]:1", ""}) {
+        microvm::ProcessProvider provider;
+        auto ok = provider.initialize({{"network_refused_ranges", {bad}}});
+        ASSERT_FALSE(ok) << bad;
+        EXPECT_NE(ok.error().message.find("network_refused_ranges"), std::string::npos) << ok.error().message;
+    }
+    microvm::ProcessProvider provider;
+    EXPECT_TRUE(provider.initialize({{"network_refused_ranges", {"168.63.129.16", "[fd00::]/8", "fd00::1"}}}));
+    provider.cleanup();
+}
+
 TEST_F(ProcessEgressTest, TheProxyVariablesAreSetInBothSpellings) {
     ExecutionContext ctx;
     ctx.program = microvm::ExternalProgram{"/usr/bin/env", {}};

@@ -72,11 +72,7 @@ json oci_seccomp() {
         rules.push_back(allow({"personality"}, {equal(0, value)}));
     }
     for (int family : policy::kAllowedFamilies) {
-        json args = {equal(0, static_cast<uint64_t>(family))};
-        if (family == policy::kFamilyNetlink) {
-            args.push_back(equal(2, static_cast<uint64_t>(policy::kNetlinkRoute)));
-        }
-        rules.push_back(allow({"socket"}, std::move(args)));
+        rules.push_back(allow({"socket"}, {equal(0, static_cast<uint64_t>(family))}));
     }
     return {{"defaultAction", "SCMP_ACT_ERRNO"},
             {"defaultErrnoRet", policy::kNotAllowedErrno},

@@ -60,11 +60,6 @@ Expected<void> refuse(scmp_filter_ctx ctx, int err, int nr, const scmp_arg_cmp& 
     return check(::seccomp_rule_add(ctx, SCMP_ACT_ERRNO(err), nr, 1, a), what);
 }
 
-Expected<void> refuse(scmp_filter_ctx ctx, int err, int nr, const scmp_arg_cmp& a,
-                      const scmp_arg_cmp& b, const char* what) {
-    return check(::seccomp_rule_add(ctx, SCMP_ACT_ERRNO(err), nr, 2, a, b), what);
-}
-
 Expected<void> add_argument_rules(scmp_filter_ctx ctx, bool unix_sockets) {
     for (uint64_t flag : policy::kDeniedCloneFlags) {
         RTFS_CHECK(refuse(ctx, EPERM, SCMP_SYS(clone), SCMP_A0(SCMP_CMP_MASKED_EQ, flag, flag),
@@ -111,10 +106,6 @@ Expected<void> add_argument_rules(scmp_filter_ctx ctx, bool unix_sockets) {
     RTFS_CHECK(refuse(ctx, EAFNOSUPPORT, SCMP_SYS(socket),
                       SCMP_A0(SCMP_CMP_GE, static_cast<uint64_t>(policy::kFirstUnknownFamily)),
                       "rule socket"));
-    RTFS_CHECK(refuse(ctx, EPROTONOSUPPORT, SCMP_SYS(socket),
-                      SCMP_A0(SCMP_CMP_EQ, static_cast<uint64_t>(policy::kFamilyNetlink)),
-                      SCMP_A2(SCMP_CMP_NE, static_cast<uint64_t>(policy::kNetlinkRoute)),
-                      "rule socket netlink"));
     return Ok{};
 }
 

@@ -14,10 +14,13 @@
 //               denied): a file a sandbox writes into an rw= directory belongs on the host to
 //               the directory's owner, root often, so a setuid copy of a shell would be a root
 //               shell for every user of the host
-//   socket      families other than AF_UNIX, AF_INET, AF_INET6 and AF_NETLINK (NETLINK_ROUTE
-//               only): EAFNOSUPPORT; AF_UNIX itself (EPERM) unless the network policy is full,
-//               because connect() to a host's socket file is checked only by file permissions,
-//               which a bind mount cannot take away (socketpair() stays allowed).
+//   socket      families other than AF_UNIX, AF_INET and AF_INET6: EAFNOSUPPORT (AF_NETLINK
+//               too: the kernel does not charge a netlink socket's queued replies to the
+//               sandbox's memory cgroup, so a program holding unread replies on many sockets,
+//               8 MiB each, held gigabytes of the host's memory under a 32 MiB limit; libc's
+//               getaddrinfo does without it); AF_UNIX itself (EPERM) unless the network policy
+//               is full, because connect() to a host's socket file is checked only by file
+//               permissions, which a bind mount cannot take away (socketpair() stays allowed).
 #pragma once
 
 #include <cstdint>
@@ -60,10 +63,9 @@ inline constexpr ModeArgument kModeArguments[] = {
     {"chmod", 1}, {"fchmod", 1}, {"fchmodat", 2}, {"fchmodat2", 2}, {"creat", 1},
     {"open", 2},  {"openat", 3}, {"mknod", 1},    {"mknodat", 2}};
 
-inline constexpr int kFamilyUnix = 1, kFamilyInet = 2, kFamilyInet6 = 10, kFamilyNetlink = 16;
-inline constexpr int kAllowedFamilies[] = {kFamilyUnix, kFamilyInet, kFamilyInet6, kFamilyNetlink};
+inline constexpr int kFamilyUnix = 1, kFamilyInet = 2, kFamilyInet6 = 10;
+inline constexpr int kAllowedFamilies[] = {kFamilyUnix, kFamilyInet, kFamilyInet6};
 // Families from here on do not exist yet (AF_MAX of Linux 6.x is 46): all refused.
 inline constexpr int kFirstUnknownFamily = 46;
-inline constexpr int kNetlinkRoute = 0;
 
 }  // namespace microvm::host::seccomp_policy

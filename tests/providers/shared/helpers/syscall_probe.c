@@ -81,6 +81,7 @@ int main(void) {
     report_socket("socket_vsock", AF_VSOCK, SOCK_STREAM, 0);
     report_socket("socket_packet", AF_PACKET, SOCK_DGRAM, 0);
     report_socket("socket_netlink_audit", AF_NETLINK, SOCK_RAW, NETLINK_AUDIT);
+    report_socket("socket_netlink_route", AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
     report_socket("socket_unix", AF_UNIX, SOCK_STREAM, 0);
     /* Allowed: a plain fork, the personality query, the sockets a sandbox needs. */
     pid_t plain = fork();
@@ -91,6 +92,5 @@ int main(void) {
     int sv[2];
     report("socketpair_unix", socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
     report_socket("socket_inet", AF_INET, SOCK_STREAM, 0);
-    report_socket("socket_netlink_route", AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
     return 0;
 }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <vector>
 
 #include "host/cgroup.hpp"
@@ -63,6 +64,10 @@ class CgroupV1 final : public SandboxCgroup {
         if (fs::exists(memory_ + "/memory.memsw.limit_in_bytes")) {
             RTFS_CHECK(fs::write_file(memory_ + "/memory.memsw.limit_in_bytes", bytes));
         }
+        // Socket buffers (TCP and UDP) are charged to a v1 cgroup only once its TCP limit is
+        // set, to a counter of their own; unset, they fill the host-wide tcp_mem/udp_mem pools
+        // unbounded. Written before anything joins: a socket is tied to its creator's cgroup.
+        RTFS_CHECK(fs::write_file(memory_ + "/memory.kmem.tcp.limit_in_bytes", bytes));
         const uint64_t quota = cpu_quota_us(limits.cpu_fraction);
         RTFS_CHECK(fs::write_file(cpu_ + "/cpu.cfs_period_us", std::to_string(kCpuPeriodUs)));
         RTFS_CHECK(fs::write_file(cpu_ + "/cpu.cfs_quota_us", std::to_string(quota)));
@@ -93,7 +98,7 @@ class CgroupV1 final : public SandboxCgroup {
                 u.cpu_time = std::chrono::nanoseconds(*ns);
             }
         }
-        u.memory_peak_bytes = fs::read_number(memory_ + "/memory.max_usage_in_bytes");
+        u.memory_peak_bytes = memory_peak();
         u.oom_kills = fs::read_keyed(memory_ + "/memory.oom_control", "oom_kill").value_or(0);
         u.pids_limit_hits = fs::read_keyed(pids_ + "/pids.events", "max").value_or(0);
         return u;
@@ -103,6 +108,7 @@ class CgroupV1 final : public SandboxCgroup {
     void restart_measurements() override {
         if (!cpuacct_.empty()) (void)fs::write_file(cpuacct_ + "/cpuacct.usage", "0");
         (void)fs::write_file(memory_ + "/memory.max_usage_in_bytes", "0");
+        (void)fs::write_file(memory_ + "/memory.kmem.tcp.max_usage_in_bytes", "0");
     }
 
     void kill_all() override {
@@ -112,6 +118,15 @@ class CgroupV1 final : public SandboxCgroup {
     std::string name() const override { return name_; }
 
   private:
+    // Memory and socket buffers peak on counters of their own, maybe at different times: their
+    // sum bounds the sandbox's peak from above, and hides neither.
+    std::optional<uint64_t> memory_peak() const {
+        const auto memory = fs::read_number(memory_ + "/memory.max_usage_in_bytes");
+        const auto sockets = fs::read_number(memory_ + "/memory.kmem.tcp.max_usage_in_bytes");
+        if (!memory || !sockets) return std::nullopt;
+        return *memory + *sockets;
+    }
+
     std::string name_, memory_, cpu_, cpuacct_, pids_;
     std::vector<std::string> created_;
     std::vector<UniqueFd> join_;

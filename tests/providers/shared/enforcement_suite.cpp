@@ -501,6 +501,36 @@ TEST_P(ProviderEnforcementTest, MemoryUnderTheLimitRuns) {
     EXPECT_LT(*r.metadata.memory_peak_mb, 100.0);
 }
 
+// Socket buffers are the sandbox's memory too: a program filling loopback sockets it never reads
+// holds at most about its memory limit in them, under either network. Cgroup v1 charges them
+// only once the cgroup's TCP limit is set; unset, 64 connections held 239 MiB of the host's
+// tcp_mem pool and 512 UDP receivers 88 MiB of udp_mem. The kernel lets a TCP socket already
+// over the limit queue one more send (up to 64 KiB; on v1 past the limit), so the TCP flood
+// stops at 64 connections: the limit and those stay under twice the limit. A network stack in
+// the sandbox's own memory (gVisor's netstack) may instead end the run at the memory limit.
+TEST_P(ProviderEnforcementTest, SocketBuffersCountAgainstTheMemoryLimit) {
+    constexpr uint64_t limit_mb = 32;
+    for (const NetworkPolicy& policy : {NetworkPolicy::denied(), NetworkPolicy::full()}) {
+        for (const auto& [mode, sockets] : {std::pair{"tcp", "64"}, std::pair{"udp", "512"}}) {
+            SCOPED_TRACE(std::string(mode) + " under network " + policy.to_string());
+            ExecutionContext ctx = external(helper("socket_hog"), {mode, sockets});
+            ctx.config.memory_limit_mb = limit_mb;
+            ctx.config.network_policy = policy;
+            ExecutionResult r = run(ctx);
+            if (r.status == Status::MemoryExceeded) continue;
+            ASSERT_EQ(r.status, Status::Ok) << describe(r);
+            long held = -1;
+            int filled = 0;
+            ASSERT_EQ(std::sscanf(r.metadata.stdout_data.c_str(), "%*s held %ld sockets %d", &held,
+                                  &filled),
+                      2)
+                << describe(r);
+            EXPECT_GT(held, 0);
+            EXPECT_LT(held, long(2 * limit_mb) << 20) << filled << " sockets";
+        }
+    }
+}
+
 TEST_P(ProviderEnforcementTest, ProcessLimitStopsForks) {
     ExecutionContext ctx = external(helper("fork_count"), {"200"});
     ctx.config.max_processes = 16;

@@ -147,7 +147,7 @@ TEST(ProxySocks5, HttpsAndHttpWithDomainNames) {
         EXPECT_EQ(r.method, "SOCKS5");
         EXPECT_EQ(r.host, "allowed.test");
     }
-    if (records[0].allowed) std::swap(records[0], records[1]);  // recorded as they end
+    if (records[0].allowed == true) std::swap(records[0], records[1]);  // recorded as they end
     EXPECT_EQ(records[0].allowed, false);
     EXPECT_EQ(records[0].rule, "a SOCKS5 tunnel carries TLS or SSH");
     EXPECT_EQ(records[1].allowed, true);

@@ -20,6 +20,8 @@ constexpr size_t kMaxDrain = 64 * 1024;
 constexpr size_t kReadChunk = 16 * 1024;
 constexpr uint32_t kEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 constexpr uint64_t kUnlimited = UINT64_MAX;
+constexpr char kTlsHandshakeRecord = 0x16;
+constexpr std::string_view kSshIdentification = "SSH-";
 
 std::string duration_text(std::chrono::milliseconds d) {
     if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + " s";
@@ -366,7 +368,9 @@ void Connection::on_connected() {
         case Protocol::Socks5:
             to_client_ += socks5::reply(socks5::Reply::Succeeded);  // after the method reply
             phase_ = Phase::Inspecting;
-            set_deadline(now + limits_.handshake_timeout);
+            // The client may wait for the server (SSH: the server's banner comes first): until
+            // its first byte only idleness bounds the wait. Then its first bytes are judged.
+            set_deadline(now + limits_.idle_timeout);
             break;
         case Protocol::Forward: {
             to_server_ = origin_form_head(request_);
@@ -403,6 +407,23 @@ void Connection::inspect() {
             return;
         }
         if (step.more) core_.mark_ready(id_);
+        if (protocol_ == Protocol::Socks5 && step.delivered > 0 && !first_bytes_seen_) {
+            set_deadline(Clock::now() + limits_.idle_timeout);
+        }
+        if (down_.source_ended() && down_.buffered() == 0 && !client_shut_) {
+            ::shutdown(client_.get(), SHUT_WR);  // the server's end reaches the waiting client
+            client_shut_ = true;
+        }
+    }
+    if (!in_.empty() && !first_bytes_seen_) {
+        first_bytes_seen_ = true;
+        // From the first byte on, a SOCKS5 client is held to the handshake timeout, like
+        // CONNECT's (which counts from the proxy's reply).
+        if (protocol_ == Protocol::Socks5) set_deadline(Clock::now() + limits_.handshake_timeout);
+    }
+    if (protocol_ == Protocol::Socks5 && !in_.empty() && in_[0] != kTlsHandshakeRecord) {
+        socks_non_tls();
+        return;
     }
     const tls::ClientHello hello = tls::parse_client_hello(in_, limits_.max_header_bytes);
     switch (hello.state) {
@@ -417,7 +438,7 @@ void Connection::inspect() {
             return;
         case tls::ClientHello::State::NotTls:
             if (protocol_ == Protocol::Socks5) {
-                start_relay();  // SOCKS5 carries any protocol; only TLS has a name to check
+                refuse_socks_tunnel();
                 return;
             }
             refuse_tunnel("CONNECT carries TLS only",
@@ -451,6 +472,30 @@ void Connection::inspect() {
         return;
     }
     start_relay();
+}
+
+// A SOCKS5 tunnel's first bytes that are no TLS record: an SSH client's identification string
+// (RFC 4253 4.2) is relayed, anything else refused. SSH has no name to check: the target's
+// name and addresses were judged, and what the client says is its own business.
+void Connection::socks_non_tls() {
+    const size_t n = std::min(in_.size(), kSshIdentification.size());
+    if (std::string_view(in_).substr(0, n) != kSshIdentification.substr(0, n)) {
+        refuse_socks_tunnel();
+        return;
+    }
+    if (n == kSshIdentification.size()) {
+        start_relay();
+        return;
+    }
+    if (client_ended_) refuse_socks_tunnel();  // "SS" and the end: neither SSH nor anything else
+}
+
+void Connection::refuse_socks_tunnel() {
+    // The SOCKS5 reply is sent: the client learns by the connection closing; the record says why.
+    refuse_tunnel("a SOCKS5 tunnel carries TLS or SSH",
+                  "the first bytes are neither a TLS ClientHello nor an SSH identification string "
+                  "(use the HTTP proxy for plain HTTP)",
+                  false);
 }
 
 void Connection::start_relay() {
@@ -638,10 +683,16 @@ void Connection::on_deadline() {
             return;
         case Phase::Inspecting:
             if (protocol_ == Protocol::Socks5 && in_.empty()) {
-                start_relay();  // a client that waits (for the server, a user) is no TLS client
+                // Waiting for the server or a user is fine, but never turns into an unchecked relay.
+                finish("cut: idle for " + duration_text(limits_.idle_timeout));
                 return;
             }
-            refuse_tunnel("handshake timeout", "no complete TLS ClientHello within " + handshake_limit, false);
+            refuse_tunnel("handshake timeout",
+                          std::string(protocol_ == Protocol::Socks5
+                                          ? "no complete TLS ClientHello or SSH identification string"
+                                          : "no complete TLS ClientHello") +
+                              " within " + handshake_limit,
+                          false);
             return;
         case Phase::Relaying:
             finish("cut: idle for " + duration_text(limits_.idle_timeout));

@@ -1,7 +1,8 @@
 // One client connection, from accept to close: the handshake (HTTP CONNECT, absolute-form HTTP
 // or SOCKS5, told apart by the first byte), the judgement (policy, limits, resolution, address
 // filter), the connection to the server, the inspection of a tunnel's first bytes (the TLS
-// ClientHello's server name), the relay, and the record. Runs on the loop thread only.
+// ClientHello's server name; SOCKS5 also lets an SSH client through), the relay, and the record.
+// Runs on the loop thread only.
 #pragma once
 
 #include <cstdint>
@@ -42,7 +43,7 @@ class Connection {
         Handshake,   // reading the request head or the SOCKS5 greeting and request
         Resolving,
         Connecting,
-        Inspecting,  // tunnel granted: reading the client's first bytes (TLS ClientHello)
+        Inspecting,  // tunnel granted: reading the client's first bytes (TLS ClientHello, SSH)
         Relaying,
         Refusing,    // sending a refusal, then draining the client until it closes
         Done,
@@ -59,6 +60,8 @@ class Connection {
     void check_connect();
     void on_connected();
     void inspect();
+    void socks_non_tls();
+    void refuse_socks_tunnel();
     void start_relay();
     void relay();
     void refusing();
@@ -99,6 +102,7 @@ class Connection {
     bool client_shut_ = false;     // we shut down our writing side towards the client
     bool server_shut_ = false;     // we shut down our writing side towards the server
     bool status_peeked_ = false;
+    bool first_bytes_seen_ = false;  // Inspecting: the client has sent into the tunnel
     size_t drained_ = 0;           // Refusing: bytes read and dropped
 
     std::string in_;               // client bytes read before the relay (head, ClientHello)

@@ -45,6 +45,24 @@ std::optional<uint16_t> parse_port(std::string_view s) {
     return static_cast<uint16_t>(value);
 }
 
+// The header names a Connection header value lists ("keep-alive, X-Secret").
+std::vector<std::string_view> connection_tokens(std::string_view value) {
+    std::vector<std::string_view> tokens;
+    while (!value.empty()) {
+        const size_t comma = value.find(',');
+        std::string_view token = trim_ows(value.substr(0, comma));
+        if (!token.empty()) tokens.push_back(token);
+        value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
+    }
+    return tokens;
+}
+
+// Headers the proxy itself relies on: the body's framing and the target's name. Connection
+// naming one would make the proxy drop it from the forwarded head (a hop-by-hop header) while
+// still acting on it: without its Content-Length, the body would reach the server as a second,
+// unjudged request.
+constexpr std::string_view kNotHopByHop[] = {"content-length", "transfer-encoding", "host"};
+
 struct Authority {
     std::string host;  // without IPv6 brackets
     std::optional<uint16_t> port;
@@ -209,6 +227,17 @@ struct Parser {
                 if (saw_host) return fail(400, "more than one Host header");
                 saw_host = true;
             }
+            if (iequals(name, "connection")) {
+                for (std::string_view token : connection_tokens(value)) {
+                    for (std::string_view kept : kNotHopByHop) {
+                        if (iequals(token, kept)) {
+                            return fail(400, "the Connection header names " + std::string(token) +
+                                                 ", which the proxy needs to forward the request as "
+                                                 "judged (it cannot be dropped as hop-by-hop)");
+                        }
+                    }
+                }
+            }
         }
         r.headers.push_back({std::string(name), std::string(value)});
         return std::nullopt;
@@ -275,16 +304,10 @@ std::optional<std::string> host_header_mismatch(const HttpRequest& request) {
 }
 
 std::string origin_form_head(const HttpRequest& r) {
-    std::vector<std::string> named_by_connection;
+    std::vector<std::string_view> named_by_connection;
     for (const HttpHeader& h : r.headers) {
         if (!iequals(h.name, "connection")) continue;
-        std::string_view rest = h.value;
-        while (!rest.empty()) {
-            size_t comma = rest.find(',');
-            std::string_view token = trim_ows(rest.substr(0, comma));
-            if (!token.empty()) named_by_connection.emplace_back(token);
-            rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-        }
+        for (std::string_view token : connection_tokens(h.value)) named_by_connection.push_back(token);
     }
     static constexpr std::string_view kHopByHop[] = {
         "host", "connection", "proxy-connection", "keep-alive", "proxy-authorization",
@@ -292,7 +315,7 @@ std::string origin_form_head(const HttpRequest& r) {
     auto dropped = [&](std::string_view name) {
         for (std::string_view h : kHopByHop)
             if (iequals(name, h)) return true;
-        for (const std::string& h : named_by_connection)
+        for (std::string_view h : named_by_connection)
             if (iequals(name, h)) return true;
         return false;
     };

@@ -105,6 +105,20 @@ TEST(HttpRequestParse, MalformedHeaders) {
     EXPECT_EQ(parsed("GET http://a.test/ HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n").content_length, 5u);
 }
 
+TEST(HttpRequestParse, ConnectionMayNotNameWhatTheProxyActsOn) {
+    // Dropped as hop-by-hop, Content-Length would leave the body to the server as a second,
+    // unjudged request; Transfer-Encoding and Host likewise carry framing and the target's name.
+    failed("POST http://a.test/ HTTP/1.1\r\nConnection: Content-Length\r\nContent-Length: 5\r\n\r\n", 400);
+    failed("POST http://a.test/ HTTP/1.1\r\nContent-Length: 5\r\nConnection: keep-alive, content-length\r\n\r\n",
+           400);
+    failed("GET http://a.test/ HTTP/1.1\r\nConnection: Transfer-Encoding\r\n\r\n", 400);
+    HttpParse host = failed("GET http://a.test/ HTTP/1.1\r\nHost: a.test\r\nConnection: close,HOST\r\n\r\n", 400);
+    EXPECT_NE(host.message.find("Connection header names HOST"), std::string::npos) << host.message;
+    // Other names stay hop-by-hop, and a CONNECT head is never forwarded.
+    EXPECT_EQ(parsed("GET http://a.test/ HTTP/1.1\r\nConnection: keep-alive, X-Secret\r\n\r\n").headers.size(), 1u);
+    parsed("CONNECT a.test:443 HTTP/1.1\r\nConnection: Host\r\n\r\n");
+}
+
 TEST(HttpRequestParse, SizeLimits) {
     const std::string big_header = "X-Big: " + std::string(kMax, 'a') + "\r\n";
     failed("CONNECT a.test:443 HTTP/1.1\r\n" + big_header + "\r\n", 431);

@@ -197,6 +197,26 @@ TEST(ProxySni, WhatATunnelMustCarry) {
     EXPECT_EQ(nonempty, 1);  // only the last tunnel carried bytes to the server
 }
 
+TEST(ProxySmuggling, ConnectionNamingContentLengthIsRefused) {
+    // Dropping Content-Length as hop-by-hop while relaying the body would hand the server the
+    // body as a second request, to a host nobody judged.
+    RecordingServer server("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", true);
+    TestProxy p("allow=allowed.test");
+    const std::string host = authority("allowed.test", server.port());
+    const std::string smuggled = "GET /smuggled HTTP/1.1\r\nHost: evil.test\r\n\r\n";
+    RawClient c = RawClient::tcp(p.port);
+    c.send_all("POST http://" + host + "/ HTTP/1.1\r\nHost: " + host + "\r\nConnection: Content-Length\r\n" +
+               "Content-Length: " + std::to_string(smuggled.size()) + "\r\n\r\n" + smuggled);
+    const std::string answer = c.read_all();
+    EXPECT_EQ(answer.substr(0, 26), "HTTP/1.1 400 Bad Request\r\n") << answer;
+    EXPECT_NE(answer.find("Connection header names Content-Length"), std::string::npos) << answer;
+    EXPECT_EQ(server.connections(), 0);
+    auto records = p.records(1);
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].allowed, false);
+    EXPECT_EQ(records[0].rule, "malformed request");
+}
+
 TEST(ProxyAddresses, AnswersPointingInsideAreRefusedWithoutTheTestSetting) {
     RecordingServer server("x", false);
     TestProxy p("allow=*.test", /*permit_loopback=*/false);

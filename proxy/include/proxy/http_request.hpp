@@ -46,8 +46,9 @@ struct HttpParse {
 // as what arrived cannot begin a valid head, or the head would exceed max_bytes (431) or
 // max_headers header lines (431). Only "\r\n" ends lines; obsolete line folding, NUL and other
 // control characters, a missing or malformed port, user info in the URL, a fragment, any scheme
-// but http, Transfer-Encoding (411: bodies need Content-Length) and conflicting Content-Length
-// values are refused.
+// but http, Transfer-Encoding (411: bodies need Content-Length), conflicting Content-Length
+// values and a Connection header naming Content-Length, Transfer-Encoding or Host (which would
+// be dropped as hop-by-hop while the proxy acts on them) are refused.
 HttpParse parse_http_request(std::string_view input, size_t max_bytes, size_t max_headers = 100);
 
 // For an absolute-form request: why its Host header (if any) names another host or port than

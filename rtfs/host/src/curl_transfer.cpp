@@ -8,6 +8,8 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <string_view>
 
 #include "rtfs/host/curl_library.hpp"
 
@@ -27,6 +29,16 @@ struct SlistDeleter {
 };
 using EasyHandle = std::unique_ptr<CURL, EasyDeleter>;
 using HeaderList = std::unique_ptr<curl_slist, SlistDeleter>;
+
+// The egress proxy on a Unix socket ("socks5h://localhost/path"): its SOCKS5 tunnels carry TLS
+// (and SSH) only, and curl reaches no HTTP proxy over a Unix socket, so an http:// URL goes to
+// the same socket as an absolute-form proxy request. The socket's path, or empty.
+std::string plain_http_proxy_socket(const std::string& url, const std::string& proxy) {
+    constexpr std::string_view kSocksOnUnixSocket = "socks5h://localhost/";
+    if (proxy.compare(0, kSocksOnUnixSocket.size(), kSocksOnUnixSocket) != 0) return {};
+    if (url.size() < 7 || strncasecmp(url.c_str(), "http://", 7) != 0) return {};
+    return proxy.substr(kSocksOnUnixSocket.size() - 1);
+}
 
 bool interrupted(const HostOptions& opts) {
     return (opts.cancel && opts.cancel->load(std::memory_order_relaxed)) ||
@@ -167,7 +179,14 @@ Expected<HttpReply, TransferFailure> perform_transfer(const HttpExchange& reques
     curl.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);  // the caller follows, through the gate
     // Connect only where the gate allowed: straight, or through the sandbox's egress proxy
     // (which judges the host again, resolves it itself and checks the TLS server name).
-    curl.easy_setopt(c, CURLOPT_PROXY, opts.http_proxy.c_str());
+    const std::string proxy_socket = plain_http_proxy_socket(request.url, opts.http_proxy);
+    if (proxy_socket.empty()) {
+        curl.easy_setopt(c, CURLOPT_PROXY, opts.http_proxy.c_str());
+    } else {
+        curl.easy_setopt(c, CURLOPT_PROXY, "");
+        curl.easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, proxy_socket.c_str());
+        curl.easy_setopt(c, CURLOPT_REQUEST_TARGET, request.url.c_str());  // absolute form
+    }
     curl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
     curl.easy_setopt(c, CURLOPT_USERAGENT, "rtfs-host/1");

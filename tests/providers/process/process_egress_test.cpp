@@ -191,13 +191,22 @@ TEST_F(ProcessEgressTest, AProgramIgnoringTheProxyVariablesCannotConnect) {
 }
 
 TEST_F(ProcessEgressTest, SocksWithNamesResolvedByTheProxyWorks) {
-    RecordingServer server(kReply, true);
-    ExecutionResult r = curl("allow=allowed.test",
-                             {"--proxy", "socks5h://127.0.0.1:3128", "http://" + at("allowed.test", server.port()) + "/"});
+    TlsServer server({"allowed.test"});
+    const std::string ca = ca_file(server);
+    ExecutionResult r = curl("allow=allowed.test", {"--cacert", ca, "--proxy", "socks5h://127.0.0.1:3128",
+                                                    "https://" + at("allowed.test", server.port()) + "/hello"});
     ASSERT_EQ(r.status, Status::Ok) << describe(r);
-    EXPECT_EQ(r.metadata.stdout_data, "hello\n200");
+    EXPECT_EQ(r.metadata.stdout_data, "hello over tls\n200");
     ASSERT_EQ(r.metadata.network_requests.size(), 1u);
+    EXPECT_EQ(r.metadata.network_requests[0].method, "SOCKS5");
     EXPECT_EQ(r.metadata.network_requests[0].allowed, true);
+    // Plain HTTP goes through the HTTP proxy, which checks its Host: a SOCKS5 tunnel refuses it.
+    RecordingServer plain(kReply, true);
+    r = curl("allow=allowed.test", {"--proxy", "socks5h://127.0.0.1:3128", "http://" + at("allowed.test", plain.port()) + "/"});
+    EXPECT_NE(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(plain.seen(1).at(0).received, "");
+    ASSERT_EQ(r.metadata.network_requests.size(), 1u);
+    EXPECT_EQ(r.metadata.network_requests[0].rule, "a SOCKS5 tunnel carries TLS or SSH");
 }
 
 // Without the test hook, names whose answers are loopback, link-local (cloud metadata) or

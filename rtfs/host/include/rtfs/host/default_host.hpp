@@ -56,7 +56,8 @@ struct HostOptions {
     NetworkGate network_gate;  // empty = every host allowed
     // Where http-fetch sends its requests ("http://127.0.0.1:3128"): the egress proxy of a
     // sandbox under an allow/block list. Empty: straight to the host (no environment variable
-    // is consulted).
+    // is consulted). The egress proxy on a Unix socket ("socks5h://localhost/path") takes
+    // https:// through SOCKS5 and http:// as an absolute-form request on the same socket.
     std::string http_proxy;
     FileGate file_gate;        // empty = every path allowed
 };

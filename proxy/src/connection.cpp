@@ -664,7 +664,10 @@ void Connection::record() {
     }
     record_.bytes = record_.bytes_received;
     record_.duration = Clock::now() - started_;
-    execution_->records.add(std::move(record_), started_);
+    // judge() counted it in max_connections when it went on to connect: such records are kept.
+    const bool reached_server = next_candidate_ > 0;
+    execution_->records.add(std::move(record_), started_,
+                            reached_server ? RecordLog::Reached::Server : RecordLog::Reached::ProxyOnly);
 }
 
 void Connection::finish(const std::string& error) {

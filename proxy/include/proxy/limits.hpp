@@ -23,7 +23,8 @@ struct Limits {
     std::chrono::milliseconds handshake_timeout{10'000};
     // The request head, and the ClientHello, each at most this long.
     size_t max_header_bytes = 16 * 1024;
-    // Records kept per execution (RecordLog).
+    // Records kept per execution of attempts that reached no server (refused, empty,
+    // unresolvable); those of attempts that did are all kept (RecordLog).
     size_t max_records = 1024;
 };
 

@@ -14,6 +14,9 @@ struct Limits {
     // Client connections open at once; each holds up to six descriptors (client, server, two
     // pipes) and two pipe buffers. Beyond, a new client connection is closed at once.
     uint32_t max_concurrent = 32;
+    // Name lookups queued or running for the execution at once (a started lookup counts until
+    // the resolver answers, even after its connection ended). Beyond, a connection is refused.
+    uint32_t max_lookups = 8;
     // Bytes relayed, both directions and all connections together.
     uint64_t max_bytes = uint64_t{4} << 30;
     // A relayed connection with no byte moving either way for this long is cut.

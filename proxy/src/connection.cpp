@@ -256,11 +256,13 @@ void Connection::begin(const std::string& host, uint16_t port) {
         judge({*SocketAddress::from_ip(host_.text, port)});
         return;
     }
+    if (!core_.lookups().submit(execution_, id_, host_.text)) {
+        refuse(429, socks5::Reply::NotAllowed,
+               "limit: " + std::to_string(limits_.max_lookups) + " name lookups at once per execution");
+        return;
+    }
     phase_ = Phase::Resolving;
     set_deadline(Clock::now() + core_.options().resolve_timeout);
-    core_.resolver().resolve(host_.text, [mailbox = core_.mailbox(), id = id_](Resolution r) {
-        mailbox->post(id, std::move(r));
-    });
 }
 
 void Connection::on_resolved(Resolution resolution) {
@@ -672,6 +674,7 @@ void Connection::on_deadline() {
             }
             return;
         case Phase::Resolving:
+            core_.lookups().cancel(*execution_, id_);  // not started yet: it never will
             fail_upstream(504, socks5::Reply::TtlExpired,
                           "resolving " + host_.text + " took longer than " +
                               duration_text(core_.options().resolve_timeout));
@@ -714,11 +717,15 @@ void Connection::record() {
     }
     record_.bytes = record_.bytes_received;
     record_.duration = Clock::now() - started_;
-    execution_->records.add(std::move(record_), started_);
+    // judge() counted it in max_connections when it went on to connect: such records are kept.
+    const bool reached_server = next_candidate_ > 0;
+    execution_->records.add(std::move(record_), started_,
+                            reached_server ? RecordLog::Reached::Server : RecordLog::Reached::ProxyOnly);
 }
 
 void Connection::finish(const std::string& error) {
     if (phase_ == Phase::Done) return;
+    if (phase_ == Phase::Resolving) core_.lookups().cancel(*execution_, id_);
     phase_ = Phase::Done;
     if (!error.empty() && record_.error.empty()) record_.error = error;
     record();

@@ -45,6 +45,7 @@ Core::Core(ProxyOptions options)
     : options_(std::move(options)),
       resolver_(options_.resolver ? options_.resolver : SystemResolver::shared()),
       mailbox_(std::make_shared<Mailbox>()),
+      lookups_(*resolver_, mailbox_, options_.resolver_slots),
       epoll_(::epoll_create1(EPOLL_CLOEXEC)),
       wake_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
     if (!epoll_.valid() || !wake_.valid()) {
@@ -135,6 +136,7 @@ void Core::handle_mailbox() {
     }
     for (auto& command : commands) command();
     for (auto& [id, resolution] : resolutions) {
+        lookups_.answered(id);
         if (auto it = connections_.find(id); it != connections_.end()) it->second->on_resolved(std::move(resolution));
     }
 }

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "host/unique_fd.hpp"
+#include "lookup_queue.hpp"
 #include "proxy/address_filter.hpp"
 #include "proxy/proxy.hpp"
 #include "proxy/records.hpp"
@@ -101,7 +102,7 @@ class Core {
     void note_deadline(Clock::time_point when);
     void mark_ready(uint64_t connection_id);  // more to do now (fairness: see Connection)
     AddressFilter& filter() { return filter_; }
-    Resolver& resolver() { return *resolver_; }
+    LookupQueue& lookups() { return lookups_; }
     const std::shared_ptr<Mailbox>& mailbox() { return mailbox_; }
     const ProxyOptions& options() const { return options_; }
 
@@ -120,6 +121,7 @@ class Core {
     ProxyOptions options_;
     std::shared_ptr<Resolver> resolver_;
     std::shared_ptr<Mailbox> mailbox_;
+    LookupQueue lookups_;  // the one way to the resolver
     UniqueFd epoll_;
     UniqueFd wake_;
     AddressFilter filter_;

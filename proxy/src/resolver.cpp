@@ -7,7 +7,7 @@
 namespace microvm::proxy {
 namespace {
 
-Resolution lookup(const std::string& name) {
+Resolution system_lookup(const std::string& name) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -33,8 +33,9 @@ Resolution lookup(const std::string& name) {
 
 }  // namespace
 
-SystemResolver::SystemResolver(size_t threads, size_t max_pending)
-    : max_threads_(std::max<size_t>(threads, 1)), max_pending_(max_pending) {}
+SystemResolver::SystemResolver(size_t threads, size_t max_pending, Lookup lookup)
+    : max_threads_(std::max<size_t>(threads, 1)), max_pending_(max_pending),
+      lookup_(lookup ? std::move(lookup) : Lookup(system_lookup)) {}
 
 SystemResolver::~SystemResolver() {
     std::deque<std::pair<std::string, Callback>> orphans;
@@ -73,7 +74,7 @@ void SystemResolver::work() {
         auto [name, done] = std::move(queue_.front());
         queue_.pop_front();
         lock.unlock();
-        Resolution r = lookup(name);
+        Resolution r = lookup_(name);
         done(std::move(r));
         lock.lock();
     }

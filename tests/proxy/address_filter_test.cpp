@@ -207,20 +207,69 @@ TEST(Resolvers, SystemResolverQueueIsBounded) {
     EXPECT_NE(got.error.find("busy"), std::string::npos);
 }
 
-TEST(RecordLog, KeepsAtMostTheLimitAndCountsTheRest) {
+TEST(RecordLog, KeepsAtMostTheLimitAndCountsTheRestByReason) {
     RecordLog log(2);
     for (int i = 0; i < 5; ++i) {
         rtfs::NetworkRequest r;
         r.host = "h" + std::to_string(i);
+        r.allowed = false;
+        r.rule = i % 2 ? "not in the allow list" : "no complete request";
         log.add(r);
     }
     auto taken = log.take();
-    ASSERT_EQ(taken.size(), 3u);
+    ASSERT_EQ(taken.size(), 4u);
     EXPECT_EQ(taken[0].host, "h0");
     EXPECT_EQ(taken[1].host, "h1");
-    EXPECT_FALSE(taken[2].allowed.has_value());
-    EXPECT_NE(taken[2].error.find("3 further connection attempts"), std::string::npos);
+    EXPECT_FALSE(taken[2].allowed.has_value());  // a count, not an attempt
+    EXPECT_EQ(taken[2].error,
+              "2 further connection attempts were not recorded (limit of 2 records of attempts "
+              "that reached no server): refused: no complete request");
+    EXPECT_FALSE(taken[3].allowed.has_value());
+    EXPECT_EQ(taken[3].error,
+              "1 further connection attempts were not recorded (limit of 2 records of attempts "
+              "that reached no server): refused: not in the allow list");
     EXPECT_TRUE(log.take().empty());
+}
+
+// The attack: fill the log with empty attempts, then use a real connection. Attempts that
+// reached a server (bounded by max_connections) are kept whatever came before.
+TEST(RecordLog, AttemptsThatReachedAServerAreAlwaysKept) {
+    RecordLog log(2);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < 10; ++i) {
+        rtfs::NetworkRequest empty;
+        empty.allowed = false;
+        empty.rule = "no complete request";
+        log.add(empty, t0 + std::chrono::milliseconds(i));
+    }
+    rtfs::NetworkRequest real;
+    real.allowed = true;
+    real.host = "allowed.test";
+    real.bytes_sent = 100'000;
+    log.add(real, t0 + std::chrono::milliseconds(20), RecordLog::Reached::Server);
+    auto taken = log.take();
+    ASSERT_EQ(taken.size(), 4u);  // two empty ones, the real one, the count of the other 8
+    EXPECT_EQ(taken[2].host, "allowed.test");
+    EXPECT_EQ(taken[2].bytes_sent, 100'000u);
+    EXPECT_NE(taken[3].error.find("8 further connection attempts"), std::string::npos);
+    EXPECT_NE(taken[3].error.find("refused: no complete request"), std::string::npos);
+}
+
+// Rules can carry the client's text: the distinct reasons counted are bounded too.
+TEST(RecordLog, DistinctReasonsAreBounded) {
+    RecordLog log(0);
+    for (int i = 0; i < 1000; ++i) {
+        rtfs::NetworkRequest r;
+        r.allowed = false;
+        r.rule = "TLS server name n" + std::to_string(i) + ".test does not match";
+        log.add(r);
+    }
+    auto taken = log.take();
+    ASSERT_EQ(taken.size(), 17u);  // 16 reasons, then one count for the rest
+    EXPECT_NE(taken[0].error.find("1 further"), std::string::npos);
+    EXPECT_EQ(taken[16].error,
+              "984 further connection attempts were not recorded (limit of 0 records of attempts "
+              "that reached no server): other reasons");
 }
 
 // A connection kept open (an HTTP client's keep-alive) ends after the one the program opened

@@ -240,6 +240,50 @@ TEST(ProxyLimits, RecordsPerExecution) {
     auto records = p.execution.take_records();
     ASSERT_EQ(records.size(), 4u);
     EXPECT_NE(records[3].error.find("2 further connection attempts"), std::string::npos);
+    EXPECT_NE(records[3].error.find("refused: network policy deny"), std::string::npos);
+}
+
+// The attack: a program opens more empty connections than the records kept, then sends a body
+// through an allowed one. That connection, its host and its bytes must be in the record.
+TEST(ProxyLimits, EmptyAttemptsCannotHideAnAllowedConnection) {
+    RecordingServer server(kReply, true);
+    microvm::proxy::Limits limits;
+    limits.max_records = 16;
+    TestProxy p("allow=allowed.test", true, limits);
+    for (int i = 0; i < 20; ++i) {
+        RawClient empty = RawClient::tcp(p.port);
+        empty.shutdown_write();
+        EXPECT_EQ(empty.read_all(), "");  // closed once recorded
+    }
+    for (int i = 0; i < 3; ++i) {
+        RawClient refused = RawClient::tcp(p.port);
+        refused.send_all(connect_request("other.test:443"));
+        EXPECT_EQ(first_line(refused.read_all()), "HTTP/1.1 403 Forbidden");
+    }
+    const std::string body(100 * 1000, 'x');
+    const std::string host = authority("allowed.test", server.port());
+    const std::string head = "POST http://" + host + "/upload HTTP/1.1\r\nHost: " + host +
+                             "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+    {
+        RawClient post = RawClient::tcp(p.port);
+        ASSERT_TRUE(post.send_all(head + body));
+        EXPECT_EQ(post.read_all(), kReply);
+    }
+    std::this_thread::sleep_for(100ms);
+    auto records = p.execution.finish();
+    ASSERT_EQ(records.size(), 16u + 1 + 2);  // 16 kept, the POST, a count per reason
+    const auto& allowed = records[16];
+    EXPECT_EQ(allowed.allowed, true);
+    EXPECT_EQ(allowed.host, "allowed.test");
+    EXPECT_EQ(allowed.method, "POST");
+    EXPECT_GE(allowed.bytes_sent, body.size());
+    EXPECT_EQ(allowed.bytes_received, kReply.size());
+    EXPECT_EQ(records[17].error,
+              "4 further connection attempts were not recorded (limit of 16 records of attempts "
+              "that reached no server): refused: no complete request");
+    EXPECT_EQ(records[18].error,
+              "3 further connection attempts were not recorded (limit of 16 records of attempts "
+              "that reached no server): refused: not in the allow list");
 }
 
 // A resolver that never answers in time: the proxy's own deadline must end the wait.

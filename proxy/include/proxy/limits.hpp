@@ -16,6 +16,9 @@ struct Limits {
     // Client connections open at once; each holds up to six descriptors (client, server, two
     // pipes) and two pipe buffers. Beyond, a new client connection is closed at once.
     uint32_t max_concurrent = 32;
+    // Name lookups queued or running for the execution at once (a started lookup counts until
+    // the resolver answers, even after its connection ended). Beyond, a connection is refused.
+    uint32_t max_lookups = 8;
     // Bytes relayed, both directions and all connections together.
     uint64_t max_bytes = uint64_t{4} << 30;
     // A relayed connection with no byte moving either way for this long is cut.
@@ -30,7 +33,8 @@ struct Limits {
     // filter (setting network_refused_ranges), e.g. a cloud's metadata service on a public
     // address.
     std::vector<std::string> refused_ranges;
-    // Records kept per execution (RecordLog).
+    // Records kept per execution of attempts that reached no server (refused, empty,
+    // unresolvable); those of attempts that did are all kept (RecordLog).
     size_t max_records = 1024;
 };
 

@@ -36,10 +36,16 @@ class Resolver {
 
 // getaddrinfo(3) on up to `threads` worker threads started on demand. getaddrinfo cannot be
 // cancelled, so a slow lookup keeps its worker until the system resolver's own timeout; at most
-// max_pending lookups wait for a worker, and further ones fail at once ("resolver busy").
+// max_pending lookups wait for a worker, and further ones fail at once ("resolver busy"). The
+// proxy hands it at most ProxyOptions::resolver_slots lookups at once (lookup_queue.hpp), so
+// that its queue never holds one execution's backlog ahead of another's lookup.
 class SystemResolver final : public Resolver {
   public:
-    explicit SystemResolver(size_t threads = 4, size_t max_pending = 256);
+    // The blocking step of one lookup, run on a worker thread.
+    using Lookup = std::function<Resolution(const std::string& name)>;
+    // lookup: getaddrinfo when empty; tests pass their own, to drive the real workers and
+    // queue with lookups they hold back.
+    explicit SystemResolver(size_t threads = 4, size_t max_pending = 256, Lookup lookup = {});
     ~SystemResolver() override;  // answers waiting lookups with an error, joins the workers
     SystemResolver(const SystemResolver&) = delete;
     SystemResolver& operator=(const SystemResolver&) = delete;
@@ -55,6 +61,7 @@ class SystemResolver final : public Resolver {
 
     const size_t max_threads_;
     const size_t max_pending_;
+    const Lookup lookup_;
     std::mutex mutex_;
     std::condition_variable wake_;
     std::deque<std::pair<std::string, Callback>> queue_;

@@ -9,7 +9,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <string>
 
@@ -60,14 +59,16 @@ uint64_t sandbox_namespace_flags(bool new_network) {
     return flags;
 }
 
-uid_t new_namespace_owner() {
-    // 2^24 identities from 0x70000000 on: above every account and subordinate-id range a system
-    // hands out; two sandboxes sharing one by chance only share a budget between themselves.
-    constexpr uid_t kBase = 0x70000000u;
-    constexpr uint32_t kCount = 1u << 24;
-    static std::atomic<uint32_t> next{0};
-    const uint32_t n = static_cast<uint32_t>(::getpid()) * 2654435761u + next.fetch_add(1);
-    return kBase + n % kCount;
+Expected<SandboxIdentity> new_sandbox_identity(const IdMapping& host_ids) {
+    SandboxIdentity identity;
+    identity.ids = host_ids;
+    if (!host_ids.host_is_root) return identity;
+    RTFS_TRY(host::IdLease lease, host::IdLease::take());
+    identity.owner = kOwnerIdBase + lease.number();
+    identity.ids.outside_uid = kProgramIdBase + lease.number();
+    identity.ids.outside_gid = kProgramIdBase + lease.number();
+    identity.lease.emplace(std::move(lease));
+    return identity;
 }
 
 namespace {

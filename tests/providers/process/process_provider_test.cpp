@@ -195,6 +195,12 @@ std::pair<std::string, long> probe_output(const ExecutionResult& r) {
 // whole pipe budget, a concurrent sandbox (fresh, and built ahead) still sizes a pipe to 1 MiB.
 TEST_F(ProcessProviderTest, ConcurrentSandboxesHaveTheirOwnPerUserKernelBudgets) {
     MICROVM_REQUIRE("root", ::geteuid() == 0, "an unprivileged host maps its own user (shared)");
+    // The budget must exist and be reachable within the hog's 1024 descriptors (64 MiB default).
+    long soft_pages = 0;
+    std::ifstream("/proc/sys/fs/pipe-user-pages-soft") >> soft_pages;
+    MICROVM_REQUIRE("process", soft_pages > 0 && soft_pages <= 256 * 400,
+                    "fs.pipe-user-pages-soft is " + std::to_string(soft_pages) +
+                        " (0 or above 400 MiB: no per-user pipe budget a sandbox can reach)");
     char tmpl[] = "/tmp/process-budget-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     const std::string dir = tmpl, marker = dir + "/holding", release = dir + "/release";

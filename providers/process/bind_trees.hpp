@@ -24,7 +24,8 @@
 
 namespace microvm::process {
 
-// User namespaces that map one host owner (uid, gid) to the sandbox's ids, made once per owner.
+// User namespaces that map one host owner (uid, gid) to one sandbox's host ids, made once per
+// owner (a sandbox has ids of its own on a root host: each sandbox makes its own).
 class IdmapNamespaces {
   public:
     IdmapNamespaces(uid_t sandbox_uid, gid_t sandbox_gid)

@@ -35,6 +35,9 @@ struct SandboxPipes {
 };
 
 struct LiveSandbox {
+    // First: destroyed last, after the init and everything in its namespace are gone (the ids
+    // may then go to another sandbox).
+    SandboxIdentity identity;
     std::unique_ptr<ChildPlanBuilder> builder;  // the plan the init runs (and failures name)
     std::unique_ptr<host::SandboxCgroup> cgroup;
     SandboxPipes pipes;

@@ -9,8 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
+#include <memory>
 #include <string>
 
 #include "process/supervisor.hpp"
@@ -19,8 +19,6 @@
 namespace microvm::process {
 
 using host::UniqueFd;
-using host::Pipe;
-using host::make_pipe;
 using host::sys_failure;
 namespace {
 
@@ -60,14 +58,16 @@ uint64_t sandbox_namespace_flags(bool new_network) {
     return flags;
 }
 
-uid_t new_namespace_owner() {
-    // 2^24 identities from 0x70000000 on: above every account and subordinate-id range a system
-    // hands out; two sandboxes sharing one by chance only share a budget between themselves.
-    constexpr uid_t kBase = 0x70000000u;
-    constexpr uint32_t kCount = 1u << 24;
-    static std::atomic<uint32_t> next{0};
-    const uint32_t n = static_cast<uint32_t>(::getpid()) * 2654435761u + next.fetch_add(1);
-    return kBase + n % kCount;
+Expected<SandboxIdentity> new_sandbox_identity(const IdMapping& host_ids) {
+    SandboxIdentity identity;
+    identity.ids = host_ids;
+    if (!host_ids.host_is_root) return identity;
+    RTFS_TRY(host::IdLease lease, host::IdLease::take());
+    identity.owner = kOwnerIdBase + lease.number();
+    identity.ids.outside_uid = kProgramIdBase + lease.number();
+    identity.ids.outside_gid = kProgramIdBase + lease.number();
+    identity.lease.emplace(std::move(lease));
+    return identity;
 }
 
 namespace {
@@ -129,22 +129,30 @@ Expected<SpawnedInit> spawn_init(uint64_t namespace_flags, int cgroup_fd, const 
     return init;
 }
 
+namespace {
+
+// The first process of an idmapping namespace: it only has to exist while the host writes the
+// maps and opens the namespace, and is killed then. It shares the host's memory (CLONE_VM: no
+// copy of the host's page tables, the costly part of a fork of a big host) and so writes
+// nothing (none of these calls fails or returns to set errno, the host thread's): pause()
+// returns only to a signal handler, and nobody signals it but to kill it. It dies with the
+// host thread, which would otherwise leave it holding the host's memory.
+int hold_namespace(void* host_pid) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (::getppid() != *static_cast<const pid_t*>(host_pid)) ::_exit(0);  // the host is gone
+    for (;;) ::pause();
+}
+
+constexpr size_t kHolderStack = 64 * 1024;
+
+}  // namespace
+
 Expected<UniqueFd> user_namespace_fd(const std::string& uid_map, const std::string& gid_map) {
-    RTFS_TRY(Pipe hold, make_pipe());
-    struct clone_args args {};
-    args.flags = CLONE_NEWUSER;
-    args.exit_signal = SIGCHLD;
-    long pid = ::syscall(SYS_clone3, &args, sizeof args);
-    if (pid < 0) return sys_failure("clone3 (an idmapping namespace)", errno);
-    if (pid == 0) {  // waits until the host has opened the namespace (EOF), then leaves
-        ::close(hold.write.get());
-        char c;
-        while (::read(hold.read.get(), &c, 1) < 0 && errno == EINTR) {
-        }
-        ::_exit(0);
-    }
-    hold.read.reset();
-    const pid_t child = static_cast<pid_t>(pid);
+    auto stack = std::make_unique<char[]>(kHolderStack);
+    pid_t host_pid = ::getpid();
+    const pid_t child = ::clone(hold_namespace, stack.get() + kHolderStack,
+                                CLONE_NEWUSER | CLONE_VM | SIGCHLD, &host_pid);
+    if (child < 0) return sys_failure("clone (an idmapping namespace)", errno);
     Expected<UniqueFd> ns = [&]() -> Expected<UniqueFd> {
         RTFS_CHECK(write_proc_file(child, "uid_map", uid_map));
         RTFS_CHECK(write_proc_file(child, "gid_map", gid_map));
@@ -153,10 +161,10 @@ Expected<UniqueFd> user_namespace_fd(const std::string& uid_map, const std::stri
         if (!fd.valid()) return sys_failure("open " + path, errno);
         return fd;
     }();
-    hold.write.reset();
+    ::kill(child, SIGKILL);
     while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
     }
-    return ns;
+    return ns;  // the stack is freed only now, with the child gone
 }
 
 Expected<void> spawn_probe(uint64_t namespace_flags, const IdMapping& ids) {

@@ -10,12 +10,13 @@
 
 #include "microvm/error.hpp"
 #include "process/child_plan.hpp"
+#include "host/id_lease.hpp"
 #include "host/unique_fd.hpp"
 
 namespace microvm::process {
 
-// One unprivileged id inside the user namespace, mapped to a host id: 65534 (nobody) when the
-// host runs as root, the caller's own ids otherwise.
+// One unprivileged id inside the user namespace (65534 on a root host), mapped to one host id: a
+// sandbox's own on a root host (SandboxIdentity below), the caller's own ids otherwise.
 struct IdMapping {
     uid_t inside_uid = 65534;
     uid_t outside_uid = 65534;
@@ -37,13 +38,34 @@ struct SpawnedInit {
     host::UniqueFd pidfd;
 };
 
-// The owner of a sandbox's user namespace: the kernel charges what the sandbox holds (inotify
-// instances and watches, POSIX message queue bytes, pending signals, locked memory, processes,
-// namespaces) to the owner's budgets in the host's namespace. A host running as root gives each
-// sandbox an identity of its own, from a range no account uses, so that no sandbox can exhaust
-// a budget of root or of any other host user; an unprivileged host can only use its own
-// (bounded per sandbox by the namespace's limits, supervisor.cpp).
-uid_t new_namespace_owner();
+// The host identities of one sandbox. A root host gives each sandbox two of its own, both from one
+// lease (host/id_lease.hpp), so that no other sandbox of any host process holds them while it
+// lives (ids from 0x70000000 on: above every account and subordinate-id range a system hands
+// out; the qemu provider's are 0x71000000 on):
+// - the owner of its user namespace (kOwnerIdBase + n): the kernel charges what is counted per
+//   namespace (inotify instances and watches, POSIX message queue bytes, pending signals,
+//   processes, namespaces) to the owner's budgets in the host's namespace. The calling thread
+//   creates the namespaces as the owner (spawn_init);
+// - the program's uid and gid (kProgramIdBase + n), which 65534 inside maps to: the kernel
+//   charges what is counted per host user (pipe buffer pages, epoll watches, descriptors in
+//   flight over Unix sockets) to the real uid of the process. Not the owner's:
+//   a process of the host's namespace whose uid is the owner holds every capability in the
+//   sandbox's namespace.
+// So no sandbox can exhaust a budget of root, of another host user or of another sandbox. An
+// unprivileged host can only map its own ids and own its namespaces: its sandboxes share that
+// user's per-user budgets (the per-namespace ones are bounded by the namespace's limits,
+// supervisor.cpp).
+inline constexpr uid_t kOwnerIdBase = 0x70000000u;
+inline constexpr uid_t kProgramIdBase = 0x72000000u;
+
+struct SandboxIdentity {
+    IdMapping ids;                       // the program's mapping
+    std::optional<uid_t> owner;          // root host: the user namespace's owner
+    std::optional<host::IdLease> lease;  // root host: holds both until the sandbox is gone
+};
+
+// host_ids: IdMapping::for_this_process().
+Expected<SandboxIdentity> new_sandbox_identity(const IdMapping& host_ids);
 
 // clone3 with the namespace flags (and CLONE_INTO_CGROUP when cgroup_fd >= 0); the child runs
 // run_init(plan) and never returns here. With owner set (a root host), the calling thread

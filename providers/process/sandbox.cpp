@@ -94,7 +94,6 @@ struct Sandbox::Impl {
     std::string attach_dir;
     UniqueFd dev_null;
     bool clone_trees_here = false;  // root: binds are cloned by the host (bind_trees.hpp)
-    std::unique_ptr<IdmapNamespaces> idmaps;
     // Used sandboxes end here, after their result (last: destroyed first, before the cgroups'
     // manager). Shared with the sandboxes built ahead, which may outlive this backend.
     std::shared_ptr<host::DeferredTeardown> teardown = std::make_shared<host::DeferredTeardown>();
@@ -121,7 +120,6 @@ Expected<std::unique_ptr<Sandbox>> Sandbox::create(const SandboxSettings& settin
     impl.dev_null.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     if (!impl.dev_null.valid()) return sys_failure("open /dev/null", errno);
     impl.clone_trees_here = impl.ids.host_is_root && host::can_clone_trees();
-    impl.idmaps = std::make_unique<IdmapNamespaces>(impl.ids.outside_uid, impl.ids.outside_gid);
     return sb;
 }
 
@@ -212,11 +210,17 @@ Expected<std::unique_ptr<LiveSandbox>> Sandbox::start(const host::SandboxRequest
     RTFS_CHECK(prepare(spec, *live->builder));
     ChildPlan& plan = live->builder->plan();
 
+    // The sandbox's host ids (namespaces.hpp), held by the LiveSandbox until it is gone.
+    RTFS_TRY(live->identity, new_sandbox_identity(impl.ids));
+    const IdMapping& ids = live->identity.ids;
+
     // The binds, cloned here from what the planner checked when the host may (kept open until
-    // the init has its copies).
+    // the init has its copies). A writable bind maps its owner to this sandbox's ids: its own
+    // idmapping namespaces (the trees keep them; the descriptors can go).
     std::vector<UniqueFd> trees;
     if (impl.clone_trees_here) {
-        RTFS_TRY(trees, clone_bind_trees(*live->builder, *impl.idmaps));
+        IdmapNamespaces idmaps(ids.outside_uid, ids.outside_gid);
+        RTFS_TRY(trees, clone_bind_trees(*live->builder, idmaps));
     }
 
     CgroupLimits limits = spec.limits;
@@ -228,8 +232,7 @@ Expected<std::unique_ptr<LiveSandbox>> Sandbox::start(const host::SandboxRequest
 
     live->spawned_at = Clock::now();
     // A root host gives the sandbox's namespaces an owner of their own (kernel budgets).
-    const std::optional<uid_t> owner =
-        impl.ids.host_is_root ? std::optional<uid_t>(new_namespace_owner()) : std::nullopt;
+    const std::optional<uid_t> owner = live->identity.owner;
     RTFS_TRY(live->init, spawn_init(sandbox_namespace_flags(!spec.host_network),
                                     live->cgroup->clone_fd(), plan, owner));
     live->pipes.close_child_ends();
@@ -238,7 +241,7 @@ Expected<std::unique_ptr<LiveSandbox>> Sandbox::start(const host::SandboxRequest
     // Map the ids (and place the init in its cgroup when it could not be cloned there), then
     // let the init go. On success sync.write stays open until the end: the init reads its
     // hang-up as the host dying. (Failures: the LiveSandbox kills and reaps the init.)
-    RTFS_CHECK(impl.ids.apply(live->init.pid));
+    RTFS_CHECK(ids.apply(live->init.pid));
     if (owner) RTFS_CHECK(live->cgroup->place(live->init.pid));
     char go = 1;
     if (::write(live->pipes.sync.write.get(), &go, 1) != 1) {

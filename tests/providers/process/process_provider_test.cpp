@@ -177,6 +177,94 @@ TEST_F(ProcessProviderTest, ReadWriteDirectoriesNeedNotBeWorldWritable) {
     fs::remove_all(dir);
 }
 
+// pipe_hog probe's "probe <size or error>\nuid <host uid>\n": {size or error, host uid}.
+std::pair<std::string, long> probe_output(const ExecutionResult& r) {
+    char result[64] = {};
+    long uid = -1;
+    if (std::sscanf(r.metadata.stdout_data.c_str(), "probe %63[^\n] uid %ld", result, &uid) != 2) {
+        return {r.metadata.stdout_data, -1};
+    }
+    return {result, uid};
+}
+
+// The attack: every sandbox's program ran as the host's uid 65534, so the budgets the kernel
+// keeps per host user were shared by all sandboxes (and the host's own nobody): one sandbox that
+// reserved 64 pipes of 1 MiB made F_SETPIPE_SZ fail with EPERM in the others (and a sandbox
+// filling the epoll watches made their epoll_ctl fail with ENOSPC). On a root host each
+// sandbox's program now has a host uid and gid of its own while it lives: one sandbox takes its
+// whole pipe budget, a concurrent sandbox (fresh, and built ahead) still sizes a pipe to 1 MiB.
+TEST_F(ProcessProviderTest, ConcurrentSandboxesHaveTheirOwnPerUserKernelBudgets) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "an unprivileged host maps its own user (shared)");
+    // The budget must exist and be reachable within the hog's 1024 descriptors (64 MiB default).
+    long soft_pages = 0;
+    std::ifstream("/proc/sys/fs/pipe-user-pages-soft") >> soft_pages;
+    MICROVM_REQUIRE("process", soft_pages > 0 && soft_pages <= 256 * 400,
+                    "fs.pipe-user-pages-soft is " + std::to_string(soft_pages) +
+                        " (0 or above 400 MiB: no per-user pipe budget a sandbox can reach)");
+    char tmpl[] = "/tmp/process-budget-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    const std::string dir = tmpl, marker = dir + "/holding", release = dir + "/release";
+    ExecutionContext hog = external(PROCESS_PIPE_HOG, {"hold", marker, release});
+    hog.config.fs_policy = FileSystemPolicy::read_write({dir});
+    ExecutionResult held;
+    std::thread holder([&] { held = run(hog); });
+    const bool holding = enforcement::eventually([&] { return fs::exists(marker); });
+
+    // The hog seen from the host: its host uid and gid (real, effective, saved, file system).
+    std::string host_uids, host_gids;
+    for (int pid : enforcement::processes_with_marker(marker)) {
+        std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+        for (std::string line; std::getline(status, line);) {
+            if (line.rfind("Uid:", 0) == 0) host_uids = line.substr(4);
+            if (line.rfind("Gid:", 0) == 0) host_gids = line.substr(4);
+        }
+    }
+    ExecutionContext probe = external(PROCESS_PIPE_HOG, {"probe"});
+    ExecutionResult fresh = run(probe);
+    auto prepared = provider_.prepare(probe);
+    ExecutionResult ahead =
+        prepared ? provider_.execute_program(probe, std::move(*prepared)) : ExecutionResult{};
+    { std::ofstream(release) << ""; }
+    holder.join();
+    struct stat dir_st, marker_st;
+    const bool stat_ok =
+        ::stat(dir.c_str(), &dir_st) == 0 && ::stat(marker.c_str(), &marker_st) == 0;
+    fs::remove_all(dir);
+
+    ASSERT_TRUE(holding) << describe(held);
+    ASSERT_EQ(held.status, Status::Ok) << describe(held);
+    ASSERT_TRUE(prepared) << prepared.error().message;
+    int reserved = -1;
+    long hog_uid = -1;
+    char why[64] = {};
+    ASSERT_EQ(std::sscanf(held.metadata.stdout_data.c_str(), "reserved %d %63[^\n] uid %ld",
+                          &reserved, why, &hog_uid),
+              3)
+        << describe(held);
+    // The hog took its whole budget: it stopped where the kernel refused more, not at a cap.
+    EXPECT_STREQ(why, "Operation not permitted") << describe(held);
+    EXPECT_GT(reserved, 0);
+    const auto [fresh_size, fresh_uid] = probe_output(fresh);
+    const auto [ahead_size, ahead_uid] = probe_output(ahead);
+    EXPECT_EQ(fresh_size, "1048576") << describe(fresh);
+    EXPECT_EQ(ahead_size, "1048576") << describe(ahead);
+    // Host ids of their own: not nobody's, not each other's, and the hog's processes run as
+    // exactly that uid and gid on the host.
+    for (long uid : {hog_uid, fresh_uid, ahead_uid}) {
+        EXPECT_NE(uid, 65534);
+        EXPECT_NE(uid, 0);
+    }
+    EXPECT_NE(hog_uid, fresh_uid);
+    EXPECT_NE(hog_uid, ahead_uid);
+    const std::string id = std::to_string(hog_uid);
+    EXPECT_EQ(host_uids, "\t" + id + "\t" + id + "\t" + id + "\t" + id);
+    EXPECT_EQ(host_gids, "\t" + id + "\t" + id + "\t" + id + "\t" + id);
+    // What it created in its writable bind still belongs to the directory's owner (idmapped).
+    ASSERT_TRUE(stat_ok);
+    EXPECT_EQ(marker_st.st_uid, dir_st.st_uid);
+    EXPECT_EQ(marker_st.st_gid, dir_st.st_gid);
+}
+
 // The sandbox's init is a copy of the host process: its command line and environment (which may
 // hold secrets) must not show in /proc/1.
 TEST_F(ProcessProviderTest, TheInitShowsNothingOfTheHostsCommandLine) {

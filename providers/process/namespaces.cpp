@@ -135,8 +135,8 @@ namespace {
 // maps and opens the namespace, and is killed then. It shares the host's memory (CLONE_VM: no
 // copy of the host's page tables, the costly part of a fork of a big host) and so writes
 // nothing (none of these calls fails or returns to set errno, the host thread's): pause()
-// returns only to a signal handler, and nobody signals it but to kill it. It dies with the
-// host thread, which would otherwise leave it holding the host's memory.
+// returns only to a signal handler, and every signal is blocked in it (user_namespace_fd). It
+// dies with the host thread, which would otherwise leave it holding the host's memory.
 int hold_namespace(void* host_pid) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (::getppid() != *static_cast<const pid_t*>(host_pid)) ::_exit(0);  // the host is gone
@@ -150,9 +150,17 @@ constexpr size_t kHolderStack = 64 * 1024;
 Expected<UniqueFd> user_namespace_fd(const std::string& uid_map, const std::string& gid_map) {
     auto stack = std::make_unique<char[]>(kHolderStack);
     pid_t host_pid = ::getpid();
+    // Every signal blocked in the child from its first instruction (it inherits this thread's
+    // mask): a handler of the host's (a terminal's SIGINT reaches the whole process group) must
+    // never run on the holder's stack in the host's memory. SIGKILL still ends it.
+    sigset_t all, previous;
+    ::sigfillset(&all);
+    ::pthread_sigmask(SIG_SETMASK, &all, &previous);
     const pid_t child = ::clone(hold_namespace, stack.get() + kHolderStack,
                                 CLONE_NEWUSER | CLONE_VM | SIGCHLD, &host_pid);
-    if (child < 0) return sys_failure("clone (an idmapping namespace)", errno);
+    const int clone_errno = errno;
+    ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    if (child < 0) return sys_failure("clone (an idmapping namespace)", clone_errno);
     Expected<UniqueFd> ns = [&]() -> Expected<UniqueFd> {
         RTFS_CHECK(write_proc_file(child, "uid_map", uid_map));
         RTFS_CHECK(write_proc_file(child, "gid_map", gid_map));

@@ -15,7 +15,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -78,19 +77,19 @@ Expected<void> check_state_dir(const std::string& state_dir) {
     return {};
 }
 
-uid_t new_vm_uid() {
-    static const uint32_t start = static_cast<uint32_t>(::getpid()) * 2654435761u;
-    static std::atomic<uint32_t> next{0};
-    return kQemuUidBase + (start + next.fetch_add(1)) % kQemuUidCount;
-}
-
 Expected<std::unique_ptr<QemuVm>> QemuVm::launch(const VmSpec& spec, const std::string& state_dir,
                                                  host::SandboxCgroup* cgroup, int state_fd) {
     // A VM that boots the image (not one that loads a template's state, made from an image
     // verified so: the template's key has the files' digests) boots only what the manifest says.
     if (!spec.incoming) RTFS_CHECK(host::verify_guest_image(spec.image));
     const bool root = ::geteuid() == 0;
-    const uid_t uid = root ? new_vm_uid() : ::geteuid();
+    uid_t uid = ::geteuid();
+    std::optional<host::IdLease> uid_lease;
+    if (root) {
+        RTFS_TRY(host::IdLease lease, host::IdLease::take());
+        uid = kQemuUidBase + lease.number();
+        uid_lease = std::move(lease);
+    }
     RTFS_TRY(std::string dir, make_vm_dir(state_dir, root, uid));
     auto cleanup_dir = [&] { std::filesystem::remove_all(dir); };
 
@@ -205,7 +204,7 @@ Expected<std::unique_ptr<QemuVm>> QemuVm::launch(const VmSpec& spec, const std::
     ::close(sync[0]);
     link_child.reset();  // the child's end: EOF here once the child exits or execs without sending
     agent_child.reset();  // QEMU's alone: the host's end sees EOF when QEMU is gone
-    std::unique_ptr<QemuVm> vm(new QemuVm(dir, pid, uid));
+    std::unique_ptr<QemuVm> vm(new QemuVm(dir, pid, uid, std::move(uid_lease)));
     vm->agent_ = std::move(agent_host);
     if (cgroup) {
         if (auto placed = cgroup->place(pid); !placed) {

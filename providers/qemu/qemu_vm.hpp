@@ -11,9 +11,11 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "host/cgroup.hpp"
+#include "host/id_lease.hpp"
 #include "host/unique_fd.hpp"
 #include "microvm/error.hpp"
 #include "qemu/qemu_command.hpp"
@@ -24,12 +26,11 @@ namespace microvm::qemu {
 // subordinate-id range a system hands out (and apart from the process provider's 0x70000000
 // range): a guest that takes over its QEMU must not be able to ptrace, signal or read the memory
 // of another one (a template being built, a pooled VM, another execution), which one shared uid
-// allowed. The VMs of one host process never share a uid; those of two host processes do by
-// chance only (one pair in 2^24). The group is the shared nogroup, which grants nothing.
+// allowed. No two live VMs on the host share a uid, whichever host processes launched them: the
+// uid is kQemuUidBase + a number the VM leases for its lifetime (host/id_lease.hpp). The group is
+// the shared nogroup, which grants nothing.
 inline constexpr uid_t kQemuUidBase = 0x71000000u;
-inline constexpr uint32_t kQemuUidCount = 1u << 24;
 inline constexpr gid_t kQemuGid = 65534;
-uid_t new_vm_uid();
 // Private VM directories are named host::owned_name("vm-") ("vm-<host pid>.<pid namespace>-<n>")
 // under the state directory.
 inline constexpr const char* kVmDirPrefix = "vm-";
@@ -73,12 +74,14 @@ class QemuVm {
     const std::string& dir() const { return dir_; }
 
   private:
-    QemuVm(std::string dir, pid_t pid, uid_t uid) : dir_(std::move(dir)), pid_(pid), uid_(uid) {}
+    QemuVm(std::string dir, pid_t pid, uid_t uid, std::optional<host::IdLease> uid_lease)
+        : dir_(std::move(dir)), pid_(pid), uid_(uid), uid_lease_(std::move(uid_lease)) {}
     Expected<host::UniqueFd> connect_socket(const char* name, std::chrono::steady_clock::time_point deadline);
     std::string stderr_text() const;
     std::string dir_;
     pid_t pid_;
     uid_t uid_;
+    std::optional<host::IdLease> uid_lease_;  // a root host's: released after QEMU is reaped
     bool reaped_ = false;
     host::UniqueFd egress_listener_;
     host::UniqueFd agent_;

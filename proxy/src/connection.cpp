@@ -21,7 +21,6 @@ constexpr size_t kReadChunk = 16 * 1024;
 constexpr uint32_t kEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
 constexpr uint64_t kUnlimited = UINT64_MAX;
 constexpr char kTlsHandshakeRecord = 0x16;
-constexpr std::string_view kSshIdentification = "SSH-";
 
 std::string duration_text(std::chrono::milliseconds d) {
     if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + " s";
@@ -440,7 +439,8 @@ void Connection::inspect() {
             return;
         case tls::ClientHello::State::NotTls:
             if (protocol_ == Protocol::Socks5) {
-                refuse_socks_tunnel();
+                refuse_socks_tunnel(
+                    "the first bytes are neither a TLS ClientHello nor an SSH identification line");
                 return;
             }
             refuse_tunnel("CONNECT carries TLS only",
@@ -476,27 +476,31 @@ void Connection::inspect() {
     start_relay();
 }
 
-// A SOCKS5 tunnel's first bytes that are no TLS record: an SSH client's identification string
-// (RFC 4253 4.2) is relayed, anything else refused. SSH has no name to check: the target's
-// name and addresses were judged, and what the client says is its own business.
+// A SOCKS5 tunnel's first bytes that are no TLS record: the start of an SSH session (its
+// identification line and the packet that opens the key exchange, ssh_start.hpp) is relayed,
+// anything else refused. SSH has no name to check: the target's name and addresses were judged,
+// and the proxy holds the client's bytes until it knows they are SSH, not another protocol.
 void Connection::socks_non_tls() {
-    const size_t n = std::min(in_.size(), kSshIdentification.size());
-    if (std::string_view(in_).substr(0, n) != kSshIdentification.substr(0, n)) {
-        refuse_socks_tunnel();
-        return;
+    const ssh::ClientStart start = ssh::judge_client_start(in_);
+    switch (start.state) {
+        case ssh::ClientStart::State::Ssh:
+            start_relay();
+            return;
+        case ssh::ClientStart::State::NotSsh:
+            refuse_socks_tunnel(start.message);
+            return;
+        case ssh::ClientStart::State::Incomplete:
+            // "SS" and the end: neither SSH nor anything else.
+            if (client_ended_) {
+                refuse_socks_tunnel("the client ended its side before an SSH session began");
+            }
+            return;
     }
-    if (n == kSshIdentification.size()) {
-        start_relay();
-        return;
-    }
-    if (client_ended_) refuse_socks_tunnel();  // "SS" and the end: neither SSH nor anything else
 }
 
-void Connection::refuse_socks_tunnel() {
+void Connection::refuse_socks_tunnel(const std::string& why) {
     // The SOCKS5 reply is sent: the client learns by the connection closing; the record says why.
-    refuse_tunnel("a SOCKS5 tunnel carries TLS or SSH",
-                  "the first bytes are neither a TLS ClientHello nor an SSH identification string "
-                  "(use the HTTP proxy for plain HTTP)",
+    refuse_tunnel("a SOCKS5 tunnel carries TLS or SSH", why + " (use the HTTP proxy for plain HTTP)",
                   false);
 }
 

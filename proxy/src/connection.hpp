@@ -15,6 +15,7 @@
 #include "microvm/policy.hpp"
 #include "proxy/http_request.hpp"
 #include "proxy/socks5.hpp"
+#include "proxy/ssh_start.hpp"
 #include "proxy/tls_client_hello.hpp"
 #include "splice_relay.hpp"
 
@@ -61,7 +62,7 @@ class Connection {
     void on_connected();
     void inspect();
     void socks_non_tls();
-    void refuse_socks_tunnel();
+    void refuse_socks_tunnel(const std::string& why);
     void start_relay();
     void relay();
     void refusing();

@@ -255,6 +255,23 @@ TEST(RecordLog, AttemptsThatReachedAServerAreAlwaysKept) {
     EXPECT_NE(taken[3].error.find("refused: no complete request"), std::string::npos);
 }
 
+// Every attempt that reached a server is kept (up to the connection limit, settable to a
+// million): the client's text in each (a URL of a 16 KiB request head) is bounded (red team).
+TEST(RecordLog, KeptRecordsHoldBoundedText) {
+    RecordLog log(2);
+    rtfs::NetworkRequest big;
+    big.allowed = true;
+    big.url = "http://allowed.test/" + std::string(16 * 1024, 'a');
+    big.rule = "TLS server name " + std::string(10 * 1024, 'b');
+    log.add(big, std::chrono::steady_clock::now(), RecordLog::Reached::Server);
+    auto taken = log.take();
+    ASSERT_EQ(taken.size(), 1u);
+    EXPECT_EQ(taken[0].url.size(), 2048u);
+    EXPECT_EQ(taken[0].url.substr(0, 20), "http://allowed.test/");
+    EXPECT_EQ(taken[0].url.substr(2040), "...(cut)");
+    EXPECT_EQ(taken[0].rule.size(), 2048u);
+}
+
 // Rules can carry the client's text: the distinct reasons counted are bounded too.
 TEST(RecordLog, DistinctReasonsAreBounded) {
     RecordLog log(0);

@@ -12,6 +12,9 @@ namespace {
 const std::string kSocksGranted = std::string("\x05\x00\x05\x00\x00\x01\0\0\0\0\0\0", 12);  // method, reply
 const std::string kAccessDenied = std::string("\x15\x03\x01\x00\x02\x02\x31", 7);         // fatal TLS alert
 const std::string kRefusedRule = "a SOCKS5 tunnel carries TLS or SSH";
+// The start of an SSH binary packet carrying SSH_MSG_KEXINIT: length 0x2c, padding 4, message 20,
+// then 16 bytes of cookie.
+const std::string kKexInitStart = std::string("\0\0\0\x2c\x04\x14", 6) + "0123456789abcdef";
 
 std::string socks_request(const std::string& name, uint16_t port) {
     std::string r = std::string("\x05\x01\x00\x05\x01\x00\x03", 7) + static_cast<char>(name.size()) + name;
@@ -72,6 +75,12 @@ TEST(ProxySocks5Tunnel, FirstBytesThatAreNeitherTlsNorSshAreRefused) {
         "\n" + client_hello("evil.test"),  // one byte that is no TLS, then fronting
         "GET / HTTP/1.1\r\nHost: evil.test\r\n\r\nGET /second HTTP/1.1\r\nHost: evil.test\r\n\r\n",
         "SS",  // a prefix of "SSH-", then the end of input
+        // Red team: HTTP behind an SSH-looking prefix ("SSH-X" is a valid HTTP method), with a
+        // Host the policy never judged; an identification line that is an HTTP request line;
+        // and a valid identification line followed by HTTP instead of the key exchange.
+        "SSH-X / HTTP/1.1\r\nHost: evil.test\r\n\r\nGET /secret HTTP/1.1\r\nHost: evil.test\r\n\r\n",
+        "SSH-2.0-x /secret HTTP/1.0\r\n\r\n",
+        "SSH-2.0-x\r\nGET /secret HTTP/1.1\r\nHost: evil.test\r\n\r\n",
     };
     for (const std::string& attack : attacks) {
         RawClient c = tunnel(p, server.port());
@@ -106,7 +115,7 @@ TEST(ProxySocks5Tunnel, SshWithTheServerSpeakingFirst) {
         ::send(fd, "SSH-2.0-test\r\n", 14, MSG_NOSIGNAL);
         std::string got;
         char buf[256];
-        while (got.size() < 16 + 5) {
+        while (got.size() < 16 + kKexInitStart.size()) {
             const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
             if (n <= 0) break;
             got.append(buf, static_cast<size_t>(n));
@@ -119,17 +128,17 @@ TEST(ProxySocks5Tunnel, SshWithTheServerSpeakingFirst) {
     EXPECT_EQ(c.read_exactly(14), "SSH-2.0-test\r\n");
     std::this_thread::sleep_for(700ms);
     ASSERT_TRUE(c.send_all("SSH-2.0-client\r\n"));
-    ASSERT_TRUE(c.send_all("hello"));
+    ASSERT_TRUE(c.send_all(kKexInitStart));  // held with the line until it shows SSH, then relayed
     EXPECT_EQ(c.read_exactly(5), "keys!");
     c.shutdown_write();
     EXPECT_EQ(c.read_all(), "");
     EXPECT_TRUE(server.all_closed_within(3s));
-    EXPECT_EQ(server_got, "SSH-2.0-client\r\nhello");
+    EXPECT_EQ(server_got, "SSH-2.0-client\r\n" + kKexInitStart);
     auto records = p.records(1);
     ASSERT_EQ(records.size(), 1u);
     EXPECT_EQ(records[0].allowed, true);
     EXPECT_EQ(records[0].error, "");
-    EXPECT_EQ(records[0].bytes_sent, 21u);
+    EXPECT_EQ(records[0].bytes_sent, 16u + kKexInitStart.size());
     EXPECT_EQ(records[0].bytes_received, 19u);
 }
 

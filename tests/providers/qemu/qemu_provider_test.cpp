@@ -228,7 +228,7 @@ TEST_F(QemuTest, TheProgramCannotLiftItsOwnLimits) {
     const unsigned long uid = std::strtoul(out.c_str() + at + 4, nullptr, 10);
     if (::geteuid() == 0) {  // QEMU's per-VM uid
         EXPECT_GE(uid, microvm::qemu::kQemuUidBase) << out;
-        EXPECT_LT(uid, microvm::qemu::kQemuUidBase + microvm::qemu::kQemuUidCount) << out;
+        EXPECT_LT(uid, microvm::qemu::kQemuUidBase + microvm::host::kIdLeaseCount) << out;
     } else {
         EXPECT_EQ(uid, ::geteuid()) << out;
     }
@@ -491,7 +491,7 @@ TEST_F(QemuTest, EachQemuRunsUnderAUidOfItsOwn) {
     for (size_t i = 0; i < qemus.size(); ++i) {
         const uid_t uid = qemus[i].second;
         EXPECT_GE(uid, microvm::qemu::kQemuUidBase);
-        EXPECT_LT(uid, microvm::qemu::kQemuUidBase + microvm::qemu::kQemuUidCount);
+        EXPECT_LT(uid, microvm::qemu::kQemuUidBase + microvm::host::kIdLeaseCount);
         for (size_t j = i + 1; j < qemus.size(); ++j) EXPECT_NE(uid, qemus[j].second);
     }
     // As the first QEMU's uid, signal 0 (the permission check alone) to each of the others.

@@ -219,6 +219,38 @@ TEST_F(MockProviderTest, NetworkPolicyBoundsHttpFetch) {
     EXPECT_EQ(server.hits(), 1);
 }
 
+// network_refused_ranges (a provider setting) holds over an execution's list on the mock
+// provider's http-fetch too, and a bad entry stops its initialization naming it.
+TEST(MockProviderSettings, TheHostsRefusedRangesHoldOverTheList) {
+    testsupport::LoopbackHttp server([](httplib::Server& s) {
+        s.Get("/ping", [](const httplib::Request&, httplib::Response& res) {
+            res.set_content("pong", "text/plain");
+        });
+    });
+    MockProvider provider;
+    ASSERT_TRUE(provider.initialize({{"network_refused_ranges", {"127.0.0.0/8"}}}));
+    ExecutionContext ctx;
+    ctx.program = RtfsSource{"(:status (http-fetch \"http://127.0.0.1:" + std::to_string(server.port()) +
+                             "/ping\"))"};
+    ctx.config.network_policy = NetworkPolicy::allow({"127.0.0.1"});
+    ctx.runtime_context = rtfs::RuntimeContext::full();
+    auto r = provider.execute_program(ctx);
+    provider.cleanup();
+    ASSERT_TRUE(r.ok()) << r.error->message;
+    EXPECT_EQ(r.value, "403");  // the proxy's refusal of an HTTP proxy request
+    EXPECT_EQ(server.hits(), 0);
+    ASSERT_EQ(r.metadata.network_requests.size(), 2u);
+    EXPECT_EQ(r.metadata.network_requests[1].allowed, false);
+    EXPECT_NE(r.metadata.network_requests[1].rule.find("network_refused_ranges"), std::string::npos)
+        << r.metadata.network_requests[1].rule;
+
+    MockProvider bad;
+    auto ok = bad.initialize({{"network_refused_ranges", {"example.com"}}});
+    ASSERT_FALSE(ok);
+    EXPECT_NE(ok.error().message.find("provider 'mock'"), std::string::npos) << ok.error().message;
+    EXPECT_NE(ok.error().message.find("network_refused_ranges"), std::string::npos) << ok.error().message;
+}
+
 TEST_F(MockProviderTest, RefusesWhatItCannotRunOrEnforce) {
     ExecutionContext ctx;
     ctx.program = ExternalProgram{"/bin/echo", {"hi"}};

@@ -143,12 +143,30 @@ TEST_F(NetworkTest, DeniedHostsAreRefusedBeforeAnyConnection) {
     EXPECT_EQ(server.hits(), 0);
 }
 
+// A URL with user info is refused before the policy is even asked (EINVAL), whatever the
+// list: it could not disguise the host, and it is never sent.
 TEST_F(NetworkTest, UserinfoCannotDisguiseTheHost) {
-    auto r =
-        fetch(NetworkPolicy::allow({"example.com"}),
-              R"({"url": "http://example.com@127.0.0.1:)" + std::to_string(server.port()) + R"(/hello"})");
-    EXPECT_EQ(r.metadata.exit_code, kNotCapable) << describe(r);
+    for (const NetworkPolicy& policy : {NetworkPolicy::allow({"example.com"}), NetworkPolicy::allow({"127.0.0.1"})}) {
+        auto r =
+            fetch(policy,
+                  R"({"url": "http://example.com@127.0.0.1:)" + std::to_string(server.port()) + R"(/hello"})");
+        EXPECT_EQ(r.metadata.exit_code, 100 + 28) << describe(r);  // EINVAL
+        EXPECT_NE(nlohmann::json::parse(r.metadata.stdout_data)["error"].get<std::string>().find("user info"),
+                  std::string::npos) << r.metadata.stdout_data;
+    }
     EXPECT_EQ(server.hits(), 0);
+}
+
+// Through the egress proxy (a host list), a fragment is the client's own: the request target
+// carries scheme, host, port, path and query only, and the server answers (the proxy answered
+// 400 to a target with the fragment).
+TEST_F(NetworkTest, AFragmentIsNotSentThroughTheProxy) {
+    auto r = fetch(NetworkPolicy::allow({"127.0.0.1"}), R"({"url": ")" + url("/hello#sec") + R"("})");
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    auto response = nlohmann::json::parse(r.metadata.stdout_data);
+    EXPECT_EQ(response["status"], 200) << r.metadata.stdout_data;
+    EXPECT_EQ(response["body"], "hi from the host");
+    EXPECT_EQ(server.hits(), 1);
 }
 
 TEST_F(NetworkTest, MalformedRequestsAreRejected) {

@@ -133,6 +133,14 @@ Expected<proxy::Limits> parse_egress_limits(const nlohmann::json& s) {
     return limits;
 }
 
+Expected<proxy::Limits> provider_egress_limits(std::string_view provider, const nlohmann::json& settings) {
+    auto limits = parse_egress_limits(settings);
+    if (!limits) {
+        return fail(limits.error().kind, "provider '" + std::string(provider) + "': " + limits.error().message);
+    }
+    return limits;
+}
+
 EgressSession::PrivateDir& EgressSession::PrivateDir::operator=(PrivateDir&& o) noexcept {
     if (this != &o) {
         if (!path.empty()) ::rmdir(path.c_str());

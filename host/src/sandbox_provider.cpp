@@ -120,13 +120,10 @@ Expected<void> SandboxProvider::do_initialize(const nlohmann::json& settings) {
         return fail(made.error().kind,
                     "provider '" + std::string(name()) + "': " + made.error().message);
     }
-    auto limits = parse_egress_limits(settings);
-    if (!limits) {
-        return fail(limits.error().kind, "provider '" + std::string(name()) + "': " + limits.error().message);
-    }
+    RTFS_TRY(proxy::Limits limits, provider_egress_limits(name(), settings));
     backend_ = std::move(*made);
     generation_.store(next_backend_generation());
-    egress_limits_ = std::move(*limits);
+    egress_limits_ = std::move(limits);
     backend_->sweep_stale();  // what hosts that crashed while sandboxes ran left behind
     return Ok{};
 }

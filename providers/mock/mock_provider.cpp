@@ -46,6 +46,21 @@ struct Console {
 
 }  // namespace
 
+MockProvider::MockProvider() : egress_limits_(std::make_unique<proxy::Limits>()) {}
+MockProvider::~MockProvider() = default;
+
+nlohmann::json MockProvider::config_schema() const {
+    return {{"type", "object"},
+            {"properties", host::egress_settings_schema()},
+            {"additionalProperties", false}};
+}
+
+Expected<void> MockProvider::do_initialize(const nlohmann::json& settings) {
+    RTFS_TRY(proxy::Limits limits, host::provider_egress_limits(name(), settings));
+    *egress_limits_ = std::move(limits);
+    return Ok{};
+}
+
 std::vector<Unsupported> MockProvider::check(const ExecutionContext& ctx) const {
     std::vector<Unsupported> out = Provider::check(ctx);
     // Evaluation is single-threaded, so it never uses more than one core; a smaller share would
@@ -89,7 +104,7 @@ ExecutionResult MockProvider::run_rtfs(const ExecutionContext& ctx, const std::s
     // the resolved addresses and records each connection), on a Unix socket of the host's.
     std::optional<host::EgressSession> egress;
     if (host::needs_egress(cfg.network_policy)) {
-        auto opened = host::EgressSession::open(cfg.network_policy, {});
+        auto opened = host::EgressSession::open(cfg.network_policy, *egress_limits_);
         if (!opened) return make_error(ctx, Reason::SetupError, opened.error().message);
         egress.emplace(std::move(*opened));
         auto socket = egress->listen_private_unix();

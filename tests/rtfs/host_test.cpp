@@ -472,6 +472,17 @@ TEST_F(HttpFetch, BadRequestsAreRejectedBeforeConnecting) {
     EXPECT_EQ(hits_.load(), 0);
 }
 
+TEST_F(HttpFetch, UserInfoIsRefusedBeforeConnecting) {
+    DefaultHost host;
+    const std::string with_user =
+        run(host, "(http-fetch \"http://evil.test@127.0.0.1:" + std::to_string(port_) + "/hello\")");
+    EXPECT_TRUE(is_error(with_user, ErrorKind::InvalidArgument)) << with_user;
+    EXPECT_NE(with_user.find("user info"), std::string::npos) << with_user;
+    EXPECT_TRUE(is_error(run(host, "(http-fetch \"http://u:pw@127.0.0.1:" + std::to_string(port_) + "/hello\")"),
+                         ErrorKind::InvalidArgument));
+    EXPECT_EQ(hits_.load(), 0);
+}
+
 TEST_F(HttpFetch, ResponseSizeCapHolds) {
     DefaultHost host({.max_response_bytes = 1000});
     const std::string out = run(host, "(http-fetch " + quoted(url("/big")) + ")");

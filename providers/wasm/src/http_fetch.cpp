@@ -35,6 +35,15 @@ Expected<ParsedUrl> parse_http_url(const std::string& url) {
         return fail(Failure::Kind::InvalidInput,
                     "only http and https URLs can be fetched, not " + scheme + "://");
     }
+    // Refused, never sent, as RTFS's http-fetch refuses it: user info is no part of what the
+    // policy judges, and the egress proxy takes no request target carrying it.
+    char* user = nullptr;
+    if (curl.url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK && user) {
+        curl.free(user);
+        return fail(Failure::Kind::InvalidInput,
+                    "URL with user info (name@ or name:password@): " + url +
+                        "; send credentials in an Authorization header instead");
+    }
     ParsedUrl parsed;
     parsed.host = url_part(curl, u, CURLUPART_HOST);
     if (parsed.host.empty()) return fail(Failure::Kind::InvalidInput, "URL without a host: " + url);

@@ -72,13 +72,15 @@ void check_fs_paths(const FileSystemPolicy& policy, std::vector<Unsupported>& pr
 WasmProvider::WasmProvider()
     : cache_(std::make_unique<wasm::ModuleCache>(wasm::limits::kModuleCacheEntries,
                                                  wasm::limits::kModuleCacheBytes)),
-      rtfs_guest_(std::make_unique<wasm::RtfsGuestModule>()) {}
+      rtfs_guest_(std::make_unique<wasm::RtfsGuestModule>()),
+      egress_limits_(std::make_unique<proxy::Limits>()) {}
 
 WasmProvider::WasmProvider(std::string module_store_dir, bool guest_snapshots)
     : cache_(std::make_unique<wasm::ModuleCache>(wasm::limits::kModuleCacheEntries,
                                                  wasm::limits::kModuleCacheBytes)),
       rtfs_guest_(std::make_unique<wasm::RtfsGuestModule>(std::move(module_store_dir),
-                                                          guest_snapshots)) {}
+                                                          guest_snapshots)),
+      egress_limits_(std::make_unique<proxy::Limits>()) {}
 
 WasmProvider::~WasmProvider() = default;
 
@@ -87,11 +89,11 @@ Availability WasmProvider::availability() const {
 }
 
 nlohmann::json WasmProvider::config_schema() const {
-    return {{"type", "object"},
-            {"properties",
-             {{"module_cache_entries", {{"type", "integer"}, {"minimum", 0}, {"maximum", 4096}}},
-              {"module_cache_mb", {{"type", "integer"}, {"minimum", 0}, {"maximum", 65536}}}}},
-            {"additionalProperties", false}};
+    nlohmann::json properties = {
+        {"module_cache_entries", {{"type", "integer"}, {"minimum", 0}, {"maximum", 4096}}},
+        {"module_cache_mb", {{"type", "integer"}, {"minimum", 0}, {"maximum", 65536}}}};
+    properties.update(host::egress_settings_schema());
+    return {{"type", "object"}, {"properties", properties}, {"additionalProperties", false}};
 }
 
 std::vector<Unsupported> WasmProvider::check(const ExecutionContext& ctx) const {
@@ -119,7 +121,9 @@ Expected<void> WasmProvider::do_initialize(const nlohmann::json& settings) {
     };
     size_t entries = setting("module_cache_entries", wasm::limits::kModuleCacheEntries);
     size_t mb = setting("module_cache_mb", wasm::limits::kModuleCacheBytes >> 20);
+    RTFS_TRY(proxy::Limits egress_limits, host::provider_egress_limits(name(), settings));
     cache_ = std::make_unique<wasm::ModuleCache>(entries, mb << 20);
+    egress_limits_ = std::make_unique<proxy::Limits>(std::move(egress_limits));
     return Ok{};
 }
 
@@ -135,7 +139,7 @@ ExecutionResult WasmProvider::run(const ExecutionContext& ctx, const CancelToken
     std::optional<host::EgressSession> egress;
     std::string http_proxy;
     if (host::needs_egress(ctx.config.network_policy)) {
-        auto opened = host::EgressSession::open(ctx.config.network_policy, {});
+        auto opened = host::EgressSession::open(ctx.config.network_policy, *egress_limits_);
         if (!opened) return make_error(ctx, Reason::SetupError, opened.error().message);
         egress.emplace(std::move(*opened));
         auto socket = egress->listen_private_unix();

@@ -40,6 +40,38 @@ std::string plain_http_proxy_socket(const std::string& url, const std::string& p
     return proxy.substr(kSocksOnUnixSocket.size() - 1);
 }
 
+struct UrlDeleter {
+    const CurlLibrary* curl;
+    void operator()(CURLU* u) const { curl->url_cleanup(u); }
+};
+
+// The absolute-form request target of url for the proxy: scheme, host, port, path and query as
+// libcurl parses them; never the fragment (a client's own) nor user info (refused: http-fetch
+// refuses it up front, and a proxy rejects a target carrying it).
+Expected<std::string, TransferFailure> proxy_request_target(const CurlLibrary& curl,
+                                                             const std::string& url) {
+    auto failed = [](std::string why) {
+        return unexpected(TransferFailure{TransferFailure::Why::Failed, std::move(why)});
+    };
+    std::unique_ptr<CURLU, UrlDeleter> u(curl.url(), UrlDeleter{&curl});
+    if (!u) return failed("out of memory");
+    if (curl.url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK)
+        return failed("invalid URL '" + url + "'");
+    char* user = nullptr;
+    if (curl.url_get(u.get(), CURLUPART_USER, &user, 0) == CURLUE_OK && user) {
+        curl.free(user);
+        return failed("the URL carries user info, which is not sent");
+    }
+    if (curl.url_set(u.get(), CURLUPART_FRAGMENT, nullptr, 0) != CURLUE_OK)
+        return failed("out of memory");
+    char* target = nullptr;
+    if (curl.url_get(u.get(), CURLUPART_URL, &target, 0) != CURLUE_OK || !target)
+        return failed("invalid URL '" + url + "'");
+    std::string out = target;
+    curl.free(target);
+    return out;
+}
+
 bool interrupted(const HostOptions& opts) {
     return (opts.cancel && opts.cancel->load(std::memory_order_relaxed)) ||
            (opts.deadline && std::chrono::steady_clock::now() >= *opts.deadline);
@@ -180,12 +212,18 @@ Expected<HttpReply, TransferFailure> perform_transfer(const HttpExchange& reques
     // Connect only where the gate allowed: straight, or through the sandbox's egress proxy
     // (which judges the host again, resolves it itself and checks the TLS server name).
     const std::string proxy_socket = plain_http_proxy_socket(request.url, opts.http_proxy);
+    std::string target;
+    if (!proxy_socket.empty()) {
+        auto built = proxy_request_target(curl, request.url);
+        if (!built) return unexpected(std::move(built).error());
+        target = std::move(*built);
+    }
     if (proxy_socket.empty()) {
         curl.easy_setopt(c, CURLOPT_PROXY, opts.http_proxy.c_str());
     } else {
         curl.easy_setopt(c, CURLOPT_PROXY, "");
         curl.easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, proxy_socket.c_str());
-        curl.easy_setopt(c, CURLOPT_REQUEST_TARGET, request.url.c_str());  // absolute form
+        curl.easy_setopt(c, CURLOPT_REQUEST_TARGET, target.c_str());  // absolute form
     }
     curl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);

@@ -46,6 +46,14 @@ Result<Endpoint> endpoint_of(const std::string& url) {
     if (curl.url_set(u.get(), CURLUPART_URL, url.c_str(), CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK)
         return error(ErrorKind::InvalidArgument,
                      std::string(kFetch) + ": invalid URL '" + url + "'");
+    // User info ("name@", "name:password@") is refused, never sent: it is not what the gate
+    // judged at a glance, and the egress proxy takes no request target carrying it.
+    if (!url_part(curl, u.get(), CURLUPART_USER).empty() ||
+        !url_part(curl, u.get(), CURLUPART_PASSWORD).empty())
+        return error(ErrorKind::InvalidArgument,
+                     std::string(kFetch) + ": the URL '" + url +
+                         "' carries user info (name@ or name:password@); send credentials in an "
+                         "Authorization header instead");
     Endpoint e;
     e.scheme = url_part(curl, u.get(), CURLUPART_SCHEME);
     std::transform(e.scheme.begin(), e.scheme.end(), e.scheme.begin(),

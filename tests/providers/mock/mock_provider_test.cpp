@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "microvm/factory.hpp"
@@ -217,6 +218,73 @@ TEST_F(MockProviderTest, NetworkPolicyBoundsHttpFetch) {
     blocked.network_policy = NetworkPolicy::deny({"127.0.0.1"});
     EXPECT_EQ(eval(fetch, blocked, full).status, Status::PolicyViolation);
     EXPECT_EQ(server.hits(), 1);
+}
+
+// network_refused_ranges (a provider setting) holds over an execution's list on the mock
+// provider's http-fetch too, and a bad entry stops its initialization naming it.
+TEST(MockProviderSettings, TheHostsRefusedRangesHoldOverTheList) {
+    testsupport::LoopbackHttp server([](httplib::Server& s) {
+        s.Get("/ping", [](const httplib::Request&, httplib::Response& res) {
+            res.set_content("pong", "text/plain");
+        });
+    });
+    MockProvider provider;
+    ASSERT_TRUE(provider.initialize({{"network_refused_ranges", {"127.0.0.0/8"}}}));
+    ExecutionContext ctx;
+    ctx.program = RtfsSource{"(:status (http-fetch \"http://127.0.0.1:" + std::to_string(server.port()) +
+                             "/ping\"))"};
+    ctx.config.network_policy = NetworkPolicy::allow({"127.0.0.1"});
+    ctx.runtime_context = rtfs::RuntimeContext::full();
+    auto r = provider.execute_program(ctx);
+    provider.cleanup();
+    ASSERT_TRUE(r.ok()) << r.error->message;
+    EXPECT_EQ(r.value, "403");  // the proxy's refusal of an HTTP proxy request
+    EXPECT_EQ(server.hits(), 0);
+    ASSERT_EQ(r.metadata.network_requests.size(), 2u);
+    EXPECT_EQ(r.metadata.network_requests[1].allowed, false);
+    EXPECT_NE(r.metadata.network_requests[1].rule.find("network_refused_ranges"), std::string::npos)
+        << r.metadata.network_requests[1].rule;
+
+    MockProvider bad;
+    auto ok = bad.initialize({{"network_refused_ranges", {"example.com"}}});
+    ASSERT_FALSE(ok);
+    EXPECT_NE(ok.error().message.find("provider 'mock'"), std::string::npos) << ok.error().message;
+    EXPECT_NE(ok.error().message.find("network_refused_ranges"), std::string::npos) << ok.error().message;
+}
+
+// http-fetch through the egress proxy's Unix socket: the request target is built from the URL's
+// parts, so a fragment stays the client's (the proxy answered 400 to the raw URL) and the query
+// goes along; a URL with user info is refused up front with a clear error, never sent.
+TEST_F(MockProviderTest, HttpFetchThroughTheProxySendsAProperRequestTarget) {
+    std::vector<std::string> seen;
+    std::mutex seen_mu;
+    testsupport::LoopbackHttp server([&](httplib::Server& s) {
+        s.Get("/p", [&](const httplib::Request& req, httplib::Response& res) {
+            std::lock_guard lock(seen_mu);
+            seen.push_back(req.target);
+            res.set_content("pong", "text/plain");
+        });
+    });
+    const std::string base = "http://127.0.0.1:" + std::to_string(server.port());
+    MicroVMConfig allowed;
+    allowed.network_policy = NetworkPolicy::allow({"127.0.0.1"});
+    auto full = rtfs::RuntimeContext::full();
+    auto r = eval("(:status (http-fetch \"" + base + "/p?q=1#sec\"))", allowed, full);
+    ASSERT_TRUE(r.ok()) << r.error->message;
+    EXPECT_EQ(r.value, "200");
+    {
+        std::lock_guard lock(seen_mu);
+        ASSERT_EQ(seen.size(), 1u);
+        EXPECT_EQ(seen[0], "/p?q=1");
+    }
+
+    r = eval("(http-fetch \"http://evil.test@127.0.0.1:" + std::to_string(server.port()) + "/p\")",
+             allowed, full);
+    ASSERT_FALSE(r.ok());
+    ASSERT_TRUE(r.error.has_value());
+    EXPECT_NE(r.error->message.find("user info"), std::string::npos) << r.error->message;
+    EXPECT_EQ(server.hits(), 1);
+    EXPECT_TRUE(r.metadata.network_requests.empty());
 }
 
 TEST_F(MockProviderTest, RefusesWhatItCannotRunOrEnforce) {

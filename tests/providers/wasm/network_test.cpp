@@ -78,6 +78,43 @@ TEST_F(NetworkTest, ListedNamesResolvingToInternalAddressesAreRefusedByTheProxy)
     EXPECT_EQ(server.hits(), 1);
 }
 
+// network_refused_ranges (the host's word, a provider setting): held over the execution's
+// list, which here names the server's own address. Before the wasm provider took the egress
+// settings it rejected the key, and its proxy, opened with the default limits, let this through.
+TEST_F(NetworkTest, TheHostsRefusedRangesHoldOverTheList) {
+    microvm::WasmProvider refusing;
+    ASSERT_TRUE(refusing.initialize({{"network_refused_ranges", {"127.0.0.0/8"}}}));
+    auto ctx = context(fixture("http_fetch.wat"), {R"({"url": ")" + url("/hello") + R"("})"});
+    ctx.config.network_policy = NetworkPolicy::allow({"127.0.0.1"});
+    auto r = refusing.execute_program(ctx);
+    refusing.cleanup();
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(server.hits(), 0);
+    EXPECT_EQ(nlohmann::json::parse(r.metadata.stdout_data)["status"], 403) << r.metadata.stdout_data;
+    ASSERT_EQ(r.metadata.network_requests.size(), 2u) << describe(r);
+    EXPECT_EQ(r.metadata.network_requests[1].allowed, false);
+    EXPECT_NE(r.metadata.network_requests[1].rule.find("network_refused_ranges"), std::string::npos)
+        << r.metadata.network_requests[1].rule;
+}
+
+// The egress proxy's settings are the wasm provider's too; a bad entry stops its initialization,
+// naming the provider and the setting.
+TEST_F(NetworkTest, TheEgressSettingsAreAcceptedAndCheckedAtInitialization) {
+    for (const char* bad : {"example.com", "10.0.0.1:80", "10.0.0.1/33", ""}) {
+        microvm::WasmProvider other;
+        auto ok = other.initialize({{"network_refused_ranges", {bad}}});
+        ASSERT_FALSE(ok) << bad;
+        EXPECT_NE(ok.error().message.find("provider 'wasm'"), std::string::npos) << ok.error().message;
+        EXPECT_NE(ok.error().message.find("network_refused_ranges"), std::string::npos) << ok.error().message;
+    }
+    microvm::WasmProvider other;
+    EXPECT_TRUE(other.initialize({{"network_refused_ranges", {"168.63.129.16", "[fd00::]/8"}},
+                                  {"network_max_connections", 4},
+                                  {"network_max_bytes_mb", 1},
+                                  {"network_idle_timeout_ms", 1000}}));
+    other.cleanup();
+}
+
 TEST_F(NetworkTest, MethodHeadersAndBodyReachTheServer) {
     auto r = fetch(NetworkPolicy::full(), R"({"url": ")" + url("/echo") +
                                               R"(", "method": "POST", "headers": {"X-Token": "t0k"},
@@ -106,12 +143,30 @@ TEST_F(NetworkTest, DeniedHostsAreRefusedBeforeAnyConnection) {
     EXPECT_EQ(server.hits(), 0);
 }
 
+// A URL with user info is refused before the policy is even asked (EINVAL), whatever the
+// list: it could not disguise the host, and it is never sent.
 TEST_F(NetworkTest, UserinfoCannotDisguiseTheHost) {
-    auto r =
-        fetch(NetworkPolicy::allow({"example.com"}),
-              R"({"url": "http://example.com@127.0.0.1:)" + std::to_string(server.port()) + R"(/hello"})");
-    EXPECT_EQ(r.metadata.exit_code, kNotCapable) << describe(r);
+    for (const NetworkPolicy& policy : {NetworkPolicy::allow({"example.com"}), NetworkPolicy::allow({"127.0.0.1"})}) {
+        auto r =
+            fetch(policy,
+                  R"({"url": "http://example.com@127.0.0.1:)" + std::to_string(server.port()) + R"(/hello"})");
+        EXPECT_EQ(r.metadata.exit_code, 100 + 28) << describe(r);  // EINVAL
+        EXPECT_NE(nlohmann::json::parse(r.metadata.stdout_data)["error"].get<std::string>().find("user info"),
+                  std::string::npos) << r.metadata.stdout_data;
+    }
     EXPECT_EQ(server.hits(), 0);
+}
+
+// Through the egress proxy (a host list), a fragment is the client's own: the request target
+// carries scheme, host, port, path and query only, and the server answers (the proxy answered
+// 400 to a target with the fragment).
+TEST_F(NetworkTest, AFragmentIsNotSentThroughTheProxy) {
+    auto r = fetch(NetworkPolicy::allow({"127.0.0.1"}), R"({"url": ")" + url("/hello#sec") + R"("})");
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    auto response = nlohmann::json::parse(r.metadata.stdout_data);
+    EXPECT_EQ(response["status"], 200) << r.metadata.stdout_data;
+    EXPECT_EQ(response["body"], "hi from the host");
+    EXPECT_EQ(server.hits(), 1);
 }
 
 TEST_F(NetworkTest, MalformedRequestsAreRejected) {

@@ -25,6 +25,9 @@ namespace wasm {
 class ModuleCache;
 class RtfsGuestModule;
 }
+namespace proxy {
+struct Limits;
+}
 
 class WasmProvider : public Provider {
   public:
@@ -39,7 +42,9 @@ class WasmProvider : public Provider {
     Isolation isolation() const override { return Isolation::Wasm; }
     std::vector<ProgramKind> runs() const override { return {ProgramKind::Wasm, ProgramKind::Rtfs}; }
     Availability availability() const override;
-    // {"module_cache_entries": N, "module_cache_mb": M}: the compiled-module cache bounds.
+    // {"module_cache_entries": N, "module_cache_mb": M}: the compiled-module cache bounds; and
+    // the egress proxy's settings for allow/block lists, as every provider that opens one takes
+    // (host::egress_settings_schema: network_max_connections, network_refused_ranges, ...).
     nlohmann::json config_schema() const override;
     std::vector<Unsupported> check(const ExecutionContext& ctx) const override;
 
@@ -66,6 +71,7 @@ class WasmProvider : public Provider {
 
     std::unique_ptr<wasm::ModuleCache> cache_;
     std::unique_ptr<wasm::RtfsGuestModule> rtfs_guest_;
+    std::unique_ptr<proxy::Limits> egress_limits_;  // from the settings (do_initialize)
 };
 
 // Path of rtfs-guest.wasm (the RTFS runtime for wasm32-wasi): $MICROVM_RTFS_WASM when set, else

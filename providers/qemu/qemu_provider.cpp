@@ -87,6 +87,7 @@ nlohmann::json QemuProvider::config_schema() const {
         {"boot_timeout_ms", {{"type", "integer"}, {"minimum", 1000}, {"maximum", 600000},
                              {"description", "how long a VM may take to start its agent"}}},
     };
+    p.update(host::egress_settings_schema());  // its allow/block lists go through the proxy
     return {{"type", "object"}, {"properties", p}, {"additionalProperties", false}};
 }
 

@@ -79,6 +79,16 @@ microvm::QemuProvider* QemuTest::provider_ = nullptr;
 bool QemuTest::available_ = false;
 std::string QemuTest::why_;
 
+// Its allow/block lists go through the egress proxy: the proxy's settings (the host's refused
+// ranges above all) are the qemu provider's too, as they are process's, wasm's and mock's.
+TEST(QemuSettings, IncludeTheEgressProxysSettings) {
+    const nlohmann::json schema = microvm::QemuProvider().config_schema();
+    for (const char* key : {"network_refused_ranges", "network_max_connections", "network_max_bytes_mb",
+                            "network_idle_timeout_ms"}) {
+        EXPECT_TRUE(schema["properties"].contains(key)) << key;
+    }
+}
+
 TEST_F(QemuTest, RtfsResultWithMeasuredMetadata) {
     ExecutionContext ctx;
     ctx.program = microvm::RtfsSource{"(+ 1 2)"};

@@ -213,14 +213,12 @@ Expected<HttpReply, TransferFailure> perform_transfer(const HttpExchange& reques
     // (which judges the host again, resolves it itself and checks the TLS server name).
     const std::string proxy_socket = plain_http_proxy_socket(request.url, opts.http_proxy);
     std::string target;
-    if (!proxy_socket.empty()) {
-        auto built = proxy_request_target(curl, request.url);
-        if (!built) return unexpected(std::move(built).error());
-        target = std::move(*built);
-    }
     if (proxy_socket.empty()) {
         curl.easy_setopt(c, CURLOPT_PROXY, opts.http_proxy.c_str());
     } else {
+        auto built = proxy_request_target(curl, request.url);
+        if (!built) return unexpected(std::move(built).error());
+        target = std::move(*built);
         curl.easy_setopt(c, CURLOPT_PROXY, "");
         curl.easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, proxy_socket.c_str());
         curl.easy_setopt(c, CURLOPT_REQUEST_TARGET, target.c_str());  // absolute form

@@ -30,8 +30,8 @@ Expected<proxy::Proxy*> shared_proxy() {
     return shared;
 }
 
-}  // namespace
-
+// One entry of network_refused_ranges ("168.63.129.16", "10.0.0.0/8", "[fd00::]/8", "fd00::1")
+// in its canonical policy form, or an InvalidConfig error naming it: names and ports refused.
 Expected<std::string> parse_refused_range(std::string_view text) {
     auto bad = [&](const std::string& why) {
         return fail(Failure::Kind::InvalidConfig,
@@ -54,6 +54,31 @@ Expected<std::string> parse_refused_range(std::string_view text) {
     if (!canonical) return bad("is not an IP address or CIDR range: " + canonical.error().message);
     return *canonical;
 }
+
+// The settings' limits (validated against egress_settings_schema already) and refused ranges.
+Expected<proxy::Limits> parse_egress_limits(const nlohmann::json& s) {
+    proxy::Limits limits;
+    if (!s.is_object()) return limits;
+    auto positive = [&](const char* key) -> std::optional<uint64_t> {
+        auto it = s.find(key);
+        if (it == s.end() || !it->is_number_integer() || it->get<int64_t>() <= 0) return {};
+        return static_cast<uint64_t>(it->get<int64_t>());
+    };
+    if (auto n = positive("network_max_connections")) limits.max_connections = static_cast<uint32_t>(*n);
+    if (auto mb = positive("network_max_bytes_mb")) limits.max_bytes = *mb << 20;
+    if (auto ms = positive("network_idle_timeout_ms")) {
+        limits.idle_timeout = std::chrono::milliseconds(*ms);
+    }
+    if (auto it = s.find("network_refused_ranges"); it != s.end() && it->is_array()) {
+        for (const auto& item : *it) {
+            RTFS_TRY(std::string range, parse_refused_range(item.is_string() ? item.get<std::string>() : ""));
+            limits.refused_ranges.push_back(std::move(range));
+        }
+    }
+    return limits;
+}
+
+}  // namespace
 
 bool needs_egress(const NetworkPolicy& policy) {
     return policy.kind == NetworkPolicy::Kind::AllowList ||
@@ -109,28 +134,6 @@ nlohmann::json egress_settings_schema() {
                "an execution's policy lists: this host's additions to the built-in filter of "
                "loopback, private, link-local and other non-internet ranges (a cloud's metadata "
                "service on a public address, a site's own networks)"}}}};
-}
-
-Expected<proxy::Limits> parse_egress_limits(const nlohmann::json& s) {
-    proxy::Limits limits;
-    if (!s.is_object()) return limits;
-    auto positive = [&](const char* key) -> std::optional<uint64_t> {
-        auto it = s.find(key);
-        if (it == s.end() || !it->is_number_integer() || it->get<int64_t>() <= 0) return {};
-        return static_cast<uint64_t>(it->get<int64_t>());
-    };
-    if (auto n = positive("network_max_connections")) limits.max_connections = static_cast<uint32_t>(*n);
-    if (auto mb = positive("network_max_bytes_mb")) limits.max_bytes = *mb << 20;
-    if (auto ms = positive("network_idle_timeout_ms")) {
-        limits.idle_timeout = std::chrono::milliseconds(*ms);
-    }
-    if (auto it = s.find("network_refused_ranges"); it != s.end() && it->is_array()) {
-        for (const auto& item : *it) {
-            RTFS_TRY(std::string range, parse_refused_range(item.is_string() ? item.get<std::string>() : ""));
-            limits.refused_ranges.push_back(std::move(range));
-        }
-    }
-    return limits;
 }
 
 Expected<proxy::Limits> provider_egress_limits(std::string_view provider, const nlohmann::json& settings) {

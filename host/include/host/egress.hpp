@@ -45,17 +45,13 @@ void apply_egress_environment(std::vector<std::string>& env,
                               const std::string& host = kLoopbackEgressHost,
                               uint16_t port = kEgressPort);
 
-// The provider settings of the proxy's limits (merged into a provider's config_schema) and
-// their parsing (already validated): network_max_connections, network_max_bytes_mb,
-// network_idle_timeout_ms, network_refused_ranges (each checked by parse_refused_range).
+// The provider settings of the proxy (merged into a provider's config_schema):
+// network_max_connections, network_max_bytes_mb, network_idle_timeout_ms,
+// network_refused_ranges (IP addresses and CIDR ranges; names and ports refused).
 nlohmann::json egress_settings_schema();
-Expected<proxy::Limits> parse_egress_limits(const nlohmann::json& settings);
 // What every provider that opens an EgressSession does at initialization: its settings' limits,
 // or the error naming the provider ("provider 'wasm': network_refused_ranges: ...").
 Expected<proxy::Limits> provider_egress_limits(std::string_view provider, const nlohmann::json& settings);
-// One entry of network_refused_ranges ("168.63.129.16", "10.0.0.0/8", "[fd00::]/8", "fd00::1")
-// in its canonical policy form, or an InvalidConfig error naming it: names and ports refused.
-Expected<std::string> parse_refused_range(std::string_view text);
 
 // TESTS ONLY (set through the C++ API, never from settings or the CLI): a resolver of test names
 // and leave to reach 127.0.0.0/8, where test servers listen.

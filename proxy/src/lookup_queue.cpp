@@ -41,7 +41,6 @@ void LookupQueue::answered(uint64_t connection) {
     const ExecutionState* key = it->second;
     started_.erase(it);
     --executions_.at(key).running;
-    --running_;
     forget_if_idle(key);
     start_next();
 }
@@ -51,7 +50,7 @@ void LookupQueue::answered(uint64_t connection) {
 // a lookup goes to the back). So a lookup waits for no other execution's backlog, only for
 // lookups already running.
 void LookupQueue::start_next() {
-    while (running_ < slots_) {
+    while (started_.size() < slots_) {
         auto next_turn = turns_.end();
         size_t fewest = share_;
         for (auto it = turns_.begin(); it != turns_.end(); ++it) {
@@ -69,7 +68,6 @@ void LookupQueue::start_next() {
         e.queued.pop_front();
         if (!e.queued.empty()) turns_.push_back(key);
         ++e.running;
-        ++running_;
         started_.emplace(next.connection, key);
         // The answer goes through the mailbox, never inline: the resolver may answer before
         // resolve() returns, and the loop takes it in its own time.

@@ -62,10 +62,10 @@ class LookupQueue {
     std::shared_ptr<Mailbox> mailbox_;
     const size_t slots_;
     const size_t share_;  // slots one execution may hold
-    size_t running_ = 0;
     std::unordered_map<const ExecutionState*, PerExecution> executions_;
     std::deque<const ExecutionState*> turns_;  // executions with queued lookups, in turn order
-    std::unordered_map<uint64_t, const ExecutionState*> started_;  // connection -> its execution
+    // Running lookups: connection -> its execution (its size is the slots taken).
+    std::unordered_map<uint64_t, const ExecutionState*> started_;
 };
 
 }  // namespace microvm::proxy

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "qemu/qemu_provider.hpp"
+#include "qemu_fixture.hpp"
 #include "qemu_leaks.hpp"
 #include "support/expectations.hpp"
 #include "support/run_command.hpp"
@@ -31,10 +32,7 @@ namespace fs = std::filesystem;
 class QemuHostileGuest : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
-        microvm::QemuProvider probe;
-        auto a = probe.availability();
-        available_ = a.available;
-        why_ = a.reason;
+        qemutest::read_availability(microvm::QemuProvider(), available_, why_);
         if (!available_) return;
         // The standard image cache (its kernel is built already), leaving its `current` alone.
         for (const char* mode : {"garbage", "oversized", "mute", "silent"}) {

@@ -10,11 +10,16 @@
 
 namespace qemutest {
 
-inline microvm::QemuProvider* new_initialized_provider(bool& available, std::string& why) {
-    auto* provider = new microvm::QemuProvider();
-    auto a = provider->availability();
+// Whether qemu can run here, and the reason when not, as provider says.
+inline void read_availability(const microvm::QemuProvider& provider, bool& available, std::string& why) {
+    auto a = provider.availability();
     available = a.available;
     why = a.reason;
+}
+
+inline microvm::QemuProvider* new_initialized_provider(bool& available, std::string& why) {
+    auto* provider = new microvm::QemuProvider();
+    read_availability(*provider, available, why);
     if (available) {
         auto ok = provider->initialize(nlohmann::json::object());
         if (!ok) {

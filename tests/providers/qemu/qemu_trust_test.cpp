@@ -19,6 +19,7 @@
 #include "host/guest_image.hpp"
 #include "qemu/qemu_backend.hpp"
 #include "qemu/qemu_provider.hpp"
+#include "qemu_fixture.hpp"
 #include "support/expectations.hpp"
 #include "support/trusted_temp.hpp"
 
@@ -47,10 +48,7 @@ void spit(const std::string& path, const std::string& text, mode_t mode) {
 class QemuTrust : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
-        microvm::QemuProvider probe;
-        auto a = probe.availability();
-        available_ = a.available;
-        why_ = a.reason;
+        qemutest::read_availability(microvm::QemuProvider(), available_, why_);
     }
     void SetUp() override {
         MICROVM_REQUIRE("qemu", available_, why_);

@@ -45,7 +45,7 @@ Core::Core(ProxyOptions options)
     : options_(std::move(options)),
       resolver_(options_.resolver ? options_.resolver : SystemResolver::shared()),
       mailbox_(std::make_shared<Mailbox>()),
-      lookups_(*resolver_, mailbox_, options_.resolver_slots),
+      lookups_(*resolver_, mailbox_, options_.resolver_slots, options_.resolver_share),
       epoll_(::epoll_create1(EPOLL_CLOEXEC)),
       wake_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
     if (!epoll_.valid() || !wake_.valid()) {

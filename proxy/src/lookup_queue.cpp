@@ -7,9 +7,10 @@
 
 namespace microvm::proxy {
 
-LookupQueue::LookupQueue(Resolver& resolver, std::shared_ptr<Mailbox> mailbox, size_t slots)
+LookupQueue::LookupQueue(Resolver& resolver, std::shared_ptr<Mailbox> mailbox, size_t slots,
+                         size_t share)
     : resolver_(resolver), mailbox_(std::move(mailbox)), slots_(std::max<size_t>(slots, 1)),
-      share_(std::max<size_t>(slots_ / 2, 1)) {}
+      share_(std::clamp<size_t>(share, 1, std::max<size_t>(slots_ / 2, 1))) {}
 
 bool LookupQueue::submit(const std::shared_ptr<ExecutionState>& execution, uint64_t connection,
                          std::string name) {

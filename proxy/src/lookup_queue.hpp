@@ -4,8 +4,9 @@
 // The resolver's threads are shared by every execution on the proxy, and a lookup, once started,
 // cannot be cancelled (getaddrinfo waits for the system resolver's own timeout). So that one
 // execution's lookups (say, of names whose DNS server never answers) cannot delay another's:
-//  - the resolver gets at most `slots` lookups at once, and one execution at most half of them
-//    (at least one), so an execution alone never holds every slot;
+//  - the resolver gets at most `slots` lookups at once, and one execution at most `share` of
+//    them (at least one, at most half), so an execution alone never holds every slot, and
+//    hostile executions together hold them all only when there are slots / share of them;
 //  - the rest wait here in a queue per execution; a free slot goes to the waiting execution
 //    that holds the fewest, in turn among equals (round robin), so that a lookup waits for no
 //    other execution's backlog, only for lookups already running;
@@ -33,7 +34,7 @@ struct Mailbox;
 
 class LookupQueue {
   public:
-    LookupQueue(Resolver& resolver, std::shared_ptr<Mailbox> mailbox, size_t slots);
+    LookupQueue(Resolver& resolver, std::shared_ptr<Mailbox> mailbox, size_t slots, size_t share);
 
     // Queues the lookup of name for the connection (one lookup per connection); the answer
     // comes through the mailbox. False, and nothing queued, when the execution already has

@@ -57,14 +57,18 @@ class Gate {
     bool open_ = false;
 };
 
-// A proxy on the gated resolver (4 threads, as the process's own; the proxy's default 4 slots).
+// A proxy on the gated resolver, as many threads as slots. The small one (4 slots, a share of 2)
+// shows the queue's order with few executions; the defaults are what every proxy runs with.
+constexpr size_t kSmall = 4;
+const size_t kDefaultSlots = microvm::proxy::ProxyOptions{}.resolver_slots;
+
 struct GatedProxy {
-    explicit GatedProxy(std::chrono::milliseconds resolve_timeout)
+    explicit GatedProxy(std::chrono::milliseconds resolve_timeout, size_t slots = kSmall)
         : gate(std::make_shared<Gate>()),
           resolver(std::make_shared<microvm::proxy::SystemResolver>(
-              4, 256, [g = gate](const std::string& name) { return g->lookup(name); })),
+              slots, 256, [g = gate](const std::string& name) { return g->lookup(name); })),
           opener{gate},
-          proxy(options(resolver, resolve_timeout)) {
+          proxy(options(resolver, resolve_timeout, slots)) {
         if (!proxy.start()) throw std::runtime_error("proxy start");
     }
     // An execution listening on a loopback port.
@@ -77,10 +81,11 @@ struct GatedProxy {
     }
 
     static microvm::proxy::ProxyOptions options(std::shared_ptr<microvm::proxy::Resolver> r,
-                                                std::chrono::milliseconds timeout) {
+                                                std::chrono::milliseconds timeout, size_t slots) {
         microvm::proxy::ProxyOptions o;
         o.resolver = std::move(r);
         o.resolve_timeout = timeout;
+        o.resolver_slots = slots;
         return o;
     }
     struct OpenAtEnd {  // the workers must be free before the resolver joins them
@@ -200,6 +205,33 @@ TEST(ProxyResolution, AFreeSlotGoesToTheExecutionHoldingFewest) {
     EXPECT_EQ(answer, kReply);
     a.close();
     c.close();
+}
+
+// Started lookups cannot be cancelled, so each hostile execution keeps its share busy for a
+// resolver timeout. With the defaults, two of them at once (or seven) leave slots free: a third
+// execution's lookup is answered at once. (With 4 slots and half of them per execution, two
+// attackers held every slot, and the victim's lookup timed out: 504.)
+TEST(ProxyResolution, SeveralHostileExecutionsAtOnceLeaveSlotsForAnother) {
+    const size_t share = microvm::proxy::ProxyOptions{}.resolver_share;
+    ASSERT_GE(kDefaultSlots / share, 8u);
+    RecordingServer server(kReply, true);
+    GatedProxy g(2s, kDefaultSlots);
+    std::vector<std::pair<microvm::proxy::Execution, uint16_t>> attackers;
+    std::vector<RawClient> flood;
+    for (int a = 0; a < 7; ++a) {
+        attackers.push_back(g.open("allow=*.test"));
+        for (int i = 0; i < 4; ++i) {
+            flood.push_back(connect_to(attackers.back().second,
+                                       "slow" + std::to_string(a) + "-" + std::to_string(i) + ".test"));
+        }
+    }
+    EXPECT_EQ(g.gate->slow_calls_reach(static_cast<int>(7 * share)), static_cast<int>(7 * share));
+    std::this_thread::sleep_for(100ms);
+    EXPECT_EQ(g.gate->slow_calls(), static_cast<int>(7 * share));  // each holds its share only
+
+    auto [victim, victim_port] = g.open("allow=allowed.test");
+    EXPECT_EQ(get(victim_port, server.port()), kReply);  // not 504 after the resolve timeout
+    for (auto& [execution, port] : attackers) execution.close();
 }
 
 }  // namespace

@@ -39,10 +39,13 @@ namespace microvm::proxy {
 struct ProxyOptions {
     std::shared_ptr<Resolver> resolver;  // null: SystemResolver::shared()
     std::chrono::milliseconds resolve_timeout{5'000};
-    // Lookups handed to the resolver at once, for all executions together; one execution holds
-    // at most half of them. The rest wait in a queue per execution (lookup_queue.hpp). Not above
-    // the resolver's threads (SystemResolver: 4), or lookups would queue there again.
-    size_t resolver_slots = 4;
+    // Lookups handed to the resolver at once, for all executions together, and of those the
+    // most one execution holds. The rest wait in a queue per execution (lookup_queue.hpp). A
+    // started lookup cannot be cancelled, so hostile executions can each keep their share busy
+    // for a resolver timeout: with 16 and 2, it takes eight at once to hold every slot. Slots
+    // not above the resolver's threads (SystemResolver: 16), or lookups would queue there again.
+    size_t resolver_slots = 16;
+    size_t resolver_share = 2;
     std::chrono::milliseconds connect_timeout{10'000};
     // The kernel buffer of each relay direction (a pipe): the bytes a connection holds in flight
     // each way, and what one splice(2) moves at most. Rounded up by the kernel to a power-of-two

@@ -45,7 +45,7 @@ class SystemResolver final : public Resolver {
     using Lookup = std::function<Resolution(const std::string& name)>;
     // lookup: getaddrinfo when empty; tests pass their own, to drive the real workers and
     // queue with lookups they hold back.
-    explicit SystemResolver(size_t threads = 4, size_t max_pending = 256, Lookup lookup = {});
+    explicit SystemResolver(size_t threads = 16, size_t max_pending = 256, Lookup lookup = {});
     ~SystemResolver() override;  // answers waiting lookups with an error, joins the workers
     SystemResolver(const SystemResolver&) = delete;
     SystemResolver& operator=(const SystemResolver&) = delete;

@@ -350,11 +350,39 @@ const char* http_reason_phrase(int status) {
     }
 }
 
+namespace {
+
+// RFC 9209's error type for a refusal with this status.
+const char* proxy_status_error(int status) {
+    switch (status) {
+        case 403: return "http_request_denied";
+        case 429: return "connection_limit_reached";
+        case 502:
+        case 503: return "destination_unavailable";
+        case 504: return "connection_timeout";
+        default: return "http_request_error";
+    }
+}
+
+// An RFC 8941 string: printable ASCII, with '"' and '\' escaped; anything else becomes '?'.
+std::string structured_string(std::string_view text) {
+    std::string out = "\"";
+    for (char c : text) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c >= 0x20 && c <= 0x7e ? c : '?';
+    }
+    return out + '"';
+}
+
+}  // namespace
+
 std::string http_refusal(int status, std::string_view reason) {
     std::string body = "microvm proxy: ";
     for (char c : reason) body += is_ctl(c) ? ' ' : c;  // the reason may quote the client's bytes
     body += "\n";
     return "HTTP/1.1 " + std::to_string(status) + " " + http_reason_phrase(status) +
+           "\r\nProxy-Status: " + std::string(kProxyStatusName) + "; error=" +
+           proxy_status_error(status) + "; details=" + structured_string(reason) +
            "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " +
            std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
 }

@@ -169,6 +169,24 @@ TEST(HttpRefusal, CompleteResponseWithoutControlCharacters) {
     EXPECT_EQ(r.substr(body), "microvm proxy: refused CONNECT x:1: bad  Injected: yes\n");
     EXPECT_NE(r.find("Content-Length: " + std::to_string(r.size() - body) + "\r\n"), std::string::npos);
     EXPECT_NE(r.find("Connection: close\r\n"), std::string::npos);
+    // Made by the proxy, and said so (RFC 9209), with the reason as a structured string.
+    EXPECT_NE(r.find("\r\nProxy-Status: microvm-egress; error=http_request_denied; details=\"refused "
+                     "CONNECT x:1: bad??Injected: yes\"\r\n"),
+              std::string::npos)
+        << r;
+}
+
+TEST(HttpRefusal, TheProxyStatusNamesAnErrorTypeAndEscapesTheReason) {
+    auto status_line = [](int status, std::string_view reason) {
+        const std::string r = http_refusal(status, reason);
+        const size_t at = r.find("Proxy-Status: ");
+        return r.substr(at, r.find("\r\n", at) - at);
+    };
+    EXPECT_EQ(status_line(400, R"(bad "target" \x)"),
+              R"(Proxy-Status: microvm-egress; error=http_request_error; details="bad \"target\" \\x")");
+    EXPECT_EQ(status_line(429, "limit"), "Proxy-Status: microvm-egress; error=connection_limit_reached; details=\"limit\"");
+    EXPECT_EQ(status_line(502, "x"), "Proxy-Status: microvm-egress; error=destination_unavailable; details=\"x\"");
+    EXPECT_EQ(status_line(504, "\xc3\xa9"), "Proxy-Status: microvm-egress; error=connection_timeout; details=\"??\"");
 }
 
 }  // namespace

@@ -309,6 +309,13 @@ class HttpFetch : public testing::Test {
         server_.Get("/loop", [](const httplib::Request&, httplib::Response& res) {
             res.set_redirect("/loop");
         });
+        // As the egress proxy answers what it refuses (also for an absolute-form target).
+        server_.Get(R"(.*/as-proxy-refusal)", [](const httplib::Request&, httplib::Response& res) {
+            res.status = 403;
+            res.set_header("Proxy-Status",
+                           R"(microvm-egress; error=http_request_denied; details="refused \"x\": no")");
+            res.set_content("microvm proxy: refused\n", "text/plain");
+        });
         port_ = server_.bind_to_any_port("127.0.0.1");
         ASSERT_GT(port_, 0);
         thread_ = std::thread([this] { server_.listen_after_bind(); });
@@ -431,6 +438,25 @@ TEST_F(HttpFetch, RedirectsAreFollowedThroughTheGate) {
     EXPECT_NE(out.find("localhost"), std::string::npos);
     // Only the redirecting request reached the server; /hello was not fetched again.
     EXPECT_EQ(paths(), (std::vector<std::string>{"/to-hello", "/hello", "/to-localhost"}));
+}
+
+// An http:// fetch through the egress proxy gets the proxy's own refusals as HTTP responses; one
+// naming the proxy in its Proxy-Status header (RFC 9209) is a refusal of the fetch, as the gate's
+// own, with the proxy's reason, never the server's answer. Reached straight, a server's same header
+// is only a header of its answer.
+TEST_F(HttpFetch, TheEgressProxysOwnRefusalIsARefusalNotAnAnswer) {
+    DefaultHost through({.http_proxy = url("")});
+    const std::string out = run(through, "(http-fetch " + quoted(url("/as-proxy-refusal")) + ")");
+    EXPECT_TRUE(is_error(out, ErrorKind::SecurityViolation)) << out;
+    EXPECT_NE(out.find("the egress proxy answered 403 itself: refused"), std::string::npos) << out;
+    const auto reqs = through.effects().network_requests;
+    ASSERT_EQ(reqs.size(), 1u);
+    EXPECT_EQ(reqs[0].status, 0);
+    EXPECT_EQ(reqs[0].error, "the egress proxy answered 403 itself: refused \"x\": no");
+
+    DefaultHost straight;
+    EXPECT_EQ(run(straight, "(:status (http-fetch " + quoted(url("/as-proxy-refusal")) + "))"), "403");
+    EXPECT_EQ(hits_.load(), 2);
 }
 
 TEST_F(HttpFetch, ProxySettingsCannotRedirectTheConnection) {

@@ -473,8 +473,9 @@ TEST(HttpApi, ProxyConnectionsAreCountedByDecision) {
     };
     auto ok = fetch("127.0.0.1", "allow=127.0.0.1");
     EXPECT_EQ(ok["value"], "\"pong\"") << ok.dump();
-    auto refused = fetch("localhost", "allow=localhost");  // answered by the proxy's 403
-    EXPECT_NE(refused.value("value", std::string()).find("microvm proxy: refused"), std::string::npos)
+    auto refused = fetch("localhost", "allow=localhost");  // refused by the proxy (its own 403)
+    EXPECT_EQ(refused["status"], "policy_violation") << refused.dump();
+    EXPECT_NE(refused.dump().find("the egress proxy answered 403 itself: refused"), std::string::npos)
         << refused.dump();
     EXPECT_EQ(h.metric("microvmd_proxy_connections_total{provider=\"mock\",decision=\"allowed\"}"), 1);
     EXPECT_EQ(h.metric("microvmd_proxy_connections_total{provider=\"mock\",decision=\"denied\"}"), 1);

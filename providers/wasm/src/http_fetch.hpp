@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "microvm/error.hpp"
+#include "rtfs/host/http_transfer.hpp"
 
 namespace microvm::wasm {
 
@@ -29,10 +30,11 @@ struct HttpResponse {
     std::string body;
 };
 
-// A URL parsed by curl. The request is sent to `text`, curl's own normalised rendering of this
-// parse, so the host the policy checked is the host curl connects to.
+// A URL parsed by curl (rtfs::host::parse_fetch_url, RTFS's http-fetch's own parse). The
+// request is sent to `text`, curl's own normalised rendering of this parse, so the host the
+// policy checked is the host curl connects to.
 struct ParsedUrl {
-    std::string host;  // as curl reports it ("[::1]" for IPv6 literals)
+    std::string host;  // as curl reports it, IPv6 literals without their brackets
     int port = 0;      // explicit or the scheme's default
     std::string text;  // the normalised URL
 };
@@ -41,9 +43,9 @@ struct ParsedUrl {
 Expected<ParsedUrl> parse_http_url(const std::string& url);
 
 // Sends the request: no redirects followed, only http/https, the body capped at max_body bytes.
-// Errors (as messages): connection failures, timeouts, an oversized body.
+// Errors: connection failures, timeouts, an oversized body, the egress proxy's own refusal.
 // http_proxy: send through this proxy (the egress proxy's URL), empty: straight.
-Expected<HttpResponse> perform_http(const ParsedUrl& url, const HttpRequest& request,
+rtfs::Expected<HttpResponse, rtfs::host::TransferFailure> perform_http(const ParsedUrl& url, const HttpRequest& request,
                                     std::chrono::milliseconds timeout, size_t max_body,
                                     const std::string& http_proxy = {});
 

@@ -107,7 +107,9 @@ uint32_t http_fetch(RunState& s, const Values& p) {
     if (!response) {
         record.error = response.error().message;
         s.network_requests.push_back(record);
-        return respond(s, p, wasi::kIo, {{"error", record.error}});
+        // The egress proxy's own refusal is the policy's, as the check above.
+        const bool refused = response.error().why == rtfs::host::TransferFailure::Why::Refused;
+        return respond(s, p, refused ? wasi::kNotcapable : wasi::kIo, {{"error", record.error}});
     }
     record.status = static_cast<int>(response->status);
     record.bytes = response->body.size();

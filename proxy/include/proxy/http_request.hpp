@@ -61,7 +61,13 @@ std::optional<std::string> host_header_mismatch(const HttpRequest& request);
 // headers (Connection and those it names, Proxy-*, Keep-Alive, TE, Trailer, Upgrade) are dropped.
 std::string origin_form_head(const HttpRequest& request);
 
-// A complete refusal response: status line, "Connection: close", and a one-line text body.
+// The name the proxy gives itself in the Proxy-Status header (RFC 9209) of the responses it makes
+// itself, so that a client (RTFS's http-fetch: rtfs/host/src/curl_transfer.cpp) tells them from
+// a server's answer.
+inline constexpr std::string_view kProxyStatusName = "microvm-egress";
+
+// A complete refusal response: status line, a Proxy-Status header naming the proxy with an error
+// type and the reason, "Connection: close", and a one-line text body.
 std::string http_refusal(int status, std::string_view reason);
 const char* http_reason_phrase(int status);
 

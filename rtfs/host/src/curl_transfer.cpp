@@ -8,6 +8,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -129,6 +130,29 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
     else
         it->second += ", " + value;
     return len;
+}
+
+// The reason the egress proxy gave when the response is its own refusal rather than a server's
+// answer: it names itself in a Proxy-Status header (RFC 9209), "microvm-egress; error=TYPE;
+// details=\"...\"" (proxy/include/proxy/http_request.hpp). Only asked of replies that came
+// through the proxy; a server that sends such a header itself only fails its own fetch.
+std::optional<std::string> egress_proxy_refusal(const HttpReply& reply) {
+    constexpr std::string_view kName = "microvm-egress";
+    for (const auto& [name, value] : reply.headers) {
+        if (name != "proxy-status") continue;
+        std::string_view v = value;
+        if (!v.starts_with(kName) || (v.size() > kName.size() && v[kName.size()] != ';')) continue;
+        std::string details;
+        const size_t at = v.find("details=\"");
+        if (at != std::string_view::npos) {
+            for (size_t i = at + 9; i < v.size() && v[i] != '"'; ++i) {
+                if (v[i] == '\\' && i + 1 < v.size()) ++i;
+                details += v[i];
+            }
+        }
+        return details.empty() ? std::string("no reason given") : details;
+    }
+    return std::nullopt;
 }
 
 int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
@@ -258,6 +282,18 @@ Expected<HttpReply, TransferFailure> perform_transfer(const HttpExchange& reques
         return unexpected(TransferFailure{Why::Failed, msg});
     }
     curl.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &sink.reply.status);
+    // An http:// request through the egress proxy gets the proxy's refusals (a name resolving to
+    // a refused address, a limit reached, a server it could not reach) as HTTP responses: they
+    // are failures of the fetch, never the server's answer.
+    if (!opts.http_proxy.empty()) {
+        if (auto reason = egress_proxy_refusal(sink.reply)) {
+            // 403: what the proxy will not reach (its policy, a refused address); others (a
+            // limit, a server it could not reach, a malformed target) fail as transfers do.
+            return unexpected(TransferFailure{
+                sink.reply.status == 403 ? Why::Refused : Why::Failed,
+                "the egress proxy answered " + std::to_string(sink.reply.status) + " itself: " + *reason});
+        }
+    }
     char* location = nullptr;
     if (curl.easy_getinfo(c, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location)
         sink.reply.redirect_url = location;

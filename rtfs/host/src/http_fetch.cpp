@@ -8,7 +8,7 @@
 #include <memory>
 
 #include "capabilities.hpp"
-#include "rtfs/host/curl_library.hpp"
+#include "rtfs/host/fetch_url.hpp"
 #include "rtfs/host/http_transfer.hpp"
 #include "rtfs/printer.hpp"
 
@@ -18,56 +18,34 @@ namespace {
 
 constexpr const char* kFetch = "ccos.network.http-fetch";
 
-struct UrlDeleter {
-    const CurlLibrary* curl;
-    void operator()(CURLU* u) const { curl->url_cleanup(u); }
-};
-
 struct Endpoint {
     std::string scheme;
     std::string host;  // without IPv6 brackets
     int port = 0;
 };
 
-std::string url_part(const CurlLibrary& curl, CURLU* u, CURLUPart part, unsigned flags = 0) {
-    char* text = nullptr;
-    if (curl.url_get(u, part, &text, flags) != CURLUE_OK || !text) return {};
-    std::string s = text;
-    curl.free(text);
-    return s;
-}
-
 Result<Endpoint> endpoint_of(const std::string& url) {
-    auto loaded = curl_library();
-    if (!loaded) return capability_error(kFetch, loaded.error());
-    const CurlLibrary& curl = **loaded;
-    std::unique_ptr<CURLU, UrlDeleter> u(curl.url(), UrlDeleter{&curl});
-    if (!u) return capability_error(kFetch, "out of memory");
-    if (curl.url_set(u.get(), CURLUPART_URL, url.c_str(), CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK)
-        return error(ErrorKind::InvalidArgument,
-                     std::string(kFetch) + ": invalid URL '" + url + "'");
-    // User info ("name@", "name:password@") is refused, never sent: it is not what the gate
-    // judged at a glance, and the egress proxy takes no request target carrying it.
-    if (!url_part(curl, u.get(), CURLUPART_USER).empty() ||
-        !url_part(curl, u.get(), CURLUPART_PASSWORD).empty())
-        return error(ErrorKind::InvalidArgument,
-                     std::string(kFetch) + ": the URL '" + url +
-                         "' carries user info (name@ or name:password@); send credentials in an "
-                         "Authorization header instead");
-    Endpoint e;
-    e.scheme = url_part(curl, u.get(), CURLUPART_SCHEME);
-    std::transform(e.scheme.begin(), e.scheme.end(), e.scheme.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (e.scheme != "http" && e.scheme != "https")
-        return capability_error(kFetch, "unsupported URL scheme '" + e.scheme + "' in '" + url +
-                                            "' (only http and https)");
-    e.host = url_part(curl, u.get(), CURLUPART_HOST);
-    if (e.host.size() > 2 && e.host.front() == '[') e.host = e.host.substr(1, e.host.size() - 2);
-    e.port = std::atoi(url_part(curl, u.get(), CURLUPART_PORT, CURLU_DEFAULT_PORT).c_str());
-    if (e.host.empty())
-        return error(ErrorKind::InvalidArgument,
-                     std::string(kFetch) + ": no host in '" + url + "'");
-    return e;
+    auto parsed = parse_fetch_url(url);
+    if (!parsed) {
+        const UrlRefusal& r = parsed.error();
+        switch (r.why) {
+            case UrlRefusal::Why::NoLibrary: return capability_error(kFetch, r.detail);
+            case UrlRefusal::Why::Invalid:
+                return error(ErrorKind::InvalidArgument, std::string(kFetch) + ": invalid URL '" + url + "'");
+            case UrlRefusal::Why::Scheme:
+                return capability_error(kFetch, "unsupported URL scheme '" + r.detail + "' in '" + url +
+                                                    "' (only http and https)");
+            case UrlRefusal::Why::UserInfo:
+                return error(ErrorKind::InvalidArgument,
+                             std::string(kFetch) + ": the URL '" + url +
+                                 "' carries user info (name@ or name:password@); send credentials in an "
+                                 "Authorization header instead");
+            case UrlRefusal::Why::NoHost:
+                return error(ErrorKind::InvalidArgument, std::string(kFetch) + ": no host in '" + url + "'");
+        }
+        return error(ErrorKind::InvalidArgument, std::string(kFetch) + ": invalid URL '" + url + "'");
+    }
+    return Endpoint{std::move(parsed->scheme), std::move(parsed->host), parsed->port};
 }
 
 bool is_token(std::string_view s) {
@@ -203,6 +181,8 @@ Result<Value> network_http_fetch(DefaultHost& host, std::span<const Value> args)
                 // The transfer ran into the deadline a moment before the clock shows it passed.
                 return error(ErrorKind::Interrupted, "Evaluation interrupted: time limit reached");
             }
+            if (f.why == TransferFailure::Why::Refused)  // as the gate's own refusal above
+                return security_violation(kFetch, request.method + " " + request.url + ": " + f.message);
             return capability_error(kFetch, request.method + " " + request.url + ": " + f.message);
         }
         record.status = static_cast<int>(reply->status);

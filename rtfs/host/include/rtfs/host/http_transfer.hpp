@@ -28,7 +28,9 @@ struct HttpReply {
 };
 
 struct TransferFailure {
-    enum class Why { Failed, TooLarge, TimedOut, Interrupted } why = Why::Failed;
+    // Refused: the egress proxy refused to reach the target (its policy, a refused address),
+    // which an http:// request through it gets as the proxy's own 403 response.
+    enum class Why { Failed, Refused, TooLarge, TimedOut, Interrupted } why = Why::Failed;
     std::string message;
 };
 

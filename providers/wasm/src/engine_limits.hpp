@@ -6,13 +6,38 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "microvm/wasm_module_limit.hpp"
+
 namespace microvm::wasm::limits {
 
-inline constexpr size_t kMaxModuleBytes = 16u << 20;      // binary or WAT input
+// Binary or WAT input.
+inline constexpr size_t kMaxModuleBytes = kMaxWasmModuleBytes;
 inline constexpr uint32_t kMaxWatNesting = 1000;          // WAT parsing recurses per level
 inline constexpr uint32_t kMaxLocalsPerFunction = 50000;  // same bound as V8
 inline constexpr uint64_t kMaxTableElements = 1u << 20;   // 8 MiB of references per table
-inline constexpr size_t kMaxCallDepth = 20000;            // wasm call frames
+// Entries of all element segments together: each costs wabt about 26 host bytes for 1 byte of
+// input, and no table needs more than kMaxTableElements.
+inline constexpr uint64_t kMaxElementEntries = kMaxTableElements;
+// Signatures: the JS API's limits per function type (as V8 and wabt's own web embedding).
+inline constexpr uint32_t kMaxParamsPerType = 1000;
+inline constexpr uint32_t kMaxResultsPerType = 1000;
+// wabt copies a function's whole signature (8 bytes a value) into every function, import and
+// tag, and again when validating and instantiating (about 4 copies): one 1000-parameter type
+// shared by 100 functions took 2.4 GB from a 1 MB module. 1M values is 8 MiB a copy (~35 MB
+// peak at the limit), and 5 per function at the most functions a module may have (real code:
+// 2-4).
+inline constexpr uint64_t kMaxSignatureValues = 1u << 20;
+// The validator keeps a label (~150 bytes, plus a copy of a typed block's signature) per open
+// block: 5M nested blocks took 726 MB. 100,000 levels (~15 MB) is beyond compiled code (a C
+// switch lowers to one block per case) and beyond wasmparser, whose 128 KiB cap on a function
+// body allows about 64K.
+inline constexpr uint32_t kMaxBlockNesting = 100000;
+inline constexpr uint64_t kMaxOpenBlockSignatureValues = kMaxSignatureValues;
+// Results beyond the first that calls and typed blocks push onto the validator's stack (8 bytes
+// each, from a 2-byte call; 4M calls of a 1000-result function passed 1 GB): real code rarely
+// returns more than one value.
+inline constexpr uint64_t kMaxExtraResults = kMaxSignatureValues;
+inline constexpr size_t kMaxCallDepth = 20000;  // wasm call frames
 // rtfs-guest.wasm: deep enough that the guest's own 8 MiB shadow stack runs out first, so deep
 // RTFS recursion ends in a clean RecursionLimit (about 12,000 RTFS calls) rather than a trap.
 // wabt reserves the frames up front (~40 bytes each, untouched until used).

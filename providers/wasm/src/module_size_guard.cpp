@@ -1,7 +1,9 @@
 #include "module_size_guard.hpp"
 
 #include <string>
+#include <vector>
 
+#include "engine_limits.hpp"
 #include "wabt/binary-reader-nop.h"
 #include "wabt/binary-reader.h"
 
@@ -13,6 +15,16 @@ constexpr uint64_t kMaxSegments = 100000;  // element and data segments
 constexpr uint64_t kMaxSegmentElements = 1 << 20;
 constexpr uint64_t kMaxBrTableTargets = 1 << 20;  // each costs 28 bytes of interpreter code
 
+// What wabt copies per function, import and open block is the whole signature (8 bytes per
+// value), so these bound values, not bytes of input.
+using limits::kMaxBlockNesting;
+using limits::kMaxElementEntries;
+using limits::kMaxExtraResults;
+using limits::kMaxOpenBlockSignatureValues;
+using limits::kMaxParamsPerType;
+using limits::kMaxResultsPerType;
+using limits::kMaxSignatureValues;
+
 class CountGuard : public wabt::BinaryReaderNop {
   public:
     std::string problem;
@@ -21,10 +33,33 @@ class CountGuard : public wabt::BinaryReaderNop {
     bool OnError(const wabt::Error&) override { return true; }
 
     wabt::Result OnTypeCount(wabt::Index n) override { return limit("types", n, kMaxItems); }
+    wabt::Result OnFuncType(wabt::Index, wabt::Index params, wabt::Type*, wabt::Index results,
+                            wabt::Type*) override {
+        if (!within("parameters in one function type", params, kMaxParamsPerType) ||
+            !within("results in one function type", results, kMaxResultsPerType)) {
+            return wabt::Result::Error;
+        }
+        type_sizes_.push_back({params, results});
+        return wabt::Result::Ok;
+    }
     wabt::Result OnImportCount(wabt::Index n) override { return limit("imports", n, kMaxItems); }
+    wabt::Result OnImportFunc(wabt::Index, std::string_view, std::string_view, wabt::Index,
+                              wabt::Index sig) override {
+        function_sigs_.push_back(sig);
+        return add_signature(sig);
+    }
+    wabt::Result OnImportTag(wabt::Index, std::string_view, std::string_view, wabt::Index,
+                             wabt::Index sig) override {
+        return add_signature(sig);
+    }
     wabt::Result OnFunctionCount(wabt::Index n) override {
         return limit("functions", n, kMaxItems);
     }
+    wabt::Result OnFunction(wabt::Index, wabt::Index sig) override {
+        function_sigs_.push_back(sig);
+        return add_signature(sig);
+    }
+    wabt::Result OnTagType(wabt::Index, wabt::Index sig) override { return add_signature(sig); }
     wabt::Result OnTableCount(wabt::Index n) override { return limit("tables", n, 100); }
     wabt::Result OnGlobalCount(wabt::Index n) override { return limit("globals", n, kMaxItems); }
     wabt::Result OnExportCount(wabt::Index n) override { return limit("exports", n, kMaxItems); }
@@ -32,7 +67,9 @@ class CountGuard : public wabt::BinaryReaderNop {
         return limit("element segments", n, kMaxSegments);
     }
     wabt::Result OnElemSegmentElemExprCount(wabt::Index, wabt::Index n) override {
-        return limit("elements in one segment", n, kMaxSegmentElements);
+        if (!within("elements in one segment", n, kMaxSegmentElements)) return wabt::Result::Error;
+        element_entries_ += n;
+        return limit("elements in all element segments", element_entries_, kMaxElementEntries);
     }
     wabt::Result OnDataSegmentCount(wabt::Index n) override {
         return limit("data segments", n, kMaxSegments);
@@ -42,14 +79,90 @@ class CountGuard : public wabt::BinaryReaderNop {
         return limit("br_table targets", br_table_targets_, kMaxBrTableTargets);
     }
 
+    // The validator keeps a copy of each open block's signature and pushes every result a call
+    // or block leaves: both are bounded here, as each costs 8 host bytes per value for 1-3
+    // bytes of input.
+    wabt::Result BeginFunctionBody(wabt::Index, wabt::Offset) override {
+        open_blocks_.clear();
+        open_block_values_ = 0;
+        return wabt::Result::Ok;
+    }
+    wabt::Result OnBlockExpr(wabt::Type sig) override { return open_block(sig); }
+    wabt::Result OnLoopExpr(wabt::Type sig) override { return open_block(sig); }
+    wabt::Result OnIfExpr(wabt::Type sig) override { return open_block(sig); }
+    wabt::Result OnTryExpr(wabt::Type sig) override { return open_block(sig); }
+    wabt::Result OnEndExpr() override {
+        if (!open_blocks_.empty()) {
+            open_block_values_ -= open_blocks_.back();
+            open_blocks_.pop_back();
+        }
+        return wabt::Result::Ok;
+    }
+    wabt::Result OnDelegateExpr(wabt::Index) override { return OnEndExpr(); }
+    wabt::Result OnCallExpr(wabt::Index func) override {
+        if (func < function_sigs_.size()) return add_results(function_sigs_[func]);
+        return wabt::Result::Ok;
+    }
+    wabt::Result OnCallIndirectExpr(wabt::Index sig, wabt::Index) override {
+        return add_results(sig);
+    }
+
   private:
-    wabt::Result limit(const char* what, uint64_t n, uint64_t max) {
-        if (n <= max) return wabt::Result::Ok;
+    struct TypeSize {
+        uint64_t params, results;
+    };
+
+    bool within(const char* what, uint64_t n, uint64_t max) {
+        if (n <= max) return true;
         problem = "the module declares " + std::to_string(n) + " " + what +
                   "; the engine accepts at most " + std::to_string(max);
-        return wabt::Result::Error;
+        return false;
     }
+    wabt::Result limit(const char* what, uint64_t n, uint64_t max) {
+        return within(what, n, max) ? wabt::Result::Ok : wabt::Result::Error;
+    }
+    const TypeSize* type_size(wabt::Index sig) const {
+        return sig < type_sizes_.size() ? &type_sizes_[sig] : nullptr;  // else the decoder's
+    }
+    wabt::Result add_signature(wabt::Index sig) {
+        const TypeSize* size = type_size(sig);
+        if (!size) return wabt::Result::Ok;
+        signature_values_ += size->params + size->results;
+        return limit("parameters and results summed over all functions, imports and tags",
+                     signature_values_, kMaxSignatureValues);
+    }
+    wabt::Result add_results(wabt::Index sig) {
+        const TypeSize* size = type_size(sig);
+        if (!size || size->results <= 1) return wabt::Result::Ok;
+        extra_results_ += size->results - 1;
+        return limit("results beyond the first summed over all calls and blocks", extra_results_,
+                     kMaxExtraResults);
+    }
+    wabt::Result open_block(wabt::Type sig) {
+        uint64_t values = 0;
+        if (sig.IsIndex()) {
+            if (const TypeSize* size = type_size(sig.GetIndex())) {
+                values = size->params + size->results;
+                if (add_results(sig.GetIndex()) != wabt::Result::Ok) return wabt::Result::Error;
+            }
+        }
+        open_blocks_.push_back(values);
+        open_block_values_ += values;
+        if (!within("nested blocks", open_blocks_.size(), kMaxBlockNesting)) {
+            return wabt::Result::Error;
+        }
+        return limit("parameters and results of the open nested blocks", open_block_values_,
+                     kMaxOpenBlockSignatureValues);
+    }
+
     uint64_t br_table_targets_ = 0;
+    uint64_t element_entries_ = 0;
+    uint64_t signature_values_ = 0;
+    uint64_t extra_results_ = 0;
+    std::vector<TypeSize> type_sizes_;
+    std::vector<wabt::Index> function_sigs_;  // imported functions first, as wabt numbers them
+    std::vector<uint64_t> open_blocks_;       // each open block's signature values
+    uint64_t open_block_values_ = 0;
 };
 
 }  // namespace

@@ -3,7 +3,14 @@
 // RTFS runs inside the engine.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
 #include <nlohmann/json.hpp>
+
+#include "microvm/json_output.hpp"
+#include "microvm/wasm_module_limit.hpp"
 
 #include "support/run_command.hpp"
 #include "support/expectations.hpp"
@@ -54,6 +61,43 @@ TEST(MicrovmWasmCli, MalformedModuleIsAClearError) {
     auto r = microvm({"wasm", bad.path()});
     EXPECT_NE(r.status, 0);
     EXPECT_NE(r.err.find("error: "), std::string::npos) << r.err;
+}
+
+// The module argument must be a regular file, read no further than the engine's limit: before,
+// /dev/zero was read until memory ran out and a FIFO hung the command. `timeout` bounds each
+// run, so a regression fails (124) instead of hanging the test.
+CommandResult microvm_within_10s(std::vector<std::string> args) {
+    args.insert(args.begin(), {"/usr/bin/timeout", "10", MICROVM_BINARY});
+    return testsupport::run_command(args, "");
+}
+
+TEST(MicrovmWasmCli, ModuleThatIsNotARegularFileIsAUsageError) {
+    auto r = microvm_within_10s({"wasm", "/dev/zero"});
+    EXPECT_EQ(r.status, microvm::kExitUsage) << r.err;
+    EXPECT_NE(r.err.find("'/dev/zero' is a character device, not a regular file"),
+              std::string::npos)
+        << r.err;
+
+    const auto dir = std::filesystem::temp_directory_path() /
+                     ("microvm-wasm-cli-fifo-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const auto fifo = dir / "module.wasm";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    r = microvm_within_10s({"wasm", fifo.string()});
+    std::filesystem::remove_all(dir);
+    EXPECT_EQ(r.status, microvm::kExitUsage) << r.err;
+    EXPECT_NE(r.err.find("not a regular file"), std::string::npos) << r.err;
+}
+
+TEST(MicrovmWasmCli, ModuleOverTheEngineLimitIsAUsageError) {
+    std::string big(microvm::kMaxWasmModuleBytes + 1, '\0');
+    big.replace(0, 8, std::string("\0asm\1\0\0\0", 8));
+    testsupport::TempFile file(big);
+    auto r = microvm_within_10s({"wasm", file.path()});
+    EXPECT_EQ(r.status, microvm::kExitUsage) << r.err;
+    EXPECT_NE(r.err.find("over " + std::to_string(microvm::kMaxWasmModuleBytes) + " bytes"),
+              std::string::npos)
+        << r.err;
 }
 
 class MicrovmWasmRtfsCli : public testing::Test {

@@ -15,7 +15,9 @@
 #include "commands.hpp"
 #include "daemon_execute.hpp"
 #include "host/deferred_teardown.hpp"
+#include "host/unique_fd.hpp"
 #include "microvm/json_output.hpp"
+#include "microvm/wasm_module_limit.hpp"
 
 namespace {
 
@@ -219,12 +221,21 @@ int main(int argc, char** argv) {
         return microvm::cli::cmd_execute(run_flags, std::move(prog), {}, false);
     }
 
-    std::ifstream in(module_path, std::ios::binary);
-    if (!in) {
-        std::cerr << "error: usage: cannot read " << module_path << "\n";
+    // Only a regular file, and no more of it than the engine accepts: /dev/zero or a FIFO
+    // would otherwise be read until memory ran out, or forever.
+    auto module_fd = microvm::host::open_regular_file(module_path);
+    if (!module_fd) {
+        std::cerr << "error: usage: " << module_fd.error().message << "\n";
         return microvm::kExitUsage;
     }
-    std::string bytes = read_stream(in);
+    constexpr size_t kMaxModule = microvm::kMaxWasmModuleBytes;
+    std::optional<std::string> read = microvm::host::read_to_end(module_fd->get(), kMaxModule);
+    if (!read) {
+        std::cerr << "error: usage: cannot read " << module_path << ": a read failed or it is over "
+                  << kMaxModule << " bytes, the most a wasm module may be\n";
+        return microvm::kExitUsage;
+    }
+    std::string bytes = std::move(*read);
     if (!wasm_flags.provider) wasm_flags.provider = "wasm";
     return microvm::cli::cmd_execute(wasm_flags,
                                      microvm::WasmModule{{bytes.begin(), bytes.end()}},

@@ -133,16 +133,27 @@ uint32_t path_filestat_set_times(RunState& s, const Values& p) {
     if (uint32_t err = dir_lookup(s, u32_at(p, 0), r::kPathFilestatSetTimes, dir)) return err;
     std::string path;
     if (uint32_t err = guest_path(s, u32_at(p, 2), u32_at(p, 3), path)) return err;
-    UniqueFd fd;
-    bool follow = u32_at(p, 1) & wasi::kLookupSymlinkFollow;
-    if (int e = open_beneath(dir->host.get(), path, O_PATH, 0, follow, fd)) return resolve_errno(e);
     timespec times[2];
     wasi::to_timespecs(u64_at(p, 4), u64_at(p, 5), u32_at(p, 6), times);
+    const bool follow = u32_at(p, 1) & wasi::kLookupSymlinkFollow;
+    if (!follow) {
+        // The entry itself (a symlink keeps its own times): its name in its confined parent.
+        ParentAndName at;
+        if (int e = resolve_parent(dir->host.get(), path, at)) return resolve_errno(e);
+        if (!at.trailing_slash) {
+            if (utimensat(at.parent.get(), at.name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
+                return wasi::from_host_errno(errno);
+            }
+            return wasi::kSuccess;
+        }
+        // "name/" names what a symlink points to, as with follow.
+    }
+    UniqueFd fd;
+    if (int e = open_beneath(dir->host.get(), path, O_PATH, 0, true, fd)) return resolve_errno(e);
     // The inode resolved above, through its /proc magic link (futimens refuses O_PATH fds).
     char proc_path[64];
     std::snprintf(proc_path, sizeof proc_path, "/proc/self/fd/%d", fd.get());
-    int flags = follow ? 0 : AT_SYMLINK_NOFOLLOW;
-    if (utimensat(AT_FDCWD, proc_path, times, flags) != 0) return wasi::from_host_errno(errno);
+    if (utimensat(AT_FDCWD, proc_path, times, 0) != 0) return wasi::from_host_errno(errno);
     return wasi::kSuccess;
 }
 

@@ -1,6 +1,8 @@
 // The file-system policy inside the engine: preopens, confinement (no escape through "..",
 // absolute paths or symlinks) and rights (read-only vs read-write). Every case runs twice: with
 // openat2(RESOLVE_BENEATH) and with the component-wise fallback walk.
+#include <sys/stat.h>
+
 #include <filesystem>
 
 #include "confined_path.hpp"
@@ -216,6 +218,82 @@ TEST_P(FsPolicyTest, ReadOnlyPathInsideAWritableOneIsRefused) {
     microvm::wasm::FdTable table;
     EXPECT_TRUE(microvm::wasm::add_preopens(
         table, FileSystemPolicy::read_write({(outside() / "inner").string()}, {outside().string()})));
+}
+
+// path_filestat_set_times to 1 s after the epoch (atime and mtime), exiting with the errno.
+std::vector<uint8_t> set_times_module(const std::string& path, bool follow) {
+    const std::string flags = follow ? "1" : "0";  // __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW
+    const std::string length = std::to_string(path.size());
+    const std::string data = "(data (i32.const 100) \"" + path + "\")";
+    return bytes_of(R"((module
+  (import "wasi_snapshot_preview1" "path_filestat_set_times"
+    (func $set (param i32 i32 i32 i32 i64 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1) )" +
+                    data + R"(
+  (func (export "_start")
+    (call $exit (call $set (i32.const 3) (i32.const )" +
+                    flags + ") (i32.const 100) (i32.const " + length +
+                    R"() (i64.const 1000000000) (i64.const 1000000000) (i32.const 5))))))");
+}
+
+constexpr int kNotCapableErrno = 76;
+
+// Own times of the entry (lstat), or of what it leads to (stat).
+time_t mtime_of(const fs::path& p, bool follow) {
+    struct stat st {};
+    EXPECT_EQ(follow ? ::stat(p.c_str(), &st) : ::lstat(p.c_str(), &st), 0) << p;
+    return st.st_mtime;
+}
+
+TEST_P(FsPolicyTest, SetTimesReachesAFileWithAndWithoutFollow) {
+    for (bool follow : {false, true}) {
+        write_file(sandbox() / "times.txt", "x");
+        auto ctx = context(set_times_module("times.txt", follow));
+        ctx.config.fs_policy = rw();
+        auto r = run(ctx);
+        ASSERT_EQ(r.status, Status::Ok) << "follow " << follow << ": " << describe(r);
+        EXPECT_EQ(mtime_of(sandbox() / "times.txt", false), 1) << "follow " << follow;
+    }
+}
+
+// Without SYMLINK_FOLLOW the link itself gets the times (before: the /proc magic link did,
+// and the call reported success having changed nothing); with it, its target inside.
+TEST_P(FsPolicyTest, SetTimesWithoutFollowChangesTheSymlinkNotItsTarget) {
+    auto ctx = context(set_times_module("link_in", false));
+    ctx.config.fs_policy = rw();
+    auto r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(mtime_of(sandbox() / "link_in", false), 1);
+    EXPECT_NE(mtime_of(sandbox() / "data.txt", false), 1);
+
+    ctx = context(set_times_module("link_in", true));
+    ctx.config.fs_policy = rw();
+    r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(mtime_of(sandbox() / "data.txt", false), 1);
+}
+
+TEST_P(FsPolicyTest, SetTimesStaysInsideThePreopen) {
+    for (const char* path :
+         {"link_out_abs", "link_out_rel", "../outside/secret.txt", "dir_link_out/secret.txt"}) {
+        for (bool follow : {false, true}) {
+            auto ctx = context(set_times_module(path, follow));
+            ctx.config.fs_policy = rw();
+            auto r = run(ctx);
+            const bool own_link = !follow && std::string(path).rfind("link_out_", 0) == 0;
+            if (own_link) {
+                // The symlink inside is the entry named: its own times, nothing outside.
+                EXPECT_EQ(r.status, Status::Ok) << path << ": " << describe(r);
+                EXPECT_EQ(mtime_of(sandbox() / path, false), 1) << path;
+            } else {
+                EXPECT_EQ(r.metadata.exit_code, kNotCapableErrno)
+                    << path << " follow " << follow << ": " << describe(r);
+            }
+            EXPECT_NE(mtime_of(outside() / "secret.txt", false), 1) << path << " " << follow;
+            EXPECT_NE(mtime_of(outside(), false), 1) << path << " " << follow;
+        }
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Resolvers, FsPolicyTest, ::testing::Values(false, true),

@@ -11,7 +11,9 @@
 #include <thread>
 #include <utility>
 #include <variant>
+#include <vector>
 
+#include "bulk_hooks.hpp"
 #include "compiled_module.hpp"
 #include "engine_limits.hpp"
 #include "snapshot_state.hpp"
@@ -177,15 +179,20 @@ std::optional<Failed> execute(const CompiledModule& module, const MicroVMConfig&
     wi::Memory* memory0 =
         inst->memories().empty() ? nullptr : store.UnsafeGet<wi::Memory>(inst->memories()[0]).get();
     if (memory0 && declared_pages) extend_with_unfilled_pages(*memory0, *declared_pages);
+    // What rewritten memory.grow and bulk instructions call (module_compiler.hpp).
     wi::HostFunc::Ptr grow_hook;
-    if (memory0) {
+    std::vector<wi::HostFunc::Ptr> bulk_hooks;
+    {
         wi::RefVec& funcs = internals::funcs(*inst);
         if (funcs.size() != module.grow_hook_func) {  // guards the wabt internals we rely on
             return Failed{Reason::SetupError,
                           "unexpected function count after instantiation"};
         }
-        grow_hook = make_grow_hook(store, state, memory0, cap_binding);
-        funcs.push_back(grow_hook.ref());  // what rewritten memory.grow instructions call
+        if (memory0) {
+            grow_hook = make_grow_hook(store, state, memory0, cap_binding);
+            funcs.push_back(grow_hook.ref());
+        }
+        bulk_hooks = append_bulk_hooks(store, state, *inst, memory0, module, funcs);
     }
     state.memory = guest_memory(store, *mod, *inst);
     auto command = [&](const std::string& name) -> std::variant<wi::DefinedFunc::Ptr, Failed> {

@@ -45,6 +45,10 @@ inline constexpr size_t kRtfsGuestCallDepth = 400000;
 inline constexpr size_t kMaxValueStack = 4u << 20;        // 64 MiB of interpreter values
 inline constexpr size_t kValueGrowthPerSlice = 1u << 20;  // values one slice may push, at most
 inline constexpr int kSliceInstructions = 20000;          // fuel per slice between checks
+// Work a bulk instruction hook (bulk_hooks.hpp) does between checks of the deadline and the
+// cancel flag: well under a millisecond each.
+inline constexpr uint64_t kBulkChunkBytes = 1u << 20;
+inline constexpr uint32_t kBulkChunkElements = 64u << 10;
 inline constexpr uint32_t kMaxOpenFiles = 1024;           // guest file descriptors
 inline constexpr size_t kMaxHttpResponseBytes = 16u << 20;
 inline constexpr size_t kModuleCacheEntries = 32;

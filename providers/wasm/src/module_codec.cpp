@@ -387,10 +387,8 @@ const std::vector<OpShape>& shapes() {
             simple(op, 2, 2, 0, Space::Memory);
         }
         simple(O::MemorySize, 1, 0, 1, Space::Memory);
-        simple(O::MemoryInit, 2, 3, 0, Space::Memory, Space::Data);
+        // memory.init, memory.copy and memory.fill: compiled code calls the engine's hooks.
         simple(O::DataDrop, 1, 0, 0, Space::Data);
-        simple(O::MemoryCopy, 2, 3, 0, Space::Memory, Space::Memory);
-        simple(O::MemoryFill, 1, 3, 0, Space::Memory);
         simple(O::I32Const, 1, 0, 1, Space::Any, Space::Any, true);
         simple(O::F32Const, 1, 0, 1, Space::Any, Space::Any, true);
         simple(O::I64Const, 2, 0, 1, Space::Any, Space::Any, true);
@@ -607,8 +605,14 @@ class CodeChecker {
                 return a >= s_.imported_funcs && a < s_.funcs.size() && call(*s_.funcs[a], 0);
             case Shape::CallImport:
                 if (a < s_.imported_funcs) return call(*s_.funcs[a], 0);
-                // The engine's memory.grow hook, appended when there is a memory: (delta) -> old.
-                return a == s_.grow_hook && s_.memories > 0 && pop_push(1, 1);
+                // The engine's hooks, appended when there is a memory (CompiledModule): memory.grow
+                // (delta) -> old; memory.fill (d, value, n); memory.copy and memory.init of each
+                // data segment (d, s, n) -> a dummy the rewritten code drops. The table hooks
+                // after them are not in stored code (encode_module refuses table_ops).
+                if (s_.memories == 0 || a < s_.grow_hook) return false;
+                if (a == s_.grow_hook) return pop_push(1, 1);
+                if (a == s_.grow_hook + 1) return pop_push(3, 0);
+                return a - s_.grow_hook < uint64_t{3} + s_.datas && pop_push(3, 1);
             case Shape::CallIndirect:
                 return a < s_.tables && b < s_.types.size() && call(*s_.types[b], 1);
             case Shape::Alloca:
@@ -784,6 +788,7 @@ uint64_t module_checksum(std::string_view rest) {
 }
 
 std::optional<std::string> encode_module(const CompiledModule& module, std::string_view key) {
+    if (!module.table_ops.empty()) return std::nullopt;  // tables are outside the code check
     Writer w;
     w.string(key);
     w.pod(static_cast<uint8_t>(module.start_func.has_value()));

@@ -15,7 +15,7 @@
 //     exception instructions and tail calls included, is refused, as are non-scalar types in
 //     signatures, locals and globals, imported tables and tags); every immediate the interpreter
 //     indexes with is inside the module's spaces (defined functions for call, imported ones or the
-//     engine's memory.grow hook for call_import, globals, memories, data segments, tables and
+//     engine's memory.grow and bulk memory hooks for call_import, globals, memories, data segments, tables and
 //     types for call_indirect); every branch, br_unless and br_table entry lands on an
 //     instruction start inside the same function;
 //     no function falls through into the next; the value-stack height at every reachable

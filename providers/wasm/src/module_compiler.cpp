@@ -2,6 +2,8 @@
 
 #include <cstring>
 #include <exception>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -71,30 +73,77 @@ uint32_t function_count(const wi::ModuleDesc& desc) {
     return imported + static_cast<uint32_t>(desc.funcs.size());
 }
 
-// memory.grow (opcode + u32 memory index) becomes call_import (opcode + u32 function index) of
-// the grow hook, which the engine appends after the module's own functions.
-Expected<void> rewrite_memory_grow(wi::Istream& istream, uint32_t hook_func) {
+// memory.grow and the bulk instructions become call_import (opcode + u32 function index) of the
+// engine's hooks, appended after the module's own functions. Instructions with two immediates
+// (12 bytes) become call_import of a hook returning a dummy i32, then drop: same size, same stack.
+Expected<void> rewrite_to_hooks(wi::Istream& istream, CompiledModule& module) {
+    using O = wabt::Opcode;
     wi::Buffer& code = internals::bytes(istream);
     using Serialized = wi::Istream::SerializedOpcode;
+    std::map<TableOp, uint32_t> table_hooks;  // the same instruction shares one hook
+    auto table_hook = [&](TableOp op) {
+        auto [it, added] = table_hooks.emplace(op, module.table_hooks_begin() +
+                                                       static_cast<uint32_t>(table_hooks.size()));
+        if (added) module.table_ops.push_back(op);
+        return it->second;
+    };
     wi::Istream::Offset pc = 0;
     while (pc < code.size()) {
         if (code.size() - pc < sizeof(Serialized)) return invalid("corrupt instruction stream");
-        wi::Istream::Offset at = pc;
-        wi::Instr instr = istream.Read(&pc);
-        if (instr.op == wabt::Opcode::MemoryGrow) {
-            Serialized call = static_cast<Serialized>(wabt::Opcode::InterpCallImport);
-            std::memcpy(code.data() + at, &call, sizeof call);
-            std::memcpy(code.data() + at + sizeof call, &hook_func, sizeof hook_func);
+        const wi::Istream::Offset at = pc;
+        const wi::Instr instr = istream.Read(&pc);
+        std::optional<uint32_t> hook;
+        switch (instr.op) {
+            case O::MemoryGrow: hook = module.grow_hook_func; break;
+            case O::MemoryFill: hook = module.memory_fill_hook(); break;
+            case O::MemoryCopy: hook = module.memory_copy_hook(); break;
+            case O::MemoryInit: hook = module.memory_init_hooks_begin() + instr.imm_u32x2.snd; break;
+            case O::TableFill: hook = table_hook({O::TableFill, instr.imm_u32, 0}); break;
+            case O::TableCopy:
+            case O::TableInit:
+                hook = table_hook({instr.op, instr.imm_u32x2.fst, instr.imm_u32x2.snd});
+                break;
+            default: break;
+        }
+        if (!hook) continue;
+        const bool two_immediates = instr.op == O::MemoryCopy || instr.op == O::MemoryInit ||
+                                    instr.op == O::TableCopy || instr.op == O::TableInit;
+        constexpr size_t kCall = sizeof(Serialized) + sizeof(uint32_t);
+        if (pc - at != kCall + (two_immediates ? sizeof(Serialized) : 0)) {  // wabt's encoding
+            return invalid("unexpected encoding of " + std::string(instr.op.GetName()));
+        }
+        Serialized call = static_cast<Serialized>(O::InterpCallImport);
+        std::memcpy(code.data() + at, &call, sizeof call);
+        std::memcpy(code.data() + at + sizeof call, &*hook, sizeof *hook);
+        if (two_immediates) {
+            Serialized drop = static_cast<Serialized>(O::Drop);
+            std::memcpy(code.data() + at + kCall, &drop, sizeof drop);
         }
     }
     return Ok{};
 }
 
-size_t footprint(const wi::ModuleDesc& desc) {
+size_t heap_of(const wi::FuncType& t) {
+    return (t.params.capacity() + t.results.capacity()) * sizeof(wi::ValueType);
+}
+
+size_t footprint(const CompiledModule& module) {
+    const wi::ModuleDesc& desc = module.desc;
     size_t bytes = desc.istream.end();
     for (const auto& d : desc.datas) bytes += d.data.size();
     for (const auto& e : desc.elems) bytes += e.elements.size() * sizeof(wi::ElemExpr);
-    return bytes + desc.funcs.size() * sizeof(wi::FuncDesc);
+    // Each function's type owns two vectors: a module of many functions with long signatures
+    // holds far more than sizeof(FuncDesc) each.
+    for (const auto& f : desc.funcs) {
+        bytes += sizeof(wi::FuncDesc) + heap_of(f.type) + f.locals.capacity() * sizeof(f.locals[0]);
+    }
+    for (const auto& t : desc.func_types) bytes += sizeof(wi::FuncType) + heap_of(t);
+    for (const auto& i : desc.imports) {
+        if (wabt::isa<wi::FuncType>(i.type.type.get())) {
+            bytes += sizeof(wi::FuncType) + heap_of(*wabt::cast<wi::FuncType>(i.type.type.get()));
+        }
+    }
+    return bytes + module.table_ops.size() * sizeof(TableOp);
 }
 
 Expected<std::shared_ptr<const CompiledModule>> compile_binary(std::span<const uint8_t> binary) {
@@ -107,8 +156,8 @@ Expected<std::shared_ptr<const CompiledModule>> compile_binary(std::span<const u
         module->desc.starts.clear();
     }
     module->grow_hook_func = function_count(module->desc);
-    RTFS_CHECK(rewrite_memory_grow(module->desc.istream, module->grow_hook_func));
-    module->footprint_bytes = footprint(module->desc);
+    RTFS_CHECK(rewrite_to_hooks(module->desc.istream, *module));
+    module->footprint_bytes = footprint(*module);
     return std::shared_ptr<const CompiledModule>(std::move(module));
 }
 

@@ -5,6 +5,11 @@
 // memory cap would be invisible to the engine. Each memory.grow is rewritten in wabt's internal
 // instruction stream into a call of a host function (same encoding size: opcode + u32) that grows
 // the memory itself and records refusals; the engine appends that function to the instance.
+//
+// Bulk rewrite: memory.fill/copy/init and table.fill/copy/init count as one instruction of fuel
+// but may touch all of linear memory or a whole table, so one fuel slice could run for minutes
+// past the deadline. Each becomes a call of a hook (bulk_hooks.hpp) that does the work in bounded
+// chunks and checks the deadline and cancellation between them.
 #pragma once
 
 #include <cstdint>

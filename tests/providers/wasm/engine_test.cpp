@@ -1,5 +1,6 @@
 // The engine entry point the RTFS guest (rtfs-guest.wasm) will use: the job on stdin, the result
 // frame on fd 3, preopens after it.
+#include "compiled_module.hpp"
 #include "engine.hpp"
 #include "module_cache.hpp"
 #include "test_support.hpp"
@@ -39,6 +40,19 @@ TEST(Engine, ResultSinkIsCapped) {
     auto outcome = microvm::wasm::run_module(**module, microvm::MicroVMConfig{}, request);
     EXPECT_EQ(outcome.result_bytes, "result:jjj");
     EXPECT_TRUE(outcome.result_truncated);
+}
+
+// The cache bound counts what a cached module holds: each function's own copy of its signature
+// (two vectors) included, which a module of many functions with long signatures makes large.
+TEST(Engine, ACachedModulesFootprintCountsTheFunctionsSignatures) {
+    std::string params;
+    for (int i = 0; i < 200; ++i) params += " i32";
+    std::string wat = "(module (type $t (func (param" + params + ")))";
+    for (int i = 0; i < 2000; ++i) wat += " (func (type $t))";
+    microvm::wasm::ModuleCache cache(4, 64u << 20);
+    auto module = cache.get_or_compile(bytes_of(wat + ")"));
+    ASSERT_TRUE(module) << module.error().message;
+    EXPECT_GE((*module)->footprint_bytes, size_t{2000} * 200 * sizeof(wabt::Type));
 }
 
 }  // namespace

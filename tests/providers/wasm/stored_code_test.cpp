@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "compiled_module.hpp"
+#include "engine.hpp"
 #include "host/sha256.hpp"
 #include "module_codec.hpp"
 #include "module_compiler.hpp"
@@ -269,6 +270,35 @@ TEST(StoredCodeScope, AModuleTheCheckRefusesIsNotStored) {
     ASSERT_TRUE(plain) << plain.error().message;
     EXPECT_TRUE(microvm::wasm::store_module(dir, "m.module", "key", **plain));
     EXPECT_TRUE(microvm::wasm::load_stored_module(dir, "m.module", "key"));
+    fs::remove_all(dir);
+}
+
+// Stored code keeps the bulk memory instructions as calls of the engine's hooks (the code check
+// accepts those calls, not the raw instructions), and the decoded module runs as the compiled one.
+// Table hooks are outside the check: a module with table.fill is not stored.
+TEST(StoredCodeScope, BulkMemoryHooksAreStoredAndStillWork) {
+    const std::string dir = testsupport::make_trusted_temp_dir("microvm-wasm-bulk");
+    ASSERT_FALSE(dir.empty());
+    auto module = microvm::wasm::compile_module(bytes_of(R"((module
+      (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+      (memory 1) (data $d "xyz")
+      (func (export "_start")
+        (memory.fill (i32.const 0) (i32.const 7) (i32.const 10))
+        (memory.copy (i32.const 20) (i32.const 5) (i32.const 5))
+        (memory.init $d (i32.const 30) (i32.const 1) (i32.const 2))
+        (call $exit (i32.add (i32.add (i32.load8_u (i32.const 24)) (i32.load8_u (i32.const 31)))
+                             (i32.load8_u (i32.const 25)))))))"));  // 7 + 'z' + 0
+    ASSERT_TRUE(module) << module.error().message;
+    ASSERT_TRUE(microvm::wasm::store_module(dir, "m.module", "key", **module));
+    auto stored = microvm::wasm::load_stored_module(dir, "m.module", "key");
+    ASSERT_TRUE(stored);
+    auto outcome = microvm::wasm::run_module(*stored, microvm::MicroVMConfig{}, {});
+    EXPECT_EQ(outcome.metadata.exit_code, 129) << outcome.error_message;
+
+    auto table = microvm::wasm::compile_module(bytes_of(R"((module (table 4 funcref)
+      (func (export "_start") (table.fill 0 (i32.const 0) (ref.null func) (i32.const 4)))))"));
+    ASSERT_TRUE(table) << table.error().message;
+    EXPECT_FALSE(microvm::wasm::store_module(dir, "t.module", "key", **table));
     fs::remove_all(dir);
 }
 

@@ -4,26 +4,13 @@
 #include <string>
 
 namespace microvm::proxy {
-namespace {
-
-// A record's text fields carry what the client sent (a URL up to a request head's 16 KiB, a
-// server name): bounded, so that the kept records (every attempt that reached a server, up to
-// the settings' connection limit) cost a bounded amount each.
-constexpr size_t kMaxFieldBytes = 2048;
-constexpr std::string_view kCut = "...(cut)";
-
-void bound(std::string& field) {
-    if (field.size() > kMaxFieldBytes) field.replace(kMaxFieldBytes - kCut.size(), std::string::npos, kCut);
-}
-
-}  // namespace
 
 void RecordLog::add(rtfs::NetworkRequest record, std::chrono::steady_clock::time_point started,
                     Reached reached) {
-    for (std::string* field : {&record.url, &record.method, &record.error, &record.rule, &record.host,
-                               &record.address}) {
-        bound(*field);
-    }
+    // A record's text fields carry what the client sent (a URL up to a request head's 16 KiB, a
+    // server name): bounded, so that the kept records (every attempt that reached a server, up
+    // to the settings' connection limit) cost a bounded amount each.
+    rtfs::bound_text(record);
     std::lock_guard lock(mutex_);
     if (reached == Reached::Server || capped_ < max_records_) {
         if (reached == Reached::ProxyOnly) ++capped_;

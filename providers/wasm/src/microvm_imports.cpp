@@ -70,6 +70,10 @@ uint32_t respond(RunState& s, const Values& p, uint32_t err, const json& body) {
     return err;
 }
 
+void keep(RunState& s, const rtfs::NetworkRequest& record) {
+    rtfs::record_bounded(s.network_requests, s.network_unrecorded, record);
+}
+
 uint32_t http_fetch(RunState& s, const Values& p) {
     auto text = s.mem().string(u32_at(p, 0), u32_at(p, 1));
     if (!text) return wasi::kFault;
@@ -82,21 +86,21 @@ uint32_t http_fetch(RunState& s, const Values& p) {
     auto url = parse_http_url(req->url);
     if (!url) {
         record.error = url.error().message;
-        s.network_requests.push_back(record);
+        keep(s, record);
         return respond(s, p, wasi::kInval, {{"error", url.error().message}});
     }
     // The policy decides before any connection is made.
     if (!s.config.network_policy.permits(url->host, url->port)) {
         record.error = "denied by network policy " + s.config.network_policy.to_string() +
                        ": host " + url->host + " port " + std::to_string(url->port);
-        s.network_requests.push_back(record);
+        keep(s, record);
         return respond(s, p, wasi::kNotcapable, {{"error", record.error}});
     }
     auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
         s.deadline - std::chrono::steady_clock::now());
     if (remaining.count() <= 0) {
         record.error = "the execution's timeout has passed";
-        s.network_requests.push_back(record);
+        keep(s, record);
         return respond(s, p, wasi::kIo, {{"error", record.error}});
     }
     // Under a host list through the egress proxy, which judges the addresses the name resolves
@@ -106,14 +110,14 @@ uint32_t http_fetch(RunState& s, const Values& p) {
         perform_http(*url, *req, remaining, limits::kMaxHttpResponseBytes, s.http_proxy);
     if (!response) {
         record.error = response.error().message;
-        s.network_requests.push_back(record);
+        keep(s, record);
         // The egress proxy's own refusal is the policy's, as the check above.
         const bool refused = response.error().why == rtfs::host::TransferFailure::Why::Refused;
         return respond(s, p, refused ? wasi::kNotcapable : wasi::kIo, {{"error", record.error}});
     }
     record.status = static_cast<int>(response->status);
     record.bytes = response->body.size();
-    s.network_requests.push_back(record);
+    keep(s, record);
     json headers = json::object();
     for (const auto& [name, value] : response->headers) {
         auto it = headers.find(name);  // repeated headers are joined, as HTTP allows

@@ -55,7 +55,9 @@ struct RunState {
     bool timed_out = false;             // a host call returned past the deadline
     bool cancelled = false;             // ended because cancel was set
     bool grow_refused_by_cap = false;   // a memory.grow failed because of memory_limit_mb
+    // The import's records, bounded (rtfs::record_bounded): a module may fetch in a loop.
     std::vector<rtfs::NetworkRequest> network_requests;
+    uint64_t network_unrecorded = 0;
     std::string http_proxy;  // RunRequest::http_proxy
     std::optional<std::string> http_response;  // the last http_fetch's response, until read
 

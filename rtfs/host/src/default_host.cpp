@@ -50,12 +50,12 @@ void DefaultHost::clear_effects() {
 
 void DefaultHost::record(NetworkRequest r) {
     std::lock_guard lock(log_mutex_);
-    log_.network_requests.push_back(std::move(r));
+    log_.record(std::move(r));
 }
 
 void DefaultHost::record(FileOperation op) {
     std::lock_guard lock(log_mutex_);
-    log_.file_operations.push_back(std::move(op));
+    log_.record(std::move(op));
 }
 
 }  // namespace rtfs::host

@@ -186,6 +186,26 @@ TEST_F(NetworkTest, MalformedRequestsAreRejected) {
     EXPECT_EQ(server.hits(), 0);
 }
 
+// A module fetching in a loop with a 64 KiB URL: the host keeps a bounded record (1024 records,
+// the last counting those not kept, each text field cut at 2 KiB). Before, every call kept its
+// whole URL: a red team's loop held 4 GB of the host's memory under --memory 16 and printed a
+// 1 GB result.
+TEST_F(NetworkTest, TheRecordOfAFetchLoopIsBounded) {
+    auto ctx = context(fixture("fetch_loop.wat"), {});
+    ctx.config.network_policy = NetworkPolicy::denied();
+    auto r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    const auto& records = r.metadata.network_requests;
+    ASSERT_EQ(records.size(), rtfs::EffectLog::kMaxRecords);
+    for (size_t i = 0; i + 1 < records.size(); ++i) {
+        ASSERT_EQ(records[i].url.size(), rtfs::EffectLog::kMaxRecordText) << i;
+        ASSERT_TRUE(records[i].url.ends_with("...(cut)")) << i;
+        ASSERT_LE(records[i].error.size(), rtfs::EffectLog::kMaxRecordText) << i;
+    }
+    EXPECT_EQ(records.back().url, "");
+    EXPECT_EQ(records.back().error, "1977 further requests were not recorded (limit of 1024 records)");
+}
+
 TEST_F(NetworkTest, FailedConnectionsAreReportedToTheGuest) {
     auto r = fetch(NetworkPolicy::full(), R"({"url": "http://127.0.0.1:1/"})");
     EXPECT_EQ(r.metadata.exit_code, 100 + 29) << describe(r);  // EIO

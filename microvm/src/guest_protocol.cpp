@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "microvm/json_shape.hpp"
 #include "text_util.hpp"
 
 namespace microvm::guest {
@@ -28,7 +29,24 @@ std::string dump(const json& j) {
     return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-Expected<json> parse_object(std::string_view text, const char* what) {
+// What a message of the guest's needs at most: objects and arrays 4 deep (a result's
+// effects: {"effects": {"network_requests": [{...}]}}), and a few thousand values (each list of
+// records is at most rtfs::EffectLog::kMaxRecords long). A message beyond is refused before it
+// is parsed: a parse builds a tree several times the size of its text (5 million "{}," made a
+// host hold 3 GB), whatever the frame's byte limit allows.
+constexpr int kMaxDepth = 16;
+constexpr size_t kMaxValues = 100'000;
+
+// A message the host wrote (a job, Setup, Exec, Kill) or the guest wrote (the rest): the
+// guest's are inside the sandbox's reach, and held to the limits above.
+enum class From { Host, Guest };
+
+Expected<json> parse_object(std::string_view text, const char* what, From from) {
+    const JsonShape shape = from == From::Guest ? json_shape(text) : JsonShape{};
+    if (shape.depth > kMaxDepth || shape.values > kMaxValues) {
+        return protocol_error(std::string(what) + " nests deeper than " + std::to_string(kMaxDepth) +
+                              " or holds more than " + std::to_string(kMaxValues) + " values");
+    }
     json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) return protocol_error(std::string(what) + " is not valid JSON");
     if (!j.is_object()) return protocol_error(std::string(what) + " is not a JSON object");
@@ -123,13 +141,19 @@ Expected<void> read_array(const json& obj, const char* key, Decode decode, std::
     return Ok{};
 }
 
+// The guest's records, bounded on the host's side as the host's own (rtfs::EffectLog::record):
+// a guest's log is whatever the guest wrote.
 Expected<rtfs::EffectLog> decode_effects(const json& obj) {
     rtfs::EffectLog log;
     auto it = obj.find("effects");
     if (it == obj.end()) return log;
     if (!it->is_object()) return protocol_error("effects must be an object");
-    RTFS_CHECK(read_array(*it, "network_requests", decode_request, log.network_requests));
-    RTFS_CHECK(read_array(*it, "file_operations", decode_file_operation, log.file_operations));
+    std::vector<rtfs::NetworkRequest> requests;
+    std::vector<rtfs::FileOperation> files;
+    RTFS_CHECK(read_array(*it, "network_requests", decode_request, requests));
+    RTFS_CHECK(read_array(*it, "file_operations", decode_file_operation, files));
+    for (auto& r : requests) log.record(std::move(r));
+    for (auto& f : files) log.record(std::move(f));
     return log;
 }
 
@@ -187,7 +211,7 @@ bool is_executable_file(const std::string& path) {
 std::string encode_job(const Job& job) { return dump(job_object(job)); }
 
 Expected<Job> decode_job(std::string_view text) {
-    RTFS_TRY(json j, parse_object(text, "job"));
+    RTFS_TRY(json j, parse_object(text, "job", From::Host));
     return job_from(j);
 }
 
@@ -214,7 +238,7 @@ std::string encode_result(const Result& r) {
 }
 
 Expected<Result> decode_result(std::string_view text) {
-    RTFS_TRY(json j, parse_object(text, "result"));
+    RTFS_TRY(json j, parse_object(text, "result", From::Guest));
     if (!j.contains("ok")) return protocol_error("result has no ok field");
     Result r;
     RTFS_CHECK(read_bool(j, "ok", r.ok));
@@ -239,7 +263,7 @@ std::string encode_hello(const Hello& h) {
 }
 
 Expected<Hello> decode_hello(std::string_view text) {
-    RTFS_TRY(json j, parse_object(text, "Hello"));
+    RTFS_TRY(json j, parse_object(text, "Hello", From::Guest));
     Hello h;
     uint64_t protocol = 0;
     RTFS_CHECK(read_u64(j, "protocol", protocol));
@@ -279,7 +303,7 @@ std::string encode_exec(const Exec& e) {
 }
 
 Expected<Exec> decode_exec(std::string_view text) {
-    RTFS_TRY(json j, parse_object(text, "Exec"));
+    RTFS_TRY(json j, parse_object(text, "Exec", From::Host));
     std::string kind;
     RTFS_CHECK(read_string(j, "kind", kind));
     Exec e;
@@ -323,7 +347,7 @@ std::string encode_exit(const ExitStatus& e) {
 }
 
 Expected<ExitStatus> decode_exit(std::string_view text) {
-    RTFS_TRY(json j, parse_object(text, "Exit"));
+    RTFS_TRY(json j, parse_object(text, "Exit", From::Guest));
     ExitStatus e;
     if (j.contains("exit_code") == j.contains("signal")) {
         return protocol_error("Exit holds exactly one of exit_code and signal");
@@ -350,7 +374,7 @@ std::string encode_usage(const Usage& u) {
 }
 
 Expected<Usage> decode_usage(std::string_view text) {
-    RTFS_TRY(json j, parse_object(text, "Usage"));
+    RTFS_TRY(json j, parse_object(text, "Usage", From::Guest));
     Usage u;
     RTFS_CHECK(read_u64(j, "cpu_user_us", u.cpu_user_us));
     RTFS_CHECK(read_u64(j, "cpu_system_us", u.cpu_system_us));
@@ -400,7 +424,7 @@ bool is_clean_absolute(std::string_view p) {
 }  // namespace
 
 Expected<Setup> decode_setup(std::string_view text) {
-    RTFS_TRY(json j, parse_object(text, "Setup"));
+    RTFS_TRY(json j, parse_object(text, "Setup", From::Host));
     Setup s;
     RTFS_CHECK(read_u64(j, "realtime_ns", s.realtime_ns));
     RTFS_CHECK(read_string(j, "seed", s.seed_hex));
@@ -444,7 +468,7 @@ Expected<Setup> decode_setup(std::string_view text) {
 std::string encode_ready(const Ready& r) { return dump({{"kernel", r.kernel}}); }
 
 Expected<Ready> decode_ready(std::string_view text) {
-    RTFS_TRY(json j, parse_object(text, "Ready"));
+    RTFS_TRY(json j, parse_object(text, "Ready", From::Guest));
     Ready r;
     RTFS_CHECK(read_string(j, "kernel", r.kernel));
     return r;
@@ -455,7 +479,7 @@ std::string encode_kill(const KillRequest& k) { return dump({{"signal", k.signal
 Expected<KillRequest> decode_kill(std::string_view text) {
     KillRequest k;
     if (text.empty()) return k;  // SIGKILL
-    RTFS_TRY(json j, parse_object(text, "Kill"));
+    RTFS_TRY(json j, parse_object(text, "Kill", From::Host));
     RTFS_CHECK(read_int(j, "signal", k.signal));
     if (k.signal < 1 || k.signal > 64) return protocol_error("Kill signal must be 1..64");
     return k;
@@ -466,7 +490,7 @@ std::string encode_agent_error(const AgentError& e) {
 }
 
 Expected<AgentError> decode_agent_error(std::string_view text) {
-    RTFS_TRY(json j, parse_object(text, "Error"));
+    RTFS_TRY(json j, parse_object(text, "Error", From::Guest));
     std::string reason;
     AgentError e;
     RTFS_CHECK(read_string(j, "reason", reason));

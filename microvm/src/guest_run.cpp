@@ -29,6 +29,10 @@ void apply_result(const Exit& exit, ExecutionResult& r) {
     }
     auto decoded = read_result_frame(exit.frame);
     if (!decoded) return fail(decoded.error().message);
+    // The runtime's log of its capability calls is the program's word (a program that took the
+    // runtime over writes what it likes): marked so, in the result and in the audit log.
+    for (auto& q : decoded->effects.network_requests) q.reported_by_sandbox = true;
+    for (auto& op : decoded->effects.file_operations) op.reported_by_sandbox = true;
     r.metadata.network_requests = std::move(decoded->effects.network_requests);
     r.metadata.file_operations = std::move(decoded->effects.file_operations);
     if (decoded->ok) {

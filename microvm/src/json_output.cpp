@@ -32,6 +32,7 @@ json network_request(const rtfs::NetworkRequest& r) {
         j["bytes_received"] = r.bytes_received;
         j["duration_ms"] = to_ms(r.duration);
     }
+    if (r.reported_by_sandbox) j["reported_by"] = "sandbox";
     return j;
 }
 
@@ -40,6 +41,7 @@ json file_operation(const rtfs::FileOperation& op) {
               {"operation", valid_utf8(op.operation)},
               {"bytes", op.bytes}};
     if (!op.error.empty()) j["error"] = valid_utf8(op.error);
+    if (op.reported_by_sandbox) j["reported_by"] = "sandbox";
     return j;
 }
 

@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "microvm/json_shape.hpp"
+
 namespace microvm::qemu {
 namespace {
 
@@ -15,29 +17,9 @@ using Clock = std::chrono::steady_clock;
 constexpr size_t kMaxReplyBytes = 1 << 20;
 // QEMU's replies to the commands used here nest a few levels; nlohmann::json copies, prints and
 // compares recursively, so a reply nested hundreds of thousands deep (it fits in the size cap)
-// would overflow the host's stack.
+// would overflow the host's stack: judged by its shape first (microvm/json_shape.hpp).
 constexpr int kMaxNesting = 32;
 
-// Whether text's arrays and objects nest deeper than kMaxNesting (brackets inside strings do
-// not count).
-bool nested_too_deeply(const std::string& text) {
-    int depth = 0;
-    bool in_string = false;
-    for (size_t i = 0; i < text.size(); ++i) {
-        const char c = text[i];
-        if (in_string) {
-            if (c == '\\') ++i;
-            else if (c == '"') in_string = false;
-        } else if (c == '"') {
-            in_string = true;
-        } else if (c == '[' || c == '{') {
-            if (++depth > kMaxNesting) return true;
-        } else if ((c == ']' || c == '}') && depth > 0) {  // an unbalanced one: the parser refuses it
-            --depth;
-        }
-    }
-    return false;
-}
 
 rtfs::Unexpected<Failure> qmp_error(const std::string& what) {
     return fail(Failure::Kind::SetupError, "QMP: " + what);
@@ -73,7 +55,7 @@ Expected<nlohmann::json> QmpClient::next_reply(Clock::time_point deadline) {
             std::string line = buffered_.substr(0, eol);
             buffered_.erase(0, eol + 1);
             scanned = 0;
-            if (nested_too_deeply(line)) return qmp_error("reply nested too deeply");
+            if (json_shape(line).depth > kMaxNesting) return qmp_error("reply nested too deeply");
             auto j = nlohmann::json::parse(line, nullptr, false);
             if (j.is_discarded() || !j.is_object()) return qmp_error("undecodable reply");
             if (j.contains("event")) continue;  // asynchronous, not an answer

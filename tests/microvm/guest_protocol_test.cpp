@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 
 #include "microvm/guest_protocol.hpp"
+#include "microvm/guest_run.hpp"
+#include "microvm/json_output.hpp"
 #include "test_support.hpp"
 
 namespace microvm::guest {
@@ -282,3 +284,67 @@ TEST(GuestProtocolHostile, DeeplyNestedJsonInAnyFrameIsRefusedOrIgnoredWithoutAC
     }
     SUCCEED();
 }
+
+namespace microvm::guest {
+namespace {
+
+// A reply from inside a sandbox is refused before it is parsed when it nests deeper or holds more
+// values than any message of the protocol needs: a parse builds a tree several times the text's
+// size (a red team's 15 MB of 5 million empty records made the host hold 3.2 GB; 20 MB of '['
+// 786 MB). Messages the host writes (a job, Exec) are not held to it.
+TEST(GuestProtocolHostile, ARepliesShapeIsBoundedBeforeItIsParsed) {
+    std::string many = R"({"ok":true,"value":"1","effects":{"network_requests":[)";
+    for (int i = 0; i < 100'001; ++i) many += i ? ",{}" : "{}";
+    many += "]}}";
+    auto r = decode_result(many);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_NE(r.error().message.find("holds more than 100000 values"), std::string::npos) << r.error().message;
+
+    const std::string deep = R"({"ok":true,"value":"1","x":)" + std::string(17, '[') + std::string(17, ']') + "}";
+    r = decode_result(deep);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_NE(r.error().message.find("nests deeper than 16"), std::string::npos) << r.error().message;
+    // Brackets and commas inside strings are text, not structure.
+    auto fine = decode_result(R"({"ok":true,"value":")" + std::string(200'000, '[') + std::string(200'000, ',') + "\"}");
+    EXPECT_TRUE(fine.has_value()) << fine.error().message;
+
+    Job job;
+    job.source = "(+ 1 2)";
+    job.args.assign(150'000, "1");  // more values than a reply may hold: the host's own message
+    auto back = decode_job(encode_job(job));
+    ASSERT_TRUE(back.has_value()) << back.error().message;
+    EXPECT_EQ(back->args.size(), 150'000u);
+}
+
+// The records a reply carries are kept as the host keeps its own (rtfs::EffectLog): at most
+// 1024 per list, the last counting the rest, text cut at 2 KiB; and marked as the sandbox's
+// word, which a program that took its runtime over can forge (a red team's fake runtime claimed a
+// POST to an outside host under --net deny and a write of /etc/shadow).
+TEST(GuestProtocolHostile, AReplysRecordsAreBoundedAndMarkedAsTheSandboxsWord) {
+    Result forged;
+    forged.ok = true;
+    forged.value = "1";
+    for (int i = 0; i < 3000; ++i) {
+        forged.effects.network_requests.push_back({"https://attacker.example/" + std::string(5000, 'x'), "POST", 200, 12345, ""});
+    }
+    forged.effects.file_operations.push_back({"/etc/shadow", "write", 99, ""});
+    ExecutionResult r;
+    apply_result({.exited = true, .exit_code = 0, .frame = result_frame(forged), .frame_truncated = false,
+                  .stderr_data = ""},
+                 r);
+    ASSERT_EQ(r.status, Status::Ok) << (r.error ? r.error->message : "");
+    const auto& requests = r.metadata.network_requests;
+    ASSERT_EQ(requests.size(), rtfs::EffectLog::kMaxRecords);
+    EXPECT_EQ(requests[0].url.size(), rtfs::EffectLog::kMaxRecordText);
+    EXPECT_EQ(requests.back().error, "1977 further requests were not recorded (limit of 1024 records)");
+    for (const auto& q : requests) ASSERT_TRUE(q.reported_by_sandbox);
+    ASSERT_EQ(r.metadata.file_operations.size(), 1u);
+    EXPECT_TRUE(r.metadata.file_operations[0].reported_by_sandbox);
+    const std::string json = to_json(r).dump();
+    EXPECT_NE(json.find(R"("path":"/etc/shadow","operation":"write","bytes":99,"reported_by":"sandbox")"),
+              std::string::npos)
+        << json.substr(0, 400);
+}
+
+}  // namespace
+}  // namespace microvm::guest

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "host/elf_file.hpp"
+#include "microvm/json_output.hpp"
 #include "support/run_command.hpp"
 #include "support/trusted_temp.hpp"
 
@@ -173,6 +174,32 @@ TEST(MicrovmCli, EvalFromFileAndStdin) {
     r = microvm({"eval", "-p", "mock", "-"}, "(* 6 7)");
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.out, "42\n");
+}
+
+// A program's source is read no further than the most it may be (one guest-protocol frame):
+// /dev/zero was read until memory ran out (a red team's 300 MB of blanks on standard input took
+// 49 s and 1.8 GB before the frame's own refusal). `timeout` bounds each run, so a regression
+// fails (124) instead of hanging the test.
+TEST(MicrovmCli, EvalSourceIsReadNoFurtherThanItsLimit) {
+    auto r = testsupport::run_command({"/usr/bin/timeout", "20", MICROVM_BINARY, "eval", "-p", "mock",
+                                       "-f", "/dev/zero"},
+                                      "");
+    EXPECT_EQ(r.status, microvm::kExitUsage) << r.err;
+    EXPECT_NE(r.err.find("cannot read /dev/zero: a read failed or it is over 67108864 bytes"), std::string::npos)
+        << r.err;
+    r = testsupport::run_command({"/usr/bin/timeout", "20", MICROVM_BINARY, "eval", "-p", "mock", "-"},
+                                 std::string((64u << 20) + 1, ' '));
+    EXPECT_EQ(r.status, microvm::kExitUsage) << r.err;
+    EXPECT_NE(r.err.find("cannot read standard input: a read failed or it is over"), std::string::npos) << r.err;
+}
+
+// An error message quoting what the program wrote reaches a terminal with its control
+// characters escaped: a line break could forge another "error:" line, an escape sequence act on
+// the terminal (red team, LOW).
+TEST(MicrovmCli, ErrorMessagesShowControlCharactersEscaped) {
+    auto r = microvm({"eval", "-p", "mock", R"((throw (error "bad\nerror: forged \u001b[31mRED \u0085 tab\there")))"});
+    EXPECT_EQ(r.status, 1) << r.err;
+    EXPECT_EQ(r.err, "error: UserError: bad\\nerror: forged \\x1b[31mRED \\u0085 tab\there (at 1:8)\n");
 }
 
 TEST(MicrovmCli, MockRefusesExternalProgramsPointingElsewhere) {

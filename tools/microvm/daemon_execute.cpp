@@ -23,19 +23,28 @@ class EventReader {
   public:
     void feed(std::string_view piece) {
         // An event line is bounded by the daemon's output caps; one without an end in sight is
-        // a broken or hostile daemon's, and is dropped (the run then ends without a result).
-        if (pending_.size() + piece.size() > kMaxResultBytes) {
+        // a broken or hostile daemon's, and is dropped up to its end (the run then ends without
+        // a result, which says so).
+        while (!piece.empty()) {
+            const size_t nl = piece.find('\n');
+            const std::string_view part = piece.substr(0, nl);
+            if (!dropping_ && pending_.size() + part.size() > kMaxResultBytes) {
+                dropping_ = true;
+                dropped_line_ = true;
+                std::string().swap(pending_);
+            }
+            if (!dropping_) pending_.append(part);
+            if (nl == std::string_view::npos) return;
+            // Only the new bytes are searched for the line's end: a long line arriving in many
+            // pieces costs its length, not its length times the pieces.
+            if (!dropping_) handle(pending_);
             pending_.clear();
-            return;
-        }
-        pending_.append(piece);
-        size_t nl;
-        while ((nl = pending_.find('\n')) != std::string::npos) {
-            handle(std::string_view(pending_).substr(0, nl));
-            pending_.erase(0, nl + 1);
+            dropping_ = false;
+            piece.remove_prefix(nl + 1);
         }
     }
     std::optional<json>& result() { return result_; }
+    bool dropped_line() const { return dropped_line_; }
 
   private:
     void handle(std::string_view line) {
@@ -48,6 +57,8 @@ class EventReader {
             result_ = std::move(e["result"]);
     }
     std::string pending_;
+    bool dropping_ = false;     // inside a line over the limit
+    bool dropped_line_ = false;
     std::optional<json> result_;
 };
 
@@ -189,7 +200,12 @@ int cmd_execute_remote(const DaemonOptions& daemon, const PolicyFlags& flags,
     }
     if (stream) {
         doc = std::move(events.result());
-        if (!doc) return unavailable("daemon", "the daemon's event stream ended without a result");
+        if (!doc) {
+            return unavailable("daemon", events.dropped_line()
+                                             ? "an event of the daemon's stream exceeded " +
+                                                   std::to_string(kMaxResultBytes) + " bytes"
+                                             : "the daemon's event stream ended without a result");
+        }
     } else {
         json j = json::parse(reply->body, nullptr, false);
         if (j.is_discarded()) return unavailable("daemon", "the daemon's answer is not JSON");

@@ -1,14 +1,12 @@
 // microvm: run programs inside isolation providers under a per-execution policy.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
-#include <fstream>
 #include <iostream>
-#include <iterator>
-#include <sstream>
 #include <string_view>
 
 #include "bench.hpp"
@@ -16,6 +14,7 @@
 #include "daemon_execute.hpp"
 #include "host/deferred_teardown.hpp"
 #include "host/unique_fd.hpp"
+#include "microvm/agent_frame.hpp"
 #include "microvm/json_output.hpp"
 #include "microvm/wasm_module_limit.hpp"
 
@@ -53,8 +52,16 @@ std::optional<std::string> env_value(const char* name) {
     return v && *v ? std::optional<std::string>(v) : std::nullopt;
 }
 
-std::string read_stream(std::istream& in) {
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+// An RTFS program travels to its sandbox in one frame of the guest protocol: no more than that is
+// read of a source file or standard input (/dev/zero would otherwise fill the memory).
+constexpr size_t kMaxSourceBytes = microvm::agent::kMaxFrameBytes;
+
+std::optional<std::string> read_source(int fd) { return microvm::host::read_to_end(fd, kMaxSourceBytes); }
+
+std::string source_limit_note(bool opened) {
+    return opened ? ": a read failed or it is over " + std::to_string(kMaxSourceBytes) +
+                        " bytes, the most an RTFS program may be\n"
+                  : "\n";
 }
 
 // The subcommand this command line invokes, when it can be told before parsing: the first
@@ -196,14 +203,21 @@ int main(int argc, char** argv) {
                 std::cerr << "error: usage: give either EXPR or -f FILE, not both\n";
                 return microvm::kExitUsage;
             }
-            std::ifstream in(eval_file, std::ios::binary);
-            if (!in) {
-                std::cerr << "error: usage: cannot read " << eval_file << "\n";
+            // A pipe is fine (-f <(...)); the read stops at the limit whatever the file is.
+            microvm::host::UniqueFd in(::open(eval_file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+            auto read = in.valid() ? read_source(in.get()) : std::nullopt;
+            if (!read) {
+                std::cerr << "error: usage: cannot read " << eval_file << source_limit_note(in.valid());
                 return microvm::kExitUsage;
             }
-            source = read_stream(in);
+            source = std::move(*read);
         } else if (expr == "-") {
-            source = read_stream(std::cin);
+            auto read = read_source(STDIN_FILENO);
+            if (!read) {
+                std::cerr << "error: usage: cannot read standard input" << source_limit_note(true);
+                return microvm::kExitUsage;
+            }
+            source = std::move(*read);
         } else if (!expr.empty()) {
             source = expr;
         } else {

@@ -62,9 +62,16 @@ std::optional<Failed> apply_limits(wi::ModuleDesc& desc, uint64_t cap_pages, uin
         l.max = std::min(own_max, cap_pages);
         l.has_max = true;
     }
+    // All tables together hold at most kMaxTableElements references, grown or not: what the
+    // initial sizes leave is shared among the tables as room to grow (one table: all of it).
+    uint64_t initial = 0;
+    for (const auto& table : desc.tables) initial += table.type.limits.initial;
+    const uint64_t room = desc.tables.empty() || initial >= limits::kMaxTableElements
+                              ? 0
+                              : (limits::kMaxTableElements - initial) / desc.tables.size();
     for (auto& table : desc.tables) {
         wabt::Limits& l = table.type.limits;
-        l.max = std::min<uint64_t>(l.has_max ? l.max : UINT32_MAX, limits::kMaxTableElements);
+        l.max = std::min<uint64_t>(l.has_max ? l.max : UINT32_MAX, l.initial + room);
         l.has_max = true;
     }
     return std::nullopt;

@@ -14,7 +14,20 @@ namespace microvm::wasm::limits {
 inline constexpr size_t kMaxModuleBytes = kMaxWasmModuleBytes;
 inline constexpr uint32_t kMaxWatNesting = 1000;          // WAT parsing recurses per level
 inline constexpr uint32_t kMaxLocalsPerFunction = 50000;  // same bound as V8
-inline constexpr uint64_t kMaxTableElements = 1u << 20;   // 8 MiB of references per table
+// References in all of a module's tables together (8 MiB), at the start and after any
+// table.grow: the engine shares what the initial sizes leave among the tables as their maximums
+// (100 tables of 2^20 each took 829 MB from a 540-byte module).
+inline constexpr uint64_t kMaxTableElements = 1u << 20;
+inline constexpr uint32_t kMaxTables = 100;
+// table.init, table.copy and table.fill each become a call of a hook of their own per distinct
+// instruction, made again for every run: 2.6M of them (15 MB) took 1 GB of host memory.
+inline constexpr uint64_t kMaxTableInstructions = 4096;
+// Values the validator type-checks against a signature beyond the first few of each instruction
+// (a call's parameters and results, a branch's or return's label, a typed block's): each costs
+// host CPU for 1-4 bytes of input, before any deadline applies (1M `return` from a function of
+// 1000 results took 6.5 s of CPU). 4M values is a few tens of ms.
+inline constexpr uint64_t kMaxCheckedSignatureValues = 1u << 22;
+inline constexpr uint64_t kFreeCheckedValuesPerInstruction = 8;
 // Entries of all element segments together: each costs wabt about 26 host bytes for 1 byte of
 // input, and no table needs more than kMaxTableElements.
 inline constexpr uint64_t kMaxElementEntries = kMaxTableElements;

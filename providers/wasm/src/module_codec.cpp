@@ -774,9 +774,9 @@ bool consistent(const CompiledModule& m) {
     for (const auto& e : d.exports) {
         if (e.index >= counts[static_cast<size_t>(e.type.type->kind)]) return false;
     }
-    for (const auto& t : d.tables) {
-        if (t.type.limits.initial > limits::kMaxTableElements) return false;
-    }
+    uint64_t table_elements = 0;
+    for (const auto& t : d.tables) table_elements += t.type.limits.initial;
+    if (table_elements > limits::kMaxTableElements) return false;
     return d.starts.empty() && (!m.start_func || *m.start_func < counts[0]) &&
            m.grow_hook_func == counts[0] && m.max_locals == max_locals;
 }

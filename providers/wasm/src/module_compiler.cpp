@@ -54,13 +54,12 @@ Expected<uint32_t> check_engine_limits(const wi::ModuleDesc& desc) {
         }
         max_locals = std::max(max_locals, static_cast<uint32_t>(count));
     }
-    for (size_t i = 0; i < desc.tables.size(); ++i) {
-        if (desc.tables[i].type.limits.initial > limits::kMaxTableElements) {
-            RTFS_CHECK(invalid("table " + std::to_string(i) + " starts with " +
-                               std::to_string(desc.tables[i].type.limits.initial) +
-                               " elements; the engine accepts at most " +
-                               std::to_string(limits::kMaxTableElements)));
-        }
+    uint64_t table_elements = 0;
+    for (const auto& table : desc.tables) table_elements += table.type.limits.initial;
+    if (table_elements > limits::kMaxTableElements) {
+        RTFS_CHECK(invalid("the module's tables start with " + std::to_string(table_elements) +
+                           " elements in all; the engine accepts at most " +
+                           std::to_string(limits::kMaxTableElements)));
     }
     return max_locals;
 }

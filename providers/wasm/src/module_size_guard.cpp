@@ -24,6 +24,10 @@ using limits::kMaxOpenBlockSignatureValues;
 using limits::kMaxParamsPerType;
 using limits::kMaxResultsPerType;
 using limits::kMaxSignatureValues;
+using limits::kMaxCheckedSignatureValues;
+using limits::kFreeCheckedValuesPerInstruction;
+using limits::kMaxTableInstructions;
+using limits::kMaxTables;
 
 class CountGuard : public wabt::BinaryReaderNop {
   public:
@@ -60,7 +64,7 @@ class CountGuard : public wabt::BinaryReaderNop {
         return add_signature(sig);
     }
     wabt::Result OnTagType(wabt::Index, wabt::Index sig) override { return add_signature(sig); }
-    wabt::Result OnTableCount(wabt::Index n) override { return limit("tables", n, 100); }
+    wabt::Result OnTableCount(wabt::Index n) override { return limit("tables", n, kMaxTables); }
     wabt::Result OnGlobalCount(wabt::Index n) override { return limit("globals", n, kMaxItems); }
     wabt::Result OnExportCount(wabt::Index n) override { return limit("exports", n, kMaxItems); }
     wabt::Result OnElemSegmentCount(wabt::Index n) override {
@@ -74,7 +78,11 @@ class CountGuard : public wabt::BinaryReaderNop {
     wabt::Result OnDataSegmentCount(wabt::Index n) override {
         return limit("data segments", n, kMaxSegments);
     }
-    wabt::Result OnBrTableExpr(wabt::Index targets, wabt::Index*, wabt::Index) override {
+    wabt::Result OnBrTableExpr(wabt::Index targets, wabt::Index* depths, wabt::Index default_depth) override {
+        for (wabt::Index i = 0; i < targets; ++i) {
+            if (check(label_arity(depths[i])) != wabt::Result::Ok) return wabt::Result::Error;
+        }
+        if (check(label_arity(default_depth)) != wabt::Result::Ok) return wabt::Result::Error;
         br_table_targets_ += targets;
         return limit("br_table targets", br_table_targets_, kMaxBrTableTargets);
     }
@@ -82,30 +90,38 @@ class CountGuard : public wabt::BinaryReaderNop {
     // The validator keeps a copy of each open block's signature and pushes every result a call
     // or block leaves: both are bounded here, as each costs 8 host bytes per value for 1-3
     // bytes of input.
-    wabt::Result BeginFunctionBody(wabt::Index, wabt::Offset) override {
+    wabt::Result BeginFunctionBody(wabt::Index func, wabt::Offset) override {
         open_blocks_.clear();
+        labels_.clear();
         open_block_values_ = 0;
+        const TypeSize* size = func < function_sigs_.size() ? type_size(function_sigs_[func]) : nullptr;
+        function_results_ = size ? size->results : 0;
         return wabt::Result::Ok;
     }
-    wabt::Result OnBlockExpr(wabt::Type sig) override { return open_block(sig); }
-    wabt::Result OnLoopExpr(wabt::Type sig) override { return open_block(sig); }
-    wabt::Result OnIfExpr(wabt::Type sig) override { return open_block(sig); }
-    wabt::Result OnTryExpr(wabt::Type sig) override { return open_block(sig); }
+    wabt::Result OnBrExpr(wabt::Index depth) override { return check(label_arity(depth)); }
+    wabt::Result OnBrIfExpr(wabt::Index depth) override { return check(label_arity(depth)); }
+    wabt::Result OnReturnExpr() override { return check(function_results_); }
+    wabt::Result OnTableInitExpr(wabt::Index, wabt::Index) override { return table_instruction(); }
+    wabt::Result OnTableCopyExpr(wabt::Index, wabt::Index) override { return table_instruction(); }
+    wabt::Result OnTableFillExpr(wabt::Index) override { return table_instruction(); }
+    wabt::Result OnBlockExpr(wabt::Type sig) override { return open_block(sig, false); }
+    wabt::Result OnLoopExpr(wabt::Type sig) override { return open_block(sig, true); }
+    wabt::Result OnIfExpr(wabt::Type sig) override { return open_block(sig, false); }
+    wabt::Result OnTryExpr(wabt::Type sig) override { return open_block(sig, false); }
     wabt::Result OnEndExpr() override {
         if (!open_blocks_.empty()) {
             open_block_values_ -= open_blocks_.back();
             open_blocks_.pop_back();
+            labels_.pop_back();
         }
         return wabt::Result::Ok;
     }
     wabt::Result OnDelegateExpr(wabt::Index) override { return OnEndExpr(); }
     wabt::Result OnCallExpr(wabt::Index func) override {
-        if (func < function_sigs_.size()) return add_results(function_sigs_[func]);
+        if (func < function_sigs_.size()) return call(function_sigs_[func]);
         return wabt::Result::Ok;
     }
-    wabt::Result OnCallIndirectExpr(wabt::Index sig, wabt::Index) override {
-        return add_results(sig);
-    }
+    wabt::Result OnCallIndirectExpr(wabt::Index sig, wabt::Index) override { return call(sig); }
 
   private:
     struct TypeSize {
@@ -138,14 +154,43 @@ class CountGuard : public wabt::BinaryReaderNop {
         return limit("results beyond the first summed over all calls and blocks", extra_results_,
                      kMaxExtraResults);
     }
-    wabt::Result open_block(wabt::Type sig) {
+    // The values one instruction makes the validator check against a signature, beyond the
+    // first few every instruction may check for free.
+    wabt::Result check(uint64_t values) {
+        if (values <= kFreeCheckedValuesPerInstruction) return wabt::Result::Ok;
+        checked_values_ += values - kFreeCheckedValuesPerInstruction;
+        return limit("signature values type-checked by calls, branches, returns and blocks",
+                     checked_values_, kMaxCheckedSignatureValues);
+    }
+    // A branch to depth carries its label's values: a block's results, a loop's parameters,
+    // the function's results (the outermost label).
+    uint64_t label_arity(wabt::Index depth) const {
+        if (depth < labels_.size()) return labels_[labels_.size() - 1 - depth];
+        return function_results_;
+    }
+    wabt::Result call(wabt::Index sig) {
+        if (const TypeSize* size = type_size(sig)) {
+            if (check(size->params + size->results) != wabt::Result::Ok) return wabt::Result::Error;
+        }
+        return add_results(sig);
+    }
+    wabt::Result table_instruction() {
+        return limit("table.init, table.copy and table.fill instructions", ++table_instructions_,
+                     kMaxTableInstructions);
+    }
+    wabt::Result open_block(wabt::Type sig, bool loop) {
         uint64_t values = 0;
+        uint64_t arity = sig == wabt::Type::Void || sig.IsIndex() ? 0 : 1;
         if (sig.IsIndex()) {
             if (const TypeSize* size = type_size(sig.GetIndex())) {
                 values = size->params + size->results;
+                arity = loop ? size->params : size->results;
+                // Checked on entry (its parameters) and at its end (its results).
+                if (check(values) != wabt::Result::Ok) return wabt::Result::Error;
                 if (add_results(sig.GetIndex()) != wabt::Result::Ok) return wabt::Result::Error;
             }
         }
+        labels_.push_back(arity);
         open_blocks_.push_back(values);
         open_block_values_ += values;
         if (!within("nested blocks", open_blocks_.size(), kMaxBlockNesting)) {
@@ -156,6 +201,10 @@ class CountGuard : public wabt::BinaryReaderNop {
     }
 
     uint64_t br_table_targets_ = 0;
+    uint64_t checked_values_ = 0;
+    uint64_t table_instructions_ = 0;
+    uint64_t function_results_ = 0;  // the function whose body is being read
+    std::vector<uint64_t> labels_;   // each open block's label arity
     uint64_t element_entries_ = 0;
     uint64_t signature_values_ = 0;
     uint64_t extra_results_ = 0;

@@ -56,11 +56,18 @@ struct ModuleBuilder {
         ++import_count;
     }
     // A function whose body is `unreachable`: valid whatever its type.
-    void add_function(uint32_t type) {
+    void add_function(uint32_t type) { add_function(type, {0x00}); }
+    // A function of this type with these instructions (no locals; `end` added).
+    void add_function(uint32_t type, const Bytes& code) {
         leb(type, functions);
-        other_bodies.insert(other_bodies.end(), {3, 0, 0x00, 0x0b});
+        Bytes body{0};
+        body.insert(body.end(), code.begin(), code.end());
+        body.push_back(0x0b);
+        leb(body.size(), other_bodies);
+        other_bodies.insert(other_bodies.end(), body.begin(), body.end());
         ++function_count;
     }
+    std::vector<uint32_t> tables;  // funcref tables' initial sizes, no maximum
     void add_passive_segment(uint32_t entries) {  // function 0, entries times
         elements.insert(elements.end(), {1, 0});
         leb(entries, elements);
@@ -78,6 +85,14 @@ struct ModuleBuilder {
         section(1, vec(type_count, types), m);
         if (import_count) section(2, vec(import_count, imports), m);
         section(3, vec(function_count, functions), m);
+        if (!tables.empty()) {
+            Bytes t;
+            for (uint32_t initial : tables) {
+                t.insert(t.end(), {0x70, 0x00});
+                leb(initial, t);
+            }
+            section(4, vec(tables.size(), t), m);
+        }
         Bytes exports{1, 6, '_', 's', 't', 'a', 'r', 't', 0};
         leb(import_count, exports);  // _start: the first function after the imports
         section(7, exports, m);
@@ -181,6 +196,93 @@ TEST_F(DecodeAmplificationTest, ElementEntriesOfAllSegmentsAreBounded) {
     ModuleBuilder at;
     for (int i = 0; i < 2; ++i) at.add_passive_segment(half);
     expect_runs(at.build());
+}
+
+Bytes repeated(const Bytes& instruction, uint64_t times) {
+    Bytes out;
+    for (uint64_t i = 0; i < times; ++i) out.insert(out.end(), instruction.begin(), instruction.end());
+    return out;
+}
+
+// Type checks the validator makes against long signatures, before any deadline applies (a red
+// team: 1M `return` from a function of 1000 results took 6.5 s of CPU from a 1 MB module; 1M
+// `br_if` to a block of 1000 results 18 s from 4 MB, past the timeout and SIGTERM).
+TEST_F(DecodeAmplificationTest, ValuesCheckedByReturnsBranchesAndCallsAreBounded) {
+    const uint64_t per = 1000 - limits::kFreeCheckedValuesPerInstruction;
+    const uint64_t over = limits::kMaxCheckedSignatureValues / per + 1;
+    ModuleBuilder returns;
+    uint32_t type = returns.add_type(0, 1000);
+    Bytes code{0x00};  // unreachable: the stack is anything from here
+    for (Bytes more = repeated({0x0f}, over); uint8_t b : more) code.push_back(b);  // return
+    returns.add_function(type, code);
+    expect_refused(returns.build(), "signature values type-checked");
+
+    ModuleBuilder branches;
+    type = branches.add_type(0, 1000);
+    code = {0x02, static_cast<uint8_t>(type), 0x00};  // block (type: -> 1000 i32) unreachable
+    for (Bytes more = repeated({0x41, 0x00, 0x0d, 0x00}, over); uint8_t b : more) code.push_back(b);  // br_if 0
+    code.push_back(0x0b);
+    branches.add_function(type, code);
+    expect_refused(branches.build(), "signature values type-checked");
+
+    ModuleBuilder calls;
+    type = calls.add_type(1000, 0);
+    calls.add_function(type);  // function 1
+    code = {0x00};
+    for (Bytes more = repeated({0x10, 0x01}, over); uint8_t b : more) code.push_back(b);  // call 1
+    calls.add_function(calls.add_type(0, 0), code);
+    expect_refused(calls.build(), "signature values type-checked");
+
+    ModuleBuilder at_limit;
+    type = at_limit.add_type(0, 1000);
+    code = {0x00};
+    for (Bytes more = repeated({0x0f}, over - 1); uint8_t b : more) code.push_back(b);
+    at_limit.add_function(type, code);
+    expect_runs(at_limit.build());
+}
+
+// Each table instruction became a host function of its own, made again for every run: 2.6M of
+// them in a 15 MB module took 1 GB of host memory and 4.4 s under --timeout 1s.
+TEST_F(DecodeAmplificationTest, TableInstructionsAreBounded) {
+    auto with = [](uint64_t n) {
+        ModuleBuilder m;
+        m.tables = {1};
+        m.add_passive_segment(1);
+        Bytes code{0x00};
+        for (Bytes more = repeated({0xfc, 0x0c, 0x00, 0x00}, n); uint8_t b : more) code.push_back(b);  // table.init 0 0
+        m.add_function(m.add_type(0, 0), code);
+        return m.build();
+    };
+    expect_refused(with(limits::kMaxTableInstructions + 1), "table.init, table.copy and table.fill instructions");
+    expect_runs(with(limits::kMaxTableInstructions));
+}
+
+// All tables together hold at most kMaxTableElements references, at the start and grown (100
+// tables of 2^20 each took 829 MB from a 540-byte module): two tables without a maximum share
+// the room, half each.
+TEST_F(DecodeAmplificationTest, ReferencesInAllTablesTogetherAreBounded) {
+    const uint32_t half = limits::kMaxTableElements / 2;
+    ModuleBuilder over;
+    over.tables = {half + 1, half};
+    expect_refused(over.build(), "tables start with");
+
+    auto sleb = [](uint32_t v) {  // positive, below 2^27
+        Bytes out;
+        leb(v, out);
+        if (out.back() & 0x40) out.push_back(0);
+        return out;
+    };
+    ModuleBuilder grows;
+    grows.tables = {0, 0};
+    // table.grow 0 by half must succeed, table.grow 1 by half + 1 must fail (-1): else unreachable.
+    Bytes& b = grows.start_body;
+    b.insert(b.end(), {0xd0, 0x70, 0x41});
+    for (uint8_t x : sleb(half)) b.push_back(x);
+    b.insert(b.end(), {0xfc, 0x0f, 0x00, 0x41, 0x7f, 0x46, 0x04, 0x40, 0x00, 0x0b});
+    b.insert(b.end(), {0xd0, 0x70, 0x41});
+    for (uint8_t x : sleb(half + 1)) b.push_back(x);
+    b.insert(b.end(), {0xfc, 0x0f, 0x01, 0x41, 0x7f, 0x47, 0x04, 0x40, 0x00, 0x0b});
+    expect_runs(grows.build());
 }
 
 }  // namespace

@@ -200,6 +200,11 @@ TEST(MicrovmCli, ErrorMessagesShowControlCharactersEscaped) {
     auto r = microvm({"eval", "-p", "mock", R"((throw (error "bad\nerror: forged \u001b[31mRED \u0085 tab\there")))"});
     EXPECT_EQ(r.status, 1) << r.err;
     EXPECT_EQ(r.err, "error: UserError: bad\\nerror: forged \\x1b[31mRED \\u0085 tab\there (at 1:8)\n");
+    // A byte that is no part of valid UTF-8 (0x9b: CSI to an 8-bit terminal), a right-to-left
+    // override, a C1 control in UTF-8 (the diff's red team).
+    TempFile source("(foo\x9b" "31mRED\xe2\x80\xae" "abc\xc2\x9b)");
+    r = microvm({"eval", "-p", "mock", "-f", source.path()});
+    EXPECT_NE(r.err.find("foo\\x9b31mRED\\u202eabc\\u009b"), std::string::npos) << r.err;
 }
 
 TEST(MicrovmCli, MockRefusesExternalProgramsPointingElsewhere) {

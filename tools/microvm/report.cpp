@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 
 #include "microvm/json_output.hpp"
@@ -12,28 +13,57 @@ namespace {
 
 // An error message may quote what the program wrote (its runtime's own error, a path, a URL):
 // on a terminal, control characters and escape sequences in it could forge lines or act on the
-// terminal. They are shown escaped (\n, \x1b, \u0085), the rest as is.
+// terminal, and bidirectional overrides reorder what is shown. They are shown escaped (\n,
+// \x1b, \u0085, \u202e), as is every byte that is not part of valid UTF-8 (a lone 0x9b is CSI
+// to an 8-bit terminal); the rest as is.
 std::string terminal_safe(std::string_view text) {
     static constexpr char kHex[] = "0123456789abcdef";
+    auto hex = [&](std::string& out, uint32_t v, int digits) {
+        for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4) out += kHex[(v >> shift) & 0xf];
+    };
     std::string out;
     out.reserve(text.size());
-    for (size_t i = 0; i < text.size(); ++i) {
+    for (size_t i = 0; i < text.size();) {
         const auto c = static_cast<unsigned char>(text[i]);
-        if (c == '\n') {
-            out += "\\n";
-        } else if ((c < 0x20 && c != '\t') || c == 0x7f) {
-            out += "\\x";
-            out += kHex[c >> 4];
-            out += kHex[c & 0xf];
-        } else if (c == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
-                   static_cast<unsigned char>(text[i + 1]) <= 0x9f) {  // a C1 control in UTF-8
-            const auto c1 = static_cast<unsigned char>(text[++i]);
-            out += "\\u00";
-            out += kHex[c1 >> 4];
-            out += kHex[c1 & 0xf];
-        } else {
-            out += static_cast<char>(c);
+        if (c < 0x80) {
+            if (c == '\n') {
+                out += "\\n";
+            } else if ((c < 0x20 && c != '\t') || c == 0x7f) {
+                out += "\\x";
+                hex(out, c, 2);
+            } else {
+                out += static_cast<char>(c);
+            }
+            ++i;
+            continue;
         }
+        // A UTF-8 sequence: its length from the lead byte, then continuation bytes, no overlong
+        // forms, no surrogates, nothing above U+10FFFF.
+        const size_t len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+        uint32_t cp = len == 2 ? c & 0x1f : len == 3 ? c & 0x0f : c & 0x07;
+        bool valid = len > 0 && i + len <= text.size();
+        for (size_t k = 1; valid && k < len; ++k) {
+            const auto cc = static_cast<unsigned char>(text[i + k]);
+            valid = (cc & 0xc0) == 0x80;
+            cp = (cp << 6) | (cc & 0x3f);
+        }
+        valid = valid && !(len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) &&
+                !(len == 4 && (cp < 0x10000 || cp > 0x10ffff));
+        if (!valid) {
+            out += "\\x";
+            hex(out, c, 2);
+            ++i;
+            continue;
+        }
+        const bool control = cp <= 0x9f || cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
+                             (cp >= 0x2066 && cp <= 0x2069);
+        if (control) {
+            out += "\\u";
+            hex(out, cp, 4);
+        } else {
+            out.append(text.substr(i, len));
+        }
+        i += len;
     }
     return out;
 }

@@ -135,7 +135,8 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
 // The reason the egress proxy gave when the response is its own refusal rather than a server's
 // answer: it names itself in a Proxy-Status header (RFC 9209), "microvm-egress; error=TYPE;
 // details=\"...\"" (proxy/include/proxy/http_request.hpp). Only asked of replies that came
-// through the proxy; a server that sends such a header itself only fails its own fetch.
+// through the proxy. The proxy relays a server's answer as it comes, so a server that sends such
+// a header itself makes its own answer read as a refusal (docs/security.md says so).
 std::optional<std::string> egress_proxy_refusal(const HttpReply& reply) {
     constexpr std::string_view kName = "microvm-egress";
     for (const auto& [name, value] : reply.headers) {
@@ -278,6 +279,14 @@ Expected<HttpReply, TransferFailure> perform_transfer(const HttpExchange& reques
             return unexpected(TransferFailure{Why::Interrupted, "interrupted"});
         std::string msg = curl.easy_strerror(rc);
         if (errbuf[0]) msg += std::string(": ") + errbuf;
+        // The egress proxy's SOCKS5 refusal ("not allowed by ruleset"): the https:// form of its
+        // 403, a refusal of the fetch as for http:// (below).
+        long proxy_error = 0;
+        if (rc == CURLE_PROXY && !opts.http_proxy.empty() &&
+            curl.easy_getinfo(c, CURLINFO_PROXY_ERROR, &proxy_error) == CURLE_OK &&
+            proxy_error == CURLPX_REPLY_NOT_ALLOWED) {
+            return unexpected(TransferFailure{Why::Refused, "the egress proxy refused the connection: " + msg});
+        }
         if (rc == CURLE_OPERATION_TIMEDOUT) return unexpected(TransferFailure{Why::TimedOut, msg});
         return unexpected(TransferFailure{Why::Failed, msg});
     }

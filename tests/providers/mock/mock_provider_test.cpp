@@ -213,6 +213,14 @@ TEST_F(MockProviderTest, NetworkPolicyBoundsHttpFetch) {
     EXPECT_NE(r.error->message.find("the egress proxy answered 403 itself: refused"), std::string::npos)
         << r.error->message;
     EXPECT_EQ(server.hits(), 1);
+    // https:// goes through SOCKS5, whose refusal ("not allowed by ruleset") is the same refusal
+    // (it was a capability error: the diff's red team).
+    auto tls = eval("(http-fetch \"https://localhost:" + std::to_string(port) + "/ping\")", internal, full);
+    EXPECT_EQ(tls.status, Status::PolicyViolation) << tls.value.value_or("");
+    ASSERT_TRUE(tls.error.has_value());
+    EXPECT_NE(tls.error->message.find("the egress proxy refused the connection"), std::string::npos)
+        << tls.error->message;
+    EXPECT_EQ(server.hits(), 1);
     ASSERT_EQ(r.metadata.network_requests.size(), 2u);
     EXPECT_EQ(r.metadata.network_requests[1].allowed, false);
     EXPECT_NE(r.metadata.network_requests[1].rule.find("loopback"), std::string::npos);

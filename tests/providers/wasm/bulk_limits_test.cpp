@@ -75,15 +75,8 @@ class BulkLimits : public WasmTest {
         auto ctx = context(bytes_of(wat));
         ctx.config.timeout = 60s;
         ctx.config.memory_limit_mb = 128;
-        microvm::CancelSource cancel;
-        ctx.cancel = cancel.token();
-        microvm::ExecutionResult r;
-        std::thread runner([&] { r = run(ctx); });
-        std::this_thread::sleep_for(200ms);
-        const auto cancelled_at = std::chrono::steady_clock::now();
-        cancel.cancel();
-        runner.join();
-        EXPECT_LT(std::chrono::steady_clock::now() - cancelled_at, kWallPastTheLimit);
+        auto [r, ended_after] = run_cancelled_after(std::move(ctx), 200ms);
+        EXPECT_LT(ended_after, kWallPastTheLimit);
         EXPECT_EQ(r.status, Status::Killed) << describe(r);
         ASSERT_TRUE(r.error);
         EXPECT_EQ(r.error->reason, Reason::Cancelled);

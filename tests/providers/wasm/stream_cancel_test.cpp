@@ -29,16 +29,9 @@ class WasmCancel : public WasmTest {
   protected:
     // Runs ctx, cancels it after 200 ms, checks it ended cancelled within 100 ms of that.
     void cancel_midway(microvm::ExecutionContext ctx) {
-        microvm::CancelSource cancel;
-        ctx.cancel = cancel.token();
         ctx.config.timeout = 30s;
-        microvm::ExecutionResult r;
-        std::thread runner([&] { r = run(ctx); });
-        std::this_thread::sleep_for(200ms);
-        const auto cancelled_at = std::chrono::steady_clock::now();
-        cancel.cancel();
-        runner.join();
-        EXPECT_LT(std::chrono::steady_clock::now() - cancelled_at, 100ms);
+        auto [r, ended_after] = run_cancelled_after(std::move(ctx), 200ms);
+        EXPECT_LT(ended_after, 100ms);
         EXPECT_EQ(r.status, Status::Killed) << describe(r);
         ASSERT_TRUE(r.error);
         EXPECT_EQ(r.error->reason, Reason::Cancelled);

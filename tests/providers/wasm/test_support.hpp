@@ -4,10 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "microvm/wasm/wasm_provider.hpp"
@@ -44,6 +47,20 @@ class WasmTest : public ::testing::Test {
     void TearDown() override { provider.cleanup(); }
     microvm::ExecutionResult run(const microvm::ExecutionContext& ctx) {
         return provider.execute_program(ctx);
+    }
+    // Runs ctx on a thread and cancels it after `after`: the result, and how long the run took to
+    // end once cancelled.
+    std::pair<microvm::ExecutionResult, std::chrono::steady_clock::duration> run_cancelled_after(
+        microvm::ExecutionContext ctx, std::chrono::milliseconds after) {
+        microvm::CancelSource cancel;
+        ctx.cancel = cancel.token();
+        microvm::ExecutionResult r;
+        std::thread runner([&] { r = run(ctx); });
+        std::this_thread::sleep_for(after);
+        const auto cancelled_at = std::chrono::steady_clock::now();
+        cancel.cancel();
+        runner.join();
+        return {std::move(r), std::chrono::steady_clock::now() - cancelled_at};
     }
     microvm::WasmProvider provider;
 };

@@ -93,11 +93,6 @@ std::chrono::nanoseconds from_ms(double ms) {
     return std::chrono::nanoseconds(std::llround(ms * 1e6));
 }
 
-bool reported_by_sandbox(const json& record) {
-    auto it = record.find("reported_by");
-    return it != record.end() && it->is_string() && it->get<std::string>() == "sandbox";
-}
-
 Expected<rtfs::NetworkRequest> network_request(const json& j, const std::string& path) {
     if (!j.is_object()) return rtfs::Unexpected<Failure>(bad(path, "expected an object"));
     Object o{j, path};
@@ -118,7 +113,7 @@ Expected<rtfs::NetworkRequest> network_request(const json& j, const std::string&
         r.bytes_received = o.count_or_zero("bytes_received");
         if (auto d = j.find("duration_ms"); d != j.end() && d->is_number()) r.duration = from_ms(d->get<double>());
     }
-    r.reported_by_sandbox = reported_by_sandbox(j);
+    r.reported_by_sandbox = o.string_or_empty("reported_by") == "sandbox";
     return r;
 }
 
@@ -130,7 +125,7 @@ Expected<rtfs::FileOperation> file_operation(const json& j, const std::string& p
     RTFS_TRY(op.operation, o.string("operation"));
     op.bytes = o.count_or_zero("bytes");
     op.error = o.string_or_empty("error");
-    op.reported_by_sandbox = reported_by_sandbox(j);
+    op.reported_by_sandbox = o.string_or_empty("reported_by") == "sandbox";
     return op;
 }
 

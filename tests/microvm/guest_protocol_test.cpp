@@ -344,6 +344,11 @@ TEST(GuestProtocolHostile, AReplysRecordsAreBoundedAndMarkedAsTheSandboxsWord) {
     EXPECT_NE(json.find(R"("path":"/etc/shadow","operation":"write","bytes":99,"reported_by":"sandbox")"),
               std::string::npos)
         << json.substr(0, 400);
+    // The mark survives a result read back (the CLI reads a daemon's results so).
+    auto back = result_from_json(to_json(r));
+    ASSERT_TRUE(back.has_value()) << back.error().message;
+    EXPECT_TRUE(back->metadata.network_requests.at(0).reported_by_sandbox);
+    EXPECT_TRUE(back->metadata.file_operations.at(0).reported_by_sandbox);
 }
 
 }  // namespace

@@ -17,11 +17,16 @@ namespace {
 
 constexpr uint64_t kLogTail = 64 * 1024;
 
-// dir bound onto itself as a mount of its own with private propagation, so that nothing mounted
-// below it later propagates anywhere. A mount attached under a shared parent joins the parent's
-// propagation (whatever the clone's own setting): this one is copied, empty of mounts, to the
-// parent's peers, and leaves their group before anything is mounted in it.
-Expected<void> make_private_mount(const std::string& dir) {
+// dir bound onto itself as a mount of its own, unbindable, so that nothing mounted below it later
+// propagates anywhere, and no recursive clone of a directory above it takes it along. A mount
+// attached under a shared parent joins the parent's propagation (whatever the clone's own
+// setting): this one is copied, empty of mounts, to the parent's peers, and leaves their group
+// before anything is mounted in it. Unbindable (private, and never copied by a recursive bind):
+// another sandbox whose policy names a directory above the state directory (`--fs full`,
+// `ro=/run`) would otherwise get a copy of this bundle with its result tmpfs, whose owner is the
+// uid every gVisor sandbox runs as, and read or replace this execution's result; and each such
+// run would copy every other bundle's mounts, doubling the host's mount table per run.
+Expected<void> make_unbindable_mount(const std::string& dir) {
     host::UniqueFd at(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!at.valid()) return host::sys_failure("open " + dir, errno);
     host::UniqueFd tree(
@@ -32,9 +37,9 @@ Expected<void> make_private_mount(const std::string& dir) {
         return host::sys_failure("attaching " + dir + " onto itself", errno);
     }
     struct mount_attr attr {};
-    attr.propagation = MS_PRIVATE;
+    attr.propagation = MS_UNBINDABLE;
     if (::mount_setattr(tree.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) != 0) {
-        return host::sys_failure("making the mount of " + dir + " private", errno);
+        return host::sys_failure("making the mount of " + dir + " unbindable", errno);
     }
     return Ok{};
 }
@@ -48,7 +53,7 @@ Expected<std::unique_ptr<Bundle>> Bundle::create(const std::string& parent, cons
     std::unique_ptr<Bundle> bundle(new Bundle(dir, result_dir));  // removes dir on failure
     // Before anything is mounted in it (the result tmpfs, the staged binds): with the state
     // directory under a shared mount (/run on a systemd host), those would show at its peers.
-    RTFS_CHECK(make_private_mount(dir));
+    RTFS_CHECK(make_unbindable_mount(dir));
     RTFS_CHECK(make_dir(bundle->rootfs(), 0755));
     if (result_dir) {
         // A tmpfs of its own, capped at one frame: what the guest writes there stays in memory

@@ -208,6 +208,37 @@ TEST_F(QemuTest, PoliciesItCannotEnforceAreRefused) {
     EXPECT_NE(r.error->message.find("trusted state"), std::string::npos) << r.error->message;
 }
 
+// QEMU opens a share's root by path and follows symlinks, so share paths get the checks every
+// provider's bind sources get. The attack (red team, 2026-12-03): a guest plants `p -> /proc`
+// through a rw share (QEMU's 9p makes a real host symlink); a later run naming DIR/p read the
+// host's processes. /sys and /dev/shm were shared when named outright; and a read-only share
+// inside a writable one was read-only only by the guest kernel's mount.
+TEST_F(QemuTest, SharePathsAreCheckedAsEveryProvidersBindSourcesAre) {
+    const std::string dir = make_dir();
+    fs::create_directory_symlink("/proc", dir + "/p");  // what the earlier guest left
+    fs::create_directory(dir + "/keep");
+    ::chmod((dir + "/keep").c_str(), 0777);
+    auto refused = [&](const microvm::FileSystemPolicy& policy, const std::string& why) {
+        auto ctx = sh("true");
+        ctx.config.fs_policy = policy;
+        auto r = run(ctx);
+        ASSERT_TRUE(r.error.has_value()) << why;
+        EXPECT_EQ(r.error->reason, Reason::PolicyRefused) << why << ": " << r.error->message;
+        EXPECT_NE(r.error->message.find("fs_policy"), std::string::npos) << r.error->message;
+    };
+    refused(microvm::FileSystemPolicy::read_only({dir + "/p"}), "a planted symlink to /proc");
+    refused(microvm::FileSystemPolicy::read_only({"/sys/kernel"}), "/sys/kernel");
+    refused(microvm::FileSystemPolicy::read_write({"/dev/shm"}), "/dev/shm");
+    refused(microvm::FileSystemPolicy::read_write({dir}, {dir + "/keep"}),
+            "read-only inside writable");
+    // The same directory without the planted link still runs.
+    auto ok = sh("ls " + dir + "/keep >/dev/null && echo fine");
+    ok.config.fs_policy = microvm::FileSystemPolicy::read_only({dir + "/keep"});
+    auto r = run(ok);
+    ASSERT_FALSE(r.error.has_value()) << r.error->message;
+    EXPECT_EQ(r.metadata.stdout_data, "fine\n");
+}
+
 TEST_F(QemuTest, MemoryLimitEndsTheProgramAsMemoryExceeded) {
     // The string doubles until the guest's cgroup for the run (memory.max = the limit) OOMs.
     auto ctx = sh("a=xxxxxxxxxxxxxxxx; while :; do a=\"$a$a\"; done");

@@ -15,6 +15,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <regex>
 
 #include "service/confined_files.hpp"
@@ -49,6 +50,8 @@ struct HttpFrontend::Connection {
     ConnStream* stream = nullptr;  // while serve() runs
     bool close_after = false;  // the request left unread bytes behind (refused early)
     bool admitted = false;     // admit() ran already, before a "100 Continue"
+    bool reading_head = false;  // the request line and headers are being read (under kMaxHeadBytes)
+    std::optional<httplib::Range> range;  // the request's single Range, applied by the download handler
     std::optional<BodyBudget::Hold> body_hold;  // the current request's share of the body budget
 };
 
@@ -96,8 +99,9 @@ class ConnStream : public httplib::Stream {
         int rc = ::poll(&p, 1, static_cast<int>(write_timeout_.count()));
         return rc > 0 && !(p.revents & (POLLERR | POLLHUP));
     }
-    // The rest of the current request may hand out at most `bytes` more (a chunked body, whose
-    // length is known only at its end); past it reads fail and cap_hit() says why.
+    // The rest of the current request may hand out at most `bytes` more (its head, whose number
+    // of header lines httplib does not bound, or a chunked body, whose length is known only at
+    // its end); past it reads fail and cap_hit() says why.
     void cap_reads(size_t bytes) { cap_ = bytes; }
     void uncap() {
         cap_.reset();
@@ -242,19 +246,24 @@ class ConnStream : public httplib::Stream {
     bool cap_hit_ = false;
 };
 
+// The request line and headers together: httplib reads them before any handler (and so before
+// the token is checked) and bounds only each line (8 KiB), not their number.
+constexpr size_t kMaxHeadBytes = 64 << 10;
+
 // A download goes out in chunks read from the descriptor the confinement checks opened (kept
 // open by the provider until the response is gone): never the whole file in memory. The length
-// is the size at opening; a file that shrinks meanwhile ends the connection early.
+// is the size at opening (or of the range served from start); a file that shrinks meanwhile ends
+// the connection early.
 constexpr size_t kDownloadChunk = 64 << 10;
 
-void stream_file(httplib::Response& res, std::shared_ptr<ReadableFile> file, const std::string& type) {
-    const auto size = static_cast<size_t>(file->size);  // read before file is moved below
+void stream_file(httplib::Response& res, std::shared_ptr<ReadableFile> file, const std::string& type,
+                 uint64_t start, uint64_t length) {
     res.set_content_provider(
-        size, type,
-        [file = std::move(file)](size_t offset, size_t length, httplib::DataSink& sink) {
+        static_cast<size_t>(length), type,
+        [file = std::move(file), start](size_t offset, size_t length, httplib::DataSink& sink) {
             std::string buf(std::min(length, kDownloadChunk), '\0');
             for (;;) {
-                ssize_t n = ::pread(file->fd.get(), buf.data(), buf.size(), static_cast<off_t>(offset));
+                ssize_t n = ::pread(file->fd.get(), buf.data(), buf.size(), static_cast<off_t>(start + offset));
                 if (n < 0 && errno == EINTR) continue;
                 if (n <= 0) return false;
                 return sink.write(buf.data(), static_cast<size_t>(n));
@@ -266,13 +275,39 @@ void set_reply(httplib::Response& res, const Reply& r) {
     res.status = r.status;
     for (const auto& [k, v] : r.headers) res.set_header(k, v);
     if (r.file) {
-        stream_file(res, r.file, r.content_type);
+        stream_file(res, r.file, r.content_type, 0, r.file->size);
         return;
     }
     res.set_content(r.body, r.content_type.c_str());
 }
 
 void set_error(httplib::Response& res, const ApiError& e) { set_reply(res, error_reply(e)); }
+
+// One range of a download, checked against the file's size (httplib applies a range without
+// checking it: a start past the end made a negative length, sent as a huge Content-Length).
+// A start at or past the end is refused (416 naming the size); an end past it is cut to it.
+void set_range_reply(httplib::Response& res, const Reply& r, httplib::Range range) {
+    const auto size = static_cast<int64_t>(r.file->size);
+    int64_t first = range.first, last = range.second;
+    if (first < 0 && last < 0) return set_reply(res, r);
+    if (first < 0) {  // "bytes=-N": the last N bytes
+        first = last == 0 ? size : std::max<int64_t>(0, size - last);
+        last = size - 1;
+    } else if (last < 0 || last >= size) {
+        last = size - 1;
+    }
+    if (first >= size || last < first) {
+        set_error(res, {416, "range_not_satisfiable",
+                        "the range is outside the file (" + std::to_string(size) + " bytes)"});
+        res.set_header("Content-Range", "bytes */" + std::to_string(size));
+        return;
+    }
+    res.status = 206;
+    for (const auto& [k, v] : r.headers) res.set_header(k, v);
+    res.set_header("Content-Range",
+                   "bytes " + std::to_string(first) + "-" + std::to_string(last) + "/" + std::to_string(size));
+    stream_file(res, r.file, r.content_type, static_cast<uint64_t>(first), static_cast<uint64_t>(last - first + 1));
+}
 
 // "/v1/sandboxes/{id}/files/{path}" -> "/v1/sandboxes/([^/]+)/files/(.+)"
 std::string pattern_of(const std::string& openapi_path) {
@@ -311,6 +346,12 @@ std::optional<ApiError> framing_refusal(const httplib::Request& req) {
         return ApiError{400, "bad_request", "the only Transfer-Encoding accepted is chunked"};
     if (req.get_header_value_count("Content-Length") > 1 || req.get_header_value_count("Transfer-Encoding") > 1)
         return ApiError{400, "bad_request", "a framing header given twice is refused"};
+    // httplib inflates a gzip/deflate/br body into memory without a bound, after the limits and
+    // the body budget saw only its compressed length: a compressed body is not accepted.
+    for (size_t i = 0; i < req.get_header_value_count("Content-Encoding"); ++i)
+        if (req.get_header_value("Content-Encoding", i) != "identity")
+            return ApiError{415, "unsupported_media_type",
+                            "a request body is taken uncompressed only (Content-Encoding: identity or none)"};
     const bool takes_body = req.method == "POST" || req.method == "PUT";
     if (takes_body && !has_length && !has_encoding)
         return ApiError{411, "length_required", "a POST or PUT needs Content-Length (or a chunked body)"};
@@ -351,15 +392,20 @@ HttpFrontend::HttpFrontend(Service& service, FrontendOptions options)
         return admit(req, res);
     });
     set_error_handler(HandlerWithResponse([](const httplib::Request&, httplib::Response& res) -> HandlerResponse {
-        if (tl_conn && tl_conn->stream && tl_conn->stream->cap_hit()) {  // a chunked body past its limit
-            res.status = 413;
+        if (tl_conn && tl_conn->stream && tl_conn->stream->cap_hit()) {  // a head or chunked body past its limit
+            res.status = tl_conn->reading_head ? 431 : 413;
             res.set_header("Connection", "close");
-            tl_conn->close_after = true;
+            tl_conn->close_after = true;  // the rest of it is not read
         }
         if (!res.body.empty()) return HandlerResponse::Unhandled;
-        std::string code = res.status == 404 ? "not_found" : res.status == 413 ? "too_large" : "http_" + std::to_string(res.status);
+        std::string code = res.status == 404   ? "not_found"
+                           : res.status == 413 ? "too_large"
+                           : res.status == 431 ? "headers_too_large"
+                                               : "http_" + std::to_string(res.status);
         std::string message = res.status == 404   ? "no such endpoint (see GET /v1/openapi.json)"
                               : res.status == 413 ? "the request body is too large"
+                              : res.status == 431 ? "the request line and headers are limited to " +
+                                                        std::to_string(kMaxHeadBytes) + " bytes"
                               : res.status == 400 ? "malformed HTTP request"
                                                   : "the request could not be served";
         set_error(res, {res.status, code, message});
@@ -396,12 +442,18 @@ HttpFrontend::HttpFrontend(Service& service, FrontendOptions options)
         set_reply(res, service_.put_file(req.matches[1], req.matches[2], req.body, tl_conn->who));
     });
     route("GET", "/v1/sandboxes/{id}/files/{path}", [this](const httplib::Request& req, httplib::Response& res) {
-        set_reply(res, service_.get_file(req.matches[1], req.matches[2], tl_conn->who));
+        Reply r = service_.get_file(req.matches[1], req.matches[2], tl_conn->who);
+        if (r.file && tl_conn->range) return set_range_reply(res, r, *tl_conn->range);
+        set_reply(res, r);
     });
 }
 
 httplib::Server::HandlerResponse HttpFrontend::admit(const httplib::Request& req, httplib::Response& res) {
     Connection* c = tl_conn;
+    if (c && c->reading_head) {  // the head is in: the body's own bounds apply from here
+        c->reading_head = false;
+        if (c->stream) c->stream->uncap();
+    }
     if (c && c->listener->tokens && req.path != "/healthz" && req.path != "/v1/openapi.json") {
         auto id = c->listener->tokens->check(req.get_header_value("Authorization"));
         if (!id) {
@@ -641,16 +693,25 @@ void HttpFrontend::serve(std::unique_ptr<Connection> c) {
     if (!c->listener->tls || c->ssl) {
         ConnStream strm(fd, c->ssl.get(), options_.write_timeout, c->remote_ip, c->remote_port);
         c->stream = &strm;
+        // httplib would apply a range itself, unchecked against the file's size: it is taken
+        // from the request here and applied by the download handler (set_range_reply).
+        const std::function<void(httplib::Request&)> take_range = [&c](httplib::Request& req) {
+            if (req.ranges.size() == 1) c->range = req.ranges.front();
+            req.ranges.clear();
+        };
         for (size_t n = 0; n < options_.keep_alive_max && !stopping_; ++n) {
             // Idle between requests for at most keep_alive_timeout; then the request has its deadline.
             if (n > 0 && !strm.has_buffered() && !wait_fd(fd, POLLIN, Clock::now() + options_.keep_alive_timeout))
                 break;
             strm.set_deadline(Clock::now() + options_.request_timeout);
             strm.uncap();
+            strm.cap_reads(kMaxHeadBytes);  // until admit() has the head
+            c->reading_head = true;
+            c->range.reset();
             c->who.token_id.clear();
             bool closed = false;
             const bool last = n + 1 == options_.keep_alive_max || stopping_;
-            const bool served = process_request(strm, last, closed, nullptr) && strm.flush();
+            const bool served = process_request(strm, last, closed, take_range) && strm.flush();
             c->body_hold.reset();  // the request (and its body) is done with
             c->admitted = false;
             if (!served) break;
@@ -665,8 +726,9 @@ void HttpFrontend::serve(std::unique_ptr<Connection> c) {
         conn_fds_.erase(fd);
         c.reset();  // closes fd while no one else can pick the same number from conn_fds_
         --conn_count_;
+        // Under the lock: once it is released, stop() may return and this object be destroyed.
+        conn_cv_.notify_all();
     }
-    conn_cv_.notify_all();
 }
 
 void HttpFrontend::stop(std::chrono::milliseconds grace) {

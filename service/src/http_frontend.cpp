@@ -11,6 +11,7 @@
 #include <sys/uio.h>
 #include <sys/un.h>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -70,6 +71,23 @@ bool wait_fd(int fd, short events, Clock::time_point deadline) {
         int rc = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000)));
         if (rc > 0) return true;  // readable, or an error/hangup the next call reports
         if (rc < 0 && errno != EINTR) return false;
+    }
+}
+
+// One TLS operation (SSL_accept, SSL_read, SSL_write) on a non-blocking socket, waiting for
+// the socket between its steps until the deadline: a client that trickles a record a byte at a
+// time is cut at the deadline, not kept alive by each byte as a per-recv timeout would.
+template <class Op>
+int ssl_until(SSL* ssl, int fd, Clock::time_point deadline, Op op) {
+    for (;;) {
+        ERR_clear_error();  // SSL_get_error reads the thread's error queue: only this op's errors
+        const int n = op();
+        if (n > 0) return n;
+        const int err = SSL_get_error(ssl, n);
+        if (err == SSL_ERROR_WANT_READ ? wait_fd(fd, POLLIN, deadline)
+                                       : err == SSL_ERROR_WANT_WRITE && wait_fd(fd, POLLOUT, deadline))
+            continue;
+        return err == SSL_ERROR_ZERO_RETURN ? 0 : -1;
     }
 }
 
@@ -170,8 +188,8 @@ class ConnStream : public httplib::Stream {
     }
     ssize_t read_socket(char* ptr, size_t size) {
         if (ssl_) {
-            int n = SSL_read(ssl_, ptr, static_cast<int>(std::min<size_t>(size, INT32_MAX)));
-            return n > 0 ? n : (SSL_get_error(ssl_, n) == SSL_ERROR_ZERO_RETURN ? 0 : -1);
+            const int len = static_cast<int>(std::min<size_t>(size, INT32_MAX));
+            return ssl_until(ssl_, fd_, deadline_, [&] { return SSL_read(ssl_, ptr, len); });
         }
         for (;;) {
             ssize_t n = ::recv(fd_, ptr, size, 0);
@@ -182,7 +200,8 @@ class ConnStream : public httplib::Stream {
     ssize_t send_some(const char* ptr, size_t size) {
         if (!wait_fd(fd_, POLLOUT, Clock::now() + write_timeout_)) return -1;
         if (ssl_) {
-            int n = SSL_write(ssl_, ptr, static_cast<int>(std::min<size_t>(size, INT32_MAX)));
+            const int len = static_cast<int>(std::min<size_t>(size, INT32_MAX));
+            const int n = ssl_until(ssl_, fd_, Clock::now() + write_timeout_, [&] { return SSL_write(ssl_, ptr, len); });
             return n > 0 ? n : -1;
         }
         for (;;) {
@@ -684,11 +703,12 @@ void HttpFrontend::serve(std::unique_ptr<Connection> c) {
     if (c->listener->tls) {
         c->ssl.reset(SSL_new(c->listener->tls.get()));
         SSL_set_fd(c->ssl.get(), fd);
-        // The handshake is bounded like a request: a client that stalls in it is dropped.
-        timeval tv{static_cast<time_t>(options_.request_timeout.count() / 1000), 0};
-        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-        if (SSL_accept(c->ssl.get()) != 1) c->ssl.reset();
+        // Non-blocking under TLS: every TLS step waits in wait_fd against a deadline. The
+        // handshake has one like a request's: a client that stalls or trickles in it is dropped.
+        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+        SSL* ssl = c->ssl.get();
+        if (ssl_until(ssl, fd, Clock::now() + options_.request_timeout, [ssl] { return SSL_accept(ssl); }) != 1)
+            c->ssl.reset();
     }
     if (!c->listener->tls || c->ssl) {
         ConnStream strm(fd, c->ssl.get(), options_.write_timeout, c->remote_ip, c->remote_port);

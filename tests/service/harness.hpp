@@ -115,7 +115,7 @@ struct TlsFrontend {
     std::unique_ptr<microvm::service::HttpFrontend> frontend;
     bool ready = false;
 
-    TlsFrontend() {
+    explicit TlsFrontend(microvm::service::FrontendOptions fo = {}) {
         using namespace microvm::service;
         if (!make_self_signed_certificate(cert, key)) return;
         ServiceOptions opts;
@@ -123,7 +123,7 @@ struct TlsFrontend {
         auto s = Service::create(opts, nullptr);
         if (!s) return;
         service = std::move(*s);
-        frontend = std::make_unique<HttpFrontend>(*service, FrontendOptions{});
+        frontend = std::make_unique<HttpFrontend>(*service, fo);
         ready = frontend->add_listener(*parse_listen("tcp:127.0.0.1:0"), TokenSet::of({{"t", kToken}}),
                                        TlsFiles{cert, key})
                     .has_value();

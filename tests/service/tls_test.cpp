@@ -1,10 +1,18 @@
 // TLS on a TCP listener (OpenSSL, a throwaway self-signed certificate): the API answers over
 // TLS, the token is still required, and plain HTTP on the TLS port gets nothing.
 #include <gtest/gtest.h>
+#include <openssl/bio.h>
+#include <openssl/ssl.h>
+#include <poll.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstdlib>
+#include <memory>
+#include <string>
 
 #include "harness.hpp"
+#include "host/unique_fd.hpp"
 
 using namespace svctest;
 using namespace microvm::service;
@@ -37,4 +45,85 @@ TEST(Tls, ServesTheApiOverTlsWithTheTokenRequired) {
     // Plain HTTP to the TLS port: no HTTP answer.
     auto plain = call_fd(connect_tcp(port), "GET", "/healthz", "", {}, std::chrono::seconds(15));
     EXPECT_EQ(plain.status, 0);
+}
+
+namespace {
+
+using SslCtxPtr = std::unique_ptr<SSL_CTX, void (*)(SSL_CTX*)>;
+using SslPtr = std::unique_ptr<SSL, void (*)(SSL*)>;
+
+// Sends `bytes` one at a time, 300 ms apart, until the server closes the connection (true) or
+// `limit` passes (false). Whatever the server sends meanwhile (TLS session tickets) is dropped.
+bool trickle_until_closed(int fd, const std::string& bytes, std::chrono::milliseconds limit) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    size_t i = 0;
+    while (std::chrono::steady_clock::now() < end) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 300) > 0) {
+            char buf[4096];
+            const ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return true;
+            continue;
+        }
+        if (i < bytes.size() && ::send(fd, &bytes[i++], 1, MSG_NOSIGNAL) < 0) return true;
+    }
+    return false;
+}
+
+std::string drain(BIO* mem) {
+    char* data = nullptr;
+    const long len = BIO_get_mem_data(mem, &data);
+    return std::string(data, static_cast<size_t>(len));
+}
+
+}  // namespace
+
+// A client that trickles its TLS records a byte at a time (each byte inside a per-recv timeout)
+// held the connection's thread for as long as it liked; 256 of them locked every client out.
+// The handshake and each request's records now share one deadline: the request timeout.
+TEST(Tls, ATrickledHandshakeOrRequestIsCutAtTheRequestTimeout) {
+    microvm::service::FrontendOptions fo;
+    fo.request_timeout = std::chrono::milliseconds(1000);
+    TlsFrontend tls(fo);
+    ASSERT_TRUE(tls.ready);
+    tls.frontend->start();
+    const auto limit = 5 * fo.request_timeout;  // liveness, not timing: the old code never cut them
+    SslCtxPtr cctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
+    ASSERT_TRUE(cctx);
+
+    {  // The ClientHello, produced in memory and sent a byte per 300 ms.
+        SslPtr s(SSL_new(cctx.get()), SSL_free);
+        BIO* out = BIO_new(BIO_s_mem());
+        SSL_set_bio(s.get(), BIO_new(BIO_s_mem()), out);
+        ASSERT_EQ(SSL_connect(s.get()), -1);  // wants the server's answer
+        const std::string hello = drain(out);
+        ASSERT_GT(hello.size(), 100u);
+        microvm::host::UniqueFd fd(connect_tcp(tls.port()));
+        ASSERT_GE(fd.get(), 0);
+        EXPECT_TRUE(trickle_until_closed(fd.get(), hello, limit)) << "a trickled handshake was not cut";
+    }
+    for (const bool silent : {true, false}) {  // a finished handshake, then nothing or a trickled request
+        microvm::host::UniqueFd fd(connect_tcp(tls.port()));
+        ASSERT_GE(fd.get(), 0);
+        SslPtr s(SSL_new(cctx.get()), SSL_free);
+        SSL_set_fd(s.get(), fd.get());
+        ASSERT_EQ(SSL_connect(s.get()), 1);
+        std::string record;
+        if (!silent) {
+            BIO* out = BIO_new(BIO_s_mem());
+            SSL_set0_wbio(s.get(), out);  // the request's record, to send by hand
+            const std::string req = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+            ASSERT_EQ(SSL_write(s.get(), req.data(), static_cast<int>(req.size())), static_cast<int>(req.size()));
+            record = drain(out);
+            ASSERT_GT(record.size(), req.size());
+        }
+        EXPECT_TRUE(trickle_until_closed(fd.get(), record, limit)) << "silent=" << silent;
+    }
+    // A normal client is still served.
+    httplib::SSLClient client("127.0.0.1", tls.port());
+    client.enable_server_certificate_verification(false);
+    client.set_connection_timeout(10);
+    auto r = client.Get("/healthz");
+    ASSERT_TRUE(r) << httplib::to_string(r.error());
+    EXPECT_EQ(r->status, 200);
 }

@@ -56,6 +56,25 @@ std::string parent_path(std::string_view absolute_path) {
     return std::string(absolute_path.substr(0, slash));
 }
 
+std::string resolved_path(const std::string& path) {
+    std::string head = path, tail;
+    while (!head.empty()) {
+        if (char* real = ::realpath(head.c_str(), nullptr)) {
+            std::string out = real;
+            std::free(real);
+            if (!tail.empty()) out += (out == "/" ? "" : "/") + tail;
+            return out;
+        }
+        const size_t slash = head.find_last_of('/');
+        if (slash == std::string::npos) break;
+        const std::string name = head.substr(slash + 1);
+        if (!name.empty()) tail = tail.empty() ? name : name + "/" + tail;
+        head = slash == 0 ? "/" : head.substr(0, slash);
+        if (head == "/" && name.empty()) break;
+    }
+    return path;
+}
+
 Expected<std::string> canonical_host_path(const std::string& path) {
     std::unique_ptr<char, decltype(&std::free)> resolved(::realpath(path.c_str(), nullptr),
                                                          &std::free);

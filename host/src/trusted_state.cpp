@@ -33,26 +33,6 @@ std::optional<Identity> identity_of(const std::string& path) {
     return Identity{st.st_dev, st.st_ino};
 }
 
-// path with its longest existing prefix resolved (realpath) and the rest appended as given.
-std::string resolved(const std::string& path) {
-    std::string head = path, tail;
-    while (!head.empty()) {
-        if (char* real = ::realpath(head.c_str(), nullptr)) {
-            std::string out = real;
-            std::free(real);
-            if (!tail.empty()) out += (out == "/" ? "" : "/") + tail;
-            return out;
-        }
-        const size_t slash = head.find_last_of('/');
-        if (slash == std::string::npos) break;
-        const std::string name = head.substr(slash + 1);
-        if (!name.empty()) tail = tail.empty() ? name : name + "/" + tail;
-        head = slash == 0 ? "/" : head.substr(0, slash);
-        if (head == "/" && name.empty()) break;
-    }
-    return path;
-}
-
 std::vector<std::string> entries_named(const std::string& dir, std::string_view prefix) {
     std::vector<std::string> out;
     if (DIR* d = ::opendir(dir.c_str())) {
@@ -86,7 +66,7 @@ Places places() {
     for (const char* var : {"MICROVM_IMAGE_CACHE", "MICROVM_GUEST_IMAGE", "XDG_RUNTIME_DIR"}) {
         const char* value = std::getenv(var);
         if (!value || value[0] != '/') continue;
-        const std::string path = resolved(value);
+        const std::string path = resolved_path(value);
         p.protected_paths.push_back(std::string(var) == "XDG_RUNTIME_DIR" ? path + "/microvm" : path);
     }
     std::lock_guard lock(g_mu);
@@ -99,7 +79,7 @@ Places places() {
 
 void protect_trusted_state(const std::string& path) {
     if (path.empty() || path.front() != '/') return;
-    std::string real = resolved(path);
+    std::string real = resolved_path(path);
     std::lock_guard lock(g_mu);
     for (const std::string& known : g_protected) {
         if (known == real) return;
@@ -109,7 +89,7 @@ void protect_trusted_state(const std::string& path) {
 
 void protect_trusted_entries(const std::string& dir, const std::string& name_prefix) {
     if (dir.empty() || dir.front() != '/' || name_prefix.empty()) return;
-    Entries e{resolved(dir), name_prefix};
+    Entries e{resolved_path(dir), name_prefix};
     std::lock_guard lock(g_mu);
     for (const Entries& known : g_entries) {
         if (known.dir == e.dir && known.name_prefix == e.name_prefix) return;

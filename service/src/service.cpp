@@ -12,6 +12,7 @@
 #include "microvm/json_output.hpp"
 #include "service/confined_files.hpp"
 #include "service/digest.hpp"
+#include "host/paths.hpp"
 #include "host/trusted_state.hpp"
 #include "service/sandbox_pools.hpp"
 #include "service/sessions.hpp"
@@ -74,6 +75,43 @@ Expected<void> prepare_private_dir(const std::string& dir) {
     return Ok{};
 }
 
+// The policy as the audit log keeps it: env_vars by name only, since their values are often
+// secrets (API keys) the log must not spread to whoever reads it.
+json audited_policy(const json& as_given) {
+    json out = as_given;
+    if (auto it = out.find("env_vars"); it != out.end() && it->is_object()) {
+        json names = json::array();
+        for (const auto& [name, value] : it->items()) names.push_back(name);
+        *it = std::move(names);
+    }
+    return out;
+}
+
+// The daemon's own files (state directory, audit log and its rotated PATH.N, token file) must
+// not be in any sandbox's reach: a program could list or tamper with other clients' sessions,
+// forge audit records or read the tokens. A policy path is refused (as the providers refuse the
+// trusted state, host/trusted_state.hpp) when it is one of them, lies inside one, or holds one
+// (read-write), judged by real path. The sessions' own work directories are bound by the store,
+// not through a request's policy, so they are unaffected.
+ApiExpected<void> refuse_daemon_files(const Policy& policy, const std::vector<std::string>& daemon_files) {
+    const FileSystemPolicy& fs = policy.config.fs_policy;
+    std::vector<std::pair<std::string, bool>> paths;  // path, writable
+    const bool rw = fs.kind == FileSystemPolicy::Kind::ReadWrite;
+    for (const auto& q : fs.paths) paths.emplace_back(q, rw);
+    for (const auto& q : fs.read_only_paths) paths.emplace_back(q, false);
+    for (const auto& [given, writable] : paths) {
+        const std::string real = host::resolved_path(given);
+        for (const std::string& own : daemon_files) {
+            const bool inside = host::is_within(real, own) ||
+                                (real.starts_with(own + ".") && real.find('/', own.size()) == std::string::npos);
+            if (inside || (writable && host::is_within(own, real)))
+                return api_fail(400, "bad_request", "fs_policy path '" + given + "' would reach " + own +
+                                                        ", the daemon's own state (sessions, audit log, tokens)");
+        }
+    }
+    return rtfs::Ok{};
+}
+
 }  // namespace
 
 namespace {
@@ -119,6 +157,9 @@ Expected<std::unique_ptr<Service>> Service::create(ServiceOptions options,
     // Every provider's state directories are out of any sandbox's write reach, whichever
     // providers start.
     host::protect_configured_state(options.settings.provider_configs);
+    // The daemon's own files, as real paths, for refuse_daemon_files.
+    options.private_paths.push_back(options.state_dir);
+    for (auto& path : options.private_paths) path = host::resolved_path(path);
     RTFS_TRY(auto pools, read_pool_configs(options.settings));
     RTFS_TRY(auto sandbox_pools, read_sandbox_pool_configs(options.settings));
     std::unique_ptr<Service> s(new Service(std::move(options), std::move(audit)));
@@ -242,6 +283,8 @@ ApiExpected<std::shared_ptr<Service::Prepared>> Service::prepare_execution(
     p->program = std::move(*program);
     auto policy = parse_policy(*j, options_.settings);
     if (!policy) return rtfs::Unexpected<ApiError>(policy.error());
+    if (auto own = refuse_daemon_files(*policy, options_.private_paths); !own)
+        return rtfs::Unexpected<ApiError>(own.error());
     p->policy = std::move(*policy);
     p->who = who;
     return admit(std::move(p), client_gone);
@@ -329,7 +372,7 @@ ordered_json Service::run(Prepared& p, OutputSink sink) {
         if (p.session) record["sandbox_id"] = p.session_id;
         record["provider"] = p.provider_name;
         record["pooled"] = pooled;
-        record["policy"] = p.policy.as_given;
+        record["policy"] = audited_policy(p.policy.as_given);
         record["program"] = {{"kind", p.program.is_eval ? "eval" : "run"},
                              {"sha256", sha256_hex(p.program.digest_input)}};
         record["status"] = doc["status"];
@@ -366,13 +409,14 @@ Reply Service::create_session(const std::string& body, const ClientIdentity& who
     if (auto prov = provider(provider_name); !prov) return error_reply(prov.error());
     auto policy = parse_policy(*j, options_.settings);
     if (!policy) return error_reply(policy.error());
+    if (auto own = refuse_daemon_files(*policy, options_.private_paths); !own) return error_reply(own.error());
     auto s = sessions_->create(provider_name, *policy, who);
     if (!s) {
         audit_session("create", "", who, s.error().code);
         return error_reply(s.error());
     }
     metrics_.session_event("created");
-    audit_session("create", (*s)->id, who, "ok", {{"provider", provider_name}, {"policy", (*policy).as_given}});
+    audit_session("create", (*s)->id, who, "ok", {{"provider", provider_name}, {"policy", audited_policy((*policy).as_given)}});
     return json_reply(201, {{"id", (*s)->id},
                             {"provider", provider_name},
                             {"work_dir", (*s)->work_dir},
@@ -381,7 +425,7 @@ Reply Service::create_session(const std::string& body, const ClientIdentity& who
 }
 
 Reply Service::delete_session(const std::string& id, const ClientIdentity& who) {
-    auto ended = sessions_->end(id, "deleted");
+    auto ended = sessions_->end(id, who, "deleted");
     audit_session("delete", id, who, ended ? "ok" : ended.error().code);
     if (!ended) return error_reply(ended.error());
     return json_reply(200, {{"id", id}, {"deleted", true}});
@@ -390,7 +434,7 @@ Reply Service::delete_session(const std::string& id, const ClientIdentity& who) 
 ApiExpected<std::shared_ptr<Service::Prepared>> Service::prepare_session_exec(
     const std::string& id, const std::string& body, const ClientIdentity& who,
     const CancelToken& client_gone) {
-    auto s = sessions_->use(id);
+    auto s = sessions_->use(id, who);
     if (!s) return rtfs::Unexpected<ApiError>(s.error());
     auto j = parse_object(body);
     if (!j) return rtfs::Unexpected<ApiError>(j.error());
@@ -419,7 +463,7 @@ ApiExpected<std::shared_ptr<Service::Prepared>> Service::prepare_session_exec(
 
 Reply Service::put_file(const std::string& id, const std::string& path, const std::string& data,
                         const ClientIdentity& who) {
-    auto s = sessions_->use(id);
+    auto s = sessions_->use(id, who);
     if (!s) return error_reply(s.error());
     if (data.size() > options_.max_file_bytes)
         return error_reply({413, "too_large", "files are limited to " + std::to_string(options_.max_file_bytes) + " bytes"});
@@ -431,7 +475,7 @@ Reply Service::put_file(const std::string& id, const std::string& path, const st
 }
 
 Reply Service::get_file(const std::string& id, const std::string& path, const ClientIdentity& who) {
-    auto s = sessions_->use(id);
+    auto s = sessions_->use(id, who);
     if (!s) return error_reply(s.error());
     auto file = open_beneath((*s)->work_fd.get(), path, options_.max_file_bytes);
     audit_session("get_file", id, who, file ? "ok" : file.error().code,

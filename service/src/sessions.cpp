@@ -74,13 +74,26 @@ SessionStore::~SessionStore() {
 
 ApiExpected<std::shared_ptr<Session>> SessionStore::create(std::string provider, Policy policy,
                                                            const ClientIdentity& owner) {
+    // The slot is reserved under the same lock as the check (concurrent creates cannot all pass
+    // it) and given back unless this creation fills it.
     {
         std::lock_guard lock(mu_);
-        if (sessions_.size() >= max_sessions_)
+        if (sessions_.size() + reserved_ >= max_sessions_)
             return api_fail(429, "too_many_sandboxes",
                             "the daemon holds its maximum of " + std::to_string(max_sessions_) +
                                 " sandboxes; delete one first");
+        ++reserved_;
     }
+    bool filled = false;
+    struct Release {
+        SessionStore* store;
+        bool& filled;
+        ~Release() {
+            if (filled) return;
+            std::lock_guard lock(store->mu_);
+            --store->reserved_;
+        }
+    } release{this, filled};
     auto s = std::make_shared<Session>();
     s->id = new_session_id();
     s->provider = std::move(provider);
@@ -112,18 +125,31 @@ ApiExpected<std::shared_ptr<Session>> SessionStore::create(std::string provider,
     s->policy = std::move(policy);
     std::lock_guard lock(mu_);
     sessions_[s->id] = s;
+    --reserved_;
+    filled = true;
     return s;
 }
 
-ApiExpected<std::shared_ptr<Session>> SessionStore::use(const std::string& id) {
+ApiExpected<std::shared_ptr<Session>> SessionStore::use(const std::string& id, const ClientIdentity& who) {
     std::lock_guard lock(mu_);
     auto it = sessions_.find(id);
-    if (it == sessions_.end()) return api_fail(404, "not_found", "no sandbox " + id);
+    if (it == sessions_.end() || it->second->owner.principal() != who.principal())
+        return api_fail(404, "not_found", "no sandbox " + id);
     it->second->last_used = Clock::now();
     return it->second;
 }
 
-ApiExpected<void> SessionStore::end(const std::string& id, const std::string& why) {
+ApiExpected<void> SessionStore::end(const std::string& id, const ClientIdentity& who, const std::string& why) {
+    {
+        std::lock_guard lock(mu_);
+        auto it = sessions_.find(id);
+        if (it == sessions_.end() || it->second->owner.principal() != who.principal())
+            return api_fail(404, "not_found", "no sandbox " + id);
+    }
+    return end_now(id, why);
+}
+
+ApiExpected<void> SessionStore::end_now(const std::string& id, const std::string& why) {
     std::shared_ptr<Session> s;
     {
         std::lock_guard lock(mu_);
@@ -151,7 +177,7 @@ void SessionStore::expire(Clock::time_point now) {
             else if (now - s->last_used >= idle_ && s.use_count() == 1) ending.emplace_back(id, "idle_timeout");
         }
     }
-    for (const auto& [id, why] : ending) (void)end(id, why);
+    for (const auto& [id, why] : ending) (void)end_now(id, why);
 }
 
 }  // namespace microvm::service

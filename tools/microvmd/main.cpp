@@ -131,6 +131,9 @@ int main(int argc, char** argv) {
         if (!a) return die(a.error().message);
         audit = std::move(*a);
     }
+    // No request's fs_policy may reach these (the audit log's rotated PATH.N with it).
+    if (audit_log) opts.private_paths.push_back(*audit_log);
+    if (token_file) opts.private_paths.push_back(*token_file);
     auto service = Service::create(std::move(opts), std::move(audit));
     if (!service) return die(service.error().message);
 

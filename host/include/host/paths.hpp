@@ -26,6 +26,10 @@ std::string parent_path(std::string_view absolute_path);
 // The host path with every symlink resolved (realpath). InvalidInput when it does not exist.
 Expected<std::string> canonical_host_path(const std::string& path);
 
+// path (absolute) with its longest existing prefix resolved (realpath) and the rest appended as
+// given: the real path a path that does not exist yet will have.
+std::string resolved_path(const std::string& path);
+
 // The directories of a PATH value, in order; relative entries (which would resolve against the
 // caller's working directory) are left out.
 std::vector<std::string> path_dirs(std::string_view path_var);

@@ -19,6 +19,14 @@ struct ClientIdentity {
     std::string remote;    // "127.0.0.1:40312" on TCP
     std::string token_id;  // the id of the token presented (never the token itself)
 
+    // Who owns what this client creates (a session): the token on TCP/TLS (one holder, whatever
+    // its address), else the peer's uid on the Unix socket; the daemon itself for "internal".
+    std::string principal() const {
+        if (!token_id.empty()) return "token:" + token_id;
+        if (uid) return "uid:" + std::to_string(*uid);
+        return "transport:" + transport;
+    }
+
     nlohmann::json to_json() const {
         nlohmann::json j = {{"transport", transport}};
         if (uid) j["uid"] = *uid;

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -40,6 +41,9 @@ struct ServiceOptions {
     // All request bodies held at once, daemon-wide (never below one request at its limit).
     size_t max_body_bytes_held = 256 << 20;
     std::string state_dir;                 // sessions' work directories live below it
+    // The daemon's own files beside the state directory (audit log, token file): no request's
+    // fs_policy may reach them (nor the state directory, added by Service::create).
+    std::vector<std::string> private_paths;
     std::chrono::seconds session_idle_timeout{600};
     std::chrono::seconds session_max_lifetime{3600};
     size_t max_sessions = 64;

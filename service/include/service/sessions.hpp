@@ -48,21 +48,26 @@ class SessionStore {
     // read-only paths it had, or the system directories).
     ApiExpected<std::shared_ptr<Session>> create(std::string provider, Policy policy,
                                                  const ClientIdentity& owner);
-    // A live session, marked used now; 404 when unknown or ended.
-    ApiExpected<std::shared_ptr<Session>> use(const std::string& id);
-    // Ends it now; 404 when unknown.
-    ApiExpected<void> end(const std::string& id, const std::string& why);
+    // A live session of who's (its owner's principal), marked used now; 404 when unknown, ended
+    // or another client's (the same answer: a session id is never confirmed to another client).
+    ApiExpected<std::shared_ptr<Session>> use(const std::string& id, const ClientIdentity& who);
+    // Ends it now (who's, as use()); 404 when unknown or another client's.
+    ApiExpected<void> end(const std::string& id, const ClientIdentity& who, const std::string& why);
     size_t size() const;
     // Ends sessions idle or too old as of now (the expiry thread calls it every second).
     void expire(Clock::time_point now);
 
   private:
+    // Ends it whoever owns it (expiry, shutdown).
+    ApiExpected<void> end_now(const std::string& id, const std::string& why);
+
     std::string dir_;
     std::chrono::seconds idle_, max_life_;
     size_t max_sessions_;
     std::function<void(const Session&, const std::string&)> on_end_;
     mutable std::mutex mu_;
     std::map<std::string, std::shared_ptr<Session>> sessions_;
+    size_t reserved_ = 0;  // creations past the limit check, not yet in sessions_
     std::condition_variable stop_cv_;
     bool stopping_ = false;
     std::thread expiry_;

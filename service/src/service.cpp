@@ -112,6 +112,16 @@ ApiExpected<void> refuse_daemon_files(const Policy& policy, const std::vector<st
     return rtfs::Ok{};
 }
 
+// A request's max_output_bytes above the daemon's ceiling (ServiceOptions::max_output_bytes):
+// 400 naming both. Only what the request asks for is held to it; the operator's settings are
+// the operator's.
+ApiExpected<void> refuse_output_over_ceiling(const json& body, const Policy& policy, uint64_t ceiling) {
+    if (!body.contains("max_output_bytes") || policy.config.max_output_bytes <= ceiling) return rtfs::Ok{};
+    return api_fail(400, "bad_request", "max_output_bytes: this daemon keeps at most " + std::to_string(ceiling) +
+                                            " bytes per stream (--max-output-mib), asked " +
+                                            std::to_string(policy.config.max_output_bytes));
+}
+
 }  // namespace
 
 namespace {
@@ -285,6 +295,8 @@ ApiExpected<std::shared_ptr<Service::Prepared>> Service::prepare_execution(
     if (!policy) return rtfs::Unexpected<ApiError>(policy.error());
     if (auto own = refuse_daemon_files(*policy, options_.private_paths); !own)
         return rtfs::Unexpected<ApiError>(own.error());
+    if (auto out = refuse_output_over_ceiling(*j, *policy, options_.max_output_bytes); !out)
+        return rtfs::Unexpected<ApiError>(out.error());
     p->policy = std::move(*policy);
     p->who = who;
     return admit(std::move(p), client_gone);
@@ -410,6 +422,8 @@ Reply Service::create_session(const std::string& body, const ClientIdentity& who
     auto policy = parse_policy(*j, options_.settings);
     if (!policy) return error_reply(policy.error());
     if (auto own = refuse_daemon_files(*policy, options_.private_paths); !own) return error_reply(own.error());
+    if (auto out = refuse_output_over_ceiling(*j, *policy, options_.max_output_bytes); !out)
+        return error_reply(out.error());
     auto s = sessions_->create(provider_name, *policy, who);
     if (!s) {
         audit_session("create", "", who, s.error().code);
@@ -453,6 +467,8 @@ ApiExpected<std::shared_ptr<Service::Prepared>> Service::prepare_session_exec(
     p->program = std::move(*program);
     auto policy = parse_policy_over(*j, (*s)->policy);
     if (!policy) return rtfs::Unexpected<ApiError>(policy.error());
+    if (auto out = refuse_output_over_ceiling(*j, *policy, options_.max_output_bytes); !out)
+        return rtfs::Unexpected<ApiError>(out.error());
     p->policy = std::move(*policy);
     p->policy.config.env_vars["MICROVM_SANDBOX_DIR"] = (*s)->work_dir;
     p->who = who;

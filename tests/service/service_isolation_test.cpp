@@ -182,3 +182,25 @@ TEST(ServiceIsolation, ConcurrentCreatesKeepTheSessionsLimit) {
     }
     microvm::service::remove_tree(dir);
 }
+
+// A client set max_output_bytes up to the 1 GiB a local run may keep per stream; the daemon
+// holds what a run wrote several times over while it makes the reply (the red team: 64 MiB of
+// NULs took 885 MB of daemon memory). Requests asking more than the daemon's ceiling are refused
+// up front, for one-shot runs, session creation and session execs alike; within it they run.
+TEST(ServiceIsolation, OutputKeptPerStreamIsCappedByTheDaemon) {
+    Harness h([](microvm::service::ServiceOptions& o) { o.max_output_bytes = 4096; });
+    auto over = h.call_json("POST", "/v1/executions",
+                            {{"provider", "mock"}, {"eval", "(+ 1 2)"}, {"max_output_bytes", 4097}});
+    EXPECT_EQ(over.status, 400) << over.body;
+    EXPECT_NE(over.body.find("max_output_bytes"), std::string::npos) << over.body;
+    EXPECT_NE(over.body.find("4096"), std::string::npos) << over.body;
+    auto at = h.call_json("POST", "/v1/executions",
+                          {{"provider", "mock"}, {"eval", "(+ 1 2)"}, {"max_output_bytes", 4096}});
+    EXPECT_EQ(at.status, 200) << at.body;
+    auto session = h.call_json("POST", "/v1/sandboxes", {{"provider", "mock"}, {"max_output_bytes", 1 << 30}});
+    EXPECT_EQ(session.status, 400) << session.body;
+    const std::string id = create_session(h, {{"provider", "mock"}});
+    auto exec = h.call_json("POST", "/v1/sandboxes/" + id + "/exec", {{"eval", "(+ 1 2)"}, {"max_output_bytes", 5000}});
+    EXPECT_EQ(exec.status, 400) << exec.body;
+    EXPECT_EQ(h.call_json("POST", "/v1/sandboxes/" + id + "/exec", {{"eval", "(+ 1 2)"}}).status, 200);
+}

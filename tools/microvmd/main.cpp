@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
     std::string audit_fsync = "never";
     size_t concurrency = 4, queue = 16, max_connections = 256, max_sessions = 64;
     size_t session_sandboxes = microvm::service::SandboxPools::kDefaultSessionSandboxes;
-    size_t max_request_kib = 1024, max_file_mib = 64, max_body_mib = 256;
+    size_t max_request_kib = 1024, max_file_mib = 64, max_body_mib = 256, max_output_mib = 16;
     std::string request_timeout = "10s", session_idle = "10m", session_max = "1h", grace = "10s";
     app.add_option("--listen", listens,
                    "unix:PATH or tcp:HOST:PORT (repeatable; default unix:" + default_unix_socket_path() + ")")
@@ -63,6 +63,8 @@ int main(int argc, char** argv) {
     app.add_option("--max-connections", max_connections, "Open connections before 503");
     app.add_option("--max-request-kib", max_request_kib, "Largest JSON body (KiB)");
     app.add_option("--max-file-mib", max_file_mib, "Largest file upload/download (MiB)");
+    app.add_option("--max-output-mib", max_output_mib,
+                   "Most output a request may ask kept per stream (max_output_bytes, MiB)");
     app.add_option("--max-body-mib", max_body_mib,
                    "Request bodies held in memory at once, all connections together (MiB); over it: 503 + Retry-After");
     app.add_option("--request-timeout", request_timeout, "A whole request (headers and body) must arrive within it");
@@ -93,6 +95,8 @@ int main(int argc, char** argv) {
     // Sizes are shifted into bytes below: bounded first (1 TiB), so no shift can wrap.
     if (max_request_kib > (size_t{1} << 30) || max_file_mib > (size_t{1} << 20) || max_body_mib > (size_t{1} << 20))
         return die("--max-request-kib, --max-file-mib and --max-body-mib are limited to 1 TiB");
+    if (max_output_mib < 1 || max_output_mib > 1024)
+        return die("--max-output-mib: between 1 and 1024 (a run keeps at most 1 GiB per stream)");
     if ((max_body_mib << 20) < std::max(max_file_mib << 20, max_request_kib << 10))
         return die("--max-body-mib must hold at least one request at its limit (--max-file-mib, --max-request-kib)");
     ServiceOptions opts;
@@ -101,6 +105,7 @@ int main(int argc, char** argv) {
     opts.max_request_bytes = max_request_kib << 10;
     opts.max_file_bytes = max_file_mib << 20;
     opts.max_body_bytes_held = max_body_mib << 20;
+    opts.max_output_bytes = uint64_t{max_output_mib} << 20;
     opts.state_dir = state_dir.value_or(default_state_dir());
     opts.max_sessions = max_sessions;
     opts.max_session_sandboxes = session_sandboxes;

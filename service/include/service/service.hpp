@@ -40,6 +40,10 @@ struct ServiceOptions {
     size_t max_file_bytes = 64 << 20;      // PUT /v1/sandboxes/{id}/files/...
     // All request bodies held at once, daemon-wide (never below one request at its limit).
     size_t max_body_bytes_held = 256 << 20;
+    // The most output a request may ask kept per stream (max_output_bytes). What a run writes is
+    // held in the daemon's memory several times over while its reply is made (escaped as JSON,
+    // then sent), so the 1 GiB a local run may keep is too much for a shared daemon.
+    uint64_t max_output_bytes = 16 << 20;
     std::string state_dir;                 // sessions' work directories live below it
     // The daemon's own files beside the state directory (audit log, token file): no request's
     // fs_policy may reach them (nor the state directory, added by Service::create).

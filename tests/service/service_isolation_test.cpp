@@ -7,11 +7,11 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <fstream>
 #include <sstream>
 #include <thread>
 
 #include "harness.hpp"
+#include "support/host_files.hpp"
 #include "service/sessions.hpp"
 
 using namespace svctest;
@@ -19,13 +19,6 @@ using nlohmann::json;
 using microvm::service::ClientIdentity;
 
 namespace {
-
-std::string read_all(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 ClientIdentity token_client(const std::string& token_id) {
     ClientIdentity who;
@@ -139,7 +132,7 @@ TEST(ServiceIsolation, TheAuditLogKeepsEnvVarNamesNotValues) {
                              {{"eval", "1"}, {"env_vars", {{"OTHER_TOKEN", "ghp-SECRET456"}}}});
         EXPECT_EQ(e.status, 200) << e.body;
     }
-    const std::string text = read_all(audit_path);
+    const std::string text = testsupport::read_text(audit_path);
     microvm::service::remove_tree(logs);
     EXPECT_NE(text.find("OPENAI_API_KEY"), std::string::npos) << text;
     EXPECT_NE(text.find("OTHER_TOKEN"), std::string::npos) << text;

@@ -180,6 +180,7 @@ class ConnStream : public httplib::Stream {
   private:
     static constexpr size_t kReadBuffer = 4096;
     static constexpr size_t kCoalesceAtMost = 64 << 10;  // TLS: a larger body is not copied
+    static constexpr size_t kTlsWriteChunk = 64 << 10;   // TLS: bytes per SSL_write (send_some)
 
     // httplib writes a response's status line and headers in one call, then its body.
     static bool is_header_block_with_length(std::string_view d) {
@@ -197,16 +198,22 @@ class ConnStream : public httplib::Stream {
             return n;
         }
     }
+    // Each call waits at most write_timeout_ for the client to take some bytes: a client that
+    // stops reading is dropped then, one that reads slowly is not. So a send never blocks (a
+    // blocking send of a large reply waited for as long as the client pleased, holding the
+    // connection's thread), and a TLS write goes in records of at most kTlsWriteChunk, each with
+    // the deadline of its own (one SSL_write of a whole reply had one deadline for all of it).
     ssize_t send_some(const char* ptr, size_t size) {
-        if (!wait_fd(fd_, POLLOUT, Clock::now() + write_timeout_)) return -1;
         if (ssl_) {
-            const int len = static_cast<int>(std::min<size_t>(size, INT32_MAX));
+            if (!wait_fd(fd_, POLLOUT, Clock::now() + write_timeout_)) return -1;
+            const int len = static_cast<int>(std::min(size, kTlsWriteChunk));
             const int n = ssl_until(ssl_, fd_, Clock::now() + write_timeout_, [&] { return SSL_write(ssl_, ptr, len); });
             return n > 0 ? n : -1;
         }
         for (;;) {
-            ssize_t n = ::send(fd_, ptr, size, MSG_NOSIGNAL);
-            if (n < 0 && errno == EINTR) continue;
+            if (!wait_fd(fd_, POLLOUT, Clock::now() + write_timeout_)) return -1;
+            ssize_t n = ::send(fd_, ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
             return n;
         }
     }
@@ -229,8 +236,8 @@ class ConnStream : public httplib::Stream {
             msghdr msg{};
             msg.msg_iov = iov + first;
             msg.msg_iovlen = 2 - first;
-            ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
-            if (n < 0 && errno == EINTR) continue;
+            ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);  // as in send_some
+            if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
             if (n <= 0) return false;
             for (auto left = static_cast<size_t>(n); left > 0 && first < 2;) {
                 const size_t taken = std::min(left, iov[first].iov_len);

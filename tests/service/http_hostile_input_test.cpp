@@ -2,6 +2,9 @@
 // wrongly: compressed request bodies (inflated into memory past every body limit), an unbounded
 // number of header lines before the token is checked, and ranges past a download's end.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <thread>
 
@@ -150,4 +153,41 @@ TEST(HttpHostileInput, RangesAreCheckedAgainstTheFileSize) {
     EXPECT_EQ(whole.status, 200);
     EXPECT_EQ(whole.body, content);
     EXPECT_EQ(whole.headers.count("content-range"), 0u);
+}
+
+// A client that asks for a large reply and stops reading is dropped at the write timeout: a
+// blocking send of the reply waited for as long as the client pleased, holding the connection's
+// thread (red team, 2026-12-03: still blocked at 25 s with a 10 s write timeout; the client that
+// read afterwards got the whole reply). Here the reply holds a 900 KB string value, sent in one
+// write; after the timeout the client reads what was already buffered and then the end, not
+// the whole reply.
+TEST(HttpHostileInput, AClientThatStopsReadingIsDroppedAtTheWriteTimeout) {
+    microvm::service::FrontendOptions f;
+    f.write_timeout = std::chrono::milliseconds(500);
+    Harness h(nullptr, f);
+    const std::string value(900'000, 'x');
+    const std::string body = nlohmann::json{{"provider", "mock"}, {"eval", "\"" + value + "\""}}.dump();
+    const int fd = connect_unix(h.socket_path);
+    const int small = 4096;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    ASSERT_TRUE(send_all(fd, "POST /v1/executions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                             "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body));
+    std::this_thread::sleep_for(std::chrono::seconds(3));  // six write timeouts, not reading
+    size_t got = 0;
+    bool ended = false;
+    char buf[65536];
+    for (;;) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 10000) != 1) break;  // the server neither sends nor closes
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n <= 0) {
+            ended = true;
+            break;
+        }
+        got += static_cast<size_t>(n);
+    }
+    ::close(fd);
+    EXPECT_TRUE(ended) << "the connection was neither closed nor served";
+    EXPECT_LT(got, value.size()) << "the whole reply arrived: the server waited for the client";
+    EXPECT_EQ(h.call("GET", "/healthz").status, 200);
 }

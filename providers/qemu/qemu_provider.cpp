@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "host/paths.hpp"
 #include "host/policy_source.hpp"
 #include "host/trusted_state.hpp"
 #include "host/vm_command.hpp"
@@ -192,7 +193,7 @@ void QemuProvider::check_backend(const ExecutionContext& ctx,
     for (const auto& [ro, ro_writable] : checked) {
         if (ro_writable) continue;
         for (const auto& [rw, rw_writable] : checked) {
-            if (rw_writable && (ro == rw || ro.starts_with(rw == "/" ? rw : rw + "/"))) {
+            if (rw_writable && host::is_within(ro, rw)) {
                 problems.push_back({"fs_policy", "read-only '" + ro + "' lies inside writable '" +
                                                      rw + "', which QEMU shares writable whole "
                                                      "(only the guest kernel would keep it read-only)"});

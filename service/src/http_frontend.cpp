@@ -205,17 +205,20 @@ class ConnStream : public httplib::Stream {
     // the deadline of its own (one SSL_write of a whole reply had one deadline for all of it).
     ssize_t send_some(const char* ptr, size_t size) {
         if (ssl_) {
-            if (!wait_fd(fd_, POLLOUT, Clock::now() + write_timeout_)) return -1;
             const int len = static_cast<int>(std::min(size, kTlsWriteChunk));
             const int n = ssl_until(ssl_, fd_, Clock::now() + write_timeout_, [&] { return SSL_write(ssl_, ptr, len); });
             return n > 0 ? n : -1;
         }
         for (;;) {
-            if (!wait_fd(fd_, POLLOUT, Clock::now() + write_timeout_)) return -1;
-            ssize_t n = ::send(fd_, ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
-            if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
-            return n;
+            const ssize_t n = ::send(fd_, ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n >= 0 || !retry_send()) return n;
         }
+    }
+    // After a send that failed: whether to try again (interrupted, or the socket was full and
+    // the client took bytes within the write timeout).
+    bool retry_send() const {
+        if (errno == EINTR) return true;
+        return (errno == EAGAIN || errno == EWOULDBLOCK) && wait_fd(fd_, POLLOUT, Clock::now() + write_timeout_);
     }
     // The held headers and the first body write together, without copying the body: one
     // sendmsg of both on a plain socket; over TLS one record stream, a small body copied.
@@ -232,12 +235,11 @@ class ConnStream : public httplib::Stream {
         for (;;) {
             while (first < 2 && iov[first].iov_len == 0) ++first;
             if (first == 2) break;
-            if (!wait_fd(fd_, POLLOUT, Clock::now() + write_timeout_)) return false;
             msghdr msg{};
             msg.msg_iov = iov + first;
             msg.msg_iovlen = 2 - first;
             ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);  // as in send_some
-            if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
+            if (n < 0 && retry_send()) continue;
             if (n <= 0) return false;
             for (auto left = static_cast<size_t>(n); left > 0 && first < 2;) {
                 const size_t taken = std::min(left, iov[first].iov_len);

@@ -75,7 +75,7 @@ SessionStore::~SessionStore() {
 ApiExpected<std::shared_ptr<Session>> SessionStore::create(std::string provider, Policy policy,
                                                            const ClientIdentity& owner) {
     // The slot is reserved under the same lock as the check (concurrent creates cannot all pass
-    // it) and given back unless this creation fills it.
+    // it) and given back when this creation ends, filled or not (filled, the session holds it).
     {
         std::lock_guard lock(mu_);
         if (sessions_.size() + reserved_ >= max_sessions_)
@@ -84,16 +84,13 @@ ApiExpected<std::shared_ptr<Session>> SessionStore::create(std::string provider,
                                 " sandboxes; delete one first");
         ++reserved_;
     }
-    bool filled = false;
     struct Release {
         SessionStore* store;
-        bool& filled;
         ~Release() {
-            if (filled) return;
             std::lock_guard lock(store->mu_);
             --store->reserved_;
         }
-    } release{this, filled};
+    } release{this};
     auto s = std::make_shared<Session>();
     s->id = new_session_id();
     s->provider = std::move(provider);
@@ -125,26 +122,27 @@ ApiExpected<std::shared_ptr<Session>> SessionStore::create(std::string provider,
     s->policy = std::move(policy);
     std::lock_guard lock(mu_);
     sessions_[s->id] = s;
-    --reserved_;
-    filled = true;
     return s;
+}
+
+ApiExpected<std::shared_ptr<Session>> SessionStore::owned(const std::string& id, const ClientIdentity& who) const {
+    auto it = sessions_.find(id);
+    if (it == sessions_.end() || it->second->owner.principal() != who.principal())
+        return api_fail(404, "not_found", "no sandbox " + id);
+    return it->second;
 }
 
 ApiExpected<std::shared_ptr<Session>> SessionStore::use(const std::string& id, const ClientIdentity& who) {
     std::lock_guard lock(mu_);
-    auto it = sessions_.find(id);
-    if (it == sessions_.end() || it->second->owner.principal() != who.principal())
-        return api_fail(404, "not_found", "no sandbox " + id);
-    it->second->last_used = Clock::now();
-    return it->second;
+    auto s = owned(id, who);
+    if (s) (*s)->last_used = Clock::now();
+    return s;
 }
 
 ApiExpected<void> SessionStore::end(const std::string& id, const ClientIdentity& who, const std::string& why) {
     {
         std::lock_guard lock(mu_);
-        auto it = sessions_.find(id);
-        if (it == sessions_.end() || it->second->owner.principal() != who.principal())
-            return api_fail(404, "not_found", "no sandbox " + id);
+        if (auto s = owned(id, who); !s) return rtfs::Unexpected<ApiError>(s.error());
     }
     return end_now(id, why);
 }

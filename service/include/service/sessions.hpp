@@ -58,6 +58,8 @@ class SessionStore {
     void expire(Clock::time_point now);
 
   private:
+    // The live session id if who owns it, else the 404 of an unknown id. Under mu_.
+    ApiExpected<std::shared_ptr<Session>> owned(const std::string& id, const ClientIdentity& who) const;
     // Ends it whoever owns it (expiry, shutdown).
     ApiExpected<void> end_now(const std::string& id, const std::string& why);
 

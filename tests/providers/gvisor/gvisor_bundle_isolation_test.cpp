@@ -11,11 +11,11 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <string>
 
 #include "gvisor/runtime.hpp"
 #include "gvisor/state_dir.hpp"
+#include "host/mountinfo.hpp"
 #include "host/unique_fd.hpp"
 #include "support/expectations.hpp"
 #include "support/host_files.hpp"
@@ -28,16 +28,9 @@ using namespace std::chrono_literals;
 // Mount points in this process's mount namespace whose path holds `marker` and starts with
 // `under`.
 int mounts_matching(const std::string& under, const std::string& marker) {
-    std::ifstream in("/proc/self/mountinfo");
     int n = 0;
-    for (std::string line; std::getline(in, line);) {
-        // "ID PARENT MAJ:MIN ROOT MOUNTPOINT ...": the fifth field.
-        size_t at = 0;
-        for (int i = 0; i < 4 && at != std::string::npos; ++i) at = line.find(' ', at + 1);
-        if (at == std::string::npos) continue;
-        const std::string point = line.substr(at + 1, line.find(' ', at + 1) - at - 1);
-        n += point.starts_with(under) && point.find(marker) != std::string::npos;
-    }
+    for (const auto& m : host::read_mountinfo())
+        n += m.mount_point.starts_with(under) && m.mount_point.find(marker) != std::string::npos;
     return n;
 }
 

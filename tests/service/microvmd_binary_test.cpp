@@ -119,6 +119,12 @@ TEST(Microvmd, RefusesUnsafeListeners) {
         d.wait_for("max-body");
         EXPECT_NE(d.output.find("--max-body-mib must hold at least one request"), std::string::npos) << d.output;
     }
+    for (const char* mib : {"0", "1025"}) {  // no ceiling, or one above what a run may keep at all
+        Daemon d({"--listen", "unix:" + dir + "/d.sock", "--state-dir", dir + "/state", "--max-output-mib", mib});
+        EXPECT_NE(d.wait_exit(), 0) << mib;
+        d.wait_for("max-output");
+        EXPECT_NE(d.output.find("--max-output-mib: between 1 and 1024"), std::string::npos) << d.output;
+    }
     microvm::service::remove_tree(dir);
 }
 

@@ -422,6 +422,13 @@ class Relay {
             usage_.peak_memory_bytes = cgroup_->peak_bytes();
             usage_.oom_killed = cgroup_->oom_killed();
             cgroup_->kill_all();  // also those that left the process group
+            // The run's CPU time, orphans included: with one vCPU every other process is
+            // switched out while the agent runs, so the count is complete up to the kill.
+            uint64_t user = 0, system = 0;
+            if (cgroup_->cpu_time_us(user, system)) {
+                usage_.cpu_user_us = std::max(usage_.cpu_user_us, user);
+                usage_.cpu_system_us = std::max(usage_.cpu_system_us, system);
+            }
         }
         drain_until_ = Clock::now() + kDrainGrace;
     }

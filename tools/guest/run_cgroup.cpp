@@ -92,6 +92,17 @@ bool RunCgroup::oom_killed() const {
     return at != std::string::npos && std::strtoull(events.c_str() + at + 10, nullptr, 10) > 0;
 }
 
+bool RunCgroup::cpu_time_us(uint64_t& user, uint64_t& system) const {
+    // Lines "key value": "user_usec N", "system_usec N".
+    const std::string stat = "\n" + read_file(dir_ + "/cpu.stat");
+    const size_t u = stat.find("\nuser_usec ");
+    const size_t s = stat.find("\nsystem_usec ");
+    if (u == std::string::npos || s == std::string::npos) return false;
+    user = std::strtoull(stat.c_str() + u + 11, nullptr, 10);
+    system = std::strtoull(stat.c_str() + s + 13, nullptr, 10);
+    return true;
+}
+
 void RunCgroup::kill_all() const { (void)write_file(dir_ + "/cgroup.kill", "1"); }
 
 std::string limit_guest_tasks(uint64_t max_processes, uint64_t started) {

@@ -28,6 +28,9 @@ class RunCgroup {
     int procs_fd() const { return procs_.get(); }
     uint64_t peak_bytes() const;
     bool oom_killed() const;
+    // CPU time of every process the run had, orphans included (cpu.stat's user_usec and
+    // system_usec); false when the kernel gives none. wait4's figures miss what left the tree.
+    bool cpu_time_us(uint64_t& user, uint64_t& system) const;
     void kill_all() const;
 
   private:

@@ -1,10 +1,7 @@
 #include "host/checked_tree.hpp"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/mount.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,35 +9,8 @@
 #include "host/sys_error.hpp"
 
 namespace microvm::host {
-namespace {
-
-// The object at source, never through a symlink, if it is the one that was checked.
-Expected<UniqueFd> open_checked(const CheckedTree& bind) {
-    struct open_how how {};
-    how.flags = O_PATH | O_CLOEXEC | (bind.directory ? O_DIRECTORY : 0);
-    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-    UniqueFd src(
-        static_cast<int>(::syscall(SYS_openat2, AT_FDCWD, bind.source.c_str(), &how, sizeof how)));
-    const std::string replaced = "bind source '" + bind.source + "' was replaced after it was checked";
-    if (!src.valid()) {
-        // A symlink now, gone, or a file where a directory was: not what was checked.
-        if (errno == ELOOP || errno == ENOENT || errno == ENOTDIR) {
-            return fail(Failure::Kind::SetupError, replaced + " (" + errno_text(errno) + ")");
-        }
-        return sys_failure("opening bind source " + bind.source, errno);
-    }
-    struct stat st;
-    if (::fstat(src.get(), &st) != 0 || st.st_dev != bind.identity.dev ||
-        st.st_ino != bind.identity.ino) {
-        return fail(Failure::Kind::SetupError, replaced);
-    }
-    return src;
-}
-
-}  // namespace
-
 Expected<UniqueFd> clone_checked_tree(const CheckedTree& bind) {
-    RTFS_TRY(UniqueFd src, open_checked(bind));
+    RTFS_TRY(UniqueFd src, open_checked_source(bind.source, bind.identity, bind.directory));
     unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH;
     if (bind.directory) flags |= AT_RECURSIVE;
     UniqueFd tree(::open_tree(src.get(), "", flags));

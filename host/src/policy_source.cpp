@@ -150,4 +150,25 @@ Expected<CheckedSource> check_policy_source(const std::string& path, MountTable&
     return src;
 }
 
+Expected<UniqueFd> open_checked_source(const std::string& real_path, const FileIdentity& identity,
+                                       bool directory) {
+    struct open_how how {};
+    how.flags = O_PATH | O_CLOEXEC | (directory ? O_DIRECTORY : 0);
+    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    UniqueFd src(static_cast<int>(::syscall(SYS_openat2, AT_FDCWD, real_path.c_str(), &how, sizeof how)));
+    const std::string replaced = "bind source '" + real_path + "' was replaced after it was checked";
+    if (!src.valid()) {
+        // A symlink now, gone, or a file where a directory was: not what was checked.
+        if (errno == ELOOP || errno == ENOENT || errno == ENOTDIR) {
+            return fail(Failure::Kind::SetupError, replaced + " (" + errno_text(errno) + ")");
+        }
+        return sys_failure("opening bind source " + real_path, errno);
+    }
+    struct stat st;
+    if (::fstat(src.get(), &st) != 0 || FileIdentity{st.st_dev, st.st_ino} != identity) {
+        return fail(Failure::Kind::SetupError, replaced);
+    }
+    return src;
+}
+
 }  // namespace microvm::host

@@ -16,6 +16,7 @@
 #include "host/egress.hpp"
 #include "qemu/host_facts.hpp"
 #include "qemu/qemu_vm.hpp"
+#include "qemu/qemu_shares.hpp"
 #include "qemu/qmp_client.hpp"
 #include "qemu/snapshot.hpp"
 #include "qemu/started_vm.hpp"
@@ -50,31 +51,6 @@ uint64_t realtime_ns() {
     ::clock_gettime(CLOCK_REALTIME, &ts);
     return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
 }
-
-// The policy's directories as 9p shares at the same paths: read-only ones, then writable ones
-// (a writable path inside a read-only one is mounted after it, so it stays writable).
-std::vector<ShareSpec> shares_for(const FileSystemPolicy& fs) {
-    std::vector<ShareSpec> out;
-    auto add = [&](const std::string& path, bool writable) {
-        out.push_back({"s" + std::to_string(out.size()), path, writable});
-    };
-    switch (fs.kind) {
-        case FileSystemPolicy::Kind::ReadOnly:
-            for (const std::string& p : fs.paths) add(p, false);
-            break;
-        case FileSystemPolicy::Kind::ReadWrite:
-            for (const std::string& p : fs.read_only_paths) add(p, false);
-            for (const std::string& p : fs.paths) add(p, true);
-            break;
-        case FileSystemPolicy::Kind::None:
-        case FileSystemPolicy::Kind::Full: break;  // Full is refused by the provider's check
-    }
-    // Parents before children, so a share inside another is mounted on top of it.
-    std::stable_sort(out.begin(), out.end(),
-                     [](const ShareSpec& a, const ShareSpec& b) { return a.host_path.size() < b.host_path.size(); });
-    return out;
-}
-
 
 // A failure before the Exec: a broken agent (InvalidInput: it sent what the protocol forbids)
 // is the guest's fault, reported as GuestFailed; a cancellation as Cancelled; anything else
@@ -267,7 +243,16 @@ Expected<host::SandboxReport> QemuBackend::run(const host::SandboxRequest& req) 
     spec.tsc_khz = host_.tsc_khz;
     spec.kvm = host_.kvm;
     spec.ram_mb = (req.limits.memory_bytes >> 20) + kGuestReserveMb;
-    spec.shares = shares_for(req.fs_policy);
+    // The policy's directories as 9p shares at the same paths, checked again now and handed to
+    // QEMU as the objects this check passed (qemu_shares.hpp): the provider's check was at the
+    // request, and a path may have been swapped since.
+    std::vector<Unsupported> problems;
+    const std::vector<CheckedShare> checked = check_shares(req.fs_policy, problems);
+    if (!problems.empty()) return fail(Failure::Kind::SetupError, "fs_policy: " + problems.front().reason);
+    if (test_hooks_.after_check) test_hooks_.after_check();
+    std::vector<host::UniqueFd> share_fds;  // open until QEMU has started (it holds its copies)
+    RTFS_TRY(spec.shares, open_shares(checked, share_fds));
+    if (test_hooks_.before_qemu) test_hooks_.before_qemu();
     spec.user_network = req.host_network;
     spec.egress = req.egress != nullptr;
 

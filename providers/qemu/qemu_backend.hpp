@@ -3,6 +3,7 @@
 // driven over virtio-serial by host::AgentSession; the VM is killed when the run ends.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -51,6 +52,14 @@ struct HostSetup {
 // What availability() and the backend need; error: why the provider is unavailable.
 Expected<HostSetup> probe_host(const QemuSettings& settings);
 
+// Test hooks: called while a VM with shares is started, in the windows a local attacker would
+// use to swap a share's directory (rename over it, or a symlink in its place), so that tests can
+// make that race deterministic (qemu_shares.hpp).
+struct ShareWindowHooks {
+    std::function<void()> after_check;  // the shares were checked, not yet opened
+    std::function<void()> before_qemu;  // opened, QEMU not yet started
+};
+
 class QemuBackend final : public host::SandboxBackend {
   public:
     static Expected<std::unique_ptr<QemuBackend>> create(const QemuSettings& settings);
@@ -61,6 +70,8 @@ class QemuBackend final : public host::SandboxBackend {
     // The warm pool (pool_size): ready VMs, hits and misses of executions, failed restores.
     std::optional<ProviderPoolFigures> pool_figures() const override;
     const HostSetup& host_setup() const { return host_; }
+    // TESTS ONLY (no setting or CLI reaches it); set before any run.
+    void set_share_window_hooks_for_tests(ShareWindowHooks hooks) { test_hooks_ = std::move(hooks); }
 
   private:
     struct Started;
@@ -100,6 +111,7 @@ class QemuBackend final : public host::SandboxBackend {
     std::unique_ptr<TemplateStore> templates_;
     mutable std::mutex build_mutex_;  // one template build at a time in this process
     std::unique_ptr<Pool> pool_;      // null when pool_size is 0
+    ShareWindowHooks test_hooks_;
 };
 
 }  // namespace microvm::qemu

@@ -40,11 +40,13 @@ std::vector<std::string> qemu_argv(const VmSpec& s, const std::string& vm_dir) {
         "-device", "virtserialport,chardev=agent,name=agent",
         "-device", "virtio-rng-device",
     };
-    int n = 0;
-    for (const ShareSpec& sh : s.shares) {
-        const std::string id = "fs" + std::to_string(n++);
-        a.insert(a.end(), {"-fsdev", "local,id=" + id + ",path=" + escaped(sh.host_path) +
-                                         ",security_model=none" +
+    for (size_t n = 0; n < s.shares.size(); ++n) {
+        const ShareSpec& sh = s.shares[n];
+        const std::string id = "fs" + std::to_string(n);
+        // The inherited descriptor of the checked directory: QEMU's open of its magic link
+        // reaches that directory whatever has been put at the policy's path since.
+        const std::string root = "/proc/self/fd/" + std::to_string(kShareFdBase + static_cast<int>(n));
+        a.insert(a.end(), {"-fsdev", "local,id=" + id + ",path=" + root + ",security_model=none" +
                                          (sh.writable ? "" : ",readonly=on"),
                            "-device", "virtio-9p-device,fsdev=" + id + ",mount_tag=" + sh.tag});
     }

@@ -11,8 +11,12 @@ namespace microvm::qemu {
 
 struct ShareSpec {
     std::string tag;        // 9p mount tag (s0, s1, ...)
-    std::string host_path;  // exported directory
+    std::string host_path;  // the policy's path: where the guest mounts it
     bool writable = false;
+    // The checked directory (O_PATH, qemu_shares.hpp), QEMU's descriptor kShareFdBase + the
+    // share's index; QEMU exports /proc/self/fd/<that>, never host_path, which may have been
+    // swapped since the check.
+    int fd = -1;
 };
 
 struct VmSpec {
@@ -35,10 +39,11 @@ struct VmSpec {
 // The descriptors QEMU is started with (every other one is closed): the egress tap device, the
 // host's end-to-be of the agent's channel (one end of a connected socket pair: the chardev is
 // connected before QEMU runs anything, so the guest never sees its port closed and the host never
-// polls for a socket), a restore's state file.
+// polls for a socket), a restore's state file, then one per share (VmSpec::shares, in order).
 inline constexpr int kEgressTapFd = 3;
 inline constexpr int kAgentFd = 4;
 inline constexpr int kStateFd = 5;
+inline constexpr int kShareFdBase = 6;
 
 // Path inside the VM's private directory.
 inline constexpr const char* kQmpSocket = "qmp.sock";

@@ -1,17 +1,12 @@
 #include "qemu/qemu_provider.hpp"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cstdlib>
 
-#include "host/paths.hpp"
-#include "host/policy_source.hpp"
-#include "host/trusted_state.hpp"
 #include "host/vm_command.hpp"
-#include "qemu/qemu_vm.hpp"
+#include "qemu/qemu_shares.hpp"
 
 namespace microvm {
 namespace {
@@ -129,77 +124,8 @@ void QemuProvider::check_backend(const ExecutionContext& ctx,
         problems.push_back({"network_policy", "RTFS in the VM agent has no HTTP client (its static "
                                               "build has no libcurl); run a program instead"});
     }
-    // QEMU serves 9p as an unprivileged uid: every named directory must be a directory it can
-    // enter (and, writable ones, write), or the guest would see failures rather than a refusal.
-    std::vector<std::pair<std::string, bool>> dirs;
-    if (fs.kind == FileSystemPolicy::Kind::ReadOnly) {
-        for (const auto& p : fs.paths) dirs.push_back({p, false});
-    } else if (fs.kind == FileSystemPolicy::Kind::ReadWrite) {
-        for (const auto& p : fs.read_only_paths) dirs.push_back({p, false});
-        for (const auto& p : fs.paths) dirs.push_back({p, true});
-    }
-    // QEMU opens each share's root by path, following symlinks: the path goes through the checks
-    // every provider's bind sources go through (host/policy_source.hpp). A symlink a guest
-    // planted through an earlier rw share (its 9p creates real host symlinks) would otherwise
-    // share /proc or anything else with a later run, and /sys, /dev/shm or a kernel file
-    // system could be named outright (red team, 2026-12-03).
-    host::MountTable mounts;
-    std::vector<std::pair<std::string, bool>> checked;  // real paths, writable
-    for (const auto& [path, writable] : dirs) {
-        struct stat st;
-        if (path.empty() || path.front() != '/' || ::stat(path.c_str(), &st) != 0) {
-            problems.push_back({"fs_policy", "'" + path + "' is not an existing absolute path"});
-            continue;
-        }
-        if (!S_ISDIR(st.st_mode)) {
-            problems.push_back({"fs_policy", "'" + path + "' is not a directory: qemu shares directories (9p)"});
-            continue;
-        }
-        auto source = host::check_policy_source(path, mounts);
-        if (!source) {
-            problems.push_back({"fs_policy", source.error().message});
-            continue;
-        }
-        // A user's host runs QEMU as the user, whose 9p writes the user's records would trust.
-        if (writable) {
-            if (auto refused = host::refuse_writable_trusted_state(source->real_path, "fs_policy path");
-                !refused) {
-                problems.push_back({"fs_policy", refused.error().message});
-                continue;
-            }
-        }
-        checked.push_back({source->real_path, writable});
-        const bool root = ::geteuid() == 0;
-        auto may = [&](mode_t owner, mode_t other) {
-            // Under a root host each QEMU has a uid of its own (qemu_vm.hpp): only the group
-            // nogroup's bits and other's can let it in. Otherwise QEMU is the caller.
-            if (!root && st.st_uid == ::geteuid()) return (st.st_mode & owner) != 0;
-            return (st.st_gid == qemu::kQemuGid && (st.st_mode & (owner >> 3))) ||
-                   (st.st_mode & other);
-        };
-        if (!may(S_IXUSR, S_IXOTH) || (writable && !may(S_IWUSR, S_IWOTH))) {
-            char mode[8];
-            std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-            problems.push_back({"fs_policy", "'" + path + "' is not " +
-                                                 (writable ? "writable" : "accessible") +
-                                                 " by QEMU's unprivileged uid, which is "
-                                                 "neither its owner nor in group " +
-                                                 std::to_string(qemu::kQemuGid) + " (owner uid " +
-                                                 std::to_string(st.st_uid) + ", mode " + mode + ")"});
-        }
-    }
-    // A read-only share inside a writable one would be read-only only by the guest kernel's
-    // mount: the writable export covers it on the host, and the program may own that kernel.
-    for (const auto& [ro, ro_writable] : checked) {
-        if (ro_writable) continue;
-        for (const auto& [rw, rw_writable] : checked) {
-            if (rw_writable && host::is_within(ro, rw)) {
-                problems.push_back({"fs_policy", "read-only '" + ro + "' lies inside writable '" +
-                                                     rw + "', which QEMU shares writable whole "
-                                                     "(only the guest kernel would keep it read-only)"});
-            }
-        }
-    }
+    // What the backend checks again and opens at the run (qemu_shares.hpp).
+    (void)qemu::check_shares(fs, problems);
 }
 
 }  // namespace microvm

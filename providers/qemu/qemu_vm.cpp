@@ -82,6 +82,12 @@ Expected<std::unique_ptr<QemuVm>> QemuVm::launch(const VmSpec& spec, const std::
     // A VM that boots the image (not one that loads a template's state, made from an image
     // verified so: the template's key has the files' digests) boots only what the manifest says.
     if (!spec.incoming) RTFS_CHECK(host::verify_guest_image(spec.image));
+    for (const ShareSpec& sh : spec.shares) {
+        if (sh.fd < 0) {
+            return fail(Failure::Kind::SetupError,
+                        "share " + sh.host_path + " has no descriptor of its checked directory");
+        }
+    }
     const bool root = ::geteuid() == 0;
     uid_t uid = ::geteuid();
     std::optional<host::IdLease> uid_lease;
@@ -132,6 +138,15 @@ Expected<std::unique_ptr<QemuVm>> QemuVm::launch(const VmSpec& spec, const std::
         cleanup_dir();
         return fail(Failure::Kind::SetupError, std::string("pipe: ") + std::strerror(errno));
     }
+    // QEMU's descriptors (qemu_command.hpp), sources and numbers, laid out before the fork (the
+    // child allocates nothing): the tap (made in the child), the agent's end, the state, shares.
+    std::vector<int> sources = {-1, agent_child.get(), state_fd};
+    std::vector<int> targets = {kEgressTapFd, kAgentFd, kStateFd};
+    for (size_t i = 0; i < spec.shares.size(); ++i) {
+        sources.push_back(spec.shares[i].fd);
+        targets.push_back(kShareFdBase + static_cast<int>(i));
+    }
+    const int above = kShareFdBase + static_cast<int>(spec.shares.size());
     std::vector<int> join_fds = cgroup ? cgroup->self_join_fds() : std::vector<int>{};
     int ns_flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | (spec.user_network ? 0 : CLONE_NEWNET);
     if (!root) ns_flags |= CLONE_NEWUSER;
@@ -178,11 +193,9 @@ Expected<std::unique_ptr<QemuVm>> QemuVm::launch(const VmSpec& spec, const std::
         if (!mode_bits.install()) child_exit(err, "installing the mode-bits seccomp filter");
         // QEMU's descriptors (qemu_command.hpp) first moved above their numbers and stdio's, so
         // that no dup2 below lands on one of them.
-        int sources[] = {tap, agent_child.get(), state_fd};
-        const int targets[] = {kEgressTapFd, kAgentFd, kStateFd};
-        constexpr int kAbove = kStateFd + 1;
+        sources[0] = tap;
         for (int& fd : sources) {
-            if (fd >= 0 && (fd = ::fcntl(fd, F_DUPFD_CLOEXEC, kAbove)) < 0) child_exit(err, "moving a descriptor");
+            if (fd >= 0 && (fd = ::fcntl(fd, F_DUPFD_CLOEXEC, above)) < 0) child_exit(err, "moving a descriptor");
         }
         int null = ::open("/dev/null", O_RDWR);
         if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(err, 1) < 0 || ::dup2(err, 2) < 0) {
@@ -190,14 +203,14 @@ Expected<std::unique_ptr<QemuVm>> QemuVm::launch(const VmSpec& spec, const std::
         }
         if (::chdir(dir.c_str()) != 0) child_exit(2, "chdir");
         // Then at their numbers (dup2 leaves the copy open across exec), every other one closed.
-        for (int i = 0; i < 3; ++i) {
+        for (size_t i = 0; i < sources.size(); ++i) {
             if (sources[i] < 0) {
                 ::close(targets[i]);
             } else if (::dup2(sources[i], targets[i]) < 0) {
                 child_exit(2, "placing a descriptor");
             }
         }
-        ::syscall(SYS_close_range, kAbove, ~0u, 0u);
+        ::syscall(SYS_close_range, above, ~0u, 0u);
         ::execve(argv[0], argv.data(), envp);
         child_exit(2, "execve");
     }

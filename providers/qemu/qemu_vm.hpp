@@ -44,6 +44,8 @@ Expected<void> check_state_dir(const std::string& state_dir);
 class QemuVm {
   public:
     // state_fd: with spec.incoming, the template's state file (read-only), passed as kStateFd.
+    // Each share's descriptor (ShareSpec::fd, open until this returns) is passed as
+    // kShareFdBase + its index; a share without one is refused.
     static Expected<std::unique_ptr<QemuVm>> launch(const VmSpec& spec,
                                                     const std::string& state_dir,
                                                     host::SandboxCgroup* cgroup, int state_fd = -1);

@@ -46,6 +46,42 @@ TEST_F(PolicySource, ResolvesOnceAndRecordsWhatWasChecked) {
     EXPECT_EQ(checked->owner_uid, st.st_uid);
 }
 
+// Whoever hands a checked source on opens it again: the object that was checked comes back; a
+// symlink swapped in for it, another directory renamed over it, or a file where the directory
+// was is refused as replaced, never opened.
+TEST_F(PolicySource, ReopeningGivesTheCheckedObjectOrRefusesWhatReplacedIt) {
+    const std::string data = dir_ + "/data";
+    fs::create_directory(data);
+    auto checked = check(data);
+    ASSERT_TRUE(checked) << checked.error().message;
+    auto same = open_checked_source(checked->real_path, checked->identity, true);
+    ASSERT_TRUE(same) << same.error().message;
+    struct stat st;
+    ASSERT_EQ(::fstat(same->get(), &st), 0);
+    EXPECT_EQ((FileIdentity{st.st_dev, st.st_ino}), checked->identity);
+
+    fs::create_directory(dir_ + "/other");
+    fs::rename(data, dir_ + "/data.checked");
+    auto refused = [&](const std::string& why) {
+        auto opened = open_checked_source(checked->real_path, checked->identity, true);
+        ASSERT_FALSE(opened) << why;
+        EXPECT_EQ(opened.error().kind, Failure::Kind::SetupError) << why;
+        EXPECT_NE(opened.error().message.find("'" + data + "' was replaced after it was checked"),
+                  std::string::npos)
+            << why << ": " << opened.error().message;
+    };
+    fs::create_directory_symlink(dir_ + "/other", data);
+    refused("a symlink in its place");
+    fs::remove(data);
+    fs::create_directory(data);
+    refused("another directory in its place");
+    fs::remove(data);
+    ::close(::open(data.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+    refused("a file in its place");
+    fs::remove(data);
+    refused("nothing in its place");
+}
+
 // The attack: an earlier sandbox with rw on a directory planted a symlink there (to /etc, or to a
 // directory of its own choosing); a later policy naming that path is refused, whatever the
 // symlink's owner (a sandbox writes as the directory's owner), while the system's own links in

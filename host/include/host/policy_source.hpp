@@ -15,6 +15,7 @@
 
 
 #include "host/mountinfo.hpp"
+#include "host/unique_fd.hpp"
 #include "microvm/error.hpp"
 
 namespace microvm::host {
@@ -39,5 +40,14 @@ struct CheckedSource {
 // every host file bound for a program to start (rootfs.cpp), whatever the program names.
 Expected<CheckedSource> check_policy_source(const std::string& path, MountTable& mounts,
                                             std::string_view what = "fs_policy path");
+
+// The checked object again, as an O_PATH descriptor (close-on-exec): real_path (a CheckedSource's)
+// opened refusing every symlink and magic link, and its device and inode compared with the
+// identity the check recorded. SetupError "bind source '<real_path>' was replaced after it was
+// checked" when the object there is another one (renamed over it), a symlink now, gone, or a
+// file where a directory was. Whoever hands the source on (a bind, a descriptor for a VMM)
+// hands on this descriptor, never the path.
+Expected<UniqueFd> open_checked_source(const std::string& real_path, const FileIdentity& identity,
+                                       bool directory);
 
 }  // namespace microvm::host

@@ -232,7 +232,8 @@ int main(int argc, char** argv) {
                                "run = [\"/bin/true\"]\nfs_policy = \"ro\"\nmemory_limit_mb = 200\n"
                             << (with_qemu ? "[provider_configs.qemu]\npool_size = 1\n" : "");
     const char* dargv[] = {MICROVMD_BINARY, "--listen", listen.c_str(), "--state-dir", state.c_str(),
-                           "--config", settings.c_str(), "--max-concurrency", "8", "--max-queue", "64", nullptr};
+                           "--config", settings.c_str(), "--max-concurrency", "8", "--max-queue", "64",
+                           "--allow-unisolated" /* its mock cases */, nullptr};
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);

@@ -126,6 +126,12 @@ ApiExpected<void> refuse_output_over_ceiling(const json& body, const Policy& pol
 
 namespace {
 
+std::string unisolated_refusal(const std::string& provider) {
+    return "provider '" + provider + "' has no isolation: it would run the request's program "
+           "inside the daemon's own process, with the daemon's user and files; the daemon "
+           "serves it only when started with --allow-unisolated";
+}
+
 // Whether the program of r started (whatever its end), as opposed to a refusal or a failure to
 // build its sandbox.
 bool ran(const ExecutionResult& r) {
@@ -225,11 +231,12 @@ Reply Service::providers() {
     for (const auto& i : factory_.list_providers()) {
         std::string runs;
         for (auto k : i.runs) runs += (runs.empty() ? "" : ",") + std::string(to_string(k));
+        const bool refused = i.isolation == Isolation::None && !options_.allow_unisolated;
         arr.push_back({{"name", i.name},
-                       {"available", i.availability.available},
+                       {"available", i.availability.available && !refused},
                        {"isolation", to_string(i.isolation)},
                        {"runs", runs},
-                       {"reason", i.availability.reason}});
+                       {"reason", refused ? unisolated_refusal(i.name) : i.availability.reason}});
     }
     return json_reply(200, {{"providers", arr}});
 }
@@ -265,12 +272,16 @@ ApiExpected<Provider*> Service::provider(const std::string& name) {
         return api_fail(400, "unknown_provider", "unknown provider '" + name + "' (known: " + known + ")");
     }
     std::lock_guard lock(init_mu_);
-    auto p = factory_.get_provider(name);
-    if (p && (*p)->initialized()) return *p;
-    auto init = initialize_provider_from_settings(factory_, options_.settings, name);
-    if (!init) return api_fail(503, "unavailable", init.error().message);
-    auto got = factory_.get_provider(name);
-    if (!got) return api_fail(503, "unavailable", got.error().message);
+    auto got = factory_.get_provider(name);  // an error until initialized
+    if (!got) {
+        auto init = initialize_provider_from_settings(factory_, options_.settings, name);
+        if (!init) return api_fail(503, "unavailable", init.error().message);
+        got = factory_.get_provider(name);
+        if (!got) return api_fail(503, "unavailable", got.error().message);
+    }
+    if ((*got)->isolation() == Isolation::None && !options_.allow_unisolated) {
+        return api_fail(403, "provider_refused", unisolated_refusal(name));
+    }
     return *got;
 }
 

@@ -63,6 +63,7 @@ struct Harness {
         ServiceOptions opts;
         opts.state_dir = dir + "/state";
         opts.admission = {8, 16};
+        opts.allow_unisolated = true;  // most tests use mock; ServiceIsolation checks the default
         if (tweak) tweak(opts);
         auto s = Service::create(std::move(opts), std::move(audit));
         if (!s) throw std::runtime_error(s.error().message);
@@ -120,6 +121,7 @@ struct TlsFrontend {
         if (!make_self_signed_certificate(cert, key)) return;
         ServiceOptions opts;
         opts.state_dir = dir + "/state";
+        opts.allow_unisolated = true;
         auto s = Service::create(opts, nullptr);
         if (!s) return;
         service = std::move(*s);

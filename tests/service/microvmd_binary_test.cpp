@@ -74,7 +74,8 @@ struct Daemon {
 
 TEST(Microvmd, ServesOnAPrivateUnixSocketAndStopsOnSigterm) {
     std::string dir = make_temp_dir();
-    Daemon d({"--listen", "unix:" + dir + "/d.sock", "--state-dir", dir + "/state", "--grace", "1s"});
+    Daemon d({"--listen", "unix:" + dir + "/d.sock", "--state-dir", dir + "/state", "--grace", "1s",
+              "--allow-unisolated"});
     ASSERT_TRUE(d.wait_for("listening on unix:")) << d.output;
     struct stat st {};
     ASSERT_EQ(::stat((dir + "/d.sock").c_str(), &st), 0);
@@ -85,6 +86,40 @@ TEST(Microvmd, ServesOnAPrivateUnixSocketAndStopsOnSigterm) {
     int status = d.wait_exit();
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << d.output;
     EXPECT_FALSE(std::filesystem::exists(dir + "/d.sock"));  // removed on the way out
+    microvm::service::remove_tree(dir);
+}
+
+// A provider with no isolation (mock) would run a client's program inside the daemon, as its
+// user, with its files (red team I: one request read the token file and ended the daemon).
+// The daemon serves it only when the operator says so.
+TEST(Microvmd, ServesProvidersWithoutIsolationOnlyWhenAllowed) {
+    std::string dir = make_temp_dir();
+    for (bool allowed : {false, true}) {
+        std::vector<std::string> args = {"--listen", "unix:" + dir + "/d.sock", "--state-dir", dir + "/state"};
+        if (allowed) args.push_back("--allow-unisolated");
+        Daemon d(args);
+        ASSERT_TRUE(d.wait_for("listening on unix:")) << d.output;
+        auto run = call_fd(connect_unix(dir + "/d.sock"), "POST", "/v1/executions",
+                           R"J({"provider":"mock","eval":"(+ 40 2)"})J");
+        auto session = call_fd(connect_unix(dir + "/d.sock"), "POST", "/v1/sandboxes", R"({"provider":"mock"})");
+        auto listed = body_json(call_fd(connect_unix(dir + "/d.sock"), "GET", "/v1/providers"));
+        bool mock_available = false;
+        for (const auto& p : listed["providers"])
+            if (p["name"] == "mock") mock_available = p["available"].get<bool>();
+        if (allowed) {
+            EXPECT_EQ(body_json(run)["value"], "42");
+            EXPECT_EQ(session.status, 201);
+            EXPECT_TRUE(mock_available);
+        } else {
+            EXPECT_EQ(run.status, 403) << run.body;
+            EXPECT_EQ(body_json(run)["error"]["code"], "provider_refused") << run.body;
+            EXPECT_NE(run.body.find("--allow-unisolated"), std::string::npos) << run.body;
+            EXPECT_EQ(session.status, 403) << session.body;
+            EXPECT_FALSE(mock_available);
+        }
+        ::kill(d.pid, SIGTERM);
+        d.wait_exit();
+    }
     microvm::service::remove_tree(dir);
 }
 
@@ -132,7 +167,7 @@ TEST(Microvmd, KilledMidExecutionThenRestartedLeavesNothing) {
     MICROVM_REQUIRE("process", provider_available("process"), "the process provider is unavailable here");
     std::string dir = make_temp_dir();
     const std::string sock = dir + "/d.sock";
-    std::vector<std::string> args = {"--listen", "unix:" + sock, "--state-dir", dir + "/state"};
+    std::vector<std::string> args = {"--listen", "unix:" + sock, "--state-dir", dir + "/state", "--allow-unisolated"};
     auto d = std::make_unique<Daemon>(args);
     ASSERT_TRUE(d->wait_for("listening on")) << d->output;
     // A session with a file, and an execution running when the daemon dies.
@@ -203,7 +238,8 @@ TEST(Microvmd, AuditLogRotatesAsTheSettingsSay) {
         EXPECT_NE(d.output.find("service.audit.keep"), std::string::npos) << d.output;
     }
     write_config("[service.audit]\nmax_bytes = 600\nkeep = 2\n");
-    Daemon d({"--listen", "unix:" + sock, "--state-dir", dir + "/state", "--config", config, "--audit-log", audit});
+    Daemon d({"--listen", "unix:" + sock, "--state-dir", dir + "/state", "--config", config, "--audit-log", audit,
+              "--allow-unisolated"});
     ASSERT_TRUE(d.wait_for("listening on")) << d.output;
     for (int i = 0; i < 6; ++i) {
         auto r = call_fd(connect_unix(sock), "POST", "/v1/executions", R"J({"provider":"mock","eval":"(+ 1 2)"})J");

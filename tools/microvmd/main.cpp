@@ -74,6 +74,10 @@ int main(int argc, char** argv) {
     app.add_option("--sandbox-idle-timeout", session_idle, "A session unused this long ends");
     app.add_option("--sandbox-max-lifetime", session_max, "A session ends at this age");
     app.add_option("--grace", grace, "On SIGTERM: how long running requests may take before they are cancelled");
+    bool allow_unisolated = false;
+    app.add_flag("--allow-unisolated", allow_unisolated,
+                 "Also serve providers with no isolation (mock): they run programs inside the daemon "
+                 "itself, as its user; for trusted clients only");
     CLI11_PARSE(app, argc, argv);
 
     // Signals are taken by sigwait below; block them before any thread starts.
@@ -109,6 +113,7 @@ int main(int argc, char** argv) {
     opts.state_dir = state_dir.value_or(default_state_dir());
     opts.max_sessions = max_sessions;
     opts.max_session_sandboxes = session_sandboxes;
+    opts.allow_unisolated = allow_unisolated;
     FrontendOptions fopts;
     fopts.max_connections = max_connections;
     auto seconds = [](const std::string& flag, const std::string& text) -> Expected<std::chrono::seconds> {

@@ -1,9 +1,7 @@
 #include "fd_table.hpp"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -99,17 +97,11 @@ Expected<int> open_policy_dir(const std::string& path, bool full, bool writable)
     RTFS_TRY(host::CheckedSource source, host::check_policy_source(path, mounts));
     if (writable) RTFS_CHECK(host::refuse_writable_trusted_state(source.real_path, "fs_policy path"));
     if (!source.directory) return cannot("not a directory (WASI grants directories only)");
-    struct open_how how {};
-    how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
-    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-    int fd = static_cast<int>(
-        ::syscall(SYS_openat2, AT_FDCWD, source.real_path.c_str(), &how, sizeof how));
+    // The very directory checked (host::open_checked_source refuses one replaced since), then
+    // opened for reading through that descriptor: fd_readdir needs more than O_PATH.
+    RTFS_TRY(host::UniqueFd checked, host::open_checked_source(source.real_path, source.identity, true));
+    int fd = ::openat(checked.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return cannot(std::strerror(errno));
-    struct stat st;
-    if (::fstat(fd, &st) != 0 || host::FileIdentity{st.st_dev, st.st_ino} != source.identity) {
-        ::close(fd);
-        return cannot("it was replaced after it was checked");
-    }
     return fd;
 }
 

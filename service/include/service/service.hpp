@@ -54,6 +54,9 @@ struct ServiceOptions {
     // Sessions whose next exec has a sandbox built ahead (SandboxPools::keep_for_session; the
     // default is SandboxPools::kDefaultSessionSandboxes, checked there).
     size_t max_session_sandboxes = 16;
+    // Providers with no isolation (mock) run a request's program inside the daemon's own
+    // process, as the daemon's user: served only when the operator says so (--allow-unisolated).
+    bool allow_unisolated = false;
 };
 
 struct ReadableFile;

@@ -55,12 +55,13 @@ std::string describe(ExecutionResult& r) {
 }
 
 // A guest busy loop ended by a 3 s timeout at a tenth of a core. Unthrottled, TCG spins QEMU at
-// about a whole core for the run and the restore (0.68 of the wall time measured at a load of 6
-// on 2 cores; 0.1 throttled), so QEMU's host CPU under a quarter of the wall time fails without
-// the quota. The guest kernel counted the throttled seconds as the loop's (3896 ms reported
-// against QEMU's 1375 ms in all): the reported CPU time must not exceed what QEMU had. Twice,
-// since the second execution may take a VM from the warm pool (keyed by the CPU share), which
-// must be throttled too.
+// a whole core or what the host's load leaves it, for the run and the restore (0.68 of the wall
+// time at a load of 6 on 2 cores, 0.27-0.32 at a load of 8; throttled 0.05-0.06), so QEMU's
+// host CPU under a fifth of the wall time fails without the quota up to a load of about 10.
+// The guest kernel counted the throttled seconds as the loop's (2941 ms reported against
+// QEMU's 522 ms in all): the reported CPU time must not exceed what QEMU had. Twice, since the
+// second execution may take a VM from the warm pool (keyed by the CPU share), which must be
+// throttled too.
 TEST_F(QemuCpuTest, CpuLimitThrottlesQemuAndCpuTimeIsTheHosts) {
     ExecutionContext ctx;
     ctx.program = microvm::ExternalProgram{"/bin/sh", {"-c", "while :; do :; done"}};
@@ -75,7 +76,7 @@ TEST_F(QemuCpuTest, CpuLimitThrottlesQemuAndCpuTimeIsTheHosts) {
             std::chrono::duration_cast<std::chrono::milliseconds>(r.metadata.duration).count();
         const long long vmm_cpu_ms = detail_ms(r, "vmm_cpu_ms");
         ASSERT_GT(vmm_cpu_ms, 0) << what;
-        EXPECT_LT(vmm_cpu_ms, duration_ms / 4) << what;
+        EXPECT_LT(vmm_cpu_ms, duration_ms / 5) << what;
         ASSERT_TRUE(r.metadata.cpu_time.has_value()) << what;
         const long long cpu_ms = std::chrono::duration_cast<std::chrono::milliseconds>(*r.metadata.cpu_time).count();
         EXPECT_LE(cpu_ms, vmm_cpu_ms) << what;

@@ -1,5 +1,6 @@
 #include "firecracker/firecracker_provider.hpp"
 
+#include <cstdio>
 #include <cstdlib>
 
 #include "firecracker/firecracker_backend.hpp"
@@ -69,6 +70,16 @@ void FirecrackerProvider::check_backend(const ExecutionContext& ctx,
     if (ctx.config.network_policy.kind != NetworkPolicy::Kind::Denied) {
         problems.push_back({"network_policy", "firecracker runs without a network device here "
                                               "(no tap set-up yet); use deny, or the qemu provider"});
+    }
+    // The VM has one vCPU, so a share of one core or more holds by construction; a smaller share
+    // needs a CPU quota on the Firecracker process, which runs in no host cgroup yet.
+    if (ctx.config.cpu_limit < 1.0) {
+        char text[64];
+        std::snprintf(text, sizeof text, "%g", ctx.config.cpu_limit);
+        problems.push_back({"cpu_limit " + std::string(text),
+                            "firecracker runs its VM's one vCPU unthrottled (the Firecracker "
+                            "process is in no CPU-limited host cgroup yet); use cpu_limit >= 1, "
+                            "or the qemu provider"});
     }
 }
 

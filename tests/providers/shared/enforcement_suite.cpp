@@ -599,16 +599,20 @@ TEST_P(ProviderEnforcementTest, CpuBelowTheQuotaFloorIsRefused) {
     EXPECT_TRUE(provider().check(ctx).empty());
 }
 
+// A twentieth of a core, far below what a loaded host leaves an unthrottled loop: without the
+// quota the ratio was 0.47-0.55 at a load of 6 on 2 cores (so the old bound, 0.45 at a quarter
+// of a core, passed without enforcement); throttled it is 0.05. The bound fails open only above
+// a load of about 15.
 TEST_P(ProviderEnforcementTest, CpuLimitThrottles) {
-    ExecutionContext ctx = external(helper("busy"), {"1500"});
-    ctx.config.cpu_limit = 0.25;
+    ExecutionContext ctx = external(helper("busy"), {"2000"});
+    ctx.config.cpu_limit = 0.05;
     ExecutionResult r = run(ctx);
     ASSERT_EQ(r.status, Status::Ok) << describe(r);
     ASSERT_TRUE(r.metadata.cpu_time);
     double ratio = std::chrono::duration<double>(*r.metadata.cpu_time).count() /
                    std::chrono::duration<double>(r.metadata.duration).count();
-    EXPECT_GT(ratio, 0.10);
-    EXPECT_LT(ratio, 0.45);
+    EXPECT_GT(ratio, 0.01) << describe(r);  // it ran, and its CPU was measured
+    EXPECT_LT(ratio, 0.12) << describe(r);
 }
 
 TEST_P(ProviderEnforcementTest, OutputIsCappedAndFlagged) {

@@ -11,6 +11,7 @@
 
 #include "host/cgroup.hpp"
 #include "host/cgroup_fs.hpp"
+#include "host/cgroup_open.hpp"
 #include "host/sys_error.hpp"
 #include "host/unique_fd.hpp"
 
@@ -37,21 +38,21 @@ class CgroupV1 final : public SandboxCgroup {
         for (auto it = created_.rbegin(); it != created_.rend(); ++it) fs::remove_cgroup(*it);
     }
 
-    // Creates one directory per distinct hierarchy; a failure leaves nothing behind.
-    Expected<void> create(const std::string& name, const std::string& memory_parent,
-                          const std::string& cpu_parent, const std::string& cpuacct_parent,
-                          const std::string& pids_parent) {
-        name_ = name;
-        memory_ = memory_parent + "/" + name;
-        cpu_ = cpu_parent + "/" + name;
-        cpuacct_ = cpuacct_parent.empty() ? "" : cpuacct_parent + "/" + name;
-        pids_ = pids_parent + "/" + name;
+    // Takes the cgroup's directory in each hierarchy (cpuacct may be empty; some may be the
+    // same directory): make creates them, and a failure leaves nothing behind; otherwise they
+    // exist already. Either way they are this object's from here on, removed on destruction.
+    Expected<void> take(const CgroupV1Dirs& dirs, bool make) {
+        memory_ = dirs.memory;
+        cpu_ = dirs.cpu;
+        cpuacct_ = dirs.cpuacct;
+        pids_ = dirs.pids;
+        name_ = memory_.substr(memory_.rfind('/') + 1);
         for (const std::string* dir : {&memory_, &cpu_, &cpuacct_, &pids_}) {
             if (dir->empty() ||
                 std::find(created_.begin(), created_.end(), *dir) != created_.end()) {
                 continue;
             }
-            RTFS_CHECK(fs::make_dirs(*dir));
+            if (make) RTFS_CHECK(fs::make_dirs(*dir));
             created_.push_back(*dir);
         }
         return Ok{};
@@ -132,6 +133,15 @@ class CgroupV1 final : public SandboxCgroup {
     std::vector<UniqueFd> join_;
 };
 
+Expected<std::unique_ptr<SandboxCgroup>> limit_cgroup_v1(const CgroupV1Dirs& dirs,
+                                                         const CgroupLimits& limits, bool make) {
+    auto cg = std::make_unique<CgroupV1>();
+    RTFS_CHECK(cg->take(dirs, make));
+    RTFS_CHECK(cg->set_limits(limits));
+    RTFS_CHECK(cg->open_join_files());
+    return std::unique_ptr<SandboxCgroup>(std::move(cg));
+}
+
 class CgroupV1Manager final : public CgroupManager {
   public:
     CgroupV1Manager(std::string memory, std::string cpu, std::string cpuacct, std::string pids,
@@ -151,11 +161,12 @@ class CgroupV1Manager final : public CgroupManager {
     }
 
     Expected<std::unique_ptr<SandboxCgroup>> create(const CgroupLimits& limits) override {
-        auto cg = std::make_unique<CgroupV1>();
-        RTFS_CHECK(cg->create(fs::new_cgroup_name(prefix_), memory_, cpu_, cpuacct_, pids_));
-        RTFS_CHECK(cg->set_limits(limits));
-        RTFS_CHECK(cg->open_join_files());
-        return std::unique_ptr<SandboxCgroup>(std::move(cg));
+        const std::string name = fs::new_cgroup_name(prefix_);
+        auto in = [&](const std::string& parent) {
+            return parent.empty() ? std::string() : parent + "/" + name;
+        };
+        return limit_cgroup_v1({in(memory_), in(cpu_), in(cpuacct_), in(pids_)}, limits,
+                               /*make=*/true);
     }
 
     size_t sweep_stale() override {
@@ -176,6 +187,11 @@ class CgroupV1Manager final : public CgroupManager {
 };
 
 }  // namespace
+
+Expected<std::unique_ptr<SandboxCgroup>> open_cgroup_v1(const CgroupV1Dirs& dirs,
+                                                        const CgroupLimits& limits) {
+    return limit_cgroup_v1(dirs, limits, /*make=*/false);
+}
 
 std::unique_ptr<CgroupManager> make_cgroup_v1(std::string memory_dir, std::string cpu_dir,
                                               std::string cpuacct_dir, std::string pids_dir,

@@ -11,6 +11,7 @@
 
 #include "host/cgroup.hpp"
 #include "host/cgroup_fs.hpp"
+#include "host/cgroup_open.hpp"
 #include "host/sys_error.hpp"
 #include "host/unique_fd.hpp"
 
@@ -126,9 +127,7 @@ class CgroupV2Manager final : public CgroupManager {
     Expected<std::unique_ptr<SandboxCgroup>> create(const CgroupLimits& limits) override {
         std::string dir = parent_ + "/" + fs::new_cgroup_name(prefix_);
         if (::mkdir(dir.c_str(), 0755) != 0) return sys_failure("mkdir " + dir, errno);
-        auto cg = std::make_unique<CgroupV2>(dir);  // removes the directory on failure
-        RTFS_CHECK(cg->open_and_limit(limits));
-        return std::unique_ptr<SandboxCgroup>(std::move(cg));
+        return open_cgroup_v2(std::move(dir), limits);  // removes the directory on failure
     }
 
     size_t sweep_stale() override { return fs::sweep_stale(parent_, prefix_); }
@@ -139,6 +138,13 @@ class CgroupV2Manager final : public CgroupManager {
 };
 
 }  // namespace
+
+Expected<std::unique_ptr<SandboxCgroup>> open_cgroup_v2(std::string dir,
+                                                        const CgroupLimits& limits) {
+    auto cg = std::make_unique<CgroupV2>(std::move(dir));
+    RTFS_CHECK(cg->open_and_limit(limits));
+    return std::unique_ptr<SandboxCgroup>(std::move(cg));
+}
 
 std::unique_ptr<CgroupManager> make_cgroup_v2(std::string parent_dir,
                                               std::string_view name_prefix) {

@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/expectations.hpp"
 #include "support/trusted_temp.hpp"
 
 namespace fs = std::filesystem;
@@ -65,7 +66,7 @@ TEST_F(BootCacheTest, AWritableByOthersRecordIsIgnored) {
 }
 
 TEST_F(BootCacheTest, ARecordOwnedBySomeoneElseIsIgnored) {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root to give the file away";
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "needs root to give the file away");
     write_boot_record(dir_, "rec", key_, true);
     ASSERT_EQ(::chown(file().c_str(), 12345, 12345), 0);
     EXPECT_FALSE(read_boot_record(dir_, "rec", key_));
@@ -136,7 +137,7 @@ TEST_F(BootCacheTest, PruningKeepsTheNewestRecordsOfAKindAndNothingElse) {
 // pointed, so a run with another environment could not know them and let a sandbox write
 // there. A user's records are kept under /run/user/<uid>/microvm or nowhere.
 TEST_F(BootCacheTest, AUsersRecordsAreKeptInItsRuntimeDirectoryOnly) {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root to act as another user";
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "needs root to act as another user");
     const std::string alt = dir_ + "/alt";
     fs::create_directories(alt);
     ::chown(dir_.c_str(), 12345, 12345);

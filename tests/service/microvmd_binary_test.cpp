@@ -223,7 +223,8 @@ TEST(Microvmd, KilledMidExecutionThenRestartedLeavesNothing) {
 // and keeps `keep` files; a bad value stops the daemon at start, naming the key.
 TEST(Microvmd, AuditLogRotatesAsTheSettingsSay) {
     char tmpl[] = "/run/microvmd-test-XXXXXX";  // settings must lie where only root/we can write
-    if (::geteuid() != 0 || !::mkdtemp(tmpl)) GTEST_SKIP() << "needs a private directory under /run (root)";
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "needs a private directory under /run");
+    ASSERT_NE(::mkdtemp(tmpl), nullptr) << "mkdtemp " << tmpl;
     const std::string dir = tmpl;
     const std::string config = dir + "/config.toml", audit = dir + "/audit.jsonl", sock = dir + "/d.sock";
     auto write_config = [&](const std::string& text) {

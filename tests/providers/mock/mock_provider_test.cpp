@@ -69,6 +69,35 @@ TEST_F(MockProviderTest, TimeoutInterruptsTheEvaluator) {
     EXPECT_GE(r.metadata.duration, 200ms);
 }
 
+// Every figure of a timed-out evaluation is measured, none echoed from the config: the program
+// holds a vector, sleeps 300 ms, then loops until the deadline. An echoed timeout is exactly
+// 1000 ms (the interrupt comes after the deadline); CPU time echoed from the duration includes
+// the sleep, and a missing one (0) is below the loop; the peak is at least what the same vector
+// costs in a run that ends, and an echoed one would be the 512 MiB limit.
+TEST_F(MockProviderTest, MeasurementsAtATimeoutComeFromTheEvaluator) {
+    const std::string held = "(vec (range 200000))";
+    auto whole = eval("(count " + held + ")");
+    ASSERT_TRUE(whole.ok()) << whole.error->message;
+    const double held_mb = *whole.metadata.memory_peak_mb;
+    ASSERT_GT(held_mb, 1.0);
+    MicroVMConfig cfg;
+    constexpr auto timeout = 1000ms;
+    cfg.timeout = timeout;
+    cfg.memory_limit_mb = 512;
+    auto r = eval("(let [v " + held + "] (sleep 300) (loop [] (recur)) (count v))", cfg,
+                  rtfs::RuntimeContext::full());
+    ASSERT_EQ(r.status, Status::Timeout) << (r.error ? r.error->message : "");
+    EXPECT_GT(r.metadata.duration, timeout);
+    EXPECT_LT(r.metadata.duration, timeout + 2s);
+    ASSERT_TRUE(r.metadata.cpu_time);
+    // A tenth: the loop had up to 700 ms, less on a loaded machine.
+    EXPECT_GT(*r.metadata.cpu_time, timeout / 10);
+    EXPECT_LT(*r.metadata.cpu_time, r.metadata.duration - 200ms);  // the sleep
+    ASSERT_TRUE(r.metadata.memory_peak_mb);
+    EXPECT_GE(*r.metadata.memory_peak_mb, 0.9 * held_mb);
+    EXPECT_LT(*r.metadata.memory_peak_mb, 100.0);
+}
+
 TEST_F(MockProviderTest, TimeoutAlsoEndsASleepingCapability) {
     MicroVMConfig cfg;
     cfg.timeout = 200ms;

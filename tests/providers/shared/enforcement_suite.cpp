@@ -83,6 +83,15 @@ void expect_same_host_state(const HostSnapshot& before, HostSnapshot after) {
     EXPECT_EQ(before.open_fds, after.open_fds) << "descriptors left open";
 }
 
+// This process's peak resident size (VmHWM), in KiB; -1 if unreadable.
+long host_peak_rss_kib() {
+    std::ifstream in("/proc/self/status");
+    for (std::string line; std::getline(in, line);) {
+        if (line.starts_with("VmHWM:")) return std::atol(line.c_str() + 6);
+    }
+    return -1;
+}
+
 }  // namespace
 
 std::string target_name(const ::testing::TestParamInfo<EnforcementTarget>& info) {
@@ -586,6 +595,32 @@ TEST_P(ProviderEnforcementTest, CpuTimeIsMeasuredWhenTheTimeoutKills) {
     EXPECT_LT(*r.metadata.cpu_time, 4s) << describe(r);
 }
 
+// Every figure of a timed-out run is measured, none echoed from the config: the program holds
+// 48 MiB, sleeps 300 ms, then spins until killed. An echoed timeout is exactly 1500 ms (the kill
+// comes after the deadline, so the measured duration is longer); CPU time echoed from the
+// duration, or the wall clock taken for it, includes the sleep; an echoed peak is the 512 MiB
+// limit and a missing one nullopt.
+TEST_P(ProviderEnforcementTest, MeasurementsAtATimeoutComeFromTheKernel) {
+    constexpr auto timeout = 1500ms;
+    ExecutionContext ctx = external(helper("hold"), {"48", "300"});
+    ctx.config.timeout = timeout;
+    ctx.config.memory_limit_mb = 512;
+    const auto start = std::chrono::steady_clock::now();
+    ExecutionResult r = run(ctx);
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    ASSERT_EQ(r.status, Status::Timeout) << describe(r);
+    EXPECT_GT(r.metadata.duration, timeout) << describe(r);
+    EXPECT_LE(r.metadata.duration, elapsed);
+    EXPECT_LT(r.metadata.duration, timeout + 2s) << describe(r);
+    ASSERT_TRUE(r.metadata.cpu_time) << describe(r);
+    // A tenth: the spin had up to 1.2 s, much less on a loaded machine (280 ms at load 12).
+    EXPECT_GT(*r.metadata.cpu_time, timeout / 10) << describe(r);
+    EXPECT_LT(*r.metadata.cpu_time, r.metadata.duration - 200ms) << describe(r);  // the sleep
+    ASSERT_TRUE(r.metadata.memory_peak_mb) << describe(r);
+    EXPECT_GE(*r.metadata.memory_peak_mb, 48.0) << describe(r);
+    EXPECT_LT(*r.metadata.memory_peak_mb, 100.0) << describe(r);
+}
+
 // Real or refused: a share below what a CFS quota can enforce is refused, not raised.
 TEST_P(ProviderEnforcementTest, CpuBelowTheQuotaFloorIsRefused) {
     ExecutionContext ctx = external("/bin/true");
@@ -759,6 +794,27 @@ TEST_P(ProviderEnforcementTest, ExitCodesAndSignalsAreReported) {
     ExecutionResult killed = run(external("/bin/sh", {"-c", "kill -SEGV $$"}));
     EXPECT_EQ(killed.status, Status::Killed) << describe(killed);
     EXPECT_EQ(killed.metadata.signal, SIGSEGV);
+}
+
+// Output beyond the cap is read and dropped as it comes, never held: 128 MiB on each stream at
+// a 64 KiB cap grows this (the host's) process by far less than 64 MiB. Capture that kept
+// everything and cut at the end would grow it by the 256 MiB it read (gVisor's pipes take
+// about 20 s for 1 GiB here, so not more). The peak (VmHWM) is
+// reset first by writing 5 to /proc/self/clear_refs.
+TEST_P(ProviderEnforcementTest, OutputBeyondTheCapIsNeverBuffered) {
+    ASSERT_TRUE(std::ofstream("/proc/self/clear_refs") << "5");
+    const long before_kib = host_peak_rss_kib();
+    ASSERT_GT(before_kib, 0);
+    ExecutionContext ctx = external(helper("spew"), {std::to_string(128ll << 20)});
+    ctx.config.max_output_bytes = 64 * 1024;
+    ctx.config.timeout = 60s;
+    ExecutionResult r = run(ctx);
+    const long grown_kib = host_peak_rss_kib() - before_kib;
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data.size(), 64u * 1024);
+    EXPECT_TRUE(r.metadata.stdout_truncated);
+    EXPECT_TRUE(r.metadata.stderr_truncated);
+    EXPECT_LT(grown_kib, 64 * 1024) << "the host grew by " << grown_kib << " KiB";
 }
 
 TEST_P(ProviderEnforcementTest, MetadataIsMeasured) {

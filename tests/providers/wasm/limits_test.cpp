@@ -51,6 +51,29 @@ TEST_F(WasmTest, InfiniteLoopTimesOutNearTheTimeout) {
     EXPECT_LT(r.metadata.duration, 5s);
 }
 
+// Every figure of a timed-out run is measured, none echoed from the config: the module holds
+// 48 MiB more of linear memory, sleeps 300 ms, then spins until the deadline. An echoed timeout
+// is exactly 1500 ms (the engine stops after the deadline); CPU time echoed from the duration
+// includes the sleep, and a missing one (0) is below the spin; an echoed peak is the 512 MiB
+// limit.
+TEST_F(WasmTest, MeasurementsAtATimeoutComeFromTheEngine) {
+    constexpr auto timeout = 1500ms;
+    auto ctx = context(fixture("hold_sleep_spin.wat"));
+    ctx.config.timeout = timeout;
+    ctx.config.memory_limit_mb = 512;
+    auto r = run(ctx);
+    ASSERT_EQ(r.status, Status::Timeout) << describe(r);
+    EXPECT_GT(r.metadata.duration, timeout) << describe(r);
+    EXPECT_LT(r.metadata.duration, timeout + 2s) << describe(r);
+    ASSERT_TRUE(r.metadata.cpu_time) << describe(r);
+    // A tenth: the spin had up to 1.2 s, much less on a loaded machine (280 ms at load 12).
+    EXPECT_GT(*r.metadata.cpu_time, timeout / 10) << describe(r);
+    EXPECT_LT(*r.metadata.cpu_time, r.metadata.duration - 200ms) << describe(r);  // the sleep
+    ASSERT_TRUE(r.metadata.memory_peak_mb) << describe(r);
+    EXPECT_GE(*r.metadata.memory_peak_mb, 48.0) << describe(r);
+    EXPECT_LT(*r.metadata.memory_peak_mb, 100.0) << describe(r);
+}
+
 TEST_F(WasmTest, StartFunctionRunsUnderTheDeadlineToo) {
     auto ctx = context(fixture("start_section_loop.wat"));
     ctx.config.timeout = 300ms;

@@ -1,0 +1,93 @@
+// What the qemu provider reports is measured in the guest (the run's cgroup) or on the host,
+// never echoed from the config, on the paths where it is easiest to fake: a run the memory limit
+// ended, and a run the timeout ended.
+#include <chrono>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "qemu_fixture.hpp"
+#include "support/expectations.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using microvm::ExecutionContext;
+using microvm::ExecutionResult;
+using microvm::Reason;
+using microvm::Status;
+
+class QemuMeasureTest : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() { provider_ = qemutest::new_initialized_provider(available_, why_); }
+    static void TearDownTestSuite() {
+        provider_->cleanup();
+        delete provider_;
+        provider_ = nullptr;
+    }
+    void SetUp() override { MICROVM_REQUIRE("qemu", available_, why_); }
+
+    static ExecutionContext sh(const std::string& script) {
+        ExecutionContext ctx;
+        ctx.program = microvm::ExternalProgram{"/bin/sh", {"-c", script}};
+        ctx.config.timeout = 20s;
+        return ctx;
+    }
+    static ExecutionResult run(const ExecutionContext& ctx) { return provider_->execute_program(ctx); }
+    static std::string describe(const ExecutionResult& r) {
+        return (r.error ? r.error->message : std::string("no error")) + " | " + r.metadata.stderr_data;
+    }
+
+    static microvm::QemuProvider* provider_;
+    static bool available_;
+    static std::string why_;
+};
+
+microvm::QemuProvider* QemuMeasureTest::provider_ = nullptr;
+bool QemuMeasureTest::available_ = false;
+std::string QemuMeasureTest::why_;
+
+// The run's guest cgroup (memory.max = the limit) is what ends it: its peak stays at the limit.
+// The VM has the limit + 64 MiB of RAM, so without memory.max the guest-wide OOM killer would
+// still end the shell, still as memory_exceeded (memory.events counts every OOM kill), but only
+// after the string had grown past the limit: the peak pins the cgroup's limit.
+TEST_F(QemuMeasureTest, MemoryExceededPeaksAtTheRunCgroupsLimit) {
+    auto ctx = sh("a=xxxxxxxxxxxxxxxx; while :; do a=\"$a$a\"; done");
+    ctx.config.memory_limit_mb = 48;
+    auto r = run(ctx);
+    ASSERT_TRUE(r.error.has_value());
+    EXPECT_EQ(r.error->reason, Reason::MemoryExceeded) << describe(r);
+    EXPECT_EQ(r.status, Status::MemoryExceeded) << describe(r);
+    ASSERT_TRUE(r.metadata.memory_peak_mb.has_value());
+    EXPECT_GE(*r.metadata.memory_peak_mb, 24.0);
+    EXPECT_LE(*r.metadata.memory_peak_mb, 48.5);
+}
+
+// Every figure of a timed-out run is measured: the shell builds a 32 MiB string, sleeps 1 s,
+// then spins until killed. An echoed timeout is exactly 6 s (the kill comes after the deadline);
+// CPU time echoed from the duration, or the wall clock taken for it, includes the sleep, and a
+// missing one is nullopt; an echoed peak is the 512 MiB limit.
+TEST_F(QemuMeasureTest, MeasurementsAtATimeoutComeFromTheGuestKernel) {
+    constexpr auto timeout = 6s;
+    auto ctx = sh("a=xxxxxxxxxxxxxxxx; i=0; while [ $i -lt 21 ]; do a=\"$a$a\"; i=$((i+1)); done; "
+                  "echo held ${#a}; sleep 1; while :; do :; done");
+    ctx.config.timeout = timeout;
+    ctx.config.memory_limit_mb = 512;
+    auto r = run(ctx);
+    ASSERT_TRUE(r.error.has_value()) << r.metadata.stdout_data;
+    ASSERT_EQ(r.error->reason, Reason::Timeout) << describe(r);
+    EXPECT_NE(r.metadata.stdout_data.find("held 33554432"), std::string::npos)
+        << r.metadata.stdout_data << describe(r);
+    EXPECT_GT(r.metadata.duration, timeout) << describe(r);
+    // The timeout counts from the VM's readiness, so the reported duration runs past it by more
+    // than a kill (8.8 s for this 6 s timeout at load 9): a generous bound, still far below a hang.
+    EXPECT_LT(r.metadata.duration, timeout + 15s) << describe(r);
+    ASSERT_TRUE(r.metadata.cpu_time.has_value()) << describe(r);
+    EXPECT_GT(*r.metadata.cpu_time, timeout / 4) << describe(r);  // the string and the spin
+    EXPECT_LT(*r.metadata.cpu_time, r.metadata.duration - 500ms) << describe(r);  // the sleep
+    ASSERT_TRUE(r.metadata.memory_peak_mb.has_value()) << describe(r);
+    EXPECT_GE(*r.metadata.memory_peak_mb, 32.0) << describe(r);
+    EXPECT_LT(*r.metadata.memory_peak_mb, 400.0) << describe(r);
+}
+
+}  // namespace

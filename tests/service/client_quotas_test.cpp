@@ -136,7 +136,7 @@ TEST(ClientQuotas, OneClientCannotTakeEverySession) {
     }
     EXPECT_EQ(statuses, (std::vector<int>{201, 201, 429, 429}));
     EXPECT_EQ(last.headers["retry-after"], "1");
-    EXPECT_EQ(body_json(last)["error"]["code"], "client_quota") << last.body;
+    EXPECT_EQ(body_json(last).value("error", json::object()).value("code", ""), "client_quota") << last.body;
     EXPECT_NE(last.body.find("--max-per-client-sandboxes"), std::string::npos) << last.body;
     auto other = h.call_json("POST", "/v1/sandboxes", json{{"provider", "mock"}});
     EXPECT_EQ(other.status, 201) << other.body;
@@ -195,7 +195,7 @@ TEST(ClientQuotas, OnePeerAddressCannotHoldEveryConnection) {
         auto r = read_reply(silent[i], 5s);
         EXPECT_EQ(r.status, 429) << i;
         EXPECT_EQ(r.headers["retry-after"], "1");
-        EXPECT_EQ(body_json(r)["error"]["code"], "too_many_connections") << r.body;
+        EXPECT_EQ(body_json(r).value("error", json::object()).value("code", ""), "too_many_connections") << r.body;
         char c;
         EXPECT_EQ(::recv(silent[i], &c, 1, 0), 0) << "the refused connection is closed";
     }

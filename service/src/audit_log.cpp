@@ -117,6 +117,12 @@ void AuditLog::rotate() {
     }
 }
 
+std::string audit_field(std::string_view text) {
+    if (text.size() <= kAuditFieldMax) return std::string(text);
+    // A cut inside a UTF-8 sequence is replaced (write's error handler), not a crash.
+    return std::string(text.substr(0, kAuditFieldMax)) + "...[truncated, " + std::to_string(text.size()) + " bytes]";
+}
+
 void AuditLog::write(const nlohmann::ordered_json& record) {
     if (!fd_.valid()) return;
     nlohmann::ordered_json line = {{"time", rfc3339_now()}};

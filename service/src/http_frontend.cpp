@@ -54,6 +54,8 @@ struct HttpFrontend::Connection {
     bool reading_head = false;  // the request line and headers are being read (under kMaxHeadBytes)
     std::optional<httplib::Range> range;  // the request's single Range, applied by the download handler
     std::optional<BodyBudget::Hold> body_hold;  // the current request's share of the body budget
+    std::optional<ClientQuotas::Hold> body_quota;  // ... and of its client's body quota
+    std::string peer;  // "ip:ADDRESS" or "uid:N": whose per-peer connection count it is in
 };
 
 namespace {
@@ -393,6 +395,16 @@ std::optional<ApiError> framing_refusal(const httplib::Request& req) {
     return std::nullopt;
 }
 
+// A connection turned away before anything of it is read: a JSON error, Retry-After, then the
+// accept loop closes it. Never waits: a full socket buffer just loses the answer.
+void refuse_connection(int fd, const std::string& status_line, const std::string& code, const std::string& message) {
+    const std::string body = json{{"error", {{"code", code}, {"message", message}}}}.dump() + "\n";
+    const std::string out = "HTTP/1.1 " + status_line + "\r\nRetry-After: 1\r\nContent-Type: application/json\r\n" +
+                            "Connection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    if (::send(fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+    }
+}
+
 }  // namespace
 
 HttpFrontend::HttpFrontend(Service& service, FrontendOptions options)
@@ -515,10 +527,8 @@ httplib::Server::HandlerResponse HttpFrontend::admit(const httplib::Request& req
         // A chunked body is bounded while it is read: its limit plus room for its framing.
         c->stream->cap_reads(limit + limit / 16 + 4096);
     }
-    if (c && !reserve_body(req, limit, *c)) {
-        set_error(res, {503, "busy", "the daemon holds too many request bodies at once (" +
-                                         std::to_string(service_.body_budget().limit()) +
-                                         " bytes); retry later"});
+    if (auto refusal = c ? reserve_body(req, limit, *c) : std::nullopt) {
+        set_error(res, *refusal);
         res.set_header("Retry-After", "1");
         res.set_header("Connection", "close");
         c->close_after = true;  // its body is left unread
@@ -531,7 +541,9 @@ httplib::Server::HandlerResponse HttpFrontend::admit(const httplib::Request& req
 // while it is read; it is measured against the JSON limit here.
 // A body is held whole in memory until its handler runs: its declared length (its limit when it
 // comes chunked) is reserved from the daemon-wide budget before it is read.
-bool HttpFrontend::reserve_body(const httplib::Request& req, size_t limit, Connection& c) {
+// The client's quota comes first: a client over it is told so (429) rather than that the daemon
+// is full, and takes nothing of the budget.
+std::optional<ApiError> HttpFrontend::reserve_body(const httplib::Request& req, size_t limit, Connection& c) {
     size_t bytes = 0;
     if (req.has_header("Content-Length")) {
         const std::string len = req.get_header_value("Content-Length");
@@ -539,9 +551,15 @@ bool HttpFrontend::reserve_body(const httplib::Request& req, size_t limit, Conne
     } else if (req.has_header("Transfer-Encoding")) {
         bytes = limit;
     }
-    if (bytes == 0) return true;
+    if (bytes == 0) return std::nullopt;
+    auto quota = service_.reserve_client_body(c.who, bytes);
+    if (!quota) return quota.error();
     c.body_hold = service_.body_budget().reserve(bytes);
-    return c.body_hold.has_value();
+    if (!c.body_hold)
+        return ApiError{503, "busy", "the daemon holds too many request bodies at once (" +
+                                         std::to_string(service_.body_budget().limit()) + " bytes); retry later"};
+    c.body_quota.emplace(std::move(*quota));
+    return std::nullopt;
 }
 
 bool HttpFrontend::json_body_fits(const httplib::Request& req, httplib::Response& res) const {
@@ -688,17 +706,22 @@ void HttpFrontend::accept_loop(Listener& l) {
             int one = 1;
             ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         }
+        c->peer = c->who.uid ? "uid:" + std::to_string(*c->who.uid) : "ip:" + c->remote_ip;
         {
             std::lock_guard lock(conn_mu_);
             if (conn_count_ >= options_.max_connections) {
-                static const char kBusy[] =
-                    "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/json\r\n"
-                    "Connection: close\r\nContent-Length: 73\r\n\r\n"
-                    "{\"error\":{\"code\":\"busy\",\"message\":\"too many connections, retry later\"}}\n";
-                if (::send(fd, kBusy, sizeof kBusy - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
-                }
+                refuse_connection(fd, "503 Service Unavailable", "busy", "too many connections, retry later");
                 continue;
             }
+            size_t& of_peer = peer_conns_[c->peer];
+            if (of_peer >= options_.max_connections_per_peer) {
+                refuse_connection(fd, "429 Too Many Requests", "too_many_connections",
+                                  "this address (or uid) holds its " + std::to_string(options_.max_connections_per_peer) +
+                                      " connections (--max-connections-per-peer), retry later");
+                service_.connection_refused_per_peer();
+                continue;
+            }
+            ++of_peer;
             ++conn_count_;
             conn_fds_.insert(fd);
         }
@@ -742,6 +765,7 @@ void HttpFrontend::serve(std::unique_ptr<Connection> c) {
             const bool last = n + 1 == options_.keep_alive_max || stopping_;
             const bool served = process_request(strm, last, closed, take_range) && strm.flush();
             c->body_hold.reset();  // the request (and its body) is done with
+            c->body_quota.reset();
             c->admitted = false;
             if (!served) break;
             if (closed || c->close_after) break;
@@ -753,6 +777,7 @@ void HttpFrontend::serve(std::unique_ptr<Connection> c) {
     {
         std::lock_guard lock(conn_mu_);
         conn_fds_.erase(fd);
+        if (auto it = peer_conns_.find(c->peer); it != peer_conns_.end() && --it->second == 0) peer_conns_.erase(it);
         c.reset();  // closes fd while no one else can pick the same number from conn_fds_
         --conn_count_;
         // Under the lock: once it is released, stop() may return and this object be destroyed.

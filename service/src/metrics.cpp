@@ -57,6 +57,11 @@ void Metrics::session_event(const std::string& what) {
     ++sessions_[what];
 }
 
+void Metrics::quota_refused(const std::string& quota) {
+    std::lock_guard lock(mu_);
+    ++quota_refusals_[quota];
+}
+
 std::string Metrics::render(const Gauges& g) const {
     std::ostringstream o;
     std::lock_guard lock(mu_);
@@ -97,6 +102,10 @@ std::string Metrics::render(const Gauges& g) const {
          "# TYPE microvmd_sandbox_events_total counter\n";
     for (const auto& [w, n] : sessions_)
         o << "microvmd_sandbox_events_total{event=\"" << label(w) << "\"} " << n << "\n";
+    o << "# HELP microvmd_client_quota_refusals_total Requests and connections refused over a per-client quota.\n"
+         "# TYPE microvmd_client_quota_refusals_total counter\n";
+    for (const auto& [q, n] : quota_refusals_)
+        o << "microvmd_client_quota_refusals_total{quota=\"" << label(q) << "\"} " << n << "\n";
     o << "# HELP microvmd_pool_ready Warm instances or sandboxes built ahead ready in each pool.\n"
          "# TYPE microvmd_pool_ready gauge\n";
     for (const auto& [p, f] : g.pools) o << "microvmd_pool_ready{pool=\"" << label(p) << "\"} " << f.ready << "\n";

@@ -144,7 +144,7 @@ ordered_json openapi_document() {
             {"put", {{"summary", "Upload a file into the work directory (parents created)"},
                      {"parameters", {path_param("id", "Sandbox id"), path_param("path", "Path relative to the work directory; may contain '/'")}},
                      {"requestBody", {{"required", true}, {"content", {{"application/octet-stream", {{"schema", {{"type", "string"}, {"format", "binary"}}}}}}}}},
-                     {"responses", merge({{"200", response("Written", {{"type", "object"}})}}, errors({400, 401, 403, 404, 413}))}}},
+                     {"responses", merge({{"200", response("Written", {{"type", "object"}})}}, errors({400, 401, 403, 404, 413, 429, 503}))}}},
             {"get", {{"summary", "Download a file from the work directory"},
                      {"parameters", {path_param("id", "Sandbox id"), path_param("path", "Path relative to the work directory")}},
                      {"responses", merge({{"200", {{"description", "The file"}, {"content", {{"application/octet-stream", {{"schema", {{"type", "string"}, {"format", "binary"}}}}}}}}}},

@@ -55,6 +55,7 @@ struct Service::Prepared {
     std::string session_id;
     std::shared_ptr<Session> session;  // keeps its directory while the exec runs
     CancelSource cancel;
+    std::optional<ClientQuotas::Hold> quota;  // the client's share of the provider's slots
     std::optional<Admission::Ticket> ticket;
     std::optional<WarmPools::Lease> lease;  // an instance from the warm pool (used once, in run)
 };
@@ -121,6 +122,10 @@ ApiExpected<void> refuse_output_over_ceiling(const json& body, const Policy& pol
                                             " bytes per stream (--max-output-mib), asked " +
                                             std::to_string(policy.config.max_output_bytes));
 }
+
+// The answer to an id no session could have (longer than any): the 404 of an unknown id, without
+// echoing it and before anything is logged of it.
+ApiError no_such_session() { return {404, "not_found", "no such sandbox"}; }
 
 }  // namespace
 
@@ -207,7 +212,7 @@ Expected<std::unique_ptr<Service>> Service::create(ServiceOptions options,
         s->options_.max_session_sandboxes);
     s->sessions_ = std::make_unique<SessionStore>(
         sessions_dir, s->options_.session_idle_timeout, s->options_.session_max_lifetime,
-        s->options_.max_sessions, [self](const Session& ended, const std::string& why) {
+        s->options_.max_sessions, s->client_session_quota(), [self](const Session& ended, const std::string& why) {
             self->sandbox_pools_->forget_session(ended.id);  // its next exec's sandbox
             self->metrics_.session_event(why == "deleted" ? "deleted" : "expired");
             if (why != "deleted")
@@ -262,6 +267,32 @@ Reply Service::metrics() {
     r.content_type = "text/plain; version=0.0.4";
     r.body = metrics_.render(g);
     return r;
+}
+
+size_t Service::client_execution_quota(const std::string& provider) const {
+    if (options_.max_client_executions) return options_.max_client_executions;
+    const AdmissionLimits l = admission_.limits_for(provider);
+    return client_share(l.concurrency + l.queue);
+}
+
+size_t Service::client_session_quota() const {
+    return options_.max_client_sessions ? options_.max_client_sessions : client_share(options_.max_sessions);
+}
+
+size_t Service::client_body_quota() const {
+    // Never below one request at its limit: a client must be able to send its largest body.
+    const size_t one = std::max(options_.max_file_bytes, options_.max_request_bytes);
+    return std::max(one, options_.max_client_body_bytes ? options_.max_client_body_bytes
+                                                        : client_share(body_budget_.limit()));
+}
+
+ApiExpected<ClientQuotas::Hold> Service::reserve_client_body(const ClientIdentity& who, size_t bytes) {
+    const size_t quota = client_body_quota();
+    auto hold = client_quotas_.take("body\n" + who.principal(), bytes, enforced_quota(quota, body_budget_.limit()));
+    if (hold) return std::move(*hold);
+    metrics_.quota_refused("body_bytes");
+    return rtfs::Unexpected<ApiError>(
+        client_quota_refusal(who.principal(), "bytes of request bodies being received", quota, "--max-per-client-body-mib"));
 }
 
 ApiExpected<Provider*> Service::provider(const std::string& name) {
@@ -326,6 +357,17 @@ ApiExpected<std::shared_ptr<Service::Prepared>> Service::admit(std::shared_ptr<P
     p->cancel = CancelSource::child_of(all_.token());
     p->cancel.follow(client_gone);
     if (p->session) p->cancel.follow(p->session->cancel.token());
+    // The client's quota first: a client over it never takes a queue place from the others.
+    const size_t quota = client_execution_quota(p->provider_name);
+    const AdmissionLimits capacity = admission_.limits_for(p->provider_name);
+    p->quota = client_quotas_.take("executions\n" + p->provider_name + "\n" + p->who.principal(), 1,
+                                   enforced_quota(quota, capacity.concurrency + capacity.queue));
+    if (!p->quota) {
+        metrics_.quota_refused("executions");
+        return rtfs::Unexpected<ApiError>(client_quota_refusal(
+            p->who.principal(), "running and queued executions of provider '" + p->provider_name + "'", quota,
+            "--max-per-client-executions"));
+    }
     auto entered = admission_.enter(p->provider_name, p->cancel.token());
     if (auto* refusal = std::get_if<Admission::Refusal>(&entered)) {
         if (*refusal == Admission::Refusal::Busy) {
@@ -414,9 +456,13 @@ ordered_json Service::run(Prepared& p, OutputSink sink) {
 
 void Service::audit_session(const std::string& op, const std::string& id, const ClientIdentity& who,
                             const std::string& outcome, const json& extra) {
-    ordered_json record = {{"event", "session_" + op}, {"sandbox_id", id}, {"client", who.to_json()},
+    ordered_json record = {{"event", "session_" + op}, {"sandbox_id", audit_field(id)}, {"client", who.to_json()},
                            {"outcome", outcome}};
-    if (!extra.is_null()) record["detail"] = extra;
+    if (!extra.is_null()) {
+        record["detail"] = extra;
+        if (auto path = extra.find("path"); path != extra.end() && path->is_string())
+            record["detail"]["path"] = audit_field(path->get<std::string>());
+    }
     audit_->write(record);
 }
 
@@ -436,6 +482,7 @@ Reply Service::create_session(const std::string& body, const ClientIdentity& who
     if (auto out = refuse_output_over_ceiling(*j, *policy, options_.max_output_bytes); !out)
         return error_reply(out.error());
     auto s = sessions_->create(provider_name, *policy, who);
+    if (!s && s.error().code == "client_quota") metrics_.quota_refused("sandboxes");
     if (!s) {
         audit_session("create", "", who, s.error().code);
         return error_reply(s.error());
@@ -450,6 +497,7 @@ Reply Service::create_session(const std::string& body, const ClientIdentity& who
 }
 
 Reply Service::delete_session(const std::string& id, const ClientIdentity& who) {
+    if (!could_be_session_id(id)) return error_reply(no_such_session());
     auto ended = sessions_->end(id, who, "deleted");
     audit_session("delete", id, who, ended ? "ok" : ended.error().code);
     if (!ended) return error_reply(ended.error());
@@ -459,6 +507,7 @@ Reply Service::delete_session(const std::string& id, const ClientIdentity& who) 
 ApiExpected<std::shared_ptr<Service::Prepared>> Service::prepare_session_exec(
     const std::string& id, const std::string& body, const ClientIdentity& who,
     const CancelToken& client_gone) {
+    if (!could_be_session_id(id)) return rtfs::Unexpected<ApiError>(no_such_session());
     auto s = sessions_->use(id, who);
     if (!s) return rtfs::Unexpected<ApiError>(s.error());
     auto j = parse_object(body);
@@ -490,6 +539,7 @@ ApiExpected<std::shared_ptr<Service::Prepared>> Service::prepare_session_exec(
 
 Reply Service::put_file(const std::string& id, const std::string& path, const std::string& data,
                         const ClientIdentity& who) {
+    if (!could_be_session_id(id)) return error_reply(no_such_session());
     auto s = sessions_->use(id, who);
     if (!s) return error_reply(s.error());
     if (data.size() > options_.max_file_bytes)
@@ -502,6 +552,7 @@ Reply Service::put_file(const std::string& id, const std::string& path, const st
 }
 
 Reply Service::get_file(const std::string& id, const std::string& path, const ClientIdentity& who) {
+    if (!could_be_session_id(id)) return error_reply(no_such_session());
     auto s = sessions_->use(id, who);
     if (!s) return error_reply(s.error());
     auto file = open_beneath((*s)->work_fd.get(), path, options_.max_file_bytes);

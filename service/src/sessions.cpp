@@ -35,12 +35,13 @@ Session::~Session() {
 }
 
 SessionStore::SessionStore(std::string sessions_dir, std::chrono::seconds idle_timeout,
-                           std::chrono::seconds max_lifetime, size_t max_sessions,
+                           std::chrono::seconds max_lifetime, size_t max_sessions, size_t max_per_client,
                            std::function<void(const Session&, const std::string&)> on_end)
     : dir_(std::move(sessions_dir)),
       idle_(idle_timeout),
       max_life_(max_lifetime),
       max_sessions_(max_sessions),
+      max_per_client_(max_per_client),
       on_end_(std::move(on_end)) {
     expiry_ = std::thread([this] {
         std::unique_lock lock(mu_);
@@ -76,6 +77,11 @@ ApiExpected<std::shared_ptr<Session>> SessionStore::create(std::string provider,
                                                            const ClientIdentity& owner) {
     // The slot is reserved under the same lock as the check (concurrent creates cannot all pass
     // it) and given back when this creation ends, filled or not (filled, the session holds it).
+    // The owner's quota first, taken the same way (its hold goes to the session).
+    auto quota = per_client_.take(owner.principal(), 1, enforced_quota(max_per_client_, max_sessions_));
+    if (!quota)
+        return rtfs::Unexpected<ApiError>(
+            client_quota_refusal(owner.principal(), "sandboxes", max_per_client_, "--max-per-client-sandboxes"));
     {
         std::lock_guard lock(mu_);
         if (sessions_.size() + reserved_ >= max_sessions_)
@@ -95,6 +101,7 @@ ApiExpected<std::shared_ptr<Session>> SessionStore::create(std::string provider,
     s->id = new_session_id();
     s->provider = std::move(provider);
     s->owner = owner;
+    s->quota = std::move(quota);
     s->created = s->last_used = Clock::now();
     const std::string dir = dir_ + "/" + s->id;
     if (::mkdir(dir.c_str(), 0700) != 0)
@@ -157,6 +164,7 @@ ApiExpected<void> SessionStore::end_now(const std::string& id, const std::string
         sessions_.erase(it);
     }
     s->cancel.cancel();
+    s->quota.reset();  // ended: a running exec may still hold the object, not the owner's quota
     if (on_end_) on_end_(*s, why);
     return rtfs::Ok{};  // the directory goes with the last reference (a running exec keeps it)
 }

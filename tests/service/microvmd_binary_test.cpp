@@ -163,6 +163,37 @@ TEST(Microvmd, RefusesUnsafeListeners) {
     microvm::service::remove_tree(dir);
 }
 
+// The per-client quotas and the per-peer cap: at least 1 (a quota of 0 would lock every client
+// out), at most the capacity they share (above it they mean nothing), bodies at least one request
+// at its limit; the defaults' capacities here: 4 + 16 slots, 64 sessions, 256 MiB, 256 connections.
+TEST(Microvmd, RefusesPerClientQuotasOutsideTheirBounds) {
+    std::string dir = make_temp_dir();
+    struct Case {
+        std::string flag, value, says;
+    };
+    for (const Case& c : {Case{"--max-per-client-executions", "0", "between 1 and --max-concurrency + --max-queue (20)"},
+                          Case{"--max-per-client-executions", "21", "between 1 and --max-concurrency + --max-queue (20)"},
+                          Case{"--max-per-client-sandboxes", "0", "between 1 and --max-sandboxes (64)"},
+                          Case{"--max-per-client-sandboxes", "65", "between 1 and --max-sandboxes (64)"},
+                          Case{"--max-per-client-body-mib", "32", "between one request at its limit"},
+                          Case{"--max-per-client-body-mib", "257", "and --max-body-mib (256)"},
+                          Case{"--max-connections-per-peer", "0", "between 1 and --max-connections (256)"},
+                          Case{"--max-connections-per-peer", "257", "between 1 and --max-connections (256)"}}) {
+        Daemon d({"--listen", "unix:" + dir + "/d.sock", "--state-dir", dir + "/state", c.flag, c.value});
+        EXPECT_NE(d.wait_exit(), 0) << c.flag << " " << c.value;
+        d.wait_for(c.flag);
+        EXPECT_NE(d.output.find(c.flag + ": between"), std::string::npos) << d.output;
+        EXPECT_NE(d.output.find(c.says), std::string::npos) << d.output;
+    }
+    {  // a single-user daemon: every quota at its whole capacity
+        Daemon d({"--listen", "unix:" + dir + "/d.sock", "--state-dir", dir + "/state", "--max-per-client-executions",
+                  "20", "--max-per-client-sandboxes", "64", "--max-per-client-body-mib", "256",
+                  "--max-connections-per-peer", "256"});
+        EXPECT_TRUE(d.wait_for("listening on unix:")) << d.output;
+    }
+    microvm::service::remove_tree(dir);
+}
+
 TEST(Microvmd, KilledMidExecutionThenRestartedLeavesNothing) {
     MICROVM_REQUIRE("process", provider_available("process"), "the process provider is unavailable here");
     std::string dir = make_temp_dir();

@@ -149,13 +149,53 @@ TEST(ServiceIsolation, TheAuditLogKeepsEnvVarNamesNotValues) {
     EXPECT_GE(records, 3u);
 }
 
+// A request line of several KiB (a session id or a file path) made an audit record as long (red
+// team, 2026-12-03): an id longer than any session's is 404 at once and logs nothing; a long path
+// is logged cut to kAuditFieldMax with a marker.
+TEST(ServiceIsolation, LongIdsAndPathsDoNotMakeLongAuditRecords) {
+    const std::string logs = make_temp_dir();
+    const std::string audit_path = logs + "/audit.jsonl";
+    auto log = microvm::service::AuditLog::open(audit_path, microvm::service::AuditSync::Never);
+    ASSERT_TRUE(log);
+    const std::string long_id = "sbx-" + std::string(6000, 'a');
+    const std::string long_path = std::string(6000, 'p');
+    {
+        Harness h(nullptr, {}, std::move(*log));
+        for (const std::string method : {"DELETE", "GET"}) {
+            auto r = h.call(method, method == "DELETE" ? "/v1/sandboxes/" + long_id
+                                                       : "/v1/sandboxes/" + long_id + "/files/f");
+            EXPECT_EQ(r.status, 404) << r.body;
+            EXPECT_EQ(r.body.find("aaaaaaaa"), std::string::npos) << r.body.substr(0, 200);
+        }
+        EXPECT_EQ(h.call_json("POST", "/v1/sandboxes/" + long_id + "/exec", {{"eval", "1"}}).status, 404);
+        EXPECT_EQ(h.call("PUT", "/v1/sandboxes/" + long_id + "/files/f", "x").status, 404);
+        const std::string id = create_session(h, {{"provider", "mock"}});
+        EXPECT_NE(h.call("GET", "/v1/sandboxes/" + id + "/files/" + long_path).status, 200);
+    }
+    const std::string text = testsupport::read_text(audit_path);
+    microvm::service::remove_tree(logs);
+    EXPECT_EQ(text.find("aaaaaaaa"), std::string::npos) << "the long id was logged";
+    size_t get_records = 0;
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+        EXPECT_LT(line.size(), 1024u) << line.substr(0, 300);
+        const json rec = json::parse(line);
+        if (rec["event"] != "session_get_file") continue;
+        ++get_records;
+        const std::string path = rec["detail"]["path"];
+        EXPECT_TRUE(path.starts_with(std::string(microvm::service::kAuditFieldMax, 'p'))) << path;
+        EXPECT_NE(path.find("truncated, 6000 bytes"), std::string::npos) << path;
+    }
+    EXPECT_EQ(get_records, 1u) << text;
+}
+
 TEST(ServiceIsolation, ConcurrentCreatesKeepTheSessionsLimit) {
     // Without the slot reserved under the limit check, creates between the check and the insert
     // all pass it (a race: this test catches it often, not surely).
     const std::string dir = make_temp_dir();
     for (int round = 0; round < 10; ++round) {
         constexpr size_t kMax = 4;
-        microvm::service::SessionStore store(dir, std::chrono::seconds(600), std::chrono::seconds(600), kMax, nullptr);
+        microvm::service::SessionStore store(dir, std::chrono::seconds(600), std::chrono::seconds(600), kMax, kMax, nullptr);
         std::atomic<int> created{0}, go{0};
         std::vector<std::thread> threads;
         std::vector<std::shared_ptr<microvm::service::Session>> kept(32);

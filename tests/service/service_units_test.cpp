@@ -368,6 +368,46 @@ TEST(Tokens, TokenFileMustBePrivate) {
     remove_tree(dir);
 }
 
+// A token's id is the principal that owns sessions: an empty id, or one id on two lines (whose
+// holders would share sessions), or one secret on two lines (reported as the first id only) are
+// refused at load, naming the line and never the secret. The first ':' always separates ID:SECRET.
+TEST(Tokens, EmptyOrDuplicateIdsAndSecretsAreRefusedNamingTheLine) {
+    const std::string a = "aaaaaaaaaaaaaaaaaaaa", b = "bbbbbbbbbbbbbbbbbbbb";
+    struct Case {
+        std::string text, line, says;
+    };
+    for (const Case& c : {Case{":" + a + "\n", ":1:", "empty"},
+                          Case{"# c\nci:" + a + "\nci:" + b + "\n", ":3:", "'ci' is already line 2"},
+                          Case{"ci:" + a + "\nops:" + a + "\n", ":2:", "same secret as line 1"},
+                          Case{a + "\n" + a + "\n", ":2:", "same secret as line 1"},
+                          Case{"token-2:" + a + "\n" + b + "\n", ":2:", "'token-2' is already line 1"}}) {
+        auto t = TokenSet::parse(c.text, "token file F");
+        ASSERT_FALSE(t) << c.text;
+        const std::string& m = t.error().message;
+        EXPECT_NE(m.find("token file F" + c.line), std::string::npos) << m;
+        EXPECT_NE(m.find(c.says), std::string::npos) << m;
+        EXPECT_EQ(m.find(a), std::string::npos) << m;
+        EXPECT_EQ(m.find(b), std::string::npos) << m;
+    }
+    auto ok = TokenSet::parse("ci:" + a + "\n" + b + "\n", "token file F");
+    ASSERT_TRUE(ok) << ok.error().message;
+    EXPECT_EQ(ok->check("Bearer " + a), "ci");
+    EXPECT_EQ(ok->check("Bearer " + b), "token-2");
+}
+
+TEST(Tokens, TheFirstColonAlwaysSeparatesTheId) {
+    // "abc:" + 20 characters: id "abc", secret the 20 characters; the whole line is no token.
+    auto t = TokenSet::parse("abc:0123456789abcdefghij\n", "token file F");
+    ASSERT_TRUE(t);
+    EXPECT_EQ(t->check("Bearer 0123456789abcdefghij"), "abc");
+    EXPECT_FALSE(t->check("Bearer abc:0123456789abcdefghij"));
+    // A bare secret with a ':' early in it leaves too short a secret: the message says why.
+    auto short_rest = TokenSet::parse("0123456789abcdefghij:xyz\n", "token file F");
+    ASSERT_FALSE(short_rest);
+    EXPECT_NE(short_rest.error().message.find("first ':'"), std::string::npos) << short_rest.error().message;
+    EXPECT_EQ(short_rest.error().message.find("0123456789"), std::string::npos) << short_rest.error().message;
+}
+
 TEST(OpenApi, DescribesExactlyTheRegisteredRoutes) {
     svctest::Harness h;
     std::set<std::pair<std::string, std::string>> documented;

@@ -106,7 +106,11 @@ TEST(Sessions, ForgottenSessionsExpire) {
 }
 
 TEST(Sessions, TheSessionsLimitHolds) {
-    Harness h([](microvm::service::ServiceOptions& o) { o.max_sessions = 2; });
+    // One client here: it may hold every session (a single-user daemon's setting).
+    Harness h([](microvm::service::ServiceOptions& o) {
+        o.max_sessions = 2;
+        o.max_client_sessions = 2;
+    });
     create_session(h, {{"provider", "mock"}});
     create_session(h, {{"provider", "mock"}});
     auto r = h.call_json("POST", "/v1/sandboxes", {{"provider", "mock"}});

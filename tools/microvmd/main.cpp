@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
     size_t concurrency = 4, queue = 16, max_connections = 256, max_sessions = 64;
     size_t session_sandboxes = microvm::service::SandboxPools::kDefaultSessionSandboxes;
     size_t max_request_kib = 1024, max_file_mib = 64, max_body_mib = 256, max_output_mib = 16;
+    std::optional<size_t> client_executions, client_sandboxes, client_body_mib, connections_per_peer;
     std::string request_timeout = "10s", session_idle = "10m", session_max = "1h", grace = "10s";
     app.add_option("--listen", listens,
                    "unix:PATH or tcp:HOST:PORT (repeatable; default unix:" + default_unix_socket_path() + ")")
@@ -67,6 +68,17 @@ int main(int argc, char** argv) {
                    "Most output a request may ask kept per stream (max_output_bytes, MiB)");
     app.add_option("--max-body-mib", max_body_mib,
                    "Request bodies held in memory at once, all connections together (MiB); over it: 503 + Retry-After");
+    app.add_option("--max-per-client-executions", client_executions,
+                   "Executions one client (token id; uid on the Unix socket) may have running or queued per provider "
+                   "(default: half of --max-concurrency + --max-queue, rounded up); over it: 429");
+    app.add_option("--max-per-client-sandboxes", client_sandboxes,
+                   "Sessions one client may hold (default: half of --max-sandboxes, rounded up); over it: 429");
+    app.add_option("--max-per-client-body-mib", client_body_mib,
+                   "Request bodies one client may have in memory at once (MiB; default: half of --max-body-mib, "
+                   "rounded up, at least one request at its limit); over it: 429");
+    app.add_option("--max-connections-per-peer", connections_per_peer,
+                   "Open connections from one address (uid on the Unix socket) (default: 32, or half of "
+                   "--max-connections if smaller); over it: 429 and close");
     app.add_option("--request-timeout", request_timeout, "A whole request (headers and body) must arrive within it");
     app.add_option("--max-sandboxes", max_sessions, "Sessions alive at once");
     app.add_option("--session-sandboxes-ahead", session_sandboxes,
@@ -103,8 +115,23 @@ int main(int argc, char** argv) {
         return die("--max-output-mib: between 1 and 1024 (a run keeps at most 1 GiB per stream)");
     if ((max_body_mib << 20) < std::max(max_file_mib << 20, max_request_kib << 10))
         return die("--max-body-mib must hold at least one request at its limit (--max-file-mib, --max-request-kib)");
+    // The per-client quotas (docs/service.md): at least 1, at most the capacity they share.
+    if (client_executions && (*client_executions < 1 || *client_executions > concurrency + queue))
+        return die("--max-per-client-executions: between 1 and --max-concurrency + --max-queue (" +
+                   std::to_string(concurrency + queue) + ")");
+    if (client_sandboxes && (*client_sandboxes < 1 || *client_sandboxes > max_sessions))
+        return die("--max-per-client-sandboxes: between 1 and --max-sandboxes (" + std::to_string(max_sessions) + ")");
+    if (client_body_mib && (*client_body_mib > max_body_mib ||
+                            (*client_body_mib << 20) < std::max(max_file_mib << 20, max_request_kib << 10)))
+        return die("--max-per-client-body-mib: between one request at its limit (--max-file-mib, --max-request-kib) "
+                   "and --max-body-mib (" + std::to_string(max_body_mib) + ")");
+    if (connections_per_peer && (*connections_per_peer < 1 || *connections_per_peer > max_connections))
+        return die("--max-connections-per-peer: between 1 and --max-connections (" + std::to_string(max_connections) + ")");
     ServiceOptions opts;
     opts.settings = *settings;
+    opts.max_client_executions = client_executions.value_or(0);
+    opts.max_client_sessions = client_sandboxes.value_or(0);
+    opts.max_client_body_bytes = client_body_mib.value_or(0) << 20;
     opts.admission = {concurrency, queue};
     opts.max_request_bytes = max_request_kib << 10;
     opts.max_file_bytes = max_file_mib << 20;
@@ -116,6 +143,7 @@ int main(int argc, char** argv) {
     opts.allow_unisolated = allow_unisolated;
     FrontendOptions fopts;
     fopts.max_connections = max_connections;
+    fopts.max_connections_per_peer = connections_per_peer.value_or(default_connections_per_peer(max_connections));
     auto seconds = [](const std::string& flag, const std::string& text) -> Expected<std::chrono::seconds> {
         RTFS_TRY(auto d, duration_flag(flag, text));
         return std::max(std::chrono::seconds(1), std::chrono::duration_cast<std::chrono::seconds>(d));

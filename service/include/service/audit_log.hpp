@@ -26,6 +26,12 @@ namespace microvm::service {
 
 enum class AuditSync { Never, EveryRecord };
 
+// A client-chosen text (a session id, a file path) as an audit record keeps it: at most
+// kAuditFieldMax bytes, a longer one cut with a marker giving its length, so a request of a few
+// KiB does not write a record of as many (red team, 2026-12-03: an 8 KiB id made an 8 KiB record).
+inline constexpr size_t kAuditFieldMax = 256;
+std::string audit_field(std::string_view text);
+
 struct AuditRotation {
     uint64_t max_bytes = 0;  // 0: never rotate
     unsigned keep = 5;       // rotated files kept: PATH.1 .. PATH.keep

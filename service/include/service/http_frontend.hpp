@@ -7,9 +7,11 @@
 // a client that hangs up while its execution runs (the execution is cancelled).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -34,8 +36,18 @@ struct FrontendOptions {
     std::chrono::milliseconds keep_alive_timeout{5'000};  // idle between requests
     std::chrono::milliseconds write_timeout{10'000};      // a client that stops reading
     size_t max_connections = 256;
+    // Open connections of one peer (a TCP source address; the uid on a Unix socket), counted
+    // before any byte is read: beyond it, 429 and close. So one address that opens connections
+    // and sends nothing (slowloris) cannot hold every slot of max_connections.
+    size_t max_connections_per_peer = 32;
     size_t keep_alive_max = 1000;  // requests per connection
 };
+
+// The daemon's default per-peer cap: 32, or half of max_connections (rounded up) when that is
+// smaller, so that one peer never holds every connection.
+inline size_t default_connections_per_peer(size_t max_connections) {
+    return std::min<size_t>(32, client_share(max_connections));
+}
 
 struct TlsFiles {
     std::string cert_file;  // PEM chain
@@ -72,8 +84,9 @@ class HttpFrontend : private httplib::Server {
     // the body is read: Handled (res holds the refusal) or Unhandled (go on).
     HandlerResponse admit(const httplib::Request& req, httplib::Response& res);
     bool json_body_fits(const httplib::Request& req, httplib::Response& res) const;
-    // Reserves the body's share of the daemon-wide budget: its length, or limit when chunked.
-    bool reserve_body(const httplib::Request& req, size_t limit, Connection& c);
+    // Reserves the body's share of the client's quota and of the daemon-wide budget: its length,
+    // or limit when chunked. The refusal (429 over the quota, 503 over the budget), if any.
+    std::optional<ApiError> reserve_body(const httplib::Request& req, size_t limit, Connection& c);
     void execute_handler(const httplib::Request& req, httplib::Response& res, bool in_session);
 
     Service& service_;
@@ -87,6 +100,7 @@ class HttpFrontend : private httplib::Server {
     std::condition_variable conn_cv_;
     std::set<int> conn_fds_;
     size_t conn_count_ = 0;
+    std::map<std::string, size_t> peer_conns_;  // open connections by peer (Connection::peer)
 };
 
 }  // namespace microvm::service

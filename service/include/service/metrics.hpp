@@ -22,6 +22,9 @@ class Metrics {
     void proxy_connections(const std::string& provider, uint64_t allowed, uint64_t denied);
     void http_response(int status);
     void session_event(const std::string& what);  // "created", "deleted", "expired"
+    // A request or connection refused over a per-client quota ("executions", "sandboxes",
+    // "body_bytes", "connections_per_peer").
+    void quota_refused(const std::string& quota);
 
     struct PoolFigures {
         size_t ready = 0;
@@ -56,6 +59,7 @@ class Metrics {
     std::map<int, uint64_t> http_;
     std::map<std::pair<std::string, std::string>, uint64_t> proxy_;  // (provider, decision)
     std::map<std::string, uint64_t> sessions_;
+    std::map<std::string, uint64_t> quota_refusals_;
 };
 
 }  // namespace microvm::service

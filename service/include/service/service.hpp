@@ -22,6 +22,7 @@
 #include "service/api_error.hpp"
 #include "service/audit_log.hpp"
 #include "service/body_budget.hpp"
+#include "service/client_quotas.hpp"
 #include "service/identity.hpp"
 #include "service/metrics.hpp"
 #include "service/request_body.hpp"
@@ -57,6 +58,10 @@ struct ServiceOptions {
     // Providers with no isolation (mock) run a request's program inside the daemon's own
     // process, as the daemon's user: served only when the operator says so (--allow-unisolated).
     bool allow_unisolated = false;
+    // Per-client quotas (client_quotas.hpp); 0: the default, half the capacity rounded up.
+    size_t max_client_executions = 0;  // running + queued per provider (of concurrency + queue)
+    size_t max_client_sessions = 0;    // of max_sessions
+    size_t max_client_body_bytes = 0;  // of the body budget, never below one request at its limit
 };
 
 struct ReadableFile;
@@ -117,6 +122,15 @@ class Service {
     SandboxPools* sandbox_pools() { return sandbox_pools_.get(); }
     // Request bodies being received (the HTTP front end reserves each before reading it).
     BodyBudget& body_budget() { return body_budget_; }
+    // A request body's share of who's body quota, held while it is received; a 429 refusal when
+    // who already holds its quota.
+    ApiExpected<ClientQuotas::Hold> reserve_client_body(const ClientIdentity& who, size_t bytes);
+    // The quotas as configured or defaulted (for a provider's executions: of its own limits).
+    size_t client_execution_quota(const std::string& provider) const;
+    size_t client_session_quota() const;
+    size_t client_body_quota() const;
+    // A connection refused over its per-peer cap (counted with the other quota refusals).
+    void connection_refused_per_peer() { metrics_.quota_refused("connections_per_peer"); }
 
   private:
     Service(ServiceOptions options, std::unique_ptr<AuditLog> audit);
@@ -131,6 +145,7 @@ class Service {
     Metrics metrics_;
     Admission admission_;
     BodyBudget body_budget_;
+    ClientQuotas client_quotas_;  // executions (per provider) and request bodies, by principal
     ProviderFactory factory_;
     std::mutex init_mu_;
     std::map<std::string, std::string> init_errors_;  // provider -> why it could not start

@@ -11,13 +11,16 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "host/unique_fd.hpp"
 #include "microvm/cancel.hpp"
 #include "service/api_error.hpp"
+#include "service/client_quotas.hpp"
 #include "service/identity.hpp"
 #include "service/request_body.hpp"
 
@@ -32,6 +35,7 @@ struct Session {
     ClientIdentity owner;
     std::chrono::steady_clock::time_point created, last_used;
     CancelSource cancel;  // cancelled when the session ends: its running execs stop
+    std::optional<ClientQuotas::Hold> quota;  // its place in its owner's quota, until it ends
     ~Session();           // removes the work directory
 };
 
@@ -39,8 +43,9 @@ class SessionStore {
   public:
     using Clock = std::chrono::steady_clock;
     // sessions_dir must exist, owned by the daemon, 0700. The expiry thread starts here.
+    // max_per_client: the sessions one principal may hold at once (client_quotas.hpp).
     SessionStore(std::string sessions_dir, std::chrono::seconds idle_timeout,
-                 std::chrono::seconds max_lifetime, size_t max_sessions,
+                 std::chrono::seconds max_lifetime, size_t max_sessions, size_t max_per_client,
                  std::function<void(const Session&, const std::string& why)> on_end);
     ~SessionStore();  // ends every session
 
@@ -66,6 +71,8 @@ class SessionStore {
     std::string dir_;
     std::chrono::seconds idle_, max_life_;
     size_t max_sessions_;
+    size_t max_per_client_;
+    ClientQuotas per_client_;
     std::function<void(const Session&, const std::string&)> on_end_;
     mutable std::mutex mu_;
     std::map<std::string, std::shared_ptr<Session>> sessions_;
@@ -77,5 +84,9 @@ class SessionStore {
 
 // "sbx-" + 24 random hex digits (unguessable: the id is the session's only handle on TCP).
 std::string new_session_id();
+inline constexpr size_t kSessionIdSize = 4 + 24;
+// Whether id could name a session at all (not longer than any new_session_id): the service
+// answers a longer one 404 at once, without an audit record of it.
+inline bool could_be_session_id(std::string_view id) { return id.size() <= kSessionIdSize; }
 
 }  // namespace microvm::service

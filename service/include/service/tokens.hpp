@@ -1,5 +1,7 @@
 // Bearer tokens for TCP clients, from a token file: one token per line, `ID:SECRET` or a bare
-// SECRET (its id is then "token-N", N its line). The file must be trusted where it lies
+// SECRET (its id is then "token-N", N its line). The first ':' of a line always separates the id
+// from the secret, so a bare secret cannot contain ':'. Empty ids, ids given twice and secrets
+// given twice are refused at load, naming the line (never the secret). The file must be trusted where it lies
 // (trusted_path.hpp) and readable by its owner only. Secrets are kept as SHA-256 digests and a
 // presented token is compared against each in constant time; only the id reaches logs.
 #pragma once
@@ -15,6 +17,8 @@ namespace microvm::service {
 class TokenSet {
   public:
     static Expected<TokenSet> load(const std::string& path);
+    // The file's text; `where` names it in errors ("token file PATH").
+    static Expected<TokenSet> parse(const std::string& text, const std::string& where);
     static TokenSet of(std::vector<std::pair<std::string, std::string>> id_secret);
     // The id of the token an `Authorization: Bearer ...` header value carries, if it is one.
     std::optional<std::string> check(const std::string& authorization) const;

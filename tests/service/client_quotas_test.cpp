@@ -1,0 +1,222 @@
+// One client cannot starve the others (red team M4 and the slowloris finding, 2026-12-03): a
+// principal (token id on TCP, uid on the Unix socket) holds at most its quota of execution slots,
+// sessions and request-body bytes (429 client_quota, Retry-After), and one peer address at most
+// its share of the connections (429 and close), while another client is still served.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <thread>
+
+#include "harness.hpp"
+#include "service/client_quotas.hpp"
+
+using namespace svctest;
+using namespace std::chrono_literals;
+using nlohmann::json;
+using microvm::service::ClientIdentity;
+
+namespace {
+
+ClientIdentity token_client(const std::string& token_id) {
+    ClientIdentity who;
+    who.transport = "tcp";
+    who.remote = "127.0.0.1:40000";
+    who.token_id = token_id;
+    return who;
+}
+
+// A TCP connection to 127.0.0.1:port from the loopback address `from` (127.0.0.0/8 only).
+int connect_tcp_from(const char* from, int port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    ::inet_pton(AF_INET, from, &local.sin_addr);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0 ||
+        ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+// Sends the head of a PUT announcing `bytes` with `Expect: 100-continue` and returns the status
+// the daemon answers before any body (100 once the body's share is reserved, or a refusal).
+int announce_upload(int fd, size_t bytes, const std::string& token) {
+    std::string head = "PUT /v1/sandboxes/sbx-000000000000000000000000/files/f HTTP/1.1\r\nHost: x\r\n"
+                       "Expect: 100-continue\r\nContent-Length: " + std::to_string(bytes) + "\r\n";
+    if (!token.empty()) head += "Authorization: Bearer " + token + "\r\n";
+    send_all(fd, head + "\r\n");
+    Reader in(fd, 10s);
+    std::string status;
+    if (!in.line(status) || status.size() < 12) return 0;
+    return std::atoi(status.c_str() + 9);
+}
+
+}  // namespace
+
+TEST(ClientQuotas, DefaultShareIsHalfRoundedUpAtLeastOne) {
+    using microvm::service::client_share;
+    EXPECT_EQ(client_share(0), 1u);
+    EXPECT_EQ(client_share(1), 1u);
+    EXPECT_EQ(client_share(2), 1u);
+    EXPECT_EQ(client_share(5), 3u);
+    EXPECT_EQ(client_share(20), 10u);
+    EXPECT_EQ(client_share(64), 32u);
+}
+
+// Four slots, no queue: Alice may hold two (half); her third is refused naming the quota, and Bob
+// still gets a slot. Without the quota Alice took all four and Bob was refused `busy`.
+TEST(ClientQuotas, OneClientCannotTakeEveryExecutionSlot) {
+    Harness h([](microvm::service::ServiceOptions& o) { o.admission = {4, 0}; });
+    auto& svc = *h.service;
+    const ClientIdentity alice = token_client("alice"), bob = token_client("bob");
+    const std::string body = json{{"provider", "mock"}, {"eval", "1"}}.dump();
+    microvm::CancelSource never;
+    std::vector<std::shared_ptr<microvm::service::Service::Prepared>> held;
+    size_t refused = 0;
+    for (int i = 0; i < 4; ++i) {
+        auto p = svc.prepare_execution(body, alice, never.token());
+        if (p) {
+            held.push_back(*p);
+            continue;
+        }
+        ++refused;
+        EXPECT_EQ(p.error().http_status, 429);
+        EXPECT_EQ(p.error().code, "client_quota") << p.error().message;
+        EXPECT_NE(p.error().message.find("--max-per-client-executions"), std::string::npos) << p.error().message;
+        EXPECT_NE(p.error().message.find("token:alice"), std::string::npos) << p.error().message;
+    }
+    EXPECT_EQ(held.size(), 2u);
+    EXPECT_EQ(refused, 2u);
+    auto b = svc.prepare_execution(body, bob, never.token());
+    ASSERT_TRUE(b) << b.error().message;
+    EXPECT_EQ(h.metric("microvmd_client_quota_refusals_total{quota=\"executions\"}"), 2);
+    // A slot given back is Alice's to take again.
+    held.pop_back();
+    EXPECT_TRUE(svc.prepare_execution(body, alice, never.token()));
+}
+
+// A daemon configured for one user lets that user take every slot.
+TEST(ClientQuotas, TheQuotaCanBeTheWholeCapacity) {
+    Harness h([](microvm::service::ServiceOptions& o) {
+        o.admission = {4, 0};
+        o.max_client_executions = 4;
+    });
+    const std::string body = json{{"provider", "mock"}, {"eval", "1"}}.dump();
+    microvm::CancelSource never;
+    std::vector<std::shared_ptr<microvm::service::Service::Prepared>> held;
+    for (int i = 0; i < 4; ++i) {
+        auto p = h.service->prepare_execution(body, token_client("alice"), never.token());
+        ASSERT_TRUE(p) << i << ": " << p.error().message;
+        held.push_back(*p);
+    }
+    auto over = h.service->prepare_execution(body, token_client("alice"), never.token());
+    ASSERT_FALSE(over);
+    EXPECT_EQ(over.error().http_status, 429);
+}
+
+// Four sessions: the token holder (TCP) may hold two; its third is 429 with Retry-After naming
+// the quota, while the Unix socket's user still creates one. Without the quota the token holder
+// took all four and the other client got too_many_sandboxes.
+TEST(ClientQuotas, OneClientCannotTakeEverySession) {
+    Harness h([](microvm::service::ServiceOptions& o) { o.max_sessions = 4; });
+    const std::string body = json{{"provider", "mock"}}.dump();
+    std::vector<int> statuses;
+    HttpReply last;
+    for (int i = 0; i < 4; ++i) {
+        last = h.call_tcp("POST", "/v1/sandboxes", body);
+        statuses.push_back(last.status);
+    }
+    EXPECT_EQ(statuses, (std::vector<int>{201, 201, 429, 429}));
+    EXPECT_EQ(last.headers["retry-after"], "1");
+    EXPECT_EQ(body_json(last).value("error", json::object()).value("code", ""), "client_quota") << last.body;
+    EXPECT_NE(last.body.find("--max-per-client-sandboxes"), std::string::npos) << last.body;
+    auto other = h.call_json("POST", "/v1/sandboxes", json{{"provider", "mock"}});
+    EXPECT_EQ(other.status, 201) << other.body;
+    EXPECT_EQ(h.metric("microvmd_client_quota_refusals_total{quota=\"sandboxes\"}"), 2);
+}
+
+TEST(ClientQuotas, AnEndedSessionGivesItsPlaceBack) {
+    Harness h([](microvm::service::ServiceOptions& o) { o.max_sessions = 2; });
+    const std::string body = json{{"provider", "mock"}}.dump();
+    auto first = h.call_tcp("POST", "/v1/sandboxes", body);
+    ASSERT_EQ(first.status, 201) << first.body;
+    EXPECT_EQ(h.call_tcp("POST", "/v1/sandboxes", body).status, 429);
+    const std::string id = body_json(first)["id"];
+    EXPECT_EQ(h.call_tcp("DELETE", "/v1/sandboxes/" + id).status, 200);
+    EXPECT_EQ(h.call_tcp("POST", "/v1/sandboxes", body).status, 201);
+}
+
+// A 4 MiB body budget, 1 MiB uploads: the token holder may have 2 MiB being received; its third
+// and fourth uploads are refused (429) before any body, and the Unix socket's user still gets
+// its "100 Continue". Without the quota the token holder held the whole budget: the other got 503.
+TEST(ClientQuotas, OneClientCannotHoldTheWholeBodyBudget) {
+    Harness h([](microvm::service::ServiceOptions& o) {
+        o.max_file_bytes = 1 << 20;
+        o.max_body_bytes_held = 4 << 20;
+    });
+    std::vector<int> fds, statuses;
+    for (int i = 0; i < 4; ++i) {
+        fds.push_back(connect_tcp(h.tcp_port));
+        statuses.push_back(announce_upload(fds.back(), 1 << 20, kToken));
+    }
+    EXPECT_EQ(statuses, (std::vector<int>{100, 100, 429, 429}));
+    const int other = connect_unix(h.socket_path);
+    EXPECT_EQ(announce_upload(other, 1 << 20, ""), 100);
+    EXPECT_EQ(h.metric("microvmd_client_quota_refusals_total{quota=\"body_bytes\"}"), 2);
+    ::close(other);
+    for (int fd : fds) ::close(fd);
+}
+
+// Eight connections in all, four per peer: 127.0.0.2 opens eight and sends nothing (slowloris).
+// Its fifth to eighth are answered 429 and closed at once; a client on 127.0.0.1 is still served.
+// Without the cap 127.0.0.2 held all eight and 127.0.0.1 got 503.
+TEST(ClientQuotas, OnePeerAddressCannotHoldEveryConnection) {
+    microvm::service::FrontendOptions f;
+    f.max_connections = 8;
+    f.max_connections_per_peer = 4;
+    f.request_timeout = 20s;
+    Harness h(nullptr, f);
+    std::vector<int> silent;
+    for (int i = 0; i < 8; ++i) {
+        silent.push_back(connect_tcp_from("127.0.0.2", h.tcp_port));
+        ASSERT_GE(silent.back(), 0) << "cannot bind 127.0.0.2";
+    }
+    // Accepted in order: the 127.0.0.1 client comes after all eight.
+    EXPECT_EQ(h.call_tcp("GET", "/healthz").status, 200);
+    for (size_t i = 4; i < silent.size(); ++i) {
+        auto r = read_reply(silent[i], 5s);
+        EXPECT_EQ(r.status, 429) << i;
+        EXPECT_EQ(r.headers["retry-after"], "1");
+        EXPECT_EQ(body_json(r).value("error", json::object()).value("code", ""), "too_many_connections") << r.body;
+        char c;
+        EXPECT_EQ(::recv(silent[i], &c, 1, 0), 0) << "the refused connection is closed";
+    }
+    EXPECT_EQ(h.metric("microvmd_client_quota_refusals_total{quota=\"connections_per_peer\"}"), 4);
+    for (int fd : silent) ::close(fd);
+}
+
+// On the Unix socket the peer is its uid.
+TEST(ClientQuotas, AUnixPeerIsCappedByUid) {
+    microvm::service::FrontendOptions f;
+    f.max_connections = 8;
+    f.max_connections_per_peer = 2;
+    f.request_timeout = 20s;
+    Harness h(nullptr, f);
+    int a = connect_unix(h.socket_path), b = connect_unix(h.socket_path);
+    // Sends nothing (a request the daemon leaves unread would reset the connection under the reply).
+    const int t = connect_unix(h.socket_path);
+    auto third = read_reply(t, 5s);
+    ::close(t);
+    EXPECT_EQ(third.status, 429) << third.body;
+    EXPECT_EQ(h.call_tcp("GET", "/healthz").status, 200);  // another peer
+    ::close(a);
+    ::close(b);
+}

@@ -69,11 +69,14 @@ class CgroupV1 final : public SandboxCgroup {
         // set, to a counter of their own; unset, they fill the host-wide tcp_mem/udp_mem pools
         // unbounded. Written before anything joins: a socket is tied to its creator's cgroup.
         RTFS_CHECK(fs::write_file(memory_ + "/memory.kmem.tcp.limit_in_bytes", bytes));
-        const uint64_t quota = cpu_quota_us(limits.cpu_fraction);
         RTFS_CHECK(fs::write_file(cpu_ + "/cpu.cfs_period_us", std::to_string(kCpuPeriodUs)));
-        RTFS_CHECK(fs::write_file(cpu_ + "/cpu.cfs_quota_us", std::to_string(quota)));
+        RTFS_CHECK(limit_cpu(limits.cpu_fraction));
         RTFS_CHECK(fs::write_file(pids_ + "/pids.max", std::to_string(limits.max_pids)));
         return Ok{};
+    }
+
+    Expected<void> limit_cpu(double fraction) override {
+        return fs::write_file(cpu_ + "/cpu.cfs_quota_us", std::to_string(cpu_quota_us(fraction)));
     }
 
     Expected<void> open_join_files() {

@@ -38,15 +38,18 @@ class CgroupV2 final : public SandboxCgroup {
         if (fs::exists(dir_ + "/memory.swap.max")) {
             RTFS_CHECK(fs::write_file(dir_ + "/memory.swap.max", "0"));
         }
-        const uint64_t quota = cpu_quota_us(limits.cpu_fraction);
-        RTFS_CHECK(fs::write_file(dir_ + "/cpu.max",
-                                  std::to_string(quota) + " " + std::to_string(kCpuPeriodUs)));
+        RTFS_CHECK(limit_cpu(limits.cpu_fraction));
         RTFS_CHECK(fs::write_file(dir_ + "/pids.max", std::to_string(limits.max_pids)));
         has_peak_ = fs::exists(dir_ + "/memory.peak");
         return Ok{};
     }
 
     int clone_fd() const override { return fd_.get(); }
+
+    Expected<void> limit_cpu(double fraction) override {
+        return fs::write_file(dir_ + "/cpu.max",
+                              std::to_string(cpu_quota_us(fraction)) + " " + std::to_string(kCpuPeriodUs));
+    }
 
     Expected<void> place(pid_t pid) const override {
         return fs::write_file(dir_ + "/cgroup.procs", std::to_string(pid));

@@ -64,6 +64,9 @@ class SandboxCgroup {
     // memory peak restarts on v1 and where v2 allows (memory.peak written, Linux 6.12+, or the
     // sampled peak); elsewhere it still includes the preparation's few pages.
     virtual void restart_measurements() = 0;
+    // A new CPU share (CgroupLimits::cpu_fraction) from here on: a VMM starts at the share of its
+    // setup and gets the program's once the program is about to run.
+    virtual Expected<void> limit_cpu(double fraction) = 0;
     virtual void kill_all() = 0;
     // The cgroup's directory name, the same in every hierarchy (its path relative to the
     // parent), for runtimes that are handed an existing cgroup (gvisor's linux.cgroupsPath).

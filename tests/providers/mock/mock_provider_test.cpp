@@ -99,12 +99,12 @@ TEST_F(MockProviderTest, MeasurementsAtATimeoutComeFromTheEvaluator) {
 }
 
 TEST_F(MockProviderTest, AnEvaluationThatOverranItsTimeoutIsATimeoutWhateverItReturned) {
-    // Building three million elements is one builtin call: a few evaluator steps, so the
-    // evaluator may well not look at the clock before it is done, and then return a value.
-    // Milliseconds late or minutes late (a long C++ loop), the caller gets `timeout`, no value.
+    // Reading an 8 MiB string literal takes milliseconds, and evaluating it takes a couple of
+    // evaluator steps: the evaluator never looks at the clock and returns a value. Milliseconds
+    // late or minutes late (a long C++ loop), the caller gets `timeout` and no value.
     MicroVMConfig cfg;
     cfg.timeout = 1ms;
-    auto r = eval("(count (range 3000000))", cfg);
+    auto r = eval("(count \"" + std::string(8u << 20, 'a') + "\")", cfg);
     ASSERT_GT(r.metadata.duration, cfg.timeout) << "the machine was faster than the test assumes";
     EXPECT_EQ(r.status, Status::Timeout) << r.value.value_or("");
     EXPECT_FALSE(r.value.has_value());

@@ -168,6 +168,10 @@ ExecutionResult MockProvider::run_rtfs(const ExecutionContext& ctx, const std::s
         // Whatever the evaluation returned, it ran past its deadline (a builtin that did not
         // reach a limit check in time): the caller gets `timeout`, never a late value.
         set_error(res, Reason::Timeout, reason_message(Reason::Timeout, cfg));
+    } else if (cancel.cancelled()) {
+        // Cancelled while it ran (Ctrl-C, the daemon's client gone): the same, whether the
+        // evaluator saw the flag or finished first.
+        set_error(res, Reason::Cancelled, reason_message(Reason::Cancelled, cfg));
     } else if (o.ok) {
         res.value = std::move(o.value);
     } else if (o.error_kind == "Interrupted") {  // our cancel flag or our deadline

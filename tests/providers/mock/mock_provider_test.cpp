@@ -442,4 +442,21 @@ TEST_F(MockProviderTest, PrintlnIsStreamedAndCancellationEndsTheEvaluation) {
     EXPECT_EQ(r.metadata.stdout_data, "early\n");
 }
 
+TEST_F(MockProviderTest, AnEvaluationCancelledWhileItRanIsCancelledWhateverItReturned) {
+    // The cancel comes while the program runs (here from its own output callback, on the
+    // evaluation thread) and the rest takes too few steps for the evaluator to look at the
+    // flag: the value used to be returned as `ok` (the CLI exited 0 after Ctrl-C).
+    ExecutionContext ctx;
+    ctx.program = RtfsSource{"(do (println \"x\") (+ 1 2))"};
+    ctx.runtime_context = rtfs::RuntimeContext::controlled({"ccos.io.println"});
+    CancelSource cancel;
+    ctx.cancel = cancel.token();
+    ctx.on_output = [&](OutputStream, std::string_view) { cancel.cancel(); };
+    ExecutionResult r = provider.execute_program(ctx);
+    EXPECT_EQ(r.status, Status::Killed) << r.value.value_or("");
+    ASSERT_TRUE(r.error);
+    EXPECT_EQ(r.error->reason, Reason::Cancelled);
+    EXPECT_FALSE(r.value.has_value());
+}
+
 }  // namespace

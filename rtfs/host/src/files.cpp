@@ -77,7 +77,7 @@ class FileEffect {
     FileEffect& operator=(const FileEffect&) = delete;
 
     // Consults the host's file gate. With a gate, the operation must then open exactly the path
-    // it judged: opened_path() is that path (without a gate, the program's path as given).
+    // it judged: open() opens that path (without a gate, the program's path as given).
     Expected<void, Error> check_gate() {
         const auto& gate = host_.options().file_gate;
         if (!gate) return Ok{};

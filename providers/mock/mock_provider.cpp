@@ -44,6 +44,18 @@ struct Console {
     }
 };
 
+// An error message is program data too (`(throw (error big-string))`): it is capped at
+// max_output_bytes like the value and the console, cut at a character boundary, and says so.
+std::string capped_message(std::string message, uint64_t cap) {
+    if (message.size() <= cap) return message;
+    size_t keep = static_cast<size_t>(cap);
+    while (keep > 0 && (static_cast<unsigned char>(message[keep]) & 0xC0) == 0x80) --keep;
+    const size_t cut = message.size() - keep;
+    message.resize(keep);
+    message += "... [" + std::to_string(cut) + " more bytes cut at max_output_bytes]";
+    return message;
+}
+
 }  // namespace
 
 MockProvider::MockProvider() : egress_limits_(std::make_unique<proxy::Limits>()) {}
@@ -139,7 +151,7 @@ ExecutionResult MockProvider::run_rtfs(const ExecutionContext& ctx, const std::s
                 o.value = rtfs::print(*r, cfg.max_output_bytes);
             } else {
                 o.error_kind = rtfs::to_string(r.error().kind());
-                o.error_message = r.error().located_message();
+                o.error_message = capped_message(r.error().located_message(), cfg.max_output_bytes);
             }
             o.heap_peak = interp.heap_stats().peak_bytes;
         }
@@ -152,7 +164,15 @@ ExecutionResult MockProvider::run_rtfs(const ExecutionContext& ctx, const std::s
                               ran.error().message());
 
     ExecutionResult res = make_result(ctx);
-    if (o.ok) {
+    if (wall > cfg.timeout) {
+        // Whatever the evaluation returned, it ran past its deadline (a builtin that did not
+        // reach a limit check in time): the caller gets `timeout`, never a late value.
+        set_error(res, Reason::Timeout, reason_message(Reason::Timeout, cfg));
+    } else if (cancel.cancelled()) {
+        // Cancelled while it ran (Ctrl-C, the daemon's client gone): the same, whether the
+        // evaluator saw the flag or finished first.
+        set_error(res, Reason::Cancelled, reason_message(Reason::Cancelled, cfg));
+    } else if (o.ok) {
         res.value = std::move(o.value);
     } else if (o.error_kind == "Interrupted") {  // our cancel flag or our deadline
         const Reason why = cancel.cancelled() ? Reason::Cancelled : Reason::Timeout;

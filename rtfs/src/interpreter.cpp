@@ -9,11 +9,24 @@ namespace rtfs {
 
 namespace {
 
+// The interpreter evaluating on this thread, for poll_limits/charge_alloc.
+Interpreter::State*& current_state() {
+    static thread_local Interpreter::State* st = nullptr;
+    return st;
+}
+
 // Makes this interpreter's heap accounting current on this thread while it runs.
 struct HeapScope {
     HeapStats* saved;
     explicit HeapScope(HeapStats* h) : saved(current_heap_stats()) { current_heap_stats() = h; }
     ~HeapScope() { current_heap_stats() = saved; }
+};
+
+// Makes this interpreter the one poll_limits/charge_alloc check, while it evaluates.
+struct StateScope {
+    Interpreter::State* saved;
+    explicit StateScope(Interpreter::State* st) : saved(current_state()) { current_state() = st; }
+    ~StateScope() { current_state() = saved; }
 };
 
 }  // namespace
@@ -72,6 +85,7 @@ static Result<Value> eval_one(Interpreter::State& st, const Value& form,
 template <class F>
 static Result<Value> enter(Interpreter::State& st, F&& body) {
     HeapScope scope(&st.heap);
+    StateScope current(&st);
     const bool outermost = st.native_stack_floor == nullptr;
     if (outermost) {
         st.native_stack_floor = detail::stack_floor_here(st.opts.native_stack_bytes);
@@ -106,6 +120,31 @@ Result<Value> Interpreter::call_capability(std::string_view id, std::span<Value>
         return error(ErrorKind::CapabilityError,
                      "Capability '" + std::string(id) + "' has no host to run it");
     return st_->opts.host->call(id, args);
+}
+
+Expected<void, Error> poll_limits(uint64_t work) {
+    static thread_local uint64_t since_check = 0;
+    since_check += work;
+    if (since_check < 4096) return Ok{};
+    since_check = 0;
+    Interpreter::State* st = current_state();
+    if (!st) return Ok{};
+    if (st->opts.memory_limit_bytes > 0 && st->heap.live_bytes > st->opts.memory_limit_bytes)
+        return st->memory_exceeded();
+    return st->slow_check();
+}
+
+Expected<void, Error> charge_alloc(int64_t bytes) {
+    // Without a configured limit, still refuse absurd sizes rather than abort on bad_alloc.
+    constexpr int64_t kHardCap = int64_t{1} << 30;
+    const Interpreter::State* st = current_state();
+    const int64_t limit = st ? st->opts.memory_limit_bytes : 0;
+    const int64_t live = st ? st->heap.live_bytes : 0;
+    if (bytes > kHardCap || (limit > 0 && live + bytes > limit))
+        return unexpected(Error(ErrorKind::ResourceLimit,
+                                "Memory limit exceeded: " + std::to_string(bytes) +
+                                    " more bytes of RTFS data do not fit"));
+    return Ok{};
 }
 
 }  // namespace rtfs

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 #include "rtfs/printer.hpp"
@@ -100,6 +101,25 @@ TEST(JsonApi, CheckHookCanAbort) {
     ASSERT_FALSE(r.has_value());
     EXPECT_EQ(r.error().kind(), rtfs::ErrorKind::Interrupted);
     EXPECT_EQ(calls, 3);
+}
+
+TEST(JsonApi, ALongStringIsChargedBeforeItIsWritten) {
+    // Three references to one 1 MiB string: 4 values, never 4096, so the periodic check never
+    // ran and 20 references to a 16 MiB string reached 528 MB before the size was looked at.
+    size_t largest = 0;
+    rtfs::json::Hooks hooks{
+        .check = [](void* ctx, size_t pending) -> rtfs::Expected<void, rtfs::Error> {
+            auto& seen = *static_cast<size_t*>(ctx);
+            seen = std::max(seen, pending);
+            if (pending > (2u << 20)) return rtfs::error(rtfs::ErrorKind::ResourceLimit, "full");
+            return rtfs::Ok{};
+        },
+        .ctx = &largest};
+    const rtfs::Value s = rtfs::make_string(std::string(1u << 20, 'x'));
+    auto r = rtfs::json::serialize(rtfs::make_vector({s, s, s}), false, hooks);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().kind(), rtfs::ErrorKind::ResourceLimit);
+    EXPECT_LE(largest, (3u << 20) + 16);
 }
 
 }  // namespace

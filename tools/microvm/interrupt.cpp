@@ -1,6 +1,7 @@
 #include "interrupt.hpp"
 
 #include <pthread.h>
+#include <unistd.h>
 
 namespace microvm::cli {
 
@@ -14,8 +15,18 @@ InterruptCanceller::InterruptCanceller(CancelSource source) {
     // The waiter owns copies of what it uses: it may outlive this object (see the destructor).
     waiter_ = std::thread([signals = signals_, source = std::move(source)] {
         int sig = 0;
+        bool cancelled = false;
         while (sigwait(&signals, &sig) == 0) {
             if (sig == SIGUSR2) return;
+            // A second SIGINT/SIGTERM means the user (or a supervisor) will not wait for the
+            // cancellation to finish: end now, as a signal would have without this object.
+            // What the run leaves behind is what a SIGKILL would, and is reclaimed the same way.
+            if (cancelled && (sig == SIGINT || sig == SIGTERM)) {
+                static const char msg[] = "microvm: second interrupt, exiting without cleanup\n";
+                (void)!::write(STDERR_FILENO, msg, sizeof msg - 1);
+                ::_exit(128 + sig);
+            }
+            cancelled = true;
             source.cancel();
         }
     });

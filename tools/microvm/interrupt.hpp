@@ -1,7 +1,9 @@
 // Ctrl-C (SIGINT) and SIGTERM cancel the running execution instead of killing the CLI: the
 // sandbox ends as killed (cancelled), everything is cleaned up, and the CLI exits 130. The
 // signals are blocked in every thread and taken by one thread of its own (sigwait), so nothing
-// runs in a signal handler.
+// runs in a signal handler. A second SIGINT or SIGTERM ends the CLI at once (exit 128 + signal,
+// without waiting for the cancellation's cleanup), as many CLIs do: an impatient user or a
+// supervisor's follow-up TERM is never ignored. Leftovers are then those of a SIGKILL.
 #pragma once
 
 #include <signal.h>

@@ -1,11 +1,14 @@
 // ccos.io.read-file, ccos.io.write-file, ccos.io.file-exists: real file I/O, limited to regular
 // files (a FIFO or device could block or never end), size-capped, gated and recorded.
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <filesystem>
+#include <optional>
 
 #include "capabilities.hpp"
 
@@ -40,6 +43,27 @@ std::string resolved_path(const std::string& path) {
     return ec ? abs.lexically_normal().string() : canon.string();
 }
 
+// Opens the path the gate judged, and only it. That path is canonical (its existing part has no
+// symlinks), so any symlink met while opening was not checked: a dangling last component
+// (weakly_canonical leaves it, since it "does not exist", and O_CREAT would create its target
+// outside the policy) or a link swapped in after the check. openat2 refuses every one (ELOOP);
+// where it is missing (Linux < 5.6), O_NOFOLLOW still refuses a symlink as the last component.
+// The same approach as host/policy_source.cpp's re-open of a checked bind source.
+int open_checked(const std::string& canonical, int flags, mode_t mode) {
+    struct open_how how {};
+    how.flags = static_cast<uint64_t>(flags) | O_CLOEXEC;
+    how.mode = (flags & O_CREAT) ? mode : 0;
+    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    for (;;) {
+        long fd = ::syscall(SYS_openat2, AT_FDCWD, canonical.c_str(), &how, sizeof how);
+        if (fd >= 0) return static_cast<int>(fd);
+        if (errno == EINTR || errno == EAGAIN) continue;
+        if (errno != ENOSYS && errno != EPERM) return -1;  // EPERM: a seccomp filter's refusal
+        break;
+    }
+    return ::open(canonical.c_str(), flags | O_CLOEXEC | O_NOFOLLOW, mode);
+}
+
 // Records the operation and turns a failure into the capability's error.
 class FileEffect {
   public:
@@ -52,11 +76,13 @@ class FileEffect {
     FileEffect(const FileEffect&) = delete;
     FileEffect& operator=(const FileEffect&) = delete;
 
-    // Consults the host's file gate.
+    // Consults the host's file gate. With a gate, the operation must then open exactly the path
+    // it judged: open() opens that path (without a gate, the program's path as given).
     Expected<void, Error> check_gate() {
         const auto& gate = host_.options().file_gate;
         if (!gate) return Ok{};
         const std::string resolved = resolved_path(op_.path);
+        checked_ = resolved;
         if (auto reason = gate(resolved, op_.operation)) {
             op_.error = "denied: " + *reason;
             return security_violation(
@@ -73,10 +99,27 @@ class FileEffect {
     }
     void set_bytes(uint64_t n) { op_.bytes = n; }
 
+    // Opens the file for the operation (the checked path, refusing unchecked symlinks, when a
+    // gate judged it). -1 with errno on failure; ELOOP is reported as a policy violation.
+    int open(int flags, mode_t mode = 0) const {
+        if (!checked_) return ::open(op_.path.c_str(), flags | O_CLOEXEC, mode);
+        return open_checked(*checked_, flags, mode);
+    }
+    Unexpected<Error> fail_open(int err) {
+        if (err == ELOOP && checked_) {
+            const std::string why = "the path goes through a symbolic link (not followed)";
+            op_.error = "denied: " + why;
+            return security_violation(
+                id_, op_.operation + " access to '" + *checked_ + "' denied: " + why);
+        }
+        return fail_errno("cannot open", err);
+    }
+
   private:
     DefaultHost& host_;
     const char* id_;
     FileOperation op_;
+    std::optional<std::string> checked_;
 };
 
 std::string too_large(uint64_t size, uint64_t cap) {
@@ -99,8 +142,8 @@ Result<Value> io_read_file(DefaultHost& host, std::span<const Value> args) {
     RTFS_TRY(const std::string* path, string_arg(kRead, args[0]));
     FileEffect effect(host, kRead, *path, "read");
     RTFS_CHECK(effect.check_gate());
-    UniqueFd fd(::open(path->c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
-    if (fd.get() < 0) return effect.fail_errno("cannot open", errno);
+    UniqueFd fd(effect.open(O_RDONLY | O_NONBLOCK | O_NOCTTY));
+    if (fd.get() < 0) return effect.fail_open(errno);
     RTFS_CHECK(require_regular(effect, fd.get()));
 
     const uint64_t cap = host.options().max_file_bytes;
@@ -127,9 +170,8 @@ Result<Value> io_write_file(DefaultHost& host, std::span<const Value> args) {
     const uint64_t cap = host.options().max_file_bytes;
     if (cap && content->size() > cap) return effect.fail(too_large(content->size(), cap));
 
-    UniqueFd fd(::open(path->c_str(),
-                       O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0666));
-    if (fd.get() < 0) return effect.fail_errno("cannot open", errno);
+    UniqueFd fd(effect.open(O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_NOCTTY, 0666));
+    if (fd.get() < 0) return effect.fail_open(errno);
     RTFS_CHECK(require_regular(effect, fd.get()));
     size_t done = 0;
     while (done < content->size()) {

@@ -67,6 +67,18 @@ private:
     std::unique_ptr<State> st_;
 };
 
+// Limit checks for C++ loops that have no Interpreter& at hand (element conversions, value
+// comparisons, sorting). They apply to the interpreter evaluating on this thread, set for the
+// duration of eval()/eval_form() the same way the heap accounting is; without one they are Ok.
+//
+// poll_limits: adds `work` (roughly, elements visited) to a per-thread counter and, every 4096
+// units, checks the cancel flag, the deadline and the step budget (an Interrupted error), so a
+// loop that never calls back into RTFS still ends at the time limit or on cancellation.
+Expected<void, Error> poll_limits(uint64_t work = 1);
+// charge_alloc: before building `bytes` of new RTFS data, a ResourceLimit error if that would
+// take the live heap past the memory limit (or past 1 GiB when no limit is set).
+Expected<void, Error> charge_alloc(int64_t bytes);
+
 // The builtin named `name`, or nullptr.
 const struct BuiltinDef* find_builtin(std::string_view name);
 // Every builtin of the standard library, sorted by name.

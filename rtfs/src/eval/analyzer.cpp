@@ -14,6 +14,14 @@ namespace {
 
 constexpr int kMaxMacroExpansions = 200;
 constexpr int kMaxAnalyzeDepth = 2000;
+// Forms one top-level form may expand into. A macro can return a shared structure (a vector of
+// 1000 references to a vector of 1000 references to ...): a few KB of RTFS data that would be
+// analysed as 10^9 forms, into nodes the RTFS heap does not count. The budget is the smaller of
+// this and one form per kBytesPerForm of the memory limit (nodes cost about that much),
+// but at least kMinAnalyzedForms.
+constexpr uint64_t kMaxAnalyzedForms = 1'000'000;
+constexpr int64_t kBytesPerForm = 128;
+constexpr uint64_t kMinAnalyzedForms = 65'536;  // even under a tiny memory limit
 
 // Lexical scope of one function (the top-level form is a function without parameters).
 struct FnScope {
@@ -75,6 +83,28 @@ private:
         SourcePos p = pos_of(form);
         e.locate(p.line, p.column);
         return {std::move(e)};
+    }
+
+    // Every form analysed counts against the budget; every 4096, the deadline and cancel flag
+    // are checked, since analysis runs no RTFS code that would tick.
+    Expected<void, Error> count_form(const Value& form) {
+        if (++forms_ > form_budget()) {
+            Error e(ErrorKind::ResourceLimit,
+                    "Memory limit exceeded: the program (after macro expansion) has more than " +
+                        std::to_string(form_budget()) + " forms to analyse");
+            SourcePos p = pos_of(form);
+            e.locate(p.line, p.column);
+            return unexpected(std::move(e));
+        }
+        if ((forms_ & 4095) == 0) return st_.slow_check();
+        return Ok{};
+    }
+
+    uint64_t form_budget() const {
+        const int64_t limit = st_.opts.memory_limit_bytes;
+        if (limit <= 0) return kMaxAnalyzedForms;
+        const uint64_t by_memory = static_cast<uint64_t>(limit / kBytesPerForm);
+        return std::clamp<uint64_t>(by_memory, kMinAnalyzedForms, kMaxAnalyzedForms);
     }
 
     template <class N>
@@ -151,6 +181,7 @@ private:
     // ---- dispatch ---------------------------------------------------------------------------
 
     Result<NodeP> analyze(const Value& form, bool tail) {
+        RTFS_CHECK(count_form(form));
         if (++depth_ > kMaxAnalyzeDepth || detail::below_stack_floor(stack_floor_)) {
             --depth_;
             return syntax(form, "program nested too deeply");
@@ -1225,6 +1256,7 @@ private:
     bool frame_tail_ok_ = true;
     int lexical_depth_ = 0;
     int depth_ = 0;
+    uint64_t forms_ = 0;
     int expansions_ = 0;
     int gensym_ = 0;
     SourcePos current_pos_;

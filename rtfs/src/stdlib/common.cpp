@@ -29,6 +29,12 @@ Result<const std::string*> string_arg(const char* op, const Value& v) {
     return &v.str();
 }
 
+// What materialising n elements costs the RTFS heap: one slot each in the result, plus the
+// object each one becomes (a one-character string, or a [k v] vector for a map entry).
+static int64_t materialised_bytes(size_t n, size_t object_bytes) {
+    return static_cast<int64_t>(n) * static_cast<int64_t>(sizeof(Value) + object_bytes);
+}
+
 Result<std::vector<Value>> items_of(const char* op, const Value& v) {
     switch (v.type()) {
         case Type::Nil: return std::vector<Value>{};
@@ -36,14 +42,22 @@ Result<std::vector<Value>> items_of(const char* op, const Value& v) {
         case Type::Vector:
         case Type::Set: return v.items();
         case Type::Map: {
+            // Each entry becomes a new vector: charged before building, not discovered after.
+            RTFS_CHECK(charge_alloc(
+                materialised_bytes(v.map().size(), sizeof(SeqObj) + 2 * sizeof(Value))));
             std::vector<Value> out;
             out.reserve(v.map().size());
             for (const auto& [k, x] : v.map().entries) out.push_back(make_vector({k, x}));
             return out;
         }
         case Type::String: {
-            std::vector<Value> out;
+            // A string of n bytes becomes up to n string objects: charged to the heap before one
+            // is made, so a 16 MiB string cannot turn into a GiB of them under a 64 MiB limit.
             const std::string& s = v.str();
+            const size_t n = utf8::length(s);
+            RTFS_CHECK(charge_alloc(materialised_bytes(n, sizeof(StrObj))));
+            std::vector<Value> out;
+            out.reserve(n);
             for (size_t i = 0; i < s.size();) {
                 const size_t len = utf8::decode(s, i).len;  // one character per element
                 out.push_back(make_string(s.substr(i, len)));

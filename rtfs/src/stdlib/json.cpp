@@ -16,6 +16,7 @@ namespace rtfs::json {
 namespace {
 
 constexpr size_t kCheckEvery = 4096;  // values between two calls of Hooks::check
+constexpr size_t kLongString = 64 * 1024;  // a string this long calls Hooks::check by itself
 
 // ---- parsing --------------------------------------------------------------------------------
 
@@ -376,6 +377,10 @@ private:
     // JSON text is UTF-8: a string holding other bytes cannot be written faithfully.
     Expected<void, Error> write_string(std::string_view s) {
         static constexpr char kHex[] = "0123456789abcdef";
+        // One value can be a long string (or many references to one): the text it adds is
+        // charged before it is written, not kCheckEvery values later.
+        if (hooks_.check && s.size() >= kLongString)
+            RTFS_CHECK(hooks_.check(hooks_.ctx, out_.size() + s.size()));
         out_ += '"';
         for (size_t i = 0; i < s.size();) {
             const char c = s[i];

@@ -28,11 +28,27 @@ Expected<void, Error> merge_sort(std::vector<T>& v, Less less) {
     return Ok{};
 }
 
+// Roughly how many elements compare_values may visit in v (its top level).
+size_t comparison_work(const Value& v) {
+    switch (v.type()) {
+        case Type::List:
+        case Type::Vector:
+        case Type::Set: return v.items().size();
+        case Type::Map: return v.map().size();
+        case Type::String: return v.str().size() / 64;
+        default: return 0;
+    }
+}
+
 // a < b under an optional RTFS comparator: a number result means (compare a b), anything else
 // is a truth value meaning "a comes first" (so both `compare` and `<` work, as in Clojure).
 Result<bool> ordered_before(Interpreter& interp, const Value* comparator, const Value& a,
                             const Value& b) {
     if (!comparator) {
+        // compare_values runs in C++ without a limit check: a sort of many long vectors could
+        // otherwise outlive its deadline by minutes. Each comparison counts as the elements it
+        // may visit, so the cancel flag and the deadline are seen every ~4096 of them.
+        RTFS_CHECK(poll_limits(1 + comparison_work(a) + comparison_work(b)));
         RTFS_TRY(int c, compare_values(a, b));
         return c < 0;
     }

@@ -98,6 +98,30 @@ TEST_F(MockProviderTest, MeasurementsAtATimeoutComeFromTheEvaluator) {
     EXPECT_LT(*r.metadata.memory_peak_mb, 100.0);
 }
 
+TEST_F(MockProviderTest, AnEvaluationThatOverranItsTimeoutIsATimeoutWhateverItReturned) {
+    // Reading an 8 MiB string literal takes milliseconds, and evaluating it takes a couple of
+    // evaluator steps: the evaluator never looks at the clock and returns a value. Milliseconds
+    // late or minutes late (a long C++ loop), the caller gets `timeout` and no value.
+    MicroVMConfig cfg;
+    cfg.timeout = 1ms;
+    auto r = eval("(count \"" + std::string(8u << 20, 'a') + "\")", cfg);
+    ASSERT_GT(r.metadata.duration, cfg.timeout) << "the machine was faster than the test assumes";
+    EXPECT_EQ(r.status, Status::Timeout) << r.value.value_or("");
+    EXPECT_FALSE(r.value.has_value());
+}
+
+TEST_F(MockProviderTest, ErrorMessagesAreCappedAtMaxOutputBytes) {
+    // The message of a thrown error is program data: a 1 MiB one made a 1 MiB result (and
+    // 67 MB with a bigger string) whatever max_output_bytes said.
+    MicroVMConfig cfg;
+    cfg.max_output_bytes = 4096;
+    auto r = eval("(throw (error (apply str (repeat 1048576 \"x\"))))", cfg);
+    ASSERT_EQ(r.status, Status::RuntimeError);
+    ASSERT_TRUE(r.error.has_value());
+    EXPECT_LE(r.error->message.size(), 4096u + 100u);
+    EXPECT_NE(r.error->message.find("cut at max_output_bytes"), std::string::npos);
+}
+
 TEST_F(MockProviderTest, TimeoutAlsoEndsASleepingCapability) {
     MicroVMConfig cfg;
     cfg.timeout = 200ms;
@@ -196,6 +220,15 @@ TEST_F(MockProviderTest, FileSystemPolicyBoundsFileCapabilities) {
     EXPECT_TRUE(fs::exists(dir.path + "/out.txt"));
     ASSERT_FALSE(r.metadata.file_operations.empty());
     EXPECT_EQ(r.metadata.file_operations.back().operation, "write");
+    // A dangling symlink planted in the rw directory, pointing outside: writing through it
+    // created its target outside the policy (the gate judged the link's own path).
+    TempDir outside;
+    fs::create_symlink(outside.path + "/created", dir.path + "/dangling");
+    r = eval("(write-file \"" + dir.path + "/dangling\" \"escaped\")", rw, full);
+    EXPECT_EQ(r.status, Status::PolicyViolation);
+    EXPECT_FALSE(fs::exists(outside.path + "/created"));
+    r = eval("(read-file \"" + dir.path + "/dangling\")", rw, full);
+    EXPECT_NE(r.status, Status::Ok);
 }
 
 TEST_F(MockProviderTest, NetworkPolicyBoundsHttpFetch) {
@@ -407,6 +440,23 @@ TEST_F(MockProviderTest, PrintlnIsStreamedAndCancellationEndsTheEvaluation) {
     ASSERT_TRUE(r.error);
     EXPECT_EQ(r.error->reason, Reason::Cancelled);
     EXPECT_EQ(r.metadata.stdout_data, "early\n");
+}
+
+TEST_F(MockProviderTest, AnEvaluationCancelledWhileItRanIsCancelledWhateverItReturned) {
+    // The cancel comes while the program runs (here from its own output callback, on the
+    // evaluation thread) and the rest takes too few steps for the evaluator to look at the
+    // flag: the value used to be returned as `ok` (the CLI exited 0 after Ctrl-C).
+    ExecutionContext ctx;
+    ctx.program = RtfsSource{"(do (println \"x\") (+ 1 2))"};
+    ctx.runtime_context = rtfs::RuntimeContext::controlled({"ccos.io.println"});
+    CancelSource cancel;
+    ctx.cancel = cancel.token();
+    ctx.on_output = [&](OutputStream, std::string_view) { cancel.cancel(); };
+    ExecutionResult r = provider.execute_program(ctx);
+    EXPECT_EQ(r.status, Status::Killed) << r.value.value_or("");
+    ASSERT_TRUE(r.error);
+    EXPECT_EQ(r.error->reason, Reason::Cancelled);
+    EXPECT_FALSE(r.value.has_value());
 }
 
 }  // namespace

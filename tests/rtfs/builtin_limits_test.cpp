@@ -1,0 +1,74 @@
+// Limits reaching C++ loops that run no RTFS code: a string materialised as a collection is
+// charged to the heap before it is built, sorting sees the deadline, and the analyser has a
+// budget for what a macro expands into. Each test is an attack that got past the limits before.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+
+#include "rtfs/interpreter.hpp"
+#include "rtfs/printer.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// A string of 2^doublings characters, built in a few steps (little work for the evaluator).
+std::string doubled_string(int doublings) {
+    return "(loop [s \"a\" i 0] (if (< i " + std::to_string(doublings) +
+           ") (recur (str s s) (inc i)) s))";
+}
+
+TEST(BuiltinLimits, AStringUsedAsACollectionIsChargedBeforeItIsBuilt) {
+    // A 1 MiB string becomes a million one-character string objects (~70 MiB) under a 16 MiB
+    // limit. Before the fix each of these returned ok with a heap peak of several times the limit.
+    constexpr int64_t kLimit = 16 << 20;
+    for (const char* use : {"(vec s)", "(seq s)", "(sort s)", "(set s)", "(reverse s)",
+                            "(frequencies s)", "(distinct s)", "(interleave s s)", "(into [] s)",
+                            "(map identity s)"}) {
+        rtfs::Interpreter in({.memory_limit_bytes = kLimit});
+        auto r = in.eval("(let [s " + doubled_string(20) + "] (count " + use + "))");
+        ASSERT_FALSE(r.has_value()) << use << " returned " << rtfs::print(*r);
+        EXPECT_EQ(r.error().kind(), rtfs::ErrorKind::ResourceLimit) << use;
+        EXPECT_LT(in.heap_stats().peak_bytes, 2 * kLimit) << use;
+    }
+    // Within the limit, strings still work as collections.
+    rtfs::Interpreter in({.memory_limit_bytes = kLimit});
+    auto ok = in.eval("(count (vec \"héllo\"))");
+    ASSERT_TRUE(ok.has_value()) << ok.error().describe();
+    EXPECT_EQ(rtfs::print(*ok), "5");
+}
+
+TEST(BuiltinLimits, SortingLongVectorsEndsAtTheDeadline) {
+    // 2000 references to a 100,000-element vector: each comparison walks 100,000 elements in
+    // C++, ~10^9 steps in all, with no closure call or loop iteration to tick. It ran for minutes
+    // past its deadline before the comparator polled the limits.
+    rtfs::Interpreter in({.deadline = std::chrono::steady_clock::now() + 200ms});
+    auto r = in.eval("(let [v (vec (range 100000)) w (vec (repeat 2000 v))] (count (sort w)))");
+    ASSERT_FALSE(r.has_value()) << "returned " << rtfs::print(*r);
+    EXPECT_EQ(r.error().kind(), rtfs::ErrorKind::Interrupted);
+}
+
+TEST(BuiltinLimits, AMacroExpandingIntoASharedStructureIsRefused) {
+    // 128 references to 128 references to a 128-element vector: ~1.5 KB of RTFS data, 2 million
+    // forms to analyse into nodes the heap does not count (the 1000-wide version took 3.4 GB
+    // and aborted). The analyser's budget under a 64 MiB limit is 524,288 forms.
+    rtfs::Interpreter in({.memory_limit_bytes = 64 << 20});
+    auto r = in.eval(
+        "(defmacro big [] (let [a (vec (repeat 128 1)) b (vec (repeat 128 a))"
+        " c (vec (repeat 128 b))] c)) (count (big))");
+    ASSERT_FALSE(r.has_value()) << "returned " << rtfs::print(*r);
+    EXPECT_EQ(r.error().kind(), rtfs::ErrorKind::ResourceLimit);
+    // An ordinary expansion is well within the budget.
+    auto ok = in.eval("(defmacro small [] (vec (repeat 1000 1))) (count (small))");
+    ASSERT_TRUE(ok.has_value()) << ok.error().describe();
+    EXPECT_EQ(rtfs::print(*ok), "1000");
+}
+
+TEST(BuiltinLimits, PollingWithoutAnInterpreterIsANoOp) {
+    for (int i = 0; i < 10; ++i) EXPECT_TRUE(rtfs::poll_limits(4096).has_value());
+    EXPECT_TRUE(rtfs::charge_alloc(1 << 20).has_value());
+    EXPECT_FALSE(rtfs::charge_alloc(int64_t{2} << 30).has_value());  // still no absurd sizes
+}
+
+}  // namespace

@@ -44,6 +44,10 @@ inline constexpr int kEgressTapFd = 3;
 inline constexpr int kAgentFd = 4;
 inline constexpr int kStateFd = 5;
 inline constexpr int kShareFdBase = 6;
+// The microvm machine's virtio-mmio transports, and the devices every VM has (the agent's
+// serial port, the RNG): what is left holds the network device, if any, and the shares.
+inline constexpr size_t kVirtioTransports = 8;
+inline constexpr size_t kFixedVirtioDevices = 2;
 
 // Path inside the VM's private directory.
 inline constexpr const char* kQmpSocket = "qmp.sock";

@@ -126,6 +126,16 @@ void QemuProvider::check_backend(const ExecutionContext& ctx,
     }
     // What the backend checks again and opens at the run (qemu_shares.hpp).
     (void)qemu::check_shares(fs, problems);
+    // Each share is a virtio device; beyond the machine's transports QEMU would refuse to start.
+    const size_t shares = fs.paths.size() + (fs.kind == FileSystemPolicy::Kind::ReadWrite ? fs.read_only_paths.size() : 0);
+    const bool net_device = ctx.config.network_policy.kind != NetworkPolicy::Kind::Denied;
+    const size_t room = qemu::kVirtioTransports - qemu::kFixedVirtioDevices - (net_device ? 1 : 0);
+    if (fs.kind != FileSystemPolicy::Kind::Full && fs.kind != FileSystemPolicy::Kind::None && shares > room) {
+        problems.push_back({"fs_policy", std::to_string(shares) + " directories named: a qemu VM shares at most " +
+                                             std::to_string(room) + (net_device ? " beside its network device" : "") +
+                                             " (each is a virtio device, and the machine has " +
+                                             std::to_string(qemu::kVirtioTransports) + ")"});
+    }
 }
 
 }  // namespace microvm

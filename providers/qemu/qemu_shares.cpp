@@ -43,6 +43,14 @@ std::vector<CheckedShare> check_shares(const FileSystemPolicy& fs, std::vector<U
             problems.push_back({"fs_policy", source.error().message});
             continue;
         }
+        // One directory, one share: a second would take a device for nothing (or mount the same
+        // host directory read-only and writable).
+        if (std::any_of(checked.begin(), checked.end(),
+                        [&](const CheckedShare& c) { return c.source.real_path == source->real_path; })) {
+            problems.push_back({"fs_policy", "'" + path + "' names " + source->real_path +
+                                                 " again: each directory may be shared once"});
+            continue;
+        }
         // A user's host runs QEMU as the user, whose 9p writes the user's records would trust.
         if (writable) {
             if (auto refused = host::refuse_writable_trusted_state(source->real_path, "fs_policy path");

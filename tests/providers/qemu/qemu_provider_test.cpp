@@ -249,6 +249,36 @@ TEST_F(QemuTest, SharePathsAreCheckedAsEveryProvidersBindSourcesAre) {
     EXPECT_EQ(r.metadata.stdout_data, "fine\n");
 }
 
+// Each share is a virtio device of the microvm machine (8 transports, 2 taken by the agent's
+// port and the RNG, one more by a network device): more directories than fit, or one directory
+// named twice, are refused up front naming fs_policy (red team K: 7 shares passed the checks and
+// QEMU then failed to start, a setup error). Six fit, and run.
+TEST_F(QemuTest, SharesBeyondTheMachinesDevicesOrNamedTwiceAreRefused) {
+    std::vector<std::string> dirs;
+    for (int i = 0; i < 7; ++i) dirs.push_back(make_dir());
+    auto refused = [&](microvm::ExecutionContext ctx, const std::string& why) {
+        auto r = run(ctx);
+        ASSERT_TRUE(r.error.has_value()) << why;
+        EXPECT_EQ(r.error->reason, Reason::PolicyRefused) << why << ": " << r.error->message;
+        EXPECT_NE(r.error->message.find("fs_policy"), std::string::npos) << r.error->message;
+    };
+    auto seven = sh("true");
+    seven.config.fs_policy = microvm::FileSystemPolicy::read_only(dirs);
+    refused(seven, "seven shares");
+    auto six_and_net = sh("true");
+    six_and_net.config.fs_policy = microvm::FileSystemPolicy::read_only({dirs.begin(), dirs.begin() + 6});
+    six_and_net.config.network_policy = microvm::NetworkPolicy::full();
+    refused(six_and_net, "six shares and a network device");
+    auto twice = sh("true");
+    twice.config.fs_policy = microvm::FileSystemPolicy::read_only({dirs[0], dirs[0] + "/"});
+    refused(twice, "one directory twice");
+    auto six = sh("ls " + dirs[5] + " >/dev/null && echo fine");
+    six.config.fs_policy = microvm::FileSystemPolicy::read_only({dirs.begin(), dirs.begin() + 6});
+    auto r = run(six);
+    ASSERT_FALSE(r.error.has_value()) << r.error->message;
+    EXPECT_EQ(r.metadata.stdout_data, "fine\n");
+}
+
 TEST_F(QemuTest, MemoryLimitEndsTheProgramAsMemoryExceeded) {
     // The string doubles until the guest's cgroup for the run (memory.max = the limit) OOMs.
     auto ctx = sh("a=xxxxxxxxxxxxxxxx; while :; do a=\"$a$a\"; done");

@@ -76,6 +76,20 @@ TEST(ValueLimits, HashingDeepValues) {
                  "[0 1]");
 }
 
+// str printed such a value cut at 10,000 levels with "...": the program went on with text that
+// is not the value.
+TEST(ValueLimits, StrOfATooDeepValueIsAnError) {
+    expect_error(eval("(let [d " + deep(rtfs::kMaxValueDepth + 1, "[acc]") + "] (str d))"),
+                 rtfs::ErrorKind::RecursionLimit);
+    expect_error(eval("(let [d " + deep(1'000'000, "{:k acc}") + "] (str \"x\" d))"),
+                 rtfs::ErrorKind::RecursionLimit);
+    expect_error(eval("(let [d " + deep(20'000, "(list acc)") + "] (join \",\" [1 d]))"),
+                 rtfs::ErrorKind::RecursionLimit);
+    // Just within the limit: printed in full.
+    expect_value(eval("(let [d " + deep(rtfs::kMaxValueDepth - 1, "[acc]") + "] (count (str d)))"),
+                 std::to_string(2 * (rtfs::kMaxValueDepth - 1) + 1));
+}
+
 // Sets and maps were compared element by element with a linear search: two equal
 // 300,000-element sets took 150 s (the deadline cannot interrupt a builtin). Now a hash lookup
 // per element.

@@ -29,12 +29,53 @@ std::string format_float(double d) {
     return mant + "e" + exp;
 }
 
-// Set by print(v, max_bytes): printing stops once the output reaches it.
-static thread_local size_t g_print_limit = SIZE_MAX;
+namespace {
 
-static void print_string(std::string& out, const std::string& s) {
+// One print: where it goes, where it must stop, and why it stopped.
+struct Printer {
+    std::string& out;
+    size_t max_bytes;
+    bool partial = false;  // what does not fit is cut at max_bytes rather than left out
+    PrintOutcome outcome = PrintOutcome::Complete;
+
+    bool stopped() const { return outcome != PrintOutcome::Complete; }
+    // False (and stopped) when n more bytes would take the output past max_bytes.
+    bool room_for(size_t n) {
+        if (stopped()) return false;
+        if (n > max_bytes || out.size() > max_bytes - n) outcome = PrintOutcome::TooLong;
+        return !stopped();
+    }
+    void put(std::string_view s) {
+        if (room_for(s.size()))
+            out += s;
+        else if (partial && out.size() < max_bytes)
+            out += s.substr(0, max_bytes - out.size());
+    }
+    void put(char c) {
+        if (room_for(1)) out += c;
+    }
+    void string(const std::string& s);
+    void items(const std::vector<Value>& items, std::string_view open, char close, uint32_t level);
+    void value(const Value& v, uint32_t level);
+};
+
+bool needs_escape(char c) {
+    return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
+}
+
+void Printer::string(const std::string& s) {
+    // The exact escaped size first: a string of control characters grows sixfold.
+    size_t n = 2;
+    for (char c : s) n += !needs_escape(c) ? 1 : (c == '"' || c == '\\' || c == '\n' ||
+                                                  c == '\t' || c == '\r' || c == '\0') ? 2 : 6;
+    if (!room_for(n) && !partial) return;
+    const bool cut = stopped();
     out += '"';
     for (char c : s) {
+        if (cut && out.size() >= max_bytes) {
+            out.resize(max_bytes);  // may split an escape: the text is marked as cut anyway
+            return;
+        }
         switch (c) {
             case '"': out += "\\\""; break;
             case '\\': out += "\\\\"; break;
@@ -53,104 +94,128 @@ static void print_string(std::string& out, const std::string& s) {
                 }
         }
     }
+    if (cut) return;
     out += '"';
 }
 
-static void print_items(std::string& out, const std::vector<Value>& items, char open, char close) {
-    out += open;
+void Printer::items(const std::vector<Value>& items, std::string_view open, char close,
+                    uint32_t level) {
+    put(open);
     bool first = true;
     for (const auto& x : items) {
-        if (out.size() >= g_print_limit) break;
-        if (!first) out += ' ';
+        if (stopped()) return;
+        if (!first) put(' ');
         first = false;
-        print_to(out, x);
+        value(x, level + 1);
     }
-    out += close;
+    put(close);
 }
 
-// Nesting deeper than this prints as "..." rather than recursing further on the native stack.
-constexpr int kMaxPrintDepth = 10000;
-
-void print_to(std::string& out, const Value& v) {
-    static thread_local int depth = 0;
-    if (depth >= kMaxPrintDepth || out.size() >= g_print_limit) {
-        if (!out.ends_with("...")) out += "...";
-        return;
-    }
-    struct Enter {
-        Enter() { ++depth; }
-        ~Enter() { --depth; }
-    } enter;
+void Printer::value(const Value& v, uint32_t level) {
+    if (stopped()) return;
     switch (v.type()) {
-        case Type::Nil: out += "nil"; return;
-        case Type::Bool: out += v.as_bool() ? "true" : "false"; return;
+        case Type::Nil: put("nil"); return;
+        case Type::Bool: put(v.as_bool() ? "true" : "false"); return;
         case Type::Int: {
             char buf[24];
             auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v.as_int());
             (void)ec;
-            out.append(buf, end);
+            put(std::string_view(buf, static_cast<size_t>(end - buf)));
             return;
         }
-        case Type::Float: out += format_float(v.as_float()); return;
-        case Type::String: print_string(out, v.str()); return;
-        case Type::Keyword: out += ':'; out += v.str(); return;
-        case Type::Symbol: out += v.str(); return;
-        case Type::List: print_items(out, v.items(), '(', ')'); return;
-        case Type::Vector: print_items(out, v.items(), '[', ']'); return;
-        case Type::Set:
-            out += '#';
-            print_items(out, v.items(), '{', '}');
+        case Type::Float: put(format_float(v.as_float())); return;
+        case Type::String: string(v.str()); return;
+        case Type::Keyword:
+            put(':');
+            put(v.str());
             return;
+        case Type::Symbol: put(v.str()); return;
+        default: break;
+    }
+    const bool collection = v.is_seq() || v.is(Type::Set) || v.is(Type::Map);
+    if (collection && level >= kMaxValueDepth) {
+        outcome = PrintOutcome::TooDeep;
+        return;
+    }
+    switch (v.type()) {
+        case Type::List: items(v.items(), "(", ')', level); return;
+        case Type::Vector: items(v.items(), "[", ']', level); return;
+        case Type::Set: items(v.items(), "#{", '}', level); return;
         case Type::Map: {
-            out += '{';
+            put('{');
             bool first = true;
             for (const auto& [k, x] : v.map().entries) {
-                if (!first) out += ' ';
+                if (stopped()) return;
+                if (!first) put(' ');
                 first = false;
-                print_to(out, k);
-                out += ' ';
-                print_to(out, x);
+                value(k, level + 1);
+                put(' ');
+                value(x, level + 1);
             }
-            out += '}';
+            put('}');
             return;
         }
         case Type::Function:
-            out += "#<function ";
-            out += v.fn().name().empty() ? "anonymous" : v.fn().name();
-            out += '>';
+            put("#<function ");
+            put(v.fn().name().empty() ? "anonymous" : v.fn().name());
+            put('>');
             return;
         case Type::Builtin:
-            out += "#<function ";
-            out += v.as_builtin()->name;
-            out += '>';
+            put("#<function ");
+            put(v.as_builtin()->name);
+            put('>');
             return;
         case Type::Error:
-            out += "#<error ";
-            out += to_string(v.err().kind);
-            out += ": ";
-            out += v.err().message;
-            out += '>';
+            put("#<error ");
+            put(to_string(v.err().kind));
+            put(": ");
+            put(v.err().message);
+            put('>');
             return;
-        case Type::Recur: out += "#<recur>"; return;
+        case Type::Recur: put("#<recur>"); return;
+        default: return;
     }
 }
 
+// The capped forms: whatever did not fit, or lies too deep, is shown as "...".
+void print_capped(std::string& out, const Value& v, size_t max_bytes) {
+    Printer p{out, max_bytes, true};
+    p.value(v, 0);
+    if (p.stopped()) out += "...";
+}
+
+}  // namespace
+
+PrintOutcome print_bounded(std::string& out, const Value& v, size_t max_bytes, bool display) {
+    Printer p{out, max_bytes};
+    if (display && v.is(Type::String))
+        p.put(v.str());
+    else
+        p.value(v, 0);
+    return p.outcome;
+}
+
+Error print_error(PrintOutcome outcome, std::string_view op, size_t max_bytes) {
+    if (outcome == PrintOutcome::TooDeep)
+        return Error(ErrorKind::RecursionLimit,
+                     "Recursion limit: " + std::string(op) + " cannot print a value nested more than " +
+                         std::to_string(kMaxValueDepth) + " levels deep");
+    return Error(ErrorKind::ResourceLimit, "Memory limit exceeded: the text " + std::string(op) +
+                                               " builds does not fit in the " +
+                                               std::to_string(max_bytes) + " bytes left");
+}
+
+void print_to(std::string& out, const Value& v) { print_capped(out, v, SIZE_MAX); }
+
 std::string print(const Value& v) {
     std::string out;
-    print_to(out, v);
+    print_capped(out, v, SIZE_MAX);
     return out;
 }
 
 std::string print(const Value& v, size_t max_bytes) {
     std::string out;
-    const size_t saved = g_print_limit;
-    g_print_limit = max_bytes;
-    print_to(out, v);
-    g_print_limit = saved;
-    if (out.size() > max_bytes + 3) {
-        out.resize(max_bytes);
-        out += "...";
-    }
+    print_capped(out, v, max_bytes);
     return out;
 }
 

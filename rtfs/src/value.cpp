@@ -1,9 +1,11 @@
 // Value objects, equality, hashing and ordering.
 #include "rtfs/value.hpp"
 
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "rtfs/function.hpp"
 
@@ -248,11 +250,121 @@ Value make_error_value(ErrorKind kind, std::string message, Value data) {
 
 // ---- equality, hashing, ordering ------------------------------------------------------------
 
-static bool set_contains(const std::vector<Value>& items, const Value& v) {
-    for (const auto& x : items)
-        if (equals(x, v)) return true;
-    return false;
+namespace {
+
+bool is_collection(const Value& v) { return v.is_seq() || v.is(Type::Set) || v.is(Type::Map); }
+
+// Collection levels that equals() has entered recursively on this thread, and nested iterative
+// walks (see equals_iterative). Thread-local because equality is reached from hash-table
+// lookups, which cannot pass a depth along.
+thread_local uint32_t t_equals_level = 0;
+thread_local uint32_t t_iterative_nesting = 0;
+
+struct LevelGuard {
+    uint32_t& level;
+    explicit LevelGuard(uint32_t& l) : level(l) { ++level; }
+    ~LevelGuard() { --level; }
+};
+
+// Points at a set's element, hashed and compared as the element.
+struct ElemRef {
+    const Value* v;
+};
+struct ElemRefHash {
+    size_t operator()(ElemRef e) const { return hash_value(*e.v); }
+};
+struct ElemRefEq {
+    bool operator()(ElemRef a, ElemRef b) const { return equals(*a.v, *b.v); }
+};
+
+// Two sets of the same size, neither with duplicates: equal when every element of x is in y.
+// Small sets are compared pairwise; larger ones through a hash table of y (expected linear
+// time; pairwise, two 300,000-element sets took minutes).
+bool sets_equal(const std::vector<Value>& x, const std::vector<Value>& y) {
+    constexpr size_t kPairwise = 8;
+    if (x.size() <= kPairwise) {
+        for (const auto& v : x) {
+            bool found = false;
+            for (const auto& w : y) {
+                if (equals(v, w)) {
+                    found = true;
+                    break;
+                }
+            }
+            if (!found) return false;
+        }
+        return true;
+    }
+    std::unordered_set<ElemRef, ElemRefHash, ElemRefEq> index;
+    index.reserve(y.size());
+    for (const auto& w : y) index.insert(ElemRef{&w});
+    for (const auto& v : x)
+        if (!index.contains(ElemRef{&v})) return false;
+    return true;
 }
+
+bool maps_equal(const MapObj& x, const MapObj& y) {
+    for (const auto& [k, v] : x.entries) {
+        const Value* other = y.find(k);  // a hash lookup once the map is indexed
+        if (!other || !equals(v, *other)) return false;
+    }
+    return true;
+}
+
+// One level of two collections of matching kinds and sizes (elements through equals()).
+bool equal_contents(const Value& a, const Value& b) {
+    if (a.is_seq()) {
+        const auto& x = a.items();
+        const auto& y = b.items();
+        for (size_t i = 0; i < x.size(); ++i)
+            if (!equals(x[i], y[i])) return false;
+        return true;
+    }
+    if (a.is(Type::Set)) return sets_equal(a.items(), b.items());
+    return maps_equal(a.map(), b.map());
+}
+
+size_t collection_size(const Value& v) { return v.is(Type::Map) ? v.map().size() : v.items().size(); }
+
+// Equality below kMaxValueDepth levels, with a work list instead of native recursion: list and
+// vector elements, and the single element of one-element sets and maps, are paired up on the
+// list. Larger sets and maps need a lookup per element (equal_contents), which comes back
+// here one native frame deeper; kMaxValueDepth such nested walks are allowed, beyond that
+// the values count as different (sets of sets of ... with several elements at each of
+// 10,000 levels are not a value anybody compares).
+bool equals_iterative(const Value& a, const Value& b) {
+    if (t_iterative_nesting >= kMaxValueDepth) return false;
+    LevelGuard nested(t_iterative_nesting);
+    std::vector<std::pair<const Value*, const Value*>> work{{&a, &b}};
+    while (!work.empty()) {
+        const Value& x = *work.back().first;
+        const Value& y = *work.back().second;
+        work.pop_back();
+        const bool both_seq = x.is_seq() && y.is_seq();
+        if (!is_collection(x) || (x.type() != y.type() && !both_seq)) {
+            if (!equals(x, y)) return false;  // a scalar or a type mismatch: no recursion
+            continue;
+        }
+        if (x.object_ptr() == y.object_ptr()) continue;
+        if (collection_size(x) != collection_size(y)) return false;
+        if (both_seq) {
+            for (size_t i = 0; i < x.items().size(); ++i)
+                work.emplace_back(&x.items()[i], &y.items()[i]);
+        } else if (collection_size(x) == 1 && x.is(Type::Set)) {
+            work.emplace_back(&x.items()[0], &y.items()[0]);
+        } else if (collection_size(x) == 1) {
+            const auto& e = x.map().entries[0];
+            const auto& f = y.map().entries[0];
+            work.emplace_back(&e.first, &f.first);
+            work.emplace_back(&e.second, &f.second);
+        } else if (!equal_contents(x, y)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace
 
 bool equals(const Value& a, const Value& b) {
     const bool a_seq = a.is_seq(), b_seq = b.is_seq();
@@ -266,32 +378,14 @@ bool equals(const Value& a, const Value& b) {
         case Type::Keyword:
         case Type::Symbol: return a.object_ptr() == b.object_ptr() || a.str() == b.str();
         case Type::List:
-        case Type::Vector: {
-            if (a.object_ptr() == b.object_ptr()) return true;
-            const auto& x = a.items();
-            const auto& y = b.items();
-            if (x.size() != y.size()) return false;
-            for (size_t i = 0; i < x.size(); ++i)
-                if (!equals(x[i], y[i])) return false;
-            return true;
-        }
-        case Type::Set: {
-            const auto& x = a.items();
-            const auto& y = b.items();
-            if (x.size() != y.size()) return false;
-            for (const auto& v : x)
-                if (!set_contains(y, v)) return false;
-            return true;
-        }
+        case Type::Vector:
+        case Type::Set:
         case Type::Map: {
-            const auto& x = a.map();
-            const auto& y = b.map();
-            if (x.size() != y.size()) return false;
-            for (const auto& [k, v] : x.entries) {
-                const Value* other = y.find(k);
-                if (!other || !equals(v, *other)) return false;
-            }
-            return true;
+            if (a.object_ptr() == b.object_ptr()) return true;
+            if (collection_size(a) != collection_size(b)) return false;
+            if (t_equals_level >= kMaxValueDepth) return equals_iterative(a, b);
+            LevelGuard level(t_equals_level);
+            return equal_contents(a, b);
         }
         case Type::Function:
         case Type::Error: return a.object_ptr() == b.object_ptr();
@@ -301,32 +395,67 @@ bool equals(const Value& a, const Value& b) {
     return false;
 }
 
-static size_t mix(size_t h, size_t v) { return h ^ (v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2)); }
+namespace {
 
-size_t hash_value(const Value& v) {
+uint64_t mix(uint64_t h, uint64_t v) { return h ^ (v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2)); }
+
+// splitmix64's finalizer: every input bit affects every output bit.
+uint64_t scramble(uint64_t x) {
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+// Chosen once per process, so that a program cannot precompute keys that collide (integers
+// hashed to themselves collided at will: multiples of a table's bucket count; and the plain
+// sum of element hashes made #{i (- K i)} all equal). Not cryptographic: it only has to be
+// unknown to a program, which never sees a hash.
+uint64_t hash_seed() {
+    static const uint64_t seed = [] {
+        int local = 0;
+        const auto now = static_cast<uint64_t>(
+            std::chrono::steady_clock::now().time_since_epoch().count());
+        return scramble(now ^ scramble(reinterpret_cast<uintptr_t>(&local)) ^
+                        (reinterpret_cast<uintptr_t>(&hash_seed) << 1));
+    }();
+    return seed;
+}
+
+// Elements below kMaxValueDepth do not contribute: equal values still hash equally (they
+// agree down to any depth), and hashing never recurses deeper than that.
+uint64_t hash_at(const Value& v, uint32_t level) {
     switch (v.type()) {
         case Type::Nil: return 0x51ed27;
         case Type::Bool: return v.as_bool() ? 0x1231 : 0x1237;
-        case Type::Int: return std::hash<int64_t>()(v.as_int());
-        case Type::Float: return std::hash<double>()(v.as_float()) ^ 0xf10a7;
+        case Type::Int: return scramble(static_cast<uint64_t>(v.as_int()) ^ hash_seed());
+        case Type::Float: return scramble(std::hash<double>()(v.as_float()) ^ hash_seed() ^ 0xf10a7);
         case Type::String:
         case Type::Keyword:
         case Type::Symbol:
-            return mix(static_cast<size_t>(v.type()), std::hash<std::string_view>()(v.str()));
+            return scramble(mix(static_cast<uint64_t>(v.type()) ^ hash_seed(),
+                                std::hash<std::string_view>()(v.str())));
         case Type::List:
         case Type::Vector: {
-            size_t h = 0x5e9;
-            for (const auto& x : v.items()) h = mix(h, hash_value(x));
+            uint64_t h = mix(0x5e9, v.items().size());  // lists and vectors: equal if items are
+            if (level >= kMaxValueDepth) return h;
+            for (const auto& x : v.items()) h = mix(h, hash_at(x, level + 1));
             return h;
         }
         case Type::Set: {
-            size_t h = 0x5e7;
-            for (const auto& x : v.items()) h += hash_value(x);  // order-independent
+            uint64_t h = mix(0x5e7, v.items().size());
+            if (level >= kMaxValueDepth) return h;
+            // Order-independent: a sum, of scrambled (seeded) element hashes so that no
+            // arithmetic relation between elements makes two sets collide.
+            for (const auto& x : v.items()) h += scramble(hash_at(x, level + 1) ^ hash_seed());
             return h;
         }
         case Type::Map: {
-            size_t h = 0x3a9;
-            for (const auto& [k, x] : v.map().entries) h += mix(hash_value(k), hash_value(x));
+            uint64_t h = mix(0x3a9, v.map().size());
+            if (level >= kMaxValueDepth) return h;
+            for (const auto& [k, x] : v.map().entries)
+                h += scramble(mix(hash_at(k, level + 1), hash_at(x, level + 1)) ^ hash_seed());
             return h;
         }
         case Type::Function:
@@ -335,6 +464,13 @@ size_t hash_value(const Value& v) {
         case Type::Recur: return 1;
     }
     return 0;
+}
+
+}  // namespace
+
+size_t hash_value(const Value& v) {
+    const uint64_t h = hash_at(v, 0);
+    return static_cast<size_t>(h ^ (h >> 32));  // size_t is 32 bits in the wasm guest
 }
 
 size_t ValueHash::operator()(const Value& v) const { return hash_value(v); }
@@ -355,7 +491,12 @@ static int type_rank(Type t) {
     }
 }
 
-Result<int> compare_values(const Value& a, const Value& b) {
+[[gnu::noinline, gnu::cold]] static Unexpected<Error> too_deep_to_compare() {
+    return error(ErrorKind::RecursionLimit, "Recursion limit: cannot compare values nested more than " +
+                                                std::to_string(kMaxValueDepth) + " levels deep");
+}
+
+static Result<int> compare_at(const Value& a, const Value& b, uint32_t level) {
     if (a.is_number() && b.is_number()) {
         if (a.is(Type::Int) && b.is(Type::Int))
             return a.as_int() < b.as_int() ? -1 : (a.as_int() > b.as_int() ? 1 : 0);
@@ -378,10 +519,11 @@ Result<int> compare_values(const Value& a, const Value& b) {
             return c < 0 ? -1 : (c > 0 ? 1 : 0);
         }
         case 6: {
+            if (level >= kMaxValueDepth) return too_deep_to_compare();
             const auto& x = a.items();
             const auto& y = b.items();
             for (size_t i = 0; i < x.size() && i < y.size(); ++i) {
-                RTFS_TRY(int c, compare_values(x[i], y[i]));
+                RTFS_TRY(int c, compare_at(x[i], y[i], level + 1));
                 if (c != 0) return c;
             }
             return x.size() < y.size() ? -1 : (x.size() > y.size() ? 1 : 0);
@@ -389,5 +531,7 @@ Result<int> compare_values(const Value& a, const Value& b) {
     }
     return 0;
 }
+
+Result<int> compare_values(const Value& a, const Value& b) { return compare_at(a, b, 0); }
 
 }  // namespace rtfs

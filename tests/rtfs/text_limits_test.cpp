@@ -45,6 +45,14 @@ TEST(TextLimits, SplitCountsItsPieces) {
         "(let [k (apply str (repeat 1000 \",\")) s (apply str (repeat 2000 k))] (split s \",\"))");
 }
 
+// A vector of references to one string costs 16 bytes per reference but prints as that many
+// copies: str built a 1 GB text under a 64 MiB limit (the red team: 961 MB, or bad_alloc).
+TEST(TextLimits, StrOfSharedStringsStopsAtTheLimit) {
+    expect_stopped_at_limit(kMegabyte + "(str (vec (repeat 200 a))))");
+    expect_stopped_at_limit(kMegabyte + "(str \"x\" {:k (vec (repeat 100 a)) :j #{a}} [[a a a a]]))");
+    expect_stopped_at_limit(kMegabyte + "(join \",\" [[a a a a a a a a a a a a a a a a a a]]))");
+}
+
 TEST(TextLimits, SmallResultsAreFine) {
     rtfs::Interpreter interp({.memory_limit_bytes = kLimit});
     auto r = interp.eval(kMegabyte +

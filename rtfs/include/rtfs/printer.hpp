@@ -1,20 +1,38 @@
 // Printing values. The readable form reads back to an equal value (except functions and errors).
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "rtfs/value.hpp"
 
 namespace rtfs {
 
-// Readable form: strings quoted and escaped, floats always with '.' or an exponent.
+// Readable form: strings quoted and escaped, floats always with '.' or an exponent. Collections
+// nested deeper than kMaxValueDepth show as "..." there (for messages; a program's own text
+// comes from print_bounded, which refuses instead).
 std::string print(const Value& v);
-// At most about max_bytes of the readable form; a longer one ends with "..." (for showing
-// values a program built, which may be enormous: [v v] nested 40 times).
+// At most max_bytes of the readable form, then "..." (for showing values a program built,
+// which may be enormous: [v v] nested 40 times).
 std::string print(const Value& v, size_t max_bytes);
 void print_to(std::string& out, const Value& v);
 // `str` form: strings raw, everything else as print().
 std::string to_display(const Value& v);
+
+// Printing text a program gets back (str, join) or writes (println, log): the text is bounded by
+// what the caller may still allocate (a vector of 8000 references to one 1 MB string prints as
+// 8 GB), and a value is never silently cut.
+enum class PrintOutcome : uint8_t {
+    Complete,
+    TooLong,  // out would have grown past max_bytes; out holds a cut form
+    TooDeep,  // a collection nested deeper than kMaxValueDepth
+};
+// Appends v's readable form (display: a string raw, as `str` shows it) to out, stopping once
+// out would hold more than max_bytes.
+PrintOutcome print_bounded(std::string& out, const Value& v, size_t max_bytes, bool display);
+// The error of op's print that stopped: RecursionLimit (TooDeep) or ResourceLimit (TooLong).
+Error print_error(PrintOutcome outcome, std::string_view op, size_t max_bytes);
 // Shortest round-trip float text, always with '.' or an exponent: 4.0, 3.5, 1.0e300, ##NaN.
 std::string format_float(double d);
 

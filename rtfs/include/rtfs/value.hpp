@@ -274,12 +274,21 @@ inline const MapObj& Value::map() const { return *static_cast<const MapObj*>(u_.
 inline MapObj& Value::mutable_map() { return *static_cast<MapObj*>(u_.o); }
 inline const ErrObj& Value::err() const { return *static_cast<const ErrObj*>(u_.o); }
 
+// A program can build a value millions of levels deep at runtime ((loop ... (recur [acc]))),
+// and recursion that deep overflows the native stack (8 MiB in the wasm guest). No walk over a
+// value recurses deeper than this: ordering and printing refuse such a value (RecursionLimit),
+// equality goes on iteratively, hashing ignores what lies below. The reader and JSON stop at
+// 1000 levels, so only values built at runtime get here.
+constexpr uint32_t kMaxValueDepth = 10'000;
+
 // Structural equality: (= 1 1.0) is false; lists and vectors with equal items are equal;
-// maps and sets compare regardless of order.
+// maps and sets compare regardless of order (in expected linear time).
 bool equals(const Value& a, const Value& b);
+// Consistent with equals; a set's or map's hash does not depend on the order of its elements.
 size_t hash_value(const Value& v);
 // Total order used by `compare` and `sort`: numbers numerically, strings lexicographically,
-// then by type. Returns <0, 0, >0; error for values of incomparable types.
+// then by type. Returns <0, 0, >0; error for values of incomparable types, and RecursionLimit
+// for lists/vectors nested deeper than kMaxValueDepth.
 Result<int> compare_values(const Value& a, const Value& b);
 
 // The value's RTFS type name ("integer", "map", ...).

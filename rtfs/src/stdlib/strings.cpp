@@ -1,6 +1,7 @@
 // Strings: str, lengths and substrings by character (UTF-8 code point), searching, splitting,
 // joining, ASCII case mapping and trimming, keyword/symbol/name conversion, and the regex
 // builtins re-matches, re-find, re-seq (engine: regex.hpp).
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,14 +14,26 @@
 namespace rtfs::stdlib {
 namespace {
 
+// Bytes of text str and join may still build: what the memory limit leaves (the text becomes
+// a string on the RTFS heap), and never more than check_alloc's cap without a limit. Printing
+// stops there: a vector of N references to one large string prints as N copies of it.
+size_t text_budget(Interpreter& interp) {
+    constexpr int64_t kHardCap = int64_t{1} << 30;
+    int64_t room = kHardCap;
+    if (const int64_t limit = interp.options().memory_limit_bytes; limit > 0)
+        room = std::min(room, limit - interp.heap_stats().live_bytes -
+                                  static_cast<int64_t>(sizeof(StrObj)));
+    return room > 0 ? static_cast<size_t>(room) : 0;
+}
+
 // How str and join show a value (rtfs::to_display, appended): strings raw, nil as "nil",
-// keywords with the colon, everything else as printed.
-void append_display(std::string& out, const Value& v) {
-    if (v.is(Type::String)) {
-        out += v.str();
-    } else {
-        print_to(out, v);
-    }
+// keywords with the colon, everything else as printed; an error past the budget or too deep,
+// never a cut text.
+Expected<void, Error> append_display(const char* op, std::string& out, const Value& v,
+                                     size_t budget) {
+    const PrintOutcome o = print_bounded(out, v, budget, true);
+    if (o != PrintOutcome::Complete) return unexpected(print_error(o, op, budget));
+    return Ok{};
 }
 
 // Joining strings that share storage can make text far larger than the memory they take
@@ -36,8 +49,9 @@ Expected<void, Error> check_text(Interpreter& interp, std::span<const Value> par
 Result<Value> str(Interpreter& interp, std::span<Value> a) {
     if (a.size() == 1 && a[0].is(Type::String)) return std::move(a[0]);
     RTFS_CHECK(check_text(interp, a, 0));
+    const size_t budget = text_budget(interp);
     std::string out;
-    for (const Value& v : a) append_display(out, v);
+    for (const Value& v : a) RTFS_CHECK(append_display("str", out, v, budget));
     return make_string(std::move(out));
 }
 
@@ -137,10 +151,11 @@ Result<Value> join_impl(const char* op, Interpreter& interp, std::span<Value> a)
     }
     RTFS_TRY(std::vector<Value> items, items_of(op, *coll));
     RTFS_CHECK(check_text(interp, items, items.empty() ? 0 : sep.size() * (items.size() - 1)));
+    const size_t budget = text_budget(interp);
     std::string out;
     for (size_t i = 0; i < items.size(); ++i) {
         if (i > 0) out += sep;
-        append_display(out, items[i]);
+        RTFS_CHECK(append_display(op, out, items[i], budget));
     }
     return make_string(std::move(out));
 }

@@ -134,13 +134,18 @@ Expected<void, Error> poll_limits(uint64_t work) {
     return st->slow_check();
 }
 
-Expected<void, Error> charge_alloc(int64_t bytes) {
+size_t alloc_room() {
     // Without a configured limit, still refuse absurd sizes rather than abort on bad_alloc.
     constexpr int64_t kHardCap = int64_t{1} << 30;
     const Interpreter::State* st = current_state();
-    const int64_t limit = st ? st->opts.memory_limit_bytes : 0;
-    const int64_t live = st ? st->heap.live_bytes : 0;
-    if (bytes > kHardCap || (limit > 0 && live + bytes > limit))
+    int64_t room = kHardCap;
+    if (st && st->opts.memory_limit_bytes > 0)
+        room = std::min(room, st->opts.memory_limit_bytes - st->heap.live_bytes);
+    return room > 0 ? static_cast<size_t>(room) : 0;
+}
+
+Expected<void, Error> charge_alloc(int64_t bytes) {
+    if (bytes < 0 || static_cast<uint64_t>(bytes) > alloc_room())
         return unexpected(Error(ErrorKind::ResourceLimit,
                                 "Memory limit exceeded: " + std::to_string(bytes) +
                                     " more bytes of RTFS data do not fit"));

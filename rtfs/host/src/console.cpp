@@ -2,17 +2,22 @@
 #include <cstdio>
 
 #include "capabilities.hpp"
+#include "rtfs/interpreter.hpp"
 #include "rtfs/printer.hpp"
 
 namespace rtfs::host {
 
 namespace {
 
-std::string joined_line(std::span<const Value> args) {
+// The line is bounded by what the program may still allocate: a vector of N references to one
+// large string prints as N copies, which would otherwise be built whole before any output cap.
+Result<std::string> joined_line(const char* op, std::span<const Value> args) {
+    const size_t budget = alloc_room();
     std::string line;
     for (size_t i = 0; i < args.size(); ++i) {
         if (i) line += ' ';
-        line += to_display(args[i]);
+        const PrintOutcome o = print_bounded(line, args[i], budget, /*display=*/true);
+        if (o != PrintOutcome::Complete) return unexpected(print_error(o, op, budget));
     }
     line += '\n';
     return line;
@@ -27,7 +32,7 @@ void write_stream(std::FILE* f, std::string_view text) {
 }  // namespace
 
 Result<Value> io_println(DefaultHost& host, std::span<const Value> args) {
-    const std::string line = joined_line(args);
+    RTFS_TRY(const std::string line, joined_line("println", args));
     if (host.options().out)
         host.options().out(line);
     else
@@ -36,7 +41,7 @@ Result<Value> io_println(DefaultHost& host, std::span<const Value> args) {
 }
 
 Result<Value> io_log(DefaultHost& host, std::span<const Value> args) {
-    const std::string line = joined_line(args);
+    RTFS_TRY(const std::string line, joined_line("log", args));
     if (host.options().err)
         host.options().err(line);
     else

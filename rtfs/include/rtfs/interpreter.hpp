@@ -78,6 +78,8 @@ Expected<void, Error> poll_limits(uint64_t work = 1);
 // charge_alloc: before building `bytes` of new RTFS data, a ResourceLimit error if that would
 // take the live heap past the memory limit (or past 1 GiB when no limit is set).
 Expected<void, Error> charge_alloc(int64_t bytes);
+// The bytes charge_alloc would still accept now: what the memory limit leaves, at most 1 GiB.
+size_t alloc_room();
 
 // The builtin named `name`, or nullptr.
 const struct BuiltinDef* find_builtin(std::string_view name);

@@ -17,13 +17,9 @@ namespace {
 // Bytes of text str and join may still build: what the memory limit leaves (the text becomes
 // a string on the RTFS heap), and never more than check_alloc's cap without a limit. Printing
 // stops there: a vector of N references to one large string prints as N copies of it.
-size_t text_budget(Interpreter& interp) {
-    constexpr int64_t kHardCap = int64_t{1} << 30;
-    int64_t room = kHardCap;
-    if (const int64_t limit = interp.options().memory_limit_bytes; limit > 0)
-        room = std::min(room, limit - interp.heap_stats().live_bytes -
-                                  static_cast<int64_t>(sizeof(StrObj)));
-    return room > 0 ? static_cast<size_t>(room) : 0;
+size_t text_budget() {
+    const size_t room = alloc_room();
+    return room > sizeof(StrObj) ? room - sizeof(StrObj) : 0;
 }
 
 // How str and join show a value (rtfs::to_display, appended): strings raw, nil as "nil",
@@ -49,7 +45,7 @@ Expected<void, Error> check_text(Interpreter& interp, std::span<const Value> par
 Result<Value> str(Interpreter& interp, std::span<Value> a) {
     if (a.size() == 1 && a[0].is(Type::String)) return std::move(a[0]);
     RTFS_CHECK(check_text(interp, a, 0));
-    const size_t budget = text_budget(interp);
+    const size_t budget = text_budget();
     std::string out;
     for (const Value& v : a) RTFS_CHECK(append_display("str", out, v, budget));
     return make_string(std::move(out));
@@ -151,7 +147,7 @@ Result<Value> join_impl(const char* op, Interpreter& interp, std::span<Value> a)
     }
     RTFS_TRY(std::vector<Value> items, items_of(op, *coll));
     RTFS_CHECK(check_text(interp, items, items.empty() ? 0 : sep.size() * (items.size() - 1)));
-    const size_t budget = text_budget(interp);
+    const size_t budget = text_budget();
     std::string out;
     for (size_t i = 0; i < items.size(); ++i) {
         if (i > 0) out += sep;

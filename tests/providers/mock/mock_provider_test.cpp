@@ -157,6 +157,21 @@ TEST_F(MockProviderTest, PrintlnIsCapturedAndCapped) {
     EXPECT_TRUE(r.metadata.stdout_truncated);
 }
 
+// println and log built their whole line before the output cap: a vector of 2000 references to
+// one 1 MiB string printed as 2 GB in the host process (red team I #4: 961 MB or an abort at
+// --memory 64). The line is bounded by what the program may still allocate.
+TEST_F(MockProviderTest, PrintlnOfAHugeValueEndsAtTheMemoryLimit) {
+    MicroVMConfig cfg;
+    cfg.memory_limit_mb = 64;
+    cfg.max_output_bytes = 1024;
+    for (const char* op : {"println", "log"}) {
+        const std::string src = std::string("(let [s (apply str (repeat 1048576 \"x\")) v (vec (repeat 2000 s))] (") +
+                                op + " v) 1)";
+        auto r = eval(src, cfg, rtfs::RuntimeContext::full());
+        EXPECT_EQ(r.status, Status::MemoryExceeded) << op << ": " << (r.error ? r.error->message : "ok");
+    }
+}
+
 TEST_F(MockProviderTest, EnvironmentIsOnlyTheConfiguredVariables) {
     ::setenv("MOCK_TEST_SECRET", "leak", 1);
     MicroVMConfig cfg;

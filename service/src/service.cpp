@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <set>
 
 #include "microvm/errors.hpp"
 #include "microvm/execution_id.hpp"
@@ -201,6 +202,25 @@ Expected<std::unique_ptr<Service>> Service::create(ServiceOptions options,
         if (name == "sessions" || name.starts_with("provider:"))
             return fail(Failure::Kind::InvalidConfig, "service.pools." + name + ": the name is reserved (the metrics' pool label "
                                                       "of the sessions' sandboxes and of providers' own pools)");
+    // A pool of a provider with no isolation would run its warmup_eval and build its sandboxes
+    // inside the daemon, and no request could use it (provider() refuses such a provider): a
+    // configuration that cannot work is refused at start, naming the pool and the flag.
+    if (!s->options_.allow_unisolated && (!pools.empty() || !sandbox_pools.empty())) {
+        std::set<std::string> unisolated;
+        for (const auto& i : s->factory_.list_providers())
+            if (i.isolation == Isolation::None) unisolated.insert(i.name);
+        auto refuse = [&](const std::string& key, const std::string& provider) {
+            return fail(Failure::Kind::InvalidConfig,
+                        key + ": provider '" + provider + "' has no isolation: its pool would run programs inside "
+                              "the daemon's own process and no request may use it; the daemon accepts it only "
+                              "when started with --allow-unisolated");
+        };
+        for (const auto& [name, config] : pools)
+            if (unisolated.count(name)) return refuse("service.pools." + name, name);
+        for (const auto& [name, config] : sandbox_pools)
+            if (unisolated.count(config.provider))
+                return refuse("service.sandbox_pools." + name + ".provider", config.provider);
+    }
     if (!pools.empty()) s->pools_ = std::make_unique<WarmPools>(s->options_.settings, std::move(pools));
     // Always: besides the configured pools, it builds each session's next sandbox.
     s->sandbox_pools_ = std::make_unique<SandboxPools>(

@@ -395,6 +395,48 @@ TEST(Tokens, EmptyOrDuplicateIdsAndSecretsAreRefusedNamingTheLine) {
     EXPECT_EQ(ok->check("Bearer " + b), "token-2");
 }
 
+// Red team K3: an indented comment line loaded as the token "token-2" (its text, often guessable,
+// authenticated); a BOM became part of the first id; "alice" and "alice " were two principals that
+// look alike; a secret ending in a tab loaded but never authenticated (the server trims header
+// values). Lines are trimmed, a BOM dropped, and bad ids and secrets refused naming the line.
+TEST(Tokens, IndentedCommentsBomsAndLookAlikeIdsOrSecretsAreHandled) {
+    const std::string a = "aaaaaaaaaaaaaaaaaaaa", b = "bbbbbbbbbbbbbbbbbbbb";
+    // An indented comment is a comment; a BOM and surrounding blanks are not part of anything.
+    auto t = TokenSet::parse("\xEF\xBB\xBF" "alice:" + a + "\n  # tokens below are for the CI runners\n"
+                             "\t# another\n  bob:" + b + " \t\r\n",
+                             "token file F");
+    ASSERT_TRUE(t) << t.error().message;
+    EXPECT_EQ(t->check("Bearer " + a), "alice");
+    EXPECT_EQ(t->check("Bearer " + b), "bob");
+    EXPECT_FALSE(t->check("Bearer # tokens below are for the CI runners"));
+    EXPECT_FALSE(t->check("Bearer   # tokens below are for the CI runners"));
+    struct Case {
+        std::string text, line, says;
+    };
+    for (const Case& c : {Case{"alice:" + a + "\nalice :" + b + "\n", ":2:", "token id has 1 to 64"},
+                          Case{"al ice:" + a + "\n", ":1:", "token id has 1 to 64"},
+                          Case{"al\x01ice:" + a + "\n", ":1:", "token id has 1 to 64"},
+                          Case{"\xC3\xA9:" + a + "\n", ":1:", "token id has 1 to 64"},
+                          Case{std::string(65, 'i') + ":" + a + "\n", ":1:", "token id has 1 to 64"},
+                          Case{"# c\nalice:" + a + "\tx\n", ":2:", "spaces, tabs or control"},
+                          Case{"alice: " + a + "\n", ":1:", "spaces, tabs or control"},
+                          Case{"alice:" + a + " " + b + "\n", ":1:", "spaces, tabs or control"},
+                          Case{"alice:" + a + "\x7f\n", ":1:", "spaces, tabs or control"},
+                          Case{"alice:" + a + "\x1b\n", ":1:", "spaces, tabs or control"}}) {
+        auto r = TokenSet::parse(c.text, "token file F");
+        ASSERT_FALSE(r) << c.text;
+        const std::string& m = r.error().message;
+        EXPECT_NE(m.find("token file F" + c.line), std::string::npos) << m;
+        EXPECT_NE(m.find(c.says), std::string::npos) << m;
+        EXPECT_EQ(m.find(a), std::string::npos) << m;
+        EXPECT_EQ(m.find(b), std::string::npos) << m;
+    }
+    // The longest id and the id characters are accepted.
+    auto ok = TokenSet::parse(std::string(64, 'i') + ":" + a + "\nci-runner_1.x@host:" + b + "\n", "token file F");
+    ASSERT_TRUE(ok) << ok.error().message;
+    EXPECT_EQ(ok->check("Bearer " + b), "ci-runner_1.x@host");
+}
+
 TEST(Tokens, TheFirstColonAlwaysSeparatesTheId) {
     // "abc:" + 20 characters: id "abc", secret the 20 characters; the whole line is no token.
     auto t = TokenSet::parse("abc:0123456789abcdefghij\n", "token file F");

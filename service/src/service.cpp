@@ -295,6 +295,12 @@ size_t Service::client_execution_quota(const std::string& provider) const {
     return client_share(l.concurrency + l.queue);
 }
 
+size_t Service::client_running_limit(const std::string& provider) const {
+    const size_t concurrency = admission_.limits_for(provider).concurrency;
+    if (options_.max_client_running) return std::min(options_.max_client_running, concurrency);
+    return std::max<size_t>(1, concurrency - 1);
+}
+
 size_t Service::client_session_quota() const {
     return options_.max_client_sessions ? options_.max_client_sessions : client_share(options_.max_sessions);
 }
@@ -388,7 +394,9 @@ ApiExpected<std::shared_ptr<Service::Prepared>> Service::admit(std::shared_ptr<P
             p->who.principal(), "running and queued executions of provider '" + p->provider_name + "'", quota,
             "--max-per-client-executions"));
     }
-    auto entered = admission_.enter(p->provider_name, p->cancel.token());
+    auto entered = admission_.enter(p->provider_name, p->who.principal(),
+                                    enforced_quota(client_running_limit(p->provider_name), capacity.concurrency),
+                                    p->cancel.token());
     if (auto* refusal = std::get_if<Admission::Refusal>(&entered)) {
         if (*refusal == Admission::Refusal::Busy) {
             auto l = admission_.limits_for(p->provider_name);

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <future>
 #include <thread>
 
 #include "harness.hpp"
@@ -108,6 +109,7 @@ TEST(ClientQuotas, TheQuotaCanBeTheWholeCapacity) {
     Harness h([](microvm::service::ServiceOptions& o) {
         o.admission = {4, 0};
         o.max_client_executions = 4;
+        o.max_client_running = 4;
     });
     const std::string body = json{{"provider", "mock"}, {"eval", "1"}}.dump();
     microvm::CancelSource never;
@@ -120,6 +122,56 @@ TEST(ClientQuotas, TheQuotaCanBeTheWholeCapacity) {
     auto over = h.service->prepare_execution(body, token_client("alice"), never.token());
     ASSERT_FALSE(over);
     EXPECT_EQ(over.error().http_status, 429);
+}
+
+// Red team K2: the execution quota (half of running + queued: 10 of 4 + 16) let one client hold
+// every running slot, and the others' executions waited behind its long runs. Two slots: Alice's
+// first run holds one, her second waits in the queue (her running limit, 2 - 1), and Bob's run,
+// queued after it, starts and finishes while Alice's first is still running. Without the limit
+// Alice's two runs held both slots and Bob's waited until one ended (here: never).
+TEST(ClientQuotas, OneClientCannotHoldEveryRunningSlot) {
+    if (!provider_available("process")) GTEST_SKIP() << "the process provider is unavailable here";
+    Harness h([](microvm::service::ServiceOptions& o) { o.admission = {2, 4}; });
+    auto& svc = *h.service;
+    EXPECT_EQ(svc.client_running_limit("process"), 1u);
+    const ClientIdentity alice = token_client("alice"), bob = token_client("bob");
+    const std::string blocks = json{{"provider", "process"}, {"run", {"/bin/sleep", "3600"}}, {"timeout", "1h"}}.dump();
+    microvm::CancelSource alice_gone, never;
+    auto first = svc.prepare_execution(blocks, alice, alice_gone.token());
+    ASSERT_TRUE(first) << first.error().message;
+    auto first_run = std::async(std::launch::async, [&] { return svc.run(**first, nullptr); });
+    auto second = std::async(std::launch::async, [&] { return svc.prepare_execution(blocks, alice, alice_gone.token()); });
+    struct Release {  // before the futures wait for Alice's runs, whatever fails
+        microvm::CancelSource& gone;
+        ~Release() { gone.cancel(); }
+    } release{alice_gone};
+    // Alice's second is running or queued (whichever the daemon chose) before Bob asks.
+    auto in_flight = [&] {
+        return h.metric("microvmd_active_executions{provider=\"process\"}") +
+               h.metric("microvmd_queued_executions{provider=\"process\"}");
+    };
+    for (int i = 0; i < 2000 && in_flight() < 2; ++i) std::this_thread::sleep_for(5ms);
+    ASSERT_EQ(in_flight(), 2);
+    auto bob_done = std::async(std::launch::async, [&]() -> std::string {
+        auto b = svc.prepare_execution(json{{"provider", "process"}, {"run", {"/bin/true"}}}.dump(), bob, never.token());
+        if (!b) return "refused: " + b.error().message;
+        return svc.run(**b, nullptr)["status"].get<std::string>();
+    });
+    // A bound for a failure, not a measure: without the limit Bob's run never starts.
+    const bool bob_finished = bob_done.wait_for(60s) == std::future_status::ready;
+    EXPECT_TRUE(bob_finished) << "Bob's run waited behind Alice's";
+    EXPECT_EQ(first_run.wait_for(0s), std::future_status::timeout) << "Alice's first run is still running";
+    EXPECT_EQ(second.wait_for(0s), std::future_status::timeout) << "Alice's second waits for her first";
+    alice_gone.cancel();  // her runs end (and her queued one leaves the queue)
+    EXPECT_NE(first_run.get()["status"], "ok");  // cancelled (its program killed)
+    if (auto s = second.get()) {
+        EXPECT_NE(svc.run(**s, nullptr)["status"], "ok");
+    }
+    if (bob_finished) {
+        EXPECT_EQ(bob_done.get(), "ok");
+    } else {
+        bob_done.wait();  // now that Alice's runs ended
+    }
 }
 
 // Four sessions: the token holder (TCP) may hold two; its third is 429 with Retry-After naming

@@ -28,25 +28,47 @@ using namespace microvm::service;
 TEST(Admission, LimitsRunningAndQueuedThenRefuses) {
     Admission a({1, 1});
     CancelSource never;
-    auto first = a.enter("p", never.token());
+    auto first = a.enter("p", "c", SIZE_MAX, never.token());
     ASSERT_TRUE(std::holds_alternative<Admission::Ticket>(first));
     // The second waits in the queue; the third finds the queue full.
-    auto second = std::async(std::launch::async, [&] { return a.enter("p", never.token()).index(); });
+    auto second = std::async(std::launch::async, [&] { return a.enter("p", "c", SIZE_MAX, never.token()).index(); });
     for (int i = 0; i < 200 && a.load()["p"].waiting == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    auto third = a.enter("p", never.token());
+    auto third = a.enter("p", "c", SIZE_MAX, never.token());
     ASSERT_TRUE(std::holds_alternative<Admission::Refusal>(third));
     EXPECT_EQ(std::get<Admission::Refusal>(third), Admission::Refusal::Busy);
     // Another provider has its own slots.
-    EXPECT_TRUE(std::holds_alternative<Admission::Ticket>(a.enter("q", never.token())));
+    EXPECT_TRUE(std::holds_alternative<Admission::Ticket>(a.enter("q", "c", SIZE_MAX, never.token())));
     { auto drop = std::move(std::get<Admission::Ticket>(first)); }
     EXPECT_EQ(second.get(), 0u);  // got a ticket once the first left
+}
+
+// A client at its running limit waits in the queue while another client's later execution takes
+// the free slot (red team K2); its own turn comes when one of its runs ends.
+TEST(Admission, AClientAtItsRunningLimitLetsAnotherClientPass) {
+    Admission a({2, 4});
+    CancelSource never;
+    auto alice1 = a.enter("p", "alice", 1, never.token());
+    ASSERT_TRUE(std::holds_alternative<Admission::Ticket>(alice1));
+    auto alice2 = std::async(std::launch::async, [&] { return a.enter("p", "alice", 1, never.token()); });
+    for (int i = 0; i < 2000 && a.load()["p"].waiting == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ASSERT_EQ(a.load()["p"].waiting, 1u);
+    // Bob came after Alice's second and passes it; Alice's second still waits when he leaves.
+    {
+        auto bob = a.enter("p", "bob", 1, never.token());
+        ASSERT_TRUE(std::holds_alternative<Admission::Ticket>(bob));
+        EXPECT_EQ(a.load()["p"].running, 2u);
+    }
+    EXPECT_EQ(alice2.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
+    EXPECT_EQ(a.load()["p"].running, 1u);
+    { auto drop = std::move(std::get<Admission::Ticket>(alice1)); }
+    EXPECT_EQ(alice2.get().index(), 0u);  // her turn once her first ended
 }
 
 TEST(Admission, AQueuedClientThatLeavesIsRemoved) {
     Admission a({1, 4});
     CancelSource never, gone;
-    auto first = a.enter("p", never.token());
-    auto waiting = std::async(std::launch::async, [&] { return a.enter("p", gone.token()); });
+    auto first = a.enter("p", "c", SIZE_MAX, never.token());
+    auto waiting = std::async(std::launch::async, [&] { return a.enter("p", "c", SIZE_MAX, gone.token()); });
     for (int i = 0; i < 200 && a.load()["p"].waiting == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     gone.cancel();
     auto r = waiting.get();

@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <future>
@@ -227,9 +228,26 @@ TEST(ClientQuotas, OneClientCannotHoldTheWholeBodyBudget) {
     for (int fd : fds) ::close(fd);
 }
 
+namespace {
+
+// Whether the daemon closed fd (EOF or reset), as opposed to leaving it open with nothing to read.
+bool closed_by_daemon(int fd) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 5000) != 1) return false;
+    char c;
+    return ::recv(fd, &c, 1, MSG_DONTWAIT) <= 0;
+}
+
+bool still_open(int fd) {
+    char c;
+    return ::recv(fd, &c, 1, MSG_DONTWAIT) < 0 && errno == EAGAIN;
+}
+
+}  // namespace
+
 // Eight connections in all, four per peer: 127.0.0.2 opens eight and sends nothing (slowloris).
-// Its fifth to eighth are answered 429 and closed at once; a client on 127.0.0.1 is still served.
-// Without the cap 127.0.0.2 held all eight and 127.0.0.1 got 503.
+// Each of its fifth to eighth closes its oldest idle one, so it holds four at most; a client on
+// 127.0.0.1 is still served. Without the cap 127.0.0.2 held all eight and 127.0.0.1 got 503.
 TEST(ClientQuotas, OnePeerAddressCannotHoldEveryConnection) {
     microvm::service::FrontendOptions f;
     f.max_connections = 8;
@@ -243,19 +261,59 @@ TEST(ClientQuotas, OnePeerAddressCannotHoldEveryConnection) {
     }
     // Accepted in order: the 127.0.0.1 client comes after all eight.
     EXPECT_EQ(h.call_tcp("GET", "/healthz").status, 200);
-    for (size_t i = 4; i < silent.size(); ++i) {
-        auto r = read_reply(silent[i], 5s);
-        EXPECT_EQ(r.status, 429) << i;
-        EXPECT_EQ(r.headers["retry-after"], "1");
-        EXPECT_EQ(body_json(r).value("error", json::object()).value("code", ""), "too_many_connections") << r.body;
-        char c;
-        EXPECT_EQ(::recv(silent[i], &c, 1, 0), 0) << "the refused connection is closed";
-    }
-    EXPECT_EQ(h.metric("microvmd_client_quota_refusals_total{quota=\"connections_per_peer\"}"), 4);
+    for (size_t i = 0; i < 4; ++i) EXPECT_TRUE(closed_by_daemon(silent[i])) << i << ": the oldest make way";
+    for (size_t i = 4; i < silent.size(); ++i) EXPECT_TRUE(still_open(silent[i])) << i;
     for (int fd : silent) ::close(fd);
 }
 
-// On the Unix socket the peer is its uid.
+// Red team K1: the cap is counted at accept, before any token is seen, so idle connections from
+// one address (localhost, a NAT, a proxy) locked out every token holder there: 429 for a valid
+// token. A peer's idle connections now make way for its newcomers: the cap filled with silent
+// connections from 127.0.0.1, requests with the token from 127.0.0.1 are served, again and again.
+TEST(ClientQuotas, IdleConnectionsOfAnAddressDoNotLockOutItsTokenHolders) {
+    microvm::service::FrontendOptions f;
+    f.max_connections = 64;
+    f.max_connections_per_peer = 4;
+    f.request_timeout = 20s;
+    Harness h(nullptr, f);
+    std::vector<int> silent;
+    for (int round = 0; round < 3; ++round) {
+        for (int i = 0; i < 4; ++i) silent.push_back(connect_tcp(h.tcp_port));
+        auto r = h.call_tcp("GET", "/v1/providers");
+        EXPECT_EQ(r.status, 200) << round << ": " << r.body;
+    }
+    for (int fd : silent) ::close(fd);
+}
+
+// A newcomer is refused only when every connection of its peer serves an authenticated request:
+// four uploads announced with the token hold 127.0.0.3's four places (waiting for their bodies),
+// and its fifth connection gets 429 too_many_connections and is closed; the four stay open.
+TEST(ClientQuotas, APeerWhoseConnectionsAllServeRequestsIsRefused) {
+    microvm::service::FrontendOptions f;
+    f.max_connections = 64;
+    f.max_connections_per_peer = 4;
+    f.request_timeout = 20s;
+    Harness h(nullptr, f);
+    std::vector<int> busy;
+    for (int i = 0; i < 4; ++i) {
+        busy.push_back(connect_tcp_from("127.0.0.3", h.tcp_port));
+        ASSERT_GE(busy.back(), 0) << "cannot bind 127.0.0.3";
+        ASSERT_EQ(announce_upload(busy.back(), 1, kToken), 100);
+    }
+    const int fifth = connect_tcp_from("127.0.0.3", h.tcp_port);
+    auto r = read_reply(fifth, 5s);
+    EXPECT_EQ(r.status, 429);
+    EXPECT_EQ(r.headers["retry-after"], "1");
+    EXPECT_EQ(body_json(r).value("error", json::object()).value("code", ""), "too_many_connections") << r.body;
+    EXPECT_TRUE(closed_by_daemon(fifth));
+    for (int fd : busy) EXPECT_TRUE(still_open(fd));
+    EXPECT_EQ(h.metric("microvmd_client_quota_refusals_total{quota=\"connections_per_peer\"}"), 1);
+    ::close(fifth);
+    for (int fd : busy) ::close(fd);
+}
+
+// On the Unix socket the peer is its uid: two requests in progress (announced uploads) hold its
+// two places, a third connection is refused; another peer is served.
 TEST(ClientQuotas, AUnixPeerIsCappedByUid) {
     microvm::service::FrontendOptions f;
     f.max_connections = 8;
@@ -263,6 +321,8 @@ TEST(ClientQuotas, AUnixPeerIsCappedByUid) {
     f.request_timeout = 20s;
     Harness h(nullptr, f);
     int a = connect_unix(h.socket_path), b = connect_unix(h.socket_path);
+    ASSERT_EQ(announce_upload(a, 1, ""), 100);
+    ASSERT_EQ(announce_upload(b, 1, ""), 100);
     // Sends nothing (a request the daemon leaves unread would reset the connection under the reply).
     const int t = connect_unix(h.socket_path);
     auto third = read_reply(t, 5s);

@@ -783,10 +783,6 @@ void HttpFrontend::serve(std::unique_ptr<Connection> c) {
             strm.uncap();
             strm.cap_reads(kMaxHeadBytes);  // until admit() has the head
             c->reading_head = true;
-            if (n > 0) {
-                std::lock_guard lock(conn_mu_);
-                c->idle = true;  // between requests: its next head is not in yet
-            }
             c->range.reset();
             c->who.token_id.clear();
             bool closed = false;
@@ -795,6 +791,10 @@ void HttpFrontend::serve(std::unique_ptr<Connection> c) {
             c->body_hold.reset();  // the request (and its body) is done with
             c->body_quota.reset();
             c->admitted = false;
+            {
+                std::lock_guard lock(conn_mu_);
+                c->idle = true;  // done: until its next request is authenticated, a newcomer may displace it
+            }
             if (!served) break;
             if (closed || c->close_after) break;
         }

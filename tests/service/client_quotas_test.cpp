@@ -269,7 +269,8 @@ TEST(ClientQuotas, OnePeerAddressCannotHoldEveryConnection) {
 // Red team K1: the cap is counted at accept, before any token is seen, so idle connections from
 // one address (localhost, a NAT, a proxy) locked out every token holder there: 429 for a valid
 // token. A peer's idle connections now make way for its newcomers: the cap filled with silent
-// connections from 127.0.0.1, requests with the token from 127.0.0.1 are served, again and again.
+// connections from 127.0.0.1, requests with the token from 127.0.0.1 are served, again and again;
+// so are they when the cap is filled with keep-alive connections idle after a request.
 TEST(ClientQuotas, IdleConnectionsOfAnAddressDoNotLockOutItsTokenHolders) {
     microvm::service::FrontendOptions f;
     f.max_connections = 64;
@@ -282,7 +283,23 @@ TEST(ClientQuotas, IdleConnectionsOfAnAddressDoNotLockOutItsTokenHolders) {
         auto r = h.call_tcp("GET", "/v1/providers");
         EXPECT_EQ(r.status, 200) << round << ": " << r.body;
     }
+    // Keep-alive connections idle after a request (another token holder's, say) make way too.
+    const std::string again = "GET /v1/providers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + kToken + "\r\n\r\n";
+    std::vector<int> kept;
+    for (int i = 0; i < 4; ++i) {
+        kept.push_back(connect_tcp(h.tcp_port));
+        ASSERT_TRUE(send_all(kept.back(), again));
+        ASSERT_EQ(read_reply(kept.back(), 10s).status, 200);
+    }
+    auto r = h.call_tcp("GET", "/v1/providers");
+    EXPECT_EQ(r.status, 200) << r.body;
+    // One of them made way (the oldest, unless its thread had not yet gone back to idle); the
+    // daemon shut it down before it accepted the newcomer's request, so the close is already here.
+    size_t closed = 0;
+    for (int fd : kept) closed += !still_open(fd);
+    EXPECT_EQ(closed, 1u);
     for (int fd : silent) ::close(fd);
+    for (int fd : kept) ::close(fd);
 }
 
 // A newcomer is refused only when every connection of its peer serves an authenticated request:

@@ -81,7 +81,8 @@ int main(int argc, char** argv) {
                    "rounded up, at least one request at its limit); over it: 429");
     app.add_option("--max-connections-per-peer", connections_per_peer,
                    "Open connections from one address (uid on the Unix socket) (default: 32, or half of "
-                   "--max-connections if smaller); over it: 429 and close");
+                   "--max-connections if smaller); over it, the address's oldest connection with no authenticated request "
+                   "in progress is closed, or when all serve one: 429 and close");
     app.add_option("--request-timeout", request_timeout, "A whole request (headers and body) must arrive within it");
     app.add_option("--max-sandboxes", max_sessions, "Sessions alive at once");
     app.add_option("--session-sandboxes-ahead", session_sandboxes,

@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <cstring>
 #include <functional>
+#include <list>
 #include <regex>
 
 #include "service/confined_files.hpp"
@@ -56,6 +57,11 @@ struct HttpFrontend::Connection {
     std::optional<BodyBudget::Hold> body_hold;  // the current request's share of the body budget
     std::optional<ClientQuotas::Hold> body_quota;  // ... and of its client's body quota
     std::string peer;  // "ip:ADDRESS" or "uid:N": whose per-peer connection count it is in
+    // Under conn_mu_: no authenticated request is in progress (the connection is being set up,
+    // reading a head, or idle between requests): the first a newcomer of its peer over the cap
+    // closes. Evicted: closed so, and out of the peer's count already.
+    bool idle = true;
+    bool evicted = false;
 };
 
 namespace {
@@ -505,6 +511,10 @@ httplib::Server::HandlerResponse HttpFrontend::admit(const httplib::Request& req
         }
         c->who.token_id = *id;
     }
+    if (c) {  // authenticated (or an open route): a newcomer of its peer no longer displaces it
+        std::lock_guard lock(conn_mu_);
+        c->idle = false;
+    }
     const bool file_upload = req.method == "PUT" && req.path.find("/files/") != std::string::npos;
     const size_t limit = file_upload ? service_.options().max_file_bytes : service_.options().max_request_bytes;
     if (auto refusal = framing_refusal(req)) {
@@ -713,16 +723,30 @@ void HttpFrontend::accept_loop(Listener& l) {
                 refuse_connection(fd, "503 Service Unavailable", "busy", "too many connections, retry later");
                 continue;
             }
-            size_t& of_peer = peer_conns_[c->peer];
-            if (of_peer >= options_.max_connections_per_peer) {
-                refuse_connection(fd, "429 Too Many Requests", "too_many_connections",
-                                  "this address (or uid) holds its " + std::to_string(options_.max_connections_per_peer) +
-                                      " connections (--max-connections-per-peer), retry later");
-                service_.connection_refused_per_peer();
-                continue;
+            std::list<Connection*>& of_peer = peer_conns_[c->peer];
+            if (of_peer.size() >= options_.max_connections_per_peer) {
+                // Red team K1: the cap is counted before any authentication, so connections that
+                // send nothing from a shared address (localhost, a NAT, a proxy) locked out every
+                // token holder there. The peer's oldest connection with no authenticated request
+                // in progress makes way; only when all of them are serving one is the newcomer
+                // refused.
+                auto idle = std::find_if(of_peer.begin(), of_peer.end(), [](const Connection* o) { return o->idle; });
+                if (idle == of_peer.end()) {
+                    refuse_connection(fd, "429 Too Many Requests", "too_many_connections",
+                                      "this address (or uid) holds its " +
+                                          std::to_string(options_.max_connections_per_peer) +
+                                          " connections (--max-connections-per-peer), all serving requests; retry later");
+                    service_.connection_refused_per_peer();
+                    continue;
+                }
+                (*idle)->evicted = true;
+                ::shutdown((*idle)->fd.get(), SHUT_RDWR);  // its thread ends; closed by it, under this lock
+                of_peer.erase(idle);
+                --conn_count_;  // gone for every count now; its thread is still counted in serving_
             }
-            ++of_peer;
+            of_peer.push_back(c.get());
             ++conn_count_;
+            ++serving_;
             conn_fds_.insert(fd);
         }
         std::thread([this, c = std::move(c)]() mutable { serve(std::move(c)); }).detach();
@@ -767,6 +791,10 @@ void HttpFrontend::serve(std::unique_ptr<Connection> c) {
             c->body_hold.reset();  // the request (and its body) is done with
             c->body_quota.reset();
             c->admitted = false;
+            {
+                std::lock_guard lock(conn_mu_);
+                c->idle = true;  // done: until its next request is authenticated, a newcomer may displace it
+            }
             if (!served) break;
             if (closed || c->close_after) break;
         }
@@ -777,9 +805,13 @@ void HttpFrontend::serve(std::unique_ptr<Connection> c) {
     {
         std::lock_guard lock(conn_mu_);
         conn_fds_.erase(fd);
-        if (auto it = peer_conns_.find(c->peer); it != peer_conns_.end() && --it->second == 0) peer_conns_.erase(it);
+        if (auto it = peer_conns_.find(c->peer); it != peer_conns_.end()) {
+            if (!c->evicted) it->second.remove(c.get());
+            if (it->second.empty()) peer_conns_.erase(it);
+        }
+        if (!c->evicted) --conn_count_;  // an evicted one left the count when it was evicted
         c.reset();  // closes fd while no one else can pick the same number from conn_fds_
-        --conn_count_;
+        --serving_;
         // Under the lock: once it is released, stop() may return and this object be destroyed.
         conn_cv_.notify_all();
     }
@@ -796,11 +828,11 @@ void HttpFrontend::stop(std::chrono::milliseconds grace) {
         l->fd.reset();
     }
     std::unique_lock lock(conn_mu_);
-    conn_cv_.wait_for(lock, grace, [this] { return conn_count_ == 0; });
+    conn_cv_.wait_for(lock, grace, [this] { return serving_ == 0; });
     // Past the grace: running executions are cancelled and the connections closed under them.
     service_.cancel_all();
     for (int fd : conn_fds_) ::shutdown(fd, SHUT_RDWR);
-    conn_cv_.wait(lock, [this] { return conn_count_ == 0; });
+    conn_cv_.wait(lock, [this] { return serving_ == 0; });
 }
 
 }  // namespace microvm::service

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <set>
 
 #include "microvm/errors.hpp"
 #include "microvm/execution_id.hpp"
@@ -201,6 +202,25 @@ Expected<std::unique_ptr<Service>> Service::create(ServiceOptions options,
         if (name == "sessions" || name.starts_with("provider:"))
             return fail(Failure::Kind::InvalidConfig, "service.pools." + name + ": the name is reserved (the metrics' pool label "
                                                       "of the sessions' sandboxes and of providers' own pools)");
+    // A pool of a provider with no isolation would run its warmup_eval and build its sandboxes
+    // inside the daemon, and no request could use it (provider() refuses such a provider): a
+    // configuration that cannot work is refused at start, naming the pool and the flag.
+    if (!s->options_.allow_unisolated && (!pools.empty() || !sandbox_pools.empty())) {
+        std::set<std::string> unisolated;
+        for (const auto& i : s->factory_.list_providers())
+            if (i.isolation == Isolation::None) unisolated.insert(i.name);
+        auto refuse = [&](const std::string& key, const std::string& provider) {
+            return fail(Failure::Kind::InvalidConfig,
+                        key + ": provider '" + provider + "' has no isolation: its pool would run programs inside "
+                              "the daemon's own process and no request may use it; the daemon accepts it only "
+                              "when started with --allow-unisolated");
+        };
+        for (const auto& [name, config] : pools)
+            if (unisolated.count(name)) return refuse("service.pools." + name, name);
+        for (const auto& [name, config] : sandbox_pools)
+            if (unisolated.count(config.provider))
+                return refuse("service.sandbox_pools." + name + ".provider", config.provider);
+    }
     if (!pools.empty()) s->pools_ = std::make_unique<WarmPools>(s->options_.settings, std::move(pools));
     // Always: besides the configured pools, it builds each session's next sandbox.
     s->sandbox_pools_ = std::make_unique<SandboxPools>(
@@ -273,6 +293,12 @@ size_t Service::client_execution_quota(const std::string& provider) const {
     if (options_.max_client_executions) return options_.max_client_executions;
     const AdmissionLimits l = admission_.limits_for(provider);
     return client_share(l.concurrency + l.queue);
+}
+
+size_t Service::client_running_limit(const std::string& provider) const {
+    const size_t concurrency = admission_.limits_for(provider).concurrency;
+    if (options_.max_client_running) return std::min(options_.max_client_running, concurrency);
+    return std::max<size_t>(1, concurrency - 1);
 }
 
 size_t Service::client_session_quota() const {
@@ -368,7 +394,9 @@ ApiExpected<std::shared_ptr<Service::Prepared>> Service::admit(std::shared_ptr<P
             p->who.principal(), "running and queued executions of provider '" + p->provider_name + "'", quota,
             "--max-per-client-executions"));
     }
-    auto entered = admission_.enter(p->provider_name, p->cancel.token());
+    auto entered = admission_.enter(p->provider_name, p->who.principal(),
+                                    enforced_quota(client_running_limit(p->provider_name), capacity.concurrency),
+                                    p->cancel.token());
     if (auto* refusal = std::get_if<Admission::Refusal>(&entered)) {
         if (*refusal == Admission::Refusal::Busy) {
             auto l = admission_.limits_for(p->provider_name);

@@ -6,8 +6,10 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 
+#include <future>
 #include <thread>
 
 #include "harness.hpp"
@@ -108,6 +110,7 @@ TEST(ClientQuotas, TheQuotaCanBeTheWholeCapacity) {
     Harness h([](microvm::service::ServiceOptions& o) {
         o.admission = {4, 0};
         o.max_client_executions = 4;
+        o.max_client_running = 4;
     });
     const std::string body = json{{"provider", "mock"}, {"eval", "1"}}.dump();
     microvm::CancelSource never;
@@ -120,6 +123,56 @@ TEST(ClientQuotas, TheQuotaCanBeTheWholeCapacity) {
     auto over = h.service->prepare_execution(body, token_client("alice"), never.token());
     ASSERT_FALSE(over);
     EXPECT_EQ(over.error().http_status, 429);
+}
+
+// Red team K2: the execution quota (half of running + queued: 10 of 4 + 16) let one client hold
+// every running slot, and the others' executions waited behind its long runs. Two slots: Alice's
+// first run holds one, her second waits in the queue (her running limit, 2 - 1), and Bob's run,
+// queued after it, starts and finishes while Alice's first is still running. Without the limit
+// Alice's two runs held both slots and Bob's waited until one ended (here: never).
+TEST(ClientQuotas, OneClientCannotHoldEveryRunningSlot) {
+    if (!provider_available("process")) GTEST_SKIP() << "the process provider is unavailable here";
+    Harness h([](microvm::service::ServiceOptions& o) { o.admission = {2, 4}; });
+    auto& svc = *h.service;
+    EXPECT_EQ(svc.client_running_limit("process"), 1u);
+    const ClientIdentity alice = token_client("alice"), bob = token_client("bob");
+    const std::string blocks = json{{"provider", "process"}, {"run", {"/bin/sleep", "3600"}}, {"timeout", "1h"}}.dump();
+    microvm::CancelSource alice_gone, never;
+    auto first = svc.prepare_execution(blocks, alice, alice_gone.token());
+    ASSERT_TRUE(first) << first.error().message;
+    auto first_run = std::async(std::launch::async, [&] { return svc.run(**first, nullptr); });
+    auto second = std::async(std::launch::async, [&] { return svc.prepare_execution(blocks, alice, alice_gone.token()); });
+    struct Release {  // before the futures wait for Alice's runs, whatever fails
+        microvm::CancelSource& gone;
+        ~Release() { gone.cancel(); }
+    } release{alice_gone};
+    // Alice's second is running or queued (whichever the daemon chose) before Bob asks.
+    auto in_flight = [&] {
+        return h.metric("microvmd_active_executions{provider=\"process\"}") +
+               h.metric("microvmd_queued_executions{provider=\"process\"}");
+    };
+    for (int i = 0; i < 2000 && in_flight() < 2; ++i) std::this_thread::sleep_for(5ms);
+    ASSERT_EQ(in_flight(), 2);
+    auto bob_done = std::async(std::launch::async, [&]() -> std::string {
+        auto b = svc.prepare_execution(json{{"provider", "process"}, {"run", {"/bin/true"}}}.dump(), bob, never.token());
+        if (!b) return "refused: " + b.error().message;
+        return svc.run(**b, nullptr)["status"].get<std::string>();
+    });
+    // A bound for a failure, not a measure: without the limit Bob's run never starts.
+    const bool bob_finished = bob_done.wait_for(60s) == std::future_status::ready;
+    EXPECT_TRUE(bob_finished) << "Bob's run waited behind Alice's";
+    EXPECT_EQ(first_run.wait_for(0s), std::future_status::timeout) << "Alice's first run is still running";
+    EXPECT_EQ(second.wait_for(0s), std::future_status::timeout) << "Alice's second waits for her first";
+    alice_gone.cancel();  // her runs end (and her queued one leaves the queue)
+    EXPECT_NE(first_run.get()["status"], "ok");  // cancelled (its program killed)
+    if (auto s = second.get()) {
+        EXPECT_NE(svc.run(**s, nullptr)["status"], "ok");
+    }
+    if (bob_finished) {
+        EXPECT_EQ(bob_done.get(), "ok");
+    } else {
+        bob_done.wait();  // now that Alice's runs ended
+    }
 }
 
 // Four sessions: the token holder (TCP) may hold two; its third is 429 with Retry-After naming
@@ -175,9 +228,26 @@ TEST(ClientQuotas, OneClientCannotHoldTheWholeBodyBudget) {
     for (int fd : fds) ::close(fd);
 }
 
+namespace {
+
+// Whether the daemon closed fd (EOF or reset), as opposed to leaving it open with nothing to read.
+bool closed_by_daemon(int fd) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 5000) != 1) return false;
+    char c;
+    return ::recv(fd, &c, 1, MSG_DONTWAIT) <= 0;
+}
+
+bool still_open(int fd) {
+    char c;
+    return ::recv(fd, &c, 1, MSG_DONTWAIT) < 0 && errno == EAGAIN;
+}
+
+}  // namespace
+
 // Eight connections in all, four per peer: 127.0.0.2 opens eight and sends nothing (slowloris).
-// Its fifth to eighth are answered 429 and closed at once; a client on 127.0.0.1 is still served.
-// Without the cap 127.0.0.2 held all eight and 127.0.0.1 got 503.
+// Each of its fifth to eighth closes its oldest idle one, so it holds four at most; a client on
+// 127.0.0.1 is still served. Without the cap 127.0.0.2 held all eight and 127.0.0.1 got 503.
 TEST(ClientQuotas, OnePeerAddressCannotHoldEveryConnection) {
     microvm::service::FrontendOptions f;
     f.max_connections = 8;
@@ -191,19 +261,76 @@ TEST(ClientQuotas, OnePeerAddressCannotHoldEveryConnection) {
     }
     // Accepted in order: the 127.0.0.1 client comes after all eight.
     EXPECT_EQ(h.call_tcp("GET", "/healthz").status, 200);
-    for (size_t i = 4; i < silent.size(); ++i) {
-        auto r = read_reply(silent[i], 5s);
-        EXPECT_EQ(r.status, 429) << i;
-        EXPECT_EQ(r.headers["retry-after"], "1");
-        EXPECT_EQ(body_json(r).value("error", json::object()).value("code", ""), "too_many_connections") << r.body;
-        char c;
-        EXPECT_EQ(::recv(silent[i], &c, 1, 0), 0) << "the refused connection is closed";
-    }
-    EXPECT_EQ(h.metric("microvmd_client_quota_refusals_total{quota=\"connections_per_peer\"}"), 4);
+    for (size_t i = 0; i < 4; ++i) EXPECT_TRUE(closed_by_daemon(silent[i])) << i << ": the oldest make way";
+    for (size_t i = 4; i < silent.size(); ++i) EXPECT_TRUE(still_open(silent[i])) << i;
     for (int fd : silent) ::close(fd);
 }
 
-// On the Unix socket the peer is its uid.
+// Red team K1: the cap is counted at accept, before any token is seen, so idle connections from
+// one address (localhost, a NAT, a proxy) locked out every token holder there: 429 for a valid
+// token. A peer's idle connections now make way for its newcomers: the cap filled with silent
+// connections from 127.0.0.1, requests with the token from 127.0.0.1 are served, again and again;
+// so are they when the cap is filled with keep-alive connections idle after a request.
+TEST(ClientQuotas, IdleConnectionsOfAnAddressDoNotLockOutItsTokenHolders) {
+    microvm::service::FrontendOptions f;
+    f.max_connections = 64;
+    f.max_connections_per_peer = 4;
+    f.request_timeout = 20s;
+    Harness h(nullptr, f);
+    std::vector<int> silent;
+    for (int round = 0; round < 3; ++round) {
+        for (int i = 0; i < 4; ++i) silent.push_back(connect_tcp(h.tcp_port));
+        auto r = h.call_tcp("GET", "/v1/providers");
+        EXPECT_EQ(r.status, 200) << round << ": " << r.body;
+    }
+    // Keep-alive connections idle after a request (another token holder's, say) make way too.
+    const std::string again = "GET /v1/providers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + kToken + "\r\n\r\n";
+    std::vector<int> kept;
+    for (int i = 0; i < 4; ++i) {
+        kept.push_back(connect_tcp(h.tcp_port));
+        ASSERT_TRUE(send_all(kept.back(), again));
+        ASSERT_EQ(read_reply(kept.back(), 10s).status, 200);
+    }
+    auto r = h.call_tcp("GET", "/v1/providers");
+    EXPECT_EQ(r.status, 200) << r.body;
+    // One of them made way (the oldest, unless its thread had not yet gone back to idle); the
+    // daemon shut it down before it accepted the newcomer's request, so the close is already here.
+    size_t closed = 0;
+    for (int fd : kept) closed += !still_open(fd);
+    EXPECT_EQ(closed, 1u);
+    for (int fd : silent) ::close(fd);
+    for (int fd : kept) ::close(fd);
+}
+
+// A newcomer is refused only when every connection of its peer serves an authenticated request:
+// four uploads announced with the token hold 127.0.0.3's four places (waiting for their bodies),
+// and its fifth connection gets 429 too_many_connections and is closed; the four stay open.
+TEST(ClientQuotas, APeerWhoseConnectionsAllServeRequestsIsRefused) {
+    microvm::service::FrontendOptions f;
+    f.max_connections = 64;
+    f.max_connections_per_peer = 4;
+    f.request_timeout = 20s;
+    Harness h(nullptr, f);
+    std::vector<int> busy;
+    for (int i = 0; i < 4; ++i) {
+        busy.push_back(connect_tcp_from("127.0.0.3", h.tcp_port));
+        ASSERT_GE(busy.back(), 0) << "cannot bind 127.0.0.3";
+        ASSERT_EQ(announce_upload(busy.back(), 1, kToken), 100);
+    }
+    const int fifth = connect_tcp_from("127.0.0.3", h.tcp_port);
+    auto r = read_reply(fifth, 5s);
+    EXPECT_EQ(r.status, 429);
+    EXPECT_EQ(r.headers["retry-after"], "1");
+    EXPECT_EQ(body_json(r).value("error", json::object()).value("code", ""), "too_many_connections") << r.body;
+    EXPECT_TRUE(closed_by_daemon(fifth));
+    for (int fd : busy) EXPECT_TRUE(still_open(fd));
+    EXPECT_EQ(h.metric("microvmd_client_quota_refusals_total{quota=\"connections_per_peer\"}"), 1);
+    ::close(fifth);
+    for (int fd : busy) ::close(fd);
+}
+
+// On the Unix socket the peer is its uid: two requests in progress (announced uploads) hold its
+// two places, a third connection is refused; another peer is served.
 TEST(ClientQuotas, AUnixPeerIsCappedByUid) {
     microvm::service::FrontendOptions f;
     f.max_connections = 8;
@@ -211,6 +338,8 @@ TEST(ClientQuotas, AUnixPeerIsCappedByUid) {
     f.request_timeout = 20s;
     Harness h(nullptr, f);
     int a = connect_unix(h.socket_path), b = connect_unix(h.socket_path);
+    ASSERT_EQ(announce_upload(a, 1, ""), 100);
+    ASSERT_EQ(announce_upload(b, 1, ""), 100);
     // Sends nothing (a request the daemon leaves unread would reset the connection under the reply).
     const int t = connect_unix(h.socket_path);
     auto third = read_reply(t, 5s);

@@ -128,6 +128,39 @@ TEST(SandboxPoolConfig, TheServiceRefusesAnUnknownProviderAndASharedName) {
     microvm::service::remove_tree(dir);
 }
 
+// Red team K5: a pool of mock (no isolation) ran its warmup_eval, or retried building its
+// sandboxes every 3 s, inside the daemon for its whole life, without --allow-unisolated and with
+// no request able to use it. Refused at start now, naming the pool and the flag.
+TEST(SandboxPoolConfig, PoolsOfAnUnisolatedProviderNeedAllowUnisolated) {
+    using microvm::service::Service;
+    using microvm::service::ServiceOptions;
+    const std::string dir = make_temp_dir();
+    const json warm = {{"pools", {{"mock", {{"size", 1}, {"warmup_eval", "(+ 1 1)"}}}}}};
+    const json sandbox = {{"sandbox_pools", {{"m", {{"provider", "mock"}, {"size", 1}, {"eval", true}}}}}};
+    for (const json& service : {warm, sandbox}) {
+        ServiceOptions o;
+        o.state_dir = dir + "/state";
+        o.settings.service = service;
+        auto s = Service::create(o, nullptr);
+        ASSERT_FALSE(s) << service.dump();
+        const std::string& m = s.error().message;
+        EXPECT_NE(m.find(service.contains("pools") ? "service.pools.mock" : "service.sandbox_pools.m.provider"),
+                  std::string::npos) << m;
+        EXPECT_NE(m.find("--allow-unisolated"), std::string::npos) << m;
+        o.allow_unisolated = true;
+        auto allowed = Service::create(o, nullptr);
+        EXPECT_TRUE(allowed) << allowed.error().message;
+    }
+    // An isolated provider's pools need no flag.
+    ServiceOptions o;
+    o.state_dir = dir + "/state";
+    o.settings.service = {{"sandbox_pools", {{"p", process_pool({"/bin/true"}, 1)}}}};
+    auto isolated = Service::create(o, nullptr);
+    EXPECT_TRUE(isolated) << isolated.error().message;
+    isolated->reset();
+    microvm::service::remove_tree(dir);
+}
+
 TEST_F(SandboxPoolsTest, AHitRunsTheRequestsOwnArgvAndIsAuditedAsPooled) {
     const std::string dir = make_temp_dir();
     auto audit = microvm::service::AuditLog::open(dir + "/audit.log", microvm::service::AuditSync::EveryRecord);

@@ -28,25 +28,47 @@ using namespace microvm::service;
 TEST(Admission, LimitsRunningAndQueuedThenRefuses) {
     Admission a({1, 1});
     CancelSource never;
-    auto first = a.enter("p", never.token());
+    auto first = a.enter("p", "c", SIZE_MAX, never.token());
     ASSERT_TRUE(std::holds_alternative<Admission::Ticket>(first));
     // The second waits in the queue; the third finds the queue full.
-    auto second = std::async(std::launch::async, [&] { return a.enter("p", never.token()).index(); });
+    auto second = std::async(std::launch::async, [&] { return a.enter("p", "c", SIZE_MAX, never.token()).index(); });
     for (int i = 0; i < 200 && a.load()["p"].waiting == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    auto third = a.enter("p", never.token());
+    auto third = a.enter("p", "c", SIZE_MAX, never.token());
     ASSERT_TRUE(std::holds_alternative<Admission::Refusal>(third));
     EXPECT_EQ(std::get<Admission::Refusal>(third), Admission::Refusal::Busy);
     // Another provider has its own slots.
-    EXPECT_TRUE(std::holds_alternative<Admission::Ticket>(a.enter("q", never.token())));
+    EXPECT_TRUE(std::holds_alternative<Admission::Ticket>(a.enter("q", "c", SIZE_MAX, never.token())));
     { auto drop = std::move(std::get<Admission::Ticket>(first)); }
     EXPECT_EQ(second.get(), 0u);  // got a ticket once the first left
+}
+
+// A client at its running limit waits in the queue while another client's later execution takes
+// the free slot (red team K2); its own turn comes when one of its runs ends.
+TEST(Admission, AClientAtItsRunningLimitLetsAnotherClientPass) {
+    Admission a({2, 4});
+    CancelSource never;
+    auto alice1 = a.enter("p", "alice", 1, never.token());
+    ASSERT_TRUE(std::holds_alternative<Admission::Ticket>(alice1));
+    auto alice2 = std::async(std::launch::async, [&] { return a.enter("p", "alice", 1, never.token()); });
+    for (int i = 0; i < 2000 && a.load()["p"].waiting == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ASSERT_EQ(a.load()["p"].waiting, 1u);
+    // Bob came after Alice's second and passes it; Alice's second still waits when he leaves.
+    {
+        auto bob = a.enter("p", "bob", 1, never.token());
+        ASSERT_TRUE(std::holds_alternative<Admission::Ticket>(bob));
+        EXPECT_EQ(a.load()["p"].running, 2u);
+    }
+    EXPECT_EQ(alice2.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
+    EXPECT_EQ(a.load()["p"].running, 1u);
+    { auto drop = std::move(std::get<Admission::Ticket>(alice1)); }
+    EXPECT_EQ(alice2.get().index(), 0u);  // her turn once her first ended
 }
 
 TEST(Admission, AQueuedClientThatLeavesIsRemoved) {
     Admission a({1, 4});
     CancelSource never, gone;
-    auto first = a.enter("p", never.token());
-    auto waiting = std::async(std::launch::async, [&] { return a.enter("p", gone.token()); });
+    auto first = a.enter("p", "c", SIZE_MAX, never.token());
+    auto waiting = std::async(std::launch::async, [&] { return a.enter("p", "c", SIZE_MAX, gone.token()); });
     for (int i = 0; i < 200 && a.load()["p"].waiting == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     gone.cancel();
     auto r = waiting.get();
@@ -393,6 +415,48 @@ TEST(Tokens, EmptyOrDuplicateIdsAndSecretsAreRefusedNamingTheLine) {
     ASSERT_TRUE(ok) << ok.error().message;
     EXPECT_EQ(ok->check("Bearer " + a), "ci");
     EXPECT_EQ(ok->check("Bearer " + b), "token-2");
+}
+
+// Red team K3: an indented comment line loaded as the token "token-2" (its text, often guessable,
+// authenticated); a BOM became part of the first id; "alice" and "alice " were two principals that
+// look alike; a secret ending in a tab loaded but never authenticated (the server trims header
+// values). Lines are trimmed, a BOM dropped, and bad ids and secrets refused naming the line.
+TEST(Tokens, IndentedCommentsBomsAndLookAlikeIdsOrSecretsAreHandled) {
+    const std::string a = "aaaaaaaaaaaaaaaaaaaa", b = "bbbbbbbbbbbbbbbbbbbb";
+    // An indented comment is a comment; a BOM and surrounding blanks are not part of anything.
+    auto t = TokenSet::parse("\xEF\xBB\xBF" "alice:" + a + "\n  # tokens below are for the CI runners\n"
+                             "\t# another\n  bob:" + b + " \t\r\n",
+                             "token file F");
+    ASSERT_TRUE(t) << t.error().message;
+    EXPECT_EQ(t->check("Bearer " + a), "alice");
+    EXPECT_EQ(t->check("Bearer " + b), "bob");
+    EXPECT_FALSE(t->check("Bearer # tokens below are for the CI runners"));
+    EXPECT_FALSE(t->check("Bearer   # tokens below are for the CI runners"));
+    struct Case {
+        std::string text, line, says;
+    };
+    for (const Case& c : {Case{"alice:" + a + "\nalice :" + b + "\n", ":2:", "token id has 1 to 64"},
+                          Case{"al ice:" + a + "\n", ":1:", "token id has 1 to 64"},
+                          Case{"al\x01ice:" + a + "\n", ":1:", "token id has 1 to 64"},
+                          Case{"\xC3\xA9:" + a + "\n", ":1:", "token id has 1 to 64"},
+                          Case{std::string(65, 'i') + ":" + a + "\n", ":1:", "token id has 1 to 64"},
+                          Case{"# c\nalice:" + a + "\tx\n", ":2:", "spaces, tabs or control"},
+                          Case{"alice: " + a + "\n", ":1:", "spaces, tabs or control"},
+                          Case{"alice:" + a + " " + b + "\n", ":1:", "spaces, tabs or control"},
+                          Case{"alice:" + a + "\x7f\n", ":1:", "spaces, tabs or control"},
+                          Case{"alice:" + a + "\x1b\n", ":1:", "spaces, tabs or control"}}) {
+        auto r = TokenSet::parse(c.text, "token file F");
+        ASSERT_FALSE(r) << c.text;
+        const std::string& m = r.error().message;
+        EXPECT_NE(m.find("token file F" + c.line), std::string::npos) << m;
+        EXPECT_NE(m.find(c.says), std::string::npos) << m;
+        EXPECT_EQ(m.find(a), std::string::npos) << m;
+        EXPECT_EQ(m.find(b), std::string::npos) << m;
+    }
+    // The longest id and the id characters are accepted.
+    auto ok = TokenSet::parse(std::string(64, 'i') + ":" + a + "\nci-runner_1.x@host:" + b + "\n", "token file F");
+    ASSERT_TRUE(ok) << ok.error().message;
+    EXPECT_EQ(ok->check("Bearer " + b), "ci-runner_1.x@host");
 }
 
 TEST(Tokens, TheFirstColonAlwaysSeparatesTheId) {

@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
     size_t concurrency = 4, queue = 16, max_connections = 256, max_sessions = 64;
     size_t session_sandboxes = microvm::service::SandboxPools::kDefaultSessionSandboxes;
     size_t max_request_kib = 1024, max_file_mib = 64, max_body_mib = 256, max_output_mib = 16;
-    std::optional<size_t> client_executions, client_sandboxes, client_body_mib, connections_per_peer;
+    std::optional<size_t> client_executions, client_running, client_sandboxes, client_body_mib, connections_per_peer;
     std::string request_timeout = "10s", session_idle = "10m", session_max = "1h", grace = "10s";
     app.add_option("--listen", listens,
                    "unix:PATH or tcp:HOST:PORT (repeatable; default unix:" + default_unix_socket_path() + ")")
@@ -71,6 +71,9 @@ int main(int argc, char** argv) {
     app.add_option("--max-per-client-executions", client_executions,
                    "Executions one client (token id; uid on the Unix socket) may have running or queued per provider "
                    "(default: half of --max-concurrency + --max-queue, rounded up); over it: 429");
+    app.add_option("--max-per-client-running", client_running,
+                   "Executions one client may have running at once per provider; more wait in the queue while "
+                   "other clients' start (default: --max-concurrency - 1, at least 1; --max-concurrency: no limit)");
     app.add_option("--max-per-client-sandboxes", client_sandboxes,
                    "Sessions one client may hold (default: half of --max-sandboxes, rounded up); over it: 429");
     app.add_option("--max-per-client-body-mib", client_body_mib,
@@ -78,7 +81,8 @@ int main(int argc, char** argv) {
                    "rounded up, at least one request at its limit); over it: 429");
     app.add_option("--max-connections-per-peer", connections_per_peer,
                    "Open connections from one address (uid on the Unix socket) (default: 32, or half of "
-                   "--max-connections if smaller); over it: 429 and close");
+                   "--max-connections if smaller); over it, the address's oldest connection with no authenticated request "
+                   "in progress is closed, or when all serve one: 429 and close");
     app.add_option("--request-timeout", request_timeout, "A whole request (headers and body) must arrive within it");
     app.add_option("--max-sandboxes", max_sessions, "Sessions alive at once");
     app.add_option("--session-sandboxes-ahead", session_sandboxes,
@@ -119,6 +123,9 @@ int main(int argc, char** argv) {
     if (client_executions && (*client_executions < 1 || *client_executions > concurrency + queue))
         return die("--max-per-client-executions: between 1 and --max-concurrency + --max-queue (" +
                    std::to_string(concurrency + queue) + ")");
+    if (client_running && (*client_running < 1 || *client_running > concurrency))
+        return die("--max-per-client-running: between 1 and --max-concurrency (" + std::to_string(concurrency) +
+                   ": no limit)");
     if (client_sandboxes && (*client_sandboxes < 1 || *client_sandboxes > max_sessions))
         return die("--max-per-client-sandboxes: between 1 and --max-sandboxes (" + std::to_string(max_sessions) + ")");
     if (client_body_mib && (*client_body_mib > max_body_mib ||
@@ -130,6 +137,7 @@ int main(int argc, char** argv) {
     ServiceOptions opts;
     opts.settings = *settings;
     opts.max_client_executions = client_executions.value_or(0);
+    opts.max_client_running = client_running.value_or(0);
     opts.max_client_sessions = client_sandboxes.value_or(0);
     opts.max_client_body_bytes = client_body_mib.value_or(0) << 20;
     opts.admission = {concurrency, queue};

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -37,8 +38,11 @@ struct FrontendOptions {
     std::chrono::milliseconds write_timeout{10'000};      // a client that stops reading
     size_t max_connections = 256;
     // Open connections of one peer (a TCP source address; the uid on a Unix socket), counted
-    // before any byte is read: beyond it, 429 and close. So one address that opens connections
-    // and sends nothing (slowloris) cannot hold every slot of max_connections.
+    // before any byte is read. A newcomer beyond it closes the peer's oldest connection with no
+    // authenticated request in progress (connecting, reading a head, idle between requests);
+    // when every one of them serves a request, the newcomer gets 429 and is closed. So one
+    // address that opens connections and sends nothing (slowloris) cannot hold every slot of
+    // max_connections, nor lock out the token holders at its address (red team K1).
     size_t max_connections_per_peer = 32;
     size_t keep_alive_max = 1000;  // requests per connection
 };
@@ -99,8 +103,10 @@ class HttpFrontend : private httplib::Server {
     std::mutex conn_mu_;
     std::condition_variable conn_cv_;
     std::set<int> conn_fds_;
-    size_t conn_count_ = 0;
-    std::map<std::string, size_t> peer_conns_;  // open connections by peer (Connection::peer)
+    size_t conn_count_ = 0;  // open connections (max_connections), evicted ones not included
+    size_t serving_ = 0;     // serve() threads running, evicted ones included (stop() waits for them)
+    // Open connections by peer (Connection::peer), oldest first; an evicted one leaves at once.
+    std::map<std::string, std::list<Connection*>> peer_conns_;
 };
 
 }  // namespace microvm::service

@@ -60,6 +60,10 @@ struct ServiceOptions {
     bool allow_unisolated = false;
     // Per-client quotas (client_quotas.hpp); 0: the default, half the capacity rounded up.
     size_t max_client_executions = 0;  // running + queued per provider (of concurrency + queue)
+    // Executions one client runs at once per provider (the others wait in the queue while another
+    // client's may start); 0: the default, all but one of the provider's concurrency (at least 1).
+    // At the concurrency or above: no limit (a single-user daemon's setting).
+    size_t max_client_running = 0;
     size_t max_client_sessions = 0;    // of max_sessions
     size_t max_client_body_bytes = 0;  // of the body budget, never below one request at its limit
 };
@@ -127,6 +131,8 @@ class Service {
     ApiExpected<ClientQuotas::Hold> reserve_client_body(const ClientIdentity& who, size_t bytes);
     // The quotas as configured or defaulted (for a provider's executions: of its own limits).
     size_t client_execution_quota(const std::string& provider) const;
+    // The running limit admission applies (no limit when it is the provider's concurrency).
+    size_t client_running_limit(const std::string& provider) const;
     size_t client_session_quota() const;
     size_t client_body_quota() const;
     // A connection refused over its per-peer cap (counted with the other quota refusals).

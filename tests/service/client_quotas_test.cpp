@@ -22,14 +22,6 @@ using microvm::service::ClientIdentity;
 
 namespace {
 
-ClientIdentity token_client(const std::string& token_id) {
-    ClientIdentity who;
-    who.transport = "tcp";
-    who.remote = "127.0.0.1:40000";
-    who.token_id = token_id;
-    return who;
-}
-
 // A TCP connection to 127.0.0.1:port from the loopback address `from` (127.0.0.0/8 only).
 int connect_tcp_from(const char* from, int port) {
     int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -18,6 +18,7 @@
 #include "microvm/factory.hpp"
 #include "service/confined_files.hpp"
 #include "service/http_frontend.hpp"
+#include "service/identity.hpp"
 #include "service/warm_pools.hpp"
 
 namespace svctest {
@@ -155,6 +156,15 @@ inline nlohmann::json session_exec(const Harness& h, const std::string& id, cons
     auto r = h.call_json("POST", "/v1/sandboxes/" + id + "/exec", {{"run", argv}});
     EXPECT_EQ(r.status, 200) << r.body;
     return body_json(r);
+}
+
+// A client on TCP holding the token whose id is token_id, as the front end identifies one.
+inline microvm::service::ClientIdentity token_client(const std::string& token_id) {
+    microvm::service::ClientIdentity who;
+    who.transport = "tcp";
+    who.remote = "127.0.0.1:40000";
+    who.token_id = token_id;
+    return who;
 }
 
 }  // namespace svctest

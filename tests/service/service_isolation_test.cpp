@@ -20,14 +20,6 @@ using microvm::service::ClientIdentity;
 
 namespace {
 
-ClientIdentity token_client(const std::string& token_id) {
-    ClientIdentity who;
-    who.transport = "tcp";
-    who.remote = "127.0.0.1:40000";
-    who.token_id = token_id;
-    return who;
-}
-
 }  // namespace
 
 TEST(ServiceIsolation, AnotherClientCannotUseOrEndASession) {

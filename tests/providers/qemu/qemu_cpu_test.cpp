@@ -1,5 +1,6 @@
-// cpu_limit on the qemu provider: the host cgroup's CPU quota holds QEMU (all of it: vCPU, device
-// emulation, the restore) to its share, and the program's reported CPU time is never more than
+// cpu_limit on the qemu provider: the host cgroup's CPU quota holds QEMU (all of it: vCPU and
+// device emulation) to the program's share once the VM is ready (the restore or boot has at least
+// a core), and the program's reported CPU time is never more than
 // the host gave QEMU while it ran (the guest's clock runs on while the quota holds its vCPU).
 // Figures are the host kernel's: vmm_cpu_ms is QEMU's rusage from wait4, vmm_run_cpu_ms its
 // host cgroup's CPU from the Exec to the run's end.
@@ -18,24 +19,7 @@ using microvm::ExecutionContext;
 using microvm::ExecutionResult;
 using microvm::Reason;
 
-class QemuCpuTest : public ::testing::Test {
-  protected:
-    static void SetUpTestSuite() { provider_ = qemutest::new_initialized_provider(available_, why_); }
-    static void TearDownTestSuite() {
-        provider_->cleanup();
-        delete provider_;
-        provider_ = nullptr;
-    }
-    void SetUp() override { MICROVM_REQUIRE("qemu", available_, why_); }
-
-    static microvm::QemuProvider* provider_;
-    static bool available_;
-    static std::string why_;
-};
-
-microvm::QemuProvider* QemuCpuTest::provider_ = nullptr;
-bool QemuCpuTest::available_ = false;
-std::string QemuCpuTest::why_;
+class QemuCpuTest : public qemutest::SharedProviderTest<QemuCpuTest> {};
 
 long long detail_ms(ExecutionResult& r, const char* key) {
     auto it = r.metadata.provider_details.find(key);

@@ -4,9 +4,11 @@
 
 #include <string>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "qemu/qemu_provider.hpp"
+#include "support/expectations.hpp"
 
 namespace qemutest {
 
@@ -29,5 +31,23 @@ inline microvm::QemuProvider* new_initialized_provider(bool& available, std::str
     }
     return provider;
 }
+
+// A fixture whose suite shares one provider, set up once; Suite (the fixture deriving from it)
+// keeps each suite's provider apart.
+template <class Suite>
+class SharedProviderTest : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() { provider_ = new_initialized_provider(available_, why_); }
+    static void TearDownTestSuite() {
+        provider_->cleanup();
+        delete provider_;
+        provider_ = nullptr;
+    }
+    void SetUp() override { MICROVM_REQUIRE("qemu", available_, why_); }
+
+    static inline microvm::QemuProvider* provider_ = nullptr;
+    static inline bool available_ = false;
+    static inline std::string why_;
+};
 
 }  // namespace qemutest

@@ -17,16 +17,8 @@ using microvm::ExecutionResult;
 using microvm::Reason;
 using microvm::Status;
 
-class QemuMeasureTest : public ::testing::Test {
+class QemuMeasureTest : public qemutest::SharedProviderTest<QemuMeasureTest> {
   protected:
-    static void SetUpTestSuite() { provider_ = qemutest::new_initialized_provider(available_, why_); }
-    static void TearDownTestSuite() {
-        provider_->cleanup();
-        delete provider_;
-        provider_ = nullptr;
-    }
-    void SetUp() override { MICROVM_REQUIRE("qemu", available_, why_); }
-
     static ExecutionContext sh(const std::string& script) {
         ExecutionContext ctx;
         ctx.program = microvm::ExternalProgram{"/bin/sh", {"-c", script}};
@@ -37,15 +29,7 @@ class QemuMeasureTest : public ::testing::Test {
     static std::string describe(const ExecutionResult& r) {
         return (r.error ? r.error->message : std::string("no error")) + " | " + r.metadata.stderr_data;
     }
-
-    static microvm::QemuProvider* provider_;
-    static bool available_;
-    static std::string why_;
 };
-
-microvm::QemuProvider* QemuMeasureTest::provider_ = nullptr;
-bool QemuMeasureTest::available_ = false;
-std::string QemuMeasureTest::why_;
 
 // The run's guest cgroup (memory.max = the limit) is what ends it: its peak stays at the limit.
 // The VM has the limit + 64 MiB of RAM, so without memory.max the guest-wide OOM killer would

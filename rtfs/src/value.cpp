@@ -331,7 +331,7 @@ size_t collection_size(const Value& v) { return v.is(Type::Map) ? v.map().size()
 // list. Larger sets and maps need a lookup per element (equal_contents), which comes back
 // here one native frame deeper; kMaxValueDepth such nested walks are allowed, beyond that
 // the values count as different (sets of sets of ... with several elements at each of
-// 10,000 levels are not a value anybody compares).
+// 1000 levels are not a value anybody compares).
 bool equals_iterative(const Value& a, const Value& b) {
     if (t_iterative_nesting >= kMaxValueDepth) return false;
     LevelGuard nested(t_iterative_nesting);

@@ -70,11 +70,8 @@ Result<std::vector<Value>> items_of(const char* op, const Value& v) {
 }
 
 Expected<void, Error> check_alloc(Interpreter& interp, size_t n_values) {
-    const int64_t limit = interp.options().memory_limit_bytes;
-    const int64_t need = static_cast<int64_t>(n_values) * static_cast<int64_t>(sizeof(Value));
-    // Without a configured limit, still refuse absurd sizes rather than abort on bad_alloc.
-    constexpr int64_t kHardCap = int64_t{1} << 30;
-    if (need > kHardCap || (limit > 0 && interp.heap_stats().live_bytes + need > limit))
+    const uint64_t need = static_cast<uint64_t>(n_values) * sizeof(Value);
+    if (need > alloc_room())  // the memory limit's room, and never past 1 GiB without one
         return unexpected(Error(ErrorKind::ResourceLimit,
                                 "Memory limit exceeded: a collection of " +
                                     std::to_string(n_values) + " elements does not fit"));

@@ -133,6 +133,8 @@ ApiExpected<std::shared_ptr<Session>> SessionStore::create(std::string provider,
 }
 
 ApiExpected<std::shared_ptr<Session>> SessionStore::owned(const std::string& id, const ClientIdentity& who) const {
+    // An id no session could have (longer than any) is not echoed back.
+    if (!could_be_session_id(id)) return api_fail(404, "not_found", "no such sandbox");
     auto it = sessions_.find(id);
     if (it == sessions_.end() || it->second->owner.principal() != who.principal())
         return api_fail(404, "not_found", "no sandbox " + id);

@@ -85,8 +85,8 @@ class SessionStore {
 // "sbx-" + 24 random hex digits (unguessable: the id is the session's only handle on TCP).
 std::string new_session_id();
 inline constexpr size_t kSessionIdSize = 4 + 24;
-// Whether id could name a session at all (not longer than any new_session_id): the service
-// answers a longer one 404 at once, without an audit record of it.
+// Whether id could name a session at all (not longer than any new_session_id): the store
+// answers a longer one 404 without echoing it, and the service keeps no audit record of it.
 inline bool could_be_session_id(std::string_view id) { return id.size() <= kSessionIdSize; }
 
 }  // namespace microvm::service

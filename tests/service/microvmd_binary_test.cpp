@@ -173,6 +173,8 @@ TEST(Microvmd, RefusesPerClientQuotasOutsideTheirBounds) {
     };
     for (const Case& c : {Case{"--max-per-client-executions", "0", "between 1 and --max-concurrency + --max-queue (20)"},
                           Case{"--max-per-client-executions", "21", "between 1 and --max-concurrency + --max-queue (20)"},
+                          Case{"--max-per-client-running", "0", "between 1 and --max-concurrency (4: no limit)"},
+                          Case{"--max-per-client-running", "5", "between 1 and --max-concurrency (4: no limit)"},
                           Case{"--max-per-client-sandboxes", "0", "between 1 and --max-sandboxes (64)"},
                           Case{"--max-per-client-sandboxes", "65", "between 1 and --max-sandboxes (64)"},
                           Case{"--max-per-client-body-mib", "32", "between one request at its limit"},
@@ -187,8 +189,8 @@ TEST(Microvmd, RefusesPerClientQuotasOutsideTheirBounds) {
     }
     {  // a single-user daemon: every quota at its whole capacity
         Daemon d({"--listen", "unix:" + dir + "/d.sock", "--state-dir", dir + "/state", "--max-per-client-executions",
-                  "20", "--max-per-client-sandboxes", "64", "--max-per-client-body-mib", "256",
-                  "--max-connections-per-peer", "256"});
+                  "20", "--max-per-client-running", "4", "--max-per-client-sandboxes", "64",
+                  "--max-per-client-body-mib", "256", "--max-connections-per-peer", "256"});
         EXPECT_TRUE(d.wait_for("listening on unix:")) << d.output;
     }
     microvm::service::remove_tree(dir);

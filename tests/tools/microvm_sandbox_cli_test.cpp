@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <thread>
 #include <optional>
 
 #include "support/host_files.hpp"
@@ -220,6 +221,32 @@ TEST_P(SandboxCli, HangUpAndTerminateTearTheSandboxDown) {
         EXPECT_EQ(status, 130) << strsignal(sig);
         EXPECT_EQ(cgroups_of(cli.pid), std::vector<std::string>{}) << strsignal(sig);
     }
+}
+
+// A second SIGINT or SIGTERM ends the CLI at once (exit 128 + the signal), for when the first
+// one's cancellation cannot reach the work: here mock's equality of two values built of shared
+// halves, a walk of 2^60 steps that polls no deadline (docs/security.md). Without it the CLI
+// ignored every further signal (red team I: alive 150 s under `timeout`).
+TEST(MicrovmCliSignals, ASecondTerminateEndsTheCliAtOnce) {
+    const std::string chain = "(loop [i 0 acc 0] (if (< i 60) (recur (inc i) [acc acc]) acc))";
+    Streaming cli = start({"eval", "-p", "mock", "--timeout", "300s", "--allow", "ccos.io.println",
+                           "(do (println \"up\") (= " + chain + " " + chain + "))"});
+    ASSERT_GT(cli.pid, 0);
+    std::string seen;
+    ASSERT_TRUE(wait_for(cli.out, "up\n", std::chrono::seconds(10), seen)) << seen;
+    ::kill(cli.pid, SIGTERM);  // cancels; the walk does not see it
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    ::kill(cli.pid, SIGTERM);
+    int status = -1;
+    for (int i = 0; i < 100 && ::waitpid(cli.pid, &status, WNOHANG) == 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (::waitpid(cli.pid, &status, WNOHANG) == 0) {
+        ::kill(cli.pid, SIGKILL);
+        ::waitpid(cli.pid, &status, 0);
+        ADD_FAILURE() << "the CLI outlived a second SIGTERM by 5 s";
+    }
+    ::close(cli.out);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGTERM) << status;
 }
 
 }  // namespace

@@ -277,11 +277,25 @@ TEST(ClientQuotas, IdleConnectionsOfAnAddressDoNotLockOutItsTokenHolders) {
     }
     // Keep-alive connections idle after a request (another token holder's, say) make way too.
     const std::string again = "GET /v1/providers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + kToken + "\r\n\r\n";
+    // Set-up, not the case under test: the previous connection's thread marks it idle only after
+    // its reply has left, and a client as fast as this one can come in between; then every
+    // connection of the peer still serves a request and the newcomer rightly gets 429 (seen once
+    // in CI under load). Such a newcomer tries again.
     std::vector<int> kept;
     for (int i = 0; i < 4; ++i) {
-        kept.push_back(connect_tcp(h.tcp_port));
-        ASSERT_TRUE(send_all(kept.back(), again));
-        ASSERT_EQ(read_reply(kept.back(), 10s).status, 200);
+        int status = 0;
+        for (int attempt = 0; attempt < 100 && status != 200; ++attempt) {
+            if (attempt) {
+                ::close(kept.back());
+                kept.pop_back();
+                std::this_thread::sleep_for(20ms);
+            }
+            kept.push_back(connect_tcp(h.tcp_port));
+            ASSERT_TRUE(send_all(kept.back(), again));
+            status = read_reply(kept.back(), 10s).status;
+            ASSERT_TRUE(status == 200 || status == 429) << status;
+        }
+        ASSERT_EQ(status, 200);
     }
     auto r = h.call_tcp("GET", "/v1/providers");
     EXPECT_EQ(r.status, 200) << r.body;

@@ -55,11 +55,16 @@ Expected<std::unique_ptr<Bundle>> Bundle::create(const std::string& parent, cons
     // directory under a shared mount (/run on a systemd host), those would show at its peers.
     RTFS_CHECK(make_unbindable_mount(dir));
     RTFS_CHECK(make_dir(bundle->rootfs(), 0755));
+    // runsc creates its log world-readable; created here first, it stays the host's alone.
+    RTFS_CHECK(write_whole_file(bundle->log_path(), ""));
     if (result_dir) {
         // A tmpfs of its own, capped at one frame: what the guest writes there stays in memory
         // (charged to the execution's memory cgroup, as the gofer writing it runs there) and can
-        // never fill the host's disk, whatever the program inside does.
-        const std::string result = dir + "/result";
+        // never fill the host's disk, whatever the program inside does. Its root belongs to the
+        // sandbox uid, which on the host is a real user (nobody): it sits below a directory of
+        // root's alone, so that no host process of that uid can read or forge the result.
+        RTFS_CHECK(make_dir(dir + "/private", 0700));
+        const std::string result = bundle->result_path();
         RTFS_CHECK(make_dir(result, 0700));
         const std::string options = "size=" + std::to_string(kResultTmpfsBytes) +
                                     ",mode=0700,uid=" + std::to_string(kSandboxUid) +
@@ -75,13 +80,13 @@ Expected<std::unique_ptr<Bundle>> Bundle::create(const std::string& parent, cons
 
 Bundle::~Bundle() {
     staged_.reset();
-    if (result_mounted_) ::umount2((dir_ + "/result").c_str(), MNT_DETACH);
+    if (result_mounted_) ::umount2(result_path().c_str(), MNT_DETACH);
     remove_tree(dir_);  // detaches the bundle's own mount first
 }
 
 std::optional<std::string> Bundle::result_dir() const {
     if (!result_) return std::nullopt;
-    return dir_ + "/result";
+    return result_path();
 }
 
 Expected<void> Bundle::write_config(const nlohmann::json& config) const {
@@ -106,7 +111,7 @@ Expected<void> Bundle::add_root_symlinks(
 
 std::optional<FileContents> Bundle::read_result(uint64_t max_bytes) const {
     if (!result_) return std::nullopt;
-    return read_file_capped(dir_ + "/result/" + kGuestResultFile, max_bytes);
+    return read_file_capped(result_path() + "/" + kGuestResultFile, max_bytes);
 }
 
 std::string Bundle::runsc_errors() const {

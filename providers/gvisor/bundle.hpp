@@ -5,11 +5,12 @@
 // while the execution runs. Its contents:
 //   config.json   the generated runtime spec
 //   rootfs/       the container's (empty, read-only) root; runsc's gofer adds mount points
-//   result/       RTFS only: where the guest writes its result frame: a tmpfs of the sandbox
+//   private/      root's alone (0700): keeps host users out of what lies below
+//     result/     RTFS only: where the guest writes its result frame: a tmpfs of the sandbox
 //                 user's, capped at kResultTmpfsBytes (one frame), unmounted on destruction
 //   binds/        the checked bind sources, staged for runsc (staged_binds.hpp), detached on
 //                 destruction
-//   runsc.log     runsc's own log: errors of runsc itself, never the program's output
+//   runsc.log     runsc's own log (0600): errors of runsc itself, never the program's output
 #pragma once
 
 #include <memory>
@@ -54,6 +55,7 @@ class Bundle {
 
   private:
     Bundle(std::string dir, bool result) : dir_(std::move(dir)), result_(result) {}
+    std::string result_path() const { return dir_ + "/private/result"; }
     std::string dir_;
     bool result_ = false;
     bool result_mounted_ = false;

@@ -86,6 +86,12 @@ Expected<void> add_argument_rules(scmp_filter_ctx ctx, bool unix_sockets) {
                               "rule mode"));
         }
     }
+    for (std::string_view name : policy::kUnsupportedCalls) {
+        int nr = ::seccomp_syscall_resolve_name(std::string(name).c_str());
+        if (nr == __NR_SCMP_ERROR) continue;  // unknown to this libseccomp: not allowed at all
+        RTFS_CHECK(check(::seccomp_rule_add(ctx, SCMP_ACT_ERRNO(policy::kUnsupportedErrno), nr, 0),
+                         "rule " + std::string(name)));
+    }
     for (unsigned long request : policy::kDeniedIoctls) {
         RTFS_CHECK(refuse(ctx, EPERM, SCMP_SYS(ioctl),
                           SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, request), "rule ioctl"));

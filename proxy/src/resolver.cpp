@@ -1,13 +1,29 @@
 #include "proxy/resolver.hpp"
 
 #include <netdb.h>
+#include <resolv.h>
 
 #include <algorithm>
 
 namespace microvm::proxy {
 namespace {
 
+// The name is asked as it is, never with the host's search domains appended (resolv.conf
+// `search`/`domain`, HOSTALIASES): with them, a program whose policy blocks internal.corp.test
+// reached it as `internal`, and a listed name that does not exist (api.test) led to
+// api.test.corp.test. The settings are the calling thread's; res_init reloads resolv.conf now,
+// so that getaddrinfo finds it unchanged and keeps them (a change made in between can still
+// bring the search list back for one lookup). The hosts file is still read: unlike an absolute
+// name ("internal."), this keeps /etc/hosts names working.
+bool ask_names_as_given() {
+    if (::res_init() != 0) return false;
+    _res.options &= ~static_cast<unsigned long>(RES_DNSRCH | RES_DEFNAMES);
+    _res.options |= RES_NOALIASES;
+    return true;
+}
+
 Resolution system_lookup(const std::string& name) {
+    if (!ask_names_as_given()) return {{}, "cannot resolve " + name + ": resolver settings unreadable"};
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;

@@ -1,9 +1,16 @@
 // The SSRF guard, the judgement of resolved addresses against the policy, the resolvers and the
 // record log. Nothing here connects anywhere.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <future>
 #include <thread>
@@ -194,6 +201,86 @@ TEST(Resolvers, SystemResolverReadsTheHostsFile) {
     ASSERT_FALSE(got.addresses.empty()) << got.error;
     for (const SocketAddress& a : got.addresses) {
         EXPECT_TRUE(a.ip() == "127.0.0.1" || a.ip() == "::1") << a.ip();
+    }
+}
+
+// Asks `name` of a SystemResolver in a network and mount namespace of a child's own, whose
+// resolv.conf names a search domain and a name server on its loopback that answers "no such
+// name" to everything; returns the names the server was asked, one per line, or why not.
+std::string names_asked_with_a_search_domain(const std::string& name) {
+    char conf[] = "/tmp/microvm-resolv-XXXXXX";
+    const int conf_fd = ::mkstemp(conf);
+    if (conf_fd < 0) return "! mkstemp";
+    const std::string text =
+        "search corp.test\nnameserver 127.0.0.1\noptions attempts:1 timeout:1\n";
+    const bool written = ::write(conf_fd, text.data(), text.size()) == ssize_t(text.size());
+    ::close(conf_fd);
+    int out[2];
+    if (!written || ::pipe(out) != 0) return "! pipe";
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        ::close(out[0]);
+        auto say = [&](const std::string& s) {
+            (void)!::write(out[1], s.data(), s.size());
+            ::_exit(0);
+        };
+        if (::unshare(CLONE_NEWNS | CLONE_NEWNET) != 0) say("! unshare");
+        if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+            ::mount(conf, "/etc/resolv.conf", nullptr, MS_BIND, nullptr) != 0) {
+            say("! mount");
+        }
+        if (std::system("ip link set lo up") != 0) say("! lo");
+        const int dns = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_in at{};
+        at.sin_family = AF_INET;
+        at.sin_port = htons(53);
+        at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::bind(dns, reinterpret_cast<sockaddr*>(&at), sizeof at) != 0) say("! bind");
+        std::atomic<bool> done{false};
+        SystemResolver r(1, 4);
+        r.resolve(name, [&](Resolution) { done = true; });
+        std::string asked;
+        while (!done) {
+            pollfd p{dns, POLLIN, 0};
+            if (::poll(&p, 1, 50) != 1) continue;
+            unsigned char q[512];
+            sockaddr_in from{};
+            socklen_t from_len = sizeof from;
+            const ssize_t n = ::recvfrom(dns, q, sizeof q, 0, reinterpret_cast<sockaddr*>(&from),
+                                         &from_len);
+            if (n < 13) continue;
+            std::string qname;
+            for (ssize_t i = 12; i < n && q[i] != 0 && i + 1 + q[i] <= n; i += 1 + q[i]) {
+                qname += (qname.empty() ? "" : ".") +
+                         std::string(reinterpret_cast<char*>(q) + i + 1, q[i]);
+            }
+            asked += qname + "\n";
+            q[2] |= 0x80;                             // a response
+            q[3] = static_cast<unsigned char>((q[3] & 0xf0) | 3);  // NXDOMAIN
+            ::sendto(dns, q, size_t(n), 0, reinterpret_cast<sockaddr*>(&from), from_len);
+        }
+        say(asked);
+    }
+    ::close(out[1]);
+    std::string got;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) got.append(buf, size_t(n));
+    ::close(out[0]);
+    ::waitpid(pid, nullptr, 0);
+    ::unlink(conf);
+    return got;
+}
+
+// The attack: the proxy resolved names as getaddrinfo does by default, appending the host's
+// search domains. A program whose policy blocked internal.corp.test reached it by asking for
+// `internal`; a listed name that does not exist led to another one below the host's domain.
+TEST(Resolvers, SystemResolverNeverAppendsTheHostsSearchDomains) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "namespaces of its own need root");
+    for (const std::string name : {"internal", "api.test"}) {
+        const std::string asked = names_asked_with_a_search_domain(name);
+        ASSERT_FALSE(asked.starts_with("!")) << asked;
+        EXPECT_NE(asked.find(name + "\n"), std::string::npos) << asked;
+        EXPECT_EQ(asked.find("corp.test"), std::string::npos) << name << " was asked as:\n" << asked;
     }
 }
 

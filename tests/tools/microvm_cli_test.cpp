@@ -1,6 +1,8 @@
 // The `microvm` command, driven as a user would (spec section 4), on the mock provider; the
 // sandboxing providers' CLI behaviour is tested with those providers.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -191,6 +193,25 @@ TEST(MicrovmCli, EvalSourceIsReadNoFurtherThanItsLimit) {
                                  std::string((64u << 20) + 1, ' '));
     EXPECT_EQ(r.status, microvm::kExitUsage) << r.err;
     EXPECT_NE(r.err.find("cannot read standard input: a read failed or it is over"), std::string::npos) << r.err;
+}
+
+// A named FIFO where a source file was expected (a sandbox with rw on the directory can leave
+// one) held the CLI in open(2) for ever, before --timeout applied (red team, LOW). It is
+// refused at once; an anonymous pipe (-f <(...)) is still read.
+TEST(MicrovmCli, EvalRefusesANamedFifoInsteadOfWaitingForAWriter) {
+    TempFile planted;  // its path, now a FIFO's, removed at the end
+    const std::string fifo = planted.path();
+    ASSERT_EQ(::unlink(fifo.c_str()), 0);
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    auto r = testsupport::run_command({"/usr/bin/timeout", "20", MICROVM_BINARY, "eval", "-p",
+                                       "mock", "--timeout", "1s", "-f", fifo},
+                                      "");
+    EXPECT_EQ(r.status, microvm::kExitUsage) << r.err;
+    EXPECT_NE(r.err.find("is a named FIFO"), std::string::npos) << r.err;
+    r = testsupport::run_command(
+        {"/bin/bash", "-c", std::string(MICROVM_BINARY) + " eval -p mock -f <(echo '(+ 40 2)')"}, "");
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "42\n");
 }
 
 // An error message quoting what the program wrote reaches a terminal with its control

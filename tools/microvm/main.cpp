@@ -1,5 +1,8 @@
 // microvm: run programs inside isolation providers under a per-execution policy.
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -57,6 +60,31 @@ std::optional<std::string> env_value(const char* name) {
 constexpr size_t kMaxSourceBytes = microvm::agent::kMaxFrameBytes;
 
 std::optional<std::string> read_source(int fd) { return microvm::host::read_to_end(fd, kMaxSourceBytes); }
+
+// A source file, opened without waiting for a FIFO's writer: a named FIFO (one a sandbox could
+// have left where a source file was expected) would hold the CLI in open(2) before any timeout
+// applies, so it is refused; an anonymous pipe (-f <(...), /dev/fd/N) is read as any file.
+microvm::host::UniqueFd open_source_file(const std::string& path, std::string& why) {
+    microvm::host::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+    struct stat st {};
+    struct statfs fs {};
+    if (!fd.valid() || ::fstat(fd.get(), &st) != 0) {
+        why = "\n";
+        return {};
+    }
+    if (S_ISFIFO(st.st_mode) &&
+        (::fstatfs(fd.get(), &fs) != 0 || static_cast<unsigned long>(fs.f_type) != PIPEFS_MAGIC)) {
+        why = ": it is a named FIFO, which could hold the CLI before any timeout (give its "
+              "contents on standard input: -)\n";
+        return {};
+    }
+    const int flags = ::fcntl(fd.get(), F_GETFL);
+    if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0) {
+        why = "\n";
+        return {};
+    }
+    return fd;
+}
 
 std::string source_limit_note(bool opened) {
     return opened ? ": a read failed or it is over " + std::to_string(kMaxSourceBytes) +
@@ -203,11 +231,13 @@ int main(int argc, char** argv) {
                 std::cerr << "error: usage: give either EXPR or -f FILE, not both\n";
                 return microvm::kExitUsage;
             }
-            // A pipe is fine (-f <(...)); the read stops at the limit whatever the file is.
-            microvm::host::UniqueFd in(::open(eval_file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+            // The read stops at the limit whatever the file is.
+            std::string why;
+            microvm::host::UniqueFd in = open_source_file(eval_file, why);
             auto read = in.valid() ? read_source(in.get()) : std::nullopt;
             if (!read) {
-                std::cerr << "error: usage: cannot read " << eval_file << source_limit_note(in.valid());
+                std::cerr << "error: usage: cannot read " << eval_file
+                          << (in.valid() ? source_limit_note(true) : why);
                 return microvm::kExitUsage;
             }
             source = std::move(*read);

@@ -14,6 +14,8 @@
 //               denied): a file a sandbox writes into an rw= directory belongs on the host to
 //               the directory's owner, root often, so a setuid copy of a shell would be a root
 //               shell for every user of the host
+//   setxattr, lsetxattr, fsetxattr, setxattrat
+//               always, with EOPNOTSUPP (kUnsupportedCalls says why)
 //   socket      families other than AF_UNIX, AF_INET and AF_INET6: EAFNOSUPPORT (AF_NETLINK
 //               too: the kernel does not charge a netlink socket's queued replies to the
 //               sandbox's memory cgroup, so a program holding unread replies on many sockets,
@@ -62,6 +64,16 @@ struct ModeArgument {
 inline constexpr ModeArgument kModeArguments[] = {
     {"chmod", 1}, {"fchmod", 1}, {"fchmodat", 2}, {"fchmodat2", 2}, {"creat", 1},
     {"open", 2},  {"openat", 3}, {"mknod", 1},    {"mknodat", 2}};
+
+// Setting extended attributes: EOPNOTSUPP, as on a file system without them (cp -a and tar carry
+// on without). A default POSIX ACL (system.posix_acl_default) set on an rw= directory is
+// inherited, whatever their umask, by the files the host's user (root, often) creates there
+// later: a sandbox made the operator's future files world-writable, unseen by `ls -l`. The
+// attribute's name is in memory the filter cannot read, so every name is refused. Reading and
+// removing attributes stay allowed.
+inline constexpr std::string_view kUnsupportedCalls[] = {"setxattr", "lsetxattr", "fsetxattr",
+                                                         "setxattrat"};
+inline constexpr int kUnsupportedErrno = 95;  // EOPNOTSUPP
 
 inline constexpr int kFamilyUnix = 1, kFamilyInet = 2, kFamilyInet6 = 10;
 inline constexpr int kAllowedFamilies[] = {kFamilyUnix, kFamilyInet, kFamilyInet6};

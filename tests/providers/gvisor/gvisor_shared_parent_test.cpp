@@ -89,7 +89,7 @@ class SharedMountPair {
 };
 
 // Mounts below dir that hold something the provider mounted in a bundle: a staged bind source
-// (<bundle>/binds/<n>) or the result tmpfs (<bundle>/result). (The bundle's own mount shows at
+// (<bundle>/binds/<n>) or the result tmpfs (<bundle>/private/result). (The bundle's own mount shows at
 // a peer while it exists: a bind of the bundle directory, which the peer shows anyway.)
 std::vector<std::string> bundle_content_mounts_below(const fs::path& dir) {
     std::vector<std::string> found;
@@ -213,8 +213,8 @@ TEST_F(GvisorSharedStateBaseTest, TheResultTmpfsNeverShowsAtAPeer) {
         auto bundle = gvisor::Bundle::create(bundles.string(), "b", /*result_dir=*/true);
         ASSERT_TRUE(bundle) << bundle.error().message;
         write_file(fs::path(*(*bundle)->result_dir()) / "frame", "result\n");
-        EXPECT_EQ(read_text(pair_.shared() / "bundles/b/result/frame"), "result\n");
-        EXPECT_FALSE(fs::exists(pair_.peer() / "bundles/b/result/frame"))
+        EXPECT_EQ(read_text(pair_.shared() / "bundles/b/private/result/frame"), "result\n");
+        EXPECT_FALSE(fs::exists(pair_.peer() / "bundles/b/private/result/frame"))
             << "the result shows at the peer";
         EXPECT_EQ(bundle_content_mounts_below(pair_.peer()), std::vector<std::string>{});
     }

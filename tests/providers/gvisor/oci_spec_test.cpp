@@ -8,6 +8,7 @@
 #include <sys/statfs.h>
 #include <linux/magic.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -370,6 +371,41 @@ TEST(BundleTest, RunscErrorsAreReadFromItsLogOnly) {
     EXPECT_FALSE(fs::exists(dir));
 }
 
+// The attack: the result tmpfs belongs to the sandbox uid, which on the host is a real user
+// (nobody); with the bundle's directories traversable (0711, as the state directory's are), any
+// host process of that uid opened it and read or forged root's RTFS result while the run lasted.
+// Neither it nor runsc's log is within its reach now.
+TEST(BundleTest, AHostProcessOfTheSandboxUidCannotReachTheResultOrTheLog) {
+    TempDir base;
+    ASSERT_EQ(::chmod(base.path().c_str(), 0711), 0);
+    auto bundle = Bundle::create(base.path(), "b", /*result_dir=*/true);
+    ASSERT_TRUE(bundle) << bundle.error().message;
+    const std::string result = *(*bundle)->result_dir() + "/" + kGuestResultFile;
+    std::ofstream(result) << "42";
+    ASSERT_EQ(::chown(result.c_str(), kSandboxUid, kSandboxGid), 0);
+    const std::string log = (*bundle)->log_path();
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        if (::setgroups(0, nullptr) != 0 || ::setgid(kSandboxGid) != 0 ||
+            ::setuid(kSandboxUid) != 0) {
+            ::_exit(100);
+        }
+        int code = 0;
+        const int r = ::open(result.c_str(), O_RDWR | O_CLOEXEC);
+        if (r >= 0 || errno != EACCES) code |= 1;
+        const int l = ::open(log.c_str(), O_RDONLY | O_CLOEXEC);
+        if (l >= 0 || errno != EACCES) code |= 2;
+        ::_exit(code);
+    }
+    ASSERT_GT(pid, 0);
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status) & 1, 0) << "the sandbox uid opened the result on the host";
+    EXPECT_EQ(WEXITSTATUS(status) & 2, 0) << "the sandbox uid read runsc's log";
+    EXPECT_NE(WEXITSTATUS(status), 100) << "could not become the sandbox uid";
+}
+
 // The attack: an RTFS program's huge value, written by the guest as its result frame, filled the
 // host's disk under /run (287 MB in one run). The result directory is a tmpfs capped at a frame.
 TEST(BundleTest, TheResultDirectoryIsACappedTmpfsNotTheHostsDisk) {
@@ -409,7 +445,7 @@ TEST(StateDirTest, AStaleStateDirectoryHoldingAResultMountIsSwept) {
     if (dead == 0) ::_exit(0);
     ::waitpid(dead, nullptr, 0);
     const std::string stale = base.path() + "/microvm-gvisor-" + std::to_string(dead) + "-0";
-    const std::string mnt = stale + "/bundles/b/result";
+    const std::string mnt = stale + "/bundles/b/private/result";
     fs::create_directories(mnt);
     ASSERT_EQ(::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=1m"), 0) << "needs root";
     EXPECT_EQ(sweep_stale_state_dirs(base.path()), 1u);

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -185,6 +186,38 @@ TEST(Seccomp, NoCallSetsTheSetuidOrSetgidBit) {
                   failures += (st.st_mode & 06000) != 0;
                   ::close(fd);
                   for (const char* suffix : {"", "2", "3", "4", "5"}) ::unlink((f + suffix).c_str());
+                  ::rmdir(dir);
+                  return failures;
+              }),
+              0);
+}
+
+// The red team's plant (2026-12-04): a sandbox with rw on a directory set a default ACL there
+// (`setfacl -d -m o::rwx DIR`), and every file the host's root later created in it was
+// world-writable whatever root's umask. No call sets an extended attribute; reading them works.
+TEST(Seccomp, NoCallSetsAnExtendedAttributeSuchAsADefaultAcl) {
+    SeccompFilter filter = restricted();
+    EXPECT_EQ(under_filter(filter, [] {
+                  char dir[] = "/tmp/seccomp-xattr-XXXXXX";
+                  if (!::mkdtemp(dir)) return 10;
+                  // other::rwx as the default ACL, in the kernel's xattr format (version 2).
+                  const uint32_t acl[] = {2,          0x01, 7, ~0u, 0x04, 7, ~0u,
+                                          0x20,       7,    ~0u};
+                  const std::string f = std::string(dir) + "/f";
+                  int fd = ::open(f.c_str(), O_CREAT | O_WRONLY, 0644);
+                  if (fd < 0) return 11;
+                  int failures = 0;
+                  auto unsupported = [&](long rc) { failures += !(rc == -1 && errno == EOPNOTSUPP); };
+                  unsupported(::setxattr(dir, "system.posix_acl_default", acl, sizeof acl, 0));
+                  unsupported(::lsetxattr(dir, "system.posix_acl_access", acl, sizeof acl, 0));
+                  unsupported(::fsetxattr(fd, "user.note", "x", 1, 0));
+                  unsupported(::syscall(SYS_setxattr, f.c_str(), "user.note", "x", 1, 0));
+                  char value[64];
+                  failures += !(::getxattr(dir, "system.posix_acl_default", value, sizeof value) ==
+                                    -1 &&
+                                errno == ENODATA);  // none was set, and reading works
+                  ::close(fd);
+                  ::unlink(f.c_str());
                   ::rmdir(dir);
                   return failures;
               }),

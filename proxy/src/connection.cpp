@@ -27,10 +27,12 @@ std::string duration_text(std::chrono::milliseconds d) {
     return std::to_string(d.count()) + " ms";
 }
 
+constexpr size_t kMaxDetailBytes = 1024;
+
 // Text from the client, fit for a record: printable ASCII, bounded.
-std::string printable(std::string_view s) {
+std::string printable(std::string_view s, size_t max = 255) {
     std::string out;
-    for (char c : s.substr(0, 255)) {
+    for (char c : s.substr(0, max)) {
         auto u = static_cast<unsigned char>(c);
         out += u >= 0x20 && u < 0x7f ? c : '?';
     }
@@ -591,7 +593,10 @@ void Connection::refuse(int http_status, socks5::Reply socks_reply, const std::s
                         const std::string& detail) {
     record_.allowed = false;
     record_.rule = rule;
-    record_.error = "refused: " + rule + (detail.empty() ? "" : ": " + detail);
+    // A detail may quote the client's bytes (a Host header's obs-text, say): escape sequences for
+    // an 8-bit terminal, or invalid UTF-8 that the JSON result cannot hold.
+    const std::string shown = printable(detail, kMaxDetailBytes);
+    record_.error = "refused: " + rule + (shown.empty() ? "" : ": " + shown);
     std::string response;
     if (record_.method == "SOCKS4") {
         response = std::string("\x00\x5b\x00\x00\x00\x00\x00\x00", 8);  // request rejected
@@ -599,7 +604,7 @@ void Connection::refuse(int http_status, socks5::Reply socks_reply, const std::s
         if (socks_greeted_) response = socks5::reply(socks_reply);
     } else {
         const std::string what = record_.method.empty() ? "" : record_.method + " " + record_.url + ": ";
-        response = http_refusal(http_status, "refused " + what + rule + (detail.empty() ? "" : ": " + detail));
+        response = http_refusal(http_status, "refused " + what + rule + (shown.empty() ? "" : ": " + shown));
     }
     enter_refusing(std::move(response));
 }
@@ -608,7 +613,8 @@ void Connection::refuse_tunnel(const std::string& rule, const std::string& detai
                                tls::Alert alert) {
     record_.allowed = false;
     record_.rule = rule;
-    record_.error = "refused: " + rule + (detail.empty() ? "" : ": " + detail);
+    const std::string shown = printable(detail, kMaxDetailBytes);
+    record_.error = "refused: " + rule + (shown.empty() ? "" : ": " + shown);
     enter_refusing(send_alert ? tls::alert(alert) : std::string());
 }
 

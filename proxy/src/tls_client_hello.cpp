@@ -148,7 +148,12 @@ ClientHello parse_client_hello(std::string_view input, size_t max_bytes) {
         if (4 + message > max_bytes) {
             return malformed("ClientHello larger than " + std::to_string(max_bytes) + " bytes");
         }
-        if (handshake.size() >= 4 + message) {
+        if (handshake.size() > 4 + message) {
+            // No client sends another handshake message before the server answers; what
+            // follows would reach the server unjudged.
+            return malformed("a handshake message after the ClientHello in its record");
+        }
+        if (handshake.size() == 4 + message) {
             return client_hello_body(std::string_view(handshake).substr(4, message));
         }
     }

@@ -217,6 +217,26 @@ TEST(ProxySmuggling, ConnectionNamingContentLengthIsRefused) {
     EXPECT_EQ(records[0].rule, "malformed request");
 }
 
+// A refusal's detail quoted the client's Host header as received: its obs-text bytes (0x9b is
+// CSI to an 8-bit terminal; alone it is no valid UTF-8, which the JSON result cannot hold)
+// reached the record and the answer raw (red team, LOW).
+TEST(ProxySmuggling, ARefusalQuotesTheClientsBytesPrintably) {
+    RecordingServer server("x", false);
+    TestProxy p("allow=allowed.test");
+    const std::string host = authority("allowed.test", server.port());
+    RawClient c = RawClient::tcp(p.port);
+    c.send_all("GET http://" + host + "/ HTTP/1.1\r\nHost: evil\x9b" "31m.test\r\n\r\n");
+    const std::string answer = c.read_all();
+    EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 403") << answer;
+    EXPECT_EQ(answer.find('\x9b'), std::string::npos) << answer;
+    EXPECT_EQ(server.connections(), 0);
+    auto records = p.records(1);
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].rule, "Host header mismatch");
+    EXPECT_NE(records[0].error.find("evil?31m.test"), std::string::npos) << records[0].error;
+    for (char ch : records[0].error) EXPECT_LT(static_cast<unsigned char>(ch), 0x80) << records[0].error;
+}
+
 TEST(ProxyAddresses, AnswersPointingInsideAreRefusedWithoutTheTestSetting) {
     RecordingServer server("x", false);
     TestProxy p("allow=*.test", /*permit_loopback=*/false);

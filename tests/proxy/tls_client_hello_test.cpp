@@ -75,6 +75,14 @@ TEST(ClientHelloParse, AmbiguousHellosAreMalformed) {
     trailing[8] = static_cast<char>(trailing[8] + 1);  // handshake length one more...
     trailing[4] = static_cast<char>(trailing[4] + 1);  // ...and record length one more
     malformed(trailing + "x");
+    // A second handshake message after the ClientHello in its record: no client sends one before
+    // the server's answer, and the proxy would pass on bytes it never judged (red team, NOTE).
+    std::string second = client_hello("allowed.test");
+    const size_t length = (static_cast<unsigned char>(second[3]) << 8 |
+                           static_cast<unsigned char>(second[4])) + 4;
+    second[3] = static_cast<char>(length >> 8);
+    second[4] = static_cast<char>(length & 0xff);
+    malformed(second + std::string("\x14\x00\x00\x00", 4));  // an empty Finished
 }
 
 TEST(ClientHelloParse, TruncatedFieldsAreMalformedNotOverread) {

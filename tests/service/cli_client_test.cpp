@@ -179,6 +179,23 @@ TEST(CliClient, TcpNeedsTheRightToken) {
     EXPECT_NE(linked.err.find("token file " + link), std::string::npos) << linked.err;
 }
 
+// The CLI read its token file by rules of its own: an indented comment was sent as the token, and
+// so was a secret with a tab after it, each failing as "refused the token" although the daemon
+// loads the same file without complaint. Both now read it with one parser (token_file.hpp).
+TEST(CliClient, ATokenFileIsReadByTheDaemonsRules) {
+    Harness h;
+    const std::string addr = "http://127.0.0.1:" + std::to_string(h.tcp_port);
+    auto indented = token_file(h, "\xEF\xBB\xBF  # the daemon's format, indented\n\tclient:" + kToken + "\t\n");
+    auto ok = cli(through(addr, {"eval", "--token-file", indented, "-p", "mock", "(+ 1 2)"}));
+    EXPECT_EQ(ok.status, 0) << ok.err;
+    EXPECT_EQ(ok.out, "3\n");
+    // What the daemon would refuse to load is refused before anything is sent, naming the line.
+    auto short_one = cli(through(addr, {"eval", "--token-file", token_file(h, "# c\nshort\n"), "-p", "mock", "1"}));
+    EXPECT_EQ(short_one.status, 64);
+    EXPECT_NE(short_one.err.find(":2: a token must have at least 16 characters"), std::string::npos)
+        << short_one.err;
+}
+
 // A bearer token over plain http leaves the machine readable by anyone on the path: the client
 // sends one only to loopback (or over https). 0.0.0.0 is not a loopback name, yet Linux routes
 // a connection to it to 127.0.0.1, so this test reaches no other address even if the check fails.

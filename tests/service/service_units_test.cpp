@@ -253,6 +253,21 @@ TEST_F(AuditLogTest, ARotationThatCannotBeDoneStopsRotationNotRecords) {
     EXPECT_EQ(std::count(all.begin(), all.end(), '\n'), 6);  // every record, in the open file
 }
 
+// An audit log without settings was never rotated: each request of any client added a record,
+// so clients could fill the host's disk through it. It is bounded unless the operator says 0.
+TEST(AuditRotationSettings, BoundedByDefault) {
+    auto none = parse_settings("", "t.toml");
+    ASSERT_TRUE(none) << none.error().message;
+    auto r = read_audit_rotation(*none);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->max_bytes, 64u << 20);
+    EXPECT_EQ(r->keep, 5u);
+    EXPECT_EQ(AuditRotation{}.max_bytes, 64u << 20);  // AuditLog::open's default too
+    auto never = parse_settings("[service.audit]\nmax_bytes = 0\n", "t.toml");
+    ASSERT_TRUE(never);
+    EXPECT_EQ(read_audit_rotation(*never)->max_bytes, 0u);
+}
+
 TEST(AuditRotationSettings, ReadFromTheServiceTable) {
     auto s = parse_settings("[service.audit]\nmax_bytes = 1048576\nkeep = 3\n", "t.toml");
     ASSERT_TRUE(s) << s.error().message;

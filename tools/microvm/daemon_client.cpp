@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "host/unique_fd.hpp"
+#include "microvm/token_file.hpp"
 #include "rtfs/host/curl_library.hpp"
 
 namespace microvm::cli {
@@ -133,15 +134,9 @@ Expected<std::string> read_token_file(const std::string& path) {
                     "token file " + path + " is readable by group or others; chmod 600 it");
     std::optional<std::string> text = host::read_to_end(fd.get(), 64 * 1024);
     if (!text) return fail(Failure::Kind::InvalidConfig, "token file " + path + " cannot be read");
-    std::istringstream in(*text);
-    std::string line;
-    while (std::getline(in, line)) {
-        while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-        if (line.empty() || line[0] == '#') continue;
-        const size_t colon = line.find(':');  // ID:SECRET, as in the daemon's file
-        return colon == std::string::npos ? line : line.substr(colon + 1);
-    }
-    return fail(Failure::Kind::InvalidConfig, "token file " + path + " holds no token");
+    // The daemon's own grammar (token_file.hpp): the first token, as the daemon reads it.
+    RTFS_TRY(std::vector<TokenLine> tokens, parse_token_file(*text, "token file " + path));
+    return std::move(tokens.front().secret);
 }
 
 rtfs::Expected<DaemonReply, DaemonFailure> post_json(

@@ -5,7 +5,7 @@
 // concurrent records never interleave. fsync after each record when asked (durability over
 // speed).
 //
-// Rotation by size ([service.audit] max_bytes, keep): a record that would take the file past
+// Rotation by size ([service.audit] max_bytes, keep; 64 MiB and 5 unless set): a record that would take the file past
 // max_bytes goes to a fresh file instead; the full one becomes PATH.1 (PATH.1 becomes PATH.2 ...,
 // the oldest beyond `keep` is removed). A record is never split between files and never dropped
 // (one larger than max_bytes gets a file of its own); rotated files keep their mode (0600), the
@@ -32,8 +32,11 @@ enum class AuditSync { Never, EveryRecord };
 inline constexpr size_t kAuditFieldMax = 256;
 std::string audit_field(std::string_view text);
 
+// Bounded by default (64 MiB, 5 kept: at most 384 MiB): every client's request writes a record,
+// so an unbounded log is a budget of the host's disk that clients spend.
+inline constexpr uint64_t kDefaultAuditMaxBytes = 64ull << 20;
 struct AuditRotation {
-    uint64_t max_bytes = 0;  // 0: never rotate
+    uint64_t max_bytes = kDefaultAuditMaxBytes;  // 0: never rotate
     unsigned keep = 5;       // rotated files kept: PATH.1 .. PATH.keep
 };
 // [service.audit] of the settings file: max_bytes (an integer, 0 = never rotate) and keep

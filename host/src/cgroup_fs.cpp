@@ -75,13 +75,49 @@ std::optional<uint64_t> read_number(const std::string& path) {
 std::optional<uint64_t> read_keyed(const std::string& path, std::string_view key) {
     auto text = read_file(path);
     if (!text) return std::nullopt;
-    for (const std::string& line : split(*text, '\n')) {
+    return keyed(*text, key);
+}
+
+std::optional<uint64_t> keyed(std::string_view text, std::string_view key) {
+    for (const std::string& line : split(text, '\n')) {
         std::string_view l(line);
         if (l.starts_with(key) && l.size() > key.size() && l[key.size()] == ' ') {
             return parse_u64(l.substr(key.size() + 1));
         }
     }
     return std::nullopt;
+}
+
+std::optional<CpuThrottling> parse_cpu_throttling(std::string_view cpu_stat) {
+    CpuThrottling t;
+    bool any = false;
+    for (const std::string& line : split(cpu_stat, '\n')) {
+        const size_t space = line.find(' ');
+        if (space == std::string::npos) continue;
+        const std::string_view key = std::string_view(line).substr(0, space);
+        const auto value = parse_u64(std::string_view(line).substr(space + 1));
+        if (!value) continue;
+        if (key == "nr_periods") {
+            t.periods = *value;
+        } else if (key == "nr_throttled") {
+            t.throttled_periods = *value;
+        } else if (key == "throttled_usec") {
+            t.throttled_time = std::chrono::microseconds(*value);
+        } else if (key == "throttled_time") {
+            t.throttled_time = std::chrono::nanoseconds(*value);
+        } else {
+            continue;
+        }
+        any = true;
+    }
+    if (!any) return std::nullopt;
+    return t;
+}
+
+CpuThrottling throttling_since(const CpuThrottling& now, const CpuThrottling& base) {
+    auto minus = [](auto a, auto b) { return a > b ? a - b : decltype(a){}; };
+    return {minus(now.periods, base.periods), minus(now.throttled_periods, base.throttled_periods),
+            minus(now.throttled_time, base.throttled_time)};
 }
 
 std::string new_cgroup_name(std::string_view prefix) {

@@ -102,15 +102,22 @@ class CgroupV1 final : public SandboxCgroup {
                 u.cpu_time = std::chrono::nanoseconds(*ns);
             }
         }
+        if (auto stat = fs::read_file(cpu_ + "/cpu.stat")) {
+            if (auto t = fs::parse_cpu_throttling(*stat))
+                u.cpu_throttling = fs::throttling_since(*t, throttling_base_);
+        }
         u.memory_peak_bytes = memory_peak();
         u.oom_kills = fs::read_keyed(memory_ + "/memory.oom_control", "oom_kill").value_or(0);
         u.pids_limit_hits = fs::read_keyed(pids_ + "/pids.events", "max").value_or(0);
         return u;
     }
 
-    // Both counters take a write of 0 as a reset.
+    // Both counters take a write of 0 as a reset; cpu.stat cannot be reset: where it stood is
+    // remembered.
     void restart_measurements() override {
         if (!cpuacct_.empty()) (void)fs::write_file(cpuacct_ + "/cpuacct.usage", "0");
+        if (auto stat = fs::read_file(cpu_ + "/cpu.stat"))
+            throttling_base_ = fs::parse_cpu_throttling(*stat).value_or(CpuThrottling{});
         (void)fs::write_file(memory_ + "/memory.max_usage_in_bytes", "0");
         (void)fs::write_file(memory_ + "/memory.kmem.tcp.max_usage_in_bytes", "0");
     }
@@ -132,6 +139,7 @@ class CgroupV1 final : public SandboxCgroup {
     }
 
     std::string name_, memory_, cpu_, cpuacct_, pids_;
+    CpuThrottling throttling_base_;
     std::vector<std::string> created_;
     std::vector<UniqueFd> join_;
 };

@@ -66,8 +66,11 @@ class CgroupV2 final : public SandboxCgroup {
 
     CgroupUsage usage() const override {
         CgroupUsage u;
-        if (auto usec = fs::read_keyed(dir_ + "/cpu.stat", "usage_usec")) {
-            u.cpu_time = std::chrono::microseconds(*usec - std::min(*usec, cpu_base_usec_));
+        if (auto stat = fs::read_file(dir_ + "/cpu.stat")) {
+            if (auto usec = fs::keyed(*stat, "usage_usec"))
+                u.cpu_time = std::chrono::microseconds(*usec - std::min(*usec, cpu_base_usec_));
+            if (auto t = fs::parse_cpu_throttling(*stat))
+                u.cpu_throttling = fs::throttling_since(*t, throttling_base_);
         }
         if (peak_fd_.valid()) {
             u.memory_peak_bytes = read_peak_fd();
@@ -85,7 +88,9 @@ class CgroupV2 final : public SandboxCgroup {
     // cpu.stat cannot be reset: remember where it stood. memory.peak takes a write (6.12+) as
     // a reset seen by reads through the same descriptor, which is kept for usage().
     void restart_measurements() override {
-        cpu_base_usec_ = fs::read_keyed(dir_ + "/cpu.stat", "usage_usec").value_or(0);
+        const auto stat = fs::read_file(dir_ + "/cpu.stat");
+        cpu_base_usec_ = stat ? fs::keyed(*stat, "usage_usec").value_or(0) : 0;
+        throttling_base_ = stat ? fs::parse_cpu_throttling(*stat).value_or(CpuThrottling{}) : CpuThrottling{};
         if (has_peak_) {
             UniqueFd fd(::open((dir_ + "/memory.peak").c_str(), O_RDWR | O_CLOEXEC));
             if (fd.valid() && ::write(fd.get(), "reset\n", 6) == 6) peak_fd_ = std::move(fd);
@@ -114,6 +119,7 @@ class CgroupV2 final : public SandboxCgroup {
 
     bool has_peak_ = false;
     uint64_t cpu_base_usec_ = 0;
+    CpuThrottling throttling_base_;
     UniqueFd peak_fd_;
     mutable std::mutex mu_;
     uint64_t sampled_peak_ = 0;

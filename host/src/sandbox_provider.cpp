@@ -47,6 +47,7 @@ SandboxRequest request_for(const ExecutionContext& ctx, Command command,
 void copy_measurements(SandboxReport& o, ExecutionMetadata& m) {
     m.duration = o.wall;
     m.cpu_time = o.cpu_time;
+    m.cpu_throttling = o.cpu_throttling;
     if (o.memory_peak_bytes) {
         m.memory_peak_mb = static_cast<double>(*o.memory_peak_bytes) / (1 << 20);
     }

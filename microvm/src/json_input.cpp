@@ -137,6 +137,14 @@ Expected<void> read_metadata(const json& j, ExecutionMetadata& m) {
     m.duration = from_ms(duration->get<double>());
     RTFS_TRY(auto cpu, o.number_or_null("cpu_time_ms"));
     if (cpu) m.cpu_time = from_ms(*cpu);
+    // Absent where the provider does not measure it.
+    if (auto it = j.find("cpu_throttled_ms"); it != j.end() && it->is_number() && it->get<double>() >= 0) {
+        CpuThrottling t;
+        t.throttled_time = from_ms(it->get<double>());
+        t.throttled_periods = o.count_or_zero("cpu_throttled_periods");
+        t.periods = o.count_or_zero("cpu_periods");
+        m.cpu_throttling = t;
+    }
     RTFS_TRY(m.memory_peak_mb, o.number_or_null("memory_peak_mb"));
     RTFS_TRY(std::string isolation, o.string("isolation"));
     auto iso = named(isolation, kIsolations);

@@ -66,6 +66,11 @@ json to_json(const ExecutionResult& r) {
         {"network_requests", std::move(requests)},
         {"file_operations", std::move(files)},
     };
+    if (m.cpu_throttling) {  // absent where the provider does not measure it
+        metadata["cpu_throttled_ms"] = to_ms(m.cpu_throttling->throttled_time);
+        metadata["cpu_throttled_periods"] = m.cpu_throttling->throttled_periods;
+        metadata["cpu_periods"] = m.cpu_throttling->periods;
+    }
     if (!m.provider_details.empty()) {
         json details = json::object();
         for (const auto& [k, v] : m.provider_details) details[k] = valid_utf8(v);

@@ -227,6 +227,7 @@ Expected<host::SandboxReport> LiveContainer::finish(const host::SandboxRequest& 
     } else if (!built_ahead) {
         o.cpu_time = e.rusage_cpu;
     }
+    o.cpu_throttling = usage.cpu_throttling;  // of the whole sandbox: sentry, gofer, program
     o.memory_peak_bytes = usage.memory_peak_bytes;
     o.stdout_data = std::move(e.out);
     o.stderr_data = std::move(e.err);

@@ -64,6 +64,7 @@ Expected<SandboxReport> make_report(Captured captured, const CgroupUsage& usage,
     // The cgroup's counters when it keeps them; else the init's rusage, which includes every
     // process it reaped (the program, and whatever the namespace's end killed).
     o.cpu_time = usage.cpu_time ? *usage.cpu_time : to_ns(ru.ru_utime) + to_ns(ru.ru_stime);
+    o.cpu_throttling = usage.cpu_throttling;
     o.memory_peak_bytes =
         usage.memory_peak_bytes ? *usage.memory_peak_bytes : uint64_t(ru.ru_maxrss) * 1024;
     o.stdout_data = std::move(captured.out);

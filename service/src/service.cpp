@@ -469,6 +469,8 @@ ordered_json Service::run(Prepared& p, OutputSink sink) {
                                {"memory_peak_mb", doc["metadata"]["memory_peak_mb"]},
                                {"exit_code", doc["exit_code"]},
                                {"signal", doc["signal"]}};
+        if (doc["metadata"].contains("cpu_throttled_ms"))
+            record["resources"]["cpu_throttled_ms"] = doc["metadata"]["cpu_throttled_ms"];
         if (!doc["metadata"]["network_requests"].empty())
             record["network_requests"] = doc["metadata"]["network_requests"];
         audit_->write(record);

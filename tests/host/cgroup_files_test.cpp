@@ -96,13 +96,17 @@ TEST_F(FakeCgroupTree, V2ReadsTheKernelsCounters) {
     const std::string dir = make("sandbox", v2_files());
     auto cg = open_cgroup_v2(dir, kLimits);
     ASSERT_TRUE(cg) << cg.error().message;
-    set(dir + "/cpu.stat", "usage_usec 1500000\nuser_usec 1000000\nsystem_usec 500000\n");
+    set(dir + "/cpu.stat", "usage_usec 1500000\nuser_usec 1000000\nsystem_usec 500000\n"
+                           "nr_periods 40\nnr_throttled 30\nthrottled_usec 2700000\n"
+                           "nr_bursts 0\nburst_usec 0\n");
     set(dir + "/memory.peak", "50000000\n");
     set(dir + "/memory.events", "low 0\nhigh 0\nmax 9\noom 2\noom_kill 2\noom_group_kill 0\n");
     set(dir + "/pids.events", "max 4\n");
     CgroupUsage u = (*cg)->usage();
     ASSERT_TRUE(u.cpu_time);
     EXPECT_EQ(*u.cpu_time, 1500ms);
+    ASSERT_TRUE(u.cpu_throttling);
+    EXPECT_EQ(*u.cpu_throttling, (CpuThrottling{40, 30, 2700ms}));
     ASSERT_TRUE(u.memory_peak_bytes);
     EXPECT_EQ(*u.memory_peak_bytes, 50000000u);
     EXPECT_EQ(u.oom_kills, 2u);
@@ -110,11 +114,14 @@ TEST_F(FakeCgroupTree, V2ReadsTheKernelsCounters) {
 
     // A sandbox built ahead: only what follows counts (cpu.stat cannot be reset).
     (*cg)->restart_measurements();
-    set(dir + "/cpu.stat", "usage_usec 2000000\nuser_usec 1400000\nsystem_usec 600000\n");
+    set(dir + "/cpu.stat", "usage_usec 2000000\nuser_usec 1400000\nsystem_usec 600000\n"
+                           "nr_periods 50\nnr_throttled 31\nthrottled_usec 2800000\n");
     set(dir + "/memory.peak", "3000000\n");
     u = (*cg)->usage();
     ASSERT_TRUE(u.cpu_time);
     EXPECT_EQ(*u.cpu_time, 500ms);
+    ASSERT_TRUE(u.cpu_throttling);
+    EXPECT_EQ(*u.cpu_throttling, (CpuThrottling{10, 1, 100ms}));
     ASSERT_TRUE(u.memory_peak_bytes);
     EXPECT_EQ(*u.memory_peak_bytes, 3000000u);
 }
@@ -187,9 +194,12 @@ TEST_F(FakeV1Tree, V1ReadsTheKernelsCounters) {
     set(d.memory + "/memory.kmem.tcp.max_usage_in_bytes", "1000000\n");
     set(d.memory + "/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n");
     set(d.pids + "/pids.events", "max 5\n");
+    set(d.cpu + "/cpu.stat", "nr_periods 12\nnr_throttled 7\nthrottled_time 650000000\n");
     CgroupUsage u = (*cg)->usage();
     ASSERT_TRUE(u.cpu_time);
     EXPECT_EQ(*u.cpu_time, 1250ms);
+    ASSERT_TRUE(u.cpu_throttling);
+    EXPECT_EQ(*u.cpu_throttling, (CpuThrottling{12, 7, 650ms}));
     ASSERT_TRUE(u.memory_peak_bytes);
     EXPECT_EQ(*u.memory_peak_bytes, 41000000u);  // memory and socket buffers
     EXPECT_EQ(u.oom_kills, 3u);
@@ -200,6 +210,19 @@ TEST_F(FakeV1Tree, V1ReadsTheKernelsCounters) {
     EXPECT_EQ(get(d.cpuacct + "/cpuacct.usage").substr(0, 1), "0");
     EXPECT_EQ(get(d.memory + "/memory.max_usage_in_bytes").substr(0, 1), "0");
     EXPECT_EQ(get(d.memory + "/memory.kmem.tcp.max_usage_in_bytes").substr(0, 1), "0");
+    // cpu.stat cannot be reset: counted from where it stood.
+    set(d.cpu + "/cpu.stat", "nr_periods 20\nnr_throttled 9\nthrottled_time 900000000\n");
+    u = (*cg)->usage();
+    ASSERT_TRUE(u.cpu_throttling);
+    EXPECT_EQ(*u.cpu_throttling, (CpuThrottling{8, 2, 250ms}));
+}
+
+// Without the cpu controller's bandwidth counters nothing is claimed.
+TEST(CpuStat, ThrottlingIsAbsentWithoutItsCounters) {
+    EXPECT_FALSE(cgroupfs::parse_cpu_throttling("usage_usec 5\nuser_usec 3\nsystem_usec 2\n"));
+    EXPECT_FALSE(cgroupfs::parse_cpu_throttling(""));
+    EXPECT_EQ(cgroupfs::parse_cpu_throttling("nr_periods 3\nnr_throttled 0\nthrottled_usec 0\n"),
+              (CpuThrottling{3, 0, 0ms}));
 }
 
 }  // namespace

@@ -89,6 +89,7 @@ TEST(JsonOutput, UnknownMeasurementsAndErrors) {
     EXPECT_EQ(j["error"],
               json({{"reason", "signaled"}, {"kind", "signaled"}, {"message", "signal 9"}}));
     EXPECT_TRUE(j["metadata"]["cpu_time_ms"].is_null());
+    EXPECT_FALSE(j["metadata"].contains("cpu_throttled_ms"));  // absent where not measured
     EXPECT_TRUE(j["metadata"]["memory_peak_mb"].is_null());
     EXPECT_TRUE(j["metadata"]["duration_ms"].is_number_float());
     EXPECT_EQ(j["metadata"]["isolation"], "none");
@@ -165,6 +166,7 @@ TEST(JsonInput, ReadsBackEveryKeyToJsonWrites) {
     ExecutionResult ok = sample();
     ok.metadata.provider_details = {{"accel", "tcg"}};
     ok.metadata.stdout_truncated = true;
+    ok.metadata.cpu_throttling = CpuThrottling{40, 30, std::chrono::milliseconds(2700)};
     ExecutionResult failed = sample();
     set_error(failed, Reason::Signaled, "killed by SIGKILL");
     failed.value.reset();

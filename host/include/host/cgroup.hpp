@@ -38,6 +38,7 @@ struct CgroupLimits {
 
 struct CgroupUsage {
     std::optional<std::chrono::nanoseconds> cpu_time;
+    std::optional<CpuThrottling> cpu_throttling;  // cpu.stat's bandwidth counters
     std::optional<uint64_t> memory_peak_bytes;
     uint64_t oom_kills = 0;
     uint64_t pids_limit_hits = 0;  // forks the pids controller refused (pids.events "max")
@@ -60,7 +61,8 @@ class SandboxCgroup {
     virtual void sample() {}
     virtual CgroupUsage usage() const = 0;
     // A sandbox built ahead (a warm pool's): from here on usage() counts only what follows, so
-    // the program is not charged with its sandbox's preparation. CPU time always restarts; the
+    // the program is not charged with its sandbox's preparation. CPU time and throttling always
+    // restart; the
     // memory peak restarts on v1 and where v2 allows (memory.peak written, Linux 6.12+, or the
     // sampled peak); elsewhere it still includes the preparation's few pages.
     virtual void restart_measurements() = 0;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "microvm/error.hpp"
+#include "microvm/result.hpp"
 
 namespace microvm::host::cgroupfs {
 
@@ -20,8 +21,17 @@ std::optional<std::string> read_file(const std::string& path);
 bool exists(const std::string& path);
 // The first number in the file.
 std::optional<uint64_t> read_number(const std::string& path);
-// The value of a "key value" line.
+// The value of a "key value" line, of a file or of its text.
 std::optional<uint64_t> read_keyed(const std::string& path, std::string_view key);
+std::optional<uint64_t> keyed(std::string_view text, std::string_view key);
+
+// The CFS bandwidth counters of a cpu.stat file's text, of either version: nr_periods,
+// nr_throttled, and throttled_usec (v2) or throttled_time in nanoseconds (v1). nullopt when the
+// text has none of them (no cpu controller there, or a kernel without CFS bandwidth control).
+std::optional<CpuThrottling> parse_cpu_throttling(std::string_view cpu_stat);
+// What the counters gained since base (a warm sandbox's preparation, which the program is not
+// charged with); a counter below its base (never, short of a reset) counts from zero.
+CpuThrottling throttling_since(const CpuThrottling& now, const CpuThrottling& base);
 
 // host::owned_name(prefix): "microvm-process-<pid>.<pid namespace>-<n>".
 std::string new_cgroup_name(std::string_view prefix = kNamePrefix);

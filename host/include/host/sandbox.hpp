@@ -69,6 +69,7 @@ struct SandboxReport {
     std::string exec_error;
     std::chrono::nanoseconds wall{0};
     std::optional<std::chrono::nanoseconds> cpu_time;
+    std::optional<CpuThrottling> cpu_throttling;
     std::optional<uint64_t> memory_peak_bytes;
     CapturedStream stdout_data;
     CapturedStream stderr_data;

@@ -37,10 +37,22 @@ const char* to_string(Isolation i);
 // Which stream a chunk of a program's output came from.
 enum class OutputStream { Stdout, Stderr };
 
+// How much the CPU limit held the program back, as the kernel's CFS bandwidth control counts it
+// (cpu.stat): periods of kCpuPeriodUs in which it ran, those in which it used up its quota and
+// waited, and the time it waited, summed over the CPUs its threads waited on (so a program of
+// several threads can wait longer than the wall time).
+struct CpuThrottling {
+    uint64_t periods = 0;
+    uint64_t throttled_periods = 0;
+    std::chrono::nanoseconds throttled_time{0};
+    bool operator==(const CpuThrottling&) const = default;
+};
+
 // Every figure here is measured (kernel counters, clocks), never copied from the config.
 struct ExecutionMetadata {
     std::chrono::nanoseconds duration{0};             // wall clock
     std::optional<std::chrono::nanoseconds> cpu_time; // user+sys of everything run; nullopt = unknown
+    std::optional<CpuThrottling> cpu_throttling;      // the cgroup's counters; nullopt = not measured
     std::optional<double> memory_peak_mb;             // peak RSS or cgroup peak; nullopt = unknown
     std::optional<int> exit_code;
     std::optional<int> signal;

@@ -637,6 +637,12 @@ TEST_P(ProviderEnforcementTest, CpuLimitThrottles) {
                    std::chrono::duration<double>(r.metadata.duration).count();
     EXPECT_GT(ratio, 0.01) << describe(r);  // it ran, and its CPU was measured
     EXPECT_LT(ratio, 0.12) << describe(r);
+    // And the result says so, from the cgroup's own counters: it waited in most periods, for
+    // most of the run (without the quota, no period is throttled).
+    ASSERT_TRUE(r.metadata.cpu_throttling) << describe(r);
+    EXPECT_GT(r.metadata.cpu_throttling->throttled_periods, 3u) << describe(r);
+    EXPECT_GE(r.metadata.cpu_throttling->periods, r.metadata.cpu_throttling->throttled_periods);
+    EXPECT_GT(r.metadata.cpu_throttling->throttled_time, r.metadata.duration / 2) << describe(r);
 }
 
 TEST_P(ProviderEnforcementTest, OutputIsCappedAndFlagged) {

@@ -186,6 +186,21 @@ TEST_F(NetworkTest, MalformedRequestsAreRejected) {
     EXPECT_EQ(server.hits(), 0);
 }
 
+// The request was parsed whole before anything was judged: 30 million nested brackets took
+// 2.25 GB of the host and 13 s under --memory 64 --timeout 1s (red team, 2026-12-04). Its shape
+// is judged first, without a parse.
+TEST_F(NetworkTest, ADeeplyNestedRequestIsRefusedUnparsed) {
+    const std::string deep = std::string(20000, '[') + std::string(20000, ']');
+    auto r = fetch(NetworkPolicy::denied(), deep);
+    EXPECT_EQ(r.metadata.exit_code, 100 + 28) << describe(r);  // EINVAL
+    EXPECT_NE(r.metadata.stdout_data.find("nested too deeply"), std::string::npos) << describe(r);
+    std::string wide = "{\"headers\": {";
+    for (int i = 0; i < 2100; ++i) wide += (i ? ",\"h" : "\"h") + std::to_string(i) + "\": \"v\"";
+    r = fetch(NetworkPolicy::denied(), wide + "}}");
+    EXPECT_EQ(r.metadata.exit_code, 100 + 28) << describe(r);
+    EXPECT_NE(r.metadata.stdout_data.find("too many values"), std::string::npos) << describe(r);
+}
+
 // A module fetching in a loop (1100 times, a 4 KiB URL: light enough for ASan on a loaded
 // machine, where 3000 of 64 KiB passed the 20 s timeout): the host keeps a bounded record (1024 records,
 // the last counting those not kept, each text field cut at 2 KiB). Before, every call kept its

@@ -63,7 +63,19 @@ Places places() {
     }
     if (auto boot = boot_cache_dir()) p.protected_paths.push_back(*boot);
     p.protected_paths.emplace_back("/var/cache/microvm");
-    for (const char* var : {"MICROVM_IMAGE_CACHE", "MICROVM_GUEST_IMAGE", "XDG_RUNTIME_DIR"}) {
+    // Where settings are read from (microvm/src/settings.cpp): a settings file names the
+    // programs the host runs (runsc, qemu) and the default policy. Files a sandbox writes through
+    // rw= belong to the directory's owner, so `rw=$HOME` planted root's config.toml naming a
+    // runsc of its own, which root's next gvisor run executed (red team, 2026-12-04).
+    p.protected_paths.emplace_back("/etc/microvm");
+    for (const char* var : {"XDG_CONFIG_HOME", "HOME"}) {
+        const char* value = std::getenv(var);
+        if (!value || value[0] != '/') continue;
+        const std::string path = resolved_path(value);
+        p.protected_paths.push_back(path + (std::string(var) == "HOME" ? "/.config/microvm" : "/microvm"));
+    }
+    for (const char* var : {"MICROVM_IMAGE_CACHE", "MICROVM_GUEST_IMAGE", "XDG_RUNTIME_DIR",
+                            "MICROVM_CONFIG"}) {
         const char* value = std::getenv(var);
         if (!value || value[0] != '/') continue;
         const std::string path = resolved_path(value);

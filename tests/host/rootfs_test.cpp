@@ -14,6 +14,7 @@
 #include <filesystem>
 
 #include "planning_support.hpp"
+#include "support/scoped_env.hpp"
 
 namespace microvm::host {
 namespace {
@@ -120,6 +121,33 @@ TEST(Rootfs, WritableTrustedStateIsRefused) {
     }
     TempDir dir;  // elsewhere, writable as before
     EXPECT_TRUE(plan_rootfs(request(FileSystemPolicy::read_write({dir.path()}))));
+}
+
+// The attack (red team, 2026-12-04): a run as root with rw=$HOME wrote
+// $HOME/.config/microvm/config.toml (its files belong to the directory's owner) naming a runsc
+// of its own, which root's next gvisor run executed. Every place settings are read from, and
+// every directory above one, is refused writable.
+TEST(Rootfs, WritableSettingsPlacesAreRefused) {
+    TempDir home, xdg, named;
+    const std::string config_file = named.path() + "/q.toml";
+    testsupport::ScopedEnv h("HOME", home.path());
+    testsupport::ScopedEnv x("XDG_CONFIG_HOME", xdg.path());
+    testsupport::ScopedEnv c("MICROVM_CONFIG", config_file);
+    fs::create_directories(home.path() + "/.config/microvm");
+    fs::create_directories(xdg.path() + "/microvm");
+    for (const std::string& path :
+         {home.path(), home.path() + "/.config", home.path() + "/.config/microvm", xdg.path(),
+          xdg.path() + "/microvm", named.path(), std::string("/etc")}) {
+        auto plan = plan_rootfs(request(FileSystemPolicy::read_write({path})));
+        EXPECT_FALSE(plan) << path;
+        if (!plan) {
+            EXPECT_NE(plan.error().message.find("trusted state"), std::string::npos)
+                << plan.error().message;
+        }
+    }
+    fs::create_directories(home.path() + "/work");
+    EXPECT_TRUE(plan_rootfs(request(FileSystemPolicy::read_write({home.path() + "/work"}))));
+    EXPECT_TRUE(plan_rootfs(request(FileSystemPolicy::read_only({home.path()}))));
 }
 
 // The attack (red team, 2026-12-03): a run with rw= over a user's runtime directory planted a

@@ -89,28 +89,16 @@ std::optional<uint64_t> keyed(std::string_view text, std::string_view key) {
 }
 
 std::optional<CpuThrottling> parse_cpu_throttling(std::string_view cpu_stat) {
+    const auto periods = keyed(cpu_stat, "nr_periods");
+    const auto throttled = keyed(cpu_stat, "nr_throttled");
+    const auto usec = keyed(cpu_stat, "throttled_usec");  // v2
+    const auto nsec = keyed(cpu_stat, "throttled_time");  // v1
+    if (!periods && !throttled && !usec && !nsec) return std::nullopt;
     CpuThrottling t;
-    bool any = false;
-    for (const std::string& line : split(cpu_stat, '\n')) {
-        const size_t space = line.find(' ');
-        if (space == std::string::npos) continue;
-        const std::string_view key = std::string_view(line).substr(0, space);
-        const auto value = parse_u64(std::string_view(line).substr(space + 1));
-        if (!value) continue;
-        if (key == "nr_periods") {
-            t.periods = *value;
-        } else if (key == "nr_throttled") {
-            t.throttled_periods = *value;
-        } else if (key == "throttled_usec") {
-            t.throttled_time = std::chrono::microseconds(*value);
-        } else if (key == "throttled_time") {
-            t.throttled_time = std::chrono::nanoseconds(*value);
-        } else {
-            continue;
-        }
-        any = true;
-    }
-    if (!any) return std::nullopt;
+    t.periods = periods.value_or(0);
+    t.throttled_periods = throttled.value_or(0);
+    t.throttled_time = usec ? std::chrono::nanoseconds(std::chrono::microseconds(*usec))
+                            : std::chrono::nanoseconds(nsec.value_or(0));
     return t;
 }
 

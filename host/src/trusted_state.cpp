@@ -126,6 +126,26 @@ void protect_configured_state(const std::map<std::string, nlohmann::json>& provi
     }
 }
 
+Expected<void> require_protected_state_place(const std::string& path, std::string_view setting) {
+    const std::string real = path.empty() || path.front() != '/' ? path : resolved_path(path);
+    const std::vector<std::string> parts = path_components(real);
+    const auto all_digits = [](const std::string& s) {
+        return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+    };
+    const bool under_run = parts.size() >= 2 && parts[0] == "run" && parts[1].starts_with("microvm");
+    const bool under_cache = parts.size() >= 3 && parts[0] == "var" && parts[1] == "cache" && parts[2] == "microvm";
+    const bool under_user = parts.size() >= 4 && parts[0] == "run" && parts[1] == "user" &&
+                            all_digits(parts[2]) && parts[3] == "microvm";
+    if (!path.empty() && path.front() == '/' && (under_run || under_cache || under_user)) return Ok{};
+    return fail(Failure::Kind::SetupError,
+                "setting " + std::string(setting) + " '" + path +
+                    (real != path ? "' (really '" + real + "')" : "'") +
+                    " is not where every run protects state from sandboxes: put it in "
+                    "/run/microvm*, /var/cache/microvm or /run/user/<uid>/microvm (a run with "
+                    "other settings could grant a sandbox rw= over it, and this provider would "
+                    "trust what it planted)");
+}
+
 Expected<void> refuse_writable_trusted_state(const std::string& real_path, std::string_view what) {
     const auto refuse = [&](const std::string& place) -> Expected<void> {
         return fail(Failure::Kind::InvalidInput,

@@ -17,6 +17,7 @@
 #include "firecracker/fc_sequences.hpp"
 #include "firecracker/fc_vsock.hpp"
 #include "host/agent_session.hpp"
+#include "host/trusted_state.hpp"
 
 namespace microvm::firecracker {
 namespace {
@@ -63,6 +64,9 @@ Failure fc_failure(const FcError& e) { return {Failure::Kind::SetupError, e.mess
 }  // namespace
 
 Expected<std::unique_ptr<FirecrackerBackend>> FirecrackerBackend::create(const FcProviderSettings& s) {
+    // Another run's settings must know them too (host/trusted_state.hpp).
+    RTFS_CHECK(host::require_protected_state_place(s.state_dir, "state_dir"));
+    if (!s.image.empty()) RTFS_CHECK(host::require_protected_state_place(s.image, "image"));
     const char* path = std::getenv("PATH");
     Availability a = check_availability(s.launch, path ? path : "");
     if (!a.available) return fail(Failure::Kind::SetupError, a.reason);

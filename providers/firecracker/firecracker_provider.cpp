@@ -42,8 +42,10 @@ nlohmann::json FirecrackerProvider::config_schema() const {
         {"binary", {{"type", "string"}, {"description", "firecracker binary (default: PATH)"}}},
         {"jailer", {{"type", "string"}, {"description", "jailer binary (default: PATH)"}}},
         {"use_jailer", {{"type", "boolean"}, {"description", "run through the jailer when found"}}},
-        {"image", {{"type", "string"}, {"description", "guest image directory"}}},
-        {"state_dir", {{"type", "string"}, {"description", "private VM directories"}}},
+        {"image", {{"type", "string"}, {"description", "guest image directory, in /run/microvm*, /var/cache/microvm or "
+                                                   "/run/user/<uid>/microvm"}}},
+        {"state_dir", {{"type", "string"}, {"description", "private VM directories (default /run/microvm-firecracker; "
+                                                       "in /run/microvm*, /var/cache/microvm or /run/user/<uid>/microvm)"}}},
     };
     return {{"type", "object"}, {"properties", p}, {"additionalProperties", false}};
 }

@@ -61,7 +61,8 @@ nlohmann::json GvisorProvider::config_schema() const {
                {{"type", "string"},
                 {"description",
                  "existing directory holding the provider's private runsc state and bundles "
-                 "(default /run)"}}}};
+                 "(default /run; else in /run/microvm*, /var/cache/microvm or "
+                 "/run/user/<uid>/microvm)"}}}};
     properties.update(host::rlimit_settings_schema());
     return {{"type", "object"}, {"properties", properties}, {"additionalProperties", false}};
 }

@@ -15,6 +15,7 @@
 #include "gvisor/state_dir.hpp"
 #include "host/cgroup.hpp"
 #include "host/deferred_teardown.hpp"
+#include "host/trusted_state.hpp"
 #include "microvm/trusted_path.hpp"
 
 namespace microvm::gvisor {
@@ -78,7 +79,12 @@ Expected<std::unique_ptr<Runtime>> Runtime::create(const RuntimeSettings& settin
                     "used)");
     }
     // runsc state, bundles and the probe record live there; nobody else may be able to plant them.
-    RTFS_CHECK(trusted_real_path(settings.state_base, "gvisor state_dir"));
+    RTFS_TRY(const std::string real_base, trusted_real_path(settings.state_base, "gvisor state_dir"));
+    // Its microvm-gvisor* entries are protected by name in /run only; elsewhere, another run's
+    // settings must know the directory too (host/trusted_state.hpp).
+    if (real_base != "/run") {
+        RTFS_CHECK(host::require_protected_state_place(settings.state_base, "state_dir"));
+    }
     std::unique_ptr<Runtime> rt(new Runtime());
     Impl& impl = *rt->impl_;
     impl.settings = settings;

@@ -14,6 +14,7 @@
 
 #include "host/agent_session.hpp"
 #include "host/egress.hpp"
+#include "host/trusted_state.hpp"
 #include "qemu/host_facts.hpp"
 #include "qemu/qemu_vm.hpp"
 #include "qemu/qemu_shares.hpp"
@@ -88,6 +89,10 @@ guest::Setup setup_for(const VmSpec& spec, const QemuVm& vm) {
 
 Expected<HostSetup> probe_host(const QemuSettings& settings) {
     HostSetup h;
+    // Before anything in them is read or made: another run's settings must know them too.
+    RTFS_CHECK(host::require_protected_state_place(settings.state_dir, "state_dir"));
+    RTFS_CHECK(host::require_protected_state_place(settings.template_dir, "template_dir"));
+    if (!settings.image.empty()) RTFS_CHECK(host::require_protected_state_place(settings.image, "image"));
     RTFS_TRY(h.qemu, find_qemu(settings.qemu));
     RTFS_TRY(h.image, host::find_guest_image(settings.image));
     RTFS_TRY(h.tsc_khz, host_tsc_khz());

@@ -245,6 +245,50 @@ TEST(Rootfs, ConfiguredAndNamedStateIsProtectedAsItWillBe) {
     ::unsetenv("MICROVM_GUEST_IMAGE");
 }
 
+// The attack (red team, 2026-12-04): a run with default settings was granted rw= over the
+// template_dir another configuration named, forged the QEMU template and its manifest, and that
+// configuration's next run restored it: a process protects only the state its own settings name.
+// Configured state is therefore accepted only where every process protects it by name, whatever
+// its settings or environment: what require_protected_state_place() accepts, plan_rootfs()
+// refuses writable in a process that was told nothing of it.
+TEST(Rootfs, StateConfiguredInAnotherProcessIsProtected) {
+    using microvm::host::require_protected_state_place;
+    const std::string tag = std::to_string(::getpid());
+    const std::string run_dir = "/run/microvm-test-place-" + tag;
+    const std::string cache_dir = "/var/cache/microvm/test-place-" + tag;
+    const std::string user_dir = "/run/user/" + std::to_string(40000 + ::getpid() % 20000) + "/microvm/t";
+    const bool had_run_user = fs::exists("/run/user");
+    for (const std::string& d : {run_dir + "/templates", cache_dir + "/templates", user_dir}) {
+        fs::create_directories(d);
+    }
+    for (const std::string& path : {run_dir + "/templates", cache_dir + "/templates", user_dir,
+                                    run_dir + "/not-made-yet"}) {
+        auto ok = require_protected_state_place(path, "template_dir");
+        EXPECT_TRUE(ok) << path << ": " << (ok ? "" : ok.error().message);
+        for (const std::string& granted : {path, fs::path(path).parent_path().string()}) {
+            auto plan = plan_rootfs(request(FileSystemPolicy::read_write({granted})));
+            EXPECT_FALSE(plan) << granted << " is accepted as a state place but a sandbox may write it";
+        }
+    }
+    // Anywhere else is refused, by real path: a symlink in a protected place leads out of it.
+    TempDir elsewhere;
+    fs::create_symlink(elsewhere.path(), run_dir + "/link");
+    for (const std::string& path :
+         {elsewhere.path() + "/templates", run_dir + "/link/templates", std::string("/srv/microvm"),
+          std::string("/var/cache/microvm-other"), std::string("/run/user/1000/other"),
+          std::string("/run/user/x/microvm"), std::string("/run"), std::string("relative/templates")}) {
+        auto ok = require_protected_state_place(path, "template_dir");
+        ASSERT_FALSE(ok) << path << " was accepted as a state place";
+        EXPECT_EQ(ok.error().kind, Failure::Kind::SetupError);
+        EXPECT_NE(ok.error().message.find("setting template_dir '" + path + "'"), std::string::npos)
+            << ok.error().message;
+    }
+    fs::remove_all(run_dir);
+    fs::remove_all(cache_dir);
+    fs::remove_all(fs::path(user_dir).parent_path().parent_path());
+    if (!had_run_user) fs::remove("/run/user");
+}
+
 // The attack: --fs ro=/tmp/x where /tmp/x is a symlink (planted by an earlier sandbox with rw)
 // to /proc, /sys, /dev or /: the resolved object is judged, not the name.
 TEST(Rootfs, SymlinksToTheHostsRootOrKernelInterfacesAreRefused) {

@@ -27,4 +27,14 @@ inline std::string make_trusted_temp_dir(const std::string& prefix) {
     return tmpl;
 }
 
+// A mkdtemp(3) template for a provider's configured state (state_dir, template_dir, image): it
+// must lie where every run protects it by name (host/trusted_state.hpp), so /run/microvm-test-*
+// for root and the user's /run/user/<uid>/microvm otherwise.
+inline std::string state_temp_template(const std::string& name) {
+    if (::geteuid() == 0) return "/run/microvm-test-" + name + "-XXXXXX";
+    const std::string dir = "/run/user/" + std::to_string(::geteuid()) + "/microvm";
+    ::mkdir(dir.c_str(), 0700);
+    return dir + "/test-" + name + "-XXXXXX";
+}
+
 }  // namespace testsupport

@@ -41,4 +41,13 @@ void protect_trusted_entries(const std::string& dir, const std::string& name_pre
 // of one provider protects the others' state too, started or not.
 void protect_configured_state(const std::map<std::string, nlohmann::json>& provider_configs);
 
+// A provider's configured state (qemu's state_dir, template_dir and image, firecracker's
+// state_dir and image, gvisor's state_dir) must lie where every process protects it by name,
+// whatever that process's settings say: in /run/microvm*, /var/cache/microvm or
+// /run/user/<uid>/microvm (gvisor's base directory may also be /run itself). A run with other
+// settings knows nothing of a template directory named only here, and granted rw= over it, so a
+// sandbox forged a template that this configuration's next run restored (red team,
+// 2026-12-04). SetupError naming `setting` and the places otherwise; judged by real path.
+Expected<void> require_protected_state_place(const std::string& path, std::string_view setting);
+
 }  // namespace microvm::host

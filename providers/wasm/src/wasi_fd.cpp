@@ -205,9 +205,9 @@ uint32_t fd_fdstat_set_flags(RunState& s, const Values& p) {
     if (e->kind == FdKind::File) {
         int host = fcntl(e->host.get(), F_GETFL);
         if (host < 0) return wasi::from_host_errno(errno);
-        host &= ~(O_APPEND | O_NONBLOCK);
+        // O_NONBLOCK stays set: the guest's flag is only recorded (see path_open).
+        host = (host & ~O_APPEND) | O_NONBLOCK;
         if (flags & wasi::kFdflagAppend) host |= O_APPEND;
-        if (flags & wasi::kFdflagNonblock) host |= O_NONBLOCK;
         if (fcntl(e->host.get(), F_SETFL, host) != 0) return wasi::from_host_errno(errno);
     }
     e->fdflags = flags & (wasi::kFdflagAppend | wasi::kFdflagNonblock);

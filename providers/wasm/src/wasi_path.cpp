@@ -2,7 +2,9 @@
 // confined_path (no escape through "..", absolute paths or symlinks); mutating operations need
 // the matching WASI right, which descriptors below a read-only preopen never have.
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -66,6 +68,25 @@ int open_flags(uint64_t base, uint32_t oflags, uint32_t fdflags) {
     return flags | O_NONBLOCK;
 }
 
+// The kernel's own interfaces are never a guest's files, whatever the policy grants (`full`):
+// the engine runs in the host process, so /proc/self/mem is the host's memory, and the others
+// (sysfs, cgroupfs, tracefs, binfmt_misc, ...) tune the host's kernel (red team, 2026-12-04).
+bool on_kernel_interface(int fd) {
+    struct statfs fs;
+    if (fstatfs(fd, &fs) != 0) return true;
+    switch (static_cast<unsigned long>(fs.f_type)) {
+        case PROC_SUPER_MAGIC: case SYSFS_MAGIC: case DEBUGFS_MAGIC: case TRACEFS_MAGIC:
+        case SECURITYFS_MAGIC: case SELINUX_MAGIC: case SMACK_MAGIC: case BPF_FS_MAGIC:
+        case CGROUP_SUPER_MAGIC: case CGROUP2_SUPER_MAGIC: case BINFMTFS_MAGIC: case PSTOREFS_MAGIC:
+        case EFIVARFS_MAGIC: case DEVPTS_SUPER_MAGIC: case NSFS_MAGIC:
+        case 0x62656570:  // configfs
+        case 0x65735543:  // fusectl
+            return true;
+        default:
+            return false;
+    }
+}
+
 uint32_t path_open(RunState& s, const Values& p) {
     FdEntry* dir = nullptr;
     if (uint32_t err = dir_lookup(s, u32_at(p, 0), r::kPathOpen, dir)) return err;
@@ -95,9 +116,10 @@ uint32_t path_open(RunState& s, const Values& p) {
     if (fstat(fd.get(), &st) != 0) return wasi::from_host_errno(errno);
     // Devices, FIFOs and sockets could block the engine's thread past the deadline.
     if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) return wasi::kNotsup;
-    if (!(fdflags & wasi::kFdflagNonblock)) {
-        fcntl(fd.get(), F_SETFL, fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
-    }
+    if (on_kernel_interface(fd.get())) return wasi::kAcces;
+    // The host descriptor stays non-blocking whatever the guest asked (its flag is only
+    // recorded): a regular file ignores it, and a kernel object that looks like one could
+    // otherwise block the engine's thread past the deadline.
 
     FdEntry entry;
     entry.kind = S_ISDIR(st.st_mode) ? FdKind::Directory : FdKind::File;

@@ -260,10 +260,29 @@ TEST(GvisorProviderSettingsTest, AMissingRunscOrStateDirIsASetupError) {
     ASSERT_FALSE(runsc);
     EXPECT_NE(runsc.error().message.find("runsc '/nonexistent/runsc'"), std::string::npos)
         << runsc.error().message;
-    auto state = p.initialize({{"state_dir", "/nonexistent/state"}});
+    auto state = p.initialize({{"state_dir", "/run/microvm-nonexistent/state"}});
     ASSERT_FALSE(state);
-    EXPECT_NE(state.error().message.find("/nonexistent/state"), std::string::npos)
+    EXPECT_NE(state.error().message.find("/run/microvm-nonexistent/state"), std::string::npos)
         << state.error().message;
+}
+
+// The attack (red team, 2026-12-04) on the VM providers' state holds here too: a state_dir
+// named only in this configuration is unknown to a run with other settings, which may grant a
+// sandbox rw= over it (the bundles and runsc's state live there). Only /run, or a directory
+// where every run protects state by name, is accepted; nothing is made in a refused one.
+TEST(GvisorProviderSettingsTest, AStateDirOutsideTheProtectedPlacesIsRefused) {
+    GvisorProvider p;
+    MICROVM_REQUIRE("gvisor", p.availability().available, p.availability().reason);
+    std::string base = "/run/gvisor-place-XXXXXX";  // root's, 0755: every owner check passes
+    ASSERT_NE(::mkdtemp(base.data()), nullptr);
+    ::chmod(base.c_str(), 0755);
+    auto ok = p.initialize({{"state_dir", base}});
+    ASSERT_FALSE(ok) << "state_dir " << base << " was accepted";
+    EXPECT_EQ(ok.error().kind, microvm::Failure::Kind::SetupError);
+    EXPECT_NE(ok.error().message.find("setting state_dir '" + base + "'"), std::string::npos)
+        << ok.error().message;
+    EXPECT_TRUE(std::filesystem::is_empty(base)) << "something was made in the refused state_dir";
+    std::filesystem::remove_all(base);
 }
 
 TEST(GvisorProviderSettingsTest, AnExplicitPlatformIsUsed) {

@@ -87,7 +87,7 @@ class QemuHostileGuest : public ::testing::Test {
 
     // A private template cache where the host trusts it (not under /tmp).
     std::string private_templates() {
-        std::string base = (testsupport::trusted_temp_base() / "qemu-hostile-XXXXXX").string();
+        std::string base = testsupport::state_temp_template("qemu-hostile");
         templates_ = ::mkdtemp(base.data()) ? base : "";
         return templates_ + "/templates";
     }

@@ -410,7 +410,7 @@ TEST_F(QemuTest, RestoredVmsAreFreshWithTheirOwnSeedAndACurrentClock) {
 // owner, a changed byte, a symlink) is refused, removed and rebuilt, never restored.
 TEST_F(QemuTest, PlantedOrCorruptTemplateIsNeverRestored) {
     // Where the host trusts a cache (not /tmp, which anyone may write).
-    std::string tmpl = (testsupport::trusted_temp_base() / "qemu-templates-XXXXXX").string();
+    std::string tmpl = testsupport::state_temp_template("qemu-templates");
     ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
     dirs_.push_back(tmpl);
     const std::string parent = tmpl;
@@ -644,7 +644,7 @@ TEST_F(QemuTest, NoLeftoversAfterRunsAndAfterTheHostIsKilled) {
 
 TEST(QemuUnavailable, MissingImageNamesTheBuildCommand) {
     microvm::QemuProvider p;
-    auto ok = p.initialize({{"image", "/nonexistent/image"}});
+    auto ok = p.initialize({{"image", "/var/cache/microvm/nonexistent-image"}});
     ASSERT_FALSE(ok);
     EXPECT_NE(ok.error().message.find("scripts/build-guest-image.sh"), std::string::npos)
         << ok.error().message;

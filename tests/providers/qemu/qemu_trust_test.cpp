@@ -53,7 +53,7 @@ class QemuTrust : public ::testing::Test {
     void SetUp() override {
         MICROVM_REQUIRE("qemu", available_, why_);
         // Where the host may trust what a test puts (not /tmp, which anyone may write).
-        base_ = (testsupport::trusted_temp_base() / "qemu-trust-XXXXXX").string();
+        base_ = testsupport::state_temp_template("qemu-trust");
         ASSERT_NE(::mkdtemp(base_.data()), nullptr);
         ::chmod(base_.c_str(), 0755);
     }
@@ -111,13 +111,14 @@ TEST_F(QemuTrust, StateDirOfAnotherUserIsRefusedBeforeAnythingIsWrittenThere) {
     };
     attack(others_dir("others-state"), "owned by uid " + std::to_string(kOtherUid));
 
-    // As reported: a directory in /tmp (anyone may rename entries of /tmp).
+    // As reported: a directory in /tmp (anyone may rename entries of /tmp). Refused now for
+    // where it lies, before its owner is even looked at.
     char tmpl[] = "/tmp/rtq-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     extra_dirs_.push_back(tmpl);
     ::chmod(tmpl, 0755);
     ASSERT_EQ(::chown(tmpl, kOtherUid, kOtherUid), 0);
-    attack(tmpl, "owned by uid " + std::to_string(kOtherUid));
+    attack(tmpl, "is not where every run protects state");
 }
 
 // A record of the KVM probe is believed only as the host wrote it: the host's own record with
@@ -231,6 +232,51 @@ TEST_F(QemuTrust, QemuBinaryOthersCouldReplaceIsNeverExecuted) {
     EXPECT_FALSE(fs::exists(writable_marker)) << "root executed a qemu its group may write";
     ASSERT_FALSE(refused);
     EXPECT_NE(refused.error().message.find("writable by its group"), std::string::npos) << refused.error().message;
+}
+
+// The attack (red team, 2026-12-04): root's run with default settings was granted rw= over a
+// template_dir that only another configuration named (a root-owned 0755 directory, so every
+// owner check passed), forged the template's memory and manifest, and that configuration's next
+// run restored the forged guest. Configured state outside the places every run protects by
+// name is now refused before anything in it is read or made.
+TEST_F(QemuTrust, StateOutsideTheProtectedPlacesIsRefusedBeforeItIsUsed) {
+    std::string outside = (testsupport::trusted_temp_base() / "qemu-place-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(outside.data()), nullptr);
+    extra_dirs_.push_back(outside);
+    ::chmod(outside.c_str(), 0755);
+    auto real = microvm::host::find_guest_image("");
+    ASSERT_TRUE(real.has_value()) << real.error().message;
+    fs::create_directory(outside + "/image");
+    for (const auto& e : fs::directory_iterator(real->dir)) {
+        fs::copy_file(e.path(), outside + "/image/" + e.path().filename().string());
+    }
+    for (const char* setting : {"state_dir", "template_dir", "image"}) {
+        const std::string path = outside + "/" + (std::string(setting) == "image" ? "image" : setting);
+        microvm::QemuProvider p;
+        auto ok = p.initialize({{setting, path}, {"accel", "tcg"}, {"start", "auto"}});
+        ASSERT_FALSE(ok) << setting << " = " << path << " was accepted";
+        EXPECT_EQ(ok.error().kind, microvm::Failure::Kind::SetupError);
+        EXPECT_NE(ok.error().message.find(std::string("setting ") + setting + " '" + path + "'"),
+                  std::string::npos)
+            << ok.error().message;
+        EXPECT_NE(ok.error().message.find("/var/cache/microvm"), std::string::npos) << ok.error().message;
+    }
+    EXPECT_FALSE(fs::exists(outside + "/state_dir")) << "the refused state_dir was made";
+    EXPECT_FALSE(fs::exists(outside + "/template_dir")) << "the refused template_dir was made";
+    // Control: the same image, moved where every run protects it, boots.
+    const std::string inside = base_ + "/image";
+    fs::rename(outside + "/image", inside);
+    microvm::QemuProvider p;
+    auto ok = p.initialize({{"image", inside}, {"accel", "tcg"}, {"start", "cold"},
+                            {"state_dir", base_ + "/state"}, {"template_dir", base_ + "/templates"}});
+    ASSERT_TRUE(ok) << ok.error().message;
+    ExecutionContext ctx;
+    ctx.program = microvm::ExternalProgram{"/bin/sh", {"-c", "echo booted"}};
+    ctx.config.timeout = 20s;
+    auto r = p.execute_program(ctx);
+    EXPECT_EQ(r.status, Status::Ok) << (r.error ? r.error->message : "");
+    EXPECT_EQ(r.metadata.stdout_data, "booted\n");
+    p.cleanup();
 }
 
 // An image whose initramfs is not what its manifest says (one byte changed, same size) is never

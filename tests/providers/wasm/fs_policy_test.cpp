@@ -137,6 +137,31 @@ TEST_P(FsPolicyTest, FullPolicyPreopensTheRoot) {
     EXPECT_EQ(r.metadata.stdout_data, "inside\n");
 }
 
+// The attack (red team, 2026-12-04): under `full`, /proc/kmsg read through WASI blocked the
+// engine past its timeout for good (its descriptor had been made blocking), and /proc/self/mem,
+// the host process's own memory since the engine runs in it, opened read-write. No object on a
+// kernel file system is opened, whatever the policy; other files under `full` still are.
+TEST_P(FsPolicyTest, FullDoesNotReachKernelInterfaces) {
+    constexpr int kAcces = 100 + 2;
+    // The cgroup file system: v1's hierarchies lie below a tmpfs, v2's is the directory itself.
+    const std::string cgroupfs = fs::exists("/sys/fs/cgroup/memory") ? "sys/fs/cgroup/memory" : "sys/fs/cgroup";
+    const std::vector<std::vector<std::string>> attempts = {
+        {"r", "proc/kmsg"},        {"a", "proc/self/mem"}, {"r", "proc/self/status"},
+        {"l", "proc/self"},        {"r", "sys/kernel/uevent_seqnum"},
+        {"l", cgroupfs},           {"w", "proc/self/comm"}};
+    for (const auto& args : attempts) {
+        auto ctx = context(fixture("fs_ops.wat"), args);
+        ctx.config.fs_policy = FileSystemPolicy::full();
+        ctx.config.timeout = std::chrono::seconds(5);
+        auto r = run(ctx);
+        EXPECT_EQ(r.metadata.exit_code, kAcces) << args[1] << ": " << describe(r);
+        EXPECT_EQ(r.metadata.stdout_data, "") << args[1];
+    }
+    auto control = fs_op(FileSystemPolicy::full(), {"r", "etc/os-release"});
+    ASSERT_EQ(control.status, Status::Ok) << describe(control);
+    EXPECT_NE(control.metadata.stdout_data.find("NAME="), std::string::npos);
+}
+
 TEST_P(FsPolicyTest, EmptyReadOnlyListMeansSystemDirectories) {
     auto r = fs_op(FileSystemPolicy::read_only(), {"r", "lib/os-release"});  // fd 3 = /usr
     ASSERT_EQ(r.status, Status::Ok) << describe(r);

@@ -74,8 +74,10 @@ Places places() {
         const std::string path = resolved_path(value);
         p.protected_paths.push_back(path + (std::string(var) == "HOME" ? "/.config/microvm" : "/microvm"));
     }
+    // The guests this process runs every RTFS program with, when the environment names them:
+    // a sandbox that rewrote one would see, and could forge, later runs' programs and results.
     for (const char* var : {"MICROVM_IMAGE_CACHE", "MICROVM_GUEST_IMAGE", "XDG_RUNTIME_DIR",
-                            "MICROVM_CONFIG"}) {
+                            "MICROVM_CONFIG", "MICROVM_GUEST", "MICROVM_RTFS_WASM"}) {
         const char* value = std::getenv(var);
         if (!value || value[0] != '/') continue;
         const std::string path = resolved_path(value);

@@ -233,10 +233,25 @@ TEST(Rootfs, ConfiguredAndNamedStateIsProtectedAsItWillBe) {
         {{"gvisor", {{"state_dir", dir.path() + "/base"}}},
          {"qemu", {{"template_dir", dir.path() + "/link/templates"}}}});
     ::setenv("MICROVM_GUEST_IMAGE", (dir.path() + "/image").c_str(), 1);
+    // The RTFS guests named by the environment (red team, 2026-12-04: a sandbox could rewrite
+    // the guest every later RTFS run of this process used).
+    fs::create_directories(dir.path() + "/guest");
+    fs::create_directories(dir.path() + "/wasm");
+    const char* saved_wasm = std::getenv("MICROVM_RTFS_WASM");
+    const std::string saved_wasm_value = saved_wasm ? saved_wasm : "";
+    ::setenv("MICROVM_GUEST", (dir.path() + "/guest/microvm-guest").c_str(), 1);
+    ::setenv("MICROVM_RTFS_WASM", (dir.path() + "/wasm/rtfs-guest.wasm").c_str(), 1);
     for (const std::string& path : {dir.path() + "/base", dir.path() + "/base/microvm-gvisor-1.2-3",
-                                    dir.path() + "/data", dir.path() + "/image"}) {
+                                    dir.path() + "/data", dir.path() + "/image", dir.path() + "/guest",
+                                    dir.path() + "/wasm"}) {
         auto plan = plan_rootfs(request(FileSystemPolicy::read_write({path})));
         EXPECT_FALSE(plan) << path;
+    }
+    ::unsetenv("MICROVM_GUEST");
+    if (saved_wasm) {
+        ::setenv("MICROVM_RTFS_WASM", saved_wasm_value.c_str(), 1);
+    } else {
+        ::unsetenv("MICROVM_RTFS_WASM");
     }
     fs::create_directories(dir.path() + "/data/templates");
     EXPECT_FALSE(plan_rootfs(request(FileSystemPolicy::read_write({dir.path() + "/data/templates"}))));

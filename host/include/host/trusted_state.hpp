@@ -7,7 +7,7 @@
 // - by name: /run/microvm* (root's boot records, the providers' default state directories and
 //   records) and /run/user/<uid>/microvm of every user (a user's boot records);
 // - this process's boot cache directory, /var/cache/microvm (guest images, VM templates), and
-//   $MICROVM_IMAGE_CACHE and $MICROVM_GUEST_IMAGE when set;
+//   $MICROVM_IMAGE_CACHE, $MICROVM_GUEST_IMAGE, $MICROVM_GUEST and $MICROVM_RTFS_WASM when set;
 // - what protect_trusted_state() and protect_configured_state() were given.
 // A writable path is refused when it lies inside one of them or holds one (or holds the place
 // where one can be made: "/", /run, /run/user, a user's runtime directory), judged by real path

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -191,6 +192,33 @@ TEST_F(QemuTest, FsReadWriteShareWritesReachTheHost) {
     EXPECT_EQ(st.st_mode & 07777, 0700u);
     ASSERT_EQ(::stat((shared + "/d").c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & (S_ISUID | S_ISGID), 0u);
+}
+
+// The enforcement suite's NoExtendedAttributeTheHostActsOnIsPlanted, through a 9p share: QEMU's
+// server runs as an unprivileged uid, so a default POSIX ACL or a file capability asked for by
+// the guest never reaches the host's files (user.* attributes do, and act on nothing).
+TEST_F(QemuTest, NoExtendedAttributeTheHostActsOnIsPlantedThroughAShare) {
+    std::string shared = make_dir();
+    fs::copy_file(QEMU_XATTR_PLANT, shared + "/xattr_plant");
+    auto ctx = sh(shared + "/xattr_plant " + shared);
+    ctx.config.fs_policy = microvm::FileSystemPolicy::read_write({shared});
+    auto r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << (r.error ? r.error->message : "") << r.metadata.stderr_data;
+    EXPECT_NE(r.metadata.stdout_data.find("capability "), std::string::npos) << "the planter did not run";
+    for (const char* what : {"acl set", "capability set", "trusted set"}) {
+        EXPECT_EQ(r.metadata.stdout_data.find(what), std::string::npos) << r.metadata.stdout_data;
+    }
+    char names[4096];
+    const ssize_t n = ::listxattr(shared.c_str(), names, sizeof names);
+    ASSERT_GE(n, 0);
+    EXPECT_EQ(std::string(names, static_cast<size_t>(n)).find("system.posix_acl_default"), std::string::npos);
+    char value[64];
+    EXPECT_LT(::getxattr((shared + "/capfile").c_str(), "security.capability", value, sizeof value), 0)
+        << "a file capability reached the host";
+    std::ofstream(shared + "/host-made") << "x";
+    struct stat st {};
+    ASSERT_EQ(::stat((shared + "/host-made").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0022, 0u) << "a file the host made is writable by others";
 }
 
 TEST_F(QemuTest, PoliciesItCannotEnforceAreRefused) {

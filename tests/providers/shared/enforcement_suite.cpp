@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -239,6 +240,37 @@ TEST_P(ProviderEnforcementTest, SymlinksInABoundDirCannotRevealHostFiles) {
     ExecutionResult r = run(ctx);
     EXPECT_EQ(r.status, Status::RuntimeError) << describe(r);
     EXPECT_TRUE(r.metadata.stdout_data.empty()) << describe(r);
+}
+
+// The attack (red team, 2026-12-04): extended attributes set through an rw= directory act on
+// the host. A default POSIX ACL on it made every file root later created there world-writable
+// (process, before its seccomp policy refused the setxattr family); a file capability would make
+// a planted binary raise its privileges whoever runs it. Whatever the provider's mechanism
+// (seccomp, gVisor's gofer, QEMU's 9p as an unprivileged user), none reaches the host's files.
+TEST_P(ProviderEnforcementTest, NoExtendedAttributeTheHostActsOnIsPlanted) {
+    std::string dir = make_host_dir();
+    ExecutionResult r = run(external(helper("xattr_plant"), {dir}));
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_NE(r.metadata.stdout_data.find("capability "), std::string::npos) << "the planter did not run";
+    for (const char* what : {"acl set", "capability set", "trusted set"}) {
+        EXPECT_EQ(r.metadata.stdout_data.find(what), std::string::npos) << describe(r);
+    }
+    char names[4096];
+    const ssize_t n = ::listxattr(dir.c_str(), names, sizeof names);
+    ASSERT_GE(n, 0) << std::strerror(errno);
+    EXPECT_EQ(std::string(names, static_cast<size_t>(n)).find("system.posix_acl_default"), std::string::npos);
+    const std::string capfile = dir + "/capfile";
+    if (fs::exists(capfile)) {
+        char value[64];
+        EXPECT_LT(::getxattr(capfile.c_str(), "security.capability", value, sizeof value), 0)
+            << "a file capability reached the host";
+        EXPECT_LT(::getxattr(capfile.c_str(), "trusted.overlay.opaque", value, sizeof value), 0);
+    }
+    // What the host creates there afterwards keeps its own mode.
+    write_file(dir + "/host-made", "x");
+    struct stat st;
+    ASSERT_EQ(::stat((dir + "/host-made").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0022, 0u) << "a file the host made is writable by others";
 }
 
 // The attack: an earlier sandbox with rw on a directory leaves a symlink there to the host's

@@ -189,10 +189,18 @@ Result<Value> io_file_exists(DefaultHost& host, std::span<const Value> args) {
     RTFS_TRY(const std::string* path, string_arg(kExists, args[0]));
     FileEffect effect(host, kExists, *path, "exists");
     RTFS_CHECK(effect.check_gate());
+    // The path the gate judged, never a symlink met on the way (one swapped in after the check
+    // answered for a place outside the policy), as read-file and write-file open it.
+    UniqueFd fd(effect.open(O_PATH));
+    if (fd.get() < 0) {
+        if (errno == ENOENT || errno == ENOTDIR) return Value::boolean(false);
+        return effect.fail_open(errno);
+    }
     struct stat st {};
-    if (::stat(path->c_str(), &st) == 0) return Value::boolean(true);
-    if (errno == ENOENT || errno == ENOTDIR) return Value::boolean(false);
-    return effect.fail_errno("cannot stat", errno);
+    if (::fstat(fd.get(), &st) != 0) return effect.fail_errno("cannot stat", errno);
+    // Without openat2, O_PATH | O_NOFOLLOW opens a symlink itself instead of failing.
+    if (S_ISLNK(st.st_mode)) return effect.fail_open(ELOOP);
+    return Value::boolean(true);
 }
 
 }  // namespace rtfs::host

@@ -244,6 +244,14 @@ TEST_F(MockProviderTest, FileSystemPolicyBoundsFileCapabilities) {
     EXPECT_FALSE(fs::exists(outside.path + "/created"));
     r = eval("(read-file \"" + dir.path + "/dangling\")", rw, full);
     EXPECT_NE(r.status, Status::Ok);
+    // file-exists? asks by the judged path too: a symlink there is refused, never followed (a
+    // link swapped in after the check answered for a place outside the policy).
+    r = eval("(file-exists? \"" + dir.path + "/dangling\")", rw, full);
+    EXPECT_EQ(r.status, Status::PolicyViolation) << r.value.value_or("");
+    r = eval("(file-exists? \"" + dir.path + "/out.txt\")", rw, full);
+    EXPECT_EQ(r.value.value_or(""), "true");
+    r = eval("(file-exists? \"" + dir.path + "/none\")", rw, full);
+    EXPECT_EQ(r.value.value_or(""), "false");
 }
 
 TEST_F(MockProviderTest, NetworkPolicyBoundsHttpFetch) {

@@ -59,15 +59,9 @@ class QemuHostileGuest : public ::testing::Test {
         EXPECT_EQ(qemutest::vm_dirs_of(::getpid()), 0);
         EXPECT_EQ(qemutest::cgroups_of(::getpid()), 0);
         // ... and this host process runs a normal execution as before.
-        microvm::QemuProvider p;
-        ASSERT_TRUE(p.initialize(nlohmann::json::object()));
-        ExecutionContext ctx;
-        ctx.program = microvm::ExternalProgram{"/bin/sh", {"-c", "echo fine"}};
-        ctx.config.timeout = 20s;
-        auto r = p.execute_program(ctx);
+        auto r = qemutest::echo_in_new_provider(nlohmann::json::object(), "fine");
         EXPECT_EQ(r.status, Status::Ok) << (r.error ? r.error->message : "");
         EXPECT_EQ(r.metadata.stdout_data, "fine\n");
-        p.cleanup();
     }
 
     // One execution in a VM of the mode's image; `settings` added to the provider's.

@@ -2,6 +2,7 @@
 // in SetUpTestSuite, and whether qemu can run here, with the reason when not.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -30,6 +31,26 @@ inline microvm::QemuProvider* new_initialized_provider(bool& available, std::str
         }
     }
     return provider;
+}
+
+// `sh -c "echo WORD"` in a provider of its own with these settings, cleaned up after; a failed
+// initialize fails the test and comes back as the result's error.
+inline microvm::ExecutionResult echo_in_new_provider(const nlohmann::json& settings, const std::string& word) {
+    microvm::QemuProvider p;
+    auto ok = p.initialize(settings);
+    EXPECT_TRUE(ok) << (ok ? "" : ok.error().message);
+    if (!ok) {
+        microvm::ExecutionResult failed;
+        failed.status = microvm::Status::SetupError;
+        failed.error = microvm::ExecutionError{microvm::Reason::SetupError, "setup_error", ok.error().message};
+        return failed;
+    }
+    microvm::ExecutionContext ctx;
+    ctx.program = microvm::ExternalProgram{"/bin/sh", {"-c", "echo " + word}};
+    ctx.config.timeout = std::chrono::seconds(20);
+    auto r = p.execute_program(ctx);
+    p.cleanup();
+    return r;
 }
 
 // A fixture whose suite shares one provider, set up once; Suite (the fixture deriving from it)

@@ -266,17 +266,12 @@ TEST_F(QemuTrust, StateOutsideTheProtectedPlacesIsRefusedBeforeItIsUsed) {
     // Control: the same image, moved where every run protects it, boots.
     const std::string inside = base_ + "/image";
     fs::rename(outside + "/image", inside);
-    microvm::QemuProvider p;
-    auto ok = p.initialize({{"image", inside}, {"accel", "tcg"}, {"start", "cold"},
-                            {"state_dir", base_ + "/state"}, {"template_dir", base_ + "/templates"}});
-    ASSERT_TRUE(ok) << ok.error().message;
-    ExecutionContext ctx;
-    ctx.program = microvm::ExternalProgram{"/bin/sh", {"-c", "echo booted"}};
-    ctx.config.timeout = 20s;
-    auto r = p.execute_program(ctx);
+    auto r = qemutest::echo_in_new_provider({{"image", inside}, {"accel", "tcg"}, {"start", "cold"},
+                                             {"state_dir", base_ + "/state"},
+                                             {"template_dir", base_ + "/templates"}},
+                                            "booted");
     EXPECT_EQ(r.status, Status::Ok) << (r.error ? r.error->message : "");
     EXPECT_EQ(r.metadata.stdout_data, "booted\n");
-    p.cleanup();
 }
 
 // An image whose initramfs is not what its manifest says (one byte changed, same size) is never
@@ -292,16 +287,9 @@ TEST_F(QemuTrust, ImageWhoseFilesDifferFromTheManifestIsNeverBooted) {
     const std::string initramfs = image + "/" + fs::path(real->initramfs).filename().string();
     const std::string templates = base_ + "/templates";
     auto run = [&](const std::string& start) {
-        microvm::QemuProvider p;
-        auto ok = p.initialize({{"image", image}, {"start", start}, {"accel", "tcg"},
-                                {"state_dir", base_ + "/state"}, {"template_dir", templates}});
-        EXPECT_TRUE(ok) << (ok ? "" : ok.error().message);
-        ExecutionContext ctx;
-        ctx.program = microvm::ExternalProgram{"/bin/sh", {"-c", "echo booted"}};
-        ctx.config.timeout = 20s;
-        auto r = ok ? p.execute_program(ctx) : microvm::ExecutionResult{};
-        if (ok) p.cleanup();
-        return r;
+        return qemutest::echo_in_new_provider({{"image", image}, {"start", start}, {"accel", "tcg"},
+                                               {"state_dir", base_ + "/state"}, {"template_dir", templates}},
+                                              "booted");
     };
     // Control: the copy, as it is, boots.
     auto fine = run("cold");

@@ -172,7 +172,8 @@ void Connection::http_handshake() {
     record_.method = request_.method;
     record_.url = printable(request_.url);
     protocol_ = request_.form == HttpRequest::Form::Connect ? Protocol::Connect : Protocol::Forward;
-    if (protocol_ == Protocol::Forward) {
+    // A URL host that is no host at all is refused by begin() as such, whatever the Host says.
+    if (protocol_ == Protocol::Forward && canonical_host(request_.host)) {
         if (auto mismatch = host_header_mismatch(request_)) {
             record_.host = printable(request_.host);
             record_.port = request_.port;

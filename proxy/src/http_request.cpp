@@ -296,6 +296,10 @@ std::optional<std::string> host_header_mismatch(const HttpRequest& request) {
     if (!a) return "Host header '" + std::string(*value) + "' is not HOST[:PORT]";
     auto header_host = canonical_host(a->host);
     auto url_host = canonical_host(request.host);
+    // Say what is wrong: "0" named the same (invalid) host on both sides, and a mismatch claimed
+    // otherwise (red team, 2026-12-04).
+    if (!url_host) return "the URL's host '" + request.host + "' is not a valid host name or IP address";
+    if (!header_host) return "Host header '" + std::string(*value) + "' is not a valid host name or IP address";
     const bool same = header_host && url_host && *header_host == *url_host &&
                       a->port.value_or(80) == request.port;
     if (same) return std::nullopt;

@@ -147,6 +147,13 @@ TEST(HttpRequestHost, HeaderMustNameTheUrlsHost) {
     EXPECT_NE(mismatch("GET http://a.test:8080/ HTTP/1.1\r\nHost: a.test\r\n\r\n"), std::nullopt);
     EXPECT_NE(mismatch("GET http://a.test/ HTTP/1.1\r\nHost: a.test@b.test\r\n\r\n"), std::nullopt);
     EXPECT_NE(mismatch("GET http://a.test/ HTTP/1.1\r\nHost: \r\n\r\n"), std::nullopt);
+    // An invalid host is called invalid, not "another host" (it said so of "0" against "0").
+    auto zero = mismatch("GET http://0/ HTTP/1.1\r\nHost: 0\r\n\r\n");
+    ASSERT_NE(zero, std::nullopt);
+    EXPECT_NE(zero->find("the URL's host '0' is not a valid host name or IP address"), std::string::npos) << *zero;
+    auto header = mismatch("GET http://a.test/ HTTP/1.1\r\nHost: 0\r\n\r\n");
+    ASSERT_NE(header, std::nullopt);
+    EXPECT_NE(header->find("Host header '0' is not a valid host name or IP address"), std::string::npos) << *header;
 }
 
 TEST(HttpRequestForward, OriginFormWithoutHopByHopHeaders) {

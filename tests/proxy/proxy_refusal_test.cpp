@@ -237,6 +237,21 @@ TEST(ProxySmuggling, ARefusalQuotesTheClientsBytesPrintably) {
     for (char ch : records[0].error) EXPECT_LT(static_cast<unsigned char>(ch), 0x80) << records[0].error;
 }
 
+// "GET http://0/" with "Host: 0" was refused as a Host header mismatch naming the same "0" on
+// both sides (red team, LOW): an invalid URL host is refused as such, as a CONNECT to it is.
+TEST(ProxySmuggling, AnInvalidUrlHostIsRefusedAsInvalidNotAsAMismatch) {
+    TestProxy p("allow=allowed.test");
+    RawClient c = RawClient::tcp(p.port);
+    c.send_all("GET http://0/ HTTP/1.1\r\nHost: 0\r\n\r\n");
+    const std::string answer = c.read_all();
+    EXPECT_EQ(answer.substr(0, 26), "HTTP/1.1 400 Bad Request\r\n") << answer;
+    EXPECT_NE(answer.find("not a valid host name or IP address"), std::string::npos) << answer;
+    EXPECT_EQ(answer.find("another host"), std::string::npos) << answer;
+    auto records = p.records(1);
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].allowed, false);
+}
+
 TEST(ProxyAddresses, AnswersPointingInsideAreRefusedWithoutTheTestSetting) {
     RecordingServer server("x", false);
     TestProxy p("allow=*.test", /*permit_loopback=*/false);

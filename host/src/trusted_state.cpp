@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <mutex>
 #include <set>
@@ -55,19 +56,21 @@ struct Places {
 Places places() {
     Places p;
     p.holders = {"/", "/run", "/run/user"};
-    p.entries.push_back({"/run", "microvm"});
+    // By name, in every process: the entries named microvm* (microvm, microvmd, microvm-qemu,
+    // ...) of these directories and of every user's runtime directory. /etc/microvm* holds
+    // settings (microvm/src/settings.cpp: a settings file names the programs the host runs; a
+    // run with `rw=$HOME` planted root's config.toml naming a runsc of its own, which root's
+    // next gvisor run executed, red team 2026-12-04) and the daemon's tokens and keys;
+    // /var/lib, /var/log and /var/cache hold a daemon's state, audit log and caches.
+    for (const char* dir : {"/run", "/etc", "/var/lib", "/var/log", "/var/cache"}) {
+        p.entries.push_back({dir, "microvm"});
+    }
     for (const std::string& user : entries_named("/run/user", "")) {
         if (user.ends_with("/.") || user.ends_with("/..")) continue;
         p.holders.push_back(user);
-        p.protected_paths.push_back(user + "/microvm");
+        p.entries.push_back({user, "microvm"});
     }
     if (auto boot = boot_cache_dir()) p.protected_paths.push_back(*boot);
-    p.protected_paths.emplace_back("/var/cache/microvm");
-    // Where settings are read from (microvm/src/settings.cpp): a settings file names the
-    // programs the host runs (runsc, qemu) and the default policy. Files a sandbox writes through
-    // rw= belong to the directory's owner, so `rw=$HOME` planted root's config.toml naming a
-    // runsc of its own, which root's next gvisor run executed (red team, 2026-12-04).
-    p.protected_paths.emplace_back("/etc/microvm");
     for (const char* var : {"XDG_CONFIG_HOME", "HOME"}) {
         const char* value = std::getenv(var);
         if (!value || value[0] != '/') continue;
@@ -131,21 +134,26 @@ void protect_configured_state(const std::map<std::string, nlohmann::json>& provi
 Expected<void> require_protected_state_place(const std::string& path, std::string_view setting) {
     const std::string real = path.empty() || path.front() != '/' ? path : resolved_path(path);
     const std::vector<std::string> parts = path_components(real);
+    // A ".." after a directory that does not exist yet stays unresolved in `real`, and led out
+    // of the places once that directory was made (red team, 2026-12-04): none is taken.
+    const std::vector<std::string> given = path_components(path);
+    const bool climbs = std::find(given.begin(), given.end(), "..") != given.end();
     const auto all_digits = [](const std::string& s) {
         return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
     };
     const bool under_run = parts.size() >= 2 && parts[0] == "run" && parts[1].starts_with("microvm");
-    const bool under_cache = parts.size() >= 3 && parts[0] == "var" && parts[1] == "cache" && parts[2] == "microvm";
+    const bool under_var = parts.size() >= 3 && parts[0] == "var" &&
+                           (parts[1] == "cache" || parts[1] == "lib") && parts[2].starts_with("microvm");
     const bool under_user = parts.size() >= 4 && parts[0] == "run" && parts[1] == "user" &&
-                            all_digits(parts[2]) && parts[3] == "microvm";
-    if (!path.empty() && path.front() == '/' && (under_run || under_cache || under_user)) return Ok{};
+                            all_digits(parts[2]) && parts[3].starts_with("microvm");
+    if (!path.empty() && path.front() == '/' && !climbs && (under_run || under_var || under_user)) return Ok{};
     return fail(Failure::Kind::SetupError,
                 "setting " + std::string(setting) + " '" + path +
                     (real != path ? "' (really '" + real + "')" : "'") +
-                    " is not where every run protects state from sandboxes: put it in "
-                    "/run/microvm*, /var/cache/microvm or /run/user/<uid>/microvm (a run with "
-                    "other settings could grant a sandbox rw= over it, and this provider would "
-                    "trust what it planted)");
+                    " is not where every run protects state from sandboxes: put it in " +
+                    kProtectedStatePlaces +
+                    " (a run with other settings could grant a sandbox rw= over it, and this "
+                    "provider would trust what it planted)");
 }
 
 Expected<void> refuse_writable_trusted_state(const std::string& real_path, std::string_view what) {
@@ -160,11 +168,11 @@ Expected<void> refuse_writable_trusted_state(const std::string& real_path, std::
     // By name: a user's runtime directory and its microvm directory, even before either exists.
     const std::vector<std::string> parts = path_components(real_path);
     if (parts.size() >= 3 && parts[0] == "run" && parts[1] == "user" &&
-        (parts.size() == 3 || parts[3] == "microvm")) {
-        return refuse("/run/user/" + parts[2] + "/microvm");
+        (parts.size() == 3 || parts[3].starts_with("microvm"))) {
+        return refuse("/run/user/" + parts[2] + "/microvm*");
     }
     for (const std::string& holder : p.holders) {
-        if (real_path == holder) return refuse(holder == "/" || holder == "/run" ? "/run/microvm*" : holder + "/microvm");
+        if (real_path == holder) return refuse(holder == "/" || holder == "/run" ? "/run/microvm*" : holder + "/microvm*");
     }
     for (const Entries& e : p.entries) {
         if (is_within(e.dir, real_path)) return refuse(e.dir + "/" + e.name_prefix + "*");

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "firecracker/firecracker_backend.hpp"
+#include "host/trusted_state.hpp"
 #include "host/guest_image.hpp"
 #include "host/vm_command.hpp"
 
@@ -42,10 +43,9 @@ nlohmann::json FirecrackerProvider::config_schema() const {
         {"binary", {{"type", "string"}, {"description", "firecracker binary (default: PATH)"}}},
         {"jailer", {{"type", "string"}, {"description", "jailer binary (default: PATH)"}}},
         {"use_jailer", {{"type", "boolean"}, {"description", "run through the jailer when found"}}},
-        {"image", {{"type", "string"}, {"description", "guest image directory, in /run/microvm*, /var/cache/microvm or "
-                                                   "/run/user/<uid>/microvm"}}},
-        {"state_dir", {{"type", "string"}, {"description", "private VM directories (default /run/microvm-firecracker; "
-                                                       "in /run/microvm*, /var/cache/microvm or /run/user/<uid>/microvm)"}}},
+        {"image", {{"type", "string"}, {"description", "guest image directory, in " + std::string(host::kProtectedStatePlaces)}}},
+        {"state_dir", {{"type", "string"}, {"description", "private VM directories (default /run/microvm-firecracker; in " +
+                                                                       std::string(host::kProtectedStatePlaces) + ")"}}},
     };
     return {{"type", "object"}, {"properties", p}, {"additionalProperties", false}};
 }

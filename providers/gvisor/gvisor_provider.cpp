@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "gvisor/oci_spec.hpp"
+#include "host/trusted_state.hpp"
 #include "host/sandbox_settings.hpp"
 
 namespace microvm {
@@ -61,8 +62,7 @@ nlohmann::json GvisorProvider::config_schema() const {
                {{"type", "string"},
                 {"description",
                  "existing directory holding the provider's private runsc state and bundles "
-                 "(default /run; else in /run/microvm*, /var/cache/microvm or "
-                 "/run/user/<uid>/microvm)"}}}};
+                 "(default /run; else in " + std::string(host::kProtectedStatePlaces) + ")"}}}};
     properties.update(host::rlimit_settings_schema());
     return {{"type", "object"}, {"properties", properties}, {"additionalProperties", false}};
 }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "host/trusted_state.hpp"
 #include "host/vm_command.hpp"
 #include "qemu/qemu_shares.hpp"
 
@@ -63,11 +64,10 @@ nlohmann::json QemuProvider::config_schema() const {
         {"qemu", {{"type", "string"}, {"description", "qemu-system-x86_64 binary (default: /usr/bin)"}}},
         {"image", {{"type", "string"},
                    {"description", "guest image directory (default: $MICROVM_GUEST_IMAGE, else "
-                                   "the image cache's current); in /run/microvm*, /var/cache/microvm or "
-                                   "/run/user/<uid>/microvm"}}},
+                                   "the image cache's current); in " + std::string(host::kProtectedStatePlaces)}}},
         {"state_dir", {{"type", "string"},
-                       {"description", "private directory of the VMs (default /run/microvm-qemu; in "
-                                       "/run/microvm*, /var/cache/microvm or /run/user/<uid>/microvm)"}}},
+                       {"description", "private directory of the VMs (default /run/microvm-qemu; in " +
+                                           std::string(host::kProtectedStatePlaces) + ")"}}},
         {"cgroup_parent", {{"type", "string"},
                            {"description", "cgroup under which QEMU's cgroups are created"}}},
         {"accel", {{"type", "string"},
@@ -79,8 +79,8 @@ nlohmann::json QemuProvider::config_schema() const {
                                    "allows (fs none, net deny), else cold boot; cold: always cold boot"}}},
         {"template_dir", {{"type", "string"},
                           {"description", "cache of template snapshots, a 0700 directory of root "
-                                          "(default /var/cache/microvm/qemu-templates; in /run/microvm*, "
-                                          "/var/cache/microvm or /run/user/<uid>/microvm)"}}},
+                                          "(default /var/cache/microvm/qemu-templates; in " +
+                                              std::string(host::kProtectedStatePlaces) + ")"}}},
         {"pool_size", {{"type", "integer"}, {"minimum", 0}, {"maximum", 16},
                        {"description", "restored VMs kept ready for the last restorable machine "
                                        "(default 0: none)"}}},

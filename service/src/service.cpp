@@ -108,7 +108,7 @@ ApiExpected<void> refuse_daemon_files(const Policy& policy, const std::vector<st
                                 (real.starts_with(own + ".") && real.find('/', own.size()) == std::string::npos);
             if (inside || (writable && host::is_within(own, real)))
                 return api_fail(400, "bad_request", "fs_policy path '" + given + "' would reach " + own +
-                                                        ", the daemon's own state (sessions, audit log, tokens)");
+                                                        ", the daemon's own files (sessions, audit log, tokens, settings, TLS)");
         }
     }
     return rtfs::Ok{};
@@ -176,6 +176,15 @@ Expected<std::unique_ptr<Service>> Service::create(ServiceOptions options,
     // Every provider's state directories are out of any sandbox's write reach, whichever
     // providers start.
     host::protect_configured_state(options.settings.provider_configs);
+    // The daemon's files (its settings file, tokens, TLS key, audit log) out of every sandbox's
+    // write reach too, not only out of requests' (refuse_daemon_files): a session granted rw=
+    // over the directory of --config planted a runsc that the restarted daemon ran as root, and
+    // read the TLS key through the idmapped bind (red team, 2026-12-04). Not the state
+    // directory: the sessions' own work directories lie below it.
+    if (!options.settings.source_file.empty()) {
+        options.private_paths.push_back(options.settings.source_file);
+    }
+    for (const std::string& path : options.private_paths) host::protect_trusted_state(path);
     // The daemon's own files, as real paths, for refuse_daemon_files.
     options.private_paths.push_back(options.state_dir);
     for (auto& path : options.private_paths) path = host::resolved_path(path);

@@ -272,12 +272,16 @@ TEST(Rootfs, StateConfiguredInAnotherProcessIsProtected) {
     const std::string run_dir = "/run/microvm-test-place-" + tag;
     const std::string cache_dir = "/var/cache/microvm/test-place-" + tag;
     const std::string user_dir = "/run/user/" + std::to_string(40000 + ::getpid() % 20000) + "/microvm/t";
+    // microvmd's (a non-root daemon's default state directory), and a daemon's under /var/lib.
+    const std::string user_daemon_dir = fs::path(user_dir).parent_path().parent_path().string() + "/microvmd/state";
+    const std::string lib_dir = "/var/lib/microvm-test-place-" + tag;
     const bool had_run_user = fs::exists("/run/user");
-    for (const std::string& d : {run_dir + "/templates", cache_dir + "/templates", user_dir}) {
+    for (const std::string& d : {run_dir + "/templates", cache_dir + "/templates", user_dir, user_daemon_dir,
+                                 lib_dir + "/state"}) {
         fs::create_directories(d);
     }
-    for (const std::string& path : {run_dir + "/templates", cache_dir + "/templates", user_dir,
-                                    run_dir + "/not-made-yet"}) {
+    for (const std::string& path : {run_dir + "/templates", cache_dir + "/templates", user_dir, user_daemon_dir,
+                                    lib_dir + "/state", run_dir + "/not-made-yet"}) {
         auto ok = require_protected_state_place(path, "template_dir");
         EXPECT_TRUE(ok) << path << ": " << (ok ? "" : ok.error().message);
         for (const std::string& granted : {path, fs::path(path).parent_path().string()}) {
@@ -290,7 +294,10 @@ TEST(Rootfs, StateConfiguredInAnotherProcessIsProtected) {
     fs::create_symlink(elsewhere.path(), run_dir + "/link");
     for (const std::string& path :
          {elsewhere.path() + "/templates", run_dir + "/link/templates", std::string("/srv/microvm"),
-          std::string("/var/cache/microvm-other"), std::string("/run/user/1000/other"),
+          // ".." through a directory that does not exist yet is not resolved by the kernel
+          // until it is made: it led out to /srv (red team, 2026-12-04).
+          run_dir + "/not-made-yet/../../../srv/templates", run_dir + "/../srv",
+          std::string("/var/cache/other-microvm"), std::string("/run/user/1000/other"),
           std::string("/run/user/x/microvm"), std::string("/run"), std::string("relative/templates")}) {
         auto ok = require_protected_state_place(path, "template_dir");
         ASSERT_FALSE(ok) << path << " was accepted as a state place";
@@ -300,6 +307,7 @@ TEST(Rootfs, StateConfiguredInAnotherProcessIsProtected) {
     }
     fs::remove_all(run_dir);
     fs::remove_all(cache_dir);
+    fs::remove_all(lib_dir);
     fs::remove_all(fs::path(user_dir).parent_path().parent_path());
     if (!had_run_user) fs::remove("/run/user");
 }

@@ -7,11 +7,15 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <thread>
 
 #include "harness.hpp"
 #include "support/host_files.hpp"
+#include "host/paths.hpp"
+#include "host/trusted_state.hpp"
 #include "service/sessions.hpp"
 
 using namespace svctest;
@@ -94,7 +98,7 @@ TEST(ServiceIsolation, PoliciesCannotReachTheDaemonsOwnFiles) {
               "rw=/tmp/elsewhere;ro=" + state, "rw=" + h.dir, "rw=" + link, "ro=" + link + "/sandboxes"}) {
             auto r = h.call_json("POST", "/v1/executions", {{"provider", "mock"}, {"eval", "1"}, {"fs_policy", fs}});
             EXPECT_EQ(r.status, 400) << fs << ": " << r.body;
-            EXPECT_NE(r.body.find("daemon's own state"), std::string::npos) << fs << ": " << r.body;
+            EXPECT_NE(r.body.find("daemon's own files"), std::string::npos) << fs << ": " << r.body;
             auto s = h.call_json("POST", "/v1/sandboxes", {{"provider", "mock"}, {"fs_policy", fs}});
             EXPECT_EQ(s.status, 400) << fs << ": " << s.body;
         }
@@ -107,6 +111,37 @@ TEST(ServiceIsolation, PoliciesCannotReachTheDaemonsOwnFiles) {
         EXPECT_EQ(h.call_json("POST", "/v1/sandboxes/" + id + "/exec", {{"eval", "1"}}).status, 200);
     }
     microvm::service::remove_tree(logs);
+}
+
+// The attack (red team, 2026-12-04): a session granted rw= over the directory of the daemon's
+// --config wrote a config.toml naming a runsc of its own (root's files through the idmapped
+// bind pass every owner check), which the restarted daemon ran as root; another read the TLS
+// key the same way. The settings file and every file the daemon is given are its own, refused to
+// requests, and trusted state that no sandbox of this process may write, whoever asks.
+TEST(ServiceIsolation, TheSettingsFileAndTlsKeyAreTheDaemonsOwnAndNoSandboxWritesThem) {
+    const std::string etc = make_temp_dir();
+    const std::string config = etc + "/config.toml";
+    const std::string key = etc + "/tls/key.pem";
+    std::filesystem::create_directories(etc + "/tls");
+    std::ofstream(config) << "";
+    std::ofstream(key) << "-----BEGIN PRIVATE KEY-----\n";
+    {
+        Harness h([&](microvm::service::ServiceOptions& o) {
+            o.settings.source_file = config;
+            o.private_paths = {key};
+        });
+        for (const std::string& fs : {"rw=" + etc, "ro=" + config, "rw=" + etc + "/tls", "ro=" + key}) {
+            auto r = h.call_json("POST", "/v1/executions", {{"provider", "mock"}, {"eval", "1"}, {"fs_policy", fs}});
+            EXPECT_EQ(r.status, 400) << fs << ": " << r.body;
+            EXPECT_NE(r.body.find("daemon's own"), std::string::npos) << fs << ": " << r.body;
+        }
+        // Whoever plans a sandbox in this process (a session's provider, a pool) is refused too.
+        for (const std::string& dir : {etc, etc + "/tls"}) {
+            auto refused = microvm::host::refuse_writable_trusted_state(microvm::host::resolved_path(dir), "rw= path");
+            EXPECT_FALSE(refused) << dir << " is writable by a sandbox of the daemon";
+        }
+    }
+    microvm::service::remove_tree(etc);
 }
 
 TEST(ServiceIsolation, TheAuditLogKeepsEnvVarNamesNotValues) {

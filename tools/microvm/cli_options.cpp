@@ -92,6 +92,8 @@ Expected<Invocation> resolve(const PolicyFlags& f) {
     inv.provider = f.provider.value_or(inv.settings.default_provider);
     // Every provider's state directories are out of the sandbox's write reach, not only this one's.
     host::protect_configured_state(inv.settings.provider_configs);
+    // And the settings file read, wherever --config named it (red team, 2026-12-04).
+    if (!inv.settings.source_file.empty()) host::protect_trusted_state(inv.settings.source_file);
 
     // An execution performing a capability starts from that capability's settings.
     MicroVMConfig c = f.capability ? config_for_capability(inv.settings, *f.capability)

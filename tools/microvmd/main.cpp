@@ -177,9 +177,11 @@ int main(int argc, char** argv) {
         if (!a) return die(a.error().message);
         audit = std::move(*a);
     }
-    // No request's fs_policy may reach these (the audit log's rotated PATH.N with it).
-    if (audit_log) opts.private_paths.push_back(*audit_log);
-    if (token_file) opts.private_paths.push_back(*token_file);
+    // No request's fs_policy may reach these (the audit log's rotated PATH.N with it), nor any
+    // sandbox write them (Service::create; the settings file is added there).
+    for (const auto* path : {&audit_log, &token_file, &tls_cert, &tls_key}) {
+        if (*path) opts.private_paths.push_back(**path);
+    }
     auto service = Service::create(std::move(opts), std::move(audit));
     if (!service) return die(service.error().message);
 

@@ -4,8 +4,9 @@
 // recorded seccomp program that allows everything, a VM template, a decoded module.
 //
 // What is protected, whatever this process's environment says (another run may have another):
-// - by name: /run/microvm* (root's boot records, the providers' default state directories and
-//   records) and /run/user/<uid>/microvm of every user (a user's boot records);
+// - by name: the microvm* entries of /run (root's boot records, the providers' default state
+//   directories and records, microvmd's), /etc (settings, a daemon's tokens and keys), /var/lib,
+//   /var/log and /var/cache, and of every user's /run/user/<uid> (a user's boot records);
 // - this process's boot cache directory, /var/cache/microvm (guest images, VM templates), and
 //   $MICROVM_IMAGE_CACHE, $MICROVM_GUEST_IMAGE, $MICROVM_GUEST and $MICROVM_RTFS_WASM when set;
 // - what protect_trusted_state() and protect_configured_state() were given.
@@ -41,10 +42,15 @@ void protect_trusted_entries(const std::string& dir, const std::string& name_pre
 // of one provider protects the others' state too, started or not.
 void protect_configured_state(const std::map<std::string, nlohmann::json>& provider_configs);
 
+// Where every process protects state by name, whatever its settings say (see places() in
+// trusted_state.cpp), and so where configured state may lie.
+inline constexpr const char* kProtectedStatePlaces =
+    "/run/microvm*, /var/lib/microvm*, /var/cache/microvm* or /run/user/<uid>/microvm*";
+
 // A provider's configured state (qemu's state_dir, template_dir and image, firecracker's
 // state_dir and image, gvisor's state_dir) must lie where every process protects it by name,
-// whatever that process's settings say: in /run/microvm*, /var/cache/microvm or
-// /run/user/<uid>/microvm (gvisor's base directory may also be /run itself). A run with other
+// whatever that process's settings say: in kProtectedStatePlaces (gvisor's base directory may
+// also be /run itself). A run with other
 // settings knows nothing of a template directory named only here, and granted rw= over it, so a
 // sandbox forged a template that this configuration's next run restored (red team,
 // 2026-12-04). SetupError naming `setting` and the places otherwise; judged by real path.

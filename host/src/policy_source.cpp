@@ -1,7 +1,6 @@
 #include "host/policy_source.hpp"
 
 #include <fcntl.h>
-#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -13,44 +12,13 @@
 #include <cstdlib>
 #include <vector>
 
+#include "host/kernel_interface.hpp"
 #include "host/paths.hpp"
 #include "host/sys_error.hpp"
 #include "host/unique_fd.hpp"
 
 namespace microvm::host {
 namespace {
-
-// File systems that are interfaces to the kernel or to other namespaces, never data.
-const char* kernel_interface(unsigned long type) {
-    switch (type) {
-        case PROC_SUPER_MAGIC: return "proc";
-        case SYSFS_MAGIC: return "sysfs";
-        case CGROUP_SUPER_MAGIC: return "cgroup";
-        case CGROUP2_SUPER_MAGIC: return "cgroup2";
-        case DEBUGFS_MAGIC: return "debugfs";
-        case TRACEFS_MAGIC: return "tracefs";
-        case SECURITYFS_MAGIC: return "securityfs";
-        case BPF_FS_MAGIC: return "bpf";
-        case DEVPTS_SUPER_MAGIC: return "devpts";
-        case BINFMTFS_MAGIC: return "binfmt_misc";
-        case NSFS_MAGIC: return "nsfs";
-        case EFIVARFS_MAGIC: return "efivarfs";
-        case PSTOREFS_MAGIC: return "pstore";
-        case 0x19800202: return "mqueue";
-        case 0x62656570: return "configfs";
-        case 0x65735543: return "fusectl";
-        default: return nullptr;
-    }
-}
-
-bool kernel_interface_name(const std::string& fstype) {
-    for (const char* name : {"proc", "sysfs", "cgroup", "cgroup2", "debugfs", "tracefs",
-                             "securityfs", "bpf", "devpts", "binfmt_misc", "nsfs", "efivarfs",
-                             "pstore", "mqueue", "configfs", "fusectl"}) {
-        if (fstype == name) return true;
-    }
-    return false;
-}
 
 // A kernel-interface mount strictly below dir, or empty.
 std::string kernel_interface_below(const std::string& dir, MountTable& mounts) {

@@ -2,9 +2,7 @@
 // confined_path (no escape through "..", absolute paths or symlinks); mutating operations need
 // the matching WASI right, which descriptors below a read-only preopen never have.
 #include <fcntl.h>
-#include <linux/magic.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,6 +10,7 @@
 #include <string>
 
 #include "confined_path.hpp"
+#include "host/kernel_interface.hpp"
 #include "wasi.hpp"
 #include "wasi_abi.hpp"
 
@@ -42,7 +41,14 @@ uint32_t guest_path(RunState& s, uint32_t ptr, uint32_t len, std::string& out) {
     return wasi::kSuccess;
 }
 
-// The directory fd and its path argument, resolved to (parent, name), for *at() calls.
+// The kernel's own interfaces are never a guest's files, whatever the policy grants (`full`):
+// the engine runs in the host process, so /proc/self/mem is the host's memory, and the others
+// tune the host's kernel (a mkdir in cgroupfs or tracefs, an unlink in bpffs unpins a program).
+// Judged on every descriptor a path call acts through or on (red team, 2026-12-04).
+bool on_kernel_interface(int fd) { return host::kernel_interface_of(fd) != nullptr; }
+
+// The directory fd and its path argument, resolved to (parent, name), for *at() calls; EACCES
+// when the parent lies on a kernel interface.
 uint32_t parent_of(RunState& s, const Values& p, size_t fd_i, size_t path_i, uint64_t needed,
                    ParentAndName& out) {
     FdEntry* dir = nullptr;
@@ -50,6 +56,29 @@ uint32_t parent_of(RunState& s, const Values& p, size_t fd_i, size_t path_i, uin
     std::string path;
     if (uint32_t err = guest_path(s, u32_at(p, path_i), u32_at(p, path_i + 1), path)) return err;
     if (int e = resolve_parent(dir->host.get(), path, out)) return resolve_errno(e);
+    if (on_kernel_interface(out.parent.get())) return wasi::kAcces;
+    return wasi::kSuccess;
+}
+
+// Before path_open opens anything: opening runs the driver's open handler, and O_TRUNC or
+// O_CREAT act, even when the descriptor is then refused (a "refused" O_TRUNC of tracefs's
+// `trace` had wiped the trace buffer). The object is first looked up with O_PATH, which runs
+// none of that; a file about to be created is judged by its directory.
+uint32_t judge_before_open(int dir, const std::string& path, bool follow, bool create) {
+    UniqueFd probe;
+    const int e = open_beneath(dir, path, O_PATH, 0, follow, probe);
+    if (e == ENOENT && create) {
+        ParentAndName at;
+        if (resolve_parent(dir, path, at) == 0 && on_kernel_interface(at.parent.get())) return wasi::kAcces;
+        return wasi::kSuccess;
+    }
+    if (e) return wasi::kSuccess;  // the open itself reports it
+    struct stat st;
+    if (fstat(probe.get(), &st) != 0) return wasi::from_host_errno(errno);
+    if (on_kernel_interface(probe.get())) return wasi::kAcces;
+    // Devices, FIFOs and sockets: their open could block or act. A symlink here is one the
+    // open will not follow (it fails there).
+    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode)) return wasi::kNotsup;
     return wasi::kSuccess;
 }
 
@@ -66,25 +95,6 @@ int open_flags(uint64_t base, uint32_t oflags, uint32_t fdflags) {
     if (fdflags & wasi::kFdflagSync) flags |= O_SYNC;
     // Always non-blocking while opening (a FIFO would block the engine), see path_open.
     return flags | O_NONBLOCK;
-}
-
-// The kernel's own interfaces are never a guest's files, whatever the policy grants (`full`):
-// the engine runs in the host process, so /proc/self/mem is the host's memory, and the others
-// (sysfs, cgroupfs, tracefs, binfmt_misc, ...) tune the host's kernel (red team, 2026-12-04).
-bool on_kernel_interface(int fd) {
-    struct statfs fs;
-    if (fstatfs(fd, &fs) != 0) return true;
-    switch (static_cast<unsigned long>(fs.f_type)) {
-        case PROC_SUPER_MAGIC: case SYSFS_MAGIC: case DEBUGFS_MAGIC: case TRACEFS_MAGIC:
-        case SECURITYFS_MAGIC: case SELINUX_MAGIC: case SMACK_MAGIC: case BPF_FS_MAGIC:
-        case CGROUP_SUPER_MAGIC: case CGROUP2_SUPER_MAGIC: case BINFMTFS_MAGIC: case PSTOREFS_MAGIC:
-        case EFIVARFS_MAGIC: case DEVPTS_SUPER_MAGIC: case NSFS_MAGIC:
-        case 0x62656570:  // configfs
-        case 0x65735543:  // fusectl
-            return true;
-        default:
-            return false;
-    }
 }
 
 uint32_t path_open(RunState& s, const Values& p) {
@@ -108,13 +118,14 @@ uint32_t path_open(RunState& s, const Values& p) {
     std::string path;
     if (uint32_t err = guest_path(s, u32_at(p, 2), u32_at(p, 3), path)) return err;
 
+    const bool follow = dirflags & wasi::kLookupSymlinkFollow;
+    if (uint32_t err = judge_before_open(dir->host.get(), path, follow, oflags & wasi::kOflagCreat)) return err;
     UniqueFd fd;
-    int e = open_beneath(dir->host.get(), path, open_flags(base, oflags, fdflags), 0666,
-                         dirflags & wasi::kLookupSymlinkFollow, fd);
+    int e = open_beneath(dir->host.get(), path, open_flags(base, oflags, fdflags), 0666, follow, fd);
     if (e) return resolve_errno(e);
     struct stat st;
     if (fstat(fd.get(), &st) != 0) return wasi::from_host_errno(errno);
-    // Devices, FIFOs and sockets could block the engine's thread past the deadline.
+    // Again on what was opened (judge_before_open looked the name up once already).
     if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) return wasi::kNotsup;
     if (on_kernel_interface(fd.get())) return wasi::kAcces;
     // The host descriptor stays non-blocking whatever the guest asked (its flag is only
@@ -145,6 +156,7 @@ uint32_t path_filestat_get(RunState& s, const Values& p) {
     UniqueFd fd;
     bool follow = u32_at(p, 1) & wasi::kLookupSymlinkFollow;
     if (int e = open_beneath(dir->host.get(), path, O_PATH, 0, follow, fd)) return resolve_errno(e);
+    if (on_kernel_interface(fd.get())) return wasi::kAcces;
     struct stat st;
     if (fstat(fd.get(), &st) != 0) return wasi::from_host_errno(errno);
     return wasi::store_filestat(s.mem(), u32_at(p, 4), st) ? wasi::kSuccess : wasi::kFault;
@@ -162,6 +174,7 @@ uint32_t path_filestat_set_times(RunState& s, const Values& p) {
         // The entry itself (a symlink keeps its own times): its name in its confined parent.
         ParentAndName at;
         if (int e = resolve_parent(dir->host.get(), path, at)) return resolve_errno(e);
+        if (on_kernel_interface(at.parent.get())) return wasi::kAcces;
         if (!at.trailing_slash) {
             if (utimensat(at.parent.get(), at.name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
                 return wasi::from_host_errno(errno);
@@ -172,6 +185,7 @@ uint32_t path_filestat_set_times(RunState& s, const Values& p) {
     }
     UniqueFd fd;
     if (int e = open_beneath(dir->host.get(), path, O_PATH, 0, true, fd)) return resolve_errno(e);
+    if (on_kernel_interface(fd.get())) return wasi::kAcces;
     // The inode resolved above, through its /proc magic link (futimens refuses O_PATH fds).
     char proc_path[64];
     std::snprintf(proc_path, sizeof proc_path, "/proc/self/fd/%d", fd.get());

@@ -1,13 +1,17 @@
 // The file-system policy inside the engine: preopens, confinement (no escape through "..",
 // absolute paths or symlinks) and rights (read-only vs read-write). Every case runs twice: with
 // openat2(RESOLVE_BENEATH) and with the component-wise fallback walk.
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 
 #include "confined_path.hpp"
 #include "host/boot_cache.hpp"
 #include "fd_table.hpp"
+#include "support/expectations.hpp"
 #include "test_support.hpp"
 
 namespace wasmtest {
@@ -148,7 +152,11 @@ TEST_P(FsPolicyTest, FullDoesNotReachKernelInterfaces) {
     const std::vector<std::vector<std::string>> attempts = {
         {"r", "proc/kmsg"},        {"a", "proc/self/mem"}, {"r", "proc/self/status"},
         {"l", "proc/self"},        {"r", "sys/kernel/uevent_seqnum"},
-        {"l", cgroupfs},           {"w", "proc/self/comm"}};
+        {"l", cgroupfs},           {"w", "proc/self/comm"},
+        // Path calls other than path_open (red team, 2026-12-04): a mkdir in cgroupfs made a
+        // host cgroup, a stat or readlink of /proc/self told the host's secrets.
+        {"m", cgroupfs + "/microvm-wasm-test"}, {"s", "proc/self/mem"}, {"w", "proc/self/new"},
+        {"u", cgroupfs + "/tasks"},  {"n", "proc/self/comm", "proc/self/x"}};
     for (const auto& args : attempts) {
         auto ctx = context(fixture("fs_ops.wat"), args);
         ctx.config.fs_policy = FileSystemPolicy::full();
@@ -157,9 +165,34 @@ TEST_P(FsPolicyTest, FullDoesNotReachKernelInterfaces) {
         EXPECT_EQ(r.metadata.exit_code, kAcces) << args[1] << ": " << describe(r);
         EXPECT_EQ(r.metadata.stdout_data, "") << args[1];
     }
+    EXPECT_FALSE(fs::exists("/" + cgroupfs + "/microvm-wasm-test")) << "the guest made a host cgroup";
     auto control = fs_op(FileSystemPolicy::full(), {"r", "etc/os-release"});
     ASSERT_EQ(control.status, Status::Ok) << describe(control);
     EXPECT_NE(control.metadata.stdout_data.find("NAME="), std::string::npos);
+}
+
+// The attack (red team, 2026-12-04): path_open opened first and refused after, so the kernel
+// had already acted: an O_TRUNC of tracefs's `trace` "refused" with EACCES had wiped the trace
+// buffer (and of set_event disabled every event). Nothing on a kernel interface is opened now:
+// the name is looked up with O_PATH, which runs no driver, and judged before the open. A trace
+// instance of the test's own, on a tracefs mounted in a directory of its own.
+TEST_P(FsPolicyTest, FullOpensNothingOnAKernelInterfaceEvenToRefuseIt) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "mounting a tracefs needs root");
+    const fs::path mnt = tmp.path() / "tracing";
+    fs::create_directories(mnt);
+    ASSERT_EQ(::mount("nodev", mnt.c_str(), "tracefs", 0, nullptr), 0) << std::strerror(errno);
+    const fs::path instance = mnt / "instances" / ("microvm-wasm-test-" + std::to_string(::getpid()));
+    fs::create_directory(instance);
+    write_file(instance / "trace_marker", "microvm-marker\n");
+    auto buffer = [&] { return read_file(instance / "trace"); };
+    ASSERT_NE(buffer().find("microvm-marker"), std::string::npos) << buffer();
+    for (const char* op : {"w", "a"}) {
+        auto r = fs_op(FileSystemPolicy::full(), {op, (instance / "trace").string().substr(1)});
+        EXPECT_EQ(r.metadata.exit_code, 100 + 2) << op << ": " << describe(r);
+    }
+    EXPECT_NE(buffer().find("microvm-marker"), std::string::npos) << "the refused open truncated the trace buffer";
+    ::rmdir(instance.c_str());
+    ::umount2(mnt.c_str(), MNT_DETACH);
 }
 
 TEST_P(FsPolicyTest, EmptyReadOnlyListMeansSystemDirectories) {

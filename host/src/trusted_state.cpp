@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <utility>
 #include <vector>
@@ -13,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "host/boot_cache.hpp"
+#include "host/mountinfo.hpp"
 #include "host/paths.hpp"
 
 namespace microvm::host {
@@ -216,6 +218,46 @@ Expected<void> refuse_writable_trusted_state(const std::string& real_path, std::
         }
         if (up.size() <= 1) break;
         up = parent_path(up);
+    }
+
+    // By mount: binds are recursive (and the wasm engine's lookups cross mounts), so a mount
+    // below real_path of trusted state, of a directory in it or of one holding it is written
+    // through real_path (red team, 2026-12-04: a bind of the image cache inside a granted
+    // directory). Judged by file system (device) and the path inside it that each mount shows.
+    MountTable mounts;
+    std::vector<const MountEntry*> below;
+    for (const MountEntry& m : mounts.entries()) {
+        if (m.mount_point != real_path && is_within(m.mount_point, real_path)) below.push_back(&m);
+    }
+    if (below.empty()) return Ok{};
+    // A path as (device, path inside its file system), by the innermost (last) mount holding it.
+    const auto location = [&](const std::string& path) -> std::optional<std::pair<std::string, std::string>> {
+        const MountEntry* holder = nullptr;
+        for (const MountEntry& m : mounts.entries()) {
+            if (is_within(path, m.mount_point) && (!holder || m.mount_point.size() >= holder->mount_point.size())) {
+                holder = &m;
+            }
+        }
+        if (!holder) return std::nullopt;
+        const std::string rest = holder->mount_point == "/" ? path : path.substr(holder->mount_point.size());
+        const std::string root = holder->root == "/" ? "" : holder->root;
+        return std::make_pair(holder->device, rest.empty() && root.empty() ? "/" : root + rest);
+    };
+    std::vector<std::string> holding = p.holders;
+    for (const Entries& e : p.entries) holding.push_back(e.dir);
+    for (const MountEntry* m : below) {
+        for (const std::string& place : all) {
+            auto at = location(place);
+            if (at && at->first == m->device && (is_within(at->second, m->root) || is_within(m->root, at->second))) {
+                return refuse(place + " (mounted at " + m->mount_point + ", below it)");
+            }
+        }
+        for (const std::string& holder : holding) {
+            auto at = location(holder);
+            if (at && at->first == m->device && is_within(at->second, m->root)) {
+                return refuse("what " + holder + " holds (mounted at " + m->mount_point + ", below it)");
+            }
+        }
     }
     return Ok{};
 }

@@ -218,6 +218,48 @@ TEST(Rootfs, AnotherMountOfTrustedStateIsRefusedAsTheStateItself) {
     EXPECT_EQ(WEXITSTATUS(status), 0) << "100: no mount namespace; 10 + n: n of 2 refused";
 }
 
+// The attack (red team, 2026-12-04): a bind of trusted state (the image cache here) mounted
+// inside a directory granted rw= was written through it: binds are recursive, and the checks
+// looked only at the granted path and the directories above it. A mount below the path of the
+// state itself, of a directory inside it or of one holding it is refused; other mounts are not.
+TEST(Rootfs, TrustedStateMountedBelowAWritablePathIsRefused) {
+    TempDir dir;
+    const std::string cache = dir.path() + "/cache", outer = dir.path() + "/outer";
+    const std::string other = dir.path() + "/other";
+    for (const std::string& d : {cache + "/sub", cache + "/sub/deeper", outer + "/m", outer + "/s", outer + "/h",
+                                 outer + "/o", other}) {
+        fs::create_directories(d);
+    }
+    const pid_t child = ::fork();
+    if (child == 0) {
+        ::setenv("MICROVM_IMAGE_CACHE", cache.c_str(), 1);
+        if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+            ::_exit(100);
+        }
+        const auto refused = [](const std::string& path) {
+            auto plan = plan_rootfs(request(FileSystemPolicy::read_write({path})));
+            return !plan && plan.error().message.find("trusted state") != std::string::npos;
+        };
+        if (refused(outer)) ::_exit(101);  // control: nothing mounted yet
+        if (::mount(other.c_str(), (outer + "/o").c_str(), nullptr, MS_BIND, nullptr) != 0) ::_exit(102);
+        if (refused(outer)) ::_exit(103);  // an unrelated bind is no reason
+        int code = 0, bit = 1;
+        for (const auto& [source, target] : {std::pair{cache, outer + "/m"}, std::pair{cache + "/sub", outer + "/s"},
+                                             std::pair{dir.path(), outer + "/h"}}) {
+            if (::mount(source.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0) ::_exit(104);
+            if (!refused(outer)) code |= bit;  // the state itself, a directory in it, one holding it
+            ::umount2(target.c_str(), MNT_DETACH);
+            bit <<= 1;
+        }
+        ::_exit(code);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "100+: setup failed; else a bit per bind not refused "
+                                         "(1: the state, 2: a directory in it, 4: one holding it)";
+}
+
 // Provider state named in settings and the environment: gvisor's state_dir is a base where it
 // makes its own entries (its other entries stay writable), a directory that does not exist yet
 // is protected at the real path it will have, and $MICROVM_GUEST_IMAGE is the image the VM

@@ -11,6 +11,7 @@
 namespace microvm::host {
 
 struct MountEntry {
+    std::string device;         // "major:minor" of its file system
     std::string root;           // the path inside its file system that is mounted
     std::string mount_point;    // unescaped ("\040" -> ' ')
     std::string fstype;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -88,16 +89,40 @@ Places places() {
         const std::string path = resolved_path(value);
         p.protected_paths.push_back(std::string(var) == "XDG_RUNTIME_DIR" ? path + "/microvm" : path);
     }
-    std::lock_guard lock(g_mu);
-    p.protected_paths.insert(p.protected_paths.end(), g_protected.begin(), g_protected.end());
-    p.entries.insert(p.entries.end(), g_entries.begin(), g_entries.end());
+    {
+        std::lock_guard lock(g_mu);
+        p.protected_paths.insert(p.protected_paths.end(), g_protected.begin(), g_protected.end());
+        p.entries.insert(p.entries.end(), g_entries.begin(), g_entries.end());
+    }
+    // An entry that is a symlink (a daemon's state moved to another disk) protects where it
+    // points too: its name alone left the target writable (red team, 2026-12-04).
+    for (const Entries& e : p.entries) {
+        for (const std::string& entry : entries_named(e.dir, e.name_prefix)) {
+            struct stat st;
+            if (::lstat(entry.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+                p.protected_paths.push_back(resolved_path(entry));
+            }
+        }
+    }
     return p;
 }
 
 }  // namespace
 
-void protect_trusted_state(const std::string& path) {
-    if (path.empty() || path.front() != '/') return;
+namespace {
+// An absolute form of a path given relative to the working directory (`--config cfg.toml`
+// was left unprotected, red team 2026-12-04); empty for an empty path.
+std::string absolute_form(const std::string& path) {
+    if (path.empty() || path.front() == '/') return path;
+    std::error_code ec;
+    const std::string out = std::filesystem::absolute(path, ec).string();
+    return ec ? std::string() : out;
+}
+}  // namespace
+
+void protect_trusted_state(const std::string& given) {
+    const std::string path = absolute_form(given);
+    if (path.empty()) return;
     std::string real = resolved_path(path);
     std::lock_guard lock(g_mu);
     for (const std::string& known : g_protected) {
@@ -106,8 +131,9 @@ void protect_trusted_state(const std::string& path) {
     g_protected.push_back(std::move(real));
 }
 
-void protect_trusted_entries(const std::string& dir, const std::string& name_prefix) {
-    if (dir.empty() || dir.front() != '/' || name_prefix.empty()) return;
+void protect_trusted_entries(const std::string& given_dir, const std::string& name_prefix) {
+    const std::string dir = absolute_form(given_dir);
+    if (dir.empty() || name_prefix.empty()) return;
     Entries e{resolved_path(dir), name_prefix};
     std::lock_guard lock(g_mu);
     for (const Entries& known : g_entries) {
@@ -245,7 +271,27 @@ Expected<void> refuse_writable_trusted_state(const std::string& real_path, std::
     };
     std::vector<std::string> holding = p.holders;
     for (const Entries& e : p.entries) holding.push_back(e.dir);
+    // An overlay's writes land in its upper directory, on a file system of its own device.
+    const auto upper_dir = [](const MountEntry& m) -> std::string {
+        if (m.fstype != "overlay") return {};
+        for (size_t pos = 0; pos < m.super_options.size();) {
+            size_t comma = m.super_options.find(',', pos);
+            if (comma == std::string::npos) comma = m.super_options.size();
+            const std::string_view option = std::string_view(m.super_options).substr(pos, comma - pos);
+            if (option.starts_with("upperdir=")) return std::string(option.substr(9));
+            pos = comma + 1;
+        }
+        return {};
+    };
     for (const MountEntry* m : below) {
+        if (const std::string upper = upper_dir(*m); !upper.empty()) {
+            const std::string real_upper = resolved_path(upper);
+            for (const std::string& place : all) {
+                if (is_within(real_upper, place) || is_within(place, real_upper)) {
+                    return refuse(place + " (the upper directory of the overlay at " + m->mount_point + ", below it)");
+                }
+            }
+        }
         for (const std::string& place : all) {
             auto at = location(place);
             if (at && at->first == m->device && (is_within(at->second, m->root) || is_within(m->root, at->second))) {

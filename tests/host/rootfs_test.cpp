@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 #include "planning_support.hpp"
 #include "support/scoped_env.hpp"
@@ -251,19 +252,47 @@ TEST(Rootfs, TrustedStateMountedBelowAWritablePathIsRefused) {
             ::umount2(target.c_str(), MNT_DETACH);
             bit <<= 1;
         }
+        // An overlay writing into the state (its upper directory there), on a device of its own.
+        const std::string options = "lowerdir=" + other + ",upperdir=" + cache + "/sub/deeper,workdir=" + cache + "/work";
+        fs::create_directories(cache + "/work");
+        if (::mount("overlay", (outer + "/m").c_str(), "overlay", 0, options.c_str()) != 0) ::_exit(105);
+        if (!refused(outer)) code |= bit;
         ::_exit(code);
     }
     int status = 0;
     ASSERT_EQ(::waitpid(child, &status, 0), child);
     ASSERT_TRUE(WIFEXITED(status));
-    EXPECT_EQ(WEXITSTATUS(status), 0) << "100+: setup failed; else a bit per bind not refused "
-                                         "(1: the state, 2: a directory in it, 4: one holding it)";
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "100+: setup failed; else a bit per mount not refused "
+                                         "(1: the state, 2: a directory in it, 4: one holding it, "
+                                         "8: an overlay whose upper directory is in it)";
 }
 
 // Provider state named in settings and the environment: gvisor's state_dir is a base where it
 // makes its own entries (its other entries stay writable), a directory that does not exist yet
 // is protected at the real path it will have, and $MICROVM_GUEST_IMAGE is the image the VM
 // providers boot (red team, 2026-12-03).
+// Two more ways state escaped its protection (red team, 2026-12-04): a settings file named
+// relative to the working directory (`--config cfg.toml`) was not protected at all, and a
+// microvm* entry that is a symlink (a daemon's state moved to another disk) protected its name
+// but not where it points.
+TEST(Rootfs, RelativeAndSymlinkedStateIsProtectedWhereItReallyIs) {
+    TempDir cwd_dir, target;
+    const auto saved_cwd = fs::current_path();
+    fs::current_path(cwd_dir.path());
+    std::ofstream(cwd_dir.path() + "/cfg.toml") << "";
+    microvm::host::protect_trusted_state("cfg.toml");
+    fs::current_path(saved_cwd);
+    EXPECT_FALSE(plan_rootfs(request(FileSystemPolicy::read_write({cwd_dir.path()}))))
+        << "the directory of a settings file named relatively is writable";
+
+    const std::string link = "/var/lib/microvm-test-link-" + std::to_string(::getpid());
+    fs::create_directories("/var/lib");
+    fs::create_symlink(target.path(), link);
+    auto plan = plan_rootfs(request(FileSystemPolicy::read_write({target.path()})));
+    fs::remove(link);
+    EXPECT_FALSE(plan) << "the target of " << link << " is writable";
+}
+
 TEST(Rootfs, ConfiguredAndNamedStateIsProtectedAsItWillBe) {
     TempDir dir;
     fs::create_directories(dir.path() + "/base/microvm-gvisor-1.2-3");

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <string>
 
@@ -64,13 +65,24 @@ uint32_t parent_of(RunState& s, const Values& p, size_t fd_i, size_t path_i, uin
 // O_CREAT act, even when the descriptor is then refused (a "refused" O_TRUNC of tracefs's
 // `trace` had wiped the trace buffer). The object is first looked up with O_PATH, which runs
 // none of that; a file about to be created is judged by its directory.
-uint32_t judge_before_open(int dir, const std::string& path, bool follow, bool create) {
+uint32_t judge_before_open(int dir, const std::string& path, bool follow, bool create, int depth = 0) {
     UniqueFd probe;
     const int e = open_beneath(dir, path, O_PATH, 0, follow, probe);
     if (e == ENOENT && create) {
         ParentAndName at;
-        if (resolve_parent(dir, path, at) == 0 && on_kernel_interface(at.parent.get())) return wasi::kAcces;
-        return wasi::kSuccess;
+        if (resolve_parent(dir, path, at) != 0) return wasi::kSuccess;  // the open reports it
+        if (on_kernel_interface(at.parent.get())) return wasi::kAcces;
+        // O_CREAT through a dangling symlink creates its target: judged where that is (a link
+        // to a new mqueue file made a host message queue, red team 2026-12-04). An absolute
+        // target is refused by the open itself (beneath the preopen).
+        char target[PATH_MAX];
+        const ssize_t n = follow ? readlinkat(at.parent.get(), at.name.c_str(), target, sizeof target) : -1;
+        if (n <= 0 || static_cast<size_t>(n) >= sizeof target || target[0] == '/') return wasi::kSuccess;
+        if (depth >= 8) return wasi::kAcces;
+        const size_t slash = path.find_last_of('/');
+        const std::string next =
+            (slash == std::string::npos ? std::string() : path.substr(0, slash + 1)) + std::string(target, n);
+        return judge_before_open(dir, next, follow, create, depth + 1);
     }
     if (e) return wasi::kSuccess;  // the open itself reports it
     struct stat st;
@@ -176,6 +188,9 @@ uint32_t path_filestat_set_times(RunState& s, const Values& p) {
         if (int e = resolve_parent(dir->host.get(), path, at)) return resolve_errno(e);
         if (on_kernel_interface(at.parent.get())) return wasi::kAcces;
         if (!at.trailing_slash) {
+            // The name itself may be the root of a kernel file system mounted here.
+            UniqueFd entry(openat(at.parent.get(), at.name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+            if (entry.valid() && on_kernel_interface(entry.get())) return wasi::kAcces;
             if (utimensat(at.parent.get(), at.name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
                 return wasi::from_host_errno(errno);
             }

@@ -195,6 +195,37 @@ TEST_P(FsPolicyTest, FullOpensNothingOnAKernelInterfaceEvenToRefuseIt) {
     ::umount2(mnt.c_str(), MNT_DETACH);
 }
 
+// Two ways round the judgement (red team, 2026-12-04): O_CREAT through a dangling symlink made
+// its target, a POSIX message queue, on the mqueue file system the link pointed into; and
+// setting the times of a name, not followed, reached the root of a kernel file system mounted
+// there. Both are refused now, and nothing is made or changed.
+TEST_P(FsPolicyTest, FullReachesNoKernelInterfaceThroughALinkOrAMountPoint) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "mounting an mqueue file system needs root");
+    const fs::path mq = tmp.path() / "mq";
+    fs::create_directories(mq);
+    ASSERT_EQ(::mount("none", mq.c_str(), "mqueue", 0, nullptr), 0) << std::strerror(errno);
+    const std::string queue = "microvm-wasm-test-" + std::to_string(::getpid());
+    fs::create_symlink("../mq/" + queue, sandbox() / "to-queue");
+    struct stat before {};
+    ASSERT_EQ(::stat(mq.c_str(), &before), 0);
+    auto create = fs_op(FileSystemPolicy::full(), {"w", (sandbox() / "to-queue").string().substr(1)});
+    EXPECT_EQ(create.metadata.exit_code, 100 + 2) << describe(create);
+    const bool made = fs::exists(mq / queue);
+    auto times = fs_op(FileSystemPolicy::full(), {"t", mq.string().substr(1)});
+    EXPECT_EQ(times.metadata.exit_code, 100 + 2) << describe(times);
+    struct stat after {};
+    ASSERT_EQ(::stat(mq.c_str(), &after), 0);
+    if (made) fs::remove(mq / queue);
+    ::umount2(mq.c_str(), MNT_DETACH);
+    EXPECT_FALSE(made) << "a message queue was created through the link";
+    EXPECT_EQ(after.st_mtim.tv_sec, before.st_mtim.tv_sec) << "the mqueue root's times were set";
+    // Control: the same calls on ordinary files work.
+    fs::create_symlink("new-file", sandbox() / "to-new");
+    EXPECT_EQ(fs_op(FileSystemPolicy::full(), {"w", (sandbox() / "to-new").string().substr(1)}).metadata.exit_code, 0);
+    EXPECT_TRUE(fs::exists(sandbox() / "new-file"));
+    EXPECT_EQ(fs_op(FileSystemPolicy::full(), {"t", (sandbox() / "sub").string().substr(1)}).metadata.exit_code, 0);
+}
+
 TEST_P(FsPolicyTest, EmptyReadOnlyListMeansSystemDirectories) {
     auto r = fs_op(FileSystemPolicy::read_only(), {"r", "lib/os-release"});  // fd 3 = /usr
     ASSERT_EQ(r.status, Status::Ok) << describe(r);

@@ -159,6 +159,20 @@ void protect_configured_state(const std::map<std::string, nlohmann::json>& provi
     }
 }
 
+bool protected_by_name(const std::string& given) {
+    const std::string path = absolute_form(given);
+    if (path.empty()) return false;
+    const std::vector<std::string> parts = path_components(resolved_path(path));
+    if (std::find(parts.begin(), parts.end(), "..") != parts.end()) return false;
+    const auto entry = [&](size_t i) { return parts.size() > i && parts[i].starts_with("microvm"); };
+    if (parts.size() >= 2 && parts[0] == "run" && parts[1] == "user") {
+        return parts.size() >= 4 && parts[2].find_first_not_of("0123456789") == std::string::npos && entry(3);
+    }
+    if (!parts.empty() && (parts[0] == "run" || parts[0] == "etc")) return entry(1);
+    return parts.size() >= 2 && parts[0] == "var" &&
+           (parts[1] == "lib" || parts[1] == "log" || parts[1] == "cache") && entry(2);
+}
+
 Expected<void> require_protected_state_place(const std::string& path, std::string_view setting) {
     const std::string real = path.empty() || path.front() != '/' ? path : resolved_path(path);
     const std::vector<std::string> parts = path_components(real);

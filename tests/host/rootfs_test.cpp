@@ -360,6 +360,16 @@ TEST(Rootfs, StateConfiguredInAnotherProcessIsProtected) {
             EXPECT_FALSE(plan) << granted << " is accepted as a state place but a sandbox may write it";
         }
     }
+    // What every process protects by name (microvmd warns of its files elsewhere).
+    using microvm::host::protected_by_name;
+    for (const char* yes : {"/etc/microvmd/tokens", "/var/log/microvmd/audit.jsonl", "/var/lib/microvm-x/state",
+                            "/run/microvmd/state", "/run/user/1000/microvmd", "/var/cache/microvm"}) {
+        EXPECT_TRUE(protected_by_name(yes)) << yes;
+    }
+    for (const char* no : {"/etc/ssl/private/key.pem", "/var/lib/other", "/run/user/x/microvm", "/run/user/1000",
+                           "/srv/microvm", "/etc/microvmd/../passwd", "/tmp/microvm"}) {
+        EXPECT_FALSE(protected_by_name(no)) << no;
+    }
     // Anywhere else is refused, by real path: a symlink in a protected place leads out of it.
     TempDir elsewhere;
     fs::create_symlink(elsewhere.path(), run_dir + "/link");

@@ -89,6 +89,28 @@ TEST(Microvmd, ServesOnAPrivateUnixSocketAndStopsOnSigterm) {
     microvm::service::remove_tree(dir);
 }
 
+// The daemon protects its files from its own sandboxes, but a `microvm` run with other settings
+// knows them only where every process protects them by name (red team, 2026-12-04: a CLI run
+// with default settings rewrote a daemon's token file and wiped its audit log). A file elsewhere
+// is named in a warning at start; one in such a place is not.
+TEST(Microvmd, WarnsOfItsFilesWhereOtherProcessesCouldGrantThem) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "the protected places under /run need root");
+    std::string dir = make_temp_dir();
+    char tmpl[] = "/run/microvmd-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    const std::string safe = tmpl;
+    Daemon d({"--listen", "unix:" + dir + "/d.sock", "--state-dir", safe + "/state", "--audit-log",
+              dir + "/audit.jsonl", "--allow-unisolated"});
+    ASSERT_TRUE(d.wait_for("listening on unix:")) << d.output;
+    EXPECT_NE(d.output.find("warning: --audit-log " + dir + "/audit.jsonl lies outside the places"), std::string::npos)
+        << d.output;
+    EXPECT_EQ(d.output.find("warning: --state-dir"), std::string::npos) << d.output;
+    ::kill(d.pid, SIGTERM);
+    d.wait_exit();
+    microvm::service::remove_tree(dir);
+    microvm::service::remove_tree(safe);
+}
+
 // A provider with no isolation (mock) would run a client's program inside the daemon, as its
 // user, with its files (red team I: one request read the token file and ended the daemon).
 // The daemon serves it only when the operator says so.

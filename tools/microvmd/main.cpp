@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <utility>
 
+#include "host/trusted_state.hpp"
 #include "microvm/policy.hpp"
 #include "microvm/settings.hpp"
 #include "service/http_frontend.hpp"
@@ -181,6 +183,19 @@ int main(int argc, char** argv) {
     // sandbox write them (Service::create; the settings file is added there).
     for (const auto* path : {&audit_log, &token_file, &tls_cert, &tls_key}) {
         if (*path) opts.private_paths.push_back(**path);
+    }
+    // A file elsewhere is protected from this daemon's sandboxes only: a `microvm` run with
+    // other settings knows nothing of it and may grant a sandbox rw= over it.
+    for (const auto& [flag, path] : {std::pair{"--config", config_file}, std::pair{"--token-file", token_file},
+                                     std::pair{"--tls-cert", tls_cert}, std::pair{"--tls-key", tls_key},
+                                     std::pair{"--audit-log", audit_log}, std::pair{"--state-dir", state_dir}}) {
+        if (path && !microvm::host::protected_by_name(*path)) {
+            std::fprintf(stderr,
+                         "microvmd: warning: %s %s lies outside the places every process protects by name (a "
+                         "microvm* entry of /etc, /var/lib, /var/log or /run): a sandbox of a microvm run with "
+                         "other settings could be granted it (docs/service.md, \"The daemon's own files\")\n",
+                         flag, path->c_str());
+        }
     }
     auto service = Service::create(std::move(opts), std::move(audit));
     if (!service) return die(service.error().message);

@@ -56,4 +56,9 @@ inline constexpr const char* kProtectedStatePlaces =
 // 2026-12-04). SetupError naming `setting` and the places otherwise; judged by real path.
 Expected<void> require_protected_state_place(const std::string& path, std::string_view setting);
 
+// Whether every process protects path (judged by real path) by name, whatever its settings: it
+// lies in a microvm* entry of /run, /etc, /var/lib, /var/log, /var/cache or /run/user/<uid>.
+// microvmd warns of its own files elsewhere.
+bool protected_by_name(const std::string& path);
+
 }  // namespace microvm::host

@@ -4,36 +4,34 @@
 #include <sys/statfs.h>
 
 namespace microvm::host {
+namespace {
+
+// Each kernel interface: its statfs magic and its name, as statfs and mountinfo tell them.
+struct KernelFs {
+    unsigned long magic;
+    const char* name;
+};
+constexpr KernelFs kKernelFileSystems[] = {
+    {PROC_SUPER_MAGIC, "proc"},      {SYSFS_MAGIC, "sysfs"},         {CGROUP_SUPER_MAGIC, "cgroup"},
+    {CGROUP2_SUPER_MAGIC, "cgroup2"}, {DEBUGFS_MAGIC, "debugfs"},    {TRACEFS_MAGIC, "tracefs"},
+    {SECURITYFS_MAGIC, "securityfs"}, {SELINUX_MAGIC, "selinuxfs"},  {SMACK_MAGIC, "smackfs"},
+    {BPF_FS_MAGIC, "bpf"},            {DEVPTS_SUPER_MAGIC, "devpts"}, {BINFMTFS_MAGIC, "binfmt_misc"},
+    {NSFS_MAGIC, "nsfs"},             {EFIVARFS_MAGIC, "efivarfs"},  {PSTOREFS_MAGIC, "pstore"},
+    {0x19800202, "mqueue"},           {0x62656570, "configfs"},      {0x65735543, "fusectl"},
+};
+
+}  // namespace
 
 const char* kernel_interface(unsigned long fs_type) {
-    switch (fs_type) {
-        case PROC_SUPER_MAGIC: return "proc";
-        case SYSFS_MAGIC: return "sysfs";
-        case CGROUP_SUPER_MAGIC: return "cgroup";
-        case CGROUP2_SUPER_MAGIC: return "cgroup2";
-        case DEBUGFS_MAGIC: return "debugfs";
-        case TRACEFS_MAGIC: return "tracefs";
-        case SECURITYFS_MAGIC: return "securityfs";
-        case SELINUX_MAGIC: return "selinuxfs";
-        case SMACK_MAGIC: return "smackfs";
-        case BPF_FS_MAGIC: return "bpf";
-        case DEVPTS_SUPER_MAGIC: return "devpts";
-        case BINFMTFS_MAGIC: return "binfmt_misc";
-        case NSFS_MAGIC: return "nsfs";
-        case EFIVARFS_MAGIC: return "efivarfs";
-        case PSTOREFS_MAGIC: return "pstore";
-        case 0x19800202: return "mqueue";
-        case 0x62656570: return "configfs";
-        case 0x65735543: return "fusectl";
-        default: return nullptr;
+    for (const KernelFs& fs : kKernelFileSystems) {
+        if (fs.magic == fs_type) return fs.name;
     }
+    return nullptr;
 }
 
 bool kernel_interface_name(const std::string& fstype) {
-    for (const char* name : {"proc", "sysfs", "cgroup", "cgroup2", "debugfs", "tracefs", "securityfs",
-                             "selinuxfs", "smackfs", "bpf", "devpts", "binfmt_misc", "nsfs", "efivarfs",
-                             "pstore", "mqueue", "configfs", "fusectl"}) {
-        if (fstype == name) return true;
+    for (const KernelFs& fs : kKernelFileSystems) {
+        if (fstype == fs.name) return true;
     }
     return false;
 }

@@ -54,7 +54,31 @@ std::vector<std::string> entries_named(const std::string& dir, std::string_view 
 struct Places {
     std::vector<std::string> protected_paths, holders;
     std::vector<Entries> entries;
+    std::vector<std::string> entry_paths;  // the entries' existing members, read once
 };
+
+// The directories whose microvm* entries every process protects by name, besides each user's
+// runtime directory /run/user/<uid>.
+constexpr const char* kNamedDirs[] = {"/run", "/etc", "/var/lib", "/var/log", "/var/cache"};
+
+// The directory (one of kNamedDirs, or "/run/user") in whose microvm* entry a real path's
+// components lie, or empty: what protected_by_name() and require_protected_state_place() judge.
+std::string named_dir_of(const std::vector<std::string>& parts) {
+    const auto entry = [&](size_t i) { return parts.size() > i && parts[i].starts_with("microvm"); };
+    if (parts.size() >= 2 && parts[0] == "run" && parts[1] == "user") {
+        const bool uid = parts.size() >= 3 && !parts[2].empty() &&
+                         parts[2].find_first_not_of("0123456789") == std::string::npos;
+        return uid && entry(3) ? "/run/user" : "";
+    }
+    for (const char* dir : kNamedDirs) {
+        const std::vector<std::string> named = path_components(dir);
+        if (parts.size() > named.size() && std::equal(named.begin(), named.end(), parts.begin()) &&
+            entry(named.size())) {
+            return dir;
+        }
+    }
+    return {};
+}
 
 Places places() {
     Places p;
@@ -65,9 +89,7 @@ Places places() {
     // run with `rw=$HOME` planted root's config.toml naming a runsc of its own, which root's
     // next gvisor run executed, red team 2026-12-04) and the daemon's tokens and keys;
     // /var/lib, /var/log and /var/cache hold a daemon's state, audit log and caches.
-    for (const char* dir : {"/run", "/etc", "/var/lib", "/var/log", "/var/cache"}) {
-        p.entries.push_back({dir, "microvm"});
-    }
+    for (const char* dir : kNamedDirs) p.entries.push_back({dir, "microvm"});
     for (const std::string& user : entries_named("/run/user", "")) {
         if (user.ends_with("/.") || user.ends_with("/..")) continue;
         p.holders.push_back(user);
@@ -97,11 +119,12 @@ Places places() {
     // An entry that is a symlink (a daemon's state moved to another disk) protects where it
     // points too: its name alone left the target writable (red team, 2026-12-04).
     for (const Entries& e : p.entries) {
-        for (const std::string& entry : entries_named(e.dir, e.name_prefix)) {
+        for (std::string& entry : entries_named(e.dir, e.name_prefix)) {
             struct stat st;
             if (::lstat(entry.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
                 p.protected_paths.push_back(resolved_path(entry));
             }
+            p.entry_paths.push_back(std::move(entry));
         }
     }
     return p;
@@ -164,13 +187,7 @@ bool protected_by_name(const std::string& given) {
     if (path.empty()) return false;
     const std::vector<std::string> parts = path_components(resolved_path(path));
     if (std::find(parts.begin(), parts.end(), "..") != parts.end()) return false;
-    const auto entry = [&](size_t i) { return parts.size() > i && parts[i].starts_with("microvm"); };
-    if (parts.size() >= 2 && parts[0] == "run" && parts[1] == "user") {
-        return parts.size() >= 4 && parts[2].find_first_not_of("0123456789") == std::string::npos && entry(3);
-    }
-    if (!parts.empty() && (parts[0] == "run" || parts[0] == "etc")) return entry(1);
-    return parts.size() >= 2 && parts[0] == "var" &&
-           (parts[1] == "lib" || parts[1] == "log" || parts[1] == "cache") && entry(2);
+    return !named_dir_of(parts).empty();
 }
 
 Expected<void> require_protected_state_place(const std::string& path, std::string_view setting) {
@@ -180,15 +197,10 @@ Expected<void> require_protected_state_place(const std::string& path, std::strin
     // of the places once that directory was made (red team, 2026-12-04): none is taken.
     const std::vector<std::string> given = path_components(path);
     const bool climbs = std::find(given.begin(), given.end(), "..") != given.end();
-    const auto all_digits = [](const std::string& s) {
-        return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
-    };
-    const bool under_run = parts.size() >= 2 && parts[0] == "run" && parts[1].starts_with("microvm");
-    const bool under_var = parts.size() >= 3 && parts[0] == "var" &&
-                           (parts[1] == "cache" || parts[1] == "lib") && parts[2].starts_with("microvm");
-    const bool under_user = parts.size() >= 4 && parts[0] == "run" && parts[1] == "user" &&
-                            all_digits(parts[2]) && parts[3].starts_with("microvm");
-    if (!path.empty() && path.front() == '/' && !climbs && (under_run || under_var || under_user)) return Ok{};
+    // Not /etc or /var/log: state is no settings file, no log (kProtectedStatePlaces).
+    const std::string named = named_dir_of(parts);
+    const bool state_place = named == "/run" || named == "/run/user" || named == "/var/lib" || named == "/var/cache";
+    if (!path.empty() && path.front() == '/' && !climbs && state_place) return Ok{};
     return fail(Failure::Kind::SetupError,
                 "setting " + std::string(setting) + " '" + path +
                     (real != path ? "' (really '" + real + "')" : "'") +
@@ -235,8 +247,8 @@ Expected<void> refuse_writable_trusted_state(const std::string& real_path, std::
     // real_path being a holder or a directory above a protected place, refuses it.
     std::set<Identity> inside, above;
     std::vector<std::string> all = p.protected_paths;
+    all.insert(all.end(), p.entry_paths.begin(), p.entry_paths.end());
     for (const Entries& e : p.entries) {
-        for (std::string& entry : entries_named(e.dir, e.name_prefix)) all.push_back(std::move(entry));
         if (auto id = identity_of(e.dir)) above.insert(*id);
     }
     for (const std::string& holder : p.holders) {
@@ -285,6 +297,11 @@ Expected<void> refuse_writable_trusted_state(const std::string& real_path, std::
     };
     std::vector<std::string> holding = p.holders;
     for (const Entries& e : p.entries) holding.push_back(e.dir);
+    // Where each place and each holder lies, found once for all the mounts below.
+    using Located = std::pair<std::string, std::optional<std::pair<std::string, std::string>>>;
+    std::vector<Located> places_at, holders_at;
+    for (const std::string& place : all) places_at.emplace_back(place, location(place));
+    for (const std::string& holder : holding) holders_at.emplace_back(holder, location(holder));
     // An overlay's writes land in its upper directory, on a file system of its own device.
     const auto upper_dir = [](const MountEntry& m) -> std::string {
         if (m.fstype != "overlay") return {};
@@ -306,14 +323,12 @@ Expected<void> refuse_writable_trusted_state(const std::string& real_path, std::
                 }
             }
         }
-        for (const std::string& place : all) {
-            auto at = location(place);
+        for (const auto& [place, at] : places_at) {
             if (at && at->first == m->device && (is_within(at->second, m->root) || is_within(m->root, at->second))) {
                 return refuse(place + " (mounted at " + m->mount_point + ", below it)");
             }
         }
-        for (const std::string& holder : holding) {
-            auto at = location(holder);
+        for (const auto& [holder, at] : holders_at) {
             if (at && at->first == m->device && is_within(at->second, m->root)) {
                 return refuse("what " + holder + " holds (mounted at " + m->mount_point + ", below it)");
             }

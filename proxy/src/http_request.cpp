@@ -300,8 +300,7 @@ std::optional<std::string> host_header_mismatch(const HttpRequest& request) {
     // otherwise (red team, 2026-12-04).
     if (!url_host) return "the URL's host '" + request.host + "' is not a valid host name or IP address";
     if (!header_host) return "Host header '" + std::string(*value) + "' is not a valid host name or IP address";
-    const bool same = header_host && url_host && *header_host == *url_host &&
-                      a->port.value_or(80) == request.port;
+    const bool same = *header_host == *url_host && a->port.value_or(80) == request.port;
     if (same) return std::nullopt;
     return "Host header '" + std::string(*value) + "' names another host than the URL's " +
            bracketed(request.host) + ":" + std::to_string(request.port);

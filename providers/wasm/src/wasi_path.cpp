@@ -65,6 +65,11 @@ uint32_t parent_of(RunState& s, const Values& p, size_t fd_i, size_t path_i, uin
 // O_CREAT act, even when the descriptor is then refused (a "refused" O_TRUNC of tracefs's
 // `trace` had wiped the trace buffer). The object is first looked up with O_PATH, which runs
 // none of that; a file about to be created is judged by its directory.
+// The kernel's own bound on links followed in one lookup (MAXSYMLINKS): every chain of dangling
+// links the open would follow is judged to its end, and a longer one fails in the lookup itself
+// (ELOOP). The count here only ends a chain that another process changes while it is followed.
+constexpr int kMaxLinksFollowed = 40;
+
 uint32_t judge_before_open(int dir, const std::string& path, bool follow, bool create, int depth = 0) {
     UniqueFd probe;
     const int e = open_beneath(dir, path, O_PATH, 0, follow, probe);
@@ -78,7 +83,7 @@ uint32_t judge_before_open(int dir, const std::string& path, bool follow, bool c
         char target[PATH_MAX];
         const ssize_t n = follow ? readlinkat(at.parent.get(), at.name.c_str(), target, sizeof target) : -1;
         if (n <= 0 || static_cast<size_t>(n) >= sizeof target || target[0] == '/') return wasi::kSuccess;
-        if (depth >= 8) return wasi::kAcces;
+        if (depth >= kMaxLinksFollowed) return wasi::kAcces;
         const size_t slash = path.find_last_of('/');
         const std::string next =
             (slash == std::string::npos ? std::string() : path.substr(0, slash + 1)) + std::string(target, n);

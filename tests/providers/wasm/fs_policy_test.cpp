@@ -206,10 +206,20 @@ TEST_P(FsPolicyTest, FullReachesNoKernelInterfaceThroughALinkOrAMountPoint) {
     ASSERT_EQ(::mount("none", mq.c_str(), "mqueue", 0, nullptr), 0) << std::strerror(errno);
     const std::string queue = "microvm-wasm-test-" + std::to_string(::getpid());
     fs::create_symlink("../mq/" + queue, sandbox() / "to-queue");
+    // The same through a chain of 20 dangling links (every link the kernel would follow, up to
+    // its 40, is judged; a shorter bound here refused the control's chain below).
+    auto chain = [&](const std::string& stem, const std::string& end) {
+        for (int i = 0; i < 20; ++i) {
+            fs::create_symlink(i == 19 ? end : stem + std::to_string(i + 1), sandbox() / (stem + std::to_string(i)));
+        }
+        return (sandbox() / (stem + "0")).string().substr(1);
+    };
     struct stat before {};
     ASSERT_EQ(::stat(mq.c_str(), &before), 0);
     auto create = fs_op(FileSystemPolicy::full(), {"w", (sandbox() / "to-queue").string().substr(1)});
     EXPECT_EQ(create.metadata.exit_code, 100 + 2) << describe(create);
+    auto through_chain = fs_op(FileSystemPolicy::full(), {"w", chain("hop", "../mq/" + queue)});
+    EXPECT_EQ(through_chain.metadata.exit_code, 100 + 2) << describe(through_chain);
     const bool made = fs::exists(mq / queue);
     auto times = fs_op(FileSystemPolicy::full(), {"t", mq.string().substr(1)});
     EXPECT_EQ(times.metadata.exit_code, 100 + 2) << describe(times);
@@ -223,6 +233,9 @@ TEST_P(FsPolicyTest, FullReachesNoKernelInterfaceThroughALinkOrAMountPoint) {
     fs::create_symlink("new-file", sandbox() / "to-new");
     EXPECT_EQ(fs_op(FileSystemPolicy::full(), {"w", (sandbox() / "to-new").string().substr(1)}).metadata.exit_code, 0);
     EXPECT_TRUE(fs::exists(sandbox() / "new-file"));
+    auto far = fs_op(FileSystemPolicy::full(), {"w", chain("far", "far-file")});
+    EXPECT_EQ(far.metadata.exit_code, 0) << describe(far);
+    EXPECT_TRUE(fs::exists(sandbox() / "far-file"));
     EXPECT_EQ(fs_op(FileSystemPolicy::full(), {"t", (sandbox() / "sub").string().substr(1)}).metadata.exit_code, 0);
 }
 

@@ -6,10 +6,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <set>
 
 #include "microvm/errors.hpp"
 #include "microvm/execution_id.hpp"
+#include "microvm/guest_protocol.hpp"
 #include "microvm/json_output.hpp"
 #include "service/confined_files.hpp"
 #include "service/digest.hpp"
@@ -176,6 +178,9 @@ Expected<std::unique_ptr<Service>> Service::create(ServiceOptions options,
     // Every provider's state directories are out of any sandbox's write reach, whichever
     // providers start.
     host::protect_configured_state(options.settings.provider_configs);
+    for (const std::string& runner : guest::guest_runner_candidates(guest::default_guest_runner_search())) {
+        host::protect_trusted_state(runner);
+    }
     // The daemon's files (its settings file, tokens, TLS key, audit log) out of every sandbox's
     // write reach too, not only out of requests' (refuse_daemon_files): a session granted rw=
     // over the directory of --config planted a runsc that the restarted daemon ran as root, and
@@ -185,6 +190,11 @@ Expected<std::unique_ptr<Service>> Service::create(ServiceOptions options,
         options.private_paths.push_back(options.settings.source_file);
     }
     for (const std::string& path : options.private_paths) host::protect_trusted_state(path);
+    // The audit log's rotated files (PATH.1 ... PATH.keep) too: they are made later, so by name.
+    if (audit && audit->enabled()) {
+        const std::filesystem::path log = std::filesystem::absolute(audit->path());
+        host::protect_trusted_entries(log.parent_path().string(), log.filename().string() + ".");
+    }
     // The daemon's own files, as real paths, for refuse_daemon_files.
     options.private_paths.push_back(options.state_dir);
     for (auto& path : options.private_paths) path = host::resolved_path(path);

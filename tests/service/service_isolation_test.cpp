@@ -102,6 +102,12 @@ TEST(ServiceIsolation, PoliciesCannotReachTheDaemonsOwnFiles) {
             auto s = h.call_json("POST", "/v1/sandboxes", {{"provider", "mock"}, {"fs_policy", fs}});
             EXPECT_EQ(s.status, 400) << fs << ": " << s.body;
         }
+        // The rotated files, made later, are also trusted state for whoever plans a sandbox in
+        // this process (a pool, a session's provider), not only refused to requests.
+        for (const std::string& rotated : {audit_path + ".1", audit_path + ".5"}) {
+            auto refused = microvm::host::refuse_writable_trusted_state(microvm::host::resolved_path(rotated), "rw= path");
+            EXPECT_FALSE(refused) << rotated << " is writable by a sandbox of the daemon";
+        }
         // Neighbours of those files stay usable, and sessions still get their work directory.
         const std::string beside = logs + "/audit.jsonl-not-rotated";
         auto ok = h.call_json("POST", "/v1/executions",

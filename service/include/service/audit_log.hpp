@@ -51,6 +51,7 @@ class AuditLog {
                                                     AuditRotation rotation = {});
 
     bool enabled() const { return fd_.valid(); }
+    const std::string& path() const { return path_; }  // as given to open(); empty when disabled
     // Adds "time" (RFC 3339 UTC with milliseconds) in front of the record's keys.
     void write(const nlohmann::ordered_json& record);
     uint64_t failures() const;  // records that could not be written

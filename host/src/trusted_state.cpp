@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
@@ -80,6 +81,33 @@ std::string named_dir_of(const std::vector<std::string>& parts) {
     return {};
 }
 
+// The programs the host runs with its own authority, as real paths: this process's binary and
+// every object it has mapped executable (its shared libraries). A sandbox given rw= over one
+// (or a directory holding one) replaced it, and the host's next run executed the planted file
+// as root: what a sandbox writes there belongs to the directory's owner, so no owner check
+// tells it apart (red team, 2026-12-04).
+std::vector<std::string> own_programs() {
+    std::vector<std::string> out;
+    std::error_code ec;
+    const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec && self.is_absolute()) out.push_back(self.string());
+    if (FILE* maps = std::fopen("/proc/self/maps", "re")) {
+        char line[4096 + 128];
+        while (std::fgets(line, sizeof line, maps)) {
+            // address perms offset dev inode path
+            char perms[8] = {};
+            int path_at = 0;
+            if (std::sscanf(line, "%*s %7s %*s %*s %*s %n", perms, &path_at) < 1 || perms[2] != 'x') continue;
+            std::string path(line + path_at);
+            while (!path.empty() && (path.back() == '\n' || path.back() == ' ')) path.pop_back();
+            if (path.empty() || path.front() != '/' || path.ends_with(" (deleted)")) continue;
+            if (std::find(out.begin(), out.end(), path) == out.end()) out.push_back(std::move(path));
+        }
+        std::fclose(maps);
+    }
+    return out;
+}
+
 Places places() {
     Places p;
     p.holders = {"/", "/run", "/run/user"};
@@ -111,6 +139,7 @@ Places places() {
         const std::string path = resolved_path(value);
         p.protected_paths.push_back(std::string(var) == "XDG_RUNTIME_DIR" ? path + "/microvm" : path);
     }
+    for (std::string& program : own_programs()) p.protected_paths.push_back(std::move(program));
     {
         std::lock_guard lock(g_mu);
         p.protected_paths.insert(p.protected_paths.end(), g_protected.begin(), g_protected.end());
@@ -165,7 +194,55 @@ void protect_trusted_entries(const std::string& given_dir, const std::string& na
     g_entries.push_back(std::move(e));
 }
 
+namespace {
+// The programs providers run, by setting key, and the name each runs when the key is not set.
+struct ProgramSetting {
+    const char* key;
+    const char* default_name;
+};
+constexpr ProgramSetting kProgramSettings[] = {
+    {"runsc", "runsc"},                 // gvisor
+    {"qemu", "qemu-system-x86_64"},     // qemu
+    {"binary", "firecracker"},          // firecracker
+    {"jailer", "jailer"},               // firecracker
+};
+
+// Where a program named without a slash is found: each $PATH directory, and /usr/bin.
+std::vector<std::string> program_candidates(const std::string& name) {
+    if (name.find('/') != std::string::npos) return {name};
+    std::vector<std::string> out;
+    const char* path = std::getenv("PATH");
+    std::string dirs = std::string(path ? path : "") + ":/usr/bin";
+    for (size_t pos = 0; pos <= dirs.size();) {
+        size_t colon = dirs.find(':', pos);
+        if (colon == std::string::npos) colon = dirs.size();
+        const std::string dir = dirs.substr(pos, colon - pos);
+        if (!dir.empty() && dir.front() == '/') {
+            const std::string candidate = dir + "/" + name;
+            struct stat st;
+            if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode)) out.push_back(candidate);
+        }
+        pos = colon + 1;
+    }
+    return out;
+}
+}  // namespace
+
 void protect_configured_state(const std::map<std::string, nlohmann::json>& provider_configs) {
+    // The programs the providers run, configured or found by their default names, whichever
+    // provider this run uses: a process sandbox given rw= over the directory of the runsc a
+    // settings file named replaced it, and the next gvisor run executed it as root (red team,
+    // 2026-12-04).
+    for (const ProgramSetting& program : kProgramSettings) {
+        std::vector<std::string> names{program.default_name};
+        for (const auto& [provider, config] : provider_configs) {
+            if (!config.is_object()) continue;
+            if (auto it = config.find(program.key); it != config.end() && it->is_string()) names.push_back(*it);
+        }
+        for (const std::string& name : names) {
+            for (const std::string& found : program_candidates(name)) protect_trusted_state(found);
+        }
+    }
     for (const auto& [provider, config] : provider_configs) {
         if (!config.is_object()) continue;
         for (const char* key : {"state_dir", "template_dir", "image", "module_store_dir"}) {
@@ -215,7 +292,7 @@ Expected<void> refuse_writable_trusted_state(const std::string& real_path, std::
         return fail(Failure::Kind::InvalidInput,
                     std::string(what) + " '" + real_path + "' would let a sandbox write " + place +
                         ", the project's trusted state (stored modules, boot records, VM "
-                        "images): later runs would trust what it planted");
+                        "images, the programs the host runs): later runs would trust what it planted");
     };
     const Places p = places();
 

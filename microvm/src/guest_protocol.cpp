@@ -568,8 +568,22 @@ GuestRunnerSearch default_guest_runner_search() {
     return where;
 }
 
+constexpr const char* kGuestRunnerName = "microvm-guest";
+
+std::vector<std::string> guest_runner_candidates(const GuestRunnerSearch& where) {
+    if (where.env) return {*where.env};
+    std::vector<std::string> out;
+    if (!where.executable_dir.empty()) {
+        const std::filesystem::path dir = where.executable_dir;
+        out.push_back((dir / kGuestRunnerName).string());
+        out.push_back((dir.parent_path() / "guest" / kGuestRunnerName).string());
+    }
+    if (!where.build_path.empty()) out.push_back(where.build_path);
+    return out;
+}
+
 Expected<std::string> find_guest_runner(const GuestRunnerSearch& where) {
-    constexpr const char* kName = "microvm-guest";
+    constexpr const char* kName = kGuestRunnerName;
     if (where.env) {
         // An explicit choice that does not work is an error, not a reason to pick another.
         if (is_executable_file(*where.env)) return *where.env;
@@ -577,16 +591,9 @@ Expected<std::string> find_guest_runner(const GuestRunnerSearch& where) {
                                                    " is not an executable file");
     }
     std::vector<std::string> looked{"$MICROVM_GUEST (unset)"};
-    if (!where.executable_dir.empty()) {
-        std::filesystem::path dir = where.executable_dir;
-        for (const auto& candidate : {dir / kName, dir.parent_path() / "guest" / kName}) {
-            if (is_executable_file(candidate.string())) return candidate.string();
-            looked.push_back(candidate.string());
-        }
-    }
-    if (!where.build_path.empty()) {
-        if (is_executable_file(where.build_path)) return where.build_path;
-        looked.push_back(where.build_path);
+    for (const std::string& candidate : guest_runner_candidates(where)) {
+        if (is_executable_file(candidate)) return candidate;
+        looked.push_back(candidate);
     }
     return fail(Failure::Kind::SetupError,
                 std::string("guest runner '") + kName +

@@ -293,6 +293,49 @@ TEST(Rootfs, RelativeAndSymlinkedStateIsProtectedWhereItReallyIs) {
     EXPECT_FALSE(plan) << "the target of " << link << " is writable";
 }
 
+// The attack (red team, 2026-12-04): the programs the host runs were not trusted state. A
+// process sandbox given rw= over the directory of the runsc a settings file named replaced it,
+// and the next gvisor run executed the planted file as root; rw= over the directory of the
+// microvm binary itself (a checkout granted to `make`) did the same to the next invocation.
+// This process's binary and the objects it has mapped executable, every provider program the
+// settings name, and those the providers find by their default names are refused as writable.
+TEST(Rootfs, ProgramsTheHostRunsAreProtected) {
+    const auto refused = [](const std::string& path) {
+        auto plan = plan_rootfs(request(FileSystemPolicy::read_write({path})));
+        if (!plan) {
+            EXPECT_NE(plan.error().message.find("the programs the host runs"), std::string::npos) << plan.error().message;
+        }
+        return !plan;
+    };
+    const fs::path self = fs::read_symlink("/proc/self/exe");
+    EXPECT_TRUE(refused(self.parent_path().string())) << "the directory of this process's own binary is writable";
+    // This test binary is linked dynamically: its C library is mapped executable.
+    const std::string libc = fs::canonical("/lib/x86_64-linux-gnu/libc.so.6").parent_path().string();
+    EXPECT_TRUE(refused(libc)) << "the directory of the C library this process runs is writable";
+
+    TempDir dir;
+    for (const char* sub : {"gvisor", "qemu", "fc", "jail", "neighbour"}) fs::create_directories(dir.path() + "/" + sub);
+    for (const char* file : {"gvisor/runsc", "qemu/qemu-system-x86_64", "fc/firecracker", "jail/jailer"}) {
+        std::ofstream(dir.path() + "/" + file) << "#!/bin/sh\n";
+    }
+    microvm::host::protect_configured_state(
+        {{"gvisor", {{"runsc", dir.path() + "/gvisor/runsc"}}},
+         {"qemu", {{"qemu", dir.path() + "/qemu/qemu-system-x86_64"}}},
+         {"firecracker", {{"binary", dir.path() + "/fc/firecracker"}, {"jailer", dir.path() + "/jail/jailer"}}}});
+    for (const char* sub : {"gvisor", "qemu", "fc", "jail"}) {
+        EXPECT_TRUE(refused(dir.path() + "/" + sub)) << sub << ": a configured program's directory is writable";
+    }
+    EXPECT_FALSE(refused(dir.path() + "/neighbour"));
+    // A provider's program found on PATH by its default name, no setting naming it.
+    fs::create_directories(dir.path() + "/path");
+    std::ofstream(dir.path() + "/path/runsc") << "#!/bin/sh\n";
+    {
+        testsupport::ScopedEnv path("PATH", dir.path() + "/path:" + std::getenv("PATH"));
+        microvm::host::protect_configured_state({});
+    }
+    EXPECT_TRUE(refused(dir.path() + "/path")) << "the directory of the runsc found on PATH is writable";
+}
+
 TEST(Rootfs, ConfiguredAndNamedStateIsProtectedAsItWillBe) {
     TempDir dir;
     fs::create_directories(dir.path() + "/base/microvm-gvisor-1.2-3");

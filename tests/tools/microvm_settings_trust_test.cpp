@@ -87,4 +87,36 @@ TEST(SettingsExecutables, RelativeOrUntrustedRunscIsRefused) {
     EXPECT_NE(r.err.find("writable by others"), std::string::npos) << r.err;
 }
 
+// The attack (red team, 2026-12-04): the programs the host runs as root were not protected. A
+// process sandbox given rw= over the directory of the runsc its settings name replaced it, and
+// the next gvisor run executed the planted file as root; rw= over the directory of the microvm
+// binary itself replaced the binary for its next invocation. Each is refused before the
+// sandbox exists, as the guest runner's directory is.
+TEST_F(PlantedSettings, ASandboxCannotReplaceTheProgramsTheHostRuns) {
+    const auto refused = [](const CommandResult& r) {
+        EXPECT_NE(r.status, 0) << r.err;
+        EXPECT_NE(r.err.find("the programs the host runs"), std::string::npos) << r.err;
+    };
+    const fs::path guest_dir = fs::path(MICROVM_BINARY).parent_path().parent_path() / "guest";
+    ASSERT_TRUE(fs::exists(guest_dir / "microvm-guest"));
+    refused(microvm({"run", "-p", "process", "--fs", "ro", "--fs", "rw=" + guest_dir.string(), "--", "/bin/true"}));
+
+    const std::string copy = dir_ + "/microvm";
+    fs::copy_file(MICROVM_BINARY, copy);
+    ::chmod(copy.c_str(), 0755);
+    const std::string replace = "echo planted > " + copy;
+    CommandResult self = testsupport::run_command(
+        {copy, "run", "-p", "process", "--fs", "ro", "--fs", "rw=" + dir_, "--", "/bin/sh", "-c", replace}, "");
+    refused(self);
+    EXPECT_GT(fs::file_size(copy), 1000u) << "the sandbox replaced the binary that ran it";
+
+    const auto trusted = testsupport::trusted_temp_base();
+    const std::string gvisor_dir = dir_ + "/gvisor";
+    fs::create_directories(gvisor_dir);
+    std::ofstream(gvisor_dir + "/runsc") << "#!/bin/sh\nexit 0\n";
+    TempFile names("[provider_configs.gvisor]\nrunsc = \"" + gvisor_dir + "/runsc\"\n", trusted);
+    refused(microvm({"run", "-p", "process", "--config", names.path(), "--fs", "ro", "--fs", "rw=" + gvisor_dir,
+                     "--", "/bin/true"}));
+}
+
 }  // namespace

@@ -180,6 +180,11 @@ struct GuestRunnerSearch {
 // This process's search: its $MICROVM_GUEST, /proc/self/exe, the build tree.
 GuestRunnerSearch default_guest_runner_search();
 
+// Every path find_guest_runner(where) could pick, in its order: the host runs the one found with
+// its own authority, so each is trusted state (host::protect_trusted_state) for the CLI and
+// microvmd.
+std::vector<std::string> guest_runner_candidates(const GuestRunnerSearch& where);
+
 // Path of the guest runner binary. Error, naming every place looked in, when none exists.
 Expected<std::string> find_guest_runner(const GuestRunnerSearch& where);
 Expected<std::string> find_guest_runner();  // with default_guest_runner_search()

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "microvm/json_shape.hpp"
+#include "rtfs/printer.hpp"
 #include "text_util.hpp"
 
 namespace microvm::guest {
@@ -243,6 +244,13 @@ Expected<Result> decode_result(std::string_view text) {
     Result r;
     RTFS_CHECK(read_bool(j, "ok", r.ok));
     RTFS_CHECK(read_string(j, "value", r.value));
+    // A guest prints at most kMaxResultBytes of a value, then "...": a longer one comes from a
+    // program that took the runtime over, and costs the host its parse and copies (red team,
+    // 2026-12-04: 60 MiB values, seconds of the daemon's CPU each).
+    if (r.value.size() > rtfs::kMaxResultBytes + 3) {
+        return protocol_error("result value of " + std::to_string(r.value.size()) +
+                              " bytes, longer than a guest prints (" + std::to_string(rtfs::kMaxResultBytes) + ")");
+    }
     RTFS_CHECK(read_string(j, "error_kind", r.error_kind));
     RTFS_CHECK(read_string(j, "error_message", r.error_message));
     RTFS_TRY(r.effects, decode_effects(j));

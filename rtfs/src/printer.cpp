@@ -3,8 +3,10 @@
 #include <charconv>
 #include <cstdint>
 #include <cmath>
+#include <optional>
 
 #include "rtfs/function.hpp"
+#include "rtfs/interpreter.hpp"
 
 namespace rtfs {
 
@@ -36,9 +38,11 @@ struct Printer {
     std::string& out;
     size_t max_bytes;
     bool partial = false;  // what does not fit is cut at max_bytes rather than left out
+    bool poll = false;     // poll the evaluation's limits once per value printed
     PrintOutcome outcome = PrintOutcome::Complete;
+    std::optional<Error> interrupted;  // poll_limits' error, which stopped the print
 
-    bool stopped() const { return outcome != PrintOutcome::Complete; }
+    bool stopped() const { return outcome != PrintOutcome::Complete || interrupted; }
     // False (and stopped) when n more bytes would take the output past max_bytes.
     bool room_for(size_t n) {
         if (stopped()) return false;
@@ -113,6 +117,12 @@ void Printer::items(const std::vector<Value>& items, std::string_view open, char
 
 void Printer::value(const Value& v, uint32_t level) {
     if (stopped()) return;
+    if (poll) {
+        if (auto limits = poll_limits(); !limits) {
+            interrupted = limits.error();
+            return;
+        }
+    }
     switch (v.type()) {
         case Type::Nil: put("nil"); return;
         case Type::Bool: put(v.as_bool() ? "true" : "false"); return;
@@ -186,12 +196,14 @@ void print_capped(std::string& out, const Value& v, size_t max_bytes) {
 
 }  // namespace
 
-PrintOutcome print_bounded(std::string& out, const Value& v, size_t max_bytes, bool display) {
+Expected<PrintOutcome, Error> print_bounded(std::string& out, const Value& v, size_t max_bytes, bool display) {
     Printer p{out, max_bytes};
+    p.poll = true;
     if (display && v.is(Type::String))
         p.put(v.str());
     else
         p.value(v, 0);
+    if (p.interrupted) return unexpected(std::move(*p.interrupted));
     return p.outcome;
 }
 
@@ -205,11 +217,9 @@ Error print_error(PrintOutcome outcome, std::string_view op, size_t max_bytes) {
                                                std::to_string(max_bytes) + " bytes left");
 }
 
-void print_to(std::string& out, const Value& v) { print_capped(out, v, SIZE_MAX); }
-
 std::string print(const Value& v) {
     std::string out;
-    print_capped(out, v, SIZE_MAX);
+    print_capped(out, v, kMessageValueBytes);
     return out;
 }
 

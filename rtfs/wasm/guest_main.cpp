@@ -30,7 +30,6 @@ using namespace rtfs;
 
 constexpr int kResultFd = 3;
 constexpr size_t kMaxJobBytes = 64u << 20;
-constexpr size_t kMaxValueBytes = 16u << 20;
 // Linked with -z stack-size=8 MiB (rtfs/CMakeLists.txt); the evaluator may use all but a margin.
 // 8 MiB holds about 12,000 nested RTFS calls; every run zero-fills it, so it is not larger.
 constexpr size_t kNativeStackBytes = (8u << 20) - (512u << 10);
@@ -188,7 +187,7 @@ int run() {
                 auto r = interp.eval(string_field(*job, "source"));
                 if (r) {
                     ok = true;
-                    value = print(*r, kMaxValueBytes);
+                    value = print(*r, kMaxResultBytes);
                 } else {
                     kind = to_string(r.error().kind());
                     message = r.error().located_message();

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include "microvm/guest_protocol.hpp"
+#include "rtfs/printer.hpp"
 #include "microvm/guest_run.hpp"
 #include "microvm/json_output.hpp"
 #include "test_support.hpp"
@@ -307,6 +308,14 @@ TEST(GuestProtocolHostile, ARepliesShapeIsBoundedBeforeItIsParsed) {
     // Brackets and commas inside strings are text, not structure.
     auto fine = decode_result(R"({"ok":true,"value":")" + std::string(200'000, '[') + std::string(200'000, ',') + "\"}");
     EXPECT_TRUE(fine.has_value()) << fine.error().message;
+
+    // A value longer than any guest prints (rtfs::kMaxResultBytes, then "..."): a runtime taken
+    // over sent 60 MiB ones, seconds of the daemon's CPU each (red team, 2026-12-04).
+    const std::string longest(rtfs::kMaxResultBytes + 3, '1');
+    EXPECT_TRUE(decode_result(R"({"ok":true,"value":")" + longest + "\"}").has_value());
+    auto too_long = decode_result(R"({"ok":true,"value":")" + longest + "1\"}");
+    ASSERT_FALSE(too_long.has_value());
+    EXPECT_NE(too_long.error().message.find("longer than a guest prints"), std::string::npos) << too_long.error().message;
 
     Job job;
     job.source = "(+ 1 2)";

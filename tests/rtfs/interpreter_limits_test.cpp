@@ -99,6 +99,26 @@ TEST(Limits, DeadlineStopsRecursionHeavyCode) {
     EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
 }
 
+// The attack (red team, 2026-12-04): [v v] nested 40 times takes a few hundred bytes of heap and
+// prints as 2^40 leaves. An error's message printed it whole (error, throw, match, a type
+// check), past the deadline and the memory limit, and hung the host process evaluating it (the
+// mock provider, microvmd); `str` of it built text past the deadline. Messages show
+// kMessageValueBytes of a value, and printing polls the evaluation's limits.
+TEST(Limits, AnExponentiallyLongValueNeitherHangsAMessageNorOutrunsTheDeadline) {
+    const std::string d = "(def d (reduce (fn [a _] [a a]) [1] (range 40))) ";
+    for (const char* form : {"(error d)", "(throw {:x d})", "(match d 0 1)", "(let [x:int d] x)"}) {
+        rtfs::Interpreter in({.deadline = std::chrono::steady_clock::now() + 10s});
+        auto r = in.eval(d + form);
+        ASSERT_FALSE(r.has_value()) << form;
+        EXPECT_NE(r.error().kind(), rtfs::ErrorKind::Interrupted) << form << ": the message outran the deadline";
+        EXPECT_LT(r.error().message().size(), 2 * rtfs::kMessageValueBytes) << form;
+    }
+    rtfs::Interpreter in({.deadline = std::chrono::steady_clock::now() + 200ms});
+    auto r = in.eval(d + "(count (str d))");
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().kind(), rtfs::ErrorKind::Interrupted) << r.error().describe();
+}
+
 TEST(Limits, StepBudget) {
     rtfs::Interpreter in({.max_steps = 10000});
     auto r = in.eval("(loop [i 0] (if (< i 5000) (recur (inc i)) i))");

@@ -15,11 +15,6 @@
 #include "rtfs/reader.hpp"
 
 namespace microvm::guest {
-namespace {
-
-constexpr size_t kMaxValueBytes = 16u << 20;  // printed result; longer ones end with "..."
-
-}  // namespace
 
 Result evaluate(const Job& job, int stdout_fd, int stderr_fd, bool on_big_stack) {
     Result out;
@@ -62,7 +57,7 @@ Result evaluate(const Job& job, int stdout_fd, int stderr_fd, bool on_big_stack)
     auto r = on_big_stack ? interp.eval(job.source) : rtfs::host::eval_on_big_stack(interp, job.source);
     if (r) {
         out.ok = true;
-        out.value = rtfs::print(*r, kMaxValueBytes);
+        out.value = rtfs::print(*r, rtfs::kMaxResultBytes);
     } else {
         out.error_kind = rtfs::to_string(r.error().kind());
         out.error_message = r.error().located_message();

@@ -45,7 +45,7 @@ Outcome Session::eval(std::string_view source) {
         auto r = interp_->eval(source);
         if (r) {
             out.ok = true;
-            out.value = print(*r);
+            out.value = print(*r, kMaxResultBytes);  // as the guests print a result
         } else {
             describe_error(out, r.error());
         }

@@ -16,8 +16,9 @@ Result<std::string> joined_line(const char* op, std::span<const Value> args) {
     std::string line;
     for (size_t i = 0; i < args.size(); ++i) {
         if (i) line += ' ';
-        const PrintOutcome o = print_bounded(line, args[i], budget, /*display=*/true);
-        if (o != PrintOutcome::Complete) return unexpected(print_error(o, op, budget));
+        auto o = print_bounded(line, args[i], budget, /*display=*/true);
+        if (!o) return unexpected(o.error());
+        if (*o != PrintOutcome::Complete) return unexpected(print_error(*o, op, budget));
     }
     line += '\n';
     return line;

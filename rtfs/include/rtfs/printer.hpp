@@ -9,15 +9,23 @@
 
 namespace rtfs {
 
-// Readable form: strings quoted and escaped, floats always with '.' or an exponent. Collections
-// nested deeper than kMaxValueDepth show as "..." there (for messages; a program's own text
-// comes from print_bounded, which refuses instead).
+// How much of a value a message shows (an error's text, a refusal): a program can build a value
+// whose printed form is exponentially long from little memory ([v v] nested 40 times is 2^40
+// leaves), and a message printed it whole, past every limit (red team, 2026-12-04).
+inline constexpr size_t kMessageValueBytes = 4096;
+// How much of an evaluation's result is printed for its caller (the guests, the rtfs CLI); the
+// host refuses a guest's result longer than this (plus the "..." mark).
+inline constexpr size_t kMaxResultBytes = 16u << 20;
+
+// Readable form for messages: strings quoted and escaped, floats always with '.' or an exponent;
+// at most kMessageValueBytes, then "...". Collections nested deeper than kMaxValueDepth show as
+// "..." there (a program's own text comes from print_bounded, which refuses instead).
 std::string print(const Value& v);
 // At most max_bytes of the readable form, then "..." (for showing values a program built,
-// which may be enormous: [v v] nested 40 times).
+// which may be enormous).
 std::string print(const Value& v, size_t max_bytes);
-void print_to(std::string& out, const Value& v);
-// `str` form: strings raw, everything else as print().
+// `str` form for messages: a string raw (whole: its text is as long as the memory it takes),
+// everything else as print().
 std::string to_display(const Value& v);
 
 // Printing text a program gets back (str, join) or writes (println, log): the text is bounded by
@@ -29,8 +37,9 @@ enum class PrintOutcome : uint8_t {
     TooDeep,  // a collection nested deeper than kMaxValueDepth
 };
 // Appends v's readable form (display: a string raw, as `str` shows it) to out, stopping once
-// out would hold more than max_bytes.
-PrintOutcome print_bounded(std::string& out, const Value& v, size_t max_bytes, bool display);
+// out would hold more than max_bytes. The evaluation's limits are polled as it goes (poll_limits:
+// the deadline, cancellation, the step budget): their error when one ends it.
+Expected<PrintOutcome, Error> print_bounded(std::string& out, const Value& v, size_t max_bytes, bool display);
 // The error of op's print that stopped: RecursionLimit (TooDeep) or ResourceLimit (TooLong).
 Error print_error(PrintOutcome outcome, std::string_view op, size_t max_bytes);
 // Shortest round-trip float text, always with '.' or an exponent: 4.0, 3.5, 1.0e300, ##NaN.

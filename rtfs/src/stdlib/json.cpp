@@ -339,7 +339,7 @@ private:
         switch (v.type()) {
             case Type::Nil: out_ += "null"; return false;
             case Type::Bool: out_ += v.as_bool() ? "true" : "false"; return false;
-            case Type::Int: print_to(out_, v); return false;
+            case Type::Int: out_ += print(v); return false;
             case Type::Float:
                 if (!std::isfinite(v.as_float()))
                     return stdlib::invalid_argument(op_, "JSON has no NaN or infinity");

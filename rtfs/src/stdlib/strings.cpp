@@ -27,8 +27,9 @@ size_t text_budget() {
 // never a cut text.
 Expected<void, Error> append_display(const char* op, std::string& out, const Value& v,
                                      size_t budget) {
-    const PrintOutcome o = print_bounded(out, v, budget, true);
-    if (o != PrintOutcome::Complete) return unexpected(print_error(o, op, budget));
+    auto o = print_bounded(out, v, budget, true);
+    if (!o) return unexpected(o.error());
+    if (*o != PrintOutcome::Complete) return unexpected(print_error(*o, op, budget));
     return Ok{};
 }
 

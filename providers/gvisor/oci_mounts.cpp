@@ -45,6 +45,10 @@ OciMount to_oci(const Mount& m) {
                     {"nosuid", "nodev", "mode=1777", "size=" + std::to_string(m.size_bytes)}};
         case Mount::Kind::Proc:
             return {m.target, "proc", "proc", {"nosuid", "nodev", "noexec"}};
+        case Mount::Kind::Devpts:
+            return {m.target, "devpts", "devpts", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}};
+        case Mount::Kind::Mqueue:
+            return {m.target, "mqueue", "mqueue", {"nosuid", "nodev", "noexec"}};
         case Mount::Kind::Bind:
             break;
     }

@@ -16,9 +16,12 @@ namespace microvm::process {
 
 inline constexpr size_t kMaxChildMounts = 512;
 inline constexpr size_t kMaxCgroupJoinFds = 4;
+// Pseudo-terminals a sandbox under Full may hold in its private devpts (the host's instance had
+// all kernel.pty.max of them taken by one sandbox, red team 2026-12-04).
+inline constexpr unsigned kPtysPerSandbox = 64;
 
 struct ChildMount {
-    enum Kind : int { kBind, kTmpfs, kProc };
+    enum Kind : int { kBind, kTmpfs, kProc, kDevpts, kMqueue };  // the last two: Full only
     Kind kind = kBind;
     const char* source = nullptr;      // kBind: canonical absolute host path
     const char* target = nullptr;      // relative to the new root; "" is the root itself

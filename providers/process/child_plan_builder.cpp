@@ -52,6 +52,14 @@ ChildMount ChildPlanBuilder::to_child(const Mount& m) {
             c.kind = ChildMount::kProc;
             c.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
             break;
+        case Mount::Kind::Devpts:
+            c.kind = ChildMount::kDevpts;
+            c.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC;
+            break;
+        case Mount::Kind::Mqueue:
+            c.kind = ChildMount::kMqueue;
+            c.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+            break;
     }
     return c;
 }

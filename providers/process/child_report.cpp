@@ -49,6 +49,8 @@ const char* step_name(ChildStep step) {
             return "mounting a tmpfs on";
         case ChildStep::kProc:
             return "mounting proc on";
+        case ChildStep::kPrivateInstance:
+            return "mounting a private instance on";
         case ChildStep::kSymlink:
             return "creating symlink";
         case ChildStep::kPivotRoot:
@@ -96,6 +98,7 @@ bool names_mount(ChildStep step) {
         case ChildStep::kMoveMount:
         case ChildStep::kTmpfs:
         case ChildStep::kProc:
+        case ChildStep::kPrivateInstance:
             return true;
         default:
             return false;

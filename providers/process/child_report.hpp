@@ -30,6 +30,7 @@ enum class ChildStep : int32_t {
     kMoveMount,   // detail: mount index
     kTmpfs,       // detail: mount index
     kProc,        // detail: mount index
+    kPrivateInstance,  // detail: mount index (Full: a private devpts or mqueue over the host's)
     kSymlink,     // detail: symlink index
     kPivotRoot,
     kDetachOldRoot,

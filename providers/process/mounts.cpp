@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <cstdio>
 #include <cstring>
 
 namespace microvm::process {
@@ -140,6 +141,12 @@ bool mount_one(const ChildMount& m, int index, int root, MountState& state, Chil
             step = ChildStep::kProc;
             tree = new_filesystem("proc", nullptr, nullptr, m.attr_set);
             break;
+        case ChildMount::kDevpts:
+        case ChildMount::kMqueue:
+            // Planned only over the host's root (Full), where the root is not rebuilt.
+            step = ChildStep::kPrivateInstance;
+            errno = EINVAL;
+            break;
     }
     bool ok = tree >= 0 && attach(tree, target);
     int saved = errno;
@@ -149,15 +156,50 @@ bool mount_one(const ChildMount& m, int index, int root, MountState& state, Chil
     return ok || failed(f, step, index);
 }
 
-// The host tree stays (fs Full): only /proc is replaced, by one of the new pid namespace.
-bool mount_fresh_proc_on_host_root(const ChildPlan& plan, ChildFailure& f) {
+// The host tree stays (fs Full): /proc is replaced by one of the new pid namespace, and the
+// host's /dev/shm, /dev/pts (with /dev/ptmx) and /dev/mqueue by private instances, whose use
+// ends with the sandbox and counts against its limits (the planner adds those the host has).
+bool mount_private_instances_on_host_root(const ChildPlan& plan, ChildFailure& f) {
     for (size_t i = 0; i < plan.mount_count; ++i) {
         const ChildMount& m = plan.mounts[i];
-        if (m.kind != ChildMount::kProc) continue;
         char path[PATH_MAX] = "/";
         std::strncat(path, m.target, sizeof path - 2);
-        if (::mount("proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
-            return failed(f, ChildStep::kProc, static_cast<int>(i));
+        const int index = static_cast<int>(i);
+        switch (m.kind) {
+            case ChildMount::kProc:
+                if (::mount("proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
+                    return failed(f, ChildStep::kProc, index);
+                }
+                break;
+            case ChildMount::kTmpfs: {
+                char options[64];
+                std::snprintf(options, sizeof options, "size=%s,mode=%s", m.tmpfs_size, m.tmpfs_mode);
+                if (::mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, options) != 0) {
+                    return failed(f, ChildStep::kTmpfs, index);
+                }
+                break;
+            }
+            case ChildMount::kDevpts: {
+                char options[96];
+                std::snprintf(options, sizeof options, "newinstance,ptmxmode=0666,mode=0620,max=%u", kPtysPerSandbox);
+                if (::mount("devpts", path, "devpts", MS_NOSUID | MS_NOEXEC, options) != 0) {
+                    return failed(f, ChildStep::kPrivateInstance, index);
+                }
+                // /dev/ptmx opens the host's instance whatever is mounted on /dev/pts.
+                char ptmx[PATH_MAX];
+                std::snprintf(ptmx, sizeof ptmx, "%s/ptmx", path);
+                if (::mount(ptmx, "/dev/ptmx", nullptr, MS_BIND, nullptr) != 0) {
+                    return failed(f, ChildStep::kPrivateInstance, index);
+                }
+                break;
+            }
+            case ChildMount::kMqueue:
+                if (::mount("mqueue", path, "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
+                    return failed(f, ChildStep::kPrivateInstance, index);
+                }
+                break;
+            case ChildMount::kBind:
+                break;  // not planned over the host's root
         }
     }
     return ::chdir(plan.workdir) == 0 || failed(f, ChildStep::kWorkdir);
@@ -189,7 +231,7 @@ bool clone_bind_sources(const ChildPlan& plan, MountState& state, ChildFailure& 
 }
 
 bool assemble_root(const ChildPlan& plan, MountState& state, ChildFailure& f) {
-    if (plan.host_root) return mount_fresh_proc_on_host_root(plan, f);
+    if (plan.host_root) return mount_private_instances_on_host_root(plan, f);
 
     int root = new_filesystem("tmpfs", "1048576", "0755", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
     if (root < 0) return failed(f, ChildStep::kCreateRoot);

@@ -58,6 +58,27 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Full keeps the host's tree, but not the host's shared budgets in it: a sandbox took every
+// pseudo-terminal of the host's devpts (kernel.pty.max) and left RAM in its /dev/shm that no
+// memory limit counted after the run (red team, 2026-12-04). Private instances of those the
+// host has mounted replace them: a /dev/shm the size of the memory limit and charged to the
+// sandbox's cgroup, a devpts of kPtysPerSandbox terminals (with /dev/ptmx), and the mqueue file
+// system of the sandbox's own IPC namespace.
+void add_private_instances(RootfsPlan& rootfs, uint64_t memory_bytes) {
+    const auto is_dir = [](const char* path) {
+        struct stat st;
+        return ::lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
+    };
+    if (is_dir("/dev/shm")) {
+        host::Mount shm{host::Mount::Kind::Tmpfs, "tmpfs", "/dev/shm"};
+        shm.writable = true;
+        shm.size_bytes = memory_bytes;
+        rootfs.mounts.push_back(std::move(shm));
+    }
+    if (is_dir("/dev/pts")) rootfs.mounts.push_back({host::Mount::Kind::Devpts, "devpts", "/dev/pts"});
+    if (is_dir("/dev/mqueue")) rootfs.mounts.push_back({host::Mount::Kind::Mqueue, "mqueue", "/dev/mqueue"});
+}
+
 constexpr const char* kProbeRecord = "process-namespaces.probe";
 // How long a sandbox built ahead may take to build (a loaded host takes a few ms).
 constexpr std::chrono::seconds kReadyTimeout{30};
@@ -177,6 +198,7 @@ Expected<void> Sandbox::prepare(const host::SandboxRequest& spec, ChildPlanBuild
         RTFS_TRY(request.program_files, program_files(spec.program));
     }
     RTFS_TRY(RootfsPlan rootfs, plan_rootfs(request));
+    if (rootfs.host_root) add_private_instances(rootfs, spec.limits.memory_bytes);
 
     builder.set_rootfs(rootfs, impl.attach_dir);
     builder.set_program(spec.program, spec.argv, spec.env);

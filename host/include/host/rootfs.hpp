@@ -26,7 +26,9 @@
 namespace microvm::host {
 
 struct Mount {
-    enum class Kind { Bind, Tmpfs, Proc };
+    // Devpts, Mqueue: a private instance of the file system (the process provider mounts them
+    // over the host's under Full: the host's are budgets every process shares).
+    enum class Kind { Bind, Tmpfs, Proc, Devpts, Mqueue };
     Kind kind = Kind::Bind;
     std::string source;     // Bind: canonical host path
     std::string target;     // absolute path in the sandbox

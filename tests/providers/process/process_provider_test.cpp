@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/ipc.h>
+#include <sys/mount.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -14,6 +15,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -22,6 +24,7 @@
 
 #include "host_probes.hpp"
 #include "host/cgroup_fs.hpp"
+#include "process/child_plan.hpp"
 #include "support/result_text.hpp"
 #include "support/expectations.hpp"
 
@@ -304,6 +307,45 @@ TEST_F(ProcessProviderTest, FullFileSystemStillHidesHostProcesses) {
     EXPECT_EQ(r.metadata.stdout_data.substr(0, expected_host.size()), expected_host);
     int visible = std::stoi(r.metadata.stdout_data.substr(expected_host.size()));
     EXPECT_LE(visible, 5);
+}
+
+// The attack (red team, 2026-12-04): under Full a sandbox opened the host's /dev/ptmx until
+// the host's devpts had no terminal left (kernel.pty.max: root's ssh logins and `script` then
+// failed), and left 200 MB in the host's /dev/shm, RAM no limit counted after the run. Full
+// keeps the host's tree but gets private instances of /dev/pts (kPtysPerSandbox terminals, with
+// /dev/ptmx), /dev/shm and /dev/mqueue: nothing made there outlives the sandbox.
+TEST_F(ProcessProviderTest, FullDoesNotShareTheHostsTerminalsSharedMemoryOrMessageQueues) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "mounting a message queue file system on the host needs root");
+    const bool had_mqueue = fs::exists("/dev/mqueue");
+    if (!had_mqueue) {
+        fs::create_directory("/dev/mqueue");
+        ASSERT_EQ(::mount("mqueue", "/dev/mqueue", "mqueue", 0, nullptr), 0) << std::strerror(errno);
+    }
+    const std::string name = "microvm-test-" + std::to_string(::getpid());
+    const std::string script =
+        "import os\n"
+        "held = []\n"
+        "try:\n"
+        "    while len(held) < 200: held.append(os.openpty())\n"
+        "except OSError:\n"
+        "    pass\n"
+        "print(len(held))\n"
+        "open('/dev/shm/" + name + "', 'w').write('left for later')\n"
+        "os.close(os.open('/dev/mqueue/" + name + "', os.O_CREAT | os.O_RDWR, 0o600))\n";
+    ExecutionContext ctx = external("/usr/bin/python3", {"-c", script});
+    ctx.config.fs_policy = FileSystemPolicy::full();
+    ExecutionResult r = run(ctx);
+    const bool shm_left = fs::exists("/dev/shm/" + name), queue_left = fs::exists("/dev/mqueue/" + name);
+    fs::remove("/dev/shm/" + name);
+    fs::remove("/dev/mqueue/" + name);
+    if (!had_mqueue) {
+        ::umount2("/dev/mqueue", MNT_DETACH);
+        fs::remove("/dev/mqueue");
+    }
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data, std::to_string(process::kPtysPerSandbox) + "\n");
+    EXPECT_FALSE(shm_left) << "a file the sandbox wrote in /dev/shm is on the host";
+    EXPECT_FALSE(queue_left) << "a message queue the sandbox made is on the host";
 }
 
 TEST_F(ProcessProviderTest, LibrariesFoundThroughRunpathOriginAreBound) {

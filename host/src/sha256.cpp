@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "rtfs/host/openssl_config.hpp"
 #include "rtfs/host/shared_library.hpp"
 
 namespace microvm::host {
@@ -27,6 +28,10 @@ struct Crypto {
 const Crypto& crypto() {
     static const Crypto loaded = [] {
         Crypto c;
+        if (std::string why = rtfs::host::suppress_openssl_config(); !why.empty()) {
+            c.error = why;
+            return c;
+        }
         // Never unloaded: OpenSSL keeps global state for the process's life.
         rtfs::host::SharedLibrary h = rtfs::host::open_shared_library(kSoname, "libssl3 (SHA-256)");
         h.bind("EVP_MD_CTX_new", c.md_ctx_new);

@@ -1,6 +1,7 @@
 // The `rtfs` command, driven as a user would: arguments, stdin, stdout, stderr, exit status.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/inotify.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "support/run_command.hpp"
+#include "support/scoped_env.hpp"
 
 namespace {
 
@@ -26,6 +28,27 @@ CliResult rtfs(const std::vector<std::string>& args, const std::string& stdin_te
     std::vector<std::string> argv{RTFS_BINARY};
     argv.insert(argv.end(), args.begin(), args.end());
     return testsupport::run_command(argv, stdin_text);
+}
+
+// The attack (red team, 2026-12-04): OpenSSL read openssl.cnf when first used, and a config can
+// load modules into the process: a sandbox granted rw= over /etc/ssl planted one, which root's
+// next run executed. No process of the project reads it: here libcurl's initialisation (an
+// http-fetch), with $OPENSSL_CONF naming a file whose opening is watched.
+TEST(RtfsCli, OpenSslsConfigurationFileIsNeverRead) {
+    TempFile config("openssl_conf = openssl_init\n[openssl_init]\n");
+    const int watch = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    ASSERT_GE(watch, 0);
+    ASSERT_GE(::inotify_add_watch(watch, config.path().c_str(), IN_OPEN), 0);
+    CliResult r;
+    {
+        testsupport::ScopedEnv env("OPENSSL_CONF", config.path());
+        r = rtfs({"--allow", "ccos.network.http-fetch", "eval", "(http-fetch \"http://127.0.0.1:9/\")"});
+    }
+    EXPECT_NE(r.err.find("Couldn't connect"), std::string::npos) << r.err;  // libcurl was initialised
+    char events[4096];
+    const ssize_t n = ::read(watch, events, sizeof events);
+    ::close(watch);
+    EXPECT_LT(n, 0) << "openssl.cnf ($OPENSSL_CONF) was opened";
 }
 
 TEST(RtfsCli, EvalPrintsTheValue) {

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <utility>
 
+#include "rtfs/host/openssl_config.hpp"
 #include "host/trusted_state.hpp"
 #include "microvm/policy.hpp"
 #include "microvm/settings.hpp"
@@ -41,6 +42,11 @@ std::string default_state_dir() {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // Before its TLS (cpp-httplib's OpenSSL) or anything else initialises OpenSSL.
+    if (std::string why = rtfs::host::suppress_openssl_config(); !why.empty()) {
+        std::fprintf(stderr, "microvmd: %s\n", why.c_str());
+        return 1;
+    }
     CLI::App app{"microvmd: the microvm execution service (HTTP/1.1 + JSON)"};
     std::vector<std::string> listens;
     std::optional<std::string> token_file, tls_cert, tls_key, config_file, profile, audit_log, state_dir;

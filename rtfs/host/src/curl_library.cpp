@@ -2,6 +2,7 @@
 
 #include <mutex>
 
+#include "rtfs/host/openssl_config.hpp"
 #include "rtfs/host/shared_library.hpp"
 
 namespace rtfs::host {
@@ -35,6 +36,11 @@ Loaded load() {
               h.bind("curl_url_get", c.url_get) & h.bind("curl_free", c.free);
     l.error = std::move(h.error);
     if (!ok) return l;
+    // Its TLS library (OpenSSL) initialised without reading openssl.cnf first.
+    if (std::string why = suppress_openssl_config(); !why.empty()) {
+        l.error = "libcurl's TLS library: " + why;
+        return l;
+    }
     if (global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) l.error = "libcurl failed to initialise";
     return l;
 }

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -58,6 +59,11 @@ struct Places {
     std::vector<std::string> entry_paths;  // the entries' existing members, read once
 };
 
+constexpr const char* kHostConfiguration[] = {
+    "/etc/ld.so.cache", "/etc/ld.so.preload", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
+    "/etc/nsswitch.conf", "/etc/ssl", "/usr/lib/ssl", "/etc/ca-certificates", "/usr/share/ca-certificates",
+};
+
 // The directories whose microvm* entries every process protects by name, besides each user's
 // runtime directory /run/user/<uid>.
 constexpr const char* kNamedDirs[] = {"/run", "/etc", "/var/lib", "/var/log", "/var/cache"};
@@ -81,16 +87,21 @@ std::string named_dir_of(const std::vector<std::string>& parts) {
     return {};
 }
 
-// The programs the host runs with its own authority, as real paths: this process's binary and
-// every object it has mapped executable (its shared libraries). A sandbox given rw= over one
-// (or a directory holding one) replaced it, and the host's next run executed the planted file
-// as root: what a sandbox writes there belongs to the directory's owner, so no owner check
-// tells it apart (red team, 2026-12-04).
-std::vector<std::string> own_programs() {
+// The programs the host runs with its own authority: the directories, as real paths, of this
+// process's binary and of every object it has mapped executable (its shared libraries; the
+// directory, since programs beside them and modules below them are run and loaded too: QEMU's
+// accelerator modules in <libdir>/qemu). A sandbox given rw= over one replaced it, and the
+// host's next run executed the planted file as root: what a sandbox writes there belongs to the
+// directory's owner, so no owner check tells it apart (red team, 2026-12-04).
+std::vector<std::string> own_program_dirs() {
     std::vector<std::string> out;
+    const auto add = [&](const std::filesystem::path& file) {
+        std::string dir = file.parent_path().string();
+        if (!dir.empty() && std::find(out.begin(), out.end(), dir) == out.end()) out.push_back(std::move(dir));
+    };
     std::error_code ec;
     const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
-    if (!ec && self.is_absolute()) out.push_back(self.string());
+    if (!ec && self.is_absolute()) add(self);
     if (FILE* maps = std::fopen("/proc/self/maps", "re")) {
         char line[4096 + 128];
         while (std::fgets(line, sizeof line, maps)) {
@@ -101,7 +112,7 @@ std::vector<std::string> own_programs() {
             std::string path(line + path_at);
             while (!path.empty() && (path.back() == '\n' || path.back() == ' ')) path.pop_back();
             if (path.empty() || path.front() != '/' || path.ends_with(" (deleted)")) continue;
-            if (std::find(out.begin(), out.end(), path) == out.end()) out.push_back(std::move(path));
+            add(path);
         }
         std::fclose(maps);
     }
@@ -124,6 +135,11 @@ Places places() {
         p.entries.push_back({user, "microvm"});
     }
     if (auto boot = boot_cache_dir()) p.protected_paths.push_back(*boot);
+#ifdef MICROVM_BUILD_DIR
+    // The build tree this binary came from: the programs and guests found there when run from it
+    // (the guest runner, the gvisor launcher, the RTFS wasm module, microvmd).
+    p.protected_paths.push_back(resolved_path(MICROVM_BUILD_DIR));
+#endif
     for (const char* var : {"XDG_CONFIG_HOME", "HOME"}) {
         const char* value = std::getenv(var);
         if (!value || value[0] != '/') continue;
@@ -133,13 +149,21 @@ Places places() {
     // The guests this process runs every RTFS program with, when the environment names them:
     // a sandbox that rewrote one would see, and could forge, later runs' programs and results.
     for (const char* var : {"MICROVM_IMAGE_CACHE", "MICROVM_GUEST_IMAGE", "XDG_RUNTIME_DIR",
-                            "MICROVM_CONFIG", "MICROVM_GUEST", "MICROVM_RTFS_WASM"}) {
+                            "MICROVM_CONFIG", "MICROVM_GUEST", "MICROVM_RTFS_WASM", "MICROVM_GVISOR_LAUNCHER"}) {
         const char* value = std::getenv(var);
         if (!value || value[0] != '/') continue;
         const std::string path = resolved_path(value);
         p.protected_paths.push_back(std::string(var) == "XDG_RUNTIME_DIR" ? path + "/microvm" : path);
     }
-    for (std::string& program : own_programs()) p.protected_paths.push_back(std::move(program));
+    for (std::string& dir : own_program_dirs()) p.protected_paths.push_back(std::move(dir));
+    // Files the host's own processes read with trust: the dynamic loader's configuration (which
+    // library a dlopen loads), the name service's, and TLS's (trust anchors; OpenSSL's config,
+    // which the project never loads, rtfs/host/openssl_config.hpp, and its modules).
+    for (const char* path : kHostConfiguration) p.protected_paths.emplace_back(resolved_path(path));
+    for (const char* var : {"OPENSSL_CONF", "OPENSSL_MODULES", "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE"}) {
+        const char* value = std::getenv(var);
+        if (value && value[0] == '/') p.protected_paths.push_back(resolved_path(value));
+    }
     {
         std::lock_guard lock(g_mu);
         p.protected_paths.insert(p.protected_paths.end(), g_protected.begin(), g_protected.end());
@@ -195,54 +219,69 @@ void protect_trusted_entries(const std::string& given_dir, const std::string& na
 }
 
 namespace {
-// The programs providers run, by setting key, and the name each runs when the key is not set.
-struct ProgramSetting {
-    const char* key;
-    const char* default_name;
-};
-constexpr ProgramSetting kProgramSettings[] = {
-    {"runsc", "runsc"},                 // gvisor
-    {"qemu", "qemu-system-x86_64"},     // qemu
-    {"binary", "firecracker"},          // firecracker
-    {"jailer", "jailer"},               // firecracker
-};
+// The settings that name a program a provider runs (gvisor's runsc, qemu's qemu, firecracker's
+// binary and jailer). Unset, or named without a slash, the providers look for them in $PATH and
+// then in these directories (providers/gvisor/runsc.cpp, providers/firecracker/fc_launch.cpp,
+// qemu's /usr/bin).
+constexpr const char* kProgramKeys[] = {"runsc", "qemu", "binary", "jailer"};
+constexpr const char* kSystemProgramDirs[] = {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"};
 
-// Where a program named without a slash is found: each $PATH directory, and /usr/bin.
-std::vector<std::string> program_candidates(const std::string& name) {
-    if (name.find('/') != std::string::npos) return {name};
+std::vector<std::string> program_search_dirs() {
     std::vector<std::string> out;
     const char* path = std::getenv("PATH");
-    std::string dirs = std::string(path ? path : "") + ":/usr/bin";
+    const std::string dirs = path ? path : "";
     for (size_t pos = 0; pos <= dirs.size();) {
         size_t colon = dirs.find(':', pos);
         if (colon == std::string::npos) colon = dirs.size();
-        const std::string dir = dirs.substr(pos, colon - pos);
-        if (!dir.empty() && dir.front() == '/') {
-            const std::string candidate = dir + "/" + name;
-            struct stat st;
-            if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode)) out.push_back(candidate);
-        }
+        std::string dir = dirs.substr(pos, colon - pos);
+        if (!dir.empty() && dir.front() == '/') out.push_back(std::move(dir));
         pos = colon + 1;
     }
+    out.insert(out.end(), std::begin(kSystemProgramDirs), std::end(kSystemProgramDirs));
     return out;
+}
+
+// What QEMU loads besides its binary and libraries: its accelerator and device modules and its
+// firmware (the data directory's entries are links into seabios, ipxe, ...), found from where
+// the binary lies (<prefix>/bin/qemu-system-x86_64).
+void protect_qemu_files(const std::string& qemu) {
+    const std::filesystem::path prefix = std::filesystem::path(resolved_path(qemu)).parent_path().parent_path();
+    for (const char* lib : {"lib/qemu", "lib/x86_64-linux-gnu/qemu", "lib64/qemu", "libexec/qemu"}) {
+        protect_trusted_state((prefix / lib).string());
+    }
+    const std::filesystem::path data = prefix / "share" / "qemu";
+    protect_trusted_state(data.string());
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(data, ec)) {
+        const std::filesystem::path target = resolved_path(entry.path().string());
+        if (!is_within(target.string(), data.string())) protect_trusted_state(target.parent_path().string());
+    }
 }
 }  // namespace
 
 void protect_configured_state(const std::map<std::string, nlohmann::json>& provider_configs) {
-    // The programs the providers run, configured or found by their default names, whichever
-    // provider this run uses: a process sandbox given rw= over the directory of the runsc a
-    // settings file named replaced it, and the next gvisor run executed it as root (red team,
-    // 2026-12-04).
-    for (const ProgramSetting& program : kProgramSettings) {
-        std::vector<std::string> names{program.default_name};
-        for (const auto& [provider, config] : provider_configs) {
-            if (!config.is_object()) continue;
-            if (auto it = config.find(program.key); it != config.end() && it->is_string()) names.push_back(*it);
-        }
-        for (const std::string& name : names) {
-            for (const std::string& found : program_candidates(name)) protect_trusted_state(found);
+    // The programs the providers run, whichever provider this run uses: a process sandbox given
+    // rw= over the directory of the runsc a settings file named replaced it, and the next gvisor
+    // run executed it as root; one given rw= over a $PATH directory ahead of /usr/bin planted a
+    // runsc there that the gvisor provider found first (red team, 2026-12-04). So the directories
+    // searched for them are protected whole, whether a program lies there yet or not, and so is
+    // every program a setting names.
+    for (const std::string& dir : program_search_dirs()) protect_trusted_state(dir);
+    std::vector<std::string> qemus;
+    for (const auto& [provider, config] : provider_configs) {
+        if (!config.is_object()) continue;
+        for (const char* key : kProgramKeys) {
+            auto it = config.find(key);
+            if (it == config.end() || !it->is_string() || it->get<std::string>().find('/') == std::string::npos) continue;
+            protect_trusted_state(it->get<std::string>());
+            if (std::string_view(key) == "qemu") qemus.push_back(*it);
         }
     }
+    for (const std::string& dir : program_search_dirs()) {
+        const std::string candidate = dir + "/qemu-system-x86_64";
+        if (::access(candidate.c_str(), X_OK) == 0) qemus.push_back(candidate);
+    }
+    for (const std::string& qemu : qemus) protect_qemu_files(qemu);
     for (const auto& [provider, config] : provider_configs) {
         if (!config.is_object()) continue;
         for (const char* key : {"state_dir", "template_dir", "image", "module_store_dir"}) {

@@ -326,14 +326,26 @@ TEST(Rootfs, ProgramsTheHostRunsAreProtected) {
         EXPECT_TRUE(refused(dir.path() + "/" + sub)) << sub << ": a configured program's directory is writable";
     }
     EXPECT_FALSE(refused(dir.path() + "/neighbour"));
-    // A provider's program found on PATH by its default name, no setting naming it.
+    // A directory of PATH, where a provider looks for its program by default name, whether one
+    // lies there yet or not: a runsc planted ahead of /usr/bin is the one the provider finds.
     fs::create_directories(dir.path() + "/path");
-    std::ofstream(dir.path() + "/path/runsc") << "#!/bin/sh\n";
     {
         testsupport::ScopedEnv path("PATH", dir.path() + "/path:" + std::getenv("PATH"));
         microvm::host::protect_configured_state({});
     }
-    EXPECT_TRUE(refused(dir.path() + "/path")) << "the directory of the runsc found on PATH is writable";
+    EXPECT_TRUE(refused(dir.path() + "/path")) << "a PATH directory is writable";
+    EXPECT_TRUE(refused("/usr/local/sbin")) << "a system program directory is writable";
+    // What QEMU loads from beside its binary: modules and firmware.
+    fs::create_directories(dir.path() + "/prefix/bin");
+    fs::create_directories(dir.path() + "/prefix/lib/x86_64-linux-gnu/qemu");
+    fs::create_directories(dir.path() + "/prefix/share/qemu");
+    std::ofstream(dir.path() + "/prefix/bin/qemu-system-x86_64") << "#!/bin/sh\n";
+    microvm::host::protect_configured_state({{"qemu", {{"qemu", dir.path() + "/prefix/bin/qemu-system-x86_64"}}}});
+    EXPECT_TRUE(refused(dir.path() + "/prefix/lib/x86_64-linux-gnu/qemu")) << "QEMU's module directory is writable";
+    EXPECT_TRUE(refused(dir.path() + "/prefix/share/qemu")) << "QEMU's firmware directory is writable";
+    // The configuration the host's own processes read with trust (TLS, the dynamic loader).
+    EXPECT_TRUE(refused("/etc/ssl"));
+    EXPECT_TRUE(refused("/etc/ld.so.conf.d"));
 }
 
 TEST(Rootfs, ConfiguredAndNamedStateIsProtectedAsItWillBe) {

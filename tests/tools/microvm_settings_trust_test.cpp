@@ -100,6 +100,10 @@ TEST_F(PlantedSettings, ASandboxCannotReplaceTheProgramsTheHostRuns) {
     const fs::path guest_dir = fs::path(MICROVM_BINARY).parent_path().parent_path() / "guest";
     ASSERT_TRUE(fs::exists(guest_dir / "microvm-guest"));
     refused(microvm({"run", "-p", "process", "--fs", "ro", "--fs", "rw=" + guest_dir.string(), "--", "/bin/true"}));
+    // The rest of the build tree the binary runs from: the gvisor launcher, the RTFS wasm module.
+    const fs::path build = fs::path(MICROVM_BINARY).parent_path().parent_path().parent_path();
+    refused(microvm({"run", "-p", "process", "--fs", "ro", "--fs", "rw=" + (build / "tools" / "gvisor-launcher").string(),
+                     "--", "/bin/true"}));
 
     const std::string copy = dir_ + "/microvm";
     fs::copy_file(MICROVM_BINARY, copy);

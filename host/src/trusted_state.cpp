@@ -59,6 +59,7 @@ struct Places {
     std::vector<std::string> entry_paths;  // the entries' existing members, read once
 };
 
+// Configuration the host's own processes read with trust (see places()).
 constexpr const char* kHostConfiguration[] = {
     "/etc/ld.so.cache", "/etc/ld.so.preload", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
     "/etc/nsswitch.conf", "/etc/ssl", "/usr/lib/ssl", "/etc/ca-certificates", "/usr/share/ca-certificates",

@@ -9,11 +9,12 @@
 //   /var/log and /var/cache, and of every user's /run/user/<uid> (a user's boot records);
 // - this process's boot cache directory, /var/cache/microvm (guest images, VM templates), and
 //   $MICROVM_IMAGE_CACHE, $MICROVM_GUEST_IMAGE, $MICROVM_GUEST and $MICROVM_RTFS_WASM when set;
-// - the programs the host runs: this process's binary and every object it maps executable (its
-//   shared libraries), read from /proc/self each time;
+// - the programs the host runs: the directories of this process's binary and of every object it
+//   maps executable (read from /proc/self each time), the build tree it was built in, and the
+//   loader's, NSS's and TLS's configuration (/etc/ld.so.*, /etc/nsswitch.conf, /etc/ssl, ...);
 // - what protect_trusted_state() and protect_configured_state() were given (the latter also the
-//   programs providers run: their settings' runsc, qemu, binary and jailer, and those found by
-//   default name on PATH and in /usr/bin).
+//   programs providers run: their settings' runsc, qemu, binary and jailer, every $PATH
+//   directory and /usr/local/sbin ... /bin, and QEMU's module and firmware directories).
 // A writable path is refused when it lies inside one of them or holds one (or holds the place
 // where one can be made: "/", /run, /run/user, a user's runtime directory), judged by real path
 // and by identity (device and inode), so that another mount of the same directory (a bind of
@@ -42,8 +43,9 @@ void protect_trusted_state(const std::string& path);
 void protect_trusted_entries(const std::string& dir, const std::string& name_prefix);
 // Every provider's configured state: the qemu and firecracker state_dir, template_dir and image,
 // the wasm module_store_dir, gvisor's microvm-gvisor* entries of its state_dir (a base
-// directory, /run by default); and the programs providers run (runsc, qemu, binary, jailer as
-// set, and runsc, qemu-system-x86_64, firecracker, jailer by default name on PATH and /usr/bin). The CLI and microvmd call it with their settings, so that a run
+// directory, /run by default); and the programs providers run: runsc, qemu, binary and jailer
+// as set, the directories searched for them by default name ($PATH, /usr/local/sbin ... /bin),
+// and QEMU's modules and firmware. The CLI and microvmd call it with their settings, so that a run
 // of one provider protects the others' state too, started or not.
 void protect_configured_state(const std::map<std::string, nlohmann::json>& provider_configs);
 

@@ -75,11 +75,13 @@ ApiExpected<void> write_beneath(int dir_fd, const std::string& path, const std::
     auto parts = split(path);
     host::UniqueFd parent(::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0));
     for (size_t i = 0; i + 1 < parts.size(); ++i) {
-        if (::mkdirat(parent.get(), parts[i].c_str(), 0700) != 0 && errno != EEXIST)
-            return rtfs::Unexpected<ApiError>(refused(path, errno));
-        int next = openat2_beneath(parent.get(), parts[i], O_PATH | O_DIRECTORY, 0);
+        const bool made = ::mkdirat(parent.get(), parts[i].c_str(), 0700) == 0;
+        if (!made && errno != EEXIST) return rtfs::Unexpected<ApiError>(refused(path, errno));
+        int next = openat2_beneath(parent.get(), parts[i], O_RDONLY | O_DIRECTORY, 0);
         if (next < 0) return rtfs::Unexpected<ApiError>(refused(path, errno));
         parent.reset(next);
+        // As open as the session's work directory (sessions.cpp), whatever the umask.
+        if (made && ::fchmod(next, kSessionDirMode) != 0) return rtfs::Unexpected<ApiError>(refused(path, errno));
     }
     int fd = openat2_beneath(parent.get(), parts.back(), O_WRONLY | O_CREAT | O_NONBLOCK | O_NOFOLLOW, 0600);
     if (fd < 0) return rtfs::Unexpected<ApiError>(refused(path, errno));
@@ -88,6 +90,8 @@ ApiExpected<void> write_beneath(int dir_fd, const std::string& path, const std::
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
         return api_fail(403, "path_refused", path + ": not a regular file");
     if (::ftruncate(fd, 0) != 0) return rtfs::Unexpected<ApiError>(refused(path, errno));
+    // Readable and writable by whichever sandbox user the session's provider runs as.
+    if (::fchmod(fd, kSessionFileMode) != 0) return rtfs::Unexpected<ApiError>(refused(path, errno));
     size_t off = 0;
     while (off < data.size()) {
         ssize_t n = ::write(fd, data.data() + off, data.size() - off);

@@ -518,13 +518,16 @@ Reply Service::create_session(const std::string& body, const ClientIdentity& who
     auto name = optional_string(*j, "provider");
     if (!name) return error_reply(name.error());
     const std::string provider_name = name->value_or(options_.settings.default_provider);
-    if (auto prov = provider(provider_name); !prov) return error_reply(prov.error());
+    auto prov = provider(provider_name);
+    if (!prov) return error_reply(prov.error());
     auto policy = parse_policy(*j, options_.settings);
     if (!policy) return error_reply(policy.error());
     if (auto own = refuse_daemon_files(*policy, options_.private_paths); !own) return error_reply(own.error());
     if (auto out = refuse_output_over_ceiling(*j, *policy, options_.max_output_bytes); !out)
         return error_reply(out.error());
-    auto s = sessions_->create(provider_name, *policy, who);
+    // A VM boots its own root file system: the host's system directories are not shared into it.
+    const bool own_root = (*prov)->isolation() == Isolation::VM;
+    auto s = sessions_->create(provider_name, *policy, who, own_root);
     if (!s && s.error().code == "client_quota") metrics_.quota_refused("sandboxes");
     if (!s) {
         audit_session("create", "", who, s.error().code);

@@ -74,7 +74,7 @@ SessionStore::~SessionStore() {
 }
 
 ApiExpected<std::shared_ptr<Session>> SessionStore::create(std::string provider, Policy policy,
-                                                           const ClientIdentity& owner) {
+                                                           const ClientIdentity& owner, bool own_root) {
     // The slot is reserved under the same lock as the check (concurrent creates cannot all pass
     // it) and given back when this creation ends, filled or not (filled, the session holds it).
     // The owner's quota first, taken the same way (its hold goes to the session).
@@ -110,6 +110,14 @@ ApiExpected<std::shared_ptr<Session>> SessionStore::create(std::string provider,
     int fd = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) return api_fail(500, "setup_error", "cannot open the sandbox directory");
     s->work_fd.reset(fd);
+    // Writable by every provider's sandbox user: process writes through an idmapped bind, but
+    // gVisor's gofer writes as uid 65534 and QEMU's 9p as a uid of its own, so a 0700 root
+    // directory refused every gvisor and qemu session's exec (red team, 2026-12-04). Open to
+    // all, yet reached only by the session's own sandboxes, each handed this directory: its
+    // parent (sandboxes/) is root's and 0700. What the daemon puts here is as open
+    // (confined_files.hpp).
+    if (::chmod(dir.c_str(), kSessionDirMode) != 0)
+        return api_fail(500, "setup_error", "cannot open the sandbox directory to its sandboxes: " + std::string(std::strerror(errno)));
 
     // The work directory read-write, beside what the policy let the program read.
     FileSystemPolicy& fs = policy.config.fs_policy;
@@ -117,9 +125,10 @@ ApiExpected<std::shared_ptr<Session>> SessionStore::create(std::string provider,
         // Full access already includes the work directory.
     } else {
         std::vector<std::string> ro;
-        if (fs.kind == FileSystemPolicy::Kind::ReadOnly) ro = fs.paths.empty() ? standard_system_dirs() : fs.paths;
+        const std::vector<std::string> system = own_root ? std::vector<std::string>{} : standard_system_dirs();
+        if (fs.kind == FileSystemPolicy::Kind::ReadOnly) ro = fs.paths.empty() ? system : fs.paths;
         else if (fs.kind == FileSystemPolicy::Kind::ReadWrite) ro = fs.read_only_paths;
-        else ro = standard_system_dirs();
+        else ro = system;
         std::vector<std::string> rw = {dir};
         if (fs.kind == FileSystemPolicy::Kind::ReadWrite)
             rw.insert(rw.end(), fs.paths.begin(), fs.paths.end());

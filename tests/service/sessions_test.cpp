@@ -18,10 +18,16 @@ using namespace std::chrono_literals;
     MICROVM_REQUIRE("process", provider_available("process"), "the process provider is unavailable here")
 
 
-TEST(Sessions, FilesPersistBetweenExecsInTheWorkDirectory) {
-    REQUIRE_PROCESS();
+// Every provider that runs programs of the session's user can use its work directory: gVisor's
+// sessions were refused every exec (the directory was root's 0700, which uid 65534 cannot write,
+// red team 2026-12-04).
+class SessionFiles : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(SessionFiles, FilesPersistBetweenExecsInTheWorkDirectory) {
+    const std::string provider = GetParam();
+    MICROVM_REQUIRE(provider.c_str(), provider_available(provider), "the " + provider + " provider is unavailable here");
     Harness h;
-    std::string id = create_session(h, {{"provider", "process"}, {"timeout", "20s"}});
+    std::string id = create_session(h, {{"provider", provider}, {"timeout", "20s"}});
     ASSERT_EQ(id.substr(0, 4), "sbx-");
     auto put = h.call("PUT", "/v1/sandboxes/" + id + "/files/in/data.txt", "uploaded\n");
     ASSERT_EQ(put.status, 200) << put.body;
@@ -41,6 +47,9 @@ TEST(Sessions, FilesPersistBetweenExecsInTheWorkDirectory) {
     EXPECT_EQ(h.call("DELETE", "/v1/sandboxes/" + id).status, 404);
     EXPECT_TRUE(std::filesystem::is_empty(h.dir + "/state/sandboxes"));
 }
+
+INSTANTIATE_TEST_SUITE_P(Providers, SessionFiles, ::testing::Values("process", "gvisor", "qemu"),
+                         [](const auto& info) { return info.param; });
 
 TEST(Sessions, PathsOutsideTheWorkDirectoryAreRefused) {
     REQUIRE_PROCESS();

@@ -6,6 +6,8 @@
 // non-blocking so a planted FIFO cannot hang the daemon.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 
 #include "host/unique_fd.hpp"
@@ -17,9 +19,16 @@ namespace microvm::service {
 // the kernel enforces confinement anyway, this only gives clear errors.
 ApiExpected<std::string> check_relative_path(const std::string& path);
 
-// Writes data to dir/path (creating missing parent directories 0700, replacing an existing
-// regular file's contents). 403 for a path that escapes, crosses a symlink or names a
-// non-regular file.
+// A session's work directory and what the daemon puts in it are open to every user
+// (kSessionDirMode, kSessionFileMode), so that each provider's sandbox user can use them: gVisor
+// writes as uid 65534, QEMU's 9p as a uid of its own. Only the session's own sandboxes reach
+// them: the directory holding the work directories is root's and 0700 (sessions.cpp).
+inline constexpr mode_t kSessionDirMode = 0777;
+inline constexpr mode_t kSessionFileMode = 0666;
+
+// Writes data to dir/path (creating missing parent directories kSessionDirMode, replacing an
+// existing regular file's contents, leaving it kSessionFileMode). 403 for a path that escapes,
+// crosses a symlink or names a non-regular file.
 ApiExpected<void> write_beneath(int dir_fd, const std::string& path, const std::string& data);
 // A regular file opened for reading, and its size when it was opened.
 struct ReadableFile {

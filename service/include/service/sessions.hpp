@@ -50,9 +50,10 @@ class SessionStore {
     ~SessionStore();  // ends every session
 
     // The work directory is created, the policy's fs_policy becomes read-write on it (with the
-    // read-only paths it had, or the system directories).
+    // read-only paths it had, or the system directories unless the provider's sandboxes have a
+    // root file system of their own: own_root, a VM's guest image).
     ApiExpected<std::shared_ptr<Session>> create(std::string provider, Policy policy,
-                                                 const ClientIdentity& owner);
+                                                 const ClientIdentity& owner, bool own_root = false);
     // A live session of who's (its owner's principal), marked used now; 404 when unknown, ended
     // or another client's (the same answer: a session id is never confirmed to another client).
     ApiExpected<std::shared_ptr<Session>> use(const std::string& id, const ClientIdentity& who);

@@ -30,6 +30,7 @@ struct Entries {
 std::mutex g_mu;
 std::vector<std::string> g_protected;  // protect_trusted_state()
 std::vector<Entries> g_entries;        // protect_trusted_entries()
+std::vector<std::string> g_qemus;      // protect_configured_state(): QEMU binaries its settings name
 
 using Identity = std::pair<dev_t, ino_t>;
 
@@ -120,6 +121,49 @@ std::vector<std::string> own_program_dirs() {
     return out;
 }
 
+namespace {
+// The settings that name a program a provider runs (gvisor's runsc, qemu's qemu, firecracker's
+// binary and jailer). Unset, or named without a slash, the providers look for them in $PATH and
+// then in these directories (providers/gvisor/runsc.cpp, providers/firecracker/fc_launch.cpp,
+// qemu's /usr/bin).
+constexpr const char* kProgramKeys[] = {"runsc", "qemu", "binary", "jailer"};
+constexpr const char* kSystemProgramDirs[] = {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"};
+
+std::vector<std::string> program_search_dirs() {
+    std::vector<std::string> out;
+    const char* path = std::getenv("PATH");
+    const std::string dirs = path ? path : "";
+    for (size_t pos = 0; pos <= dirs.size();) {
+        size_t colon = dirs.find(':', pos);
+        if (colon == std::string::npos) colon = dirs.size();
+        std::string dir = dirs.substr(pos, colon - pos);
+        if (!dir.empty() && dir.front() == '/') out.push_back(std::move(dir));
+        pos = colon + 1;
+    }
+    out.insert(out.end(), std::begin(kSystemProgramDirs), std::end(kSystemProgramDirs));
+    return out;
+}
+
+// What QEMU loads besides its binary and libraries, as real paths: its accelerator and device
+// modules and its firmware (the data directory's entries may link into seabios, ipxe, ...),
+// found from where the binary lies (<prefix>/bin/qemu-system-x86_64).
+void add_qemu_files(const std::string& qemu, std::vector<std::string>& out) {
+    const std::filesystem::path prefix = std::filesystem::path(resolved_path(qemu)).parent_path().parent_path();
+    for (const char* lib : {"lib/qemu", "lib/x86_64-linux-gnu/qemu", "lib64/qemu", "libexec/qemu"}) {
+        out.push_back(resolved_path((prefix / lib).string()));
+    }
+    const std::string data = resolved_path((prefix / "share" / "qemu").string());
+    out.push_back(data);
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(data, ec)) {
+        if (!entry.is_symlink(ec)) continue;
+        const std::filesystem::path target = resolved_path(entry.path().string());
+        if (!is_within(target.string(), data)) out.push_back(target.parent_path().string());
+    }
+}
+}  // namespace
+
+
 Places places() {
     Places p;
     p.holders = {"/", "/run", "/run/user"};
@@ -157,6 +201,20 @@ Places places() {
         p.protected_paths.push_back(std::string(var) == "XDG_RUNTIME_DIR" ? path + "/microvm" : path);
     }
     for (std::string& dir : own_program_dirs()) p.protected_paths.push_back(std::move(dir));
+    // The directories the providers search for their programs by default name, whether one lies
+    // there yet or not: a runsc planted in a $PATH directory ahead of /usr/bin was the one the
+    // gvisor provider found and ran as root (red team, 2026-12-04). And what QEMU loads.
+    std::vector<std::string> qemus;
+    for (const std::string& dir : program_search_dirs()) {
+        p.protected_paths.push_back(resolved_path(dir));
+        const std::string qemu = dir + "/qemu-system-x86_64";
+        if (::access(qemu.c_str(), X_OK) == 0) qemus.push_back(qemu);
+    }
+    {
+        std::lock_guard lock(g_mu);
+        qemus.insert(qemus.end(), g_qemus.begin(), g_qemus.end());
+    }
+    for (const std::string& qemu : qemus) add_qemu_files(qemu, p.protected_paths);
     // Files the host's own processes read with trust: the dynamic loader's configuration (which
     // library a dlopen loads), the name service's, and TLS's (trust anchors; OpenSSL's config,
     // which the project never loads, rtfs/host/openssl_config.hpp, and its modules).
@@ -219,70 +277,23 @@ void protect_trusted_entries(const std::string& given_dir, const std::string& na
     g_entries.push_back(std::move(e));
 }
 
-namespace {
-// The settings that name a program a provider runs (gvisor's runsc, qemu's qemu, firecracker's
-// binary and jailer). Unset, or named without a slash, the providers look for them in $PATH and
-// then in these directories (providers/gvisor/runsc.cpp, providers/firecracker/fc_launch.cpp,
-// qemu's /usr/bin).
-constexpr const char* kProgramKeys[] = {"runsc", "qemu", "binary", "jailer"};
-constexpr const char* kSystemProgramDirs[] = {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"};
-
-std::vector<std::string> program_search_dirs() {
-    std::vector<std::string> out;
-    const char* path = std::getenv("PATH");
-    const std::string dirs = path ? path : "";
-    for (size_t pos = 0; pos <= dirs.size();) {
-        size_t colon = dirs.find(':', pos);
-        if (colon == std::string::npos) colon = dirs.size();
-        std::string dir = dirs.substr(pos, colon - pos);
-        if (!dir.empty() && dir.front() == '/') out.push_back(std::move(dir));
-        pos = colon + 1;
-    }
-    out.insert(out.end(), std::begin(kSystemProgramDirs), std::end(kSystemProgramDirs));
-    return out;
-}
-
-// What QEMU loads besides its binary and libraries: its accelerator and device modules and its
-// firmware (the data directory's entries are links into seabios, ipxe, ...), found from where
-// the binary lies (<prefix>/bin/qemu-system-x86_64).
-void protect_qemu_files(const std::string& qemu) {
-    const std::filesystem::path prefix = std::filesystem::path(resolved_path(qemu)).parent_path().parent_path();
-    for (const char* lib : {"lib/qemu", "lib/x86_64-linux-gnu/qemu", "lib64/qemu", "libexec/qemu"}) {
-        protect_trusted_state((prefix / lib).string());
-    }
-    const std::filesystem::path data = prefix / "share" / "qemu";
-    protect_trusted_state(data.string());
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(data, ec)) {
-        const std::filesystem::path target = resolved_path(entry.path().string());
-        if (!is_within(target.string(), data.string())) protect_trusted_state(target.parent_path().string());
-    }
-}
-}  // namespace
-
 void protect_configured_state(const std::map<std::string, nlohmann::json>& provider_configs) {
-    // The programs the providers run, whichever provider this run uses: a process sandbox given
-    // rw= over the directory of the runsc a settings file named replaced it, and the next gvisor
-    // run executed it as root; one given rw= over a $PATH directory ahead of /usr/bin planted a
-    // runsc there that the gvisor provider found first (red team, 2026-12-04). So the directories
-    // searched for them are protected whole, whether a program lies there yet or not, and so is
-    // every program a setting names.
-    for (const std::string& dir : program_search_dirs()) protect_trusted_state(dir);
-    std::vector<std::string> qemus;
+    // The programs the providers' settings name, whichever provider this run uses: a process
+    // sandbox given rw= over the directory of the runsc a settings file named replaced it, and
+    // the next gvisor run executed it as root (red team, 2026-12-04). Those found by default
+    // name are protected in every process (places()).
     for (const auto& [provider, config] : provider_configs) {
         if (!config.is_object()) continue;
         for (const char* key : kProgramKeys) {
             auto it = config.find(key);
             if (it == config.end() || !it->is_string() || it->get<std::string>().find('/') == std::string::npos) continue;
             protect_trusted_state(it->get<std::string>());
-            if (std::string_view(key) == "qemu") qemus.push_back(*it);
+            if (std::string_view(key) == "qemu") {
+                std::lock_guard lock(g_mu);
+                g_qemus.push_back(absolute_form(*it));
+            }
         }
     }
-    for (const std::string& dir : program_search_dirs()) {
-        const std::string candidate = dir + "/qemu-system-x86_64";
-        if (::access(candidate.c_str(), X_OK) == 0) qemus.push_back(candidate);
-    }
-    for (const std::string& qemu : qemus) protect_qemu_files(qemu);
     for (const auto& [provider, config] : provider_configs) {
         if (!config.is_object()) continue;
         for (const char* key : {"state_dir", "template_dir", "image", "module_store_dir"}) {

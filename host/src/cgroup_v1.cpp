@@ -107,8 +107,8 @@ class CgroupV1 final : public SandboxCgroup {
                 u.cpu_throttling = fs::throttling_since(*t, throttling_base_);
         }
         u.memory_peak_bytes = memory_peak();
-        u.oom_kills = fs::read_keyed(memory_ + "/memory.oom_control", "oom_kill").value_or(0);
-        u.pids_limit_hits = fs::read_keyed(pids_ + "/pids.events", "max").value_or(0);
+        u.oom_kills = fs::count_since(oom_kills(), oom_kills_base_);
+        u.pids_limit_hits = fs::count_since(pids_limit_hits(), pids_limit_hits_base_);
         return u;
     }
 
@@ -120,6 +120,10 @@ class CgroupV1 final : public SandboxCgroup {
             throttling_base_ = fs::parse_cpu_throttling(*stat).value_or(CpuThrottling{});
         (void)fs::write_file(memory_ + "/memory.max_usage_in_bytes", "0");
         (void)fs::write_file(memory_ + "/memory.kmem.tcp.max_usage_in_bytes", "0");
+        // Event counts cannot be reset either: an OOM kill or a refused fork while the sandbox
+        // was built would otherwise be the execution's.
+        oom_kills_base_ = oom_kills();
+        pids_limit_hits_base_ = pids_limit_hits();
     }
 
     void kill_all() override {
@@ -129,6 +133,9 @@ class CgroupV1 final : public SandboxCgroup {
     std::string name() const override { return name_; }
 
   private:
+    uint64_t oom_kills() const { return fs::read_keyed(memory_ + "/memory.oom_control", "oom_kill").value_or(0); }
+    uint64_t pids_limit_hits() const { return fs::read_keyed(pids_ + "/pids.events", "max").value_or(0); }
+
     // Memory and socket buffers peak on counters of their own, maybe at different times: their
     // sum bounds the sandbox's peak from above, and hides neither.
     std::optional<uint64_t> memory_peak() const {
@@ -140,6 +147,7 @@ class CgroupV1 final : public SandboxCgroup {
 
     std::string name_, memory_, cpu_, cpuacct_, pids_;
     CpuThrottling throttling_base_;
+    uint64_t oom_kills_base_ = 0, pids_limit_hits_base_ = 0;  // at restart_measurements()
     std::vector<std::string> created_;
     std::vector<UniqueFd> join_;
 };

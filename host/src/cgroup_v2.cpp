@@ -80,8 +80,8 @@ class CgroupV2 final : public SandboxCgroup {
             std::lock_guard lock(mu_);
             if (sampled_peak_ > 0) u.memory_peak_bytes = sampled_peak_;
         }
-        u.oom_kills = fs::read_keyed(dir_ + "/memory.events", "oom_kill").value_or(0);
-        u.pids_limit_hits = fs::read_keyed(dir_ + "/pids.events", "max").value_or(0);
+        u.oom_kills = fs::count_since(oom_kills(), oom_kills_base_);
+        u.pids_limit_hits = fs::count_since(pids_limit_hits(), pids_limit_hits_base_);
         return u;
     }
 
@@ -95,6 +95,10 @@ class CgroupV2 final : public SandboxCgroup {
             UniqueFd fd(::open((dir_ + "/memory.peak").c_str(), O_RDWR | O_CLOEXEC));
             if (fd.valid() && ::write(fd.get(), "reset\n", 6) == 6) peak_fd_ = std::move(fd);
         }
+        // Event counts cannot be reset either: an OOM kill or a refused fork while the sandbox
+        // was built would otherwise be the execution's.
+        oom_kills_base_ = oom_kills();
+        pids_limit_hits_base_ = pids_limit_hits();
         std::lock_guard lock(mu_);
         sampled_peak_ = 0;
     }
@@ -106,6 +110,9 @@ class CgroupV2 final : public SandboxCgroup {
     std::string name() const override { return dir_.substr(dir_.rfind('/') + 1); }
 
   private:
+    uint64_t oom_kills() const { return fs::read_keyed(dir_ + "/memory.events", "oom_kill").value_or(0); }
+    uint64_t pids_limit_hits() const { return fs::read_keyed(dir_ + "/pids.events", "max").value_or(0); }
+
     std::string dir_;
     UniqueFd fd_;
     // The peak through a descriptor that reset it.
@@ -120,6 +127,7 @@ class CgroupV2 final : public SandboxCgroup {
     bool has_peak_ = false;
     uint64_t cpu_base_usec_ = 0;
     CpuThrottling throttling_base_;
+    uint64_t oom_kills_base_ = 0, pids_limit_hits_base_ = 0;  // at restart_measurements()
     UniqueFd peak_fd_;
     mutable std::mutex mu_;
     uint64_t sampled_peak_ = 0;

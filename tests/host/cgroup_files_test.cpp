@@ -117,9 +117,13 @@ TEST_F(FakeCgroupTree, V2ReadsTheKernelsCounters) {
     set(dir + "/cpu.stat", "usage_usec 2000000\nuser_usec 1400000\nsystem_usec 600000\n"
                            "nr_periods 50\nnr_throttled 31\nthrottled_usec 2800000\n");
     set(dir + "/memory.peak", "3000000\n");
+    set(dir + "/memory.events", "low 0\nhigh 0\nmax 9\noom 3\noom_kill 3\noom_group_kill 0\n");
     u = (*cg)->usage();
     ASSERT_TRUE(u.cpu_time);
     EXPECT_EQ(*u.cpu_time, 500ms);
+    // Event counts from where they stood too: the preparation's are not the execution's.
+    EXPECT_EQ(u.oom_kills, 1u);
+    EXPECT_EQ(u.pids_limit_hits, 0u);
     ASSERT_TRUE(u.cpu_throttling);
     EXPECT_EQ(*u.cpu_throttling, (CpuThrottling{10, 1, 100ms}));
     ASSERT_TRUE(u.memory_peak_bytes);
@@ -212,9 +216,14 @@ TEST_F(FakeV1Tree, V1ReadsTheKernelsCounters) {
     EXPECT_EQ(get(d.memory + "/memory.kmem.tcp.max_usage_in_bytes").substr(0, 1), "0");
     // cpu.stat cannot be reset: counted from where it stood.
     set(d.cpu + "/cpu.stat", "nr_periods 20\nnr_throttled 9\nthrottled_time 900000000\n");
+    set(d.pids + "/pids.events", "max 7\n");
     u = (*cg)->usage();
     ASSERT_TRUE(u.cpu_throttling);
     EXPECT_EQ(*u.cpu_throttling, (CpuThrottling{8, 2, 250ms}));
+    // Event counts cannot be reset: counted from where they stood (the preparation's OOM kills
+    // and refused forks are not the execution's).
+    EXPECT_EQ(u.oom_kills, 0u);
+    EXPECT_EQ(u.pids_limit_hits, 2u);
 }
 
 // Without the cpu controller's bandwidth counters nothing is claimed.

@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -32,6 +33,8 @@ std::optional<CpuThrottling> parse_cpu_throttling(std::string_view cpu_stat);
 // What the counters gained since base (a warm sandbox's preparation, which the program is not
 // charged with); a counter below its base (never, short of a reset) counts from zero.
 CpuThrottling throttling_since(const CpuThrottling& now, const CpuThrottling& base);
+// An event count since base (a counter that cannot be reset: oom_kill, pids.events' max).
+inline uint64_t count_since(uint64_t now, uint64_t base) { return now - std::min(now, base); }
 
 // host::owned_name(prefix): "microvm-process-<pid>.<pid namespace>-<n>".
 std::string new_cgroup_name(std::string_view prefix = kNamePrefix);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -63,7 +64,7 @@ struct Places {
 // Configuration the host's own processes read with trust (see places()).
 constexpr const char* kHostConfiguration[] = {
     "/etc/ld.so.cache", "/etc/ld.so.preload", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
-    "/etc/nsswitch.conf", "/etc/ssl", "/usr/lib/ssl", "/etc/ca-certificates", "/usr/share/ca-certificates",
+    "/etc/nsswitch.conf", "/etc/gnutls", "/etc/ssl", "/usr/lib/ssl", "/etc/ca-certificates", "/usr/share/ca-certificates",
 };
 
 // The directories whose microvm* entries every process protects by name, besides each user's
@@ -87,6 +88,43 @@ std::string named_dir_of(const std::vector<std::string>& parts) {
         }
     }
     return {};
+}
+
+// Every symlink met on the way from an absolute path to what it names, by where the link itself
+// lies (its directory resolved), links inside link targets too. Protecting only where a path
+// leads left the link open: rw= over the directory holding a $PATH entry that was a symlink let
+// a sandbox replace the link with a directory holding its own runsc, which root's next gvisor
+// run executed (red team, 2026-12-04).
+void add_links_on_the_way(const std::string& absolute, std::vector<std::string>& out, int depth = 0) {
+    if (depth > 40 || absolute.empty() || absolute.front() != '/') return;  // the kernel's MAXSYMLINKS
+    std::string done = "/";  // the real path of what is resolved so far
+    for (const std::string& part : path_components(absolute)) {
+        if (part == "..") {
+            done = parent_path(done);
+            continue;
+        }
+        const std::string next = done + (done == "/" ? "" : "/") + part;
+        struct stat st;
+        if (::lstat(next.c_str(), &st) != 0) return;  // nothing further exists, so no link either
+        if (!S_ISLNK(st.st_mode)) {
+            done = next;
+            continue;
+        }
+        out.push_back(next);
+        char target[PATH_MAX];
+        const ssize_t n = ::readlink(next.c_str(), target, sizeof target - 1);
+        if (n <= 0) return;
+        target[n] = '\0';
+        add_links_on_the_way(target[0] == '/' ? std::string(target) : done + (done == "/" ? "" : "/") + target, out,
+                             depth + 1);
+        done = resolved_path(next);
+    }
+}
+
+// A place given by an absolute path: where it leads (its real path), and every link on the way.
+void add_place(const std::string& absolute, std::vector<std::string>& out) {
+    out.push_back(resolved_path(absolute));
+    add_links_on_the_way(absolute, out);
 }
 
 // The programs the host runs with its own authority: the directories, as real paths, of this
@@ -181,15 +219,20 @@ Places places() {
     }
     if (auto boot = boot_cache_dir()) p.protected_paths.push_back(*boot);
 #ifdef MICROVM_BUILD_DIR
-    // The build tree this binary came from: the programs and guests found there when run from it
-    // (the guest runner, the gvisor launcher, the RTFS wasm module, microvmd).
-    p.protected_paths.push_back(resolved_path(MICROVM_BUILD_DIR));
+    // The build tree, when this binary runs from it: the programs and guests found there (the
+    // guest runner, the gvisor launcher, the RTFS wasm module, microvmd). An installed binary
+    // leaves the tree it was built in to its owner.
+    {
+        const std::string build = resolved_path(MICROVM_BUILD_DIR);
+        std::error_code ec;
+        const std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+        if (!ec && is_within(self, build)) p.protected_paths.push_back(build);
+    }
 #endif
     for (const char* var : {"XDG_CONFIG_HOME", "HOME"}) {
         const char* value = std::getenv(var);
         if (!value || value[0] != '/') continue;
-        const std::string path = resolved_path(value);
-        p.protected_paths.push_back(path + (std::string(var) == "HOME" ? "/.config/microvm" : "/microvm"));
+        add_place(std::string(value) + (std::string(var) == "HOME" ? "/.config/microvm" : "/microvm"), p.protected_paths);
     }
     // The guests this process runs every RTFS program with, when the environment names them:
     // a sandbox that rewrote one would see, and could forge, later runs' programs and results.
@@ -197,8 +240,8 @@ Places places() {
                             "MICROVM_CONFIG", "MICROVM_GUEST", "MICROVM_RTFS_WASM", "MICROVM_GVISOR_LAUNCHER"}) {
         const char* value = std::getenv(var);
         if (!value || value[0] != '/') continue;
-        const std::string path = resolved_path(value);
-        p.protected_paths.push_back(std::string(var) == "XDG_RUNTIME_DIR" ? path + "/microvm" : path);
+        add_place(std::string(var) == "XDG_RUNTIME_DIR" ? std::string(value) + "/microvm" : std::string(value),
+                  p.protected_paths);
     }
     for (std::string& dir : own_program_dirs()) p.protected_paths.push_back(std::move(dir));
     // The directories the providers search for their programs by default name, whether one lies
@@ -206,7 +249,7 @@ Places places() {
     // gvisor provider found and ran as root (red team, 2026-12-04). And what QEMU loads.
     std::vector<std::string> qemus;
     for (const std::string& dir : program_search_dirs()) {
-        p.protected_paths.push_back(resolved_path(dir));
+        add_place(dir, p.protected_paths);
         const std::string qemu = dir + "/qemu-system-x86_64";
         if (::access(qemu.c_str(), X_OK) == 0) qemus.push_back(qemu);
     }
@@ -218,10 +261,10 @@ Places places() {
     // Files the host's own processes read with trust: the dynamic loader's configuration (which
     // library a dlopen loads), the name service's, and TLS's (trust anchors; OpenSSL's config,
     // which the project never loads, rtfs/host/openssl_config.hpp, and its modules).
-    for (const char* path : kHostConfiguration) p.protected_paths.emplace_back(resolved_path(path));
+    for (const char* path : kHostConfiguration) add_place(path, p.protected_paths);
     for (const char* var : {"OPENSSL_CONF", "OPENSSL_MODULES", "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE"}) {
         const char* value = std::getenv(var);
-        if (value && value[0] == '/') p.protected_paths.push_back(resolved_path(value));
+        if (value && value[0] == '/') add_place(value, p.protected_paths);
     }
     {
         std::lock_guard lock(g_mu);
@@ -258,12 +301,12 @@ std::string absolute_form(const std::string& path) {
 void protect_trusted_state(const std::string& given) {
     const std::string path = absolute_form(given);
     if (path.empty()) return;
-    std::string real = resolved_path(path);
+    std::vector<std::string> places;
+    add_place(path, places);
     std::lock_guard lock(g_mu);
-    for (const std::string& known : g_protected) {
-        if (known == real) return;
+    for (std::string& place : places) {
+        if (std::find(g_protected.begin(), g_protected.end(), place) == g_protected.end()) g_protected.push_back(std::move(place));
     }
-    g_protected.push_back(std::move(real));
 }
 
 void protect_trusted_entries(const std::string& given_dir, const std::string& name_prefix) {

@@ -329,10 +329,23 @@ TEST(Rootfs, ProgramsTheHostRunsAreProtected) {
     // A directory of PATH, where a provider looks for its program by default name, whether one
     // lies there yet or not: a runsc planted ahead of /usr/bin is the one the provider finds.
     fs::create_directories(dir.path() + "/path");
+    // And the way to it (red team, 2026-12-04): a PATH entry or a configured program reached
+    // through a symlink, whose directory a sandbox could be granted to point the link elsewhere.
+    fs::create_directories(dir.path() + "/real/bin");
+    fs::create_directories(dir.path() + "/opt");
+    fs::create_directory_symlink(dir.path() + "/real/bin", dir.path() + "/opt/bin");
     {
-        testsupport::ScopedEnv path("PATH", dir.path() + "/path:" + std::getenv("PATH"));
+        testsupport::ScopedEnv path("PATH", dir.path() + "/path:" + dir.path() + "/opt/bin:" + std::getenv("PATH"));
         EXPECT_TRUE(refused(dir.path() + "/path")) << "a PATH directory is writable";
+        EXPECT_TRUE(refused(dir.path() + "/opt")) << "the directory holding a PATH entry's symlink is writable";
     }
+    fs::create_directories(dir.path() + "/gv/release");
+    fs::create_directories(dir.path() + "/links");
+    fs::create_directory_symlink("../gv/release", dir.path() + "/links/gvisor");
+    std::ofstream(dir.path() + "/gv/release/runsc") << "#!/bin/sh\n";
+    microvm::host::protect_configured_state({{"gvisor", {{"runsc", dir.path() + "/links/gvisor/runsc"}}}});
+    EXPECT_TRUE(refused(dir.path() + "/links")) << "the directory holding the link to the configured runsc is writable";
+    EXPECT_TRUE(refused(dir.path() + "/gv")) << "the configured runsc's real directory is writable";
     EXPECT_TRUE(refused("/usr/local/sbin")) << "a system program directory is writable";
     // What QEMU loads from beside its binary: modules and firmware.
     fs::create_directories(dir.path() + "/prefix/bin");

@@ -4,10 +4,14 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <memory>
+#include <optional>
+#include <utility>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "rtfs/function.hpp"
+#include "rtfs/interpreter.hpp"
 
 namespace rtfs {
 
@@ -266,6 +270,23 @@ struct LevelGuard {
     ~LevelGuard() { --level; }
 };
 
+// Equality and hashing cannot return an error, yet two values of shared halves ([v v], 40
+// times) are walked 2^40 times: each collection they enter polls the evaluation's limits, and
+// the first failure stops every walk on this thread until the evaluator takes its error
+// (take_walk_interruption) and ends the evaluation with it. What a stopped walk answers is
+// never used: the evaluator raises the error before it acts again.
+// (A pointer: the wasm guest's runtime has no destructors for thread-local objects.)
+thread_local Error* t_walk_interruption = nullptr;
+
+bool walk_step() {
+    if (t_walk_interruption) return false;
+    if (auto limits = poll_limits(); !limits) {
+        t_walk_interruption = new Error(limits.error());
+        return false;
+    }
+    return true;
+}
+
 // Points at a set's element, hashed and compared as the element.
 struct ElemRef {
     const Value* v;
@@ -347,6 +368,7 @@ bool equals_iterative(const Value& a, const Value& b) {
         }
         if (x.object_ptr() == y.object_ptr()) continue;
         if (collection_size(x) != collection_size(y)) return false;
+        if (!walk_step()) return false;
         if (both_seq) {
             for (size_t i = 0; i < x.items().size(); ++i)
                 work.emplace_back(&x.items()[i], &y.items()[i]);
@@ -383,6 +405,7 @@ bool equals(const Value& a, const Value& b) {
         case Type::Map: {
             if (a.object_ptr() == b.object_ptr()) return true;
             if (collection_size(a) != collection_size(b)) return false;
+            if (!walk_step()) return false;
             if (t_equals_level >= kMaxValueDepth) return equals_iterative(a, b);
             LevelGuard level(t_equals_level);
             return equal_contents(a, b);
@@ -439,13 +462,13 @@ uint64_t hash_at(const Value& v, uint32_t level) {
         case Type::List:
         case Type::Vector: {
             uint64_t h = mix(0x5e9, v.items().size());  // lists and vectors: equal if items are
-            if (level >= kMaxValueDepth) return h;
+            if (level >= kMaxValueDepth || !walk_step()) return h;
             for (const auto& x : v.items()) h = mix(h, hash_at(x, level + 1));
             return h;
         }
         case Type::Set: {
             uint64_t h = mix(0x5e7, v.items().size());
-            if (level >= kMaxValueDepth) return h;
+            if (level >= kMaxValueDepth || !walk_step()) return h;
             // Order-independent: a sum, of scrambled (seeded) element hashes so that no
             // arithmetic relation between elements makes two sets collide.
             for (const auto& x : v.items()) h += scramble(hash_at(x, level + 1) ^ hash_seed());
@@ -453,7 +476,7 @@ uint64_t hash_at(const Value& v, uint32_t level) {
         }
         case Type::Map: {
             uint64_t h = mix(0x3a9, v.map().size());
-            if (level >= kMaxValueDepth) return h;
+            if (level >= kMaxValueDepth || !walk_step()) return h;
             for (const auto& [k, x] : v.map().entries)
                 h += scramble(mix(hash_at(k, level + 1), hash_at(x, level + 1)) ^ hash_seed());
             return h;
@@ -520,6 +543,7 @@ static Result<int> compare_at(const Value& a, const Value& b, uint32_t level) {
         }
         case 6: {
             if (level >= kMaxValueDepth) return too_deep_to_compare();
+            RTFS_CHECK(poll_limits());
             const auto& x = a.items();
             const auto& y = b.items();
             for (size_t i = 0; i < x.size() && i < y.size(); ++i) {
@@ -533,5 +557,11 @@ static Result<int> compare_at(const Value& a, const Value& b, uint32_t level) {
 }
 
 Result<int> compare_values(const Value& a, const Value& b) { return compare_at(a, b, 0); }
+
+std::optional<Error> take_walk_interruption() {
+    if (!t_walk_interruption) return std::nullopt;
+    std::unique_ptr<Error> taken(std::exchange(t_walk_interruption, nullptr));
+    return std::move(*taken);
+}
 
 }  // namespace rtfs

@@ -119,6 +119,24 @@ TEST(Limits, AnExponentiallyLongValueNeitherHangsAMessageNorOutrunsTheDeadline) 
     EXPECT_EQ(r.error().kind(), rtfs::ErrorKind::Interrupted) << r.error().describe();
 }
 
+// The same shape compared, ordered or hashed against a twin built apart (red team, 2026-12-04):
+// equality, ordering and hashing walked 2^40 pairs past the deadline (the mock provider's run
+// held its process for ten minutes). They poll the limits too now.
+TEST(Limits, ComparingExponentiallyLargeValuesEndsAtTheDeadline) {
+    const std::string twins = "(def d (reduce (fn [a _] [a a]) [1] (range 40))) "
+                              "(def e (reduce (fn [a _] [a a]) [1] (range 40))) ";
+    for (const char* form : {"(= d e)", "(compare d e)", "(sort [d e])", "(set [d e])", "(contains? #{d} e)",
+                             "(get {d 1} e)", "(if (= d e) :same :different)"}) {
+        rtfs::Interpreter in({.deadline = std::chrono::steady_clock::now() + 200ms});
+        auto r = in.eval(twins + form);
+        ASSERT_FALSE(r.has_value()) << form << " = " << rtfs::print(*r);
+        EXPECT_EQ(r.error().kind(), rtfs::ErrorKind::Interrupted) << form << ": " << r.error().describe();
+        // The interpreter is usable afterwards: no interruption is left behind for the next eval.
+        rtfs::Interpreter next;
+        EXPECT_TRUE(next.eval("(= [1 [2]] [1 [2]])").has_value()) << form;
+    }
+}
+
 TEST(Limits, StepBudget) {
     rtfs::Interpreter in({.max_steps = 10000});
     auto r = in.eval("(loop [i 0] (if (< i 5000) (recur (inc i)) i))");

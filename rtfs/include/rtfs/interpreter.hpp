@@ -75,6 +75,9 @@ private:
 // units, checks the cancel flag, the deadline and the step budget (an Interrupted error), so a
 // loop that never calls back into RTFS still ends at the time limit or on cancellation.
 Expected<void, Error> poll_limits(uint64_t work = 1);
+// Equality and hashing poll too but cannot return an error: the first poll that failed on this
+// thread, once (the evaluator raises it around every builtin call and at its own checks).
+std::optional<Error> take_walk_interruption();
 // charge_alloc: before building `bytes` of new RTFS data, a ResourceLimit error if that would
 // take the live heap past the memory limit (or past 1 GiB when no limit is set).
 Expected<void, Error> charge_alloc(int64_t bytes);

@@ -14,6 +14,7 @@ namespace rtfs {
 // ---- limits ---------------------------------------------------------------------------------
 
 Expected<void, Error> Interpreter::State::slow_check() {
+    if (auto stopped = take_walk_interruption()) return unexpected(std::move(*stopped));
     if (opts.cancel && opts.cancel->load(std::memory_order_relaxed))
         return unexpected(Error(ErrorKind::Interrupted, "Evaluation interrupted"));
     if (opts.deadline && std::chrono::steady_clock::now() >= *opts.deadline)
@@ -147,7 +148,12 @@ Result<Value> Interpreter::State::invoke(const Value& f, size_t top, size_t n) {
             const int argc = static_cast<int>(n);
             if (argc < b->min_args || (b->max_args != kVariadic && argc > b->max_args))
                 return builtin_arity_error(*b, n);
-            return b->fn(*owner, std::span<Value>(stack.data() + top, n));
+            // A walk stopped by the limits (equality, hashing) answered without looking: its
+            // error ends the evaluation before a builtin acts on that answer, or returns one.
+            if (auto stopped = take_walk_interruption()) return unexpected(std::move(*stopped));
+            auto result = b->fn(*owner, std::span<Value>(stack.data() + top, n));
+            if (auto stopped = take_walk_interruption()) return unexpected(std::move(*stopped));
+            return result;
         }
         case Type::Keyword: {
             PopTo pop{stack, top};

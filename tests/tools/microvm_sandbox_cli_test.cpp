@@ -224,17 +224,18 @@ TEST_P(SandboxCli, HangUpAndTerminateTearTheSandboxDown) {
 }
 
 // A second SIGINT or SIGTERM ends the CLI at once (exit 128 + the signal), for when the first
-// one's cancellation cannot reach the work: here mock's equality of two values built of shared
-// halves, a walk of 2^60 steps that polls no deadline (docs/security.md). Without it the CLI
-// ignored every further signal (red team I: alive 150 s under `timeout`).
+// one's cancellation cannot reach the work: here mock's println blocked writing to a full
+// stdout pipe that nobody reads. (It was mock's equality of two values of shared halves until
+// that walk polled the limits, 2026-12-04.) Without it the CLI ignored every further signal (red
+// team I: alive 150 s under `timeout`).
 TEST(MicrovmCliSignals, ASecondTerminateEndsTheCliAtOnce) {
-    const std::string chain = "(loop [i 0 acc 0] (if (< i 60) (recur (inc i) [acc acc]) acc))";
     Streaming cli = start({"eval", "-p", "mock", "--timeout", "300s", "--allow", "ccos.io.println",
-                           "(do (println \"up\") (= " + chain + " " + chain + "))"});
+                           "(do (println \"up\") (loop [] (println \"" + std::string(200, 'x') + "\") (recur)))"});
     ASSERT_GT(cli.pid, 0);
     std::string seen;
     ASSERT_TRUE(wait_for(cli.out, "up\n", std::chrono::seconds(10), seen)) << seen;
-    ::kill(cli.pid, SIGTERM);  // cancels; the walk does not see it
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the pipe fills
+    ::kill(cli.pid, SIGTERM);  // cancels; the blocked write does not see it
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     ::kill(cli.pid, SIGTERM);
     int status = -1;

@@ -168,16 +168,8 @@ constexpr const char* kProgramKeys[] = {"runsc", "qemu", "binary", "jailer"};
 constexpr const char* kSystemProgramDirs[] = {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"};
 
 std::vector<std::string> program_search_dirs() {
-    std::vector<std::string> out;
     const char* path = std::getenv("PATH");
-    const std::string dirs = path ? path : "";
-    for (size_t pos = 0; pos <= dirs.size();) {
-        size_t colon = dirs.find(':', pos);
-        if (colon == std::string::npos) colon = dirs.size();
-        std::string dir = dirs.substr(pos, colon - pos);
-        if (!dir.empty() && dir.front() == '/') out.push_back(std::move(dir));
-        pos = colon + 1;
-    }
+    std::vector<std::string> out = path_dirs(path ? path : "");
     out.insert(out.end(), std::begin(kSystemProgramDirs), std::end(kSystemProgramDirs));
     return out;
 }

@@ -98,6 +98,15 @@ std::vector<std::string> path_dirs(std::string_view path_var) {
     return dirs;
 }
 
+std::vector<std::string> program_search_dirs() {
+    const char* path = std::getenv("PATH");
+    std::vector<std::string> dirs = path_dirs(path ? path : "");
+    for (const char* d : {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"}) {
+        dirs.emplace_back(d);
+    }
+    return dirs;
+}
+
 std::string find_in_dirs(const std::string& name, const std::vector<std::string>& dirs) {
     for (const std::string& dir : dirs) {
         std::string candidate = dir + "/" + name;

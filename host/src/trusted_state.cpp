@@ -20,6 +20,7 @@
 #include "host/boot_cache.hpp"
 #include "host/mountinfo.hpp"
 #include "host/paths.hpp"
+#include "microvm/built_programs.hpp"
 
 namespace microvm::host {
 namespace {
@@ -133,15 +134,13 @@ void add_place(const std::string& absolute, std::vector<std::string>& out) {
 // accelerator modules in <libdir>/qemu). A sandbox given rw= over one replaced it, and the
 // host's next run executed the planted file as root: what a sandbox writes there belongs to the
 // directory's owner, so no owner check tells it apart (red team, 2026-12-04).
-std::vector<std::string> own_program_dirs() {
+std::vector<std::string> own_program_dirs(const std::string& self) {
     std::vector<std::string> out;
     const auto add = [&](const std::filesystem::path& file) {
         std::string dir = file.parent_path().string();
         if (!dir.empty() && std::find(out.begin(), out.end(), dir) == out.end()) out.push_back(std::move(dir));
     };
-    std::error_code ec;
-    const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
-    if (!ec && self.is_absolute()) add(self);
+    if (!self.empty()) add(self);
     if (FILE* maps = std::fopen("/proc/self/maps", "re")) {
         char line[4096 + 128];
         while (std::fgets(line, sizeof line, maps)) {
@@ -162,17 +161,8 @@ std::vector<std::string> own_program_dirs() {
 namespace {
 // The settings that name a program a provider runs (gvisor's runsc, qemu's qemu, firecracker's
 // binary and jailer). Unset, or named without a slash, the providers look for them in $PATH and
-// then in these directories (providers/gvisor/runsc.cpp, providers/firecracker/fc_launch.cpp,
-// qemu's /usr/bin).
+// then in the system's program directories (host::program_search_dirs; qemu in /usr/bin).
 constexpr const char* kProgramKeys[] = {"runsc", "qemu", "binary", "jailer"};
-constexpr const char* kSystemProgramDirs[] = {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"};
-
-std::vector<std::string> program_search_dirs() {
-    const char* path = std::getenv("PATH");
-    std::vector<std::string> out = path_dirs(path ? path : "");
-    out.insert(out.end(), std::begin(kSystemProgramDirs), std::end(kSystemProgramDirs));
-    return out;
-}
 
 // What QEMU loads besides its binary and libraries, as real paths: its accelerator and device
 // modules and its firmware (the data directory's entries may link into seabios, ipxe, ...),
@@ -196,6 +186,7 @@ void add_qemu_files(const std::string& qemu, std::vector<std::string>& out) {
 
 Places places() {
     Places p;
+    const std::string self = own_executable();
     p.holders = {"/", "/run", "/run/user"};
     // By name, in every process: the entries named microvm* (microvm, microvmd, microvm-qemu,
     // ...) of these directories and of every user's runtime directory. /etc/microvm* holds
@@ -214,11 +205,8 @@ Places places() {
     // The build tree, when this binary runs from it: the programs and guests found there (the
     // guest runner, the gvisor launcher, the RTFS wasm module, microvmd). An installed binary
     // leaves the tree it was built in to its owner.
-    {
-        const std::string build = resolved_path(MICROVM_BUILD_DIR);
-        std::error_code ec;
-        const std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
-        if (!ec && is_within(self, build)) p.protected_paths.push_back(build);
+    if (const std::string build = resolved_path(MICROVM_BUILD_DIR); is_within(self, build)) {
+        p.protected_paths.push_back(build);
     }
 #endif
     for (const char* var : {"XDG_CONFIG_HOME", "HOME"}) {
@@ -229,13 +217,19 @@ Places places() {
     // The guests this process runs every RTFS program with, when the environment names them:
     // a sandbox that rewrote one would see, and could forge, later runs' programs and results.
     for (const char* var : {"MICROVM_IMAGE_CACHE", "MICROVM_GUEST_IMAGE", "XDG_RUNTIME_DIR",
-                            "MICROVM_CONFIG", "MICROVM_GUEST", "MICROVM_RTFS_WASM", "MICROVM_GVISOR_LAUNCHER"}) {
+                            "MICROVM_CONFIG", "MICROVM_RTFS_WASM"}) {
         const char* value = std::getenv(var);
         if (!value || value[0] != '/') continue;
         add_place(std::string(var) == "XDG_RUNTIME_DIR" ? std::string(value) + "/microvm" : std::string(value),
                   p.protected_paths);
     }
-    for (std::string& dir : own_program_dirs()) p.protected_paths.push_back(std::move(dir));
+    for (std::string& dir : own_program_dirs(self)) p.protected_paths.push_back(std::move(dir));
+    // Every place the programs built beside the tools are looked for (the guest runner and the
+    // gvisor launcher; their naming variables, when set, are the only places): a launcher in an
+    // installation's ../gvisor-launcher/ was writable, while the binary's own directory was not.
+    for (const BuiltProgram& program : built_programs()) {
+        for (const std::string& candidate : program_candidates(program)) add_place(candidate, p.protected_paths);
+    }
     // The directories the providers search for their programs by default name, whether one lies
     // there yet or not: a runsc planted in a $PATH directory ahead of /usr/bin was the one the
     // gvisor provider found and ran as root (red team, 2026-12-04). And what QEMU loads.

@@ -7,7 +7,6 @@
 #include <sys/stat.h>
 #include <algorithm>
 #include <cstdlib>
-#include <filesystem>
 #include <limits>
 
 #include <nlohmann/json.hpp>
@@ -564,34 +563,7 @@ Expected<Result> read_result_frame(std::string_view bytes) {
     return decode_result(payload);
 }
 
-GuestRunnerSearch default_guest_runner_search() {
-    GuestRunnerSearch where;
-    if (const char* env = std::getenv("MICROVM_GUEST"); env && *env) where.env = env;
-    std::error_code ec;
-    std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
-    if (!ec) where.executable_dir = self.parent_path().string();
-#ifdef MICROVM_BUILD_GUEST_PATH
-    where.build_path = MICROVM_BUILD_GUEST_PATH;
-#endif
-    return where;
-}
-
-constexpr const char* kGuestRunnerName = "microvm-guest";
-
-std::vector<std::string> guest_runner_candidates(const GuestRunnerSearch& where) {
-    if (where.env) return {*where.env};
-    std::vector<std::string> out;
-    if (!where.executable_dir.empty()) {
-        const std::filesystem::path dir = where.executable_dir;
-        out.push_back((dir / kGuestRunnerName).string());
-        out.push_back((dir.parent_path() / "guest" / kGuestRunnerName).string());
-    }
-    if (!where.build_path.empty()) out.push_back(where.build_path);
-    return out;
-}
-
-Expected<std::string> find_guest_runner(const GuestRunnerSearch& where) {
-    constexpr const char* kName = kGuestRunnerName;
+Expected<std::string> find_guest_runner(const ProgramSearch& where) {
     if (where.env) {
         // An explicit choice that does not work is an error, not a reason to pick another.
         if (is_executable_file(*where.env)) return *where.env;
@@ -599,17 +571,17 @@ Expected<std::string> find_guest_runner(const GuestRunnerSearch& where) {
                                                    " is not an executable file");
     }
     std::vector<std::string> looked{"$MICROVM_GUEST (unset)"};
-    for (const std::string& candidate : guest_runner_candidates(where)) {
+    for (const std::string& candidate : program_candidates(kGuestRunner, where)) {
         if (is_executable_file(candidate)) return candidate;
         looked.push_back(candidate);
     }
     return fail(Failure::Kind::SetupError,
-                std::string("guest runner '") + kName +
+                std::string("guest runner '") + kGuestRunner.name +
                     "' not found; looked in: " + text::join(looked, ", "));
 }
 
 Expected<std::string> find_guest_runner() {
-    return find_guest_runner(default_guest_runner_search());
+    return find_guest_runner(default_search(kGuestRunner));
 }
 
 }  // namespace microvm::guest

@@ -66,12 +66,7 @@ std::vector<std::string> Runsc::argv(const std::vector<std::string>& global_flag
 Expected<std::string> find_runsc(const std::string& configured) {
     // runsc runs as the host's user (root): it must lie where no sandbox could have planted it.
     if (!configured.empty()) return trusted_executable(configured, "runsc");
-    const char* path = std::getenv("PATH");
-    std::vector<std::string> dirs = host::path_dirs(path ? path : "");
-    for (const char* d : {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin"}) {
-        dirs.emplace_back(d);
-    }
-    std::string found = host::find_in_dirs("runsc", dirs);
+    std::string found = host::find_in_dirs("runsc", host::program_search_dirs());
     if (found.empty()) return fail(Failure::Kind::SetupError, "runsc not found on PATH");
     return trusted_executable(found, "runsc");
 }

@@ -156,6 +156,17 @@ bool mount_one(const ChildMount& m, int index, int root, MountState& state, Chil
     return ok || failed(f, step, index);
 }
 
+// The planner's mount attributes as mount(2) flags: the same nosuid, nodev and noexec as the
+// rebuilt root's instances get (child_plan_builder.cpp decides them, for both paths).
+unsigned long mount_flags(uint64_t attr_set) {
+    unsigned long flags = 0;
+    if (attr_set & MOUNT_ATTR_RDONLY) flags |= MS_RDONLY;
+    if (attr_set & MOUNT_ATTR_NOSUID) flags |= MS_NOSUID;
+    if (attr_set & MOUNT_ATTR_NODEV) flags |= MS_NODEV;
+    if (attr_set & MOUNT_ATTR_NOEXEC) flags |= MS_NOEXEC;
+    return flags;
+}
+
 // The host tree stays (fs Full): /proc is replaced by one of the new pid namespace, and the
 // host's /dev/shm, /dev/pts (with /dev/ptmx) and /dev/mqueue by private instances, whose use
 // ends with the sandbox and counts against its limits (the planner adds those the host has).
@@ -167,14 +178,14 @@ bool mount_private_instances_on_host_root(const ChildPlan& plan, ChildFailure& f
         const int index = static_cast<int>(i);
         switch (m.kind) {
             case ChildMount::kProc:
-                if (::mount("proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
+                if (::mount("proc", path, "proc", mount_flags(m.attr_set), nullptr) != 0) {
                     return failed(f, ChildStep::kProc, index);
                 }
                 break;
             case ChildMount::kTmpfs: {
                 char options[64];
                 std::snprintf(options, sizeof options, "size=%s,mode=%s", m.tmpfs_size, m.tmpfs_mode);
-                if (::mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, options) != 0) {
+                if (::mount("tmpfs", path, "tmpfs", mount_flags(m.attr_set), options) != 0) {
                     return failed(f, ChildStep::kTmpfs, index);
                 }
                 break;
@@ -182,7 +193,7 @@ bool mount_private_instances_on_host_root(const ChildPlan& plan, ChildFailure& f
             case ChildMount::kDevpts: {
                 char options[96];
                 std::snprintf(options, sizeof options, "newinstance,ptmxmode=0666,mode=0620,max=%u", kPtysPerSandbox);
-                if (::mount("devpts", path, "devpts", MS_NOSUID | MS_NOEXEC, options) != 0) {
+                if (::mount("devpts", path, "devpts", mount_flags(m.attr_set), options) != 0) {
                     return failed(f, ChildStep::kPrivateInstance, index);
                 }
                 // /dev/ptmx opens the host's instance whatever is mounted on /dev/pts.
@@ -194,7 +205,7 @@ bool mount_private_instances_on_host_root(const ChildPlan& plan, ChildFailure& f
                 break;
             }
             case ChildMount::kMqueue:
-                if (::mount("mqueue", path, "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
+                if (::mount("mqueue", path, "mqueue", mount_flags(m.attr_set), nullptr) != 0) {
                     return failed(f, ChildStep::kPrivateInstance, index);
                 }
                 break;

@@ -11,7 +11,6 @@
 
 #include "microvm/errors.hpp"
 #include "microvm/execution_id.hpp"
-#include "microvm/guest_protocol.hpp"
 #include "microvm/json_output.hpp"
 #include "service/confined_files.hpp"
 #include "service/digest.hpp"
@@ -178,9 +177,6 @@ Expected<std::unique_ptr<Service>> Service::create(ServiceOptions options,
     // Every provider's state directories are out of any sandbox's write reach, whichever
     // providers start.
     host::protect_configured_state(options.settings.provider_configs);
-    for (const std::string& runner : guest::guest_runner_candidates(guest::default_guest_runner_search())) {
-        host::protect_trusted_state(runner);
-    }
     // The daemon's files (its settings file, tokens, TLS key, audit log) out of every sandbox's
     // write reach too, not only out of requests' (refuse_daemon_files): a session granted rw=
     // over the directory of --config planted a runsc that the restarted daemon ran as root, and

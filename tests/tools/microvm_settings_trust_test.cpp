@@ -114,6 +114,19 @@ TEST_F(PlantedSettings, ASandboxCannotReplaceTheProgramsTheHostRuns) {
     refused(self);
     EXPECT_GT(fs::file_size(copy), 1000u) << "the sandbox replaced the binary that ran it";
 
+    // An installation's layout (bin/microvm beside guest/ and gvisor-launcher/), outside any build
+    // tree: the places the guest runner and the gvisor launcher are looked for beside the
+    // binary's own directory. The launcher's was writable while the guest runner's was not.
+    const std::string installed = dir_ + "/inst/bin/microvm";
+    fs::create_directories(dir_ + "/inst/bin");
+    fs::copy_file(MICROVM_BINARY, installed);
+    ::chmod(installed.c_str(), 0755);
+    for (const char* sibling : {"gvisor-launcher", "guest"}) {
+        fs::create_directories(dir_ + "/inst/" + sibling);
+        refused(testsupport::run_command(
+            {installed, "run", "-p", "process", "--fs", "ro", "--fs", "rw=" + dir_ + "/inst/" + sibling, "--", "/bin/true"}, ""));
+    }
+
     const auto trusted = testsupport::trusted_temp_base();
     const std::string gvisor_dir = dir_ + "/gvisor";
     fs::create_directories(gvisor_dir);

@@ -19,6 +19,7 @@
 #include "bench_rows.hpp"
 #include "host/boot_cache.hpp"
 #include "host/paths.hpp"
+#include "microvm/built_programs.hpp"
 #include "microvm/factory.hpp"
 #include "microvm/json_output.hpp"
 
@@ -94,9 +95,8 @@ long calibrate(const std::vector<std::string>& base, const std::vector<std::stri
 }
 
 std::string self_path() {
-    char buf[PATH_MAX];
-    ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "microvm";
+    const std::string self = own_executable();
+    return self.empty() ? "microvm" : self;
 }
 
 std::string describe_status(int status) {

@@ -3,7 +3,6 @@
 #include <charconv>
 
 #include "host/trusted_state.hpp"
-#include "microvm/guest_protocol.hpp"
 #include "microvm/security_level.hpp"
 
 namespace microvm::cli {
@@ -93,10 +92,6 @@ Expected<Invocation> resolve(const PolicyFlags& f) {
     inv.provider = f.provider.value_or(inv.settings.default_provider);
     // Every provider's state directories are out of the sandbox's write reach, not only this one's.
     host::protect_configured_state(inv.settings.provider_configs);
-    // And the guest runner it would run RTFS programs with.
-    for (const std::string& runner : guest::guest_runner_candidates(guest::default_guest_runner_search())) {
-        host::protect_trusted_state(runner);
-    }
     // And the settings file read, wherever --config named it (red team, 2026-12-04).
     if (!inv.settings.source_file.empty()) host::protect_trusted_state(inv.settings.source_file);
 

@@ -34,6 +34,12 @@ std::string resolved_path(const std::string& path);
 // caller's working directory) are left out.
 std::vector<std::string> path_dirs(std::string_view path_var);
 
+// Where a program the providers run by default name (runsc, firecracker, qemu) is looked for:
+// $PATH's directories, then the system's program directories (/usr/local/sbin ... /bin). Trusted
+// state protects exactly these (host/src/trusted_state.cpp): a directory searched is a directory
+// no sandbox may write.
+std::vector<std::string> program_search_dirs();
+
 // Searches dirs for an executable regular file named name (a name without '/'). Empty when none.
 std::string find_in_dirs(const std::string& name, const std::vector<std::string>& dirs);
 

@@ -8,10 +8,13 @@
 //   directories and records, microvmd's), /etc (settings, a daemon's tokens and keys), /var/lib,
 //   /var/log and /var/cache, and of every user's /run/user/<uid> (a user's boot records);
 // - this process's boot cache directory, /var/cache/microvm (guest images, VM templates), and
-//   $MICROVM_IMAGE_CACHE, $MICROVM_GUEST_IMAGE, $MICROVM_GUEST and $MICROVM_RTFS_WASM when set;
+//   $MICROVM_IMAGE_CACHE, $MICROVM_GUEST_IMAGE and $MICROVM_RTFS_WASM when set;
 // - the programs the host runs: the directories of this process's binary and of every object it
-//   maps executable (read from /proc/self each time), the build tree it was built in, and the
-//   loader's, NSS's and TLS's configuration (/etc/ld.so.*, /etc/nsswitch.conf, /etc/ssl, ...);
+//   maps executable (read from /proc/self each time), the build tree it was built in, every
+//   place the programs built beside the tools are looked for (microvm/built_programs.hpp: the
+//   guest runner and the gvisor launcher, or what $MICROVM_GUEST and $MICROVM_GVISOR_LAUNCHER
+//   name), and the loader's, NSS's and TLS's configuration (/etc/ld.so.*, /etc/nsswitch.conf,
+//   /etc/ssl, ...);
 // - what protect_trusted_state() and protect_configured_state() were given (the latter also the
 //   programs providers run: their settings' runsc, qemu, binary and jailer, every $PATH
 //   directory and /usr/local/sbin ... /bin, and QEMU's module and firmware directories).

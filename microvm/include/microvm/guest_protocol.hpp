@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "microvm/agent_frame.hpp"
+#include "microvm/built_programs.hpp"
 #include "microvm/error.hpp"
 #include "microvm/result.hpp"
 #include "rtfs/effects.hpp"
@@ -171,22 +172,9 @@ Expected<Exec> read_exec_frame(std::string_view bytes);
 std::string result_frame(const Result& r);
 Expected<Result> read_result_frame(std::string_view bytes);
 
-// Where to look for the guest runner binary, in this order.
-struct GuestRunnerSearch {
-    std::optional<std::string> env;  // $MICROVM_GUEST: when set, the only candidate
-    std::string executable_dir;      // the running executable's directory (and ../guest)
-    std::string build_path;          // the build tree's copy
-};
-// This process's search: its $MICROVM_GUEST, /proc/self/exe, the build tree.
-GuestRunnerSearch default_guest_runner_search();
-
-// Every path find_guest_runner(where) could pick, in its order: the host runs the one found with
-// its own authority, so each is trusted state (host::protect_trusted_state) for the CLI and
-// microvmd.
-std::vector<std::string> guest_runner_candidates(const GuestRunnerSearch& where);
-
-// Path of the guest runner binary. Error, naming every place looked in, when none exists.
-Expected<std::string> find_guest_runner(const GuestRunnerSearch& where);
-Expected<std::string> find_guest_runner();  // with default_guest_runner_search()
+// Path of the guest runner binary (kGuestRunner, built_programs.hpp). Error, naming every place
+// looked in, when none exists.
+Expected<std::string> find_guest_runner(const ProgramSearch& where);
+Expected<std::string> find_guest_runner();  // with default_search(kGuestRunner)
 
 }  // namespace microvm::guest

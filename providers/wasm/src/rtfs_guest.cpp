@@ -15,6 +15,7 @@
 #include "host/boot_cache.hpp"
 #include "host/sha256.hpp"
 #include "host/unique_fd.hpp"
+#include "microvm/built_programs.hpp"
 #include "microvm/wasm/wasm_provider.hpp"
 #include "engine.hpp"
 #include "engine_limits.hpp"
@@ -204,8 +205,7 @@ RtfsGuestModule::Source RtfsGuestModule::last_snapshot_source() const {
 }
 
 std::string RtfsGuestModule::store_name() {
-    std::error_code ec;
-    const std::string binary = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+    const std::string binary = own_executable();
     char tag[17];
     std::snprintf(tag, sizeof tag, "%016zx", std::hash<std::string>{}(binary));
     return std::string(kStorePrefix) + tag + ".module";

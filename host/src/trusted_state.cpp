@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "host/boot_cache.hpp"
+#include "host/elf_deps.hpp"
 #include "host/mountinfo.hpp"
 #include "host/paths.hpp"
 #include "microvm/built_programs.hpp"
@@ -67,6 +68,10 @@ constexpr const char* kHostConfiguration[] = {
     "/etc/ld.so.cache", "/etc/ld.so.preload", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
     "/etc/nsswitch.conf", "/etc/gnutls", "/etc/ssl", "/usr/lib/ssl", "/etc/ca-certificates", "/usr/share/ca-certificates",
 };
+
+// The dynamic loader's built-in library directories, for every ELF class (default_library_dirs
+// in elf_deps.cpp names the multiarch ones below them).
+constexpr const char* kLibraryDirs[] = {"/lib", "/usr/lib", "/lib64", "/usr/lib64", "/lib32", "/usr/lib32"};
 
 // The directories whose microvm* entries every process protects by name, besides each user's
 // runtime directory /run/user/<uid>.
@@ -248,6 +253,13 @@ Places places() {
     // library a dlopen loads), the name service's, and TLS's (trust anchors; OpenSSL's config,
     // which the project never loads, rtfs/host/openssl_config.hpp, and its modules).
     for (const char* path : kHostConfiguration) add_place(path, p.protected_paths);
+    // The libraries the host loads and puts into sandboxes: the directories /etc/ld.so.conf
+    // lists (searched before the built-in ones by every root the planner builds, elf_deps.cpp,
+    // and by the host's own loader after the next ldconfig) and the loader's built-in ones. A
+    // libm.so.6 a sandbox left in a granted /usr/local/lib was the one every later sandbox's
+    // programs loaded, the RTFS guest runner's included (red team, 2026-12-04).
+    for (const std::string& dir : ld_so_conf_dirs()) add_place(dir, p.protected_paths);
+    for (const char* dir : kLibraryDirs) add_place(dir, p.protected_paths);
     for (const char* var : {"OPENSSL_CONF", "OPENSSL_MODULES", "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE"}) {
         const char* value = std::getenv(var);
         if (value && value[0] == '/') add_place(value, p.protected_paths);

@@ -1,6 +1,7 @@
 #include "host/rootfs.hpp"
 
 #include "host/boot_cache.hpp"
+#include "host/elf_deps.hpp"
 #include "host/trusted_state.hpp"
 
 #include <gtest/gtest.h>
@@ -358,6 +359,14 @@ TEST(Rootfs, ProgramsTheHostRunsAreProtected) {
     // The configuration the host's own processes read with trust (TLS, the dynamic loader).
     EXPECT_TRUE(refused("/etc/ssl"));
     EXPECT_TRUE(refused("/etc/ld.so.conf.d"));
+    // And the directories the libraries are found in (red team, 2026-12-04: a libm.so.6 left in
+    // a granted /usr/local/lib was the one every later sandbox's programs loaded).
+    ASSERT_FALSE(microvm::host::ld_so_conf_dirs().empty()) << "this host's /etc/ld.so.conf lists no directory";
+    for (const std::string& lib : microvm::host::ld_so_conf_dirs()) {
+        if (!fs::is_directory(lib)) continue;
+        EXPECT_TRUE(refused(lib)) << lib << ", listed by /etc/ld.so.conf, is writable";
+    }
+    for (const char* lib : {"/usr/lib", "/usr/lib64", "/lib"}) EXPECT_TRUE(refused(lib)) << lib;
 }
 
 TEST(Rootfs, ConfiguredAndNamedStateIsProtectedAsItWillBe) {

@@ -19,6 +19,7 @@ enum Errno : uint32_t {
     kExist = 20,
     kFault = 21,
     kFbig = 22,
+    kIntr = 27,
     kInval = 28,
     kIo = 29,
     kIsdir = 31,

@@ -79,6 +79,37 @@ TEST_F(WasmTest, SleepsEndAtTheDeadline) {
     EXPECT_LT(r.metadata.duration, 5s);
 }
 
+// Host calls whose work a count or length from the guest sets end at the deadline and hold no
+// host memory in proportion to the guest's (red team, 2026-12-04: poll_oneoff over 22 million
+// subscriptions ran 15 s past a 1 s timeout in 1.9 GB of the host's memory; random_get of a
+// gigabyte takes the kernel seconds).
+TEST_F(WasmTest, PollingMoreSubscriptionsThanAnyGuestUsesIsRefused) {
+    // 5,000 zeroed subscriptions: relative clock timers of 0 ns, which all fire at once.
+    auto r = run(context(bytes_of(R"((module
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 8)
+  (func (export "_start")
+    (call $exit (call $poll (i32.const 0) (i32.const 240000) (i32.const 5000) (i32.const 400000)))))
+)")));
+    constexpr int kInvalErrno = 28;
+    EXPECT_EQ(r.metadata.exit_code, kInvalErrno) << describe(r);
+}
+
+TEST_F(WasmTest, AGigabyteOfRandomnessEndsAtTheDeadline) {
+    auto ctx = context(bytes_of(R"((module
+  (import "wasi_snapshot_preview1" "random_get" (func $random (param i32 i32) (result i32)))
+  (memory (export "memory") 16384)
+  (func (export "_start")
+    (drop (call $random (i32.const 0) (i32.const 1073741824)))))
+)"));
+    ctx.config.memory_limit_mb = 1100;
+    ctx.config.timeout = 200ms;
+    auto r = run(ctx);
+    EXPECT_EQ(r.status, Status::Timeout) << describe(r);
+    EXPECT_LT(r.metadata.duration, 2s) << "the kernel takes several seconds for a gigabyte";
+}
+
 TEST_F(WasmTest, CpuLimitThrottlesTheModule) {
     // Find a loop length that costs a measurable amount of CPU at full speed.
     uint64_t iterations = 200000;

@@ -105,7 +105,10 @@ Expected<std::unique_ptr<QemuVm>> QemuVm::launch(const VmSpec& spec, const std::
     argv.push_back(nullptr);
     char* envp[] = {nullptr};
     const std::string log = dir + "/qemu.stderr";
-    host::UniqueFd log_fd(::open(log.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+    // Read and write: QEMU's stderr, and what the host reads back (stderr_text) from this
+    // descriptor, never by name: the directory is QEMU's, and a QEMU taken over by its guest
+    // swapped the file for a FIFO, whose open blocked the host for good (red team, 2026-12-04).
+    host::UniqueFd log_fd(::open(log.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (!log_fd.valid() || (root && ::fchown(log_fd.get(), uid, kQemuGid) != 0)) {
         cleanup_dir();
         return fail(Failure::Kind::SetupError, "cannot create " + log + ": " + std::strerror(errno));
@@ -218,6 +221,7 @@ Expected<std::unique_ptr<QemuVm>> QemuVm::launch(const VmSpec& spec, const std::
     link_child.reset();  // the child's end: EOF here once the child exits or execs without sending
     agent_child.reset();  // QEMU's alone: the host's end sees EOF when QEMU is gone
     std::unique_ptr<QemuVm> vm(new QemuVm(dir, pid, uid, std::move(uid_lease)));
+    vm->log_ = std::move(log_fd);
     vm->agent_ = std::move(agent_host);
     if (cgroup) {
         if (auto placed = cgroup->place(pid); !placed) {
@@ -244,10 +248,7 @@ Expected<std::unique_ptr<QemuVm>> QemuVm::launch(const VmSpec& spec, const std::
 
 std::string QemuVm::stderr_text() const {
     std::string out(4096, '\0');
-    int fd = ::open((dir_ + "/qemu.stderr").c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) return {};
-    ssize_t n = ::read(fd, out.data(), out.size());
-    ::close(fd);
+    ssize_t n = log_.valid() ? ::pread(log_.get(), out.data(), out.size(), 0) : -1;
     out.resize(n > 0 ? static_cast<size_t>(n) : 0);
     while (!out.empty() && (out.back() == '\n' || out.back() == '\0')) out.pop_back();
     return out;

@@ -87,6 +87,7 @@ class QemuVm {
     bool reaped_ = false;
     host::UniqueFd egress_listener_;
     host::UniqueFd agent_;
+    host::UniqueFd log_;  // QEMU's stderr, as the host created it
     std::chrono::nanoseconds cpu_{0};
 };
 

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <string>
 
@@ -312,6 +313,51 @@ TEST_F(QemuTrust, ImageWhoseFilesDifferFromTheManifestIsNeverBooted) {
         EXPECT_NE(r.error->message.find(initramfs), std::string::npos) << start << ": " << r.error->message;
     }
     EXPECT_FALSE(fs::exists(templates) && !fs::is_empty(templates)) << "a template was built from it";
+}
+
+// QEMU owns its VM directory (it runs as that directory's user). One taken over by its guest
+// swapped its stderr log for a FIFO and exited, and the host, reading the log by name for the
+// reason QEMU ended, blocked in open() for good: past the run's timeout, cancellation and
+// SIGINT (red team, 2026-12-04). The host reads the log through the descriptor it made.
+TEST_F(QemuTrust, AFifoPlantedForQemusLogDoesNotHoldTheHost) {
+    auto real = microvm::host::find_guest_image("");
+    ASSERT_TRUE(real.has_value()) << real.error().message;
+    const std::string state_dir = own_state_dir();
+    const std::string bin = base_ + "/bin";
+    ASSERT_EQ(::mkdir(bin.c_str(), 0755), 0);
+    // The taken-over QEMU, played by a script: it answers -version, then plants and exits.
+    const std::string qemu = bin + "/qemu-system-x86_64";
+    spit(qemu,
+         "#!/bin/sh\n"
+         "for a in \"$@\"; do [ \"$a\" = -version ] && { echo 'QEMU emulator version 7.2.0'; exit 0; }; done\n"
+         "echo 'planted' >&2\n"
+         "rm -f qemu.stderr && mkfifo qemu.stderr\n"
+         "exit 1\n",
+         0755);
+    microvm::QemuProvider p;
+    auto ok = p.initialize({{"qemu", qemu}, {"accel", "tcg"}, {"start", "cold"}, {"state_dir", state_dir}});
+    ASSERT_TRUE(ok) << ok.error().message;
+    ExecutionContext ctx;
+    ctx.program = microvm::ExternalProgram{"/bin/true", {}};
+    ctx.config.timeout = 5s;
+    auto done = std::async(std::launch::async, [&] { return p.execute_program(ctx); });
+    if (done.wait_for(60s) != std::future_status::ready) {
+        ADD_FAILURE() << "the host still waits on the FIFO QEMU planted, 60 s into a 5 s run";
+        std::error_code ec;
+        for (const auto& e : fs::recursive_directory_iterator(state_dir, ec)) {
+            if (!e.is_fifo()) continue;
+            // A writer releases the blocked open.
+            const int fd = ::open(e.path().c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+            if (fd >= 0) ::close(fd);
+        }
+    }
+    const auto r = done.get();
+    p.cleanup();
+    EXPECT_NE(r.status, Status::Ok);
+    ASSERT_TRUE(r.error.has_value());
+    EXPECT_EQ(r.error->reason, microvm::Reason::SetupError) << r.error->message;
+    // What QEMU wrote before the swap is still the reason the host gives.
+    EXPECT_NE(r.error->message.find("planted"), std::string::npos) << r.error->message;
 }
 
 }  // namespace

@@ -51,6 +51,19 @@ TEST_P(SessionFiles, FilesPersistBetweenExecsInTheWorkDirectory) {
 INSTANTIATE_TEST_SUITE_P(Providers, SessionFiles, ::testing::Values("process", "gvisor", "qemu"),
                          [](const auto& info) { return info.param; });
 
+// Full access to the host's tree cannot reach the work directory (in the daemon's root-only
+// state directory): such a session's execs reported `ok` while every use of the directory was
+// "Permission denied" (red team, 2026-12-04). Refused when the session is made.
+TEST(Sessions, AFullFileSystemPolicyIsRefusedForASession) {
+    Harness h;
+    for (const char* provider : {"mock", "process"}) {
+        auto r = h.call_json("POST", "/v1/sandboxes", {{"provider", provider}, {"fs_policy", "full"}});
+        EXPECT_EQ(r.status, 400) << provider << ": " << r.body;
+        EXPECT_NE(r.body.find("work directory"), std::string::npos) << r.body;
+    }
+    EXPECT_TRUE(std::filesystem::is_empty(h.dir + "/state/sandboxes"));
+}
+
 TEST(Sessions, PathsOutsideTheWorkDirectoryAreRefused) {
     REQUIRE_PROCESS();
     Harness h;

@@ -17,8 +17,11 @@ namespace microvm::process {
 inline constexpr size_t kMaxChildMounts = 512;
 inline constexpr size_t kMaxCgroupJoinFds = 4;
 // Pseudo-terminals a sandbox under Full may hold in its private devpts (the host's instance had
-// all kernel.pty.max of them taken by one sandbox, red team 2026-12-04).
-inline constexpr unsigned kPtysPerSandbox = 64;
+// all kernel.pty.max of them taken by one sandbox, red team 2026-12-04). The kernel counts every
+// instance's terminals against one pool: kernel.pty.max (4096) less kernel.pty.reserve (1024),
+// which only the host's own instance may use. 16 each (a shell, an editor, a few tmux panes)
+// lets 192 sandboxes hold all they may at once before another container's devpts runs short.
+inline constexpr unsigned kPtysPerSandbox = 16;
 
 struct ChildMount {
     enum Kind : int { kBind, kTmpfs, kProc, kDevpts, kMqueue };  // the last two: Full only

@@ -71,7 +71,7 @@ constexpr const char* kHostConfiguration[] = {
 
 // The dynamic loader's built-in library directories, for every ELF class (default_library_dirs
 // in elf_deps.cpp names the multiarch ones below them).
-constexpr const char* kLibraryDirs[] = {"/lib", "/usr/lib", "/lib64", "/usr/lib64", "/lib32", "/usr/lib32"};
+constexpr const char* kLibraryDirs[] = {"/lib", "/usr/lib", "/lib64", "/usr/lib64", "/lib32", "/usr/lib32", "/libx32", "/usr/libx32"};
 
 // The directories whose microvm* entries every process protects by name, besides each user's
 // runtime directory /run/user/<uid>.
@@ -166,7 +166,8 @@ std::vector<std::string> own_program_dirs(const std::string& self) {
 namespace {
 // The settings that name a program a provider runs (gvisor's runsc, qemu's qemu, firecracker's
 // binary and jailer). Unset, or named without a slash, the providers look for them in $PATH and
-// then in the system's program directories (host::program_search_dirs; qemu in /usr/bin).
+// then in the system's program directories (gvisor: host::program_search_dirs; firecracker:
+// $PATH; qemu: /usr/bin, /usr/local/bin, /bin), all of which are protected.
 constexpr const char* kProgramKeys[] = {"runsc", "qemu", "binary", "jailer"};
 
 // What QEMU loads besides its binary and libraries, as real paths: its accelerator and device
@@ -221,17 +222,17 @@ Places places() {
     }
     // The guests this process runs every RTFS program with, when the environment names them:
     // a sandbox that rewrote one would see, and could forge, later runs' programs and results.
-    for (const char* var : {"MICROVM_IMAGE_CACHE", "MICROVM_GUEST_IMAGE", "XDG_RUNTIME_DIR",
-                            "MICROVM_CONFIG", "MICROVM_RTFS_WASM"}) {
+    for (const char* var : {"MICROVM_IMAGE_CACHE", "MICROVM_GUEST_IMAGE", "XDG_RUNTIME_DIR", "MICROVM_CONFIG"}) {
         const char* value = std::getenv(var);
         if (!value || value[0] != '/') continue;
         add_place(std::string(var) == "XDG_RUNTIME_DIR" ? std::string(value) + "/microvm" : std::string(value),
                   p.protected_paths);
     }
     for (std::string& dir : own_program_dirs(self)) p.protected_paths.push_back(std::move(dir));
-    // Every place the programs built beside the tools are looked for (the guest runner and the
-    // gvisor launcher; their naming variables, when set, are the only places): a launcher in an
-    // installation's ../gvisor-launcher/ was writable, while the binary's own directory was not.
+    // Every place the programs built beside the tools are looked for (the guest runner, the
+    // gvisor launcher, the RTFS wasm runtime; their naming variables, when set, are the only
+    // places): a launcher in an installation's ../gvisor-launcher/ was writable, while the
+    // binary's own directory was not, and an installed binary's wasm runtime in the build tree.
     for (const BuiltProgram& program : built_programs()) {
         for (const std::string& candidate : program_candidates(program)) add_place(candidate, p.protected_paths);
     }

@@ -8,9 +8,10 @@ namespace microvm {
 const BuiltProgram kGuestRunner{"microvm-guest", "guest", "MICROVM_GUEST", MICROVM_BUILD_GUEST_PATH};
 const BuiltProgram kGvisorLauncher{"microvm-gvisor-launcher", "gvisor-launcher", "MICROVM_GVISOR_LAUNCHER",
                                    MICROVM_BUILD_GVISOR_LAUNCHER_PATH};
+const BuiltProgram kRtfsWasmGuest{"rtfs-guest.wasm", "rtfs-wasm", "MICROVM_RTFS_WASM", MICROVM_RTFS_WASM_BUILD_PATH};
 
 namespace {
-const BuiltProgram kAll[] = {kGuestRunner, kGvisorLauncher};
+const BuiltProgram kAll[] = {kGuestRunner, kGvisorLauncher, kRtfsWasmGuest};
 }  // namespace
 
 std::span<const BuiltProgram> built_programs() { return kAll; }

@@ -121,11 +121,17 @@ TEST_F(PlantedSettings, ASandboxCannotReplaceTheProgramsTheHostRuns) {
     fs::create_directories(dir_ + "/inst/bin");
     fs::copy_file(MICROVM_BINARY, installed);
     ::chmod(installed.c_str(), 0755);
-    for (const char* sibling : {"gvisor-launcher", "guest"}) {
+    for (const char* sibling : {"gvisor-launcher", "guest", "rtfs-wasm"}) {
         fs::create_directories(dir_ + "/inst/" + sibling);
         refused(testsupport::run_command(
             {installed, "run", "-p", "process", "--fs", "ro", "--fs", "rw=" + dir_ + "/inst/" + sibling, "--", "/bin/true"}, ""));
     }
+    // And the build tree's copies, which the installed binary falls back to: its wasm RTFS
+    // runtime there was writable (red team, 2026-12-04).
+    const fs::path built_wasm = build / "rtfs-wasm";
+    ASSERT_TRUE(fs::exists(built_wasm / "rtfs-guest.wasm"));
+    refused(testsupport::run_command(
+        {installed, "run", "-p", "process", "--fs", "ro", "--fs", "rw=" + built_wasm.string(), "--", "/bin/true"}, ""));
 
     const auto trusted = testsupport::trusted_temp_base();
     const std::string gvisor_dir = dir_ + "/gvisor";

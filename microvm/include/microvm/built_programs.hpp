@@ -1,5 +1,6 @@
 // The programs the project builds beside its tools and the host runs: the guest runner (every
-// RTFS program on process and gvisor) and the gvisor launcher (gvisor's sandboxes built ahead).
+// RTFS program on process and gvisor), the gvisor launcher (gvisor's sandboxes built ahead) and
+// the RTFS runtime for wasm32-wasi (every RTFS program on wasm).
 // Each is looked for in one order: the variable that names it (then the only candidate), beside
 // the running executable, in its build folder beside the executable's (a build tree's
 // tools/guest/ beside tools/microvm/), and where this build put it. A sandbox that replaced one
@@ -23,6 +24,7 @@ struct BuiltProgram {
 
 extern const BuiltProgram kGuestRunner;
 extern const BuiltProgram kGvisorLauncher;
+extern const BuiltProgram kRtfsWasmGuest;
 
 // Every program above.
 std::span<const BuiltProgram> built_programs();

@@ -50,16 +50,22 @@ void prune_stored(const std::string& dir) {
 }  // namespace
 
 Expected<std::string> find_rtfs_guest_wasm() {
-    if (const char* env = std::getenv("MICROVM_RTFS_WASM"); env && *env) {
-        if (is_file(env)) return std::string(env);
+    const ProgramSearch where = default_search(kRtfsWasmGuest);
+    if (where.env) {
+        if (is_file(*where.env)) return *where.env;
         return fail(Failure::Kind::ProviderUnavailable,
-                    std::string("MICROVM_RTFS_WASM names ") + env + ", which is not a file");
+                    "MICROVM_RTFS_WASM names " + *where.env + ", which is not a file");
     }
-    const std::string built = MICROVM_RTFS_WASM_BUILD_PATH;
-    if (is_file(built)) return built;
+    std::vector<std::string> looked;
+    for (const std::string& candidate : program_candidates(kRtfsWasmGuest, where)) {
+        if (is_file(candidate)) return candidate;
+        looked.push_back(candidate);
+    }
+    std::string places;
+    for (const std::string& l : looked) places += (places.empty() ? "" : ", ") + l;
     return fail(Failure::Kind::ProviderUnavailable,
-                "rtfs-guest.wasm was not built (needs clang-19 + wasi-libc; expected at " + built +
-                    ", or set MICROVM_RTFS_WASM)");
+                "rtfs-guest.wasm was not built (needs clang-19 + wasi-libc); looked in " + places +
+                    " (or set MICROVM_RTFS_WASM)");
 }
 
 namespace wasm {

@@ -75,7 +75,8 @@ class WasmProvider : public Provider {
 };
 
 // Path of rtfs-guest.wasm (the RTFS runtime for wasm32-wasi): $MICROVM_RTFS_WASM when set, else
-// the build tree's copy. Unavailable (with the reason) when neither exists.
+// the first of kRtfsWasmGuest's places (beside the executable, ../rtfs-wasm/, the build tree's
+// copy; microvm/built_programs.hpp). Unavailable (with the reason) when none exists.
 Expected<std::string> find_rtfs_guest_wasm();
 
 }  // namespace microvm

@@ -1,7 +1,14 @@
 // Limits enforced by the engine: linear memory cap, timeout (also in the start function) and
 // cpu_limit. Timing bounds are deliberately generous.
-#include <chrono>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+
+#include "support/expectations.hpp"
 #include "support/timeout_measurements.hpp"
 #include "test_support.hpp"
 
@@ -108,6 +115,64 @@ TEST_F(WasmTest, AGigabyteOfRandomnessEndsAtTheDeadline) {
     auto r = run(ctx);
     EXPECT_EQ(r.status, Status::Timeout) << describe(r);
     EXPECT_LT(r.metadata.duration, 2s) << "the kernel takes several seconds for a gigabyte";
+}
+
+// A file of the guest's, opened in its read-write preopen (fd 3) as fd 4, then one call.
+std::vector<uint8_t> file_call_module(const std::string& memory_pages, const std::string& setup_and_call) {
+    return bytes_of(R"((module
+  (import "wasi_snapshot_preview1" "path_open"
+    (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_allocate" (func $allocate (param i32 i64 i64) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") )" + memory_pages + R"()
+  (data (i32.const 64) "big")
+  (func (export "_start") (local $i i32)
+    ;; O_CREAT, rights fd_write | fd_allocate
+    (if (call $open (i32.const 3) (i32.const 1) (i32.const 64) (i32.const 3) (i32.const 1)
+                    (i64.const 320) (i64.const 0) (i32.const 0) (i32.const 16))
+      (then (call $exit (i32.const 100))))
+)" + setup_and_call + R"()))");
+}
+
+TEST_F(WasmTest, OneWriteMovesAtMostSixteenMebibytes) {
+    TempDir dir;
+    // 1024 iovecs, each the same 2 MiB of linear memory: 2 GiB asked for in one call.
+    auto ctx = context(file_call_module("40", R"(
+    (loop $fill
+      (i32.store (i32.add (i32.const 1024) (i32.mul (local.get $i) (i32.const 8))) (i32.const 65536))
+      (i32.store (i32.add (i32.const 1028) (i32.mul (local.get $i) (i32.const 8))) (i32.const 2097152))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $fill (i32.lt_u (local.get $i) (i32.const 1024))))
+    (if (call $write (i32.load (i32.const 16)) (i32.const 1024) (i32.const 1024) (i32.const 32))
+      (then (call $exit (i32.const 101))))
+    ;; a short count of 16 MiB, which the guest would loop over
+    (call $exit (i32.ne (i32.load (i32.const 32)) (i32.const 16777216))))"));
+    ctx.config.fs_policy = microvm::FileSystemPolicy::read_write({dir.path().string()});
+    auto r = run(ctx);
+    EXPECT_EQ(r.metadata.exit_code, 0) << describe(r);
+    EXPECT_EQ(std::filesystem::file_size(dir.path() / "big"), 16u << 20);
+}
+
+TEST_F(WasmTest, AllocatingGigabytesEndsAtTheDeadline) {
+    // On a tmpfs, where the kernel allocates RAM page by page: 6 GiB takes it over a second.
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "mounting a tmpfs needs root");
+    TempDir dir;
+    ASSERT_EQ(::mount("tmpfs", dir.path().c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "size=8g"), 0) << std::strerror(errno);
+    struct Unmount {
+        std::string path;
+        ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+    } unmount{dir.path().string()};
+    auto ctx = context(file_call_module("1", R"(
+    (drop (call $allocate (i32.load (i32.const 16)) (i64.const 0) (i64.const 6442450944))))"));
+    ctx.config.fs_policy = microvm::FileSystemPolicy::read_write({dir.path().string()});
+    ctx.config.timeout = 100ms;
+    auto r = run(ctx);
+    EXPECT_EQ(r.status, Status::Timeout) << describe(r);
+    struct stat st {};
+    ASSERT_EQ(::stat((dir.path() / "big").c_str(), &st), 0);
+    EXPECT_LT(static_cast<uint64_t>(st.st_blocks) * 512, uint64_t{3} << 30)
+        << "the allocation ran on past the deadline";
 }
 
 TEST_F(WasmTest, CpuLimitThrottlesTheModule) {

@@ -36,6 +36,9 @@ uint32_t dir_lookup(RunState& s, uint32_t fd, uint64_t needed, FdEntry*& out) {
 }
 
 uint32_t guest_path(RunState& s, uint32_t ptr, uint32_t len, std::string& out) {
+    // No longer than the kernel takes (PATH_MAX): the component walk used where openat2 is
+    // missing would otherwise hold one string per component of a path as long as linear memory.
+    if (len >= PATH_MAX) return wasi::kNametoolong;
     auto text = s.mem().string(ptr, len);
     if (!text) return wasi::kFault;
     out.assign(*text);

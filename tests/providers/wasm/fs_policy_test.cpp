@@ -398,6 +398,30 @@ TEST_P(FsPolicyTest, SetTimesStaysInsideThePreopen) {
     }
 }
 
+// A path as long as linear memory (red team, 2026-12-04): the component walk (where openat2 is
+// missing) held one string per component, gigabytes of the host's memory for a path of "a/a/...".
+// Refused as the kernel refuses it, before anything is copied.
+TEST_P(FsPolicyTest, APathLongerThanTheKernelTakesIsRefusedBeforeItIsCopied) {
+    auto ctx = context(bytes_of(R"((module
+  (import "wasi_snapshot_preview1" "path_open"
+    (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 64)
+  (func (export "_start") (local $i i32)
+    ;; "a/a/a/..." over 4 MiB from address 1024
+    (loop $fill
+      (i32.store16 (i32.add (i32.const 1024) (local.get $i)) (i32.const 0x2f61))
+      (local.set $i (i32.add (local.get $i) (i32.const 2)))
+      (br_if $fill (i32.lt_u (local.get $i) (i32.const 4190000))))
+    (call $exit (call $open (i32.const 3) (i32.const 1) (i32.const 1024) (i32.const 4189999) (i32.const 0)
+                           (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 16)))))
+)"));
+    ctx.config.fs_policy = rw();
+    auto r = run(ctx);
+    constexpr int kNameTooLong = 37;
+    EXPECT_EQ(r.metadata.exit_code, kNameTooLong) << describe(r);
+}
+
 INSTANTIATE_TEST_SUITE_P(Resolvers, FsPolicyTest, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "ComponentWalk" : "Openat2"; });
 

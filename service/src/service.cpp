@@ -521,9 +521,7 @@ Reply Service::create_session(const std::string& body, const ClientIdentity& who
     if (auto own = refuse_daemon_files(*policy, options_.private_paths); !own) return error_reply(own.error());
     if (auto out = refuse_output_over_ceiling(*j, *policy, options_.max_output_bytes); !out)
         return error_reply(out.error());
-    // A VM boots its own root file system: the host's system directories are not shared into it.
-    const bool own_root = (*prov)->isolation() == Isolation::VM;
-    auto s = sessions_->create(provider_name, *policy, who, own_root);
+    auto s = sessions_->create(provider_name, *policy, who, (*prov)->isolation());
     if (!s && s.error().code == "client_quota") metrics_.quota_refused("sandboxes");
     if (!s) {
         audit_session("create", "", who, s.error().code);

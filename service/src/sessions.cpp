@@ -74,14 +74,18 @@ SessionStore::~SessionStore() {
 }
 
 ApiExpected<std::shared_ptr<Session>> SessionStore::create(std::string provider, Policy policy,
-                                                           const ClientIdentity& owner, bool own_root) {
-    // Full access to the host's tree cannot reach the work directory: it lies in the daemon's
-    // private sandboxes/ (root's, 0700), which a sandbox's user cannot enter. Every exec would
-    // run without the one place a session is for (red team, 2026-12-04), so it is refused.
-    if (policy.config.fs_policy.kind == FileSystemPolicy::Kind::Full)
+                                                           const ClientIdentity& owner, Isolation isolation) {
+    // Full access to the host's tree cannot reach the work directory from a sandbox of its own
+    // user: it lies in the daemon's private sandboxes/ (root's, 0700). Every exec would run
+    // without the one place a session is for (red team, 2026-12-04), so it is refused. A
+    // program run in the daemon (mock, wasm) reaches it as the daemon does.
+    const bool in_daemon = isolation == Isolation::None || isolation == Isolation::Wasm;
+    const bool own_root = isolation == Isolation::VM;
+    if (policy.config.fs_policy.kind == FileSystemPolicy::Kind::Full && !in_daemon)
         return api_fail(400, "bad_request",
-                        "fs_policy \"full\" cannot reach a sandbox's work directory, which lies in the daemon's "
-                        "private state directory: name what its programs need with ro= and rw= paths");
+                        "fs_policy \"full\" (asked for, or the settings' default) cannot reach a " + provider +
+                            " sandbox's work directory, which lies in the daemon's private state directory: "
+                            "name what its programs need with ro= and rw= paths");
     // The slot is reserved under the same lock as the check (concurrent creates cannot all pass
     // it) and given back when this creation ends, filled or not (filled, the session holds it).
     // The owner's quota first, taken the same way (its hold goes to the session).
@@ -128,7 +132,7 @@ ApiExpected<std::shared_ptr<Session>> SessionStore::create(std::string provider,
 
     // The work directory read-write, beside what the policy let the program read.
     FileSystemPolicy& fs = policy.config.fs_policy;
-    {
+    if (fs.kind != FileSystemPolicy::Kind::Full) {
         std::vector<std::string> ro;
         const std::vector<std::string> system = own_root ? std::vector<std::string>{} : standard_system_dirs();
         if (fs.kind == FileSystemPolicy::Kind::ReadOnly) ro = fs.paths.empty() ? system : fs.paths;

@@ -19,6 +19,7 @@
 
 #include "host/unique_fd.hpp"
 #include "microvm/cancel.hpp"
+#include "microvm/result.hpp"
 #include "service/api_error.hpp"
 #include "service/client_quotas.hpp"
 #include "service/identity.hpp"
@@ -51,9 +52,11 @@ class SessionStore {
 
     // The work directory is created, the policy's fs_policy becomes read-write on it (with the
     // read-only paths it had, or the system directories unless the provider's sandboxes have a
-    // root file system of their own: own_root, a VM's guest image).
+    // root file system of their own: a VM's guest image). Full stays full where the program runs
+    // in the daemon (isolation None or Wasm), which reaches the directory; elsewhere the
+    // sandbox's user cannot enter the daemon's state directory, and Full is refused (400).
     ApiExpected<std::shared_ptr<Session>> create(std::string provider, Policy policy,
-                                                 const ClientIdentity& owner, bool own_root = false);
+                                                 const ClientIdentity& owner, Isolation isolation = Isolation::None);
     // A live session of who's (its owner's principal), marked used now; 404 when unknown, ended
     // or another client's (the same answer: a session id is never confirmed to another client).
     ApiExpected<std::shared_ptr<Session>> use(const std::string& id, const ClientIdentity& who);

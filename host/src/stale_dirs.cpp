@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <vector>
 
+#include "host/remove_tree.hpp"
+
 namespace microvm::host {
 namespace {
 
@@ -65,8 +67,11 @@ size_t remove_dirs_of_dead_owners(const std::string& parent, std::string_view pr
     ::closedir(d);
     size_t n = 0;
     for (const std::string& dir : stale) {
-        std::error_code ec;
-        if (std::filesystem::remove_all(dir, ec) > 0) ++n;
+        // What a sandbox or QEMU wrote there: by descriptor, at any depth (remove_all held one
+        // descriptor per level, and a tree deeper than the limit stayed, red team 2026-12-04).
+        remove_tree(dir);
+        struct stat st;
+        if (::lstat(dir.c_str(), &st) != 0) ++n;
     }
     return n;
 }

@@ -25,6 +25,7 @@
 #include "host/fd_passing.hpp"
 #include "host/guest_image.hpp"
 #include "host/mode_bits_filter.hpp"
+#include "host/remove_tree.hpp"
 #include "host/egress.hpp"
 #include "host/stale_dirs.hpp"
 #include "qemu/egress_link.hpp"
@@ -41,7 +42,7 @@ Expected<std::string> make_vm_dir(const std::string& state_dir, bool drop, uid_t
         return fail(Failure::Kind::SetupError, "cannot create " + dir + ": " + std::strerror(errno));
     }
     if (drop && ::chown(dir.c_str(), uid, kQemuGid) != 0) {
-        std::filesystem::remove_all(dir);
+        host::remove_tree(dir);
         return fail(Failure::Kind::SetupError, "cannot chown " + dir + ": " + std::strerror(errno));
     }
     return dir;
@@ -97,7 +98,7 @@ Expected<std::unique_ptr<QemuVm>> QemuVm::launch(const VmSpec& spec, const std::
         uid_lease = std::move(lease);
     }
     RTFS_TRY(std::string dir, make_vm_dir(state_dir, root, uid));
-    auto cleanup_dir = [&] { std::filesystem::remove_all(dir); };
+    auto cleanup_dir = [&] { host::remove_tree(dir); };
 
     std::vector<std::string> args = qemu_argv(spec, dir);
     std::vector<char*> argv;
@@ -317,8 +318,8 @@ std::chrono::nanoseconds QemuVm::stop() {
 
 QemuVm::~QemuVm() {
     stop();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
+    // What QEMU's uid could have written there, a tree of any depth, by descriptor.
+    host::remove_tree(dir_);
 }
 
 size_t sweep_vm_dirs(const std::string& state_dir) {

@@ -1,6 +1,5 @@
 #include "service/confined_files.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
@@ -115,60 +114,6 @@ ApiExpected<ReadableFile> open_beneath(int dir_fd, const std::string& path, size
         return api_fail(413, "too_large", path + ": larger than " + std::to_string(max_bytes) + " bytes");
     file.size = static_cast<uint64_t>(st.st_size);
     return file;
-}
-
-namespace {
-
-// Deeper than this, a directory is moved up to the top and removed from there: a sandbox can
-// build a tree deeper than any recursion (or descriptor limit) could follow.
-constexpr int kMaxDepth = 64;
-
-// Returns whether it moved something up (the top needs another pass).
-bool remove_entries(int top_fd, int dir_fd, int depth, uint64_t& moved) {
-    DIR* d = ::fdopendir(dir_fd);  // takes dir_fd
-    if (!d) {
-        ::close(dir_fd);
-        return false;
-    }
-    bool again = false;
-    while (struct dirent* e = ::readdir(d)) {
-        std::string name = e->d_name;
-        if (name == "." || name == "..") continue;
-        if (::unlinkat(dir_fd, name.c_str(), 0) == 0) continue;
-        if (errno != EISDIR) continue;
-        if (depth >= kMaxDepth) {
-            std::string up = ".microvmd-deep-" + std::to_string(moved++);
-            if (::renameat(dir_fd, name.c_str(), top_fd, up.c_str()) == 0) again = true;
-            continue;
-        }
-        int sub = ::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (sub < 0) continue;
-        // A mode-000 directory planted by the program: make it searchable first.
-        ::fchmod(sub, 0700);
-        again = remove_entries(top_fd, sub, depth + 1, moved) || again;
-        ::unlinkat(dir_fd, name.c_str(), AT_REMOVEDIR);
-    }
-    ::closedir(d);
-    return again;
-}
-
-}  // namespace
-
-void remove_tree(const std::string& path) {
-    int top = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (top < 0) {
-        ::unlink(path.c_str());  // a symlink or file where the directory was: just the entry
-        return;
-    }
-    host::UniqueFd top_fd(top);
-    uint64_t moved = 0;
-    for (int pass = 0; pass < 100000; ++pass) {
-        int fd = ::fcntl(top, F_DUPFD_CLOEXEC, 0);
-        if (fd < 0) break;
-        ::lseek(fd, 0, SEEK_SET);
-        if (!remove_entries(top, fd, 0, moved)) break;
-    }
-    ::rmdir(path.c_str());
 }
 
 }  // namespace microvm::service

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <set>
 
+#include "host/remove_tree.hpp"
 #include "microvm/errors.hpp"
 #include "microvm/execution_id.hpp"
 #include "microvm/json_output.hpp"
@@ -172,7 +173,7 @@ Expected<std::unique_ptr<Service>> Service::create(ServiceOptions options,
     RTFS_CHECK(prepare_private_dir(options.state_dir));
     const std::string sessions_dir = options.state_dir + "/sandboxes";
     // A previous daemon that died left its sessions' directories: nothing can use them now.
-    remove_tree(sessions_dir);
+    host::remove_tree(sessions_dir);
     RTFS_CHECK(prepare_private_dir(sessions_dir));
     // Every provider's state directories are out of any sandbox's write reach, whichever
     // providers start.

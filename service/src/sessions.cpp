@@ -8,6 +8,7 @@
 #include <fstream>
 #include <random>
 
+#include "host/remove_tree.hpp"
 #include "microvm/policy.hpp"
 #include "service/confined_files.hpp"
 
@@ -31,7 +32,7 @@ std::string new_session_id() {
 
 Session::~Session() {
     work_fd.reset();
-    if (!work_dir.empty()) remove_tree(work_dir);
+    if (!work_dir.empty()) host::remove_tree(work_dir);
 }
 
 SessionStore::SessionStore(std::string sessions_dir, std::chrono::seconds idle_timeout,

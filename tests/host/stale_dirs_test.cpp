@@ -3,14 +3,19 @@
 // namespace whose pids mean nothing here.
 #include "host/stale_dirs.hpp"
 
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include <gtest/gtest.h>
+
+#include "host/remove_tree.hpp"
 
 namespace fs = std::filesystem;
 using microvm::host::left_by_dead_owner;
@@ -62,6 +67,43 @@ TEST(StaleDirs, ANameOfAnotherPidNamespaceIsNeverStale) {
     EXPECT_FALSE(fs::exists(parent / here));
     EXPECT_TRUE(fs::exists(parent / elsewhere));
     fs::remove_all(parent);
+}
+
+// The attack (red team, 2026-12-04): QEMU owns its VM directory, and one taken over by its guest
+// can fill it with a tree deeper than the host's descriptor limit; std::filesystem::remove_all
+// held a descriptor per level, failed with EMFILE and left the tree on /run for good. Removal
+// (the sweep's, and each VM's own, host/remove_tree.hpp) is by descriptor at any depth, and
+// follows no link out of the tree.
+TEST(StaleDirs, ATreeDeeperThanTheDescriptorLimitIsRemovedAndNoLinkFollowed) {
+    const pid_t dead = dead_pid();
+    const fs::path parent = fs::temp_directory_path() / ("stale-deep-" + std::to_string(::getpid()));
+    const std::string name = "p-" + std::to_string(dead) + "." + own_namespace() + "-0";
+    fs::create_directories(parent / name);
+    fs::create_directories(parent / "kept");
+    std::ofstream(parent / "kept" / "file") << "x";
+    fs::create_directory_symlink(parent / "kept", parent / name / "link");
+    // A limit of 512 descriptors while the tree is removed; 2,000 levels below the directory.
+    struct rlimit saved {};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+    int fd = ::open((parent / name).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    for (int i = 0; i < 2000; ++i) {
+        ASSERT_EQ(::mkdirat(fd, "d", 0700), 0);
+        const int next = ::openat(fd, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ::close(fd);
+        ASSERT_GE(next, 0);
+        fd = next;
+    }
+    ::close(fd);
+    struct rlimit low = saved;
+    low.rlim_cur = 512;
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+    const size_t removed = microvm::host::remove_dirs_of_dead_owners(parent.string(), "p-");
+    ::setrlimit(RLIMIT_NOFILE, &saved);
+    EXPECT_EQ(removed, 1u);
+    EXPECT_FALSE(fs::exists(parent / name)) << "the deep tree stayed";
+    EXPECT_TRUE(fs::exists(parent / "kept" / "file")) << "a link out of the tree was followed";
+    microvm::host::remove_tree(parent.string());
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "harness.hpp"
+#include "host/remove_tree.hpp"
 #include "support/expectations.hpp"
 #include "support/run_command.hpp"
 #include "support/scoped_env.hpp"
@@ -230,7 +231,7 @@ TEST(CliClient, AnUnreachableDaemonIsASetupErrorSayingWhere) {
     auto tcp = cli({"--daemon", "http://127.0.0.1:1", "eval", "-p", "mock", "1"});
     EXPECT_EQ(tcp.status, 125);
     EXPECT_NE(tcp.err.find("cannot connect to the daemon at http://127.0.0.1:1"), std::string::npos) << tcp.err;
-    microvm::service::remove_tree(dir);
+    microvm::host::remove_tree(dir);
 }
 
 TEST(CliClient, ABusyDaemonSaysSoAndWhenToRetry) {

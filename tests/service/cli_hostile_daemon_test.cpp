@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "harness.hpp"
+#include "host/remove_tree.hpp"
 #include "host/unique_fd.hpp"
 #include "support/run_command.hpp"
 
@@ -47,7 +48,7 @@ class FakeDaemon {
         stop_ = true;
         ::shutdown(listener_.get(), SHUT_RDWR);
         thread_.join();
-        microvm::service::remove_tree(dir_);
+        microvm::host::remove_tree(dir_);
     }
     std::string address() const { return "unix:" + path_; }
 

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "host/remove_tree.hpp"
 #include "http_client.hpp"
 #include "microvm/factory.hpp"
 #include "service/confined_files.hpp"
@@ -81,7 +82,7 @@ struct Harness {
         frontend->stop(std::chrono::milliseconds(0));
         frontend.reset();
         service.reset();
-        microvm::service::remove_tree(dir);
+        microvm::host::remove_tree(dir);
     }
 
     HttpReply call(const std::string& method, const std::string& path, const std::string& body = "",
@@ -135,7 +136,7 @@ struct TlsFrontend {
         if (frontend) frontend->stop(std::chrono::milliseconds(0));
         frontend.reset();
         service.reset();
-        microvm::service::remove_tree(dir);
+        microvm::host::remove_tree(dir);
     }
     int port() const { return frontend->port(0); }
 };

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "support/host_files.hpp"
+#include "host/remove_tree.hpp"
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -86,7 +87,7 @@ TEST(Microvmd, ServesOnAPrivateUnixSocketAndStopsOnSigterm) {
     int status = d.wait_exit();
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << d.output;
     EXPECT_FALSE(std::filesystem::exists(dir + "/d.sock"));  // removed on the way out
-    microvm::service::remove_tree(dir);
+    microvm::host::remove_tree(dir);
 }
 
 // The daemon protects its files from its own sandboxes, but a `microvm` run with other settings
@@ -107,8 +108,8 @@ TEST(Microvmd, WarnsOfItsFilesWhereOtherProcessesCouldGrantThem) {
     EXPECT_EQ(d.output.find("warning: --state-dir"), std::string::npos) << d.output;
     ::kill(d.pid, SIGTERM);
     d.wait_exit();
-    microvm::service::remove_tree(dir);
-    microvm::service::remove_tree(safe);
+    microvm::host::remove_tree(dir);
+    microvm::host::remove_tree(safe);
 }
 
 // A provider with no isolation (mock) would run a client's program inside the daemon, as its
@@ -142,7 +143,7 @@ TEST(Microvmd, ServesProvidersWithoutIsolationOnlyWhenAllowed) {
         ::kill(d.pid, SIGTERM);
         d.wait_exit();
     }
-    microvm::service::remove_tree(dir);
+    microvm::host::remove_tree(dir);
 }
 
 TEST(Microvmd, RefusesUnsafeListeners) {
@@ -182,7 +183,7 @@ TEST(Microvmd, RefusesUnsafeListeners) {
         d.wait_for("max-output");
         EXPECT_NE(d.output.find("--max-output-mib: between 1 and 1024"), std::string::npos) << d.output;
     }
-    microvm::service::remove_tree(dir);
+    microvm::host::remove_tree(dir);
 }
 
 // The per-client quotas and the per-peer cap: at least 1 (a quota of 0 would lock every client
@@ -215,7 +216,7 @@ TEST(Microvmd, RefusesPerClientQuotasOutsideTheirBounds) {
                   "--max-per-client-body-mib", "256", "--max-connections-per-peer", "256"});
         EXPECT_TRUE(d.wait_for("listening on unix:")) << d.output;
     }
-    microvm::service::remove_tree(dir);
+    microvm::host::remove_tree(dir);
 }
 
 TEST(Microvmd, KilledMidExecutionThenRestartedLeavesNothing) {
@@ -271,7 +272,7 @@ TEST(Microvmd, KilledMidExecutionThenRestartedLeavesNothing) {
     EXPECT_EQ(call_fd(connect_unix(sock), "GET", "/healthz").status, 200);
     ::kill(d->pid, SIGTERM);
     d->wait_exit();
-    microvm::service::remove_tree(dir);
+    microvm::host::remove_tree(dir);
 }
 
 // [service.audit] of the settings file reaches the daemon's audit log: it rotates at max_bytes
@@ -312,7 +313,7 @@ TEST(Microvmd, AuditLogRotatesAsTheSettingsSay) {
             EXPECT_FALSE(nlohmann::json::parse(line, nullptr, false).is_discarded()) << f << ": " << line;
     }
     EXPECT_FALSE(std::filesystem::exists(audit + ".3"));
-    microvm::service::remove_tree(dir);
+    microvm::host::remove_tree(dir);
 }
 
 // `microvm --daemon` whose daemon dies mid-execution: an error naming the daemon, exit 125, not a
@@ -340,7 +341,7 @@ TEST(Microvmd, TheCliGetsAnErrorWhenTheDaemonDiesMidExecution) {
     std::string err((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     EXPECT_NE(err.find("error: daemon: the connection to the daemon at unix:" + sock + " ended before its answer"),
               std::string::npos) << err;
-    microvm::service::remove_tree(dir);
+    microvm::host::remove_tree(dir);
 }
 
 namespace {
@@ -444,5 +445,5 @@ TEST(Microvmd, SandboxPoolsEndWithTheDaemonAndAreSweptAfterAKill) {
     EXPECT_TRUE(sandbox_cgroups_of(killed).empty()) << sandbox_cgroups_of(killed).front();
     ::kill(d.pid, SIGTERM);
     d.wait_exit();
-    microvm::service::remove_tree(dir);
+    microvm::host::remove_tree(dir);
 }

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "harness.hpp"
+#include "host/remove_tree.hpp"
 #include "host_probes.hpp"
 #include "microvm/guest_protocol.hpp"
 #include "service/audit_log.hpp"
@@ -125,7 +126,7 @@ TEST(SandboxPoolConfig, TheServiceRefusesAnUnknownProviderAndASharedName) {
     s = Service::create(o, nullptr);
     ASSERT_FALSE(s);
     EXPECT_NE(s.error().message.find("service.sandbox_pools.process"), std::string::npos) << s.error().message;
-    microvm::service::remove_tree(dir);
+    microvm::host::remove_tree(dir);
 }
 
 // Red team K5: a pool of mock (no isolation) ran its warmup_eval, or retried building its
@@ -158,7 +159,7 @@ TEST(SandboxPoolConfig, PoolsOfAnUnisolatedProviderNeedAllowUnisolated) {
     auto isolated = Service::create(o, nullptr);
     EXPECT_TRUE(isolated) << isolated.error().message;
     isolated->reset();
-    microvm::service::remove_tree(dir);
+    microvm::host::remove_tree(dir);
 }
 
 TEST_F(SandboxPoolsTest, AHitRunsTheRequestsOwnArgvAndIsAuditedAsPooled) {
@@ -181,7 +182,7 @@ TEST_F(SandboxPoolsTest, AHitRunsTheRequestsOwnArgvAndIsAuditedAsPooled) {
     while (std::getline(in, line))
         if (line.find("\"event\":\"execution\"") != std::string::npos) last = line;
     EXPECT_EQ(json::parse(last, nullptr, false)["pooled"], true) << last;
-    microvm::service::remove_tree(dir);
+    microvm::host::remove_tree(dir);
 }
 
 // eval = true: the sandboxes hold the RTFS guest runner; each request brings its own source.
@@ -522,7 +523,7 @@ TEST_F(SandboxPoolsTest, AFailedSessionBuildIsNotRetriedByItself) {
     ASSERT_EQ(h.metric("microvmd_pool_failures_total{pool=\"sessions\"}"), 1);
     std::this_thread::sleep_for(3500ms);  // the retry timer it had was 3 s
     EXPECT_EQ(h.metric("microvmd_pool_failures_total{pool=\"sessions\"}"), 1) << "retried by itself";
-    microvm::service::remove_tree(dir);
+    microvm::host::remove_tree(dir);
 }
 
 // Sessions beyond max_session_sandboxes: the one unused longest gives its slot up; 0 keeps none.

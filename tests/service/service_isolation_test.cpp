@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "harness.hpp"
+#include "host/remove_tree.hpp"
 #include "support/host_files.hpp"
 #include "host/paths.hpp"
 #include "host/trusted_state.hpp"
@@ -116,7 +117,7 @@ TEST(ServiceIsolation, PoliciesCannotReachTheDaemonsOwnFiles) {
         std::string id = create_session(h, {{"provider", "mock"}});
         EXPECT_EQ(h.call_json("POST", "/v1/sandboxes/" + id + "/exec", {{"eval", "1"}}).status, 200);
     }
-    microvm::service::remove_tree(logs);
+    microvm::host::remove_tree(logs);
 }
 
 // The attack (red team, 2026-12-04): a session granted rw= over the directory of the daemon's
@@ -147,7 +148,7 @@ TEST(ServiceIsolation, TheSettingsFileAndTlsKeyAreTheDaemonsOwnAndNoSandboxWrite
             EXPECT_FALSE(refused) << dir << " is writable by a sandbox of the daemon";
         }
     }
-    microvm::service::remove_tree(etc);
+    microvm::host::remove_tree(etc);
 }
 
 TEST(ServiceIsolation, TheAuditLogKeepsEnvVarNamesNotValues) {
@@ -166,7 +167,7 @@ TEST(ServiceIsolation, TheAuditLogKeepsEnvVarNamesNotValues) {
         EXPECT_EQ(e.status, 200) << e.body;
     }
     const std::string text = testsupport::read_text(audit_path);
-    microvm::service::remove_tree(logs);
+    microvm::host::remove_tree(logs);
     EXPECT_NE(text.find("OPENAI_API_KEY"), std::string::npos) << text;
     EXPECT_NE(text.find("OTHER_TOKEN"), std::string::npos) << text;
     EXPECT_EQ(text.find("SECRET123"), std::string::npos) << text;
@@ -206,7 +207,7 @@ TEST(ServiceIsolation, LongIdsAndPathsDoNotMakeLongAuditRecords) {
         EXPECT_NE(h.call("GET", "/v1/sandboxes/" + id + "/files/" + long_path).status, 200);
     }
     const std::string text = testsupport::read_text(audit_path);
-    microvm::service::remove_tree(logs);
+    microvm::host::remove_tree(logs);
     EXPECT_EQ(text.find("aaaaaaaa"), std::string::npos) << "the long id was logged";
     size_t get_records = 0;
     std::istringstream lines(text);
@@ -246,7 +247,7 @@ TEST(ServiceIsolation, ConcurrentCreatesKeepTheSessionsLimit) {
         EXPECT_EQ(created.load(), static_cast<int>(kMax)) << "round " << round;
         EXPECT_EQ(store.size(), kMax);
     }
-    microvm::service::remove_tree(dir);
+    microvm::host::remove_tree(dir);
 }
 
 // A client set max_output_bytes up to the 1 GiB a local run may keep per stream; the daemon

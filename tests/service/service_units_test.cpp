@@ -106,7 +106,7 @@ TEST(Metrics, PrometheusText) {
 class AuditLogTest : public ::testing::Test {
   protected:
     void SetUp() override { dir_ = svctest::make_temp_dir(); }
-    void TearDown() override { remove_tree(dir_); }
+    void TearDown() override { microvm::host::remove_tree(dir_); }
     std::string dir_;
 };
 
@@ -305,7 +305,7 @@ class ConfinedFiles : public ::testing::Test {
     }
     void TearDown() override {
         ::close(fd_);
-        remove_tree(dir_);
+        microvm::host::remove_tree(dir_);
     }
     std::string dir_;
     int fd_ = -1;
@@ -368,7 +368,7 @@ TEST_F(ConfinedFiles, RemoveTreeDoesNotFollowLinksAndHandlesDeepTrees) {
     }
     std::ofstream(deep + "/f") << "x";
     ::chmod((dir_ + "/work/d").c_str(), 0);  // a locked directory planted by the program
-    remove_tree(dir_ + "/work");
+    microvm::host::remove_tree(dir_ + "/work");
     EXPECT_FALSE(std::filesystem::exists(dir_ + "/work"));
     EXPECT_TRUE(std::filesystem::exists(dir_ + "/secret"));
 }
@@ -402,7 +402,7 @@ TEST(Tokens, TokenFileMustBePrivate) {
     ::chmod(path.c_str(), 0600);
     // /tmp is not a trusted place for it (others can write there), whatever the file's mode.
     EXPECT_FALSE(TokenSet::load(path));
-    remove_tree(dir);
+    microvm::host::remove_tree(dir);
 }
 
 // A token's id is the principal that owns sessions: an empty id, or one id on two lines (whose

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "harness.hpp"
+#include "host/remove_tree.hpp"
 #include "support/expectations.hpp"
 
 using namespace svctest;
@@ -159,7 +160,7 @@ TEST(Sessions, EveryOperationIsAudited) {
     std::ifstream in(dir + "/audit.jsonl");
     std::vector<json> records;
     for (std::string line; std::getline(in, line);) records.push_back(json::parse(line));
-    microvm::service::remove_tree(dir);
+    microvm::host::remove_tree(dir);
     std::vector<std::string> events;
     for (const auto& r : records) events.push_back(r["event"]);
     EXPECT_EQ(events, (std::vector<std::string>{"session_create", "session_put_file", "session_get_file",

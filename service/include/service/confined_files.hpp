@@ -39,8 +39,4 @@ struct ReadableFile {
 // from the descriptor (pread), so a download never holds the whole file in memory.
 ApiExpected<ReadableFile> open_beneath(int dir_fd, const std::string& path, size_t max_bytes);
 
-// Removes a directory tree without following any symlink in it (unlinkat on each entry, by
-// descriptor); the tree may have been written by a sandbox.
-void remove_tree(const std::string& path);
-
 }  // namespace microvm::service

@@ -66,7 +66,7 @@ TEST(AddressFilter, RefusesEveryNonInternetRange) {
           // The red team's misses: a 6to4 relay, Azure's metadata service on a public address,
           // an IPv4-translated (SIIT) form, ORCHID, the new documentation range, SRv6.
           "192.88.99.1", "168.63.129.16", "::ffff:0:7f00:1", "::ffff:0:5db8:d822", "2001:10::1",
-          "2001:20::1", "3fff::1", "5f00::1"}) {
+          "2001:20::1", "3fff::1", "5f00::1", "2001:2::1"}) {
         auto why = filter.refusal(addr(ip), false);
         EXPECT_TRUE(why.has_value()) << ip;
     }
@@ -98,21 +98,28 @@ TEST(AddressFilter, HostsOwnAddresses) {
     // this thread, an internet address on its (down) loopback interface is the host's own
     // (never contacted: the filter only looks).
     MICROVM_REQUIRE("root", ::geteuid() == 0, "a network namespace of its own needs root");
-    std::optional<std::string> own;
-    std::optional<std::string> other;
+    std::optional<std::string> own, any, other, beside;
     int setup = -1;
     std::thread in_namespace([&] {
         if (::unshare(CLONE_NEWNET) != 0) return;
         // The shell is forked from this thread: it shares the new namespace.
-        setup = std::system("ip addr add 8.8.4.4/32 dev lo");
+        // And a range the kernel delivers here without any interface holding it (AnyIP): a
+        // list of the interfaces' addresses passed it, and a connection reached the host's own
+        // servers (red team, 2026-12-04).
+        setup = std::system("ip link set lo up && ip addr add 8.8.4.4/32 dev lo && "
+                            "ip route add local 44.9.9.0/24 dev lo");
         AddressFilter filter;
         own = filter.refusal(addr("8.8.4.4"), true);
+        any = filter.refusal(addr("44.9.9.9"), true);
         other = filter.refusal(addr("8.8.8.8"), true);
+        beside = filter.refusal(addr("44.9.10.1"), true);
     });
     in_namespace.join();
     ASSERT_EQ(setup, 0);
-    EXPECT_EQ(own, "8.8.4.4 is an address of this host");
+    EXPECT_EQ(own, "8.8.4.4 is delivered to this host (8.8.4.4/32, a local route)");
+    EXPECT_EQ(any, "44.9.9.9 is delivered to this host (44.9.9.0/24, a local route)");
     EXPECT_EQ(other, std::nullopt);
+    EXPECT_EQ(beside, std::nullopt);
 }
 
 TEST(JudgeAddress, AllowListEntriesAdmitPrivateRangesExplicitly) {

@@ -1,10 +1,11 @@
 // The server-side request forgery guard: addresses a sandboxed program must not reach through
 // the proxy whatever name led there: loopback, link-local (cloud metadata at 169.254.169.254),
 // private and unique-local ranges, the other special-purpose ranges that are not the internet,
-// and the host's own addresses. An IP or CIDR entry of an allow list lifts it for that range
+// and the host's own addresses (every address the kernel delivers locally). An IP or CIDR entry of an allow list lifts it for that range
 // (see decision.hpp); nothing else does.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -27,11 +28,20 @@ class AddressFilter {
     std::optional<std::string> refusal(const SocketAddress& address, bool permit_loopback);
 
   private:
-    // The host's addresses (getifaddrs), re-read at most once a second: interfaces come and go.
-    // False when they cannot be listed: then no address can be judged, and none passes.
+    // A range the kernel delivers to this host (its local routing table).
+    struct LocalRange {
+        int family = 0;
+        std::array<unsigned char, 16> prefix{};
+        int prefix_bits = 0;
+        std::string text;  // for the refusal: "10.0.0.5/32, a local route"
+        bool holds(const SocketAddress& address) const;
+    };
+    // The host's own addresses and local ranges, re-read at most once a second: interfaces and
+    // routes come and go. False when they cannot be listed: then no address can be judged, and
+    // none passes.
     bool read_host_addresses();
 
-    std::vector<std::string> host_addresses_;
+    std::vector<LocalRange> host_addresses_;
     std::chrono::steady_clock::time_point read_at_{};
     bool known_ = false;
 };

@@ -3,10 +3,12 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 
 #include "host/unique_fd.hpp"
@@ -18,8 +20,62 @@ namespace {
 // build a tree deeper than any recursion (or descriptor limit) could follow.
 constexpr int kMaxDepth = 64;
 
+// Which mount a descriptor lies on: the mount id where the kernel tells it (a bind of the same
+// file system has the same device), else the device.
+struct MountId {
+    uint64_t id = 0;
+    dev_t device = 0;
+    bool operator!=(const MountId& o) const { return id != o.id || device != o.device; }
+};
+
+MountId mount_of(int fd) {
+    MountId m;
+    struct statx sx {};
+    if (::statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) == 0) {
+        if (sx.stx_mask & STATX_MNT_ID) m.id = sx.stx_mnt_id;
+        m.device = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+        return m;
+    }
+    struct stat st;
+    if (::fstat(fd, &st) == 0) m.device = st.st_dev;
+    return m;
+}
+
+// A directory entry opened to be emptied, on the tree's own file system only: what is mounted
+// below (an operator's bind) is never entered. A directory the program made unreadable (mode
+// 000 or 0300) is made searchable first, through an O_PATH descriptor that follows no link.
+int open_subdirectory(int dir_fd, const char* name, const MountId& tree_mount) {
+    constexpr int kFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    int sub = ::openat(dir_fd, name, kFlags);
+    if (sub < 0 && errno == EACCES) {
+        UniqueFd path(::openat(dir_fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!path.valid()) return -1;
+        const std::string proc = "/proc/self/fd/" + std::to_string(path.get());
+        if (::chmod(proc.c_str(), 0700) != 0) return -1;
+        sub = ::openat(dir_fd, name, kFlags);
+    }
+    if (sub < 0) return -1;
+    if (mount_of(sub) != tree_mount) {
+        ::close(sub);
+        return -1;
+    }
+    ::fchmod(sub, 0700);
+    return sub;
+}
+
+// Moves a too-deep directory up to the top under a name no entry there has: a name the program
+// planted (a directory .microvm-deep-0 of its own) is skipped, never replaced.
+bool move_up(int dir_fd, const char* name, int top_fd, uint64_t& moved) {
+    for (int attempt = 0; attempt < 1000; ++attempt) {
+        const std::string up = ".microvm-deep-" + std::to_string(moved++);
+        if (::renameat2(dir_fd, name, top_fd, up.c_str(), RENAME_NOREPLACE) == 0) return true;
+        if (errno != EEXIST) return false;
+    }
+    return false;
+}
+
 // Returns whether it moved something up (the top needs another pass).
-bool remove_entries(int top_fd, int dir_fd, int depth, uint64_t& moved) {
+bool remove_entries(int top_fd, int dir_fd, int depth, const MountId& tree_mount, uint64_t& moved) {
     DIR* d = ::fdopendir(dir_fd);  // takes dir_fd
     if (!d) {
         ::close(dir_fd);
@@ -32,15 +88,12 @@ bool remove_entries(int top_fd, int dir_fd, int depth, uint64_t& moved) {
         if (::unlinkat(dir_fd, name.c_str(), 0) == 0) continue;
         if (errno != EISDIR) continue;
         if (depth >= kMaxDepth) {
-            std::string up = ".microvm-deep-" + std::to_string(moved++);
-            if (::renameat(dir_fd, name.c_str(), top_fd, up.c_str()) == 0) again = true;
+            if (move_up(dir_fd, name.c_str(), top_fd, moved)) again = true;
             continue;
         }
-        int sub = ::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        const int sub = open_subdirectory(dir_fd, name.c_str(), tree_mount);
         if (sub < 0) continue;
-        // A mode-000 directory planted by the program: make it searchable first.
-        ::fchmod(sub, 0700);
-        again = remove_entries(top_fd, sub, depth + 1, moved) || again;
+        again = remove_entries(top_fd, sub, depth + 1, tree_mount, moved) || again;
         ::unlinkat(dir_fd, name.c_str(), AT_REMOVEDIR);
     }
     ::closedir(d);
@@ -56,12 +109,13 @@ void remove_tree(const std::string& path) {
         return;
     }
     UniqueFd top_fd(top);
+    const MountId tree_mount = mount_of(top);
     uint64_t moved = 0;
     for (int pass = 0; pass < 100000; ++pass) {
         int fd = ::fcntl(top, F_DUPFD_CLOEXEC, 0);
         if (fd < 0) break;
         ::lseek(fd, 0, SEEK_SET);
-        if (!remove_entries(top, fd, 0, moved)) break;
+        if (!remove_entries(top, fd, 0, tree_mount, moved)) break;
     }
     ::rmdir(path.c_str());
 }

@@ -76,6 +76,74 @@ bool is_loopback(const SocketAddress& address) {
            IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<const sockaddr_in6*>(address.get())->sin6_addr);
 }
 
+// How the kernel would route a packet to address, as `ip route get` asks it (RTM_GETROUTE for
+// the one address): the route's type, RTN_UNREACHABLE when it has none, nullopt when the
+// kernel cannot be asked. Asked for each address judged: whatever the routing tables and
+// rules say at that moment, including ranges routed `local` without being any interface's
+// (AnyIP), which a list of the interfaces' addresses passed (red team, 2026-12-04).
+std::optional<int> route_type(const SocketAddress& address) {
+    const bool v4 = address.family() == AF_INET;
+    const void* bytes = v4 ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(address.get())->sin_addr)
+                           : static_cast<const void*>(reinterpret_cast<const sockaddr_in6*>(address.get())->sin6_addr.s6_addr);
+    const size_t size = v4 ? 4 : 16;
+    struct {
+        nlmsghdr header;
+        rtmsg route;
+        char attributes[RTA_SPACE(16)];
+    } request{};
+    request.header.nlmsg_len = NLMSG_LENGTH(sizeof(rtmsg)) + RTA_SPACE(size);
+    request.header.nlmsg_type = RTM_GETROUTE;
+    request.header.nlmsg_flags = NLM_F_REQUEST;
+    request.header.nlmsg_seq = 1;
+    request.route.rtm_family = static_cast<unsigned char>(address.family());
+    request.route.rtm_dst_len = static_cast<unsigned char>(size * 8);
+    auto* destination = reinterpret_cast<rtattr*>(request.attributes);
+    destination->rta_type = RTA_DST;
+    destination->rta_len = static_cast<unsigned short>(RTA_LENGTH(size));
+    std::memcpy(RTA_DATA(destination), bytes, size);
+
+    host::UniqueFd nl(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+    if (!nl.valid()) return std::nullopt;
+    sockaddr_nl kernel{};
+    kernel.nl_family = AF_NETLINK;
+    if (::sendto(nl.get(), &request, request.header.nlmsg_len, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0) {
+        return std::nullopt;
+    }
+    alignas(nlmsghdr) char reply[8192];
+    ssize_t n;
+    do {
+        n = ::recv(nl.get(), reply, sizeof reply, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) return std::nullopt;
+    size_t left = static_cast<size_t>(n);
+    for (auto* h = reinterpret_cast<nlmsghdr*>(reply); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+        if (h->nlmsg_seq != 1) continue;
+        if (h->nlmsg_type == NLMSG_ERROR) {
+            const auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
+            if (e->error == -ENETUNREACH || e->error == -EHOSTUNREACH) return RTN_UNREACHABLE;
+            return std::nullopt;
+        }
+        if (h->nlmsg_type == RTM_NEWROUTE) return static_cast<const rtmsg*>(NLMSG_DATA(h))->rtm_type;
+    }
+    return std::nullopt;
+}
+
+// What a route of this type says of its destination when it delivers to this host.
+const char* delivered_here(int type) {
+    switch (type) {
+        case RTN_LOCAL:
+            return "delivered to this host";
+        case RTN_BROADCAST:
+            return "a broadcast address of this host";
+        case RTN_ANYCAST:
+            return "an anycast address of this host";
+        case RTN_MULTICAST:
+            return "a multicast address";
+        default:
+            return nullptr;
+    }
+}
+
 }  // namespace
 
 std::optional<SocketAddress> embedded_ipv4(const SocketAddress& address) {
@@ -104,95 +172,10 @@ std::optional<std::string> AddressFilter::refusal(const SocketAddress& address, 
     if (auto range = special_range_matcher().address_entry(ip, address.port())) {
         return ip + " is " + special_ranges().at(*range) + " (" + *range + ")";
     }
-    if (!read_host_addresses()) return "this host's own addresses cannot be listed to judge " + ip;
-    for (const LocalRange& local : host_addresses_) {
-        if (local.holds(address)) return ip + " is delivered to this host (" + local.text + ")";
-    }
+    const std::optional<int> route = route_type(address);
+    if (!route) return "how this host routes " + ip + " cannot be asked, so it cannot be judged";
+    if (const char* delivered = delivered_here(*route)) return ip + " is " + delivered + " (a local route)";
     return std::nullopt;
-}
-
-bool AddressFilter::LocalRange::holds(const SocketAddress& address) const {
-    const unsigned char* bytes = nullptr;
-    if (address.family() == AF_INET && family == AF_INET) {
-        bytes = reinterpret_cast<const unsigned char*>(&reinterpret_cast<const sockaddr_in*>(address.get())->sin_addr);
-    } else if (address.family() == AF_INET6 && family == AF_INET6) {
-        bytes = reinterpret_cast<const sockaddr_in6*>(address.get())->sin6_addr.s6_addr;
-    } else {
-        return false;
-    }
-    const int whole = prefix_bits / 8, rest = prefix_bits % 8;
-    if (std::memcmp(bytes, prefix.data(), static_cast<size_t>(whole)) != 0) return false;
-    if (rest == 0) return true;
-    const unsigned char mask = static_cast<unsigned char>(0xff << (8 - rest));
-    return (bytes[whole] & mask) == (prefix[static_cast<size_t>(whole)] & mask);
-}
-
-// What the kernel delivers to this host rather than routes away: its `local` routing table
-// (every interface address, 127.0.0.0/8, and ranges routed `local` without being any
-// interface's: AnyIP, which a list of the interfaces' addresses missed, red team 2026-12-04),
-// with its broadcast and anycast entries.
-bool AddressFilter::read_host_addresses() {
-    const auto now = std::chrono::steady_clock::now();
-    if (known_ && now - read_at_ < std::chrono::seconds(1)) return true;
-    host::UniqueFd nl(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
-    if (!nl.valid()) return known_ = false;
-    struct {
-        nlmsghdr header;
-        rtmsg route;
-    } request{};
-    request.header.nlmsg_len = sizeof request;
-    request.header.nlmsg_type = RTM_GETROUTE;
-    request.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    request.header.nlmsg_seq = 1;
-    request.route.rtm_family = AF_UNSPEC;
-    request.route.rtm_table = RT_TABLE_LOCAL;
-    sockaddr_nl kernel{};
-    kernel.nl_family = AF_NETLINK;
-    if (::sendto(nl.get(), &request, sizeof request, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0) {
-        return known_ = false;
-    }
-    std::vector<LocalRange> ranges;
-    std::vector<char> buffer(64 * 1024);
-    for (;;) {
-        const ssize_t n = ::recv(nl.get(), buffer.data(), buffer.size(), 0);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return known_ = false;
-        size_t left = static_cast<size_t>(n);
-        for (auto* h = reinterpret_cast<nlmsghdr*>(buffer.data()); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
-            if (h->nlmsg_type == NLMSG_DONE) {
-                host_addresses_ = std::move(ranges);
-                read_at_ = now;
-                return known_ = true;
-            }
-            if (h->nlmsg_type == NLMSG_ERROR) return known_ = false;
-            if (h->nlmsg_type != RTM_NEWROUTE) continue;
-            const auto* route = static_cast<const rtmsg*>(NLMSG_DATA(h));
-            if (route->rtm_type != RTN_LOCAL && route->rtm_type != RTN_BROADCAST && route->rtm_type != RTN_ANYCAST) continue;
-            if (route->rtm_family != AF_INET && route->rtm_family != AF_INET6) continue;
-            int table = route->rtm_table;
-            const void* destination = nullptr;
-            size_t destination_size = 0;
-            int attributes_left = static_cast<int>(RTM_PAYLOAD(h));
-            for (auto* a = RTM_RTA(route); RTA_OK(a, attributes_left); a = RTA_NEXT(a, attributes_left)) {
-                if (a->rta_type == RTA_TABLE && RTA_PAYLOAD(a) >= sizeof(uint32_t)) {
-                    table = static_cast<int>(*static_cast<const uint32_t*>(RTA_DATA(a)));
-                } else if (a->rta_type == RTA_DST) {
-                    destination = RTA_DATA(a);
-                    destination_size = RTA_PAYLOAD(a);
-                }
-            }
-            const size_t size = route->rtm_family == AF_INET ? 4 : 16;
-            if (table != RT_TABLE_LOCAL || !destination || destination_size != size) continue;
-            LocalRange range;
-            range.family = route->rtm_family;
-            range.prefix_bits = std::min<int>(route->rtm_dst_len, static_cast<int>(size * 8));
-            std::memcpy(range.prefix.data(), destination, size);
-            char text[INET6_ADDRSTRLEN] = {};
-            ::inet_ntop(range.family, destination, text, sizeof text);
-            range.text = std::string(text) + "/" + std::to_string(range.prefix_bits) + ", a local route";
-            ranges.push_back(std::move(range));
-        }
-    }
 }
 
 }  // namespace microvm::proxy

@@ -98,7 +98,7 @@ TEST(AddressFilter, HostsOwnAddresses) {
     // this thread, an internet address on its (down) loopback interface is the host's own
     // (never contacted: the filter only looks).
     MICROVM_REQUIRE("root", ::geteuid() == 0, "a network namespace of its own needs root");
-    std::optional<std::string> own, any, other, beside;
+    std::optional<std::string> own, any, ruled, other, beside;
     int setup = -1;
     std::thread in_namespace([&] {
         if (::unshare(CLONE_NEWNET) != 0) return;
@@ -106,18 +106,23 @@ TEST(AddressFilter, HostsOwnAddresses) {
         // And a range the kernel delivers here without any interface holding it (AnyIP): a
         // list of the interfaces' addresses passed it, and a connection reached the host's own
         // servers (red team, 2026-12-04).
+        // And one routed local by a rule to a table of its own, which the local table does not
+        // hold (red team on the fix): the kernel is asked how it routes each address.
         setup = std::system("ip link set lo up && ip addr add 8.8.4.4/32 dev lo && "
-                            "ip route add local 44.9.9.0/24 dev lo");
+                            "ip route add local 44.9.9.0/24 dev lo && "
+                            "ip route add local 45.9.9.0/24 dev lo table 100 && ip rule add to 45.9.9.0/24 lookup 100");
         AddressFilter filter;
         own = filter.refusal(addr("8.8.4.4"), true);
         any = filter.refusal(addr("44.9.9.9"), true);
+        ruled = filter.refusal(addr("45.9.9.9"), true);
         other = filter.refusal(addr("8.8.8.8"), true);
         beside = filter.refusal(addr("44.9.10.1"), true);
     });
     in_namespace.join();
     ASSERT_EQ(setup, 0);
-    EXPECT_EQ(own, "8.8.4.4 is delivered to this host (8.8.4.4/32, a local route)");
-    EXPECT_EQ(any, "44.9.9.9 is delivered to this host (44.9.9.0/24, a local route)");
+    EXPECT_EQ(own, "8.8.4.4 is delivered to this host (a local route)");
+    EXPECT_EQ(any, "44.9.9.9 is delivered to this host (a local route)");
+    EXPECT_EQ(ruled, "45.9.9.9 is delivered to this host (a local route)");
     EXPECT_EQ(other, std::nullopt);
     EXPECT_EQ(beside, std::nullopt);
 }

@@ -5,11 +5,8 @@
 // (see decision.hpp); nothing else does.
 #pragma once
 
-#include <array>
-#include <chrono>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "proxy/socket_address.hpp"
 
@@ -25,25 +22,9 @@ class AddressFilter {
     // Why address must not be a target ("127.0.0.1 is loopback (127.0.0.0/8)"), or nullopt.
     // permit_loopback lifts the guard for 127.0.0.0/8 and ::1 only: for tests, whose servers
     // listen on 127.0.0.1 (ExecutionOptions::permit_loopback_targets).
+    // The host's own addresses are those the kernel would deliver here, asked for each address
+    // (its routing tables and rules as they are then).
     std::optional<std::string> refusal(const SocketAddress& address, bool permit_loopback);
-
-  private:
-    // A range the kernel delivers to this host (its local routing table).
-    struct LocalRange {
-        int family = 0;
-        std::array<unsigned char, 16> prefix{};
-        int prefix_bits = 0;
-        std::string text;  // for the refusal: "10.0.0.5/32, a local route"
-        bool holds(const SocketAddress& address) const;
-    };
-    // The host's own addresses and local ranges, re-read at most once a second: interfaces and
-    // routes come and go. False when they cannot be listed: then no address can be judged, and
-    // none passes.
-    bool read_host_addresses();
-
-    std::vector<LocalRange> host_addresses_;
-    std::chrono::steady_clock::time_point read_at_{};
-    bool known_ = false;
 };
 
 }  // namespace microvm::proxy

@@ -45,21 +45,17 @@ MountId mount_of(int fd) {
 // below (an operator's bind) is never entered. A directory the program made unreadable (mode
 // 000 or 0300) is made searchable first, through an O_PATH descriptor that follows no link.
 int open_subdirectory(int dir_fd, const char* name, const MountId& tree_mount) {
-    constexpr int kFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-    int sub = ::openat(dir_fd, name, kFlags);
-    if (sub < 0 && errno == EACCES) {
-        UniqueFd path(::openat(dir_fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (!path.valid()) return -1;
-        const std::string proc = "/proc/self/fd/" + std::to_string(path.get());
-        if (::chmod(proc.c_str(), 0700) != 0) return -1;
-        sub = ::openat(dir_fd, name, kFlags);
-    }
+    // Looked at first without opening it (O_PATH), so that nothing of another mount is touched.
+    UniqueFd path(::openat(dir_fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!path.valid() || mount_of(path.get()) != tree_mount) return -1;
+    const std::string proc = "/proc/self/fd/" + std::to_string(path.get());
+    ::chmod(proc.c_str(), 0700);
+    const int sub = ::openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (sub < 0) return -1;
-    if (mount_of(sub) != tree_mount) {
+    if (mount_of(sub) != tree_mount) {  // swapped since it was looked at
         ::close(sub);
         return -1;
     }
-    ::fchmod(sub, 0700);
     return sub;
 }
 
@@ -69,7 +65,9 @@ bool move_up(int dir_fd, const char* name, int top_fd, uint64_t& moved) {
     for (int attempt = 0; attempt < 1000; ++attempt) {
         const std::string up = ".microvm-deep-" + std::to_string(moved++);
         if (::renameat2(dir_fd, name, top_fd, up.c_str(), RENAME_NOREPLACE) == 0) return true;
-        if (errno != EEXIST) return false;
+        // A file system without the flag: a plain rename replaces at most an empty directory.
+        if (errno == EINVAL && ::renameat(dir_fd, name, top_fd, up.c_str()) == 0) return true;
+        if (errno != EEXIST && errno != ENOTEMPTY && errno != ENOTDIR) return false;
     }
     return false;
 }

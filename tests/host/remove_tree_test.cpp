@@ -108,18 +108,35 @@ TEST(RemoveTree, AMountBelowTheTreeIsNotEntered) {
     microvm::host::remove_tree(source.string());
 }
 
-// Links out of the tree are removed, never followed; unreadable directories are emptied.
+// Links out of the tree are removed, never followed; directories the program made unreadable
+// (mode 000, 0300) are emptied. Removed by a user of the tree's own, not root, whom no mode stops.
 TEST(RemoveTree, LinksAreNotFollowedAndLockedDirectoriesAreEmptied) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "removing as another user needs root to set it up");
+    constexpr uid_t kOwner = 65534;
     const fs::path top = fresh_dir("remove-tree-links");
     const fs::path outside = fresh_dir("remove-tree-outside");
     std::ofstream(outside / "kept") << "x";
-    fs::create_directories(top / "locked" / "inner");
-    std::ofstream(top / "locked" / "inner" / "f") << "x";
-    fs::create_directory_symlink(outside, top / "locked" / "link");
+    for (const char* locked : {"locked", "write-only"}) {
+        fs::create_directories(top / locked / "inner");
+        std::ofstream(top / locked / "inner" / "f") << "x";
+        fs::create_directory_symlink(outside, top / locked / "link");
+    }
+    for (const auto& e : fs::recursive_directory_iterator(top)) ::lchown(e.path().c_str(), kOwner, kOwner);
+    ASSERT_EQ(::chown(top.c_str(), kOwner, kOwner), 0);
     ::chmod((top / "locked").c_str(), 0);
-    microvm::host::remove_tree(top.string());
-    EXPECT_FALSE(fs::exists(top));
+    ::chmod((top / "write-only").c_str(), 0300);
+    const pid_t child = ::fork();
+    if (child == 0) {
+        if (::setgid(kOwner) != 0 || ::setuid(kOwner) != 0) ::_exit(2);
+        microvm::host::remove_tree(top.string());
+        ::_exit(0);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    EXPECT_FALSE(fs::exists(top)) << "a locked directory kept the tree";
     EXPECT_TRUE(fs::exists(outside / "kept"));
+    microvm::host::remove_tree(top.string());
     microvm::host::remove_tree(outside.string());
 }
 

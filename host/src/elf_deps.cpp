@@ -181,18 +181,25 @@ class Resolver {
 
 }  // namespace
 
+namespace {
+// The roots, in the order a 64-bit, then a 32-bit, then an x32 program's loader adds them after
+// its multiarch directory; "/lib" and "/usr/lib" (the last two) are every class's.
+constexpr const char* kLoaderLibraryRoots[] = {"/lib64",  "/usr/lib64",  "/lib32", "/usr/lib32",
+                                               "/libx32", "/usr/libx32", "/lib",   "/usr/lib"};
+constexpr std::span<const char* const> kRoots(kLoaderLibraryRoots);
+}  // namespace
+
+std::span<const char* const> loader_library_roots() { return kRoots; }
+
 std::vector<std::string> default_library_dirs(bool is_64bit, uint16_t machine) {
+    const std::span<const char* const> common = kRoots.last(2);  // "/lib", "/usr/lib"
     std::vector<std::string> candidates;
     if (const char* triplet = multiarch_triplet(is_64bit, machine)) {
-        candidates.push_back(std::string("/lib/") + triplet);
-        candidates.push_back(std::string("/usr/lib/") + triplet);
+        for (const char* root : common) candidates.push_back(std::string(root) + "/" + triplet);
     }
-    if (is_64bit) {
-        candidates.insert(candidates.end(), {"/lib64", "/usr/lib64"});
-    } else {
-        candidates.insert(candidates.end(), {"/lib32", "/usr/lib32"});
-    }
-    candidates.insert(candidates.end(), {"/lib", "/usr/lib"});
+    const std::span<const char* const> of_class = is_64bit ? kRoots.subspan(0, 2) : kRoots.subspan(2, 2);
+    candidates.insert(candidates.end(), of_class.begin(), of_class.end());
+    candidates.insert(candidates.end(), common.begin(), common.end());
     std::vector<std::string> dirs;
     for (auto& d : candidates) {
         if (is_directory(d)) dirs.push_back(std::move(d));

@@ -69,10 +69,6 @@ constexpr const char* kHostConfiguration[] = {
     "/etc/nsswitch.conf", "/etc/gnutls", "/etc/ssl", "/usr/lib/ssl", "/etc/ca-certificates", "/usr/share/ca-certificates",
 };
 
-// The dynamic loader's built-in library directories, for every ELF class (default_library_dirs
-// in elf_deps.cpp names the multiarch ones below them).
-constexpr const char* kLibraryDirs[] = {"/lib", "/usr/lib", "/lib64", "/usr/lib64", "/lib32", "/usr/lib32", "/libx32", "/usr/libx32"};
-
 // The directories whose microvm* entries every process protects by name, besides each user's
 // runtime directory /run/user/<uid>.
 constexpr const char* kNamedDirs[] = {"/run", "/etc", "/var/lib", "/var/log", "/var/cache"};
@@ -234,7 +230,7 @@ Places places() {
     // places): a launcher in an installation's ../gvisor-launcher/ was writable, while the
     // binary's own directory was not, and an installed binary's wasm runtime in the build tree.
     for (const BuiltProgram& program : built_programs()) {
-        for (const std::string& candidate : program_candidates(program)) add_place(candidate, p.protected_paths);
+        for (const std::string& candidate : program_candidates(program, default_search(program, self))) add_place(candidate, p.protected_paths);
     }
     // The directories the providers search for their programs by default name, whether one lies
     // there yet or not: a runsc planted in a $PATH directory ahead of /usr/bin was the one the
@@ -260,7 +256,7 @@ Places places() {
     // libm.so.6 a sandbox left in a granted /usr/local/lib was the one every later sandbox's
     // programs loaded, the RTFS guest runner's included (red team, 2026-12-04).
     for (const std::string& dir : ld_so_conf_dirs()) add_place(dir, p.protected_paths);
-    for (const char* dir : kLibraryDirs) add_place(dir, p.protected_paths);
+    for (const char* dir : loader_library_roots()) add_place(dir, p.protected_paths);
     for (const char* var : {"OPENSSL_CONF", "OPENSSL_MODULES", "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE"}) {
         const char* value = std::getenv(var);
         if (value && value[0] == '/') add_place(value, p.protected_paths);

@@ -22,10 +22,11 @@ std::string own_executable() {
     return ec || !self.is_absolute() ? std::string() : self.string();
 }
 
-ProgramSearch default_search(const BuiltProgram& program) {
+ProgramSearch default_search(const BuiltProgram& program) { return default_search(program, own_executable()); }
+
+ProgramSearch default_search(const BuiltProgram& program, const std::string& self) {
     ProgramSearch where;
     if (const char* env = std::getenv(program.env_var); env && *env) where.env = env;
-    const std::string self = own_executable();
     if (!self.empty()) where.executable_dir = std::filesystem::path(self).parent_path().string();
     where.build_path = program.build_path;
     return where;

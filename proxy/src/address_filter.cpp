@@ -77,11 +77,12 @@ bool is_loopback(const SocketAddress& address) {
 }
 
 // How the kernel would route a packet to address, as `ip route get` asks it (RTM_GETROUTE for
-// the one address): the route's type, RTN_UNREACHABLE when it has none, nullopt when the
-// kernel cannot be asked. Asked for each address judged: whatever the routing tables and
+// the one address): the route's type, RTN_UNREACHABLE when it has none; when the kernel cannot
+// be asked, nullopt and *error says why (an errno: EAFNOSUPPORT on a host without IPv6). Asked for each address judged: whatever the routing tables and
 // rules say at that moment, including ranges routed `local` without being any interface's
 // (AnyIP), which a list of the interfaces' addresses passed (red team, 2026-12-04).
-std::optional<int> route_type(const SocketAddress& address) {
+std::optional<int> route_type(const SocketAddress& address, int* error) {
+    *error = EIO;  // a reply that answers nothing
     const bool v4 = address.family() == AF_INET;
     const void* bytes = v4 ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(address.get())->sin_addr)
                            : static_cast<const void*>(reinterpret_cast<const sockaddr_in6*>(address.get())->sin6_addr.s6_addr);
@@ -103,10 +104,14 @@ std::optional<int> route_type(const SocketAddress& address) {
     std::memcpy(RTA_DATA(destination), bytes, size);
 
     host::UniqueFd nl(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
-    if (!nl.valid()) return std::nullopt;
+    if (!nl.valid()) {
+        *error = errno;
+        return std::nullopt;
+    }
     sockaddr_nl kernel{};
     kernel.nl_family = AF_NETLINK;
     if (::sendto(nl.get(), &request, request.header.nlmsg_len, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0) {
+        *error = errno;
         return std::nullopt;
     }
     alignas(nlmsghdr) char reply[8192];
@@ -114,13 +119,17 @@ std::optional<int> route_type(const SocketAddress& address) {
     do {
         n = ::recv(nl.get(), reply, sizeof reply, 0);
     } while (n < 0 && errno == EINTR);
-    if (n <= 0) return std::nullopt;
+    if (n <= 0) {
+        if (n < 0) *error = errno;
+        return std::nullopt;
+    }
     size_t left = static_cast<size_t>(n);
     for (auto* h = reinterpret_cast<nlmsghdr*>(reply); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
         if (h->nlmsg_seq != 1) continue;
         if (h->nlmsg_type == NLMSG_ERROR) {
             const auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
             if (e->error == -ENETUNREACH || e->error == -EHOSTUNREACH) return RTN_UNREACHABLE;
+            *error = -e->error;
             return std::nullopt;
         }
         if (h->nlmsg_type == RTM_NEWROUTE) return static_cast<const rtmsg*>(NLMSG_DATA(h))->rtm_type;
@@ -172,8 +181,11 @@ std::optional<std::string> AddressFilter::refusal(const SocketAddress& address, 
     if (auto range = special_range_matcher().address_entry(ip, address.port())) {
         return ip + " is " + special_ranges().at(*range) + " (" + *range + ")";
     }
-    const std::optional<int> route = route_type(address);
-    if (!route) return "how this host routes " + ip + " cannot be asked, so it cannot be judged";
+    int error = 0;
+    const std::optional<int> route = route_type(address, &error);
+    if (!route) {
+        return "how this host routes " + ip + " cannot be asked (" + std::strerror(error) + "), so it cannot be judged";
+    }
     if (const char* delivered = delivered_here(*route)) return ip + " is " + delivered + " (a local route)";
     return std::nullopt;
 }

@@ -200,6 +200,22 @@ TEST(ElfDeps, DefaultDirectoriesExist) {
     }
 }
 
+// Trusted state protects the loader's roots (trusted_state.cpp); every directory the planner
+// searches by default must lie in one, or a sandbox could be granted it writable.
+TEST(ElfDeps, DefaultDirectoriesLieInTheLoadersRoots) {
+    for (const auto& [is_64bit, machine] : {std::pair{true, EM_X86_64}, {false, EM_386}, {false, EM_X86_64},
+                                            {true, EM_AARCH64}, {false, EM_ARM}}) {
+        for (const std::string& d : default_library_dirs(is_64bit, machine)) {
+            bool inside = false;
+            for (const char* root : loader_library_roots()) {
+                const std::string r(root);
+                inside = inside || d == r || d.starts_with(r + "/");
+            }
+            EXPECT_TRUE(inside) << d;
+        }
+    }
+}
+
 // Damaged ELF files are untrusted input: errors, never crashes or hangs.
 TEST(ElfDeps, SurvivesCorruptedFiles) {
     std::ifstream in("/bin/true", std::ios::binary);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,11 @@ struct Dependencies {
 // program: path of an ELF executable. A static executable has no dependencies; a file that is
 // not ELF is InvalidInput.
 Expected<Dependencies> resolve_dependencies(const std::string& program);
+
+// Every directory the dynamic loader searches on its own, for any ELF class: the roots
+// default_library_dirs() picks from (it adds only their multiarch subdirectories), so what the
+// planner searches and what trusted state protects are one list.
+std::span<const char* const> loader_library_roots();
 
 // The loader's built-in library directories for this ELF class and machine, existing ones only.
 std::vector<std::string> default_library_dirs(bool is_64bit, uint16_t machine);

@@ -39,6 +39,8 @@ struct ProgramSearch {
 // This process's search for program: its variable, the directory of /proc/self/exe, its build
 // path.
 ProgramSearch default_search(const BuiltProgram& program);
+// The same with the running executable's path already read (own_executable()).
+ProgramSearch default_search(const BuiltProgram& program, const std::string& own_executable);
 
 // Every path the search could pick, in its order.
 std::vector<std::string> program_candidates(const BuiltProgram& program, const ProgramSearch& where);

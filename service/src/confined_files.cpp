@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <random>
 #include <vector>
 
 namespace microvm::service {
@@ -36,7 +38,17 @@ ApiError refused(const std::string& path, int err) {
                         path + ": refused (it leaves the work directory or crosses a symbolic link)"};
     if (err == ENOTDIR || err == EISDIR)
         return ApiError{403, "path_refused", path + ": refused (" + std::strerror(err) + ")"};
+    if (err == ENOSPC || err == EDQUOT)
+        return ApiError{507, "insufficient_storage", path + ": the sandbox's disk is full (" + std::strerror(err) + ")"};
     return ApiError{500, "io_error", path + ": " + std::strerror(err)};
+}
+
+// 16 random hex digits: the temporary name of an upload.
+std::string new_upload_suffix() {
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    char text[17];
+    std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(rng()));
+    return text;
 }
 
 std::vector<std::string> split(const std::string& path) {
@@ -82,13 +94,30 @@ ApiExpected<void> write_beneath(int dir_fd, const std::string& path, const std::
         // As open as the session's work directory (sessions.cpp), whatever the umask.
         if (made && ::fchmod(next, kSessionDirMode) != 0) return rtfs::Unexpected<ApiError>(refused(path, errno));
     }
-    int fd = openat2_beneath(parent.get(), parts.back(), O_WRONLY | O_CREAT | O_NONBLOCK | O_NOFOLLOW, 0600);
+    // What lies at the name now, if anything, must be a regular file (a directory, FIFO or
+    // symlink the session's programs made there is refused, as before).
+    struct stat st {};
+    if (::fstatat(parent.get(), parts.back().c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode))
+        return api_fail(403, "path_refused", path + ": not a regular file");
+    // Written beside its name, then renamed over it: an upload the session's disk cannot hold
+    // (ENOSPC, session_disk.hpp) leaves the file as it was, and nothing half written.
+    std::string temp;
+    int fd = -1;
+    for (int attempt = 0; fd < 0 && attempt < 16; ++attempt) {
+        temp = ".microvmd-upload-" + new_upload_suffix();
+        fd = openat2_beneath(parent.get(), temp, O_WRONLY | O_CREAT | O_EXCL | O_NONBLOCK | O_NOFOLLOW, 0600);
+        if (fd < 0 && errno != EEXIST) break;
+    }
     if (fd < 0) return rtfs::Unexpected<ApiError>(refused(path, errno));
     host::UniqueFd file(fd);
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-        return api_fail(403, "path_refused", path + ": not a regular file");
-    if (::ftruncate(fd, 0) != 0) return rtfs::Unexpected<ApiError>(refused(path, errno));
+    struct Discard {  // the temporary file, unless it became the upload
+        int dir;
+        const std::string& name;
+        bool keep = false;
+        ~Discard() {
+            if (!keep) ::unlinkat(dir, name.c_str(), 0);
+        }
+    } discard{parent.get(), temp};
     // Readable and writable by whichever sandbox user the session's provider runs as.
     if (::fchmod(fd, kSessionFileMode) != 0) return rtfs::Unexpected<ApiError>(refused(path, errno));
     size_t off = 0;
@@ -98,6 +127,9 @@ ApiExpected<void> write_beneath(int dir_fd, const std::string& path, const std::
         if (n <= 0) return rtfs::Unexpected<ApiError>(refused(path, n < 0 ? errno : EIO));
         off += static_cast<size_t>(n);
     }
+    if (::renameat(parent.get(), temp.c_str(), parent.get(), parts.back().c_str()) != 0)
+        return rtfs::Unexpected<ApiError>(refused(path, errno));
+    discard.keep = true;
     return rtfs::Ok{};
 }
 

@@ -84,6 +84,8 @@ ordered_json openapi_document() {
                           {"properties", {{"id", {{"type", "string"}}},
                                           {"provider", {{"type", "string"}}},
                                           {"work_dir", {{"type", "string"}}},
+                                          {"disk_limit_bytes", {{"type", "integer"},
+                                                                {"description", "the work directory's size (0: no quota)"}}},
                                           {"idle_timeout_s", {{"type", "integer"}}},
                                           {"max_lifetime_s", {{"type", "integer"}}}}}};
     ordered_json statuses = {"ok", "runtime_error", "timeout", "memory_exceeded", "killed",

@@ -18,6 +18,7 @@
 #include "host/paths.hpp"
 #include "host/trusted_state.hpp"
 #include "service/sandbox_pools.hpp"
+#include "service/session_disk.hpp"
 #include "service/sessions.hpp"
 #include "service/warm_pools.hpp"
 
@@ -172,9 +173,23 @@ Expected<std::unique_ptr<Service>> Service::create(ServiceOptions options,
         return fail(Failure::Kind::InvalidConfig, "the service needs a state directory");
     RTFS_CHECK(prepare_private_dir(options.state_dir));
     const std::string sessions_dir = options.state_dir + "/sandboxes";
-    // A previous daemon that died left its sessions' directories: nothing can use them now.
+    // A previous daemon that died left its sessions' directories, and their disks mounted:
+    // nothing can use them now.
+    unmount_everything_below(sessions_dir);
     host::remove_tree(sessions_dir);
     RTFS_CHECK(prepare_private_dir(sessions_dir));
+    // Each session's disk: the default where this daemon can mount one; a size asked for is
+    // given or the daemon does not start.
+    if (options.session_disk_bytes != uint64_t{0}) {
+        const bool can_mount = can_mount_session_disks(sessions_dir);
+        if (!options.session_disk_bytes) {
+            options.session_disk_bytes = can_mount ? kDefaultSessionDiskBytes : 0;
+        } else if (!can_mount) {
+            return fail(Failure::Kind::InvalidConfig,
+                        "--session-disk-mib: this daemon cannot mount a tmpfs (a session's disk) below " + sessions_dir +
+                            " (it needs CAP_SYS_ADMIN); give --session-disk-mib 0 to run sessions without a disk quota");
+        }
+    }
     // Every provider's state directories are out of any sandbox's write reach, whichever
     // providers start.
     host::protect_configured_state(options.settings.provider_configs);
@@ -247,7 +262,8 @@ Expected<std::unique_ptr<Service>> Service::create(ServiceOptions options,
             self->metrics_.session_event(why == "deleted" ? "deleted" : "expired");
             if (why != "deleted")
                 self->audit_session("expire", ended.id, ClientIdentity{"internal"}, why);
-        });
+        },
+        s->session_disk_bytes());
     return s;
 }
 
@@ -533,6 +549,7 @@ Reply Service::create_session(const std::string& body, const ClientIdentity& who
     return json_reply(201, {{"id", (*s)->id},
                             {"provider", provider_name},
                             {"work_dir", (*s)->work_dir},
+                            {"disk_limit_bytes", session_disk_bytes()},
                             {"idle_timeout_s", options_.session_idle_timeout.count()},
                             {"max_lifetime_s", options_.session_max_lifetime.count()}});
 }

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "host/remove_tree.hpp"
+#include "service/session_disk.hpp"
 #include "microvm/policy.hpp"
 #include "service/confined_files.hpp"
 
@@ -32,17 +33,19 @@ std::string new_session_id() {
 
 Session::~Session() {
     work_fd.reset();
+    if (own_disk) unmount_session_disk(work_dir);
     if (!work_dir.empty()) host::remove_tree(work_dir);
 }
 
 SessionStore::SessionStore(std::string sessions_dir, std::chrono::seconds idle_timeout,
                            std::chrono::seconds max_lifetime, size_t max_sessions, size_t max_per_client,
-                           std::function<void(const Session&, const std::string&)> on_end)
+                           std::function<void(const Session&, const std::string&)> on_end, uint64_t disk_bytes)
     : dir_(std::move(sessions_dir)),
       idle_(idle_timeout),
       max_life_(max_lifetime),
       max_sessions_(max_sessions),
       max_per_client_(max_per_client),
+      disk_bytes_(disk_bytes),
       on_end_(std::move(on_end)) {
     expiry_ = std::thread([this] {
         std::unique_lock lock(mu_);
@@ -119,6 +122,11 @@ ApiExpected<std::shared_ptr<Session>> SessionStore::create(std::string provider,
     if (::mkdir(dir.c_str(), 0700) != 0)
         return api_fail(500, "setup_error", "cannot create the sandbox directory: " + std::string(std::strerror(errno)));
     s->work_dir = dir;  // from here the destructor removes it
+    if (disk_bytes_ > 0) {
+        if (auto mounted = mount_session_disk(dir, disk_bytes_, kSessionDirMode); !mounted)
+            return api_fail(500, "setup_error", "cannot give the sandbox its disk: " + mounted.error().message);
+        s->own_disk = true;
+    }
     int fd = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) return api_fail(500, "setup_error", "cannot open the sandbox directory");
     s->work_fd.reset(fd);

@@ -3,6 +3,11 @@
 // removing everything.
 #include <gtest/gtest.h>
 
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -65,6 +70,65 @@ TEST(Sessions, AFullFileSystemPolicyIsRefusedWhereTheSandboxCannotReachTheWorkDi
     // A program run in the daemon reaches it as the daemon does.
     std::string id = create_session(h, {{"provider", "mock"}, {"fs_policy", "full"}});
     EXPECT_EQ(id.substr(0, 4), "sbx-");
+}
+
+// A session's files have a quota of their own: one client wrote until the state directory's
+// file system (by default /run, the host's) was full for every session and the host (red team,
+// 2026-12-04). Each work directory is a tmpfs of --session-disk-mib.
+TEST(Sessions, ASessionsFilesCannotOutgrowItsDisk) {
+    REQUIRE_PROCESS();
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "mounting a session's disk needs root");
+    Harness h([](microvm::service::ServiceOptions& o) { o.session_disk_bytes = 4 << 20; });
+    auto made = h.call_json("POST", "/v1/sandboxes", {{"provider", "process"}, {"timeout", "20s"}});
+    ASSERT_EQ(made.status, 201) << made.body;
+    const json session = body_json(made);
+    EXPECT_EQ(session.value("disk_limit_bytes", 0), 4 << 20) << made.body;
+    const std::string id = session.value("id", "");
+    ASSERT_EQ(h.call("PUT", "/v1/sandboxes/" + id + "/files/kept.txt", "before").status, 200);
+    // A program writes 16 MiB: the disk stops it at 4.
+    auto fill = session_exec(h, id, {"/bin/sh", "-c", "dd if=/dev/zero of=\"$MICROVM_SANDBOX_DIR/big\" bs=1M count=16 2>&1; "
+                                                     "stat -c %s \"$MICROVM_SANDBOX_DIR/big\""});
+    const std::string out = fill.value("stdout", "");
+    EXPECT_NE(out.find("No space left"), std::string::npos) << fill.dump();
+    EXPECT_LE(std::stoll(out.substr(out.find_last_of('\n', out.size() - 2) + 1)), 4 << 20) << out;
+    // An upload that does not fit is refused with its reason, and leaves the file it would have
+    // replaced as it was.
+    auto over = h.call("PUT", "/v1/sandboxes/" + id + "/files/kept.txt", std::string(6 << 20, 'x'));
+    EXPECT_EQ(over.status, 507) << over.body;
+    EXPECT_NE(over.body.find("insufficient_storage"), std::string::npos) << over.body;
+    EXPECT_EQ(h.call("GET", "/v1/sandboxes/" + id + "/files/kept.txt").body, "before");
+    // Deleting the session frees its disk, and nothing stays mounted.
+    EXPECT_EQ(h.call("DELETE", "/v1/sandboxes/" + id).status, 200);
+    EXPECT_TRUE(std::filesystem::is_empty(h.dir + "/state/sandboxes"));
+    std::ifstream mounts("/proc/self/mountinfo");
+    std::string line;
+    while (std::getline(mounts, line)) EXPECT_EQ(line.find(h.dir), std::string::npos) << line;
+}
+
+// The disks of a daemon that died are unmounted by the next one before its sweep; the sweep
+// never enters a mount, so they stayed (and their directories) before.
+TEST(Sessions, ADeadDaemonsSessionDisksAreUnmountedAtStart) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "mounting a session's disk needs root");
+    const std::string dir = svctest::make_temp_dir();
+    const std::string left = dir + "/state/sandboxes/sbx-000000000000000000000000";
+    std::filesystem::create_directories(left);
+    for (const std::string& d : {dir + "/state", dir + "/state/sandboxes"}) ::chmod(d.c_str(), 0700);
+    ASSERT_EQ(::mount("tmpfs", left.c_str(), "tmpfs", 0, "size=1m"), 0) << std::strerror(errno);
+    std::ofstream(left + "/file") << "left";
+    {
+        microvm::service::ServiceOptions opts;
+        opts.state_dir = dir + "/state";
+        auto s = microvm::service::Service::create(std::move(opts), nullptr);
+        ASSERT_TRUE(s) << s.error().message;
+        EXPECT_FALSE(std::filesystem::exists(left));
+    }
+    std::ifstream mounts("/proc/self/mountinfo");
+    std::string line;
+    bool mounted = false;
+    while (std::getline(mounts, line)) mounted = mounted || line.find(left) != std::string::npos;
+    if (mounted) ::umount2(left.c_str(), MNT_DETACH);
+    EXPECT_FALSE(mounted);
+    microvm::host::remove_tree(dir);
 }
 
 TEST(Sessions, PathsOutsideTheWorkDirectoryAreRefused) {

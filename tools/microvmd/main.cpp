@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
     size_t session_sandboxes = microvm::service::SandboxPools::kDefaultSessionSandboxes;
     size_t max_request_kib = 1024, max_file_mib = 64, max_body_mib = 256, max_output_mib = 16;
     std::optional<size_t> client_executions, client_running, client_sandboxes, client_body_mib, connections_per_peer;
+    std::optional<uint64_t> session_disk_mib;
     std::string request_timeout = "10s", session_idle = "10m", session_max = "1h", grace = "10s";
     app.add_option("--listen", listens,
                    "unix:PATH or tcp:HOST:PORT (repeatable; default unix:" + default_unix_socket_path() + ")")
@@ -95,6 +96,9 @@ int main(int argc, char** argv) {
     app.add_option("--max-sandboxes", max_sessions, "Sessions alive at once");
     app.add_option("--session-sandboxes-ahead", session_sandboxes,
                    "Sessions whose next exec has a sandbox built ahead (the most recently used; 0: none; default 16)");
+    app.add_option("--session-disk-mib", session_disk_mib,
+                   "Each session's work directory is a tmpfs of this size, its files' quota (default 256 where the "
+                   "daemon can mount one, else none; 0: none)");
     app.add_option("--sandbox-idle-timeout", session_idle, "A session unused this long ends");
     app.add_option("--sandbox-max-lifetime", session_max, "A session ends at this age");
     app.add_option("--grace", grace, "On SIGTERM: how long running requests may take before they are cancelled");
@@ -155,6 +159,10 @@ int main(int argc, char** argv) {
     opts.max_output_bytes = uint64_t{max_output_mib} << 20;
     opts.state_dir = state_dir.value_or(default_state_dir());
     opts.max_sessions = max_sessions;
+    if (session_disk_mib) {
+        if (*session_disk_mib > (uint64_t{1} << 30)) return die("--session-disk-mib: at most 1073741824");
+        opts.session_disk_bytes = *session_disk_mib << 20;
+    }
     opts.max_session_sandboxes = session_sandboxes;
     opts.allow_unisolated = allow_unisolated;
     FrontendOptions fopts;
@@ -205,6 +213,9 @@ int main(int argc, char** argv) {
     }
     auto service = Service::create(std::move(opts), std::move(audit));
     if (!service) return die(service.error().message);
+    if ((*service)->session_disk_bytes() == 0 && session_disk_mib != uint64_t{0})
+        std::fprintf(stderr, "microvmd: sessions have no disk quota: this daemon cannot mount a tmpfs for each "
+                             "(--session-disk-mib needs CAP_SYS_ADMIN); their files share the state directory's file system\n");
 
     std::optional<TokenSet> tokens;
     if (token_file) {

@@ -46,6 +46,11 @@ struct ServiceOptions {
     // then sent), so the 1 GiB a local run may keep is too much for a shared daemon.
     uint64_t max_output_bytes = 16 << 20;
     std::string state_dir;                 // sessions' work directories live below it
+    // Each session's work directory is a tmpfs of this size (session_disk.hpp), its files' and
+    // uploads' quota. nullopt: kDefaultSessionDiskBytes where the daemon can mount one, else
+    // none (session_disk_bytes() says which); 0: none; else required (Service::create fails where
+    // it cannot mount).
+    std::optional<uint64_t> session_disk_bytes;
     // The daemon's own files beside the state directory (audit log, token file): no request's
     // fs_policy may reach them (nor the state directory, added by Service::create).
     std::vector<std::string> private_paths;
@@ -135,6 +140,8 @@ class Service {
     size_t client_running_limit(const std::string& provider) const;
     size_t client_session_quota() const;
     size_t client_body_quota() const;
+    // Each session's disk (ServiceOptions::session_disk_bytes as decided at start; 0: none).
+    uint64_t session_disk_bytes() const { return options_.session_disk_bytes.value_or(0); }
     // A connection refused over its per-peer cap (counted with the other quota refusals).
     void connection_refused_per_peer() { metrics_.quota_refused("connections_per_peer"); }
 

@@ -32,12 +32,13 @@ struct Session {
     std::string provider;
     Policy policy;  // with the work directory bound read-write
     std::string work_dir;
+    bool own_disk = false;   // work_dir is a tmpfs of its own (session_disk.hpp)
     host::UniqueFd work_fd;  // O_PATH|O_DIRECTORY: the root of every file operation
     ClientIdentity owner;
     std::chrono::steady_clock::time_point created, last_used;
     CancelSource cancel;  // cancelled when the session ends: its running execs stop
     std::optional<ClientQuotas::Hold> quota;  // its place in its owner's quota, until it ends
-    ~Session();           // removes the work directory
+    ~Session();           // removes the work directory (unmounting its disk first)
 };
 
 class SessionStore {
@@ -45,9 +46,11 @@ class SessionStore {
     using Clock = std::chrono::steady_clock;
     // sessions_dir must exist, owned by the daemon, 0700. The expiry thread starts here.
     // max_per_client: the sessions one principal may hold at once (client_quotas.hpp).
+    // disk_bytes: each work directory is a tmpfs of this size (session_disk.hpp); 0: a plain
+    // directory on the state directory's file system.
     SessionStore(std::string sessions_dir, std::chrono::seconds idle_timeout,
                  std::chrono::seconds max_lifetime, size_t max_sessions, size_t max_per_client,
-                 std::function<void(const Session&, const std::string& why)> on_end);
+                 std::function<void(const Session&, const std::string& why)> on_end, uint64_t disk_bytes = 0);
     ~SessionStore();  // ends every session
 
     // The work directory is created, the policy's fs_policy becomes read-write on it (with the
@@ -76,6 +79,7 @@ class SessionStore {
     std::chrono::seconds idle_, max_life_;
     size_t max_sessions_;
     size_t max_per_client_;
+    uint64_t disk_bytes_;
     ClientQuotas per_client_;
     std::function<void(const Session&, const std::string&)> on_end_;
     mutable std::mutex mu_;

@@ -19,6 +19,8 @@ std::vector<Rlimit> sandbox_rlimits(const RlimitSettings& settings) {
         {RLIMIT_CORE, 0},
         capped(RLIMIT_FSIZE, settings.max_file_size_bytes),
         capped(RLIMIT_NOFILE, settings.max_open_files),
+        capped(RLIMIT_SIGPENDING, kSandboxPendingSignals),
+        capped(RLIMIT_MSGQUEUE, kSandboxMessageQueueBytes),
     };
 }
 

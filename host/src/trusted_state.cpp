@@ -1,6 +1,7 @@
 #include "host/trusted_state.hpp"
 
 #include <dirent.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -183,8 +184,21 @@ void add_qemu_files(const std::string& qemu, std::vector<std::string>& out) {
         if (!is_within(target.string(), data)) out.push_back(target.parent_path().string());
     }
 }
-}  // namespace
 
+
+// This user's home directories: $HOME and the password database's, each when absolute.
+std::vector<std::string> own_home_dirs() {
+    std::vector<std::string> homes;
+    if (const char* home = std::getenv("HOME"); home && home[0] == '/') homes.emplace_back(home);
+    std::vector<char> buffer(16384);
+    struct passwd entry {};
+    struct passwd* found = nullptr;
+    if (::getpwuid_r(::geteuid(), &entry, buffer.data(), buffer.size(), &found) == 0 && found && found->pw_dir &&
+        found->pw_dir[0] == '/' && (homes.empty() || homes[0] != found->pw_dir))
+        homes.emplace_back(found->pw_dir);
+    return homes;
+}
+}  // namespace
 
 Places places() {
     Places p;
@@ -215,6 +229,14 @@ Places places() {
         const char* value = std::getenv(var);
         if (!value || value[0] != '/') continue;
         add_place(std::string(value) + (std::string(var) == "HOME" ? "/.config/microvm" : "/microvm"), p.protected_paths);
+    }
+    // The user's home as the password database has it, whatever this process's $HOME: a run
+    // with HOME unset was granted rw= over the home and planted the settings file the user's
+    // next run read; and the program directories a login shell puts in $PATH when they exist
+    // (Debian's ~/.profile: ~/bin, ~/.local/bin), which a run made and the user's next `ls` ran
+    // (red team, 2026-12-04).
+    for (const std::string& home : own_home_dirs()) {
+        for (const char* below : {"/.config/microvm", "/bin", "/.local/bin"}) add_place(home + below, p.protected_paths);
     }
     // The guests this process runs every RTFS program with, when the environment names them:
     // a sandbox that rewrote one would see, and could forge, later runs' programs and results.

@@ -232,7 +232,7 @@ std::string encode_result(const Result& r) {
     json j = {{"ok", r.ok},
               {"value", r.value},
               {"error_kind", r.error_kind},
-              {"error_message", r.error_message},
+              {"error_message", rtfs::bounded_message(r.error_message)},
               {"effects", {{"network_requests", requests}, {"file_operations", files}}}};
     return dump(j);
 }
@@ -252,6 +252,12 @@ Expected<Result> decode_result(std::string_view text) {
     }
     RTFS_CHECK(read_string(j, "error_kind", r.error_kind));
     RTFS_CHECK(read_string(j, "error_message", r.error_message));
+    // A guest bounds its messages (rtfs::bounded_message): a longer one, or an error kind longer
+    // than any name, comes from a program that took the runtime over.
+    if (r.error_message.size() > rtfs::kMaxErrorMessageBytes + rtfs::kBoundedMessageMark || r.error_kind.size() > 256) {
+        return protocol_error("result error of " + std::to_string(r.error_kind.size() + r.error_message.size()) +
+                              " bytes, longer than a guest reports (" + std::to_string(rtfs::kMaxErrorMessageBytes) + ")");
+    }
     RTFS_TRY(r.effects, decode_effects(j));
     return r;
 }

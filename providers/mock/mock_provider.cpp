@@ -45,15 +45,12 @@ struct Console {
 };
 
 // An error message is program data too (`(throw (error big-string))`): it is capped at
-// max_output_bytes like the value and the console, cut at a character boundary, and says so.
+// max_output_bytes like the value and the console (and at what any guest returns), cut at a
+// character boundary, and says so.
 std::string capped_message(std::string message, uint64_t cap) {
-    if (message.size() <= cap) return message;
-    size_t keep = static_cast<size_t>(cap);
-    while (keep > 0 && (static_cast<unsigned char>(message[keep]) & 0xC0) == 0x80) --keep;
-    const size_t cut = message.size() - keep;
-    message.resize(keep);
-    message += "... [" + std::to_string(cut) + " more bytes cut at max_output_bytes]";
-    return message;
+    if (cap < rtfs::kMaxErrorMessageBytes)
+        return rtfs::bounded_message(std::move(message), static_cast<size_t>(cap), " at max_output_bytes");
+    return rtfs::bounded_message(std::move(message));
 }
 
 }  // namespace

@@ -44,9 +44,9 @@ ChildMount ChildPlanBuilder::to_child(const Mount& m) {
             break;
         case Mount::Kind::Tmpfs:
             c.kind = ChildMount::kTmpfs;
-            c.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+            c.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (m.writable ? 0 : MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC);
             c.tmpfs_size = keep(std::to_string(m.size_bytes));
-            c.tmpfs_mode = "1777";
+            c.tmpfs_mode = m.writable ? "1777" : "0555";  // read-only: a cover (sandbox.cpp)
             break;
         case Mount::Kind::Proc:
             c.kind = ChildMount::kProc;

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -27,6 +28,7 @@
 #include "process/namespaces.hpp"
 #include "host/egress.hpp"
 #include "host/fd_passing.hpp"
+#include "host/mountinfo.hpp"
 #include "host/program_files.hpp"
 #include "host/rootfs.hpp"
 #include "process/sandbox_report.hpp"
@@ -58,6 +60,29 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Full keeps the host's tree, but not its cgroup file systems: on a host that is not root, the
+// control files of the sandbox's own cgroup, of every other sandbox's and of the user's cgroup
+// are the user's, so the program (of the user's uid) raised its own memory limit, moved itself
+// out of its cgroups, cut another sandbox's limit and set the user's pids.max to 2 (red team,
+// 2026-12-04). An empty read-only tmpfs covers each cgroup mount (the topmost of nested ones).
+void cover_cgroup_file_systems(RootfsPlan& rootfs) {
+    std::vector<std::string> covered;
+    std::vector<host::MountEntry> mounts = host::read_mountinfo();
+    std::sort(mounts.begin(), mounts.end(),
+              [](const host::MountEntry& a, const host::MountEntry& b) { return a.mount_point.size() < b.mount_point.size(); });
+    for (const host::MountEntry& m : mounts) {
+        if (m.fstype != "cgroup" && m.fstype != "cgroup2") continue;
+        const bool below = std::any_of(covered.begin(), covered.end(), [&](const std::string& c) {
+            return m.mount_point == c || m.mount_point.starts_with(c == "/" ? c : c + "/");
+        });
+        if (below) continue;
+        covered.push_back(m.mount_point);
+        host::Mount cover{host::Mount::Kind::Tmpfs, "tmpfs", m.mount_point};
+        cover.size_bytes = 4096;  // read-only and empty: the size only bounds the instance
+        rootfs.mounts.push_back(std::move(cover));
+    }
+}
+
 // Full keeps the host's tree, but not the host's shared budgets in it: a sandbox took every
 // pseudo-terminal of the host's devpts (kernel.pty.max) and left RAM in its /dev/shm that no
 // memory limit counted after the run (red team, 2026-12-04). Private instances of those the
@@ -77,6 +102,7 @@ void add_private_instances(RootfsPlan& rootfs, uint64_t memory_bytes) {
     }
     if (is_dir("/dev/pts")) rootfs.mounts.push_back({host::Mount::Kind::Devpts, "devpts", "/dev/pts"});
     if (is_dir("/dev/mqueue")) rootfs.mounts.push_back({host::Mount::Kind::Mqueue, "mqueue", "/dev/mqueue"});
+    cover_cgroup_file_systems(rootfs);
 }
 
 constexpr const char* kProbeRecord = "process-namespaces.probe";

@@ -234,4 +234,16 @@ std::string to_display(const Value& v) {
     return print(v);
 }
 
+std::string bounded_message(std::string message, size_t max_bytes, std::string_view why) {
+    if (message.size() <= max_bytes) return message;
+    size_t keep = max_bytes;
+    while (keep > 0 && (static_cast<unsigned char>(message[keep]) & 0xC0) == 0x80) --keep;
+    const size_t cut = message.size() - keep;
+    message.resize(keep);
+    message += "... [" + std::to_string(cut) + " more bytes cut";
+    message += why;
+    message += "]";
+    return message;
+}
+
 }  // namespace rtfs

@@ -195,7 +195,7 @@ int run() {
             }
         }
     }
-    auto body = json::serialize(result_frame_value(ok, value, kind, message, host.effects()));
+    auto body = json::serialize(result_frame_value(ok, value, kind, bounded_message(message), host.effects()));
     if (!body || !write_frame(*body)) return 70;
     return 0;
 }

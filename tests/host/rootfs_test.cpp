@@ -5,6 +5,7 @@
 #include "host/trusted_state.hpp"
 
 #include <gtest/gtest.h>
+#include <pwd.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -150,6 +151,36 @@ TEST(Rootfs, WritableSettingsPlacesAreRefused) {
     fs::create_directories(home.path() + "/work");
     EXPECT_TRUE(plan_rootfs(request(FileSystemPolicy::read_write({home.path() + "/work"}))));
     EXPECT_TRUE(plan_rootfs(request(FileSystemPolicy::read_only({home.path()}))));
+}
+
+// The attacks (red team, 2026-12-04, a user's own runs): with HOME unset, rw= over the home was
+// accepted and planted the settings file the user's next run (HOME set) read; and rw=~/.local
+// made ~/.local/bin, which the user's next login shell put in $PATH and whose `ls` it ran.
+// The password database's home is protected whatever $HOME says, and in every home the program
+// directories a login shell adds.
+TEST(Rootfs, TheUsersHomeIsProtectedWhateverHomeSays) {
+    struct passwd* me = ::getpwuid(::geteuid());
+    ASSERT_TRUE(me && me->pw_dir && me->pw_dir[0] == '/');
+    {
+        testsupport::ScopedEnv h("HOME", std::nullopt);
+        testsupport::ScopedEnv x("XDG_CONFIG_HOME", std::nullopt);
+        testsupport::ScopedEnv p("PATH", "/usr/bin:/bin");  // none below the home
+        if (fs::is_directory(me->pw_dir)) {
+            EXPECT_FALSE(plan_rootfs(request(FileSystemPolicy::read_write({me->pw_dir})))) << me->pw_dir;
+        }
+    }
+    TempDir home;
+    testsupport::ScopedEnv h("HOME", home.path());
+    fs::create_directories(home.path() + "/.local/share");
+    fs::create_directories(home.path() + "/bin");
+    for (const std::string& path : {home.path() + "/.local", home.path() + "/bin"}) {
+        auto plan = plan_rootfs(request(FileSystemPolicy::read_write({path})));
+        EXPECT_FALSE(plan) << path;
+        if (!plan) {
+            EXPECT_NE(plan.error().message.find("trusted state"), std::string::npos) << plan.error().message;
+        }
+    }
+    EXPECT_TRUE(plan_rootfs(request(FileSystemPolicy::read_write({home.path() + "/.local/share"}))));
 }
 
 // The attack (red team, 2026-12-03): a run with rw= over a user's runtime directory planted a

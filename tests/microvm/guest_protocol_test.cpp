@@ -317,6 +317,20 @@ TEST(GuestProtocolHostile, ARepliesShapeIsBoundedBeforeItIsParsed) {
     ASSERT_FALSE(too_long.has_value());
     EXPECT_NE(too_long.error().message.find("longer than a guest prints"), std::string::npos) << too_long.error().message;
 
+    // An error message: a guest sends at most rtfs::kMaxErrorMessageBytes of it, marked; the
+    // message of `(throw big-string)` went whole into the reply, 65 MB past every output cap
+    // (red team, 2026-12-04).
+    Result thrown;
+    thrown.error_kind = "UserError";
+    thrown.error_message = std::string(1 << 20, 'm');
+    auto bounded = decode_result(encode_result(thrown));
+    ASSERT_TRUE(bounded.has_value()) << bounded.error().message;
+    EXPECT_LE(bounded->error_message.size(), rtfs::kMaxErrorMessageBytes + rtfs::kBoundedMessageMark);
+    EXPECT_NE(bounded->error_message.find("more bytes cut]"), std::string::npos);
+    auto forged = decode_result(R"({"ok":false,"error_kind":"UserError","error_message":")" + std::string(1 << 20, 'm') + "\"}");
+    ASSERT_FALSE(forged.has_value());
+    EXPECT_NE(forged.error().message.find("longer than a guest reports"), std::string::npos) << forged.error().message;
+
     Job job;
     job.source = "(+ 1 2)";
     job.args.assign(150'000, "1");  // more values than a reply may hold: the host's own message

@@ -102,8 +102,11 @@ int report_plain(const ExecutionResult& r, bool is_eval, std::optional<uint64_t>
     }
     if (r.ok()) {
         if (is_eval && r.value) {  // all of it: a value may hold a NUL
+            // A symbol's or keyword's name is printed as is, control characters included
+            // (`(symbol "\u001b]0;title\u0007")` set the terminal's title, red team
+            // 2026-12-04): on a terminal the value is shown escaped, into a pipe exactly.
             std::fflush(stdout);
-            write_all(STDOUT_FILENO, *r.value + "\n");
+            write_all(STDOUT_FILENO, (::isatty(STDOUT_FILENO) ? terminal_safe(*r.value) : *r.value) + "\n");
         }
     } else if (r.error && !(!is_eval && r.error->reason == Reason::NonzeroExit)) {
         // A program that simply exited non-zero has said what it had to say itself.

@@ -10,6 +10,14 @@
 
 namespace microvm::host {
 
+// Budgets the kernel keeps per user, which a sandbox of the invoking user's uid (a host that is
+// not root) drew from until the user had none: 96367 queued signals (the user's sigqueue then
+// failed with EAGAIN) and every POSIX message queue byte (mq_open: EMFILE) (red team,
+// 2026-12-04). Per sandbox now; nested user namespaces charge each level, so a sandbox adds at
+// most these to its user's count. One message queue of the default size (10 x 8 KiB) fits.
+inline constexpr uint64_t kSandboxPendingSignals = 1024;
+inline constexpr uint64_t kSandboxMessageQueueBytes = 128 << 10;
+
 struct RlimitSettings {
     uint64_t max_file_size_bytes = 1ull << 30;
     uint64_t max_open_files = 1024;

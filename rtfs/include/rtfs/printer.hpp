@@ -17,6 +17,17 @@ inline constexpr size_t kMessageValueBytes = 4096;
 // host refuses a guest's result longer than this (plus the "..." mark).
 inline constexpr size_t kMaxResultBytes = 16u << 20;
 
+// How much of an error's message leaves an evaluation for its caller (a guest's result, a
+// provider's): the message of `(throw big-string)` is the string, and a 65 MB one went whole
+// into a daemon's reply past every output cap, 400 MB of its memory (red team, 2026-12-04).
+// A host refuses a guest's message longer than this plus kBoundedMessageMark.
+inline constexpr size_t kMaxErrorMessageBytes = 64u << 10;
+inline constexpr size_t kBoundedMessageMark = 64;  // room for the "... [N more bytes cut]" mark
+// message, or its first max_bytes cut at a character boundary and marked
+// "... [N more bytes cut<why>]".
+std::string bounded_message(std::string message, size_t max_bytes = kMaxErrorMessageBytes,
+                            std::string_view why = "");
+
 // Readable form for messages: strings quoted and escaped, floats always with '.' or an exponent;
 // at most kMessageValueBytes, then "...". Collections nested deeper than kMaxValueDepth show as
 // "..." there (a program's own text comes from print_bounded, which refuses instead).

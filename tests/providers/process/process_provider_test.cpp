@@ -24,6 +24,7 @@
 
 #include "host_probes.hpp"
 #include "host/cgroup_fs.hpp"
+#include "host/rlimits.hpp"
 #include "process/child_plan.hpp"
 #include "support/result_text.hpp"
 #include "support/expectations.hpp"
@@ -346,6 +347,45 @@ TEST_F(ProcessProviderTest, FullDoesNotShareTheHostsTerminalsSharedMemoryOrMessa
     EXPECT_EQ(r.metadata.stdout_data, std::to_string(process::kPtysPerSandbox) + "\n");
     EXPECT_FALSE(shm_left) << "a file the sandbox wrote in /dev/shm is on the host";
     EXPECT_FALSE(queue_left) << "a message queue the sandbox made is on the host";
+}
+
+// The attack (red team, 2026-12-04, a host that is not root): under Full the program, of the
+// user's uid, wrote the user's own cgroup files: its memory limit to -1, itself into the
+// parent cgroup, another sandbox's limit below its use, the user's pids.max to 2. Full keeps
+// the host's tree but covers every cgroup mount with an empty read-only tmpfs. As root the
+// files are root's, so the test looks for them rather than writing them.
+TEST_F(ProcessProviderTest, FullDoesNotReachTheCgroupFileSystems) {
+    ExecutionContext ctx = external("/bin/sh", {"-c",
+        "grep -E ' - cgroup2? ' /proc/self/mountinfo | cut -d' ' -f5 | while read m; do "
+        "  find \"$m\" -mindepth 1 | head -1; touch \"$m/planted\" 2>/dev/null && echo \"wrote $m\"; done; echo END"});
+    ctx.config.fs_policy = FileSystemPolicy::full();
+    ExecutionResult r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data, "END\n") << "cgroup files reachable under Full";
+}
+
+// The attack (red team, 2026-12-04, a host that is not root): a sandbox sigqueue()d 96367
+// real-time signals to itself, the whole of its uid's budget, and the user's own sigqueue failed
+// with EAGAIN while it ran; POSIX message queues the same. Each sandbox gets a share of its own.
+// (kill() of a real-time signal is exempt from the limit in the kernel; its queue entries are
+// charged to the sandbox's memory cgroup: docs/security.md.)
+TEST_F(ProcessProviderTest, ASandboxQueuesAtMostItsShareOfSignalsAndMessageQueueBytes) {
+    const std::string script =
+        "import ctypes, os, signal\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGRTMIN])\n"
+        "n = 0\n"
+        "while n < 200000 and libc.sigqueue(os.getpid(), int(signal.SIGRTMIN), None) == 0:\n"
+        "    n += 1\n"
+        "q = [l for l in open('/proc/self/limits') if l.startswith('Max msgqueue size')][0].split()\n"
+        "print(n, q[3], q[4])\n";
+    ExecutionContext ctx = external("/usr/bin/python3", {"-c", script});
+    ctx.config.fs_policy = FileSystemPolicy::read_only();
+    ExecutionResult r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data, std::to_string(host::kSandboxPendingSignals) + " " +
+                                          std::to_string(host::kSandboxMessageQueueBytes) + " " +
+                                          std::to_string(host::kSandboxMessageQueueBytes) + "\n");
 }
 
 TEST_F(ProcessProviderTest, LibrariesFoundThroughRunpathOriginAreBound) {

@@ -23,6 +23,7 @@
 #include "service/confined_files.hpp"
 #include "service/hangup_watcher.hpp"
 #include "service/openapi.hpp"
+#include "service/output_relay.hpp"
 #include "service/stream_events.hpp"
 
 namespace microvm::service {
@@ -618,12 +619,18 @@ void HttpFrontend::execute_handler(const httplib::Request& req, httplib::Respons
             auto watch = hangups_.watch(fd, gone);
             EventWriter events;
             auto sink_write = [&](const std::string& line) {
-                if (!sink.write(line.data(), line.size())) gone.cancel();  // the client went away
+                if (sink.write(line.data(), line.size())) return true;
+                gone.cancel();  // the client went away
+                return false;
             };
+            // The run's output leaves from the relay's thread: the capture never waits for the
+            // client, so the deadline is acted on in time (output_relay.hpp).
+            OutputRelay relay(sink_write);
             auto doc = service_.run(*p, [&](OutputStream stream, std::string_view chunk) {
-                for (const auto& line : events.output(stream, chunk)) sink_write(line);
+                for (auto& line : events.output(stream, chunk)) relay.push(std::move(line));
             });
-            for (const auto& line : events.flush()) sink_write(line);
+            for (auto& line : events.flush()) relay.push(std::move(line));
+            if (!relay.finish()) return false;
             sink_write(events.result(doc));
             sink.done();
             return true;

@@ -358,6 +358,38 @@ TEST(HttpApi, StreamingDeliversOutputAsItHappensThenTheResult) {
     EXPECT_GT(events.back().second - events[0].second, 700ms);
 }
 
+// A streamed run is stopped at its deadline however slowly its client reads: the capture wrote
+// each line to the client itself, and while a client that did not read held that write, a
+// program's spinning child ran on, up to the write timeout (10 s) past a 3 s deadline (red team,
+// 2026-12-04). The output now leaves from a thread of its own (output_relay.hpp).
+TEST(HttpApi, AStreamedRunStopsAtItsDeadlineHoweverSlowlyItsClientReads) {
+    REQUIRE_PROCESS();
+    Harness h;
+    int fd = connect_unix(h.socket_path);
+    const int small = 4096;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    json body = {{"provider", "process"}, {"stream", true}, {"fs_policy", "ro"}, {"timeout", "1s"},
+                 {"run", {"/bin/sh", "-c", "(while :; do :; done) & head -c 4000000 /dev/zero | tr '\\0' x; wait"}}};
+    send_all(fd, request_text("POST", "/v1/executions", body.dump()));
+    std::this_thread::sleep_for(6s);  // not reading
+    std::string pending;
+    json result;
+    auto r = read_reply(fd, 60s, [&](const std::string& piece) {
+        pending += piece;
+        size_t nl;
+        while ((nl = pending.find('\n')) != std::string::npos) {
+            json event = json::parse(pending.substr(0, nl), nullptr, false);
+            if (event.is_object() && event.value("event", "") == "result") result = event["result"];
+            pending.erase(0, nl + 1);
+        }
+    });
+    ::close(fd);
+    ASSERT_EQ(r.status, 200);
+    ASSERT_TRUE(result.is_object()) << "no result event";
+    EXPECT_EQ(result["status"], "timeout") << result.dump().substr(0, 400);
+    EXPECT_LT(result["metadata"]["duration_ms"].get<double>(), 4000) << "the run outlived its deadline";
+}
+
 TEST(HttpApi, AClientThatDisconnectsCancelsItsExecution) {
     REQUIRE_PROCESS();
     Harness h;

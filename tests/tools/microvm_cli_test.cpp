@@ -214,6 +214,19 @@ TEST(MicrovmCli, EvalRefusesANamedFifoInsteadOfWaitingForAWriter) {
     EXPECT_EQ(r.out, "42\n");
 }
 
+// A value reaches a terminal with its control characters escaped too: a symbol's name is
+// printed as is, and `(symbol "\u001b]0;PWNED\u0007")` set the terminal's title (red team,
+// 2026-12-04). Into a pipe the value is exact. `script` (bsdutils, essential) gives it a terminal.
+TEST(MicrovmCli, AValueShowsControlCharactersEscapedOnATerminal) {
+    const std::string program = R"((symbol "\u001b]0;PWNED\u0007x"))";
+    auto piped = microvm({"eval", "-p", "mock", program});
+    EXPECT_EQ(piped.out, "\x1b]0;PWNED\x07x\n");
+    auto shown = testsupport::run_command(
+        {"/usr/bin/script", "-qec", std::string(MICROVM_BINARY) + " eval -p mock '" + program + "'", "/dev/null"}, "");
+    EXPECT_NE(shown.out.find("\\x1b]0;PWNED\\x07x"), std::string::npos) << shown.out;
+    EXPECT_EQ(shown.out.find('\x1b'), std::string::npos) << shown.out;
+}
+
 // An error message quoting what the program wrote reaches a terminal with its control
 // characters escaped: a line break could forge another "error:" line, an escape sequence act on
 // the terminal (red team, LOW).

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,6 +25,24 @@ using testsupport::CommandResult;
 CommandResult microvm(std::vector<std::string> args) {
     args.insert(args.begin(), MICROVM_BINARY);
     return testsupport::run_command(args);
+}
+
+// A host that cannot start a thread or a process (a user whose pids.max is spent: a rootless
+// sandbox under --fs full set its user's to 2, red team 2026-12-04) gets an error and the setup
+// status, not std::terminate's abort. The CLI runs alone in a pids cgroup of limit 1.
+TEST(SandboxCliHost, NoThreadToStartIsASetupErrorNotAnAbort) {
+    const std::string cgroup = "/sys/fs/cgroup/pids/microvm-cli-test-" + std::to_string(::getpid());
+    if (::mkdir(cgroup.c_str(), 0755) != 0) {
+        GTEST_SKIP() << "no cgroup v1 pids hierarchy to make a cgroup in here: " << std::strerror(errno);
+    }
+    ASSERT_TRUE(testsupport::run_command({"/bin/sh", "-c", "echo 1 > " + cgroup + "/pids.max"}).status == 0);
+    CommandResult r = testsupport::run_command(
+        {"/bin/sh", "-c", "echo $$ > " + cgroup + "/tasks && exec " + std::string(MICROVM_BINARY) +
+                              " run -p process -- /bin/true"});
+    ::rmdir(cgroup.c_str());
+    EXPECT_EQ(r.status, 125) << r.err;
+    EXPECT_TRUE(r.err.starts_with("error: setup_error: ")) << r.err;
+    EXPECT_EQ(r.err.find("terminate called"), std::string::npos) << r.err;
 }
 
 class SandboxCli : public ::testing::TestWithParam<std::string> {};

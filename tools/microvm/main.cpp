@@ -10,7 +10,9 @@
 #include <cstdlib>
 #include <optional>
 #include <iostream>
+#include <new>
 #include <string_view>
+#include <system_error>
 
 #include "bench.hpp"
 #include "commands.hpp"
@@ -119,7 +121,7 @@ std::string_view invoked_subcommand(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int cli_main(int argc, char** argv) {
     // Answered before any parser is built: CLI11 reports --version by throwing, and unwinding
     // costs more than the rest of the program's start (the flag stays declared below for --help).
     if (argc == 2 && std::string_view(argv[1]) == "--version") {
@@ -284,4 +286,17 @@ int main(int argc, char** argv) {
     return microvm::cli::cmd_execute(wasm_flags,
                                      microvm::WasmModule{{bytes.begin(), bytes.end()}},
                                      std::move(wasm_args), false);
+}
+
+// A host that cannot start a thread or allocate (a user whose pids.max is spent) gets an error
+// and the setup status, not std::terminate's abort (red team, 2026-12-04).
+int main(int argc, char** argv) {
+    try {
+        return cli_main(argc, argv);
+    } catch (const std::system_error& e) {
+        std::fprintf(stderr, "error: setup_error: %s\n", e.what());
+    } catch (const std::bad_alloc&) {
+        std::fprintf(stderr, "error: setup_error: out of memory\n");
+    }
+    return microvm::kExitSetup;
 }

@@ -45,6 +45,8 @@ OciMount to_oci(const Mount& m) {
                     {"nosuid", "nodev", "mode=1777", "size=" + std::to_string(m.size_bytes)}};
         case Mount::Kind::Proc:
             return {m.target, "proc", "proc", {"nosuid", "nodev", "noexec"}};
+        // Planned only by the process provider (its Full); gVisor's own /dev has both. Mapped
+        // all the same, so that a plan that held one would not be bound as a host path.
         case Mount::Kind::Devpts:
             return {m.target, "devpts", "devpts", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}};
         case Mount::Kind::Mqueue:

@@ -45,6 +45,65 @@ TEST(SandboxCliHost, NoThreadToStartIsASetupErrorNotAnAbort) {
     EXPECT_EQ(r.err.find("terminate called"), std::string::npos) << r.err;
 }
 
+// The CLI run by a user who is not root, in cgroup v1 hierarchies delegated to that user (its
+// own memory, cpu, cpuacct and pids cgroups, as a host delegates them), through `sh` and
+// `setpriv`. Skipped where the host has no cgroup v1 hierarchies of those names.
+class RootlessCli : public ::testing::Test {
+  protected:
+    static constexpr uid_t kUser = 61234;
+    void SetUp() override {
+        name_ = "microvm-rootless-test-" + std::to_string(::getpid());
+        for (const char* c : kControllers) {
+            const std::string dir = std::string("/sys/fs/cgroup/") + c + "/" + name_;
+            if (::mkdir(dir.c_str(), 0755) != 0) GTEST_SKIP() << "no cgroup v1 " << c << " hierarchy here: " << dir;
+            made_.push_back(dir);
+            ASSERT_EQ(testsupport::run_command({"/bin/chown", "-R", std::to_string(kUser) + ":" + std::to_string(kUser), dir}).status, 0);
+        }
+    }
+    void TearDown() override {
+        for (const std::string& dir : made_) {
+            for (int i = 0; i < 50 && ::rmdir(dir.c_str()) != 0 && errno == EBUSY; ++i)
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    }
+    // `microvm args...` as kUser, in the delegated cgroups; the program may name the cgroup
+    // directory of a controller as @CG@ (the memory one).
+    CommandResult run_as_user(const std::vector<std::string>& args) {
+        std::string command = "for c in memory cpu cpuacct pids; do echo $$ > /sys/fs/cgroup/$c/" + name_ +
+                              "/tasks || exit 99; done; exec setpriv --reuid=" + std::to_string(kUser) +
+                              " --regid=" + std::to_string(kUser) + " --clear-groups env -i PATH=/usr/bin:/bin";
+        command += " '" + std::string(MICROVM_BINARY) + "'";
+        for (std::string a : args) {
+            for (size_t at; (at = a.find("@CG@")) != std::string::npos;) a.replace(at, 4, "/sys/fs/cgroup/memory/" + name_);
+            std::string quoted;
+            for (char ch : a) quoted += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+            command += " '" + quoted + "'";
+        }
+        return testsupport::run_command({"/bin/sh", "-c", command}, "", "/");
+    }
+    static constexpr const char* kControllers[] = {"memory", "cpu", "cpuacct", "pids"};
+    std::string name_;
+    std::vector<std::string> made_;
+};
+
+// The attack (red team, 2026-12-04): under --fs full a rootless sandbox's program, of the user's
+// uid, wrote the user's cgroup files: it moved itself into the user's cgroup and raised its own
+// memory limit, then allocated 300 MiB under --memory 32, status ok. Full covers the cgroup
+// file systems now; the limit holds.
+TEST_F(RootlessCli, FullCannotLiftItsOwnLimitsThroughTheUsersCgroups) {
+    CommandResult who = run_as_user({"run", "-p", "process", "--", "/usr/bin/id", "-u"});
+    ASSERT_EQ(who.status, 0) << who.err;
+    EXPECT_EQ(who.out, std::to_string(kUser) + "\n");
+    CommandResult r = run_as_user(
+        {"run", "-p", "process", "--fs", "full", "--memory", "32", "--", "/bin/sh", "-c",
+         "for c in memory cpu cpuacct pids; do echo $$ > \"${0%/memory/*}/$c/${0##*/}/tasks\"; done 2>/dev/null; "
+         "for f in @CG@/microvm-*/memory.limit_in_bytes @CG@/microvm-*/memory.memsw.limit_in_bytes; do echo -1 > \"$f\"; done 2>/dev/null; "
+         "exec python3 -c 'a = bytearray(200 << 20); print(\"allocated\")'",
+         "@CG@"});
+    EXPECT_EQ(r.out.find("allocated"), std::string::npos) << r.out << r.err;
+    EXPECT_EQ(r.status, 137) << r.out << r.err;
+}
+
 class SandboxCli : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(SandboxCli, NonExecutableProgramsSayWhy) {

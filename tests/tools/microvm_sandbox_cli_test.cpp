@@ -14,6 +14,8 @@
 #include <thread>
 #include <optional>
 
+#include <nlohmann/json.hpp>
+
 #include "support/host_files.hpp"
 #include "support/run_command.hpp"
 #include "support/trusted_temp.hpp"
@@ -102,6 +104,31 @@ TEST_F(RootlessCli, FullCannotLiftItsOwnLimitsThroughTheUsersCgroups) {
          "@CG@"});
     EXPECT_EQ(r.out.find("allocated"), std::string::npos) << r.out << r.err;
     EXPECT_EQ(r.status, 137) << r.out << r.err;
+}
+
+// Each limit holds for a user who is not root as for root, measured by the kernel: the deadline
+// (a program that ignores SIGTERM), memory, the CPU share, and the sandbox's processes (its pids
+// cgroup, below the user's delegated one).
+TEST_F(RootlessCli, EveryLimitHoldsAndIsMeasured) {
+    CommandResult late = run_as_user({"run", "-p", "process", "--timeout", "1s", "--json", "--", "/bin/sh", "-c",
+                                      "trap '' TERM; while :; do :; done"});
+    EXPECT_EQ(late.status, 124) << late.err;
+    auto doc = nlohmann::json::parse(late.out, nullptr, false);
+    ASSERT_TRUE(doc.is_object()) << late.out << late.err;
+    EXPECT_EQ(doc["status"], "timeout");
+    EXPECT_GE(doc["metadata"]["duration_ms"].get<double>(), 900);
+    EXPECT_LT(doc["metadata"]["duration_ms"].get<double>(), 5000);
+    EXPECT_GT(doc["metadata"]["cpu_time_ms"].get<double>(), 200) << "CPU time not the kernel's";
+
+    CommandResult big = run_as_user({"run", "-p", "process", "--fs", "ro", "--memory", "32", "--", "/usr/bin/python3", "-c",
+                                     "a = bytearray(200 << 20); print('allocated')"});
+    EXPECT_EQ(big.status, 137) << big.out << big.err;
+
+    CommandResult slow = run_as_user({"run", "-p", "process", "--cpu", "0.1", "--timeout", "3s", "--json", "--",
+                                      "/bin/sh", "-c", "trap '' TERM; while :; do :; done"});
+    auto share = nlohmann::json::parse(slow.out, nullptr, false);
+    ASSERT_TRUE(share.is_object()) << slow.out << slow.err;
+    EXPECT_LT(share["metadata"]["cpu_time_ms"].get<double>(), 1500) << "a tenth of a core for 3 s";
 }
 
 class SandboxCli : public ::testing::TestWithParam<std::string> {};

@@ -47,6 +47,8 @@ std::string Provider::program_kind_refusal(ProgramKind kind) const {
     return reason;
 }
 
+Availability Provider::availability_under(const nlohmann::json&) const { return availability(); }
+
 nlohmann::json Provider::config_schema() const {
     return {{"type", "object"},
             {"properties", nlohmann::json::object()},
@@ -63,6 +65,7 @@ Expected<void> Provider::initialize(const nlohmann::json& settings) {
                     who + " is already initialized with other settings; clean it up first");
     }
     Availability a = availability();
+    if (!a.available && validate_json_schema(settings, config_schema())) a = availability_under(settings);
     if (!a.available) {
         return fail(Failure::Kind::ProviderUnavailable, who + " is unavailable: " + a.reason);
     }

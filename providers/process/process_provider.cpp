@@ -34,6 +34,17 @@ Availability ProcessProvider::availability() const {
     return availability_;
 }
 
+Availability ProcessProvider::availability_under(const nlohmann::json& settings) const {
+    auto parsed = parse_settings(settings);
+    if (!parsed || parsed->cgroup_parent.empty()) return availability();
+    auto sandbox = process::Sandbox::create(*parsed);
+    if (!sandbox) return {false, sandbox.error().message};
+    Availability probed = (*sandbox)->probe();
+    std::lock_guard lock(probe_mu_);
+    if (probed.available) probed_sandbox_ = std::move(*sandbox);
+    return probed;
+}
+
 nlohmann::json ProcessProvider::config_schema() const {
     nlohmann::json properties = {{"cgroup_parent",
                {{"type", "string"},

@@ -20,6 +20,9 @@ class ProcessProvider final : public host::SandboxProvider {
     Isolation isolation() const override { return Isolation::Process; }
     // Whether sandboxes can start here (cgroups, namespaces, seccomp); probed once.
     Availability availability() const override;
+    // A cgroup_parent the default cannot use (the host process's own cgroup is not writable by
+    // a user who is not root; a delegated one is): probed with it, and the sandbox kept.
+    Availability availability_under(const nlohmann::json& settings) const override;
     nlohmann::json config_schema() const override;
 
   protected:

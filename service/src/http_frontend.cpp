@@ -67,6 +67,11 @@ struct HttpFrontend::Connection {
 
 namespace {
 
+// How long a streamed reply's client may take, once the run has ended, to read what the relay
+// still holds (at most kRelayBytes: 35 KB/s).
+constexpr std::chrono::seconds kStreamDrainTime{30};
+
+
 // The connection the current thread serves: handlers run on it (httplib calls them from
 // process_request, on our thread).
 thread_local HttpFrontend::Connection* tl_conn = nullptr;
@@ -623,14 +628,17 @@ void HttpFrontend::execute_handler(const httplib::Request& req, httplib::Respons
                 gone.cancel();  // the client went away
                 return false;
             };
-            // The run's output leaves from the relay's thread: the capture never waits for the
-            // client, so the deadline is acted on in time (output_relay.hpp).
-            OutputRelay relay(sink_write);
+            // The run's output leaves from the relay's thread: the capture waits for the client
+            // only while the relay is full and never past the run's deadline, which is no
+            // earlier than this (output_relay.hpp).
+            OutputRelay relay(sink_write, OutputRelay::Clock::now() + service_.timeout_of(*p));
             auto doc = service_.run(*p, [&](OutputStream stream, std::string_view chunk) {
                 for (auto& line : events.output(stream, chunk)) relay.push(std::move(line));
             });
             for (auto& line : events.flush()) relay.push(std::move(line));
-            if (!relay.finish()) return false;
+            // The run's slot went back when it ended (Service::run); the client has a while to
+            // take what is left, not for ever.
+            if (!relay.finish(OutputRelay::Clock::now() + kStreamDrainTime)) return false;
             sink_write(events.result(doc));
             sink.done();
             return true;

@@ -507,8 +507,16 @@ ordered_json Service::run(Prepared& p, OutputSink sink) {
             record["network_requests"] = doc["metadata"]["network_requests"];
         audit_->write(record);
     }
+    // The run is over: its slot, its client's share and its session go back now, not when the
+    // reply has reached the client (a client that read a stream slowly held the provider's only
+    // slot, and a deleted session's disk, long after its program ended; red team, 2026-12-04).
+    p.ticket.reset();
+    p.quota.reset();
+    p.session.reset();
     return doc;
 }
+
+std::chrono::milliseconds Service::timeout_of(const Prepared& p) const { return p.policy.config.timeout; }
 
 void Service::audit_session(const std::string& op, const std::string& id, const ClientIdentity& who,
                             const std::string& outcome, const json& extra) {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <thread>
 #include <optional>
 
@@ -70,9 +71,11 @@ class RootlessCli : public ::testing::Test {
     }
     // `microvm args...` as kUser, in the delegated cgroups; the program may name the cgroup
     // directory of a controller as @CG@ (the memory one).
-    CommandResult run_as_user(const std::vector<std::string>& args) {
-        std::string command = "for c in memory cpu cpuacct pids; do echo $$ > /sys/fs/cgroup/$c/" + name_ +
-                              "/tasks || exit 99; done; exec setpriv --reuid=" + std::to_string(kUser) +
+    CommandResult run_as_user(const std::vector<std::string>& args, bool join_cgroups = true) {
+        std::string command = join_cgroups ? "for c in memory cpu cpuacct pids; do echo $$ > /sys/fs/cgroup/$c/" + name_ +
+                                                 "/tasks || exit 99; done; "
+                                           : std::string();
+        command += "exec setpriv --reuid=" + std::to_string(kUser) +
                               " --regid=" + std::to_string(kUser) + " --clear-groups env -i PATH=/usr/bin:/bin";
         command += " '" + std::string(MICROVM_BINARY) + "'";
         for (std::string a : args) {
@@ -104,6 +107,28 @@ TEST_F(RootlessCli, FullCannotLiftItsOwnLimitsThroughTheUsersCgroups) {
          "@CG@"});
     EXPECT_EQ(r.out.find("allocated"), std::string::npos) << r.out << r.err;
     EXPECT_EQ(r.status, 137) << r.out << r.err;
+}
+
+// A user who is not root, left in root's cgroup, names the cgroup delegated to it in its
+// settings (cgroup_parent): the provider is available with them. It was probed with the default
+// settings only, and refused (red team, 2026-12-04).
+TEST_F(RootlessCli, ADelegatedCgroupParentMakesTheProviderAvailable) {
+    const std::string dir = testsupport::make_trusted_temp_dir("rootless-settings");
+    ASSERT_FALSE(dir.empty());
+    ::chmod(dir.c_str(), 0755);  // the user reads the settings there
+    const std::string settings = std::string(dir) + "/config.toml";
+    {
+        std::ofstream out(settings);
+        out << "[provider_configs.process]\ncgroup_parent = \"/" << name_ << "\"\n";
+    }
+    ::chmod(settings.c_str(), 0644);
+    CommandResult without = run_as_user({"run", "-p", "process", "--", "/usr/bin/id", "-u"}, false);
+    CommandResult with = run_as_user({"run", "-p", "process", "--config", settings, "--", "/usr/bin/id", "-u"}, false);
+    ::unlink(settings.c_str());
+    ::rmdir(dir.c_str());
+    EXPECT_EQ(without.status, 125) << "root's cgroup is not the user's to use: " << without.err;
+    EXPECT_EQ(with.status, 0) << with.err;
+    EXPECT_EQ(with.out, std::to_string(kUser) + "\n");
 }
 
 // Each limit holds for a user who is not root as for root, measured by the kernel: the deadline

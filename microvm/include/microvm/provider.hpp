@@ -53,6 +53,11 @@ public:
     virtual Isolation isolation() const = 0;
     virtual std::vector<ProgramKind> runs() const = 0;
     virtual Availability availability() const = 0;
+    // Whether the provider can run under these settings (valid by config_schema()) where
+    // availability() says it cannot: a setting may supply what the host's defaults lack (the
+    // process provider's cgroup_parent, a cgroup delegated to a user who is not root). The
+    // default: availability().
+    virtual Availability availability_under(const nlohmann::json& settings) const;
     // JSON Schema of the provider-specific settings ([provider_configs.NAME] in the settings file).
     virtual nlohmann::json config_schema() const;
 

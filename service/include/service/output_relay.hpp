@@ -1,11 +1,19 @@
 // The lines of a streamed run, handed over by the thread that captures the program's output and
 // written to the client by a thread of its own. Written on the capturing thread, a client that
 // read slowly held the capture loop in its write, and the deadline was acted on up to the write
-// timeout (10 s) late while the program kept running (red team, 2026-12-04). What waits here is
-// bounded by what the capture keeps (each stream's max_output_bytes, as escaped into lines).
+// timeout (10 s) late while the program kept running (red team, 2026-12-04).
+// What waits is bounded (kRelayBytes, each line counted with its heap overhead: a program writing
+// one byte per read made 80 bytes of queue per byte, 357 MB of daemon memory in 30 s; red team):
+// while it is full, push() waits for the client, so the program waits on its pipe, as it did
+// when the capture wrote itself. Only until the run's deadline: from then on push() never
+// waits, so the capture is free to kill the program at its deadline; what the dead program left
+// in its pipes is queued past the bound.
+
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -14,27 +22,35 @@
 
 namespace microvm::service {
 
+inline constexpr size_t kRelayBytes = 1 << 20;
+inline constexpr size_t kRelayLineOverhead = 64;  // a deque entry and a string's heap block
+
 class OutputRelay {
   public:
+    using Clock = std::chrono::steady_clock;
     // write: sends one line to the client; false when it went away (nothing more is written).
-    explicit OutputRelay(std::function<bool(const std::string&)> write);  // starts the writer
+    // push() waits for room until deadline (the run's: no earlier than when it could be hit).
+    OutputRelay(std::function<bool(const std::string&)> write, Clock::time_point deadline);  // starts the writer
     ~OutputRelay();  // finish()
     OutputRelay(const OutputRelay&) = delete;
     OutputRelay& operator=(const OutputRelay&) = delete;
 
-    // Queues a line; never waits for the client.
+    // Queues a line; while kRelayBytes wait, first waits for room (not past the deadline).
     void push(std::string line);
-    // Waits until every line pushed is written or a write failed, and stops the writer. True
-    // when every line was written.
-    bool finish();
+    // Waits until every line pushed is written, a write failed or drain_by passed (then nothing
+    // more is written), and stops the writer. True when every line was written.
+    bool finish(Clock::time_point drain_by = Clock::time_point::max());
 
   private:
     void run();
 
     std::function<bool(const std::string&)> write_;
     std::mutex mu_;
-    std::condition_variable cv_;
+    const Clock::time_point deadline_;
+    std::condition_variable cv_;     // the writer: a line, or closing
+    std::condition_variable room_;   // push() and finish(): room, written, or failed
     std::deque<std::string> lines_;
+    size_t bytes_ = 0;               // of lines_, with kRelayLineOverhead each
     bool closing_ = false;
     bool failed_ = false;
     std::thread writer_;

@@ -108,7 +108,10 @@ class Service {
                                                              const ClientIdentity& who,
                                                              const CancelToken& client_gone);
     bool wants_stream(const Prepared& p) const;
-    // Runs it (output to sink as it comes when set) and returns the --json result document.
+    // The execution's timeout (its policy's).
+    std::chrono::milliseconds timeout_of(const Prepared& p) const;
+    // Runs it (output to sink as it comes when set) and returns the --json result document. The
+    // execution's slot, its client's share and its session are given back before it returns.
     nlohmann::ordered_json run(Prepared& p, OutputSink sink);
 
     // Sessions (see sessions.hpp for the rules).

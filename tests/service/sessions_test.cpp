@@ -114,6 +114,13 @@ TEST(Sessions, ADeadDaemonsSessionDisksAreUnmountedAtStart) {
     std::filesystem::create_directories(left);
     for (const std::string& d : {dir + "/state", dir + "/state/sandboxes"}) ::chmod(d.c_str(), 0700);
     ASSERT_EQ(::mount("tmpfs", left.c_str(), "tmpfs", 0, "size=1m"), 0) << std::strerror(errno);
+    struct Cleanup {  // whatever the outcome, nothing of the test stays mounted
+        std::string dir, left;
+        ~Cleanup() {
+            ::umount2(left.c_str(), MNT_DETACH);
+            microvm::host::remove_tree(dir);
+        }
+    } cleanup{dir, left};
     std::ofstream(left + "/file") << "left";
     {
         microvm::service::ServiceOptions opts;
@@ -126,9 +133,7 @@ TEST(Sessions, ADeadDaemonsSessionDisksAreUnmountedAtStart) {
     std::string line;
     bool mounted = false;
     while (std::getline(mounts, line)) mounted = mounted || line.find(left) != std::string::npos;
-    if (mounted) ::umount2(left.c_str(), MNT_DETACH);
     EXPECT_FALSE(mounted);
-    microvm::host::remove_tree(dir);
 }
 
 TEST(Sessions, PathsOutsideTheWorkDirectoryAreRefused) {

@@ -67,10 +67,6 @@ struct HttpFrontend::Connection {
 
 namespace {
 
-// How long a streamed reply's client may take, once the run has ended, to read what the relay
-// still holds (at most kRelayBytes: 35 KB/s).
-constexpr std::chrono::seconds kStreamDrainTime{30};
-
 
 // The connection the current thread serves: handlers run on it (httplib calls them from
 // process_request, on our thread).
@@ -635,11 +631,18 @@ void HttpFrontend::execute_handler(const httplib::Request& req, httplib::Respons
             auto doc = service_.run(*p, [&](OutputStream stream, std::string_view chunk) {
                 for (auto& line : events.output(stream, chunk)) relay.push(std::move(line));
             });
+            // The run has ended: the rest (what the relay holds, the result) is queued without
+            // waiting, and the client has stream_drain_time to take it, else the connection is
+            // shut down (which also ends a write in progress). Its slot is held until then: a
+            // result repeats the output, so with the slot given back at once, slow readers
+            // held 330 MB each past the concurrency (red team, 2026-12-04).
+            relay.run_ended();
             for (auto& line : events.flush()) relay.push(std::move(line));
-            // The run's slot went back when it ended (Service::run); the client has a while to
-            // take what is left, not for ever.
-            if (!relay.finish(OutputRelay::Clock::now() + kStreamDrainTime)) return false;
-            sink_write(events.result(doc));
+            relay.push(events.result(doc));
+            doc = nullptr;
+            if (!relay.finish(OutputRelay::Clock::now() + options_.stream_drain_time,
+                              [fd] { ::shutdown(fd, SHUT_RDWR); }))
+                return false;
             sink.done();
             return true;
         } catch (const std::exception& e) {

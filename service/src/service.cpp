@@ -507,11 +507,11 @@ ordered_json Service::run(Prepared& p, OutputSink sink) {
             record["network_requests"] = doc["metadata"]["network_requests"];
         audit_->write(record);
     }
-    // The run is over: its slot, its client's share and its session go back now, not when the
-    // reply has reached the client (a client that read a stream slowly held the provider's only
-    // slot, and a deleted session's disk, long after its program ended; red team, 2026-12-04).
-    p.ticket.reset();
-    p.quota.reset();
+    // The run is over: its session goes back now, not when the reply has reached the client (a
+    // client that read a stream slowly held a deleted session's disk long after its program
+    // ended; red team, 2026-12-04). The slot and the client's share stay with the reply, which
+    // holds the result: with them given back, slow readers held replies past the concurrency;
+    // a streamed reply's drain is bounded in time instead (http_frontend.cpp).
     p.session.reset();
     return doc;
 }

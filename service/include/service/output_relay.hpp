@@ -37,22 +37,26 @@ class OutputRelay {
 
     // Queues a line; while kRelayBytes wait, first waits for room (not past the deadline).
     void push(std::string line);
-    // Waits until every line pushed is written, a write failed or drain_by passed (then nothing
-    // more is written), and stops the writer. True when every line was written.
-    bool finish(Clock::time_point drain_by = Clock::time_point::max());
+    // The run has ended: push() no longer waits.
+    void run_ended();
+    // Waits until every line pushed is written, a write failed or drain_by passed; then
+    // give_up() (which must end a write in progress: shutting the connection down) and nothing
+    // more is written. Stops the writer. True when every line was written.
+    bool finish(Clock::time_point drain_by = Clock::time_point::max(), const std::function<void()>& give_up = {});
 
   private:
     void run();
 
     std::function<bool(const std::string&)> write_;
     std::mutex mu_;
-    const Clock::time_point deadline_;
+    Clock::time_point deadline_;     // push() waits for room until then
     std::condition_variable cv_;     // the writer: a line, or closing
     std::condition_variable room_;   // push() and finish(): room, written, or failed
     std::deque<std::string> lines_;
     size_t bytes_ = 0;               // of lines_, with kRelayLineOverhead each
     bool closing_ = false;
     bool failed_ = false;
+    bool writing_ = false;           // the writer is in write_()
     std::thread writer_;
 };
 

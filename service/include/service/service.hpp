@@ -110,8 +110,8 @@ class Service {
     bool wants_stream(const Prepared& p) const;
     // The execution's timeout (its policy's).
     std::chrono::milliseconds timeout_of(const Prepared& p) const;
-    // Runs it (output to sink as it comes when set) and returns the --json result document. The
-    // execution's slot, its client's share and its session are given back before it returns.
+    // Runs it (output to sink as it comes when set) and returns the --json result document. Its
+    // session is given back before it returns; its slot when p goes.
     nlohmann::ordered_json run(Prepared& p, OutputSink sink);
 
     // Sessions (see sessions.hpp for the rules).

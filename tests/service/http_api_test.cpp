@@ -358,6 +358,18 @@ TEST(HttpApi, StreamingDeliversOutputAsItHappensThenTheResult) {
     EXPECT_GT(events.back().second - events[0].second, 700ms);
 }
 
+// A streamed process run of `sh -c script`, from a client with a small receive buffer that has
+// not read yet: its socket.
+static int start_unread_stream(const Harness& h, const std::string& timeout, const std::string& script) {
+    int fd = connect_unix(h.socket_path);
+    const int small = 4096;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    json body = {{"provider", "process"}, {"stream", true}, {"fs_policy", "ro"}, {"timeout", timeout},
+                 {"run", {"/bin/sh", "-c", script}}};
+    send_all(fd, request_text("POST", "/v1/executions", body.dump()));
+    return fd;
+}
+
 // A streamed run is stopped at its deadline however slowly its client reads: the capture wrote
 // each line to the client itself, and while a client that did not read held that write, a
 // program's spinning child ran on, up to the write timeout (10 s) past a 3 s deadline (red team,
@@ -365,12 +377,7 @@ TEST(HttpApi, StreamingDeliversOutputAsItHappensThenTheResult) {
 TEST(HttpApi, AStreamedRunStopsAtItsDeadlineHoweverSlowlyItsClientReads) {
     REQUIRE_PROCESS();
     Harness h;
-    int fd = connect_unix(h.socket_path);
-    const int small = 4096;
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-    json body = {{"provider", "process"}, {"stream", true}, {"fs_policy", "ro"}, {"timeout", "1s"},
-                 {"run", {"/bin/sh", "-c", "(while :; do :; done) & head -c 4000000 /dev/zero | tr '\\0' x; wait"}}};
-    send_all(fd, request_text("POST", "/v1/executions", body.dump()));
+    const int fd = start_unread_stream(h, "1s", "(while :; do :; done) & head -c 4000000 /dev/zero | tr '\\0' x; wait");
     std::this_thread::sleep_for(6s);  // not reading
     std::string pending;
     json result;
@@ -400,12 +407,7 @@ TEST(HttpApi, ASlowReaderHoldsTheSlotOfARunThatEndedAtMostTheDrainTime) {
     microvm::service::FrontendOptions f;
     f.stream_drain_time = 1s;
     Harness h([](microvm::service::ServiceOptions& o) { o.admission = {1, 0}; }, f);
-    int fd = connect_unix(h.socket_path);
-    const int small = 4096;
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-    json body = {{"provider", "process"}, {"stream", true}, {"fs_policy", "ro"}, {"timeout", "20s"},
-                 {"run", {"/bin/sh", "-c", "head -c 600000 /dev/zero | tr '\\0' x"}}};
-    send_all(fd, request_text("POST", "/v1/executions", body.dump()));
+    const int fd = start_unread_stream(h, "20s", "head -c 600000 /dev/zero | tr '\\0' x");
     std::this_thread::sleep_for(4s);  // the program ended at once; not read; the drain time passed
     auto next = h.call_json("POST", "/v1/executions", {{"provider", "process"}, {"fs_policy", "ro"}, {"run", {"/bin/true"}}});
     EXPECT_EQ(next.status, 200) << next.body;

@@ -26,9 +26,11 @@ namespace svctest {
 
 inline const std::string kToken = "test-token-0123456789abcdef";
 
+// Named with this process's pid ("microvmd-test-PID-XXXXXX"): the sessions' disks mounted there
+// are told apart from other test processes' in host snapshots (host_probes.cpp).
 inline std::string make_temp_dir() {
-    char tmpl[] = "/tmp/microvmd-test-XXXXXX";
-    const char* d = ::mkdtemp(tmpl);
+    std::string tmpl = "/tmp/microvmd-test-" + std::to_string(::getpid()) + "-XXXXXX";
+    const char* d = ::mkdtemp(tmpl.data());
     return d ? d : "";
 }
 

@@ -75,14 +75,16 @@ HostSnapshot take_snapshot() {
         if (parent_of(pid) == self) s.children.insert(pid);
     }
     // Our own cgroups, mounts and state are named with our pid ("microvm-...-PID.PIDNS-N",
-    // host/stale_dirs.hpp; "microvm-...-PID-N" for a few); those of other test processes
+    // host/stale_dirs.hpp; "microvm-...-PID-N" for a few, and the service tests' directories
+    // "microvmd-test-PID-...", whose sessions' disks are mounts); those of other test processes
     // running alongside (ctest -j) come and go on their own and are left out. Every other
     // mount is compared.
     const std::string pid = "-" + std::to_string(self) + ".";
     const std::string old_pid = "-" + std::to_string(self) + "-";
     std::istringstream mounts(read_all("/proc/self/mountinfo"));
     for (std::string line; std::getline(mounts, line);) {
-        const bool another_hosts = line.find("/microvm-") != std::string::npos &&
+        const bool another_hosts = (line.find("/microvm-") != std::string::npos ||
+                                    line.find("/microvmd-test-") != std::string::npos) &&
                                    line.find(pid) == std::string::npos &&
                                    line.find(old_pid) == std::string::npos;
         if (!another_hosts) s.mounts.push_back(line);

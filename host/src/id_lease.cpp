@@ -1,14 +1,13 @@
 #include "host/id_lease.hpp"
 
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <random>
 
+#include "host/random.hpp"
 #include "host/sys_error.hpp"
 
 namespace microvm::host {
@@ -16,14 +15,7 @@ namespace {
 
 constexpr int kDraws = 64;
 
-uint32_t random_number() {
-    uint32_t n = 0;
-    if (::getrandom(&n, sizeof n, 0) != static_cast<ssize_t>(sizeof n)) {
-        static thread_local std::random_device device;
-        n = device();
-    }
-    return n % kIdLeaseCount;
-}
+uint32_t random_number() { return random_u32() % kIdLeaseCount; }
 
 }  // namespace
 

@@ -22,6 +22,7 @@
 #include "host/deferred_teardown.hpp"
 #include "process/bind_trees.hpp"
 #include "host/checked_tree.hpp"
+#include "host/paths.hpp"
 #include "process/child_plan_builder.hpp"
 #include "process/live_sandbox.hpp"
 #include "process/prepared_sandbox.hpp"
@@ -72,9 +73,8 @@ void cover_cgroup_file_systems(RootfsPlan& rootfs) {
               [](const host::MountEntry& a, const host::MountEntry& b) { return a.mount_point.size() < b.mount_point.size(); });
     for (const host::MountEntry& m : mounts) {
         if (m.fstype != "cgroup" && m.fstype != "cgroup2") continue;
-        const bool below = std::any_of(covered.begin(), covered.end(), [&](const std::string& c) {
-            return m.mount_point == c || m.mount_point.starts_with(c == "/" ? c : c + "/");
-        });
+        const bool below = std::any_of(covered.begin(), covered.end(),
+                                       [&](const std::string& c) { return host::is_within(m.mount_point, c); });
         if (below) continue;
         covered.push_back(m.mount_point);
         host::Mount cover{host::Mount::Kind::Tmpfs, "tmpfs", m.mount_point};

@@ -14,6 +14,7 @@
 
 #include "host/agent_session.hpp"
 #include "host/egress.hpp"
+#include "host/scope_exit.hpp"
 #include "host/trusted_state.hpp"
 #include "qemu/host_facts.hpp"
 #include "qemu/qemu_vm.hpp"
@@ -143,13 +144,10 @@ std::string QemuBackend::restore_refusal(const VmSpec& spec) const {
 Expected<void> QemuBackend::build_template(const VmSpec& spec, const std::string& key,
                                            Clock::time_point deadline) const {
     RTFS_TRY(std::string build_dir, templates_->begin_build());
-    struct Cleanup {
-        std::string dir;
-        ~Cleanup() {
-            std::error_code ec;
-            std::filesystem::remove_all(dir, ec);  // gone already when committed
-        }
-    } cleanup{build_dir};
+    host::ScopeExit cleanup([&build_dir] {
+        std::error_code ec;
+        std::filesystem::remove_all(build_dir, ec);  // gone already when committed
+    });
     const std::string state_path = build_dir + "/state";
     host::UniqueFd state(::open(state_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (!state.valid()) return fail(Failure::Kind::SetupError, "cannot create " + state_path);

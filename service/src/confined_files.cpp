@@ -7,10 +7,11 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
-#include <random>
 #include <vector>
+
+#include "host/random.hpp"
+#include "host/scope_exit.hpp"
 
 namespace microvm::service {
 
@@ -41,14 +42,6 @@ ApiError refused(const std::string& path, int err) {
     if (err == ENOSPC || err == EDQUOT)
         return ApiError{507, "insufficient_storage", path + ": the sandbox's disk is full (" + std::strerror(err) + ")"};
     return ApiError{500, "io_error", path + ": " + std::strerror(err)};
-}
-
-// 16 random hex digits: the temporary name of an upload.
-std::string new_upload_suffix() {
-    static thread_local std::mt19937_64 rng{std::random_device{}()};
-    char text[17];
-    std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(rng()));
-    return text;
 }
 
 std::vector<std::string> split(const std::string& path) {
@@ -104,20 +97,14 @@ ApiExpected<void> write_beneath(int dir_fd, const std::string& path, const std::
     std::string temp;
     int fd = -1;
     for (int attempt = 0; fd < 0 && attempt < 16; ++attempt) {
-        temp = ".microvmd-upload-" + new_upload_suffix();
+        temp = ".microvmd-upload-" + host::random_hex(8);
         fd = openat2_beneath(parent.get(), temp, O_WRONLY | O_CREAT | O_EXCL | O_NONBLOCK | O_NOFOLLOW, 0600);
         if (fd < 0 && errno != EEXIST) break;
     }
     if (fd < 0) return rtfs::Unexpected<ApiError>(refused(path, errno));
     host::UniqueFd file(fd);
-    struct Discard {  // the temporary file, unless it became the upload
-        int dir;
-        const std::string& name;
-        bool keep = false;
-        ~Discard() {
-            if (!keep) ::unlinkat(dir, name.c_str(), 0);
-        }
-    } discard{parent.get(), temp};
+    // The temporary file, unless it became the upload.
+    host::ScopeExit discard([&] { ::unlinkat(parent.get(), temp.c_str(), 0); });
     // Readable and writable by whichever sandbox user the session's provider runs as.
     if (::fchmod(fd, kSessionFileMode) != 0) return rtfs::Unexpected<ApiError>(refused(path, errno));
     size_t off = 0;
@@ -129,7 +116,7 @@ ApiExpected<void> write_beneath(int dir_fd, const std::string& path, const std::
     }
     if (::renameat(parent.get(), temp.c_str(), parent.get(), parts.back().c_str()) != 0)
         return rtfs::Unexpected<ApiError>(refused(path, errno));
-    discard.keep = true;
+    discard.dismiss();
     return rtfs::Ok{};
 }
 

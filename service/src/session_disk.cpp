@@ -34,7 +34,7 @@ void unmount_everything_below(const std::string& dir) {
     if (root.empty()) return;
     std::vector<std::string> below;
     for (const host::MountEntry& m : host::read_mountinfo()) {
-        if (m.mount_point == root || m.mount_point.starts_with(root + "/")) below.push_back(m.mount_point);
+        if (host::is_within(m.mount_point, root)) below.push_back(m.mount_point);
     }
     // Deepest first; a path mounted over twice is unmounted as often as it appears.
     std::sort(below.begin(), below.end(), [](const std::string& a, const std::string& b) { return a.size() > b.size(); });

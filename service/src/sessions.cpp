@@ -5,31 +5,17 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <random>
 
+#include "host/random.hpp"
 #include "host/remove_tree.hpp"
+#include "host/scope_exit.hpp"
 #include "service/session_disk.hpp"
 #include "microvm/policy.hpp"
 #include "service/confined_files.hpp"
 
 namespace microvm::service {
 
-std::string new_session_id() {
-    unsigned char bytes[12];
-    std::ifstream urandom("/dev/urandom", std::ios::binary);
-    urandom.read(reinterpret_cast<char*>(bytes), sizeof bytes);
-    if (!urandom) {  // never expected; still random enough to be unique, if not secret
-        std::random_device rd;
-        for (auto& b : bytes) b = static_cast<unsigned char>(rd());
-    }
-    std::string id = "sbx-";
-    for (unsigned char c : bytes) {
-        id += "0123456789abcdef"[c >> 4];
-        id += "0123456789abcdef"[c & 0xF];
-    }
-    return id;
-}
+std::string new_session_id() { return "sbx-" + host::random_hex(12); }
 
 Session::~Session() {
     work_fd.reset();
@@ -105,13 +91,10 @@ ApiExpected<std::shared_ptr<Session>> SessionStore::create(std::string provider,
                                 " sandboxes; delete one first");
         ++reserved_;
     }
-    struct Release {
-        SessionStore* store;
-        ~Release() {
-            std::lock_guard lock(store->mu_);
-            --store->reserved_;
-        }
-    } release{this};
+    host::ScopeExit release([this] {
+        std::lock_guard lock(mu_);
+        --reserved_;
+    });
     auto s = std::make_shared<Session>();
     s->id = new_session_id();
     s->provider = std::move(provider);

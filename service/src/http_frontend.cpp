@@ -57,6 +57,10 @@ struct HttpFrontend::Connection {
     std::optional<httplib::Range> range;  // the request's single Range, applied by the download handler
     std::optional<BodyBudget::Hold> body_hold;  // the current request's share of the body budget
     std::optional<ClientQuotas::Hold> body_quota;  // ... and of its client's body quota
+    // The execution whose reply is being written: its slot and quota are held until the reply
+    // is gone or reply_drain_time has passed (a result repeats the output: slow readers of
+    // replies whose runs gave their slots back held memory past the concurrency).
+    std::shared_ptr<Service::Prepared> reply_run;
     std::string peer;  // "ip:ADDRESS" or "uid:N": whose per-peer connection count it is in
     // Under conn_mu_: no authenticated request is in progress (the connection is being set up,
     // reading a head, or idle between requests): the first a newcomer of its peer over the cap
@@ -111,6 +115,8 @@ class ConnStream : public httplib::Stream {
     ConnStream(int fd, SSL* ssl, std::chrono::milliseconds write_timeout, std::string ip, int port)
         : fd_(fd), ssl_(ssl), write_timeout_(write_timeout), ip_(std::move(ip)), port_(port) {}
     void set_deadline(Clock::time_point d) { deadline_ = d; }
+    // Writes of the current response fail past this point, however steadily the client reads.
+    void set_write_deadline(Clock::time_point d) { write_deadline_ = d; }
     // Bytes of a next (pipelined) request already read from the socket.
     bool has_buffered() const { return in_pos_ < in_.size() || (ssl_ && SSL_pending(ssl_) > 0); }
     // Sends held headers of a response that had no body (a HEAD, or a length of 0).
@@ -123,8 +129,10 @@ class ConnStream : public httplib::Stream {
 
     bool is_readable() const override { return has_buffered() || wait_fd(fd_, POLLIN, deadline_); }
     bool is_writable() const override {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(write_by() - Clock::now()).count();
+        if (left <= 0) return false;
         pollfd p{fd_, POLLOUT, 0};
-        int rc = ::poll(&p, 1, static_cast<int>(write_timeout_.count()));
+        int rc = ::poll(&p, 1, static_cast<int>(left));
         return rc > 0 && !(p.revents & (POLLERR | POLLHUP));
     }
     // The rest of the current request may hand out at most `bytes` more (its head, whose number
@@ -214,9 +222,13 @@ class ConnStream : public httplib::Stream {
     // connection's thread), and a TLS write goes in records of at most kTlsWriteChunk, each with
     // the deadline of its own (one SSL_write of a whole reply had one deadline for all of it).
     ssize_t send_some(const char* ptr, size_t size) {
+        if (Clock::now() >= write_deadline_) {
+            errno = ETIMEDOUT;
+            return -1;
+        }
         if (ssl_) {
             const int len = static_cast<int>(std::min(size, kTlsWriteChunk));
-            const int n = ssl_until(ssl_, fd_, Clock::now() + write_timeout_, [&] { return SSL_write(ssl_, ptr, len); });
+            const int n = ssl_until(ssl_, fd_, write_by(), [&] { return SSL_write(ssl_, ptr, len); });
             return n > 0 ? n : -1;
         }
         for (;;) {
@@ -228,8 +240,10 @@ class ConnStream : public httplib::Stream {
     // the client took bytes within the write timeout).
     bool retry_send() const {
         if (errno == EINTR) return true;
-        return (errno == EAGAIN || errno == EWOULDBLOCK) && wait_fd(fd_, POLLOUT, Clock::now() + write_timeout_);
+        return (errno == EAGAIN || errno == EWOULDBLOCK) && wait_fd(fd_, POLLOUT, write_by());
     }
+    // How long the next write may wait for the client: write_timeout_, cut at write_deadline_.
+    Clock::time_point write_by() const { return std::min(Clock::now() + write_timeout_, write_deadline_); }
     // The held headers and the first body write together, without copying the body: one
     // sendmsg of both on a plain socket; over TLS one record stream, a small body copied.
     bool send_both(std::string_view head, std::string_view body) {
@@ -248,6 +262,7 @@ class ConnStream : public httplib::Stream {
             msghdr msg{};
             msg.msg_iov = iov + first;
             msg.msg_iovlen = 2 - first;
+            if (Clock::now() >= write_deadline_) return false;
             ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);  // as in send_some
             if (n < 0 && retry_send()) continue;
             if (n <= 0) return false;
@@ -277,6 +292,7 @@ class ConnStream : public httplib::Stream {
     std::string ip_;
     int port_;
     Clock::time_point deadline_ = Clock::now();
+    Clock::time_point write_deadline_ = Clock::time_point::max();
     std::string in_;     // read ahead from the socket
     size_t in_pos_ = 0;  // in_[in_pos_..] not handed out yet
     std::string held_;   // a response's headers waiting for its body
@@ -607,6 +623,8 @@ void HttpFrontend::execute_handler(const httplib::Request& req, httplib::Respons
     std::shared_ptr<Service::Prepared> p = *prepared;
     if (!service_.wants_stream(*p)) {
         set_reply(res, result_reply(service_.run(*p, nullptr)));
+        c->reply_run = std::move(p);
+        c->stream->set_write_deadline(Clock::now() + options_.reply_drain_time);
         return;
     }
     watch.reset();
@@ -632,7 +650,7 @@ void HttpFrontend::execute_handler(const httplib::Request& req, httplib::Respons
                 for (auto& line : events.output(stream, chunk)) relay.push(std::move(line));
             });
             // The run has ended: the rest (what the relay holds, the result) is queued without
-            // waiting, and the client has stream_drain_time to take it, else the connection is
+            // waiting, and the client has reply_drain_time to take it, else the connection is
             // shut down (which also ends a write in progress). Its slot is held until then: a
             // result repeats the output, so with the slot given back at once, slow readers
             // held 330 MB each past the concurrency (red team, 2026-12-04).
@@ -640,7 +658,7 @@ void HttpFrontend::execute_handler(const httplib::Request& req, httplib::Respons
             for (auto& line : events.flush()) relay.push(std::move(line));
             relay.push(events.result(doc));
             doc = nullptr;
-            if (!relay.finish(OutputRelay::Clock::now() + options_.stream_drain_time,
+            if (!relay.finish(OutputRelay::Clock::now() + options_.reply_drain_time,
                               [fd] { ::shutdown(fd, SHUT_RDWR); }))
                 return false;
             sink.done();
@@ -798,6 +816,7 @@ void HttpFrontend::serve(std::unique_ptr<Connection> c) {
             if (n > 0 && !strm.has_buffered() && !wait_fd(fd, POLLIN, Clock::now() + options_.keep_alive_timeout))
                 break;
             strm.set_deadline(Clock::now() + options_.request_timeout);
+            strm.set_write_deadline(Clock::time_point::max());
             strm.uncap();
             strm.cap_reads(kMaxHeadBytes);  // until admit() has the head
             c->reading_head = true;
@@ -808,6 +827,7 @@ void HttpFrontend::serve(std::unique_ptr<Connection> c) {
             const bool served = process_request(strm, last, closed, take_range) && strm.flush();
             c->body_hold.reset();  // the request (and its body) is done with
             c->body_quota.reset();
+            c->reply_run.reset();
             c->admitted = false;
             {
                 std::lock_guard lock(conn_mu_);

@@ -358,13 +358,14 @@ TEST(HttpApi, StreamingDeliversOutputAsItHappensThenTheResult) {
     EXPECT_GT(events.back().second - events[0].second, 700ms);
 }
 
-// A streamed process run of `sh -c script`, from a client with a small receive buffer that has
-// not read yet: its socket.
-static int start_unread_stream(const Harness& h, const std::string& timeout, const std::string& script) {
+// A process run of `sh -c script`, streamed or not, from a client with a small receive buffer
+// that has not read yet: its socket.
+static int start_unread_run(const Harness& h, const std::string& timeout, const std::string& script,
+                            bool stream = true) {
     int fd = connect_unix(h.socket_path);
     const int small = 4096;
     ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-    json body = {{"provider", "process"}, {"stream", true}, {"fs_policy", "ro"}, {"timeout", timeout},
+    json body = {{"provider", "process"}, {"stream", stream}, {"fs_policy", "ro"}, {"timeout", timeout},
                  {"run", {"/bin/sh", "-c", script}}};
     send_all(fd, request_text("POST", "/v1/executions", body.dump()));
     return fd;
@@ -377,7 +378,7 @@ static int start_unread_stream(const Harness& h, const std::string& timeout, con
 TEST(HttpApi, AStreamedRunStopsAtItsDeadlineHoweverSlowlyItsClientReads) {
     REQUIRE_PROCESS();
     Harness h;
-    const int fd = start_unread_stream(h, "1s", "(while :; do :; done) & head -c 4000000 /dev/zero | tr '\\0' x; wait");
+    const int fd = start_unread_run(h, "1s", "(while :; do :; done) & head -c 4000000 /dev/zero | tr '\\0' x; wait");
     std::this_thread::sleep_for(6s);  // not reading
     std::string pending;
     json result;
@@ -397,7 +398,7 @@ TEST(HttpApi, AStreamedRunStopsAtItsDeadlineHoweverSlowlyItsClientReads) {
     EXPECT_LT(result["metadata"]["duration_ms"].get<double>(), 4000) << "the run outlived its deadline";
 }
 
-// A streamed reply's client has stream_drain_time, once the run has ended, to take the rest;
+// A streamed reply's client has reply_drain_time, once the run has ended, to take the rest;
 // then the connection is shut down and the run's slot goes back: a client reading slowly held
 // the provider's only slot as long as it kept reading (another client got nothing for 30 s; red
 // team, 2026-12-04). The slot stays with the reply until then, so that what slow readers hold
@@ -405,13 +406,51 @@ TEST(HttpApi, AStreamedRunStopsAtItsDeadlineHoweverSlowlyItsClientReads) {
 TEST(HttpApi, ASlowReaderHoldsTheSlotOfARunThatEndedAtMostTheDrainTime) {
     REQUIRE_PROCESS();
     microvm::service::FrontendOptions f;
-    f.stream_drain_time = 1s;
+    f.reply_drain_time = 1s;
     Harness h([](microvm::service::ServiceOptions& o) { o.admission = {1, 0}; }, f);
-    const int fd = start_unread_stream(h, "20s", "head -c 600000 /dev/zero | tr '\\0' x");
+    const int fd = start_unread_run(h, "20s", "head -c 600000 /dev/zero | tr '\\0' x");
     std::this_thread::sleep_for(4s);  // the program ended at once; not read; the drain time passed
     auto next = h.call_json("POST", "/v1/executions", {{"provider", "process"}, {"fs_policy", "ro"}, {"run", {"/bin/true"}}});
     EXPECT_EQ(next.status, 200) << next.body;
     ::close(fd);
+}
+
+// A whole (not streamed) reply likewise: its run's slot is held until the reply is gone, and the
+// client has reply_drain_time to take it, however steadily it reads; then the connection is shut
+// down. Before, the slot went back when the run ended and each write waited up to the write
+// timeout for the client, so a client taking a few KiB a second held its reply (the output,
+// twice in the JSON) for as long as it pleased, and any number of them piled up.
+TEST(HttpApi, AWholeReplyHoldsItsSlotAndIsCutAtTheDrainTimeHoweverSteadilyItIsRead) {
+    REQUIRE_PROCESS();
+    microvm::service::FrontendOptions f;
+    f.reply_drain_time = 3s;
+    Harness h([](microvm::service::ServiceOptions& o) { o.admission = {1, 0}; }, f);
+    const int fd = start_unread_run(h, "20s", "head -c 600000 /dev/zero | tr '\\0' x", /*stream=*/false);
+    const std::string ended = "microvmd_executions_total{provider=\"process\",status=\"ok\"}";
+    for (int i = 0; i < 500 && h.metric(ended) != 1; ++i) std::this_thread::sleep_for(20ms);
+    ASSERT_EQ(h.metric(ended), 1) << "the run did not end";
+    const auto run_ended = std::chrono::steady_clock::now();
+    auto during = h.call_json("POST", "/v1/executions", {{"provider", "process"}, {"fs_policy", "ro"}, {"run", {"/bin/true"}}});
+    EXPECT_EQ(during.status, 429) << "the slot went back before the reply was taken: " << during.body;
+    // 4 KiB every 100 ms: never a pause near the write timeout, 15 s for the whole reply.
+    size_t taken = 0;
+    bool closed = false;
+    char buf[4096];
+    while (!closed && std::chrono::steady_clock::now() - run_ended < 12s) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 100) > 0) {
+            const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+            if (n <= 0) closed = true;
+            else taken += static_cast<size_t>(n);
+        }
+        std::this_thread::sleep_for(100ms);
+    }
+    ::close(fd);
+    EXPECT_TRUE(closed) << "still being sent 12 s after the run ended (" << taken << " bytes taken)";
+    EXPECT_LT(taken, 600000u);
+    EXPECT_LT(std::chrono::steady_clock::now() - run_ended, 8s);
+    auto after = h.call_json("POST", "/v1/executions", {{"provider", "process"}, {"fs_policy", "ro"}, {"run", {"/bin/true"}}});
+    EXPECT_EQ(after.status, 200) << after.body;
 }
 
 TEST(HttpApi, AClientThatDisconnectsCancelsItsExecution) {

@@ -36,10 +36,11 @@ struct FrontendOptions {
     std::chrono::milliseconds request_timeout{10'000};    // a whole request must arrive in it
     std::chrono::milliseconds keep_alive_timeout{5'000};  // idle between requests
     std::chrono::milliseconds write_timeout{10'000};      // a client that stops reading
-    // How long a streamed reply's client may take, once the run has ended, to read the rest
-    // (at most the relay's 1 MiB and the result); then the connection is shut down. The run's
-    // slot is held meanwhile, so what slow readers hold stays bounded by the concurrency.
-    std::chrono::milliseconds stream_drain_time{30'000};
+    // How long an execution's client may take, once the run has ended, to read its reply (the
+    // whole result; streamed, the rest: at most the relay's 1 MiB and the result); then the
+    // connection is shut down. The run's slot is held meanwhile, so what slow readers hold stays
+    // bounded by the concurrency.
+    std::chrono::milliseconds reply_drain_time{30'000};
     size_t max_connections = 256;
     // Open connections of one peer (a TCP source address; the uid on a Unix socket), counted
     // before any byte is read. A newcomer beyond it closes the peer's oldest connection with no

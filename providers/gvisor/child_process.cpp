@@ -98,6 +98,7 @@ Expected<ChildProcess> ChildProcess::spawn(const SpawnRequest& request) {
     args.flags = CLONE_PIDFD;
     args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
     args.exit_signal = SIGCHLD;
+    if (r.own_network_namespace) args.flags |= CLONE_NEWNET;
     if (r.cgroup_fd >= 0) {
         args.flags |= CLONE_INTO_CGROUP;
         args.cgroup = static_cast<uint64_t>(r.cgroup_fd);

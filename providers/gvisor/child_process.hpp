@@ -27,6 +27,7 @@ struct SpawnRequest {
     int stderr_fd = -1;
     int cgroup_fd = -1;                // v2: the cgroup directory to be cloned into
     std::vector<int> cgroup_join_fds;  // v1: "tasks" files open for writing
+    bool own_network_namespace = false;  // started in a new, empty network namespace
 };
 
 struct ChildExit {

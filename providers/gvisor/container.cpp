@@ -30,6 +30,12 @@ Expected<StartedContainer> StartedContainer::start(const Runsc& runsc, const Con
     const std::vector<std::string> global = {
         s.host_network ? "--network=host" : "--network=none", "--oci-seccomp", "--ignore-cgroups",
         "--log=" + s.log_path};
+    // runsc binds the sandbox's control server to the abstract Unix socket
+    // "@runsc-sandbox.<id>" of the network namespace it starts in, and serves whoever connects:
+    // in the host's, any local user (or a process sandbox under --network full) listed it in
+    // /proc/net/unix and ran commands as root in the sandbox, read its binds and wrote to its
+    // output, or took the names ahead and failed every run (red team, 2026-12-05). runsc starts
+    // in a namespace of its own; with --network=host the sandbox joins the host's (oci_spec.hpp).
     SpawnRequest request{runsc.settings().binary,
                          runsc.argv(global, {"run", "--bundle", s.bundle_dir, s.id}),
                          {kRunscPath},
@@ -37,7 +43,8 @@ Expected<StartedContainer> StartedContainer::start(const Runsc& runsc, const Con
                          out.write.get(),
                          err.write.get(),
                          s.cgroup_fd,
-                         s.cgroup_join_fds};
+                         s.cgroup_join_fds,
+                         /*own_network_namespace=*/true};
     StartedContainer c;
     RTFS_TRY(c.run_, ChildProcess::spawn(request));
     c.stdin_ = std::move(in.write);

@@ -147,6 +147,9 @@ Expected<std::unique_ptr<LiveContainer>> LiveContainer::build(
     RTFS_CHECK(c->bundle_->stage_binds(filesystem.mounts));
     spec.filesystem = std::move(filesystem);
     spec.network_namespace = !req.host_network;
+    // The host's namespace, as this process sees it (alive for as long as runsc runs): the
+    // sandbox joins it, while runsc itself starts in a namespace of its own.
+    if (req.host_network) spec.host_network_namespace = "/proc/" + std::to_string(::getpid()) + "/ns/net";
     spec.memory_bytes = req.limits.memory_bytes;
     spec.cpu_fraction = req.limits.cpu_fraction;
     spec.host_tasks = limits.max_pids;

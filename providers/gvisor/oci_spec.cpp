@@ -51,7 +51,11 @@ json mounts_section(const OciFilesystem& fs) {
 json linux_section(const ContainerSpec& s) {
     json namespaces = json::array();
     for (const char* ns : {"pid", "ipc", "uts", "mount"}) namespaces.push_back({{"type", ns}});
-    if (s.network_namespace) namespaces.push_back({{"type", "network"}});
+    if (s.network_namespace) {
+        namespaces.push_back({{"type", "network"}});
+    } else if (!s.host_network_namespace.empty()) {
+        namespaces.push_back({{"type", "network"}, {"path", s.host_network_namespace}});
+    }
     const uint64_t quota = host::cpu_quota_us(s.cpu_fraction);
     json linux = {
         {"namespaces", std::move(namespaces)},

@@ -23,6 +23,9 @@ struct ContainerSpec {
     std::vector<std::string> env;  // the complete environment, "KEY=VALUE"
     OciFilesystem filesystem;
     bool network_namespace = true;  // false with --network=host
+    // With --network=host: the network namespace the sandbox joins (the host's, by a path runsc
+    // can open), since runsc itself starts in one of its own (container.hpp). Empty: runsc's.
+    std::string host_network_namespace;
     std::string hostname = "microvm";
     uint64_t memory_bytes = 512ull << 20;
     double cpu_fraction = 1.0;

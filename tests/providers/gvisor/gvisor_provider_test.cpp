@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -358,6 +359,53 @@ TEST_F(GvisorProviderTest, HostListsAreRefusedWithTheReason) {
                       "its mounts expose; use the process provider for allow/block lists, or deny "
                       "or full");
         EXPECT_TRUE(r.metadata.network_requests.empty());
+    }
+}
+
+// The abstract Unix socket names bound in this process's network namespace (the host's).
+std::vector<std::string> abstract_socket_names() {
+    std::vector<std::string> names;
+    std::istringstream table(read_file("/proc/net/unix"));
+    std::string line;
+    while (std::getline(table, line)) {
+        const size_t at = line.find(" @");
+        if (at != std::string::npos) names.push_back(line.substr(at + 1));
+    }
+    return names;
+}
+
+// runsc serves a sandbox's control requests (exec as any uid, processes, checkpoint, destroy) on
+// the abstract socket "@runsc-sandbox.<id>" of the network namespace runsc starts in, to whoever
+// connects. Started in the host's, any local user found it in /proc/net/unix and ran a shell as
+// root in root's sandbox, reading an ro= bind only root may read and writing into the run's
+// stdout; binding the names first failed every run (red team, 2026-12-05). Under both network
+// policies runsc now starts in a namespace of its own: no such name is ever in the host's.
+TEST_F(GvisorProviderTest, NoControlSocketOfASandboxIsInTheHostsNetworkNamespace) {
+    const std::string ours = "@runsc-sandbox.microvm-gvisor-" + std::to_string(::getpid()) + ".";
+    for (NetworkPolicy policy : {NetworkPolicy::denied(), NetworkPolicy::full()}) {
+        SCOPED_TRACE(policy.to_string());
+        ExecutionContext ctx;
+        ctx.program = ExternalProgram{"/bin/sleep", {"2"}};
+        ctx.config.network_policy = policy;
+        ctx.config.timeout = 20s;
+        ExecutionResult r;
+        std::atomic<bool> done{false};
+        std::thread run([&] {
+            r = provider_.execute_program(ctx);
+            done = true;
+        });
+        std::vector<std::string> seen;
+        int looked = 0;
+        while (!done) {
+            for (const std::string& name : abstract_socket_names())
+                if (name.starts_with(ours)) seen.push_back(name);
+            ++looked;
+            std::this_thread::sleep_for(20ms);
+        }
+        run.join();
+        ASSERT_EQ(r.status, Status::Ok) << describe(r);
+        EXPECT_GT(looked, 20);
+        EXPECT_TRUE(seen.empty()) << seen.front() << " is reachable from the host's network namespace";
     }
 }
 

@@ -137,6 +137,12 @@ TEST(OciConfigTest, OnlyADeniedNetworkGetsItsOwnNamespace) {
     EXPECT_TRUE(has_net(oci_config(s)));
     s.network_namespace = false;
     EXPECT_FALSE(has_net(oci_config(s)));
+    // --network=host from runsc's own namespace: the sandbox joins the host's by its path.
+    s.host_network_namespace = "/proc/1234/ns/net";
+    const json joined = oci_config(s)["linux"]["namespaces"];
+    EXPECT_NE(std::find(joined.begin(), joined.end(), json{{"type", "network"}, {"path", "/proc/1234/ns/net"}}),
+              joined.end())
+        << joined.dump();
 }
 
 TEST(OciConfigTest, SeccompAllowsOnlyWhatTheProcessProviderAllows) {

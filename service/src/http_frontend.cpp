@@ -421,6 +421,34 @@ std::optional<ApiError> framing_refusal(const httplib::Request& req) {
 
 // A connection turned away before anything of it is read: a JSON error, Retry-After, then the
 // accept loop closes it. Never waits: a full socket buffer just loses the answer.
+// Whose connections a TCP client's count among (max_connections_per_peer): its IPv4 address,
+// but all of 127.0.0.0/8 as one (any local user may connect from any address of it); an IPv6
+// client's /64, a host's usual share (an IPv4-mapped address as IPv4).
+std::string peer_address(const sockaddr_storage& ss) {
+    char text[INET6_ADDRSTRLEN] = "";
+    in_addr v4{};
+    bool is_v4 = false;
+    if (ss.ss_family == AF_INET) {
+        v4 = reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr;
+        is_v4 = true;
+    } else if (ss.ss_family == AF_INET6) {
+        const in6_addr& a = reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(&a)) {
+            std::memcpy(&v4, a.s6_addr + 12, 4);
+            is_v4 = true;
+        } else {
+            in6_addr prefix{};
+            std::memcpy(prefix.s6_addr, a.s6_addr, 8);
+            ::inet_ntop(AF_INET6, &prefix, text, sizeof text);
+            return std::string("ip:") + text + "/64";
+        }
+    }
+    if (!is_v4) return "ip:?";
+    if ((ntohl(v4.s_addr) >> 24) == 127) return "ip:127.0.0.0/8";
+    ::inet_ntop(AF_INET, &v4, text, sizeof text);
+    return std::string("ip:") + text;
+}
+
 void refuse_connection(int fd, const std::string& status_line, const std::string& code, const std::string& message) {
     const std::string body = json{{"error", {{"code", code}, {"message", message}}}}.dump() + "\n";
     const std::string out = "HTTP/1.1 " + status_line + "\r\nRetry-After: 1\r\nContent-Type: application/json\r\n" +
@@ -752,12 +780,18 @@ void HttpFrontend::accept_loop(Listener& l) {
             int one = 1;
             ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         }
-        c->peer = c->who.uid ? "uid:" + std::to_string(*c->who.uid) : "ip:" + c->remote_ip;
+        c->peer = c->who.uid ? "uid:" + std::to_string(*c->who.uid) : peer_address(ss);
         {
             std::lock_guard lock(conn_mu_);
             if (conn_count_ >= options_.max_connections) {
-                refuse_connection(fd, "503 Service Unavailable", "busy", "too many connections, retry later");
-                continue;
+                // Red team, 2026-12-05: connections that send nothing from many addresses (all of
+                // 127.0.0.0/8 is any local user's) filled the cap and every client, the Unix
+                // socket's too, got 503. The largest peer's oldest connection with no
+                // authenticated request in progress makes way.
+                if (!evict_idle_of_largest_peer()) {
+                    refuse_connection(fd, "503 Service Unavailable", "busy", "too many connections, retry later");
+                    continue;
+                }
             }
             std::list<Connection*>& of_peer = peer_conns_[c->peer];
             if (of_peer.size() >= options_.max_connections_per_peer) {
@@ -775,10 +809,7 @@ void HttpFrontend::accept_loop(Listener& l) {
                     service_.connection_refused_per_peer();
                     continue;
                 }
-                (*idle)->evicted = true;
-                ::shutdown((*idle)->fd.get(), SHUT_RDWR);  // its thread ends; closed by it, under this lock
-                of_peer.erase(idle);
-                --conn_count_;  // gone for every count now; its thread is still counted in serving_
+                evict(of_peer, idle);
             }
             of_peer.push_back(c.get());
             ++conn_count_;
@@ -787,6 +818,28 @@ void HttpFrontend::accept_loop(Listener& l) {
         }
         std::thread([this, c = std::move(c)]() mutable { serve(std::move(c)); }).detach();
     }
+}
+
+void HttpFrontend::evict(std::list<Connection*>& of_peer, std::list<Connection*>::iterator victim) {
+    (*victim)->evicted = true;
+    ::shutdown((*victim)->fd.get(), SHUT_RDWR);  // its thread ends; closed by it, under conn_mu_
+    of_peer.erase(victim);
+    --conn_count_;  // gone for every count now; its thread is still counted in serving_
+}
+
+bool HttpFrontend::evict_idle_of_largest_peer() {
+    std::list<Connection*>* largest = nullptr;
+    std::list<Connection*>::iterator victim;
+    for (auto& [peer, conns] : peer_conns_) {
+        if (largest && conns.size() <= largest->size()) continue;
+        auto idle = std::find_if(conns.begin(), conns.end(), [](const Connection* o) { return o->idle; });
+        if (idle == conns.end()) continue;
+        largest = &conns;
+        victim = idle;
+    }
+    if (!largest) return false;
+    evict(*largest, victim);
+    return true;
 }
 
 void HttpFrontend::serve(std::unique_ptr<Connection> c) {

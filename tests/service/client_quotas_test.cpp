@@ -239,7 +239,8 @@ bool still_open(int fd) {
 
 // Eight connections in all, four per peer: 127.0.0.2 opens eight and sends nothing (slowloris).
 // Each of its fifth to eighth closes its oldest idle one, so it holds four at most; a client on
-// 127.0.0.1 is still served. Without the cap 127.0.0.2 held all eight and 127.0.0.1 got 503.
+// the Unix socket (another peer) is still served. Without the cap 127.0.0.2 held all eight and
+// the other client got 503.
 TEST(ClientQuotas, OnePeerAddressCannotHoldEveryConnection) {
     microvm::service::FrontendOptions f;
     f.max_connections = 8;
@@ -251,10 +252,74 @@ TEST(ClientQuotas, OnePeerAddressCannotHoldEveryConnection) {
         silent.push_back(connect_tcp_from("127.0.0.2", h.tcp_port));
         ASSERT_GE(silent.back(), 0) << "cannot bind 127.0.0.2";
     }
-    // Accepted in order: the 127.0.0.1 client comes after all eight.
-    EXPECT_EQ(h.call_tcp("GET", "/healthz").status, 200);
     for (size_t i = 0; i < 4; ++i) EXPECT_TRUE(closed_by_daemon(silent[i])) << i << ": the oldest make way";
+    EXPECT_EQ(h.call("GET", "/healthz").status, 200);
     for (size_t i = 4; i < silent.size(); ++i) EXPECT_TRUE(still_open(silent[i])) << i;
+    for (int fd : silent) ::close(fd);
+}
+
+// Red team, 2026-12-05: every local user may connect from any address of 127.0.0.0/8, so a user
+// without a token opened silent connections from nine of them, each under the per-peer cap, and
+// filled --max-connections: every client, root's on the Unix socket too, got 503. All of
+// 127.0.0.0/8 is now one peer, and at the cap the largest peer's oldest idle connection makes
+// way for a newcomer of any peer.
+TEST(ClientQuotas, SilentConnectionsFromManyLoopbackAddressesLockNobodyOut) {
+    microvm::service::FrontendOptions f;
+    f.max_connections = 16;
+    f.max_connections_per_peer = 8;
+    f.request_timeout = 20s;
+    Harness h(nullptr, f);
+    std::vector<int> silent;
+    for (int address = 2; address < 10; ++address) {
+        const std::string from = "127.0.0." + std::to_string(address);
+        for (int i = 0; i < 4; ++i) {
+            silent.push_back(connect_tcp_from(from.c_str(), h.tcp_port));
+            ASSERT_GE(silent.back(), 0) << "cannot bind " << from;
+        }
+    }
+    std::this_thread::sleep_for(200ms);
+    size_t open = 0;
+    for (int fd : silent) open += still_open(fd);
+    EXPECT_LE(open, 8u) << "127.0.0.0/8 held more than one peer's share";
+    EXPECT_EQ(h.call("GET", "/healthz").status, 200);
+    EXPECT_EQ(h.call_tcp("GET", "/healthz").status, 200);
+    for (int fd : silent) ::close(fd);
+}
+
+// Over --max-connections with every connection serving a request (announced uploads waiting
+// for their bodies): 503 with Retry-After, and served again once they are gone.
+TEST(ClientQuotas, OverTheConnectionLimitWithEveryConnectionBusyIs503) {
+    microvm::service::FrontendOptions f;
+    f.max_connections = 2;
+    f.request_timeout = 5000ms;
+    Harness h(nullptr, f);
+    int a = connect_unix(h.socket_path), b = connect_unix(h.socket_path);
+    ASSERT_EQ(announce_upload(a, 1, ""), 100);
+    ASSERT_EQ(announce_upload(b, 1, ""), 100);
+    auto r = h.call("GET", "/healthz");
+    EXPECT_EQ(r.status, 503);
+    EXPECT_EQ(r.headers["retry-after"], "1");
+    ::close(a);
+    ::close(b);
+    std::this_thread::sleep_for(300ms);
+    EXPECT_EQ(h.call("GET", "/healthz").status, 200);
+}
+
+// At --max-connections, a newcomer of another peer takes the place of the largest peer's oldest
+// idle connection: silent loopback connections fill the cap (the per-peer cap as large), and a
+// client on the Unix socket is served; 503 only when every connection serves a request
+// (OverTheConnectionLimitWithEveryConnectionBusyIs503).
+TEST(ClientQuotas, AtTheCapTheLargestPeersIdleConnectionMakesWay) {
+    microvm::service::FrontendOptions f;
+    f.max_connections = 8;
+    f.max_connections_per_peer = 8;
+    f.request_timeout = 20s;
+    Harness h(nullptr, f);
+    std::vector<int> silent;
+    for (int i = 0; i < 8; ++i) silent.push_back(connect_tcp(h.tcp_port));
+    std::this_thread::sleep_for(200ms);
+    EXPECT_EQ(h.call("GET", "/healthz").status, 200);
+    EXPECT_TRUE(closed_by_daemon(silent[0])) << "the oldest made way";
     for (int fd : silent) ::close(fd);
 }
 

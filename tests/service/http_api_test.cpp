@@ -299,22 +299,6 @@ TEST(HttpApi, SlowHeadersAreCutAtTheRequestTimeout) {
     EXPECT_EQ(h.call("GET", "/healthz").status, 200);
 }
 
-TEST(HttpApi, OverTheConnectionLimitIs503) {
-    microvm::service::FrontendOptions f;
-    f.max_connections = 2;
-    f.request_timeout = 5000ms;
-    Harness h(nullptr, f);
-    int a = connect_unix(h.socket_path), b = connect_unix(h.socket_path);
-    std::this_thread::sleep_for(200ms);
-    auto r = h.call("GET", "/healthz");
-    EXPECT_EQ(r.status, 503);
-    EXPECT_EQ(r.headers["retry-after"], "1");
-    ::close(a);
-    ::close(b);
-    std::this_thread::sleep_for(300ms);
-    EXPECT_EQ(h.call("GET", "/healthz").status, 200);
-}
-
 TEST(HttpApi, OverTheConcurrencyLimitIs429WithRetryAfter) {
     Harness h([](microvm::service::ServiceOptions& o) { o.admission = {1, 0}; });
     std::thread busy = occupy_mock(h, "2s");

@@ -89,6 +89,10 @@ class HttpFrontend : private httplib::Server {
     void route(const std::string& method, const std::string& openapi_path, Handler handler);
     void accept_loop(Listener& l);
     void serve(std::unique_ptr<Connection> c);
+    // Under conn_mu_: closes a connection with no authenticated request in progress and takes it
+    // out of every count; the largest peer's oldest such one, when there is any.
+    void evict(std::list<Connection*>& of_peer, std::list<Connection*>::iterator victim);
+    bool evict_idle_of_largest_peer();
     // Authentication, the size of a JSON body and its share of the body budget, before any of
     // the body is read: Handled (res holds the refusal) or Unhandled (go on).
     HandlerResponse admit(const httplib::Request& req, httplib::Response& res);

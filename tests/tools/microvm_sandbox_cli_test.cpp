@@ -188,6 +188,20 @@ TEST_P(SandboxCli, ArgumentsAndEnvironmentThatAreNotUtf8AreUsageErrors) {
 }
 
 
+// --env KEY passes the CLI's own value, so a secret need not be in the command line, which every
+// local user reads in /proc/PID/cmdline (red team, 2026-12-05); a KEY that is not set is an error.
+TEST_P(SandboxCli, AnEnvNameAloneTakesItsValueFromTheEnvironment) {
+    CommandResult r = testsupport::run_command({"/usr/bin/env", "MVT_SECRET=s3cret value", MICROVM_BINARY, "run", "-p",
+                                                GetParam(), "--env", "MVT_SECRET", "--", "/bin/sh", "-c",
+                                                "printf '%s' \"$MVT_SECRET\""});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "s3cret value");
+    CommandResult unset = testsupport::run_command({"/usr/bin/env", "-u", "MVT_SECRET", MICROVM_BINARY, "run", "-p",
+                                                    GetParam(), "--env", "MVT_SECRET", "--", "/bin/true"});
+    EXPECT_EQ(unset.status, 64) << unset.err;
+    EXPECT_NE(unset.err.find("MVT_SECRET is not set"), std::string::npos) << unset.err;
+}
+
 }  // namespace
 
 namespace {

@@ -1,6 +1,7 @@
 #include "cli_options.hpp"
 
 #include <charconv>
+#include <cstdlib>
 
 #include "host/trusted_state.hpp"
 #include "microvm/security_level.hpp"
@@ -74,9 +75,19 @@ Expected<void> apply_policy_flags(const PolicyFlags& f, MicroVMConfig& c) {
     }
     for (const auto& kv : f.env) {
         auto eq = kv.find('=');
-        if (eq == std::string::npos || eq == 0)
-            return fail(Failure::Kind::InvalidConfig, "--env: expected KEY=VALUE, got '" + kv + "'");
-        c.env_vars[kv.substr(0, eq)] = kv.substr(eq + 1);
+        if (eq == 0 || kv.empty())
+            return fail(Failure::Kind::InvalidConfig, "--env: expected KEY=VALUE or KEY, got '" + kv + "'");
+        if (eq != std::string::npos) {
+            c.env_vars[kv.substr(0, eq)] = kv.substr(eq + 1);
+            continue;
+        }
+        // KEY alone: the value from this process's environment, as docker's -e KEY. A secret
+        // given as KEY=VALUE is in the command line, which every local user reads in
+        // /proc/PID/cmdline (red team, 2026-12-05).
+        const char* value = std::getenv(kv.c_str());
+        if (!value)
+            return fail(Failure::Kind::InvalidConfig, "--env " + kv + ": " + kv + " is not set in this environment");
+        c.env_vars[kv] = value;
     }
     return Ok{};
 }

@@ -38,7 +38,7 @@ void add_policy_flags(CLI::App* app, PolicyFlags& f) {
                     "given together (repeat --fs)")
         ->allow_extra_args(false);
     // One value per occurrence, so that a following EXPR is not taken as another value.
-    app->add_option("--env", f.env, "KEY=VALUE visible to the program (repeatable)")
+    app->add_option("--env", f.env, "KEY=VALUE visible to the program, or KEY to pass this environment's value (keeps a secret out of the command line, which every local user can read; repeatable)")
         ->allow_extra_args(false);
     app->add_option("--security", f.security, "RTFS runtime context: pure | controlled | full");
     app->add_option("--allow", f.allow, "Allowed capability id (repeatable)")

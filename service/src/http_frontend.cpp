@@ -419,8 +419,6 @@ std::optional<ApiError> framing_refusal(const httplib::Request& req) {
     return std::nullopt;
 }
 
-// A connection turned away before anything of it is read: a JSON error, Retry-After, then the
-// accept loop closes it. Never waits: a full socket buffer just loses the answer.
 // Whose connections a TCP client's count among (max_connections_per_peer): its IPv4 address,
 // but all of 127.0.0.0/8 as one (any local user may connect from any address of it); an IPv6
 // client's /64, a host's usual share (an IPv4-mapped address as IPv4).
@@ -449,6 +447,8 @@ std::string peer_address(const sockaddr_storage& ss) {
     return std::string("ip:") + text;
 }
 
+// A connection turned away before anything of it is read: a JSON error, Retry-After, then the
+// accept loop closes it. Never waits: a full socket buffer just loses the answer.
 void refuse_connection(int fd, const std::string& status_line, const std::string& code, const std::string& message) {
     const std::string body = json{{"error", {{"code", code}, {"message", message}}}}.dump() + "\n";
     const std::string out = "HTTP/1.1 " + status_line + "\r\nRetry-After: 1\r\nContent-Type: application/json\r\n" +

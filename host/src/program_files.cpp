@@ -49,7 +49,29 @@ std::string shebang_interpreter(const std::string& head) {
     return line.substr(start, line.find_first_of(" \t\r", start) - start);
 }
 
+// Whether any user could read real_path on the host: the file readable by others and every
+// directory above it searchable by others.
+bool readable_by_everyone(const std::string& real_path) {
+    struct stat st;
+    if (::stat(real_path.c_str(), &st) != 0 || !(st.st_mode & S_IROTH)) return false;
+    for (std::string dir = parent_path(real_path);; dir = parent_path(dir)) {
+        if (::stat(dir.c_str(), &st) != 0 || !(st.st_mode & S_IXOTH)) return false;
+        if (dir == "/") return true;
+    }
+}
+
 }  // namespace
+
+Expected<void> check_named_file(const std::string& real_path, uid_t program_owner, const std::string& named_by) {
+    struct stat st;
+    if (::stat(real_path.c_str(), &st) == 0 && st.st_uid == program_owner) return {};
+    if (readable_by_everyone(real_path)) return {};
+    return fail(Failure::Kind::InvalidInput,
+                "'" + real_path + "', which " + named_by +
+                    " names, is refused: it is not the program owner's, and a user other than its owner "
+                    "could not read it on the host (a directory above it is not searchable by others, or "
+                    "the file is not readable by others); bind it with the fs policy to grant it");
+}
 
 Expected<std::vector<HostFile>> program_files(const std::string& program) {
     std::vector<HostFile> files;
@@ -57,6 +79,11 @@ Expected<std::vector<HostFile>> program_files(const std::string& program) {
     auto add = [&](const std::string& sandbox_path, const std::string& host_path) {
         if (placed.insert(sandbox_path).second) files.push_back({sandbox_path, host_path});
     };
+    // What the program's files name (a "#!" interpreter, an ELF interpreter, libraries) is the
+    // program's choice, not the caller's: a file the program's owner could not read on the host
+    // is not bound (a DT_NEEDED of "/root/private/lib.so" brought a world-readable file out of
+    // root's 0700 directory into the sandbox; red team, 2026-12-05).
+    uid_t owner = 0;
 
     std::string current = program;
     std::string script;  // the file whose "#!" line named current; empty for the program
@@ -67,6 +94,12 @@ Expected<std::vector<HostFile>> program_files(const std::string& program) {
             break;  // a missing "#!" interpreter: exec fails in the sandbox as it would outside
         }
         const std::string& real = *real_path;
+        if (depth == 0) {
+            struct stat st;
+            if (::stat(real.c_str(), &st) == 0) owner = st.st_uid;
+        } else {
+            RTFS_CHECK(check_named_file(real, owner, "'" + script + "'"));
+        }
         const std::string role = depth == 0 ? "program '" + current + "'"
                                             : "'#!' interpreter '" + current + "' of '" + script +
                                                   "'";
@@ -82,6 +115,7 @@ Expected<std::vector<HostFile>> program_files(const std::string& program) {
             add(current, real);
             RTFS_TRY(host::Dependencies deps, host::resolve_dependencies(current));
             for (const auto& so : deps.objects) {
+                RTFS_CHECK(check_named_file(so.real_path, owner, "'" + current + "'"));
                 add(so.path, so.real_path);
                 if (!so.alias_path.empty()) add(so.alias_path, so.real_path);
             }

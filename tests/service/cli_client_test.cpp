@@ -4,9 +4,18 @@
 // clear.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <arpa/inet.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <thread>
 
 #include "harness.hpp"
@@ -52,11 +61,107 @@ void expect_same(const CommandResult& local, const CommandResult& remote, const 
     EXPECT_EQ(remote.err, local.err) << what;
 }
 
+// A listener of another local user (uid 61234) on a loopback port or, given a path, a Unix
+// socket: it takes one connection and keeps what arrives on it within 2 s of silence.
+struct ForeignListener {
+    pid_t pid = -1;
+    int port = 0;
+    int out = -1;  // the bytes it received, then EOF
+
+    explicit ForeignListener(const std::string& unix_path = "") {
+        int ready[2], got[2];
+        if (::pipe(ready) != 0 || ::pipe(got) != 0) return;
+        pid = ::fork();
+        if (pid == 0) {
+            ::close(ready[0]);
+            ::close(got[0]);
+            if (::setgroups(0, nullptr) != 0 || ::setresgid(61234, 61234, 61234) != 0 ||
+                ::setresuid(61234, 61234, 61234) != 0)
+                ::_exit(1);
+            int fd = -1, bound_port = 0;
+            if (unix_path.empty()) {
+                fd = ::socket(AF_INET, SOCK_STREAM, 0);
+                sockaddr_in a{};
+                a.sin_family = AF_INET;
+                a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+                socklen_t len = sizeof a;
+                if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+                    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+                    ::_exit(2);
+                bound_port = ntohs(a.sin_port);
+            } else {
+                fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+                sockaddr_un a{};
+                a.sun_family = AF_UNIX;
+                std::strncpy(a.sun_path, unix_path.c_str(), sizeof a.sun_path - 1);
+                if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) ::_exit(2);
+            }
+            if (::listen(fd, 4) != 0) ::_exit(3);
+            (void)!::write(ready[1], &bound_port, sizeof bound_port);
+            pollfd p{fd, POLLIN, 0};
+            if (::poll(&p, 1, 10000) <= 0) ::_exit(0);
+            const int conn = ::accept(fd, nullptr, nullptr);
+            char buf[4096];
+            for (;;) {
+                pollfd q{conn, POLLIN, 0};
+                if (::poll(&q, 1, 2000) <= 0) break;
+                const ssize_t n = ::read(conn, buf, sizeof buf);
+                if (n <= 0) break;
+                (void)!::write(got[1], buf, static_cast<size_t>(n));
+            }
+            ::_exit(0);
+        }
+        ::close(ready[1]);
+        ::close(got[1]);
+        if (::read(ready[0], &port, sizeof port) != static_cast<ssize_t>(sizeof port)) port = -1;
+        ::close(ready[0]);
+        out = got[0];
+    }
+    std::string received() {
+        std::string all;
+        char buf[4096];
+        ssize_t n;
+        while ((n = ::read(out, buf, sizeof buf)) > 0) all.append(buf, static_cast<size_t>(n));
+        ::close(out);
+        ::waitpid(pid, nullptr, 0);
+        return all;
+    }
+};
+
 }  // namespace
+
+// Any local user may listen on a loopback port, or a socket path, that the daemon is not holding
+// (it restarts, or has not started yet): one that did got the CLI's bearer token and the whole
+// request, answered with results of its own, and kept the port so that microvmd could not
+// restart (red team, 2026-12-05). Over plain http and unix: the CLI now talks only to a daemon of
+// root or of its own user, and sends nothing to another.
+TEST(CliClient, AListenerOfAnotherUserGetsNeitherTheTokenNorTheRequest) {
+    Harness h;
+    auto right = token_file(h, kToken + "\n");
+    const std::string dir = h.dir + "/open";
+    ASSERT_EQ(::mkdir(dir.c_str(), 0777), 0);
+    ASSERT_EQ(::chmod(dir.c_str(), 0777), 0);
+    ASSERT_EQ(::chmod(h.dir.c_str(), 0755), 0);
+    for (bool tcp : {true, false}) {
+        SCOPED_TRACE(tcp ? "tcp" : "unix");
+        ForeignListener listener(tcp ? "" : dir + "/fake.sock");
+        ASSERT_GT(listener.pid, 0);
+        ASSERT_GE(listener.port, 0) << "the listener of uid 61234 could not start";
+        const std::string address =
+            tcp ? "http://127.0.0.1:" + std::to_string(listener.port) : "unix:" + dir + "/fake.sock";
+        auto r = tcp ? cli({"--daemon", address, "eval", "--token-file", right, "-p", "mock", "(+ 1 2)"})
+                     : cli({"--daemon", address, "eval", "-p", "mock", "(+ 1 2)"});
+        const std::string got = listener.received();
+        EXPECT_EQ(r.status, 125) << r.err;
+        EXPECT_NE(r.err.find("served by uid 61234"), std::string::npos) << r.err;
+        EXPECT_EQ(got, "") << "the other user's listener received the request";
+    }
+}
 
 TEST(CliClient, EvalThroughTheUnixSocketPrintsAndExitsAsLocally) {
     Harness h;
     const std::string addr = "unix:" + h.socket_path;
+    testsupport::ScopedEnv from_env("MVT_FROM_ENV", "a value from the environment");
     const std::vector<std::vector<std::string>> cases = {
         {"eval", "-p", "mock", "(+ 1 2)"},
         {"eval", "-p", "mock", "(/ 1 0)"},                                     // RTFS error: 1
@@ -97,9 +202,12 @@ TEST(CliClient, RunThroughTheDaemonMatchesLocal) {
     MICROVM_REQUIRE("process", provider_available("process"), "the process provider is unavailable here");
     Harness h;
     const std::string addr = "unix:" + h.socket_path;
+    testsupport::ScopedEnv from_env("MVT_FROM_ENV", "a value from the environment");
     const std::vector<std::vector<std::string>> cases = {
         {"run", "-p", "process", "--fs", "ro", "--", "/bin/sh", "-c", "echo out; echo err >&2; exit 3"},
         {"run", "-p", "process", "--fs", "ro", "--env", "GREETING=hello", "--", "/bin/sh", "-c", "echo $GREETING"},
+        // --env KEY: the value of this environment, sent as the value (the name was sent once).
+        {"run", "-p", "process", "--fs", "ro", "--env", "MVT_FROM_ENV", "--", "/bin/sh", "-c", "echo $MVT_FROM_ENV"},
         {"run", "-p", "process", "--fs", "ro", "--", "/no/such/program"},
     };
     for (const auto& args : cases) {

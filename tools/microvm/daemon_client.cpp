@@ -13,6 +13,7 @@
 #include <sstream>
 #include <memory>
 
+#include "daemon_peer.hpp"
 #include "host/unique_fd.hpp"
 #include "microvm/token_file.hpp"
 #include "rtfs/host/curl_library.hpp"
@@ -35,7 +36,39 @@ struct Transfer {
     const std::function<void(std::string_view)>* on_piece;
     DaemonReply reply;
     size_t over_cap = 0;  // the cap a reply went over, when it did
+    std::string refused_peer;  // why the daemon's end was not trusted (daemon_peer.hpp)
+    std::vector<curl_socket_t> sockets;  // every socket curl made (it may try several addresses)
 };
+
+int on_socket(void* user, curl_socket_t fd, curlsocktype) {
+    static_cast<Transfer*>(user)->sockets.push_back(fd);
+    return CURL_SOCKOPT_OK;
+}
+
+// Once connected, before a byte of the request (its token) is sent: over unix: and plain http
+// the daemon's end must be root's or this user's (daemon_peer.hpp).
+int on_connected(void* user, char* peer_ip, char* local_ip, int peer_port, int local_port) {
+    auto* t = static_cast<Transfer*>(user);
+    // curl's handle does not name its socket before the transfer ends: the one made for this
+    // connection is the one connected to these addresses.
+    const curl_socket_t fd = connected_socket(t->sockets, peer_ip, peer_port, local_ip, local_port);
+    if (fd == CURL_SOCKET_BAD) {
+        t->refused_peer = "cannot tell who serves the connection";
+        return CURL_PREREQFUNC_ABORT;
+    }
+    auto owner = daemon_socket_owner(fd);
+    if (!owner) {
+        t->refused_peer = owner.error().message;
+        return CURL_PREREQFUNC_ABORT;
+    }
+    if (*owner != 0 && *owner != ::geteuid()) {
+        t->refused_peer = "it is served by uid " + std::to_string(*owner) +
+                          ", neither root nor this user (any local user may listen on a loopback port or "
+                          "socket path the daemon is not holding); nothing was sent";
+        return CURL_PREREQFUNC_ABORT;
+    }
+    return CURL_PREREQFUNC_OK;
+}
 
 size_t on_body(char* data, size_t size, size_t n, void* user) {
     auto* t = static_cast<Transfer*>(user);
@@ -184,16 +217,23 @@ rtfs::Expected<DaemonReply, DaemonFailure> post_json(
     curl.easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     curl.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl.easy_setopt(c, CURLOPT_XFERINFODATA, &t);
+    if (!conn.address.base_url.starts_with("https://")) {
+        curl.easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, on_socket);
+        curl.easy_setopt(c, CURLOPT_SOCKOPTDATA, &t);
+        curl.easy_setopt(c, CURLOPT_PREREQFUNCTION, on_connected);
+        curl.easy_setopt(c, CURLOPT_PREREQDATA, &t);
+    }
 
     const CURLcode rc = curl.easy_perform(c);
     if (rc == CURLE_OK) {
         curl.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &t.reply.status);
         return std::move(t.reply);
     }
+    const std::string where = "the daemon at " + conn.address.text;
+    if (!t.refused_peer.empty()) return failure(Why::Unreachable, "refused " + where + ": " + t.refused_peer);
     if (rc == CURLE_ABORTED_BY_CALLBACK || cancel.cancelled())
         return failure(Why::Cancelled, "cancelled");
     std::string detail = errbuf[0] ? errbuf : curl.easy_strerror(rc);
-    const std::string where = "the daemon at " + conn.address.text;
     if (t.over_cap) {
         return failure(Why::Broken, where + " sent a reply of more than " +
                                         std::to_string(t.over_cap >> 20) + " MiB; it was cut off");

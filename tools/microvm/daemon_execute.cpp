@@ -106,7 +106,7 @@ Expected<json> execution_body(const PolicyFlags& f, const Program& program) {
     if (!f.fs.empty()) body["fs_policy"] = c.fs_policy.to_string();  // several --fs combined
     if (!f.env.empty()) {
         json env = json::object();
-        for (const auto& kv : f.env) env[kv.substr(0, kv.find('='))] = kv.substr(kv.find('=') + 1);
+        for (const auto& [key, value] : c.env_vars) env[key] = value;  // --env KEY resolved here
         body["env_vars"] = std::move(env);
     }
     if (f.security) body["security_level"] = *f.security;

@@ -1,0 +1,133 @@
+#include "daemon_peer.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+
+namespace microvm::cli {
+namespace {
+
+// An address as /proc/net/tcp{,6} prints it: each 32-bit word of the address in hex as the
+// host holds it, then the port in hex.
+struct Endpoint {
+    std::array<uint32_t, 4> words{};
+    size_t word_count = 0;
+    unsigned port = 0;
+    bool operator==(const Endpoint&) const = default;
+};
+
+std::optional<Endpoint> endpoint_of(const sockaddr_storage& ss) {
+    Endpoint e;
+    if (ss.ss_family == AF_INET) {
+        const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
+        std::memcpy(e.words.data(), &a->sin_addr, 4);
+        e.word_count = 1;
+        e.port = ntohs(a->sin_port);
+    } else if (ss.ss_family == AF_INET6) {
+        const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+        std::memcpy(e.words.data(), &a->sin6_addr, 16);
+        e.word_count = 4;
+        e.port = ntohs(a->sin6_port);
+    } else {
+        return std::nullopt;
+    }
+    return e;
+}
+
+std::optional<Endpoint> parse_endpoint(const std::string& text, size_t word_count) {
+    const size_t colon = text.find(':');
+    if (colon != word_count * 8) return std::nullopt;
+    Endpoint e;
+    e.word_count = word_count;
+    for (size_t i = 0; i < word_count; ++i) {
+        unsigned long w = 0;
+        if (std::sscanf(text.substr(i * 8, 8).c_str(), "%8lx", &w) != 1) return std::nullopt;
+        e.words[i] = static_cast<uint32_t>(w);
+    }
+    unsigned long port = 0;
+    if (std::sscanf(text.c_str() + colon + 1, "%lx", &port) != 1) return std::nullopt;
+    e.port = static_cast<unsigned>(port);
+    return e;
+}
+
+bool is_any(const Endpoint& e) {
+    for (size_t i = 0; i < e.word_count; ++i)
+        if (e.words[i] != 0) return false;
+    return true;
+}
+
+constexpr const char* kListen = "0A";  // TCP_LISTEN
+
+}  // namespace
+
+Expected<uid_t> daemon_socket_owner(int fd) {
+    sockaddr_storage local{}, peer{};
+    socklen_t local_len = sizeof local, peer_len = sizeof peer;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0 ||
+        ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0)
+        return fail(Failure::Kind::InvalidInput, std::string("cannot tell who serves the connection: ") + std::strerror(errno));
+    if (local.ss_family == AF_UNIX) {
+        ucred cred{};
+        socklen_t len = sizeof cred;
+        if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+            return fail(Failure::Kind::InvalidInput, std::string("cannot tell who serves the socket: ") + std::strerror(errno));
+        return cred.uid;
+    }
+    const std::optional<Endpoint> ours = endpoint_of(local), theirs = endpoint_of(peer);
+    if (!ours || !theirs) return fail(Failure::Kind::InvalidInput, "cannot tell who serves the connection: not TCP");
+    const bool v6 = local.ss_family == AF_INET6;
+    std::ifstream table(v6 ? "/proc/net/tcp6" : "/proc/net/tcp");
+    std::string line;
+    std::getline(table, line);  // the header
+    std::optional<uid_t> listener;
+    while (std::getline(table, line)) {
+        std::istringstream fields(line);
+        std::string slot, local_text, remote_text, state, queues, timer, retransmits;
+        unsigned long uid = 0;
+        if (!(fields >> slot >> local_text >> remote_text >> state >> queues >> timer >> retransmits >> uid)) continue;
+        const auto l = parse_endpoint(local_text, v6 ? 4 : 1), r = parse_endpoint(remote_text, v6 ? 4 : 1);
+        if (!l || !r || l->port != theirs->port) continue;
+        // The daemon's end of this very connection (accepted or waiting to be).
+        if (*l == *theirs && *r == *ours) return static_cast<uid_t>(uid);
+        if (state == kListen && (*l == *theirs || is_any(*l))) listener = static_cast<uid_t>(uid);
+    }
+    if (listener) return *listener;
+    return fail(Failure::Kind::InvalidInput, "cannot tell who serves port " + std::to_string(theirs->port) +
+                                                 ": no such socket in " + (v6 ? "/proc/net/tcp6" : "/proc/net/tcp"));
+}
+
+int connected_socket(const std::vector<int>& sockets, const char* peer_ip, int peer_port, const char* local_ip,
+                     int local_port) {
+    for (int fd : sockets) {
+        sockaddr_storage local{}, peer{};
+        socklen_t local_len = sizeof local, peer_len = sizeof peer;
+        if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0 ||
+            ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0)
+            continue;
+        if (local.ss_family == AF_UNIX) return fd;  // unix: one socket, no addresses to match
+        const std::optional<Endpoint> l = endpoint_of(local), p = endpoint_of(peer);
+        if (!l || !p || static_cast<int>(l->port) != local_port || static_cast<int>(p->port) != peer_port) continue;
+        char local_text[INET6_ADDRSTRLEN] = "", peer_text[INET6_ADDRSTRLEN] = "";
+        const void* la = local.ss_family == AF_INET ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&local)->sin_addr)
+                                                     : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(&local)->sin6_addr);
+        const void* pa = peer.ss_family == AF_INET ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&peer)->sin_addr)
+                                                    : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(&peer)->sin6_addr);
+        ::inet_ntop(local.ss_family, la, local_text, sizeof local_text);
+        ::inet_ntop(peer.ss_family, pa, peer_text, sizeof peer_text);
+        if (local_ip && peer_ip && local_ip == std::string(local_text) && peer_ip == std::string(peer_text)) return fd;
+    }
+    return -1;
+}
+
+}  // namespace microvm::cli

@@ -1,7 +1,9 @@
 #include "gvisor/live_container.hpp"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -97,6 +99,20 @@ Expected<void> check_request(const host::SandboxRequest& req) {
     return require_utf8(req);
 }
 
+// A path naming this process's network namespace for runsc (a child, which opens it itself):
+// /proc/PID/ns/net, checked to be the same namespace, since a /proc of another pid namespace
+// names another process by this pid (red team, 2026-12-05: under `unshare --pid` it named pid 1's).
+Expected<std::string> own_network_namespace_path() {
+    const std::string path = "/proc/" + std::to_string(::getpid()) + "/ns/net";
+    struct stat named {}, own {};
+    if (::stat(path.c_str(), &named) != 0 || ::stat("/proc/thread-self/ns/net", &own) != 0 ||
+        named.st_dev != own.st_dev || named.st_ino != own.st_ino)
+        return fail(Failure::Kind::SetupError,
+                    "cannot name this process's network namespace for runsc: " + path +
+                        " is not it (/proc belongs to another pid namespace); network full needs /proc of this one");
+    return path;
+}
+
 std::vector<std::string> program_argv(const host::SandboxRequest& req) {
     std::vector<std::string> argv = req.argv;
     if (req.guest) {
@@ -149,7 +165,9 @@ Expected<std::unique_ptr<LiveContainer>> LiveContainer::build(
     spec.network_namespace = !req.host_network;
     // The host's namespace, as this process sees it (alive for as long as runsc runs): the
     // sandbox joins it, while runsc itself starts in a namespace of its own.
-    if (req.host_network) spec.host_network_namespace = "/proc/" + std::to_string(::getpid()) + "/ns/net";
+    if (req.host_network) {
+        RTFS_TRY(spec.host_network_namespace, own_network_namespace_path());
+    }
     spec.memory_bytes = req.limits.memory_bytes;
     spec.cpu_fraction = req.limits.cpu_fraction;
     spec.host_tasks = limits.max_pids;

@@ -1,6 +1,7 @@
 #include "service/http_frontend.hpp"
 
 #include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
@@ -62,6 +63,7 @@ struct HttpFrontend::Connection {
     // replies whose runs gave their slots back held memory past the concurrency).
     std::shared_ptr<Service::Prepared> reply_run;
     std::string peer;  // "ip:ADDRESS" or "uid:N": whose per-peer connection count it is in
+    Clock::time_point accepted = Clock::now();
     // Under conn_mu_: no authenticated request is in progress (the connection is being set up,
     // reading a head, or idle between requests): the first a newcomer of its peer over the cap
     // closes. Evicted: closed so, and out of the peer's count already.
@@ -419,10 +421,43 @@ std::optional<ApiError> framing_refusal(const httplib::Request& req) {
     return std::nullopt;
 }
 
+// Whether a TCP client connects from this host: to or from a loopback address, or from one of
+// the host's own addresses (a local user may bind any of them as its source).
+bool from_this_host(int fd, const sockaddr_storage& remote) {
+    auto loopback = [](const sockaddr_storage& a) {
+        if (a.ss_family == AF_INET)
+            return (ntohl(reinterpret_cast<const sockaddr_in*>(&a)->sin_addr.s_addr) >> 24) == 127;
+        if (a.ss_family != AF_INET6) return false;
+        const in6_addr& v6 = reinterpret_cast<const sockaddr_in6*>(&a)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(&v6) || (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127);
+    };
+    sockaddr_storage local{};
+    socklen_t len = sizeof local;
+    if (loopback(remote) || (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0 && loopback(local)))
+        return true;
+    ifaddrs* all = nullptr;
+    if (::getifaddrs(&all) != 0) return false;
+    bool own = false;
+    for (const ifaddrs* i = all; i && !own; i = i->ifa_next) {
+        if (!i->ifa_addr || i->ifa_addr->sa_family != remote.ss_family) continue;
+        if (remote.ss_family == AF_INET) {
+            own = reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr.s_addr ==
+                  reinterpret_cast<const sockaddr_in*>(&remote)->sin_addr.s_addr;
+        } else {
+            own = std::memcmp(&reinterpret_cast<const sockaddr_in6*>(i->ifa_addr)->sin6_addr,
+                              &reinterpret_cast<const sockaddr_in6*>(&remote)->sin6_addr, 16) == 0;
+        }
+    }
+    ::freeifaddrs(all);
+    return own;
+}
+
 // Whose connections a TCP client's count among (max_connections_per_peer): its IPv4 address,
-// but all of 127.0.0.0/8 as one (any local user may connect from any address of it); an IPv6
-// client's /64, a host's usual share (an IPv4-mapped address as IPv4).
-std::string peer_address(const sockaddr_storage& ss) {
+// but every client of this host as one (any local user may connect from any address of
+// 127.0.0.0/8, or from any of the host's own); an IPv6 client's /64, a host's usual share (an
+// IPv4-mapped address as IPv4).
+std::string peer_address(int fd, const sockaddr_storage& ss) {
+    if (from_this_host(fd, ss)) return "ip:this-host";
     char text[INET6_ADDRSTRLEN] = "";
     in_addr v4{};
     bool is_v4 = false;
@@ -442,7 +477,6 @@ std::string peer_address(const sockaddr_storage& ss) {
         }
     }
     if (!is_v4) return "ip:?";
-    if ((ntohl(v4.s_addr) >> 24) == 127) return "ip:127.0.0.0/8";
     ::inet_ntop(AF_INET, &v4, text, sizeof text);
     return std::string("ip:") + text;
 }
@@ -546,7 +580,8 @@ httplib::Server::HandlerResponse HttpFrontend::admit(const httplib::Request& req
         c->reading_head = false;
         if (c->stream) c->stream->uncap();
     }
-    if (c && c->listener->tokens && req.path != "/healthz" && req.path != "/v1/openapi.json") {
+    const bool open_route = req.path == "/healthz" || req.path == "/v1/openapi.json";
+    if (c && c->listener->tokens && !open_route) {
         auto id = c->listener->tokens->check(req.get_header_value("Authorization"));
         if (!id) {
             set_error(res, {401, "unauthorized", "a valid bearer token is required (Authorization: Bearer TOKEN)"});
@@ -557,7 +592,11 @@ httplib::Server::HandlerResponse HttpFrontend::admit(const httplib::Request& req
         }
         c->who.token_id = *id;
     }
-    if (c) {  // authenticated (or an open route): a newcomer of its peer no longer displaces it
+    // Authenticated (a token checked, or a listener without tokens: the Unix socket, which its
+    // file mode guards): a newcomer no longer displaces it. An open route's request on a listener
+    // with tokens does not count: a client without a token held its connection with a /healthz
+    // whose body never came (red team, 2026-12-05).
+    if (c && (!c->listener->tokens || !open_route)) {
         std::lock_guard lock(conn_mu_);
         c->idle = false;
     }
@@ -627,6 +666,10 @@ bool HttpFrontend::json_body_fits(const httplib::Request& req, httplib::Response
 
 HttpFrontend::~HttpFrontend() { stop(std::chrono::milliseconds(0)); }
 
+std::chrono::steady_clock::time_point HttpFrontend::drain_deadline(size_t bytes) const {
+    return Clock::now() + options_.reply_drain_time + std::chrono::seconds(bytes / kMinDrainBytesPerSecond);
+}
+
 void HttpFrontend::route(const std::string& method, const std::string& openapi_path, Handler handler) {
     routes_.emplace(method, openapi_path);
     const std::string pattern = pattern_of(openapi_path);
@@ -652,7 +695,7 @@ void HttpFrontend::execute_handler(const httplib::Request& req, httplib::Respons
     if (!service_.wants_stream(*p)) {
         set_reply(res, result_reply(service_.run(*p, nullptr)));
         c->reply_run = std::move(p);
-        c->stream->set_write_deadline(Clock::now() + options_.reply_drain_time);
+        c->stream->set_write_deadline(drain_deadline(res.body.size()));
         return;
     }
     watch.reset();
@@ -684,9 +727,11 @@ void HttpFrontend::execute_handler(const httplib::Request& req, httplib::Respons
             // held 330 MB each past the concurrency (red team, 2026-12-04).
             relay.run_ended();
             for (auto& line : events.flush()) relay.push(std::move(line));
-            relay.push(events.result(doc));
+            std::string result = events.result(doc);
             doc = nullptr;
-            if (!relay.finish(OutputRelay::Clock::now() + options_.reply_drain_time,
+            const size_t left = result.size() + kRelayBytes;  // at most
+            relay.push(std::move(result));
+            if (!relay.finish(drain_deadline(left),
                               [fd] { ::shutdown(fd, SHUT_RDWR); }))
                 return false;
             sink.done();
@@ -780,7 +825,7 @@ void HttpFrontend::accept_loop(Listener& l) {
             int one = 1;
             ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         }
-        c->peer = c->who.uid ? "uid:" + std::to_string(*c->who.uid) : peer_address(ss);
+        c->peer = c->who.uid ? "uid:" + std::to_string(*c->who.uid) : peer_address(fd, ss);
         {
             std::lock_guard lock(conn_mu_);
             if (conn_count_ >= options_.max_connections) {
@@ -831,9 +876,11 @@ bool HttpFrontend::evict_idle_of_largest_peer() {
     std::list<Connection*>* largest = nullptr;
     std::list<Connection*>::iterator victim;
     for (auto& [peer, conns] : peer_conns_) {
-        if (largest && conns.size() <= largest->size()) continue;
+        if (largest && conns.size() < largest->size()) continue;
         auto idle = std::find_if(conns.begin(), conns.end(), [](const Connection* o) { return o->idle; });
         if (idle == conns.end()) continue;
+        // Of peers as large, the one whose idle connection came first (not the first by name).
+        if (largest && conns.size() == largest->size() && (*victim)->accepted <= (*idle)->accepted) continue;
         largest = &conns;
         victim = idle;
     }

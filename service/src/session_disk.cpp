@@ -31,7 +31,7 @@ void unmount_session_disk(const std::string& dir) { ::umount2(dir.c_str(), MNT_D
 
 void unmount_everything_below(const std::string& dir) {
     const std::string root = host::resolved_path(dir);
-    if (root.empty()) return;
+    if (root.empty() || root == "/") return;  // never the whole tree, whatever dir was given
     std::vector<std::string> below;
     for (const host::MountEntry& m : host::read_mountinfo()) {
         if (host::is_within(m.mount_point, root)) below.push_back(m.mount_point);

@@ -3,6 +3,7 @@
 // sessions and request-body bytes (429 client_quota, Retry-After), and one peer address at most
 // its share of the connections (429 and close), while another client is still served.
 #include <gtest/gtest.h>
+#include <ifaddrs.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -258,11 +259,11 @@ TEST(ClientQuotas, OnePeerAddressCannotHoldEveryConnection) {
     for (int fd : silent) ::close(fd);
 }
 
-// Red team, 2026-12-05: every local user may connect from any address of 127.0.0.0/8, so a user
-// without a token opened silent connections from nine of them, each under the per-peer cap, and
-// filled --max-connections: every client, root's on the Unix socket too, got 503. All of
-// 127.0.0.0/8 is now one peer, and at the cap the largest peer's oldest idle connection makes
-// way for a newcomer of any peer.
+// Red team, 2026-12-05: every local user may connect from any address of 127.0.0.0/8 (and from
+// any of the host's own addresses), so a user without a token opened silent connections from
+// nine of them, each under the per-peer cap, and filled --max-connections: every client, root's
+// on the Unix socket too, got 503. Every client of this host is now one peer, and at the cap the
+// largest peer's oldest idle connection makes way for a newcomer of any peer.
 TEST(ClientQuotas, SilentConnectionsFromManyLoopbackAddressesLockNobodyOut) {
     microvm::service::FrontendOptions f;
     f.max_connections = 16;
@@ -270,8 +271,18 @@ TEST(ClientQuotas, SilentConnectionsFromManyLoopbackAddressesLockNobodyOut) {
     f.request_timeout = 20s;
     Harness h(nullptr, f);
     std::vector<int> silent;
-    for (int address = 2; address < 10; ++address) {
-        const std::string from = "127.0.0." + std::to_string(address);
+    std::vector<std::string> sources;
+    for (int address = 2; address < 10; ++address) sources.push_back("127.0.0." + std::to_string(address));
+    ifaddrs* all = nullptr;
+    ASSERT_EQ(::getifaddrs(&all), 0);
+    for (const ifaddrs* i = all; i; i = i->ifa_next) {  // this host's own, as a local user may bind them
+        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
+        char text[INET_ADDRSTRLEN];
+        ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr, text, sizeof text);
+        if (!std::string(text).starts_with("127.")) sources.push_back(text);
+    }
+    ::freeifaddrs(all);
+    for (const std::string& from : sources) {
         for (int i = 0; i < 4; ++i) {
             silent.push_back(connect_tcp_from(from.c_str(), h.tcp_port));
             ASSERT_GE(silent.back(), 0) << "cannot bind " << from;
@@ -280,7 +291,7 @@ TEST(ClientQuotas, SilentConnectionsFromManyLoopbackAddressesLockNobodyOut) {
     std::this_thread::sleep_for(200ms);
     size_t open = 0;
     for (int fd : silent) open += still_open(fd);
-    EXPECT_LE(open, 8u) << "127.0.0.0/8 held more than one peer's share";
+    EXPECT_LE(open, 8u) << "this host's clients held more than one peer's share";
     EXPECT_EQ(h.call("GET", "/healthz").status, 200);
     EXPECT_EQ(h.call_tcp("GET", "/healthz").status, 200);
     for (int fd : silent) ::close(fd);
@@ -303,6 +314,27 @@ TEST(ClientQuotas, OverTheConnectionLimitWithEveryConnectionBusyIs503) {
     ::close(b);
     std::this_thread::sleep_for(300ms);
     EXPECT_EQ(h.call("GET", "/healthz").status, 200);
+}
+
+// Red team, 2026-12-05: a request to an open route (/healthz) needs no token, yet it made its
+// connection one that no newcomer may displace, so a client without a token held its address's
+// places with POSTs to /healthz whose bodies never came. Only a checked token (or a listener
+// without tokens, the Unix socket) does that now.
+TEST(ClientQuotas, AnOpenRouteRequestHoldsNoPlace) {
+    microvm::service::FrontendOptions f;
+    f.max_connections = 64;
+    f.max_connections_per_peer = 4;
+    f.request_timeout = 20s;
+    Harness h(nullptr, f);
+    std::vector<int> held;
+    for (int i = 0; i < 4; ++i) {
+        held.push_back(connect_tcp(h.tcp_port));
+        ASSERT_TRUE(send_all(held.back(), "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n"));
+    }
+    std::this_thread::sleep_for(200ms);
+    auto r = h.call_tcp("GET", "/v1/providers");
+    EXPECT_EQ(r.status, 200) << r.body;
+    for (int fd : held) ::close(fd);
 }
 
 // At --max-connections, a newcomer of another peer takes the place of the largest peer's oldest

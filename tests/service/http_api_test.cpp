@@ -391,12 +391,23 @@ TEST(HttpApi, ASlowReaderHoldsTheSlotOfARunThatEndedAtMostTheDrainTime) {
     REQUIRE_PROCESS();
     microvm::service::FrontendOptions f;
     f.reply_drain_time = 1s;
+    f.write_timeout = 60s;  // the drain time, not a client that takes nothing, ends it
     Harness h([](microvm::service::ServiceOptions& o) { o.admission = {1, 0}; }, f);
-    const int fd = start_unread_run(h, "20s", "head -c 600000 /dev/zero | tr '\\0' x");
-    std::this_thread::sleep_for(4s);  // the program ended at once; not read; the drain time passed
-    auto next = h.call_json("POST", "/v1/executions", {{"provider", "process"}, {"fs_policy", "ro"}, {"run", {"/bin/true"}}});
-    EXPECT_EQ(next.status, 200) << next.body;
+    const int fd = start_unread_run(h, "20s", "head -c 200000 /dev/zero | tr '\\0' x");
+    // The program ends at once and its client never reads: the slot is held for the drain time
+    // (1 s, and a second per 256 KiB of what is left: about 6 s here), then goes back.
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<int> statuses;
+    while (std::chrono::steady_clock::now() - start < 15s) {
+        std::this_thread::sleep_for(500ms);
+        statuses.push_back(
+            h.call_json("POST", "/v1/executions", {{"provider", "process"}, {"fs_policy", "ro"}, {"run", {"/bin/true"}}}).status);
+        if (statuses.back() == 200) break;
+    }
     ::close(fd);
+    ASSERT_FALSE(statuses.empty());
+    EXPECT_EQ(statuses.front(), 429) << "the slot went back before the reply was taken";
+    EXPECT_EQ(statuses.back(), 200) << "the slot was still held 15 s after the run";
 }
 
 // A whole (not streamed) reply likewise: its run's slot is held until the reply is gone, and the
@@ -407,7 +418,7 @@ TEST(HttpApi, ASlowReaderHoldsTheSlotOfARunThatEndedAtMostTheDrainTime) {
 TEST(HttpApi, AWholeReplyHoldsItsSlotAndIsCutAtTheDrainTimeHoweverSteadilyItIsRead) {
     REQUIRE_PROCESS();
     microvm::service::FrontendOptions f;
-    f.reply_drain_time = 3s;
+    f.reply_drain_time = 1s;
     Harness h([](microvm::service::ServiceOptions& o) { o.admission = {1, 0}; }, f);
     const int fd = start_unread_run(h, "20s", "head -c 600000 /dev/zero | tr '\\0' x", /*stream=*/false);
     const std::string ended = "microvmd_executions_total{provider=\"process\",status=\"ok\"}";
@@ -416,11 +427,13 @@ TEST(HttpApi, AWholeReplyHoldsItsSlotAndIsCutAtTheDrainTimeHoweverSteadilyItIsRe
     const auto run_ended = std::chrono::steady_clock::now();
     auto during = h.call_json("POST", "/v1/executions", {{"provider", "process"}, {"fs_policy", "ro"}, {"run", {"/bin/true"}}});
     EXPECT_EQ(during.status, 429) << "the slot went back before the reply was taken: " << during.body;
-    // 4 KiB every 100 ms: never a pause near the write timeout, 15 s for the whole reply.
+    // 4 KiB every 200 ms: never a pause near the write timeout, 30 s for the whole reply. The
+    // drain time is 1 s and a second per 256 KiB of the reply (about 3 s here); what the socket
+    // holds by then (some 200 KB) still arrives before the end.
     size_t taken = 0;
     bool closed = false;
     char buf[4096];
-    while (!closed && std::chrono::steady_clock::now() - run_ended < 12s) {
+    while (!closed && std::chrono::steady_clock::now() - run_ended < 20s) {
         pollfd p{fd, POLLIN, 0};
         if (::poll(&p, 1, 100) > 0) {
             const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
@@ -430,11 +443,28 @@ TEST(HttpApi, AWholeReplyHoldsItsSlotAndIsCutAtTheDrainTimeHoweverSteadilyItIsRe
         std::this_thread::sleep_for(100ms);
     }
     ::close(fd);
-    EXPECT_TRUE(closed) << "still being sent 12 s after the run ended (" << taken << " bytes taken)";
+    EXPECT_TRUE(closed) << "still being sent 20 s after the run ended (" << taken << " bytes taken)";
     EXPECT_LT(taken, 600000u);
-    EXPECT_LT(std::chrono::steady_clock::now() - run_ended, 8s);
     auto after = h.call_json("POST", "/v1/executions", {{"provider", "process"}, {"fs_policy", "ro"}, {"run", {"/bin/true"}}});
     EXPECT_EQ(after.status, 200) << after.body;
+}
+
+// The drain time grows with the reply, a second per 256 KiB (2 Mbit/s): a fixed 30 s cut a
+// client reading a 10 MB result at 200 KB/s (red team, 2026-12-05). Here a 1 MB reply whose
+// client starts reading 2 s after the run, past the 1 s base, still arrives whole.
+TEST(HttpApi, AReplyLargerThanTheBaseDrainTimeCoversArrivesWhole) {
+    REQUIRE_PROCESS();
+    microvm::service::FrontendOptions f;
+    f.reply_drain_time = 1s;
+    Harness h(nullptr, f);
+    const int fd = start_unread_run(h, "20s", "head -c 1000000 /dev/zero | tr '\\0' x", /*stream=*/false);
+    std::this_thread::sleep_for(2500ms);
+    auto r = read_reply(fd, 30s);
+    ::close(fd);
+    ASSERT_EQ(r.status, 200);
+    auto doc = json::parse(r.body, nullptr, false);
+    ASSERT_TRUE(doc.is_object()) << "a reply cut short: " << r.body.size() << " bytes";
+    EXPECT_EQ(doc["stdout"].get<std::string>().size(), 1000000u);
 }
 
 TEST(HttpApi, AClientThatDisconnectsCancelsItsExecution) {

@@ -48,6 +48,23 @@ TEST(SandboxCliHost, NoThreadToStartIsASetupErrorNotAnAbort) {
     EXPECT_EQ(r.err.find("terminate called"), std::string::npos) << r.err;
 }
 
+// gVisor under --net full joins the host's network namespace by the path /proc/PID/ns/net, since
+// runsc starts in one of its own (its control socket must not be the host's). In a pid namespace
+// whose /proc is still the parent's, that path named another process's namespace (pid 1's); the
+// run is refused, saying why, and works once /proc is its own (review, 2026-12-05).
+TEST(SandboxCliHost, GvisorFullNetworkJoinsItsOwnNamespaceOrRefuses) {
+    const std::vector<std::string> run = {MICROVM_BINARY, "run", "-p", "gvisor", "--net", "full", "--fs", "ro", "--", "/bin/true"};
+    std::vector<std::string> stale = {"/usr/bin/unshare", "--pid", "--fork", "--net", "--"};
+    stale.insert(stale.end(), run.begin(), run.end());
+    CommandResult refused = testsupport::run_command(stale);
+    EXPECT_EQ(refused.status, 125) << refused.err;
+    EXPECT_NE(refused.err.find("cannot name this process's network namespace for runsc"), std::string::npos) << refused.err;
+    std::vector<std::string> own = {"/usr/bin/unshare", "--pid", "--fork", "--mount-proc", "--net", "--"};
+    own.insert(own.end(), run.begin(), run.end());
+    CommandResult ok = testsupport::run_command(own);
+    EXPECT_EQ(ok.status, 0) << ok.err;
+}
+
 // The CLI run by a user who is not root, in cgroup v1 hierarchies delegated to that user (its
 // own memory, cpu, cpuacct and pids cgroups, as a host delegates them), through `sh` and
 // `setpriv`. Skipped where the host has no cgroup v1 hierarchies of those names.

@@ -32,14 +32,18 @@
 
 namespace microvm::service {
 
+// The slowest a client may read an execution's reply once the run has ended (FrontendOptions::
+// reply_drain_time): 2 Mbit/s. A fixed 30 s cut a client reading 200 KB/s off a 10 MB result.
+inline constexpr size_t kMinDrainBytesPerSecond = 256 << 10;
+
 struct FrontendOptions {
     std::chrono::milliseconds request_timeout{10'000};    // a whole request must arrive in it
     std::chrono::milliseconds keep_alive_timeout{5'000};  // idle between requests
     std::chrono::milliseconds write_timeout{10'000};      // a client that stops reading
     // How long an execution's client may take, once the run has ended, to read its reply (the
-    // whole result; streamed, the rest: at most the relay's 1 MiB and the result); then the
-    // connection is shut down. The run's slot is held meanwhile, so what slow readers hold stays
-    // bounded by the concurrency.
+    // whole result; streamed, the rest: at most the relay's 1 MiB and the result), plus a second
+    // per kMinDrainBytesPerSecond of it; then the connection is shut down. The run's slot is held
+    // meanwhile, so what slow readers hold stays bounded by the concurrency.
     std::chrono::milliseconds reply_drain_time{30'000};
     size_t max_connections = 256;
     // Open connections of one peer (a TCP source address; the uid on a Unix socket), counted
@@ -101,6 +105,8 @@ class HttpFrontend : private httplib::Server {
     // or limit when chunked. The refusal (429 over the quota, 503 over the budget), if any.
     std::optional<ApiError> reserve_body(const httplib::Request& req, size_t limit, Connection& c);
     void execute_handler(const httplib::Request& req, httplib::Response& res, bool in_session);
+    // When a reply of `bytes` whose run has just ended must be gone (reply_drain_time).
+    std::chrono::steady_clock::time_point drain_deadline(size_t bytes) const;
 
     Service& service_;
     FrontendOptions options_;

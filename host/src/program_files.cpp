@@ -62,28 +62,35 @@ bool readable_by_everyone(const std::string& real_path) {
 
 }  // namespace
 
-Expected<void> check_named_file(const std::string& real_path, uid_t program_owner, const std::string& named_by) {
-    struct stat st;
-    if (::stat(real_path.c_str(), &st) == 0 && st.st_uid == program_owner) return {};
-    if (readable_by_everyone(real_path)) return {};
-    return fail(Failure::Kind::InvalidInput,
-                "'" + real_path + "', which " + named_by +
-                    " names, is refused: it is not the program owner's, and a user other than its owner "
-                    "could not read it on the host (a directory above it is not searchable by others, or "
-                    "the file is not readable by others); bind it with the fs policy to grant it");
+std::vector<std::string> granted_paths(const FileSystemPolicy& policy) {
+    if (policy.kind == FileSystemPolicy::Kind::ReadOnly && policy.paths.empty()) return standard_system_dirs();
+    return policy.readable_paths();
 }
 
-Expected<std::vector<HostFile>> program_files(const std::string& program) {
+Expected<void> check_named_file(const std::string& real_path, const std::vector<std::string>& granted,
+                                const std::string& named_by) {
+    if (readable_by_everyone(real_path)) return {};
+    for (const std::string& dir : granted) {
+        if (is_within(real_path, resolved_path(dir))) return {};
+    }
+    return fail(Failure::Kind::InvalidInput,
+                "'" + real_path + "', which " + named_by +
+                    " names, is refused: a user other than its owner could not read it on the host (a "
+                    "directory above it is not searchable by others, or the file is not readable by "
+                    "others) and the fs policy does not grant it; grant it (ro=DIR) to bind it");
+}
+
+Expected<std::vector<HostFile>> program_files(const std::string& program, const std::vector<std::string>& granted) {
     std::vector<HostFile> files;
     std::set<std::string> placed;
     auto add = [&](const std::string& sandbox_path, const std::string& host_path) {
         if (placed.insert(sandbox_path).second) files.push_back({sandbox_path, host_path});
     };
     // What the program's files name (a "#!" interpreter, an ELF interpreter, libraries) is the
-    // program's choice, not the caller's: a file the program's owner could not read on the host
-    // is not bound (a DT_NEEDED of "/root/private/lib.so" brought a world-readable file out of
-    // root's 0700 directory into the sandbox; red team, 2026-12-05).
-    uid_t owner = 0;
+    // program's choice, not the caller's: a DT_NEEDED of "/root/private/lib.so" brought a
+    // world-readable file out of root's 0700 directory into the sandbox (red team, 2026-12-05).
+    // Who owns the program says nothing: a session's sandbox makes root-owned files in its work
+    // directory (a review of the first fix, which trusted the program owner's files).
 
     std::string current = program;
     std::string script;  // the file whose "#!" line named current; empty for the program
@@ -94,12 +101,6 @@ Expected<std::vector<HostFile>> program_files(const std::string& program) {
             break;  // a missing "#!" interpreter: exec fails in the sandbox as it would outside
         }
         const std::string& real = *real_path;
-        if (depth == 0) {
-            struct stat st;
-            if (::stat(real.c_str(), &st) == 0) owner = st.st_uid;
-        } else {
-            RTFS_CHECK(check_named_file(real, owner, "'" + script + "'"));
-        }
         const std::string role = depth == 0 ? "program '" + current + "'"
                                             : "'#!' interpreter '" + current + "' of '" + script +
                                                   "'";
@@ -107,6 +108,7 @@ Expected<std::vector<HostFile>> program_files(const std::string& program) {
         if (!head) {
             return fail(Failure::Kind::InvalidInput, role + ": " + head.error().message);
         }
+        if (depth > 0) RTFS_CHECK(check_named_file(real, granted, "'" + script + "'"));
         if (!*head) {
             add(current, real);
             break;
@@ -115,7 +117,7 @@ Expected<std::vector<HostFile>> program_files(const std::string& program) {
             add(current, real);
             RTFS_TRY(host::Dependencies deps, host::resolve_dependencies(current));
             for (const auto& so : deps.objects) {
-                RTFS_CHECK(check_named_file(so.real_path, owner, "'" + current + "'"));
+                RTFS_CHECK(check_named_file(so.real_path, granted, "'" + current + "'"));
                 add(so.path, so.real_path);
                 if (!so.alias_path.empty()) add(so.alias_path, so.real_path);
             }

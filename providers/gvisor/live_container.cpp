@@ -130,7 +130,7 @@ Expected<std::unique_ptr<LiveContainer>> LiveContainer::build(
     root_request.runtime_dirs = req.runtime_dirs;
     root_request.tmp_size_bytes = req.limits.memory_bytes;
     if (req.fs_policy.kind != FileSystemPolicy::Kind::Full) {
-        RTFS_TRY(root_request.program_files, host::program_files(req.program));
+        RTFS_TRY(root_request.program_files, host::program_files(req.program, host::granted_paths(req.fs_policy)));
     }
     RTFS_TRY(host::RootfsPlan plan, host::plan_rootfs(root_request));
 

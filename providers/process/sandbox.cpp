@@ -221,7 +221,7 @@ Expected<void> Sandbox::prepare(const host::SandboxRequest& spec, ChildPlanBuild
     request.runtime_dirs = spec.runtime_dirs;
     request.tmp_size_bytes = spec.limits.memory_bytes;
     if (spec.fs_policy.kind != FileSystemPolicy::Kind::Full) {
-        RTFS_TRY(request.program_files, program_files(spec.program));
+        RTFS_TRY(request.program_files, program_files(spec.program, host::granted_paths(spec.fs_policy)));
     }
     RTFS_TRY(RootfsPlan rootfs, plan_rootfs(request));
     if (rootfs.host_root) add_private_instances(rootfs, spec.limits.memory_bytes);

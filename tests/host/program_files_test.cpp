@@ -94,49 +94,49 @@ TEST(ProgramFiles, AnInterpreterThatCannotRunIsRefused) {
     }
 }
 
-// The red team's attack (2026-12-05): a program of another user names files that user could not
-// read on the host, and the planner, as root, bound them into the sandbox: a DT_NEEDED of
-// "/root/private/libpriv.so" brought a world-readable file out of root's 0700 directory. Here
-// the program is uid 61234's and finds its library through DT_RUNPATH ($ORIGIN/origin) in a
-// directory only root may search; a "#!" interpreter likewise.
-TEST(ProgramFiles, AFileTheProgramsOwnerCouldNotReadIsNotBound) {
-    constexpr uid_t kOther = 61234;
+// The red team's attack (2026-12-05): a program names files that only root could read on the
+// host, and the planner, as root, bound them into the sandbox: a DT_NEEDED of
+// "/root/private/libpriv.so" brought a world-readable file out of root's 0700 directory. Here the
+// program finds its library through DT_RUNPATH ($ORIGIN/origin) in a directory only root may
+// search; a "#!" interpreter likewise. Whoever owns the program makes no difference: a session's
+// sandbox makes root-owned files in its work directory (the first fix trusted the program
+// owner's files, and a microvmd client ran a root-owned copy of its program).
+TEST(ProgramFiles, AFileOnlyRootCouldReadIsNotBound) {
     TempDir dir;
     ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);
     const std::string user = dir.path() + "/user";
     fs::copy_file(ELF_ORIGIN_USER, user);
-    ASSERT_EQ(::chown(user.c_str(), kOther, kOther), 0);
     const std::string origin = dir.path() + "/origin";
     fs::create_directory(origin);
     const std::string lib = origin + "/libelf_origin_lib.so";
     fs::copy_file(fs::path(ELF_ORIGIN_USER).parent_path() / "origin" / "libelf_origin_lib.so", lib);
     ASSERT_EQ(::chmod(lib.c_str(), 0644), 0);
     ASSERT_EQ(::chmod(origin.c_str(), 0700), 0);
-    auto refused = program_files(user);
-    ASSERT_FALSE(refused) << "a library in a directory only root may search was bound";
-    EXPECT_EQ(refused.error().kind, Failure::Kind::InvalidInput);
-    EXPECT_NE(refused.error().message.find("'" + lib + "', which '" + user + "' names, is refused"), std::string::npos)
-        << refused.error().message;
+    for (uid_t owner : {uid_t{61234}, uid_t{0}}) {
+        ASSERT_EQ(::chown(user.c_str(), owner, owner), 0);
+        auto refused = program_files(user);
+        ASSERT_FALSE(refused) << "a library in a directory only root may search was bound (program of uid " << owner << ")";
+        EXPECT_EQ(refused.error().kind, Failure::Kind::InvalidInput);
+        EXPECT_NE(refused.error().message.find("'" + lib + "', which '" + user + "' names, is refused"), std::string::npos)
+            << refused.error().message;
+    }
 
     const std::string interpreter = origin + "/true";
     fs::copy_file("/bin/true", interpreter);
     const std::string script = write_script(dir.path() + "/tool.sh", "#!" + interpreter + "\n");
-    ASSERT_EQ(::chown(script.c_str(), kOther, kOther), 0);
     auto refused_interpreter = program_files(script);
     ASSERT_FALSE(refused_interpreter) << "an interpreter in a directory only root may search was bound";
     EXPECT_NE(refused_interpreter.error().message.find("'" + interpreter + "'"), std::string::npos)
         << refused_interpreter.error().message;
 
-    // Bound where anyone could read it, or where it is the program owner's.
+    // Bound where the fs policy grants it anyway, or where anyone could read it.
+    auto granted = program_files(user, {origin});
+    ASSERT_TRUE(granted) << granted.error().message;
+    EXPECT_TRUE(has_file(*granted, lib));
     ASSERT_EQ(::chmod(origin.c_str(), 0711), 0);
     auto searchable = program_files(user);
     ASSERT_TRUE(searchable) << searchable.error().message;
     EXPECT_TRUE(has_file(*searchable, lib));
-    ASSERT_EQ(::chmod(origin.c_str(), 0700), 0);
-    ASSERT_EQ(::chown(lib.c_str(), kOther, kOther), 0);
-    auto owners = program_files(user);
-    ASSERT_TRUE(owners) << owners.error().message;
-    EXPECT_TRUE(has_file(*owners, lib));
 }
 
 }  // namespace

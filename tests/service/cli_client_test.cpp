@@ -61,25 +61,37 @@ void expect_same(const CommandResult& local, const CommandResult& remote, const 
     EXPECT_EQ(remote.err, local.err) << what;
 }
 
-// A listener of another local user (uid 61234) on a loopback port or, given a path, a Unix
-// socket: it takes one connection and keeps what arrives on it within 2 s of silence.
+// A listener of another local user (uid 61234 by default) on a loopback port (IPv4, or an IPv6
+// socket on [::] that serves IPv4 clients too) or, given a path, a Unix socket: it takes one
+// connection and keeps what arrives on it within 2 s of silence.
 struct ForeignListener {
     pid_t pid = -1;
     int port = 0;
     int out = -1;  // the bytes it received, then EOF
 
-    explicit ForeignListener(const std::string& unix_path = "") {
+    explicit ForeignListener(const std::string& unix_path = "", uid_t uid = 61234, bool dual_stack = false) {
         int ready[2], got[2];
         if (::pipe(ready) != 0 || ::pipe(got) != 0) return;
         pid = ::fork();
         if (pid == 0) {
             ::close(ready[0]);
             ::close(got[0]);
-            if (::setgroups(0, nullptr) != 0 || ::setresgid(61234, 61234, 61234) != 0 ||
-                ::setresuid(61234, 61234, 61234) != 0)
+            if (::setgroups(0, nullptr) != 0 || ::setresgid(uid, uid, uid) != 0 || ::setresuid(uid, uid, uid) != 0)
                 ::_exit(1);
             int fd = -1, bound_port = 0;
-            if (unix_path.empty()) {
+            if (dual_stack) {
+                fd = ::socket(AF_INET6, SOCK_STREAM, 0);
+                int off = 0;
+                ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+                sockaddr_in6 a{};
+                a.sin6_family = AF_INET6;
+                a.sin6_addr = in6addr_any;
+                socklen_t len = sizeof a;
+                if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+                    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+                    ::_exit(2);
+                bound_port = ntohs(a.sin6_port);
+            } else if (unix_path.empty()) {
                 fd = ::socket(AF_INET, SOCK_STREAM, 0);
                 sockaddr_in a{};
                 a.sin_family = AF_INET;
@@ -155,6 +167,25 @@ TEST(CliClient, AListenerOfAnotherUserGetsNeitherTheTokenNorTheRequest) {
         EXPECT_EQ(r.status, 125) << r.err;
         EXPECT_NE(r.err.find("served by uid 61234"), std::string::npos) << r.err;
         EXPECT_EQ(got, "") << "the other user's listener received the request";
+    }
+    // An IPv6 socket on [::] serves IPv4 clients as ::ffff:127.0.0.1 (/proc/net/tcp6): another
+    // user's is refused, root's is trusted (its first form refused both, looking in
+    // /proc/net/tcp only).
+    for (uid_t uid : {uid_t{61234}, uid_t{0}}) {
+        SCOPED_TRACE("dual-stack listener of uid " + std::to_string(uid));
+        ForeignListener listener("", uid, /*dual_stack=*/true);
+        ASSERT_GT(listener.port, 0);
+        auto r = cli({"--daemon", "http://127.0.0.1:" + std::to_string(listener.port), "eval", "--token-file", right,
+                      "-p", "mock", "(+ 1 2)"});
+        const std::string got = listener.received();
+        EXPECT_EQ(r.status, 125) << r.err;  // the listener never answers
+        if (uid != 0) {
+            EXPECT_NE(r.err.find("served by uid 61234"), std::string::npos) << r.err;
+            EXPECT_EQ(got, "");
+        } else {
+            EXPECT_EQ(r.err.find("refused the daemon"), std::string::npos) << r.err;
+            EXPECT_NE(got.find("POST /v1/executions"), std::string::npos) << got;
+        }
     }
 }
 

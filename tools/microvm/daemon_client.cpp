@@ -38,6 +38,7 @@ struct Transfer {
     size_t over_cap = 0;  // the cap a reply went over, when it did
     std::string refused_peer;  // why the daemon's end was not trusted (daemon_peer.hpp)
     std::vector<curl_socket_t> sockets;  // every socket curl made (it may try several addresses)
+    bool unix_address = false;
 };
 
 int on_socket(void* user, curl_socket_t fd, curlsocktype) {
@@ -51,7 +52,7 @@ int on_connected(void* user, char* peer_ip, char* local_ip, int peer_port, int l
     auto* t = static_cast<Transfer*>(user);
     // curl's handle does not name its socket before the transfer ends: the one made for this
     // connection is the one connected to these addresses.
-    const curl_socket_t fd = connected_socket(t->sockets, peer_ip, peer_port, local_ip, local_port);
+    const curl_socket_t fd = connected_socket(t->sockets, t->unix_address, peer_ip, peer_port, local_ip, local_port);
     if (fd == CURL_SOCKET_BAD) {
         t->refused_peer = "cannot tell who serves the connection";
         return CURL_PREREQFUNC_ABORT;
@@ -217,7 +218,10 @@ rtfs::Expected<DaemonReply, DaemonFailure> post_json(
     curl.easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     curl.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl.easy_setopt(c, CURLOPT_XFERINFODATA, &t);
-    if (!conn.address.base_url.starts_with("https://")) {
+    t.unix_address = !conn.address.unix_path.empty();
+    // Checked where a token may go without TLS (unix:, loopback http); plain http to another
+    // host carries no token (cleartext_off_host) and its peer cannot be told from here.
+    if (t.unix_address || (!conn.address.base_url.starts_with("https://") && !conn.address.cleartext_off_host)) {
         curl.easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, on_socket);
         curl.easy_setopt(c, CURLOPT_SOCKOPTDATA, &t);
         curl.easy_setopt(c, CURLOPT_PREREQFUNCTION, on_connected);

@@ -61,13 +61,33 @@ std::optional<Endpoint> parse_endpoint(const std::string& text, size_t word_coun
     return e;
 }
 
-bool is_any(const Endpoint& e) {
-    for (size_t i = 0; i < e.word_count; ++i)
-        if (e.words[i] != 0) return false;
-    return true;
+// An IPv4 endpoint as an IPv6 socket bound to it shows in /proc/net/tcp6 (::ffff:a.b.c.d).
+Endpoint v4_mapped(const Endpoint& e) {
+    Endpoint m;
+    m.word_count = 4;
+    m.port = e.port;
+    const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    std::memcpy(m.words.data(), prefix, 12);
+    m.words[3] = e.words[0];
+    return m;
 }
 
-constexpr const char* kListen = "0A";  // TCP_LISTEN
+// The uid of the socket local_end -> remote_end in one table (/proc/net/tcp or tcp6), if any.
+std::optional<uid_t> owner_in(const char* table_path, size_t word_count, const Endpoint& local_end,
+                              const Endpoint& remote_end) {
+    std::ifstream table(table_path);
+    std::string line;
+    std::getline(table, line);  // the header
+    while (std::getline(table, line)) {
+        std::istringstream fields(line);
+        std::string slot, local_text, remote_text, state, queues, timer, retransmits;
+        unsigned long uid = 0;
+        if (!(fields >> slot >> local_text >> remote_text >> state >> queues >> timer >> retransmits >> uid)) continue;
+        const auto l = parse_endpoint(local_text, word_count), r = parse_endpoint(remote_text, word_count);
+        if (l && r && *l == local_end && *r == remote_end) return static_cast<uid_t>(uid);
+    }
+    return std::nullopt;
+}
 
 }  // namespace
 
@@ -86,36 +106,35 @@ Expected<uid_t> daemon_socket_owner(int fd) {
     }
     const std::optional<Endpoint> ours = endpoint_of(local), theirs = endpoint_of(peer);
     if (!ours || !theirs) return fail(Failure::Kind::InvalidInput, "cannot tell who serves the connection: not TCP");
-    const bool v6 = local.ss_family == AF_INET6;
-    std::ifstream table(v6 ? "/proc/net/tcp6" : "/proc/net/tcp");
-    std::string line;
-    std::getline(table, line);  // the header
-    std::optional<uid_t> listener;
-    while (std::getline(table, line)) {
-        std::istringstream fields(line);
-        std::string slot, local_text, remote_text, state, queues, timer, retransmits;
-        unsigned long uid = 0;
-        if (!(fields >> slot >> local_text >> remote_text >> state >> queues >> timer >> retransmits >> uid)) continue;
-        const auto l = parse_endpoint(local_text, v6 ? 4 : 1), r = parse_endpoint(remote_text, v6 ? 4 : 1);
-        if (!l || !r || l->port != theirs->port) continue;
-        // The daemon's end of this very connection (accepted or waiting to be).
-        if (*l == *theirs && *r == *ours) return static_cast<uid_t>(uid);
-        if (state == kListen && (*l == *theirs || is_any(*l))) listener = static_cast<uid_t>(uid);
+    // The daemon's end of this very connection, accepted or waiting to be: by its exact
+    // addresses, never a listener's (another user's socket may take the connection while a
+    // listener of root's sits on the same port), in the table of its own family (an IPv6 socket
+    // serves IPv4 clients as ::ffff:a.b.c.d).
+    std::optional<uid_t> owner;
+    if (local.ss_family == AF_INET) {
+        owner = owner_in("/proc/net/tcp", 1, *theirs, *ours);
+        if (!owner) owner = owner_in("/proc/net/tcp6", 4, v4_mapped(*theirs), v4_mapped(*ours));
+    } else {
+        owner = owner_in("/proc/net/tcp6", 4, *theirs, *ours);
     }
-    if (listener) return *listener;
-    return fail(Failure::Kind::InvalidInput, "cannot tell who serves port " + std::to_string(theirs->port) +
-                                                 ": no such socket in " + (v6 ? "/proc/net/tcp6" : "/proc/net/tcp"));
+    if (owner) return *owner;
+    return fail(Failure::Kind::InvalidInput,
+                "cannot tell who serves port " + std::to_string(theirs->port) + ": its socket is not in /proc/net/tcp or tcp6");
 }
 
-int connected_socket(const std::vector<int>& sockets, const char* peer_ip, int peer_port, const char* local_ip,
-                     int local_port) {
+int connected_socket(const std::vector<int>& sockets, bool unix_address, const char* peer_ip, int peer_port,
+                     const char* local_ip, int local_port) {
     for (int fd : sockets) {
         sockaddr_storage local{}, peer{};
         socklen_t local_len = sizeof local, peer_len = sizeof peer;
         if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0 ||
             ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0)
             continue;
-        if (local.ss_family == AF_UNIX) return fd;  // unix: one socket, no addresses to match
+        if (local.ss_family == AF_UNIX) {
+            if (unix_address) return fd;  // unix: one socket, no addresses to match
+            continue;
+        }
+        if (unix_address) continue;
         const std::optional<Endpoint> l = endpoint_of(local), p = endpoint_of(peer);
         if (!l || !p || static_cast<int>(l->port) != local_port || static_cast<int>(p->port) != peer_port) continue;
         char local_text[INET6_ADDRSTRLEN] = "", peer_text[INET6_ADDRSTRLEN] = "";

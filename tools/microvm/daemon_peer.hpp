@@ -14,14 +14,15 @@
 namespace microvm::cli {
 
 // The uid that owns the daemon's end of the connected socket fd: SO_PEERCRED on a Unix socket;
-// on TCP the owner of the accepted socket (or of the listener) in /proc/net/tcp or tcp6.
-// InvalidInput when it cannot be told.
+// on TCP the owner of the socket with this connection's exact addresses in /proc/net/tcp or
+// tcp6 (an IPv4 connection served by an IPv6 socket as ::ffff:a.b.c.d). InvalidInput when it
+// cannot be told.
 Expected<uid_t> daemon_socket_owner(int fd);
 
-// Among sockets (which may include closed or reused numbers), the one connected from
-// local_ip:local_port to peer_ip:peer_port as text (curl's), or a connected Unix socket (a
-// unix: address makes only one); -1 when none is.
-int connected_socket(const std::vector<int>& sockets, const char* peer_ip, int peer_port, const char* local_ip,
-                     int local_port);
+// Among sockets (which may include closed or reused numbers), for a unix: address the connected
+// Unix socket (it makes only one), else the TCP socket connected from local_ip:local_port to
+// peer_ip:peer_port as text (curl's); -1 when none is.
+int connected_socket(const std::vector<int>& sockets, bool unix_address, const char* peer_ip, int peer_port,
+                     const char* local_ip, int local_port);
 
 }  // namespace microvm::cli

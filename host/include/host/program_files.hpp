@@ -3,12 +3,11 @@
 // of every ELF file among them.
 #pragma once
 
-#include <sys/types.h>
-
 #include <string>
 #include <vector>
 
 #include "microvm/error.hpp"
+#include "microvm/policy.hpp"
 
 namespace microvm::host {
 
@@ -21,13 +20,19 @@ struct HostFile {
 // file (anything else is InvalidInput, never opened); a "#!" interpreter must be an ELF file or
 // another script, an ELF interpreter an ELF file of the program's kind (elf_deps.hpp).
 // plan_rootfs checks every file again before it is bound.
-// A file the program's files name (not the program itself) is bound only when it is the
-// program file owner's or any user could read it on the host (readable by others, below
-// directories searchable by others); else InvalidInput naming it (check_named_file).
-Expected<std::vector<HostFile>> program_files(const std::string& program);
+// A file the program's files name (not the program itself) is bound only when any user could
+// read it on the host (readable by others, below directories searchable by others) or it lies
+// in a directory of granted (the paths the fs policy shows the sandbox anyway); else
+// InvalidInput naming it (check_named_file).
+Expected<std::vector<HostFile>> program_files(const std::string& program, const std::vector<std::string>& granted = {});
 
-// real_path, named by named_by ("'/path/of/the/naming/file'"): Ok when it is program_owner's or
-// readable by everyone on the host, else InvalidInput saying why.
-Expected<void> check_named_file(const std::string& real_path, uid_t program_owner, const std::string& named_by);
+// The host paths policy shows a sandbox anyway (ro without paths: the standard system
+// directories): what program_files may bind whoever could read it.
+std::vector<std::string> granted_paths(const FileSystemPolicy& policy);
+
+// real_path, named by named_by ("'/path/of/the/naming/file'"): Ok when it is readable by
+// everyone on the host or lies in a directory of granted, else InvalidInput saying why.
+Expected<void> check_named_file(const std::string& real_path, const std::vector<std::string>& granted,
+                                const std::string& named_by);
 
 }  // namespace microvm::host

@@ -41,6 +41,16 @@ int connect_tcp_from(const char* from, int port) {
     return fd;
 }
 
+// The front end's options with these connection caps and a request timeout long enough that
+// only the caps close a silent connection.
+microvm::service::FrontendOptions connection_caps(size_t total, size_t per_peer) {
+    microvm::service::FrontendOptions f;
+    f.max_connections = total;
+    f.max_connections_per_peer = per_peer;
+    f.request_timeout = 20s;
+    return f;
+}
+
 // Sends the head of a PUT announcing `bytes` with `Expect: 100-continue` and returns the status
 // the daemon answers before any body (100 once the body's share is reserved, or a refusal).
 int announce_upload(int fd, size_t bytes, const std::string& token) {
@@ -243,11 +253,7 @@ bool still_open(int fd) {
 // the Unix socket (another peer) is still served. Without the cap 127.0.0.2 held all eight and
 // the other client got 503.
 TEST(ClientQuotas, OnePeerAddressCannotHoldEveryConnection) {
-    microvm::service::FrontendOptions f;
-    f.max_connections = 8;
-    f.max_connections_per_peer = 4;
-    f.request_timeout = 20s;
-    Harness h(nullptr, f);
+    Harness h(nullptr, connection_caps(8, 4));
     std::vector<int> silent;
     for (int i = 0; i < 8; ++i) {
         silent.push_back(connect_tcp_from("127.0.0.2", h.tcp_port));
@@ -265,11 +271,7 @@ TEST(ClientQuotas, OnePeerAddressCannotHoldEveryConnection) {
 // on the Unix socket too, got 503. Every client of this host is now one peer, and at the cap the
 // largest peer's oldest idle connection makes way for a newcomer of any peer.
 TEST(ClientQuotas, SilentConnectionsFromManyLoopbackAddressesLockNobodyOut) {
-    microvm::service::FrontendOptions f;
-    f.max_connections = 16;
-    f.max_connections_per_peer = 8;
-    f.request_timeout = 20s;
-    Harness h(nullptr, f);
+    Harness h(nullptr, connection_caps(16, 8));
     std::vector<int> silent;
     std::vector<std::string> sources;
     for (int address = 2; address < 10; ++address) sources.push_back("127.0.0." + std::to_string(address));
@@ -321,11 +323,7 @@ TEST(ClientQuotas, OverTheConnectionLimitWithEveryConnectionBusyIs503) {
 // places with POSTs to /healthz whose bodies never came. Only a checked token (or a listener
 // without tokens, the Unix socket) does that now.
 TEST(ClientQuotas, AnOpenRouteRequestHoldsNoPlace) {
-    microvm::service::FrontendOptions f;
-    f.max_connections = 64;
-    f.max_connections_per_peer = 4;
-    f.request_timeout = 20s;
-    Harness h(nullptr, f);
+    Harness h(nullptr, connection_caps(64, 4));
     std::vector<int> held;
     for (int i = 0; i < 4; ++i) {
         held.push_back(connect_tcp(h.tcp_port));
@@ -342,11 +340,7 @@ TEST(ClientQuotas, AnOpenRouteRequestHoldsNoPlace) {
 // client on the Unix socket is served; 503 only when every connection serves a request
 // (OverTheConnectionLimitWithEveryConnectionBusyIs503).
 TEST(ClientQuotas, AtTheCapTheLargestPeersIdleConnectionMakesWay) {
-    microvm::service::FrontendOptions f;
-    f.max_connections = 8;
-    f.max_connections_per_peer = 8;
-    f.request_timeout = 20s;
-    Harness h(nullptr, f);
+    Harness h(nullptr, connection_caps(8, 8));
     std::vector<int> silent;
     for (int i = 0; i < 8; ++i) silent.push_back(connect_tcp(h.tcp_port));
     std::this_thread::sleep_for(200ms);
@@ -361,11 +355,7 @@ TEST(ClientQuotas, AtTheCapTheLargestPeersIdleConnectionMakesWay) {
 // connections from 127.0.0.1, requests with the token from 127.0.0.1 are served, again and again;
 // so are they when the cap is filled with keep-alive connections idle after a request.
 TEST(ClientQuotas, IdleConnectionsOfAnAddressDoNotLockOutItsTokenHolders) {
-    microvm::service::FrontendOptions f;
-    f.max_connections = 64;
-    f.max_connections_per_peer = 4;
-    f.request_timeout = 20s;
-    Harness h(nullptr, f);
+    Harness h(nullptr, connection_caps(64, 4));
     std::vector<int> silent;
     for (int round = 0; round < 3; ++round) {
         for (int i = 0; i < 4; ++i) silent.push_back(connect_tcp(h.tcp_port));
@@ -409,11 +399,7 @@ TEST(ClientQuotas, IdleConnectionsOfAnAddressDoNotLockOutItsTokenHolders) {
 // four uploads announced with the token hold 127.0.0.3's four places (waiting for their bodies),
 // and its fifth connection gets 429 too_many_connections and is closed; the four stay open.
 TEST(ClientQuotas, APeerWhoseConnectionsAllServeRequestsIsRefused) {
-    microvm::service::FrontendOptions f;
-    f.max_connections = 64;
-    f.max_connections_per_peer = 4;
-    f.request_timeout = 20s;
-    Harness h(nullptr, f);
+    Harness h(nullptr, connection_caps(64, 4));
     std::vector<int> busy;
     for (int i = 0; i < 4; ++i) {
         busy.push_back(connect_tcp_from("127.0.0.3", h.tcp_port));
@@ -435,11 +421,7 @@ TEST(ClientQuotas, APeerWhoseConnectionsAllServeRequestsIsRefused) {
 // On the Unix socket the peer is its uid: two requests in progress (announced uploads) hold its
 // two places, a third connection is refused; another peer is served.
 TEST(ClientQuotas, AUnixPeerIsCappedByUid) {
-    microvm::service::FrontendOptions f;
-    f.max_connections = 8;
-    f.max_connections_per_peer = 2;
-    f.request_timeout = 20s;
-    Harness h(nullptr, f);
+    Harness h(nullptr, connection_caps(8, 2));
     int a = connect_unix(h.socket_path), b = connect_unix(h.socket_path);
     ASSERT_EQ(announce_upload(a, 1, ""), 100);
     ASSERT_EQ(announce_upload(b, 1, ""), 100);

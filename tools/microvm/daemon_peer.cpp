@@ -61,6 +61,16 @@ std::optional<Endpoint> parse_endpoint(const std::string& text, size_t word_coun
     return e;
 }
 
+// The address of an AF_INET or AF_INET6 socket address as inet_ntop writes it (curl's form).
+std::string address_text(const sockaddr_storage& ss) {
+    char text[INET6_ADDRSTRLEN] = "";
+    const void* address = ss.ss_family == AF_INET
+                              ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr)
+                              : static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr);
+    ::inet_ntop(ss.ss_family, address, text, sizeof text);
+    return text;
+}
+
 // An IPv4 endpoint as an IPv6 socket bound to it shows in /proc/net/tcp6 (::ffff:a.b.c.d).
 Endpoint v4_mapped(const Endpoint& e) {
     Endpoint m;
@@ -137,14 +147,7 @@ int connected_socket(const std::vector<int>& sockets, bool unix_address, const c
         if (unix_address) continue;
         const std::optional<Endpoint> l = endpoint_of(local), p = endpoint_of(peer);
         if (!l || !p || static_cast<int>(l->port) != local_port || static_cast<int>(p->port) != peer_port) continue;
-        char local_text[INET6_ADDRSTRLEN] = "", peer_text[INET6_ADDRSTRLEN] = "";
-        const void* la = local.ss_family == AF_INET ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&local)->sin_addr)
-                                                     : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(&local)->sin6_addr);
-        const void* pa = peer.ss_family == AF_INET ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&peer)->sin_addr)
-                                                    : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(&peer)->sin6_addr);
-        ::inet_ntop(local.ss_family, la, local_text, sizeof local_text);
-        ::inet_ntop(peer.ss_family, pa, peer_text, sizeof peer_text);
-        if (local_ip && peer_ip && local_ip == std::string(local_text) && peer_ip == std::string(peer_text)) return fd;
+        if (local_ip && peer_ip && local_ip == address_text(local) && peer_ip == address_text(peer)) return fd;
     }
     return -1;
 }

@@ -12,7 +12,7 @@
 #include <cstring>
 #include <map>
 
-#include "host/unique_fd.hpp"
+#include "host/local_route.hpp"
 #include "microvm/policy.hpp"
 
 namespace microvm::proxy {
@@ -76,83 +76,6 @@ bool is_loopback(const SocketAddress& address) {
            IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<const sockaddr_in6*>(address.get())->sin6_addr);
 }
 
-// How the kernel would route a packet to address, as `ip route get` asks it (RTM_GETROUTE for
-// the one address): the route's type, RTN_UNREACHABLE when it has none; when the kernel cannot
-// be asked, nullopt and *error says why (an errno: EAFNOSUPPORT on a host without IPv6). Asked for each address judged: whatever the routing tables and
-// rules say at that moment, including ranges routed `local` without being any interface's
-// (AnyIP), which a list of the interfaces' addresses passed (red team, 2026-12-04).
-std::optional<int> route_type(const SocketAddress& address, int* error) {
-    *error = EIO;  // a reply that answers nothing
-    const bool v4 = address.family() == AF_INET;
-    const void* bytes = v4 ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(address.get())->sin_addr)
-                           : static_cast<const void*>(reinterpret_cast<const sockaddr_in6*>(address.get())->sin6_addr.s6_addr);
-    const size_t size = v4 ? 4 : 16;
-    struct {
-        nlmsghdr header;
-        rtmsg route;
-        char attributes[RTA_SPACE(16)];
-    } request{};
-    request.header.nlmsg_len = NLMSG_LENGTH(sizeof(rtmsg)) + RTA_SPACE(size);
-    request.header.nlmsg_type = RTM_GETROUTE;
-    request.header.nlmsg_flags = NLM_F_REQUEST;
-    request.header.nlmsg_seq = 1;
-    request.route.rtm_family = static_cast<unsigned char>(address.family());
-    request.route.rtm_dst_len = static_cast<unsigned char>(size * 8);
-    auto* destination = reinterpret_cast<rtattr*>(request.attributes);
-    destination->rta_type = RTA_DST;
-    destination->rta_len = static_cast<unsigned short>(RTA_LENGTH(size));
-    std::memcpy(RTA_DATA(destination), bytes, size);
-
-    host::UniqueFd nl(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
-    if (!nl.valid()) {
-        *error = errno;
-        return std::nullopt;
-    }
-    sockaddr_nl kernel{};
-    kernel.nl_family = AF_NETLINK;
-    if (::sendto(nl.get(), &request, request.header.nlmsg_len, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0) {
-        *error = errno;
-        return std::nullopt;
-    }
-    alignas(nlmsghdr) char reply[8192];
-    ssize_t n;
-    do {
-        n = ::recv(nl.get(), reply, sizeof reply, 0);
-    } while (n < 0 && errno == EINTR);
-    if (n <= 0) {
-        if (n < 0) *error = errno;
-        return std::nullopt;
-    }
-    size_t left = static_cast<size_t>(n);
-    for (auto* h = reinterpret_cast<nlmsghdr*>(reply); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
-        if (h->nlmsg_seq != 1) continue;
-        if (h->nlmsg_type == NLMSG_ERROR) {
-            const auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
-            if (e->error == -ENETUNREACH || e->error == -EHOSTUNREACH) return RTN_UNREACHABLE;
-            *error = -e->error;
-            return std::nullopt;
-        }
-        if (h->nlmsg_type == RTM_NEWROUTE) return static_cast<const rtmsg*>(NLMSG_DATA(h))->rtm_type;
-    }
-    return std::nullopt;
-}
-
-// What a route of this type says of its destination when it delivers to this host.
-const char* delivered_here(int type) {
-    switch (type) {
-        case RTN_LOCAL:
-            return "delivered to this host";
-        case RTN_BROADCAST:
-            return "a broadcast address of this host";
-        case RTN_ANYCAST:
-            return "an anycast address of this host";
-        case RTN_MULTICAST:
-            return "a multicast address";
-        default:
-            return nullptr;
-    }
-}
-
 }  // namespace
 
 std::optional<SocketAddress> embedded_ipv4(const SocketAddress& address) {
@@ -181,12 +104,15 @@ std::optional<std::string> AddressFilter::refusal(const SocketAddress& address, 
     if (auto range = special_range_matcher().address_entry(ip, address.port())) {
         return ip + " is " + special_ranges().at(*range) + " (" + *range + ")";
     }
+    const bool v4 = address.family() == AF_INET;
+    const void* bytes = v4 ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(address.get())->sin_addr)
+                           : static_cast<const void*>(reinterpret_cast<const sockaddr_in6*>(address.get())->sin6_addr.s6_addr);
     int error = 0;
-    const std::optional<int> route = route_type(address, &error);
+    const std::optional<int> route = host::route_type(address.family(), bytes, &error);
     if (!route) {
         return "how this host routes " + ip + " cannot be asked (" + std::strerror(error) + "), so it cannot be judged";
     }
-    if (const char* delivered = delivered_here(*route)) return ip + " is " + delivered + " (a local route)";
+    if (const char* delivered = host::delivered_here(*route)) return ip + " is " + delivered + " (a local route)";
     return std::nullopt;
 }
 

@@ -1,7 +1,6 @@
 #include "service/http_frontend.hpp"
 
 #include <arpa/inet.h>
-#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
@@ -21,6 +20,7 @@
 #include <list>
 #include <regex>
 
+#include "host/local_route.hpp"
 #include "service/confined_files.hpp"
 #include "service/hangup_watcher.hpp"
 #include "service/openapi.hpp"
@@ -421,64 +421,65 @@ std::optional<ApiError> framing_refusal(const httplib::Request& req) {
     return std::nullopt;
 }
 
-// Whether a TCP client connects from this host: to or from a loopback address, or from one of
-// the host's own addresses (a local user may bind any of them as its source).
-bool from_this_host(int fd, const sockaddr_storage& remote) {
-    auto loopback = [](const sockaddr_storage& a) {
-        if (a.ss_family == AF_INET)
-            return (ntohl(reinterpret_cast<const sockaddr_in*>(&a)->sin_addr.s_addr) >> 24) == 127;
-        if (a.ss_family != AF_INET6) return false;
-        const in6_addr& v6 = reinterpret_cast<const sockaddr_in6*>(&a)->sin6_addr;
-        return IN6_IS_ADDR_LOOPBACK(&v6) || (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127);
-    };
+// A TCP end's address as the family it really is: an IPv4-mapped address (a dual-stack
+// listener's IPv4 client) as IPv4, so that every test below sees one form.
+struct IpAddress {
+    int family = AF_UNSPEC;
+    unsigned char bytes[16] = {};  // 4 of them for AF_INET, network order
+};
+
+IpAddress ip_address(const sockaddr_storage& ss) {
+    IpAddress ip;
+    if (ss.ss_family == AF_INET) {
+        ip.family = AF_INET;
+        std::memcpy(ip.bytes, &reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr, 4);
+    } else if (ss.ss_family == AF_INET6) {
+        const in6_addr& a = reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr;
+        const bool mapped = IN6_IS_ADDR_V4MAPPED(&a);
+        ip.family = mapped ? AF_INET : AF_INET6;
+        std::memcpy(ip.bytes, mapped ? a.s6_addr + 12 : a.s6_addr, mapped ? 4 : 16);
+    }
+    return ip;
+}
+
+bool is_loopback(const IpAddress& ip) {
+    if (ip.family == AF_INET) return ip.bytes[0] == 127;
+    return ip.family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(reinterpret_cast<const in6_addr*>(ip.bytes));
+}
+
+// Whether a TCP client connects from this host: to or from a loopback address, or from any
+// address the kernel delivers here (a local user may bind any of them as its source: the
+// interfaces' own, and every address of a range routed `local`), however a dual-stack listener
+// spells it.
+bool from_this_host(int fd, const IpAddress& remote) {
     sockaddr_storage local{};
     socklen_t len = sizeof local;
-    if (loopback(remote) || (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0 && loopback(local)))
+    if (is_loopback(remote) ||
+        (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0 && is_loopback(ip_address(local))))
         return true;
-    ifaddrs* all = nullptr;
-    if (::getifaddrs(&all) != 0) return false;
-    bool own = false;
-    for (const ifaddrs* i = all; i && !own; i = i->ifa_next) {
-        if (!i->ifa_addr || i->ifa_addr->sa_family != remote.ss_family) continue;
-        if (remote.ss_family == AF_INET) {
-            own = reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr.s_addr ==
-                  reinterpret_cast<const sockaddr_in*>(&remote)->sin_addr.s_addr;
-        } else {
-            own = std::memcmp(&reinterpret_cast<const sockaddr_in6*>(i->ifa_addr)->sin6_addr,
-                              &reinterpret_cast<const sockaddr_in6*>(&remote)->sin6_addr, 16) == 0;
-        }
-    }
-    ::freeifaddrs(all);
-    return own;
+    if (remote.family != AF_INET && remote.family != AF_INET6) return false;
+    int error = 0;
+    const std::optional<int> route = host::route_type(remote.family, remote.bytes, &error);
+    return route && host::delivered_here(*route) != nullptr;
 }
 
 // Whose connections a TCP client's count among (max_connections_per_peer): its IPv4 address,
 // but every client of this host as one (any local user may connect from any address of
-// 127.0.0.0/8, or from any of the host's own); an IPv6 client's /64, a host's usual share (an
-// IPv4-mapped address as IPv4).
+// 127.0.0.0/8, or from any address the host's routes deliver here); an IPv6 client's /64, a
+// host's usual share (an IPv4-mapped address as IPv4).
 std::string peer_address(int fd, const sockaddr_storage& ss) {
-    if (from_this_host(fd, ss)) return "ip:this-host";
+    const IpAddress ip = ip_address(ss);
+    if (from_this_host(fd, ip)) return "ip:this-host";
     char text[INET6_ADDRSTRLEN] = "";
-    in_addr v4{};
-    bool is_v4 = false;
-    if (ss.ss_family == AF_INET) {
-        v4 = reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr;
-        is_v4 = true;
-    } else if (ss.ss_family == AF_INET6) {
-        const in6_addr& a = reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr;
-        if (IN6_IS_ADDR_V4MAPPED(&a)) {
-            std::memcpy(&v4, a.s6_addr + 12, 4);
-            is_v4 = true;
-        } else {
-            in6_addr prefix{};
-            std::memcpy(prefix.s6_addr, a.s6_addr, 8);
-            ::inet_ntop(AF_INET6, &prefix, text, sizeof text);
-            return std::string("ip:") + text + "/64";
-        }
+    if (ip.family == AF_INET) {
+        ::inet_ntop(AF_INET, ip.bytes, text, sizeof text);
+        return std::string("ip:") + text;
     }
-    if (!is_v4) return "ip:?";
-    ::inet_ntop(AF_INET, &v4, text, sizeof text);
-    return std::string("ip:") + text;
+    if (ip.family != AF_INET6) return "ip:?";
+    unsigned char prefix[16] = {};
+    std::memcpy(prefix, ip.bytes, 8);
+    ::inet_ntop(AF_INET6, prefix, text, sizeof text);
+    return std::string("ip:") + text + "/64";
 }
 
 // A connection turned away before anything of it is read: a JSON error, Retry-After, then the

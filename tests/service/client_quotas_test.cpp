@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/socket.h>
 
 #include <future>
@@ -15,6 +16,7 @@
 
 #include "harness.hpp"
 #include "service/client_quotas.hpp"
+#include "support/expectations.hpp"
 
 using namespace svctest;
 using namespace std::chrono_literals;
@@ -23,23 +25,37 @@ using microvm::service::ClientIdentity;
 
 namespace {
 
-// A TCP connection to 127.0.0.1:port from the loopback address `from` (127.0.0.0/8 only).
-int connect_tcp_from(const char* from, int port) {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in local{};
-    local.sin_family = AF_INET;
-    ::inet_pton(AF_INET, from, &local.sin_addr);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0 ||
-        ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+// A TCP connection from the address `from` to `to`:port, both IPv4 or both IPv6 (a local
+// address each: one of 127.0.0.0/8, or one the test's network namespace holds); -1 when it
+// cannot be made.
+int connect_between(const char* from, const char* to, int port) {
+    sockaddr_storage source{}, target{};
+    socklen_t size = sizeof(sockaddr_in);
+    auto* s4 = reinterpret_cast<sockaddr_in*>(&source);
+    auto* t4 = reinterpret_cast<sockaddr_in*>(&target);
+    auto* s6 = reinterpret_cast<sockaddr_in6*>(&source);
+    auto* t6 = reinterpret_cast<sockaddr_in6*>(&target);
+    if (::inet_pton(AF_INET, from, &s4->sin_addr) == 1 && ::inet_pton(AF_INET, to, &t4->sin_addr) == 1) {
+        s4->sin_family = t4->sin_family = AF_INET;
+        t4->sin_port = htons(static_cast<uint16_t>(port));
+    } else if (::inet_pton(AF_INET6, from, &s6->sin6_addr) == 1 && ::inet_pton(AF_INET6, to, &t6->sin6_addr) == 1) {
+        s6->sin6_family = t6->sin6_family = AF_INET6;
+        t6->sin6_port = htons(static_cast<uint16_t>(port));
+        size = sizeof(sockaddr_in6);
+    } else {
+        return -1;
+    }
+    int fd = ::socket(source.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&source), size) != 0 ||
+        ::connect(fd, reinterpret_cast<sockaddr*>(&target), size) != 0) {
         ::close(fd);
         return -1;
     }
     return fd;
 }
+
+// A TCP connection to 127.0.0.1:port from the loopback address `from` (127.0.0.0/8 only).
+int connect_tcp_from(const char* from, int port) { return connect_between(from, "127.0.0.1", port); }
 
 // The front end's options with these connection caps and a request timeout long enough that
 // only the caps close a silent connection.
@@ -297,6 +313,52 @@ TEST(ClientQuotas, SilentConnectionsFromManyLoopbackAddressesLockNobodyOut) {
     EXPECT_EQ(h.call("GET", "/healthz").status, 200);
     EXPECT_EQ(h.call_tcp("GET", "/healthz").status, 200);
     for (int fd : silent) ::close(fd);
+}
+
+// Review of the fix above: the host's own addresses were found by comparing the client's with
+// the interfaces', so a dual-stack listener's IPv4 client (::ffff:x) was never one, nor was any
+// address of a range routed `local` without being an interface's (AnyIP), from which a local
+// user may bind as many sources as it likes. Each was a peer of its own. Now the kernel's
+// route to the client's address decides, in either spelling. In a network namespace of this
+// thread: an internet address on lo, an IPv6 one, a range routed local, and a dual-stack
+// listener reached on the non-loopback addresses only.
+TEST(ClientQuotas, EveryAddressTheHostDeliversToItselfIsThisHostsPeer) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "a network namespace of its own needs root");
+    int setup = -1;
+    size_t made = 0, open = 0;
+    std::vector<std::string> failed;
+    int served = 0;
+    std::thread in_namespace([&] {
+        if (::unshare(CLONE_NEWNET) != 0) return;
+        // The shell is forked from this thread: it shares the new namespace.
+        setup = std::system("ip link set lo up && ip addr add 192.0.2.77/32 dev lo && "
+                            "ip -6 addr add 2001:db8::77/128 dev lo nodad && "
+                            "ip route add local 198.51.100.0/24 dev lo");
+        if (setup != 0) return;
+        Harness h(nullptr, connection_caps(64, 4), nullptr, "tcp:[::]:0");
+        std::vector<std::pair<std::string, std::string>> routes = {
+            {"192.0.2.77", "192.0.2.77"}, {"2001:db8::77", "2001:db8::77"}};
+        for (int n = 1; n <= 4; ++n) routes.push_back({"198.51.100." + std::to_string(n), "192.0.2.77"});
+        std::vector<int> silent;
+        for (const auto& [from, to] : routes) {
+            for (int i = 0; i < 2; ++i) {
+                int fd = connect_between(from.c_str(), to.c_str(), h.tcp_port);
+                if (fd < 0) failed.push_back(from + " -> " + to);
+                else silent.push_back(fd);
+            }
+        }
+        made = silent.size();
+        std::this_thread::sleep_for(200ms);
+        for (int fd : silent) open += still_open(fd);
+        served = h.call("GET", "/healthz").status;
+        for (int fd : silent) ::close(fd);
+    });
+    in_namespace.join();
+    ASSERT_EQ(setup, 0);
+    EXPECT_TRUE(failed.empty()) << (failed.empty() ? "" : failed.front());
+    EXPECT_EQ(made, 12u);
+    EXPECT_LE(open, 4u) << "an address this host delivers to itself counted as a peer of its own";
+    EXPECT_EQ(served, 200);
 }
 
 // Over --max-connections with every connection serving a request (announced uploads waiting

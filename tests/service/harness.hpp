@@ -60,7 +60,8 @@ struct Harness {
 
     explicit Harness(const std::function<void(microvm::service::ServiceOptions&)>& tweak = nullptr,
                      microvm::service::FrontendOptions fopts = {},
-                     std::unique_ptr<microvm::service::AuditLog> audit = nullptr) {
+                     std::unique_ptr<microvm::service::AuditLog> audit = nullptr,
+                     const std::string& tcp_listen = "tcp:127.0.0.1:0") {
         using namespace microvm::service;
         dir = make_temp_dir();
         socket_path = dir + "/microvmd.sock";
@@ -75,7 +76,7 @@ struct Harness {
         frontend = std::make_unique<HttpFrontend>(*service, fopts);
         auto u = frontend->add_listener(*parse_listen("unix:" + socket_path), std::nullopt, std::nullopt);
         if (!u) throw std::runtime_error(u.error().message);
-        auto t = frontend->add_listener(*parse_listen("tcp:127.0.0.1:0"), TokenSet::of({{"test", kToken}}), std::nullopt);
+        auto t = frontend->add_listener(*parse_listen(tcp_listen), TokenSet::of({{"test", kToken}}), std::nullopt);
         if (!t) throw std::runtime_error(t.error().message);
         tcp_port = frontend->port(1);
         frontend->start();

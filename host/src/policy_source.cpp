@@ -31,10 +31,8 @@ std::string kernel_interface_below(const std::string& dir, MountTable& mounts) {
     return {};
 }
 
-// Where path leads when only symlinks directly in "/" are followed (Debian's /bin -> usr/bin,
-// /lib -> usr/lib): "/" cannot be bound writable, so no sandbox can have planted those. Every
-// other symlink could have been: a sandbox writing to a directory as its owner leaves files the
-// host cannot tell from the owner's own, so a symlink there is never followed.
+}  // namespace
+
 std::string with_root_links_followed(const std::string& path) {
     const size_t end = path.find('/', 1);
     const std::string first = path.substr(0, end);
@@ -48,7 +46,6 @@ std::string with_root_links_followed(const std::string& path) {
     return normalized ? *normalized : resolved;
 }
 
-}  // namespace
 
 Expected<CheckedSource> check_policy_source(const std::string& path, MountTable& mounts,
                                             std::string_view what) {

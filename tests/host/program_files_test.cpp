@@ -139,5 +139,32 @@ TEST(ProgramFiles, AFileOnlyRootCouldReadIsNotBound) {
     EXPECT_TRUE(has_file(*searchable, lib));
 }
 
+// The red team's race (2026-12-05, second stop): the grant was judged where its symlink led, so
+// a user who owned the granted path pointed it at root's private directory while the program's
+// files were checked, then swapped a real directory back before the bind, which refuses
+// symlinks; 2 to 3 % of runs read the private library. A grant reached through a symlink now
+// grants nothing, whatever it points at.
+TEST(ProgramFiles, AGrantReachedThroughASymlinkGrantsNothing) {
+    TempDir dir;
+    ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);
+    const std::string user = dir.path() + "/user";
+    fs::copy_file(ELF_ORIGIN_USER, user);
+    const std::string origin = dir.path() + "/origin";
+    fs::create_directory(origin);
+    const std::string lib = origin + "/libelf_origin_lib.so";
+    fs::copy_file(fs::path(ELF_ORIGIN_USER).parent_path() / "origin" / "libelf_origin_lib.so", lib);
+    ASSERT_EQ(::chmod(lib.c_str(), 0644), 0);
+    ASSERT_EQ(::chmod(origin.c_str(), 0700), 0);
+    const std::string link = dir.path() + "/granted";
+    fs::create_directory_symlink(origin, link);
+    auto refused = program_files(user, {link});
+    ASSERT_FALSE(refused) << "a grant through a symlink brought in what it points at";
+    EXPECT_NE(refused.error().message.find("'" + lib + "', which '" + user + "' names, is refused"), std::string::npos)
+        << refused.error().message;
+    fs::create_directory_symlink(dir.path(), dir.path() + "/parent");
+    EXPECT_FALSE(program_files(user, {dir.path() + "/parent/origin"})) << "a symlinked ancestor of the grant";
+    EXPECT_TRUE(program_files(user, {origin})) << "the real directory is still a grant";
+}
+
 }  // namespace
 }  // namespace microvm::host

@@ -34,6 +34,13 @@ struct CheckedSource {
     gid_t owner_gid = 0;
 };
 
+// Where path (absolute, normalised) leads when only symlinks directly in "/" are followed
+// (Debian's /bin -> usr/bin, /lib -> usr/lib): "/" cannot be bound writable, so no sandbox can
+// have planted those. Every other symlink could have been: a sandbox writing to a directory as
+// its owner leaves files the host cannot tell from the owner's own, so a symlink there is never
+// followed. A path whose real path differs from this one goes through such a symlink.
+std::string with_root_links_followed(const std::string& path);
+
 // path: an absolute path already normalised (no "..", see paths.hpp). mounts: the snapshot of
 // the mount table this pass checks against (read when a directory is checked). InvalidInput
 // naming the path (as `what`) and the reason when refused or missing. The same checks apply to

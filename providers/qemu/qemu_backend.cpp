@@ -155,6 +155,7 @@ Expected<void> QemuBackend::build_template(const VmSpec& spec, const std::string
     VmSpec ts = spec;
     ts.qmp = true;
     ts.incoming = false;
+    ts.max_file_size_bytes = 0;  // QEMU writes the state file; no program runs in this VM
     host::CgroupLimits limits;
     limits.memory_bytes = (ts.ram_mb << 20) + kVmmOverheadBytes;
     limits.max_pids = 64;
@@ -258,6 +259,7 @@ Expected<host::SandboxReport> QemuBackend::run(const host::SandboxRequest& req) 
     if (test_hooks_.before_qemu) test_hooks_.before_qemu();
     spec.user_network = req.host_network;
     spec.egress = req.egress != nullptr;
+    spec.max_file_size_bytes = settings_.max_file_size_bytes;
 
     host::CgroupLimits vmm_limits;
     vmm_limits.memory_bytes = (spec.ram_mb << 20) + kVmmOverheadBytes;

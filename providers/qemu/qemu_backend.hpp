@@ -33,6 +33,9 @@ struct QemuSettings {
     // Restored VMs kept ready (agent waiting for its Setup) for the last restorable machine;
     // 0: none. Each serves one execution; a worker thread restores the next.
     unsigned pool_size = 0;
+    // RLIMIT_FSIZE of QEMU: the largest file it writes on the host for its guest (a writable
+    // 9p share's files), as the process providers cap their programs' (max_file_size_mb).
+    uint64_t max_file_size_bytes = 1ull << 30;
 };
 
 // Guest RAM beyond the execution's memory limit: the guest kernel and the agent.

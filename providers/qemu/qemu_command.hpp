@@ -34,6 +34,10 @@ struct VmSpec {
     // -incoming fd:kStateFd: QEMU loads the template's state from the descriptor it was started
     // with and runs the VM once loaded, no QMP round trip (it exits when the stream does not load).
     bool incoming = false;
+    // RLIMIT_FSIZE of QEMU (SIGXFSZ ignored: a write beyond it fails with EFBIG in the guest);
+    // 0: none, for a template's build, whose QEMU writes the state file. Not part of QEMU's
+    // command line, so not of a template's key.
+    uint64_t max_file_size_bytes = 0;
 };
 
 // The descriptors QEMU is started with (every other one is closed): the egress tap device, the

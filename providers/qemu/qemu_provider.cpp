@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "host/sandbox_settings.hpp"
 #include "host/trusted_state.hpp"
 #include "host/vm_command.hpp"
 #include "qemu/qemu_shares.hpp"
@@ -37,6 +38,7 @@ qemu::QemuSettings parse_settings(const nlohmann::json& s) {
         it != s.end() && it->is_number_integer() && (it->is_number_unsigned() || it->get<int64_t>() >= 0)) {
         out.boot_timeout_ms = it->get<uint64_t>();
     }
+    out.max_file_size_bytes = host::parse_rlimit_settings(s).max_file_size_bytes;
     return out;
 }
 
@@ -87,6 +89,10 @@ nlohmann::json QemuProvider::config_schema() const {
         {"boot_timeout_ms", {{"type", "integer"}, {"minimum", 1000}, {"maximum", 600000},
                              {"description", "how long a VM may take to start its agent"}}},
     };
+    p["max_file_size_mb"] = host::rlimit_settings_schema()["max_file_size_mb"];
+    p["max_file_size_mb"]["description"] =
+        "RLIMIT_FSIZE of QEMU: the largest file a guest writes on the host through a writable "
+        "share (default 1024; beyond it the write fails with EFBIG)";
     p.update(host::egress_settings_schema());  // its allow/block lists go through the proxy
     return {{"type", "object"}, {"properties", p}, {"additionalProperties", false}};
 }

@@ -195,6 +195,15 @@ Expected<std::unique_ptr<QemuVm>> QemuVm::launch(const VmSpec& spec, const std::
         if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) ::_exit(125);
         if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) child_exit(err, "no_new_privs");
         if (!mode_bits.install()) child_exit(err, "installing the mode-bits seccomp filter");
+        // What QEMU writes for its guest (9p files, its log) is capped, with nothing for a guest
+        // to raise it by: the hard limit needs CAP_SYS_RESOURCE of the host (red team, 2026-12-05:
+        // a guest wrote a 1.3 GB file through an rw= share, where process stops at 1 GiB).
+        if (spec.max_file_size_bytes) {
+            const rlimit cap{spec.max_file_size_bytes, spec.max_file_size_bytes};
+            if (::signal(SIGXFSZ, SIG_IGN) == SIG_ERR || ::setrlimit(RLIMIT_FSIZE, &cap) != 0) {
+                child_exit(err, "capping QEMU's file size");
+            }
+        }
         // QEMU's descriptors (qemu_command.hpp) first moved above their numbers and stdio's, so
         // that no dup2 below lands on one of them.
         sources[0] = tap;

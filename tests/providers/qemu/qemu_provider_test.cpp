@@ -194,6 +194,30 @@ TEST_F(QemuTest, FsReadWriteShareWritesReachTheHost) {
     EXPECT_EQ(st.st_mode & (S_ISUID | S_ISGID), 0u);
 }
 
+// The red team (2026-12-05, second stop): a guest wrote a 1.3 GB file through an rw= share, where
+// the process providers stop a program at max_file_size_mb (1 GiB by default). QEMU, which
+// writes the share's files on the host, is capped now: with max_file_size_mb 1 a 2 MiB write
+// fails at 1 MiB (EFBIG in the guest), while the default lets it through.
+TEST_F(QemuTest, AFileWrittenThroughAShareStopsAtMaxFileSize) {
+    std::string shared = make_dir();
+    auto ctx = sh("dd if=/dev/zero of=" + shared + "/big bs=64k count=32 2>&1; echo rc=$?");
+    ctx.config.fs_policy = microvm::FileSystemPolicy::read_write({shared});
+    microvm::QemuProvider capped;
+    auto ok = capped.initialize({{"max_file_size_mb", 1}});
+    ASSERT_TRUE(ok) << ok.error().message;
+    auto r = capped.execute_program(ctx);
+    capped.cleanup();
+    ASSERT_EQ(r.status, Status::Ok) << (r.error ? r.error->message : "") << r.metadata.stderr_data;
+    EXPECT_EQ(fs::file_size(shared + "/big"), 1u << 20) << r.metadata.stdout_data;
+    EXPECT_NE(r.metadata.stdout_data.find("File too large"), std::string::npos) << r.metadata.stdout_data;
+    EXPECT_EQ(r.metadata.stdout_data.find("rc=0"), std::string::npos) << r.metadata.stdout_data;
+
+    fs::remove(shared + "/big");
+    auto uncapped = run(ctx);
+    ASSERT_EQ(uncapped.status, Status::Ok) << (uncapped.error ? uncapped.error->message : "");
+    EXPECT_EQ(fs::file_size(shared + "/big"), 2u << 20) << uncapped.metadata.stdout_data;
+}
+
 // The enforcement suite's NoExtendedAttributeTheHostActsOnIsPlanted, through a 9p share: QEMU's
 // server runs as an unprivileged uid, so a default POSIX ACL or a file capability asked for by
 // the guest never reaches the host's files (user.* attributes do, and act on nothing).

@@ -6,15 +6,16 @@
 
 namespace microvm::host {
 
+Rlimit capped(int resource, uint64_t wanted) {
+    struct rlimit current;
+    uint64_t value = wanted;
+    if (::getrlimit(resource, &current) == 0 && current.rlim_max != RLIM_INFINITY) {
+        value = std::min<uint64_t>(value, current.rlim_max);
+    }
+    return Rlimit{resource, value};
+}
+
 std::vector<Rlimit> sandbox_rlimits(const RlimitSettings& settings) {
-    auto capped = [](int resource, uint64_t wanted) {
-        struct rlimit current;
-        uint64_t value = wanted;
-        if (::getrlimit(resource, &current) == 0 && current.rlim_max != RLIM_INFINITY) {
-            value = std::min<uint64_t>(value, current.rlim_max);
-        }
-        return Rlimit{resource, value};
-    };
     return {
         {RLIMIT_CORE, 0},
         capped(RLIMIT_FSIZE, settings.max_file_size_bytes),

@@ -26,6 +26,7 @@
 #include "host/guest_image.hpp"
 #include "host/mode_bits_filter.hpp"
 #include "host/remove_tree.hpp"
+#include "host/rlimits.hpp"
 #include "host/egress.hpp"
 #include "host/stale_dirs.hpp"
 #include "qemu/egress_link.hpp"
@@ -157,6 +158,10 @@ Expected<std::unique_ptr<QemuVm>> QemuVm::launch(const VmSpec& spec, const std::
     const pid_t parent = ::getpid();
     // QEMU's 9p server writes files on the host for the guest: never with setuid/setgid bits.
     static const host::ModeBitsFilter mode_bits;
+    // Nor larger than this; at most the limit this process has, which the child could not raise
+    // once it has dropped its uid (a review: under `ulimit -f` every run failed).
+    const uint64_t max_file_size =
+        spec.max_file_size_bytes ? host::capped(RLIMIT_FSIZE, spec.max_file_size_bytes).value : 0;
 
     pid_t pid = ::fork();
     if (pid < 0) {
@@ -197,12 +202,12 @@ Expected<std::unique_ptr<QemuVm>> QemuVm::launch(const VmSpec& spec, const std::
         if (!mode_bits.install()) child_exit(err, "installing the mode-bits seccomp filter");
         // What QEMU writes for its guest (9p files, its log) is capped, with nothing for a guest
         // to raise it by: the hard limit needs CAP_SYS_RESOURCE of the host (red team, 2026-12-05:
-        // a guest wrote a 1.3 GB file through an rw= share, where process stops at 1 GiB).
-        if (spec.max_file_size_bytes) {
-            const rlimit cap{spec.max_file_size_bytes, spec.max_file_size_bytes};
-            if (::signal(SIGXFSZ, SIG_IGN) == SIG_ERR || ::setrlimit(RLIMIT_FSIZE, &cap) != 0) {
-                child_exit(err, "capping QEMU's file size");
-            }
+        // a guest wrote a 1.3 GB file through an rw= share, where process stops at 1 GiB). A
+        // write beyond a limit fails (EFBIG) rather than kill QEMU, a template's build included.
+        if (::signal(SIGXFSZ, SIG_IGN) == SIG_ERR) child_exit(err, "ignoring SIGXFSZ");
+        if (max_file_size) {
+            const rlimit cap{max_file_size, max_file_size};
+            if (::setrlimit(RLIMIT_FSIZE, &cap) != 0) child_exit(err, "capping QEMU's file size");
         }
         // QEMU's descriptors (qemu_command.hpp) first moved above their numbers and stdio's, so
         // that no dup2 below lands on one of them.

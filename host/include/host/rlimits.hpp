@@ -29,6 +29,11 @@ struct Rlimit {
     uint64_t value;  // soft and hard
 };
 
+// wanted, or this process's hard limit of resource when that is lower: a process without
+// CAP_SYS_RESOURCE (a dropped uid) cannot raise it, and a host run under `ulimit -f` or a unit's
+// LimitFSIZE= would otherwise fail every sandbox.
+Rlimit capped(int resource, uint64_t wanted);
+
 // The values to apply (never above this host's own hard limits).
 std::vector<Rlimit> sandbox_rlimits(const RlimitSettings& settings);
 

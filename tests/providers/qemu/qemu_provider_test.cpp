@@ -3,7 +3,9 @@
 // independence between runs, and no leftovers (QEMU processes, VM directories, cgroups) after
 // many runs and after the host process is killed.
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <sys/wait.h>
@@ -216,6 +218,47 @@ TEST_F(QemuTest, AFileWrittenThroughAShareStopsAtMaxFileSize) {
     auto uncapped = run(ctx);
     ASSERT_EQ(uncapped.status, Status::Ok) << (uncapped.error ? uncapped.error->message : "");
     EXPECT_EQ(fs::file_size(shared + "/big"), 2u << 20) << uncapped.metadata.stdout_data;
+}
+
+// A review of that fix: QEMU's child set the limit after dropping its uid, so a host whose own
+// hard limit was lower (`ulimit -f`, a unit's LimitFSIZE=) failed every run with EPERM. The
+// host's limit is the cap then, as for the process providers.
+TEST_F(QemuTest, AHostsLowerFileSizeLimitCapsTheShareInstead) {
+    std::string shared = make_dir();
+    auto ctx = sh("dd if=/dev/zero of=" + shared + "/big bs=64k count=64 2>&1; echo rc=$?");
+    ctx.config.fs_policy = microvm::FileSystemPolicy::read_write({shared});
+    // In a child: a hard limit, once lowered, cannot be raised again without CAP_SYS_RESOURCE,
+    // which root lacks on some hosts (this one's bounding set).
+    int report[2];
+    ASSERT_EQ(::pipe2(report, O_CLOEXEC), 0);
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        const rlimit low{3u << 20, 3u << 20};
+        ::signal(SIGXFSZ, SIG_IGN);  // this process writes nothing that large
+        std::string out = "limit not lowered";
+        if (::setrlimit(RLIMIT_FSIZE, &low) == 0) {
+            microvm::QemuProvider p;  // the default max_file_size_mb: 1024
+            auto ok = p.initialize(nlohmann::json::object());
+            auto r = ok ? p.execute_program(ctx) : ExecutionResult{};
+            p.cleanup();
+            out = !ok ? ok.error().message
+                      : r.status == Status::Ok ? "ok\n" + r.metadata.stdout_data
+                                               : "not ok: " + (r.error ? r.error->message : "") + r.metadata.stderr_data;
+        }
+        [[maybe_unused]] ssize_t n = ::write(report[1], out.data(), out.size());
+        ::_exit(0);
+    }
+    ::close(report[1]);
+    std::string out;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(report[0], buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+    ::close(report[0]);
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(out.starts_with("ok\n")) << out;
+    EXPECT_EQ(fs::file_size(shared + "/big"), 3u << 20) << out;
+    EXPECT_NE(out.find("File too large"), std::string::npos) << out;
 }
 
 // The enforcement suite's NoExtendedAttributeTheHostActsOnIsPlanted, through a 9p share: QEMU's

@@ -12,15 +12,15 @@
 namespace microvm::host {
 
 // Asked anew for each address: whatever the routing tables and rules say at that moment.
-std::optional<int> route_type(int family, const void* address, int* error) {
+std::optional<int> route_type(int family, const void* address, int* error, unsigned interface) {
     *error = EIO;  // a reply that answers nothing
     const size_t size = family == AF_INET ? 4 : 16;
     struct {
         nlmsghdr header;
         rtmsg route;
-        char attributes[RTA_SPACE(16)];
+        char attributes[RTA_SPACE(16) + RTA_SPACE(sizeof(unsigned))];
     } request{};
-    request.header.nlmsg_len = NLMSG_LENGTH(sizeof(rtmsg)) + RTA_SPACE(size);
+    request.header.nlmsg_len = NLMSG_LENGTH(sizeof(rtmsg)) + RTA_SPACE(size) + (interface ? RTA_SPACE(sizeof interface) : 0);
     request.header.nlmsg_type = RTM_GETROUTE;
     request.header.nlmsg_flags = NLM_F_REQUEST;
     request.header.nlmsg_seq = 1;
@@ -30,6 +30,12 @@ std::optional<int> route_type(int family, const void* address, int* error) {
     destination->rta_type = RTA_DST;
     destination->rta_len = static_cast<unsigned short>(RTA_LENGTH(size));
     std::memcpy(RTA_DATA(destination), address, size);
+    if (interface) {
+        auto* oif = reinterpret_cast<rtattr*>(request.attributes + RTA_SPACE(size));
+        oif->rta_type = RTA_OIF;
+        oif->rta_len = static_cast<unsigned short>(RTA_LENGTH(sizeof interface));
+        std::memcpy(RTA_DATA(oif), &interface, sizeof interface);
+    }
 
     host::UniqueFd nl(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
     if (!nl.valid()) {

@@ -426,6 +426,7 @@ std::optional<ApiError> framing_refusal(const httplib::Request& req) {
 struct IpAddress {
     int family = AF_UNSPEC;
     unsigned char bytes[16] = {};  // 4 of them for AF_INET, network order
+    unsigned scope = 0;            // a link-local IPv6 address's interface (sin6_scope_id)
 };
 
 IpAddress ip_address(const sockaddr_storage& ss) {
@@ -436,6 +437,7 @@ IpAddress ip_address(const sockaddr_storage& ss) {
     } else if (ss.ss_family == AF_INET6) {
         const in6_addr& a = reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr;
         const bool mapped = IN6_IS_ADDR_V4MAPPED(&a);
+        ip.scope = mapped ? 0 : reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_scope_id;
         ip.family = mapped ? AF_INET : AF_INET6;
         std::memcpy(ip.bytes, mapped ? a.s6_addr + 12 : a.s6_addr, mapped ? 4 : 16);
     }
@@ -450,7 +452,8 @@ bool is_loopback(const IpAddress& ip) {
 // Whether a TCP client connects from this host: to or from a loopback address, or from any
 // address the kernel delivers here (a local user may bind any of them as its source: the
 // interfaces' own, and every address of a range routed `local`), however a dual-stack listener
-// spells it.
+// spells it. A link-local address is judged on the link it came by: a router's fe80::1 is not
+// this host's because one of this host's other links has fe80::1 too (a review, 2026-12-05).
 bool from_this_host(int fd, const IpAddress& remote) {
     sockaddr_storage local{};
     socklen_t len = sizeof local;
@@ -459,7 +462,7 @@ bool from_this_host(int fd, const IpAddress& remote) {
         return true;
     if (remote.family != AF_INET && remote.family != AF_INET6) return false;
     int error = 0;
-    const std::optional<int> route = host::route_type(remote.family, remote.bytes, &error);
+    const std::optional<int> route = host::route_type(remote.family, remote.bytes, &error, remote.scope);
     return route && host::delivered_here(*route) != nullptr;
 }
 

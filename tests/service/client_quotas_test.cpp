@@ -10,6 +10,8 @@
 #include <poll.h>
 #include <sched.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <net/if.h>
 
 #include <future>
 #include <thread>
@@ -359,6 +361,76 @@ TEST(ClientQuotas, EveryAddressTheHostDeliversToItselfIsThisHostsPeer) {
     EXPECT_EQ(made, 12u);
     EXPECT_LE(open, 4u) << "an address this host delivers to itself counted as a peer of its own";
     EXPECT_EQ(served, 200);
+}
+
+// The review of the test above: a link-local address was asked of the kernel without its link,
+// so a router's fe80::1, on another link of this host's than its own fe80::1, counted as this
+// host, and two idle connections from it displaced a local client's. The remote here is a
+// thread in a network namespace of its own at the far end of a veth pair.
+TEST(ClientQuotas, ALinkLocalAddressOfAnotherLinkIsNotThisHost) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "network namespaces of their own need root");
+    int setup = -1, remote_setup = -1;
+    size_t remote_open = 0;
+    bool local_open = false;
+    std::thread in_namespace([&] {
+        if (::unshare(CLONE_NEWNET) != 0) return;
+        Harness h(nullptr, connection_caps(64, 2), nullptr, "tcp:[::]:0");
+        std::promise<pid_t> remote_tid;
+        std::promise<void> wired, connected, finish;
+        std::thread remote([&] {
+            if (::unshare(CLONE_NEWNET) != 0) {
+                remote_tid.set_value(0);
+                return;
+            }
+            remote_tid.set_value(static_cast<pid_t>(::syscall(SYS_gettid)));
+            wired.get_future().wait();
+            remote_setup = std::system("ip link set lo up && ip link set vb up && "
+                                       "ip -6 addr add fe80::1/64 dev vb nodad");
+            std::vector<int> fds;
+            if (remote_setup == 0) {
+                sockaddr_in6 from{}, to{};
+                from.sin6_family = to.sin6_family = AF_INET6;
+                from.sin6_scope_id = to.sin6_scope_id = ::if_nametoindex("vb");
+                ::inet_pton(AF_INET6, "fe80::1", &from.sin6_addr);
+                ::inet_pton(AF_INET6, "fe80::2", &to.sin6_addr);
+                to.sin6_port = htons(static_cast<uint16_t>(h.tcp_port));
+                for (int i = 0; i < 2; ++i) {
+                    int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                    if (::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) == 0 &&
+                        ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0)
+                        fds.push_back(fd);
+                    else
+                        ::close(fd);
+                }
+            }
+            std::this_thread::sleep_for(200ms);
+            for (int fd : fds) remote_open += still_open(fd);
+            connected.set_value();
+            finish.get_future().wait();
+            for (int fd : fds) ::close(fd);
+        });
+        const pid_t tid = remote_tid.get_future().get();
+        // This host has fe80::1 on a link of its own (d0, a veth: no dummy device here); the
+        // remote's link (va) has fe80::2.
+        if (tid > 0)
+            setup = std::system(("ip link set lo up && ip link add d0 type veth peer name d1 && ip link set d0 up && "
+                                 "ip -6 addr add fe80::1/64 dev d0 nodad && "
+                                 "ip link add va type veth peer name vb netns " + std::to_string(tid) +
+                                 " && ip link set va up && ip -6 addr add fe80::2/64 dev va nodad").c_str());
+        int local = connect_tcp_from("127.0.0.2", h.tcp_port);  // an idle client of this host
+        std::this_thread::sleep_for(100ms);
+        wired.set_value();
+        connected.get_future().wait();
+        local_open = local >= 0 && still_open(local);
+        finish.set_value();
+        remote.join();
+        if (local >= 0) ::close(local);
+    });
+    in_namespace.join();
+    ASSERT_EQ(setup, 0);
+    ASSERT_EQ(remote_setup, 0);
+    EXPECT_EQ(remote_open, 2u) << "the remote's connections were refused";
+    EXPECT_TRUE(local_open) << "a remote's link-local address counted as this host and displaced its client";
 }
 
 // Over --max-connections with every connection serving a request (announced uploads waiting

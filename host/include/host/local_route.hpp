@@ -12,7 +12,10 @@ namespace microvm::host {
 // The type (RTN_*) of the route the kernel would take to the address of this family (AF_INET:
 // 4 bytes, AF_INET6: 16, network order), RTN_UNREACHABLE when there is none. When the kernel
 // cannot be asked, nullopt and *error says why (EAFNOSUPPORT on a host without IPv6).
-std::optional<int> route_type(int family, const void* address, int* error);
+// interface: the index a scoped address (IPv6 link-local, sin6_scope_id) belongs to, 0 for
+// none: fe80::1 of another host's link is no address of this host because one of this host's
+// other links has it.
+std::optional<int> route_type(int family, const void* address, int* error, unsigned interface = 0);
 
 // What a route of this type says of its destination when it delivers to this host ("delivered
 // to this host", "a broadcast address of this host", ...); nullptr when it does not.

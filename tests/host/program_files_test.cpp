@@ -27,6 +27,24 @@ std::string write_script(const std::string& path, const std::string& text) {
     return path;
 }
 
+// In dir (made searchable by others): a program, user, that finds its library through
+// DT_RUNPATH ($ORIGIN/origin), where the library (readable by others) lies in a directory only
+// root may search.
+struct ProgramWithPrivateLibrary {
+    std::string user, origin, lib;
+};
+
+ProgramWithPrivateLibrary program_with_private_library(const std::string& dir) {
+    ProgramWithPrivateLibrary p{dir + "/user", dir + "/origin", dir + "/origin/libelf_origin_lib.so"};
+    EXPECT_EQ(::chmod(dir.c_str(), 0755), 0);
+    fs::copy_file(ELF_ORIGIN_USER, p.user);
+    fs::create_directory(p.origin);
+    fs::copy_file(fs::path(ELF_ORIGIN_USER).parent_path() / "origin" / "libelf_origin_lib.so", p.lib);
+    EXPECT_EQ(::chmod(p.lib.c_str(), 0644), 0);
+    EXPECT_EQ(::chmod(p.origin.c_str(), 0700), 0);
+    return p;
+}
+
 TEST(ProgramFiles, AScriptBringsItsInterpreterAndItsLibraries) {
     TempDir dir;
     const std::string script = write_script(dir.path() + "/tool.sh", "#!/bin/sh\necho hi\n");
@@ -103,15 +121,7 @@ TEST(ProgramFiles, AnInterpreterThatCannotRunIsRefused) {
 // owner's files, and a microvmd client ran a root-owned copy of its program).
 TEST(ProgramFiles, AFileOnlyRootCouldReadIsNotBound) {
     TempDir dir;
-    ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);
-    const std::string user = dir.path() + "/user";
-    fs::copy_file(ELF_ORIGIN_USER, user);
-    const std::string origin = dir.path() + "/origin";
-    fs::create_directory(origin);
-    const std::string lib = origin + "/libelf_origin_lib.so";
-    fs::copy_file(fs::path(ELF_ORIGIN_USER).parent_path() / "origin" / "libelf_origin_lib.so", lib);
-    ASSERT_EQ(::chmod(lib.c_str(), 0644), 0);
-    ASSERT_EQ(::chmod(origin.c_str(), 0700), 0);
+    const auto [user, origin, lib] = program_with_private_library(dir.path());
     for (uid_t owner : {uid_t{61234}, uid_t{0}}) {
         ASSERT_EQ(::chown(user.c_str(), owner, owner), 0);
         auto refused = program_files(user);
@@ -146,15 +156,7 @@ TEST(ProgramFiles, AFileOnlyRootCouldReadIsNotBound) {
 // grants nothing, whatever it points at.
 TEST(ProgramFiles, AGrantReachedThroughASymlinkGrantsNothing) {
     TempDir dir;
-    ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);
-    const std::string user = dir.path() + "/user";
-    fs::copy_file(ELF_ORIGIN_USER, user);
-    const std::string origin = dir.path() + "/origin";
-    fs::create_directory(origin);
-    const std::string lib = origin + "/libelf_origin_lib.so";
-    fs::copy_file(fs::path(ELF_ORIGIN_USER).parent_path() / "origin" / "libelf_origin_lib.so", lib);
-    ASSERT_EQ(::chmod(lib.c_str(), 0644), 0);
-    ASSERT_EQ(::chmod(origin.c_str(), 0700), 0);
+    const auto [user, origin, lib] = program_with_private_library(dir.path());
     const std::string link = dir.path() + "/granted";
     fs::create_directory_symlink(origin, link);
     auto refused = program_files(user, {link});

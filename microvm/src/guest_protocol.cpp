@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "microvm/json_shape.hpp"
+#include "microvm/trusted_path.hpp"
 #include "rtfs/printer.hpp"
 #include "text_util.hpp"
 
@@ -571,10 +572,13 @@ Expected<Result> read_result_frame(std::string_view bytes) {
 
 Expected<std::string> find_guest_runner(const ProgramSearch& where) {
     if (where.env) {
-        // An explicit choice that does not work is an error, not a reason to pick another.
-        if (is_executable_file(*where.env)) return *where.env;
-        return fail(Failure::Kind::SetupError, "guest runner $MICROVM_GUEST=" + *where.env +
-                                                   " is not an executable file");
+        // An explicit choice that does not work is an error, not a reason to pick another. It
+        // runs with every RTFS program's inputs and writes its result: one another user could
+        // replace (a root run under `sudo -E` with that user's $MICROVM_GUEST) is refused (red
+        // team, 2026-12-05).
+        auto trusted = owned_executable(*where.env, "guest runner $MICROVM_GUEST");
+        if (trusted) return *where.env;
+        return fail(Failure::Kind::SetupError, trusted.error().message);
     }
     std::vector<std::string> looked{"$MICROVM_GUEST (unset)"};
     for (const std::string& candidate : program_candidates(kGuestRunner, where)) {

@@ -36,9 +36,10 @@ std::string fault_of(const struct stat& st, const std::string& where) {
     return {};
 }
 
-}  // namespace
-
-Expected<std::string> trusted_real_path(std::string_view path, std::string_view what) {
+// trusted_real_path, and with sticky_dirs a directory above that others may write but whose
+// sticky bit keeps them from renaming or removing entries they do not own, when the entry of
+// the path in it is a directory (a file there could be another's hard link to a file of root's).
+Expected<std::string> real_path_of_owned_chain(std::string_view path, std::string_view what, bool sticky_dirs) {
     const std::string given(path);
     std::unique_ptr<char, decltype(&std::free)> real(::realpath(given.c_str(), nullptr),
                                                      &std::free);
@@ -58,29 +59,52 @@ Expected<std::string> trusted_real_path(std::string_view path, std::string_view 
     if (std::string f = fault_of(st, "it"); !f.empty()) return untrusted(f);
     // Every directory above it: whoever may rename or replace an entry there controls the path.
     std::string dir = resolved;
+    bool entry_is_directory = S_ISDIR(st.st_mode);
     while (dir != "/") {
         size_t slash = dir.rfind('/');
         dir = slash == 0 ? "/" : dir.substr(0, slash);
         if (::stat(dir.c_str(), &st) != 0) return untrusted(dir + ": " + std::strerror(errno));
-        if (std::string f = fault_of(st, "directory " + text::quoted(dir)); !f.empty()) {
+        const bool sticky_holds_entry = sticky_dirs && (st.st_mode & S_ISVTX) && entry_is_directory &&
+                                        (st.st_uid == 0 || st.st_uid == ::geteuid());
+        if (std::string f = fault_of(st, "directory " + text::quoted(dir)); !f.empty() && !sticky_holds_entry) {
             return untrusted(f);
         }
+        entry_is_directory = true;
     }
     return resolved;
 }
 
-Expected<std::string> trusted_executable(std::string_view path, std::string_view what) {
+// The executable at path, judged by trusted_real_path or owned_real_path (sticky_dirs).
+Expected<std::string> executable_of_owned_chain(std::string_view path, std::string_view what, bool sticky_dirs) {
     if (path.empty() || path.front() != '/') {
         return fail(Failure::Kind::InvalidConfig,
                     std::string(what) + " " + text::quoted(path) + " must be an absolute path");
     }
-    RTFS_TRY(std::string real, trusted_real_path(path, what));
+    RTFS_TRY(std::string real, real_path_of_owned_chain(path, what, sticky_dirs));
     struct stat st;
     if (::stat(real.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || !(st.st_mode & 0111)) {
         return fail(Failure::Kind::SetupError, std::string(what) + " " + text::quoted(path) +
                                                    " is not an executable file");
     }
     return real;
+}
+
+}  // namespace
+
+Expected<std::string> trusted_real_path(std::string_view path, std::string_view what) {
+    return real_path_of_owned_chain(path, what, false);
+}
+
+Expected<std::string> owned_real_path(std::string_view path, std::string_view what) {
+    return real_path_of_owned_chain(path, what, true);
+}
+
+Expected<std::string> trusted_executable(std::string_view path, std::string_view what) {
+    return executable_of_owned_chain(path, what, false);
+}
+
+Expected<std::string> owned_executable(std::string_view path, std::string_view what) {
+    return executable_of_owned_chain(path, what, true);
 }
 
 }  // namespace microvm

@@ -50,10 +50,16 @@ Expected<ListenSpec> parse_listen(const std::string& text) {
     return fail(Failure::Kind::InvalidConfig, "--listen " + text + ": expected unix:PATH or tcp:HOST:PORT");
 }
 
+std::string default_state_dir() {
+    if (::geteuid() == 0) return "/run/microvmd/state";  // never a user's $XDG_RUNTIME_DIR
+    if (const char* xdg = std::getenv("XDG_RUNTIME_DIR"); xdg && xdg[0] == '/') return std::string(xdg) + "/microvmd";
+    return "/run/user/" + std::to_string(::geteuid()) + "/microvmd";
+}
+
 std::string default_unix_socket_path() {
+    if (::geteuid() == 0) return "/run/microvmd/microvmd.sock";  // never a user's $XDG_RUNTIME_DIR
     if (const char* xdg = std::getenv("XDG_RUNTIME_DIR"); xdg && xdg[0] == '/')
         return std::string(xdg) + "/microvmd.sock";
-    if (::geteuid() == 0) return "/run/microvmd/microvmd.sock";
     return "/run/user/" + std::to_string(::geteuid()) + "/microvmd.sock";
 }
 

@@ -13,6 +13,7 @@
 #include "microvm/errors.hpp"
 #include "microvm/execution_id.hpp"
 #include "microvm/json_output.hpp"
+#include "microvm/trusted_path.hpp"
 #include "service/confined_files.hpp"
 #include "service/digest.hpp"
 #include "host/paths.hpp"
@@ -172,6 +173,11 @@ Expected<std::unique_ptr<Service>> Service::create(ServiceOptions options,
     if (options.state_dir.empty())
         return fail(Failure::Kind::InvalidConfig, "the service needs a state directory");
     RTFS_CHECK(prepare_private_dir(options.state_dir));
+    // Every later step goes by this path (the sweep, the sessions' directories and disks): no
+    // directory on the way may be another user's, who could swap what was checked for a
+    // directory of theirs or a symlink (red team, 2026-12-05: root's daemon under a user's
+    // $XDG_RUNTIME_DIR). The real path from here on.
+    RTFS_TRY(options.state_dir, owned_real_path(options.state_dir, "state directory"));
     const std::string sessions_dir = options.state_dir + "/sandboxes";
     // A previous daemon that died left its sessions' directories, and their disks mounted:
     // nothing can use them now.

@@ -7,6 +7,7 @@
 #include "rtfs/printer.hpp"
 #include "microvm/guest_run.hpp"
 #include "microvm/json_output.hpp"
+#include "support/expectations.hpp"
 #include "test_support.hpp"
 
 namespace microvm::guest {
@@ -226,6 +227,31 @@ TEST(GuestRunner, BadEnvironmentVariableIsAnError) {
     auto found = find_guest_runner();
     ASSERT_FALSE(found.has_value());
     EXPECT_NE(found.error().message.find(not_exec), std::string::npos);
+}
+
+// Red team, 2026-12-05: root's run under `sudo -E` took a user's $MICROVM_GUEST as its guest
+// runner, which saw every RTFS program's inputs and forged its results. A runner (or a
+// directory above it) that another user owns is refused; one of root's below /tmp is not.
+TEST(GuestRunner, ARunnerAnotherUserCouldReplaceIsRefused) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "files of another user need root to make");
+    TempDir dir;
+    ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);
+    std::string theirs = dir.write("theirs/microvm-guest", "#!/bin/sh\n");
+    ASSERT_EQ(::chmod(theirs.c_str(), 0755), 0);
+    ASSERT_EQ(::chown(theirs.c_str(), 65534, 65534), 0);
+    std::string in_their_dir = dir.write("their-dir/microvm-guest", "#!/bin/sh\n");
+    ASSERT_EQ(::chmod(in_their_dir.c_str(), 0755), 0);
+    ASSERT_EQ(::chown((dir.path() / "their-dir").c_str(), 65534, 65534), 0);
+    for (const std::string& runner : {theirs, in_their_dir}) {
+        ScopedEnv env("MICROVM_GUEST", runner);
+        auto found = find_guest_runner();
+        ASSERT_FALSE(found.has_value()) << runner << " was taken";
+        EXPECT_NE(found.error().message.find("owned by uid 65534"), std::string::npos) << found.error().message;
+    }
+    std::string ours = dir.write("ours/microvm-guest", "#!/bin/sh\n");
+    ASSERT_EQ(::chmod(ours.c_str(), 0755), 0);
+    ScopedEnv env("MICROVM_GUEST", ours);
+    EXPECT_TRUE(find_guest_runner().has_value());
 }
 
 TEST(GuestRunner, ErrorNamesThePlacesLooked) {

@@ -17,7 +17,9 @@
 #include "support/host_files.hpp"
 #include "host/paths.hpp"
 #include "host/trusted_state.hpp"
+#include "service/listeners.hpp"
 #include "service/sessions.hpp"
+#include "support/expectations.hpp"
 
 using namespace svctest;
 using nlohmann::json;
@@ -270,4 +272,46 @@ TEST(ServiceIsolation, OutputKeptPerStreamIsCappedByTheDaemon) {
     auto exec = h.call_json("POST", "/v1/sandboxes/" + id + "/exec", {{"eval", "(+ 1 2)"}, {"max_output_bytes", 5000}});
     EXPECT_EQ(exec.status, 400) << exec.body;
     EXPECT_EQ(h.call_json("POST", "/v1/sandboxes/" + id + "/exec", {{"eval", "(+ 1 2)"}}).status, 200);
+}
+
+// Red team, 2026-12-05: root's daemon, started under `su` with a user's $XDG_RUNTIME_DIR, kept
+// its state there; the user swapped the checked directory for one of its own and read every
+// client's uploads, and a swap to a symlink made the start-up sweep empty another directory.
+// Root's defaults ignore the variable, and no state directory may lie below another user's.
+TEST(ServiceIsolation, RootsDefaultPlacesIgnoreXdgRuntimeDir) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "root's defaults");
+    const char* before = std::getenv("XDG_RUNTIME_DIR");
+    const std::string kept = before ? before : "";
+    ::setenv("XDG_RUNTIME_DIR", "/tmp/a-users-runtime-dir", 1);
+    const std::string state = microvm::service::default_state_dir();
+    const std::string socket = microvm::service::default_unix_socket_path();
+    if (before) ::setenv("XDG_RUNTIME_DIR", kept.c_str(), 1);
+    else ::unsetenv("XDG_RUNTIME_DIR");
+    EXPECT_EQ(state, "/run/microvmd/state");
+    EXPECT_EQ(socket, "/run/microvmd/microvmd.sock");
+}
+
+TEST(ServiceIsolation, AStateDirectoryBelowAnotherUsersDirectoryIsRefused) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "a directory of another user's needs root to make");
+    const std::string dir = make_temp_dir();
+    ASSERT_EQ(::chmod(dir.c_str(), 0755), 0);
+    const std::string users = dir + "/users-runtime-dir";
+    ASSERT_EQ(::mkdir(users.c_str(), 0755), 0);
+    ASSERT_EQ(::chown(users.c_str(), 65534, 65534), 0);
+    const std::string state = users + "/microvmd";
+    ASSERT_EQ(::mkdir(state.c_str(), 0700), 0);  // made by root, as the daemon would
+    microvm::service::ServiceOptions opts;
+    opts.state_dir = state;
+    opts.allow_unisolated = true;
+    auto refused = microvm::service::Service::create(opts, nullptr);
+    ASSERT_FALSE(refused) << "a state directory below uid 65534's directory was taken";
+    EXPECT_NE(refused.error().message.find("owned by uid 65534"), std::string::npos) << refused.error().message;
+
+    // Below /tmp (sticky) in a directory of root's, as every other test's: taken.
+    opts.state_dir = dir + "/state";
+    {
+        auto taken = microvm::service::Service::create(opts, nullptr);
+        EXPECT_TRUE(taken) << taken.error().message;
+    }
+    microvm::host::remove_tree(dir);
 }

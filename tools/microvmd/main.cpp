@@ -33,12 +33,6 @@ Expected<std::chrono::milliseconds> duration_flag(const std::string& flag, const
     return *d;
 }
 
-std::string default_state_dir() {
-    if (const char* xdg = std::getenv("XDG_RUNTIME_DIR"); xdg && xdg[0] == '/') return std::string(xdg) + "/microvmd";
-    if (::geteuid() == 0) return "/run/microvmd/state";
-    return "/run/user/" + std::to_string(::geteuid()) + "/microvmd";
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {

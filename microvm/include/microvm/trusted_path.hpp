@@ -22,4 +22,16 @@ Expected<std::string> trusted_real_path(std::string_view path, std::string_view 
 // execute bit.
 Expected<std::string> trusted_executable(std::string_view path, std::string_view what);
 
+// trusted_real_path, except that a sticky directory of root's or this user's (/tmp) may be
+// writable by others when the path's entry in it is a directory: its sticky bit keeps them from
+// renaming or removing that entry, which must be root's or this user's as every other on the
+// way. For what a run names in its environment or arguments ($MICROVM_GUEST, microvmd's
+// --state-dir), which tests and fresh clones keep below /tmp; a settings file's paths keep the
+// stricter rule. Still refused: a path any of whose directories another user owns (a user's
+// $XDG_RUNTIME_DIR or home, where that user could swap what was checked for something else).
+Expected<std::string> owned_real_path(std::string_view path, std::string_view what);
+
+// owned_real_path for an executable (as trusted_executable).
+Expected<std::string> owned_executable(std::string_view path, std::string_view what);
+
 }  // namespace microvm

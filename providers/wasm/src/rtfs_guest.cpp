@@ -16,6 +16,7 @@
 #include "host/sha256.hpp"
 #include "host/unique_fd.hpp"
 #include "microvm/built_programs.hpp"
+#include "microvm/trusted_path.hpp"
 #include "microvm/wasm/wasm_provider.hpp"
 #include "engine.hpp"
 #include "engine_limits.hpp"
@@ -52,9 +53,14 @@ void prune_stored(const std::string& dir) {
 Expected<std::string> find_rtfs_guest_wasm() {
     const ProgramSearch where = default_search(kRtfsWasmGuest);
     if (where.env) {
-        if (is_file(*where.env)) return *where.env;
-        return fail(Failure::Kind::ProviderUnavailable,
-                    "MICROVM_RTFS_WASM names " + *where.env + ", which is not a file");
+        if (!is_file(*where.env)) {
+            return fail(Failure::Kind::ProviderUnavailable,
+                        "MICROVM_RTFS_WASM names " + *where.env + ", which is not a file");
+        }
+        // As $MICROVM_GUEST: a module another user could replace is refused.
+        auto trusted = owned_real_path(*where.env, "RTFS guest module $MICROVM_RTFS_WASM");
+        if (!trusted) return fail(Failure::Kind::ProviderUnavailable, trusted.error().message);
+        return *where.env;
     }
     std::vector<std::string> looked;
     for (const std::string& candidate : program_candidates(kRtfsWasmGuest, where)) {

@@ -22,9 +22,16 @@ struct ListenSpec {
 
 Expected<ListenSpec> parse_listen(const std::string& text);
 
-// $XDG_RUNTIME_DIR/microvmd.sock, or /run/microvmd/microvmd.sock for root (directory created
-// 0700), or /run/user/UID/microvmd.sock.
+// The daemon's default places. Root's are in /run/microvmd whatever the environment says: under
+// `su` or `sudo -E` $XDG_RUNTIME_DIR is a user's directory, and that user swapped the state
+// directory root's daemon had checked there for one of its own and read every client's files
+// (red team, 2026-12-05). Another user's: in $XDG_RUNTIME_DIR, else /run/user/UID.
+// The socket: /run/microvmd/microvmd.sock for root (directory created 0700), else
+// $XDG_RUNTIME_DIR/microvmd.sock or /run/user/UID/microvmd.sock.
 std::string default_unix_socket_path();
+// The state directory (--state-dir): /run/microvmd/state for root, else
+// $XDG_RUNTIME_DIR/microvmd or /run/user/UID/microvmd.
+std::string default_state_dir();
 
 // A bound, listening socket. For TCP, port 0 picks one (bound_port() tells which).
 Expected<host::UniqueFd> open_listener(const ListenSpec& spec);

@@ -3,6 +3,10 @@
 #include <cstdlib>
 #include <thread>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "support/expectations.hpp"
 #include "test_support.hpp"
 
 namespace wasmtest {
@@ -41,6 +45,22 @@ TEST_F(WasmTest, FindRtfsGuestHonoursTheEnvironment) {
     auto found = microvm::find_rtfs_guest_wasm();
     ASSERT_TRUE(found);
     EXPECT_EQ(*found, (tmp.path() / "rtfs-guest.wasm").string());
+}
+
+// As the guest runner's (red team, 2026-12-05): a module another user could replace (its file,
+// or a directory above it, theirs) is refused; it would see every RTFS program's inputs and
+// forge its results.
+TEST_F(WasmTest, AGuestModuleAnotherUserCouldReplaceIsRefused) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "files of another user need root to make");
+    TempDir tmp;
+    ASSERT_EQ(::chmod(tmp.path().c_str(), 0755), 0);
+    std::filesystem::create_directory(tmp.path() / "theirs");
+    write_file(tmp.path() / "theirs" / "rtfs-guest.wasm", "\0asm");
+    ASSERT_EQ(::chown((tmp.path() / "theirs").c_str(), 65534, 65534), 0);
+    ScopedEnv env("MICROVM_RTFS_WASM", (tmp.path() / "theirs" / "rtfs-guest.wasm").c_str());
+    auto found = microvm::find_rtfs_guest_wasm();
+    ASSERT_FALSE(found) << "a module below uid 65534's directory was taken";
+    EXPECT_NE(found.error().message.find("owned by uid 65534"), std::string::npos) << found.error().message;
 }
 
 TEST_F(WasmTest, OtherProgramKindsAreRefused) {

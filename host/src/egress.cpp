@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "host/sys_error.hpp"
+#include "microvm/trusted_path.hpp"
 
 namespace microvm::host {
 namespace {
@@ -158,10 +159,18 @@ EgressSession::PrivateDir::~PrivateDir() {
 
 Expected<std::string> EgressSession::listen_private_unix() {
     if (private_dir_.path.empty()) {
-        const char* base = std::getenv("TMPDIR");
+        // Never root's $TMPDIR: under `sudo -E` it is a user's directory, and that user renamed
+        // the new directory away, listened at its name and answered root's fetches (a review,
+        // 2026-12-05). Another user's $TMPDIR of a third user's is refused below.
+        const char* base = ::geteuid() == 0 ? nullptr : std::getenv("TMPDIR");
         std::string tmpl = std::string(base && *base == '/' ? base : "/tmp") + "/microvm-egress-XXXXXX";
         if (!::mkdtemp(tmpl.data())) return sys_failure("create a directory for the egress proxy", errno);
-        private_dir_.path = tmpl;  // mkdtemp: mode 0700, ours
+        auto owned = owned_real_path(tmpl, "egress proxy directory");
+        if (!owned) {
+            ::rmdir(tmpl.c_str());
+            return rtfs::unexpected(std::move(owned).error());
+        }
+        private_dir_.path = *owned;  // mkdtemp: mode 0700, ours, where no other user can rename it
     }
     const std::string path = private_dir_.path + "/proxy.sock";
     RTFS_CHECK(execution_.listen_unix(path));

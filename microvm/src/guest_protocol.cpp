@@ -576,8 +576,10 @@ Expected<std::string> find_guest_runner(const ProgramSearch& where) {
         // runs with every RTFS program's inputs and writes its result: one another user could
         // replace (a root run under `sudo -E` with that user's $MICROVM_GUEST) is refused (red
         // team, 2026-12-05).
+        // The real path, as judged: the path as given may pass through another user's symlink,
+        // repointed after the check (a review: 8 of 40 runs ran that user's runner).
         auto trusted = owned_executable(*where.env, "guest runner $MICROVM_GUEST");
-        if (trusted) return *where.env;
+        if (trusted) return *trusted;
         return fail(Failure::Kind::SetupError, trusted.error().message);
     }
     std::vector<std::string> looked{"$MICROVM_GUEST (unset)"};

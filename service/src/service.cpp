@@ -17,6 +17,7 @@
 #include "service/confined_files.hpp"
 #include "service/digest.hpp"
 #include "host/paths.hpp"
+#include "host/policy_source.hpp"
 #include "host/trusted_state.hpp"
 #include "service/sandbox_pools.hpp"
 #include "service/session_disk.hpp"
@@ -172,12 +173,23 @@ Expected<std::unique_ptr<Service>> Service::create(ServiceOptions options,
                                                    std::unique_ptr<AuditLog> audit) {
     if (options.state_dir.empty())
         return fail(Failure::Kind::InvalidConfig, "the service needs a state directory");
-    RTFS_CHECK(prepare_private_dir(options.state_dir));
     // Every later step goes by this path (the sweep, the sessions' directories and disks): no
     // directory on the way may be another user's, who could swap what was checked for a
     // directory of theirs or a symlink (red team, 2026-12-05: root's daemon under a user's
-    // $XDG_RUNTIME_DIR). The real path from here on.
-    RTFS_TRY(options.state_dir, owned_real_path(options.state_dir, "state directory"));
+    // $XDG_RUNTIME_DIR), and no symlink but "/"'s own may lead there, whose owner would choose
+    // which directory of root's is made and swept (a review). The real path from here on.
+    RTFS_TRY(std::string given, host::normalize_absolute_path(options.state_dir));
+    if (host::resolved_path(given) != host::with_root_links_followed(given))
+        return fail(Failure::Kind::SetupError, "state directory " + given + " is reached through a symlink (" +
+                                                   host::resolved_path(given) + "); name the real path");
+    const bool existed = ::access(given.c_str(), F_OK) == 0;
+    RTFS_CHECK(prepare_private_dir(given));
+    auto owned = owned_real_path(given, "state directory");
+    if (!owned) {
+        if (!existed) ::rmdir(given.c_str());  // made here, in a place refused: not left there
+        return rtfs::unexpected(std::move(owned).error());
+    }
+    options.state_dir = *owned;
     const std::string sessions_dir = options.state_dir + "/sandboxes";
     // A previous daemon that died left its sessions' directories, and their disks mounted:
     // nothing can use them now.

@@ -250,8 +250,20 @@ TEST(GuestRunner, ARunnerAnotherUserCouldReplaceIsRefused) {
     }
     std::string ours = dir.write("ours/microvm-guest", "#!/bin/sh\n");
     ASSERT_EQ(::chmod(ours.c_str(), 0755), 0);
-    ScopedEnv env("MICROVM_GUEST", ours);
-    EXPECT_TRUE(find_guest_runner().has_value());
+    {
+        ScopedEnv env("MICROVM_GUEST", ours);
+        EXPECT_TRUE(find_guest_runner().has_value());
+    }
+    // Through their symlink to our directory (a review): the path judged is the one returned,
+    // never the one they may repoint after the check.
+    std::filesystem::create_directory(dir.path() / "links");
+    std::filesystem::create_directory_symlink(dir.path() / "ours", dir.path() / "links" / "d");
+    ASSERT_EQ(::lchown((dir.path() / "links" / "d").c_str(), 65534, 65534), 0);
+    ASSERT_EQ(::chown((dir.path() / "links").c_str(), 65534, 65534), 0);
+    ScopedEnv env("MICROVM_GUEST", (dir.path() / "links" / "d" / "microvm-guest").string());
+    auto found = find_guest_runner();
+    ASSERT_TRUE(found.has_value()) << found.error().message;
+    EXPECT_EQ(*found, ours);
 }
 
 TEST(GuestRunner, ErrorNamesThePlacesLooked) {

@@ -307,6 +307,17 @@ TEST(ServiceIsolation, AStateDirectoryBelowAnotherUsersDirectoryIsRefused) {
     ASSERT_FALSE(refused) << "a state directory below uid 65534's directory was taken";
     EXPECT_NE(refused.error().message.find("owned by uid 65534"), std::string::npos) << refused.error().message;
 
+    // Through their symlink to a directory of root's (a review): they would choose which of
+    // root's directories is made and swept. Refused, and nothing made there.
+    const std::string roots = dir + "/roots";
+    ASSERT_EQ(::mkdir(roots.c_str(), 0755), 0);
+    ASSERT_EQ(::symlink(roots.c_str(), (users + "/link").c_str()), 0);
+    opts.state_dir = users + "/link/state";
+    auto linked = microvm::service::Service::create(opts, nullptr);
+    ASSERT_FALSE(linked) << "a state directory through uid 65534's symlink was taken";
+    EXPECT_NE(linked.error().message.find("through a symlink"), std::string::npos) << linked.error().message;
+    EXPECT_FALSE(std::filesystem::exists(roots + "/state"));
+
     // Below /tmp (sticky) in a directory of root's, as every other test's: taken.
     opts.state_dir = dir + "/state";
     {

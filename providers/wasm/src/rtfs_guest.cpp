@@ -60,7 +60,7 @@ Expected<std::string> find_rtfs_guest_wasm() {
         // As $MICROVM_GUEST: a module another user could replace is refused.
         auto trusted = owned_real_path(*where.env, "RTFS guest module $MICROVM_RTFS_WASM");
         if (!trusted) return fail(Failure::Kind::ProviderUnavailable, trusted.error().message);
-        return *where.env;
+        return *trusted;  // as judged: the path given may pass through another user's symlink
     }
     std::vector<std::string> looked;
     for (const std::string& candidate : program_candidates(kRtfsWasmGuest, where)) {

@@ -61,6 +61,16 @@ TEST_F(WasmTest, AGuestModuleAnotherUserCouldReplaceIsRefused) {
     auto found = microvm::find_rtfs_guest_wasm();
     ASSERT_FALSE(found) << "a module below uid 65534's directory was taken";
     EXPECT_NE(found.error().message.find("owned by uid 65534"), std::string::npos) << found.error().message;
+
+    // Through their symlink to a directory of ours (a review): the path judged is the one
+    // returned, never the one they may repoint after the check.
+    std::filesystem::create_directory(tmp.path() / "ours");
+    write_file(tmp.path() / "ours" / "rtfs-guest.wasm", "\0asm");
+    std::filesystem::create_directory_symlink(tmp.path() / "ours", tmp.path() / "theirs" / "d");
+    ScopedEnv linked("MICROVM_RTFS_WASM", (tmp.path() / "theirs" / "d" / "rtfs-guest.wasm").c_str());
+    auto through = microvm::find_rtfs_guest_wasm();
+    ASSERT_TRUE(through) << through.error().message;
+    EXPECT_EQ(*through, (tmp.path() / "ours" / "rtfs-guest.wasm").string());
 }
 
 TEST_F(WasmTest, OtherProgramKindsAreRefused) {

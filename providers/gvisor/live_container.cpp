@@ -21,12 +21,6 @@
 namespace microvm::gvisor {
 namespace {
 
-// Every CPU of the host (at least one): the share a sandbox boots at.
-double boot_cpu_share() {
-    const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
-    return online > 1 ? static_cast<double>(online) : 1.0;
-}
-
 // runsc exits 128 when it fails itself (and logs why); a program's own exit code otherwise,
 // 128+N when a signal ended it.
 constexpr int kRunscFailure = 128;
@@ -145,12 +139,6 @@ Expected<std::unique_ptr<LiveContainer>> LiveContainer::build(
     host::CgroupLimits limits = req.limits;
     limits.max_pids = static_cast<uint32_t>(
         std::min<uint64_t>(host_task_budget(req.limits.max_pids), UINT32_MAX));
-    // The sandbox's boot (the sentry and the gofer starting, in parallel) is runsc's work, not
-    // the program's: at the program's share of one core it was throttled for ~70 ms of a
-    // ~330 ms run, 1.45x `runsc do` (issue 15). With a launcher, whose program starts only
-    // with the launch message, it boots at every CPU of the host and the program's share is
-    // set before that message is sent (PreparedGvisorRun), as qemu does for its VMs.
-    if (launcher) limits.cpu_fraction = std::max(req.limits.cpu_fraction, boot_cpu_share());
     RTFS_TRY(c->cgroup_, host.cgroups->create(limits));
     c->name_ = c->cgroup_->name();
 

@@ -13,7 +13,16 @@ class PreparedGvisorRun final : public host::PreparedRun {
 
   protected:
     Expected<host::SandboxReport> launch_checked(const host::SandboxRequest& request) override {
-        return launch_in(std::move(container_), request, *teardown_);
+        std::unique_ptr<LiveContainer> container = std::move(container_);
+        RTFS_CHECK(check_request(request));
+        RTFS_TRY(std::string input, encode_launch(program_argv(request), request.env));
+        if (request.stdin_data) input += *request.stdin_data;
+        container->cgroup().restart_measurements();
+        const auto since = std::chrono::steady_clock::now();
+        Expected<host::SandboxReport> report =
+            container->finish(request, std::move(input), since, /*built_ahead=*/true);
+        teardown_->dispose(std::move(container));
+        return report;
     }
 
     // Its runsc still runs; every source is still the object runsc's gofer bound.
@@ -28,21 +37,6 @@ class PreparedGvisorRun final : public host::PreparedRun {
 };
 
 }  // namespace
-
-Expected<host::SandboxReport> launch_in(std::unique_ptr<LiveContainer> container, const host::SandboxRequest& request,
-                                        host::DeferredTeardown& teardown) {
-    RTFS_CHECK(check_request(request));
-    RTFS_TRY(std::string input, encode_launch(program_argv(request), request.env));
-    if (request.stdin_data) input += *request.stdin_data;
-    // It booted at every CPU (LiveContainer::build); the program runs at its own share, set
-    // before the launch message that starts it is sent.
-    RTFS_CHECK(container->cgroup().limit_cpu(request.limits.cpu_fraction));
-    container->cgroup().restart_measurements();
-    const auto since = std::chrono::steady_clock::now();
-    Expected<host::SandboxReport> report = container->finish(request, std::move(input), since, /*built_ahead=*/true);
-    teardown.dispose(std::move(container));
-    return report;
-}
 
 std::unique_ptr<host::PreparedRun> make_prepared_run(std::unique_ptr<LiveContainer> container,
                                                      const host::SandboxRequest& shape,

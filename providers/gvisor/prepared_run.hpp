@@ -15,13 +15,6 @@
 
 namespace microvm::gvisor {
 
-// Launches request in container, whose launcher has announced itself: the program's CPU share
-// (the sandbox booted at every CPU, LiveContainer::build), measurements restarted, then the
-// launch message and stdin; supervised as a fresh run. teardown takes the container after.
-// A one-shot run does this at once (Runtime::run), a sandbox built ahead when it is used.
-Expected<host::SandboxReport> launch_in(std::unique_ptr<LiveContainer> container, const host::SandboxRequest& request,
-                                        host::DeferredTeardown& teardown);
-
 // teardown takes the container once its launch returned (deferred_teardown.hpp).
 std::unique_ptr<host::PreparedRun> make_prepared_run(std::unique_ptr<LiveContainer> container,
                                                      const host::SandboxRequest& shape,

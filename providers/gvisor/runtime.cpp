@@ -165,16 +165,6 @@ ContainerHost Runtime::Impl::container_host() const {
 
 Expected<host::SandboxReport> Runtime::run(const host::SandboxRequest& req) const {
     RTFS_CHECK(check_request(req));
-    // Through the launcher where there is one: the sandbox boots at every CPU and the program
-    // gets its share when it starts (LiveContainer::build); `runsc run` of the program itself
-    // would boot at the program's share. Measured, as a sandbox built ahead, from the launch.
-    if (auto launcher = find_launcher()) {
-        RTFS_TRY(std::unique_ptr<LiveContainer> container,
-                 LiveContainer::build(impl_->container_host(), req, *launcher));
-        RTFS_CHECK(container->start());
-        RTFS_CHECK(container->await_launcher(Clock::now() + kPrepareTimeout));
-        return launch_in(std::move(container), req, *impl_->teardown);
-    }
     RTFS_TRY(std::unique_ptr<LiveContainer> container,
              LiveContainer::build(impl_->container_host(), req, std::nullopt));
     const auto since = Clock::now();

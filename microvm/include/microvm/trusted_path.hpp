@@ -27,8 +27,12 @@ Expected<std::string> trusted_executable(std::string_view path, std::string_view
 // renaming or removing that entry, which must be root's or this user's as every other on the
 // way. For what a run names in its environment or arguments ($MICROVM_GUEST, microvmd's
 // --state-dir), which tests and fresh clones keep below /tmp; a settings file's paths keep the
-// stricter rule. Still refused: a path any of whose directories another user owns (a user's
-// $XDG_RUNTIME_DIR or home, where that user could swap what was checked for something else).
+// stricter rule. Still refused: a real path any of whose directories another user owns (a
+// user's $XDG_RUNTIME_DIR or home, where that user could swap what was checked for something
+// else). Like trusted_real_path it judges where the path leads: a symlink on the path as given
+// (another user's, repointed at will) is followed, so the caller uses the returned path, never
+// the given one, and refuses symlinks first where the given path matters (a directory it is
+// about to make: Service::create).
 Expected<std::string> owned_real_path(std::string_view path, std::string_view what);
 
 // owned_real_path for an executable (as trusted_executable).

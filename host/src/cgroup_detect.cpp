@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "host/cgroup.hpp"
 #include "host/cgroup_fs.hpp"
@@ -118,6 +119,14 @@ Expected<std::unique_ptr<CgroupManager>> detect_cgroups(const std::string& paren
     std::string why_v1;
     if (auto v1 = try_v1(mounts, own, parent, name_prefix, why_v1)) return v1;
     return fail(Failure::Kind::SetupError, "no usable cgroup hierarchy: " + why_v2 + "; " + why_v1);
+}
+
+double CgroupManager::cpu_ceiling() const {
+    return std::numeric_limits<double>::infinity();
+}
+
+double setup_cpu_share(const CgroupManager& cgroups, double wanted, double program_share) {
+    return std::max(program_share, std::min(wanted, cgroups.cpu_ceiling()));
 }
 
 uint64_t cpu_quota_us(double fraction) {

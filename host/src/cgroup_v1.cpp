@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <optional>
 #include <vector>
 
@@ -186,6 +187,18 @@ class CgroupV1Manager final : public CgroupManager {
         };
         return limit_cgroup_v1({in(memory_), in(cpu_), in(cpuacct_), in(pids_)}, limits,
                                /*make=*/true);
+    }
+
+    // The lowest quota of the parent and its ancestors, up to the hierarchy's root ("-1": none).
+    double cpu_ceiling() const override {
+        double ceiling = std::numeric_limits<double>::infinity();
+        for (std::string dir = cpu_; !dir.empty() && fs::exists(dir + "/cpu.cfs_quota_us");
+             dir = dir.substr(0, dir.rfind('/'))) {
+            const auto quota = fs::read_number(dir + "/cpu.cfs_quota_us");
+            const auto period = fs::read_number(dir + "/cpu.cfs_period_us");
+            if (quota && period && *period > 0) ceiling = std::min(ceiling, double(*quota) / double(*period));
+        }
+        return ceiling;
     }
 
     size_t sweep_stale() override {

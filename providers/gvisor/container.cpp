@@ -54,7 +54,7 @@ Expected<StartedContainer> StartedContainer::start(const Runsc& runsc, const Con
 }
 
 Expected<void> StartedContainer::read_stdout_prefix(std::string_view expected,
-                                                     Clock::time_point deadline) {
+                                                     Clock::time_point deadline, int cancel_fd) {
     std::string got;
     while (got.size() < expected.size()) {
         const auto left =
@@ -62,10 +62,11 @@ Expected<void> StartedContainer::read_stdout_prefix(std::string_view expected,
         if (left.count() <= 0) {
             return fail(Failure::Kind::SetupError, "the sandbox did not come up in time");
         }
-        pollfd fds[2] = {{stdout_.get(), POLLIN, 0}, {run_.pidfd(), POLLIN, 0}};
-        const int n = ::poll(fds, 2, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
+        pollfd fds[3] = {{stdout_.get(), POLLIN, 0}, {run_.pidfd(), POLLIN, 0}, {cancel_fd, POLLIN, 0}};
+        const int n = ::poll(fds, 3, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
         if (n < 0 && errno != EINTR) return host::sys_failure("poll", errno);
         if (n <= 0) continue;
+        if (fds[2].revents) return fail(Failure::Kind::SetupError, "cancelled while the sandbox came up");
         if (fds[0].revents) {
             char buf[64];
             const size_t want = std::min(sizeof buf, expected.size() - got.size());

@@ -67,10 +67,10 @@ class StartedContainer {
     static Expected<StartedContainer> start(const Runsc& runsc, const ContainerStart& start);
 
     // Reads exactly `expected` from the container's stdout (what a launcher announces before
-    // anything of the program), or SetupError when runsc run ends first, other bytes come, or
-    // the deadline passes.
+    // anything of the program), or SetupError when runsc run ends first, other bytes come, the
+    // deadline passes or cancel_fd (when not -1) becomes readable.
     Expected<void> read_stdout_prefix(std::string_view expected,
-                                      std::chrono::steady_clock::time_point deadline);
+                                      std::chrono::steady_clock::time_point deadline, int cancel_fd = -1);
 
     // Feeds stdin, captures stdout and stderr until runsc run exits (killing the container at
     // the deadline, since + timeout, or when cancelled), and reaps it. Once.

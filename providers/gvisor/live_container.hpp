@@ -41,7 +41,8 @@ class LiveContainer {
   public:
     // The cgroup, bundle and config for req. launcher: the host path of the launcher, which then
     // is the container's process (bound read-only at kLauncherPathInside, with no environment
-    // of its own) instead of req's argv and env.
+    // of its own) instead of req's argv and env; the sandbox then boots at every CPU this
+    // process may use (host::setup_cpu_share), and launch() sets the program's share.
     static Expected<std::unique_ptr<LiveContainer>> build(const ContainerHost& host,
                                                           const host::SandboxRequest& req,
                                                           const std::optional<std::string>& launcher);
@@ -51,8 +52,20 @@ class LiveContainer {
 
     // Starts `runsc run` in the cgroup.
     Expected<void> start();
-    // Waits until the launcher announced that it waits for its launch message.
-    Expected<void> await_launcher(std::chrono::steady_clock::time_point deadline);
+    // Waits until the launcher announced that it waits for its launch message (SetupError at
+    // the deadline, or once cancel_fd, when not -1, is readable).
+    Expected<void> await_launcher(std::chrono::steady_clock::time_point deadline, int cancel_fd = -1);
+    // What ended a one-shot run whose launcher did not announce itself (why) within its deadline,
+    // since + req.timeout: the deadline, a cancel, or a memory or task limit the booting sandbox
+    // hit are reported as a run without launcher reports them (TimedOut, Cancelled,
+    // MemoryExceeded, ProcessLimit); anything else is why. Whatever still runs is killed first.
+    Expected<host::SandboxReport> boot_ended(const host::SandboxRequest& req,
+                                             std::chrono::steady_clock::time_point since, Failure why);
+    // Starts req's program in the launcher, which announced itself: the program's CPU share first
+    // (the sandbox booted at a larger one), the cgroup's measurements restarted, then message
+    // (the launch message and the program's stdin); the rest as finish() from now: the deadline,
+    // duration and measurements count from the launch, not from the boot.
+    Expected<host::SandboxReport> launch(const host::SandboxRequest& req, std::string message);
     host::SandboxCgroup& cgroup() { return *cgroup_; }
     // Started and runsc run still running (a container built ahead can be launched).
     bool alive() const { return runsc_ && runsc_->alive(); }

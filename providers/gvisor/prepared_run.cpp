@@ -17,10 +17,7 @@ class PreparedGvisorRun final : public host::PreparedRun {
         RTFS_CHECK(check_request(request));
         RTFS_TRY(std::string input, encode_launch(program_argv(request), request.env));
         if (request.stdin_data) input += *request.stdin_data;
-        container->cgroup().restart_measurements();
-        const auto since = std::chrono::steady_clock::now();
-        Expected<host::SandboxReport> report =
-            container->finish(request, std::move(input), since, /*built_ahead=*/true);
+        Expected<host::SandboxReport> report = container->launch(request, std::move(input));
         teardown_->dispose(std::move(container));
         return report;
     }

@@ -265,9 +265,9 @@ Expected<host::SandboxReport> QemuBackend::run(const host::SandboxRequest& req) 
     vmm_limits.memory_bytes = (spec.ram_mb << 20) + kVmmOverheadBytes;
     // The restore or boot is not the program's work: at the program's share a throttled restore
     // outran its time limit, fell back to a cold boot and discarded a good template, for every
-    // execution after it (0.1 of a core: 18.6 s). QEMU gets at least a core until the agent is
-    // ready, then the program's share (below), before the program starts.
-    vmm_limits.cpu_fraction = std::max(1.0, req.limits.cpu_fraction);
+    // execution after it (0.1 of a core: 18.6 s). QEMU gets a core (as far as the cgroup parent
+    // allows) until the agent is ready, then the program's share (below), before it starts.
+    vmm_limits.cpu_fraction = host::setup_cpu_share(*cgroups_, 1.0, req.limits.cpu_fraction);
     vmm_limits.max_pids = 64;  // QEMU's threads
 
     auto boot_deadline = started + std::chrono::milliseconds(settings_.boot_timeout_ms);

@@ -115,5 +115,48 @@ TEST_F(Cgroups, SweepRemovesOnlyCgroupsOfDeadOwners) {
     ::rmdir(alive.c_str());
 }
 
+// A parent cgroup (a path from each hierarchy's root, as detect_cgroups takes it), removed from
+// every hierarchy on destruction; cpu: its directory where the CPU quota is set.
+struct ParentCgroup {
+    std::string name;
+    std::string cpu;
+    ParentCgroup(std::string parent, int version) : name(std::move(parent)) {
+        for (const auto& m : cgroupfs::cgroup_mounts()) {
+            const bool v2 = m.fstype == "cgroup2";
+            if (v2 != (version == 2)) continue;
+            if (v2 || ("," + m.options + ",").find(",cpu,") != std::string::npos) cpu = m.mountpoint + "/" + name;
+        }
+    }
+    ~ParentCgroup() {
+        for (const auto& m : cgroupfs::cgroup_mounts()) {
+            if (fs::exists(m.mountpoint + "/" + name)) cgroupfs::remove_cgroup(m.mountpoint + "/" + name);
+        }
+    }
+};
+
+// A sandbox's setup share (a VMM's boot, gVisor's) is more than the program's. Under a parent
+// whose quota is less, v1 refuses a child's quota above it (EINVAL), and every run failed
+// (review of the gvisor one-shot, 2026-12-05): the setup share stays within the parent's.
+TEST_F(Cgroups, ASetupShareStaysWithinTheParentsQuota) {
+    const std::string parent = "microvm-test-ceiling-" + std::to_string(::getpid());
+    auto m = detect_cgroups(parent);
+    ParentCgroup dirs(parent, m ? (*m)->version() : 0);
+    ASSERT_TRUE(m) << m.error().message;
+    const bool v2 = (*m)->version() == 2;
+    ASSERT_FALSE(dirs.cpu.empty());
+    ASSERT_TRUE(cgroupfs::write_file(dirs.cpu + (v2 ? "/cpu.max" : "/cpu.cfs_quota_us"), v2 ? "50000 100000" : "50000"));
+    if (!v2) {
+        EXPECT_DOUBLE_EQ((*m)->cpu_ceiling(), 0.5);
+    }
+    const double setup = setup_cpu_share(**m, 2.0, 0.25);
+    EXPECT_GE(setup, 0.25);
+    EXPECT_DOUBLE_EQ(setup_cpu_share(**m, 2.0, 0.75), 0.75) << "never below the program's share";
+    CgroupLimits limits;
+    limits.cpu_fraction = setup;
+    auto cg = (*m)->create(limits);
+    ASSERT_TRUE(cg) << cg.error().message;
+    EXPECT_TRUE((*cg)->limit_cpu(0.25)) << "the program's share, set before it starts";
+}
+
 }  // namespace
 }  // namespace microvm::host

@@ -81,9 +81,18 @@ class CgroupManager {
     virtual int version() const = 0;
     virtual std::string describe() const = 0;
     virtual Expected<std::unique_ptr<SandboxCgroup>> create(const CgroupLimits& limits) = 0;
+    // The largest CPU share (CgroupLimits::cpu_fraction) a cgroup made here may be given: v1
+    // refuses a quota above any ancestor's (EINVAL); v2 takes any and throttles by the
+    // ancestors', so there, and where no ancestor has a quota, it is unbounded (infinity).
+    virtual double cpu_ceiling() const;
     // Removes cgroups left by dead hosts (owner pid gone); returns how many.
     virtual size_t sweep_stale() = 0;
 };
+
+// The CPU share a sandbox gets while its runtime sets it up (a VMM's boot, gVisor's sentry and
+// gofer starting), which is not the program's work: wanted, within cgroups' ceiling, and never
+// below the program's own share. The caller sets the program's share before the program starts.
+double setup_cpu_share(const CgroupManager& cgroups, double wanted, double program_share);
 
 // parent: the cgroup (path from each hierarchy's root) that holds the sandboxes' cgroups;
 // empty: this process's own cgroup. SetupError naming the reason when no usable cgroup

@@ -1021,16 +1021,24 @@ TEST_P(ProviderEnforcementTest, CleanupCancelsRunningExecutionsAndWaitsForThem) 
     HostSnapshot before = take_snapshot();
     std::vector<ExecutionResult> results(3);
     std::vector<std::thread> runners;
+    std::atomic<int> running{0};  // programs that said they run
     for (auto& result : results) {
         runners.emplace_back([&] {
             ExecutionContext ctx;
-            ctx.program = microvm::ScriptSource{"sh", "while :; do :; done"};
+            ctx.program = microvm::ScriptSource{"sh", "echo up; while :; do :; done"};
             ctx.config.timeout = 60s;
+            ctx.on_output = [&](microvm::OutputStream, std::string_view chunk) {
+                if (chunk.find("up") != std::string_view::npos) ++running;
+            };
             result = run(ctx);
         });
     }
-    std::this_thread::sleep_for(1500ms);  // all three are running
-    provider().cleanup();                 // cancels them and waits for them to end
+    // All three are running (a sleep was not enough on a loaded host: a sandbox built ahead
+    // was still being prepared, and its launch came after the cleanup).
+    const auto give_up = std::chrono::steady_clock::now() + 30s;
+    while (running < 3 && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(10ms);
+    EXPECT_EQ(running, 3) << "not all three programs ran within 30 s";
+    provider().cleanup();  // cancels them and waits for them to end
     for (std::thread& t : runners) t.join();
     for (const ExecutionResult& result : results) {
         EXPECT_EQ(result.status, Status::Killed) << describe(result);

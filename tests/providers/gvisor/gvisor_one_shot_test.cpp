@@ -1,0 +1,143 @@
+// A one-shot gvisor run goes through the launcher where one is installed: the sandbox boots at
+// every usable CPU and the program gets its share before it starts (the shared enforcement
+// suite's CpuLimitThrottles checks the share). These tests hold the boot to what a run without
+// the launcher guarantees: it works under a cgroup parent with less quota than the boot share,
+// and a boot that runs out of memory, outlasts the run's deadline or is cancelled ends the run
+// as memory_exceeded, timeout or cancelled (review of the first try, 2026-12-05).
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "gvisor/gvisor_provider.hpp"
+#include "host/cgroup_fs.hpp"
+#include "microvm/cancel.hpp"
+#include "support/expectations.hpp"
+#include "support/result_text.hpp"
+
+namespace microvm {
+namespace {
+
+using namespace std::chrono_literals;
+using testsupport::describe;
+namespace fs = std::filesystem;
+
+ExecutionContext external(const std::string& path, std::vector<std::string> args = {}) {
+    ExecutionContext ctx;
+    ctx.program = ExternalProgram{path, std::move(args)};
+    ctx.config.fs_policy = FileSystemPolicy::read_only({"/bin", "/usr", "/lib", "/lib64"});
+    ctx.config.timeout = 20s;
+    return ctx;
+}
+
+// $MICROVM_GVISOR_LAUNCHER names a "launcher" that never announces itself (it sleeps), for as
+// long as this object lives: the boot never ends. (Below /run, root's and writable by no one
+// else: an explicit launcher must be trusted_executable, which no path below /tmp is.)
+class SilentLauncher {
+  public:
+    SilentLauncher() {
+        char tmpl[] = "/run/gvisor-silent-launcher-XXXXXX";
+        dir_ = ::mkdtemp(tmpl);
+        const std::string path = dir_ + "/launcher";
+        std::ofstream(path) << "#!/bin/sh\nexec /bin/sleep 600\n";
+        ::chmod(path.c_str(), 0755);
+        ::setenv("MICROVM_GVISOR_LAUNCHER", path.c_str(), 1);
+    }
+    ~SilentLauncher() {
+        ::unsetenv("MICROVM_GVISOR_LAUNCHER");
+        fs::remove_all(dir_);
+    }
+
+  private:
+    std::string dir_;
+};
+
+class GvisorOneShotTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        if (!provider_.availability().available) {
+            MICROVM_REQUIRE("gvisor", false, provider_.availability().reason);
+        }
+    }
+    void TearDown() override { provider_.cleanup(); }
+    void init(const nlohmann::json& settings = nlohmann::json::object()) {
+        auto ok = provider_.initialize(settings);
+        ASSERT_TRUE(ok) << ok.error().message;
+    }
+    ExecutionResult run(const ExecutionContext& ctx) { return provider_.execute_program(ctx); }
+
+    GvisorProvider provider_;
+};
+
+// On v1 a cgroup's quota may not exceed its parent's: the boot at every CPU (2 here) under a
+// parent of one core failed every run with EINVAL before the boot share was held to the parent's.
+TEST_F(GvisorOneShotTest, ARunWorksUnderACgroupParentWithLessQuotaThanTheBootShare) {
+    const std::string parent = "microvm-test-gvisor-quota-" + std::to_string(::getpid());
+    std::string cpu_dir;
+    for (const auto& m : host::cgroupfs::cgroup_mounts()) {
+        if (m.fstype == "cgroup" && ("," + m.options + ",").find(",cpu,") != std::string::npos) {
+            cpu_dir = m.mountpoint + "/" + parent;
+        }
+    }
+    MICROVM_REQUIRE("cgroups", !cpu_dir.empty(), "no cgroup v1 cpu hierarchy (v2 takes any quota below a parent's)");
+    ASSERT_EQ(::mkdir(cpu_dir.c_str(), 0755), 0);
+    ASSERT_TRUE(host::cgroupfs::write_file(cpu_dir + "/cpu.cfs_quota_us", "100000"));  // one core
+    init({{"cgroup_parent", parent}});
+    ExecutionResult r = run(external("/bin/true"));
+    EXPECT_EQ(r.status, Status::Ok) << describe(r);
+    provider_.cleanup();
+    for (const auto& m : host::cgroupfs::cgroup_mounts()) {
+        if (fs::exists(m.mountpoint + "/" + parent)) host::cgroupfs::remove_cgroup(m.mountpoint + "/" + parent);
+    }
+}
+
+// 8 MiB do not hold the sentry's start: the boot is OOM-killed, which is the run's
+// memory_exceeded (as without the launcher), not a setup error.
+TEST_F(GvisorOneShotTest, ABootOutOfMemoryIsMemoryExceeded) {
+    init();
+    ExecutionContext ctx = external("/bin/true");
+    ctx.config.memory_limit_mb = 8;
+    ExecutionResult r = run(ctx);
+    EXPECT_EQ(r.status, Status::MemoryExceeded) << describe(r);
+}
+
+// The boot counts toward the run's timeout, as without the launcher (and not toward a separate
+// 30 s allowance for sandboxes built ahead).
+TEST_F(GvisorOneShotTest, ABootOutlastingTheTimeoutIsATimeout) {
+    init();
+    SilentLauncher silent;
+    ExecutionContext ctx = external("/bin/true");
+    ctx.config.timeout = 1s;
+    const auto start = std::chrono::steady_clock::now();
+    ExecutionResult r = run(ctx);
+    EXPECT_EQ(r.status, Status::Timeout) << describe(r);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+}
+
+// A cancel while the sandbox boots ends the run at once as cancelled.
+TEST_F(GvisorOneShotTest, ACancelWhileTheSandboxBootsEndsTheRun) {
+    init();
+    SilentLauncher silent;
+    CancelSource cancel;
+    ExecutionContext ctx = external("/bin/true");
+    ctx.config.timeout = 30s;
+    ctx.cancel = cancel.token();
+    ExecutionResult r;
+    std::thread runner([&] { r = run(ctx); });
+    std::this_thread::sleep_for(1s);  // runsc has started; the launcher never announces itself
+    const auto cancelled_at = std::chrono::steady_clock::now();
+    cancel.cancel();
+    runner.join();
+    EXPECT_EQ(r.status, Status::Killed) << describe(r);
+    ASSERT_TRUE(r.error) << describe(r);
+    EXPECT_EQ(r.error->reason, Reason::Cancelled) << describe(r);
+    EXPECT_LT(std::chrono::steady_clock::now() - cancelled_at, 5s);
+}
+
+}  // namespace
+}  // namespace microvm

@@ -50,17 +50,30 @@ Expected<ListenSpec> parse_listen(const std::string& text) {
     return fail(Failure::Kind::InvalidConfig, "--listen " + text + ": expected unix:PATH or tcp:HOST:PORT");
 }
 
+namespace {
+
+constexpr const char* kRootRuntimeDir = "/run/microvmd";
+
+// A user's runtime directory: $XDG_RUNTIME_DIR, else /run/user/UID (never root's, above).
+std::string user_runtime_dir() {
+    if (const char* xdg = std::getenv("XDG_RUNTIME_DIR"); xdg && xdg[0] == '/') return xdg;
+    return "/run/user/" + std::to_string(::geteuid());
+}
+
+}  // namespace
+
 std::string default_state_dir() {
-    if (::geteuid() == 0) return "/run/microvmd/state";  // never a user's $XDG_RUNTIME_DIR
-    if (const char* xdg = std::getenv("XDG_RUNTIME_DIR"); xdg && xdg[0] == '/') return std::string(xdg) + "/microvmd";
-    return "/run/user/" + std::to_string(::geteuid()) + "/microvmd";
+    return ::geteuid() == 0 ? std::string(kRootRuntimeDir) + "/state" : user_runtime_dir() + "/microvmd";
 }
 
 std::string default_unix_socket_path() {
-    if (::geteuid() == 0) return "/run/microvmd/microvmd.sock";  // never a user's $XDG_RUNTIME_DIR
-    if (const char* xdg = std::getenv("XDG_RUNTIME_DIR"); xdg && xdg[0] == '/')
-        return std::string(xdg) + "/microvmd.sock";
-    return "/run/user/" + std::to_string(::geteuid()) + "/microvmd.sock";
+    return ::geteuid() == 0 ? std::string(kRootRuntimeDir) + "/microvmd.sock" : user_runtime_dir() + "/microvmd.sock";
+}
+
+Expected<void> make_root_runtime_dir() {
+    if (::mkdir(kRootRuntimeDir, 0700) != 0 && errno != EEXIST)
+        return fail(Failure::Kind::SetupError, std::string("cannot create ") + kRootRuntimeDir + ": " + std::strerror(errno));
+    return Ok{};
 }
 
 namespace {
@@ -80,8 +93,7 @@ Expected<void> check_socket_dir(const std::string& dir) {
 
 Expected<host::UniqueFd> open_unix(const std::string& path) {
     const std::string dir = host::parent_path(path);
-    // The default directory for root is ours to create.
-    if (path == "/run/microvmd/microvmd.sock") ::mkdir("/run/microvmd", 0700);
+    if (::geteuid() == 0 && path == default_unix_socket_path()) RTFS_CHECK(make_root_runtime_dir());
     RTFS_CHECK(check_socket_dir(dir));
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;

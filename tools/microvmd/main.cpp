@@ -152,10 +152,10 @@ int main(int argc, char** argv) {
     opts.max_body_bytes_held = max_body_mib << 20;
     opts.max_output_bytes = uint64_t{max_output_mib} << 20;
     opts.state_dir = state_dir.value_or(default_state_dir());
-    // Root's default lies in /run/microvmd, which the listener would make only later (a host
-    // outside systemd that never ran the daemon has none): root's alone, 0700.
-    if (!state_dir && ::geteuid() == 0 && ::mkdir("/run/microvmd", 0700) != 0 && errno != EEXIST)
-        return die("cannot create /run/microvmd: " + std::string(std::strerror(errno)));
+    // Root's default lies in /run/microvmd, which the listener would make only later.
+    if (!state_dir && ::geteuid() == 0) {
+        if (auto made = make_root_runtime_dir(); !made) return die(made.error().message);
+    }
     opts.max_sessions = max_sessions;
     if (session_disk_mib) {
         if (*session_disk_mib > (uint64_t{1} << 30)) return die("--session-disk-mib: at most 1073741824");

@@ -32,6 +32,9 @@ std::string default_unix_socket_path();
 // The state directory (--state-dir): /run/microvmd/state for root, else
 // $XDG_RUNTIME_DIR/microvmd or /run/user/UID/microvmd.
 std::string default_state_dir();
+// Root's directory of those places, /run/microvmd (root's alone, 0700), made when missing: a host
+// outside systemd that never ran the daemon has none.
+Expected<void> make_root_runtime_dir();
 
 // A bound, listening socket. For TCP, port 0 picks one (bound_port() tells which).
 Expected<host::UniqueFd> open_listener(const ListenSpec& spec);

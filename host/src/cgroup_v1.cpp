@@ -189,14 +189,19 @@ class CgroupV1Manager final : public CgroupManager {
                                /*make=*/true);
     }
 
-    // The lowest quota of the parent and its ancestors, up to the hierarchy's root ("-1": none).
+    // The lowest quota of the parent and its ancestors up to the hierarchy's root ("-1": none),
+    // as a share whose quota at kCpuPeriodUs is rounded down: the kernel compares the shares,
+    // and one rounded up at another period than the ancestor's was refused (a review).
+    // (Ancestors above this cgroup namespace's root are not seen; their quota still throttles.)
     double cpu_ceiling() const override {
         double ceiling = std::numeric_limits<double>::infinity();
         for (std::string dir = cpu_; !dir.empty() && fs::exists(dir + "/cpu.cfs_quota_us");
              dir = dir.substr(0, dir.rfind('/'))) {
             const auto quota = fs::read_number(dir + "/cpu.cfs_quota_us");
             const auto period = fs::read_number(dir + "/cpu.cfs_period_us");
-            if (quota && period && *period > 0) ceiling = std::min(ceiling, double(*quota) / double(*period));
+            if (!quota || !period || *period == 0) continue;
+            const uint64_t quota_at_our_period = (*quota * kCpuPeriodUs) / *period;
+            ceiling = std::min(ceiling, double(quota_at_our_period) / double(kCpuPeriodUs));
         }
         return ceiling;
     }

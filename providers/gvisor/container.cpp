@@ -53,35 +53,34 @@ Expected<StartedContainer> StartedContainer::start(const Runsc& runsc, const Con
     return c;
 }
 
-Expected<void> StartedContainer::read_stdout_prefix(std::string_view expected,
-                                                     Clock::time_point deadline, int cancel_fd) {
+rtfs::Expected<void, NotAnnounced> StartedContainer::read_stdout_prefix(std::string_view expected,
+                                                                         Clock::time_point deadline, int cancel_fd) {
+    using Cause = NotAnnounced::Cause;
+    auto stop = [](Cause cause, std::string message) { return rtfs::unexpected(NotAnnounced{cause, std::move(message)}); };
     std::string got;
     while (got.size() < expected.size()) {
-        const auto left =
-            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-        if (left.count() <= 0) {
-            return fail(Failure::Kind::SetupError, "the sandbox did not come up in time");
-        }
+        const auto now = Clock::now();
+        if (now >= deadline) return stop(Cause::Deadline, "the sandbox did not come up in time");
+        // Rounded up: never given up before the deadline.
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
         pollfd fds[3] = {{stdout_.get(), POLLIN, 0}, {run_.pidfd(), POLLIN, 0}, {cancel_fd, POLLIN, 0}};
         const int n = ::poll(fds, 3, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
-        if (n < 0 && errno != EINTR) return host::sys_failure("poll", errno);
+        if (n < 0 && errno != EINTR) return stop(Cause::Other, host::sys_failure("poll", errno).error.message);
         if (n <= 0) continue;
-        if (fds[2].revents) return fail(Failure::Kind::SetupError, "cancelled while the sandbox came up");
+        if (fds[2].revents) return stop(Cause::Cancelled, "cancelled while the sandbox came up");
         if (fds[0].revents) {
             char buf[64];
             const size_t want = std::min(sizeof buf, expected.size() - got.size());
             const ssize_t r = ::read(stdout_.get(), buf, want);
             if (r < 0 && errno == EINTR) continue;
-            if (r <= 0) return fail(Failure::Kind::SetupError, "runsc run closed the container's stdout");
+            if (r <= 0) return stop(Cause::Other, "runsc run closed the container's stdout");
             got.append(buf, static_cast<size_t>(r));
-            if (!expected.starts_with(got)) {
-                return fail(Failure::Kind::SetupError, "the container's process did not announce itself");
-            }
+            if (!expected.starts_with(got)) return stop(Cause::Other, "the container's process did not announce itself");
         } else if (fds[1].revents) {
-            return fail(Failure::Kind::SetupError, "runsc run ended before the sandbox came up");
+            return stop(Cause::RunscEnded, "runsc run ended before the sandbox came up");
         }
     }
-    return Ok{};
+    return {};
 }
 
 ContainerExit StartedContainer::finish(const ContainerAttach& attach, Clock::time_point since) {

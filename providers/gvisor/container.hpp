@@ -60,6 +60,13 @@ struct ContainerExit {
     host::CapturedStream err;
 };
 
+// Why a container's process did not announce itself (StartedContainer::read_stdout_prefix).
+struct NotAnnounced {
+    enum class Cause { Deadline, Cancelled, RunscEnded, Other };  // Other: it wrote something else
+    Cause cause = Cause::Other;
+    std::string message;
+};
+
 // A `runsc run` started and not yet waited for, with the host's ends of its stdio pipes.
 // Destroying it kills and reaps runsc run (its cgroup's owner kills the rest).
 class StartedContainer {
@@ -67,10 +74,11 @@ class StartedContainer {
     static Expected<StartedContainer> start(const Runsc& runsc, const ContainerStart& start);
 
     // Reads exactly `expected` from the container's stdout (what a launcher announces before
-    // anything of the program), or SetupError when runsc run ends first, other bytes come, the
-    // deadline passes or cancel_fd (when not -1) becomes readable.
-    Expected<void> read_stdout_prefix(std::string_view expected,
-                                      std::chrono::steady_clock::time_point deadline, int cancel_fd = -1);
+    // anything of the program), or says why not: the deadline passed, cancel_fd (when not -1)
+    // became readable, runsc run ended, or other bytes came.
+    rtfs::Expected<void, NotAnnounced> read_stdout_prefix(std::string_view expected,
+                                                          std::chrono::steady_clock::time_point deadline,
+                                                          int cancel_fd = -1);
 
     // Feeds stdin, captures stdout and stderr until runsc run exits (killing the container at
     // the deadline, since + timeout, or when cancelled), and reaps it. Once.

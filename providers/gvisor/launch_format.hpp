@@ -1,7 +1,8 @@
 // The wire format between the host and the launcher (tools/gvisor-launcher), the process of a
-// gVisor container built ahead (a warm pool's). The OCI spec fixes a container's process at
-// `runsc create`, but an execution's arguments and environment are known only when it claims the
-// sandbox: the container's process is the launcher, which announces on stdout that it waits
+// gVisor container: one built ahead (a warm pool's), whose execution's arguments and environment
+// are known only when it claims the sandbox while the OCI spec fixes a container's process at
+// `runsc create`, and a one-shot run's, so that the boot is not held to the program's CPU share
+// (live_container.hpp). The container's process is the launcher, which announces on stdout that it waits
 // (kReadyMarker), reads one launch message on stdin, and execve's the program with it. What
 // follows the message on stdin is the program's own input. Self-contained but for
 // host/launch_format.hpp (itself self-contained): the launcher is a static program that links
@@ -29,8 +30,12 @@ inline constexpr size_t kReadyMarkerBytes = sizeof kReadyMarker - 1;
 // Where the launcher appears inside the container (a read-only bind of the host's file).
 inline constexpr const char* kLauncherPathInside = "/.microvm-launcher";
 
-// The launcher's exit code when the program cannot be executed (with the reason on stderr), as
-// a shell reports a command it cannot run.
+// When the program cannot be executed, the launcher writes on stdout (where the program, never
+// started, wrote nothing) kExecFailedMarker, the errno in decimal and "\n", says why on stderr,
+// and exits kLauncherExecFailed, as a shell reports a command it cannot run. The host reports
+// that as the exec failure it is, not as the program's exit 127. (A program that writes exactly
+// that and exits 127 is reported so too: it can only misreport its own result.)
+inline constexpr char kExecFailedMarker[] = "MVGLEXF ";
 inline constexpr int kLauncherExecFailed = 127;
 
 }  // namespace microvm::gvisor

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cstring>
 #include <cstdint>
 #include <iterator>
 
@@ -76,6 +78,34 @@ Expected<host::SandboxReport> classify(const ContainerExit& e, const host::Cgrou
         o.exit_code = code;
     }
     return o;
+}
+
+// The errno of the launcher's record of a failed execve when out is exactly that record
+// (launch_format.hpp), else nullopt.
+std::optional<int> launcher_exec_errno(std::string_view out) {
+    constexpr std::string_view marker = kExecFailedMarker;
+    if (!out.starts_with(marker) || !out.ends_with('\n')) return std::nullopt;
+    const std::string_view digits = out.substr(marker.size(), out.size() - marker.size() - 1);
+    int value = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+    if (ec != std::errc() || end != digits.data() + digits.size() || value <= 0) return std::nullopt;
+    return value;
+}
+
+// A launcher that could not execute the program ended the run: that is the exec failure a
+// process provider reports (program_not_found, not_executable, exec_failed), not the program's
+// exit 127; its stdout and stderr were the launcher's, not the program's.
+void report_launcher_exec_failure(host::SandboxReport& o, ContainerExit& e) {
+    if (o.end != host::SandboxReport::End::Exited || o.exit_code != kLauncherExecFailed) return;
+    const std::optional<int> error = launcher_exec_errno(e.out.data);
+    if (!error) return;
+    o.end = host::SandboxReport::End::ExecFailed;
+    o.exec_errno = *error;
+    std::string why = e.err.data.substr(0, 1024);
+    while (!why.empty() && why.back() == '\n') why.pop_back();
+    o.exec_error = why.empty() ? std::string("cannot execute the program: ") + std::strerror(*error) : why;
+    e.out = {};
+    e.err = {};
 }
 
 // runsc reads its bundle as JSON, which holds only UTF-8 text: other bytes are refused here
@@ -150,7 +180,7 @@ Expected<std::unique_ptr<LiveContainer>> LiveContainer::build(
     // The boot (the sentry and the gofer starting, in parallel) is runsc's work, not the
     // program's: at a program's share of one core it was throttled ~70 ms of a ~330 ms run
     // (issue 15). With a launcher, whose program starts only with the launch message, it boots
-    // at every usable CPU, and launch() sets the program's share before sending that message.
+    // at every usable CPU; launch() sets the program's share before sending that message.
     if (launcher) limits.cpu_fraction = host::setup_cpu_share(*host.cgroups, usable_cpus(), req.limits.cpu_fraction);
     RTFS_TRY(c->cgroup_, host.cgroups->create(limits));
     c->name_ = c->cgroup_->name();
@@ -162,6 +192,7 @@ Expected<std::unique_ptr<LiveContainer>> LiveContainer::build(
 
     ContainerSpec spec;
     if (launcher) {
+        c->launcher_ = true;
         RTFS_TRY(OciMount launcher_bind, file_bind(*launcher, kLauncherPathInside));
         filesystem.mounts.push_back(std::move(launcher_bind));
         spec.argv = {kLauncherPathInside};  // no environment: runsc adds HOME alone
@@ -226,22 +257,25 @@ Expected<void> LiveContainer::start() {
     return Ok{};
 }
 
-Expected<void> LiveContainer::await_launcher(std::chrono::steady_clock::time_point deadline, int cancel_fd) {
+rtfs::Expected<void, NotAnnounced> LiveContainer::await_launcher(std::chrono::steady_clock::time_point deadline,
+                                                                 int cancel_fd) {
     auto ready = runsc_->read_stdout_prefix({kReadyMarker, kReadyMarkerBytes}, deadline, cancel_fd);
-    if (ready) return Ok{};
-    std::string errors = bundle_->runsc_errors();
-    return fail(Failure::Kind::SetupError,
-                ready.error().message + (errors.empty() ? "" : ": runsc: " + errors));
+    if (ready) return ready;
+    NotAnnounced why = std::move(ready).error();
+    if (std::string errors = bundle_->runsc_errors(); !errors.empty()) why.message += ": runsc: " + errors;
+    return rtfs::unexpected(std::move(why));
 }
 
 Expected<host::SandboxReport> LiveContainer::boot_ended(const host::SandboxRequest& req,
-                                                        std::chrono::steady_clock::time_point since, Failure why) {
+                                                        std::chrono::steady_clock::time_point since,
+                                                        NotAnnounced why) {
     using End = host::SandboxReport::End;
-    // At the deadline or a cancel, finish() kills and reports it; otherwise nothing may run on.
-    if (std::chrono::steady_clock::now() < since + req.timeout && !req.cancel.cancelled()) cgroup_->kill_all();
+    // At the deadline or a cancel finish() kills and reports it, and at runsc's end it reaps and
+    // classifies it; a launcher that said something else is not let run on.
+    if (why.cause == NotAnnounced::Cause::Other) cgroup_->kill_all();
     Expected<host::SandboxReport> report = finish(req, std::nullopt, since, /*built_ahead=*/false);
     if (report && report->end != End::Exited && report->end != End::Signaled) return report;
-    return fail(why.kind, std::move(why.message));
+    return fail(Failure::Kind::SetupError, std::move(why.message));
 }
 
 Expected<host::SandboxReport> LiveContainer::launch(const host::SandboxRequest& req, std::string message) {
@@ -271,6 +305,7 @@ Expected<host::SandboxReport> LiveContainer::finish(const host::SandboxRequest& 
     // teardown, after the result.
     host::CgroupUsage usage = cgroup_->usage();
     RTFS_TRY(host::SandboxReport o, classify(e, usage, *bundle_));
+    if (launcher_) report_launcher_exec_failure(o, e);
     o.wall = e.wall;
     if (usage.cpu_time) {
         o.cpu_time = *usage.cpu_time;

@@ -52,15 +52,17 @@ class LiveContainer {
 
     // Starts `runsc run` in the cgroup.
     Expected<void> start();
-    // Waits until the launcher announced that it waits for its launch message (SetupError at
-    // the deadline, or once cancel_fd, when not -1, is readable).
-    Expected<void> await_launcher(std::chrono::steady_clock::time_point deadline, int cancel_fd = -1);
-    // What ended a one-shot run whose launcher did not announce itself (why) within its deadline,
-    // since + req.timeout: the deadline, a cancel, or a memory or task limit the booting sandbox
-    // hit are reported as a run without launcher reports them (TimedOut, Cancelled,
-    // MemoryExceeded, ProcessLimit); anything else is why. Whatever still runs is killed first.
+    // Waits until the launcher announced that it waits for its launch message, or says why not
+    // (the message with runsc's logged errors): the deadline, cancel_fd (when not -1) readable,
+    // runsc run's end, or other output.
+    rtfs::Expected<void, NotAnnounced> await_launcher(std::chrono::steady_clock::time_point deadline,
+                                                      int cancel_fd = -1);
+    // What ended a one-shot run, started at since, whose launcher did not announce itself (why)
+    // by the run's deadline: the deadline, a cancel, or a memory or task limit the booting
+    // sandbox hit is reported as a run without the launcher reports it (TimedOut, Cancelled,
+    // MemoryExceeded, ProcessLimit); anything else is SetupError with why's message.
     Expected<host::SandboxReport> boot_ended(const host::SandboxRequest& req,
-                                             std::chrono::steady_clock::time_point since, Failure why);
+                                             std::chrono::steady_clock::time_point since, NotAnnounced why);
     // Starts req's program in the launcher, which announced itself: the program's CPU share first
     // (the sandbox booted at a larger one), the cgroup's measurements restarted, then message
     // (the launch message and the program's stdin); the rest as finish() from now: the deadline,
@@ -97,6 +99,7 @@ class LiveContainer {
     std::vector<OciMount> binds_;  // with their host paths (the config names the staged ones)
     ContainerStart start_;
     std::optional<StartedContainer> runsc_;
+    bool launcher_ = false;  // its process is the launcher
 };
 
 // The checks every request passes, fresh or launched: an absolute program path, and only UTF-8

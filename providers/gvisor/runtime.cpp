@@ -166,10 +166,9 @@ ContainerHost Runtime::Impl::container_host() const {
 Expected<host::SandboxReport> Runtime::run(const host::SandboxRequest& req) const {
     RTFS_CHECK(check_request(req));
     // Through the launcher where one is installed and the launch message holds the program's
-    // argv and env: the sandbox then boots at every usable CPU (within the run's timeout) and
-    // is launched at once, as one built ahead (LiveContainer::launch), like a QEMU VM whose
-    // program starts once its agent is up. `runsc run` of the program itself boots at the
-    // program's share (~70 ms throttled at one core: issue 15), and is measured from its start.
+    // argv and env, so that the boot is not held to the program's CPU share (LiveContainer::
+    // build): booted within the run's timeout, then launched at once as a sandbox built ahead.
+    // Otherwise `runsc run` runs the program itself, measured from runsc's start.
     std::optional<std::string> launcher;
     std::string message;
     if (auto found = find_launcher()) {
@@ -185,7 +184,7 @@ Expected<host::SandboxReport> Runtime::run(const host::SandboxRequest& req) cons
     Expected<host::SandboxReport> report = [&]() -> Expected<host::SandboxReport> {
         if (!launcher) return container->finish(req, req.stdin_data, since, /*built_ahead=*/false);
         if (auto ready = container->await_launcher(since + req.timeout, req.cancel.wait_fd()); !ready) {
-            return container->boot_ended(req, since, ready.error());
+            return container->boot_ended(req, since, std::move(ready).error());
         }
         return container->launch(req, std::move(message));
     }();
@@ -200,7 +199,9 @@ Expected<std::unique_ptr<host::PreparedRun>> Runtime::prepare(
     RTFS_TRY(std::unique_ptr<LiveContainer> container,
              LiveContainer::build(impl_->container_host(), shape, launcher));
     RTFS_CHECK(container->start());
-    RTFS_CHECK(container->await_launcher(Clock::now() + kPrepareTimeout));
+    if (auto ready = container->await_launcher(Clock::now() + kPrepareTimeout); !ready) {
+        return fail(Failure::Kind::SetupError, std::move(ready).error().message);
+    }
     return make_prepared_run(std::move(container), shape, impl_->teardown);
 }
 

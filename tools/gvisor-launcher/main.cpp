@@ -1,4 +1,4 @@
-// microvm-gvisor-launcher: the process of a gVisor container built ahead (providers/gvisor/
+// microvm-gvisor-launcher: the process of a gVisor container (providers/gvisor/
 // launch_format.hpp). It runs inside the sandbox under everything the container enforces (the
 // sandbox user, no capabilities, no_new_privs, rlimits, the seccomp filter), which execve keeps:
 // it only announces that it waits, reads the argv and environment the host sends on stdin, and
@@ -93,6 +93,12 @@ int main() {
         }
     }
     const int error = exec_program(argv, envp);
+    char code[16];
+    size_t n = sizeof code;
+    code[--n] = '\n';
+    for (unsigned v = static_cast<unsigned>(error); n == sizeof code - 1 || v > 0; v /= 10) code[--n] = char('0' + v % 10);
+    write_all(1, kExecFailedMarker, sizeof kExecFailedMarker - 1);
+    write_all(1, code + n, sizeof code - n);
     say("cannot execute ", argv[0], ": ", strerror(error));
     return kLauncherExecFailed;
 }

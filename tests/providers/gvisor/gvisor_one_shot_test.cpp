@@ -77,23 +77,27 @@ class GvisorOneShotTest : public ::testing::Test {
 // On v1 a cgroup's quota may not exceed its parent's: the boot at every CPU (2 here) under a
 // parent of one core failed every run with EINVAL before the boot share was held to the parent's.
 TEST_F(GvisorOneShotTest, ARunWorksUnderACgroupParentWithLessQuotaThanTheBootShare) {
-    const std::string parent = "microvm-test-gvisor-quota-" + std::to_string(::getpid());
+    struct Parent {  // removed from every hierarchy, whatever the test's outcome
+        std::string name = "microvm-test-gvisor-quota-" + std::to_string(::getpid());
+        ~Parent() {
+            for (const auto& m : host::cgroupfs::cgroup_mounts()) {
+                if (fs::exists(m.mountpoint + "/" + name)) host::cgroupfs::remove_cgroup(m.mountpoint + "/" + name);
+            }
+        }
+    } parent;
     std::string cpu_dir;
     for (const auto& m : host::cgroupfs::cgroup_mounts()) {
         if (m.fstype == "cgroup" && ("," + m.options + ",").find(",cpu,") != std::string::npos) {
-            cpu_dir = m.mountpoint + "/" + parent;
+            cpu_dir = m.mountpoint + "/" + parent.name;
         }
     }
     MICROVM_REQUIRE("cgroups", !cpu_dir.empty(), "no cgroup v1 cpu hierarchy (v2 takes any quota below a parent's)");
     ASSERT_EQ(::mkdir(cpu_dir.c_str(), 0755), 0);
     ASSERT_TRUE(host::cgroupfs::write_file(cpu_dir + "/cpu.cfs_quota_us", "100000"));  // one core
-    init({{"cgroup_parent", parent}});
+    init({{"cgroup_parent", parent.name}});
     ExecutionResult r = run(external("/bin/true"));
     EXPECT_EQ(r.status, Status::Ok) << describe(r);
     provider_.cleanup();
-    for (const auto& m : host::cgroupfs::cgroup_mounts()) {
-        if (fs::exists(m.mountpoint + "/" + parent)) host::cgroupfs::remove_cgroup(m.mountpoint + "/" + parent);
-    }
 }
 
 // 8 MiB do not hold the sentry's start: the boot is OOM-killed, which is the run's
@@ -137,6 +141,35 @@ TEST_F(GvisorOneShotTest, ACancelWhileTheSandboxBootsEndsTheRun) {
     ASSERT_TRUE(r.error) << describe(r);
     EXPECT_EQ(r.error->reason, Reason::Cancelled) << describe(r);
     EXPECT_LT(std::chrono::steady_clock::now() - cancelled_at, 5s);
+}
+
+// A file the launcher cannot execute (no ELF, no "#!") is the exec failure it is, as the process
+// provider reports it, not the program's own exit 127 (a review); a program exiting 127 itself
+// still is its exit.
+TEST_F(GvisorOneShotTest, AFileTheLauncherCannotExecuteIsAnExecFailure) {
+    init();
+    char tmpl[] = "/run/gvisor-noexec-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    const std::string dir = tmpl;
+    ::chmod(dir.c_str(), 0755);
+    const std::string program = dir + "/not-a-program";
+    std::ofstream(program) << "neither ELF nor a script\n";
+    ::chmod(program.c_str(), 0755);
+    ExecutionContext ctx = external(program);
+    ctx.config.fs_policy = FileSystemPolicy::read_only({"/bin", "/usr", "/lib", "/lib64", dir});
+    ExecutionResult r = run(ctx);
+    fs::remove_all(dir);
+    EXPECT_EQ(r.status, Status::RuntimeError) << describe(r);
+    ASSERT_TRUE(r.error) << describe(r);
+    EXPECT_EQ(r.error->reason, Reason::ExecFailed) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data, "") << "the launcher's record is not the program's output";
+
+    ExecutionResult own = run(external("/bin/sh", {"-c", "echo hi; exit 127"}));
+    EXPECT_EQ(own.status, Status::RuntimeError) << describe(own);
+    EXPECT_EQ(own.metadata.exit_code, 127) << describe(own);
+    ASSERT_TRUE(own.error) << describe(own);
+    EXPECT_EQ(own.error->reason, Reason::NonzeroExit) << describe(own);
+    EXPECT_EQ(own.metadata.stdout_data, "hi\n");
 }
 
 }  // namespace

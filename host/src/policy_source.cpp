@@ -31,8 +31,7 @@ std::string kernel_interface_below(const std::string& dir, MountTable& mounts) {
     return {};
 }
 
-}  // namespace
-
+// Where path (absolute, normalised) leads when only the symlinks directly in "/" are followed.
 std::string with_root_links_followed(const std::string& path) {
     const size_t end = path.find('/', 1);
     const std::string first = path.substr(0, end);
@@ -44,6 +43,14 @@ std::string with_root_links_followed(const std::string& path) {
     if (end != std::string::npos) resolved += path.substr(end);
     auto normalized = normalize_absolute_path(resolved);
     return normalized ? *normalized : resolved;
+}
+
+}  // namespace
+
+std::optional<std::string> real_path_without_planted_links(const std::string& path) {
+    std::string real = resolved_path(path);
+    if (real != with_root_links_followed(path)) return std::nullopt;
+    return real;
 }
 
 

@@ -75,8 +75,8 @@ Expected<void> check_named_file(const std::string& real_path, const std::vector<
         // A grant reached through a symlink grants nothing: the bind refuses it, and judging the
         // file by where the link led let a swap of the link for a real directory before the bind
         // bring a file out of the private directory it had pointed at (red team, 2026-12-05).
-        const std::string real_dir = resolved_path(dir);
-        if (real_dir == with_root_links_followed(dir) && is_within(real_path, real_dir)) return {};
+        const std::optional<std::string> real_dir = real_path_without_planted_links(dir);
+        if (real_dir && is_within(real_path, *real_dir)) return {};
     }
     return fail(Failure::Kind::InvalidInput,
                 "'" + real_path + "', which " + named_by +

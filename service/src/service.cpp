@@ -179,7 +179,7 @@ Expected<std::unique_ptr<Service>> Service::create(ServiceOptions options,
     // $XDG_RUNTIME_DIR), and no symlink but "/"'s own may lead there, whose owner would choose
     // which directory of root's is made and swept (a review). The real path from here on.
     RTFS_TRY(std::string given, host::normalize_absolute_path(options.state_dir));
-    if (host::resolved_path(given) != host::with_root_links_followed(given))
+    if (!host::real_path_without_planted_links(given))
         return fail(Failure::Kind::SetupError, "state directory " + given + " is reached through a symlink (" +
                                                    host::resolved_path(given) + "); name the real path");
     const bool existed = ::access(given.c_str(), F_OK) == 0;

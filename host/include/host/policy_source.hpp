@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -34,12 +35,12 @@ struct CheckedSource {
     gid_t owner_gid = 0;
 };
 
-// Where path (absolute, normalised) leads when only symlinks directly in "/" are followed
-// (Debian's /bin -> usr/bin, /lib -> usr/lib): "/" cannot be bound writable, so no sandbox can
-// have planted those. Every other symlink could have been: a sandbox writing to a directory as
-// its owner leaves files the host cannot tell from the owner's own, so a symlink there is never
-// followed. A path whose real path differs from this one goes through such a symlink.
-std::string with_root_links_followed(const std::string& path);
+// path's real path (resolved_path) when no symlink but those directly in "/" leads there
+// (Debian's /bin -> usr/bin, /lib -> usr/lib: "/" cannot be bound writable, so no sandbox can
+// have planted those), else nullopt. Every other symlink could have been: a sandbox writing to a
+// directory as its owner leaves files the host cannot tell from the owner's own, so a path
+// reached through one is never taken for where it leads.
+std::optional<std::string> real_path_without_planted_links(const std::string& path);
 
 // path: an absolute path already normalised (no "..", see paths.hpp). mounts: the snapshot of
 // the mount table this pass checks against (read when a directory is checked). InvalidInput

@@ -31,10 +31,8 @@ inline constexpr size_t kReadyMarkerBytes = sizeof kReadyMarker - 1;
 inline constexpr const char* kLauncherPathInside = "/.microvm-launcher";
 
 // When the program cannot be executed, the launcher writes on stdout (where the program, never
-// started, wrote nothing) kExecFailedMarker, the errno in decimal and "\n", says why on stderr,
-// and exits kLauncherExecFailed, as a shell reports a command it cannot run. The host reports
-// that as the exec failure it is, not as the program's exit 127. (A program that writes exactly
-// that and exits 127 is reported so too: it can only misreport its own result.)
+// started, wrote nothing) kExecFailedMarker, the errno in decimal and "\n", and exits
+// kLauncherExecFailed; the host reports the exec failure (exec_record.hpp).
 inline constexpr char kExecFailedMarker[] = "MVGLEXF ";
 inline constexpr int kLauncherExecFailed = 127;
 

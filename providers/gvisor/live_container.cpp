@@ -7,11 +7,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
-#include <cstring>
 #include <cstdint>
 #include <iterator>
 
+#include "gvisor/exec_record.hpp"
 #include "gvisor/launch_format.hpp"
 #include "gvisor/oci_mounts.hpp"
 #include "gvisor/oci_spec.hpp"
@@ -78,34 +77,6 @@ Expected<host::SandboxReport> classify(const ContainerExit& e, const host::Cgrou
         o.exit_code = code;
     }
     return o;
-}
-
-// The errno of the launcher's record of a failed execve when out is exactly that record
-// (launch_format.hpp), else nullopt.
-std::optional<int> launcher_exec_errno(std::string_view out) {
-    constexpr std::string_view marker = kExecFailedMarker;
-    if (!out.starts_with(marker) || !out.ends_with('\n')) return std::nullopt;
-    const std::string_view digits = out.substr(marker.size(), out.size() - marker.size() - 1);
-    int value = 0;
-    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-    if (ec != std::errc() || end != digits.data() + digits.size() || value <= 0) return std::nullopt;
-    return value;
-}
-
-// A launcher that could not execute the program ended the run: that is the exec failure a
-// process provider reports (program_not_found, not_executable, exec_failed), not the program's
-// exit 127; its stdout and stderr were the launcher's, not the program's.
-void report_launcher_exec_failure(host::SandboxReport& o, ContainerExit& e) {
-    if (o.end != host::SandboxReport::End::Exited || o.exit_code != kLauncherExecFailed) return;
-    const std::optional<int> error = launcher_exec_errno(e.out.data);
-    if (!error) return;
-    o.end = host::SandboxReport::End::ExecFailed;
-    o.exec_errno = *error;
-    std::string why = e.err.data.substr(0, 1024);
-    while (!why.empty() && why.back() == '\n') why.pop_back();
-    o.exec_error = why.empty() ? std::string("cannot execute the program: ") + std::strerror(*error) : why;
-    e.out = {};
-    e.err = {};
 }
 
 // runsc reads its bundle as JSON, which holds only UTF-8 text: other bytes are refused here
@@ -273,7 +244,7 @@ Expected<host::SandboxReport> LiveContainer::boot_ended(const host::SandboxReque
     // At the deadline or a cancel finish() kills and reports it, and at runsc's end it reaps and
     // classifies it; a launcher that said something else is not let run on.
     if (why.cause == NotAnnounced::Cause::Other) cgroup_->kill_all();
-    Expected<host::SandboxReport> report = finish(req, std::nullopt, since, /*built_ahead=*/false);
+    Expected<host::SandboxReport> report = finish(req, std::nullopt, since, /*ran_before=*/false);
     if (report && report->end != End::Exited && report->end != End::Signaled) return report;
     return fail(Failure::Kind::SetupError, std::move(why.message));
 }
@@ -281,13 +252,13 @@ Expected<host::SandboxReport> LiveContainer::boot_ended(const host::SandboxReque
 Expected<host::SandboxReport> LiveContainer::launch(const host::SandboxRequest& req, std::string message) {
     RTFS_CHECK(cgroup_->limit_cpu(req.limits.cpu_fraction));
     cgroup_->restart_measurements();
-    return finish(req, std::move(message), std::chrono::steady_clock::now(), /*built_ahead=*/true);
+    return finish(req, std::move(message), std::chrono::steady_clock::now(), /*ran_before=*/true);
 }
 
 Expected<host::SandboxReport> LiveContainer::finish(const host::SandboxRequest& req,
                                                     std::optional<std::string> stdin_data,
                                                     std::chrono::steady_clock::time_point since,
-                                                    bool built_ahead) {
+                                                    bool ran_before) {
     ContainerAttach attach;
     attach.stdin_data = std::move(stdin_data);
     attach.timeout = req.timeout;
@@ -297,6 +268,16 @@ Expected<host::SandboxReport> LiveContainer::finish(const host::SandboxRequest& 
     attach.kill_cgroup = [cg] { cg->kill_all(); };
     attach.on_output = req.on_output;
     attach.cancel_fd = req.cancel.wait_fd();
+    // The launcher's record of a failed execve is seen whole and never passes for the program's
+    // output (exec_record.hpp).
+    std::shared_ptr<ExecRecordHold> hold;
+    if (launcher_) {
+        attach.max_output_bytes = std::max(req.max_output_bytes, kMaxExecRecordBytes);
+        if (req.on_output) {
+            hold = std::make_shared<ExecRecordHold>(req.on_output, req.max_output_bytes);
+            attach.on_output = [hold](OutputStream stream, std::string_view chunk) { (*hold)(stream, chunk); };
+        }
+    }
     ContainerExit e = runsc_->finish(attach, since);
     runsc_.reset();
 
@@ -305,11 +286,14 @@ Expected<host::SandboxReport> LiveContainer::finish(const host::SandboxRequest& 
     // teardown, after the result.
     host::CgroupUsage usage = cgroup_->usage();
     RTFS_TRY(host::SandboxReport o, classify(e, usage, *bundle_));
-    if (launcher_) report_launcher_exec_failure(o, e);
+    if (launcher_) {
+        apply_exec_record(o, e.out, e.err, req.max_output_bytes, req.program);
+        if (hold && o.end != host::SandboxReport::End::ExecFailed) hold->release();
+    }
     o.wall = e.wall;
     if (usage.cpu_time) {
         o.cpu_time = *usage.cpu_time;
-    } else if (!built_ahead) {
+    } else if (!ran_before) {
         o.cpu_time = e.rusage_cpu;
     }
     o.cpu_throttling = usage.cpu_throttling;  // of the whole sandbox: sentry, gofer, program

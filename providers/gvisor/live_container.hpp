@@ -80,13 +80,13 @@ class LiveContainer {
     // Attaches to the started container (stdin: stdin_data), waits for runsc run's end and
     // reports what happened to req's program, measured from `since`. What is left (runsc's
     // state, the cgroup, the bundle) goes with the container: callers hand it to a
-    // host::DeferredTeardown, so that it is removed after the result. built_ahead: the container
-    // ran before `since`, so runsc run's rusage (which would count that) is never reported as
-    // the program's CPU time.
+    // host::DeferredTeardown, so that it is removed after the result. ran_before: the container
+    // ran before `since` (built ahead, or booted for a launch), so runsc run's rusage (which
+    // would count that) is never reported as the program's CPU time.
     Expected<host::SandboxReport> finish(const host::SandboxRequest& req,
                                          std::optional<std::string> stdin_data,
                                          std::chrono::steady_clock::time_point since,
-                                         bool built_ahead);
+                                         bool ran_before);
 
   private:
     LiveContainer() = default;

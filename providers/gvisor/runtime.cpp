@@ -111,6 +111,8 @@ Expected<std::unique_ptr<Runtime>> Runtime::create(const RuntimeSettings& settin
         probe.env = {"PATH=/usr/bin:/bin"};
         probe.timeout = kProbeTimeout;
         probe.limits.memory_bytes = 256ull << 20;
+        // A core, as far as the cgroup parent allows: v1 refuses more than an ancestor's quota.
+        probe.limits.cpu_fraction = std::max(host::kMinCpuFraction, std::min(1.0, impl.cgroups->cpu_ceiling()));
         auto outcome = rt->run(probe);
         if (outcome && outcome->end == host::SandboxReport::End::Exited &&
             outcome->exit_code == 0) {
@@ -182,7 +184,7 @@ Expected<host::SandboxReport> Runtime::run(const host::SandboxRequest& req) cons
     const auto since = Clock::now();
     RTFS_CHECK(container->start());
     Expected<host::SandboxReport> report = [&]() -> Expected<host::SandboxReport> {
-        if (!launcher) return container->finish(req, req.stdin_data, since, /*built_ahead=*/false);
+        if (!launcher) return container->finish(req, req.stdin_data, since, /*ran_before=*/false);
         if (auto ready = container->await_launcher(since + req.timeout, req.cancel.wait_fd()); !ready) {
             return container->boot_ended(req, since, std::move(ready).error());
         }

@@ -5,6 +5,7 @@
 // replaces itself with the program (which stays the container's pid 1, as in a fresh run).
 // Linked statically: the container's root holds only the program's files.
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -92,13 +93,10 @@ int main() {
             }
         }
     }
-    const int error = exec_program(argv, envp);
-    char code[16];
-    size_t n = sizeof code;
-    code[--n] = '\n';
-    for (unsigned v = static_cast<unsigned>(error); n == sizeof code - 1 || v > 0; v /= 10) code[--n] = char('0' + v % 10);
-    write_all(1, kExecFailedMarker, sizeof kExecFailedMarker - 1);
-    write_all(1, code + n, sizeof code - n);
-    say("cannot execute ", argv[0], ": ", strerror(error));
+    // The program never started: the record is the launcher's, on stdout alone (the host says
+    // why from the errno; launch_format.hpp).
+    char record[32];
+    const int n = snprintf(record, sizeof record, "%s%d\n", kExecFailedMarker, exec_program(argv, envp));
+    write_all(1, record, static_cast<size_t>(n));
     return kLauncherExecFailed;
 }

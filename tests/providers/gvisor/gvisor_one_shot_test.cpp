@@ -75,7 +75,8 @@ class GvisorOneShotTest : public ::testing::Test {
 };
 
 // On v1 a cgroup's quota may not exceed its parent's: the boot at every CPU (2 here) under a
-// parent of one core failed every run with EINVAL before the boot share was held to the parent's.
+// parent of one core failed every run with EINVAL before the boot share was held to the parent's,
+// and the provider's probe at one core failed under a parent of less.
 TEST_F(GvisorOneShotTest, ARunWorksUnderACgroupParentWithLessQuotaThanTheBootShare) {
     struct Parent {  // removed from every hierarchy, whatever the test's outcome
         std::string name = "microvm-test-gvisor-quota-" + std::to_string(::getpid());
@@ -93,9 +94,11 @@ TEST_F(GvisorOneShotTest, ARunWorksUnderACgroupParentWithLessQuotaThanTheBootSha
     }
     MICROVM_REQUIRE("cgroups", !cpu_dir.empty(), "no cgroup v1 cpu hierarchy (v2 takes any quota below a parent's)");
     ASSERT_EQ(::mkdir(cpu_dir.c_str(), 0755), 0);
-    ASSERT_TRUE(host::cgroupfs::write_file(cpu_dir + "/cpu.cfs_quota_us", "100000"));  // one core
-    init({{"cgroup_parent", parent.name}});
-    ExecutionResult r = run(external("/bin/true"));
+    ASSERT_TRUE(host::cgroupfs::write_file(cpu_dir + "/cpu.cfs_quota_us", "50000"));  // half a core
+    init({{"cgroup_parent", parent.name}});  // its probe too runs within that (a review)
+    ExecutionContext ctx = external("/bin/true");
+    ctx.config.cpu_limit = 0.5;
+    ExecutionResult r = run(ctx);
     EXPECT_EQ(r.status, Status::Ok) << describe(r);
     provider_.cleanup();
 }
@@ -144,8 +147,10 @@ TEST_F(GvisorOneShotTest, ACancelWhileTheSandboxBootsEndsTheRun) {
 }
 
 // A file the launcher cannot execute (no ELF, no "#!") is the exec failure it is, as the process
-// provider reports it, not the program's own exit 127 (a review); a program exiting 127 itself
-// still is its exit.
+// provider reports it (exec_failed, exit 126), not the program's own exit 127 (a review); the
+// launcher's record of it is never the program's output: not captured, not streamed, and seen
+// whole under an output cap shorter than it (its review). A program exiting 127 itself, or
+// writing what looks like the record, keeps its exit and output.
 TEST_F(GvisorOneShotTest, AFileTheLauncherCannotExecuteIsAnExecFailure) {
     init();
     char tmpl[] = "/run/gvisor-noexec-XXXXXX";
@@ -155,14 +160,22 @@ TEST_F(GvisorOneShotTest, AFileTheLauncherCannotExecuteIsAnExecFailure) {
     const std::string program = dir + "/not-a-program";
     std::ofstream(program) << "neither ELF nor a script\n";
     ::chmod(program.c_str(), 0755);
-    ExecutionContext ctx = external(program);
-    ctx.config.fs_policy = FileSystemPolicy::read_only({"/bin", "/usr", "/lib", "/lib64", dir});
-    ExecutionResult r = run(ctx);
+    for (uint64_t cap : {uint64_t{1} << 20, uint64_t{4}}) {
+        SCOPED_TRACE("max_output_bytes " + std::to_string(cap));
+        std::string streamed;
+        ExecutionContext ctx = external(program);
+        ctx.config.fs_policy = FileSystemPolicy::read_only({"/bin", "/usr", "/lib", "/lib64", dir});
+        ctx.config.max_output_bytes = cap;
+        ctx.on_output = [&](OutputStream, std::string_view chunk) { streamed.append(chunk); };
+        ExecutionResult r = run(ctx);
+        EXPECT_EQ(r.status, Status::RuntimeError) << describe(r);
+        ASSERT_TRUE(r.error) << describe(r);
+        EXPECT_EQ(r.error->reason, Reason::ExecFailed) << describe(r);
+        EXPECT_EQ(r.metadata.exit_code, 126) << describe(r);
+        EXPECT_EQ(r.metadata.stdout_data, "") << "the launcher's record is not the program's output";
+        EXPECT_EQ(streamed, "") << "nor is it streamed";
+    }
     fs::remove_all(dir);
-    EXPECT_EQ(r.status, Status::RuntimeError) << describe(r);
-    ASSERT_TRUE(r.error) << describe(r);
-    EXPECT_EQ(r.error->reason, Reason::ExecFailed) << describe(r);
-    EXPECT_EQ(r.metadata.stdout_data, "") << "the launcher's record is not the program's output";
 
     ExecutionResult own = run(external("/bin/sh", {"-c", "echo hi; exit 127"}));
     EXPECT_EQ(own.status, Status::RuntimeError) << describe(own);
@@ -170,6 +183,18 @@ TEST_F(GvisorOneShotTest, AFileTheLauncherCannotExecuteIsAnExecFailure) {
     ASSERT_TRUE(own.error) << describe(own);
     EXPECT_EQ(own.error->reason, Reason::NonzeroExit) << describe(own);
     EXPECT_EQ(own.metadata.stdout_data, "hi\n");
+
+    for (uint64_t cap : {uint64_t{1} << 20, uint64_t{4}}) {
+        std::string streamed;
+        ExecutionContext ctx = external("/bin/sh", {"-c", "printf 'MVGLEXF 8\\n'"});
+        ctx.config.max_output_bytes = cap;
+        ctx.on_output = [&](OutputStream, std::string_view chunk) { streamed.append(chunk); };
+        ExecutionResult looks = run(ctx);
+        EXPECT_EQ(looks.status, Status::Ok) << describe(looks);
+        EXPECT_EQ(looks.metadata.stdout_data, std::string("MVGLEXF 8\n").substr(0, cap));
+        EXPECT_EQ(looks.metadata.stdout_truncated, cap < 10);
+        EXPECT_EQ(streamed, looks.metadata.stdout_data) << "held back while it could be the record, then passed on";
+    }
 }
 
 }  // namespace

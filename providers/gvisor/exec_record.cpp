@@ -1,0 +1,87 @@
+#include "gvisor/exec_record.hpp"
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+
+
+namespace microvm::gvisor {
+namespace {
+
+constexpr std::string_view kMarker = kExecFailedMarker;
+
+// Whether text could still grow into a record.
+bool could_be_record(std::string_view text) {
+    const size_t head = std::min(text.size(), kMarker.size());
+    if (text.substr(0, head) != kMarker.substr(0, head)) return false;
+    if (text.size() > kMaxExecRecordBytes) return false;
+    for (size_t i = kMarker.size(); i < text.size(); ++i) {
+        const bool last = i + 1 == text.size();
+        if (!(text[i] >= '0' && text[i] <= '9') && !(last && text[i] == '\n' && i > kMarker.size())) return false;
+    }
+    return true;
+}
+
+void cut(host::CapturedStream& s, uint64_t max) {
+    if (s.data.size() <= max) return;
+    s.data.resize(max);
+    s.truncated = true;
+}
+
+}  // namespace
+
+std::optional<int> exec_record_errno(std::string_view out) {
+    if (!out.starts_with(kMarker) || !out.ends_with('\n')) return std::nullopt;
+    const std::string_view digits = out.substr(kMarker.size(), out.size() - kMarker.size() - 1);
+    int value = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+    if (ec != std::errc() || end != digits.data() + digits.size() || value <= 0) return std::nullopt;
+    return value;
+}
+
+void ExecRecordHold::operator()(OutputStream stream, std::string_view chunk) {
+    if (stream != OutputStream::Stdout || !holding_) return pass(stream, chunk);
+    held_.append(chunk);
+    if (could_be_record(held_)) return;
+    holding_ = false;
+    const std::string held = std::move(held_);
+    held_.clear();
+    pass(OutputStream::Stdout, held);
+}
+
+void ExecRecordHold::release() {
+    holding_ = false;
+    if (held_.empty()) return;
+    const std::string held = std::move(held_);
+    held_.clear();
+    pass(OutputStream::Stdout, held);
+}
+
+void ExecRecordHold::pass(OutputStream stream, std::string_view chunk) {
+    uint64_t& passed = passed_[stream == OutputStream::Stdout ? 0 : 1];
+    if (passed >= max_ || chunk.empty()) return;
+    chunk = chunk.substr(0, static_cast<size_t>(std::min<uint64_t>(chunk.size(), max_ - passed)));
+    passed += chunk.size();
+    if (sink_) sink_(stream, chunk);
+}
+
+void apply_exec_record(host::SandboxReport& report, host::CapturedStream& out, host::CapturedStream& err,
+                       uint64_t max_output_bytes, const std::string& program) {
+    const std::optional<int> error =
+        report.end == host::SandboxReport::End::Exited && report.exit_code == kLauncherExecFailed
+            ? exec_record_errno(out.data)
+            : std::nullopt;
+    if (!error) {
+        cut(out, max_output_bytes);
+        cut(err, max_output_bytes);
+        return;
+    }
+    report.end = host::SandboxReport::End::ExecFailed;
+    report.exec_errno = *error;
+    report.exit_code = *error == ENOENT ? 127 : 126;  // as a shell, and the process provider
+    report.exec_error = "cannot execute " + program + ": " + std::strerror(*error);
+    out = {};
+    err = {};
+}
+
+}  // namespace microvm::gvisor

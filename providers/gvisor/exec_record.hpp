@@ -1,0 +1,55 @@
+// The launcher's record of a failed execve (launch_format.hpp: kExecFailedMarker, the errno,
+// "\n", alone on stdout, exit 127) told apart from the program's output: the record is the
+// launcher's, so it is never streamed, capped or reported as the program's, and the run ends as
+// the exec failure it is (program_not_found, not_executable, exec_failed), as on the process
+// provider. A program that writes exactly that record and exits 127 is reported the same way:
+// it can only misreport its own result.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "gvisor/launch_format.hpp"
+#include "host/output_capture.hpp"
+#include "host/sandbox.hpp"
+#include "microvm/context.hpp"
+
+namespace microvm::gvisor {
+
+// The longest record: the marker, an int's digits, "\n".
+inline constexpr uint64_t kMaxExecRecordBytes = sizeof kExecFailedMarker - 1 + 10 + 1;
+
+// The errno of out when out is exactly a record, else nullopt.
+std::optional<int> exec_record_errno(std::string_view out);
+
+// Between the capture (whose cap must be at least kMaxExecRecordBytes, so that a record is seen
+// whole) and the request's sink: stdout is held back while everything so far could still be a
+// record, and each stream is passed on within the request's own cap.
+class ExecRecordHold {
+  public:
+    ExecRecordHold(OutputSink sink, uint64_t max_output_bytes)
+        : sink_(std::move(sink)), max_(max_output_bytes) {}
+    void operator()(OutputStream stream, std::string_view chunk);
+    // At the run's end, when it was no exec failure: what is still held goes to the sink.
+    void release();
+
+  private:
+    void pass(OutputStream stream, std::string_view chunk);
+
+    OutputSink sink_;
+    uint64_t max_;
+    std::string held_;     // stdout's start, while it could be a record
+    bool holding_ = true;  // until stdout is known not to be a record
+    uint64_t passed_[2] = {0, 0};
+};
+
+// When the run ended with exit 127 and the launcher's record as its whole stdout: the report
+// becomes the exec failure and out and err are emptied (they were the launcher's). Otherwise
+// out and err are cut to max_output_bytes (the capture's cap was raised for the record).
+// program: for the message.
+void apply_exec_record(host::SandboxReport& report, host::CapturedStream& out, host::CapturedStream& err,
+                       uint64_t max_output_bytes, const std::string& program);
+
+}  // namespace microvm::gvisor

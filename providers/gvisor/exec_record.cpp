@@ -10,14 +10,17 @@ namespace {
 
 constexpr std::string_view kMarker = kExecFailedMarker;
 
-// Whether text could still grow into a record.
+// Whether text could still grow into a record: the marker, then decimal digits without a
+// leading zero, then "\n", within kMaxExecRecordBytes. One rule for the stream and the result.
 bool could_be_record(std::string_view text) {
     const size_t head = std::min(text.size(), kMarker.size());
     if (text.substr(0, head) != kMarker.substr(0, head)) return false;
     if (text.size() > kMaxExecRecordBytes) return false;
     for (size_t i = kMarker.size(); i < text.size(); ++i) {
+        const bool first_digit = i == kMarker.size();
         const bool last = i + 1 == text.size();
-        if (!(text[i] >= '0' && text[i] <= '9') && !(last && text[i] == '\n' && i > kMarker.size())) return false;
+        if (text[i] == '\n' && last && !first_digit) continue;
+        if (text[i] < (first_digit ? '1' : '0') || text[i] > '9') return false;
     }
     return true;
 }
@@ -31,11 +34,11 @@ void cut(host::CapturedStream& s, uint64_t max) {
 }  // namespace
 
 std::optional<int> exec_record_errno(std::string_view out) {
-    if (!out.starts_with(kMarker) || !out.ends_with('\n')) return std::nullopt;
+    if (!could_be_record(out) || !out.ends_with('\n')) return std::nullopt;
     const std::string_view digits = out.substr(kMarker.size(), out.size() - kMarker.size() - 1);
     int value = 0;
     const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-    if (ec != std::errc() || end != digits.data() + digits.size() || value <= 0) return std::nullopt;
+    if (ec != std::errc() || end != digits.data() + digits.size() || value < 1 || value > 4095) return std::nullopt;
     return value;
 }
 
@@ -65,10 +68,13 @@ void ExecRecordHold::pass(OutputStream stream, std::string_view chunk) {
     if (sink_) sink_(stream, chunk);
 }
 
-void apply_exec_record(host::SandboxReport& report, host::CapturedStream& out, host::CapturedStream& err,
-                       uint64_t max_output_bytes, const std::string& program) {
+void settle_launcher_output(host::SandboxReport& report, host::CapturedStream& out, host::CapturedStream& err,
+                            uint64_t max_output_bytes, const std::string& program) {
+    // Only the launcher's whole output: exit 127, stdout exactly a record, nothing cut, nothing
+    // on stderr (the launcher writes none).
     const std::optional<int> error =
-        report.end == host::SandboxReport::End::Exited && report.exit_code == kLauncherExecFailed
+        report.end == host::SandboxReport::End::Exited && report.exit_code == kLauncherExecFailed &&
+                !out.truncated && err.data.empty()
             ? exec_record_errno(out.data)
             : std::nullopt;
     if (!error) {
@@ -79,9 +85,8 @@ void apply_exec_record(host::SandboxReport& report, host::CapturedStream& out, h
     report.end = host::SandboxReport::End::ExecFailed;
     report.exec_errno = *error;
     report.exit_code = *error == ENOENT ? 127 : 126;  // as a shell, and the process provider
-    report.exec_error = "cannot execute " + program + ": " + std::strerror(*error);
+    report.exec_error = "the launcher could not execute " + program + ": " + std::strerror(*error);
     out = {};
-    err = {};
 }
 
 }  // namespace microvm::gvisor

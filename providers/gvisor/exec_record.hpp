@@ -21,12 +21,13 @@ namespace microvm::gvisor {
 // The longest record: the marker, an int's digits, "\n".
 inline constexpr uint64_t kMaxExecRecordBytes = sizeof kExecFailedMarker - 1 + 10 + 1;
 
-// The errno of out when out is exactly a record, else nullopt.
+// The errno (1-4095) of out when out is exactly a record, else nullopt.
 std::optional<int> exec_record_errno(std::string_view out);
 
 // Between the capture (whose cap must be at least kMaxExecRecordBytes, so that a record is seen
 // whole) and the request's sink: stdout is held back while everything so far could still be a
-// record, and each stream is passed on within the request's own cap.
+// record (so such output may reach the sink after stderr written later), and each stream is
+// passed on within the request's own cap. Called on the run's thread only.
 class ExecRecordHold {
   public:
     ExecRecordHold(OutputSink sink, uint64_t max_output_bytes)
@@ -45,11 +46,12 @@ class ExecRecordHold {
     uint64_t passed_[2] = {0, 0};
 };
 
-// When the run ended with exit 127 and the launcher's record as its whole stdout: the report
-// becomes the exec failure and out and err are emptied (they were the launcher's). Otherwise
-// out and err are cut to max_output_bytes (the capture's cap was raised for the record).
-// program: for the message.
-void apply_exec_record(host::SandboxReport& report, host::CapturedStream& out, host::CapturedStream& err,
-                       uint64_t max_output_bytes, const std::string& program);
+// The output of a run whose process was the launcher, settled: when the run ended with exit 127,
+// stdout exactly a record (not cut by the capture's cap) and nothing on stderr, the report
+// becomes the exec failure and stdout, the launcher's, is emptied; otherwise stdout and stderr
+// are cut to max_output_bytes (the capture's cap was raised for the record). program: for the
+// message.
+void settle_launcher_output(host::SandboxReport& report, host::CapturedStream& out, host::CapturedStream& err,
+                            uint64_t max_output_bytes, const std::string& program);
 
 }  // namespace microvm::gvisor

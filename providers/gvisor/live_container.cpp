@@ -270,12 +270,12 @@ Expected<host::SandboxReport> LiveContainer::finish(const host::SandboxRequest& 
     attach.cancel_fd = req.cancel.wait_fd();
     // The launcher's record of a failed execve is seen whole and never passes for the program's
     // output (exec_record.hpp).
-    std::shared_ptr<ExecRecordHold> hold;
+    std::optional<ExecRecordHold> hold;
     if (launcher_) {
         attach.max_output_bytes = std::max(req.max_output_bytes, kMaxExecRecordBytes);
         if (req.on_output) {
-            hold = std::make_shared<ExecRecordHold>(req.on_output, req.max_output_bytes);
-            attach.on_output = [hold](OutputStream stream, std::string_view chunk) { (*hold)(stream, chunk); };
+            hold.emplace(req.on_output, req.max_output_bytes);
+            attach.on_output = [&hold](OutputStream stream, std::string_view chunk) { (*hold)(stream, chunk); };
         }
     }
     ContainerExit e = runsc_->finish(attach, since);
@@ -285,11 +285,11 @@ Expected<host::SandboxReport> LiveContainer::finish(const host::SandboxRequest& 
     // died with it), the cgroup (whose removal kills anything left) and the bundle go in the
     // teardown, after the result.
     host::CgroupUsage usage = cgroup_->usage();
-    RTFS_TRY(host::SandboxReport o, classify(e, usage, *bundle_));
-    if (launcher_) {
-        apply_exec_record(o, e.out, e.err, req.max_output_bytes, req.program);
-        if (hold && o.end != host::SandboxReport::End::ExecFailed) hold->release();
-    }
+    Expected<host::SandboxReport> classified = classify(e, usage, *bundle_);
+    if (launcher_ && classified) settle_launcher_output(*classified, e.out, e.err, req.max_output_bytes, req.program);
+    if (hold && !(classified && classified->end == host::SandboxReport::End::ExecFailed)) hold->release();
+    if (!classified) return classified;
+    host::SandboxReport o = std::move(*classified);
     o.wall = e.wall;
     if (usage.cpu_time) {
         o.cpu_time = *usage.cpu_time;

@@ -184,16 +184,38 @@ TEST_F(GvisorOneShotTest, AFileTheLauncherCannotExecuteIsAnExecFailure) {
     EXPECT_EQ(own.error->reason, Reason::NonzeroExit) << describe(own);
     EXPECT_EQ(own.metadata.stdout_data, "hi\n");
 
-    for (uint64_t cap : {uint64_t{1} << 20, uint64_t{4}}) {
-        std::string streamed;
-        ExecutionContext ctx = external("/bin/sh", {"-c", "printf 'MVGLEXF 8\\n'"});
-        ctx.config.max_output_bytes = cap;
-        ctx.on_output = [&](OutputStream, std::string_view chunk) { streamed.append(chunk); };
-        ExecutionResult looks = run(ctx);
-        EXPECT_EQ(looks.status, Status::Ok) << describe(looks);
-        EXPECT_EQ(looks.metadata.stdout_data, std::string("MVGLEXF 8\n").substr(0, cap));
-        EXPECT_EQ(looks.metadata.stdout_truncated, cap < 10);
-        EXPECT_EQ(streamed, looks.metadata.stdout_data) << "held back while it could be the record, then passed on";
+    // Output that looks like the record is the program's: kept, streamed as captured, whatever
+    // the cap (its review: a long one cut by a small cap, one with stderr, one with a leading
+    // zero were taken for records, and the stream disagreed with the result).
+    struct Looks {
+        std::string script;
+        int exit_code;
+        std::string out, err;
+    };
+    for (const Looks& looks : {Looks{"printf 'MVGLEXF 8\\n'", 0, "MVGLEXF 8\n", ""},
+                               Looks{"printf 'MVGLEXF 1234567890\\nmore'; exit 127", 127, "MVGLEXF 1234567890\nmore", ""},
+                               Looks{"echo warn >&2; printf 'MVGLEXF 2\\n'; exit 127", 127, "MVGLEXF 2\n", "warn\n"},
+                               Looks{"printf 'MVGLEXF 02\\n'; exit 127", 127, "MVGLEXF 02\n", ""}}) {
+        for (uint64_t cap : {uint64_t{1} << 20, uint64_t{4}}) {
+            SCOPED_TRACE(looks.script + ", max_output_bytes " + std::to_string(cap));
+            std::string streamed_out, streamed_err;
+            ExecutionContext ctx = external("/bin/sh", {"-c", looks.script});
+            ctx.config.max_output_bytes = cap;
+            ctx.on_output = [&](OutputStream stream, std::string_view chunk) {
+                (stream == OutputStream::Stdout ? streamed_out : streamed_err).append(chunk);
+            };
+            ExecutionResult r = run(ctx);
+            EXPECT_EQ(r.metadata.exit_code, looks.exit_code) << describe(r);
+            if (looks.exit_code != 0) {
+                ASSERT_TRUE(r.error) << describe(r);
+                EXPECT_EQ(r.error->reason, Reason::NonzeroExit) << describe(r);
+            }
+            EXPECT_EQ(r.metadata.stdout_data, looks.out.substr(0, cap));
+            EXPECT_EQ(r.metadata.stdout_truncated, looks.out.size() > cap);
+            EXPECT_EQ(r.metadata.stderr_data, looks.err.substr(0, cap));
+            EXPECT_EQ(streamed_out, r.metadata.stdout_data) << "held back while it could be the record, then passed on";
+            EXPECT_EQ(streamed_err, r.metadata.stderr_data);
+        }
     }
 }
 

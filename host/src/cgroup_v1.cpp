@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <optional>
 #include <vector>
@@ -185,8 +186,20 @@ class CgroupV1Manager final : public CgroupManager {
         auto in = [&](const std::string& parent) {
             return parent.empty() ? std::string() : parent + "/" + name;
         };
-        return limit_cgroup_v1({in(memory_), in(cpu_), in(cpuacct_), in(pids_)}, limits,
-                               /*make=*/true);
+        auto made = limit_cgroup_v1({in(memory_), in(cpu_), in(cpuacct_), in(pids_)}, limits, /*make=*/true);
+        // The kernel says only EINVAL: say which setting and why (looked up on failure only).
+        if (const double ceiling = made ? 0 : cpu_ceiling(); !made && limits.cpu_fraction > ceiling) {
+            auto cpus = [](double share) {
+                char text[32];
+                std::snprintf(text, sizeof text, "%g", share);
+                return std::string(text);
+            };
+            return fail(Failure::Kind::InvalidConfig,
+                        "a CPU share of " + cpus(limits.cpu_fraction) + " is above the quota of the cgroup parent " +
+                            cpu_ + " or one above it (" + cpus(ceiling) +
+                            " CPUs), which cgroup v1 refuses: lower cpu_limit or raise that quota");
+        }
+        return made;
     }
 
     // The lowest quota of the parent and its ancestors up to the hierarchy's root ("-1": none),

@@ -166,6 +166,15 @@ TEST_F(Cgroups, ASetupShareStaysWithinTheParentsQuota) {
         auto cg = (*m)->create(limits);
         ASSERT_TRUE(cg) << cg.error().message;
         EXPECT_TRUE((*cg)->limit_cpu(0.25)) << "the program's share, set before it starts";
+        if (!v2) {
+            // A program's share above the parent's is refused, saying so (not a bare EINVAL).
+            limits.cpu_fraction = 1.75;
+            auto refused = (*m)->create(limits);
+            ASSERT_FALSE(refused);
+            EXPECT_EQ(refused.error().kind, Failure::Kind::InvalidConfig);
+            EXPECT_NE(refused.error().message.find("above the quota of the cgroup parent"), std::string::npos)
+                << refused.error().message;
+        }
     }
 }
 

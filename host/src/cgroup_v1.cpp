@@ -6,12 +6,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <limits>
 #include <optional>
 #include <vector>
 
 #include "host/cgroup.hpp"
+#include "microvm/config.hpp"
 #include "host/cgroup_fs.hpp"
 #include "host/cgroup_open.hpp"
 #include "host/sys_error.hpp"
@@ -187,17 +187,13 @@ class CgroupV1Manager final : public CgroupManager {
             return parent.empty() ? std::string() : parent + "/" + name;
         };
         auto made = limit_cgroup_v1({in(memory_), in(cpu_), in(cpuacct_), in(pids_)}, limits, /*make=*/true);
+        if (made) return made;
         // The kernel says only EINVAL: say which setting and why (looked up on failure only).
-        if (const double ceiling = made ? 0 : cpu_ceiling(); !made && limits.cpu_fraction > ceiling) {
-            auto cpus = [](double share) {
-                char text[32];
-                std::snprintf(text, sizeof text, "%g", share);
-                return std::string(text);
-            };
+        if (const double ceiling = cpu_ceiling(); limits.cpu_fraction > ceiling) {
             return fail(Failure::Kind::InvalidConfig,
-                        "a CPU share of " + cpus(limits.cpu_fraction) + " is above the quota of the cgroup parent " +
-                            cpu_ + " or one above it (" + cpus(ceiling) +
-                            " CPUs), which cgroup v1 refuses: lower cpu_limit or raise that quota");
+                        "a CPU share of " + format_cpu_share(limits.cpu_fraction) +
+                            " is above the quota of the cgroup parent " + cpu_ + " or one above it (" +
+                            format_cpu_share(ceiling) + " CPUs), which cgroup v1 refuses: lower cpu_limit or raise that quota");
         }
         return made;
     }

@@ -1,8 +1,7 @@
 #include "host/sandbox_settings.hpp"
 
-#include <cstdio>
-
 #include "host/cgroup.hpp"
+#include "microvm/config.hpp"
 
 namespace microvm::host {
 
@@ -39,9 +38,7 @@ std::optional<Unsupported> refuse_host_lists(const NetworkPolicy& net, std::stri
 
 std::optional<Unsupported> refuse_cpu_below_quota_floor(double cpu_limit) {
     if (cpu_limit >= kMinCpuFraction) return std::nullopt;
-    char text[64];
-    std::snprintf(text, sizeof text, "%g", cpu_limit);
-    return Unsupported{"cpu_limit " + std::string(text),
+    return Unsupported{"cpu_limit " + format_cpu_share(cpu_limit),
                        "the kernel's CPU quota has a floor of 1 ms per 100 ms period, so a share "
                        "below 0.01 of a core cannot be enforced"};
 }

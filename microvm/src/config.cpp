@@ -83,10 +83,8 @@ Expected<void> MicroVMConfig::validate() const {
                            std::to_string(memory_limit_mb));
     }
     if (!std::isfinite(cpu_limit) || cpu_limit <= 0.0 || cpu_limit > kMaxCpuLimit) {
-        char shown[32];
-        std::snprintf(shown, sizeof shown, "%g", cpu_limit);
-        problems.push_back(
-            std::string("cpu_limit: must be more than 0 and at most 1024 (cores), got ") + shown);
+        problems.push_back("cpu_limit: must be more than 0 and at most 1024 (cores), got " +
+                           format_cpu_share(cpu_limit));
     }
     if (max_output_bytes < 1 || max_output_bytes > kMaxOutputBytes) {
         problems.push_back("max_output_bytes: must be between 1 and " +
@@ -99,6 +97,12 @@ Expected<void> MicroVMConfig::validate() const {
     check_env(env_vars, problems);
     if (problems.empty()) return Ok{};
     return fail(Failure::Kind::InvalidConfig, text::join(problems, "; "));
+}
+
+std::string format_cpu_share(double share) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", share);
+    return text;
 }
 
 }  // namespace microvm

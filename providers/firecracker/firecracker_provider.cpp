@@ -1,12 +1,12 @@
 #include "firecracker/firecracker_provider.hpp"
 
-#include <cstdio>
 #include <cstdlib>
 
 #include "firecracker/firecracker_backend.hpp"
 #include "host/trusted_state.hpp"
 #include "host/guest_image.hpp"
 #include "host/vm_command.hpp"
+#include "microvm/config.hpp"
 
 namespace microvm {
 namespace {
@@ -76,9 +76,7 @@ void FirecrackerProvider::check_backend(const ExecutionContext& ctx,
     // The VM has one vCPU, so a share of one core or more holds by construction; a smaller share
     // needs a CPU quota on the Firecracker process, which runs in no host cgroup yet.
     if (ctx.config.cpu_limit < 1.0) {
-        char text[64];
-        std::snprintf(text, sizeof text, "%g", ctx.config.cpu_limit);
-        problems.push_back({"cpu_limit " + std::string(text),
+        problems.push_back({"cpu_limit " + format_cpu_share(ctx.config.cpu_limit),
                             "firecracker runs its VM's one vCPU unthrottled (the Firecracker "
                             "process is in no CPU-limited host cgroup yet); use cpu_limit >= 1, "
                             "or the qemu provider"});

@@ -112,7 +112,7 @@ Expected<std::unique_ptr<Runtime>> Runtime::create(const RuntimeSettings& settin
         probe.timeout = kProbeTimeout;
         probe.limits.memory_bytes = 256ull << 20;
         // A core, as far as the cgroup parent allows: v1 refuses more than an ancestor's quota.
-        probe.limits.cpu_fraction = std::max(host::kMinCpuFraction, std::min(1.0, impl.cgroups->cpu_ceiling()));
+        probe.limits.cpu_fraction = host::setup_cpu_share(*impl.cgroups, 1.0, host::kMinCpuFraction);
         auto outcome = rt->run(probe);
         if (outcome && outcome->end == host::SandboxReport::End::Exited &&
             outcome->exit_code == 0) {

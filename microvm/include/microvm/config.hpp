@@ -26,4 +26,7 @@ struct MicroVMConfig {
     bool operator==(const MicroVMConfig&) const = default;
 };
 
+// A CPU share (cpu_limit, a cgroup's quota) as settings and messages show it: "0.25", "2".
+std::string format_cpu_share(double share);
+
 }  // namespace microvm

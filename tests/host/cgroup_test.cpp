@@ -10,6 +10,7 @@
 
 #include "host_probes.hpp"
 #include "host/cgroup_fs.hpp"
+#include "support/cgroup_dirs.hpp"
 #include "support/expectations.hpp"
 
 namespace microvm::host {
@@ -115,25 +116,6 @@ TEST_F(Cgroups, SweepRemovesOnlyCgroupsOfDeadOwners) {
     ::rmdir(alive.c_str());
 }
 
-// A parent cgroup (a path from each hierarchy's root, as detect_cgroups takes it), removed from
-// every hierarchy on destruction; cpu: its directory where the CPU quota is set.
-struct ParentCgroup {
-    std::string name;
-    std::string cpu;
-    ParentCgroup(std::string parent, int version) : name(std::move(parent)) {
-        for (const auto& m : cgroupfs::cgroup_mounts()) {
-            const bool v2 = m.fstype == "cgroup2";
-            if (v2 != (version == 2)) continue;
-            if (v2 || ("," + m.options + ",").find(",cpu,") != std::string::npos) cpu = m.mountpoint + "/" + name;
-        }
-    }
-    ~ParentCgroup() {
-        for (const auto& m : cgroupfs::cgroup_mounts()) {
-            if (fs::exists(m.mountpoint + "/" + name)) cgroupfs::remove_cgroup(m.mountpoint + "/" + name);
-        }
-    }
-};
-
 // A sandbox's setup share (a VMM's boot, gVisor's) is more than the program's. Under a parent
 // whose quota is less, v1 refuses a child's quota above it (EINVAL), and every run failed
 // (review of the gvisor one-shot, 2026-12-05): the setup share stays within the parent's, also
@@ -141,21 +123,22 @@ struct ParentCgroup {
 TEST_F(Cgroups, ASetupShareStaysWithinTheParentsQuota) {
     const std::string parent = "microvm-test-ceiling-" + std::to_string(::getpid());
     auto m = detect_cgroups(parent);
-    ParentCgroup dirs(parent, m ? (*m)->version() : 0);
+    testsupport::ScopedCgroupParent dirs(parent);
     ASSERT_TRUE(m) << m.error().message;
     const bool v2 = (*m)->version() == 2;
-    ASSERT_FALSE(dirs.cpu.empty());
+    const std::string cpu_dir = dirs.cpu_dir((*m)->version());
+    ASSERT_FALSE(cpu_dir.empty());
     struct Quota {
         uint64_t quota_us, period_us;
     };
     for (const Quota q : {Quota{50000, 100000}, Quota{45002, 30000}}) {
         SCOPED_TRACE(std::to_string(q.quota_us) + " per " + std::to_string(q.period_us));
         if (v2) {
-            ASSERT_TRUE(cgroupfs::write_file(dirs.cpu + "/cpu.max", std::to_string(q.quota_us) + " " + std::to_string(q.period_us)));
+            ASSERT_TRUE(cgroupfs::write_file(cpu_dir + "/cpu.max", std::to_string(q.quota_us) + " " + std::to_string(q.period_us)));
         } else {
-            ASSERT_TRUE(cgroupfs::write_file(dirs.cpu + "/cpu.cfs_quota_us", "-1"));
-            ASSERT_TRUE(cgroupfs::write_file(dirs.cpu + "/cpu.cfs_period_us", std::to_string(q.period_us)));
-            ASSERT_TRUE(cgroupfs::write_file(dirs.cpu + "/cpu.cfs_quota_us", std::to_string(q.quota_us)));
+            ASSERT_TRUE(cgroupfs::write_file(cpu_dir + "/cpu.cfs_quota_us", "-1"));
+            ASSERT_TRUE(cgroupfs::write_file(cpu_dir + "/cpu.cfs_period_us", std::to_string(q.period_us)));
+            ASSERT_TRUE(cgroupfs::write_file(cpu_dir + "/cpu.cfs_quota_us", std::to_string(q.quota_us)));
             EXPECT_LE((*m)->cpu_ceiling(), double(q.quota_us) / double(q.period_us));
         }
         const double setup = setup_cpu_share(**m, 2.0, 0.25);

@@ -18,6 +18,7 @@
 #include "gvisor/state_dir.hpp"
 #include "host/cgroup_fs.hpp"
 #include "host_probes.hpp"
+#include "support/cgroup_dirs.hpp"
 #include "support/expectations.hpp"
 #include "support/host_files.hpp"
 #include "support/result_text.hpp"
@@ -57,14 +58,7 @@ Holdings holdings() {
     Holdings h;
     const std::string marker = std::string(gvisor::kNamePrefix) + std::to_string(::getpid()) + ".";
     h.processes = enforcement::processes_with_marker(marker).size();
-    for (const auto& m : host::cgroupfs::cgroup_mounts()) {
-        std::error_code ec;
-        for (auto it = fs::recursive_directory_iterator(m.mountpoint, ec);
-             it != fs::recursive_directory_iterator(); it.increment(ec)) {
-            if (it.depth() > 3) it.disable_recursion_pending();
-            if (it->path().filename().string().starts_with(marker)) ++h.cgroups;
-        }
-    }
+    h.cgroups = testsupport::cgroups_named(marker).size();
     for (const std::string& dir : own_state_dirs()) {
         for (const auto& e : fs::directory_iterator(dir + "/state")) (void)e, ++h.state_entries;
         for (const auto& e : fs::directory_iterator(dir + "/bundles")) (void)e, ++h.bundles;

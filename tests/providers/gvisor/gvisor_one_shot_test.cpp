@@ -17,6 +17,7 @@
 #include "gvisor/gvisor_provider.hpp"
 #include "host/cgroup_fs.hpp"
 #include "microvm/cancel.hpp"
+#include "support/cgroup_dirs.hpp"
 #include "support/expectations.hpp"
 #include "support/result_text.hpp"
 
@@ -78,20 +79,8 @@ class GvisorOneShotTest : public ::testing::Test {
 // parent of one core failed every run with EINVAL before the boot share was held to the parent's,
 // and the provider's probe at one core failed under a parent of less.
 TEST_F(GvisorOneShotTest, ARunWorksUnderACgroupParentWithLessQuotaThanTheBootShare) {
-    struct Parent {  // removed from every hierarchy, whatever the test's outcome
-        std::string name = "microvm-test-gvisor-quota-" + std::to_string(::getpid());
-        ~Parent() {
-            for (const auto& m : host::cgroupfs::cgroup_mounts()) {
-                if (fs::exists(m.mountpoint + "/" + name)) host::cgroupfs::remove_cgroup(m.mountpoint + "/" + name);
-            }
-        }
-    } parent;
-    std::string cpu_dir;
-    for (const auto& m : host::cgroupfs::cgroup_mounts()) {
-        if (m.fstype == "cgroup" && ("," + m.options + ",").find(",cpu,") != std::string::npos) {
-            cpu_dir = m.mountpoint + "/" + parent.name;
-        }
-    }
+    testsupport::ScopedCgroupParent parent("microvm-test-gvisor-quota-" + std::to_string(::getpid()));
+    const std::string cpu_dir = parent.cpu_dir(1);
     MICROVM_REQUIRE("cgroups", !cpu_dir.empty(), "no cgroup v1 cpu hierarchy (v2 takes any quota below a parent's)");
     ASSERT_EQ(::mkdir(cpu_dir.c_str(), 0755), 0);
     ASSERT_TRUE(host::cgroupfs::write_file(cpu_dir + "/cpu.cfs_quota_us", "50000"));  // half a core

@@ -24,6 +24,7 @@
 #include "microvm/guest_protocol.hpp"
 #include "host/cgroup_fs.hpp"
 #include "support/result_text.hpp"
+#include "support/cgroup_dirs.hpp"
 #include "support/expectations.hpp"
 #include "support/host_files.hpp"
 
@@ -58,17 +59,7 @@ std::vector<std::string> own_state_dirs() {
 
 // Cgroup directories (any hierarchy) named after the gvisor executions of host pid.
 std::vector<std::string> cgroups_of(pid_t host) {
-    std::vector<std::string> found;
-    const std::string prefix = std::string(gvisor::kNamePrefix) + std::to_string(host) + ".";
-    for (const auto& m : host::cgroupfs::cgroup_mounts()) {
-        std::error_code ec;
-        for (auto it = fs::recursive_directory_iterator(m.mountpoint, ec);
-             it != fs::recursive_directory_iterator(); it.increment(ec)) {
-            if (it.depth() > 3) it.disable_recursion_pending();
-            if (it->path().filename().string().starts_with(prefix)) found.push_back(it->path());
-        }
-    }
-    return found;
+    return testsupport::cgroups_named(std::string(gvisor::kNamePrefix) + std::to_string(host) + ".");
 }
 
 class GvisorProviderTest : public ::testing::Test {

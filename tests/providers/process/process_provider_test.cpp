@@ -27,6 +27,7 @@
 #include "host/rlimits.hpp"
 #include "process/child_plan.hpp"
 #include "support/result_text.hpp"
+#include "support/cgroup_dirs.hpp"
 #include "support/expectations.hpp"
 
 namespace microvm {
@@ -139,17 +140,12 @@ TEST_F(ProcessProviderTest, ResourceLimitSettingsApply) {
 }
 
 TEST_F(ProcessProviderTest, CgroupParentSettingIsHonoured) {
-    std::string parent = "microvm-test-parent-" + std::to_string(::getpid());
-    init({{"cgroup_parent", parent}});
+    testsupport::ScopedCgroupParent parent("microvm-test-parent-" + std::to_string(::getpid()));
+    init({{"cgroup_parent", parent.name}});
     ExecutionResult r = run(external("/bin/true"));
     EXPECT_EQ(r.status, Status::Ok) << describe(r);
     provider_.cleanup();
-    for (const auto& m : host::cgroupfs::cgroup_mounts()) {
-        std::string dir = m.mountpoint + "/" + parent;
-        if (fs::exists(dir)) {
-            EXPECT_TRUE(host::cgroupfs::remove_cgroup(dir)) << dir << " still holds cgroups";
-        }
-    }
+    EXPECT_TRUE(parent.remove()) << parent.name << " still holds cgroups";
 }
 
 // A directory the host user owns (mode 0700, not writable by anyone else) is writable by the
@@ -514,19 +510,7 @@ TEST_F(ProcessProviderTest, SandboxesDieWithTheirHostAndAreSweptLater) {
 
     // Its cgroups stay (nobody removed them) until a provider initializes and sweeps them.
     auto stale = [&] {
-        std::vector<std::string> found;
-        for (const auto& m : host::cgroupfs::cgroup_mounts()) {
-            std::error_code ec;
-            for (auto it = fs::recursive_directory_iterator(m.mountpoint, ec);
-                 it != fs::recursive_directory_iterator(); it.increment(ec)) {
-                if (it.depth() > 3) it.disable_recursion_pending();
-                std::string name = it->path().filename();
-                if (name.rfind("microvm-process-" + std::to_string(host) + ".", 0) == 0) {
-                    found.push_back(it->path());
-                }
-            }
-        }
-        return found;
+        return testsupport::cgroups_named("microvm-process-" + std::to_string(host) + ".");
     };
     EXPECT_FALSE(stale().empty());
     ProcessProvider next;

@@ -21,6 +21,7 @@ Expected<gvisor::RuntimeSettings> parse_settings(const nlohmann::json& s) {
     text("platform", out.platform);
     text("cgroup_parent", out.cgroup_parent);
     text("state_dir", out.state_base);
+    if (auto it = s.find("one_shot_launcher"); it != s.end() && it->is_boolean()) out.one_shot_launcher = it->get<bool>();
     const host::RlimitSettings rlimits = host::parse_rlimit_settings(s);  // validated
     out.max_file_size_bytes = rlimits.max_file_size_bytes;
     out.max_open_files = rlimits.max_open_files;
@@ -62,7 +63,15 @@ nlohmann::json GvisorProvider::config_schema() const {
                {{"type", "string"},
                 {"description",
                  "existing directory holding the provider's private runsc state and bundles "
-                 "(default /run; else in " + std::string(host::kProtectedStatePlaces) + ")"}}}};
+                 "(default /run; else in " + std::string(host::kProtectedStatePlaces) + ")"}}},
+              {"one_shot_launcher",
+               {{"type", "boolean"},
+                {"description",
+                 "run each one-shot program through microvm-gvisor-launcher where it is installed "
+                 "(default true): the sandbox boots at every CPU the cgroup parent allows, and the "
+                 "program's CPU share, timeout, duration, CPU time and memory peak apply from its "
+                 "launch. false: runsc runs the program itself; the boot is held to cpu_limit and "
+                 "counted in the run"}}}};
     properties.update(host::rlimit_settings_schema());
     return {{"type", "object"}, {"properties", properties}, {"additionalProperties", false}};
 }

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 
 #include "gvisor/launch_format.hpp"
 #include "host/launch_message.hpp"
@@ -40,18 +41,48 @@ Expected<std::string> trust_installed_launcher(const std::string& path) {
     return real.string();
 }
 
-Expected<std::string> find_launcher() {
-    constexpr const char* kWhat = "gvisor launcher";
+namespace {
+
+struct LauncherSearch {
+    std::optional<std::string> env;       // $MICROVM_GVISOR_LAUNCHER, when set
+    std::optional<std::string> found;     // otherwise the first installed candidate
+    std::string looked;                   // where it looked, for a message
+};
+
+LauncherSearch search_launcher() {
+    LauncherSearch out;
     const ProgramSearch where = default_search(kGvisorLauncher);
-    if (where.env) return trusted_executable(*where.env, kWhat);  // an explicit choice: no other is tried
-    std::string looked = "$MICROVM_GVISOR_LAUNCHER (unset)";
+    out.env = where.env;
+    if (out.env) return out;
+    out.looked = "$MICROVM_GVISOR_LAUNCHER (unset)";
     for (const std::string& c : program_candidates(kGvisorLauncher, where)) {
-        if (::access(c.c_str(), X_OK) == 0) return trust_installed_launcher(c);
-        looked += ", " + c;
+        if (::access(c.c_str(), X_OK) == 0) {
+            out.found = c;
+            return out;
+        }
+        out.looked += ", " + c;
     }
-    return fail(Failure::Kind::SetupError,
-                std::string(kGvisorLauncher.name) + " not found (sandboxes built ahead need it); looked in: " +
-                    looked);
+    return out;
+}
+
+}  // namespace
+
+Expected<std::optional<std::string>> find_launcher() {
+    LauncherSearch s = search_launcher();
+    // An explicit choice is the only candidate: refused, it is an error, never another launcher
+    // or none in its place.
+    if (!s.env && !s.found) return std::optional<std::string>();
+    Expected<std::string> trusted = s.env ? trusted_executable(*s.env, "gvisor launcher") : trust_installed_launcher(*s.found);
+    if (!trusted) return rtfs::Unexpected<Failure>{std::move(trusted).error()};
+    return std::optional<std::string>(std::move(*trusted));
+}
+
+Expected<std::string> require_launcher() {
+    RTFS_TRY(std::optional<std::string> found, find_launcher());
+    if (found) return std::move(*found);
+    return fail(Failure::Kind::SetupError, std::string(kGvisorLauncher.name) +
+                                               " not found (sandboxes built ahead need it); looked in: " +
+                                               search_launcher().looked);
 }
 
 }  // namespace microvm::gvisor

@@ -2,6 +2,7 @@
 // program of a container built ahead, and where the launcher binary is found.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,8 +19,11 @@ Expected<std::string> encode_launch(const std::vector<std::string>& argv,
 // must lie where no one but root or this user could have replaced it: the path
 // $MICROVM_GVISOR_LAUNCHER names when set (then the only candidate, held to trusted_executable),
 // else one of this installation, trusted as the executable is: next to it, in
-// ../gvisor-launcher/, or in the build tree. SetupError naming what was searched or refused.
-Expected<std::string> find_launcher();
+// ../gvisor-launcher/, or in the build tree. nullopt when none is installed and the variable is
+// unset; SetupError naming the launcher and why when the one found is refused.
+Expected<std::optional<std::string>> find_launcher();
+// find_launcher, where none installed is a SetupError too, naming where it looked.
+Expected<std::string> require_launcher();
 
 // A launcher of this installation is trusted as the executable is: its own file must be a
 // regular executable of root or this user that no one else may write; the directories above

@@ -167,17 +167,21 @@ ContainerHost Runtime::Impl::container_host() const {
 
 Expected<host::SandboxReport> Runtime::run(const host::SandboxRequest& req) const {
     RTFS_CHECK(check_request(req));
-    // Through the launcher where one is installed and the launch message holds the program's
-    // argv and env, so that the boot is not held to the program's CPU share (LiveContainer::
-    // build): booted within the run's timeout, then launched at once as a sandbox built ahead.
-    // Otherwise `runsc run` runs the program itself, measured from runsc's start.
+    // Through the launcher where one is installed (and the settings allow) and the launch
+    // message holds the program's argv and env, so that the boot is not held to the program's
+    // CPU share (LiveContainer::build): booted within the run's timeout, then launched at once
+    // as a sandbox built ahead. Otherwise `runsc run` runs the program itself, measured from
+    // runsc's start. A launcher found but refused fails the run: it is never silently skipped.
     std::optional<std::string> launcher;
     std::string message;
-    if (auto found = find_launcher()) {
-        if (auto encoded = encode_launch(program_argv(req), req.env)) {
-            launcher = std::move(*found);
-            message = std::move(*encoded);
-            if (req.stdin_data) message += *req.stdin_data;
+    if (impl_->settings.one_shot_launcher) {
+        RTFS_TRY(std::optional<std::string> found, find_launcher());
+        if (found) {
+            if (auto encoded = encode_launch(program_argv(req), req.env)) {
+                launcher = std::move(*found);
+                message = std::move(*encoded);
+                if (req.stdin_data) message += *req.stdin_data;
+            }
         }
     }
     RTFS_TRY(std::unique_ptr<LiveContainer> container, LiveContainer::build(impl_->container_host(), req, launcher));
@@ -197,7 +201,7 @@ Expected<host::SandboxReport> Runtime::run(const host::SandboxRequest& req) cons
 Expected<std::unique_ptr<host::PreparedRun>> Runtime::prepare(
     const host::SandboxRequest& shape) const {
     RTFS_CHECK(check_request(shape));
-    RTFS_TRY(std::string launcher, find_launcher());
+    RTFS_TRY(std::string launcher, require_launcher());
     RTFS_TRY(std::unique_ptr<LiveContainer> container,
              LiveContainer::build(impl_->container_host(), shape, launcher));
     RTFS_CHECK(container->start());

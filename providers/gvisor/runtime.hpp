@@ -31,6 +31,11 @@ struct RuntimeSettings {
     std::string state_base = "/run";  // where the provider's private directory is created
     uint64_t max_file_size_bytes = 1ull << 30;
     uint64_t max_open_files = 1024;
+    // A one-shot run through the launcher where one is installed: the sandbox boots at every CPU
+    // the parent allows and the program is limited, timed and measured from its launch, as in a
+    // sandbox built ahead. false: runsc runs the program itself, the boot held to cpu_limit and
+    // counted in the run (the only way when the argv and env exceed the launch message).
+    bool one_shot_launcher = true;
     bool operator==(const RuntimeSettings&) const = default;
 };
 

@@ -35,6 +35,17 @@ EnforcementTarget gvisor_target() {
     return t;
 }
 
+// runsc runs the program itself (no launcher): the path of a run whose argv and env exceed the
+// launch message, or of an installation without the launcher.
+EnforcementTarget gvisor_direct_target() {
+    EnforcementTarget t = gvisor_target();
+    t.variant = "direct";
+    t.sequential_runs = 20;  // fewer: the teardown they check is the launcher runs' too
+    t.concurrent_runs = 40;
+    t.settings = {{"one_shot_launcher", false}};
+    return t;
+}
+
 EnforcementTarget gvisor_built_ahead_target() {
     EnforcementTarget t = gvisor_target();
     t.built_ahead = true;
@@ -44,6 +55,9 @@ EnforcementTarget gvisor_built_ahead_target() {
 }  // namespace
 
 INSTANTIATE_TEST_SUITE_P(Gvisor, ProviderEnforcementTest, ::testing::Values(gvisor_target()),
+                         target_name);
+// The same checks where runsc runs the program itself.
+INSTANTIATE_TEST_SUITE_P(GvisorDirect, ProviderEnforcementTest, ::testing::Values(gvisor_direct_target()),
                          target_name);
 // The same checks for sandboxes built ahead (a warm pool's): each execution runs in one.
 INSTANTIATE_TEST_SUITE_P(GvisorBuiltAhead, ProviderEnforcementTest,

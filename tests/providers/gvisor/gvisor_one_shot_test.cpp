@@ -208,5 +208,62 @@ TEST_F(GvisorOneShotTest, AFileTheLauncherCannotExecuteIsAnExecFailure) {
     }
 }
 
+// Which path a run took shows inside: the launcher is bound at /.microvm-launcher only when it
+// starts the program. The setting turns it off (runsc runs the program, the boot counted in the
+// run); the shared enforcement suite runs both ways (GvisorDirect/).
+TEST_F(GvisorOneShotTest, TheSettingChoosesWhetherTheLauncherStartsTheProgram) {
+    const std::string probe = "test -e /.microvm-launcher && echo launcher || echo direct";
+    for (const bool through_launcher : {true, false}) {
+        SCOPED_TRACE(through_launcher ? "one_shot_launcher true" : "one_shot_launcher false");
+        provider_.cleanup();
+        init({{"one_shot_launcher", through_launcher}});
+        ExecutionResult r = run(external("/bin/sh", {"-c", probe}));
+        EXPECT_EQ(r.status, Status::Ok) << describe(r);
+        EXPECT_EQ(r.metadata.stdout_data, through_launcher ? "launcher\n" : "direct\n");
+    }
+    GvisorProvider typo;
+    EXPECT_FALSE(typo.initialize({{"one_shot_launcher", "no"}})) << "not a boolean";
+}
+
+// An explicit $MICROVM_GVISOR_LAUNCHER that is refused (here: writable by others) fails the run
+// naming it, as it fails a sandbox built ahead; a run never skips it silently for the path
+// without a launcher (it did before: the choice was ignored and nothing said so).
+TEST_F(GvisorOneShotTest, ARefusedExplicitLauncherFailsTheRunNamingIt) {
+    init();
+    char tmpl[] = "/run/gvisor-refused-launcher-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    const std::string dir = tmpl;
+    const std::string path = dir + "/launcher";
+    std::ofstream(path) << "#!/bin/sh\nexit 0\n";
+    ::chmod(path.c_str(), 0777);
+    ::setenv("MICROVM_GVISOR_LAUNCHER", path.c_str(), 1);
+    ExecutionResult r = run(external("/bin/true"));
+    ::unsetenv("MICROVM_GVISOR_LAUNCHER");
+    fs::remove_all(dir);
+    EXPECT_EQ(r.status, Status::SetupError) << describe(r);
+    ASSERT_TRUE(r.error) << describe(r);
+    EXPECT_NE(r.error->message.find(path), std::string::npos) << describe(r);
+}
+
+// The program may run the launcher itself (it is bound read-only inside): that launcher reads a
+// launch message from the program's own stdin, and whatever it does is the program's, under the
+// same limits. A forged message starts another program of the sandbox's, nothing of the host's;
+// garbage is refused.
+TEST_F(GvisorOneShotTest, TheProgramRunningTheLauncherItselfGainsNothing) {
+    init();
+    ExecutionContext garbage = external("/bin/sh", {"-c", "echo junk | /.microvm-launcher; echo exit=$?"});
+    ExecutionResult r = run(garbage);
+    EXPECT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_NE(r.metadata.stdout_data.find("exit="), std::string::npos) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data.find("exit=0"), std::string::npos) << "a malformed message is refused";
+
+    ExecutionContext busy = external("/bin/sh", {"-c", "/.microvm-launcher </dev/null & sleep 30"});
+    busy.config.timeout = 2s;
+    const auto start = std::chrono::steady_clock::now();
+    ExecutionResult late = run(busy);
+    EXPECT_EQ(late.status, Status::Timeout) << "its own launcher waits under the run's deadline: " << describe(late);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 15s);
+}
+
 }  // namespace
 }  // namespace microvm

@@ -97,7 +97,8 @@ long host_peak_rss_kib() {
 }  // namespace
 
 std::string target_name(const ::testing::TestParamInfo<EnforcementTarget>& info) {
-    return info.param.name + (info.param.built_ahead ? "_built_ahead" : "");
+    return info.param.name + (info.param.variant.empty() ? "" : "_" + info.param.variant) +
+           (info.param.built_ahead ? "_built_ahead" : "");
 }
 
 void PrintTo(const EnforcementTarget& target, std::ostream* os) {

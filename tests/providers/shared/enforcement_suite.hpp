@@ -29,6 +29,8 @@ struct EnforcementTarget {
     std::string name;
     std::function<std::unique_ptr<microvm::Provider>()> make;
     nlohmann::json settings = nlohmann::json::object();
+    // Names another configuration of the same provider (its settings) in the tests' names.
+    std::string variant;
     // The leak checks: executions in a row, and executions in all with at most max_parallel at
     // once (a gVisor sandbox or a VM costs far more than a process sandbox).
     int sequential_runs = 300;

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -105,6 +106,48 @@ Expected<std::string> trusted_executable(std::string_view path, std::string_view
 
 Expected<std::string> owned_executable(std::string_view path, std::string_view what) {
     return executable_of_owned_chain(path, what, true);
+}
+
+Expected<std::string> searched_real_path(std::string_view path, std::string_view what, bool executable) {
+    const std::string given(path);
+    if (given.empty() || given.front() != '/') {
+        return fail(Failure::Kind::InvalidConfig, std::string(what) + " " + text::quoted(given) + " must be an absolute path");
+    }
+    const uid_t me = ::geteuid();
+    // Every prefix of the path as given, each reached as the kernel reaches it (lstat follows
+    // the links before the last component), the last one included.
+    std::string prefix;
+    bool writable_parent = false;  // the entry before was a directory others may write (sticky)
+    for (size_t at = 1; at <= given.size();) {
+        const size_t slash = std::min(given.find('/', at), given.size());
+        if (slash > at) {
+            prefix += "/" + given.substr(at, slash - at);
+            struct stat st;
+            if (::lstat(prefix.c_str(), &st) != 0) {
+                return fail(Failure::Kind::SetupError, std::string(what) + " " + text::quoted(given) + ": " +
+                                                           prefix + ": " + std::strerror(errno));
+            }
+            auto refuse = [&](const std::string& fault) {
+                return fail(Failure::Kind::SetupError,
+                            "refusing " + std::string(what) + " " + text::quoted(given) + ": " + fault +
+                                "; a program the host finds by searching must lie where only root or the invoking user "
+                                "can change any entry on the way to it");
+            };
+            if (st.st_uid != 0 && st.st_uid != me) {
+                return refuse(text::quoted(prefix) + " is owned by uid " + std::to_string(st.st_uid));
+            }
+            if (writable_parent && !S_ISDIR(st.st_mode)) {
+                return refuse(text::quoted(prefix) + " lies in a directory others may write");
+            }
+            writable_parent = false;
+            if (S_ISDIR(st.st_mode) && (st.st_mode & (S_IWGRP | S_IWOTH))) {
+                if (!(st.st_mode & S_ISVTX)) return refuse(text::quoted(prefix) + " is writable by others");
+                writable_parent = true;
+            }
+        }
+        at = slash + 1;
+    }
+    return executable ? owned_executable(given, what) : owned_real_path(given, what);
 }
 
 }  // namespace microvm

@@ -1,10 +1,7 @@
 #include "gvisor/launch_message.hpp"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdlib>
-#include <filesystem>
 #include <optional>
 
 #include "gvisor/launch_format.hpp"
@@ -19,34 +16,25 @@ Expected<std::string> encode_launch(const std::vector<std::string>& argv,
     return host::encode_launch(kLaunchMagic, argv, env);
 }
 
-// A launcher of this installation (next to the running executable, or in the build tree it was
-// built in) is trusted as that executable is: whoever could replace it there could replace the
-// executable too, so the directories above are not held to more (a clone under a sticky /tmp
-// is fine). The file itself: a regular, executable file of root or this user that no one else
-// may write. (It runs inside the sandbox anyway, under everything the container enforces.)
+// A launcher of this installation (next to the running executable, in the sibling folder, or in
+// the build tree it was built in): a regular, executable file of root or this user that no one
+// else may write, and every entry on the way to it, as given and where it leads, root's or this
+// user's (searched_real_path; a clone under a sticky /tmp is fine). "Whoever could replace it
+// there could replace the executable" does not hold for an installed binary whose build tree was
+// removed from below /tmp, or for /tmp/gvisor-launcher/ beside a binary in /tmp/x/: there any
+// local user made the path, and their symlink to any executable of root's became the container's
+// process of root's runs (red team, 2026-12-05). (It runs inside the sandbox anyway, under
+// everything the container enforces.)
 Expected<std::string> trust_installed_launcher(const std::string& path) {
-    constexpr const char* what = "gvisor launcher";
-    std::error_code ec;
-    const std::filesystem::path real = std::filesystem::canonical(path, ec);
-    if (ec) return fail(Failure::Kind::SetupError, std::string("cannot resolve ") + what + " " + path);
-    struct stat st;
-    if (::stat(real.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || !(st.st_mode & S_IXUSR)) {
-        return fail(Failure::Kind::SetupError, std::string(what) + " " + real.string() + " is not an executable file");
-    }
-    if ((st.st_uid != 0 && st.st_uid != ::geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-        return fail(Failure::Kind::SetupError,
-                    std::string("refusing ") + what + " " + real.string() +
-                        ": it must belong to root or this user and be writable by no one else");
-    }
-    return real.string();
+    return searched_real_path(path, "gvisor launcher", /*executable=*/true);
 }
 
 namespace {
 
 struct LauncherSearch {
-    std::optional<std::string> env;       // $MICROVM_GVISOR_LAUNCHER, when set
-    std::optional<std::string> found;     // otherwise the first installed candidate
-    std::string looked;                   // where it looked, for a message
+    std::optional<std::string> env;      // $MICROVM_GVISOR_LAUNCHER, when set (then nothing is searched)
+    std::optional<std::string> trusted;  // otherwise the first installed candidate that is trusted
+    std::string looked;                  // where it looked, each refusal with its reason
 };
 
 LauncherSearch search_launcher() {
@@ -56,11 +44,17 @@ LauncherSearch search_launcher() {
     if (out.env) return out;
     out.looked = "$MICROVM_GVISOR_LAUNCHER (unset)";
     for (const std::string& c : program_candidates(kGvisorLauncher, where)) {
-        if (::access(c.c_str(), X_OK) == 0) {
-            out.found = c;
+        out.looked += ", " + c;
+        if (::access(c.c_str(), X_OK) != 0) continue;
+        // One refused (on a path another user made) is passed over for the next place and named,
+        // never an error of its own: whoever may make that path could otherwise plant anything
+        // there to fail every run.
+        auto trusted = trust_installed_launcher(c);
+        if (trusted) {
+            out.trusted = std::move(*trusted);
             return out;
         }
-        out.looked += ", " + c;
+        out.looked += " (" + trusted.error().message + ")";
     }
     return out;
 }
@@ -69,12 +63,11 @@ LauncherSearch search_launcher() {
 
 Expected<std::optional<std::string>> find_launcher() {
     LauncherSearch s = search_launcher();
+    if (!s.env) return s.trusted;
     // An explicit choice is the only candidate: refused, it is an error, never another launcher
     // or none in its place.
-    if (!s.env && !s.found) return std::optional<std::string>();
-    Expected<std::string> trusted = s.env ? trusted_executable(*s.env, "gvisor launcher") : trust_installed_launcher(*s.found);
-    if (!trusted) return rtfs::Unexpected<Failure>{std::move(trusted).error()};
-    return std::optional<std::string>(std::move(*trusted));
+    RTFS_TRY(std::string chosen, trusted_executable(*s.env, "gvisor launcher"));
+    return std::optional<std::string>(std::move(chosen));
 }
 
 Expected<std::string> require_launcher() {

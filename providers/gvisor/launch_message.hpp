@@ -18,17 +18,16 @@ Expected<std::string> encode_launch(const std::vector<std::string>& argv,
 // The launcher (microvm-gvisor-launcher), which runs inside sandboxes as their first process and
 // must lie where no one but root or this user could have replaced it: the path
 // $MICROVM_GVISOR_LAUNCHER names when set (then the only candidate, held to trusted_executable),
-// else one of this installation, trusted as the executable is: next to it, in
-// ../gvisor-launcher/, or in the build tree. nullopt when none is installed and the variable is
-// unset; SetupError naming the launcher and why when the one found is refused.
+// else the first of this installation that trust_installed_launcher accepts: next to the
+// executable, in ../gvisor-launcher/, or in the build tree (a refused one is passed over).
+// nullopt when there is none and the variable is unset; SetupError naming the launcher and why
+// when the variable's is refused.
 Expected<std::optional<std::string>> find_launcher();
 // find_launcher, where none installed is a SetupError too, naming where it looked.
 Expected<std::string> require_launcher();
 
-// A launcher of this installation is trusted as the executable is: its own file must be a
-// regular executable of root or this user that no one else may write; the directories above
-// are not held to more than the executable's (a build under a sticky /tmp is fine). Its real
-// path, or SetupError saying why not.
+// A launcher of this installation: searched_real_path (microvm/trusted_path.hpp) of an
+// executable. Its real path, or SetupError saying why not.
 Expected<std::string> trust_installed_launcher(const std::string& path);
 
 }  // namespace microvm::gvisor

@@ -266,6 +266,38 @@ TEST(GuestRunner, ARunnerAnotherUserCouldReplaceIsRefused) {
     EXPECT_EQ(*found, ours);
 }
 
+// Red team, 2026-12-05: the places searched (beside the executable, its sibling folder, the
+// build tree) were taken as found: a build tree removed from below /tmp after an install, remade
+// there by another user, gave root's runs that user's guest runner, which saw every RTFS job and
+// wrote its result. A runner on a path another user made is passed over (and named) now.
+TEST(GuestRunner, ASearchedRunnerOnAPathAnotherUserMadeIsRefused) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "files of another user need root to make");
+    TempDir dir;
+    ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);
+    std::string planted = dir.write("build/tools/guest/microvm-guest", "#!/bin/sh\n");
+    ASSERT_EQ(::chmod(planted.c_str(), 0755), 0);
+    ASSERT_EQ(::chown(planted.c_str(), 65534, 65534), 0);
+    for (const char* d : {"build", "build/tools", "build/tools/guest"}) {
+        ASSERT_EQ(::chown((dir.path() / d).c_str(), 65534, 65534), 0);
+    }
+    const std::string bin = dir.path().string() + "/bin";
+    auto found = find_guest_runner({std::nullopt, bin, planted});
+    ASSERT_FALSE(found.has_value()) << "their runner was taken: " << *found;
+    EXPECT_NE(found.error().message.find("uid 65534"), std::string::npos) << found.error().message;
+    // Their symlink to a runner of root's: refused as well (they choose what it names).
+    ASSERT_EQ(::unlink(planted.c_str()), 0);
+    std::string real = dir.write("real/microvm-guest", "#!/bin/sh\n");
+    ASSERT_EQ(::chmod(real.c_str(), 0755), 0);
+    ASSERT_EQ(::symlink(real.c_str(), planted.c_str()), 0);
+    ASSERT_EQ(::lchown(planted.c_str(), 65534, 65534), 0);
+    found = find_guest_runner({std::nullopt, bin, planted});
+    ASSERT_FALSE(found.has_value()) << "through their symlink: " << *found;
+    // Refused at an earlier place, a trusted later one is still found.
+    found = find_guest_runner({std::nullopt, dir.path().string() + "/build/tools/bin", real});
+    ASSERT_TRUE(found.has_value()) << found.error().message;
+    EXPECT_EQ(*found, real);
+}
+
 TEST(GuestRunner, ErrorNamesThePlacesLooked) {
     TempDir dir;
     const std::string root = dir.path().string();

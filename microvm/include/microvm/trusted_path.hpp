@@ -38,4 +38,15 @@ Expected<std::string> owned_real_path(std::string_view path, std::string_view wh
 // owned_real_path for an executable (as trusted_executable).
 Expected<std::string> owned_executable(std::string_view path, std::string_view what);
 
+// A program the host found by searching (microvm/built_programs.hpp: beside its executable, in
+// the sibling folder, in the build tree it was built in), not one anybody named: owned_real_path
+// (owned_executable when executable) of where it leads, and also every entry on the path as
+// given, since nobody chose that path: a build tree removed from below /tmp after an install,
+// or a sibling folder beside a binary copied to /tmp/x/ (/tmp/guest/), is a place any local
+// user can make, and there another user's file, or their symlink to any executable of root's,
+// was the guest runner or the gvisor launcher of root's runs (red team, 2026-12-05). Each entry
+// on the way (directory or symlink, followed as the kernel does) must be root's or this user's,
+// and a directory writable by others only sticky, root's or this user's, holding a directory.
+Expected<std::string> searched_real_path(std::string_view path, std::string_view what, bool executable);
+
 }  // namespace microvm

@@ -64,7 +64,13 @@ Expected<std::string> find_rtfs_guest_wasm() {
     }
     std::vector<std::string> looked;
     for (const std::string& candidate : program_candidates(kRtfsWasmGuest, where)) {
-        if (is_file(candidate)) return candidate;
+        if (is_file(candidate)) {
+            // Found by searching: every entry on the way is judged too (microvm/trusted_path.hpp).
+            auto trusted = searched_real_path(candidate, "RTFS guest module", /*executable=*/false);
+            if (trusted) return *trusted;
+            looked.push_back(candidate + " (" + trusted.error().message + ")");
+            continue;
+        }
         looked.push_back(candidate);
     }
     std::string places;

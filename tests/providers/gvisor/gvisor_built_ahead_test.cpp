@@ -366,5 +366,47 @@ TEST(GvisorLauncherTrust, AnInstalledLauncherMustBeOursAndWritableByNoOneElse) {
     fs::remove_all(dir);
 }
 
+// Red team, 2026-12-05: an installed microvm whose build tree was removed from below /tmp looks
+// for the launcher at the build path, which any local user may then make. Their symlink there
+// to any executable of root's (/usr/bin/cat: every gvisor run of root's timed out, the sandbox
+// waiting on a "launcher" that never announced itself), or a file of root's in their directory,
+// was taken: only the file was judged. Every entry on the way to a launcher found by searching
+// must be root's or this user's; one of root's under the sticky /tmp still is fine.
+TEST(GvisorLauncherTrust, ALauncherOnAPathAnotherUserMadeIsRefused) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "files of another user need root to make");
+    char tmpl[] = "/tmp/launcher-path-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    const fs::path dir = tmpl;
+    fs::permissions(dir, fs::perms(0755));
+    const fs::path theirs = dir / "build" / "tools" / "gvisor-launcher";  // the build path, remade by them
+    fs::create_directories(theirs);
+    for (const fs::path& d : {dir / "build", dir / "build" / "tools", theirs}) {
+        ASSERT_EQ(::chown(d.c_str(), 65534, 65534), 0);
+    }
+    const fs::path planted = theirs / "microvm-gvisor-launcher";
+    fs::create_symlink("/bin/true", planted);  // any executable of root's
+    ASSERT_EQ(::lchown(planted.c_str(), 65534, 65534), 0);
+    auto linked = gvisor::trust_installed_launcher(planted.string());
+    EXPECT_FALSE(linked) << "their symlink was taken: " << *linked;
+    fs::remove(planted);
+    fs::copy_file("/bin/true", planted);  // a file of root's in their directory
+    fs::permissions(planted, fs::perms(0755));
+    auto in_their_dir = gvisor::trust_installed_launcher(planted.string());
+    EXPECT_FALSE(in_their_dir) << "a file in their directory was taken: " << *in_their_dir;
+    if (!in_their_dir) {
+        EXPECT_NE(in_their_dir.error().message.find("uid 65534"), std::string::npos) << in_their_dir.error().message;
+    }
+
+    // Ours, under the sticky /tmp: taken, as its real path.
+    const fs::path ours = dir / "ours" / "microvm-gvisor-launcher";
+    fs::create_directories(ours.parent_path());
+    fs::copy_file("/bin/true", ours);
+    fs::permissions(ours, fs::perms(0755));
+    auto ok = gvisor::trust_installed_launcher(ours.string());
+    ASSERT_TRUE(ok) << ok.error().message;
+    EXPECT_EQ(*ok, fs::canonical(ours).string());
+    fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace microvm

@@ -30,10 +30,17 @@ inline constexpr size_t kReadyMarkerBytes = sizeof kReadyMarker - 1;
 // Where the launcher appears inside the container (a read-only bind of the host's file).
 inline constexpr const char* kLauncherPathInside = "/.microvm-launcher";
 
-// When the program cannot be executed, the launcher writes on stdout (where the program, never
-// started, wrote nothing) kExecFailedMarker, the errno in decimal and "\n", and exits
-// kLauncherExecFailed; the host reports the exec failure (exec_record.hpp).
+// Right after the launch message (before the program's input) the host sends kExecNonceBytes
+// lowercase hexadecimal digits drawn for this launch. When the program cannot be executed, the
+// launcher writes on stdout (where the program, never started, wrote nothing) kExecFailedMarker,
+// the errno in decimal, " ", those digits and "\n", and exits kLauncherExecFailed; the host
+// reports the exec failure (exec_record.hpp). The program never learns the digits (read from
+// the pipe before it starts, in no argument or variable, gone with the launcher's memory at
+// execve), so it cannot write a record of its own: without them, a program that printed
+// "MVGLEXF 2" and exited 127 after running was reported as never started (program_not_found;
+// red team, 2026-12-05).
 inline constexpr char kExecFailedMarker[] = "MVGLEXF ";
 inline constexpr int kLauncherExecFailed = 127;
+inline constexpr size_t kExecNonceBytes = 32;
 
 }  // namespace microvm::gvisor

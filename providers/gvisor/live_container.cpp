@@ -16,6 +16,7 @@
 #include "gvisor/oci_spec.hpp"
 #include "gvisor/runtime.hpp"
 #include "host/program_files.hpp"
+#include "host/random.hpp"
 #include "host/rootfs.hpp"
 #include "microvm/guest_protocol.hpp"
 #include "microvm/utf8.hpp"
@@ -252,6 +253,9 @@ Expected<host::SandboxReport> LiveContainer::boot_ended(const host::SandboxReque
 Expected<host::SandboxReport> LiveContainer::launch(const host::SandboxRequest& req, std::string message) {
     RTFS_CHECK(cgroup_->limit_cpu(req.limits.cpu_fraction));
     cgroup_->restart_measurements();
+    exec_nonce_ = host::random_hex(kExecNonceBytes / 2);
+    message += exec_nonce_;
+    if (req.stdin_data) message += *req.stdin_data;
     return finish(req, std::move(message), std::chrono::steady_clock::now(), /*ran_before=*/true);
 }
 
@@ -274,7 +278,7 @@ Expected<host::SandboxReport> LiveContainer::finish(const host::SandboxRequest& 
     if (launcher_) {
         attach.max_output_bytes = std::max(req.max_output_bytes, kMaxExecRecordBytes);
         if (req.on_output) {
-            hold.emplace(req.on_output, req.max_output_bytes);
+            hold.emplace(req.on_output, req.max_output_bytes, exec_nonce_);
             attach.on_output = [&hold](OutputStream stream, std::string_view chunk) { (*hold)(stream, chunk); };
         }
     }
@@ -286,7 +290,7 @@ Expected<host::SandboxReport> LiveContainer::finish(const host::SandboxRequest& 
     // teardown, after the result.
     host::CgroupUsage usage = cgroup_->usage();
     Expected<host::SandboxReport> classified = classify(e, usage, *bundle_);
-    if (launcher_ && classified) settle_launcher_output(*classified, e.out, e.err, req.max_output_bytes, req.program);
+    if (launcher_ && classified) settle_launcher_output(*classified, e.out, e.err, req.max_output_bytes, req.program, exec_nonce_);
     if (hold && !(classified && classified->end == host::SandboxReport::End::ExecFailed)) hold->release();
     if (!classified) return classified;
     host::SandboxReport o = std::move(*classified);

@@ -65,8 +65,9 @@ class LiveContainer {
                                              std::chrono::steady_clock::time_point since, NotAnnounced why);
     // Starts req's program in the launcher, which announced itself: the program's CPU share first
     // (the sandbox booted at a larger one), the cgroup's measurements restarted, then message
-    // (the launch message and the program's stdin); the rest as finish() from now: the deadline,
-    // duration and measurements count from the launch, not from the boot.
+    // (the launch message: encode_launch), the digits drawn for this launch (launch_format.hpp)
+    // and req's stdin; the rest as finish() from now: the deadline, duration and measurements
+    // count from the launch, not from the boot.
     Expected<host::SandboxReport> launch(const host::SandboxRequest& req, std::string message);
     host::SandboxCgroup& cgroup() { return *cgroup_; }
     // Started and runsc run still running (a container built ahead can be launched).
@@ -100,6 +101,7 @@ class LiveContainer {
     ContainerStart start_;
     std::optional<StartedContainer> runsc_;
     bool launcher_ = false;  // its process is the launcher
+    std::string exec_nonce_;  // the launch's digits, once launched: only its launcher's record has them
 };
 
 // The checks every request passes, fresh or launched: an absolute program path, and only UTF-8

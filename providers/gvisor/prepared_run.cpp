@@ -15,9 +15,8 @@ class PreparedGvisorRun final : public host::PreparedRun {
     Expected<host::SandboxReport> launch_checked(const host::SandboxRequest& request) override {
         std::unique_ptr<LiveContainer> container = std::move(container_);
         RTFS_CHECK(check_request(request));
-        RTFS_TRY(std::string input, encode_launch(program_argv(request), request.env));
-        if (request.stdin_data) input += *request.stdin_data;
-        Expected<host::SandboxReport> report = container->launch(request, std::move(input));
+        RTFS_TRY(std::string message, encode_launch(program_argv(request), request.env));
+        Expected<host::SandboxReport> report = container->launch(request, std::move(message));
         teardown_->dispose(std::move(container));
         return report;
     }

@@ -171,7 +171,7 @@ Expected<host::SandboxReport> Runtime::run(const host::SandboxRequest& req) cons
     // message holds the program's argv and env, so that the boot is not held to the program's
     // CPU share (LiveContainer::build): booted within the run's timeout, then launched at once
     // as a sandbox built ahead. Otherwise `runsc run` runs the program itself, measured from
-    // runsc's start. A launcher found but refused fails the run: it is never silently skipped.
+    // runsc's start. A $MICROVM_GVISOR_LAUNCHER refused fails the run: never silently skipped.
     std::optional<std::string> launcher;
     std::string message;
     if (impl_->settings.one_shot_launcher) {
@@ -180,7 +180,6 @@ Expected<host::SandboxReport> Runtime::run(const host::SandboxRequest& req) cons
             if (auto encoded = encode_launch(program_argv(req), req.env)) {
                 launcher = std::move(*found);
                 message = std::move(*encoded);
-                if (req.stdin_data) message += *req.stdin_data;
             }
         }
     }

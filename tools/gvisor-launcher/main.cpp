@@ -76,7 +76,11 @@ int main() {
     char** envp = nullptr;
     const auto read = microvm::host::read_launch(0, kLaunchMagic, g_strings, g_pointers, argv, envp);
     if (read == microvm::host::LaunchRead::kClosed) return 0;  // the host tore the sandbox down unused
-    if (read != microvm::host::LaunchRead::kOk) {
+    // The launch's digits (launch_format.hpp), for a record the program cannot forge.
+    char nonce[kExecNonceBytes + 1] = {};
+    if (read != microvm::host::LaunchRead::kOk ||
+        microvm::host::read_launch_bytes(0, nonce, kExecNonceBytes) != static_cast<ssize_t>(kExecNonceBytes) ||
+        strspn(nonce, "0123456789abcdef") != kExecNonceBytes) {
         say("malformed launch message");
         return 1;
     }
@@ -95,8 +99,9 @@ int main() {
     }
     // The program never started: the record is the launcher's, on stdout alone (the host says
     // why from the errno; launch_format.hpp).
-    char record[32];
-    const int n = snprintf(record, sizeof record, "%s%d\n", kExecFailedMarker, exec_program(argv, envp));
+    char record[64];
+    const int error = exec_program(argv, envp);
+    const int n = snprintf(record, sizeof record, "%s%d %s\n", kExecFailedMarker, error, nonce);
     write_all(1, record, static_cast<size_t>(n));
     return kLauncherExecFailed;
 }

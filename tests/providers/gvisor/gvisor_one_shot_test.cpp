@@ -265,5 +265,32 @@ TEST_F(GvisorOneShotTest, TheProgramRunningTheLauncherItselfGainsNothing) {
     EXPECT_LT(std::chrono::steady_clock::now() - start, 15s);
 }
 
+// Red team, 2026-12-05: the record was "MVGLEXF <errno>", which the program could write itself:
+// one that ran (here: slept), printed "MVGLEXF 2" and exited 127 was reported program_not_found,
+// a run that never started (the service's audit log and its session pool take it so), its
+// output emptied. The record now carries digits drawn for each
+// launch that the program never sees; the program's own imitations, even of the record's form
+// with made-up digits, stay its output and its exit.
+TEST_F(GvisorOneShotTest, AProgramCannotForgeTheLaunchersRecord) {
+    init();
+    for (const std::string& forged : {std::string("MVGLEXF 2\\n"), std::string("MVGLEXF 13\\n"),
+                                      std::string("MVGLEXF 2 0123456789abcdef0123456789abcdef\\n")}) {
+        for (uint64_t cap : {uint64_t{1} << 20, uint64_t{4}}) {
+            SCOPED_TRACE(forged + ", max_output_bytes " + std::to_string(cap));
+            std::string streamed;
+            ExecutionContext ctx = external("/bin/sh", {"-c", "sleep 0.2; printf '" + forged + "'; exit 127"});
+            ctx.config.max_output_bytes = cap;
+            ctx.on_output = [&](OutputStream, std::string_view chunk) { streamed.append(chunk); };
+            ExecutionResult r = run(ctx);
+            ASSERT_TRUE(r.error) << describe(r);
+            EXPECT_EQ(r.error->reason, Reason::NonzeroExit) << "the program's own output was taken for the launcher's record: " << describe(r);
+            EXPECT_EQ(r.metadata.exit_code, 127) << describe(r);
+            EXPECT_FALSE(r.metadata.stdout_data.empty()) << describe(r);
+            EXPECT_EQ(streamed, r.metadata.stdout_data);
+        }
+    }
+    // (The launcher's own record still is one: AFileTheLauncherCannotExecuteIsAnExecFailure.)
+}
+
 }  // namespace
 }  // namespace microvm

@@ -4,6 +4,7 @@
 
 #include <initializer_list>
 #include <limits>
+#include <memory>
 
 #include "microvm/settings.hpp"
 #include "text_util.hpp"
@@ -55,11 +56,17 @@ class SettingsReader {
   public:
     explicit SettingsReader(std::string_view file)
         : file_(file.empty() ? "<settings>" : std::string(file)) {}
+    // Values built in memory (read_config_override) have no file and no lines: errors name the
+    // key alone.
+    struct Unlocated {};
+    explicit SettingsReader(Unlocated) : located_(false) {}
 
     Expected<Settings> read(const toml::table& root);
+    Expected<ConfigOverride> read_override(const toml::node& node, const std::string& path);
     rtfs::Unexpected<Failure> error(const toml::source_region& at, const std::string& path,
                                     std::string what) const {
-        return fail(Failure::Kind::InvalidConfig, location(at) + ": " + path + ": " + what);
+        return fail(Failure::Kind::InvalidConfig,
+                    (located_ ? location(at) + ": " : "") + path + ": " + what);
     }
     std::string location(const toml::source_region& at) const {
         return file_ + ":" + std::to_string(at.begin.line);
@@ -67,7 +74,6 @@ class SettingsReader {
 
   private:
     Expected<void> read_top_level(const toml::key& key, const toml::node& value, Settings& out);
-    Expected<ConfigOverride> read_override(const toml::node& node, const std::string& path);
     Expected<void> read_override_key(const toml::key& key, const toml::node& value,
                                      const std::string& path, ConfigOverride& out);
     Expected<Profile> read_profile(const toml::node& node, const std::string& path);
@@ -110,7 +116,13 @@ class SettingsReader {
     }
 
     std::string file_;
+    bool located_ = true;
 };
+
+// The keys of a config override, in the order the reader's errors list them.
+constexpr std::initializer_list<const char*> kOverrideKeys = {
+    "timeout",   "memory_limit_mb", "cpu_limit",        "network_policy",
+    "fs_policy", "env_vars",        "max_output_bytes", "max_processes"};
 
 Expected<Settings> SettingsReader::read(const toml::table& root) {
     Settings out;
@@ -226,9 +238,7 @@ Expected<void> SettingsReader::read_override_key(const toml::key& key, const tom
         RTFS_TRY(int64_t n, integer(value, p, 1, std::numeric_limits<uint32_t>::max()));
         one.max_processes = static_cast<uint32_t>(n);
     } else {
-        return unknown_key(key, path,
-                           {"timeout", "memory_limit_mb", "cpu_limit", "network_policy",
-                            "fs_policy", "env_vars", "max_output_bytes", "max_processes"});
+        return unknown_key(key, path, kOverrideKeys);
     }
     if (auto valid = one.apply_to(MicroVMConfig{}).validate(); !valid) {
         std::string message = valid.error().message;
@@ -382,7 +392,67 @@ Expected<json> SettingsReader::to_json(const toml::node& node, const std::string
     }
 }
 
+// JSON -> TOML, value for value; null has no TOML form. Policy values are at most a table of
+// arrays deep; a deeper value is refused before any recursion could exhaust the stack.
+constexpr int kMaxJsonDepth = 4;
+
+Expected<std::unique_ptr<toml::node>> to_toml(const json& j, const std::string& path,
+                                              int depth = 0) {
+    auto bad = [&](const char* what) {
+        return fail(Failure::Kind::InvalidConfig, path + ": " + what);
+    };
+    if (depth > kMaxJsonDepth) return bad("nested too deeply");
+    switch (j.type()) {
+        case json::value_t::string:
+            return std::unique_ptr<toml::node>(new toml::value<std::string>(j.get<std::string>()));
+        case json::value_t::boolean:
+            return std::unique_ptr<toml::node>(new toml::value<bool>(j.get<bool>()));
+        case json::value_t::number_integer:
+            return std::unique_ptr<toml::node>(new toml::value<int64_t>(j.get<int64_t>()));
+        case json::value_t::number_unsigned: {
+            auto u = j.get<uint64_t>();
+            if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+                return bad("the number is too large");
+            return std::unique_ptr<toml::node>(new toml::value<int64_t>(static_cast<int64_t>(u)));
+        }
+        case json::value_t::number_float:
+            return std::unique_ptr<toml::node>(new toml::value<double>(j.get<double>()));
+        case json::value_t::array: {
+            auto arr = std::make_unique<toml::array>();
+            for (const auto& e : j) {
+                RTFS_TRY(auto n, to_toml(e, path, depth + 1));
+                arr->push_back(std::move(*n));
+            }
+            return std::unique_ptr<toml::node>(arr.release());
+        }
+        case json::value_t::object: {
+            auto t = std::make_unique<toml::table>();
+            for (const auto& [k, v] : j.items()) {
+                RTFS_TRY(auto n, to_toml(v, child(path, k), depth + 1));
+                t->insert(k, std::move(*n));
+            }
+            return std::unique_ptr<toml::node>(t.release());
+        }
+        default:
+            return bad("null is not a value");
+    }
+}
+
 }  // namespace
+
+Expected<ConfigOverride> read_config_override(const nlohmann::json& object) {
+    // The values go to the reader as nodes, never through TOML text: toml++ 3.3.0 prints some
+    // strings and keys so that they read back changed ("\nX" as "X", a key "\tA" as "A") or not
+    // at all (a key "it's").
+    toml::table entry;
+    for (const char* key : kOverrideKeys) {
+        auto it = object.find(key);
+        if (it == object.end()) continue;
+        RTFS_TRY(auto node, to_toml(*it, key));
+        entry.insert(key, std::move(*node));
+    }
+    return SettingsReader(SettingsReader::Unlocated{}).read_override(entry, "");
+}
 
 Expected<Settings> parse_settings(std::string_view toml_text, std::string_view file_name) {
     SettingsReader reader(file_name);

@@ -1,9 +1,5 @@
 #include "service/request_body.hpp"
 
-#include <toml++/toml.h>
-
-#include <sstream>
-
 #include "microvm/security_level.hpp"
 
 namespace microvm::service {
@@ -12,83 +8,18 @@ using nlohmann::json;
 
 namespace {
 
-// The settings file's keys for a config override; read by parse_settings.
+// The settings file's keys for a config override; read by read_config_override.
 const std::set<std::string> kConfigKeys = {"timeout",      "memory_limit_mb",  "cpu_limit",
                                            "network_policy", "fs_policy",       "env_vars",
                                            "max_output_bytes", "max_processes"};
 
 ApiError bad(std::string message) { return ApiError{400, "bad_request", std::move(message)}; }
 
-// JSON -> TOML, value for value; null has no TOML form.
-// Policy values are at most a table of arrays deep; a deeper body is refused before any recursion
-// could exhaust the stack.
-constexpr int kMaxDepth = 4;
-
-ApiExpected<std::unique_ptr<toml::node>> to_toml(const json& j, const std::string& key, int depth = 0) {
-    if (depth > kMaxDepth) return rtfs::Unexpected<ApiError>(bad(key + ": nested too deeply"));
-    switch (j.type()) {
-        case json::value_t::string:
-            return std::unique_ptr<toml::node>(new toml::value<std::string>(j.get<std::string>()));
-        case json::value_t::boolean:
-            return std::unique_ptr<toml::node>(new toml::value<bool>(j.get<bool>()));
-        case json::value_t::number_integer:
-            return std::unique_ptr<toml::node>(new toml::value<int64_t>(j.get<int64_t>()));
-        case json::value_t::number_unsigned: {
-            auto u = j.get<uint64_t>();
-            if (u > static_cast<uint64_t>(INT64_MAX))
-                return rtfs::Unexpected<ApiError>(bad(key + ": the number is too large"));
-            return std::unique_ptr<toml::node>(new toml::value<int64_t>(static_cast<int64_t>(u)));
-        }
-        case json::value_t::number_float:
-            return std::unique_ptr<toml::node>(new toml::value<double>(j.get<double>()));
-        case json::value_t::array: {
-            auto arr = std::make_unique<toml::array>();
-            for (const auto& e : j) {
-                auto n = to_toml(e, key, depth + 1);
-                if (!n) return rtfs::Unexpected<ApiError>(n.error());
-                arr->push_back(std::move(**n));
-            }
-            return std::unique_ptr<toml::node>(arr.release());
-        }
-        case json::value_t::object: {
-            auto t = std::make_unique<toml::table>();
-            for (const auto& [k, v] : j.items()) {
-                auto n = to_toml(v, key + "." + k, depth + 1);
-                if (!n) return rtfs::Unexpected<ApiError>(n.error());
-                t->insert(k, std::move(**n));
-            }
-            return std::unique_ptr<toml::node>(t.release());
-        }
-        default:
-            return rtfs::Unexpected<ApiError>(bad(key + ": null is not a value"));
-    }
-}
-
-// The config keys of body, read by the settings reader as a capability override.
+// The config keys of body, read by the settings file's reader.
 ApiExpected<ConfigOverride> read_override(const json& body) {
-    toml::table entry;
-    for (const auto& [k, v] : body.items()) {
-        if (!kConfigKeys.count(k)) continue;
-        auto n = to_toml(v, k);
-        if (!n) return rtfs::Unexpected<ApiError>(n.error());
-        entry.insert(k, std::move(**n));
-    }
-    if (entry.empty()) return ConfigOverride{};
-    toml::table caps;
-    caps.insert("request", std::move(entry));
-    toml::table root;
-    root.insert("capability_configs", std::move(caps));
-    std::ostringstream text;
-    text << root;
-    auto parsed = parse_settings(text.str(), "request");
-    if (!parsed) {
-        // "request:3: capability_configs.request.timeout: ..." -> "timeout: ..."
-        std::string m = parsed.error().message;
-        const std::string marker = "capability_configs.request.";
-        if (auto at = m.find(marker); at != std::string::npos) m = m.substr(at + marker.size());
-        return rtfs::Unexpected<ApiError>(bad(m));
-    }
-    return parsed->capability_configs.at("request");
+    auto o = read_config_override(body);
+    if (!o) return rtfs::Unexpected<ApiError>(bad(o.error().message));
+    return *o;
 }
 
 ApiExpected<std::vector<std::string>> string_array(const json& body, const std::string& key) {

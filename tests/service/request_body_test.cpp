@@ -94,3 +94,26 @@ TEST(RequestBody, UnknownKeysAndNonObjects) {
     ASSERT_FALSE(k);
     EXPECT_NE(k.error().message.find("timeoutt"), std::string::npos);
 }
+
+// The policy keys reach the settings reader as TOML text; toml++ printed a string with a newline
+// as a multi-line string, whose first newline TOML drops, so "\nX" arrived as "X".
+TEST(RequestBody, StringValuesKeepEveryByteThroughTheSettingsReader) {
+    for (const std::string value : {"\nX", "\r\nX", "\n", "a\nb\n", "'''\n\"\"\"", "\\\n  b", "\t\x7f\x01"}) {
+        auto p = parse_policy(json{{"env_vars", {{"V", value}}}}, Settings{});
+        ASSERT_TRUE(p) << p.error().message;
+        EXPECT_EQ(p->config.env_vars.at("V"), value) << json(value).dump();
+    }
+}
+
+// toml++ printed a key of bare characters with a quote, tab or newline in it unquoted: "\tA" read
+// back as "A", "it's" did not read back at all ("request:2: syntax error", found by the fuzzer in
+// {"fs_policy": {"read_only": ["/usr"], "rea'_writnly": ["t/mx"]}}).
+TEST(RequestBody, KeysKeepEveryByteAndErrorsNameThem) {
+    const std::map<std::string, std::string> env = {{"\tA", "1"}, {"B\n", "2"}, {"it's", "3"}};
+    auto p = parse_policy(json{{"env_vars", env}}, Settings{});
+    ASSERT_TRUE(p) << p.error().message;
+    EXPECT_EQ(p->config.env_vars, env);
+    auto bad_key = parse_policy(json{{"fs_policy", {{"read_only", {"/usr"}}, {"rea'_writnly", {"/tmp"}}}}}, Settings{});
+    ASSERT_FALSE(bad_key);
+    EXPECT_EQ(bad_key.error().message.rfind("fs_policy.\"rea'_writnly\": unknown key", 0), 0u) << bad_key.error().message;
+}

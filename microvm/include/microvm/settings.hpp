@@ -65,6 +65,11 @@ struct Settings {
 // Errors are InvalidConfig naming file:line and key, e.g.
 //   microvm.toml:7: default_config.timeout: expected a duration string like "30s", got integer
 Expected<Settings> parse_settings(std::string_view toml_text, std::string_view file_name);
+// The config override keys of a JSON object (microvmd's request bodies and sandbox pool
+// templates), in the settings file's names and forms, read by the settings file's own reader
+// value for value; its other keys are left to the caller. Errors are InvalidConfig naming the
+// key, e.g. "timeout: invalid duration ...".
+Expected<ConfigOverride> read_config_override(const nlohmann::json& object);
 // Reads a settings file that must be trusted where it lies (trusted_path.hpp): SetupError naming
 // the file and the fault when it is not (a sandbox could have planted it); InvalidConfig when it
 // cannot be read or parsed.

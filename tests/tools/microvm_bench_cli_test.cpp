@@ -5,8 +5,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <filesystem>
 
+#include "support/expectations.hpp"
 #include "support/run_command.hpp"
 
 namespace {
@@ -61,6 +65,26 @@ TEST(MicrovmBenchCli, TheChartReplacesASymlinkAtItsNameAndNeverWritesThroughIt) 
     EXPECT_EQ(victim.read(), "precious\n");
     EXPECT_FALSE(std::filesystem::is_symlink(chart.path()));
     EXPECT_NE(chart.read().find("<svg"), std::string::npos);
+}
+
+// `runsc do` hands a container's stdio to the sandbox user (fchown): `microvm bench` as root gave
+// its peers the host's /dev/null as stdout and stderr, and left /dev/null owned by nobody (found
+// 2026-12-05). Every command it times gets pipes.
+TEST(MicrovmBenchCli, APeerIsNeverHandedTheHostsDevNull) {
+    MICROVM_REQUIRE("gvisor", ::geteuid() == 0 && (::access("/usr/bin/runsc", X_OK) == 0 || ::access("/bin/runsc", X_OK) == 0),
+                    "runsc do (a peer `microvm bench` runs as root) is not installed");
+    struct stat before {};
+    ASSERT_EQ(::stat("/dev/null", &before), 0);
+    auto r = run_command({MICROVM_BINARY, "bench", "--runs", "1", "--compute-ms", "5", "-p", "mock"});
+    struct stat after {};
+    ASSERT_EQ(::stat("/dev/null", &after), 0);
+    if (after.st_uid != before.st_uid || after.st_gid != before.st_gid) {
+        (void)::chown("/dev/null", before.st_uid, before.st_gid);  // the host's, given back
+    }
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find("runsc do"), std::string::npos) << r.out;
+    EXPECT_EQ(after.st_uid, before.st_uid) << "a peer was handed /dev/null";
+    EXPECT_EQ(after.st_gid, before.st_gid);
 }
 
 TEST(MicrovmBenchCli, AnUnknownProviderIsRefused) {

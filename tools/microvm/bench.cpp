@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <climits>
 #include <cstdio>
@@ -19,6 +20,7 @@
 #include "bench_rows.hpp"
 #include "host/boot_cache.hpp"
 #include "host/paths.hpp"
+#include "host/unique_fd.hpp"
 #include "microvm/built_programs.hpp"
 #include "microvm/factory.hpp"
 #include "microvm/json_output.hpp"
@@ -36,27 +38,35 @@ struct RunOutcome {
     int status = -1;  // wait status; -1: could not start
 };
 
-// Runs argv as a whole process (stdin an empty pipe, as `runsc do` needs; output discarded) and
-// times it from spawn to reaping.
+// Runs argv as a whole process and times it from spawn to reaping. Its stdio are pipes: stdin an
+// empty one, stdout and stderr one read to its end and discarded. Never /dev/null: `runsc do`
+// hands a container's stdio to the sandbox user (fchown), and with the host's /dev/null as a
+// peer's stdout a bench run as root left /dev/null owned by nobody (2026-12-05).
 RunOutcome run_once(const std::vector<std::string>& argv) {
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
-    int in[2];
-    if (::pipe2(in, O_CLOEXEC) != 0) return {};
+    auto in = host::make_pipe();
+    auto output = host::make_pipe();
+    if (!in || !output) return {};
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, in[0], 0);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, in->read.get(), 0);
+    posix_spawn_file_actions_adddup2(&actions, output->write.get(), 1);
+    posix_spawn_file_actions_adddup2(&actions, output->write.get(), 2);
     RunOutcome out;
     const auto start = Clock::now();
     pid_t pid = -1;
     const int rc = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
-    ::close(in[0]);
-    ::close(in[1]);
+    in->read.reset();
+    in->write.reset();
+    output->write.reset();
     if (rc != 0) return out;
+    char discard[4096];
+    for (ssize_t n; (n = ::read(output->read.get(), discard, sizeof discard)) != 0;) {
+        if (n < 0 && errno != EINTR) break;
+    }
     int status = 0;
     struct rusage ru {};
     while (::wait4(pid, &status, 0, &ru) < 0) {

@@ -1,7 +1,9 @@
 #include "bench.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -38,8 +40,27 @@ struct RunOutcome {
     int status = -1;  // wait status; -1: could not start
 };
 
+// Reads and discards what the process writes on fd until it exits (its pidfd is readable): not
+// until the pipe's end, which a background child of a peer could hold open for ever.
+void discard_output_until_exit(pid_t pid, int fd) {
+    host::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    if (!pidfd.valid() || !host::set_nonblocking(fd)) return;  // then wait4 alone (outputs are small)
+    struct pollfd fds[2] = {{pidfd.get(), POLLIN, 0}, {fd, POLLIN, 0}};
+    char discard[4096];
+    for (;;) {
+        if (::poll(fds, 2, -1) < 0 && errno != EINTR) return;
+        if (fds[1].revents) {
+            ssize_t n;
+            while ((n = ::read(fd, discard, sizeof discard)) > 0) {
+            }
+            if (n == 0) fds[1].fd = -1;  // every writer closed it: only the exit is left
+        }
+        if (fds[0].revents & POLLIN) return;
+    }
+}
+
 // Runs argv as a whole process and times it from spawn to reaping. Its stdio are pipes: stdin an
-// empty one, stdout and stderr one read to its end and discarded. Never /dev/null: `runsc do`
+// empty one, stdout and stderr one read and discarded until it exits. Never /dev/null: `runsc do`
 // hands a container's stdio to the sandbox user (fchown), and with the host's /dev/null as a
 // peer's stdout a bench run as root left /dev/null owned by nobody (2026-12-05).
 RunOutcome run_once(const std::vector<std::string>& argv) {
@@ -63,10 +84,7 @@ RunOutcome run_once(const std::vector<std::string>& argv) {
     in->write.reset();
     output->write.reset();
     if (rc != 0) return out;
-    char discard[4096];
-    for (ssize_t n; (n = ::read(output->read.get(), discard, sizeof discard)) != 0;) {
-        if (n < 0 && errno != EINTR) break;
-    }
+    discard_output_until_exit(pid, output->read.get());
     int status = 0;
     struct rusage ru {};
     while (::wait4(pid, &status, 0, &ru) < 0) {

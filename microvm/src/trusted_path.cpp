@@ -9,7 +9,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <memory>
+#include <vector>
 
 #include "text_util.hpp"
 
@@ -108,46 +110,76 @@ Expected<std::string> owned_executable(std::string_view path, std::string_view w
     return executable_of_owned_chain(path, what, true);
 }
 
+namespace {
+
+// The components of path, in front of what is pending ("" and "." dropped).
+void push_components(std::deque<std::string>& pending, std::string_view path) {
+    std::vector<std::string> parts;
+    for (size_t at = 0; at <= path.size();) {
+        const size_t slash = std::min(path.find('/', at), path.size());
+        const std::string_view part = path.substr(at, slash - at);
+        if (!part.empty() && part != ".") parts.emplace_back(part);
+        at = slash + 1;
+    }
+    pending.insert(pending.begin(), parts.begin(), parts.end());
+}
+
+}  // namespace
+
 Expected<std::string> searched_real_path(std::string_view path, std::string_view what, bool executable) {
     const std::string given(path);
     if (given.empty() || given.front() != '/') {
         return fail(Failure::Kind::InvalidConfig, std::string(what) + " " + text::quoted(given) + " must be an absolute path");
     }
+    auto refuse = [&](const std::string& fault) {
+        return fail(Failure::Kind::SetupError,
+                    "refusing " + std::string(what) + " " + text::quoted(given) + ": " + fault +
+                        "; a program the host finds by searching must lie where only root or the invoking user "
+                        "can change any entry on the way to it");
+    };
     const uid_t me = ::geteuid();
-    // Every prefix of the path as given, each reached as the kernel reaches it (lstat follows
-    // the links before the last component), the last one included.
-    std::string prefix;
-    bool writable_parent = false;  // the entry before was a directory others may write (sticky)
-    for (size_t at = 1; at <= given.size();) {
-        const size_t slash = std::min(given.find('/', at), given.size());
-        if (slash > at) {
-            prefix += "/" + given.substr(at, slash - at);
-            struct stat st;
-            if (::lstat(prefix.c_str(), &st) != 0) {
-                return fail(Failure::Kind::SetupError, std::string(what) + " " + text::quoted(given) + ": " +
-                                                           prefix + ": " + std::strerror(errno));
-            }
-            auto refuse = [&](const std::string& fault) {
-                return fail(Failure::Kind::SetupError,
-                            "refusing " + std::string(what) + " " + text::quoted(given) + ": " + fault +
-                                "; a program the host finds by searching must lie where only root or the invoking user "
-                                "can change any entry on the way to it");
-            };
-            if (st.st_uid != 0 && st.st_uid != me) {
-                return refuse(text::quoted(prefix) + " is owned by uid " + std::to_string(st.st_uid));
-            }
-            if (writable_parent && !S_ISDIR(st.st_mode)) {
-                return refuse(text::quoted(prefix) + " lies in a directory others may write");
-            }
-            writable_parent = false;
-            if (S_ISDIR(st.st_mode) && (st.st_mode & (S_IWGRP | S_IWOTH))) {
-                if (!(st.st_mode & S_ISVTX)) return refuse(text::quoted(prefix) + " is writable by others");
-                writable_parent = true;
-            }
+    // Resolved here one entry at a time, as the kernel resolves it, so that every entry met is
+    // judged: the path's own and those of each symlink's target (a symlink of root's into another
+    // user's tree met their symlink there, which chose the rest: a review).
+    std::deque<std::string> pending;
+    push_components(pending, given);
+    std::string current = "/";  // resolved so far: a real directory
+    int links = 0;
+    while (!pending.empty()) {
+        const std::string name = std::move(pending.front());
+        pending.pop_front();
+        if (name == "..") {
+            current = current.substr(0, std::max<size_t>(current.rfind('/'), 1));
+            continue;
         }
-        at = slash + 1;
+        const std::string entry = (current == "/" ? "" : current) + "/" + name;
+        struct stat dir, st;
+        if (::stat(current.c_str(), &dir) != 0 || ::lstat(entry.c_str(), &st) != 0) {
+            return fail(Failure::Kind::SetupError,
+                        std::string(what) + " " + text::quoted(given) + ": " + entry + ": " + std::strerror(errno));
+        }
+        if (st.st_uid != 0 && st.st_uid != me) {
+            return refuse(text::quoted(entry) + " is owned by uid " + std::to_string(st.st_uid));
+        }
+        // A directory others may write: only sticky (they cannot rename or remove what is not
+        // theirs), and only holding a directory (a file there could be another's hard link).
+        if (dir.st_mode & (S_IWGRP | S_IWOTH)) {
+            if (!(dir.st_mode & S_ISVTX)) return refuse(text::quoted(current) + " is writable by others");
+            if (!S_ISDIR(st.st_mode)) return refuse(text::quoted(entry) + " lies in a directory others may write");
+        }
+        if (S_ISLNK(st.st_mode)) {
+            char target[PATH_MAX];
+            const ssize_t n = ::readlink(entry.c_str(), target, sizeof target);
+            if (n <= 0 || n >= static_cast<ssize_t>(sizeof target) || ++links > 40) {
+                return refuse(text::quoted(entry) + ": a symlink that cannot be followed");
+            }
+            if (target[0] == '/') current = "/";
+            push_components(pending, std::string_view(target, static_cast<size_t>(n)));
+            continue;
+        }
+        current = entry;
     }
-    return executable ? owned_executable(given, what) : owned_real_path(given, what);
+    return executable ? owned_executable(current, what) : owned_real_path(current, what);
 }
 
 }  // namespace microvm

@@ -292,6 +292,20 @@ TEST(GuestRunner, ASearchedRunnerOnAPathAnotherUserMadeIsRefused) {
     ASSERT_EQ(::lchown(planted.c_str(), 65534, 65534), 0);
     found = find_guest_runner({std::nullopt, bin, planted});
     ASSERT_FALSE(found.has_value()) << "through their symlink: " << *found;
+    // A symlink of root's into their directory, where their symlink names a runner of root's: the
+    // entries of every target met are judged too (a review: only the path as given and the real
+    // path were, and their symlink chose root's runner).
+    const std::string theirs = dir.path().string() + "/theirs";
+    ASSERT_EQ(::mkdir(theirs.c_str(), 0755), 0);
+    ASSERT_EQ(::chown(theirs.c_str(), 65534, 65534), 0);
+    ASSERT_EQ(::symlink(real.c_str(), (theirs + "/hop").c_str()), 0);
+    ASSERT_EQ(::lchown((theirs + "/hop").c_str(), 65534, 65534), 0);
+    ASSERT_EQ(::mkdir((dir.path() / "ours").c_str(), 0755), 0);
+    const std::string ours = dir.path().string() + "/ours/microvm-guest";
+    ASSERT_EQ(::symlink((theirs + "/hop").c_str(), ours.c_str()), 0);
+    found = find_guest_runner({std::nullopt, dir.path().string() + "/none/bin", ours});
+    ASSERT_FALSE(found.has_value()) << "through their symlink behind ours: " << *found;
+    EXPECT_NE(found.error().message.find("uid 65534"), std::string::npos) << found.error().message;
     // Refused at an earlier place, a trusted later one is still found.
     found = find_guest_runner({std::nullopt, dir.path().string() + "/build/tools/bin", real});
     ASSERT_TRUE(found.has_value()) << found.error().message;

@@ -45,8 +45,9 @@ Expected<std::string> owned_executable(std::string_view path, std::string_view w
 // or a sibling folder beside a binary copied to /tmp/x/ (/tmp/guest/), is a place any local
 // user can make, and there another user's file, or their symlink to any executable of root's,
 // was the guest runner or the gvisor launcher of root's runs (red team, 2026-12-05). Each entry
-// on the way (directory or symlink, followed as the kernel does) must be root's or this user's,
-// and a directory writable by others only sticky, root's or this user's, holding a directory.
+// met while resolving it, as the kernel does (directories, symlinks, and the entries of every
+// symlink's target), must be root's or this user's, and a directory writable by others only
+// sticky, holding a directory.
 Expected<std::string> searched_real_path(std::string_view path, std::string_view what, bool executable);
 
 }  // namespace microvm

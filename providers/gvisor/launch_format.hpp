@@ -3,8 +3,8 @@
 // are known only when it claims the sandbox while the OCI spec fixes a container's process at
 // `runsc create`, and a one-shot run's, so that the boot is not held to the program's CPU share
 // (live_container.hpp). The container's process is the launcher, which announces on stdout that it waits
-// (kReadyMarker), reads one launch message on stdin, and execve's the program with it. What
-// follows the message on stdin is the program's own input. Self-contained but for
+// (kReadyMarker), reads one launch message on stdin and the launch's digits (kExecNonceBytes,
+// below), and execve's the program with it. What follows them on stdin is the program's own input. Self-contained but for
 // host/launch_format.hpp (itself self-contained): the launcher is a static program that links
 // nothing of the project.
 #pragma once
@@ -19,7 +19,10 @@ namespace microvm::gvisor {
 using host::LaunchHeader;  // host/launch_format.hpp: the layout every launch message has
 using host::kMaxLaunchBytes;
 using host::kMaxLaunchStrings;
-inline constexpr uint32_t kLaunchMagic = 0x4c47564d;  // "MVGL"
+// "MVG2": the launch's digits follow the message since 2026-12-05 ("MVGL" before). A launcher and
+// a host of different formats refuse each other's message ("malformed launch message") instead
+// of handing the digits to the program as its input (a review).
+inline constexpr uint32_t kLaunchMagic = 0x3247564d;
 
 // What the launcher writes on stdout before it reads the message, nothing else before the
 // program runs: the host reads exactly these bytes while preparing, so the program's stdout is

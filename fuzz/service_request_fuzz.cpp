@@ -28,7 +28,7 @@ const microvm::Settings& settings() {
 }
 
 // What the client wrote, arrived unchanged: the string forms read directly agree with the policy
-// read through the TOML text, and env_vars keep every byte.
+// read through the settings reader (read_config_override), and env_vars keep every byte.
 void same_as_given(const nlohmann::json& body, const microvm::MicroVMConfig& c) {
     using namespace microvm;
     auto given = [&](const char* key) -> const nlohmann::json* {
@@ -57,8 +57,8 @@ bool refused(const microvm::service::ApiExpected<T>& r) {
     if (r) return false;
     if (r.error().http_status != 400 || r.error().message.empty())
         __builtin_trap();  // a 400 saying why
-    // The policy keys travel to the settings reader as TOML the client never wrote: an error
-    // must name the client's key, never that text's "request:LINE".
+    // An error names the client's key, never a line of text the client never wrote (the keys
+    // travelled as TOML text until 2026-12-05, whose "request:LINE" errors this guards against).
     if (r.error().message.starts_with("request:")) __builtin_trap();
     return true;
 }

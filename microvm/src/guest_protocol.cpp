@@ -596,8 +596,8 @@ Expected<std::string> find_guest_runner(const ProgramSearch& where) {
         looked.push_back(candidate);
     }
     return fail(Failure::Kind::SetupError,
-                std::string("guest runner '") + kGuestRunner.name +
-                    "' not found; looked in: " + text::join(looked, ", "));
+                std::string("no trusted guest runner '") + kGuestRunner.name +
+                    "' found; looked in: " + text::join(looked, ", "));
 }
 
 Expected<std::string> find_guest_runner() {

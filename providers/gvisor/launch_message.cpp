@@ -71,11 +71,11 @@ Expected<std::optional<std::string>> find_launcher() {
 }
 
 Expected<std::string> require_launcher() {
-    RTFS_TRY(std::optional<std::string> found, find_launcher());
-    if (found) return std::move(*found);
-    return fail(Failure::Kind::SetupError, std::string(kGvisorLauncher.name) +
-                                               " not found (sandboxes built ahead need it); looked in: " +
-                                               search_launcher().looked);
+    LauncherSearch s = search_launcher();
+    if (s.env) return trusted_executable(*s.env, "gvisor launcher");
+    if (s.trusted) return std::move(*s.trusted);
+    return fail(Failure::Kind::SetupError, "no trusted " + std::string(kGvisorLauncher.name) +
+                                               " found (sandboxes built ahead need it); looked in: " + s.looked);
 }
 
 }  // namespace microvm::gvisor

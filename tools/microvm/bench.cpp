@@ -43,10 +43,15 @@ struct RunOutcome {
 // Reads and discards what the process writes on fd until it exits (its pidfd is readable): not
 // until the pipe's end, which a background child of a peer could hold open for ever.
 void discard_output_until_exit(pid_t pid, int fd) {
-    host::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-    if (!pidfd.valid() || !host::set_nonblocking(fd)) return;  // then wait4 alone (outputs are small)
-    struct pollfd fds[2] = {{pidfd.get(), POLLIN, 0}, {fd, POLLIN, 0}};
     char discard[4096];
+    host::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    if (!pidfd.valid() || !host::set_nonblocking(fd)) {  // no pidfd (Linux before 5.3): to the end
+        for (ssize_t n; (n = ::read(fd, discard, sizeof discard)) != 0;) {
+            if (n < 0 && errno != EINTR) return;
+        }
+        return;
+    }
+    struct pollfd fds[2] = {{pidfd.get(), POLLIN, 0}, {fd, POLLIN, 0}};
     for (;;) {
         if (::poll(fds, 2, -1) < 0 && errno != EINTR) return;
         if (fds[1].revents) {

@@ -63,12 +63,14 @@ Expected<std::string> find_rtfs_guest_wasm() {
         return *trusted;  // as judged: the path given may pass through another user's symlink
     }
     std::vector<std::string> looked;
+    bool refused = false;
     for (const std::string& candidate : program_candidates(kRtfsWasmGuest, where)) {
         if (is_file(candidate)) {
             // Found by searching: every entry on the way is judged too (microvm/trusted_path.hpp).
             auto trusted = searched_real_path(candidate, "RTFS guest module", /*executable=*/false);
             if (trusted) return *trusted;
             looked.push_back(candidate + " (" + trusted.error().message + ")");
+            refused = true;
             continue;
         }
         looked.push_back(candidate);
@@ -76,8 +78,8 @@ Expected<std::string> find_rtfs_guest_wasm() {
     std::string places;
     for (const std::string& l : looked) places += (places.empty() ? "" : ", ") + l;
     return fail(Failure::Kind::ProviderUnavailable,
-                "rtfs-guest.wasm was not built (needs clang-19 + wasi-libc); looked in " + places +
-                    " (or set MICROVM_RTFS_WASM)");
+                std::string(refused ? "no trusted rtfs-guest.wasm found" : "rtfs-guest.wasm was not built (needs clang-19 + wasi-libc)") +
+                    "; looked in " + places + " (or set MICROVM_RTFS_WASM)");
 }
 
 namespace wasm {

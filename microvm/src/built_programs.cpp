@@ -1,7 +1,12 @@
 #include "microvm/built_programs.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
+
+#include "microvm/trusted_path.hpp"
 
 namespace microvm {
 
@@ -46,6 +51,29 @@ std::vector<std::string> program_candidates(const BuiltProgram& program, const P
 
 std::vector<std::string> program_candidates(const BuiltProgram& program) {
     return program_candidates(program, default_search(program));
+}
+
+SearchedProgram search_candidates(const BuiltProgram& program, const ProgramSearch& where, bool executable,
+                                  std::string_view what) {
+    SearchedProgram out;
+    for (const std::string& candidate : program_candidates(program, where)) {
+        out.looked.push_back(candidate);
+        struct stat st {};
+        if (::stat(candidate.c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
+            (executable && ::access(candidate.c_str(), X_OK) != 0)) {
+            continue;
+        }
+        // Found by searching, not named: every entry on the way is judged too (a build tree
+        // removed from below /tmp, remade there by another user; red team, 2026-12-05).
+        auto trusted = searched_real_path(candidate, what, executable);
+        if (trusted) {
+            out.trusted = std::move(*trusted);
+            return out;
+        }
+        out.looked.back() += " (" + trusted.error().message + ")";
+        out.refused = true;
+    }
+    return out;
 }
 
 }  // namespace microvm

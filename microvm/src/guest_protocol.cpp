@@ -201,12 +201,6 @@ Expected<Job> job_from(const json& j) {
     return job;
 }
 
-bool is_executable_file(const std::string& path) {
-    struct stat st {};
-    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-           ::access(path.c_str(), X_OK) == 0;
-}
-
 }  // namespace
 
 std::string encode_job(const Job& job) { return dump(job_object(job)); }
@@ -582,22 +576,11 @@ Expected<std::string> find_guest_runner(const ProgramSearch& where) {
         if (trusted) return *trusted;
         return fail(Failure::Kind::SetupError, trusted.error().message);
     }
-    std::vector<std::string> looked{"$MICROVM_GUEST (unset)"};
-    for (const std::string& candidate : program_candidates(kGuestRunner, where)) {
-        if (is_executable_file(candidate)) {
-            // Found by searching, not named: every entry on the way is judged too (a build tree
-            // removed from below /tmp, remade there by another user, red team 2026-12-05). One
-            // refused is passed over for the next place, and named in the message.
-            auto trusted = searched_real_path(candidate, "guest runner", /*executable=*/true);
-            if (trusted) return *trusted;
-            looked.push_back(candidate + " (" + trusted.error().message + ")");
-            continue;
-        }
-        looked.push_back(candidate);
-    }
-    return fail(Failure::Kind::SetupError,
-                std::string("no trusted guest runner '") + kGuestRunner.name +
-                    "' found; looked in: " + text::join(looked, ", "));
+    SearchedProgram found = search_candidates(kGuestRunner, where, /*executable=*/true, "guest runner");
+    if (found.trusted) return std::move(*found.trusted);
+    return fail(Failure::Kind::SetupError, std::string("no trusted guest runner '") + kGuestRunner.name +
+                                               "' found; looked in: $MICROVM_GUEST (unset), " +
+                                               text::join(found.looked, ", "));
 }
 
 Expected<std::string> find_guest_runner() {

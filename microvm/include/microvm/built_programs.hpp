@@ -11,6 +11,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace microvm {
@@ -45,6 +46,19 @@ ProgramSearch default_search(const BuiltProgram& program, const std::string& own
 // Every path the search could pick, in its order.
 std::vector<std::string> program_candidates(const BuiltProgram& program, const ProgramSearch& where);
 std::vector<std::string> program_candidates(const BuiltProgram& program);  // default_search
+
+// What the search found among the candidates (the variable's value is the caller's to judge, as
+// the explicit choice it is): the real path of the first that exists (a regular file, with an
+// execute bit when executable) and that searched_real_path (trusted_path.hpp) trusts, and every
+// candidate looked at, a refused one with the reason. A refused one is passed over, never an
+// error of its own: whoever could plant a file there must not be able to fail every run.
+struct SearchedProgram {
+    std::optional<std::string> trusted;
+    std::vector<std::string> looked;
+    bool refused = false;  // at least one candidate existed but was not trusted
+};
+SearchedProgram search_candidates(const BuiltProgram& program, const ProgramSearch& where, bool executable,
+                                  std::string_view what);
 
 // The running executable's path (/proc/self/exe); empty when it cannot be read.
 std::string own_executable();

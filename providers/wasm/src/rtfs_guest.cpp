@@ -62,23 +62,13 @@ Expected<std::string> find_rtfs_guest_wasm() {
         if (!trusted) return fail(Failure::Kind::ProviderUnavailable, trusted.error().message);
         return *trusted;  // as judged: the path given may pass through another user's symlink
     }
-    std::vector<std::string> looked;
-    bool refused = false;
-    for (const std::string& candidate : program_candidates(kRtfsWasmGuest, where)) {
-        if (is_file(candidate)) {
-            // Found by searching: every entry on the way is judged too (microvm/trusted_path.hpp).
-            auto trusted = searched_real_path(candidate, "RTFS guest module", /*executable=*/false);
-            if (trusted) return *trusted;
-            looked.push_back(candidate + " (" + trusted.error().message + ")");
-            refused = true;
-            continue;
-        }
-        looked.push_back(candidate);
-    }
+    SearchedProgram found = search_candidates(kRtfsWasmGuest, where, /*executable=*/false, "RTFS guest module");
+    if (found.trusted) return std::move(*found.trusted);
     std::string places;
-    for (const std::string& l : looked) places += (places.empty() ? "" : ", ") + l;
+    for (const std::string& l : found.looked) places += (places.empty() ? "" : ", ") + l;
     return fail(Failure::Kind::ProviderUnavailable,
-                std::string(refused ? "no trusted rtfs-guest.wasm found" : "rtfs-guest.wasm was not built (needs clang-19 + wasi-libc)") +
+                std::string(found.refused ? "no trusted rtfs-guest.wasm found"
+                                          : "rtfs-guest.wasm was not built (needs clang-19 + wasi-libc)") +
                     "; looked in " + places + " (or set MICROVM_RTFS_WASM)");
 }
 

@@ -440,6 +440,8 @@ Expected<std::unique_ptr<toml::node>> to_toml(const json& j, const std::string& 
 
 }  // namespace
 
+std::span<const char* const> config_override_keys() { return {kOverrideKeys.begin(), kOverrideKeys.size()}; }
+
 Expected<ConfigOverride> read_config_override(const nlohmann::json& object) {
     // The values go to the reader as nodes, never through TOML text: toml++ 3.3.0 prints some
     // strings and keys so that they read back changed ("\nX" as "X", a key "\tA" as "A") or not

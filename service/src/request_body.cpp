@@ -8,11 +8,6 @@ using nlohmann::json;
 
 namespace {
 
-// The settings file's keys for a config override; read by read_config_override.
-const std::set<std::string> kConfigKeys = {"timeout",      "memory_limit_mb",  "cpu_limit",
-                                           "network_policy", "fs_policy",       "env_vars",
-                                           "max_output_bytes", "max_processes"};
-
 ApiError bad(std::string message) { return ApiError{400, "bad_request", std::move(message)}; }
 
 // The config keys of body, read by the settings file's reader.
@@ -57,7 +52,7 @@ ApiExpected<Policy> finish(Policy p, const json& body, const ConfigOverride& o) 
 
 const std::set<std::string>& policy_keys() {
     static const std::set<std::string> keys = [] {
-        std::set<std::string> k = kConfigKeys;
+        std::set<std::string> k(config_override_keys().begin(), config_override_keys().end());
         k.insert({"security_level", "capabilities", "capability"});
         return k;
     }();

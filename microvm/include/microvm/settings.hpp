@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -70,6 +71,8 @@ Expected<Settings> parse_settings(std::string_view toml_text, std::string_view f
 // value for value; its other keys are left to the caller. Errors are InvalidConfig naming the
 // key, e.g. "timeout: invalid duration ...".
 Expected<ConfigOverride> read_config_override(const nlohmann::json& object);
+// The keys of a config override, in the settings file's names (what read_config_override reads).
+std::span<const char* const> config_override_keys();
 // Reads a settings file that must be trusted where it lies (trusted_path.hpp): SetupError naming
 // the file and the fault when it is not (a sandbox could have planted it); InvalidConfig when it
 // cannot be read or parsed.

@@ -15,11 +15,15 @@
 #include <thread>
 
 #include "gvisor/gvisor_provider.hpp"
+#include "gvisor/launch_format.hpp"
+#include "gvisor/launch_message.hpp"
+#include "host/launch_message.hpp"
 #include "host/cgroup_fs.hpp"
 #include "microvm/cancel.hpp"
 #include "support/cgroup_dirs.hpp"
 #include "support/expectations.hpp"
 #include "support/result_text.hpp"
+#include "support/run_command.hpp"
 
 namespace microvm {
 namespace {
@@ -290,6 +294,31 @@ TEST_F(GvisorOneShotTest, AProgramCannotForgeTheLaunchersRecord) {
         }
     }
     // (The launcher's own record still is one: AFileTheLauncherCannotExecuteIsAnExecFailure.)
+}
+
+// The launch's digits follow the message since the record carries them, and the magic changed
+// with the format ("MVG2"): a launcher and a host of different formats refuse each other instead
+// of handing the digits to the program as its first input (a review). The launcher, run here on
+// the host, runs the program of a message of its own format and refuses one of the older format.
+TEST(GvisorLaunchFormat, TheLauncherRefusesAMessageOfTheOlderFormat) {
+    auto launcher = gvisor::require_launcher();
+    ASSERT_TRUE(launcher) << launcher.error().message;  // built with the project, always
+    const std::string digits(gvisor::kExecNonceBytes, 'a');
+    constexpr uint32_t kOlderMagic = 0x4c47564d;  // "MVGL"
+    for (const uint32_t magic : {gvisor::kLaunchMagic, kOlderMagic}) {
+        SCOPED_TRACE(magic == kOlderMagic ? "older format" : "this format");
+        auto message = host::encode_launch(magic, {"/bin/echo", "ran"}, {});
+        ASSERT_TRUE(message) << message.error().message;
+        auto r = testsupport::run_command({*launcher}, *message + digits);
+        if (magic == kOlderMagic) {
+            EXPECT_EQ(r.status, 1) << r.err;
+            EXPECT_EQ(r.out.find("ran"), std::string::npos) << r.out;
+            EXPECT_NE(r.err.find("malformed launch message"), std::string::npos) << r.err;
+        } else {
+            EXPECT_EQ(r.status, 0) << r.err;
+            EXPECT_NE(r.out.find("ran\n"), std::string::npos) << r.out;
+        }
+    }
 }
 
 }  // namespace

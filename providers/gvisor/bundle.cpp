@@ -49,7 +49,7 @@ Expected<void> make_unbindable_mount(const std::string& dir) {
 Expected<std::unique_ptr<Bundle>> Bundle::create(const std::string& parent, const std::string& name,
                                                  bool result_dir) {
     const std::string dir = parent + "/" + name;
-    RTFS_CHECK(make_dir(dir, 0711));
+    RTFS_CHECK(make_dir(dir, 0700));  // staged_binds.hpp: nobody else may reach in
     std::unique_ptr<Bundle> bundle(new Bundle(dir, result_dir));  // removes dir on failure
     // Before anything is mounted in it (the result tmpfs, the staged binds): with the state
     // directory under a shared mount (/run on a systemd host), those would show at its peers.
@@ -94,7 +94,7 @@ Expected<void> Bundle::write_config(const nlohmann::json& config) const {
 }
 
 Expected<void> Bundle::stage_binds(std::vector<OciMount>& mounts) {
-    RTFS_TRY(staged_, StagedBinds::stage(dir_ + "/binds", mounts));
+    RTFS_TRY(staged_, StagedBinds::stage(dir_ + "/binds", rootfs(), mounts));
     return Ok{};
 }
 

@@ -1,15 +1,17 @@
-// One execution's OCI bundle directory, removed with everything in it on destruction. It is a
-// private mount of its own (bound onto itself): what the host mounts in it (result/, binds/)
+// One execution's OCI bundle directory (root's alone, 0700), removed with everything in it on
+// destruction. It is a private mount of its own (bound onto itself): what the host mounts in it
+// (result/, the staged binds)
 // never propagates to other mounts, even when the state directory lies under a mount with shared
 // propagation (/run on a systemd host), whose peers would otherwise show the staged host objects
 // while the execution runs. Its contents:
 //   config.json   the generated runtime spec
-//   rootfs/       the container's (empty, read-only) root; runsc's gofer adds mount points
+//   rootfs/       the container's read-only root: empty but for the read-only binds staged in
+//                 it (staged_binds.hpp) and the mount points runsc's gofer adds
 //   private/      root's alone (0700): keeps host users out of what lies below
 //     result/     RTFS only: where the guest writes its result frame: a tmpfs of the sandbox
 //                 user's, capped at kResultTmpfsBytes (one frame), unmounted on destruction
-//   binds/        the checked bind sources, staged for runsc (staged_binds.hpp), detached on
-//                 destruction
+//   binds/        the other checked bind sources, staged for runsc (staged_binds.hpp); all
+//                 staged mounts are detached on destruction
 //   runsc.log     runsc's own log (0600): errors of runsc itself, never the program's output
 #pragma once
 

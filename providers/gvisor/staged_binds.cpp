@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <optional>
 
 #include "gvisor/fs_tree.hpp"
 #include "host/checked_tree.hpp"
@@ -31,28 +33,120 @@ Expected<void> make_mount_point(int dir, const std::string& name, bool directory
     return Ok{};
 }
 
+Expected<void> attach(const host::UniqueFd& tree, int dir, const std::string& name,
+                      const OciMount& m) {
+    if (::move_mount(tree.get(), "", dir, name.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0) {
+        return host::sys_failure("attaching bind source " + m.source, errno);
+    }
+    return Ok{};
+}
+
+// The components of an absolute destination; empty when it names the root or holds an empty,
+// "." or ".." component (such a bind stays the spec's).
+std::vector<std::string> components(const std::string& destination) {
+    std::vector<std::string> parts;
+    if (destination.size() < 2 || destination.front() != '/') return {};
+    size_t start = 1;
+    while (start <= destination.size()) {
+        size_t end = destination.find('/', start);
+        if (end == std::string::npos) end = destination.size();
+        std::string part = destination.substr(start, end - start);
+        if (part.empty() || part == "." || part == "..") return {};
+        parts.push_back(std::move(part));
+        start = end + 1;
+    }
+    return parts;
+}
+
+// Whether a lies at or below b (absolute, normalised paths).
+bool at_or_below(const std::string& a, const std::string& b) {
+    return b == "/" || a == b || (a.starts_with(b) && a[b.size()] == '/');
+}
+
+// A read-only bind that no other mount of the container lies at, above or below: it can be
+// attached inside the root directory itself (see the header).
+bool fits_in_root(const OciMount& m, const std::vector<OciMount>& mounts) {
+    if (m.type != "bind" || m.writable || components(m.destination).empty()) return false;
+    return std::none_of(mounts.begin(), mounts.end(), [&](const OciMount& other) {
+        return &other != &m && (at_or_below(m.destination, other.destination) ||
+                                at_or_below(other.destination, m.destination));
+    });
+}
+
+// The directory that holds destination's last component below root, made (0755: what the
+// sandbox sees of it) where missing, never through a symlink. nullopt when an entry on the way
+// is not a directory (a symlink of the root, such as /lib64 -> usr/lib64) or the last one
+// exists: that bind stays the spec's, which resolves it inside the container.
+Expected<std::optional<host::UniqueFd>> parent_in_root(int root,
+                                                       const std::vector<std::string>& parts) {
+    host::UniqueFd dir(::fcntl(root, F_DUPFD_CLOEXEC, 0));
+    if (!dir.valid()) return host::sys_failure("dup", errno);
+    for (size_t i = 0; i + 1 < parts.size(); ++i) {
+        const char* name = parts[i].c_str();
+        if (::mkdirat(dir.get(), name, 0755) == 0) {
+            if (::fchmodat(dir.get(), name, 0755, 0) != 0) {
+                return host::sys_failure("chmod " + parts[i], errno);
+            }
+        } else if (errno != EEXIST) {
+            return host::sys_failure("mkdir " + parts[i], errno);
+        }
+        host::UniqueFd next(::openat(dir.get(), name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!next.valid()) {
+            if (errno == ENOTDIR || errno == ELOOP) return std::optional<host::UniqueFd>{};
+            return host::sys_failure("open " + parts[i], errno);
+        }
+        dir = std::move(next);
+    }
+    struct stat st;
+    if (::fstatat(dir.get(), parts.back().c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        return std::optional<host::UniqueFd>{};  // taken (a symlink of the root's)
+    }
+    return std::optional<host::UniqueFd>(std::move(dir));
+}
+
 }  // namespace
 
 Expected<std::unique_ptr<StagedBinds>> StagedBinds::stage(const std::string& dir,
+                                                          const std::string& root,
                                                           std::vector<OciMount>& mounts) {
     RTFS_CHECK(make_dir(dir, 0700));
     std::unique_ptr<StagedBinds> staged(new StagedBinds(dir));  // removes dir on failure
     host::UniqueFd at(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!at.valid()) return host::sys_failure("open " + dir, errno);
+    host::UniqueFd root_at(::open(root.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!root_at.valid()) return host::sys_failure("open " + root, errno);
+    std::vector<bool> in_root(mounts.size());
+    for (size_t i = 0; i < mounts.size(); ++i) in_root[i] = fits_in_root(mounts[i], mounts);
     size_t n = 0;
-    for (OciMount& m : mounts) {
+    for (size_t i = 0; i < mounts.size(); ++i) {
+        OciMount& m = mounts[i];
         if (m.type != "bind") continue;
         RTFS_TRY(host::UniqueFd tree,
                  host::clone_checked_tree(
                      {m.source, m.source_identity, m.directory, staged_attributes(m)}));
+        if (in_root[i]) {
+            const std::vector<std::string> parts = components(m.destination);
+            RTFS_TRY(std::optional<host::UniqueFd> parent, parent_in_root(root_at.get(), parts));
+            in_root[i] = parent.has_value();
+            if (parent) {
+                RTFS_CHECK(make_mount_point(parent->get(), parts.back(), m.directory));
+                RTFS_CHECK(attach(tree, parent->get(), parts.back(), m));
+                staged->mounted_.push_back(root + m.destination);
+                continue;
+            }
+        }
         const std::string name = std::to_string(n++);
         RTFS_CHECK(make_mount_point(at.get(), name, m.directory));
-        if (::move_mount(tree.get(), "", at.get(), name.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0) {
-            return host::sys_failure("attaching bind source " + m.source, errno);
-        }
+        RTFS_CHECK(attach(tree, at.get(), name, m));
         m.source = dir + "/" + name;
         staged->mounted_.push_back(m.source);
     }
+    // What lies in the root is runsc's root mount's: the spec no longer lists it.
+    std::vector<OciMount> spec;
+    for (size_t i = 0; i < mounts.size(); ++i) {
+        if (!in_root[i]) spec.push_back(std::move(mounts[i]));
+    }
+    mounts = std::move(spec);
     return staged;
 }
 

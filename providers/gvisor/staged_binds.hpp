@@ -4,10 +4,18 @@
 // directory, and the swapped object would be bound, writable if the policy says so. So runsc
 // never gets a policy path: the host clones each checked object itself (host/checked_tree.hpp:
 // opened refusing every symlink, same device and inode, open_tree on that descriptor) and
-// attaches the clone in the bundle's binds/ directory (root's, below directories only root can
-// write); the config names binds/<n>, which nobody else can swap. binds/ is mode 0700: no one
-// else may reach a staged object there, past the directories above its source that may keep
-// them out. What runsc binds is the object that was checked, whatever happens to the policy path
+// attaches the clone where nobody else can swap it or reach it: the bundle is root's alone (0700),
+// so no one else reaches a staged object past the directories above its source that may keep
+// them out. Two places:
+//   - in the bundle's root directory itself, at the bind's destination (directories on the way
+//     made 0755), for a read-only bind that no other mount lies at, above or below: runsc's
+//     gofer serves the whole root as one mount, and the spec does not list the bind. runsc
+//     serves each bind mount of the spec through a gofer mount of its own, ~3 ms each here
+//     (issue 15; docs/benchmarks.md), which most runs' binds (the program, its libraries)
+//     no longer pay;
+//   - otherwise in binds/<n>, which the config names: writable binds (the root is read-only),
+//     and binds nested in another mount, whose mount points gVisor makes inside the container.
+// What runsc binds is the object that was checked, whatever happens to the policy path
 // meanwhile and whichever process of runsc's mounts it. Staged mounts are private (no
 // propagation either way; dir lies in the bundle's private mount, bundle.hpp, since a mount
 // attached under a shared parent would join its propagation) and carry their final attributes
@@ -26,10 +34,11 @@ namespace microvm::gvisor {
 
 class StagedBinds {
   public:
-    // Creates dir (mode 0700) and stages every bind of mounts there, rewriting its source to the
-    // staged path. SetupError "bind source '<path>' was replaced after it was checked" when the
+    // Creates dir (mode 0700) and stages every bind of mounts: in root (removed from mounts) or
+    // in dir (its source rewritten to the staged path). SetupError "bind source '<path>' was replaced after it was checked" when the
     // object at a source is no longer the one recorded for it.
     static Expected<std::unique_ptr<StagedBinds>> stage(const std::string& dir,
+                                                        const std::string& root,
                                                         std::vector<OciMount>& mounts);
     ~StagedBinds();
     StagedBinds(const StagedBinds&) = delete;
@@ -38,7 +47,7 @@ class StagedBinds {
   private:
     explicit StagedBinds(std::string dir) : dir_(std::move(dir)) {}
     std::string dir_;
-    std::vector<std::string> mounted_;  // staged mount points, detached on destruction
+    std::vector<std::string> mounted_;  // staged mount points (none below another), detached on destruction
 };
 
 }  // namespace microvm::gvisor

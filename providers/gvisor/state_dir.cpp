@@ -37,11 +37,12 @@ std::vector<std::string> entries(const std::string& dir) {
 
 Expected<std::unique_ptr<StateDir>> StateDir::create(const std::string& base) {
     std::string path = base + "/" + host::owned_name(kNamePrefix);
-    // Traversable (not listable) by others: the sandbox sees its bundle's root through it.
-    RTFS_CHECK(make_dir(path, 0711));
+    // Root's alone: the bundles below hold staged host objects (staged_binds.hpp). runsc reaches
+    // them as root; the sandbox, through the descriptors its gofer opened.
+    RTFS_CHECK(make_dir(path, 0700));
     std::unique_ptr<StateDir> dir(new StateDir(path));  // removes path if what follows fails
     RTFS_CHECK(make_dir(dir->runsc_root(), 0700));
-    RTFS_CHECK(make_dir(dir->bundles(), 0711));
+    RTFS_CHECK(make_dir(dir->bundles(), 0700));
     return dir;
 }
 

@@ -16,8 +16,9 @@ namespace testsupport {
 // mkdtemp("/tmp/PREFIX-XXXXXX"), removed with everything in it.
 class HostDir {
   public:
-    explicit HostDir(const std::string& prefix) {
-        std::string tmpl = "/tmp/" + prefix + "-XXXXXX";
+    // Below base: /tmp, or elsewhere for a path that must not lie below the sandbox's own /tmp.
+    explicit HostDir(const std::string& prefix, const std::string& base = "/tmp") {
+        std::string tmpl = base + "/" + prefix + "-XXXXXX";
         path_ = ::mkdtemp(tmpl.data());
     }
     ~HostDir() { std::filesystem::remove_all(path_); }

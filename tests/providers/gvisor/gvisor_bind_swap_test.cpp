@@ -4,11 +4,14 @@
 // a source by path, so the provider never gives it one: it stages the checked objects where
 // nobody else can swap them (staged_binds.hpp). The test hooks (BindWindowHooks) make the race
 // deterministic: the swap happens exactly in the window an attacker would aim at.
+#include <fcntl.h>
 #include <glob.h>
+#include <grp.h>
 #include <gtest/gtest.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -18,6 +21,7 @@
 #include <sstream>
 
 #include "gvisor/fs_tree.hpp"
+#include "gvisor/oci_spec.hpp"
 #include "gvisor/runtime.hpp"
 #include "gvisor/state_dir.hpp"
 #include "support/expectations.hpp"
@@ -37,11 +41,9 @@ using testsupport::glob_paths;
 // /etc or /root): the attacker replaces data with a symlink to secret, keeping the checked
 // directory under another name.
 struct SwapScene {
-    HostDir dir{"gvisor-bind-swap"};
-    fs::path data = dir.path() / "data";
-    fs::path checked = dir.path() / "data.checked";
-    fs::path secret = dir.path() / "secret";
-    SwapScene() {
+    // base: below /tmp (the sandbox's own tmpfs), binds are the spec's; elsewhere, read-only ones
+    // lie in the bundle's root directory (staged_binds.hpp).
+    explicit SwapScene(const std::string& base = "/tmp") : dir("gvisor-bind-swap", base) {
         for (const fs::path& d : {data, secret}) {
             fs::create_directory(d);
             fs::permissions(d, fs::perms::all);  // writable by the sandbox's user
@@ -49,6 +51,10 @@ struct SwapScene {
         write_file(data / "f", "checked\n");
         write_file(secret / "f", "secret\n");
     }
+    HostDir dir;
+    fs::path data = dir.path() / "data";
+    fs::path checked = dir.path() / "data.checked";
+    fs::path secret = dir.path() / "secret";
     void swap_in_symlink() const {
         fs::rename(data, checked);
         fs::create_directory_symlink(secret, data);
@@ -109,6 +115,21 @@ TEST_F(GvisorBindSwapTest, AFreshRunBindsTheCheckedDirectoryNotASymlinkSwappedIn
     EXPECT_EQ(read_text(scene.checked / "planted"), "planted\n");
 }
 
+// The same swap for a read-only bind staged in the bundle's root directory (a source outside the
+// sandbox's /tmp): the program reads the checked directory.
+TEST_F(GvisorBindSwapTest, AReadOnlyBindInTheRootIsTheCheckedDirectoryNotASymlinkSwappedInBeforeRunsc) {
+    SwapScene scene("/var/tmp");
+    runtime_->set_bind_window_hooks_for_tests({.before_runsc = [&] { scene.swap_in_symlink(); }});
+    host::SandboxRequest req;
+    req.program = "/bin/sh";
+    req.argv = {"/bin/sh", "-c", "read a < '" + (scene.data / "f").string() + "'; echo \"$a\""};
+    req.fs_policy = FileSystemPolicy::read_only({scene.data.string()});
+    req.timeout = 20s;
+    auto r = runtime_->run(req);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->stdout_data.data, "checked\n") << r->stderr_data.data;
+}
+
 // The same swap between the check and the staging: the object at the path is no longer the one
 // checked, and the run is refused naming the path, leaving nothing behind.
 TEST_F(GvisorBindSwapTest, AFreshRunIsRefusedWhenASourceIsSwappedBeforeItIsStaged) {
@@ -149,54 +170,87 @@ TEST_F(GvisorBindSwapTest, AFreshRunIsRefusedWhenAFileIsRenamedOverBeforeItIsSta
         << r.error().message;
 }
 
-// What runsc is given instead of the policy paths: staged mounts in a directory that only root
-// can change or enter (whoever could rename there could redirect runsc's bind again; whoever
-// could enter would reach the sources past the directories that keep them out), each the
-// checked object with its final attributes (read-only binds read-only on the host too).
+// Whether a process of uid can open path for reading (a forked child that becomes it).
+bool opens_as(uid_t uid, const std::string& path) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        if (::setgroups(0, nullptr) != 0 || ::setgid(uid) != 0 || ::setuid(uid) != 0) ::_exit(2);
+        ::_exit(::open(path.c_str(), O_RDONLY | O_CLOEXEC) >= 0 ? 0 : 1);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 2) << "could not become uid " << uid;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// What runsc is given instead of the policy paths: staged mounts where only root can change or
+// enter (whoever could rename there could redirect runsc's bind again; whoever could enter would
+// reach the sources past the directories that keep them out), each the checked object with its
+// final attributes (read-only binds read-only on the host too). A read-only bind lies in the
+// bundle's root directory at its destination (runsc's gofer serves it with the root), a writable
+// one in binds/. The attack: a host process of the sandbox's uid (or any other user) opens a
+// staged file whose own directories keep it out, through the bundle.
 TEST_F(GvisorBindSwapTest, StagedSourcesLieWhereOnlyRootCanChangeOrReachThem) {
-    SwapScene scene;
+    SwapScene scene("/var/tmp");  // scene.dir is root's alone (0700): nobody else reaches ro/f
     const fs::path ro = scene.dir.path() / "ro";
     fs::create_directory(ro);
-    std::vector<std::string> binds_dirs;
-    std::map<ino_t, unsigned long> staged_flags;  // by the staged root's inode
+    fs::permissions(ro, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                            fs::perms::others_read | fs::perms::others_exec);
+    write_file(ro / "f", "kept out\n");
+    fs::permissions(ro / "f", fs::perms::owner_read | fs::perms::owner_write |
+                                  fs::perms::group_read | fs::perms::others_read);
+    std::vector<std::string> bundles;
+    std::map<ino_t, std::pair<std::string, unsigned long>> staged;  // by inode: point, flags
+    std::vector<std::string> reached;
     runtime_->set_bind_window_hooks_for_tests({.before_runsc = [&] {
-        binds_dirs = glob_paths("/run/" + std::string(gvisor::kNamePrefix) +
-                                std::to_string(::getpid()) + ".*/bundles/*/binds");
-        for (const std::string& d : binds_dirs) {
-            for (const auto& e : fs::directory_iterator(d)) {
+        bundles = glob_paths("/run/" + std::string(gvisor::kNamePrefix) +
+                             std::to_string(::getpid()) + ".*/bundles/*");
+        for (const std::string& bundle : bundles) {
+            for (const std::string& point : gvisor::mount_points_below(bundle)) {
+                if (point == bundle) continue;
                 struct stat st;
                 struct statvfs vfs;
-                if (::stat(e.path().c_str(), &st) == 0 && ::statvfs(e.path().c_str(), &vfs) == 0) {
-                    staged_flags[st.st_ino] = vfs.f_flag;
+                if (::stat(point.c_str(), &st) == 0 && ::statvfs(point.c_str(), &vfs) == 0) {
+                    staged[st.st_ino] = {point, vfs.f_flag};
+                }
+                for (fs::path p = fs::path(point).parent_path(); p != "/"; p = p.parent_path()) {
+                    struct stat dir;
+                    ASSERT_EQ(::lstat(p.c_str(), &dir), 0) << p;
+                    EXPECT_TRUE(S_ISDIR(dir.st_mode)) << p;
+                    EXPECT_EQ(dir.st_uid, 0u) << p;
+                    EXPECT_EQ(dir.st_mode & 022, 0u) << p << " is writable by others";
+                }
+                for (uid_t uid : {gvisor::kSandboxUid, uid_t{1000}}) {
+                    const std::string file = point + "/f";
+                    if (opens_as(uid, file)) reached.push_back(file + " as uid " + std::to_string(uid));
                 }
             }
-            for (fs::path p = d; p != "/"; p = p.parent_path()) {
-                struct stat st;
-                ASSERT_EQ(::lstat(p.c_str(), &st), 0) << p;
-                EXPECT_TRUE(S_ISDIR(st.st_mode)) << p;
-                EXPECT_EQ(st.st_uid, 0u) << p;
-                EXPECT_EQ(st.st_mode & 022, 0u) << p << " is writable by others";
-                if (p == d) {
-                    EXPECT_EQ(st.st_mode & 07777, 0700u) << p;
-                }
-            }
+            struct stat st;
+            ASSERT_EQ(::stat(bundle.c_str(), &st), 0);
+            EXPECT_EQ(st.st_mode & 07777, 0700u) << bundle;
         }
     }});
-    host::SandboxRequest req;
-    req.program = "/bin/true";
-    req.argv = {"/bin/true"};
+    host::SandboxRequest req;  // the program reads ro/f, and cannot write there
+    req.program = "/bin/sh";
+    req.argv = {"/bin/sh", "-c",
+                "read a < '" + (ro / "f").string() + "'; echo \"$a\"; echo x > '" +
+                    (ro / "g").string() + "' || echo refused"};
     req.fs_policy = FileSystemPolicy::read_write({scene.data.string()}, {ro.string()});
     auto r = runtime_->run(req);
     ASSERT_TRUE(r) << r.error().message;
-    EXPECT_EQ(r->exit_code, 0);
-    ASSERT_EQ(binds_dirs.size(), 1u);
+    EXPECT_EQ(r->stdout_data.data, "kept out\nrefused\n") << r->stderr_data.data;
+    EXPECT_FALSE(fs::exists(ro / "g"));
+    ASSERT_EQ(bundles.size(), 1u);
+    EXPECT_EQ(reached, std::vector<std::string>{}) << "a staged object was reached past its directories";
     const ino_t rw_ino = inode_of(scene.data);
     const ino_t ro_ino = inode_of(ro);
-    ASSERT_TRUE(staged_flags.count(rw_ino));
-    ASSERT_TRUE(staged_flags.count(ro_ino));
+    ASSERT_TRUE(staged.count(rw_ino));
+    ASSERT_TRUE(staged.count(ro_ino));
+    EXPECT_EQ(staged[ro_ino].first, bundles[0] + "/rootfs" + ro.string());
+    EXPECT_EQ(fs::path(staged[rw_ino].first).parent_path(), fs::path(bundles[0]) / "binds");
     constexpr unsigned long kFlags = ST_RDONLY | ST_NOSUID | ST_NODEV;
-    EXPECT_EQ(staged_flags[rw_ino] & kFlags, ST_NOSUID | ST_NODEV);
-    EXPECT_EQ(staged_flags[ro_ino] & kFlags, kFlags);
+    EXPECT_EQ(staged[rw_ino].second & kFlags, ST_NOSUID | ST_NODEV);
+    EXPECT_EQ(staged[ro_ino].second & kFlags, kFlags);
     runtime_.reset();  // waits for the teardown, which detaches the staged mounts
     EXPECT_EQ(own_mounts(), 0u);
 }

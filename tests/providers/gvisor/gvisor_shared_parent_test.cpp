@@ -89,12 +89,13 @@ class SharedMountPair {
 };
 
 // Mounts below dir that hold something the provider mounted in a bundle: a staged bind source
-// (<bundle>/binds/<n>) or the result tmpfs (<bundle>/private/result). (The bundle's own mount shows at
+// (<bundle>/binds/<n>, or at its destination in <bundle>/rootfs/) or the result tmpfs (<bundle>/private/result). (The bundle's own mount shows at
 // a peer while it exists: a bind of the bundle directory, which the peer shows anyway.)
 std::vector<std::string> bundle_content_mounts_below(const fs::path& dir) {
     std::vector<std::string> found;
     for (const std::string& point : gvisor::mount_points_below(dir.string())) {
-        if (point.find("/binds/") != std::string::npos || point.ends_with("/result")) {
+        if (point.find("/binds/") != std::string::npos ||
+            point.find("/rootfs/") != std::string::npos || point.ends_with("/result")) {
             found.push_back(point);
         }
     }
@@ -135,8 +136,11 @@ struct Seen {
     std::vector<std::string> mounts;
 };
 Seen seen_below(const fs::path& dir) {
-    return {glob_paths(dir.string() + "/*/bundles/*/binds/*/marker"),
-            bundle_content_mounts_below(dir)};
+    std::vector<std::string> markers = glob_paths(dir.string() + "/*/bundles/*/binds/*/marker");
+    for (std::string& m : glob_paths(dir.string() + "/*/bundles/*/rootfs/tmp/*/marker")) {
+        markers.push_back(std::move(m));  // read-only binds lie at their destination in the root
+    }
+    return {std::move(markers), bundle_content_mounts_below(dir)};
 }
 
 std::unique_ptr<gvisor::Runtime> runtime_on(const SharedMountPair& pair) {
@@ -238,7 +242,7 @@ TEST_F(GvisorSharedStateBaseTest, TheSweepDetachesACrashedHostsBundleAndItsCopie
     fs::create_directories(bundles);
     struct stat st {};
     ASSERT_EQ(::stat(source.dir.path().c_str(), &st), 0);
-    std::vector<gvisor::OciMount> mounts{{.destination = "/src",
+    std::vector<gvisor::OciMount> mounts{{.destination = source.dir.path().string(),
                                           .type = "bind",
                                           .source = source.dir.path().string(),
                                           .options = {},

@@ -28,6 +28,7 @@
 #include "host/program_files.hpp"
 #include "host/rootfs.hpp"
 #include "host/seccomp_policy.hpp"
+#include "support/expectations.hpp"
 
 namespace microvm::gvisor {
 namespace {
@@ -443,6 +444,61 @@ TEST(BundleTest, TheResultDirectoryIsACappedTmpfsNotTheHostsDisk) {
     std::string dir = (*bundle)->dir();
     bundle->reset();
     EXPECT_FALSE(fs::exists(dir));  // unmounted, then removed
+}
+
+// Where each bind is staged (staged_binds.hpp): in the root at its destination, and gone from
+// the spec, only when read-only with no other mount at, above or below it and no symlink of the
+// root on its way; every other one in binds/, named by the spec.
+TEST(BundleTest, OnlyAReadOnlyBindStandingAloneIsStagedInTheRoot) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "staging binds needs root");
+    TempDir base;
+    TempDir sources;
+    const std::string file = sources.path() + "/file";
+    std::ofstream(file) << "x";
+    auto bind = [](const std::string& source, const std::string& destination, bool writable) {
+        struct stat st {};
+        EXPECT_EQ(::stat(source.c_str(), &st), 0) << source;
+        const bool directory = S_ISDIR(st.st_mode);
+        return OciMount{destination, "bind", source, {}, {st.st_dev, st.st_ino}, directory, writable};
+    };
+    std::vector<OciMount> mounts{
+        bind(file, "/opt/tool/file", false),              // alone: in the root
+        bind(sources.path(), "/srv/data", false),         // alone (a directory): in the root
+        bind(file, "/rw/file", true),                     // writable
+        bind(sources.path(), "/nest", false),             // another mount below it
+        bind(file, "/nest/file", false),                  // below another mount
+        bind(file, "/lib64/file", false),                 // through the root's symlink
+        bind(file, "/lib32", false),                      // the root's symlink itself
+        {"/tmp", "tmpfs", "tmpfs", {}, {}, false, false},
+        bind(file, "/tmp/file", false),                   // below the tmpfs
+    };
+    auto bundle = Bundle::create(base.path(), "b", /*result_dir=*/false);
+    ASSERT_TRUE(bundle) << bundle.error().message;
+    ASSERT_TRUE((*bundle)->add_root_symlinks({{"lib64", "usr/lib64"}, {"lib32", "usr/lib32"}}));
+    auto staged = (*bundle)->stage_binds(mounts);
+    ASSERT_TRUE(staged) << staged.error().message;
+    std::vector<std::string> spec;
+    for (const OciMount& m : mounts) {
+        spec.push_back(m.destination);
+        if (m.type == "bind") {
+            EXPECT_TRUE(m.source.starts_with((*bundle)->dir() + "/binds/")) << m.source;
+        }
+    }
+    EXPECT_EQ(spec, (std::vector<std::string>{"/rw/file", "/nest", "/nest/file", "/lib64/file",
+                                              "/lib32", "/tmp", "/tmp/file"}));
+    const std::string root = (*bundle)->rootfs();
+    std::string text;
+    std::ifstream(root + "/opt/tool/file") >> text;
+    EXPECT_EQ(text, "x");
+    EXPECT_TRUE(fs::exists(root + "/srv/data/file"));
+    EXPECT_TRUE(fs::is_symlink(root + "/lib64")) << "a directory was made through the root's symlink";
+    EXPECT_EQ(fs::status(root + "/opt").permissions(),
+              fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                  fs::perms::others_read | fs::perms::others_exec);
+    const std::string dir = (*bundle)->dir();
+    bundle->reset();
+    EXPECT_FALSE(fs::exists(dir));
+    EXPECT_TRUE(fs::exists(file)) << "the bound file went with the bundle";
 }
 
 TEST(StateDirTest, AStaleStateDirectoryHoldingAResultMountIsSwept) {

@@ -34,7 +34,16 @@ GvisorProvider::GvisorProvider() = default;
 GvisorProvider::~GvisorProvider() = default;
 
 Availability GvisorProvider::availability() const {
-    std::call_once(probed_, [this] { availability_ = gvisor::Runtime::probe({}); });
+    std::call_once(probed_, [this] {
+        auto runtime = gvisor::Runtime::create({});
+        if (!runtime) {
+            availability_ = {false, runtime.error().message};
+            return;
+        }
+        availability_ = {true, {}};
+        std::lock_guard lock(probed_mu_);
+        probed_runtime_ = std::move(*runtime);
+    });
     return availability_;
 }
 
@@ -104,6 +113,13 @@ void GvisorProvider::check_backend(const ExecutionContext& ctx,
 Expected<std::unique_ptr<host::SandboxBackend>> GvisorProvider::make_backend(
     const nlohmann::json& settings) {
     RTFS_TRY(gvisor::RuntimeSettings parsed, parse_settings(settings));
+    {
+        std::lock_guard lock(probed_mu_);
+        std::unique_ptr<gvisor::Runtime> probed = std::move(probed_runtime_);  // used once at most
+        if (probed && parsed == gvisor::RuntimeSettings{}) {
+            return std::unique_ptr<host::SandboxBackend>(std::move(probed));
+        }
+    }
     RTFS_TRY(std::unique_ptr<gvisor::Runtime> runtime, gvisor::Runtime::create(parsed));
     return std::unique_ptr<host::SandboxBackend>(std::move(runtime));
 }

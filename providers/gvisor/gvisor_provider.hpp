@@ -36,6 +36,11 @@ class GvisorProvider final : public host::SandboxProvider {
   private:
     mutable std::once_flag probed_;
     mutable Availability availability_;
+    // The runtime the probe created with the default settings, taken by the first make_backend
+    // with those settings: initialize() probes first, and creating a second one (state
+    // directory, cgroup detection, the probe record) was double work on every one-shot run.
+    mutable std::mutex probed_mu_;
+    mutable std::unique_ptr<gvisor::Runtime> probed_runtime_;
 };
 
 }  // namespace microvm

@@ -132,12 +132,6 @@ Expected<std::unique_ptr<Runtime>> Runtime::create(const RuntimeSettings& settin
     return fail(Failure::Kind::SetupError, "runsc probe failed: " + failures);
 }
 
-Availability Runtime::probe(const RuntimeSettings& settings) {
-    auto runtime = create(settings);  // its state directory goes with it
-    if (!runtime) return {false, runtime.error().message};
-    return {true, {}};
-}
-
 const RuntimeSettings& Runtime::settings() const {
     return impl_->settings;
 }

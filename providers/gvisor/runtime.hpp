@@ -81,10 +81,6 @@ class Runtime final : public host::SandboxBackend {
     const RuntimeSettings& settings() const;
     std::string platform() const;
 
-    // Whether runsc sandboxes can run here with these settings, without changing anything but
-    // the per-boot probe record: root, a trusted runsc, cgroups, and a platform that runs
-    // /bin/true (probed once per boot and runsc binary).
-    static Availability probe(const RuntimeSettings& settings);
 
   private:
     Runtime();

@@ -288,6 +288,31 @@ TEST(GvisorProviderSettingsTest, AnExplicitPlatformIsUsed) {
     p.cleanup();
 }
 
+// initialize() probes first (availability()): the runtime the probe created with the default
+// settings is the one the provider then runs with, not created a second time (a state directory,
+// cgroup detection and the probe record on every one-shot run); with other settings it is let go.
+TEST(GvisorProviderSettingsTest, TheDefaultSettingsRunWithTheProbesRuntime) {
+    const std::string own = "/run/" + std::string(gvisor::kNamePrefix) + std::to_string(::getpid()) + ".*";
+    const size_t before = testsupport::glob_paths(own).size();
+    GvisorProvider p;
+    MICROVM_REQUIRE("gvisor", p.availability().available, p.availability().reason);
+    const std::vector<std::string> probed = testsupport::glob_paths(own);
+    ASSERT_EQ(probed.size(), before + 1) << "the probe's state directory";
+    ASSERT_TRUE(p.initialize(nlohmann::json::object()));
+    EXPECT_EQ(testsupport::glob_paths(own), probed) << "a second runtime was created";
+    ExecutionResult r = p.execute_program(external("/bin/true", {}));
+    EXPECT_EQ(r.status, Status::Ok) << describe(r);
+    p.cleanup();
+    EXPECT_EQ(testsupport::glob_paths(own).size(), before);
+
+    GvisorProvider q;
+    ASSERT_TRUE(q.availability().available);
+    ASSERT_EQ(testsupport::glob_paths(own).size(), before + 1);
+    ASSERT_TRUE(q.initialize({{"max_open_files", 64}}));
+    EXPECT_EQ(testsupport::glob_paths(own).size(), before + 1) << "the probe's runtime was kept";
+    q.cleanup();
+}
+
 // --- the host dying ------------------------------------------------------------------------------
 
 TEST(GvisorHostDeathTest, SandboxesDieWithTheirHostAndStaleStateIsSwept) {

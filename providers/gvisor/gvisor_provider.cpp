@@ -4,8 +4,10 @@
 
 #include <cstdio>
 
+#include "gvisor/launch_message.hpp"
 #include "gvisor/oci_spec.hpp"
 #include "host/trusted_state.hpp"
+#include "microvm/built_programs.hpp"
 #include "host/sandbox_settings.hpp"
 
 namespace microvm {
@@ -40,7 +42,17 @@ Availability GvisorProvider::availability() const {
             availability_ = {false, runtime.error().message};
             return;
         }
-        availability_ = {true, {}};
+        // Available either way; without a trusted launcher a one-shot run is slower (its boot
+        // at cpu_limit) and nothing can be built ahead: say so where the operator looks
+        // (`microvm providers`), never only in a run's time.
+        std::string note;
+        if (auto launcher = gvisor::require_launcher(); !launcher) {
+            note = "without the launcher: " + launcher.error().message +
+                   (default_search(kGvisorLauncher).env
+                        ? "; every run fails while $MICROVM_GVISOR_LAUNCHER names it"
+                        : "; one-shot runs boot at cpu_limit, none is built ahead");
+        }
+        availability_ = {true, std::move(note)};
         std::lock_guard lock(probed_mu_);
         probed_runtime_ = std::move(*runtime);
     });

@@ -18,7 +18,8 @@ class GvisorProvider final : public host::SandboxProvider {
 
     std::string_view name() const override { return "gvisor"; }
     Isolation isolation() const override { return Isolation::Container; }
-    // Probed once (root, runsc, cgroups, a platform that runs /bin/true); sweeps nothing.
+    // Probed once (root, runsc, cgroups, a platform that runs /bin/true); sweeps nothing. Its
+    // reason notes a missing or refused launcher, which leaves the provider available.
     Availability availability() const override;
     nlohmann::json config_schema() const override;
 

@@ -23,7 +23,7 @@ namespace microvm {
 
 struct Availability {
     bool available = false;
-    std::string reason;  // why not, when unavailable
+    std::string reason;  // why not, when unavailable; when available, a note for the operator
 };
 
 // One thing a provider cannot enforce or run, reported before anything runs.

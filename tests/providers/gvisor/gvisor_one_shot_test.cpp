@@ -249,6 +249,31 @@ TEST_F(GvisorOneShotTest, ARefusedExplicitLauncherFailsTheRunNamingIt) {
     EXPECT_NE(r.error->message.find(path), std::string::npos) << describe(r);
 }
 
+// A refused launcher leaves the provider available (one-shot runs take the path without it, and
+// a refused explicit one fails each run, above), but never silently: the availability's note
+// names it, as `microvm providers` shows.
+TEST(GvisorLauncherNote, AMissingOrRefusedLauncherIsNotedInTheAvailability) {
+    {
+        GvisorProvider p;
+        MICROVM_REQUIRE("gvisor", p.availability().available, p.availability().reason);
+        EXPECT_EQ(p.availability().reason, "") << "the built launcher was not found";
+    }
+    char tmpl[] = "/run/gvisor-refused-launcher-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    const std::string path = std::string(tmpl) + "/launcher";
+    std::ofstream(path) << "#!/bin/sh\nexit 0\n";
+    ::chmod(path.c_str(), 0777);
+    ::setenv("MICROVM_GVISOR_LAUNCHER", path.c_str(), 1);
+    GvisorProvider p;
+    const Availability a = p.availability();
+    ::unsetenv("MICROVM_GVISOR_LAUNCHER");
+    fs::remove_all(tmpl);
+    EXPECT_TRUE(a.available) << a.reason;
+    EXPECT_NE(a.reason.find("without the launcher"), std::string::npos) << a.reason;
+    EXPECT_NE(a.reason.find(path), std::string::npos) << a.reason;
+    EXPECT_NE(a.reason.find("every run fails"), std::string::npos) << a.reason;
+}
+
 // The program may run the launcher itself (it is bound read-only inside): that launcher reads a
 // launch message from the program's own stdin, and whatever it does is the program's, under the
 // same limits. A forged message starts another program of the sandbox's, nothing of the host's;

@@ -29,7 +29,9 @@ Expected<StartedContainer> StartedContainer::start(const Runsc& runsc, const Con
     RTFS_CHECK(host::set_nonblocking(in.write.get()));
     const std::vector<std::string> global = {
         s.host_network ? "--network=host" : "--network=none", "--oci-seccomp", "--ignore-cgroups",
-        "--log=" + s.log_path};
+        // The root holds read-only binds the host staged (staged_binds.hpp): revalidated as
+        // binds of the spec are, so that the program sees the host's changes while it runs.
+        "--file-access=shared", "--log=" + s.log_path};
     // runsc binds the sandbox's control server to the abstract Unix socket
     // "@runsc-sandbox.<id>" of the network namespace it starts in, and serves whoever connects:
     // in the host's, any local user (or a process sandbox under --network full) listed it in

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <string_view>
 #include <cerrno>
 #include <optional>
 
@@ -63,13 +65,28 @@ bool at_or_below(const std::string& a, const std::string& b) {
     return b == "/" || a == b || (a.starts_with(b) && a[b.size()] == '/');
 }
 
-// A read-only bind that no other mount of the container lies at, above or below: it can be
-// attached inside the root directory itself (see the header).
+// Where runsc mounts something of its own when the spec does not: a writable tmpfs at /tmp when
+// the root's /tmp is empty (a read-only /tmp staged in the root became one: red team,
+// 2026-12-05), and gVisor's /dev, /proc and /sys.
+constexpr std::array<std::string_view, 4> kRunscOwnMounts = {"/tmp", "/dev", "/proc", "/sys"};
+
+bool nested(const std::string& a, const std::string& b) {
+    return at_or_below(a, b) || at_or_below(b, a);
+}
+
+// A read-only bind that no other mount of the container (nor one of runsc's own) lies at, above
+// or below: it can be attached inside the root directory itself (see the header). Only when every
+// destination is a clean path, which is what makes comparing them as strings sound.
 bool fits_in_root(const OciMount& m, const std::vector<OciMount>& mounts) {
-    if (m.type != "bind" || m.writable || components(m.destination).empty()) return false;
-    return std::none_of(mounts.begin(), mounts.end(), [&](const OciMount& other) {
-        return &other != &m && (at_or_below(m.destination, other.destination) ||
-                                at_or_below(other.destination, m.destination));
+    if (m.type != "bind" || m.writable) return false;
+    const bool all_clean = std::all_of(mounts.begin(), mounts.end(), [](const OciMount& other) {
+        return !components(other.destination).empty();
+    });
+    if (!all_clean) return false;
+    const bool runsc_own = std::any_of(kRunscOwnMounts.begin(), kRunscOwnMounts.end(),
+                                       [&](std::string_view own) { return nested(m.destination, std::string(own)); });
+    return !runsc_own && std::none_of(mounts.begin(), mounts.end(), [&](const OciMount& other) {
+        return &other != &m && nested(m.destination, other.destination);
     });
 }
 
@@ -83,18 +100,15 @@ Expected<std::optional<host::UniqueFd>> parent_in_root(int root,
     if (!dir.valid()) return host::sys_failure("dup", errno);
     for (size_t i = 0; i + 1 < parts.size(); ++i) {
         const char* name = parts[i].c_str();
-        if (::mkdirat(dir.get(), name, 0755) == 0) {
-            if (::fchmodat(dir.get(), name, 0755, 0) != 0) {
-                return host::sys_failure("chmod " + parts[i], errno);
-            }
-        } else if (errno != EEXIST) {
-            return host::sys_failure("mkdir " + parts[i], errno);
-        }
-        host::UniqueFd next(::openat(dir.get(), name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        const bool made = ::mkdirat(dir.get(), name, 0755) == 0;
+        if (!made && errno != EEXIST) return host::sys_failure("mkdir " + parts[i], errno);
+        host::UniqueFd next(::openat(dir.get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!next.valid()) {
             if (errno == ENOTDIR || errno == ELOOP) return std::optional<host::UniqueFd>{};
             return host::sys_failure("open " + parts[i], errno);
         }
+        // The mode whatever the umask; on the directory opened, never through a name.
+        if (made && ::fchmod(next.get(), 0755) != 0) return host::sys_failure("chmod " + parts[i], errno);
         dir = std::move(next);
     }
     struct stat st;

@@ -8,11 +8,13 @@
 // so no one else reaches a staged object past the directories above its source that may keep
 // them out. Two places:
 //   - in the bundle's root directory itself, at the bind's destination (directories on the way
-//     made 0755), for a read-only bind that no other mount lies at, above or below: runsc's
+//     made 0755), for a read-only bind that no other mount lies at, above or below, nor one
+//     runsc makes when the spec has none there (/tmp, /dev, /proc, /sys): runsc's
 //     gofer serves the whole root as one mount, and the spec does not list the bind. runsc
 //     serves each bind mount of the spec through a gofer mount of its own, ~3 ms each here
 //     (issue 15; docs/benchmarks.md), which most runs' binds (the program, its libraries)
-//     no longer pay;
+//     no longer pay. runsc revalidates the root's files (--file-access=shared, container.cpp)
+//     as it does the spec's binds: the program sees the host's changes while it runs;
 //   - otherwise in binds/<n>, which the config names: writable binds (the root is read-only),
 //     and binds nested in another mount, whose mount points gVisor makes inside the container.
 // What runsc binds is the object that was checked, whatever happens to the policy path

@@ -130,6 +130,35 @@ TEST_F(GvisorBindSwapTest, AReadOnlyBindInTheRootIsTheCheckedDirectoryNotASymlin
     EXPECT_EQ(r->stdout_data.data, "checked\n") << r->stderr_data.data;
 }
 
+// Red team, 2026-12-05: runsc caches the root's files as exclusive to the sandbox by default
+// (`--file-access=exclusive`), while binds of the spec are revalidated. A read-only bind staged in
+// the root then showed a file's old size, and not a file the host created, after the program
+// had looked once: a program reading host data that changes while it runs saw stale contents.
+// The provider asks for `--file-access=shared`, as binds of the spec have.
+TEST_F(GvisorBindSwapTest, AReadOnlyBindInTheRootShowsTheHostsChangesWhileTheProgramRuns) {
+    SwapScene scene("/var/tmp");
+    const fs::path f = scene.data / "f";
+    const fs::path added = scene.data / "new";
+    host::SandboxRequest req;
+    req.program = "/bin/sh";
+    req.argv = {"/bin/sh", "-c",
+                "while read l; do :; done < '" + f.string() + "'; echo ready; " +
+                    "while [ ! -e '" + added.string() + "' ]; do :; done; " +
+                    "while read l; do echo \"$l\"; done < '" + f.string() + "'"};
+    req.fs_policy = FileSystemPolicy::read_only({scene.data.string()});
+    req.timeout = 20s;
+    req.on_output = [&](OutputStream stream, std::string_view chunk) {
+        if (stream == OutputStream::Stdout && chunk.find("ready") != std::string_view::npos) {
+            std::ofstream(f, std::ios::app) << "appended\n";
+            write_file(added, "");
+        }
+    };
+    auto r = runtime_->run(req);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->end, host::SandboxReport::End::Exited) << "the new file was never seen";
+    EXPECT_EQ(r->stdout_data.data, "ready\nchecked\nappended\n") << r->stderr_data.data;
+}
+
 // The same swap between the check and the staging: the object at the path is no longer the one
 // checked, and the run is refused naming the path, leaving nothing behind.
 TEST_F(GvisorBindSwapTest, AFreshRunIsRefusedWhenASourceIsSwappedBeforeItIsStaged) {

@@ -469,8 +469,10 @@ TEST(BundleTest, OnlyAReadOnlyBindStandingAloneIsStagedInTheRoot) {
         bind(file, "/nest/file", false),                  // below another mount
         bind(file, "/lib64/file", false),                 // through the root's symlink
         bind(file, "/lib32", false),                      // the root's symlink itself
-        {"/tmp", "tmpfs", "tmpfs", {}, {}, false, false},
-        bind(file, "/tmp/file", false),                   // below the tmpfs
+        {"/run", "tmpfs", "tmpfs", {}, {}, false, false},
+        bind(file, "/run/file", false),                   // below the tmpfs
+        bind(sources.path(), "/tmp", false),              // where runsc would mount a tmpfs
+        bind(file, "/dev/file", false),                   // below gVisor's own /dev
     };
     auto bundle = Bundle::create(base.path(), "b", /*result_dir=*/false);
     ASSERT_TRUE(bundle) << bundle.error().message;
@@ -485,7 +487,7 @@ TEST(BundleTest, OnlyAReadOnlyBindStandingAloneIsStagedInTheRoot) {
         }
     }
     EXPECT_EQ(spec, (std::vector<std::string>{"/rw/file", "/nest", "/nest/file", "/lib64/file",
-                                              "/lib32", "/tmp", "/tmp/file"}));
+                                              "/lib32", "/run", "/run/file", "/tmp", "/dev/file"}));
     const std::string root = (*bundle)->rootfs();
     std::string text;
     std::ifstream(root + "/opt/tool/file") >> text;
@@ -499,6 +501,29 @@ TEST(BundleTest, OnlyAReadOnlyBindStandingAloneIsStagedInTheRoot) {
     bundle->reset();
     EXPECT_FALSE(fs::exists(dir));
     EXPECT_TRUE(fs::exists(file)) << "the bound file went with the bundle";
+}
+
+// Destinations are compared as strings, which holds for clean paths only: "/srv/x/../d/f" is
+// below "/srv/d" once runsc cleans it, where runsc would make its mount point inside the tree
+// staged in the root. With any destination not clean, nothing is staged in the root.
+TEST(BundleTest, NothingIsStagedInTheRootBesideADestinationThatIsNotClean) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "staging binds needs root");
+    TempDir base;
+    TempDir sources;
+    const std::string file = sources.path() + "/file";
+    std::ofstream(file) << "x";
+    struct stat dir {}, f {};
+    ASSERT_EQ(::stat(sources.path().c_str(), &dir), 0);
+    ASSERT_EQ(::stat(file.c_str(), &f), 0);
+    std::vector<OciMount> mounts{
+        {"/srv/d", "bind", sources.path(), {}, {dir.st_dev, dir.st_ino}, true, false},
+        {"/srv/x/../d/file", "bind", file, {}, {f.st_dev, f.st_ino}, false, false},
+    };
+    auto bundle = Bundle::create(base.path(), "b", /*result_dir=*/false);
+    ASSERT_TRUE(bundle) << bundle.error().message;
+    ASSERT_TRUE((*bundle)->stage_binds(mounts));
+    ASSERT_EQ(mounts.size(), 2u) << "a bind was staged in the root";
+    EXPECT_FALSE(fs::exists((*bundle)->rootfs() + "/srv"));
 }
 
 TEST(StateDirTest, AStaleStateDirectoryHoldingAResultMountIsSwept) {

@@ -6,9 +6,9 @@
 
 #include "gvisor/launch_message.hpp"
 #include "gvisor/oci_spec.hpp"
+#include "host/sandbox_settings.hpp"
 #include "host/trusted_state.hpp"
 #include "microvm/built_programs.hpp"
-#include "host/sandbox_settings.hpp"
 
 namespace microvm {
 namespace {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <memory>
 
 #include "host/sys_error.hpp"
@@ -89,6 +90,19 @@ Expected<void> mirror_host_root(bool writable, const std::vector<Mount>& planned
     return Ok{};
 }
 
+// Each mount point is made on the host inside the root (by runsc's gofer, or by the staging),
+// and the bundle's removal walks full paths: a point longer than PATH_MAX inside it could never
+// be removed, and the sweep would fail on it at every start, filling the state directory's file
+// system one run at a time.
+Expected<void> check_fits_in_bundle(const std::string& rootfs_dir, const std::string& destination) {
+    if (rootfs_dir.size() + destination.size() < PATH_MAX) return Ok{};
+    return fail(Failure::Kind::Unsupported,
+                "gvisor: the path '" + destination.substr(0, 64) + "...' (" +
+                    std::to_string(destination.size()) + " bytes) is too long for the sandbox's "
+                    "root: at most " + std::to_string(PATH_MAX - 1 - rootfs_dir.size()) +
+                    " bytes here");
+}
+
 }  // namespace
 
 Expected<OciFilesystem> oci_filesystem(const host::RootfsPlan& plan,
@@ -99,6 +113,7 @@ Expected<OciFilesystem> oci_filesystem(const host::RootfsPlan& plan,
     fs.cwd = plan.workdir;
     if (plan.host_root) RTFS_CHECK(mirror_host_root(/*writable=*/true, plan.mounts, fs));
     for (const Mount& m : plan.mounts) {
+        RTFS_CHECK(check_fits_in_bundle(rootfs_dir, m.target));
         if (!is_device_node_bind(m)) fs.mounts.push_back(to_oci(m));
     }
     if (result_dir) {

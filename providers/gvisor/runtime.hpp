@@ -81,7 +81,6 @@ class Runtime final : public host::SandboxBackend {
     const RuntimeSettings& settings() const;
     std::string platform() const;
 
-
   private:
     Runtime();
     struct Impl;

@@ -7,9 +7,9 @@
 
 #include <algorithm>
 #include <array>
-#include <string_view>
 #include <cerrno>
 #include <optional>
+#include <string_view>
 
 #include "gvisor/fs_tree.hpp"
 #include "host/checked_tree.hpp"
@@ -74,19 +74,21 @@ bool nested(const std::string& a, const std::string& b) {
     return at_or_below(a, b) || at_or_below(b, a);
 }
 
+// Whether every destination is a clean path ("/a/b": no ".", "..", empty or trailing component),
+// which is what makes comparing them as strings sound.
+bool all_clean(const std::vector<OciMount>& mounts) {
+    return std::all_of(mounts.begin(), mounts.end(),
+                       [](const OciMount& m) { return !components(m.destination).empty(); });
+}
+
 // A read-only bind that no other mount of the container (nor one of runsc's own) lies at, above
-// or below: it can be attached inside the root directory itself (see the header). Only when every
-// destination is a clean path, which is what makes comparing them as strings sound.
+// or below: it can be attached inside the root directory itself (see the header).
 bool fits_in_root(const OciMount& m, const std::vector<OciMount>& mounts) {
     if (m.type != "bind" || m.writable) return false;
-    const bool all_clean = std::all_of(mounts.begin(), mounts.end(), [](const OciMount& other) {
-        return !components(other.destination).empty();
-    });
-    if (!all_clean) return false;
-    const bool runsc_own = std::any_of(kRunscOwnMounts.begin(), kRunscOwnMounts.end(),
-                                       [&](std::string_view own) { return nested(m.destination, std::string(own)); });
-    return !runsc_own && std::none_of(mounts.begin(), mounts.end(), [&](const OciMount& other) {
-        return &other != &m && nested(m.destination, other.destination);
+    const auto near = [&](std::string_view other) { return nested(m.destination, std::string(other)); };
+    if (std::any_of(kRunscOwnMounts.begin(), kRunscOwnMounts.end(), near)) return false;
+    return std::none_of(mounts.begin(), mounts.end(), [&](const OciMount& other) {
+        return &other != &m && near(other.destination);
     });
 }
 
@@ -129,8 +131,11 @@ Expected<std::unique_ptr<StagedBinds>> StagedBinds::stage(const std::string& dir
     if (!at.valid()) return host::sys_failure("open " + dir, errno);
     host::UniqueFd root_at(::open(root.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!root_at.valid()) return host::sys_failure("open " + root, errno);
+    // Nothing in the root beside a destination that is not clean: runsc would clean it, maybe
+    // into a tree staged in the root (red team, 2026-12-05).
+    const bool clean = all_clean(mounts);
     std::vector<bool> in_root(mounts.size());
-    for (size_t i = 0; i < mounts.size(); ++i) in_root[i] = fits_in_root(mounts[i], mounts);
+    for (size_t i = 0; i < mounts.size(); ++i) in_root[i] = clean && fits_in_root(mounts[i], mounts);
     size_t n = 0;
     for (size_t i = 0; i < mounts.size(); ++i) {
         OciMount& m = mounts[i];

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <filesystem>
 #include <fstream>
 
@@ -524,6 +525,27 @@ TEST(BundleTest, NothingIsStagedInTheRootBesideADestinationThatIsNotClean) {
     ASSERT_TRUE((*bundle)->stage_binds(mounts));
     ASSERT_EQ(mounts.size(), 2u) << "a bind was staged in the root";
     EXPECT_FALSE(fs::exists((*bundle)->rootfs() + "/srv"));
+}
+
+// Red team, 2026-12-05: a policy path of ~4060 bytes ran, and left its mount point's directories
+// in /run for good: inside the bundle's root their paths exceed PATH_MAX, which the removal and
+// the sweep walk by. Such a path is refused before anything is made, naming the limit.
+TEST(OciMountsTest, APathTooLongForTheBundlesRootIsRefused) {
+    const std::string rootfs = "/run/microvm-gvisor-1.2-3/bundles/microvm-gvisor-1.2-4/rootfs";
+    host::RootfsPlan plan;
+    host::Mount m;
+    m.source = "/srv/d";
+    m.target = "/" + std::string(PATH_MAX - 1 - rootfs.size(), 'd');  // one byte too long
+    plan.mounts.push_back(m);
+    auto refused = oci_filesystem(plan, rootfs, std::nullopt);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().kind, Failure::Kind::Unsupported);
+    EXPECT_NE(refused.error().message.find("too long for the sandbox's root: at most " +
+                                           std::to_string(PATH_MAX - 1 - rootfs.size()) + " bytes"),
+              std::string::npos)
+        << refused.error().message;
+    plan.mounts[0].target.pop_back();
+    EXPECT_TRUE(oci_filesystem(plan, rootfs, std::nullopt));
 }
 
 TEST(StateDirTest, AStaleStateDirectoryHoldingAResultMountIsSwept) {

@@ -1,7 +1,6 @@
 #include "gvisor/fs_tree.hpp"
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,33 +12,21 @@
 #include <vector>
 
 #include "host/paths.hpp"
+#include "host/remove_tree.hpp"
 #include "host/sys_error.hpp"
 #include "host/unique_fd.hpp"
 
 namespace microvm::gvisor {
-namespace {
-
-int remove_entry(const char* path, const struct stat*, int type, struct FTW*) {
-    if (type == FTW_DP) {
-        ::rmdir(path);  // a directory still holding a mount point stays (EBUSY): never emptied
-    } else {
-        ::unlink(path);
-    }
-    return 0;
-}
-
-}  // namespace
 
 bool remove_tree(const std::string& path) {
     struct stat st;
     if (::lstat(path.c_str(), &st) != 0) return errno == ENOENT;
-    // FTW_MOUNT compares device numbers only: a bind mount of the same file system left below
-    // (a staged bind whose detach failed) would be walked and its host files deleted. What is
-    // mounted below is detached first, and nothing is removed while anything still is.
+    // What is mounted below (the staged binds, the result tmpfs, the bundle's own mount) is
+    // detached first, and nothing is removed while anything still is; the removal itself never
+    // enters another mount either (a staged bind whose detach failed keeps its host files).
     unmount_below(path);
     if (!mount_points_below(path).empty()) return false;
-    // FTW_MOUNT: stay on path's file system; FTW_PHYS: symlinks are removed, not followed.
-    ::nftw(path.c_str(), remove_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+    host::remove_tree(path);  // by descriptor, at any depth, following no link
     return ::lstat(path.c_str(), &st) != 0 && errno == ENOENT;
 }
 

@@ -303,8 +303,9 @@ TEST_F(GvisorBindSwapTest, ASandboxBuiltAheadHoldsTheCheckedDirectoryThoughASwap
 }
 
 // A bind of the host's own file system left attached below a bundle (a detach that failed) is
-// not walked into by the bundle's removal: the host files it shows stay (the walk's FTW_MOUNT
-// compares device numbers only, and a bind of the same file system has the same one).
+// not walked into by the bundle's removal: the host files it shows stay (a walk that compares
+// device numbers only, as nftw's FTW_MOUNT did, would enter it: a bind of the same file system
+// has the same one).
 TEST(GvisorFsTree, RemovingATreeNeverEmptiesABindLeftInIt) {
     MICROVM_REQUIRE("root", ::geteuid() == 0, "bind mounts need root");
     HostDir host{"gvisor-fs-tree-host"};

@@ -1,9 +1,8 @@
 // One execution's OCI bundle directory (root's alone, 0700), removed with everything in it on
 // destruction. It is a private mount of its own (bound onto itself): what the host mounts in it
-// (result/, the staged binds)
-// never propagates to other mounts, even when the state directory lies under a mount with shared
-// propagation (/run on a systemd host), whose peers would otherwise show the staged host objects
-// while the execution runs. Its contents:
+// (result/, the staged binds) never propagates to other mounts, even when the state directory
+// lies under a mount with shared propagation (/run on a systemd host), whose peers would
+// otherwise show the staged host objects while the execution runs. Its contents:
 //   config.json   the generated runtime spec
 //   rootfs/       the container's read-only root: empty but for the read-only binds staged in
 //                 it (staged_binds.hpp) and the mount points runsc's gofer adds
@@ -44,7 +43,9 @@ class Bundle {
     std::string log_path() const { return dir_ + "/runsc.log"; }
 
     Expected<void> write_config(const nlohmann::json& config) const;
-    // Stages the sources of mounts' binds in binds/ (their sources become the staged paths).
+    // Stages the sources of mounts' binds (staged_binds.hpp): some in rootfs/ at their
+    // destinations (removed from mounts), the others in binds/ (their sources become the staged
+    // paths).
     Expected<void> stage_binds(std::vector<OciMount>& mounts);
     // Symlinks (name, target) at the top of rootfs/.
     Expected<void> add_root_symlinks(

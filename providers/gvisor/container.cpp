@@ -31,7 +31,9 @@ Expected<StartedContainer> StartedContainer::start(const Runsc& runsc, const Con
         s.host_network ? "--network=host" : "--network=none", "--oci-seccomp", "--ignore-cgroups",
         // The root holds read-only binds the host staged (staged_binds.hpp): revalidated as
         // binds of the spec are, so that the program sees the host's changes while it runs.
-        "--file-access=shared", "--log=" + s.log_path};
+        // Later runscs overlay the root by default (--overlay2=root:self), which they refuse
+        // with shared file access; the root is read-only, so no overlay is wanted anyway.
+        "--file-access=shared", "--overlay2=none", "--log=" + s.log_path};
     // runsc binds the sandbox's control server to the abstract Unix socket
     // "@runsc-sandbox.<id>" of the network namespace it starts in, and serves whoever connects:
     // in the host's, any local user (or a process sandbox under --network full) listed it in

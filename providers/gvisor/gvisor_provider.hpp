@@ -38,8 +38,10 @@ class GvisorProvider final : public host::SandboxProvider {
     mutable std::once_flag probed_;
     mutable Availability availability_;
     // The runtime the probe created with the default settings, taken by the first make_backend
-    // with those settings: initialize() probes first, and creating a second one (state
-    // directory, cgroup detection, the probe record) was double work on every one-shot run.
+    // with those settings and let go by one with others: initialize() probes first, and creating
+    // a second one (state directory, cgroup detection, the probe record) was double work on
+    // every one-shot run. A provider only asked whether it is available (microvmd's provider
+    // list) keeps it, an empty state directory, for its life.
     mutable std::mutex probed_mu_;
     mutable std::unique_ptr<gvisor::Runtime> probed_runtime_;
 };

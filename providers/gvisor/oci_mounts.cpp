@@ -91,9 +91,9 @@ Expected<void> mirror_host_root(bool writable, const std::vector<Mount>& planned
 }
 
 // Each mount point is made on the host inside the root (by runsc's gofer, or by the staging),
-// and the bundle's removal walks full paths: a point longer than PATH_MAX inside it could never
-// be removed, and the sweep would fail on it at every start, filling the state directory's file
-// system one run at a time.
+// and a staged mount is detached by its path (StagedBinds, unmount_below): inside the root, a
+// point must fit in PATH_MAX. (A ~4060-byte policy path left its directories in /run for good
+// when the removal walked full paths too: red team, 2026-12-05.)
 Expected<void> check_fits_in_bundle(const std::string& rootfs_dir, const std::string& destination) {
     if (rootfs_dir.size() + destination.size() < PATH_MAX) return Ok{};
     return fail(Failure::Kind::Unsupported,

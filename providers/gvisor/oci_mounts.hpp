@@ -1,7 +1,9 @@
 // The file-system part of a container's OCI config, from the root the process provider's planner
 // derives from the fs policy (process/rootfs.hpp):
-//   - the OCI root is always the bundle's own empty directory, read-only: runsc's gofer creates
-//     missing mount points inside the root on the host, so the root must never be a host tree;
+//   - the OCI root is always the bundle's own directory, read-only: runsc's gofer creates
+//     missing mount points inside the root on the host, so the root must never be a host tree.
+//     The host stages some read-only binds in it (staged_binds.hpp), only where no spec mount
+//     lies at, above or below them: the gofer never makes a mount point inside a host tree;
 //   - policy paths and the program's files become bind mounts (ro, or rw for ReadWrite);
 //   - a policy naming "/" (and Full) is expressed as one bind per top-level host entry (symlinks
 //     such as /bin -> usr/bin recreated in the bundle root), minus /proc, /dev and /sys, which
@@ -46,8 +48,9 @@ struct OciFilesystem {
 // Where the RTFS guest's per-run result directory appears inside the container.
 inline constexpr const char* kGuestResultDir = "/.microvm-guest";
 
-// rootfs_dir: the bundle's (empty) root. result_dir: host directory bound writable at
-// kGuestResultDir, when the program is the RTFS guest.
+// rootfs_dir: the bundle's root. result_dir: host directory bound writable at
+// kGuestResultDir, when the program is the RTFS guest. Unsupported when a destination would not
+// fit in PATH_MAX inside rootfs_dir.
 Expected<OciFilesystem> oci_filesystem(const host::RootfsPlan& plan,
                                        const std::string& rootfs_dir,
                                        const std::optional<std::string>& result_dir);

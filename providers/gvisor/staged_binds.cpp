@@ -13,6 +13,7 @@
 
 #include "gvisor/fs_tree.hpp"
 #include "host/checked_tree.hpp"
+#include "host/paths.hpp"
 #include "host/sys_error.hpp"
 #include "host/unique_fd.hpp"
 
@@ -35,34 +36,21 @@ Expected<void> make_mount_point(int dir, const std::string& name, bool directory
     return Ok{};
 }
 
-Expected<void> attach(const host::UniqueFd& tree, int dir, const std::string& name,
-                      const OciMount& m) {
-    if (::move_mount(tree.get(), "", dir, name.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0) {
+Expected<void> attach(int tree, int dir, const std::string& name, const OciMount& m) {
+    if (::move_mount(tree, "", dir, name.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0) {
         return host::sys_failure("attaching bind source " + m.source, errno);
     }
     return Ok{};
 }
 
-// The components of an absolute destination; empty when it names the root or holds an empty,
-// "." or ".." component (such a bind stays the spec's).
-std::vector<std::string> components(const std::string& destination) {
-    std::vector<std::string> parts;
-    if (destination.size() < 2 || destination.front() != '/') return {};
-    size_t start = 1;
-    while (start <= destination.size()) {
-        size_t end = destination.find('/', start);
-        if (end == std::string::npos) end = destination.size();
-        std::string part = destination.substr(start, end - start);
-        if (part.empty() || part == "." || part == "..") return {};
-        parts.push_back(std::move(part));
-        start = end + 1;
-    }
-    return parts;
-}
-
-// Whether a lies at or below b (absolute, normalised paths).
-bool at_or_below(const std::string& a, const std::string& b) {
-    return b == "/" || a == b || (a.starts_with(b) && a[b.size()] == '/');
+// A destination comparable with the others as a string and detachable by its path as
+// /proc/self/mountinfo spells it: normalised (runsc would clean "/srv/x/../d/f" into a tree
+// staged in the root: red team, 2026-12-05), not the root, and without the characters mountinfo
+// escapes.
+bool clean(const std::string& destination) {
+    auto normal = host::normalize_absolute_path(destination);
+    return normal && *normal == destination && destination != "/" &&
+           destination.find_first_of(" \t\n\\") == std::string::npos;
 }
 
 // Where runsc mounts something of its own when the spec does not: a writable tmpfs at /tmp when
@@ -70,26 +58,27 @@ bool at_or_below(const std::string& a, const std::string& b) {
 // 2026-12-05), and gVisor's /dev, /proc and /sys.
 constexpr std::array<std::string_view, 4> kRunscOwnMounts = {"/tmp", "/dev", "/proc", "/sys"};
 
-bool nested(const std::string& a, const std::string& b) {
-    return at_or_below(a, b) || at_or_below(b, a);
-}
-
-// Whether every destination is a clean path ("/a/b": no ".", "..", empty or trailing component),
-// which is what makes comparing them as strings sound.
-bool all_clean(const std::vector<OciMount>& mounts) {
-    return std::all_of(mounts.begin(), mounts.end(),
-                       [](const OciMount& m) { return !components(m.destination).empty(); });
-}
-
 // A read-only bind that no other mount of the container (nor one of runsc's own) lies at, above
 // or below: it can be attached inside the root directory itself (see the header).
 bool fits_in_root(const OciMount& m, const std::vector<OciMount>& mounts) {
     if (m.type != "bind" || m.writable) return false;
-    const auto near = [&](std::string_view other) { return nested(m.destination, std::string(other)); };
+    const auto near = [&](std::string_view other) {
+        return host::is_within(m.destination, other) || host::is_within(other, m.destination);
+    };
     if (std::any_of(kRunscOwnMounts.begin(), kRunscOwnMounts.end(), near)) return false;
     return std::none_of(mounts.begin(), mounts.end(), [&](const OciMount& other) {
         return &other != &m && near(other.destination);
     });
+}
+
+// Which binds go in the root: none unless every destination is clean.
+std::vector<bool> in_root_candidates(const std::vector<OciMount>& mounts) {
+    std::vector<bool> in_root(mounts.size(), false);
+    const bool all_clean = std::all_of(mounts.begin(), mounts.end(),
+                                       [](const OciMount& m) { return clean(m.destination); });
+    if (!all_clean) return in_root;
+    for (size_t i = 0; i < mounts.size(); ++i) in_root[i] = fits_in_root(mounts[i], mounts);
+    return in_root;
 }
 
 // The directory that holds destination's last component below root, made (0755: what the
@@ -104,13 +93,16 @@ Expected<std::optional<host::UniqueFd>> parent_in_root(int root,
         const char* name = parts[i].c_str();
         const bool made = ::mkdirat(dir.get(), name, 0755) == 0;
         if (!made && errno != EEXIST) return host::sys_failure("mkdir " + parts[i], errno);
-        host::UniqueFd next(::openat(dir.get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        host::UniqueFd next(
+            ::openat(dir.get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!next.valid()) {
             if (errno == ENOTDIR || errno == ELOOP) return std::optional<host::UniqueFd>{};
             return host::sys_failure("open " + parts[i], errno);
         }
         // The mode whatever the umask; on the directory opened, never through a name.
-        if (made && ::fchmod(next.get(), 0755) != 0) return host::sys_failure("chmod " + parts[i], errno);
+        if (made && ::fchmod(next.get(), 0755) != 0) {
+            return host::sys_failure("chmod " + parts[i], errno);
+        }
         dir = std::move(next);
     }
     struct stat st;
@@ -127,46 +119,49 @@ Expected<std::unique_ptr<StagedBinds>> StagedBinds::stage(const std::string& dir
                                                           std::vector<OciMount>& mounts) {
     RTFS_CHECK(make_dir(dir, 0700));
     std::unique_ptr<StagedBinds> staged(new StagedBinds(dir));  // removes dir on failure
-    host::UniqueFd at(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!at.valid()) return host::sys_failure("open " + dir, errno);
+    host::UniqueFd dir_at(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!dir_at.valid()) return host::sys_failure("open " + dir, errno);
     host::UniqueFd root_at(::open(root.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!root_at.valid()) return host::sys_failure("open " + root, errno);
-    // Nothing in the root beside a destination that is not clean: runsc would clean it, maybe
-    // into a tree staged in the root (red team, 2026-12-05).
-    const bool clean = all_clean(mounts);
-    std::vector<bool> in_root(mounts.size());
-    for (size_t i = 0; i < mounts.size(); ++i) in_root[i] = clean && fits_in_root(mounts[i], mounts);
-    size_t n = 0;
+    const std::vector<bool> candidates = in_root_candidates(mounts);
+    std::vector<OciMount> spec;  // what runsc still binds: the root's binds are its root's
     for (size_t i = 0; i < mounts.size(); ++i) {
         OciMount& m = mounts[i];
-        if (m.type != "bind") continue;
-        RTFS_TRY(host::UniqueFd tree,
-                 host::clone_checked_tree(
-                     {m.source, m.source_identity, m.directory, staged_attributes(m)}));
-        if (in_root[i]) {
-            const std::vector<std::string> parts = components(m.destination);
-            RTFS_TRY(std::optional<host::UniqueFd> parent, parent_in_root(root_at.get(), parts));
-            in_root[i] = parent.has_value();
-            if (parent) {
-                RTFS_CHECK(make_mount_point(parent->get(), parts.back(), m.directory));
-                RTFS_CHECK(attach(tree, parent->get(), parts.back(), m));
-                staged->mounted_.push_back(root + m.destination);
-                continue;
+        if (m.type == "bind") {
+            RTFS_TRY(host::UniqueFd tree,
+                     host::clone_checked_tree(
+                         {m.source, m.source_identity, m.directory, staged_attributes(m)}));
+            bool in_root = false;
+            if (candidates[i]) {
+                RTFS_TRY(in_root, staged->stage_in_root(root_at.get(), root, tree.get(), m));
             }
+            if (in_root) continue;
+            RTFS_CHECK(staged->stage_in_binds_dir(dir_at.get(), tree.get(), m));
         }
-        const std::string name = std::to_string(n++);
-        RTFS_CHECK(make_mount_point(at.get(), name, m.directory));
-        RTFS_CHECK(attach(tree, at.get(), name, m));
-        m.source = dir + "/" + name;
-        staged->mounted_.push_back(m.source);
-    }
-    // What lies in the root is runsc's root mount's: the spec no longer lists it.
-    std::vector<OciMount> spec;
-    for (size_t i = 0; i < mounts.size(); ++i) {
-        if (!in_root[i]) spec.push_back(std::move(mounts[i]));
+        spec.push_back(std::move(m));
     }
     mounts = std::move(spec);
     return staged;
+}
+
+Expected<bool> StagedBinds::stage_in_root(int root, const std::string& root_path, int tree,
+                                          const OciMount& m) {
+    const std::vector<std::string> parts = host::path_components(m.destination);
+    RTFS_TRY(std::optional<host::UniqueFd> parent, parent_in_root(root, parts));
+    if (!parent) return false;
+    RTFS_CHECK(make_mount_point(parent->get(), parts.back(), m.directory));
+    RTFS_CHECK(attach(tree, parent->get(), parts.back(), m));
+    mounted_.push_back(root_path + m.destination);
+    return true;
+}
+
+Expected<void> StagedBinds::stage_in_binds_dir(int dir, int tree, OciMount& m) {
+    const std::string name = std::to_string(mounted_in_dir_++);
+    RTFS_CHECK(make_mount_point(dir, name, m.directory));
+    RTFS_CHECK(attach(tree, dir, name, m));
+    m.source = dir_ + "/" + name;
+    mounted_.push_back(m.source);
+    return Ok{};
 }
 
 StagedBinds::~StagedBinds() {

@@ -5,9 +5,12 @@
 #include <glob.h>
 #include <stdlib.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -19,7 +22,11 @@ class HostDir {
     // Below base: /tmp, or elsewhere for a path that must not lie below the sandbox's own /tmp.
     explicit HostDir(const std::string& prefix, const std::string& base = "/tmp") {
         std::string tmpl = base + "/" + prefix + "-XXXXXX";
-        path_ = ::mkdtemp(tmpl.data());
+        if (const char* made = ::mkdtemp(tmpl.data())) {
+            path_ = made;
+        } else {  // the test fails here, naming it (gtest reports the exception)
+            throw std::runtime_error("HostDir: mkdtemp " + tmpl + ": " + std::strerror(errno));
+        }
     }
     ~HostDir() { std::filesystem::remove_all(path_); }
     HostDir(const HostDir&) = delete;

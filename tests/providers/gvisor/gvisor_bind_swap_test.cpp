@@ -115,18 +115,60 @@ TEST_F(GvisorBindSwapTest, AFreshRunBindsTheCheckedDirectoryNotASymlinkSwappedIn
     EXPECT_EQ(read_text(scene.checked / "planted"), "planted\n");
 }
 
+// Whether a bundle of this process holds a mount at rootfs<destination> (a bind staged in the
+// root, staged_binds.hpp).
+bool staged_in_root(const fs::path& destination) {
+    const std::string bundles = "/run/" + std::string(gvisor::kNamePrefix) +
+                                std::to_string(::getpid()) + ".*/bundles/*";
+    for (const std::string& bundle : glob_paths(bundles)) {
+        for (const std::string& point : gvisor::mount_points_below(bundle)) {
+            if (point == bundle + "/rootfs" + destination.string()) return true;
+        }
+    }
+    return false;
+}
+
+// Reads data/f (a shell builtin: nothing else is bound), data read-only.
+host::SandboxRequest reader(const fs::path& data) {
+    host::SandboxRequest req;
+    req.program = "/bin/sh";
+    req.argv = {"/bin/sh", "-c", "read a < '" + (data / "f").string() + "'; echo \"$a\""};
+    req.fs_policy = FileSystemPolicy::read_only({data.string()});
+    req.timeout = 20s;
+    return req;
+}
+
 // The same swap for a read-only bind staged in the bundle's root directory (a source outside the
 // sandbox's /tmp): the program reads the checked directory.
 TEST_F(GvisorBindSwapTest, AReadOnlyBindInTheRootIsTheCheckedDirectoryNotASymlinkSwappedInBeforeRunsc) {
     SwapScene scene("/var/tmp");
-    runtime_->set_bind_window_hooks_for_tests({.before_runsc = [&] { scene.swap_in_symlink(); }});
-    host::SandboxRequest req;
-    req.program = "/bin/sh";
-    req.argv = {"/bin/sh", "-c", "read a < '" + (scene.data / "f").string() + "'; echo \"$a\""};
-    req.fs_policy = FileSystemPolicy::read_only({scene.data.string()});
-    req.timeout = 20s;
-    auto r = runtime_->run(req);
+    bool in_root = false;
+    runtime_->set_bind_window_hooks_for_tests({.before_runsc = [&] {
+        in_root = staged_in_root(scene.data);
+        scene.swap_in_symlink();
+    }});
+    auto r = runtime_->run(reader(scene.data));
     ASSERT_TRUE(r) << r.error().message;
+    EXPECT_TRUE(in_root) << "the bind was not staged in the root";
+    EXPECT_EQ(r->stdout_data.data, "checked\n") << r->stderr_data.data;
+}
+
+// The same for a sandbox built ahead, the swap undone before its launch.
+TEST_F(GvisorBindSwapTest, ASandboxBuiltAheadHoldsTheCheckedReadOnlyDirectoryInItsRoot) {
+    SwapScene scene("/var/tmp");
+    bool in_root = false;
+    runtime_->set_bind_window_hooks_for_tests({.before_runsc = [&] {
+        in_root = staged_in_root(scene.data);
+        scene.swap_in_symlink();
+    }});
+    const host::SandboxRequest req = reader(scene.data);
+    auto prepared = runtime_->prepare(req);
+    ASSERT_TRUE(prepared) << prepared.error().message;
+    scene.undo_swap();
+    ASSERT_TRUE((*prepared)->current());
+    auto r = (*prepared)->launch(req);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_TRUE(in_root) << "the bind was not staged in the root";
     EXPECT_EQ(r->stdout_data.data, "checked\n") << r->stderr_data.data;
 }
 

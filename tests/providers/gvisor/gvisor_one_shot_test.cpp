@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include "gvisor/gvisor_provider.hpp"
@@ -22,6 +23,7 @@
 #include "microvm/cancel.hpp"
 #include "support/cgroup_dirs.hpp"
 #include "support/expectations.hpp"
+#include "support/scoped_env.hpp"
 #include "support/result_text.hpp"
 #include "support/run_command.hpp"
 
@@ -51,15 +53,16 @@ class SilentLauncher {
         const std::string path = dir_ + "/launcher";
         std::ofstream(path) << "#!/bin/sh\nexec /bin/sleep 600\n";
         ::chmod(path.c_str(), 0755);
-        ::setenv("MICROVM_GVISOR_LAUNCHER", path.c_str(), 1);
+        chosen_.emplace("MICROVM_GVISOR_LAUNCHER", path);
     }
     ~SilentLauncher() {
-        ::unsetenv("MICROVM_GVISOR_LAUNCHER");
+        chosen_.reset();
         fs::remove_all(dir_);
     }
 
   private:
     std::string dir_;
+    std::optional<testsupport::ScopedEnv> chosen_;
 };
 
 class GvisorOneShotTest : public ::testing::Test {
@@ -240,9 +243,11 @@ TEST_F(GvisorOneShotTest, ARefusedExplicitLauncherFailsTheRunNamingIt) {
     const std::string path = dir + "/launcher";
     std::ofstream(path) << "#!/bin/sh\nexit 0\n";
     ::chmod(path.c_str(), 0777);
-    ::setenv("MICROVM_GVISOR_LAUNCHER", path.c_str(), 1);
-    ExecutionResult r = run(external("/bin/true"));
-    ::unsetenv("MICROVM_GVISOR_LAUNCHER");
+    ExecutionResult r;
+    {
+        testsupport::ScopedEnv chosen("MICROVM_GVISOR_LAUNCHER", path);
+        r = run(external("/bin/true"));
+    }
     fs::remove_all(dir);
     EXPECT_EQ(r.status, Status::SetupError) << describe(r);
     ASSERT_TRUE(r.error) << describe(r);
@@ -254,6 +259,7 @@ TEST_F(GvisorOneShotTest, ARefusedExplicitLauncherFailsTheRunNamingIt) {
 // names it, as `microvm providers` shows.
 TEST(GvisorLauncherNote, AMissingOrRefusedLauncherIsNotedInTheAvailability) {
     {
+        testsupport::ScopedEnv installed("MICROVM_GVISOR_LAUNCHER", std::nullopt);
         GvisorProvider p;
         MICROVM_REQUIRE("gvisor", p.availability().available, p.availability().reason);
         EXPECT_EQ(p.availability().reason, "") << "the built launcher was not found";
@@ -263,10 +269,12 @@ TEST(GvisorLauncherNote, AMissingOrRefusedLauncherIsNotedInTheAvailability) {
     const std::string path = std::string(tmpl) + "/launcher";
     std::ofstream(path) << "#!/bin/sh\nexit 0\n";
     ::chmod(path.c_str(), 0777);
-    ::setenv("MICROVM_GVISOR_LAUNCHER", path.c_str(), 1);
-    GvisorProvider p;
-    const Availability a = p.availability();
-    ::unsetenv("MICROVM_GVISOR_LAUNCHER");
+    Availability a;
+    {
+        testsupport::ScopedEnv chosen("MICROVM_GVISOR_LAUNCHER", path);
+        GvisorProvider p;
+        a = p.availability();
+    }
     fs::remove_all(tmpl);
     EXPECT_TRUE(a.available) << a.reason;
     EXPECT_NE(a.reason.find("without the launcher"), std::string::npos) << a.reason;

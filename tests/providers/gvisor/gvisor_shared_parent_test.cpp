@@ -111,7 +111,8 @@ std::vector<std::string> mounts_strictly_below(const fs::path& dir) {
 
 // A host directory holding a marker file, bound read-only, that "/bin/sh -c" reads.
 struct MarkedSource {
-    HostDir dir{"gvisor-shared-parent-src"};
+    // Outside the sandbox's /tmp: a read-only bind staged in the bundle's root (staged_binds.hpp).
+    HostDir dir{"gvisor-shared-parent-src", "/var/tmp"};
     MarkedSource() {
         fs::permissions(dir.path(), fs::perms::owner_all | fs::perms::group_read |
                                         fs::perms::group_exec | fs::perms::others_read |
@@ -137,8 +138,9 @@ struct Seen {
 };
 Seen seen_below(const fs::path& dir) {
     std::vector<std::string> markers = glob_paths(dir.string() + "/*/bundles/*/binds/*/marker");
-    for (std::string& m : glob_paths(dir.string() + "/*/bundles/*/rootfs/tmp/*/marker")) {
-        markers.push_back(std::move(m));  // read-only binds lie at their destination in the root
+    // A read-only bind lies at its destination in the root (the source's path, or /src below).
+    for (const char* in_root : {"/*/bundles/*/rootfs/var/tmp/*/marker", "/*/bundles/*/rootfs/src/marker"}) {
+        for (std::string& m : glob_paths(dir.string() + in_root)) markers.push_back(std::move(m));
     }
     return {std::move(markers), bundle_content_mounts_below(dir)};
 }
@@ -242,7 +244,7 @@ TEST_F(GvisorSharedStateBaseTest, TheSweepDetachesACrashedHostsBundleAndItsCopie
     fs::create_directories(bundles);
     struct stat st {};
     ASSERT_EQ(::stat(source.dir.path().c_str(), &st), 0);
-    std::vector<gvisor::OciMount> mounts{{.destination = source.dir.path().string(),
+    std::vector<gvisor::OciMount> mounts{{.destination = "/src",  // staged in the root
                                           .type = "bind",
                                           .source = source.dir.path().string(),
                                           .options = {},

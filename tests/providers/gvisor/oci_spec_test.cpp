@@ -525,6 +525,14 @@ TEST(BundleTest, NothingIsStagedInTheRootBesideADestinationThatIsNotClean) {
     ASSERT_TRUE((*bundle)->stage_binds(mounts));
     ASSERT_EQ(mounts.size(), 2u) << "a bind was staged in the root";
     EXPECT_FALSE(fs::exists((*bundle)->rootfs() + "/srv"));
+    // A space (as a tab, newline or backslash) is escaped in /proc/self/mountinfo, where a
+    // staged mount point must be found by its path: that bind stays the spec's too.
+    std::vector<OciMount> spaced{
+        {"/srv/with space", "bind", file, {}, {f.st_dev, f.st_ino}, false, false}};
+    auto other = Bundle::create(base.path(), "c", /*result_dir=*/false);
+    ASSERT_TRUE(other) << other.error().message;
+    ASSERT_TRUE((*other)->stage_binds(spaced));
+    EXPECT_EQ(spaced.size(), 1u) << "a destination with a space was staged in the root";
 }
 
 // Red team, 2026-12-05: a policy path of ~4060 bytes ran, and left its mount point's directories

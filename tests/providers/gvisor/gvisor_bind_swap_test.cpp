@@ -92,6 +92,19 @@ size_t own_mounts() {
     return n;
 }
 
+// A sandbox built ahead for req while the hooks swap the source in, the swap undone before its
+// launch (which its launch check cannot see), then launched: what it ran with.
+Expected<host::SandboxReport> launched_after_the_swap_is_undone(gvisor::Runtime& runtime,
+                                                                const SwapScene& scene,
+                                                                const host::SandboxRequest& req) {
+    RTFS_TRY(std::unique_ptr<host::PreparedRun> prepared, runtime.prepare(req));
+    scene.undo_swap();
+    if (!prepared->current()) {
+        return fail(Failure::Kind::SetupError, "the sandbox built ahead was no longer current");
+    }
+    return prepared->launch(req);
+}
+
 class GvisorBindSwapTest : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -161,12 +174,7 @@ TEST_F(GvisorBindSwapTest, ASandboxBuiltAheadHoldsTheCheckedReadOnlyDirectoryInI
         in_root = staged_in_root(scene.data);
         scene.swap_in_symlink();
     }});
-    const host::SandboxRequest req = reader(scene.data);
-    auto prepared = runtime_->prepare(req);
-    ASSERT_TRUE(prepared) << prepared.error().message;
-    scene.undo_swap();
-    ASSERT_TRUE((*prepared)->current());
-    auto r = (*prepared)->launch(req);
+    auto r = launched_after_the_swap_is_undone(*runtime_, scene, reader(scene.data));
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_TRUE(in_root) << "the bind was not staged in the root";
     EXPECT_EQ(r->stdout_data.data, "checked\n") << r->stderr_data.data;
@@ -332,12 +340,7 @@ TEST_F(GvisorBindSwapTest, StagedSourcesLieWhereOnlyRootCanChangeOrReachThem) {
 TEST_F(GvisorBindSwapTest, ASandboxBuiltAheadHoldsTheCheckedDirectoryThoughASwapWasUndone) {
     SwapScene scene;
     runtime_->set_bind_window_hooks_for_tests({.before_runsc = [&] { scene.swap_in_symlink(); }});
-    const host::SandboxRequest req = reader_writer(scene.data);
-    auto prepared = runtime_->prepare(req);
-    ASSERT_TRUE(prepared) << prepared.error().message;
-    scene.undo_swap();
-    ASSERT_TRUE((*prepared)->current());
-    auto r = (*prepared)->launch(req);
+    auto r = launched_after_the_swap_is_undone(*runtime_, scene, reader_writer(scene.data));
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(r->stdout_data.data, "checked\n") << r->stderr_data.data;
     EXPECT_FALSE(fs::exists(scene.secret / "planted"));

@@ -450,18 +450,27 @@ TEST(BundleTest, TheResultDirectoryIsACappedTmpfsNotTheHostsDisk) {
 // Where each bind is staged (staged_binds.hpp): in the root at its destination, and gone from
 // the spec, only when read-only with no other mount at, above or below it and no symlink of the
 // root on its way; every other one in binds/, named by the spec.
-TEST(BundleTest, OnlyAReadOnlyBindStandingAloneIsStagedInTheRoot) {
-    MICROVM_REQUIRE("root", ::geteuid() == 0, "staging binds needs root");
+// A bundle's parent, and a host directory holding one file, for binds to be staged from.
+struct StagingScene {
     TempDir base;
     TempDir sources;
-    const std::string file = sources.path() + "/file";
-    std::ofstream(file) << "x";
-    auto bind = [](const std::string& source, const std::string& destination, bool writable) {
+    std::string file = sources.path() + "/file";
+    StagingScene() { std::ofstream(file) << "x"; }
+    // A bind of source (as the plan records it: its identity now) at destination.
+    static OciMount bind(const std::string& source, const std::string& destination, bool writable) {
         struct stat st {};
         EXPECT_EQ(::stat(source.c_str(), &st), 0) << source;
-        const bool directory = S_ISDIR(st.st_mode);
-        return OciMount{destination, "bind", source, {}, {st.st_dev, st.st_ino}, directory, writable};
-    };
+        return OciMount{destination, "bind", source, {}, {st.st_dev, st.st_ino}, S_ISDIR(st.st_mode), writable};
+    }
+};
+
+TEST(BundleTest, OnlyAReadOnlyBindStandingAloneIsStagedInTheRoot) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "staging binds needs root");
+    StagingScene scene;
+    const TempDir& base = scene.base;
+    const TempDir& sources = scene.sources;
+    const std::string& file = scene.file;
+    const auto bind = &StagingScene::bind;
     std::vector<OciMount> mounts{
         bind(file, "/opt/tool/file", false),              // alone: in the root
         bind(sources.path(), "/srv/data", false),         // alone (a directory): in the root
@@ -509,27 +518,20 @@ TEST(BundleTest, OnlyAReadOnlyBindStandingAloneIsStagedInTheRoot) {
 // staged in the root. With any destination not clean, nothing is staged in the root.
 TEST(BundleTest, NothingIsStagedInTheRootBesideADestinationThatIsNotClean) {
     MICROVM_REQUIRE("root", ::geteuid() == 0, "staging binds needs root");
-    TempDir base;
-    TempDir sources;
-    const std::string file = sources.path() + "/file";
-    std::ofstream(file) << "x";
-    struct stat dir {}, f {};
-    ASSERT_EQ(::stat(sources.path().c_str(), &dir), 0);
-    ASSERT_EQ(::stat(file.c_str(), &f), 0);
+    StagingScene scene;
     std::vector<OciMount> mounts{
-        {"/srv/d", "bind", sources.path(), {}, {dir.st_dev, dir.st_ino}, true, false},
-        {"/srv/x/../d/file", "bind", file, {}, {f.st_dev, f.st_ino}, false, false},
+        StagingScene::bind(scene.sources.path(), "/srv/d", false),
+        StagingScene::bind(scene.file, "/srv/x/../d/file", false),
     };
-    auto bundle = Bundle::create(base.path(), "b", /*result_dir=*/false);
+    auto bundle = Bundle::create(scene.base.path(), "b", /*result_dir=*/false);
     ASSERT_TRUE(bundle) << bundle.error().message;
     ASSERT_TRUE((*bundle)->stage_binds(mounts));
     ASSERT_EQ(mounts.size(), 2u) << "a bind was staged in the root";
     EXPECT_FALSE(fs::exists((*bundle)->rootfs() + "/srv"));
     // A space (as a tab, newline or backslash) is escaped in /proc/self/mountinfo, where a
     // staged mount point must be found by its path: that bind stays the spec's too.
-    std::vector<OciMount> spaced{
-        {"/srv/with space", "bind", file, {}, {f.st_dev, f.st_ino}, false, false}};
-    auto other = Bundle::create(base.path(), "c", /*result_dir=*/false);
+    std::vector<OciMount> spaced{StagingScene::bind(scene.file, "/srv/with space", false)};
+    auto other = Bundle::create(scene.base.path(), "c", /*result_dir=*/false);
     ASSERT_TRUE(other) << other.error().message;
     ASSERT_TRUE((*other)->stage_binds(spaced));
     EXPECT_EQ(spaced.size(), 1u) << "a destination with a space was staged in the root";

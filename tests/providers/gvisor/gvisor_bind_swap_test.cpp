@@ -309,15 +309,19 @@ TEST_F(GvisorBindSwapTest, StagedSourcesLieWhereOnlyRootCanChangeOrReachThem) {
             EXPECT_EQ(st.st_mode & 07777, 0700u) << bundle;
         }
     }});
-    host::SandboxRequest req;  // the program reads ro/f, and cannot write there
+    // The program reads ro/f, and can write neither there nor in the directory the host made
+    // in the root on the way to it (the root's, 0755).
+    host::SandboxRequest req;
     req.program = "/bin/sh";
     req.argv = {"/bin/sh", "-c",
                 "read a < '" + (ro / "f").string() + "'; echo \"$a\"; echo x > '" +
-                    (ro / "g").string() + "' || echo refused"};
+                    (ro / "g").string() + "' || echo refused; echo x > '" +
+                    (scene.dir.path() / "planted").string() + "' || echo refused"};
     req.fs_policy = FileSystemPolicy::read_write({scene.data.string()}, {ro.string()});
     auto r = runtime_->run(req);
     ASSERT_TRUE(r) << r.error().message;
-    EXPECT_EQ(r->stdout_data.data, "kept out\nrefused\n") << r->stderr_data.data;
+    EXPECT_EQ(r->stdout_data.data, "kept out\nrefused\nrefused\n") << r->stderr_data.data;
+    EXPECT_FALSE(fs::exists(scene.dir.path() / "planted"));
     EXPECT_FALSE(fs::exists(ro / "g"));
     ASSERT_EQ(bundles.size(), 1u);
     EXPECT_EQ(reached, std::vector<std::string>{}) << "a staged object was reached past its directories";

@@ -1,6 +1,8 @@
 #include "microvm/trusted_path.hpp"
 
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -39,6 +41,18 @@ std::string fault_of(const struct stat& st, const std::string& where) {
     return {};
 }
 
+// Why the file system holding `path` cannot vouch for the owners it reports, or empty. A FUSE
+// server reports whatever owner and mode it likes, and a user's mount with `user_allow_other` is
+// visible to root: its files would pass for root's (OpenSSH's StrictModes has the same hole).
+std::string file_system_fault(const std::string& path, const std::string& where) {
+    struct statfs fs;
+    if (::statfs(path.c_str(), &fs) != 0) return where + ": " + std::strerror(errno);
+    if (fs.f_type == FUSE_SUPER_MAGIC) {
+        return where + " lies on a FUSE file system, whose server reports any owner it likes";
+    }
+    return {};
+}
+
 // trusted_real_path, and with sticky_dirs a directory above that others may write but whose
 // sticky bit keeps them from renaming or removing entries they do not own, when the entry of
 // the path in it is a directory (a file there could be another's hard link to a file of root's).
@@ -60,6 +74,7 @@ Expected<std::string> real_path_of_owned_chain(std::string_view path, std::strin
     struct stat st;
     if (::stat(resolved.c_str(), &st) != 0) return untrusted(std::strerror(errno));
     if (std::string f = fault_of(st, "it"); !f.empty()) return untrusted(f);
+    if (std::string f = file_system_fault(resolved, "it"); !f.empty()) return untrusted(f);
     // Every directory above it: whoever may rename or replace an entry there controls the path.
     std::string dir = resolved;
     bool entry_is_directory = S_ISDIR(st.st_mode);
@@ -70,6 +85,9 @@ Expected<std::string> real_path_of_owned_chain(std::string_view path, std::strin
         const bool sticky_holds_entry = sticky_dirs && (st.st_mode & S_ISVTX) && entry_is_directory &&
                                         (st.st_uid == 0 || st.st_uid == ::geteuid());
         if (std::string f = fault_of(st, "directory " + text::quoted(dir)); !f.empty() && !sticky_holds_entry) {
+            return untrusted(f);
+        }
+        if (std::string f = file_system_fault(dir, "directory " + text::quoted(dir)); !f.empty()) {
             return untrusted(f);
         }
         entry_is_directory = true;
@@ -161,6 +179,9 @@ Expected<std::string> searched_real_path(std::string_view path, std::string_view
         if (st.st_uid != 0 && st.st_uid != me) {
             return refuse(text::quoted(entry) + " is owned by uid " + std::to_string(st.st_uid));
         }
+        // The directory holding the entry is where its owner was reported (a mount on the entry
+        // is judged as the next entry's directory, or by owned_real_path at the end).
+        if (std::string f = file_system_fault(current, text::quoted(entry)); !f.empty()) return refuse(f);
         // A directory others may write: only sticky (they cannot rename or remove what is not
         // theirs), and only holding a directory (a file there could be another's hard link).
         if (dir.st_mode & (S_IWGRP | S_IWOTH)) {

@@ -3,7 +3,9 @@
 // anywhere it was given write access, so such a path is trusted only for where it lies, by the
 // rule of OpenSSH's StrictModes: the object at its real location, and every directory above it,
 // is owned by root or by the effective user and is writable by neither group nor others (a
-// sticky world-writable directory such as /tmp does not qualify either).
+// sticky world-writable directory such as /tmp does not qualify either). Nothing on a FUSE file
+// system is trusted: its server reports whatever owner and mode it likes, and a user's mount
+// with `user_allow_other` is visible to root.
 #pragma once
 
 #include <string>

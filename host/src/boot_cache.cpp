@@ -98,15 +98,9 @@ bool write_file_atomically(const std::string& path, const std::string& data, mod
         ::unlink(temp.c_str());
         return false;
     }
-    size_t off = 0;
-    while (off < data.size()) {
-        ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            ::unlink(temp.c_str());
-            return false;
-        }
-        off += static_cast<size_t>(n);
+    if (!write_all(fd.get(), data)) {
+        ::unlink(temp.c_str());
+        return false;
     }
     fd.reset();
     if (std::rename(temp.c_str(), path.c_str()) != 0) {

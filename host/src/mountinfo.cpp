@@ -1,9 +1,12 @@
 #include "host/mountinfo.hpp"
 
 #include <fcntl.h>
+#include <sys/mount.h>
 
+#include <algorithm>
 #include <string_view>
 
+#include "host/paths.hpp"
 #include "host/unique_fd.hpp"
 
 namespace microvm::host {
@@ -67,6 +70,20 @@ std::vector<MountEntry> read_mountinfo() {
         mounts.push_back(std::move(m));
     }
     return mounts;
+}
+
+std::vector<std::string> mount_points_below(const std::string& path) {
+    std::vector<std::string> points;
+    for (const MountEntry& m : read_mountinfo()) {
+        if (is_within(m.mount_point, path)) points.push_back(m.mount_point);
+    }
+    std::stable_sort(points.begin(), points.end(),
+                     [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+    return points;
+}
+
+void unmount_below(const std::string& path) {
+    for (const std::string& point : mount_points_below(path)) ::umount2(point.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
 }
 
 }  // namespace microvm::host

@@ -1,6 +1,7 @@
 #include "host/unique_fd.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -36,6 +37,25 @@ Expected<void> set_nonblocking(int fd) {
         return sys_failure("fcntl(O_NONBLOCK)", errno);
     }
     return Ok{};
+}
+
+bool write_all(int fd, std::string_view data) {
+    while (!data.empty()) {
+        const ssize_t n = ::write(fd, data.data(), data.size());
+        if (n > 0) {
+            data.remove_prefix(static_cast<size_t>(n));
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            struct pollfd p = {fd, POLLOUT, 0};
+            if (::poll(&p, 1, -1) < 0 && errno != EINTR) return false;
+            continue;
+        }
+        if (n == 0) errno = EIO;
+        return false;
+    }
+    return true;
 }
 
 std::optional<std::string> read_to_end(int fd, size_t max_bytes) {

@@ -5,13 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
-#include <fstream>
-#include <sstream>
 #include <vector>
 
-#include "host/paths.hpp"
+#include "host/mountinfo.hpp"
 #include "host/remove_tree.hpp"
 #include "host/sys_error.hpp"
 #include "host/unique_fd.hpp"
@@ -24,29 +21,10 @@ bool remove_tree(const std::string& path) {
     // What is mounted below (the staged binds, the result tmpfs, the bundle's own mount) is
     // detached first, and nothing is removed while anything still is; the removal itself never
     // enters another mount either (a staged bind whose detach failed keeps its host files).
-    unmount_below(path);
-    if (!mount_points_below(path).empty()) return false;
+    host::unmount_below(path);
+    if (!host::mount_points_below(path).empty()) return false;
     host::remove_tree(path);  // by descriptor, at any depth, following no link
     return ::lstat(path.c_str(), &st) != 0 && errno == ENOENT;
-}
-
-std::vector<std::string> mount_points_below(const std::string& path) {
-    std::vector<std::string> points;
-    std::ifstream in("/proc/self/mountinfo");
-    for (std::string line; std::getline(in, line);) {
-        std::istringstream fields(line);
-        std::string id, parent, devno, root, point;
-        fields >> id >> parent >> devno >> root >> point;
-        if (host::is_within(point, path)) points.push_back(point);  // no escapes in our names
-    }
-    return points;
-}
-
-void unmount_below(const std::string& path) {
-    std::vector<std::string> points = mount_points_below(path);
-    std::sort(points.begin(), points.end(),
-              [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
-    for (const std::string& p : points) ::umount2(p.c_str(), MNT_DETACH);
 }
 
 Expected<void> make_dir(const std::string& path, mode_t mode) {
@@ -58,13 +36,7 @@ Expected<void> make_dir(const std::string& path, mode_t mode) {
 Expected<void> write_whole_file(const std::string& path, const std::string& data) {
     host::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
     if (!fd.valid()) return host::sys_failure("open " + path, errno);
-    size_t off = 0;
-    while (off < data.size()) {
-        ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return host::sys_failure("write " + path, errno);
-        off += static_cast<size_t>(n);
-    }
+    if (!host::write_all(fd.get(), data)) return host::sys_failure("write " + path, errno);
     return Ok{};
 }
 

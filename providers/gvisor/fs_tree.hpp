@@ -17,11 +17,6 @@ namespace microvm::gvisor {
 // refused), nothing is removed. True when gone.
 bool remove_tree(const std::string& path);
 
-// Detaches every mount at or below path (deepest first), as a crashed host's bundles may hold.
-void unmount_below(const std::string& path);
-// The mount points at or below path (/proc/self/mountinfo).
-std::vector<std::string> mount_points_below(const std::string& path);
-
 // mkdir with the given mode (umask ignored); EEXIST is an error.
 Expected<void> make_dir(const std::string& path, mode_t mode);
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gvisor/fs_tree.hpp"
+#include "host/mountinfo.hpp"
 #include "host/stale_dirs.hpp"
 
 namespace microvm::gvisor {
@@ -68,7 +69,7 @@ size_t sweep_stale_state_dirs(const std::string& base) {
     size_t removed = 0;
     for (const std::string& name : entries(base)) {
         if (host::left_by_dead_owner(name, kNamePrefix)) {
-            unmount_below(base + "/" + name);  // result tmpfs mounts of its bundles
+            host::unmount_below(base + "/" + name);  // result tmpfs mounts of its bundles
             removed += remove_tree(base + "/" + name) ? 1 : 0;
         }
     }

@@ -7,7 +7,9 @@
 
 #include <cerrno>
 #include <cstddef>
+#include <string_view>
 
+#include "host/unique_fd.hpp"
 #include "process/child_report.hpp"
 
 namespace microvm::process {
@@ -26,20 +28,8 @@ inline bool failed(ChildFailure& f, ChildStep step, int detail = 0) {
     return false;
 }
 
-inline bool write_all(int fd, const void* data, size_t size) {
-    const char* p = static_cast<const char*>(data);
-    while (size > 0) {
-        ssize_t n = ::write(fd, p, size);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        p += n;
-        size -= static_cast<size_t>(n);
-    }
-    return true;
-}
-
 inline void send_report(int fd, const ChildReport& report) {
-    write_all(fd, &report, sizeof report);
+    host::write_all(fd, std::string_view(reinterpret_cast<const char*>(&report), sizeof report));
 }
 
 inline void send_failure(int fd, ChildReport::Kind kind, const ChildFailure& f) {

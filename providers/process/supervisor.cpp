@@ -13,6 +13,7 @@
 #include <cstring>
 #include <utility>
 
+#include "host/unique_fd.hpp"
 #include "process/child_failure.hpp"
 #include "process/credentials.hpp"
 #include "process/launch_message.hpp"
@@ -190,7 +191,7 @@ bool limit_user_namespace(ChildFailure& f) {
     for (size_t i = 0; i < sizeof kLimits / sizeof kLimits[0]; ++i) {
         int fd = ::open(kLimits[i].file, O_WRONLY | O_CLOEXEC);
         if (fd < 0 && errno == ENOENT) continue;  // a kernel without that counter
-        bool ok = fd >= 0 && write_all(fd, kLimits[i].value, std::strlen(kLimits[i].value));
+        bool ok = fd >= 0 && host::write_all(fd, kLimits[i].value);
         if (fd >= 0) ::close(fd);
         if (!ok) return failed(f, ChildStep::kUserNamespaceLimits, static_cast<int>(i));
     }

@@ -131,17 +131,11 @@ void AuditLog::write(const nlohmann::ordered_json& record) {
     std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     std::lock_guard lock(mu_);
     if (rotation_.max_bytes && size_ > 0 && size_ + text.size() > rotation_.max_bytes) rotate();
-    size_t off = 0;
-    while (off < text.size()) {
-        ssize_t n = ::write(fd_.get(), text.data() + off, text.size() - off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            ++failures_;
-            return;
-        }
-        off += static_cast<size_t>(n);
-        size_ += static_cast<uint64_t>(n);
+    if (!host::write_all(fd_.get(), text)) {
+        ++failures_;
+        return;
     }
+    size_ += text.size();
     if (sync_ == AuditSync::EveryRecord && ::fdatasync(fd_.get()) != 0) ++failures_;
 }
 

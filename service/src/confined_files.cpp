@@ -12,6 +12,7 @@
 
 #include "host/random.hpp"
 #include "host/scope_exit.hpp"
+#include "host/unique_fd.hpp"
 
 namespace microvm::service {
 
@@ -107,13 +108,7 @@ ApiExpected<void> write_beneath(int dir_fd, const std::string& path, const std::
     host::ScopeExit discard([&] { ::unlinkat(parent.get(), temp.c_str(), 0); });
     // Readable and writable by whichever sandbox user the session's provider runs as.
     if (::fchmod(fd, kSessionFileMode) != 0) return rtfs::Unexpected<ApiError>(refused(path, errno));
-    size_t off = 0;
-    while (off < data.size()) {
-        ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return rtfs::Unexpected<ApiError>(refused(path, n < 0 ? errno : EIO));
-        off += static_cast<size_t>(n);
-    }
+    if (!host::write_all(fd, data)) return rtfs::Unexpected<ApiError>(refused(path, errno));
     if (::renameat(parent.get(), temp.c_str(), parent.get(), parts.back().c_str()) != 0)
         return rtfs::Unexpected<ApiError>(refused(path, errno));
     discard.dismiss();

@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <vector>
@@ -32,13 +31,7 @@ void unmount_session_disk(const std::string& dir) { ::umount2(dir.c_str(), MNT_D
 void unmount_everything_below(const std::string& dir) {
     const std::string root = host::resolved_path(dir);
     if (root.empty() || root == "/") return;  // never the whole tree, whatever dir was given
-    std::vector<std::string> below;
-    for (const host::MountEntry& m : host::read_mountinfo()) {
-        if (host::is_within(m.mount_point, root)) below.push_back(m.mount_point);
-    }
-    // Deepest first; a path mounted over twice is unmounted as often as it appears.
-    std::sort(below.begin(), below.end(), [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
-    for (const std::string& m : below) ::umount2(m.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
+    host::unmount_below(root);
 }
 
 bool can_mount_session_disks(const std::string& parent) {

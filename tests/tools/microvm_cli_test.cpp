@@ -1,10 +1,15 @@
 // The `microvm` command, driven as a user would (spec section 4), on the mock provider; the
 // sandboxing providers' CLI behaviour is tested with those providers.
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "host/elf_file.hpp"
@@ -277,6 +282,41 @@ TEST(MicrovmCli, SettingsFileChoosesTheProviderAndBadFilesNameTheLine) {
     EXPECT_EQ(r.status, 64);
     EXPECT_NE(r.err.find(":3:"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("timeout"), std::string::npos) << r.err;
+}
+
+// The CLI's stdout may be a pipe a parent made non-blocking (O_NONBLOCK lives on the open file
+// description, which the CLI shares): a reader slower than the output then made write(2) fail
+// with EAGAIN, and the CLI dropped the rest of the program's output and of its value without a
+// word. It waits for the pipe instead.
+TEST(MicrovmCli, ANonBlockingStdoutThatFillsLosesNothing) {
+    constexpr size_t kChars = 400000;  // several times a pipe's 64 KiB
+    int out[2];
+    ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+    ASSERT_EQ(::fcntl(out[1], F_SETFL, ::fcntl(out[1], F_GETFL) | O_NONBLOCK), 0);
+    const std::string source = "(do (println (apply str (repeat " + std::to_string(kChars) +
+                               " \"o\"))) (apply str (repeat " + std::to_string(kChars) + " \"v\")))";
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        ::dup2(out[1], 1);
+        ::execl(MICROVM_BINARY, MICROVM_BINARY, "eval", "-p", "mock", "--allow", "ccos.io.println", source.c_str(),
+                nullptr);
+        _exit(127);
+    }
+    ::close(out[1]);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // let the pipe fill first
+    std::string got;
+    char buf[65536];
+    for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) != 0;) {
+        if (n < 0 && errno == EINTR) continue;
+        ASSERT_GT(n, 0) << std::strerror(errno);
+        got.append(buf, static_cast<size_t>(n));
+    }
+    ::close(out[0]);
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    EXPECT_EQ(got, std::string(kChars, 'o') + "\n\"" + std::string(kChars, 'v') + "\"\n");
 }
 
 TEST(MicrovmCli, TestProfileUsesMock) {

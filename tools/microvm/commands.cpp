@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "host/unique_fd.hpp"
 #include "microvm/errors.hpp"
 #include "microvm/factory.hpp"
 #include "microvm/json_output.hpp"
@@ -91,7 +92,7 @@ int cmd_execute(const PolicyFlags& flags, Program program, std::vector<std::stri
     if (!flags.json) {
         // Plain output: the program's own output passes through as it comes.
         ctx.on_output = [](OutputStream stream, std::string_view chunk) {
-            write_all(stream == OutputStream::Stdout ? STDOUT_FILENO : STDERR_FILENO, chunk);
+            host::write_all(stream == OutputStream::Stdout ? STDOUT_FILENO : STDERR_FILENO, chunk);
         };
     }
 

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "daemon_client.hpp"
+#include "host/unique_fd.hpp"
 #include "interrupt.hpp"
 #include "microvm/errors.hpp"
 #include "microvm/json_output.hpp"
@@ -52,7 +53,7 @@ class EventReader {
         if (!e.is_object() || !e.contains("event") || !e["event"].is_string()) return;
         const std::string event = e["event"].get<std::string>();
         if ((event == "stdout" || event == "stderr") && e.contains("data") && e["data"].is_string())
-            write_all(event == "stdout" ? STDOUT_FILENO : STDERR_FILENO, e["data"].get<std::string>());
+            host::write_all(event == "stdout" ? STDOUT_FILENO : STDERR_FILENO, e["data"].get<std::string>());
         else if (event == "result" && e.contains("result"))
             result_ = std::move(e["result"]);
     }

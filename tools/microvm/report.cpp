@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "host/unique_fd.hpp"
 #include "microvm/json_output.hpp"
 
 namespace microvm::cli {
@@ -71,7 +72,7 @@ std::string terminal_safe(std::string_view text) {
 }  // namespace
 
 void print_error(const std::string& kind, const std::string& message) {
-    write_all(STDERR_FILENO, "error: " + terminal_safe(kind) + ": " + terminal_safe(message) + "\n");
+    host::write_all(STDERR_FILENO, "error: " + terminal_safe(kind) + ": " + terminal_safe(message) + "\n");
 }
 
 int exit_for_failure(const Failure& f) {
@@ -83,14 +84,6 @@ int exit_for_failure(const Failure& f) {
     }
 }
 
-void write_all(int fd, std::string_view s) {
-    size_t off = 0;
-    while (off < s.size()) {
-        ssize_t n = ::write(fd, s.data() + off, s.size() - off);
-        if (n <= 0) return;
-        off += static_cast<size_t>(n);
-    }
-}
 
 int report_plain(const ExecutionResult& r, bool is_eval, std::optional<uint64_t> output_cap) {
     if (r.metadata.stdout_truncated || r.metadata.stderr_truncated) {
@@ -106,7 +99,7 @@ int report_plain(const ExecutionResult& r, bool is_eval, std::optional<uint64_t>
             // (`(symbol "\u001b]0;title\u0007")` set the terminal's title, red team
             // 2026-12-04): on a terminal the value is shown escaped, into a pipe exactly.
             std::fflush(stdout);
-            write_all(STDOUT_FILENO, (::isatty(STDOUT_FILENO) ? terminal_safe(*r.value) : *r.value) + "\n");
+            host::write_all(STDOUT_FILENO, (::isatty(STDOUT_FILENO) ? terminal_safe(*r.value) : *r.value) + "\n");
         }
     } else if (r.error && !(!is_eval && r.error->reason == Reason::NonzeroExit)) {
         // A program that simply exited non-zero has said what it had to say itself.

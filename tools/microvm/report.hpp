@@ -16,8 +16,6 @@ namespace microvm::cli {
 void print_error(const std::string& kind, const std::string& message);
 // The exit status of a failure before anything ran (bad flags, settings).
 int exit_for_failure(const Failure& f);
-// Writes all of s to fd (the program's output passed through).
-void write_all(int fd, std::string_view s);
 
 // Plain output after the program's own output has been passed through: the value (eval) or the
 // error, and a note when output was truncated (at output_cap bytes, when known). Returns the

@@ -21,6 +21,13 @@ struct MountEntry {
 // One read and parse of /proc/self/mountinfo; empty when it cannot be read.
 std::vector<MountEntry> read_mountinfo();
 
+// The mount points at or below path (as given: the caller resolves it), deepest first; a point
+// mounted over twice appears twice.
+std::vector<std::string> mount_points_below(const std::string& path);
+// Detaches every mount at or below path, deepest first, never following a symlink at a mount
+// point (a crashed host's bundles, a dead daemon's session disks).
+void unmount_below(const std::string& path);
+
 // A snapshot taken on first use: one planning pass reads the table once, however many paths it
 // checks, and not at all when none needs it. Not shared between passes: each pass (each
 // sandbox) sees the mounts as they are when it starts.

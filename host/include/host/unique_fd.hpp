@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "microvm/error.hpp"
@@ -50,6 +51,11 @@ Expected<Pipe> make_pipe(int extra_flags = 0);
 Expected<void> set_nonblocking(int fd);
 // Everything left to read from fd; nothing when a read fails or the data exceeds max_bytes.
 std::optional<std::string> read_to_end(int fd, size_t max_bytes = SIZE_MAX);
+// Writes all of data to fd: a write cut short or interrupted goes on, and a non-blocking fd (a
+// pipe or terminal shared with a parent that set O_NONBLOCK) is waited for, never dropped. False
+// with errno set when a write fails. Async-signal-safe (write and poll only): usable in a child
+// between clone and exec.
+bool write_all(int fd, std::string_view data);
 
 // Opens a file that must be a regular file, for reading, without ever opening anything else:
 // a FIFO would block open(2) until some writer came (ignoring deadlines and cancellation), and

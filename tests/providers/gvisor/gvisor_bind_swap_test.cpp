@@ -24,6 +24,7 @@
 #include "gvisor/oci_spec.hpp"
 #include "gvisor/runtime.hpp"
 #include "gvisor/state_dir.hpp"
+#include "host/mountinfo.hpp"
 #include "support/expectations.hpp"
 #include "support/host_files.hpp"
 
@@ -134,7 +135,7 @@ bool staged_in_root(const fs::path& destination) {
     const std::string bundles = "/run/" + std::string(gvisor::kNamePrefix) +
                                 std::to_string(::getpid()) + ".*/bundles/*";
     for (const std::string& bundle : glob_paths(bundles)) {
-        for (const std::string& point : gvisor::mount_points_below(bundle)) {
+        for (const std::string& point : host::mount_points_below(bundle)) {
             if (point == bundle + "/rootfs" + destination.string()) return true;
         }
     }
@@ -285,7 +286,7 @@ TEST_F(GvisorBindSwapTest, StagedSourcesLieWhereOnlyRootCanChangeOrReachThem) {
         bundles = glob_paths("/run/" + std::string(gvisor::kNamePrefix) +
                              std::to_string(::getpid()) + ".*/bundles/*");
         for (const std::string& bundle : bundles) {
-            for (const std::string& point : gvisor::mount_points_below(bundle)) {
+            for (const std::string& point : host::mount_points_below(bundle)) {
                 if (point == bundle) continue;
                 struct stat st;
                 struct statvfs vfs;
@@ -365,7 +366,7 @@ TEST(GvisorFsTree, RemovingATreeNeverEmptiesABindLeftInIt) {
     ASSERT_EQ(::mount(host.path().c_str(), point.c_str(), nullptr, MS_BIND, nullptr), 0) << std::strerror(errno);
     gvisor::remove_tree(bundle.path().string());
     EXPECT_EQ(read_text(host.path() / "precious"), "keep\n") << "the host's file was deleted through the bind";
-    EXPECT_TRUE(gvisor::mount_points_below(bundle.path().string()).empty());
+    EXPECT_TRUE(host::mount_points_below(bundle.path().string()).empty());
     ::umount2(point.c_str(), MNT_DETACH);  // if the removal left it
 }
 

@@ -21,6 +21,7 @@
 #include "gvisor/fs_tree.hpp"
 #include "gvisor/runtime.hpp"
 #include "gvisor/state_dir.hpp"
+#include "host/mountinfo.hpp"
 #include "support/expectations.hpp"
 #include "support/host_files.hpp"
 
@@ -93,7 +94,7 @@ class SharedMountPair {
 // a peer while it exists: a bind of the bundle directory, which the peer shows anyway.)
 std::vector<std::string> bundle_content_mounts_below(const fs::path& dir) {
     std::vector<std::string> found;
-    for (const std::string& point : gvisor::mount_points_below(dir.string())) {
+    for (const std::string& point : host::mount_points_below(dir.string())) {
         if (point.find("/binds/") != std::string::npos ||
             point.find("/rootfs/") != std::string::npos || point.ends_with("/result")) {
             found.push_back(point);
@@ -104,7 +105,7 @@ std::vector<std::string> bundle_content_mounts_below(const fs::path& dir) {
 
 // Mount points strictly below dir.
 std::vector<std::string> mounts_strictly_below(const fs::path& dir) {
-    std::vector<std::string> points = gvisor::mount_points_below(dir.string());
+    std::vector<std::string> points = host::mount_points_below(dir.string());
     std::erase(points, dir.string());
     return points;
 }

@@ -5,7 +5,6 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <grp.h>
 #include <sys/prctl.h>
@@ -22,6 +21,7 @@
 #include <vector>
 
 #include "host/paths.hpp"
+#include "host/pidfd.hpp"
 #include "host/program_command.hpp"
 #include "host/unique_fd.hpp"
 #include "io.hpp"
@@ -41,6 +41,7 @@ using agent::FrameType;
 // that left the group) are read this much longer.
 constexpr auto kDrainGrace = std::chrono::milliseconds(500);
 
+using host::open_pidfd;
 using host::UniqueFd;
 
 // What to start, or why it cannot start.
@@ -523,7 +524,7 @@ void prepare_next_run(int channel_fd) {
     }
     ::setpgid(pid, pid);
     a->pid = pid;
-    a->pidfd = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    a->pidfd = open_pidfd(pid);
     a->job = std::move(job.write);
     waiting.write.reset();
     // Until it waits: then its threads are all there, and a template's snapshot holds it so.
@@ -611,7 +612,7 @@ bool run_exec(Channel& channel, agent::FrameDecoder& from_host, const Exec& exec
         start_program(exec, plan, p);
     }
     ::setpgid(pid, pid);  // also here: a Kill may arrive before the child ran
-    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    UniqueFd pidfd = open_pidfd(pid);
     p.in.read.reset();
     p.out.write.reset();
     p.err.write.reset();

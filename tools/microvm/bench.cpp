@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
-#include <sys/syscall.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -22,6 +21,7 @@
 #include "bench_rows.hpp"
 #include "host/boot_cache.hpp"
 #include "host/paths.hpp"
+#include "host/pidfd.hpp"
 #include "host/unique_fd.hpp"
 #include "microvm/built_programs.hpp"
 #include "microvm/factory.hpp"
@@ -44,7 +44,7 @@ struct RunOutcome {
 // until the pipe's end, which a background child of a peer could hold open for ever.
 void discard_output_until_exit(pid_t pid, int fd) {
     char discard[4096];
-    host::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    host::UniqueFd pidfd = host::open_pidfd(pid);
     if (!pidfd.valid() || !host::set_nonblocking(fd)) {  // no pidfd (Linux before 5.3): to the end
         for (ssize_t n; (n = ::read(fd, discard, sizeof discard)) != 0;) {
             if (n < 0 && errno != EINTR) return;

@@ -17,6 +17,7 @@
 #include "firecracker/fc_sequences.hpp"
 #include "firecracker/fc_vsock.hpp"
 #include "host/agent_session.hpp"
+#include "host/remove_tree.hpp"
 #include "host/trusted_state.hpp"
 
 namespace microvm::firecracker {
@@ -34,8 +35,7 @@ struct FcProcess {
             while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
             }
         }
-        std::error_code ec;
-        if (!dir.empty()) std::filesystem::remove_all(dir, ec);
+        if (!dir.empty()) host::remove_tree(dir);
     }
 };
 

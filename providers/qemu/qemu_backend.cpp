@@ -14,6 +14,7 @@
 
 #include "host/agent_session.hpp"
 #include "host/egress.hpp"
+#include "host/remove_tree.hpp"
 #include "host/scope_exit.hpp"
 #include "host/trusted_state.hpp"
 #include "qemu/host_facts.hpp"
@@ -145,8 +146,7 @@ Expected<void> QemuBackend::build_template(const VmSpec& spec, const std::string
                                            Clock::time_point deadline) const {
     RTFS_TRY(std::string build_dir, templates_->begin_build());
     host::ScopeExit cleanup([&build_dir] {
-        std::error_code ec;
-        std::filesystem::remove_all(build_dir, ec);  // gone already when committed
+        host::remove_tree(build_dir);  // gone already when committed
     });
     const std::string state_path = build_dir + "/state";
     host::UniqueFd state(::open(state_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));

@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "host/boot_cache.hpp"
+#include "host/remove_tree.hpp"
 #include "host/sha256.hpp"
 #include "host/stale_dirs.hpp"
 #include "qemu/qmp_client.hpp"
@@ -99,8 +100,7 @@ Expected<TemplateStore::Opened> TemplateStore::open(const std::string& key) {
     if (::lstat(dir.c_str(), &st) != 0) return out;  // none yet
     auto refuse = [&](std::string why) {
         out.refused = std::move(why);
-        std::error_code ec;
-        std::filesystem::remove_all(dir, ec);  // never restored; the caller rebuilds it
+        host::remove_tree(dir);  // never restored; the caller rebuilds it
         return std::move(out);
     };
     if (std::string why = unsafe(st, true); !why.empty()) return refuse(dir + " is " + why);
@@ -172,8 +172,7 @@ Expected<void> TemplateStore::commit(const std::string& build_dir, const std::st
     const std::string target = root_ + "/" + key;
     if (::rename(build_dir.c_str(), target.c_str()) != 0) {
         // Another process made one meanwhile (or a refused one is in the way): ours replaces it.
-        std::error_code ec;
-        std::filesystem::remove_all(target, ec);
+        host::remove_tree(target);
         if (::rename(build_dir.c_str(), target.c_str()) != 0) {
             return fail(Failure::Kind::SetupError, "cannot move the template to " + target + ": " + std::strerror(errno));
         }
@@ -209,15 +208,13 @@ void TemplateStore::evict(const std::string& keep) {
             ++kept;
             continue;
         }
-        std::error_code ec;
-        std::filesystem::remove_all(root_ + "/" + name, ec);  // a symlink is removed, never followed
+        host::remove_tree(root_ + "/" + name);  // a symlink is removed, never followed
     }
 }
 
 void TemplateStore::discard(const std::string& key) {
     std::lock_guard lock(mutex_);
-    std::error_code ec;
-    std::filesystem::remove_all(root_ + "/" + key, ec);
+    host::remove_tree(root_ + "/" + key);
 }
 
 size_t TemplateStore::sweep_stale() const {

@@ -3,6 +3,7 @@
 // removes the templates of other keys that went unused too long or exceed the count bound,
 // least recently used first, touching nothing that is not a template.
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +15,8 @@
 
 #include <gtest/gtest.h>
 
+#include "host/remove_tree.hpp"
+#include "host/unique_fd.hpp"
 #include "qemu/vm_template.hpp"
 #include "support/trusted_temp.hpp"
 
@@ -40,9 +43,8 @@ class QemuTemplateStore : public ::testing::Test {
         root_ = base_ + "/templates";
     }
     void TearDown() override {
-        std::error_code ec;
         ::chmod(base_.c_str(), 0700);
-        fs::remove_all(base_, ec);
+        microvm::host::remove_tree(base_);
     }
 
     // Builds and commits a template of key in store.
@@ -126,6 +128,32 @@ TEST_F(QemuTemplateStore, CommitKeepsOnlyTheMostRecentlyUsed) {
     for (int i = 1; i <= 5; ++i) plant(key_of(i), std::chrono::minutes(i));  // 1 the most recent
     commit(store, key_of(9));
     EXPECT_EQ(entries(), (std::set<std::string>{key_of(1), key_of(2), key_of(9)}));
+}
+
+// What QEMU wrote in a template directory is removed whole, at any depth: a tree nested deeper
+// than the descriptors the host may hold (made through descriptors, as a process in it can) was
+// left in the cache by std::filesystem::remove_all, which holds one per level, when the template
+// was discarded or evicted (as stale build directories were, red team 2026-12-04).
+TEST_F(QemuTemplateStore, ATemplateNestedDeeperThanTheDescriptorLimitIsRemovedWhole) {
+    TemplateStore store(root_);
+    commit(store, key_of(1));
+    const std::string dir = root_ + "/" + key_of(1);
+    microvm::host::UniqueFd at(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    for (int depth = 0; depth < 200; ++depth) {
+        ASSERT_EQ(::mkdirat(at.get(), "n", 0700), 0);
+        at = microvm::host::UniqueFd(::openat(at.get(), "n", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        ASSERT_TRUE(at.valid());
+    }
+    at.reset();
+    rlimit saved;
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+    rlimit low = saved;
+    low.rlim_cur = 128;  // fewer descriptors than the tree is deep
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+    store.discard(key_of(1));
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+    struct stat st;
+    EXPECT_NE(::lstat(dir.c_str(), &st), 0) << "the discarded template is left in the cache";
 }
 
 // Opening a template marks it used: an old template in use outlives newer unused ones.

@@ -1,4 +1,5 @@
 #include "host/agent_session.hpp"
+#include "host/fd_wait.hpp"
 
 #include <poll.h>
 #include <signal.h>
@@ -15,11 +16,6 @@ using agent::FrameType;
 using Status = agent::FrameDecoder::Status;
 
 constexpr size_t kReadBytes = 64 * 1024;
-
-int millis_until(Clock::time_point t) {
-    auto ms = std::chrono::ceil<std::chrono::milliseconds>(t - Clock::now()).count();
-    return static_cast<int>(std::clamp<long long>(ms, 0, 60'000));
-}
 
 // Writes without SIGPIPE: a socket's MSG_NOSIGNAL, else a plain write (a pipe or a character
 // device; the process providers' capture blocks SIGPIPE the same way).
@@ -51,7 +47,7 @@ class Exchange {
             if (Clock::now() >= deadline) return Wait::TimedOut;
             pollfd fds[2] = {{fd_, static_cast<short>(POLLIN | (out_.empty() ? 0 : POLLOUT)), 0},
                              {cancel_fd, POLLIN, 0}};
-            int n = ::poll(fds, cancel_fd >= 0 ? 2 : 1, millis_until(deadline));
+            int n = ::poll(fds, cancel_fd >= 0 ? 2 : 1, poll_timeout_ms(deadline));
             if (n < 0 && errno == EINTR) continue;
             if (n < 0) return Wait::Failed;
             if (cancel_fd >= 0 && fds[1].revents) return Wait::Cancelled;

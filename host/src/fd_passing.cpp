@@ -1,4 +1,5 @@
 #include "host/fd_passing.hpp"
+#include "host/fd_wait.hpp"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -38,16 +39,11 @@ bool send_fd(int socket, int fd) noexcept {
 
 Expected<std::optional<UniqueFd>> receive_fd(int socket, const char* what, std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    struct pollfd p = {socket, POLLIN, 0};
-    for (;;) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) return std::optional<UniqueFd>();
-        int n = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), INT_MAX)));
-        if (n < 0 && errno != EINTR) {
+    switch (wait_fd(socket, POLLIN, deadline)) {
+        case FdWait::Ready: break;
+        case FdWait::DeadlinePassed: return std::optional<UniqueFd>();
+        case FdWait::Failed:
             return fail(Failure::Kind::SetupError, std::string("waiting for ") + what + ": " + std::strerror(errno));
-        }
-        if (n > 0) break;
     }
     char byte = 0;
     struct iovec iov = {&byte, 1};

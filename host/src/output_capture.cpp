@@ -1,4 +1,5 @@
 #include "host/output_capture.hpp"
+#include "host/fd_wait.hpp"
 
 #include <poll.h>
 #include <pthread.h>
@@ -72,11 +73,6 @@ bool read_some(const Reader& r) {
     }
 }
 
-int millis_until(Clock::time_point t) {
-    auto ms = std::chrono::ceil<std::chrono::milliseconds>(t - Clock::now()).count();
-    return static_cast<int>(std::clamp<long long>(ms, 0, 60'000));
-}
-
 }  // namespace
 
 Captured capture_until_exit(CaptureTargets t) {
@@ -141,7 +137,7 @@ Captured capture_until_exit(CaptureTargets t) {
         Clock::time_point wake = exited                           ? drain_until
                                  : (c.deadline_hit || c.cancelled) ? next_tick
                                                                    : std::min(t.deadline, next_tick);
-        int rc = ::poll(fds.data(), fds.size(), millis_until(wake));
+        int rc = ::poll(fds.data(), fds.size(), poll_timeout_ms(wake));
         if (rc < 0 && errno != EINTR) break;
 
         for (size_t k = 0; rc > 0 && k < fds.size(); ++k) {

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <thread>
 
+#include "host/fd_wait.hpp"
 #include "host/sys_error.hpp"
 
 namespace microvm::firecracker {
@@ -16,28 +17,15 @@ namespace {
 using namespace std::chrono_literals;
 using Kind = FcError::Kind;
 
-// Milliseconds left before the deadline, for poll(); 0 once it has passed.
-int remaining_ms(Deadline deadline) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left <= 0ms) return 0;
-    // Round up so that a sub-millisecond remainder still waits instead of spinning.
-    return static_cast<int>(std::min<long long>(left.count() + 1, 60'000));
-}
-
 // Waits for events on fd. Ok when they came, Timeout at the deadline.
 FcExpected<void> wait_for(int fd, short events, Deadline deadline, const std::string& call,
                           const char* waiting_for) {
-    for (;;) {
-        int ms = remaining_ms(deadline);
-        if (ms == 0) return fc_fail(Kind::Timeout, call, std::string("no ") + waiting_for);
-        pollfd p{fd, events, 0};
-        int n = ::poll(&p, 1, ms);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return fc_fail(Kind::Protocol, call, "poll: " + host::errno_text(errno));
-        }
-        if (n > 0) return Ok{};
+    switch (host::wait_fd(fd, events, deadline)) {
+        case host::FdWait::Ready: return Ok{};
+        case host::FdWait::DeadlinePassed: return fc_fail(Kind::Timeout, call, std::string("no ") + waiting_for);
+        case host::FdWait::Failed: break;
     }
+    return fc_fail(Kind::Protocol, call, "poll: " + host::errno_text(errno));
 }
 
 }  // namespace
@@ -74,7 +62,7 @@ FcExpected<host::UniqueFd> connect_unix(const std::string& path, Deadline deadli
             return fc_fail(Kind::Connect, call, path + ": " + host::errno_text(err));
         }
         // EAGAIN on a Unix socket: the listener's backlog is full. Retry until the deadline.
-        if (remaining_ms(deadline) == 0) {
+        if (host::poll_timeout_ms(deadline) == 0) {
             return fc_fail(Kind::Timeout, call, path + ": the listener's backlog stayed full");
         }
         std::this_thread::sleep_for(5ms);

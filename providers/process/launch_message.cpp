@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "host/fd_wait.hpp"
 #include "host/sys_error.hpp"
 
 namespace microvm::process {
@@ -32,13 +33,12 @@ Expected<void> send_launch(int fd, const std::string& message,
         }
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && errno != EAGAIN) return host::sys_failure("sending the launch message", errno);
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) {
-            return fail(Failure::Kind::SetupError, "the sandbox did not take its launch message in time");
+        switch (host::wait_fd(fd, POLLOUT, deadline)) {
+            case host::FdWait::Ready: break;
+            case host::FdWait::DeadlinePassed:
+                return fail(Failure::Kind::SetupError, "the sandbox did not take its launch message in time");
+            case host::FdWait::Failed: return host::sys_failure("waiting to send the launch message", errno);
         }
-        struct pollfd p = {fd, POLLOUT, 0};
-        ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
     }
     return Ok{};
 }

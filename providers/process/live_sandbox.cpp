@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "host/fd_wait.hpp"
 #include "host/output_capture.hpp"
 #include "host/pidfd.hpp"
 #include "host/sys_error.hpp"
@@ -126,14 +127,12 @@ Expected<void> LiveSandbox::wait_ready(Clock::time_point deadline) {
     ChildReport report;
     size_t got = 0;
     while (got < sizeof report) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-        if (left.count() <= 0) {
-            return fail(Failure::Kind::SetupError, "the sandbox built ahead was not ready in time");
+        switch (host::wait_fd(pipes.report.read.get(), POLLIN, deadline)) {
+            case host::FdWait::Ready: break;
+            case host::FdWait::DeadlinePassed:
+                return fail(Failure::Kind::SetupError, "the sandbox built ahead was not ready in time");
+            case host::FdWait::Failed: return host::sys_failure("waiting for the sandbox", errno);
         }
-        struct pollfd p = {pipes.report.read.get(), POLLIN, 0};
-        int ready = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
-        if (ready < 0 && errno != EINTR) return host::sys_failure("waiting for the sandbox", errno);
-        if (ready <= 0) continue;
         ssize_t n = ::read(pipes.report.read.get(), reinterpret_cast<char*>(&report) + got,
                            sizeof report - got);
         if (n < 0 && errno == EINTR) continue;

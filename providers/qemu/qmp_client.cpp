@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "host/fd_wait.hpp"
 #include "microvm/json_shape.hpp"
 
 namespace microvm::qemu {
@@ -26,14 +27,7 @@ rtfs::Unexpected<Failure> qmp_error(const std::string& what) {
 }
 
 bool wait_for(int fd, short events, Clock::time_point deadline) {
-    for (;;) {
-        auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
-        if (left <= 0) return false;
-        pollfd p{fd, events, 0};
-        int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 60'000)));
-        if (n < 0 && errno == EINTR) continue;
-        return n > 0;
-    }
+    return host::wait_fd(fd, events, deadline) == host::FdWait::Ready;
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include <list>
 #include <regex>
 
+#include "host/fd_wait.hpp"
 #include "host/local_route.hpp"
 #include "service/confined_files.hpp"
 #include "service/hangup_watcher.hpp"
@@ -80,14 +81,7 @@ thread_local HttpFrontend::Connection* tl_conn = nullptr;
 
 // Waits until fd is ready for events or the deadline passes.
 bool wait_fd(int fd, short events, Clock::time_point deadline) {
-    for (;;) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-        if (left <= 0) return false;
-        pollfd p{fd, events, 0};
-        int rc = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000)));
-        if (rc > 0) return true;  // readable, or an error/hangup the next call reports
-        if (rc < 0 && errno != EINTR) return false;
-    }
+    return host::wait_fd(fd, events, deadline) == host::FdWait::Ready;  // or an error the next call reports
 }
 
 // One TLS operation (SSL_accept, SSL_read, SSL_write) on a non-blocking socket, waiting for

@@ -1,0 +1,25 @@
+// Waiting on descriptors until a deadline: one way to turn a deadline into poll(2)'s timeout and
+// to wait for one descriptor, so that every caller rounds alike (up: a sub-millisecond remainder
+// waits instead of spinning) and none is cut at a different cap.
+#pragma once
+
+#include <chrono>
+
+namespace microvm::host {
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+// Milliseconds from now until deadline for poll(2): rounded up, 0 once it has passed, at most
+// cap_ms (a caller that also watches something else wakes at least that often).
+int poll_timeout_ms(SteadyTime deadline, int cap_ms = 60'000);
+
+enum class FdWait {
+    Ready,           // the events came, or an error or hangup that the next call on fd reports
+    DeadlinePassed,  // nothing came before the deadline
+    Failed,          // poll(2) failed; errno says why
+};
+
+// Waits until fd is ready for events (POLLIN, POLLOUT) or the deadline passes.
+FdWait wait_fd(int fd, short events, SteadyTime deadline);
+
+}  // namespace microvm::host

@@ -201,6 +201,32 @@ TEST_F(NetworkTest, ADeeplyNestedRequestIsRefusedUnparsed) {
     EXPECT_NE(r.metadata.stdout_data.find("too many values"), std::string::npos) << describe(r);
 }
 
+// A request is judged by its length before anything copies it out of linear memory: a 1.5 GB
+// request was copied, scanned, parsed and its body copied again in one host call (5.9 GB of the
+// host, 62 s past a 20 s timeout under --net deny, red team 2026-12-05). Here 17 MiB, one over the
+// limit: refused as EINVAL naming the limit, where before the policy judged it (ENOTCAPABLE).
+TEST_F(NetworkTest, ARequestOverTheLimitIsRefusedBeforeItIsRead) {
+    constexpr uint32_t kLength = (17u << 20);
+    const std::string prefix = R"({"url":"http://127.0.0.1:1/","body":")";
+    const std::string wat = R"((module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (import "microvm" "http_fetch" (func $fetch (param i32 i32 i32) (result i32)))
+  (memory 300)
+  (data (i32.const 0) "{\"url\":\"http://127.0.0.1:1/\",\"body\":\"")
+  (func (export "_start")
+    (memory.fill (i32.const )" + std::to_string(prefix.size()) + R"() (i32.const 65) (i32.const )" +
+                            std::to_string(kLength - prefix.size() - 2) + R"())
+    (i32.store16 (i32.const )" + std::to_string(kLength - 2) + R"() (i32.const 0x7d22))
+    (call $exit (i32.add (i32.const 100) (call $fetch (i32.const 0) (i32.const )" +
+                            std::to_string(kLength) + R"() (i32.const )" + std::to_string(kLength + 16) + R"()))))))";
+    auto ctx = context(std::vector<uint8_t>(wat.begin(), wat.end()));
+    ctx.config.network_policy = NetworkPolicy::denied();
+    ctx.config.memory_limit_mb = 64;
+    auto r = run(ctx);
+    EXPECT_EQ(r.metadata.exit_code, 100 + 28) << describe(r);  // EINVAL, not ENOTCAPABLE
+    EXPECT_TRUE(r.metadata.network_requests.empty()) << describe(r);
+}
+
 // A module fetching in a loop (1100 times, a 4 KiB URL: light enough for ASan on a loaded
 // machine, where 3000 of 64 KiB passed the 20 s timeout): the host keeps a bounded record (1024 records,
 // the last counting those not kept, each text field cut at 2 KiB). Before, every call kept its

@@ -13,6 +13,13 @@ namespace microvm::wasm::limits {
 // Binary or WAT input.
 inline constexpr size_t kMaxModuleBytes = kMaxWasmModuleBytes;
 inline constexpr uint32_t kMaxWatNesting = 1000;          // WAT parsing recurses per level
+// Types, imports, functions, globals and exports, each (a binary's counts, a text's declarations).
+inline constexpr uint64_t kMaxModuleItems = 200000;
+// Words and parentheses of WAT text (a string literal is one): wabt's text parser builds its
+// whole IR, tens to hundreds of host bytes per token, before any count of the binary is checked
+// or the deadline runs (2.7M `(func)` in 16 MB took 1.58 GB and 31 s, red team 2026-12-05).
+// Larger modules come in binary form.
+inline constexpr uint64_t kMaxWatTokens = 2u << 20;
 inline constexpr uint32_t kMaxLocalsPerFunction = 50000;  // same bound as V8
 // References in all of a module's tables together (8 MiB), at the start and after any
 // table.grow: the engine shares what the initial sizes leave among the tables as their maximums

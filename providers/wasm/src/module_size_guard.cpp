@@ -10,7 +10,7 @@
 namespace microvm::wasm {
 namespace {
 
-constexpr uint64_t kMaxItems = 200000;     // types, imports, functions, globals, exports
+constexpr uint64_t kMaxItems = limits::kMaxModuleItems;  // types, imports, functions, globals, exports
 constexpr uint64_t kMaxSegments = 100000;  // element and data segments
 constexpr uint64_t kMaxSegmentElements = 1 << 20;
 constexpr uint64_t kMaxBrTableTargets = 1 << 20;  // each costs 28 bytes of interpreter code

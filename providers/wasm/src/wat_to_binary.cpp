@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,7 +13,6 @@
 #include "wabt/error-formatter.h"
 #include "wabt/ir.h"
 #include "wabt/stream.h"
-#include "wabt/validator.h"
 #include "wabt/wast-lexer.h"
 #include "wabt/wast-parser.h"
 
@@ -57,7 +57,7 @@ struct Converted {
     std::string error;
 };
 
-// The whole parse/validate/write sequence, including the destruction of the IR (also recursive),
+// The whole parse/write sequence, including the destruction of the IR (also recursive),
 // runs on the big-stack thread.
 void convert(std::span<const uint8_t> text, Converted& out) {
     wabt::Errors errors;
@@ -67,9 +67,6 @@ void convert(std::span<const uint8_t> text, Converted& out) {
     wabt::WastParseOptions parse_options(features);
     std::unique_ptr<wabt::Module> module;
     wabt::Result result = wabt::ParseWatModule(lexer.get(), &module, &errors, &parse_options);
-    if (wabt::Succeeded(result)) {
-        result = wabt::ValidateModule(module.get(), &errors, wabt::ValidateOptions(features));
-    }
     if (wabt::Succeeded(result)) {
         wabt::MemoryStream stream;
         wabt::WriteBinaryOptions write_options;
@@ -86,7 +83,10 @@ void convert(std::span<const uint8_t> text, Converted& out) {
 
 }  // namespace
 
-uint32_t wat_nesting_estimate(std::string_view text) {
+WatScan scan_wat(std::string_view text) {
+    static constexpr std::string_view kKinds[] = {"func", "type", "import", "global", "export"};
+    uint64_t declared[std::size(kKinds)] = {};
+    WatScan scan;
     uint32_t depth = 0, deepest = 0;
     bool after_paren = false;
     size_t i = 0;
@@ -95,6 +95,7 @@ uint32_t wat_nesting_estimate(std::string_view text) {
         if (c == '"') {
             i = skip_string(text, i);
             after_paren = false;
+            ++scan.tokens;
         } else if (c == ';' && i + 1 < text.size() && text[i + 1] == ';') {
             while (i < text.size() && text[i] != '\n') ++i;
         } else if (c == '(' && i + 1 < text.size() && text[i + 1] == ';') {
@@ -102,15 +103,23 @@ uint32_t wat_nesting_estimate(std::string_view text) {
         } else if (c == '(') {
             deepest = std::max(deepest, ++depth);
             after_paren = true;
+            ++scan.tokens;
             ++i;
         } else if (c == ')') {
             if (depth > 0) --depth;
             after_paren = false;
+            ++scan.tokens;
             ++i;
         } else if (is_token_char(c)) {
             size_t start = i;
             while (i < text.size() && is_token_char(text[i])) ++i;
             std::string_view word = text.substr(start, i - start);
+            ++scan.tokens;
+            if (after_paren) {
+                for (size_t k = 0; k < std::size(kKinds); ++k) {
+                    if (word == kKinds[k]) ++declared[k];
+                }
+            }
             // Flat (unfolded) block instructions nest without parentheses.
             if (!after_paren &&
                 (word == "block" || word == "loop" || word == "if" || word == "try")) {
@@ -123,12 +132,31 @@ uint32_t wat_nesting_estimate(std::string_view text) {
             ++i;
         }
     }
-    return deepest;
+    scan.nesting = deepest;
+    for (size_t k = 0; k < std::size(kKinds); ++k) {
+        if (declared[k] > scan.most_declarations) {
+            scan.most_declarations = declared[k];
+            scan.most_declared_kind = kKinds[k];
+        }
+    }
+    return scan;
 }
 
 Expected<std::vector<uint8_t>> wat_to_binary(std::span<const uint8_t> text) {
     std::string_view view(reinterpret_cast<const char*>(text.data()), text.size());
-    uint32_t nesting = wat_nesting_estimate(view);
+    const WatScan scan = scan_wat(view);
+    if (scan.tokens > limits::kMaxWatTokens) {
+        return fail(Failure::Kind::InvalidInput,
+                    "WAT module has " + std::to_string(scan.tokens) + " tokens; the engine accepts at most " +
+                        std::to_string(limits::kMaxWatTokens) + " in text form (use the binary format for larger modules)");
+    }
+    if (scan.most_declarations > limits::kMaxModuleItems) {
+        return fail(Failure::Kind::InvalidInput,
+                    "WAT module declares " + std::to_string(scan.most_declarations) + " " +
+                        std::string(scan.most_declared_kind) + "s; the engine accepts at most " +
+                        std::to_string(limits::kMaxModuleItems));
+    }
+    const uint32_t nesting = scan.nesting;
     if (nesting > limits::kMaxWatNesting) {
         return fail(Failure::Kind::InvalidInput,
                     "WAT module nests " + std::to_string(nesting) +

@@ -142,6 +142,39 @@ TEST_F(WasmTest, DeeplyNestedWatIsRefusedBeforeParsing) {
     EXPECT_EQ(run(context(bytes_of(flat + "))"))).status, Status::InvalidInput);
 }
 
+// WAT text is judged before wabt's parser builds its IR (tens to hundreds of host bytes a token,
+// before any deadline): 2.7M `(func)` in 16 MB took 1.58 GB and 31 s before the binary's counts
+// refused it (red team, 2026-12-05). Declarations are counted as the binary's are, and tokens are
+// bounded.
+TEST_F(WasmTest, ATextModuleIsBoundedBeforeItIsParsed) {
+    std::string funcs = "(module";
+    for (int i = 0; i < 200001; ++i) funcs += "(func)";
+    auto r = run(context(bytes_of(funcs + ")")));
+    EXPECT_EQ(r.status, Status::InvalidInput) << describe(r);
+    EXPECT_NE(r.error->message.find("WAT module declares 200001 funcs"), std::string::npos) << r.error->message;
+
+    std::string nops = "(module (func (export \"_start\")";
+    for (int i = 0; i < (2 << 20); ++i) nops += " nop";
+    r = run(context(bytes_of(nops + "))")));
+    EXPECT_EQ(r.status, Status::InvalidInput) << describe(r);
+    EXPECT_NE(r.error->message.find("tokens"), std::string::npos) << r.error->message;
+}
+
+// Text is validated as a binary is, after the engine's counting pass: wabt's own validation of
+// the text type-checked 2.3M `return`s of a 1000-result function (6.6 s) before the count that
+// bounds them was seen (red team, 2026-12-05). Here the counted limit must be what refuses the
+// module, not the type error wabt's validator would have found first.
+TEST_F(WasmTest, ATextModuleIsCountedBeforeItIsValidated) {
+    std::string results;
+    for (int i = 0; i < 1000; ++i) results += " i32";
+    std::string text = "(module (func (result" + results + ") unreachable";
+    for (int i = 0; i < 4300; ++i) text += " return";
+    text += ") (func (result i32) (i64.const 0)))";  // a type error
+    auto r = run(context(bytes_of(text)));
+    EXPECT_EQ(r.status, Status::InvalidInput) << describe(r);
+    EXPECT_NE(r.error->message.find("signature values"), std::string::npos) << r.error->message;
+}
+
 TEST_F(WasmTest, DeeplyNestedBinaryRunsWithoutExhaustingTheHostStack) {
     std::vector<uint8_t> body;
     // As deep as the engine accepts (deeper is refused: decode_amplification_test.cpp).

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "host/fd_wait.hpp"
 #include "host/pidfd.hpp"
 #include "host/sys_error.hpp"
 
@@ -63,12 +64,9 @@ rtfs::Expected<void, NotAnnounced> StartedContainer::read_stdout_prefix(std::str
     auto stop = [](Cause cause, std::string message) { return rtfs::unexpected(NotAnnounced{cause, std::move(message)}); };
     std::string got;
     while (got.size() < expected.size()) {
-        const auto now = Clock::now();
-        if (now >= deadline) return stop(Cause::Deadline, "the sandbox did not come up in time");
-        // Rounded up: never given up before the deadline.
-        const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
+        if (Clock::now() >= deadline) return stop(Cause::Deadline, "the sandbox did not come up in time");
         pollfd fds[3] = {{stdout_.get(), POLLIN, 0}, {run_.pidfd(), POLLIN, 0}, {cancel_fd, POLLIN, 0}};
-        const int n = ::poll(fds, 3, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
+        const int n = ::poll(fds, 3, host::poll_timeout_ms(deadline, 1000));
         if (n < 0 && errno != EINTR) return stop(Cause::Other, host::sys_failure("poll", errno).error.message);
         if (n <= 0) continue;
         if (fds[2].revents) return stop(Cause::Cancelled, "cancelled while the sandbox came up");

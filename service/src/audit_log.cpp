@@ -133,6 +133,9 @@ void AuditLog::write(const nlohmann::ordered_json& record) {
     if (rotation_.max_bytes && size_ > 0 && size_ + text.size() > rotation_.max_bytes) rotate();
     if (!host::write_all(fd_.get(), text)) {
         ++failures_;
+        // Part of the line may be in the file (ENOSPC midway): rotation goes by what is there.
+        struct stat st;
+        if (::fstat(fd_.get(), &st) == 0) size_ = static_cast<uint64_t>(st.st_size);
         return;
     }
     size_ += text.size();

@@ -125,11 +125,14 @@ class ConnStream : public httplib::Stream {
 
     bool is_readable() const override { return has_buffered() || wait_fd(fd_, POLLIN, deadline_); }
     bool is_writable() const override {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(write_by() - Clock::now()).count();
-        if (left <= 0) return false;
-        pollfd p{fd_, POLLOUT, 0};
-        int rc = ::poll(&p, 1, static_cast<int>(left));
-        return rc > 0 && !(p.revents & (POLLERR | POLLHUP));
+        for (;;) {
+            const int ms = host::poll_timeout_ms(write_by());
+            if (ms == 0) return false;
+            pollfd p{fd_, POLLOUT, 0};
+            const int rc = ::poll(&p, 1, ms);
+            if (rc < 0 && errno == EINTR) continue;
+            return rc > 0 && !(p.revents & (POLLERR | POLLHUP));
+        }
     }
     // The rest of the current request may hand out at most `bytes` more (its head, whose number
     // of header lines httplib does not bound, or a chunked body, whose length is known only at

@@ -67,7 +67,7 @@ int cmd_execute(const PolicyFlags& flags, Program program, std::vector<std::stri
                 r.metadata.provider = inv->provider;
                 set_error(r, Reason::Unavailable, init.error().message,
                           to_string(init.error().kind));
-                std::cout << to_json(r).dump() << "\n";
+                print_result_json(r);
             } else {
                 print_error(to_string(init.error().kind), init.error().message);
             }
@@ -100,7 +100,7 @@ int cmd_execute(const PolicyFlags& flags, Program program, std::vector<std::stri
     factory.cleanup_all();
 
     if (flags.json) {
-        std::cout << to_json(r).dump() << "\n";
+        print_result_json(r);
         return exit_status_for(r, is_eval);
     }
     return report_plain(r, is_eval, ctx.config.max_output_bytes);

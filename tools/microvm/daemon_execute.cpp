@@ -128,7 +128,7 @@ int cmd_execute_remote(const DaemonOptions& daemon, const PolicyFlags& flags,
             ExecutionResult r;
             r.metadata.provider = flags.provider.value_or("");
             set_error(r, Reason::Unavailable, message, kind);
-            std::cout << to_json(r).dump() << "\n";
+            print_result_json(r);
         } else {
             print_error(kind, message);
         }
@@ -179,7 +179,7 @@ int cmd_execute_remote(const DaemonOptions& daemon, const PolicyFlags& flags,
         r.metadata.provider = flags.provider.value_or("");
         set_error(r, Reason::Cancelled, reason_message(Reason::Cancelled, MicroVMConfig{}));
         if (flags.json) {
-            std::cout << to_json(r).dump() << "\n";
+            print_result_json(r);
             return exit_status_for(r, is_eval);
         }
         return report_plain(r, is_eval, std::nullopt);
@@ -217,7 +217,7 @@ int cmd_execute_remote(const DaemonOptions& daemon, const PolicyFlags& flags,
     if (flags.json) {
         // Written again from the result read back: the local CLI's key order and number forms,
         // whatever order the daemon's JSON writer gave the keys.
-        std::cout << to_json(*r).dump() << "\n";
+        print_result_json(*r);
         return exit_status_for(*r, is_eval);
     }
     return report_plain(*r, is_eval, std::nullopt);

@@ -75,6 +75,11 @@ void print_error(const std::string& kind, const std::string& message) {
     host::write_all(STDERR_FILENO, "error: " + terminal_safe(kind) + ": " + terminal_safe(message) + "\n");
 }
 
+void print_result_json(const ExecutionResult& r) {
+    std::fflush(stdout);
+    host::write_all(STDOUT_FILENO, to_json(r).dump() + "\n");
+}
+
 int exit_for_failure(const Failure& f) {
     switch (f.kind) {
         case Failure::Kind::InvalidConfig:

@@ -16,6 +16,9 @@ namespace microvm::cli {
 void print_error(const std::string& kind, const std::string& message);
 // The exit status of a failure before anything ran (bad flags, settings).
 int exit_for_failure(const Failure& f);
+// The result as one JSON line on stdout (--json), written whole: a stdout a parent made
+// non-blocking is waited for, never cut short (std::cout gave up at EAGAIN).
+void print_result_json(const ExecutionResult& r);
 
 // Plain output after the program's own output has been passed through: the value (eval) or the
 // error, and a note when output was truncated (at output_cap bytes, when known). Returns the

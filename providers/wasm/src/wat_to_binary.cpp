@@ -88,6 +88,10 @@ WatScan scan_wat(std::string_view text) {
     uint64_t declared[std::size(kKinds)] = {};
     WatScan scan;
     uint32_t depth = 0, deepest = 0;
+    // Parentheses only (flat blocks left unclosed must not move it): a module's fields lie at 1,
+    // or at 2 inside `(module`.
+    uint32_t parens = 0, field_depth = 1;
+    bool module_form_next = false;  // the word after `(module` (and its $id) names its form
     bool after_paren = false;
     size_t i = 0;
     while (i < text.size()) {
@@ -95,6 +99,7 @@ WatScan scan_wat(std::string_view text) {
         if (c == '"') {
             i = skip_string(text, i);
             after_paren = false;
+            module_form_next = false;
             ++scan.tokens;
         } else if (c == ';' && i + 1 < text.size() && text[i + 1] == ';') {
             while (i < text.size() && text[i] != '\n') ++i;
@@ -102,12 +107,16 @@ WatScan scan_wat(std::string_view text) {
             i = skip_block_comment(text, i);
         } else if (c == '(') {
             deepest = std::max(deepest, ++depth);
+            ++parens;
             after_paren = true;
+            module_form_next = false;
             ++scan.tokens;
             ++i;
         } else if (c == ')') {
             if (depth > 0) --depth;
+            if (parens > 0) --parens;
             after_paren = false;
+            module_form_next = false;
             ++scan.tokens;
             ++i;
         } else if (is_token_char(c)) {
@@ -115,7 +124,16 @@ WatScan scan_wat(std::string_view text) {
             while (i < text.size() && is_token_char(text[i])) ++i;
             std::string_view word = text.substr(start, i - start);
             ++scan.tokens;
-            if (after_paren) {
+            if (module_form_next && !word.starts_with('$')) {
+                // `(module binary "...")` and `(module quote "...")` hand wabt a module the scan
+                // cannot see: a binary decoded into IR before the counting pass, or more text.
+                if (word == "binary" || word == "quote") scan.embedded_module = true;
+                module_form_next = false;
+            }
+            if (after_paren && word == "module") {  // any `(module`, wherever wabt might take one
+                if (parens == 1 && scan.tokens == 2) field_depth = 2;
+                module_form_next = true;
+            } else if (after_paren && parens == field_depth) {
                 for (size_t k = 0; k < std::size(kKinds); ++k) {
                     if (word == kKinds[k]) ++declared[k];
                 }
@@ -149,6 +167,10 @@ Expected<std::vector<uint8_t>> wat_to_binary(std::span<const uint8_t> text) {
         return fail(Failure::Kind::InvalidInput,
                     "WAT module has " + std::to_string(scan.tokens) + " tokens; the engine accepts at most " +
                         std::to_string(limits::kMaxWatTokens) + " in text form (use the binary format for larger modules)");
+    }
+    if (scan.embedded_module) {
+        return fail(Failure::Kind::InvalidInput,
+                    "a WAT module in binary or quote form is refused: give the binary module itself");
     }
     if (scan.most_declarations > limits::kMaxModuleItems) {
         return fail(Failure::Kind::InvalidInput,

@@ -13,12 +13,14 @@ namespace microvm::wasm {
 // What wabt's text parser would cost, from a linear scan that skips strings and comments, checked
 // before parsing: an upper bound of the block nesting (folded parentheses and flat
 // block/loop/if/try ... end; the parser recurses per level), the tokens (the IR it builds), and
-// the declarations of each kind the binary's counting pass bounds.
+// the module fields of each kind the binary's counting pass bounds, and whether the text embeds
+// a module in binary or quote form (`(module binary "...")`), which wabt decodes or parses unseen.
 struct WatScan {
     uint32_t nesting = 0;
     uint64_t tokens = 0;
-    uint64_t most_declarations = 0;       // of the kind declared most often
+    uint64_t most_declarations = 0;       // fields of the kind declared most often
     std::string_view most_declared_kind;  // "func", "type", "import", "global", "export"
+    bool embedded_module = false;
 };
 WatScan scan_wat(std::string_view text);
 

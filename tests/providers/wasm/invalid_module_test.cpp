@@ -153,6 +153,21 @@ TEST_F(WasmTest, ATextModuleIsBoundedBeforeItIsParsed) {
     EXPECT_EQ(r.status, Status::InvalidInput) << describe(r);
     EXPECT_NE(r.error->message.find("WAT module declares 200001 funcs"), std::string::npos) << r.error->message;
 
+    // A module field's uses of a type or function are not declarations: one type used 200,001
+    // times is one type. Only the fields themselves are counted.
+    std::string uses = "(module (type $t (func)) (table 1 funcref) (func (export \"_start\")";
+    for (int i = 0; i < 200001; ++i) uses += " i32.const 0 call_indirect (type $t)";
+    r = run(context(bytes_of(uses + " unreachable))")));
+    EXPECT_EQ(r.status, Status::RuntimeError) << describe(r);  // the trap of the null entry
+
+    // A module embedded in binary or quote form: wabt decodes or parses it unseen by the scan.
+    r = run(context(bytes_of("(module binary \"\\00asm\\01\\00\\00\\00\")")));
+    EXPECT_EQ(r.status, Status::InvalidInput) << describe(r);
+    EXPECT_NE(r.error->message.find("binary or quote form"), std::string::npos) << r.error->message;
+    r = run(context(bytes_of("(module $m quote \"(func)\")")));
+    EXPECT_EQ(r.status, Status::InvalidInput) << describe(r);
+    EXPECT_NE(r.error->message.find("binary or quote form"), std::string::npos) << r.error->message;
+
     std::string nops = "(module (func (export \"_start\")";
     for (int i = 0; i < (2 << 20); ++i) nops += " nop";
     r = run(context(bytes_of(nops + "))")));

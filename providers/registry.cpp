@@ -16,7 +16,6 @@ void register_builtin_providers(ProviderFactory& factory) {
     factory.register_provider("gvisor", [] { return std::make_unique<GvisorProvider>(); });
     factory.register_provider("qemu", [] { return std::make_unique<QemuProvider>(); });
     factory.register_provider("firecracker", [] { return std::make_unique<FirecrackerProvider>(); });
-    (void)factory;
 }
 
 }  // namespace microvm

@@ -52,6 +52,15 @@ inline constexpr uint64_t kMaxSignatureValues = 1u << 20;
 // switch lowers to one block per case) and beyond wasmparser, whose 128 KiB cap on a function
 // body allows about 64K.
 inline constexpr uint32_t kMaxBlockNesting = 100000;
+// Labels the decoder walks for branches: a `br`, `br_if` or `br_table` target costs it as many
+// steps as the target is deep, a `return` as many as are open (50k blocks and 400k `br 49999`
+// took 22 s of CPU; 1M `br_table` to 100k levels 126 s, past SIGTERM; red team 2026-12-05).
+// 2^26 steps is well under a second; real code branches a few levels out.
+inline constexpr uint64_t kMaxBranchLabelSteps = 1u << 26;
+// Local declaration entries (a count and a type each; zero counts are valid): wabt keeps ~80
+// host bytes per entry, and 8M entries of count 0 took 665 MB from a 16 MB module (red team
+// 2026-12-05). Per function as many as it may have locals, in all 2^20.
+inline constexpr uint64_t kMaxLocalDeclarations = 1u << 20;
 inline constexpr uint64_t kMaxOpenBlockSignatureValues = kMaxSignatureValues;
 // Results beyond the first that calls and typed blocks push onto the validator's stack (8 bytes
 // each, from a 2-byte call; 4M calls of a 1000-result function passed 1 GB): real code rarely

@@ -1,5 +1,6 @@
 #include "module_size_guard.hpp"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,9 @@ constexpr uint64_t kMaxBrTableTargets = 1 << 20;  // each costs 28 bytes of inte
 // What wabt copies per function, import and open block is the whole signature (8 bytes per
 // value), so these bound values, not bytes of input.
 using limits::kMaxBlockNesting;
+using limits::kMaxBranchLabelSteps;
+using limits::kMaxLocalDeclarations;
+using limits::kMaxLocalsPerFunction;
 using limits::kMaxElementEntries;
 using limits::kMaxExtraResults;
 using limits::kMaxOpenBlockSignatureValues;
@@ -80,8 +84,10 @@ class CountGuard : public wabt::BinaryReaderNop {
     }
     wabt::Result OnBrTableExpr(wabt::Index targets, wabt::Index* depths, wabt::Index default_depth) override {
         for (wabt::Index i = 0; i < targets; ++i) {
+            if (branch(depths[i]) != wabt::Result::Ok) return wabt::Result::Error;
             if (check(label_arity(depths[i])) != wabt::Result::Ok) return wabt::Result::Error;
         }
+        if (branch(default_depth) != wabt::Result::Ok) return wabt::Result::Error;
         if (check(label_arity(default_depth)) != wabt::Result::Ok) return wabt::Result::Error;
         br_table_targets_ += targets;
         return limit("br_table targets", br_table_targets_, kMaxBrTableTargets);
@@ -98,9 +104,20 @@ class CountGuard : public wabt::BinaryReaderNop {
         function_results_ = size ? size->results : 0;
         return wabt::Result::Ok;
     }
-    wabt::Result OnBrExpr(wabt::Index depth) override { return check(label_arity(depth)); }
-    wabt::Result OnBrIfExpr(wabt::Index depth) override { return check(label_arity(depth)); }
-    wabt::Result OnReturnExpr() override { return check(function_results_); }
+    wabt::Result OnBrExpr(wabt::Index depth) override {
+        return branch(depth) == wabt::Result::Ok ? check(label_arity(depth)) : wabt::Result(wabt::Result::Error);
+    }
+    wabt::Result OnBrIfExpr(wabt::Index depth) override {
+        return branch(depth) == wabt::Result::Ok ? check(label_arity(depth)) : wabt::Result(wabt::Result::Error);
+    }
+    wabt::Result OnReturnExpr() override {
+        return branch(labels_.size()) == wabt::Result::Ok ? check(function_results_) : wabt::Result(wabt::Result::Error);
+    }
+    wabt::Result OnLocalDeclCount(wabt::Index n) override {
+        local_declarations_ += n;
+        if (!within("local declarations in one function", n, kMaxLocalsPerFunction)) return wabt::Result::Error;
+        return limit("local declarations in all", local_declarations_, kMaxLocalDeclarations);
+    }
     wabt::Result OnTableInitExpr(wabt::Index, wabt::Index) override { return table_instruction(); }
     wabt::Result OnTableCopyExpr(wabt::Index, wabt::Index) override { return table_instruction(); }
     wabt::Result OnTableFillExpr(wabt::Index) override { return table_instruction(); }
@@ -136,6 +153,11 @@ class CountGuard : public wabt::BinaryReaderNop {
     }
     wabt::Result limit(const char* what, uint64_t n, uint64_t max) {
         return within(what, n, max) ? wabt::Result::Ok : wabt::Result::Error;
+    }
+    // The decoder walks the labels up to a branch's target (at most those open).
+    wabt::Result branch(uint64_t depth) {
+        label_steps_ += std::min<uint64_t>(depth, labels_.size()) + 1;
+        return limit("label steps walked by branches", label_steps_, kMaxBranchLabelSteps);
     }
     const TypeSize* type_size(wabt::Index sig) const {
         return sig < type_sizes_.size() ? &type_sizes_[sig] : nullptr;  // else the decoder's
@@ -201,6 +223,8 @@ class CountGuard : public wabt::BinaryReaderNop {
     }
 
     uint64_t br_table_targets_ = 0;
+    uint64_t label_steps_ = 0;
+    uint64_t local_declarations_ = 0;
     uint64_t checked_values_ = 0;
     uint64_t table_instructions_ = 0;
     uint64_t function_results_ = 0;  // the function whose body is being read

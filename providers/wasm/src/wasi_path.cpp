@@ -197,8 +197,11 @@ uint32_t path_filestat_set_times(RunState& s, const Values& p) {
         if (on_kernel_interface(at.parent.get())) return wasi::kAcces;
         if (!at.trailing_slash) {
             // The name itself may be the root of a kernel file system mounted here.
+            // Judged or refused: with the host's descriptors used up (EMFILE) the check was
+            // skipped and /proc's own times were set (red team, 2026-12-05).
             UniqueFd entry(openat(at.parent.get(), at.name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
-            if (entry.valid() && on_kernel_interface(entry.get())) return wasi::kAcces;
+            if (!entry.valid()) return wasi::from_host_errno(errno);
+            if (on_kernel_interface(entry.get())) return wasi::kAcces;
             if (utimensat(at.parent.get(), at.name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
                 return wasi::from_host_errno(errno);
             }

@@ -67,6 +67,18 @@ struct ModuleBuilder {
         other_bodies.insert(other_bodies.end(), body.begin(), body.end());
         ++function_count;
     }
+    // A function of type 0 whose body declares `entries` locals entries of count 0 (valid, and
+    // each one a record in wabt's decoded module).
+    void add_function_with_local_entries(uint32_t entries) {
+        leb(0, functions);
+        Bytes body;
+        leb(entries, body);
+        for (uint32_t i = 0; i < entries; ++i) body.insert(body.end(), {0x00, 0x7f});
+        body.push_back(0x0b);
+        leb(body.size(), other_bodies);
+        other_bodies.insert(other_bodies.end(), body.begin(), body.end());
+        ++function_count;
+    }
     std::vector<uint32_t> tables;  // funcref tables' initial sizes, no maximum
     void add_passive_segment(uint32_t entries) {  // function 0, entries times
         elements.insert(elements.end(), {1, 0});
@@ -243,6 +255,41 @@ TEST_F(DecodeAmplificationTest, ValuesCheckedByReturnsBranchesAndCallsAreBounded
 
 // Each table instruction became a host function of its own, made again for every run: 2.6M of
 // them in a 15 MB module took 1 GB of host memory and 4.4 s under --timeout 1s.
+// The decoder walks the labels up to each branch's target: 50k blocks and 400k `br 49999` took
+// 22 s of CPU before any deadline, and 1M `br_table` targets 100k levels out 126 s (red team,
+// 2026-12-05). The steps are summed; branching close, as real code does, costs one each.
+TEST_F(DecodeAmplificationTest, LabelsWalkedByBranchesAreBounded) {
+    constexpr uint32_t kDepth = 10000;
+    auto branches = [&](uint64_t count, uint32_t target) {
+        ModuleBuilder m;
+        for (uint32_t i = 0; i < kDepth; ++i) m.start_body.insert(m.start_body.end(), {0x02, 0x40});
+        Bytes br{0x0c};
+        leb(target, br);
+        for (uint64_t i = 0; i < count; ++i) m.start_body.insert(m.start_body.end(), br.begin(), br.end());
+        m.start_body.insert(m.start_body.end(), kDepth, 0x0b);
+        return m.build();
+    };
+    const uint64_t over = limits::kMaxBranchLabelSteps / kDepth + 1;
+    expect_refused(branches(over, kDepth - 1), "label steps walked by branches");
+    expect_runs(branches(over, 0));  // as many branches, each one level out
+}
+
+// Local declarations are records of a count and a type, zero counts valid: 8M of count 0 took
+// 665 MB of the host from a 16 MB module (red team, 2026-12-05).
+TEST_F(DecodeAmplificationTest, LocalDeclarationsAreBounded) {
+    ModuleBuilder one;
+    one.add_function_with_local_entries(limits::kMaxLocalsPerFunction + 1);
+    expect_refused(one.build(), "local declarations in one function");
+    ModuleBuilder all;
+    for (uint64_t n = 0; n <= limits::kMaxLocalDeclarations; n += limits::kMaxLocalsPerFunction) {
+        all.add_function_with_local_entries(limits::kMaxLocalsPerFunction);
+    }
+    expect_refused(all.build(), "local declarations in all");
+    ModuleBuilder fits;
+    fits.add_function_with_local_entries(limits::kMaxLocalsPerFunction);
+    expect_runs(fits.build());
+}
+
 TEST_F(DecodeAmplificationTest, TableInstructionsAreBounded) {
     auto with = [](uint64_t n) {
         ModuleBuilder m;

@@ -2,6 +2,7 @@
 // absolute paths or symlinks) and rights (read-only vs read-write). Every case runs twice: with
 // openat2(RESOLVE_BENEATH) and with the component-wise fallback walk.
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -374,6 +375,59 @@ TEST_P(FsPolicyTest, SetTimesWithoutFollowChangesTheSymlinkNotItsTarget) {
     r = run(ctx);
     ASSERT_EQ(r.status, Status::Ok) << describe(r);
     EXPECT_EQ(mtime_of(sandbox() / "data.txt", false), 1);
+}
+
+// With the host's descriptors used up, the check of a name's own file system was skipped (its
+// O_PATH open failed with EMFILE, and the times were set anyway): a module that opened files
+// until EMFILE and closed one set the times of /proc itself (red team, 2026-12-05). Here the
+// root of an mqueue file system mounted in the test's directory, under a limit of 64
+// descriptors so that the module reaches it.
+TEST_P(FsPolicyTest, SetTimesIsRefusedWhenTheHostsDescriptorsRunOut) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "mounting an mqueue file system needs root");
+    const fs::path mq = tmp.path() / "mq";
+    fs::create_directories(mq);
+    ASSERT_EQ(::mount("none", mq.c_str(), "mqueue", 0, nullptr), 0) << std::strerror(errno);
+    write_file(sandbox() / "filler.txt", "x");
+    const std::string filler = (sandbox() / "filler.txt").string().substr(1);
+    const std::string target = mq.string().substr(1);
+    const std::string wat = R"((module
+  (import "wasi_snapshot_preview1" "path_open"
+    (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_close" (func $close (param i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_filestat_set_times"
+    (func $set (param i32 i32 i32 i32 i64 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 100) ")" + filler + R"(")
+  (data (i32.const 1000) ")" + target + R"(")
+  (func (export "_start") (local $last i32)
+    (block $full
+      (loop $more
+        (br_if $full (call $open (i32.const 3) (i32.const 0) (i32.const 100) (i32.const )" +
+                            std::to_string(filler.size()) + R"()
+                               (i32.const 0) (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 16)))
+        (local.set $last (i32.load (i32.const 16)))
+        (br $more)))
+    (drop (call $close (local.get $last)))
+    (call $exit (call $set (i32.const 3) (i32.const 0) (i32.const 1000) (i32.const )" +
+                            std::to_string(target.size()) + R"()
+                          (i64.const 1000000000) (i64.const 1000000000) (i32.const 5))))))";
+    struct stat before {};
+    ASSERT_EQ(::stat(mq.c_str(), &before), 0);
+    rlimit saved {};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+    rlimit low = saved;
+    low.rlim_cur = 64;
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+    auto ctx = context(bytes_of(wat));
+    ctx.config.fs_policy = FileSystemPolicy::full();
+    auto r = run(ctx);
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+    struct stat after {};
+    ASSERT_EQ(::stat(mq.c_str(), &after), 0);
+    ::umount2(mq.c_str(), MNT_DETACH);
+    EXPECT_NE(r.metadata.exit_code, 0) << describe(r);
+    EXPECT_EQ(after.st_mtim.tv_sec, before.st_mtim.tv_sec) << "the mqueue root's times were set";
 }
 
 TEST_P(FsPolicyTest, SetTimesStaysInsideThePreopen) {

@@ -25,7 +25,7 @@
 #include "service/confined_files.hpp"
 #include "service/hangup_watcher.hpp"
 #include "service/openapi.hpp"
-#include "service/output_relay.hpp"
+#include "host/output_relay.hpp"
 #include "service/stream_events.hpp"
 
 namespace microvm::service {
@@ -709,7 +709,7 @@ void HttpFrontend::execute_handler(const httplib::Request& req, httplib::Respons
         try {
             auto watch = hangups_.watch(fd, gone);
             EventWriter events;
-            auto sink_write = [&](const std::string& line) {
+            auto sink_write = [&](OutputStream, const std::string& line) {  // one stream: the NDJSON body
                 if (sink.write(line.data(), line.size())) return true;
                 gone.cancel();  // the client went away
                 return false;
@@ -717,7 +717,7 @@ void HttpFrontend::execute_handler(const httplib::Request& req, httplib::Respons
             // The run's output leaves from the relay's thread: the capture waits for the client
             // only while the relay is full and never past the run's deadline, which is no
             // earlier than this (output_relay.hpp).
-            OutputRelay relay(sink_write, OutputRelay::Clock::now() + service_.timeout_of(*p));
+            host::OutputRelay relay(sink_write, host::OutputRelay::Clock::now() + service_.timeout_of(*p));
             auto doc = service_.run(*p, [&](OutputStream stream, std::string_view chunk) {
                 for (auto& line : events.output(stream, chunk)) relay.push(std::move(line));
             });
@@ -730,7 +730,7 @@ void HttpFrontend::execute_handler(const httplib::Request& req, httplib::Respons
             for (auto& line : events.flush()) relay.push(std::move(line));
             std::string result = events.result(doc);
             doc = nullptr;
-            const size_t left = result.size() + kRelayBytes;  // at most
+            const size_t left = result.size() + host::kRelayBytes;  // at most
             relay.push(std::move(result));
             if (!relay.finish(drain_deadline(left),
                               [fd] { ::shutdown(fd, SHUT_RDWR); }))

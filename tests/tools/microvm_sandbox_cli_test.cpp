@@ -347,6 +347,39 @@ TEST_P(SandboxCli, OutputBeyondTheCapIsNeverBuffered) {
         << "peak " << big.maxrss_kib << " KiB against " << small.maxrss_kib << " KiB";
 }
 
+// A reader of the CLI's stdout that stalls (a full pipe, a terminal stopped with Ctrl-S) does
+// not hold the deadline: the program's output is written by a thread of its own, so the loop
+// that captures it goes on and kills the program at its timeout. Before (review, 2026-12-05) the
+// loop waited in the write, the program blocked on its own pipe, and the sandbox lived on (its
+// cgroups with it) until the reader came back. What the program wrote arrives all the same.
+TEST_P(SandboxCli, AStalledReaderDoesNotHoldTheDeadline) {
+    const auto cgroups_of = [&](pid_t pid) {
+        return testsupport::cgroup_dirs_named("microvm-" + std::string(GetParam()) + "-" +
+                                              std::to_string(pid) + ".");
+    };
+    constexpr size_t kBytes = 300000;  // several pipes' worth, within the relay's bound
+    Streaming cli = start({"run", "-p", GetParam(), "--fs", "ro", "--timeout", "2s", "--", "/bin/sh", "-c",
+                           "head -c " + std::to_string(kBytes) + " /dev/zero; sleep 60"});
+    ASSERT_GT(cli.pid, 0);
+    const auto started = std::chrono::steady_clock::now();
+    bool seen_running = false;  // its cgroups, before the deadline: the check below can see them
+    while (!seen_running && std::chrono::steady_clock::now() - started < std::chrono::milliseconds(1500)) {
+        seen_running = !cgroups_of(cli.pid).empty();
+        if (!seen_running) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_TRUE(seen_running);
+    // Nothing read yet, the deadline 4 s past: the sandbox is gone.
+    std::this_thread::sleep_until(started + std::chrono::seconds(6));
+    EXPECT_EQ(cgroups_of(cli.pid), std::vector<std::string>{}) << "the sandbox outlived its timeout by 4 s";
+    std::string seen;
+    char buf[65536];
+    for (ssize_t n; (n = ::read(cli.out, buf, sizeof buf)) > 0;) seen.append(buf, static_cast<size_t>(n));
+    ::close(cli.out);
+    EXPECT_EQ(exit_status(cli.pid), 124);
+    EXPECT_EQ(seen.size(), kBytes);
+    EXPECT_EQ(seen.find_first_not_of('\0'), std::string::npos);
+}
+
 TEST_P(SandboxCli, InterruptCancelsTheExecutionAndExits130) {
     Streaming cli = start({"run", "-p", GetParam(), "--fs", "ro", "--", "/bin/sh", "-c",
                            "echo up; sleep 30"});
@@ -385,8 +418,8 @@ TEST_P(SandboxCli, HangUpAndTerminateTearTheSandboxDown) {
 }
 
 // A second SIGINT or SIGTERM ends the CLI at once (exit 128 + the signal), for when the first
-// one's cancellation cannot reach the work: here mock's println blocked writing to a full
-// stdout pipe that nobody reads. (It was mock's equality of two values of shared halves until
+// one's cancellation cannot reach the work: here mock's println waits for room in the output
+// relay (until the 300 s deadline) behind a full stdout pipe that nobody reads. (It was mock's equality of two values of shared halves until
 // that walk polled the limits, 2026-12-04.) Without it the CLI ignored every further signal (red
 // team I: alive 150 s under `timeout`).
 TEST(MicrovmCliSignals, ASecondTerminateEndsTheCliAtOnce) {

@@ -4,7 +4,10 @@
 
 #include <cstdio>
 #include <iostream>
+#include <optional>
+#include <string>
 
+#include "host/output_relay.hpp"
 #include "host/unique_fd.hpp"
 #include "microvm/errors.hpp"
 #include "microvm/factory.hpp"
@@ -89,10 +92,16 @@ int cmd_execute(const PolicyFlags& flags, Program program, std::vector<std::stri
     ctx.capability_permissions = inv->capability_permissions;
     ctx.capability_id = inv->capability_id;
     ctx.cancel = cancel.token();
+    // Plain output: the program's own output passes through as it comes, written by the relay's
+    // thread: a reader of our stdout that stalls (a full pipe, a terminal stopped with Ctrl-S)
+    // holds the capture loop, which enforces the deadline, only until the deadline.
+    std::optional<host::OutputRelay> relay;
     if (!flags.json) {
-        // Plain output: the program's own output passes through as it comes.
-        ctx.on_output = [](OutputStream stream, std::string_view chunk) {
-            host::write_all(stream == OutputStream::Stdout ? STDOUT_FILENO : STDERR_FILENO, chunk);
+        relay.emplace([](OutputStream stream, const std::string& chunk) {
+            return host::write_all(stream == OutputStream::Stdout ? STDOUT_FILENO : STDERR_FILENO, chunk);
+        }, host::OutputRelay::Clock::now() + ctx.config.timeout);
+        ctx.on_output = [&relay](OutputStream stream, std::string_view chunk) {
+            relay->push(std::string(chunk), stream);
         };
     }
 
@@ -103,6 +112,8 @@ int cmd_execute(const PolicyFlags& flags, Program program, std::vector<std::stri
         print_result_json(r);
         return exit_status_for(r, is_eval);
     }
+    relay->run_ended();
+    relay->finish();  // the output before the report, however long the operator's reader takes
     return report_plain(r, is_eval, ctx.config.max_output_bytes);
 }
 

@@ -1,15 +1,15 @@
-#include "service/output_relay.hpp"
+#include "host/output_relay.hpp"
 
 #include <utility>
 
-namespace microvm::service {
+namespace microvm::host {
 
-OutputRelay::OutputRelay(std::function<bool(const std::string&)> write, Clock::time_point deadline)
+OutputRelay::OutputRelay(Write write, Clock::time_point deadline)
     : write_(std::move(write)), deadline_(deadline), writer_([this] { run(); }) {}
 
 OutputRelay::~OutputRelay() { finish(); }
 
-void OutputRelay::push(std::string line) {
+void OutputRelay::push(std::string line, OutputStream stream) {
     {
         std::unique_lock lock(mu_);
         room_.wait_until(lock, deadline_, [&] {
@@ -17,7 +17,7 @@ void OutputRelay::push(std::string line) {
         });
         if (failed_ || closing_) return;
         bytes_ += line.size() + kRelayLineOverhead;
-        lines_.push_back(std::move(line));
+        lines_.push_back({stream, std::move(line)});
     }
     cv_.notify_one();
 }
@@ -55,13 +55,13 @@ void OutputRelay::run() {
     for (;;) {
         cv_.wait(lock, [&] { return !lines_.empty() || closing_ || failed_; });
         if (lines_.empty() || failed_) return;  // closing with everything written, or given up
-        std::string line = std::move(lines_.front());
+        Line line = std::move(lines_.front());
         lines_.pop_front();
-        bytes_ -= line.size() + kRelayLineOverhead;
+        bytes_ -= line.bytes.size() + kRelayLineOverhead;
         writing_ = true;
         lock.unlock();
         room_.notify_all();
-        const bool written = write_(line);
+        const bool written = write_(line.stream, line.bytes);
         lock.lock();
         writing_ = false;
         if (!written) {
@@ -75,4 +75,4 @@ void OutputRelay::run() {
     }
 }
 
-}  // namespace microvm::service
+}  // namespace microvm::host

@@ -1,7 +1,9 @@
-// The lines of a streamed run, handed over by the thread that captures the program's output and
-// written to the client by a thread of its own. Written on the capturing thread, a client that
-// read slowly held the capture loop in its write, and the deadline was acted on up to the write
-// timeout (10 s) late while the program kept running (red team, 2026-12-04).
+// A run's output, handed over by the thread that captures it (the loop that also enforces the
+// deadline) and written by a thread of its own, to microvmd's client or to the CLI's stdout.
+// Written on the capturing thread, a reader that read slowly held the capture loop in its write,
+// and the deadline was acted on late while the program kept running: up to the write timeout
+// (10 s) for microvmd's client (red team, 2026-12-04), until the operator read again for the
+// CLI's stdout (a stalled pipe, a terminal stopped with Ctrl-S; review, 2026-12-05).
 // What waits is bounded (kRelayBytes, each line counted with its heap overhead: a program writing
 // one byte per read made 80 bytes of queue per byte, 357 MB of daemon memory in 30 s; red team):
 // while it is full, push() waits for the client, so the program waits on its pipe, as it did
@@ -20,7 +22,9 @@
 #include <string>
 #include <thread>
 
-namespace microvm::service {
+#include "microvm/context.hpp"
+
+namespace microvm::host {
 
 inline constexpr size_t kRelayBytes = 1 << 20;
 inline constexpr size_t kRelayLineOverhead = 64;  // a deque entry and a string's heap block
@@ -28,15 +32,17 @@ inline constexpr size_t kRelayLineOverhead = 64;  // a deque entry and a string'
 class OutputRelay {
   public:
     using Clock = std::chrono::steady_clock;
-    // write: sends one line to the client; false when it went away (nothing more is written).
-    // push() waits for room until deadline (the run's: no earlier than when it could be hit).
-    OutputRelay(std::function<bool(const std::string&)> write, Clock::time_point deadline);  // starts the writer
+    // write: sends one line to the stream it was pushed for; false when the reader went away
+    // (nothing more is written). push() waits for room until deadline (the run's: no earlier
+    // than when it could be hit).
+    using Write = std::function<bool(OutputStream, const std::string&)>;
+    OutputRelay(Write write, Clock::time_point deadline);  // starts the writer
     ~OutputRelay();  // finish()
     OutputRelay(const OutputRelay&) = delete;
     OutputRelay& operator=(const OutputRelay&) = delete;
 
     // Queues a line; while kRelayBytes wait, first waits for room (not past the deadline).
-    void push(std::string line);
+    void push(std::string line, OutputStream stream = OutputStream::Stdout);
     // The run has ended: push() no longer waits.
     void run_ended();
     // Waits until every line pushed is written, a write failed or drain_by passed; then
@@ -47,12 +53,16 @@ class OutputRelay {
   private:
     void run();
 
-    std::function<bool(const std::string&)> write_;
+    struct Line {
+        OutputStream stream;
+        std::string bytes;
+    };
+    Write write_;
     std::mutex mu_;
     Clock::time_point deadline_;     // push() waits for room until then
     std::condition_variable cv_;     // the writer: a line, or closing
     std::condition_variable room_;   // push() and finish(): room, written, or failed
-    std::deque<std::string> lines_;
+    std::deque<Line> lines_;
     size_t bytes_ = 0;               // of lines_, with kRelayLineOverhead each
     bool closing_ = false;
     bool failed_ = false;
@@ -60,4 +70,4 @@ class OutputRelay {
     std::thread writer_;
 };
 
-}  // namespace microvm::service
+}  // namespace microvm::host

@@ -1,0 +1,93 @@
+// The relay between the thread that captures a run's output and its reader (microvmd's client,
+// the CLI's stdout): a bounded queue, a wait for room only until the run's deadline, every line
+// written in order and to its stream.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "host/output_relay.hpp"
+
+namespace {
+
+// The relay holds at most kRelayBytes (with each line's
+// overhead): one byte per line grew the daemon by 357 MB in 30 s behind a slow client (red team,
+// 2026-12-04). Full, push() waits for the client, but never past the run's deadline, after
+// which it queues without waiting; every line is written, in order.
+TEST(OutputRelay, HoldsABoundedQueueAndWaitsForRoomOnlyUntilTheDeadline) {
+    using microvm::host::OutputRelay;
+    std::mutex mu;
+    std::condition_variable cv;
+    bool released = false;
+    std::vector<std::string> written;
+    auto write = [&](microvm::OutputStream, const std::string& line) {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return released; });
+        written.push_back(line);
+        return true;
+    };
+    const auto start = OutputRelay::Clock::now();
+    OutputRelay relay(write, start + std::chrono::milliseconds(600));
+    const std::string line(100, 'x');
+    const size_t fits = microvm::host::kRelayBytes / (line.size() + microvm::host::kRelayLineOverhead);
+    // As many as fit (the last one starts below the bound), and the one the writer holds.
+    for (size_t i = 0; i < fits + 2; ++i) relay.push(line);
+    EXPECT_LT(OutputRelay::Clock::now() - start, std::chrono::milliseconds(400)) << "waited with room";
+    relay.push("over");  // full: waits for the deadline
+    EXPECT_GE(OutputRelay::Clock::now() - start, std::chrono::milliseconds(550)) << "the queue grew past its bound";
+    const auto after = OutputRelay::Clock::now();
+    relay.push("late");  // past the deadline: never waits
+    EXPECT_LT(OutputRelay::Clock::now() - after, std::chrono::milliseconds(100));
+    {
+        std::lock_guard lock(mu);
+        released = true;
+    }
+    cv.notify_all();
+    EXPECT_TRUE(relay.finish());
+    ASSERT_EQ(written.size(), fits + 4);
+    EXPECT_EQ(written[fits + 1], line);
+    EXPECT_EQ(written[fits + 2], "over");
+    EXPECT_EQ(written.back(), "late");
+}
+
+// A client that does not take what is left gets until the drain time, then nothing more.
+TEST(OutputRelay, AClientThatDoesNotReadIsGivenUpAtTheDrainTime) {
+    using microvm::host::OutputRelay;
+    std::atomic<int> writes{0};
+    OutputRelay relay([&](microvm::OutputStream, const std::string&) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        return ++writes > 0;
+    }, OutputRelay::Clock::now());
+    for (int i = 0; i < 50; ++i) relay.push("line");
+    const auto start = OutputRelay::Clock::now();
+    EXPECT_FALSE(relay.finish(start + std::chrono::milliseconds(500)));
+    EXPECT_LT(OutputRelay::Clock::now() - start, std::chrono::milliseconds(1500));
+    EXPECT_LT(writes.load(), 10);
+}
+
+// Each line goes to the stream it was pushed for, in the order pushed across streams.
+TEST(OutputRelay, EachLineGoesToItsStreamInOrder) {
+    using microvm::OutputStream;
+    std::vector<std::pair<OutputStream, std::string>> written;
+    {
+        microvm::host::OutputRelay relay([&](OutputStream stream, const std::string& line) {
+            written.emplace_back(stream, line);
+            return true;
+        }, microvm::host::OutputRelay::Clock::now());
+        relay.push("a", OutputStream::Stdout);
+        relay.push("b", OutputStream::Stderr);
+        relay.push("c");
+        EXPECT_TRUE(relay.finish());
+    }
+    const std::vector<std::pair<OutputStream, std::string>> expected = {
+        {OutputStream::Stdout, "a"}, {OutputStream::Stderr, "b"}, {OutputStream::Stdout, "c"}};
+    EXPECT_EQ(written, expected);
+}
+
+}  // namespace

@@ -380,15 +380,18 @@ TEST_P(FsPolicyTest, SetTimesWithoutFollowChangesTheSymlinkNotItsTarget) {
 // With the host's descriptors used up, the check of a name's own file system was skipped (its
 // O_PATH open failed with EMFILE, and the times were set anyway): a module that opened files
 // until EMFILE and closed one set the times of /proc itself (red team, 2026-12-05). Here the
-// root of an mqueue file system mounted in the test's directory, under a limit of 64
-// descriptors so that the module reaches it.
+// root of an mqueue file system mounted directly in /tmp (no policy path may hold one), under a
+// limit of 64 descriptors so that the module reaches it. Its parent is one component below the
+// preopen (/), so either resolver opens one descriptor for it (the component walk holds one per
+// level while it walks), the module's one freed descriptor goes to that, and the entry's own
+// open is the one that meets EMFILE. The module fills the table opening "tmp", one descriptor
+// each time in either resolver.
 TEST_P(FsPolicyTest, SetTimesIsRefusedWhenTheHostsDescriptorsRunOut) {
     MICROVM_REQUIRE("root", ::geteuid() == 0, "mounting an mqueue file system needs root");
-    const fs::path mq = tmp.path() / "mq";
+    const fs::path mq = "/tmp/wasm-set-times-mq-" + std::to_string(::getpid());
     fs::create_directories(mq);
     ASSERT_EQ(::mount("none", mq.c_str(), "mqueue", 0, nullptr), 0) << std::strerror(errno);
-    write_file(sandbox() / "filler.txt", "x");
-    const std::string filler = (sandbox() / "filler.txt").string().substr(1);
+    const std::string filler = "tmp";
     const std::string target = mq.string().substr(1);
     const std::string wat = R"((module
   (import "wasi_snapshot_preview1" "path_open"
@@ -412,8 +415,10 @@ TEST_P(FsPolicyTest, SetTimesIsRefusedWhenTheHostsDescriptorsRunOut) {
     (call $exit (call $set (i32.const 3) (i32.const 0) (i32.const 1000) (i32.const )" +
                             std::to_string(target.size()) + R"()
                           (i64.const 1000000000) (i64.const 1000000000) (i32.const 5))))))";
-    struct stat before {};
-    ASSERT_EQ(::stat(mq.c_str(), &before), 0);
+    // The file system is the ipc namespace's one instance, whose root keeps its times from
+    // mount to mount: a known value first (and the current time again at the end).
+    const timespec known[2] = {{12345, 0}, {12345, 0}};
+    ASSERT_EQ(::utimensat(AT_FDCWD, mq.c_str(), known, 0), 0) << std::strerror(errno);
     rlimit saved {};
     ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
     rlimit low = saved;
@@ -425,9 +430,11 @@ TEST_P(FsPolicyTest, SetTimesIsRefusedWhenTheHostsDescriptorsRunOut) {
     ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
     struct stat after {};
     ASSERT_EQ(::stat(mq.c_str(), &after), 0);
+    ::utimensat(AT_FDCWD, mq.c_str(), nullptr, 0);
     ::umount2(mq.c_str(), MNT_DETACH);
+    ::rmdir(mq.c_str());
     EXPECT_NE(r.metadata.exit_code, 0) << describe(r);
-    EXPECT_EQ(after.st_mtim.tv_sec, before.st_mtim.tv_sec) << "the mqueue root's times were set";
+    EXPECT_EQ(after.st_mtim.tv_sec, 12345) << "the mqueue root's times were set";
 }
 
 TEST_P(FsPolicyTest, SetTimesStaysInsideThePreopen) {

@@ -142,6 +142,14 @@ bool staged_in_root(const fs::path& destination) {
     return false;
 }
 
+// Right before runsc starts: notes whether scene's bind was staged in the root, then swaps.
+void swap_before_runsc(gvisor::Runtime& runtime, SwapScene& scene, bool& in_root) {
+    runtime.set_bind_window_hooks_for_tests({.before_runsc = [&scene, &in_root] {
+        in_root = staged_in_root(scene.data);
+        scene.swap_in_symlink();
+    }});
+}
+
 // Reads data/f (a shell builtin: nothing else is bound), data read-only.
 host::SandboxRequest reader(const fs::path& data) {
     host::SandboxRequest req;
@@ -157,10 +165,7 @@ host::SandboxRequest reader(const fs::path& data) {
 TEST_F(GvisorBindSwapTest, AReadOnlyBindInTheRootIsTheCheckedDirectoryNotASymlinkSwappedInBeforeRunsc) {
     SwapScene scene("/var/tmp");
     bool in_root = false;
-    runtime_->set_bind_window_hooks_for_tests({.before_runsc = [&] {
-        in_root = staged_in_root(scene.data);
-        scene.swap_in_symlink();
-    }});
+    swap_before_runsc(*runtime_, scene, in_root);
     auto r = runtime_->run(reader(scene.data));
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_TRUE(in_root) << "the bind was not staged in the root";
@@ -171,10 +176,7 @@ TEST_F(GvisorBindSwapTest, AReadOnlyBindInTheRootIsTheCheckedDirectoryNotASymlin
 TEST_F(GvisorBindSwapTest, ASandboxBuiltAheadHoldsTheCheckedReadOnlyDirectoryInItsRoot) {
     SwapScene scene("/var/tmp");
     bool in_root = false;
-    runtime_->set_bind_window_hooks_for_tests({.before_runsc = [&] {
-        in_root = staged_in_root(scene.data);
-        scene.swap_in_symlink();
-    }});
+    swap_before_runsc(*runtime_, scene, in_root);
     auto r = launched_after_the_swap_is_undone(*runtime_, scene, reader(scene.data));
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_TRUE(in_root) << "the bind was not staged in the root";

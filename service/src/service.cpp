@@ -275,11 +275,22 @@ Expected<std::unique_ptr<Service>> Service::create(ServiceOptions options,
         s->options_.max_session_sandboxes);
     s->sessions_ = std::make_unique<SessionStore>(
         sessions_dir, s->options_.session_idle_timeout, s->options_.session_max_lifetime,
-        s->options_.max_sessions, s->client_session_quota(), [self](const Session& ended, const std::string& why) {
+        s->options_.max_sessions, s->client_session_quota(), [self](const Session& ended, SessionEnd why) {
             self->sandbox_pools_->forget_session(ended.id);  // its next exec's sandbox
-            self->metrics_.session_event(why == "deleted" ? "deleted" : "expired");
-            if (why != "deleted")
-                self->audit_session("expire", ended.id, ClientIdentity{"internal"}, why);
+            switch (why) {
+                case SessionEnd::Deleted:  // audited by the request that deleted it
+                    self->metrics_.session_event("deleted");
+                    break;
+                case SessionEnd::IdleTimeout:
+                case SessionEnd::MaxLifetime:
+                    self->metrics_.session_event("expired");
+                    self->audit_session("expire", ended.id, ClientIdentity{"internal"}, to_string(why));
+                    break;
+                case SessionEnd::Shutdown:  // not an expiry: the daemon stopped
+                    self->metrics_.session_event("shutdown");
+                    self->audit_session("shutdown", ended.id, ClientIdentity{"internal"}, to_string(why));
+                    break;
+            }
         },
         s->session_disk_bytes());
     return s;
@@ -581,7 +592,7 @@ Reply Service::create_session(const std::string& body, const ClientIdentity& who
 }
 
 Reply Service::delete_session(const std::string& id, const ClientIdentity& who) {
-    auto ended = sessions_->end(id, who, "deleted");
+    auto ended = sessions_->end(id, who, SessionEnd::Deleted);
     // An id no session could have (the store's 404) leaves no audit record.
     if (could_be_session_id(id)) audit_session("delete", id, who, ended ? "ok" : ended.error().code);
     if (!ended) return error_reply(ended.error());

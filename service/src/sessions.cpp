@@ -25,7 +25,7 @@ Session::~Session() {
 
 SessionStore::SessionStore(std::string sessions_dir, std::chrono::seconds idle_timeout,
                            std::chrono::seconds max_lifetime, size_t max_sessions, size_t max_per_client,
-                           std::function<void(const Session&, const std::string&)> on_end, uint64_t disk_bytes)
+                           std::function<void(const Session&, SessionEnd)> on_end, uint64_t disk_bytes)
     : dir_(std::move(sessions_dir)),
       idle_(idle_timeout),
       max_life_(max_lifetime),
@@ -45,6 +45,16 @@ SessionStore::SessionStore(std::string sessions_dir, std::chrono::seconds idle_t
     });
 }
 
+const char* to_string(SessionEnd why) {
+    switch (why) {
+        case SessionEnd::Deleted: return "deleted";
+        case SessionEnd::IdleTimeout: return "idle_timeout";
+        case SessionEnd::MaxLifetime: return "max_lifetime";
+        case SessionEnd::Shutdown: return "shutdown";
+    }
+    return "unknown";
+}
+
 SessionStore::~SessionStore() {
     {
         std::lock_guard lock(mu_);
@@ -59,7 +69,7 @@ SessionStore::~SessionStore() {
     }
     for (auto& [id, s] : all) {
         s->cancel.cancel();
-        if (on_end_) on_end_(*s, "shutdown");
+        if (on_end_) on_end_(*s, SessionEnd::Shutdown);
     }
 }
 
@@ -158,7 +168,7 @@ ApiExpected<std::shared_ptr<Session>> SessionStore::use(const std::string& id, c
     return s;
 }
 
-ApiExpected<void> SessionStore::end(const std::string& id, const ClientIdentity& who, const std::string& why) {
+ApiExpected<void> SessionStore::end(const std::string& id, const ClientIdentity& who, SessionEnd why) {
     {
         std::lock_guard lock(mu_);
         if (auto s = owned(id, who); !s) return rtfs::Unexpected<ApiError>(s.error());
@@ -166,7 +176,7 @@ ApiExpected<void> SessionStore::end(const std::string& id, const ClientIdentity&
     return end_now(id, why);
 }
 
-ApiExpected<void> SessionStore::end_now(const std::string& id, const std::string& why) {
+ApiExpected<void> SessionStore::end_now(const std::string& id, SessionEnd why) {
     std::shared_ptr<Session> s;
     {
         std::lock_guard lock(mu_);
@@ -187,12 +197,12 @@ size_t SessionStore::size() const {
 }
 
 void SessionStore::expire(Clock::time_point now) {
-    std::vector<std::pair<std::string, std::string>> ending;
+    std::vector<std::pair<std::string, SessionEnd>> ending;
     {
         std::lock_guard lock(mu_);
         for (const auto& [id, s] : sessions_) {
-            if (now - s->created >= max_life_) ending.emplace_back(id, "max_lifetime");
-            else if (now - s->last_used >= idle_ && s.use_count() == 1) ending.emplace_back(id, "idle_timeout");
+            if (now - s->created >= max_life_) ending.emplace_back(id, SessionEnd::MaxLifetime);
+            else if (now - s->last_used >= idle_ && s.use_count() == 1) ending.emplace_back(id, SessionEnd::IdleTimeout);
         }
     }
     for (const auto& [id, why] : ending) (void)end_now(id, why);

@@ -225,6 +225,7 @@ TEST(Sessions, EveryOperationIsAudited) {
         h.call_json("POST", "/v1/sandboxes/" + id + "/exec", {{"eval", "(+ 2 2)"}});
         h.call_json("POST", "/v1/executions", {{"provider", "mock"}, {"eval", "(+ 1 2)"}, {"memory_limit_mb", 64}});
         h.call("DELETE", "/v1/sandboxes/" + id);
+        create_session(h, {{"provider", "mock"}});  // still live when the daemon stops
     }
     std::ifstream in(dir + "/audit.jsonl");
     std::vector<json> records;
@@ -232,8 +233,11 @@ TEST(Sessions, EveryOperationIsAudited) {
     microvm::host::remove_tree(dir);
     std::vector<std::string> events;
     for (const auto& r : records) events.push_back(r["event"]);
+    // A session the daemon's stopping ended did not expire (it was recorded so before).
     EXPECT_EQ(events, (std::vector<std::string>{"session_create", "session_put_file", "session_get_file",
-                                                "session_exec", "execution", "session_delete"}));
+                                                "session_exec", "execution", "session_delete",
+                                                "session_create", "session_shutdown"}));
+    EXPECT_EQ(records.back()["outcome"], "shutdown");
     const json& ex = records[4];
     EXPECT_EQ(ex["client"]["transport"], "unix");
     EXPECT_EQ(ex["client"]["uid"], ::geteuid());

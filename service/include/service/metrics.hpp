@@ -21,7 +21,7 @@ class Metrics {
     // metadata.network_requests that carry a decision), by provider and decision.
     void proxy_connections(const std::string& provider, uint64_t allowed, uint64_t denied);
     void http_response(int status);
-    void session_event(const std::string& what);  // "created", "deleted", "expired"
+    void session_event(const std::string& what);  // "created", "deleted", "expired", "shutdown"
     // A request or connection refused over a per-client quota ("executions", "sandboxes",
     // "body_bytes", "connections_per_peer").
     void quota_refused(const std::string& quota);

@@ -41,6 +41,11 @@ struct Session {
     ~Session();           // removes the work directory (unmounting its disk first)
 };
 
+// Why a session ended: its owner deleted it, it expired (idle, or at its maximum lifetime), or
+// the daemon stopped.
+enum class SessionEnd { Deleted, IdleTimeout, MaxLifetime, Shutdown };
+const char* to_string(SessionEnd why);
+
 class SessionStore {
   public:
     using Clock = std::chrono::steady_clock;
@@ -50,7 +55,7 @@ class SessionStore {
     // directory on the state directory's file system.
     SessionStore(std::string sessions_dir, std::chrono::seconds idle_timeout,
                  std::chrono::seconds max_lifetime, size_t max_sessions, size_t max_per_client,
-                 std::function<void(const Session&, const std::string& why)> on_end, uint64_t disk_bytes = 0);
+                 std::function<void(const Session&, SessionEnd why)> on_end, uint64_t disk_bytes = 0);
     ~SessionStore();  // ends every session
 
     // The work directory is created, the policy's fs_policy becomes read-write on it (with the
@@ -64,7 +69,7 @@ class SessionStore {
     // or another client's (the same answer: a session id is never confirmed to another client).
     ApiExpected<std::shared_ptr<Session>> use(const std::string& id, const ClientIdentity& who);
     // Ends it now (who's, as use()); 404 when unknown or another client's.
-    ApiExpected<void> end(const std::string& id, const ClientIdentity& who, const std::string& why);
+    ApiExpected<void> end(const std::string& id, const ClientIdentity& who, SessionEnd why);
     size_t size() const;
     // Ends sessions idle or too old as of now (the expiry thread calls it every second).
     void expire(Clock::time_point now);
@@ -73,7 +78,7 @@ class SessionStore {
     // The live session id if who owns it, else the 404 of an unknown id. Under mu_.
     ApiExpected<std::shared_ptr<Session>> owned(const std::string& id, const ClientIdentity& who) const;
     // Ends it whoever owns it (expiry, shutdown).
-    ApiExpected<void> end_now(const std::string& id, const std::string& why);
+    ApiExpected<void> end_now(const std::string& id, SessionEnd why);
 
     std::string dir_;
     std::chrono::seconds idle_, max_life_;
@@ -81,7 +86,7 @@ class SessionStore {
     size_t max_per_client_;
     uint64_t disk_bytes_;
     ClientQuotas per_client_;
-    std::function<void(const Session&, const std::string&)> on_end_;
+    std::function<void(const Session&, SessionEnd)> on_end_;
     mutable std::mutex mu_;
     std::map<std::string, std::shared_ptr<Session>> sessions_;
     size_t reserved_ = 0;  // creations past the limit check, not yet in sessions_

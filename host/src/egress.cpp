@@ -1,10 +1,12 @@
 #include "host/egress.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <mutex>
+#include <string>
 
 #include "host/sys_error.hpp"
 #include "microvm/trusted_path.hpp"
@@ -157,13 +159,34 @@ EgressSession::PrivateDir::~PrivateDir() {
     if (!path.empty()) ::rmdir(path.c_str());
 }
 
+namespace {
+
+// Root's /run; a user's own runtime directory (/run/user/<uid>, theirs, 0700) when it exists.
+std::string private_socket_base() {
+    const uid_t uid = ::geteuid();
+    if (uid == 0) return "/run";
+    const std::string runtime = "/run/user/" + std::to_string(uid);
+    struct stat st {};
+    if (::lstat(runtime.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == uid && (st.st_mode & 077) == 0)
+        return runtime;
+    const char* tmpdir = std::getenv("TMPDIR");
+    return tmpdir && *tmpdir == '/' ? tmpdir : "/tmp";
+}
+
+}  // namespace
+
 Expected<std::string> EgressSession::listen_private_unix() {
     if (private_dir_.path.empty()) {
-        // Never root's $TMPDIR: under `sudo -E` it is a user's directory, and that user renamed
-        // the new directory away, listened at its name and answered root's fetches (a review,
-        // 2026-12-05). Another user's $TMPDIR of a third user's is refused below.
-        const char* base = ::geteuid() == 0 ? nullptr : std::getenv("TMPDIR");
-        std::string tmpl = std::string(base && *base == '/' ? base : "/tmp") + "/microvm-egress-XXXXXX";
+        // Where every run protects state from sandboxes (trusted_state.hpp: /run/microvm*, and a
+        // user's /run/user/<uid>/microvm*). In /tmp, a concurrent sandbox given rw=/tmp acted as
+        // root there, entered the 0700 directory and put a symlink in the socket's place, and
+        // the fetches followed it to any Unix socket of the host (red team, 2026-12-05). Never
+        // root's $TMPDIR: under `sudo -E` it is a user's directory, and that user renamed the
+        // new directory away, listened at its name and answered root's fetches (a review,
+        // 2026-12-05). A user without a runtime directory of their own falls back to $TMPDIR or
+        // /tmp (a sandbox of theirs with rw= over it can redirect only their own fetches);
+        // another user's directory there is refused below.
+        std::string tmpl = private_socket_base() + "/microvm-egress-XXXXXX";
         if (!::mkdtemp(tmpl.data())) return sys_failure("create a directory for the egress proxy", errno);
         auto owned = owned_real_path(tmpl, "egress proxy directory");
         if (!owned) {

@@ -1,14 +1,12 @@
 #include "host/output_capture.hpp"
 #include "host/fd_wait.hpp"
+#include "host/sigpipe_block.hpp"
 
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <ctime>
 #include <vector>
 
 namespace microvm::host {
@@ -22,30 +20,6 @@ constexpr auto kTick = 20ms;
 // between its own fork and exec while holding copies of them: wait for that, within reason.
 constexpr auto kDrainGrace = 1s;
 constexpr size_t kChunk = 64 * 1024;
-
-// A write to a pipe the program closed raises SIGPIPE, which would kill the host: block it on
-// this thread while feeding stdin and discard any that became pending.
-class SigpipeBlock {
-  public:
-    SigpipeBlock() {
-        sigset_t set;
-        sigemptyset(&set);
-        sigaddset(&set, SIGPIPE);
-        pthread_sigmask(SIG_BLOCK, &set, &saved_);
-    }
-    ~SigpipeBlock() {
-        sigset_t set;
-        sigemptyset(&set);
-        sigaddset(&set, SIGPIPE);
-        struct timespec zero {};
-        while (sigtimedwait(&set, nullptr, &zero) > 0) {
-        }
-        pthread_sigmask(SIG_SETMASK, &saved_, nullptr);
-    }
-
-  private:
-    sigset_t saved_;
-};
 
 struct Reader {
     int fd;
@@ -76,7 +50,7 @@ bool read_some(const Reader& r) {
 }  // namespace
 
 Captured capture_until_exit(CaptureTargets t) {
-    SigpipeBlock sigpipe_block;
+    SigpipeBlock sigpipe_block;  // feeding stdin to a program that closed it
     Captured c;
     bool report_truncated = false;
     std::vector<Reader> readers;

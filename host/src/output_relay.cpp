@@ -1,23 +1,44 @@
 #include "host/output_relay.hpp"
 
+#include <algorithm>
 #include <utility>
+
+#include "host/sigpipe_block.hpp"
 
 namespace microvm::host {
 
-OutputRelay::OutputRelay(Write write, Clock::time_point deadline)
-    : write_(std::move(write)), deadline_(deadline), writer_([this] { run(); }) {}
+namespace {
+
+// How often a push() waiting for room looks at the cancel token (a condition variable cannot
+// wait on it).
+constexpr auto kCancelPoll = std::chrono::milliseconds(50);
+
+}  // namespace
+
+OutputRelay::OutputRelay(Write write, Clock::time_point deadline, CancelToken cancel)
+    : write_(std::move(write)), deadline_(deadline), cancel_(std::move(cancel)), writer_([this] { run(); }) {}
 
 OutputRelay::~OutputRelay() { finish(); }
 
 void OutputRelay::push(std::string line, OutputStream stream) {
     {
         std::unique_lock lock(mu_);
-        room_.wait_until(lock, deadline_, [&] {
-            return failed_ || closing_ || bytes_ < kRelayBytes || Clock::now() >= deadline_;
-        });
+        auto no_wait = [&] {
+            return failed_ || closing_ || bytes_ < kRelayBytes || Clock::now() >= deadline_ || cancel_.cancelled();
+        };
+        const bool cancellable = cancel_.wait_fd() >= 0;
+        while (!no_wait())
+            room_.wait_until(lock, cancellable ? std::min(deadline_, Clock::now() + kCancelPoll) : deadline_);
         if (failed_ || closing_) return;
-        bytes_ += line.size() + kRelayLineOverhead;
-        lines_.push_back({stream, std::move(line)});
+        // The writer takes entries off the front: the back is never being written.
+        if (!lines_.empty() && lines_.back().stream == stream &&
+            lines_.back().bytes.size() + line.size() <= kRelayEntryBytes) {
+            bytes_ += line.size();
+            lines_.back().bytes += line;
+        } else {
+            bytes_ += line.size() + kRelayLineOverhead;
+            lines_.push_back({stream, std::move(line)});
+        }
     }
     cv_.notify_one();
 }
@@ -51,6 +72,7 @@ bool OutputRelay::finish(Clock::time_point drain_by, const std::function<void()>
 }
 
 void OutputRelay::run() {
+    SigpipeBlock sigpipe;  // a reader gone is a failed write
     std::unique_lock lock(mu_);
     for (;;) {
         cv_.wait(lock, [&] { return !lines_.empty() || closing_ || failed_; });

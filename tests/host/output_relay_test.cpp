@@ -16,10 +16,11 @@
 
 namespace {
 
-// The relay holds at most kRelayBytes (with each line's
-// overhead): one byte per line grew the daemon by 357 MB in 30 s behind a slow client (red team,
-// 2026-12-04). Full, push() waits for the client, but never past the run's deadline, after
-// which it queues without waiting; every line is written, in order.
+// The relay holds at most kRelayBytes (with each entry's overhead): one byte per line grew the
+// daemon by 357 MB in 30 s behind a slow client (red team, 2026-12-04). Full, push() waits for
+// the client, but never past the run's deadline, after which it queues without waiting; every
+// line is written, in order. The lines alternate between the streams, so none is appended to
+// another's entry.
 TEST(OutputRelay, HoldsABoundedQueueAndWaitsForRoomOnlyUntilTheDeadline) {
     using microvm::host::OutputRelay;
     std::mutex mu;
@@ -37,12 +38,13 @@ TEST(OutputRelay, HoldsABoundedQueueAndWaitsForRoomOnlyUntilTheDeadline) {
     const std::string line(100, 'x');
     const size_t fits = microvm::host::kRelayBytes / (line.size() + microvm::host::kRelayLineOverhead);
     // As many as fit (the last one starts below the bound), and the one the writer holds.
-    for (size_t i = 0; i < fits + 2; ++i) relay.push(line);
+    auto stream_of = [](size_t i) { return i % 2 ? microvm::OutputStream::Stderr : microvm::OutputStream::Stdout; };
+    for (size_t i = 0; i < fits + 2; ++i) relay.push(line, stream_of(i));
     EXPECT_LT(OutputRelay::Clock::now() - start, std::chrono::milliseconds(400)) << "waited with room";
-    relay.push("over");  // full: waits for the deadline
+    relay.push("over", stream_of(fits + 2));  // full: waits for the deadline
     EXPECT_GE(OutputRelay::Clock::now() - start, std::chrono::milliseconds(550)) << "the queue grew past its bound";
     const auto after = OutputRelay::Clock::now();
-    relay.push("late");  // past the deadline: never waits
+    relay.push("late", stream_of(fits + 3));  // past the deadline: never waits
     EXPECT_LT(OutputRelay::Clock::now() - after, std::chrono::milliseconds(100));
     {
         std::lock_guard lock(mu);
@@ -64,7 +66,7 @@ TEST(OutputRelay, AClientThatDoesNotReadIsGivenUpAtTheDrainTime) {
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
         return ++writes > 0;
     }, OutputRelay::Clock::now());
-    for (int i = 0; i < 50; ++i) relay.push("line");
+    for (int i = 0; i < 50; ++i) relay.push("line", i % 2 ? microvm::OutputStream::Stderr : microvm::OutputStream::Stdout);
     const auto start = OutputRelay::Clock::now();
     EXPECT_FALSE(relay.finish(start + std::chrono::milliseconds(500)));
     EXPECT_LT(OutputRelay::Clock::now() - start, std::chrono::milliseconds(1500));
@@ -88,6 +90,40 @@ TEST(OutputRelay, EachLineGoesToItsStreamInOrder) {
     const std::vector<std::pair<OutputStream, std::string>> expected = {
         {OutputStream::Stdout, "a"}, {OutputStream::Stderr, "b"}, {OutputStream::Stdout, "c"}};
     EXPECT_EQ(written, expected);
+}
+
+// Past the deadline the queue has no bound of its own but the output caps: a line pushed for the
+// stream of the last entry is appended to it (up to kRelayEntryBytes), so 200,000 one-byte lines
+// cost their bytes and a few entries, not 200,000 entries of 64 bytes' overhead each (the CLI's
+// deadline comes before the program's by a sandbox's start; red team, 2026-12-05).
+TEST(OutputRelay, LinesOfOneStreamShareAnEntry) {
+    using microvm::host::OutputRelay;
+    std::mutex mu;
+    std::condition_variable cv;
+    bool released = false;
+    std::vector<std::string> written;
+    OutputRelay relay([&](microvm::OutputStream, const std::string& line) {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return released; });
+        written.push_back(line);
+        return true;
+    }, OutputRelay::Clock::now());
+    std::string all;
+    for (int i = 0; i < 200000; ++i) {
+        const std::string one(1, static_cast<char>('a' + i % 26));
+        all += one;
+        relay.push(one);
+    }
+    {
+        std::lock_guard lock(mu);
+        released = true;
+    }
+    cv.notify_all();
+    EXPECT_TRUE(relay.finish());
+    EXPECT_LE(written.size(), 200000 / microvm::host::kRelayEntryBytes + 2);
+    std::string joined;
+    for (const auto& w : written) joined += w;
+    EXPECT_EQ(joined == all, true) << "what was written differs from what was pushed";
 }
 
 }  // namespace

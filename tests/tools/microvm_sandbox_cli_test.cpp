@@ -229,12 +229,19 @@ struct Streaming {
     int out = -1;
 };
 
-Streaming start(std::vector<std::string> args) {
+// Its stderr: ours, a pipe whose reader is gone (every write fails with EPIPE), or closed.
+enum class Stderr { Inherited, DeadPipe, Closed };
+
+Streaming start(std::vector<std::string> args, Stderr stderr_is = Stderr::Inherited) {
     args.insert(args.begin(), MICROVM_BINARY);
     int p[2];
     if (::pipe(p) != 0) return {};
     pid_t pid = ::fork();
     if (pid == 0) {
+        int e[2];
+        if (stderr_is == Stderr::DeadPipe && (::pipe(e) != 0 || ::close(e[0]) != 0 || ::dup2(e[1], 2) != 2))
+            ::_exit(250);
+        if (stderr_is == Stderr::Closed) ::close(2);
         ::dup2(p[1], 1);
         ::close(p[0]);
         ::close(p[1]);
@@ -378,6 +385,82 @@ TEST_P(SandboxCli, AStalledReaderDoesNotHoldTheDeadline) {
     EXPECT_EQ(exit_status(cli.pid), 124);
     EXPECT_EQ(seen.size(), kBytes);
     EXPECT_EQ(seen.find_first_not_of('\0'), std::string::npos);
+}
+
+// The CLI piped into `head`: its reader goes away while the program still writes. The output is
+// written by the relay's thread, where SIGPIPE used to kill the CLI (exit 141) with the sandbox's
+// cgroups, state directory and mounts left for the next run to sweep (red team, 2026-12-05). The
+// run goes on to its end, its output lost, the sandbox torn down.
+TEST_P(SandboxCli, AReaderThatGoesAwayCostsOnlyTheOutput) {
+    const auto cgroups_of = [&](pid_t pid) {
+        return testsupport::cgroup_dirs_named("microvm-" + std::string(GetParam()) + "-" +
+                                              std::to_string(pid) + ".");
+    };
+    Streaming cli = start({"run", "-p", GetParam(), "--fs", "ro", "--", "/bin/sh", "-c",
+                           "echo a; sleep 1; echo b; sleep 1; echo c"});
+    ASSERT_GT(cli.pid, 0);
+    std::string seen;
+    ASSERT_TRUE(wait_for(cli.out, "a\n", std::chrono::seconds(10), seen)) << seen;
+    ::close(cli.out);
+    EXPECT_EQ(exit_status(cli.pid), 0);
+    EXPECT_EQ(cgroups_of(cli.pid), std::vector<std::string>{});
+}
+
+// A stream that fails loses its own output only: with the CLI's stderr a pipe whose reader is
+// gone, a failed write to it stopped every later write, stdout's too (red team, 2026-12-05).
+// And a descriptor 0-2 its caller closed was taken by the next one the CLI opened (an eventfd),
+// into which the program's stderr was written: /dev/null now stands in for it.
+TEST_P(SandboxCli, AStreamThatFailsLosesOnlyItsOwnOutput) {
+    for (Stderr stderr_is : {Stderr::DeadPipe, Stderr::Closed}) {
+        Streaming cli = start({"run", "-p", GetParam(), "--fs", "ro", "--", "/bin/sh", "-c",
+                               "echo err1 >&2; echo out1; sleep 1; echo out2"},
+                              stderr_is);
+        ASSERT_GT(cli.pid, 0);
+        std::string seen;
+        EXPECT_TRUE(wait_for(cli.out, "out1\n", std::chrono::seconds(10), seen)) << seen;
+        if (stderr_is == Stderr::Closed) {
+            char target[256] = {};
+            const std::string fd2 = "/proc/" + std::to_string(cli.pid) + "/fd/2";
+            EXPECT_GT(::readlink(fd2.c_str(), target, sizeof target - 1), 0);
+            EXPECT_STREQ(target, "/dev/null");
+        }
+        EXPECT_TRUE(wait_for(cli.out, "out2\n", std::chrono::seconds(10), seen)) << seen;
+        ::close(cli.out);
+        EXPECT_EQ(exit_status(cli.pid), 0);
+        EXPECT_EQ(seen, "out1\nout2\n");
+    }
+}
+
+// A first Ctrl-C cancels the run even while the capture waits for room in the relay behind a
+// stdout nobody reads (a 4 MB write at an 8 MiB cap: more than the relay holds). Before, that
+// wait lasted until the deadline (300 s here); only a second Ctrl-C ended the CLI, skipping the
+// teardown (red team, 2026-12-05).
+TEST_P(SandboxCli, InterruptCancelsARunWhoseReaderStalls) {
+    const auto cgroups_of = [&](pid_t pid) {
+        return testsupport::cgroup_dirs_named("microvm-" + std::string(GetParam()) + "-" +
+                                              std::to_string(pid) + ".");
+    };
+    testsupport::TempFile settings("[default_config]\nmax_output_bytes = 8388608\n",
+                                   testsupport::trusted_temp_base());
+    Streaming cli = start({"run", "-p", GetParam(), "--config", settings.path(), "--fs", "ro",
+                           "--timeout", "300s", "--", "/bin/sh", "-c", "head -c 4000000 /dev/zero; sleep 60"});
+    ASSERT_GT(cli.pid, 0);
+    const auto started = std::chrono::steady_clock::now();
+    bool seen_running = false;
+    while (!seen_running && std::chrono::steady_clock::now() - started < std::chrono::seconds(10)) {
+        seen_running = !cgroups_of(cli.pid).empty();
+        if (!seen_running) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_TRUE(seen_running);
+    std::this_thread::sleep_for(std::chrono::seconds(2));  // the pipe and the relay fill
+    ::kill(cli.pid, SIGINT);
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    EXPECT_EQ(cgroups_of(cli.pid), std::vector<std::string>{}) << "the sandbox outlived a Ctrl-C by 3 s";
+    char buf[65536];
+    while (::read(cli.out, buf, sizeof buf) > 0) {
+    }
+    ::close(cli.out);
+    EXPECT_EQ(exit_status(cli.pid), 130);
 }
 
 TEST_P(SandboxCli, InterruptCancelsTheExecutionAndExits130) {

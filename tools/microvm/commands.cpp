@@ -94,12 +94,14 @@ int cmd_execute(const PolicyFlags& flags, Program program, std::vector<std::stri
     ctx.cancel = cancel.token();
     // Plain output: the program's own output passes through as it comes, written by the relay's
     // thread: a reader of our stdout that stalls (a full pipe, a terminal stopped with Ctrl-S)
-    // holds the capture loop, which enforces the deadline, only until the deadline.
+    // holds the capture loop, which enforces the deadline, only until the deadline or Ctrl-C.
+    // A stream that fails (its reader gone) loses what is written to it, never the other's.
     std::optional<host::OutputRelay> relay;
     if (!flags.json) {
         relay.emplace([](OutputStream stream, const std::string& chunk) {
-            return host::write_all(stream == OutputStream::Stdout ? STDOUT_FILENO : STDERR_FILENO, chunk);
-        }, host::OutputRelay::Clock::now() + ctx.config.timeout);
+            (void)host::write_all(stream == OutputStream::Stdout ? STDOUT_FILENO : STDERR_FILENO, chunk);
+            return true;
+        }, host::OutputRelay::Clock::now() + ctx.config.timeout, cancel.token());
         ctx.on_output = [&relay](OutputStream stream, std::string_view chunk) {
             relay->push(std::string(chunk), stream);
         };

@@ -4,12 +4,18 @@
 // and the deadline was acted on late while the program kept running: up to the write timeout
 // (10 s) for microvmd's client (red team, 2026-12-04), until the operator read again for the
 // CLI's stdout (a stalled pipe, a terminal stopped with Ctrl-S; review, 2026-12-05).
-// What waits is bounded (kRelayBytes, each line counted with its heap overhead: a program writing
-// one byte per read made 80 bytes of queue per byte, 357 MB of daemon memory in 30 s; red team):
-// while it is full, push() waits for the client, so the program waits on its pipe, as it did
-// when the capture wrote itself. Only until the run's deadline: from then on push() never
-// waits, so the capture is free to kill the program at its deadline; what the dead program left
-// in its pipes is queued past the bound.
+// What waits is bounded (kRelayBytes, each entry counted with its heap overhead: a program
+// writing one byte per read made 80 bytes of queue per byte, 357 MB of daemon memory in 30 s;
+// red team): while it is full, push() waits for the reader, so the program waits on its pipe, as
+// it did when the capture wrote itself. Only until the run's deadline or its cancellation: from
+// then on push() never waits, so the capture is free to kill the program; what it writes
+// meanwhile is queued past the bound, appended to the last entry of its stream (up to
+// kRelayEntryBytes), so that the queue never holds more than the output caps and a little: the
+// CLI's deadline is counted from before the sandbox started, earlier than the program's (a VM's
+// boot earlier).
+// The writer's thread blocks SIGPIPE: a reader that went away is a failed write (the CLI piped
+// into `head`), not the death of the process with its sandbox's cleanup undone (red team,
+// 2026-12-05).
 
 #pragma once
 
@@ -22,26 +28,29 @@
 #include <string>
 #include <thread>
 
+#include "microvm/cancel.hpp"
 #include "microvm/context.hpp"
 
 namespace microvm::host {
 
 inline constexpr size_t kRelayBytes = 1 << 20;
 inline constexpr size_t kRelayLineOverhead = 64;  // a deque entry and a string's heap block
+inline constexpr size_t kRelayEntryBytes = 64 << 10;  // lines are appended to an entry up to this
 
 class OutputRelay {
   public:
     using Clock = std::chrono::steady_clock;
-    // write: sends one line to the stream it was pushed for; false when the reader went away
-    // (nothing more is written). push() waits for room until deadline (the run's: no earlier
-    // than when it could be hit).
+    // write: sends what was pushed for a stream (one line, or several appended) to it; false
+    // when the reader went away (nothing more is written). push() waits for room until deadline
+    // (the run's: no earlier than when it could be hit) and not once cancel is cancelled.
     using Write = std::function<bool(OutputStream, const std::string&)>;
-    OutputRelay(Write write, Clock::time_point deadline);  // starts the writer
+    OutputRelay(Write write, Clock::time_point deadline, CancelToken cancel = {});  // starts the writer
     ~OutputRelay();  // finish()
     OutputRelay(const OutputRelay&) = delete;
     OutputRelay& operator=(const OutputRelay&) = delete;
 
-    // Queues a line; while kRelayBytes wait, first waits for room (not past the deadline).
+    // Queues a line; while kRelayBytes wait, first waits for room (not past the deadline, not
+    // once cancelled).
     void push(std::string line, OutputStream stream = OutputStream::Stdout);
     // The run has ended: push() no longer waits.
     void run_ended();
@@ -60,10 +69,11 @@ class OutputRelay {
     Write write_;
     std::mutex mu_;
     Clock::time_point deadline_;     // push() waits for room until then
+    CancelToken cancel_;             // or until this is cancelled
     std::condition_variable cv_;     // the writer: a line, or closing
     std::condition_variable room_;   // push() and finish(): room, written, or failed
     std::deque<Line> lines_;
-    size_t bytes_ = 0;               // of lines_, with kRelayLineOverhead each
+    size_t bytes_ = 0;               // of lines_, with kRelayLineOverhead per entry
     bool closing_ = false;
     bool failed_ = false;
     bool writing_ = false;           // the writer is in write_()

@@ -1,7 +1,6 @@
 // How one Firecracker VM is started: which binaries (firecracker, and the jailer when present),
 // whether this host can run them (availability), and the exact command line and environment of
-// one VM. Spawning and supervising the process is the provider's (it already has child-process
-// and cgroup plumbing); this file only decides what to run.
+// one VM. This file only decides what to run; fc_process.hpp starts it.
 //
 // Never --no-seccomp: Firecracker's built-in seccomp filters stay on, always.
 #pragma once

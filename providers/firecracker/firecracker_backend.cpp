@@ -1,10 +1,7 @@
 #include "firecracker/firecracker_backend.hpp"
 
-#include <signal.h>
-#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -14,50 +11,16 @@
 #include <thread>
 
 #include "firecracker/fc_api_client.hpp"
+#include "firecracker/fc_process.hpp"
 #include "firecracker/fc_sequences.hpp"
 #include "firecracker/fc_vsock.hpp"
 #include "host/agent_session.hpp"
-#include "host/remove_tree.hpp"
 #include "host/trusted_state.hpp"
 
 namespace microvm::firecracker {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// The Firecracker process: killed and reaped on destruction, its directory removed.
-struct FcProcess {
-    pid_t pid = -1;
-    std::string dir;
-    ~FcProcess() {
-        if (pid > 0) {
-            ::kill(pid, SIGKILL);
-            while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-            }
-        }
-        if (!dir.empty()) host::remove_tree(dir);
-    }
-};
-
-Expected<void> spawn(const LaunchPlan& plan, FcProcess& proc) {
-    std::vector<std::string> args = plan.argv;
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> env = plan.env;
-    std::vector<char*> envp;
-    for (auto& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    pid_t pid = ::fork();
-    if (pid < 0) return fail(Failure::Kind::SetupError, "fork failed");
-    if (pid == 0) {
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        ::execve(plan.executable.c_str(), argv.data(), envp.data());
-        ::_exit(127);
-    }
-    proc.pid = pid;
-    return Ok{};
-}
 
 Failure fc_failure(const FcError& e) { return {Failure::Kind::SetupError, e.message()}; }
 
@@ -99,7 +62,7 @@ Expected<host::SandboxReport> FirecrackerBackend::run(const host::SandboxRequest
         std::filesystem::copy_file(host_file, plan.host_path("/" + name), ec);
         return "/" + name;
     };
-    RTFS_CHECK(spawn(plan, proc));
+    RTFS_CHECK(start_vmm(plan, proc));
 
     FcApiClient client(plan.api_socket);
     if (auto ready = client.wait_ready(std::chrono::seconds(10)); !ready) return rtfs::unexpected(fc_failure(ready.error()));

@@ -41,7 +41,7 @@ Expected<StartedContainer> StartedContainer::start(const Runsc& runsc, const Con
     // /proc/net/unix and ran commands as root in the sandbox, read its binds and wrote to its
     // output, or took the names ahead and failed every run (red team, 2026-12-05). runsc starts
     // in a namespace of its own; with --network=host the sandbox joins the host's (oci_spec.hpp).
-    SpawnRequest request{runsc.settings().binary,
+    host::SpawnRequest request{runsc.settings().binary,
                          runsc.argv(global, {"run", "--bundle", s.bundle_dir, s.id}),
                          {kRunscPath},
                          in.read.get(),
@@ -51,7 +51,7 @@ Expected<StartedContainer> StartedContainer::start(const Runsc& runsc, const Con
                          s.cgroup_join_fds,
                          /*own_network_namespace=*/true};
     StartedContainer c;
-    RTFS_TRY(c.run_, ChildProcess::spawn(request));
+    RTFS_TRY(c.run_, host::ChildProcess::spawn(request));
     c.stdin_ = std::move(in.write);
     c.stdout_ = std::move(out.read);
     c.stderr_ = std::move(err.read);
@@ -105,7 +105,7 @@ ContainerExit StartedContainer::finish(const ContainerAttach& attach, Clock::tim
     targets.on_output = attach.on_output;
     targets.cancel_fd = attach.cancel_fd;
     host::Captured captured = host::capture_until_exit(std::move(targets));
-    ChildExit exit = run_.wait();
+    host::ChildExit exit = run_.wait();
 
     ContainerExit result;
     result.timed_out = captured.deadline_hit;

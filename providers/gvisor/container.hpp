@@ -20,7 +20,7 @@
 #include <string_view>
 #include <vector>
 
-#include "gvisor/child_process.hpp"
+#include "host/child_process.hpp"
 #include "gvisor/runsc.hpp"
 #include "host/unique_fd.hpp"
 #include "microvm/error.hpp"
@@ -87,7 +87,7 @@ class StartedContainer {
     bool alive() const;
 
   private:
-    ChildProcess run_;
+    host::ChildProcess run_;
     host::UniqueFd stdin_;  // write end, non-blocking
     host::UniqueFd stdout_;
     host::UniqueFd stderr_;

@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <sstream>
 
-#include "gvisor/child_process.hpp"
+#include "host/child_process.hpp"
 #include "host/output_capture.hpp"
 #include "microvm/trusted_path.hpp"
 #include "host/paths.hpp"
@@ -30,8 +30,8 @@ Expected<ToolOutput> run_short(const std::string& binary, const std::vector<std:
     RTFS_TRY(host::Pipe in, make_pipe());
     RTFS_TRY(host::Pipe out, make_pipe());
     RTFS_TRY(host::Pipe err, make_pipe());
-    RTFS_TRY(ChildProcess child,
-             ChildProcess::spawn(
+    RTFS_TRY(host::ChildProcess child,
+             host::ChildProcess::spawn(
                  {binary, argv, {kRunscPath}, in.read.get(), out.write.get(), err.write.get()}));
     in = {};  // EOF on the child's stdin
     out.write.reset();

@@ -2,6 +2,8 @@
 // KVM probe, the availability reason, and the exact command lines with and without the jailer.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
@@ -9,9 +11,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <string>
+#include <thread>
+#include <chrono>
 
 #include "firecracker/fc_kvm.hpp"
 #include "firecracker/fc_launch.hpp"
+#include "firecracker/fc_process.hpp"
 #include "host/paths.hpp"
 #include "support/trusted_temp.hpp"
 
@@ -194,6 +201,39 @@ TEST(FcLaunch, VmDirectoryIsPrivateAndNew) {
     EXPECT_EQ(st.st_mode & 07777, 0700u);
     EXPECT_FALSE(make_vm_dir(parent.path(), "vm-1").has_value());  // never reuses a directory
     EXPECT_FALSE(make_vm_dir(parent.path(), "../escape").has_value());
+}
+
+// Firecracker ties the guest's serial console to its stdout and reads its stdin: started with
+// the host's own, a guest wrote past every output cap into the CLI's stdout (ahead of its --json
+// result) or microvmd's journal, and read the caller's terminal (red team, 2026-12-05). The VMM
+// gets /dev/null on 0, 1 and 2 and no other descriptor of the host's (one left inheritable
+// here), and dies and is reaped with its owner.
+TEST(FcProcess, TheVmmGetsNothingOfTheHosts) {
+    const int inheritable = ::open("/dev/zero", O_RDONLY);  // no O_CLOEXEC
+    ASSERT_GE(inheritable, 0);
+    LaunchPlan plan;
+    plan.executable = "/bin/sleep";
+    plan.argv = {"/bin/sleep", "30"};
+    pid_t pid = -1;
+    {
+        FcProcess proc;
+        auto started = start_vmm(plan, proc);
+        ::close(inheritable);
+        ASSERT_TRUE(started) << started.error().message;
+        pid = proc.vmm.pid();
+        const std::map<std::string, std::string> expected = {{"0", "/dev/null"}, {"1", "/dev/null"}, {"2", "/dev/null"}};
+        std::map<std::string, std::string> fds;
+        // Its dynamic loader opens its libraries for a moment after the exec: once it settled.
+        for (int i = 0; i < 100 && fds != expected; ++i) {
+            if (i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            fds.clear();
+            std::error_code ec;
+            for (const auto& e : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec))
+                fds[e.path().filename().string()] = fs::read_symlink(e.path(), ec).string();
+        }
+        EXPECT_EQ(fds, expected);
+    }
+    EXPECT_NE(::kill(pid, 0), 0) << "the VMM outlived its owner";
 }
 
 }  // namespace

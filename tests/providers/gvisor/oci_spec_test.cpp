@@ -19,7 +19,7 @@
 #include <fstream>
 
 #include "gvisor/bundle.hpp"
-#include "gvisor/child_process.hpp"
+#include "host/child_process.hpp"
 #include "gvisor/fs_tree.hpp"
 #include "gvisor/oci_mounts.hpp"
 #include "gvisor/oci_spec.hpp"
@@ -594,7 +594,7 @@ TEST(ChildProcessTest, ExitStatusAndNoLeftoverOnDestruction) {
         ASSERT_EQ(::pipe2(in, O_CLOEXEC), 0);
         ASSERT_EQ(::pipe2(sink, O_CLOEXEC), 0);
         auto child =
-            ChildProcess::spawn({"/bin/sleep", {"/bin/sleep", "100"}, {}, in[0], sink[1], sink[1]});
+            host::ChildProcess::spawn({"/bin/sleep", {"/bin/sleep", "100"}, {}, in[0], sink[1], sink[1]});
         ASSERT_TRUE(child) << child.error().message;
         pid = child->pid();
         for (int fd : {in[0], in[1], sink[0], sink[1]}) ::close(fd);

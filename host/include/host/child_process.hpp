@@ -1,4 +1,4 @@
-// A host child process (runsc and its subcommands) as an RAII object: started with exactly the
+// A host child process (runsc and its subcommands, Firecracker) as an RAII object: started with exactly the
 // descriptors it is given on 0/1/2 and nothing else, a clean environment, PR_SET_PDEATHSIG so
 // that it dies with the host thread that started it, and optionally inside a cgroup from its
 // first instruction (v2: clone3 CLONE_INTO_CGROUP; v1: it writes itself into the hierarchies'
@@ -16,7 +16,7 @@
 #include "microvm/error.hpp"
 #include "host/unique_fd.hpp"
 
-namespace microvm::gvisor {
+namespace microvm::host {
 
 struct SpawnRequest {
     std::string program;            // absolute path
@@ -56,7 +56,7 @@ class ChildProcess {
 
   private:
     pid_t pid_ = -1;
-    host::UniqueFd pidfd_;
+    UniqueFd pidfd_;
 };
 
-}  // namespace microvm::gvisor
+}  // namespace microvm::host

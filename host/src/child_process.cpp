@@ -1,4 +1,4 @@
-#include "gvisor/child_process.hpp"
+#include "host/child_process.hpp"
 
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -13,7 +13,7 @@
 
 #include "host/sys_error.hpp"
 
-namespace microvm::gvisor {
+namespace microvm::host {
 namespace {
 
 std::vector<char*> c_strings(const std::vector<std::string>& strings) {
@@ -174,4 +174,4 @@ ChildExit ChildProcess::wait() {
     return exit;
 }
 
-}  // namespace microvm::gvisor
+}  // namespace microvm::host

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <limits>
 #include <cerrno>
 
 namespace microvm::host {
@@ -236,7 +237,7 @@ AgentRun AgentSession::run(const guest::Exec& exec, const AgentLimits& limits) {
             case FrameType::Result:
                 if (!rtfs) return end(AgentRun::End::ProtocolError, "a Result frame for a program run");
                 if (run.result) return end(AgentRun::End::ProtocolError, "a second Result frame");
-                run.result = agent::encode_frame(FrameType::Result, f.payload);
+                run.result = std::move(f.payload);
                 break;
             case FrameType::Usage: {
                 if (run.usage) return end(AgentRun::End::ProtocolError, "a second Usage frame");
@@ -302,7 +303,7 @@ SandboxReport report_of(AgentRun run) {
     r.wall = run.wall;
     r.stdout_data = std::move(run.stdout_data);
     r.stderr_data = std::move(run.stderr_data);
-    if (run.result) r.result = CapturedStream{std::move(*run.result), false};
+    if (run.result) r.result = CapturedStream{agent::encode_frame(FrameType::Result, *run.result), false};
     switch (run.end) {
         case AgentRun::End::Exited: r.end = End::Exited; break;
         case AgentRun::End::Signaled: r.end = End::Signaled; break;
@@ -332,6 +333,22 @@ SandboxReport report_of(AgentRun run) {
         r.exit_code = 128 + SIGKILL;
     }
     return r;
+}
+
+void set_measured_usage(SandboxReport& report, const std::optional<guest::Usage>& guest, const VmmUsage& vmm) {
+    using std::chrono::microseconds;
+    using std::chrono::nanoseconds;
+    // Any u64 of microseconds the guest sends fits in nanoseconds' int64 once capped here.
+    constexpr uint64_t kMaxMicros = static_cast<uint64_t>(std::numeric_limits<int64_t>::max() / 1000);
+    report.cpu_time = vmm.cpu_time;
+    report.memory_peak_bytes = vmm.memory_peak_bytes;
+    if (!guest) return;
+    const uint64_t cpu_us =
+        std::min(std::min(guest->cpu_user_us, kMaxMicros) + std::min(guest->cpu_system_us, kMaxMicros), kMaxMicros);
+    const nanoseconds cpu = microseconds(static_cast<int64_t>(cpu_us));
+    report.cpu_time = vmm.cpu_time ? std::min(cpu, *vmm.cpu_time) : cpu;
+    report.memory_peak_bytes = vmm.memory_peak_bytes ? std::min(guest->peak_memory_bytes, *vmm.memory_peak_bytes)
+                                                     : guest->peak_memory_bytes;
 }
 
 }  // namespace microvm::host

@@ -123,6 +123,11 @@ Expected<ChildProcess> ChildProcess::spawn(const SpawnRequest& request) {
     return child;
 }
 
+std::chrono::nanoseconds cpu_time_of(const struct rusage& usage) {
+    auto of = [](const timeval& tv) { return std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec); };
+    return of(usage.ru_utime) + of(usage.ru_stime);
+}
+
 ChildProcess::ChildProcess(ChildProcess&& other) noexcept
     : pid_(std::exchange(other.pid_, -1)), pidfd_(std::move(other.pidfd_)) {}
 

@@ -56,10 +56,11 @@ Expected<host::SandboxReport> FirecrackerBackend::run(const host::SandboxRequest
     RTFS_TRY(proc.dir, make_vm_dir(settings_.state_dir, id));
     RTFS_TRY(LaunchPlan plan, plan_launch(binaries_, settings_.launch, id, proc.dir));
     // Jailed, Firecracker sees only its jail: the kernel and initramfs are copied in.
-    auto place = [&](const std::string& host_file, const std::string& name) -> std::string {
+    auto place = [&](const std::string& host_file, const std::string& name) -> Expected<std::string> {
         if (!plan.jailed) return host_file;
         std::error_code ec;
         std::filesystem::copy_file(host_file, plan.host_path("/" + name), ec);
+        if (ec) return fail(Failure::Kind::SetupError, "copying " + host_file + " into the jail: " + ec.message());
         return "/" + name;
     };
     RTFS_CHECK(start_vmm(plan, proc));
@@ -67,8 +68,8 @@ Expected<host::SandboxReport> FirecrackerBackend::run(const host::SandboxRequest
     FcApiClient client(plan.api_socket);
     if (auto ready = client.wait_ready(std::chrono::seconds(10)); !ready) return rtfs::unexpected(fc_failure(ready.error()));
     ColdBoot boot;
-    boot.boot_source.kernel_image_path = place(image_.kernel, "vmlinux");
-    boot.boot_source.initrd_path = place(image_.initramfs, "initramfs");
+    RTFS_TRY(boot.boot_source.kernel_image_path, place(image_.kernel, "vmlinux"));
+    RTFS_TRY(boot.boot_source.initrd_path, place(image_.initramfs, "initramfs"));
     boot.boot_source.boot_args = "console=ttyS0 quiet reboot=k panic=-1 microvm.agent_vsock_port=" +
                                  std::to_string(kAgentVsockPort);
     boot.machine.mem_size_mib = static_cast<int64_t>((req.limits.memory_bytes >> 20) + 64);
@@ -99,12 +100,14 @@ Expected<host::SandboxReport> FirecrackerBackend::run(const host::SandboxRequest
     if (!req.guest) limits.stdin_data = req.stdin_data;
     host::AgentRun run = session.run(exec, limits);
     auto usage = run.usage;
+    // Firecracker (with the jailer, which became it) measured by the host kernel as it is reaped:
+    // no more than that can the guest's figures be.
+    proc.vmm.kill();
+    const host::ChildExit vmm = proc.vmm.wait();
     host::SandboxReport report = host::report_of(std::move(run));
     report.wall = Clock::now() - started;
-    if (usage) {
-        report.cpu_time = std::chrono::microseconds(usage->cpu_user_us + usage->cpu_system_us);
-        report.memory_peak_bytes = usage->peak_memory_bytes;
-    }
+    host::set_measured_usage(report, usage,
+                             {host::cpu_time_of(vmm.usage), static_cast<uint64_t>(vmm.usage.ru_maxrss) * 1024});
     report.details = {{"accel", "kvm"}, {"start", "cold_boot"}};
     return report;
 }

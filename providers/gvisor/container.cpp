@@ -15,10 +15,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::chrono::nanoseconds to_ns(const timeval& tv) {
-    return std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
-}
-
 }  // namespace
 
 Expected<StartedContainer> StartedContainer::start(const Runsc& runsc, const ContainerStart& s) {
@@ -112,7 +108,7 @@ ContainerExit StartedContainer::finish(const ContainerAttach& attach, Clock::tim
     result.cancelled = captured.cancelled;
     result.wait_status = exit.wait_status;
     result.wall = captured.exited_at - since;
-    result.rusage_cpu = to_ns(exit.usage.ru_utime) + to_ns(exit.usage.ru_stime);
+    result.rusage_cpu = host::cpu_time_of(exit.usage);
     result.out = std::move(captured.out);
     result.err = std::move(captured.err);
     return result;

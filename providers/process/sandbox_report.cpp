@@ -8,6 +8,7 @@
 #include <optional>
 #include <vector>
 
+#include "host/child_process.hpp"
 #include "process/child_report.hpp"
 
 namespace microvm::process {
@@ -24,10 +25,6 @@ std::vector<ChildReport> parse_reports(const std::string& bytes) {
         reports.push_back(r);
     }
     return reports;
-}
-
-std::chrono::nanoseconds to_ns(const timeval& tv) {
-    return std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
 }
 
 void killed_by_us(SandboxReport& o, SandboxReport::End end) {
@@ -63,7 +60,7 @@ Expected<SandboxReport> make_report(Captured captured, const CgroupUsage& usage,
     o.wall = captured.exited_at - started;
     // The cgroup's counters when it keeps them; else the init's rusage, which includes every
     // process it reaped (the program, and whatever the namespace's end killed).
-    o.cpu_time = usage.cpu_time ? *usage.cpu_time : to_ns(ru.ru_utime) + to_ns(ru.ru_stime);
+    o.cpu_time = usage.cpu_time ? *usage.cpu_time : host::cpu_time_of(ru);
     o.cpu_throttling = usage.cpu_throttling;
     o.memory_peak_bytes =
         usage.memory_peak_bytes ? *usage.memory_peak_bytes : uint64_t(ru.ru_maxrss) * 1024;

@@ -337,14 +337,10 @@ Expected<host::SandboxReport> QemuBackend::run(const host::SandboxRequest& req) 
         report.exit_code = 128 + SIGKILL;
     }
     report.wall = Clock::now() - started;
-    if (usage) {
-        report.cpu_time = std::chrono::microseconds(usage->cpu_user_us + usage->cpu_system_us);
-        // The guest's clock runs on while the host's quota holds its vCPU, so under a cpu_limit
-        // the guest counts throttled time as busy (3988 ms reported where QEMU had 2097 ms of
-        // host CPU in all): the program cannot have had more than QEMU had during its run.
-        if (vmm_run_cpu) report.cpu_time = std::min(*report.cpu_time, *vmm_run_cpu);
-        report.memory_peak_bytes = usage->peak_memory_bytes;
-    }
+    // The program cannot have had more than QEMU had during its run (the guest's clock also runs
+    // on while the host's quota holds its vCPU: 3988 ms reported under a cpu_limit where QEMU had
+    // 2097 ms of host CPU in all), nor more memory than QEMU's peak.
+    host::set_measured_usage(report, usage, {vmm_run_cpu, vmm.memory_peak_bytes});
     details["accel"] = host_.kvm ? "kvm" : "tcg";
     details["start"] = details.count("cold_boot_why") ? "cold_boot" : details.count("pooled") ? "pool" : "restored";
     details.erase("pooled");

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "host/child_process.hpp"
 #include "host/boot_cache.hpp"
 #include "host/fd_passing.hpp"
 #include "host/guest_image.hpp"
@@ -303,8 +304,7 @@ std::string QemuVm::exit_reason(std::chrono::milliseconds wait) {
         struct rusage ru {};
         if (::wait4(pid_, &status, WNOHANG, &ru) == pid_) {
             reaped_ = true;
-            cpu_ = std::chrono::seconds(ru.ru_utime.tv_sec) + std::chrono::microseconds(ru.ru_utime.tv_usec) +
-                   std::chrono::seconds(ru.ru_stime.tv_sec) + std::chrono::microseconds(ru.ru_stime.tv_usec);
+            cpu_ = host::cpu_time_of(ru);
             break;
         }
         if (Clock::now() >= until) return {};
@@ -322,10 +322,7 @@ std::chrono::nanoseconds QemuVm::stop() {
         while (::wait4(pid_, &status, 0, &ru) < 0 && errno == EINTR) {
         }
         reaped_ = true;
-        auto ns = [](const timeval& tv) {
-            return std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
-        };
-        cpu_ = ns(ru.ru_utime) + ns(ru.ru_stime);
+        cpu_ = host::cpu_time_of(ru);
     }
     return cpu_;
 }

@@ -396,5 +396,37 @@ TEST(AgentExec, ARequestBecomesTheExecItsAgentRuns) {
     EXPECT_FALSE(exec_for(rtfs_request).has_value());
 }
 
+// A VM's CPU time and peak memory: the guest's Usage frame is what a program that took over the
+// guest says. Its 2^63 us made a negative CPU time and 2^64-1 bytes a peak of 16 EiB, and the
+// firecracker backend reported them as they came (red team, 2026-12-05). Each is at most the
+// host's figure for the VMM, the host's where the guest sent none, and never wraps.
+TEST(MeasuredUsage, TheGuestsFiguresAreBoundedByTheHosts) {
+    const VmmUsage vmm{std::chrono::milliseconds(1500), uint64_t{200} << 20};
+    guest::Usage lying;
+    lying.cpu_user_us = uint64_t{1} << 63;
+    lying.cpu_system_us = ~uint64_t{0};
+    lying.peak_memory_bytes = ~uint64_t{0};
+    SandboxReport r;
+    set_measured_usage(r, lying, vmm);
+    EXPECT_EQ(r.cpu_time, vmm.cpu_time);
+    EXPECT_EQ(r.memory_peak_bytes, vmm.memory_peak_bytes);
+
+    guest::Usage honest;  // the program's own, below the VMM's
+    honest.cpu_user_us = 300000;
+    honest.cpu_system_us = 20000;
+    honest.peak_memory_bytes = uint64_t{30} << 20;
+    set_measured_usage(r, honest, vmm);
+    EXPECT_EQ(r.cpu_time, std::chrono::milliseconds(320));
+    EXPECT_EQ(r.memory_peak_bytes, uint64_t{30} << 20);
+
+    set_measured_usage(r, std::nullopt, vmm);  // none sent: the host's
+    EXPECT_EQ(r.cpu_time, vmm.cpu_time);
+    EXPECT_EQ(r.memory_peak_bytes, vmm.memory_peak_bytes);
+
+    set_measured_usage(r, lying, VmmUsage{});  // nothing measured on the host: no wrap at least
+    ASSERT_TRUE(r.cpu_time);
+    EXPECT_GT(*r.cpu_time, std::chrono::nanoseconds(0));
+}
+
 }  // namespace
 }  // namespace microvm::host

@@ -159,7 +159,7 @@ TEST_F(GuestAgent, RunsRtfsWithPrintlnAsOutputAndAResultFrame) {
     EXPECT_EQ(r.end, End::Exited);
     EXPECT_EQ(r.stdout_data.data, "hi\n");
     ASSERT_TRUE(r.result);
-    auto result = guest::read_result_frame(*r.result);
+    auto result = guest::decode_result(*r.result);
     ASSERT_TRUE(result.has_value()) << result.error().message;
     EXPECT_TRUE(result->ok);
     EXPECT_EQ(result->value, "42");

@@ -44,7 +44,7 @@ struct AgentRun {
     std::optional<guest::Usage> usage;          // as the guest kernel measured the program
     CapturedStream stdout_data;
     CapturedStream stderr_data;
-    std::optional<std::string> result;  // RTFS: the Result frame (guest::read_result_frame)
+    std::optional<std::string> result;  // RTFS: the Result frame's payload (guest::decode_result)
     std::chrono::nanoseconds wall{0};
 };
 
@@ -84,5 +84,19 @@ Expected<guest::Exec> exec_for(const SandboxRequest& request);
 // ChannelClosed become GuestFailed, a run whose Usage says oom_killed MemoryExceeded. wall, CPU and memory are left to the backend, which measures
 // them on the host.
 SandboxReport report_of(AgentRun run);
+
+// The host's own figures for the VMM that ran the program: the CPU time it had while the
+// program ran (or in all), its peak resident memory (guest RAM included); each when measured.
+struct VmmUsage {
+    std::optional<std::chrono::nanoseconds> cpu_time;
+    std::optional<uint64_t> memory_peak_bytes;
+};
+
+// Sets report's CPU time and peak memory. The guest's figures (its Usage frame: the guest kernel's
+// accounting of the program alone) are what a program that took over the guest says, so each is
+// taken only up to the host's figure for the VMM, and the host's stands where the guest gave
+// none. A hostile guest can under-report, never over-report; nothing wraps or goes negative (a
+// Usage of 2^63 us made a negative CPU time; red team, 2026-12-05).
+void set_measured_usage(SandboxReport& report, const std::optional<guest::Usage>& guest, const VmmUsage& vmm);
 
 }  // namespace microvm::host

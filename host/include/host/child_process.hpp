@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,6 +35,9 @@ struct ChildExit {
     int wait_status = 0;
     struct rusage usage {};  // the child and every descendant it reaped
 };
+
+// The CPU time (user and system) of a wait4 rusage.
+std::chrono::nanoseconds cpu_time_of(const struct rusage& usage);
 
 class ChildProcess {
   public:

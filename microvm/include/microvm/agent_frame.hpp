@@ -151,6 +151,10 @@ class FrameDecoder {
         out.type = static_cast<FrameType>(type);
         out.payload.assign(buffer_, pos_ + kHeaderBytes, payload);
         pos_ += kHeaderBytes + payload;
+        if (pos_ == buffer_.size() && buffer_.capacity() > kKeptCapacity) {
+            std::string().swap(buffer_);  // a 64 MiB frame's buffer is not kept for the session
+            pos_ = 0;
+        }
         return Status::Ready;
     }
 
@@ -164,6 +168,7 @@ class FrameDecoder {
         return Status::Malformed;
     }
 
+    static constexpr size_t kKeptCapacity = 1 << 20;
     std::string buffer_;
     size_t pos_ = 0;
     std::string error_;

@@ -1,4 +1,5 @@
 #include "host/boot_cache.hpp"
+#include "host/sys_error.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -40,7 +41,7 @@ nlohmann::json full_identity(const nlohmann::json& identity) {
 Expected<std::string> trusted_cache_dir(const std::string& path, const char* what) {
     if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
         return fail(Failure::Kind::SetupError,
-                    std::string("cannot create ") + what + " " + path + ": " + std::strerror(errno));
+                    std::string("cannot create ") + what + " " + path + ": " + errno_text(errno));
     }
     RTFS_TRY(std::string real, trusted_real_path(path, what));
     struct stat st;

@@ -1,4 +1,5 @@
 #include "host/fd_passing.hpp"
+#include "host/sys_error.hpp"
 #include "host/fd_wait.hpp"
 
 #include <poll.h>
@@ -43,7 +44,7 @@ Expected<std::optional<UniqueFd>> receive_fd(int socket, const char* what, std::
         case FdWait::Ready: break;
         case FdWait::DeadlinePassed: return std::optional<UniqueFd>();
         case FdWait::Failed:
-            return fail(Failure::Kind::SetupError, std::string("waiting for ") + what + ": " + std::strerror(errno));
+            return sys_failure(std::string("waiting for ") + what, errno);
     }
     char byte = 0;
     struct iovec iov = {&byte, 1};
@@ -65,7 +66,7 @@ Expected<std::optional<UniqueFd>> receive_fd(int socket, const char* what, std::
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         return receive_fd(socket, what, std::max(left, std::chrono::milliseconds(0)));
     }
-    if (got < 0) return fail(Failure::Kind::SetupError, std::string("receiving ") + what + ": " + std::strerror(errno));
+    if (got < 0) return sys_failure(std::string("receiving ") + what, errno);
     // Own every descriptor that arrived before judging the message.
     std::vector<UniqueFd> received;
     for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {

@@ -1,4 +1,5 @@
 #include "host/guest_image.hpp"
+#include "host/sys_error.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -72,7 +73,7 @@ Expected<void> verify_file(const std::string& path, uint64_t size, const std::st
                                                    kBuildImageCommand);
     };
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
-    if (!fd.valid()) return refuse(std::string("cannot be opened: ") + std::strerror(errno));
+    if (!fd.valid()) return refuse(std::string("cannot be opened: ") + errno_text(errno));
     struct stat st;
     if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return refuse("is not a regular file");
     if (static_cast<uint64_t>(st.st_size) != size) {

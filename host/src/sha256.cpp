@@ -1,4 +1,5 @@
 #include "host/sha256.hpp"
+#include "host/sys_error.hpp"
 
 #include <unistd.h>
 
@@ -102,7 +103,7 @@ Expected<std::string> sha256_hex_of_file(int fd) {
     for (;;) {
         ssize_t n = ::pread(fd, buf.data(), buf.size(), at);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return fail(Failure::Kind::SetupError, std::string("reading to hash: ") + std::strerror(errno));
+        if (n < 0) return sys_failure("reading to hash", errno);
         if (n == 0) break;
         h.update(buf.data(), static_cast<size_t>(n));
         at += n;

@@ -1,4 +1,5 @@
 #include "gvisor/exec_record.hpp"
+#include "host/sys_error.hpp"
 
 #include <cerrno>
 #include <charconv>
@@ -92,7 +93,7 @@ void settle_launcher_output(host::SandboxReport& report, host::CapturedStream& o
     report.end = host::SandboxReport::End::ExecFailed;
     report.exec_errno = *error;
     report.exit_code = *error == ENOENT ? 127 : 126;  // as a shell, and the process provider
-    report.exec_error = "the launcher could not execute " + program + ": " + std::strerror(*error);
+    report.exec_error = "the launcher could not execute " + program + ": " + host::errno_text(*error);
     out = {};
 }
 

@@ -1,4 +1,5 @@
 #include "qemu/qemu_vm.hpp"
+#include "host/sys_error.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -41,11 +42,11 @@ Expected<std::string> make_vm_dir(const std::string& state_dir, bool drop, uid_t
     RTFS_CHECK(check_state_dir(state_dir));
     std::string dir = state_dir + "/" + host::owned_name(kVmDirPrefix);
     if (::mkdir(dir.c_str(), 0700) != 0) {
-        return fail(Failure::Kind::SetupError, "cannot create " + dir + ": " + std::strerror(errno));
+        return host::sys_failure("cannot create " + dir, errno);
     }
     if (drop && ::chown(dir.c_str(), uid, kQemuGid) != 0) {
         host::remove_tree(dir);
-        return fail(Failure::Kind::SetupError, "cannot chown " + dir + ": " + std::strerror(errno));
+        return host::sys_failure("cannot chown " + dir, errno);
     }
     return dir;
 }
@@ -64,7 +65,7 @@ Expected<std::string> make_vm_dir(const std::string& state_dir, bool drop, uid_t
 Expected<void> check_state_dir(const std::string& state_dir) {
     if (::mkdir(state_dir.c_str(), 0711) != 0 && errno != EEXIST) {
         return fail(Failure::Kind::SetupError,
-                    "cannot create the state directory (setting state_dir) " + state_dir + ": " + std::strerror(errno));
+                    "cannot create the state directory (setting state_dir) " + state_dir + ": " + host::errno_text(errno));
     }
     // Every directory above it too: whoever may rename an entry there could swap in a directory
     // of theirs, with a symlink where the host writes.
@@ -114,7 +115,7 @@ Expected<std::unique_ptr<QemuVm>> QemuVm::launch(const VmSpec& spec, const std::
     host::UniqueFd log_fd(::open(log.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (!log_fd.valid() || (root && ::fchown(log_fd.get(), uid, kQemuGid) != 0)) {
         cleanup_dir();
-        return fail(Failure::Kind::SetupError, "cannot create " + log + ": " + std::strerror(errno));
+        return host::sys_failure("cannot create " + log, errno);
     }
     if (spec.egress && (spec.user_network || !root)) {
         cleanup_dir();
@@ -125,7 +126,7 @@ Expected<std::unique_ptr<QemuVm>> QemuVm::launch(const VmSpec& spec, const std::
     int link[2] = {-1, -1};
     if (spec.egress && ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, link) != 0) {
         cleanup_dir();
-        return fail(Failure::Kind::SetupError, std::string("socketpair: ") + std::strerror(errno));
+        return host::sys_failure("socketpair", errno);
     }
     host::UniqueFd link_host(link[0]), link_child(link[1]);
     if (spec.incoming != (state_fd >= 0)) {
@@ -136,13 +137,13 @@ Expected<std::unique_ptr<QemuVm>> QemuVm::launch(const VmSpec& spec, const std::
     int agent[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, agent) != 0) {
         cleanup_dir();
-        return fail(Failure::Kind::SetupError, std::string("socketpair: ") + std::strerror(errno));
+        return host::sys_failure("socketpair", errno);
     }
     host::UniqueFd agent_host(agent[0]), agent_child(agent[1]);
     int sync[2];
     if (::pipe2(sync, O_CLOEXEC) != 0) {
         cleanup_dir();
-        return fail(Failure::Kind::SetupError, std::string("pipe: ") + std::strerror(errno));
+        return host::sys_failure("pipe", errno);
     }
     // QEMU's descriptors (qemu_command.hpp), sources and numbers, laid out before the fork (the
     // child allocates nothing): the tap (made in the child), the agent's end, the state, shares.
@@ -169,7 +170,7 @@ Expected<std::unique_ptr<QemuVm>> QemuVm::launch(const VmSpec& spec, const std::
         ::close(sync[0]);
         ::close(sync[1]);
         cleanup_dir();
-        return fail(Failure::Kind::SetupError, std::string("fork: ") + std::strerror(errno));
+        return host::sys_failure("fork", errno);
     }
     if (pid == 0) {
         const int err = log_fd.get();
@@ -280,7 +281,7 @@ Expected<host::UniqueFd> QemuVm::connect_socket(const char* name, Clock::time_po
     std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
     for (;;) {
         host::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-        if (!fd.valid()) return fail(Failure::Kind::SetupError, std::string("socket: ") + std::strerror(errno));
+        if (!fd.valid()) return host::sys_failure("socket", errno);
         if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return fd;
         int status;
         if (!reaped_ && ::waitpid(pid_, &status, WNOHANG) == pid_) {

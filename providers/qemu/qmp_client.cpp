@@ -1,4 +1,5 @@
 #include "qemu/qmp_client.hpp"
+#include "host/sys_error.hpp"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -90,7 +91,7 @@ Expected<nlohmann::json> QmpClient::execute(const std::string& command, const nl
         }
         ssize_t n = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-        if (n <= 0) return qmp_error(command + ": " + std::strerror(errno));
+        if (n <= 0) return qmp_error(command + ": " + host::errno_text(errno));
         sent += static_cast<size_t>(n);
     }
     RTFS_TRY(nlohmann::json reply, next_reply(deadline));

@@ -1,4 +1,5 @@
 #include "qemu/vm_template.hpp"
+#include "host/sys_error.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -45,7 +46,7 @@ std::string unsafe(const struct stat& st, bool dir) {
 // Opens path (no symlink) read-only and checks it as unsafe() does.
 Expected<host::UniqueFd> open_checked(const std::string& path) {
     host::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
-    if (!fd.valid()) return fail(Failure::Kind::SetupError, path + ": " + std::strerror(errno));
+    if (!fd.valid()) return host::sys_failure(path, errno);
     struct stat st;
     if (::fstat(fd.get(), &st) != 0) return fail(Failure::Kind::SetupError, path + ": fstat failed");
     if (std::string why = unsafe(st, false); !why.empty()) return fail(Failure::Kind::SetupError, path + " is " + why);
@@ -142,7 +143,7 @@ Expected<std::string> TemplateStore::begin_build() {
     RTFS_CHECK(check_root());
     std::string dir = root_ + "/" + host::owned_name(kBuildPrefix);
     if (::mkdir(dir.c_str(), 0700) != 0) {
-        return fail(Failure::Kind::SetupError, "cannot create " + dir + ": " + std::strerror(errno));
+        return host::sys_failure("cannot create " + dir, errno);
     }
     return dir;
 }
@@ -174,7 +175,7 @@ Expected<void> TemplateStore::commit(const std::string& build_dir, const std::st
         // Another process made one meanwhile (or a refused one is in the way): ours replaces it.
         host::remove_tree(target);
         if (::rename(build_dir.c_str(), target.c_str()) != 0) {
-            return fail(Failure::Kind::SetupError, "cannot move the template to " + target + ": " + std::strerror(errno));
+            return host::sys_failure("cannot move the template to " + target, errno);
         }
     }
     evict(key);

@@ -1,4 +1,5 @@
 #include "proxy/address_filter.hpp"
+#include "host/sys_error.hpp"
 
 #include <arpa/inet.h>
 #include <linux/netlink.h>
@@ -110,7 +111,7 @@ std::optional<std::string> AddressFilter::refusal(const SocketAddress& address, 
     int error = 0;
     const std::optional<int> route = host::route_type(address.family(), bytes, &error);
     if (!route) {
-        return "how this host routes " + ip + " cannot be asked (" + std::strerror(error) + "), so it cannot be judged";
+        return "how this host routes " + ip + " cannot be asked (" + host::errno_text(error) + "), so it cannot be judged";
     }
     if (const char* delivered = host::delivered_here(*route)) return ip + " is " + delivered + " (a local route)";
     return std::nullopt;

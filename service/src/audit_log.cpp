@@ -1,4 +1,5 @@
 #include "service/audit_log.hpp"
+#include "host/sys_error.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -30,7 +31,7 @@ namespace {
 // The file behind fd is one only this daemon's user can write.
 Expected<uint64_t> check_log_file(int fd, const std::string& what) {
     struct stat st {};
-    if (::fstat(fd, &st) != 0) return fail(Failure::Kind::SetupError, what + std::strerror(errno));
+    if (::fstat(fd, &st) != 0) return fail(Failure::Kind::SetupError, what + host::errno_text(errno));
     if (!S_ISREG(st.st_mode)) return fail(Failure::Kind::SetupError, what + "is not a regular file");
     if (st.st_uid != ::geteuid())
         return fail(Failure::Kind::SetupError,
@@ -73,7 +74,7 @@ Expected<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path, Audi
     if (fd < 0) {
         if (errno == ELOOP)
             return fail(Failure::Kind::SetupError, what + "is a symbolic link (refused: it could point anywhere)");
-        return fail(Failure::Kind::SetupError, what + "cannot be opened for appending: " + std::strerror(errno));
+        return fail(Failure::Kind::SetupError, what + "cannot be opened for appending: " + host::errno_text(errno));
     }
     auto log = std::make_unique<AuditLog>();
     log->fd_.reset(fd);
@@ -98,11 +99,11 @@ void AuditLog::rotate() {
         const std::string from = i == 1 ? path_ : path_ + "." + std::to_string(i - 1);
         const std::string to = path_ + "." + std::to_string(i);
         if (std::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT)
-            return rotation_failed("renaming " + from + ": " + std::strerror(errno));
+            return rotation_failed("renaming " + from + ": " + host::errno_text(errno));
     }
     int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)  // someone planted a file at PATH: the records keep going to PATH.1
-        return rotation_failed("creating " + path_ + ": " + std::strerror(errno));
+        return rotation_failed("creating " + path_ + ": " + host::errno_text(errno));
     if (sync_ == AuditSync::EveryRecord) ::fdatasync(fd_.get());
     fd_.reset(fd);
     size_ = 0;

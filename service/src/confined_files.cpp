@@ -1,4 +1,5 @@
 #include "service/confined_files.hpp"
+#include "host/sys_error.hpp"
 
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -39,10 +40,10 @@ ApiError refused(const std::string& path, int err) {
         return ApiError{403, "path_refused",
                         path + ": refused (it leaves the work directory or crosses a symbolic link)"};
     if (err == ENOTDIR || err == EISDIR)
-        return ApiError{403, "path_refused", path + ": refused (" + std::strerror(err) + ")"};
+        return ApiError{403, "path_refused", path + ": refused (" + host::errno_text(err) + ")"};
     if (err == ENOSPC || err == EDQUOT)
-        return ApiError{507, "insufficient_storage", path + ": the sandbox's disk is full (" + std::strerror(err) + ")"};
-    return ApiError{500, "io_error", path + ": " + std::strerror(err)};
+        return ApiError{507, "insufficient_storage", path + ": the sandbox's disk is full (" + host::errno_text(err) + ")"};
+    return ApiError{500, "io_error", path + ": " + host::errno_text(err)};
 }
 
 std::vector<std::string> split(const std::string& path) {

@@ -1,4 +1,5 @@
 #include "service/listeners.hpp"
+#include "host/sys_error.hpp"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -72,7 +73,7 @@ std::string default_unix_socket_path() {
 
 Expected<void> make_root_runtime_dir() {
     if (::mkdir(kRootRuntimeDir, 0700) != 0 && errno != EEXIST)
-        return fail(Failure::Kind::SetupError, std::string("cannot create ") + kRootRuntimeDir + ": " + std::strerror(errno));
+        return host::sys_failure(std::string("cannot create ") + kRootRuntimeDir, errno);
     return Ok{};
 }
 
@@ -81,7 +82,7 @@ namespace {
 Expected<void> check_socket_dir(const std::string& dir) {
     struct stat st {};
     if (::stat(dir.c_str(), &st) != 0)
-        return fail(Failure::Kind::SetupError, "socket directory " + dir + ": " + std::strerror(errno));
+        return host::sys_failure("socket directory " + dir, errno);
     if (!S_ISDIR(st.st_mode)) return fail(Failure::Kind::SetupError, dir + " is not a directory");
     if ((st.st_mode & (S_IWGRP | S_IWOTH)) || (st.st_uid != 0 && st.st_uid != ::geteuid()))
         return fail(Failure::Kind::SetupError,
@@ -109,15 +110,15 @@ Expected<host::UniqueFd> open_unix(const std::string& path) {
         ::unlink(path.c_str());
     }
     host::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd.valid()) return fail(Failure::Kind::SetupError, std::string("socket: ") + std::strerror(errno));
+    if (!fd.valid()) return host::sys_failure("socket", errno);
     // The mode is right from the start: there is no moment at which others could connect.
     mode_t old = ::umask(0177);
     int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
     int err = errno;
     ::umask(old);
-    if (rc != 0) return fail(Failure::Kind::SetupError, "bind " + path + ": " + std::strerror(err));
+    if (rc != 0) return host::sys_failure("bind " + path, err);
     if (::chmod(path.c_str(), 0600) != 0 || ::listen(fd.get(), 512) != 0)
-        return fail(Failure::Kind::SetupError, "listen " + path + ": " + std::strerror(errno));
+        return host::sys_failure("listen " + path, errno);
     return fd;
 }
 
@@ -132,11 +133,11 @@ Expected<host::UniqueFd> open_tcp(const std::string& host, int port) {
         return fail(Failure::Kind::InvalidConfig, "--listen tcp:" + host + ": " + ::gai_strerror(rc));
     std::unique_ptr<addrinfo, void (*)(addrinfo*)> guard(res, ::freeaddrinfo);
     host::UniqueFd fd(::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd.valid()) return fail(Failure::Kind::SetupError, std::string("socket: ") + std::strerror(errno));
+    if (!fd.valid()) return host::sys_failure("socket", errno);
     int one = 1;
     ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (::bind(fd.get(), res->ai_addr, res->ai_addrlen) != 0 || ::listen(fd.get(), 512) != 0)
-        return fail(Failure::Kind::SetupError, "listen tcp:" + host + ":" + p + ": " + std::strerror(errno));
+        return host::sys_failure("listen tcp:" + host + ":" + p, errno);
     return fd;
 }
 

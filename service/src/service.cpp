@@ -1,4 +1,5 @@
 #include "service/service.hpp"
+#include "host/sys_error.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -72,7 +73,7 @@ namespace {
 // directory owned by the daemon's user and closed to everyone else.
 Expected<void> prepare_private_dir(const std::string& dir) {
     if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-        return fail(Failure::Kind::SetupError, "cannot create " + dir + ": " + std::strerror(errno));
+        return host::sys_failure("cannot create " + dir, errno);
     struct stat st {};
     if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
         return fail(Failure::Kind::SetupError, dir + " is not a directory");

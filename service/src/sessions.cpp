@@ -1,4 +1,5 @@
 #include "service/sessions.hpp"
+#include "host/sys_error.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -113,7 +114,7 @@ ApiExpected<std::shared_ptr<Session>> SessionStore::create(std::string provider,
     s->created = s->last_used = Clock::now();
     const std::string dir = dir_ + "/" + s->id;
     if (::mkdir(dir.c_str(), 0700) != 0)
-        return api_fail(500, "setup_error", "cannot create the sandbox directory: " + std::string(std::strerror(errno)));
+        return api_fail(500, "setup_error", "cannot create the sandbox directory: " + host::errno_text(errno));
     s->work_dir = dir;  // from here the destructor removes it
     if (disk_bytes_ > 0) {
         if (auto mounted = mount_session_disk(dir, disk_bytes_, kSessionDirMode); !mounted)
@@ -130,7 +131,7 @@ ApiExpected<std::shared_ptr<Session>> SessionStore::create(std::string provider,
     // parent (sandboxes/) is root's and 0700. What the daemon puts here is as open
     // (confined_files.hpp).
     if (::chmod(dir.c_str(), kSessionDirMode) != 0)
-        return api_fail(500, "setup_error", "cannot open the sandbox directory to its sandboxes: " + std::string(std::strerror(errno)));
+        return api_fail(500, "setup_error", "cannot open the sandbox directory to its sandboxes: " + host::errno_text(errno));
 
     // The work directory read-write, beside what the policy let the program read.
     FileSystemPolicy& fs = policy.config.fs_policy;

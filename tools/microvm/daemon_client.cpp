@@ -1,4 +1,5 @@
 #include "daemon_client.hpp"
+#include "host/sys_error.hpp"
 
 #include <arpa/inet.h>
 #include <strings.h>
@@ -157,7 +158,7 @@ Expected<std::string> read_token_file(const std::string& path) {
     // The file checked is the file read: opened once, never through a symlink, then examined.
     host::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
     if (!fd.valid())
-        return fail(Failure::Kind::InvalidConfig, "token file " + path + ": " + std::strerror(errno));
+        return fail(Failure::Kind::InvalidConfig, "token file " + path + ": " + host::errno_text(errno));
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
         return fail(Failure::Kind::InvalidConfig, "token file " + path + " is not a regular file");
@@ -249,7 +250,7 @@ rtfs::Expected<DaemonReply, DaemonFailure> post_json(
             long os_errno = 0;
             curl.easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
             // On a Unix socket curl's text names "localhost port 80"; the errno says what happened.
-            if (!conn.address.unix_path.empty() && os_errno) detail = std::strerror(static_cast<int>(os_errno));
+            if (!conn.address.unix_path.empty() && os_errno) detail = host::errno_text(static_cast<int>(os_errno));
             return failure(Why::Unreachable, "cannot connect to " + where + ": " + detail + " (is microvmd running there?)");
         }
         case CURLE_SSL_CONNECT_ERROR:

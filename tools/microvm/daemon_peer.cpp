@@ -1,4 +1,5 @@
 #include "daemon_peer.hpp"
+#include "host/sys_error.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -106,12 +107,12 @@ Expected<uid_t> daemon_socket_owner(int fd) {
     socklen_t local_len = sizeof local, peer_len = sizeof peer;
     if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0 ||
         ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0)
-        return fail(Failure::Kind::InvalidInput, std::string("cannot tell who serves the connection: ") + std::strerror(errno));
+        return fail(Failure::Kind::InvalidInput, std::string("cannot tell who serves the connection: ") + host::errno_text(errno));
     if (local.ss_family == AF_UNIX) {
         ucred cred{};
         socklen_t len = sizeof cred;
         if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
-            return fail(Failure::Kind::InvalidInput, std::string("cannot tell who serves the socket: ") + std::strerror(errno));
+            return fail(Failure::Kind::InvalidInput, std::string("cannot tell who serves the socket: ") + host::errno_text(errno));
         return cred.uid;
     }
     const std::optional<Endpoint> ours = endpoint_of(local), theirs = endpoint_of(peer);

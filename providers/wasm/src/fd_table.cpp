@@ -1,4 +1,5 @@
 #include "fd_table.hpp"
+#include "host/sys_error.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -90,7 +91,7 @@ Expected<int> open_policy_dir(const std::string& path, bool full, bool writable)
     };
     if (full) {
         int fd = ::open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0) return cannot(std::strerror(errno));
+        if (fd < 0) return cannot(host::errno_text(errno));
         return fd;
     }
     host::MountTable mounts;
@@ -101,7 +102,7 @@ Expected<int> open_policy_dir(const std::string& path, bool full, bool writable)
     // opened for reading through that descriptor: fd_readdir needs more than O_PATH.
     RTFS_TRY(host::UniqueFd checked, host::open_checked_source(source.real_path, source.identity, true));
     int fd = ::openat(checked.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return cannot(std::strerror(errno));
+    if (fd < 0) return cannot(host::errno_text(errno));
     return fd;
 }
 

@@ -280,6 +280,16 @@ AgentRun AgentSession::run(const guest::Exec& exec, const AgentLimits& limits) {
     }
 }
 
+AgentLimits agent_limits_for(const SandboxRequest& request, std::chrono::steady_clock::time_point ready_at) {
+    AgentLimits limits;
+    limits.deadline = ready_at + request.timeout;
+    limits.cancel = request.cancel;
+    limits.max_output_bytes = request.max_output_bytes;
+    limits.on_output = request.on_output;
+    if (!request.guest) limits.stdin_data = request.stdin_data;
+    return limits;
+}
+
 Expected<guest::Exec> exec_for(const SandboxRequest& request) {
     if (request.guest) {
         auto exec = guest::read_exec_frame(request.stdin_data.value_or(""));

@@ -92,13 +92,7 @@ Expected<host::SandboxReport> FirecrackerBackend::run(const host::SandboxRequest
     setup.realtime_ns = static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
     RTFS_CHECK(session.setup(setup, boot_deadline, req.cancel));
 
-    host::AgentLimits limits;
-    limits.deadline = Clock::now() + req.timeout;
-    limits.cancel = req.cancel;
-    limits.max_output_bytes = req.max_output_bytes;
-    limits.on_output = req.on_output;
-    if (!req.guest) limits.stdin_data = req.stdin_data;
-    host::AgentRun run = session.run(exec, limits);
+    host::AgentRun run = session.run(exec, host::agent_limits_for(req, Clock::now()));
     auto usage = run.usage;
     // Firecracker (with the jailer, which became it) measured by the host kernel as it is reaped:
     // no more than that can the guest's figures be.

@@ -313,14 +313,8 @@ Expected<host::SandboxReport> QemuBackend::run(const host::SandboxRequest& req) 
     if (req.limits.cpu_fraction < vmm_limits.cpu_fraction) RTFS_CHECK(s.cgroup->limit_cpu(req.limits.cpu_fraction));
     const auto ready_at = Clock::now();
 
-    host::AgentLimits limits;
-    limits.deadline = ready_at + req.timeout;
-    limits.cancel = req.cancel;
-    limits.max_output_bytes = req.max_output_bytes;
-    limits.on_output = req.on_output;
-    if (!req.guest) limits.stdin_data = req.stdin_data;
     const std::optional<std::chrono::nanoseconds> vmm_cpu_before = s.cgroup->usage().cpu_time;
-    host::AgentRun run = s.session->run(exec, limits);
+    host::AgentRun run = s.session->run(exec, host::agent_limits_for(req, ready_at));
     std::optional<guest::Usage> usage = run.usage;
 
     s.cgroup->sample();

@@ -79,6 +79,11 @@ class AgentSession {
 // (stdio mode's stdin), else the program with its argv and environment.
 Expected<guest::Exec> exec_for(const SandboxRequest& request);
 
+// The limits of a sandbox request's agent run, its timeout counted from ready_at (the agent's
+// Ready: a VM's start is not the program's time). stdin goes as Stdin frames for a program;
+// an RTFS job carries its own.
+AgentLimits agent_limits_for(const SandboxRequest& request, std::chrono::steady_clock::time_point ready_at);
+
 // The report a VM backend gives for an agent run: Refused becomes ExecFailed (with the errno a
 // local exec would have given for a missing or non-executable program), ProtocolError and
 // ChannelClosed become GuestFailed, a run whose Usage says oom_killed MemoryExceeded. wall, CPU and memory are left to the backend, which measures

@@ -77,6 +77,16 @@ ClientHello server_name(std::string_view data, ClientHello done) {
     if (name.empty() || name.size() > 255 || name.find('\0') != std::string_view::npos) {
         return malformed("malformed host_name in the server_name extension");
     }
+    // ASCII letters, digits, '-', '.' and '_' (RFC 6066: an ASCII host name; IDNs as A-labels).
+    // A Unicode name that IDNA maps onto the tunnel's host ("allo\u00ADwed.test", a fullwidth
+    // letter) matched it here, while the server, which takes the bytes as they are, matched no
+    // name of its own and answered as its default site: as a hello without SNI would (red team,
+    // 2026-12-05).
+    for (char c : name) {
+        const bool ascii_name = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                                c == '-' || c == '.' || c == '_';
+        if (!ascii_name) return malformed("a host_name in the server_name extension that is not an ASCII host name");
+    }
     done.server_name = std::string(name);
     return done;
 }

@@ -59,6 +59,11 @@ TEST(ClientHelloParse, AmbiguousHellosAreMalformed) {
     malformed(client_hello(HelloOptions{{"allowed.test", "other.test"}}));       // two names
     malformed(client_hello(HelloOptions{{""}}));                                 // empty name
     malformed(client_hello(HelloOptions{{std::string("a\0b", 3)}}));
+    // Not ASCII host names, though IDNA maps them onto allowed.test (a soft hyphen, a fullwidth a):
+    // the server would see bytes matching none of its names (red team, 2026-12-05).
+    malformed(client_hello(HelloOptions{{"allo\xC2\xADwed.test"}}));
+    malformed(client_hello(HelloOptions{{"\xEF\xBD\x81llowed.test"}}));
+    malformed(client_hello(HelloOptions{{"allowed.test/"}}));
     malformed(client_hello(HelloOptions{{"allowed.test"}, false, 0, 20000}));  // over the limit
     malformed(client_hello("allowed.test"), 40);
     std::string wrong_message = client_hello("allowed.test");

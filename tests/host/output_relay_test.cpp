@@ -16,6 +16,29 @@
 
 namespace {
 
+// A reader that takes nothing until released, then everything, in order.
+struct HeldReader {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool released = false;
+    std::vector<std::string> written;
+    microvm::host::OutputRelay::Write write() {
+        return [this](microvm::OutputStream, const std::string& line) {
+            std::unique_lock lock(mu);
+            cv.wait(lock, [&] { return released; });
+            written.push_back(line);
+            return true;
+        };
+    }
+    void release() {
+        {
+            std::lock_guard lock(mu);
+            released = true;
+        }
+        cv.notify_all();
+    }
+};
+
 // The relay holds at most kRelayBytes (with each entry's overhead): one byte per line grew the
 // daemon by 357 MB in 30 s behind a slow client (red team, 2026-12-04). Full, push() waits for
 // the client, but never past the run's deadline, after which it queues without waiting; every
@@ -23,18 +46,9 @@ namespace {
 // another's entry.
 TEST(OutputRelay, HoldsABoundedQueueAndWaitsForRoomOnlyUntilTheDeadline) {
     using microvm::host::OutputRelay;
-    std::mutex mu;
-    std::condition_variable cv;
-    bool released = false;
-    std::vector<std::string> written;
-    auto write = [&](microvm::OutputStream, const std::string& line) {
-        std::unique_lock lock(mu);
-        cv.wait(lock, [&] { return released; });
-        written.push_back(line);
-        return true;
-    };
+    HeldReader reader;
     const auto start = OutputRelay::Clock::now();
-    OutputRelay relay(write, start + std::chrono::milliseconds(600));
+    OutputRelay relay(reader.write(), start + std::chrono::milliseconds(600));
     const std::string line(100, 'x');
     const size_t fits = microvm::host::kRelayBytes / (line.size() + microvm::host::kRelayLineOverhead);
     // As many as fit (the last one starts below the bound), and the one the writer holds.
@@ -46,16 +60,12 @@ TEST(OutputRelay, HoldsABoundedQueueAndWaitsForRoomOnlyUntilTheDeadline) {
     const auto after = OutputRelay::Clock::now();
     relay.push("late", stream_of(fits + 3));  // past the deadline: never waits
     EXPECT_LT(OutputRelay::Clock::now() - after, std::chrono::milliseconds(100));
-    {
-        std::lock_guard lock(mu);
-        released = true;
-    }
-    cv.notify_all();
+    reader.release();
     EXPECT_TRUE(relay.finish());
-    ASSERT_EQ(written.size(), fits + 4);
-    EXPECT_EQ(written[fits + 1], line);
-    EXPECT_EQ(written[fits + 2], "over");
-    EXPECT_EQ(written.back(), "late");
+    ASSERT_EQ(reader.written.size(), fits + 4);
+    EXPECT_EQ(reader.written[fits + 1], line);
+    EXPECT_EQ(reader.written[fits + 2], "over");
+    EXPECT_EQ(reader.written.back(), "late");
 }
 
 // A client that does not take what is left gets until the drain time, then nothing more.
@@ -98,31 +108,19 @@ TEST(OutputRelay, EachLineGoesToItsStreamInOrder) {
 // deadline comes before the program's by a sandbox's start; red team, 2026-12-05).
 TEST(OutputRelay, LinesOfOneStreamShareAnEntry) {
     using microvm::host::OutputRelay;
-    std::mutex mu;
-    std::condition_variable cv;
-    bool released = false;
-    std::vector<std::string> written;
-    OutputRelay relay([&](microvm::OutputStream, const std::string& line) {
-        std::unique_lock lock(mu);
-        cv.wait(lock, [&] { return released; });
-        written.push_back(line);
-        return true;
-    }, OutputRelay::Clock::now());
+    HeldReader reader;
+    OutputRelay relay(reader.write(), OutputRelay::Clock::now());
     std::string all;
     for (int i = 0; i < 200000; ++i) {
         const std::string one(1, static_cast<char>('a' + i % 26));
         all += one;
         relay.push(one);
     }
-    {
-        std::lock_guard lock(mu);
-        released = true;
-    }
-    cv.notify_all();
+    reader.release();
     EXPECT_TRUE(relay.finish());
-    EXPECT_LE(written.size(), 200000 / microvm::host::kRelayEntryBytes + 2);
+    EXPECT_LE(reader.written.size(), 200000 / microvm::host::kRelayEntryBytes + 2);
     std::string joined;
-    for (const auto& w : written) joined += w;
+    for (const auto& w : reader.written) joined += w;
     EXPECT_EQ(joined == all, true) << "what was written differs from what was pushed";
 }
 

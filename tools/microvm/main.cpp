@@ -120,6 +120,69 @@ std::string_view invoked_subcommand(int argc, char** argv) {
     return {};
 }
 
+// eval's program: EXPR, -f FILE or - (standard input). False, having said why, when none can
+// be read.
+bool read_eval_source(const std::string& expr, const std::string& file, std::string& source) {
+    if (!file.empty()) {
+        if (!expr.empty()) {
+            std::cerr << "error: usage: give either EXPR or -f FILE, not both\n";
+            return false;
+        }
+        // The read stops at the limit whatever the file is.
+        std::string why;
+        microvm::host::UniqueFd in = open_source_file(file, why);
+        auto read = in.valid() ? read_source(in.get()) : std::nullopt;
+        if (!read) {
+            std::cerr << "error: usage: cannot read " << file << (in.valid() ? source_limit_note(true) : why);
+            return false;
+        }
+        source = std::move(*read);
+    } else if (expr == "-") {
+        auto read = read_source(STDIN_FILENO);
+        if (!read) {
+            std::cerr << "error: usage: cannot read standard input" << source_limit_note(true);
+            return false;
+        }
+        source = std::move(*read);
+    } else if (!expr.empty()) {
+        source = expr;
+    } else {
+        std::cerr << "error: usage: microvm eval [options] (EXPR | -f FILE | -)\n";
+        return false;
+    }
+    return true;
+}
+
+// `microvm wasm MODULE [ARGS...]`: only a regular file, and no more of it than the engine
+// accepts (/dev/zero or a FIFO would otherwise be read until memory ran out, or forever).
+int run_wasm_module(const std::string& module_path, PolicyFlags flags, std::vector<std::string> args) {
+    auto module_fd = microvm::host::open_regular_file(module_path);
+    if (!module_fd) {
+        std::cerr << "error: usage: " << module_fd.error().message << "\n";
+        return microvm::kExitUsage;
+    }
+    constexpr size_t kMaxModule = microvm::kMaxWasmModuleBytes;
+    std::optional<std::string> read = microvm::host::read_to_end(module_fd->get(), kMaxModule);
+    if (!read) {
+        std::cerr << "error: usage: cannot read " << module_path << ": a read failed or it is over "
+                  << kMaxModule << " bytes, the most a wasm module may be\n";
+        return microvm::kExitUsage;
+    }
+    std::string bytes = std::move(*read);
+    if (!flags.provider) flags.provider = "wasm";
+    return microvm::cli::cmd_execute(flags, microvm::WasmModule{{bytes.begin(), bytes.end()}}, std::move(args), false);
+}
+
+void add_bench_flags(CLI::App* bench, microvm::cli::BenchOptions& o) {
+    bench->add_option("-n,--runs", o.runs, "Samples per row (default 20)");
+    bench->add_option("--row-budget", o.row_budget_s, "Seconds a row may spend before it stops sampling (default 30)");
+    bench->add_option("--compute-ms", o.compute_ms, "CPU time of the compute job in plain RTFS and python3 (default 100)");
+    bench->add_option("-p,--provider", o.providers, "Only this provider (repeatable)")->allow_extra_args(false);
+    bench->add_flag("!--no-peers", o.peers, "Do not measure bwrap, runsc do, srt, python3");
+    bench->add_flag("--json", o.json, "JSON output");
+    bench->add_option("--svg", o.svg_file, "Also draw a bar chart (log scale) to FILE");
+}
+
 }  // namespace
 
 static int cli_main(int argc, char** argv) {
@@ -182,19 +245,7 @@ static int cli_main(int argc, char** argv) {
     microvm::cli::BenchOptions bench_opts;
     auto* bench = app.add_subcommand(
         "bench", "Measure one-shot latency of each available provider and of installed peers");
-    if (declares("bench")) {
-        bench->add_option("-n,--runs", bench_opts.runs, "Samples per row (default 20)");
-        bench->add_option("--row-budget", bench_opts.row_budget_s,
-                          "Seconds a row may spend before it stops sampling (default 30)");
-        bench->add_option("--compute-ms", bench_opts.compute_ms,
-                          "CPU time of the compute job in plain RTFS and python3 (default 100)");
-        bench->add_option("-p,--provider", bench_opts.providers, "Only this provider (repeatable)")
-            ->allow_extra_args(false);
-        bench->add_flag("!--no-peers", bench_opts.peers,
-                        "Do not measure bwrap, runsc do, srt, python3");
-        bench->add_flag("--json", bench_opts.json, "JSON output");
-        bench->add_option("--svg", bench_opts.svg_file, "Also draw a bar chart (log scale) to FILE");
-    }
+    if (declares("bench")) add_bench_flags(bench, bench_opts);
 
     try {
         app.parse(argc, argv);
@@ -229,34 +280,7 @@ static int cli_main(int argc, char** argv) {
 
     if (*eval) {
         std::string source;
-        if (!eval_file.empty()) {
-            if (!expr.empty()) {
-                std::cerr << "error: usage: give either EXPR or -f FILE, not both\n";
-                return microvm::kExitUsage;
-            }
-            // The read stops at the limit whatever the file is.
-            std::string why;
-            microvm::host::UniqueFd in = open_source_file(eval_file, why);
-            auto read = in.valid() ? read_source(in.get()) : std::nullopt;
-            if (!read) {
-                std::cerr << "error: usage: cannot read " << eval_file
-                          << (in.valid() ? source_limit_note(true) : why);
-                return microvm::kExitUsage;
-            }
-            source = std::move(*read);
-        } else if (expr == "-") {
-            auto read = read_source(STDIN_FILENO);
-            if (!read) {
-                std::cerr << "error: usage: cannot read standard input" << source_limit_note(true);
-                return microvm::kExitUsage;
-            }
-            source = std::move(*read);
-        } else if (!expr.empty()) {
-            source = expr;
-        } else {
-            std::cerr << "error: usage: microvm eval [options] (EXPR | -f FILE | -)\n";
-            return microvm::kExitUsage;
-        }
+        if (!read_eval_source(expr, eval_file, source)) return microvm::kExitUsage;
         if (daemon)
             return microvm::cli::cmd_execute_remote(*daemon, eval_flags, microvm::RtfsSource{source}, true);
         return microvm::cli::cmd_execute(eval_flags, microvm::RtfsSource{source}, {}, true);
@@ -268,25 +292,7 @@ static int cli_main(int argc, char** argv) {
         return microvm::cli::cmd_execute(run_flags, std::move(prog), {}, false);
     }
 
-    // Only a regular file, and no more of it than the engine accepts: /dev/zero or a FIFO
-    // would otherwise be read until memory ran out, or forever.
-    auto module_fd = microvm::host::open_regular_file(module_path);
-    if (!module_fd) {
-        std::cerr << "error: usage: " << module_fd.error().message << "\n";
-        return microvm::kExitUsage;
-    }
-    constexpr size_t kMaxModule = microvm::kMaxWasmModuleBytes;
-    std::optional<std::string> read = microvm::host::read_to_end(module_fd->get(), kMaxModule);
-    if (!read) {
-        std::cerr << "error: usage: cannot read " << module_path << ": a read failed or it is over "
-                  << kMaxModule << " bytes, the most a wasm module may be\n";
-        return microvm::kExitUsage;
-    }
-    std::string bytes = std::move(*read);
-    if (!wasm_flags.provider) wasm_flags.provider = "wasm";
-    return microvm::cli::cmd_execute(wasm_flags,
-                                     microvm::WasmModule{{bytes.begin(), bytes.end()}},
-                                     std::move(wasm_args), false);
+    return run_wasm_module(module_path, std::move(wasm_flags), std::move(wasm_args));
 }
 
 // A host that cannot start a thread or allocate (a user whose pids.max is spent) gets an error

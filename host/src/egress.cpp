@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 
+#include "host/stale_dirs.hpp"
 #include "host/sys_error.hpp"
 #include "microvm/trusted_path.hpp"
 
@@ -161,16 +162,40 @@ EgressSession::PrivateDir::~PrivateDir() {
 
 namespace {
 
-// Root's /run; a user's own runtime directory (/run/user/<uid>, theirs, 0700) when it exists.
-std::string private_socket_base() {
+constexpr std::string_view kDirPrefix = "microvm-egress-";
+
+// Root's /run; a user's own runtime directory (/run/user/<uid>, theirs, 0700) when it exists;
+// else $TMPDIR or /tmp (protected: false).
+struct SocketBase {
+    std::string path;
+    bool protected_place = true;
+};
+
+SocketBase private_socket_base() {
     const uid_t uid = ::geteuid();
-    if (uid == 0) return "/run";
+    if (uid == 0) return {"/run"};
     const std::string runtime = "/run/user/" + std::to_string(uid);
     struct stat st {};
     if (::lstat(runtime.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == uid && (st.st_mode & 077) == 0)
-        return runtime;
+        return {runtime};
     const char* tmpdir = std::getenv("TMPDIR");
-    return tmpdir && *tmpdir == '/' ? tmpdir : "/tmp";
+    return {tmpdir && *tmpdir == '/' ? tmpdir : "/tmp", false};
+}
+
+// A new directory of ours, mode 0700, in base. In a protected place it is named by owner
+// (stale_dirs.hpp), so that what a killed process left is swept here; elsewhere by mkdtemp,
+// whose name no other user can plant ahead.
+Expected<std::string> make_private_dir(const SocketBase& base) {
+    if (!base.protected_place) {
+        std::string tmpl = base.path + "/" + std::string(kDirPrefix) + "XXXXXX";
+        if (!::mkdtemp(tmpl.data())) return sys_failure("create a directory for the egress proxy in " + base.path, errno);
+        return tmpl;
+    }
+    remove_dirs_of_dead_owners(base.path, kDirPrefix);
+    const std::string dir = base.path + "/" + owned_name(kDirPrefix);
+    if (::mkdir(dir.c_str(), 0700) != 0)
+        return sys_failure("create a directory for the egress proxy in " + base.path, errno);
+    return dir;
 }
 
 }  // namespace
@@ -186,14 +211,13 @@ Expected<std::string> EgressSession::listen_private_unix() {
         // 2026-12-05). A user without a runtime directory of their own falls back to $TMPDIR or
         // /tmp (a sandbox of theirs with rw= over it can redirect only their own fetches);
         // another user's directory there is refused below.
-        std::string tmpl = private_socket_base() + "/microvm-egress-XXXXXX";
-        if (!::mkdtemp(tmpl.data())) return sys_failure("create a directory for the egress proxy", errno);
-        auto owned = owned_real_path(tmpl, "egress proxy directory");
+        RTFS_TRY(std::string dir, make_private_dir(private_socket_base()));
+        auto owned = owned_real_path(dir, "egress proxy directory");
         if (!owned) {
-            ::rmdir(tmpl.c_str());
+            ::rmdir(dir.c_str());
             return rtfs::unexpected(std::move(owned).error());
         }
-        private_dir_.path = *owned;  // mkdtemp: mode 0700, ours, where no other user can rename it
+        private_dir_.path = *owned;  // mode 0700, ours, where no other user can rename it
     }
     const std::string path = private_dir_.path + "/proxy.sock";
     RTFS_CHECK(execution_.listen_unix(path));

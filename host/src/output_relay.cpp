@@ -31,13 +31,17 @@ void OutputRelay::push(std::string line, OutputStream stream) {
             room_.wait_until(lock, cancellable ? std::min(deadline_, Clock::now() + kCancelPoll) : deadline_);
         if (failed_ || closing_) return;
         // The writer takes entries off the front: the back is never being written.
+        // Counted as the heap holds it: an entry grown by appending has room to spare.
         if (!lines_.empty() && lines_.back().stream == stream &&
             lines_.back().bytes.size() + line.size() <= kRelayEntryBytes) {
-            bytes_ += line.size();
-            lines_.back().bytes += line;
+            Line& back = lines_.back();
+            back.bytes += line;
+            bytes_ += back.bytes.capacity() + kRelayLineOverhead - back.counted;
+            back.counted = back.bytes.capacity() + kRelayLineOverhead;
         } else {
-            bytes_ += line.size() + kRelayLineOverhead;
-            lines_.push_back({stream, std::move(line)});
+            const size_t counted = line.capacity() + kRelayLineOverhead;
+            bytes_ += counted;
+            lines_.push_back({stream, std::move(line), counted});
         }
     }
     cv_.notify_one();
@@ -57,6 +61,7 @@ bool OutputRelay::finish(Clock::time_point drain_by, const std::function<void()>
         std::unique_lock lock(mu_);
         closing_ = true;
         cv_.notify_one();
+        room_.notify_all();  // a push() waiting for room returns
         // Everything written: the queue empty and no write in progress.
         if (!room_.wait_until(lock, drain_by, [&] { return failed_ || (lines_.empty() && !writing_); })) {
             failed_ = true;  // the client took too long: what is left is not sent
@@ -79,7 +84,7 @@ void OutputRelay::run() {
         if (lines_.empty() || failed_) return;  // closing with everything written, or given up
         Line line = std::move(lines_.front());
         lines_.pop_front();
-        bytes_ -= line.bytes.size() + kRelayLineOverhead;
+        bytes_ -= line.counted;
         writing_ = true;
         lock.unlock();
         room_.notify_all();

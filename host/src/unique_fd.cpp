@@ -115,4 +115,12 @@ Expected<UniqueFd> open_regular_file(const std::string& path) {
     return fd;
 }
 
+void open_closed_standard_descriptors() {
+    for (int fd = 0; fd < 3; ++fd) {
+        if (::fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
+        const int opened = ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);  // the lowest free: fd
+        if (opened >= 0 && opened != fd) ::close(opened);
+    }
+}
+
 }  // namespace microvm::host

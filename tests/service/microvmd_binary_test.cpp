@@ -31,13 +31,15 @@ struct Daemon {
     std::string output;
     // fresh_run: in a mount namespace of its own whose /run is an empty tmpfs (a host that has
     // never run it, outside systemd).
-    Daemon(std::vector<std::string> args, bool fresh_run = false) {
+    // stderr_closed: started with descriptor 2 closed.
+    Daemon(std::vector<std::string> args, bool fresh_run = false, bool stderr_closed = false) {
         int p[2];
         if (::pipe2(p, O_CLOEXEC) != 0) return;
         pid = ::fork();
         if (pid == 0) {
             ::dup2(p[1], 1);
-            ::dup2(p[1], 2);
+            if (stderr_closed) ::close(2);
+            else ::dup2(p[1], 2);
             if (fresh_run && (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
                               ::mount("tmpfs", "/run", "tmpfs", 0, "mode=0755") != 0))
                 ::_exit(126);
@@ -129,6 +131,25 @@ TEST(Microvmd, WarnsOfItsFilesWhereOtherProcessesCouldGrantThem) {
     d.wait_exit();
     microvm::host::remove_tree(dir);
     microvm::host::remove_tree(safe);
+}
+
+// Started with its stderr closed, the daemon's audit log took descriptor 2, and its warnings
+// went into the log as lines that are not JSON (a review, 2026-12-05). /dev/null takes the place.
+TEST(Microvmd, AClosedStderrIsNotTakenByItsAuditLog) {
+    std::string dir = make_temp_dir();
+    Daemon d({"--listen", "unix:" + dir + "/d.sock", "--state-dir", dir + "/state", "--audit-log",
+              dir + "/audit.jsonl"},
+             /*fresh_run=*/false, /*stderr_closed=*/true);
+    ASSERT_TRUE(d.wait_for("listening on unix:")) << d.output;
+    char target[256] = {};
+    EXPECT_GT(::readlink(("/proc/" + std::to_string(d.pid) + "/fd/2").c_str(), target, sizeof target - 1), 0);
+    EXPECT_STREQ(target, "/dev/null");
+    ::kill(d.pid, SIGTERM);
+    d.wait_exit();
+    std::ifstream log(dir + "/audit.jsonl");
+    std::string all((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(all.find("warning"), std::string::npos) << all;
+    microvm::host::remove_tree(dir);
 }
 
 // A provider with no isolation (mock) would run a client's program inside the daemon, as its

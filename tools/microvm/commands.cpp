@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <optional>
@@ -19,6 +20,8 @@
 namespace microvm::cli {
 
 namespace {
+
+constexpr std::chrono::seconds kCancelledDrain{2};
 
 std::string runs_list(const std::vector<ProgramKind>& kinds) {
     std::string s;
@@ -115,6 +118,12 @@ int cmd_execute(const PolicyFlags& flags, Program program, std::vector<std::stri
         return exit_status_for(r, is_eval);
     }
     relay->run_ended();
+    if (cancel.cancelled()) {
+        // Cancelled (Ctrl-C, SIGTERM) and the sandbox torn down: a reader that takes nothing
+        // more within kCancelledDrain does not hold the CLI (a supervisor sends one TERM).
+        const int status = exit_status_for(r, is_eval);
+        relay->finish(host::OutputRelay::Clock::now() + kCancelledDrain, [status] { ::_exit(status); });
+    }
     relay->finish();  // the output before the report, however long the operator's reader takes
     return report_plain(r, is_eval, ctx.config.max_output_bytes);
 }

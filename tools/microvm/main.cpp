@@ -297,23 +297,11 @@ static int cli_main(int argc, char** argv) {
 
 // A host that cannot start a thread or allocate (a user whose pids.max is spent) gets an error
 // and the setup status, not std::terminate's abort (red team, 2026-12-04).
-namespace {
-
-// A descriptor 0-2 the caller left closed is the next one opened (an eventfd, a sandbox's pipe),
-// and the program's output to stderr landed in it (red team, 2026-12-05): /dev/null takes each
-// such place first. (Never handed to runsc: its stdio are pipes of the provider's own.)
-void open_closed_standard_descriptors() {
-    for (int fd = 0; fd < 3; ++fd) {
-        if (::fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
-        const int opened = ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);  // the lowest free: fd
-        if (opened >= 0 && opened != fd) ::close(opened);
-    }
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
-    open_closed_standard_descriptors();
+    // The program's output to stderr landed in the eventfd that took a closed 2 (red team,
+    // 2026-12-05). (/dev/null is never handed to runsc: its stdio are the provider's pipes.)
+    microvm::host::open_closed_standard_descriptors();
     try {
         return cli_main(argc, argv);
     } catch (const std::system_error& e) {

@@ -10,6 +10,7 @@
 
 #include "daemon_flags.hpp"
 #include "host/trusted_state.hpp"
+#include "host/unique_fd.hpp"
 #include "rtfs/host/openssl_config.hpp"
 #include "microvm/settings.hpp"
 #include "service/http_frontend.hpp"
@@ -76,6 +77,9 @@ Expected<void> add_listeners(HttpFrontend& frontend, const DaemonFlags& f) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // With 2 closed, its warnings went into the audit log that took its place (a review,
+    // 2026-12-05).
+    microvm::host::open_closed_standard_descriptors();
     // Before its TLS (cpp-httplib's OpenSSL) or anything else initialises OpenSSL.
     if (std::string why = rtfs::host::suppress_openssl_config(); !why.empty()) return die(why);
     CLI::App app{"microvmd: the microvm execution service (HTTP/1.1 + JSON)"};

@@ -65,6 +65,7 @@ class OutputRelay {
     struct Line {
         OutputStream stream;
         std::string bytes;
+        size_t counted;  // in bytes_: its capacity and kRelayLineOverhead
     };
     Write write_;
     std::mutex mu_;
@@ -73,7 +74,7 @@ class OutputRelay {
     std::condition_variable cv_;     // the writer: a line, or closing
     std::condition_variable room_;   // push() and finish(): room, written, or failed
     std::deque<Line> lines_;
-    size_t bytes_ = 0;               // of lines_, with kRelayLineOverhead per entry
+    size_t bytes_ = 0;               // of lines_: their capacity, with kRelayLineOverhead each
     bool closing_ = false;
     bool failed_ = false;
     bool writing_ = false;           // the writer is in write_()

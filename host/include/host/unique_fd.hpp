@@ -57,6 +57,11 @@ std::optional<std::string> read_to_end(int fd, size_t max_bytes = SIZE_MAX);
 // between clone and exec.
 bool write_all(int fd, std::string_view data);
 
+// A descriptor 0-2 the caller left closed would be the next one this process opens (an
+// eventfd, an audit log), and what it writes to stdout or stderr would land there: /dev/null
+// takes each such place. First thing in main (the CLI, microvmd).
+void open_closed_standard_descriptors();
+
 // Opens a file that must be a regular file, for reading, without ever opening anything else:
 // a FIFO would block open(2) until some writer came (ignoring deadlines and cancellation), and
 // opening a device can act on it. The type is checked on an O_PATH handle first, then that very

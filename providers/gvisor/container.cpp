@@ -38,14 +38,14 @@ Expected<StartedContainer> StartedContainer::start(const Runsc& runsc, const Con
     // output, or took the names ahead and failed every run (red team, 2026-12-05). runsc starts
     // in a namespace of its own; with --network=host the sandbox joins the host's (oci_spec.hpp).
     host::SpawnRequest request{runsc.settings().binary,
-                         runsc.argv(global, {"run", "--bundle", s.bundle_dir, s.id}),
-                         {kRunscPath},
-                         in.read.get(),
-                         out.write.get(),
-                         err.write.get(),
-                         s.cgroup_fd,
-                         s.cgroup_join_fds,
-                         /*own_network_namespace=*/true};
+                               runsc.argv(global, {"run", "--bundle", s.bundle_dir, s.id}),
+                               {kRunscPath},
+                               in.read.get(),
+                               out.write.get(),
+                               err.write.get(),
+                               s.cgroup_fd,
+                               s.cgroup_join_fds,
+                               /*own_network_namespace=*/true};
     StartedContainer c;
     RTFS_TRY(c.run_, host::ChildProcess::spawn(request));
     c.stdin_ = std::move(in.write);

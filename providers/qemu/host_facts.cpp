@@ -14,7 +14,9 @@
 
 #include "host/agent_session.hpp"
 #include "host/boot_cache.hpp"
+#include "host/child_process.hpp"
 #include "host/paths.hpp"
+#include "host/sys_error.hpp"
 #include "microvm/trusted_path.hpp"
 #include "qemu/qemu_command.hpp"
 #include "qemu/qemu_vm.hpp"
@@ -86,21 +88,20 @@ Expected<std::string> find_qemu(const std::string& setting) {
 Expected<std::string> qemu_identity(const std::string& qemu) {
     struct stat st;
     if (::stat(qemu.c_str(), &st) != 0) return fail(Failure::Kind::SetupError, "cannot stat " + qemu);
+    // With nothing of this process's but the pipe it answers on (review, 2026-12-05: it had
+    // every inheritable descriptor and the caller's stdin and stderr).
     RTFS_TRY(host::Pipe out, host::make_pipe());
-    pid_t pid = ::fork();
-    if (pid < 0) return fail(Failure::Kind::SetupError, "fork failed");
-    if (pid == 0) {
-        ::dup2(out.write.get(), 1);
-        char* argv[] = {const_cast<char*>(qemu.c_str()), const_cast<char*>("-version"), nullptr};
-        char* envp[] = {nullptr};
-        ::execve(argv[0], argv, envp);
-        ::_exit(127);
-    }
+    host::UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    if (!null.valid()) return host::sys_failure("open /dev/null", errno);
+    RTFS_TRY(host::ChildProcess child, host::ChildProcess::spawn({.program = qemu,
+                                                                  .argv = {qemu, "-version"},
+                                                                  .env = {},
+                                                                  .stdin_fd = null.get(),
+                                                                  .stdout_fd = out.write.get(),
+                                                                  .stderr_fd = null.get()}));
     out.write.reset();
     std::optional<std::string> text = host::read_to_end(out.read.get(), 64 * 1024);
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    const int status = child.wait().wait_status;
     if (!text || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         return fail(Failure::Kind::SetupError, qemu + " -version failed");
     }

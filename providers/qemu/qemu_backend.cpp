@@ -333,8 +333,9 @@ Expected<host::SandboxReport> QemuBackend::run(const host::SandboxRequest& req) 
     report.wall = Clock::now() - started;
     // The program cannot have had more than QEMU had during its run (the guest's clock also runs
     // on while the host's quota holds its vCPU: 3988 ms reported under a cpu_limit where QEMU had
-    // 2097 ms of host CPU in all), nor more memory than QEMU's peak.
-    host::set_measured_usage(report, usage, {vmm_run_cpu, vmm.memory_peak_bytes});
+    // 2097 ms of host CPU in all), nor more memory than QEMU's peak. Without its cgroup's CPU
+    // figures, QEMU's whole CPU time (wait4) is the bound.
+    host::set_measured_usage(report, usage, {vmm_run_cpu ? vmm_run_cpu : vmm_cpu, vmm.memory_peak_bytes});
     details["accel"] = host_.kvm ? "kvm" : "tcg";
     details["start"] = details.count("cold_boot_why") ? "cold_boot" : details.count("pooled") ? "pool" : "restored";
     details.erase("pooled");

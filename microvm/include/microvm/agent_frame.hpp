@@ -113,6 +113,8 @@ class FrameDecoder {
         if (pos_ > 0 && pos_ * 2 >= buffer_.size()) {
             buffer_.erase(0, pos_);
             pos_ = 0;
+            // What a large frame left (the next one's start came in the same read).
+            if (buffer_.capacity() > kKeptCapacity && buffer_.size() < kKeptCapacity / 2) buffer_.shrink_to_fit();
         }
         buffer_.append(bytes);
     }

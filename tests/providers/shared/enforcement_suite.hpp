@@ -11,6 +11,7 @@
 // carry the owning process's pid in their name ("...-<pid>-...").
 #pragma once
 
+#include <chrono>
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -80,8 +81,10 @@ class ProviderEnforcementTest : public ::testing::TestWithParam<EnforcementTarge
     // A context running path with args and the default (spec) config.
     static microvm::ExecutionContext external(const std::string& path,
                                               std::vector<std::string> args = {});
-    // Runs ctx fresh, or (built_ahead) in a sandbox prepared for it first.
-    microvm::ExecutionResult run(const microvm::ExecutionContext& ctx);
+    // Runs ctx fresh, or (built_ahead) in a sandbox prepared for it first. executed: how long
+    // execute_program took (a sandbox's preparation ahead not counted).
+    microvm::ExecutionResult run(const microvm::ExecutionContext& ctx,
+                                 std::chrono::nanoseconds* executed = nullptr);
     // A fresh host directory the sandbox user may write to; removed in TearDown.
     std::string make_host_dir();
 

@@ -15,6 +15,7 @@
 #include <vector>
 #include <algorithm>
 
+#include "host/trusted_state.hpp"
 #include "host/unique_fd.hpp"
 #include "microvm/trusted_path.hpp"
 
@@ -55,15 +56,9 @@ std::optional<std::string> boot_cache_dir() {
     // One place per user, whatever the environment says: the refusal of writable policy paths
     // (policy_source.hpp) protects these by name, and a run with another $XDG_RUNTIME_DIR
     // could not have known of a record kept elsewhere (red team, 2026-12-03).
-    std::string base;
-    if (::geteuid() == 0) {
-        base = "/run";
-    } else {
-        base = "/run/user/" + std::to_string(::geteuid());
-        struct stat st;
-        if (::stat(base.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return std::nullopt;
-    }
-    auto dir = trusted_cache_dir(base + "/microvm", "boot cache directory");
+    const auto base = protected_runtime_base();
+    if (!base) return std::nullopt;
+    auto dir = trusted_cache_dir(*base + "/microvm", "boot cache directory");
     if (!dir) return std::nullopt;
     return *dir;
 }

@@ -10,6 +10,7 @@
 
 #include "host/stale_dirs.hpp"
 #include "host/sys_error.hpp"
+#include "host/trusted_state.hpp"
 #include "microvm/trusted_path.hpp"
 
 namespace microvm::host {
@@ -164,20 +165,15 @@ namespace {
 
 constexpr std::string_view kDirPrefix = "microvm-egress-";
 
-// Root's /run; a user's own runtime directory (/run/user/<uid>, theirs, 0700) when it exists;
-// else $TMPDIR or /tmp (protected: false).
+// protected_runtime_base() (trusted_state.hpp) when the user has one; else $TMPDIR or /tmp
+// (protected: false).
 struct SocketBase {
     std::string path;
     bool protected_place = true;
 };
 
 SocketBase private_socket_base() {
-    const uid_t uid = ::geteuid();
-    if (uid == 0) return {"/run"};
-    const std::string runtime = "/run/user/" + std::to_string(uid);
-    struct stat st {};
-    if (::lstat(runtime.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == uid && (st.st_mode & 077) == 0)
-        return {runtime};
+    if (auto base = protected_runtime_base()) return {*base};
     const char* tmpdir = std::getenv("TMPDIR");
     return {tmpdir && *tmpdir == '/' ? tmpdir : "/tmp", false};
 }

@@ -398,6 +398,18 @@ Expected<void> require_protected_state_place(const std::string& path, std::strin
                     "provider would trust what it planted)");
 }
 
+std::optional<std::string> protected_runtime_base() {
+    const uid_t uid = ::geteuid();
+    if (uid == 0) return std::string("/run");
+    std::string base = "/run/user/" + std::to_string(uid);
+    struct stat st {};
+    if (::lstat(base.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != uid ||
+        (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+        return std::nullopt;
+    }
+    return base;
+}
+
 Expected<void> refuse_writable_trusted_state(const std::string& real_path, std::string_view what) {
     const auto refuse = [&](const std::string& place) -> Expected<void> {
         return fail(Failure::Kind::InvalidInput,

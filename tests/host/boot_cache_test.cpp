@@ -1,6 +1,7 @@
 // Per-boot records (host/boot_cache.hpp): used only while current, and only when nobody but root
 // or this user could have written them. Each planted or tampered record must be ignored.
 #include "host/boot_cache.hpp"
+#include "host/trusted_state.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -9,6 +10,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -153,6 +155,52 @@ TEST_F(BootCacheTest, AUsersRecordsAreKeptInItsRuntimeDirectoryOnly) {
     int status = 0;
     ASSERT_EQ(::waitpid(child, &status, 0), child);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "exit " << WEXITSTATUS(status);
+}
+
+// One rule picks the place of a user's runtime state for the boot records and the egress
+// proxy's socket (host/trusted_state.hpp): /run/user/<uid> only when it is a real directory of
+// theirs that no one else can write. Each of the other shapes gets no place at all.
+TEST_F(BootCacheTest, AUsersRuntimeDirectoryIsUsedOnlyWhenItIsTheirsAlone) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "needs root to act as another user");
+    EXPECT_EQ(microvm::host::protected_runtime_base(), std::optional<std::string>("/run"));
+    const uid_t uid = 40000 + ::getpid() % 20000;
+    const std::string base = "/run/user/" + std::to_string(uid);
+    const bool had_run_user = fs::exists("/run/user");
+    fs::create_directories("/run/user");
+    const std::string elsewhere = dir_ + "/elsewhere";
+    fs::create_directories(elsewhere);
+    ASSERT_EQ(::chown(dir_.c_str(), uid, uid), 0);
+    ASSERT_EQ(::chown(elsewhere.c_str(), uid, uid), 0);
+    // 0: the base and its boot cache directory; 1: neither; anything else: a mismatch.
+    const auto place_as_user = [&]() {
+        const pid_t child = ::fork();
+        if (child == 0) {
+            if (::setresgid(uid, uid, uid) != 0 || ::setresuid(uid, uid, uid) != 0) ::_exit(2);
+            const auto found = microvm::host::protected_runtime_base();
+            const auto boot = microvm::host::boot_cache_dir();
+            if (found == std::optional<std::string>(base) && boot == base + "/microvm") ::_exit(0);
+            ::_exit(!found && !boot ? 1 : 3);
+        }
+        int status = 0;
+        if (::waitpid(child, &status, 0) != child || !WIFEXITED(status)) return -1;
+        return WEXITSTATUS(status);
+    };
+    fs::remove_all(base);
+    ASSERT_EQ(::mkdir(base.c_str(), 0700), 0);
+    ASSERT_EQ(::chown(base.c_str(), uid, uid), 0);
+    EXPECT_EQ(place_as_user(), 0) << "their own 0700 directory";
+    fs::remove_all(base + "/microvm");
+    ASSERT_EQ(::chmod(base.c_str(), 0770), 0);
+    EXPECT_EQ(place_as_user(), 1) << "writable by the group";
+    ASSERT_EQ(::chmod(base.c_str(), 0700), 0);
+    ASSERT_EQ(::chown(base.c_str(), 0, 0), 0);
+    EXPECT_EQ(place_as_user(), 1) << "root's";
+    fs::remove_all(base);
+    ASSERT_EQ(::symlink(elsewhere.c_str(), base.c_str()), 0);
+    EXPECT_EQ(place_as_user(), 1) << "a symlink to a directory of theirs";
+    EXPECT_FALSE(fs::exists(elsewhere + "/microvm"));
+    fs::remove(base);
+    if (!had_run_user) fs::remove("/run/user");
 }
 
 }  // namespace

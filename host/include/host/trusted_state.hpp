@@ -25,6 +25,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -70,5 +71,12 @@ Expected<void> require_protected_state_place(const std::string& path, std::strin
 // lies in a microvm* entry of /run, /etc, /var/lib, /var/log, /var/cache or /run/user/<uid>.
 // microvmd warns of its own files elsewhere.
 bool protected_by_name(const std::string& path);
+
+// Where this user's private runtime state goes, protected by name above: /run for root;
+// /run/user/<uid> for a user when it is a directory (not a symlink) of theirs that neither group
+// nor others can write. nullopt when the user has none ($XDG_RUNTIME_DIR is never asked: a run
+// with another environment could not know of state kept there). The boot records and the egress
+// proxy's private socket both live here.
+std::optional<std::string> protected_runtime_base();
 
 }  // namespace microvm::host

@@ -79,8 +79,14 @@ Expected<ChildProcess> ChildProcess::spawn(const SpawnRequest& request) {
     // Descriptors 0-2 would be overwritten by the dup2s before they are used: move them up.
     SpawnRequest r = request;
     host::UniqueFd moved[3];
+    host::UniqueFd dev_null;
     int* fds[3] = {&r.stdin_fd, &r.stdout_fd, &r.stderr_fd};
     for (int i = 0; i < 3; ++i) {
+        if (*fds[i] == kDevNull) {
+            if (!dev_null.valid()) dev_null.reset(::open("/dev/null", O_RDWR | O_CLOEXEC));
+            if (!dev_null.valid()) return host::sys_failure("open /dev/null for " + r.program, errno);
+            *fds[i] = dev_null.get();
+        }
         if (*fds[i] < 0) return fail(Failure::Kind::SetupError, "spawn: missing stdio descriptor");
         if (*fds[i] <= 2) {
             moved[i].reset(::fcntl(*fds[i], F_DUPFD_CLOEXEC, 3));

@@ -91,14 +91,12 @@ Expected<std::string> qemu_identity(const std::string& qemu) {
     // With nothing of this process's but the pipe it answers on (review, 2026-12-05: it had
     // every inheritable descriptor and the caller's stdin and stderr).
     RTFS_TRY(host::Pipe out, host::make_pipe());
-    host::UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
-    if (!null.valid()) return host::sys_failure("open /dev/null", errno);
     RTFS_TRY(host::ChildProcess child, host::ChildProcess::spawn({.program = qemu,
                                                                   .argv = {qemu, "-version"},
                                                                   .env = {},
-                                                                  .stdin_fd = null.get(),
+                                                                  .stdin_fd = host::kDevNull,
                                                                   .stdout_fd = out.write.get(),
-                                                                  .stderr_fd = null.get()}));
+                                                                  .stderr_fd = host::kDevNull}));
     out.write.reset();
     std::optional<std::string> text = host::read_to_end(out.read.get(), 64 * 1024);
     const int status = child.wait().wait_status;

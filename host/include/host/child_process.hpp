@@ -19,11 +19,16 @@
 
 namespace microvm::host {
 
+// For a stdio descriptor of SpawnRequest: /dev/null, opened by spawn. Only where the child is
+// meant to get nothing and say nothing (Firecracker, `qemu -version`'s stderr); never for runsc,
+// which chowns its stdin to the sandbox's user.
+inline constexpr int kDevNull = -2;
+
 struct SpawnRequest {
     std::string program;            // absolute path
     std::vector<std::string> argv;  // argv[0] included
     std::vector<std::string> env;   // the complete environment
-    int stdin_fd = -1;              // placed on 0, 1, 2 in the child (must be valid)
+    int stdin_fd = -1;              // placed on 0, 1, 2 in the child (valid, or kDevNull)
     int stdout_fd = -1;
     int stderr_fd = -1;
     int cgroup_fd = -1;                // v2: the cgroup directory to be cloned into

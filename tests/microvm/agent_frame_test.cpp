@@ -104,6 +104,28 @@ TEST(AgentFrame, MalformedIsSticky) {
     EXPECT_EQ(d.next(f), Status::Malformed);
 }
 
+// A hostile guest's 64 MiB Result would otherwise stay in the decoder for the session: its
+// buffer is let go once decoded, alone or with the next frame's start in the same read.
+TEST(AgentFrame, ALargeFramesBufferIsLetGoOnceDecoded) {
+    const std::string big = encode_frame(FrameType::Result, std::string(8u << 20, 'x'));
+    const std::string exit = encode_frame(FrameType::Exit, R"({"exit_code":0})");
+    for (const size_t carried : {size_t{0}, size_t{3}, exit.size() - 1}) {
+        FrameDecoder d;
+        const std::string stream = big + exit.substr(0, carried);
+        for (size_t at = 0; at < stream.size(); at += 64u << 10) d.feed(std::string_view(stream).substr(at, 64u << 10));
+        Frame f;
+        ASSERT_EQ(d.next(f), Status::Ready);
+        EXPECT_EQ(f.payload.size(), 8u << 20);
+        EXPECT_LE(d.capacity(), 1u << 20) << "carried " << carried;
+        EXPECT_EQ(d.next(f), Status::NeedMore);
+        d.feed(std::string_view(exit).substr(carried));
+        ASSERT_EQ(d.next(f), Status::Ready) << "carried " << carried;
+        EXPECT_EQ(f.type, FrameType::Exit);
+        EXPECT_EQ(f.payload, R"({"exit_code":0})");
+        EXPECT_LE(d.capacity(), 1u << 20);
+    }
+}
+
 }  // namespace
 }  // namespace microvm::agent
 

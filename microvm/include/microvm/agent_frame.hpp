@@ -110,12 +110,7 @@ class FrameDecoder {
     enum class Status { NeedMore, Ready, Malformed };
 
     void feed(std::string_view bytes) {
-        if (pos_ > 0 && pos_ * 2 >= buffer_.size()) {
-            buffer_.erase(0, pos_);
-            pos_ = 0;
-            // What a large frame left (the next one's start came in the same read).
-            if (buffer_.capacity() > kKeptCapacity && buffer_.size() < kKeptCapacity / 2) buffer_.shrink_to_fit();
-        }
+        compact();
         buffer_.append(bytes);
     }
 
@@ -153,18 +148,29 @@ class FrameDecoder {
         out.type = static_cast<FrameType>(type);
         out.payload.assign(buffer_, pos_ + kHeaderBytes, payload);
         pos_ += kHeaderBytes + payload;
-        if (pos_ == buffer_.size() && buffer_.capacity() > kKeptCapacity) {
-            std::string().swap(buffer_);  // a 64 MiB frame's buffer is not kept for the session
-            pos_ = 0;
-        }
+        compact();
         return Status::Ready;
     }
 
     const std::string& error() const { return error_; }
     // Bytes of a frame not yet complete (at end of stream: a truncated frame).
     size_t pending() const { return buffer_.size() - pos_; }
+    // The memory the buffer holds: a large frame's is let go once it is decoded.
+    size_t capacity() const { return buffer_.capacity(); }
 
   private:
+    // Drops the decoded bytes once they are at least half the buffer (each byte is moved a
+    // bounded number of times), and lets a large frame's storage go once what is left is small:
+    // a 64 MiB Result's buffer is not kept for the session.
+    void compact() {
+        if (pos_ == 0 || pos_ * 2 < buffer_.size()) return;
+        buffer_.erase(0, pos_);
+        pos_ = 0;
+        if (buffer_.capacity() > kKeptCapacity && buffer_.size() < kKeptCapacity / 2) {
+            std::string(buffer_).swap(buffer_);
+        }
+    }
+
     Status malformed(std::string why) {
         error_ = std::move(why);
         return Status::Malformed;

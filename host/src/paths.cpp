@@ -57,6 +57,8 @@ std::string parent_path(std::string_view absolute_path) {
 }
 
 std::string resolved_path(const std::string& path) {
+    // realpath cannot resolve it, and each shorter head would be tried in turn (quadratic).
+    if (path.size() >= PATH_MAX) return path;
     std::string head = path, tail;
     while (!head.empty()) {
         if (char* real = ::realpath(head.c_str(), nullptr)) {

@@ -48,7 +48,13 @@ void check_fs(const FileSystemPolicy& p, std::vector<std::string>& problems) {
     if (p.kind == FileSystemPolicy::Kind::ReadOnly && !p.read_only_paths.empty()) {
         problems.push_back("fs_policy: read_only_paths belong to a read-write policy");
     }
-    for (const std::string& path : p.readable_paths()) {
+    const std::vector<std::string> paths = p.readable_paths();
+    if (paths.size() > kMaxPolicyPaths) {
+        problems.push_back("fs_policy: " + std::to_string(paths.size()) + " paths; at most " +
+                           std::to_string(kMaxPolicyPaths) + " (each is a bind mount of the sandbox)");
+        return;
+    }
+    for (const std::string& path : paths) {
         auto n = normalize_policy_path(path);
         if (!n) problems.push_back("fs_policy: " + n.error().message);
     }

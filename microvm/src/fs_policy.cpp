@@ -1,6 +1,8 @@
 // FileSystemPolicy: parsing of the "--fs" forms and lexical normalisation of policy paths.
 #include <sys/stat.h>
 
+#include <climits>
+
 #include <vector>
 
 #include "microvm/policy.hpp"
@@ -21,6 +23,11 @@ Expected<std::string> normalize_policy_path(std::string_view path) {
                     "bad path " + text::quoted(path) + ": " + std::move(why));
     };
     if (path.empty()) return fail(Failure::Kind::InvalidConfig, "empty path");
+    if (path.size() >= PATH_MAX) {
+        return fail(Failure::Kind::InvalidConfig,
+                    "bad path " + text::quoted(path) + ": longer than any host path (PATH_MAX, " +
+                        std::to_string(PATH_MAX) + " bytes)");
+    }
     if (path.find('\0') != std::string_view::npos) return bad("contains a NUL byte");
     if (path.find(':') != std::string_view::npos) return bad("':' separates paths in a policy");
     if (path.front() != '/') return bad("not absolute (it must start with '/')");

@@ -49,9 +49,14 @@ std::string join(const Range& items, std::string_view sep) {
     return out;
 }
 
-// 'text' with quotes, for error messages.
+// 'text' with quotes, for error messages; past 256 bytes, its start and its length (a 1 MB
+// policy made a 1 MB message, in every log line and reply that carried it).
 inline std::string quoted(std::string_view s) {
-    return "'" + std::string(s) + "'";
+    constexpr size_t kShown = 256;
+    if (s.size() <= kShown) return "'" + std::string(s) + "'";
+    size_t cut = kShown;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // whole characters
+    return "'" + std::string(s.substr(0, cut)) + "...' (" + std::to_string(s.size()) + " bytes)";
 }
 
 }  // namespace microvm::text

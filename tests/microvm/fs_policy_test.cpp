@@ -1,6 +1,11 @@
 // FileSystemPolicy: the --fs forms, path normalisation and round trips.
 #include <gtest/gtest.h>
 
+#include <climits>
+#include <string>
+#include <vector>
+
+#include "microvm/config.hpp"
 #include "microvm/policy.hpp"
 
 namespace microvm {
@@ -78,6 +83,38 @@ TEST(PolicyPath, Normalize) {
     EXPECT_FALSE(normalize_policy_path("").has_value());
     EXPECT_FALSE(normalize_policy_path("/a:b").has_value());
     EXPECT_FALSE(normalize_policy_path("relative").has_value());
+}
+
+// The attack (red team, 2026-12-05): a policy path of 1 MB ("/a/a/a...") cost microvmd's
+// connection thread 20 s of CPU resolving it, before admission or any quota. No host path is
+// PATH_MAX bytes long: it is refused here, and the refusal does not repeat it.
+TEST(PolicyPath, PathsOfPathMaxBytesAreRefusedBriefly) {
+    const std::string longest = "/" + std::string(PATH_MAX - 2, 'a');
+    EXPECT_TRUE(normalize_policy_path(longest));
+    std::string huge;
+    for (int i = 0; i < 500000; ++i) huge += "/a";
+    const auto n = normalize_policy_path(huge);
+    ASSERT_FALSE(n);
+    EXPECT_NE(n.error().message.find("PATH_MAX"), std::string::npos) << n.error().message;
+    EXPECT_LT(n.error().message.size(), 400u);
+    EXPECT_FALSE(normalize_policy_path(longest + "a"));
+    const auto p = FileSystemPolicy::parse("ro=" + huge);
+    ASSERT_FALSE(p);
+    EXPECT_LT(p.error().message.size(), 1000u);
+}
+
+// Each path is a bind mount and a resolution on the host: a policy names at most
+// kMaxPolicyPaths, whichever form it came in (JSON and TOML lists do not go through parse()).
+TEST(PolicyPath, APolicyNamesAtMostKMaxPolicyPaths) {
+    std::vector<std::string> paths;
+    for (size_t i = 0; i < kMaxPolicyPaths; ++i) paths.push_back("/p" + std::to_string(i));
+    MicroVMConfig config;
+    config.fs_policy = FileSystemPolicy::read_write({"/w"}, std::vector<std::string>(paths.begin() + 1, paths.end()));
+    EXPECT_TRUE(config.validate());
+    config.fs_policy.read_only_paths.push_back("/one-more");
+    const auto v = config.validate();
+    ASSERT_FALSE(v);
+    EXPECT_NE(v.error().message.find("at most 256"), std::string::npos) << v.error().message;
 }
 
 }  // namespace

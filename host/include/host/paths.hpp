@@ -27,7 +27,8 @@ std::string parent_path(std::string_view absolute_path);
 Expected<std::string> canonical_host_path(const std::string& path);
 
 // path (absolute) with its longest existing prefix resolved (realpath) and the rest appended as
-// given: the real path a path that does not exist yet will have.
+// given: the real path a path that does not exist yet will have. A path of PATH_MAX bytes or more
+// is returned as it is: no system call takes it.
 std::string resolved_path(const std::string& path);
 
 // The directories of a PATH value, in order; relative entries (which would resolve against the

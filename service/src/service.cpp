@@ -654,6 +654,9 @@ Reply Service::get_file(const std::string& id, const std::string& path, const Cl
     if (!file) return error_reply(file.error());
     Reply r;
     r.content_type = "application/octet-stream";
+    // An open file keeps the session's disk after the session ends: it stays in the owner's
+    // quota until the download ends (red team, 2026-12-05).
+    file->pins = sessions_->pin(**s);
     r.file = std::make_shared<ReadableFile>(std::move(*file));
     return r;
 }

@@ -20,6 +20,10 @@ std::string new_session_id() { return "sbx-" + host::random_hex(12); }
 
 Session::~Session() {
     work_fd.reset();
+    // Emptied before the lazy unmount: a download still open keeps the disk alive, and then
+    // only its own file's pages (red team, 2026-12-05: 8 deleted sessions' 60 MB each were held
+    // by 8 slow downloads). The mount point itself stays until unmounted.
+    if (!work_dir.empty()) host::remove_tree(work_dir);
     if (own_disk) unmount_session_disk(work_dir);
     if (!work_dir.empty()) host::remove_tree(work_dir);
 }
@@ -110,7 +114,7 @@ ApiExpected<std::shared_ptr<Session>> SessionStore::create(std::string provider,
     s->id = new_session_id();
     s->provider = std::move(provider);
     s->owner = owner;
-    s->quota = std::move(quota);
+    s->quota = std::make_shared<ClientQuotas::Hold>(std::move(*quota));
     s->created = s->last_used = Clock::now();
     const std::string dir = dir_ + "/" + s->id;
     if (::mkdir(dir.c_str(), 0700) != 0)
@@ -179,17 +183,25 @@ ApiExpected<void> SessionStore::end(const std::string& id, const ClientIdentity&
 
 ApiExpected<void> SessionStore::end_now(const std::string& id, SessionEnd why) {
     std::shared_ptr<Session> s;
+    std::shared_ptr<ClientQuotas::Hold> quota;
     {
         std::lock_guard lock(mu_);
         auto it = sessions_.find(id);
         if (it == sessions_.end()) return api_fail(404, "not_found", "no sandbox " + id);
         s = std::move(it->second);
         sessions_.erase(it);
+        quota = std::move(s->quota);  // under the lock: pin() copies it
     }
     s->cancel.cancel();
-    s->quota.reset();  // ended: a running exec may still hold the object, not the owner's quota
+    quota.reset();  // ended: a running exec may still hold the object, not the owner's quota
+                    // (an open download does: pin())
     if (on_end_) on_end_(*s, why);
     return rtfs::Ok{};  // the directory goes with the last reference (a running exec keeps it)
+}
+
+std::shared_ptr<void> SessionStore::pin(const Session& s) const {
+    std::lock_guard lock(mu_);
+    return s.quota;
 }
 
 size_t SessionStore::size() const {

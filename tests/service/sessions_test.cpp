@@ -4,12 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <sys/mount.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include "harness.hpp"
@@ -211,6 +213,46 @@ TEST(Sessions, TheSessionsLimitHolds) {
     EXPECT_EQ(r.status, 429);
     EXPECT_EQ(h.call_json("POST", "/v1/sandboxes", {{"provider", "nope"}}).status, 400);
     EXPECT_EQ(h.call_json("POST", "/v1/sandboxes/sbx-unknown/exec", {{"eval", "1"}}).status, 404);
+}
+
+// The attack (red team, 2026-12-05): a client allowed one session created one, wrote 60 MB into
+// its disk, opened a slow download of it and deleted the session, eight times: 8 disks (467 MiB
+// of memory) stayed for as long as the downloads ran, outside every quota. An open download now
+// keeps its session's place in the owner's quota, and only its own file: the rest of the disk
+// is emptied when the session ends.
+TEST(Sessions, AnOpenDownloadKeepsItsDeletedSessionInTheOwnersQuota) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "mounting a session's disk needs root");
+    Harness h([](microvm::service::ServiceOptions& o) {
+        o.max_sessions = 4;
+        o.max_client_sessions = 1;
+        o.session_disk_bytes = 8 << 20;
+    });
+    auto& svc = *h.service;
+    const auto alice = token_client("alice");
+    const auto create = [&] { return svc.create_session(json{{"provider", "mock"}}.dump(), alice); };
+    auto made = create();
+    ASSERT_EQ(made.status, 201) << made.body;
+    const std::string id = json::parse(made.body).value("id", "");
+    ASSERT_EQ(svc.put_file(id, "wanted", std::string(1 << 20, 'w'), alice).status, 200);
+    ASSERT_EQ(svc.put_file(id, "other", std::string(4 << 20, 'o'), alice).status, 200);
+    const std::string disk = h.dir + "/state/sandboxes/" + id;
+    std::optional<microvm::service::Reply> download = svc.get_file(id, "wanted", alice);
+    ASSERT_TRUE(download->file);
+    ASSERT_EQ(svc.delete_session(id, alice).status, 200);
+    // The download still reads its file whole; the session's other file is gone from memory.
+    std::string read(1 << 20, '\0');
+    EXPECT_EQ(::pread(download->file->fd.get(), read.data(), read.size(), 0), 1 << 20);
+    EXPECT_EQ(read, std::string(1 << 20, 'w'));
+    struct statfs held {};
+    ASSERT_EQ(::fstatfs(download->file->fd.get(), &held), 0);
+    EXPECT_LE((held.f_blocks - held.f_bfree) * held.f_bsize, 2u << 20) << "the rest of the disk stayed";
+    // Alice's one session is still taken while the download runs, and hers again after.
+    auto refused = create();
+    EXPECT_EQ(refused.status, 429) << refused.body;
+    EXPECT_NE(refused.body.find("client_quota"), std::string::npos) << refused.body;
+    download.reset();
+    auto again = create();
+    EXPECT_EQ(again.status, 201) << again.body;
 }
 
 TEST(Sessions, EveryOperationIsAudited) {

@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <string>
 
 #include "host/unique_fd.hpp"
@@ -34,6 +35,7 @@ ApiExpected<void> write_beneath(int dir_fd, const std::string& path, const std::
 struct ReadableFile {
     host::UniqueFd fd;
     uint64_t size = 0;
+    std::shared_ptr<void> pins;  // held while the file is open (a session's place in its owner's quota)
 };
 // Opens a regular file of at most max_bytes (413 beyond it) for reading. The caller streams it
 // from the descriptor (pread), so a download never holds the whole file in memory.

@@ -37,7 +37,9 @@ struct Session {
     ClientIdentity owner;
     std::chrono::steady_clock::time_point created, last_used;
     CancelSource cancel;  // cancelled when the session ends: its running execs stop
-    std::optional<ClientQuotas::Hold> quota;  // its place in its owner's quota, until it ends
+    // Its place in its owner's quota, until it ends and no download of its files is open: an
+    // open file keeps the session's disk (a tmpfs of its own) in memory after the end.
+    std::shared_ptr<ClientQuotas::Hold> quota;
     ~Session();           // removes the work directory (unmounting its disk first)
 };
 
@@ -68,6 +70,9 @@ class SessionStore {
     // A live session of who's (its owner's principal), marked used now; 404 when unknown, ended
     // or another client's (the same answer: a session id is never confirmed to another client).
     ApiExpected<std::shared_ptr<Session>> use(const std::string& id, const ClientIdentity& who);
+    // Keeps s's place in its owner's quota while held, even after s ends (an open download keeps
+    // its disk); empty once it ended.
+    std::shared_ptr<void> pin(const Session& s) const;
     // Ends it now (who's, as use()); 404 when unknown or another client's.
     ApiExpected<void> end(const std::string& id, const ClientIdentity& who, SessionEnd why);
     size_t size() const;

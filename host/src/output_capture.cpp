@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <optional>
 #include <cerrno>
 #include <vector>
 
@@ -79,11 +78,6 @@ Captured capture_until_exit(CaptureTargets t) {
     bool exited = false;
     Clock::time_point drain_until{};
     Clock::time_point next_tick = Clock::now() + kTick;
-    std::optional<Clock::time_point> give_up;  // killed, exit_grace set: the exit waited for until then
-    const auto killed = [&] {
-        if (t.on_deadline) t.on_deadline();
-        if (t.exit_grace) give_up = Clock::now() + *t.exit_grace;
-    };
 
     for (;;) {
         std::vector<pollfd> fds;
@@ -113,10 +107,8 @@ Captured capture_until_exit(CaptureTargets t) {
             c.exited_at = Clock::now();
             break;
         }
-        if (!exited && give_up && Clock::now() >= *give_up) break;
 
         Clock::time_point wake = exited                           ? drain_until
-                                 : give_up                         ? std::min(*give_up, next_tick)
                                  : (c.deadline_hit || c.cancelled) ? next_tick
                                                                    : std::min(t.deadline, next_tick);
         int rc = ::poll(fds.data(), fds.size(), poll_timeout_ms(wake));
@@ -138,7 +130,7 @@ Captured capture_until_exit(CaptureTargets t) {
                 }
             } else if (i == -3) {
                 c.cancelled = true;  // killed like at a deadline, at once
-                killed();
+                if (t.on_deadline) t.on_deadline();
             } else {
                 exited = true;
                 c.exited_at = Clock::now();
@@ -148,7 +140,7 @@ Captured capture_until_exit(CaptureTargets t) {
         auto now = Clock::now();
         if (!exited && !c.deadline_hit && !c.cancelled && now >= t.deadline) {
             c.deadline_hit = true;
-            killed();
+            if (t.on_deadline) t.on_deadline();
         }
         if (now >= next_tick) {
             if (t.on_tick && !exited) t.on_tick();

@@ -24,10 +24,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// How long the result waits, past the kill at a deadline or cancel, for the sandbox to be gone
-// (supervise()). A pid namespace of a few thousand processes ends well within it here.
-constexpr std::chrono::milliseconds kExitGrace{250};
-
 Expected<std::pair<host::UniqueFd, host::UniqueFd>> socket_pair(int type, const char* what) {
     int pair[2];
     if (::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, pair) != 0) {
@@ -179,7 +175,6 @@ Expected<host::SandboxReport> LiveSandbox::supervise(const host::SandboxRequest&
     targets.on_output = spec.on_output;
     targets.cancel_fd = spec.cancel.wait_fd();
     targets.return_when_drained = true;
-    targets.exit_grace = kExitGrace;
     host::Captured captured = host::capture_until_exit(std::move(targets));
 
     // The program ended, the init killed and reaped whatever it left running, reported and
@@ -195,16 +190,6 @@ Expected<host::SandboxReport> LiveSandbox::supervise(const host::SandboxRequest&
         }
     }
     if (!captured.exited) kill();  // never wait unbounded
-    // Killed at the deadline (or cancelled) but not gone after kExitGrace: a task of the sandbox
-    // sleeps uninterruptibly (sync(2) writing back its dirty pages: 1.35 s past a 2 s timeout,
-    // red team 2026-12-05), and the init's exit waits for it. Nothing of the sandbox runs again
-    // (SIGKILL is pending), so the result does not wait: the teardown reaps and removes.
-    if (!captured.exited && (captured.deadline_hit || captured.cancelled)) {
-        const host::CgroupUsage usage = cgroup->usage();
-        if (usage.cpu_time && usage.memory_peak_bytes) {
-            return make_report(std::move(captured), usage, rusage{}, 0, started, builder->plan());
-        }
-    }
     struct rusage ru {};
     const int init_status = reap(init.pid, ru);
     reaped = true;

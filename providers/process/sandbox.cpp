@@ -49,6 +49,7 @@ using host::plan_rootfs;
 using host::program_files;
 using host::CaptureTargets;
 using host::Captured;
+using host::capture_until_exit;
 using host::sandbox_rlimits;
 
 using host::UniqueFd;

@@ -8,7 +8,6 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -42,11 +41,6 @@ struct CaptureTargets {
     // an init that closes its report pipe after its last report, the rest of its exit is the
     // sandbox's teardown, which need not delay the result.
     bool return_when_drained = false;
-    // Optional: once killed (deadline or cancel), how long to wait for the init's exit before
-    // returning without it. A task in uninterruptible sleep (sync(2) writing back the sandbox's
-    // dirty pages) outlives SIGKILL, and the init's exit waits for it: the caller reaps later.
-    // Unset: the exit is waited for.
-    std::optional<std::chrono::milliseconds> exit_grace;
 };
 
 struct Captured {
@@ -56,7 +50,7 @@ struct Captured {
     std::string reports;  // raw ChildReport records
     bool deadline_hit = false;
     bool cancelled = false;  // killed because cancel_fd became readable
-    bool exited = false;  // the init exited (else polling failed, return_when_drained or exit_grace)
+    bool exited = false;  // the init exited (else polling failed, or return_when_drained)
     bool drained = false;  // every pipe ended before the init exited (return_when_drained)
     std::chrono::steady_clock::time_point exited_at;
 };

@@ -648,15 +648,18 @@ Reply Service::put_file(const std::string& id, const std::string& path, const st
 Reply Service::get_file(const std::string& id, const std::string& path, const ClientIdentity& who) {
     auto s = sessions_->use(id, who);
     if (!s) return error_reply(s.error());
+    // An open file keeps the session's disk after the session ends: it stays in the owner's
+    // quota until the download ends (red team, 2026-12-05). Pinned before the file is opened: a
+    // session ended in between is not found, rather than downloaded from outside the quota.
+    std::shared_ptr<void> pin = sessions_->pin(**s);
+    if (!pin) return error_reply({404, "not_found", "no sandbox " + id});
     auto file = open_beneath((*s)->work_fd.get(), path, options_.max_file_bytes);
     audit_session("get_file", id, who, file ? "ok" : file.error().code,
                   {{"path", path}, {"bytes", file ? file->size : 0}});
     if (!file) return error_reply(file.error());
     Reply r;
     r.content_type = "application/octet-stream";
-    // An open file keeps the session's disk after the session ends: it stays in the owner's
-    // quota until the download ends (red team, 2026-12-05).
-    file->pins = sessions_->pin(**s);
+    file->pins = std::move(pin);
     r.file = std::make_shared<ReadableFile>(std::move(*file));
     return r;
 }

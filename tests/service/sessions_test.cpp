@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "harness.hpp"
+#include "service/sessions.hpp"
 #include "host/remove_tree.hpp"
 #include "support/expectations.hpp"
 
@@ -253,6 +254,27 @@ TEST(Sessions, AnOpenDownloadKeepsItsDeletedSessionInTheOwnersQuota) {
     download.reset();
     auto again = create();
     EXPECT_EQ(again.status, 201) << again.body;
+}
+
+// What a download pins: the session's place in its owner's quota while it lives, nothing once it
+// ended (get_file then answers 404 rather than open a file outside the quota: a review found a
+// delete between the lookup and the pin let a download go unpinned).
+TEST(Sessions, APinIsTheOwnersPlaceUntilTheSessionEnds) {
+    const std::string dir = make_temp_dir();
+    {
+        microvm::service::SessionStore store(dir, std::chrono::seconds(600), std::chrono::seconds(600), 4, 1, nullptr);
+        const auto alice = token_client("alice");
+        auto s = store.create("mock", {}, alice);
+        ASSERT_TRUE(s) << s.error().message;
+        std::shared_ptr<void> pin = store.pin(**s);
+        EXPECT_TRUE(pin);
+        ASSERT_TRUE(store.end((*s)->id, alice, microvm::service::SessionEnd::Deleted));
+        EXPECT_FALSE(store.pin(**s)) << "an ended session pins nothing";
+        EXPECT_FALSE(store.create("mock", {}, alice)) << "the pin still holds alice's one place";
+        pin.reset();
+        EXPECT_TRUE(store.create("mock", {}, alice));
+    }
+    microvm::host::remove_tree(dir);
 }
 
 TEST(Sessions, EveryOperationIsAudited) {

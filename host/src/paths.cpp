@@ -7,6 +7,9 @@
 #include <climits>
 #include <cstdlib>
 #include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
 
 #include "host/sys_error.hpp"
 
@@ -56,25 +59,58 @@ std::string parent_path(std::string_view absolute_path) {
     return std::string(absolute_path.substr(0, slash));
 }
 
+namespace {
+
+std::optional<std::string> real_path_of(const std::string& path) {
+    std::unique_ptr<char, decltype(&std::free)> real(::realpath(path.c_str(), nullptr), &std::free);
+    if (!real) return std::nullopt;
+    return std::string(real.get());
+}
+
+}  // namespace
+
 std::string resolved_path(const std::string& path) {
-    // realpath cannot resolve it, and each shorter head would be tried in turn (quadratic).
-    if (path.size() >= PATH_MAX) return path;
-    std::string head = path, tail;
-    while (!head.empty()) {
-        if (char* real = ::realpath(head.c_str(), nullptr)) {
-            std::string out = real;
-            std::free(real);
-            if (!tail.empty()) out += (out == "/" ? "" : "/") + tail;
-            return out;
-        }
-        const size_t slash = head.find_last_of('/');
-        if (slash == std::string::npos) break;
-        const std::string name = head.substr(slash + 1);
-        if (!name.empty()) tail = tail.empty() ? name : name + "/" + tail;
-        head = slash == 0 ? "/" : head.substr(0, slash);
-        if (head == "/" && name.empty()) break;
+    if (path.empty() || path.size() >= PATH_MAX) return path;  // realpath cannot take it
+    if (auto whole = real_path_of(path)) return *whole;
+    // The longest prefix that resolves, found by halving: a prefix resolves only if every shorter
+    // one does (the kernel walks them), so n components cost log n realpath calls. Trying each
+    // shorter prefix in turn cost microvmd 1-3 s of CPU per request of 256 policy paths of 4 KB
+    // (a review, 2026-12-05).
+    std::vector<std::string_view> parts;
+    for (size_t i = 0; i < path.size();) {
+        size_t j = path.find('/', i);
+        if (j == std::string::npos) j = path.size();
+        if (j > i) parts.push_back(std::string_view(path).substr(i, j - i));
+        i = j + 1;
     }
-    return path;
+    const bool absolute = path.front() == '/';
+    auto prefix = [&](size_t count) {
+        std::string p = absolute ? "/" : "";
+        for (size_t i = 0; i < count; ++i) {
+            if (i) p += '/';
+            p += parts[i];
+        }
+        return p;
+    };
+    // parts[0, resolved) resolve (as `found`); parts[0, unresolved) do not.
+    size_t resolved = 0, unresolved = parts.size();
+    std::optional<std::string> found = absolute ? real_path_of("/") : std::nullopt;
+    while (unresolved - resolved > 1) {
+        const size_t mid = resolved + (unresolved - resolved) / 2;
+        if (auto real = real_path_of(prefix(mid))) {
+            resolved = mid;
+            found = std::move(real);
+        } else {
+            unresolved = mid;
+        }
+    }
+    if (!found) return path;
+    std::string out = std::move(*found);
+    for (size_t i = resolved; i < parts.size(); ++i) {
+        if (out.back() != '/') out += '/';
+        out += parts[i];
+    }
+    return out;
 }
 
 Expected<std::string> canonical_host_path(const std::string& path) {

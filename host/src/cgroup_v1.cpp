@@ -14,6 +14,7 @@
 #include "microvm/config.hpp"
 #include "host/cgroup_fs.hpp"
 #include "host/cgroup_open.hpp"
+#include "host/cgroup_record.hpp"
 #include "host/sys_error.hpp"
 #include "host/unique_fd.hpp"
 
@@ -152,11 +153,16 @@ class CgroupV1 final : public SandboxCgroup {
     uint64_t oom_kills_base_ = 0, pids_limit_hits_base_ = 0;  // at restart_measurements()
     std::vector<std::string> created_;
     std::vector<UniqueFd> join_;
+
+  public:
+    CgroupRecord record;  // dropped after the directories (members go after the destructor's body)
 };
 
 Expected<std::unique_ptr<SandboxCgroup>> limit_cgroup_v1(const CgroupV1Dirs& dirs,
-                                                         const CgroupLimits& limits, bool make) {
+                                                         const CgroupLimits& limits, bool make,
+                                                         CgroupRecord record = {}) {
     auto cg = std::make_unique<CgroupV1>();
+    cg->record = std::move(record);
     RTFS_CHECK(cg->take(dirs, make));
     RTFS_CHECK(cg->set_limits(limits));
     RTFS_CHECK(cg->open_join_files());
@@ -186,7 +192,9 @@ class CgroupV1Manager final : public CgroupManager {
         auto in = [&](const std::string& parent) {
             return parent.empty() ? std::string() : parent + "/" + name;
         };
-        auto made = limit_cgroup_v1({in(memory_), in(cpu_), in(cpuacct_), in(pids_)}, limits, /*make=*/true);
+        const CgroupV1Dirs dirs{in(memory_), in(cpu_), in(cpuacct_), in(pids_)};
+        auto record = CgroupRecord::note(name, {dirs.memory, dirs.cpu, dirs.cpuacct, dirs.pids});
+        auto made = limit_cgroup_v1(dirs, limits, /*make=*/true, std::move(record));
         if (made) return made;
         // The kernel says only EINVAL: say which setting and why (looked up on failure only).
         if (const double ceiling = cpu_ceiling(); limits.cpu_fraction > ceiling) {
@@ -224,7 +232,7 @@ class CgroupV1Manager final : public CgroupManager {
         }
         size_t removed = 0;
         for (const std::string& p : parents) removed += fs::sweep_stale(p, prefix_);
-        return removed;
+        return removed + sweep_recorded_cgroups(prefix_);
     }
 
   private:

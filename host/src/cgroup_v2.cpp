@@ -12,6 +12,7 @@
 #include "host/cgroup.hpp"
 #include "host/cgroup_fs.hpp"
 #include "host/cgroup_open.hpp"
+#include "host/cgroup_record.hpp"
 #include "host/sys_error.hpp"
 #include "host/unique_fd.hpp"
 
@@ -131,7 +132,18 @@ class CgroupV2 final : public SandboxCgroup {
     UniqueFd peak_fd_;
     mutable std::mutex mu_;
     uint64_t sampled_peak_ = 0;
+
+  public:
+    CgroupRecord record;  // dropped after the directory (members go after the destructor's body)
 };
+
+Expected<std::unique_ptr<SandboxCgroup>> open_and_limit(std::string dir, const CgroupLimits& limits,
+                                                        CgroupRecord record = {}) {
+    auto cg = std::make_unique<CgroupV2>(std::move(dir));
+    cg->record = std::move(record);
+    RTFS_CHECK(cg->open_and_limit(limits));
+    return std::unique_ptr<SandboxCgroup>(std::move(cg));
+}
 
 class CgroupV2Manager final : public CgroupManager {
   public:
@@ -142,12 +154,16 @@ class CgroupV2Manager final : public CgroupManager {
     std::string describe() const override { return "cgroup v2 (" + parent_ + ")"; }
 
     Expected<std::unique_ptr<SandboxCgroup>> create(const CgroupLimits& limits) override {
-        std::string dir = parent_ + "/" + fs::new_cgroup_name(prefix_);
+        const std::string name = fs::new_cgroup_name(prefix_);
+        std::string dir = parent_ + "/" + name;
+        CgroupRecord record = CgroupRecord::note(name, {dir});
         if (::mkdir(dir.c_str(), 0755) != 0) return sys_failure("mkdir " + dir, errno);
-        return open_cgroup_v2(std::move(dir), limits);  // removes the directory on failure
+        return open_and_limit(std::move(dir), limits, std::move(record));  // removes the directory on failure
     }
 
-    size_t sweep_stale() override { return fs::sweep_stale(parent_, prefix_); }
+    size_t sweep_stale() override {
+        return fs::sweep_stale(parent_, prefix_) + sweep_recorded_cgroups(prefix_);
+    }
 
   private:
     std::string parent_;
@@ -158,9 +174,7 @@ class CgroupV2Manager final : public CgroupManager {
 
 Expected<std::unique_ptr<SandboxCgroup>> open_cgroup_v2(std::string dir,
                                                         const CgroupLimits& limits) {
-    auto cg = std::make_unique<CgroupV2>(std::move(dir));
-    RTFS_CHECK(cg->open_and_limit(limits));
-    return std::unique_ptr<SandboxCgroup>(std::move(cg));
+    return open_and_limit(std::move(dir), limits);
 }
 
 std::unique_ptr<CgroupManager> make_cgroup_v2(std::string parent_dir,

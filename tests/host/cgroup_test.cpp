@@ -7,9 +7,11 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "host_probes.hpp"
 #include "host/cgroup_fs.hpp"
+#include "host/cgroup_record.hpp"
 #include "support/cgroup_dirs.hpp"
 #include "support/expectations.hpp"
 
@@ -114,6 +116,72 @@ TEST_F(Cgroups, SweepRemovesOnlyCgroupsOfDeadOwners) {
     EXPECT_FALSE(fs::exists(stale));
     EXPECT_TRUE(fs::exists(alive));
     ::rmdir(alive.c_str());
+}
+
+// A host killed with SIGKILL runs no destructor: its cgroups stay, below its own cgroup
+// parent. A later host whose parent is another (another systemd scope on v1's memory
+// hierarchy) removes them all the same, from the records (host/cgroup_record.hpp).
+TEST_F(Cgroups, ACgroupOfAKilledHostIsSweptByAHostOfAnotherParent) {
+    MICROVM_REQUIRE("root", cgroup_record_dir().has_value(), "root has /run");
+    const std::string parent = "microvm-test-killed-" + std::to_string(::getpid());
+    testsupport::ScopedCgroupParent scoped(parent);
+    int out[2];
+    ASSERT_EQ(::pipe(out), 0);
+    const pid_t host = ::fork();
+    ASSERT_GE(host, 0);
+    if (host == 0) {  // the killed host: makes a cgroup, then dies as SIGKILL would leave it
+        ::close(out[0]);
+        auto m = detect_cgroups(parent);
+        if (!m) ::_exit(2);
+        auto cg = (*m)->create({64u << 20, 0.5, 8});
+        if (!cg) ::_exit(3);
+        const std::string name = (*cg)->name();
+        if (::write(out[1], name.data(), name.size()) != ssize_t(name.size())) ::_exit(4);
+        ::_exit(0);  // no destructor runs
+    }
+    ::close(out[1]);
+    char buf[256];
+    const ssize_t n = ::read(out[0], buf, sizeof buf);
+    ::close(out[0]);
+    int status = 0;
+    ASSERT_EQ(::waitpid(host, &status, 0), host);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    ASSERT_GT(n, 0);
+    const std::string name(buf, size_t(n));
+    const std::vector<std::string> left = testsupport::cgroups_named(name);
+    ASSERT_FALSE(left.empty()) << "the killed host's cgroup is there";
+    for (const std::string& dir : left) ASSERT_NE(dir.find("/" + parent + "/"), std::string::npos) << dir;
+
+    EXPECT_GE(manager_->sweep_stale(), left.size()) << "swept by a host of another parent";
+    EXPECT_TRUE(testsupport::cgroups_named(name).empty());
+    EXPECT_FALSE(fs::exists(*cgroup_record_dir() + "/" + name)) << "and its record with it";
+}
+
+// A record is trusted state, but a sweep still removes only what a sweep below the parent would
+// have: a directory named as the record is, of a dead owner, below a cgroup mount. A record that
+// names another cgroup (a service's, the host's own) leaves it alone.
+TEST_F(Cgroups, ARecordNamingAnotherCgroupRemovesNothing) {
+    MICROVM_REQUIRE("root", cgroup_record_dir().has_value(), "root has /run");
+    std::string parent = some_parent_dir();
+    MICROVM_REQUIRE("cgroups", !parent.empty(), "no pids hierarchy found");
+    pid_t dead = ::fork();
+    if (dead == 0) _exit(0);
+    ::waitpid(dead, nullptr, 0);
+    const std::string name = "microvm-process-" + std::to_string(dead) + "-77";
+    const std::string victim = parent + "/microvm-test-victim-" + std::to_string(::getpid());
+    const std::string outside = "/tmp/microvm-test-outside-" + std::to_string(::getpid()) + "/" + name;
+    ASSERT_EQ(::mkdir(victim.c_str(), 0755), 0);
+    fs::create_directories(outside);
+    const std::string record = *cgroup_record_dir() + "/" + name;
+    {
+        std::ofstream(record) << victim << "\n" << outside << "\n" << parent + "/x/../" + name << "\n";
+    }
+    manager_->sweep_stale();
+    EXPECT_TRUE(fs::exists(victim)) << "another cgroup than the record's name";
+    EXPECT_TRUE(fs::exists(outside)) << "a directory outside every cgroup mount";
+    ::rmdir(victim.c_str());
+    fs::remove_all(fs::path(outside).parent_path());
+    ::unlink(record.c_str());
 }
 
 // A sandbox's setup share (a VMM's boot, gVisor's) is more than the program's. Under a parent

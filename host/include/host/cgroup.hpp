@@ -85,7 +85,8 @@ class CgroupManager {
     // refuses a quota above any ancestor's (EINVAL); v2 takes any and throttles by the
     // ancestors', so there, and where no ancestor has a quota, it is unbounded (infinity).
     virtual double cpu_ceiling() const;
-    // Removes cgroups left by dead hosts (owner pid gone); returns how many.
+    // Removes cgroups left by dead hosts (owner pid gone), below the parent and wherever their
+    // notes say (cgroup_record.hpp: a killed host of another parent); returns how many.
     virtual size_t sweep_stale() = 0;
 };
 

@@ -1,0 +1,119 @@
+#include "host/cgroup_record.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "host/boot_cache.hpp"
+#include "host/cgroup_fs.hpp"
+#include "host/paths.hpp"
+#include "host/stale_dirs.hpp"
+#include "host/trusted_state.hpp"
+#include "host/unique_fd.hpp"
+
+namespace microvm::host {
+
+namespace {
+
+// At most four hierarchies' directories, each shorter than PATH_MAX.
+constexpr size_t kMaxRecordBytes = 4 * 4096;
+
+// Whether a recorded directory is one a sweep may remove: a normal absolute path below a cgroup
+// mount, named `name` (what sweep_stale would remove below its parent).
+bool removable(const std::string& dir, std::string_view name,
+               const std::vector<cgroupfs::CgroupMountInfo>& mounts) {
+    const auto normal = normalize_absolute_path(dir);
+    if (!normal || *normal != dir) return false;
+    if (dir.substr(dir.rfind('/') + 1) != name) return false;
+    for (const auto& m : mounts) {
+        if (dir.size() > m.mountpoint.size() && is_within(dir, m.mountpoint)) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+std::optional<std::string> cgroup_record_dir() {
+    const auto base = protected_runtime_base();
+    if (!base) return std::nullopt;
+    auto dir = trusted_cache_dir(*base + "/microvm-cgroups", "cgroup record directory");
+    if (!dir) return std::nullopt;
+    return *dir;
+}
+
+CgroupRecord CgroupRecord::note(const std::string& name, const std::vector<std::string>& dirs) {
+    CgroupRecord record;
+    const auto dir = cgroup_record_dir();
+    if (!dir) return record;
+    std::string text;
+    for (const std::string& d : dirs) {
+        if (!d.empty()) text += d + "\n";
+    }
+    const std::string path = *dir + "/" + name;
+    ::unlink(path.c_str());  // a dead owner's of the same pid and serial (pids are reused)
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd.valid()) return record;
+    if (!write_all(fd.get(), text)) {
+        ::unlink(path.c_str());
+        return record;
+    }
+    record.path_ = path;
+    return record;
+}
+
+CgroupRecord::CgroupRecord(CgroupRecord&& other) noexcept : path_(std::exchange(other.path_, {})) {}
+
+CgroupRecord& CgroupRecord::operator=(CgroupRecord&& other) noexcept {
+    if (this != &other) {
+        if (!path_.empty()) ::unlink(path_.c_str());
+        path_ = std::exchange(other.path_, {});
+    }
+    return *this;
+}
+
+CgroupRecord::~CgroupRecord() {
+    if (!path_.empty()) ::unlink(path_.c_str());
+}
+
+size_t sweep_recorded_cgroups(std::string_view prefix) {
+    const auto dir = cgroup_record_dir();
+    if (!dir) return 0;
+    std::vector<std::string> names;
+    if (DIR* d = ::opendir(dir->c_str())) {
+        while (dirent* e = ::readdir(d)) {
+            if (left_by_dead_owner(e->d_name, prefix)) names.emplace_back(e->d_name);
+        }
+        ::closedir(d);
+    }
+    if (names.empty()) return 0;
+    const auto mounts = cgroupfs::cgroup_mounts();
+    size_t removed = 0;
+    for (const std::string& name : names) {
+        const std::string path = *dir + "/" + name;
+        const auto text = read_trusted_file(path, kMaxRecordBytes);
+        if (!text) continue;  // not ours to judge: left as it is
+        bool all_gone = true;
+        for (size_t at = 0, end; at < text->size(); at = end + 1) {
+            end = std::min(text->find('\n', at), text->size());
+            const std::string cgroup = text->substr(at, end - at);
+            if (cgroup.empty()) continue;
+            if (!removable(cgroup, name, mounts)) {
+                all_gone = false;
+                continue;
+            }
+            if (!cgroupfs::exists(cgroup)) continue;
+            if (cgroupfs::remove_cgroup(cgroup)) {
+                ++removed;
+            } else {
+                all_gone = false;
+            }
+        }
+        if (all_gone) ::unlink(path.c_str());
+    }
+    return removed;
+}
+
+}  // namespace microvm::host

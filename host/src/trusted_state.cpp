@@ -23,6 +23,7 @@
 #include "host/mountinfo.hpp"
 #include "host/paths.hpp"
 #include "microvm/built_programs.hpp"
+#include "microvm/settings.hpp"
 
 namespace microvm::host {
 namespace {
@@ -225,11 +226,9 @@ Places places() {
         p.protected_paths.push_back(build);
     }
 #endif
-    for (const char* var : {"XDG_CONFIG_HOME", "HOME"}) {
-        const char* value = std::getenv(var);
-        if (!value || value[0] != '/') continue;
-        add_place(std::string(value) + (std::string(var) == "HOME" ? "/.config/microvm" : "/microvm"), p.protected_paths);
-    }
+    // Where this process reads the user's settings from (the one rule, microvm/settings.hpp);
+    // $HOME's own place below, with the password database's.
+    if (auto settings = user_settings_dir()) add_place(*settings, p.protected_paths);
     // The user's home as the password database has it, whatever this process's $HOME: a run
     // with HOME unset was granted rw= over the home and planted the settings file the user's
     // next run read; and the program directories a login shell puts in $PATH when they exist

@@ -25,16 +25,6 @@ bool exists(const std::string& p) {
     return ::stat(p.c_str(), &st) == 0;
 }
 
-std::optional<std::string> user_config_path() {
-    if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg && *xdg) {
-        return (std::filesystem::path(xdg) / "microvm" / "config.toml").string();
-    }
-    if (const char* home = std::getenv("HOME"); home && *home) {
-        return (std::filesystem::path(home) / ".config" / "microvm" / "config.toml").string();
-    }
-    return std::nullopt;
-}
-
 }  // namespace
 
 MicroVMConfig ConfigOverride::apply_to(MicroVMConfig base) const {
@@ -118,7 +108,7 @@ SettingsPlaces SettingsPlaces::from_environment(std::optional<std::string> expli
     SettingsPlaces places;
     places.explicit_path = std::move(explicit_path);
     if (const char* env = std::getenv("MICROVM_CONFIG"); env && *env) places.env_path = env;
-    places.user_path = user_config_path();
+    if (auto dir = user_settings_dir()) places.user_path = *dir + "/config.toml";
     return places;
 }
 

@@ -344,6 +344,27 @@ TEST_F(SettingsSearch, SearchOrderNeverIncludesTheWorkingDirectory) {
     EXPECT_EQ(load_settings(places(explicit_file))->default_provider, "explicit");
 }
 
+// The attack (red team, 2026-12-06): with XDG_CONFIG_HOME=relcfg, a run granted rw= over the
+// working directory wrote relcfg/microvm/config.toml (its runsc a script of its own), which the
+// next run started there read as the user's settings and ran as root. A relative value names no
+// place (the XDG base directory specification ignores it); so does a relative HOME.
+TEST_F(SettingsSearch, ARelativeXdgConfigHomeOrHomeIsIgnored) {
+    home_.write("work/relcfg/microvm/config.toml", "default_provider = \"planted\"\n");
+    home_.write("work/relhome/.config/microvm/config.toml", "default_provider = \"planted\"\n");
+    home_.write(".config/microvm/config.toml", "default_provider = \"user\"\n");
+    {
+        ScopedEnv xdg("XDG_CONFIG_HOME", "relcfg");
+        EXPECT_EQ(places().user_path, (home_.path() / ".config/microvm/config.toml").string());
+        EXPECT_EQ(load_settings(places())->default_provider, "user");
+        ScopedEnv home("HOME", "relhome");
+        EXPECT_EQ(places().user_path, std::nullopt);
+        EXPECT_EQ(user_settings_dir(), std::nullopt);
+        EXPECT_EQ(load_settings(places())->default_provider, "process");
+    }
+    ScopedEnv xdg("XDG_CONFIG_HOME", (home_.path() / "work/relcfg").string());
+    EXPECT_EQ(load_settings(places())->default_provider, "planted") << "an absolute one is used";
+}
+
 TEST_F(SettingsSearch, MicrovmConfigPointingNowhereIsAnError) {
     ScopedEnv env("MICROVM_CONFIG", (home_.path() / "missing.toml").string());
     auto s = load_settings(places());

@@ -78,9 +78,13 @@ std::span<const char* const> config_override_keys();
 // cannot be read or parsed.
 Expected<Settings> load_settings_file(const std::string& path);
 
+// The user's settings directory: ${XDG_CONFIG_HOME:-$HOME/.config}/microvm, each variable taken
+// only when absolute; nullopt when neither is. Trusted state (host/trusted_state.hpp protects it).
+std::optional<std::string> user_settings_dir();
+
 // Where settings come from, first match wins: an explicit path (--config), $MICROVM_CONFIG, the
-// user's ${XDG_CONFIG_HOME:-~/.config}/microvm/config.toml, the system's
-// /etc/microvm/config.toml, else the built-in defaults. Never the working directory.
+// user's user_settings_dir()/config.toml, the system's /etc/microvm/config.toml, else the
+// built-in defaults. Never the working directory.
 struct SettingsPlaces {
     std::optional<std::string> explicit_path;
     std::optional<std::string> env_path;

@@ -98,7 +98,16 @@ static Result<Value> enter(Interpreter::State& st, F&& body) {
 Result<Value> Interpreter::eval(std::string_view source) {
     return enter(*st_, [&]() -> Result<Value> {
         SourcePositions positions;
+        // The reader charged each entry to this heap: given back with the map.
+        struct Refund {
+            HeapStats& heap;
+            const SourcePositions& positions;
+            ~Refund() { heap.live_bytes -= static_cast<int64_t>(positions.size()) * kSourcePositionBytes; }
+        } refund{st_->heap, positions};
         RTFS_TRY(auto forms, read_all(source, &positions));
+        // The reader polls every 4096 forms: a program of a few big forms is judged here.
+        if (st_->opts.memory_limit_bytes > 0 && st_->heap.live_bytes > st_->opts.memory_limit_bytes)
+            return unexpected(st_->memory_exceeded().error());
         Value last;
         for (const auto& f : forms) {
             RTFS_TRY(last, eval_one(*st_, f, &positions));

@@ -4,6 +4,8 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <string>
+#include <string_view>
 #include <thread>
 
 #include "rtfs/host/big_stack.hpp"
@@ -166,6 +168,48 @@ TEST(Limits, MemoryLimitStopsAGrowingProgram) {
     r = in2.eval("(try (loop [v [] i 0] (recur [i v] (inc i))) (catch e :caught))");
     ASSERT_FALSE(r.has_value());
     EXPECT_EQ(r.error().kind(), rtfs::ErrorKind::ResourceLimit);
+}
+
+// The reader runs within the evaluation's limits (red team, 2026-12-06): 66 MB of `[][]...` took
+// 30 s and 4.4 GB of a host process (the mock provider, microvmd) under a 1 s, 64 MiB limit, as
+// the reader polled nothing and its source positions were not counted. Now each form read polls,
+// each position is charged, and a string literal is charged before it is made.
+std::string many(std::string_view open, std::string_view item, size_t n, std::string_view close) {
+    std::string s(open);
+    s.reserve(open.size() + item.size() * n + close.size());
+    for (size_t i = 0; i < n; ++i) s += item;
+    s += close;
+    return s;
+}
+
+TEST(Limits, ReadingHoldsTheMemoryLimit) {
+    constexpr int64_t kLimit = 8 << 20;
+    for (const std::string& source : {many("[", "[]", 2'000'000, "]"), many("[", ":a ", 2'000'000, "]"),
+                                      many("(do ", "(fn [] 1)", 500'000, ")")}) {
+        rtfs::Interpreter in({.memory_limit_bytes = kLimit});
+        auto r = in.eval(source);
+        ASSERT_FALSE(r.has_value()) << source.substr(0, 20);
+        EXPECT_EQ(r.error().kind(), rtfs::ErrorKind::ResourceLimit) << r.error().describe();
+        EXPECT_LT(in.heap_stats().peak_bytes, kLimit + (1 << 20)) << source.substr(0, 20) << ": read on past the limit";
+        EXPECT_LT(in.heap_stats().live_bytes, 4096) << "the positions' charge is given back";
+    }
+    rtfs::Interpreter in({.memory_limit_bytes = kLimit});
+    auto r = in.eval("(count \"" + std::string(kLimit + 1, 'a') + "\")");
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().kind(), rtfs::ErrorKind::ResourceLimit);
+    EXPECT_LT(in.heap_stats().peak_bytes, kLimit) << "refused before it was made";
+}
+
+TEST(Limits, ReadingHoldsTheDeadline) {
+    const std::string source = many("[", "[]", 4'000'000, "]");
+    rtfs::Interpreter in({.deadline = std::chrono::steady_clock::now() + 50ms});
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = in.eval(source);
+    const auto took = std::chrono::steady_clock::now() - t0;
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().kind(), rtfs::ErrorKind::Interrupted);
+    // Reading it all takes seconds; the deadline is 50 ms.
+    EXPECT_LT(took, 1500ms) << "read on past the deadline";
 }
 
 TEST(Limits, HeapAccountingReturnsToZero) {

@@ -2,6 +2,7 @@
 // crashes, hangs or recurses without bound: nesting deeper than kMaxReadDepth is a ReadError.
 #pragma once
 
+#include <cstdint>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -19,8 +20,12 @@ struct SourcePos {
 
 // Where each list/vector/map/symbol form started, so that later errors can point at source.
 using SourcePositions = std::unordered_map<const Object*, SourcePos>;
+// What one entry costs (node, bucket, allocator): the reader charges it to the heap of the
+// evaluation reading (current_heap_stats()), whose owner gives it back with the map.
+inline constexpr int64_t kSourcePositionBytes = 48;
 
-// Reads every form in src.
+// Reads every form in src. Within an evaluation, its limits hold while it reads (poll_limits,
+// charge_alloc): the deadline, cancellation and the memory limit.
 Result<std::vector<Value>> read_all(std::string_view src, SourcePositions* positions = nullptr);
 // Reads exactly one form (trailing whitespace/comments allowed).
 Result<Value> read_one(std::string_view src);

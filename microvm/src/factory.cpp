@@ -77,6 +77,14 @@ Expected<void> ProviderFactory::initialize_provider(const std::string& name,
     return p->initialize(settings);
 }
 
+Expected<void> ProviderFactory::check_settings(const std::string& name, const nlohmann::json& settings) {
+    std::lock_guard lock(mu_);
+    if (!makers_.contains(name)) return unknown_provider(name, makers_);
+    Provider* p = instance_locked(name);
+    if (!p) return fail(Failure::Kind::SetupError, "provider '" + name + "' could not be created");
+    return p->check_settings(settings);
+}
+
 Expected<Provider*> ProviderFactory::get_provider(const std::string& name) {
     std::lock_guard lock(mu_);
     if (!makers_.contains(name)) return unknown_provider(name, makers_);

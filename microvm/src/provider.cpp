@@ -55,6 +55,14 @@ nlohmann::json Provider::config_schema() const {
             {"additionalProperties", false}};
 }
 
+Expected<void> Provider::check_settings(const nlohmann::json& settings) const {
+    if (auto valid = validate_json_schema(settings, config_schema()); !valid) {
+        return fail(Failure::Kind::InvalidConfig,
+                    "settings of provider '" + std::string(name()) + "': " + valid.error().message);
+    }
+    return Ok{};
+}
+
 // Callers serialise initialize() and cleanup() of one instance (ProviderFactory holds its lock).
 Expected<void> Provider::initialize(const nlohmann::json& settings) {
     const std::string who = "provider '" + std::string(name()) + "'";
@@ -69,10 +77,7 @@ Expected<void> Provider::initialize(const nlohmann::json& settings) {
     if (!a.available) {
         return fail(Failure::Kind::ProviderUnavailable, who + " is unavailable: " + a.reason);
     }
-    if (auto valid = validate_json_schema(settings, config_schema()); !valid) {
-        return fail(Failure::Kind::InvalidConfig,
-                    "settings of " + who + ": " + valid.error().message);
-    }
+    RTFS_CHECK(check_settings(settings));
     RTFS_CHECK(do_initialize(settings));
     {
         std::lock_guard lock(lifecycle_mu_);

@@ -147,6 +147,19 @@ MicroVMConfig config_for_capability(const Settings& settings, std::string_view c
     return it->second.apply_to(settings.default_config);
 }
 
+Expected<void> check_provider_configs(ProviderFactory& factory, const Settings& settings) {
+    for (const auto& [name, config] : settings.provider_configs) {
+        auto checked = factory.check_settings(name, config);
+        if (checked) continue;
+        auto origin = settings.provider_config_origins.find(name);
+        const std::string where = origin != settings.provider_config_origins.end()
+                                      ? origin->second
+                                      : "[provider_configs." + name + "]";
+        return fail(Failure::Kind::InvalidConfig, where + ": " + checked.error().message);
+    }
+    return Ok{};
+}
+
 Expected<void> initialize_provider_from_settings(ProviderFactory& factory, const Settings& settings,
                                                  const std::string& name) {
     auto config = settings.provider_configs.find(name);

@@ -174,6 +174,12 @@ Expected<std::unique_ptr<Service>> Service::create(ServiceOptions options,
                                                    std::unique_ptr<AuditLog> audit) {
     if (options.state_dir.empty())
         return fail(Failure::Kind::InvalidConfig, "the service needs a state directory");
+    // Every provider's settings, not only those of the providers the first requests start: a
+    // table that would fail then (or never apply) stops the daemon now.
+    {
+        ProviderFactory names;
+        RTFS_CHECK(check_provider_configs(names, options.settings));
+    }
     // Every later step goes by this path (the sweep, the sessions' directories and disks): no
     // directory on the way may be another user's, who could swap what was checked for a
     // directory of theirs or a symlink (red team, 2026-12-05: root's daemon under a user's

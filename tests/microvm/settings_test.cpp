@@ -478,6 +478,36 @@ TEST(SettingsProviders, ProviderConfigErrorsAreLocated) {
     ASSERT_TRUE(initialize_provider_from_settings(factory, good, "fake").has_value());
 }
 
+// Settings the operator wrote that would never apply, or apply only once that provider is
+// first asked for, are refused when they are read (red team, 2026-12-06: a misspelt
+// [provider_configs.procss] was ignored; microvmd started with gvisor's table invalid and
+// listed gvisor as available), located at the table, whichever provider runs.
+TEST(SettingsProviders, EveryProvidersTableIsCheckedWhenRead) {
+    ProviderFactory factory;
+    testing::FakeOptions opts;
+    opts.schema = nlohmann::json{{"type", "object"},
+                                 {"properties", {{"binary", {{"type", "string"}}}}},
+                                 {"additionalProperties", false}};
+    factory.register_provider("fake",
+                              [opts] { return std::make_unique<testing::FakeProvider>(opts); });
+    factory.register_provider("other",
+                              [opts] { return std::make_unique<testing::FakeProvider>(opts); });
+    EXPECT_TRUE(check_provider_configs(factory, parse_ok("[provider_configs.fake]\nbinary = \"/bin/x\"\n")));
+
+    auto misspelt = check_provider_configs(factory, parse_ok("\n[provider_configs.fkae]\nbinary = \"/bin/x\"\n"));
+    ASSERT_FALSE(misspelt.has_value());
+    EXPECT_EQ(misspelt.error().kind, Failure::Kind::InvalidConfig);
+    EXPECT_EQ(misspelt.error().message.rfind("microvm.toml:2: ", 0), 0u) << misspelt.error().message;
+    EXPECT_NE(misspelt.error().message.find("unknown provider 'fkae'"), std::string::npos) << misspelt.error().message;
+
+    auto unknown_key = check_provider_configs(
+        factory, parse_ok("[provider_configs.fake]\nbinary = \"/bin/x\"\n[provider_configs.other]\nbogus = 1\n"));
+    ASSERT_FALSE(unknown_key.has_value());
+    EXPECT_EQ(unknown_key.error().message.rfind("microvm.toml:3: ", 0), 0u) << unknown_key.error().message;
+    EXPECT_NE(unknown_key.error().message.find("unknown key 'bogus'"), std::string::npos) << unknown_key.error().message;
+    EXPECT_FALSE(factory.get_provider("other").has_value()) << "checked, not initialized";
+}
+
 }  // namespace
 }  // namespace microvm
 

@@ -121,6 +121,13 @@ TEST(SandboxPoolConfig, TheServiceRefusesAnUnknownProviderAndASharedName) {
     auto s = Service::create(o, nullptr);
     ASSERT_FALSE(s);
     EXPECT_NE(s.error().message.find("service.sandbox_pools.p.provider: unknown provider 'nosuch'"), std::string::npos);
+    // A provider's own table too, whichever providers requests will start (red team, 2026-12-06).
+    o.settings.service = nlohmann::json::object();
+    o.settings.provider_configs["gvisor"] = {{"bogus_key", 1}};
+    s = Service::create(o, nullptr);
+    ASSERT_FALSE(s);
+    EXPECT_NE(s.error().message.find("unknown key 'bogus_key'"), std::string::npos) << s.error().message;
+    o.settings.provider_configs.clear();
     o.settings.service = {{"pools", {{"process", {{"size", 1}}}}},
                           {"sandbox_pools", {{"process", process_pool({"/bin/true"}, 1)}}}};
     s = Service::create(o, nullptr);

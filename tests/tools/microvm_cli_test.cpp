@@ -284,6 +284,20 @@ TEST(MicrovmCli, SettingsFileChoosesTheProviderAndBadFilesNameTheLine) {
     EXPECT_NE(r.err.find("timeout"), std::string::npos) << r.err;
 }
 
+// A provider's table that would never apply (a misspelt name) or is wrong for a provider this
+// run does not use is refused all the same, located (red team, 2026-12-06).
+TEST(MicrovmCli, EveryProvidersTableIsCheckedWhicheverRuns) {
+    const auto trusted = testsupport::trusted_temp_base();
+    TempFile misspelt("[provider_configs.procss]\ncgroup_parent = \"x\"\n", trusted);
+    auto r = microvm({"eval", "--config", misspelt.path(), "-p", "mock", "(+ 1 2)"});
+    EXPECT_EQ(r.status, 64) << r.out;
+    EXPECT_NE(r.err.find(":1: unknown provider 'procss'"), std::string::npos) << r.err;
+    TempFile unused("[provider_configs.gvisor]\nbogus_key = 1\n", trusted);
+    r = microvm({"eval", "--config", unused.path(), "-p", "mock", "(+ 1 2)"});
+    EXPECT_EQ(r.status, 64) << r.out;
+    EXPECT_NE(r.err.find("unknown key 'bogus_key'"), std::string::npos) << r.err;
+}
+
 // The CLI's stdout may be a pipe a parent made non-blocking (O_NONBLOCK lives on the open file
 // description, which the CLI shares): a reader slower than the output then made write(2) fail
 // with EAGAIN, and the CLI dropped the rest of the program's output and of its value without a

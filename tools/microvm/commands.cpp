@@ -64,6 +64,11 @@ int cmd_execute(const PolicyFlags& flags, Program program, std::vector<std::stri
         return exit_for_failure(inv.error());
     }
     ProviderFactory factory;
+    // Every [provider_configs.NAME] table of the settings, not only the one this run uses.
+    if (auto checked = check_provider_configs(factory, inv->settings); !checked) {
+        print_error(to_string(checked.error().kind), checked.error().message);
+        return exit_for_failure(checked.error());
+    }
     {
         Progress progress("initializing provider '" + inv->provider + "'");
         auto init = initialize_provider_from_settings(factory, inv->settings, inv->provider);

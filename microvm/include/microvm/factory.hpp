@@ -34,6 +34,9 @@ public:
 
     Expected<void> initialize_provider(const std::string& name,
                                        const nlohmann::json& settings = nlohmann::json::object());
+    // Whether name is a provider of this factory whose config_schema() settings match, without
+    // initializing it: UnknownProvider or InvalidConfig otherwise.
+    Expected<void> check_settings(const std::string& name, const nlohmann::json& settings);
     // Errors: unknown provider, not initialized.
     Expected<Provider*> get_provider(const std::string& name);
     std::vector<ProviderInfo> list_providers();

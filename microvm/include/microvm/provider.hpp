@@ -60,6 +60,10 @@ public:
     virtual Availability availability_under(const nlohmann::json& settings) const;
     // JSON Schema of the provider-specific settings ([provider_configs.NAME] in the settings file).
     virtual nlohmann::json config_schema() const;
+    // InvalidConfig naming the provider and the fault when settings do not match config_schema()
+    // (what initialize() refuses first; the CLI and microvmd check every configured provider's
+    // when they start, not only the one they run).
+    Expected<void> check_settings(const nlohmann::json& settings) const;
 
     // Lifecycle. availability() has no effect beyond probing (it may be cached).
     // initialize() prepares the provider (sweeps stale state of crashed runs): it refuses an

@@ -101,6 +101,12 @@ Expected<Settings> apply_profile(Settings settings, std::string_view name);
 // default_config with the capability's override (if any) applied.
 MicroVMConfig config_for_capability(const Settings& settings, std::string_view capability_id);
 
+// Every [provider_configs.NAME] table names a provider of the factory and matches its
+// config_schema(): settings the operator wrote that would never apply (a misspelt name), or apply
+// only once that provider is first asked for, are refused when they are read. InvalidConfig
+// located at the table otherwise.
+Expected<void> check_provider_configs(ProviderFactory& factory, const Settings& settings);
+
 // factory.initialize_provider(name, provider_configs[name]); an error in those settings is
 // located at the [provider_configs.NAME] table of the file.
 Expected<void> initialize_provider_from_settings(ProviderFactory& factory, const Settings& settings,

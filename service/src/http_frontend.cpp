@@ -482,15 +482,17 @@ std::string peer_address(int fd, const sockaddr_storage& ss) {
     return std::string("ip:") + text + "/64";
 }
 
-// A connection turned away before anything of it is read: a JSON error, Retry-After, then the
-// accept loop closes it. Never waits: a full socket buffer just loses the answer.
-void refuse_connection(int fd, const std::string& status_line, const std::string& code, const std::string& message) {
+// The answer to a connection turned away before anything of it is read.
+std::string refusal_response(const std::string& status_line, const std::string& code, const std::string& message) {
     const std::string body = json{{"error", {{"code", code}, {"message", message}}}}.dump() + "\n";
-    const std::string out = "HTTP/1.1 " + status_line + "\r\nRetry-After: 1\r\nContent-Type: application/json\r\n" +
-                            "Connection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-    if (::send(fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
-    }
+    return "HTTP/1.1 " + status_line + "\r\nRetry-After: 1\r\nContent-Type: application/json\r\n" +
+           "Connection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
+
+// A TLS refusal needs a handshake, which a client may stall: at most this many at once, each
+// within kTlsRefusalTime; past them a refused TLS connection is closed unanswered.
+constexpr size_t kMaxTlsRefusals = 4;
+constexpr std::chrono::seconds kTlsRefusalTime{1};
 
 }  // namespace
 
@@ -835,7 +837,7 @@ void HttpFrontend::accept_loop(Listener& l) {
                 // socket's too, got 503. The largest peer's oldest connection with no
                 // authenticated request in progress makes way.
                 if (!evict_idle_of_largest_peer()) {
-                    refuse_connection(fd, "503 Service Unavailable", "busy", "too many connections, retry later");
+                    refuse(std::move(c), "503 Service Unavailable", "busy", "too many connections, retry later");
                     continue;
                 }
             }
@@ -848,10 +850,9 @@ void HttpFrontend::accept_loop(Listener& l) {
                 // refused.
                 auto idle = std::find_if(of_peer.begin(), of_peer.end(), [](const Connection* o) { return o->idle; });
                 if (idle == of_peer.end()) {
-                    refuse_connection(fd, "429 Too Many Requests", "too_many_connections",
-                                      "this address (or uid) holds its " +
-                                          std::to_string(options_.max_connections_per_peer) +
-                                          " connections (--max-connections-per-peer), all serving requests; retry later");
+                    refuse(std::move(c), "429 Too Many Requests", "too_many_connections",
+                           "this address (or uid) holds its " + std::to_string(options_.max_connections_per_peer) +
+                               " connections (--max-connections-per-peer), all serving requests; retry later");
                     service_.connection_refused_per_peer();
                     continue;
                 }
@@ -864,6 +865,43 @@ void HttpFrontend::accept_loop(Listener& l) {
         }
         std::thread([this, c = std::move(c)]() mutable { serve(std::move(c)); }).detach();
     }
+}
+
+// Plain: one send that never waits (a full socket buffer just loses the answer). TLS: the
+// answer written in plain text read as a broken handshake to the client (WRONG_VERSION_NUMBER),
+// which then did not retry (red team, 2026-12-06): answered in TLS on a thread of its own.
+void HttpFrontend::refuse(std::unique_ptr<Connection> c, const std::string& status_line, const std::string& code,
+                          const std::string& message) {
+    const std::string out = refusal_response(status_line, code, message);
+    const int fd = c->fd.get();
+    if (!c->listener->tls) {
+        if (::send(fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+        }
+        return;  // closed with c
+    }
+    if (tls_refusing_ >= kMaxTlsRefusals) return;
+    ++tls_refusing_;
+    ++serving_;  // stop() waits for it, and shuts its socket down past the grace
+    conn_fds_.insert(fd);
+    std::thread([this, c = std::move(c), out]() mutable {
+        const int fd = c->fd.get();
+        c->ssl.reset(SSL_new(c->listener->tls.get()));
+        if (SSL* ssl = c->ssl.get()) {
+            SSL_set_fd(ssl, fd);
+            ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+            const auto deadline = Clock::now() + kTlsRefusalTime;
+            if (ssl_until(ssl, fd, deadline, [ssl] { return SSL_accept(ssl); }) == 1) {
+                const int len = static_cast<int>(out.size());
+                if (ssl_until(ssl, fd, deadline, [&] { return SSL_write(ssl, out.data(), len); }) == len) SSL_shutdown(ssl);
+            }
+        }
+        std::lock_guard lock(conn_mu_);
+        conn_fds_.erase(fd);
+        c.reset();  // closes fd while no one else can pick the same number from conn_fds_
+        --tls_refusing_;
+        --serving_;
+        conn_cv_.notify_all();  // under the lock, as serve()'s end
+    }).detach();
 }
 
 void HttpFrontend::evict(std::list<Connection*>& of_peer, std::list<Connection*>::iterator victim) {

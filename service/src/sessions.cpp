@@ -181,22 +181,32 @@ ApiExpected<void> SessionStore::end(const std::string& id, const ClientIdentity&
     return end_now(id, why);
 }
 
+SessionStore::Ending SessionStore::take_locked(std::map<std::string, std::shared_ptr<Session>>::iterator it,
+                                              SessionEnd why) {
+    Ending e{std::move(it->second), nullptr, why};
+    sessions_.erase(it);
+    e.quota = std::move(e.session->quota);  // under the lock: pin() copies it
+    return e;
+}
+
+void SessionStore::finish(Ending e) {
+    e.session->cancel.cancel();
+    e.quota.reset();  // ended: a running exec may still hold the object, not the owner's quota
+                      // (an open download does: pin())
+    if (on_end_) on_end_(*e.session, e.why);
+    // The directory goes with the last reference (a running exec keeps it).
+}
+
 ApiExpected<void> SessionStore::end_now(const std::string& id, SessionEnd why) {
-    std::shared_ptr<Session> s;
-    std::shared_ptr<ClientQuotas::Hold> quota;
+    Ending e;
     {
         std::lock_guard lock(mu_);
         auto it = sessions_.find(id);
         if (it == sessions_.end()) return api_fail(404, "not_found", "no sandbox " + id);
-        s = std::move(it->second);
-        sessions_.erase(it);
-        quota = std::move(s->quota);  // under the lock: pin() copies it
+        e = take_locked(it, why);
     }
-    s->cancel.cancel();
-    quota.reset();  // ended: a running exec may still hold the object, not the owner's quota
-                    // (an open download does: pin())
-    if (on_end_) on_end_(*s, why);
-    return rtfs::Ok{};  // the directory goes with the last reference (a running exec keeps it)
+    finish(std::move(e));
+    return rtfs::Ok{};
 }
 
 std::shared_ptr<void> SessionStore::pin(const Session& s) const {
@@ -209,16 +219,23 @@ size_t SessionStore::size() const {
     return sessions_.size();
 }
 
+// Judged and taken out in one hold of the lock: a request that used a session after it was
+// judged idle, before it was taken, found it ended all the same (red team, 2026-12-06).
 void SessionStore::expire(Clock::time_point now) {
-    std::vector<std::pair<std::string, SessionEnd>> ending;
+    std::vector<Ending> ending;
     {
         std::lock_guard lock(mu_);
-        for (const auto& [id, s] : sessions_) {
-            if (now - s->created >= max_life_) ending.emplace_back(id, SessionEnd::MaxLifetime);
-            else if (now - s->last_used >= idle_ && s.use_count() == 1) ending.emplace_back(id, SessionEnd::IdleTimeout);
+        for (auto it = sessions_.begin(); it != sessions_.end();) {
+            const Session& s = *it->second;
+            std::optional<SessionEnd> why;
+            if (now - s.created >= max_life_) why = SessionEnd::MaxLifetime;
+            else if (now - s.last_used >= idle_ && it->second.use_count() == 1) why = SessionEnd::IdleTimeout;
+            auto next = std::next(it);
+            if (why) ending.push_back(take_locked(it, *why));
+            it = next;
         }
     }
-    for (const auto& [id, why] : ending) (void)end_now(id, why);
+    for (Ending& e : ending) finish(std::move(e));
 }
 
 }  // namespace microvm::service

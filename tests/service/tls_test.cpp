@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "harness.hpp"
 #include "host/unique_fd.hpp"
@@ -126,4 +127,33 @@ TEST(Tls, ATrickledHandshakeOrRequestIsCutAtTheRequestTimeout) {
     auto r = client.Get("/healthz");
     ASSERT_TRUE(r) << httplib::to_string(r.error());
     EXPECT_EQ(r->status, 200);
+}
+
+// A connection refused over a cap is answered in TLS on a TLS listener: the refusal was written in
+// plain text, which the client read as a broken handshake (WRONG_VERSION_NUMBER) and did not
+// retry (red team, 2026-12-06). Here the peer's only place serves an execution (authenticated,
+// in progress); the newcomer reads 429 too_many_connections with Retry-After.
+TEST(Tls, ARefusalOverTheCapIsAnsweredInTls) {
+    microvm::service::FrontendOptions fo;
+    fo.max_connections_per_peer = 1;
+    TlsFrontend tls(fo);
+    ASSERT_TRUE(tls.ready);
+    tls.frontend->start();
+    std::thread busy([&] {
+        httplib::SSLClient client("127.0.0.1", tls.port());
+        client.enable_server_certificate_verification(false);
+        client.set_read_timeout(10);
+        (void)client.Post("/v1/executions", {{"Authorization", "Bearer " + kToken}},
+                          R"J({"provider":"mock","timeout":"2s","eval":"(loop [] (recur))"})J", "application/json");
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // its request is under way
+    httplib::SSLClient client("127.0.0.1", tls.port());
+    client.enable_server_certificate_verification(false);
+    client.set_connection_timeout(10);
+    auto r = client.Get("/v1/providers", {{"Authorization", "Bearer " + kToken}});
+    busy.join();
+    ASSERT_TRUE(r) << httplib::to_string(r.error()) << ": the refusal did not come in TLS";
+    EXPECT_EQ(r->status, 429);
+    EXPECT_EQ(r->get_header_value("Retry-After"), "1");
+    EXPECT_EQ(nlohmann::json::parse(r->body)["error"]["code"], "too_many_connections") << r->body;
 }

@@ -107,6 +107,10 @@ class HttpFrontend : private httplib::Server {
     void execute_handler(const httplib::Request& req, httplib::Response& res, bool in_session);
     // When a reply of `bytes` whose run has just ended must be gone (reply_drain_time).
     std::chrono::steady_clock::time_point drain_deadline(size_t bytes) const;
+    // Turns a new connection away (under conn_mu_): a JSON error with Retry-After, in TLS on a
+    // TLS listener (see kMaxTlsRefusals), then closed.
+    void refuse(std::unique_ptr<Connection> c, const std::string& status_line, const std::string& code,
+                const std::string& message);
 
     Service& service_;
     FrontendOptions options_;
@@ -120,6 +124,7 @@ class HttpFrontend : private httplib::Server {
     std::set<int> conn_fds_;
     size_t conn_count_ = 0;  // open connections (max_connections), evicted ones not included
     size_t serving_ = 0;     // serve() threads running, evicted ones included (stop() waits for them)
+    size_t tls_refusing_ = 0;  // of them, refusals answering in TLS
     // Open connections by peer (Connection::peer), oldest first; an evicted one leaves at once.
     std::map<std::string, std::list<Connection*>> peer_conns_;
 };

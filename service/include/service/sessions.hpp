@@ -84,6 +84,14 @@ class SessionStore {
     ApiExpected<std::shared_ptr<Session>> owned(const std::string& id, const ClientIdentity& who) const;
     // Ends it whoever owns it (expiry, shutdown).
     ApiExpected<void> end_now(const std::string& id, SessionEnd why);
+    // A session taken out of the store, to be finished outside the lock.
+    struct Ending {
+        std::shared_ptr<Session> session;
+        std::shared_ptr<ClientQuotas::Hold> quota;
+        SessionEnd why = SessionEnd::Deleted;
+    };
+    Ending take_locked(std::map<std::string, std::shared_ptr<Session>>::iterator it, SessionEnd why);  // under mu_
+    void finish(Ending e);  // cancels its executions, frees its quota, reports it
 
     std::string dir_;
     std::chrono::seconds idle_, max_life_;

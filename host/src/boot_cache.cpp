@@ -52,16 +52,18 @@ Expected<std::string> trusted_cache_dir(const std::string& path, const char* wha
     return real;
 }
 
-std::optional<std::string> boot_cache_dir() {
+std::optional<std::string> runtime_state_dir(std::string_view name, const char* what) {
     // One place per user, whatever the environment says: the refusal of writable policy paths
     // (policy_source.hpp) protects these by name, and a run with another $XDG_RUNTIME_DIR
     // could not have known of a record kept elsewhere (red team, 2026-12-03).
     const auto base = protected_runtime_base();
     if (!base) return std::nullopt;
-    auto dir = trusted_cache_dir(*base + "/microvm", "boot cache directory");
+    auto dir = trusted_cache_dir(*base + "/" + std::string(name), what);
     if (!dir) return std::nullopt;
     return *dir;
 }
+
+std::optional<std::string> boot_cache_dir() { return runtime_state_dir("microvm", "boot cache directory"); }
 
 std::optional<nlohmann::json> file_identity(const std::string& path) {
     struct stat st;

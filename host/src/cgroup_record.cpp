@@ -11,7 +11,6 @@
 #include "host/cgroup_fs.hpp"
 #include "host/paths.hpp"
 #include "host/stale_dirs.hpp"
-#include "host/trusted_state.hpp"
 #include "host/unique_fd.hpp"
 
 namespace microvm::host {
@@ -37,11 +36,7 @@ bool removable(const std::string& dir, std::string_view name,
 }  // namespace
 
 std::optional<std::string> cgroup_record_dir() {
-    const auto base = protected_runtime_base();
-    if (!base) return std::nullopt;
-    auto dir = trusted_cache_dir(*base + "/microvm-cgroups", "cgroup record directory");
-    if (!dir) return std::nullopt;
-    return *dir;
+    return runtime_state_dir("microvm-cgroups", "cgroup record directory");
 }
 
 CgroupRecord CgroupRecord::note(const std::string& name, const std::vector<std::string>& dirs) {

@@ -458,14 +458,19 @@ TEST(TrustedExecutable, MustBeAbsoluteTrustedAndExecutable) {
         << refused.error().message;
 }
 
-TEST(SettingsProviders, ProviderConfigErrorsAreLocated) {
-    ProviderFactory factory;
+// Registers fake providers under names, each with one setting: `binary`, a string.
+void register_fakes(ProviderFactory& factory, std::initializer_list<const char*> names) {
     testing::FakeOptions opts;
     opts.schema = nlohmann::json{{"type", "object"},
                                  {"properties", {{"binary", {{"type", "string"}}}}},
                                  {"additionalProperties", false}};
-    factory.register_provider("fake",
-                              [opts] { return std::make_unique<testing::FakeProvider>(opts); });
+    for (const char* name : names)
+        factory.register_provider(name, [opts] { return std::make_unique<testing::FakeProvider>(opts); });
+}
+
+TEST(SettingsProviders, ProviderConfigErrorsAreLocated) {
+    ProviderFactory factory;
+    register_fakes(factory, {"fake"});
     Settings s = parse_ok("\n[provider_configs.fake]\nbinary = 5\n");
     auto r = initialize_provider_from_settings(factory, s, "fake");
     ASSERT_FALSE(r.has_value());
@@ -484,14 +489,7 @@ TEST(SettingsProviders, ProviderConfigErrorsAreLocated) {
 // listed gvisor as available), located at the table, whichever provider runs.
 TEST(SettingsProviders, EveryProvidersTableIsCheckedWhenRead) {
     ProviderFactory factory;
-    testing::FakeOptions opts;
-    opts.schema = nlohmann::json{{"type", "object"},
-                                 {"properties", {{"binary", {{"type", "string"}}}}},
-                                 {"additionalProperties", false}};
-    factory.register_provider("fake",
-                              [opts] { return std::make_unique<testing::FakeProvider>(opts); });
-    factory.register_provider("other",
-                              [opts] { return std::make_unique<testing::FakeProvider>(opts); });
+    register_fakes(factory, {"fake", "other"});
     EXPECT_TRUE(check_provider_configs(factory, parse_ok("[provider_configs.fake]\nbinary = \"/bin/x\"\n")));
 
     auto misspelt = check_provider_configs(factory, parse_ok("\n[provider_configs.fkae]\nbinary = \"/bin/x\"\n"));

@@ -22,9 +22,11 @@
 
 namespace microvm::host {
 
-// The per-user directory for boot records, created (mode 0700) when missing: /run/microvm for
-// root, /run/user/<uid>/microvm otherwise (never elsewhere, whatever $XDG_RUNTIME_DIR says).
-// nullopt when there is none or it is not trusted.
+// <protected_runtime_base()>/<name> (name starts with "microvm": protected by name), created
+// (mode 0700) when missing: /run/<name> for root, /run/user/<uid>/<name> otherwise (never
+// elsewhere, whatever $XDG_RUNTIME_DIR says). nullopt when there is none or it is not trusted.
+std::optional<std::string> runtime_state_dir(std::string_view name, const char* what);
+// The per-user directory for boot records: runtime_state_dir("microvm").
 std::optional<std::string> boot_cache_dir();
 
 // The directory, created (mode 0700) when missing, if it and every directory above it are

@@ -1,5 +1,7 @@
 #include "process/process_provider.hpp"
 
+#include <unistd.h>
+
 #include "host/sandbox_settings.hpp"
 
 namespace microvm {
@@ -55,6 +57,19 @@ nlohmann::json ProcessProvider::config_schema() const {
     properties.update(host::rlimit_settings_schema());
     properties.update(host::egress_settings_schema());
     return {{"type", "object"}, {"properties", properties}, {"additionalProperties", false}};
+}
+
+// Where the host is not root, the program runs with the user's own uid: under full it writes
+// whatever the user can, the user's settings and boot records included, which every later run
+// trusts. A sandbox planted an allow-all seccomp filter that every later sandbox of the user ran
+// under (red team, 2026-12-06). Refused; as root the program's uid owns nothing of the host's.
+void ProcessProvider::check_backend(const ExecutionContext& ctx, std::vector<Unsupported>& problems) const {
+    if (ctx.config.fs_policy.kind == FileSystemPolicy::Kind::Full && ::geteuid() != 0) {
+        problems.push_back({"fs_policy",
+                            "full runs the program with this user's own uid, able to write everything the user can, "
+                            "the user's settings and this project's state that later runs trust included (only a root "
+                            "host runs it as a user that owns nothing); grant what it needs with ro= and rw="});
+    }
 }
 
 Expected<std::unique_ptr<host::SandboxBackend>> ProcessProvider::make_backend(

@@ -31,6 +31,8 @@ class ProcessProvider final : public host::SandboxProvider {
     // Allow/block lists: the sandbox's network namespace has loopback only, and the egress
     // proxy answers on 127.0.0.1:3128 there (SandboxRequest::egress).
     std::optional<std::string> host_lists_refusal() const override { return std::nullopt; }
+    // fs_policy full where the host is not root (see the definition).
+    void check_backend(const ExecutionContext& ctx, std::vector<Unsupported>& problems) const override;
 
   private:
     mutable std::once_flag probed_;

@@ -108,22 +108,24 @@ class RootlessCli : public ::testing::Test {
     std::vector<std::string> made_;
 };
 
-// The attack (red team, 2026-12-04): under --fs full a rootless sandbox's program, of the user's
-// uid, wrote the user's cgroup files: it moved itself into the user's cgroup and raised its own
-// memory limit, then allocated 300 MiB under --memory 32, status ok. Full covers the cgroup
-// file systems now; the limit holds.
-TEST_F(RootlessCli, FullCannotLiftItsOwnLimitsThroughTheUsersCgroups) {
+// The attacks: under --fs full a rootless sandbox's program has the user's uid. It wrote the
+// user's cgroup files and lifted its own memory limit (red team, 2026-12-04; full covers the
+// cgroup file systems since), and it rewrote the user's recorded seccomp filter into one that
+// allows everything, which every later sandbox of the user ran under, and the user's settings
+// (red team, 2026-12-06). Full is refused where the host is not root, before anything runs.
+TEST_F(RootlessCli, FullIsRefusedWhereTheHostIsNotRoot) {
     CommandResult who = run_as_user({"run", "-p", "process", "--", "/usr/bin/id", "-u"});
     ASSERT_EQ(who.status, 0) << who.err;
     EXPECT_EQ(who.out, std::to_string(kUser) + "\n");
     CommandResult r = run_as_user(
         {"run", "-p", "process", "--fs", "full", "--memory", "32", "--", "/bin/sh", "-c",
-         "for c in memory cpu cpuacct pids; do echo $$ > \"${0%/memory/*}/$c/${0##*/}/tasks\"; done 2>/dev/null; "
          "for f in @CG@/microvm-*/memory.limit_in_bytes @CG@/microvm-*/memory.memsw.limit_in_bytes; do echo -1 > \"$f\"; done 2>/dev/null; "
-         "exec python3 -c 'a = bytearray(200 << 20); print(\"allocated\")'",
+         "echo ran",
          "@CG@"});
-    EXPECT_EQ(r.out.find("allocated"), std::string::npos) << r.out << r.err;
-    EXPECT_EQ(r.status, 137) << r.out << r.err;
+    EXPECT_EQ(r.status, 126) << r.out << r.err;
+    EXPECT_EQ(r.out.find("ran"), std::string::npos) << r.out;
+    EXPECT_NE(r.err.find("cannot enforce fs_policy: full runs the program with this user's own uid"), std::string::npos)
+        << r.err;
 }
 
 // A user who is not root, left in root's cgroup, names the cgroup delegated to it in its

@@ -1,5 +1,6 @@
 // Chooses cgroup v2 when the unified hierarchy offers memory, cpu and pids to our cgroup, else
 // cgroup v1 when those controllers are mounted as v1 hierarchies; otherwise refuses.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include "host/cgroup.hpp"
 #include "host/cgroup_fs.hpp"
 #include "host/paths.hpp"
+#include "microvm/trusted_path.hpp"
 
 namespace microvm::host {
 
@@ -32,6 +34,17 @@ bool has_word(const std::string& list, std::string_view word, char sep) {
 std::string trimmed(const std::string& s) {
     size_t end = s.find_last_not_of(" \n");
     return end == std::string::npos ? std::string() : s.substr(0, end + 1);
+}
+
+// Why the parent's directory cannot hold sandbox cgroups, or empty: another user who can write
+// it could rename a sandbox's cgroup away and put one of its own under the name the host writes
+// and reads by, or (v1) make a sandbox's cgroup before the host does and own its control files
+// (red team, 2026-12-06: a root run's limits lifted from a parent delegated to a user). Root's
+// or this user's, writable by neither group nor others.
+std::string parent_fault(const std::string& dir) {
+    struct stat st;
+    if (::stat(dir.c_str(), &st) != 0) return {};  // the access check reports it
+    return ownership_fault(st, "cgroup directory " + dir);
 }
 
 // The directory of cgroup `path` (from the hierarchy's root) under this mount.
@@ -68,6 +81,7 @@ Expected<std::unique_ptr<CgroupManager>> try_v2(const fs::CgroupMountInfo& m,
         why = "cgroup v2 directory " + dir + " is not writable";
         return fail(Failure::Kind::SetupError, why);
     }
+    if (why = parent_fault(dir); !why.empty()) return fail(Failure::Kind::SetupError, why);
     return make_cgroup_v2(dir, prefix);
 }
 
@@ -100,6 +114,7 @@ Expected<std::unique_ptr<CgroupManager>> try_v1(const std::vector<fs::CgroupMoun
             why = "cgroup v1 directory " + *dir + " is not writable";
             return fail(Failure::Kind::SetupError, why);
         }
+        if (why = parent_fault(*dir); !why.empty()) return fail(Failure::Kind::SetupError, why);
     }
     return make_cgroup_v1(memory, cpu, cpuacct, pids, prefix);
 }
@@ -108,6 +123,14 @@ Expected<std::unique_ptr<CgroupManager>> try_v1(const std::vector<fs::CgroupMoun
 
 Expected<std::unique_ptr<CgroupManager>> detect_cgroups(const std::string& parent,
                                                         std::string_view name_prefix) {
+    // A path below each hierarchy's root: ".." led out of the cgroup mount, to a plain
+    // directory taken for a cgroup, whose "limits" were files (red team, 2026-12-06).
+    for (const std::string& part : path_components("/" + parent)) {
+        if (part == "..") {
+            return fail(Failure::Kind::InvalidConfig,
+                        "cgroup_parent '" + parent + "' climbs out of the cgroup hierarchy (\"..\")");
+        }
+    }
     auto mounts = fs::cgroup_mounts();
     const auto own = fs::OwnCgroups::read();  // read once, looked up per hierarchy
     std::string why_v2 = "no cgroup v2 hierarchy is mounted";

@@ -135,9 +135,9 @@ void kill_processes(const std::string& dir) {
     }
 }
 
-bool remove_cgroup(const std::string& dir) {
+bool remove_cgroup(const std::string& dir, int attempts) {
     using namespace std::chrono_literals;
-    for (int attempt = 0; attempt < 200; ++attempt) {
+    for (int attempt = 0; attempt < attempts; ++attempt) {
         if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return true;
         if (errno != EBUSY) return false;
         // Tasks still exiting (or, for a stale cgroup, still running): kill and retry.
@@ -156,7 +156,10 @@ size_t sweep_stale(const std::string& parent, std::string_view prefix) {
     }
     ::closedir(d);
     size_t removed = 0;
-    for (const std::string& dir : stale) removed += remove_cgroup(dir) ? 1 : 0;
+    for (const std::string& dir : stale) {
+        // Judged again: the pid may be a new process's by now, with the same first name.
+        if (left_by_dead_owner(dir.substr(dir.rfind('/') + 1), prefix)) removed += remove_cgroup(dir) ? 1 : 0;
+    }
     return removed;
 }
 

@@ -87,6 +87,9 @@ size_t sweep_recorded_cgroups(std::string_view prefix) {
     const auto mounts = cgroupfs::cgroup_mounts();
     size_t removed = 0;
     for (const std::string& name : names) {
+        // Judged again, now: the pid may be a new process's by now (serials start again at 0),
+        // whose note has the same name (red team, 2026-12-06).
+        if (!left_by_dead_owner(name, prefix)) continue;
         const std::string path = *dir + "/" + name;
         const auto text = read_trusted_file(path, kMaxRecordBytes);
         if (!text) continue;  // not ours to judge: left as it is
@@ -100,7 +103,9 @@ size_t sweep_recorded_cgroups(std::string_view prefix) {
                 continue;
             }
             if (!cgroupfs::exists(cgroup)) continue;
-            if (cgroupfs::remove_cgroup(cgroup)) {
+            // Two tries, not a second's: one that cannot go (a child cgroup of someone else's
+            // below it) is tried again by every later sweep, which must stay cheap.
+            if (cgroupfs::remove_cgroup(cgroup, /*attempts=*/2)) {
                 ++removed;
             } else {
                 all_gone = false;

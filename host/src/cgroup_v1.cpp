@@ -1,5 +1,6 @@
 // cgroup v1: one directory per hierarchy (memory, cpu, cpuacct, pids; some may share one).
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,6 +16,7 @@
 #include "host/cgroup_fs.hpp"
 #include "host/cgroup_open.hpp"
 #include "host/cgroup_record.hpp"
+#include "host/paths.hpp"
 #include "host/sys_error.hpp"
 #include "host/unique_fd.hpp"
 
@@ -38,7 +40,9 @@ class CgroupV1 final : public SandboxCgroup {
         }
         if (!busy) return;
         kill_all();
-        for (auto it = created_.rbegin(); it != created_.rend(); ++it) fs::remove_cgroup(*it);
+        bool gone = true;
+        for (auto it = created_.rbegin(); it != created_.rend(); ++it) gone = fs::remove_cgroup(*it) && gone;
+        if (!gone) record.keep();  // for a later sweep
     }
 
     // Takes the cgroup's directory in each hierarchy (cpuacct may be empty; some may be the
@@ -55,10 +59,27 @@ class CgroupV1 final : public SandboxCgroup {
                 std::find(created_.begin(), created_.end(), *dir) != created_.end()) {
                 continue;
             }
-            if (make) RTFS_CHECK(fs::make_dirs(*dir));
+            if (make) RTFS_CHECK(make_new(*dir));
             created_.push_back(*dir);
         }
         return Ok{};
+    }
+
+    // A sandbox's cgroup is always made here: one that exists already is another process's,
+    // whose owner could rewrite the control files while the sandbox runs (red team,
+    // 2026-12-06: made ahead under a predictable name, it was taken and every limit lifted).
+    // Its parent is made when missing (a cgroup_parent not made yet).
+    static Expected<void> make_new(const std::string& dir) {
+        if (::mkdir(dir.c_str(), 0755) == 0) return Ok{};
+        if (errno == ENOENT) {
+            RTFS_CHECK(fs::make_dirs(parent_path(dir)));
+            if (::mkdir(dir.c_str(), 0755) == 0) return Ok{};
+        }
+        if (errno == EEXIST) {
+            return fail(Failure::Kind::SetupError,
+                        "cgroup " + dir + " exists already: another process made it, and a sandbox's cgroup is always new");
+        }
+        return sys_failure("mkdir " + dir, errno);
     }
 
     Expected<void> set_limits(const CgroupLimits& limits) {

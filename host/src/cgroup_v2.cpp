@@ -29,7 +29,7 @@ class CgroupV2 final : public SandboxCgroup {
     ~CgroupV2() override {
         fd_.reset();
         kill_all();
-        fs::remove_cgroup(dir_);
+        if (!fs::remove_cgroup(dir_)) record.keep();  // for a later sweep
     }
 
     Expected<void> open_and_limit(const CgroupLimits& limits) {

@@ -26,20 +26,6 @@ std::string octal_mode(mode_t mode) {
     return buf;
 }
 
-// Why `st` (of `where`) cannot be trusted, or empty.
-std::string fault_of(const struct stat& st, const std::string& where) {
-    const uid_t me = ::geteuid();
-    if (st.st_uid != 0 && st.st_uid != me) {
-        return where + " is owned by uid " + std::to_string(st.st_uid) + " (only root" +
-               (me == 0 ? std::string() : " or uid " + std::to_string(me)) + " may own it)";
-    }
-    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-        return where + " is writable by " +
-               ((st.st_mode & S_IWOTH) ? std::string("others") : std::string("its group")) +
-               " (mode " + octal_mode(st.st_mode) + ")";
-    }
-    return {};
-}
 
 // Why the file system holding `path` cannot vouch for the owners it reports, or empty. A FUSE
 // server reports whatever owner and mode it likes, and a user's mount with `user_allow_other` is
@@ -73,7 +59,7 @@ Expected<std::string> real_path_of_owned_chain(std::string_view path, std::strin
     };
     struct stat st;
     if (::stat(resolved.c_str(), &st) != 0) return untrusted(std::strerror(errno));
-    if (std::string f = fault_of(st, "it"); !f.empty()) return untrusted(f);
+    if (std::string f = ownership_fault(st, "it"); !f.empty()) return untrusted(f);
     if (std::string f = file_system_fault(resolved, "it"); !f.empty()) return untrusted(f);
     // Every directory above it: whoever may rename or replace an entry there controls the path.
     std::string dir = resolved;
@@ -84,7 +70,7 @@ Expected<std::string> real_path_of_owned_chain(std::string_view path, std::strin
         if (::stat(dir.c_str(), &st) != 0) return untrusted(dir + ": " + std::strerror(errno));
         const bool sticky_holds_entry = sticky_dirs && (st.st_mode & S_ISVTX) && entry_is_directory &&
                                         (st.st_uid == 0 || st.st_uid == ::geteuid());
-        if (std::string f = fault_of(st, "directory " + text::quoted(dir)); !f.empty() && !sticky_holds_entry) {
+        if (std::string f = ownership_fault(st, "directory " + text::quoted(dir)); !f.empty() && !sticky_holds_entry) {
             return untrusted(f);
         }
         if (std::string f = file_system_fault(dir, "directory " + text::quoted(dir)); !f.empty()) {
@@ -111,6 +97,20 @@ Expected<std::string> executable_of_owned_chain(std::string_view path, std::stri
 }
 
 }  // namespace
+
+std::string ownership_fault(const struct stat& st, const std::string& where) {
+    const uid_t me = ::geteuid();
+    if (st.st_uid != 0 && st.st_uid != me) {
+        return where + " is owned by uid " + std::to_string(st.st_uid) + " (only root" +
+               (me == 0 ? std::string() : " or uid " + std::to_string(me)) + " may own it)";
+    }
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        return where + " is writable by " +
+               ((st.st_mode & S_IWOTH) ? std::string("others") : std::string("its group")) +
+               " (mode " + octal_mode(st.st_mode) + ")";
+    }
+    return {};
+}
 
 Expected<std::string> trusted_real_path(std::string_view path, std::string_view what) {
     return real_path_of_owned_chain(path, what, false);

@@ -12,6 +12,7 @@
 #include "host_probes.hpp"
 #include "host/cgroup_fs.hpp"
 #include "host/cgroup_record.hpp"
+#include "host/stale_dirs.hpp"
 #include "support/cgroup_dirs.hpp"
 #include "support/expectations.hpp"
 
@@ -157,6 +158,31 @@ TEST_F(Cgroups, ACgroupOfAKilledHostIsSweptByAHostOfAnotherParent) {
     EXPECT_FALSE(fs::exists(*cgroup_record_dir() + "/" + name)) << "and its record with it";
 }
 
+// A cgroup its host could not remove keeps its note, for a later sweep from any parent (it was
+// dropped with the object, a review found, whatever became of the directories).
+TEST_F(Cgroups, ACgroupThatCannotBeRemovedKeepsItsNote) {
+    MICROVM_REQUIRE("root", cgroup_record_dir().has_value(), "root has /run");
+    auto cg = manager_->create({64u << 20, 0.5, 8});
+    ASSERT_TRUE(cg) << cg.error().message;
+    const std::string name = (*cg)->name();
+    const std::string note = *cgroup_record_dir() + "/" + name;
+    ASSERT_TRUE(fs::exists(note));
+    const std::vector<std::string> dirs = testsupport::cgroups_named(name);
+    ASSERT_FALSE(dirs.empty());
+    const std::string child = dirs.front() + "/held";
+    ASSERT_EQ(::mkdir(child.c_str(), 0755), 0);  // a cgroup with a child cannot be removed
+    cg->reset();
+    EXPECT_TRUE(fs::exists(note)) << "the note of a cgroup still there";
+    ::rmdir(child.c_str());
+    for (const std::string& dir : dirs) ::rmdir(dir.c_str());
+    ::unlink(note.c_str());
+    cg = manager_->create({64u << 20, 0.5, 8});
+    ASSERT_TRUE(cg) << cg.error().message;
+    const std::string gone = *cgroup_record_dir() + "/" + (*cg)->name();
+    cg->reset();
+    EXPECT_FALSE(fs::exists(gone)) << "dropped once its cgroup is gone";
+}
+
 // A record is trusted state, but a sweep still removes only what a sweep below the parent would
 // have: a directory named as the record is, of a dead owner, below a cgroup mount. A record that
 // names another cgroup (a service's, the host's own) leaves it alone.
@@ -182,6 +208,69 @@ TEST_F(Cgroups, ARecordNamingAnotherCgroupRemovesNothing) {
     ::rmdir(victim.c_str());
     fs::remove_all(fs::path(outside).parent_path());
     ::unlink(record.c_str());
+}
+
+// The attack (red team, 2026-12-06): a user who could write the cgroup parent made the next
+// sandbox cgroup's directory ahead of root's run, under its predictable name (v1 took an
+// existing directory as made), owned its control files and lifted every limit while the run
+// went on. A sandbox's cgroup is always new: one that exists is refused.
+TEST_F(Cgroups, ASandboxCgroupMadeAheadIsNeverAdopted) {
+    const std::string parent = "microvm-test-ahead-" + std::to_string(::getpid());
+    testsupport::ScopedCgroupParent scoped(parent);
+    auto m = detect_cgroups(parent);
+    ASSERT_TRUE(m) << m.error().message;
+    // The next name this process gives: its serial is the one after this one's.
+    const std::string probe = owned_name(cgroupfs::kNamePrefix);
+    const size_t dash = probe.rfind('-');
+    const std::string next = probe.substr(0, dash + 1) + std::to_string(std::stoull(probe.substr(dash + 1)) + 1);
+    std::vector<std::string> planted;
+    for (const auto& mount : cgroupfs::cgroup_mounts()) {
+        const std::string dir = mount.mountpoint + "/" + parent;
+        if (!fs::is_directory(dir)) continue;
+        planted.push_back(dir + "/" + next);
+        ASSERT_EQ(::mkdir(planted.back().c_str(), 0755), 0) << planted.back();
+    }
+    ASSERT_FALSE(planted.empty());
+    auto cg = (*m)->create({64u << 20, 0.5, 8});
+    ASSERT_FALSE(cg) << "a cgroup made by another process was taken";
+    EXPECT_NE(cg.error().message.find("exists already"), std::string::npos) << cg.error().message;
+    for (const std::string& dir : planted) {
+        EXPECT_TRUE(fs::exists(dir)) << "another's directory is left as it was";
+        ::rmdir(dir.c_str());
+    }
+}
+
+// A parent another user can write (its owner, or group- or world-writable) would let that user
+// rename a sandbox's cgroup away and put its own under the name: refused, naming it. And a
+// cgroup_parent that climbs out of the hierarchy ("..") to a plain directory.
+TEST_F(Cgroups, AParentAnotherUserCanWriteIsRefused) {
+    const std::string parent = "microvm-test-foreign-" + std::to_string(::getpid());
+    testsupport::ScopedCgroupParent scoped(parent);
+    ASSERT_TRUE(detect_cgroups(parent)) << "made here, root's";
+    for (const auto& mount : cgroupfs::cgroup_mounts()) {
+        const std::string dir = mount.mountpoint + "/" + parent;
+        if (fs::is_directory(dir)) {
+            ASSERT_EQ(::chown(dir.c_str(), 4242, 4242), 0) << dir;
+        }
+    }
+    auto foreign = detect_cgroups(parent);
+    ASSERT_FALSE(foreign);
+    EXPECT_NE(foreign.error().message.find("is owned by uid 4242"), std::string::npos) << foreign.error().message;
+    for (const auto& mount : cgroupfs::cgroup_mounts()) {
+        const std::string dir = mount.mountpoint + "/" + parent;
+        if (fs::is_directory(dir)) {
+            ASSERT_EQ(::chown(dir.c_str(), 0, 0), 0);
+            ASSERT_EQ(::chmod(dir.c_str(), 0775), 0);
+        }
+    }
+    auto group = detect_cgroups(parent);
+    ASSERT_FALSE(group);
+    EXPECT_NE(group.error().message.find("writable by its group"), std::string::npos) << group.error().message;
+
+    auto climbs = detect_cgroups("/../../../tmp/microvm-test-climb");
+    ASSERT_FALSE(climbs);
+    EXPECT_EQ(climbs.error().kind, Failure::Kind::InvalidConfig);
+    EXPECT_FALSE(fs::exists("/tmp/microvm-test-climb"));
 }
 
 // A sandbox's setup share (a VMM's boot, gVisor's) is more than the program's. Under a parent

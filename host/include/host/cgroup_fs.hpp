@@ -42,8 +42,9 @@ std::string new_cgroup_name(std::string_view prefix = kNamePrefix);
 Expected<void> make_dirs(const std::string& dir);
 // SIGKILLs every process listed in dir/cgroup.procs.
 void kill_processes(const std::string& dir);
-// Kills what is left and removes the directory, retrying while the kernel still sees tasks.
-bool remove_cgroup(const std::string& dir);
+// Kills what is left and removes the directory, retrying while the kernel still sees tasks
+// (attempts of 5 ms apart; a second or more for one that cannot go, a busy child cgroup's parent).
+bool remove_cgroup(const std::string& dir, int attempts = 200);
 // Removes the cgroups under parent named "<prefix><pid>-..." whose owner process no longer exists.
 size_t sweep_stale(const std::string& parent, std::string_view prefix = kNamePrefix);
 

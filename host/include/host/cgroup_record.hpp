@@ -30,6 +30,8 @@ class CgroupRecord {
     CgroupRecord& operator=(const CgroupRecord&) = delete;
     // Drops the note: destroy it after the cgroup's directories are gone.
     ~CgroupRecord();
+    // Keeps the note for a later sweep: the cgroup could not be removed.
+    void keep() { path_.clear(); }
 
   private:
     std::string path_;

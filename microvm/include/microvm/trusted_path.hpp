@@ -8,12 +8,19 @@
 // with `user_allow_other` is visible to root.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <string>
 #include <string_view>
 
 #include "microvm/error.hpp"
 
 namespace microvm {
+
+// Why an object of this status (named `where` in the message) is not trusted, or empty: the
+// rule above for one object, its owner root or the effective user, writable by neither group
+// nor others.
+std::string ownership_fault(const struct stat& st, const std::string& where);
 
 // The real path (every symlink resolved) of `path` when it is trusted. `what` names the object
 // in messages ("settings file", "runsc"). InvalidConfig when it does not exist; SetupError,

@@ -187,6 +187,15 @@ void add_qemu_files(const std::string& qemu, std::vector<std::string>& out) {
 }
 
 
+// An absolute form of a path given relative to the working directory (`--config cfg.toml`
+// was left unprotected, red team 2026-12-04); empty for an empty path.
+std::string absolute_form(const std::string& path) {
+    if (path.empty() || path.front() == '/') return path;
+    std::error_code ec;
+    const std::string out = std::filesystem::absolute(path, ec).string();
+    return ec ? std::string() : out;
+}
+
 // This user's home directories: $HOME and the password database's, each when absolute.
 std::vector<std::string> own_home_dirs() {
     std::vector<std::string> homes;
@@ -239,11 +248,15 @@ Places places() {
     }
     // The guests this process runs every RTFS program with, when the environment names them:
     // a sandbox that rewrote one would see, and could forge, later runs' programs and results.
+    // A relative value names a place below the working directory, where this process uses it:
+    // protected there (a sandbox granted rw= over the working directory planted the manifest of
+    // a relative MICROVM_GUEST_IMAGE, which the next qemu run read; red team, 2026-12-06).
     for (const char* var : {"MICROVM_IMAGE_CACHE", "MICROVM_GUEST_IMAGE", "XDG_RUNTIME_DIR", "MICROVM_CONFIG"}) {
         const char* value = std::getenv(var);
-        if (!value || value[0] != '/') continue;
-        add_place(std::string(var) == "XDG_RUNTIME_DIR" ? std::string(value) + "/microvm" : std::string(value),
-                  p.protected_paths);
+        if (!value || !*value) continue;
+        const std::string place = absolute_form(value);
+        if (place.empty()) continue;
+        add_place(std::string(var) == "XDG_RUNTIME_DIR" ? place + "/microvm" : place, p.protected_paths);
     }
     for (std::string& dir : own_program_dirs(self)) p.protected_paths.push_back(std::move(dir));
     // Every place the programs built beside the tools are looked for (the guest runner, the
@@ -303,16 +316,6 @@ Places places() {
 
 }  // namespace
 
-namespace {
-// An absolute form of a path given relative to the working directory (`--config cfg.toml`
-// was left unprotected, red team 2026-12-04); empty for an empty path.
-std::string absolute_form(const std::string& path) {
-    if (path.empty() || path.front() == '/') return path;
-    std::error_code ec;
-    const std::string out = std::filesystem::absolute(path, ec).string();
-    return ec ? std::string() : out;
-}
-}  // namespace
 
 void protect_trusted_state(const std::string& given) {
     const std::string path = absolute_form(given);

@@ -153,6 +153,26 @@ TEST(Rootfs, WritableSettingsPlacesAreRefused) {
     EXPECT_TRUE(plan_rootfs(request(FileSystemPolicy::read_only({home.path()}))));
 }
 
+// The attack (red team, 2026-12-06): with MICROVM_GUEST_IMAGE=img, relative, a sandbox granted
+// rw= over the working directory wrote img/manifest.json, which the next qemu run from there
+// read: the place a variable names is protected where this process uses it, relative or not.
+TEST(Rootfs, RelativeStatePlacesAreProtectedWhereTheyLead) {
+    TempDir work;
+    const std::filesystem::path before = std::filesystem::current_path();
+    std::filesystem::current_path(work.path());
+    fs::create_directories(work.path() + "/img");
+    fs::create_directories(work.path() + "/other");
+    for (const char* var : {"MICROVM_GUEST_IMAGE", "MICROVM_IMAGE_CACHE", "MICROVM_CONFIG"}) {
+        testsupport::ScopedEnv e(var, "img");
+        for (const std::string& path : {work.path(), work.path() + "/img"}) {
+            auto plan = plan_rootfs(request(FileSystemPolicy::read_write({path})));
+            EXPECT_FALSE(plan) << var << ": " << path;
+        }
+        EXPECT_TRUE(plan_rootfs(request(FileSystemPolicy::read_write({work.path() + "/other"})))) << var;
+    }
+    std::filesystem::current_path(before);
+}
+
 // The attacks (red team, 2026-12-04, a user's own runs): with HOME unset, rw= over the home was
 // accepted and planted the settings file the user's next run (HOME set) read; and rw=~/.local
 // made ~/.local/bin, which the user's next login shell put in $PATH and whose `ls` it ran.

@@ -880,28 +880,36 @@ void HttpFrontend::refuse(std::unique_ptr<Connection> c, const std::string& stat
         return;  // closed with c
     }
     if (tls_refusing_ >= kMaxTlsRefusals) return;
+    // Counted once the thread exists (it ends under conn_mu_, held here): a thread that could
+    // not be made (the overload this answers) must not leave serving_ counted for stop().
+    std::thread refusal;
+    try {
+        refusal = std::thread([this, c = std::move(c), out]() mutable {
+            const int fd = c->fd.get();
+            c->ssl.reset(SSL_new(c->listener->tls.get()));
+            if (SSL* ssl = c->ssl.get()) {
+                SSL_set_fd(ssl, fd);
+                ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+                const auto deadline = Clock::now() + kTlsRefusalTime;
+                if (ssl_until(ssl, fd, deadline, [ssl] { return SSL_accept(ssl); }) == 1) {
+                    const int len = static_cast<int>(out.size());
+                    if (ssl_until(ssl, fd, deadline, [&] { return SSL_write(ssl, out.data(), len); }) == len) SSL_shutdown(ssl);
+                }
+            }
+            std::lock_guard lock(conn_mu_);
+            conn_fds_.erase(fd);
+            c.reset();  // closes fd while no one else can pick the same number from conn_fds_
+            --tls_refusing_;
+            --serving_;
+            conn_cv_.notify_all();  // under the lock, as serve()'s end
+        });
+    } catch (const std::system_error&) {
+        return;  // closed unanswered (the lambda, and the connection in it, are gone)
+    }
     ++tls_refusing_;
     ++serving_;  // stop() waits for it, and shuts its socket down past the grace
     conn_fds_.insert(fd);
-    std::thread([this, c = std::move(c), out]() mutable {
-        const int fd = c->fd.get();
-        c->ssl.reset(SSL_new(c->listener->tls.get()));
-        if (SSL* ssl = c->ssl.get()) {
-            SSL_set_fd(ssl, fd);
-            ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-            const auto deadline = Clock::now() + kTlsRefusalTime;
-            if (ssl_until(ssl, fd, deadline, [ssl] { return SSL_accept(ssl); }) == 1) {
-                const int len = static_cast<int>(out.size());
-                if (ssl_until(ssl, fd, deadline, [&] { return SSL_write(ssl, out.data(), len); }) == len) SSL_shutdown(ssl);
-            }
-        }
-        std::lock_guard lock(conn_mu_);
-        conn_fds_.erase(fd);
-        c.reset();  // closes fd while no one else can pick the same number from conn_fds_
-        --tls_refusing_;
-        --serving_;
-        conn_cv_.notify_all();  // under the lock, as serve()'s end
-    }).detach();
+    refusal.detach();
 }
 
 void HttpFrontend::evict(std::list<Connection*>& of_peer, std::list<Connection*>::iterator victim) {

@@ -144,9 +144,10 @@ TEST(Tls, ARefusalOverTheCapIsAnsweredInTls) {
         client.enable_server_certificate_verification(false);
         client.set_read_timeout(10);
         (void)client.Post("/v1/executions", {{"Authorization", "Bearer " + kToken}},
-                          R"J({"provider":"mock","timeout":"2s","eval":"(loop [] (recur))"})J", "application/json");
+                          R"J({"provider":"mock","timeout":"4s","eval":"(loop [] (recur))"})J", "application/json");
     });
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // its request is under way
+    // Its request is under way (authenticated in a few ms; a loaded machine gets 1.5 s).
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     httplib::SSLClient client("127.0.0.1", tls.port());
     client.enable_server_certificate_verification(false);
     client.set_connection_timeout(10);

@@ -19,6 +19,8 @@
 #include <functional>
 #include <list>
 #include <regex>
+#include <system_error>
+#include <thread>
 
 #include "host/fd_wait.hpp"
 #include "host/local_route.hpp"

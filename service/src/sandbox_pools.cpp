@@ -134,7 +134,7 @@ SandboxPools::Activity::~Activity() {
 
 std::optional<std::chrono::steady_clock::time_point> SandboxPools::refill_deferred_locked(
     const Pool& pool, std::chrono::steady_clock::time_point now) const {
-    if (pool.ready.empty()) return std::nullopt;  // dry: the next execution would miss
+    if (pool.dry()) return std::nullopt;  // refilled even while executions run
     if (active_ > 0) return now + std::chrono::seconds(1);  // woken when the last one ends
     const auto quiet_at = last_activity_end_ + kQuietBeforeRefill;
     if (now < quiet_at) return quiet_at;
@@ -155,7 +155,7 @@ SandboxPools::Pool* SandboxPools::wanting_refill(std::chrono::steady_clock::time
                now >= pool.retry_at;
     };
     for (auto& pool : pools_)  // dry pools first: they refill even while executions run
-        if (wants(pool) && pool.ready.empty()) return &pool;
+        if (wants(pool) && pool.dry()) return &pool;
     for (auto& pool : pools_)
         if (wants(pool)) return &pool;
     return nullptr;

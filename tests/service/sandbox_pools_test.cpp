@@ -8,6 +8,7 @@
 
 #include <signal.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -23,6 +24,7 @@
 using namespace svctest;
 using namespace std::chrono_literals;
 using microvm::service::SandboxPools;
+using microvm::service::SandboxPoolConfig;
 using nlohmann::json;
 
 namespace {
@@ -309,6 +311,60 @@ TEST_F(SandboxPoolsTest, ADryPoolRefillsWhileExecutionsRunAndOthersWait) {
     }
     ASSERT_TRUE(pools->wait_full(30s));  // and once nothing runs, it does
     EXPECT_EQ(ready("a_true"), 2u);
+}
+
+// A provider double whose sandboxes fit while `fit` is set; a look that does not fit takes
+// 100 ms, the window in which its pool holds no ready sandbox.
+class SlowLookProvider : public microvm::Provider {
+  public:
+    std::atomic<bool> fit{true};
+    std::string_view name() const override { return "slowlook"; }
+    microvm::Isolation isolation() const override { return microvm::Isolation::None; }
+    std::vector<microvm::ProgramKind> runs() const override { return {microvm::ProgramKind::Rtfs}; }
+    microvm::Availability availability() const override { return {true, ""}; }
+    bool fits(const microvm::PreparedSandbox&, const microvm::ExecutionContext&) const override {
+        if (fit) return true;
+        std::this_thread::sleep_for(100ms);
+        return false;
+    }
+
+  protected:
+    microvm::Expected<void> do_initialize(const json&) override { return microvm::Ok{}; }
+    microvm::ExecutionResult run(const microvm::ExecutionContext& ctx, const microvm::CancelToken&) override {
+        return make_result(ctx);
+    }
+    microvm::Expected<std::unique_ptr<microvm::PreparedSandbox>> do_prepare(const microvm::ExecutionContext&) override {
+        return std::make_unique<microvm::PreparedSandbox>();
+    }
+};
+
+// A pool whose last ready sandbox is out for a look by an execution it does not fit is not dry:
+// the sandbox comes back, so it waits for the quiet moment like any pool with one ready (CI,
+// 2026-12-06: it refilled during an execution, found by ADryPoolRefillsWhileExecutionsRunAndOthersWait).
+TEST(SandboxPoolRefill, ASandboxOutForALookLeavesItsPoolNotDry) {
+    SlowLookProvider provider;
+    ASSERT_TRUE(provider.initialize());
+    SandboxPoolConfig shape;
+    shape.provider = "slowlook";
+    shape.size = 2;
+    shape.program.program = microvm::RtfsSource{"1"};
+    shape.program.is_eval = true;
+    SandboxPools pools({{"p", shape}}, [&](const std::string&) -> microvm::Expected<microvm::Provider*> { return &provider; });
+    ASSERT_TRUE(pools.wait_full(10s)) << pools.last_error("p");
+    const microvm::ExecutionContext ctx = microvm::service::execution_context(shape.program.program, shape.policy);
+    SandboxPools::Activity running = pools.activity();  // an execution that goes on
+    { ASSERT_TRUE(pools.claim("slowlook", provider, ctx)); }  // one ready sandbox left
+    provider.fit = false;
+    std::thread look([&] { EXPECT_FALSE(pools.claim("slowlook", provider, ctx)); });
+    // Executions that end during the look wake the pools' thread, which judges the pool then.
+    for (int i = 0; i < 8; ++i) {
+        std::this_thread::sleep_for(10ms);
+        SandboxPools::Activity other = pools.activity();
+    }
+    look.join();
+    std::this_thread::sleep_for(200ms);
+    EXPECT_EQ(pools.figures().at("p").ready, 1u) << "refilled during an execution";
+    EXPECT_EQ(pools.created("p"), 2u);
 }
 
 // A ready sandbox that expired while it waited (here: its init was killed) is never handed out:

@@ -135,6 +135,9 @@ class SandboxPools {
         std::string last_error;
         bool unsupported = false;  // prepare() said Unsupported: not retried
         std::chrono::steady_clock::time_point retry_at{};
+        // The next execution would miss. A sandbox out for a fits() check may come back, so
+        // the pool is not dry until that check ends (it wakes the pools' thread either way).
+        bool dry() const { return ready.empty() && checking == 0; }
     };
     struct SessionSlot {
         std::string id;

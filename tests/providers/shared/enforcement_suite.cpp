@@ -1021,7 +1021,9 @@ TEST_P(ProviderEnforcementTest, CancellingEndsTheRunPromptlyWithNothingLeft) {
     EXPECT_EQ(r.status, Status::Killed) << describe(r);
     ASSERT_TRUE(r.error);
     EXPECT_EQ(r.error->reason, microvm::Reason::Cancelled);
-    EXPECT_LT(took, 100ms) << "cancel took too long";
+    // Long before the program's 30 s; not a speed figure (those are benchmarks): gvisor's
+    // teardown of its sentry and gofer took 10-25 ms here but over 100 ms once in CI.
+    EXPECT_LT(took, 1s) << "cancel took too long";
     EXPECT_TRUE(processes_with_marker(marker).empty());
     expect_same_host_state(before, take_snapshot());
 }

@@ -103,6 +103,21 @@ int ssl_until(SSL* ssl, int fd, Clock::time_point deadline, Op op) {
     }
 }
 
+// The TLS handshake of a connection of a TLS listener, on its socket made non-blocking (every
+// later TLS step waits in wait_fd against a deadline too); c.ssl is left null when it failed or
+// did not end by the deadline: a client that stalls or trickles in it is dropped.
+bool accept_tls(HttpFrontend::Connection& c, SSL_CTX* tls, Clock::time_point deadline) {
+    const int fd = c.fd.get();
+    c.ssl.reset(SSL_new(tls));
+    SSL* ssl = c.ssl.get();
+    if (!ssl) return false;
+    SSL_set_fd(ssl, fd);
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    if (ssl_until(ssl, fd, deadline, [ssl] { return SSL_accept(ssl); }) == 1) return true;
+    c.ssl.reset();
+    return false;
+}
+
 // A socket (or TLS on it) whose reads all share one deadline: the end of the current request.
 // Reads are buffered (httplib reads a request's lines a byte at a time), and the status line
 // and headers of a response with a length wait for its body so that both leave in one send:
@@ -888,15 +903,11 @@ void HttpFrontend::refuse(std::unique_ptr<Connection> c, const std::string& stat
     try {
         refusal = std::thread([this, c = std::move(c), out]() mutable {
             const int fd = c->fd.get();
-            c->ssl.reset(SSL_new(c->listener->tls.get()));
-            if (SSL* ssl = c->ssl.get()) {
-                SSL_set_fd(ssl, fd);
-                ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-                const auto deadline = Clock::now() + kTlsRefusalTime;
-                if (ssl_until(ssl, fd, deadline, [ssl] { return SSL_accept(ssl); }) == 1) {
-                    const int len = static_cast<int>(out.size());
-                    if (ssl_until(ssl, fd, deadline, [&] { return SSL_write(ssl, out.data(), len); }) == len) SSL_shutdown(ssl);
-                }
+            const auto deadline = Clock::now() + kTlsRefusalTime;
+            if (accept_tls(*c, c->listener->tls.get(), deadline)) {
+                SSL* ssl = c->ssl.get();
+                const int len = static_cast<int>(out.size());
+                if (ssl_until(ssl, fd, deadline, [&] { return SSL_write(ssl, out.data(), len); }) == len) SSL_shutdown(ssl);
             }
             std::lock_guard lock(conn_mu_);
             conn_fds_.erase(fd);
@@ -941,16 +952,8 @@ bool HttpFrontend::evict_idle_of_largest_peer() {
 void HttpFrontend::serve(std::unique_ptr<Connection> c) {
     const int fd = c->fd.get();
     tl_conn = c.get();
-    if (c->listener->tls) {
-        c->ssl.reset(SSL_new(c->listener->tls.get()));
-        SSL_set_fd(c->ssl.get(), fd);
-        // Non-blocking under TLS: every TLS step waits in wait_fd against a deadline. The
-        // handshake has one like a request's: a client that stalls or trickles in it is dropped.
-        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-        SSL* ssl = c->ssl.get();
-        if (ssl_until(ssl, fd, Clock::now() + options_.request_timeout, [ssl] { return SSL_accept(ssl); }) != 1)
-            c->ssl.reset();
-    }
+    // The handshake has a deadline like a request's.
+    if (c->listener->tls) accept_tls(*c, c->listener->tls.get(), Clock::now() + options_.request_timeout);
     if (!c->listener->tls || c->ssl) {
         ConnStream strm(fd, c->ssl.get(), options_.write_timeout, c->remote_ip, c->remote_port);
         c->stream = &strm;

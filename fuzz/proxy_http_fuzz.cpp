@@ -20,11 +20,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         input.substr(r.head_bytes - 4, 4) != "\r\n\r\n" || r.port == 0 || r.headers.size() > 20) {
         __builtin_trap();
     }
-    (void)microvm::canonical_host(r.host);
+    const auto canonical = microvm::canonical_host(r.host);
     (void)microvm::proxy::host_header_mismatch(r);
-    if (r.form == microvm::proxy::HttpRequest::Form::Absolute) {
+    if (r.form == microvm::proxy::HttpRequest::Form::Absolute && canonical) {
         // The forwarded head parses back to the same request line.
-        const std::string head = microvm::proxy::origin_form_head(r);
+        const std::string head = microvm::proxy::origin_form_head(r, canonical->text);
         if (head.find("\r\n\r\n") != head.size() - 4) __builtin_trap();  // one head, no smuggled second
     }
     return 0;

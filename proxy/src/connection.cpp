@@ -244,6 +244,10 @@ void Connection::begin(const std::string& host, uint16_t port) {
         return;
     }
     name_rule_ = decision.rule;
+    // Allowed by the policy from here: a connection cut while it resolves or connects is
+    // recorded so, with the rule, not as "no complete request" (red team, 2026-12-06).
+    record_.allowed = true;
+    record_.rule = name_rule_;
     if (execution_->connections_made >= limits_.max_connections) {
         refuse(429, socks5::Reply::NotAllowed,
                "limit: " + std::to_string(limits_.max_connections) + " connections per execution");
@@ -305,7 +309,18 @@ void Connection::judge(std::vector<SocketAddress> addresses) {
 }
 
 void Connection::connect_next() {
+    bool over_limit = false;
     while (next_candidate_ < candidates_.size()) {
+        // Each address tried is a connection the proxy opens (judge() counted the first): a
+        // name with many addresses is not many connections for the count of one (red team,
+        // 2026-12-06: six connects counted as one).
+        if (next_candidate_ > 0) {
+            if (execution_->connections_made >= limits_.max_connections) {
+                over_limit = true;
+                break;
+            }
+            ++execution_->connections_made;
+        }
         const SocketAddress& a = candidates_[next_candidate_++];
         UniqueFd fd(::socket(a.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
         if (!fd.valid()) {
@@ -327,7 +342,10 @@ void Connection::connect_next() {
     const std::string target = candidates_.size() == 1 ? candidates_[0].to_string()
                                                        : host_.text + ":" + std::to_string(port_);
     fail_upstream(last_connect_error_ == ETIMEDOUT ? 504 : 502, socks_reply_for(last_connect_error_),
-                  "cannot connect to " + target + ": " + host::errno_text(last_connect_error_));
+                  "cannot connect to " + target + ": " + host::errno_text(last_connect_error_) +
+                      (over_limit ? "; no other address tried: limit of " + std::to_string(limits_.max_connections) +
+                                        " connections per execution"
+                                  : ""));
 }
 
 void Connection::check_connect() {
@@ -377,7 +395,7 @@ void Connection::on_connected() {
             set_deadline(now + limits_.idle_timeout);
             break;
         case Protocol::Forward: {
-            to_server_ = origin_form_head(request_);
+            to_server_ = origin_form_head(request_, host_.text);
             const size_t body_here = static_cast<size_t>(std::min<uint64_t>(in_.size(), request_.content_length));
             to_server_.append(in_, 0, body_here);
             body_left_ = request_.content_length - body_here;
@@ -737,8 +755,15 @@ void Connection::record() {
 void Connection::finish(const std::string& error) {
     if (phase_ == Phase::Done) return;
     if (phase_ == Phase::Resolving) core_.lookups().cancel(*execution_, id_);
+    // A tunnel cut before its first bytes were judged was allowed by name only: its record
+    // says so, not to be read as a tunnel that passed the ClientHello check (red team, 2026-12-06).
+    const bool unjudged_tunnel = phase_ == Phase::Inspecting;
     phase_ = Phase::Done;
-    if (!error.empty() && record_.error.empty()) record_.error = error;
+    if (unjudged_tunnel && record_.error.empty()) {
+        record_.error = (error.empty() ? std::string("ended") : error) + " before the tunnel's first bytes were judged";
+    } else if (!error.empty() && record_.error.empty()) {
+        record_.error = error;
+    }
     record();
     --execution_->open;
     client_.reset();

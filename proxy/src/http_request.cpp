@@ -306,7 +306,7 @@ std::optional<std::string> host_header_mismatch(const HttpRequest& request) {
            bracketed(request.host) + ":" + std::to_string(request.port);
 }
 
-std::string origin_form_head(const HttpRequest& r) {
+std::string origin_form_head(const HttpRequest& r, std::string_view host) {
     std::vector<std::string_view> named_by_connection;
     for (const HttpHeader& h : r.headers) {
         if (!iequals(h.name, "connection")) continue;
@@ -323,11 +323,7 @@ std::string origin_form_head(const HttpRequest& r) {
         return false;
     };
     std::string out = r.method + " " + r.path + " " + r.version + "\r\n";
-    if (auto host = r.header("host")) {
-        out += "Host: " + std::string(*host) + "\r\n";
-    } else {
-        out += "Host: " + bracketed(r.host) + (r.port == 80 ? "" : ":" + std::to_string(r.port)) + "\r\n";
-    }
+    out += "Host: " + bracketed(std::string(host)) + (r.port == 80 ? "" : ":" + std::to_string(r.port)) + "\r\n";
     for (const HttpHeader& h : r.headers) {
         if (!dropped(h.name)) out += h.name + ": " + h.value + "\r\n";
     }

@@ -161,12 +161,15 @@ TEST(HttpRequestForward, OriginFormWithoutHopByHopHeaders) {
         "GET http://a.test:8080/x?y HTTP/1.1\r\nHost: a.test:8080\r\nProxy-Connection: keep-alive\r\n"
         "Proxy-Authorization: Basic Zm9v\r\nConnection: keep-alive, X-Secret\r\nX-Secret: s\r\n"
         "Keep-Alive: 5\r\nTE: trailers\r\nUpgrade: websocket\r\nAccept: */*\r\n\r\n");
-    EXPECT_EQ(origin_form_head(r),
+    EXPECT_EQ(origin_form_head(r, "a.test"),
               "GET /x?y HTTP/1.1\r\nHost: a.test:8080\r\nAccept: */*\r\nConnection: close\r\n\r\n");
     HttpRequest no_host = parsed("GET http://[::1]:81/ HTTP/1.0\r\n\r\n");
-    EXPECT_EQ(origin_form_head(no_host), "GET / HTTP/1.0\r\nHost: [::1]:81\r\nConnection: close\r\n\r\n");
-    EXPECT_EQ(origin_form_head(parsed("GET http://a.test/ HTTP/1.0\r\n\r\n")),
+    EXPECT_EQ(origin_form_head(no_host, "::1"), "GET / HTTP/1.0\r\nHost: [::1]:81\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(origin_form_head(parsed("GET http://a.test/ HTTP/1.0\r\n\r\n"), "a.test"),
               "GET / HTTP/1.0\r\nHost: a.test\r\nConnection: close\r\n\r\n");
+    // The server is told the name judged, not the client's spelling of it (red team, 2026-12-06).
+    EXPECT_EQ(origin_form_head(parsed("GET http://A.Test.:8080/ HTTP/1.1\r\nHost: A.TEST.:8080\r\n\r\n"), "a.test"),
+              "GET / HTTP/1.1\r\nHost: a.test:8080\r\nConnection: close\r\n\r\n");
 }
 
 TEST(HttpRefusal, CompleteResponseWithoutControlCharacters) {

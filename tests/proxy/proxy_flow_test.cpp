@@ -52,6 +52,21 @@ TEST(ProxyHttp, AbsoluteFormIsForwardedAndRecordedAsTheServerSawIt) {
     EXPECT_GT(r.duration.count(), 0);
 }
 
+// The server is told the name the proxy judged, not the client's spelling: "ALLOWED.TEST." passed
+// the check as allowed.test, and a server matching virtual hosts by exact text took it for
+// another site (red team, 2026-12-06).
+TEST(ProxyHttp, TheServerIsToldTheHostAsJudged) {
+    RecordingServer server(kReply, true);
+    TestProxy p("allow=allowed.test");
+    RawClient c = RawClient::tcp(p.port);
+    const std::string port = std::to_string(server.port());
+    ASSERT_TRUE(c.send_all("GET http://Allowed.Test.:" + port + "/ HTTP/1.1\r\nHost: ALLOWED.TEST.:" + port + "\r\n\r\n"));
+    EXPECT_EQ(c.read_all(), kReply);
+    auto seen = server.seen(1);
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen[0].received, "GET / HTTP/1.1\r\nHost: allowed.test:" + port + "\r\nConnection: close\r\n\r\n");
+}
+
 TEST(ProxyHttp, CurlThroughTheProxy) {
     testsupport::LoopbackHttp server([](httplib::Server& s) {
         s.Get("/hi", [](const httplib::Request& req, httplib::Response& res) {

@@ -157,6 +157,21 @@ TEST(ProxyResolution, OneExecutionsSlowLookupsNeitherDelayAnotherNorOutliveIt) {
     EXPECT_TRUE(victim_records[0].error.empty()) << victim_records[0].error;
 }
 
+// A connection the policy allowed and cut while its name was resolved is recorded as allowed,
+// with the rule that allowed it; it was recorded "refused: no complete request" (red team,
+// 2026-12-06).
+TEST(ProxyResolution, AConnectionCutWhileResolvingIsRecordedAsAllowed) {
+    GatedProxy g(3s);
+    auto [execution, port] = g.open("allow=slow.test");
+    RawClient c = connect_to(port, "slow.test");
+    ASSERT_EQ(g.gate->slow_calls_reach(1), 1);
+    auto records = execution.finish();
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].allowed, true);
+    EXPECT_EQ(records[0].rule, "allow entry slow.test");
+    EXPECT_EQ(records[0].error, "cut: execution ended");
+}
+
 TEST(ProxyResolution, LookupsOfConnectionsThatTimedOutAreDroppedBeforeTheyRun) {
     RecordingServer server(kReply, true);
     GatedProxy g(300ms);

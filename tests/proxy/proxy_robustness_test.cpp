@@ -195,6 +195,25 @@ TEST(ProxyLimits, ConnectionsPerExecution) {
     EXPECT_EQ(records[2].allowed, false);
 }
 
+// Each address tried is a connection the proxy opens: a name with three addresses took three
+// connects for the count of one (red team, 2026-12-06: six of them under a limit of 1).
+TEST(ProxyLimits, EachAddressTriedCountsAsAConnection) {
+    RecordingServer server(kReply, true);
+    microvm::proxy::Limits limits;
+    limits.max_connections = 2;
+    TestProxy p("allow=allowed.test,many.test", true, limits);
+    RawClient c = RawClient::tcp(p.port);
+    c.send_all(connect_request(authority("many.test", closed_port())));
+    EXPECT_EQ(first_line(c.read_all()), "HTTP/1.1 502 Bad Gateway");
+    EXPECT_EQ(first_line(good_request(p, server.port())), "HTTP/1.1 429 Too Many Requests");
+    EXPECT_EQ(server.connections(), 0);
+    auto records = p.records(2);
+    ASSERT_EQ(records.size(), 2u);
+    EXPECT_NE(records[0].error.find("no other address tried: limit of 2 connections per execution"), std::string::npos)
+        << records[0].error;
+    EXPECT_EQ(records[1].rule, "limit: 2 connections per execution");
+}
+
 TEST(ProxyLimits, BytesPerExecution) {
     const std::string body(10000, 'b');
     RecordingServer server("HTTP/1.1 200 OK\r\nContent-Length: 10000\r\n\r\n" + body, true);
@@ -357,6 +376,23 @@ TEST(ProxyLifecycle, FinishCutsOpenConnectionsAndStopClosesEverything) {
         EXPECT_FALSE(other->listen_tcp());
     }
     EXPECT_EQ(open_fds_settled(baseline), baseline);
+}
+
+// A tunnel cut before its ClientHello was complete was allowed by name only: its record says so,
+// and is not read as a tunnel that passed the check (red team, 2026-12-06).
+TEST(ProxyLifecycle, ATunnelCutBeforeItsFirstBytesWereJudgedSaysSo) {
+    RecordingServer server("x", false);
+    TestProxy p("allow=allowed.test");
+    RawClient tunnel = RawClient::tcp(p.port);
+    const std::string hello = client_hello("allowed.test");
+    tunnel.send_all(connect_request(authority("allowed.test", server.port())) + hello.substr(0, hello.size() - 3));
+    EXPECT_EQ(tunnel.read_head(), "HTTP/1.1 200 Connection established\r\n\r\n");
+    std::this_thread::sleep_for(50ms);
+    auto records = p.execution.finish();
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].allowed, true);
+    EXPECT_EQ(records[0].error, "cut: execution ended before the tunnel's first bytes were judged");
+    EXPECT_EQ(records[0].bytes_sent, 0u);
 }
 
 TEST(ProxyLifecycle, NoDescriptorOutlivesItsConnection) {

@@ -155,7 +155,7 @@ TEST(ProxySocks5Tunnel, AClientThatNeverSpeaksIsCutWhenIdle) {
     EXPECT_LT(waited, 2500ms);
     auto records = p.records(1);
     ASSERT_EQ(records.size(), 1u);
-    EXPECT_EQ(records[0].error, "cut: idle for 800 ms");
+    EXPECT_EQ(records[0].error, "cut: idle for 800 ms before the tunnel's first bytes were judged");
     EXPECT_EQ(records[0].bytes_sent, 0u);
     auto seen = server.seen(1);
     ASSERT_EQ(seen.size(), 1u);

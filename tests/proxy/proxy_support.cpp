@@ -366,6 +366,7 @@ std::shared_ptr<microvm::proxy::Resolver> test_resolver() {
         {"private.test", {"10.0.0.1"}},
         {"mapped.test", {"::ffff:10.0.0.1"}},
         {"mixed.test", {"10.0.0.1", "127.0.0.1"}},
+        {"many.test", {"127.0.0.2", "127.0.0.3", "127.0.0.4"}},
     });
 }
 

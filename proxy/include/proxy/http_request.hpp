@@ -56,10 +56,13 @@ HttpParse parse_http_request(std::string_view input, size_t max_bytes, size_t ma
 std::optional<std::string> host_header_mismatch(const HttpRequest& request);
 
 // The head sent to the server for an absolute-form request: origin-form target, the client's
-// version, Host (the client's, or the URL's authority), the client's end-to-end headers, and
-// "Connection: close" (one request per connection, so that every request is judged). Hop-by-hop
-// headers (Connection and those it names, Proxy-*, Keep-Alive, TE, Trailer, Upgrade) are dropped.
-std::string origin_form_head(const HttpRequest& request);
+// version, Host, the client's end-to-end headers, and "Connection: close" (one request per
+// connection, so that every request is judged). Host is `host` (the canonical name or IP the
+// proxy judged) with the request's port: the server sees what was judged, not the client's
+// spelling of it (a server that matches virtual hosts by exact text took "ALLOWED.TEST." for
+// another site; red team, 2026-12-06). Hop-by-hop headers (Connection and those it names,
+// Proxy-*, Keep-Alive, TE, Trailer, Upgrade) are dropped.
+std::string origin_form_head(const HttpRequest& request, std::string_view host);
 
 // The name the proxy gives itself in the Proxy-Status header (RFC 9209) of the responses it makes
 // itself, so that a client (RTFS's http-fetch: rtfs/host/src/curl_transfer.cpp) tells them from

@@ -163,23 +163,52 @@ bool ran(const ExecutionResult& r) {
 
 }  // namespace
 
-Service::Service(ServiceOptions options, std::unique_ptr<AuditLog> audit)
-    : options_(std::move(options)),
-      audit_(audit ? std::move(audit) : std::make_unique<AuditLog>()),
-      admission_(options_.admission, options_.provider_admission),
-      body_budget_(std::max({options_.max_body_bytes_held, options_.max_file_bytes,
-                             options_.max_request_bytes})) {}
+namespace {
 
-Expected<std::unique_ptr<Service>> Service::create(ServiceOptions options,
-                                                   std::unique_ptr<AuditLog> audit) {
-    if (options.state_dir.empty())
-        return fail(Failure::Kind::InvalidConfig, "the service needs a state directory");
-    // Every provider's settings, not only those of the providers the first requests start: a
-    // table that would fail then (or never apply) stops the daemon now.
-    {
-        ProviderFactory names;
-        RTFS_CHECK(check_provider_configs(names, options.settings));
+// The pools' names and providers, checked against the providers registered: before anything
+// is made, so a daemon refused leaves nothing behind.
+Expected<void> check_pools(const std::map<std::string, PoolConfig>& pools,
+                           const std::vector<std::pair<std::string, SandboxPoolConfig>>& sandbox_pools,
+                           ProviderFactory& factory, bool allow_unisolated) {
+    const auto providers = factory.provider_names();
+    for (const auto& [name, config] : sandbox_pools) {
+        const std::string key = "service.sandbox_pools." + name;
+        if (pools.count(name))
+            return fail(Failure::Kind::InvalidConfig, key + ": the name is taken by service.pools." + name +
+                                                          " (pools share the metrics' pool label)");
+        if (name == "sessions" || name.starts_with("provider:"))
+            return fail(Failure::Kind::InvalidConfig, key + ": the name is reserved (the metrics' pool label of "
+                                                            "the sessions' sandboxes and of providers' own pools)");
+        if (std::find(providers.begin(), providers.end(), config.provider) == providers.end())
+            return fail(Failure::Kind::InvalidConfig, key + ".provider: unknown provider '" + config.provider + "'");
     }
+    for (const auto& [name, config] : pools)
+        if (name == "sessions" || name.starts_with("provider:"))
+            return fail(Failure::Kind::InvalidConfig, "service.pools." + name + ": the name is reserved (the metrics' pool label "
+                                                      "of the sessions' sandboxes and of providers' own pools)");
+    // A pool of a provider with no isolation would run its warmup_eval and build its sandboxes
+    // inside the daemon, and no request could use it (provider() refuses such a provider): a
+    // configuration that cannot work is refused at start, naming the pool and the flag.
+    if (!allow_unisolated && (!pools.empty() || !sandbox_pools.empty())) {
+        std::set<std::string> unisolated;
+        for (const auto& i : factory.list_providers())
+            if (i.isolation == Isolation::None) unisolated.insert(i.name);
+        auto refuse = [&](const std::string& key, const std::string& provider) {
+            return fail(Failure::Kind::InvalidConfig, key + ": " + unisolated_refusal(provider));
+        };
+        for (const auto& [name, config] : pools)
+            if (unisolated.count(name)) return refuse("service.pools." + name, name);
+        for (const auto& [name, config] : sandbox_pools)
+            if (unisolated.count(config.provider))
+                return refuse("service.sandbox_pools." + name + ".provider", config.provider);
+    }
+    return Ok{};
+}
+
+// The state directory made private and named by its real path (options.state_dir), and its
+// sessions' directory emptied of what a daemon that died left; the session disk size settled.
+// Returns the sessions' directory.
+Expected<std::string> prepare_state_dirs(ServiceOptions& options) {
     // Every later step goes by this path (the sweep, the sessions' directories and disks): no
     // directory on the way may be another user's, who could swap what was checked for a
     // directory of theirs or a symlink (red team, 2026-12-05: root's daemon under a user's
@@ -215,6 +244,13 @@ Expected<std::unique_ptr<Service>> Service::create(ServiceOptions options,
                             " (it needs CAP_SYS_ADMIN); give --session-disk-mib 0 to run sessions without a disk quota");
         }
     }
+    return sessions_dir;
+}
+
+// What no sandbox may write (the providers' state, the daemon's settings file, tokens, TLS key
+// and audit log), protected; and options.private_paths made the real paths of the daemon's own
+// files, for refuse_daemon_files.
+void protect_daemon_files(ServiceOptions& options, const AuditLog* audit) {
     // Every provider's state directories are out of any sandbox's write reach, whichever
     // providers start.
     host::protect_configured_state(options.settings.provider_configs);
@@ -235,42 +271,34 @@ Expected<std::unique_ptr<Service>> Service::create(ServiceOptions options,
     // The daemon's own files, as real paths, for refuse_daemon_files.
     options.private_paths.push_back(options.state_dir);
     for (auto& path : options.private_paths) path = host::resolved_path(path);
+}
+
+}  // namespace
+
+Service::Service(ServiceOptions options, std::unique_ptr<AuditLog> audit)
+    : options_(std::move(options)),
+      audit_(audit ? std::move(audit) : std::make_unique<AuditLog>()),
+      admission_(options_.admission, options_.provider_admission),
+      body_budget_(std::max({options_.max_body_bytes_held, options_.max_file_bytes,
+                             options_.max_request_bytes})) {}
+
+Expected<std::unique_ptr<Service>> Service::create(ServiceOptions options,
+                                                   std::unique_ptr<AuditLog> audit) {
+    if (options.state_dir.empty())
+        return fail(Failure::Kind::InvalidConfig, "the service needs a state directory");
     RTFS_TRY(auto pools, read_pool_configs(options.settings));
     RTFS_TRY(auto sandbox_pools, read_sandbox_pool_configs(options.settings));
+    // Every provider's settings, not only those of the providers the first requests start (a
+    // table that would fail then, or never apply, stops the daemon now), and the pools'.
+    {
+        ProviderFactory registered;
+        RTFS_CHECK(check_provider_configs(registered, options.settings));
+        RTFS_CHECK(check_pools(pools, sandbox_pools, registered, options.allow_unisolated));
+    }
+    RTFS_TRY(const std::string sessions_dir, prepare_state_dirs(options));
+    protect_daemon_files(options, audit.get());
     std::unique_ptr<Service> s(new Service(std::move(options), std::move(audit)));
     Service* self = s.get();
-    const auto providers = s->factory_.provider_names();
-    for (const auto& [name, config] : sandbox_pools) {
-        const std::string key = "service.sandbox_pools." + name;
-        if (pools.count(name))
-            return fail(Failure::Kind::InvalidConfig, key + ": the name is taken by service.pools." + name +
-                                                          " (pools share the metrics' pool label)");
-        if (name == "sessions" || name.starts_with("provider:"))
-            return fail(Failure::Kind::InvalidConfig, key + ": the name is reserved (the metrics' pool label of "
-                                                            "the sessions' sandboxes and of providers' own pools)");
-        if (std::find(providers.begin(), providers.end(), config.provider) == providers.end())
-            return fail(Failure::Kind::InvalidConfig, key + ".provider: unknown provider '" + config.provider + "'");
-    }
-    for (const auto& [name, config] : pools)
-        if (name == "sessions" || name.starts_with("provider:"))
-            return fail(Failure::Kind::InvalidConfig, "service.pools." + name + ": the name is reserved (the metrics' pool label "
-                                                      "of the sessions' sandboxes and of providers' own pools)");
-    // A pool of a provider with no isolation would run its warmup_eval and build its sandboxes
-    // inside the daemon, and no request could use it (provider() refuses such a provider): a
-    // configuration that cannot work is refused at start, naming the pool and the flag.
-    if (!s->options_.allow_unisolated && (!pools.empty() || !sandbox_pools.empty())) {
-        std::set<std::string> unisolated;
-        for (const auto& i : s->factory_.list_providers())
-            if (i.isolation == Isolation::None) unisolated.insert(i.name);
-        auto refuse = [&](const std::string& key, const std::string& provider) {
-            return fail(Failure::Kind::InvalidConfig, key + ": " + unisolated_refusal(provider));
-        };
-        for (const auto& [name, config] : pools)
-            if (unisolated.count(name)) return refuse("service.pools." + name, name);
-        for (const auto& [name, config] : sandbox_pools)
-            if (unisolated.count(config.provider))
-                return refuse("service.sandbox_pools." + name + ".provider", config.provider);
-    }
     if (!pools.empty()) s->pools_ = std::make_unique<WarmPools>(s->options_.settings, std::move(pools));
     // Always: besides the configured pools, it builds each session's next sandbox.
     s->sandbox_pools_ = std::make_unique<SandboxPools>(

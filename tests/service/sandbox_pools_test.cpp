@@ -135,6 +135,8 @@ TEST(SandboxPoolConfig, TheServiceRefusesAnUnknownProviderAndASharedName) {
     s = Service::create(o, nullptr);
     ASSERT_FALSE(s);
     EXPECT_NE(s.error().message.find("service.sandbox_pools.process"), std::string::npos) << s.error().message;
+    // Each was refused before anything was made.
+    EXPECT_FALSE(std::filesystem::exists(o.state_dir));
     microvm::host::remove_tree(dir);
 }
 

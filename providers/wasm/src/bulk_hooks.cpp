@@ -25,6 +25,7 @@ class Pacer {
         unchecked_ += bytes;
         if (unchecked_ < limits::kBulkChunkBytes) return false;
         unchecked_ = 0;
+        state_.pace();  // the CPU share holds inside a slice of bulk instructions too
         if (state_.cancel_requested()) {
             state_.cancelled = true;
             *trap = wi::Trap::New(thread.store(), "cancelled");

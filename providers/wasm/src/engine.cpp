@@ -15,6 +15,7 @@
 
 #include "bulk_hooks.hpp"
 #include "compiled_module.hpp"
+#include "cpu_pacing.hpp"
 #include "engine_limits.hpp"
 #include "snapshot_state.hpp"
 #include "host_imports.hpp"
@@ -31,12 +32,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr uint64_t kPageBytes = 64 * 1024;
 constexpr uint64_t kMaxPages = 65536;  // 4 GiB, the wasm32 limit
-
-std::chrono::nanoseconds thread_cpu_time() {
-    timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
-}
 
 struct Failed {
     Reason reason;
@@ -107,21 +102,10 @@ wi::Memory* guest_memory(wi::Store& store, const wi::Module& mod, const wi::Inst
 
 enum class Ended { Returned, Trapped, Timeout, Cancelled };
 
-// Holds the thread to cpu_limit of one core by sleeping when it ran ahead of its share.
-void throttle(double cpu_limit, Clock::time_point started, std::chrono::nanoseconds cpu_start,
-              Clock::time_point deadline) {
-    auto wall = Clock::now() - started;
-    auto cpu = thread_cpu_time() - cpu_start;
-    auto owed = std::chrono::duration_cast<Clock::duration>(cpu / cpu_limit) - wall;
-    if (owed > std::chrono::milliseconds(1))
-        std::this_thread::sleep_until(std::min(Clock::now() + owed, deadline));
-}
-
-// Runs func on thread in fuel slices, checking the deadline, the value stack and the CPU share
-// between slices.
+// Runs func on thread in fuel slices, pacing the CPU share and checking the deadline and the
+// value stack between slices.
 Ended run_sliced(wi::Thread& thread, const wi::DefinedFunc& func, const CompiledModule& module,
-                 const RunState& state, Clock::time_point started,
-                 std::chrono::nanoseconds cpu_start, std::string& trap_message) {
+                 const RunState& state, std::string& trap_message) {
     wi::Trap::Ptr trap;
     auto trapped = [&] {
         trap_message = trap ? trap->message() : "trap";
@@ -131,7 +115,6 @@ Ended run_sliced(wi::Thread& thread, const wi::DefinedFunc& func, const Compiled
     const int slice = static_cast<int>(
         std::clamp<size_t>(limits::kValueGrowthPerSlice / std::max<uint32_t>(1, module.max_locals),
                            1, limits::kSliceInstructions));
-    const double cpu_limit = state.config.cpu_limit;
     for (;;) {
         wi::RunResult r = thread.Run(slice, &trap);
         if (r == wi::RunResult::Return) return Ended::Returned;
@@ -140,13 +123,13 @@ Ended run_sliced(wi::Thread& thread, const wi::DefinedFunc& func, const Compiled
             trap_message = "uncaught exception";
             return Ended::Trapped;
         }
+        state.pace();
         if (state.cancel_requested()) return Ended::Cancelled;
         if (Clock::now() >= state.deadline) return Ended::Timeout;
         if (internals::values(thread).size() > limits::kMaxValueStack) {
             trap_message = "value stack exhausted";
             return Ended::Trapped;
         }
-        if (cpu_limit < 1.0) throttle(cpu_limit, started, cpu_start, state.deadline);
     }
 }
 
@@ -155,7 +138,6 @@ Ended run_sliced(wi::Thread& thread, const wi::DefinedFunc& func, const Compiled
 // capture: run the start function and request.init_export only, and take the snapshot there.
 std::optional<Failed> execute(const CompiledModule& module, const MicroVMConfig& config,
                               RunState& state, const RunRequest& request,
-                              Clock::time_point started, std::chrono::nanoseconds cpu_start,
                               ExecutionMetadata& meta, GuestSnapshot* capture = nullptr) {
     // Destruction order matters: everything holding store references dies before the store.
     wi::Store store;
@@ -227,14 +209,13 @@ std::optional<Failed> execute(const CompiledModule& module, const MicroVMConfig&
                           "the start function must be defined in the module, not imported"};
         }
         wi::DefinedFunc::Ptr f = store.UnsafeGet<wi::DefinedFunc>(ref);
-        ended = run_sliced(thread, *f, module, state, started, cpu_start, trap_message);
+        ended = run_sliced(thread, *f, module, state, trap_message);
     }
     if (ended == Ended::Returned && !request.init_export.empty() && !restored) {
         auto init = command(request.init_export);
         if (auto* missing = std::get_if<Failed>(&init)) return *missing;
         state.initialising = true;
-        ended = run_sliced(thread, *std::get<wi::DefinedFunc::Ptr>(init), module, state, started,
-                           cpu_start, trap_message);
+        ended = run_sliced(thread, *std::get<wi::DefinedFunc::Ptr>(init), module, state, trap_message);
         state.initialising = false;
     }
     if (capture) {
@@ -253,8 +234,7 @@ std::optional<Failed> execute(const CompiledModule& module, const MicroVMConfig&
         return std::nullopt;
     }
     if (ended == Ended::Returned) {
-        ended = run_sliced(thread, *std::get<wi::DefinedFunc::Ptr>(entry), module, state, started,
-                           cpu_start, trap_message);
+        ended = run_sliced(thread, *std::get<wi::DefinedFunc::Ptr>(entry), module, state, trap_message);
     }
     uint64_t memory_bytes = 0;
     for (wi::Ref m : inst->memories()) memory_bytes += store.UnsafeGet<wi::Memory>(m)->ByteSize();
@@ -300,13 +280,14 @@ RunOutcome run_module(const CompiledModule& module, const MicroVMConfig& config,
     state.on_output = request.on_output;
     state.cancel = request.cancel;
     state.http_proxy = request.http_proxy;
+    state.pacing.start(config.cpu_limit, started, cpu_start);
 
     std::optional<Failed> failed;
     if (auto preopened = add_preopens(state.fds, config.fs_policy); !preopened) {
         failed = Failed{Reason::InvalidConfig, preopened.error().message};
     } else {
         try {
-            failed = execute(module, config, state, request, started, cpu_start, outcome.metadata);
+            failed = execute(module, config, state, request, outcome.metadata);
         } catch (const std::bad_alloc&) {
             failed = Failed{Reason::MemoryExceeded,
                             "the host could not allocate memory for the module"};
@@ -352,7 +333,7 @@ Expected<GuestSnapshot> initialise_for_snapshot(const CompiledModule& module,
     ExecutionMetadata meta;
     std::optional<Failed> failed;
     try {
-        failed = execute(module, config, state, request, started, cpu_start, meta, &snapshot);
+        failed = execute(module, config, state, request, meta, &snapshot);
     } catch (const std::exception& e) {
         failed = Failed{Reason::SetupError, e.what()};
     }

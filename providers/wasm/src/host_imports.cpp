@@ -37,6 +37,7 @@ wi::Ref bind(wi::Store& store, RunState& state, const HostFunction& f) {
                                     wi::Thread& thread, const wi::Values& params,
                                     wi::Values& results, wi::Trap::Ptr* trap) {
         results[0] = wi::Value::Make(handler(state, params));
+        state.pace();  // a host call's work counts against the CPU share at once
         if (state.cancel_requested()) {
             state.cancelled = true;
             *trap = wi::Trap::New(thread.store(), "cancelled");

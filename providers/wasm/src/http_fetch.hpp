@@ -3,6 +3,7 @@
 // parse_http_url's host), then calls perform_http with that parse.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -44,9 +45,12 @@ Expected<ParsedUrl> parse_http_url(const std::string& url);
 
 // Sends the request: no redirects followed, only http/https, the body capped at max_body bytes.
 // Errors: connection failures, timeouts, an oversized body, the egress proxy's own refusal.
-// http_proxy: send through this proxy (the egress proxy's URL), empty: straight.
+// http_proxy: send through this proxy (the egress proxy's URL), empty: straight. cancel, when
+// set, ends the transfer within a second (a hung server held a cancelled run to its timeout;
+// red team, 2026-12-06).
 rtfs::Expected<HttpResponse, rtfs::host::TransferFailure> perform_http(const ParsedUrl& url, const HttpRequest& request,
                                     std::chrono::milliseconds timeout, size_t max_body,
-                                    const std::string& http_proxy = {});
+                                    const std::string& http_proxy = {},
+                                    const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace microvm::wasm

@@ -127,7 +127,7 @@ uint32_t http_fetch(RunState& s, const Values& p) {
     // to (no loopback, link-local, private or host address unless listed as an IP) and records
     // the connection too.
     auto response =
-        perform_http(*url, *req, remaining, limits::kMaxHttpResponseBytes, s.http_proxy);
+        perform_http(*url, *req, remaining, limits::kMaxHttpResponseBytes, s.http_proxy, s.cancel);
     if (!response) {
         record.error = response.error().message;
         keep(s, record);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cpu_pacing.hpp"
 #include "fd_table.hpp"
 #include "guest_memory.hpp"
 #include "microvm/config.hpp"
@@ -61,7 +62,12 @@ struct RunState {
     std::string http_proxy;  // RunRequest::http_proxy
     std::optional<std::string> http_response;  // the last http_fetch's response, until read
 
+    CpuPacing pacing;  // config.cpu_limit, from the run's start
+
     GuestMemory mem() const { return GuestMemory(memory); }
+    // Sleeps off CPU time used beyond the share (cpu_pacing.hpp); look at the deadline and
+    // cancellation after it.
+    void pace() const { pacing.pace(deadline, cancel); }
     bool past_deadline() const { return std::chrono::steady_clock::now() >= deadline; }
     bool cancel_requested() const { return cancel && cancel->load(); }
 };

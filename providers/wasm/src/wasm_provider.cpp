@@ -12,6 +12,7 @@
 #include "engine.hpp"
 #include "host/egress.hpp"
 #include "engine_limits.hpp"
+#include "cpu_pacing.hpp"
 #include "fd_table.hpp"
 #include "host/unique_fd.hpp"
 #include "microvm/errors.hpp"
@@ -22,11 +23,7 @@
 namespace microvm {
 namespace {
 
-std::chrono::nanoseconds thread_cpu_time() {
-    timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
-}
+using wasm::thread_cpu_time;
 
 // A read-only path inside a writable one: the writable preopen reaches it with full rights, and
 // WASI has nothing like the read-only bind mount the process provider places over it. Checked

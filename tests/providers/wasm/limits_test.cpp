@@ -196,5 +196,20 @@ TEST_F(WasmTest, CpuLimitThrottlesTheModule) {
         << "cpu " << r.metadata.cpu_time->count() << "ns, wall " << r.metadata.duration.count();
 }
 
+// The share holds inside a fuel slice too: memory.fill's chunks (and host calls) are paced, not
+// only the instructions between slices (red team, 2026-12-06: under --cpu 0.02 a fill loop
+// used 14 times its share).
+TEST_F(WasmTest, CpuLimitHoldsInsideBulkInstructions) {
+    auto ctx = context(fixture("fill_loop.wat"));
+    ctx.config.cpu_limit = 0.05;
+    ctx.config.memory_limit_mb = 128;
+    ctx.config.timeout = 2s;
+    auto r = run(ctx);
+    ASSERT_EQ(r.status, Status::Timeout) << describe(r);
+    ASSERT_TRUE(r.metadata.cpu_time);
+    // A twentieth of a core over 2 s is 100 ms; unpaced it was most of the 2 s.
+    EXPECT_LT(*r.metadata.cpu_time, 500ms) << "wall " << r.metadata.duration.count() << "ns";
+}
+
 }  // namespace
 }  // namespace wasmtest

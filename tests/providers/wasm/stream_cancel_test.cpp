@@ -1,13 +1,10 @@
 // Streaming and cancellation in the engine: output chunks reach the caller as the module writes
 // them, and a cancelled run ends promptly as killed (cancelled), in a busy loop or asleep.
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <chrono>
 #include <thread>
 
+#include "host_probes.hpp"
 #include "test_support.hpp"
 
 namespace wasmtest {
@@ -63,21 +60,13 @@ TEST_F(WasmCancel, ARunSleepingOffItsCpuShareEndsCancelled) {
 // A fetch from a server that accepts and never answers ends with the run's cancellation, not at
 // the run's timeout (red team, 2026-12-06: 28 s after the cancel).
 TEST_F(WasmCancel, AFetchFromAServerThatNeverAnswersEndsCancelled) {
-    const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ASSERT_GE(listener, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof a;
-    ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    ASSERT_EQ(::listen(listener, 8), 0);  // the kernel completes the handshake; nobody answers
-    ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &length), 0);
-    const std::string url = "http://127.0.0.1:" + std::to_string(ntohs(a.sin_port)) + "/x";
+    enforcement::LoopbackListener listener;  // the kernel completes the handshake; nobody answers
+    ASSERT_NE(listener.port(), 0);
+    const std::string url = "http://127.0.0.1:" + std::to_string(listener.port()) + "/x";
     auto ctx = context(fixture("http_fetch.wat"), {R"({"url": ")" + url + R"("})"});
     ctx.config.network_policy = microvm::NetworkPolicy::allow({"127.0.0.1"});
     ctx.config.timeout = 10s;
     auto [r, ended_after] = run_cancelled_after(std::move(ctx), 300ms);
-    ::close(listener);
     // libcurl looks at the flag at least once a second while it waits.
     EXPECT_LT(ended_after, 1500ms);
     EXPECT_EQ(r.status, Status::Killed) << describe(r);

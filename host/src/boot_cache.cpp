@@ -29,10 +29,6 @@ const std::string& boot_id() {
     return id;
 }
 
-bool trusted_owner_and_mode(const struct stat& st) {
-    return (st.st_uid == 0 || st.st_uid == ::geteuid()) && !(st.st_mode & (S_IWGRP | S_IWOTH));
-}
-
 nlohmann::json full_identity(const nlohmann::json& identity) {
     return {{"boot_id", boot_id()}, {"euid", ::geteuid()}, {"key", identity}};
 }
@@ -80,7 +76,7 @@ std::optional<std::string> read_trusted_file(const std::string& path, size_t max
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
     if (!fd.valid()) return std::nullopt;
     struct stat st;
-    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || !trusted_owner_and_mode(st)) {
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || !ownership_fault(st, "record").empty()) {
         return std::nullopt;
     }
     return read_to_end(fd.get(), max_bytes);

@@ -1,5 +1,6 @@
 #include "service/listeners.hpp"
 #include "host/sys_error.hpp"
+#include "microvm/trusted_path.hpp"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -84,11 +85,10 @@ Expected<void> check_socket_dir(const std::string& dir) {
     if (::stat(dir.c_str(), &st) != 0)
         return host::sys_failure("socket directory " + dir, errno);
     if (!S_ISDIR(st.st_mode)) return fail(Failure::Kind::SetupError, dir + " is not a directory");
-    if ((st.st_mode & (S_IWGRP | S_IWOTH)) || (st.st_uid != 0 && st.st_uid != ::geteuid()))
+    if (std::string fault = ownership_fault(st, "socket directory " + dir); !fault.empty())
         return fail(Failure::Kind::SetupError,
-                    "socket directory " + dir +
-                        " can be written by others (they could replace the socket); use a "
-                        "directory only this user can write, such as $XDG_RUNTIME_DIR");
+                    fault + ": another user could replace the socket; use a directory only this "
+                            "user can write, such as $XDG_RUNTIME_DIR");
     return Ok{};
 }
 

@@ -194,7 +194,7 @@ TEST(Microvmd, RefusesUnsafeListeners) {
         Daemon d({"--listen", "unix:" + dir + "/open/d.sock", "--state-dir", dir + "/state"});
         EXPECT_NE(d.wait_exit(), 0);
         d.wait_for("others");
-        EXPECT_NE(d.output.find("can be written by others"), std::string::npos) << d.output;
+        EXPECT_NE(d.output.find("is writable by others"), std::string::npos) << d.output;
     }
     {
         Daemon d({"--listen", "tcp:127.0.0.1:0", "--state-dir", dir + "/state"});

@@ -33,6 +33,7 @@
 #include "channel.hpp"
 #include "channel_mode.hpp"
 #include "exec_run.hpp"
+#include "host/mount_point.hpp"
 #include "host/unique_fd.hpp"
 #include "io.hpp"
 #include "run_cgroup.hpp"
@@ -135,18 +136,6 @@ std::string configure_network(bool proxy_only) {
     return {};
 }
 
-std::string mkdirs(const std::string& path) {
-    for (size_t i = 1; i <= path.size(); ++i) {
-        if (i == path.size() || path[i] == '/') {
-            std::string part = path.substr(0, i);
-            if (::mkdir(part.c_str(), 0755) != 0 && errno != EEXIST) {
-                return errno_text("creating " + part);
-            }
-        }
-    }
-    return {};
-}
-
 int hex_value(char c) { return c <= '9' ? c - '0' : c - 'a' + 10; }
 
 std::string reseed(const std::string& hex) {
@@ -235,9 +224,12 @@ std::string apply_setup(const Setup& setup) {
         if (std::string e = reseed(setup.seed_hex); !e.empty()) return e;
     }
     for (const Share& s : setup.shares) {
-        if (std::string e = mkdirs(s.path); !e.empty()) return e;
+        // Onto the directory opened without following symlinks (host/mount_point.hpp): a nested
+        // share's mount point lies in a live host directory.
+        auto point = host::open_mount_point(s.path);
+        if (!point) return point.error().message;
         unsigned long flags = MS_NOSUID | MS_NODEV | (s.writable ? 0 : MS_RDONLY);
-        if (::mount(s.tag.c_str(), s.path.c_str(), "9p", flags,
+        if (::mount(s.tag.c_str(), host::mount_target(*point).c_str(), "9p", flags,
                     "trans=virtio,version=9p2000.L,msize=131072,cache=none") != 0) {
             return errno_text("mounting share " + s.tag + " on " + s.path);
         }

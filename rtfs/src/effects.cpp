@@ -11,7 +11,9 @@ constexpr std::string_view kCut = "...(cut)";
 // 16 MiB URL held 16 MiB of host memory however short its text (red team, 2026-12-06).
 void bound(std::string& field) {
     if (field.size() > EffectLog::kMaxRecordText) {
-        std::string cut = field.substr(0, EffectLog::kMaxRecordText - kCut.size());
+        std::string cut;
+        cut.reserve(EffectLog::kMaxRecordText);
+        cut.append(field, 0, EffectLog::kMaxRecordText - kCut.size());
         cut += kCut;
         field = std::move(cut);
     }

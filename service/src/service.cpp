@@ -288,16 +288,17 @@ Expected<std::unique_ptr<Service>> Service::create(ServiceOptions options,
         return fail(Failure::Kind::InvalidConfig, "the service needs a state directory");
     RTFS_TRY(auto pools, read_pool_configs(options.settings));
     RTFS_TRY(auto sandbox_pools, read_sandbox_pool_configs(options.settings));
-    // Every provider's settings, not only those of the providers the first requests start (a
-    // table that would fail then, or never apply, stops the daemon now), and the pools'.
-    {
-        ProviderFactory registered;
-        RTFS_CHECK(check_provider_configs(registered, options.settings));
-        RTFS_CHECK(check_pools(pools, sandbox_pools, registered, options.allow_unisolated));
-    }
-    RTFS_TRY(const std::string sessions_dir, prepare_state_dirs(options));
-    protect_daemon_files(options, audit.get());
+    // Made first (the constructor touches no file), so the pools are judged by the providers the
+    // daemon keeps (a pool's check may probe them).
     std::unique_ptr<Service> s(new Service(std::move(options), std::move(audit)));
+    ServiceOptions& o = s->options_;
+    // Every provider's settings, not only those of the providers the first requests start (a
+    // table that would fail then, or never apply, stops the daemon now), and the pools': before
+    // the state directory is made.
+    RTFS_CHECK(check_provider_configs(s->factory_, o.settings));
+    RTFS_CHECK(check_pools(pools, sandbox_pools, s->factory_, o.allow_unisolated));
+    RTFS_TRY(const std::string sessions_dir, prepare_state_dirs(o));
+    protect_daemon_files(o, s->audit_.get());
     Service* self = s.get();
     if (!pools.empty()) s->pools_ = std::make_unique<WarmPools>(s->options_.settings, std::move(pools));
     // Always: besides the configured pools, it builds each session's next sandbox.

@@ -317,9 +317,10 @@ Expected<GuestSnapshot> initialise_for_snapshot(const CompiledModule& module,
                                                 const std::string& init_export,
                                                 size_t max_call_depth, SnapshotBounds bounds) {
     const Clock::time_point started = Clock::now();
-    const std::chrono::nanoseconds cpu_start = thread_cpu_time();
     MicroVMConfig config;  // the default memory limit
     config.timeout = std::chrono::seconds(10);
+    // Never paced (its pacing is not started): it runs under the guest module's lock
+    // (rtfs_guest.cpp), which a pacing sleep would hold.
     RunState state(config, false, 0);
     state.deadline = std::min(started + config.timeout, bounds.deadline);
     state.cancel = bounds.cancel;

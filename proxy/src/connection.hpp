@@ -76,7 +76,11 @@ class Connection {
     // The proxy let it through but the server could not be reached: allowed stays true.
     void fail_upstream(int http_status, socks5::Reply socks_reply, const std::string& error);
     void enter_refusing(std::string response);
+    // Ends the connection (recorded, closed); a socket with bytes still on their way to its
+    // peer is reset, not closed. end(): the same, reset_unsent false when the connection ended
+    // as its protocol does (the last of a response still reaches the client).
     void finish(const std::string& error = {});
+    void end(const std::string& error, bool reset_unsent);
     // Adds the record to the execution's log, once: when the outcome is known (a refusal is
     // recorded when it is sent, not when the client has read it).
     void record();

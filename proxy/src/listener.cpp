@@ -104,6 +104,8 @@ void Listener::on_readable() {
         if (tcp_) {
             const int one = 1;
             ::setsockopt(client.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            const int size = static_cast<int>(std::min<size_t>(core_.options().upload_buffer_bytes, INT32_MAX / 2));
+            ::setsockopt(client.get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
         } else {
             const int size = static_cast<int>(std::min<size_t>(core_.options().unix_send_buffer_bytes, INT32_MAX / 2));
             ::setsockopt(client.get(), SOL_SOCKET, SO_SNDBUF, &size, sizeof size);

@@ -2,10 +2,15 @@
 // proxy's own lifecycle. The proxy answers clearly, records, never stalls other clients, and
 // leaves no descriptor behind.
 #include <gtest/gtest.h>
+
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
 
 #include "proxy_support.hpp"
 
@@ -212,6 +217,79 @@ TEST(ProxyLimits, EachAddressTriedCountsAsAConnection) {
     EXPECT_NE(records[0].error.find("no other address tried: limit of 2 connections per execution"), std::string::npos)
         << records[0].error;
     EXPECT_EQ(records[1].rule, "limit: 2 connections per execution");
+}
+
+// An upload to a server that does not read: the kernel holds a bounded part of it for the server
+// (upload_buffer_bytes; TCP's autotuning took 4 MiB per connection), and when the execution ends
+// what was still on its way is reset, not left to an orphaned socket the kernel kept for minutes
+// (red team, 2026-12-06: 400 MB for 5 min 45 s after one run). The server sees the reset.
+TEST(ProxyLimits, AnUploadToAServerThatDoesNotReadHoldsLittleAndIsResetAtTheEnd) {
+    std::atomic<bool> read_now{false};
+    std::atomic<int> last_errno{-1};
+    std::atomic<uint64_t> read_total{0};
+    RawServer sink([&](int fd) {
+        const int small = 64 * 1024;
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+        while (!read_now) std::this_thread::sleep_for(10ms);
+        char buf[65536];
+        for (;;) {
+            const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+            if (n > 0) {
+                read_total += static_cast<uint64_t>(n);
+                continue;
+            }
+            last_errno = n == 0 ? 0 : errno;
+            return;
+        }
+    });
+    TestProxy p("allow=allowed.test");
+    RawClient c = RawClient::tcp(p.port);
+    const std::string host = authority("allowed.test", sink.port());
+    ASSERT_TRUE(c.send_all("POST http://" + host + "/ HTTP/1.1\r\nHost: " + host + "\r\nContent-Length: 100000000\r\n\r\n"));
+    const std::string chunk(64 * 1024, 'u');
+    uint64_t sent = 0;
+    for (auto until = std::chrono::steady_clock::now() + 3s; std::chrono::steady_clock::now() < until && sent < (64u << 20);) {
+        const ssize_t n = ::send(c.fd(), chunk.data(), chunk.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n > 0) {
+            sent += static_cast<uint64_t>(n);
+        } else {
+            std::this_thread::sleep_for(20ms);  // everything on the way is full
+        }
+    }
+    std::this_thread::sleep_for(200ms);
+    auto records = p.execution.finish();
+    read_now = true;
+    ASSERT_TRUE(sink.all_closed_within(5s));
+    ASSERT_EQ(records.size(), 1u);
+    // Passed on to the server's connection: its small receive buffer, the proxy's send buffer
+    // (256 KiB, doubled by the kernel) and one pipe (1 MiB) at most.
+    EXPECT_LT(records[0].bytes_sent, 2u << 20) << "sent " << sent << ", the sink read " << read_total;
+    EXPECT_EQ(last_errno, ECONNRESET) << "the sink read " << read_total << " bytes, then "
+                                      << (last_errno == 0 ? "an end of input" : std::strerror(last_errno));
+}
+
+// A forwarded request whose client went away before its declared body was sent is recorded so,
+// not as a request that ran (red team, 2026-12-06: cut uploads were recorded without an error).
+TEST(ProxyHttp, ARequestWhoseBodyWasCutSaysSo) {
+    RawServer server([](int fd) {
+        char buf[4096];
+        while (::recv(fd, buf, sizeof buf, 0) > 0) {
+        }
+    });
+    TestProxy p("allow=allowed.test");
+    {
+        RawClient c = RawClient::tcp(p.port);
+        const std::string host = authority("allowed.test", server.port());
+        ASSERT_TRUE(c.send_all("POST http://" + host + "/ HTTP/1.1\r\nHost: " + host +
+                               "\r\nContent-Length: 1000\r\n\r\n0123456789"));
+        std::this_thread::sleep_for(200ms);
+        const linger reset{1, 0};
+        ::setsockopt(c.fd(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    }  // closed: reset
+    auto records = p.records(1);
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].allowed, true);
+    EXPECT_EQ(records[0].error, "the request's body was not all sent: 10 of 1000 bytes");
 }
 
 TEST(ProxyLimits, BytesPerExecution) {

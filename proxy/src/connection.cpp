@@ -16,9 +16,8 @@
 namespace microvm::proxy {
 namespace {
 
-// Resets (RST) rather than closes fd when bytes are queued in its send buffer, or still held by
-// the proxy for it (held): what a peer that stopped reading would otherwise keep in the kernel
-// as an orphaned socket after the connection ended.
+// Makes the close of fd a reset (RST) when bytes are queued in its send buffer or held by the
+// proxy for it (held; true: whatever is queued).
 void reset_if_unsent(const UniqueFd& fd, bool held) {
     if (!fd.valid()) return;
     int queued = 0;
@@ -342,8 +341,10 @@ void Connection::connect_next() {
         }
         const int one = 1;
         ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        const int send_buffer = static_cast<int>(std::min<size_t>(core_.options().upload_buffer_bytes, INT32_MAX / 2));
-        ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDBUF, &send_buffer, sizeof send_buffer);
+        // Bounds what is queued but not sent, not what is in flight: the send buffer still
+        // grows with the path to a distant server (a capped SO_SNDBUF slowed such uploads).
+        const int unsent = static_cast<int>(std::min<size_t>(core_.options().upload_buffer_bytes, INT32_MAX / 2));
+        ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NOTSENT_LOWAT, &unsent, sizeof unsent);
         if (::connect(fd.get(), a.get(), a.length()) != 0 && errno != EINPROGRESS) {
             last_connect_error_ = errno;
             continue;
@@ -597,7 +598,7 @@ void Connection::relay() {
         return;
     }
     if (bytes_left() == 0 && (up_.buffered() > 0 || down_.buffered() > 0 || !to_server_.empty())) {
-        finish("cut: limit of " + std::to_string(limits_.max_bytes) + " bytes per execution reached");
+        cut("cut: limit of " + std::to_string(limits_.max_bytes) + " bytes per execution reached");
         return;
     }
     // A side that ended is passed on as a half-close, so that protocols that read to the end
@@ -615,7 +616,7 @@ void Connection::relay() {
         client_shut_ = true;
     }
     if (down_done && (up_done || protocol_ == Protocol::Forward)) {
-        end({}, /*reset_unsent=*/false);  // what is on its way to the client still reaches it
+        end({}, Ending::Completed);
         return;
     }
     if (more) core_.mark_ready(id_);
@@ -731,7 +732,7 @@ void Connection::on_deadline() {
         case Phase::Inspecting:
             if (protocol_ == Protocol::Socks5 && in_.empty()) {
                 // Waiting for the server or a user is fine, but never turns into an unchecked relay.
-                finish("cut: idle for " + duration_text(limits_.idle_timeout));
+                cut("cut: idle for " + duration_text(limits_.idle_timeout));
                 return;
             }
             refuse_tunnel("handshake timeout",
@@ -742,7 +743,7 @@ void Connection::on_deadline() {
                           false);
             return;
         case Phase::Relaying:
-            finish("cut: idle for " + duration_text(limits_.idle_timeout));
+            cut("cut: idle for " + duration_text(limits_.idle_timeout));
             return;
         case Phase::Refusing:
             finish();
@@ -767,11 +768,7 @@ void Connection::record() {
                             reached_server ? RecordLog::Reached::Server : RecordLog::Reached::ProxyOnly);
 }
 
-void Connection::finish(const std::string& error) {
-    end(error, /*reset_unsent=*/true);
-}
-
-void Connection::end(const std::string& error, bool reset_unsent) {
+void Connection::end(const std::string& error, Ending how) {
     if (phase_ == Phase::Done) return;
     if (phase_ == Phase::Resolving) core_.lookups().cancel(*execution_, id_);
     // A tunnel cut before its first bytes were judged was allowed by name only: its record
@@ -786,20 +783,27 @@ void Connection::end(const std::string& error, bool reset_unsent) {
     } else if (!error.empty() && record_.error.empty()) {
         record_.error = error;
     }
-    if (body_cut && record_.error.empty()) {
+    if (body_cut && how != Ending::Completed && record_.error.empty()) {  // not an early answer
         record_.error = "the request's body was not all sent: " +
                         std::to_string(request_.content_length - body_left_) + " of " +
                         std::to_string(request_.content_length) + " bytes";
     }
     record();
     --execution_->open;
-    // Bytes still on their way to a peer that does not read would stay, after a plain close, in
-    // an orphaned socket the kernel keeps for minutes (red team, 2026-12-06: 400 MB left by one
-    // run, for 5 min 45 s): such a socket is reset instead, unless the connection ended as its
-    // protocol does.
-    if (reset_unsent) {
-        reset_if_unsent(client_, !to_client_.empty() || down_.buffered() > 0);
-        reset_if_unsent(server_, !to_server_.empty() || up_.buffered() > 0);
+    const bool held_for_client = !to_client_.empty() || down_.buffered() > 0;
+    const bool held_for_server = !to_server_.empty() || up_.buffered() > 0;
+    switch (how) {
+        case Ending::Completed:
+            if (protocol_ == Protocol::Forward) reset_if_unsent(server_, held_for_server);
+            break;
+        case Ending::Failed:
+            reset_if_unsent(client_, held_for_client);
+            reset_if_unsent(server_, held_for_server);
+            break;
+        case Ending::Cut:
+            reset_if_unsent(client_, true);
+            reset_if_unsent(server_, true);
+            break;
     }
     client_.reset();
     server_.reset();

@@ -292,6 +292,85 @@ TEST(ProxyHttp, ARequestWhoseBodyWasCutSaysSo) {
     EXPECT_EQ(records[0].error, "the request's body was not all sent: 10 of 1000 bytes");
 }
 
+// What a socket's reader sees at its end: 0 for an end of input, else the errno (ECONNRESET for
+// a reset), after reading everything before it.
+int end_of(int fd, uint64_t* total = nullptr) {
+    char buf[65536];
+    for (;;) {
+        const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n > 0) {
+            if (total) *total += static_cast<uint64_t>(n);
+            continue;
+        }
+        return n == 0 ? 0 : errno;
+    }
+}
+
+// A response the proxy cuts ends in a reset, so that the client does not take what it got for the
+// whole response: here the idle cut of a server that stalls mid-body, with nothing left on its
+// way (a review, 2026-12-06: such a cut ended in a plain end of input).
+TEST(ProxyLimits, AResponseCutByTheProxyEndsInAReset) {
+    std::atomic<bool> done{false};
+    RawServer server([&](int fd) {
+        std::string head;
+        char ch;
+        while (head.find("\r\n\r\n") == std::string::npos && ::recv(fd, &ch, 1, 0) == 1) head += ch;
+        const std::string partial = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nabc";
+        ::send(fd, partial.data(), partial.size(), MSG_NOSIGNAL);
+        while (!done) std::this_thread::sleep_for(10ms);  // stalls
+    });
+    microvm::proxy::Limits limits;
+    limits.idle_timeout = std::chrono::milliseconds(300);
+    TestProxy p("allow=allowed.test", true, limits);
+    RawClient c = RawClient::tcp(p.port);
+    const std::string host = authority("allowed.test", server.port());
+    ASSERT_TRUE(c.send_all("GET http://" + host + "/ HTTP/1.1\r\nHost: " + host + "\r\n\r\n"));
+    uint64_t got = 0;
+    EXPECT_EQ(end_of(c.fd(), &got), ECONNRESET) << "after " << got << " bytes";
+    done = true;
+    auto records = p.records(1);
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].error, "cut: idle for 300 ms");
+    EXPECT_EQ(got, records[0].bytes_received);  // what came before the reset is all there
+}
+
+// A server that answers early (413) and stops reading: the request completed, so nothing is
+// recorded as an error, and the rest of the upload still queued for that server is reset with
+// the connection, not left to an orphaned socket (a review, 2026-12-06: 0.5 MB in LAST-ACK).
+TEST(ProxyHttp, AnEarlyAnswerCompletesAndResetsTheUploadsRest) {
+    std::atomic<bool> read_now{false};
+    std::atomic<int> server_end{-1};
+    RawServer server([&](int fd) {
+        const int small = 64 * 1024;
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+        std::string head;
+        char ch;
+        while (head.find("\r\n\r\n") == std::string::npos && ::recv(fd, &ch, 1, 0) == 1) head += ch;
+        const std::string answer = "HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        ::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL);
+        ::shutdown(fd, SHUT_WR);
+        while (!read_now) std::this_thread::sleep_for(10ms);
+        server_end = end_of(fd);
+    });
+    TestProxy p("allow=allowed.test");
+    RawClient c = RawClient::tcp(p.port);
+    const std::string host = authority("allowed.test", server.port());
+    ASSERT_TRUE(c.send_all("POST http://" + host + "/ HTTP/1.1\r\nHost: " + host +
+                           "\r\nContent-Length: 100000000\r\n\r\n"));
+    const std::string chunk(64 * 1024, 'u');
+    for (auto until = std::chrono::steady_clock::now() + 1s; std::chrono::steady_clock::now() < until;) {
+        if (::send(c.fd(), chunk.data(), chunk.size(), MSG_DONTWAIT | MSG_NOSIGNAL) <= 0) std::this_thread::sleep_for(20ms);
+    }
+    EXPECT_EQ(first_line(c.read_head()), "HTTP/1.1 413 Content Too Large");
+    auto records = p.records(1);
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].status, 413);
+    EXPECT_EQ(records[0].error, "");  // an early answer, not a failure
+    read_now = true;
+    ASSERT_TRUE(server.all_closed_within(5s));
+    EXPECT_EQ(server_end, ECONNRESET);
+}
+
 TEST(ProxyLimits, BytesPerExecution) {
     const std::string body(10000, 'b');
     RecordingServer server("HTTP/1.1 200 OK\r\nContent-Length: 10000\r\n\r\n" + body, true);

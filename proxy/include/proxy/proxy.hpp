@@ -58,11 +58,12 @@ struct ProxyOptions {
     // time it fills the client and the proxy wake each other up: a bigger buffer moves more per
     // wakeup. Capped by /proc/sys/net/core/wmem_max.
     size_t unix_send_buffer_bytes = 1024 * 1024;
-    // The send buffer of each connection to a server and the receive buffer of each TCP client:
-    // what the kernel holds of an upload whose server does not read. TCP's autotuning took it
-    // to 4 MiB per connection, host memory no limit of the sandbox's covers (red team,
-    // 2026-12-06: 228 MB for 32 connections of a run under --memory 32). The kernel doubles it
-    // for its bookkeeping. Downloads keep TCP's own sizing (their throughput: bench/proxy).
+    // What the kernel holds of an upload whose server does not read: the bytes queued but not
+    // sent toward the server (TCP_NOTSENT_LOWAT; what is in flight still follows the path) and
+    // the receive buffer of each TCP client (SO_RCVBUF, doubled by the kernel). TCP's autotuning
+    // took each to 4 MiB per connection, host memory no limit of the sandbox's covers (red team,
+    // 2026-12-06: 228 MB for 32 connections of a run under --memory 32). Downloads keep TCP's
+    // own sizing (their throughput: bench/proxy).
     size_t upload_buffer_bytes = 256 * 1024;
 };
 

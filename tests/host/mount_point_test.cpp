@@ -16,8 +16,8 @@
 
 #include <gtest/gtest.h>
 
-#include "host/remove_tree.hpp"
 #include "support/expectations.hpp"
+#include "support/host_files.hpp"
 
 namespace fs = std::filesystem;
 using microvm::host::mount_target;
@@ -25,20 +25,14 @@ using microvm::host::open_mount_point;
 
 namespace {
 
-fs::path fresh_dir(const std::string& name) {
-    const fs::path dir = fs::temp_directory_path() / (name + "-" + std::to_string(::getpid()));
-    microvm::host::remove_tree(dir.string());
-    fs::create_directories(dir);
-    return dir;
-}
-
 bool same_inode(int fd, const fs::path& path) {
     struct stat a {}, b {};
     return ::fstat(fd, &a) == 0 && ::stat(path.c_str(), &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 TEST(MountPoint, OpensTheDirectoryAndMakesWhatIsMissing) {
-    const fs::path dir = fresh_dir("mount-point-made");
+    const testsupport::HostDir temp("mount-point-made");
+    const fs::path& dir = temp.path();
     auto existing = open_mount_point(dir.string());
     ASSERT_TRUE(existing) << existing.error().message;
     EXPECT_TRUE(same_inode(existing->get(), dir));
@@ -47,11 +41,11 @@ TEST(MountPoint, OpensTheDirectoryAndMakesWhatIsMissing) {
     EXPECT_TRUE(fs::is_directory(dir / "a" / "b"));
     EXPECT_TRUE(same_inode(made->get(), dir / "a" / "b"));
     EXPECT_EQ(mount_target(*made), "/proc/self/fd/" + std::to_string(made->get()));
-    microvm::host::remove_tree(dir.string());
 }
 
 TEST(MountPoint, ASymlinkOnTheWayIsRefusedAndNothingIsMadeWhereItLeads) {
-    const fs::path dir = fresh_dir("mount-point-link");
+    const testsupport::HostDir temp("mount-point-link");
+    const fs::path& dir = temp.path();
     fs::create_directories(dir / "elsewhere");
     fs::create_directory_symlink(dir / "elsewhere", dir / "B");
     for (const fs::path& p : {dir / "B", dir / "B" / "inner"}) {
@@ -66,14 +60,14 @@ TEST(MountPoint, ASymlinkOnTheWayIsRefusedAndNothingIsMadeWhereItLeads) {
     EXPECT_FALSE(open_mount_point("relative/path"));
     EXPECT_FALSE(open_mount_point((dir / ".." / "x").string()));
     EXPECT_FALSE(open_mount_point((dir / "." / "x").string()));
-    microvm::host::remove_tree(dir.string());
 }
 
 // The mount goes onto the directory as opened: swapped for a symlink after the open, the mount
 // still lands on the directory (now under another name), never where the symlink leads.
 TEST(MountPoint, AMountLandsOnTheOpenedDirectoryAfterASwap) {
     MICROVM_REQUIRE("root", ::geteuid() == 0, "mounting needs root");
-    const fs::path dir = fresh_dir("mount-point-swap");
+    const testsupport::HostDir temp("mount-point-swap");
+    const fs::path& dir = temp.path();
     fs::create_directories(dir / "B");
     fs::create_directories(dir / "bin");
     const pid_t child = ::fork();
@@ -99,7 +93,6 @@ TEST(MountPoint, AMountLandsOnTheOpenedDirectoryAfterASwap) {
     ASSERT_EQ(::waitpid(child, &status, 0), child);
     ASSERT_TRUE(WIFEXITED(status));
     EXPECT_EQ(WEXITSTATUS(status), 0) << "1: the mount followed the symlink; 100+: the test could not set up";
-    microvm::host::remove_tree(dir.string());
 }
 
 }  // namespace

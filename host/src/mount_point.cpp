@@ -5,27 +5,20 @@
 
 #include <cerrno>
 
+#include "host/paths.hpp"
 #include "host/sys_error.hpp"
 
 namespace microvm::host {
 
 Expected<UniqueFd> open_mount_point(const std::string& path) {
-    if (path.empty() || path.front() != '/') {
-        return fail(Failure::Kind::InvalidInput, "mount point " + path + " is not an absolute path");
-    }
+    // The lexical rule of every policy path: absolute, no "..", "." and "//" dropped.
+    auto normal = normalize_absolute_path(path);
+    if (!normal) return fail(Failure::Kind::InvalidInput, "mount point: " + normal.error().message);
     constexpr int kFlags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
     UniqueFd dir(::open("/", kFlags));
     if (!dir.valid()) return sys_failure("opening /", errno);
     std::string walked;
-    for (size_t start = 1; start <= path.size();) {
-        size_t end = path.find('/', start);
-        if (end == std::string::npos) end = path.size();
-        const std::string name = path.substr(start, end - start);
-        start = end + 1;
-        if (name.empty()) continue;
-        if (name == "." || name == "..") {
-            return fail(Failure::Kind::InvalidInput, "mount point " + path + " holds a \"" + name + "\" component");
-        }
+    for (const std::string& name : path_components(*normal)) {
         walked += "/" + name;
         int fd = ::openat(dir.get(), name.c_str(), kFlags);
         if (fd < 0 && errno == ENOENT) {

@@ -14,7 +14,8 @@
 
 namespace microvm::host {
 
-// InvalidInput for a path that is not absolute or holds "." or ".." components; SetupError
+// InvalidInput for a path that is not absolute or holds a ".." component ("." and "//" are
+// dropped, as in every policy path: normalize_absolute_path); SetupError
 // naming the component that is a symlink, not a directory, or cannot be made.
 Expected<UniqueFd> open_mount_point(const std::string& path);
 

@@ -16,17 +16,23 @@
 namespace microvm::proxy {
 namespace {
 
+// True when bytes written to fd are still in its send queue (not yet taken by the peer).
+bool send_queued(const UniqueFd& fd) {
+    int queued = 0;
+    return ::ioctl(fd.get(), SIOCOUTQ, &queued) == 0 && queued > 0;
+}
+
 // Makes the close of fd a reset (RST) when bytes are queued in its send buffer or held by the
 // proxy for it (held; true: whatever is queued).
 void reset_if_unsent(const UniqueFd& fd, bool held) {
     if (!fd.valid()) return;
-    int queued = 0;
-    if (!held && (::ioctl(fd.get(), SIOCOUTQ, &queued) != 0 || queued == 0)) return;
+    if (!held && !send_queued(fd)) return;
     const linger reset{1, 0};
     ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
 }
 
-// Refusing: how long the client has to read the refusal, and how much it may still send meanwhile.
+// Refusing: how long the client has to read the refusal (or an early answer), and how much it may
+// still send meanwhile once all that was sent to it has been taken.
 constexpr auto kLinger = std::chrono::seconds(2);
 constexpr size_t kMaxDrain = 64 * 1024;
 constexpr size_t kReadChunk = 16 * 1024;
@@ -615,6 +621,10 @@ void Connection::relay() {
         ::shutdown(client_.get(), SHUT_WR);
         client_shut_ = true;
     }
+    if (down_done && protocol_ == Protocol::Forward && body_left_ > 0) {
+        drain_after_early_answer();
+        return;
+    }
     if (down_done && (up_done || protocol_ == Protocol::Forward)) {
         end({}, Ending::Completed);
         return;
@@ -679,8 +689,18 @@ void Connection::enter_refusing(std::string response) {
     refusing();
 }
 
+// The server answered before the request's body was all sent (a 413, say) and ended: the client
+// may still be sending, and closing its socket on unread bytes would reset the connection and
+// destroy the end of the answer still on its way (a review, 2026-12-06). The client is drained as
+// after a refusal; the upload's rest queued toward the server is reset with that socket.
+void Connection::drain_after_early_answer() {
+    reset_if_unsent(server_, !to_server_.empty() || up_.buffered() > 0);
+    enter_refusing({});
+}
+
 // The refusal is sent, our side shut, and the client drained until it closes: closing a socket
 // with unread bytes would reset the connection and could destroy the refusal before it is read.
+// Past kMaxDrain the drain goes on only while bytes sent to the client are still queued.
 void Connection::refusing() {
     if (!flush(client_.get(), to_client_, kUnlimited)) {
         finish();
@@ -691,12 +711,15 @@ void Connection::refusing() {
         ::shutdown(client_.get(), SHUT_WR);
         client_shut_ = true;
     }
-    char buf[4096];
-    while (true) {
+    // At most four chunks a turn: a client that sends without end must not hold the proxy's
+    // thread, and the turn after the others' is also after the linger deadline's check.
+    char buf[kReadChunk];
+    for (size_t this_turn = 0; this_turn < 4 * kReadChunk;) {
         const ssize_t n = ::recv(client_.get(), buf, sizeof buf, 0);
         if (n > 0) {
             drained_ += static_cast<size_t>(n);
-            if (drained_ <= kMaxDrain) continue;
+            this_turn += static_cast<size_t>(n);
+            if (drained_ <= kMaxDrain || send_queued(client_)) continue;
         } else if (n < 0 && errno == EINTR) {
             continue;
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -705,6 +728,7 @@ void Connection::refusing() {
         finish();
         return;
     }
+    core_.mark_ready(id_);
 }
 
 void Connection::on_deadline() {

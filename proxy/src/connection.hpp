@@ -46,7 +46,7 @@ class Connection {
         Connecting,
         Inspecting,  // tunnel granted: reading the client's first bytes (TLS ClientHello, SSH)
         Relaying,
-        Refusing,    // sending a refusal, then draining the client until it closes
+        Refusing,    // sending a refusal (or after an early answer), then draining the client until it closes
         Done,
     };
     enum class Protocol { Unknown, Connect, Forward, Socks5 };
@@ -66,6 +66,7 @@ class Connection {
     void start_relay();
     void relay();
     void refusing();
+    void drain_after_early_answer();
 
     // Refusals. refuse() answers in the client's protocol (HTTP status, SOCKS5 reply);
     // refuse_tunnel() is for a tunnel already granted (an alert for a TLS client, else nothing).

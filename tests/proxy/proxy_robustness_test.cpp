@@ -371,6 +371,48 @@ TEST(ProxyHttp, AnEarlyAnswerCompletesAndResetsTheUploadsRest) {
     EXPECT_EQ(server_end, ECONNRESET);
 }
 
+// A large early answer to a client that is still sending: the answer is all delivered before the
+// connection closes. Closed at once, the client's unread upload made the close a reset that
+// threw away the end of the answer still queued toward the client (a review, 2026-12-06).
+TEST(ProxyHttp, ALargeEarlyAnswerReachesAClientThatIsStillSending) {
+    const size_t answer_body = 1024 * 1024;
+    std::atomic<bool> done{false};
+    RawServer server([&](int fd) {
+        const int small = 64 * 1024;
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+        std::string head;
+        char ch;
+        while (head.find("\r\n\r\n") == std::string::npos && ::recv(fd, &ch, 1, 0) == 1) head += ch;
+        const std::string answer = "HTTP/1.1 413 Content Too Large\r\nContent-Length: " + std::to_string(answer_body) +
+                                   "\r\nConnection: close\r\n\r\n" + std::string(answer_body, 'a');
+        for (size_t sent = 0; sent < answer.size();) {
+            const ssize_t n = ::send(fd, answer.data() + sent, answer.size() - sent, MSG_NOSIGNAL);
+            if (n <= 0) return;
+            sent += static_cast<size_t>(n);
+        }
+        ::shutdown(fd, SHUT_WR);
+        while (!done) std::this_thread::sleep_for(10ms);  // never reads the upload
+    });
+    TestProxy p("allow=allowed.test");
+    RawClient c = RawClient::tcp(p.port);
+    const int small = 64 * 1024;  // the answer waits in the proxy's queue, not in this client's
+    ::setsockopt(c.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    const std::string host = authority("allowed.test", server.port());
+    ASSERT_TRUE(c.send_all("POST http://" + host + "/ HTTP/1.1\r\nHost: " + host +
+                           "\r\nContent-Length: 100000000\r\n\r\n"));
+    const std::string chunk(64 * 1024, 'u');
+    for (auto until = std::chrono::steady_clock::now() + 1s; std::chrono::steady_clock::now() < until;) {
+        if (::send(c.fd(), chunk.data(), chunk.size(), MSG_DONTWAIT | MSG_NOSIGNAL) <= 0) std::this_thread::sleep_for(20ms);
+    }
+    EXPECT_EQ(first_line(c.read_head()), "HTTP/1.1 413 Content Too Large");
+    EXPECT_EQ(c.read_exactly(answer_body).size(), answer_body);
+    done = true;
+    auto records = p.records(1);
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].error, "");
+    ASSERT_TRUE(server.all_closed_within(5s));
+}
+
 TEST(ProxyLimits, BytesPerExecution) {
     const std::string body(10000, 'b');
     RecordingServer server("HTTP/1.1 200 OK\r\nContent-Length: 10000\r\n\r\n" + body, true);

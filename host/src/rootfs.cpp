@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <deque>
 
+#include "host/hard_links.hpp"
 #include "host/paths.hpp"
 
 namespace microvm::host {
@@ -100,6 +101,31 @@ rtfs::Unexpected<Failure> bad_policy_path(const std::string& path, const std::st
     return fail(Failure::Kind::InvalidInput, "fs_policy path '" + path + "' " + why);
 }
 
+// A read-only path inside a writable one is bound read-only over it, which protects its files
+// under their own names only: one with another hard link, which the writable tree may hold, is
+// written through that link (red team, 2026-12-06). Such a path is refused, as is one too large
+// to look through.
+constexpr size_t kMaxNestedReadOnlyEntries = 100'000;
+
+Expected<void> refuse_hard_links_out(const Mount& read_only, const Mount& writable) {
+    RTFS_TRY(HardLinkSearch search, find_hard_linked_file(read_only.source, read_only.identity,
+                                                          read_only.directory, kMaxNestedReadOnlyEntries));
+    const std::string inside = "is read-only inside the writable '" + writable.target + "', ";
+    if (search.linked_file) {
+        return bad_policy_path(read_only.target,
+                               inside + "but '" + *search.linked_file + "' has " + std::to_string(search.links) +
+                                   " hard links, through which a program could write it; give it a copy "
+                                   "with one link, or keep it out of the writable path");
+    }
+    if (search.too_large) {
+        return bad_policy_path(read_only.target,
+                               inside + "and holds more than " + std::to_string(kMaxNestedReadOnlyEntries) +
+                                   " entries (or 64 levels), too many to look through for hard links a "
+                                   "program could write its files through");
+    }
+    return Ok{};
+}
+
 Expected<std::vector<Mount>> policy_binds(const FileSystemPolicy& policy) {
     std::vector<std::pair<std::string, bool>> wanted;  // path, writable
     if (policy.kind == FileSystemPolicy::Kind::ReadOnly) {
@@ -146,7 +172,9 @@ Expected<std::vector<Mount>> policy_binds(const FileSystemPolicy& policy) {
             // Already visible through the outer bind, unless it is to be writable there (or
             // read-only) while the outer one is not: then it is bound over it.
             if (shows_same_file(kept, m.target, m.source)) {
-                if (m.writable != outer->writable) kept.push_back(std::move(m));
+                if (m.writable == outer->writable) continue;
+                if (!m.writable) RTFS_CHECK(refuse_hard_links_out(m, *outer));
+                kept.push_back(std::move(m));
                 continue;
             }
             return bad_policy_path(m.target, "lies inside '" + outer->target +

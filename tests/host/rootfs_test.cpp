@@ -77,6 +77,52 @@ TEST(Rootfs, MountsComeParentsFirst) {
     EXPECT_TRUE(rw->directory);
 }
 
+// A read-only path inside a writable one protects its files under their own names only: a hard
+// link planted in the writable tree (here by hand; the red team's earlier run given rw=A made it)
+// wrote the "read-only" file through the link (red team, 2026-12-06).
+FileSystemPolicy read_only_inside(const std::string& writable, const std::string& read_only) {
+    FileSystemPolicy p = FileSystemPolicy::read_write({writable});
+    p.read_only_paths = {read_only};
+    return p;
+}
+
+TEST(Rootfs, AReadOnlyPathInsideAWritableOneWithAHardLinkIsRefused) {
+    TempDir dir;
+    const std::string a = dir.path();
+    fs::create_directories(a + "/sub/deeper");
+    std::ofstream(a + "/b") << "original";
+    std::ofstream(a + "/sub/deeper/secret") << "original";
+    // Without links, both are planned: the file and the directory bound read-only over the tree.
+    for (const std::string& ro : {a + "/b", a + "/sub"}) {
+        auto plan = plan_rootfs(request(read_only_inside(a, ro)));
+        ASSERT_TRUE(plan) << plan.error().message;
+        ASSERT_TRUE(find(*plan, ro)) << ro;
+        EXPECT_FALSE(find(*plan, ro)->writable);
+    }
+    ASSERT_EQ(::link((a + "/b").c_str(), (a + "/.c").c_str()), 0);
+    ASSERT_EQ(::link((a + "/sub/deeper/secret").c_str(), (a + "/.s").c_str()), 0);
+    for (const auto& [ro, linked] : {std::pair{a + "/b", a + "/b"}, std::pair{a + "/sub", a + "/sub/deeper/secret"}}) {
+        auto plan = plan_rootfs(request(read_only_inside(a, ro)));
+        ASSERT_FALSE(plan) << ro;
+        EXPECT_EQ(plan.error().kind, Failure::Kind::InvalidInput);
+        EXPECT_NE(plan.error().message.find("'" + linked + "' has 2 hard links"), std::string::npos)
+            << plan.error().message;
+    }
+    // Alone (read-only, not inside a writable path) the linked file is no concern.
+    EXPECT_TRUE(plan_rootfs(request(FileSystemPolicy::read_only({a + "/b"}))));
+}
+
+TEST(Rootfs, AReadOnlyPathInsideAWritableOneTooDeepToLookThroughIsRefused) {
+    TempDir dir;
+    std::string deep = dir.path() + "/sub";
+    for (int i = 0; i < 66; ++i) deep += "/d";
+    fs::create_directories(deep);
+    auto plan = plan_rootfs(request(read_only_inside(dir.path(), dir.path() + "/sub")));
+    ASSERT_FALSE(plan);
+    EXPECT_NE(plan.error().message.find("too many to look through for hard links"), std::string::npos)
+        << plan.error().message;
+}
+
 TEST(Rootfs, EmptyReadOnlyListMeansTheSystemDirectories) {
     auto plan = plan_rootfs(request(FileSystemPolicy::read_only()));
     ASSERT_TRUE(plan);

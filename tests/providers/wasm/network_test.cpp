@@ -25,6 +25,12 @@ class NetworkTest : public WasmTest {
             res.set_header("X-Served-By", "loopback");
             res.set_content("hi from the host", "text/plain");
         });
+        s.Get("/zeros", [](const httplib::Request&, httplib::Response& res) {
+            res.set_content(std::string(300 * 1024, '\0'), "application/octet-stream");
+        });
+        s.Get("/big", [](const httplib::Request&, httplib::Response& res) {
+            res.set_content(std::string(2 * 1024 * 1024, 'b'), "text/plain");
+        });
         s.Post("/echo", [](const httplib::Request& req, httplib::Response& res) {
             res.status = 201;
             res.set_content(req.get_header_value("X-Token") + ":" + req.body, "text/plain");
@@ -53,6 +59,39 @@ TEST_F(NetworkTest, AllowedHostIsFetchedAndRecorded) {
     EXPECT_EQ(relayed.host, "127.0.0.1");
     EXPECT_EQ(relayed.port, server.port());
     EXPECT_GT(relayed.bytes_received, 16u);
+}
+
+// A response the module could not hold in its memory limit is refused in the host before its
+// text is built: 300 KiB of binary zeros escape to 1.8 MB of JSON (six bytes each), which the
+// host held outside every limit, and a body larger than the limit is not taken at all (red
+// team, 2026-12-06). Each ends ENOMEM with the reason, for the guest and in the record.
+TEST_F(NetworkTest, AResponseLargerThanTheMemoryLimitCouldHoldIsRefusedInTheHost) {
+    constexpr int kNoMem = 100 + 48;
+    for (const char* path : {"/zeros", "/big"}) {
+        auto ctx = context(fixture("http_fetch.wat"), {R"({"url": ")" + url(path) + R"("})"});
+        ctx.config.network_policy = NetworkPolicy::full();
+        ctx.config.memory_limit_mb = 1;
+        auto r = run(ctx);
+        EXPECT_EQ(r.metadata.exit_code, path == std::string("/zeros") ? kNoMem : 100 + 29) << path << describe(r);
+        auto response = nlohmann::json::parse(r.metadata.stdout_data);
+        ASSERT_TRUE(response.contains("error")) << r.metadata.stdout_data;
+        ASSERT_FALSE(r.metadata.network_requests.empty()) << describe(r);
+        EXPECT_EQ(r.metadata.network_requests[0].error, response["error"].get<std::string>());
+        if (path == std::string("/zeros")) {
+            // 307200 zero bytes as "\u0000" each, with the status and the headers around them.
+            const std::string error = response["error"];
+            EXPECT_TRUE(error.starts_with("the response is 18")) << error;
+            EXPECT_TRUE(error.ends_with(" bytes as JSON, more than the module's memory limit (memory_limit_mb) could hold"))
+                << error;
+        }
+    }
+    // Within the limit, the same binary body arrives escaped.
+    auto ctx = context(fixture("http_fetch.wat"), {R"({"url": ")" + url("/zeros") + R"("})"});
+    ctx.config.network_policy = NetworkPolicy::full();
+    ctx.config.memory_limit_mb = 4;
+    auto r = run(ctx);
+    EXPECT_EQ(r.metadata.exit_code, 99) << describe(r);  // read into the fixture's 128 KiB: too long
+    EXPECT_EQ(r.metadata.network_requests[0].error, "");
 }
 
 // Under a host list the fetch goes through the egress proxy, which refuses a listed name whose

@@ -76,6 +76,7 @@ Expected<HttpRequest> parse_request(std::string_view text) {
 
 // Keeps what fits in limit bytes and counts all: the text of a response is never built larger
 // than the module could hold, whatever a binary body's escapes (six bytes each) make of it.
+// nlohmann's own serializer, the one json::dump uses (its detail API), writes into it.
 class BoundedText final : public nlohmann::detail::output_adapter_protocol<char> {
   public:
     BoundedText(std::string& out, size_t limit) : out_(out), limit_(limit) {}

@@ -22,6 +22,12 @@ bool send_queued(const UniqueFd& fd) {
     return ::ioctl(fd.get(), SIOCOUTQ, &queued) == 0 && queued > 0;
 }
 
+// True when bytes the peer sent wait unread in fd's receive queue: closing it would be a reset.
+bool unread(const UniqueFd& fd) {
+    int waiting = 0;
+    return ::ioctl(fd.get(), FIONREAD, &waiting) == 0 && waiting > 0;
+}
+
 // Makes the close of fd a reset (RST) when bytes are queued in its send buffer or held by the
 // proxy for it (held; true: whatever is queued).
 void reset_if_unsent(const UniqueFd& fd, bool held) {
@@ -32,7 +38,8 @@ void reset_if_unsent(const UniqueFd& fd, bool held) {
 }
 
 // Refusing: how long the client has to read the refusal (or an early answer), and how much it may
-// still send meanwhile once all that was sent to it has been taken.
+// still send meanwhile; after an early answer, more while the answer is still queued toward the
+// client, within the execution's byte limit.
 constexpr auto kLinger = std::chrono::seconds(2);
 constexpr size_t kMaxDrain = 64 * 1024;
 constexpr size_t kReadChunk = 16 * 1024;
@@ -450,7 +457,7 @@ void Connection::inspect() {
             finish();
             return;
         }
-        if (step.more) core_.mark_ready(id_);
+        if (step.more) mark_ready();
         if (protocol_ == Protocol::Socks5 && step.delivered > 0 && !first_bytes_seen_) {
             set_deadline(Clock::now() + limits_.idle_timeout);
         }
@@ -621,7 +628,7 @@ void Connection::relay() {
         ::shutdown(client_.get(), SHUT_WR);
         client_shut_ = true;
     }
-    if (down_done && protocol_ == Protocol::Forward && body_left_ > 0) {
+    if (down_done && protocol_ == Protocol::Forward && (body_left_ > 0 || unread(client_))) {
         drain_after_early_answer();
         return;
     }
@@ -629,7 +636,7 @@ void Connection::relay() {
         end({}, Ending::Completed);
         return;
     }
-    if (more) core_.mark_ready(id_);
+    if (more) mark_ready();
 }
 
 // --- refusals and the end --------------------------------------------------------------------
@@ -694,13 +701,16 @@ void Connection::enter_refusing(std::string response) {
 // destroy the end of the answer still on its way (a review, 2026-12-06). The client is drained as
 // after a refusal; the upload's rest queued toward the server is reset with that socket.
 void Connection::drain_after_early_answer() {
-    reset_if_unsent(server_, !to_server_.empty() || up_.buffered() > 0);
+    reset_if_unsent(server_, held_for_server());
+    after_early_answer_ = true;
     enter_refusing({});
 }
 
 // The refusal is sent, our side shut, and the client drained until it closes: closing a socket
 // with unread bytes would reset the connection and could destroy the refusal before it is read.
-// Past kMaxDrain the drain goes on only while bytes sent to the client are still queued.
+// The client's end of input ends it plainly (nothing is left unread: no reset); kMaxDrain bytes
+// end it too, unless an early answer is still on its way (the bytes past count against the
+// execution's byte limit), or the linger deadline.
 void Connection::refusing() {
     if (!flush(client_.get(), to_client_, kUnlimited)) {
         finish();
@@ -719,7 +729,15 @@ void Connection::refusing() {
         if (n > 0) {
             drained_ += static_cast<size_t>(n);
             this_turn += static_cast<size_t>(n);
-            if (drained_ <= kMaxDrain || send_queued(client_)) continue;
+            if (drained_ <= kMaxDrain) continue;
+            // Bytes the client sends past that count against the execution's byte limit.
+            if (after_early_answer_ && send_queued(client_) && bytes_left() >= static_cast<uint64_t>(n)) {
+                execution_->bytes += static_cast<uint64_t>(n);
+                continue;
+            }
+        } else if (n == 0) {
+            end({}, Ending::Completed);
+            return;
         } else if (n < 0 && errno == EINTR) {
             continue;
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -728,6 +746,12 @@ void Connection::refusing() {
         finish();
         return;
     }
+    mark_ready();
+}
+
+void Connection::mark_ready() {
+    if (ready_queued_) return;
+    ready_queued_ = true;
     core_.mark_ready(id_);
 }
 
@@ -815,7 +839,7 @@ void Connection::end(const std::string& error, Ending how) {
     record();
     --execution_->open;
     const bool held_for_client = !to_client_.empty() || down_.buffered() > 0;
-    const bool held_for_server = !to_server_.empty() || up_.buffered() > 0;
+    const bool held_for_server = this->held_for_server();
     switch (how) {
         case Ending::Completed:
             if (protocol_ == Protocol::Forward) reset_if_unsent(server_, held_for_server);

@@ -35,7 +35,10 @@ class Connection {
     void on_event(bool server_side, uint32_t events);
     void on_resolved(Resolution resolution);
     void on_deadline();
-    void on_ready() { advance(); }
+    void on_ready() {
+        ready_queued_ = false;
+        advance();
+    }
     // Ends the connection now (execution ended, proxy stopping), recording why: a cut.
     void abort(const std::string& why) { end(why, Ending::Cut); }
 
@@ -104,6 +107,10 @@ class Connection {
     void set_deadline(Clock::time_point when);
     void peek_status();
     uint64_t bytes_left() const { return execution_->bytes_left(); }
+    // Another turn after the other connections' (once queued however often asked).
+    void mark_ready();
+    // Bytes the proxy holds for the server: its own and those in the upload's pipe.
+    bool held_for_server() const { return !to_server_.empty() || up_.buffered() > 0; }
 
     Core& core_;
     const uint64_t id_;
@@ -120,6 +127,8 @@ class Connection {
     bool status_peeked_ = false;
     bool first_bytes_seen_ = false;  // Inspecting: the client has sent into the tunnel
     size_t drained_ = 0;           // Refusing: bytes read and dropped
+    bool after_early_answer_ = false;  // Refusing: an early answer, not a refusal, on its way
+    bool ready_queued_ = false;
 
     std::string in_;               // client bytes read before the relay (head, ClientHello)
     std::string to_client_;        // the proxy's own replies

@@ -371,10 +371,14 @@ TEST(ProxyHttp, AnEarlyAnswerCompletesAndResetsTheUploadsRest) {
     EXPECT_EQ(server_end, ECONNRESET);
 }
 
-// A large early answer to a client that is still sending: the answer is all delivered before the
-// connection closes. Closed at once, the client's unread upload made the close a reset that
-// threw away the end of the answer still queued toward the client (a review, 2026-12-06).
-TEST(ProxyHttp, ALargeEarlyAnswerReachesAClientThatIsStillSending) {
+// A large early answer to a client that has not sent its whole body: the answer is all
+// delivered before the connection closes. Closed at once, the client's unread upload made the
+// close a reset that threw away the end of the answer still queued toward the client (113 KB of
+// 1 MiB arrived); and a client that had ended its side with its body unfinished got a reset at
+// the end of the drain (a review, 2026-12-06). Both clients read only after a while.
+// max_bytes: the execution's byte limit; the drain after the answer counts against it, and a client
+// that sends past it loses the rest of the answer (whole: false).
+void expect_early_answer(bool client_half_closes, uint64_t max_bytes = 0, bool whole = true) {
     const size_t answer_body = 1024 * 1024;
     std::atomic<bool> done{false};
     RawServer server([&](int fd) {
@@ -393,24 +397,46 @@ TEST(ProxyHttp, ALargeEarlyAnswerReachesAClientThatIsStillSending) {
         ::shutdown(fd, SHUT_WR);
         while (!done) std::this_thread::sleep_for(10ms);  // never reads the upload
     });
-    TestProxy p("allow=allowed.test");
+    microvm::proxy::Limits limits;
+    if (max_bytes) limits.max_bytes = max_bytes;
+    TestProxy p("allow=allowed.test", true, limits);
     RawClient c = RawClient::tcp(p.port);
     const int small = 64 * 1024;  // the answer waits in the proxy's queue, not in this client's
     ::setsockopt(c.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
     const std::string host = authority("allowed.test", server.port());
     ASSERT_TRUE(c.send_all("POST http://" + host + "/ HTTP/1.1\r\nHost: " + host +
-                           "\r\nContent-Length: 100000000\r\n\r\n"));
-    const std::string chunk(64 * 1024, 'u');
-    for (auto until = std::chrono::steady_clock::now() + 1s; std::chrono::steady_clock::now() < until;) {
-        if (::send(c.fd(), chunk.data(), chunk.size(), MSG_DONTWAIT | MSG_NOSIGNAL) <= 0) std::this_thread::sleep_for(20ms);
+                           "\r\nContent-Length: 100000000\r\n\r\nabc"));
+    if (client_half_closes) {
+        c.shutdown_write();
+        std::this_thread::sleep_for(1500ms);  // inside the proxy's 2 s linger
+    } else {
+        const std::string chunk(64 * 1024, 'u');
+        for (auto until = std::chrono::steady_clock::now() + 1s; std::chrono::steady_clock::now() < until;) {
+            if (::send(c.fd(), chunk.data(), chunk.size(), MSG_DONTWAIT | MSG_NOSIGNAL) <= 0)
+                std::this_thread::sleep_for(20ms);
+        }
     }
     EXPECT_EQ(first_line(c.read_head()), "HTTP/1.1 413 Content Too Large");
-    EXPECT_EQ(c.read_exactly(answer_body).size(), answer_body);
+    const size_t got = c.read_exactly(answer_body).size();
+    if (whole) {
+        EXPECT_EQ(got, answer_body);
+    } else {
+        EXPECT_LT(got, answer_body);
+    }
     done = true;
     auto records = p.records(1);
     ASSERT_EQ(records.size(), 1u);
     EXPECT_EQ(records[0].error, "");
     ASSERT_TRUE(server.all_closed_within(5s));
+}
+
+TEST(ProxyHttp, ALargeEarlyAnswerReachesAClientThatIsStillSending) { expect_early_answer(false); }
+
+TEST(ProxyHttp, ALargeEarlyAnswerReachesAClientThatEndedItsSideEarly) { expect_early_answer(true); }
+
+// The drain is no way around the byte limit: past it, the connection ends.
+TEST(ProxyLimits, TheDrainAfterAnEarlyAnswerCountsAgainstTheByteLimit) {
+    expect_early_answer(false, 3u << 20, false);
 }
 
 TEST(ProxyLimits, BytesPerExecution) {

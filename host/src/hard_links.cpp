@@ -65,6 +65,12 @@ Expected<void> walk(int dir_fd, const std::string& path, int depth, Walk& w) {
                 if (errno == ENOENT) continue;
                 return sys_failure("opening " + child, errno);
             }
+            // The directory examined, not one swapped in since (from another file system, say).
+            struct stat opened;
+            if (::fstat(sub, &opened) != 0 || opened.st_dev != st.st_dev || opened.st_ino != st.st_ino) {
+                ::close(sub);
+                return fail(Failure::Kind::SetupError, child + " was replaced while it was looked through");
+            }
             RTFS_CHECK(walk(sub, child, depth + 1, w));
         }
     }

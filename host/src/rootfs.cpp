@@ -108,9 +108,15 @@ rtfs::Unexpected<Failure> bad_policy_path(const std::string& path, const std::st
 constexpr size_t kMaxNestedReadOnlyEntries = 100'000;
 
 Expected<void> refuse_hard_links_out(const Mount& read_only, const Mount& writable) {
-    RTFS_TRY(HardLinkSearch search, find_hard_linked_file(read_only.source, read_only.identity,
-                                                          read_only.directory, kMaxNestedReadOnlyEntries));
     const std::string inside = "is read-only inside the writable '" + writable.target + "', ";
+    auto found = find_hard_linked_file(read_only.source, read_only.identity, read_only.directory,
+                                       kMaxNestedReadOnlyEntries);
+    if (!found) {
+        return bad_policy_path(read_only.target, inside + "but could not be looked through for hard links a "
+                                                          "program could write its files through: " +
+                                                     found.error().message);
+    }
+    const HardLinkSearch& search = *found;
     if (search.linked_file) {
         return bad_policy_path(read_only.target,
                                inside + "but '" + *search.linked_file + "' has " + std::to_string(search.links) +

@@ -77,6 +77,7 @@ Expected<HttpRequest> parse_request(std::string_view text) {
 // Keeps what fits in limit bytes and counts all: the text of a response is never built larger
 // than the module could hold, whatever a binary body's escapes (six bytes each) make of it.
 // nlohmann's own serializer, the one json::dump uses (its detail API), writes into it.
+static_assert(NLOHMANN_JSON_VERSION_MAJOR == 3, "BoundedText uses nlohmann_json 3's serializer API");
 class BoundedText final : public nlohmann::detail::output_adapter_protocol<char> {
   public:
     BoundedText(std::string& out, size_t limit) : out_(out), limit_(limit) {}
@@ -164,6 +165,12 @@ uint32_t http_fetch(RunState& s, const Values& p) {
     auto response = perform_http(*url, *req, remaining, max_body, s.http_proxy, s.cancel);
     if (!response) {
         record.error = response.error().message;
+        const bool too_large = response.error().why == rtfs::host::TransferFailure::Why::TooLarge;
+        if (too_large && max_body < limits::kMaxHttpResponseBytes) {
+            record.error += ", which is the module's memory limit (memory_limit_mb): it could not hold more";
+            keep(s, record);
+            return respond(s, p, wasi::kNomem, {{"error", record.error}});
+        }
         keep(s, record);
         // The egress proxy's own refusal is the policy's, as the check above.
         const bool refused = response.error().why == rtfs::host::TransferFailure::Why::Refused;

@@ -129,6 +129,7 @@ class Connection {
     size_t drained_ = 0;           // Refusing: bytes read and dropped
     bool after_early_answer_ = false;  // Refusing: an early answer, not a refusal, on its way
     bool ready_queued_ = false;
+    size_t head_scanned_ = 0;      // Handshake: bytes of in_ the head parser has seen
 
     std::string in_;               // client bytes read before the relay (head, ClientHello)
     std::string to_client_;        // the proxy's own replies

@@ -70,6 +70,8 @@ ApiExpected<std::string> check_relative_path(const std::string& path) {
     for (const auto& p : parts) {
         if (p == "..") return api_fail(403, "path_refused", path + ": '..' is refused");
         if (p.empty() || p == ".") return api_fail(400, "bad_path", path + ": empty or '.' component");
+        // NAME_MAX: a longer name was the file system's ENAMETOOLONG, answered 500 (red team).
+        if (p.size() > 255) return api_fail(400, "bad_path", "a component of the file path is longer than 255 bytes");
     }
     return path;
 }

@@ -95,13 +95,23 @@ json audited_policy(const json& as_given) {
     return out;
 }
 
+// Whether a provider opens the program's files with the daemon's own user (wasm's file layer, a
+// provider without isolation): no sandbox user of its own is kept out of the daemon's 0700
+// directories then.
+bool opens_files_as_daemon(Isolation isolation) {
+    return isolation == Isolation::Wasm || isolation == Isolation::None;
+}
+
 // The daemon's own files (state directory, audit log and its rotated PATH.N, token file) must
 // not be in any sandbox's reach: a program could list or tamper with other clients' sessions,
 // forge audit records or read the tokens. A policy path is refused (as the providers refuse the
 // trusted state, host/trusted_state.hpp) when it is one of them, lies inside one, or holds one
-// (read-write), judged by real path. The sessions' own work directories are bound by the store,
-// not through a request's policy, so they are unaffected.
-ApiExpected<void> refuse_daemon_files(const Policy& policy, const std::vector<std::string>& daemon_files) {
+// (read-write; read-only too for a provider that opens files as the daemon: a wasm program
+// given ro=/run read every client's token, red team 2026-12-06), judged by real path. The
+// sessions' own work directories are bound by the store, not through a request's policy, so
+// they are unaffected.
+ApiExpected<void> refuse_daemon_files(const Policy& policy, const std::vector<std::string>& daemon_files,
+                                      Isolation isolation) {
     const FileSystemPolicy& fs = policy.config.fs_policy;
     std::vector<std::pair<std::string, bool>> paths;  // path, writable
     const bool rw = fs.kind == FileSystemPolicy::Kind::ReadWrite;
@@ -112,7 +122,7 @@ ApiExpected<void> refuse_daemon_files(const Policy& policy, const std::vector<st
         for (const std::string& own : daemon_files) {
             const bool inside = host::is_within(real, own) ||
                                 (real.starts_with(own + ".") && real.find('/', own.size()) == std::string::npos);
-            if (inside || (writable && host::is_within(own, real)))
+            if (inside || ((writable || opens_files_as_daemon(isolation)) && host::is_within(own, real)))
                 return api_fail(400, "bad_request", "fs_policy path '" + given + "' would reach " + own +
                                                         ", the daemon's own files (sessions, audit log, tokens, settings, TLS)");
         }
@@ -452,8 +462,6 @@ ApiExpected<std::shared_ptr<Service::Prepared>> Service::prepare_execution(
     p->program = std::move(*program);
     auto policy = parse_policy(*j, options_.settings);
     if (!policy) return rtfs::Unexpected<ApiError>(policy.error());
-    if (auto own = refuse_daemon_files(*policy, options_.private_paths); !own)
-        return rtfs::Unexpected<ApiError>(own.error());
     if (auto out = refuse_output_over_ceiling(*j, *policy, options_.max_output_bytes); !out)
         return rtfs::Unexpected<ApiError>(out.error());
     p->policy = std::move(*policy);
@@ -469,6 +477,11 @@ ApiExpected<std::shared_ptr<Service::Prepared>> Service::admit(std::shared_ptr<P
         p->init_error = prov.error().message;  // reported as an `unavailable` result
     } else {
         p->provider = *prov;
+        // A session's policy was judged when the session was made, with its provider.
+        if (!p->session) {
+            if (auto own = refuse_daemon_files(p->policy, options_.private_paths, (*prov)->isolation()); !own)
+                return rtfs::Unexpected<ApiError>(own.error());
+        }
     }
     p->execution_id = new_execution_id();
     p->cancel = CancelSource::child_of(all_.token());
@@ -608,7 +621,8 @@ Reply Service::create_session(const std::string& body, const ClientIdentity& who
     if (!prov) return error_reply(prov.error());
     auto policy = parse_policy(*j, options_.settings);
     if (!policy) return error_reply(policy.error());
-    if (auto own = refuse_daemon_files(*policy, options_.private_paths); !own) return error_reply(own.error());
+    if (auto own = refuse_daemon_files(*policy, options_.private_paths, (*prov)->isolation()); !own)
+        return error_reply(own.error());
     if (auto out = refuse_output_over_ceiling(*j, *policy, options_.max_output_bytes); !out)
         return error_reply(out.error());
     auto s = sessions_->create(provider_name, *policy, who, (*prov)->isolation());

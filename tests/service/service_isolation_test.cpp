@@ -122,6 +122,34 @@ TEST(ServiceIsolation, PoliciesCannotReachTheDaemonsOwnFiles) {
     microvm::host::remove_tree(logs);
 }
 
+// The attack (red team, 2026-12-06): a wasm execution given ro=/run read every client's token
+// (and ro=/tmp another client's session files): wasm opens files as the daemon, whom the
+// daemon's 0700 directories do not keep out, so for it (and a provider without isolation) a
+// read-only path holding one of the daemon's files is refused too.
+TEST(ServiceIsolation, AProviderOpeningFilesAsTheDaemonGetsNoReadOnlyParentOfItsFiles) {
+    const std::string logs = make_temp_dir();
+    const std::string audit_path = logs + "/audit.jsonl";
+    const std::string token_path = logs + "/tokens";
+    std::ofstream(token_path) << "t:secret\n";
+    auto log = microvm::service::AuditLog::open(audit_path, microvm::service::AuditSync::Never);
+    ASSERT_TRUE(log);
+    {
+        Harness h([&](microvm::service::ServiceOptions& o) { o.private_paths = {audit_path, token_path}; },
+                  {}, std::move(*log));
+        for (const std::string provider : {"mock", "wasm"}) {
+            for (const std::string& fs : {"ro=" + logs, "ro=" + h.dir, "rw=/tmp/elsewhere;ro=" + logs}) {
+                auto r = h.call_json("POST", "/v1/executions",
+                                     {{"provider", provider}, {"eval", "1"}, {"fs_policy", fs}});
+                EXPECT_EQ(r.status, 400) << provider << " " << fs << ": " << r.body;
+                EXPECT_NE(r.body.find("daemon's own files"), std::string::npos) << provider << " " << fs << ": " << r.body;
+                auto s = h.call_json("POST", "/v1/sandboxes", {{"provider", provider}, {"fs_policy", fs}});
+                EXPECT_EQ(s.status, 400) << provider << " " << fs << ": " << s.body;
+            }
+        }
+    }
+    microvm::host::remove_tree(logs);
+}
+
 // The attack (red team, 2026-12-04): a session granted rw= over the directory of the daemon's
 // --config wrote a config.toml naming a runsc of its own (root's files through the idmapped
 // bind pass every owner check), which the restarted daemon ran as root; another read the TLS

@@ -332,6 +332,19 @@ TEST_F(ConfinedFiles, TraversalAndAbsolutePathsAreRefused) {
     EXPECT_EQ(std::ifstream(dir_ + "/secret").rdbuf()->sgetc(), 'o');
 }
 
+// A name longer than the file system takes is the client's error (400), not the daemon's (a
+// 300-byte name was the file system's ENAMETOOLONG, answered 500 io_error; red team, 2026-12-06).
+TEST_F(ConfinedFiles, ANameLongerThanAFileSystemTakesIsABadPath) {
+    for (const std::string& p : {std::string(300, 'a'), "dir/" + std::string(256, 'b')}) {
+        auto w = write_beneath(fd_, p, "x");
+        ASSERT_FALSE(w) << p.size();
+        EXPECT_EQ(w.error().http_status, 400) << w.error().message;
+        EXPECT_EQ(w.error().code, "bad_path");
+        EXPECT_EQ(read_whole_beneath(fd_, p, 100).error().http_status, 400);
+    }
+    EXPECT_TRUE(write_beneath(fd_, std::string(255, 'c'), "x"));
+}
+
 TEST_F(ConfinedFiles, PlantedSymlinksAreNotFollowed) {
     // What a program in the sandbox could leave: links to the outside, as file and as directory.
     ASSERT_EQ(::symlink((dir_ + "/secret").c_str(), (dir_ + "/work/link").c_str()), 0);

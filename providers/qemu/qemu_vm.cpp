@@ -261,8 +261,8 @@ Expected<std::unique_ptr<QemuVm>> QemuVm::launch(const VmSpec& spec, const std::
     sync_child.reset();
     link_child.reset();   // the child's end: EOF here once the child exits or execs without sending
     agent_child.reset();  // QEMU's alone: the host's end sees EOF when QEMU is gone
-    remove_dir.dismiss();
     std::unique_ptr<QemuVm> vm(new QemuVm(dir, pid, uid, std::move(uid_lease)));
+    remove_dir.dismiss();
     vm->log_ = std::move(log_fd);
     vm->agent_ = std::move(agent_host);
     // Closing sync_parent without the go byte ends the child (it exits 125) on every return below.

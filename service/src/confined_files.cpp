@@ -41,6 +41,8 @@ ApiError refused(const std::string& path, int err) {
                         path + ": refused (it leaves the work directory or crosses a symbolic link)"};
     if (err == ENOTDIR || err == EISDIR)
         return ApiError{403, "path_refused", path + ": refused (" + host::errno_text(err) + ")"};
+    if (err == ENAMETOOLONG)  // a file system whose names are shorter than NAME_MAX
+        return ApiError{400, "bad_path", path + ": " + host::errno_text(err)};
     if (err == ENOSPC || err == EDQUOT)
         return ApiError{507, "insufficient_storage", path + ": the sandbox's disk is full (" + host::errno_text(err) + ")"};
     return ApiError{500, "io_error", path + ": " + host::errno_text(err)};
@@ -62,7 +64,8 @@ std::vector<std::string> split(const std::string& path) {
 
 ApiExpected<std::string> check_relative_path(const std::string& path) {
     if (path.empty()) return api_fail(400, "bad_path", "the file path is empty");
-    if (path.size() > 4096) return api_fail(400, "bad_path", "the file path is too long");
+    // PATH_MAX counts the terminating NUL: 4096 bytes is the kernel's ENAMETOOLONG.
+    if (path.size() >= 4096) return api_fail(400, "bad_path", "the file path is too long");
     if (path.find('\0') != std::string::npos) return api_fail(400, "bad_path", "the file path contains NUL");
     if (path[0] == '/') return api_fail(403, "path_refused", path + ": absolute paths are refused");
     auto parts = split(path);

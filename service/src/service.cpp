@@ -18,6 +18,7 @@
 #include "service/confined_files.hpp"
 #include "service/digest.hpp"
 #include "host/paths.hpp"
+#include "host/private_files.hpp"
 #include "host/policy_source.hpp"
 #include "host/trusted_state.hpp"
 #include "service/sandbox_pools.hpp"
@@ -95,11 +96,12 @@ json audited_policy(const json& as_given) {
     return out;
 }
 
-// Whether a provider opens the program's files with the daemon's own user (wasm's file layer, a
-// provider without isolation): no sandbox user of its own is kept out of the daemon's 0700
-// directories then.
+// Whether a provider's program reaches files as the daemon's own user, whom the daemon's 0700
+// directories do not keep out: wasm's file layer and a provider without isolation do; and on a
+// daemon without root every provider does (the process provider maps the daemon's uid into its
+// sandbox, QEMU runs as it; a review, 2026-12-06).
 bool opens_files_as_daemon(Isolation isolation) {
-    return isolation == Isolation::Wasm || isolation == Isolation::None;
+    return isolation == Isolation::Wasm || isolation == Isolation::None || ::geteuid() != 0;
 }
 
 // The daemon's own files (state directory, audit log and its rotated PATH.N, token file) must
@@ -278,9 +280,13 @@ void protect_daemon_files(ServiceOptions& options, const AuditLog* audit) {
         const std::filesystem::path log = std::filesystem::absolute(audit->path());
         host::protect_trusted_entries(log.parent_path().string(), log.filename().string() + ".");
     }
-    // The daemon's own files, as real paths, for refuse_daemon_files.
+    // The daemon's own files, as real paths, for refuse_daemon_files; and private to this
+    // process, for the providers whose programs reach files as the daemon (wasm).
     options.private_paths.push_back(options.state_dir);
-    for (auto& path : options.private_paths) path = host::resolved_path(path);
+    for (auto& path : options.private_paths) {
+        path = host::resolved_path(path);
+        host::keep_private(path);
+    }
 }
 
 }  // namespace
@@ -474,6 +480,10 @@ ApiExpected<std::shared_ptr<Service::Prepared>> Service::admit(std::shared_ptr<P
     auto prov = provider(p->provider_name);
     if (!prov) {
         if (prov.error().code != "unavailable") return rtfs::Unexpected<ApiError>(prov.error());
+        // Nothing will run, but a policy reaching the daemon's files is refused all the same,
+        // judged as strictly as for any provider.
+        if (auto own = refuse_daemon_files(p->policy, options_.private_paths, Isolation::None); !own && !p->session)
+            return rtfs::Unexpected<ApiError>(own.error());
         p->init_error = prov.error().message;  // reported as an `unavailable` result
     } else {
         p->provider = *prov;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -136,6 +137,32 @@ TEST(ProxySlowClients, TricklingBytesDoesNotExtendTheDeadline) {
     }
     EXPECT_EQ(first_line(c.read_all()), "HTTP/1.1 408 Request Timeout");
     EXPECT_LT(std::chrono::steady_clock::now() - t0, 1500ms);
+}
+
+// A head trickled a byte at a time ("\r" and "\n" apart) is parsed only as its lines complete
+// (each byte had parsed the whole head again), and still served; a control byte in it is still
+// refused at once, not at the handshake deadline (a review, 2026-12-06).
+TEST(ProxyHttp, ATrickledHeadIsServedAndItsControlBytesRefusedAtOnce) {
+    RecordingServer server(kReply, true);
+    TestProxy p("allow=allowed.test");
+    const std::string host = authority("allowed.test", server.port());
+    {
+        RawClient c = RawClient::tcp(p.port);
+        const int one = 1;
+        ::setsockopt(c.fd(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        for (char ch : "GET http://" + host + "/ HTTP/1.1\r\nHost: " + host + "\r\nX-Pad: abc\r\n\r\n") {
+            ASSERT_TRUE(c.send_all(std::string(1, ch)));
+            std::this_thread::sleep_for(1ms);
+        }
+        EXPECT_EQ(first_line(c.read_head()), "HTTP/1.1 200 OK");
+    }
+    RawClient c = RawClient::tcp(p.port);
+    ASSERT_TRUE(c.send_all("GET http://" + host + "/ HTTP/1.1\r\n"));
+    std::this_thread::sleep_for(50ms);
+    const auto t0 = std::chrono::steady_clock::now();
+    ASSERT_TRUE(c.send_all(std::string("X-Bad: a\x01b", 11)));  // no line end
+    EXPECT_EQ(first_line(c.read_head()), "HTTP/1.1 400 Bad Request");
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);  // the handshake deadline is 10 s
 }
 
 TEST(ProxySlowClients, HalfClosedClients) {

@@ -17,6 +17,7 @@
 #include "support/host_files.hpp"
 #include "host/paths.hpp"
 #include "host/trusted_state.hpp"
+#include "microvm/wasm/wasm_provider.hpp"
 #include "service/listeners.hpp"
 #include "service/sessions.hpp"
 #include "support/expectations.hpp"
@@ -145,6 +146,41 @@ TEST(ServiceIsolation, AProviderOpeningFilesAsTheDaemonGetsNoReadOnlyParentOfIts
                 auto s = h.call_json("POST", "/v1/sandboxes", {{"provider", provider}, {"fs_policy", fs}});
                 EXPECT_EQ(s.status, 400) << provider << " " << fs << ": " << s.body;
             }
+        }
+    }
+    microvm::host::remove_tree(logs);
+}
+
+// Under fs "full" (and the default read-only directories, /etc among them) a wasm program
+// reaches files as the daemon: it read every client's token (a review, 2026-12-06). The daemon's
+// files are private to its process (host/private_files.hpp), which wasm's file layer asks.
+TEST(ServiceIsolation, AWasmProgramUnderFullReadsNoneOfTheDaemonsFiles) {
+#ifdef MICROVM_RTFS_WASM_EXPECTED
+    ASSERT_TRUE(microvm::find_rtfs_guest_wasm()) << "rtfs-guest.wasm should have been built";
+#else
+    MICROVM_REQUIRE("wasm-rtfs", static_cast<bool>(microvm::find_rtfs_guest_wasm()), "rtfs-guest.wasm is not built");
+#endif
+    const std::string logs = make_temp_dir();
+    const std::string token_path = logs + "/tokens";
+    const std::string beside = logs + "/beside";
+    std::ofstream(token_path) << "t:secret\n";
+    std::ofstream(beside) << "open\n";
+    {
+        Harness h([&](microvm::service::ServiceOptions& o) { o.private_paths = {token_path}; });
+        auto read = [&](const std::string& path) {
+            return body_json(h.call_json("POST", "/v1/executions",
+                                         {{"provider", "wasm"},
+                                          {"fs_policy", "full"},
+                                          {"security_level", "full"},
+                                          {"eval", "(read-file \"" + path + "\")"}}));
+        };
+        auto open = read(beside);
+        EXPECT_EQ(open["status"], "ok") << open.dump();
+        EXPECT_NE(open.dump().find("open"), std::string::npos) << open.dump();
+        for (const std::string& secret : {token_path, h.dir + "/state"}) {
+            auto r = read(secret);
+            EXPECT_NE(r["status"], "ok") << secret << ": " << r.dump();
+            EXPECT_EQ(r.dump().find("t:secret"), std::string::npos) << r.dump();
         }
     }
     microvm::host::remove_tree(logs);

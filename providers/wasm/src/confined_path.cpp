@@ -11,6 +11,8 @@
 #include <deque>
 #include <vector>
 
+#include "host/private_files.hpp"
+
 namespace microvm::wasm {
 namespace {
 
@@ -127,16 +129,31 @@ int walk_open(int dir, std::string_view path, int flags, mode_t mode, bool follo
     return ENOENT;
 }
 
-}  // namespace
-
-int open_beneath(int dir, std::string_view path, int flags, mode_t mode, bool follow_last,
-                 UniqueFd& out) {
+int open_confined(int dir, std::string_view path, int flags, mode_t mode, bool follow_last, UniqueFd& out) {
     if (!valid_path(path)) return EINVAL;
     if (path.empty()) return ENOENT;
     const std::string p(path);
     int r = try_openat2(dir, p, flags | (follow_last ? 0 : O_NOFOLLOW), mode, out);
     if (r >= 0) return r;
     return walk_open(dir, path, flags, mode, follow_last, out);
+}
+
+}  // namespace
+
+// The host process's private files (host/private_files.hpp) are never handed over, whatever a
+// preopen covers; a file to be created is judged by its directory first.
+int open_beneath(int dir, std::string_view path, int flags, mode_t mode, bool follow_last,
+                 UniqueFd& out) {
+    if (flags & O_CREAT) {
+        ParentAndName parent;
+        if (int r = resolve_parent(dir, path, parent); r != 0 && r != EINVAL) return r;
+    }
+    if (int r = open_confined(dir, path, flags, mode, follow_last, out); r != 0) return r;
+    if (host::reaches_private(out.get(), dir)) {
+        out.reset();
+        return EACCES;
+    }
+    return 0;
 }
 
 int resolve_parent(int dir, std::string_view path, ParentAndName& out) {

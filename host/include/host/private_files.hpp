@@ -1,0 +1,24 @@
+// Files of this process that no program it runs may reach, whatever a policy grants: a daemon's
+// tokens, settings, TLS key, audit log and state directory (microvmd keeps them so). A sandbox
+// with a user of its own is kept out of them by their owner and mode; a provider whose program
+// reaches files as this process (wasm's file layer) asks here before it hands one over: under
+// fs "full", or the default read-only directories (/etc, where the tokens are advised to lie),
+// a wasm program read every client's token (red team and review, 2026-12-06).
+#pragma once
+
+#include <string>
+
+namespace microvm::host {
+
+// Keeps path private from then on, by its real path (a path that does not exist yet: the real
+// path it will have; PATH.N, a rotated file, counts as PATH) and by the identity of what is
+// there at each check.
+void keep_private(const std::string& path);
+
+// True when the object fd names is one of them (by identity: another hard link counts) or lies
+// inside one, and the directory `from` (where the access started) does not lie inside that one:
+// a directory inside one was granted as such (a session's work directory in the daemon's state
+// directory). False at once when nothing is kept private.
+bool reaches_private(int fd, int from);
+
+}  // namespace microvm::host

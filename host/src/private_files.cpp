@@ -1,0 +1,75 @@
+#include "host/private_files.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <climits>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "host/paths.hpp"
+#include "host/policy_source.hpp"
+
+namespace microvm::host {
+namespace {
+
+struct Kept {
+    std::string real_path;
+};
+
+// The identity of what is at path now (never one recorded earlier: a file replaced since frees
+// its inode for another file, which would then be taken for private).
+std::optional<FileIdentity> identity_now(const std::string& path) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+    return FileIdentity{st.st_dev, st.st_ino};
+}
+
+std::mutex g_mutex;
+std::vector<Kept> g_kept;
+std::atomic<bool> g_any{false};
+
+std::optional<std::string> real_path_of(int fd) {
+    char buf[PATH_MAX];
+    const std::string link = "/proc/self/fd/" + std::to_string(fd);
+    const ssize_t n = ::readlink(link.c_str(), buf, sizeof buf);
+    if (n <= 0 || static_cast<size_t>(n) >= sizeof buf) return std::nullopt;
+    return std::string(buf, static_cast<size_t>(n));
+}
+
+// path is kept's file, lies inside it, or is one of its rotated PATH.N.
+bool covers(const Kept& kept, const std::string& path) {
+    if (is_within(path, kept.real_path)) return true;
+    const std::string& own = kept.real_path;
+    return path.starts_with(own + ".") && path.find('/', own.size()) == std::string::npos;
+}
+
+}  // namespace
+
+void keep_private(const std::string& path) {
+    Kept kept{resolved_path(path)};
+    std::lock_guard lock(g_mutex);
+    g_kept.push_back(std::move(kept));
+    g_any = true;
+}
+
+bool reaches_private(int fd, int from) {
+    if (!g_any) return false;
+    struct stat st;
+    if (::fstat(fd, &st) != 0) return true;  // cannot tell: refused
+    const FileIdentity identity{st.st_dev, st.st_ino};
+    const std::optional<std::string> real = real_path_of(fd);
+    std::optional<std::string> from_real;
+    std::lock_guard lock(g_mutex);
+    for (const Kept& kept : g_kept) {
+        const bool inside = !real || covers(kept, *real) || identity_now(kept.real_path) == identity;
+        if (!inside) continue;
+        if (!from_real) from_real = real_path_of(from).value_or("");
+        if (from_real->empty() || !is_within(*from_real, kept.real_path)) return true;
+    }
+    return false;
+}
+
+}  // namespace microvm::host

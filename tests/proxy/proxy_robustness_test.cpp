@@ -361,6 +361,15 @@ TEST(ProxyLimits, AResponseCutByTheProxyEndsInAReset) {
     EXPECT_EQ(got, records[0].bytes_received);  // what came before the reset is all there
 }
 
+// A server that means to read little of an upload: a small receive buffer, the head read.
+void take_head_of_upload(int fd) {
+    const int small = 64 * 1024;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    std::string head;
+    char ch;
+    while (head.find("\r\n\r\n") == std::string::npos && ::recv(fd, &ch, 1, 0) == 1) head += ch;
+}
+
 // A server that answers early (413) and stops reading: the request completed, so nothing is
 // recorded as an error, and the rest of the upload still queued for that server is reset with
 // the connection, not left to an orphaned socket (a review, 2026-12-06: 0.5 MB in LAST-ACK).
@@ -368,11 +377,7 @@ TEST(ProxyHttp, AnEarlyAnswerCompletesAndResetsTheUploadsRest) {
     std::atomic<bool> read_now{false};
     std::atomic<int> server_end{-1};
     RawServer server([&](int fd) {
-        const int small = 64 * 1024;
-        ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-        std::string head;
-        char ch;
-        while (head.find("\r\n\r\n") == std::string::npos && ::recv(fd, &ch, 1, 0) == 1) head += ch;
+        take_head_of_upload(fd);
         const std::string answer = "HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
         ::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL);
         ::shutdown(fd, SHUT_WR);
@@ -409,11 +414,7 @@ void expect_early_answer(bool client_half_closes, uint64_t max_bytes = 0, bool w
     const size_t answer_body = 1024 * 1024;
     std::atomic<bool> done{false};
     RawServer server([&](int fd) {
-        const int small = 64 * 1024;
-        ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-        std::string head;
-        char ch;
-        while (head.find("\r\n\r\n") == std::string::npos && ::recv(fd, &ch, 1, 0) == 1) head += ch;
+        take_head_of_upload(fd);
         const std::string answer = "HTTP/1.1 413 Content Too Large\r\nContent-Length: " + std::to_string(answer_body) +
                                    "\r\nConnection: close\r\n\r\n" + std::string(answer_body, 'a');
         for (size_t sent = 0; sent < answer.size();) {

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <optional>
@@ -155,6 +156,14 @@ std::string find_in_dirs(const std::string& name, const std::vector<std::string>
         }
     }
     return {};
+}
+
+std::optional<std::string> fd_real_path(int fd) {
+    char link[64], real[PATH_MAX];
+    std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    const ssize_t n = ::readlink(link, real, sizeof real);
+    if (n <= 0 || static_cast<size_t>(n) >= sizeof real) return std::nullopt;
+    return std::string(real, static_cast<size_t>(n));
 }
 
 }  // namespace microvm::host

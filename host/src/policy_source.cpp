@@ -69,13 +69,10 @@ Expected<CheckedSource> check_policy_source(const std::string& path, MountTable&
         if (err == ELOOP) return refused(path, "resolves through a magic link (/proc/.../fd)");
         return refused(path, "cannot be opened: " + errno_text(err));
     }
-    char link[64], real[PATH_MAX];
-    std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd.get());
-    ssize_t n = ::readlink(link, real, sizeof real - 1);
-    if (n <= 0) return refused(path, "cannot be resolved: " + errno_text(errno));
-    real[n] = '\0';
+    std::optional<std::string> real = fd_real_path(fd.get());
+    if (!real) return refused(path, "cannot be resolved: " + errno_text(errno));
     CheckedSource src;
-    src.real_path = real;
+    src.real_path = std::move(*real);
     const std::string via = src.real_path == path ? "" : "resolves to '" + src.real_path + "', ";
     if (src.real_path == "/") {
         return refused(path, via + "the host's whole tree (use fs_policy full for that)");

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <climits>
 #include <mutex>
 #include <optional>
 #include <vector>
@@ -31,14 +30,6 @@ std::mutex g_mutex;
 std::vector<Kept> g_kept;
 std::atomic<bool> g_any{false};
 
-std::optional<std::string> real_path_of(int fd) {
-    char buf[PATH_MAX];
-    const std::string link = "/proc/self/fd/" + std::to_string(fd);
-    const ssize_t n = ::readlink(link.c_str(), buf, sizeof buf);
-    if (n <= 0 || static_cast<size_t>(n) >= sizeof buf) return std::nullopt;
-    return std::string(buf, static_cast<size_t>(n));
-}
-
 // path is kept's file, lies inside it, or is one of its rotated PATH.N.
 bool covers(const Kept& kept, const std::string& path) {
     if (is_within(path, kept.real_path)) return true;
@@ -60,13 +51,13 @@ bool reaches_private(int fd, int from) {
     struct stat st;
     if (::fstat(fd, &st) != 0) return true;  // cannot tell: refused
     const FileIdentity identity{st.st_dev, st.st_ino};
-    const std::optional<std::string> real = real_path_of(fd);
+    const std::optional<std::string> real = fd_real_path(fd);
     std::optional<std::string> from_real;
     std::lock_guard lock(g_mutex);
     for (const Kept& kept : g_kept) {
         const bool inside = !real || covers(kept, *real) || identity_now(kept.real_path) == identity;
         if (!inside) continue;
-        if (!from_real) from_real = real_path_of(from).value_or("");
+        if (!from_real) from_real = fd_real_path(from).value_or("");
         if (from_real->empty() || !is_within(*from_real, kept.real_path)) return true;
     }
     return false;

@@ -2,6 +2,7 @@
 // climb with "..") and canonical resolution of host paths.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +31,10 @@ Expected<std::string> canonical_host_path(const std::string& path);
 // given: the real path a path that does not exist yet will have. A path of PATH_MAX bytes or more
 // is returned as it is: no system call takes it.
 std::string resolved_path(const std::string& path);
+
+// The path the kernel gives for what fd names (readlink of /proc/self/fd/N): a real path, with
+// no symlink; nullopt when it cannot be read.
+std::optional<std::string> fd_real_path(int fd);
 
 // The directories of a PATH value, in order; relative entries (which would resolve against the
 // caller's working directory) are left out.

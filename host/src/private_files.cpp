@@ -46,21 +46,32 @@ void keep_private(const std::string& path) {
     g_any = true;
 }
 
-bool reaches_private(int fd, int from) {
-    if (!g_any) return false;
-    struct stat st;
-    if (::fstat(fd, &st) != 0) return true;  // cannot tell: refused
-    const FileIdentity identity{st.st_dev, st.st_ino};
-    const std::optional<std::string> real = fd_real_path(fd);
+// Whether a kept path covers real (or, by identity, the object of fd >= 0 is one), and the access
+// did not start inside that kept path.
+bool private_to(const std::optional<std::string>& real, const std::optional<FileIdentity>& identity, int from) {
     std::optional<std::string> from_real;
     std::lock_guard lock(g_mutex);
     for (const Kept& kept : g_kept) {
-        const bool inside = !real || covers(kept, *real) || identity_now(kept.real_path) == identity;
+        const bool inside = !real || covers(kept, *real) || (identity && identity_now(kept.real_path) == identity);
         if (!inside) continue;
         if (!from_real) from_real = fd_real_path(from).value_or("");
         if (from_real->empty() || !is_within(*from_real, kept.real_path)) return true;
     }
     return false;
+}
+
+bool reaches_private(int fd, int from) {
+    if (!g_any) return false;
+    struct stat st;
+    if (::fstat(fd, &st) != 0) return true;  // cannot tell: refused
+    return private_to(fd_real_path(fd), FileIdentity{st.st_dev, st.st_ino}, from);
+}
+
+bool names_private(int parent, const std::string& name, int from) {
+    if (!g_any) return false;
+    std::optional<std::string> real = fd_real_path(parent);
+    if (real) *real = (*real == "/" ? "" : *real) + "/" + name;
+    return private_to(real, std::nullopt, from);
 }
 
 }  // namespace microvm::host

@@ -82,9 +82,10 @@ ApiExpected<std::shared_ptr<Session>> SessionStore::create(std::string provider,
                                                            const ClientIdentity& owner, Isolation isolation) {
     // Full access to the host's tree cannot reach the work directory from a sandbox of its own
     // user: it lies in the daemon's private sandboxes/ (root's, 0700). Every exec would run
-    // without the one place a session is for (red team, 2026-12-04), so it is refused. A
-    // program run in the daemon (mock, wasm) reaches it as the daemon does.
-    const bool in_daemon = isolation == Isolation::None || isolation == Isolation::Wasm;
+    // without the one place a session is for (red team, 2026-12-04), so it is refused. Nor from
+    // wasm, to which the daemon's state directory is private (host/private_files.hpp). A program
+    // run in the daemon without isolation (mock) reaches it as the daemon does.
+    const bool in_daemon = isolation == Isolation::None;
     const bool own_root = isolation == Isolation::VM;
     if (policy.config.fs_policy.kind == FileSystemPolicy::Kind::Full && !in_daemon)
         return api_fail(400, "bad_request",

@@ -16,6 +16,7 @@
 
 namespace fs = std::filesystem;
 using microvm::host::keep_private;
+using microvm::host::names_private;
 using microvm::host::reaches_private;
 using microvm::host::UniqueFd;
 
@@ -49,6 +50,12 @@ TEST(PrivateFiles, WhatIsKeptIsReachedOnlyFromInsideIt) {
     const UniqueFd work = open_path(dir / "state" / "sandboxes" / "s1");
     EXPECT_FALSE(reaches_private(open_path(dir / "state" / "sandboxes" / "s1" / "mine").get(), work.get()));
     EXPECT_TRUE(reaches_private(open_path(dir / "tokens").get(), work.get()));
+    // By name, before anything is made or changed there: a rotated name to be, the kept file.
+    const UniqueFd top = open_path(dir);
+    EXPECT_TRUE(names_private(top.get(), "audit.jsonl.7", root.get()));
+    EXPECT_TRUE(names_private(top.get(), "tokens", root.get()));
+    EXPECT_FALSE(names_private(top.get(), "audit.jsonl-other", root.get()));
+    EXPECT_FALSE(names_private(work.get(), "new", work.get()));
 }
 
 }  // namespace

@@ -167,6 +167,20 @@ TEST(ServiceIsolation, AWasmProgramUnderFullReadsNoneOfTheDaemonsFiles) {
             EXPECT_NE(r["status"], "ok") << secret << ": " << r.dump();
             EXPECT_EQ(r.dump().find("t:secret"), std::string::npos) << r.dump();
         }
+        // Nor changed on the way to the refusal: an O_TRUNC open emptied the token file, the
+        // settings and the audit log before it was refused, and a refused O_CREAT left a rotated
+        // name made (red team, 2026-12-06).
+        for (const std::string& target : {token_path, token_path + ".7"}) {
+            auto w = body_json(h.call_json("POST", "/v1/executions",
+                                           {{"provider", "wasm"},
+                                            {"fs_policy", "full"},
+                                            {"security_level", "full"},
+                                            {"eval", "(write-file \"" + target + "\" \"\")"}}));
+            EXPECT_NE(w["status"], "ok") << target << ": " << w.dump();
+        }
+        std::ifstream tokens(token_path);
+        EXPECT_EQ(std::string(std::istreambuf_iterator<char>(tokens), {}), "t:secret\n");
+        EXPECT_FALSE(std::filesystem::exists(token_path + ".7"));
     }
     microvm::host::remove_tree(logs);
 }

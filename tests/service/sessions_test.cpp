@@ -70,7 +70,12 @@ TEST(Sessions, AFullFileSystemPolicyIsRefusedWhereTheSandboxCannotReachTheWorkDi
     EXPECT_EQ(r.status, 400) << r.body;
     EXPECT_NE(r.body.find("work directory"), std::string::npos) << r.body;
     EXPECT_TRUE(std::filesystem::is_empty(h.dir + "/state/sandboxes"));
-    // A program run in the daemon reaches it as the daemon does.
+    // Nor a wasm program, to which the daemon's state directory is private (host/private_files.hpp):
+    // such a session's every use of its directory was "Permission denied" (red team, 2026-12-06).
+    auto w = h.call_json("POST", "/v1/sandboxes", {{"provider", "wasm"}, {"fs_policy", "full"}});
+    EXPECT_EQ(w.status, 400) << w.body;
+    EXPECT_NE(w.body.find("work directory"), std::string::npos) << w.body;
+    // A program run in the daemon without isolation reaches it as the daemon does.
     std::string id = create_session(h, {{"provider", "mock"}, {"fs_policy", "full"}});
     EXPECT_EQ(id.substr(0, 4), "sbx-");
 }

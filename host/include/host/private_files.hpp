@@ -21,4 +21,8 @@ void keep_private(const std::string& path);
 // directory). False at once when nothing is kept private.
 bool reaches_private(int fd, int from);
 
+// The same for the entry `name` of the directory parent, by its path alone (it need not exist):
+// asked before an entry is made, truncated, renamed or removed.
+bool names_private(int parent, const std::string& name, int from);
+
 }  // namespace microvm::host

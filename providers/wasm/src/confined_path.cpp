@@ -141,17 +141,28 @@ int open_confined(int dir, std::string_view path, int flags, mode_t mode, bool f
 }  // namespace
 
 // The host process's private files (host/private_files.hpp) are never handed over, whatever a
-// preopen covers; a file to be created is judged by its directory first.
+// preopen covers, nor changed on the way: a file to be created is judged by its name first, and
+// one to be truncated only once it was judged (an O_TRUNC open emptied the daemon's token file
+// and audit log before its refusal; red team, 2026-12-06).
 int open_beneath(int dir, std::string_view path, int flags, mode_t mode, bool follow_last,
                  UniqueFd& out) {
     if (flags & O_CREAT) {
         ParentAndName parent;
         if (int r = resolve_parent(dir, path, parent); r != 0 && r != EINVAL) return r;
     }
-    if (int r = open_confined(dir, path, flags, mode, follow_last, out); r != 0) return r;
+    if (int r = open_confined(dir, path, flags & ~O_TRUNC, mode, follow_last, out); r != 0) return r;
     if (host::reaches_private(out.get(), dir)) {
         out.reset();
         return EACCES;
+    }
+    if (flags & O_TRUNC) {
+        struct stat st;
+        if (::fstat(out.get(), &st) == 0 && S_ISREG(st.st_mode) && (flags & O_ACCMODE) != O_RDONLY &&
+            ::ftruncate(out.get(), 0) != 0) {
+            const int err = errno;
+            out.reset();
+            return err;
+        }
     }
     return 0;
 }
@@ -170,7 +181,12 @@ int resolve_parent(int dir, std::string_view path, ParentAndName& out) {
     std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
     if (name.empty() || name == "." || name == "..") return EINVAL;
     out.name = std::string(name);
-    return open_beneath(dir, parent, O_PATH | O_DIRECTORY, 0, true, out.parent);
+    if (int r = open_beneath(dir, parent, O_PATH | O_DIRECTORY, 0, true, out.parent); r != 0) return r;
+    if (host::names_private(out.parent.get(), out.name, dir)) {
+        out.parent.reset();
+        return EACCES;
+    }
+    return 0;
 }
 
 void force_component_walk_for_testing(bool on) {

@@ -19,10 +19,6 @@ using host::UniqueFd;
 
 enum class FdKind { Stdin, Stdout, Stderr, ResultSink, Directory, File };
 
-struct DirCloser {
-    void operator()(DIR* d) const { closedir(d); }
-};
-
 struct FdEntry {
     FdKind kind = FdKind::File;
     UniqueFd host;  // Directory and File only
@@ -31,7 +27,6 @@ struct FdEntry {
     uint16_t fdflags = 0;
     std::string preopen_name;     // set for preopened directories: the guest-visible path
     bool read_only_tree = false;  // below a read-only preopen: nothing here may change the host
-    std::unique_ptr<DIR, DirCloser> dir_stream;  // fd_readdir state, opened on first use
 
     bool has(uint64_t rights) const { return (rights_base & rights) == rights; }
 };

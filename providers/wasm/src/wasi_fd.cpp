@@ -1,7 +1,9 @@
 // fd_*: reading and writing descriptors (stdio captures, stdin bytes, host files and
 // directories opened below a preopen), with WASI rights checked on every call.
 #include <fcntl.h>
+#include <dirent.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -330,6 +332,9 @@ uint8_t dirent_type(unsigned char d_type) {
 
 // Entries are packed as dirent headers followed by names; the last one may be cut at buf_len,
 // which tells the guest to call again with a larger buffer.
+// Read with getdents64 on the entry's own descriptor from the cookie's offset (a directory's
+// d_off), not through a DIR stream: that held a second host descriptor per directory, two for
+// each of the 1024 a run may open (a review, 2026-12-06).
 uint32_t fd_readdir(RunState& s, const Values& p) {
     FdEntry* e = nullptr;
     if (uint32_t err = lookup(s, u32_at(p, 0), r::kFdReaddir, e)) return err;
@@ -337,44 +342,40 @@ uint32_t fd_readdir(RunState& s, const Values& p) {
     GuestMemory m = s.mem();
     const uint64_t buf = u32_at(p, 1), buf_len = u32_at(p, 2), cookie = u64_at(p, 3);
     if (!m.span(buf, buf_len)) return wasi::kFault;
-    if (!e->dir_stream) {
-        int fd = openat(e->host.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0) return wasi::from_host_errno(errno);
-        DIR* d = fdopendir(fd);
-        if (!d) {
-            close(fd);
-            return wasi::from_host_errno(errno);
-        }
-        e->dir_stream.reset(d);
-    }
-    DIR* d = e->dir_stream.get();
-    if (cookie == 0) {
-        rewinddir(d);
-    } else {
-        seekdir(d, static_cast<long>(cookie));
-    }
+    if (cookie > static_cast<uint64_t>(std::numeric_limits<off_t>::max())) return wasi::kInval;
+    if (::lseek(e->host.get(), static_cast<off_t>(cookie), SEEK_SET) < 0) return wasi::from_host_errno(errno);
     uint64_t used = 0;
     std::string record;
+    alignas(8) char entries[8192];
     while (used < buf_len) {
-        errno = 0;
-        dirent* de = readdir(d);
-        if (!de) {
-            if (errno != 0) return wasi::from_host_errno(errno);
-            break;
+        const long got = ::syscall(SYS_getdents64, e->host.get(), entries, sizeof entries);
+        if (got < 0) return wasi::from_host_errno(errno);
+        if (got == 0) break;
+        for (long at = 0; at < got && used < buf_len;) {
+            // struct linux_dirent64: d_ino (8), d_off (8), d_reclen (2), d_type (1), d_name.
+            const char* de = entries + at;
+            uint64_t ino = 0;
+            int64_t off = 0;
+            uint16_t reclen = 0;
+            std::memcpy(&ino, de, 8);
+            std::memcpy(&off, de + 8, 8);
+            std::memcpy(&reclen, de + 16, 2);
+            const auto d_type = static_cast<unsigned char>(de[18]);
+            const char* d_name = de + 19;
+            at += reclen;
+            const size_t name_len = std::strlen(d_name);
+            record.assign(wasi::kDirentSize + name_len, '\0');
+            const uint64_t next = static_cast<uint64_t>(off);
+            const uint32_t namlen = static_cast<uint32_t>(name_len);
+            std::memcpy(record.data(), &next, 8);
+            std::memcpy(record.data() + 8, &ino, 8);
+            std::memcpy(record.data() + 16, &namlen, 4);
+            record[20] = static_cast<char>(dirent_type(d_type));
+            std::memcpy(record.data() + wasi::kDirentSize, d_name, name_len);
+            const uint64_t n = std::min<uint64_t>(record.size(), buf_len - used);
+            m.write(buf + used, record.data(), n);
+            used += n;
         }
-        size_t name_len = std::strlen(de->d_name);
-        record.assign(wasi::kDirentSize + name_len, '\0');
-        uint64_t next = static_cast<uint64_t>(telldir(d));
-        uint64_t ino = de->d_ino;
-        uint32_t namlen = static_cast<uint32_t>(name_len);
-        std::memcpy(record.data(), &next, 8);
-        std::memcpy(record.data() + 8, &ino, 8);
-        std::memcpy(record.data() + 16, &namlen, 4);
-        record[20] = static_cast<char>(dirent_type(de->d_type));
-        std::memcpy(record.data() + wasi::kDirentSize, de->d_name, name_len);
-        uint64_t n = std::min<uint64_t>(record.size(), buf_len - used);
-        m.write(buf + used, record.data(), n);
-        used += n;
     }
     return m.store<uint32_t>(u32_at(p, 4), static_cast<uint32_t>(used)) ? wasi::kSuccess
                                                                         : wasi::kFault;

@@ -78,7 +78,7 @@ uint32_t judge_before_open(int dir, const std::string& path, bool follow, bool c
     const int e = open_beneath(dir, path, O_PATH, 0, follow, probe);
     if (e == ENOENT && create) {
         ParentAndName at;
-        if (resolve_parent(dir, path, at) != 0) return wasi::kSuccess;  // the open reports it
+        if (int r = resolve_parent(dir, path, at); r != 0) return r == EACCES ? wasi::kAcces : wasi::kSuccess;
         if (on_kernel_interface(at.parent.get())) return wasi::kAcces;
         // O_CREAT through a dangling symlink creates its target: judged where that is (a link
         // to a new mqueue file made a host message queue, red team 2026-12-04). An absolute
@@ -92,7 +92,8 @@ uint32_t judge_before_open(int dir, const std::string& path, bool follow, bool c
             (slash == std::string::npos ? std::string() : path.substr(0, slash + 1)) + std::string(target, n);
         return judge_before_open(dir, next, follow, create, depth + 1);
     }
-    if (e) return wasi::kSuccess;  // the open itself reports it
+    if (e == EACCES) return wasi::kAcces;  // the host process's private files, say
+    if (e) return wasi::kSuccess;          // the open itself reports it
     struct stat st;
     if (fstat(probe.get(), &st) != 0) return wasi::from_host_errno(errno);
     if (on_kernel_interface(probe.get())) return wasi::kAcces;

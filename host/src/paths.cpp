@@ -162,7 +162,11 @@ std::optional<std::string> fd_real_path(int fd) {
     char link[64], real[PATH_MAX];
     std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
     const ssize_t n = ::readlink(link, real, sizeof real);
-    if (n <= 0 || static_cast<size_t>(n) >= sizeof real) return std::nullopt;
+    if (n <= 0) return std::nullopt;
+    if (static_cast<size_t>(n) >= sizeof real) {
+        errno = ENAMETOOLONG;
+        return std::nullopt;
+    }
     return std::string(real, static_cast<size_t>(n));
 }
 

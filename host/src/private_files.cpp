@@ -6,6 +6,7 @@
 #include <atomic>
 #include <mutex>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "host/paths.hpp"
@@ -47,11 +48,19 @@ void keep_private(const std::string& path) {
 }
 
 // Whether a kept path covers real (or, by identity, the object of fd >= 0 is one), and the access
-// did not start inside that kept path.
-bool private_to(const std::optional<std::string>& real, const std::optional<FileIdentity>& identity, int from) {
+// did not start inside that kept path. The kept list is copied under the lock and judged outside
+// it: a slow file system under one kept path holds no other run's file calls.
+bool private_to(std::optional<std::string> real, const std::optional<FileIdentity>& identity, int from) {
+    // A file replaced (renamed over) since it was opened is "PATH (deleted)": judged as PATH.
+    constexpr std::string_view kDeleted = " (deleted)";
+    if (real && real->ends_with(kDeleted)) real->resize(real->size() - kDeleted.size());
+    std::vector<Kept> kept_now;
+    {
+        std::lock_guard lock(g_mutex);
+        kept_now = g_kept;
+    }
     std::optional<std::string> from_real;
-    std::lock_guard lock(g_mutex);
-    for (const Kept& kept : g_kept) {
+    for (const Kept& kept : kept_now) {
         const bool inside = !real || covers(kept, *real) || (identity && identity_now(kept.real_path) == identity);
         if (!inside) continue;
         if (!from_real) from_real = fd_real_path(from).value_or("");

@@ -115,6 +115,15 @@ bool opens_files_as_daemon(Isolation isolation) {
 ApiExpected<void> refuse_daemon_files(const Policy& policy, const std::vector<std::string>& daemon_files,
                                       Isolation isolation) {
     const FileSystemPolicy& fs = policy.config.fs_policy;
+    // "full" where the program reaches files as the daemon is the daemon's own authority: it
+    // could write what the daemon runs (/etc/cron.d, its binaries) and read every client's files
+    // that way (a review, 2026-12-06). Mock, without isolation, runs only under
+    // --allow-unisolated, which says so.
+    if (fs.kind == FileSystemPolicy::Kind::Full && isolation != Isolation::None && opens_files_as_daemon(isolation))
+        return api_fail(400, "bad_request",
+                        "fs_policy \"full\" would give this provider's program the daemon's own file access (its "
+                        "files, every session's work directory, whatever it runs): name the paths it needs with "
+                        "ro= and rw=");
     std::vector<std::pair<std::string, bool>> paths;  // path, writable
     const bool rw = fs.kind == FileSystemPolicy::Kind::ReadWrite;
     for (const auto& q : fs.paths) paths.emplace_back(q, rw);

@@ -75,6 +75,7 @@ TEST(Sessions, AFullFileSystemPolicyIsRefusedWhereTheSandboxCannotReachTheWorkDi
     auto w = h.call_json("POST", "/v1/sandboxes", {{"provider", "wasm"}, {"fs_policy", "full"}});
     EXPECT_EQ(w.status, 400) << w.body;
     EXPECT_NE(w.body.find("work directory"), std::string::npos) << w.body;
+    EXPECT_NE(w.body.find("the daemon's own file access"), std::string::npos) << w.body;
     // A program run in the daemon without isolation reaches it as the daemon does.
     std::string id = create_session(h, {{"provider", "mock"}, {"fs_policy", "full"}});
     EXPECT_EQ(id.substr(0, 4), "sbx-");

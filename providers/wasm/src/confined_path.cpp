@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cerrno>
 #include <deque>
+#include <string>
 #include <vector>
 
 #include "host/private_files.hpp"
@@ -156,12 +157,18 @@ int open_beneath(int dir, std::string_view path, int flags, mode_t mode, bool fo
         return EACCES;
     }
     if (flags & O_TRUNC) {
+        // As the open would have: a regular file only, and (as Linux does) opened read-only too,
+        // then through the descriptor's own magic link, which names this very file.
         struct stat st;
-        if (::fstat(out.get(), &st) == 0 && S_ISREG(st.st_mode) && (flags & O_ACCMODE) != O_RDONLY &&
-            ::ftruncate(out.get(), 0) != 0) {
-            const int err = errno;
-            out.reset();
-            return err;
+        if (::fstat(out.get(), &st) == 0 && S_ISREG(st.st_mode)) {
+            const bool done = (flags & O_ACCMODE) != O_RDONLY
+                                  ? ::ftruncate(out.get(), 0) == 0
+                                  : ::truncate(("/proc/self/fd/" + std::to_string(out.get())).c_str(), 0) == 0;
+            if (!done) {
+                const int err = errno;
+                out.reset();
+                return err;
+            }
         }
     }
     return 0;

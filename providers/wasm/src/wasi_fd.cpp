@@ -360,10 +360,11 @@ uint32_t fd_readdir(RunState& s, const Values& p) {
             std::memcpy(&ino, de, 8);
             std::memcpy(&off, de + 8, 8);
             std::memcpy(&reclen, de + 16, 2);
+            if (reclen < 20 || at + reclen > got) return wasi::kIo;  // not what the kernel writes
             const auto d_type = static_cast<unsigned char>(de[18]);
             const char* d_name = de + 19;
             at += reclen;
-            const size_t name_len = std::strlen(d_name);
+            const size_t name_len = ::strnlen(d_name, reclen - 19u);
             record.assign(wasi::kDirentSize + name_len, '\0');
             const uint64_t next = static_cast<uint64_t>(off);
             const uint32_t namlen = static_cast<uint32_t>(name_len);

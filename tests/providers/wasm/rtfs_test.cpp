@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "host/private_files.hpp"
 #include "support/loopback_http.hpp"
 #include "rtfs_guest_required.hpp"
 #include "test_support.hpp"
@@ -124,6 +125,47 @@ TEST_F(WasmRtfsTest, DeepRecursionEndsCleanly) {
     EXPECT_EQ(r.status, Status::RuntimeError) << describe(r);
     ASSERT_TRUE(r.error);
     EXPECT_EQ(r.error->kind, "RecursionLimit");
+}
+
+// The host process's private files (host/private_files.hpp; microvmd's tokens, settings, audit
+// log and state) are never handed over, made or truncated, whatever a preopen covers: under fs
+// full a wasm program read every client's token, and an O_TRUNC open emptied the token file
+// before its refusal (red team, 2026-12-06). A directory inside one, granted as a preopen (a
+// session's work directory), stays usable.
+TEST_F(WasmRtfsTest, TheHostProcesssPrivateFilesAreNotHandedOverNorChanged) {
+    TempDir dir;
+    std::filesystem::create_directories(dir.path() / "state" / "work");
+    write_file(dir.path() / "tokens", "t:secret\n");
+    write_file(dir.path() / "state" / "work" / "mine.txt", "mine");
+    write_file(dir.path() / "open.txt", "open");
+    microvm::host::keep_private((dir.path() / "tokens").string());
+    microvm::host::keep_private((dir.path() / "state").string());
+    const auto full = rtfs::RuntimeContext::full();
+    auto under_full = [&](const std::string& source) {
+        auto ctx = rtfs(source, full);
+        ctx.config.fs_policy = FileSystemPolicy::full();
+        return run(ctx);
+    };
+    const std::string d = dir.path().string();
+    auto r = under_full("(read-file \"" + d + "/open.txt\")");
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    for (const std::string& secret : {d + "/tokens", d + "/state/work/mine.txt"}) {
+        r = under_full("(read-file \"" + secret + "\")");
+        EXPECT_EQ(r.status, Status::RuntimeError) << secret << describe(r);
+    }
+    for (const std::string& target : {d + "/tokens", d + "/tokens.7", d + "/state/planted"}) {
+        r = under_full("(write-file \"" + target + "\" \"\")");
+        EXPECT_EQ(r.status, Status::RuntimeError) << target << describe(r);
+    }
+    EXPECT_EQ(read_file(dir.path() / "tokens"), "t:secret\n");
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / "tokens.7"));
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / "state" / "planted"));
+    // Granted as such, the directory inside the private one is the program's.
+    auto ctx = rtfs("(read-file \"" + d + "/state/work/mine.txt\")", full);
+    ctx.config.fs_policy = FileSystemPolicy::read_write({d + "/state/work"});
+    r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.value, "\"mine\"");
 }
 
 TEST_F(WasmRtfsTest, FilesFollowThePreopens) {

@@ -31,14 +31,12 @@ std::mutex g_mutex;
 std::vector<Kept> g_kept;
 std::atomic<bool> g_any{false};
 
-// path is kept's file, lies inside it, or is one of its rotated PATH.N.
-bool covers(const Kept& kept, const std::string& path) {
-    if (is_within(path, kept.real_path)) return true;
-    const std::string& own = kept.real_path;
+}  // namespace
+
+bool covered_by(const std::string& path, const std::string& own) {
+    if (is_within(path, own)) return true;
     return path.starts_with(own + ".") && path.find('/', own.size()) == std::string::npos;
 }
-
-}  // namespace
 
 void keep_private(const std::string& path) {
     Kept kept{resolved_path(path)};
@@ -61,7 +59,7 @@ bool private_to(std::optional<std::string> real, const std::optional<FileIdentit
     }
     std::optional<std::string> from_real;
     for (const Kept& kept : kept_now) {
-        const bool inside = !real || covers(kept, *real) || (identity && identity_now(kept.real_path) == identity);
+        const bool inside = !real || covered_by(*real, kept.real_path) || (identity && identity_now(kept.real_path) == identity);
         if (!inside) continue;
         if (!from_real) from_real = fd_real_path(from).value_or("");
         if (from_real->empty() || !is_within(*from_real, kept.real_path)) return true;

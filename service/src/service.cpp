@@ -131,8 +131,7 @@ ApiExpected<void> refuse_daemon_files(const Policy& policy, const std::vector<st
     for (const auto& [given, writable] : paths) {
         const std::string real = host::resolved_path(given);
         for (const std::string& own : daemon_files) {
-            const bool inside = host::is_within(real, own) ||
-                                (real.starts_with(own + ".") && real.find('/', own.size()) == std::string::npos);
+            const bool inside = host::covered_by(real, own);
             if (inside || ((writable || opens_files_as_daemon(isolation)) && host::is_within(own, real)))
                 return api_fail(400, "bad_request", "fs_policy path '" + given + "' would reach " + own +
                                                         ", the daemon's own files (sessions, audit log, tokens, settings, TLS)");
@@ -490,9 +489,11 @@ ApiExpected<std::shared_ptr<Service::Prepared>> Service::admit(std::shared_ptr<P
     if (!prov) {
         if (prov.error().code != "unavailable") return rtfs::Unexpected<ApiError>(prov.error());
         // Nothing will run, but a policy reaching the daemon's files is refused all the same,
-        // judged as strictly as for any provider.
-        if (auto own = refuse_daemon_files(p->policy, options_.private_paths, Isolation::None); !own && !p->session)
-            return rtfs::Unexpected<ApiError>(own.error());
+        // judged as strictly as for any provider. (A session's was judged when it was made.)
+        if (!p->session) {
+            if (auto own = refuse_daemon_files(p->policy, options_.private_paths, Isolation::None); !own)
+                return rtfs::Unexpected<ApiError>(own.error());
+        }
         p->init_error = prov.error().message;  // reported as an `unavailable` result
     } else {
         p->provider = *prov;

@@ -15,6 +15,10 @@ namespace microvm::host {
 // there at each check.
 void keep_private(const std::string& path);
 
+// True when path (a real path) is own, lies inside it, or is one of its rotated files own.N: the
+// one rule for what a kept path covers (microvmd's policy check judges request paths by it too).
+bool covered_by(const std::string& path, const std::string& own);
+
 // True when the object fd names is one of them (by identity: another hard link counts) or lies
 // inside one, and the directory `from` (where the access started) does not lie inside that one:
 // a directory inside one was granted as such (a session's work directory in the daemon's state

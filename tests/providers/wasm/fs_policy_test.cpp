@@ -1,6 +1,8 @@
 // The file-system policy inside the engine: preopens, confinement (no escape through "..",
 // absolute paths or symlinks) and rights (read-only vs read-write). Every case runs twice: with
 // openat2(RESOLVE_BENEATH) and with the component-wise fallback walk.
+#include <fcntl.h>
+#include <sched.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -387,23 +389,28 @@ TEST_P(FsPolicyTest, SetTimesWithoutFollowChangesTheSymlinkNotItsTarget) {
 // open is the one that meets EMFILE. The module fills the table opening "tmp", one descriptor
 // each time in either resolver.
 // An mqueue file system on a new directory directly in /tmp (mkdtemp: no name planted ahead),
-// unmounted and removed however the test ends. The file system is the ipc namespace's one
-// instance (the host's /dev/mqueue), whose root keeps its times from mount to mount: they are
-// set to the current time again at the end.
+// unmounted and removed however the test ends. It is the instance of an ipc namespace of its own
+// (this thread's, for the test's length): the host's instance is shared with every other test
+// running at the same time (this one's twin under the other resolver, and /dev/mqueue), whose
+// queues and cleanup set its root's times while this test reads them.
 struct MountedMqueue {
     std::string path;
     bool mounted = false;
+    int host_ipc = -1;
     MountedMqueue() {
         char tmpl[] = "/tmp/wasm-set-times-mq-XXXXXX";
         if (::mkdtemp(tmpl)) path = tmpl;
-        mounted = !path.empty() && ::mount("none", path.c_str(), "mqueue", 0, nullptr) == 0;
+        host_ipc = ::open("/proc/thread-self/ns/ipc", O_RDONLY | O_CLOEXEC);
+        mounted = !path.empty() && host_ipc >= 0 && ::unshare(CLONE_NEWIPC) == 0 &&
+                  ::mount("none", path.c_str(), "mqueue", 0, nullptr) == 0;
     }
     ~MountedMqueue() {
-        if (mounted) {
-            ::utimensat(AT_FDCWD, path.c_str(), nullptr, 0);
-            ::umount2(path.c_str(), MNT_DETACH);
-        }
+        if (mounted) ::umount2(path.c_str(), MNT_DETACH);
         if (!path.empty()) ::rmdir(path.c_str());
+        if (host_ipc >= 0) {
+            ::setns(host_ipc, CLONE_NEWIPC);
+            ::close(host_ipc);
+        }
     }
 };
 

@@ -910,11 +910,8 @@ void HttpFrontend::refuse(std::unique_ptr<Connection> c, const std::string& stat
                 if (ssl_until(ssl, fd, deadline, [&] { return SSL_write(ssl, out.data(), len); }) == len) SSL_shutdown(ssl);
             }
             std::lock_guard lock(conn_mu_);
-            conn_fds_.erase(fd);
-            c.reset();  // closes fd while no one else can pick the same number from conn_fds_
             --tls_refusing_;
-            --serving_;
-            conn_cv_.notify_all();  // under the lock, as serve()'s end
+            end_thread(std::move(c));
         });
     } catch (const std::system_error&) {
         return;  // closed unanswered (the lambda, and the connection in it, are gone)
@@ -994,17 +991,21 @@ void HttpFrontend::serve(std::unique_ptr<Connection> c) {
     tl_conn = nullptr;
     {
         std::lock_guard lock(conn_mu_);
-        conn_fds_.erase(fd);
         if (auto it = peer_conns_.find(c->peer); it != peer_conns_.end()) {
             if (!c->evicted) it->second.remove(c.get());
             if (it->second.empty()) peer_conns_.erase(it);
         }
         if (!c->evicted) --conn_count_;  // an evicted one left the count when it was evicted
-        c.reset();  // closes fd while no one else can pick the same number from conn_fds_
-        --serving_;
-        // Under the lock: once it is released, stop() may return and this object be destroyed.
-        conn_cv_.notify_all();
+        end_thread(std::move(c));
     }
+}
+
+void HttpFrontend::end_thread(std::unique_ptr<Connection> c) {
+    conn_fds_.erase(c->fd.get());
+    c.reset();
+    --serving_;
+    // Under the lock: once it is released, stop() may return and this object be destroyed.
+    conn_cv_.notify_all();
 }
 
 void HttpFrontend::stop(std::chrono::milliseconds grace) {

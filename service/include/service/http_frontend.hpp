@@ -111,6 +111,9 @@ class HttpFrontend : private httplib::Server {
     // TLS listener (see kMaxTlsRefusals), then closed.
     void refuse(std::unique_ptr<Connection> c, const std::string& status_line, const std::string& code,
                 const std::string& message);
+    // The end of a connection's thread (serve() or a TLS refusal), under conn_mu_: its descriptor
+    // closed while no other thread can pick the same number from conn_fds_, and stop() woken.
+    void end_thread(std::unique_ptr<Connection> c);
 
     Service& service_;
     FrontendOptions options_;

@@ -463,6 +463,54 @@ TEST_P(FsPolicyTest, SetTimesIsRefusedWhenTheHostsDescriptorsRunOut) {
     EXPECT_EQ(after.st_mtim.tv_sec, 12345) << "the mqueue root's times were set";
 }
 
+// How many directories a module opens (reading each with fd_readdir when `read` is set) before
+// the host's descriptors run out: its exit code.
+std::string open_directories_module(bool read) {
+    const std::string readdir_step =
+        read ? "(br_if $full (call $readdir (i32.load (i32.const 16)) (i32.const 200) (i32.const 1024) "
+               "(i64.const 0) (i32.const 24)))"
+             : "";
+    return R"((module
+  (import "wasi_snapshot_preview1" "path_open"
+    (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_readdir"
+    (func $readdir (param i32 i32 i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 100) ".")
+  (func (export "_start") (local $opened i32)
+    (block $full
+      (loop $more
+        (br_if $full (call $open (i32.const 3) (i32.const 0) (i32.const 100) (i32.const 1)
+                               (i32.const 2) (i64.const 0x4000) (i64.const 0) (i32.const 0) (i32.const 16)))
+        )" + readdir_step + R"(
+        (local.set $opened (i32.add (local.get $opened) (i32.const 1)))
+        (br $more)))
+    (call $exit (local.get $opened))))
+)";
+}
+
+// fd_readdir read through a DIR stream of its own, which held a second host descriptor for each
+// directory read (two for each of the 1024 a run may open): under the same descriptor limit, a
+// module that reads every directory it opens opened half as many.
+TEST_P(FsPolicyTest, ReadingADirectoryHoldsNoSecondHostDescriptor) {
+    rlimit saved {};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+    rlimit low = saved;
+    low.rlim_cur = 64;
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+    int opened[2] = {0, 0};
+    for (bool read : {false, true}) {
+        auto ctx = context(bytes_of(open_directories_module(read)));
+        ctx.config.fs_policy = rw();
+        opened[read] = run(ctx).metadata.exit_code.value_or(-1);
+    }
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+    ASSERT_GT(opened[false], 10) << "the module opened too few directories to compare";
+    EXPECT_GE(opened[true], opened[false] - 1) << "directories opened and read: " << opened[true]
+                                               << ", opened only: " << opened[false];
+}
+
 TEST_P(FsPolicyTest, SetTimesStaysInsideThePreopen) {
     for (const char* path :
          {"link_out_abs", "link_out_rel", "../outside/secret.txt", "dir_link_out/secret.txt"}) {

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <iterator>
 #include <utility>
 
 #include "host/sys_error.hpp"
@@ -29,13 +31,39 @@ struct SpawnFailure {
     int err;
 };
 constexpr const char* kSteps[] = {"setting PR_SET_PDEATHSIG (or the host died)",
-                                  "joining the cgroup", "placing stdio", "exec"};
+                                  "joining the cgroup", "placing stdio", "exec",
+                                  "forking inside its pid namespace"};
 
 [[noreturn]] void child_failed(int report_fd, int step) {
     SpawnFailure f{step, errno};
     ssize_t ignored = ::write(report_fd, &f, sizeof f);
     (void)ignored;
     ::_exit(127);
+}
+
+// Pid 1 of the child's own pid namespace (SpawnRequest::dies_with_host_whatever_its_uid): forks
+// the program's process, which returns to exec it, and reaps until that one is gone; then exits
+// as it did, which ends every other process of the namespace. Its death signal, set with root's
+// credentials that it never changes, holds.
+void supervise_as_init(int report_fd) {
+    const pid_t program = static_cast<pid_t>(::syscall(SYS_fork));
+    if (program < 0) child_failed(report_fd, 4);
+    if (program == 0) {
+        if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) child_failed(report_fd, 0);
+        return;  // to exec; the report pipe closes on it
+    }
+    ::close(report_fd);  // the host reads EOF once the program's exec closed its copy
+    int status = 0;
+    for (;;) {
+        int st = 0;
+        const pid_t got = ::waitpid(-1, &st, 0);
+        if (got == program) {
+            status = st;
+            break;
+        }
+        if (got < 0 && errno != EINTR) break;
+    }
+    ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }
 
 // Child side, between clone and exec: async-signal-safe calls only.
@@ -47,9 +75,13 @@ constexpr const char* kSteps[] = {"setting PR_SET_PDEATHSIG (or the host died)",
     struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
     sigaction(SIGPIPE, &dfl, nullptr);
-    // Dies with the host; if the host already died, its pid is no longer our parent.
-    if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 ||
-        static_cast<pid_t>(::syscall(SYS_getppid)) != parent) {
+    // Dies with the host; if the host already died, its pid is no longer our parent (or, from a
+    // new pid namespace, where the parent has no pid: no one reads the report pipe).
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) child_failed(report_fd, 0);
+    if (r.dies_with_host_whatever_its_uid) {
+        pollfd report_end{report_fd, 0, 0};
+        if (::poll(&report_end, 1, 0) != 0) child_failed(report_fd, 0);  // POLLERR: no reader
+    } else if (static_cast<pid_t>(::syscall(SYS_getppid)) != parent) {
         child_failed(report_fd, 0);
     }
     // "0" moves just the writer, without the host migrating us by pid.
@@ -69,6 +101,7 @@ constexpr const char* kSteps[] = {"setting PR_SET_PDEATHSIG (or the host died)",
     }
     ::syscall(SYS_close_range, 3u, static_cast<unsigned>(report - 1), 0u);
     ::syscall(SYS_close_range, static_cast<unsigned>(report + 1), ~0u, 0u);
+    if (r.dies_with_host_whatever_its_uid) supervise_as_init(report);
     ::execve(r.program.c_str(), argv, envp);
     child_failed(report, 3);
 }
@@ -105,6 +138,7 @@ Expected<ChildProcess> ChildProcess::spawn(const SpawnRequest& request) {
     args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
     args.exit_signal = SIGCHLD;
     if (r.own_network_namespace) args.flags |= CLONE_NEWNET;
+    if (r.dies_with_host_whatever_its_uid) args.flags |= CLONE_NEWPID;
     if (r.cgroup_fd >= 0) {
         args.flags |= CLONE_INTO_CGROUP;
         args.cgroup = static_cast<uint64_t>(r.cgroup_fd);
@@ -123,7 +157,7 @@ Expected<ChildProcess> ChildProcess::spawn(const SpawnRequest& request) {
     }
     if (n == static_cast<ssize_t>(sizeof failure)) {
         child.wait();
-        const int step = failure.step >= 0 && failure.step < 4 ? failure.step : 3;
+        const int step = failure.step >= 0 && failure.step < static_cast<int>(std::size(kSteps)) ? failure.step : 3;
         return host::sys_failure("starting " + r.program + ": " + kSteps[step], failure.err);
     }
     return child;

@@ -109,7 +109,8 @@ Expected<LaunchPlan> plan_launch(const FcBinaries& binaries, const FcLaunchSetti
         }
         plan.jailed = true;
         plan.executable = binaries.jailer;
-        plan.jail_root = settings.chroot_base + "/" + exec_name + "/" + vm_id + "/root";
+        plan.jail_dir = settings.chroot_base + "/" + exec_name + "/" + vm_id;
+        plan.jail_root = plan.jail_dir + "/root";
         // At the jail's root: the jailer chowns that directory to uid:gid so Firecracker can
         // create its socket there, which is not guaranteed for /run inside the jail.
         const std::string socket_in_jail = "/api.sock";

@@ -15,15 +15,29 @@
 
 namespace microvm::firecracker {
 
-// [provider_configs.firecracker] settings that concern the launch.
+// A jailed VM's uid and gid: kFirecrackerUidBase + a number the VM leases for its lifetime
+// (host/id_lease.hpp), so that a guest that took over its Firecracker cannot signal or ptrace
+// another VM's (every VM ran as 65534: red team, 2026-12-06). Apart from the process provider's
+// 0x70000000 and 0x72000000 ranges and the qemu provider's 0x71000000.
+inline constexpr uid_t kFirecrackerUidBase = 0x73000000u;
+
+// Where the jailer makes its jails: a protected state place (host/trusted_state.hpp), which no
+// sandbox of any run is granted. Firecracker's own default, /srv/jailer, is not one: a process
+// sandbox given rw=/srv planted <base>/firecracker/<id>/root as a symlink to /etc, which the
+// jailer then chowned to the jail's uid (red team, 2026-12-06). Not /run: the jail holds the
+// /dev/kvm node the jailer makes, and /run is commonly mounted nodev.
+inline constexpr const char* kJailBase = "/var/lib/microvm-firecracker/jail";
+
+// How the launch is done: [provider_configs.firecracker] settings (`binary`, `jailer`,
+// `use_jailer`) and what the backend decides per VM.
 struct FcLaunchSettings {
     std::string binary;       // `binary`: absolute path of firecracker; empty = search PATH
     std::string jailer;       // `jailer`: absolute path of the jailer; empty = search PATH
     bool use_jailer = true;   // `use_jailer`: run through the jailer when one is found
-    uid_t jail_uid = 65534;   // `jail_uid` / `jail_gid`: what the jailer drops to (nobody)
+    uid_t jail_uid = 65534;   // what the jailer drops to: the backend sets each VM's own
     gid_t jail_gid = 65534;
-    std::string chroot_base = "/srv/jailer";  // `chroot_base`: the jailer's --chroot-base-dir
-    std::string netns;        // `netns`: a network namespace handle to join; empty = none
+    std::string chroot_base = kJailBase;  // the jailer's --chroot-base-dir (not a setting)
+    std::string netns;        // a network namespace handle to join; empty = none (not a setting)
 };
 
 struct FcBinaries {
@@ -47,7 +61,8 @@ struct LaunchPlan {
     std::vector<std::string> argv;  // argv[0] included
     std::vector<std::string> env;   // KEY=VALUE: empty, Firecracker needs nothing of the host's
     bool jailed = false;
-    std::string jail_root;   // jailed: <chroot_base>/<exec name>/<id>/root, Firecracker's "/"
+    std::string jail_dir;    // jailed: <chroot_base>/<exec name>/<id>, everything the jailer makes
+    std::string jail_root;   // jailed: <jail_dir>/root, Firecracker's "/"
     std::string api_socket;  // host path of the API socket (inside the jail when jailed)
 
     // The host path of a path as Firecracker sees it (the jail maps its "/" to jail_root).

@@ -4,8 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <thread>
@@ -15,6 +16,7 @@
 #include "firecracker/fc_sequences.hpp"
 #include "firecracker/fc_vsock.hpp"
 #include "host/agent_session.hpp"
+#include "host/sys_error.hpp"
 #include "host/trusted_state.hpp"
 
 namespace microvm::firecracker {
@@ -24,12 +26,25 @@ using Clock = std::chrono::steady_clock;
 
 Failure fc_failure(const FcError& e) { return {Failure::Kind::SetupError, e.message()}; }
 
+// A VM's id, which names its directory and its jail: random, so that no name is met twice (a
+// jail of a host that died, whose pid a later host got, failed every run of that one) and none
+// can be guessed ahead.
+Expected<std::string> new_vm_id() {
+    uint64_t bits = 0;
+    if (::getrandom(&bits, sizeof bits, 0) != sizeof bits) return host::sys_failure("getrandom (a VM id)", errno);
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(bits));
+    return "microvm-" + std::string(hex);
+}
+
+
 }  // namespace
 
 Expected<std::unique_ptr<FirecrackerBackend>> FirecrackerBackend::create(const FcProviderSettings& s) {
     // Another run's settings must know them too (host/trusted_state.hpp).
     RTFS_CHECK(host::require_protected_state_place(s.state_dir, "state_dir"));
     if (!s.image.empty()) RTFS_CHECK(host::require_protected_state_place(s.image, "image"));
+    if (s.launch.use_jailer) RTFS_CHECK(host::require_protected_state_place(s.launch.chroot_base, "chroot_base"));
     const char* path = std::getenv("PATH");
     Availability a = check_availability(s.launch, path ? path : "");
     if (!a.available) return fail(Failure::Kind::SetupError, a.reason);
@@ -44,17 +59,22 @@ Expected<std::unique_ptr<FirecrackerBackend>> FirecrackerBackend::create(const F
 }
 
 Expected<host::SandboxReport> FirecrackerBackend::run(const host::SandboxRequest& req) const {
-    static std::atomic<unsigned> counter{0};
     const auto started = Clock::now();
     RTFS_TRY(guest::Exec exec, host::exec_for(req));
     exec.memory_max_bytes = req.limits.memory_bytes;
     exec.max_processes = req.limits.max_pids;
 
-    const std::string id = "microvm-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
+    RTFS_TRY(const std::string id, new_vm_id());
     ::mkdir(settings_.state_dir.c_str(), 0700);
     FcProcess proc;
     RTFS_TRY(proc.dir, make_vm_dir(settings_.state_dir, id));
-    RTFS_TRY(LaunchPlan plan, plan_launch(binaries_, settings_.launch, id, proc.dir));
+    FcLaunchSettings launch = settings_.launch;
+    if (!binaries_.jailer.empty()) {
+        RTFS_TRY(host::IdLease lease, host::IdLease::take());
+        launch.jail_uid = launch.jail_gid = kFirecrackerUidBase + lease.number();
+        proc.uid_lease = std::move(lease);
+    }
+    RTFS_TRY(LaunchPlan plan, plan_launch(binaries_, launch, id, proc.dir));
     // Jailed, Firecracker sees only its jail: the kernel and initramfs are copied in.
     auto place = [&](const std::string& host_file, const std::string& name) -> Expected<std::string> {
         if (!plan.jailed) return host_file;
@@ -66,7 +86,7 @@ Expected<host::SandboxReport> FirecrackerBackend::run(const host::SandboxRequest
     RTFS_CHECK(start_vmm(plan, proc));
 
     FcApiClient client(plan.api_socket);
-    if (auto ready = client.wait_ready(std::chrono::seconds(10)); !ready) return rtfs::unexpected(fc_failure(ready.error()));
+    RTFS_CHECK(wait_for_api(client, proc, req.cancel));
     ColdBoot boot;
     RTFS_TRY(boot.boot_source.kernel_image_path, place(image_.kernel, "vmlinux"));
     RTFS_TRY(boot.boot_source.initrd_path, place(image_.initramfs, "initramfs"));

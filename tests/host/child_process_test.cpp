@@ -9,7 +9,12 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <string>
+#include <utility>
+
+#include "support/expectations.hpp"
 
 namespace microvm::host {
 namespace {
@@ -26,6 +31,103 @@ TEST(ChildProcess, IsKilledAndReapedWithItsOwner) {
         for (int fd : {in[0], in[1], sink[0], sink[1]}) ::close(fd);
     }
     EXPECT_NE(::kill(pid, 0), 0);
+}
+
+// A host process (forked here) spawns a program that drops to uid 65534, as the Firecracker
+// jailer does before it execs Firecracker, and dies by SIGKILL once the drop happened. Returns
+// the program's pid (the host's view) and whether it is still alive 2 s later; the caller kills
+// what is left.
+struct Survivor {
+    pid_t pid = -1;
+    bool alive = false;
+};
+Survivor program_left_by_a_dead_host(bool own_pid_namespace) {
+    int report[2];
+    if (::pipe2(report, O_CLOEXEC) != 0) return {};
+    const pid_t host = ::fork();
+    if (host < 0) return {};
+    if (host == 0) {
+        int out[2];
+        if (::pipe2(out, O_CLOEXEC) != 0) ::_exit(1);
+        SpawnRequest req{"/usr/bin/setpriv",
+                         {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/bin/sh", "-c",
+                          "echo dropped; exec /bin/sleep 30"},
+                         {},
+                         kDevNull,
+                         out[1],
+                         kDevNull};
+        req.dies_with_host_whatever_its_uid = own_pid_namespace;
+        auto child = ChildProcess::spawn(req);
+        if (!child) ::_exit(2);
+        char line[16] = {};
+        if (::read(out[0], line, sizeof line) <= 0) ::_exit(3);
+        pid_t program = child->pid();
+        if (own_pid_namespace) {  // the init's one child
+            const std::string children =
+                "/proc/" + std::to_string(child->pid()) + "/task/" + std::to_string(child->pid()) + "/children";
+            FILE* f = std::fopen(children.c_str(), "r");
+            if (!f || std::fscanf(f, "%d", &program) != 1) ::_exit(4);
+        }
+        if (::write(report[1], &program, sizeof program) != sizeof program) ::_exit(5);
+        ::kill(::getpid(), SIGKILL);  // no destructor runs: the host dies
+    }
+    ::close(report[1]);
+    Survivor s;
+    if (::read(report[0], &s.pid, sizeof s.pid) != sizeof s.pid) s.pid = -1;
+    ::close(report[0]);
+    int status = 0;
+    ::waitpid(host, &status, 0);
+    if (s.pid <= 0) return s;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    do {
+        std::string state;
+        if (FILE* f = std::fopen(("/proc/" + std::to_string(s.pid) + "/stat").c_str(), "r")) {
+            char buf[512] = {};
+            const size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+            std::fclose(f);
+            const char* close = std::strrchr(buf, ')');
+            if (n > 0 && close) state = std::string(close + 2, 1);
+        }
+        s.alive = !state.empty() && state != "Z";
+        if (!s.alive) break;
+        ::usleep(20'000);
+    } while (std::chrono::steady_clock::now() < deadline);
+    return s;
+}
+
+// The kernel clears the death signal of a process that changes its credentials: such a program
+// outlived its host (the red team's finding, 2026-12-06: a jailed Firecracker ran on, its guest
+// program with it, after microvmd was killed). In a pid namespace of its own whose init keeps
+// the death signal, it dies with the host.
+TEST(ChildProcess, AProgramThatChangesItsUidDiesWithItsHostInItsOwnPidNamespace) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "dropping to uid 65534 and a pid namespace need root");
+    const Survivor plain = program_left_by_a_dead_host(false);
+    ASSERT_GT(plain.pid, 0);
+    if (plain.alive) ::kill(plain.pid, SIGKILL);
+    EXPECT_TRUE(plain.alive) << "the kernel kept the death signal across the uid change: the attack is gone";
+    const Survivor own_namespace = program_left_by_a_dead_host(true);
+    ASSERT_GT(own_namespace.pid, 0);
+    if (own_namespace.alive) ::kill(own_namespace.pid, SIGKILL);
+    EXPECT_FALSE(own_namespace.alive) << "a program that dropped its uid outlived its host";
+}
+
+// In its own pid namespace the program's exit is the init's: its code, or 128 + its signal.
+TEST(ChildProcess, InItsOwnPidNamespaceItsExitIsPassedOn) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "a pid namespace needs root");
+    for (const auto& [script, code] : {std::pair{"exit 7", 7}, std::pair{"kill -TERM $$", 128 + SIGTERM}}) {
+        SpawnRequest req{"/bin/sh", {"/bin/sh", "-c", script}, {}, kDevNull, kDevNull, kDevNull};
+        req.dies_with_host_whatever_its_uid = true;
+        auto child = ChildProcess::spawn(req);
+        ASSERT_TRUE(child) << child.error().message;
+        const ChildExit exit = child->wait();
+        EXPECT_TRUE(WIFEXITED(exit.wait_status)) << script;
+        EXPECT_EQ(WEXITSTATUS(exit.wait_status), code) << script;
+    }
+    SpawnRequest missing{"/nonexistent/program", {"program"}, {}, kDevNull, kDevNull, kDevNull};
+    missing.dies_with_host_whatever_its_uid = true;
+    auto refused = ChildProcess::spawn(missing);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("exec"), std::string::npos) << refused.error().message;
 }
 
 TEST(ChildProcess, ItsCpuTimeComesFromWait4) {

@@ -1,6 +1,7 @@
 // A host child process (runsc and its subcommands, Firecracker) as an RAII object: started with exactly the
 // descriptors it is given on 0/1/2 and nothing else, a clean environment, PR_SET_PDEATHSIG so
-// that it dies with the host thread that started it, and optionally inside a cgroup from its
+// that it dies with the host thread that started it (or, for a program that changes its uid, a
+// pid namespace of its own whose init does), and optionally inside a cgroup from its
 // first instruction (v2: clone3 CLONE_INTO_CGROUP; v1: it writes itself into the hierarchies'
 // tasks files before exec), so that everything it starts is born there. Destroying an unreaped
 // child kills and reaps it: no process outlives its owner.
@@ -34,6 +35,13 @@ struct SpawnRequest {
     int cgroup_fd = -1;                // v2: the cgroup directory to be cloned into
     std::vector<int> cgroup_join_fds;  // v1: "tasks" files open for writing
     bool own_network_namespace = false;  // started in a new, empty network namespace
+    // Started as pid 2 of a new pid namespace whose init (pid 1, this process's child) keeps
+    // root's credentials and so its PR_SET_PDEATHSIG: the kernel clears the death signal of a
+    // process that changes its credentials, so a program that drops to another uid (the
+    // Firecracker jailer) outlived a host killed by SIGKILL (red team, 2026-12-06). When the
+    // host dies the init dies, and with it the whole namespace. The init exits as the program
+    // did: its exit code, or 128 + the signal that ended it. Needs CAP_SYS_ADMIN.
+    bool dies_with_host_whatever_its_uid = false;
 };
 
 struct ChildExit {

@@ -16,10 +16,14 @@
 #include <thread>
 #include <chrono>
 
+#include "firecracker/fc_api_client.hpp"
 #include "firecracker/fc_kvm.hpp"
 #include "firecracker/fc_launch.hpp"
 #include "firecracker/fc_process.hpp"
+#include "firecracker/firecracker_backend.hpp"
 #include "host/paths.hpp"
+#include "host/trusted_state.hpp"
+#include "support/expectations.hpp"
 #include "support/trusted_temp.hpp"
 
 namespace {
@@ -164,6 +168,7 @@ TEST(FcLaunch, JailedCommandLine) {
                                         "/opt/fc/firecracker-v1.9", "--uid", "1234", "--gid",
                                         "2345", "--chroot-base-dir", "/srv/jail", "--netns",
                                         "/var/run/netns/vm-7", "--", "--api-sock", "/api.sock"}));
+    EXPECT_EQ(plan->jail_dir, "/srv/jail/firecracker-v1.9/vm-7");
     EXPECT_EQ(plan->jail_root, "/srv/jail/firecracker-v1.9/vm-7/root");
     EXPECT_EQ(plan->api_socket, "/srv/jail/firecracker-v1.9/vm-7/root/api.sock");
     EXPECT_EQ(plan->host_path("/v.sock"), "/srv/jail/firecracker-v1.9/vm-7/root/v.sock");
@@ -234,6 +239,77 @@ TEST(FcProcess, TheVmmGetsNothingOfTheHosts) {
         EXPECT_EQ(fds, expected);
     }
     EXPECT_NE(::kill(pid, 0), 0) << "the VMM outlived its owner";
+}
+
+// The attack (red team, 2026-12-06): the jailer's base was Firecracker's /srv/jailer, which no
+// run protects; a process sandbox given rw=/srv planted the next VM's <base>/firecracker/<id>/root
+// as a symlink to /etc, which the jailer then chowned to the jail's uid. The base is a protected
+// state place now, and a backend with another one is refused.
+TEST(FcLaunch, TheJailsLieInAProtectedStatePlace) {
+    EXPECT_TRUE(microvm::host::protected_by_name(FcLaunchSettings{}.chroot_base)) << FcLaunchSettings{}.chroot_base;
+    FcProviderSettings s;
+    s.launch.chroot_base = "/srv/jailer";
+    auto refused = FirecrackerBackend::create(s);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("setting chroot_base '/srv/jailer'"), std::string::npos)
+        << refused.error().message;
+}
+
+// A jail that exists already was not made for this VM (a planted one, or another's): neither
+// used nor removed. One made for it goes with it, after the VMM is reaped (the jailer leaves its
+// tree to its caller: each run left ~20 MB and a jail behind, red team 2026-12-06).
+TEST(FcProcess, AJailIsNeverReusedAndGoesWithItsVm) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "a jailed VMM runs in a pid namespace of its own");
+    TrustedDir base;
+    LaunchPlan plan;
+    plan.jailed = true;
+    plan.jail_dir = base.path() + "/firecracker/vm-1";
+    plan.jail_root = plan.jail_dir + "/root";
+    plan.executable = "/bin/sh";
+    // As the jailer: makes the jail, drops its uid, and becomes the VMM.
+    plan.argv = {"/bin/sh", "-c",
+                 "mkdir -p " + plan.jail_root + " && ln -s /etc " + plan.jail_root + "/link && echo x > " +
+                     plan.jail_root + "/vmlinux && exec /usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups sleep 30"};
+    {
+        FcProcess proc;
+        auto started = start_vmm(plan, proc);
+        ASSERT_TRUE(started) << started.error().message;
+        for (int i = 0; i < 200 && !fs::exists(plan.jail_root + "/vmlinux"); ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        ASSERT_TRUE(fs::exists(plan.jail_root + "/vmlinux"));
+        // In a pid namespace of its own, whose init dies with the host (the jailer's uid drop
+        // clears its own death signal: host/child_process.hpp).
+        EXPECT_NE(fs::read_symlink("/proc/" + std::to_string(proc.vmm.pid()) + "/ns/pid"),
+                  fs::read_symlink("/proc/self/ns/pid"));
+
+        FcProcess second;
+        auto reused = start_vmm(plan, second);
+        ASSERT_FALSE(reused);
+        EXPECT_NE(reused.error().message.find("exists already"), std::string::npos) << reused.error().message;
+        EXPECT_FALSE(second.vmm.running());
+    }  // second goes first: the jail is not its to remove
+    EXPECT_FALSE(fs::exists(plan.jail_dir)) << "the jail outlived its VM";
+    EXPECT_TRUE(fs::exists("/etc/passwd"));
+    EXPECT_TRUE(fs::exists(base.path() + "/firecracker"));
+}
+
+// A VMM (or jailer) that exits before its API socket answers is reported at once with its
+// exit, not waited for to the end of the API's 10 s.
+TEST(FcProcess, AVmmThatExitsAtOnceIsNotWaitedFor) {
+    TrustedDir dir;
+    LaunchPlan plan;
+    plan.executable = "/bin/sh";
+    plan.argv = {"/bin/sh", "-c", "exit 3"};
+    FcProcess proc;
+    ASSERT_TRUE(start_vmm(plan, proc));
+    FcApiClient client(dir.path() + "/api.sock");
+    const auto started = std::chrono::steady_clock::now();
+    auto ready = wait_for_api(client, proc, microvm::CancelToken{});
+    const auto took = std::chrono::steady_clock::now() - started;
+    ASSERT_FALSE(ready);
+    EXPECT_NE(ready.error().message.find("exited before its API answered: exit code 3"), std::string::npos)
+        << ready.error().message;
+    EXPECT_LT(took, std::chrono::seconds(5));
 }
 
 }  // namespace

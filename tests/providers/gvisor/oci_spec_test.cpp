@@ -41,7 +41,7 @@ namespace fs = std::filesystem;
 class TempDir {
   public:
     TempDir() {
-        char tmpl[] = "/tmp/gvisor-unit-XXXXXX";
+        char tmpl[] = "/tmp/microvm-test-gvisor-unit-XXXXXX";  // "microvm-": other tests' mount checks skip it
         path_ = ::mkdtemp(tmpl);
     }
     ~TempDir() { fs::remove_all(path_); }

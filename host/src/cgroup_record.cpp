@@ -48,7 +48,9 @@ CgroupRecord CgroupRecord::note(const std::string& name, const std::vector<std::
         if (!d.empty()) text += d + "\n";
     }
     const std::string path = *dir + "/" + name;
-    ::unlink(path.c_str());  // a dead owner's of the same pid and serial (pids are reused)
+    // A note of this name (a dead owner's of the same pid and serial, which random serials
+    // make unlikely) is left for the sweep: replaced, the dead owner's cgroups in another
+    // parent would be forgotten for good.
     UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!fd.valid()) return record;
     if (!write_all(fd.get(), text)) {

@@ -2,10 +2,12 @@
 
 #include <dirent.h>
 #include <signal.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <ctime>
 #include <cerrno>
 #include <charconv>
 #include <cstdint>
@@ -33,10 +35,20 @@ bool parse_number(std::string_view text, T& out) {
     return ec == std::errc() && end == text.data() + text.size();
 }
 
+// Where this process's serials start: random, so that a later process given the same pid (a
+// host killed and restarted at boot often is) does not name what it makes as the dead one did,
+// whose leftovers its sweep leaves alone as its own (every run of such a CLI failed on the
+// dead one's cgroup; red team, 2026-12-06).
+uint64_t first_serial() {
+    uint32_t start = 0;
+    if (::getrandom(&start, sizeof start, 0) != sizeof start) start = static_cast<uint32_t>(::time(nullptr));
+    return start;
+}
+
 }  // namespace
 
 std::string owned_name(std::string_view prefix) {
-    static std::atomic<uint64_t> serial{0};
+    static std::atomic<uint64_t> serial{first_serial()};
     return std::string(prefix) + std::to_string(::getpid()) + "." +
            std::to_string(own_pid_namespace()) + "-" + std::to_string(serial.fetch_add(1));
 }

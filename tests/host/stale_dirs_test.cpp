@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -41,6 +42,34 @@ TEST(StaleDirs, NamesCarryThePidAndItsNamespace) {
     EXPECT_NE(a, b);
     EXPECT_TRUE(a.starts_with("p-" + std::to_string(::getpid()) + "." + own_namespace() + "-")) << a;
     EXPECT_FALSE(left_by_dead_owner(a, "p-")) << "this process's own";
+}
+
+// Run by the test below in a process of its own: its first name.
+TEST(StaleDirs, DISABLED_PrintsItsFirstName) { std::printf("name=%s\n", owned_name("p-").c_str()); }
+
+// The attack (red team, 2026-12-06): serials started at 0 in every process, so a host given the
+// pid of one killed earlier (common at boot) made the dead one's names again: the cgroup existed
+// ("exists already", every run of that CLI failed), and its sweep left it alone as its own.
+// Two fresh processes do not start at the same serial.
+TEST(StaleDirs, AFreshProcessDoesNotStartAtAPredecessorsSerial) {
+    auto first_serial = []() -> std::string {
+        const std::string cmd = "/proc/" + std::to_string(::getpid()) +
+                                "/exe --gtest_also_run_disabled_tests --gtest_filter=StaleDirs.DISABLED_PrintsItsFirstName";
+        FILE* p = ::popen(cmd.c_str(), "r");
+        if (!p) return "";
+        std::string out;
+        char buf[256];
+        while (std::fgets(buf, sizeof buf, p)) out += buf;
+        ::pclose(p);
+        const size_t at = out.find("name=");
+        if (at == std::string::npos) return "";
+        const std::string name = out.substr(at, out.find('\n', at) - at);
+        return name.substr(name.rfind('-') + 1);
+    };
+    const std::string a = first_serial(), b = first_serial();
+    ASSERT_FALSE(a.empty());
+    ASSERT_FALSE(b.empty());
+    EXPECT_NE(a, b) << "both processes started at serial " << a;
 }
 
 // The attack (red team, 2026-12-03): a host process in another container sharing the cgroup

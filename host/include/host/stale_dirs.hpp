@@ -15,7 +15,8 @@
 
 namespace microvm::host {
 
-// A new name for this process: prefix, pid, pid namespace, a per-process serial.
+// A new name for this process: prefix, pid, pid namespace, a per-process serial (starting at a
+// random number: a later process of the same pid names nothing as the dead one did).
 std::string owned_name(std::string_view prefix);
 
 // Whether name is prefix's and was left by a process of this pid namespace that is gone (not

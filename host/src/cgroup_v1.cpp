@@ -89,6 +89,14 @@ class CgroupV1 final : public SandboxCgroup {
         if (fs::exists(memory_ + "/memory.memsw.limit_in_bytes")) {
             RTFS_CHECK(fs::write_file(memory_ + "/memory.memsw.limit_in_bytes", bytes));
         }
+        // Without it, the limit's reclaim swapped the sandbox's memory out and it held the
+        // limit plus all of swap (red team, 2026-12-06): at swappiness 0 a cgroup's own reclaim
+        // takes only file pages. Written either way: nothing of a sandbox is worth swapping.
+        RTFS_CHECK(fs::write_file(memory_ + "/memory.swappiness", "0"));
+        // A new cgroup copies its parent's oom_kill_disable: under a parent made with it (a
+        // `docker run --oom-kill-disable` one), a program at its limit hung until the deadline
+        // instead of being killed (red team, 2026-12-06).
+        RTFS_CHECK(fs::write_file(memory_ + "/memory.oom_control", "0"));
         // Socket buffers (TCP and UDP) are charged to a v1 cgroup only once its TCP limit is
         // set, to a counter of their own; unset, they fill the host-wide tcp_mem/udp_mem pools
         // unbounded. Written before anything joins: a socket is tied to its creator's cgroup.

@@ -23,6 +23,15 @@ namespace {
 namespace fs = cgroupfs;
 
 
+// Whether the kernel's list of swap areas (/proc/swaps: a header line, then one per area) names
+// one. Unreadable counts as in use: the limit is not trusted on a guess.
+bool swap_in_use(const std::string& swaps_file) {
+    const auto text = fs::read_file(swaps_file);
+    if (!text) return true;
+    const size_t header_end = text->find('\n');
+    return header_end != std::string::npos && text->find_first_not_of(" \t\n", header_end) != std::string::npos;
+}
+
 class CgroupV2 final : public SandboxCgroup {
   public:
     explicit CgroupV2(std::string dir) : dir_(std::move(dir)) {}
@@ -32,12 +41,20 @@ class CgroupV2 final : public SandboxCgroup {
         if (!fs::remove_cgroup(dir_)) record.keep();  // for a later sweep
     }
 
-    Expected<void> open_and_limit(const CgroupLimits& limits) {
+    Expected<void> open_and_limit(const CgroupLimits& limits, const std::string& swaps_file) {
         fd_.reset(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (!fd_.valid()) return sys_failure("open " + dir_, errno);
         RTFS_CHECK(fs::write_file(dir_ + "/memory.max", std::to_string(limits.memory_bytes)));
         if (fs::exists(dir_ + "/memory.swap.max")) {
             RTFS_CHECK(fs::write_file(dir_ + "/memory.swap.max", "0"));
+        } else if (swap_in_use(swaps_file)) {
+            // No swap accounting (a kernel without it, or swapaccount=0) and swap on: the
+            // limit's reclaim would swap the program out and it would hold the limit plus all
+            // of swap (red team, 2026-12-06); v2 has no per-cgroup swappiness to stop it.
+            return fail(Failure::Kind::SetupError,
+                        "memory_limit_mb cannot be enforced in " + dir_ +
+                            ": swap is on and this kernel's cgroup v2 does not account it (no memory.swap.max); "
+                            "boot with swap accounting or turn swap off");
         }
         RTFS_CHECK(limit_cpu(limits.cpu_fraction));
         RTFS_CHECK(fs::write_file(dir_ + "/pids.max", std::to_string(limits.max_pids)));
@@ -138,10 +155,11 @@ class CgroupV2 final : public SandboxCgroup {
 };
 
 Expected<std::unique_ptr<SandboxCgroup>> open_and_limit(std::string dir, const CgroupLimits& limits,
-                                                        CgroupRecord record = {}) {
+                                                        CgroupRecord record = {},
+                                                        const std::string& swaps_file = kSwapsFile) {
     auto cg = std::make_unique<CgroupV2>(std::move(dir));
     cg->record = std::move(record);
-    RTFS_CHECK(cg->open_and_limit(limits));
+    RTFS_CHECK(cg->open_and_limit(limits, swaps_file));
     return std::unique_ptr<SandboxCgroup>(std::move(cg));
 }
 
@@ -172,9 +190,9 @@ class CgroupV2Manager final : public CgroupManager {
 
 }  // namespace
 
-Expected<std::unique_ptr<SandboxCgroup>> open_cgroup_v2(std::string dir,
-                                                        const CgroupLimits& limits) {
-    return open_and_limit(std::move(dir), limits);
+Expected<std::unique_ptr<SandboxCgroup>> open_cgroup_v2(std::string dir, const CgroupLimits& limits,
+                                                        const std::string& swaps_file) {
+    return open_and_limit(std::move(dir), limits, {}, swaps_file);
 }
 
 std::unique_ptr<CgroupManager> make_cgroup_v2(std::string parent_dir,

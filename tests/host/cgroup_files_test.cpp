@@ -48,6 +48,12 @@ class FakeCgroupTree : public ::testing::Test {
         return s.str();
     }
 
+    // A list of swap areas that names none (trees without memory.swap.max are taken then).
+    std::string no_swap() {
+        set(root_ + "/no-swaps", "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n");
+        return root_ + "/no-swaps";
+    }
+
     std::string root_;
 };
 
@@ -72,11 +78,12 @@ TEST_F(FakeCgroupTree, V2WritesEachLimitToItsFile) {
     EXPECT_GE((*cg)->clone_fd(), 0);  // the directory, for CLONE_INTO_CGROUP
 }
 
-// Without swap accounting there is no memory.swap.max: nothing to write, and no failure.
+// Without swap accounting there is no memory.swap.max: nothing to write, and with no swap area
+// no failure.
 TEST_F(FakeCgroupTree, V2WithoutSwapAccountingStillLimits) {
     const std::string dir =
         make("sandbox", {"memory.max", "cpu.max", "pids.max", "cgroup.procs"});
-    auto cg = open_cgroup_v2(dir, {64ull << 20, 1.0, 32});
+    auto cg = open_cgroup_v2(dir, {64ull << 20, 1.0, 32}, no_swap());
     ASSERT_TRUE(cg) << cg.error().message;
     EXPECT_EQ(get(dir + "/memory.max"), std::to_string(64ull << 20));
     EXPECT_EQ(get(dir + "/cpu.max"), "100000 100000");
@@ -84,10 +91,27 @@ TEST_F(FakeCgroupTree, V2WithoutSwapAccountingStillLimits) {
     EXPECT_FALSE(fs::exists(dir + "/memory.swap.max"));
 }
 
+// Without swap accounting while swap is on, the memory limit would not hold (the program
+// swapped out past it, red team 2026-12-06), and v2 has no per-cgroup swappiness: refused,
+// naming the setting. With no swap area (or with accounting) it is taken.
+TEST_F(FakeCgroupTree, V2WithoutSwapAccountingIsRefusedWhileSwapIsOn) {
+    const std::string swaps = root_ + "/swaps";
+    set(swaps, "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n/swapfile file\t\t1048572\t\t0\t\t-2\n");
+    const std::string dir = make("sandbox", {"memory.max", "cpu.max", "pids.max", "cgroup.procs"});
+    auto refused = open_cgroup_v2(dir, kLimits, swaps);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("memory_limit_mb"), std::string::npos) << refused.error().message;
+    set(swaps, "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n");
+    EXPECT_TRUE(open_cgroup_v2(dir, kLimits, swaps));
+    const std::string accounted = make("accounted", v2_files());
+    set(swaps, "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n/swapfile file\t\t1048572\t\t0\t\t-2\n");
+    EXPECT_TRUE(open_cgroup_v2(accounted, kLimits, swaps));
+}
+
 // A control file that cannot be written is an error, not a sandbox without that limit.
 TEST_F(FakeCgroupTree, V2RefusesACgroupWhoseLimitCannotBeWritten) {
     const std::string dir = make("sandbox", {"memory.max", "cpu.max", "cgroup.procs"});  // no pids
-    auto cg = open_cgroup_v2(dir, kLimits);
+    auto cg = open_cgroup_v2(dir, kLimits, no_swap());
     ASSERT_FALSE(cg);
     EXPECT_NE(cg.error().message.find("pids.max"), std::string::npos) << cg.error().message;
 }
@@ -134,7 +158,7 @@ TEST_F(FakeCgroupTree, V2ReadsTheKernelsCounters) {
 TEST_F(FakeCgroupTree, V2WithoutMemoryPeakSamplesMemoryCurrent) {
     const std::string dir = make("sandbox", {"memory.max", "cpu.max", "pids.max", "cgroup.procs",
                                              "memory.current"});
-    auto cg = open_cgroup_v2(dir, kLimits);
+    auto cg = open_cgroup_v2(dir, kLimits, no_swap());
     ASSERT_TRUE(cg) << cg.error().message;
     for (const char* now : {"1000000\n", "7000000\n", "2000000\n"}) {
         set(dir + "/memory.current", now);
@@ -154,9 +178,10 @@ class FakeV1Tree : public FakeCgroupTree {
     CgroupV1Dirs make_v1(bool memsw) {
         CgroupV1Dirs d;
         d.memory = memsw ? make("memory/sb", {"memory.limit_in_bytes", "memory.memsw.limit_in_bytes",
-                                              "memory.kmem.tcp.limit_in_bytes", "tasks"})
-                         : make("memory/sb", {"memory.limit_in_bytes",
-                                              "memory.kmem.tcp.limit_in_bytes", "tasks"});
+                                              "memory.kmem.tcp.limit_in_bytes", "memory.swappiness",
+                                              "memory.oom_control", "tasks"})
+                         : make("memory/sb", {"memory.limit_in_bytes", "memory.kmem.tcp.limit_in_bytes",
+                                              "memory.swappiness", "memory.oom_control", "tasks"});
         d.cpu = make("cpu/sb", {"cpu.cfs_period_us", "cpu.cfs_quota_us", "tasks"});
         d.cpuacct = make("cpuacct/sb", {"cpuacct.usage", "tasks"});
         d.pids = make("pids/sb", {"pids.max", "pids.events", "tasks"});
@@ -171,6 +196,8 @@ TEST_F(FakeV1Tree, V1WritesEachLimitToItsFile) {
     EXPECT_EQ(get(d.memory + "/memory.limit_in_bytes"), kBytes);
     EXPECT_EQ(get(d.memory + "/memory.memsw.limit_in_bytes"), kBytes);  // memory+swap: no swap
     EXPECT_EQ(get(d.memory + "/memory.kmem.tcp.limit_in_bytes"), kBytes);  // socket buffers
+    EXPECT_EQ(get(d.memory + "/memory.swappiness"), "0");   // its own reclaim never swaps
+    EXPECT_EQ(get(d.memory + "/memory.oom_control"), "0");  // a parent's oom_kill_disable is not kept
     EXPECT_EQ(get(d.cpu + "/cpu.cfs_period_us"), "100000");
     EXPECT_EQ(get(d.cpu + "/cpu.cfs_quota_us"), "25000");
     EXPECT_EQ(get(d.pids + "/pids.max"), "7");
@@ -187,6 +214,9 @@ TEST_F(FakeV1Tree, V1WithoutSwapAccountingStillLimits) {
     EXPECT_EQ(get(d.cpu + "/cpu.cfs_quota_us"), "50000");
     EXPECT_EQ(get(d.pids + "/pids.max"), "16");
     EXPECT_FALSE(fs::exists(d.memory + "/memory.memsw.limit_in_bytes"));
+    // The attack (red team, 2026-12-06): the limit's reclaim swapped the program out, and it
+    // held the limit plus all of swap. At swappiness 0 the cgroup's reclaim takes file pages only.
+    EXPECT_EQ(get(d.memory + "/memory.swappiness"), "0");
 }
 
 TEST_F(FakeV1Tree, V1ReadsTheKernelsCounters) {

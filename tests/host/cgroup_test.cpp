@@ -103,6 +103,35 @@ std::string some_parent_dir() {
     return {};
 }
 
+// The attack (red team, 2026-12-06): a v1 memory cgroup copies its parent's oom_kill_disable,
+// so under a parent made with it a program at its limit hung there until the deadline instead of
+// being killed. A sandbox's cgroup has the OOM killer on, and its reclaim does not swap.
+TEST_F(Cgroups, AV1SandboxKeepsTheOomKillerOnUnderAParentThatTurnedItOff) {
+    std::string memory_root;
+    for (const auto& m : cgroupfs::cgroup_mounts())
+        if (m.fstype == "cgroup" && ("," + m.options + ",").find(",memory,") != std::string::npos) memory_root = m.mountpoint;
+    MICROVM_REQUIRE("cgroups", !memory_root.empty(), "a v1 memory hierarchy");
+    const std::string parent = "microvm-test-oom-off-" + std::to_string(::getpid());
+    testsupport::ScopedCgroupParent scoped(parent);
+    auto m = detect_cgroups("/" + parent);
+    ASSERT_TRUE(m) << m.error().message;
+    ASSERT_EQ((*m)->version(), 1);
+    {
+        std::ofstream off(memory_root + "/" + parent + "/memory.oom_control");
+        off << "1";
+    }
+    auto cg = (*m)->create({64u << 20, 0.5, 8});
+    ASSERT_TRUE(cg) << cg.error().message;
+    std::ifstream oom(memory_root + "/" + parent + "/" + (*cg)->name() + "/memory.oom_control");
+    std::string line;
+    std::getline(oom, line);
+    EXPECT_EQ(line, "oom_kill_disable 0");
+    std::ifstream swappiness(memory_root + "/" + parent + "/" + (*cg)->name() + "/memory.swappiness");
+    int value = -1;
+    swappiness >> value;
+    EXPECT_EQ(value, 0);
+}
+
 TEST_F(Cgroups, SweepRemovesOnlyCgroupsOfDeadOwners) {
     std::string parent = some_parent_dir();
     MICROVM_REQUIRE("cgroups", !parent.empty(), "no pids hierarchy found");

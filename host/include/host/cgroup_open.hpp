@@ -18,7 +18,10 @@ struct CgroupV1Dirs {
 };
 Expected<std::unique_ptr<SandboxCgroup>> open_cgroup_v1(const CgroupV1Dirs& dirs,
                                                         const CgroupLimits& limits);
-Expected<std::unique_ptr<SandboxCgroup>> open_cgroup_v2(std::string dir,
-                                                        const CgroupLimits& limits);
+// Refused where memory.swap.max is missing (no swap accounting) while swaps_file (the kernel's
+// list of swap areas) names one: the memory limit would not hold.
+inline constexpr const char* kSwapsFile = "/proc/swaps";
+Expected<std::unique_ptr<SandboxCgroup>> open_cgroup_v2(std::string dir, const CgroupLimits& limits,
+                                                        const std::string& swaps_file = kSwapsFile);
 
 }  // namespace microvm::host

@@ -8,10 +8,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "support/expectations.hpp"
 #include "support/run_command.hpp"
+#include "support/trusted_temp.hpp"
 
 namespace {
 
@@ -85,6 +93,100 @@ TEST(MicrovmBenchCli, APeerIsNeverHandedTheHostsDevNull) {
     EXPECT_NE(r.out.find("runsc do"), std::string::npos) << r.out;
     EXPECT_EQ(after.st_uid, before.st_uid) << "a peer was handed /dev/null";
     EXPECT_EQ(after.st_gid, before.st_gid);
+}
+
+// A fake `srt` in dir (a peer this machine does not have; where one is installed in a system
+// directory, it is found first and the test is skipped): it notes in dir/leaked whether it was handed descriptor 77, then hangs.
+std::string plant_hanging_srt(const std::string& dir, const std::string& marker) {
+    const std::string srt = dir + "/srt";
+    std::ofstream(srt) << "#!/bin/sh\n[ -e /proc/self/fd/77 ] && echo yes > " << dir << "/leaked\nexec sleep " << marker
+                       << "\n";
+    ::chmod(srt.c_str(), 0755);
+    return srt;
+}
+
+bool a_process_runs(const std::string& command_line) {
+    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+        std::ifstream in(e.path() / "cmdline");
+        std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::replace(cmd.begin(), cmd.end(), '\0', ' ');
+        if (cmd.find(command_line) != std::string::npos && e.path().filename() != "self") return true;
+    }
+    return false;
+}
+
+// The attack (red team, 2026-12-06): a peer that hangs held `microvm bench` for ever (its runs
+// had no limit, the row budget was looked at only between runs), and a descriptor the caller
+// held open reached every peer, runsc among them. Each run is killed with its process group at
+// the row budget and counted as failed; peers get descriptors 0-2 only.
+TEST(MicrovmBenchCli, AHangingPeerIsKilledAtTheRowBudgetAndGetsNoDescriptorOfTheCallers) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "a peer in a directory root trusts");
+    MICROVM_REQUIRE("no-system-srt", !std::filesystem::exists("/usr/bin/srt") && !std::filesystem::exists("/bin/srt") &&
+                                         !std::filesystem::exists("/usr/local/bin/srt"),
+                    "an srt installed in a system directory is found before the planted one");
+    const std::string dir = testsupport::make_trusted_temp_dir("bench-peer");
+    ASSERT_FALSE(dir.empty());
+    const std::string marker = std::to_string(900000 + ::getpid() % 99999);
+    plant_hanging_srt(dir, marker);
+    const int held = ::open("/dev/null", O_RDONLY);  // inheritable, as a caller's tty or log
+    ASSERT_EQ(::dup2(held, 77), 77);
+    ::close(held);
+    const auto started = std::chrono::steady_clock::now();
+    auto r = run_command({"/usr/bin/env", "PATH=" + dir + ":/usr/bin:/bin", MICROVM_BINARY, "bench", "--runs", "1",
+                          "--compute-ms", "5", "--row-budget", "1", "-p", "mock", "--json"});
+    const auto took = std::chrono::steady_clock::now() - started;
+    ::close(77);
+    const bool leaked = std::filesystem::exists(dir + "/leaked");
+    const bool left = a_process_runs("sleep " + marker);
+    if (left) (void)std::system(("pkill -f 'sleep " + marker + "'").c_str());
+    std::filesystem::remove_all(dir);
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_LT(took, std::chrono::seconds(60));
+    size_t srt_rows = 0;
+    const auto report = nlohmann::json::parse(r.out);
+    for (const auto& row : report["rows"]) {
+        if (row["subject"] != "srt") continue;
+        ++srt_rows;
+        EXPECT_EQ(row["runs"], 0) << row.dump();
+        EXPECT_NE(row.dump().find("killed at the row budget"), std::string::npos) << row.dump();
+    }
+    EXPECT_GT(srt_rows, 0u) << r.out;
+    EXPECT_FALSE(left) << "the hanging peer's process outlived its run";
+    EXPECT_FALSE(leaked) << "the peer was handed the caller's descriptor 77";
+}
+
+// Run as root, a peer found in a directory another user can write is not run (it decided what
+// root ran): the reason is printed and the peer has no rows.
+TEST(MicrovmBenchCli, AsRootAPeerFromADirectoryOthersCanWriteIsNotRun) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "the trust check applies to root");
+    MICROVM_REQUIRE("no-system-srt", !std::filesystem::exists("/usr/bin/srt") && !std::filesystem::exists("/bin/srt") &&
+                                         !std::filesystem::exists("/usr/local/bin/srt"),
+                    "an srt installed in a system directory is found before the planted one");
+    char tmpl[] = "/tmp/microvm-test-bench-peer-XXXXXX";  // below /tmp, which everyone writes
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    const std::string dir = tmpl;
+    const std::string marker = std::to_string(800000 + ::getpid() % 99999);
+    plant_hanging_srt(dir, marker);
+    auto r = run_command({"/usr/bin/env", "PATH=" + dir + ":/usr/bin:/bin", MICROVM_BINARY, "bench", "--runs", "1",
+                          "--compute-ms", "5", "--row-budget", "1", "-p", "mock", "--json"});
+    std::filesystem::remove_all(dir);
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.err.find("not running srt"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out.find("\"srt\""), std::string::npos) << r.out;
+}
+
+// Numbers past what a benchmark can mean are usage errors: a --row-budget of 1e30 became a
+// negative --timeout, and a --compute-ms of 1e6 a job of hours that no budget stopped.
+TEST(MicrovmBenchCli, OutOfRangeNumbersAreUsageErrors) {
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"--row-budget", "1e30"}, {"--row-budget", "inf"}, {"--row-budget", "0"},
+          {"--compute-ms", "1e6"}, {"--compute-ms", "nan"}, {"--runs", "0"}}) {
+        std::vector<std::string> argv = {MICROVM_BINARY, "bench", "-p", "mock", "--no-peers"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        auto r = run_command(argv);
+        EXPECT_EQ(r.status, 64) << args[0] << " " << args[1] << ": " << r.err;
+        EXPECT_NE(r.err.find("usage"), std::string::npos) << r.err;
+    }
 }
 
 TEST(MicrovmBenchCli, AnUnknownProviderIsRefused) {

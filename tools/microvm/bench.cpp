@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
@@ -38,29 +39,60 @@ struct RunOutcome {
     double ms = 0;
     double cpu_ms = 0;  // user + system time of the process and its reaped children
     int status = -1;  // wait status; -1: could not start
+    bool timed_out = false;  // killed at its limit
 };
 
+// The process group of the run in progress (0: none). Each run has a group of its own, out of
+// the terminal's foreground group: a Ctrl-C reaches only this process, whose handler ends the
+// run's group too before it dies of the signal.
+volatile sig_atomic_t running_group = 0;
+// The private directory and its one file, removed by the handler too (unlink and rmdir are
+// async-signal-safe); set before the handler is installed.
+char work_file[64] = "", work_dir[64] = "";
+
+void end_running_group_and_die(int sig) {
+    if (running_group > 0) ::kill(-running_group, SIGKILL);
+    if (work_file[0]) ::unlink(work_file);
+    if (work_dir[0]) ::rmdir(work_dir);
+    ::signal(sig, SIG_DFL);
+    ::raise(sig);
+}
+
+void kill_runs_with_this_process() {
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::signal(sig, end_running_group_and_die);
+}
+
+// A calibration run's limit: one far above what a run of it should take.
+constexpr std::chrono::seconds kCalibrationLimit{60};
+
 // Reads and discards what the process writes on fd until it exits (its pidfd is readable): not
-// until the pipe's end, which a background child of a peer could hold open for ever.
-void discard_output_until_exit(pid_t pid, int fd) {
+// until the pipe's end, which a background child of a peer could hold open for ever. Past the
+// deadline its process group is killed (a peer that hangs held the benchmark for ever: red
+// team, 2026-12-06) and false returned.
+bool discard_output_until_exit(pid_t pid, int fd, Clock::time_point deadline) {
     char discard[4096];
     host::UniqueFd pidfd = host::open_pidfd(pid);
     if (!pidfd.valid() || !host::set_nonblocking(fd)) {  // no pidfd (Linux before 5.3): to the end
         for (ssize_t n; (n = ::read(fd, discard, sizeof discard)) != 0;) {
-            if (n < 0 && errno != EINTR) return;
+            if (n < 0 && errno != EINTR) return true;
         }
-        return;
+        return true;
     }
     struct pollfd fds[2] = {{pidfd.get(), POLLIN, 0}, {fd, POLLIN, 0}};
     for (;;) {
-        if (::poll(fds, 2, -1) < 0 && errno != EINTR) return;
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+        if (left <= 0) {
+            ::kill(-pid, SIGKILL);  // the run's whole process group (posix_spawn made it its own)
+            return false;
+        }
+        if (::poll(fds, 2, static_cast<int>(std::min<long long>(left, INT_MAX))) < 0 && errno != EINTR) return true;
         if (fds[1].revents) {
             ssize_t n;
             while ((n = ::read(fd, discard, sizeof discard)) > 0) {
             }
             if (n == 0) fds[1].fd = -1;  // every writer closed it: only the exit is left
         }
-        if (fds[0].revents & POLLIN) return;
+        if (fds[0].revents & POLLIN) return true;
     }
 }
 
@@ -68,7 +100,10 @@ void discard_output_until_exit(pid_t pid, int fd) {
 // empty one, stdout and stderr one read and discarded until it exits. Never /dev/null: `runsc do`
 // hands a container's stdio to the sandbox user (fchown), and with the host's /dev/null as a
 // peer's stdout a bench run as root left /dev/null owned by nobody (2026-12-05).
-RunOutcome run_once(const std::vector<std::string>& argv) {
+// It has at most `limit`: then it is killed, with its process group, and counted as failed. It
+// gets no descriptor of the caller's beyond its three (a tty or log the caller held open on a
+// higher number reached the peers, runsc among them: red team, 2026-12-06).
+RunOutcome run_once(const std::vector<std::string>& argv, std::chrono::milliseconds limit) {
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -80,29 +115,39 @@ RunOutcome run_once(const std::vector<std::string>& argv) {
     posix_spawn_file_actions_adddup2(&actions, in->read.get(), 0);
     posix_spawn_file_actions_adddup2(&actions, output->write.get(), 1);
     posix_spawn_file_actions_adddup2(&actions, output->write.get(), 2);
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setpgroup(&attr, 0);  // its own group: killed whole past its limit
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
     RunOutcome out;
     const auto start = Clock::now();
     pid_t pid = -1;
-    const int rc = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+    const int rc = ::posix_spawn(&pid, args[0], &actions, &attr, args.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    if (rc == 0) running_group = pid;
     in->read.reset();
     in->write.reset();
     output->write.reset();
     if (rc != 0) return out;
-    discard_output_until_exit(pid, output->read.get());
+    const bool in_time = discard_output_until_exit(pid, output->read.get(), start + limit);
     int status = 0;
     struct rusage ru {};
     while (::wait4(pid, &status, 0, &ru) < 0) {
     }
+    if (!in_time) ::kill(-pid, SIGKILL);  // what is left of its group (the group's id is not reused before)
+    running_group = 0;
     out.ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     out.status = status;
     auto ms_of = [](const timeval& t) { return t.tv_sec * 1e3 + t.tv_usec / 1e3; };
     out.cpu_ms = ms_of(ru.ru_utime) + ms_of(ru.ru_stime);
+    out.timed_out = !in_time;
     return out;
 }
 
 bool succeeded(const RunOutcome& o) {
-    return o.status >= 0 && WIFEXITED(o.status) && WEXITSTATUS(o.status) == 0;
+    return !o.timed_out && o.status >= 0 && WIFEXITED(o.status) && WEXITSTATUS(o.status) == 0;
 }
 
 // The least CPU time (ms) of a few runs, or -1 when one fails. CPU time rather than wall time:
@@ -110,7 +155,7 @@ bool succeeded(const RunOutcome& o) {
 double least_cpu(const std::vector<std::string>& argv, int tries) {
     double best = -1;
     for (int i = 0; i < tries; ++i) {
-        RunOutcome o = run_once(argv);
+        RunOutcome o = run_once(argv, kCalibrationLimit);
         if (!succeeded(o)) return -1;
         best = best < 0 ? o.cpu_ms : std::min(best, o.cpu_ms);
     }
@@ -132,7 +177,9 @@ std::string self_path() {
     return self.empty() ? "microvm" : self;
 }
 
-std::string describe_status(int status) {
+std::string describe_status(const RunOutcome& o) {
+    const int status = o.status;
+    if (o.timed_out) return "killed at the row budget";
     if (status < 0) return "could not start";
     if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
     return "exit " + std::to_string(WEXITSTATUS(status));
@@ -152,10 +199,16 @@ nlohmann::json machine_facts(const BenchWorkloads& w, int runs, double compute_m
 }  // namespace
 
 int cmd_bench(const BenchOptions& opt) {
-    if (opt.runs < 1 || !(opt.compute_ms > 0)) {
-        std::fprintf(stderr, "error: usage: --runs must be at least 1 and --compute-ms positive\n");
+    // Bounded: a huge --row-budget became a negative --timeout through an unchecked conversion,
+    // and a huge --compute-ms a job of hours that no budget stopped (red team, 2026-12-06).
+    if (opt.runs < 1 || opt.runs > kMaxBenchRuns || !(opt.compute_ms > 0 && opt.compute_ms <= kMaxComputeMs) ||
+        !(opt.row_budget_s >= 1 && opt.row_budget_s <= kMaxRowBudgetS)) {
+        std::fprintf(stderr,
+                     "error: usage: --runs must be 1 to %d, --compute-ms above 0 and at most %g, --row-budget 1 to %g s\n",
+                     kMaxBenchRuns, kMaxComputeMs, kMaxRowBudgetS);
         return kExitUsage;
     }
+    const auto run_limit = std::chrono::milliseconds(static_cast<long>(opt.row_budget_s * 1000));
     std::vector<ProviderSummary> providers;
     {
         ProviderFactory factory;
@@ -190,20 +243,18 @@ int cmd_bench(const BenchOptions& opt) {
     w.compute_ms = opt.compute_ms;
     // A compute run longer than the row budget (RTFS interpreted by the wasm engine) is stopped
     // by its own time limit and counted as failed rather than holding the benchmark up.
-    w.run_limit = std::to_string(static_cast<long>(std::max(1.0, opt.row_budget_s))) + "s";
+    w.run_limit = std::to_string(static_cast<long>(opt.row_budget_s)) + "s";
     char tmpl[] = "/tmp/microvm-bench-XXXXXX";
     if (!::mkdtemp(tmpl)) {
         std::perror("microvm bench: mkdtemp");
         return kExitSetup;
     }
     w.work_dir = tmpl;
-    std::ofstream(w.work_dir + "/empty.wat") << "(module (func (export \"_start\")))\n";
-    // The system's python3 first: a version manager's shim on PATH (pyenv's is a bash script)
-    // would time the shim.
-    const char* path = std::getenv("PATH");
-    std::vector<std::string> dirs = {"/usr/bin", "/bin", "/usr/local/bin"};
-    for (const std::string& d : host::path_dirs(path ? path : "")) dirs.push_back(d);
-    w.python3 = host::find_in_dirs("python3", dirs);
+    std::snprintf(work_dir, sizeof work_dir, "%s", tmpl);
+    std::snprintf(work_file, sizeof work_file, "%s/empty.wat", tmpl);
+    kill_runs_with_this_process();
+    std::ofstream(work_file) << "(module (func (export \"_start\")))\n";
+    w.python3 = find_peer("python3");
     // The compute job takes ~100 ms when evaluated natively in this process (the mock provider),
     // and its python3 twin ~100 ms in plain python3.
     constexpr long kRtfsN0 = 200000, kPythonN0 = 1000000;
@@ -222,15 +273,15 @@ int cmd_bench(const BenchOptions& opt) {
     // One unrecorded warm-up run of each (page cache, probe records), then the rounds: every row
     // once per round, starting at a different row each round.
     for (size_t i = 0; i < rows.size(); ++i) {
-        RunOutcome o = run_once(rows[i].argv);
+        RunOutcome o = run_once(rows[i].argv, run_limit);
         if (!succeeded(o)) rows[i].note += (rows[i].note.empty() ? "" : "; ") +
-                                           std::string("warm-up: ") + describe_status(o.status);
+                                           std::string("warm-up: ") + describe_status(o);
     }
     for (int round = 0; round < opt.runs; ++round) {
         for (size_t k = 0; k < rows.size(); ++k) {
             const size_t i = (k + static_cast<size_t>(round)) % rows.size();
             if (spent[i] > opt.row_budget_s * 1000) continue;
-            RunOutcome o = run_once(rows[i].argv);
+            RunOutcome o = run_once(rows[i].argv, run_limit);
             spent[i] += o.ms;
             if (succeeded(o)) {
                 rows[i].samples_ms.push_back(o.ms);
@@ -244,9 +295,16 @@ int cmd_bench(const BenchOptions& opt) {
             rows[i].note += (rows[i].note.empty() ? "" : "; ") +
                             std::string("stopped at the row budget");
     }
-    ::unlink((w.work_dir + "/empty.wat").c_str());
-    ::rmdir(w.work_dir.c_str());
+    ::unlink(work_file);
+    ::rmdir(work_dir);
 
+    if (opt.json) {
+        std::cout << bench_json(rows, machine_facts(w, opt.runs, opt.compute_ms)).dump(2) << "\n";
+    } else {
+        std::cout << bench_table(rows);
+    }
+    std::cout.flush();
+    // After the results are out: a chart that cannot be written does not lose them.
     if (!opt.svg_file.empty()) {
         // Replaced, never written through: a symlink planted at the name (a shared /tmp) would
         // otherwise truncate whatever it points to, root's files too.
@@ -255,11 +313,6 @@ int cmd_bench(const BenchOptions& opt) {
             std::fprintf(stderr, "error: cannot write %s\n", opt.svg_file.c_str());
             return kExitSetup;
         }
-    }
-    if (opt.json) {
-        std::cout << bench_json(rows, machine_facts(w, opt.runs, opt.compute_ms)).dump(2) << "\n";
-    } else {
-        std::cout << bench_table(rows);
     }
     return 0;
 }

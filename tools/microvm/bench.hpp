@@ -8,10 +8,17 @@
 
 namespace microvm::cli {
 
+// What the options may be (larger is refused as a usage error).
+inline constexpr int kMaxBenchRuns = 100000;
+inline constexpr double kMaxComputeMs = 10000;
+inline constexpr double kMaxRowBudgetS = 3600;
+
 struct BenchOptions {
     int runs = 20;              // samples per row
+    // A row stops sampling once it has spent this long (slow peers); one run longer than this
+    // is killed and counted as failed.
     double row_budget_s = 30;
-    double compute_ms = 100;    // CPU time of the compute job in plain RTFS / python3   // a row stops sampling once it has spent this long (slow peers)
+    double compute_ms = 100;    // CPU time of the compute job in plain RTFS / python3
     std::vector<std::string> providers;  // empty: every available provider
     bool peers = true;
     bool json = false;

@@ -6,20 +6,28 @@
 #include <cstdlib>
 
 #include "host/paths.hpp"
+#include "microvm/trusted_path.hpp"
 
 namespace microvm::cli {
+
+std::string find_peer(const std::string& name) {
+    const char* path = std::getenv("PATH");
+    std::vector<std::string> dirs = {"/usr/bin", "/bin", "/usr/local/bin"};
+    for (const std::string& d : host::path_dirs(path ? path : "")) dirs.push_back(d);
+    std::string found = host::find_in_dirs(name, dirs);
+    if (found.empty() || ::geteuid() != 0) return found;
+    auto trusted = trusted_executable(found, name);
+    if (!trusted) {
+        std::fprintf(stderr, "microvm bench: not running %s: %s\n", name.c_str(), trusted.error().message.c_str());
+        return {};
+    }
+    return *trusted;
+}
+
 namespace {
 
 constexpr const char* kAdd = "(+ 1 2)";
 constexpr const char* kPythonAdd = "print(1 + 2)";
-
-// System directories first (see python3 in bench.cpp), then PATH.
-std::string on_path(const std::string& name) {
-    const char* path = std::getenv("PATH");
-    std::vector<std::string> dirs = {"/usr/bin", "/bin", "/usr/local/bin"};
-    for (const std::string& d : host::path_dirs(path ? path : "")) dirs.push_back(d);
-    return host::find_in_dirs(name, dirs);
-}
 
 std::string true_binary() {
     return ::access("/bin/true", X_OK) == 0 ? "/bin/true" : "/usr/bin/true";
@@ -33,15 +41,15 @@ struct Peer {
 
 std::vector<Peer> installed_peers() {
     std::vector<Peer> peers;
-    if (auto bwrap = on_path("bwrap"); !bwrap.empty()) {
+    if (auto bwrap = find_peer("bwrap"); !bwrap.empty()) {
         peers.push_back({"bwrap", {bwrap, "--unshare-all", "--die-with-parent", "--ro-bind", "/",
                                    "/"}});
     }
     // runsc do needs root; the ptrace platform is the one that works without nested paging.
-    if (auto runsc = on_path("runsc"); !runsc.empty() && ::geteuid() == 0) {
+    if (auto runsc = find_peer("runsc"); !runsc.empty() && ::geteuid() == 0) {
         peers.push_back({"runsc do", {runsc, "--platform=ptrace", "--network=none", "do"}});
     }
-    if (auto srt = on_path("srt"); !srt.empty()) peers.push_back({"srt", {srt}});
+    if (auto srt = find_peer("srt"); !srt.empty()) peers.push_back({"srt", {srt}});
     return peers;
 }
 

@@ -27,6 +27,13 @@ struct BenchWorkloads {
     long python_iterations;    // the same for python3
 };
 
+// A peer's executable (bwrap, runsc, srt, python3): the system directories first (a version
+// manager's shim on PATH, pyenv's a bash script, would time the shim), then PATH; empty when
+// none. Run as root, only a trusted executable (root's, written by no one else, as the gvisor
+// provider's runsc; the reason is printed otherwise): a directory on PATH that another user
+// can write decided what root ran (red team, 2026-12-06).
+std::string find_peer(const std::string& name);
+
 // RTFS source of the compute job: a counting loop of n iterations.
 std::string rtfs_compute_source(long n);
 // python3 source of the compute job.

@@ -175,8 +175,9 @@ int run_wasm_module(const std::string& module_path, PolicyFlags flags, std::vect
 
 void add_bench_flags(CLI::App* bench, microvm::cli::BenchOptions& o) {
     bench->add_option("-n,--runs", o.runs, "Samples per row (default 20)");
-    bench->add_option("--row-budget", o.row_budget_s, "Seconds a row may spend before it stops sampling (default 30)");
-    bench->add_option("--compute-ms", o.compute_ms, "CPU time of the compute job in plain RTFS and python3 (default 100)");
+    bench->add_option("--row-budget", o.row_budget_s,
+                      "Seconds a row may spend before it stops sampling; a longer run is killed (1-3600, default 30)");
+    bench->add_option("--compute-ms", o.compute_ms, "CPU time of the compute job in plain RTFS and python3 (up to 10000, default 100)");
     bench->add_option("-p,--provider", o.providers, "Only this provider (repeatable)")->allow_extra_args(false);
     bench->add_flag("!--no-peers", o.peers, "Do not measure bwrap, runsc do, srt, python3");
     bench->add_flag("--json", o.json, "JSON output");

@@ -54,13 +54,32 @@ std::string directory_of(const fs::CgroupMountInfo& m, std::string path) {
     return m.mountpoint + (path.front() == '/' ? "" : "/") + path;
 }
 
+// The cgroup_parent directories an attempt made: removed (deepest first) unless the attempt
+// kept them. A refused v2 attempt left its parent behind as a stray cgroup before falling back
+// to v1 (red team, 2026-12-06).
+struct MadeParents {
+    std::vector<std::string> dirs;
+    bool kept = false;
+    ~MadeParents() {
+        if (kept) return;
+        for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) ::rmdir(it->c_str());
+    }
+};
+
 Expected<std::unique_ptr<CgroupManager>> try_v2(const fs::CgroupMountInfo& m,
                                                 const fs::OwnCgroups& own_cgroups,
                                                 const std::string& parent, std::string_view prefix,
                                                 std::string& why) {
     auto own = own_cgroups.of("");
     std::string dir = directory_of(m, parent.empty() ? own.value_or("/") : parent);
-    if (!parent.empty()) RTFS_CHECK(fs::make_dirs(dir));
+    MadeParents made;
+    if (!parent.empty()) RTFS_CHECK(fs::make_dirs(dir, &made.dirs));
+    // Whose it is, before anything is written there (another user's cgroup was changed, then refused).
+    if (::access(dir.c_str(), W_OK) != 0) {
+        why = "cgroup v2 directory " + dir + " is not writable";
+        return fail(Failure::Kind::SetupError, why);
+    }
+    if (why = parent_fault(dir); !why.empty()) return fail(Failure::Kind::SetupError, why);
     std::string offered = trimmed(fs::read_file(dir + "/cgroup.controllers").value_or(""));
     for (const char* c : kRequired) {
         if (!has_word(offered, c, ' ')) {
@@ -77,11 +96,7 @@ Expected<std::unique_ptr<CgroupManager>> try_v2(const fs::CgroupMountInfo& m,
               "provider_configs.process.cgroup_parent to an empty, delegated cgroup";
         return fail(Failure::Kind::SetupError, why);
     }
-    if (::access(dir.c_str(), W_OK) != 0) {
-        why = "cgroup v2 directory " + dir + " is not writable";
-        return fail(Failure::Kind::SetupError, why);
-    }
-    if (why = parent_fault(dir); !why.empty()) return fail(Failure::Kind::SetupError, why);
+    made.kept = true;
     return make_cgroup_v2(dir, prefix);
 }
 
@@ -107,15 +122,17 @@ Expected<std::unique_ptr<CgroupManager>> try_v1(const std::vector<fs::CgroupMoun
             return fail(Failure::Kind::SetupError, why);
         }
     }
+    MadeParents made;
     for (const std::string* dir : {&memory, &cpu, &cpuacct, &pids}) {
         if (dir->empty()) continue;
-        if (!parent.empty()) RTFS_CHECK(fs::make_dirs(*dir));
+        if (!parent.empty()) RTFS_CHECK(fs::make_dirs(*dir, &made.dirs));
         if (::access(dir->c_str(), W_OK) != 0) {
             why = "cgroup v1 directory " + *dir + " is not writable";
             return fail(Failure::Kind::SetupError, why);
         }
         if (why = parent_fault(*dir); !why.empty()) return fail(Failure::Kind::SetupError, why);
     }
+    made.kept = true;
     return make_cgroup_v1(memory, cpu, cpuacct, pids, prefix);
 }
 

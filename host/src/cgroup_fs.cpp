@@ -112,15 +112,21 @@ std::string new_cgroup_name(std::string_view prefix) {
     return owned_name(prefix);
 }
 
-Expected<void> make_dirs(const std::string& dir) {
+Expected<void> make_dirs(const std::string& dir, std::vector<std::string>* made) {
     // Usually only the last component is missing (a new sandbox cgroup): one mkdir, not one
     // per component of a path that may be seven deep.
-    if (::mkdir(dir.c_str(), 0755) == 0 || errno == EEXIST) return Ok{};
+    if (::mkdir(dir.c_str(), 0755) == 0) {
+        if (made) made->push_back(dir);
+        return Ok{};
+    }
+    if (errno == EEXIST) return Ok{};
     if (errno != ENOENT) return sys_failure("mkdir " + dir, errno);
     std::string path;
     for (const std::string& part : path_components(dir)) {
         path += "/" + part;
-        if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
+        if (::mkdir(path.c_str(), 0755) == 0) {
+            if (made) made->push_back(path);
+        } else if (errno != EEXIST) {
             return sys_failure("mkdir " + path, errno);
         }
     }

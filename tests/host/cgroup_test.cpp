@@ -132,6 +132,24 @@ TEST_F(Cgroups, AV1SandboxKeepsTheOomKillerOnUnderAParentThatTurnedItOff) {
     EXPECT_EQ(value, 0);
 }
 
+// A cgroup_parent that one version refuses is not left behind by it: on a hybrid host the v2
+// attempt made the parent in the unified hierarchy, was refused (no controllers there), and
+// left it as a stray cgroup before v1 was used (red team, 2026-12-06).
+TEST_F(Cgroups, AParentARefusedVersionMadeIsRemoved) {
+    std::string unified;
+    for (const auto& m : cgroupfs::cgroup_mounts())
+        if (m.fstype == "cgroup2") unified = m.mountpoint;
+    MICROVM_REQUIRE("cgroups", !unified.empty() && manager_->version() == 1,
+                    "a hybrid host (v1 in use, an unused cgroup2 mounted)");
+    const std::string parent = "microvm-test-refused-v2-" + std::to_string(::getpid());
+    testsupport::ScopedCgroupParent scoped(parent);
+    testsupport::ScopedCgroupParent deeper(parent + "/deeper");  // removed first
+    auto m = detect_cgroups("/" + parent + "/deeper");
+    ASSERT_TRUE(m) << m.error().message;
+    EXPECT_EQ((*m)->version(), 1);
+    EXPECT_FALSE(fs::exists(unified + "/" + parent)) << "the refused v2 attempt left its parent";
+}
+
 TEST_F(Cgroups, SweepRemovesOnlyCgroupsOfDeadOwners) {
     std::string parent = some_parent_dir();
     MICROVM_REQUIRE("cgroups", !parent.empty(), "no pids hierarchy found");

@@ -39,7 +39,8 @@ inline uint64_t count_since(uint64_t now, uint64_t base) { return now - std::min
 // host::owned_name(prefix): "microvm-process-<pid>.<pid namespace>-<n>".
 std::string new_cgroup_name(std::string_view prefix = kNamePrefix);
 // Creates dir and its missing parents.
-Expected<void> make_dirs(const std::string& dir);
+// The directories it made, parents first, are appended to *made when given.
+Expected<void> make_dirs(const std::string& dir, std::vector<std::string>* made = nullptr);
 // SIGKILLs every process listed in dir/cgroup.procs.
 void kill_processes(const std::string& dir);
 // Kills what is left and removes the directory, retrying while the kernel still sees tasks

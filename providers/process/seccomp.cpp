@@ -86,6 +86,12 @@ Expected<void> add_argument_rules(scmp_filter_ctx ctx, bool unix_sockets) {
                               "rule mode"));
         }
     }
+    for (const policy::FlagArgument& call : policy::kDeniedFlagArguments) {
+        int nr = ::seccomp_syscall_resolve_name(std::string(call.name).c_str());
+        if (nr == __NR_SCMP_ERROR) continue;  // unknown to this libseccomp: not allowed at all
+        RTFS_CHECK(refuse(ctx, EPERM, nr, scmp_arg_cmp{call.index, SCMP_CMP_MASKED_EQ, call.flag, call.flag},
+                          "rule huge pages"));
+    }
     for (std::string_view name : policy::kUnsupportedCalls) {
         int nr = ::seccomp_syscall_resolve_name(std::string(name).c_str());
         if (nr == __NR_SCMP_ERROR) continue;  // unknown to this libseccomp: not allowed at all

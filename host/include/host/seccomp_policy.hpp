@@ -65,6 +65,20 @@ inline constexpr ModeArgument kModeArguments[] = {
     {"chmod", 1}, {"fchmod", 1}, {"fchmodat", 2}, {"fchmodat2", 2}, {"creat", 1},
     {"open", 2},  {"openat", 3}, {"mknod", 1},    {"mknodat", 2}};
 
+// Host huge pages: the host's hugetlb pool is shared by every process and lies outside the
+// memory controller (always on v1; on v2 unless memory_hugetlb_accounting is set), so a sandbox
+// on a host with huge pages reserved could take them all, uncounted in its memory (red team,
+// 2026-12-06). The calls that ask for them, with the flag and where each takes it: EPERM.
+struct FlagArgument {
+    std::string_view name;
+    unsigned index;
+    uint64_t flag;
+};
+inline constexpr FlagArgument kDeniedFlagArguments[] = {
+    {"mmap", 3, 0x40000 /* MAP_HUGETLB */},
+    {"shmget", 2, 04000 /* SHM_HUGETLB */},
+    {"memfd_create", 1, 0x0004 /* MFD_HUGETLB */}};
+
 // Setting extended attributes: EOPNOTSUPP, as on a file system without them (cp -a and tar carry
 // on without). A default POSIX ACL (system.posix_acl_default) set on an rw= directory is
 // inherited, whatever their umask, by the files the host's user (root, often) creates there

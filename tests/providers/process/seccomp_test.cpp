@@ -17,6 +17,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
+#include <sys/mman.h>
+#include <sys/shm.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -152,6 +154,42 @@ TEST(Seccomp, RefusedArgumentFormsFailWithEperm) {
                                int st = 0;
                                ::waitpid(p, &st, 0);
                                return WIFEXITED(st) && WEXITSTATUS(st) == 7 ? 0 : 1;
+                           }),
+              0);
+}
+
+// Host huge pages are a pool of the whole host, outside the memory controller: a sandbox could
+// take every reserved one, uncounted (red team, 2026-12-06). Each call that asks for them is
+// refused with EPERM (a host with none reserved answers ENOMEM, or makes the memfd); the same
+// calls without the flag work.
+TEST(Seccomp, HugePagesAreRefused) {
+    SeccompFilter filter = restricted();
+    EXPECT_EQ(under_filter(filter,
+                           [] {
+                               void* p = ::mmap(nullptr, 2 << 20, PROT_READ | PROT_WRITE,
+                                                MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+                               return p == MAP_FAILED && errno == EPERM ? 0 : 1;
+                           }),
+              0);
+    EXPECT_EQ(under_filter(filter,
+                           [] {
+                               return ::shmget(IPC_PRIVATE, 2 << 20, IPC_CREAT | SHM_HUGETLB | 0600) == -1 &&
+                                              errno == EPERM
+                                          ? 0
+                                          : 1;
+                           }),
+              0);
+    EXPECT_EQ(under_filter(filter,
+                           [] {
+                               return ::memfd_create("huge", MFD_HUGETLB) == -1 && errno == EPERM ? 0 : 1;
+                           }),
+              0);
+    EXPECT_EQ(under_filter(filter,
+                           [] {
+                               void* p = ::mmap(nullptr, 1 << 20, PROT_READ | PROT_WRITE,
+                                                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                               const int fd = ::memfd_create("plain", 0);
+                               return p != MAP_FAILED && fd >= 0 ? 0 : 1;
                            }),
               0);
 }

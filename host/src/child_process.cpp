@@ -30,6 +30,10 @@ struct SpawnFailure {
     int step;
     int err;
 };
+// How long ChildProcess::kill waits for an init of its own to end its program (it takes
+// microseconds) before it kills the init.
+constexpr int kInitGrace = 1000;  // ms
+
 constexpr const char* kSteps[] = {"setting PR_SET_PDEATHSIG (or the host died)",
                                   "joining the cgroup", "placing stdio", "exec",
                                   "forking inside its pid namespace"};
@@ -41,17 +45,45 @@ constexpr const char* kSteps[] = {"setting PR_SET_PDEATHSIG (or the host died)",
     ::_exit(127);
 }
 
+// The program's process, for the init's SIGTERM handler.
+volatile sig_atomic_t init_program = 0;
+
+void end_program(int) {
+    if (init_program > 0) ::kill(init_program, SIGKILL);
+}
+
 // Pid 1 of the child's own pid namespace (SpawnRequest::dies_with_host_whatever_its_uid): forks
 // the program's process, which returns to exec it, and reaps until that one is gone; then exits
 // as it did, which ends every other process of the namespace. Its death signal, set with root's
-// credentials that it never changes, holds.
+// credentials that it never changes, holds. The host ends it with SIGTERM (ChildProcess::kill),
+// on which it kills the program and reaps it first: killed itself, it would take the program's
+// CPU time and memory peak with it (the kernel reaps what a dying namespace leaves, unaccounted).
 void supervise_as_init(int report_fd) {
-    const pid_t program = static_cast<pid_t>(::syscall(SYS_fork));
+    // No handler of the host's in a process that never execs: each to its default, but SIGTERM.
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; ++sig) {
+        if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
+    }
+    sigset_t term, none;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    sigemptyset(&none);
+    ::sigprocmask(SIG_BLOCK, &term, nullptr);  // until the program's pid is known
+    struct sigaction on_term {};
+    on_term.sa_handler = end_program;
+    ::sigaction(SIGTERM, &on_term, nullptr);
+    // clone(SIGCHLD), as fork: the generic system call table (aarch64) has no fork.
+    const pid_t program = static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0));
     if (program < 0) child_failed(report_fd, 4);
     if (program == 0) {
+        ::sigaction(SIGTERM, &dfl, nullptr);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
         if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) child_failed(report_fd, 0);
         return;  // to exec; the report pipe closes on it
     }
+    init_program = program;
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::close(report_fd);  // the host reads EOF once the program's exec closed its copy
     int status = 0;
     for (;;) {
@@ -75,13 +107,11 @@ void supervise_as_init(int report_fd) {
     struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
     sigaction(SIGPIPE, &dfl, nullptr);
-    // Dies with the host; if the host already died, its pid is no longer our parent (or, from a
-    // new pid namespace, where the parent has no pid: no one reads the report pipe).
+    // Dies with the host; if the host already died, its pid is no longer our parent (from a new
+    // pid namespace, where the parent has no pid, that no one reads the report pipe: below,
+    // once this process's own copy of its reading end is closed).
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) child_failed(report_fd, 0);
-    if (r.dies_with_host_whatever_its_uid) {
-        pollfd report_end{report_fd, 0, 0};
-        if (::poll(&report_end, 1, 0) != 0) child_failed(report_fd, 0);  // POLLERR: no reader
-    } else if (static_cast<pid_t>(::syscall(SYS_getppid)) != parent) {
+    if (!r.dies_with_host_whatever_its_uid && static_cast<pid_t>(::syscall(SYS_getppid)) != parent) {
         child_failed(report_fd, 0);
     }
     // "0" moves just the writer, without the host migrating us by pid.
@@ -101,7 +131,11 @@ void supervise_as_init(int report_fd) {
     }
     ::syscall(SYS_close_range, 3u, static_cast<unsigned>(report - 1), 0u);
     ::syscall(SYS_close_range, static_cast<unsigned>(report + 1), ~0u, 0u);
-    if (r.dies_with_host_whatever_its_uid) supervise_as_init(report);
+    if (r.dies_with_host_whatever_its_uid) {
+        pollfd report_end{report, 0, 0};
+        if (::poll(&report_end, 1, 0) != 0) child_failed(report, 0);  // POLLERR: no reader left
+        supervise_as_init(report);
+    }
     ::execve(r.program.c_str(), argv, envp);
     child_failed(report, 3);
 }
@@ -150,6 +184,7 @@ Expected<ChildProcess> ChildProcess::spawn(const SpawnRequest& request) {
     ChildProcess child;
     child.pid_ = static_cast<pid_t>(pid);
     child.pidfd_.reset(pidfd);
+    child.supervised_ = r.dies_with_host_whatever_its_uid;
     report.write.reset();
     SpawnFailure failure{};
     ssize_t n;
@@ -169,7 +204,7 @@ std::chrono::nanoseconds cpu_time_of(const struct rusage& usage) {
 }
 
 ChildProcess::ChildProcess(ChildProcess&& other) noexcept
-    : pid_(std::exchange(other.pid_, -1)), pidfd_(std::move(other.pidfd_)) {}
+    : pid_(std::exchange(other.pid_, -1)), pidfd_(std::move(other.pidfd_)), supervised_(other.supervised_) {}
 
 ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
     if (this != &other) {
@@ -179,6 +214,7 @@ ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
         }
         pid_ = std::exchange(other.pid_, -1);
         pidfd_ = std::move(other.pidfd_);
+        supervised_ = other.supervised_;
     }
     return *this;
 }
@@ -192,11 +228,18 @@ ChildProcess::~ChildProcess() {
 
 void ChildProcess::kill() const {
     if (!running()) return;
-    if (pidfd_.valid() &&
-        ::syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0) == 0) {
-        return;
+    auto send = [this](int sig) {
+        if (pidfd_.valid() && ::syscall(SYS_pidfd_send_signal, pidfd_.get(), sig, nullptr, 0) == 0) return;
+        ::kill(pid_, sig);
+    };
+    // An init of its own ends the program and reaps it first, keeping its usage (see
+    // supervise_as_init); SIGKILL after a grace, should it not have its handler yet.
+    if (supervised_ && pidfd_.valid()) {
+        send(SIGTERM);
+        pollfd exited{pidfd_.get(), POLLIN, 0};
+        if (::poll(&exited, 1, kInitGrace) == 1) return;
     }
-    ::kill(pid_, SIGKILL);
+    send(SIGKILL);
 }
 
 std::optional<ChildExit> ChildProcess::try_wait() {

@@ -40,7 +40,9 @@ struct SpawnRequest {
     // process that changes its credentials, so a program that drops to another uid (the
     // Firecracker jailer) outlived a host killed by SIGKILL (red team, 2026-12-06). When the
     // host dies the init dies, and with it the whole namespace. The init exits as the program
-    // did: its exit code, or 128 + the signal that ended it. Needs CAP_SYS_ADMIN.
+    // did: its exit code, or 128 + the signal that ended it. Needs CAP_SYS_ADMIN. The init is a
+    // copy of the host process that never execs: it keeps the host's memory as it was at the
+    // spawn (copy-on-write) for the program's lifetime, as the process provider's init does.
     bool dies_with_host_whatever_its_uid = false;
 };
 
@@ -67,13 +69,17 @@ class ChildProcess {
     int pidfd() const { return pidfd_.get(); }  // readable once the child exited
     bool running() const { return pid_ > 0; }
 
-    void kill() const;                    // SIGKILL (no effect once reaped)
+    // SIGKILL (no effect once reaped). A child in a pid namespace of its own is sent SIGTERM,
+    // on which its init kills the program and reaps it (its usage kept), then SIGKILL should it
+    // not exit within a second.
+    void kill() const;
     ChildExit wait();                     // reaps; blocks until the child exits
     std::optional<ChildExit> try_wait();  // reaps when it has exited, else nullopt
 
   private:
     pid_t pid_ = -1;
     UniqueFd pidfd_;
+    bool supervised_ = false;  // SpawnRequest::dies_with_host_whatever_its_uid
 };
 
 }  // namespace microvm::host

@@ -114,6 +114,10 @@ Expected<std::unique_ptr<Runtime>> Runtime::create(const RuntimeSettings& settin
         // A core, as far as the cgroup parent allows: v1 refuses more than an ancestor's quota.
         probe.limits.cpu_fraction = host::setup_cpu_share(*impl.cgroups, 1.0, host::kMinCpuFraction);
         auto outcome = rt->run(probe);
+        // The probe's container, cgroup and bundle are gone before the runtime is handed on:
+        // their teardown, deferred to another thread, still ran as the first user of this
+        // runtime looked at what it held (a test counted the probe's bundle as its own).
+        impl.teardown->wait_idle();
         if (outcome && outcome->end == host::SandboxReport::End::Exited &&
             outcome->exit_code == 0) {
             remember_platform(settings.state_base, key, platform);

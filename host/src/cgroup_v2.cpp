@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <mutex>
@@ -24,8 +25,11 @@ namespace fs = cgroupfs;
 
 
 // Whether the kernel's list of swap areas (/proc/swaps: a header line, then one per area) names
-// one. Unreadable counts as in use: the limit is not trusted on a guess.
+// one. Missing, the kernel has no swap at all (CONFIG_SWAP=n); there but unreadable counts as in
+// use: the limit is not trusted on a guess.
 bool swap_in_use(const std::string& swaps_file) {
+    struct stat st {};
+    if (::stat(swaps_file.c_str(), &st) != 0 && errno == ENOENT) return false;
     const auto text = fs::read_file(swaps_file);
     if (!text) return true;
     const size_t header_end = text->find('\n');

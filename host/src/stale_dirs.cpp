@@ -39,10 +39,12 @@ bool parse_number(std::string_view text, T& out) {
 // host killed and restarted at boot often is) does not name what it makes as the dead one did,
 // whose leftovers its sweep leaves alone as its own (every run of such a CLI failed on the
 // dead one's cgroup; red team, 2026-12-06).
+// Below a million: six digits at most, as paths built on these names have little room (a QMP
+// socket's path must fit a Unix socket address).
 uint64_t first_serial() {
     uint32_t start = 0;
     if (::getrandom(&start, sizeof start, 0) != sizeof start) start = static_cast<uint32_t>(::time(nullptr));
-    return start;
+    return start % 1'000'000;
 }
 
 }  // namespace

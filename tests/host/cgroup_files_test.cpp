@@ -103,6 +103,8 @@ TEST_F(FakeCgroupTree, V2WithoutSwapAccountingIsRefusedWhileSwapIsOn) {
     EXPECT_NE(refused.error().message.find("memory_limit_mb"), std::string::npos) << refused.error().message;
     set(swaps, "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n");
     EXPECT_TRUE(open_cgroup_v2(dir, kLimits, swaps));
+    // A kernel without swap (CONFIG_SWAP=n) has no /proc/swaps at all.
+    EXPECT_TRUE(open_cgroup_v2(dir, kLimits, root_ + "/no-such-swaps"));
     const std::string accounted = make("accounted", v2_files());
     set(swaps, "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n/swapfile file\t\t1048572\t\t0\t\t-2\n");
     EXPECT_TRUE(open_cgroup_v2(accounted, kLimits, swaps));

@@ -36,7 +36,7 @@ constexpr int kInitGrace = 1000;  // ms
 
 constexpr const char* kSteps[] = {"setting PR_SET_PDEATHSIG (or the host died)",
                                   "joining the cgroup", "placing stdio", "exec",
-                                  "forking inside its pid namespace"};
+                                  "forking inside its pid namespace", "making its process group"};
 
 [[noreturn]] void child_failed(int report_fd, int step) {
     SpawnFailure f{step, errno};
@@ -114,6 +114,7 @@ void supervise_as_init(int report_fd) {
     if (!r.dies_with_host_whatever_its_uid && static_cast<pid_t>(::syscall(SYS_getppid)) != parent) {
         child_failed(report_fd, 0);
     }
+    if (r.own_process_group && ::setpgid(0, 0) != 0) child_failed(report_fd, 5);
     // "0" moves just the writer, without the host migrating us by pid.
     for (int fd : r.cgroup_join_fds) {
         if (::write(fd, "0", 1) != 1) child_failed(report_fd, 1);

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -21,8 +20,9 @@
 #include "bench_report.hpp"
 #include "bench_rows.hpp"
 #include "host/boot_cache.hpp"
+#include "host/child_process.hpp"
 #include "host/paths.hpp"
-#include "host/pidfd.hpp"
+#include "host/remove_tree.hpp"
 #include "host/unique_fd.hpp"
 #include "microvm/built_programs.hpp"
 #include "microvm/factory.hpp"
@@ -47,7 +47,8 @@ struct RunOutcome {
 // run's group too before it dies of the signal.
 volatile sig_atomic_t running_group = 0;
 // The private directory and its one file, removed by the handler too (unlink and rmdir are
-// async-signal-safe); set before the handler is installed.
+// async-signal-safe; what a run left there as its TMPDIR stays); set before the handler is
+// installed.
 char work_file[64] = "", work_dir[64] = "";
 
 void end_running_group_and_die(int sig) {
@@ -66,25 +67,15 @@ void kill_runs_with_this_process() {
 constexpr std::chrono::seconds kCalibrationLimit{60};
 
 // Reads and discards what the process writes on fd until it exits (its pidfd is readable): not
-// until the pipe's end, which a background child of a peer could hold open for ever. Past the
-// deadline its process group is killed (a peer that hangs held the benchmark for ever: red
-// team, 2026-12-06) and false returned.
-bool discard_output_until_exit(pid_t pid, int fd, Clock::time_point deadline) {
+// until the pipe's end, which a background child of a peer could hold open for ever. False when
+// the deadline came first.
+bool discard_output_until_exit(int pidfd, int fd, Clock::time_point deadline) {
     char discard[4096];
-    host::UniqueFd pidfd = host::open_pidfd(pid);
-    if (!pidfd.valid() || !host::set_nonblocking(fd)) {  // no pidfd (Linux before 5.3): to the end
-        for (ssize_t n; (n = ::read(fd, discard, sizeof discard)) != 0;) {
-            if (n < 0 && errno != EINTR) return true;
-        }
-        return true;
-    }
-    struct pollfd fds[2] = {{pidfd.get(), POLLIN, 0}, {fd, POLLIN, 0}};
+    if (!host::set_nonblocking(fd)) return true;
+    struct pollfd fds[2] = {{pidfd, POLLIN, 0}, {fd, POLLIN, 0}};
     for (;;) {
         const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
-        if (left <= 0) {
-            ::kill(-pid, SIGKILL);  // the run's whole process group (posix_spawn made it its own)
-            return false;
-        }
+        if (left <= 0) return false;
         if (::poll(fds, 2, static_cast<int>(std::min<long long>(left, INT_MAX))) < 0 && errno != EINTR) return true;
         if (fds[1].revents) {
             ssize_t n;
@@ -96,52 +87,57 @@ bool discard_output_until_exit(pid_t pid, int fd, Clock::time_point deadline) {
     }
 }
 
-// Runs argv as a whole process and times it from spawn to reaping. Its stdio are pipes: stdin an
-// empty one, stdout and stderr one read and discarded until it exits. Never /dev/null: `runsc do`
-// hands a container's stdio to the sandbox user (fchown), and with the host's /dev/null as a
-// peer's stdout a bench run as root left /dev/null owned by nobody (2026-12-05).
-// It has at most `limit`: then it is killed, with its process group, and counted as failed. It
-// gets no descriptor of the caller's beyond its three (a tty or log the caller held open on a
-// higher number reached the peers, runsc among them: red team, 2026-12-06).
-RunOutcome run_once(const std::vector<std::string>& argv, std::chrono::milliseconds limit) {
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
+// The environment of a run: this process's, with TMPDIR in the benchmark's private directory
+// (a peer killed at its limit, `runsc do` among them, leaves its temporary files there, removed
+// with it).
+std::vector<std::string> run_environment(const std::string& tmpdir) {
+    std::vector<std::string> env;
+    for (char** e = environ; *e; ++e) {
+        if (!std::string_view(*e).starts_with("TMPDIR=")) env.emplace_back(*e);
+    }
+    env.push_back("TMPDIR=" + tmpdir);
+    return env;
+}
+
+// Runs argv (argv[0] an absolute path) as a whole process and times it from spawn to reaping.
+// Its stdio are pipes: stdin an empty one, stdout and stderr one read and discarded until it
+// exits. Never /dev/null: `runsc do` hands a container's stdio to the sandbox user (fchown), and
+// with the host's /dev/null as a peer's stdout a bench run as root left /dev/null owned by
+// nobody (2026-12-05). Started as host::ChildProcess: no descriptor of the caller's beyond its
+// three (a tty or log the caller held open reached the peers, runsc among them), a death signal
+// (killed with this process, however), and a process group of its own, killed whole at `limit`
+// (a peer that hung held the benchmark for ever: red team, 2026-12-06); it then counts as failed.
+RunOutcome run_once(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                    std::chrono::milliseconds limit) {
     auto in = host::make_pipe();
     auto output = host::make_pipe();
     if (!in || !output) return {};
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, in->read.get(), 0);
-    posix_spawn_file_actions_adddup2(&actions, output->write.get(), 1);
-    posix_spawn_file_actions_adddup2(&actions, output->write.get(), 2);
-    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    posix_spawnattr_setpgroup(&attr, 0);  // its own group: killed whole past its limit
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
     RunOutcome out;
     const auto start = Clock::now();
-    pid_t pid = -1;
-    const int rc = ::posix_spawn(&pid, args[0], &actions, &attr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-    if (rc == 0) running_group = pid;
+    auto child = host::ChildProcess::spawn({.program = argv[0],
+                                            .argv = argv,
+                                            .env = env,
+                                            .stdin_fd = in->read.get(),
+                                            .stdout_fd = output->write.get(),
+                                            .stderr_fd = output->write.get(),
+                                            .own_process_group = true});
     in->read.reset();
     in->write.reset();
     output->write.reset();
-    if (rc != 0) return out;
-    const bool in_time = discard_output_until_exit(pid, output->read.get(), start + limit);
-    int status = 0;
-    struct rusage ru {};
-    while (::wait4(pid, &status, 0, &ru) < 0) {
+    if (!child) return out;
+    const pid_t group = child->pid();
+    running_group = group;
+    const bool in_time = discard_output_until_exit(child->pidfd(), output->read.get(), start + limit);
+    if (!in_time) {
+        ::kill(-group, SIGKILL);
+        child->kill();  // should it have left its group
     }
-    if (!in_time) ::kill(-pid, SIGKILL);  // what is left of its group (the group's id is not reused before)
+    const host::ChildExit exit = child->wait();
+    if (!in_time) ::kill(-group, SIGKILL);  // what is left of the group (its id is not reused before)
     running_group = 0;
     out.ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-    out.status = status;
-    auto ms_of = [](const timeval& t) { return t.tv_sec * 1e3 + t.tv_usec / 1e3; };
-    out.cpu_ms = ms_of(ru.ru_utime) + ms_of(ru.ru_stime);
+    out.status = exit.wait_status;
+    out.cpu_ms = std::chrono::duration<double, std::milli>(host::cpu_time_of(exit.usage)).count();
     out.timed_out = !in_time;
     return out;
 }
@@ -152,10 +148,10 @@ bool succeeded(const RunOutcome& o) {
 
 // The least CPU time (ms) of a few runs, or -1 when one fails. CPU time rather than wall time:
 // it does not grow when other processes load the machine.
-double least_cpu(const std::vector<std::string>& argv, int tries) {
+double least_cpu(const std::vector<std::string>& argv, const std::vector<std::string>& env, int tries) {
     double best = -1;
     for (int i = 0; i < tries; ++i) {
-        RunOutcome o = run_once(argv, kCalibrationLimit);
+        RunOutcome o = run_once(argv, env, kCalibrationLimit);
         if (!succeeded(o)) return -1;
         best = best < 0 ? o.cpu_ms : std::min(best, o.cpu_ms);
     }
@@ -165,9 +161,9 @@ double least_cpu(const std::vector<std::string>& argv, int tries) {
 // Iterations of a loop that take about target_ms of CPU on this machine: n0 of them against the
 // same process doing nothing, scaled.
 long calibrate(const std::vector<std::string>& base, const std::vector<std::string>& loop_of_n0,
-               long n0, double target_ms) {
-    const double idle = least_cpu(base, 3);
-    const double busy = least_cpu(loop_of_n0, 3);
+               const std::vector<std::string>& env, long n0, double target_ms) {
+    const double idle = least_cpu(base, env, 3);
+    const double busy = least_cpu(loop_of_n0, env, 3);
     if (idle < 0 || busy < 0 || busy - idle < 5) return n0;
     return std::max(100L, static_cast<long>(static_cast<double>(n0) * target_ms / (busy - idle)));
 }
@@ -254,18 +250,19 @@ int cmd_bench(const BenchOptions& opt) {
     std::snprintf(work_file, sizeof work_file, "%s/empty.wat", tmpl);
     kill_runs_with_this_process();
     std::ofstream(work_file) << "(module (func (export \"_start\")))\n";
+    const std::vector<std::string> env = run_environment(w.work_dir);
     w.python3 = find_peer("python3");
     // The compute job takes ~100 ms when evaluated natively in this process (the mock provider),
     // and its python3 twin ~100 ms in plain python3.
     constexpr long kRtfsN0 = 200000, kPythonN0 = 1000000;
     w.compute_iterations =
         calibrate({w.self, "eval", "-p", "mock", "nil"},
-                  {w.self, "eval", "-p", "mock", rtfs_compute_source(kRtfsN0)}, kRtfsN0, opt.compute_ms);
+                  {w.self, "eval", "-p", "mock", rtfs_compute_source(kRtfsN0)}, env, kRtfsN0, opt.compute_ms);
     w.python_iterations =
         w.python3.empty()
             ? 0
             : calibrate({w.python3, "-c", "pass"},
-                        {w.python3, "-c", python_compute_source(kPythonN0)}, kPythonN0,
+                        {w.python3, "-c", python_compute_source(kPythonN0)}, env, kPythonN0,
                         opt.compute_ms);
 
     std::vector<BenchRow> rows = bench_rows(providers, opt.peers, w);
@@ -273,7 +270,7 @@ int cmd_bench(const BenchOptions& opt) {
     // One unrecorded warm-up run of each (page cache, probe records), then the rounds: every row
     // once per round, starting at a different row each round.
     for (size_t i = 0; i < rows.size(); ++i) {
-        RunOutcome o = run_once(rows[i].argv, run_limit);
+        RunOutcome o = run_once(rows[i].argv, env, run_limit);
         if (!succeeded(o)) rows[i].note += (rows[i].note.empty() ? "" : "; ") +
                                            std::string("warm-up: ") + describe_status(o);
     }
@@ -281,7 +278,7 @@ int cmd_bench(const BenchOptions& opt) {
         for (size_t k = 0; k < rows.size(); ++k) {
             const size_t i = (k + static_cast<size_t>(round)) % rows.size();
             if (spent[i] > opt.row_budget_s * 1000) continue;
-            RunOutcome o = run_once(rows[i].argv, run_limit);
+            RunOutcome o = run_once(rows[i].argv, env, run_limit);
             spent[i] += o.ms;
             if (succeeded(o)) {
                 rows[i].samples_ms.push_back(o.ms);
@@ -295,8 +292,7 @@ int cmd_bench(const BenchOptions& opt) {
             rows[i].note += (rows[i].note.empty() ? "" : "; ") +
                             std::string("stopped at the row budget");
     }
-    ::unlink(work_file);
-    ::rmdir(work_dir);
+    host::remove_tree(w.work_dir);  // with what the runs left in it as their TMPDIR
 
     if (opt.json) {
         std::cout << bench_json(rows, machine_facts(w, opt.runs, opt.compute_ms)).dump(2) << "\n";

@@ -108,6 +108,14 @@ std::string plant_hanging_srt(const std::string& dir, const std::string& marker)
     return srt;
 }
 
+// Whether a planted srt is the one found: the system directories come first.
+bool srt_can_be_planted() {
+    for (const char* dir : {"/usr/bin", "/bin", "/usr/local/bin"})
+        if (std::filesystem::exists(std::string(dir) + "/srt")) return false;
+    return true;
+}
+constexpr const char* kSystemSrt = "an srt installed in a system directory is found before the planted one";
+
 bool a_process_runs(const std::string& command_line) {
     for (const auto& e : std::filesystem::directory_iterator("/proc")) {
         std::ifstream in(e.path() / "cmdline");
@@ -124,9 +132,7 @@ bool a_process_runs(const std::string& command_line) {
 // the row budget and counted as failed; peers get descriptors 0-2 only.
 TEST(MicrovmBenchCli, AHangingPeerIsKilledAtTheRowBudgetAndGetsNoDescriptorOfTheCallers) {
     MICROVM_REQUIRE("root", ::geteuid() == 0, "a peer in a directory root trusts");
-    MICROVM_REQUIRE("no-system-srt", !std::filesystem::exists("/usr/bin/srt") && !std::filesystem::exists("/bin/srt") &&
-                                         !std::filesystem::exists("/usr/local/bin/srt"),
-                    "an srt installed in a system directory is found before the planted one");
+    MICROVM_REQUIRE("no-system-srt", srt_can_be_planted(), kSystemSrt);
     const std::string dir = testsupport::make_trusted_temp_dir("bench-peer");
     ASSERT_FALSE(dir.empty());
     const std::string marker = std::to_string(900000 + ::getpid() % 99999);
@@ -162,9 +168,7 @@ TEST(MicrovmBenchCli, AHangingPeerIsKilledAtTheRowBudgetAndGetsNoDescriptorOfThe
 // runs), it left a hanging peer running on its own (a review, 2026-12-06).
 TEST(MicrovmBenchCli, ARunDiesWithABenchmarkKilledOutright) {
     MICROVM_REQUIRE("root", ::geteuid() == 0, "a peer in a directory root trusts");
-    MICROVM_REQUIRE("no-system-srt", !std::filesystem::exists("/usr/bin/srt") && !std::filesystem::exists("/bin/srt") &&
-                                         !std::filesystem::exists("/usr/local/bin/srt"),
-                    "an srt installed in a system directory is found before the planted one");
+    MICROVM_REQUIRE("no-system-srt", srt_can_be_planted(), kSystemSrt);
     const std::string dir = testsupport::make_trusted_temp_dir("bench-peer");
     ASSERT_FALSE(dir.empty());
     const std::string marker = std::to_string(700000 + ::getpid() % 99999);
@@ -200,9 +204,7 @@ TEST(MicrovmBenchCli, ARunDiesWithABenchmarkKilledOutright) {
 // root ran): the reason is printed and the peer has no rows.
 TEST(MicrovmBenchCli, AsRootAPeerFromADirectoryOthersCanWriteIsNotRun) {
     MICROVM_REQUIRE("root", ::geteuid() == 0, "the trust check applies to root");
-    MICROVM_REQUIRE("no-system-srt", !std::filesystem::exists("/usr/bin/srt") && !std::filesystem::exists("/bin/srt") &&
-                                         !std::filesystem::exists("/usr/local/bin/srt"),
-                    "an srt installed in a system directory is found before the planted one");
+    MICROVM_REQUIRE("no-system-srt", srt_can_be_planted(), kSystemSrt);
     char tmpl[] = "/tmp/microvm-test-bench-peer-XXXXXX";  // below /tmp, which everyone writes
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     const std::string dir = tmpl;

@@ -29,7 +29,8 @@ namespace fs = cgroupfs;
 // use: the limit is not trusted on a guess.
 bool swap_in_use(const std::string& swaps_file) {
     struct stat st {};
-    if (::stat(swaps_file.c_str(), &st) != 0 && errno == ENOENT) return false;
+    // (Only where /proc itself is there: without it nothing can be told.)
+    if (::stat(swaps_file.c_str(), &st) != 0 && errno == ENOENT && ::access("/proc/self", F_OK) == 0) return false;
     const auto text = fs::read_file(swaps_file);
     if (!text) return true;
     const size_t header_end = text->find('\n');

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <iterator>
 #include <utility>
 
@@ -36,7 +37,7 @@ constexpr int kInitGrace = 1000;  // ms
 
 constexpr const char* kSteps[] = {"setting PR_SET_PDEATHSIG (or the host died)",
                                   "joining the cgroup", "placing stdio", "exec",
-                                  "forking inside its pid namespace", "making its process group"};
+                                  "forking inside its pid namespace"};
 
 [[noreturn]] void child_failed(int report_fd, int step) {
     SpawnFailure f{step, errno};
@@ -95,6 +96,11 @@ void supervise_as_init(int report_fd) {
         }
         if (got < 0 && errno != EINTR) break;
     }
+    // What the program left running is killed and reaped here too, so that its usage is this
+    // process's children's as well (the kernel would reap it unaccounted once this one exits).
+    ::kill(-1, SIGKILL);  // every other process of the namespace
+    while (::waitpid(-1, nullptr, 0) > 0 || errno == EINTR) {
+    }
     ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }
 
@@ -114,7 +120,6 @@ void supervise_as_init(int report_fd) {
     if (!r.dies_with_host_whatever_its_uid && static_cast<pid_t>(::syscall(SYS_getppid)) != parent) {
         child_failed(report_fd, 0);
     }
-    if (r.own_process_group && ::setpgid(0, 0) != 0) child_failed(report_fd, 5);
     // "0" moves just the writer, without the host migrating us by pid.
     for (int fd : r.cgroup_join_fds) {
         if (::write(fd, "0", 1) != 1) child_failed(report_fd, 1);
@@ -228,17 +233,29 @@ ChildProcess::~ChildProcess() {
 }
 
 void ChildProcess::kill() const {
-    if (!running()) return;
-    auto send = [this](int sig) {
-        if (pidfd_.valid() && ::syscall(SYS_pidfd_send_signal, pidfd_.get(), sig, nullptr, 0) == 0) return;
-        ::kill(pid_, sig);
+    // Read once: never a pid of 0 or -1 (every process) should the child be reaped meanwhile
+    // (the class is not for use from several threads at once; the grace below made the window
+    // wide).
+    const pid_t pid = pid_;
+    const int pidfd = pidfd_.get();
+    if (pid <= 0) return;
+    auto send = [pid, pidfd](int sig) {
+        if (pidfd >= 0 && ::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0) == 0) return;
+        ::kill(pid, sig);
     };
     // An init of its own ends the program and reaps it first, keeping its usage (see
     // supervise_as_init); SIGKILL after a grace, should it not have its handler yet.
-    if (supervised_ && pidfd_.valid()) {
+    if (supervised_ && pidfd >= 0) {
         send(SIGTERM);
-        pollfd exited{pidfd_.get(), POLLIN, 0};
-        if (::poll(&exited, 1, kInitGrace) == 1) return;
+        const auto by = std::chrono::steady_clock::now() + std::chrono::milliseconds(kInitGrace);
+        for (;;) {
+            const auto left = std::chrono::ceil<std::chrono::milliseconds>(by - std::chrono::steady_clock::now()).count();
+            if (left <= 0) break;
+            pollfd exited{pidfd, POLLIN, 0};
+            const int n = ::poll(&exited, 1, static_cast<int>(left));
+            if (n == 1) return;
+            if (n == 0 || errno != EINTR) break;
+        }
     }
     send(SIGKILL);
 }

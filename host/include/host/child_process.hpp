@@ -35,7 +35,6 @@ struct SpawnRequest {
     int cgroup_fd = -1;                // v2: the cgroup directory to be cloned into
     std::vector<int> cgroup_join_fds;  // v1: "tasks" files open for writing
     bool own_network_namespace = false;  // started in a new, empty network namespace
-    bool own_process_group = false;      // the leader of a new process group (killed whole by -pid)
     // Started as pid 2 of a new pid namespace whose init (pid 1, this process's child) keeps
     // root's credentials and so its PR_SET_PDEATHSIG: the kernel clears the death signal of a
     // process that changes its credentials, so a program that drops to another uid (the

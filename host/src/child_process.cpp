@@ -14,6 +14,7 @@
 #include <iterator>
 #include <utility>
 
+#include "host/fd_wait.hpp"
 #include "host/sys_error.hpp"
 
 namespace microvm::host {
@@ -209,6 +210,11 @@ std::chrono::nanoseconds cpu_time_of(const struct rusage& usage) {
     return of(usage.ru_utime) + of(usage.ru_stime);
 }
 
+std::string describe_wait_status(int wait_status) {
+    if (WIFSIGNALED(wait_status)) return "was killed by signal " + std::to_string(WTERMSIG(wait_status));
+    return "exited with code " + std::to_string(WEXITSTATUS(wait_status));
+}
+
 ChildProcess::ChildProcess(ChildProcess&& other) noexcept
     : pid_(std::exchange(other.pid_, -1)), pidfd_(std::move(other.pidfd_)), supervised_(other.supervised_) {}
 
@@ -248,14 +254,7 @@ void ChildProcess::kill() const {
     if (supervised_ && pidfd >= 0) {
         send(SIGTERM);
         const auto by = std::chrono::steady_clock::now() + std::chrono::milliseconds(kInitGrace);
-        for (;;) {
-            const auto left = std::chrono::ceil<std::chrono::milliseconds>(by - std::chrono::steady_clock::now()).count();
-            if (left <= 0) break;
-            pollfd exited{pidfd, POLLIN, 0};
-            const int n = ::poll(&exited, 1, static_cast<int>(left));
-            if (n == 1) return;
-            if (n == 0 || errno != EINTR) break;
-        }
+        if (wait_fd(pidfd, POLLIN, by) == FdWait::Ready) return;
     }
     send(SIGKILL);
 }

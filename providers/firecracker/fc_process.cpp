@@ -44,11 +44,9 @@ Expected<void> wait_for_api(FcApiClient& client, FcProcess& proc, const CancelTo
         // Only a socket not there yet (or not answering yet) is waited out.
         if (ready.error().kind != FcError::Kind::Timeout) return fail(Failure::Kind::SetupError, ready.error().message());
         if (auto gone = proc.vmm.try_wait()) {
-            const int st = gone->wait_status;
-            return fail(Failure::Kind::SetupError,
-                        "firecracker (or its jailer) exited before its API answered: " +
-                            (WIFEXITED(st) ? "exit code " + std::to_string(WEXITSTATUS(st))
-                                           : "signal " + std::to_string(WTERMSIG(st))));
+            return fail(Failure::Kind::SetupError, "firecracker (or its jailer) " +
+                                                       host::describe_wait_status(gone->wait_status) +
+                                                       " before its API answered");
         }
         if (cancel.cancelled()) return fail(Failure::Kind::SetupError, "cancelled while Firecracker started");
         if (std::chrono::steady_clock::now() >= by) return fail(Failure::Kind::SetupError, ready.error().message());

@@ -15,6 +15,7 @@
 #include "gvisor/oci_mounts.hpp"
 #include "gvisor/oci_spec.hpp"
 #include "gvisor/runtime.hpp"
+#include "host/child_process.hpp"
 #include "host/program_files.hpp"
 #include "host/random.hpp"
 #include "host/rootfs.hpp"
@@ -34,12 +35,6 @@ double usable_cpus() {
 // runsc exits 128 when it fails itself (and logs why); a program's own exit code otherwise,
 // 128+N when a signal ended it.
 constexpr int kRunscFailure = 128;
-
-std::string describe_status(int wait_status) {
-    if (WIFSIGNALED(wait_status))
-        return "was killed by signal " + std::to_string(WTERMSIG(wait_status));
-    return "exited with code " + std::to_string(WEXITSTATUS(wait_status));
-}
 
 // How the program ended, from runsc's exit and the cgroup's counters; measurements are filled
 // in by the caller.
@@ -64,7 +59,7 @@ Expected<host::SandboxReport> classify(const ContainerExit& e, const host::Cgrou
         o.signal = SIGKILL;
         o.exit_code = 128 + SIGKILL;
     } else if (!exited_normally) {
-        return fail(Failure::Kind::SetupError, "runsc run " + describe_status(e.wait_status));
+        return fail(Failure::Kind::SetupError, "runsc run " + host::describe_wait_status(e.wait_status));
     } else if (std::string errors = code == kRunscFailure ? bundle.runsc_errors() : std::string();
                !errors.empty()) {
         // (The log is read only then: it holds a few hundred lines of runsc's own.)

@@ -21,6 +21,8 @@
 #include "bench_report.hpp"
 #include "bench_rows.hpp"
 #include "host/boot_cache.hpp"
+#include "host/child_process.hpp"
+#include "host/fd_wait.hpp"
 #include "host/paths.hpp"
 #include "host/pidfd.hpp"
 #include "host/remove_tree.hpp"
@@ -82,9 +84,9 @@ bool discard_output_until_exit(int pidfd, int fd, Clock::time_point deadline) {
     }
     struct pollfd fds[2] = {{pidfd, POLLIN, 0}, {fd, POLLIN, 0}};
     for (;;) {
-        const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
-        if (left <= 0) return false;
-        if (::poll(fds, 2, static_cast<int>(std::min<long long>(left, INT_MAX))) < 0 && errno != EINTR) return true;
+        const int ms = host::poll_timeout_ms(deadline);
+        if (ms == 0) return false;
+        if (::poll(fds, 2, ms) < 0 && errno != EINTR) return true;
         if (fds[1].revents) {
             ssize_t n;
             while ((n = ::read(fd, discard, sizeof discard)) > 0) {
@@ -212,8 +214,7 @@ std::string describe_status(const RunOutcome& o) {
     const int status = o.status;
     if (o.timed_out) return "killed at the row budget";
     if (status < 0) return "could not start";
-    if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
-    return "exit " + std::to_string(WEXITSTATUS(status));
+    return host::describe_wait_status(status);
 }
 
 nlohmann::json machine_facts(const BenchWorkloads& w, int runs, double compute_ms) {

@@ -54,6 +54,10 @@ struct ChildExit {
 // The CPU time (user and system) of a wait4 rusage.
 std::chrono::nanoseconds cpu_time_of(const struct rusage& usage);
 
+// How a wait status ended its process, for messages: "exited with code N" or "was killed by
+// signal N".
+std::string describe_wait_status(int wait_status);
+
 class ChildProcess {
   public:
     static Expected<ChildProcess> spawn(const SpawnRequest& request);

@@ -307,7 +307,7 @@ TEST(FcProcess, AVmmThatExitsAtOnceIsNotWaitedFor) {
     auto ready = wait_for_api(client, proc, microvm::CancelToken{});
     const auto took = std::chrono::steady_clock::now() - started;
     ASSERT_FALSE(ready);
-    EXPECT_NE(ready.error().message.find("exited before its API answered: exit code 3"), std::string::npos)
+    EXPECT_NE(ready.error().message.find("exited with code 3 before its API answered"), std::string::npos)
         << ready.error().message;
     EXPECT_LT(took, std::chrono::seconds(5));
 }

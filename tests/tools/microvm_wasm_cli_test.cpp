@@ -48,6 +48,13 @@ TEST(MicrovmWasmCli, JsonReportsTheRun) {
     EXPECT_GT(j["metadata"]["duration_ms"].get<double>(), 0.0);
 }
 
+// The CLI's heap is on huge pages for an in-process run (host/huge_page_heap.hpp): a memory
+// carved from it still reads zero where the module wrote nothing.
+TEST(MicrovmWasmCli, AModulesMemoryReadsZeroWhereItWroteNothing) {
+    auto r = microvm({"wasm", fixture("zeroed_memory.wat")});
+    EXPECT_EQ(r.status, 0) << r.err;
+}
+
 TEST(MicrovmWasmCli, LimitsMapToTheDocumentedStatuses) {
     EXPECT_EQ(microvm({"wasm", "--timeout", "300ms", fixture("infinite_loop.wat")}).status, 124);
     EXPECT_EQ(microvm({"wasm", "--memory", "1", fixture("big_initial_memory.wat")}).status, 137);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "compiled_module.hpp"
+#include "host/huge_page_heap.hpp"
 #include "engine.hpp"
 #include "module_cache.hpp"
 #include "test_support.hpp"
@@ -105,6 +106,23 @@ TEST(UnfilledMemory, ModuleSeesItsDeclaredMemoryZeroedWithItsData) {
     ASSERT_TRUE(module);
     for (int i = 0; i < 3; ++i) {
         dirty_the_heap();
+        microvm::wasm::RunRequest request;
+        auto outcome = microvm::wasm::run_module(*module, microvm::MicroVMConfig{}, request);
+        ASSERT_FALSE(outcome.failure) << outcome.error_message;
+        EXPECT_EQ(outcome.metadata.exit_code, 0);
+    }
+}
+
+// The CLI runs the engine on a heap of huge pages (host/huge_page_heap.hpp), from which a small
+// linear memory is carved: its zero pages are dropped there too, never left as the heap held them.
+TEST(UnfilledMemory, ModuleSeesItsMemoryZeroedOnAHeapOfHugePages) {
+    microvm::host::place_heap_on_huge_pages(16u << 20);
+    auto module = compile(kSelfCheck);
+    ASSERT_TRUE(module);
+    for (int i = 0; i < 3; ++i) {
+        std::vector<uint8_t> junk(5u << 20, 0xA5);  // fits in the advised top, freed before the run
+        asm volatile("" : : "r"(junk.data()) : "memory");
+        junk = {};
         microvm::wasm::RunRequest request;
         auto outcome = microvm::wasm::run_module(*module, microvm::MicroVMConfig{}, request);
         ASSERT_FALSE(outcome.failure) << outcome.error_message;

@@ -37,6 +37,11 @@ std::string dump(const json& j) {
 // host hold 3 GB), whatever the frame's byte limit allows.
 constexpr int kMaxDepth = 16;
 constexpr size_t kMaxValues = 100'000;
+// No string longer than a printed value (decode_result checks it exactly once parsed), no number
+// longer than a double's spelling: a 64 MiB frame of one of either took the host 4-6 s of CPU
+// and ~590 MB in the parser's copies before it was refused (red team, 2026-12-06).
+constexpr size_t kMaxString = rtfs::kMaxResultBytes + 3;
+constexpr size_t kMaxToken = 32;
 
 // A message the host wrote (a job, Setup, Exec, Kill) or the guest wrote (the rest): the
 // guest's are inside the sandbox's reach, and held to the limits above.
@@ -47,6 +52,10 @@ Expected<json> parse_object(std::string_view text, const char* what, From from) 
     if (shape.depth > kMaxDepth || shape.values > kMaxValues) {
         return protocol_error(std::string(what) + " nests deeper than " + std::to_string(kMaxDepth) +
                               " or holds more than " + std::to_string(kMaxValues) + " values");
+    }
+    if (shape.longest_string > kMaxString || shape.longest_token > kMaxToken) {
+        return protocol_error(std::string(what) + " holds a string longer than " + std::to_string(kMaxString) +
+                              " bytes or a number longer than " + std::to_string(kMaxToken) + " characters");
     }
     json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) return protocol_error(std::string(what) + " is not valid JSON");

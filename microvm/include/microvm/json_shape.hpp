@@ -11,6 +11,9 @@ namespace microvm {
 struct JsonShape {
     int depth = 0;       // the deepest nesting of arrays and objects
     size_t values = 0;   // separators (',' ':' '[' '{'): at least one per value but the first
+    size_t longest_string = 0;  // characters of a string, an escape counted once: at most what
+                                // it decodes to
+    size_t longest_token = 0;   // bytes of the longest number or literal (true, false, null)
 };
 
 // Outside strings only (brackets and commas inside a string are text): a linear scan, no

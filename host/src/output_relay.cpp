@@ -15,8 +15,12 @@ constexpr auto kCancelPoll = std::chrono::milliseconds(50);
 
 }  // namespace
 
-OutputRelay::OutputRelay(Write write, Clock::time_point deadline, CancelToken cancel)
-    : write_(std::move(write)), deadline_(deadline), cancel_(std::move(cancel)), writer_([this] { run(); }) {}
+OutputRelay::OutputRelay(Write write, Clock::time_point deadline, CancelToken cancel, size_t late_limit)
+    : write_(std::move(write)),
+      deadline_(deadline),
+      cancel_(std::move(cancel)),
+      late_limit_(late_limit),
+      writer_([this] { run(); }) {}
 
 OutputRelay::~OutputRelay() { finish(); }
 
@@ -30,16 +34,28 @@ void OutputRelay::push(std::string line, OutputStream stream) {
         while (!no_wait())
             room_.wait_until(lock, cancellable ? std::min(deadline_, Clock::now() + kCancelPoll) : deadline_);
         if (failed_ || closing_) return;
-        // The writer takes entries off the front: the back is never being written.
+        // The writer takes entries off the front: those left are never being written.
         // Counted as the heap holds it: an entry grown by appending has room to spare.
-        if (!lines_.empty() && lines_.back().stream == stream &&
-            lines_.back().bytes.size() + line.size() <= kRelayEntryBytes) {
-            Line& back = lines_.back();
-            back.bytes += line;
-            bytes_ += back.bytes.capacity() + kRelayLineOverhead - back.counted;
-            back.counted = back.bytes.capacity() + kRelayLineOverhead;
+        Line* same = nullptr;
+        if (!lines_.empty() && lines_.back().stream == stream) {
+            same = &lines_.back();
+        } else if (bytes_ >= kRelayBytes && lines_.size() >= 2 && lines_[lines_.size() - 2].stream == stream) {
+            same = &lines_[lines_.size() - 2];  // over the bound: the bound before the order
+        }
+        if (same && same->bytes.size() + line.size() <= kRelayEntryBytes) {
+            if (!ended_ && bytes_ + line.size() > late_limit_) {
+                dropped_ += line.size();
+                return;
+            }
+            same->bytes += line;
+            bytes_ += same->bytes.capacity() + kRelayLineOverhead - same->counted;
+            same->counted = same->bytes.capacity() + kRelayLineOverhead;
         } else {
             const size_t counted = line.capacity() + kRelayLineOverhead;
+            if (!ended_ && bytes_ + counted > late_limit_) {
+                dropped_ += line.size();
+                return;
+            }
             bytes_ += counted;
             lines_.push_back({stream, std::move(line), counted});
         }
@@ -50,6 +66,7 @@ void OutputRelay::push(std::string line, OutputStream stream) {
 void OutputRelay::run_ended() {
     {
         std::lock_guard lock(mu_);
+        ended_ = true;
         deadline_ = Clock::time_point::min();
     }
     room_.notify_all();
@@ -74,6 +91,11 @@ bool OutputRelay::finish(Clock::time_point drain_by, const std::function<void()>
     if (writer_.joinable()) writer_.join();
     std::lock_guard lock(mu_);
     return !failed_;
+}
+
+size_t OutputRelay::dropped_bytes() {
+    std::lock_guard lock(mu_);
+    return dropped_;
 }
 
 void OutputRelay::run() {

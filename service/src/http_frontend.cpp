@@ -326,6 +326,9 @@ constexpr size_t kMaxHeadBytes = 64 << 10;
 // the connection early.
 constexpr size_t kDownloadChunk = 64 << 10;
 
+// What a streamed execution's event lines may queue past the run's deadline (docs/service.md).
+constexpr size_t kStreamLateBytes = 8u << 20;
+
 void stream_file(httplib::Response& res, std::shared_ptr<ReadableFile> file, const std::string& type,
                  uint64_t start, uint64_t length) {
     res.set_content_provider(
@@ -736,7 +739,11 @@ void HttpFrontend::execute_handler(const httplib::Request& req, httplib::Respons
             // The run's output leaves from the relay's thread: the capture waits for the client
             // only while the relay is full and never past the run's deadline, which is no
             // earlier than this (output_relay.hpp).
-            host::OutputRelay relay(sink_write, host::OutputRelay::Clock::now() + service_.timeout_of(*p));
+            // Past the deadline a line is queued without waiting; an event line is ~37 bytes for
+            // one byte of output, so a guest's one-byte writes would queue 37 times its output
+            // caps for a reader that stalls: the queue stops there (output_relay.hpp).
+            host::OutputRelay relay(sink_write, host::OutputRelay::Clock::now() + service_.timeout_of(*p), {},
+                                    kStreamLateBytes);
             auto doc = service_.run(*p, [&](OutputStream stream, std::string_view chunk) {
                 for (auto& line : events.output(stream, chunk)) relay.push(std::move(line));
             });

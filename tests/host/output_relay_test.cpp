@@ -43,7 +43,7 @@ struct HeldReader {
 // daemon by 357 MB in 30 s behind a slow client (red team, 2026-12-04). Full, push() waits for
 // the client, but never past the run's deadline, after which it queues without waiting; every
 // line is written, in order. The lines alternate between the streams, so none is appended to
-// another's entry.
+// another's entry while there is room.
 TEST(OutputRelay, HoldsABoundedQueueAndWaitsForRoomOnlyUntilTheDeadline) {
     using microvm::host::OutputRelay;
     HeldReader reader;
@@ -62,10 +62,10 @@ TEST(OutputRelay, HoldsABoundedQueueAndWaitsForRoomOnlyUntilTheDeadline) {
     EXPECT_LT(OutputRelay::Clock::now() - after, std::chrono::milliseconds(100));
     reader.release();
     EXPECT_TRUE(relay.finish());
-    ASSERT_EQ(reader.written.size(), fits + 4);
-    EXPECT_EQ(reader.written[fits + 1], line);
-    EXPECT_EQ(reader.written[fits + 2], "over");
-    EXPECT_EQ(reader.written.back(), "late");
+    // Over the bound, each late line joined the last entry of its stream.
+    ASSERT_EQ(reader.written.size(), fits + 2);
+    EXPECT_EQ(reader.written[fits], line + "over");
+    EXPECT_EQ(reader.written[fits + 1], line + "late");
 }
 
 // A client that does not take what is left gets until the drain time, then nothing more.
@@ -122,6 +122,62 @@ TEST(OutputRelay, LinesOfOneStreamShareAnEntry) {
     std::string joined;
     for (const auto& w : reader.written) joined += w;
     EXPECT_EQ(joined == all, true) << "what was written differs from what was pushed";
+}
+
+// The same when the lines alternate between the streams: over the bound a line joins the last
+// entry of its own stream across one of the other. A guest writing one byte at a time to each in
+// turn had made an entry per byte, 50 times the output caps (red team, 2026-12-06). Each stream
+// keeps its own order.
+TEST(OutputRelay, AlternatingStreamsPastTheDeadlineShareEntriesToo) {
+    using microvm::OutputStream;
+    using microvm::host::OutputRelay;
+    HeldReader reader;
+    std::vector<OutputStream> streams;
+    auto held = reader.write();
+    OutputRelay relay([&](OutputStream stream, const std::string& line) {
+        const bool ok = held(stream, line);
+        streams.push_back(stream);
+        return ok;
+    }, OutputRelay::Clock::now());
+    std::string pushed[2];
+    for (int i = 0; i < 200000; ++i) {
+        const std::string one(1, static_cast<char>('a' + i % 26));
+        const int s = i % 2;
+        pushed[s] += one;
+        relay.push(one, s == 0 ? OutputStream::Stdout : OutputStream::Stderr);
+    }
+    reader.release();
+    EXPECT_TRUE(relay.finish());
+    // Entries of one byte until the queue is full (each counted with its overhead), then few.
+    EXPECT_LT(reader.written.size(), microvm::host::kRelayBytes / microvm::host::kRelayLineOverhead + 100);
+    std::string got[2];
+    for (size_t i = 0; i < reader.written.size(); ++i) got[streams[i] == OutputStream::Stdout ? 0 : 1] += reader.written[i];
+    EXPECT_EQ(got[0] == pushed[0], true) << "stdout differs from what was pushed";
+    EXPECT_EQ(got[1] == pushed[1], true) << "stderr differs from what was pushed";
+}
+
+// A late limit (microvmd's: its lines are JSON events ~37 times the byte they carry): past the
+// deadline a line that would take the queue beyond it is dropped and counted, until the run has
+// ended; what comes after (the result) is queued whatever its size.
+TEST(OutputRelay, PastTheDeadlineTheLateLimitHoldsUntilTheRunHasEnded) {
+    using microvm::host::OutputRelay;
+    HeldReader reader;
+    OutputRelay relay(reader.write(), OutputRelay::Clock::now(), {}, 64 << 10);
+    const std::string line(100, 'x');
+    for (int i = 0; i < 1000; ++i) relay.push(line, i % 2 ? microvm::OutputStream::Stderr : microvm::OutputStream::Stdout);
+    const size_t dropped = relay.dropped_bytes();
+    EXPECT_GT(dropped, 100'000u - (64u << 10));
+    relay.run_ended();
+    const std::string result(200 << 10, 'r');
+    relay.push(result);
+    reader.release();
+    EXPECT_TRUE(relay.finish());
+    EXPECT_EQ(relay.dropped_bytes(), dropped);
+    size_t total = 0;
+    for (const auto& w : reader.written) total += w.size();
+    EXPECT_EQ(total, 100'000u - dropped + result.size());
+    ASSERT_FALSE(reader.written.empty());
+    EXPECT_EQ(reader.written.back().size() >= result.size(), true);
 }
 
 }  // namespace

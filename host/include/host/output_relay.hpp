@@ -10,9 +10,14 @@
 // it did when the capture wrote itself. Only until the run's deadline or its cancellation: from
 // then on push() never waits, so the capture is free to kill the program; what it writes
 // meanwhile is queued past the bound, appended to the last entry of its stream (up to
-// kRelayEntryBytes), so that the queue never holds more than the output caps and a little: the
-// CLI's deadline is counted from before the sandbox started, earlier than the program's (a VM's
-// boot earlier).
+// kRelayEntryBytes; over the bound, also across an entry of the other stream, the order between
+// the two streams giving way), so that the queue holds no more than the output caps and a
+// little: the CLI's deadline is counted from before the sandbox started, earlier than the
+// program's (a VM's boot earlier). A guest alternating one-byte writes of the two streams had
+// made an entry per byte, 50 times the caps (red team, 2026-12-06). Where a line is larger than
+// what it carries (microvmd's JSON events, ~37 bytes for one), the caller also sets late_limit:
+// past the deadline and before run_ended(), a line that would take the queue past it is dropped
+// and counted (dropped_bytes()); what comes after run_ended() (the result) never is.
 // The writer's thread blocks SIGPIPE: a reader that went away is a failed write (the CLI piped
 // into `head`), not the death of the process with its sandbox's cleanup undone (red team,
 // 2026-12-05).
@@ -22,6 +27,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -44,7 +50,8 @@ class OutputRelay {
     // when the reader went away (nothing more is written). push() waits for room until deadline
     // (the run's: no earlier than when it could be hit) and not once cancel is cancelled.
     using Write = std::function<bool(OutputStream, const std::string&)>;
-    OutputRelay(Write write, Clock::time_point deadline, CancelToken cancel = {});  // starts the writer
+    OutputRelay(Write write, Clock::time_point deadline, CancelToken cancel = {},
+                size_t late_limit = SIZE_MAX);  // starts the writer
     ~OutputRelay();  // finish()
     OutputRelay(const OutputRelay&) = delete;
     OutputRelay& operator=(const OutputRelay&) = delete;
@@ -58,6 +65,8 @@ class OutputRelay {
     // give_up() (which must end a write in progress: shutting the connection down) and nothing
     // more is written. Stops the writer. True when every line was written.
     bool finish(Clock::time_point drain_by = Clock::time_point::max(), const std::function<void()>& give_up = {});
+    // The bytes of the lines dropped over late_limit.
+    size_t dropped_bytes();
 
   private:
     void run();
@@ -78,6 +87,9 @@ class OutputRelay {
     bool closing_ = false;
     bool failed_ = false;
     bool writing_ = false;           // the writer is in write_()
+    bool ended_ = false;             // run_ended() was called
+    size_t late_limit_;              // see the top of the file
+    size_t dropped_ = 0;
     std::thread writer_;
 };
 

@@ -201,6 +201,7 @@ AgentRun AgentSession::run(const guest::Exec& exec, const AgentLimits& limits) {
 
     const bool rtfs = exec.kind == guest::Exec::Kind::Rtfs;
     std::optional<AgentRun::End> stopping;  // TimedOut or Cancelled: Kill sent, awaiting Exit
+    bool output_seen = false;               // an Output frame came: the program ran
     Clock::time_point deadline = limits.deadline;
     int cancel_fd = limits.cancel.wait_fd();
     for (;;) {
@@ -228,6 +229,7 @@ AgentRun AgentSession::run(const guest::Exec& exec, const AgentLimits& limits) {
         }
         switch (f.type) {
             case FrameType::Output: {
+                output_seen = true;
                 const bool out = f.payload[0] == static_cast<char>(agent::StreamId::Stdout);
                 keep(out ? run.stdout_data : run.stderr_data, std::string_view(f.payload).substr(1),
                      limits.max_output_bytes, limits.on_output,
@@ -259,6 +261,11 @@ AgentRun AgentSession::run(const guest::Exec& exec, const AgentLimits& limits) {
                 return end(exit->signal ? AgentRun::End::Signaled : AgentRun::End::Exited);
             }
             case FrameType::Error: {
+                // The agent refuses a program before it starts, never after: an Error that follows
+                // its output or usage would pass a program that ran off as never started (red
+                // team, 2026-12-06).
+                if (output_seen || run.usage || run.result)
+                    return end(AgentRun::End::ProtocolError, "an Error frame after the program ran");
                 auto refused = guest::decode_agent_error(f.payload);
                 if (!refused) return end(AgentRun::End::ProtocolError, refused.error().message);
                 run.refused = *refused;

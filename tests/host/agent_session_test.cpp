@@ -372,6 +372,23 @@ TEST(AgentSession, RefusalMapsToTheReasonsOfALocalExec) {
     EXPECT_EQ(report.exec_errno, ENOENT);
 }
 
+// The agent refuses a program before it starts: an Error after the program's output or usage
+// would pass a program that ran off as never started (program_not_found with its output; red
+// team, 2026-12-06).
+TEST(AgentSession, AnErrorAfterTheProgramRanIsAProtocolError) {
+    const std::string not_found = guest::encode_agent_error({Reason::ProgramNotFound, "'/bin/x' does not exist"});
+    for (bool after_usage : {false, true}) {
+        auto [run, took] = run_against([&](FakeAgent& a) {
+            if (after_usage) a.send(FrameType::Usage, "{}");
+            else a.send(agent::encode_output(agent::StreamId::Stdout, "I ran, and wrote this"));
+            a.send(FrameType::Error, not_found);
+        });
+        EXPECT_EQ(run.end, End::ProtocolError) << after_usage;
+        EXPECT_NE(run.problem.find("an Error frame after the program ran"), std::string::npos) << run.problem;
+        EXPECT_FALSE(run.refused);
+    }
+}
+
 TEST(AgentExec, ARequestBecomesTheExecItsAgentRuns) {
     SandboxRequest program_request;
     program_request.program = "/usr/bin/env";

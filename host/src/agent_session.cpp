@@ -110,6 +110,12 @@ void keep(CapturedStream& into, std::string_view bytes, uint64_t cap, const Outp
 
 AgentSession::AgentSession(UniqueFd channel) : channel_(std::move(channel)) {
     if (channel_.valid()) (void)set_nonblocking(channel_.get());
+    // Judged from the header: an Exec or Result is up to 64 MiB, held whole before the switch
+    // below refused it (red team, 2026-12-06).
+    for (FrameType type : {FrameType::Exec, FrameType::Stdin, FrameType::Kill, FrameType::Setup}) {
+        decoder_.refuse(type, std::string("the agent sent a ") + agent::type_name(type) +
+                                  " frame, which only the host sends");
+    }
 }
 
 Expected<guest::Hello> AgentSession::handshake(Clock::time_point deadline,
@@ -172,6 +178,8 @@ Expected<guest::Ready> AgentSession::setup(const guest::Setup& setup, Clock::tim
 }
 
 AgentRun AgentSession::run(const guest::Exec& exec, const AgentLimits& limits) {
+    // A session may run several (a pooled VM's warm-ups, then the execution).
+    decoder_.refuse(FrameType::Result, exec.kind == guest::Exec::Kind::Rtfs ? "" : "a Result frame for a program run");
     AgentRun run;
     const auto started = Clock::now();
     auto end = [&](AgentRun::End how, std::string problem = {}) {

@@ -170,6 +170,18 @@ TEST(AgentSession, HugeLengthIsAProtocolErrorAtOnce) {
     EXPECT_NE(report.exec_error.find("guest agent: frame of"), std::string::npos);
 }
 
+// A frame the host refuses whatever it holds (an Exec, which only the host sends; a Result in a
+// program run) is refused from its header: its 64 MiB payload, which never comes here, was
+// waited for and held first (red team, 2026-12-06).
+TEST(AgentSession, AFrameTheHostRefusesIsRefusedFromItsHeader) {
+    for (FrameType type : {FrameType::Exec, FrameType::Result}) {
+        const std::string head = header(agent::kMaxFrameBytes, static_cast<uint8_t>(type));
+        auto [run, took] = run_against([head](FakeAgent& a) { a.send(head); }, 3s);
+        EXPECT_EQ(run.end, End::ProtocolError) << agent::type_name(type);
+        EXPECT_LT(took, 2s);
+    }
+}
+
 TEST(AgentSession, OversizedChunkZeroLengthAndUnknownTypeAreProtocolErrors) {
     for (const std::string& bytes :
          {header(agent::kMaxChunkBytes + 3, 4), header(0, 4), header(3, 42) + "abc",

@@ -8,6 +8,7 @@
 // or unknown frame is refused before any of its payload is buffered.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -131,6 +132,7 @@ class FrameDecoder {
         if (avail < kHeaderBytes) return Status::NeedMore;
         const uint8_t type = p[4];
         if (!type_name(type)) return malformed("unknown frame type " + std::to_string(type));
+        if (!refused_[type].empty()) return malformed(refused_[type]);
         const uint32_t payload = length - 1;
         if (payload > max_payload(static_cast<FrameType>(type))) {
             return malformed(std::string(type_name(type)) + " frame of " +
@@ -151,6 +153,11 @@ class FrameDecoder {
         compact();
         return Status::Ready;
     }
+
+    // Frames of this type are malformed from their header on, with why as the error (an empty
+    // why accepts them again): a reader that would refuse one anyway does not wait for (and
+    // hold) its payload first.
+    void refuse(FrameType type, std::string why) { refused_[static_cast<uint8_t>(type)] = std::move(why); }
 
     const std::string& error() const { return error_; }
     // Bytes of a frame not yet complete (at end of stream: a truncated frame).
@@ -180,6 +187,7 @@ class FrameDecoder {
     std::string buffer_;
     size_t pos_ = 0;
     std::string error_;
+    std::array<std::string, 12> refused_;  // by type (type_name() knows 1-11)
 };
 
 }  // namespace microvm::agent

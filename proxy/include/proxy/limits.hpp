@@ -18,7 +18,11 @@ struct Limits {
     uint32_t max_concurrent = 32;
     // Name lookups queued or running for the execution at once (a started lookup counts until
     // the resolver answers, even after its connection ended). Beyond, a connection is refused.
-    uint32_t max_lookups = 8;
+    // As many as max_concurrent: a lookup's slot is given back only once the loop has taken its
+    // answer, so with 8 a burst of 12 connections to names answered at once had 4 refused (a
+    // package manager's parallel downloads; red team, 2026-12-06). What one execution runs at
+    // once is bounded by the resolver's share (ProxyOptions::resolver_share) either way.
+    uint32_t max_lookups = 32;
     // Bytes relayed, both directions and all connections together.
     uint64_t max_bytes = uint64_t{4} << 30;
     // A relayed connection with no byte moving either way for this long is cut.

@@ -251,13 +251,21 @@ void Connection::socks_handshake() {
         if (!flush(client_.get(), to_client_, kUnlimited)) finish("the client connection failed");
         return;
     }
+    // The target as sent: an IPv6 address in brackets (unless the name sent has them already).
+    const std::string shown = printable(r.host);
+    const bool bracket = shown.find(':') != std::string::npos && !shown.starts_with('[');
+    record_.url = (bracket ? "[" + shown + "]" : shown) + ":" + std::to_string(r.port);
     if (r.state == socks5::Request::State::Failed) {
+        if (!r.host.empty()) {  // a whole request refused (BIND, UDP, port 0): with its target
+            record_.host = shown;
+            record_.port = r.port;
+        } else {
+            record_.url.clear();
+        }
         refuse(400, r.reply, "malformed request", r.message);
         return;
     }
     in_.erase(0, r.consumed);
-    const std::string shown = printable(r.host);
-    record_.url = (shown.find(':') != std::string::npos ? "[" + shown + "]" : shown) + ":" + std::to_string(r.port);
     begin(r.host, r.port);
 }
 

@@ -64,19 +64,11 @@ Request parse_request(std::string_view input) {
         default:
             return fail(Reply::AddressTypeNotSupported, "unknown SOCKS5 address type " + std::to_string(type));
     }
-    // The command is judged once the request is whole, so that the reply follows the request.
+    // The command is judged once the request is whole, so that the reply follows the request;
+    // its target is read first, so that a refused request is recorded with it.
     if (input.size() < address_end + 2) return r;
-    if (command != 0x01) {
-        return fail(Reply::CommandNotSupported,
-                    command == 0x02 ? "SOCKS5 BIND is not supported"
-                    : command == 0x03 ? "SOCKS5 UDP ASSOCIATE is not supported"
-                                      : "unknown SOCKS5 command " + std::to_string(command));
-    }
     if (type == 0x03) {
         r.host = std::string(input.substr(5, address_end - 5));
-        if (r.host.find('\0') != std::string::npos) {
-            return fail(Reply::GeneralFailure, "NUL in the domain name of the SOCKS5 request");
-        }
         r.host_is_name = true;
     } else {
         char text[INET6_ADDRSTRLEN] = {};
@@ -84,6 +76,15 @@ Request parse_request(std::string_view input) {
         r.host = text;
     }
     r.port = static_cast<uint16_t>(byte(input, address_end) << 8 | byte(input, address_end + 1));
+    if (command != 0x01) {
+        return fail(Reply::CommandNotSupported,
+                    command == 0x02 ? "SOCKS5 BIND is not supported"
+                    : command == 0x03 ? "SOCKS5 UDP ASSOCIATE is not supported"
+                                      : "unknown SOCKS5 command " + std::to_string(command));
+    }
+    if (r.host.find('\0') != std::string::npos) {
+        return fail(Reply::GeneralFailure, "NUL in the domain name of the SOCKS5 request");
+    }
     if (r.port == 0) return fail(Reply::GeneralFailure, "port 0 in the SOCKS5 request");
     r.state = Request::State::Done;
     r.consumed = address_end + 2;

@@ -90,9 +90,29 @@ TEST(ProxyMalformed, SocksRefusalsInSocksTerms) {
     EXPECT_EQ(answer(std::string("\x04\x01\x00\x50\x7f\x00\x00\x01\x00", 9)),
               std::string("\x00\x5b\0\0\0\0\0\0", 8));  // SOCKS4: rejected
     EXPECT_EQ(answer(std::string("\x05\x00", 2)), "");   // no methods: closed
-    auto records = p.records(5);
-    ASSERT_EQ(records.size(), 5u);
-    for (const auto& r : records) EXPECT_EQ(r.rule, "malformed request") << r.error;
+    // A name that is an IPv6 literal in brackets: refused by the policy.
+    EXPECT_EQ(answer(std::string("\x05\x01\x00\x05\x01\x00\x03\x05[::1]\x00\x50", 15)),
+              std::string("\x05\x00\x05\x02\x00\x01\0\0\0\0\0\0", 12));
+    auto records = p.records(6);
+    ASSERT_EQ(records.size(), 6u);
+    int bind = 0, bracketed = 0;
+    for (const auto& r : records) {
+        if (r.url == "[::1]:80") {  // not [[::1]]:80 (red team, 2026-12-06)
+            ++bracketed;
+            continue;
+        }
+        EXPECT_EQ(r.rule, "malformed request") << r.error;
+        // A whole request refused is recorded with its target, not as host '' port 0 (red
+        // team, 2026-12-06).
+        if (r.error.find("BIND") != std::string::npos) {
+            ++bind;
+            EXPECT_EQ(r.host, "127.0.0.1");
+            EXPECT_EQ(r.port, 80);
+            EXPECT_EQ(r.url, "127.0.0.1:80");
+        }
+    }
+    EXPECT_EQ(bind, 1);
+    EXPECT_EQ(bracketed, 1);
 }
 
 TEST(ProxySlowClients, AStalledHeadIsCutAndOthersAreServedMeanwhile) {

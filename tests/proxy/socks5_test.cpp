@@ -71,6 +71,10 @@ TEST(Socks5Request, RefusalsCarryTheirReplyCode) {
     failed(bytes({5, 1, 0, 3, 0, 0, 80}), Reply::GeneralFailure);           // empty name
     failed(bytes({5, 1, 0, 3, 3}) + std::string("a\0b", 3) + bytes({0, 80}), Reply::GeneralFailure);
     failed(bytes({5, 1, 0, 1, 1, 2, 3, 4, 0, 0}), Reply::GeneralFailure);   // port 0
+    // A whole request refused keeps its target, for the record.
+    Request udp = parse_request(bytes({5, 3, 0, 1, 1, 2, 3, 4, 0, 80}));
+    EXPECT_EQ(udp.host, "1.2.3.4");
+    EXPECT_EQ(udp.port, 80);
 }
 
 TEST(Socks5Replies, Shapes) {

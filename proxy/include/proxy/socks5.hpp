@@ -39,8 +39,8 @@ struct Request {
     enum class State { Incomplete, Done, Failed };
     State state = State::Incomplete;
     size_t consumed = 0;       // Done: the request's length
-    std::string host;          // Done: a domain name as sent, or the text of the IP address
-    bool host_is_name = false;
+    std::string host;          // Done, and Failed once whole: a domain name as sent, or the
+    bool host_is_name = false; // text of the IP address
     uint16_t port = 0;
     Reply reply = Reply::GeneralFailure;  // Failed: the reply to send
     std::string message;                  // Failed

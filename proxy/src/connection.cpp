@@ -135,8 +135,9 @@ bool Connection::read_client(size_t limit) {
     return true;
 }
 
-std::optional<uint64_t> Connection::flush(int fd, std::string& out, uint64_t allowance) {
+Connection::Flushed Connection::flush(int fd, std::string& out, uint64_t allowance) {
     uint64_t written = 0;
+    bool failed = false;
     while (!out.empty() && written < allowance) {
         const size_t want = static_cast<size_t>(std::min<uint64_t>(out.size(), allowance - written));
         const ssize_t n = ::send(fd, out.data(), want, MSG_NOSIGNAL);
@@ -148,11 +149,12 @@ std::optional<uint64_t> Connection::flush(int fd, std::string& out, uint64_t all
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             break;
         } else {
-            return std::nullopt;
+            failed = true;
+            break;
         }
     }
     if (out.empty() && out.capacity() > 1024) std::string().swap(out);
-    return written;
+    return {written, failed};
 }
 
 // --- handshake -------------------------------------------------------------------------------
@@ -597,15 +599,15 @@ void Connection::peek_status() {
 
 void Connection::relay() {
     // The proxy's own bytes go first in each direction.
-    auto to_client = flush(client_.get(), to_client_, kUnlimited);
-    auto to_server = to_client ? flush(server_.get(), to_server_, bytes_left()) : to_client;
+    const Flushed to_client = flush(client_.get(), to_client_, kUnlimited);
+    const Flushed to_server = to_client ? flush(server_.get(), to_server_, bytes_left()) : Flushed{0, true};
+    record_.bytes_sent += to_server.written;  // sent, even when the server reset meanwhile
+    execution_->bytes += to_server.written;
     if (!to_server) {
         finish();
         return;
     }
-    record_.bytes_sent += *to_server;
-    execution_->bytes += *to_server;
-    bool progress = *to_server > 0;
+    bool progress = to_server.written > 0;
     bool more = false;
     if (to_server_.empty()) {
         const uint64_t read_limit = protocol_ == Protocol::Forward ? body_left_ : kUnlimited;

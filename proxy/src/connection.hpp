@@ -100,10 +100,15 @@ class Connection {
     void record();
 
     // Socket I/O. read_client reads into in_ up to limit bytes in all; false on a hard error.
-    // flush writes up to allowance bytes of out to fd until it would block, and returns how
-    // many it wrote; nullopt on a hard error.
+    // flush writes up to allowance bytes of out to fd until it would block or fails: what it
+    // wrote either way (bytes sent before a reset are counted too), and whether it failed.
+    struct Flushed {
+        uint64_t written = 0;
+        bool failed = false;
+        explicit operator bool() const { return !failed; }
+    };
     bool read_client(size_t limit);
-    std::optional<uint64_t> flush(int fd, std::string& out, uint64_t allowance);
+    Flushed flush(int fd, std::string& out, uint64_t allowance);
     void set_deadline(Clock::time_point when);
     void peek_status();
     uint64_t bytes_left() const { return execution_->bytes_left(); }

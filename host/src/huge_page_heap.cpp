@@ -6,6 +6,16 @@
 #include <cstdint>
 #include <cstdlib>
 
+// AddressSanitizer replaces the allocator: GCC says so with __SANITIZE_ADDRESS__, clang with
+// __has_feature.
+#if defined(__SANITIZE_ADDRESS__)
+#define MICROVM_OWN_ALLOCATOR 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MICROVM_OWN_ALLOCATOR 1
+#endif
+#endif
+
 namespace microvm::host {
 namespace {
 
@@ -15,7 +25,7 @@ void* volatile held_head = nullptr;
 }  // namespace
 
 bool place_heap_on_huge_pages(std::size_t bytes) {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(MICROVM_OWN_ALLOCATOR)
     (void)bytes;
     return false;
 #else
@@ -35,10 +45,12 @@ bool place_heap_on_huge_pages(std::size_t bytes) {
     const auto first = (at + kHugePage - 1) & ~(kHugePage - 1);
     const bool advised = ::madvise(reinterpret_cast<void*>(first), bytes, MADV_HUGEPAGE) == 0;
     std::free(block);
-    // The head before the first boundary is held for good, untouched (no memory but a page):
-    // the next blocks are carved from the top after it, on huge pages.
-    constexpr std::uintptr_t kChunkHeader = 2 * sizeof(std::size_t);
-    if (advised && first - at > 2 * kChunkHeader) held_head = std::malloc(first - at - 2 * kChunkHeader);
+    // The head before the first boundary is held for good, untouched (no memory but a page), so
+    // that the next block carved from the top starts at the boundary: glibc's chunk of a
+    // request of n bytes takes n + sizeof(size_t) rounded up to 16, and the block's chunk began
+    // 16 bytes before it, as the next one begins 16 bytes before its data.
+    const std::uintptr_t head = first - at;
+    if (advised && head >= 4 * sizeof(std::size_t)) held_head = std::malloc(head - sizeof(std::size_t));
     return advised;
 #endif
 }

@@ -48,8 +48,10 @@ TEST(MicrovmWasmCli, JsonReportsTheRun) {
     EXPECT_GT(j["metadata"]["duration_ms"].get<double>(), 0.0);
 }
 
-// The CLI's heap is on huge pages for an in-process run (host/huge_page_heap.hpp): a memory
-// carved from it still reads zero where the module wrote nothing.
+// The CLI's heap is on huge pages for an in-process run (host/huge_page_heap.hpp): a module whose
+// memory is carved from it runs as it did, its data in place and zeros elsewhere. (That such a
+// memory is zeroed where the heap held something else is shown with a dirtied heap by
+// UnfilledMemory.ModuleSeesItsMemoryZeroedOnAHeapOfHugePages; a fresh CLI's heap is clean.)
 TEST(MicrovmWasmCli, AModulesMemoryReadsZeroWhereItWroteNothing) {
     auto r = microvm({"wasm", fixture("zeroed_memory.wat")});
     EXPECT_EQ(r.status, 0) << r.err;

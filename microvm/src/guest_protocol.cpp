@@ -42,6 +42,13 @@ constexpr size_t kMaxValues = 100'000;
 // and ~590 MB in the parser's copies before it was refused (red team, 2026-12-06).
 constexpr size_t kMaxString = rtfs::kMaxResultBytes + 3;
 constexpr size_t kMaxToken = 32;
+// Nor more string text in all than a result's largest: its value, its error message, and its
+// effects records (each list full, every text field at its cut, with room for the keys). Four
+// 16 MiB strings under keys the decoder ignores passed the longest-string check (review,
+// 2026-12-06).
+constexpr size_t kMaxRecordStrings = 3 * (rtfs::EffectLog::kMaxRecordText + 16) + 256;
+constexpr size_t kMaxStrings = kMaxString + rtfs::kMaxErrorMessageBytes + rtfs::kBoundedMessageMark +
+                               2 * rtfs::EffectLog::kMaxRecords * kMaxRecordStrings + (64 << 10);
 
 // A message the host wrote (a job, Setup, Exec, Kill) or the guest wrote (the rest): the
 // guest's are inside the sandbox's reach, and held to the limits above.
@@ -56,6 +63,10 @@ Expected<json> parse_object(std::string_view text, const char* what, From from) 
     if (shape.longest_string > kMaxString || shape.longest_token > kMaxToken) {
         return protocol_error(std::string(what) + " holds a string longer than " + std::to_string(kMaxString) +
                               " bytes or a number longer than " + std::to_string(kMaxToken) + " characters");
+    }
+    if (shape.strings > kMaxStrings) {
+        return protocol_error(std::string(what) + " holds more than " + std::to_string(kMaxStrings) +
+                              " bytes of strings");
     }
     json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) return protocol_error(std::string(what) + " is not valid JSON");

@@ -17,6 +17,7 @@ JsonShape json_shape(std::string_view text) {
             if (c == '"') {
                 in_string = false;
                 shape.longest_string = std::max(shape.longest_string, string_len);
+                shape.strings += string_len;
                 continue;
             }
             ++string_len;
@@ -54,6 +55,7 @@ JsonShape json_shape(std::string_view text) {
     // A string or token the text ends in counts to the end.
     if (in_string || in_token) {
         shape.longest_string = std::max(shape.longest_string, in_string ? string_len : 0);
+        shape.strings += in_string ? string_len : 0;
         shape.longest_token = std::max(shape.longest_token, in_token ? text.size() - began : 0);
     }
     return shape;

@@ -429,6 +429,25 @@ TEST(GuestProtocolHostile, ARepliesShapeIsBoundedBeforeItIsParsed) {
     ASSERT_FALSE(huge_number.has_value());
     EXPECT_NE(huge_number.error().message.find("a number longer than 32"), std::string::npos) << huge_number.error().message;
     EXPECT_TRUE(decode_result(R"({"ok":true,"value":"1","x":-1.2345678901234567e+308})").has_value());
+    // Nor several strings each under the longest's bound, more in all than a result holds:
+    // four of 16 MiB under keys the decoder ignores passed (review, 2026-12-06).
+    std::string split = R"({"ok":true,"value":"1")";
+    for (int i = 0; i < 4; ++i) split += ",\"k" + std::to_string(i) + "\":\"" + std::string(16u << 20, 's') + "\"";
+    auto many_strings = decode_result(split + "}");
+    ASSERT_FALSE(many_strings.has_value());
+    EXPECT_NE(many_strings.error().message.find("bytes of strings"), std::string::npos) << many_strings.error().message;
+    // The largest result a guest sends is not refused by it: a value at its bound, an error
+    // message at its cut, both lists of records full with every text field at its cut.
+    Result largest;
+    largest.value = std::string(rtfs::kMaxResultBytes + 3, 'v');
+    largest.error_message = std::string(rtfs::kMaxErrorMessageBytes, 'e');
+    const std::string text(rtfs::EffectLog::kMaxRecordText, 't');
+    for (size_t i = 0; i < rtfs::EffectLog::kMaxRecords; ++i) {
+        largest.effects.network_requests.push_back({text, text, 200, 1, text, true});
+        largest.effects.file_operations.push_back({text, text, 1, text, true});
+    }
+    auto decoded_largest = decode_result(encode_result(largest));
+    EXPECT_TRUE(decoded_largest.has_value()) << decoded_largest.error().message;
 
     Job job;
     job.source = "(+ 1 2)";

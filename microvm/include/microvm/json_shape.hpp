@@ -14,6 +14,7 @@ struct JsonShape {
     size_t longest_string = 0;  // characters of a string, an escape counted once: at most what
                                 // it decodes to
     size_t longest_token = 0;   // bytes of the longest number or literal (true, false, null)
+    size_t strings = 0;         // characters of all strings (keys too), escapes counted once
 };
 
 // Outside strings only (brackets and commas inside a string are text): a linear scan, no

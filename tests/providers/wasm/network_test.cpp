@@ -239,6 +239,10 @@ TEST_F(NetworkTest, ADeeplyNestedRequestIsRefusedUnparsed) {
     r = fetch(NetworkPolicy::denied(), wide + "}}");
     EXPECT_EQ(r.metadata.exit_code, 100 + 28) << describe(r);
     EXPECT_NE(r.metadata.stdout_data.find("too many values"), std::string::npos) << describe(r);
+    // A number no field needs (review, 2026-12-06: 16 MiB of digits, ~1 s and 147 MB of the host).
+    r = fetch(NetworkPolicy::denied(), "{\"url\": \"http://a.test/\", \"x\": " + std::string(4096, '1') + "}");
+    EXPECT_EQ(r.metadata.exit_code, 100 + 28) << describe(r);
+    EXPECT_NE(r.metadata.stdout_data.find("a number longer than 32"), std::string::npos) << describe(r);
 }
 
 // A request is judged by its length before anything copies it out of linear memory: a 1.5 GB

@@ -34,6 +34,12 @@ void OutputRelay::push(std::string line, OutputStream stream) {
         while (!no_wait())
             room_.wait_until(lock, cancellable ? std::min(deadline_, Clock::now() + kCancelPoll) : deadline_);
         if (failed_ || closing_) return;
+        // Past the deadline, over late_limit_: the stream is cut from this line until the run ends.
+        const bool late = Clock::now() >= deadline_ || cancel_.cancelled();
+        if (!ended_ && (dropped_ > 0 || (late && bytes_ + line.size() + kRelayLineOverhead > late_limit_))) {
+            dropped_ += line.size();
+            return;
+        }
         // The writer takes entries off the front: those left are never being written.
         // Counted as the heap holds it: an entry grown by appending has room to spare.
         Line* same = nullptr;
@@ -43,19 +49,11 @@ void OutputRelay::push(std::string line, OutputStream stream) {
             same = &lines_[lines_.size() - 2];  // over the bound: the bound before the order
         }
         if (same && same->bytes.size() + line.size() <= kRelayEntryBytes) {
-            if (!ended_ && bytes_ + line.size() > late_limit_) {
-                dropped_ += line.size();
-                return;
-            }
             same->bytes += line;
             bytes_ += same->bytes.capacity() + kRelayLineOverhead - same->counted;
             same->counted = same->bytes.capacity() + kRelayLineOverhead;
         } else {
             const size_t counted = line.capacity() + kRelayLineOverhead;
-            if (!ended_ && bytes_ + counted > late_limit_) {
-                dropped_ += line.size();
-                return;
-            }
             bytes_ += counted;
             lines_.push_back({stream, std::move(line), counted});
         }
@@ -96,6 +94,11 @@ bool OutputRelay::finish(Clock::time_point drain_by, const std::function<void()>
 size_t OutputRelay::dropped_bytes() {
     std::lock_guard lock(mu_);
     return dropped_;
+}
+
+size_t OutputRelay::queued_bytes() {
+    std::lock_guard lock(mu_);
+    return bytes_;
 }
 
 void OutputRelay::run() {

@@ -753,10 +753,15 @@ void HttpFrontend::execute_handler(const httplib::Request& req, httplib::Respons
             // result repeats the output, so with the slot given back at once, slow readers
             // held 330 MB each past the concurrency (red team, 2026-12-04).
             relay.run_ended();
-            for (auto& line : events.flush()) relay.push(std::move(line));
+            if (const size_t cut = relay.dropped_bytes()) {
+                relay.push(events.cut(cut));  // what was held for the cut stream is not sent
+                (void)events.flush();
+            } else {
+                for (auto& line : events.flush()) relay.push(std::move(line));
+            }
             std::string result = events.result(doc);
             doc = nullptr;
-            const size_t left = result.size() + host::kRelayBytes;  // at most
+            const size_t left = result.size() + relay.queued_bytes();
             relay.push(std::move(result));
             if (!relay.finish(drain_deadline(left),
                               [fd] { ::shutdown(fd, SHUT_RDWR); }))

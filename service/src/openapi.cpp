@@ -110,12 +110,15 @@ ordered_json openapi_document() {
                                   {"required", required},
                                   {"properties", result_props}};
     ordered_json event_props = ordered_json::object();
-    event_props["event"] = {{"type", "string"}, {"enum", {"stdout", "stderr", "result"}}};
+    event_props["event"] = {{"type", "string"}, {"enum", {"stdout", "stderr", "stream_cut", "result"}}};
     event_props["data"] = {{"type", "string"}};
+    event_props["bytes"] = {{"type", "integer"}};
     event_props["result"] = ref("ExecutionResult");
     schemas["StreamEvent"] = {{"type", "object"},
                               {"description", "One NDJSON line: {\"event\":\"stdout\"|\"stderr\",\"data\":TEXT} as output happens, "
-                                              "then {\"event\":\"result\",\"result\":ExecutionResult}"},
+                                              "then {\"event\":\"result\",\"result\":ExecutionResult}; past the deadline, with 8 MiB "
+                                              "of lines queued for a slow reader, {\"event\":\"stream_cut\",\"bytes\":N} ends the output "
+                                              "events (the result holds the whole output)"},
                               {"properties", event_props}};
     schemas["Provider"] = {{"type", "object"},
                            {"properties", {{"name", {{"type", "string"}}},

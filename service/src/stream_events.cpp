@@ -44,6 +44,11 @@ std::vector<std::string> EventWriter::flush() {
     return out;
 }
 
+std::string EventWriter::cut(size_t bytes) const {
+    nlohmann::ordered_json e = {{"event", "stream_cut"}, {"bytes", bytes}};
+    return e.dump() + "\n";
+}
+
 std::string EventWriter::result(const nlohmann::ordered_json& doc) const {
     nlohmann::ordered_json e = {{"event", "result"}, {"result", doc}};
     return e.dump() + "\n";

@@ -157,14 +157,16 @@ TEST(OutputRelay, AlternatingStreamsPastTheDeadlineShareEntriesToo) {
 }
 
 // A late limit (microvmd's: its lines are JSON events ~37 times the byte they carry): past the
-// deadline a line that would take the queue beyond it is dropped and counted, until the run has
-// ended; what comes after (the result) is queued whatever its size.
+// deadline the first line that would take the queue beyond it cuts the stream, and every line
+// after it is dropped and counted too (no holes: a reader sees an end), until the run has ended;
+// what comes after (the result) is queued whatever its size.
 TEST(OutputRelay, PastTheDeadlineTheLateLimitHoldsUntilTheRunHasEnded) {
     using microvm::host::OutputRelay;
     HeldReader reader;
     OutputRelay relay(reader.write(), OutputRelay::Clock::now(), {}, 64 << 10);
     const std::string line(100, 'x');
     for (int i = 0; i < 1000; ++i) relay.push(line, i % 2 ? microvm::OutputStream::Stderr : microvm::OutputStream::Stdout);
+    relay.push("y");  // would fit now, but the stream is cut
     const size_t dropped = relay.dropped_bytes();
     EXPECT_GT(dropped, 100'000u - (64u << 10));
     relay.run_ended();
@@ -175,7 +177,10 @@ TEST(OutputRelay, PastTheDeadlineTheLateLimitHoldsUntilTheRunHasEnded) {
     EXPECT_EQ(relay.dropped_bytes(), dropped);
     size_t total = 0;
     for (const auto& w : reader.written) total += w.size();
-    EXPECT_EQ(total, 100'000u - dropped + result.size());
+    EXPECT_EQ(total, 100'000u + 1 - dropped + result.size());
+    std::string stream;
+    for (size_t i = 0; i + 1 < reader.written.size(); ++i) stream += reader.written[i];
+    EXPECT_EQ(stream.find('y'), std::string::npos) << "a line after the cut was sent";
     ASSERT_FALSE(reader.written.empty());
     EXPECT_EQ(reader.written.back().size() >= result.size(), true);
 }

@@ -137,6 +137,22 @@ TEST(CliHostileDaemon, AStreamWithoutAResultIsAnError) {
     EXPECT_NE(r.err.find("ended without a result"), std::string::npos) << r.err;
 }
 
+// A stream the daemon cut past the deadline (the reader fell behind): the rest of the output is
+// printed from the result, which holds the whole of it, once (docs/service.md).
+TEST(CliHostileDaemon, AStreamCutShortIsCompletedFromTheResult) {
+    nlohmann::json doc = local_result();
+    doc["stdout"] = "abcdef\n";
+    doc["stderr"] = "warn\n";
+    const std::string events = "{\"event\":\"stdout\",\"data\":\"abc\"}\n{\"event\":\"stream_cut\",\"bytes\":99}\n"
+                               "{\"event\":\"result\",\"result\":" + doc.dump() + "}\n";
+    FakeDaemon daemon(http("200 OK", "application/x-ndjson", events));
+    CommandResult r = cli({"--daemon", daemon.address(), "eval", "-p", "mock", "(+ 1 2)"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out.rfind("abcdef\n", 0), 0u) << r.out;
+    EXPECT_EQ(r.out.find("abcabc"), std::string::npos) << r.out;
+    EXPECT_NE(r.err.find("warn\n"), std::string::npos) << r.err;
+}
+
 TEST(CliHostileDaemon, AnAnswerThatIsNotAResultIsAnError) {
     for (const std::string& body : {std::string("<html>hello</html>"), std::string(R"({"status":17})"),
                                    std::string(R"({"status":"ok","exit_code":"zero"})")}) {

@@ -52,11 +52,29 @@ class EventReader {
         json e = json::parse(line, nullptr, /*allow_exceptions=*/false);
         if (!e.is_object() || !e.contains("event") || !e["event"].is_string()) return;
         const std::string event = e["event"].get<std::string>();
-        if ((event == "stdout" || event == "stderr") && e.contains("data") && e["data"].is_string())
-            host::write_all(event == "stdout" ? STDOUT_FILENO : STDERR_FILENO, e["data"].get<std::string>());
-        else if (event == "result" && e.contains("result"))
+        if ((event == "stdout" || event == "stderr") && e.contains("data") && e["data"].is_string()) {
+            const std::string& data = e["data"].get_ref<const std::string&>();
+            host::write_all(event == "stdout" ? STDOUT_FILENO : STDERR_FILENO, data);
+            printed_[event == "stdout" ? 0 : 1] += data.size();
+        } else if (event == "stream_cut") {
+            cut_ = true;
+        } else if (event == "result" && e.contains("result")) {
             result_ = std::move(e["result"]);
+            if (cut_) print_rest();
+        }
     }
+    // The daemon cut the stream past the deadline (this reader fell behind): the rest of each
+    // stream comes from the result, which holds the whole output.
+    void print_rest() const {
+        for (int i = 0; i < 2; ++i) {
+            const char* key = i == 0 ? "stdout" : "stderr";
+            if (!result_->is_object() || !result_->contains(key) || !(*result_)[key].is_string()) continue;
+            const std::string& all = (*result_)[key].get_ref<const std::string&>();
+            if (printed_[i] < all.size()) host::write_all(i == 0 ? STDOUT_FILENO : STDERR_FILENO, std::string_view(all).substr(printed_[i]));
+        }
+    }
+    size_t printed_[2] = {0, 0};
+    bool cut_ = false;
     std::string pending_;
     bool dropping_ = false;     // inside a line over the limit
     bool dropped_line_ = false;

@@ -16,8 +16,10 @@
 // program's (a VM's boot earlier). A guest alternating one-byte writes of the two streams had
 // made an entry per byte, 50 times the caps (red team, 2026-12-06). Where a line is larger than
 // what it carries (microvmd's JSON events, ~37 bytes for one), the caller also sets late_limit:
-// past the deadline and before run_ended(), a line that would take the queue past it is dropped
-// and counted (dropped_bytes()); what comes after run_ended() (the result) never is.
+// past the deadline and before run_ended(), the first line that would take the queue past it
+// cuts the stream there: it and every line after it are dropped and counted (dropped_bytes()),
+// so that a reader sees no holes, only an end; what comes after run_ended() (the result) never
+// is.
 // The writer's thread blocks SIGPIPE: a reader that went away is a failed write (the CLI piped
 // into `head`), not the death of the process with its sandbox's cleanup undone (red team,
 // 2026-12-05).
@@ -67,6 +69,8 @@ class OutputRelay {
     bool finish(Clock::time_point drain_by = Clock::time_point::max(), const std::function<void()>& give_up = {});
     // The bytes of the lines dropped over late_limit.
     size_t dropped_bytes();
+    // The bytes the queue holds now (with each entry's overhead).
+    size_t queued_bytes();
 
   private:
     void run();

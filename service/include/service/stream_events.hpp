@@ -20,6 +20,9 @@ class EventWriter {
     std::vector<std::string> output(OutputStream stream, std::string_view chunk);
     std::vector<std::string> flush();
     std::string result(const nlohmann::ordered_json& doc) const;
+    // The stream was cut past the run's deadline (the reader fell behind): how many bytes of
+    // event lines were not sent; the result holds the whole output.
+    std::string cut(size_t bytes) const;
 
   private:
     std::string held_[2];

@@ -35,8 +35,9 @@ void OutputRelay::push(std::string line, OutputStream stream) {
             room_.wait_until(lock, cancellable ? std::min(deadline_, Clock::now() + kCancelPoll) : deadline_);
         if (failed_ || closing_) return;
         // Past the deadline, over late_limit_: the stream is cut from this line until the run ends.
-        const bool late = Clock::now() >= deadline_ || cancel_.cancelled();
-        if (!ended_ && (dropped_ > 0 || (late && bytes_ + line.size() + kRelayLineOverhead > late_limit_))) {
+        // The size first: the clock and the token are read only for a queue over the late limit.
+        auto late = [&] { return Clock::now() >= deadline_ || cancel_.cancelled(); };
+        if (!ended_ && (dropped_ > 0 || (bytes_ + line.size() + kRelayLineOverhead > late_limit_ && late()))) {
             dropped_ += line.size();
             return;
         }

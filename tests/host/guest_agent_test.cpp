@@ -165,6 +165,24 @@ TEST_F(GuestAgent, RunsRtfsWithPrintlnAsOutputAndAResultFrame) {
     EXPECT_EQ(result->value, "42");
 }
 
+// An RTFS job is evaluated in a child that never execs, so close-on-exec closed nothing: it held
+// the run cgroup's cgroup.procs opened by root (enough to move the agent into the run's cgroup)
+// and the status pipe (enough to fake "never started"). It keeps 0-2 and its result pipe only.
+TEST_F(GuestAgent, AnRtfsJobHoldsNoDescriptorOfTheAgentsButItsResultPipe) {
+    guest::Exec e;
+    e.job.source =
+        "(reduce (fn [open n] (if (call :ccos.io.file-exists (str \"/proc/self/fd/\" n)) (conj open n) open)) "
+        "[] (range 3 256))";
+    e.job.runtime_context = rtfs::RuntimeContext::controlled({"ccos.io.file-exists"});
+    AgentRun r = run(e);
+    EXPECT_EQ(r.end, End::Exited) << r.problem;
+    ASSERT_TRUE(r.result);
+    auto result = guest::decode_result(*r.result);
+    ASSERT_TRUE(result.has_value()) << result.error().message;
+    EXPECT_TRUE(result->ok) << result->value;
+    EXPECT_EQ(result->value, "[3]");
+}
+
 TEST_F(GuestAgent, TimeoutKillsTheProgramAndTheAgentServesTheNextRun) {
     AgentLimits limits;
     limits.deadline = Clock::now() + 300ms;
@@ -174,6 +192,29 @@ TEST_F(GuestAgent, TimeoutKillsTheProgramAndTheAgentServesTheNextRun) {
     EXPECT_LT(Clock::now() - t0, 1500ms);
     EXPECT_EQ(r.signal, SIGKILL);
     EXPECT_TRUE(session_->usable());
+    EXPECT_EQ(run(program({"/bin/echo", "again"})).stdout_data.data, "again\n");
+}
+
+// The program leaves its process group for a helper's (a group leader that is no session leader
+// may): a Kill sent to its group alone reached no one, the host waited out its grace and took
+// the agent for unresponsive. The Kill reaches the program itself.
+TEST_F(GuestAgent, KillReachesAProgramThatLeftItsProcessGroup) {
+    const char* script =
+        "import os, sys, time\n"
+        "h = os.fork()\n"
+        "if h == 0:\n"
+        "    os.setpgid(0, 0); os.close(1); os.close(2); time.sleep(5); os._exit(0)\n"
+        "time.sleep(0.2)\n"
+        "os.setpgid(0, h)\n"
+        "print('moved', os.getpgid(0) == h, flush=True)\n"
+        "time.sleep(20)\n";
+    AgentLimits limits;
+    limits.deadline = Clock::now() + 1500ms;
+    AgentRun r = run(program({"/usr/bin/python3", "-c", script}), limits);
+    EXPECT_EQ(r.stdout_data.data, "moved True\n");
+    EXPECT_EQ(r.end, End::TimedOut) << r.problem;
+    EXPECT_EQ(r.signal, SIGKILL) << r.problem;
+    EXPECT_TRUE(session_->usable()) << "the agent did not answer the Kill: " << r.problem;
     EXPECT_EQ(run(program({"/bin/echo", "again"})).stdout_data.data, "again\n");
 }
 

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <grp.h>
 #include <sys/prctl.h>
@@ -146,6 +147,9 @@ struct Pipes {
 void enter_run(Pipes& p, int channel_fd, int cgroup_procs_fd) {
     ::close(channel_fd);
     if (cgroup_procs_fd >= 0 && !write_all(cgroup_procs_fd, "0")) child_fail(p.status.write.get(), 3);
+    // Opened by root: the kernel checks a migration against the opener, so a program holding it
+    // could move the agent itself into the run's cgroup.
+    if (cgroup_procs_fd >= 0) ::close(cgroup_procs_fd);
     p.in.write.reset();  // the agent's ends
     p.out.read.reset();
     p.err.read.reset();
@@ -186,8 +190,12 @@ void drop_privileges(int status_fd) {
     }
     if (exec.kind == Exec::Kind::Rtfs) {
         ::chdir("/");
+        // No exec closes the agent's descriptors here: the evaluator keeps 0-2 and the result
+        // pipe, as 3, and nothing else (the status pipe would let it fake "never started").
+        if (::dup2(p.result.write.get(), 3) != 3) child_fail(p.status.write.get(), 3);
+        ::syscall(SYS_close_range, 4u, ~0u, 0u);
         Result r = evaluate(exec.job, 1, 2, on_big_stack);
-        ::_exit(write_all(p.result.write.get(), result_frame(r)) ? 0 : 70);
+        ::_exit(write_all(3, result_frame(r)) ? 0 : 70);
     }
     if (::chdir(exec.cwd.c_str()) != 0) child_fail(p.status.write.get(), 1);
     std::vector<std::string> env = exec.env;
@@ -354,7 +362,7 @@ class Relay {
                 feed_stdin();
             } else if (f.type == FrameType::Kill) {
                 auto k = decode_kill(f.payload);
-                if (!reaped_) ::kill(-pid_, k ? k->signal : SIGKILL);
+                if (!reaped_) signal_run(k ? k->signal : SIGKILL);
             } else {
                 std::fprintf(stderr, "microvm-guest: a %s frame while a program runs\n",
                              agent::type_name(f.type));
@@ -434,9 +442,17 @@ class Relay {
         drain_until_ = Clock::now() + kDrainGrace;
     }
 
+    // The program's process group, the program itself (it may have joined another group: a
+    // kill of its own group then reached no one) and, for SIGKILL, every process of its cgroup.
+    void signal_run(int sig) {
+        ::kill(-pid_, sig);
+        if (!reaped_) ::kill(pid_, sig);
+        if (sig == SIGKILL && cgroup_) cgroup_->kill_all();
+    }
+
     // The channel broke: nothing more is sent; the program does not outlive it.
     bool abandon() {
-        ::kill(-pid_, SIGKILL);
+        signal_run(SIGKILL);
         if (!reaped_) {
             int st;
             while (::waitpid(pid_, &st, 0) < 0 && errno == EINTR) {

@@ -1,11 +1,16 @@
 // The `rtfs` command, driven as a user would: arguments, stdin, stdout, stderr, exit status.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <pty.h>
+#include <sys/stat.h>
 #include <sys/inotify.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -14,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "support/expectations.hpp"
 #include "support/run_command.hpp"
 #include "support/scoped_env.hpp"
 
@@ -165,6 +171,101 @@ TEST(RtfsCli, ReplKeepsDefinitionsAndSurvivesErrors) {
     EXPECT_EQ(r.out, "#<function twice>\n20\n42\n");
     EXPECT_TRUE(r.err.starts_with("error: DivisionByZero")) << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+// An interactive `rtfs repl` (on a terminal: line editing and history) with HOME set to home:
+// at its prompt it is given one line, then Ctrl-D at the next. 10 s at most, then it is killed.
+void repl_on_a_terminal(const std::string& home) {
+    int master = -1;
+    const pid_t pid = ::forkpty(&master, nullptr, nullptr, nullptr);
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        ::setenv("HOME", home.c_str(), 1);
+        ::execl(RTFS_BINARY, "rtfs", "repl", nullptr);
+        ::_exit(127);
+    }
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    std::string seen;
+    // Reads the terminal until it shows `want` after `from` (true), ends, or `by` passes.
+    auto read_until = [&](const std::string& want, size_t from, std::chrono::steady_clock::time_point by) {
+        char buf[4096];
+        while (seen.find(want, from) == std::string::npos) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(by - std::chrono::steady_clock::now());
+            pollfd p{master, POLLIN, 0};
+            if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+            const ssize_t n = ::read(master, buf, sizeof buf);
+            if (n <= 0) return false;  // EIO: the REPL has gone
+            seen.append(buf, static_cast<size_t>(n));
+        }
+        return true;
+    };
+    EXPECT_TRUE(read_until("rtfs> ", 0, until)) << seen;
+    const size_t at = seen.size();
+    EXPECT_EQ(::write(master, "(+ 1 2)\r", 8), 8);
+    EXPECT_TRUE(read_until("rtfs> ", at, until)) << seen;
+    // A Ctrl-D that reaches the terminal between libedit's modes can be lost: again until it ends.
+    auto running = [&] {
+        siginfo_t info{};
+        return ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == 0;
+    };
+    while (running() && std::chrono::steady_clock::now() < until) {
+        EXPECT_EQ(::write(master, "\x04", 1), 1);
+        read_until("\x01never\x01", 0, std::chrono::steady_clock::now() + std::chrono::milliseconds(300));
+    }
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) != pid) {
+        ADD_FAILURE() << "the REPL did not end: " << seen;
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, &status, 0);
+    }
+    ::close(master);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << " " << seen;
+}
+
+std::string read_all(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// The attack (red team, 2026-12-06): a user leaves ~/.rtfs_history as a link to a file only
+// root may write, and root runs `rtfs repl` keeping that user's HOME (sudo -E, su -m): the
+// history was written through the link (onto /etc/passwd, a passwordless root account). A HOME
+// of another user's keeps no history; in a HOME of one's own a link there is replaced, never
+// followed.
+TEST(RtfsCli, TheReplsHistoryIsNeverWrittenThroughAPlantedLink) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "the attack needs a HOME of another user's");
+    std::string base = (fs::temp_directory_path() / "rtfs-history-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(base.data()), nullptr);
+    const std::string victim = base + "/victim";
+    std::ofstream(victim) << "root:x:0:0::/root:/bin/bash\n";
+    ASSERT_EQ(::chmod(victim.c_str(), 0644), 0);
+    auto victim_intact = [&] {
+        struct stat st;
+        EXPECT_EQ(::stat(victim.c_str(), &st), 0);
+        EXPECT_EQ(st.st_mode & 07777, 0644u);
+        EXPECT_EQ(read_all(victim), "root:x:0:0::/root:/bin/bash\n");
+    };
+
+    const std::string others = base + "/others";
+    ASSERT_EQ(::mkdir(others.c_str(), 0755), 0);
+    ASSERT_EQ(::symlink(victim.c_str(), (others + "/.rtfs_history").c_str()), 0);
+    ASSERT_EQ(::lchown((others + "/.rtfs_history").c_str(), 12345, 12345), 0);
+    ASSERT_EQ(::chown(others.c_str(), 12345, 12345), 0);
+    repl_on_a_terminal(others);
+    victim_intact();
+
+    const std::string own = base + "/own";
+    ASSERT_EQ(::mkdir(own.c_str(), 0700), 0);
+    ASSERT_EQ(::symlink(victim.c_str(), (own + "/.rtfs_history").c_str()), 0);
+    repl_on_a_terminal(own);
+    victim_intact();
+    struct stat st;
+    ASSERT_EQ(::lstat((own + "/.rtfs_history").c_str(), &st), 0);
+    EXPECT_TRUE(S_ISREG(st.st_mode)) << "the history is not a file of its own";
+    EXPECT_NE(read_all(own + "/.rtfs_history").find("(+"), std::string::npos) << "no history kept: " << read_all(own + "/.rtfs_history");
+    fs::remove_all(base);
 }
 
 TEST(RtfsCli, TimeoutInterruptsAnEndlessProgram) {

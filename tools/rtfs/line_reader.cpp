@@ -1,21 +1,42 @@
 #include "line_reader.hpp"
 
 #include <editline/readline.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <string>
 
 namespace rtfs::cli {
 
 namespace {
 
 constexpr int kHistoryEntries = 1000;
+constexpr const char* kHistoryName = ".rtfs_history";
 
 struct FreeDeleter {
     void operator()(void* p) const { std::free(p); }
 };
+
+// libedit reads and writes its history by name, following links: it gets the path of a
+// descriptor opened and checked here instead.
+std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+// $HOME, where it is a directory of this user's that no one else may write. A root REPL started
+// with another user's HOME (sudo -E, su -m) wrote its history through whatever link that user
+// left as .rtfs_history (onto /etc/passwd, say; red team, 2026-12-06): it keeps none there.
+int open_home() {
+    const char* home = std::getenv("HOME");
+    if (!home || !*home) return -1;
+    const int fd = ::open(home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    struct stat st;
+    if (fd >= 0 && ::fstat(fd, &st) == 0 && st.st_uid == ::geteuid() && (st.st_mode & 022) == 0) return fd;
+    if (fd >= 0) ::close(fd);
+    return -1;
+}
 
 }  // namespace
 
@@ -23,14 +44,31 @@ LineReader::LineReader() : interactive_(isatty(STDIN_FILENO) != 0) {
     if (!interactive_) return;
     using_history();
     stifle_history(kHistoryEntries);
-    if (const char* home = std::getenv("HOME"); home && *home) {
-        history_file_ = std::string(home) + "/.rtfs_history";
-        read_history(history_file_.c_str());
+    home_fd_ = open_home();
+    if (home_fd_ < 0) return;
+    // Only a regular file of this user's, never through a link.
+    const int fd = ::openat(home_fd_, kHistoryName, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == ::geteuid()) {
+        read_history(fd_path(fd).c_str());
     }
+    if (fd >= 0) ::close(fd);
 }
 
 LineReader::~LineReader() {
-    if (interactive_ && !history_file_.empty()) write_history(history_file_.c_str());
+    if (home_fd_ < 0) return;
+    // Written to a new file of its own and renamed over the old name: a link planted there is
+    // replaced, never followed.
+    const std::string temp = std::string(kHistoryName) + ".new." + std::to_string(::getpid());
+    const int fd = ::openat(home_fd_, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        const bool written = write_history(fd_path(fd).c_str()) == 0;
+        ::close(fd);
+        if (!written || ::renameat(home_fd_, temp.c_str(), home_fd_, kHistoryName) != 0) {
+            ::unlinkat(home_fd_, temp.c_str(), 0);
+        }
+    }
+    ::close(home_fd_);
 }
 
 std::optional<std::string> LineReader::read_line(const char* prompt) {

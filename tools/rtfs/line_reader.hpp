@@ -21,7 +21,7 @@ class LineReader {
 
   private:
     bool interactive_;
-    std::string history_file_;
+    int home_fd_ = -1;  // $HOME, opened once and checked: where the history is, if anywhere
 };
 
 }  // namespace rtfs::cli

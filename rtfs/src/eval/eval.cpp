@@ -450,11 +450,37 @@ Result<Value> MatchNode::eval(Interpreter::State& st) const {
 
 namespace {
 
-// Returns false when a :while clause stopped the iteration.
-Result<bool> run_for(const ForNode& n, size_t i, Interpreter::State& st, std::vector<Value>& out) {
+// The values a `for` collects, charged to the heap as they are gathered (by the vector's
+// capacity, as a vector value is charged), so that the memory limit holds before the vector
+// value exists; the charge is given back once that value, which charges itself, is made.
+struct Collected {
+    HeapStats& heap;
+    std::vector<Value> items;
+    int64_t charged = 0;
+    explicit Collected(HeapStats& h) : heap(h) {}
+    Collected(const Collected&) = delete;
+    Collected& operator=(const Collected&) = delete;
+    ~Collected() { heap.live_bytes -= charged; }
+    Expected<void, Error> push(Value v) {
+        if (items.size() == items.capacity()) {
+            const size_t next = items.empty() ? 8 : items.capacity() * 2;
+            const auto more = static_cast<int64_t>((next - items.capacity()) * sizeof(Value));
+            RTFS_CHECK(charge_alloc(more));
+            items.reserve(next);
+            heap.add(more);
+            charged += more;
+        }
+        items.push_back(std::move(v));
+        return Ok{};
+    }
+};
+
+// Returns false when a :while clause stopped the iteration. `out` is null for doseq, which
+// collects nothing.
+Result<bool> run_for(const ForNode& n, size_t i, Interpreter::State& st, Collected* out) {
     if (i == n.clauses.size()) {
         RTFS_TRY(Value v, n.body->eval(st));
-        out.push_back(std::move(v));
+        if (out) RTFS_CHECK(out->push(std::move(v)));
         return true;
     }
     const ForClause& c = n.clauses[i];
@@ -492,10 +518,15 @@ Result<bool> run_for(const ForNode& n, size_t i, Interpreter::State& st, std::ve
 }  // namespace
 
 Result<Value> ForNode::eval(Interpreter::State& st) const {
-    std::vector<Value> out;
-    RTFS_TRY(bool ignored, run_for(*this, 0, st, out));
+    if (!collect) {
+        RTFS_TRY(bool ignored, run_for(*this, 0, st, nullptr));
+        (void)ignored;
+        return Value();
+    }
+    Collected out(st.heap);
+    RTFS_TRY(bool ignored, run_for(*this, 0, st, &out));
     (void)ignored;
-    return make_vector(std::move(out));
+    return make_vector(std::move(out.items));
 }
 
 Result<Value> DotimesNode::eval(Interpreter::State& st) const {

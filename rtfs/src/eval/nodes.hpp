@@ -173,6 +173,7 @@ struct ForClause {
 struct ForNode final : Node {
     std::vector<ForClause> clauses;
     NodeP body;
+    bool collect = true;  // false for doseq: the body runs for its effects, the result is nil
     Result<Value> eval(Interpreter::State& st) const override;
 };
 

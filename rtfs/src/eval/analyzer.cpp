@@ -167,14 +167,11 @@ private:
             case RefKind::Self: return make<SelfNode>(form);
             case RefKind::Global: break;
         }
-        GlobalCell* cell = st_.find_global(name);
-        if (!cell || !cell->defined) {
-            if (const BuiltinDef* b = find_builtin(name)) {
-                if (!cell) return constant(Value::builtin(b), form);
-            }
-        }
+        // Always the global cell, even for a builtin's name: a program may define a global of
+        // that name later (spec §2), and every reference, earlier or later, then sees it.
         auto n = make<GlobalNode>(form);
-        n->cell = cell ? cell : st_.global(name);
+        n->cell = st_.global(name);
+        n->builtin = find_builtin(name);
         return n;
     }
 

@@ -268,7 +268,7 @@ Result<Value> SelfNode::eval(Interpreter::State& st) const {
 
 Result<Value> GlobalNode::eval(Interpreter::State&) const {
     if (!cell->defined) {
-        if (const BuiltinDef* b = find_builtin(cell->name)) return Value::builtin(b);
+        if (builtin) return Value::builtin(builtin);
         Error e(ErrorKind::UndefinedSymbol, "Undefined symbol: " + cell->name);
         e.locate(pos.line, pos.column);
         return unexpected(std::move(e));

@@ -49,6 +49,7 @@ struct SelfNode final : Node {
 
 struct GlobalNode final : Node {
     GlobalCell* cell = nullptr;
+    const BuiltinDef* builtin = nullptr;  // the builtin of that name, used while cell is undefined
     Result<Value> eval(Interpreter::State& st) const override;
 };
 

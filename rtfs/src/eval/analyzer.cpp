@@ -281,8 +281,9 @@ private:
             if (h == "and" || h == "or") {
                 auto n = make<AndNode>(form);
                 n->is_or = h == "or";
+                // The last expression is in tail position: its value is the form's.
                 for (size_t i = 1; i < items.size(); ++i) {
-                    RTFS_TRY(NodeP e, analyze(items[i], false));
+                    RTFS_TRY(NodeP e, analyze(items[i], tail && i + 1 == items.size()));
                     n->exprs.push_back(std::move(e));
                 }
                 return NodeP(std::move(n));

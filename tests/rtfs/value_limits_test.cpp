@@ -74,7 +74,7 @@ TEST(ValueLimits, EqualityTooDeepToWalkIsARecursionLimitNotFalse) {
     const std::string d = "(let [d " + deep(2'500, "{:k acc :i i}") + " e " +
                           deep(2'500, "{:k acc :i i}") + " s " + deep(2'500, "#{acc i}") + " t " +
                           deep(2'500, "#{acc i}") + "] ";
-    for (const char* form : {"(= d e)", "(not= d e)", "(= s t)", "(if (= [d] [e]) 1 2)"})
+    for (const char* form : {"(= d e)", "(not= d e)", "(= s t)", "(if (= [d] [e]) 1 2)", "(#{d} e)"})
         expect_error(eval(d + form + ")"), rtfs::ErrorKind::RecursionLimit);
     // Within what the walk reaches, the answers stay exact.
     const std::string shallow = "(let [d " + deep(1'500, "{:k acc :i i}") + " e " +

@@ -297,7 +297,12 @@ private:
                 return NodeP(std::move(n));
             }
             if (h == "defmacro") return analyze_defmacro(form, items);
-            if (h == "cond") return analyze(desugar_cond(form, items, 1), tail);
+            if (h == "cond") {
+                if (items.size() % 2 == 0)
+                    return syntax(form, "cond needs test and expression pairs, got an odd number "
+                                        "of forms");
+                return analyze(desugar_cond(form, items, 1), tail);
+            }
             if (h == "when" || h == "when-not") {
                 if (items.size() < 2) return syntax(form, h + " needs a condition");
                 std::vector<Value> body{make_symbol("do")};

@@ -89,9 +89,15 @@ static Result<Value> enter(Interpreter::State& st, F&& body) {
     const bool outermost = st.native_stack_floor == nullptr;
     if (outermost) {
         st.native_stack_floor = detail::stack_floor_here(st.opts.native_stack_bytes);
+        (void)take_walk_interruption();  // left by a walk outside any evaluation: not ours
     }
     Result<Value> r = body();
-    if (outermost) st.native_stack_floor = nullptr;
+    if (outermost) {
+        st.native_stack_floor = nullptr;
+        // A walk stopped where the evaluator did not look again (a set called as a function):
+        // its answer may be wrong, so the evaluation ends with its error.
+        if (auto stopped = take_walk_interruption(); stopped && r) r = unexpected(std::move(*stopped));
+    }
     return r;
 }
 

@@ -4,31 +4,42 @@
 #include <cstdint>
 #include <cmath>
 #include <optional>
+#include <string_view>
 
 #include "rtfs/function.hpp"
 #include "rtfs/interpreter.hpp"
 
 namespace rtfs {
 
+// The shortest text that reads back to d (to_chars), in fixed notation when the decimal
+// exponent lies in [kFixedMinExponent, kFixedMaxExponent) ("100000.0", "0.00001"), else in
+// exponent form ("1.0e300", "1.0e-6"); always with a "." so that a float reads back as a
+// float. JavaScript's rule, but that JavaScript keeps 1e-6 fixed, and that an integral value
+// prints with all its exact digits (2^64 is 18446744073709551616.0, JavaScript pads its
+// shortest digits with zeros: 18446744073709552000).
 std::string format_float(double d) {
     if (std::isnan(d)) return "##NaN";
     if (std::isinf(d)) return d > 0 ? "##Inf" : "##-Inf";
+    constexpr int kFixedMinExponent = -5, kFixedMaxExponent = 21;
     char buf[64];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
     (void)ec;
-    std::string s(buf, end);
-    // to_chars gives "1e+300" or "4": make it "1.0e300" / "4.0".
-    size_t e = s.find('e');
-    std::string mant = e == std::string::npos ? s : s.substr(0, e);
-    std::string exp = e == std::string::npos ? "" : s.substr(e + 1);
-    if (mant.find('.') == std::string::npos) mant += ".0";
-    if (exp.empty()) return mant;
-    if (exp[0] == '+') exp.erase(0, 1);
-    const bool negative = !exp.empty() && exp[0] == '-';
-    if (negative) exp.erase(0, 1);
-    while (exp.size() > 1 && exp[0] == '0') exp.erase(0, 1);  // "e-07" -> "e-7"
-    if (negative) exp.insert(0, "-");
-    return mant + "e" + exp;
+    // "-1.2345e+05": mantissa "-1.2345", exponent 5 (of the first digit).
+    const std::string_view sci(buf, static_cast<size_t>(end - buf));
+    const size_t e = sci.find('e');
+    int exp = 0;
+    std::from_chars(sci.data() + e + 1 + (sci[e + 1] == '+' ? 1 : 0), sci.data() + sci.size(), exp);
+    if (exp >= kFixedMinExponent && exp < kFixedMaxExponent) {
+        char fixed[64];  // at most 21 digits before the point, 22 after
+        auto [fend, fec] = std::to_chars(fixed, fixed + sizeof fixed, d, std::chars_format::fixed);
+        (void)fec;
+        std::string out(fixed, fend);
+        if (out.find('.') == std::string::npos) out += ".0";
+        return out;
+    }
+    std::string out(sci.substr(0, e));
+    if (out.find('.') == std::string::npos) out += ".0";
+    return out + "e" + std::to_string(exp);
 }
 
 namespace {

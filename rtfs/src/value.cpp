@@ -347,14 +347,24 @@ bool equal_contents(const Value& a, const Value& b) {
 
 size_t collection_size(const Value& v) { return v.is(Type::Map) ? v.map().size() : v.items().size(); }
 
+// Past the nesting equality can walk, it cannot tell: rather than a wrong answer, it stops the
+// evaluation with the RecursionLimit error compare gives (through the walk interruption; what
+// it answers meanwhile is never used).
+[[gnu::noinline, gnu::cold]] bool too_deep_to_test_equality() {
+    if (!t_walk_interruption)
+        t_walk_interruption = new Error(ErrorKind::RecursionLimit,
+                                        "Recursion limit: cannot compare values nested more than " +
+                                            std::to_string(2 * kMaxValueDepth) + " levels deep");
+    return false;
+}
+
 // Equality below kMaxValueDepth levels, with a work list instead of native recursion: list and
 // vector elements, and the single element of one-element sets and maps, are paired up on the
 // list. Larger sets and maps need a lookup per element (equal_contents), which comes back
 // here one native frame deeper; kMaxValueDepth such nested walks are allowed, beyond that
-// the values count as different (sets of sets of ... with several elements at each of
-// 1000 levels are not a value anybody compares).
+// equality is a RecursionLimit error (too_deep_to_test_equality).
 bool equals_iterative(const Value& a, const Value& b) {
-    if (t_iterative_nesting >= kMaxValueDepth) return false;
+    if (t_iterative_nesting >= kMaxValueDepth) return too_deep_to_test_equality();
     LevelGuard nested(t_iterative_nesting);
     std::vector<std::pair<const Value*, const Value*>> work{{&a, &b}};
     while (!work.empty()) {

@@ -170,6 +170,74 @@ TEST(Limits, MemoryLimitStopsAGrowingProgram) {
     EXPECT_EQ(r.error().kind(), rtfs::ErrorKind::ResourceLimit);
 }
 
+// for and doseq within the memory limit (audit, 2026-12-06): the values a `for` collected were
+// never charged to the heap, and doseq was a `for` whose vector was thrown away at the end:
+// (doseq [x (range 100000) y (range 100000)] nil) reached 4.2 GB under a 512 MiB limit. Now the
+// collected values are charged as they come, and doseq collects nothing.
+TEST(Limits, ForCollectingPastTheMemoryLimitIsAResourceLimit) {
+    constexpr int64_t kLimit = 8 << 20;
+    rtfs::Interpreter in({.memory_limit_bytes = kLimit});
+    // A million values of 16 bytes: twice the limit, from two 1000-element ranges.
+    auto r = in.eval("(count (for [x (range 1000) y (range 1000)] nil))");
+    ASSERT_FALSE(r.has_value()) << rtfs::print(*r);
+    EXPECT_EQ(r.error().kind(), rtfs::ErrorKind::ResourceLimit) << r.error().describe();
+    EXPECT_LT(in.heap_stats().peak_bytes, kLimit + (1 << 20)) << "collected on past the limit";
+    EXPECT_LT(in.heap_stats().live_bytes, 4096) << "the collected values' charge is given back";
+    // Under the limit the same for works, and its charge is given back.
+    rtfs::Interpreter ok({.memory_limit_bytes = kLimit});
+    auto r2 = ok.eval("(count (for [x (range 100) y (range 100)] [x y]))");
+    ASSERT_TRUE(r2.has_value()) << r2.error().describe();
+    EXPECT_EQ(rtfs::print(*r2), "10000");
+    EXPECT_LT(ok.heap_stats().live_bytes, 4096);
+}
+
+TEST(Limits, DoseqCollectsNothingAndEndsAtTheDeadline) {
+    // A million iterations leave nothing behind (the old doseq made a vector of a million nils
+    // at the end: 16 MB on the heap's peak).
+    rtfs::Interpreter done;
+    auto r = done.eval("(doseq [x (range 1000) y (range 1000)] nil)");
+    ASSERT_TRUE(r.has_value()) << r.error().describe();
+    EXPECT_EQ(rtfs::print(*r), "nil");
+    EXPECT_LT(done.heap_stats().peak_bytes, 1 << 20) << "doseq collected its iterations' values";
+    // Ten billion iterations under a small memory limit: no memory grows, the deadline stops it.
+    constexpr int64_t kLimit = 8 << 20;
+    rtfs::Interpreter in({.deadline = std::chrono::steady_clock::now() + 300ms,
+                          .memory_limit_bytes = kLimit});
+    const auto t0 = std::chrono::steady_clock::now();
+    r = in.eval("(doseq [x (range 100000) y (range 100000)] nil)");
+    const auto took = std::chrono::steady_clock::now() - t0;
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().kind(), rtfs::ErrorKind::Interrupted) << r.error().describe();
+    EXPECT_LT(took, 1500ms);
+    EXPECT_LT(in.heap_stats().peak_bytes, 4 << 20);  // the two ranges of 1.6 MB, no more
+}
+
+// Mutually recursive let-bound functions (audit, 2026-12-06): each let kept its closures, a
+// reference cycle, until the interpreter went away; mapping a function with two such helpers
+// over (range 3000000) ended in a ResourceLimit at 790 MB. The groups nothing references any
+// more are freed now.
+constexpr const char* kParity =
+    "(defn parity [n] (let [ev? (fn [k] (if (= k 0) true (od? (- k 1))))"
+    "                       od? (fn [k] (if (= k 0) false (ev? (- k 1))))]"
+    "                   (ev? (mod n 4))))";
+
+TEST(Limits, MutuallyRecursiveLetFunctionsAreFreedWhenUnreachable) {
+    rtfs::Interpreter in({.memory_limit_bytes = 16 << 20});
+    ASSERT_TRUE(in.eval(kParity).has_value());
+    auto r = in.eval("(count (filter true? (map parity (range 300000))))");
+    ASSERT_TRUE(r.has_value()) << r.error().describe();
+    EXPECT_EQ(rtfs::print(*r), "150000");
+    EXPECT_LT(in.heap_stats().live_bytes, 1 << 20) << "the let's closures were kept";
+    // A group still referenced stays whole, however many collections pass.
+    auto kept = in.eval("(def keep (let [ev? (fn [k] (if (= k 0) true (od? (- k 1))))"
+                        "                    od? (fn [k] (if (= k 0) false (ev? (- k 1))))]"
+                        "                [ev? {:od od?}]))"
+                        "(count (map parity (range 10000)))"
+                        "[((first keep) 10) ((:od (second keep)) 7) ((first keep) 7)]");
+    ASSERT_TRUE(kept.has_value()) << kept.error().describe();
+    EXPECT_EQ(rtfs::print(*kept), "[true true false]");
+}
+
 // The reader runs within the evaluation's limits (red team, 2026-12-06): 66 MB of `[][]...` took
 // 30 s and 4.4 GB of a host process (the mock provider, microvmd) under a 1 s, 64 MiB limit, as
 // the reader polled nothing and its source positions were not counted. Now each form read polls,

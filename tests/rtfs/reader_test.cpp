@@ -1,6 +1,12 @@
 // The reader: positions in errors, limits on hostile input, round trips through the printer.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
 #include "rtfs/printer.hpp"
 #include "rtfs/reader.hpp"
 
@@ -71,6 +77,49 @@ TEST(Reader, FloatsPrintShortestRoundTrip) {
     EXPECT_EQ(rtfs::format_float(1e300), "1.0e300");
     EXPECT_EQ(rtfs::format_float(1.5e-7), "1.5e-7");
     EXPECT_EQ(rtfs::format_float(-2.25), "-2.25");
+    // Fixed notation for decimal exponents in [-5, 21) (audit, 2026-12-06: 100000.0 printed as
+    // "1.0e5"), the exponent form outside; the shortest text within that notation.
+    EXPECT_EQ(rtfs::format_float(100000.0), "100000.0");
+    EXPECT_EQ(rtfs::format_float(123456.789), "123456.789");
+    EXPECT_EQ(rtfs::format_float(-2.5e3), "-2500.0");
+    EXPECT_EQ(rtfs::format_float(1e20), "100000000000000000000.0");
+    EXPECT_EQ(rtfs::format_float(9223372036854775808.0), "9223372036854775808.0");
+    EXPECT_EQ(rtfs::format_float(1e21), "1.0e21");
+    EXPECT_EQ(rtfs::format_float(1.25e21), "1.25e21");
+    EXPECT_EQ(rtfs::format_float(1e-5), "0.00001");
+    EXPECT_EQ(rtfs::format_float(1.5e-5), "0.000015");
+    EXPECT_EQ(rtfs::format_float(1e-6), "1.0e-6");
+    EXPECT_EQ(rtfs::format_float(1e-7), "1.0e-7");
+    EXPECT_EQ(rtfs::format_float(0.0), "0.0");
+    EXPECT_EQ(rtfs::format_float(-0.0), "-0.0");
+    EXPECT_EQ(rtfs::format_float(5e-324), "5.0e-324");
+    EXPECT_EQ(rtfs::format_float(1.7976931348623157e308), "1.7976931348623157e308");
+}
+
+// Whatever the notation, the printed text reads back to the same double.
+TEST(Reader, PrintedFloatsReadBackExactly) {
+    std::vector<double> ds;
+    for (int e = -330; e <= 310; ++e) {
+        const double p = std::pow(10.0, e);
+        for (double m : {1.0, 1.5, 9.999999999999999, 3.141592653589793, 0.7})
+            ds.push_back(m * p), ds.push_back(-m * p), ds.push_back(std::nextafter(m * p, 0.0));
+    }
+    uint64_t bits = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < 20000; ++i) {
+        bits ^= bits << 13, bits ^= bits >> 7, bits ^= bits << 17;
+        double d;
+        std::memcpy(&d, &bits, sizeof d);
+        ds.push_back(d);
+    }
+    for (double d : ds) {
+        if (!std::isfinite(d)) continue;
+        const std::string text = rtfs::format_float(d);
+        auto v = rtfs::read_one(text);
+        ASSERT_TRUE(v.has_value()) << text;
+        ASSERT_TRUE(v->is(rtfs::Type::Float)) << text;
+        const double back = v->as_float();
+        EXPECT_EQ(std::memcmp(&d, &back, sizeof d), 0) << text;
+    }
 }
 
 TEST(Reader, AnonymousFunctionSugar) {

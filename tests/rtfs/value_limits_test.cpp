@@ -67,6 +67,22 @@ TEST(ValueLimits, EqualityOfDeepSetsAndMaps) {
     expect_value(eval(d + "[(= s t) (= s u) (= m n) (= m s)])"), "[true false true false]");
 }
 
+// Sets and maps of several entries nest through native recursion: past 2 x kMaxValueDepth
+// levels equality gave up and answered false for equal values (audit, 2026-12-06). It is the
+// RecursionLimit error compare gives there now, never a wrong answer.
+TEST(ValueLimits, EqualityTooDeepToWalkIsARecursionLimitNotFalse) {
+    const std::string d = "(let [d " + deep(2'500, "{:k acc :i i}") + " e " +
+                          deep(2'500, "{:k acc :i i}") + " s " + deep(2'500, "#{acc i}") + " t " +
+                          deep(2'500, "#{acc i}") + "] ";
+    for (const char* form : {"(= d e)", "(not= d e)", "(= s t)", "(if (= [d] [e]) 1 2)", "(#{d} e)"})
+        expect_error(eval(d + form + ")"), rtfs::ErrorKind::RecursionLimit);
+    // Within what the walk reaches, the answers stay exact.
+    const std::string shallow = "(let [d " + deep(1'500, "{:k acc :i i}") + " e " +
+                                deep(1'500, "{:k acc :i i}") + " f " +
+                                deep(1'500, "{:k acc :i i}", "1") + "] ";
+    expect_value(eval(shallow + "[(= d e) (= d f)])"), "[true false]");
+}
+
 // Hashing (sets of more than 16 elements, map indexes) walks its argument too.
 TEST(ValueLimits, HashingDeepValues) {
     const std::string d = "(let [d " + deep(300'000, "[acc]") + " e " + deep(300'000, "[acc]") +

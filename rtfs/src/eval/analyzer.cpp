@@ -167,14 +167,11 @@ private:
             case RefKind::Self: return make<SelfNode>(form);
             case RefKind::Global: break;
         }
-        GlobalCell* cell = st_.find_global(name);
-        if (!cell || !cell->defined) {
-            if (const BuiltinDef* b = find_builtin(name)) {
-                if (!cell) return constant(Value::builtin(b), form);
-            }
-        }
+        // Always the global cell, even for a builtin's name: a program may define a global of
+        // that name later (spec §2), and every reference, earlier or later, then sees it.
         auto n = make<GlobalNode>(form);
-        n->cell = cell ? cell : st_.global(name);
+        n->cell = st_.global(name);
+        n->builtin = find_builtin(name);
         return n;
     }
 
@@ -284,8 +281,9 @@ private:
             if (h == "and" || h == "or") {
                 auto n = make<AndNode>(form);
                 n->is_or = h == "or";
+                // The last expression is in tail position: its value is the form's.
                 for (size_t i = 1; i < items.size(); ++i) {
-                    RTFS_TRY(NodeP e, analyze(items[i], false));
+                    RTFS_TRY(NodeP e, analyze(items[i], tail && i + 1 == items.size()));
                     n->exprs.push_back(std::move(e));
                 }
                 return NodeP(std::move(n));
@@ -299,7 +297,12 @@ private:
                 return NodeP(std::move(n));
             }
             if (h == "defmacro") return analyze_defmacro(form, items);
-            if (h == "cond") return analyze(desugar_cond(form, items, 1), tail);
+            if (h == "cond") {
+                if (items.size() % 2 == 0)
+                    return syntax(form, "cond needs test and expression pairs, got an odd number "
+                                        "of forms");
+                return analyze(desugar_cond(form, items, 1), tail);
+            }
             if (h == "when" || h == "when-not") {
                 if (items.size() < 2) return syntax(form, h + " needs a condition");
                 std::vector<Value> body{make_symbol("do")};
@@ -1153,11 +1156,16 @@ private:
         return NodeP(std::move(n));
     }
 
-    Result<NodeP> analyze_for(const Value& form, const std::vector<Value>& items) {
+    // (for [...] body), or with collect = false (doseq) the same iteration run for its effects:
+    // nothing is collected and the result is nil.
+    Result<NodeP> analyze_for(const Value& form, const std::vector<Value>& items,
+                              bool collect = true) {
+        const std::string what = collect ? "for" : "doseq";
         if (items.size() < 3 || !items[1].is(Type::Vector))
-            return syntax(form, "for needs a binding vector and a body");
+            return syntax(form, what + " needs a binding vector and a body");
         const auto& bs = items[1].items();
         auto n = make<ForNode>(form);
+        n->collect = collect;
         size_t saved_locals = scope_->locals.size();
         uint32_t saved_slot = scope_->next_slot;
         ++lexical_depth_;
@@ -1171,7 +1179,8 @@ private:
                     RTFS_TRY(c.expr, analyze(bs[i + 1], false));
                 } else if (k == "let") {
                     c.kind = ForClause::Kind::Let;
-                    RTFS_TRY(auto bindings, parse_bindings(form, bs[i + 1], "for :let"));
+                    RTFS_TRY(auto bindings, parse_bindings(form, bs[i + 1],
+                                                           collect ? "for :let" : "doseq :let"));
                     c.let = make<LetNode>(form);
                     c.let->targets.resize(bindings.size());
                     for (size_t j = 0; j < bindings.size(); ++j) {
@@ -1183,13 +1192,13 @@ private:
                         c.let->inits.push_back(std::move(init));
                     }
                 } else {
-                    return syntax(form, "unknown for modifier :" + k);
+                    return syntax(form, "unknown " + what + " modifier :" + k);
                 }
                 i += 2;
                 n->clauses.push_back(std::move(c));
                 continue;
             }
-            if (i + 1 >= bs.size()) return syntax(form, "for bindings need a collection");
+            if (i + 1 >= bs.size()) return syntax(form, what + " bindings need a collection");
             c.kind = ForClause::Kind::Each;
             RTFS_TRY(c.expr, analyze(bs[i + 1], false));
             std::vector<std::pair<std::string, uint32_t>> names;
@@ -1205,12 +1214,9 @@ private:
         return NodeP(std::move(n));
     }
 
-    // (doseq [x xs] body) = (do (for [x xs] body) nil), without collecting.
+    // (doseq [x xs] body): the iteration of (for [x xs] body), collecting nothing; nil.
     Result<NodeP> analyze_doseq(const Value& form, const std::vector<Value>& items) {
-        std::vector<Value> f = items;
-        f[0] = make_symbol("for");
-        Value as_for = relist(form, f);
-        return analyze(relist(form, {make_symbol("do"), as_for, Value()}), false);
+        return analyze_for(form, items, false);
     }
 
     Result<NodeP> analyze_dotimes(const Value& form, const std::vector<Value>& items) {

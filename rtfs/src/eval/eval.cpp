@@ -3,7 +3,9 @@
 // Calling convention: the caller pushes the arguments on the value stack; a closure's frame
 // starts at its first argument (parameters are slots 0..n-1) and is extended to the function's
 // slot count. Everything pushed is popped on every path, errors included.
+#include <algorithm>
 #include <cstring>
+#include <unordered_map>
 
 #include "eval/nodes.hpp"
 #include "stdlib/stdlib.hpp"
@@ -266,7 +268,7 @@ Result<Value> SelfNode::eval(Interpreter::State& st) const {
 
 Result<Value> GlobalNode::eval(Interpreter::State&) const {
     if (!cell->defined) {
-        if (const BuiltinDef* b = find_builtin(cell->name)) return Value::builtin(b);
+        if (builtin) return Value::builtin(builtin);
         Error e(ErrorKind::UndefinedSymbol, "Undefined symbol: " + cell->name);
         e.locate(pos.line, pos.column);
         return unexpected(std::move(e));
@@ -299,10 +301,70 @@ Result<Value> LetNode::eval(Interpreter::State& st) const {
         if (!closure.is(Type::Function)) continue;
         const Value& target = st.local(f.target_slot);
         const_cast<FnObj&>(closure.fn()).captures[f.capture_index] = target;
-        if (target.is(Type::Function)) st.letrec_closures.push_back(closure);
+        if (target.is(Type::Function)) st.add_letrec(closure);
     }
     if (!body) return Value();
     return body->eval(st);
+}
+
+void Interpreter::State::add_letrec(const Value& closure) {
+    letrec_closures.push_back(closure);
+    if (letrec_closures.size() >= letrec_collect_at) {
+        collect_letrec();
+        letrec_collect_at = std::max(kLetrecCollectMin, 2 * letrec_closures.size());
+    }
+}
+
+// Trial deletion over the kept closures: a closure referenced only by this list and by the
+// captures of kept closures that are themselves garbage is garbage. References from anywhere
+// else (a frame slot, a global, a collection, a closure not kept here) make a closure live, and
+// with it every kept closure its captures reach. The garbage have their captures cleared,
+// which breaks their cycles and frees them.
+void Interpreter::State::collect_letrec() {
+    struct Member {
+        uint32_t listed = 0;    // entries of letrec_closures
+        uint32_t internal = 0;  // references from kept closures' captures
+        bool live = false;
+    };
+    std::unordered_map<const Object*, Member> members;
+    members.reserve(letrec_closures.size());
+    for (const Value& v : letrec_closures) ++members[v.object_ptr()].listed;
+    for (const auto& [obj, m] : members) {
+        for (const Value& c : static_cast<const FnObj*>(obj)->captures) {
+            if (!c.is(Type::Function)) continue;
+            auto it = members.find(c.object_ptr());
+            if (it != members.end()) ++it->second.internal;
+        }
+    }
+    std::vector<const Object*> work;
+    for (auto& [obj, m] : members) {
+        if (obj->refs > m.listed + m.internal) {
+            m.live = true;
+            work.push_back(obj);
+        }
+    }
+    while (!work.empty()) {
+        const Object* obj = work.back();
+        work.pop_back();
+        for (const Value& c : static_cast<const FnObj*>(obj)->captures) {
+            if (!c.is(Type::Function)) continue;
+            auto it = members.find(c.object_ptr());
+            if (it != members.end() && !it->second.live) {
+                it->second.live = true;
+                work.push_back(it->first);
+            }
+        }
+    }
+    std::vector<Value> kept, dead;
+    for (Value& v : letrec_closures) {
+        Member& m = members[v.object_ptr()];
+        if (m.listed == 0) continue;  // a duplicate entry, already placed
+        m.listed = 0;
+        (m.live ? kept : dead).push_back(std::move(v));
+    }
+    letrec_closures = std::move(kept);
+    for (Value& f : dead)
+        for (Value& c : const_cast<FnObj&>(f.fn()).captures) c = Value();
 }
 
 FnObj::FnObj(const FnNode* c, std::shared_ptr<const void> o, size_t ncaptures)
@@ -450,11 +512,37 @@ Result<Value> MatchNode::eval(Interpreter::State& st) const {
 
 namespace {
 
-// Returns false when a :while clause stopped the iteration.
-Result<bool> run_for(const ForNode& n, size_t i, Interpreter::State& st, std::vector<Value>& out) {
+// The values a `for` collects, charged to the heap as they are gathered (by the vector's
+// capacity, as a vector value is charged), so that the memory limit holds before the vector
+// value exists; the charge is given back once that value, which charges itself, is made.
+struct Collected {
+    HeapStats& heap;
+    std::vector<Value> items;
+    int64_t charged = 0;
+    explicit Collected(HeapStats& h) : heap(h) {}
+    Collected(const Collected&) = delete;
+    Collected& operator=(const Collected&) = delete;
+    ~Collected() { heap.live_bytes -= charged; }
+    Expected<void, Error> push(Value v) {
+        if (items.size() == items.capacity()) {
+            const size_t next = items.empty() ? 8 : items.capacity() * 2;
+            const auto more = static_cast<int64_t>((next - items.capacity()) * sizeof(Value));
+            RTFS_CHECK(charge_alloc(more));
+            items.reserve(next);
+            heap.add(more);
+            charged += more;
+        }
+        items.push_back(std::move(v));
+        return Ok{};
+    }
+};
+
+// Returns false when a :while clause stopped the iteration. `out` is null for doseq, which
+// collects nothing.
+Result<bool> run_for(const ForNode& n, size_t i, Interpreter::State& st, Collected* out) {
     if (i == n.clauses.size()) {
         RTFS_TRY(Value v, n.body->eval(st));
-        out.push_back(std::move(v));
+        if (out) RTFS_CHECK(out->push(std::move(v)));
         return true;
     }
     const ForClause& c = n.clauses[i];
@@ -492,10 +580,15 @@ Result<bool> run_for(const ForNode& n, size_t i, Interpreter::State& st, std::ve
 }  // namespace
 
 Result<Value> ForNode::eval(Interpreter::State& st) const {
-    std::vector<Value> out;
-    RTFS_TRY(bool ignored, run_for(*this, 0, st, out));
+    if (!collect) {
+        RTFS_TRY(bool ignored, run_for(*this, 0, st, nullptr));
+        (void)ignored;
+        return Value();
+    }
+    Collected out(st.heap);
+    RTFS_TRY(bool ignored, run_for(*this, 0, st, &out));
     (void)ignored;
-    return make_vector(std::move(out));
+    return make_vector(std::move(out.items));
 }
 
 Result<Value> DotimesNode::eval(Interpreter::State& st) const {

@@ -49,6 +49,7 @@ struct SelfNode final : Node {
 
 struct GlobalNode final : Node {
     GlobalCell* cell = nullptr;
+    const BuiltinDef* builtin = nullptr;  // the builtin of that name, used while cell is undefined
     Result<Value> eval(Interpreter::State& st) const override;
 };
 
@@ -173,6 +174,7 @@ struct ForClause {
 struct ForNode final : Node {
     std::vector<ForClause> clauses;
     NodeP body;
+    bool collect = true;  // false for doseq: the body runs for its effects, the result is nil
     Result<Value> eval(Interpreter::State& st) const override;
 };
 

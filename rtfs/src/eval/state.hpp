@@ -38,8 +38,14 @@ struct Interpreter::State {
     std::unordered_map<std::string, GlobalCell*> globals;
     std::unordered_map<std::string, Value> macros;  // name -> closure of the expander
     // Mutually recursive local functions reference each other: a reference cycle. They are
-    // kept here and their captures cleared when the interpreter goes away, which frees them.
+    // kept here; collect_letrec() frees the groups nothing else references any more (run as
+    // the list doubles, so it stays within twice what is alive), and the interpreter clears
+    // the captures of those left when it goes away, which frees them.
     std::vector<Value> letrec_closures;
+    size_t letrec_collect_at = kLetrecCollectMin;
+    static constexpr size_t kLetrecCollectMin = 256;
+    void add_letrec(const Value& closure);
+    void collect_letrec();
 
     GlobalCell* global(const std::string& name) {
         auto it = globals.find(name);

@@ -1,4 +1,6 @@
 // Equality, ordering and logic.
+#include <cmath>
+
 #include "stdlib/stdlib.hpp"
 
 namespace rtfs::stdlib {
@@ -15,6 +17,8 @@ Result<Value> not_equal(Interpreter& in, std::span<Value> a) {
     return Value::boolean(!e.as_bool());
 }
 
+bool is_nan(const Value& v) { return v.is(Type::Float) && std::isnan(v.as_float()); }
+
 // < > <= >= over numbers or strings, chained: (< 1 2 3).
 template <bool (*Holds)(int)>
 Result<Value> ordered(const char* name, std::span<Value> a) {
@@ -25,6 +29,9 @@ Result<Value> ordered(const char* name, std::span<Value> a) {
             return type_error(name, a[0].is(Type::String) ? "string" : "number", v);
     }
     for (size_t i = 0; i + 1 < a.size(); ++i) {
+        // NaN is unordered: every ordered comparison with it is false (compare_values, which
+        // sorting needs total, calls it equal to every number).
+        if (is_nan(a[i]) || is_nan(a[i + 1])) return Value::boolean(false);
         RTFS_TRY(int c, compare_values(a[i], a[i + 1]));
         if (!Holds(c)) return Value::boolean(false);
     }

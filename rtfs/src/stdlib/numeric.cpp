@@ -174,10 +174,34 @@ std::string trimmed(const std::string& s) {
     return s.substr(b, e - b + 1);
 }
 
-// The number a string holds exactly, or nil (via read_one: the same syntax as source).
+// Whether t is one number literal and nothing else: [+-]digits[.digits][(e|E)[+-]digits],
+// the reader's number grammar (no ##Inf / ##NaN, no comment, no second form).
+bool is_number_literal(const std::string& t) {
+    auto digits = [&](size_t& i) {
+        const size_t from = i;
+        while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
+        return i > from;
+    };
+    size_t i = 0;
+    if (i < t.size() && (t[i] == '+' || t[i] == '-')) ++i;
+    if (!digits(i)) return false;
+    if (i < t.size() && t[i] == '.') {
+        ++i;
+        if (!digits(i)) return false;
+    }
+    if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
+        ++i;
+        if (i < t.size() && (t[i] == '+' || t[i] == '-')) ++i;
+        if (!digits(i)) return false;
+    }
+    return i == t.size();
+}
+
+// The number a string holds exactly once trimmed, or nil: the text must be a number literal
+// alone, which read_one then reads as source reads it (64-bit range included).
 Value parse_number(const std::string& s, bool want_int) {
     std::string t = trimmed(s);
-    if (t.empty()) return Value();
+    if (!is_number_literal(t)) return Value();
     auto r = read_one(t);
     if (!r) return Value();
     if (want_int) return r->is(Type::Int) ? *r : Value();

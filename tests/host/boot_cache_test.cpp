@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "support/expectations.hpp"
+#include "support/host_files.hpp"
 #include "support/trusted_temp.hpp"
 
 namespace fs = std::filesystem;
@@ -94,10 +95,9 @@ TEST_F(BootCacheTest, AnUntrustedDirectoryIsRefused) {
         << refused.error().message;
     ::chmod(dir_.c_str(), 0700);
     EXPECT_TRUE(microvm::host::trusted_cache_dir(dir_, "cache directory"));
-    EXPECT_FALSE(microvm::host::trusted_cache_dir("/tmp/microvm-never-trusted-" +
-                                                      std::to_string(::getpid()),
-                                                  "cache directory"));
-    ::rmdir(("/tmp/microvm-never-trusted-" + std::to_string(::getpid())).c_str());
+    // Below /tmp, which others may write (sticky or not), a directory is never trusted.
+    const testsupport::HostDir below_tmp("microvm-never-trusted");
+    EXPECT_FALSE(microvm::host::trusted_cache_dir((below_tmp.path() / "cache").string(), "cache directory"));
 }
 
 TEST_F(BootCacheTest, BytesAreReadBackAsTheyWereForTheSameIdentityOnly) {

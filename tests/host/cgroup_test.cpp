@@ -15,6 +15,7 @@
 #include "host/stale_dirs.hpp"
 #include "support/cgroup_dirs.hpp"
 #include "support/expectations.hpp"
+#include "support/host_files.hpp"
 
 namespace microvm::host {
 namespace {
@@ -242,7 +243,8 @@ TEST_F(Cgroups, ARecordNamingAnotherCgroupRemovesNothing) {
     ::waitpid(dead, nullptr, 0);
     const std::string name = "microvm-process-" + std::to_string(dead) + "-77";
     const std::string victim = parent + "/microvm-test-victim-" + std::to_string(::getpid());
-    const std::string outside = "/tmp/microvm-test-outside-" + std::to_string(::getpid()) + "/" + name;
+    const testsupport::HostDir elsewhere("microvm-test-outside");
+    const std::string outside = (elsewhere.path() / name).string();
     ASSERT_EQ(::mkdir(victim.c_str(), 0755), 0);
     fs::create_directories(outside);
     const std::string record = *cgroup_record_dir() + "/" + name;
@@ -253,7 +255,6 @@ TEST_F(Cgroups, ARecordNamingAnotherCgroupRemovesNothing) {
     EXPECT_TRUE(fs::exists(victim)) << "another cgroup than the record's name";
     EXPECT_TRUE(fs::exists(outside)) << "a directory outside every cgroup mount";
     ::rmdir(victim.c_str());
-    fs::remove_all(fs::path(outside).parent_path());
     ::unlink(record.c_str());
 }
 
@@ -314,10 +315,11 @@ TEST_F(Cgroups, AParentAnotherUserCanWriteIsRefused) {
     ASSERT_FALSE(group);
     EXPECT_NE(group.error().message.find("writable by its group"), std::string::npos) << group.error().message;
 
-    auto climbs = detect_cgroups("/../../../tmp/microvm-test-climb");
+    const testsupport::HostDir plain("microvm-test-climb");
+    auto climbs = detect_cgroups("/../../.." + (plain.path() / "cg").string());
     ASSERT_FALSE(climbs);
     EXPECT_EQ(climbs.error().kind, Failure::Kind::InvalidConfig);
-    EXPECT_FALSE(fs::exists("/tmp/microvm-test-climb"));
+    EXPECT_FALSE(fs::exists(plain.path() / "cg"));
 }
 
 // A sandbox's setup share (a VMM's boot, gVisor's) is more than the program's. Under a parent

@@ -12,8 +12,8 @@
 
 #include <gtest/gtest.h>
 
-#include "host/remove_tree.hpp"
 #include "support/expectations.hpp"
+#include "support/host_files.hpp"
 
 namespace fs = std::filesystem;
 
@@ -25,7 +25,8 @@ namespace {
 // first, so that each detach finds its point still there.
 TEST(MountsBelow, AMountWhosePathHasABlankIsFoundAndDetachedDeepestFirst) {
     MICROVM_REQUIRE("root", ::geteuid() == 0, "mounting needs root");
-    const fs::path top = fs::temp_directory_path() / ("mounts-below-" + std::to_string(::getpid()));
+    const testsupport::HostDir scratch("mounts-below");
+    const fs::path& top = scratch.path();
     const fs::path outer = top / "state dir";
     const fs::path inner = outer / "bundle\tone";
     fs::create_directories(outer);
@@ -44,7 +45,6 @@ TEST(MountsBelow, AMountWhosePathHasABlankIsFoundAndDetachedDeepestFirst) {
     }
     int status = 0;
     ASSERT_EQ(::waitpid(child, &status, 0), child);
-    microvm::host::remove_tree(top.string());
     ASSERT_TRUE(WIFEXITED(status)) << status;
     EXPECT_NE(WEXITSTATUS(status), 2) << "the mounts could not be made";
     EXPECT_NE(WEXITSTATUS(status), 3) << "the mounts below were not found, deepest first";

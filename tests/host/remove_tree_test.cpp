@@ -16,17 +16,12 @@
 #include <gtest/gtest.h>
 
 #include "support/expectations.hpp"
+#include "support/host_files.hpp"
 
 namespace fs = std::filesystem;
+using testsupport::HostDir;
 
 namespace {
-
-fs::path fresh_dir(const std::string& name) {
-    const fs::path dir = fs::temp_directory_path() / (name + "-" + std::to_string(::getpid()));
-    microvm::host::remove_tree(dir.string());
-    fs::create_directories(dir);
-    return dir;
-}
 
 // A chain of `levels` directories named d below dir, with a file at the bottom.
 void deep_chain(const fs::path& dir, int levels) {
@@ -65,7 +60,8 @@ int in_own_tmpfs(const fs::path& dir, Body body) {
 // tmpfs, whose directory order puts the planted names where the move meets them.
 TEST(RemoveTree, ANamePlantedWhereDeepDirectoriesAreMovedDoesNotKeepTheTree) {
     MICROVM_REQUIRE("root", ::geteuid() == 0, "mounting a tmpfs needs root");
-    const fs::path dir = fresh_dir("remove-tree-planted");
+    const HostDir scratch("remove-tree-planted");
+    const fs::path& dir = scratch.path();
     const int status = in_own_tmpfs(dir, [&] {
         const fs::path top = dir / "tree";
         for (int i = 0; i < 4; ++i) {
@@ -78,14 +74,13 @@ TEST(RemoveTree, ANamePlantedWhereDeepDirectoriesAreMovedDoesNotKeepTheTree) {
         return fs::exists(top) ? 1 : 0;
     });
     EXPECT_EQ(status, 0) << "the tree stayed (1), or the test could not mount its tmpfs (100)";
-    microvm::host::remove_tree(dir.string());
 }
 
 // What is mounted below the tree is never entered: its files are not the tree's.
 TEST(RemoveTree, AMountBelowTheTreeIsNotEntered) {
     MICROVM_REQUIRE("root", ::geteuid() == 0, "mounting needs root");
-    const fs::path top = fresh_dir("remove-tree-mount");
-    const fs::path source = fresh_dir("remove-tree-source");
+    const HostDir top_dir("remove-tree-mount"), source_dir("remove-tree-source");
+    const fs::path &top = top_dir.path(), &source = source_dir.path();
     std::ofstream(source / "precious") << "x";
     ::chmod(source.c_str(), 0755);
     fs::create_directories(top / "x" / "mnt");
@@ -104,8 +99,6 @@ TEST(RemoveTree, AMountBelowTheTreeIsNotEntered) {
     ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
     EXPECT_TRUE(fs::exists(source / "precious")) << "a file of the mounted directory was removed";
     EXPECT_EQ(fs::status(source).permissions() & fs::perms::all, fs::perms(0755)) << "its mode was changed";
-    microvm::host::remove_tree(top.string());
-    microvm::host::remove_tree(source.string());
 }
 
 // Links out of the tree are removed, never followed; directories the program made unreadable
@@ -113,8 +106,10 @@ TEST(RemoveTree, AMountBelowTheTreeIsNotEntered) {
 TEST(RemoveTree, LinksAreNotFollowedAndLockedDirectoriesAreEmptied) {
     MICROVM_REQUIRE("root", ::geteuid() == 0, "removing as another user needs root to set it up");
     constexpr uid_t kOwner = 65534;
-    const fs::path top = fresh_dir("remove-tree-links");
-    const fs::path outside = fresh_dir("remove-tree-outside");
+    // top directly below /tmp (sticky): kOwner, whose it becomes, removes it there.
+    const HostDir top_dir("remove-tree-links"), outside_dir("remove-tree-outside");
+    const fs::path &top = top_dir.path(), &outside = outside_dir.path();
+    ::chmod(outside.c_str(), 0755);
     std::ofstream(outside / "kept") << "x";
     for (const char* locked : {"locked", "write-only"}) {
         fs::create_directories(top / locked / "inner");
@@ -136,8 +131,6 @@ TEST(RemoveTree, LinksAreNotFollowedAndLockedDirectoriesAreEmptied) {
     ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
     EXPECT_FALSE(fs::exists(top)) << "a locked directory kept the tree";
     EXPECT_TRUE(fs::exists(outside / "kept"));
-    microvm::host::remove_tree(top.string());
-    microvm::host::remove_tree(outside.string());
 }
 
 }  // namespace

@@ -540,6 +540,7 @@ TEST(Rootfs, StateConfiguredInAnotherProcessIsProtected) {
         EXPECT_TRUE(protected_by_name(yes)) << yes;
     }
     for (const char* no : {"/etc/ssl/private/key.pem", "/var/lib/other", "/run/user/x/microvm", "/run/user/1000",
+                           // not a scratch path: names judged, never made
                            "/srv/microvm", "/etc/microvmd/../passwd", "/tmp/microvm"}) {
         EXPECT_FALSE(protected_by_name(no)) << no;
     }

@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "host/remove_tree.hpp"
+#include "support/host_files.hpp"
 
 namespace fs = std::filesystem;
 using microvm::host::left_by_dead_owner;
@@ -89,13 +90,14 @@ TEST(StaleDirs, ANameOfAnotherPidNamespaceIsNeverStale) {
     // A name of an older version (no namespace) is judged by the pid, as it was.
     EXPECT_TRUE(left_by_dead_owner("p-" + std::to_string(dead) + "-0", "p-"));
 
-    const fs::path parent = fs::temp_directory_path() / ("stale-dirs-" + std::to_string(::getpid()));
+    // The names are the product's, in a parent only this test writes (the sweep takes any).
+    const testsupport::HostDir scratch("stale-dirs");
+    const fs::path& parent = scratch.path();
     fs::create_directories(parent / here / "x");
     fs::create_directories(parent / elsewhere / "x");
     EXPECT_EQ(microvm::host::remove_dirs_of_dead_owners(parent.string(), "p-"), 1u);
     EXPECT_FALSE(fs::exists(parent / here));
     EXPECT_TRUE(fs::exists(parent / elsewhere));
-    fs::remove_all(parent);
 }
 
 // The attack (red team, 2026-12-04): QEMU owns its VM directory, and one taken over by its guest
@@ -105,7 +107,8 @@ TEST(StaleDirs, ANameOfAnotherPidNamespaceIsNeverStale) {
 // follows no link out of the tree.
 TEST(StaleDirs, ATreeDeeperThanTheDescriptorLimitIsRemovedAndNoLinkFollowed) {
     const pid_t dead = dead_pid();
-    const fs::path parent = fs::temp_directory_path() / ("stale-deep-" + std::to_string(::getpid()));
+    const testsupport::HostDir scratch("stale-deep");
+    const fs::path& parent = scratch.path();
     const std::string name = "p-" + std::to_string(dead) + "." + own_namespace() + "-0";
     fs::create_directories(parent / name);
     fs::create_directories(parent / "kept");

@@ -39,7 +39,7 @@ TEST(GuestProtocol, ResultRoundTripThroughFrame) {
     r.error_kind = "SecurityViolation";
     r.error_message = "denied";
     r.effects.network_requests.push_back({"http://x/", "GET", 404, 7, ""});
-    r.effects.file_operations.push_back({"/tmp/f", "write", 3, "EACCES"});
+    r.effects.file_operations.push_back({"/tmp/f", "write", 3, "EACCES"});  // not a scratch path: a guest's
     auto back = read_result_frame(result_frame(r));
     ASSERT_TRUE(back.has_value()) << back.error().message;
     EXPECT_FALSE(back->ok);

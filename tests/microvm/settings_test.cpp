@@ -102,6 +102,7 @@ TEST(SettingsParse, GoodFileWithEverySection) {
     EXPECT_EQ(ci->default_provider, "process");
     EXPECT_EQ(ci->default_config.timeout, seconds(120));
     EXPECT_DOUBLE_EQ(ci->default_config.cpu_limit, 2.0);
+    // not a scratch path: the policy's value, as parsed
     EXPECT_EQ(ci->default_config.fs_policy, FileSystemPolicy::read_write({"/tmp/ci"}));
     EXPECT_EQ(ci->default_config.memory_limit_mb, 1024u);  // the file's default_config remains
 }

@@ -310,7 +310,7 @@ TEST(ServiceIsolation, RootsDefaultPlacesIgnoreXdgRuntimeDir) {
     MICROVM_REQUIRE("root", ::geteuid() == 0, "root's defaults");
     const char* before = std::getenv("XDG_RUNTIME_DIR");
     const std::string kept = before ? before : "";
-    ::setenv("XDG_RUNTIME_DIR", "/tmp/a-users-runtime-dir", 1);
+    ::setenv("XDG_RUNTIME_DIR", "/tmp/a-users-runtime-dir", 1);  // not a scratch path: to be ignored
     const std::string state = microvm::service::default_state_dir();
     const std::string socket = microvm::service::default_unix_socket_path();
     if (before) ::setenv("XDG_RUNTIME_DIR", kept.c_str(), 1);

@@ -12,11 +12,14 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <vector>
 
 namespace testsupport {
 
-// mkdtemp("/tmp/PREFIX-XXXXXX"), removed with everything in it.
+// mkdtemp("/tmp/PREFIX-XXXXXX"), mode 0700, removed with everything in it. A test's scratch
+// place: never a name of its own making in /tmp, where any user could have put a symlink first
+// (tests/scripts/no_fixed_tmp_names.py).
 class HostDir {
   public:
     // Below base: /tmp, or elsewhere for a path that must not lie below the sandbox's own /tmp.
@@ -28,7 +31,10 @@ class HostDir {
             throw std::runtime_error("HostDir: mkdtemp " + tmpl + ": " + std::strerror(errno));
         }
     }
-    ~HostDir() { std::filesystem::remove_all(path_); }
+    ~HostDir() {
+        std::error_code ec;  // what cannot go stays (a tree too deep for it): never a throw here
+        std::filesystem::remove_all(path_, ec);
+    }
     HostDir(const HostDir&) = delete;
     HostDir& operator=(const HostDir&) = delete;
     const std::filesystem::path& path() const { return path_; }

@@ -14,6 +14,7 @@
 
 #include "support/run_command.hpp"
 #include "support/expectations.hpp"
+#include "support/host_files.hpp"
 
 namespace {
 
@@ -87,13 +88,10 @@ TEST(MicrovmWasmCli, ModuleThatIsNotARegularFileIsAUsageError) {
               std::string::npos)
         << r.err;
 
-    const auto dir = std::filesystem::temp_directory_path() /
-                     ("microvm-wasm-cli-fifo-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    const auto fifo = dir / "module.wasm";
+    const testsupport::HostDir dir("microvm-wasm-cli-fifo");
+    const auto fifo = dir.path() / "module.wasm";
     ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
     r = microvm_within_10s({"wasm", fifo.string()});
-    std::filesystem::remove_all(dir);
     EXPECT_EQ(r.status, microvm::kExitUsage) << r.err;
     EXPECT_NE(r.err.find("not a regular file"), std::string::npos) << r.err;
 }

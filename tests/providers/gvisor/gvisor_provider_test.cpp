@@ -125,13 +125,16 @@ TEST_F(GvisorProviderTest, AConfiguredHomeIsKept) {
     EXPECT_EQ(r.metadata.stdout_data.find("HOME=/\n"), std::string::npos);
 }
 
+// The sandbox writes at the path of a directory of the host's /tmp (mkdtemp, 0700), which its
+// own /tmp lacks: were /tmp the host's, the file would land in it (or the write would fail).
 TEST_F(GvisorProviderTest, TmpIsPrivateToTheSandbox) {
-    const std::string name = "gvisor-private-tmp-" + std::to_string(::getpid());
-    ExecutionResult r = run(external(
-        "/bin/sh", {"-c", "echo x > /tmp/" + name + " && read v < /tmp/" + name + " && echo $v"}));
+    const testsupport::HostDir host_side("gvisor-private-tmp");
+    const std::string in_tmp = host_side.path().string();
+    ExecutionResult r = run(external("/bin/sh", {"-c", "mkdir -p " + in_tmp + " && echo x > " + in_tmp +
+                                                           "/f && read v < " + in_tmp + "/f && echo $v"}));
     ASSERT_EQ(r.status, Status::Ok) << describe(r);
     EXPECT_EQ(r.metadata.stdout_data, "x\n");
-    EXPECT_FALSE(fs::exists("/tmp/" + name));
+    EXPECT_FALSE(fs::exists(host_side.path() / "f"));
 }
 
 TEST_F(GvisorProviderTest, FsReadOnlySystemDirsAreReadOnly) {

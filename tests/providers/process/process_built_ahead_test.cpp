@@ -19,6 +19,7 @@
 #include "process/process_provider.hpp"
 #include "process/sandbox.hpp"
 #include "support/expectations.hpp"
+#include "support/host_files.hpp"
 #include "support/result_text.hpp"
 
 namespace microvm {
@@ -210,9 +211,9 @@ TEST_F(BuiltAheadTest, ASandboxBuiltAheadLaunchesOnce) {
 TEST_F(BuiltAheadTest, ALaunchIntoASandboxWithAReplacedSourceIsRefused) {
     auto sandbox = process::Sandbox::create({});
     ASSERT_TRUE(sandbox) << sandbox.error().message;
-    const std::filesystem::path dir =
-        std::filesystem::temp_directory_path() / ("built-ahead-src-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
+    const testsupport::HostDir scratch("built-ahead-src");
+    const std::filesystem::path& dir = scratch.path();
+    std::filesystem::permissions(dir, std::filesystem::perms(0755));  // as a directory made here was
     const std::filesystem::path file = dir / "file";
     std::ofstream(file) << "old-file\n";
     host::SandboxRequest req;
@@ -232,7 +233,6 @@ TEST_F(BuiltAheadTest, ALaunchIntoASandboxWithAReplacedSourceIsRefused) {
     auto fresh = (*sandbox)->run(req);
     ASSERT_TRUE(fresh) << fresh.error().message;
     EXPECT_EQ(fresh->stdout_data.data, "new-file\n");
-    std::filesystem::remove_all(dir);
 }
 
 // Red-team finding (2026-12-03): the result is returned before the init's exit. The attack: a
@@ -240,9 +240,8 @@ TEST_F(BuiltAheadTest, ALaunchIntoASandboxWithAReplacedSourceIsRefused) {
 // a writable bind as fast as it can. Nothing of it may run once the result is back: the file
 // does not grow after it, fresh or built ahead.
 TEST_F(BuiltAheadTest, WhatTheProgramLeftRunningEndsBeforeTheResult) {
-    const std::filesystem::path dir =
-        std::filesystem::temp_directory_path() / ("leftover-writer-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
+    const testsupport::HostDir scratch("leftover-writer");
+    const std::filesystem::path& dir = scratch.path();
     std::filesystem::permissions(dir, std::filesystem::perms::all);  // the sandbox's user writes
     const std::string file = (dir / "f").string();
     ExecutionContext ctx = shell("( exec >&- 2>&- </dev/null; while :; do echo x >> " + file +
@@ -267,7 +266,6 @@ TEST_F(BuiltAheadTest, WhatTheProgramLeftRunningEndsBeforeTheResult) {
         std::this_thread::sleep_for(200ms);
         EXPECT_EQ(size(), at_result) << (ahead ? "built ahead" : "fresh") << ": the writer outlived the result";
     }
-    std::filesystem::remove_all(dir);
 }
 
 // The init's report pipe and the launch socket are the host's channels: a program holding the
@@ -335,9 +333,9 @@ TEST_F(BuiltAheadTest, ASandboxWhoseInitEndedIsExpired) {
 // The program was replaced on the host after the preparation (an update, by rename): the
 // prepared sandbox, which binds the old file, is expired; the execution runs the new one.
 TEST_F(BuiltAheadTest, ASandboxWhoseProgramWasReplacedIsExpired) {
-    const std::filesystem::path dir =
-        std::filesystem::temp_directory_path() / ("built-ahead-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
+    const testsupport::HostDir scratch("built-ahead");
+    const std::filesystem::path& dir = scratch.path();
+    std::filesystem::permissions(dir, std::filesystem::perms(0755));  // as a directory made here was
     auto write_script = [&](const std::filesystem::path& p, const std::string& text) {
         std::ofstream(p) << "#!/bin/sh\necho " << text << "\n";
         std::filesystem::permissions(p, std::filesystem::perms(0755));
@@ -356,7 +354,6 @@ TEST_F(BuiltAheadTest, ASandboxWhoseProgramWasReplacedIsExpired) {
     EXPECT_FALSE(provider_.fits(*prepared, ctx));
     ExecutionResult r = provider_.execute_program(ctx, std::move(prepared));
     EXPECT_EQ(r.metadata.stdout_data, "patched\n") << describe(r);
-    std::filesystem::remove_all(dir);
 }
 
 // The init reads what the host sends; it still takes only well-formed messages.

@@ -29,6 +29,7 @@
 #include "support/result_text.hpp"
 #include "support/cgroup_dirs.hpp"
 #include "support/expectations.hpp"
+#include "support/host_files.hpp"
 
 namespace microvm {
 namespace {
@@ -280,18 +281,22 @@ TEST_F(ProcessProviderTest, TheInitShowsNothingOfTheHostsCommandLine) {
     EXPECT_EQ(out.find("PATH="), std::string::npos) << out;  // no host environment either
 }
 
+// The sandbox writes at the path of a directory of the host's /tmp (mkdtemp, 0700), which its
+// own /tmp lacks: were /tmp the host's, the file would land in it (or the write would fail).
 TEST_F(ProcessProviderTest, ReadOnlySystemDirsKeepAPrivateWritableTmp) {
+    const testsupport::HostDir host_side("process-private-tmp");
+    const std::string in_tmp = host_side.path().string();
     ExecutionContext ctx =
         external("/bin/sh", {"-c",
-                             "cat /etc/hostname >/dev/null && echo ok > /tmp/x && cat /tmp/x; "
-                             "echo no > /etc/microvm-test"});
+                             "cat /etc/hostname >/dev/null && mkdir -p " + in_tmp + " && echo ok > " +
+                                 in_tmp + "/x && cat " + in_tmp + "/x; echo no > /etc/microvm-test"});
     ctx.config.fs_policy = FileSystemPolicy::read_only();
     ExecutionResult r = run(ctx);
     EXPECT_EQ(r.metadata.stdout_data, "ok\n") << describe(r);
     EXPECT_NE(r.metadata.stderr_data.find("Read-only file system"), std::string::npos)
         << describe(r);
     EXPECT_FALSE(fs::exists("/etc/microvm-test"));
-    EXPECT_FALSE(fs::exists("/tmp/x") && read_file("/tmp/x") == "ok\n");
+    EXPECT_FALSE(fs::exists(host_side.path() / "x"));
 }
 
 TEST_F(ProcessProviderTest, FullFileSystemStillHidesHostProcesses) {
@@ -318,7 +323,11 @@ TEST_F(ProcessProviderTest, FullDoesNotShareTheHostsTerminalsSharedMemoryOrMessa
         fs::create_directory("/dev/mqueue");
         ASSERT_EQ(::mount("mqueue", "/dev/mqueue", "mqueue", 0, nullptr), 0) << std::strerror(errno);
     }
-    const std::string name = "microvm-test-" + std::to_string(::getpid());
+    // The sandbox writes at the path of a directory of the host's /dev/shm (mkdtemp, 0700): a
+    // shared /dev/shm puts the file in it, or fails the write. Its queue takes the directory's
+    // name, which nobody could have known ahead.
+    const testsupport::HostDir shm("microvm-test-shm", "/dev/shm");
+    const std::string name = shm.path().filename().string();
     const std::string script =
         "import os\n"
         "held = []\n"
@@ -327,14 +336,15 @@ TEST_F(ProcessProviderTest, FullDoesNotShareTheHostsTerminalsSharedMemoryOrMessa
         "except OSError:\n"
         "    pass\n"
         "print(len(held))\n"
-        "open('/dev/shm/" + name + "', 'w').write('left for later')\n"
+        "os.makedirs('" + shm.path().string() + "', exist_ok=True)\n"
+        "open('" + (shm.path() / "f").string() + "', 'w').write('left for later')\n"
         "os.close(os.open('/dev/mqueue/" + name + "', os.O_CREAT | os.O_RDWR, 0o600))\n";
     ExecutionContext ctx = external("/usr/bin/python3", {"-c", script});
     ctx.config.fs_policy = FileSystemPolicy::full();
     ExecutionResult r = run(ctx);
-    const bool shm_left = fs::exists("/dev/shm/" + name), queue_left = fs::exists("/dev/mqueue/" + name);
-    fs::remove("/dev/shm/" + name);
-    fs::remove("/dev/mqueue/" + name);
+    const fs::path queue = fs::path("/dev/mqueue") / name;
+    const bool shm_left = fs::exists(shm.path() / "f"), queue_left = fs::exists(queue);
+    fs::remove(queue);
     if (!had_mqueue) {
         ::umount2("/dev/mqueue", MNT_DETACH);
         fs::remove("/dev/mqueue");

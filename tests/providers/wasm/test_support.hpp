@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "microvm/wasm/wasm_provider.hpp"
+#include "support/host_files.hpp"
 #include "support/result_text.hpp"
 #include "support/scoped_env.hpp"
 
@@ -31,14 +32,10 @@ microvm::ExecutionContext context(std::vector<uint8_t> module, std::vector<std::
 void write_file(const std::filesystem::path& path, const std::string& text);
 std::string read_file(const std::filesystem::path& path);
 
-class TempDir {
+// mkdtemp("/tmp/microvm-wasm-test-XXXXXX"), removed with everything in it.
+class TempDir : public testsupport::HostDir {
   public:
-    TempDir();
-    ~TempDir();
-    const std::filesystem::path& path() const { return path_; }
-
-  private:
-    std::filesystem::path path_;
+    TempDir() : HostDir("microvm-wasm-test") {}
 };
 
 class WasmTest : public ::testing::Test {

@@ -11,7 +11,10 @@
 # changing the initramfs or the agent never rebuilds it.
 #
 # Usage: build-kernel.sh [--cache DIR]     (default ${MICROVM_IMAGE_CACHE:-/var/cache/microvm/guest-image})
+# The cache, and every directory above it, must be owned by root or the invoking user and
+# writable by neither group nor others (vm/image/trust.sh); another is refused before any work.
 set -euo pipefail
+umask 022
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cache="${MICROVM_IMAGE_CACHE:-/var/cache/microvm/guest-image}"
@@ -21,14 +24,18 @@ src_tar=/usr/src/linux-source-6.1.tar.xz
 
 die() { echo "build-kernel: error: $*" >&2; exit 1; }
 log() { echo "build-kernel: $*" >&2; }
+# shellcheck source=vm/image/trust.sh
+. "$here/trust.sh"
 
 while [ $# -gt 0 ]; do
   case "$1" in
     --cache) cache="${2:?--cache needs a directory}"; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
+use_trusted_cache "$cache"
+[ ! -e "$cache/kernels" ] || trusted_real_path "the kernel cache" "$cache/kernels" >/dev/null || exit 1
 
 # --- Inputs: refuse with the missing piece named, never half-build ---------------------------
 src_version="$(dpkg-query -W -f='${Version}' "$src_pkg" 2>/dev/null || true)"

@@ -20,7 +20,10 @@
 #                  building one; the image then has a bzImage and no vmlinux
 #   --modules      that kernel's /lib/modules/<release>: its virtio/vsock modules go into the
 #                  initramfs and a busybox /init loads them before exec'ing the agent (/agent)
+# The cache, and every directory above it, must be owned by root or the invoking user and
+# writable by neither group nor others (vm/image/trust.sh); another is refused before any work.
 set -euo pipefail
+umask 022
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 self="$here/$(basename "${BASH_SOURCE[0]}")"
@@ -29,6 +32,8 @@ agent="" busybox=/bin/busybox compression=lz4 set_current=1 kernel_image="" modu
 
 die() { echo "build-image: error: $*" >&2; exit 1; }
 log() { echo "build-image: $*" >&2; }
+# shellcheck source=vm/image/trust.sh
+. "$here/trust.sh"
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -39,10 +44,11 @@ while [ $# -gt 0 ]; do
     --no-current) set_current=0; shift ;;
     --kernel-image) kernel_image="${2:?--kernel-image needs a path}"; shift 2 ;;
     --modules) modules="${2:?--modules needs a directory}"; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$self"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$self"; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
+use_trusted_cache "$cache"
 [ -n "$agent" ] || die "--agent PATH is required (the static guest agent that becomes /init)"
 case "$compression" in
   gzip) initrd=initramfs.cpio.gz; compress=(gzip -n -9) ;;
@@ -74,9 +80,6 @@ done
 [ -f "$busybox" ] || die "busybox '$busybox' missing: install busybox-static (scripts/setup-deps.sh)"
 require_static "busybox" "$busybox"
 busybox_version="$(dpkg-query -W -f='${Version}' busybox-static 2>/dev/null || echo unknown)"
-if ! mkdir -p "$cache" 2>/dev/null || [ ! -w "$cache" ]; then
-  die "cannot write the cache $cache: run as its owner or set MICROVM_IMAGE_CACHE (or --cache)"
-fi
 
 # Virtio drivers the agent needs, for a prebuilt kernel that has them as modules.
 wanted_modules=(virtio_mmio virtio_console virtio_net virtio_blk virtio_rng vsock vmw_vsock_virtio_transport)
@@ -134,8 +137,11 @@ else
   # The kernel first: its own cache makes this a no-op once built.
   kdir="$("$here/build-kernel.sh" --cache "$cache" | tail -n1)"
   boot_acpi=off boot_9p=true  # kernel.config: VIRTIO_MMIO_CMDLINE_DEVICES, no ACPI, 9P_FS
-  # shellcheck source=/dev/null
-  . "$kdir/kernel.env"
+  [[ "$kdir" =~ ^"$cache"/kernels/([0-9a-f]{32})$ ]] || die "build-kernel.sh named '$kdir', not a kernel of $cache"
+  kernel_dir_key="${BASH_REMATCH[1]}"
+  trusted_real_path "the kernel's kernel.env" "$kdir/kernel.env" >/dev/null || exit 1
+  # Read, never sourced: only the known keys, each of its form.
+  read_kernel_env "$kdir/kernel.env" "$kernel_dir_key" || die "$kernel_env_fault"
 fi
 
 agent_sha="$(sha256sum < "$agent" | cut -d' ' -f1)"

@@ -175,34 +175,34 @@ def trusted_cache_is_used(e):
           "a trusted cache (made by the script) is used", f"rc {rc}, stderr: {err.strip()[-400:]!r}")
 
 
-def main(argv):
+def run(argv, script, cases):
+    """Runs cases(Env) as root in a private mount namespace over a tmpfs; 77 when it cannot."""
     src = os.path.abspath(argv[1])
     if os.geteuid() != 0:
-        print("skipped: the scripts' rule is tested as root (chown to nobody)")
+        print("skipped: the scripts are tested as root (chown to nobody, mount)")
         return SKIP
     if not os.path.exists("/bin/busybox") or shutil.which("lz4") is None:
         print("skipped: busybox-static or lz4 missing (scripts/setup-deps.sh)")
         return SKIP
-    if os.environ.get("IMAGE_CACHE_TRUST_IN_NS") != "1":
+    if os.environ.get("IMAGE_SCRIPT_TEST_IN_NS") != "1":
         if subprocess.run(["unshare", "--mount", "--propagation", "private", "true"]).returncode != 0:
             print("skipped: no private mount namespace (unshare --mount)")
             return SKIP
-        env = dict(os.environ, IMAGE_CACHE_TRUST_IN_NS="1")
+        env = dict(os.environ, IMAGE_SCRIPT_TEST_IN_NS="1")
         return subprocess.run(["unshare", "--mount", "--propagation", "private", sys.executable,
-                               os.path.abspath(__file__), *argv[1:]], env=env).returncode
+                               os.path.abspath(script), *argv[1:]], env=env).returncode
     base = "/mnt"
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755,size=256m", "image-cache-trust", base]).returncode != 0:
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755,size=256m", "image-script-test", base]).returncode != 0:
         print(f"skipped: cannot mount a tmpfs on {base}")
         return SKIP
     base = tempfile.mkdtemp(dir=base)
     os.chmod(base, 0o755)
     e = Env(src, base)
-    cache_cases(e)
-    kernel_env_is_read_not_run(e)
-    trusted_cache_is_used(e)
+    for case in cases:
+        case(e)
     print(f"{len(failures)} failed" if failures else "all passed")
     return 1 if failures else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(run(sys.argv, __file__, [cache_cases, kernel_env_is_read_not_run, trusted_cache_is_used]))

@@ -36,6 +36,9 @@ while [ $# -gt 0 ]; do
 done
 use_trusted_cache "$cache"
 [ ! -e "$cache/kernels" ] || trusted_real_path "the kernel cache" "$cache/kernels" >/dev/null || exit 1
+# The kernel's source is unpacked and built (its scripts run as root) in $TMPDIR: it must be ours
+# too (a sticky directory such as /tmp is fine: no one else can rename our entry there).
+tmpbase="$(trusted_real_path "the temporary directory (TMPDIR)" "${TMPDIR:-/tmp}" 1)" || exit 1
 
 # --- Inputs: refuse with the missing piece named, never half-build ---------------------------
 src_version="$(dpkg-query -W -f='${Version}' "$src_pkg" 2>/dev/null || true)"
@@ -84,7 +87,7 @@ if [ -f "$out/kernel.env" ]; then
   exit 0
 fi
 
-tmp="$(mktemp -d "${TMPDIR:-/tmp}/microvm-kernel.XXXXXX")"
+tmp="$(mktemp -d "$tmpbase/microvm-kernel.XXXXXX")"
 stage="$cache/kernels/.$key.tmp.$$"
 cleanup() { rm -rf "$tmp" "$stage"; }
 trap cleanup EXIT

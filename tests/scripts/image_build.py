@@ -4,6 +4,9 @@ see image_cache_trust.py for the namespace, the tmpfs and the stand-ins).
     image_build.py SOURCE_DIR inputs    the image holds the bytes its manifest names, even when
                                         an input is swapped at its path during the build; a
                                         $TMPDIR of another user is refused
+    image_build.py SOURCE_DIR repair    an incomplete image or kernel directory in the cache is
+                                        built again (not "cached" for good, not in the way of
+                                        the rename); stage directories of dead builds are swept
 """
 import hashlib
 import json
@@ -101,7 +104,100 @@ def tmpdir_of_another_user(e):
         e.env.pop("TMPDIR")
 
 
-GROUPS = {"inputs": [inputs_swapped_during_the_build, tmpdir_of_another_user]}
+def dead_pid():
+    with open("/proc/sys/kernel/pid_max") as f:
+        return int(f.read()) + 1  # above pid_max: never a live process
+
+
+def image_is_whole(image):
+    try:
+        with open(os.path.join(image, "manifest.json")) as f:
+            files = json.load(f)["files"]
+        for name, entry in (("bzImage", files["bzImage"]), (files["initramfs"]["name"], files["initramfs"]["file"])):
+            with open(os.path.join(image, name), "rb") as f:
+                if hashlib.sha256(f.read()).hexdigest() != entry["sha256"]:
+                    return False
+        return True
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def incomplete_images_are_built_again(e):
+    cache = os.path.join(e.base, "repair", "cache")
+    args = ["--cache", cache, "--agent", "/bin/busybox", "--no-current", "--kernel-image", e.bzimage]
+    rc, out, err = e.run(e.build, *args)
+    check(rc == 0, "the image is made", f"rc {rc}, stderr: {err.strip()[-400:]!r}")
+    if rc != 0:
+        return
+    image = out.strip().splitlines()[-1]
+    key = os.path.basename(image)
+    with open(os.path.join(image, "manifest.json")) as f:
+        initrd = json.load(f)["files"]["initramfs"]["name"]
+
+    def again(what, damage, runs=1):
+        try:
+            damage()
+        except OSError as error:  # the script before it left no whole image
+            print(f"note: {what}: {error}")
+        for n in range(runs):
+            rc, out, err = e.run(e.build, *args)
+            whole = rc == 0 and os.path.isdir(image) and image_is_whole(image)
+            check(whole, f"{what}: run {n + 1} leaves a whole image", f"rc {rc}, stderr: {err.strip()[-400:]!r}")
+            if n == 0:
+                check("cached:" not in err, f"{what}: not taken for cached")
+    again("the initramfs removed", lambda: os.unlink(os.path.join(image, initrd)))
+    again("the manifest removed", lambda: os.unlink(os.path.join(image, "manifest.json")), runs=2)
+
+    def flip():
+        with open(os.path.join(image, "bzImage"), "r+b") as f:
+            f.seek(100)
+            f.write(b"X")
+    again("a byte of the kernel changed (same size)", flip)
+    again("the kernel cut short", lambda: os.truncate(os.path.join(image, "bzImage"), 10))
+
+    # Stage directories of builds that died are swept; a live builder's is not.
+    dead = os.path.join(cache, f".{'0' * 32}.tmp.{dead_pid()}")
+    live = os.path.join(cache, f".{'1' * 32}.tmp.{os.getpid()}")
+    for d in (dead, live):
+        os.makedirs(os.path.join(d, "junk"))
+    again("stage directories left", lambda: os.unlink(os.path.join(image, "manifest.json")))
+    check(not os.path.exists(dead), "a dead build's stage directory is swept")
+    check(os.path.isdir(live), "a live build's stage directory stays")
+
+
+def incomplete_kernels_are_built_again(e):
+    """build-kernel.sh takes a kernel directory for built only when its kernel.env records the
+    files' sizes and they match; else it removes it first (mv would have moved the new build
+    inside it). The stand-in `tar` stops the build right after: nothing is compiled."""
+    def case(name, make):
+        cache = os.path.join(e.base, "kernels-" + name, "cache")
+        os.makedirs(cache)
+        kdir = e.plant_kernel(cache, os.path.join(e.base, "kernels-" + name, "MARKER"))
+        with open(os.path.join(kdir, "kernel.env")) as f:  # the planted one, without its shell line
+            text = "".join(line for line in f if not line.startswith(("touch", "KERNEL_SOURCE")))
+        with open(os.path.join(kdir, "kernel.env"), "w") as f:
+            f.write(text + 'KERNEL_SOURCE="linux-source-6.1"\n')
+        make(kdir)
+        dead = os.path.join(cache, "kernels", f".{'0' * 32}.tmp.{dead_pid()}")
+        os.makedirs(dead)
+        rc, out, err = e.run(e.kernel, "--cache", cache)
+        return kdir, dead, rc, out, err
+
+    kdir, dead, rc, out, err = case("complete", lambda kdir: None)
+    check(rc == 0 and out.strip().splitlines()[-1:] == [kdir] and "cached:" in err,
+          "a complete kernel directory is cached", f"rc {rc}, stderr: {err.strip()[-400:]!r}")
+    for name, make in (("no-kernel-env", lambda kdir: os.unlink(os.path.join(kdir, "kernel.env"))),
+                       ("bzImage-missing", lambda kdir: os.unlink(os.path.join(kdir, "bzImage"))),
+                       ("vmlinux-cut-short", lambda kdir: os.truncate(os.path.join(kdir, "vmlinux"), 10))):
+        kdir, dead, rc, out, err = case(name, make)
+        check("cached:" not in err and "kernel build was started" in err,
+              f"kernel directory, {name}: built again", f"rc {rc}, stderr: {err.strip()[-400:]!r}")
+        check(not os.path.exists(kdir), f"kernel directory, {name}: removed first")
+        check(not os.path.exists(dead), f"kernel directory, {name}: a dead build's stage directory is swept")
+
+
+GROUPS = {"inputs": [inputs_swapped_during_the_build, tmpdir_of_another_user],
+          "repair": [incomplete_images_are_built_again, incomplete_kernels_are_built_again]}
 
 if __name__ == "__main__":
     if len(sys.argv) != 3 or sys.argv[2] not in GROUPS:

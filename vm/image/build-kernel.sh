@@ -4,7 +4,7 @@
 # really ended up set, build vmlinux (PVH entry, booted directly by QEMU -M microvm and
 # Firecracker) and bzImage.
 #
-# Output: <cache>/kernels/<key>/{vmlinux,bzImage,config,kernel.env}; the last
+# Output: <cache>/kernels/<key>/{vmlinux,bzImage,config,kernel.env (with their sizes)}; the last
 # line on stdout is that directory. key = sha256 of the fragment, the linux-source package
 # version, this script and the compiler's version, so a second run with the same inputs only
 # prints the directory. The kernel has a cache of its own (apart from the image's) so that
@@ -71,7 +71,20 @@ key="$( {
 } | sha256sum | cut -c1-32)"
 out="$cache/kernels/$key"
 
-if [ -f "$out/kernel.env" ]; then
+# Why the kernel directory is not a complete build of this key, or nothing: its kernel.env (written
+# last) must be one of this key, and the files it lists must have the sizes it records.
+kernel_fault() {  # dir
+  local f size
+  [ -e "$1" ] || [ -L "$1" ] || { echo "not built"; return; }
+  read_kernel_env "$1/kernel.env" "$key" || { echo "$kernel_env_fault"; return; }
+  for f in vmlinux:"$VMLINUX_SIZE" bzImage:"$BZIMAGE_SIZE" config:"$CONFIG_SIZE"; do
+    size="${f#*:}" f="${f%%:*}"
+    if [ ! -f "$1/$f" ] || [ -L "$1/$f" ]; then echo "$f is missing"; return; fi
+    [ "$(stat -c %s -- "$1/$f")" = "$size" ] || { echo "$f has $(stat -c %s -- "$1/$f") bytes, kernel.env says $size"; return; }
+  done
+}
+
+if [ -z "$(kernel_fault "$out")" ]; then
   log "cached: $out"
   echo "$out"
   exit 0
@@ -81,11 +94,19 @@ mkdir -p "$cache/kernels"
 # One builder per key at a time; a second caller waits and then finds the cache filled.
 exec 9>"$cache/kernels/.$key.lock"
 flock 9
-if [ -f "$out/kernel.env" ]; then
+fault="$(kernel_fault "$out")"
+if [ -z "$fault" ]; then
   log "cached (built by a concurrent run): $out"
   echo "$out"
   exit 0
 fi
+# What is there is no kernel of this key (a copy cut short, a file gone): it would stay in the
+# way of the rename for good.
+if [ -e "$out" ] || [ -L "$out" ]; then
+  log "removing $out, which is incomplete ($fault), to build it again"
+  rm -rf -- "$out"
+fi
+sweep_stages "$cache/kernels"
 
 tmp="$(mktemp -d "$tmpbase/microvm-kernel.XXXXXX")"
 stage="$cache/kernels/.$key.tmp.$$"
@@ -141,7 +162,10 @@ KERNEL_RELEASE=$release
 KERNEL_SOURCE="$src_pkg $src_version"
 KERNEL_COMPILER="$cc_version"
 KERNEL_BUILD_SECONDS=$(( $(date +%s) - start ))
+VMLINUX_SIZE=$(stat -c %s "$stage/vmlinux")
+BZIMAGE_SIZE=$(stat -c %s "$stage/bzImage")
+CONFIG_SIZE=$(stat -c %s "$stage/config")
 EOF
-mv "$stage" "$out"
+mv -T "$stage" "$out"
 log "built $release in $(( $(date +%s) - start )) s: $out"
 echo "$out"

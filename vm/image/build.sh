@@ -188,7 +188,45 @@ point_current() {
   ln -sfn "$key" "$cache/.current.$$" && mv -T "$cache/.current.$$" "$cache/current"
 }
 
-if [ -f "$out/manifest.json" ]; then
+# Why the image directory is not a complete image of this key, or nothing: its manifest (written
+# last) must be of this key and every file it names there with the size and SHA-256 it records,
+# as the runtime will check before a boot (a file gone was "cached" for good, and refused there).
+image_fault() {  # dir
+  [ -e "$1" ] || [ -L "$1" ] || { echo "not built"; return; }
+  python3 - "$1" "$key" <<'PY'
+import hashlib, json, os, stat, sys
+image, key = sys.argv[1], sys.argv[2]
+try:
+    with open(os.path.join(image, "manifest.json")) as f:
+        manifest = json.load(f)
+    if manifest.get("key") != key:
+        sys.exit(print(f"its manifest is of key {manifest.get('key')!r}"))
+    files = manifest["files"]
+    named = [("vmlinux", files["vmlinux"]), ("bzImage", files["bzImage"]),
+             (files["initramfs"]["name"], files["initramfs"]["file"])]
+    for name, entry in named:
+        if entry is None and name == "vmlinux":
+            continue
+        if not isinstance(name, str) or "/" in name or name.startswith("."):
+            sys.exit(print(f"its manifest names {name!r}"))
+        path = os.path.join(image, name)
+        st = os.lstat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size != entry["size"]:
+            sys.exit(print(f"{name} has {st.st_size} bytes, the manifest says {entry['size']}"))
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        if digest.hexdigest() != entry["sha256"]:
+            sys.exit(print(f"{name} is not the file its manifest names (SHA-256)"))
+except FileNotFoundError as e:
+    print(f"{os.path.basename(e.filename)} is missing")
+except (OSError, ValueError, KeyError, TypeError) as e:
+    print(f"its manifest is unreadable ({e})")
+PY
+}
+
+if [ -z "$(image_fault "$out")" ]; then
   log "cached: $out (same kernel, agent, busybox and script)"
   point_current
   echo "$out"
@@ -196,7 +234,15 @@ if [ -f "$out/manifest.json" ]; then
 fi
 exec 9>"$cache/.$key.lock"
 flock 9
-if [ ! -f "$out/manifest.json" ]; then
+fault="$(image_fault "$out")"
+if [ -n "$fault" ]; then
+  # What is there is no image of this key (a file gone or changed, no manifest): it would stay
+  # in the way of the rename for good.
+  if [ -e "$out" ] || [ -L "$out" ]; then
+    log "removing $out, which is incomplete ($fault), to build it again"
+    rm -rf -- "$out"
+  fi
+  sweep_stages "$cache"
   start=$(date +%s)
   stage="$cache/.$key.tmp.$$"
   log "building image $key (agent $agent, busybox $busybox_version, $compression)"

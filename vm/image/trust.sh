@@ -62,7 +62,8 @@ use_trusted_cache() {  # given
 # keys (a value may be in double quotes), each checked for its form. Returns 1 with the reason
 # in kernel_env_fault when it is not a kernel.env of the key given (call it outside $(...): it
 # sets the variables).
-kernel_env_keys=(KERNEL_KEY KERNEL_RELEASE KERNEL_SOURCE KERNEL_COMPILER KERNEL_BUILD_SECONDS)
+kernel_env_keys=(KERNEL_KEY KERNEL_RELEASE KERNEL_SOURCE KERNEL_COMPILER KERNEL_BUILD_SECONDS
+                 VMLINUX_SIZE BZIMAGE_SIZE CONFIG_SIZE)
 read_kernel_env() {  # file key
   local file="$1" key="$2" line name value
   kernel_env_fault=""
@@ -77,6 +78,21 @@ read_kernel_env() {  # file key
   done < "$file"
   [ "$KERNEL_KEY" = "$key" ] || { kernel_env_fault="$file: KERNEL_KEY '$KERNEL_KEY' is not the directory's key $key"; return 1; }
   [[ "$KERNEL_RELEASE" =~ ^[A-Za-z0-9._+-]+$ ]] || { kernel_env_fault="$file: KERNEL_RELEASE '$KERNEL_RELEASE' is not a release"; return 1; }
-  [[ "$KERNEL_BUILD_SECONDS" =~ ^[0-9]+$ ]] || { kernel_env_fault="$file: KERNEL_BUILD_SECONDS '$KERNEL_BUILD_SECONDS' is not a number"; return 1; }
+  for name in KERNEL_BUILD_SECONDS VMLINUX_SIZE BZIMAGE_SIZE CONFIG_SIZE; do
+    [[ "${!name}" =~ ^[0-9]+$ ]] || { kernel_env_fault="$file: $name '${!name}' is not a number"; return 1; }
+  done
   [[ "$KERNEL_SOURCE$KERNEL_COMPILER" =~ ^[[:print:]]*$ ]] || { kernel_env_fault="$file: KERNEL_SOURCE or KERNEL_COMPILER has control characters"; return 1; }
+}
+
+# Removes the stage directories (.<key>.tmp.<pid>) in dir whose builder is no longer running;
+# they would stay for good. Called under the key's lock, before a build.
+sweep_stages() {  # dir
+  local d pid
+  for d in "$1"/.*.tmp.*; do
+    [[ "${d##*/}" =~ ^\.[0-9a-f]{32}\.tmp\.([0-9]+)$ ]] || continue
+    pid="${BASH_REMATCH[1]}"
+    [ ! -e "/proc/$pid" ] || continue
+    log "removing $d, left by a build that did not finish (pid $pid is gone)"
+    rm -rf -- "$d"
+  done
 }

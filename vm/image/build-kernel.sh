@@ -4,14 +4,17 @@
 # really ended up set, build vmlinux (PVH entry, booted directly by QEMU -M microvm and
 # Firecracker) and bzImage.
 #
-# Output: <cache>/kernels/<key>/{vmlinux,bzImage,config,kernel.env}; the last
+# Output: <cache>/kernels/<key>/{vmlinux,bzImage,config,kernel.env (with their sizes)}; the last
 # line on stdout is that directory. key = sha256 of the fragment, the linux-source package
 # version, this script and the compiler's version, so a second run with the same inputs only
 # prints the directory. The kernel has a cache of its own (apart from the image's) so that
 # changing the initramfs or the agent never rebuilds it.
 #
 # Usage: build-kernel.sh [--cache DIR]     (default ${MICROVM_IMAGE_CACHE:-/var/cache/microvm/guest-image})
+# The cache, and every directory above it, must be owned by root or the invoking user and
+# writable by neither group nor others (vm/image/trust.sh); another is refused before any work.
 set -euo pipefail
+umask 022
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cache="${MICROVM_IMAGE_CACHE:-/var/cache/microvm/guest-image}"
@@ -21,14 +24,21 @@ src_tar=/usr/src/linux-source-6.1.tar.xz
 
 die() { echo "build-kernel: error: $*" >&2; exit 1; }
 log() { echo "build-kernel: $*" >&2; }
+# shellcheck source=vm/image/trust.sh
+. "$here/trust.sh"
 
 while [ $# -gt 0 ]; do
   case "$1" in
     --cache) cache="${2:?--cache needs a directory}"; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
+use_trusted_cache "$cache"
+[ ! -e "$cache/kernels" ] || trusted_real_path "the kernel cache" "$cache/kernels" >/dev/null || exit 1
+# The kernel's source is unpacked and built (its scripts run as root) in $TMPDIR: it must be ours
+# too (a sticky directory such as /tmp is fine: no one else can rename our entry there).
+tmpbase="$(trusted_real_path "the temporary directory (TMPDIR)" "${TMPDIR:-/tmp}" 1)" || exit 1
 
 # --- Inputs: refuse with the missing piece named, never half-build ---------------------------
 src_version="$(dpkg-query -W -f='${Version}' "$src_pkg" 2>/dev/null || true)"
@@ -61,7 +71,20 @@ key="$( {
 } | sha256sum | cut -c1-32)"
 out="$cache/kernels/$key"
 
-if [ -f "$out/kernel.env" ]; then
+# Why the kernel directory is not a complete build of this key, or nothing: its kernel.env (written
+# last) must be one of this key, and the files it lists must have the sizes it records.
+kernel_fault() {  # dir
+  local f size
+  [ -e "$1" ] || [ -L "$1" ] || { echo "not built"; return; }
+  read_kernel_env "$1/kernel.env" "$key" || { echo "$kernel_env_fault"; return; }
+  for f in vmlinux:"$VMLINUX_SIZE" bzImage:"$BZIMAGE_SIZE" config:"$CONFIG_SIZE"; do
+    size="${f#*:}" f="${f%%:*}"
+    if [ ! -f "$1/$f" ] || [ -L "$1/$f" ]; then echo "$f is missing"; return; fi
+    [ "$(stat -c %s -- "$1/$f")" = "$size" ] || { echo "$f has $(stat -c %s -- "$1/$f") bytes, kernel.env says $size"; return; }
+  done
+}
+
+if [ -z "$(kernel_fault "$out")" ]; then
   log "cached: $out"
   echo "$out"
   exit 0
@@ -71,13 +94,21 @@ mkdir -p "$cache/kernels"
 # One builder per key at a time; a second caller waits and then finds the cache filled.
 exec 9>"$cache/kernels/.$key.lock"
 flock 9
-if [ -f "$out/kernel.env" ]; then
+fault="$(kernel_fault "$out")"
+if [ -z "$fault" ]; then
   log "cached (built by a concurrent run): $out"
   echo "$out"
   exit 0
 fi
+# What is there is no kernel of this key (a copy cut short, a file gone): it would stay in the
+# way of the rename for good.
+if [ -e "$out" ] || [ -L "$out" ]; then
+  log "removing $out, which is incomplete ($fault), to build it again"
+  rm -rf -- "$out"
+fi
+sweep_stages "$cache/kernels"
 
-tmp="$(mktemp -d "${TMPDIR:-/tmp}/microvm-kernel.XXXXXX")"
+tmp="$(mktemp -d "$tmpbase/microvm-kernel.XXXXXX")"
 stage="$cache/kernels/.$key.tmp.$$"
 cleanup() { rm -rf "$tmp" "$stage"; }
 trap cleanup EXIT
@@ -131,7 +162,10 @@ KERNEL_RELEASE=$release
 KERNEL_SOURCE="$src_pkg $src_version"
 KERNEL_COMPILER="$cc_version"
 KERNEL_BUILD_SECONDS=$(( $(date +%s) - start ))
+VMLINUX_SIZE=$(stat -c %s "$stage/vmlinux")
+BZIMAGE_SIZE=$(stat -c %s "$stage/bzImage")
+CONFIG_SIZE=$(stat -c %s "$stage/config")
 EOF
-mv "$stage" "$out"
+mv -T "$stage" "$out"
 log "built $release in $(( $(date +%s) - start )) s: $out"
 echo "$out"

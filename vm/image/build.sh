@@ -20,7 +20,10 @@
 #                  building one; the image then has a bzImage and no vmlinux
 #   --modules      that kernel's /lib/modules/<release>: its virtio/vsock modules go into the
 #                  initramfs and a busybox /init loads them before exec'ing the agent (/agent)
+# The cache, and every directory above it, must be owned by root or the invoking user and
+# writable by neither group nor others (vm/image/trust.sh); another is refused before any work.
 set -euo pipefail
+umask 022
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 self="$here/$(basename "${BASH_SOURCE[0]}")"
@@ -29,6 +32,8 @@ agent="" busybox=/bin/busybox compression=lz4 set_current=1 kernel_image="" modu
 
 die() { echo "build-image: error: $*" >&2; exit 1; }
 log() { echo "build-image: $*" >&2; }
+# shellcheck source=vm/image/trust.sh
+. "$here/trust.sh"
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -39,10 +44,14 @@ while [ $# -gt 0 ]; do
     --no-current) set_current=0; shift ;;
     --kernel-image) kernel_image="${2:?--kernel-image needs a path}"; shift 2 ;;
     --modules) modules="${2:?--modules needs a directory}"; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$self"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$self"; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
+use_trusted_cache "$cache"
+# The private directory below holds the copies of the inputs: $TMPDIR must be ours too (a
+# sticky directory such as /tmp is fine: no one else can rename our entry there).
+tmpbase="$(trusted_real_path "the temporary directory (TMPDIR)" "${TMPDIR:-/tmp}" 1)" || exit 1
 [ -n "$agent" ] || die "--agent PATH is required (the static guest agent that becomes /init)"
 case "$compression" in
   gzip) initrd=initramfs.cpio.gz; compress=(gzip -n -9) ;;
@@ -55,28 +64,39 @@ command -v python3 >/dev/null || die "python3 missing (it writes the cpio archiv
 [ -z "$modules" ] || [ -n "$kernel_image" ] || die "--modules goes with --kernel-image"
 command -v "${compress[0]}" >/dev/null || die "${compress[0]} missing (run scripts/setup-deps.sh)"
 
+# Every input that is hashed is first copied into this private directory, and only the copy is
+# judged, hashed and put into the image: a file swapped at its path after the hash (another
+# --agent) would otherwise make an image whose manifest names other bytes.
+tmp="$(mktemp -d "$tmpbase/microvm-image.XXXXXX")"
+stage=""
+trap 'rm -rf "$tmp" ${stage:+"$stage"}' EXIT
+trap 'exit 130' INT TERM HUP
+mkdir "$tmp/in" "$tmp/in/modules"
+# The archive's list is whitespace-separated: paths with blanks cannot be named in it.
+[[ ! "$tmp" =~ [[:space:]] ]] || die "path '$tmp' contains blanks, which the initramfs list cannot hold"
+copy_input() {  # given copy
+  cp -- "$1" "$2" || die "cannot copy '$1'"
+}
+
 # There is no libc or loader in the image: a binary with an ELF interpreter could not start.
-require_static() {  # what path
-  local what="$1" path="$2" header
-  if [ ! -f "$path" ] || [ ! -x "$path" ]; then die "$what '$path' is not an executable file"; fi
-  header="$(readelf -h "$path" 2>/dev/null)" || die "$what '$path' is not an ELF file"
-  grep -q 'Machine:.*X86-64' <<<"$header" || die "$what '$path' is not an x86-64 ELF"
+require_static() {  # what given copy (the given path for messages, the copy judged)
+  local what="$1" given="$2" path="$3" header
+  if [ ! -f "$path" ] || [ ! -x "$path" ]; then die "$what '$given' is not an executable file"; fi
+  header="$(readelf -h "$path" 2>/dev/null)" || die "$what '$given' is not an ELF file"
+  grep -q 'Machine:.*X86-64' <<<"$header" || die "$what '$given' is not an x86-64 ELF"
   if readelf -lW "$path" | grep -q 'INTERP'; then
-    die "$what '$path' is dynamically linked (has PT_INTERP: $(readelf -p .interp "$path" 2>/dev/null |
+    die "$what '$given' is dynamically linked (has PT_INTERP: $(readelf -p .interp "$path" 2>/dev/null |
       grep -o '/[^ ]*' | head -n1)); the guest has no loader: link it statically"
   fi
 }
-require_static "agent" "$agent"
-# The archive's list is whitespace-separated: paths with blanks cannot be named in it.
-for p in "$(realpath "$agent")" "$(realpath "$busybox")" "${TMPDIR:-/tmp}" "$modules"; do
-  [[ ! "$p" =~ [[:space:]] ]] || die "path '$p' contains blanks, which the initramfs list cannot hold"
-done
+if [ ! -f "$agent" ] || [ ! -x "$agent" ]; then die "agent '$agent' is not an executable file"; fi
+copy_input "$agent" "$tmp/in/agent"
+require_static "agent" "$agent" "$tmp/in/agent"
 [ -f "$busybox" ] || die "busybox '$busybox' missing: install busybox-static (scripts/setup-deps.sh)"
-require_static "busybox" "$busybox"
+[ -x "$busybox" ] || die "busybox '$busybox' is not an executable file"
+copy_input "$busybox" "$tmp/in/busybox"
+require_static "busybox" "$busybox" "$tmp/in/busybox"
 busybox_version="$(dpkg-query -W -f='${Version}' busybox-static 2>/dev/null || echo unknown)"
-if ! mkdir -p "$cache" 2>/dev/null || [ ! -w "$cache" ]; then
-  die "cannot write the cache $cache: run as its owner or set MICROVM_IMAGE_CACHE (or --cache)"
-fi
 
 # Virtio drivers the agent needs, for a prebuilt kernel that has them as modules.
 wanted_modules=(virtio_mmio virtio_console virtio_net virtio_blk virtio_rng vsock vmw_vsock_virtio_transport)
@@ -104,7 +124,9 @@ resolve_modules() {  # fills module_order: the wanted modules and their dependen
 
 if [ -n "$kernel_image" ]; then
   # The fallback: no kernel build. A bzImage has "HdrS" at offset 0x202.
-  if [ ! -f "$kernel_image" ] || [ "$(dd if="$kernel_image" bs=1 skip=514 count=4 2>/dev/null)" != HdrS ]; then
+  [ -f "$kernel_image" ] || die "--kernel-image '$kernel_image' is not a bzImage"
+  copy_input "$kernel_image" "$tmp/in/bzImage"
+  if [ "$(dd if="$tmp/in/bzImage" bs=1 skip=514 count=4 2>/dev/null)" != HdrS ]; then
     die "--kernel-image '$kernel_image' is not a bzImage"
   fi
   KERNEL_RELEASE=unknown boot_acpi=on boot_9p=false
@@ -112,6 +134,15 @@ if [ -n "$kernel_image" ]; then
     [ -f "$modules/modules.builtin" ] || die "--modules '$modules' is not a /lib/modules/<release> directory"
     KERNEL_RELEASE="$(basename "$(realpath "$modules")")"
     resolve_modules
+    copies=()  # from here on, the modules are the copies
+    for f in "${module_order[@]}"; do
+      n="$(basename "$f")"
+      [[ ! "$n" =~ [[:space:]] ]] || die "module '$f' has blanks in its name, which the initramfs list cannot hold"
+      [ ! -e "$tmp/in/modules/$n" ] || die "two modules named $n: $f and another"
+      copy_input "$f" "$tmp/in/modules/$n"
+      copies+=("$tmp/in/modules/$n")
+    done
+    module_order=("${copies[@]}")
     # Does virtio_mmio take devices from the command line (VIRTIO_MMIO_CMDLINE_DEVICES)? Only
     # then may the microvm machine run without ACPI; otherwise the devices are in ACPI tables.
     mmio="$(printf '%s\n' "${module_order[@]}" | grep '/virtio_mmio\.ko$' || true)"
@@ -126,7 +157,7 @@ if [ -n "$kernel_image" ]; then
   else
     log "no --modules: assuming the kernel finds its devices in ACPI tables and has no 9p"
   fi
-  KERNEL_KEY="$( { sha256sum < "$kernel_image"; for f in "${module_order[@]}"; do sha256sum < "$f"; done; } |
+  KERNEL_KEY="$( { sha256sum < "$tmp/in/bzImage"; for f in "${module_order[@]}"; do sha256sum < "$f"; done; } |
     sha256sum | cut -c1-32)"
   KERNEL_SOURCE="prebuilt $(realpath "$kernel_image")"  # + its package, once building
   KERNEL_COMPILER=unknown KERNEL_BUILD_SECONDS=0
@@ -134,12 +165,15 @@ else
   # The kernel first: its own cache makes this a no-op once built.
   kdir="$("$here/build-kernel.sh" --cache "$cache" | tail -n1)"
   boot_acpi=off boot_9p=true  # kernel.config: VIRTIO_MMIO_CMDLINE_DEVICES, no ACPI, 9P_FS
-  # shellcheck source=/dev/null
-  . "$kdir/kernel.env"
+  [[ "$kdir" =~ ^"$cache"/kernels/([0-9a-f]{32})$ ]] || die "build-kernel.sh named '$kdir', not a kernel of $cache"
+  kernel_dir_key="${BASH_REMATCH[1]}"
+  trusted_real_path "the kernel's kernel.env" "$kdir/kernel.env" >/dev/null || exit 1
+  # Read, never sourced: only the known keys, each of its form.
+  read_kernel_env "$kdir/kernel.env" "$kernel_dir_key" || die "$kernel_env_fault"
 fi
 
-agent_sha="$(sha256sum < "$agent" | cut -d' ' -f1)"
-busybox_sha="$(sha256sum < "$busybox" | cut -d' ' -f1)"
+agent_sha="$(sha256sum < "$tmp/in/agent" | cut -d' ' -f1)"
+busybox_sha="$(sha256sum < "$tmp/in/busybox" | cut -d' ' -f1)"
 key="$( {
   echo "kernel $KERNEL_KEY"
   echo "script $(sha256sum < "$self") $(sha256sum < "$here/mkcpio.py")"
@@ -154,7 +188,45 @@ point_current() {
   ln -sfn "$key" "$cache/.current.$$" && mv -T "$cache/.current.$$" "$cache/current"
 }
 
-if [ -f "$out/manifest.json" ]; then
+# Why the image directory is not a complete image of this key, or nothing: its manifest (written
+# last) must be of this key and every file it names there with the size and SHA-256 it records,
+# as the runtime will check before a boot (a file gone was "cached" for good, and refused there).
+image_fault() {  # dir
+  [ -e "$1" ] || [ -L "$1" ] || { echo "not built"; return; }
+  python3 - "$1" "$key" <<'PY'
+import hashlib, json, os, stat, sys
+image, key = sys.argv[1], sys.argv[2]
+try:
+    with open(os.path.join(image, "manifest.json")) as f:
+        manifest = json.load(f)
+    if manifest.get("key") != key:
+        sys.exit(print(f"its manifest is of key {manifest.get('key')!r}"))
+    files = manifest["files"]
+    named = [("vmlinux", files["vmlinux"]), ("bzImage", files["bzImage"]),
+             (files["initramfs"]["name"], files["initramfs"]["file"])]
+    for name, entry in named:
+        if entry is None and name == "vmlinux":
+            continue
+        if not isinstance(name, str) or "/" in name or name.startswith("."):
+            sys.exit(print(f"its manifest names {name!r}"))
+        path = os.path.join(image, name)
+        st = os.lstat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size != entry["size"]:
+            sys.exit(print(f"{name} has {st.st_size} bytes, the manifest says {entry['size']}"))
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        if digest.hexdigest() != entry["sha256"]:
+            sys.exit(print(f"{name} is not the file its manifest names (SHA-256)"))
+except FileNotFoundError as e:
+    print(f"{os.path.basename(e.filename)} is missing")
+except (OSError, ValueError, KeyError, TypeError) as e:
+    print(f"its manifest is unreadable ({e})")
+PY
+}
+
+if [ -z "$(image_fault "$out")" ]; then
   log "cached: $out (same kernel, agent, busybox and script)"
   point_current
   echo "$out"
@@ -162,12 +234,17 @@ if [ -f "$out/manifest.json" ]; then
 fi
 exec 9>"$cache/.$key.lock"
 flock 9
-if [ ! -f "$out/manifest.json" ]; then
+fault="$(image_fault "$out")"
+if [ -n "$fault" ]; then
+  # What is there is no image of this key (a file gone or changed, no manifest): it would stay
+  # in the way of the rename for good.
+  if [ -e "$out" ] || [ -L "$out" ]; then
+    log "removing $out, which is incomplete ($fault), to build it again"
+    rm -rf -- "$out"
+  fi
+  sweep_stages "$cache"
   start=$(date +%s)
-  tmp="$(mktemp -d "${TMPDIR:-/tmp}/microvm-image.XXXXXX")"
   stage="$cache/.$key.tmp.$$"
-  trap 'rm -rf "$tmp" "$stage"' EXIT
-  trap 'exit 130' INT TERM HUP
   log "building image $key (agent $agent, busybox $busybox_version, $compression)"
   if [ -n "$kernel_image" ]; then  # dpkg -S reads every package's file list: only when building
     owner="$(dpkg -S "$(realpath "$kernel_image")" 2>/dev/null | cut -d: -f1 || true)"
@@ -215,17 +292,17 @@ INIT
     echo "nod /dev/console 0600 0 0 c 5 1"
     if [ ${#module_order[@]} -gt 0 ]; then
       echo "file /init $tmp/init.sh 0755 0 0"
-      echo "file /agent $(realpath "$agent") 0755 0 0"
+      echo "file /agent $tmp/in/agent 0755 0 0"
       echo "dir /lib 0755 0 0"
       echo "dir /lib/modules 0755 0 0"
       for f in "${module_order[@]}"; do echo "file /lib/modules/$(basename "$f") $f 0644 0 0"; done
     else
-      echo "file /init $(realpath "$agent") 0755 0 0"
+      echo "file /init $tmp/in/agent 0755 0 0"
     fi
-    echo "file /bin/busybox $(realpath "$busybox") 0755 0 0"
+    echo "file /bin/busybox $tmp/in/busybox 0755 0 0"
     # Every applet under /bin; /sbin and /usr/{bin,sbin} lead there too, so `#!/usr/bin/env sh`
     # and `#!/bin/sh` both work.
-    "$busybox" --list | LC_ALL=C sort -u | grep -vx busybox | while read -r applet; do
+    "$tmp/in/busybox" --list | LC_ALL=C sort -u | grep -vx busybox | while read -r applet; do
       echo "slink /bin/$applet busybox 0777 0 0"
     done
     echo "slink /sbin bin 0777 0 0"
@@ -238,7 +315,7 @@ INIT
   python3 "$here/mkcpio.py" "$tmp/initramfs.list" > "$tmp/initramfs.cpio"
   "${compress[@]}" < "$tmp/initramfs.cpio" > "$stage/$initrd"
   if [ -n "$kernel_image" ]; then
-    cp "$kernel_image" "$stage/bzImage"
+    cp "$tmp/in/bzImage" "$stage/bzImage"
   else
     cp "$kdir/vmlinux" "$kdir/bzImage" "$stage/"
   fi

@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""What vm/image/build.sh puts in the cache, with a prebuilt stand-in kernel (no kernel is built;
+see image_cache_trust.py for the namespace, the tmpfs and the stand-ins).
+    image_build.py SOURCE_DIR inputs    the image holds the bytes its manifest names, even when
+                                        an input is swapped at its path during the build; a
+                                        $TMPDIR of another user is refused
+    image_build.py SOURCE_DIR repair    an incomplete image or kernel directory in the cache is
+                                        built again (not "cached" for good, not in the way of
+                                        the rename); stage directories of dead builds are swept
+"""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+from image_cache_trust import SKIP, check, run
+
+
+def newc_files(data):
+    """name -> bytes of the regular files of a newc cpio archive."""
+    files, at = {}, 0
+    while at + 110 <= len(data):
+        header = data[at:at + 110]
+        if header[:6] != b"070701":
+            raise ValueError(f"no newc header at {at}")
+        field = [int(header[6 + 8 * i:14 + 8 * i], 16) for i in range(13)]
+        mode, size, namesize = field[1], field[6], field[11]
+        name = data[at + 110:at + 110 + namesize - 1].decode()
+        at = (at + 110 + namesize + 3) & ~3
+        if name == "TRAILER!!!":
+            break
+        if mode & 0o170000 == 0o100000:
+            files[name.lstrip("/")] = data[at:at + size]
+        at = (at + size + 3) & ~3
+    return files
+
+
+def image_files(image):
+    with open(os.path.join(image, "manifest.json")) as f:
+        manifest = json.load(f)
+    name = manifest["files"]["initramfs"]["name"]
+    cpio = subprocess.run(["lz4", "-d", "-c", os.path.join(image, name)], capture_output=True, check=True).stdout
+    return manifest, newc_files(cpio)
+
+
+def inputs_swapped_during_the_build(e):
+    """A --busybox that, when build.sh runs it for its applet list (after the inputs are hashed,
+    before the archive is written), appends to the --agent file: the image must still hold the
+    agent the manifest names."""
+    swapper = os.path.join(e.base, "swapper")
+    with open(swapper + ".c", "w") as f:
+        f.write('#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n'
+                'int main(int argc, char **argv) {\n'
+                '  if (argc > 1 && strcmp(argv[1], "--list") == 0) {\n'
+                '    const char *p = getenv("SWAP_AGENT");\n'
+                '    FILE *f = p ? fopen(p, "ab") : NULL;\n'
+                '    if (f) { fputs("swapped after the hash", f); fclose(f); }\n'
+                '    puts("sh");\n'
+                '  }\n'
+                '  return 0;\n'
+                '}\n')
+    if subprocess.run(["gcc", "-static", "-O", "-o", swapper, swapper + ".c"]).returncode != 0:
+        print("skipped (case): gcc -static cannot link here")
+        return
+    agent = os.path.join(e.base, "agent")
+    with open("/bin/busybox", "rb") as src, open(agent, "wb") as dst:
+        dst.write(src.read())
+    os.chmod(agent, 0o755)
+    e.env["SWAP_AGENT"] = agent
+    try:
+        rc, out, err = e.run(e.build, "--cache", os.path.join(e.base, "inputs", "cache"), "--agent", agent,
+                             "--busybox", swapper, "--no-current", "--kernel-image", e.bzimage)
+    finally:
+        del e.env["SWAP_AGENT"]
+    check(rc == 0, "the image is made", f"rc {rc}, stderr: {err.strip()[-400:]!r}")
+    if rc != 0:
+        return
+    with open(agent, "rb") as f:
+        check(f.read().endswith(b"swapped after the hash"), "the agent was swapped during the build")
+    manifest, files = image_files(out.strip().splitlines()[-1])
+    init = hashlib.sha256(files.get("init", b"")).hexdigest()
+    check(init == manifest["inputs"]["agent"]["sha256"],
+          "the image's /init is the agent the manifest names", f"/init {init}, manifest {manifest['inputs']['agent']['sha256']}")
+    busybox = hashlib.sha256(files.get("bin/busybox", b"")).hexdigest()
+    check(busybox == manifest["inputs"]["busybox"]["sha256"], "the image's /bin/busybox is the one the manifest names")
+
+
+def tmpdir_of_another_user(e):
+    """The private copies and the kernel's build live in $TMPDIR: one that another user may
+    change is refused (a sticky one of root's, as /tmp, is not)."""
+    theirs = os.path.join(e.base, "their-tmp")
+    os.makedirs(theirs)
+    os.chown(theirs, e.nobody, -1)
+    e.env["TMPDIR"] = theirs
+    try:
+        for script, args in ((e.build, ["--agent", "/bin/busybox", "--no-current", "--kernel-image", e.bzimage]),
+                             (e.kernel, [])):
+            rc, out, err = e.run(script, "--cache", os.path.join(e.base, "tmpdir", "cache"), *args)
+            check(rc != 0 and "refusing the temporary directory (TMPDIR)" in err and f"uid {e.nobody}" in err,
+                  f"{os.path.basename(script)}: a TMPDIR owned by nobody is refused", f"rc {rc}, stderr: {err.strip()[-400:]!r}")
+            check("kernel build was started" not in err, f"{os.path.basename(script)}: no kernel build started")
+    finally:
+        e.env.pop("TMPDIR")
+
+
+def dead_pid():
+    with open("/proc/sys/kernel/pid_max") as f:
+        return int(f.read()) + 1  # above pid_max: never a live process
+
+
+def image_is_whole(image):
+    try:
+        with open(os.path.join(image, "manifest.json")) as f:
+            files = json.load(f)["files"]
+        for name, entry in (("bzImage", files["bzImage"]), (files["initramfs"]["name"], files["initramfs"]["file"])):
+            with open(os.path.join(image, name), "rb") as f:
+                if hashlib.sha256(f.read()).hexdigest() != entry["sha256"]:
+                    return False
+        return True
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def incomplete_images_are_built_again(e):
+    cache = os.path.join(e.base, "repair", "cache")
+    args = ["--cache", cache, "--agent", "/bin/busybox", "--no-current", "--kernel-image", e.bzimage]
+    rc, out, err = e.run(e.build, *args)
+    check(rc == 0, "the image is made", f"rc {rc}, stderr: {err.strip()[-400:]!r}")
+    if rc != 0:
+        return
+    image = out.strip().splitlines()[-1]
+    key = os.path.basename(image)
+    with open(os.path.join(image, "manifest.json")) as f:
+        initrd = json.load(f)["files"]["initramfs"]["name"]
+
+    def again(what, damage, runs=1):
+        try:
+            damage()
+        except OSError as error:  # the script before it left no whole image
+            print(f"note: {what}: {error}")
+        for n in range(runs):
+            rc, out, err = e.run(e.build, *args)
+            whole = rc == 0 and os.path.isdir(image) and image_is_whole(image)
+            check(whole, f"{what}: run {n + 1} leaves a whole image", f"rc {rc}, stderr: {err.strip()[-400:]!r}")
+            if n == 0:
+                check("cached:" not in err, f"{what}: not taken for cached")
+    again("the initramfs removed", lambda: os.unlink(os.path.join(image, initrd)))
+    again("the manifest removed", lambda: os.unlink(os.path.join(image, "manifest.json")), runs=2)
+
+    def flip():
+        with open(os.path.join(image, "bzImage"), "r+b") as f:
+            f.seek(100)
+            f.write(b"X")
+    again("a byte of the kernel changed (same size)", flip)
+    again("the kernel cut short", lambda: os.truncate(os.path.join(image, "bzImage"), 10))
+
+    # Stage directories of builds that died are swept; a live builder's is not.
+    dead = os.path.join(cache, f".{'0' * 32}.tmp.{dead_pid()}")
+    live = os.path.join(cache, f".{'1' * 32}.tmp.{os.getpid()}")
+    for d in (dead, live):
+        os.makedirs(os.path.join(d, "junk"))
+    again("stage directories left", lambda: os.unlink(os.path.join(image, "manifest.json")))
+    check(not os.path.exists(dead), "a dead build's stage directory is swept")
+    check(os.path.isdir(live), "a live build's stage directory stays")
+
+
+def incomplete_kernels_are_built_again(e):
+    """build-kernel.sh takes a kernel directory for built only when its kernel.env records the
+    files' sizes and they match; else it removes it first (mv would have moved the new build
+    inside it). The stand-in `tar` stops the build right after: nothing is compiled."""
+    def case(name, make):
+        cache = os.path.join(e.base, "kernels-" + name, "cache")
+        os.makedirs(cache)
+        kdir = e.plant_kernel(cache, os.path.join(e.base, "kernels-" + name, "MARKER"))
+        with open(os.path.join(kdir, "kernel.env")) as f:  # the planted one, without its shell line
+            text = "".join(line for line in f if not line.startswith(("touch", "KERNEL_SOURCE")))
+        with open(os.path.join(kdir, "kernel.env"), "w") as f:
+            f.write(text + 'KERNEL_SOURCE="linux-source-6.1"\n')
+        make(kdir)
+        dead = os.path.join(cache, "kernels", f".{'0' * 32}.tmp.{dead_pid()}")
+        os.makedirs(dead)
+        rc, out, err = e.run(e.kernel, "--cache", cache)
+        return kdir, dead, rc, out, err
+
+    kdir, dead, rc, out, err = case("complete", lambda kdir: None)
+    check(rc == 0 and out.strip().splitlines()[-1:] == [kdir] and "cached:" in err,
+          "a complete kernel directory is cached", f"rc {rc}, stderr: {err.strip()[-400:]!r}")
+    for name, make in (("no-kernel-env", lambda kdir: os.unlink(os.path.join(kdir, "kernel.env"))),
+                       ("bzImage-missing", lambda kdir: os.unlink(os.path.join(kdir, "bzImage"))),
+                       ("vmlinux-cut-short", lambda kdir: os.truncate(os.path.join(kdir, "vmlinux"), 10))):
+        kdir, dead, rc, out, err = case(name, make)
+        check("cached:" not in err and "kernel build was started" in err,
+              f"kernel directory, {name}: built again", f"rc {rc}, stderr: {err.strip()[-400:]!r}")
+        check(not os.path.exists(kdir), f"kernel directory, {name}: removed first")
+        check(not os.path.exists(dead), f"kernel directory, {name}: a dead build's stage directory is swept")
+
+
+GROUPS = {"inputs": [inputs_swapped_during_the_build, tmpdir_of_another_user],
+          "repair": [incomplete_images_are_built_again, incomplete_kernels_are_built_again]}
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[2] not in GROUPS:
+        print(__doc__)
+        sys.exit(2)
+    sys.exit(run(sys.argv, __file__, GROUPS[sys.argv[2]]))

@@ -150,9 +150,17 @@ struct QemuChild {
 }  // namespace
 
 Expected<void> check_state_dir(const std::string& state_dir) {
-    if (::mkdir(state_dir.c_str(), 0711) != 0 && errno != EEXIST) {
+    const bool made = ::mkdir(state_dir.c_str(), 0711) == 0;
+    if (!made && errno != EEXIST) {
         return fail(Failure::Kind::SetupError,
                     "cannot create the state directory (setting state_dir) " + state_dir + ": " + host::errno_text(errno));
+    }
+    // Each VM's QEMU runs as a user of its own and must pass through this directory to its own:
+    // 0711 whatever the umask (systemd's UMask=0077 made it 0700, and every VM failed its chdir).
+    if (made && ::chmod(state_dir.c_str(), 0711) != 0) {
+        return fail(Failure::Kind::SetupError,
+                    "cannot set the mode of the state directory (setting state_dir) " + state_dir + ": " +
+                        host::errno_text(errno));
     }
     // Every directory above it too: whoever may rename an entry there could swap in a directory
     // of theirs, with a symlink where the host writes.
@@ -164,6 +172,11 @@ Expected<void> check_state_dir(const std::string& state_dir) {
         return fail(Failure::Kind::SetupError,
                     "state directory (setting state_dir) " + state_dir +
                         " must be a directory of this user, not writable by group or others");
+    }
+    if ((st.st_mode & 0011) != 0011) {
+        return fail(Failure::Kind::SetupError,
+                    "state directory (setting state_dir) " + state_dir +
+                        " must be searchable by group and others (mode 0711): each VM runs as a user of its own");
     }
     return {};
 }

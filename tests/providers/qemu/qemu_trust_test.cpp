@@ -122,6 +122,30 @@ TEST_F(QemuTrust, StateDirOfAnotherUserIsRefusedBeforeAnythingIsWrittenThere) {
     attack(tmpl, "is not where every run protects state");
 }
 
+// A service manager's umask (microvmd's unit has UMask=0077) made the state directory 0700, and
+// every VM's QEMU, which runs as a user of its own, failed to reach its directory below it. The
+// provider makes it 0711 whatever the umask, and refuses an existing one the VMs cannot pass.
+TEST_F(QemuTrust, StateDirIsSearchableByTheVmsWhateverTheUmask) {
+    const std::string state_dir = base_ + "/state";
+    const mode_t old_umask = ::umask(077);
+    auto r = qemutest::echo_in_new_provider({{"accel", "tcg"}, {"start", "cold"}, {"state_dir", state_dir}},
+                                            "booted");
+    ::umask(old_umask);
+    struct stat st;
+    ASSERT_EQ(::stat(state_dir.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0711u);
+    EXPECT_EQ(r.status, Status::Ok) << (r.error ? r.error->message : "") << r.metadata.stderr_data;
+    EXPECT_EQ(r.metadata.stdout_data, "booted\n");
+
+    // One left 0700 (by an older binary under that umask) is refused, naming the mode it needs.
+    ASSERT_EQ(::chmod(state_dir.c_str(), 0700), 0);
+    microvm::QemuProvider p;
+    auto ok = p.initialize({{"accel", "tcg"}, {"start", "cold"}, {"state_dir", state_dir}});
+    ASSERT_FALSE(ok) << "a state directory the VMs' users cannot pass was accepted";
+    EXPECT_EQ(ok.error().kind, microvm::Failure::Kind::SetupError);
+    EXPECT_NE(ok.error().message.find("0711"), std::string::npos) << ok.error().message;
+}
+
 // A record of the KVM probe is believed only as the host wrote it: the host's own record with
 // its verdict changed to "kvm" is believed where root left it (the control), and ignored when
 // another user owns it, when anyone may write it, or when it is a symlink.

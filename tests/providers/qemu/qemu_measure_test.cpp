@@ -2,6 +2,7 @@
 // never echoed from the config, on the paths where it is easiest to fake: a run the memory limit
 // ended, and a run the timeout ended.
 #include <chrono>
+#include <cstdlib>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -45,6 +46,27 @@ TEST_F(QemuMeasureTest, MemoryExceededPeaksAtTheRunCgroupsLimit) {
     ASSERT_TRUE(r.metadata.memory_peak_mb.has_value());
     EXPECT_GE(*r.metadata.memory_peak_mb, 24.0);
     EXPECT_LE(*r.metadata.memory_peak_mb, 48.5);
+}
+
+// The run's cgroup is charged kernel memory too: a guest kernel without it (tinyconfig's SLOB
+// rules MEMCG_KMEM out) let a program hold the guest's memory in unread pipes and kernel stacks
+// while memory.max and memory.peak saw a few MB. Ten writers blocked on full pipes, then the
+// cgroup's own account of its kernel stacks and page tables, read by the program.
+TEST_F(QemuMeasureTest, KernelMemoryOfTheRunIsChargedToItsCgroup) {
+    auto ctx = sh("i=0; while [ $i -lt 10 ]; do yes | sleep 30 >/dev/null 2>&1 & i=$((i+1)); done; sleep 1; "
+                  "read line < /proc/self/cgroup; cg=/sys/fs/cgroup${line#0::}; "
+                  "while read k v; do case $k in kernel_stack|pagetables) echo \"$k $v\";; esac; done < $cg/memory.stat");
+    ctx.config.memory_limit_mb = 128;
+    ctx.config.max_processes = 64;
+    auto r = run(ctx);
+    ASSERT_FALSE(r.error.has_value()) << describe(r);
+    const std::string& out = r.metadata.stdout_data;
+    auto figure = [&](const std::string& key) -> long {
+        const size_t at = out.find(key + " ");
+        return at == std::string::npos ? -1 : std::strtol(out.c_str() + at + key.size() + 1, nullptr, 10);
+    };
+    EXPECT_GE(figure("kernel_stack"), 10 * 16 * 1024) << out;  // 21+ processes, 16 KiB stacks each
+    EXPECT_GT(figure("pagetables"), 0) << out;
 }
 
 // Every figure of a timed-out run is measured: the shell builds a 32 MiB string, sleeps 1 s,

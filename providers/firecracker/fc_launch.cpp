@@ -9,6 +9,7 @@
 
 #include "firecracker/fc_kvm.hpp"
 #include "firecracker/fc_socket.hpp"
+#include "host/boot_cache.hpp"
 #include "host/paths.hpp"
 #include "host/sys_error.hpp"
 #include "microvm/trusted_path.hpp"
@@ -80,7 +81,11 @@ Expected<std::string> make_vm_dir(const std::string& parent, const std::string& 
         return fail(K::InvalidInput, "firecracker VM id '" + vm_id +
                                          "' is not 1 to 64 letters, digits and hyphens");
     }
-    std::string dir = parent + "/" + vm_id;
+    // The parent (state_dir) made when missing, and it and every directory above it trusted: a
+    // directory another user may change lets that user swap the VM's directory, with its API
+    // socket, for theirs (red team, 2026-12-06: it was made, or taken as it was found).
+    RTFS_TRY(const std::string real_parent, host::trusted_cache_dir(parent, "state directory (setting state_dir)"));
+    std::string dir = real_parent + "/" + vm_id;
     if (::mkdir(dir.c_str(), 0700) != 0) return host::sys_failure("mkdir " + dir, errno);
     // The umask cannot widen 0700, but make the mode exact whatever it was.
     if (::chmod(dir.c_str(), 0700) != 0) return host::sys_failure("chmod " + dir, errno);

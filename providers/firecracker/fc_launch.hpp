@@ -75,7 +75,9 @@ struct LaunchPlan {
 bool valid_vm_id(const std::string& id);
 
 // Creates the VM's private state directory parent/<vm_id> (mode 0700, must not exist yet) and
-// returns its path. Unjailed, the API socket lives there, out of reach of other users.
+// returns its path; parent is made (0700) when missing, and must be trusted, it and every
+// directory above it (host::trusted_cache_dir). Unjailed, the API socket lives there, out of
+// reach of other users.
 Expected<std::string> make_vm_dir(const std::string& parent, const std::string& vm_id);
 
 // The command for VM vm_id. Unjailed: firecracker --api-sock <vm_dir>/api.sock --id <vm_id>.

@@ -65,8 +65,6 @@ Expected<host::SandboxReport> FirecrackerBackend::run(const host::SandboxRequest
     exec.max_processes = req.limits.max_pids;
 
     RTFS_TRY(const std::string id, new_vm_id());
-    if (::mkdir(settings_.state_dir.c_str(), 0700) != 0 && errno != EEXIST)
-        return host::sys_failure("mkdir " + settings_.state_dir, errno);
     FcProcess proc;
     RTFS_TRY(proc.dir, make_vm_dir(settings_.state_dir, id));
     FcLaunchSettings launch = settings_.launch;

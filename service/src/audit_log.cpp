@@ -1,5 +1,6 @@
 #include "service/audit_log.hpp"
 #include "host/sys_error.hpp"
+#include "microvm/trusted_path.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -70,7 +71,14 @@ Expected<AuditRotation> read_audit_rotation(const Settings& settings) {
 Expected<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path, AuditSync sync,
                                                    AuditRotation rotation) {
     const std::string what = "audit log " + path + ": ";
-    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    // Its directory as well as the file: another user's directory lets that user unlink the log
+    // (records then go to a deleted file) or plant what rotation renames (red team, 2026-12-06).
+    const size_t slash = path.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    auto real_dir = owned_real_path(dir, "audit log's directory");
+    if (!real_dir) return fail(Failure::Kind::SetupError, what + real_dir.error().message);
+    const std::string real = (*real_dir == "/" ? "" : *real_dir) + "/" + path.substr(slash + 1);
+    int fd = ::open(real.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
         if (errno == ELOOP)
             return fail(Failure::Kind::SetupError, what + "is a symbolic link (refused: it could point anywhere)");
@@ -78,7 +86,7 @@ Expected<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path, Audi
     }
     auto log = std::make_unique<AuditLog>();
     log->fd_.reset(fd);
-    log->path_ = path;
+    log->path_ = real;
     log->sync_ = sync;
     log->rotation_ = rotation;
     RTFS_TRY(log->size_, check_log_file(fd, what));

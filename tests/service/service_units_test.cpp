@@ -6,12 +6,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
 #include <future>
 #include <thread>
 
+#include "support/expectations.hpp"
 #include "harness.hpp"
 #include "service/admission.hpp"
 #include "service/audit_log.hpp"
@@ -156,6 +158,26 @@ TEST_F(AuditLogTest, RefusesSymlinksAndFilesOthersCanWrite) {
     ::close(keep);
     ASSERT_FALSE(f);
     EXPECT_FALSE(AuditLog::open(dir_ + "/missing-dir/log", AuditSync::Never));
+}
+
+// The attack (red team, 2026-12-06): --audit-log in a directory another user owns. The file
+// itself passed every check, and that user then unlinked root's log (the records went on into a
+// deleted file) or planted what rotation renames. The directory is judged too.
+TEST_F(AuditLogTest, RefusesALogInADirectoryAnotherUserMayChange) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "giving a directory to another user needs root");
+    const std::string others = dir_ + "/others";
+    ASSERT_EQ(::mkdir(others.c_str(), 0755), 0);
+    ASSERT_EQ(::chown(others.c_str(), 12345, 12345), 0);
+    auto l = AuditLog::open(others + "/audit.jsonl", AuditSync::Never);
+    ASSERT_FALSE(l) << "a log in a directory of uid 12345 was accepted";
+    EXPECT_NE(l.error().message.find("uid 12345"), std::string::npos) << l.error().message;
+    EXPECT_FALSE(std::filesystem::exists(others + "/audit.jsonl"));
+    const std::string shared = dir_ + "/shared";
+    ASSERT_EQ(::mkdir(shared.c_str(), 0755), 0);
+    ASSERT_EQ(::chmod(shared.c_str(), 0777), 0);
+    EXPECT_FALSE(AuditLog::open(shared + "/audit.jsonl", AuditSync::Never));
+    // Control: the same in a directory of root's.
+    EXPECT_TRUE(AuditLog::open(dir_ + "/audit.jsonl", AuditSync::Never));
 }
 
 // Lines of PATH.keep ... PATH.1, PATH (oldest first); every file must end with a whole line.

@@ -208,6 +208,32 @@ TEST(FcLaunch, VmDirectoryIsPrivateAndNew) {
     EXPECT_FALSE(make_vm_dir(parent.path(), "../escape").has_value());
 }
 
+// The attack (red team, 2026-12-06): a state_dir that exists already was taken as it was found,
+// another user's or one anybody may write, where the VM's directory and its API socket could be
+// swapped for theirs. Refused now, before anything is made in it.
+TEST(FcLaunch, AStateDirOthersMayChangeIsRefused) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "giving a directory to another user needs root");
+    TrustedDir base;
+    const std::string others = base.path() + "/others";
+    ASSERT_EQ(::mkdir(others.c_str(), 0700), 0);
+    ASSERT_EQ(::chown(others.c_str(), 12345, 12345), 0);
+    auto refused = make_vm_dir(others, "vm-1");
+    ASSERT_FALSE(refused.has_value()) << "a state directory of uid 12345 was accepted";
+    EXPECT_NE(refused.error().message.find("state_dir"), std::string::npos) << refused.error().message;
+    EXPECT_FALSE(fs::exists(others + "/vm-1"));
+    const std::string open_to_all = base.path() + "/open";
+    ASSERT_EQ(::mkdir(open_to_all.c_str(), 0700), 0);
+    ASSERT_EQ(::chmod(open_to_all.c_str(), 0777), 0);
+    EXPECT_FALSE(make_vm_dir(open_to_all, "vm-1").has_value());
+    EXPECT_FALSE(fs::exists(open_to_all + "/vm-1"));
+    // Control: one missing is made, private.
+    auto made = make_vm_dir(base.path() + "/state", "vm-1");
+    ASSERT_TRUE(made.has_value()) << made.error().message;
+    struct stat st {};
+    ASSERT_EQ(::stat((base.path() + "/state").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0700u);
+}
+
 // Firecracker ties the guest's serial console to its stdout and reads its stdin: started with
 // the host's own, a guest wrote past every output cap into the CLI's stdout (ahead of its --json
 // result) or microvmd's journal, and read the caller's terminal (red team, 2026-12-05). The VMM

@@ -11,6 +11,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <signal.h>
+#include <string>
 #include <utility>
 #include <vector>
 #include <algorithm>
@@ -122,6 +124,29 @@ void write_boot_record(const std::string& dir, const std::string& name,
     (void)write_file_atomically(dir + "/" + name, record.dump());
 }
 
+namespace {
+
+// A temporary file of write_file_atomically (NAME.tmp.PID.N) for a record of this kind whose
+// writer is no longer running: killed midway, it would stay until the next boot (about 2 MB for
+// a wasm module, in /run, which is memory).
+bool writer_is_gone(std::string_view name, std::string_view prefix, std::string_view suffix) {
+    if (!name.starts_with(prefix)) return false;
+    const std::string marker = std::string(suffix) + ".tmp.";
+    const size_t at = name.find(marker, prefix.size());
+    if (at == std::string_view::npos) return false;
+    const std::string_view rest = name.substr(at + marker.size());
+    const size_t dot = rest.find('.');
+    const std::string_view digits = rest.substr(0, dot);
+    if (digits.empty() || digits.size() > 9 || dot == std::string_view::npos ||
+        !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        return false;
+    }
+    const pid_t pid = static_cast<pid_t>(std::stol(std::string(digits)));
+    return pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+}  // namespace
+
 void prune_boot_records(const std::string& dir, std::string_view prefix, std::string_view suffix,
                         size_t keep) {
     UniqueFd at(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -131,6 +156,10 @@ void prune_boot_records(const std::string& dir, std::string_view prefix, std::st
     std::vector<std::pair<struct timespec, std::string>> records;
     while (const struct dirent* entry = ::readdir(list)) {
         const std::string_view name = entry->d_name;
+        if (writer_is_gone(name, prefix, suffix)) {
+            ::unlinkat(at.get(), entry->d_name, 0);
+            continue;
+        }
         if (name.size() < prefix.size() + suffix.size() || !name.starts_with(prefix) ||
             !name.ends_with(suffix)) {
             continue;

@@ -135,6 +135,24 @@ TEST_F(BootCacheTest, PruningKeepsTheNewestRecordsOfAKindAndNothingElse) {
     EXPECT_TRUE(fs::exists("/etc/passwd"));
 }
 
+// A record write killed midway left its temporary file (NAME.tmp.PID.N: ~2 MB for a wasm module,
+// in /run, which is memory) until the next boot (red team, 2026-12-06). Pruning removes those
+// of writers that are gone and leaves a running writer's.
+TEST_F(BootCacheTest, PruningRemovesTheTemporaryFilesOfWritersThatAreGone) {
+    const pid_t gone = ::fork();
+    if (gone == 0) ::_exit(0);
+    ASSERT_GT(gone, 0);
+    ASSERT_EQ(::waitpid(gone, nullptr, 0), gone);
+    const std::string dead = "kind.0.module.tmp." + std::to_string(gone) + ".0";
+    const std::string live = "kind.1.module.tmp." + std::to_string(::getpid()) + ".3";
+    const std::string other = "other.0.module.tmp." + std::to_string(gone) + ".0";  // another kind's
+    for (const auto& name : {dead, live, other}) std::ofstream(dir_ + "/" + name) << "partial";
+    microvm::host::prune_boot_records(dir_, "kind.", ".module", 2);
+    EXPECT_FALSE(fs::exists(dir_ + "/" + dead)) << "a dead writer's temporary file was kept";
+    EXPECT_TRUE(fs::exists(dir_ + "/" + live)) << "a running writer's temporary file was removed";
+    EXPECT_TRUE(fs::exists(dir_ + "/" + other));
+}
+
 // The attack (red team, 2026-12-03): a user's records were kept wherever $XDG_RUNTIME_DIR
 // pointed, so a run with another environment could not know them and let a sandbox write
 // there. A user's records are kept under /run/user/<uid>/microvm or nowhere.

@@ -125,16 +125,18 @@ TEST_F(GvisorProviderTest, AConfiguredHomeIsKept) {
     EXPECT_EQ(r.metadata.stdout_data.find("HOME=/\n"), std::string::npos);
 }
 
-// The sandbox writes at the path of a directory of the host's /tmp (mkdtemp, 0700), which its
-// own /tmp lacks: were /tmp the host's, the file would land in it (or the write would fail).
+// The sandbox writes a file in its /tmp whose name only this test knows (beside a directory it
+// made with mkdtemp in the host's /tmp; the sandbox has no mkdir): were /tmp the host's, the file
+// would be there.
 TEST_F(GvisorProviderTest, TmpIsPrivateToTheSandbox) {
     const testsupport::HostDir host_side("gvisor-private-tmp");
-    const std::string in_tmp = host_side.path().string();
-    ExecutionResult r = run(external("/bin/sh", {"-c", "mkdir -p " + in_tmp + " && echo x > " + in_tmp +
-                                                           "/f && read v < " + in_tmp + "/f && echo $v"}));
+    const std::string probe = host_side.path().string() + "-f";
+    ExecutionResult r = run(external("/bin/sh", {"-c", "echo x > " + probe + " && read v < " + probe + " && echo $v"}));
+    const bool on_host = fs::exists(probe);
+    fs::remove(probe);
     ASSERT_EQ(r.status, Status::Ok) << describe(r);
     EXPECT_EQ(r.metadata.stdout_data, "x\n");
-    EXPECT_FALSE(fs::exists(host_side.path() / "f"));
+    EXPECT_FALSE(on_host) << "the sandbox's /tmp is the host's";
 }
 
 TEST_F(GvisorProviderTest, FsReadOnlySystemDirsAreReadOnly) {

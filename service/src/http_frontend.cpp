@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 
@@ -24,6 +25,7 @@
 
 #include "host/fd_wait.hpp"
 #include "host/local_route.hpp"
+#include "microvm/trusted_path.hpp"
 #include "service/confined_files.hpp"
 #include "service/hangup_watcher.hpp"
 #include "service/openapi.hpp"
@@ -794,7 +796,16 @@ Expected<void> HttpFrontend::add_listener(const ListenSpec& spec, std::optional<
         SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
         if (SSL_CTX_use_certificate_chain_file(ctx, tls->cert_file.c_str()) != 1)
             return fail(Failure::Kind::SetupError, "TLS certificate " + tls->cert_file + ": " + ssl_error());
-        if (SSL_CTX_use_PrivateKey_file(ctx, tls->key_file.c_str(), SSL_FILETYPE_PEM) != 1)
+        // The key as the token file: a file of root's or this user's, in directories only they
+        // may change, readable by nobody else (it was loaded whatever its owner and mode).
+        RTFS_TRY(const std::string key_real, owned_real_path(tls->key_file, "TLS key"));
+        struct stat key_st {};
+        if (::stat(key_real.c_str(), &key_st) != 0 || !S_ISREG(key_st.st_mode))
+            return fail(Failure::Kind::SetupError, "TLS key " + tls->key_file + " is not a regular file");
+        if (key_st.st_mode & 077)
+            return fail(Failure::Kind::SetupError,
+                        "TLS key " + tls->key_file + " is readable by group or others; chmod 600 it");
+        if (SSL_CTX_use_PrivateKey_file(ctx, key_real.c_str(), SSL_FILETYPE_PEM) != 1)
             return fail(Failure::Kind::SetupError, "TLS key " + tls->key_file + ": " + ssl_error());
         if (SSL_CTX_check_private_key(ctx) != 1)
             return fail(Failure::Kind::SetupError, "TLS key " + tls->key_file + " does not match the certificate");

@@ -5,7 +5,10 @@
 #include <openssl/ssl.h>
 #include <poll.h>
 
+#include <sys/stat.h>
+
 #include <cerrno>
+#include <filesystem>
 #include <chrono>
 #include <cstdlib>
 #include <memory>
@@ -29,6 +32,14 @@ TEST(Tls, ServesTheApiOverTlsWithTheTokenRequired) {
     auto bad = frontend.add_listener(*parse_listen("tcp:127.0.0.1:0"), TokenSet::of({{"t", kToken}}), TlsFiles{cert, dir + "/missing.pem"});
     ASSERT_FALSE(bad);
     EXPECT_NE(bad.error().message.find("TLS key"), std::string::npos);
+    // A key others may read is refused, as a token file is (it was loaded whatever its mode).
+    const std::string shared_key = dir + "/shared-key.pem";
+    std::filesystem::copy_file(key, shared_key);
+    ASSERT_EQ(::chmod(shared_key.c_str(), 0644), 0);
+    auto readable = frontend.add_listener(*parse_listen("tcp:127.0.0.1:0"), TokenSet::of({{"t", kToken}}),
+                                          TlsFiles{cert, shared_key});
+    ASSERT_FALSE(readable) << "a TLS key readable by others was loaded";
+    EXPECT_NE(readable.error().message.find("chmod 600"), std::string::npos) << readable.error().message;
     const int port = frontend.port(0);
     frontend.start();
 

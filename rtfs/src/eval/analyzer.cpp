@@ -307,16 +307,17 @@ private:
                 if (items.size() < 2) return syntax(form, h + " needs a condition");
                 std::vector<Value> body{make_symbol("do")};
                 body.insert(body.end(), items.begin() + 2, items.end());
-                Value test = h == "when" ? items[1] : make_list({make_symbol("not"), items[1]});
-                return analyze(relist(form, {make_symbol("if"), test, relist(form, body)}), tail);
+                // No call of `not`: a program may define a global of that name after this form.
+                if (h == "when") return analyze(relist(form, {make_symbol("if"), items[1], relist(form, body)}), tail);
+                return analyze(relist(form, {make_symbol("if"), items[1], Value(), relist(form, body)}), tail);
             }
             if (h == "if-not") {
                 if (items.size() < 3 || items.size() > 4)
                     return syntax(form, "if-not takes a condition, then and optional else");
-                std::vector<Value> f{make_symbol("if"), make_list({make_symbol("not"), items[1]}),
-                                     items[2]};
-                if (items.size() == 4) f.push_back(items[3]);
-                return analyze(relist(form, f), tail);
+                // The branches swapped rather than a call of `not` (see when-not).
+                return analyze(relist(form, {make_symbol("if"), items[1], items.size() == 4 ? items[3] : Value(),
+                                             items[2]}),
+                               tail);
             }
             if (h == "if-let" || h == "when-let") return analyze_if_let(form, items, tail);
             if (h == "->" || h == "->>") return analyze(thread(form, items, h == "->>"), tail);

@@ -588,6 +588,10 @@ Result<Value> ForNode::eval(Interpreter::State& st) const {
     Collected out(st.heap);
     RTFS_TRY(bool ignored, run_for(*this, 0, st, &out));
     (void)ignored;
+    // The vector value charges itself: the gathering's charge goes first, so the peak does not
+    // count the same storage twice.
+    out.heap.live_bytes -= out.charged;
+    out.charged = 0;
     return make_vector(std::move(out.items));
 }
 

@@ -206,7 +206,8 @@ Value parse_number(const std::string& s, bool want_int) {
     if (!r) return Value();
     if (want_int) return r->is(Type::Int) ? *r : Value();
     if (r->is(Type::Int)) return Value::floating(static_cast<double>(r->as_int()));
-    return r->is(Type::Float) ? *r : Value();
+    // "1e400" is a literal of the grammar whose value overflows: no number, as ##Inf is none.
+    return r->is(Type::Float) && std::isfinite(r->as_float()) ? *r : Value();
 }
 
 // d truncated toward zero, or nil when that is no 64-bit integer (NaN and infinities included).

@@ -155,17 +155,17 @@ Expected<void> check_state_dir(const std::string& state_dir) {
         return fail(Failure::Kind::SetupError,
                     "cannot create the state directory (setting state_dir) " + state_dir + ": " + host::errno_text(errno));
     }
+    // Every directory above it too: whoever may rename an entry there could swap in a directory
+    // of theirs, with a symlink where the host writes.
+    RTFS_TRY(std::string real, host::trusted_cache_dir(state_dir, "state directory (setting state_dir)"));
     // Each VM's QEMU runs as a user of its own and must pass through this directory to its own:
     // 0711 whatever the umask (systemd's UMask=0077 made it 0700, and every VM failed its chdir).
-    if (made && ::chmod(state_dir.c_str(), 0711) != 0) {
+    // Set on the real path, judged first: never through an entry someone could swap.
+    if (made && ::chmod(real.c_str(), 0711) != 0) {
         return fail(Failure::Kind::SetupError,
                     "cannot set the mode of the state directory (setting state_dir) " + state_dir + ": " +
                         host::errno_text(errno));
     }
-    // Every directory above it too: whoever may rename an entry there could swap in a directory
-    // of theirs, with a symlink where the host writes.
-    RTFS_TRY(std::string real, host::trusted_cache_dir(state_dir, "state directory (setting state_dir)"));
-    (void)real;
     struct stat st;
     if (::lstat(state_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid() ||
         (st.st_mode & 022)) {

@@ -155,14 +155,18 @@ def incomplete_images_are_built_again(e):
     again("a byte of the kernel changed (same size)", flip)
     again("the kernel cut short", lambda: os.truncate(os.path.join(image, "bzImage"), 10))
 
-    # Stage directories of builds that died are swept; a live builder's is not.
-    dead = os.path.join(cache, f".{'0' * 32}.tmp.{dead_pid()}")
-    live = os.path.join(cache, f".{'1' * 32}.tmp.{os.getpid()}")
-    for d in (dead, live):
+    # Stage directories of this key's builds that died are swept; a live builder's is not, nor
+    # another key's (its builder may run in a pid namespace this /proc does not show).
+    key = os.path.basename(os.path.realpath(image))
+    dead = os.path.join(cache, f".{key}.tmp.{dead_pid()}")
+    live = os.path.join(cache, f".{key}.tmp.{os.getpid()}")
+    other = os.path.join(cache, f".{'0' * 32}.tmp.{dead_pid()}")
+    for d in (dead, live, other):
         os.makedirs(os.path.join(d, "junk"))
     again("stage directories left", lambda: os.unlink(os.path.join(image, "manifest.json")))
     check(not os.path.exists(dead), "a dead build's stage directory is swept")
     check(os.path.isdir(live), "a live build's stage directory stays")
+    check(os.path.isdir(other), "another key's stage directory stays")
 
 
 def incomplete_kernels_are_built_again(e):
@@ -178,7 +182,7 @@ def incomplete_kernels_are_built_again(e):
         with open(os.path.join(kdir, "kernel.env"), "w") as f:
             f.write(text + 'KERNEL_SOURCE="linux-source-6.1"\n')
         make(kdir)
-        dead = os.path.join(cache, "kernels", f".{'0' * 32}.tmp.{dead_pid()}")
+        dead = os.path.join(cache, "kernels", f".{os.path.basename(kdir)}.tmp.{dead_pid()}")
         os.makedirs(dead)
         rc, out, err = e.run(e.kernel, "--cache", cache)
         return kdir, dead, rc, out, err

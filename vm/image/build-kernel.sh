@@ -106,7 +106,7 @@ if [ -e "$out" ] || [ -L "$out" ]; then
   log "removing $out, which is incomplete ($fault), to build it again"
   rm -rf -- "$out"
 fi
-sweep_stages "$cache/kernels"
+sweep_stages "$cache/kernels" "$key"
 
 tmp="$(mktemp -d "$tmpbase/microvm-kernel.XXXXXX")"
 stage="$cache/kernels/.$key.tmp.$$"

@@ -242,7 +242,7 @@ if [ -n "$fault" ]; then
     log "removing $out, which is incomplete ($fault), to build it again"
     rm -rf -- "$out"
   fi
-  sweep_stages "$cache"
+  sweep_stages "$cache" "$key"
   start=$(date +%s)
   stage="$cache/.$key.tmp.$$"
   log "building image $key (agent $agent, busybox $busybox_version, $compression)"

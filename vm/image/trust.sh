@@ -84,11 +84,13 @@ read_kernel_env() {  # file key
   [[ "$KERNEL_SOURCE$KERNEL_COMPILER" =~ ^[[:print:]]*$ ]] || { kernel_env_fault="$file: KERNEL_SOURCE or KERNEL_COMPILER has control characters"; return 1; }
 }
 
-# Removes the stage directories (.<key>.tmp.<pid>) in dir whose builder is no longer running;
-# they would stay for good. Called under the key's lock, before a build.
-sweep_stages() {  # dir
+# Removes the stage directories of this key (.<key>.tmp.<pid>) in dir whose builder is no longer
+# running; they would stay for good. Called under the key's lock, before a build: only this key's,
+# whose builders all take that lock (another key's builder may run in a pid namespace whose pids
+# this /proc does not show).
+sweep_stages() {  # dir key
   local d pid
-  for d in "$1"/.*.tmp.*; do
+  for d in "$1"/."$2".tmp.*; do
     [[ "${d##*/}" =~ ^\.[0-9a-f]{32}\.tmp\.([0-9]+)$ ]] || continue
     pid="${BASH_REMATCH[1]}"
     [ ! -e "/proc/$pid" ] || continue

@@ -8,7 +8,6 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 
@@ -29,6 +28,7 @@
 #include "service/confined_files.hpp"
 #include "service/hangup_watcher.hpp"
 #include "service/openapi.hpp"
+#include "service/tokens.hpp"
 #include "host/output_relay.hpp"
 #include "service/stream_events.hpp"
 
@@ -796,15 +796,11 @@ Expected<void> HttpFrontend::add_listener(const ListenSpec& spec, std::optional<
         SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
         if (SSL_CTX_use_certificate_chain_file(ctx, tls->cert_file.c_str()) != 1)
             return fail(Failure::Kind::SetupError, "TLS certificate " + tls->cert_file + ": " + ssl_error());
-        // The key as the token file: a file of root's or this user's, in directories only they
-        // may change, readable by nobody else (it was loaded whatever its owner and mode).
+        // A file of root's or this user's, in directories only they may change (a sticky /tmp
+        // aside, as for --state-dir), readable by nobody else: it was loaded whatever its owner
+        // and mode.
         RTFS_TRY(const std::string key_real, owned_real_path(tls->key_file, "TLS key"));
-        struct stat key_st {};
-        if (::stat(key_real.c_str(), &key_st) != 0 || !S_ISREG(key_st.st_mode))
-            return fail(Failure::Kind::SetupError, "TLS key " + tls->key_file + " is not a regular file");
-        if (key_st.st_mode & 077)
-            return fail(Failure::Kind::SetupError,
-                        "TLS key " + tls->key_file + " is readable by group or others; chmod 600 it");
+        RTFS_CHECK(check_private_file(key_real, tls->key_file, "TLS key"));
         if (SSL_CTX_use_PrivateKey_file(ctx, key_real.c_str(), SSL_FILETYPE_PEM) != 1)
             return fail(Failure::Kind::SetupError, "TLS key " + tls->key_file + ": " + ssl_error());
         if (SSL_CTX_check_private_key(ctx) != 1)

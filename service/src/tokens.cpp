@@ -11,13 +11,18 @@
 
 namespace microvm::service {
 
-Expected<TokenSet> TokenSet::load(const std::string& path) {
-    RTFS_TRY(std::string real, trusted_real_path(path, "token file"));
+Expected<void> check_private_file(const std::string& real, const std::string& given, const std::string& what) {
     struct stat st {};
     if (::stat(real.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
-        return fail(Failure::Kind::SetupError, "token file " + path + " is not a regular file");
+        return fail(Failure::Kind::SetupError, what + " " + given + " is not a regular file");
     if (st.st_mode & 077)
-        return fail(Failure::Kind::SetupError, "token file " + path + " is readable by group or others; chmod 600 it");
+        return fail(Failure::Kind::SetupError, what + " " + given + " is readable by group or others; chmod 600 it");
+    return Ok{};
+}
+
+Expected<TokenSet> TokenSet::load(const std::string& path) {
+    RTFS_TRY(std::string real, trusted_real_path(path, "token file"));
+    RTFS_CHECK(check_private_file(real, path, "token file"));
     std::ifstream in(real);
     if (!in) return fail(Failure::Kind::SetupError, "token file " + path + " cannot be read");
     std::stringstream text;

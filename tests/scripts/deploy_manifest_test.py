@@ -15,7 +15,7 @@ import re
 import sys
 
 KUBELET_KINDS = ("configMap", "secret", "emptyDir")
-CHECKED_FLAGS = ("--config", "--token-file", "--state-dir")
+CHECKED_FLAGS = ("--config", "--token-file", "--tls-key", "--state-dir", "--audit-log")
 
 
 def parse(text):

@@ -383,6 +383,16 @@ TEST_F(QemuTest, MemoryLimitEndsTheProgramAsMemoryExceeded) {
     EXPECT_EQ(r.error->reason, Reason::MemoryExceeded) << r.error->message << r.metadata.stderr_data;
 }
 
+// The attack (red team, 2026-12-06): the program read the guest kernel's log through syslog(2)
+// (busybox dmesg): every boot message, addresses and the layout of a kernel without KASLR
+// included. The log is root's from boot (CONFIG_SECURITY_DMESG_RESTRICT), and the program is
+// never root in the guest.
+TEST_F(QemuTest, TheProgramCannotReadTheKernelLog) {
+    auto r = run(sh("dmesg >/dev/null 2>&1 && echo READ || echo REFUSED; cat /proc/sys/kernel/dmesg_restrict"));
+    ASSERT_FALSE(r.error.has_value()) << r.error->message << r.metadata.stderr_data;
+    EXPECT_EQ(r.metadata.stdout_data, "REFUSED\n1\n");
+}
+
 // The attack: root in the guest lifts what the agent set for its run (its cgroup's memory.max,
 // kernel.threads-max) or leaves its cgroup, then allocates past the limit. The program runs as
 // QEMU's uid (a root host's per-VM uid), never root: each write is refused, and the limit

@@ -6,17 +6,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <signal.h>
 #include <string>
 #include <utility>
 #include <vector>
 #include <algorithm>
 
+#include "host/stale_dirs.hpp"
 #include "host/trusted_state.hpp"
 #include "host/unique_fd.hpp"
 #include "microvm/trusted_path.hpp"
@@ -85,9 +84,9 @@ std::optional<std::string> read_trusted_file(const std::string& path, size_t max
 }
 
 bool write_file_atomically(const std::string& path, const std::string& data, mode_t mode) {
-    static std::atomic<unsigned> counter{0};
-    const std::string temp = path + ".tmp." + std::to_string(::getpid()) + "." +
-                             std::to_string(counter.fetch_add(1));
+    // Named as what a host process leaves in shared places (stale_dirs.hpp): a write killed
+    // midway leaves a name prune_boot_records knows for a dead writer's.
+    const std::string temp = owned_name(path + ".tmp.");
     UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!fd.valid()) return false;
     if (mode != 0600 && ::fchmod(fd.get(), mode) != 0) {
@@ -126,23 +125,14 @@ void write_boot_record(const std::string& dir, const std::string& name,
 
 namespace {
 
-// A temporary file of write_file_atomically (NAME.tmp.PID.N) for a record of this kind whose
-// writer is no longer running: killed midway, it would stay until the next boot (about 2 MB for
-// a wasm module, in /run, which is memory).
+// A temporary file of write_file_atomically for a record of this kind whose writer is gone:
+// killed midway, it would stay until the next boot (about 2 MB for a wasm module, in /run, which
+// is memory).
 bool writer_is_gone(std::string_view name, std::string_view prefix, std::string_view suffix) {
     if (!name.starts_with(prefix)) return false;
     const std::string marker = std::string(suffix) + ".tmp.";
     const size_t at = name.find(marker, prefix.size());
-    if (at == std::string_view::npos) return false;
-    const std::string_view rest = name.substr(at + marker.size());
-    const size_t dot = rest.find('.');
-    const std::string_view digits = rest.substr(0, dot);
-    if (digits.empty() || digits.size() > 9 || dot == std::string_view::npos ||
-        !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-        return false;
-    }
-    const pid_t pid = static_cast<pid_t>(std::stol(std::string(digits)));
-    return pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH;
+    return at != std::string_view::npos && left_by_dead_owner(name, name.substr(0, at + marker.size()));
 }
 
 }  // namespace

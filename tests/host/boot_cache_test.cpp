@@ -1,6 +1,7 @@
 // Per-boot records (host/boot_cache.hpp): used only while current, and only when nobody but root
 // or this user could have written them. Each planted or tampered record must be ignored.
 #include "host/boot_cache.hpp"
+#include "host/stale_dirs.hpp"
 #include "host/trusted_state.hpp"
 
 #include <fcntl.h>
@@ -143,9 +144,12 @@ TEST_F(BootCacheTest, PruningRemovesTheTemporaryFilesOfWritersThatAreGone) {
     if (gone == 0) ::_exit(0);
     ASSERT_GT(gone, 0);
     ASSERT_EQ(::waitpid(gone, nullptr, 0), gone);
-    const std::string dead = "kind.0.module.tmp." + std::to_string(gone) + ".0";
-    const std::string live = "kind.1.module.tmp." + std::to_string(::getpid()) + ".3";
-    const std::string other = "other.0.module.tmp." + std::to_string(gone) + ".0";  // another kind's
+    // Named as write_file_atomically names them (owned_name): this process's, and the same with
+    // the pid of a process that is gone.
+    const std::string live = microvm::host::owned_name("kind.1.module.tmp.");
+    const std::string owner = live.substr(std::string("kind.1.module.tmp.").size());  // PID.NS-N
+    const std::string dead = "kind.0.module.tmp." + std::to_string(gone) + owner.substr(owner.find('.'));
+    const std::string other = "other.0.module.tmp." + std::to_string(gone) + owner.substr(owner.find('.'));
     for (const auto& name : {dead, live, other}) std::ofstream(dir_ + "/" + name) << "partial";
     microvm::host::prune_boot_records(dir_, "kind.", ".module", 2);
     EXPECT_FALSE(fs::exists(dir_ + "/" + dead)) << "a dead writer's temporary file was kept";

@@ -66,7 +66,8 @@ void write_boot_bytes(const std::string& dir, const std::string& name,
 // others: records named after something each build changes (a binary's path) would otherwise
 // pile up until the next boot, in memory when dir is on a tmpfs (/run). Best effort; removes
 // names only. Anything of such a name but a regular file (never a record) is removed, a symlink
-// without being followed.
+// without being followed; so are the temporaries of record writes whose writer is gone
+// (write_file_atomically names them as stale_dirs.hpp does, with its pid and pid namespace).
 void prune_boot_records(const std::string& dir, std::string_view prefix, std::string_view suffix,
                         size_t keep);
 

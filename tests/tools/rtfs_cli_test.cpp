@@ -236,13 +236,6 @@ void repl_on_a_terminal(const std::string& home) {
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << " " << seen;
 }
 
-std::string read_all(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 // The attack (red team, 2026-12-06): a user leaves ~/.rtfs_history as a link to a file only
 // root may write, and root runs `rtfs repl` keeping that user's HOME (sudo -E, su -m): the
 // history was written through the link (onto /etc/passwd, a passwordless root account). A HOME
@@ -259,7 +252,7 @@ TEST(RtfsCli, TheReplsHistoryIsNeverWrittenThroughAPlantedLink) {
         struct stat st;
         EXPECT_EQ(::stat(victim.c_str(), &st), 0);
         EXPECT_EQ(st.st_mode & 07777, 0644u);
-        EXPECT_EQ(read_all(victim), "root:x:0:0::/root:/bin/bash\n");
+        EXPECT_EQ(testsupport::read_text(victim), "root:x:0:0::/root:/bin/bash\n");
     };
 
     const std::string others = base + "/others";
@@ -278,7 +271,7 @@ TEST(RtfsCli, TheReplsHistoryIsNeverWrittenThroughAPlantedLink) {
     struct stat st;
     ASSERT_EQ(::lstat((own + "/.rtfs_history").c_str(), &st), 0);
     EXPECT_TRUE(S_ISREG(st.st_mode)) << "the history is not a file of its own";
-    EXPECT_NE(read_all(own + "/.rtfs_history").find("(+"), std::string::npos) << "no history kept: " << read_all(own + "/.rtfs_history");
+    EXPECT_NE(testsupport::read_text(own + "/.rtfs_history").find("(+"), std::string::npos) << "no history kept: " << testsupport::read_text(own + "/.rtfs_history");
 }
 
 TEST(RtfsCli, TimeoutInterruptsAnEndlessProgram) {

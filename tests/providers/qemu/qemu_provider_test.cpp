@@ -21,6 +21,7 @@
 
 #include <gtest/gtest.h>
 
+#include "host/guest_image.hpp"
 #include "qemu/qemu_provider.hpp"
 #include "qemu_fixture.hpp"
 #include "qemu/qemu_vm.hpp"
@@ -391,6 +392,36 @@ TEST_F(QemuTest, TheProgramCannotReadTheKernelLog) {
     auto r = run(sh("dmesg >/dev/null 2>&1 && echo READ || echo REFUSED; cat /proc/sys/kernel/dmesg_restrict"));
     ASSERT_FALSE(r.error.has_value()) << r.error->message << r.metadata.stderr_data;
     EXPECT_EQ(r.metadata.stdout_data, "REFUSED\n1\n");
+}
+
+// The attack: perf_event_open, a frequent way from a user to root in a kernel, from the program
+// (never root in the guest). The guest kernel refuses it to every user but root
+// (kernel.perf_event_paranoid=3 from boot); busybox has no perf_event_open, so the test reads
+// the setting that decides.
+TEST_F(QemuTest, TheProgramCannotOpenPerfEvents) {
+    auto r = run(sh("cat /proc/sys/kernel/perf_event_paranoid"));
+    ASSERT_FALSE(r.error.has_value()) << r.error->message << r.metadata.stderr_data;
+    EXPECT_EQ(r.metadata.stdout_data, "3\n");
+}
+
+// The guest kernel the VMs boot was built with its hardening (vm/image/kernel.config): each
+// option leaves a function in the vmlinux that no build without it has. The image's own kernel
+// only: a bzImage is the cloud-kernel fallback, which the project did not build.
+TEST_F(QemuTest, TheGuestKernelIsBuiltWithItsHardening) {
+    auto image = microvm::host::find_guest_image("");
+    ASSERT_TRUE(image) << image.error().message;
+    if (fs::path(image->kernel).filename() != "vmlinux") GTEST_SKIP() << "not the project's kernel: " << image->kernel;
+    std::string symbols;
+    FILE* nm = ::popen(("nm --defined-only '" + image->kernel + "'").c_str(), "r");
+    ASSERT_NE(nm, nullptr);
+    char buf[4096];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, nm)) > 0;) symbols.append(buf, n);
+    ASSERT_EQ(::pclose(nm), 0) << "nm failed on " << image->kernel;
+    for (const char* fn : {" __stack_chk_fail\n",      // STACKPROTECTOR
+                           " __check_object_size\n",   // HARDENED_USERCOPY
+                           " fortify_panic\n"}) {      // FORTIFY_SOURCE
+        EXPECT_NE(symbols.find(fn), std::string::npos) << "no" << fn << "in " << image->kernel;
+    }
 }
 
 // The attack: root in the guest lifts what the agent set for its run (its cgroup's memory.max,

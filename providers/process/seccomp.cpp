@@ -55,8 +55,9 @@ Expected<void> add_allow_list(scmp_filter_ctx ctx) {
     return Ok{};
 }
 
+// Answers the call with -err when its argument matches (err 0: success, the call not made).
 Expected<void> refuse(scmp_filter_ctx ctx, int err, int nr, const scmp_arg_cmp& a,
-                      const char* what) {
+                      const std::string& what) {
     return check(::seccomp_rule_add(ctx, SCMP_ACT_ERRNO(err), nr, 1, a), what);
 }
 
@@ -97,6 +98,18 @@ Expected<void> add_argument_rules(scmp_filter_ctx ctx, bool unix_sockets) {
         if (nr == __NR_SCMP_ERROR) continue;  // unknown to this libseccomp: not allowed at all
         RTFS_CHECK(check(::seccomp_rule_add(ctx, SCMP_ACT_ERRNO(policy::kUnsupportedErrno), nr, 0),
                          "rule " + std::string(name)));
+    }
+    for (const policy::ArgumentValue& call : policy::kIgnoredCalls) {
+        int nr = ::seccomp_syscall_resolve_name(std::string(call.name).c_str());
+        if (nr == __NR_SCMP_ERROR) continue;  // unknown to this libseccomp: not allowed at all
+        RTFS_CHECK(refuse(ctx, 0, nr, scmp_arg_cmp{call.index, SCMP_CMP_MASKED_EQ, 0xffffffffu, call.value},
+                          "rule " + std::string(call.name)));
+    }
+    for (const policy::ArgumentValue& call : policy::kDeniedCommands) {
+        int nr = ::seccomp_syscall_resolve_name(std::string(call.name).c_str());
+        if (nr == __NR_SCMP_ERROR) continue;  // unknown to this libseccomp: not allowed at all
+        RTFS_CHECK(refuse(ctx, EPERM, nr, scmp_arg_cmp{call.index, SCMP_CMP_MASKED_EQ, 0xffffffffu, call.value},
+                          "rule " + std::string(call.name)));
     }
     for (unsigned long request : policy::kDeniedIoctls) {
         RTFS_CHECK(refuse(ctx, EPERM, SCMP_SYS(ioctl),

@@ -4,11 +4,13 @@
 // Default deny: a call not on the allow list fails with ENOSYS, so a system call added to a
 // future kernel is unavailable until reviewed, and libc falls back as on an older kernel. The
 // list is modelled on Docker's default profile, stricter where noted in docs/security.md
-// (no io_uring, ptrace, process_vm_*, name_to_handle_at, adjtimex, keyring). Allowed calls are
-// further refused by argument with EPERM or EAFNOSUPPORT:
+// (no io_uring or legacy aio, ptrace, process_vm_*, name_to_handle_at, adjtimex, keyring,
+// memfd_secret). Allowed calls are further refused by argument with EPERM or EAFNOSUPPORT:
 //   clone       with any CLONE_NEW* flag (clone3 is not allowed: its flags are in memory)
 //   personality other than 0, PER_LINUX32, UNAME26, their combination and the query 0xffffffff
 //   ioctl       TIOCSTI, TIOCLINUX
+//   fcntl       F_SETLEASE (kDeniedCommands); fadvise64's POSIX_FADV_DONTNEED is answered 0
+//               without being done (kIgnoredCalls)
 //   chmod, fchmod, fchmodat, fchmodat2, creat, open, openat, mknod, mknodat
 //               with a mode holding S_ISUID or S_ISGID (openat2, whose mode is in memory, is
 //               denied): a file a sandbox writes into an rw= directory belongs on the host to
@@ -78,6 +80,24 @@ inline constexpr FlagArgument kDeniedFlagArguments[] = {
     {"mmap", 3, 0x40000 /* MAP_HUGETLB */},
     {"shmget", 2, 04000 /* SHM_HUGETLB */},
     {"memfd_create", 1, 0x0004 /* MFD_HUGETLB */}};
+
+// One value of one argument, as the calls below take it (compared as the int the kernel reads).
+struct ArgumentValue {
+    std::string_view name;
+    unsigned index;
+    uint64_t value;
+};
+// Answered as done without being done (the filter returns 0): posix_fadvise's
+// POSIX_FADV_DONTNEED drops a file's pages from the page cache every process shares, and read
+// access is all it asks: a sandbox emptied the host's cache of any file it could read (libLLVM,
+// 112 MiB resident, to none), again and again (red team, 2026-12-06). It is a hint: ignoring it
+// changes no result. (The process provider; gVisor's sentry keeps its own cache.)
+inline constexpr ArgumentValue kIgnoredCalls[] = {{"fadvise64", 3, 4 /* POSIX_FADV_DONTNEED */}};
+// Refused with EPERM: fcntl(F_SETLEASE). The sandbox owns, through its mapping, the files of an
+// rw= directory; a lease on one made every host process opening it for writing wait the kernel's
+// lease-break time (45 s) (red team, 2026-12-06). (The process provider; the sentry has no host
+// leases.)
+inline constexpr ArgumentValue kDeniedCommands[] = {{"fcntl", 1, 1024 /* F_SETLEASE */}};
 
 // Setting extended attributes: EOPNOTSUPP, as on a file system without them (cp -a and tar carry
 // on without). A default POSIX ACL (system.posix_acl_default) set on an rw= directory is

@@ -194,6 +194,78 @@ TEST(Seccomp, HugePagesAreRefused) {
               0);
 }
 
+// Runs check() in a forked child with no filter: the control of a test whose effect the filter
+// takes away.
+int unfiltered(int (*check)()) {
+    pid_t pid = ::fork();
+    if (pid == 0) _exit(check());
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 200 + WTERMSIG(status);
+}
+
+// The red team's eviction (2026-12-06): posix_fadvise(POSIX_FADV_DONTNEED) on any file a sandbox
+// can read dropped its pages from the host's page cache (libLLVM, 112 MiB resident, to none).
+// Under the filter the call says it did it and the pages stay; without it, they go (so the file
+// system here is one the advice acts on, and the test could fail).
+int pages_left_after_dontneed() {
+    char dir[] = "/tmp/seccomp-fadvise-XXXXXX";
+    if (!::mkdtemp(dir)) return 10;
+    const std::string f = std::string(dir) + "/f";
+    constexpr size_t kBytes = 1 << 20;
+    const std::string data(kBytes, 'x');
+    int fd = ::open(f.c_str(), O_CREAT | O_RDWR, 0600);
+    int result = 11;
+    if (fd >= 0 && ::write(fd, data.data(), kBytes) == static_cast<ssize_t>(kBytes) && ::fsync(fd) == 0) {
+        const int advised = ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+        void* map = ::mmap(nullptr, kBytes, PROT_READ, MAP_SHARED, fd, 0);
+        unsigned char resident[kBytes / 4096] = {};
+        if (advised != 0) {
+            result = 12;
+        } else if (map == MAP_FAILED || ::mincore(map, kBytes, resident) != 0) {
+            result = 13;
+        } else {
+            size_t in = 0;
+            for (unsigned char page : resident) in += page & 1;
+            result = in == sizeof resident ? 0 : in == 0 ? 1 : 2;  // all left, none, some
+        }
+        if (map != MAP_FAILED) ::munmap(map, kBytes);
+    }
+    if (fd >= 0) ::close(fd);
+    ::unlink(f.c_str());
+    ::rmdir(dir);
+    return result;
+}
+
+TEST(Seccomp, DroppingAFilesPagesFromThePageCacheIsIgnored) {
+    EXPECT_EQ(unfiltered(pages_left_after_dontneed), 1) << "the advice did not act here";
+    EXPECT_EQ(under_filter(restricted(), pages_left_after_dontneed), 0);
+}
+
+// The red team's lease (2026-12-06): a sandbox owns, through its mapping, the files of an rw=
+// directory, and a lease on one made every host process opening it for writing wait 45 s.
+int lease_answer() {
+    char dir[] = "/tmp/seccomp-lease-XXXXXX";
+    if (!::mkdtemp(dir)) return 10;
+    const std::string f = std::string(dir) + "/f";
+    int fd = ::open(f.c_str(), O_CREAT | O_RDONLY, 0600);
+    int result = 11;
+    if (fd >= 0) {
+        const int rc = ::fcntl(fd, F_SETLEASE, F_RDLCK);
+        result = rc == 0 ? 0 : errno == EPERM ? 1 : 2;
+        if (rc == 0) ::fcntl(fd, F_SETLEASE, F_UNLCK);
+        ::close(fd);
+    }
+    ::unlink(f.c_str());
+    ::rmdir(dir);
+    return result;
+}
+
+TEST(Seccomp, ALeaseOnAFileIsRefused) {
+    EXPECT_EQ(unfiltered(lease_answer), 0);
+    EXPECT_EQ(under_filter(restricted(), lease_answer), 1);
+}
+
 // The red team's local root: a sandbox with rw on a root-owned directory copied a shell there and
 // made it setuid; files it writes belong to the directory's owner on the host. No call may set
 // S_ISUID or S_ISGID; ordinary modes still work, and openat2 (mode in memory) is not there.

@@ -7,6 +7,7 @@
 #include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -513,18 +514,27 @@ TEST_P(ProviderEnforcementTest, ASandboxCannotExhaustTheHostUsersKernelBudgets) 
         ::mq_close(mq);
         ::mq_unlink(queue.c_str());
     }
+    // fs.aio-max-nr is one budget of the whole host (red team, 2026-12-06: one sandbox took all
+    // 65536 with two io_setup calls, and the host's own failed with EAGAIN).
+    unsigned long aio_context = 0;
+    const long aio_rc = ::syscall(SYS_io_setup, 128, &aio_context);
+    const int aio_errno = errno;
+    if (aio_rc == 0) ::syscall(SYS_io_destroy, aio_context);
     sandbox.join();
     ASSERT_TRUE(holding) << describe(r);
     EXPECT_EQ(r.status, Status::Timeout) << describe(r);
     int taken_inotify = 0, taken_queues = 0;
-    ASSERT_EQ(std::sscanf(r.metadata.stdout_data.c_str(), "inotify %d mqueue %d", &taken_inotify,
-                          &taken_queues),
-              2)
+    long taken_aio = 0;
+    ASSERT_EQ(std::sscanf(r.metadata.stdout_data.c_str(), "inotify %d mqueue %d aio %ld", &taken_inotify,
+                          &taken_queues, &taken_aio),
+              3)
         << describe(r);
     EXPECT_GT(taken_inotify, 0);
     EXPECT_GT(taken_queues, 0);
     for (int fd : inotify_fds) EXPECT_GE(fd, 0) << "inotify_init1 failed on the host";
     EXPECT_NE(mq, static_cast<mqd_t>(-1)) << "mq_open failed on the host: " << std::strerror(mq_errno);
+    EXPECT_EQ(aio_rc, 0) << "io_setup failed on the host: " << std::strerror(aio_errno)
+                         << " (the sandbox took " << taken_aio << " aio events)";
 }
 
 // --- limits ------------------------------------------------------------------------------------
@@ -742,6 +752,9 @@ TEST_P(ProviderEnforcementTest, TheSeccompFilterIsWhatRefusesDeniedCalls) {
          {"unshare", "mount", "ptrace_traceme", "ptrace_attach", "process_vm_readv", "keyctl",
           "add_key", "personality", "finit_module", "init_module", "bpf", "userfaultfd",
           "name_to_handle_at", "clone_newuser", "setns", "clone3", "io_uring_setup", "statmount",
+          // Budgets of the whole host no limit bounds (red team, 2026-12-06): fs.aio-max-nr,
+          // and the direct map's large pages.
+          "io_setup", "memfd_secret",
           "socket_vsock", "socket_packet", "socket_netlink_audit",
           // The red team's attack: unread replies queued on netlink sockets, 8 MiB each, were
           // host memory the sandbox's memory limit never saw (seccomp_policy.hpp).

@@ -75,6 +75,13 @@ int main(void) {
     report("setns", syscall(SYS_setns, 0, 0));
     report("clone3", syscall(SYS_clone3, NULL, 0)); /* ENOSYS, so libc falls back to clone */
     report("io_uring_setup", syscall(SYS_io_uring_setup, 1, buf));
+    unsigned long aio_context = 0;
+    long aio = syscall(SYS_io_setup, 1, &aio_context);
+    report("io_setup", aio);
+    if (aio == 0) syscall(SYS_io_destroy, aio_context);
+    long secret = syscall(447 /* memfd_secret, Linux 5.14 */, 0);
+    report("memfd_secret", secret);
+    if (secret >= 0) close((int)secret);
     report("statmount", syscall(457, NULL, NULL, 0, 0)); /* Linux 6.8; not on the allow list */
     char c = 'x';
     report("ioctl_tiocsti", ioctl(1, TIOCSTI, &c));

@@ -7,10 +7,14 @@ see image_cache_trust.py for the namespace, the tmpfs and the stand-ins).
     image_build.py SOURCE_DIR repair    an incomplete image or kernel directory in the cache is
                                         built again (not "cached" for good, not in the way of
                                         the rename); stage directories of dead builds are swept
+    image_build.py SOURCE_DIR modules   with --modules: what decides the modules packed and the
+                                        boot settings is read from the copies hashed (a module
+                                        swapped during the build, other built-in lists)
 """
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -200,8 +204,111 @@ def incomplete_kernels_are_built_again(e):
         check(not os.path.exists(dead), f"kernel directory, {name}: a dead build's stage directory is swept")
 
 
+def fake_module(e, path, info):
+    """A relocatable ELF whose .modinfo holds the strings of info (readelf -p reads them)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    source = path + ".c"
+    text = "".join(c if c.isalnum() or c in "=,:_- ." else f"\\{ord(c):03o}" for c in "\0".join(info))
+    with open(source, "w") as f:
+        f.write(f'__attribute__((used, section(".modinfo"))) static const char info[] = "{text}";\n')
+    subprocess.run(["gcc", "-c", "-o", path, source], check=True)
+    os.unlink(source)
+
+
+def module_tree(e, root, builtin_extra=()):
+    """A /lib/modules/<release> of a prebuilt kernel: virtio_mmio (and virtio_ring, which no
+    module needs) as modules, every other wanted module built in."""
+    tree = os.path.join(root, "6.1.0-test")
+    fake_module(e, os.path.join(tree, "kernel/drivers/virtio/virtio_mmio.ko"), ["name=virtio_mmio", "depends="])
+    fake_module(e, os.path.join(tree, "kernel/drivers/virtio/virtio_ring.ko"), ["name=virtio_ring", "depends="])
+    with open(os.path.join(tree, "modules.builtin"), "w") as f:
+        for m in ("char/virtio_console", "net/virtio_net", "block/virtio_blk", "char/hw_random/virtio-rng",
+                  "vmw_vsock/vsock", "vmw_vsock/vmw_vsock_virtio_transport", *builtin_extra):
+            f.write(f"kernel/drivers/{m}.ko\n")
+    return tree
+
+
+def modinfo_depends(e, data):
+    path = os.path.join(e.base, "module-from-image.ko")
+    with open(path, "wb") as f:
+        f.write(data)
+    out = subprocess.run(["readelf", "-p", ".modinfo", path], capture_output=True, text=True, check=True).stdout
+    os.unlink(path)
+    deps = [line.split("depends=", 1)[1].strip() for line in out.splitlines() if "depends=" in line]
+    return [d for dep in deps for d in dep.split(",") if d]
+
+
+def modules_swapped_during_the_build(e):
+    """A module swapped at its path right after build.sh read its dependencies: the image holds
+    the bytes whose dependencies were resolved, so every module packed has its dependencies
+    packed (the swapped virtio_mmio.ko needs virtio_ring, which the original did not)."""
+    root = os.path.join(e.base, "modules-swap")
+    tree = module_tree(e, os.path.join(root, "lib"))
+    swapped = os.path.join(root, "swapped.ko")
+    fake_module(e, swapped, ["name=virtio_mmio", "depends=virtio_ring", "parm=device:the swapped one"])
+    # A readelf that, after the first .modinfo read, swaps the original virtio_mmio.ko.
+    hook = os.path.join(root, "hook")
+    os.makedirs(hook)
+    with open(os.path.join(hook, "readelf"), "w") as f:
+        f.write(f'#!/bin/sh\nout="$({shutil.which("readelf")} "$@")"; rc=$?\n'
+                f'if [ "$1" = -p ] && [ "$2" = .modinfo ] && [ ! -e "{root}/done" ]; then\n'
+                f'  cp "{swapped}" "{tree}/kernel/drivers/virtio/virtio_mmio.ko" && touch "{root}/done"\nfi\n'
+                f'printf "%s\\n" "$out"; exit $rc\n')
+    os.chmod(os.path.join(hook, "readelf"), 0o755)
+    path = e.env["PATH"]
+    e.env["PATH"] = hook + ":" + path
+    try:
+        rc, out, err = e.run(e.build, "--cache", os.path.join(root, "cache"), "--agent", "/bin/busybox",
+                             "--no-current", "--kernel-image", e.bzimage, "--modules", tree)
+    finally:
+        e.env["PATH"] = path
+    check(rc == 0, "modules: the image is made", f"rc {rc}, stderr: {err.strip()[-400:]!r}")
+    if rc != 0:
+        return
+    check(os.path.exists(os.path.join(root, "done")), "modules: virtio_mmio.ko was swapped during the build")
+    manifest, files = image_files(out.strip().splitlines()[-1])
+    packed = {name[len("lib/modules/"):-len(".ko")].replace("-", "_"): data
+              for name, data in files.items() if name.startswith("lib/modules/")}
+    check(sorted(packed) == sorted(manifest["kernel"]["modules"]), "modules: the manifest names the modules packed",
+          f"packed {sorted(packed)}, manifest {manifest['kernel']['modules']}")
+    for name, data in packed.items():
+        missing = [d for d in modinfo_depends(e, data) if d.replace("-", "_") not in packed]
+        check(not missing, f"modules: the packed {name} has its dependencies packed", f"missing {missing}")
+    acpi = "off" if b"parm=device:" in packed.get("virtio_mmio", b"") else "on"
+    check(manifest["boot"]["microvm_acpi"] == acpi, "modules: the boot settings are those of the packed virtio_mmio",
+          f"microvm_acpi {manifest['boot']['microvm_acpi']!r}, the packed virtio_mmio's say {acpi!r}")
+
+
+def module_lists_decide_the_key(e):
+    """modules.builtin and modules.builtin.modinfo decide what is packed and how the image
+    boots (shared_dirs_9p, microvm_acpi): another list is another image, never "cached"."""
+    root = os.path.join(e.base, "modules-key")
+    tree = module_tree(e, os.path.join(root, "lib"))
+    args = ["--cache", os.path.join(root, "cache"), "--agent", "/bin/busybox", "--no-current",
+            "--kernel-image", e.bzimage, "--modules", tree]
+
+    def build(what, acpi, p9):
+        rc, out, err = e.run(e.build, *args)
+        check(rc == 0, f"modules, {what}: the image is made", f"rc {rc}, stderr: {err.strip()[-400:]!r}")
+        if rc != 0:
+            return
+        with open(os.path.join(out.strip().splitlines()[-1], "manifest.json")) as f:
+            boot = json.load(f)["boot"]
+        check(boot["microvm_acpi"] == acpi and boot["shared_dirs_9p"] == p9,
+              f"modules, {what}: microvm_acpi {acpi}, shared_dirs_9p {p9}", f"manifest: {boot}, stderr: {err.strip()[-300:]!r}")
+
+    build("the first lists", "on", False)
+    with open(os.path.join(tree, "modules.builtin"), "a") as f:
+        f.write("kernel/fs/9p/9p.ko\nkernel/net/9p/9pnet_virtio.ko\n")
+    build("9p built in since", "on", True)
+    with open(os.path.join(tree, "modules.builtin.modinfo"), "wb") as f:
+        f.write(b"virtio_mmio.parm=device:virtio-mmio devices\0")
+    build("command-line virtio-mmio devices since", "off", True)
+
+
 GROUPS = {"inputs": [inputs_swapped_during_the_build, tmpdir_of_another_user],
-          "repair": [incomplete_images_are_built_again, incomplete_kernels_are_built_again]}
+          "repair": [incomplete_images_are_built_again, incomplete_kernels_are_built_again],
+          "modules": [modules_swapped_during_the_build, module_lists_decide_the_key]}
 
 if __name__ == "__main__":
     if len(sys.argv) != 3 or sys.argv[2] not in GROUPS:

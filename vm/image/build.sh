@@ -101,23 +101,29 @@ busybox_version="$(dpkg-query -W -f='${Version}' busybox-static 2>/dev/null || e
 # Virtio drivers the agent needs, for a prebuilt kernel that has them as modules.
 wanted_modules=(virtio_mmio virtio_console virtio_net virtio_blk virtio_rng vsock vmw_vsock_virtio_transport)
 module_order=()
-resolve_modules() {  # fills module_order: the wanted modules and their dependencies, deps first
+resolve_modules() {  # fills module_order: copies of the wanted modules and their dependencies, deps first
   local -A file=() seen=()
   local f n
   while IFS= read -r -d '' f; do n="${f##*/}"; n="${n%.ko}"; file["${n//-/_}"]="$f"; done \
     < <(find "$modules/kernel" -name '*.ko' -print0 | LC_ALL=C sort -z)
   add() {
-    local m="$1" dep
+    local m="$1" dep n copy
     [ -z "${seen[$m]:-}" ] || return 0
     seen[$m]=1
     if [ -z "${file[$m]:-}" ]; then
-      grep -qE "/${m//_/[-_]}\.ko$" "$modules/modules.builtin" 2>/dev/null && return 0
+      grep -qE "/${m//_/[-_]}\.ko$" "$tmp/in/modules.builtin" && return 0
       die "module $m is neither in $modules nor built into the kernel"
     fi
-    for dep in $(readelf -p .modinfo "${file[$m]}" | sed -n 's/.*depends=//p' | tr ',' ' '); do
+    # Copied before its dependencies are read: the bytes that decide the list are those packed.
+    n="${file[$m]##*/}"
+    copy="$tmp/in/modules/$n"
+    [[ ! "$n" =~ [[:space:]] ]] || die "module '${file[$m]}' has blanks in its name, which the initramfs list cannot hold"
+    [ ! -e "$copy" ] || die "two modules named $n: ${file[$m]} and another"
+    copy_input "${file[$m]}" "$copy"
+    for dep in $(readelf -p .modinfo "$copy" | sed -n 's/.*depends=//p' | tr ',' ' '); do
       add "$dep"
     done
-    module_order+=("${file[$m]}")
+    module_order+=("$copy")
   }
   for n in "${wanted_modules[@]}"; do add "$n"; done
 }
@@ -133,32 +139,34 @@ if [ -n "$kernel_image" ]; then
   if [ -n "$modules" ]; then
     [ -f "$modules/modules.builtin" ] || die "--modules '$modules' is not a /lib/modules/<release> directory"
     KERNEL_RELEASE="$(basename "$(realpath "$modules")")"
+    # The lists of built-in modules decide what is packed and how the image boots: read and
+    # hashed as copies, like the modules.
+    copy_input "$modules/modules.builtin" "$tmp/in/modules.builtin"
+    if [ -e "$modules/modules.builtin.modinfo" ]; then
+      copy_input "$modules/modules.builtin.modinfo" "$tmp/in/modules.builtin.modinfo"
+    else
+      : > "$tmp/in/modules.builtin.modinfo"
+    fi
     resolve_modules
-    copies=()  # from here on, the modules are the copies
-    for f in "${module_order[@]}"; do
-      n="$(basename "$f")"
-      [[ ! "$n" =~ [[:space:]] ]] || die "module '$f' has blanks in its name, which the initramfs list cannot hold"
-      [ ! -e "$tmp/in/modules/$n" ] || die "two modules named $n: $f and another"
-      copy_input "$f" "$tmp/in/modules/$n"
-      copies+=("$tmp/in/modules/$n")
-    done
-    module_order=("${copies[@]}")
     # Does virtio_mmio take devices from the command line (VIRTIO_MMIO_CMDLINE_DEVICES)? Only
     # then may the microvm machine run without ACPI; otherwise the devices are in ACPI tables.
     mmio="$(printf '%s\n' "${module_order[@]}" | grep '/virtio_mmio\.ko$' || true)"
     if { [ -n "$mmio" ] && readelf -p .modinfo "$mmio" | grep -q 'parm=device:'; } ||
-       grep -qa 'virtio_mmio\.parm=device:' "$modules/modules.builtin.modinfo" 2>/dev/null; then
+       grep -qa 'virtio_mmio\.parm=device:' "$tmp/in/modules.builtin.modinfo"; then
       boot_acpi=off
     fi
     # 9p is usable only built in (the image loads no 9p modules).
-    if grep -q '/9p\.ko$' "$modules/modules.builtin" && grep -q '/9pnet_virtio\.ko$' "$modules/modules.builtin"; then
+    if grep -q '/9p\.ko$' "$tmp/in/modules.builtin" && grep -q '/9pnet_virtio\.ko$' "$tmp/in/modules.builtin"; then
       boot_9p=true
     fi
   else
     log "no --modules: assuming the kernel finds its devices in ACPI tables and has no 9p"
   fi
-  KERNEL_KEY="$( { sha256sum < "$tmp/in/bzImage"; for f in "${module_order[@]}"; do sha256sum < "$f"; done; } |
-    sha256sum | cut -c1-32)"
+  KERNEL_KEY="$( { sha256sum < "$tmp/in/bzImage"; for f in "${module_order[@]}"; do sha256sum < "$f"; done
+    if [ -n "$modules" ]; then
+      echo "release $KERNEL_RELEASE"
+      sha256sum < "$tmp/in/modules.builtin"; sha256sum < "$tmp/in/modules.builtin.modinfo"
+    fi; } | sha256sum | cut -c1-32)"
   KERNEL_SOURCE="prebuilt $(realpath "$kernel_image")"  # + its package, once building
   KERNEL_COMPILER=unknown KERNEL_BUILD_SECONDS=0
 else

@@ -10,6 +10,8 @@ see image_cache_trust.py for the namespace, the tmpfs and the stand-ins).
     image_build.py SOURCE_DIR modules   with --modules: what decides the modules packed and the
                                         boot settings is read from the copies hashed (a module
                                         swapped during the build, other built-in lists)
+    image_build.py SOURCE_DIR current   switching `current`: dead writers' temporary links are
+                                        swept
 """
 import hashlib
 import json
@@ -306,9 +308,34 @@ def module_lists_decide_the_key(e):
     build("command-line virtio-mmio devices since", "off", True)
 
 
+def dead_switches_of_current_are_swept(e):
+    """The temporary links (.current.<pid>) of writers of `current` that died between making
+    them and moving them over `current` are swept, when an image is built and when one is found
+    cached; a live writer's is not."""
+    cache = os.path.join(e.base, "current-links", "cache")
+    os.makedirs(cache)
+    args = ["--cache", cache, "--agent", "/bin/busybox", "--kernel-image", e.bzimage]
+    dead = os.path.join(cache, f".current.{dead_pid()}")
+    live = os.path.join(cache, f".current.{os.getpid()}")
+    for what in ("built", "cached"):
+        for link in (dead, live):
+            if not os.path.lexists(link):
+                os.symlink("0" * 32, link)
+        rc, out, err = e.run(e.build, *args)
+        check(rc == 0 and ("cached:" in err) == (what == "cached"), f"current, image {what}: made",
+              f"rc {rc}, stderr: {err.strip()[-400:]!r}")
+        if rc != 0:
+            return
+        check(os.readlink(os.path.join(cache, "current")) == os.path.basename(out.strip().splitlines()[-1]),
+              f"current, image {what}: current names the image")
+        check(not os.path.lexists(dead), f"current, image {what}: a dead writer's .current.<pid> is swept")
+        check(os.path.islink(live), f"current, image {what}: a live writer's .current.<pid> stays")
+
+
 GROUPS = {"inputs": [inputs_swapped_during_the_build, tmpdir_of_another_user],
           "repair": [incomplete_images_are_built_again, incomplete_kernels_are_built_again],
-          "modules": [modules_swapped_during_the_build, module_lists_decide_the_key]}
+          "modules": [modules_swapped_during_the_build, module_lists_decide_the_key],
+          "current": [dead_switches_of_current_are_swept]}
 
 if __name__ == "__main__":
     if len(sys.argv) != 3 or sys.argv[2] not in GROUPS:

@@ -193,7 +193,14 @@ out="$cache/$key"
 
 point_current() {
   [ "$set_current" = 1 ] || return 0
-  ln -sfn "$key" "$cache/.current.$$" && mv -T "$cache/.current.$$" "$cache/current"
+  # Every writer of `current` holds this lock while it switches: the sweep then sees no link of
+  # a live writer, in whatever pid namespace it runs.
+  exec 8>"$cache/.current.lock"
+  flock 8
+  sweep_current_links "$cache"
+  ln -sfn "$key" "$cache/.current.$$"
+  mv -T "$cache/.current.$$" "$cache/current"
+  exec 8>&-
 }
 
 # Why the image directory is not a complete image of this key, or nothing: its manifest (written

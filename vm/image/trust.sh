@@ -98,3 +98,19 @@ sweep_stages() {  # dir key
     rm -rf -- "$d"
   done
 }
+
+# Removes the temporary links (.current.<pid>) by which build.sh switches `current`, whose writer
+# is no longer running; they would stay for good. Called under the lock every writer of `current`
+# takes, so none found is mid-switch whatever its pid namespace; a pid alive here stays all the
+# same (a build.sh of before the lock, in this namespace).
+sweep_current_links() {  # dir
+  local l pid
+  for l in "$1"/.current.*; do
+    [[ "${l##*/}" =~ ^\.current\.([0-9]+)$ ]] || continue
+    [ -L "$l" ] || continue
+    pid="${BASH_REMATCH[1]}"
+    [ ! -e "/proc/$pid" ] || continue
+    log "removing $l, left by a switch of current that did not finish (pid $pid is gone)"
+    rm -f -- "$l"
+  done
+}

@@ -11,7 +11,8 @@ see image_cache_trust.py for the namespace, the tmpfs and the stand-ins).
                                         boot settings is read from the copies hashed (a module
                                         swapped during the build, other built-in lists)
     image_build.py SOURCE_DIR current   switching `current`: dead writers' temporary links are
-                                        swept
+                                        swept; an incomplete image it names is replaced in one
+                                        rename once the new one is whole, never removed in place
 """
 import hashlib
 import json
@@ -332,10 +333,64 @@ def dead_switches_of_current_are_swept(e):
         check(os.path.islink(live), f"current, image {what}: a live writer's .current.<pid> stays")
 
 
+def an_incomplete_current_is_replaced_whole(e):
+    """An incomplete image that `current` names (a running VM may have its files open) stays in
+    place until the new one is whole, which then takes its name in one rename: a stand-in busybox
+    looks, while the image is being built, at what `current` names; after the build, the old
+    files are gone from the cache (an open one still reads) and nothing is left over."""
+    root = os.path.join(e.base, "current-replace")
+    os.makedirs(root)
+    hooked = os.path.join(root, "busybox")
+    with open(hooked + ".c", "w") as f:
+        f.write('#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n'
+                'int main(int argc, char **argv) {\n'
+                '  if (argc > 1 && strcmp(argv[1], "--list") == 0) {\n'
+                '    const char *hook = getenv("BUSYBOX_HOOK");\n'
+                '    if (hook && system(hook) != 0) return 1;\n'
+                '    puts("sh");\n'
+                '  }\n'
+                '  return 0;\n'
+                '}\n')
+    if subprocess.run(["gcc", "-static", "-O", "-o", hooked, hooked + ".c"]).returncode != 0:
+        print("skipped (case): gcc -static cannot link here")
+        return
+    cache = os.path.join(root, "cache")
+    args = ["--cache", cache, "--agent", "/bin/busybox", "--busybox", hooked, "--kernel-image", e.bzimage]
+    rc, out, err = e.run(e.build, *args)
+    check(rc == 0, "incomplete current: the image is made", f"rc {rc}, stderr: {err.strip()[-400:]!r}")
+    if rc != 0:
+        return
+    image = out.strip().splitlines()[-1]
+    key = os.path.basename(image)
+    with open(os.path.join(image, "manifest.json")) as f:
+        initrd = json.load(f)["files"]["initramfs"]["name"]
+    os.unlink(os.path.join(image, initrd))
+    seen = os.path.join(root, "seen")
+    running = open(os.path.join(image, "bzImage"), "rb")  # a VM's open kernel
+    e.env["BUSYBOX_HOOK"] = (f'if [ -f "{cache}/current/manifest.json" ] && [ -f "{cache}/current/bzImage" ]; '
+                             f'then echo named > "{seen}"; else echo gone > "{seen}"; fi')
+    try:
+        rc, out, err = e.run(e.build, *args)
+    finally:
+        del e.env["BUSYBOX_HOOK"]
+    with running:
+        check(rc == 0 and "cached:" not in err, "incomplete current: built again", f"rc {rc}, stderr: {err.strip()[-400:]!r}")
+        with open(seen) as f:
+            during = f.read().strip()
+        check(during == "named", "incomplete current: during the build, current still names an image directory "
+              "with its manifest and kernel (not removed in place)", f"seen: {during}")
+        check(os.readlink(os.path.join(cache, "current")) == key and image_is_whole(image),
+              "incomplete current: after it, current names the whole image")
+        check(os.fstat(running.fileno()).st_nlink == 0 and running.read(8192) == open(e.bzimage, "rb").read(),
+              "incomplete current: the old kernel is gone from the cache and its open file still reads")
+        left = sorted(n for n in os.listdir(cache) if n.startswith(f".{key}.tmp."))
+        check(not left, "incomplete current: nothing left over", f"left: {left}")
+
+
 GROUPS = {"inputs": [inputs_swapped_during_the_build, tmpdir_of_another_user],
           "repair": [incomplete_images_are_built_again, incomplete_kernels_are_built_again],
           "modules": [modules_swapped_during_the_build, module_lists_decide_the_key],
-          "current": [dead_switches_of_current_are_swept]}
+          "current": [dead_switches_of_current_are_swept, an_incomplete_current_is_replaced_whole]}
 
 if __name__ == "__main__":
     if len(sys.argv) != 3 or sys.argv[2] not in GROUPS:

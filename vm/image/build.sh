@@ -68,8 +68,8 @@ command -v "${compress[0]}" >/dev/null || die "${compress[0]} missing (run scrip
 # judged, hashed and put into the image: a file swapped at its path after the hash (another
 # --agent) would otherwise make an image whose manifest names other bytes.
 tmp="$(mktemp -d "$tmpbase/microvm-image.XXXXXX")"
-stage=""
-trap 'rm -rf "$tmp" ${stage:+"$stage"}' EXIT
+stage="" aside=""
+trap 'rm -rf "$tmp" ${stage:+"$stage"} ${aside:+"$aside"}' EXIT
 trap 'exit 130' INT TERM HUP
 mkdir "$tmp/in" "$tmp/in/modules"
 # The archive's list is whitespace-separated: paths with blanks cannot be named in it.
@@ -251,11 +251,11 @@ exec 9>"$cache/.$key.lock"
 flock 9
 fault="$(image_fault "$out")"
 if [ -n "$fault" ]; then
-  # What is there is no image of this key (a file gone or changed, no manifest): it would stay
-  # in the way of the rename for good.
+  # What is there is no image of this key (a file gone or changed, no manifest). It stays until
+  # the new image is whole and takes its place (below): `current` may name it and a running VM
+  # may have its files open.
   if [ -e "$out" ] || [ -L "$out" ]; then
-    log "removing $out, which is incomplete ($fault), to build it again"
-    rm -rf -- "$out"
+    log "$out is incomplete ($fault): building it again, to take its place"
   fi
   sweep_stages "$cache" "$key"
   start=$(date +%s)
@@ -376,7 +376,38 @@ INIT
 }
 EOF
   mv "$stage/manifest.json.tmp" "$stage/manifest.json"  # written last: its presence = complete
-  mv -T "$stage" "$out"
+  if [ -e "$out" ] || [ -L "$out" ]; then
+    # The incomplete one and the new image trade names in one rename (RENAME_EXCHANGE): $out, and
+    # `current` with it, never names nothing or half an image, and the old files are removed only
+    # once nothing names them (a VM that has them open keeps them).
+    rc=0
+    python3 - "$stage" "$out" <<'PY' || rc=$?
+import ctypes, errno, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+AT_FDCWD, RENAME_EXCHANGE = -100, 2
+if libc.renameat2(AT_FDCWD, os.fsencode(sys.argv[1]), AT_FDCWD, os.fsencode(sys.argv[2]), RENAME_EXCHANGE) != 0:
+    e = ctypes.get_errno()
+    print(f"build-image: renameat2 RENAME_EXCHANGE: {os.strerror(e)}", file=sys.stderr)
+    sys.exit(2 if e in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP) else 1)
+PY
+    if [ "$rc" = 0 ]; then
+      aside="$stage" stage=""
+    elif [ "$rc" = 2 ]; then
+      # A file system without the exchange: two renames, still removing nothing in place; $out
+      # is missing between them. (The aside name is a stage's, swept if this build dies.)
+      log "the cache's file system cannot exchange $out and the new image in one rename: two renames"
+      aside="$cache/.$key.tmp.$$.old"
+      mv -T "$out" "$aside"
+      mv -T "$stage" "$out"
+      stage=""
+    else
+      die "cannot put the new image in the place of the incomplete $out"
+    fi
+    rm -rf -- "$aside"
+    aside=""
+  else
+    mv -T "$stage" "$out"
+  fi
   log "built in $(( $(date +%s) - start )) s: $out"
 fi
 point_current

@@ -333,6 +333,45 @@ def dead_switches_of_current_are_swept(e):
         check(os.path.islink(live), f"current, image {what}: a live writer's .current.<pid> stays")
 
 
+def a_switch_in_another_pid_namespace_is_left_alone(e):
+    """A writer of `current` in another pid namespace, between making its .current.<pid> and
+    moving it, under the lock every writer takes: its pid is not in this /proc, and yet its link
+    is not swept (its move would fail), since build.sh waits for the lock."""
+    root = os.path.join(e.base, "current-pidns")
+    cache = os.path.join(root, "cache")
+    args = ["--cache", cache, "--agent", "/bin/busybox", "--kernel-image", e.bzimage]
+    rc, out, err = e.run(e.build, *args, "--no-current")  # cached below: it reaches current at once
+    check(rc == 0, "pid namespace: the image is made", f"rc {rc}, stderr: {err.strip()[-400:]!r}")
+    if rc != 0:
+        return
+    with open("/proc/sys/kernel/pid_max") as f:
+        pid_max = int(f.read())
+    pid = next(p for p in range(pid_max - 1, 300, -1) if not os.path.exists(f"/proc/{p}"))
+    ready, status = os.path.join(root, "ready"), os.path.join(root, "status")
+    # The writer: pid `pid` in a new pid namespace (ns_last_pid), as build.sh switches `current`.
+    writer = (f'echo {pid - 1} > /proc/sys/kernel/ns_last_pid && bash -c \''
+              f'exec 8>"{cache}/.current.lock" && flock 8 && ln -sfn writer "{cache}/.current.$$" && '
+              f'echo $$ > "{ready}" && sleep 3 && mv -T "{cache}/.current.$$" "{cache}/current" && '
+              f'echo moved > "{status}" || echo failed > "{status}"\'; true')  # true: bash -c forks
+    proc = subprocess.Popen(["unshare", "--pid", "--fork", "bash", "-c", writer])
+    try:
+        for _ in range(100):
+            if os.path.exists(ready) and open(ready).read().strip():
+                break
+            subprocess.run(["sleep", "0.1"])
+        ns_pid = open(ready).read().strip() if os.path.exists(ready) else ""
+        if ns_pid != str(pid) or os.path.exists(f"/proc/{pid}"):
+            print(f"skipped (case): no writer of pid {pid} unseen here (got {ns_pid!r})")
+            return
+        rc, out, err = e.run(e.build, *args)
+    finally:
+        proc.wait(timeout=30)
+    check(rc == 0, "pid namespace: build.sh switches current after the writer", f"rc {rc}, stderr: {err.strip()[-400:]!r}")
+    check(open(status).read().strip() == "moved", "pid namespace: the writer's link was not swept (its move worked)")
+    check(os.readlink(os.path.join(cache, "current")) == os.path.basename(out.strip().splitlines()[-1]),
+          "pid namespace: current names build.sh's image (the later switch)")
+
+
 def an_incomplete_current_is_replaced_whole(e):
     """An incomplete image that `current` names (a running VM may have its files open) stays in
     place until the new one is whole, which then takes its name in one rename: a stand-in busybox
@@ -390,7 +429,8 @@ def an_incomplete_current_is_replaced_whole(e):
 GROUPS = {"inputs": [inputs_swapped_during_the_build, tmpdir_of_another_user],
           "repair": [incomplete_images_are_built_again, incomplete_kernels_are_built_again],
           "modules": [modules_swapped_during_the_build, module_lists_decide_the_key],
-          "current": [dead_switches_of_current_are_swept, an_incomplete_current_is_replaced_whole]}
+          "current": [dead_switches_of_current_are_swept, a_switch_in_another_pid_namespace_is_left_alone,
+                      an_incomplete_current_is_replaced_whole]}
 
 if __name__ == "__main__":
     if len(sys.argv) != 3 or sys.argv[2] not in GROUPS:

@@ -7,10 +7,17 @@ see image_cache_trust.py for the namespace, the tmpfs and the stand-ins).
     image_build.py SOURCE_DIR repair    an incomplete image or kernel directory in the cache is
                                         built again (not "cached" for good, not in the way of
                                         the rename); stage directories of dead builds are swept
+    image_build.py SOURCE_DIR modules   with --modules: what decides the modules packed and the
+                                        boot settings is read from the copies hashed (a module
+                                        swapped during the build, other built-in lists)
+    image_build.py SOURCE_DIR current   switching `current`: dead writers' temporary links are
+                                        swept; an incomplete image it names is replaced in one
+                                        rename once the new one is whole, never removed in place
 """
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -200,8 +207,230 @@ def incomplete_kernels_are_built_again(e):
         check(not os.path.exists(dead), f"kernel directory, {name}: a dead build's stage directory is swept")
 
 
+def fake_module(e, path, info):
+    """A relocatable ELF whose .modinfo holds the strings of info (readelf -p reads them)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    source = path + ".c"
+    text = "".join(c if c.isalnum() or c in "=,:_- ." else f"\\{ord(c):03o}" for c in "\0".join(info))
+    with open(source, "w") as f:
+        f.write(f'__attribute__((used, section(".modinfo"))) static const char info[] = "{text}";\n')
+    subprocess.run(["gcc", "-c", "-o", path, source], check=True)
+    os.unlink(source)
+
+
+def module_tree(e, root, builtin_extra=()):
+    """A /lib/modules/<release> of a prebuilt kernel: virtio_mmio (and virtio_ring, which no
+    module needs) as modules, every other wanted module built in."""
+    tree = os.path.join(root, "6.1.0-test")
+    fake_module(e, os.path.join(tree, "kernel/drivers/virtio/virtio_mmio.ko"), ["name=virtio_mmio", "depends="])
+    fake_module(e, os.path.join(tree, "kernel/drivers/virtio/virtio_ring.ko"), ["name=virtio_ring", "depends="])
+    with open(os.path.join(tree, "modules.builtin"), "w") as f:
+        for m in ("char/virtio_console", "net/virtio_net", "block/virtio_blk", "char/hw_random/virtio-rng",
+                  "vmw_vsock/vsock", "vmw_vsock/vmw_vsock_virtio_transport", *builtin_extra):
+            f.write(f"kernel/drivers/{m}.ko\n")
+    return tree
+
+
+def modinfo_depends(e, data):
+    path = os.path.join(e.base, "module-from-image.ko")
+    with open(path, "wb") as f:
+        f.write(data)
+    out = subprocess.run(["readelf", "-p", ".modinfo", path], capture_output=True, text=True, check=True).stdout
+    os.unlink(path)
+    deps = [line.split("depends=", 1)[1].strip() for line in out.splitlines() if "depends=" in line]
+    return [d for dep in deps for d in dep.split(",") if d]
+
+
+def modules_swapped_during_the_build(e):
+    """A module swapped at its path right after build.sh read its dependencies: the image holds
+    the bytes whose dependencies were resolved, so every module packed has its dependencies
+    packed (the swapped virtio_mmio.ko needs virtio_ring, which the original did not)."""
+    root = os.path.join(e.base, "modules-swap")
+    tree = module_tree(e, os.path.join(root, "lib"))
+    swapped = os.path.join(root, "swapped.ko")
+    fake_module(e, swapped, ["name=virtio_mmio", "depends=virtio_ring", "parm=device:the swapped one"])
+    # A readelf that, after the first .modinfo read, swaps the original virtio_mmio.ko.
+    hook = os.path.join(root, "hook")
+    os.makedirs(hook)
+    with open(os.path.join(hook, "readelf"), "w") as f:
+        f.write(f'#!/bin/sh\nout="$({shutil.which("readelf")} "$@")"; rc=$?\n'
+                f'if [ "$1" = -p ] && [ "$2" = .modinfo ] && [ ! -e "{root}/done" ]; then\n'
+                f'  cp "{swapped}" "{tree}/kernel/drivers/virtio/virtio_mmio.ko" && touch "{root}/done"\nfi\n'
+                f'printf "%s\\n" "$out"; exit $rc\n')
+    os.chmod(os.path.join(hook, "readelf"), 0o755)
+    path = e.env["PATH"]
+    e.env["PATH"] = hook + ":" + path
+    try:
+        rc, out, err = e.run(e.build, "--cache", os.path.join(root, "cache"), "--agent", "/bin/busybox",
+                             "--no-current", "--kernel-image", e.bzimage, "--modules", tree)
+    finally:
+        e.env["PATH"] = path
+    check(rc == 0, "modules: the image is made", f"rc {rc}, stderr: {err.strip()[-400:]!r}")
+    if rc != 0:
+        return
+    check(os.path.exists(os.path.join(root, "done")), "modules: virtio_mmio.ko was swapped during the build")
+    manifest, files = image_files(out.strip().splitlines()[-1])
+    packed = {name[len("lib/modules/"):-len(".ko")].replace("-", "_"): data
+              for name, data in files.items() if name.startswith("lib/modules/")}
+    check(sorted(packed) == sorted(manifest["kernel"]["modules"]), "modules: the manifest names the modules packed",
+          f"packed {sorted(packed)}, manifest {manifest['kernel']['modules']}")
+    for name, data in packed.items():
+        missing = [d for d in modinfo_depends(e, data) if d.replace("-", "_") not in packed]
+        check(not missing, f"modules: the packed {name} has its dependencies packed", f"missing {missing}")
+    acpi = "off" if b"parm=device:" in packed.get("virtio_mmio", b"") else "on"
+    check(manifest["boot"]["microvm_acpi"] == acpi, "modules: the boot settings are those of the packed virtio_mmio",
+          f"microvm_acpi {manifest['boot']['microvm_acpi']!r}, the packed virtio_mmio's say {acpi!r}")
+
+
+def module_lists_decide_the_key(e):
+    """modules.builtin and modules.builtin.modinfo decide what is packed and how the image
+    boots (shared_dirs_9p, microvm_acpi): another list is another image, never "cached"."""
+    root = os.path.join(e.base, "modules-key")
+    tree = module_tree(e, os.path.join(root, "lib"))
+    args = ["--cache", os.path.join(root, "cache"), "--agent", "/bin/busybox", "--no-current",
+            "--kernel-image", e.bzimage, "--modules", tree]
+
+    def build(what, acpi, p9):
+        rc, out, err = e.run(e.build, *args)
+        check(rc == 0, f"modules, {what}: the image is made", f"rc {rc}, stderr: {err.strip()[-400:]!r}")
+        if rc != 0:
+            return
+        with open(os.path.join(out.strip().splitlines()[-1], "manifest.json")) as f:
+            boot = json.load(f)["boot"]
+        check(boot["microvm_acpi"] == acpi and boot["shared_dirs_9p"] == p9,
+              f"modules, {what}: microvm_acpi {acpi}, shared_dirs_9p {p9}", f"manifest: {boot}, stderr: {err.strip()[-300:]!r}")
+
+    build("the first lists", "on", False)
+    with open(os.path.join(tree, "modules.builtin"), "a") as f:
+        f.write("kernel/fs/9p/9p.ko\nkernel/net/9p/9pnet_virtio.ko\n")
+    build("9p built in since", "on", True)
+    with open(os.path.join(tree, "modules.builtin.modinfo"), "wb") as f:
+        f.write(b"virtio_mmio.parm=device:virtio-mmio devices\0")
+    build("command-line virtio-mmio devices since", "off", True)
+
+
+def dead_switches_of_current_are_swept(e):
+    """The temporary links (.current.<pid>) of writers of `current` that died between making
+    them and moving them over `current` are swept, when an image is built and when one is found
+    cached; a live writer's is not."""
+    cache = os.path.join(e.base, "current-links", "cache")
+    os.makedirs(cache)
+    args = ["--cache", cache, "--agent", "/bin/busybox", "--kernel-image", e.bzimage]
+    dead = os.path.join(cache, f".current.{dead_pid()}")
+    live = os.path.join(cache, f".current.{os.getpid()}")
+    for what in ("built", "cached"):
+        for link in (dead, live):
+            if not os.path.lexists(link):
+                os.symlink("0" * 32, link)
+        rc, out, err = e.run(e.build, *args)
+        check(rc == 0 and ("cached:" in err) == (what == "cached"), f"current, image {what}: made",
+              f"rc {rc}, stderr: {err.strip()[-400:]!r}")
+        if rc != 0:
+            return
+        check(os.readlink(os.path.join(cache, "current")) == os.path.basename(out.strip().splitlines()[-1]),
+              f"current, image {what}: current names the image")
+        check(not os.path.lexists(dead), f"current, image {what}: a dead writer's .current.<pid> is swept")
+        check(os.path.islink(live), f"current, image {what}: a live writer's .current.<pid> stays")
+
+
+def a_switch_in_another_pid_namespace_is_left_alone(e):
+    """A writer of `current` in another pid namespace, between making its .current.<pid> and
+    moving it, under the lock every writer takes: its pid is not in this /proc, and yet its link
+    is not swept (its move would fail), since build.sh waits for the lock."""
+    root = os.path.join(e.base, "current-pidns")
+    cache = os.path.join(root, "cache")
+    args = ["--cache", cache, "--agent", "/bin/busybox", "--kernel-image", e.bzimage]
+    rc, out, err = e.run(e.build, *args, "--no-current")  # cached below: it reaches current at once
+    check(rc == 0, "pid namespace: the image is made", f"rc {rc}, stderr: {err.strip()[-400:]!r}")
+    if rc != 0:
+        return
+    with open("/proc/sys/kernel/pid_max") as f:
+        pid_max = int(f.read())
+    pid = next(p for p in range(pid_max - 1, 300, -1) if not os.path.exists(f"/proc/{p}"))
+    ready, status = os.path.join(root, "ready"), os.path.join(root, "status")
+    # The writer: pid `pid` in a new pid namespace (ns_last_pid), as build.sh switches `current`.
+    writer = (f'echo {pid - 1} > /proc/sys/kernel/ns_last_pid && bash -c \''
+              f'exec 8>"{cache}/.current.lock" && flock 8 && ln -sfn writer "{cache}/.current.$$" && '
+              f'echo $$ > "{ready}" && sleep 3 && mv -T "{cache}/.current.$$" "{cache}/current" && '
+              f'echo moved > "{status}" || echo failed > "{status}"\'; true')  # true: bash -c forks
+    proc = subprocess.Popen(["unshare", "--pid", "--fork", "bash", "-c", writer])
+    try:
+        for _ in range(100):
+            if os.path.exists(ready) and open(ready).read().strip():
+                break
+            subprocess.run(["sleep", "0.1"])
+        ns_pid = open(ready).read().strip() if os.path.exists(ready) else ""
+        if ns_pid != str(pid) or os.path.exists(f"/proc/{pid}"):
+            print(f"skipped (case): no writer of pid {pid} unseen here (got {ns_pid!r})")
+            return
+        rc, out, err = e.run(e.build, *args)
+    finally:
+        proc.wait(timeout=30)
+    check(rc == 0, "pid namespace: build.sh switches current after the writer", f"rc {rc}, stderr: {err.strip()[-400:]!r}")
+    check(open(status).read().strip() == "moved", "pid namespace: the writer's link was not swept (its move worked)")
+    check(os.readlink(os.path.join(cache, "current")) == os.path.basename(out.strip().splitlines()[-1]),
+          "pid namespace: current names build.sh's image (the later switch)")
+
+
+def an_incomplete_current_is_replaced_whole(e):
+    """An incomplete image that `current` names (a running VM may have its files open) stays in
+    place until the new one is whole, which then takes its name in one rename: a stand-in busybox
+    looks, while the image is being built, at what `current` names; after the build, the old
+    files are gone from the cache (an open one still reads) and nothing is left over."""
+    root = os.path.join(e.base, "current-replace")
+    os.makedirs(root)
+    hooked = os.path.join(root, "busybox")
+    with open(hooked + ".c", "w") as f:
+        f.write('#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n'
+                'int main(int argc, char **argv) {\n'
+                '  if (argc > 1 && strcmp(argv[1], "--list") == 0) {\n'
+                '    const char *hook = getenv("BUSYBOX_HOOK");\n'
+                '    if (hook && system(hook) != 0) return 1;\n'
+                '    puts("sh");\n'
+                '  }\n'
+                '  return 0;\n'
+                '}\n')
+    if subprocess.run(["gcc", "-static", "-O", "-o", hooked, hooked + ".c"]).returncode != 0:
+        print("skipped (case): gcc -static cannot link here")
+        return
+    cache = os.path.join(root, "cache")
+    args = ["--cache", cache, "--agent", "/bin/busybox", "--busybox", hooked, "--kernel-image", e.bzimage]
+    rc, out, err = e.run(e.build, *args)
+    check(rc == 0, "incomplete current: the image is made", f"rc {rc}, stderr: {err.strip()[-400:]!r}")
+    if rc != 0:
+        return
+    image = out.strip().splitlines()[-1]
+    key = os.path.basename(image)
+    with open(os.path.join(image, "manifest.json")) as f:
+        initrd = json.load(f)["files"]["initramfs"]["name"]
+    os.unlink(os.path.join(image, initrd))
+    seen = os.path.join(root, "seen")
+    running = open(os.path.join(image, "bzImage"), "rb")  # a VM's open kernel
+    e.env["BUSYBOX_HOOK"] = (f'if [ -f "{cache}/current/manifest.json" ] && [ -f "{cache}/current/bzImage" ]; '
+                             f'then echo named > "{seen}"; else echo gone > "{seen}"; fi')
+    try:
+        rc, out, err = e.run(e.build, *args)
+    finally:
+        del e.env["BUSYBOX_HOOK"]
+    with running:
+        check(rc == 0 and "cached:" not in err, "incomplete current: built again", f"rc {rc}, stderr: {err.strip()[-400:]!r}")
+        with open(seen) as f:
+            during = f.read().strip()
+        check(during == "named", "incomplete current: during the build, current still names an image directory "
+              "with its manifest and kernel (not removed in place)", f"seen: {during}")
+        check(os.readlink(os.path.join(cache, "current")) == key and image_is_whole(image),
+              "incomplete current: after it, current names the whole image")
+        check(os.fstat(running.fileno()).st_nlink == 0 and running.read(8192) == open(e.bzimage, "rb").read(),
+              "incomplete current: the old kernel is gone from the cache and its open file still reads")
+        left = sorted(n for n in os.listdir(cache) if n.startswith(f".{key}.tmp."))
+        check(not left, "incomplete current: nothing left over", f"left: {left}")
+
+
 GROUPS = {"inputs": [inputs_swapped_during_the_build, tmpdir_of_another_user],
-          "repair": [incomplete_images_are_built_again, incomplete_kernels_are_built_again]}
+          "repair": [incomplete_images_are_built_again, incomplete_kernels_are_built_again],
+          "modules": [modules_swapped_during_the_build, module_lists_decide_the_key],
+          "current": [dead_switches_of_current_are_swept, a_switch_in_another_pid_namespace_is_left_alone,
+                      an_incomplete_current_is_replaced_whole]}
 
 if __name__ == "__main__":
     if len(sys.argv) != 3 or sys.argv[2] not in GROUPS:

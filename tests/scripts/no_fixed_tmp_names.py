@@ -9,7 +9,9 @@ The tests' C and C++ sources (tests/**/*.cpp, .hpp, .c), which CI runs as root, 
 built from a literal that starts with /tmp/, /var/tmp/ or /dev/shm/ (or is that directory, with
 + or / after it), or from temp_directory_path() with + or / after it, is a fixed name ("elf-fuzz-"
 and a pid is one: planting symlinks at every pid costs nothing), unless its statement holds a
-mkdtemp/mkstemp template (XXXXXX). A scratch directory is testsupport::HostDir
+mkdtemp/mkstemp template (XXXXXX). A name beside a scratch directory (its path().string() or
+path().native() and a literal that does not start with '/': dir.path().string() + "-f") is no
+better: whoever lists /tmp sees the directory and plants that name first. A scratch directory is testsupport::HostDir
 (tests/support/host_files.hpp). A literal that is no path of the host's (a guest's path, a policy
 value the test only parses) says so in a comment on its line or a comment line just above it:
 "not a scratch path: WHY".
@@ -37,6 +39,9 @@ FIXTURES = os.path.join("tests", "scripts", "fixtures")
 SHARED_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
 RAW_STRING = re.compile(r'(?:u8|[uUL])?R"([^()\\\s]{0,16})\(')
 TEMP_DIR_CALL = re.compile(r"\btemp_directory_path\(\s*\)(?:\s*\.\s*(?:string|native)\(\s*\))?\s*[/+]")
+# A scratch directory's path with a name joined to it, not below it: dir.path().string() + "-f".
+BESIDE = re.compile(r"\.path\(\s*\)\s*\.\s*(?:string|native)\(\s*\)\s*\+\s*$")
+BESIDE_NAME = re.compile(r"[A-Za-z0-9._-]")
 # After a bare "/tmp": + or / (std::string("/tmp") + name, fs::path("/tmp") / name).
 JOINED = re.compile(r"\s*\)?\s*(?:\+|/(?![/*]))")
 ALLOWED = re.compile(r"not a scratch path:\s*\S")
@@ -135,6 +140,9 @@ def fixed_names_in_source(path):
     hits = []
     for k, (kind, at, content) in enumerate(tokens):
         if kind == "string" and names_a_shared_dir(tokens, k):
+            hits.append(at)
+        elif kind == "string" and k and tokens[k - 1][0] == "code" and BESIDE.search(tokens[k - 1][2]) \
+                and BESIDE_NAME.match(content):
             hits.append(at)
         elif kind == "code":
             hits += [at + m.start() for m in TEMP_DIR_CALL.finditer(content)]

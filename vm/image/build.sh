@@ -68,8 +68,8 @@ command -v "${compress[0]}" >/dev/null || die "${compress[0]} missing (run scrip
 # judged, hashed and put into the image: a file swapped at its path after the hash (another
 # --agent) would otherwise make an image whose manifest names other bytes.
 tmp="$(mktemp -d "$tmpbase/microvm-image.XXXXXX")"
-stage=""
-trap 'rm -rf "$tmp" ${stage:+"$stage"}' EXIT
+stage="" aside=""
+trap 'rm -rf "$tmp" ${stage:+"$stage"} ${aside:+"$aside"}' EXIT
 trap 'exit 130' INT TERM HUP
 mkdir "$tmp/in" "$tmp/in/modules"
 # The archive's list is whitespace-separated: paths with blanks cannot be named in it.
@@ -101,23 +101,29 @@ busybox_version="$(dpkg-query -W -f='${Version}' busybox-static 2>/dev/null || e
 # Virtio drivers the agent needs, for a prebuilt kernel that has them as modules.
 wanted_modules=(virtio_mmio virtio_console virtio_net virtio_blk virtio_rng vsock vmw_vsock_virtio_transport)
 module_order=()
-resolve_modules() {  # fills module_order: the wanted modules and their dependencies, deps first
+resolve_modules() {  # fills module_order: copies of the wanted modules and their dependencies, deps first
   local -A file=() seen=()
   local f n
   while IFS= read -r -d '' f; do n="${f##*/}"; n="${n%.ko}"; file["${n//-/_}"]="$f"; done \
     < <(find "$modules/kernel" -name '*.ko' -print0 | LC_ALL=C sort -z)
   add() {
-    local m="$1" dep
+    local m="$1" dep n copy
     [ -z "${seen[$m]:-}" ] || return 0
     seen[$m]=1
     if [ -z "${file[$m]:-}" ]; then
-      grep -qE "/${m//_/[-_]}\.ko$" "$modules/modules.builtin" 2>/dev/null && return 0
+      grep -qE "/${m//_/[-_]}\.ko$" "$tmp/in/modules.builtin" && return 0
       die "module $m is neither in $modules nor built into the kernel"
     fi
-    for dep in $(readelf -p .modinfo "${file[$m]}" | sed -n 's/.*depends=//p' | tr ',' ' '); do
+    # Copied before its dependencies are read: the bytes that decide the list are those packed.
+    n="${file[$m]##*/}"
+    copy="$tmp/in/modules/$n"
+    [[ ! "$n" =~ [[:space:]] ]] || die "module '${file[$m]}' has blanks in its name, which the initramfs list cannot hold"
+    [ ! -e "$copy" ] || die "two modules named $n: ${file[$m]} and another"
+    copy_input "${file[$m]}" "$copy"
+    for dep in $(readelf -p .modinfo "$copy" | sed -n 's/.*depends=//p' | tr ',' ' '); do
       add "$dep"
     done
-    module_order+=("${file[$m]}")
+    module_order+=("$copy")
   }
   for n in "${wanted_modules[@]}"; do add "$n"; done
 }
@@ -133,32 +139,34 @@ if [ -n "$kernel_image" ]; then
   if [ -n "$modules" ]; then
     [ -f "$modules/modules.builtin" ] || die "--modules '$modules' is not a /lib/modules/<release> directory"
     KERNEL_RELEASE="$(basename "$(realpath "$modules")")"
+    # The lists of built-in modules decide what is packed and how the image boots: read and
+    # hashed as copies, like the modules.
+    copy_input "$modules/modules.builtin" "$tmp/in/modules.builtin"
+    if [ -e "$modules/modules.builtin.modinfo" ]; then
+      copy_input "$modules/modules.builtin.modinfo" "$tmp/in/modules.builtin.modinfo"
+    else
+      : > "$tmp/in/modules.builtin.modinfo"
+    fi
     resolve_modules
-    copies=()  # from here on, the modules are the copies
-    for f in "${module_order[@]}"; do
-      n="$(basename "$f")"
-      [[ ! "$n" =~ [[:space:]] ]] || die "module '$f' has blanks in its name, which the initramfs list cannot hold"
-      [ ! -e "$tmp/in/modules/$n" ] || die "two modules named $n: $f and another"
-      copy_input "$f" "$tmp/in/modules/$n"
-      copies+=("$tmp/in/modules/$n")
-    done
-    module_order=("${copies[@]}")
     # Does virtio_mmio take devices from the command line (VIRTIO_MMIO_CMDLINE_DEVICES)? Only
     # then may the microvm machine run without ACPI; otherwise the devices are in ACPI tables.
     mmio="$(printf '%s\n' "${module_order[@]}" | grep '/virtio_mmio\.ko$' || true)"
     if { [ -n "$mmio" ] && readelf -p .modinfo "$mmio" | grep -q 'parm=device:'; } ||
-       grep -qa 'virtio_mmio\.parm=device:' "$modules/modules.builtin.modinfo" 2>/dev/null; then
+       grep -qa 'virtio_mmio\.parm=device:' "$tmp/in/modules.builtin.modinfo"; then
       boot_acpi=off
     fi
     # 9p is usable only built in (the image loads no 9p modules).
-    if grep -q '/9p\.ko$' "$modules/modules.builtin" && grep -q '/9pnet_virtio\.ko$' "$modules/modules.builtin"; then
+    if grep -q '/9p\.ko$' "$tmp/in/modules.builtin" && grep -q '/9pnet_virtio\.ko$' "$tmp/in/modules.builtin"; then
       boot_9p=true
     fi
   else
     log "no --modules: assuming the kernel finds its devices in ACPI tables and has no 9p"
   fi
-  KERNEL_KEY="$( { sha256sum < "$tmp/in/bzImage"; for f in "${module_order[@]}"; do sha256sum < "$f"; done; } |
-    sha256sum | cut -c1-32)"
+  KERNEL_KEY="$( { sha256sum < "$tmp/in/bzImage"; for f in "${module_order[@]}"; do sha256sum < "$f"; done
+    if [ -n "$modules" ]; then
+      echo "release $KERNEL_RELEASE"
+      sha256sum < "$tmp/in/modules.builtin"; sha256sum < "$tmp/in/modules.builtin.modinfo"
+    fi; } | sha256sum | cut -c1-32)"
   KERNEL_SOURCE="prebuilt $(realpath "$kernel_image")"  # + its package, once building
   KERNEL_COMPILER=unknown KERNEL_BUILD_SECONDS=0
 else
@@ -185,7 +193,14 @@ out="$cache/$key"
 
 point_current() {
   [ "$set_current" = 1 ] || return 0
-  ln -sfn "$key" "$cache/.current.$$" && mv -T "$cache/.current.$$" "$cache/current"
+  # Every writer of `current` holds this lock while it switches: the sweep then sees no link of
+  # a live writer, in whatever pid namespace it runs.
+  exec 8>"$cache/.current.lock"
+  flock 8
+  sweep_current_links "$cache"
+  ln -sfn "$key" "$cache/.current.$$"
+  mv -T "$cache/.current.$$" "$cache/current"
+  exec 8>&-
 }
 
 # Why the image directory is not a complete image of this key, or nothing: its manifest (written
@@ -236,11 +251,11 @@ exec 9>"$cache/.$key.lock"
 flock 9
 fault="$(image_fault "$out")"
 if [ -n "$fault" ]; then
-  # What is there is no image of this key (a file gone or changed, no manifest): it would stay
-  # in the way of the rename for good.
+  # What is there is no image of this key (a file gone or changed, no manifest). It stays until
+  # the new image is whole and takes its place (below): `current` may name it and a running VM
+  # may have its files open.
   if [ -e "$out" ] || [ -L "$out" ]; then
-    log "removing $out, which is incomplete ($fault), to build it again"
-    rm -rf -- "$out"
+    log "$out is incomplete ($fault): building it again, to take its place"
   fi
   sweep_stages "$cache" "$key"
   start=$(date +%s)
@@ -361,7 +376,38 @@ INIT
 }
 EOF
   mv "$stage/manifest.json.tmp" "$stage/manifest.json"  # written last: its presence = complete
-  mv -T "$stage" "$out"
+  if [ -e "$out" ] || [ -L "$out" ]; then
+    # The incomplete one and the new image trade names in one rename (RENAME_EXCHANGE): $out, and
+    # `current` with it, never names nothing or half an image, and the old files are removed only
+    # once nothing names them (a VM that has them open keeps them).
+    rc=0
+    python3 - "$stage" "$out" <<'PY' || rc=$?
+import ctypes, errno, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+AT_FDCWD, RENAME_EXCHANGE = -100, 2
+if libc.renameat2(AT_FDCWD, os.fsencode(sys.argv[1]), AT_FDCWD, os.fsencode(sys.argv[2]), RENAME_EXCHANGE) != 0:
+    e = ctypes.get_errno()
+    print(f"build-image: renameat2 RENAME_EXCHANGE: {os.strerror(e)}", file=sys.stderr)
+    sys.exit(2 if e in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP) else 1)
+PY
+    if [ "$rc" = 0 ]; then
+      aside="$stage" stage=""
+    elif [ "$rc" = 2 ]; then
+      # A file system without the exchange: two renames, still removing nothing in place; $out
+      # is missing between them. (The aside name is a stage's, swept if this build dies.)
+      log "the cache's file system cannot exchange $out and the new image in one rename: two renames"
+      aside="$cache/.$key.tmp.$$.old"
+      mv -T "$out" "$aside"
+      mv -T "$stage" "$out"
+      stage=""
+    else
+      die "cannot put the new image in the place of the incomplete $out"
+    fi
+    rm -rf -- "$aside"
+    aside=""
+  else
+    mv -T "$stage" "$out"
+  fi
   log "built in $(( $(date +%s) - start )) s: $out"
 fi
 point_current

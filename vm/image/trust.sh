@@ -84,17 +84,34 @@ read_kernel_env() {  # file key
   [[ "$KERNEL_SOURCE$KERNEL_COMPILER" =~ ^[[:print:]]*$ ]] || { kernel_env_fault="$file: KERNEL_SOURCE or KERNEL_COMPILER has control characters"; return 1; }
 }
 
-# Removes the stage directories of this key (.<key>.tmp.<pid>) in dir whose builder is no longer
+# Removes the stage directories of this key (.<key>.tmp.<pid>, and .<key>.tmp.<pid>.old: an
+# incomplete image that build.sh moved aside) in dir whose builder is no longer
 # running; they would stay for good. Called under the key's lock, before a build: only this key's,
 # whose builders all take that lock (another key's builder may run in a pid namespace whose pids
 # this /proc does not show).
 sweep_stages() {  # dir key
   local d pid
   for d in "$1"/."$2".tmp.*; do
-    [[ "${d##*/}" =~ ^\.[0-9a-f]{32}\.tmp\.([0-9]+)$ ]] || continue
+    [[ "${d##*/}" =~ ^\.[0-9a-f]{32}\.tmp\.([0-9]+)(\.old)?$ ]] || continue
     pid="${BASH_REMATCH[1]}"
     [ ! -e "/proc/$pid" ] || continue
     log "removing $d, left by a build that did not finish (pid $pid is gone)"
     rm -rf -- "$d"
+  done
+}
+
+# Removes the temporary links (.current.<pid>) by which build.sh switches `current`, whose writer
+# is no longer running; they would stay for good. Called under the lock every writer of `current`
+# takes, so none found is mid-switch whatever its pid namespace; a pid alive here stays all the
+# same (a build.sh of before the lock, in this namespace).
+sweep_current_links() {  # dir
+  local l pid
+  for l in "$1"/.current.*; do
+    [[ "${l##*/}" =~ ^\.current\.([0-9]+)$ ]] || continue
+    [ -L "$l" ] || continue
+    pid="${BASH_REMATCH[1]}"
+    [ ! -e "/proc/$pid" ] || continue
+    log "removing $l, left by a switch of current that did not finish (pid $pid is gone)"
+    rm -f -- "$l"
   done
 }

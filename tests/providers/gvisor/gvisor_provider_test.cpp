@@ -125,18 +125,18 @@ TEST_F(GvisorProviderTest, AConfiguredHomeIsKept) {
     EXPECT_EQ(r.metadata.stdout_data.find("HOME=/\n"), std::string::npos);
 }
 
-// The sandbox writes a file in its /tmp whose name only this test knows (beside a directory it
-// made with mkdtemp in the host's /tmp; the sandbox has no mkdir): were /tmp the host's, the file
-// would be there.
+// The sandbox writes a file at the path of a directory this test made with mkdtemp in the host's
+// /tmp (the sandbox has no mkdir to make one inside it; no one else can make, replace or remove
+// that path, unlike a name beside it, which anyone listing /tmp could plant first): in a private
+// /tmp the path is free and the file is written and read back; in the host's the write fails on
+// the directory, which stays empty.
 TEST_F(GvisorProviderTest, TmpIsPrivateToTheSandbox) {
     const testsupport::HostDir host_side("gvisor-private-tmp");
-    const std::string probe = host_side.path().string() + "-f";
+    const std::string probe = host_side.path().string();
     ExecutionResult r = run(external("/bin/sh", {"-c", "echo x > " + probe + " && read v < " + probe + " && echo $v"}));
-    const bool on_host = fs::exists(probe);
-    fs::remove(probe);
-    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_TRUE(fs::is_directory(host_side.path()) && fs::is_empty(host_side.path()));
+    ASSERT_EQ(r.status, Status::Ok) << "the sandbox's /tmp is the host's? " << describe(r);
     EXPECT_EQ(r.metadata.stdout_data, "x\n");
-    EXPECT_FALSE(on_host) << "the sandbox's /tmp is the host's";
 }
 
 TEST_F(GvisorProviderTest, FsReadOnlySystemDirsAreReadOnly) {

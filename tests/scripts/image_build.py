@@ -426,11 +426,28 @@ def an_incomplete_current_is_replaced_whole(e):
         check(not left, "incomplete current: nothing left over", f"left: {left}")
 
 
+def lock_files_are_the_owners_alone(e):
+    """The lock files the builds wait on are 0600 (red team, 2026-12-06): a local user who can
+    open one can flock it, and every build as root then waits on them for good. A lock file an
+    older script left 0644 is made 0600 too."""
+    cache = os.path.join(e.base, "locks", "cache")
+    os.makedirs(cache)
+    old = os.path.join(cache, ".current.lock")
+    with open(old, "w"):
+        pass
+    os.chmod(old, 0o644)
+    rc, out, err = e.run(e.build, "--cache", cache, "--agent", "/bin/busybox", "--kernel-image", e.bzimage)
+    check(rc == 0, "locks: the image is made", f"rc {rc}, stderr: {err.strip()[-400:]!r}")
+    locks = {n: os.stat(os.path.join(cache, n)).st_mode & 0o7777 for n in os.listdir(cache) if n.endswith(".lock")}
+    check(len(locks) == 2 and all(mode == 0o600 for mode in locks.values()),
+          "locks: the key's lock and current's are 0600", f"modes: { {n: oct(m) for n, m in locks.items()} }")
+
+
 GROUPS = {"inputs": [inputs_swapped_during_the_build, tmpdir_of_another_user],
           "repair": [incomplete_images_are_built_again, incomplete_kernels_are_built_again],
           "modules": [modules_swapped_during_the_build, module_lists_decide_the_key],
           "current": [dead_switches_of_current_are_swept, a_switch_in_another_pid_namespace_is_left_alone,
-                      an_incomplete_current_is_replaced_whole]}
+                      an_incomplete_current_is_replaced_whole, lock_files_are_the_owners_alone]}
 
 if __name__ == "__main__":
     if len(sys.argv) != 3 or sys.argv[2] not in GROUPS:

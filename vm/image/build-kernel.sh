@@ -92,8 +92,7 @@ fi
 
 mkdir -p "$cache/kernels"
 # One builder per key at a time; a second caller waits and then finds the cache filled.
-exec 9>"$cache/kernels/.$key.lock"
-flock 9
+take_lock 9 "$cache/kernels/.$key.lock"
 fault="$(kernel_fault "$out")"
 if [ -z "$fault" ]; then
   log "cached (built by a concurrent run): $out"

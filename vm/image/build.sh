@@ -195,8 +195,7 @@ point_current() {
   [ "$set_current" = 1 ] || return 0
   # Every writer of `current` holds this lock while it switches: the sweep then sees no link of
   # a live writer, in whatever pid namespace it runs.
-  exec 8>"$cache/.current.lock"
-  flock 8
+  take_lock 8 "$cache/.current.lock"
   sweep_current_links "$cache"
   ln -sfn "$key" "$cache/.current.$$"
   mv -T "$cache/.current.$$" "$cache/current"
@@ -247,8 +246,7 @@ if [ -z "$(image_fault "$out")" ]; then
   echo "$out"
   exit 0
 fi
-exec 9>"$cache/.$key.lock"
-flock 9
+take_lock 9 "$cache/.$key.lock"
 fault="$(image_fault "$out")"
 if [ -n "$fault" ]; then
   # What is there is no image of this key (a file gone or changed, no manifest). It stays until

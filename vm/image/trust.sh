@@ -115,3 +115,17 @@ sweep_current_links() {  # dir
     rm -f -- "$l"
   done
 }
+
+# Takes the lock `path` on descriptor `fd`, waiting for its holder. The file is the owner's
+# alone: one that others may open, they may flock, and every build as root waited on them for
+# good (red team, 2026-12-06). A lock file left 0644 by an older script is made 0600 through the
+# open descriptor.
+take_lock() {  # fd path
+  local fd="$1" path="$2" mask
+  mask="$(umask)"
+  umask 077
+  eval "exec $fd>\"\$path\""
+  umask "$mask"
+  chmod 0600 "/proc/self/fd/$fd"
+  flock "$fd"
+}

@@ -116,6 +116,19 @@ def dead_pid():
         return int(f.read()) + 1  # above pid_max: never a live process
 
 
+def made_image(e, label, args):
+    """build.sh run with args, checked under label: the image directory it printed, its key and
+    its initramfs's name; None when it failed."""
+    rc, out, err = e.run(e.build, *args)
+    check(rc == 0, label, f"rc {rc}, stderr: {err.strip()[-400:]!r}")
+    if rc != 0:
+        return None
+    image = out.strip().splitlines()[-1]
+    with open(os.path.join(image, "manifest.json")) as f:
+        initrd = json.load(f)["files"]["initramfs"]["name"]
+    return image, os.path.basename(image), initrd
+
+
 def image_is_whole(image):
     try:
         with open(os.path.join(image, "manifest.json")) as f:
@@ -132,14 +145,10 @@ def image_is_whole(image):
 def incomplete_images_are_built_again(e):
     cache = os.path.join(e.base, "repair", "cache")
     args = ["--cache", cache, "--agent", "/bin/busybox", "--no-current", "--kernel-image", e.bzimage]
-    rc, out, err = e.run(e.build, *args)
-    check(rc == 0, "the image is made", f"rc {rc}, stderr: {err.strip()[-400:]!r}")
-    if rc != 0:
+    made = made_image(e, "the image is made", args)
+    if not made:
         return
-    image = out.strip().splitlines()[-1]
-    key = os.path.basename(image)
-    with open(os.path.join(image, "manifest.json")) as f:
-        initrd = json.load(f)["files"]["initramfs"]["name"]
+    image, key, initrd = made
 
     def again(what, damage, runs=1):
         try:
@@ -395,14 +404,10 @@ def an_incomplete_current_is_replaced_whole(e):
         return
     cache = os.path.join(root, "cache")
     args = ["--cache", cache, "--agent", "/bin/busybox", "--busybox", hooked, "--kernel-image", e.bzimage]
-    rc, out, err = e.run(e.build, *args)
-    check(rc == 0, "incomplete current: the image is made", f"rc {rc}, stderr: {err.strip()[-400:]!r}")
-    if rc != 0:
+    made = made_image(e, "incomplete current: the image is made", args)
+    if not made:
         return
-    image = out.strip().splitlines()[-1]
-    key = os.path.basename(image)
-    with open(os.path.join(image, "manifest.json")) as f:
-        initrd = json.load(f)["files"]["initramfs"]["name"]
+    image, key, initrd = made
     os.unlink(os.path.join(image, initrd))
     seen = os.path.join(root, "seen")
     running = open(os.path.join(image, "bzImage"), "rb")  # a VM's open kernel
@@ -436,8 +441,7 @@ def lock_files_are_the_owners_alone(e):
     with open(old, "w"):
         pass
     os.chmod(old, 0o644)
-    rc, out, err = e.run(e.build, "--cache", cache, "--agent", "/bin/busybox", "--kernel-image", e.bzimage)
-    check(rc == 0, "locks: the image is made", f"rc {rc}, stderr: {err.strip()[-400:]!r}")
+    made_image(e, "locks: the image is made", ["--cache", cache, "--agent", "/bin/busybox", "--kernel-image", e.bzimage])
     locks = {n: os.stat(os.path.join(cache, n)).st_mode & 0o7777 for n in os.listdir(cache) if n.endswith(".lock")}
     check(len(locks) == 2 and all(mode == 0o600 for mode in locks.values()),
           "locks: the key's lock and current's are 0600", f"modes: { {n: oct(m) for n, m in locks.items()} }")

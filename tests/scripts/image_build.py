@@ -51,24 +51,33 @@ def image_files(image):
     return manifest, newc_files(cpio)
 
 
+def stand_in_busybox(path, on_list):
+    """Builds at path a static stand-in for busybox that runs the C statements on_list when
+    build.sh asks it for its applet list (`--list`), then names one applet (sh). False, the case
+    skipped, where gcc cannot link statically."""
+    with open(path + ".c", "w") as f:
+        f.write('#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n'
+                'int main(int argc, char **argv) {\n'
+                '  if (argc > 1 && strcmp(argv[1], "--list") == 0) {\n'
+                + on_list +
+                '    puts("sh");\n'
+                '  }\n'
+                '  return 0;\n'
+                '}\n')
+    if subprocess.run(["gcc", "-static", "-O", "-o", path, path + ".c"]).returncode != 0:
+        print("skipped (case): gcc -static cannot link here")
+        return False
+    return True
+
+
 def inputs_swapped_during_the_build(e):
     """A --busybox that, when build.sh runs it for its applet list (after the inputs are hashed,
     before the archive is written), appends to the --agent file: the image must still hold the
     agent the manifest names."""
     swapper = os.path.join(e.base, "swapper")
-    with open(swapper + ".c", "w") as f:
-        f.write('#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n'
-                'int main(int argc, char **argv) {\n'
-                '  if (argc > 1 && strcmp(argv[1], "--list") == 0) {\n'
-                '    const char *p = getenv("SWAP_AGENT");\n'
-                '    FILE *f = p ? fopen(p, "ab") : NULL;\n'
-                '    if (f) { fputs("swapped after the hash", f); fclose(f); }\n'
-                '    puts("sh");\n'
-                '  }\n'
-                '  return 0;\n'
-                '}\n')
-    if subprocess.run(["gcc", "-static", "-O", "-o", swapper, swapper + ".c"]).returncode != 0:
-        print("skipped (case): gcc -static cannot link here")
+    if not stand_in_busybox(swapper, '    const char *p = getenv("SWAP_AGENT");\n'
+                                     '    FILE *f = p ? fopen(p, "ab") : NULL;\n'
+                                     '    if (f) { fputs("swapped after the hash", f); fclose(f); }\n'):
         return
     agent = os.path.join(e.base, "agent")
     with open("/bin/busybox", "rb") as src, open(agent, "wb") as dst:
@@ -389,18 +398,8 @@ def an_incomplete_current_is_replaced_whole(e):
     root = os.path.join(e.base, "current-replace")
     os.makedirs(root)
     hooked = os.path.join(root, "busybox")
-    with open(hooked + ".c", "w") as f:
-        f.write('#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n'
-                'int main(int argc, char **argv) {\n'
-                '  if (argc > 1 && strcmp(argv[1], "--list") == 0) {\n'
-                '    const char *hook = getenv("BUSYBOX_HOOK");\n'
-                '    if (hook && system(hook) != 0) return 1;\n'
-                '    puts("sh");\n'
-                '  }\n'
-                '  return 0;\n'
-                '}\n')
-    if subprocess.run(["gcc", "-static", "-O", "-o", hooked, hooked + ".c"]).returncode != 0:
-        print("skipped (case): gcc -static cannot link here")
+    if not stand_in_busybox(hooked, '    const char *hook = getenv("BUSYBOX_HOOK");\n'
+                                    '    if (hook && system(hook) != 0) return 1;\n'):
         return
     cache = os.path.join(root, "cache")
     args = ["--cache", cache, "--agent", "/bin/busybox", "--busybox", hooked, "--kernel-image", e.bzimage]

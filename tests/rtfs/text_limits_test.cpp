@@ -58,7 +58,8 @@ TEST(TextLimits, StrOfSharedStringsStopsAtTheLimit) {
 // limit), and a refused one had held up to twice the limit, uncharged, before the refusal.
 TEST(TextLimits, TextIsChargedAtItsSizeNotTwice) {
     for (const std::string build : {"(str (vec (repeat 9 a)))", "(join \",\" (repeat 9 [a]))",
-                                    "(str \"x\" [a a a a a a a a a])"}) {
+                                    "(str \"x\" [a a a a a a a a a])",
+                                    "(serialize-json (vec (repeat 9 a)))"}) {
         rtfs::Interpreter interp({.memory_limit_bytes = kLimit});
         auto r = interp.eval(kMegabyte + "(count " + build + "))");
         ASSERT_TRUE(r.has_value()) << build << ": " << r.error().describe();

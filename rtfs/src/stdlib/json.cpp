@@ -267,12 +267,31 @@ private:
 
 // ---- serializing ----------------------------------------------------------------------------
 
+// The writer's output, or (no string) only its length.
+struct Text {
+    std::string* s;
+    size_t n = 0;
+    void operator+=(std::string_view v) { append(v); }
+    void operator+=(char c) { append(1, c); }
+    void append(std::string_view v) {
+        n += v.size();
+        if (s) s->append(v);
+    }
+    void append(size_t k, char c) {
+        n += k;
+        if (s) s->append(k, c);
+    }
+    size_t size() const { return n; }
+};
+
 class Writer {
 public:
-    Writer(bool pretty, const Hooks& hooks)
-        : pretty_(pretty), hooks_(hooks), op_(hooks.op ? hooks.op : "serialize-json") {}
+    // Writes into out, or only counts the text's length when out is null.
+    Writer(bool pretty, const Hooks& hooks, std::string* out)
+        : pretty_(pretty), hooks_(hooks), op_(hooks.op ? hooks.op : "serialize-json"), out_{out} {}
 
-    Result<std::string> run(const Value& root) {
+    // The text's length.
+    Result<size_t> run(const Value& root) {
         // Containers being written, innermost last: the container and the next index.
         struct Open {
             const Value* v;
@@ -312,7 +331,7 @@ public:
                     op_, "nesting deeper than " + std::to_string(kMaxDepth));
             stack.push_back({child, 0});  // `top` may dangle from here on
         }
-        return std::move(out_);
+        return out_.size();
     }
 
 private:
@@ -419,7 +438,7 @@ private:
     bool pretty_;
     const Hooks& hooks_;
     const char* op_;
-    std::string out_;
+    Text out_;
     size_t values_ = 0;
 };
 
@@ -432,7 +451,14 @@ Result<Value> parse(std::string_view text, const Hooks& hooks) {
 
 Result<std::string> serialize(const Value& v, bool pretty) { return serialize(v, pretty, Hooks{}); }
 Result<std::string> serialize(const Value& v, bool pretty, const Hooks& hooks) {
-    return Writer(pretty, hooks).run(v);
+    // Measured first, then built once in a buffer of exactly that size: grown by doubling, the
+    // text held up to twice the memory it needs, and was charged at its capacity once made.
+    RTFS_TRY(const size_t n, Writer(pretty, hooks, nullptr).run(v));
+    if (hooks.check) RTFS_CHECK(hooks.check(hooks.ctx, n));
+    std::string text;
+    text.reserve(n);
+    RTFS_CHECK(Writer(pretty, hooks, &text).run(v));
+    return text;
 }
 
 }  // namespace rtfs::json

@@ -506,7 +506,8 @@ Result<Value> MatchNode::eval(Interpreter::State& st) const {
         }
         return c.body->eval(st);
     }
-    return located(error(ErrorKind::MatchError, "Match error: No matching clause for " + print(v)),
+    // The spec's message, as is (section 7).
+    return located(error(ErrorKind::MatchError, "Match error: No matching clause"),
                    *this);
 }
 

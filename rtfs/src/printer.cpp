@@ -88,7 +88,7 @@ void Printer::string(const std::string& s) {
     // The exact escaped size first: a string of control characters grows sixfold.
     size_t n = 2;
     for (char c : s) n += !needs_escape(c) ? 1 : (c == '"' || c == '\\' || c == '\n' ||
-                                                  c == '\t' || c == '\r' || c == '\0') ? 2 : 6;
+                                                  c == '\t' || c == '\r') ? 2 : 6;
     if (!room_for(n) && !partial) return;
     if (!out) {  // counting: a partial print always has an output
         len += n;
@@ -109,9 +109,8 @@ void Printer::string(const std::string& s) {
             case '\n': o += "\\n"; break;
             case '\t': o += "\\t"; break;
             case '\r': o += "\\r"; break;
-            case '\0': o += "\\0"; break;
             default:
-                if (static_cast<unsigned char>(c) < 0x20) {
+                if (static_cast<unsigned char>(c) < 0x20) {  // NUL too: the reader has no \0
                     static const char* hex = "0123456789abcdef";
                     o += "\\u00";
                     o += hex[(c >> 4) & 0xF];

@@ -374,8 +374,9 @@ private:
                 return fail("invalid number " + tok, line, col);
             return Value::integer(tok[0] == '-' ? -v : v);
         }
-        bool ok = true;
-        if (tok[i] == '.') {
+        // Spec section 1: a float has digits on both sides of its dot ("1e3" is no number).
+        bool ok = tok[i] == '.';
+        if (ok) {
             ++i;
             size_t frac = i;
             while (i < tok.size() && is_digit(tok[i])) ++i;
@@ -417,7 +418,6 @@ private:
                 case 'r': out += '\r'; break;
                 case '\\': out += '\\'; break;
                 case '"': out += '"'; break;
-                case '0': out += '\0'; break;
                 case 'u': {
                     uint32_t cp = 0;
                     for (int k = 0; k < 4; ++k) {

@@ -163,12 +163,16 @@ Result<Value> Interpreter::State::invoke(const Value& f, size_t top, size_t n) {
                 return error(ErrorKind::ArityMismatch,
                              "Arity mismatch in :" + f.str() + ": expected 1 or 2, got " +
                                  std::to_string(n));
+            // As get: a map's value, a set's element; anything else gives the default.
             const Value& coll = stack[top];
             Value dflt = n == 2 ? stack[top + 1] : Value();
             if (coll.is(Type::Map)) {
                 const Value* v = coll.map().find(f);
                 return v ? *v : dflt;
             }
+            if (coll.is(Type::Set))
+                for (const auto& x : coll.items())
+                    if (equals(x, f)) return x;
             return dflt;
         }
         case Type::Map:

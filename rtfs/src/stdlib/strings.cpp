@@ -135,7 +135,8 @@ Result<Value> string_join(Interpreter& interp, std::span<Value> a) {
     return join_impl("string-join", interp, a);
 }
 
-// Case mapping is ASCII only: other characters are left as they are.
+// Case mapping is ASCII only, by choice: the spec names the builtins and no case table. Other
+// characters (é, ß, Greek, Cyrillic) are left as they are; docs/architecture.md says so.
 template <char From, char To>
 Result<Value> map_case(const char* op, std::span<Value> a) {
     RTFS_TRY(const std::string* s, string_arg(op, a[0]));

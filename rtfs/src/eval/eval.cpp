@@ -246,10 +246,15 @@ Expected<void, Error> Interpreter::check_limits() {
 // ---- binding --------------------------------------------------------------------------------
 
 Expected<void, Error> bind_target(const Target& t, Value v, Interpreter::State& st) {
+    // Located at the binding when it has a position: a parameter's error is the call's.
+    auto at_binding = [&](Error e) {
+        e.locate(t.pos.line, t.pos.column);
+        return unexpected(std::move(e));
+    };
     if (t.type && !conforms_binding(v, *t.type, t.rest))
-        return unexpected(annotation_error(t.name, *t.type, v, t.rest));
+        return at_binding(annotation_error(t.name, *t.type, v, t.rest));
     if (t.pattern) {
-        RTFS_CHECK(destructure(*t.pattern, v, st));
+        if (auto r = destructure(*t.pattern, v, st); !r) return at_binding(std::move(r).error());
     }
     st.local(t.raw_slot) = std::move(v);
     return Ok{};

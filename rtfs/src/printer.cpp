@@ -47,7 +47,7 @@ namespace {
 // One print: where it goes (or, with no output, only how long it is), where it must stop, and
 // why it stopped.
 struct Printer {
-    std::string* out;  // null: count the bytes only (len), as printed_size does
+    std::string* out;  // null: count the bytes only (len), as display_text's first pass does
     size_t max_bytes;
     bool partial = false;  // what does not fit is cut at max_bytes rather than left out
     bool poll = false;     // poll the evaluation's limits once per value printed
@@ -274,10 +274,9 @@ Result<std::string> display_text(std::string_view op, std::span<const Value> val
     } charge(len);
     std::string text;
     text.reserve(len);
-    size_t built = 0;
     for (size_t i = 0; i < values.size(); ++i) {
         if (i > 0) text += sep;
-        built = text.size();
+        size_t built = text.size();
         RTFS_TRY(PrintOutcome o, print_polled(&text, built, values[i], len, true));
         if (o != PrintOutcome::Complete) return unexpected(print_error(o, op, budget));
     }

@@ -54,7 +54,7 @@ struct Printer {
     bool poll = false;     // poll the evaluation's limits once per value printed
     size_t len = out ? out->size() : 0;  // bytes in out, or counted
     PrintOutcome outcome = PrintOutcome::Complete;
-    std::optional<Error> interrupted;  // poll_limits' error, which stopped the print
+    std::optional<Error> interrupted{};  // poll_limits' error, which stopped the print
 
     bool stopped() const { return outcome != PrintOutcome::Complete || interrupted; }
     // False (and stopped) when n more bytes would take the output past max_bytes.

@@ -1,5 +1,6 @@
 #include "rtfs/printer.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <cmath>
@@ -44,30 +45,36 @@ std::string format_float(double d) {
 
 namespace {
 
-// One print: where it goes, where it must stop, and why it stopped.
+// One print: where it goes (or, with no output, only how long it is), where it must stop, and
+// why it stopped.
 struct Printer {
-    std::string& out;
+    std::string* out;  // null: count the bytes only (len), as display_text's first pass does
     size_t max_bytes;
     bool partial = false;  // what does not fit is cut at max_bytes rather than left out
     bool poll = false;     // poll the evaluation's limits once per value printed
+    size_t len = out ? out->size() : 0;  // bytes in out, or counted
     PrintOutcome outcome = PrintOutcome::Complete;
-    std::optional<Error> interrupted;  // poll_limits' error, which stopped the print
+    std::optional<Error> interrupted{};  // poll_limits' error, which stopped the print
 
     bool stopped() const { return outcome != PrintOutcome::Complete || interrupted; }
     // False (and stopped) when n more bytes would take the output past max_bytes.
     bool room_for(size_t n) {
         if (stopped()) return false;
-        if (n > max_bytes || out.size() > max_bytes - n) outcome = PrintOutcome::TooLong;
+        if (n > max_bytes || len > max_bytes - n) outcome = PrintOutcome::TooLong;
         return !stopped();
+    }
+    void add(std::string_view s) {
+        len += s.size();
+        if (out) *out += s;
     }
     void put(std::string_view s) {
         if (room_for(s.size()))
-            out += s;
-        else if (partial && out.size() < max_bytes)
-            out += s.substr(0, max_bytes - out.size());
+            add(s);
+        else if (partial && len < max_bytes)
+            add(s.substr(0, max_bytes - len));
     }
     void put(char c) {
-        if (room_for(1)) out += c;
+        if (room_for(1)) add(std::string_view(&c, 1));
     }
     void string(const std::string& s);
     void items(const std::vector<Value>& items, std::string_view open, char close, uint32_t level);
@@ -82,35 +89,40 @@ void Printer::string(const std::string& s) {
     // The exact escaped size first: a string of control characters grows sixfold.
     size_t n = 2;
     for (char c : s) n += !needs_escape(c) ? 1 : (c == '"' || c == '\\' || c == '\n' ||
-                                                  c == '\t' || c == '\r' || c == '\0') ? 2 : 6;
+                                                  c == '\t' || c == '\r') ? 2 : 6;
     if (!room_for(n) && !partial) return;
+    if (!out) {  // counting: a partial print always has an output
+        len += n;
+        return;
+    }
+    std::string& o = *out;
     const bool cut = stopped();
-    out += '"';
+    o += '"';
     for (char c : s) {
-        if (cut && out.size() >= max_bytes) {
-            out.resize(max_bytes);  // may split an escape: the text is marked as cut anyway
+        if (cut && o.size() >= max_bytes) {
+            o.resize(max_bytes);  // may split an escape: the text is marked as cut anyway
+            len = o.size();
             return;
         }
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\t': out += "\\t"; break;
-            case '\r': out += "\\r"; break;
-            case '\0': out += "\\0"; break;
+            case '"': o += "\\\""; break;
+            case '\\': o += "\\\\"; break;
+            case '\n': o += "\\n"; break;
+            case '\t': o += "\\t"; break;
+            case '\r': o += "\\r"; break;
             default:
-                if (static_cast<unsigned char>(c) < 0x20) {
+                if (static_cast<unsigned char>(c) < 0x20) {  // NUL too: the reader has no \0
                     static const char* hex = "0123456789abcdef";
-                    out += "\\u00";
-                    out += hex[(c >> 4) & 0xF];
-                    out += hex[c & 0xF];
+                    o += "\\u00";
+                    o += hex[(c >> 4) & 0xF];
+                    o += hex[c & 0xF];
                 } else {
-                    out += c;
+                    o += c;
                 }
         }
     }
-    if (cut) return;
-    out += '"';
+    if (!cut) o += '"';
+    len = o.size();
 }
 
 void Printer::items(const std::vector<Value>& items, std::string_view open, char close,
@@ -200,22 +212,100 @@ void Printer::value(const Value& v, uint32_t level) {
 
 // The capped forms: whatever did not fit, or lies too deep, is shown as "...".
 void print_capped(std::string& out, const Value& v, size_t max_bytes) {
-    Printer p{out, max_bytes, true};
+    Printer p{&out, max_bytes, true};
     p.value(v, 0);
     if (p.stopped()) out += "...";
 }
 
 }  // namespace
 
-Expected<PrintOutcome, Error> print_bounded(std::string& out, const Value& v, size_t max_bytes, bool display) {
+namespace {
+
+// Prints v into out (or, out null, counts its length into len) within max_bytes, polling the
+// evaluation's limits.
+Expected<PrintOutcome, Error> print_polled(std::string* out, size_t& len, const Value& v,
+                                           size_t max_bytes, bool display) {
     Printer p{out, max_bytes};
+    p.len = len;
     p.poll = true;
     if (display && v.is(Type::String))
         p.put(v.str());
     else
         p.value(v, 0);
+    len = p.len;
     if (p.interrupted) return unexpected(std::move(*p.interrupted));
     return p.outcome;
+}
+
+}  // namespace
+
+Expected<PrintOutcome, Error> print_bounded(std::string& out, const Value& v, size_t max_bytes, bool display) {
+    size_t len = out.size();
+    return print_polled(&out, len, v, max_bytes, display);
+}
+
+namespace {
+
+// Prints values (display forms) joined by sep, then tail, into out (null: counts only) within
+// max_bytes; len is what out holds, or what was counted.
+Expected<PrintOutcome, Error> print_joined(std::string* out, size_t& len,
+                                           std::span<const Value> values, std::string_view sep,
+                                           std::string_view tail, size_t max_bytes) {
+    auto put = [&](std::string_view s) {
+        if (s.size() > max_bytes - len) return false;
+        len += s.size();
+        if (out) *out += s;
+        return true;
+    };
+    for (size_t i = 0; i < values.size(); ++i) {
+        if (i > 0 && !put(sep)) return PrintOutcome::TooLong;
+        RTFS_TRY(PrintOutcome o, print_polled(out, len, values[i], max_bytes, true));
+        if (o != PrintOutcome::Complete) return o;
+    }
+    return put(tail) ? PrintOutcome::Complete : PrintOutcome::TooLong;
+}
+
+// Texts up to this long are printed straight into their string: measuring first doubled the
+// time of a str-heavy program, and a short text's doubling slack is negligible.
+constexpr size_t kDirectTextBytes = 64 << 10;
+
+}  // namespace
+
+Result<std::string> display_text(std::string_view op, std::span<const Value> values,
+                                 std::string_view sep, std::string_view tail) {
+    const size_t room = alloc_room();
+    const size_t budget = room > sizeof(StrObj) ? room - sizeof(StrObj) : 0;
+    const size_t direct = std::min(budget, kDirectTextBytes);
+    {
+        std::string text;
+        size_t len = 0;
+        RTFS_TRY(PrintOutcome o, print_joined(&text, len, values, sep, tail, direct));
+        if (o == PrintOutcome::Complete) return text;
+        if (o == PrintOutcome::TooDeep || direct == budget)
+            return unexpected(print_error(o, op, budget));
+    }
+    // A longer text is measured first, nothing built: refused before any of it exists when it
+    // does not fit. It is then built in a buffer of exactly that size, charged while it is
+    // built; the string value made of it charges itself.
+    size_t len = 0;
+    RTFS_TRY(PrintOutcome o, print_joined(nullptr, len, values, sep, tail, budget));
+    if (o != PrintOutcome::Complete) return unexpected(print_error(o, op, budget));
+    struct Charge {
+        HeapStats* heap = current_heap_stats();
+        int64_t bytes;
+        explicit Charge(size_t n) : bytes(static_cast<int64_t>(n)) {
+            if (heap) heap->add(bytes);
+        }
+        ~Charge() {
+            if (heap) heap->live_bytes -= bytes;
+        }
+    } charge(len);
+    std::string text;
+    text.reserve(len);
+    size_t built = 0;
+    RTFS_TRY(o, print_joined(&text, built, values, sep, tail, len));
+    if (o != PrintOutcome::Complete) return unexpected(print_error(o, op, budget));
+    return text;
 }
 
 Error print_error(PrintOutcome outcome, std::string_view op, size_t max_bytes) {

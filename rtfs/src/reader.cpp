@@ -76,9 +76,11 @@ private:
     char peek(size_t ahead = 0) const {
         return pos_ + ahead < src_.size() ? src_[pos_ + ahead] : '\0';
     }
+    // CR LF, LF and a lone CR each end a line.
+    static bool ends_line(char c, char after) { return c == '\n' || (c == '\r' && after != '\n'); }
     char next() {
         char c = src_[pos_++];
-        if (c == '\n') {
+        if (ends_line(c, peek())) {
             ++line_;
             col_ = 1;
         } else {
@@ -100,7 +102,7 @@ private:
             if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ',') {
                 next();
             } else if (c == ';') {
-                while (!at_end() && peek() != '\n') next();
+                while (!at_end() && peek() != '\n' && peek() != '\r') next();
             } else if (c == '#' && peek(1) == '|') {
                 int l = line_, co = col_;
                 next();
@@ -374,8 +376,9 @@ private:
                 return fail("invalid number " + tok, line, col);
             return Value::integer(tok[0] == '-' ? -v : v);
         }
-        bool ok = true;
-        if (tok[i] == '.') {
+        // Spec section 1: a float has digits on both sides of its dot ("1e3" is no number).
+        bool ok = tok[i] == '.';
+        if (ok) {
             ++i;
             size_t frac = i;
             while (i < tok.size() && is_digit(tok[i])) ++i;
@@ -417,7 +420,6 @@ private:
                 case 'r': out += '\r'; break;
                 case '\\': out += '\\'; break;
                 case '"': out += '"'; break;
-                case '0': out += '\0'; break;
                 case 'u': {
                     uint32_t cp = 0;
                     for (int k = 0; k < 4; ++k) {

@@ -41,10 +41,10 @@ void write_fd(int fd, const std::string& s) {
     }
 }
 
-std::string joined(std::span<const Value> args) {
-    std::string line;
-    for (size_t i = 0; i < args.size(); ++i) line += (i ? " " : "") + to_display(args[i]);
-    return line + "\n";
+// The line println and log write, as the native host builds it: whole (to_display cut a value
+// at kMessageValueBytes) and within what the program may still allocate.
+Result<std::string> joined(const char* op, std::span<const Value> args) {
+    return display_text(op, args, " ", "\n");
 }
 
 Result<const std::string*> path_arg(const char* cap, std::span<const Value> args) {
@@ -67,11 +67,13 @@ Value keywordize(const Value& m) {
 
 Result<Value> WasiHost::call(std::string_view id, std::span<const Value> args) {
     if (id == "ccos.io.println") {
-        write_fd(STDOUT_FILENO, joined(args));
+        RTFS_TRY(const std::string line, joined("println", args));
+        write_fd(STDOUT_FILENO, line);
         return Value();
     }
     if (id == "ccos.io.log") {
-        write_fd(STDERR_FILENO, joined(args));
+        RTFS_TRY(const std::string line, joined("log", args));
+        write_fd(STDERR_FILENO, line);
         return Value();
     }
     if (id == "ccos.math.add") return math_add(args);

@@ -238,6 +238,38 @@ TEST(Limits, MutuallyRecursiveLetFunctionsAreFreedWhenUnreachable) {
     EXPECT_EQ(rtfs::print(*kept), "[true true false]");
 }
 
+// The same groups, with the cycle passing through a collection: the second function reaches the
+// first through a vector or a map bound between them. The group was kept until the interpreter
+// went away: the collection's reference counted as one from outside.
+TEST(Limits, MutuallyRecursiveLetFunctionsThroughACollectionAreFreed) {
+    for (const char* parity : {
+             "(defn parity [n] (let [ev? (fn [k] (if (= k 0) true (od? (- k 1))))"
+             "                       evs [ev?]"
+             "                       od? (fn [k] (if (= k 0) false ((first evs) (- k 1))))]"
+             "                   (ev? (mod n 4))))",
+             "(defn parity [n] (let [ev? (fn [k] (if (= k 0) true (od? (- k 1))))"
+             "                       fs {:ev [ev?]}"
+             "                       od? (fn [k] (if (= k 0) false ((first (:ev fs)) (- k 1))))]"
+             "                   (ev? (mod n 4))))",
+         }) {
+        rtfs::Interpreter in({.memory_limit_bytes = 16 << 20});
+        ASSERT_TRUE(in.eval(parity).has_value()) << parity;
+        auto r = in.eval("(count (filter true? (map parity (range 300000))))");
+        ASSERT_TRUE(r.has_value()) << parity << ": " << r.error().describe();
+        EXPECT_EQ(rtfs::print(*r), "150000");
+        EXPECT_LT(in.heap_stats().live_bytes, 1 << 20) << parity << ": the let's closures were kept";
+        // A group still referenced stays whole, however many collections pass.
+        auto kept = in.eval("(def keep (let [ev? (fn [k] (if (= k 0) true (od? (- k 1))))"
+                            "                    m [{:ev ev?}]"
+                            "                    od? (fn [k] (if (= k 0) false ((:ev (first m)) (- k 1))))]"
+                            "                [od?]))"
+                            "(count (map parity (range 10000)))"
+                            "[((first keep) 7) ((first keep) 6)]");
+        ASSERT_TRUE(kept.has_value()) << parity << ": " << kept.error().describe();
+        EXPECT_EQ(rtfs::print(*kept), "[true false]");
+    }
+}
+
 // The reader runs within the evaluation's limits (red team, 2026-12-06): 66 MB of `[][]...` took
 // 30 s and 4.4 GB of a host process (the mock provider, microvmd) under a 1 s, 64 MiB limit, as
 // the reader polled nothing and its source positions were not counted. Now each form read polls,

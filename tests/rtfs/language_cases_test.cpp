@@ -21,9 +21,9 @@ public:
         using rtfs::Value;
         if (id == "ccos.math.add") return rtfs::math_add(args);  // as every host has it
         if (id == "ccos.io.println") {
-            std::string line;
-            for (size_t i = 0; i < args.size(); ++i) line += (i ? " " : "") + rtfs::to_display(args[i]);
-            out += (out.empty() ? "" : "|") + line;
+            auto line = rtfs::display_text("println", args, " ");  // as the hosts build it
+            if (!line) return rtfs::unexpected(line.error());
+            out += (out.empty() ? "" : "|") + *line;
             return Value();
         }
         if (id == "ccos.echo") return rtfs::make_vector(std::vector<Value>(args.begin(), args.end()));

@@ -35,6 +35,22 @@ TEST(Reader, ErrorsCarryLineAndColumn) {
     EXPECT_NE(e.describe().find("(at 2:8)"), std::string::npos) << e.describe();
 }
 
+// CR LF, LF and a lone CR each end a line (the spec's whitespace has CR): with CR-only line
+// endings every error was on line 1, and a ; comment ran to the end of the text.
+TEST(Reader, EveryLineEndingCountsALine) {
+    for (const char* eol : {"\n", "\r\n", "\r"}) {
+        const std::string src = std::string("; note") + eol + "(+ 1" + eol + eol + "  \"bad \\q\")";
+        auto e = read_error(src);
+        EXPECT_EQ(e.line(), 4) << e.describe();
+        EXPECT_EQ(e.column(), 8) << e.describe();
+        EXPECT_NE(e.message().find("escape"), std::string::npos) << e.describe();
+    }
+    auto r = rtfs::read_all("; a comment\r42");
+    ASSERT_TRUE(r.has_value()) << r.error().describe();
+    ASSERT_EQ(r->size(), 1u);
+    EXPECT_EQ(rtfs::print((*r)[0]), "42");
+}
+
 TEST(Reader, DeepNestingIsAnErrorNotACrash) {
     for (const char* open : {"(", "[", "{", "#{", "'", "#(", "^{} "}) {
         std::string src;

@@ -53,6 +53,28 @@ TEST(TextLimits, StrOfSharedStringsStopsAtTheLimit) {
     expect_stopped_at_limit(kMegabyte + "(join \",\" [[a a a a a a a a a a a a a a a a a a]]))");
 }
 
+// A text that fits is built in a buffer of its own size, charged while it is built: grown by
+// doubling, a 9 MB text took a 16 MB buffer (charged at 16 MB once made, 18 MB on a 16 MiB
+// limit), and a refused one had held up to twice the limit, uncharged, before the refusal.
+TEST(TextLimits, TextIsChargedAtItsSizeNotTwice) {
+    for (const std::string build : {"(str (vec (repeat 9 a)))", "(join \",\" (repeat 9 [a]))",
+                                    "(str \"x\" [a a a a a a a a a])",
+                                    "(serialize-json (vec (repeat 9 a)))"}) {
+        rtfs::Interpreter interp({.memory_limit_bytes = kLimit});
+        auto r = interp.eval(kMegabyte + "(count " + build + "))");
+        ASSERT_TRUE(r.has_value()) << build << ": " << r.error().describe();
+        EXPECT_GT(r->as_int(), 9000000) << build;
+        // The program's 1 MB (2 MB while it builds a) and the 9 MB text, once (whether built or made).
+        EXPECT_LT(interp.heap_stats().peak_bytes, 2 * 1000 * 1000 + r->as_int() + (1 << 20)) << build;
+    }
+    // Refused before any of it is built: the peak stays at the program's own 2 MB.
+    rtfs::Interpreter interp({.memory_limit_bytes = kLimit});
+    auto r = interp.eval(kMegabyte + "(str (vec (repeat 17 a))))");
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().kind(), rtfs::ErrorKind::ResourceLimit) << r.error().describe();
+    EXPECT_LT(interp.heap_stats().peak_bytes, 3 << 20);
+}
+
 TEST(TextLimits, SmallResultsAreFine) {
     rtfs::Interpreter interp({.memory_limit_bytes = kLimit});
     auto r = interp.eval(kMegabyte +

@@ -12,16 +12,7 @@ namespace {
 // The line is bounded by what the program may still allocate: a vector of N references to one
 // large string prints as N copies, which would otherwise be built whole before any output cap.
 Result<std::string> joined_line(const char* op, std::span<const Value> args) {
-    const size_t budget = alloc_room();
-    std::string line;
-    for (size_t i = 0; i < args.size(); ++i) {
-        if (i) line += ' ';
-        auto o = print_bounded(line, args[i], budget, /*display=*/true);
-        if (!o) return unexpected(o.error());
-        if (*o != PrintOutcome::Complete) return unexpected(print_error(*o, op, budget));
-    }
-    line += '\n';
-    return line;
+    return display_text(op, args, " ", "\n");
 }
 
 // Flushed at once so that program output and the tool's own output keep their order.

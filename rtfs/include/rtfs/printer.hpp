@@ -51,6 +51,13 @@ enum class PrintOutcome : uint8_t {
 // out would hold more than max_bytes. The evaluation's limits are polled as it goes (poll_limits:
 // the deadline, cancellation, the step budget): their error when one ends it.
 Expected<PrintOutcome, Error> print_bounded(std::string& out, const Value& v, size_t max_bytes, bool display);
+// The display forms of values (print_bounded's, display true) joined by sep, then tail: the text
+// of str, join, println and log, refused (print_error) past what the program may still
+// allocate. A text past 64 KiB is measured before any of it is built, then built in a buffer of
+// exactly its length, charged to the heap meanwhile (a text grown by doubling and charged only
+// once made held up to twice the memory limit).
+Result<std::string> display_text(std::string_view op, std::span<const Value> values,
+                                 std::string_view sep, std::string_view tail = "");
 // The error of op's print that stopped: RecursionLimit (TooDeep) or ResourceLimit (TooLong).
 Error print_error(PrintOutcome outcome, std::string_view op, size_t max_bytes);
 // Shortest round-trip float text, always with '.' or an exponent: 4.0, 3.5, 1.0e300, ##NaN.

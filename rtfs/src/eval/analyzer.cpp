@@ -696,6 +696,7 @@ private:
                                       std::vector<std::pair<std::string, uint32_t>>& names) {
         t.raw_slot = scope_->alloc();
         t.type = std::move(type);
+        t.pos = pos_of(pat);
         if (pat.is(Type::Symbol)) {
             Value name;
             std::unique_ptr<TypeSpec> attached;

@@ -163,12 +163,16 @@ Result<Value> Interpreter::State::invoke(const Value& f, size_t top, size_t n) {
                 return error(ErrorKind::ArityMismatch,
                              "Arity mismatch in :" + f.str() + ": expected 1 or 2, got " +
                                  std::to_string(n));
+            // As get: a map's value, a set's element; anything else gives the default.
             const Value& coll = stack[top];
             Value dflt = n == 2 ? stack[top + 1] : Value();
             if (coll.is(Type::Map)) {
                 const Value* v = coll.map().find(f);
                 return v ? *v : dflt;
             }
+            if (coll.is(Type::Set))
+                for (const auto& x : coll.items())
+                    if (equals(x, f)) return x;
             return dflt;
         }
         case Type::Map:
@@ -242,10 +246,15 @@ Expected<void, Error> Interpreter::check_limits() {
 // ---- binding --------------------------------------------------------------------------------
 
 Expected<void, Error> bind_target(const Target& t, Value v, Interpreter::State& st) {
+    // Located at the binding when it has a position: a parameter's error is the call's.
+    auto at_binding = [&](Error e) {
+        e.locate(t.pos.line, t.pos.column);
+        return unexpected(std::move(e));
+    };
     if (t.type && !conforms_binding(v, *t.type, t.rest))
-        return unexpected(annotation_error(t.name, *t.type, v, t.rest));
+        return at_binding(annotation_error(t.name, *t.type, v, t.rest));
     if (t.pattern) {
-        RTFS_CHECK(destructure(*t.pattern, v, st));
+        if (auto r = destructure(*t.pattern, v, st); !r) return at_binding(std::move(r).error());
     }
     st.local(t.raw_slot) = std::move(v);
     return Ok{};
@@ -291,6 +300,47 @@ Result<Value> DoNode::eval(Interpreter::State& st) const {
     return body.back()->eval(st);
 }
 
+namespace {
+
+// Values that may lead to a closure, through which a letrec cycle can pass.
+bool may_hold_closure(const Value& v) {
+    switch (v.type()) {
+        case Type::Function:
+        case Type::List:
+        case Type::Vector:
+        case Type::Set:
+        case Type::Map:
+        case Type::Error: return true;
+        default: return false;
+    }
+}
+
+// Calls f on every value a may_hold_closure object holds: a closure's captures, a collection's
+// elements (a map's keys too), an error's data.
+template <class F>
+void for_each_held(Type t, const Object* o, F&& f) {
+    switch (t) {
+        case Type::Function:
+            for (const Value& c : static_cast<const FnObj*>(o)->captures) f(c);
+            return;
+        case Type::List:
+        case Type::Vector:
+        case Type::Set:
+            for (const Value& c : static_cast<const SeqObj*>(o)->items) f(c);
+            return;
+        case Type::Map:
+            for (const auto& [k, v] : static_cast<const MapObj*>(o)->entries) {
+                f(k);
+                f(v);
+            }
+            return;
+        case Type::Error: f(static_cast<const ErrObj*>(o)->data); return;
+        default: return;
+    }
+}
+
+}  // namespace
+
 Result<Value> LetNode::eval(Interpreter::State& st) const {
     for (size_t i = 0; i < targets.size(); ++i) {
         RTFS_TRY(Value v, inits[i]->eval(st));
@@ -315,28 +365,42 @@ void Interpreter::State::add_letrec(const Value& closure) {
     }
 }
 
-// Trial deletion over the kept closures: a closure referenced only by this list and by the
-// captures of kept closures that are themselves garbage is garbage. References from anywhere
-// else (a frame slot, a global, a collection, a closure not kept here) make a closure live, and
-// with it every kept closure its captures reach. The garbage have their captures cleared,
-// which breaks their cycles and frees them.
+// Trial deletion over the graph the kept closures reach (closures, collections, errors): an
+// object all of whose references come from the list and from objects of that graph is garbage
+// unless a live one reaches it; an object referenced from anywhere else (a frame slot, a
+// global, a value the scan did not reach) is live, and so is everything a live one reaches.
+// The garbage kept closures have their captures cleared, which breaks their cycles (every
+// cycle passes through a kept closure: only a let's fixups make one) and frees them. The scan
+// visits a bounded number of values; what lies beyond is not scanned, so the references it
+// holds count as from outside: a closure it reaches stays, as before.
 void Interpreter::State::collect_letrec() {
     struct Member {
+        Type type;
         uint32_t listed = 0;    // entries of letrec_closures
-        uint32_t internal = 0;  // references from kept closures' captures
+        uint32_t internal = 0;  // references from scanned members
+        bool scanned = false;
         bool live = false;
     };
     std::unordered_map<const Object*, Member> members;
-    members.reserve(letrec_closures.size());
-    for (const Value& v : letrec_closures) ++members[v.object_ptr()].listed;
-    for (const auto& [obj, m] : members) {
-        for (const Value& c : static_cast<const FnObj*>(obj)->captures) {
-            if (!c.is(Type::Function)) continue;
-            auto it = members.find(c.object_ptr());
-            if (it != members.end()) ++it->second.internal;
-        }
-    }
     std::vector<const Object*> work;
+    auto reach = [&](const Value& v) -> Member& {
+        auto [it, fresh] = members.try_emplace(v.object_ptr(), Member{v.type()});
+        if (fresh) work.push_back(it->first);
+        return it->second;
+    };
+    for (const Value& v : letrec_closures) ++reach(v).listed;
+    size_t budget = 64 * letrec_closures.size() + 65536;  // values visited
+    while (!work.empty()) {
+        const Object* obj = work.back();
+        work.pop_back();
+        Member& m = members.at(obj);
+        if (budget == 0) continue;
+        m.scanned = true;
+        for_each_held(m.type, obj, [&](const Value& c) {
+            if (budget > 0) --budget;
+            if (may_hold_closure(c)) ++reach(c).internal;
+        });
+    }
     for (auto& [obj, m] : members) {
         if (obj->refs > m.listed + m.internal) {
             m.live = true;
@@ -346,18 +410,20 @@ void Interpreter::State::collect_letrec() {
     while (!work.empty()) {
         const Object* obj = work.back();
         work.pop_back();
-        for (const Value& c : static_cast<const FnObj*>(obj)->captures) {
-            if (!c.is(Type::Function)) continue;
+        const Member& m = members.at(obj);
+        if (!m.scanned) continue;  // what it holds is counted as referenced from outside
+        for_each_held(m.type, obj, [&](const Value& c) {
+            if (!may_hold_closure(c)) return;
             auto it = members.find(c.object_ptr());
             if (it != members.end() && !it->second.live) {
                 it->second.live = true;
                 work.push_back(it->first);
             }
-        }
+        });
     }
     std::vector<Value> kept, dead;
     for (Value& v : letrec_closures) {
-        Member& m = members[v.object_ptr()];
+        Member& m = members.at(v.object_ptr());
         if (m.listed == 0) continue;  // a duplicate entry, already placed
         m.listed = 0;
         (m.live ? kept : dead).push_back(std::move(v));
@@ -506,7 +572,8 @@ Result<Value> MatchNode::eval(Interpreter::State& st) const {
         }
         return c.body->eval(st);
     }
-    return located(error(ErrorKind::MatchError, "Match error: No matching clause for " + print(v)),
+    // The spec's message, as is (section 7).
+    return located(error(ErrorKind::MatchError, "Match error: No matching clause"),
                    *this);
 }
 

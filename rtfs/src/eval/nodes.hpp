@@ -70,6 +70,7 @@ struct Target {
     std::unique_ptr<TypeSpec> type;    // annotation, checked on bind
     bool rest = false;                 // a fn's rest parameter: type is about each extra argument
     std::string name;                  // for messages
+    SourcePos pos;                     // where a let, loop or for binding is written (else none)
 };
 
 Expected<void, Error> bind_target(const Target& t, Value v, Interpreter::State& st);

@@ -3,6 +3,7 @@
 #include "rtfs/json.hpp"
 
 #include <charconv>
+#include <cstdint>
 #include <cmath>
 #include <cstdlib>
 #include <string>
@@ -267,12 +268,34 @@ private:
 
 // ---- serializing ----------------------------------------------------------------------------
 
+// The writer's output, or (no string) only its length.
+struct Text {
+    std::string* s;
+    size_t n = 0;
+    void operator+=(std::string_view v) { append(v); }
+    void operator+=(char c) { append(1, c); }
+    void append(std::string_view v) {
+        n += v.size();
+        if (s) s->append(v);
+    }
+    void append(size_t k, char c) {
+        n += k;
+        if (s) s->append(k, c);
+    }
+    size_t size() const { return n; }
+};
+
 class Writer {
 public:
-    Writer(bool pretty, const Hooks& hooks)
-        : pretty_(pretty), hooks_(hooks), op_(hooks.op ? hooks.op : "serialize-json") {}
+    // Writes into out, or only counts the text's length when out is null; a writer given a
+    // cap stops (capped()) once the text would outgrow it.
+    Writer(bool pretty, const Hooks& hooks, std::string* out, size_t cap = SIZE_MAX)
+        : pretty_(pretty), hooks_(hooks), op_(hooks.op ? hooks.op : "serialize-json"), out_{out},
+          cap_(cap) {}
+    bool capped() const { return capped_; }
 
-    Result<std::string> run(const Value& root) {
+    // The text's length.
+    Result<size_t> run(const Value& root) {
         // Containers being written, innermost last: the container and the next index.
         struct Open {
             const Value* v;
@@ -312,7 +335,7 @@ public:
                     op_, "nesting deeper than " + std::to_string(kMaxDepth));
             stack.push_back({child, 0});  // `top` may dangle from here on
         }
-        return std::move(out_);
+        return out_.size();
     }
 
 private:
@@ -323,7 +346,15 @@ private:
     }
 
     // Shared substructure can make the text far larger than the value's memory.
+    // Stops a capped writer before the text outgrows its cap by more bytes.
+    Expected<void, Error> within_cap(size_t more) {
+        if (more <= cap_ && out_.size() <= cap_ - more) return Ok{};
+        capped_ = true;
+        return unexpected(Error(ErrorKind::ResourceLimit, std::string(op_) + ": past the cap"));
+    }
+
     Expected<void, Error> check_size() {
+        RTFS_CHECK(within_cap(0));
         if (out_.size() > hooks_.max_output_bytes)
             return unexpected(Error(ErrorKind::ResourceLimit,
                                     std::string(op_) + ": JSON text longer than " +
@@ -379,6 +410,7 @@ private:
         static constexpr char kHex[] = "0123456789abcdef";
         // One value can be a long string (or many references to one): the text it adds is
         // charged before it is written, not kCheckEvery values later.
+        RTFS_CHECK(within_cap(s.size()));
         if (hooks_.check && s.size() >= kLongString)
             RTFS_CHECK(hooks_.check(hooks_.ctx, out_.size() + s.size()));
         out_ += '"';
@@ -419,9 +451,15 @@ private:
     bool pretty_;
     const Hooks& hooks_;
     const char* op_;
-    std::string out_;
+    Text out_;
+    size_t cap_;
+    bool capped_ = false;
     size_t values_ = 0;
 };
+
+// Texts up to this long are written straight into their string: measuring every text first
+// made a serialize-heavy program a fifth slower, and a short text's doubling slack is negligible.
+constexpr size_t kDirectTextBytes = 64 << 10;
 
 }  // namespace
 
@@ -432,7 +470,21 @@ Result<Value> parse(std::string_view text, const Hooks& hooks) {
 
 Result<std::string> serialize(const Value& v, bool pretty) { return serialize(v, pretty, Hooks{}); }
 Result<std::string> serialize(const Value& v, bool pretty, const Hooks& hooks) {
-    return Writer(pretty, hooks).run(v);
+    {
+        std::string text;
+        Writer direct(pretty, hooks, &text, kDirectTextBytes);
+        auto r = direct.run(v);
+        if (r) return text;
+        if (!direct.capped()) return unexpected(std::move(r).error());
+    }
+    // A longer text is measured first, then built once in a buffer of exactly that size: grown
+    // by doubling, it held up to twice the memory it needs, and was charged at its capacity.
+    RTFS_TRY(const size_t n, Writer(pretty, hooks, nullptr).run(v));
+    if (hooks.check) RTFS_CHECK(hooks.check(hooks.ctx, n));
+    std::string text;
+    text.reserve(n);
+    RTFS_CHECK(Writer(pretty, hooks, &text).run(v));
+    return text;
 }
 
 }  // namespace rtfs::json

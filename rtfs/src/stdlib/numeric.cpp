@@ -174,8 +174,9 @@ std::string trimmed(const std::string& s) {
     return s.substr(b, e - b + 1);
 }
 
-// Whether t is one number literal and nothing else: [+-]digits[.digits][(e|E)[+-]digits],
-// the reader's number grammar (no ##Inf / ##NaN, no comment, no second form).
+// Whether t is one number literal and nothing else: [+-]digits[.digits][(e|E)[+-]digits]
+// (no ##Inf / ##NaN, no comment, no second form). Wider than the reader's grammar, which wants a
+// dot in a float: "1e5" is a number in the data parse-float reads (JSON's grammar has it).
 bool is_number_literal(const std::string& t) {
     auto digits = [&](size_t& i) {
         const size_t from = i;
@@ -198,16 +199,20 @@ bool is_number_literal(const std::string& t) {
 }
 
 // The number a string holds exactly once trimmed, or nil: the text must be a number literal
-// alone, which read_one then reads as source reads it (64-bit range included).
+// alone. An integer is read as source reads it (64-bit range included); a float by strtod, as
+// the reader does.
 Value parse_number(const std::string& s, bool want_int) {
     std::string t = trimmed(s);
     if (!is_number_literal(t)) return Value();
+    if (t.find_first_of(".eE") != std::string::npos) {
+        if (want_int) return Value();
+        // "1e400" is a literal of the grammar whose value overflows: no number, as ##Inf is none.
+        const double d = std::strtod(t.c_str(), nullptr);
+        return std::isfinite(d) ? Value::floating(d) : Value();
+    }
     auto r = read_one(t);
-    if (!r) return Value();
-    if (want_int) return r->is(Type::Int) ? *r : Value();
-    if (r->is(Type::Int)) return Value::floating(static_cast<double>(r->as_int()));
-    // "1e400" is a literal of the grammar whose value overflows: no number, as ##Inf is none.
-    return r->is(Type::Float) && std::isfinite(r->as_float()) ? *r : Value();
+    if (!r || !r->is(Type::Int)) return Value();
+    return want_int ? *r : Value::floating(static_cast<double>(r->as_int()));
 }
 
 // d truncated toward zero, or nil when that is no 64-bit integer (NaN and infinities included).

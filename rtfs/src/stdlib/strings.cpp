@@ -14,25 +14,6 @@
 namespace rtfs::stdlib {
 namespace {
 
-// Bytes of text str and join may still build: what the memory limit leaves (the text becomes
-// a string on the RTFS heap), and never more than check_alloc's cap without a limit. Printing
-// stops there: a vector of N references to one large string prints as N copies of it.
-size_t text_budget() {
-    const size_t room = alloc_room();
-    return room > sizeof(StrObj) ? room - sizeof(StrObj) : 0;
-}
-
-// How str and join show a value (rtfs::to_display, appended): strings raw, nil as "nil",
-// keywords with the colon, everything else as printed; an error past the budget or too deep,
-// never a cut text.
-Expected<void, Error> append_display(const char* op, std::string& out, const Value& v,
-                                     size_t budget) {
-    auto o = print_bounded(out, v, budget, true);
-    if (!o) return unexpected(o.error());
-    if (*o != PrintOutcome::Complete) return unexpected(print_error(*o, op, budget));
-    return Ok{};
-}
-
 // Joining strings that share storage can make text far larger than the memory they take
 // ((str s s s ...) with s large): check the known part of the result fits before building it.
 Expected<void, Error> check_text(Interpreter& interp, std::span<const Value> parts,
@@ -46,9 +27,7 @@ Expected<void, Error> check_text(Interpreter& interp, std::span<const Value> par
 Result<Value> str(Interpreter& interp, std::span<Value> a) {
     if (a.size() == 1 && a[0].is(Type::String)) return std::move(a[0]);
     RTFS_CHECK(check_text(interp, a, 0));
-    const size_t budget = text_budget();
-    std::string out;
-    for (const Value& v : a) RTFS_CHECK(append_display("str", out, v, budget));
+    RTFS_TRY(std::string out, display_text("str", a, ""));
     return make_string(std::move(out));
 }
 
@@ -148,12 +127,7 @@ Result<Value> join_impl(const char* op, Interpreter& interp, std::span<Value> a)
     }
     RTFS_TRY(std::vector<Value> items, items_of(op, *coll));
     RTFS_CHECK(check_text(interp, items, items.empty() ? 0 : sep.size() * (items.size() - 1)));
-    const size_t budget = text_budget();
-    std::string out;
-    for (size_t i = 0; i < items.size(); ++i) {
-        if (i > 0) out += sep;
-        RTFS_CHECK(append_display(op, out, items[i], budget));
-    }
+    RTFS_TRY(std::string out, display_text(op, items, sep));
     return make_string(std::move(out));
 }
 Result<Value> join(Interpreter& interp, std::span<Value> a) { return join_impl("join", interp, a); }
@@ -161,7 +135,8 @@ Result<Value> string_join(Interpreter& interp, std::span<Value> a) {
     return join_impl("string-join", interp, a);
 }
 
-// Case mapping is ASCII only: other characters are left as they are.
+// Case mapping is ASCII only, by choice: the spec names the builtins and no case table. Other
+// characters (é, ß, Greek, Cyrillic) are left as they are; docs/architecture.md says so.
 template <char From, char To>
 Result<Value> map_case(const char* op, std::span<Value> a) {
     RTFS_TRY(const std::string* s, string_arg(op, a[0]));

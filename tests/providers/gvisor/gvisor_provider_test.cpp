@@ -192,19 +192,21 @@ TEST_F(GvisorProviderTest, FsFullReadsAndWritesTheHostTree) {
 // others-writable directories (here: open/ in a tmpfs of mode 0755) took files just as well.
 TEST_F(GvisorProviderTest, FsFullLeavesNothingInTheHostsMemoryFileSystems) {
     MICROVM_REQUIRE("root", ::geteuid() == 0, "mounting a tmpfs on the host needs root");
-    const testsupport::HostDir shared("gvisor-host-tmpfs"), closed("gvisor-host-tmpfs");
-    ASSERT_EQ(::mount("tmpfs", shared.path().c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=1777"), 0)
+    // Removed by TearDown, after the provider's cleanup: until then the staged copy of /tmp
+    // holds a copy of each mount, and the directories are busy.
+    const std::string shared = make_host_dir(), closed = make_host_dir();
+    ASSERT_EQ(::mount("tmpfs", shared.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=1777"), 0)
         << std::strerror(errno);
     struct Unmount {
         std::string path;
         ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
-    } unmount_shared{shared.path().string()};
-    ASSERT_EQ(::mount("tmpfs", closed.path().c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=0755"), 0)
+    } unmount_shared{shared};
+    ASSERT_EQ(::mount("tmpfs", closed.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=0755"), 0)
         << std::strerror(errno);
-    Unmount unmount_closed{closed.path().string()};
-    ASSERT_EQ(::mkdir((closed.path() / "open").c_str(), 0777), 0);
-    ASSERT_EQ(::chmod((closed.path() / "open").c_str(), 01777), 0);
-    const std::string blob = (shared.path() / "blob").string(), other = (closed.path() / "open/blob").string();
+    Unmount unmount_closed{closed};
+    ASSERT_EQ(::mkdir((closed + "/open").c_str(), 0777), 0);
+    ASSERT_EQ(::chmod((closed + "/open").c_str(), 01777), 0);
+    const std::string blob = shared + "/blob", other = closed + "/open/blob";
     ExecutionContext ctx = external("/bin/sh", {"-c",
         "head -c 1048576 /dev/zero > " + blob + " && wc -c < " + blob + "; echo x > " + other + " || echo refused"});
     ctx.config.fs_policy = FileSystemPolicy::full();

@@ -63,6 +63,7 @@ std::vector<MountEntry> read_mountinfo() {
         m.device = std::string(next_field(head, pos));
         m.root = unescape(next_field(head, pos));
         m.mount_point = unescape(next_field(head, pos));
+        m.mount_options = std::string(next_field(head, pos));
         pos = 0;
         m.fstype = std::string(next_field(tail, pos));
         next_field(tail, pos);  // source

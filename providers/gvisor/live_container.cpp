@@ -16,6 +16,7 @@
 #include "gvisor/oci_spec.hpp"
 #include "gvisor/runtime.hpp"
 #include "host/child_process.hpp"
+#include "host/full_memory_mounts.hpp"
 #include "host/program_files.hpp"
 #include "host/random.hpp"
 #include "host/rootfs.hpp"
@@ -138,6 +139,13 @@ Expected<std::unique_ptr<LiveContainer>> LiveContainer::build(
         RTFS_TRY(root_request.program_files, host::program_files(req.program, host::granted_paths(req.fs_policy)));
     }
     RTFS_TRY(host::RootfsPlan plan, host::plan_rootfs(root_request));
+    if (plan.host_root) {
+        // Full: no host memory file system the sandbox could write stays shared with it; the
+        // private ones are tmpfs mounts of the sentry, charged to the execution's cgroup.
+        std::vector<host::Mount> memory =
+            host::full_memory_mounts(host::read_mountinfo(), plan.mounts, req.limits.memory_bytes);
+        plan.mounts.insert(plan.mounts.end(), memory.begin(), memory.end());
+    }
 
     std::unique_ptr<LiveContainer> c(new LiveContainer());
     c->host_ = host;

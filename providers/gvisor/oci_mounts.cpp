@@ -8,6 +8,7 @@
 #include <climits>
 #include <memory>
 
+#include "host/paths.hpp"
 #include "host/sys_error.hpp"
 
 namespace microvm::gvisor {
@@ -52,15 +53,19 @@ OciMount to_oci(const Mount& m) {
             return {m.target, "devpts", "devpts", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}};
         case Mount::Kind::Mqueue:
             return {m.target, "mqueue", "mqueue", {"nosuid", "nodev", "noexec"}};
+        case Mount::Kind::HostReadOnly:  // the host's mount itself, read-only (source = target)
         case Mount::Kind::Bind:
             break;
     }
     return bind(m.source, m.target, m.directory, m.writable, m.identity);
 }
 
-// The host's top-level entries as binds (and symlinks), for fs full.
-Expected<void> mirror_host_root(bool writable, const std::vector<Mount>& planned,
+// The host's top-level entries as binds (and symlinks), for fs full; those on the root's own file
+// system read-only unless root_writable (mounts of their own stay writable).
+Expected<void> mirror_host_root(bool root_writable, const std::vector<Mount>& planned,
                                 OciFilesystem& out) {
+    struct stat root;
+    if (::lstat("/", &root) != 0) return host::sys_failure("lstat /", errno);
     std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir("/"), &::closedir);
     if (!dir) return host::sys_failure("opendir /", errno);
     std::vector<std::string> names;
@@ -83,6 +88,7 @@ Expected<void> mirror_host_root(bool writable, const std::vector<Mount>& planned
             target.resize(static_cast<size_t>(n));
             out.root_symlinks.emplace_back(name, target);
         } else if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
+            const bool writable = root_writable || st.st_dev != root.st_dev;
             out.mounts.push_back(
                 bind(path, path, S_ISDIR(st.st_mode), writable, {st.st_dev, st.st_ino}));
         }
@@ -111,8 +117,22 @@ Expected<OciFilesystem> oci_filesystem(const host::RootfsPlan& plan,
     OciFilesystem fs;
     fs.root_path = rootfs_dir;
     fs.cwd = plan.workdir;
-    if (plan.host_root) RTFS_CHECK(mirror_host_root(/*writable=*/true, plan.mounts, fs));
+    // Full: the host's root itself may be a memory file system made read-only
+    // (host/full_memory_mounts.hpp), and then so is every top-level bind on it.
+    const auto is_root_read_only = [](const Mount& m) {
+        return m.kind == Mount::Kind::HostReadOnly && m.target == "/";
+    };
+    const bool root_read_only = std::any_of(plan.mounts.begin(), plan.mounts.end(), is_root_read_only);
+    if (plan.host_root) RTFS_CHECK(mirror_host_root(!root_read_only, plan.mounts, fs));
     for (const Mount& m : plan.mounts) {
+        if (is_root_read_only(m)) continue;
+        // Full: gVisor's own /dev and /sys stand; the host's memory file systems there are
+        // not the sandbox's to see, read-only or not.
+        const std::vector<std::string> parts = host::path_components(m.target);
+        if (plan.host_root && m.kind != Mount::Kind::Proc && !parts.empty() &&
+            provided_by_gvisor(parts.front())) {
+            continue;
+        }
         RTFS_CHECK(check_fits_in_bundle(rootfs_dir, m.target));
         if (!is_device_node_bind(m)) fs.mounts.push_back(to_oci(m));
     }

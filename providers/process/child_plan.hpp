@@ -24,7 +24,7 @@ inline constexpr size_t kMaxCgroupJoinFds = 4;
 inline constexpr unsigned kPtysPerSandbox = 16;
 
 struct ChildMount {
-    enum Kind : int { kBind, kTmpfs, kProc, kDevpts, kMqueue };  // the last two: Full only
+    enum Kind : int { kBind, kTmpfs, kProc, kDevpts, kMqueue, kHostReadOnly };  // the last three: Full only
     Kind kind = kBind;
     const char* source = nullptr;      // kBind: canonical absolute host path
     const char* target = nullptr;      // relative to the new root; "" is the root itself

@@ -60,6 +60,11 @@ ChildMount ChildPlanBuilder::to_child(const Mount& m) {
             c.kind = ChildMount::kMqueue;
             c.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
             break;
+        case Mount::Kind::HostReadOnly:
+            c.kind = ChildMount::kHostReadOnly;
+            c.source = keep(m.source);
+            c.attr_set = MOUNT_ATTR_RDONLY;
+            break;
     }
     return c;
 }

@@ -143,6 +143,7 @@ bool mount_one(const ChildMount& m, int index, int root, MountState& state, Chil
             break;
         case ChildMount::kDevpts:
         case ChildMount::kMqueue:
+        case ChildMount::kHostReadOnly:
             // Planned only over the host's root (Full), where the root is not rebuilt.
             step = ChildStep::kPrivateInstance;
             errno = EINVAL;
@@ -168,8 +169,9 @@ unsigned long mount_flags(uint64_t attr_set) {
 }
 
 // The host tree stays (fs Full): /proc is replaced by one of the new pid namespace, and the
-// host's /dev/shm, /dev/pts (with /dev/ptmx) and /dev/mqueue by private instances, whose use
-// ends with the sandbox and counts against its limits (the planner adds those the host has).
+// host's /dev/shm, /dev/pts (with /dev/ptmx), /dev/mqueue and others-writable memory file
+// systems by private instances, whose use ends with the sandbox and counts against its limits;
+// the host's other memory file systems are made read-only (host/full_memory_mounts.hpp).
 bool mount_private_instances_on_host_root(const ChildPlan& plan, ChildFailure& f) {
     for (size_t i = 0; i < plan.mount_count; ++i) {
         const ChildMount& m = plan.mounts[i];
@@ -209,6 +211,18 @@ bool mount_private_instances_on_host_root(const ChildPlan& plan, ChildFailure& f
                     return failed(f, ChildStep::kPrivateInstance, index);
                 }
                 break;
+            case ChildMount::kHostReadOnly: {
+                // Only the read-only flag is added: the host's other flags stay (and are locked).
+                struct mount_attr attr {};
+                attr.attr_set = m.attr_set;
+                // ENOENT, EINVAL (no longer a mount's root): unmounted by the host since the plan,
+                // nothing of it left to write.
+                if (::mount_setattr(AT_FDCWD, path, AT_RECURSIVE | AT_SYMLINK_NOFOLLOW, &attr, sizeof attr) != 0 &&
+                    errno != ENOENT && errno != EINVAL) {
+                    return failed(f, ChildStep::kMountAttributes, index);
+                }
+                break;
+            }
             case ChildMount::kBind:
                 break;  // not planned over the host's root
         }

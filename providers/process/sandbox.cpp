@@ -29,6 +29,7 @@
 #include "process/namespaces.hpp"
 #include "host/egress.hpp"
 #include "host/fd_passing.hpp"
+#include "host/full_memory_mounts.hpp"
 #include "host/mountinfo.hpp"
 #include "host/program_files.hpp"
 #include "host/rootfs.hpp"
@@ -66,9 +67,8 @@ using Clock = std::chrono::steady_clock;
 // are the user's, so the program (of the user's uid) raised its own memory limit, moved itself
 // out of its cgroups, cut another sandbox's limit and set the user's pids.max to 2 (red team,
 // 2026-12-04). An empty read-only tmpfs covers each cgroup mount (the topmost of nested ones).
-void cover_cgroup_file_systems(RootfsPlan& rootfs) {
+void cover_cgroup_file_systems(RootfsPlan& rootfs, std::vector<host::MountEntry> mounts) {
     std::vector<std::string> covered;
-    std::vector<host::MountEntry> mounts = host::read_mountinfo();
     std::sort(mounts.begin(), mounts.end(),
               [](const host::MountEntry& a, const host::MountEntry& b) { return a.mount_point.size() < b.mount_point.size(); });
     for (const host::MountEntry& m : mounts) {
@@ -89,6 +89,9 @@ void cover_cgroup_file_systems(RootfsPlan& rootfs) {
 // host has mounted replace them: a /dev/shm the size of the memory limit and charged to the
 // sandbox's cgroup, a devpts of kPtysPerSandbox terminals (with /dev/ptmx), and the mqueue file
 // system of the sandbox's own IPC namespace.
+// The same holds for every other memory file system of the host the sandbox could write
+// (host/full_memory_mounts.hpp): those go first, so that making one read-only (/dev) leaves
+// the private instances mounted after it below it writable.
 void add_private_instances(RootfsPlan& rootfs, uint64_t memory_bytes) {
     const auto is_dir = [](const char* path) {
         struct stat st;
@@ -102,7 +105,10 @@ void add_private_instances(RootfsPlan& rootfs, uint64_t memory_bytes) {
     }
     if (is_dir("/dev/pts")) rootfs.mounts.push_back({host::Mount::Kind::Devpts, "devpts", "/dev/pts"});
     if (is_dir("/dev/mqueue")) rootfs.mounts.push_back({host::Mount::Kind::Mqueue, "mqueue", "/dev/mqueue"});
-    cover_cgroup_file_systems(rootfs);
+    const std::vector<host::MountEntry> table = host::read_mountinfo();
+    cover_cgroup_file_systems(rootfs, table);
+    std::vector<host::Mount> memory = host::full_memory_mounts(table, rootfs.mounts, memory_bytes);
+    rootfs.mounts.insert(rootfs.mounts.begin(), memory.begin(), memory.end());
 }
 
 constexpr const char* kProbeRecord = "process-namespaces.probe";

@@ -14,6 +14,7 @@ struct MountEntry {
     std::string device;         // "major:minor" of its file system
     std::string root;           // the path inside its file system that is mounted
     std::string mount_point;    // unescaped ("\040" -> ' ')
+    std::string mount_options;  // of this mount: "rw,nosuid,..." or "ro,..."
     std::string fstype;
     std::string super_options;  // cgroup v1: the controllers
 };

@@ -7,12 +7,14 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstring>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -174,12 +176,46 @@ TEST_F(GvisorProviderTest, ReadWritePathsTheSandboxCannotWriteAreRefused) {
 }
 
 TEST_F(GvisorProviderTest, FsFullReadsAndWritesTheHostTree) {
-    std::string dir = make_host_dir();
+    // Not below /tmp: where that is a tmpfs of mode 1777, Full gives the sandbox its own.
+    std::string dir = make_host_dir("/var/tmp");
     ExecutionContext ctx = external("/bin/sh", {"-c", "cat /etc/hostname > " + dir + "/copy"});
     ctx.config.fs_policy = FileSystemPolicy::full();
     ExecutionResult r = run(ctx);
     ASSERT_EQ(r.status, Status::Ok) << describe(r);
     EXPECT_EQ(read_file(dir + "/copy"), read_file("/etc/hostname"));
+}
+
+// The attack (red team, 2026-12-06, hosts whose /tmp or /run/lock is a tmpfs of mode 1777):
+// under Full the program wrote into the host's others-writable tmpfs mounts, RAM left after the
+// run, owned by nobody, that no limit counted. Full gives such a mount a tmpfs of the sentry's
+// (charged to the run), and makes the host's other memory file systems read-only: their
+// others-writable directories (here: open/ in a tmpfs of mode 0755) took files just as well.
+TEST_F(GvisorProviderTest, FsFullLeavesNothingInTheHostsMemoryFileSystems) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "mounting a tmpfs on the host needs root");
+    // Removed by TearDown, after the provider's cleanup: until then the staged copy of /tmp
+    // holds a copy of each mount, and the directories are busy.
+    const std::string shared = make_host_dir(), closed = make_host_dir();
+    ASSERT_EQ(::mount("tmpfs", shared.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=1777"), 0)
+        << std::strerror(errno);
+    struct Unmount {
+        std::string path;
+        ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+    } unmount_shared{shared};
+    ASSERT_EQ(::mount("tmpfs", closed.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=0755"), 0)
+        << std::strerror(errno);
+    Unmount unmount_closed{closed};
+    ASSERT_EQ(::mkdir((closed + "/open").c_str(), 0777), 0);
+    ASSERT_EQ(::chmod((closed + "/open").c_str(), 01777), 0);
+    const std::string blob = shared + "/blob", other = closed + "/open/blob";
+    ExecutionContext ctx = external("/bin/sh", {"-c",
+        "head -c 1048576 /dev/zero > " + blob + " && wc -c < " + blob + "; echo x > " + other + " || echo refused"});
+    ctx.config.fs_policy = FileSystemPolicy::full();
+    ExecutionResult r = run(ctx);
+    const bool blob_left = fs::exists(blob), other_left = fs::exists(other);
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data, "1048576\nrefused\n") << describe(r);  // the first in a tmpfs of its own
+    EXPECT_FALSE(blob_left) << "a file the sandbox wrote is in the host's tmpfs of mode 1777";
+    EXPECT_FALSE(other_left) << "a file the sandbox wrote is in an others-writable directory of the host's tmpfs";
 }
 
 TEST_F(GvisorProviderTest, TimeoutsLeaveNoContainerStateOrBundle) {

@@ -211,6 +211,47 @@ TEST(OciMountsTest, ReadWritePathsAreBoundWritable) {
     EXPECT_TRUE(has_option(*m, "rbind"));
 }
 
+// Full with the host's memory file systems judged (host/full_memory_mounts.hpp): a private one
+// is a tmpfs of the sentry's, a read-only one a read-only bind of itself, none lands in gVisor's
+// own /dev or /sys (a bind of the host's /dev would be its devices), and a read-only root makes
+// the top-level binds on the root's own file system read-only.
+TEST(OciMountsTest, FsFullMapsTheHostsMemoryFileSystems) {
+    host::RootfsRequest request;
+    request.policy = FileSystemPolicy::full();
+    auto plan = host::plan_rootfs(request);
+    ASSERT_TRUE(plan) << plan.error().message;
+    const auto add = [&](host::Mount::Kind kind, const std::string& target) {
+        host::Mount m{kind, kind == host::Mount::Kind::Tmpfs ? "tmpfs" : target, target};
+        m.writable = kind == host::Mount::Kind::Tmpfs;
+        m.size_bytes = 1u << 20;
+        struct stat st {};
+        ::lstat(target.c_str(), &st);
+        m.identity = {st.st_dev, st.st_ino};
+        plan->mounts.push_back(m);
+    };
+    add(host::Mount::Kind::HostReadOnly, "/");
+    add(host::Mount::Kind::HostReadOnly, "/dev");
+    add(host::Mount::Kind::Tmpfs, "/sys/fs/cgroup");
+    add(host::Mount::Kind::Tmpfs, "/tmp");
+    add(host::Mount::Kind::HostReadOnly, "/etc");
+    auto fs = oci_filesystem(*plan, "/bundle/rootfs", std::nullopt);
+    ASSERT_TRUE(fs) << fs.error().message;
+    EXPECT_EQ(mount_at(*fs, "/"), nullptr);
+    EXPECT_TRUE(!mount_at(*fs, "/dev") || mount_at(*fs, "/dev")->type != "bind");
+    EXPECT_EQ(mount_at(*fs, "/sys/fs/cgroup"), nullptr);
+    ASSERT_NE(mount_at(*fs, "/tmp"), nullptr);
+    EXPECT_EQ(mount_at(*fs, "/tmp")->type, "tmpfs");
+    ASSERT_NE(mount_at(*fs, "/etc"), nullptr);
+    EXPECT_EQ(mount_at(*fs, "/etc")->source, "/etc");
+    EXPECT_TRUE(has_option(*mount_at(*fs, "/etc"), "ro"));
+    struct stat root {}, usr {};
+    ASSERT_EQ(::lstat("/", &root), 0);
+    if (::lstat("/usr", &usr) == 0 && S_ISDIR(usr.st_mode)) {
+        ASSERT_NE(mount_at(*fs, "/usr"), nullptr);
+        EXPECT_TRUE(has_option(*mount_at(*fs, "/usr"), usr.st_dev == root.st_dev ? "ro" : "rw"));
+    }
+}
+
 TEST(OciMountsTest, FsFullMirrorsTheHostsTopLevel) {
     for (FileSystemPolicy policy : {FileSystemPolicy::full()}) {
         OciFilesystem fs = filesystem_for(policy, "/bin/echo");

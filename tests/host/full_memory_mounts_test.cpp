@@ -1,0 +1,84 @@
+// host/full_memory_mounts.hpp: which of the host's memory file systems a Full sandbox gets a
+// private instance of, and which it sees read-only. The table is made up (the rule trusts its
+// file system types), over real directories, whose modes and devices the rule reads.
+#include "host/full_memory_mounts.hpp"
+
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "support/host_files.hpp"
+
+namespace fs = std::filesystem;
+using microvm::host::full_memory_mounts;
+using microvm::host::Mount;
+using microvm::host::MountEntry;
+
+namespace {
+
+std::string dir_with_mode(const fs::path& path, mode_t mode) {
+    fs::create_directories(path);
+    ::chmod(path.c_str(), mode);
+    return path.string();
+}
+
+MountEntry entry(const std::string& point, const std::string& fstype, const std::string& options = "rw") {
+    struct stat st {};
+    ::lstat(point.c_str(), &st);
+    return {std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev)), "/", point, options, fstype, "rw"};
+}
+
+const Mount* at(const std::vector<Mount>& mounts, const std::string& target) {
+    auto it = std::find_if(mounts.begin(), mounts.end(), [&](const Mount& m) { return m.target == target; });
+    return it == mounts.end() ? nullptr : &*it;
+}
+
+TEST(FullMemoryMounts, OthersWritableRootsArePrivateAndTheRestReadOnly) {
+    const testsupport::HostDir scratch("full-memory-mounts");
+    const fs::path top = dir_with_mode(scratch.path(), 0755);
+    const std::string shared = dir_with_mode(top / "shared", 01777), hidden = dir_with_mode(top / "shared/below", 0755),
+                      closed = dir_with_mode(top / "closed", 0755), open = dir_with_mode(top / "closed/open", 01777),
+                      nested = dir_with_mode(top / "closed/nested", 0755), disk = dir_with_mode(top / "disk", 01777),
+                      read_only = dir_with_mode(top / "ro", 01777), planned = dir_with_mode(top / "planned", 01777),
+                      unreachable = dir_with_mode(top / "private/x", 01777),
+                      queues = dir_with_mode(top / "queues", 01777);
+    ::chmod((top / "private").c_str(), 0700);  // others may not search it
+    MountEntry elsewhere = entry(top / "moved", "tmpfs");
+    dir_with_mode(top / "moved", 01777);
+    elsewhere.device = "0:999999";  // another file system is at that path now
+    const std::vector<MountEntry> table = {
+        entry(shared, "tmpfs"), entry(hidden, "tmpfs"), entry(closed, "ramfs"), entry(open, "tmpfs"),
+        entry(nested, "tmpfs"), entry(disk, "ext4"), entry(read_only, "tmpfs", "ro,nosuid"),
+        entry(planned, "tmpfs"), entry(unreachable, "tmpfs"), entry(queues, "mqueue"), elsewhere};
+    const std::vector<Mount> already = {{Mount::Kind::Tmpfs, "tmpfs", planned}};
+
+    const std::vector<Mount> got = full_memory_mounts(table, already, 1u << 20);
+
+    ASSERT_NE(at(got, shared), nullptr);
+    EXPECT_EQ(at(got, shared)->kind, Mount::Kind::Tmpfs);
+    EXPECT_TRUE(at(got, shared)->writable);
+    EXPECT_EQ(at(got, shared)->size_bytes, 1u << 20);
+    ASSERT_NE(at(got, closed), nullptr);
+    EXPECT_EQ(at(got, closed)->kind, Mount::Kind::HostReadOnly);
+    struct stat st {};
+    ::lstat(closed.c_str(), &st);
+    EXPECT_EQ(at(got, closed)->identity.ino, st.st_ino);
+    ASSERT_NE(at(got, open), nullptr);  // below a read-only one, still others-writable
+    EXPECT_EQ(at(got, open)->kind, Mount::Kind::Tmpfs);
+    ASSERT_NE(at(got, queues), nullptr);
+    EXPECT_EQ(at(got, queues)->kind, Mount::Kind::Mqueue);
+    for (const std::string& left_out : {hidden, nested, disk, read_only, planned, unreachable, elsewhere.mount_point}) {
+        EXPECT_EQ(at(got, left_out), nullptr) << left_out;
+    }
+    // Parents before children: a read-only parent never lands over a private child.
+    const auto index = [&](const std::string& t) { return at(got, t) - got.data(); };
+    EXPECT_LT(index(closed), index(open));
+}
+
+}  // namespace

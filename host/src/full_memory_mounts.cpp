@@ -27,52 +27,42 @@ bool has_option(const std::string& options, const std::string& name) {
     return false;
 }
 
-// The sandbox's uid owns nothing on the host: it reaches a mount only through directories
-// others may search. (Those it cannot reach are left out: another gVisor execution's bundle
-// mounts, below a directory of root's alone, which may be gone by the time this one starts.)
-bool reachable_by_others(const std::string& point) {
-    std::string dir = point;
-    while (dir != "/") {
-        const size_t slash = dir.rfind('/');
-        dir = slash == 0 ? "/" : dir.substr(0, slash);
-        struct stat st;
-        if (::lstat(dir.c_str(), &st) != 0 || !(st.st_mode & S_IXOTH)) return false;
-    }
-    return true;
-}
-
-bool within_any(const std::string& path, const std::vector<std::string>& dirs) {
-    return std::any_of(dirs.begin(), dirs.end(), [&](const std::string& d) { return is_within(path, d); });
+std::string device_of(const struct stat& st) {
+    return std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev));
 }
 
 }  // namespace
 
 std::vector<Mount> full_memory_mounts(const std::vector<MountEntry>& table,
                                       const std::vector<Mount>& planned, uint64_t size_bytes) {
-    // Only the topmost mount at each point is reachable: the last one mounted there.
-    std::map<std::string, const MountEntry*> top;
-    for (const MountEntry& m : table) top[m.mount_point] = &m;
-    std::vector<const MountEntry*> mounts;
-    for (const auto& [point, m] : top) mounts.push_back(m);
-    std::stable_sort(mounts.begin(), mounts.end(), [](const MountEntry* a, const MountEntry* b) {
-        return a->mount_point.size() < b->mount_point.size();
+    // What the sandbox reaches at each point: the mount whose device its path leads to now. (The
+    // table's order does not say which of several at one point is on top: since Linux 6.8 it is
+    // by mount id, and a mount moved over a newer one is listed first.) A point mounted over at
+    // a parent since leads elsewhere and matches none.
+    std::map<std::string, std::vector<const MountEntry*>> at;
+    for (const MountEntry& m : table) at[m.mount_point].push_back(&m);
+    std::vector<std::pair<const MountEntry*, struct stat>> mounts;
+    for (const auto& [point, entries] : at) {
+        struct stat st;
+        if (::lstat(point.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;  // gone, or a file
+        for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+            if ((*it)->device == device_of(st)) {
+                mounts.emplace_back(*it, st);
+                break;
+            }
+        }
+    }
+    std::stable_sort(mounts.begin(), mounts.end(), [](const auto& a, const auto& b) {
+        return a.first->mount_point.size() < b.first->mount_point.size();
     });
 
     std::vector<std::string> hidden;  // below these, the sandbox sees a mount of its own
     for (const Mount& p : planned) hidden.push_back(p.target);
-    std::vector<std::string> read_only;
     std::vector<Mount> out;
-    for (const MountEntry* m : mounts) {
+    for (const auto& [m, st] : mounts) {
         if (!memory_backed(m->fstype) || has_option(m->mount_options, "ro") ||
-            has_option(m->super_options, "ro") || within_any(m->mount_point, hidden)) {
-            continue;
-        }
-        // Out of reach: mounted over at a parent since (its path leads elsewhere now), or below
-        // a directory others may not search.
-        struct stat st;
-        if (::lstat(m->mount_point.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
-            std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev)) != m->device ||
-            !reachable_by_others(m->mount_point)) {
+            has_option(m->super_options, "ro") || is_within_any(m->mount_point, hidden) ||
+            !searchable_by_others_above(m->mount_point)) {
             continue;
         }
         if (st.st_mode & S_IWOTH) {
@@ -83,14 +73,29 @@ std::vector<Mount> full_memory_mounts(const std::vector<MountEntry>& table,
             own.size_bytes = size_bytes;
             out.push_back(std::move(own));
             hidden.push_back(m->mount_point);
-        } else if (!within_any(m->mount_point, read_only)) {
+        } else {
+            // This mount alone: each memory mount below gets its own verdict, and a disk mount
+            // below keeps its own (a memory root must not make the host's disks read-only).
             Mount ro{Mount::Kind::HostReadOnly, m->mount_point, m->mount_point};
             ro.identity = {st.st_dev, st.st_ino};
             out.push_back(std::move(ro));
-            read_only.push_back(m->mount_point);
         }
     }
     return out;
+}
+
+Expected<void> check_program_outside_private_mounts(const std::string& program, const std::vector<Mount>& mounts) {
+    const std::string real = resolved_path(program);
+    for (const Mount& m : mounts) {
+        if ((m.kind == Mount::Kind::Tmpfs || m.kind == Mount::Kind::Mqueue) && is_within(real, m.target)) {
+            return fail(Failure::Kind::InvalidInput,
+                        "program '" + program + "' lies in " + m.target + ", which fs full gives the sandbox "
+                        "an empty instance of its own (a memory file system of the host's that the "
+                        "sandbox could write, whose files would outlive the run): the program is not "
+                        "there inside; put it on another file system");
+        }
+    }
+    return Ok{};
 }
 
 }  // namespace microvm::host

@@ -1,12 +1,14 @@
 #include "host/mountinfo.hpp"
 
 #include <fcntl.h>
+#include <cerrno>
 #include <sys/mount.h>
 
 #include <algorithm>
 #include <string_view>
 
 #include "host/paths.hpp"
+#include "host/sys_error.hpp"
 #include "host/unique_fd.hpp"
 
 namespace microvm::host {
@@ -43,12 +45,10 @@ std::string_view next_field(std::string_view line, size_t& pos) {
 
 }  // namespace
 
-std::vector<MountEntry> read_mountinfo() {
+namespace {
+
+std::vector<MountEntry> parse_mountinfo(std::string_view rest) {
     std::vector<MountEntry> mounts;
-    UniqueFd fd(::open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC));
-    if (!fd.valid()) return mounts;
-    const std::string text = read_to_end(fd.get()).value_or("");
-    std::string_view rest(text);
     while (!rest.empty()) {
         size_t nl = rest.find('\n');
         std::string_view line = rest.substr(0, nl);
@@ -70,6 +70,23 @@ std::vector<MountEntry> read_mountinfo() {
         m.super_options = std::string(next_field(tail, pos));
         mounts.push_back(std::move(m));
     }
+    return mounts;
+}
+
+}  // namespace
+
+std::vector<MountEntry> read_mountinfo() {
+    auto mounts = read_mountinfo_or_fail();
+    return mounts ? std::move(*mounts) : std::vector<MountEntry>{};
+}
+
+Expected<std::vector<MountEntry>> read_mountinfo_or_fail() {
+    UniqueFd fd(::open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return sys_failure("opening /proc/self/mountinfo", errno);
+    auto text = read_to_end(fd.get());
+    if (!text) return sys_failure("reading /proc/self/mountinfo", errno);
+    std::vector<MountEntry> mounts = parse_mountinfo(*text);
+    if (mounts.empty()) return fail(Failure::Kind::SetupError, "/proc/self/mountinfo lists no mount");
     return mounts;
 }
 

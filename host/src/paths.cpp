@@ -41,6 +41,13 @@ bool is_within(std::string_view path, std::string_view dir) {
     return path.starts_with(dir) && (path.size() == dir.size() || path[dir.size()] == '/');
 }
 
+bool is_within_any(std::string_view path, const std::vector<std::string>& dirs) {
+    for (const std::string& d : dirs) {
+        if (is_within(path, d)) return true;
+    }
+    return false;
+}
+
 std::vector<std::string> path_components(std::string_view absolute_path) {
     std::vector<std::string> parts;
     size_t i = 0;
@@ -58,6 +65,14 @@ std::string parent_path(std::string_view absolute_path) {
     size_t slash = absolute_path.rfind('/');
     if (slash == 0 || slash == std::string_view::npos) return "/";
     return std::string(absolute_path.substr(0, slash));
+}
+
+bool searchable_by_others_above(const std::string& real_path) {
+    struct stat st;
+    for (std::string dir = parent_path(real_path);; dir = parent_path(dir)) {
+        if (::stat(dir.c_str(), &st) != 0 || !(st.st_mode & S_IXOTH)) return false;
+        if (dir == "/") return true;
+    }
 }
 
 namespace {

@@ -54,11 +54,7 @@ std::string shebang_interpreter(const std::string& head) {
 // directory above it searchable by others.
 bool readable_by_everyone(const std::string& real_path) {
     struct stat st;
-    if (::stat(real_path.c_str(), &st) != 0 || !(st.st_mode & S_IROTH)) return false;
-    for (std::string dir = parent_path(real_path);; dir = parent_path(dir)) {
-        if (::stat(dir.c_str(), &st) != 0 || !(st.st_mode & S_IXOTH)) return false;
-        if (dir == "/") return true;
-    }
+    return ::stat(real_path.c_str(), &st) == 0 && (st.st_mode & S_IROTH) && searchable_by_others_above(real_path);
 }
 
 }  // namespace

@@ -142,9 +142,10 @@ Expected<std::unique_ptr<LiveContainer>> LiveContainer::build(
     if (plan.host_root) {
         // Full: no host memory file system the sandbox could write stays shared with it; the
         // private ones are tmpfs mounts of the sentry, charged to the execution's cgroup.
-        std::vector<host::Mount> memory =
-            host::full_memory_mounts(host::read_mountinfo(), plan.mounts, req.limits.memory_bytes);
+        RTFS_TRY(const std::vector<host::MountEntry> table, host::read_mountinfo_or_fail());
+        std::vector<host::Mount> memory = host::full_memory_mounts(table, plan.mounts, req.limits.memory_bytes);
         plan.mounts.insert(plan.mounts.end(), memory.begin(), memory.end());
+        RTFS_CHECK(host::check_program_outside_private_mounts(req.program, plan.mounts));
     }
 
     std::unique_ptr<LiveContainer> c(new LiveContainer());

@@ -212,12 +212,13 @@ bool mount_private_instances_on_host_root(const ChildPlan& plan, ChildFailure& f
                 }
                 break;
             case ChildMount::kHostReadOnly: {
-                // Only the read-only flag is added: the host's other flags stay (and are locked).
+                // Only the read-only flag is added, to this mount alone (full_memory_mounts.hpp):
+                // the host's other flags stay (and are locked).
                 struct mount_attr attr {};
                 attr.attr_set = m.attr_set;
                 // ENOENT, EINVAL (no longer a mount's root): unmounted by the host since the plan,
                 // nothing of it left to write.
-                if (::mount_setattr(AT_FDCWD, path, AT_RECURSIVE | AT_SYMLINK_NOFOLLOW, &attr, sizeof attr) != 0 &&
+                if (::mount_setattr(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, &attr, sizeof attr) != 0 &&
                     errno != ENOENT && errno != EINVAL) {
                     return failed(f, ChildStep::kMountAttributes, index);
                 }

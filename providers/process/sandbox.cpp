@@ -73,9 +73,7 @@ void cover_cgroup_file_systems(RootfsPlan& rootfs, std::vector<host::MountEntry>
               [](const host::MountEntry& a, const host::MountEntry& b) { return a.mount_point.size() < b.mount_point.size(); });
     for (const host::MountEntry& m : mounts) {
         if (m.fstype != "cgroup" && m.fstype != "cgroup2") continue;
-        const bool below = std::any_of(covered.begin(), covered.end(),
-                                       [&](const std::string& c) { return host::is_within(m.mount_point, c); });
-        if (below) continue;
+        if (host::is_within_any(m.mount_point, covered)) continue;
         covered.push_back(m.mount_point);
         host::Mount cover{host::Mount::Kind::Tmpfs, "tmpfs", m.mount_point};
         cover.size_bytes = 4096;  // read-only and empty: the size only bounds the instance
@@ -92,7 +90,7 @@ void cover_cgroup_file_systems(RootfsPlan& rootfs, std::vector<host::MountEntry>
 // The same holds for every other memory file system of the host the sandbox could write
 // (host/full_memory_mounts.hpp): those go first, so that making one read-only (/dev) leaves
 // the private instances mounted after it below it writable.
-void add_private_instances(RootfsPlan& rootfs, uint64_t memory_bytes) {
+Expected<void> add_private_instances(RootfsPlan& rootfs, uint64_t memory_bytes) {
     const auto is_dir = [](const char* path) {
         struct stat st;
         return ::lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
@@ -105,10 +103,11 @@ void add_private_instances(RootfsPlan& rootfs, uint64_t memory_bytes) {
     }
     if (is_dir("/dev/pts")) rootfs.mounts.push_back({host::Mount::Kind::Devpts, "devpts", "/dev/pts"});
     if (is_dir("/dev/mqueue")) rootfs.mounts.push_back({host::Mount::Kind::Mqueue, "mqueue", "/dev/mqueue"});
-    const std::vector<host::MountEntry> table = host::read_mountinfo();
+    RTFS_TRY(const std::vector<host::MountEntry> table, host::read_mountinfo_or_fail());
     cover_cgroup_file_systems(rootfs, table);
     std::vector<host::Mount> memory = host::full_memory_mounts(table, rootfs.mounts, memory_bytes);
     rootfs.mounts.insert(rootfs.mounts.begin(), memory.begin(), memory.end());
+    return Ok{};
 }
 
 constexpr const char* kProbeRecord = "process-namespaces.probe";
@@ -230,7 +229,10 @@ Expected<void> Sandbox::prepare(const host::SandboxRequest& spec, ChildPlanBuild
         RTFS_TRY(request.program_files, program_files(spec.program, host::granted_paths(spec.fs_policy)));
     }
     RTFS_TRY(RootfsPlan rootfs, plan_rootfs(request));
-    if (rootfs.host_root) add_private_instances(rootfs, spec.limits.memory_bytes);
+    if (rootfs.host_root) {
+        RTFS_CHECK(add_private_instances(rootfs, spec.limits.memory_bytes));
+        RTFS_CHECK(host::check_program_outside_private_mounts(spec.program, rootfs.mounts));
+    }
 
     builder.set_rootfs(rootfs, impl.attach_dir);
     builder.set_program(spec.program, spec.argv, spec.env);

@@ -99,7 +99,7 @@ Expected<void> add_argument_rules(scmp_filter_ctx ctx, bool unix_sockets) {
         RTFS_CHECK(check(::seccomp_rule_add(ctx, SCMP_ACT_ERRNO(policy::kUnsupportedErrno), nr, 0),
                          "rule " + std::string(name)));
     }
-    for (const policy::ArgumentValue& call : policy::kIgnoredCalls) {
+    for (const policy::ArgumentValue& call : policy::kIgnoredArguments) {
         int nr = ::seccomp_syscall_resolve_name(std::string(call.name).c_str());
         if (nr == __NR_SCMP_ERROR) continue;  // unknown to this libseccomp: not allowed at all
         RTFS_CHECK(refuse(ctx, 0, nr, scmp_arg_cmp{call.index, SCMP_CMP_MASKED_EQ, 0xffffffffu, call.value},

@@ -73,12 +73,44 @@ TEST(FullMemoryMounts, OthersWritableRootsArePrivateAndTheRestReadOnly) {
     EXPECT_EQ(at(got, open)->kind, Mount::Kind::Tmpfs);
     ASSERT_NE(at(got, queues), nullptr);
     EXPECT_EQ(at(got, queues)->kind, Mount::Kind::Mqueue);
-    for (const std::string& left_out : {hidden, nested, disk, read_only, planned, unreachable, elsewhere.mount_point}) {
+    // Below a read-only one, a memory mount gets its own verdict: the read-only flag is that
+    // mount's alone (a memory root made read-only must not leave /run writable, nor make the
+    // host's disks read-only: a review, 2026-12-06).
+    ASSERT_NE(at(got, nested), nullptr);
+    EXPECT_EQ(at(got, nested)->kind, Mount::Kind::HostReadOnly);
+    for (const std::string& left_out : {hidden, disk, read_only, planned, unreachable, elsewhere.mount_point}) {
         EXPECT_EQ(at(got, left_out), nullptr) << left_out;
     }
     // Parents before children: a read-only parent never lands over a private child.
     const auto index = [&](const std::string& t) { return at(got, t) - got.data(); };
     EXPECT_LT(index(closed), index(open));
+    EXPECT_LT(index(closed), index(nested));
+}
+
+// Of several mounts listed at one point, the one the path leads to is judged, wherever the table
+// lists it (since Linux 6.8 by mount id: a mount moved over a newer one comes first).
+TEST(FullMemoryMounts, TheMountThePathLeadsToIsJudgedWhereverTheTableListsIt) {
+    const testsupport::HostDir scratch("full-memory-mounts");
+    const std::string point = dir_with_mode(fs::path(dir_with_mode(scratch.path(), 0755)) / "point", 01777);
+    MountEntry under = entry(point, "ext4"), over = entry(point, "tmpfs");
+    under.device = "0:999999";  // hidden below the one the path leads to
+    for (const std::vector<MountEntry>& table : {std::vector<MountEntry>{over, under}, std::vector<MountEntry>{under, over}}) {
+        const std::vector<Mount> got = full_memory_mounts(table, {}, 1u << 20);
+        ASSERT_NE(at(got, point), nullptr);
+        EXPECT_EQ(at(got, point)->kind, Mount::Kind::Tmpfs);
+    }
+}
+
+// fs full on a host whose /tmp is a tmpfs: a program in it is not there inside. Refused up
+// front, naming the mount, instead of "not found" from inside (a review, 2026-12-06).
+TEST(FullMemoryMounts, AProgramInAPrivateInstanceIsRefusedNamingIt) {
+    Mount own{Mount::Kind::Tmpfs, "tmpfs", "/run/user-scratch"};
+    auto refused = microvm::host::check_program_outside_private_mounts("/run/user-scratch/tool", {own});
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("/run/user-scratch"), std::string::npos) << refused.error().message;
+    EXPECT_TRUE(microvm::host::check_program_outside_private_mounts("/bin/sh", {own}));
+    Mount read_only{Mount::Kind::HostReadOnly, "/run", "/run"};
+    EXPECT_TRUE(microvm::host::check_program_outside_private_mounts("/run/tool", {read_only}));
 }
 
 }  // namespace

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "microvm/error.hpp"
+
 namespace microvm::host {
 
 struct MountEntry {
@@ -21,6 +23,9 @@ struct MountEntry {
 
 // One read and parse of /proc/self/mountinfo; empty when it cannot be read.
 std::vector<MountEntry> read_mountinfo();
+// The same, where an empty table would let something through (a sandbox's Full plan, which
+// covers the host's memory file systems and cgroups from it): SetupError when it cannot be read.
+Expected<std::vector<MountEntry>> read_mountinfo_or_fail();
 
 // The mount points at or below path (as given: the caller resolves it), deepest first; a point
 // mounted over twice appears twice.

@@ -17,12 +17,18 @@ Expected<std::string> normalize_absolute_path(std::string_view path);
 
 // True when path is dir or lies below it ("/" contains everything).
 bool is_within(std::string_view path, std::string_view dir);
+// True when path is within one of dirs.
+bool is_within_any(std::string_view path, const std::vector<std::string>& dirs);
 
 // "/a/b/c" -> {"a", "b", "c"}; "/" -> {}.
 std::vector<std::string> path_components(std::string_view absolute_path);
 
 // "/a/b" -> "/a"; "/a" -> "/".
 std::string parent_path(std::string_view absolute_path);
+
+// Whether every directory above real_path is searchable by others: a user who owns none of them
+// (a sandbox's leased uid on the host) reaches real_path at all.
+bool searchable_by_others_above(const std::string& real_path);
 
 // The host path with every symlink resolved (realpath). InvalidInput when it does not exist.
 Expected<std::string> canonical_host_path(const std::string& path);

@@ -28,8 +28,8 @@ namespace microvm::host {
 struct Mount {
     // Devpts, Mqueue: a private instance of the file system (the process provider mounts them
     // over the host's under Full: the host's are budgets every process shares).
-    // HostReadOnly (Full only): the host's mount at target and those below it, read-only in the
-    // sandbox (source: the same path, identity: its root; full_memory_mounts.hpp).
+    // HostReadOnly (Full only): the host's mount at target, read-only in the sandbox (that
+    // mount alone; source: the same path, identity: its root; full_memory_mounts.hpp).
     enum class Kind { Bind, Tmpfs, Proc, Devpts, Mqueue, HostReadOnly };
     Kind kind = Kind::Bind;
     std::string source;     // Bind: canonical host path

@@ -9,8 +9,8 @@
 //   clone       with any CLONE_NEW* flag (clone3 is not allowed: its flags are in memory)
 //   personality other than 0, PER_LINUX32, UNAME26, their combination and the query 0xffffffff
 //   ioctl       TIOCSTI, TIOCLINUX
-//   fcntl       F_SETLEASE (kDeniedCommands); fadvise64's POSIX_FADV_DONTNEED is answered 0
-//               without being done (kIgnoredCalls)
+//   fcntl       F_SETLEASE, F_SETDELEG (kDeniedCommands); fadvise64's POSIX_FADV_DONTNEED is
+//               answered 0 without being done (kIgnoredArguments)
 //   chmod, fchmod, fchmodat, fchmodat2, creat, open, openat, mknod, mknodat
 //               with a mode holding S_ISUID or S_ISGID (openat2, whose mode is in memory, is
 //               denied): a file a sandbox writes into an rw= directory belongs on the host to
@@ -92,12 +92,13 @@ struct ArgumentValue {
 // access is all it asks: a sandbox emptied the host's cache of any file it could read (libLLVM,
 // 112 MiB resident, to none), again and again (red team, 2026-12-06). It is a hint: ignoring it
 // changes no result. (The process provider; gVisor's sentry keeps its own cache.)
-inline constexpr ArgumentValue kIgnoredCalls[] = {{"fadvise64", 3, 4 /* POSIX_FADV_DONTNEED */}};
-// Refused with EPERM: fcntl(F_SETLEASE). The sandbox owns, through its mapping, the files of an
-// rw= directory; a lease on one made every host process opening it for writing wait the kernel's
-// lease-break time (45 s) (red team, 2026-12-06). (The process provider; the sentry has no host
-// leases.)
-inline constexpr ArgumentValue kDeniedCommands[] = {{"fcntl", 1, 1024 /* F_SETLEASE */}};
+inline constexpr ArgumentValue kIgnoredArguments[] = {{"fadvise64", 3, 4 /* POSIX_FADV_DONTNEED */}};
+// Refused with EPERM: fcntl(F_SETLEASE), and F_SETDELEG (Linux 6.19: a delegation breaks as a
+// lease does). The sandbox owns, through its mapping, the files of an rw= directory; a lease on
+// one made every host process opening it for writing wait the kernel's lease-break time (45 s)
+// (red team, 2026-12-06). (The process provider; the sentry has no host leases.)
+inline constexpr ArgumentValue kDeniedCommands[] = {{"fcntl", 1, 1024 /* F_SETLEASE */},
+                                                    {"fcntl", 1, 1040 /* F_SETDELEG */}};
 
 // Setting extended attributes: EOPNOTSUPP, as on a file system without them (cp -a and tar carry
 // on without). A default POSIX ACL (system.posix_acl_default) set on an rw= directory is

@@ -25,6 +25,7 @@
 #include "host_probes.hpp"
 #include "microvm/guest_protocol.hpp"
 #include "host/cgroup_fs.hpp"
+#include "support/host_memory_mounts.hpp"
 #include "support/result_text.hpp"
 #include "support/cgroup_dirs.hpp"
 #include "support/expectations.hpp"
@@ -194,28 +195,15 @@ TEST_F(GvisorProviderTest, FsFullLeavesNothingInTheHostsMemoryFileSystems) {
     MICROVM_REQUIRE("root", ::geteuid() == 0, "mounting a tmpfs on the host needs root");
     // Removed by TearDown, after the provider's cleanup: until then the staged copy of /tmp
     // holds a copy of each mount, and the directories are busy.
-    const std::string shared = make_host_dir(), closed = make_host_dir();
-    ASSERT_EQ(::mount("tmpfs", shared.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=1777"), 0)
-        << std::strerror(errno);
-    struct Unmount {
-        std::string path;
-        ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
-    } unmount_shared{shared};
-    ASSERT_EQ(::mount("tmpfs", closed.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=0755"), 0)
-        << std::strerror(errno);
-    Unmount unmount_closed{closed};
-    ASSERT_EQ(::mkdir((closed + "/open").c_str(), 0777), 0);
-    ASSERT_EQ(::chmod((closed + "/open").c_str(), 01777), 0);
-    const std::string blob = shared + "/blob", other = closed + "/open/blob";
-    ExecutionContext ctx = external("/bin/sh", {"-c",
-        "head -c 1048576 /dev/zero > " + blob + " && wc -c < " + blob + "; echo x > " + other + " || echo refused"});
+    const std::string shared = make_host_dir("/var/tmp"), closed = make_host_dir("/var/tmp");
+    const testsupport::HostMemoryMounts mounts(shared, closed);
+    ASSERT_TRUE(mounts.mounted());
+    ExecutionContext ctx = external("/bin/sh", {"-c", mounts.script()});
     ctx.config.fs_policy = FileSystemPolicy::full();
     ExecutionResult r = run(ctx);
-    const bool blob_left = fs::exists(blob), other_left = fs::exists(other);
     ASSERT_EQ(r.status, Status::Ok) << describe(r);
-    EXPECT_EQ(r.metadata.stdout_data, "1048576\nrefused\n") << describe(r);  // the first in a tmpfs of its own
-    EXPECT_FALSE(blob_left) << "a file the sandbox wrote is in the host's tmpfs of mode 1777";
-    EXPECT_FALSE(other_left) << "a file the sandbox wrote is in an others-writable directory of the host's tmpfs";
+    EXPECT_EQ(r.metadata.stdout_data, mounts.kExpectedOutput) << describe(r);  // the first in a tmpfs of its own
+    mounts.expect_nothing_left();
 }
 
 TEST_F(GvisorProviderTest, TimeoutsLeaveNoContainerStateOrBundle) {

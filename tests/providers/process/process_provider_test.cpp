@@ -26,6 +26,7 @@
 #include "host/cgroup_fs.hpp"
 #include "host/rlimits.hpp"
 #include "process/child_plan.hpp"
+#include "support/host_memory_mounts.hpp"
 #include "support/result_text.hpp"
 #include "support/cgroup_dirs.hpp"
 #include "support/expectations.hpp"
@@ -362,29 +363,16 @@ TEST_F(ProcessProviderTest, FullDoesNotShareTheHostsTerminalsSharedMemoryOrMessa
 // directories (here: open/ in a tmpfs of mode 0755) took the sandbox's files just as well.
 TEST_F(ProcessProviderTest, FullLeavesNothingInTheHostsMemoryFileSystems) {
     MICROVM_REQUIRE("root", ::geteuid() == 0, "mounting a tmpfs on the host needs root");
-    const testsupport::HostDir shared("process-host-tmpfs"), closed("process-host-tmpfs");
-    ASSERT_EQ(::mount("tmpfs", shared.path().c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=1777"), 0)
-        << std::strerror(errno);
-    struct Unmount {
-        std::string path;
-        ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
-    } unmount_shared{shared.path().string()};
-    ASSERT_EQ(::mount("tmpfs", closed.path().c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=0755"), 0)
-        << std::strerror(errno);
-    Unmount unmount_closed{closed.path().string()};
-    ASSERT_EQ(::mkdir((closed.path() / "open").c_str(), 0777), 0);
-    ASSERT_EQ(::chmod((closed.path() / "open").c_str(), 01777), 0);
-    const std::string blob = (shared.path() / "blob").string(), other = (closed.path() / "open/blob").string();
-    ExecutionContext ctx = external("/bin/sh", {"-c",
-        "head -c 1048576 /dev/zero > " + blob + " && wc -c < " + blob + "; echo x > " + other + " || echo refused"});
+    const testsupport::HostDir shared("process-host-tmpfs", "/var/tmp"), closed("process-host-tmpfs", "/var/tmp");
+    const testsupport::HostMemoryMounts mounts(shared.path().string(), closed.path().string());
+    ASSERT_TRUE(mounts.mounted());
+    ExecutionContext ctx = external("/bin/sh", {"-c", mounts.script()});
     ctx.config.fs_policy = FileSystemPolicy::full();
     ExecutionResult r = run(ctx);
-    const bool blob_left = fs::exists(blob), other_left = fs::exists(other);
     ASSERT_EQ(r.status, Status::Ok) << describe(r);
-    EXPECT_EQ(r.metadata.stdout_data, "1048576\nrefused\n") << describe(r);  // the first in a tmpfs of its own
+    EXPECT_EQ(r.metadata.stdout_data, mounts.kExpectedOutput) << describe(r);  // the first in a tmpfs of its own
     EXPECT_NE(r.metadata.stderr_data.find("Read-only file system"), std::string::npos) << describe(r);
-    EXPECT_FALSE(blob_left) << "a file the sandbox wrote is in the host's tmpfs of mode 1777";
-    EXPECT_FALSE(other_left) << "a file the sandbox wrote is in an others-writable directory of the host's tmpfs";
+    mounts.expect_nothing_left();
 }
 
 // The attack (red team, 2026-12-04, a host that is not root): under Full the program, of the

@@ -207,9 +207,10 @@ int unfiltered(int (*check)()) {
 // The red team's eviction (2026-12-06): posix_fadvise(POSIX_FADV_DONTNEED) on any file a sandbox
 // can read dropped its pages from the host's page cache (libLLVM, 112 MiB resident, to none).
 // Under the filter the call says it did it and the pages stay; without it, they go (so the file
-// system here is one the advice acts on, and the test could fail).
+// system here is one the advice acts on, and the test could fail: /var/tmp, since the advice
+// does nothing on a tmpfs, which /tmp is on many hosts).
 int pages_left_after_dontneed() {
-    char dir[] = "/tmp/seccomp-fadvise-XXXXXX";
+    char dir[] = "/var/tmp/seccomp-fadvise-XXXXXX";
     if (!::mkdtemp(dir)) return 10;
     const std::string f = std::string(dir) + "/f";
     constexpr size_t kBytes = 1 << 20;
@@ -238,7 +239,9 @@ int pages_left_after_dontneed() {
 }
 
 TEST(Seccomp, DroppingAFilesPagesFromThePageCacheIsIgnored) {
-    EXPECT_EQ(unfiltered(pages_left_after_dontneed), 1) << "the advice did not act here";
+    const int control = unfiltered(pages_left_after_dontneed);
+    if (control == 0) GTEST_SKIP() << "the advice does not act on /var/tmp's file system here";
+    ASSERT_EQ(control, 1);
     EXPECT_EQ(under_filter(restricted(), pages_left_after_dontneed), 0);
 }
 
@@ -254,6 +257,8 @@ int lease_answer() {
         const int rc = ::fcntl(fd, F_SETLEASE, F_RDLCK);
         result = rc == 0 ? 0 : errno == EPERM ? 1 : 2;
         if (rc == 0) ::fcntl(fd, F_SETLEASE, F_UNLCK);
+        // F_SETDELEG (Linux 6.19; EINVAL before): refused by the filter whatever the kernel.
+        if (result == 1 && !(::fcntl(fd, 1040, 0) == -1 && errno == EPERM)) result = 3;
         ::close(fd);
     }
     ::unlink(f.c_str());

@@ -315,6 +315,19 @@ bool may_hold_closure(const Value& v) {
     }
 }
 
+// How many values for_each_held calls f on.
+size_t held_count(Type t, const Object* o) {
+    switch (t) {
+        case Type::Function: return static_cast<const FnObj*>(o)->captures.size();
+        case Type::List:
+        case Type::Vector:
+        case Type::Set: return static_cast<const SeqObj*>(o)->items.size();
+        case Type::Map: return 2 * static_cast<const MapObj*>(o)->entries.size();
+        case Type::Error: return 1;
+        default: return 0;
+    }
+}
+
 // Calls f on every value a may_hold_closure object holds: a closure's captures, a collection's
 // elements (a map's keys too), an error's data.
 template <class F>
@@ -371,8 +384,9 @@ void Interpreter::State::add_letrec(const Value& closure) {
 // global, a value the scan did not reach) is live, and so is everything a live one reaches.
 // The garbage kept closures have their captures cleared, which breaks their cycles (every
 // cycle passes through a kept closure: only a let's fixups make one) and frees them. The scan
-// visits a bounded number of values; what lies beyond is not scanned, so the references it
-// holds count as from outside: a closure it reaches stays, as before.
+// visits a bounded number of values: an object holding more than the budget left is not
+// scanned at all (scanned whole, one huge vector filled the map with every element it holds),
+// so the references it holds count as from outside: a closure it reaches stays, as before.
 void Interpreter::State::collect_letrec() {
     struct Member {
         Type type;
@@ -394,10 +408,11 @@ void Interpreter::State::collect_letrec() {
         const Object* obj = work.back();
         work.pop_back();
         Member& m = members.at(obj);
-        if (budget == 0) continue;
+        const size_t held = held_count(m.type, obj);
+        if (held > budget) continue;
+        budget -= held;
         m.scanned = true;
         for_each_held(m.type, obj, [&](const Value& c) {
-            if (budget > 0) --budget;
             if (may_hold_closure(c)) ++reach(c).internal;
         });
     }

@@ -108,13 +108,8 @@ struct FrameGuard {
     }
 };
 
-Result<Value> lookup_in(const Value& coll, std::span<Value> args, const char* what) {
-    if (args.empty() || args.size() > 2)
-        return error(ErrorKind::ArityMismatch, std::string("Arity mismatch in ") + what +
-                                                   " lookup: expected 1 or 2, got " +
-                                                   std::to_string(args.size()));
-    const Value& key = args[0];
-    Value dflt = args.size() == 2 ? args[1] : Value();
+// As get: a map's value, a vector's element at an index, a set's element; else dflt.
+Value lookup_value(const Value& coll, const Value& key, Value dflt) {
     switch (coll.type()) {
         case Type::Map: {
             const Value* v = coll.map().find(key);
@@ -131,6 +126,14 @@ Result<Value> lookup_in(const Value& coll, std::span<Value> args, const char* wh
             return dflt;
         default: return dflt;
     }
+}
+
+Result<Value> lookup_in(const Value& coll, std::span<Value> args, const char* what) {
+    if (args.empty() || args.size() > 2)
+        return error(ErrorKind::ArityMismatch, std::string("Arity mismatch in ") + what +
+                                                   " lookup: expected 1 or 2, got " +
+                                                   std::to_string(args.size()));
+    return lookup_value(coll, args[0], args.size() == 2 ? args[1] : Value());
 }
 
 }  // namespace
@@ -163,17 +166,7 @@ Result<Value> Interpreter::State::invoke(const Value& f, size_t top, size_t n) {
                 return error(ErrorKind::ArityMismatch,
                              "Arity mismatch in :" + f.str() + ": expected 1 or 2, got " +
                                  std::to_string(n));
-            // As get: a map's value, a set's element; anything else gives the default.
-            const Value& coll = stack[top];
-            Value dflt = n == 2 ? stack[top + 1] : Value();
-            if (coll.is(Type::Map)) {
-                const Value* v = coll.map().find(f);
-                return v ? *v : dflt;
-            }
-            if (coll.is(Type::Set))
-                for (const auto& x : coll.items())
-                    if (equals(x, f)) return x;
-            return dflt;
+            return lookup_value(stack[top], f, n == 2 ? stack[top + 1] : Value());
         }
         case Type::Map:
         case Type::Vector:

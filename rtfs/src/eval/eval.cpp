@@ -580,8 +580,8 @@ Result<Value> MatchNode::eval(Interpreter::State& st) const {
         }
         return c.body->eval(st);
     }
-    // The spec's message, as is (section 7).
-    return located(error(ErrorKind::MatchError, "Match error: No matching clause"),
+    // The spec's message, as is (section 7); the value, for debugging, in the error's data.
+    return located(unexpected(Error(ErrorKind::MatchError, "Match error: No matching clause", v)),
                    *this);
 }
 

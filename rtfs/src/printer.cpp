@@ -9,6 +9,7 @@
 
 #include "rtfs/function.hpp"
 #include "rtfs/interpreter.hpp"
+#include "text_build.hpp"
 
 namespace rtfs {
 
@@ -265,47 +266,23 @@ Expected<PrintOutcome, Error> print_joined(std::string* out, size_t& len,
     return put(tail) ? PrintOutcome::Complete : PrintOutcome::TooLong;
 }
 
-// Texts up to this long are printed straight into their string: measuring first doubled the
-// time of a str-heavy program, and a short text's doubling slack is negligible.
-constexpr size_t kDirectTextBytes = 64 << 10;
-
 }  // namespace
 
 Result<std::string> display_text(std::string_view op, std::span<const Value> values,
                                  std::string_view sep, std::string_view tail) {
     const size_t room = alloc_room();
     const size_t budget = room > sizeof(StrObj) ? room - sizeof(StrObj) : 0;
-    const size_t direct = std::min(budget, kDirectTextBytes);
-    {
-        std::string text;
+    auto write = [&](std::string* out, size_t max) -> Result<std::optional<size_t>> {
         size_t len = 0;
-        RTFS_TRY(PrintOutcome o, print_joined(&text, len, values, sep, tail, direct));
-        if (o == PrintOutcome::Complete) return text;
-        if (o == PrintOutcome::TooDeep || direct == budget)
-            return unexpected(print_error(o, op, budget));
-    }
-    // A longer text is measured first, nothing built: refused before any of it exists when it
-    // does not fit. It is then built in a buffer of exactly that size, charged while it is
-    // built; the string value made of it charges itself.
-    size_t len = 0;
-    RTFS_TRY(PrintOutcome o, print_joined(nullptr, len, values, sep, tail, budget));
-    if (o != PrintOutcome::Complete) return unexpected(print_error(o, op, budget));
-    struct Charge {
-        HeapStats* heap = current_heap_stats();
-        int64_t bytes;
-        explicit Charge(size_t n) : bytes(static_cast<int64_t>(n)) {
-            if (heap) heap->add(bytes);
-        }
-        ~Charge() {
-            if (heap) heap->live_bytes -= bytes;
-        }
-    } charge(len);
-    std::string text;
-    text.reserve(len);
-    size_t built = 0;
-    RTFS_TRY(o, print_joined(&text, built, values, sep, tail, len));
-    if (o != PrintOutcome::Complete) return unexpected(print_error(o, op, budget));
-    return text;
+        RTFS_TRY(PrintOutcome o, print_joined(out, len, values, sep, tail, max));
+        if (o == PrintOutcome::TooDeep) return unexpected(print_error(o, op, budget));
+        if (o == PrintOutcome::TooLong) return std::optional<size_t>();
+        return std::optional<size_t>(len);
+    };
+    auto too_long = [&] { return print_error(PrintOutcome::TooLong, op, budget); };
+    // Charged while it is built; the string value made of it charges itself.
+    auto admit = [](size_t n) -> Result<size_t> { return n; };
+    return build_text(budget, write, too_long, admit);
 }
 
 Error print_error(PrintOutcome outcome, std::string_view op, size_t max_bytes) {

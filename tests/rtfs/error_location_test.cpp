@@ -4,6 +4,7 @@
 #include <string>
 
 #include "rtfs/interpreter.hpp"
+#include "rtfs/printer.hpp"
 
 namespace {
 
@@ -45,6 +46,19 @@ TEST(ErrorLocation, ParameterErrorsCarryTheCallsPosition) {
     EXPECT_EQ(e.kind(), rtfs::ErrorKind::TypeValidationError) << e.describe();
     EXPECT_EQ(e.line(), 2) << e.describe();
     EXPECT_EQ(e.column(), 1) << e.describe();
+}
+
+// A match with no matching clause fails with the spec's message alone, located; the value it
+// did not match is kept, for debugging, as the error's data.
+TEST(ErrorLocation, MatchErrorKeepsTheUnmatchedValueAsData) {
+    const rtfs::Error e = eval_error("(do 1\n  (match [7 :x] 1 :one))");
+    EXPECT_EQ(e.message(), "Match error: No matching clause");
+    EXPECT_EQ(rtfs::print(e.value().err().data), "[7 :x]");
+    EXPECT_EQ(e.line(), 2) << e.describe();
+    rtfs::Interpreter interp;
+    auto r = interp.eval("(try (match 7 1 :one) (catch e (error-data e)))");
+    ASSERT_TRUE(r.has_value()) << r.error().describe();
+    EXPECT_EQ(rtfs::print(*r), "7");
 }
 
 }  // namespace

@@ -108,13 +108,8 @@ struct FrameGuard {
     }
 };
 
-Result<Value> lookup_in(const Value& coll, std::span<Value> args, const char* what) {
-    if (args.empty() || args.size() > 2)
-        return error(ErrorKind::ArityMismatch, std::string("Arity mismatch in ") + what +
-                                                   " lookup: expected 1 or 2, got " +
-                                                   std::to_string(args.size()));
-    const Value& key = args[0];
-    Value dflt = args.size() == 2 ? args[1] : Value();
+// As get: a map's value, a vector's element at an index, a set's element; else dflt.
+Value lookup_value(const Value& coll, const Value& key, Value dflt) {
     switch (coll.type()) {
         case Type::Map: {
             const Value* v = coll.map().find(key);
@@ -131,6 +126,14 @@ Result<Value> lookup_in(const Value& coll, std::span<Value> args, const char* wh
             return dflt;
         default: return dflt;
     }
+}
+
+Result<Value> lookup_in(const Value& coll, std::span<Value> args, const char* what) {
+    if (args.empty() || args.size() > 2)
+        return error(ErrorKind::ArityMismatch, std::string("Arity mismatch in ") + what +
+                                                   " lookup: expected 1 or 2, got " +
+                                                   std::to_string(args.size()));
+    return lookup_value(coll, args[0], args.size() == 2 ? args[1] : Value());
 }
 
 }  // namespace
@@ -163,17 +166,7 @@ Result<Value> Interpreter::State::invoke(const Value& f, size_t top, size_t n) {
                 return error(ErrorKind::ArityMismatch,
                              "Arity mismatch in :" + f.str() + ": expected 1 or 2, got " +
                                  std::to_string(n));
-            // As get: a map's value, a set's element; anything else gives the default.
-            const Value& coll = stack[top];
-            Value dflt = n == 2 ? stack[top + 1] : Value();
-            if (coll.is(Type::Map)) {
-                const Value* v = coll.map().find(f);
-                return v ? *v : dflt;
-            }
-            if (coll.is(Type::Set))
-                for (const auto& x : coll.items())
-                    if (equals(x, f)) return x;
-            return dflt;
+            return lookup_value(stack[top], f, n == 2 ? stack[top + 1] : Value());
         }
         case Type::Map:
         case Type::Vector:
@@ -315,6 +308,19 @@ bool may_hold_closure(const Value& v) {
     }
 }
 
+// How many values for_each_held calls f on.
+size_t held_count(Type t, const Object* o) {
+    switch (t) {
+        case Type::Function: return static_cast<const FnObj*>(o)->captures.size();
+        case Type::List:
+        case Type::Vector:
+        case Type::Set: return static_cast<const SeqObj*>(o)->items.size();
+        case Type::Map: return 2 * static_cast<const MapObj*>(o)->entries.size();
+        case Type::Error: return 1;
+        default: return 0;
+    }
+}
+
 // Calls f on every value a may_hold_closure object holds: a closure's captures, a collection's
 // elements (a map's keys too), an error's data.
 template <class F>
@@ -371,8 +377,9 @@ void Interpreter::State::add_letrec(const Value& closure) {
 // global, a value the scan did not reach) is live, and so is everything a live one reaches.
 // The garbage kept closures have their captures cleared, which breaks their cycles (every
 // cycle passes through a kept closure: only a let's fixups make one) and frees them. The scan
-// visits a bounded number of values; what lies beyond is not scanned, so the references it
-// holds count as from outside: a closure it reaches stays, as before.
+// visits a bounded number of values: an object holding more than the budget left is not
+// scanned at all (scanned whole, one huge vector filled the map with every element it holds),
+// so the references it holds count as from outside: a closure it reaches stays, as before.
 void Interpreter::State::collect_letrec() {
     struct Member {
         Type type;
@@ -394,10 +401,11 @@ void Interpreter::State::collect_letrec() {
         const Object* obj = work.back();
         work.pop_back();
         Member& m = members.at(obj);
-        if (budget == 0) continue;
+        const size_t held = held_count(m.type, obj);
+        if (held > budget) continue;
+        budget -= held;
         m.scanned = true;
         for_each_held(m.type, obj, [&](const Value& c) {
-            if (budget > 0) --budget;
             if (may_hold_closure(c)) ++reach(c).internal;
         });
     }
@@ -572,8 +580,8 @@ Result<Value> MatchNode::eval(Interpreter::State& st) const {
         }
         return c.body->eval(st);
     }
-    // The spec's message, as is (section 7).
-    return located(error(ErrorKind::MatchError, "Match error: No matching clause"),
+    // The spec's message, as is (section 7); the value, for debugging, in the error's data.
+    return located(unexpected(Error(ErrorKind::MatchError, "Match error: No matching clause", v)),
                    *this);
 }
 

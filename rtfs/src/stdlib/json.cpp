@@ -12,6 +12,7 @@
 #include "rtfs/printer.hpp"
 #include "stdlib/stdlib.hpp"
 #include "stdlib/utf8.hpp"
+#include "text_build.hpp"
 
 namespace rtfs::json {
 namespace {
@@ -457,10 +458,6 @@ private:
     size_t values_ = 0;
 };
 
-// Texts up to this long are written straight into their string: measuring every text first
-// made a serialize-heavy program a fifth slower, and a short text's doubling slack is negligible.
-constexpr size_t kDirectTextBytes = 64 << 10;
-
 }  // namespace
 
 Result<Value> parse(std::string_view text) { return parse(text, Hooks{}); }
@@ -470,21 +467,20 @@ Result<Value> parse(std::string_view text, const Hooks& hooks) {
 
 Result<std::string> serialize(const Value& v, bool pretty) { return serialize(v, pretty, Hooks{}); }
 Result<std::string> serialize(const Value& v, bool pretty, const Hooks& hooks) {
-    {
-        std::string text;
-        Writer direct(pretty, hooks, &text, kDirectTextBytes);
-        auto r = direct.run(v);
-        if (r) return text;
-        if (!direct.capped()) return unexpected(std::move(r).error());
-    }
-    // A longer text is measured first, then built once in a buffer of exactly that size: grown
-    // by doubling, it held up to twice the memory it needs, and was charged at its capacity.
-    RTFS_TRY(const size_t n, Writer(pretty, hooks, nullptr).run(v));
-    if (hooks.check) RTFS_CHECK(hooks.check(hooks.ctx, n));
-    std::string text;
-    text.reserve(n);
-    RTFS_CHECK(Writer(pretty, hooks, &text).run(v));
-    return text;
+    auto write = [&](std::string* out, size_t max) -> Result<std::optional<size_t>> {
+        Writer w(pretty, hooks, out, max);
+        auto n = w.run(v);
+        if (!n && w.capped()) return std::optional<size_t>();
+        if (!n) return unexpected(std::move(n).error());
+        return std::optional<size_t>(*n);
+    };
+    // Unbounded but by the hooks, which refuse a text past the memory limit as it grows.
+    auto too_long = [&] { return Error(ErrorKind::ResourceLimit, "JSON text too long"); };
+    auto admit = [&](size_t n) -> Result<size_t> {
+        if (hooks.check) RTFS_CHECK(hooks.check(hooks.ctx, n));
+        return size_t{0};  // the hooks count the text as it is built
+    };
+    return build_text(SIZE_MAX, write, too_long, admit);
 }
 
 }  // namespace rtfs::json

@@ -386,13 +386,14 @@ AT_FDCWD, RENAME_EXCHANGE = -100, 2
 if libc.renameat2(AT_FDCWD, os.fsencode(sys.argv[1]), AT_FDCWD, os.fsencode(sys.argv[2]), RENAME_EXCHANGE) != 0:
     e = ctypes.get_errno()
     print(f"build-image: renameat2 RENAME_EXCHANGE: {os.strerror(e)}", file=sys.stderr)
-    sys.exit(2 if e in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP) else 1)
+    # EXDEV: overlayfs will not exchange a directory of a lower layer (without redirect_dir).
+    sys.exit(2 if e in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV) else 1)
 PY
     if [ "$rc" = 0 ]; then
       aside="$stage" stage=""
     elif [ "$rc" = 2 ]; then
-      # A file system without the exchange: two renames, still removing nothing in place; $out
-      # is missing between them. (The aside name is a stage's, swept if this build dies.)
+      # A file system without the exchange (or overlayfs, for a directory of a lower layer): two
+      # renames, still removing nothing in place; $out is missing between them. (The aside name is a stage's, swept if this build dies.)
       log "the cache's file system cannot exchange $out and the new image in one rename: two renames"
       aside="$cache/.$key.tmp.$$.old"
       mv -T "$out" "$aside"

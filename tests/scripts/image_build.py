@@ -13,7 +13,8 @@ see image_cache_trust.py for the namespace, the tmpfs and the stand-ins).
     image_build.py SOURCE_DIR current   switching `current`: dead writers' temporary links are
                                         swept; an incomplete image it names is replaced in one
                                         rename once the new one is whole, never removed in place
-                                        (two renames where the exchange fails, as on overlayfs)
+                                        (two renames where the exchange fails, as on overlayfs;
+                                        killed between them, the new image is left in place)
 """
 import hashlib
 import json
@@ -472,6 +473,36 @@ def an_incomplete_image_on_overlayfs_is_replaced(e):
         subprocess.run(["umount", os.path.join(root, "merged")])
 
 
+def killed_between_the_two_renames(e):
+    """A build killed (SIGTERM) between the two renames, the old image moved aside and the new
+    one not yet in its place, leaves the new image whole at its name (it removed both): a stand-in
+    `mv` signals build.sh right after moving the old one aside, on overlayfs (see above)."""
+    root = os.path.join(e.base, "overlay-killed")
+    found = overlay_cache(e, root)
+    if not found:
+        return
+    cache, key, initrd = found
+    hook = os.path.join(root, "hook")
+    os.makedirs(hook)
+    with open(os.path.join(hook, "mv"), "w") as f:
+        f.write(f'#!/bin/sh\n{shutil.which("mv")} "$@" || exit $?\n'
+                f'case "$3" in *.old) kill -TERM $PPID ;; esac\n')
+    os.chmod(os.path.join(hook, "mv"), 0o755)
+    path = e.env["PATH"]
+    e.env["PATH"] = hook + ":" + path
+    try:
+        rc, out, err = e.run(e.build, "--cache", cache, "--agent", "/bin/busybox", "--kernel-image", e.bzimage)
+        check(rc == 130 and "two renames" in err, "killed between the renames: build.sh was killed there",
+              f"rc {rc}, stderr: {err.strip()[-400:]!r}")
+        check(image_is_whole(os.path.join(cache, key)) and os.readlink(os.path.join(cache, "current")) == key,
+              "killed between the renames: current names a whole image")
+        left = sorted(n for n in os.listdir(cache) if n.startswith(f".{key}.tmp."))
+        check(not left, "killed between the renames: nothing left over", f"left: {left}")
+    finally:
+        e.env["PATH"] = path
+        subprocess.run(["umount", os.path.join(root, "merged")])
+
+
 def lock_files_are_the_owners_alone(e):
     """The lock files the builds wait on are 0600 (red team, 2026-12-06): a local user who can
     open one can flock it, and every build as root then waits on them for good. A lock file an
@@ -493,7 +524,7 @@ GROUPS = {"inputs": [inputs_swapped_during_the_build, tmpdir_of_another_user],
           "modules": [modules_swapped_during_the_build, module_lists_decide_the_key],
           "current": [dead_switches_of_current_are_swept, a_switch_in_another_pid_namespace_is_left_alone,
                       an_incomplete_current_is_replaced_whole, an_incomplete_image_on_overlayfs_is_replaced,
-                      lock_files_are_the_owners_alone]}
+                      killed_between_the_two_renames, lock_files_are_the_owners_alone]}
 
 if __name__ == "__main__":
     if len(sys.argv) != 3 or sys.argv[2] not in GROUPS:

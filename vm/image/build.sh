@@ -69,7 +69,17 @@ command -v "${compress[0]}" >/dev/null || die "${compress[0]} missing (run scrip
 # --agent) would otherwise make an image whose manifest names other bytes.
 tmp="$(mktemp -d "$tmpbase/microvm-image.XXXXXX")"
 stage="" aside=""
-trap 'rm -rf "$tmp" ${stage:+"$stage"} ${aside:+"$aside"}' EXIT
+# On any exit (an error; a signal exits 130) nothing of this build's is left in the cache but an
+# image. Between the two renames of the fallback below (aside and stage both set), $out is missing
+# and the new image, whole in its stage, takes its place before the old one, aside, is removed
+# (removing both left no image at all). A SIGKILL there leaves $out missing: the next run builds it.
+finish() {
+  if [ -n "$aside" ] && [ -n "$stage" ] && [ -f "$stage/manifest.json" ] && [ ! -e "$out" ] && [ ! -L "$out" ]; then
+    mv -T "$stage" "$out" && stage=""
+  fi
+  rm -rf "$tmp" ${stage:+"$stage"} ${aside:+"$aside"}
+}
+trap finish EXIT
 trap 'exit 130' INT TERM HUP
 mkdir "$tmp/in" "$tmp/in/modules"
 # The archive's list is whitespace-separated: paths with blanks cannot be named in it.
@@ -393,7 +403,9 @@ PY
       aside="$stage" stage=""
     elif [ "$rc" = 2 ]; then
       # A file system without the exchange (or overlayfs, for a directory of a lower layer): two
-      # renames, still removing nothing in place; $out is missing between them. (The aside name is a stage's, swept if this build dies.)
+      # renames, still removing nothing in place; $out is missing between them, and finish puts
+      # the new image there if this build dies then. (The aside name is a stage's: sweep_stages
+      # removes it after a SIGKILL.)
       log "the cache's file system cannot exchange $out and the new image in one rename: two renames"
       aside="$cache/.$key.tmp.$$.old"
       mv -T "$out" "$aside"

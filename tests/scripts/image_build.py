@@ -519,12 +519,31 @@ def lock_files_are_the_owners_alone(e):
           "locks: the key's lock and current's are 0600", f"modes: { {n: oct(m) for n, m in locks.items()} }")
 
 
+def take_lock_takes_only_a_number(e):
+    """take_lock (trust.sh) evals the descriptor it is given: anything but a number is refused
+    before the eval (shell in it never runs); a number still makes the 0600 lock file."""
+    root = os.path.join(e.base, "take-lock")
+    os.makedirs(root)
+    marker, lock = os.path.join(root, "MARKER"), os.path.join(root, "lock")
+    script = ('die() { echo "die: $*" >&2; exit 1; }; log() { :; }; . "$1/vm/image/trust.sh"; '
+              'take_lock "$2" "$3" && echo locked')
+    for fd in (f"9>/dev/null; touch {marker}; : 9", "9 ", "", "-1"):
+        r = subprocess.run(["bash", "-c", script, "-", e.src, fd, lock], capture_output=True, text=True)
+        check(r.returncode != 0 and "not a file descriptor number" in r.stderr and not os.path.exists(marker)
+              and not os.path.exists(lock), f"take_lock: fd {fd!r} refused, nothing run or made",
+              f"rc {r.returncode}, stderr: {r.stderr.strip()[-300:]!r}")
+    r = subprocess.run(["bash", "-c", script, "-", e.src, "9", lock], capture_output=True, text=True)
+    check(r.returncode == 0 and r.stdout.strip() == "locked" and os.stat(lock).st_mode & 0o7777 == 0o600,
+          "take_lock: fd 9 takes the lock, 0600", f"rc {r.returncode}, stderr: {r.stderr.strip()[-300:]!r}")
+
+
 GROUPS = {"inputs": [inputs_swapped_during_the_build, tmpdir_of_another_user],
           "repair": [incomplete_images_are_built_again, incomplete_kernels_are_built_again],
           "modules": [modules_swapped_during_the_build, module_lists_decide_the_key],
           "current": [dead_switches_of_current_are_swept, a_switch_in_another_pid_namespace_is_left_alone,
                       an_incomplete_current_is_replaced_whole, an_incomplete_image_on_overlayfs_is_replaced,
-                      killed_between_the_two_renames, lock_files_are_the_owners_alone]}
+                      killed_between_the_two_renames, lock_files_are_the_owners_alone,
+                      take_lock_takes_only_a_number]}
 
 if __name__ == "__main__":
     if len(sys.argv) != 3 or sys.argv[2] not in GROUPS:

@@ -14,8 +14,10 @@ see image_cache_trust.py for the namespace, the tmpfs and the stand-ins).
                                         swept; an incomplete image it names is replaced in one
                                         rename once the new one is whole, never removed in place
                                         (two renames where the exchange fails, as on overlayfs;
-                                        killed between them, the new image is left in place)
+                                        killed between them, the new image is left in place);
+                                        a prune never removes the image current is switched to
 """
+import fcntl
 import hashlib
 import json
 import os
@@ -537,13 +539,95 @@ def take_lock_takes_only_a_number(e):
           "take_lock: fd 9 takes the lock, 0600", f"rc {r.returncode}, stderr: {r.stderr.strip()[-300:]!r}")
 
 
+def a_prune_never_removes_what_current_names(e):
+    """A build that finds its image cached, between that check and its switch of `current`,
+    while another build's prune removes that image (older than 14 days): current never names
+    the removed image (the prune holds current's lock; the switch checks the image again under
+    it and builds it again), and the prune leaves the key's lock file alone. A stand-in `flock`
+    holds the first build right before it takes current's lock."""
+    root = os.path.join(e.base, "prune")
+    cache = os.path.join(root, "cache")
+    os.makedirs(root)
+    old_args = ["--cache", cache, "--agent", "/bin/busybox", "--kernel-image", e.bzimage, "--compression", "gzip"]
+    made = made_image(e, "prune: the old image is made", old_args + ["--no-current"])
+    if not made:
+        return
+    image, key, initrd = made
+    weeks_ago = os.stat(image).st_mtime - 20 * 86400
+    os.utime(image, (weeks_ago, weeks_ago))
+    pause = os.path.join(root, "pause")
+    hook = os.path.join(root, "hook")
+    os.makedirs(hook)
+    with open(os.path.join(hook, "flock"), "w") as f:
+        f.write(f'#!/bin/sh\nif [ "$1" = 8 ] && [ ! -e "{pause}.done" ]; then\n'
+                f'  touch "{pause}.done" "{pause}.ready"\n'
+                f'  while [ ! -e "{pause}.go" ]; do sleep 0.1; done\nfi\n'
+                f'exec {shutil.which("flock")} "$@"\n')
+    os.chmod(os.path.join(hook, "flock"), 0o755)
+    held = subprocess.Popen(["nice", "timeout", "-k", "5", "120", e.build, *old_args],
+                            env=dict(e.env, PATH=hook + ":" + e.env["PATH"]),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(300):
+            if os.path.exists(pause + ".ready") or held.poll() is not None:
+                break
+            subprocess.run(["sleep", "0.1"])
+        check(os.path.exists(pause + ".ready"), "prune: the first build is held before current's lock")
+        rc, out, err = e.run(e.build, "--cache", cache, "--agent", "/bin/busybox", "--kernel-image", e.bzimage)
+        check(rc == 0 and not os.path.exists(image), "prune: another build made its image and pruned the old one",
+              f"rc {rc}, stderr: {err.strip()[-400:]!r}")
+        check(os.path.exists(os.path.join(cache, f".{key}.lock")), "prune: the pruned key's lock file stays")
+    finally:
+        open(pause + ".go", "w").close()
+        out, err = held.communicate(timeout=150)
+    check(held.returncode == 0, "prune: the held build ends well", f"rc {held.returncode}, stderr: {err.strip()[-400:]!r}")
+    current = os.path.join(cache, os.readlink(os.path.join(cache, "current")))
+    check(current == image and image_is_whole(image),
+          "prune: current names the held build's image, whole (built again)", f"current -> {current}")
+
+    # The prune waits for current's lock: while this test holds it, an image older than 14 days
+    # stays after a build (--no-current: only its prune takes the lock) has put its own in place.
+    older = next(os.path.join(cache, n) for n in os.listdir(cache)
+                 if len(n) == 32 and n != key and os.path.isfile(os.path.join(cache, n, "manifest.json")))
+    os.utime(older, (weeks_ago, weeks_ago))
+    agent = os.path.join(root, "agent")
+    with open("/bin/busybox", "rb") as src, open(agent, "wb") as dst:
+        dst.write(src.read() + b"another agent")
+    os.chmod(agent, 0o755)
+    with open(os.path.join(cache, ".current.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        pruner = subprocess.Popen(["nice", "timeout", "-k", "5", "120", e.build, "--cache", cache, "--agent", agent,
+                                   "--no-current", "--kernel-image", e.bzimage], env=e.env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            made_at = None
+            for n in range(600):
+                if pruner.poll() is not None:
+                    break
+                if made_at is None and any(len(d) == 32 and d not in (key, os.path.basename(older)) and
+                                           os.path.isfile(os.path.join(cache, d, "manifest.json"))
+                                           for d in os.listdir(cache)):
+                    made_at = n
+                if made_at is not None and n - made_at >= 20:  # 2 s after its image was in place
+                    break
+                subprocess.run(["sleep", "0.1"])
+            check(made_at is not None and pruner.poll() is None and os.path.isdir(older),
+                  "prune: waits for current's lock (the old image stays while it is held)",
+                  f"image made: {made_at is not None}, rc {pruner.poll()}, old image there: {os.path.isdir(older)}")
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            out, err = pruner.communicate(timeout=150)
+    check(pruner.returncode == 0 and not os.path.exists(older), "prune: once the lock is free, the old image is pruned",
+          f"rc {pruner.returncode}, stderr: {err.strip()[-400:]!r}")
+
+
 GROUPS = {"inputs": [inputs_swapped_during_the_build, tmpdir_of_another_user],
           "repair": [incomplete_images_are_built_again, incomplete_kernels_are_built_again],
           "modules": [modules_swapped_during_the_build, module_lists_decide_the_key],
           "current": [dead_switches_of_current_are_swept, a_switch_in_another_pid_namespace_is_left_alone,
                       an_incomplete_current_is_replaced_whole, an_incomplete_image_on_overlayfs_is_replaced,
                       killed_between_the_two_renames, lock_files_are_the_owners_alone,
-                      take_lock_takes_only_a_number]}
+                      take_lock_takes_only_a_number, a_prune_never_removes_what_current_names]}
 
 if __name__ == "__main__":
     if len(sys.argv) != 3 or sys.argv[2] not in GROUPS:

@@ -201,11 +201,21 @@ key="$( {
 } | sha256sum | cut -c1-32)"
 out="$cache/$key"
 
+# Points `current` at $out; pointed=0 (current left alone) when $out is no whole image once the
+# lock is held: it was found whole before, and another build's prune_images, which removes images
+# under the same lock, may have removed it since. (Sets a variable rather than returning 1: the
+# caller would test it in a condition, where set -e does not apply inside.)
 point_current() {
+  pointed=1
   [ "$set_current" = 1 ] || return 0
   # Every writer of `current` holds this lock while it switches: the sweep then sees no link of
   # a live writer, in whatever pid namespace it runs.
   take_lock 8 "$cache/.current.lock"
+  if [ -n "$(image_fault "$out")" ]; then
+    pointed=0
+    exec 8>&-
+    return 0
+  fi
   sweep_current_links "$cache"
   ln -sfn "$key" "$cache/.current.$$"
   mv -T "$cache/.current.$$" "$cache/current"
@@ -251,10 +261,13 @@ PY
 }
 
 if [ -z "$(image_fault "$out")" ]; then
-  log "cached: $out (same kernel, agent, busybox and script)"
   point_current
-  echo "$out"
-  exit 0
+  if [ "$pointed" = 1 ]; then
+    log "cached: $out (same kernel, agent, busybox and script)"
+    echo "$out"
+    exit 0
+  fi
+  log "$out was removed (another build's prune) before current could name it: building it again"
 fi
 take_lock 9 "$cache/.$key.lock"
 fault="$(image_fault "$out")"
@@ -422,13 +435,19 @@ PY
   log "built in $(( $(date +%s) - start )) s: $out"
 fi
 point_current
+[ "$pointed" = 1 ] || die "$out was removed (another build's prune) before current could name it: run again"
 
 # Every new agent build makes a new image (about 20 MB): old ones go, so that the cache does not
 # grow without bound. Removed: images beyond the 8 newest, and any older than 14 days; never
 # `current`'s or this one. A VM running from a removed image keeps its open files; only image directories (32 hex
-# digits with a manifest) are ever touched.
+# digits with a manifest) are ever touched. Under .current.lock: `current` cannot be switched to
+# an image while it is being removed (point_current checks, under the lock, that its image is
+# still whole). The key's lock file stays: another build of that key may have it open, waiting,
+# and would lock the removed file while a third locks a new one at the path (an empty file of a
+# few bytes per key is kept instead).
 prune_images() {
   local keep_current="" n=0 d name
+  take_lock 8 "$cache/.current.lock"
   keep_current="$(readlink "$cache/current" 2>/dev/null || true)"
   # shellcheck disable=SC2012  # names are 32 hex digits: ls -t is safe here
   for d in $(ls -1dt "$cache"/[0-9a-f]* 2>/dev/null); do
@@ -437,8 +456,9 @@ prune_images() {
     n=$((n + 1))
     [ "$name" = "$key" ] || [ "$name" = "$keep_current" ] && continue
     [ "$n" -gt 8 ] || [ -n "$(find "$d" -maxdepth 0 -mtime +14)" ] || continue
-    rm -rf "$d" "$cache/.$name.lock"
+    rm -rf "$d"
   done
+  exec 8>&-
 }
 prune_images
 echo "$out"

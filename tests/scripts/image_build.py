@@ -13,7 +13,11 @@ see image_cache_trust.py for the namespace, the tmpfs and the stand-ins).
     image_build.py SOURCE_DIR current   switching `current`: dead writers' temporary links are
                                         swept; an incomplete image it names is replaced in one
                                         rename once the new one is whole, never removed in place
+                                        (two renames where the exchange fails, as on overlayfs;
+                                        killed between them, the new image is left in place);
+                                        a prune never removes the image current is switched to
 """
+import fcntl
 import hashlib
 import json
 import os
@@ -430,6 +434,77 @@ def an_incomplete_current_is_replaced_whole(e):
         check(not left, "incomplete current: nothing left over", f"left: {left}")
 
 
+def overlay_cache(e, root):
+    """A cache on overlayfs (redirect_dir=off) whose image, built first in the lower layer, is
+    made incomplete through the merged directory: overlayfs will not exchange that directory
+    (EXDEV). (lower cache, merged cache, key, initramfs name), None when the case is skipped."""
+    lower, upper, work, merged = (os.path.join(root, d) for d in ("lower", "upper", "work", "merged"))
+    for d in (lower, upper, work, merged):
+        os.makedirs(d)
+    made = made_image(e, "overlayfs: the image is made in the lower layer",
+                      ["--cache", os.path.join(lower, "cache"), "--agent", "/bin/busybox", "--kernel-image", e.bzimage])
+    if not made:
+        return None
+    image, key, initrd = made
+    if subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
+                       f"lowerdir={lower},upperdir={upper},workdir={work},redirect_dir=off", merged]).returncode != 0:
+        print("skipped (case): cannot mount an overlayfs")
+        return None
+    cache = os.path.join(merged, "cache")
+    os.unlink(os.path.join(cache, key, initrd))
+    return cache, key, initrd
+
+
+def an_incomplete_image_on_overlayfs_is_replaced(e):
+    """renameat2 RENAME_EXCHANGE fails with EXDEV on overlayfs for a directory of a lower layer:
+    build.sh takes the two renames then, as where the exchange is missing (it died before)."""
+    root = os.path.join(e.base, "overlay-exdev")
+    found = overlay_cache(e, root)
+    if not found:
+        return
+    cache, key, initrd = found
+    try:
+        rc, out, err = e.run(e.build, "--cache", cache, "--agent", "/bin/busybox", "--kernel-image", e.bzimage)
+        check(rc == 0 and "two renames" in err, "overlayfs: the exchange's EXDEV leads to the two renames",
+              f"rc {rc}, stderr: {err.strip()[-400:]!r}")
+        check(image_is_whole(os.path.join(cache, key)) and os.readlink(os.path.join(cache, "current")) == key,
+              "overlayfs: current names the whole image")
+        left = sorted(n for n in os.listdir(cache) if n.startswith(f".{key}.tmp."))
+        check(not left, "overlayfs: nothing left over", f"left: {left}")
+    finally:
+        subprocess.run(["umount", os.path.join(root, "merged")])
+
+
+def killed_between_the_two_renames(e):
+    """A build killed (SIGTERM) between the two renames, the old image moved aside and the new
+    one not yet in its place, leaves the new image whole at its name (it removed both): a stand-in
+    `mv` signals build.sh right after moving the old one aside, on overlayfs (see above)."""
+    root = os.path.join(e.base, "overlay-killed")
+    found = overlay_cache(e, root)
+    if not found:
+        return
+    cache, key, initrd = found
+    hook = os.path.join(root, "hook")
+    os.makedirs(hook)
+    with open(os.path.join(hook, "mv"), "w") as f:
+        f.write(f'#!/bin/sh\n{shutil.which("mv")} "$@" || exit $?\n'
+                f'case "$3" in *.old) kill -TERM $PPID ;; esac\n')
+    os.chmod(os.path.join(hook, "mv"), 0o755)
+    path = e.env["PATH"]
+    e.env["PATH"] = hook + ":" + path
+    try:
+        rc, out, err = e.run(e.build, "--cache", cache, "--agent", "/bin/busybox", "--kernel-image", e.bzimage)
+        check(rc == 130 and "two renames" in err, "killed between the renames: build.sh was killed there",
+              f"rc {rc}, stderr: {err.strip()[-400:]!r}")
+        check(image_is_whole(os.path.join(cache, key)) and os.readlink(os.path.join(cache, "current")) == key,
+              "killed between the renames: current names a whole image")
+        left = sorted(n for n in os.listdir(cache) if n.startswith(f".{key}.tmp."))
+        check(not left, "killed between the renames: nothing left over", f"left: {left}")
+    finally:
+        e.env["PATH"] = path
+        subprocess.run(["umount", os.path.join(root, "merged")])
+
+
 def lock_files_are_the_owners_alone(e):
     """The lock files the builds wait on are 0600 (red team, 2026-12-06): a local user who can
     open one can flock it, and every build as root then waits on them for good. A lock file an
@@ -446,11 +521,113 @@ def lock_files_are_the_owners_alone(e):
           "locks: the key's lock and current's are 0600", f"modes: { {n: oct(m) for n, m in locks.items()} }")
 
 
+def take_lock_takes_only_a_number(e):
+    """take_lock (trust.sh) evals the descriptor it is given: anything but a number is refused
+    before the eval (shell in it never runs); a number still makes the 0600 lock file."""
+    root = os.path.join(e.base, "take-lock")
+    os.makedirs(root)
+    marker, lock = os.path.join(root, "MARKER"), os.path.join(root, "lock")
+    script = ('die() { echo "die: $*" >&2; exit 1; }; log() { :; }; . "$1/vm/image/trust.sh"; '
+              'take_lock "$2" "$3" && echo locked')
+    for fd in (f"9>/dev/null; touch {marker}; : 9", "9 ", "", "-1"):
+        r = subprocess.run(["bash", "-c", script, "-", e.src, fd, lock], capture_output=True, text=True)
+        check(r.returncode != 0 and "not a file descriptor number" in r.stderr and not os.path.exists(marker)
+              and not os.path.exists(lock), f"take_lock: fd {fd!r} refused, nothing run or made",
+              f"rc {r.returncode}, stderr: {r.stderr.strip()[-300:]!r}")
+    r = subprocess.run(["bash", "-c", script, "-", e.src, "9", lock], capture_output=True, text=True)
+    check(r.returncode == 0 and r.stdout.strip() == "locked" and os.stat(lock).st_mode & 0o7777 == 0o600,
+          "take_lock: fd 9 takes the lock, 0600", f"rc {r.returncode}, stderr: {r.stderr.strip()[-300:]!r}")
+
+
+def a_prune_never_removes_what_current_names(e):
+    """A build that finds its image cached, between that check and its switch of `current`,
+    while another build's prune removes that image (older than 14 days): current never names
+    the removed image (the prune holds current's lock; the switch checks the image again under
+    it and builds it again), and the prune leaves the key's lock file alone. A stand-in `flock`
+    holds the first build right before it takes current's lock."""
+    root = os.path.join(e.base, "prune")
+    cache = os.path.join(root, "cache")
+    os.makedirs(root)
+    old_args = ["--cache", cache, "--agent", "/bin/busybox", "--kernel-image", e.bzimage, "--compression", "gzip"]
+    made = made_image(e, "prune: the old image is made", old_args + ["--no-current"])
+    if not made:
+        return
+    image, key, initrd = made
+    weeks_ago = os.stat(image).st_mtime - 20 * 86400
+    os.utime(image, (weeks_ago, weeks_ago))
+    pause = os.path.join(root, "pause")
+    hook = os.path.join(root, "hook")
+    os.makedirs(hook)
+    with open(os.path.join(hook, "flock"), "w") as f:
+        f.write(f'#!/bin/sh\nif [ "$1" = 8 ] && [ ! -e "{pause}.done" ]; then\n'
+                f'  touch "{pause}.done" "{pause}.ready"\n'
+                f'  while [ ! -e "{pause}.go" ]; do sleep 0.1; done\nfi\n'
+                f'exec {shutil.which("flock")} "$@"\n')
+    os.chmod(os.path.join(hook, "flock"), 0o755)
+    held = subprocess.Popen(["nice", "timeout", "-k", "5", "120", e.build, *old_args],
+                            env=dict(e.env, PATH=hook + ":" + e.env["PATH"]),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(300):
+            if os.path.exists(pause + ".ready") or held.poll() is not None:
+                break
+            subprocess.run(["sleep", "0.1"])
+        check(os.path.exists(pause + ".ready"), "prune: the first build is held before current's lock")
+        rc, out, err = e.run(e.build, "--cache", cache, "--agent", "/bin/busybox", "--kernel-image", e.bzimage)
+        check(rc == 0 and not os.path.exists(image), "prune: another build made its image and pruned the old one",
+              f"rc {rc}, stderr: {err.strip()[-400:]!r}")
+        check(os.path.exists(os.path.join(cache, f".{key}.lock")), "prune: the pruned key's lock file stays")
+    finally:
+        open(pause + ".go", "w").close()
+        out, err = held.communicate(timeout=150)
+    check(held.returncode == 0, "prune: the held build ends well", f"rc {held.returncode}, stderr: {err.strip()[-400:]!r}")
+    current = os.path.join(cache, os.readlink(os.path.join(cache, "current")))
+    check(current == image and image_is_whole(image),
+          "prune: current names the held build's image, whole (built again)", f"current -> {current}")
+
+    # The prune waits for current's lock: while this test holds it, an image older than 14 days
+    # stays after a build (--no-current: only its prune takes the lock) has put its own in place.
+    older = next(os.path.join(cache, n) for n in os.listdir(cache)
+                 if len(n) == 32 and n != key and os.path.isfile(os.path.join(cache, n, "manifest.json")))
+    os.utime(older, (weeks_ago, weeks_ago))
+    agent = os.path.join(root, "agent")
+    with open("/bin/busybox", "rb") as src, open(agent, "wb") as dst:
+        dst.write(src.read() + b"another agent")
+    os.chmod(agent, 0o755)
+    with open(os.path.join(cache, ".current.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        pruner = subprocess.Popen(["nice", "timeout", "-k", "5", "120", e.build, "--cache", cache, "--agent", agent,
+                                   "--no-current", "--kernel-image", e.bzimage], env=e.env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            made_at = None
+            for n in range(600):
+                if pruner.poll() is not None:
+                    break
+                if made_at is None and any(len(d) == 32 and d not in (key, os.path.basename(older)) and
+                                           os.path.isfile(os.path.join(cache, d, "manifest.json"))
+                                           for d in os.listdir(cache)):
+                    made_at = n
+                if made_at is not None and n - made_at >= 20:  # 2 s after its image was in place
+                    break
+                subprocess.run(["sleep", "0.1"])
+            check(made_at is not None and pruner.poll() is None and os.path.isdir(older),
+                  "prune: waits for current's lock (the old image stays while it is held)",
+                  f"image made: {made_at is not None}, rc {pruner.poll()}, old image there: {os.path.isdir(older)}")
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            out, err = pruner.communicate(timeout=150)
+    check(pruner.returncode == 0 and not os.path.exists(older), "prune: once the lock is free, the old image is pruned",
+          f"rc {pruner.returncode}, stderr: {err.strip()[-400:]!r}")
+
+
 GROUPS = {"inputs": [inputs_swapped_during_the_build, tmpdir_of_another_user],
           "repair": [incomplete_images_are_built_again, incomplete_kernels_are_built_again],
           "modules": [modules_swapped_during_the_build, module_lists_decide_the_key],
           "current": [dead_switches_of_current_are_swept, a_switch_in_another_pid_namespace_is_left_alone,
-                      an_incomplete_current_is_replaced_whole, lock_files_are_the_owners_alone]}
+                      an_incomplete_current_is_replaced_whole, an_incomplete_image_on_overlayfs_is_replaced,
+                      killed_between_the_two_renames, lock_files_are_the_owners_alone,
+                      take_lock_takes_only_a_number, a_prune_never_removes_what_current_names]}
 
 if __name__ == "__main__":
     if len(sys.argv) != 3 or sys.argv[2] not in GROUPS:

@@ -69,7 +69,17 @@ command -v "${compress[0]}" >/dev/null || die "${compress[0]} missing (run scrip
 # --agent) would otherwise make an image whose manifest names other bytes.
 tmp="$(mktemp -d "$tmpbase/microvm-image.XXXXXX")"
 stage="" aside=""
-trap 'rm -rf "$tmp" ${stage:+"$stage"} ${aside:+"$aside"}' EXIT
+# On any exit (an error; a signal exits 130) nothing of this build's is left in the cache but an
+# image. Between the two renames of the fallback below (aside and stage both set), $out is missing
+# and the new image, whole in its stage, takes its place before the old one, aside, is removed
+# (removing both left no image at all). A SIGKILL there leaves $out missing: the next run builds it.
+finish() {
+  if [ -n "$aside" ] && [ -n "$stage" ] && [ -f "$stage/manifest.json" ] && [ ! -e "$out" ] && [ ! -L "$out" ]; then
+    mv -T "$stage" "$out" && stage=""
+  fi
+  rm -rf "$tmp" ${stage:+"$stage"} ${aside:+"$aside"}
+}
+trap finish EXIT
 trap 'exit 130' INT TERM HUP
 mkdir "$tmp/in" "$tmp/in/modules"
 # The archive's list is whitespace-separated: paths with blanks cannot be named in it.
@@ -191,11 +201,21 @@ key="$( {
 } | sha256sum | cut -c1-32)"
 out="$cache/$key"
 
+# Points `current` at $out; pointed=0 (current left alone) when $out is no whole image once the
+# lock is held: it was found whole before, and another build's prune_images, which removes images
+# under the same lock, may have removed it since. (Sets a variable rather than returning 1: the
+# caller would test it in a condition, where set -e does not apply inside.)
 point_current() {
+  pointed=1
   [ "$set_current" = 1 ] || return 0
   # Every writer of `current` holds this lock while it switches: the sweep then sees no link of
   # a live writer, in whatever pid namespace it runs.
   take_lock 8 "$cache/.current.lock"
+  if [ -n "$(image_fault "$out")" ]; then
+    pointed=0
+    exec 8>&-
+    return 0
+  fi
   sweep_current_links "$cache"
   ln -sfn "$key" "$cache/.current.$$"
   mv -T "$cache/.current.$$" "$cache/current"
@@ -241,10 +261,13 @@ PY
 }
 
 if [ -z "$(image_fault "$out")" ]; then
-  log "cached: $out (same kernel, agent, busybox and script)"
   point_current
-  echo "$out"
-  exit 0
+  if [ "$pointed" = 1 ]; then
+    log "cached: $out (same kernel, agent, busybox and script)"
+    echo "$out"
+    exit 0
+  fi
+  log "$out was removed (another build's prune) before current could name it: building it again"
 fi
 take_lock 9 "$cache/.$key.lock"
 fault="$(image_fault "$out")"
@@ -386,13 +409,16 @@ AT_FDCWD, RENAME_EXCHANGE = -100, 2
 if libc.renameat2(AT_FDCWD, os.fsencode(sys.argv[1]), AT_FDCWD, os.fsencode(sys.argv[2]), RENAME_EXCHANGE) != 0:
     e = ctypes.get_errno()
     print(f"build-image: renameat2 RENAME_EXCHANGE: {os.strerror(e)}", file=sys.stderr)
-    sys.exit(2 if e in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP) else 1)
+    # EXDEV: overlayfs will not exchange a directory of a lower layer (without redirect_dir).
+    sys.exit(2 if e in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV) else 1)
 PY
     if [ "$rc" = 0 ]; then
       aside="$stage" stage=""
     elif [ "$rc" = 2 ]; then
-      # A file system without the exchange: two renames, still removing nothing in place; $out
-      # is missing between them. (The aside name is a stage's, swept if this build dies.)
+      # A file system without the exchange (or overlayfs, for a directory of a lower layer): two
+      # renames, still removing nothing in place; $out is missing between them, and finish puts
+      # the new image there if this build dies then. (The aside name is a stage's: sweep_stages
+      # removes it after a SIGKILL.)
       log "the cache's file system cannot exchange $out and the new image in one rename: two renames"
       aside="$cache/.$key.tmp.$$.old"
       mv -T "$out" "$aside"
@@ -409,13 +435,19 @@ PY
   log "built in $(( $(date +%s) - start )) s: $out"
 fi
 point_current
+[ "$pointed" = 1 ] || die "$out was removed (another build's prune) before current could name it: run again"
 
 # Every new agent build makes a new image (about 20 MB): old ones go, so that the cache does not
 # grow without bound. Removed: images beyond the 8 newest, and any older than 14 days; never
 # `current`'s or this one. A VM running from a removed image keeps its open files; only image directories (32 hex
-# digits with a manifest) are ever touched.
+# digits with a manifest) are ever touched. Under .current.lock: `current` cannot be switched to
+# an image while it is being removed (point_current checks, under the lock, that its image is
+# still whole). The key's lock file stays: another build of that key may have it open, waiting,
+# and would lock the removed file while a third locks a new one at the path (an empty file of a
+# few bytes per key is kept instead).
 prune_images() {
   local keep_current="" n=0 d name
+  take_lock 8 "$cache/.current.lock"
   keep_current="$(readlink "$cache/current" 2>/dev/null || true)"
   # shellcheck disable=SC2012  # names are 32 hex digits: ls -t is safe here
   for d in $(ls -1dt "$cache"/[0-9a-f]* 2>/dev/null); do
@@ -424,8 +456,9 @@ prune_images() {
     n=$((n + 1))
     [ "$name" = "$key" ] || [ "$name" = "$keep_current" ] && continue
     [ "$n" -gt 8 ] || [ -n "$(find "$d" -maxdepth 0 -mtime +14)" ] || continue
-    rm -rf "$d" "$cache/.$name.lock"
+    rm -rf "$d"
   done
+  exec 8>&-
 }
 prune_images
 echo "$out"

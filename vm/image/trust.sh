@@ -119,9 +119,10 @@ sweep_current_links() {  # dir
 # Takes the lock `path` on descriptor `fd`, waiting for its holder. The file is the owner's
 # alone: one that others may open, they may flock, and every build as root waited on them for
 # good (red team, 2026-12-06). A lock file left 0644 by an older script is made 0600 through the
-# open descriptor.
+# open descriptor. fd must be a number: it is part of the text eval runs (the path is not).
 take_lock() {  # fd path
   local fd="$1" path="$2" mask
+  [[ "$fd" =~ ^[0-9]+$ ]] || die "take_lock: '$fd' is not a file descriptor number"
   mask="$(umask)"
   umask 077
   eval "exec $fd>\"\$path\""

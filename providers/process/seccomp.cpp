@@ -61,6 +61,19 @@ Expected<void> refuse(scmp_filter_ctx ctx, int err, int nr, const scmp_arg_cmp& 
     return check(::seccomp_rule_add(ctx, SCMP_ACT_ERRNO(err), nr, 1, a), what);
 }
 
+// One rule per listed value: the call answered with -err when its argument (the int the kernel
+// reads) is that value.
+template <size_t N>
+Expected<void> refuse_values(scmp_filter_ctx ctx, int err, const policy::ArgumentValue (&calls)[N]) {
+    for (const policy::ArgumentValue& call : calls) {
+        int nr = ::seccomp_syscall_resolve_name(std::string(call.name).c_str());
+        if (nr == __NR_SCMP_ERROR) continue;  // unknown to this libseccomp: not allowed at all
+        RTFS_CHECK(refuse(ctx, err, nr, scmp_arg_cmp{call.index, SCMP_CMP_MASKED_EQ, 0xffffffffu, call.value},
+                          "rule " + std::string(call.name)));
+    }
+    return Ok{};
+}
+
 Expected<void> add_argument_rules(scmp_filter_ctx ctx, bool unix_sockets) {
     for (uint64_t flag : policy::kDeniedCloneFlags) {
         RTFS_CHECK(refuse(ctx, EPERM, SCMP_SYS(clone), SCMP_A0(SCMP_CMP_MASKED_EQ, flag, flag),
@@ -99,18 +112,8 @@ Expected<void> add_argument_rules(scmp_filter_ctx ctx, bool unix_sockets) {
         RTFS_CHECK(check(::seccomp_rule_add(ctx, SCMP_ACT_ERRNO(policy::kUnsupportedErrno), nr, 0),
                          "rule " + std::string(name)));
     }
-    for (const policy::ArgumentValue& call : policy::kIgnoredArguments) {
-        int nr = ::seccomp_syscall_resolve_name(std::string(call.name).c_str());
-        if (nr == __NR_SCMP_ERROR) continue;  // unknown to this libseccomp: not allowed at all
-        RTFS_CHECK(refuse(ctx, 0, nr, scmp_arg_cmp{call.index, SCMP_CMP_MASKED_EQ, 0xffffffffu, call.value},
-                          "rule " + std::string(call.name)));
-    }
-    for (const policy::ArgumentValue& call : policy::kDeniedCommands) {
-        int nr = ::seccomp_syscall_resolve_name(std::string(call.name).c_str());
-        if (nr == __NR_SCMP_ERROR) continue;  // unknown to this libseccomp: not allowed at all
-        RTFS_CHECK(refuse(ctx, EPERM, nr, scmp_arg_cmp{call.index, SCMP_CMP_MASKED_EQ, 0xffffffffu, call.value},
-                          "rule " + std::string(call.name)));
-    }
+    RTFS_CHECK(refuse_values(ctx, 0, policy::kIgnoredArguments));
+    RTFS_CHECK(refuse_values(ctx, EPERM, policy::kDeniedCommands));
     for (unsigned long request : policy::kDeniedIoctls) {
         RTFS_CHECK(refuse(ctx, EPERM, SCMP_SYS(ioctl),
                           SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, request), "rule ioctl"));

@@ -455,6 +455,14 @@ def overlay_cache(e, root):
     return cache, key, initrd
 
 
+def check_current_is_whole(cache, key, label):
+    """After a replacement: `current` names the key's image, whole, and no stage of it is left."""
+    check(image_is_whole(os.path.join(cache, key)) and os.readlink(os.path.join(cache, "current")) == key,
+          f"{label}: current names the whole image")
+    left = sorted(n for n in os.listdir(cache) if n.startswith(f".{key}.tmp."))
+    check(not left, f"{label}: nothing left over", f"left: {left}")
+
+
 def an_incomplete_image_on_overlayfs_is_replaced(e):
     """renameat2 RENAME_EXCHANGE fails with EXDEV on overlayfs for a directory of a lower layer:
     build.sh takes the two renames then, as where the exchange is missing (it died before)."""
@@ -467,10 +475,7 @@ def an_incomplete_image_on_overlayfs_is_replaced(e):
         rc, out, err = e.run(e.build, "--cache", cache, "--agent", "/bin/busybox", "--kernel-image", e.bzimage)
         check(rc == 0 and "two renames" in err, "overlayfs: the exchange's EXDEV leads to the two renames",
               f"rc {rc}, stderr: {err.strip()[-400:]!r}")
-        check(image_is_whole(os.path.join(cache, key)) and os.readlink(os.path.join(cache, "current")) == key,
-              "overlayfs: current names the whole image")
-        left = sorted(n for n in os.listdir(cache) if n.startswith(f".{key}.tmp."))
-        check(not left, "overlayfs: nothing left over", f"left: {left}")
+        check_current_is_whole(cache, key, "overlayfs")
     finally:
         subprocess.run(["umount", os.path.join(root, "merged")])
 
@@ -496,10 +501,7 @@ def killed_between_the_two_renames(e):
         rc, out, err = e.run(e.build, "--cache", cache, "--agent", "/bin/busybox", "--kernel-image", e.bzimage)
         check(rc == 130 and "two renames" in err, "killed between the renames: build.sh was killed there",
               f"rc {rc}, stderr: {err.strip()[-400:]!r}")
-        check(image_is_whole(os.path.join(cache, key)) and os.readlink(os.path.join(cache, "current")) == key,
-              "killed between the renames: current names a whole image")
-        left = sorted(n for n in os.listdir(cache) if n.startswith(f".{key}.tmp."))
-        check(not left, "killed between the renames: nothing left over", f"left: {left}")
+        check_current_is_whole(cache, key, "killed between the renames")
     finally:
         e.env["PATH"] = path
         subprocess.run(["umount", os.path.join(root, "merged")])

@@ -17,6 +17,7 @@ see image_cache_trust.py for the namespace, the tmpfs and the stand-ins).
                                         killed between them, the new image is left in place);
                                         a prune never removes the image current is switched to
 """
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -72,6 +73,28 @@ def stand_in_busybox(path, on_list):
         print("skipped (case): gcc -static cannot link here")
         return False
     return True
+
+
+def stand_in_path(e, root, name, body):
+    """Writes root/hook/name, a sh script with body, and returns the PATH that finds it before
+    the real one: a stand-in that acts at one moment of a build and otherwise runs the real tool."""
+    hook = os.path.join(root, "hook")
+    os.makedirs(hook, exist_ok=True)
+    with open(os.path.join(hook, name), "w") as f:
+        f.write("#!/bin/sh\n" + body)
+    os.chmod(os.path.join(hook, name), 0o755)
+    return hook + ":" + e.env["PATH"]
+
+
+@contextlib.contextmanager
+def env_path(e, path):
+    """e's commands run with this PATH while the block runs."""
+    saved = e.env["PATH"]
+    e.env["PATH"] = path
+    try:
+        yield
+    finally:
+        e.env["PATH"] = saved
 
 
 def inputs_swapped_during_the_build(e):
@@ -272,21 +295,14 @@ def modules_swapped_during_the_build(e):
     swapped = os.path.join(root, "swapped.ko")
     fake_module(e, swapped, ["name=virtio_mmio", "depends=virtio_ring", "parm=device:the swapped one"])
     # A readelf that, after the first .modinfo read, swaps the original virtio_mmio.ko.
-    hook = os.path.join(root, "hook")
-    os.makedirs(hook)
-    with open(os.path.join(hook, "readelf"), "w") as f:
-        f.write(f'#!/bin/sh\nout="$({shutil.which("readelf")} "$@")"; rc=$?\n'
-                f'if [ "$1" = -p ] && [ "$2" = .modinfo ] && [ ! -e "{root}/done" ]; then\n'
-                f'  cp "{swapped}" "{tree}/kernel/drivers/virtio/virtio_mmio.ko" && touch "{root}/done"\nfi\n'
-                f'printf "%s\\n" "$out"; exit $rc\n')
-    os.chmod(os.path.join(hook, "readelf"), 0o755)
-    path = e.env["PATH"]
-    e.env["PATH"] = hook + ":" + path
-    try:
+    path = stand_in_path(e, root, "readelf",
+                         f'out="$({shutil.which("readelf")} "$@")"; rc=$?\n'
+                         f'if [ "$1" = -p ] && [ "$2" = .modinfo ] && [ ! -e "{root}/done" ]; then\n'
+                         f'  cp "{swapped}" "{tree}/kernel/drivers/virtio/virtio_mmio.ko" && touch "{root}/done"\nfi\n'
+                         f'printf "%s\\n" "$out"; exit $rc\n')
+    with env_path(e, path):
         rc, out, err = e.run(e.build, "--cache", os.path.join(root, "cache"), "--agent", "/bin/busybox",
                              "--no-current", "--kernel-image", e.bzimage, "--modules", tree)
-    finally:
-        e.env["PATH"] = path
     check(rc == 0, "modules: the image is made", f"rc {rc}, stderr: {err.strip()[-400:]!r}")
     if rc != 0:
         return
@@ -455,56 +471,39 @@ def overlay_cache(e, root):
     return cache, key, initrd
 
 
-def check_current_is_whole(cache, key, label):
-    """After a replacement: `current` names the key's image, whole, and no stage of it is left."""
-    check(image_is_whole(os.path.join(cache, key)) and os.readlink(os.path.join(cache, "current")) == key,
-          f"{label}: current names the whole image")
-    left = sorted(n for n in os.listdir(cache) if n.startswith(f".{key}.tmp."))
-    check(not left, f"{label}: nothing left over", f"left: {left}")
-
-
-def an_incomplete_image_on_overlayfs_is_replaced(e):
-    """renameat2 RENAME_EXCHANGE fails with EXDEV on overlayfs for a directory of a lower layer:
-    build.sh takes the two renames then, as where the exchange is missing (it died before)."""
-    root = os.path.join(e.base, "overlay-exdev")
+def rebuilt_on_overlayfs(e, name, label, want_rc, want, mv_body=None):
+    """An incomplete image in an overlayfs lower layer built again (renameat2 RENAME_EXCHANGE
+    fails there with EXDEV, so build.sh takes the two renames), with mv_body as a stand-in `mv`
+    if given: build.sh ends with want_rc (want says why), and current names the whole image."""
+    root = os.path.join(e.base, name)
     found = overlay_cache(e, root)
     if not found:
         return
     cache, key, initrd = found
+    path = stand_in_path(e, root, "mv", mv_body) if mv_body else e.env["PATH"]
     try:
-        rc, out, err = e.run(e.build, "--cache", cache, "--agent", "/bin/busybox", "--kernel-image", e.bzimage)
-        check(rc == 0 and "two renames" in err, "overlayfs: the exchange's EXDEV leads to the two renames",
-              f"rc {rc}, stderr: {err.strip()[-400:]!r}")
-        check_current_is_whole(cache, key, "overlayfs")
+        with env_path(e, path):
+            rc, out, err = e.run(e.build, "--cache", cache, "--agent", "/bin/busybox", "--kernel-image", e.bzimage)
+        check(rc == want_rc and "two renames" in err, f"{label}: {want}", f"rc {rc}, stderr: {err.strip()[-400:]!r}")
+        check(image_is_whole(os.path.join(cache, key)) and os.readlink(os.path.join(cache, "current")) == key,
+              f"{label}: current names the whole image")
+        left = sorted(n for n in os.listdir(cache) if n.startswith(f".{key}.tmp."))
+        check(not left, f"{label}: nothing left over", f"left: {left}")
     finally:
         subprocess.run(["umount", os.path.join(root, "merged")])
+
+
+def an_incomplete_image_on_overlayfs_is_replaced(e):
+    """EXDEV from the exchange leads to the two renames (it died before)."""
+    rebuilt_on_overlayfs(e, "overlay-exdev", "overlayfs", 0, "the exchange's EXDEV leads to the two renames")
 
 
 def killed_between_the_two_renames(e):
     """A build killed (SIGTERM) between the two renames, the old image moved aside and the new
     one not yet in its place, leaves the new image whole at its name (it removed both): a stand-in
-    `mv` signals build.sh right after moving the old one aside, on overlayfs (see above)."""
-    root = os.path.join(e.base, "overlay-killed")
-    found = overlay_cache(e, root)
-    if not found:
-        return
-    cache, key, initrd = found
-    hook = os.path.join(root, "hook")
-    os.makedirs(hook)
-    with open(os.path.join(hook, "mv"), "w") as f:
-        f.write(f'#!/bin/sh\n{shutil.which("mv")} "$@" || exit $?\n'
-                f'case "$3" in *.old) kill -TERM $PPID ;; esac\n')
-    os.chmod(os.path.join(hook, "mv"), 0o755)
-    path = e.env["PATH"]
-    e.env["PATH"] = hook + ":" + path
-    try:
-        rc, out, err = e.run(e.build, "--cache", cache, "--agent", "/bin/busybox", "--kernel-image", e.bzimage)
-        check(rc == 130 and "two renames" in err, "killed between the renames: build.sh was killed there",
-              f"rc {rc}, stderr: {err.strip()[-400:]!r}")
-        check_current_is_whole(cache, key, "killed between the renames")
-    finally:
-        e.env["PATH"] = path
-        subprocess.run(["umount", os.path.join(root, "merged")])
+    `mv` signals build.sh right after moving the old one aside."""
+    rebuilt_on_overlayfs(e, "overlay-killed", "killed between the renames", 130, "build.sh was killed there",
+                         f'{shutil.which("mv")} "$@" || exit $?\ncase "$3" in *.old) kill -TERM $PPID ;; esac\n')
 
 
 def lock_files_are_the_owners_alone(e):
@@ -558,16 +557,13 @@ def a_prune_never_removes_what_current_names(e):
     weeks_ago = os.stat(image).st_mtime - 20 * 86400
     os.utime(image, (weeks_ago, weeks_ago))
     pause = os.path.join(root, "pause")
-    hook = os.path.join(root, "hook")
-    os.makedirs(hook)
-    with open(os.path.join(hook, "flock"), "w") as f:
-        f.write(f'#!/bin/sh\nif [ "$1" = 8 ] && [ ! -e "{pause}.done" ]; then\n'
-                f'  touch "{pause}.done" "{pause}.ready"\n'
-                f'  while [ ! -e "{pause}.go" ]; do sleep 0.1; done\nfi\n'
-                f'exec {shutil.which("flock")} "$@"\n')
-    os.chmod(os.path.join(hook, "flock"), 0o755)
+    path = stand_in_path(e, root, "flock",
+                         f'if [ "$1" = 8 ] && [ ! -e "{pause}.done" ]; then\n'
+                         f'  touch "{pause}.done" "{pause}.ready"\n'
+                         f'  while [ ! -e "{pause}.go" ]; do sleep 0.1; done\nfi\n'
+                         f'exec {shutil.which("flock")} "$@"\n')
     held = subprocess.Popen(["nice", "timeout", "-k", "5", "120", e.build, *old_args],
-                            env=dict(e.env, PATH=hook + ":" + e.env["PATH"]),
+                            env=dict(e.env, PATH=path),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         for _ in range(300):

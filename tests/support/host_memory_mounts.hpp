@@ -17,6 +17,9 @@
 
 #include <gtest/gtest.h>
 
+#include "microvm/result.hpp"
+#include "support/result_text.hpp"
+
 namespace testsupport {
 
 class HostMemoryMounts {
@@ -44,11 +47,26 @@ class HostMemoryMounts {
         return "head -c 1048576 /dev/zero > " + blob() + " && wc -c < " + blob() + "; echo x > " + other() +
                " || echo refused";
     }
-    static constexpr const char* kExpectedOutput = "1048576\nrefused\n";
-    void expect_nothing_left() const {
+    // The run of script() under fs full: the blob went to a tmpfs of the run's own, the line was
+    // refused, and nothing of either is on the host.
+    void expect_nothing_left(const microvm::ExecutionResult& r) const {
+        EXPECT_EQ(r.status, microvm::Status::Ok) << describe(r);
+        EXPECT_EQ(r.metadata.stdout_data, "1048576\nrefused\n") << describe(r);
         EXPECT_FALSE(std::filesystem::exists(blob())) << "a file the sandbox wrote is in the host's tmpfs of mode 1777";
         EXPECT_FALSE(std::filesystem::exists(other()))
             << "a file the sandbox wrote is in an others-writable directory of the host's tmpfs";
+    }
+    // A program copied into the shared tmpfs: under fs full the sandbox's instance there is
+    // empty, and the run is refused up front naming the mount.
+    std::string program_inside() const {
+        const std::string path = shared_ + "/tool";
+        std::filesystem::copy_file("/bin/true", path);
+        return path;
+    }
+    void expect_refused_naming_the_mount(const microvm::ExecutionResult& r) const {
+        ASSERT_TRUE(r.error.has_value()) << describe(r);
+        EXPECT_EQ(r.error->reason, microvm::Reason::InvalidProgram) << describe(r);
+        EXPECT_NE(r.error->message.find("lies in " + shared_), std::string::npos) << r.error->message;
     }
 
   private:

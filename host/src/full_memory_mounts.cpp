@@ -71,6 +71,7 @@ std::vector<Mount> full_memory_mounts(const std::vector<MountEntry>& table,
                       m->mount_point};
             own.writable = true;
             own.size_bytes = size_bytes;
+            own.noexec = has_option(m->mount_options, "noexec");  // the host's hardening stays
             out.push_back(std::move(own));
             hidden.push_back(m->mount_point);
         } else {

@@ -40,11 +40,11 @@ Expected<host::FileIdentity> identity_now(const std::string& path) {
 
 OciMount to_oci(const Mount& m) {
     switch (m.kind) {
-        case Mount::Kind::Tmpfs:
-            return {m.target,
-                    "tmpfs",
-                    "tmpfs",
-                    {"nosuid", "nodev", "mode=1777", "size=" + std::to_string(m.size_bytes)}};
+        case Mount::Kind::Tmpfs: {
+            OciMount tmpfs{m.target, "tmpfs", "tmpfs", {"nosuid", "nodev", "mode=1777", "size=" + std::to_string(m.size_bytes)}};
+            if (m.noexec) tmpfs.options.push_back("noexec");
+            return tmpfs;
+        }
         case Mount::Kind::Proc:
             return {m.target, "proc", "proc", {"nosuid", "nodev", "noexec"}};
         // Planned only by the process provider (its Full); gVisor's own /dev has both. Mapped

@@ -44,7 +44,8 @@ ChildMount ChildPlanBuilder::to_child(const Mount& m) {
             break;
         case Mount::Kind::Tmpfs:
             c.kind = ChildMount::kTmpfs;
-            c.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (m.writable ? 0 : MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC);
+            c.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (m.writable ? 0 : MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC) |
+                         (m.noexec ? MOUNT_ATTR_NOEXEC : 0);
             c.tmpfs_size = keep(std::to_string(m.size_bytes));
             c.tmpfs_mode = m.writable ? "1777" : "0555";  // read-only: a cover (sandbox.cpp)
             break;

@@ -53,7 +53,7 @@ TEST(FullMemoryMounts, OthersWritableRootsArePrivateAndTheRestReadOnly) {
     dir_with_mode(top / "moved", 01777);
     elsewhere.device = "0:999999";  // another file system is at that path now
     const std::vector<MountEntry> table = {
-        entry(shared, "tmpfs"), entry(hidden, "tmpfs"), entry(closed, "ramfs"), entry(open, "tmpfs"),
+        entry(shared, "tmpfs", "rw,nosuid,noexec"), entry(hidden, "tmpfs"), entry(closed, "ramfs"), entry(open, "tmpfs"),
         entry(nested, "tmpfs"), entry(disk, "ext4"), entry(read_only, "tmpfs", "ro,nosuid"),
         entry(planned, "tmpfs"), entry(unreachable, "tmpfs"), entry(queues, "mqueue"), elsewhere};
     const std::vector<Mount> already = {{Mount::Kind::Tmpfs, "tmpfs", planned}};
@@ -64,6 +64,7 @@ TEST(FullMemoryMounts, OthersWritableRootsArePrivateAndTheRestReadOnly) {
     EXPECT_EQ(at(got, shared)->kind, Mount::Kind::Tmpfs);
     EXPECT_TRUE(at(got, shared)->writable);
     EXPECT_EQ(at(got, shared)->size_bytes, 1u << 20);
+    EXPECT_TRUE(at(got, shared)->noexec);  // as the host's mount: its hardening stays
     ASSERT_NE(at(got, closed), nullptr);
     EXPECT_EQ(at(got, closed)->kind, Mount::Kind::HostReadOnly);
     struct stat st {};
@@ -71,6 +72,7 @@ TEST(FullMemoryMounts, OthersWritableRootsArePrivateAndTheRestReadOnly) {
     EXPECT_EQ(at(got, closed)->identity.ino, st.st_ino);
     ASSERT_NE(at(got, open), nullptr);  // below a read-only one, still others-writable
     EXPECT_EQ(at(got, open)->kind, Mount::Kind::Tmpfs);
+    EXPECT_FALSE(at(got, open)->noexec);
     ASSERT_NE(at(got, queues), nullptr);
     EXPECT_EQ(at(got, queues)->kind, Mount::Kind::Mqueue);
     // Below a read-only one, a memory mount gets its own verdict: the read-only flag is that

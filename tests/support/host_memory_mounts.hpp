@@ -1,9 +1,10 @@
 // The red team's memory file system attack on fs full (2026-12-06), for each provider's test: a
-// tmpfs of mode 1777 (shared) and one of mode 0755 holding an others-writable open/ (closed),
-// mounted over two directories the test made (root only), unmounted when it goes. The program
-// writes a 1 MiB blob into the first and a line into the second: under Full the first goes to a
-// private tmpfs of the run's, the second is refused (read-only), and neither is left on the
-// host. The directories lie outside /tmp: on a host whose /tmp is a tmpfs the sandbox has one
+// noexec tmpfs of mode 1777 (shared) and one of mode 0755 holding an others-writable open/
+// (closed), mounted over two directories the test made (root only), unmounted when it goes. The
+// program writes a 1 MiB blob into the first and a line into the second: under Full the first
+// goes to a private tmpfs of the run's, the second is refused (read-only), and neither is left on
+// the host. A program it copies into the first does not run there: the private tmpfs is noexec as
+// the host's is. The directories lie outside /tmp: on a host whose /tmp is a tmpfs the sandbox has one
 // of its own there, and would not see them.
 #pragma once
 
@@ -25,7 +26,7 @@ namespace testsupport {
 class HostMemoryMounts {
   public:
     HostMemoryMounts(const std::string& shared, const std::string& closed) : shared_(shared), closed_(closed) {
-        mounted_shared_ = ::mount("tmpfs", shared.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=1777") == 0;
+        mounted_shared_ = ::mount("tmpfs", shared.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=16m,mode=1777") == 0;
         EXPECT_TRUE(mounted_shared_) << shared << ": " << std::strerror(errno);
         mounted_closed_ = ::mount("tmpfs", closed.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=0755") == 0;
         EXPECT_TRUE(mounted_closed_) << closed << ": " << std::strerror(errno);
@@ -42,16 +43,18 @@ class HostMemoryMounts {
     bool mounted() const { return mounted_shared_ && mounted_closed_; }
     std::string blob() const { return shared_ + "/blob"; }
     std::string other() const { return open_dir() + "/blob"; }
-    // Prints the blob's size, then "refused" when the second write fails.
+    // Prints the blob's size, then "refused" when the second write fails, then "noexec" when a
+    // copy of true in the shared tmpfs cannot run.
     std::string script() const {
+        const std::string copy = shared_ + "/true";
         return "head -c 1048576 /dev/zero > " + blob() + " && wc -c < " + blob() + "; echo x > " + other() +
-               " || echo refused";
+               " || echo refused; cp /bin/true " + copy + " && { " + copy + " && echo ran || echo noexec; }";
     }
     // The run of script() under fs full: the blob went to a tmpfs of the run's own, the line was
-    // refused, and nothing of either is on the host.
+    // refused, the copy did not run, and nothing of either is on the host.
     void expect_nothing_left(const microvm::ExecutionResult& r) const {
         EXPECT_EQ(r.status, microvm::Status::Ok) << describe(r);
-        EXPECT_EQ(r.metadata.stdout_data, "1048576\nrefused\n") << describe(r);
+        EXPECT_EQ(r.metadata.stdout_data, "1048576\nrefused\nnoexec\n") << describe(r);
         EXPECT_FALSE(std::filesystem::exists(blob())) << "a file the sandbox wrote is in the host's tmpfs of mode 1777";
         EXPECT_FALSE(std::filesystem::exists(other()))
             << "a file the sandbox wrote is in an others-writable directory of the host's tmpfs";

@@ -5,7 +5,8 @@
 // read-only), the rule is:
 //   - its root others-writable (the sandbox's leased uid owns nothing on the host, so that is
 //     how it could write there): a private instance over it, a tmpfs of size_bytes (a mqueue of
-//     the sandbox's own IPC namespace for a mqueue), charged to the run and gone with it;
+//     the sandbox's own IPC namespace for a mqueue), charged to the run and gone with it, and
+//     noexec when the host's mount is (a host that runs nothing from its /tmp keeps that rule);
 //   - otherwise: that mount made read-only in the sandbox (others-writable directories below
 //     its root, /run/lock inside /run, cannot be found without walking the whole tree; the
 //     sandbox's uid could write nothing else there anyway). Each memory mount below it gets its

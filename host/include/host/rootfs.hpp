@@ -38,6 +38,7 @@ struct Mount {
     bool writable = false;
     bool devices = false;     // Bind: a device node that stays usable (no nodev)
     uint64_t size_bytes = 0;  // Tmpfs
+    bool noexec = false;      // Tmpfs: nothing in it runs (Full: the host mount it stands for is noexec)
     host::FileIdentity identity;    // Bind: what was checked; binding anything else fails
     uid_t owner_uid = 0;      // Bind: the source's owner (writable binds map it to the sandbox)
     gid_t owner_gid = 0;

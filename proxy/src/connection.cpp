@@ -37,6 +37,14 @@ void reset_if_unsent(const UniqueFd& fd, bool held) {
     ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
 }
 
+// How a relay that failed on one side is recorded: "reset by the server", say (error: the
+// socket's errno, 0 for a hang-up without one).
+std::string peer_failure(const char* side, int error) {
+    if (error == 0) return std::string("the ") + side + " hung up";
+    if (error == ECONNRESET || error == EPIPE) return std::string("reset by the ") + side;
+    return std::string("the ") + side + "'s side failed: " + std::strerror(error);
+}
+
 // Refusing: how long the client has to read the refusal (or an early answer), and how much it may
 // still send meanwhile; after an early answer, more while the answer is still queued toward the
 // client, within the execution's byte limit.
@@ -97,7 +105,10 @@ void Connection::on_event(bool server_side, uint32_t events) {
     // noticed here, not by a read.
     if (!server_side && protocol_ == Protocol::Forward && phase_ == Phase::Relaying &&
         (events & (EPOLLHUP | EPOLLERR))) {
-        finish();
+        int error = 0;
+        socklen_t size = sizeof error;
+        ::getsockopt(client_.get(), SOL_SOCKET, SO_ERROR, &error, &size);
+        finish(peer_failure("client", error));
         return;
     }
     advance();
@@ -628,7 +639,12 @@ void Connection::relay() {
     }
     if (progress) set_deadline(Clock::now() + limits_.idle_timeout);
     if (up_.error() != 0 || down_.error() != 0) {  // a reset: the connection ends as the peer chose
-        finish();
+        // The record says which side ended it so: without, a tunnel the server reset read as
+        // one that ran to its end.
+        const bool up = up_.error() != 0;
+        const SpliceDirection& failed = up ? up_ : down_;
+        const bool server_side = up == failed.failed_delivering();  // up delivers to the server
+        finish(peer_failure(server_side ? "server" : "client", failed.error()));
         return;
     }
     if (bytes_left() == 0 && (up_.buffered() > 0 || down_.buffered() > 0 || !to_server_.empty())) {
@@ -852,10 +868,13 @@ void Connection::end(const std::string& error, Ending how) {
     } else if (!error.empty() && record_.error.empty()) {
         record_.error = error;
     }
-    if (body_cut && how != Ending::Completed && record_.error.empty()) {  // not an early answer
+    // Not an early answer. A peer's reset or failure is its cause; the proxy's own cut says more.
+    if (body_cut && how != Ending::Completed && (record_.error.empty() || how == Ending::Failed)) {
+        const std::string cause = record_.error;
         record_.error = "the request's body was not all sent: " +
                         std::to_string(request_.content_length - body_left_) + " of " +
-                        std::to_string(request_.content_length) + " bytes";
+                        std::to_string(request_.content_length) + " bytes" +
+                        (cause.empty() ? "" : " (" + cause + ")");
     }
     record();
     --execution_->open;

@@ -57,6 +57,7 @@ SpliceDirection::Step SpliceDirection::pump(int source, int destination, uint64_
                 progress = true;
             } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
                 error_ = errno;
+                failed_delivering_ = true;
             }
         }
         if (!progress || error_ != 0) return step;

@@ -29,6 +29,7 @@ class SpliceDirection {
     bool source_ended() const { return source_ended_; }
     uint64_t buffered() const { return buffered_; }
     int error() const { return error_; }  // errno of a failed splice, 0 if none
+    bool failed_delivering() const { return failed_delivering_; }  // the error was the destination's
 
   private:
     host::UniqueFd read_end_;
@@ -37,6 +38,7 @@ class SpliceDirection {
     uint64_t buffered_ = 0;
     bool source_ended_ = false;
     int error_ = 0;
+    bool failed_delivering_ = false;
 };
 
 }  // namespace microvm::proxy

@@ -336,7 +336,7 @@ TEST(ProxyHttp, ARequestWhoseBodyWasCutSaysSo) {
     auto records = p.records(1);
     ASSERT_EQ(records.size(), 1u);
     EXPECT_EQ(records[0].allowed, true);
-    EXPECT_EQ(records[0].error, "the request's body was not all sent: 10 of 1000 bytes");
+    EXPECT_EQ(records[0].error, "the request's body was not all sent: 10 of 1000 bytes (reset by the client)");
 }
 
 // What a socket's reader sees at its end: 0 for an end of input, else the errno (ECONNRESET for
@@ -379,6 +379,41 @@ TEST(ProxyLimits, AResponseCutByTheProxyEndsInAReset) {
     ASSERT_EQ(records.size(), 1u);
     EXPECT_EQ(records[0].error, "cut: idle for 300 ms");
     EXPECT_EQ(got, records[0].bytes_received);  // what came before the reset is all there
+}
+
+// A server that resets a tunnel after reading the client's bytes and answering a few: the
+// record says the server reset it, with what went each way before (every byte the server read,
+// every byte the client got). Before, such a record had no error, as a tunnel run to its end.
+TEST(ProxyConnect, BytesBeforeAServerResetAreRecorded) {
+    const std::string upload = client_hello("allowed.test") + std::string(256 * 1024, 'u');
+    std::atomic<uint64_t> read_by_server{0};
+    RawServer server([&](int fd) {
+        char buf[65536];
+        while (read_by_server < upload.size()) {
+            const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+            if (n <= 0) return;
+            read_by_server += static_cast<uint64_t>(n);
+        }
+        ::send(fd, "abcde", 5, MSG_NOSIGNAL);
+        std::this_thread::sleep_for(200ms);  // the answer reaches the client first
+        const linger reset{1, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    });  // the handler's socket is closed after it returns: a reset
+    TestProxy p("allow=allowed.test");
+    RawClient c = RawClient::tcp(p.port);
+    ASSERT_TRUE(c.send_all(connect_request(authority("allowed.test", server.port()))));
+    EXPECT_EQ(c.read_head(), "HTTP/1.1 200 Connection established\r\n\r\n");
+    ASSERT_TRUE(c.send_all(upload));
+    uint64_t got = 0;
+    end_of(c.fd(), &got);
+    EXPECT_EQ(got, 5u);
+    auto records = p.records(1);
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].allowed, true);
+    EXPECT_EQ(records[0].error, "reset by the server");
+    EXPECT_EQ(records[0].bytes_sent, read_by_server.load());
+    EXPECT_EQ(records[0].bytes_sent, upload.size());
+    EXPECT_EQ(records[0].bytes_received, 5u);
 }
 
 // A server that means to read little of an upload: a small receive buffer, the head read.

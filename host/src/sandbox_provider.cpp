@@ -57,7 +57,7 @@ void copy_measurements(SandboxReport& o, ExecutionMetadata& m) {
     m.stderr_truncated = o.stderr_data.truncated;
     m.provider_details = std::move(o.details);
     m.exit_code = o.exit_code;  // 128+N when a signal ended it, like a shell reports
-    if (o.end != SandboxReport::End::Exited && o.end != SandboxReport::End::ExecFailed &&
+    if (o.signal != 0 && o.end != SandboxReport::End::Exited && o.end != SandboxReport::End::ExecFailed &&
         o.end != SandboxReport::End::GuestFailed) {
         m.signal = o.signal;
     }

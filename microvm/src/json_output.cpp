@@ -107,8 +107,12 @@ int exit_status_for(const ExecutionResult& r, bool is_eval) {
     if (!r.error) return is_eval ? 0 : r.metadata.exit_code.value_or(0);
     const ExecutionError& e = *r.error;
     switch (e.reason) {
-        case Reason::NonzeroExit:
-            return is_eval ? 1 : r.metadata.exit_code.value_or(1);
+        case Reason::NonzeroExit: {
+            // A status is a byte: a wasm module's proc_exit(256) would leave the shell 0 for a
+            // failed run, proc_exit(380) a timeout's 124 (red team, 2026-12-06).
+            const int code = r.metadata.exit_code.value_or(1);
+            return is_eval || code < 1 || code > 255 ? 1 : code;
+        }
         case Reason::RtfsError:
             switch (r.status) {
                 case Status::PolicyViolation: return kExitPolicy;

@@ -27,6 +27,18 @@ std::vector<ChildReport> parse_reports(const std::string& bytes) {
     return reports;
 }
 
+// The program's end as its wait status says.
+void ended_as(SandboxReport& o, int wait_status) {
+    if (WIFSIGNALED(wait_status)) {
+        o.end = SandboxReport::End::Signaled;
+        o.signal = WTERMSIG(wait_status);
+        o.exit_code = 128 + o.signal;
+    } else {
+        o.end = SandboxReport::End::Exited;
+        o.exit_code = WEXITSTATUS(wait_status);
+    }
+}
+
 void killed_by_us(SandboxReport& o, SandboxReport::End end) {
     o.end = end;
     o.signal = SIGKILL;
@@ -82,18 +94,21 @@ Expected<SandboxReport> make_report(Captured captured, const CgroupUsage& usage,
     } else if (captured.deadline_hit && !ended) {
         killed_by_us(o, SandboxReport::End::TimedOut);
     } else if (usage.oom_kills > 0 && !clean_exit) {
-        killed_by_us(o, SandboxReport::End::MemoryExceeded);
+        // The program's own end when it has one: a child killed for memory while the program
+        // went on to exit 3 is exit code 3, not a SIGKILL the program never got (red team,
+        // 2026-12-06).
+        if (ended) {
+            ended_as(o, ended->wait_status);
+            o.end = SandboxReport::End::MemoryExceeded;
+        } else {
+            killed_by_us(o, SandboxReport::End::MemoryExceeded);
+        }
     } else if (!ended) {
         return fail(Failure::Kind::SetupError,
                     "the sandbox's init ended without a report (wait status " +
                         std::to_string(init_wait_status) + ")");
-    } else if (WIFSIGNALED(ended->wait_status)) {
-        o.end = SandboxReport::End::Signaled;
-        o.signal = WTERMSIG(ended->wait_status);
-        o.exit_code = 128 + o.signal;
     } else {
-        o.end = SandboxReport::End::Exited;
-        o.exit_code = WEXITSTATUS(ended->wait_status);
+        ended_as(o, ended->wait_status);
     }
     return o;
 }

@@ -1,5 +1,6 @@
 #include "service/audit_log.hpp"
 #include "host/sys_error.hpp"
+#include "microvm/json_output.hpp"
 #include "microvm/trusted_path.hpp"
 
 #include <fcntl.h>
@@ -137,7 +138,7 @@ void AuditLog::write(const nlohmann::ordered_json& record) {
     nlohmann::ordered_json line = {{"time", rfc3339_now()}};
     for (const auto& [k, v] : record.items()) line[k] = v;
     // Replace invalid UTF-8 rather than throw: records carry program-chosen text.
-    std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    std::string text = json_text(line) + "\n";
     std::lock_guard lock(mu_);
     if (rotation_.max_bytes && size_ > 0 && size_ + text.size() > rotation_.max_bytes) rotate();
     if (!host::write_all(fd_.get(), text)) {

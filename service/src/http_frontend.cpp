@@ -24,6 +24,7 @@
 
 #include "host/fd_wait.hpp"
 #include "host/local_route.hpp"
+#include "microvm/json_output.hpp"
 #include "microvm/trusted_path.hpp"
 #include "service/confined_files.hpp"
 #include "service/hangup_watcher.hpp"
@@ -506,7 +507,7 @@ std::string peer_address(int fd, const sockaddr_storage& ss) {
 
 // The answer to a connection turned away before anything of it is read.
 std::string refusal_response(const std::string& status_line, const std::string& code, const std::string& message) {
-    const std::string body = json{{"error", {{"code", code}, {"message", message}}}}.dump() + "\n";
+    const std::string body = json_text(json{{"error", {{"code", code}, {"message", message}}}}) + "\n";
     return "HTTP/1.1 " + status_line + "\r\nRetry-After: 1\r\nContent-Type: application/json\r\n" +
            "Connection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }

@@ -34,14 +34,14 @@ using nlohmann::ordered_json;
 Reply json_reply(int status, const json& body) {
     Reply r;
     r.status = status;
-    r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+    r.body = json_text(body);
     return r;
 }
 
 Reply result_reply(const ordered_json& doc) {
     Reply r;
     r.status = 200;
-    r.body = doc.dump(-1, ' ', false, json::error_handler_t::replace);
+    r.body = json_text(doc);
     return r;
 }
 

@@ -1,5 +1,6 @@
 #include "service/stream_events.hpp"
 
+#include "microvm/json_output.hpp"
 #include "microvm/utf8.hpp"
 
 namespace microvm::service {
@@ -9,7 +10,7 @@ namespace {
 std::string line(OutputStream stream, std::string_view data) {
     nlohmann::ordered_json e = {{"event", stream == OutputStream::Stdout ? "stdout" : "stderr"},
                                 {"data", valid_utf8(data)}};
-    return e.dump() + "\n";
+    return json_text(e) + "\n";
 }
 
 }  // namespace
@@ -46,12 +47,12 @@ std::vector<std::string> EventWriter::flush() {
 
 std::string EventWriter::cut(size_t bytes) const {
     nlohmann::ordered_json e = {{"event", "stream_cut"}, {"bytes", bytes}};
-    return e.dump() + "\n";
+    return json_text(e) + "\n";
 }
 
 std::string EventWriter::result(const nlohmann::ordered_json& doc) const {
     nlohmann::ordered_json e = {{"event", "result"}, {"result", doc}};
-    return e.dump() + "\n";
+    return json_text(e) + "\n";
 }
 
 }  // namespace microvm::service

@@ -14,6 +14,7 @@
 
 #include "host/elf_file.hpp"
 #include "microvm/json_output.hpp"
+#include "support/host_files.hpp"
 #include "support/run_command.hpp"
 #include "support/trusted_temp.hpp"
 
@@ -244,6 +245,51 @@ TEST(MicrovmCli, ErrorMessagesShowControlCharactersEscaped) {
     TempFile source("(foo\x9b" "31mRED\xe2\x80\xae" "abc\xc2\x9b)");
     r = microvm({"eval", "-p", "mock", "-f", source.path()});
     EXPECT_NE(r.err.find("foo\\x9b31mRED\\u202eabc\\u009b"), std::string::npos) << r.err;
+}
+
+// Invisible characters in a message are shown escaped too: tag characters (text a reader does
+// not see, "ASCII smuggling"), zero-width and bidirectional marks, separators (red team,
+// 2026-12-06).
+TEST(MicrovmCli, ErrorMessagesShowInvisibleCharactersEscaped) {
+    TempFile source("(throw (error \"ok\xf3\xa0\x81\x89\xe2\x80\x8b\xd8\x9c\xe2\x80\xa8\xef\xbb\xbf\xc2\xad" "end\"))");
+    auto r = microvm({"eval", "-p", "mock", "-f", source.path()});
+    EXPECT_EQ(r.status, 1) << r.err;
+    EXPECT_NE(r.err.find("ok\\U000e0049\\u200b\\u061c\\u2028\\ufeff\\u00adend"), std::string::npos) << r.err;
+}
+
+// The CLI's messages about a file name it was given show the name escaped: a glob over a
+// directory a sandbox could write picks names of the sandbox's choosing (red team, 2026-12-06:
+// OSC 52 wrote the operator's clipboard).
+TEST(MicrovmCli, AFileNameInAMessageIsShownEscaped) {
+    const testsupport::HostDir dir("cli-names");
+    const std::string fifo = dir.path().string() + "/j\x1b]52;c;cm0K\x07.rtfs";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+    auto r = microvm({"eval", "-p", "mock", "-f", fifo});
+    EXPECT_EQ(r.status, 64) << r.err;
+    EXPECT_NE(r.err.find("j\\x1b]52;c;cm0K\\x07.rtfs"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << r.err;
+    r = microvm({"wasm", fifo});
+    EXPECT_EQ(r.status, 64) << r.err;
+    EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << r.err;
+}
+
+// --json is pure ASCII: C1 controls, bidirectional overrides and other characters a program
+// chose are \u-escaped, so that the document acts on no terminal or viewer that shows it (red
+// team, 2026-12-06); a parser reads the same text back.
+TEST(MicrovmCli, JsonIsPureAscii) {
+    auto r = microvm({"eval", "-p", "mock", "--json", R"((throw (error "done\u202e\u009b8m\u2066 caf\u00e9")))"});
+    EXPECT_EQ(r.status, 1) << r.err;
+    for (char c : r.out) ASSERT_LT(static_cast<unsigned char>(c), 0x80) << r.out;
+    const std::string message = nlohmann::json::parse(r.out)["error"]["message"];
+    EXPECT_EQ(message.rfind("done\xe2\x80\xae\xc2\x9b" "8m\xe2\x81\xa6 caf\xc3\xa9", 0), 0u) << message;
+}
+
+// A name in the settings or the environment that is not UTF-8 (PATH, from which providers are
+// found) is replaced in `providers --json`, not an abort (red team, 2026-12-06: rc 134).
+TEST(MicrovmCli, ProvidersJsonSurvivesAPathThatIsNotUtf8) {
+    auto r = testsupport::run_command({"/usr/bin/env", "PATH=/usr/bin:/bin:/nonexistent\xff", MICROVM_BINARY, "providers", "--json"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(nlohmann::json::parse(r.out, nullptr, false).is_array()) << r.out;
 }
 
 TEST(MicrovmCli, MockRefusesExternalProgramsPointingElsewhere) {

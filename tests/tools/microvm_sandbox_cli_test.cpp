@@ -30,6 +30,21 @@ CommandResult microvm(std::vector<std::string> args) {
     return testsupport::run_command(args);
 }
 
+// The CLI's own verdict after a program's output: on a line of its own and, on a terminal, after
+// a reset of what the program left open (red team, 2026-12-06: an OSC 2 string the program left
+// open took the timeout's "error:" line into the window title; without a newline the line was
+// glued to the program's text). `script` gives the CLI a terminal.
+TEST(SandboxCliOutput, TheVerdictFollowsTheProgramsOutputOnALineOfItsOwn) {
+    const std::string program = "printf 'working...\\033]2;' >&2; sleep 5";
+    CommandResult piped = microvm({"run", "-p", "process", "--fs", "ro", "--timeout", "1s", "--", "/bin/sh", "-c", program});
+    EXPECT_EQ(piped.status, 124) << piped.err;
+    EXPECT_EQ(piped.err, "working...\x1b]2;\nerror: timeout: execution exceeded the timeout of 1s\n");
+    CommandResult shown = testsupport::run_command(
+        {"/usr/bin/script", "-qec",
+         std::string(MICROVM_BINARY) + " run -p process --fs ro --timeout 1s -- /bin/sh -c \"" + program + "\"", "/dev/null"});
+    EXPECT_NE(shown.out.find("working...\x1b]2;\x1b\\\x1b[0m\x1b(B\x0f\r\nerror: timeout:"), std::string::npos) << shown.out;
+}
+
 // A host that cannot start a thread or a process (a user whose pids.max is spent: a rootless
 // sandbox under --fs full set its user's to 2, red team 2026-12-04) gets an error and the setup
 // status, not std::terminate's abort. The CLI runs alone in a pids cgroup of limit 1.

@@ -38,6 +38,16 @@ TEST(MicrovmWasmCli, ExitCodePassesThroughProcExit) {
     EXPECT_EQ(r.status, 7) << r.err;
 }
 
+// A code outside a byte is a failure's 1: proc_exit(256) left the shell 0 for a failed run, and
+// proc_exit(380) a timeout's 124 (red team, 2026-12-06). --json keeps the module's own code.
+TEST(MicrovmWasmCli, AnExitCodeOutsideAByteIsAFailure) {
+    auto r = microvm({"wasm", fixture("exit256.wat")});
+    EXPECT_EQ(r.status, 1) << r.err;
+    r = microvm({"wasm", "--json", fixture("exit256.wat")});
+    EXPECT_EQ(r.status, 1) << r.err;
+    EXPECT_EQ(nlohmann::json::parse(r.out)["exit_code"], 256) << r.out;
+}
+
 TEST(MicrovmWasmCli, JsonReportsTheRun) {
     auto r = microvm({"wasm", "--json", fixture("hello.wat")});
     ASSERT_EQ(r.status, 0) << r.err;

@@ -331,7 +331,7 @@ int cmd_bench(const BenchOptions& opt) {
     host::remove_tree(w.work_dir);  // with what the runs left in it as their TMPDIR
 
     if (opt.json) {
-        std::cout << bench_json(rows, machine_facts(w, opt.runs, opt.compute_ms)).dump(2) << "\n";
+        std::cout << json_text(bench_json(rows, machine_facts(w, opt.runs, opt.compute_ms)), 2) << "\n";
     } else {
         std::cout << bench_table(rows);
     }

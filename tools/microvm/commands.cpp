@@ -43,7 +43,7 @@ int cmd_providers(bool json) {
                            {"isolation", to_string(i.isolation)},
                            {"runs", runs_list(i.runs)},
                            {"reason", i.availability.reason}});
-        std::cout << arr.dump(2) << "\n";
+        std::cout << json_text(arr, 2) << "\n";
         return 0;
     }
     std::printf("%-12s %-10s %-10s %-26s %s\n", "NAME", "AVAILABLE", "ISOLATION", "RUNS", "REASON / NOTE");
@@ -115,7 +115,7 @@ int cmd_execute(const PolicyFlags& flags, Program program, std::vector<std::stri
     std::optional<host::OutputRelay> relay;
     if (!flags.json) {
         relay.emplace([](OutputStream stream, const std::string& chunk) {
-            (void)host::write_all(stream == OutputStream::Stdout ? STDOUT_FILENO : STDERR_FILENO, chunk);
+            write_passthrough(stream, chunk);
             return true;
         }, host::OutputRelay::Clock::now() + ctx.config.timeout, cancel.token());
         ctx.on_output = [&relay](OutputStream stream, std::string_view chunk) {

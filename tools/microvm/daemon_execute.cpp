@@ -54,7 +54,7 @@ class EventReader {
         const std::string event = e["event"].get<std::string>();
         if ((event == "stdout" || event == "stderr") && e.contains("data") && e["data"].is_string()) {
             const std::string& data = e["data"].get_ref<const std::string&>();
-            host::write_all(event == "stdout" ? STDOUT_FILENO : STDERR_FILENO, data);
+            write_passthrough(event == "stdout" ? OutputStream::Stdout : OutputStream::Stderr, data);
             printed_[event == "stdout" ? 0 : 1] += data.size();
         } else if (event == "stream_cut") {
             cut_ = true;
@@ -70,7 +70,8 @@ class EventReader {
             const char* key = i == 0 ? "stdout" : "stderr";
             if (!result_->is_object() || !result_->contains(key) || !(*result_)[key].is_string()) continue;
             const std::string& all = (*result_)[key].get_ref<const std::string&>();
-            if (printed_[i] < all.size()) host::write_all(i == 0 ? STDOUT_FILENO : STDERR_FILENO, std::string_view(all).substr(printed_[i]));
+            if (printed_[i] < all.size())
+                write_passthrough(i == 0 ? OutputStream::Stdout : OutputStream::Stderr, std::string_view(all).substr(printed_[i]));
         }
     }
     size_t printed_[2] = {0, 0};

@@ -17,6 +17,7 @@
 
 #include "bench.hpp"
 #include "commands.hpp"
+#include "report.hpp"
 #include "daemon_execute.hpp"
 #include "host/deferred_teardown.hpp"
 #include "host/unique_fd.hpp"
@@ -72,27 +73,25 @@ microvm::host::UniqueFd open_source_file(const std::string& path, std::string& w
     struct stat st {};
     struct statfs fs {};
     if (!fd.valid() || ::fstat(fd.get(), &st) != 0) {
-        why = "\n";
+        why = "";
         return {};
     }
     if (S_ISFIFO(st.st_mode) &&
         (::fstatfs(fd.get(), &fs) != 0 || static_cast<unsigned long>(fs.f_type) != PIPEFS_MAGIC)) {
         why = ": it is a named FIFO, which could hold the CLI before any timeout (give its "
-              "contents on standard input: -)\n";
+              "contents on standard input: -)";
         return {};
     }
     const int flags = ::fcntl(fd.get(), F_GETFL);
     if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0) {
-        why = "\n";
+        why = "";
         return {};
     }
     return fd;
 }
 
-std::string source_limit_note(bool opened) {
-    return opened ? ": a read failed or it is over " + std::to_string(kMaxSourceBytes) +
-                        " bytes, the most an RTFS program may be\n"
-                  : "\n";
+std::string source_limit_note() {
+    return ": a read failed or it is over " + std::to_string(kMaxSourceBytes) + " bytes, the most an RTFS program may be";
 }
 
 // The subcommand this command line invokes, when it can be told before parsing: the first
@@ -125,7 +124,7 @@ std::string_view invoked_subcommand(int argc, char** argv) {
 bool read_eval_source(const std::string& expr, const std::string& file, std::string& source) {
     if (!file.empty()) {
         if (!expr.empty()) {
-            std::cerr << "error: usage: give either EXPR or -f FILE, not both\n";
+            microvm::cli::print_error("usage", "give either EXPR or -f FILE, not both");
             return false;
         }
         // The read stops at the limit whatever the file is.
@@ -133,21 +132,22 @@ bool read_eval_source(const std::string& expr, const std::string& file, std::str
         microvm::host::UniqueFd in = open_source_file(file, why);
         auto read = in.valid() ? read_source(in.get()) : std::nullopt;
         if (!read) {
-            std::cerr << "error: usage: cannot read " << file << (in.valid() ? source_limit_note(true) : why);
+            // The path is the operator's, but a glob may have picked a name a sandbox made.
+            microvm::cli::print_error("usage", "cannot read " + file + (in.valid() ? source_limit_note() : why));
             return false;
         }
         source = std::move(*read);
     } else if (expr == "-") {
         auto read = read_source(STDIN_FILENO);
         if (!read) {
-            std::cerr << "error: usage: cannot read standard input" << source_limit_note(true);
+            microvm::cli::print_error("usage", "cannot read standard input" + source_limit_note());
             return false;
         }
         source = std::move(*read);
     } else if (!expr.empty()) {
         source = expr;
     } else {
-        std::cerr << "error: usage: microvm eval [options] (EXPR | -f FILE | -)\n";
+        microvm::cli::print_error("usage", "microvm eval [options] (EXPR | -f FILE | -)");
         return false;
     }
     return true;
@@ -158,14 +158,14 @@ bool read_eval_source(const std::string& expr, const std::string& file, std::str
 int run_wasm_module(const std::string& module_path, PolicyFlags flags, std::vector<std::string> args) {
     auto module_fd = microvm::host::open_regular_file(module_path);
     if (!module_fd) {
-        std::cerr << "error: usage: " << module_fd.error().message << "\n";
+        microvm::cli::print_error("usage", module_fd.error().message);
         return microvm::kExitUsage;
     }
     constexpr size_t kMaxModule = microvm::kMaxWasmModuleBytes;
     std::optional<std::string> read = microvm::host::read_to_end(module_fd->get(), kMaxModule);
     if (!read) {
-        std::cerr << "error: usage: cannot read " << module_path << ": a read failed or it is over "
-                  << kMaxModule << " bytes, the most a wasm module may be\n";
+        microvm::cli::print_error("usage", "cannot read " + module_path + ": a read failed or it is over " +
+                                               std::to_string(kMaxModule) + " bytes, the most a wasm module may be");
         return microvm::kExitUsage;
     }
     std::string bytes = std::move(*read);

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 
@@ -12,11 +13,46 @@ namespace microvm::cli {
 
 namespace {
 
-// An error message may quote what the program wrote (its runtime's own error, a path, a URL):
-// on a terminal, control characters and escape sequences in it could forge lines or act on the
-// terminal, and bidirectional overrides reorder what is shown. They are shown escaped (\n,
-// \x1b, \u0085, \u202e), as is every byte that is not part of valid UTF-8 (a lone 0x9b is CSI
-// to an 8-bit terminal); the rest as is.
+// Unicode's format characters, line and paragraph separators (general categories Cf, Zl, Zp:
+// python3's unicodedata, Unicode 14, and 15's U+13439-1343F), the Hangul fillers that show as
+// blanks, and E0000-E0FFF (tags, variation selectors): invisible on a terminal, they reorder
+// what is shown (bidirectional marks) or carry text a reader does not see (tags, zero-width
+// characters: red team, 2026-12-06).
+bool invisible(uint32_t cp) {
+    static constexpr uint32_t kRanges[][2] = {
+        {0x00ad, 0x00ad}, {0x0600, 0x0605}, {0x061c, 0x061c}, {0x06dd, 0x06dd}, {0x070f, 0x070f},
+        {0x0890, 0x0891}, {0x08e2, 0x08e2}, {0x115f, 0x1160}, {0x180e, 0x180e}, {0x200b, 0x200f},
+        {0x2028, 0x202e}, {0x2060, 0x2064}, {0x2066, 0x206f}, {0x3164, 0x3164}, {0xfeff, 0xfeff},
+        {0xffa0, 0xffa0}, {0xfff9, 0xfffb}, {0x110bd, 0x110bd}, {0x110cd, 0x110cd},
+        {0x13430, 0x1343f}, {0x1bca0, 0x1bca3}, {0x1d173, 0x1d17a}, {0xe0000, 0xe0fff}};
+    for (const auto& r : kRanges) {
+        if (cp >= r[0] && cp <= r[1]) return true;
+    }
+    return false;
+}
+
+// How the passed-through output left each stream (0 stdout, 1 stderr): the relay's thread
+// writes, the main thread reads after it has finished.
+std::atomic<bool> g_passed{false};
+std::atomic<bool> g_mid_line[2] = {false, false};
+std::atomic<int> g_last_stream{1};
+
+// What goes before a line of the CLI's own on stderr: on a terminal, once the program wrote
+// anything, the end of any string it left open (ST), attributes and character set reset; a
+// newline where the program's last line on that terminal (or on stderr elsewhere) was unfinished.
+std::string own_line_start() {
+    if (!g_passed.exchange(false)) return {};
+    const bool terminal = ::isatty(STDERR_FILENO) == 1;
+    const bool shared = terminal && ::isatty(STDOUT_FILENO) == 1;
+    const int last = shared ? g_last_stream.load() : 1;
+    std::string out = terminal ? "\x1b\\\x1b[0m\x1b(B\x0f" : "";
+    if (g_mid_line[last].load()) out += "\n";
+    g_mid_line[0] = g_mid_line[1] = false;
+    return out;
+}
+
+}  // namespace
+
 std::string terminal_safe(std::string_view text) {
     static constexpr char kHex[] = "0123456789abcdef";
     auto hex = [&](std::string& out, uint32_t v, int digits) {
@@ -56,11 +92,9 @@ std::string terminal_safe(std::string_view text) {
             ++i;
             continue;
         }
-        const bool control = cp <= 0x9f || cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
-                             (cp >= 0x2066 && cp <= 0x2069);
-        if (control) {
-            out += "\\u";
-            hex(out, cp, 4);
+        if (cp <= 0x9f || invisible(cp)) {
+            out += cp > 0xffff ? "\\U" : "\\u";
+            hex(out, cp, cp > 0xffff ? 8 : 4);
         } else {
             out.append(text.substr(i, len));
         }
@@ -69,15 +103,22 @@ std::string terminal_safe(std::string_view text) {
     return out;
 }
 
-}  // namespace
+void write_passthrough(OutputStream stream, std::string_view chunk) {
+    if (chunk.empty()) return;
+    const int index = stream == OutputStream::Stdout ? 0 : 1;
+    (void)host::write_all(index == 0 ? STDOUT_FILENO : STDERR_FILENO, chunk);
+    g_mid_line[index] = chunk.back() != '\n';
+    g_last_stream = index;
+    g_passed = true;
+}
 
 void print_error(const std::string& kind, const std::string& message) {
-    host::write_all(STDERR_FILENO, "error: " + terminal_safe(kind) + ": " + terminal_safe(message) + "\n");
+    host::write_all(STDERR_FILENO, own_line_start() + "error: " + terminal_safe(kind) + ": " + terminal_safe(message) + "\n");
 }
 
 void print_result_json(const ExecutionResult& r) {
     std::fflush(stdout);
-    host::write_all(STDOUT_FILENO, to_json(r).dump() + "\n");
+    host::write_all(STDOUT_FILENO, json_text(to_json(r)) + "\n");
 }
 
 int exit_for_failure(const Failure& f) {
@@ -92,11 +133,10 @@ int exit_for_failure(const Failure& f) {
 
 int report_plain(const ExecutionResult& r, bool is_eval, std::optional<uint64_t> output_cap) {
     if (r.metadata.stdout_truncated || r.metadata.stderr_truncated) {
-        if (output_cap)
-            std::fprintf(stderr, "microvm: output truncated at %llu bytes per stream\n",
-                         static_cast<unsigned long long>(*output_cap));
-        else
-            std::fprintf(stderr, "microvm: output truncated at the daemon's limit per stream\n");
+        host::write_all(STDERR_FILENO, own_line_start() + "microvm: output truncated at " +
+                                           (output_cap ? std::to_string(*output_cap) + " bytes"
+                                                       : std::string("the daemon's limit")) +
+                                           " per stream\n");
     }
     if (r.ok()) {
         if (is_eval && r.value) {  // all of it: a value may hold a NUL

@@ -1,6 +1,8 @@
 // The --json form of an execution result (spec section 4) and the exit status of the CLI.
 #pragma once
 
+#include <string>
+
 #include <nlohmann/json.hpp>
 
 #include "microvm/error.hpp"
@@ -23,6 +25,15 @@ inline constexpr int kExitReadError = 2;  // eval: the RTFS source did not parse
 // One JSON object with exactly the keys of spec section 4. Output and messages that are not
 // valid UTF-8 have the bad bytes replaced by U+FFFD, so dumping the object never throws.
 nlohmann::ordered_json to_json(const ExecutionResult& r);
+
+// A JSON document as the text the CLI, microvmd and its audit log write: pure ASCII, every other
+// character \u-escaped (C1 controls, bidirectional overrides and invisible characters a program
+// wrote act on no terminal or viewer that shows the document: red team, 2026-12-06), and bytes
+// that are not valid UTF-8 replaced by U+FFFD, so that it never throws.
+template <class Json>
+std::string json_text(const Json& doc, int indent = -1) {
+    return doc.dump(indent, ' ', /*ensure_ascii=*/true, Json::error_handler_t::replace);
+}
 
 // The inverse of to_json, for a client of the service (`microvm --daemon`): every key to_json
 // writes, read back (to_json(*result_from_json(to_json(r))) == to_json(r)). A document that is

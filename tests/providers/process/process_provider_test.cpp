@@ -32,6 +32,10 @@
 #include "support/expectations.hpp"
 #include "support/host_files.hpp"
 
+namespace enforcement {
+std::string helper(const std::string& name);  // the shared suite's C helpers
+}
+
 namespace microvm {
 namespace {
 
@@ -383,6 +387,20 @@ TEST_F(ProcessProviderTest, FullRefusesAProgramInAHostMemoryFileSystemItReplaces
     ExecutionContext ctx = external(mounts.program_inside());
     ctx.config.fs_policy = FileSystemPolicy::full();
     mounts.expect_refused_naming_the_mount(run(ctx));
+}
+
+// A child killed for memory while the program went on to exit 3: the run is memory_exceeded,
+// and the program's own end is what it did (red team, 2026-12-06: exit code 137 and SIGKILL were
+// reported, a kill the program never got).
+TEST_F(ProcessProviderTest, AProgramWhoseChildWasKilledForMemoryReportsItsOwnEnd) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "fs full (where the helper is) needs root");
+    ExecutionContext ctx = external("/bin/sh", {"-c", enforcement::helper("alloc") + " 256; exit 3"});
+    ctx.config.fs_policy = FileSystemPolicy::full();
+    ctx.config.memory_limit_mb = 64;
+    ExecutionResult r = run(ctx);
+    EXPECT_EQ(r.status, Status::MemoryExceeded) << describe(r);
+    EXPECT_EQ(r.metadata.exit_code, 3) << describe(r);
+    EXPECT_FALSE(r.metadata.signal) << describe(r);
 }
 
 // The attack (red team, 2026-12-04, a host that is not root): under Full the program, of the

@@ -309,6 +309,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "error: setup_error: %s\n", e.what());
     } catch (const std::bad_alloc&) {
         std::fprintf(stderr, "error: setup_error: out of memory\n");
+    } catch (const std::exception& e) {  // any other: an error and a status, never an abort
+        microvm::cli::print_error("setup_error", e.what());
     }
     return microvm::kExitSetup;
 }

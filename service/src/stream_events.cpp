@@ -1,5 +1,6 @@
 #include "service/stream_events.hpp"
 
+#include "microvm/base64.hpp"
 #include "microvm/json_output.hpp"
 #include "microvm/utf8.hpp"
 
@@ -7,9 +8,12 @@ namespace microvm::service {
 
 namespace {
 
+// "data" is text (bytes that are not UTF-8 replaced); a chunk that is not all UTF-8 also carries
+// its exact bytes in "base64", so that a client can pass binary output on unaltered.
 std::string line(OutputStream stream, std::string_view data) {
     nlohmann::ordered_json e = {{"event", stream == OutputStream::Stdout ? "stdout" : "stderr"},
                                 {"data", valid_utf8(data)}};
+    if (!is_valid_utf8(data)) e["base64"] = base64_encode(data);
     return json_text(e) + "\n";
 }
 

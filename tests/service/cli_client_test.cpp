@@ -240,6 +240,8 @@ TEST(CliClient, RunThroughTheDaemonMatchesLocal) {
         // --env KEY: the value of this environment, sent as the value (the name was sent once).
         {"run", "-p", "process", "--fs", "ro", "--env", "MVT_FROM_ENV", "--", "/bin/sh", "-c", "echo $MVT_FROM_ENV"},
         {"run", "-p", "process", "--fs", "ro", "--", "/no/such/program"},
+        // Output that is not UTF-8 arrives exactly (it came with U+FFFD for its bytes).
+        {"run", "-p", "process", "--fs", "ro", "--", "/bin/sh", "-c", "printf '\\211PNG\\377ok\\n'; printf '\\200' >&2"},
     };
     for (const auto& args : cases) {
         std::string what;

@@ -21,6 +21,8 @@
 #include "service/metrics.hpp"
 #include "service/openapi.hpp"
 #include "service/stream_events.hpp"
+#include "microvm/base64.hpp"
+#include "microvm/utf8.hpp"
 #include "service/tokens.hpp"
 #include "service/warm_pools.hpp"
 
@@ -420,6 +422,20 @@ TEST(StreamEvents, SplitMultibyteCharactersAreJoined) {
     auto f = w.flush();
     ASSERT_EQ(f.size(), 1u);
     EXPECT_EQ(nlohmann::json::parse(f[0])["event"], "stderr");
+}
+
+// A chunk that is not UTF-8 keeps its exact bytes in "base64" beside its text (red team,
+// 2026-12-06: binary output through the daemon came out with U+FFFD for its bytes).
+TEST(StreamEvents, BytesThatAreNotUtf8TravelExactly) {
+    EventWriter w;
+    const std::string binary = std::string("\x89PNG\r\n\x1a\n\x00\xff", 10) + "ok";
+    auto lines = w.output(OutputStream::Stdout, binary);
+    ASSERT_EQ(lines.size(), 1u);
+    auto e = nlohmann::json::parse(lines[0]);
+    ASSERT_TRUE(e.contains("base64")) << lines[0];
+    EXPECT_EQ(microvm::base64_decode(e["base64"].get<std::string>()), binary);
+    EXPECT_EQ(e["data"], microvm::valid_utf8(binary));
+    EXPECT_FALSE(nlohmann::json::parse(w.output(OutputStream::Stdout, "text")[0]).contains("base64"));
 }
 
 TEST(Tokens, ConstantTimeCheckGivesTheId) {

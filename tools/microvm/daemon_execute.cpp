@@ -7,6 +7,7 @@
 #include "daemon_client.hpp"
 #include "host/unique_fd.hpp"
 #include "interrupt.hpp"
+#include "microvm/base64.hpp"
 #include "microvm/errors.hpp"
 #include "microvm/json_output.hpp"
 #include "microvm/security_level.hpp"
@@ -54,7 +55,10 @@ class EventReader {
         const std::string event = e["event"].get<std::string>();
         if ((event == "stdout" || event == "stderr") && e.contains("data") && e["data"].is_string()) {
             const std::string& data = e["data"].get_ref<const std::string&>();
-            write_passthrough(event == "stdout" ? OutputStream::Stdout : OutputStream::Stderr, data);
+            // The exact bytes when the chunk was not UTF-8 (the text has U+FFFD for them).
+            std::optional<std::string> exact;
+            if (auto b = e.find("base64"); b != e.end() && b->is_string()) exact = base64_decode(b->get_ref<const std::string&>());
+            write_passthrough(event == "stdout" ? OutputStream::Stdout : OutputStream::Stderr, exact ? *exact : data);
             printed_[event == "stdout" ? 0 : 1] += data.size();
         } else if (event == "stream_cut") {
             cut_ = true;
@@ -74,7 +78,7 @@ class EventReader {
                 write_passthrough(i == 0 ? OutputStream::Stdout : OutputStream::Stderr, std::string_view(all).substr(printed_[i]));
         }
     }
-    size_t printed_[2] = {0, 0};
+    size_t printed_[2] = {0, 0};  // of each stream's text: offsets into the result's (print_rest)
     bool cut_ = false;
     std::string pending_;
     bool dropping_ = false;     // inside a line over the limit

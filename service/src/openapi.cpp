@@ -112,6 +112,9 @@ ordered_json openapi_document() {
     ordered_json event_props = ordered_json::object();
     event_props["event"] = {{"type", "string"}, {"enum", {"stdout", "stderr", "stream_cut", "result"}}};
     event_props["data"] = {{"type", "string"}};
+    event_props["base64"] = {{"type", "string"},
+                             {"description", "stdout/stderr only, when the chunk is not UTF-8: its exact bytes (data has "
+                                             "U+FFFD for the bad ones)"}};
     event_props["bytes"] = {{"type", "integer"}};
     event_props["result"] = ref("ExecutionResult");
     schemas["StreamEvent"] = {{"type", "object"},

@@ -149,6 +149,11 @@ Expected<void, Error> poll_limits(uint64_t work) {
     return st->slow_check();
 }
 
+Expected<void, Error> poll_walk(uint64_t work) {
+    if (Interpreter::State* st = current_state()) st->steps += work;
+    return poll_limits(work);
+}
+
 size_t alloc_room() {
     // Without a configured limit, still refuse absurd sizes rather than abort on bad_alloc.
     constexpr int64_t kHardCap = int64_t{1} << 30;

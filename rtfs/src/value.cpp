@@ -270,8 +270,9 @@ struct LevelGuard {
     ~LevelGuard() { --level; }
 };
 
-// Equality and hashing cannot return an error, yet two values of shared halves ([v v], 40
-// times) are walked 2^40 times: each collection they enter polls the evaluation's limits, and
+// Equality and hashing cannot return an error, and a long walk (two large values, or sets
+// compared element by element) must still end with the run: each collection they enter polls
+// the evaluation's limits and counts as a step (poll_walk), and
 // the first failure stops every walk on this thread until the evaluator takes its error
 // (take_walk_interruption) and ends the evaluation with it. What a stopped walk answers is
 // never used: the evaluator raises the error before it acts again.
@@ -280,12 +281,60 @@ thread_local Error* t_walk_interruption = nullptr;
 
 bool walk_step() {
     if (t_walk_interruption) return false;
-    if (auto limits = poll_limits(); !limits) {
+    if (auto limits = poll_walk(); !limits) {
         t_walk_interruption = new Error(limits.error());
         return false;
     }
     return true;
 }
+
+uint64_t scramble(uint64_t x);
+
+// Two collections (by object), as equality and ordering meet them.
+struct PairKey {
+    const Object* a;
+    const Object* b;
+    bool operator==(const PairKey&) const = default;
+};
+struct PairKeyHash {
+    size_t operator()(PairKey k) const {
+        return static_cast<size_t>(scramble(reinterpret_cast<uintptr_t>(k.a) * 0x9e3779b97f4a7c15ULL ^
+                                            reinterpret_cast<uintptr_t>(k.b)));
+    }
+};
+
+// Values built apart from shared parts ([s s], nested N times, twice) meet the same pair of
+// collections once per path: 2^N times. A walk that has entered more than kMemoAfter pairs
+// keeps what each pair it finished answered, and answers a pair met again from there: the
+// walk is then linear in the distinct pairs it meets. At most kMemoPairs are kept (a few MB of
+// host memory); past that the walk goes on without remembering more, its steps counted
+// against max_steps (walk_step). Small walks never build the table.
+constexpr uint32_t kMemoAfter = 64;
+constexpr size_t kMemoPairs = size_t{1} << 16;
+
+template <class R>
+class PairMemo {
+public:
+    const R* find(const Object* a, const Object* b) const {
+        auto it = known_.find(PairKey{a, b});
+        return it == known_.end() ? nullptr : &it->second;
+    }
+    void put(const Object* a, const Object* b, R r) {
+        if (known_.size() < kMemoPairs) known_.emplace(PairKey{a, b}, r);
+    }
+
+private:
+    std::unordered_map<PairKey, R, PairKeyHash> known_;
+};
+
+// The memo of the outermost equality running on this thread (its frame owns it), created once
+// that equality has entered kMemoAfter pairs. Objects cannot die or change during the walk
+// (the caller holds both values), so a pointer pair names the same two values throughout.
+struct EqualityWalk {
+    std::optional<PairMemo<bool>> memo;
+    uint32_t entered = 0;
+};
+thread_local EqualityWalk* t_equality_walk = nullptr;
 
 // Points at a set's element, hashed and compared as the element.
 struct ElemRef {
@@ -367,6 +416,10 @@ bool equals_iterative(const Value& a, const Value& b) {
     if (t_iterative_nesting >= kMaxValueDepth) return too_deep_to_test_equality();
     LevelGuard nested(t_iterative_nesting);
     std::vector<std::pair<const Value*, const Value*>> work{{&a, &b}};
+    // The walk's answer is that every pair on its list is equal: a pair of collections already
+    // taken off the list needs no second look (it is equal, or the walk answers false anyway).
+    std::optional<std::unordered_set<PairKey, PairKeyHash>> seen;
+    uint32_t entered = 0;
     while (!work.empty()) {
         const Value& x = *work.back().first;
         const Value& y = *work.back().second;
@@ -379,6 +432,9 @@ bool equals_iterative(const Value& a, const Value& b) {
         if (x.object_ptr() == y.object_ptr()) continue;
         if (collection_size(x) != collection_size(y)) return false;
         if (!walk_step()) return false;
+        if (!seen && ++entered > kMemoAfter) seen.emplace();
+        if (seen && seen->size() < kMemoPairs && !seen->insert(PairKey{x.object_ptr(), y.object_ptr()}).second)
+            continue;
         if (both_seq) {
             for (size_t i = 0; i < x.items().size(); ++i)
                 work.emplace_back(&x.items()[i], &y.items()[i]);
@@ -394,6 +450,30 @@ bool equals_iterative(const Value& a, const Value& b) {
         }
     }
     return true;
+}
+
+uint64_t cached_hash(const Value& v) {
+    return v.is(Type::Map) ? v.map().hash_cache.get()
+                           : static_cast<const SeqObj*>(v.object_ptr())->hash_cache.get();
+}
+
+// Two collections of matching kinds and sizes, within the outermost equality's walk.
+bool equal_collections(const Value& a, const Value& b) {
+    EqualityWalk& walk = *t_equality_walk;
+    if (!walk.memo && ++walk.entered > kMemoAfter) walk.memo.emplace();
+    if (walk.memo) {
+        if (const bool* known = walk.memo->find(a.object_ptr(), b.object_ptr())) return *known;
+    }
+    bool equal;
+    if (t_equals_level >= kMaxValueDepth) {
+        equal = equals_iterative(a, b);
+    } else {
+        LevelGuard level(t_equals_level);
+        equal = equal_contents(a, b);
+    }
+    // (After an interruption the answer means nothing, and neither does the rest of the walk.)
+    if (walk.memo) walk.memo->put(a.object_ptr(), b.object_ptr(), equal);
+    return equal;
 }
 
 }  // namespace
@@ -415,10 +495,15 @@ bool equals(const Value& a, const Value& b) {
         case Type::Map: {
             if (a.object_ptr() == b.object_ptr()) return true;
             if (collection_size(a) != collection_size(b)) return false;
+            if (const uint64_t ha = cached_hash(a), hb = cached_hash(b); ha && hb && ha != hb)
+                return false;  // both hashed before, and equal values hash equally
             if (!walk_step()) return false;
-            if (t_equals_level >= kMaxValueDepth) return equals_iterative(a, b);
-            LevelGuard level(t_equals_level);
-            return equal_contents(a, b);
+            if (t_equality_walk) return equal_collections(a, b);
+            EqualityWalk walk;  // the outermost equality on this thread
+            t_equality_walk = &walk;
+            const bool equal = equal_collections(a, b);
+            t_equality_walk = nullptr;
+            return equal;
         }
         case Type::Function:
         case Type::Error: return a.object_ptr() == b.object_ptr();
@@ -456,9 +541,7 @@ uint64_t hash_seed() {
     return seed;
 }
 
-// Elements below kMaxValueDepth do not contribute: equal values still hash equally (they
-// agree down to any depth), and hashing never recurses deeper than that.
-uint64_t hash_at(const Value& v, uint32_t level) {
+uint64_t scalar_hash(const Value& v) {
     switch (v.type()) {
         case Type::Nil: return 0x51ed27;
         case Type::Bool: return v.as_bool() ? 0x1231 : 0x1237;
@@ -469,40 +552,95 @@ uint64_t hash_at(const Value& v, uint32_t level) {
         case Type::Symbol:
             return scramble(mix(static_cast<uint64_t>(v.type()) ^ hash_seed(),
                                 std::hash<std::string_view>()(v.str())));
-        case Type::List:
-        case Type::Vector: {
-            uint64_t h = mix(0x5e9, v.items().size());  // lists and vectors: equal if items are
-            if (level >= kMaxValueDepth || !walk_step()) return h;
-            for (const auto& x : v.items()) h = mix(h, hash_at(x, level + 1));
-            return h;
-        }
-        case Type::Set: {
-            uint64_t h = mix(0x5e7, v.items().size());
-            if (level >= kMaxValueDepth || !walk_step()) return h;
-            // Order-independent: a sum, of scrambled (seeded) element hashes so that no
-            // arithmetic relation between elements makes two sets collide.
-            for (const auto& x : v.items()) h += scramble(hash_at(x, level + 1) ^ hash_seed());
-            return h;
-        }
-        case Type::Map: {
-            uint64_t h = mix(0x3a9, v.map().size());
-            if (level >= kMaxValueDepth || !walk_step()) return h;
-            for (const auto& [k, x] : v.map().entries)
-                h += scramble(mix(hash_at(k, level + 1), hash_at(x, level + 1)) ^ hash_seed());
-            return h;
-        }
         case Type::Function:
         case Type::Error: return std::hash<const void*>()(v.object_ptr());
         case Type::Builtin: return std::hash<const void*>()(v.as_builtin());
         case Type::Recur: return 1;
+        case Type::List:
+        case Type::Vector:
+        case Type::Set:
+        case Type::Map: break;  // hash_collection
     }
     return 0;
+}
+
+const HashCache& hash_cache_of(const Value& v) {
+    return v.is(Type::Map) ? v.map().hash_cache : static_cast<const SeqObj*>(v.object_ptr())->hash_cache;
+}
+
+// A collection being hashed: its hash so far, and the next of its parts to fold in (a map's
+// keys and values alternate).
+struct HashFrame {
+    const Value* v;
+    size_t next = 0;
+    uint64_t acc = 0;
+    uint64_t key = 0;  // a map's last key hash, until its value comes
+    explicit HashFrame(const Value& c) : v(&c) {
+        if (c.is(Type::Map)) acc = mix(0x3a9, c.map().size());
+        else if (c.is(Type::Set)) acc = mix(0x5e7, c.items().size());
+        else acc = mix(0x5e9, c.items().size());  // lists and vectors: equal if items are
+    }
+    size_t parts() const { return v->is(Type::Map) ? 2 * v->map().size() : v->items().size(); }
+    const Value& part(size_t i) const {
+        if (!v->is(Type::Map)) return v->items()[i];
+        const auto& e = v->map().entries[i / 2];
+        return i % 2 == 0 ? e.first : e.second;
+    }
+    void fold(uint64_t h) {
+        if (v->is_seq()) {
+            acc = mix(acc, h);
+        } else if (v->is(Type::Set)) {
+            // Order-independent: a sum, of scrambled (seeded) element hashes so that no
+            // arithmetic relation between elements makes two sets collide.
+            acc += scramble(h ^ hash_seed());
+        } else if (next % 2 == 1) {
+            key = h;
+        } else {
+            acc += scramble(mix(key, h) ^ hash_seed());
+        }
+    }
+};
+
+// A collection's hash over all its depth, with a work list instead of native recursion, each
+// collection's hash kept in it once known (HashCache): a part met again, by another path or in
+// a later hash, is not walked again, so hashing is linear in the distinct collections not yet
+// hashed. Each collection walked is a step (walk_step); a walk stopped there answers a hash
+// that means nothing, and keeps only those it finished.
+uint64_t hash_collection(const Value& root) {
+    if (const uint64_t h = hash_cache_of(root).get()) return h;
+    if (!walk_step()) return 0;
+    std::vector<HashFrame> work;
+    work.emplace_back(root);
+    for (;;) {
+        HashFrame& top = work.back();
+        if (top.next < top.parts()) {
+            const Value& part = top.part(top.next++);
+            if (part.is_seq() || part.is(Type::Set) || part.is(Type::Map)) {
+                if (const uint64_t h = hash_cache_of(part).get()) {
+                    top.fold(h);
+                } else {
+                    if (!walk_step()) return 0;
+                    work.emplace_back(part);  // (top is not used again before it is back)
+                }
+            } else {
+                top.fold(scalar_hash(part));
+            }
+            continue;
+        }
+        uint64_t h = top.acc;
+        if (h == 0) h = 0x6a09e667f3bcc908ULL;  // 0 means "not hashed yet"
+        hash_cache_of(*top.v).set(h);
+        work.pop_back();
+        if (work.empty()) return h;
+        work.back().fold(h);
+    }
 }
 
 }  // namespace
 
 size_t hash_value(const Value& v) {
-    const uint64_t h = hash_at(v, 0);
+    const bool collection = v.is_seq() || v.is(Type::Set) || v.is(Type::Map);
+    const uint64_t h = collection ? hash_collection(v) : scalar_hash(v);
     return static_cast<size_t>(h ^ (h >> 32));  // size_t is 32 bits in the wasm guest
 }
 
@@ -529,7 +667,14 @@ static int type_rank(Type t) {
                                                 std::to_string(kMaxValueDepth) + " levels deep");
 }
 
-static Result<int> compare_at(const Value& a, const Value& b, uint32_t level) {
+// Ordering meets pairs of shared parts once per path as equality does: past kMemoAfter pairs
+// it keeps what each pair it finished answered (an error ends the whole comparison).
+struct OrderingWalk {
+    std::optional<PairMemo<int>> memo;
+    uint32_t entered = 0;
+};
+
+static Result<int> compare_at(const Value& a, const Value& b, uint32_t level, OrderingWalk& walk) {
     if (a.is_number() && b.is_number()) {
         if (a.is(Type::Int) && b.is(Type::Int))
             return a.as_int() < b.as_int() ? -1 : (a.as_int() > b.as_int() ? 1 : 0);
@@ -553,20 +698,32 @@ static Result<int> compare_at(const Value& a, const Value& b, uint32_t level) {
         }
         case 6: {
             if (level >= kMaxValueDepth) return too_deep_to_compare();
-            RTFS_CHECK(poll_limits());
+            RTFS_CHECK(poll_walk());
+            if (!walk.memo && ++walk.entered > kMemoAfter) walk.memo.emplace();
+            if (walk.memo) {
+                if (const int* known = walk.memo->find(a.object_ptr(), b.object_ptr())) return *known;
+            }
             const auto& x = a.items();
             const auto& y = b.items();
+            int order = x.size() < y.size() ? -1 : (x.size() > y.size() ? 1 : 0);
             for (size_t i = 0; i < x.size() && i < y.size(); ++i) {
-                RTFS_TRY(int c, compare_at(x[i], y[i], level + 1));
-                if (c != 0) return c;
+                RTFS_TRY(int c, compare_at(x[i], y[i], level + 1, walk));
+                if (c != 0) {
+                    order = c;
+                    break;
+                }
             }
-            return x.size() < y.size() ? -1 : (x.size() > y.size() ? 1 : 0);
+            if (walk.memo) walk.memo->put(a.object_ptr(), b.object_ptr(), order);
+            return order;
         }
     }
     return 0;
 }
 
-Result<int> compare_values(const Value& a, const Value& b) { return compare_at(a, b, 0); }
+Result<int> compare_values(const Value& a, const Value& b) {
+    OrderingWalk walk;
+    return compare_at(a, b, 0, walk);
+}
 
 std::optional<Error> take_walk_interruption() {
     if (!t_walk_interruption) return std::nullopt;

@@ -71,4 +71,31 @@ TEST(BuiltinLimits, PollingWithoutAnInterpreterIsANoOp) {
     EXPECT_FALSE(rtfs::charge_alloc(int64_t{2} << 30).has_value());  // still no absurd sizes
 }
 
+// Case mapping reads its string as UTF-8 and keeps every byte that does not start a well-formed
+// sequence as it is (a stray continuation byte, a truncated sequence, an overlong form, a
+// surrogate, 0xFF), mapping the characters around them.
+TEST(BuiltinLimits, CaseMappingKeepsBytesThatAreNotUtf8) {
+    // 0xFF; a truncated é; é a; a stray continuation; overlong "/"; z; a surrogate; α; a cut €
+    const std::string bad = "\xff" "\xc3(" "\xc3\xa9" "a" "\x80" "\xc0\xaf" "z" "\xed\xa0\x80" "\xce\xb1" "\xe2\x82";
+    const std::string upper = "\xff" "\xc3(" "\xc3\x89" "A" "\x80" "\xc0\xaf" "Z" "\xed\xa0\x80" "\xce\x91" "\xe2\x82";
+    const std::string lower = bad;
+    for (const auto& [form, expected] : {std::pair{"(string-upper bad)", upper}, std::pair{"(upper-case bad)", upper},
+                                          std::pair{"(string-lower (string-upper bad))", lower},
+                                          std::pair{"(lower-case bad)", lower}}) {
+        rtfs::Interpreter in;
+        in.define("bad", rtfs::make_string(bad));
+        auto r = in.eval(form);
+        ASSERT_TRUE(r.has_value()) << form << ": " << r.error().describe();
+        ASSERT_TRUE(r->is(rtfs::Type::String)) << form;
+        EXPECT_EQ(r->str(), expected) << form;
+    }
+    // Only a truncated sequence at the very end, and nothing else.
+    rtfs::Interpreter in;
+    in.define("cut", rtfs::make_string("\xc3"));
+    auto r = in.eval("[(string-upper cut) (string-lower cut)]");
+    ASSERT_TRUE(r.has_value()) << r.error().describe();
+    EXPECT_EQ(r->items()[0].str(), "\xc3");
+    EXPECT_EQ(r->items()[1].str(), "\xc3");
+}
+
 }  // namespace

@@ -124,18 +124,84 @@ TEST(Limits, AnExponentiallyLongValueNeitherHangsAMessageNorOutrunsTheDeadline) 
 // The same shape compared, ordered or hashed against a twin built apart (red team, 2026-12-04):
 // equality, ordering and hashing walked 2^40 pairs past the deadline (the mock provider's run
 // held its process for ten minutes). They poll the limits too now.
+// Two values built apart as chains of shared halves ([a a], n times): 2^n paths through n + 1
+// distinct parts. The halves of d and e are distinct objects, so no pointer shortcut applies.
+std::string twins(int n, const char* bottom = "[1]") {
+    const std::string chain = "(reduce (fn [a _] [a a]) " + std::string(bottom) + " (range " +
+                              std::to_string(n) + "))";
+    return "(def d " + chain + ") (def e " + chain + ") ";
+}
+
+constexpr const char* kWalks[] = {"(= d e)",          "(compare d e)",  "(sort [d e])",
+                                  "(set [d e])",      "(contains? #{d} e)", "(get {d 1} e)",
+                                  "(if (= d e) :same :different)"};
+
+// Below each chain, 70,000 distinct pairs of vectors: they fill the walks' memo of compared pairs
+// (kMemoPairs, 65,536) before the chain above is met, which equality and ordering then walk
+// once per path.
+const std::string kMemoFillingTwins =
+    "(defn filler [] (vec (map (fn [i] [i]) (range 70000)))) " + twins(40, "(filler)");
+
 TEST(Limits, ComparingExponentiallyLargeValuesEndsAtTheDeadline) {
-    const std::string twins = "(def d (reduce (fn [a _] [a a]) [1] (range 40))) "
-                              "(def e (reduce (fn [a _] [a a]) [1] (range 40))) ";
-    for (const char* form : {"(= d e)", "(compare d e)", "(sort [d e])", "(set [d e])", "(contains? #{d} e)",
-                             "(get {d 1} e)", "(if (= d e) :same :different)"}) {
-        rtfs::Interpreter in({.deadline = std::chrono::steady_clock::now() + 200ms});
-        auto r = in.eval(twins + form);
+    for (const char* form : kWalks) {
+        rtfs::Interpreter in;
+        ASSERT_TRUE(in.eval(kMemoFillingTwins).has_value());
+        in.options().deadline = std::chrono::steady_clock::now() + 200ms;
+        auto r = in.eval(form);
         ASSERT_FALSE(r.has_value()) << form << " = " << rtfs::print(*r);
         EXPECT_EQ(r.error().kind(), rtfs::ErrorKind::Interrupted) << form << ": " << r.error().describe();
         // The interpreter is usable afterwards: no interruption is left behind for the next eval.
         rtfs::Interpreter next;
         EXPECT_TRUE(next.eval("(= [1 [2]] [1 [2]])").has_value()) << form;
+    }
+}
+
+// The same walks end at a step budget, with no deadline: each pair of collections compared (or
+// collection hashed) is a step.
+TEST(Limits, LongEqualityAndOrderingWalksEndAtTheStepBudget) {
+    for (const char* form : kWalks) {
+        rtfs::Interpreter in;
+        ASSERT_TRUE(in.eval(kMemoFillingTwins).has_value());
+        in.options().max_steps = in.steps() + 1'000'000;
+        in.options().deadline = std::chrono::steady_clock::now() + 5s;  // only if this fails
+        auto r = in.eval(form);
+        ASSERT_FALSE(r.has_value()) << form << " = " << rtfs::print(*r);
+        EXPECT_EQ(r.error().kind(), rtfs::ErrorKind::Interrupted) << form << ": " << r.error().describe();
+        EXPECT_NE(r.error().message().find("step budget"), std::string::npos)
+            << form << ": " << r.error().describe();
+    }
+}
+
+// Values of shared parts are hashed once a part (the hash is kept in the collection) and
+// compared once a pair of parts: linear, not 2^60 walks. Judged by a small step budget (a
+// deadline far off only ends the test if this fails).
+TEST(Limits, SharedPartsAreHashedAndComparedOnceEach) {
+    const std::string defs = twins(60) +
+                             "(def d2 (reduce (fn [a _] [a a]) [2] (range 60))) "
+                             // sets of [s 0] [s 1], nested: pairwise set equality
+                             "(defn mk [n leaf] (if (= n 0) leaf (let [s (mk (- n 1) leaf)] #{[s 0] [s 1]}))) ";
+    const std::pair<const char*, const char*> cases[] = {
+        {"(= d e)", "true"},
+        {"(= d d2)", "false"},
+        {"(compare d e)", "0"},
+        {"(compare d d2)", "-1"},
+        {"(count (sort [d e d2]))", "3"},
+        {"(count (set [d e]))", "1"},
+        {"(count (set [d e d2]))", "2"},
+        {"(count (set (conj (vec (range 20)) d e)))", "21"},  // a hashed set (over 16 elements)
+        {"(contains? #{d} e)", "true"},
+        {"(get {d 1} e)", "1"},
+        {"(get (zipmap [d2 d 1 2 3 4 5 6 7 8 9 10 11 12] (range 14)) e)", "1"},  // indexed map
+        {"(= (mk 40 0) (mk 40 0))", "true"},
+        {"(= (mk 40 0) (mk 40 1))", "false"},
+        {"(contains? #{(mk 40 0)} (mk 40 0))", "true"},
+    };
+    for (const auto& [form, expected] : cases) {
+        rtfs::Interpreter in({.deadline = std::chrono::steady_clock::now() + 5s, .max_steps = 20'000});
+        auto r = in.eval(defs + form);
+        ASSERT_TRUE(r.has_value()) << form << ": " << r.error().describe();
+        EXPECT_EQ(rtfs::print(*r), expected) << form;
+        EXPECT_LT(in.steps(), 20'000u) << form;
     }
 }
 

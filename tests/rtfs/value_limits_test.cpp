@@ -92,6 +92,25 @@ TEST(ValueLimits, HashingDeepValues) {
                  "[0 1]");
 }
 
+// A collection keeps its hash once computed; the runtime still updates a value in place while
+// it holds the only reference ((conj v i) in a loop), and then the value must be hashed again:
+// v is hashed as [0 .. i-1] by contains?, then grows in place.
+TEST(ValueLimits, AValueUpdatedInPlaceIsHashedAgain) {
+    const std::string sets = "(def s (set (map (fn [i] (vec (range i))) (range 30)))) "
+                             "(def m (zipmap (map (fn [i] (vec (range i))) (range 30)) (range 30))) ";
+    expect_value(eval(sets + "(loop [v [] i 0 found 0] (if (< i 25) "
+                             "(let [found (if (contains? s v) (inc found) found)] "
+                             "(recur (conj v i) (inc i) found)) found))"),
+                 "25");
+    expect_value(eval(sets + "(loop [v {} i 0 found 0] (if (< i 25) "
+                             "(let [found (if (contains? #{{} {0 0} {0 0 1 1}} v) (inc found) found)] "
+                             "(recur (assoc v i i) (inc i) found)) found))"),
+                 "3");
+    expect_value(eval(sets + "(loop [v [] i 0 found []] (if (< i 25) "
+                             "(let [found (conj found (get m v))] (recur (conj v i) (inc i) found)) found))"),
+                 "[0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24]");
+}
+
 // str printed such a value cut at 10,000 levels with "...": the program went on with text that
 // is not the value.
 TEST(ValueLimits, StrOfATooDeepValueIsAnError) {

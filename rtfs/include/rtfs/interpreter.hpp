@@ -27,7 +27,7 @@ struct EvalOptions {
     Host* host = nullptr;                       // capability host; nullptr = none
     const std::atomic<bool>* cancel = nullptr;  // set to true from any thread to stop
     std::optional<std::chrono::steady_clock::time_point> deadline;
-    uint64_t max_steps = 0;             // calls + loop iterations; 0 = unlimited
+    uint64_t max_steps = 0;             // calls + loop iterations + walk steps (poll_walk); 0 = unlimited
     uint32_t max_depth = 100'000;       // nested calls
     size_t native_stack_bytes = 0;      // C++ stack the evaluator may use; 0 = detect
     int64_t memory_limit_bytes = 0;     // live RTFS heap; 0 = unlimited
@@ -75,6 +75,11 @@ private:
 // units, checks the cancel flag, the deadline and the step budget (an Interrupted error), so a
 // loop that never calls back into RTFS still ends at the time limit or on cancellation.
 Expected<void, Error> poll_limits(uint64_t work = 1);
+// poll_walk: poll_limits for the walks of equality, hashing and ordering, whose work also counts
+// against max_steps (one step per pair of collections compared or collection hashed): a walk
+// that is long for its input (pairs of large shared structures) ends a step-limited run with the
+// step budget, not only at the deadline.
+Expected<void, Error> poll_walk(uint64_t work = 1);
 // Equality and hashing poll too but cannot return an error: the first poll that failed on this
 // thread, once (the evaluator raises it around every builtin call and at its own checks).
 std::optional<Error> take_walk_interruption();

@@ -7,6 +7,7 @@
 // time. Handing a finished result to another thread after a join is fine.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -162,8 +163,24 @@ struct StrObj final : Object {
     explicit StrObj(std::string v);
 };
 
+// A collection's hash once computed (0 = not yet), kept so that hashing a value whose parts are
+// shared ([s s], nested) visits each part once: its value never changes while anything but its
+// sole owner can see it, and mutable_items()/mutable_map() forget it. A relaxed atomic, so that
+// hashing stays a read as far as threads go: were a finished value ever read by two threads at
+// once (the reference counts above do not allow more), both would store the same number.
+struct HashCache {
+    mutable std::atomic<uint64_t> hash{0};
+    HashCache() = default;
+    HashCache(const HashCache&) : hash(0) {}
+    HashCache& operator=(const HashCache&) = delete;
+    uint64_t get() const { return hash.load(std::memory_order_relaxed); }
+    void set(uint64_t h) const { hash.store(h, std::memory_order_relaxed); }
+    void forget() { hash.store(0, std::memory_order_relaxed); }
+};
+
 struct SeqObj final : Object {  // List, Vector, Set (a set keeps insertion order, no duplicates)
     std::vector<Value> items;
+    HashCache hash_cache;
     explicit SeqObj(std::vector<Value> v);
 };
 
@@ -177,6 +194,7 @@ struct ValueEq {
 // A map keeps insertion order. Small maps are searched linearly; larger ones carry a hash index.
 struct MapObj final : Object {
     std::vector<std::pair<Value, Value>> entries;
+    HashCache hash_cache;
     MapObj();
     explicit MapObj(std::vector<std::pair<Value, Value>> e);
     MapObj(const MapObj& other);
@@ -269,15 +287,23 @@ inline const std::string& Value::str() const { return static_cast<const StrObj*>
 inline const std::vector<Value>& Value::items() const {
     return static_cast<const SeqObj*>(u_.o)->items;
 }
-inline std::vector<Value>& Value::mutable_items() { return static_cast<SeqObj*>(u_.o)->items; }
+inline std::vector<Value>& Value::mutable_items() {
+    auto* o = static_cast<SeqObj*>(u_.o);
+    o->hash_cache.forget();
+    return o->items;
+}
 inline const MapObj& Value::map() const { return *static_cast<const MapObj*>(u_.o); }
-inline MapObj& Value::mutable_map() { return *static_cast<MapObj*>(u_.o); }
+inline MapObj& Value::mutable_map() {
+    auto* o = static_cast<MapObj*>(u_.o);
+    o->hash_cache.forget();
+    return *o;
+}
 inline const ErrObj& Value::err() const { return *static_cast<const ErrObj*>(u_.o); }
 
 // A program can build a value millions of levels deep at runtime ((loop ... (recur [acc]))),
 // and recursion that deep overflows the native stack (8 MiB in the wasm guest). No walk over a
 // value recurses deeper than this: ordering and printing refuse such a value (RecursionLimit),
-// equality goes on iteratively, hashing ignores what lies below. The same 1000 levels as the
+// equality goes on iteratively, hashing walks with a work list. The same 1000 levels as the
 // reader and JSON: a level of set equality takes about 3 KB of stack in an ASan build, so 10,000
 // levels overflowed an 8 MiB stack there (CI's sanitizer run).
 constexpr uint32_t kMaxValueDepth = 1'000;
@@ -286,6 +312,8 @@ constexpr uint32_t kMaxValueDepth = 1'000;
 // maps and sets compare regardless of order (in expected linear time).
 bool equals(const Value& a, const Value& b);
 // Consistent with equals; a set's or map's hash does not depend on the order of its elements.
+// A collection's hash is kept in it (HashCache): hashing is linear in the collections not
+// hashed before, however their parts are shared.
 size_t hash_value(const Value& v);
 // Total order used by `compare` and `sort`: numbers numerically, strings lexicographically,
 // then by type. Returns <0, 0, >0; error for values of incomparable types, and RecursionLimit

@@ -134,7 +134,8 @@ Result<Value> assoc1(const char* op, Value coll, Value key, Value val) {
 Value take_at(Value& coll, const Value& key) {
     if (coll.unique()) {
         if (coll.is(Type::Map)) {
-            const Value* v = coll.map().find(key);
+            // (mutable_map: the map forgets its hash, as it may change.)
+            const Value* v = coll.mutable_map().find(key);
             // Sole owner: nobody can observe the slot while it is temporarily nil.
             if (v) return std::move(*const_cast<Value*>(v));
             return Value();

@@ -1,5 +1,5 @@
 // Strings: str, lengths and substrings by character (UTF-8 code point), searching, splitting,
-// joining, ASCII case mapping and trimming, keyword/symbol/name conversion, and the regex
+// joining, Unicode (simple) case mapping, ASCII trimming, keyword/symbol/name conversion, and the regex
 // builtins re-matches, re-find, re-seq (engine: regex.hpp).
 #include <algorithm>
 #include <optional>
@@ -9,6 +9,7 @@
 #include "rtfs/printer.hpp"
 #include "stdlib/regex.hpp"
 #include "stdlib/stdlib.hpp"
+#include "stdlib/unicode_case_table.hpp"
 #include "stdlib/utf8.hpp"
 
 namespace rtfs::stdlib {
@@ -135,27 +136,59 @@ Result<Value> string_join(Interpreter& interp, std::span<Value> a) {
     return join_impl("string-join", interp, a);
 }
 
-// Case mapping is ASCII only, by choice: the spec names the builtins and no case table. Other
-// characters (é, ß, Greek, Cyrillic) are left as they are; docs/architecture.md says so.
-template <char From, char To>
-Result<Value> map_case(const char* op, std::span<Value> a) {
+// Unicode simple case mapping, one code point to one (UnicodeData's, generated into
+// unicode_case_table.hpp by tools/gen_case_table.py): "École" -> "ÉCOLE", Greek and Cyrillic
+// too. Not the full mappings of SpecialCasing ("straße" keeps its ß; Clojure's upper-case,
+// Java's toUpperCase, gives "STRASSE"), nor context (a final Σ lowers to σ). Bytes that are not
+// well-formed UTF-8 are kept as they are.
+uint32_t map_code_point(uint32_t cp, std::span<const unicode_case::CaseRun> runs) {
+    // The last run starting at or before cp (runs are sorted and do not overlap).
+    auto it = std::upper_bound(runs.begin(), runs.end(), cp,
+                               [](uint32_t c, const unicode_case::CaseRun& r) { return c < r.first; });
+    if (it == runs.begin()) return cp;
+    --it;
+    if (cp > it->last || (cp - it->first) % it->stride != 0) return cp;
+    return static_cast<uint32_t>(static_cast<int64_t>(cp) + it->delta);
+}
+
+Result<Value> map_case(Interpreter& interp, const char* op, std::span<Value> a, bool upper) {
     RTFS_TRY(const std::string* s, string_arg(op, a[0]));
-    std::string out = *s;
-    for (char& c : out)
-        if (c >= From && c <= From + 25) c = static_cast<char>(c - From + To);
+    // A mapped character takes at most 1.5 times its bytes (2 -> 3: U+023A lowers to U+2C65).
+    RTFS_CHECK(check_alloc(interp, (s->size() + s->size() / 2) / sizeof(Value)));
+    const std::span<const unicode_case::CaseRun> runs =
+        upper ? std::span<const unicode_case::CaseRun>(unicode_case::kToUpper)
+              : std::span<const unicode_case::CaseRun>(unicode_case::kToLower);
+    std::string out;
+    out.reserve(s->size());
+    for (size_t i = 0; i < s->size();) {
+        const auto c = static_cast<unsigned char>((*s)[i]);
+        if (c < 0x80) {  // ASCII
+            out += static_cast<char>(upper ? (c >= 'a' && c <= 'z' ? c - 32 : c)
+                                           : (c >= 'A' && c <= 'Z' ? c + 32 : c));
+            ++i;
+            continue;
+        }
+        const utf8::Decoded d = utf8::decode(*s, i);
+        if (d.valid) {
+            utf8::append(out, map_code_point(d.cp, runs));
+        } else {
+            out += (*s)[i];  // not UTF-8: the byte as it is
+        }
+        i += d.len;
+    }
     return make_string(std::move(out));
 }
-Result<Value> string_upper(Interpreter&, std::span<Value> a) {
-    return map_case<'a', 'A'>("string-upper", a);
+Result<Value> string_upper(Interpreter& interp, std::span<Value> a) {
+    return map_case(interp, "string-upper", a, true);
 }
-Result<Value> upper_case(Interpreter&, std::span<Value> a) {
-    return map_case<'a', 'A'>("upper-case", a);
+Result<Value> upper_case(Interpreter& interp, std::span<Value> a) {
+    return map_case(interp, "upper-case", a, true);
 }
-Result<Value> string_lower(Interpreter&, std::span<Value> a) {
-    return map_case<'A', 'a'>("string-lower", a);
+Result<Value> string_lower(Interpreter& interp, std::span<Value> a) {
+    return map_case(interp, "string-lower", a, false);
 }
-Result<Value> lower_case(Interpreter&, std::span<Value> a) {
-    return map_case<'A', 'a'>("lower-case", a);
+Result<Value> lower_case(Interpreter& interp, std::span<Value> a) {
+    return map_case(interp, "lower-case", a, false);
 }
 
 // Trims ASCII whitespace (space, \t \n \v \f \r) from both ends.

@@ -58,6 +58,17 @@ TEST_F(WasmRtfsTest, ProgramsSeeTheirArgsAndDataStructures) {
     EXPECT_EQ(r.value, "{:sum 42 :v [2 3 4]}");
 }
 
+// The guest's runtime is the same core: values of shared parts ([a a], 60 levels, built twice)
+// hash and compare once a part, and case mapping is Unicode's (simple mapping).
+TEST_F(WasmRtfsTest, SharedPartsAreWalkedOnceAndCaseMappingIsUnicode) {
+    auto r = eval("(def d (reduce (fn [a _] [a a]) [1] (range 60))) "
+                  "(def e (reduce (fn [a _] [a a]) [1] (range 60))) "
+                  "[(count (set (conj (vec (range 20)) d e))) (= d e) (compare d e) "
+                  " (string-upper \"école straße привет αω\") (string-lower \"ÉCOLE ΣΑΣ\")]");
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.value, "[21 true 0 \"ÉCOLE STRAßE ПРИВЕТ ΑΩ\" \"école σασ\"]");
+}
+
 TEST_F(WasmRtfsTest, ErrorsComeBackWithTheirVariant) {
     auto r = eval("(/ 1 0)");
     EXPECT_EQ(r.status, Status::RuntimeError) << describe(r);

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <vector>
 
 #include "host/elf_file.hpp"
 #include "planning_support.hpp"
@@ -256,6 +257,89 @@ TEST(ElfDeps, SurvivesCorruptedFiles) {
     }
     // Truncated headers (a third of the rounds) can never parse.
     EXPECT_GE(rejected, 500 / 3);
+}
+
+// A small 64-bit ELF of this host's machine (its ident and e_machine from /bin/cat): one PT_LOAD
+// mapping the whole file at address 0, and a PT_DYNAMIC holding these entries, then DT_STRTAB
+// and DT_STRSZ for strtab, then DT_NULL. What a sandbox with rw= could write for a later run.
+std::string tiny_elf(const std::vector<Elf64_Dyn>& entries, const std::string& strtab) {
+    Elf64_Ehdr eh{};
+    std::memcpy(&eh, read_bytes("/bin/cat").data(), sizeof eh);
+    eh.e_type = ET_DYN;
+    eh.e_entry = 0;
+    eh.e_phoff = sizeof eh;
+    eh.e_shoff = 0;
+    eh.e_phentsize = sizeof(Elf64_Phdr);
+    eh.e_phnum = 2;
+    eh.e_shentsize = 0;
+    eh.e_shnum = 0;
+    eh.e_shstrndx = 0;
+    std::vector<Elf64_Dyn> dyn = entries;
+    const uint64_t dyn_offset = sizeof eh + 2 * sizeof(Elf64_Phdr);
+    const uint64_t strtab_offset = dyn_offset + (dyn.size() + 3) * sizeof(Elf64_Dyn);
+    dyn.push_back({DT_STRTAB, {strtab_offset}});
+    dyn.push_back({DT_STRSZ, {strtab.size()}});
+    dyn.push_back({DT_NULL, {0}});
+    const uint64_t size = strtab_offset + strtab.size();
+    Elf64_Phdr load{};
+    load.p_type = PT_LOAD;
+    load.p_flags = PF_R;
+    load.p_filesz = load.p_memsz = size;
+    load.p_align = 4096;
+    Elf64_Phdr dynamic{};
+    dynamic.p_type = PT_DYNAMIC;
+    dynamic.p_flags = PF_R;
+    dynamic.p_offset = dynamic.p_vaddr = dyn_offset;
+    dynamic.p_filesz = dynamic.p_memsz = dyn.size() * sizeof(Elf64_Dyn);
+    std::string bytes(reinterpret_cast<const char*>(&eh), sizeof eh);
+    bytes.append(reinterpret_cast<const char*>(&load), sizeof load);
+    bytes.append(reinterpret_cast<const char*>(&dynamic), sizeof dynamic);
+    bytes.append(reinterpret_cast<const char*>(dyn.data()), dyn.size() * sizeof(Elf64_Dyn));
+    bytes += strtab;
+    return bytes;
+}
+
+std::string write_file(const std::string& path, const std::string& bytes) {
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+    fs::permissions(path, fs::perms::owner_all);
+    return path;
+}
+
+// The attack: many DT_NEEDED (or DT_RPATH, DT_RUNPATH) entries naming one long string. The
+// string table was bounded (16 MiB), the copies were not: 2048 entries of a 64 KiB string made
+// 128 MiB of names from a 200 KiB file (65536 of a 16 MiB one: 1 TiB). One file's strings
+// together are bounded now (1 MiB), and so are its search directories (4096).
+TEST(ElfDeps, NamesSharingOneLongStringAreBounded) {
+    TempDir dir;
+    const std::string strtab = std::string(1, '\0') + std::string(64 << 10, 'a') + std::string(1, '\0');
+    std::vector<Elf64_Dyn> many(2048, Elf64_Dyn{DT_NEEDED, {1}});
+    auto info = read_elf(write_file(dir.path() + "/many", tiny_elf(many, strtab)));
+    ASSERT_FALSE(info) << "read " << info->needed.size() << " names";
+    EXPECT_EQ(info.error().kind, Failure::Kind::InvalidInput);
+    EXPECT_NE(info.error().message.find("exceed"), std::string::npos) << info.error().message;
+
+    // Control: a few of them are read (8 x 64 KiB).
+    std::vector<Elf64_Dyn> few(8, Elf64_Dyn{DT_NEEDED, {1}});
+    auto fine = read_elf(write_file(dir.path() + "/few", tiny_elf(few, strtab)));
+    ASSERT_TRUE(fine) << fine.error().message;
+    EXPECT_EQ(fine->needed.size(), 8u);
+
+    // 5000 search directories in one DT_RUNPATH are refused; 4000 are read.
+    for (const int dirs : {5000, 4000}) {
+        std::string runpath;
+        for (int i = 0; i < dirs; ++i) runpath += (i ? ":/d" : "/d") + std::to_string(i);
+        auto r = read_elf(write_file(dir.path() + "/runpath",
+                                     tiny_elf({{DT_RUNPATH, {1}}}, std::string(1, '\0') + runpath +
+                                                                      std::string(1, '\0'))));
+        if (dirs > 4096) {
+            ASSERT_FALSE(r) << dirs << " directories read";
+            EXPECT_NE(r.error().message.find("DT_RPATH and DT_RUNPATH directories"), std::string::npos)
+                << r.error().message;
+        } else {
+            ASSERT_TRUE(r) << r.error().message;
+            EXPECT_EQ(r->runpath.size(), static_cast<size_t>(dirs));
+        }
+    }
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <deque>
 #include <fstream>
 #include <map>
@@ -78,16 +79,28 @@ void parse_ld_so_conf(const std::string& file, int depth, std::vector<std::strin
     }
 }
 
-// Replaces $ORIGIN / ${ORIGIN}; empty when the entry uses a token we cannot expand.
+// Replaces $ORIGIN / ${ORIGIN} in one pass, as the loader does; empty when the entry uses a token
+// we cannot expand, or expands to PATH_MAX bytes or more (the loader could open nothing there).
+// What the origin brings is never searched again: in a directory named "$ORIGIN" (any sandbox
+// with rw= can make one) the earlier replace-until-none-left loop never ended, a host thread
+// spinning as root with its string growing (a review, 2026-12-06).
 std::string expand_origin(const std::string& entry, const std::string& origin) {
-    std::string out = entry;
-    for (const char* token : {"${ORIGIN}", "$ORIGIN"}) {
-        size_t pos;
-        while ((pos = out.find(token)) != std::string::npos) {
-            out.replace(pos, std::string(token).size(), origin);
+    std::string out;
+    size_t i = 0;
+    while (i < entry.size()) {
+        if (entry.compare(i, 9, "${ORIGIN}") == 0) {
+            out += origin;
+            i += 9;
+        } else if (entry.compare(i, 7, "$ORIGIN") == 0) {
+            out += origin;
+            i += 7;
+        } else if (entry[i] == '$') {
+            return {};
+        } else {
+            out += entry[i++];
         }
+        if (out.size() >= PATH_MAX) return {};
     }
-    if (out.find('$') != std::string::npos) return {};
     return out;
 }
 

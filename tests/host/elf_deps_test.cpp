@@ -3,14 +3,18 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 #include "host/elf_file.hpp"
@@ -303,6 +307,52 @@ std::string write_file(const std::string& path, const std::string& bytes) {
     std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
     fs::permissions(path, fs::perms::owner_all);
     return path;
+}
+
+// Whether f() returns within the time limit, run in a child process so that a call that never
+// returns (an endless loop) fails the test instead of hanging it; the child is killed then.
+template <class F>
+bool returns_within(std::chrono::seconds limit, F f) {
+    pid_t pid = ::fork();
+    if (pid < 0) return false;
+    if (pid == 0) {
+        f();
+        ::_exit(0);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    int status = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (::waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+    return false;
+}
+
+// The attack: a program in a directory named "$ORIGIN" (a sandbox with rw= can make one) whose
+// DT_RUNPATH is $ORIGIN. Expanding $ORIGIN until none was left never ended: the origin brought
+// the token back each time, and the string grew until the host ran out of memory. The loader
+// expands once; so does the resolver now.
+TEST(ElfDeps, AnOriginNamedOriginIsExpandedOnce) {
+    TempDir dir;
+    const std::string origin = dir.path() + "/$ORIGIN";
+    fs::create_directory(origin);
+    fs::create_directory(origin + "/lib");
+    const std::string name = "libnowhere-elf-test.so";
+    const std::string strtab = std::string(1, '\0') + name + std::string(1, '\0') +
+                               "$ORIGIN:${ORIGIN}/lib" + std::string(1, '\0');
+    const std::string program = write_file(
+        origin + "/prog", tiny_elf({{DT_NEEDED, {1}}, {DT_RUNPATH, {name.size() + 2}}}, strtab));
+    auto info = read_elf(program);
+    ASSERT_TRUE(info) << info.error().message;
+    ASSERT_EQ(info->runpath, (std::vector<std::string>{"$ORIGIN", "${ORIGIN}/lib"}));
+
+    ASSERT_TRUE(returns_within(std::chrono::seconds(10), [&] { (void)resolve_dependencies(program); }))
+        << "resolve_dependencies still ran after 10 s (killed)";
+    auto deps = resolve_dependencies(program);
+    ASSERT_TRUE(deps) << deps.error().message;
+    EXPECT_EQ(deps->missing, (std::vector<std::string>{name}));
 }
 
 // The attack: many DT_NEEDED (or DT_RPATH, DT_RUNPATH) entries naming one long string. The

@@ -392,5 +392,35 @@ TEST(ElfDeps, NamesSharingOneLongStringAreBounded) {
     }
 }
 
+// The attack: each file bounded, their product not. 300 names searched in 4000 DT_RUNPATH
+// directories are 1.2 million lookups (about a second here); a file's own limits allowed 65536
+// names in 4096 directories, 268 million lookups (minutes of the host's time before the sandbox
+// starts), and every library found could add as many. One search looks in at most 2^20 places.
+TEST(ElfDeps, ASearchThroughTooManyPlacesIsRefused) {
+    TempDir dir;
+    auto program_with = [&](int names) {
+        std::string strtab(1, '\0');
+        std::vector<Elf64_Dyn> dyn;
+        dyn.push_back({DT_RUNPATH, {strtab.size()}});
+        for (int i = 0; i < 4000; ++i) strtab += (i ? ":" : "") + dir.path() + "/none/" + std::to_string(i);
+        strtab.push_back('\0');
+        for (int i = 0; i < names; ++i) {
+            dyn.push_back({DT_NEEDED, {strtab.size()}});
+            strtab += "libnowhere-elf-test-" + std::to_string(i) + ".so";
+            strtab.push_back('\0');
+        }
+        return write_file(dir.path() + "/prog" + std::to_string(names), tiny_elf(dyn, strtab));
+    };
+    auto deps = resolve_dependencies(program_with(300));
+    ASSERT_FALSE(deps) << "searched, " << deps->missing.size() << " names missing";
+    EXPECT_EQ(deps.error().kind, Failure::Kind::InvalidInput);
+    EXPECT_NE(deps.error().message.find("places"), std::string::npos) << deps.error().message;
+
+    // Control: 10 names in the same directories are searched, and found nowhere.
+    auto fine = resolve_dependencies(program_with(10));
+    ASSERT_TRUE(fine) << fine.error().message;
+    EXPECT_EQ(fine->missing.size(), 10u);
+}
+
 }  // namespace
 }  // namespace microvm::host

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "host/unique_fd.hpp"
@@ -98,6 +99,9 @@ Expected<ElfInfo> parse(const std::string& path, int fd, uint64_t file_size) {
             if (!read_at(fd, file_size, ph.p_offset, interp.data(), interp.size())) {
                 return not_elf(path, "truncated PT_INTERP");
             }
+            // The kernel refuses a PT_INTERP whose last byte is not a NUL (ENOEXEC); reading up
+            // to the first NUL named an interpreter for a program that could never start.
+            if (interp.back() != '\0') return not_elf(path, "unterminated PT_INTERP");
             info.interpreter = interp.c_str();  // stops at the terminating NUL
             if (info.interpreter.empty()) return not_elf(path, "empty PT_INTERP");
         } else if (ph.p_type == PT_DYNAMIC) {
@@ -149,7 +153,11 @@ Expected<ElfInfo> parse(const std::string& path, int fd, uint64_t file_size) {
     for (const auto& ph : phdrs) {
         if (ph.p_type == PT_LOAD && strtab_addr >= ph.p_vaddr &&
             strtab_addr - ph.p_vaddr < ph.p_filesz) {
-            strtab_offset = ph.p_offset + (strtab_addr - ph.p_vaddr);
+            const uint64_t delta = strtab_addr - ph.p_vaddr;
+            // Past 2^64 the sum wrapped to some other place of the file, for a segment the
+            // loader cannot map at all.
+            if (ph.p_offset > UINT64_MAX - delta) return not_elf(path, "PT_LOAD offset out of range");
+            strtab_offset = ph.p_offset + delta;
             mapped = true;
             break;
         }

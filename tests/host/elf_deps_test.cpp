@@ -60,10 +60,11 @@ class PatchedCat {
         return ph;
     }
     // Makes header i a PT_INTERP naming path (appended to the file; the kernel reads p_offset).
-    void set_interpreter(int i, const std::string& path) {
+    // Unterminated: the header's bytes stop before the NUL (which the kernel refuses).
+    void set_interpreter(int i, const std::string& path, bool terminated = true) {
         Elf64_Phdr ph = phdr(find(PT_INTERP));
         ph.p_offset = bytes_.size();
-        ph.p_filesz = path.size() + 1;
+        ph.p_filesz = path.size() + (terminated ? 1 : 0);
         bytes_ += path;
         bytes_.push_back('\0');
         std::memcpy(bytes_.data() + eh_.e_phoff + i * sizeof ph, &ph, sizeof ph);
@@ -266,7 +267,9 @@ TEST(ElfDeps, SurvivesCorruptedFiles) {
 // A small 64-bit ELF of this host's machine (its ident and e_machine from /bin/cat): one PT_LOAD
 // mapping the whole file at address 0, and a PT_DYNAMIC holding these entries, then DT_STRTAB
 // and DT_STRSZ for strtab, then DT_NULL. What a sandbox with rw= could write for a later run.
-std::string tiny_elf(const std::vector<Elf64_Dyn>& entries, const std::string& strtab) {
+// load_offset: the PT_LOAD's p_offset (the file offset its address 0 maps), DT_STRTAB moved with it.
+std::string tiny_elf(const std::vector<Elf64_Dyn>& entries, const std::string& strtab,
+                     uint64_t load_offset = 0) {
     Elf64_Ehdr eh{};
     std::memcpy(&eh, read_bytes("/bin/cat").data(), sizeof eh);
     eh.e_type = ET_DYN;
@@ -281,14 +284,15 @@ std::string tiny_elf(const std::vector<Elf64_Dyn>& entries, const std::string& s
     std::vector<Elf64_Dyn> dyn = entries;
     const uint64_t dyn_offset = sizeof eh + 2 * sizeof(Elf64_Phdr);
     const uint64_t strtab_offset = dyn_offset + (dyn.size() + 3) * sizeof(Elf64_Dyn);
-    dyn.push_back({DT_STRTAB, {strtab_offset}});
+    dyn.push_back({DT_STRTAB, {strtab_offset - load_offset}});
     dyn.push_back({DT_STRSZ, {strtab.size()}});
     dyn.push_back({DT_NULL, {0}});
     const uint64_t size = strtab_offset + strtab.size();
     Elf64_Phdr load{};
     load.p_type = PT_LOAD;
     load.p_flags = PF_R;
-    load.p_filesz = load.p_memsz = size;
+    load.p_offset = load_offset;
+    load.p_filesz = load.p_memsz = size - load_offset;
     load.p_align = 4096;
     Elf64_Phdr dynamic{};
     dynamic.p_type = PT_DYNAMIC;
@@ -420,6 +424,37 @@ TEST(ElfDeps, ASearchThroughTooManyPlacesIsRefused) {
     auto fine = resolve_dependencies(program_with(10));
     ASSERT_TRUE(fine) << fine.error().message;
     EXPECT_EQ(fine->missing.size(), 10u);
+}
+
+// Headers the kernel or the loader refuses are refused: a PT_INTERP whose bytes end before its
+// NUL (the kernel's ENOEXEC), and a PT_LOAD whose offset plus the string table's place in it
+// passes 2^64 (it wrapped to the start of the file, and read names from there).
+TEST(ElfDeps, HeadersTheKernelWouldRefuseAreRefused) {
+    TempDir dir;
+    const std::string real_interpreter = read_elf("/bin/cat")->interpreter;
+    PatchedCat unterminated;
+    unterminated.set_interpreter(unterminated.find(PT_INTERP), real_interpreter, false);
+    auto info = read_elf(unterminated.write(dir.path() + "/unterminated"));
+    ASSERT_FALSE(info) << "interpreter read: " << info->interpreter;
+    EXPECT_NE(info.error().message.find("unterminated PT_INTERP"), std::string::npos)
+        << info.error().message;
+
+    const std::string strtab = std::string(1, '\0') + "libwrapped.so" + std::string(1, '\0');
+    auto wrapped = read_elf(write_file(dir.path() + "/wrapped",
+                                       tiny_elf({{DT_NEEDED, {1}}}, strtab, ~uint64_t{0} - 4095)));
+    ASSERT_FALSE(wrapped) << "names read: " << wrapped->needed.size();
+    EXPECT_NE(wrapped.error().message.find("PT_LOAD offset"), std::string::npos)
+        << wrapped.error().message;
+
+    // Controls: the same files, well formed, are read.
+    PatchedCat terminated;
+    terminated.set_interpreter(terminated.find(PT_INTERP), real_interpreter);
+    auto fine = read_elf(terminated.write(dir.path() + "/terminated"));
+    ASSERT_TRUE(fine) << fine.error().message;
+    EXPECT_EQ(fine->interpreter, real_interpreter);
+    auto at_zero = read_elf(write_file(dir.path() + "/at_zero", tiny_elf({{DT_NEEDED, {1}}}, strtab)));
+    ASSERT_TRUE(at_zero) << at_zero.error().message;
+    EXPECT_EQ(at_zero->needed, (std::vector<std::string>{"libwrapped.so"}));
 }
 
 }  // namespace

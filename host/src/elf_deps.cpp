@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <deque>
 #include <fstream>
 #include <map>
@@ -78,23 +79,55 @@ void parse_ld_so_conf(const std::string& file, int depth, std::vector<std::strin
     }
 }
 
-// Replaces $ORIGIN / ${ORIGIN}; empty when the entry uses a token we cannot expand.
+// Replaces $ORIGIN / ${ORIGIN} in one pass, as the loader does; empty when the entry uses a token
+// we cannot expand, or expands to PATH_MAX bytes or more (the loader could open nothing there).
+// What the origin brings is never searched again: in a directory named "$ORIGIN" (any sandbox
+// with rw= can make one) the earlier replace-until-none-left loop never ended, a host thread
+// spinning as root with its string growing (a review, 2026-12-06).
 std::string expand_origin(const std::string& entry, const std::string& origin) {
-    std::string out = entry;
-    for (const char* token : {"${ORIGIN}", "$ORIGIN"}) {
-        size_t pos;
-        while ((pos = out.find(token)) != std::string::npos) {
-            out.replace(pos, std::string(token).size(), origin);
+    std::string out;
+    size_t i = 0;
+    while (i < entry.size()) {
+        if (entry.compare(i, 9, "${ORIGIN}") == 0) {
+            out += origin;
+            i += 9;
+        } else if (entry.compare(i, 7, "$ORIGIN") == 0) {
+            out += origin;
+            i += 7;
+        } else if (entry[i] == '$') {
+            return {};
+        } else {
+            out += entry[i++];
         }
+        if (out.size() >= PATH_MAX) return {};
     }
-    if (out.find('$') != std::string::npos) return {};
     return out;
+}
+
+// What one search may cost, whatever the files say: the places looked at (a directory for a
+// name), the ELF files read, and the bytes of their DT_NEEDED / DT_RPATH / DT_RUNPATH strings
+// kept. Each file alone is bounded (elf_file.cpp), but a program naming thousands of names, each
+// searched in thousands of directories, or thousands of hard links to one library (each a file
+// of its own) multiplied those bounds into hours of lookups or gigabytes (a review, 2026-12-06).
+// Real programs stay far below: a few hundred libraries, tens of directories each.
+constexpr uint64_t kMaxPlaces = 1u << 20;
+constexpr uint64_t kMaxObjectsRead = 4096;
+constexpr uint64_t kMaxNamedBytesKept = 16u << 20;
+
+uint64_t named_bytes(const ElfInfo& info) {
+    uint64_t n = info.interpreter.size();
+    for (const auto* list : {&info.needed, &info.rpath, &info.runpath}) {
+        for (const std::string& s : *list) n += s.size() + 1;
+    }
+    return n;
 }
 
 class Resolver {
   public:
-    explicit Resolver(const ElfInfo& program) : program_(program) {
+    Resolver(const ElfInfo& program, std::string program_path)
+        : program_(program), program_path_(std::move(program_path)) {
         defaults_ = default_library_dirs(program.is_64bit, program.machine);
+        program_origin_ = parent_path(program_path_);
     }
 
     // Searches for one DT_NEEDED name the way the loader does for an object with these tags;
@@ -102,36 +135,51 @@ class Resolver {
     Expected<std::optional<SharedObject>> find(const std::string& name,
                                                const ElfInfo& loader_object,
                                                const std::string& loader_path) {
-        std::string origin = parent_path(loader_path);
-        if (name.find('/') != std::string::npos) return candidate(name, false);
-        std::vector<std::string> dirs;
+        if (name.find('/') != std::string::npos) {
+            RTFS_CHECK(charge_place());
+            if (name.size() >= PATH_MAX) return std::optional<SharedObject>{};
+            return candidate(name, false);
+        }
+        const std::string origin = parent_path(loader_path);
+        // One place: the directory (its $ORIGIN expanded from expand_from when given) holding name.
+        auto in = [&](const std::string& dir_entry, const std::string* expand_from,
+                      bool needs_alias) -> Expected<std::optional<SharedObject>> {
+            RTFS_CHECK(charge_place());
+            const std::string dir = expand_from ? expand_origin(dir_entry, *expand_from) : dir_entry;
+            if (dir.empty()) return std::optional<SharedObject>{};
+            // A path the loader cannot open (ENAMETOOLONG) is not built at all.
+            if (dir.size() + 1 + name.size() >= PATH_MAX) return std::optional<SharedObject>{};
+            return candidate(dir + "/" + name, needs_alias);
+        };
         if (loader_object.runpath.empty()) {
-            for (const auto& d : loader_object.rpath) dirs.push_back(expand_origin(d, origin));
+            for (const auto& d : loader_object.rpath) {
+                RTFS_TRY(auto found, in(d, &origin, false));
+                if (found) return found;
+            }
             // The executable's DT_RPATH applies to every object without DT_RUNPATH.
             if (&loader_object != &program_) {
-                for (const auto& d : program_.rpath)
-                    dirs.push_back(expand_origin(d, program_origin_));
+                for (const auto& d : program_.rpath) {
+                    RTFS_TRY(auto found, in(d, &program_origin_, false));
+                    if (found) return found;
+                }
             }
         }
-        for (const auto& d : loader_object.runpath) dirs.push_back(expand_origin(d, origin));
-        for (const std::string& dir : dirs) {
-            if (dir.empty()) continue;
-            RTFS_TRY(auto found, candidate(dir + "/" + name, false));
+        for (const auto& d : loader_object.runpath) {
+            RTFS_TRY(auto found, in(d, &origin, false));
             if (found) return found;
         }
         for (const std::string& dir : ld_so_conf_dirs()) {
             bool builtin = std::find(defaults_.begin(), defaults_.end(), dir) != defaults_.end();
-            RTFS_TRY(auto found, candidate(dir + "/" + name, !builtin));
+            RTFS_TRY(auto found, in(dir, nullptr, !builtin));
             if (found) return found;
         }
         for (const std::string& dir : defaults_) {
-            RTFS_TRY(auto found, candidate(dir + "/" + name, false));
+            RTFS_TRY(auto found, in(dir, nullptr, false));
             if (found) return found;
         }
         return std::optional<SharedObject>{};
     }
 
-    void set_program_origin(std::string origin) { program_origin_ = std::move(origin); }
     const ElfInfo* info_of(const std::string& real_path) {
         auto it = infos_.find(real_path);
         return it == infos_.end() ? nullptr : &it->second;
@@ -151,6 +199,10 @@ class Resolver {
         auto real = canonical_host_path(path);
         if (!real) return std::optional<SharedObject>{};
         if (!infos_.count(*real)) {
+            if (++objects_read_ > kMaxObjectsRead) {
+                return too_costly("more than " + std::to_string(kMaxObjectsRead) +
+                                  " files would be read as its libraries");
+            }
             auto info = read_elf(*real);
             if (!info) {
                 struct stat st;
@@ -159,6 +211,11 @@ class Resolver {
                                 "library '" + path + "' cannot be used: " + info.error().message);
                 }
                 return std::optional<SharedObject>{};
+            }
+            named_bytes_kept_ += named_bytes(*info);
+            if (named_bytes_kept_ > kMaxNamedBytesKept) {
+                return too_costly("its libraries name more than " +
+                                  std::to_string(kMaxNamedBytesKept) + " bytes of libraries and directories");
             }
             infos_.emplace(*real, std::move(*info));
         }
@@ -173,10 +230,28 @@ class Resolver {
         return std::optional<SharedObject>{std::move(so)};
     }
 
+    // Counted before a place is expanded or looked at, whatever it turns out to be.
+    Expected<void> charge_place() {
+        if (++places_ > kMaxPlaces) {
+            return too_costly("its libraries would be looked for in more than " +
+                              std::to_string(kMaxPlaces) + " places");
+        }
+        return {};
+    }
+
+    rtfs::Unexpected<Failure> too_costly(const std::string& why) const {
+        return fail(Failure::Kind::InvalidInput, "the dependencies of '" + program_path_ +
+                                                     "' are refused: " + why);
+    }
+
     const ElfInfo& program_;
+    std::string program_path_;
     std::string program_origin_;
     std::vector<std::string> defaults_;
     std::map<std::string, ElfInfo> infos_;  // by real path
+    uint64_t places_ = 0;
+    uint64_t objects_read_ = 0;
+    uint64_t named_bytes_kept_ = 0;
 };
 
 }  // namespace
@@ -221,8 +296,7 @@ Expected<Dependencies> resolve_dependencies(const std::string& program) {
     Dependencies deps;
     if (exe.interpreter.empty() && exe.needed.empty()) return deps;  // static
 
-    Resolver resolver(exe);
-    resolver.set_program_origin(parent_path(program));
+    Resolver resolver(exe, program);
     if (!exe.interpreter.empty()) {
         auto real = canonical_host_path(exe.interpreter);
         if (real) {
@@ -245,29 +319,33 @@ Expected<Dependencies> resolve_dependencies(const std::string& program) {
         }
     }
 
-    // Breadth-first like the loader; a name is loaded once.
+    // Breadth-first like the loader: the objects in the order they were found, each one's
+    // DT_NEEDED names in order; a name is loaded once, and a file found again under another name
+    // is the object already loaded (its names were queued the first time, and every one of them
+    // is searched before any name the second would queue: queuing them again found nothing new
+    // and let one library reached by many names queue its names as many times).
     std::set<std::string> seen_names;
-    struct Pending {
-        std::string name;
-        const ElfInfo* loader;
-        std::string loader_path;
+    std::set<std::string> loaded;  // real paths whose names are queued
+    struct Loader {
+        const ElfInfo* info;
+        std::string path;
     };
-    std::deque<Pending> queue;
-    for (const auto& n : exe.needed) queue.push_back({n, &exe, program});
-    while (!queue.empty()) {
-        Pending p = std::move(queue.front());
-        queue.pop_front();
-        if (!seen_names.insert(p.name).second) continue;
-        RTFS_TRY(std::optional<SharedObject> found,
-                 resolver.find(p.name, *p.loader, p.loader_path));
-        if (!found) {
-            deps.missing.push_back(p.name);
-            continue;
-        }
-        const ElfInfo* info = resolver.info_of(found->real_path);
-        deps.objects.push_back(*found);
-        if (info) {
-            for (const auto& n : info->needed) queue.push_back({n, info, found->path});
+    std::deque<Loader> loaders{{&exe, program}};
+    while (!loaders.empty()) {
+        Loader l = std::move(loaders.front());
+        loaders.pop_front();
+        for (const std::string& name : l.info->needed) {
+            if (!seen_names.insert(name).second) continue;
+            RTFS_TRY(std::optional<SharedObject> found, resolver.find(name, *l.info, l.path));
+            if (!found) {
+                deps.missing.push_back(name);
+                continue;
+            }
+            const ElfInfo* info = resolver.info_of(found->real_path);
+            if (info && loaded.insert(found->real_path).second) {
+                loaders.push_back({info, found->path});
+            }
+            deps.objects.push_back(std::move(*found));
         }
     }
     return deps;

@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "host/unique_fd.hpp"
@@ -17,6 +19,11 @@ constexpr uint64_t kMaxProgramHeaders = 4096;
 constexpr uint64_t kMaxDynamicEntries = 1 << 16;
 constexpr uint64_t kMaxStringTable = 16u << 20;
 constexpr uint64_t kMaxInterpreter = 4096;
+// What one file's DT_NEEDED, DT_RPATH and DT_RUNPATH strings may take together (each counted with
+// its NUL), and how many search directories they may list. Every entry may name the same long
+// string: 65536 entries at offset 0 of a 16 MiB string made a 1 TiB copy (a review, 2026-12-06).
+constexpr uint64_t kMaxNamedBytes = 1u << 20;
+constexpr uint64_t kMaxSearchDirs = 4096;
 
 rtfs::Unexpected<Failure> not_elf(const std::string& path, const std::string& why) {
     return fail(Failure::Kind::InvalidInput, "'" + path + "' is not a usable ELF file: " + why);
@@ -92,6 +99,9 @@ Expected<ElfInfo> parse(const std::string& path, int fd, uint64_t file_size) {
             if (!read_at(fd, file_size, ph.p_offset, interp.data(), interp.size())) {
                 return not_elf(path, "truncated PT_INTERP");
             }
+            // The kernel refuses a PT_INTERP whose last byte is not a NUL (ENOEXEC); reading up
+            // to the first NUL named an interpreter for a program that could never start.
+            if (interp.back() != '\0') return not_elf(path, "unterminated PT_INTERP");
             info.interpreter = interp.c_str();  // stops at the terminating NUL
             if (info.interpreter.empty()) return not_elf(path, "empty PT_INTERP");
         } else if (ph.p_type == PT_DYNAMIC) {
@@ -143,21 +153,44 @@ Expected<ElfInfo> parse(const std::string& path, int fd, uint64_t file_size) {
     for (const auto& ph : phdrs) {
         if (ph.p_type == PT_LOAD && strtab_addr >= ph.p_vaddr &&
             strtab_addr - ph.p_vaddr < ph.p_filesz) {
-            strtab_offset = ph.p_offset + (strtab_addr - ph.p_vaddr);
+            const uint64_t delta = strtab_addr - ph.p_vaddr;
+            // Past 2^64 the sum wrapped to some other place of the file, for a segment the
+            // loader cannot map at all.
+            if (ph.p_offset > UINT64_MAX - delta) return not_elf(path, "PT_LOAD offset out of range");
+            strtab_offset = ph.p_offset + delta;
             mapped = true;
             break;
         }
     }
     if (!mapped) return not_elf(path, "dynamic string table outside every PT_LOAD");
-    std::string strtab(strtab_size, '\0');
-    if (!read_at(fd, file_size, strtab_offset, strtab.data(), strtab.size())) {
+    if (strtab_offset > file_size || strtab_size > file_size - strtab_offset) {
         return not_elf(path, "truncated dynamic string table");
     }
+    // Only the strings named are read, each up to its NUL and within what the budget has left:
+    // the scan and the copy of every string together stay below kMaxNamedBytes.
+    uint64_t named_left = kMaxNamedBytes;
     auto str = [&](uint64_t off) -> Expected<std::string> {
-        if (off >= strtab.size()) return not_elf(path, "string offset out of range");
-        size_t end = strtab.find('\0', off);
-        if (end == std::string::npos) return not_elf(path, "unterminated string");
-        return strtab.substr(off, end - off);
+        if (off >= strtab_size) return not_elf(path, "string offset out of range");
+        const uint64_t limit = std::min(strtab_size - off, named_left);
+        std::string out;
+        char chunk[4096];
+        while (out.size() < limit) {
+            const uint64_t n = std::min<uint64_t>(sizeof chunk, limit - out.size());
+            if (!read_at(fd, file_size, strtab_offset + off + out.size(), chunk, n)) {
+                return not_elf(path, "truncated dynamic string table");
+            }
+            if (const void* nul = std::memchr(chunk, '\0', n)) {
+                out.append(chunk, static_cast<size_t>(static_cast<const char*>(nul) - chunk));
+                named_left -= out.size() + 1;
+                return out;
+            }
+            out.append(chunk, n);
+        }
+        if (limit == named_left) {
+            return not_elf(path, "its DT_NEEDED, DT_RPATH and DT_RUNPATH strings exceed " +
+                                     std::to_string(kMaxNamedBytes) + " bytes");
+        }
+        return not_elf(path, "unterminated string");
     };
     for (uint64_t off : needed) {
         RTFS_TRY(std::string name, str(off));
@@ -170,6 +203,10 @@ Expected<ElfInfo> parse(const std::string& path, int fd, uint64_t file_size) {
     for (uint64_t off : runpath) {
         RTFS_TRY(std::string value, str(off));
         for (std::string& dir : split_search_path(value)) info.runpath.push_back(std::move(dir));
+    }
+    if (info.rpath.size() + info.runpath.size() > kMaxSearchDirs) {
+        return not_elf(path, "more than " + std::to_string(kMaxSearchDirs) +
+                                 " DT_RPATH and DT_RUNPATH directories");
     }
     return info;
 }

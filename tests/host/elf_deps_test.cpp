@@ -3,14 +3,19 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 #include "host/elf_file.hpp"
 #include "planning_support.hpp"
@@ -55,10 +60,11 @@ class PatchedCat {
         return ph;
     }
     // Makes header i a PT_INTERP naming path (appended to the file; the kernel reads p_offset).
-    void set_interpreter(int i, const std::string& path) {
+    // Unterminated: the header's bytes stop before the NUL (which the kernel refuses).
+    void set_interpreter(int i, const std::string& path, bool terminated = true) {
         Elf64_Phdr ph = phdr(find(PT_INTERP));
         ph.p_offset = bytes_.size();
-        ph.p_filesz = path.size() + 1;
+        ph.p_filesz = path.size() + (terminated ? 1 : 0);
         bytes_ += path;
         bytes_.push_back('\0');
         std::memcpy(bytes_.data() + eh_.e_phoff + i * sizeof ph, &ph, sizeof ph);
@@ -256,6 +262,199 @@ TEST(ElfDeps, SurvivesCorruptedFiles) {
     }
     // Truncated headers (a third of the rounds) can never parse.
     EXPECT_GE(rejected, 500 / 3);
+}
+
+// A small 64-bit ELF of this host's machine (its ident and e_machine from /bin/cat): one PT_LOAD
+// mapping the whole file at address 0, and a PT_DYNAMIC holding these entries, then DT_STRTAB
+// and DT_STRSZ for strtab, then DT_NULL. What a sandbox with rw= could write for a later run.
+// load_offset: the PT_LOAD's p_offset (the file offset its address 0 maps), DT_STRTAB moved with it.
+std::string tiny_elf(const std::vector<Elf64_Dyn>& entries, const std::string& strtab,
+                     uint64_t load_offset = 0) {
+    Elf64_Ehdr eh{};
+    std::memcpy(&eh, read_bytes("/bin/cat").data(), sizeof eh);
+    eh.e_type = ET_DYN;
+    eh.e_entry = 0;
+    eh.e_phoff = sizeof eh;
+    eh.e_shoff = 0;
+    eh.e_phentsize = sizeof(Elf64_Phdr);
+    eh.e_phnum = 2;
+    eh.e_shentsize = 0;
+    eh.e_shnum = 0;
+    eh.e_shstrndx = 0;
+    std::vector<Elf64_Dyn> dyn = entries;
+    const uint64_t dyn_offset = sizeof eh + 2 * sizeof(Elf64_Phdr);
+    const uint64_t strtab_offset = dyn_offset + (dyn.size() + 3) * sizeof(Elf64_Dyn);
+    dyn.push_back({DT_STRTAB, {strtab_offset - load_offset}});
+    dyn.push_back({DT_STRSZ, {strtab.size()}});
+    dyn.push_back({DT_NULL, {0}});
+    const uint64_t size = strtab_offset + strtab.size();
+    Elf64_Phdr load{};
+    load.p_type = PT_LOAD;
+    load.p_flags = PF_R;
+    load.p_offset = load_offset;
+    load.p_filesz = load.p_memsz = size - load_offset;
+    load.p_align = 4096;
+    Elf64_Phdr dynamic{};
+    dynamic.p_type = PT_DYNAMIC;
+    dynamic.p_flags = PF_R;
+    dynamic.p_offset = dynamic.p_vaddr = dyn_offset;
+    dynamic.p_filesz = dynamic.p_memsz = dyn.size() * sizeof(Elf64_Dyn);
+    std::string bytes(reinterpret_cast<const char*>(&eh), sizeof eh);
+    bytes.append(reinterpret_cast<const char*>(&load), sizeof load);
+    bytes.append(reinterpret_cast<const char*>(&dynamic), sizeof dynamic);
+    bytes.append(reinterpret_cast<const char*>(dyn.data()), dyn.size() * sizeof(Elf64_Dyn));
+    bytes += strtab;
+    return bytes;
+}
+
+std::string write_file(const std::string& path, const std::string& bytes) {
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+    fs::permissions(path, fs::perms::owner_all);
+    return path;
+}
+
+// Whether f() returns within the time limit, run in a child process so that a call that never
+// returns (an endless loop) fails the test instead of hanging it; the child is killed then.
+template <class F>
+bool returns_within(std::chrono::seconds limit, F f) {
+    pid_t pid = ::fork();
+    if (pid < 0) return false;
+    if (pid == 0) {
+        f();
+        ::_exit(0);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    int status = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (::waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+    return false;
+}
+
+// The attack: a program in a directory named "$ORIGIN" (a sandbox with rw= can make one) whose
+// DT_RUNPATH is $ORIGIN. Expanding $ORIGIN until none was left never ended: the origin brought
+// the token back each time, and the string grew until the host ran out of memory. The loader
+// expands once; so does the resolver now.
+TEST(ElfDeps, AnOriginNamedOriginIsExpandedOnce) {
+    TempDir dir;
+    const std::string origin = dir.path() + "/$ORIGIN";
+    fs::create_directory(origin);
+    fs::create_directory(origin + "/lib");
+    const std::string name = "libnowhere-elf-test.so";
+    const std::string strtab = std::string(1, '\0') + name + std::string(1, '\0') +
+                               "$ORIGIN:${ORIGIN}/lib" + std::string(1, '\0');
+    const std::string program = write_file(
+        origin + "/prog", tiny_elf({{DT_NEEDED, {1}}, {DT_RUNPATH, {name.size() + 2}}}, strtab));
+    auto info = read_elf(program);
+    ASSERT_TRUE(info) << info.error().message;
+    ASSERT_EQ(info->runpath, (std::vector<std::string>{"$ORIGIN", "${ORIGIN}/lib"}));
+
+    ASSERT_TRUE(returns_within(std::chrono::seconds(10), [&] { (void)resolve_dependencies(program); }))
+        << "resolve_dependencies still ran after 10 s (killed)";
+    auto deps = resolve_dependencies(program);
+    ASSERT_TRUE(deps) << deps.error().message;
+    EXPECT_EQ(deps->missing, (std::vector<std::string>{name}));
+}
+
+// The attack: many DT_NEEDED (or DT_RPATH, DT_RUNPATH) entries naming one long string. The
+// string table was bounded (16 MiB), the copies were not: 2048 entries of a 64 KiB string made
+// 128 MiB of names from a 200 KiB file (65536 of a 16 MiB one: 1 TiB). One file's strings
+// together are bounded now (1 MiB), and so are its search directories (4096).
+TEST(ElfDeps, NamesSharingOneLongStringAreBounded) {
+    TempDir dir;
+    const std::string strtab = std::string(1, '\0') + std::string(64 << 10, 'a') + std::string(1, '\0');
+    std::vector<Elf64_Dyn> many(2048, Elf64_Dyn{DT_NEEDED, {1}});
+    auto info = read_elf(write_file(dir.path() + "/many", tiny_elf(many, strtab)));
+    ASSERT_FALSE(info) << "read " << info->needed.size() << " names";
+    EXPECT_EQ(info.error().kind, Failure::Kind::InvalidInput);
+    EXPECT_NE(info.error().message.find("exceed"), std::string::npos) << info.error().message;
+
+    // Control: a few of them are read (8 x 64 KiB).
+    std::vector<Elf64_Dyn> few(8, Elf64_Dyn{DT_NEEDED, {1}});
+    auto fine = read_elf(write_file(dir.path() + "/few", tiny_elf(few, strtab)));
+    ASSERT_TRUE(fine) << fine.error().message;
+    EXPECT_EQ(fine->needed.size(), 8u);
+
+    // 5000 search directories in one DT_RUNPATH are refused; 4000 are read.
+    for (const int dirs : {5000, 4000}) {
+        std::string runpath;
+        for (int i = 0; i < dirs; ++i) runpath += (i ? ":/d" : "/d") + std::to_string(i);
+        auto r = read_elf(write_file(dir.path() + "/runpath",
+                                     tiny_elf({{DT_RUNPATH, {1}}}, std::string(1, '\0') + runpath +
+                                                                      std::string(1, '\0'))));
+        if (dirs > 4096) {
+            ASSERT_FALSE(r) << dirs << " directories read";
+            EXPECT_NE(r.error().message.find("DT_RPATH and DT_RUNPATH directories"), std::string::npos)
+                << r.error().message;
+        } else {
+            ASSERT_TRUE(r) << r.error().message;
+            EXPECT_EQ(r->runpath.size(), static_cast<size_t>(dirs));
+        }
+    }
+}
+
+// The attack: each file bounded, their product not. 300 names searched in 4000 DT_RUNPATH
+// directories are 1.2 million lookups (about a second here); a file's own limits allowed 65536
+// names in 4096 directories, 268 million lookups (minutes of the host's time before the sandbox
+// starts), and every library found could add as many. One search looks in at most 2^20 places.
+TEST(ElfDeps, ASearchThroughTooManyPlacesIsRefused) {
+    TempDir dir;
+    auto program_with = [&](int names) {
+        std::string strtab(1, '\0');
+        std::vector<Elf64_Dyn> dyn;
+        dyn.push_back({DT_RUNPATH, {strtab.size()}});
+        for (int i = 0; i < 4000; ++i) strtab += (i ? ":" : "") + dir.path() + "/none/" + std::to_string(i);
+        strtab.push_back('\0');
+        for (int i = 0; i < names; ++i) {
+            dyn.push_back({DT_NEEDED, {strtab.size()}});
+            strtab += "libnowhere-elf-test-" + std::to_string(i) + ".so";
+            strtab.push_back('\0');
+        }
+        return write_file(dir.path() + "/prog" + std::to_string(names), tiny_elf(dyn, strtab));
+    };
+    auto deps = resolve_dependencies(program_with(300));
+    ASSERT_FALSE(deps) << "searched, " << deps->missing.size() << " names missing";
+    EXPECT_EQ(deps.error().kind, Failure::Kind::InvalidInput);
+    EXPECT_NE(deps.error().message.find("places"), std::string::npos) << deps.error().message;
+
+    // Control: 10 names in the same directories are searched, and found nowhere.
+    auto fine = resolve_dependencies(program_with(10));
+    ASSERT_TRUE(fine) << fine.error().message;
+    EXPECT_EQ(fine->missing.size(), 10u);
+}
+
+// Headers the kernel or the loader refuses are refused: a PT_INTERP whose bytes end before its
+// NUL (the kernel's ENOEXEC), and a PT_LOAD whose offset plus the string table's place in it
+// passes 2^64 (it wrapped to the start of the file, and read names from there).
+TEST(ElfDeps, HeadersTheKernelWouldRefuseAreRefused) {
+    TempDir dir;
+    const std::string real_interpreter = read_elf("/bin/cat")->interpreter;
+    PatchedCat unterminated;
+    unterminated.set_interpreter(unterminated.find(PT_INTERP), real_interpreter, false);
+    auto info = read_elf(unterminated.write(dir.path() + "/unterminated"));
+    ASSERT_FALSE(info) << "interpreter read: " << info->interpreter;
+    EXPECT_NE(info.error().message.find("unterminated PT_INTERP"), std::string::npos)
+        << info.error().message;
+
+    const std::string strtab = std::string(1, '\0') + "libwrapped.so" + std::string(1, '\0');
+    auto wrapped = read_elf(write_file(dir.path() + "/wrapped",
+                                       tiny_elf({{DT_NEEDED, {1}}}, strtab, ~uint64_t{0} - 4095)));
+    ASSERT_FALSE(wrapped) << "names read: " << wrapped->needed.size();
+    EXPECT_NE(wrapped.error().message.find("PT_LOAD offset"), std::string::npos)
+        << wrapped.error().message;
+
+    // Controls: the same files, well formed, are read.
+    PatchedCat terminated;
+    terminated.set_interpreter(terminated.find(PT_INTERP), real_interpreter);
+    auto fine = read_elf(terminated.write(dir.path() + "/terminated"));
+    ASSERT_TRUE(fine) << fine.error().message;
+    EXPECT_EQ(fine->interpreter, real_interpreter);
+    auto at_zero = read_elf(write_file(dir.path() + "/at_zero", tiny_elf({{DT_NEEDED, {1}}}, strtab)));
+    ASSERT_TRUE(at_zero) << at_zero.error().message;
+    EXPECT_EQ(at_zero->needed, (std::vector<std::string>{"libwrapped.so"}));
 }
 
 }  // namespace

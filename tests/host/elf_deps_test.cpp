@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "host/elf_file.hpp"
+#include "host/unique_fd.hpp"
 #include "planning_support.hpp"
 
 namespace microvm::host {
@@ -424,6 +425,42 @@ TEST(ElfDeps, ASearchThroughTooManyPlacesIsRefused) {
     auto fine = resolve_dependencies(program_with(10));
     ASSERT_TRUE(fine) << fine.error().message;
     EXPECT_EQ(fine->missing.size(), 10u);
+}
+
+// The attack (a review, 2026-12-06): places that are each expensive. A directory 1,500 levels
+// down, holding a file that is no library and a link "s" to itself, reached through a link S: a
+// DT_RUNPATH of 4,000 entries S/s/.../s makes every place a walk of 57,000 components, and a
+// place holding something was resolved with realpath (an lstat per prefix: seconds each). The
+// search opens each place once and ends at its time budget (5 s), refused, where it ran for hours.
+TEST(ElfDeps, ASearchThatTakesTooLongIsRefused) {
+    TempDir dir;
+    std::string deep = dir.path();
+    {
+        UniqueFd at(::open(deep.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        for (int i = 0; i < 1500; ++i) {
+            ASSERT_EQ(::mkdirat(at.get(), "x", 0755), 0) << i << ": " << std::strerror(errno);
+            at = UniqueFd(::openat(at.get(), "x", O_PATH | O_DIRECTORY | O_CLOEXEC));
+            ASSERT_TRUE(at.valid());
+            deep += "/x";
+        }
+        ASSERT_EQ(::symlinkat(deep.c_str(), at.get(), "s"), 0);
+        const UniqueFd lib(::openat(at.get(), "libzz.so", O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+        ASSERT_TRUE(lib.valid());
+        ASSERT_EQ(::write(lib.get(), "no ELF", 6), 6);
+    }
+    ASSERT_EQ(::symlink(deep.c_str(), (dir.path() + "/S").c_str()), 0);
+    std::string entry = dir.path() + "/S";
+    for (int i = 0; i < 38; ++i) entry += "/s";
+    std::string runpath;
+    for (int i = 0; i < 4000; ++i) runpath += (i ? ":" : "") + entry;
+    const std::string strtab = std::string(1, '\0') + "libzz.so" + std::string(1, '\0') + runpath + std::string(1, '\0');
+    const std::string program = write_file(dir.path() + "/prog", tiny_elf({{DT_NEEDED, {1}}, {DT_RUNPATH, {10}}}, strtab));
+
+    ASSERT_TRUE(returns_within(std::chrono::seconds(30), [&] { (void)resolve_dependencies(program); }))
+        << "resolve_dependencies still ran after 30 s (killed)";
+    auto deps = resolve_dependencies(program);
+    ASSERT_FALSE(deps) << "searched, " << deps->missing.size() << " names missing";
+    EXPECT_NE(deps.error().message.find("took longer than 5 s"), std::string::npos) << deps.error().message;
 }
 
 // Headers the kernel or the loader refuses are refused: a PT_INTERP whose bytes end before its

@@ -307,7 +307,7 @@ struct PairKeyHash {
 // collections once per path: 2^N times. A walk that has entered more than kMemoAfter pairs
 // keeps what each pair it finished answered, and answers a pair met again from there: the
 // walk is then linear in the distinct pairs it meets. At most kMemoPairs are kept (a few MB of
-// host memory); past that the walk goes on without remembering more, its steps counted
+// host memory), and as many by all the nested iterative walks together; past that the walk goes on without remembering more, its steps counted
 // against max_steps (walk_step). Small walks never build the table.
 constexpr uint32_t kMemoAfter = 64;
 constexpr size_t kMemoPairs = size_t{1} << 16;
@@ -333,6 +333,10 @@ private:
 struct EqualityWalk {
     std::optional<PairMemo<bool>> memo;
     uint32_t entered = 0;
+    // Pairs the nested iterative walks keep between them (equals_iterative): one budget for all
+    // of them, so that walks nested a thousand deep do not keep kMemoPairs each (3.7 GB of the
+    // host's from a value of a megabyte: a review, 2026-12-06).
+    size_t iterative_pairs = 0;
 };
 thread_local EqualityWalk* t_equality_walk = nullptr;
 
@@ -433,8 +437,14 @@ bool equals_iterative(const Value& a, const Value& b) {
         if (collection_size(x) != collection_size(y)) return false;
         if (!walk_step()) return false;
         if (!seen && ++entered > kMemoAfter) seen.emplace();
-        if (seen && seen->size() < kMemoPairs && !seen->insert(PairKey{x.object_ptr(), y.object_ptr()}).second)
-            continue;
+        if (seen) {
+            const PairKey pair{x.object_ptr(), y.object_ptr()};
+            if (seen->contains(pair)) continue;
+            if (t_equality_walk->iterative_pairs < kMemoPairs) {
+                seen->insert(pair);
+                ++t_equality_walk->iterative_pairs;
+            }
+        }
         if (both_seq) {
             for (size_t i = 0; i < x.items().size(); ++i)
                 work.emplace_back(&x.items()[i], &y.items()[i]);

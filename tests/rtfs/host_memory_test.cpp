@@ -88,4 +88,26 @@ TEST(HostMemory, LetrecCollectionScansABoundedNumberOfValues) {
     EXPECT_LT(peak, 2 << 20) << "host bytes at the peak";
 }
 
+// Equality's nested walks share one budget of remembered pairs: 60 levels of [#{next :m} X],
+// below 1,000 levels of wrapping, where X and X2 are equal vectors of 256 distinct vectors each
+// (65,536 distinct pairs per level), kept 65,536 pairs per level before (a review, 2026-12-06:
+// 1.5 GB of the host's at 400 levels under --memory 64).
+TEST(HostMemory, NestedEqualityWalksShareOneBudgetOfPairs) {
+    rtfs::Interpreter interp({.memory_limit_bytes = 256 << 20});
+    ASSERT_TRUE(interp.eval("(def vs (vec (map (fn [i] (vector 0)) (range 256))))"
+                            "(def X (vec (repeat 256 vs)))"
+                            "(def X2 (vec (map (fn [k] (vec (concat (drop k vs) (take k vs)))) (range 256))))"
+                            "(defn build [x levels]"
+                            "  (let [inner (reduce (fn [l _] [(hash-set l :m) x]) [1] (range levels))]"
+                            "    (reduce (fn [a _] [a]) inner (range 1000))))"
+                            "(def d (build X 60)) (def e (build X2 60))")
+                    .has_value());
+    const int64_t peak = host_peak_during([&] {
+        auto r = interp.eval("(= d e)");
+        ASSERT_TRUE(r.has_value()) << r.error().describe();
+        EXPECT_EQ(rtfs::print(*r), "true");
+    });
+    EXPECT_LT(peak, 32 << 20) << "host bytes at the peak";
+}
+
 }  // namespace

@@ -45,6 +45,11 @@ std::string peer_failure(const char* side, int error) {
     return std::string("the ") + side + "'s side failed: " + std::strerror(error);
 }
 
+// The same for a relay direction that failed: up reads the client and delivers to the server.
+std::string direction_failure(const SpliceDirection& failed, bool up) {
+    return peer_failure(up == failed.failed_delivering() ? "server" : "client", failed.error());
+}
+
 // Refusing: how long the client has to read the refusal (or an early answer), and how much it may
 // still send meanwhile; after an early answer, more while the answer is still queued toward the
 // client, within the execution's byte limit.
@@ -149,6 +154,7 @@ bool Connection::read_client(size_t limit) {
 Connection::Flushed Connection::flush(int fd, std::string& out, uint64_t allowance) {
     uint64_t written = 0;
     bool failed = false;
+    int error = 0;
     while (!out.empty() && written < allowance) {
         const size_t want = static_cast<size_t>(std::min<uint64_t>(out.size(), allowance - written));
         const ssize_t n = ::send(fd, out.data(), want, MSG_NOSIGNAL);
@@ -161,11 +167,12 @@ Connection::Flushed Connection::flush(int fd, std::string& out, uint64_t allowan
             break;
         } else {
             failed = true;
+            error = n < 0 ? errno : 0;
             break;
         }
     }
     if (out.empty() && out.capacity() > 1024) std::string().swap(out);
-    return {written, failed};
+    return {written, failed, error};
 }
 
 // --- handshake -------------------------------------------------------------------------------
@@ -486,7 +493,7 @@ void Connection::inspect() {
         record_.bytes_received += step.delivered;
         execution_->bytes += step.delivered;
         if (down_.error() != 0) {
-            finish();
+            finish(direction_failure(down_, false));
             return;
         }
         if (step.more) mark_ready();
@@ -615,7 +622,7 @@ void Connection::relay() {
     record_.bytes_sent += to_server.written;  // sent, even when the server reset meanwhile
     execution_->bytes += to_server.written;
     if (!to_server) {
-        finish();
+        finish(to_client ? peer_failure("server", to_server.error) : peer_failure("client", to_client.error));
         return;
     }
     bool progress = to_server.written > 0;
@@ -642,9 +649,7 @@ void Connection::relay() {
         // The record says which side ended it so: without, a tunnel the server reset read as
         // one that ran to its end.
         const bool up = up_.error() != 0;
-        const SpliceDirection& failed = up ? up_ : down_;
-        const bool server_side = up == failed.failed_delivering();  // up delivers to the server
-        finish(peer_failure(server_side ? "server" : "client", failed.error()));
+        finish(direction_failure(up ? up_ : down_, up));
         return;
     }
     if (bytes_left() == 0 && (up_.buffered() > 0 || down_.buffered() > 0 || !to_server_.empty())) {

@@ -105,6 +105,7 @@ class Connection {
     struct Flushed {
         uint64_t written = 0;
         bool failed = false;
+        int error = 0;  // failed: send's errno
         explicit operator bool() const { return !failed; }
     };
     bool read_client(size_t limit);

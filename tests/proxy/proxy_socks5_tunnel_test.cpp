@@ -142,6 +142,24 @@ TEST(ProxySocks5Tunnel, SshWithTheServerSpeakingFirst) {
     EXPECT_EQ(records[0].bytes_received, 19u);
 }
 
+// A server-first server that resets the tunnel before the client spoke: the record says so (it
+// read as an end without error: a review, 2026-12-06), with its banner's bytes.
+TEST(ProxySocks5Tunnel, AServerResetBeforeTheClientSpokeIsRecorded) {
+    RawServer server([](int fd) {
+        ::send(fd, "SSH-2.0-test\r\n", 14, MSG_NOSIGNAL);
+        std::this_thread::sleep_for(200ms);  // the banner reaches the client first
+        const linger reset{1, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    });  // closed after the handler returns: a reset
+    TestProxy p("allow=allowed.test", true, short_handshake());
+    RawClient c = tunnel(p, server.port());
+    EXPECT_EQ(c.read_exactly(14), "SSH-2.0-test\r\n");
+    auto records = p.records(1);
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].error, "reset by the server before the tunnel's first bytes were judged");
+    EXPECT_EQ(records[0].bytes_received, 14u);
+}
+
 TEST(ProxySocks5Tunnel, AClientThatNeverSpeaksIsCutWhenIdle) {
     RecordingServer server("x", false);
     microvm::proxy::Limits limits = short_handshake();

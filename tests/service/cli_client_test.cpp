@@ -401,6 +401,11 @@ TEST(CliClient, RefusesWhatTheDaemonCannotHonour) {
     auto bad = cli({"--daemon", "ftp://x", "eval", "-p", "mock", "1"});
     EXPECT_EQ(bad.status, 64);
     EXPECT_NE(bad.err.find("expected unix:PATH"), std::string::npos) << bad.err;
+    // JSON carries text: an argument that is not UTF-8 is a usage error naming it, not an
+    // exception's setup_error (a review, 2026-12-06).
+    auto binary = cli({"--daemon", addr, "run", "-p", "process", "--", "/bin/echo", "\xff"});
+    EXPECT_EQ(binary.status, 64) << binary.err;
+    EXPECT_NE(binary.err.find("the run given holds bytes that are not UTF-8"), std::string::npos) << binary.err;
 }
 
 TEST(CliClient, CtrlCCancelsTheExecutionOnTheDaemon) {

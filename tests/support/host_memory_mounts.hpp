@@ -55,6 +55,7 @@ class HostMemoryMounts {
     void expect_nothing_left(const microvm::ExecutionResult& r) const {
         EXPECT_EQ(r.status, microvm::Status::Ok) << describe(r);
         EXPECT_EQ(r.metadata.stdout_data, "1048576\nrefused\nnoexec\n") << describe(r);
+        EXPECT_NE(r.metadata.stderr_data.find("Permission denied"), std::string::npos) << describe(r);  // noexec's answer
         EXPECT_FALSE(std::filesystem::exists(blob())) << "a file the sandbox wrote is in the host's tmpfs of mode 1777";
         EXPECT_FALSE(std::filesystem::exists(other()))
             << "a file the sandbox wrote is in an others-writable directory of the host's tmpfs";

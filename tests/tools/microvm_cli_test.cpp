@@ -251,10 +251,12 @@ TEST(MicrovmCli, ErrorMessagesShowControlCharactersEscaped) {
 // not see, "ASCII smuggling"), zero-width and bidirectional marks, separators (red team,
 // 2026-12-06).
 TEST(MicrovmCli, ErrorMessagesShowInvisibleCharactersEscaped) {
-    TempFile source("(throw (error \"ok\xf3\xa0\x81\x89\xe2\x80\x8b\xd8\x9c\xe2\x80\xa8\xef\xbb\xbf\xc2\xad" "end\"))");
+    TempFile source("(throw (error \"ok\xf3\xa0\x81\x89\xe2\x80\x8b\xd8\x9c\xe2\x80\xa8\xef\xbb\xbf\xc2\xad"
+                    "\xef\xb8\x8f\xcd\x8f\xe1\xa0\x8b" "end\"))");
     auto r = microvm({"eval", "-p", "mock", "-f", source.path()});
     EXPECT_EQ(r.status, 1) << r.err;
-    EXPECT_NE(r.err.find("ok\\U000e0049\\u200b\\u061c\\u2028\\ufeff\\u00adend"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("ok\\U000e0049\\u200b\\u061c\\u2028\\ufeff\\u00ad\\ufe0f\\u034f\\u180bend"), std::string::npos)
+        << r.err;
 }
 
 // The CLI's messages about a file name it was given show the name escaped: a glob over a

@@ -42,7 +42,8 @@ TEST(SandboxCliOutput, TheVerdictFollowsTheProgramsOutputOnALineOfItsOwn) {
     CommandResult shown = testsupport::run_command(
         {"/usr/bin/script", "-qec",
          std::string(MICROVM_BINARY) + " run -p process --fs ro --timeout 1s -- /bin/sh -c \"" + program + "\"", "/dev/null"});
-    EXPECT_NE(shown.out.find("working...\x1b]2;\x1b\\\x1b[0m\x1b(B\x0f\r\nerror: timeout:"), std::string::npos) << shown.out;
+    EXPECT_NE(shown.out.find("working...\x1b]2;\x1b\\\x1b]110\x1b\\\x1b]111\x1b\\\x1b]104\x1b\\\x1b[0m\x1b(B\x0f\r\nerror: timeout:"),
+              std::string::npos) << shown.out;
 }
 
 // A host that cannot start a thread or a process (a user whose pids.max is spent: a rootless

@@ -143,6 +143,15 @@ TEST(RtfsCli, HelloExampleRuns) {
     EXPECT_TRUE(r.out.starts_with("Hello, RTFS!\n")) << r.out;
 }
 
+// --json is pure ASCII, as microvm's: a right-to-left override or a C1 control the program chose
+// is \u-escaped (a review, 2026-12-06).
+TEST(RtfsCli, JsonIsPureAscii) {
+    CliResult r = rtfs({"--json", "eval", R"((str "a\u202eb\u009bc"))"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    for (char c : r.out) ASSERT_LT(static_cast<unsigned char>(c), 0x80) << r.out;
+    EXPECT_EQ(nlohmann::json::parse(r.out)["value"], "\"a\xe2\x80\xae" "b\xc2\x9b" "c\"");
+}
+
 TEST(RtfsCli, JsonShape) {
     CliResult r = rtfs({"--json", "eval", "(+ 1 2)"});
     EXPECT_EQ(r.status, 0);

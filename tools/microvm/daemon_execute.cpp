@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "daemon_client.hpp"
@@ -11,6 +12,7 @@
 #include "microvm/errors.hpp"
 #include "microvm/json_output.hpp"
 #include "microvm/security_level.hpp"
+#include "microvm/utf8.hpp"
 #include "report.hpp"
 
 namespace microvm::cli {
@@ -99,6 +101,18 @@ std::pair<std::string, std::string> api_error(const DaemonReply& reply) {
             "the daemon answered HTTP " + std::to_string(reply.status) + (text.empty() ? "" : ": " + text)};
 }
 
+// Whether every text in v (object keys too) is UTF-8.
+bool all_utf8(const json& v) {
+    if (v.is_string()) return is_valid_utf8(v.get_ref<const std::string&>());
+    if (v.is_array()) return std::all_of(v.begin(), v.end(), [](const json& e) { return all_utf8(e); });
+    if (v.is_object()) {
+        for (const auto& [key, value] : v.items()) {
+            if (!is_valid_utf8(key) || !all_utf8(value)) return false;
+        }
+    }
+    return true;
+}
+
 }  // namespace
 
 Expected<json> execution_body(const PolicyFlags& f, const Program& program) {
@@ -136,6 +150,13 @@ Expected<json> execution_body(const PolicyFlags& f, const Program& program) {
     if (f.security) body["security_level"] = *f.security;
     if (!f.allow.empty()) body["capabilities"] = f.allow;
     if (f.capability) body["capability"] = *f.capability;
+    // The daemon's API is JSON, which carries text: a source, an argument or a value that is not
+    // UTF-8 is a usage error naming it (it was an exception, setup_error; a review, 2026-12-06).
+    for (const auto& [key, value] : body.items()) {
+        if (!all_utf8(value))
+            return fail(Failure::Kind::InvalidInput, "--daemon: the " + key + " given holds bytes that are not UTF-8, "
+                                                     "which the daemon's API (JSON text) cannot carry; run it locally");
+    }
     return body;
 }
 

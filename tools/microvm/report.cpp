@@ -14,17 +14,19 @@ namespace microvm::cli {
 namespace {
 
 // Unicode's format characters, line and paragraph separators (general categories Cf, Zl, Zp:
-// python3's unicodedata, Unicode 14, and 15's U+13439-1343F), the Hangul fillers that show as
-// blanks, and E0000-E0FFF (tags, variation selectors): invisible on a terminal, they reorder
-// what is shown (bidirectional marks) or carry text a reader does not see (tags, zero-width
-// characters: red team, 2026-12-06).
+// python3's unicodedata, Unicode 14, and 15's U+13439-1343F) and its default-ignorable code
+// points (the Hangul fillers, the combining grapheme joiner, Mongolian and other variation
+// selectors FE00-FE0F, U+2065, FFF0-FFF8, E0000-E0FFF with the tags): invisible on a terminal,
+// they reorder what is shown (bidirectional marks) or carry text a reader does not see (tags,
+// variation selectors, zero-width characters: red team, 2026-12-06).
 bool invisible(uint32_t cp) {
     static constexpr uint32_t kRanges[][2] = {
-        {0x00ad, 0x00ad}, {0x0600, 0x0605}, {0x061c, 0x061c}, {0x06dd, 0x06dd}, {0x070f, 0x070f},
-        {0x0890, 0x0891}, {0x08e2, 0x08e2}, {0x115f, 0x1160}, {0x180e, 0x180e}, {0x200b, 0x200f},
-        {0x2028, 0x202e}, {0x2060, 0x2064}, {0x2066, 0x206f}, {0x3164, 0x3164}, {0xfeff, 0xfeff},
-        {0xffa0, 0xffa0}, {0xfff9, 0xfffb}, {0x110bd, 0x110bd}, {0x110cd, 0x110cd},
-        {0x13430, 0x1343f}, {0x1bca0, 0x1bca3}, {0x1d173, 0x1d17a}, {0xe0000, 0xe0fff}};
+        {0x00ad, 0x00ad}, {0x034f, 0x034f}, {0x0600, 0x0605}, {0x061c, 0x061c}, {0x06dd, 0x06dd},
+        {0x070f, 0x070f}, {0x0890, 0x0891}, {0x08e2, 0x08e2}, {0x115f, 0x1160}, {0x17b4, 0x17b5},
+        {0x180b, 0x180f}, {0x200b, 0x200f}, {0x2028, 0x202e}, {0x2060, 0x206f}, {0x3164, 0x3164},
+        {0xfe00, 0xfe0f}, {0xfeff, 0xfeff}, {0xffa0, 0xffa0}, {0xfff0, 0xfffb}, {0x110bd, 0x110bd},
+        {0x110cd, 0x110cd}, {0x13430, 0x1343f}, {0x1bca0, 0x1bca3}, {0x1d173, 0x1d17a},
+        {0xe0000, 0xe0fff}};
     for (const auto& r : kRanges) {
         if (cp >= r[0] && cp <= r[1]) return true;
     }
@@ -38,14 +40,16 @@ std::atomic<bool> g_mid_line[2] = {false, false};
 std::atomic<int> g_last_stream{1};
 
 // What goes before a line of the CLI's own on stderr: on a terminal, once the program wrote
-// anything, the end of any string it left open (ST), attributes and character set reset; a
+// anything, the end of any string it left open (ST), colours, attributes and character set
+// reset (colours a program set in its palette or as defaults could hide the line too); a
 // newline where the program's last line on that terminal (or on stderr elsewhere) was unfinished.
 std::string own_line_start() {
     if (!g_passed.exchange(false)) return {};
     const bool terminal = ::isatty(STDERR_FILENO) == 1;
     const bool shared = terminal && ::isatty(STDOUT_FILENO) == 1;
     const int last = shared ? g_last_stream.load() : 1;
-    std::string out = terminal ? "\x1b\\\x1b[0m\x1b(B\x0f" : "";
+    // ST, default colours (OSC 110/111) and palette (OSC 104) back, SGR 0, G0 ASCII, SI.
+    std::string out = terminal ? "\x1b\\\x1b]110\x1b\\\x1b]111\x1b\\\x1b]104\x1b\\\x1b[0m\x1b(B\x0f" : "";
     if (g_mid_line[last].load()) out += "\n";
     g_mid_line[0] = g_mid_line[1] = false;
     return out;

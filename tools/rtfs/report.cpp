@@ -27,8 +27,9 @@ std::string json_text(const Outcome& o) {
         j["error"] = std::move(err);
     }
     if (!o.output.empty()) j["output"] = o.output;
-    // Program output may be any bytes: replace invalid UTF-8 rather than fail.
-    return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+    // Program output may be any bytes: replace invalid UTF-8 rather than fail. ASCII only, as
+    // microvm's --json: what a program chose acts on no terminal that shows the document.
+    return j.dump(-1, ' ', true, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 }  // namespace

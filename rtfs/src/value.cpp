@@ -11,6 +11,7 @@
 #include <unordered_set>
 
 #include "rtfs/function.hpp"
+#include "native_stack.hpp"
 #include "rtfs/interpreter.hpp"
 
 namespace rtfs {
@@ -337,6 +338,9 @@ struct EqualityWalk {
     // of them, so that walks nested a thousand deep do not keep kMemoPairs each (3.7 GB of the
     // host's from a value of a megabyte: a review, 2026-12-06).
     size_t iterative_pairs = 0;
+    // The lowest native stack address the walk may reach: nesting ends there as too deep,
+    // whatever the frames cost (sanitizers make them several times larger).
+    const char* stack_floor = nullptr;
 };
 thread_local EqualityWalk* t_equality_walk = nullptr;
 
@@ -407,7 +411,8 @@ size_t collection_size(const Value& v) { return v.is(Type::Map) ? v.map().size()
     if (!t_walk_interruption)
         t_walk_interruption = new Error(ErrorKind::RecursionLimit,
                                         "Recursion limit: cannot compare values nested more than " +
-                                            std::to_string(2 * kMaxValueDepth) + " levels deep");
+                                            std::to_string(2 * kMaxValueDepth) +
+                                            " levels deep, or deeper than this thread's stack holds");
     return false;
 }
 
@@ -422,7 +427,8 @@ bool equals_iterative(const Value& a, const Value& b) {
     std::vector<std::pair<const Value*, const Value*>> work{{&a, &b}};
     // The walk's answer is that every pair on its list is equal: a pair of collections already
     // taken off the list needs no second look (it is equal, or the walk answers false anyway).
-    std::optional<std::unordered_set<PairKey, PairKeyHash>> seen;
+    // (On the heap: this frame is repeated once per nested walk.)
+    std::unique_ptr<std::unordered_set<PairKey, PairKeyHash>> seen;
     uint32_t entered = 0;
     while (!work.empty()) {
         const Value& x = *work.back().first;
@@ -436,7 +442,7 @@ bool equals_iterative(const Value& a, const Value& b) {
         if (x.object_ptr() == y.object_ptr()) continue;
         if (collection_size(x) != collection_size(y)) return false;
         if (!walk_step()) return false;
-        if (!seen && ++entered > kMemoAfter) seen.emplace();
+        if (!seen && ++entered > kMemoAfter) seen = std::make_unique<std::unordered_set<PairKey, PairKeyHash>>();
         if (seen) {
             const PairKey pair{x.object_ptr(), y.object_ptr()};
             if (seen->contains(pair)) continue;
@@ -470,6 +476,7 @@ uint64_t cached_hash(const Value& v) {
 // Two collections of matching kinds and sizes, within the outermost equality's walk.
 bool equal_collections(const Value& a, const Value& b) {
     EqualityWalk& walk = *t_equality_walk;
+    if (detail::below_stack_floor(walk.stack_floor)) return too_deep_to_test_equality();
     if (!walk.memo && ++walk.entered > kMemoAfter) walk.memo.emplace();
     if (walk.memo) {
         if (const bool* known = walk.memo->find(a.object_ptr(), b.object_ptr())) return *known;
@@ -483,6 +490,17 @@ bool equal_collections(const Value& a, const Value& b) {
     }
     // (After an interruption the answer means nothing, and neither does the rest of the walk.)
     if (walk.memo) walk.memo->put(a.object_ptr(), b.object_ptr(), equal);
+    return equal;
+}
+
+// The outermost equality on this thread: its walk's state lives in this frame alone, not in
+// every equals() frame the walk nests (sanitizers multiply what each frame holds).
+[[gnu::noinline]] bool equals_outermost(const Value& a, const Value& b) {
+    EqualityWalk walk;
+    walk.stack_floor = detail::stack_floor_here();
+    t_equality_walk = &walk;
+    const bool equal = equal_collections(a, b);
+    t_equality_walk = nullptr;
     return equal;
 }
 
@@ -508,12 +526,7 @@ bool equals(const Value& a, const Value& b) {
             if (const uint64_t ha = cached_hash(a), hb = cached_hash(b); ha && hb && ha != hb)
                 return false;  // both hashed before, and equal values hash equally
             if (!walk_step()) return false;
-            if (t_equality_walk) return equal_collections(a, b);
-            EqualityWalk walk;  // the outermost equality on this thread
-            t_equality_walk = &walk;
-            const bool equal = equal_collections(a, b);
-            t_equality_walk = nullptr;
-            return equal;
+            return t_equality_walk ? equal_collections(a, b) : equals_outermost(a, b);
         }
         case Type::Function:
         case Type::Error: return a.object_ptr() == b.object_ptr();

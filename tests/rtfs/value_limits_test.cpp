@@ -2,6 +2,7 @@
 // thousands of elements: comparing, hashing, testing equality and printing them must neither
 // overflow the native stack nor take quadratic time, whatever the host runs them on.
 #include <gtest/gtest.h>
+#include <pthread.h>
 
 #include <string>
 #include <unordered_set>
@@ -81,6 +82,28 @@ TEST(ValueLimits, EqualityTooDeepToWalkIsARecursionLimitNotFalse) {
                                 deep(1'500, "{:k acc :i i}") + " f " +
                                 deep(1'500, "{:k acc :i i}", "1") + "] ";
     expect_value(eval(shallow + "[(= d e) (= d f)])"), "[true false]");
+}
+
+// On a small stack the nesting equality walks ends where the stack does, as too deep: the walks
+// counted levels only, and a thread of 256 KiB (or sanitizers' larger frames on 8 MiB: this
+// stop's CI) ran out of stack before the level limit (a crash of the host process).
+TEST(ValueLimits, EqualityOnASmallStackEndsAsTooDeepNotACrash) {
+    const std::string d = "(let [s " + deep(1'800, "#{acc i}") + " t " + deep(1'800, "#{acc i}") + "] (= s t))";
+    rtfs::Result<rtfs::Value> r = rtfs::Value();
+    pthread_attr_t attr;
+    ASSERT_EQ(pthread_attr_init(&attr), 0);
+    ASSERT_EQ(pthread_attr_setstacksize(&attr, 256 * 1024), 0);
+    pthread_t thread;
+    auto body = [](void* arg) -> void* {
+        auto* out = static_cast<std::pair<const std::string*, rtfs::Result<rtfs::Value>*>*>(arg);
+        *out->second = eval(*out->first);
+        return nullptr;
+    };
+    std::pair<const std::string*, rtfs::Result<rtfs::Value>*> arg{&d, &r};
+    ASSERT_EQ(pthread_create(&thread, &attr, body, &arg), 0);
+    pthread_join(thread, nullptr);
+    pthread_attr_destroy(&attr);
+    expect_error(r, rtfs::ErrorKind::RecursionLimit);
 }
 
 // Hashing (sets of more than 16 elements, map indexes) walks its argument too.

@@ -55,6 +55,19 @@ namespace {
 
 constexpr int64_t kLimit = 16 << 20;
 
+// The host's peak while expr evaluates to printed, after setup, in an interpreter of a 256 MiB
+// limit.
+int64_t host_peak_of(const std::string& setup, const std::string& expr, const std::string& printed) {
+    rtfs::Interpreter interp({.memory_limit_bytes = 256 << 20});
+    auto made = interp.eval(setup);
+    EXPECT_TRUE(made.has_value()) << made.error().describe();
+    return host_peak_during([&] {
+        auto r = interp.eval(expr);
+        ASSERT_TRUE(r.has_value()) << r.error().describe();
+        EXPECT_EQ(rtfs::print(*r), printed);
+    });
+}
+
 // A text refused for its size is refused before any of it is built: it was built first (grown
 // by doubling, uncharged) up to the limit and past it, and only then refused.
 TEST(HostMemory, RefusedTextIsNeverBuilt) {
@@ -73,18 +86,12 @@ TEST(HostMemory, RefusedTextIsNeverBuilt) {
 // The letrec collector's scan is bounded: a kept closure that reaches a vector of 300,000
 // vectors left all of them in the scan's map (about 20 MB of the host, at every collection).
 TEST(HostMemory, LetrecCollectionScansABoundedNumberOfValues) {
-    rtfs::Interpreter interp({.memory_limit_bytes = 256 << 20});
-    ASSERT_TRUE(interp.eval("(def big (vec (map vector (range 300000))))"
-                            "(defn hold [n] (let [b big"
-                            "                     ev? (fn [k] (if (= k 0) (count b) (od? (- k 1))))"
-                            "                     od? (fn [k] (if (= k 0) 0 (ev? (- k 1))))]"
-                            "                 (ev? (mod n 2))))")
-                    .has_value());
-    const int64_t peak = host_peak_during([&] {
-        auto r = interp.eval("(count (filter pos? (map hold (range 2000))))");
-        ASSERT_TRUE(r.has_value()) << r.error().describe();
-        EXPECT_EQ(rtfs::print(*r), "1000");
-    });
+    const int64_t peak = host_peak_of("(def big (vec (map vector (range 300000))))"
+                                      "(defn hold [n] (let [b big"
+                                      "                     ev? (fn [k] (if (= k 0) (count b) (od? (- k 1))))"
+                                      "                     od? (fn [k] (if (= k 0) 0 (ev? (- k 1))))]"
+                                      "                 (ev? (mod n 2))))",
+                                      "(count (filter pos? (map hold (range 2000))))", "1000");
     EXPECT_LT(peak, 2 << 20) << "host bytes at the peak";
 }
 
@@ -93,20 +100,14 @@ TEST(HostMemory, LetrecCollectionScansABoundedNumberOfValues) {
 // (65,536 distinct pairs per level), kept 65,536 pairs per level before (a review, 2026-12-06:
 // 1.5 GB of the host's at 400 levels under --memory 64).
 TEST(HostMemory, NestedEqualityWalksShareOneBudgetOfPairs) {
-    rtfs::Interpreter interp({.memory_limit_bytes = 256 << 20});
-    ASSERT_TRUE(interp.eval("(def vs (vec (map (fn [i] (vector 0)) (range 256))))"
-                            "(def X (vec (repeat 256 vs)))"
-                            "(def X2 (vec (map (fn [k] (vec (concat (drop k vs) (take k vs)))) (range 256))))"
-                            "(defn build [x levels]"
-                            "  (let [inner (reduce (fn [l _] [(hash-set l :m) x]) [1] (range levels))]"
-                            "    (reduce (fn [a _] [a]) inner (range 1000))))"
-                            "(def d (build X 60)) (def e (build X2 60))")
-                    .has_value());
-    const int64_t peak = host_peak_during([&] {
-        auto r = interp.eval("(= d e)");
-        ASSERT_TRUE(r.has_value()) << r.error().describe();
-        EXPECT_EQ(rtfs::print(*r), "true");
-    });
+    const int64_t peak = host_peak_of("(def vs (vec (map (fn [i] (vector 0)) (range 256))))"
+                                      "(def X (vec (repeat 256 vs)))"
+                                      "(def X2 (vec (map (fn [k] (vec (concat (drop k vs) (take k vs)))) (range 256))))"
+                                      "(defn build [x levels]"
+                                      "  (let [inner (reduce (fn [l _] [(hash-set l :m) x]) [1] (range levels))]"
+                                      "    (reduce (fn [a _] [a]) inner (range 1000))))"
+                                      "(def d (build X 60)) (def e (build X2 60))",
+                                      "(= d e)", "true");
     EXPECT_LT(peak, 32 << 20) << "host bytes at the peak";
 }
 

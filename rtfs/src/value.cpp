@@ -687,7 +687,8 @@ static int type_rank(Type t) {
 
 [[gnu::noinline, gnu::cold]] static Unexpected<Error> too_deep_to_compare() {
     return error(ErrorKind::RecursionLimit, "Recursion limit: cannot compare values nested more than " +
-                                                std::to_string(kMaxValueDepth) + " levels deep");
+                                                std::to_string(kMaxValueDepth) +
+                                                " levels deep, or deeper than this thread's stack holds");
 }
 
 // Ordering meets pairs of shared parts once per path as equality does: past kMemoAfter pairs
@@ -695,6 +696,8 @@ static int type_rank(Type t) {
 struct OrderingWalk {
     std::optional<PairMemo<int>> memo;
     uint32_t entered = 0;
+    // As equality's: the nesting ends where the thread's stack does, whatever a frame costs.
+    const char* stack_floor = detail::stack_floor_here();
 };
 
 static Result<int> compare_at(const Value& a, const Value& b, uint32_t level, OrderingWalk& walk) {
@@ -720,7 +723,7 @@ static Result<int> compare_at(const Value& a, const Value& b, uint32_t level, Or
             return c < 0 ? -1 : (c > 0 ? 1 : 0);
         }
         case 6: {
-            if (level >= kMaxValueDepth) return too_deep_to_compare();
+            if (level >= kMaxValueDepth || detail::below_stack_floor(walk.stack_floor)) return too_deep_to_compare();
             RTFS_CHECK(poll_walk());
             if (!walk.memo && ++walk.entered > kMemoAfter) walk.memo.emplace();
             if (walk.memo) {

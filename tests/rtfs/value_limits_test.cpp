@@ -24,6 +24,28 @@ rtfs::Result<rtfs::Value> eval(const std::string& program) {
     return interp.eval(program);
 }
 
+// program evaluated on a thread of 256 KiB of stack.
+rtfs::Result<rtfs::Value> eval_on_small_stack(const std::string& program) {
+    rtfs::Result<rtfs::Value> r = rtfs::Value();
+    std::pair<const std::string*, rtfs::Result<rtfs::Value>*> arg{&program, &r};
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    pthread_t thread;
+    auto body = [](void* p) -> void* {
+        auto* io = static_cast<std::pair<const std::string*, rtfs::Result<rtfs::Value>*>*>(p);
+        *io->second = eval(*io->first);
+        return nullptr;
+    };
+    if (pthread_create(&thread, &attr, body, &arg) == 0) {
+        pthread_join(thread, nullptr);
+    } else {
+        ADD_FAILURE() << "no thread";
+    }
+    pthread_attr_destroy(&attr);
+    return r;
+}
+
 void expect_error(const rtfs::Result<rtfs::Value>& r, rtfs::ErrorKind kind) {
     ASSERT_FALSE(r.has_value()) << rtfs::print(*r, 200);
     EXPECT_EQ(r.error().kind(), kind) << r.error().describe();
@@ -88,22 +110,14 @@ TEST(ValueLimits, EqualityTooDeepToWalkIsARecursionLimitNotFalse) {
 // counted levels only, and a thread of 256 KiB (or sanitizers' larger frames on 8 MiB: this
 // stop's CI) ran out of stack before the level limit (a crash of the host process).
 TEST(ValueLimits, EqualityOnASmallStackEndsAsTooDeepNotACrash) {
-    const std::string d = "(let [s " + deep(1'800, "#{acc i}") + " t " + deep(1'800, "#{acc i}") + "] (= s t))";
-    rtfs::Result<rtfs::Value> r = rtfs::Value();
-    pthread_attr_t attr;
-    ASSERT_EQ(pthread_attr_init(&attr), 0);
-    ASSERT_EQ(pthread_attr_setstacksize(&attr, 256 * 1024), 0);
-    pthread_t thread;
-    auto body = [](void* arg) -> void* {
-        auto* out = static_cast<std::pair<const std::string*, rtfs::Result<rtfs::Value>*>*>(arg);
-        *out->second = eval(*out->first);
-        return nullptr;
-    };
-    std::pair<const std::string*, rtfs::Result<rtfs::Value>*> arg{&d, &r};
-    ASSERT_EQ(pthread_create(&thread, &attr, body, &arg), 0);
-    pthread_join(thread, nullptr);
-    pthread_attr_destroy(&attr);
-    expect_error(r, rtfs::ErrorKind::RecursionLimit);
+    expect_error(eval_on_small_stack("(let [s " + deep(1'800, "#{acc i}") + " t " + deep(1'800, "#{acc i}") + "] (= s t))"),
+                 rtfs::ErrorKind::RecursionLimit);
+}
+
+// The same for ordering: 999 levels, within its level limit, crashed a 256 KiB thread.
+TEST(ValueLimits, CompareOnASmallStackEndsAsTooDeepNotACrash) {
+    expect_error(eval_on_small_stack("(let [d " + deep(999, "[acc]") + " e " + deep(999, "[acc]", "1") + "] (compare d e))"),
+                 rtfs::ErrorKind::RecursionLimit);
 }
 
 // Hashing (sets of more than 16 elements, map indexes) walks its argument too.

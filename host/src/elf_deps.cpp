@@ -1,7 +1,6 @@
 #include "host/elf_deps.hpp"
 
 #include <elf.h>
-#include <fcntl.h>
 #include <glob.h>
 #include <sys/stat.h>
 
@@ -17,7 +16,6 @@
 
 #include "host/elf_file.hpp"
 #include "host/paths.hpp"
-#include "host/unique_fd.hpp"
 
 namespace microvm::host {
 namespace {
@@ -197,14 +195,10 @@ class Resolver {
     // Something that is not a regular file where the loader looks (a planted FIFO, a device) is
     // refused: the loader would block on it or fail there.
     Expected<std::optional<SharedObject>> candidate(const std::string& path, bool needs_alias) {
-        // One kernel lookup per place, however deep the path and its links: what cannot be
-        // opened (missing, a loop, no permission) is nothing the loader could load either, and
-        // the real path of what is there is its descriptor's. realpath lstat()s every prefix of
-        // the path: 4 s for one place 2,000 directories down, reached through a few links (a
-        // review, 2026-12-06). O_PATH opens a FIFO without waiting for a writer.
-        const UniqueFd at(::open(path.c_str(), O_PATH | O_CLOEXEC));
-        if (!at.valid()) return std::optional<SharedObject>{};
-        const std::optional<std::string> real = fd_real_path(at.get());
+        // One kernel lookup per place, however deep the path and its links
+        // (canonical_host_path): what cannot be resolved (missing, a loop, no permission) is
+        // nothing the loader could load either.
+        const auto real = canonical_host_path(path);
         if (!real) return std::optional<SharedObject>{};
         if (!infos_.count(*real)) {
             if (++objects_read_ > kMaxObjectsRead) {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "host/elf_file.hpp"
+#include "host/paths.hpp"
 #include "host/unique_fd.hpp"
 #include "planning_support.hpp"
 
@@ -427,30 +428,39 @@ TEST(ElfDeps, ASearchThroughTooManyPlacesIsRefused) {
     EXPECT_EQ(fine->missing.size(), 10u);
 }
 
-// The attack (a review, 2026-12-06): places that are each expensive. A directory 1,500 levels
-// down, holding a file that is no library and a link "s" to itself, reached through a link S: a
-// DT_RUNPATH of 4,000 entries S/s/.../s makes every place a walk of 57,000 components, and a
-// place holding something was resolved with realpath (an lstat per prefix: seconds each). The
-// search opens each place once and ends at its time budget (5 s), refused, where it ran for hours.
+// A directory `levels` levels down below dir, holding libzz.so (no ELF) and a link "s" to itself,
+// and a link dir/S to it: dir/S/s/.../s (links times "s") is a walk of links x levels
+// components. Returns the deep directory's path.
+std::string make_deep_links(const std::string& dir, int levels) {
+    std::string deep = dir;
+    UniqueFd at(::open(deep.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    for (int i = 0; i < levels; ++i) {
+        EXPECT_EQ(::mkdirat(at.get(), "x", 0755), 0) << i << ": " << std::strerror(errno);
+        at = UniqueFd(::openat(at.get(), "x", O_PATH | O_DIRECTORY | O_CLOEXEC));
+        deep += "/x";
+    }
+    EXPECT_EQ(::symlinkat(deep.c_str(), at.get(), "s"), 0);
+    const UniqueFd lib(::openat(at.get(), "libzz.so", O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+    EXPECT_EQ(::write(lib.get(), "no ELF", 6), 6);
+    EXPECT_EQ(::symlink(deep.c_str(), (dir + "/S").c_str()), 0);
+    return deep;
+}
+
+std::string through_links(const std::string& dir, int links) {
+    std::string path = dir + "/S";
+    for (int i = 0; i < links; ++i) path += "/s";
+    return path;
+}
+
+// The attack (a review, 2026-12-06): places that are each expensive. A DT_RUNPATH of 4,000
+// entries through 38 links to a directory 1,500 levels down makes every place a walk of 57,000
+// components, and a place holding something was resolved with realpath (an lstat per prefix:
+// seconds each). The search opens each place once and ends at its time budget (5 s), refused,
+// where it ran for hours.
 TEST(ElfDeps, ASearchThatTakesTooLongIsRefused) {
     TempDir dir;
-    std::string deep = dir.path();
-    {
-        UniqueFd at(::open(deep.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-        for (int i = 0; i < 1500; ++i) {
-            ASSERT_EQ(::mkdirat(at.get(), "x", 0755), 0) << i << ": " << std::strerror(errno);
-            at = UniqueFd(::openat(at.get(), "x", O_PATH | O_DIRECTORY | O_CLOEXEC));
-            ASSERT_TRUE(at.valid());
-            deep += "/x";
-        }
-        ASSERT_EQ(::symlinkat(deep.c_str(), at.get(), "s"), 0);
-        const UniqueFd lib(::openat(at.get(), "libzz.so", O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
-        ASSERT_TRUE(lib.valid());
-        ASSERT_EQ(::write(lib.get(), "no ELF", 6), 6);
-    }
-    ASSERT_EQ(::symlink(deep.c_str(), (dir.path() + "/S").c_str()), 0);
-    std::string entry = dir.path() + "/S";
-    for (int i = 0; i < 38; ++i) entry += "/s";
+    make_deep_links(dir.path(), 1500);
+    const std::string entry = through_links(dir.path(), 38);
     std::string runpath;
     for (int i = 0; i < 4000; ++i) runpath += (i ? ":" : "") + entry;
     const std::string strtab = std::string(1, '\0') + "libzz.so" + std::string(1, '\0') + runpath + std::string(1, '\0');
@@ -461,6 +471,19 @@ TEST(ElfDeps, ASearchThatTakesTooLongIsRefused) {
     auto deps = resolve_dependencies(program);
     ASSERT_FALSE(deps) << "searched, " << deps->missing.size() << " names missing";
     EXPECT_NE(deps.error().message.find("took longer than 5 s"), std::string::npos) << deps.error().message;
+}
+
+// Every path a program's files name (its PT_INTERP, a "#!" interpreter) is resolved by
+// canonical_host_path: one lookup, not realpath's lstat of every prefix, which took seconds for
+// one such path (a second reading, 2026-12-06: the dependency search had stopped using realpath,
+// the interpreters it and program_files resolve still did).
+TEST(ElfDeps, APathThroughDeepLinksResolvesInOneLookup) {
+    TempDir dir;
+    const std::string deep = make_deep_links(dir.path(), 1900);
+    const std::string named = through_links(dir.path(), 38) + "/libzz.so";
+    ASSERT_TRUE(returns_within(std::chrono::seconds(1), [&] { (void)canonical_host_path(named); }))
+        << "canonical_host_path still ran after 1 s (killed)";
+    EXPECT_EQ(canonical_host_path(named).value(), deep + "/libzz.so");
 }
 
 // Headers the kernel or the loader refuses are refused: a PT_INTERP whose bytes end before its

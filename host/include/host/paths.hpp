@@ -30,10 +30,11 @@ std::string parent_path(std::string_view absolute_path);
 // (a sandbox's leased uid on the host) reaches real_path at all.
 bool searchable_by_others_above(const std::string& real_path);
 
-// The host path with every symlink resolved (realpath). InvalidInput when it does not exist.
+// The host path with every symlink resolved, in one lookup (the path of an O_PATH descriptor),
+// whatever its depth. InvalidInput when it does not exist.
 Expected<std::string> canonical_host_path(const std::string& path);
 
-// path (absolute) with its longest existing prefix resolved (realpath) and the rest appended as
+// path (absolute) with its longest existing prefix resolved (as canonical_host_path) and the rest appended as
 // given: the real path a path that does not exist yet will have. A path of PATH_MAX bytes or more
 // is returned as it is: no system call takes it.
 std::string resolved_path(const std::string& path);

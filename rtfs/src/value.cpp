@@ -291,6 +291,11 @@ bool walk_step() {
 
 uint64_t scramble(uint64_t x);
 
+// A collection's kept hash (0: not hashed yet), read by equality and written by hashing.
+const HashCache& hash_cache_of(const Value& v) {
+    return v.is(Type::Map) ? v.map().hash_cache : static_cast<const SeqObj*>(v.object_ptr())->hash_cache;
+}
+
 // Two collections (by object), as equality and ordering meet them.
 struct PairKey {
     const Object* a;
@@ -316,24 +321,27 @@ constexpr size_t kMemoPairs = size_t{1} << 16;
 template <class R>
 class PairMemo {
 public:
-    const R* find(const Object* a, const Object* b) const {
-        auto it = known_.find(PairKey{a, b});
-        return it == known_.end() ? nullptr : &it->second;
+    // A walk enters the pair (a, b): what it answered before, once the table is kept.
+    const R* enter(const Object* a, const Object* b) {
+        if (!known_ && ++entered_ > kMemoAfter) known_.emplace();
+        if (!known_) return nullptr;
+        auto it = known_->find(PairKey{a, b});
+        return it == known_->end() ? nullptr : &it->second;
     }
     void put(const Object* a, const Object* b, R r) {
-        if (known_.size() < kMemoPairs) known_.emplace(PairKey{a, b}, r);
+        if (known_ && known_->size() < kMemoPairs) known_->emplace(PairKey{a, b}, r);
     }
 
 private:
-    std::unordered_map<PairKey, R, PairKeyHash> known_;
+    uint32_t entered_ = 0;
+    std::optional<std::unordered_map<PairKey, R, PairKeyHash>> known_;
 };
 
 // The memo of the outermost equality running on this thread (its frame owns it), created once
 // that equality has entered kMemoAfter pairs. Objects cannot die or change during the walk
 // (the caller holds both values), so a pointer pair names the same two values throughout.
 struct EqualityWalk {
-    std::optional<PairMemo<bool>> memo;
-    uint32_t entered = 0;
+    PairMemo<bool> memo;
     // Pairs the nested iterative walks keep between them (equals_iterative): one budget for all
     // of them, so that walks nested a thousand deep do not keep kMemoPairs each (3.7 GB of the
     // host's from a value of a megabyte: a review, 2026-12-06).
@@ -468,19 +476,11 @@ bool equals_iterative(const Value& a, const Value& b) {
     return true;
 }
 
-uint64_t cached_hash(const Value& v) {
-    return v.is(Type::Map) ? v.map().hash_cache.get()
-                           : static_cast<const SeqObj*>(v.object_ptr())->hash_cache.get();
-}
-
 // Two collections of matching kinds and sizes, within the outermost equality's walk.
 bool equal_collections(const Value& a, const Value& b) {
     EqualityWalk& walk = *t_equality_walk;
     if (detail::below_stack_floor(walk.stack_floor)) return too_deep_to_test_equality();
-    if (!walk.memo && ++walk.entered > kMemoAfter) walk.memo.emplace();
-    if (walk.memo) {
-        if (const bool* known = walk.memo->find(a.object_ptr(), b.object_ptr())) return *known;
-    }
+    if (const bool* known = walk.memo.enter(a.object_ptr(), b.object_ptr())) return *known;
     bool equal;
     if (t_equals_level >= kMaxValueDepth) {
         equal = equals_iterative(a, b);
@@ -489,7 +489,7 @@ bool equal_collections(const Value& a, const Value& b) {
         equal = equal_contents(a, b);
     }
     // (After an interruption the answer means nothing, and neither does the rest of the walk.)
-    if (walk.memo) walk.memo->put(a.object_ptr(), b.object_ptr(), equal);
+    walk.memo.put(a.object_ptr(), b.object_ptr(), equal);
     return equal;
 }
 
@@ -523,7 +523,7 @@ bool equals(const Value& a, const Value& b) {
         case Type::Map: {
             if (a.object_ptr() == b.object_ptr()) return true;
             if (collection_size(a) != collection_size(b)) return false;
-            if (const uint64_t ha = cached_hash(a), hb = cached_hash(b); ha && hb && ha != hb)
+            if (const uint64_t ha = hash_cache_of(a).get(), hb = hash_cache_of(b).get(); ha && hb && ha != hb)
                 return false;  // both hashed before, and equal values hash equally
             if (!walk_step()) return false;
             return t_equality_walk ? equal_collections(a, b) : equals_outermost(a, b);
@@ -585,10 +585,6 @@ uint64_t scalar_hash(const Value& v) {
         case Type::Map: break;  // hash_collection
     }
     return 0;
-}
-
-const HashCache& hash_cache_of(const Value& v) {
-    return v.is(Type::Map) ? v.map().hash_cache : static_cast<const SeqObj*>(v.object_ptr())->hash_cache;
 }
 
 // A collection being hashed: its hash so far, and the next of its parts to fold in (a map's
@@ -694,8 +690,7 @@ static int type_rank(Type t) {
 // Ordering meets pairs of shared parts once per path as equality does: past kMemoAfter pairs
 // it keeps what each pair it finished answered (an error ends the whole comparison).
 struct OrderingWalk {
-    std::optional<PairMemo<int>> memo;
-    uint32_t entered = 0;
+    PairMemo<int> memo;
     // As equality's: the nesting ends where the thread's stack does, whatever a frame costs.
     const char* stack_floor = detail::stack_floor_here();
 };
@@ -725,10 +720,7 @@ static Result<int> compare_at(const Value& a, const Value& b, uint32_t level, Or
         case 6: {
             if (level >= kMaxValueDepth || detail::below_stack_floor(walk.stack_floor)) return too_deep_to_compare();
             RTFS_CHECK(poll_walk());
-            if (!walk.memo && ++walk.entered > kMemoAfter) walk.memo.emplace();
-            if (walk.memo) {
-                if (const int* known = walk.memo->find(a.object_ptr(), b.object_ptr())) return *known;
-            }
+            if (const int* known = walk.memo.enter(a.object_ptr(), b.object_ptr())) return *known;
             const auto& x = a.items();
             const auto& y = b.items();
             int order = x.size() < y.size() ? -1 : (x.size() > y.size() ? 1 : 0);
@@ -739,7 +731,7 @@ static Result<int> compare_at(const Value& a, const Value& b, uint32_t level, Or
                     break;
                 }
             }
-            if (walk.memo) walk.memo->put(a.object_ptr(), b.object_ptr(), order);
+            walk.memo.put(a.object_ptr(), b.object_ptr(), order);
             return order;
         }
     }

@@ -129,8 +129,8 @@ uint64_t named_bytes(const ElfInfo& info) {
 
 class Resolver {
   public:
-    Resolver(const ElfInfo& program, std::string program_path)
-        : program_(program), program_path_(std::move(program_path)) {
+    Resolver(const ElfInfo& program, std::string program_path, const AdmitFile& admit)
+        : program_(program), program_path_(std::move(program_path)), admit_(admit) {
         defaults_ = default_library_dirs(program.is_64bit, program.machine);
         program_origin_ = parent_path(program_path_);
     }
@@ -143,7 +143,7 @@ class Resolver {
         if (name.find('/') != std::string::npos) {
             RTFS_CHECK(charge_place());
             if (name.size() >= PATH_MAX) return std::optional<SharedObject>{};
-            return candidate(name, false);
+            return candidate(name, false, loader_path);
         }
         const std::string origin = parent_path(loader_path);
         // One place: the directory (its $ORIGIN expanded from expand_from when given) holding name.
@@ -154,7 +154,7 @@ class Resolver {
             if (dir.empty()) return std::optional<SharedObject>{};
             // A path the loader cannot open (ENAMETOOLONG) is not built at all.
             if (dir.size() + 1 + name.size() >= PATH_MAX) return std::optional<SharedObject>{};
-            return candidate(dir + "/" + name, needs_alias);
+            return candidate(dir + "/" + name, needs_alias, loader_path);
         };
         if (loader_object.runpath.empty()) {
             for (const auto& d : loader_object.rpath) {
@@ -194,13 +194,15 @@ class Resolver {
     // A usable library: an ELF file of the program's class and machine; nullopt to search on.
     // Something that is not a regular file where the loader looks (a planted FIFO, a device) is
     // refused: the loader would block on it or fail there.
-    Expected<std::optional<SharedObject>> candidate(const std::string& path, bool needs_alias) {
+    Expected<std::optional<SharedObject>> candidate(const std::string& path, bool needs_alias,
+                                                    const std::string& named_by) {
         // One kernel lookup per place, however deep the path and its links
         // (canonical_host_path): what cannot be resolved (missing, a loop, no permission) is
         // nothing the loader could load either.
         const auto real = canonical_host_path(path);
         if (!real) return std::optional<SharedObject>{};
         if (!infos_.count(*real)) {
+            if (admit_) RTFS_CHECK(admit_(*real, named_by));
             if (++objects_read_ > kMaxObjectsRead) {
                 return too_costly("more than " + std::to_string(kMaxObjectsRead) +
                                   " files would be read as its libraries");
@@ -252,6 +254,7 @@ class Resolver {
 
     const ElfInfo& program_;
     std::string program_path_;
+    const AdmitFile& admit_;
     std::string program_origin_;
     std::vector<std::string> defaults_;
     std::map<std::string, ElfInfo> infos_;  // by real path
@@ -298,15 +301,16 @@ const std::vector<std::string>& ld_so_conf_dirs() {
     return dirs;
 }
 
-Expected<Dependencies> resolve_dependencies(const std::string& program) {
+Expected<Dependencies> resolve_dependencies(const std::string& program, const AdmitFile& admit) {
     RTFS_TRY(ElfInfo exe, read_elf(program));
     Dependencies deps;
     if (exe.interpreter.empty() && exe.needed.empty()) return deps;  // static
 
-    Resolver resolver(exe, program);
+    Resolver resolver(exe, program, admit);
     if (!exe.interpreter.empty()) {
         auto real = canonical_host_path(exe.interpreter);
         if (real) {
+            if (admit) RTFS_CHECK(admit(*real, program));
             // Bound into the sandbox for the kernel to load: it must be an ELF file of the
             // program's kind, never any host file the program names.
             auto interp = read_elf(*real);

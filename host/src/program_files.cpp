@@ -105,20 +105,25 @@ Expected<std::vector<HostFile>> program_files(const std::string& program, const 
         const std::string role = depth == 0 ? "program '" + current + "'"
                                             : "'#!' interpreter '" + current + "' of '" + script +
                                                   "'";
+        // Judged before it is read: what the planner reads of a file it may not bind (its kind,
+        // its "#!" line, the libraries it names) would show in the run's error or its root.
+        if (depth > 0) RTFS_CHECK(check_named_file(real, granted, "'" + script + "'"));
         auto head = read_head(real);
         if (!head) {
             return fail(Failure::Kind::InvalidInput, role + ": " + head.error().message);
         }
-        if (depth > 0) RTFS_CHECK(check_named_file(real, granted, "'" + script + "'"));
         if (!*head) {
             add(current, real);
             break;
         }
         if (has_elf_magic(**head)) {
             add(current, real);
-            RTFS_TRY(host::Dependencies deps, host::resolve_dependencies(current));
+            // Every library and the ELF interpreter are judged before they are read.
+            const AdmitFile admit = [&](const std::string& real_path, const std::string& named_by) {
+                return check_named_file(real_path, granted, "'" + named_by + "'");
+            };
+            RTFS_TRY(host::Dependencies deps, host::resolve_dependencies(current, admit));
             for (const auto& so : deps.objects) {
-                RTFS_CHECK(check_named_file(so.real_path, granted, "'" + current + "'"));
                 add(so.path, so.real_path);
                 if (!so.alias_path.empty()) add(so.alias_path, so.real_path);
             }

@@ -60,6 +60,7 @@ TEST(ProgramFiles, AScriptBringsItsInterpreterAndItsLibraries) {
 // SIGTERM and cancellation; in the daemon it wedged worker threads.
 TEST(ProgramFiles, AFifoAsTheScriptInterpreterIsRefusedPromptly) {
     TempDir dir;
+    ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);  // the FIFO is judged as a file, not as private
     const std::string fifo = dir.path() + "/fifo";
     ASSERT_EQ(::mkfifo(fifo.c_str(), 0755), 0);
     const std::string script = write_script(dir.path() + "/tool.sh", "#!" + fifo + "\necho hi\n");
@@ -85,6 +86,7 @@ TEST(ProgramFiles, AFifoAsTheProgramIsRefusedPromptly) {
 // DT_NEEDED / DT_RUNPATH lead to a FIFO (the fixture finds its library in $ORIGIN/origin).
 TEST(ProgramFiles, AFifoAsANeededLibraryIsRefusedPromptly) {
     TempDir dir;
+    ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);  // the FIFO is judged as a file, not as private
     const std::string user = dir.path() + "/user";
     fs::copy_file(ELF_ORIGIN_USER, user);
     fs::create_directory(dir.path() + "/origin");
@@ -94,6 +96,7 @@ TEST(ProgramFiles, AFifoAsANeededLibraryIsRefusedPromptly) {
     ASSERT_FALSE(files) << "a FIFO library was accepted or skipped";
     EXPECT_EQ(files.error().kind, Failure::Kind::InvalidInput);
     EXPECT_NE(files.error().message.find(lib), std::string::npos) << files.error().message;
+    EXPECT_NE(files.error().message.find("a FIFO"), std::string::npos) << files.error().message;
 }
 
 // A "#!" line is no way to bring an arbitrary host file into an empty root: an interpreter that
@@ -147,6 +150,35 @@ TEST(ProgramFiles, AFileOnlyRootCouldReadIsNotBound) {
     auto searchable = program_files(user);
     ASSERT_TRUE(searchable) << searchable.error().message;
     EXPECT_TRUE(has_file(*searchable, lib));
+}
+
+// The planner reads as root: a file it may not bind was read all the same, and its kind showed
+// in the answer (a private text file named as a library was skipped as "not found", a FIFO
+// refused as a FIFO, an ELF file refused as private; a private "#!" interpreter's first line
+// decided the error). Whatever the file is, the answer is now the same refusal, given before it
+// is opened.
+TEST(ProgramFiles, AFileThatMayNotBeBoundIsNotRead) {
+    TempDir dir;
+    const auto [user, origin, lib] = program_with_private_library(dir.path());
+    const std::string script = write_script(dir.path() + "/tool.sh", "#!" + lib + "\n");
+    for (const std::string kind : {"an ELF library", "text", "a FIFO"}) {
+        if (kind != "an ELF library") {
+            fs::remove(lib);
+            if (kind == "text") {
+                std::ofstream(lib) << "private text\n";
+                ASSERT_EQ(::chmod(lib.c_str(), 0644), 0);
+            } else {
+                ASSERT_EQ(::mkfifo(lib.c_str(), 0644), 0);
+            }
+        }
+        for (const auto& [program, named_by] : {std::pair{user, user}, std::pair{script, script}}) {
+            auto refused = promptly(lib, [&] { return program_files(program); });
+            ASSERT_FALSE(refused) << kind << " named by " << program << " was accepted";
+            EXPECT_NE(refused.error().message.find("'" + lib + "', which '" + named_by + "' names, is refused"),
+                      std::string::npos)
+                << kind << ": " << refused.error().message;
+        }
+    }
 }
 
 // The red team's race (2026-12-05, second stop): the grant was judged where its symlink led, so

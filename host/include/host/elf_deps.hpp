@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -27,9 +28,16 @@ struct Dependencies {
     std::vector<std::string> missing;   // DT_NEEDED names found nowhere (the loader will say so)
 };
 
+// Whether a file the search found may be read: real_path (every symlink resolved), named by
+// named_by (the path of the file whose PT_INTERP or DT_NEEDED led there). An error ends the
+// search with it.
+using AdmitFile = std::function<Expected<void>(const std::string& real_path, const std::string& named_by)>;
+
 // program: path of an ELF executable. A static executable has no dependencies; a file that is
-// not ELF is InvalidInput.
-Expected<Dependencies> resolve_dependencies(const std::string& program);
+// not ELF is InvalidInput. admit, when given, judges every file before it is read: what the
+// search learns from a file it may not read (its kind, its class, the names it needs) shows in
+// the result and in errors.
+Expected<Dependencies> resolve_dependencies(const std::string& program, const AdmitFile& admit = {});
 
 // Every directory the dynamic loader searches on its own, for any ELF class: the roots
 // default_library_dirs() picks from (it adds only their multiarch subdirectories), so what the

@@ -154,19 +154,7 @@ bool remove_cgroup(const std::string& dir, int attempts) {
 }
 
 size_t sweep_stale(const std::string& parent, std::string_view prefix) {
-    DIR* d = ::opendir(parent.c_str());
-    if (!d) return 0;
-    std::vector<std::string> stale;
-    while (dirent* e = ::readdir(d)) {
-        if (left_by_dead_owner(e->d_name, prefix)) stale.push_back(parent + "/" + e->d_name);
-    }
-    ::closedir(d);
-    size_t removed = 0;
-    for (const std::string& dir : stale) {
-        // Judged again: the pid may be a new process's by now, with the same first name.
-        if (left_by_dead_owner(dir.substr(dir.rfind('/') + 1), prefix)) removed += remove_cgroup(dir) ? 1 : 0;
-    }
-    return removed;
+    return remove_left_by_dead_owners(parent, prefix, [](const std::string& dir) { return remove_cgroup(dir); });
 }
 
 std::vector<CgroupMountInfo> cgroup_mounts() {

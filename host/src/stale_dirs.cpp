@@ -71,23 +71,31 @@ bool left_by_dead_owner(std::string_view name, std::string_view prefix) {
     return ::kill(pid, 0) != 0 && errno == ESRCH;
 }
 
-size_t remove_dirs_of_dead_owners(const std::string& parent, std::string_view prefix) {
+size_t remove_left_by_dead_owners(const std::string& parent, std::string_view prefix,
+                                  const std::function<bool(const std::string& path)>& remove) {
     DIR* d = ::opendir(parent.c_str());
     if (!d) return 0;
     std::vector<std::string> stale;
     while (dirent* e = ::readdir(d)) {
-        if (left_by_dead_owner(e->d_name, prefix)) stale.push_back(parent + "/" + e->d_name);
+        if (left_by_dead_owner(e->d_name, prefix)) stale.push_back(e->d_name);
     }
     ::closedir(d);
-    size_t n = 0;
-    for (const std::string& dir : stale) {
+    size_t removed = 0;
+    for (const std::string& name : stale) {
+        // Judged again: the pid may be a new process's by now, with the same first name.
+        if (left_by_dead_owner(name, prefix) && remove(parent + "/" + name)) ++removed;
+    }
+    return removed;
+}
+
+size_t remove_dirs_of_dead_owners(const std::string& parent, std::string_view prefix) {
+    return remove_left_by_dead_owners(parent, prefix, [](const std::string& dir) {
         // What a sandbox or QEMU wrote there: by descriptor, at any depth (remove_all held one
         // descriptor per level, and a tree deeper than the limit stayed, red team 2026-12-04).
         remove_tree(dir);
         struct stat st;
-        if (::lstat(dir.c_str(), &st) != 0) ++n;
-    }
-    return n;
+        return ::lstat(dir.c_str(), &st) != 0;
+    });
 }
 
 }  // namespace microvm::host

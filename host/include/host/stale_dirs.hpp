@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,12 @@ std::string owned_name(std::string_view prefix);
 // this process, not a live one). Names without the namespace (older versions) are judged by
 // the pid alone, as they were.
 bool left_by_dead_owner(std::string_view name, std::string_view prefix);
+
+// Calls remove(path) for each entry of parent left by a dead owner (left_by_dead_owner, judged
+// again just before: the pid may be a new process's by now); returns how many it removed
+// (remove returned true).
+size_t remove_left_by_dead_owners(const std::string& parent, std::string_view prefix,
+                                  const std::function<bool(const std::string& path)>& remove);
 
 // Removes the directories in parent left by dead owners (left_by_dead_owner); returns how many.
 size_t remove_dirs_of_dead_owners(const std::string& parent, std::string_view prefix);

@@ -40,14 +40,16 @@ Expected<std::optional<std::string>> read_head(const std::string& path) {
     return std::optional<std::string>(std::string(buf, static_cast<size_t>(n)));
 }
 
-// The absolute interpreter path of a "#!" line, empty when there is none.
+// The absolute interpreter path of a "#!" line, empty when there is none. The name ends where
+// the kernel's does (binfmt_script): at a space, a tab, a NUL or the line's end; a '\r' is part
+// of it. A name running on past a NUL was bound at a path holding that NUL, which every system
+// call read only up to it.
 std::string shebang_interpreter(const std::string& head) {
     if (head.size() < 3 || head[0] != '#' || head[1] != '!') return {};
-    std::string line = head.substr(2);
-    line = line.substr(0, line.find('\n'));
-    size_t start = line.find_first_not_of(" \t");
-    if (start == std::string::npos || line[start] != '/') return {};
-    return line.substr(start, line.find_first_of(" \t\r", start) - start);
+    const std::string_view line = std::string_view(head).substr(0, head.find('\n')).substr(2);
+    const size_t start = line.find_first_not_of(" \t");
+    if (start == std::string_view::npos || line[start] != '/') return {};
+    return std::string(line.substr(start, line.find_first_of(std::string_view(" \t\0", 3), start) - start));
 }
 
 // Whether any user could read real_path on the host: the file readable by others and every

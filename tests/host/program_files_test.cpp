@@ -55,6 +55,23 @@ TEST(ProgramFiles, AScriptBringsItsInterpreterAndItsLibraries) {
     EXPECT_GE(files->size(), 4u);  // script, shell, its ELF interpreter, libc
 }
 
+// The interpreter's name ends where the kernel's does: at a NUL too (it ran on past it, and the
+// interpreter was bound at a path holding a NUL); a '\r' belongs to the name, which the kernel
+// then does not find either.
+TEST(ProgramFiles, AnInterpreterNameEndsWhereTheKernelsDoes) {
+    TempDir dir;
+    const std::string with_nul = write_script(dir.path() + "/nul.sh", std::string("#!/bin/sh\0/../../etc/passwd\necho hi\n", 37));
+    auto files = program_files(with_nul);
+    ASSERT_TRUE(files) << files.error().message;
+    EXPECT_TRUE(has_file(*files, "/bin/sh"));
+    for (const HostFile& f : *files)
+        EXPECT_EQ(f.sandbox_path.find('\0'), std::string::npos) << "a path holding a NUL was planned";
+    const std::string with_cr = write_script(dir.path() + "/cr.sh", "#!/bin/sh\r\necho hi\n");
+    auto cr = program_files(with_cr);
+    ASSERT_TRUE(cr) << cr.error().message;  // a missing interpreter: exec fails in the sandbox
+    EXPECT_FALSE(has_file(*cr, "/bin/sh")) << "bound an interpreter the kernel would not run";
+}
+
 // The attack (a red-team PoC): a script whose "#!" names a FIFO planted by an earlier sandbox
 // with rw. open(2) on it blocked the host before the sandbox existed, deaf to --timeout,
 // SIGTERM and cancellation; in the daemon it wedged worker threads.

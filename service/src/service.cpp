@@ -1,6 +1,8 @@
 #include "service/service.hpp"
 #include "host/sys_error.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -225,10 +227,29 @@ Expected<void> check_pools(const std::map<std::string, PoolConfig>& pools,
     return Ok{};
 }
 
-// The state directory made private and named by its real path (options.state_dir), and its
-// sessions' directory emptied of what a daemon that died left; the session disk size settled.
-// Returns the sessions' directory.
-Expected<std::string> prepare_state_dirs(ServiceOptions& options) {
+// The state directory's lock, taken for this daemon's life: the sweep below is of a dead
+// daemon's sessions, and a second daemon started on the same directory (a mistake, a
+// supervisor's overlapping restart, root's default directory shared) unmounted and removed
+// every live session of the first before its listener found the socket taken (red team,
+// 2026-12-06). An flock: the kernel gives it up when its holder dies, however.
+Expected<host::UniqueFd> lock_state_dir(const std::string& state_dir) {
+    const std::string path = state_dir + "/.lock";
+    host::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd.valid()) return host::sys_failure("cannot open the state directory's lock " + path, errno);
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK)
+            return fail(Failure::Kind::SetupError, "state directory " + state_dir +
+                                                       " is in use by another microvmd (it holds " + path +
+                                                       "); give each daemon a --state-dir of its own");
+        return host::sys_failure("cannot lock " + path, errno);
+    }
+    return fd;
+}
+
+// The state directory made private and named by its real path (options.state_dir), locked for
+// this daemon (lock), and its sessions' directory emptied of what a daemon that died left; the
+// session disk size settled. Returns the sessions' directory.
+Expected<std::string> prepare_state_dirs(ServiceOptions& options, host::UniqueFd& lock) {
     // Every later step goes by this path (the sweep, the sessions' directories and disks): no
     // directory on the way may be another user's, who could swap what was checked for a
     // directory of theirs or a symlink (red team, 2026-12-05: root's daemon under a user's
@@ -246,6 +267,7 @@ Expected<std::string> prepare_state_dirs(ServiceOptions& options) {
         return rtfs::unexpected(std::move(owned).error());
     }
     options.state_dir = *owned;
+    RTFS_TRY(lock, lock_state_dir(options.state_dir));
     const std::string sessions_dir = options.state_dir + "/sandboxes";
     // A previous daemon that died left its sessions' directories, and their disks mounted:
     // nothing can use them now.
@@ -321,7 +343,7 @@ Expected<std::unique_ptr<Service>> Service::create(ServiceOptions options,
     // the state directory is made.
     RTFS_CHECK(check_provider_configs(s->factory_, o.settings));
     RTFS_CHECK(check_pools(pools, sandbox_pools, s->factory_, o.allow_unisolated));
-    RTFS_TRY(const std::string sessions_dir, prepare_state_dirs(o));
+    RTFS_TRY(const std::string sessions_dir, prepare_state_dirs(o, s->state_lock_));
     protect_daemon_files(o, s->audit_.get());
     Service* self = s.get();
     if (!pools.empty()) s->pools_ = std::make_unique<WarmPools>(s->options_.settings, std::move(pools));

@@ -60,6 +60,25 @@ TEST_P(SessionFiles, FilesPersistBetweenExecsInTheWorkDirectory) {
 INSTANTIATE_TEST_SUITE_P(Providers, SessionFiles, ::testing::Values("process", "gvisor", "qemu"),
                          [](const auto& info) { return info.param; });
 
+// A daemon sweeps the sessions a dead daemon left in its state directory: a second daemon
+// started on the same directory (root's default is one for all) unmounted and removed every
+// live session of the first, then found the socket taken and stopped (red team, 2026-12-06). It
+// now refuses to start before it touches anything.
+TEST(Sessions, ASecondDaemonOnTheSameStateDirectoryLeavesTheFirstsSessionsAlone) {
+    Harness h;
+    const std::string id = create_session(h, {{"provider", "mock"}});
+    ASSERT_EQ(h.call("PUT", "/v1/sandboxes/" + id + "/files/data.txt", "precious\n").status, 200);
+    microvm::service::ServiceOptions second;
+    second.state_dir = h.dir + "/state";
+    second.allow_unisolated = true;
+    auto refused = microvm::service::Service::create(std::move(second), nullptr);
+    ASSERT_FALSE(refused) << "a second daemon started on a state directory in use";
+    EXPECT_NE(refused.error().message.find("in use by another microvmd"), std::string::npos) << refused.error().message;
+    auto get = h.call("GET", "/v1/sandboxes/" + id + "/files/data.txt");
+    EXPECT_EQ(get.status, 200) << get.body;
+    EXPECT_EQ(get.body, "precious\n");
+}
+
 // Full access to the host's tree cannot reach the work directory (in the daemon's root-only
 // state directory): such a session's execs reported `ok` while every use of the directory was
 // "Permission denied" (red team, 2026-12-04). Refused when the session is made.

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "host/unique_fd.hpp"
 #include "microvm/cancel.hpp"
 #include "microvm/context.hpp"
 #include "microvm/factory.hpp"
@@ -156,6 +157,9 @@ class Service {
     void audit_session(const std::string& op, const std::string& id, const ClientIdentity& who,
                        const std::string& outcome, const nlohmann::json& extra = nullptr);
 
+    // Held for the daemon's life, given up last (after the sessions' directories are gone):
+    // another daemon on the same state directory refuses to start instead of sweeping them.
+    host::UniqueFd state_lock_;
     ServiceOptions options_;
     std::unique_ptr<AuditLog> audit_;
     Metrics metrics_;

@@ -133,15 +133,50 @@ void MapObj::set(Value key, Value val) {
     if (!index_ && entries.size() > kIndexThreshold) rebuild_index();
 }
 
-bool MapObj::erase(const Value& key) {
-    for (size_t i = 0; i < entries.size(); ++i) {
-        if (equals(entries[i].first, key)) {
-            entries.erase(entries.begin() + static_cast<std::ptrdiff_t>(i));
-            if (index_) rebuild_index();
-            return true;
+size_t MapObj::erase_all(std::span<const Value> keys) {
+    std::vector<bool> gone(entries.size(), false);
+    size_t n_gone = 0;
+    for (const Value& key : keys) {
+        size_t at = entries.size();
+        if (index_) {
+            if (auto it = index_->pos.find(key); it != index_->pos.end()) at = it->second;
+        } else {
+            for (size_t i = 0; i < entries.size(); ++i) {
+                if (equals(entries[i].first, key)) {
+                    at = i;
+                    break;
+                }
+            }
+        }
+        if (at < entries.size() && !gone[at]) {
+            gone[at] = true;
+            ++n_gone;
         }
     }
-    return false;
+    if (n_gone == 0) return 0;
+    // The rest keep their order; the index keeps its entries with their new places (no key is
+    // hashed again).
+    std::vector<size_t> moved_to(entries.size());
+    size_t kept = 0;
+    for (size_t i = 0; i < entries.size(); ++i) {
+        if (gone[i]) continue;
+        if (kept != i) entries[kept] = std::move(entries[i]);
+        moved_to[i] = kept++;
+    }
+    entries.resize(kept);
+    if (index_ && entries.size() > kIndexThreshold) {
+        for (auto it = index_->pos.begin(); it != index_->pos.end();) {
+            if (gone[it->second]) {
+                it = index_->pos.erase(it);
+            } else {
+                it->second = moved_to[it->second];
+                ++it;
+            }
+        }
+    } else {
+        index_.reset();
+    }
+    return n_gone;
 }
 
 void MapObj::rebuild_index() {

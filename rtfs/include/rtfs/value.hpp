@@ -202,7 +202,9 @@ struct MapObj final : Object {
 
     const Value* find(const Value& key) const;
     void set(Value key, Value val);  // insert or replace (keeps the original position)
-    bool erase(const Value& key);
+    // Removes the entries of every key in keys; how many were removed. One pass over the map
+    // however many keys: (apply dissoc m ks) was a pass and an index rebuild per key, n * k.
+    size_t erase_all(std::span<const Value> keys);
     size_t size() const { return entries.size(); }
 
 private:

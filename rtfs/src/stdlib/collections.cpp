@@ -138,11 +138,10 @@ Result<Value> dissoc(Interpreter&, std::span<Value> a) {
     Value m = std::move(a[0]);
     if (m.is_nil()) return m;
     if (!m.is(Type::Map)) return type_error("dissoc", "map", m);
-    for (size_t i = 1; i < a.size(); ++i) {
-        if (!m.map().find(a[i])) continue;
-        if (!m.unique()) m = Value::object(Type::Map, new MapObj(m.map()));
-        m.mutable_map().erase(a[i]);
-    }
+    const std::span<const Value> keys = a.subspan(1);
+    if (std::none_of(keys.begin(), keys.end(), [&](const Value& k) { return m.map().find(k) != nullptr; })) return m;
+    if (!m.unique()) m = Value::object(Type::Map, new MapObj(m.map()));
+    m.mutable_map().erase_all(keys);
     return m;
 }
 

@@ -169,6 +169,10 @@ ExecutionResult MockProvider::run_rtfs(const ExecutionContext& ctx, const std::s
         // Cancelled while it ran (Ctrl-C, the daemon's client gone): the same, whether the
         // evaluator saw the flag or finished first.
         set_error(res, Reason::Cancelled, reason_message(Reason::Cancelled, cfg));
+    } else if (o.ok && eo.memory_limit_bytes > 0 && o.heap_peak > eo.memory_limit_bytes) {
+        // The runtime's own checks come after what it built: a value that held more than the
+        // limit on its way is over it, whatever the evaluation returned.
+        set_error(res, Reason::MemoryExceeded, reason_message(Reason::MemoryExceeded, cfg));
     } else if (o.ok) {
         res.value = std::move(o.value);
     } else if (o.error_kind == "Interrupted") {  // our cancel flag or our deadline

@@ -111,4 +111,43 @@ TEST(HostMemory, NestedEqualityWalksShareOneBudgetOfPairs) {
     EXPECT_LT(peak, 32 << 20) << "host bytes at the peak";
 }
 
+// Straight-line code is held to the limit, and what a builtin builds is charged before it is
+// built (red team, 2026-12-06: 160 let bindings of (reverse r) took 7 GB under --memory 64 and
+// aborted the host; the limit was compared only at closure calls and loop steps). Each use,
+// bound 12 times to a 3.2 MB input, goes past a 16 MiB limit.
+TEST(HostMemory, WhatBuiltinsBuildIsHeldToTheLimit) {
+    for (const std::string use : {"(reverse r)", "(take 199999 r)", "(drop 1 r)", "(rest r)", "(sort r)",
+                                  "(zipmap r r)", "(set r)", "(distinct r)", "(frequencies r)"}) {
+        rtfs::Interpreter interp({.memory_limit_bytes = kLimit});
+        ASSERT_TRUE(interp.eval("(def r (vec (range 200000)))").has_value());
+        std::string bindings, names;
+        for (int i = 0; i < 12; ++i) {
+            bindings += " x" + std::to_string(i) + " " + use;
+            names += " x" + std::to_string(i);
+        }
+        const int64_t peak = host_peak_during([&] {
+            auto r = interp.eval("(let [" + bindings + "] (count [" + names + "]))");
+            ASSERT_FALSE(r.has_value()) << use << " returned " << rtfs::print(*r);
+            EXPECT_EQ(r.error().kind(), rtfs::ErrorKind::ResourceLimit) << use << ": " << r.error().describe();
+        });
+        EXPECT_LT(peak, 2 * kLimit) << use << ": host bytes at the peak";
+    }
+}
+
+// A map's index and the hash tables of set, distinct and equality are counted: a map built
+// one assoc at a time, checked at every step, held 2.75 times the limit, and (replace s "" "")
+// kept 8 bytes a character outside the heap (red team, 2026-12-06).
+TEST(HostMemory, HashTablesAndReplacementsAreCounted) {
+    rtfs::Interpreter interp({.memory_limit_bytes = kLimit});
+    const int64_t peak = host_peak_during([&] {
+        auto r = interp.eval("(loop [m {} i 0] (if (< i 400000) (recur (assoc m i i) (inc i)) (count m)))");
+        ASSERT_FALSE(r.has_value()) << "returned " << rtfs::print(*r);
+        EXPECT_EQ(r.error().kind(), rtfs::ErrorKind::ResourceLimit) << r.error().describe();
+    });
+    EXPECT_LT(peak, kLimit + (kLimit / 4)) << "host bytes at the peak";
+    const int64_t replaced = host_peak_of("(def s (apply str (repeat 2000000 \"x\")))", "(count (replace s \"\" \"\"))",
+                                          "2000000");
+    EXPECT_LT(replaced, 6 << 20) << "host bytes at the peak";
+}
+
 }  // namespace

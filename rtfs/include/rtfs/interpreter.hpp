@@ -83,6 +83,28 @@ Expected<void, Error> poll_walk(uint64_t work = 1);
 // Equality and hashing poll too but cannot return an error: the first poll that failed on this
 // thread, once (the evaluator raises it around every builtin call and at its own checks).
 std::optional<Error> take_walk_interruption();
+// keep_building: poll_limits for C++ loops that cannot return an error (a map's or a set's
+// constructor, equality's hash tables): false once a limit is reached, the failure kept for the
+// evaluator like a walk's (what was built is never used).
+bool keep_building(uint64_t work = 1);
+// charge_alloc for the same loops: false, the ResourceLimit kept for the evaluator, when
+// `bytes` more of RTFS data would not fit; the caller then builds nothing.
+bool room_to_build(int64_t bytes);
+// Memory a builtin or a builder holds outside RTFS values for a while (a hash table of what it
+// has seen): in the heap's live total while it lives, so that the limit checks count it.
+class ScopedHeapCharge {
+  public:
+    explicit ScopedHeapCharge(int64_t bytes);
+    ~ScopedHeapCharge();
+    ScopedHeapCharge(const ScopedHeapCharge&) = delete;
+    ScopedHeapCharge& operator=(const ScopedHeapCharge&) = delete;
+
+  private:
+    HeapStats* heap_;
+    int64_t bytes_;
+};
+// What a hash table costs a member (node and bucket), for ScopedHeapCharge and the maps' index.
+inline constexpr int64_t kHashNodeBytes = 56;
 // charge_alloc: before building `bytes` of new RTFS data, a ResourceLimit error if that would
 // take the live heap past the memory limit (or past 1 GiB when no limit is set).
 Expected<void, Error> charge_alloc(int64_t bytes);

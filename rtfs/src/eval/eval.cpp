@@ -158,6 +158,11 @@ Result<Value> Interpreter::State::invoke(const Value& f, size_t top, size_t n) {
             if (auto stopped = take_walk_interruption()) return unexpected(std::move(*stopped));
             auto result = b->fn(*owner, std::span<Value>(stack.data() + top, n));
             if (auto stopped = take_walk_interruption()) return unexpected(std::move(*stopped));
+            // What a builtin built is judged when it returns: the limit was compared only at
+            // closure calls and loop steps, and straight-line code (160 let bindings of
+            // (reverse r)) took 7 GB under a 64 MiB limit and aborted the host (red team,
+            // 2026-12-06). A builtin's own loops poll (poll_limits) or charge before they build.
+            if (opts.memory_limit_bytes > 0 && heap.live_bytes > opts.memory_limit_bytes) return unexpected(memory_exceeded().error());
             return result;
         }
         case Type::Keyword: {

@@ -28,6 +28,9 @@ Result<Elems> Elems::of(const char* op, const Value& v) {
 std::vector<Value> Elems::slice(size_t from, size_t to) const {
     to = std::min(to, size());
     if (from >= to) return {};
+    // Charged before it is copied (take, drop, rest, vec, sort ... built first and were judged
+    // after; red team, 2026-12-06): over the limit, nothing is built and the evaluator raises it.
+    if (!room_to_build(static_cast<int64_t>((to - from) * sizeof(Value)))) return {};
     return std::vector<Value>(view_.begin() + static_cast<std::ptrdiff_t>(from),
                               view_.begin() + static_cast<std::ptrdiff_t>(to));
 }

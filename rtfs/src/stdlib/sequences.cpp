@@ -246,15 +246,19 @@ Result<Value> split_at(Interpreter&, std::span<Value> a) {
 
 Result<Value> reverse(Interpreter&, std::span<Value> a) {
     RTFS_TRY(Elems e, Elems::of("reverse", a[0]));
+    RTFS_CHECK(charge_alloc(static_cast<int64_t>(e.size() * sizeof(Value))));
     return make_vector(std::vector<Value>(e.span().rbegin(), e.span().rend()));
 }
 
 Result<Value> distinct(Interpreter&, std::span<Value> a) {
     RTFS_TRY(Elems e, Elems::of("distinct", a[0]));
+    const ScopedHeapCharge held(static_cast<int64_t>(e.size()) * kHashNodeBytes);
     std::unordered_set<Value, ValueHash, ValueEq> seen;
     std::vector<Value> out;
-    for (const Value& x : e)
+    for (const Value& x : e) {
+        RTFS_CHECK(poll_limits());
         if (seen.insert(x).second) out.push_back(x);
+    }
     return make_vector(std::move(out));
 }
 

@@ -136,10 +136,27 @@ class Resolver {
     }
 
     // Searches for one DT_NEEDED name the way the loader does for an object with these tags;
-    // nullopt when found nowhere.
+    // nullopt when found nowhere. A place admit refuses is passed over, as the sandbox's loader,
+    // which does not see it, passes it over; found nowhere else, the name is refused with the
+    // first refusal (which says how to grant it).
     Expected<std::optional<SharedObject>> find(const std::string& name,
                                                const ElfInfo& loader_object,
                                                const std::string& loader_path) {
+        refused_.reset();
+        RTFS_TRY(std::optional<SharedObject> found, search(name, loader_object, loader_path));
+        if (!found && refused_) return rtfs::unexpected(std::move(*refused_));
+        return found;
+    }
+
+    const ElfInfo* info_of(const std::string& real_path) {
+        auto it = infos_.find(real_path);
+        return it == infos_.end() ? nullptr : &it->second;
+    }
+
+  private:
+    Expected<std::optional<SharedObject>> search(const std::string& name,
+                                                 const ElfInfo& loader_object,
+                                                 const std::string& loader_path) {
         if (name.find('/') != std::string::npos) {
             RTFS_CHECK(charge_place());
             if (name.size() >= PATH_MAX) return std::optional<SharedObject>{};
@@ -185,12 +202,6 @@ class Resolver {
         return std::optional<SharedObject>{};
     }
 
-    const ElfInfo* info_of(const std::string& real_path) {
-        auto it = infos_.find(real_path);
-        return it == infos_.end() ? nullptr : &it->second;
-    }
-
-  private:
     // A usable library: an ELF file of the program's class and machine; nullopt to search on.
     // Something that is not a regular file where the loader looks (a planted FIFO, a device) is
     // refused: the loader would block on it or fail there.
@@ -202,7 +213,12 @@ class Resolver {
         const auto real = canonical_host_path(path);
         if (!real) return std::optional<SharedObject>{};
         if (!infos_.count(*real)) {
-            if (admit_) RTFS_CHECK(admit_(*real, named_by));
+            if (admit_) {
+                if (auto admitted = admit_(*real, named_by); !admitted) {
+                    if (!refused_) refused_ = std::move(admitted).error();
+                    return std::optional<SharedObject>{};
+                }
+            }
             if (++objects_read_ > kMaxObjectsRead) {
                 return too_costly("more than " + std::to_string(kMaxObjectsRead) +
                                   " files would be read as its libraries");
@@ -255,6 +271,7 @@ class Resolver {
     const ElfInfo& program_;
     std::string program_path_;
     const AdmitFile& admit_;
+    std::optional<Failure> refused_;  // the first place admit refused in the current find()
     std::string program_origin_;
     std::vector<std::string> defaults_;
     std::map<std::string, ElfInfo> infos_;  // by real path

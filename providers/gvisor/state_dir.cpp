@@ -66,14 +66,10 @@ bool StateDir::has_container_state(const std::string& id) const {
 }
 
 size_t sweep_stale_state_dirs(const std::string& base) {
-    size_t removed = 0;
-    for (const std::string& name : entries(base)) {
-        if (host::left_by_dead_owner(name, kNamePrefix)) {
-            host::unmount_below(base + "/" + name);  // result tmpfs mounts of its bundles
-            removed += remove_tree(base + "/" + name) ? 1 : 0;
-        }
-    }
-    return removed;
+    return host::remove_left_by_dead_owners(base, kNamePrefix, [](const std::string& dir) {
+        host::unmount_below(dir);  // result tmpfs mounts of its bundles
+        return remove_tree(dir);
+    });
 }
 
 }  // namespace microvm::gvisor

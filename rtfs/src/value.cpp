@@ -293,11 +293,14 @@ Value make_set(std::vector<Value> items) {
             if (!seen) unique.push_back(std::move(v));
         }
     } else {
-        const ScopedHeapCharge held(static_cast<int64_t>(items.size()) * kHashNodeBytes);
+        ScopedHeapCharge held;  // the table, as it grows with the distinct members
         std::unordered_map<Value, bool, ValueHash, ValueEq> seen;
         for (auto& v : items) {
             if (!keep_building()) break;  // over a limit: the evaluator raises it
-            if (seen.emplace(v, true).second) unique.push_back(std::move(v));
+            if (seen.emplace(v, true).second) {
+                held.add(kHashNodeBytes);
+                unique.push_back(std::move(v));
+            }
         }
     }
     return Value::object(Type::Set, new SeqObj(std::move(unique)));
@@ -825,6 +828,10 @@ ScopedHeapCharge::ScopedHeapCharge(int64_t bytes) : heap_(current_heap_stats()),
 }
 ScopedHeapCharge::~ScopedHeapCharge() {
     if (heap_) heap_->add(-bytes_);
+}
+void ScopedHeapCharge::add(int64_t bytes) {
+    bytes_ += bytes;
+    if (heap_) heap_->add(bytes);
 }
 
 std::optional<Error> take_walk_interruption() {

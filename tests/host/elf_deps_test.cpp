@@ -118,6 +118,43 @@ TEST(ElfDeps, FollowsRunpathWithOrigin) {
     EXPECT_TRUE(found);
 }
 
+// A place the caller refuses (admit: a file it may not read) is passed over as the sandbox's
+// loader, which does not see it, passes it over; the name is refused only when found nowhere
+// else. Here a libc.so.6 in DT_RUNPATH's directory, ahead of the system's (a review,
+// 2026-12-06: judging every place before it is read first ended the search there).
+TEST(ElfDeps, APlaceTheCallerRefusesIsPassedOver) {
+    TempDir dir;
+    const std::string user = dir.path() + "/user";
+    fs::copy_file(ELF_ORIGIN_USER, user);
+    fs::create_directory(dir.path() + "/origin");
+    const std::string lib = dir.path() + "/origin/libelf_origin_lib.so";
+    fs::copy_file(fs::path(ELF_ORIGIN_USER).parent_path() / "origin" / "libelf_origin_lib.so", lib);
+    const std::string planted = dir.path() + "/origin/libc.so.6";
+    std::ofstream(planted) << "not a library\n";
+    std::vector<std::string> judged;
+    const AdmitFile refuse_planted = [&](const std::string& real_path, const std::string&) -> Expected<void> {
+        judged.push_back(real_path);
+        if (real_path == planted) return fail(Failure::Kind::InvalidInput, "refused: " + real_path);
+        return {};
+    };
+    auto deps = resolve_dependencies(user, refuse_planted);
+    ASSERT_TRUE(deps) << deps.error().message;
+    bool system_libc = false;
+    for (const auto& so : deps->objects) {
+        EXPECT_NE(so.real_path, planted);
+        system_libc = system_libc || (so.path.ends_with("/libc.so.6") && so.path != planted);
+    }
+    EXPECT_TRUE(system_libc) << "the search ended at the refused place";
+    EXPECT_NE(std::find(judged.begin(), judged.end(), planted), judged.end()) << "the planted file was not judged";
+    // Refused where it is the only one: the refusal, not "missing".
+    auto only = resolve_dependencies(user, [&](const std::string& real_path, const std::string&) -> Expected<void> {
+        if (real_path == lib) return fail(Failure::Kind::InvalidInput, "refused: " + real_path);
+        return {};
+    });
+    ASSERT_FALSE(only);
+    EXPECT_EQ(only.error().message, "refused: " + lib);
+}
+
 TEST(ElfDeps, NonElfFilesAreInvalidInput) {
     auto r = resolve_dependencies("/etc/passwd");
     ASSERT_FALSE(r);

@@ -3,6 +3,7 @@
 // budget for what a macro expands into. Each test is an attack that got past the limits before.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <string>
 
@@ -76,6 +77,40 @@ TEST(BuiltinLimits, MergeAndEqualityOfFlatCollectionsEndAtTheDeadline) {
         ASSERT_FALSE(r.has_value()) << expr << " returned " << rtfs::print(*r);
         EXPECT_EQ(r.error().kind(), rtfs::ErrorKind::Interrupted) << expr;
     }
+}
+
+// A map literal built at run time (its values are a global's) stops where a limit is reached,
+// and the limit's error comes after: def bound the cut map first, and an interpreter kept for
+// the next evaluation (a REPL) went on with it (a review, 2026-12-06). Swept over memory limits
+// so that one of them falls while the map is built rather than while the program is read.
+TEST(BuiltinLimits, AValueALimitCutShortIsNeverDefined) {
+    std::string literal = "{";
+    for (int i = 0; i < 20000; ++i) literal += std::to_string(i) + " x ";
+    literal += "}";
+    int cut_while_built = 0;
+    for (int64_t limit = 1 << 20; limit <= 12 << 20; limit += 128 << 10) {
+        rtfs::Interpreter in({.memory_limit_bytes = limit});
+        ASSERT_TRUE(in.eval("(def x 1)").has_value());
+        auto made = in.eval("(def m " + literal + ")");
+        if (made.has_value()) continue;
+        ASSERT_EQ(made.error().kind(), rtfs::ErrorKind::ResourceLimit) << made.error().describe();
+        if (made.error().located_message().find("holds more than") != std::string::npos) ++cut_while_built;
+        auto after = in.eval("(count m)");
+        ASSERT_FALSE(after.has_value()) << "under " << limit << " bytes the cut map was defined: (count m) is "
+                                        << rtfs::print(*after);
+        EXPECT_EQ(after.error().kind(), rtfs::ErrorKind::UndefinedSymbol) << after.error().describe();
+    }
+    EXPECT_GT(cut_while_built, 0) << "no limit fell while the map was built";
+}
+
+// What set and distinct keep while they look for duplicates is charged by the members they
+// keep, not by what they are given (a review: 56 bytes an input element refused (set (repeat
+// 1000000 0)) under 64 MiB; a million elements, 16 MB, under 40 MiB here).
+TEST(BuiltinLimits, DeduplicationIsChargedByWhatItKeeps) {
+    rtfs::Interpreter in({.memory_limit_bytes = 40 << 20});
+    auto r = in.eval("(let [v (repeat 1000000 0)] [(count (set v)) (count (distinct v))])");
+    ASSERT_TRUE(r.has_value()) << r.error().describe();
+    EXPECT_EQ(rtfs::print(*r), "[1 1]");
 }
 
 TEST(BuiltinLimits, AMacroExpandingIntoASharedStructureIsRefused) {

@@ -34,9 +34,10 @@ struct Dependencies {
 using AdmitFile = std::function<Expected<void>(const std::string& real_path, const std::string& named_by)>;
 
 // program: path of an ELF executable. A static executable has no dependencies; a file that is
-// not ELF is InvalidInput. admit, when given, judges every file before it is read: what the
-// search learns from a file it may not read (its kind, its class, the names it needs) shows in
-// the result and in errors.
+// not ELF is InvalidInput. admit, when given, judges every file before it is read (what the
+// search learns from a file it may not read, its kind, its class, the names it needs, would
+// show in the result and in errors): a library it refuses is searched for further, and found
+// nowhere else is refused with that error; an ELF interpreter it refuses is refused.
 Expected<Dependencies> resolve_dependencies(const std::string& program, const AdmitFile& admit = {});
 
 // Every directory the dynamic loader searches on its own, for any ELF class: the roots

@@ -94,8 +94,9 @@ bool room_to_build(int64_t bytes);
 // has seen): in the heap's live total while it lives, so that the limit checks count it.
 class ScopedHeapCharge {
   public:
-    explicit ScopedHeapCharge(int64_t bytes);
+    explicit ScopedHeapCharge(int64_t bytes = 0);
     ~ScopedHeapCharge();
+    void add(int64_t bytes);  // the table grew
     ScopedHeapCharge(const ScopedHeapCharge&) = delete;
     ScopedHeapCharge& operator=(const ScopedHeapCharge&) = delete;
 

@@ -1013,6 +1013,7 @@ private:
             return syntax(form, "defmacro needs a name, parameters and a body");
         RTFS_TRY(NodeP fn, analyze_fn(form, items, 2, items[1].str()));
         RTFS_TRY(Value closure, fn->eval(st_));
+        if (auto stopped = take_walk_interruption()) return unexpected(std::move(*stopped));  // as DefNode
         st_.macros[items[1].str()] = closure;
         unit_->extra.push_back(std::move(fn));  // the expander's code lives as long as the unit
         return constant(make_symbol(items[1].str()), form);

@@ -493,6 +493,10 @@ Result<Value> CallNode::eval(Interpreter::State& st) const {
 
 Result<Value> DefNode::eval(Interpreter::State& st) const {
     RTFS_TRY(Value v, init->eval(st));
+    // A value a limit cut short outside any builtin (a map or set literal, read or built,
+    // stopped by keep_building) is never kept: a global outlives the evaluation that failed, and
+    // a REPL's next line read the cut map (a review, 2026-12-06).
+    if (auto stopped = take_walk_interruption()) return located(unexpected(std::move(*stopped)), *this);
     if (type && !conforms(v, *type))
         return located(unexpected(annotation_error(cell ? cell->name : local->name, *type, v,
                                                    false)),

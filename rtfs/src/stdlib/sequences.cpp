@@ -252,12 +252,15 @@ Result<Value> reverse(Interpreter&, std::span<Value> a) {
 
 Result<Value> distinct(Interpreter&, std::span<Value> a) {
     RTFS_TRY(Elems e, Elems::of("distinct", a[0]));
-    const ScopedHeapCharge held(static_cast<int64_t>(e.size()) * kHashNodeBytes);
+    ScopedHeapCharge held;  // the table, as it grows with the distinct elements
     std::unordered_set<Value, ValueHash, ValueEq> seen;
     std::vector<Value> out;
     for (const Value& x : e) {
         RTFS_CHECK(poll_limits());
-        if (seen.insert(x).second) out.push_back(x);
+        if (seen.insert(x).second) {
+            held.add(kHashNodeBytes);
+            out.push_back(x);
+        }
     }
     return make_vector(std::move(out));
 }

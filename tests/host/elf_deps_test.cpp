@@ -445,7 +445,9 @@ TEST(ElfDeps, ASearchThroughTooManyPlacesIsRefused) {
         std::string strtab(1, '\0');
         std::vector<Elf64_Dyn> dyn;
         dyn.push_back({DT_RUNPATH, {strtab.size()}});
-        for (int i = 0; i < 4000; ++i) strtab += (i ? ":" : "") + dir.path() + "/none/" + std::to_string(i);
+        // Missing at their first component: the cheapest lookups, so that the places bound, not
+        // the 5 s one, is what a slow build (sanitizers) meets.
+        for (int i = 0; i < 4000; ++i) strtab += (i ? ":" : "") + std::string("/no-elf-test-dir/") + std::to_string(i);
         strtab.push_back('\0');
         for (int i = 0; i < names; ++i) {
             dyn.push_back({DT_NEEDED, {strtab.size()}});
@@ -457,7 +459,15 @@ TEST(ElfDeps, ASearchThroughTooManyPlacesIsRefused) {
     auto deps = resolve_dependencies(program_with(300));
     ASSERT_FALSE(deps) << "searched, " << deps->missing.size() << " names missing";
     EXPECT_EQ(deps.error().kind, Failure::Kind::InvalidInput);
+#if defined(__SANITIZE_ADDRESS__)
+    // Under AddressSanitizer on a loaded host 2^20 lookups can take the search's 5 s first (CI,
+    // 2026-12-06); either bound refuses it. The ordinary build's run checks the places bound.
+    EXPECT_TRUE(deps.error().message.find("places") != std::string::npos ||
+                deps.error().message.find("took longer than") != std::string::npos)
+        << deps.error().message;
+#else
     EXPECT_NE(deps.error().message.find("places"), std::string::npos) << deps.error().message;
+#endif
 
     // Control: 10 names in the same directories are searched, and found nowhere.
     auto fine = resolve_dependencies(program_with(10));

@@ -339,16 +339,17 @@ struct LevelGuard {
 // (A pointer: the wasm guest's runtime has no destructors for thread-local objects.)
 thread_local Error* t_walk_interruption = nullptr;
 
-// A collection of `elements` entered: one step against max_steps, and its elements' work
-// against the deadline (a step per collection alone let one deadline check sit 4096 walks of
-// flat 1.5-million-element vectors apart: (dedupe) of 400,000 of them ran 19 s of a 3 s run;
-// red team, 2026-12-06).
+// True when limits held; else their error is kept for the evaluator (take_walk_interruption).
 bool keeps_going(Expected<void, Error> limits) {
     if (limits) return true;
     t_walk_interruption = new Error(limits.error());
     return false;
 }
 
+// A collection of `elements` entered: one step against max_steps, and its elements' work
+// against the deadline (a step per collection alone let one deadline check sit 4096 walks of
+// flat 1.5-million-element vectors apart: (dedupe) of 400,000 of them ran 19 s of a 3 s run;
+// red team, 2026-12-06).
 bool walk_step(size_t elements) {
     if (t_walk_interruption) return false;
     auto limits = poll_walk();

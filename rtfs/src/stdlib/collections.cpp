@@ -259,12 +259,12 @@ Result<Value> empty(Interpreter&, std::span<Value> a) {
     }
 }
 
-Result<Value> zipmap(Interpreter&, std::span<Value> a) {
+Result<Value> zipmap(Interpreter& interp, std::span<Value> a) {
     RTFS_TRY(Elems ks, Elems::of("zipmap", a[0]));
     RTFS_TRY(Elems vs, Elems::of("zipmap", a[1]));
     std::vector<std::pair<Value, Value>> entries;
     const size_t n = std::min(ks.size(), vs.size());
-    RTFS_CHECK(charge_alloc(static_cast<int64_t>(n * 2 * sizeof(Value))));  // before it is built
+    RTFS_CHECK(check_alloc(interp, 2 * n));  // before it is built
     entries.reserve(n);
     for (size_t i = 0; i < n; ++i) entries.emplace_back(ks[i], vs[i]);
     return make_map(std::move(entries));

@@ -244,9 +244,9 @@ Result<Value> split_at(Interpreter&, std::span<Value> a) {
     return make_vector({make_vector(e.slice(0, k)), make_vector(e.slice(k, e.size()))});
 }
 
-Result<Value> reverse(Interpreter&, std::span<Value> a) {
+Result<Value> reverse(Interpreter& interp, std::span<Value> a) {
     RTFS_TRY(Elems e, Elems::of("reverse", a[0]));
-    RTFS_CHECK(charge_alloc(static_cast<int64_t>(e.size() * sizeof(Value))));
+    RTFS_CHECK(check_alloc(interp, e.size()));  // before it is built
     return make_vector(std::vector<Value>(e.span().rbegin(), e.span().rend()));
 }
 

@@ -79,6 +79,25 @@ TEST(Sessions, ASecondDaemonOnTheSameStateDirectoryLeavesTheFirstsSessionsAlone)
     EXPECT_EQ(get.body, "precious\n");
 }
 
+// The lock is never followed: a symlink planted as STATE/.lock (to a file the daemon would
+// create or hold, anywhere) stops the daemon instead of being opened through.
+TEST(Sessions, APlantedLockLinkIsNotFollowed) {
+    const std::string dir = make_temp_dir();
+    const std::string state = dir + "/state";
+    ASSERT_EQ(::mkdir(state.c_str(), 0700), 0);
+    const std::string target = dir + "/elsewhere";
+    ASSERT_EQ(::symlink(target.c_str(), (state + "/.lock").c_str()), 0);
+    {  // the service, if one started, ends before its directory goes
+        microvm::service::ServiceOptions o;
+        o.state_dir = state;
+        o.allow_unisolated = true;
+        auto refused = microvm::service::Service::create(std::move(o), nullptr);
+        EXPECT_FALSE(refused) << "the daemon started through a planted lock link";
+        EXPECT_FALSE(std::filesystem::exists(target)) << "the lock link was followed";
+    }
+    microvm::host::remove_tree(dir);
+}
+
 // Full access to the host's tree cannot reach the work directory (in the daemon's root-only
 // state directory): such a session's execs reported `ok` while every use of the directory was
 // "Permission denied" (red team, 2026-12-04). Refused when the session is made.

@@ -78,7 +78,7 @@ struct Printer {
         if (room_for(1)) add(std::string_view(&c, 1));
     }
     void string(const std::string& s);
-    void items(const std::vector<Value>& items, std::string_view open, char close, uint32_t level);
+    void items(std::span<const Value> items, std::string_view open, char close, uint32_t level);
     void value(const Value& v, uint32_t level);
 };
 
@@ -126,7 +126,7 @@ void Printer::string(const std::string& s) {
     len = o.size();
 }
 
-void Printer::items(const std::vector<Value>& items, std::string_view open, char close,
+void Printer::items(std::span<const Value> items, std::string_view open, char close,
                     uint32_t level) {
     put(open);
     bool first = true;

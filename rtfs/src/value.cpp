@@ -1,9 +1,11 @@
 // Value objects, equality, hashing and ordering.
 #include "rtfs/value.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -79,6 +81,77 @@ StrObj::StrObj(std::string v) : s(std::move(v)) {
 
 SeqObj::SeqObj(std::vector<Value> v) : items(std::move(v)) {
     account(static_cast<int64_t>(sizeof(SeqObj) + items.capacity() * sizeof(Value)));
+}
+
+namespace {
+// Replaces o's storage with `room` nil slots followed by its elements (copied from a base, or
+// moved), keeping the heap accounting right.
+void own_elements(SeqObj& o, size_t room) {
+    const std::span<const Value> e = o.elements();
+    const size_t before = o.items.capacity();
+    std::vector<Value> grown;
+    grown.reserve(room + e.size());
+    grown.resize(room);
+    if (o.base.is_nil()) {
+        grown.insert(grown.end(),
+                     std::make_move_iterator(o.items.begin() + static_cast<std::ptrdiff_t>(o.head)),
+                     std::make_move_iterator(o.items.end()));
+    } else {
+        grown.insert(grown.end(), e.begin(), e.end());
+    }
+    o.items.swap(grown);
+    o.head = room;
+    o.base = Value();
+    o.account((static_cast<int64_t>(o.items.capacity()) - static_cast<int64_t>(before)) *
+              static_cast<int64_t>(sizeof(Value)));
+}
+}  // namespace
+
+std::vector<Value>& SeqObj::compacted() {
+    if (!base.is_nil()) {
+        own_elements(*this, 0);
+    } else if (head > 0) {
+        items.erase(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(head));
+        head = 0;
+    }
+    return items;
+}
+
+void SeqObj::drop_first() {
+    hash_cache.forget();
+    if (!base.is_nil()) {
+        if (++head == base.items().size()) {  // nothing left: let the base go
+            base = Value();
+            head = 0;
+        }
+        return;
+    }
+    items[head++] = Value();
+    if (head == items.size()) {  // nothing left: the whole capacity is room again
+        items.clear();
+        head = 0;
+    }
+}
+
+bool SeqObj::push_front(Value x) {
+    if (head == 0 || !base.is_nil()) {
+        const size_t n = elements().size();
+        const size_t room = std::max<size_t>(n, 4);
+        if (!room_to_build(static_cast<int64_t>((room + n) * sizeof(Value)))) return false;
+        own_elements(*this, room);
+    }
+    hash_cache.forget();
+    items[--head] = std::move(x);
+    return true;
+}
+
+Value make_suffix(const Value& seq, size_t from, Type as) {
+    const auto* o = static_cast<const SeqObj*>(seq.object_ptr());
+    auto* s = new SeqObj({});
+    // A suffix of a suffix shares the owner's storage (never a chain of suffixes).
+    s->base = o->base.is_nil() ? seq : o->base;
+    s->head = (o->base.is_nil() ? 0 : o->head) + from;
+    return Value::object(as, s);
 }
 
 // ---- maps -----------------------------------------------------------------------------------
@@ -434,7 +507,7 @@ struct ElemRefEq {
 // Two sets of the same size, neither with duplicates: equal when every element of x is in y.
 // Small sets are compared pairwise; larger ones through a hash table of y (expected linear
 // time; pairwise, two 300,000-element sets took minutes).
-bool sets_equal(const std::vector<Value>& x, const std::vector<Value>& y) {
+bool sets_equal(std::span<const Value> x, std::span<const Value> y) {
     constexpr size_t kPairwise = 8;
     if (x.size() <= kPairwise) {
         for (const auto& v : x) {

@@ -64,6 +64,27 @@ TEST(BuiltinLimits, DissocOfManyKeysIsOnePassOverTheMap) {
     EXPECT_EQ(rtfs::print(*order), "[1 2 4 5 6 8 9 10 11 12 13 14 15 16 17 18]");
 }
 
+TEST(BuiltinLimits, LoopsOverRestAndConsAreLinear) {
+    // A list was one vector copied by every rest, next, cons and conj, and a vector's seq was a
+    // copy too, so the commonest loops of a Lisp were quadratic: 80,000 steps of
+    // (recur (cons i acc)) took 7.3 s, of (recur (rest s)) 3.5 s. Each step is O(1) now (in
+    // place while the runtime holds the only reference, else a suffix sharing the storage):
+    // 200,000 steps of each in milliseconds, where they took minutes.
+    for (const char* expr : {"(count (loop [i 0 acc (list)] (if (< i 200000) (recur (inc i) (cons i acc)) acc)))",
+                             "(count (loop [i 0 acc (list)] (if (< i 200000) (recur (inc i) (conj acc i)) acc)))",
+                             "(count (reduce (fn [acc x] (cons x acc)) (list) (range 200000)))",
+                             "(loop [s (vec (range 200000)) n 0] (if (seq s) (recur (rest s) (inc n)) n))",
+                             "(loop [s (apply list (range 200000)) n 0] (if (seq s) (recur (next s) (inc n)) n))",
+                             "(loop [s (range 200000) n 0] (if (empty? s) n (recur (drop 1 s) (inc n))))",
+                             "(loop [[x & more] (range 200000) n 0] (if x (recur more (inc n)) n))",
+                             "(let [xs (range 200000)] (loop [s xs n 0] (if (empty? s) (+ n (- (count xs) 200000)) (recur (rest s) (inc n)))))"}) {
+        rtfs::Interpreter in({.deadline = std::chrono::steady_clock::now() + 10s});
+        auto r = in.eval(expr);
+        ASSERT_TRUE(r.has_value()) << expr << ": " << r.error().describe();
+        EXPECT_EQ(rtfs::print(*r), "200000") << expr;
+    }
+}
+
 TEST(BuiltinLimits, MergeAndEqualityOfFlatCollectionsEndAtTheDeadline) {
     // merge's work is each map's entries, and an equality walk's the elements it compares: one
     // builtin call merging 100,000 references to a 10,000-entry map, or (dedupe) over 2,000

@@ -116,7 +116,7 @@ TEST(HostMemory, NestedEqualityWalksShareOneBudgetOfPairs) {
 // aborted the host; the limit was compared only at closure calls and loop steps). Each use,
 // bound 12 times to a 3.2 MB input, goes past a 16 MiB limit.
 TEST(HostMemory, WhatBuiltinsBuildIsHeldToTheLimit) {
-    for (const std::string use : {"(reverse r)", "(take 199999 r)", "(drop 1 r)", "(rest r)", "(sort r)",
+    for (const std::string use : {"(reverse r)", "(take 199999 r)", "(drop-last 1 r)", "(sort r)",
                                   "(zipmap r r)", "(set r)", "(distinct r)", "(frequencies r)"}) {
         rtfs::Interpreter interp({.memory_limit_bytes = kLimit});
         ASSERT_TRUE(interp.eval("(def r (vec (range 200000)))").has_value());
@@ -131,6 +131,41 @@ TEST(HostMemory, WhatBuiltinsBuildIsHeldToTheLimit) {
             EXPECT_EQ(r.error().kind(), rtfs::ErrorKind::ResourceLimit) << use << ": " << r.error().describe();
         });
         EXPECT_LT(peak, 2 * kLimit) << use << ": host bytes at the peak";
+    }
+}
+
+// A suffix (rest, next, drop, take-last, seq, vec of a seq, `&` in destructuring) shares the
+// storage of what it is made from: 12 of each of a 3.2 MB vector cost next to nothing, where
+// each was a copy before (they went past this 16 MiB limit).
+TEST(HostMemory, SuffixesShareWhatTheyAreMadeFrom) {
+    for (const std::string use : {"(rest r)", "(next r)", "(drop 1 r)", "(take-last 199999 r)", "(seq r)",
+                                  "(vec (seq r))", "(let [[_ & m] r] m)", "(rest (rest (next r)))"}) {
+        rtfs::Interpreter interp({.memory_limit_bytes = kLimit});
+        ASSERT_TRUE(interp.eval("(def r (vec (range 200000)))").has_value());
+        std::string bindings, names;
+        for (int i = 0; i < 12; ++i) {
+            bindings += " x" + std::to_string(i) + " " + use;
+            names += " (count x" + std::to_string(i) + ")";
+        }
+        const int64_t peak = host_peak_during([&] {
+            auto r = interp.eval("(let [" + bindings + "] (reduce + [" + names + "]))");
+            ASSERT_TRUE(r.has_value()) << use << ": " << r.error().describe();
+        });
+        EXPECT_LT(peak, 64 << 10) << use << ": host bytes at the peak";
+    }
+}
+
+// A list built in place by cons or conj is held to the limit before its storage grows (its
+// room in front doubles, so growing after the fact could take three times what it holds).
+TEST(HostMemory, AListBuiltInPlaceIsHeldToTheLimit) {
+    for (const std::string step : {"(cons i acc)", "(conj acc i)"}) {
+        rtfs::Interpreter interp({.memory_limit_bytes = kLimit});
+        const int64_t peak = host_peak_during([&] {
+            auto r = interp.eval("(loop [i 0 acc (list)] (if (< i 10000000) (recur (inc i) " + step + ") (count acc)))");
+            ASSERT_FALSE(r.has_value()) << step << " returned " << rtfs::print(*r);
+            EXPECT_EQ(r.error().kind(), rtfs::ErrorKind::ResourceLimit) << step << ": " << r.error().describe();
+        });
+        EXPECT_LT(peak, kLimit + (kLimit / 4)) << step << ": host bytes at the peak";
     }
 }
 

@@ -127,7 +127,7 @@ public:
 
     // Typed access to heap objects; the caller has checked the type.
     const std::string& str() const;  // String, Keyword, Symbol
-    const std::vector<Value>& items() const;  // List, Vector, Set
+    std::span<const Value> items() const;  // List, Vector, Set
     std::vector<Value>& mutable_items();  // only while unique()
     const struct MapObj& map() const;
     struct MapObj& mutable_map();  // only while unique()
@@ -179,10 +179,31 @@ struct HashCache {
 };
 
 struct SeqObj final : Object {  // List, Vector, Set (a set keeps insertion order, no duplicates)
+    // The elements are items[head..]; the slots before head are nil, left by taking the first
+    // element off or made as room to put one in front. Or, when `base` is set, they are base's
+    // elements from head on: a suffix that shares base's storage (base is then never changed,
+    // as it is never uniquely owned). Both make `rest`, `next` and `cons` O(1), so that loops
+    // over (rest s) or of (cons x acc) are linear as in Clojure (they were quadratic).
     std::vector<Value> items;
+    size_t head = 0;
+    Value base;  // nil, or a List/Vector SeqObj that owns its items (never itself a suffix)
     HashCache hash_cache;
     explicit SeqObj(std::vector<Value> v);
+
+    std::span<const Value> elements() const;
+    // The elements as a vector of their own (the room in front given up, a suffix copied). O(n)
+    // once after drop_first, push_front or a suffix, then free.
+    std::vector<Value>& compacted();
+    // Only while the sole owner holds it (Value::unique).
+    void drop_first();
+    // Amortised O(1): the room in front doubles as it runs out. False, nothing changed, when the
+    // larger storage does not fit the memory limit (the failure kept, as room_to_build keeps it).
+    bool push_front(Value x);
 };
+
+// seq's elements from `from` on (from <= its count), as a collection of type `as` (List or
+// Vector) sharing seq's storage: O(1).
+Value make_suffix(const Value& seq, size_t from, Type as);
 
 struct ValueHash {
     size_t operator()(const Value& v) const;
@@ -291,13 +312,17 @@ Value make_map(std::vector<std::pair<Value, Value>> entries);  // later duplicat
 Value make_error_value(ErrorKind kind, std::string message, Value data = {});
 
 inline const std::string& Value::str() const { return static_cast<const StrObj*>(u_.o)->s; }
-inline const std::vector<Value>& Value::items() const {
-    return static_cast<const SeqObj*>(u_.o)->items;
+inline std::span<const Value> SeqObj::elements() const {
+    if (!base.is_nil()) return base.items().subspan(head);
+    return {items.data() + head, items.size() - head};
+}
+inline std::span<const Value> Value::items() const {
+    return static_cast<const SeqObj*>(u_.o)->elements();
 }
 inline std::vector<Value>& Value::mutable_items() {
     auto* o = static_cast<SeqObj*>(u_.o);
     o->hash_cache.forget();
-    return o->items;
+    return o->compacted();
 }
 inline const MapObj& Value::map() const { return *static_cast<const MapObj*>(u_.o); }
 inline MapObj& Value::mutable_map() {

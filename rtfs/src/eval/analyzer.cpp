@@ -206,7 +206,7 @@ private:
         }
     }
 
-    Result<NodeP> analyze_collection(const Value& form, Type type, const std::vector<Value>& items) {
+    Result<NodeP> analyze_collection(const Value& form, Type type, std::span<const Value> items) {
         auto n = make<CollectionNode>(form);
         n->type = type;
         bool all_const = true;
@@ -246,7 +246,7 @@ private:
         return r;
     }
 
-    Result<NodeP> analyze_list_inner(const Value& form, const std::vector<Value>& items, bool tail) {
+    Result<NodeP> analyze_list_inner(const Value& form, std::span<const Value> items, bool tail) {
         const Value& head = items[0];
         if (head.is(Type::Symbol) && !is_local_name(head.str())) {
             const std::string& h = head.str();
@@ -372,7 +372,7 @@ private:
 
     // ---- simple forms -----------------------------------------------------------------------
 
-    Result<NodeP> analyze_if(const Value& form, const std::vector<Value>& items, bool tail) {
+    Result<NodeP> analyze_if(const Value& form, std::span<const Value> items, bool tail) {
         if (items.size() < 3 || items.size() > 4)
             return syntax(form, "if takes a condition, a then branch and an optional else branch");
         auto n = make<IfNode>(form);
@@ -386,7 +386,7 @@ private:
 
     // A body: forms evaluated in order, the last in tail position. Local defs inside it bind
     // for the rest of the body.
-    Result<NodeP> analyze_body(const Value& form, const std::vector<Value>& items, size_t from,
+    Result<NodeP> analyze_body(const Value& form, std::span<const Value> items, size_t from,
                                bool tail) {
         size_t saved_locals = scope_->locals.size();
         uint32_t saved_slot = scope_->next_slot;
@@ -404,12 +404,12 @@ private:
         return NodeP(std::move(n));
     }
 
-    Result<NodeP> analyze_do(const Value& form, const std::vector<Value>& items, size_t from,
+    Result<NodeP> analyze_do(const Value& form, std::span<const Value> items, size_t from,
                              bool tail) {
         return analyze_body(form, items, from, tail);
     }
 
-    Value desugar_cond(const Value& form, const std::vector<Value>& items, size_t i) {
+    Value desugar_cond(const Value& form, std::span<const Value> items, size_t i) {
         if (i >= items.size()) return Value();
         const Value& test = items[i];
         Value then = i + 1 < items.size() ? items[i + 1] : Value();
@@ -417,14 +417,14 @@ private:
         return relist(form, {make_symbol("if"), test, then, desugar_cond(form, items, i + 2)});
     }
 
-    Value thread(const Value& form, const std::vector<Value>& items, bool last) {
+    Value thread(const Value& form, std::span<const Value> items, bool last) {
         if (items.size() < 2) return Value();
         Value acc = items[1];
         for (size_t i = 2; i < items.size(); ++i) {
             const Value& step = items[i];
             std::vector<Value> call;
             if (step.is(Type::List) && !step.items().empty()) {
-                call = step.items();
+                call.assign(step.items().begin(), step.items().end());
                 if (last) {
                     call.push_back(acc);
                 } else {
@@ -438,7 +438,7 @@ private:
         return acc;
     }
 
-    Result<NodeP> analyze_if_let(const Value& form, const std::vector<Value>& items, bool tail) {
+    Result<NodeP> analyze_if_let(const Value& form, std::span<const Value> items, bool tail) {
         const bool is_when = items[0].str() == "when-let";
         if (items.size() < 3 || !items[1].is(Type::Vector) || items[1].items().size() != 2)
             return syntax(form, items[0].str() + " needs [pattern expr] and a body");
@@ -746,7 +746,7 @@ private:
                (is_symbol(v.items()[0], "fn") || is_symbol(v.items()[0], "fn*"));
     }
 
-    Result<NodeP> analyze_let(const Value& form, const std::vector<Value>& items, bool tail) {
+    Result<NodeP> analyze_let(const Value& form, std::span<const Value> items, bool tail) {
         if (items.size() < 2) return syntax(form, "let needs a binding vector");
         RTFS_TRY(auto bindings, parse_bindings(form, items[1], "let"));
         auto n = make<LetNode>(form);
@@ -804,7 +804,7 @@ private:
         return NodeP(std::move(n));
     }
 
-    Result<NodeP> analyze_loop(const Value& form, const std::vector<Value>& items, bool tail) {
+    Result<NodeP> analyze_loop(const Value& form, std::span<const Value> items, bool tail) {
         if (items.size() < 2) return syntax(form, "loop needs a binding vector");
         RTFS_TRY(auto bindings, parse_bindings(form, items[1], "loop"));
         auto n = make<LoopNode>(form);
@@ -835,7 +835,7 @@ private:
         return NodeP(std::move(n));
     }
 
-    Result<NodeP> analyze_recur(const Value& form, const std::vector<Value>& items, bool tail) {
+    Result<NodeP> analyze_recur(const Value& form, std::span<const Value> items, bool tail) {
         if (!recur_) return syntax(form, "recur outside of loop or fn");
         if (!tail) return syntax(form, "recur must be in tail position");
         if (items.size() - 1 != recur_->size())
@@ -856,7 +856,7 @@ private:
     // ---- functions --------------------------------------------------------------------------
 
     // (fn name? [params] [:ret] body+); items[from] is the optional name or the params.
-    Result<NodeP> analyze_fn(const Value& form, const std::vector<Value>& items, size_t from,
+    Result<NodeP> analyze_fn(const Value& form, std::span<const Value> items, size_t from,
                              std::string name) {
         size_t i = from;
         if (i < items.size() && items[i].is(Type::Symbol)) name = items[i++].str();
@@ -964,7 +964,7 @@ private:
         return NodeP(std::move(n));
     }
 
-    Result<NodeP> analyze_def(const Value& form, const std::vector<Value>& items) {
+    Result<NodeP> analyze_def(const Value& form, std::span<const Value> items) {
         if (items.size() < 3 || !items[1].is(Type::Symbol))
             return syntax(form, "def needs a name and a value");
         Value name;
@@ -975,7 +975,7 @@ private:
         return make_def(form, name.str(), items[i], std::move(type), false);
     }
 
-    Result<NodeP> analyze_defn(const Value& form, const std::vector<Value>& items) {
+    Result<NodeP> analyze_defn(const Value& form, std::span<const Value> items) {
         if (items.size() < 3 || !items[1].is(Type::Symbol))
             return syntax(form, "defn needs a name, parameters and a body");
         return make_def(form, items[1].str(), form, nullptr, true);
@@ -1007,7 +1007,7 @@ private:
         return NodeP(std::move(n));
     }
 
-    Result<NodeP> analyze_defmacro(const Value& form, const std::vector<Value>& items) {
+    Result<NodeP> analyze_defmacro(const Value& form, std::span<const Value> items) {
         if (lexical_depth_ != 0) return syntax(form, "defmacro is only allowed at top level");
         if (items.size() < 4 || !items[1].is(Type::Symbol))
             return syntax(form, "defmacro needs a name, parameters and a body");
@@ -1073,7 +1073,7 @@ private:
 
     // ---- try / match / iteration ------------------------------------------------------------
 
-    Result<NodeP> analyze_try(const Value& form, const std::vector<Value>& items) {
+    Result<NodeP> analyze_try(const Value& form, std::span<const Value> items) {
         auto n = make<TryNode>(form);
         size_t i = 1;
         std::vector<Value> body{make_symbol("do")};
@@ -1128,7 +1128,7 @@ private:
         return NodeP(std::move(n));
     }
 
-    Result<NodeP> analyze_match(const Value& form, const std::vector<Value>& items, bool tail) {
+    Result<NodeP> analyze_match(const Value& form, std::span<const Value> items, bool tail) {
         if (items.size() < 2) return syntax(form, "match needs an expression");
         auto n = make<MatchNode>(form);
         RTFS_TRY(n->subject, analyze(items[1], false));
@@ -1161,7 +1161,7 @@ private:
 
     // (for [...] body), or with collect = false (doseq) the same iteration run for its effects:
     // nothing is collected and the result is nil.
-    Result<NodeP> analyze_for(const Value& form, const std::vector<Value>& items,
+    Result<NodeP> analyze_for(const Value& form, std::span<const Value> items,
                               bool collect = true) {
         const std::string what = collect ? "for" : "doseq";
         if (items.size() < 3 || !items[1].is(Type::Vector))
@@ -1218,11 +1218,11 @@ private:
     }
 
     // (doseq [x xs] body): the iteration of (for [x xs] body), collecting nothing; nil.
-    Result<NodeP> analyze_doseq(const Value& form, const std::vector<Value>& items) {
+    Result<NodeP> analyze_doseq(const Value& form, std::span<const Value> items) {
         return analyze_for(form, items, false);
     }
 
-    Result<NodeP> analyze_dotimes(const Value& form, const std::vector<Value>& items) {
+    Result<NodeP> analyze_dotimes(const Value& form, std::span<const Value> items) {
         if (items.size() < 3 || !items[1].is(Type::Vector) || items[1].items().size() != 2 ||
             !items[1].items()[0].is(Type::Symbol))
             return syntax(form, "dotimes needs [name count] and a body");
@@ -1240,7 +1240,7 @@ private:
         return NodeP(std::move(n));
     }
 
-    Result<NodeP> analyze_call_capability(const Value& form, const std::vector<Value>& items) {
+    Result<NodeP> analyze_call_capability(const Value& form, std::span<const Value> items) {
         if (items.size() < 2) return syntax(form, "call needs a capability id");
         auto n = make<CapabilityNode>(form);
         RTFS_TRY(n->id, analyze(items[1], false));

@@ -319,7 +319,7 @@ size_t held_count(Type t, const Object* o) {
         case Type::Function: return static_cast<const FnObj*>(o)->captures.size();
         case Type::List:
         case Type::Vector:
-        case Type::Set: return static_cast<const SeqObj*>(o)->items.size();
+        case Type::Set: return static_cast<const SeqObj*>(o)->elements().size();
         case Type::Map: return 2 * static_cast<const MapObj*>(o)->entries.size();
         case Type::Error: return 1;
         default: return 0;
@@ -337,7 +337,7 @@ void for_each_held(Type t, const Object* o, F&& f) {
         case Type::List:
         case Type::Vector:
         case Type::Set:
-            for (const Value& c : static_cast<const SeqObj*>(o)->items) f(c);
+            for (const Value& c : static_cast<const SeqObj*>(o)->elements()) f(c);
             return;
         case Type::Map:
             for (const auto& [k, v] : static_cast<const MapObj*>(o)->entries) {

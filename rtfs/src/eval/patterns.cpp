@@ -35,9 +35,11 @@ Expected<void, Error> destructure(const Pattern& p, const Value& v, Interpreter:
             }
             if (p.rest_pattern) {
                 Value rest;
-                if (items.size() > p.elems.size())
-                    rest = make_list(std::vector<Value>(
-                        items.begin() + static_cast<std::ptrdiff_t>(p.elems.size()), items.end()));
+                if (items.size() > p.elems.size())  // O(1) for a list or vector: shares v's storage
+                    rest = v.is_seq() ? make_suffix(v, p.elems.size(), Type::List)
+                                      : make_list(std::vector<Value>(
+                                            items.begin() + static_cast<std::ptrdiff_t>(p.elems.size()),
+                                            items.end()));
                 RTFS_CHECK(destructure(*p.rest_pattern, rest, st));
             }
             if (p.has_as) st.local(p.as_slot) = v;
@@ -82,8 +84,7 @@ bool match_pattern(const Pattern& p, const Value& v, Value* frame) {
             for (size_t i = 0; i < p.elems.size(); ++i)
                 if (!match_pattern(p.elems[i], items[i], frame)) return false;
             if (p.rest_pattern) {
-                Value rest = make_vector(std::vector<Value>(
-                    items.begin() + static_cast<std::ptrdiff_t>(p.elems.size()), items.end()));
+                Value rest = make_suffix(v, p.elems.size(), Type::Vector);
                 if (!match_pattern(*p.rest_pattern, rest, frame)) return false;
             }
             return true;

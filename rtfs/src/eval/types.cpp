@@ -136,7 +136,7 @@ Result<std::unique_ptr<TypeSpec>> parse_type(const Value& form) {
 namespace {
 
 // The elements of a sequence against a [:vector T] / [:list T] / [:tuple ...] type.
-bool items_conform(const std::vector<Value>& items, const TypeSpec& t) {
+bool items_conform(std::span<const Value> items, const TypeSpec& t) {
     if (t.kind == TypeSpec::Kind::Tuple) {
         if (items.size() != t.params.size()) return false;
         for (size_t i = 0; i < t.params.size(); ++i)

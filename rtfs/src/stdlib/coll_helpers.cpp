@@ -121,7 +121,7 @@ Result<Value> assoc1(const char* op, Value coll, Value key, Value val) {
             const size_t n = coll.items().size();
             const int64_t i = key.as_int();
             if (i < 0 || static_cast<uint64_t>(i) > n) return index_out_of_bounds(i, n + 1);
-            if (!coll.unique()) coll = make_vector(coll.items());
+            if (!coll.unique()) coll = make_vector({coll.items().begin(), coll.items().end()});
             if (static_cast<size_t>(i) == n) {
                 push_in_place(coll, std::move(val));
             } else {
@@ -157,7 +157,7 @@ void ensure_unique(Value& coll) {
     if (coll.is(Type::Map)) {
         coll = Value::object(Type::Map, new MapObj(coll.map()));
     } else if (coll.is_seq() || coll.is(Type::Set)) {
-        coll = Value::object(coll.type(), new SeqObj(coll.items()));
+        coll = Value::object(coll.type(), new SeqObj({coll.items().begin(), coll.items().end()}));
     }
 }
 
@@ -174,6 +174,16 @@ void push_in_place(Value& seq, Value x) {
     if (items.capacity() != before)
         seq.object_ptr()->account(
             static_cast<int64_t>((items.capacity() - before) * sizeof(Value)));
+}
+
+bool push_front_in_place(Value& seq, Value x) {
+    return static_cast<SeqObj*>(seq.object_ptr())->push_front(std::move(x));
+}
+
+Value drop_first_in_place(Value seq, Type as) {
+    auto* o = static_cast<SeqObj*>(seq.object_ptr());
+    if (!o->elements().empty()) o->drop_first();
+    return seq.is(as) ? seq : Value::object(as, o);  // seq's reference goes when it returns
 }
 
 Result<size_t> count_of(const char* op, const Value& c) {

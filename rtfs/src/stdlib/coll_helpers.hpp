@@ -63,6 +63,12 @@ Expected<void, Error> check_alloc_count(Interpreter& interp, uint64_t n_values);
 // Appends to a uniquely owned vector/list/set object, keeping the heap accounting right.
 void push_in_place(Value& seq, Value x);
 
+// O(1) for a uniquely owned list or vector (SeqObj keeps room in front): x put before its
+// elements (false when that needs more memory than the limit leaves: the evaluator raises the
+// kept failure), and its elements after the first as a collection of type `as` (List or Vector).
+bool push_front_in_place(Value& seq, Value x);
+Value drop_first_in_place(Value seq, Type as);
+
 // Number of elements, as `count` reports it; a TypeError naming op for a non-collection.
 Result<size_t> count_of(const char* op, const Value& coll);
 

@@ -40,7 +40,7 @@ Result<std::vector<Value>> items_of(const char* op, const Value& v) {
         case Type::Nil: return std::vector<Value>{};
         case Type::List:
         case Type::Vector:
-        case Type::Set: return v.items();
+        case Type::Set: return std::vector<Value>(v.items().begin(), v.items().end());
         case Type::Map: {
             // Each entry becomes a new vector: charged before building, not discovered after.
             RTFS_CHECK(charge_alloc(

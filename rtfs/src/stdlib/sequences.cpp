@@ -40,6 +40,12 @@ Result<Value> rest(Interpreter&, std::span<Value> a) {
         const std::string& s = c.str();
         return s.empty() ? c : make_string(s.substr(utf8::decode(s, 0).len));
     }
+    if (c.is_seq()) {  // O(1): in place when a[0] is the only reference, else sharing c's storage
+        const Type kind = c.type();
+        if (c.items().empty()) return c;
+        if (c.unique()) return drop_first_in_place(std::move(a[0]), kind);
+        return make_suffix(c, 1, kind);
+    }
     RTFS_TRY(Elems e, Elems::of("rest", c));
     std::vector<Value> tail = e.slice(1, e.size());
     return c.is(Type::Vector) ? make_vector(std::move(tail)) : make_list(std::move(tail));
@@ -47,6 +53,11 @@ Result<Value> rest(Interpreter&, std::span<Value> a) {
 
 // (next coll): like rest, but nil instead of an empty list.
 Result<Value> next(Interpreter&, std::span<Value> a) {
+    if (a[0].is_seq()) {
+        if (a[0].items().size() <= 1) return Value();
+        if (a[0].unique()) return drop_first_in_place(std::move(a[0]), Type::List);
+        return make_suffix(a[0], 1, Type::List);
+    }
     RTFS_TRY(Elems e, Elems::of("next", a[0]));
     if (e.size() <= 1) return Value();
     return make_list(e.slice(1, e.size()));
@@ -78,6 +89,11 @@ Result<Value> cons(Interpreter&, std::span<Value> a) {
         if (!a[0].is(Type::String)) return type_error("cons", "a string to put before a string", a[0]);
         return make_string(a[0].str() + c.str());
     }
+    if (c.is_seq() && c.unique()) {
+        Value out = std::move(a[1]);
+        if (!push_front_in_place(out, std::move(a[0]))) return Value();  // over the limit
+        return out;
+    }
     RTFS_TRY(Elems e, Elems::of("cons", c));
     std::vector<Value> out;
     out.reserve(e.size() + 1);
@@ -108,21 +124,18 @@ Expected<void, Error> conj_map_entries(const char* op, Value& m, std::span<const
 // coll is updated in place when the caller handed over the only reference.
 Result<Value> conj_all(const char* op, Value coll, std::span<const Value> xs) {
     switch (coll.type()) {
-        case Type::Nil:
-        case Type::List: {
-            std::vector<Value> out;
-            const size_t old = coll.is_nil() ? 0 : coll.items().size();
-            out.reserve(xs.size() + old);
-            for (size_t i = xs.size(); i-- > 0;) out.push_back(xs[i]);
-            if (old > 0) {
-                if (coll.unique()) {
-                    auto& items = coll.mutable_items();
-                    out.insert(out.end(), std::make_move_iterator(items.begin()),
-                               std::make_move_iterator(items.end()));
-                } else {
-                    out.insert(out.end(), coll.items().begin(), coll.items().end());
-                }
+        case Type::List:
+            if (coll.unique()) {
+                for (const Value& x : xs)
+                    if (!push_front_in_place(coll, x)) return Value();  // over the limit
+                return coll;
             }
+            [[fallthrough]];
+        case Type::Nil: {
+            std::vector<Value> out;
+            out.reserve(xs.size() + (coll.is_nil() ? 0 : coll.items().size()));
+            for (size_t i = xs.size(); i-- > 0;) out.push_back(xs[i]);
+            if (!coll.is_nil()) out.insert(out.end(), coll.items().begin(), coll.items().end());
             return make_list(std::move(out));
         }
         case Type::Vector:
@@ -133,7 +146,7 @@ Result<Value> conj_all(const char* op, Value coll, std::span<const Value> xs) {
         case Type::Set: {
             if (xs.empty()) return coll;
             if (xs.size() > 8) {  // many new members: one hashed pass instead of linear scans
-                std::vector<Value> all = coll.items();
+                std::vector<Value> all(coll.items().begin(), coll.items().end());
                 all.insert(all.end(), xs.begin(), xs.end());
                 return make_set(std::move(all));
             }
@@ -209,6 +222,13 @@ size_t clamp_count(int64_t n, size_t size) {
     return static_cast<uint64_t>(n) >= size ? size : static_cast<size_t>(n);
 }
 
+// coll's elements e from `from` on as a vector: shared with a list or vector (O(1)), copied
+// from anything else.
+Value suffix_vector(const Value& coll, const Elems& e, size_t from) {
+    if (coll.is_seq() && from < e.size()) return make_suffix(coll, from, Type::Vector);
+    return make_vector(e.slice(from, e.size()));
+}
+
 Result<Value> take(Interpreter&, std::span<Value> a) {
     RTFS_TRY(int64_t n, int_arg("take", a[0]));
     RTFS_TRY(Elems e, Elems::of("take", a[1]));
@@ -218,13 +238,13 @@ Result<Value> take(Interpreter&, std::span<Value> a) {
 Result<Value> drop(Interpreter&, std::span<Value> a) {
     RTFS_TRY(int64_t n, int_arg("drop", a[0]));
     RTFS_TRY(Elems e, Elems::of("drop", a[1]));
-    return make_vector(e.slice(clamp_count(n, e.size()), e.size()));
+    return suffix_vector(a[1], e, clamp_count(n, e.size()));
 }
 
 Result<Value> take_last(Interpreter&, std::span<Value> a) {
     RTFS_TRY(int64_t n, int_arg("take-last", a[0]));
     RTFS_TRY(Elems e, Elems::of("take-last", a[1]));
-    return make_vector(e.slice(e.size() - clamp_count(n, e.size()), e.size()));
+    return suffix_vector(a[1], e, e.size() - clamp_count(n, e.size()));
 }
 
 // (drop-last coll) or (drop-last n coll)
@@ -372,11 +392,13 @@ Result<Value> seq(Interpreter&, std::span<Value> a) {
     RTFS_TRY(Elems e, Elems::of("seq", a[0]));
     if (e.empty()) return Value();
     if (a[0].is(Type::List)) return std::move(a[0]);
+    if (a[0].is(Type::Vector)) return make_suffix(a[0], 0, Type::List);  // O(1), as Clojure's
     return make_list(e.slice(0, e.size()));
 }
 
 Result<Value> vec(Interpreter&, std::span<Value> a) {
     if (a[0].is(Type::Vector)) return std::move(a[0]);
+    if (a[0].is(Type::List) && !a[0].items().empty()) return make_suffix(a[0], 0, Type::Vector);
     RTFS_TRY(Elems e, Elems::of("vec", a[0]));
     return make_vector(e.slice(0, e.size()));
 }
@@ -388,21 +410,21 @@ Result<Value> flatten(Interpreter& interp, std::span<Value> a) {
     std::vector<Value> out;
     if (!a[0].is_seq()) return make_vector({});
     struct Level {
-        const std::vector<Value>* items;
+        std::span<const Value> items;
         size_t next;
     };
-    std::vector<Level> stack{{&a[0].items(), 0}};
+    std::vector<Level> stack{{a[0].items(), 0}};
     uint64_t visited = 0;
     while (!stack.empty()) {
         if ((++visited & 4095) == 0) RTFS_CHECK(check_alloc(interp, out.size()));
         Level& top = stack.back();
-        if (top.next == top.items->size()) {
+        if (top.next == top.items.size()) {
             stack.pop_back();
             continue;
         }
-        const Value& v = (*top.items)[top.next++];
+        const Value& v = top.items[top.next++];
         if (v.is_seq()) {
-            stack.push_back({&v.items(), 0});
+            stack.push_back({v.items(), 0});
         } else {
             out.push_back(v);
         }

@@ -168,7 +168,11 @@ Expected<void, Error> check_alloc_count(Interpreter& interp, uint64_t n_values) 
 }
 
 void push_in_place(Value& seq, Value x) {
-    auto& items = seq.mutable_items();
+    // A vector used as a queue, (conj (rest q) x), keeps the slots rest dropped until they are
+    // half its storage: compacting on every push made each step O(n).
+    auto* o = static_cast<SeqObj*>(seq.object_ptr());
+    o->hash_cache.forget();
+    auto& items = o->base.is_nil() && o->head <= o->items.size() / 2 ? o->items : o->compacted();
     const size_t before = items.capacity();
     items.push_back(std::move(x));
     if (items.capacity() != before)

@@ -83,6 +83,60 @@ SeqObj::SeqObj(std::vector<Value> v) : items(std::move(v)) {
     account(static_cast<int64_t>(sizeof(SeqObj) + items.capacity() * sizeof(Value)));
 }
 
+struct SetIndex {
+    std::unordered_set<Value, ValueHash, ValueEq> members;
+};
+
+SeqObj::~SeqObj() = default;
+
+void SeqObj::set_index(std::unique_ptr<SetIndex> built) {
+    index = std::move(built);
+    const int64_t now = index ? static_cast<int64_t>(index->members.size()) * kHashNodeBytes +
+                                    static_cast<int64_t>(index->members.bucket_count() * sizeof(void*))
+                              : 0;
+    account(now - index_bytes);
+    index_bytes = now;
+}
+
+void SeqObj::drop_index() { set_index(nullptr); }
+
+void SeqObj::reindex() {
+    if (items.size() <= kSetIndexThreshold) {
+        set_index(nullptr);
+        return;
+    }
+    auto built = std::make_unique<SetIndex>();
+    built->members.reserve(items.size());
+    for (const Value& m : items) built->members.insert(m);
+    set_index(std::move(built));
+}
+
+const Value* SeqObj::find_member(const Value& x) const {
+    if (index) {
+        auto it = index->members.find(x);
+        return it == index->members.end() ? nullptr : &*it;
+    }
+    for (const Value& m : items)
+        if (equals(m, x)) return &m;
+    return nullptr;
+}
+
+bool SeqObj::add_member(Value x) {
+    if (find_member(x)) return false;
+    hash_cache.forget();
+    const size_t before = items.capacity();
+    if (index) index->members.insert(x);
+    items.push_back(std::move(x));
+    if (items.capacity() != before)
+        account(static_cast<int64_t>((items.capacity() - before) * sizeof(Value)));
+    if (index) {
+        set_index(std::move(index));  // charges the new member
+    } else if (items.size() > kSetIndexThreshold) {
+        reindex();
+    }
+    return true;
+}
+
 namespace {
 // Replaces o's storage with `room` nil slots followed by its elements (copied from a base, or
 // moved), keeping the heap accounting right.
@@ -359,24 +413,30 @@ Value make_vector(std::vector<Value> items) {
 Value make_set(std::vector<Value> items) {
     std::vector<Value> unique;
     unique.reserve(items.size());
-    if (items.size() <= 16) {
+    if (items.size() <= SeqObj::kSetIndexThreshold) {
         for (auto& v : items) {
             bool seen = false;
             for (const auto& u : unique) seen = seen || equals(u, v);
             if (!seen) unique.push_back(std::move(v));
         }
-    } else {
+        return Value::object(Type::Set, new SeqObj(std::move(unique)));
+    }
+    auto index = std::make_unique<SetIndex>();
+    {
         ScopedHeapCharge held;  // the table, as it grows with the distinct members
-        std::unordered_map<Value, bool, ValueHash, ValueEq> seen;
         for (auto& v : items) {
             if (!keep_building()) break;  // over a limit: the evaluator raises it
-            if (seen.emplace(v, true).second) {
+            if (index->members.insert(v).second) {
                 held.add(kHashNodeBytes);
                 unique.push_back(std::move(v));
             }
         }
-    }
-    return Value::object(Type::Set, new SeqObj(std::move(unique)));
+    }  // the set is charged for the table from here on
+    auto* set = new SeqObj(std::move(unique));
+    Value out = Value::object(Type::Set, set);
+    set->set_index(std::move(index));
+    if (set->items.size() <= SeqObj::kSetIndexThreshold) set->set_index(nullptr);
+    return out;
 }
 Value make_map(std::vector<std::pair<Value, Value>> entries) {
     return Value::object(Type::Map, new MapObj(std::move(entries)));

@@ -87,6 +87,23 @@ TEST(BuiltinLimits, LoopsOverRestAndConsAreLinear) {
     }
 }
 
+TEST(BuiltinLimits, SetMembershipIsHashed) {
+    // A set was a vector searched member by member by contains?, get, a call of the set and
+    // conj, so a set grown one conj at a time, or a "seen" set checked per element, was
+    // quadratic (80,000 conj: 8.6 s). A set of more than 16 members keeps a hash index.
+    for (const auto& [expr, printed] : {
+             std::pair{"(count (loop [s #{} i 0] (if (< i 200000) (recur (conj s i) (inc i)) s)))", "200000"},
+             std::pair{"(let [s (set (range 200000))] (count (filter #(contains? s %) (range 100000 300000))))", "100000"},
+             std::pair{"(let [s (into #{} (range 200000))] (count (keep #(get s %) (range -100000 100000))))", "100000"},
+             std::pair{"(let [s (into #{:a} (range 200000))] (count (remove #(s %) (range 200000 400000))))", "200000"},
+             std::pair{"(count (reduce (fn [s x] (conj s (mod x 200000))) #{} (range 400000)))", "200000"}}) {
+        rtfs::Interpreter in({.deadline = std::chrono::steady_clock::now() + 10s});
+        auto r = in.eval(expr);
+        ASSERT_TRUE(r.has_value()) << expr << ": " << r.error().describe();
+        EXPECT_EQ(rtfs::print(*r), printed) << expr;
+    }
+}
+
 TEST(BuiltinLimits, MergeAndEqualityOfFlatCollectionsEndAtTheDeadline) {
     // merge's work is each map's entries, and an equality walk's the elements it compares: one
     // builtin call merging 100,000 references to a 10,000-entry map, or (dedupe) over 2,000

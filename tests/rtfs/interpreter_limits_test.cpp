@@ -336,6 +336,33 @@ TEST(Limits, MutuallyRecursiveLetFunctionsThroughACollectionAreFreed) {
     }
 }
 
+// Through a suffix (rest, drop, `&`: it holds its base, not the base's elements) and through a
+// set's hash index (it holds each member a second time). A suffix counted as holding the base's
+// elements: a group still referenced was judged unreachable and its captures cleared, even
+// while it ran, and a group whose cycle passed through a suffix was never freed (red team,
+// 2026-12-06).
+TEST(Limits, LetFunctionsThroughSuffixesAndIndexedSetsAreFreedAndKept) {
+    for (const char* link : {"(rest v)", "(drop 1 v)", "(let [[_ & r] v] r)", "(set (cons (first v) (range 20)))"}) {
+        const std::string group = std::string("(let [f (fn [] (g)) v [f (vec (range 100))] s ") + link +
+                                  " g (fn [] (count s))] nil)";
+        rtfs::Interpreter in({.memory_limit_bytes = 16 << 20});
+        auto r = in.eval("(dotimes [i 40000] " + group + ") :done");
+        EXPECT_TRUE(r.has_value()) << link << ": " << (r ? "" : r.error().describe());
+        EXPECT_LT(in.heap_stats().live_bytes, 1 << 20) << link << ": the let's closures were kept";
+    }
+    // A group still referenced stays whole while others are collected, also mid-call.
+    rtfs::Interpreter in;
+    auto kept = in.eval(
+        "(def B (let [f (fn [] (let [before (g)] (dotimes [i 300] (let [a (fn [] (b)) b (fn [] (a))] nil)) [before (g)]))"
+        "             v [0 f] s1 (rest v) s2 (drop 1 v) s3 (take-last 1 v) s4 (let [[_ & r] v] r)"
+        "             s5 (set (cons f (range 20)))"
+        "             g (fn [] [(count s1) (count s2) (count s3) (count s4) (count s5)])] v))"
+        "(dotimes [i 300] (let [a (fn [] (b)) b (fn [] (a))] nil))"
+        "((second B))");
+    ASSERT_TRUE(kept.has_value()) << kept.error().describe();
+    EXPECT_EQ(rtfs::print(*kept), "[[1 1 1 1 21] [1 1 1 1 21]]");
+}
+
 // The reader runs within the evaluation's limits (red team, 2026-12-06): 66 MB of `[][]...` took
 // 30 s and 4.4 GB of a host process (the mock provider, microvmd) under a 1 s, 64 MiB limit, as
 // the reader polled nothing and its source positions were not counted. Now each form read polls,

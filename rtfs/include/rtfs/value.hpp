@@ -199,6 +199,19 @@ struct SeqObj final : Object {  // List, Vector, Set (a set keeps insertion orde
     // Amortised O(1): the room in front doubles as it runs out. False, nothing changed, when the
     // larger storage does not fit the memory limit (the failure kept, as room_to_build keeps it).
     bool push_front(Value x);
+
+    // A set of more than kSetIndexThreshold members also holds them in a hash table, so that
+    // membership is O(1): contains?, get and conj scanned every member, and a set grown one conj
+    // at a time was quadratic (80,000 members: 8.6 s). Sets never have room, nor a base.
+    static constexpr size_t kSetIndexThreshold = 16;
+    std::unique_ptr<struct SetIndex> index;
+    int64_t index_bytes = 0;  // what the heap was charged for the index (an estimate)
+    ~SeqObj() override;
+    const Value* find_member(const Value& x) const;
+    bool add_member(Value x);  // sole owner: appends x unless present; true when it did
+    void reindex();            // the index for the members now (none for a few)
+    void set_index(std::unique_ptr<struct SetIndex> built);
+    void drop_index();
 };
 
 // seq's elements from `from` on (from <= its count), as a collection of type `as` (List or
@@ -322,6 +335,7 @@ inline std::span<const Value> Value::items() const {
 inline std::vector<Value>& Value::mutable_items() {
     auto* o = static_cast<SeqObj*>(u_.o);
     o->hash_cache.forget();
+    if (o->index) o->drop_index();  // the caller may change the members
     return o->compacted();
 }
 inline const MapObj& Value::map() const { return *static_cast<const MapObj*>(u_.o); }

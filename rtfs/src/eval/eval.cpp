@@ -120,10 +120,10 @@ Value lookup_value(const Value& coll, const Value& key, Value dflt) {
                 static_cast<size_t>(key.as_int()) < coll.items().size())
                 return coll.items()[static_cast<size_t>(key.as_int())];
             return dflt;
-        case Type::Set:
-            for (const auto& x : coll.items())
-                if (equals(x, key)) return x;
-            return dflt;
+        case Type::Set: {
+            const Value* m = static_cast<const SeqObj*>(coll.object_ptr())->find_member(key);
+            return m ? *m : dflt;
+        }
         default: return dflt;
     }
 }
@@ -319,7 +319,11 @@ size_t held_count(Type t, const Object* o) {
         case Type::Function: return static_cast<const FnObj*>(o)->captures.size();
         case Type::List:
         case Type::Vector:
-        case Type::Set: return static_cast<const SeqObj*>(o)->elements().size();
+        case Type::Set: {
+            const auto* s = static_cast<const SeqObj*>(o);
+            if (!s->base.is_nil()) return 1;
+            return s->elements().size() * (s->index ? 2 : 1);
+        }
         case Type::Map: return 2 * static_cast<const MapObj*>(o)->entries.size();
         case Type::Error: return 1;
         default: return 0;
@@ -327,7 +331,9 @@ size_t held_count(Type t, const Object* o) {
 }
 
 // Calls f on every value a may_hold_closure object holds: a closure's captures, a collection's
-// elements (a map's keys too), an error's data.
+// elements (a map's keys too), an error's data. A suffix holds its base, not the base's elements
+// (counting those as held by each suffix made a live closure look unreachable, and its captures
+// were cleared: red team, 2026-12-06); a set's index holds each member a second time.
 template <class F>
 void for_each_held(Type t, const Object* o, F&& f) {
     switch (t) {
@@ -336,9 +342,16 @@ void for_each_held(Type t, const Object* o, F&& f) {
             return;
         case Type::List:
         case Type::Vector:
-        case Type::Set:
-            for (const Value& c : static_cast<const SeqObj*>(o)->elements()) f(c);
+        case Type::Set: {
+            const auto* s = static_cast<const SeqObj*>(o);
+            if (!s->base.is_nil()) {
+                f(s->base);
+                return;
+            }
+            for (int pass = s->index ? 2 : 1; pass > 0; --pass)
+                for (const Value& c : s->elements()) f(c);
             return;
+        }
         case Type::Map:
             for (const auto& [k, v] : static_cast<const MapObj*>(o)->entries) {
                 f(k);

@@ -84,11 +84,9 @@ bool lookup(const Value& coll, const Value& key, Value* out) {
             return true;
         }
         case Type::Set:
-            for (const auto& x : coll.items()) {
-                if (equals(x, key)) {
-                    *out = x;
-                    return true;
-                }
+            if (const Value* m = static_cast<const SeqObj*>(coll.object_ptr())->find_member(key)) {
+                *out = *m;
+                return true;
             }
             return false;
         case Type::String: {
@@ -112,7 +110,7 @@ Result<Value> assoc1(const char* op, Value coll, Value key, Value val) {
         case Type::Nil:
             return make_map({{std::move(key), std::move(val)}});
         case Type::Map: {
-            if (!coll.unique()) coll = Value::object(Type::Map, new MapObj(coll.map()));
+            RTFS_CHECK(make_own(coll));
             coll.mutable_map().set(std::move(key), std::move(val));
             return coll;
         }
@@ -121,9 +119,9 @@ Result<Value> assoc1(const char* op, Value coll, Value key, Value val) {
             const size_t n = coll.items().size();
             const int64_t i = key.as_int();
             if (i < 0 || static_cast<uint64_t>(i) > n) return index_out_of_bounds(i, n + 1);
-            if (!coll.unique()) coll = make_vector({coll.items().begin(), coll.items().end()});
+            RTFS_CHECK(make_own(coll));
             if (static_cast<size_t>(i) == n) {
-                push_in_place(coll, std::move(val));
+                RTFS_CHECK(push_in_place(coll, std::move(val)));
             } else {
                 coll.mutable_items()[static_cast<size_t>(i)] = std::move(val);
             }
@@ -143,8 +141,9 @@ Value take_at(Value& coll, const Value& key) {
             if (v) return std::move(*const_cast<Value*>(v));
             return Value();
         }
-        if (coll.is(Type::Vector) && key.is(Type::Int) && key.as_int() >= 0 &&
-            static_cast<uint64_t>(key.as_int()) < coll.items().size())
+        // (Not from a suffix: its storage is shared, and owning it means a copy.)
+        if (coll.is(Type::Vector) && static_cast<const SeqObj*>(coll.object_ptr())->base.is_nil() &&
+            key.is(Type::Int) && key.as_int() >= 0 && static_cast<uint64_t>(key.as_int()) < coll.items().size())
             return std::move(coll.mutable_items()[static_cast<size_t>(key.as_int())]);
     }
     Value out;
@@ -152,13 +151,29 @@ Value take_at(Value& coll, const Value& key) {
     return out;
 }
 
-void ensure_unique(Value& coll) {
-    if (coll.unique()) return;
+Expected<void, Error> make_own(Value& coll) {
+    if (!coll.is(Type::Map) && !coll.is_seq() && !coll.is(Type::Set)) return Ok{};
+    const bool suffix = !coll.is(Type::Map) && !static_cast<const SeqObj*>(coll.object_ptr())->base.is_nil();
+    if (coll.unique() && !suffix) return Ok{};
+    // The copy is charged before it is made: a suffix's or a shared value's copy was judged only
+    // when the builtin returned, 3.4 times the limit at its peak (red team, 2026-12-06).
     if (coll.is(Type::Map)) {
+        const auto n = static_cast<int64_t>(coll.map().size());
+        RTFS_CHECK(charge_alloc(n * static_cast<int64_t>(sizeof(std::pair<Value, Value>) + kHashNodeBytes)));
         coll = Value::object(Type::Map, new MapObj(coll.map()));
-    } else if (coll.is_seq() || coll.is(Type::Set)) {
-        coll = Value::object(coll.type(), new SeqObj({coll.items().begin(), coll.items().end()}));
+        return Ok{};
     }
+    const auto n = static_cast<int64_t>(coll.items().size());
+    const bool indexed = coll.is(Type::Set) && coll.items().size() > SeqObj::kSetIndexThreshold;
+    RTFS_CHECK(charge_alloc(n * static_cast<int64_t>(sizeof(Value) + (indexed ? kHashNodeBytes : 0))));
+    if (coll.unique()) {  // a suffix of its own: its elements copied out of the shared storage
+        static_cast<SeqObj*>(coll.object_ptr())->compacted();
+        return Ok{};
+    }
+    auto* copy = new SeqObj({coll.items().begin(), coll.items().end()});
+    coll = Value::object(coll.type(), copy);
+    if (indexed) copy->reindex();
+    return Ok{};
 }
 
 Expected<void, Error> check_alloc_count(Interpreter& interp, uint64_t n_values) {
@@ -167,17 +182,27 @@ Expected<void, Error> check_alloc_count(Interpreter& interp, uint64_t n_values) 
     return check_alloc(interp, static_cast<size_t>(std::min(n_values, kClamp)));
 }
 
-void push_in_place(Value& seq, Value x) {
+Expected<void, Error> room_to_grow(const Value& seq) {
+    const auto& items = static_cast<const SeqObj*>(seq.object_ptr())->items;
+    if (items.size() < items.capacity()) return Ok{};
+    // The larger storage, while the old one is still held.
+    return charge_alloc(static_cast<int64_t>(std::max<size_t>(items.capacity(), 1) * 2 * sizeof(Value)));
+}
+
+Expected<void, Error> push_in_place(Value& seq, Value x) {
+    RTFS_CHECK(room_to_grow(seq));
     // A vector used as a queue, (conj (rest q) x), keeps the slots rest dropped until they are
-    // half its storage: compacting on every push made each step O(n).
+    // half its storage: compacting on every push made each step O(n). (make_own has given a
+    // suffix storage of its own.)
     auto* o = static_cast<SeqObj*>(seq.object_ptr());
     o->hash_cache.forget();
-    auto& items = o->base.is_nil() && o->head <= o->items.size() / 2 ? o->items : o->compacted();
+    auto& items = o->head <= o->items.size() / 2 ? o->items : o->compacted();
     const size_t before = items.capacity();
     items.push_back(std::move(x));
     if (items.capacity() != before)
         seq.object_ptr()->account(
             static_cast<int64_t>((items.capacity() - before) * sizeof(Value)));
+    return Ok{};
 }
 
 bool push_front_in_place(Value& seq, Value x) {

@@ -54,14 +54,18 @@ Result<Value> assoc1(const char* op, Value coll, Value key, Value val);
 // moved out (leaving nil behind) so that it stays uniquely owned too for an in-place update.
 Value take_at(Value& coll, const Value& key);
 
-// Makes coll (a list, vector, set or map) uniquely owned: a shallow copy unless it already is.
-void ensure_unique(Value& coll);
+// Makes coll (a list, vector, set or map) uniquely owned with storage of its own: a shallow copy
+// (charged before it is made) unless it already is; a suffix's elements are copied out.
+Expected<void, Error> make_own(Value& coll);
 
 // check_alloc for a count computed in 64 bits (safe where size_t is 32 bits wide).
 Expected<void, Error> check_alloc_count(Interpreter& interp, uint64_t n_values);
 
-// Appends to a uniquely owned vector/list/set object, keeping the heap accounting right.
-void push_in_place(Value& seq, Value x);
+// ResourceLimit when seq's storage is full and its growth does not fit the memory limit.
+Expected<void, Error> room_to_grow(const Value& seq);
+// Appends to a vector or list made_own, keeping the heap accounting right; growth is charged
+// before it happens.
+Expected<void, Error> push_in_place(Value& seq, Value x);
 
 // O(1) for a uniquely owned list or vector (SeqObj keeps room in front): x put before its
 // elements (false when that needs more memory than the limit leaves: the evaluator raises the

@@ -108,10 +108,10 @@ Expected<void, Error> conj_map_entries(const char* op, Value& m, std::span<const
         if (x.is_nil()) continue;
         if (x.is(Type::Map)) {
             if (x.map().size() == 0) continue;
-            ensure_unique(m);
+            RTFS_CHECK(make_own(m));
             for (const auto& [k, v] : x.map().entries) m.mutable_map().set(k, v);
         } else if (x.is(Type::Vector) && x.items().size() == 2) {
-            ensure_unique(m);
+            RTFS_CHECK(make_own(m));
             m.mutable_map().set(x.items()[0], x.items()[1]);
         } else {
             return type_error(op, "[key value] vector or map", x);
@@ -140,26 +140,17 @@ Result<Value> conj_all(const char* op, Value coll, std::span<const Value> xs) {
         }
         case Type::Vector:
             if (xs.empty()) return coll;
-            ensure_unique(coll);
-            for (const Value& x : xs) push_in_place(coll, x);
+            RTFS_CHECK(make_own(coll));
+            for (const Value& x : xs) RTFS_CHECK(push_in_place(coll, x));
             return coll;
         case Type::Set: {
             if (xs.empty()) return coll;
-            if (xs.size() > 8) {  // many new members: one hashed pass instead of linear scans
-                std::vector<Value> all(coll.items().begin(), coll.items().end());
-                all.insert(all.end(), xs.begin(), xs.end());
-                return make_set(std::move(all));
-            }
-            ensure_unique(coll);
+            RTFS_CHECK(make_own(coll));
+            auto* set = static_cast<SeqObj*>(coll.object_ptr());
             for (const Value& x : xs) {
-                bool present = false;
-                for (const Value& y : coll.items()) {
-                    if (equals(x, y)) {
-                        present = true;
-                        break;
-                    }
-                }
-                if (!present) push_in_place(coll, x);
+                RTFS_CHECK(poll_limits());
+                RTFS_CHECK(room_to_grow(coll));
+                set->add_member(x);  // O(1) with the set's index
             }
             return coll;
         }
@@ -470,13 +461,10 @@ Result<Value> pop(Interpreter&, std::span<Value> a) {
     if (!c.is_seq()) return type_error("pop", "vector or list", c);
     if (c.items().empty())
         return invalid_argument("pop", std::string("cannot pop an empty ") + type_name(c));
-    ensure_unique(c);
-    auto& items = c.mutable_items();
-    if (c.is(Type::Vector)) {
-        items.pop_back();
-    } else {
-        items.erase(items.begin());
-    }
+    if (c.is(Type::List))  // O(1), as rest
+        return c.unique() ? drop_first_in_place(std::move(c), Type::List) : make_suffix(c, 1, Type::List);
+    RTFS_CHECK(make_own(c));
+    c.mutable_items().pop_back();
     return c;
 }
 

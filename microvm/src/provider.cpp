@@ -6,22 +6,14 @@
 #include <optional>
 #include <chrono>
 #include <cstdio>
-#include <random>
 
 #include "json_schema.hpp"
 #include "microvm/errors.hpp"
+#include "microvm/execution_id.hpp"
 #include "text_util.hpp"
 
 namespace microvm {
 namespace {
-
-std::string new_execution_id() {
-    std::random_device rd;
-    uint64_t bits = (uint64_t{rd()} << 32) | rd();
-    char buf[24];
-    std::snprintf(buf, sizeof buf, "exec-%016llx", static_cast<unsigned long long>(bits));
-    return buf;
-}
 
 std::string describe(const Provider& p, const std::vector<Unsupported>& problems) {
     std::vector<std::string> parts;

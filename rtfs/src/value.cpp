@@ -83,35 +83,32 @@ SeqObj::SeqObj(std::vector<Value> v) : items(std::move(v)) {
     account(static_cast<int64_t>(sizeof(SeqObj) + items.capacity() * sizeof(Value)));
 }
 
-struct SetIndex {
-    std::unordered_set<Value, ValueHash, ValueEq> members;
-};
-
 SeqObj::~SeqObj() = default;
 
-void SeqObj::set_index(std::unique_ptr<SetIndex> built) {
+void SeqObj::set_index(std::unique_ptr<SetIndex> built) const {
     index = std::move(built);
     const int64_t now = index ? static_cast<int64_t>(index->members.size()) * kHashNodeBytes +
                                     static_cast<int64_t>(index->members.bucket_count() * sizeof(void*))
                               : 0;
-    account(now - index_bytes);
+    // (The charge is the object's, whichever access made the index.)
+    const_cast<SeqObj*>(this)->account(now - index_bytes);
     index_bytes = now;
 }
 
 void SeqObj::drop_index() { set_index(nullptr); }
 
-void SeqObj::reindex() {
-    if (items.size() <= kSetIndexThreshold) {
-        set_index(nullptr);
-        return;
-    }
+void SeqObj::index_members() const {
     auto built = std::make_unique<SetIndex>();
     built->members.reserve(items.size());
-    for (const Value& m : items) built->members.insert(m);
+    for (const Value& m : items) {
+        if (!keep_building()) return;  // a limit: no index (scans stay right), the error kept
+        built->members.insert(m);
+    }
     set_index(std::move(built));
 }
 
 const Value* SeqObj::find_member(const Value& x) const {
+    if (!index && items.size() > kSetIndexThreshold && ++scans >= kScansBeforeIndex) index_members();
     if (index) {
         auto it = index->members.find(x);
         return it == index->members.end() ? nullptr : &*it;
@@ -129,11 +126,7 @@ bool SeqObj::add_member(Value x) {
     items.push_back(std::move(x));
     if (items.capacity() != before)
         account(static_cast<int64_t>((items.capacity() - before) * sizeof(Value)));
-    if (index) {
-        set_index(std::move(index));  // charges the new member
-    } else if (items.size() > kSetIndexThreshold) {
-        reindex();
-    }
+    if (index) set_index(std::move(index));  // charges the new member
     return true;
 }
 
@@ -209,10 +202,6 @@ Value make_suffix(const Value& seq, size_t from, Type as) {
 }
 
 // ---- maps -----------------------------------------------------------------------------------
-
-struct MapIndex {
-    std::unordered_map<Value, size_t, ValueHash, ValueEq> pos;
-};
 
 MapObj::MapObj(std::vector<std::pair<Value, Value>> e) {
     entries.reserve(e.size());

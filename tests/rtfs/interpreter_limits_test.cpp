@@ -337,12 +337,14 @@ TEST(Limits, MutuallyRecursiveLetFunctionsThroughACollectionAreFreed) {
 }
 
 // Through a suffix (rest, drop, `&`: it holds its base, not the base's elements) and through a
-// set's hash index (it holds each member a second time). A suffix counted as holding the base's
+// set's or a map's hash index (it holds members and keys a second time; a map's was never
+// counted, so a closure used as a key of a map of more than 12 entries was never freed). A suffix counted as holding the base's
 // elements: a group still referenced was judged unreachable and its captures cleared, even
 // while it ran, and a group whose cycle passed through a suffix was never freed (red team,
 // 2026-12-06).
 TEST(Limits, LetFunctionsThroughSuffixesAndIndexedSetsAreFreedAndKept) {
-    for (const char* link : {"(rest v)", "(drop 1 v)", "(let [[_ & r] v] r)", "(set (cons (first v) (range 20)))"}) {
+    for (const char* link : {"(rest v)", "(drop 1 v)", "(let [[_ & r] v] r)", "(set (cons (first v) (range 20)))",
+                             "(zipmap (cons (first v) (range 20)) (range 21))", "(frequencies [(first v) 1 2 3 4 5 6 7 8 9 10 11 12 13])"}) {
         const std::string group = std::string("(let [f (fn [] (g)) v [f (vec (range 100))] s ") + link +
                                   " g (fn [] (count s))] nil)";
         rtfs::Interpreter in({.memory_limit_bytes = 16 << 20});
@@ -361,6 +363,27 @@ TEST(Limits, LetFunctionsThroughSuffixesAndIndexedSetsAreFreedAndKept) {
         "((second B))");
     ASSERT_TRUE(kept.has_value()) << kept.error().describe();
     EXPECT_EQ(rtfs::print(*kept), "[[1 1 1 1 21] [1 1 1 1 21]]");
+}
+
+// A set or map literal built while an equality walk was cut short (a catchable RecursionLimit,
+// kept by the walk) may hold "equal" members twice; the error was raised only at the next
+// builtin, so a `try` around the literal alone kept the malformed set, and the letrec collector,
+// trusting the set's index, cleared the captures of a closure still in use (red team,
+// 2026-12-06). The literal raises the error itself now.
+TEST(Limits, ASetBuiltWhileAWalkWasCutShortIsNeverKept) {
+    rtfs::Interpreter in;
+    ASSERT_TRUE(in.eval("(defn deep [] (reduce (fn [acc i] #{acc (- i)}) 0 (range 3000)))"
+                        "(def A (deep)) (def B (deep))").has_value());
+    auto caught = in.eval("(def s (try #{A B} (catch e :caught))) s");
+    ASSERT_TRUE(caught.has_value()) << caught.error().describe();
+    EXPECT_EQ(rtfs::print(*caught), ":caught");
+    auto kept = in.eval("(defn mk [f] (let [c [f] d [f] x [#{A B} #{c d 1 2 3 4 5 6 7 8 9 10 11 12 13 14}]"
+                        "                   _ (try (count 1) (catch e nil))] (conj (second x) 99)))"
+                        "(defn build [] (let [f (fn [] (g)) t (try (mk f) (catch e #{[f] 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16}))"
+                        "                     g (fn [] (count t))] (nth (vec t) 0)))"
+                        "(let [d (build)] (dotimes [i 300] (let [p (fn [] (q)) q (fn [] (p))] nil)) ((first d)))");
+    ASSERT_TRUE(kept.has_value()) << kept.error().describe();
+    EXPECT_EQ(rtfs::print(*kept), "17");
 }
 
 // The reader runs within the evaluation's limits (red team, 2026-12-06): 66 MB of `[][]...` took

@@ -13,6 +13,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -202,16 +204,23 @@ struct SeqObj final : Object {  // List, Vector, Set (a set keeps insertion orde
 
     // A set of more than kSetIndexThreshold members also holds them in a hash table, so that
     // membership is O(1): contains?, get and conj scanned every member, and a set grown one conj
-    // at a time was quadratic (80,000 members: 8.6 s). Sets never have room, nor a base.
+    // at a time was quadratic (80,000 members: 8.6 s). `set` builds it at once; a set made
+    // otherwise (a copy to update) gets one at its kScansBeforeIndex-th scan, so that a copy
+    // updated once costs a copy, not a table. Sets never have room, nor a base. The index is
+    // made inside a lookup (a value belongs to one thread, as its reference counts do).
     static constexpr size_t kSetIndexThreshold = 16;
-    std::unique_ptr<struct SetIndex> index;
-    int64_t index_bytes = 0;  // what the heap was charged for the index (an estimate)
+    static constexpr uint32_t kScansBeforeIndex = 8;
+    mutable std::unique_ptr<struct SetIndex> index;
+    mutable int64_t index_bytes = 0;  // what the heap was charged for the index (an estimate)
+    mutable uint32_t scans = 0;
     ~SeqObj() override;
     const Value* find_member(const Value& x) const;
     bool add_member(Value x);  // sole owner: appends x unless present; true when it did
-    void reindex();            // the index for the members now (none for a few)
-    void set_index(std::unique_ptr<struct SetIndex> built);
+    void set_index(std::unique_ptr<struct SetIndex> built) const;
     void drop_index();
+
+  private:
+    void index_members() const;  // stops, with no index, at a limit (keep_building)
 };
 
 // seq's elements from `from` on (from <= its count), as a collection of type `as` (List or
@@ -223,6 +232,13 @@ struct ValueHash {
 };
 struct ValueEq {
     bool operator()(const Value& a, const Value& b) const;
+};
+// The hash indexes hold their own references: the letrec collector counts them.
+struct SetIndex {
+    std::unordered_set<Value, ValueHash, ValueEq> members;
+};
+struct MapIndex {
+    std::unordered_map<Value, size_t, ValueHash, ValueEq> pos;  // key -> position in entries
 };
 
 // A map keeps insertion order. Small maps are searched linearly; larger ones carry a hash index.
@@ -240,6 +256,7 @@ struct MapObj final : Object {
     // however many keys: (apply dissoc m ks) was a pass and an index rebuild per key, n * k.
     size_t erase_all(std::span<const Value> keys);
     size_t size() const { return entries.size(); }
+    const MapIndex* index() const { return index_.get(); }
 
 private:
     static constexpr size_t kIndexThreshold = 12;

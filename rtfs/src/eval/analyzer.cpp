@@ -231,6 +231,8 @@ private:
                     entries.emplace_back(std::move(vals[i]), std::move(vals[i + 1]));
                 folded = make_map(std::move(entries));
             }
+            // As CollectionNode::eval: a set or map built while a walk was cut short is refused.
+            if (auto stopped = take_walk_interruption()) return unexpected(std::move(*stopped));
             return constant(std::move(folded), form);
         }
         return NodeP(std::move(n));

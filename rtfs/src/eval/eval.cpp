@@ -322,9 +322,12 @@ size_t held_count(Type t, const Object* o) {
         case Type::Set: {
             const auto* s = static_cast<const SeqObj*>(o);
             if (!s->base.is_nil()) return 1;
-            return s->elements().size() * (s->index ? 2 : 1);
+            return s->elements().size() + (s->index ? s->index->members.size() : 0);
         }
-        case Type::Map: return 2 * static_cast<const MapObj*>(o)->entries.size();
+        case Type::Map: {
+            const auto* m = static_cast<const MapObj*>(o);
+            return 2 * m->entries.size() + (m->index() ? m->index()->pos.size() : 0);
+        }
         case Type::Error: return 1;
         default: return 0;
     }
@@ -333,7 +336,8 @@ size_t held_count(Type t, const Object* o) {
 // Calls f on every value a may_hold_closure object holds: a closure's captures, a collection's
 // elements (a map's keys too), an error's data. A suffix holds its base, not the base's elements
 // (counting those as held by each suffix made a live closure look unreachable, and its captures
-// were cleared: red team, 2026-12-06); a set's index holds each member a second time.
+// were cleared: red team, 2026-12-06); a set's and a map's hash index hold what they hold, a
+// second reference to members and keys (counted from what is in them, which may be less).
 template <class F>
 void for_each_held(Type t, const Object* o, F&& f) {
     switch (t) {
@@ -348,16 +352,21 @@ void for_each_held(Type t, const Object* o, F&& f) {
                 f(s->base);
                 return;
             }
-            for (int pass = s->index ? 2 : 1; pass > 0; --pass)
-                for (const Value& c : s->elements()) f(c);
+            for (const Value& c : s->elements()) f(c);
+            if (s->index)
+                for (const Value& c : s->index->members) f(c);
             return;
         }
-        case Type::Map:
-            for (const auto& [k, v] : static_cast<const MapObj*>(o)->entries) {
+        case Type::Map: {
+            const auto* m = static_cast<const MapObj*>(o);
+            for (const auto& [k, v] : m->entries) {
                 f(k);
                 f(v);
             }
+            if (m->index())
+                for (const auto& [k, at] : m->index()->pos) f(k);
             return;
+        }
         case Type::Error: f(static_cast<const ErrObj*>(o)->data); return;
         default: return;
     }
@@ -741,12 +750,21 @@ Result<Value> CollectionNode::eval(Interpreter::State& st) const {
         vals.push_back(std::move(v));
     }
     if (type == Type::Vector) return make_vector(std::move(vals));
-    if (type == Type::Set) return make_set(std::move(vals));
-    std::vector<std::pair<Value, Value>> entries;
-    entries.reserve(vals.size() / 2);
-    for (size_t i = 0; i + 1 < vals.size(); i += 2)
-        entries.emplace_back(std::move(vals[i]), std::move(vals[i + 1]));
-    return make_map(std::move(entries));
+    Value built;
+    if (type == Type::Set) {
+        built = make_set(std::move(vals));
+    } else {
+        std::vector<std::pair<Value, Value>> entries;
+        entries.reserve(vals.size() / 2);
+        for (size_t i = 0; i + 1 < vals.size(); i += 2)
+            entries.emplace_back(std::move(vals[i]), std::move(vals[i + 1]));
+        built = make_map(std::move(entries));
+    }
+    // A set or map whose equality walks were cut short (a catchable RecursionLimit kept by the
+    // walk) may hold duplicates: never let a program catch the error and keep it (red team,
+    // 2026-12-06).
+    if (auto stopped = take_walk_interruption()) return located(unexpected(std::move(*stopped)), *this);
+    return built;
 }
 
 Result<Value> DerefNode::eval(Interpreter::State& st) const {

@@ -163,16 +163,13 @@ Expected<void, Error> make_own(Value& coll) {
         coll = Value::object(Type::Map, new MapObj(coll.map()));
         return Ok{};
     }
-    const auto n = static_cast<int64_t>(coll.items().size());
-    const bool indexed = coll.is(Type::Set) && coll.items().size() > SeqObj::kSetIndexThreshold;
-    RTFS_CHECK(charge_alloc(n * static_cast<int64_t>(sizeof(Value) + (indexed ? kHashNodeBytes : 0))));
+    // (A set's copy has no index until it is searched a few times: SeqObj::find_member.)
+    RTFS_CHECK(charge_alloc(static_cast<int64_t>(coll.items().size() * sizeof(Value))));
     if (coll.unique()) {  // a suffix of its own: its elements copied out of the shared storage
         static_cast<SeqObj*>(coll.object_ptr())->compacted();
         return Ok{};
     }
-    auto* copy = new SeqObj({coll.items().begin(), coll.items().end()});
-    coll = Value::object(coll.type(), copy);
-    if (indexed) copy->reindex();
+    coll = Value::object(coll.type(), new SeqObj({coll.items().begin(), coll.items().end()}));
     return Ok{};
 }
 

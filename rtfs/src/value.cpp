@@ -98,12 +98,19 @@ void SeqObj::set_index(std::unique_ptr<SetIndex> built) const {
 void SeqObj::drop_index() { set_index(nullptr); }
 
 void SeqObj::index_members() const {
+    // The set may be shared and outlive this evaluation: an index is kept only when whole and
+    // right. Without room for it under the memory limit, the set stays unindexed (scanned).
+    const auto n = static_cast<int64_t>(items.size());
+    if (!charge_alloc(n * (kHashNodeBytes + static_cast<int64_t>(sizeof(void*))))) return;
     auto built = std::make_unique<SetIndex>();
     built->members.reserve(items.size());
     for (const Value& m : items) {
-        if (!keep_building()) return;  // a limit: no index (scans stay right), the error kept
+        if (!keep_building()) return;  // a limit: no index, the error kept
         built->members.insert(m);
     }
+    // A limit that cut the last member's hash walk short left it in the wrong bucket (red
+    // team, 2026-12-06: a REPL's global set then missed a member for good).
+    if (!keep_building()) return;
     set_index(std::move(built));
 }
 
@@ -421,6 +428,7 @@ Value make_set(std::vector<Value> items) {
             }
         }
     }  // the set is charged for the table from here on
+    if (!keep_building()) index.reset();  // cut short: not an index to trust (nor a set to keep)
     auto* set = new SeqObj(std::move(unique));
     Value out = Value::object(Type::Set, set);
     set->set_index(std::move(index));

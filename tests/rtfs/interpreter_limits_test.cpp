@@ -386,6 +386,25 @@ TEST(Limits, ASetBuiltWhileAWalkWasCutShortIsNeverKept) {
     EXPECT_EQ(rtfs::print(*kept), "17");
 }
 
+// A set's index made by a search (a set not made by `set` gets one at its 8th search) is kept
+// only when whole: a limit that cut the hash walk of its last member short left that member in
+// the wrong bucket, and a global set of a REPL missed it for good (red team, 2026-12-06).
+TEST(Limits, ASetIndexCutShortByALimitIsNotKept) {
+    rtfs::Interpreter in;
+    ASSERT_TRUE(in.eval("(def big (mapv vector (range 4500)))"
+                        "(def s (conj (set (range 16)) big))")  // 17 members, no index yet
+                    .has_value());
+    // The 8th search builds the index; hashing big (4,501 collections) is cut by the steps left.
+    in.options().max_steps = in.steps() + 3000;
+    auto cut = in.eval("(dotimes [i 8] (contains? s -1))");
+    ASSERT_FALSE(cut.has_value());
+    EXPECT_EQ(cut.error().kind(), rtfs::ErrorKind::Interrupted) << cut.error().describe();
+    in.options().max_steps = 0;
+    auto found = in.eval("[(count s) (contains? s big) (some? (get s big)) (= s (set (seq s)))]");
+    ASSERT_TRUE(found.has_value()) << found.error().describe();
+    EXPECT_EQ(rtfs::print(*found), "[17 true true true]");
+}
+
 // The reader runs within the evaluation's limits (red team, 2026-12-06): 66 MB of `[][]...` took
 // 30 s and 4.4 GB of a host process (the mock provider, microvmd) under a 1 s, 64 MiB limit, as
 // the reader polled nothing and its source positions were not counted. Now each form read polls,

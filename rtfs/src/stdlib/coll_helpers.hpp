@@ -63,7 +63,7 @@ Expected<void, Error> check_alloc_count(Interpreter& interp, uint64_t n_values);
 
 // ResourceLimit when seq's storage is full and its growth does not fit the memory limit.
 Expected<void, Error> room_to_grow(const Value& seq);
-// Appends to a vector or list made_own, keeping the heap accounting right; growth is charged
+// Appends to a vector or list (after make_own), keeping the heap accounting right; growth is charged
 // before it happens.
 Expected<void, Error> push_in_place(Value& seq, Value x);
 

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "eval/nodes.hpp"
+#include "stdlib/coll_helpers.hpp"
 #include "stdlib/stdlib.hpp"
 #include "rtfs/printer.hpp"
 
@@ -108,24 +109,11 @@ struct FrameGuard {
     }
 };
 
-// As get: a map's value, a vector's element at an index, a set's element; else dflt.
+// As get (the stdlib's lookup, one rule for both): a map's value, a vector's element at an
+// index, a set's member; else dflt.
 Value lookup_value(const Value& coll, const Value& key, Value dflt) {
-    switch (coll.type()) {
-        case Type::Map: {
-            const Value* v = coll.map().find(key);
-            return v ? *v : dflt;
-        }
-        case Type::Vector:
-            if (key.is(Type::Int) && key.as_int() >= 0 &&
-                static_cast<size_t>(key.as_int()) < coll.items().size())
-                return coll.items()[static_cast<size_t>(key.as_int())];
-            return dflt;
-        case Type::Set: {
-            const Value* m = static_cast<const SeqObj*>(coll.object_ptr())->find_member(key);
-            return m ? *m : dflt;
-        }
-        default: return dflt;
-    }
+    Value out;
+    return stdlib::lookup(coll, key, &out) ? out : dflt;
 }
 
 Result<Value> lookup_in(const Value& coll, std::span<Value> args, const char* what) {

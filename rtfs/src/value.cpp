@@ -115,13 +115,15 @@ void SeqObj::index_members() const {
 }
 
 const Value* SeqObj::find_member(const Value& x) const {
-    if (!index && items.size() > kSetIndexThreshold && ++scans >= kScansBeforeIndex) index_members();
+    if (!index && items.size() > kSetIndexThreshold && scanned >= kScansPerIndex * items.size()) index_members();
     if (index) {
         auto it = index->members.find(x);
         return it == index->members.end() ? nullptr : &*it;
     }
-    for (const Value& m : items)
+    for (const Value& m : items) {
+        ++scanned;
         if (equals(m, x)) return &m;
+    }
     return nullptr;
 }
 

@@ -386,15 +386,16 @@ TEST(Limits, ASetBuiltWhileAWalkWasCutShortIsNeverKept) {
     EXPECT_EQ(rtfs::print(*kept), "17");
 }
 
-// A set's index made by a search (a set not made by `set` gets one at its 8th search) is kept
-// only when whole: a limit that cut the hash walk of its last member short left that member in
-// the wrong bucket, and a global set of a REPL missed it for good (red team, 2026-12-06).
+// A set's index made by a search (a set not made by `set` gets one once its searches have
+// scanned it four times over) is kept only when whole: a limit that cut the hash walk of its
+// last member short left that member in the wrong bucket, and a global set of a REPL missed it
+// for good (red team, 2026-12-06).
 TEST(Limits, ASetIndexCutShortByALimitIsNotKept) {
     rtfs::Interpreter in;
     ASSERT_TRUE(in.eval("(def big (mapv vector (range 4500)))"
                         "(def s (conj (set (range 16)) big))")  // 17 members, no index yet
                     .has_value());
-    // The 8th search builds the index; hashing big (4,501 collections) is cut by the steps left.
+    // The 5th miss builds the index; hashing big (4,501 collections) is cut by the steps left.
     in.options().max_steps = in.steps() + 3000;
     auto cut = in.eval("(dotimes [i 8] (contains? s -1))");
     ASSERT_FALSE(cut.has_value());

@@ -205,14 +205,15 @@ struct SeqObj final : Object {  // List, Vector, Set (a set keeps insertion orde
     // A set of more than kSetIndexThreshold members also holds them in a hash table, so that
     // membership is O(1): contains?, get and conj scanned every member, and a set grown one conj
     // at a time was quadratic (80,000 members: 8.6 s). `set` builds it at once; a set made
-    // otherwise (a copy to update) gets one at its kScansBeforeIndex-th scan, so that a copy
-    // updated once costs a copy, not a table. Sets never have room, nor a base. The index is
-    // made inside a lookup (a value belongs to one thread, as its reference counts do).
+    // otherwise (a copy to update) gets one once its scans have visited kScansPerIndex times its
+    // members (a table costs about that many comparisons), so that a copy updated once, or
+    // searched for members found early, costs no table. Sets never have room, nor a base. The
+    // index is made inside a lookup (a value belongs to one thread, as its reference counts do).
     static constexpr size_t kSetIndexThreshold = 16;
-    static constexpr uint32_t kScansBeforeIndex = 8;
+    static constexpr uint64_t kScansPerIndex = 4;
     mutable std::unique_ptr<struct SetIndex> index;
     mutable int64_t index_bytes = 0;  // what the heap was charged for the index (an estimate)
-    mutable uint32_t scans = 0;
+    mutable uint64_t scanned = 0;     // members visited by scans, towards an index
     ~SeqObj() override;
     const Value* find_member(const Value& x) const;
     bool add_member(Value x);  // sole owner: appends x unless present; true when it did

@@ -122,8 +122,10 @@ Result<Value> assoc1(const char* op, Value coll, Value key, Value val) {
             RTFS_CHECK(make_own(coll));
             if (static_cast<size_t>(i) == n) {
                 RTFS_CHECK(push_in_place(coll, std::move(val)));
-            } else {
-                coll.mutable_items()[static_cast<size_t>(i)] = std::move(val);
+            } else {  // in place, room in front and all (no compaction)
+                auto* o = static_cast<SeqObj*>(coll.object_ptr());
+                o->hash_cache.forget();
+                o->items[o->head + static_cast<size_t>(i)] = std::move(val);
             }
             return coll;
         }
@@ -141,10 +143,18 @@ Value take_at(Value& coll, const Value& key) {
             if (v) return std::move(*const_cast<Value*>(v));
             return Value();
         }
-        // (Not from a suffix: its storage is shared, and owning it means a copy.)
-        if (coll.is(Type::Vector) && static_cast<const SeqObj*>(coll.object_ptr())->base.is_nil() &&
-            key.is(Type::Int) && key.as_int() >= 0 && static_cast<uint64_t>(key.as_int()) < coll.items().size())
-            return std::move(coll.mutable_items()[static_cast<size_t>(key.as_int())]);
+        if (coll.is(Type::Vector) && key.is(Type::Int) && key.as_int() >= 0 &&
+            static_cast<uint64_t>(key.as_int()) < coll.items().size()) {
+            // A suffix's storage is shared: it gets its own first (a charged copy, as the copy
+            // drop made before suffixes), so that the element moved out stays uniquely owned and
+            // (update (drop 1 v) 0 conj x) stays in place (red team, 2026-12-06). Without room,
+            // the element is copied instead.
+            auto* o = static_cast<SeqObj*>(coll.object_ptr());
+            if (o->base.is_nil() || make_own(coll)) {
+                o->hash_cache.forget();
+                return std::move(o->items[o->head + static_cast<size_t>(key.as_int())]);
+            }
+        }
     }
     Value out;
     lookup(coll, key, &out);

@@ -216,6 +216,7 @@ size_t clamp_count(int64_t n, size_t size) {
 // coll's elements e from `from` on as a vector: shared with a list or vector (O(1)), copied
 // from anything else.
 Value suffix_vector(const Value& coll, const Elems& e, size_t from) {
+    if (coll.is(Type::Vector) && from == 0) return coll;
     if (coll.is_seq() && from < e.size()) return make_suffix(coll, from, Type::Vector);
     return make_vector(e.slice(from, e.size()));
 }
@@ -464,7 +465,13 @@ Result<Value> pop(Interpreter&, std::span<Value> a) {
     if (c.is(Type::List))  // O(1), as rest
         return c.unique() ? drop_first_in_place(std::move(c), Type::List) : make_suffix(c, 1, Type::List);
     RTFS_CHECK(make_own(c));
-    c.mutable_items().pop_back();
+    auto* o = static_cast<SeqObj*>(c.object_ptr());  // a vector: its last element, room and all
+    o->hash_cache.forget();
+    o->items.pop_back();
+    if (o->items.size() == o->head) {
+        o->items.clear();
+        o->head = 0;
+    }
     return c;
 }
 

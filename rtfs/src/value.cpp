@@ -85,11 +85,20 @@ SeqObj::SeqObj(std::vector<Value> v) : items(std::move(v)) {
 
 SeqObj::~SeqObj() = default;
 
+namespace {
+// What the heap is charged for a hash index (a set's or a map's): its nodes and buckets, an
+// estimate.
+template <class Table>
+int64_t index_charge(const Table* table) {
+    return table ? static_cast<int64_t>(table->size()) * kHashNodeBytes +
+                       static_cast<int64_t>(table->bucket_count() * sizeof(void*))
+                 : 0;
+}
+}  // namespace
+
 void SeqObj::set_index(std::unique_ptr<SetIndex> built) const {
     index = std::move(built);
-    const int64_t now = index ? static_cast<int64_t>(index->members.size()) * kHashNodeBytes +
-                                    static_cast<int64_t>(index->members.bucket_count() * sizeof(void*))
-                              : 0;
+    const int64_t now = index_charge(index ? &index->members : nullptr);
     // (The charge is the object's, whichever access made the index.)
     const_cast<SeqObj*>(this)->account(now - index_bytes);
     index_bytes = now;
@@ -229,9 +238,7 @@ MapObj::MapObj(const MapObj& other) : Object(), entries(other.entries) {
 }
 
 void MapObj::account_index() {
-    const int64_t now = index_ ? static_cast<int64_t>(index_->pos.size()) * kHashNodeBytes +
-                                     static_cast<int64_t>(index_->pos.bucket_count() * sizeof(void*))
-                               : 0;
+    const int64_t now = index_charge(index_ ? &index_->pos : nullptr);
     account(now - index_bytes_);
     index_bytes_ = now;
 }

@@ -22,6 +22,9 @@ constexpr int kMaxAnalyzeDepth = 2000;
 constexpr uint64_t kMaxAnalyzedForms = 1'000'000;
 constexpr int64_t kBytesPerForm = 128;
 constexpr uint64_t kMinAnalyzedForms = 65'536;  // even under a tiny memory limit
+// Log entries the analysis of if branches may go through (about 20 ms) before it gives up
+// telling them apart (Analyzer::set_aside_branch).
+constexpr uint64_t kMaxBranchWork = 1'000'000;
 
 // Lexical scope of one function (the top-level form is a function without parameters).
 struct FnScope {
@@ -33,10 +36,22 @@ struct FnScope {
     uint32_t max_slots = 0;
     std::vector<uint32_t> uses;  // reads of each slot analysed so far (for last-use moves)
 
+    // The binding a slot holds now, and the reads of it that nothing has followed so far (one
+    // per branch that read it last): once the binding is over, they are its last reads and
+    // move the value out (Analyzer::finish_binding).
+    struct Binding {
+        std::vector<LocalNode*> last_reads;  // only reads that may move (Analyzer::note_read)
+        uint32_t depth = 0;  // repetitions around the binding (Analyzer::repeat_depth_)
+        bool movable = false;
+    };
+    std::vector<Binding> bindings;
+    std::vector<uint32_t> read_log;  // slots read, in order (an if's branches are told apart)
+
     uint32_t alloc() {
         uint32_t s = next_slot++;
         max_slots = std::max(max_slots, next_slot);
         if (uses.size() < max_slots) uses.resize(max_slots, 0);
+        if (bindings.size() < max_slots) bindings.resize(max_slots);
         return s;
     }
 };
@@ -59,6 +74,7 @@ public:
     Result<NodeP> toplevel(const Value& form) {
         scope_ = &root_;
         RTFS_TRY(NodeP n, analyze(form, false));
+        finish_bindings(root_);
         unit_->nslots = root_.max_slots;
         return n;
     }
@@ -124,6 +140,8 @@ private:
         for (auto it = s->locals.rbegin(); it != s->locals.rend(); ++it) {
             if (it->first == name) {
                 ++s->uses[it->second];
+                // A closure made here copies the slot: no earlier read is the last.
+                if (s != scope_) s->bindings[it->second].last_reads.clear();
                 return {RefKind::Local, it->second};
             }
         }
@@ -157,6 +175,7 @@ private:
             case RefKind::Local: {
                 auto n = make<LocalNode>(form);
                 n->slot = r.index;
+                note_read(*n);
                 return n;
             }
             case RefKind::Capture: {
@@ -379,10 +398,13 @@ private:
             return syntax(form, "if takes a condition, a then branch and an optional else branch");
         auto n = make<IfNode>(form);
         RTFS_TRY(n->cond, analyze(items[1], false));
+        const size_t log_mark = scope_->read_log.size();
         RTFS_TRY(n->then, analyze(items[2], tail));
+        SetAside then_reads = set_aside_branch(log_mark);
         if (items.size() == 4) {
             RTFS_TRY(n->otherwise, analyze(items[3], tail));
         }
+        put_back_branch(std::move(then_reads));
         return NodeP(std::move(n));
     }
 
@@ -688,8 +710,80 @@ private:
         return r;
     }
 
+    // Brings names into scope, bound where the analysis is now (or `depth` repetitions deep:
+    // a loop's targets are rebound by each recur). Not movable: a let's functions, which its
+    // fixups read after the inits.
     void add_names(const std::vector<std::pair<std::string, uint32_t>>& names) {
-        for (const auto& n : names) scope_->locals.push_back(n);
+        for (const auto& [name, slot] : names) add_name(name, slot, repeat_depth_);
+    }
+    void add_name(const std::string& name, uint32_t slot, uint32_t depth, bool movable = true) {
+        FnScope::Binding& b = scope_->bindings[slot];
+        finish_binding(b);
+        b.depth = depth;
+        b.movable = movable;
+        scope_->locals.emplace_back(name, slot);
+    }
+
+    // The binding's latest read is its last: nothing can read the binding after it, unless the
+    // read sits in a loop, `for` or `dotimes` that the binding is outside of (it runs again with
+    // the same binding). Such a last read moves the value out of the slot, so that what it is
+    // passed to holds the only reference and can update it in place: `(let [a2 (cons x acc)]
+    // (recur a2))` stays linear. A later read in another branch keeps the earlier ones copies.
+    static void finish_binding(FnScope::Binding& b) {
+        for (LocalNode* read : b.last_reads) read->move_out = true;
+        b = FnScope::Binding{};
+    }
+    void note_read(LocalNode& read) {
+        FnScope::Binding& b = scope_->bindings[read.slot];
+        b.last_reads.clear();  // this read follows them
+        if (b.movable && repeat_depth_ == b.depth) b.last_reads.push_back(&read);
+        if (branches_apart_) scope_->read_log.push_back(read.slot);
+    }
+
+    // An if's else branch never runs after its then branch: the then branch's last reads are set
+    // aside while the else branch is analysed (which still follows every read before the if),
+    // then put back. The work is bounded: past kMaxBranchWork, branches are analysed as if one
+    // followed the other, which moves less but never wrongly.
+    struct SetAside {
+        std::vector<std::pair<uint32_t, std::vector<LocalNode*>>> reads;
+        size_t log_mark = 0;
+    };
+    SetAside set_aside_branch(size_t log_mark) {
+        SetAside out{{}, log_mark};
+        auto& log = scope_->read_log;
+        if (!count_branch_work(log.size() - log_mark)) return out;
+        for (size_t i = log_mark; i < log.size(); ++i) {
+            auto& reads = scope_->bindings[log[i]].last_reads;
+            if (!reads.empty()) out.reads.emplace_back(log[i], std::move(reads));
+            reads.clear();
+        }
+        return out;
+    }
+    // False once the budget is spent: the logs are dropped and no longer kept.
+    bool count_branch_work(size_t entries) {
+        if (!branches_apart_) return false;
+        branch_work_ += entries;
+        if (branch_work_ <= kMaxBranchWork) return true;
+        branches_apart_ = false;
+        for (FnScope* s = scope_; s; s = s->parent) s->read_log = {};
+        return false;
+    }
+    void put_back_branch(SetAside aside) {
+        for (auto& [slot, reads] : aside.reads) {
+            auto& now = scope_->bindings[slot].last_reads;
+            now.insert(now.end(), reads.begin(), reads.end());
+        }
+        // Each slot once: an enclosing if reads this stretch of the log again.
+        auto& log = scope_->read_log;
+        if (!count_branch_work(log.size() - aside.log_mark)) return;
+        std::vector<uint32_t> seen(log.begin() + static_cast<std::ptrdiff_t>(aside.log_mark), log.end());
+        std::sort(seen.begin(), seen.end());
+        seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
+        log.resize(aside.log_mark);
+        log.insert(log.end(), seen.begin(), seen.end());
+    }
+    static void finish_bindings(FnScope& scope) {
+        for (auto& b : scope.bindings) finish_binding(b);
     }
 
     // A binding target for a pattern form: plain symbols (maybe annotated in place, `x:int`)
@@ -767,7 +861,7 @@ private:
                 predeclared[i] = static_cast<int>(slot);
                 n->targets[i].raw_slot = slot;
                 n->targets[i].name = p.str();
-                scope_->locals.emplace_back(p.str(), slot);
+                add_name(p.str(), slot, repeat_depth_, /*movable=*/false);
             }
             if (p.is(Type::Symbol)) bound_before.insert(p.str());
         }
@@ -817,16 +911,22 @@ private:
         for (size_t i = 0; i < bindings.size(); ++i) {
             RTFS_TRY(NodeP init, analyze(bindings[i].init, false));
             std::vector<std::pair<std::string, uint32_t>> names;
-            RTFS_CHECK(make_target(bindings[i].pattern, std::move(bindings[i].type),
-                                   n->targets[i], names));
+            // Inside the repetition: each recur binds the targets again (their :or defaults too).
+            ++repeat_depth_;
+            auto target = make_target(bindings[i].pattern, std::move(bindings[i].type),
+                                      n->targets[i], names);
             add_names(names);
+            --repeat_depth_;
+            RTFS_CHECK(target);
             n->inits.push_back(std::move(init));
         }
         const std::vector<Target>* saved_recur = recur_;
         const bool saved_frame_tail = frame_tail_ok_;
         recur_ = &n->targets;
         frame_tail_ok_ = frame_tail_ok_ && tail;
+        ++repeat_depth_;
         auto body = analyze_body(form, items, 2, true);
+        --repeat_depth_;
         recur_ = saved_recur;
         frame_tail_ok_ = saved_frame_tail;
         if (!body) return unexpected(std::move(body).error());
@@ -960,6 +1060,7 @@ private:
             return unexpected(std::move(body).error());
         }
         n->body = std::move(*body);
+        finish_bindings(scope);
         n->nslots = scope.max_slots;
         for (auto& c : scope.captures) n->captures.push_back(c.second);
         restore();
@@ -1005,7 +1106,7 @@ private:
         } else {
             RTFS_TRY(n->init, analyze(init_form, false));
         }
-        scope_->locals.emplace_back(name, n->local->raw_slot);
+        add_name(name, n->local->raw_slot, repeat_depth_);
         return NodeP(std::move(n));
     }
 
@@ -1118,7 +1219,7 @@ private:
             uint32_t saved_slot = scope_->next_slot;
             ++lexical_depth_;
             cc.slot = scope_->alloc();
-            scope_->locals.emplace_back(c[name_at].str(), cc.slot);
+            add_name(c[name_at].str(), cc.slot, repeat_depth_);
             auto b = analyze_body(x, c, name_at + 1, false);
             --lexical_depth_;
             scope_->locals.resize(saved_locals);
@@ -1174,6 +1275,7 @@ private:
         size_t saved_locals = scope_->locals.size();
         uint32_t saved_slot = scope_->next_slot;
         ++lexical_depth_;
+        uint32_t repeats = 0;
         for (size_t i = 0; i < bs.size();) {
             ForClause c;
             if (bs[i].is(Type::Keyword)) {
@@ -1206,6 +1308,9 @@ private:
             if (i + 1 >= bs.size()) return syntax(form, what + " bindings need a collection");
             c.kind = ForClause::Kind::Each;
             RTFS_TRY(c.expr, analyze(bs[i + 1], false));
+            // What follows runs once for each element.
+            ++repeat_depth_;
+            ++repeats;
             std::vector<std::pair<std::string, uint32_t>> names;
             RTFS_CHECK(make_target(bs[i], nullptr, c.target, names));
             add_names(names);
@@ -1213,6 +1318,7 @@ private:
             n->clauses.push_back(std::move(c));
         }
         RTFS_TRY(n->body, analyze_body(form, items, 2, false));
+        repeat_depth_ -= repeats;
         --lexical_depth_;
         scope_->locals.resize(saved_locals);
         scope_->next_slot = saved_slot;
@@ -1234,8 +1340,10 @@ private:
         uint32_t saved_slot = scope_->next_slot;
         ++lexical_depth_;
         n->slot = scope_->alloc();
-        scope_->locals.emplace_back(items[1].items()[0].str(), n->slot);
+        ++repeat_depth_;
+        add_name(items[1].items()[0].str(), n->slot, repeat_depth_);
         RTFS_TRY(n->body, analyze_body(form, items, 2, false));
+        --repeat_depth_;
         --lexical_depth_;
         scope_->locals.resize(saved_locals);
         scope_->next_slot = saved_slot;
@@ -1266,6 +1374,11 @@ private:
     // there, "tail" (for recur) does not mean the frame dies afterwards.
     bool frame_tail_ok_ = true;
     int lexical_depth_ = 0;
+    // How many loops, `for`s and `dotimes` enclose the form being analysed: code inside them runs
+    // more than once for a binding made outside them.
+    uint32_t repeat_depth_ = 0;
+    uint64_t branch_work_ = 0;  // log entries the if branches' analysis went through
+    bool branches_apart_ = true;  // until branch_work_ passes kMaxBranchWork
     int depth_ = 0;
     uint64_t forms_ = 0;
     int expansions_ = 0;

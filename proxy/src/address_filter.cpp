@@ -98,7 +98,11 @@ std::optional<SocketAddress> embedded_ipv4(const SocketAddress& address) {
 std::optional<std::string> AddressFilter::refusal(const SocketAddress& address, bool permit_loopback) {
     if (auto v4 = embedded_ipv4(address)) {
         if (auto why = refusal(*v4, permit_loopback)) return address.ip() + " carries " + *why;
-        return std::nullopt;
+        // Only a mapped address (::ffff:a.b.c.d) is sent as IPv4. A 6to4 or NAT64 one goes out
+        // as itself, and the host may hold it: it is judged as an IPv6 address too (red team,
+        // 2026-12-07: the host's own 6to4 address reached its servers).
+        const auto* in6 = reinterpret_cast<const sockaddr_in6*>(address.get());
+        if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) return std::nullopt;
     }
     const std::string ip = address.ip();
     if (permit_loopback && is_loopback(address)) return std::nullopt;

@@ -98,7 +98,7 @@ TEST(AddressFilter, HostsOwnAddresses) {
     // this thread, an internet address on its (down) loopback interface is the host's own
     // (never contacted: the filter only looks).
     MICROVM_REQUIRE("root", ::geteuid() == 0, "a network namespace of its own needs root");
-    std::optional<std::string> own, any, ruled, other, beside;
+    std::optional<std::string> own, any, ruled, other, beside, own_6to4, own_nat64, other_6to4;
     int setup = -1;
     std::thread in_namespace([&] {
         if (::unshare(CLONE_NEWNET) != 0) return;
@@ -108,15 +108,22 @@ TEST(AddressFilter, HostsOwnAddresses) {
         // servers (red team, 2026-12-04).
         // And one routed local by a rule to a table of its own, which the local table does not
         // hold (red team on the fix): the kernel is asked how it routes each address.
+        // And the host's own 6to4 and NAT64 addresses, which carry an internet IPv4 address
+        // (its router's, 11.0.0.5): only the IPv4 part was judged, and a name resolving to
+        // them reached the host's own servers (red team, 2026-12-07).
         setup = std::system("ip link set lo up && ip addr add 8.8.4.4/32 dev lo && "
                             "ip route add local 44.9.9.0/24 dev lo && "
-                            "ip route add local 45.9.9.0/24 dev lo table 100 && ip rule add to 45.9.9.0/24 lookup 100");
+                            "ip route add local 45.9.9.0/24 dev lo table 100 && ip rule add to 45.9.9.0/24 lookup 100 && "
+                            "ip addr add 2002:b00:5::1/128 dev lo && ip addr add 64:ff9b::b00:6/128 dev lo");
         AddressFilter filter;
         own = filter.refusal(addr("8.8.4.4"), true);
         any = filter.refusal(addr("44.9.9.9"), true);
         ruled = filter.refusal(addr("45.9.9.9"), true);
         other = filter.refusal(addr("8.8.8.8"), true);
         beside = filter.refusal(addr("44.9.10.1"), true);
+        own_6to4 = filter.refusal(addr("2002:b00:5::1"), true);
+        own_nat64 = filter.refusal(addr("64:ff9b::b00:6"), true);
+        other_6to4 = filter.refusal(addr("2002:b00:5::2"), true);
     });
     in_namespace.join();
     ASSERT_EQ(setup, 0);
@@ -125,6 +132,9 @@ TEST(AddressFilter, HostsOwnAddresses) {
     EXPECT_EQ(ruled, "45.9.9.9 is delivered to this host (a local route)");
     EXPECT_EQ(other, std::nullopt);
     EXPECT_EQ(beside, std::nullopt);
+    EXPECT_EQ(own_6to4, "2002:b00:5::1 is delivered to this host (a local route)");
+    EXPECT_EQ(own_nat64, "64:ff9b::b00:6 is delivered to this host (a local route)");
+    EXPECT_EQ(other_6to4, std::nullopt);
 }
 
 TEST(JudgeAddress, AllowListEntriesAdmitPrivateRangesExplicitly) {

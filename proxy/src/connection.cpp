@@ -331,6 +331,11 @@ void Connection::begin(const std::string& host, uint16_t port) {
                "limit: " + std::to_string(limits_.max_lookups) + " name lookups at once per execution");
         return;
     }
+    // The lookup counts as the connection it is for, whether or not one follows: names that do
+    // not resolve, or resolve to refused addresses, carried data out to their name servers
+    // without bound (red team, 2026-12-07: 1,120 lookups under a limit of 3 connections).
+    ++execution_->connections_made;
+    lookup_counted_ = true;
     phase_ = Phase::Resolving;
     set_deadline(Clock::now() + core_.options().resolve_timeout);
 }
@@ -363,12 +368,14 @@ void Connection::judge(std::vector<SocketAddress> addresses) {
         refuse(403, socks5::Reply::NotAllowed, refused);
         return;
     }
-    if (execution_->connections_made >= limits_.max_connections) {  // others raced us here
-        refuse(429, socks5::Reply::NotAllowed,
-               "limit: " + std::to_string(limits_.max_connections) + " connections per execution");
-        return;
+    if (!lookup_counted_) {
+        if (execution_->connections_made >= limits_.max_connections) {
+            refuse(429, socks5::Reply::NotAllowed,
+                   "limit: " + std::to_string(limits_.max_connections) + " connections per execution");
+            return;
+        }
+        ++execution_->connections_made;
     }
-    ++execution_->connections_made;
     connect_next();
 }
 

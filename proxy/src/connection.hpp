@@ -149,6 +149,7 @@ class Connection {
     std::vector<SocketAddress> candidates_;    // addresses that passed, in resolver order
     std::vector<std::string> candidate_rules_; // the address rule of each (may be empty)
     size_t next_candidate_ = 0;
+    bool lookup_counted_ = false;  // the name lookup took this attempt's place in connections_made
     int last_connect_error_ = 0;
 
     SpliceDirection up_;    // client -> server

@@ -38,7 +38,8 @@ struct ExecutionState {
     const ExecutionOptions options;
     RecordLog records;  // thread-safe
     // Loop thread only:
-    uint32_t connections_made = 0;  // upstream connections attempted (Limits::max_connections)
+    // Upstream connections attempted, and names looked up (Limits::max_connections).
+    uint32_t connections_made = 0;
     uint32_t open = 0;              // client connections open (Limits::max_concurrent)
     uint64_t bytes = 0;             // bytes relayed (Limits::max_bytes)
     bool closed = false;

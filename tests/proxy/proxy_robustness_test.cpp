@@ -266,6 +266,47 @@ TEST(ProxyLimits, EachAddressTriedCountsAsAConnection) {
     EXPECT_EQ(records[1].rule, "limit: 2 connections per execution");
 }
 
+// A name lookup is an attempt of its own: it counts as the connection it is for, whether or not
+// one follows. Names that did not resolve, or resolved to refused addresses, were never counted,
+// so a program could send data out in the names it looked up, as many as it liked (red team,
+// 2026-12-07: 1,120 lookups of <data>.x.nx.test under a limit of 3 connections).
+TEST(ProxyLimits, NameLookupsCountAsConnections) {
+    struct CountingResolver final : microvm::proxy::Resolver {
+        std::shared_ptr<microvm::proxy::Resolver> inner = test_resolver();
+        std::atomic<int> asked{0};
+        void resolve(const std::string& name, Callback done) override {
+            ++asked;
+            inner->resolve(name, std::move(done));
+        }
+    };
+    auto resolver = std::make_shared<CountingResolver>();
+    microvm::proxy::ProxyOptions options;
+    options.resolver = resolver;
+    RecordingServer server(kReply, true);
+    microvm::proxy::Limits limits;
+    limits.max_connections = 3;
+    TestProxy p("allow=*.nx.test,metadata.test,allowed.test", true, limits, options);
+    for (int i = 0; i < 2; ++i) {
+        RawClient c = RawClient::tcp(p.port);
+        c.send_all(connect_request("d" + std::to_string(i) + ".nx.test:443"));
+        EXPECT_EQ(first_line(c.read_all()), "HTTP/1.1 502 Bad Gateway");
+    }
+    RawClient refused = RawClient::tcp(p.port);
+    refused.send_all(connect_request("metadata.test:80"));
+    EXPECT_EQ(first_line(refused.read_all()), "HTTP/1.1 403 Forbidden");
+    for (int i = 2; i < 12; ++i) {
+        RawClient c = RawClient::tcp(p.port);
+        c.send_all(connect_request("d" + std::to_string(i) + ".nx.test:443"));
+        EXPECT_EQ(first_line(c.read_all()), "HTTP/1.1 429 Too Many Requests") << i;
+    }
+    EXPECT_EQ(first_line(good_request(p, server.port())), "HTTP/1.1 429 Too Many Requests");
+    EXPECT_EQ(resolver->asked.load(), 3);
+    EXPECT_EQ(server.connections(), 0);
+    auto records = p.records(14);
+    ASSERT_EQ(records.size(), 14u);
+    EXPECT_EQ(records[13].rule, "limit: 3 connections per execution");
+}
+
 // An upload to a server that does not read: the kernel holds a bounded part of it for the server
 // (upload_buffer_bytes; TCP's autotuning took 4 MiB per connection), and when the execution ends
 // what was still on its way is reset, not left to an orphaned socket the kernel kept for minutes

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <string_view>
+#include <vector>
 
 #include "host/seccomp_policy.hpp"
 
@@ -100,15 +101,27 @@ ModeBitsFilter::ModeBitsFilter() {
         code_.push_back(jump(BPF_JMP | BPF_JSET | BPF_K, kX32Bit, 0, 1));
         code_.push_back(stmt(BPF_RET | BPF_K, kRefuse));
     }
-    // Per call: not this number -> skip the block; else refuse when a denied bit is set.
+    // Per call: not this number -> skip the block; else refuse when a denied bit is set, or (mknod)
+    // when the file type is a device's.
     for (const seccomp_policy::ModeArgument& call : seccomp_policy::kModeArguments) {
         const long nr = native_number(call.name);
         if (nr < 0) continue;
-        code_.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(nr), 0, 4));
-        code_.push_back(stmt(BPF_LD | BPF_W | BPF_ABS, argument_low_word(call.index)));
-        code_.push_back(jump(BPF_JMP | BPF_JSET | BPF_K, denied_bits, 0, 1));
-        code_.push_back(stmt(BPF_RET | BPF_K, kRefuse));
-        code_.push_back(stmt(BPF_RET | BPF_K, kAllow));
+        std::vector<sock_filter> block;
+        block.push_back(stmt(BPF_LD | BPF_W | BPF_ABS, argument_low_word(call.index)));
+        block.push_back(jump(BPF_JMP | BPF_JSET | BPF_K, denied_bits, 0, 1));
+        block.push_back(stmt(BPF_RET | BPF_K, kRefuse));
+        for (const seccomp_policy::ModeArgument& node : seccomp_policy::kNodeArguments) {
+            if (node.name != call.name) continue;
+            block.push_back(stmt(BPF_ALU | BPF_AND | BPF_K, static_cast<uint32_t>(seccomp_policy::kFileTypeMask)));
+            for (uint64_t type : seccomp_policy::kDeniedFileTypes) {
+                block.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(type), 0, 1));
+                block.push_back(stmt(BPF_RET | BPF_K, kRefuse));
+            }
+        }
+        block.push_back(stmt(BPF_RET | BPF_K, kAllow));
+        code_.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(nr), 0,
+                             static_cast<uint8_t>(block.size())));
+        code_.insert(code_.end(), block.begin(), block.end());
     }
     // Calls whose mode the filter cannot see: openat2 (in memory) and io_uring (its IORING_OP_OPENAT
     // never passes through seccomp). ENOSYS: callers fall back as on an older kernel.

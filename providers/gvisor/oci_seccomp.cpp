@@ -51,9 +51,29 @@ json oci_seccomp() {
     json mode_rules = json::array();
     uint64_t mode_bits = 0;
     for (uint64_t bit : policy::kDeniedModeBits) mode_bits |= bit;
+    auto makes_nodes = [](std::string_view name) {
+        for (const policy::ModeArgument& call : policy::kNodeArguments) {
+            if (call.name == name) return true;
+        }
+        return false;
+    };
     for (std::string_view name : policy::allowed_syscalls()) {
         if (auto index = mode_index(name)) {  // allowed only without S_ISUID and S_ISGID
-            mode_rules.push_back(allow({std::string(name)}, {masked_eq(*index, mode_bits, 0)}));
+            if (!makes_nodes(name)) {
+                mode_rules.push_back(allow({std::string(name)}, {masked_eq(*index, mode_bits, 0)}));
+                continue;
+            }
+            // mknod: and of a file type other than a device's, each allowed type a rule.
+            for (uint64_t type = 0; type <= policy::kFileTypeMask; type += 0010000) {
+                bool denied = false;
+                for (uint64_t d : policy::kDeniedFileTypes) denied = denied || d == type;
+                if (denied) continue;
+                mode_rules.push_back(
+                    allow({std::string(name)}, {masked_eq(*index, mode_bits | policy::kFileTypeMask, type)}));
+            }
+        } else if (name == policy::kPrlimit.name) {  // its own limits, or reading another's
+            mode_rules.push_back(allow({std::string(name)}, {equal(policy::kPrlimit.pid_index, 0)}));
+            mode_rules.push_back(allow({std::string(name)}, {equal(policy::kPrlimit.new_limit_index, 0)}));
         } else if (name != "clone" && name != "personality" && name != "socket") {
             plain.emplace_back(name);
         }

@@ -100,6 +100,24 @@ Expected<void> add_argument_rules(scmp_filter_ctx ctx, bool unix_sockets) {
                               "rule mode"));
         }
     }
+    for (const policy::ModeArgument& call : policy::kNodeArguments) {
+        int nr = ::seccomp_syscall_resolve_name(std::string(call.name).c_str());
+        if (nr == __NR_SCMP_ERROR) continue;  // unknown to this libseccomp: not allowed at all
+        for (uint64_t type : policy::kDeniedFileTypes) {
+            RTFS_CHECK(refuse(ctx, EPERM, nr, scmp_arg_cmp{call.index, SCMP_CMP_MASKED_EQ, policy::kFileTypeMask, type},
+                              "rule device node"));
+        }
+    }
+    {
+        const int nr = ::seccomp_syscall_resolve_name(std::string(policy::kPrlimit.name).c_str());
+        if (nr != __NR_SCMP_ERROR) {
+            // All 64 bits compared: a pid of 0 with high bits set (0 to the kernel) is refused too.
+            RTFS_CHECK(check(::seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 2,
+                                                scmp_arg_cmp{policy::kPrlimit.pid_index, SCMP_CMP_NE, 0, 0},
+                                                scmp_arg_cmp{policy::kPrlimit.new_limit_index, SCMP_CMP_NE, 0, 0}),
+                             "rule prlimit64"));
+        }
+    }
     for (const policy::FlagArgument& call : policy::kDeniedFlagArguments) {
         int nr = ::seccomp_syscall_resolve_name(std::string(call.name).c_str());
         if (nr == __NR_SCMP_ERROR) continue;  // unknown to this libseccomp: not allowed at all

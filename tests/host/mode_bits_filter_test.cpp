@@ -7,6 +7,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -102,6 +103,19 @@ TEST(ModeBitsFilter, SetuidAndSetgidBitsAreRefusedEverywhereAModeIsTaken) {
                   EPERM);
     }
 #endif
+    // Device nodes: even a 0:0 character device (an overlayfs whiteout), which any user may make,
+    // would be the share owner's on the host (red team, 2026-12-07). A FIFO and a regular file
+    // go through.
+    EXPECT_EQ(errno_under_filter(filter, [&] { return ::syscall(SYS_mknodat, AT_FDCWD, (dir + "/wh").c_str(), S_IFCHR | 0644, 0); }),
+              EPERM);
+    EXPECT_EQ(errno_under_filter(filter, [&] { return ::syscall(SYS_mknodat, AT_FDCWD, (dir + "/b").c_str(), S_IFBLK | 0600, ::makedev(7, 0)); }),
+              EPERM);
+#ifdef SYS_mknod
+    EXPECT_EQ(errno_under_filter(filter, [&] { return ::syscall(SYS_mknod, (dir + "/wh2").c_str(), S_IFCHR | 0644, 0); }), EPERM);
+#endif
+    EXPECT_EQ(errno_under_filter(filter, [&] { return ::syscall(SYS_mknodat, AT_FDCWD, (dir + "/fifo").c_str(), S_IFIFO | 0644, 0); }), 0);
+    EXPECT_EQ(errno_under_filter(filter, [&] { return ::syscall(SYS_mknodat, AT_FDCWD, (dir + "/reg").c_str(), S_IFREG | 0644, 0); }), 0);
+    EXPECT_EQ(::access((dir + "/wh").c_str(), F_OK), -1);
     // Bits above the 16 the kernel reads of a mode are not the setuid bit.
     EXPECT_EQ(errno_under_filter(filter, [&] { return ::syscall(SYS_fchmodat, AT_FDCWD, f, (1L << 32) | 0755L, 0); }), 0);
     // Everything else goes through.

@@ -16,6 +16,9 @@
 //               denied): a file a sandbox writes into an rw= directory belongs on the host to
 //               the directory's owner, root often, so a setuid copy of a shell would be a root
 //               shell for every user of the host
+//   mknod, mknodat
+//               making a character or block device (kDeniedFileTypes)
+//   prlimit64   setting another process's limits (kPrlimit)
 //   setxattr, lsetxattr, fsetxattr, setxattrat
 //               always, with EOPNOTSUPP (kUnsupportedCalls says why)
 //   socket      families other than AF_UNIX, AF_INET and AF_INET6: EAFNOSUPPORT (AF_NETLINK
@@ -66,6 +69,27 @@ struct ModeArgument {
 inline constexpr ModeArgument kModeArguments[] = {
     {"chmod", 1}, {"fchmod", 1}, {"fchmodat", 2}, {"fchmodat2", 2}, {"creat", 1},
     {"open", 2},  {"openat", 3}, {"mknod", 1},    {"mknodat", 2}};
+
+// mknod and mknodat: the file types no sandbox may make, character and block devices, compared
+// under S_IFMT. Even without CAP_MKNOD any user may make a 0:0 character device (an overlayfs
+// whiteout, Linux 5.8): one planted in an rw= directory was the directory owner's, root's often,
+// and hides the file of that name wherever the directory becomes an overlay layer (red team,
+// 2026-12-07). Regular files, FIFOs and sockets stay allowed.
+inline constexpr uint64_t kFileTypeMask = 0170000;  // S_IFMT
+inline constexpr uint64_t kDeniedFileTypes[] = {0020000 /* S_IFCHR */, 0060000 /* S_IFBLK */};
+inline constexpr ModeArgument kNodeArguments[] = {{"mknod", 1}, {"mknodat", 2}};
+
+// prlimit64 with another process's pid (argument 0 not 0) and new limits (argument 2 not NULL):
+// EPERM. The kernel asks only that the uids match, and the sandbox's init runs under the
+// program's uid: a program set the init's RLIMIT_CPU to 1 s and made it reap children until the
+// kernel killed it, which erased the run's output and measurements (red team, 2026-12-07).
+// A process's own limits (pid 0) and reading another's stay allowed.
+struct Prlimit {
+    std::string_view name = "prlimit64";
+    unsigned pid_index = 0;
+    unsigned new_limit_index = 2;
+};
+inline constexpr Prlimit kPrlimit{};
 
 // Host huge pages: the host's hugetlb pool is shared by every process and lies outside the
 // memory controller (always on v1; on v2 unless memory_hugetlb_accounting is set), so a sandbox

@@ -167,10 +167,35 @@ TEST(OciConfigTest, SeccompAllowsOnlyWhatTheProcessProviderAllows) {
                      conditional.count(std::string(denial.name)))
             << denial.name;
     }
-    for (const char* name : {"clone", "personality", "socket"}) {
+    for (const char* name : {"clone", "personality", "socket", "mknod", "mknodat", "prlimit64"}) {
         EXPECT_TRUE(conditional.count(name)) << name;
         EXPECT_FALSE(plain.count(name)) << name;
     }
+    // mknod: each rule allows one file type without S_ISUID and S_ISGID, never a device's (red
+    // team, 2026-12-07: a 0:0 character device planted in an rw= directory); prlimit64: a
+    // process's own limits (pid 0) or reading another's (no new limits).
+    std::set<uint64_t> node_types;
+    std::vector<std::pair<uint64_t, uint64_t>> prlimit_args;
+    for (const json& rule : seccomp["syscalls"]) {
+        const std::string name = rule["names"][0];
+        if (name == "mknod" || name == "mknodat") {
+            ASSERT_EQ(rule["args"].size(), 1u);
+            const json& arg = rule["args"][0];
+            EXPECT_EQ(arg["op"], "SCMP_CMP_MASKED_EQ");
+            EXPECT_EQ(arg["index"], name == "mknod" ? 1 : 2);
+            EXPECT_EQ(arg["value"].get<uint64_t>(), 0176000u) << "S_IFMT, S_ISUID and S_ISGID";
+            node_types.insert(arg["valueTwo"].get<uint64_t>());
+        }
+        if (name == "prlimit64") {
+            ASSERT_EQ(rule["args"].size(), 1u);
+            EXPECT_EQ(rule["args"][0]["op"], "SCMP_CMP_EQ");
+            prlimit_args.emplace_back(rule["args"][0]["index"].get<uint64_t>(), rule["args"][0]["value"].get<uint64_t>());
+        }
+    }
+    EXPECT_EQ(node_types.size(), 14u);
+    EXPECT_TRUE(node_types.count(0) && node_types.count(S_IFREG) && node_types.count(S_IFIFO) && node_types.count(S_IFSOCK));
+    EXPECT_FALSE(node_types.count(S_IFCHR) || node_types.count(S_IFBLK));
+    EXPECT_EQ(prlimit_args, (std::vector<std::pair<uint64_t, uint64_t>>{{0, 0}, {2, 0}}));
 
     ContainerSpec unfiltered = sample_spec();
     unfiltered.seccomp_filter = false;

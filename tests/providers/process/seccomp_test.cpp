@@ -18,7 +18,9 @@
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/shm.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -154,6 +156,57 @@ TEST(Seccomp, RefusedArgumentFormsFailWithEperm) {
                                int st = 0;
                                ::waitpid(p, &st, 0);
                                return WIFEXITED(st) && WEXITSTATUS(st) == 7 ? 0 : 1;
+                           }),
+              0);
+}
+
+// Device nodes, even a 0:0 character device (an overlayfs whiteout, which any user may make),
+// are refused: one planted in an rw= directory was the directory owner's, root's (red team,
+// 2026-12-07). FIFOs and regular files are made as before. (The test runs as root, which the
+// kernel would let make any device.)
+TEST(Seccomp, DeviceNodesAreRefused) {
+    SeccompFilter filter = restricted();
+    EXPECT_EQ(under_filter(filter,
+                           [] {
+                               const std::string at = "/tmp/seccomp-node-" + std::to_string(::getpid());
+                               const bool chr = ::mknod(at.c_str(), S_IFCHR | 0644, 0) == -1 && errno == EPERM;
+                               const bool blk = ::syscall(SYS_mknodat, AT_FDCWD, at.c_str(), S_IFBLK | 0600, ::makedev(7, 0)) == -1 &&
+                                                errno == EPERM;
+                               const bool fifo = ::mknod(at.c_str(), S_IFIFO | 0644, 0) == 0;
+                               ::unlink(at.c_str());
+                               const bool reg = ::syscall(SYS_mknodat, AT_FDCWD, at.c_str(), S_IFREG | 0644, 0) == 0;
+                               ::unlink(at.c_str());
+                               return chr && blk && fifo && reg ? 0 : 1;
+                           }),
+              0);
+}
+
+// prlimit64 on another process with new limits is refused: the sandbox's init runs under the
+// program's uid, which is all the kernel asks, and a program set the init's CPU limit to one
+// second, so that the kernel killed it and the run lost its output and measurements (red team,
+// 2026-12-07). Its own limits, and reading another's, stay allowed.
+TEST(Seccomp, AnotherProcesssLimitsCannotBeSet) {
+    SeccompFilter filter = restricted();
+    EXPECT_EQ(under_filter(filter,
+                           [] {
+                               const pid_t child = ::fork();
+                               if (child == 0) {
+                                   ::pause();
+                                   _exit(0);
+                               }
+                               struct rlimit one{1, 1}, got{};
+                               const bool other = ::syscall(SYS_prlimit64, child, RLIMIT_CPU, &one, nullptr) == -1 &&
+                                                  errno == EPERM;
+                               const bool self_pid = ::syscall(SYS_prlimit64, ::getpid(), RLIMIT_CPU, &one, nullptr) == -1 &&
+                                                     errno == EPERM;
+                               const bool read = ::syscall(SYS_prlimit64, child, RLIMIT_CPU, nullptr, &got) == 0;
+                               struct rlimit big{RLIM_INFINITY, RLIM_INFINITY};
+                               ::getrlimit(RLIMIT_CPU, &big);
+                               const bool own = ::setrlimit(RLIMIT_CPU, &big) == 0 &&
+                                                ::syscall(SYS_prlimit64, 0, RLIMIT_CPU, &big, nullptr) == 0;
+                               ::kill(child, SIGKILL);
+                               ::waitpid(child, nullptr, 0);
+                               return other && self_pid && read && own ? 0 : 1;
                            }),
               0);
 }

@@ -758,7 +758,10 @@ TEST_P(ProviderEnforcementTest, TheSeccompFilterIsWhatRefusesDeniedCalls) {
           "socket_vsock", "socket_packet", "socket_netlink_audit",
           // The red team's attack: unread replies queued on netlink sockets, 8 MiB each, were
           // host memory the sandbox's memory limit never saw (seccomp_policy.hpp).
-          "socket_netlink_route"}) {
+          "socket_netlink_route",
+          // Red team, 2026-12-07: a whiteout planted in an rw= directory; the init's CPU limit
+          // set so low that the kernel killed it.
+          "mknod_whiteout", "prlimit_set_init"}) {
         ASSERT_TRUE(filtered.count(name) && unfiltered.count(name))
             << name << "\nfiltered:\n" << r.metadata.stdout_data << "unfiltered:\n" << unfiltered_out;
         EXPECT_NE(filtered[name], "OK") << name << " was allowed";
@@ -775,7 +778,7 @@ TEST_P(ProviderEnforcementTest, TheSeccompFilterIsWhatRefusesDeniedCalls) {
             << name << ": " << filtered[name] << " with and without the filter\nfiltered:\n"
             << r.metadata.stdout_data << "unfiltered:\n" << unfiltered_out;
     }
-    for (const char* name : {"fork", "socketpair_unix", "socket_inet"}) {
+    for (const char* name : {"fork", "socketpair_unix", "socket_inet", "prlimit_read_init"}) {
         EXPECT_EQ(filtered[name], "OK") << name;
     }
     EXPECT_EQ(filtered["clone3"], "ENOSYS");  // libc falls back to clone, whose flags are checked

@@ -16,6 +16,8 @@
 #include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -85,6 +87,17 @@ int main(void) {
     report("statmount", syscall(457, NULL, NULL, 0, 0)); /* Linux 6.8; not on the allow list */
     char c = 'x';
     report("ioctl_tiocsti", ioctl(1, TIOCSTI, &c));
+    /* A 0:0 character device (an overlayfs whiteout) needs no capability since Linux 5.8. */
+    char node[64];
+    snprintf(node, sizeof node, "/tmp/probe-node-%d", (int)getpid());
+    long made = mknod(node, S_IFCHR | 0644, 0);
+    report("mknod_whiteout", made);
+    if (made == 0) unlink(node);
+    /* The init's CPU limit set to what it is: the kernel asks only for the same uid. */
+    struct rlimit init_cpu;
+    long got = syscall(SYS_prlimit64, 1, RLIMIT_CPU, NULL, &init_cpu);
+    report("prlimit_read_init", got);
+    report("prlimit_set_init", got == 0 ? syscall(SYS_prlimit64, 1, RLIMIT_CPU, &init_cpu, NULL) : got);
     report_socket("socket_vsock", AF_VSOCK, SOCK_STREAM, 0);
     report_socket("socket_packet", AF_PACKET, SOCK_DGRAM, 0);
     report_socket("socket_netlink_audit", AF_NETLINK, SOCK_RAW, NETLINK_AUDIT);

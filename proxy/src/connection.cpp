@@ -404,6 +404,8 @@ void Connection::connect_next() {
         // grows with the path to a distant server (a capped SO_SNDBUF slowed such uploads).
         const int unsent = static_cast<int>(std::min<size_t>(core_.options().upload_buffer_bytes, INT32_MAX / 2));
         ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NOTSENT_LOWAT, &unsent, sizeof unsent);
+        const int download = static_cast<int>(std::min<size_t>(core_.options().download_buffer_bytes, INT32_MAX / 2));
+        ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &download, sizeof download);
         if (::connect(fd.get(), a.get(), a.length()) != 0 && errno != EINPROGRESS) {
             last_connect_error_ = errno;
             continue;

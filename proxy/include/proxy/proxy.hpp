@@ -62,9 +62,15 @@ struct ProxyOptions {
     // sent toward the server (TCP_NOTSENT_LOWAT; what is in flight still follows the path) and
     // the receive buffer of each TCP client (SO_RCVBUF, doubled by the kernel). TCP's autotuning
     // took each to 4 MiB per connection, host memory no limit of the sandbox's covers (red team,
-    // 2026-12-06: 228 MB for 32 connections of a run under --memory 32). Downloads keep TCP's
-    // own sizing (their throughput: bench/proxy).
+    // 2026-12-06: 228 MB for 32 connections of a run under --memory 32).
     size_t upload_buffer_bytes = 256 * 1024;
+    // The receive buffer of the proxy's socket toward a server (SO_RCVBUF, doubled by the
+    // kernel): what the kernel holds of a download the client does not read. TCP's autotuning
+    // took it to 17 MiB per connection (red team, 2026-12-07: 532 MiB for the 31 connections of a
+    // run under --memory 32); TCP_WINDOW_CLAMP does not hold against autotuning (Linux 6.1). A
+    // fixed buffer bounds a download's rate to about the buffer per round trip (4 MiB: 300 Mbit/s
+    // at 100 ms); loopback keeps its rate (bench/proxy).
+    size_t download_buffer_bytes = 2 * 1024 * 1024;
 };
 
 struct ExecutionOptions {

@@ -119,14 +119,19 @@ nlohmann::json egress_settings_schema() {
               {"description",
                "allow/block lists: connections the egress proxy opens per execution (default "
                "256); over it a connection is refused and recorded"}}},
+            // The maxima keep the proxy's arithmetic whole: MiB are shifted into bytes, and the
+            // idle timeout is added to the clock (red team, 2026-12-07: 2^44 + 1 MiB was a limit
+            // of 1 MiB, and the largest timeout cut every connection at once).
             {"network_max_bytes_mb",
              {{"type", "integer"},
               {"minimum", 1},
+              {"maximum", int64_t{1} << 30},
               {"description",
                "allow/block lists: MiB relayed per execution, both ways (default 4096)"}}},
             {"network_idle_timeout_ms",
              {{"type", "integer"},
               {"minimum", 100},
+              {"maximum", 7 * 24 * 3600 * 1000},
               {"description",
                "allow/block lists: a connection with no byte moving this long is cut (default "
                "60000)"}}},

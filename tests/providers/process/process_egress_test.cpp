@@ -268,6 +268,23 @@ TEST_F(ProcessEgressTest, TheHostsRefusedRangesHoldOverThePolicy) {
     provider.cleanup();
 }
 
+// Values past what the proxy's arithmetic holds are refused by name, not wrapped: 2^44 + 1 MiB
+// was a limit of 1 MiB, and the largest idle timeout, added to the clock, cut every connection
+// at once (red team, 2026-12-07).
+TEST(ProcessEgressSettings, LimitsBeyondTheProxysArithmeticAreRefused) {
+    for (const auto& [key, value] : {std::pair<const char*, int64_t>{"network_max_bytes_mb", 17592186044417},
+                                     std::pair<const char*, int64_t>{"network_idle_timeout_ms", INT64_MAX},
+                                     std::pair<const char*, int64_t>{"network_max_connections", int64_t{1} << 32}}) {
+        microvm::ProcessProvider provider;
+        auto ok = provider.initialize({{key, value}});
+        ASSERT_FALSE(ok) << key;
+        EXPECT_NE(ok.error().message.find(key), std::string::npos) << ok.error().message;
+    }
+    microvm::ProcessProvider provider;
+    EXPECT_TRUE(provider.initialize({{"network_max_bytes_mb", int64_t{1} << 30}, {"network_idle_timeout_ms", 604800000}}));
+    provider.cleanup();
+}
+
 TEST_F(ProcessEgressTest, TheProxyVariablesAreSetInBothSpellings) {
     ExecutionContext ctx;
     ctx.program = microvm::ExternalProgram{"/usr/bin/env", {}};

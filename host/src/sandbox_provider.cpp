@@ -58,7 +58,7 @@ void copy_measurements(SandboxReport& o, ExecutionMetadata& m) {
     m.provider_details = std::move(o.details);
     m.exit_code = o.exit_code;  // 128+N when a signal ended it, like a shell reports
     if (o.signal != 0 && o.end != SandboxReport::End::Exited && o.end != SandboxReport::End::ExecFailed &&
-        o.end != SandboxReport::End::GuestFailed) {
+        o.end != SandboxReport::End::GuestFailed && o.end != SandboxReport::End::InitLost) {
         m.signal = o.signal;
     }
 }
@@ -87,6 +87,7 @@ void apply_ending(const SandboxReport& o, bool guest, const MicroVMConfig& confi
             return set(o.exec_errno == EACCES ? Reason::NotExecutable : Reason::ExecFailed,
                        o.exec_error);
         case End::GuestFailed: return set(Reason::GuestProtocol, o.exec_error);
+        case End::InitLost: return set(Reason::SetupError, o.exec_error);
         case End::Exited:
             if (!guest && o.exit_code != 0) return set(Reason::NonzeroExit);
             r.status = Status::Ok;

@@ -104,9 +104,12 @@ Expected<SandboxReport> make_report(Captured captured, const CgroupUsage& usage,
             killed_by_us(o, SandboxReport::End::MemoryExceeded);
         }
     } else if (!ended) {
-        return fail(Failure::Kind::SetupError,
-                    "the sandbox's init ended without a report (wait status " +
-                        std::to_string(init_wait_status) + ")");
+        // A setup error, but the program may have run until then: its output and what the
+        // kernel measured are kept (red team, 2026-12-07: a program that got its init killed
+        // erased both, and its run read as a 0 ms failure of the host's).
+        o.end = SandboxReport::End::InitLost;
+        o.exec_error = "the sandbox's init ended without a report (wait status " +
+                       std::to_string(init_wait_status) + ")";
     } else {
         ended_as(o, ended->wait_status);
     }

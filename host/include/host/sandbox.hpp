@@ -50,6 +50,8 @@ struct SandboxRequest {
 
 struct SandboxReport {
     // GuestFailed: a VM's agent broke the protocol or its channel closed (exec_error says how).
+    // InitLost: the sandbox's init ended without reporting the program's end (exec_error says
+    // how): a setup error, with what was measured and captured until then.
     // ProcessLimit: the host's task cap on the sandbox's cgroup stopped its kernel (gVisor's
     // sentry dies when it cannot start a thread), so the program's own exit says nothing.
     enum class End {
@@ -60,6 +62,7 @@ struct SandboxReport {
         Cancelled,
         ExecFailed,
         GuestFailed,
+        InitLost,
         ProcessLimit
     };
     End end = End::Exited;

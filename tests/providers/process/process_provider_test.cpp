@@ -403,6 +403,47 @@ TEST_F(ProcessProviderTest, AProgramWhoseChildWasKilledForMemoryReportsItsOwnEnd
     EXPECT_FALSE(r.metadata.signal) << describe(r);
 }
 
+// An init that ends without reporting the program's end is a setup error, but the program may
+// have run until then: its output and what the kernel measured stay in the result. A program
+// that got its init killed (through prlimit, now refused) erased both, and its run read as a
+// 0 ms failure of the host's (red team, 2026-12-07). The test kills the init from the host.
+TEST_F(ProcessProviderTest, AnInitLostMidRunKeepsTheOutputAndTheMeasurements) {
+    std::random_device rd;
+    const std::string marker = "init-lost-marker-" + std::to_string(rd());
+    ExecutionContext ctx = external("/bin/sh", {"-c", "echo visible; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; sleep 1000; : " + marker});
+    ctx.config.fs_policy = FileSystemPolicy::read_only();  // the system's programs, sleep
+    ExecutionResult r;
+    std::thread running([&] { r = run(ctx); });
+    int init = -1;
+    const bool found = enforcement::eventually([&] {
+        // The shell (whose command line holds the marker), once its loop is over and its child
+        // sleep runs: the shell's parent is the sandbox's init.
+        auto parent_of = [](int pid) {
+            const std::string status = read_file("/proc/" + std::to_string(pid) + "/status");
+            const size_t at = status.find("PPid:\t");
+            return at == std::string::npos ? -1 : std::stoi(status.substr(at + 6));
+        };
+        for (int shell : enforcement::processes_with_marker(marker)) {
+            for (int sleeping : enforcement::processes_with_marker("sleep")) {
+                if (sleeping != shell && parent_of(sleeping) == shell) init = parent_of(shell);
+            }
+        }
+        return init > 1;
+    });
+    if (found) ::kill(init, SIGKILL);
+    running.join();
+    ASSERT_TRUE(found) << "the sandbox's shell never started";
+    EXPECT_EQ(r.status, Status::SetupError) << describe(r);
+    ASSERT_TRUE(r.error) << describe(r);
+    EXPECT_NE(r.error->message.find("init ended without a report (wait status 9)"), std::string::npos) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data, "visible\n") << describe(r);
+    EXPECT_GT(r.metadata.duration, 10ms) << describe(r);
+    ASSERT_TRUE(r.metadata.cpu_time) << describe(r);
+    EXPECT_GT(*r.metadata.cpu_time, 1ms) << describe(r);
+    EXPECT_TRUE(r.metadata.memory_peak_mb) << describe(r);
+    EXPECT_FALSE(r.metadata.signal) << describe(r);  // the init's, not the program's
+}
+
 // The attack (red team, 2026-12-04, a host that is not root): under Full the program, of the
 // user's uid, wrote the user's own cgroup files: its memory limit to -1, itself into the
 // parent cgroup, another sandbox's limit below its use, the user's pids.max to 2. Full keeps

@@ -141,7 +141,10 @@ private:
             if (it->first == name) {
                 ++s->uses[it->second];
                 // A closure made here copies the slot: no earlier read is the last.
-                if (s != scope_) s->bindings[it->second].last_reads.clear();
+                if (s != scope_) {
+                    s->bindings[it->second].last_reads.clear();
+                    note_collected(s, it->second);
+                }
                 return {RefKind::Local, it->second};
             }
         }
@@ -302,9 +305,14 @@ private:
             if (h == "and" || h == "or") {
                 auto n = make<AndNode>(form);
                 n->is_or = h == "or";
-                // The last expression is in tail position: its value is the form's.
+                // The last expression is in tail position: its value is the form's. A def in an
+                // operand after the first, which may not run, binds for that operand only (as in
+                // an if's branch).
+                size_t saved_locals = scope_->locals.size();
                 for (size_t i = 1; i < items.size(); ++i) {
                     RTFS_TRY(NodeP e, analyze(items[i], tail && i + 1 == items.size()));
+                    if (i == 1) saved_locals = scope_->locals.size();
+                    scope_->locals.resize(saved_locals);
                     n->exprs.push_back(std::move(e));
                 }
                 return NodeP(std::move(n));
@@ -399,10 +407,15 @@ private:
         auto n = make<IfNode>(form);
         RTFS_TRY(n->cond, analyze(items[1], false));
         const size_t log_mark = scope_->read_log.size();
+        // A def that is a branch binds for that branch only: after the if, its name would stand
+        // for a slot the other branch never bound (holding whatever an earlier binding left).
+        const size_t saved_locals = scope_->locals.size();
         RTFS_TRY(n->then, analyze(items[2], tail));
+        scope_->locals.resize(saved_locals);
         SetAside then_reads = set_aside_branch(log_mark);
         if (items.size() == 4) {
             RTFS_TRY(n->otherwise, analyze(items[3], tail));
+            scope_->locals.resize(saved_locals);
         }
         put_back_branch(std::move(then_reads));
         return NodeP(std::move(n));
@@ -618,10 +631,15 @@ private:
             if (at == p.elems.size())
                 return syntax(form, ":or gives a default for " + print(name) +
                                         ", which this map pattern does not bind");
-            // Like a body of its own: a def inside a default stays inside it.
+            // Like a body of its own: a def inside a default stays inside it. A default runs when
+            // its key is missing, in the pattern's order (not this map's), and again at each
+            // recur of a loop or fn: as if repeated, so that no read in it moves a value (red
+            // team, 2026-12-07: `:or {b x a x}` read x moved out).
             const size_t saved_locals = scope_->locals.size();
             const uint32_t saved_slot = scope_->next_slot;
+            ++repeat_depth_;
             auto node = analyze(expr, false);
+            --repeat_depth_;
             scope_->locals.resize(saved_locals);
             scope_->next_slot = saved_slot;
             if (!node) return unexpected(std::move(node).error());
@@ -737,7 +755,14 @@ private:
         FnScope::Binding& b = scope_->bindings[read.slot];
         b.last_reads.clear();  // this read follows them
         if (b.movable && repeat_depth_ == b.depth) b.last_reads.push_back(&read);
+        note_collected(scope_, read.slot);
         if (branches_apart_) scope_->read_log.push_back(read.slot);
+    }
+
+    // Slots of `scope` read or captured while a loop's targets are analysed (analyze_loop).
+    void note_collected(FnScope* scope, uint32_t slot) {
+        for (auto& [in, slots] : collectors_)
+            if (in == scope) slots->push_back(slot);
     }
 
     // An if's else branch never runs after its then branch: the then branch's last reads are set
@@ -908,18 +933,25 @@ private:
         uint32_t saved_slot = scope_->next_slot;
         ++lexical_depth_;
         n->targets.resize(bindings.size());
+        std::vector<uint32_t> default_reads;
         for (size_t i = 0; i < bindings.size(); ++i) {
             RTFS_TRY(NodeP init, analyze(bindings[i].init, false));
             std::vector<std::pair<std::string, uint32_t>> names;
             // Inside the repetition: each recur binds the targets again (their :or defaults too).
             ++repeat_depth_;
+            collectors_.push_back({scope_, &default_reads});
             auto target = make_target(bindings[i].pattern, std::move(bindings[i].type),
                                       n->targets[i], names);
+            collectors_.pop_back();
             add_names(names);
             --repeat_depth_;
             RTFS_CHECK(target);
             n->inits.push_back(std::move(init));
         }
+        // Each recur runs the targets' :or defaults again, after every init: what they read or
+        // capture is read after each init's read (red team, 2026-12-07: `(loop [{:keys [a] :or
+        // {a x}} {} n (count x)] ...)` moved x out in the second init).
+        for (uint32_t slot : default_reads) scope_->bindings[slot].last_reads.clear();
         const std::vector<Target>* saved_recur = recur_;
         const bool saved_frame_tail = frame_tail_ok_;
         recur_ = &n->targets;
@@ -1378,6 +1410,7 @@ private:
     // more than once for a binding made outside them.
     uint32_t repeat_depth_ = 0;
     uint64_t branch_work_ = 0;  // log entries the if branches' analysis went through
+    std::vector<std::pair<FnScope*, std::vector<uint32_t>*>> collectors_;  // note_collected
     bool branches_apart_ = true;  // until branch_work_ passes kMaxBranchWork
     int depth_ = 0;
     uint64_t forms_ = 0;

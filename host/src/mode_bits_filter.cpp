@@ -110,8 +110,7 @@ ModeBitsFilter::ModeBitsFilter() {
         block.push_back(stmt(BPF_LD | BPF_W | BPF_ABS, argument_low_word(call.index)));
         block.push_back(jump(BPF_JMP | BPF_JSET | BPF_K, denied_bits, 0, 1));
         block.push_back(stmt(BPF_RET | BPF_K, kRefuse));
-        for (const seccomp_policy::ModeArgument& node : seccomp_policy::kNodeArguments) {
-            if (node.name != call.name) continue;
+        if (seccomp_policy::makes_nodes(call.name)) {
             block.push_back(stmt(BPF_ALU | BPF_AND | BPF_K, static_cast<uint32_t>(seccomp_policy::kFileTypeMask)));
             for (uint64_t type : seccomp_policy::kDeniedFileTypes) {
                 block.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(type), 0, 1));

@@ -51,15 +51,9 @@ json oci_seccomp() {
     json mode_rules = json::array();
     uint64_t mode_bits = 0;
     for (uint64_t bit : policy::kDeniedModeBits) mode_bits |= bit;
-    auto makes_nodes = [](std::string_view name) {
-        for (const policy::ModeArgument& call : policy::kNodeArguments) {
-            if (call.name == name) return true;
-        }
-        return false;
-    };
     for (std::string_view name : policy::allowed_syscalls()) {
         if (auto index = mode_index(name)) {  // allowed only without S_ISUID and S_ISGID
-            if (!makes_nodes(name)) {
+            if (!policy::makes_nodes(name)) {
                 mode_rules.push_back(allow({std::string(name)}, {masked_eq(*index, mode_bits, 0)}));
                 continue;
             }

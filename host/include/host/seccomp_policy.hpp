@@ -78,6 +78,11 @@ inline constexpr ModeArgument kModeArguments[] = {
 inline constexpr uint64_t kFileTypeMask = 0170000;  // S_IFMT
 inline constexpr uint64_t kDeniedFileTypes[] = {0020000 /* S_IFCHR */, 0060000 /* S_IFBLK */};
 inline constexpr ModeArgument kNodeArguments[] = {{"mknod", 1}, {"mknodat", 2}};
+constexpr bool makes_nodes(std::string_view name) {
+    for (const ModeArgument& call : kNodeArguments)
+        if (call.name == name) return true;
+    return false;
+}
 
 // prlimit64 with another process's pid (argument 0 not 0) and new limits (argument 2 not NULL):
 // EPERM. The kernel asks only that the uids match, and the sandbox's init runs under the

@@ -168,7 +168,9 @@ TEST(Seccomp, DeviceNodesAreRefused) {
     SeccompFilter filter = restricted();
     EXPECT_EQ(under_filter(filter,
                            [] {
-                               const std::string at = "/tmp/seccomp-node-" + std::to_string(::getpid());
+                               char dir[] = "/tmp/seccomp-node-XXXXXX";
+                               if (::mkdtemp(dir) == nullptr) return 2;
+                               const std::string at = std::string(dir) + "/n";
                                const bool chr = ::mknod(at.c_str(), S_IFCHR | 0644, 0) == -1 && errno == EPERM;
                                const bool blk = ::syscall(SYS_mknodat, AT_FDCWD, at.c_str(), S_IFBLK | 0600, ::makedev(7, 0)) == -1 &&
                                                 errno == EPERM;
@@ -176,6 +178,7 @@ TEST(Seccomp, DeviceNodesAreRefused) {
                                ::unlink(at.c_str());
                                const bool reg = ::syscall(SYS_mknodat, AT_FDCWD, at.c_str(), S_IFREG | 0644, 0) == 0;
                                ::unlink(at.c_str());
+                               ::rmdir(dir);
                                return chr && blk && fifo && reg ? 0 : 1;
                            }),
               0);

@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -88,11 +89,15 @@ int main(void) {
     char c = 'x';
     report("ioctl_tiocsti", ioctl(1, TIOCSTI, &c));
     /* A 0:0 character device (an overlayfs whiteout) needs no capability since Linux 5.8. */
-    char node[64];
-    snprintf(node, sizeof node, "/tmp/probe-node-%d", (int)getpid());
-    long made = mknod(node, S_IFCHR | 0644, 0);
+    char dir[] = "/tmp/probe-node-XXXXXX", node[64] = "";
+    long made = -1;
+    if (mkdtemp(dir) != NULL) {
+        snprintf(node, sizeof node, "%s/n", dir);
+        made = mknod(node, S_IFCHR | 0644, 0);
+    }
     report("mknod_whiteout", made);
     if (made == 0) unlink(node);
+    rmdir(dir);
     /* The init's CPU limit set to what it is: the kernel asks only for the same uid. */
     struct rlimit init_cpu;
     long got = syscall(SYS_prlimit64, 1, RLIMIT_CPU, NULL, &init_cpu);

@@ -65,6 +65,9 @@ json oci_seccomp() {
                 mode_rules.push_back(
                     allow({std::string(name)}, {masked_eq(*index, mode_bits | policy::kFileTypeMask, type)}));
             }
+        } else if (name == policy::kDeniedRenameFlag.name) {  // without RENAME_WHITEOUT
+            const policy::FlagArgument& rename = policy::kDeniedRenameFlag;
+            mode_rules.push_back(allow({std::string(name)}, {masked_eq(rename.index, rename.flag, 0)}));
         } else if (name == policy::kPrlimit.name) {  // its own limits, or reading another's
             mode_rules.push_back(allow({std::string(name)}, {equal(policy::kPrlimit.pid_index, 0)}));
             mode_rules.push_back(allow({std::string(name)}, {equal(policy::kPrlimit.new_limit_index, 0)}));

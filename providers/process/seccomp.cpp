@@ -109,6 +109,14 @@ Expected<void> add_argument_rules(scmp_filter_ctx ctx, bool unix_sockets) {
         }
     }
     {
+        const policy::FlagArgument& rename = policy::kDeniedRenameFlag;
+        const int nr = ::seccomp_syscall_resolve_name(std::string(rename.name).c_str());
+        if (nr != __NR_SCMP_ERROR) {
+            RTFS_CHECK(refuse(ctx, EPERM, nr, scmp_arg_cmp{rename.index, SCMP_CMP_MASKED_EQ, rename.flag, rename.flag},
+                              "rule rename whiteout"));
+        }
+    }
+    {
         const int nr = ::seccomp_syscall_resolve_name(std::string(policy::kPrlimit.name).c_str());
         if (nr != __NR_SCMP_ERROR) {
             // All 64 bits compared: a pid of 0 with high bits set (0 to the kernel) is refused too.

@@ -16,8 +16,8 @@
 //               denied): a file a sandbox writes into an rw= directory belongs on the host to
 //               the directory's owner, root often, so a setuid copy of a shell would be a root
 //               shell for every user of the host
-//   mknod, mknodat
-//               making a character or block device (kDeniedFileTypes)
+//   mknod, mknodat, renameat2
+//               making a character or block device (kDeniedFileTypes), RENAME_WHITEOUT
 //   prlimit64   setting another process's limits (kPrlimit)
 //   setxattr, lsetxattr, fsetxattr, setxattrat
 //               always, with EOPNOTSUPP (kUnsupportedCalls says why)
@@ -109,6 +109,11 @@ inline constexpr FlagArgument kDeniedFlagArguments[] = {
     {"mmap", 3, 0x40000 /* MAP_HUGETLB */},
     {"shmget", 2, 04000 /* SHM_HUGETLB */},
     {"memfd_create", 1, 0x0004 /* MFD_HUGETLB */}};
+
+// renameat2 with RENAME_WHITEOUT leaves the same 0:0 character device as mknod where the source
+// was (kDeniedFileTypes), needing no capability either (red team, 2026-12-07, after mknod was
+// refused). EPERM. (QEMU's 9p protocol carries no rename flags.)
+inline constexpr FlagArgument kDeniedRenameFlag{"renameat2", 4, 0x4 /* RENAME_WHITEOUT */};
 
 // One value of one argument, as the calls below take it (compared as the int the kernel reads).
 struct ArgumentValue {

@@ -167,7 +167,7 @@ TEST(OciConfigTest, SeccompAllowsOnlyWhatTheProcessProviderAllows) {
                      conditional.count(std::string(denial.name)))
             << denial.name;
     }
-    for (const char* name : {"clone", "personality", "socket", "mknod", "mknodat", "prlimit64"}) {
+    for (const char* name : {"clone", "personality", "socket", "mknod", "mknodat", "prlimit64", "renameat2"}) {
         EXPECT_TRUE(conditional.count(name)) << name;
         EXPECT_FALSE(plain.count(name)) << name;
     }

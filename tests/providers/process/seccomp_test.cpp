@@ -177,9 +177,16 @@ TEST(Seccomp, DeviceNodesAreRefused) {
                                const bool fifo = ::mknod(at.c_str(), S_IFIFO | 0644, 0) == 0;
                                ::unlink(at.c_str());
                                const bool reg = ::syscall(SYS_mknodat, AT_FDCWD, at.c_str(), S_IFREG | 0644, 0) == 0;
+                               // The same whiteout left by a rename (RENAME_WHITEOUT); a plain
+                               // renameat2 works.
+                               const std::string to = std::string(dir) + "/m";
+                               const bool whiteout = ::syscall(SYS_renameat2, AT_FDCWD, at.c_str(), AT_FDCWD, to.c_str(), 4) == -1 &&
+                                                     errno == EPERM;
+                               const bool renamed = ::syscall(SYS_renameat2, AT_FDCWD, at.c_str(), AT_FDCWD, to.c_str(), 0) == 0;
                                ::unlink(at.c_str());
+                               ::unlink(to.c_str());
                                ::rmdir(dir);
-                               return chr && blk && fifo && reg ? 0 : 1;
+                               return chr && blk && fifo && reg && whiteout && renamed ? 0 : 1;
                            }),
               0);
 }

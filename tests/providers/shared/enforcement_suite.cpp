@@ -761,7 +761,7 @@ TEST_P(ProviderEnforcementTest, TheSeccompFilterIsWhatRefusesDeniedCalls) {
           "socket_netlink_route",
           // Red team, 2026-12-07: a whiteout planted in an rw= directory; the init's CPU limit
           // set so low that the kernel killed it.
-          "mknod_whiteout", "prlimit_set_init"}) {
+          "mknod_whiteout", "rename_whiteout", "prlimit_set_init"}) {
         ASSERT_TRUE(filtered.count(name) && unfiltered.count(name))
             << name << "\nfiltered:\n" << r.metadata.stdout_data << "unfiltered:\n" << unfiltered_out;
         EXPECT_NE(filtered[name], "OK") << name << " was allowed";

@@ -97,6 +97,15 @@ int main(void) {
     }
     report("mknod_whiteout", made);
     if (made == 0) unlink(node);
+    /* The same left by a rename: RENAME_WHITEOUT (4) needs no capability either. */
+    char from[80], to[80];
+    snprintf(from, sizeof from, "%s/f", dir);
+    snprintf(to, sizeof to, "%s/t", dir);
+    FILE* f = fopen(from, "w");
+    if (f) fclose(f);
+    report("rename_whiteout", syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, 4));
+    unlink(from);
+    unlink(to);
     rmdir(dir);
     /* The init's CPU limit set to what it is: the kernel asks only for the same uid. */
     struct rlimit init_cpu;

@@ -25,7 +25,8 @@ constexpr uint32_t kX32Bit = 0;
 #error "ModeBitsFilter: add this architecture's AUDIT_ARCH"
 #endif
 
-// The native numbers of seccomp_policy::kModeArguments' calls (-1: not on this architecture).
+// The native numbers of seccomp_policy::kModeArguments' and kUnsupportedCalls' calls (-1: not on
+// this architecture).
 long native_number(std::string_view name) {
     struct Entry {
         std::string_view name;
@@ -53,6 +54,14 @@ long native_number(std::string_view name) {
         {"mknod", __NR_mknod},
 #endif
         {"mknodat", __NR_mknodat},
+        {"setxattr", __NR_setxattr},
+        {"lsetxattr", __NR_lsetxattr},
+        {"fsetxattr", __NR_fsetxattr},
+#ifdef __NR_setxattrat
+        {"setxattrat", __NR_setxattrat},
+#else
+        {"setxattrat", 463},  // Linux 6.13 on every architecture; older headers lack the name
+#endif
     };
     for (const Entry& e : kNumbers) {
         if (e.name == name) return e.nr;
@@ -121,6 +130,15 @@ ModeBitsFilter::ModeBitsFilter() {
         code_.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(nr), 0,
                              static_cast<uint8_t>(block.size())));
         code_.insert(code_.end(), block.begin(), block.end());
+    }
+    // Extended attributes are not set, as in the sandboxes (seccomp_policy::kUnsupportedCalls):
+    // `user.overlay.*` set through a share hid files wherever the directory became a layer of a
+    // rootless overlay (red team, 2026-12-07). EOPNOTSUPP, as on a file system without them.
+    for (std::string_view name : seccomp_policy::kUnsupportedCalls) {
+        const long nr = native_number(name);
+        if (nr < 0) continue;
+        code_.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(nr), 0, 1));
+        code_.push_back(stmt(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (seccomp_policy::kUnsupportedErrno & SECCOMP_RET_DATA)));
     }
     // Calls whose mode the filter cannot see: openat2 (in memory) and io_uring (its IORING_OP_OPENAT
     // never passes through seccomp). ENOSYS: callers fall back as on an older kernel.

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -116,6 +117,23 @@ TEST(ModeBitsFilter, SetuidAndSetgidBitsAreRefusedEverywhereAModeIsTaken) {
     EXPECT_EQ(errno_under_filter(filter, [&] { return ::syscall(SYS_mknodat, AT_FDCWD, (dir + "/fifo").c_str(), S_IFIFO | 0644, 0); }), 0);
     EXPECT_EQ(errno_under_filter(filter, [&] { return ::syscall(SYS_mknodat, AT_FDCWD, (dir + "/reg").c_str(), S_IFREG | 0644, 0); }), 0);
     EXPECT_EQ(::access((dir + "/wh").c_str(), F_OK), -1);
+    // Extended attributes: user.overlay.* set through a share hid files in a rootless overlay
+    // built on the directory (red team, 2026-12-07). Reading and removing them still work.
+    EXPECT_EQ(errno_under_filter(filter, [&] { return ::setxattr(dir.c_str(), "user.overlay.opaque", "y", 1, 0); }), EOPNOTSUPP);
+    EXPECT_EQ(errno_under_filter(filter, [&] { return ::lsetxattr(f, "user.overlay.whiteout", "", 0, 0); }), EOPNOTSUPP);
+    EXPECT_EQ(errno_under_filter(filter, [&] {
+                  int fd = ::open(f, O_RDONLY);
+                  return ::fsetxattr(fd, "user.x", "1", 1, 0);
+              }),
+              EOPNOTSUPP);
+    if (::setxattr(f, "user.x", "1", 1, 0) == 0) {  // where the file system keeps them
+        EXPECT_EQ(errno_under_filter(filter, [&] {
+                      char v[4];
+                      return ::getxattr(f, "user.x", v, sizeof v);
+                  }),
+                  0);
+        EXPECT_EQ(errno_under_filter(filter, [&] { return ::removexattr(f, "user.x"); }), 0);
+    }
     // Bits above the 16 the kernel reads of a mode are not the setuid bit.
     EXPECT_EQ(errno_under_filter(filter, [&] { return ::syscall(SYS_fchmodat, AT_FDCWD, f, (1L << 32) | 0755L, 0); }), 0);
     // Everything else goes through.

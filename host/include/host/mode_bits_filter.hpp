@@ -2,8 +2,8 @@
 // a guest's behalf: QEMU, whose 9p server creates and chmods the files a VM writes into an rw=
 // share. It refuses (EPERM) S_ISUID and S_ISGID in the mode argument of every call that takes one
 // (seccomp_policy::kModeArguments), character and block devices in mknod and mknodat
-// (kDeniedFileTypes), and openat2 and io_uring (ENOSYS: their modes never reach the filter), and
-// allows
+// (kDeniedFileTypes), setting extended attributes (EOPNOTSUPP, kUnsupportedCalls), and openat2
+// and io_uring (ENOSYS: their modes never reach the filter), and allows
 // everything else. So a guest cannot plant a setuid or setgid file on the host, as the process
 // and gvisor sandboxes cannot (docs/security.md). System calls of another ABI (32-bit, x32)
 // are refused whole: the filter reads arguments by the native ABI's numbers.

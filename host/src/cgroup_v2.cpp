@@ -127,6 +127,8 @@ class CgroupV2 final : public SandboxCgroup {
     }
 
     void kill_all() override {
+        // As on v1: a throttled task dies only once it runs.
+        (void)fs::write_file(dir_ + "/cpu.max", "max " + std::to_string(kCpuPeriodUs));
         if (!fs::write_file(dir_ + "/cgroup.kill", "1")) fs::kill_processes(dir_);
     }
 

@@ -661,6 +661,23 @@ TEST_P(ProviderEnforcementTest, MeasurementsAtATimeoutComeFromTheKernel) {
     EXPECT_LE(r.metadata.duration, elapsed);
 }
 
+// At the smallest share a throttled program dies only once it runs: the kill waited for the next
+// periods while it freed its 128 MiB at 1 ms per 100 ms (a 2 s timeout ended after 2.2 s, gVisor's
+// after 2.5 s; red team, 2026-12-07). The kill lifts the quota first.
+TEST_P(ProviderEnforcementTest, ATimeoutAtTheSmallestShareEndsOnTime) {
+    constexpr auto timeout = 5s;
+    ExecutionContext ctx = external(helper("hold"), {"128", "0"});
+    ctx.config.timeout = timeout;
+    ctx.config.cpu_limit = 0.01;
+    ctx.config.memory_limit_mb = 512;
+    ExecutionResult r = run(ctx);
+    ASSERT_EQ(r.status, Status::Timeout) << describe(r);
+    EXPECT_GE(r.metadata.duration, timeout) << describe(r);
+    // Without the lift: 99-440 ms over in nine of ten runs here (the tenth's kill came while it
+    // had quota left); with it 1-10 ms.
+    EXPECT_LT(r.metadata.duration, timeout + 60ms) << describe(r);
+}
+
 // Real or refused: a share below what a CFS quota can enforce is refused, not raised.
 TEST_P(ProviderEnforcementTest, CpuBelowTheQuotaFloorIsRefused) {
     ExecutionContext ctx = external("/bin/true");

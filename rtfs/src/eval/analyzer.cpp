@@ -43,6 +43,7 @@ struct FnScope {
         std::vector<LocalNode*> last_reads;  // only reads that may move (Analyzer::note_read)
         uint32_t depth = 0;  // repetitions around the binding (Analyzer::repeat_depth_)
         bool movable = false;
+        uint64_t collected_by = 0;  // the collector that has this slot (Analyzer::note_collected)
     };
     std::vector<Binding> bindings;
     std::vector<uint32_t> read_log;  // slots read, in order (an if's branches are told apart)
@@ -759,10 +760,33 @@ private:
         if (branches_apart_) scope_->read_log.push_back(read.slot);
     }
 
-    // Slots of `scope` read or captured while a loop's targets are analysed (analyze_loop).
+    // Slots of `scope` read or captured while a loop's targets are analysed (analyze_loop): each
+    // slot once, in the innermost collector of that scope only; a finished collector hands its
+    // slots on to the next one out (end_collecting), so nested loops in defaults cost no more
+    // memory than the slots they read (a review, 2026-12-07: a copy per read per enclosing loop
+    // took 545 MB under a 64 MiB limit).
+    struct Collector {
+        FnScope* scope;
+        uint64_t id;
+        std::vector<uint32_t> slots;
+    };
     void note_collected(FnScope* scope, uint32_t slot) {
-        for (auto& [in, slots] : collectors_)
-            if (in == scope) slots->push_back(slot);
+        for (auto c = collectors_.rbegin(); c != collectors_.rend(); ++c) {
+            if (c->scope != scope) continue;
+            FnScope::Binding& b = scope->bindings[slot];
+            if (b.collected_by != c->id) {
+                b.collected_by = c->id;
+                c->slots.push_back(slot);
+            }
+            return;
+        }
+    }
+    void begin_collecting() { collectors_.push_back({scope_, ++collector_ids_, {}}); }
+    std::vector<uint32_t> end_collecting() {
+        Collector done = std::move(collectors_.back());
+        collectors_.pop_back();
+        for (uint32_t slot : done.slots) note_collected(done.scope, slot);
+        return std::move(done.slots);
     }
 
     // An if's else branch never runs after its then branch: the then branch's last reads are set
@@ -939,10 +963,10 @@ private:
             std::vector<std::pair<std::string, uint32_t>> names;
             // Inside the repetition: each recur binds the targets again (their :or defaults too).
             ++repeat_depth_;
-            collectors_.push_back({scope_, &default_reads});
+            begin_collecting();
             auto target = make_target(bindings[i].pattern, std::move(bindings[i].type),
                                       n->targets[i], names);
-            collectors_.pop_back();
+            for (uint32_t slot : end_collecting()) default_reads.push_back(slot);
             add_names(names);
             --repeat_depth_;
             RTFS_CHECK(target);
@@ -1410,7 +1434,8 @@ private:
     // more than once for a binding made outside them.
     uint32_t repeat_depth_ = 0;
     uint64_t branch_work_ = 0;  // log entries the if branches' analysis went through
-    std::vector<std::pair<FnScope*, std::vector<uint32_t>*>> collectors_;  // note_collected
+    std::vector<Collector> collectors_;  // note_collected
+    uint64_t collector_ids_ = 0;
     bool branches_apart_ = true;  // until branch_work_ passes kMaxBranchWork
     int depth_ = 0;
     uint64_t forms_ = 0;

@@ -69,7 +69,8 @@ struct ProxyOptions {
     // took it to 17 MiB per connection (red team, 2026-12-07: 532 MiB for the 31 connections of a
     // run under --memory 32); TCP_WINDOW_CLAMP does not hold against autotuning (Linux 6.1). A
     // fixed buffer bounds a download's rate to about the buffer per round trip (4 MiB: 300 Mbit/s
-    // at 100 ms); loopback keeps its rate (bench/proxy).
+    // at 100 ms); loopback keeps its rate (bench/proxy). Set with SO_RCVBUFFORCE where the proxy
+    // has CAP_NET_ADMIN; otherwise net.core.rmem_max caps it (208 KiB on a default kernel).
     size_t download_buffer_bytes = 2 * 1024 * 1024;
 };
 

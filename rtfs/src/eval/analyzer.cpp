@@ -22,8 +22,8 @@ constexpr int kMaxAnalyzeDepth = 2000;
 constexpr uint64_t kMaxAnalyzedForms = 1'000'000;
 constexpr int64_t kBytesPerForm = 128;
 constexpr uint64_t kMinAnalyzedForms = 65'536;  // even under a tiny memory limit
-// Log entries the analysis of if branches may go through (about 20 ms) before it gives up
-// telling them apart (Analyzer::set_aside_branch).
+// Log entries the analysis of if branches may go through (tens of milliseconds) before it gives
+// up telling them apart (Analyzer::set_aside_branch).
 constexpr uint64_t kMaxBranchWork = 1'000'000;
 
 // Lexical scope of one function (the top-level form is a function without parameters).
@@ -729,9 +729,9 @@ private:
         return r;
     }
 
-    // Brings names into scope, bound where the analysis is now (or `depth` repetitions deep:
-    // a loop's targets are rebound by each recur). Not movable: a let's functions, which its
-    // fixups read after the inits.
+    // Brings names into scope, bound at the repetition depth the analysis is at (a loop adds its
+    // targets one deeper: each recur binds them again). Not movable: a let's pre-declared
+    // functions, which its fixups read after the inits.
     void add_names(const std::vector<std::pair<std::string, uint32_t>>& names) {
         for (const auto& [name, slot] : names) add_name(name, slot, repeat_depth_);
     }

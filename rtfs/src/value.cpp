@@ -136,14 +136,18 @@ const Value* SeqObj::find_member(const Value& x) const {
     return nullptr;
 }
 
-bool SeqObj::add_member(Value x) {
-    if (find_member(x)) return false;
+void SeqObj::append(Value x) {
     hash_cache.forget();
     const size_t before = items.capacity();
-    if (index) index->members.insert(x);
     items.push_back(std::move(x));
     if (items.capacity() != before)
         account(static_cast<int64_t>((items.capacity() - before) * sizeof(Value)));
+}
+
+bool SeqObj::add_member(Value x) {
+    if (find_member(x)) return false;
+    if (index) index->members.insert(x);
+    append(std::move(x));
     if (index) set_index(std::move(index));  // charges the new member
     return true;
 }

@@ -198,6 +198,9 @@ struct SeqObj final : Object {  // List, Vector, Set (a set keeps insertion orde
     std::vector<Value>& compacted();
     // Only while the sole owner holds it (Value::unique).
     void drop_first();
+    // Only while the sole owner holds it, with no base: x after the elements, the storage's
+    // growth accounted (push_in_place, add_member).
+    void append(Value x);
     // Amortised O(1): the room in front doubles as it runs out. False, nothing changed, when the
     // larger storage does not fit the memory limit (the failure kept, as room_to_build keeps it).
     bool push_front(Value x);

@@ -202,13 +202,8 @@ Expected<void, Error> push_in_place(Value& seq, Value x) {
     // half its storage: compacting on every push made each step O(n). (make_own has given a
     // suffix storage of its own.)
     auto* o = static_cast<SeqObj*>(seq.object_ptr());
-    o->hash_cache.forget();
-    auto& items = o->head <= o->items.size() / 2 ? o->items : o->compacted();
-    const size_t before = items.capacity();
-    items.push_back(std::move(x));
-    if (items.capacity() != before)
-        seq.object_ptr()->account(
-            static_cast<int64_t>((items.capacity() - before) * sizeof(Value)));
+    if (o->head > o->items.size() / 2) o->compacted();
+    o->append(std::move(x));
     return Ok{};
 }
 

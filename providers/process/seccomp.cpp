@@ -61,6 +61,13 @@ Expected<void> refuse(scmp_filter_ctx ctx, int err, int nr, const scmp_arg_cmp& 
     return check(::seccomp_rule_add(ctx, SCMP_ACT_ERRNO(err), nr, 1, a), what);
 }
 
+// EPERM when the call's argument holds its flag.
+Expected<void> refuse_flag(scmp_filter_ctx ctx, const policy::FlagArgument& call, const std::string& what) {
+    const int nr = ::seccomp_syscall_resolve_name(std::string(call.name).c_str());
+    if (nr == __NR_SCMP_ERROR) return Ok{};  // unknown to this libseccomp: not allowed at all
+    return refuse(ctx, EPERM, nr, scmp_arg_cmp{call.index, SCMP_CMP_MASKED_EQ, call.flag, call.flag}, what);
+}
+
 // One rule per listed value: the call answered with -err when its argument (the int the kernel
 // reads) is that value.
 template <size_t N>
@@ -108,14 +115,7 @@ Expected<void> add_argument_rules(scmp_filter_ctx ctx, bool unix_sockets) {
                               "rule device node"));
         }
     }
-    {
-        const policy::FlagArgument& rename = policy::kDeniedRenameFlag;
-        const int nr = ::seccomp_syscall_resolve_name(std::string(rename.name).c_str());
-        if (nr != __NR_SCMP_ERROR) {
-            RTFS_CHECK(refuse(ctx, EPERM, nr, scmp_arg_cmp{rename.index, SCMP_CMP_MASKED_EQ, rename.flag, rename.flag},
-                              "rule rename whiteout"));
-        }
-    }
+    RTFS_CHECK(refuse_flag(ctx, policy::kDeniedRenameFlag, "rule rename whiteout"));
     {
         const int nr = ::seccomp_syscall_resolve_name(std::string(policy::kPrlimit.name).c_str());
         if (nr != __NR_SCMP_ERROR) {
@@ -127,10 +127,7 @@ Expected<void> add_argument_rules(scmp_filter_ctx ctx, bool unix_sockets) {
         }
     }
     for (const policy::FlagArgument& call : policy::kDeniedFlagArguments) {
-        int nr = ::seccomp_syscall_resolve_name(std::string(call.name).c_str());
-        if (nr == __NR_SCMP_ERROR) continue;  // unknown to this libseccomp: not allowed at all
-        RTFS_CHECK(refuse(ctx, EPERM, nr, scmp_arg_cmp{call.index, SCMP_CMP_MASKED_EQ, call.flag, call.flag},
-                          "rule huge pages"));
+        RTFS_CHECK(refuse_flag(ctx, call, "rule huge pages"));
     }
     for (std::string_view name : policy::kUnsupportedCalls) {
         int nr = ::seccomp_syscall_resolve_name(std::string(name).c_str());

@@ -418,14 +418,9 @@ TEST_F(ProcessProviderTest, AnInitLostMidRunKeepsTheOutputAndTheMeasurements) {
     const bool found = enforcement::eventually([&] {
         // The shell (whose command line holds the marker), once its loop is over and its child
         // sleep runs: the shell's parent is the sandbox's init.
-        auto parent_of = [](int pid) {
-            const std::string status = read_file("/proc/" + std::to_string(pid) + "/status");
-            const size_t at = status.find("PPid:\t");
-            return at == std::string::npos ? -1 : std::stoi(status.substr(at + 6));
-        };
         for (int shell : enforcement::processes_with_marker(marker)) {
             for (int sleeping : enforcement::processes_with_marker("sleep")) {
-                if (sleeping != shell && parent_of(sleeping) == shell) init = parent_of(shell);
+                if (sleeping != shell && enforcement::parent_of(sleeping) == shell) init = enforcement::parent_of(shell);
             }
         }
         return init > 1;

@@ -43,18 +43,6 @@ std::vector<int> numeric_entries(const std::string& dir) {
     return out;
 }
 
-// The parent pid field of /proc/PID/stat (after the parenthesised command name).
-int parent_of(int pid) {
-    std::string stat = read_all("/proc/" + std::to_string(pid) + "/stat");
-    size_t close = stat.rfind(')');
-    if (close == std::string::npos) return -1;
-    std::istringstream rest(stat.substr(close + 2));
-    char state;
-    int ppid = -1;
-    rest >> state >> ppid;
-    return ppid;
-}
-
 void collect_cgroups(const fs::path& dir, const std::string& pid, int depth,
                      std::set<std::string>& out) {
     std::error_code ec;
@@ -118,19 +106,24 @@ std::vector<int> processes_with_marker(const std::string& marker) {
     return found;
 }
 
+int parent_of(int pid) {
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so parse after the last
+    // ')'.
+    const std::string stat = read_all("/proc/" + std::to_string(pid) + "/stat");
+    const size_t close = stat.rfind(')');
+    if (close == std::string::npos) return -1;
+    std::istringstream rest(stat.substr(close + 1));
+    std::string state;
+    int parent = -1;
+    if (!(rest >> state >> parent)) return -1;
+    return parent;
+}
+
 bool descends_from(int pid, int ancestor) {
     for (int hops = 0; pid > 1 && hops < 64; ++hops) {
         if (pid == ancestor) return true;
-        // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so parse after the
-        // last ')'.
-        const std::string stat = read_all("/proc/" + std::to_string(pid) + "/stat");
-        const size_t close = stat.rfind(')');
-        if (close == std::string::npos) return false;
-        std::istringstream rest(stat.substr(close + 1));
-        std::string state;
-        int parent = 0;
-        if (!(rest >> state >> parent)) return false;
-        pid = parent;
+        pid = parent_of(pid);
+        if (pid < 0) return false;
     }
     return pid == ancestor;
 }

@@ -26,6 +26,9 @@ HostSnapshot take_snapshot();
 // Pids of host processes whose command line contains marker.
 std::vector<int> processes_with_marker(const std::string& marker);
 
+// The parent pid of a host process (/proc/PID/stat), or -1 when it is gone.
+int parent_of(int pid);
+
 // Whether pid is ancestor or one of its descendants, by the parent links in /proc. Pids are
 // reused (pid_max is 32768 here): a marker naming a pid can match what an earlier process of
 // that pid left dying, and only the ancestry tells them apart.

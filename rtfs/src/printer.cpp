@@ -178,7 +178,7 @@ void Printer::value(const Value& v, uint32_t level) {
         case Type::Map: {
             put('{');
             bool first = true;
-            for (const auto& [k, x] : v.map().entries) {
+            for (const auto& [k, x] : v.map().entries()) {
                 if (stopped()) return;
                 if (!first) put(' ');
                 first = false;

@@ -316,7 +316,7 @@ private:
         }
         if (v.is(Type::Map)) {
             std::vector<std::pair<Value, Value>> out;
-            for (const auto& [k, x] : v.map().entries)
+            for (const auto& [k, x] : v.map().entries())
                 out.emplace_back(rename_percent(k, max_arg, rest), rename_percent(x, max_arg, rest));
             return make_map(std::move(out));
         }

@@ -225,18 +225,20 @@ Value make_suffix(const Value& seq, size_t from, Type as) {
 
 // ---- maps -----------------------------------------------------------------------------------
 
-MapObj::MapObj(std::vector<std::pair<Value, Value>> e) {
-    entries.reserve(e.size());
-    account(static_cast<int64_t>(sizeof(MapObj) + entries.capacity() * sizeof(entries[0])));
+MapObj::MapObj(std::vector<Entry> e) {
+    slots_.reserve(e.size());
+    account(static_cast<int64_t>(sizeof(MapObj) + slots_.capacity() * sizeof(Entry)));
     for (auto& [k, v] : e) {
         if (!keep_building()) break;  // over a limit: the evaluator raises it, the map is dropped
         set(std::move(k), std::move(v));
     }
 }
 
-MapObj::MapObj(const MapObj& other) : Object(), entries(other.entries) {
+MapObj::MapObj(const MapObj& other) : Object() {
     refs = 0;
-    account(static_cast<int64_t>(sizeof(MapObj) + entries.capacity() * sizeof(entries[0])));
+    other.close_gaps();
+    slots_ = other.slots_;
+    account(static_cast<int64_t>(sizeof(MapObj) + slots_.capacity() * sizeof(Entry)));
     if (other.index_) index_ = std::make_unique<MapIndex>(*other.index_);
     account_index();
 }
@@ -250,12 +252,39 @@ void MapObj::account_index() {
 MapObj::MapObj() { account(sizeof(MapObj)); }
 MapObj::~MapObj() = default;
 
+std::span<const MapObj::Entry> MapObj::entries() const {
+    if (gaps_ > 0) close_gaps();
+    return std::span<const Entry>(slots_).subspan(head_);
+}
+
+bool MapObj::live(size_t slot) const {
+    auto it = index_->pos.find(slots_[slot].first);
+    return it != index_->pos.end() && it->second == slot;
+}
+
+// Moves the entries to slots_[0..size()) and renumbers the index: O(n).
+void MapObj::close_gaps() const {
+    if (head_ == 0 && gaps_ == 0) return;
+    std::vector<size_t> moved_to(slots_.size(), SIZE_MAX);
+    for (const auto& [k, at] : index_->pos) moved_to[at] = 0;
+    size_t kept = 0;
+    for (size_t i = head_; i < slots_.size(); ++i) {
+        if (moved_to[i] == SIZE_MAX) continue;
+        if (kept != i) slots_[kept] = std::move(slots_[i]);
+        moved_to[i] = kept++;
+    }
+    slots_.resize(kept);
+    for (auto& [k, at] : index_->pos) at = moved_to[at];
+    head_ = 0;
+    gaps_ = 0;
+}
+
 const Value* MapObj::find(const Value& key) const {
     if (index_) {
         auto it = index_->pos.find(key);
-        return it == index_->pos.end() ? nullptr : &entries[it->second].second;
+        return it == index_->pos.end() ? nullptr : &slots_[it->second].second;
     }
-    for (const auto& e : entries)
+    for (const auto& e : slots_)
         if (equals(e.first, key)) return &e.second;
     return nullptr;
 }
@@ -264,82 +293,80 @@ void MapObj::set(Value key, Value val) {
     if (index_) {
         auto it = index_->pos.find(key);
         if (it != index_->pos.end()) {
-            entries[it->second].second = std::move(val);
+            slots_[it->second].second = std::move(val);
             return;
         }
-        index_->pos.emplace(key, entries.size());
+        // Empty slots as many as the entries are reclaimed before the storage grows: a map
+        // that gains a key and loses its oldest on every step stays its size.
+        if (slots_.size() == slots_.capacity() && head_ + gaps_ >= size()) close_gaps();
+        index_->pos.emplace(key, slots_.size());
         account_index();
     } else {
-        for (auto& e : entries) {
+        for (auto& e : slots_) {
             if (equals(e.first, key)) {
                 e.second = std::move(val);
                 return;
             }
         }
     }
-    const size_t capacity = entries.capacity();
-    entries.emplace_back(std::move(key), std::move(val));
-    if (entries.capacity() != capacity)
-        account(static_cast<int64_t>((entries.capacity() - capacity) * sizeof(entries[0])));
-    if (!index_ && entries.size() > kIndexThreshold) rebuild_index();
+    const size_t capacity = slots_.capacity();
+    slots_.emplace_back(std::move(key), std::move(val));
+    if (slots_.capacity() != capacity)
+        account(static_cast<int64_t>((slots_.capacity() - capacity) * sizeof(Entry)));
+    if (!index_ && slots_.size() > kIndexThreshold) rebuild_index();
 }
 
 size_t MapObj::erase_all(std::span<const Value> keys) {
-    std::vector<bool> gone(entries.size(), false);
     size_t n_gone = 0;
-    for (const Value& key : keys) {
-        size_t at = entries.size();
-        if (index_) {
-            if (auto it = index_->pos.find(key); it != index_->pos.end()) at = it->second;
-        } else {
-            for (size_t i = 0; i < entries.size(); ++i) {
-                if (equals(entries[i].first, key)) {
-                    at = i;
-                    break;
-                }
-            }
-        }
-        if (at < entries.size() && !gone[at]) {
-            gone[at] = true;
+    if (!index_) {  // at most kIndexThreshold entries, no empty slots
+        for (const Value& key : keys) {
+            auto it = std::find_if(slots_.begin(), slots_.end(),
+                                   [&](const Entry& e) { return equals(e.first, key); });
+            if (it == slots_.end()) continue;
+            slots_.erase(it);
             ++n_gone;
         }
+        return n_gone;
     }
-    if (n_gone == 0) return 0;
-    // The rest keep their order; the index keeps its entries with their new places (no key is
-    // hashed again).
-    std::vector<size_t> moved_to(entries.size());
-    size_t kept = 0;
-    for (size_t i = 0; i < entries.size(); ++i) {
-        if (gone[i]) continue;
-        if (kept != i) entries[kept] = std::move(entries[i]);
-        moved_to[i] = kept++;
-    }
-    entries.resize(kept);
-    if (index_ && entries.size() > kIndexThreshold) {
-        for (auto it = index_->pos.begin(); it != index_->pos.end();) {
-            if (gone[it->second]) {
-                it = index_->pos.erase(it);
-            } else {
-                it->second = moved_to[it->second];
-                ++it;
-            }
+    for (const Value& key : keys) {
+        auto it = index_->pos.find(key);
+        if (it == index_->pos.end()) continue;
+        const size_t at = it->second;
+        index_->pos.erase(it);
+        slots_[at] = Entry();
+        ++n_gone;
+        if (at == head_) {  // the oldest entry: the next live one becomes the first
+            ++head_;
+            while (gaps_ > 0 && head_ < slots_.size() && !live(head_)) ++head_, --gaps_;
+        } else if (at + 1 == slots_.size()) {  // the newest: the storage ends at the one before
+            slots_.pop_back();
+            while (gaps_ > 0 && slots_.size() > head_ && !live(slots_.size() - 1))
+                slots_.pop_back(), --gaps_;
+        } else {
+            ++gaps_;
         }
-    } else {
+        if (head_ == slots_.size()) {
+            slots_.clear();
+            head_ = 0;
+        }
+    }
+    if (size() <= kIndexThreshold) {
+        close_gaps();
         index_.reset();
     }
     account_index();
     return n_gone;
 }
 
-void MapObj::rebuild_index() {
-    if (entries.size() <= kIndexThreshold) {
+void MapObj::rebuild_index() {  // only without empty slots
+    if (slots_.size() <= kIndexThreshold) {
         index_.reset();
         account_index();
         return;
     }
     index_ = std::make_unique<MapIndex>();
-    index_->pos.reserve(entries.size() * 2);
-    for (size_t i = 0; i < entries.size(); ++i) index_->pos.emplace(entries[i].first, i);
+    index_->pos.reserve(slots_.size() * 2);
+    for (size_t i = 0; i < slots_.size(); ++i) index_->pos.emplace(slots_[i].first, i);
     account_index();
 }
 
@@ -603,7 +630,7 @@ bool sets_equal(std::span<const Value> x, std::span<const Value> y) {
 }
 
 bool maps_equal(const MapObj& x, const MapObj& y) {
-    for (const auto& [k, v] : x.entries) {
+    for (const auto& [k, v] : x.entries()) {
         const Value* other = y.find(k);  // a hash lookup once the map is indexed
         if (!other || !equals(v, *other)) return false;
     }
@@ -678,8 +705,8 @@ bool equals_iterative(const Value& a, const Value& b) {
         } else if (collection_size(x) == 1 && x.is(Type::Set)) {
             work.emplace_back(&x.items()[0], &y.items()[0]);
         } else if (collection_size(x) == 1) {
-            const auto& e = x.map().entries[0];
-            const auto& f = y.map().entries[0];
+            const auto& e = x.map().entries()[0];
+            const auto& f = y.map().entries()[0];
             work.emplace_back(&e.first, &f.first);
             work.emplace_back(&e.second, &f.second);
         } else if (!equal_contents(x, y)) {
@@ -815,7 +842,7 @@ struct HashFrame {
     size_t parts() const { return v->is(Type::Map) ? 2 * v->map().size() : v->items().size(); }
     const Value& part(size_t i) const {
         if (!v->is(Type::Map)) return v->items()[i];
-        const auto& e = v->map().entries[i / 2];
+        const auto& e = v->map().entries()[i / 2];
         return i % 2 == 0 ? e.first : e.second;
     }
     void fold(uint64_t h) {

@@ -58,7 +58,7 @@ Result<const std::string*> path_arg(const char* cap, std::span<const Value> args
 Value keywordize(const Value& m) {
     if (!m.is(Type::Map)) return m;
     std::vector<std::pair<Value, Value>> out;
-    for (const auto& [k, v] : m.map().entries)
+    for (const auto& [k, v] : m.map().entries())
         out.emplace_back(k.is(Type::String) ? make_keyword(k.str()) : k, v);
     return make_map(std::move(out));
 }

@@ -70,7 +70,7 @@ Expected<void, Error> add_headers(HttpExchange& r, const Value& headers) {
         return error(ErrorKind::TypeError, std::string("Type error in ") + kFetch +
                                                ": expected map for :headers, got " +
                                                type_name(headers));
-    for (const auto& [k, v] : headers.map().entries) {
+    for (const auto& [k, v] : headers.map().entries()) {
         const std::string* name = text_of(k);
         if (!name || !is_token(*name)) return bad_request("invalid header name " + print(k));
         std::string value = to_display(v);
@@ -94,7 +94,7 @@ Result<HttpExchange> parse_request(std::span<const Value> args) {
         return error(ErrorKind::TypeError, std::string("Type error in ") + kFetch +
                                                ": expected string or map, got " +
                                                type_name(args[0]));
-    for (const auto& [k, v] : args[0].map().entries) {
+    for (const auto& [k, v] : args[0].map().entries()) {
         const std::string* key = text_of(k);
         if (!key) return bad_request("unknown request key " + print(k));
         if (*key == "url") {

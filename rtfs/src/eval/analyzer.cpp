@@ -219,7 +219,7 @@ private:
             case Type::Set: return analyze_collection(form, Type::Set, form.items());
             case Type::Map: {
                 std::vector<Value> flat;
-                for (const auto& [k, v] : form.map().entries) {
+                for (const auto& [k, v] : form.map().entries()) {
                     flat.push_back(k);
                     flat.push_back(v);
                 }
@@ -583,7 +583,7 @@ private:
                                             std::vector<std::pair<std::string, uint32_t>>& names) {
         p.kind = Pattern::Kind::Map;
         const Value* defaults = nullptr;
-        for (const auto& [k, v] : form.map().entries) {
+        for (const auto& [k, v] : form.map().entries()) {
             const std::string directive = k.is(Type::Keyword) ? k.str() : std::string();
             if (directive == "keys" || directive == "strs" || directive == "syms") {
                 if (!v.is(Type::Vector))
@@ -623,7 +623,7 @@ private:
     // :or {name default ...}: each name must be one this map pattern binds directly.
     Expected<void, Error> parse_defaults(const Value& form, const Value& defaults, Pattern& p) {
         p.defaults.assign(p.elems.size(), nullptr);
-        for (const auto& [name, expr] : defaults.map().entries) {
+        for (const auto& [name, expr] : defaults.map().entries()) {
             size_t at = p.elems.size();
             for (size_t i = 0; i < p.elems.size(); ++i)
                 if (p.elems[i].kind == Pattern::Kind::Bind && name.is(Type::Symbol) &&
@@ -679,7 +679,7 @@ private:
             }
             case Type::Map:
                 p.kind = Pattern::Kind::Map;
-                for (const auto& [k, v] : form.map().entries) {
+                for (const auto& [k, v] : form.map().entries()) {
                     Pattern e;
                     RTFS_CHECK(parse_match_pattern(v, e, names));
                     p.keys.push_back(k);
@@ -1217,7 +1217,7 @@ private:
         }
         if (form.is(Type::Map)) {
             q->kind = QuasiNode::Kind::Map;
-            for (const auto& [k, v] : form.map().entries) {
+            for (const auto& [k, v] : form.map().entries()) {
                 RTFS_TRY(auto kp, analyze_quasi(k, depth + 1));
                 RTFS_TRY(auto vp, analyze_quasi(v, depth + 1));
                 q->parts.push_back(std::move(kp));

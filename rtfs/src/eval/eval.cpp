@@ -314,7 +314,7 @@ size_t held_count(Type t, const Object* o) {
         }
         case Type::Map: {
             const auto* m = static_cast<const MapObj*>(o);
-            return 2 * m->entries.size() + (m->index() ? m->index()->pos.size() : 0);
+            return 2 * m->size() + (m->index() ? m->index()->pos.size() : 0);
         }
         case Type::Error: return 1;
         default: return 0;
@@ -347,7 +347,7 @@ void for_each_held(Type t, const Object* o, F&& f) {
         }
         case Type::Map: {
             const auto* m = static_cast<const MapObj*>(o);
-            for (const auto& [k, v] : m->entries) {
+            for (const auto& [k, v] : m->entries()) {
                 f(k);
                 f(v);
             }

@@ -188,7 +188,7 @@ bool conforms(const Value& v, const TypeSpec& t) {
         }
         case K::MapOf:
             if (!v.is(Type::Map)) return false;
-            for (const auto& [k, x] : v.map().entries)
+            for (const auto& [k, x] : v.map().entries())
                 if (!conforms(k, *t.params[0]) || !conforms(x, *t.params[1])) return false;
             return true;
         case K::Tuple: return v.is_seq() && items_conform(v.items(), t);

@@ -245,7 +245,7 @@ Result<bool> element_at(const char* op, const Value& c, size_t i, Value* out) {
             *out = c.items()[i];
             return true;
         case Type::Map: {
-            const auto& entries = c.map().entries;
+            const auto& entries = c.map().entries();
             if (i >= entries.size()) return false;
             *out = make_vector({entries[i].first, entries[i].second});
             return true;

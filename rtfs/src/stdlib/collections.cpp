@@ -160,7 +160,7 @@ Result<Value> merge(Interpreter&, std::span<Value> a) {
         // 100,000-entry m ran 19 s of a 2 s run without allocating (red team, 2026-12-06).
         RTFS_CHECK(poll_limits(m.map().size()));
         if (!out.unique()) out = Value::object(Type::Map, new MapObj(out.map()));
-        for (const auto& [k, v] : m.map().entries) out.mutable_map().set(k, v);
+        for (const auto& [k, v] : m.map().entries()) out.mutable_map().set(k, v);
     }
     return out;
 }
@@ -171,7 +171,7 @@ Result<Value> keys_or_vals(const char* op, const Value& m, bool want_keys) {
     if (!m.is(Type::Map)) return type_error(op, "map", m);
     std::vector<Value> out;
     out.reserve(m.map().size());
-    for (const auto& [k, v] : m.map().entries) out.push_back(want_keys ? k : v);
+    for (const auto& [k, v] : m.map().entries()) out.push_back(want_keys ? k : v);
     return make_vector(std::move(out));
 }
 Result<Value> keys(Interpreter&, std::span<Value> a) {

@@ -47,7 +47,7 @@ Result<std::vector<Value>> items_of(const char* op, const Value& v) {
                 materialised_bytes(v.map().size(), sizeof(SeqObj) + 2 * sizeof(Value))));
             std::vector<Value> out;
             out.reserve(v.map().size());
-            for (const auto& [k, x] : v.map().entries) out.push_back(make_vector({k, x}));
+            for (const auto& [k, x] : v.map().entries()) out.push_back(make_vector({k, x}));
             return out;
         }
         case Type::String: {

@@ -138,7 +138,7 @@ Result<Value> group_by(Interpreter& interp, std::span<Value> a) {
     std::vector<std::pair<Value, Value>> entries;
     entries.reserve(groups.size());
     for (size_t i = 0; i < groups.size(); ++i)
-        entries.emplace_back(index.map().entries[i].first, make_vector(std::move(groups[i])));
+        entries.emplace_back(index.map().entries()[i].first, make_vector(std::move(groups[i])));
     return make_map(std::move(entries));
 }
 

@@ -320,7 +320,7 @@ public:
             newline(stack.size());
             const Value* child;
             if (is_map) {
-                const auto& [k, v] = c.map().entries[top.next];
+                const auto& [k, v] = c.map().entries()[top.next];
                 RTFS_CHECK(write_key(k));
                 out_ += pretty_ ? ": " : ":";
                 child = &v;

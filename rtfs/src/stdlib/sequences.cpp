@@ -109,7 +109,7 @@ Expected<void, Error> conj_map_entries(const char* op, Value& m, std::span<const
         if (x.is(Type::Map)) {
             if (x.map().size() == 0) continue;
             RTFS_CHECK(make_own(m));
-            for (const auto& [k, v] : x.map().entries) m.mutable_map().set(k, v);
+            for (const auto& [k, v] : x.map().entries()) m.mutable_map().set(k, v);
         } else if (x.is(Type::Vector) && x.items().size() == 2) {
             RTFS_CHECK(make_own(m));
             m.mutable_map().set(x.items()[0], x.items()[1]);

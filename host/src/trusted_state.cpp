@@ -36,6 +36,7 @@ std::mutex g_mu;
 std::vector<std::string> g_protected;  // protect_trusted_state()
 std::vector<Entries> g_entries;        // protect_trusted_entries()
 std::vector<std::string> g_qemus;      // protect_configured_state(): QEMU binaries its settings name
+std::vector<std::string> g_granted;    // WritableGrant: real paths, once per live grant
 
 using Identity = std::pair<dev_t, ino_t>;
 
@@ -317,6 +318,16 @@ Places places() {
 }  // namespace
 
 
+WritableGrant::WritableGrant(const std::string& path) : real_path_(resolved_path(path)) {
+    std::lock_guard lock(g_mu);
+    g_granted.push_back(real_path_);
+}
+
+WritableGrant::~WritableGrant() {
+    std::lock_guard lock(g_mu);
+    g_granted.erase(std::find(g_granted.begin(), g_granted.end(), real_path_));
+}
+
 void protect_trusted_state(const std::string& given) {
     const std::string path = absolute_form(given);
     if (path.empty()) return;
@@ -419,6 +430,10 @@ Expected<void> refuse_writable_trusted_state(const std::string& real_path, std::
                         ", the project's trusted state (stored modules, boot records, VM "
                         "images, the programs the host runs): later runs would trust what it planted");
     };
+    {
+        std::lock_guard lock(g_mu);
+        if (std::find(g_granted.begin(), g_granted.end(), real_path) != g_granted.end()) return Ok{};
+    }
     const Places p = places();
 
     // By name: a user's runtime directory and its microvm directory, even before either exists.

@@ -900,8 +900,30 @@ void HttpFrontend::accept_loop(Listener& l) {
             ++serving_;
             conn_fds_.insert(fd);
         }
-        std::thread([this, c = std::move(c)]() mutable { serve(std::move(c)); }).detach();
+        // No thread to be had (a low TasksMax, a spent pids.max) is this connection's 503, not
+        // std::terminate: twenty idle connections in a pids cgroup of 20 ended the daemon and
+        // every client's runs (red team, 2026-12-07). The thread owns c once it exists.
+        Connection* const raw = c.get();
+        try {
+            std::thread([this, raw] { serve(std::unique_ptr<Connection>(raw)); }).detach();
+            (void)c.release();
+        } catch (const std::system_error&) {
+            std::lock_guard lock(conn_mu_);
+            leave_counts(*c);
+            conn_fds_.erase(fd);
+            --serving_;
+            conn_cv_.notify_all();
+            refuse(std::move(c), "503 Service Unavailable", "busy", "no thread to serve this connection, retry later");
+        }
     }
+}
+
+void HttpFrontend::leave_counts(Connection& c) {
+    if (auto it = peer_conns_.find(c.peer); it != peer_conns_.end()) {
+        if (!c.evicted) it->second.remove(&c);
+        if (it->second.empty()) peer_conns_.erase(it);
+    }
+    if (!c.evicted) --conn_count_;  // an evicted one left the count when it was evicted
 }
 
 // Plain: one send that never waits (a full socket buffer just loses the answer). TLS: the
@@ -1011,11 +1033,7 @@ void HttpFrontend::serve(std::unique_ptr<Connection> c) {
     tl_conn = nullptr;
     {
         std::lock_guard lock(conn_mu_);
-        if (auto it = peer_conns_.find(c->peer); it != peer_conns_.end()) {
-            if (!c->evicted) it->second.remove(c.get());
-            if (it->second.empty()) peer_conns_.erase(it);
-        }
-        if (!c->evicted) --conn_count_;  // an evicted one left the count when it was evicted
+        leave_counts(*c);
         end_thread(std::move(c));
     }
 }

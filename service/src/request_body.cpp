@@ -105,7 +105,14 @@ ApiExpected<Policy> parse_policy_over(const json& body, const Policy& base) {
     p.as_given = base.as_given;
     auto capability = optional_string(body, "capability");
     if (!capability) return rtfs::Unexpected<ApiError>(capability.error());
-    if (*capability) p.capability_id = *capability;
+    // A capability's settings (its limits) are the session's, applied when it was made: an exec
+    // naming another one ran under the session's limits, its own silently not applied (red
+    // team, 2026-12-07).
+    if (*capability && *capability != base.capability_id)
+        return api_fail(400, "bad_request",
+                        "capability: a session's execs run under the capability the session was made with (" +
+                            (base.capability_id ? "'" + *base.capability_id + "'" : std::string("none")) +
+                            "); give it when the sandbox is made");
     auto o = read_override(body);
     if (!o) return rtfs::Unexpected<ApiError>(o.error());
     return finish(std::move(p), body, *o);

@@ -151,6 +151,7 @@ ApiExpected<std::shared_ptr<Session>> SessionStore::create(std::string provider,
             rw.insert(rw.end(), fs.paths.begin(), fs.paths.end());
         fs = FileSystemPolicy::read_write(rw, ro);
     }
+    s->writable = std::make_unique<host::WritableGrant>(dir);
     policy.config.env_vars["MICROVM_SANDBOX_DIR"] = dir;
     s->policy = std::move(policy);
     std::lock_guard lock(mu_);

@@ -487,3 +487,50 @@ TEST(Microvmd, SandboxPoolsEndWithTheDaemonAndAreSweptAfterAKill) {
     d.wait_exit();
     microvm::host::remove_tree(dir);
 }
+
+// A connection the daemon has no thread for (a low TasksMax, a spent pids.max) gets a 503 and
+// the daemon serves on: the thread's std::system_error reached std::terminate and twenty idle
+// connections in a pids cgroup of 20 ended the daemon and every client's runs (red team,
+// 2026-12-07). The daemon runs in a pids cgroup with room for one more thread.
+TEST(Microvmd, NoThreadForAConnectionIsA503NotAnAbort) {
+    const std::string cgroup = "/sys/fs/cgroup/pids/microvmd-test-" + std::to_string(::getpid());
+    if (::mkdir(cgroup.c_str(), 0755) != 0) {
+        GTEST_SKIP() << "no cgroup v1 pids hierarchy to make a cgroup in here: " << std::strerror(errno);
+    }
+    const std::string dir = make_temp_dir();
+    {
+        Daemon d({"--listen", "unix:" + dir + "/d.sock", "--state-dir", dir + "/state", "--grace", "1s",
+                  "--allow-unisolated"});
+        ASSERT_TRUE(d.wait_for("listening on unix:")) << d.output;
+        const auto put = [&](const std::string& file, const std::string& text) {
+            std::ofstream f(cgroup + "/" + file);
+            f << text;
+            f.close();
+            return !f.fail();
+        };
+        ASSERT_TRUE(put("cgroup.procs", std::to_string(d.pid)));
+        std::ifstream tasks(cgroup + "/tasks");
+        size_t threads = 0;
+        for (std::string line; std::getline(tasks, line);) ++threads;
+        ASSERT_TRUE(put("pids.max", std::to_string(threads + 1)));
+        const int first = connect_unix(dir + "/d.sock");  // idle: its thread is the last one
+        std::this_thread::sleep_for(200ms);
+        const int second = connect_unix(dir + "/d.sock");
+        HttpReply refused = read_reply(second, 10s);
+        ::close(second);
+        EXPECT_EQ(refused.status, 503) << refused.body;
+        EXPECT_NE(refused.body.find("no thread"), std::string::npos) << refused.body;
+        ::close(first);
+        ASSERT_TRUE(put("pids.max", "max"));  // the daemon serves on (a mock run needs a thread too)
+        HttpReply served;
+        for (int i = 0; i < 50 && served.status != 200; ++i) {
+            std::this_thread::sleep_for(100ms);
+            served = call_fd(connect_unix(dir + "/d.sock"), "POST", "/v1/executions", R"J({"provider":"mock","eval":"(+ 40 2)"})J");
+        }
+        EXPECT_EQ(served.status, 200) << served.body;
+        EXPECT_EQ(body_json(served)["value"], "42") << served.body;
+        EXPECT_EQ(::waitpid(d.pid, nullptr, WNOHANG), 0) << "the daemon ended";
+    }
+    ::rmdir(cgroup.c_str());
+    microvm::host::remove_tree(dir);
+}

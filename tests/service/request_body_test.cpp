@@ -69,6 +69,29 @@ TEST(RequestBody, SecurityLevelAndCapabilities) {
     EXPECT_NE(pure.error().message.find("capabilities cannot be combined with security_level pure"), std::string::npos);
 }
 
+// A session's execs run under the capability the session was made with: an exec naming another
+// ran under the session's limits, the named one's silently not applied (red team, 2026-12-07).
+TEST(RequestBody, ASessionsExecCannotNameAnotherCapability) {
+    Settings settings;
+    settings.capability_configs["restricted"].timeout = std::chrono::milliseconds(1000);
+    auto session = parse_policy(json{{"capability", "restricted"}}, settings);
+    ASSERT_TRUE(session);
+    EXPECT_EQ(session->config.timeout, std::chrono::milliseconds(1000));
+    auto same = parse_policy_over(json{{"capability", "restricted"}}, *session);
+    ASSERT_TRUE(same) << same.error().message;
+    EXPECT_EQ(same->config.timeout, std::chrono::milliseconds(1000));
+    auto other = parse_policy_over(json{{"capability", "other"}}, *session);
+    ASSERT_FALSE(other);
+    EXPECT_EQ(other.error().http_status, 400);
+    EXPECT_NE(other.error().message.find("the capability the session was made with ('restricted')"), std::string::npos)
+        << other.error().message;
+    auto plain = parse_policy(json::object(), settings);
+    ASSERT_TRUE(plain);
+    auto named = parse_policy_over(json{{"capability", "restricted"}}, *plain);
+    ASSERT_FALSE(named) << "a session made without a capability ran an exec under one it never applied";
+    EXPECT_NE(named.error().message.find("(none)"), std::string::npos) << named.error().message;
+}
+
 TEST(RequestBody, ProgramIsExactlyOneOfEvalAndRun) {
     EXPECT_FALSE(parse_program(json::object()));
     EXPECT_FALSE(parse_program(json{{"eval", "1"}, {"run", {"/bin/true"}}}));

@@ -17,6 +17,7 @@
 #include "harness.hpp"
 #include "service/sessions.hpp"
 #include "host/remove_tree.hpp"
+#include "host/trusted_state.hpp"
 #include "support/expectations.hpp"
 
 using namespace svctest;
@@ -59,6 +60,35 @@ TEST_P(SessionFiles, FilesPersistBetweenExecsInTheWorkDirectory) {
 
 INSTANTIATE_TEST_SUITE_P(Providers, SessionFiles, ::testing::Values("process", "gvisor", "qemu"),
                          [](const auto& info) { return info.param; });
+
+// The shipped state directories (/run/microvmd/state, the unit's and root's default) lie where
+// every process protects the project's state by name, and every exec of a session there was
+// refused: its work directory "would let a sandbox write /run/microvm*" (red team, 2026-12-07;
+// the other tests keep their state below /tmp). The daemon grants its own work directories.
+TEST(Sessions, WorkDirectoriesInAStateDirectoryProtectedByNameAreUsable) {
+    REQUIRE_PROCESS();
+    char run_dir[] = "/run/microvmd-test.XXXXXX";
+    ASSERT_NE(::mkdtemp(run_dir), nullptr) << std::strerror(errno);
+    const std::string state = std::string(run_dir) + "/state";
+    ASSERT_TRUE(microvm::host::protected_by_name(state));
+    {
+        Harness h([&](microvm::service::ServiceOptions& o) { o.state_dir = state; });
+        const std::string id = create_session(h, {{"provider", "process"}, {"timeout", "20s"}});
+        ASSERT_EQ(id.substr(0, 4), "sbx-");
+        auto wrote = session_exec(h, id, {"/bin/sh", "-c", "echo made > \"$MICROVM_SANDBOX_DIR/out.txt\""});
+        EXPECT_EQ(wrote["status"], "ok") << wrote.dump();
+        auto get = h.call("GET", "/v1/sandboxes/" + id + "/files/out.txt");
+        EXPECT_EQ(get.body, "made\n") << get.status;
+        // Only the session's own directory: its parent and what is below it stay refused.
+        const std::string work = state + "/sandboxes/" + id;
+        EXPECT_TRUE(microvm::host::refuse_writable_trusted_state(work, "rw="));
+        EXPECT_FALSE(microvm::host::refuse_writable_trusted_state(state + "/sandboxes", "rw="));
+        EXPECT_FALSE(microvm::host::refuse_writable_trusted_state(work + "/sub", "rw="));
+        EXPECT_EQ(h.call("DELETE", "/v1/sandboxes/" + id).status, 200);
+        EXPECT_FALSE(microvm::host::refuse_writable_trusted_state(work, "rw=")) << "the grant outlived its session";
+    }
+    microvm::host::remove_tree(run_dir);
+}
 
 // A daemon sweeps the sessions a dead daemon left in its state directory: a second daemon
 // started on the same directory (root's default is one for all) unmounted and removed every

@@ -45,6 +45,23 @@ void protect_trusted_state(const std::string& path);
 // The directory where a provider creates entries named name_prefix...: those entries, and the
 // directory and what holds it, are protected; the directory's other entries are not.
 void protect_trusted_entries(const std::string& dir, const std::string& name_prefix);
+// A directory this process made to hand to its own sandboxes writable although it lies in a
+// place protected by name: microvmd's session work directories, in its state directory
+// (/run/microvmd/state by default), whose every exec was refused (red team, 2026-12-07).
+// refuse_writable_trusted_state() lets exactly this real path through while the grant lives:
+// nothing above or below it, and in no other process. Whoever makes one refuses every other
+// request naming the directory (microvmd refuses its state directory in every fs_policy).
+class WritableGrant {
+  public:
+    explicit WritableGrant(const std::string& path);  // judged by its real path
+    ~WritableGrant();
+    WritableGrant(const WritableGrant&) = delete;
+    WritableGrant& operator=(const WritableGrant&) = delete;
+
+  private:
+    std::string real_path_;
+};
+
 // Every provider's configured state: the qemu and firecracker state_dir, template_dir and image,
 // the wasm module_store_dir, gvisor's microvm-gvisor* entries of its state_dir (a base
 // directory, /run by default); and the programs providers run: runsc, qemu, binary and jailer

@@ -97,6 +97,9 @@ class HttpFrontend : private httplib::Server {
     // out of every count; the largest peer's oldest such one, when there is any.
     void evict(std::list<Connection*>& of_peer, std::list<Connection*>::iterator victim);
     bool evict_idle_of_largest_peer();
+    // Under conn_mu_: takes a connection out of its peer's list and the count (unless an
+    // eviction did), at its thread's end or when no thread could be made for it.
+    void leave_counts(Connection& c);
     // Authentication, the size of a JSON body and its share of the body budget, before any of
     // the body is read: Handled (res holds the refusal) or Unhandled (go on).
     HandlerResponse admit(const httplib::Request& req, httplib::Response& res);

@@ -32,7 +32,8 @@ struct Policy {
 // The policy keys of a body (the settings names plus security_level, capabilities and
 // capability) over the base: the capability's settings when one is named, else default_config.
 ApiExpected<Policy> parse_policy(const nlohmann::json& body, const Settings& settings);
-// The same keys over a session's policy (an exec in a session may tighten or change them).
+// The same keys over a session's policy (an exec in a session may tighten or change them), but
+// for `capability`, which may only name the session's own (its settings were applied then).
 ApiExpected<Policy> parse_policy_over(const nlohmann::json& body, const Policy& base);
 
 struct ProgramRequest {

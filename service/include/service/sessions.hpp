@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "host/trusted_state.hpp"
 #include "host/unique_fd.hpp"
 #include "microvm/cancel.hpp"
 #include "microvm/result.hpp"
@@ -34,6 +35,9 @@ struct Session {
     std::string work_dir;
     bool own_disk = false;   // work_dir is a tmpfs of its own (session_disk.hpp)
     host::UniqueFd work_fd;  // O_PATH|O_DIRECTORY: the root of every file operation
+    // The work directory may be bound writable though it lies in the state directory, a place
+    // every process protects by name (host/trusted_state.hpp).
+    std::unique_ptr<host::WritableGrant> writable;
     ClientIdentity owner;
     std::chrono::steady_clock::time_point created, last_used;
     CancelSource cancel;  // cancelled when the session ends: its running execs stop

@@ -3,6 +3,8 @@
 // budget for what a macro expands into. Each test is an attack that got past the limits before.
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include <atomic>
 #include <chrono>
 #include <string>
@@ -252,3 +254,48 @@ TEST(BuiltinLimits, CaseMappingKeepsBytesThatAreNotUtf8) {
 }
 
 }  // namespace
+
+// Patterns, match patterns, quasiquote templates and type annotations are parsed by recursion
+// like code, and were outside the analyser's depth limit and form budget: a binding pattern a
+// million vectors deep, or a type three million deep, overflowed the host's stack, and a
+// [p p] pattern, a template or a [:tuple t t] type nested 23 levels from a small shared form
+// was millions of nodes and seconds past the deadline (red team, 2026-12-07).
+TEST(BuiltinLimits, PatternsTemplatesAndTypesAreBoundedLikeCode) {
+    const auto deep = [](const char* wrap, const char* inner) {
+        return std::string("(defn deep [n] (let [p (loop [i 0 p ") + inner + "] (if (< i n) (recur (inc i) " + wrap +
+               ") p))] p)) ";
+    };
+    for (const auto& [program, kind, says] : {
+             std::tuple{deep("[p]", "(quote x)") + "(defmacro f [] `(fn [~(deep 1000000)] 1)) (f)", rtfs::ErrorKind::ReadError, "nested too deeply"},
+             std::tuple{deep("[p]", "(quote x)") + "(defmacro f [] `(match 1 ~(deep 1000000) 2)) (f)", rtfs::ErrorKind::ReadError, "nested too deeply"},
+             std::tuple{deep("[:vector p]", ":int") + "(defmacro f [] `(fn [~(quote x) ~(deep 1000000)] 1)) (f)", rtfs::ErrorKind::ReadError, "nested more than 64 levels"},
+             std::tuple{deep("[:vector p]", ":int") + "(defmacro f [] `(fn [~(quote x) ~(deep 100)] 1)) (f)", rtfs::ErrorKind::ReadError, "nested more than 64 levels"},
+             std::tuple{deep("[p p]", "(quote _)") + "(defmacro f [] `(fn [~(deep 23)] 1)) (f)", rtfs::ErrorKind::ResourceLimit, "forms to analyse"},
+             std::tuple{deep("[p p]", "1") + "(defmacro f [] (list (quote fn) [] (list (quote quasiquote) (deep 23)))) (f)", rtfs::ErrorKind::ResourceLimit, "forms to analyse"},
+             std::tuple{deep("[:tuple p p]", ":int") + "(defmacro f [] `(fn [~(quote x) ~(deep 23)] 1)) (f)", rtfs::ErrorKind::ReadError, "more than 1024 parts"}}) {
+        rtfs::Interpreter in({.deadline = std::chrono::steady_clock::now() + 10s, .memory_limit_bytes = 512 << 20});
+        auto r = in.eval(program);
+        ASSERT_FALSE(r.has_value()) << program << " returned " << rtfs::print(*r);
+        EXPECT_EQ(r.error().kind(), kind) << program << ": " << r.error().describe();
+        EXPECT_NE(r.error().describe().find(says), std::string::npos) << r.error().describe();
+    }
+}
+
+// A value is checked against a type once per shared collection and type node, and the check
+// polls the limits: four levels of (vec (repeat 1000 x)), a few KB, were 10^12 checks that no
+// deadline stopped (red team, 2026-12-07: microvmd's mock slots held through SIGTERM).
+TEST(BuiltinLimits, SharedDataIsCheckedAgainstATypeOncePerPart) {
+    expect_printed_within_deadline(
+        "(defn f [x : [:vector [:vector [:vector [:vector :int]]]]] 1)"
+        "(def a (vec (repeat 1000 1))) (def b (vec (repeat 1000 a))) (def c (vec (repeat 1000 b))) (def d (vec (repeat 1000 c)))"
+        "[(f d) (f [[[[1]]]]) (try (f [[[[:x]]]]) (catch e :refused))]",
+        "[1 1 :refused]");
+    // Distinct data past the memo is only polled: the deadline stops it.
+    rtfs::Interpreter in({.deadline = std::chrono::steady_clock::now() + 300ms});
+    auto r = in.eval(
+        "(defn f [x : [:vector [:vector :int]]] 1)"
+        "(def rows (vec (for [i (range 3000)] (vec (range i (+ i 3000))))))"
+        "(loop [i 0] (if (< i 1000000) (do (f rows) (recur (inc i))) i))");
+    ASSERT_FALSE(r.has_value()) << rtfs::print(*r);
+    EXPECT_EQ(r.error().kind(), rtfs::ErrorKind::Interrupted);
+}

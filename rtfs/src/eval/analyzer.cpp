@@ -30,7 +30,15 @@ constexpr uint64_t kMaxBranchWork = 1'000'000;
 struct FnScope {
     FnScope* parent = nullptr;
     std::vector<std::pair<std::string, uint32_t>> locals;  // visible bindings, innermost last
-    std::vector<std::pair<std::string, CaptureSource>> captures;
+    // What the function captures, by the symbol that named it first (no copy of the name per
+    // function it passes through: 300 names of 10 KB read under 900 nested fns were 2.7 GB and
+    // 47 s of comparisons, red team 2026-12-07) and that name's hash (compared first).
+    struct Capture {
+        Value symbol;
+        size_t hash;
+        CaptureSource source;
+    };
+    std::vector<Capture> captures;
     std::string self_name;
     uint32_t next_slot = 0;
     uint32_t max_slots = 0;
@@ -104,8 +112,15 @@ private:
 
     // Every form analysed counts against the budget; every 4096, the deadline and cancel flag
     // are checked, since analysis runs no RTFS code that would tick.
-    Expected<void, Error> count_form(const Value& form) {
-        if (++forms_ > form_budget()) {
+    // The budget is the interpreter's, for all the code it analyses: a budget per top-level
+    // form let many forms each under it hold what they liked (state.hpp). A name counts a form
+    // per kBytesPerForm of it, for each copy the analysed code keeps (copies).
+    Expected<void, Error> count_form(const Value& form, size_t copies = 1) {
+        uint64_t& forms = *st_.analyzed_forms;
+        const uint64_t before = forms;
+        forms += 1;
+        if (form.is(Type::Symbol) || form.is(Type::Keyword)) forms += copies * (form.str().size() / kBytesPerForm);
+        if (forms > form_budget()) {
             Error e(ErrorKind::ResourceLimit,
                     "Memory limit exceeded: the program (after macro expansion) has more than " +
                         std::to_string(form_budget()) + " forms to analyse");
@@ -113,9 +128,13 @@ private:
             e.locate(p.line, p.column);
             return unexpected(std::move(e));
         }
-        if ((forms_ & 4095) == 0) return st_.slow_check();
+        if ((before >> 12) != (forms >> 12)) return st_.slow_check();
         return Ok{};
     }
+
+    // A copy of a name the analysed code keeps (a local's, a pattern's, a target's): counted,
+    // and judged by the next count_form (the copy is made already; its source was charged).
+    void charge_name(size_t bytes) { *st_.analyzed_forms += bytes / kBytesPerForm; }
 
     uint64_t form_budget() const {
         const int64_t limit = st_.opts.memory_limit_bytes;
@@ -137,7 +156,11 @@ private:
         return n;
     }
 
-    Ref resolve(FnScope* s, const std::string& name) {
+    Ref resolve(FnScope* s, const Value& symbol) {
+        return resolve(s, symbol, std::hash<std::string>{}(symbol.str()));
+    }
+    Ref resolve(FnScope* s, const Value& symbol, size_t hash) {
+        const std::string& name = symbol.str();
         for (auto it = s->locals.rbegin(); it != s->locals.rend(); ++it) {
             if (it->first == name) {
                 ++s->uses[it->second];
@@ -150,16 +173,18 @@ private:
             }
         }
         if (!s->self_name.empty() && s->self_name == name) return {RefKind::Self};
-        for (size_t i = 0; i < s->captures.size(); ++i)
-            if (s->captures[i].first == name) return {RefKind::Capture, static_cast<uint32_t>(i)};
+        for (size_t i = 0; i < s->captures.size(); ++i) {
+            const FnScope::Capture& c = s->captures[i];
+            if (c.hash == hash && c.symbol.str() == name) return {RefKind::Capture, static_cast<uint32_t>(i)};
+        }
         if (!s->parent) return {RefKind::Global};
-        Ref outer = resolve(s->parent, name);
+        Ref outer = resolve(s->parent, symbol, hash);
         if (outer.kind == RefKind::Global) return outer;
         CaptureSource src{outer.kind == RefKind::Local     ? CaptureSource::From::Local
                           : outer.kind == RefKind::Capture ? CaptureSource::From::Capture
                                                            : CaptureSource::From::Self,
                           outer.index};
-        s->captures.emplace_back(name, src);
+        s->captures.push_back({symbol, hash, src});
         return {RefKind::Capture, static_cast<uint32_t>(s->captures.size() - 1)};
     }
 
@@ -174,7 +199,7 @@ private:
 
     NodeP symbol_ref(const Value& form) {
         const std::string& name = form.str();
-        Ref r = resolve(scope_, name);
+        Ref r = resolve(scope_, form);
         switch (r.kind) {
             case RefKind::Local: {
                 auto n = make<LocalNode>(form);
@@ -200,15 +225,24 @@ private:
 
     // ---- dispatch ---------------------------------------------------------------------------
 
-    Result<NodeP> analyze(const Value& form, bool tail) {
-        RTFS_CHECK(count_form(form));
+    // Whatever is parsed recursively from a form (code, binding and match patterns, quasiquote
+    // templates) counts against the form budget and the depth limit, and so polls the deadline:
+    // patterns were parsed outside both, and a pattern a million vectors deep overflowed the
+    // host's stack, a [p p] pattern nested 23 levels was 8 million nodes (red team, 2026-12-07).
+    template <class F>
+    auto nested(const Value& form, F&& parse) -> decltype(parse()) {
+        if (auto counted = count_form(form); !counted) return unexpected(std::move(counted).error());
         if (++depth_ > kMaxAnalyzeDepth || detail::below_stack_floor(stack_floor_)) {
             --depth_;
             return syntax(form, "program nested too deeply");
         }
-        auto r = analyze_inner(form, tail);
+        auto r = parse();
         --depth_;
         return r;
+    }
+
+    Result<NodeP> analyze(const Value& form, bool tail) {
+        return nested(form, [&] { return analyze_inner(form, tail); });
     }
 
     Result<NodeP> analyze_inner(const Value& form, bool tail) {
@@ -505,6 +539,10 @@ private:
     // Parses a binding pattern; names are collected in `names` (added to scope by the caller).
     Expected<void, Error> parse_destructure(const Value& form, Pattern& p,
                                             std::vector<std::pair<std::string, uint32_t>>& names) {
+        return nested(form, [&] { return parse_destructure_inner(form, p, names); });
+    }
+    Expected<void, Error> parse_destructure_inner(const Value& form, Pattern& p,
+                                                  std::vector<std::pair<std::string, uint32_t>>& names) {
         if (form.is(Type::Symbol)) {
             RTFS_TRY(size_t used, parse_name(std::span<const Value>(&form, 1), 0, p, names));
             (void)used;
@@ -523,6 +561,7 @@ private:
         RTFS_TRY(size_t used, read_name(xs, i, &name, &p.type));
         if (name.str() == "&") return syntax(name, "misplaced &");
         p.name = name.str();
+        charge_name(2 * p.name.size());  // the pattern's and the names list's
         if (p.name == "_") {
             p.kind = Pattern::Kind::Ignore;
             return used;
@@ -652,6 +691,10 @@ private:
 
     Expected<void, Error> parse_match_pattern(const Value& form, Pattern& p,
                                               std::vector<std::pair<std::string, uint32_t>>& names) {
+        return nested(form, [&] { return parse_match_pattern_inner(form, p, names); });
+    }
+    Expected<void, Error> parse_match_pattern_inner(const Value& form, Pattern& p,
+                                                    std::vector<std::pair<std::string, uint32_t>>& names) {
         switch (form.type()) {
             case Type::Symbol:
                 if (form.str() == "_") {
@@ -709,18 +752,25 @@ private:
     // a name split off an annotated symbol keeping that symbol's position.
     Result<size_t> read_name(std::span<const Value> xs, size_t i, Value* name,
                              std::unique_ptr<TypeSpec>* type) {
-        return placed(xs[i], read_annotated_name(xs, i, name, type), *name);
+        Result<size_t> r = read_annotated_name(xs, i, name, type);
+        return placed(xs[i], std::move(r), *name, type->get());
     }
     Result<size_t> read_binding_at(std::span<const Value> xs, size_t i, bool allow_vector,
                                    size_t then, Value* name, std::unique_ptr<TypeSpec>* type) {
-        return placed(xs[i], read_binding(xs, i, allow_vector, then, name, type), *name);
+        Result<size_t> r = read_binding(xs, i, allow_vector, then, name, type);
+        return placed(xs[i], std::move(r), *name, type->get());
     }
-    Result<size_t> placed(const Value& form, Result<size_t> r, const Value& name) {
+    // An annotation's type counts against the form budget, a form per node (types.hpp bounds
+    // one type's size): a small form repeated as a binding's type was never counted.
+    Result<size_t> placed(const Value& form, Result<size_t> r, const Value& name, const TypeSpec* type) {
         if (!r) {
             Error e = std::move(r).error();
             const SourcePos p = pos_of(form);
             e.locate(p.line, p.column);
             return unexpected(std::move(e));
+        }
+        if (type) {
+            for (size_t n = type_nodes(*type); n > 0; --n) RTFS_CHECK(count_form(form));
         }
         if (name.is_heap() && form.is_heap() && name.object_ptr() != form.object_ptr()) {
             extra_positions_[name.object_ptr()] = pos_of(form);
@@ -740,6 +790,7 @@ private:
         finish_binding(b);
         b.depth = depth;
         b.movable = movable;
+        charge_name(name.size());
         scope_->locals.emplace_back(name, slot);
     }
 
@@ -850,10 +901,12 @@ private:
             if (name.str() == "&") return syntax(pat, "misplaced &");
             if (attached) t.type = std::move(attached);
             t.name = name.str();
+            charge_name(2 * t.name.size());  // the target's and the names list's
             if (t.name != "_") names.emplace_back(t.name, t.raw_slot);
             return Ok{};
         }
         t.name = print(pat);
+        charge_name(t.name.size());
         t.pattern = std::make_unique<Pattern>();
         return parse_destructure(pat, *t.pattern, names);
     }
@@ -910,6 +963,7 @@ private:
                 predeclared[i] = static_cast<int>(slot);
                 n->targets[i].raw_slot = slot;
                 n->targets[i].name = p.str();
+                charge_name(p.str().size());
                 add_name(p.str(), slot, repeat_depth_, /*movable=*/false);
             }
             if (p.is(Type::Symbol)) bound_before.insert(p.str());
@@ -1099,7 +1153,8 @@ private:
             add_names(names);
         }
 
-        auto ret = placed(form, read_annotation(items, i, false, &n->return_type), Value());
+        Result<size_t> read = read_annotation(items, i, false, &n->return_type);
+        auto ret = placed(form, std::move(read), Value(), n->return_type.get());
         if (!ret) {
             restore();
             return unexpected(std::move(ret).error());
@@ -1118,7 +1173,7 @@ private:
         n->body = std::move(*body);
         finish_bindings(scope);
         n->nslots = scope.max_slots;
-        for (auto& c : scope.captures) n->captures.push_back(c.second);
+        for (auto& c : scope.captures) n->captures.push_back(c.source);
         restore();
         return NodeP(std::move(n));
     }
@@ -1196,6 +1251,9 @@ private:
     }
 
     Result<std::unique_ptr<QuasiNode>> analyze_quasi(const Value& form, int depth) {
+        return nested(form, [&] { return analyze_quasi_inner(form, depth); });
+    }
+    Result<std::unique_ptr<QuasiNode>> analyze_quasi_inner(const Value& form, int depth) {
         auto q = make<QuasiNode>(form);
         if (depth > kMaxReadDepth) return syntax(form, "quasiquote nested too deeply");
         if (form.is(Type::List) && !form.items().empty() && form.items()[0].is(Type::Symbol)) {
@@ -1438,7 +1496,6 @@ private:
     uint64_t collector_ids_ = 0;
     bool branches_apart_ = true;  // until branch_work_ passes kMaxBranchWork
     int depth_ = 0;
-    uint64_t forms_ = 0;
     int expansions_ = 0;
     int gensym_ = 0;
     SourcePos current_pos_;
@@ -1449,8 +1506,13 @@ private:
 Result<std::shared_ptr<Unit>> analyze_toplevel(Interpreter::State& st, const Value& form,
                                                const SourcePositions* positions) {
     auto unit = std::make_shared<Unit>();
+    const uint64_t before = *st.analyzed_forms;
     Analyzer a(st, positions, unit);
-    RTFS_TRY(unit->root, a.toplevel(form));
+    auto root = a.toplevel(form);
+    unit->counted_in = st.analyzed_forms;
+    unit->forms = *st.analyzed_forms - before;  // given back when it dies, now if it failed
+    if (!root) return unexpected(std::move(root).error());
+    unit->root = std::move(*root);
     return unit;
 }
 

@@ -15,6 +15,13 @@ struct Unit {
     // Nodes outside the tree: macro expanders (referenced by closures) and :or defaults of
     // patterns (referenced by the patterns).
     std::vector<NodeP> extra;
+    // Its forms in the interpreter's count of analysed code (Interpreter::State), given back
+    // when it dies.
+    std::shared_ptr<uint64_t> counted_in;
+    uint64_t forms = 0;
+    ~Unit() {
+        if (counted_in) *counted_in -= forms;
+    }
 };
 
 Result<std::shared_ptr<Unit>> analyze_toplevel(Interpreter::State& st, const Value& form,

@@ -206,8 +206,10 @@ Result<Value> Interpreter::State::call_closure(const FnObj& f, size_t top, size_
     for (;;) {
         RTFS_TRY(Value r, code.body->eval(*this));
         if (!r.is(Type::Recur)) {
-            if (code.return_type && !conforms(r, *code.return_type))
-                return return_type_error(code, r);
+            if (code.return_type) {
+                RTFS_TRY(bool ok, conforms(r, *code.return_type));
+                if (!ok) return return_type_error(code, r);
+            }
             return r;
         }
         RTFS_CHECK(tick());
@@ -237,8 +239,11 @@ Expected<void, Error> bind_target(const Target& t, Value v, Interpreter::State& 
         e.locate(t.pos.line, t.pos.column);
         return unexpected(std::move(e));
     };
-    if (t.type && !conforms_binding(v, *t.type, t.rest))
-        return at_binding(annotation_error(t.name, *t.type, v, t.rest));
+    if (t.type) {
+        auto ok = conforms_binding(v, *t.type, t.rest);
+        if (!ok) return at_binding(std::move(ok).error());
+        if (!*ok) return at_binding(annotation_error(t.name, *t.type, v, t.rest));
+    }
     if (t.pattern) {
         if (auto r = destructure(*t.pattern, v, st); !r) return at_binding(std::move(r).error());
     }
@@ -507,10 +512,12 @@ Result<Value> DefNode::eval(Interpreter::State& st) const {
     // stopped by keep_building) is never kept: a global outlives the evaluation that failed, and
     // a REPL's next line read the cut map (a review, 2026-12-06).
     if (auto stopped = take_walk_interruption()) return located(unexpected(std::move(*stopped)), *this);
-    if (type && !conforms(v, *type))
-        return located(unexpected(annotation_error(cell ? cell->name : local->name, *type, v,
-                                                   false)),
-                       *this);
+    if (type) {
+        auto ok = conforms(v, *type);
+        if (!ok) return located(unexpected(std::move(ok).error()), *this);
+        if (!*ok)
+            return located(unexpected(annotation_error(cell ? cell->name : local->name, *type, v, false)), *this);
+    }
     if (cell) {
         cell->value = v;
         cell->defined = true;

@@ -16,8 +16,10 @@ Expected<void, Error> destructure(const Pattern& p, const Value& v, Interpreter:
     switch (p.kind) {
         case Pattern::Kind::Ignore:
         case Pattern::Kind::Bind:
-            if (p.type && !conforms_binding(v, *p.type, p.rest))
-                return unexpected(annotation_error(p.name, *p.type, v, p.rest));
+            if (p.type) {
+                RTFS_TRY(bool ok, conforms_binding(v, *p.type, p.rest));
+                if (!ok) return unexpected(annotation_error(p.name, *p.type, v, p.rest));
+            }
             if (p.kind == Pattern::Kind::Bind) st.local(p.slot) = v;
             return Ok{};
         case Pattern::Kind::Literal:

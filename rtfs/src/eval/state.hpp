@@ -2,6 +2,7 @@
 #pragma once
 
 #include <deque>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -31,6 +32,12 @@ struct Interpreter::State {
 
     uint32_t depth = 0;
     uint64_t steps = 0;
+    // The forms of the analysed code alive (each Unit gives its own back when it dies), with a
+    // form per kBytesPerForm of the names copied into it (analyzer.cpp): that code is never
+    // charged to the heap, and a budget per top-level form let 120 defs of macro-made
+    // functions hold 3.7 GB under a 64 MiB limit (red team, 2026-12-07). Shared with the units,
+    // which may outlive the interpreter.
+    std::shared_ptr<uint64_t> analyzed_forms = std::make_shared<uint64_t>(0);
     const char* native_stack_floor = nullptr;  // below this address: RecursionLimit
     HeapStats heap;
 

@@ -1,7 +1,10 @@
 #include "eval/types.hpp"
 
 #include <cctype>
+#include <set>
+#include <span>
 
+#include "rtfs/interpreter.hpp"
 #include "rtfs/printer.hpp"
 
 namespace rtfs {
@@ -57,6 +60,12 @@ Unexpected<Error> bad_type(const Value& form, const std::string& why) {
     return unexpected(Error(ErrorKind::ReadError, "invalid type " + print(form) + ": " + why));
 }
 
+// For a type too large to print whole in its message.
+Unexpected<Error> bad_type_short(const Value& form, const std::string& why) {
+    std::string shown = print(form.is(Type::Vector) && !form.items().empty() ? form.items()[0] : form);
+    return unexpected(Error(ErrorKind::ReadError, "invalid type [" + shown + " ...]: " + why));
+}
+
 }  // namespace
 
 bool looks_like_type(const Value& form) {
@@ -68,7 +77,38 @@ bool looks_like_type(const Value& form) {
     return form.is(Type::Vector) && !form.items().empty() && form.items()[0].is(Type::Keyword);
 }
 
+namespace {
+
+// One annotation's bounds: a type is parsed, checked and described by recursion, and a macro
+// can write any form as one. A [:vector ...] three million deep overflowed the host's stack, and
+// a [:tuple t t] nested 23 levels from a small shared form was 8 million nodes (red team,
+// 2026-12-07). Real annotations are a few levels and nodes.
+constexpr int kMaxTypeDepth = 64;
+constexpr size_t kMaxTypeNodes = 1024;
+
+struct TypeParse {
+    size_t nodes = 0;
+    Result<std::unique_ptr<TypeSpec>> parse(const Value& form, int depth);
+};
+
+}  // namespace
+
 Result<std::unique_ptr<TypeSpec>> parse_type(const Value& form) {
+    TypeParse p;
+    return p.parse(form, 0);
+}
+
+size_t type_nodes(const TypeSpec& t) {
+    size_t n = 1;
+    for (const auto& p : t.params) n += type_nodes(*p);
+    for (const auto& f : t.fields) n += type_nodes(*f.type);
+    return n;
+}
+
+Result<std::unique_ptr<TypeSpec>> TypeParse::parse(const Value& form, int depth) {
+    if (depth > kMaxTypeDepth) return bad_type_short(form, "nested more than " + std::to_string(kMaxTypeDepth) + " levels deep");
+    if (++nodes > kMaxTypeNodes) return bad_type_short(form, "more than " + std::to_string(kMaxTypeNodes) + " parts");
+    const auto parse_type = [&](const Value& inner) { return parse(inner, depth + 1); };
     if (form.is(Type::Keyword) || form.is(Type::Symbol)) {
         TypeSpec::Kind k;
         bool opt;
@@ -129,34 +169,33 @@ Result<std::unique_ptr<TypeSpec>> parse_type(const Value& form) {
     }
     TypeSpec::Kind k;
     bool opt;
-    if (xs.size() == 1 && prim_kind(head, &k, &opt)) return parse_type(xs[0]);
+    if (xs.size() == 1 && prim_kind(head, &k, &opt)) return parse(xs[0], depth);
     return bad_type(form, "unknown type constructor :" + head);
 }
 
 namespace {
-
-// The elements of a sequence against a [:vector T] / [:list T] / [:tuple ...] type.
-bool items_conform(std::span<const Value> items, const TypeSpec& t) {
-    if (t.kind == TypeSpec::Kind::Tuple) {
-        if (items.size() != t.params.size()) return false;
-        for (size_t i = 0; i < t.params.size(); ++i)
-            if (!conforms(items[i], *t.params[i])) return false;
-        return true;
-    }
-    if (t.params.empty()) return true;
-    for (const auto& x : items)
-        if (!conforms(x, *t.params[0])) return false;
-    return true;
-}
 
 bool is_sequence_type(const TypeSpec& t) {
     using K = TypeSpec::Kind;
     return t.kind == K::Vector || t.kind == K::List || t.kind == K::Tuple;
 }
 
-}  // namespace
+// A value against a type. Every collection entered is work that polls the limits (poll_walk),
+// and a shared collection (one reachable by more than one path) is checked against a type node
+// once: four levels of (vec (repeat 1000 x)), a few KB of data, were 10^12 checks that ran past
+// every deadline and held microvmd's slots through SIGTERM (red team, 2026-12-07).
+class Conformance {
+  public:
+    Result<bool> check(const Value& v, const TypeSpec& t);
+    Result<bool> items(std::span<const Value> xs, const TypeSpec& t);
 
-bool conforms(const Value& v, const TypeSpec& t) {
+  private:
+    Result<bool> check_collection(const Value& v, const TypeSpec& t);
+    static constexpr size_t kMemoPairs = 1 << 16;  // the memo's bound (then only polled)
+    std::set<std::pair<const void*, const TypeSpec*>> passed_;
+};
+
+Result<bool> Conformance::check(const Value& v, const TypeSpec& t) {
     using K = TypeSpec::Kind;
     switch (t.kind) {
         case K::Any: return true;
@@ -170,53 +209,110 @@ bool conforms(const Value& v, const TypeSpec& t) {
         case K::Keyword: return v.is(Type::Keyword);
         case K::Symbol: return v.is(Type::Symbol);
         case K::Function: return v.is(Type::Function) || v.is(Type::Builtin);
-        case K::Vector:
-        case K::List:
-            if (!(t.kind == K::Vector ? v.is(Type::Vector) : v.is(Type::List))) return false;
-            return items_conform(v.items(), t);
-        case K::Map: {
-            if (!v.is(Type::Map)) return false;
-            for (const auto& f : t.fields) {
-                const Value* x = v.map().find(f.key);
-                if (!x) {
-                    if (!f.optional) return false;
-                    continue;
-                }
-                if (!conforms(*x, *f.type)) return false;
-            }
-            return true;
-        }
-        case K::MapOf:
-            if (!v.is(Type::Map)) return false;
-            for (const auto& [k, x] : v.map().entries())
-                if (!conforms(k, *t.params[0]) || !conforms(x, *t.params[1])) return false;
-            return true;
-        case K::Tuple: return v.is_seq() && items_conform(v.items(), t);
         case K::Union:
-            for (const auto& p : t.params)
-                if (conforms(v, *p)) return true;
+            for (const auto& p : t.params) {
+                RTFS_TRY(bool ok, check(v, *p));
+                if (ok) return true;
+            }
             return false;
         case K::Enum:
             for (const auto& x : t.values)
                 if (equals(x, v)) return true;
+            if (auto stopped = take_walk_interruption()) return unexpected(std::move(*stopped));
             return false;
-        case K::Optional: return v.is_nil() || conforms(v, *t.params[0]);
+        case K::Optional:
+            if (v.is_nil()) return true;
+            return check(v, *t.params[0]);
+        case K::Vector:
+            if (!v.is(Type::Vector)) return false;
+            return check_collection(v, t);
+        case K::List:
+            if (!v.is(Type::List)) return false;
+            return check_collection(v, t);
+        case K::Tuple:
+            if (!v.is_seq()) return false;
+            return check_collection(v, t);
+        case K::Map:
+        case K::MapOf:
+            if (!v.is(Type::Map)) return false;
+            return check_collection(v, t);
     }
     return false;
 }
 
-bool conforms_rest(const Value& rest, const TypeSpec& t) {
-    static const std::vector<Value> kNone;
-    if (!rest.is_nil() && !rest.is_seq()) return false;  // (recur ...) may hand anything over
-    const auto& items = rest.is_nil() ? kNone : rest.items();
-    if (is_sequence_type(t)) return items_conform(items, t);
-    for (const auto& x : items)
-        if (!conforms(x, t)) return false;
+Result<bool> Conformance::check_collection(const Value& v, const TypeSpec& t) {
+    using K = TypeSpec::Kind;
+    const std::pair<const void*, const TypeSpec*> pair{v.object_ptr(), &t};
+    const bool shared = !v.unique();
+    if (shared && passed_.count(pair)) return true;
+    RTFS_CHECK(poll_walk(1));
+    bool ok = true;
+    if (t.kind == K::Map) {
+        for (const auto& f : t.fields) {
+            const Value* x = v.map().find(f.key);
+            if (!x) {
+                if (!f.optional) return false;
+                continue;
+            }
+            RTFS_TRY(ok, check(*x, *f.type));
+            if (!ok) return false;
+        }
+    } else if (t.kind == K::MapOf) {
+        RTFS_CHECK(poll_limits(v.map().size()));
+        for (const auto& [k, x] : v.map().entries()) {
+            RTFS_TRY(ok, check(k, *t.params[0]));
+            if (!ok) return false;
+            RTFS_TRY(ok, check(x, *t.params[1]));
+            if (!ok) return false;
+        }
+    } else {
+        RTFS_TRY(ok, items(v.items(), t));
+        if (!ok) return false;
+    }
+    if (shared && passed_.size() < kMemoPairs) passed_.insert(pair);
     return true;
 }
 
-bool conforms_binding(const Value& v, const TypeSpec& t, bool rest) {
-    return rest ? conforms_rest(v, t) : conforms(v, t);
+// The elements of a sequence against a [:vector T] / [:list T] / [:tuple ...] type.
+Result<bool> Conformance::items(std::span<const Value> xs, const TypeSpec& t) {
+    if (t.kind == TypeSpec::Kind::Tuple) {
+        if (xs.size() != t.params.size()) return false;
+        for (size_t i = 0; i < t.params.size(); ++i) {
+            RTFS_TRY(bool ok, check(xs[i], *t.params[i]));
+            if (!ok) return false;
+        }
+        return true;
+    }
+    if (t.params.empty()) return true;
+    RTFS_CHECK(poll_limits(xs.size()));
+    for (const auto& x : xs) {
+        RTFS_TRY(bool ok, check(x, *t.params[0]));
+        if (!ok) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+Result<bool> conforms(const Value& v, const TypeSpec& t) {
+    Conformance c;
+    return c.check(v, t);
+}
+
+Result<bool> conforms_binding(const Value& v, const TypeSpec& t, bool rest) {
+    if (!rest) return conforms(v, t);
+    // The annotation of a rest binding is about the extra arguments (types.hpp).
+    static const std::vector<Value> kNone;
+    if (!v.is_nil() && !v.is_seq()) return false;  // (recur ...) may hand anything over
+    const auto& xs = v.is_nil() ? kNone : v.items();
+    Conformance c;
+    if (is_sequence_type(t)) return c.items(xs, t);
+    RTFS_CHECK(poll_limits(xs.size()));
+    for (const auto& x : xs) {
+        RTFS_TRY(bool ok, c.check(x, t));
+        if (!ok) return false;
+    }
+    return true;
 }
 
 Error annotation_error(const std::string& name, const TypeSpec& t, const Value& v, bool rest) {

@@ -26,16 +26,19 @@ struct TypeSpec {
 
 // Is form a type annotation (a type keyword, a `[:vector ...]`-style vector, a symbol)?
 bool looks_like_type(const Value& form);
+// At most 64 levels deep and 1024 nodes (a ReadError beyond), so that checking and describing
+// a type is bounded by its size.
 Result<std::unique_ptr<TypeSpec>> parse_type(const Value& form);
-bool conforms(const Value& v, const TypeSpec& t);
+size_t type_nodes(const TypeSpec& t);
+// Whether v conforms to t; an error when the limits (deadline, cancellation, steps) stop the
+// check. A shared collection is checked once per type node.
+Result<bool> conforms(const Value& v, const TypeSpec& t);
 std::string describe(const TypeSpec& t);
 
-// The annotation of a rest binding (`& xs : T`, spec section 1) is about the extra arguments,
-// `rest` (nil or a sequence of them): a sequence type ([:vector T], [:list T], [:tuple ...])
-// checks them as one sequence, any other type checks each of them.
-bool conforms_rest(const Value& rest, const TypeSpec& t);
-// conforms, or conforms_rest for a rest binding.
-bool conforms_binding(const Value& v, const TypeSpec& t, bool rest);
+// conforms, or, for a rest binding, whether `rest` (nil or a sequence of the extra arguments)
+// conforms to the annotation of `& xs : T` (spec section 1): a sequence type ([:vector T],
+// [:list T], [:tuple ...]) checks them as one sequence, any other type checks each of them.
+Result<bool> conforms_binding(const Value& v, const TypeSpec& t, bool rest);
 // The TypeValidationError of a binding whose value does not conform: it names the binding.
 Error annotation_error(const std::string& name, const TypeSpec& t, const Value& v, bool rest);
 

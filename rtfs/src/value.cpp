@@ -812,9 +812,14 @@ uint64_t scalar_hash(const Value& v) {
         case Type::Float: return scramble(std::hash<double>()(v.as_float()) ^ hash_seed() ^ 0xf10a7);
         case Type::String:
         case Type::Keyword:
-        case Type::Symbol:
-            return scramble(mix(static_cast<uint64_t>(v.type()) ^ hash_seed(),
-                                std::hash<std::string_view>()(v.str())));
+        case Type::Symbol: {
+            const HashCache& cache = static_cast<const StrObj*>(v.object_ptr())->hash_cache;
+            if (const uint64_t h = cache.get()) return h;
+            uint64_t h = scramble(mix(static_cast<uint64_t>(v.type()) ^ hash_seed(), std::hash<std::string_view>()(v.str())));
+            if (h == 0) h = 0x243f6a8885a308d3ULL;  // 0 means "not hashed yet"
+            cache.set(h);
+            return h;
+        }
         case Type::Function:
         case Type::Error: return std::hash<const void*>()(v.object_ptr());
         case Type::Builtin: return std::hash<const void*>()(v.as_builtin());

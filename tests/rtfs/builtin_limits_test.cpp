@@ -299,3 +299,41 @@ TEST(BuiltinLimits, SharedDataIsCheckedAgainstATypeOncePerPart) {
     ASSERT_FALSE(r.has_value()) << rtfs::print(*r);
     EXPECT_EQ(r.error().kind(), rtfs::ErrorKind::Interrupted);
 }
+
+// Searching text is linear: string::find compared the whole needle at every offset, and one
+// builtin call searching 4 MB of "a" for 64 KB of "a" then "b" ran 7-8 s past any deadline
+// (string-contains, includes?, split, replace; red team, 2026-12-07).
+TEST(BuiltinLimits, TextSearchIsLinear) {
+    const std::string setup = "(let [s " + doubled_string(22) + " d (str (subs s 0 65535) \"b\")] ";
+    for (const char* use : {"(string-contains s d)", "(includes? s d)", "(count (split s d))",
+                            "(= s (replace s d \"x\"))"}) {
+        rtfs::Interpreter in({.deadline = std::chrono::steady_clock::now() + 3s});
+        auto r = in.eval(setup + "[" + use + " " + use + " " + use + "])");
+        ASSERT_TRUE(r.has_value()) << use << ": " << r.error().describe();
+        EXPECT_TRUE(rtfs::print(*r) == "[false false false]" || rtfs::print(*r) == "[1 1 1]" ||
+                    rtfs::print(*r) == "[true true true]")
+            << use << " " << rtfs::print(*r);
+    }
+    expect_printed_within_deadline("(split \"a--b--c\" \"--\")", "[\"a\" \"b\" \"c\"]");
+    expect_printed_within_deadline("(replace \"aXbXXc\" \"XX\" \"-\")", "\"aXb-c\"");
+}
+
+// A string's hash is kept once computed: (set (repeat 2000 s)) of a 16 MiB s hashed all of it
+// each time, 6 s in one builtin call (128 MiB and 5000: 157 s; red team, 2026-12-07).
+TEST(BuiltinLimits, AStringIsHashedOnce) {
+    expect_printed_within_deadline(
+        ("(let [s " + doubled_string(24) + "] [(count (set (repeat 5000 s))) (count (distinct (repeat 5000 s)))])").c_str(),
+        "[1 1]");
+}
+
+// sort-by's key pairs and the merge buffer are in the heap's live total: they went uncounted,
+// 4.5 times the limit (red team, 2026-12-07).
+TEST(BuiltinLimits, SortingChargesItsBuffers) {
+    rtfs::Interpreter in({.memory_limit_bytes = 64 << 20});
+    auto r = in.eval("(count (sort-by identity (range 1500000)))");
+    ASSERT_FALSE(r.has_value()) << "returned " << rtfs::print(*r);
+    EXPECT_EQ(r.error().kind(), rtfs::ErrorKind::ResourceLimit);
+    auto ok = in.eval("(count (sort-by - (range 100000)))");
+    ASSERT_TRUE(ok.has_value()) << ok.error().describe();
+    EXPECT_EQ(rtfs::print(*ok), "100000");
+}

@@ -17,7 +17,7 @@ Rlimit capped(int resource, uint64_t wanted) {
 
 std::vector<Rlimit> sandbox_rlimits(const RlimitSettings& settings) {
     return {
-        {RLIMIT_CORE, 0},
+        {RLIMIT_CORE, kSandboxCoreLimit},
         capped(RLIMIT_FSIZE, settings.max_file_size_bytes),
         capped(RLIMIT_NOFILE, settings.max_open_files),
         capped(RLIMIT_SIGPENDING, kSandboxPendingSignals),

@@ -5,6 +5,7 @@
 
 #include "gvisor/oci_seccomp.hpp"
 #include "host/cgroup.hpp"
+#include "host/rlimits.hpp"
 
 namespace microvm::gvisor {
 namespace {
@@ -32,7 +33,7 @@ json process_section(const ContainerSpec& s) {
           {"ambient", none}}},
         {"noNewPrivileges", true},
         {"rlimits",
-         {rlimit("RLIMIT_NOFILE", s.max_open_files), rlimit("RLIMIT_CORE", 0),
+         {rlimit("RLIMIT_NOFILE", s.max_open_files), rlimit("RLIMIT_CORE", host::kSandboxCoreLimit),
           rlimit("RLIMIT_FSIZE", s.max_file_size_bytes), rlimit("RLIMIT_NPROC", s.max_processes)}},
     };
 }

@@ -124,8 +124,17 @@ Expected<void> add_argument_rules(scmp_filter_ctx ctx, bool unix_sockets) {
                                                 scmp_arg_cmp{policy::kPrlimit.pid_index, SCMP_CMP_NE, 0, 0},
                                                 scmp_arg_cmp{policy::kPrlimit.new_limit_index, SCMP_CMP_NE, 0, 0}),
                              "rule prlimit64"));
+            RTFS_CHECK(check(::seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 2,
+                                                scmp_arg_cmp{policy::kCoreLimit.prlimit_resource_index, SCMP_CMP_MASKED_EQ,
+                                                             0xffffffffu, policy::kCoreLimit.resource},
+                                                scmp_arg_cmp{policy::kPrlimit.new_limit_index, SCMP_CMP_NE, 0, 0}),
+                             "rule prlimit64 core"));
         }
     }
+    RTFS_CHECK(refuse(ctx, EPERM, SCMP_SYS(setrlimit),
+                      scmp_arg_cmp{policy::kCoreLimit.setrlimit_resource_index, SCMP_CMP_MASKED_EQ, 0xffffffffu,
+                                   policy::kCoreLimit.resource},  // the kernel reads an unsigned int
+                      "rule setrlimit core"));
     for (const policy::FlagArgument& call : policy::kDeniedFlagArguments) {
         RTFS_CHECK(refuse_flag(ctx, call, "rule huge pages"));
     }

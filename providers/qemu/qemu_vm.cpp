@@ -122,6 +122,9 @@ struct QemuChild {
         const rlimit cap{c.max_file_size, c.max_file_size};
         if (::setrlimit(RLIMIT_FSIZE, &cap) != 0) child_exit(err, "capping QEMU's file size");
     }
+    // A QEMU a guest crashed starts no core handler with the guest's memory (host/rlimits.hpp).
+    const rlimit no_core{host::kSandboxCoreLimit, host::kSandboxCoreLimit};
+    if (::setrlimit(RLIMIT_CORE, &no_core) != 0) child_exit(err, "limiting QEMU's core dumps");
     // QEMU's descriptors (qemu_command.hpp) first moved above their numbers and stdio's, so
     // that no dup2 below lands on one of them.
     c.sources[0] = tap;

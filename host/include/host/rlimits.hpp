@@ -1,4 +1,5 @@
-// Resource limits of a sandboxed program that cgroups do not cover: no core dumps, a cap on the
+// Resource limits of a sandboxed program that cgroups do not cover: no core dumps (nor a core
+// handler started), a cap on the
 // size of any file it writes, and on its open descriptors. (Process counts are limited by the
 // pids cgroup: RLIMIT_NPROC counts per host uid, across concurrent sandboxes.) The settings are
 // shared by the OS-level providers; each applies the values its own way (the process init with
@@ -17,6 +18,15 @@ namespace microvm::host {
 // most these to its user's count. One message queue of the default size (10 x 8 KiB) fits.
 inline constexpr uint64_t kSandboxPendingSignals = 1024;
 inline constexpr uint64_t kSandboxMessageQueueBytes = 128 << 10;
+
+// RLIMIT_CORE of a sandboxed program (soft and hard), and of every process the host starts
+// for a guest (QEMU): 1, not 0. A core_pattern that pipes (systemd-coredump, apport) ignores
+// the limit but for the value 1, so a crash under 0 started the host's handler as root, in the
+// host's namespaces and cgroups, outside every limit and after the result, streaming the
+// program's memory to it: 438 handlers alive after one 3 s run (red team, 2026-12-07). Under a
+// file pattern, 1 byte writes nothing. The seccomp filters keep the program from changing it
+// (seccomp_policy.hpp, kCoreLimit).
+inline constexpr uint64_t kSandboxCoreLimit = 1;
 
 struct RlimitSettings {
     uint64_t max_file_size_bytes = 1ull << 30;

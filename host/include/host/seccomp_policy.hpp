@@ -8,7 +8,7 @@
 // memfd_secret). Allowed calls are further refused by argument with EPERM or EAFNOSUPPORT:
 //   clone       with any CLONE_NEW* flag (clone3 is not allowed: its flags are in memory)
 //   personality other than 0, PER_LINUX32, UNAME26, their combination and the query 0xffffffff
-//   ioctl       TIOCSTI, TIOCLINUX
+//   ioctl       TIOCSTI, TIOCLINUX, setting inode flags, encryption and verity (kDeniedIoctls)
 //   fcntl       F_SETLEASE, F_SETDELEG (kDeniedCommands); fadvise64's POSIX_FADV_DONTNEED is
 //               answered 0 without being done (kIgnoredArguments)
 //   chmod, fchmod, fchmodat, fchmodat2, creat, open, openat, mknod, mknodat
@@ -18,7 +18,8 @@
 //               shell for every user of the host
 //   mknod, mknodat, renameat2
 //               making a character or block device (kDeniedFileTypes), RENAME_WHITEOUT
-//   prlimit64   setting another process's limits (kPrlimit)
+//   prlimit64   setting another process's limits (kPrlimit), or RLIMIT_CORE (kCoreLimit)
+//   setrlimit   RLIMIT_CORE (kCoreLimit)
 //   setxattr, lsetxattr, fsetxattr, setxattrat
 //               always, with EOPNOTSUPP (kUnsupportedCalls says why)
 //   socket      families other than AF_UNIX, AF_INET and AF_INET6: EAFNOSUPPORT (AF_NETLINK
@@ -30,6 +31,7 @@
 //               permissions, which a bind mount cannot take away (socketpair() stays allowed).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string_view>
 #include <vector>
@@ -58,7 +60,18 @@ inline constexpr uint64_t kDeniedCloneFlags[] = {0x00020000 /* NEWNS */,
 // personality(): bits that may be set (PER_LINUX32 | UNAME26), as Docker allows.
 inline constexpr uint32_t kPersonalityAllowedBits = 0x0008 | 0x0020000;
 inline constexpr uint32_t kPersonalityQuery = 0xffffffffu;
-inline constexpr unsigned long kDeniedIoctls[] = {0x5412 /* TIOCSTI */, 0x541C /* TIOCLINUX */};
+// ioctl(): typing into a terminal, and a file's inode attributes, which outlive the run on what
+// an rw= bind holds: chattr +SDA on the bound directory itself (the program owns it through the
+// idmapped mount) made every file the host wrote there later synchronous and dump-excluded (red
+// team, 2026-12-07: 2000 small writes 6.8 s instead of 6 ms). Encryption policies and keys, and
+// fs-verity (a file made read-only for good), likewise. EPERM; reading flags stays allowed.
+inline constexpr unsigned long kDeniedIoctls[] = {
+    0x5412 /* TIOCSTI */,           0x541C /* TIOCLINUX */,
+    0x40086602 /* FS_IOC_SETFLAGS */, 0x40046602 /* FS_IOC32_SETFLAGS */,
+    0x401c5820 /* FS_IOC_FSSETXATTR */, 0x40087602 /* FS_IOC_SETVERSION */,
+    0x40047602 /* FS_IOC32_SETVERSION */, 0x800c6613 /* FS_IOC_SET_ENCRYPTION_POLICY */,
+    0xc0506617 /* FS_IOC_ADD_ENCRYPTION_KEY */, 0x40806685 /* FS_IOC_ENABLE_VERITY */,
+};
 
 // The mode bits no sandbox may set (S_ISUID, S_ISGID), and where each call takes its mode.
 inline constexpr uint64_t kDeniedModeBits[] = {04000, 02000};
@@ -95,6 +108,25 @@ struct Prlimit {
     unsigned new_limit_index = 2;
 };
 inline constexpr Prlimit kPrlimit{};
+
+// RLIMIT_CORE stays what the sandbox was given (host/rlimits.hpp, kSandboxCoreLimit): setrlimit
+// of it, or prlimit64 of it with new limits, EPERM. Lowering it to 0, which a process may
+// always do, started the host's core_pattern pipe handler again for every crash (red team,
+// 2026-12-07). Reading it stays allowed.
+struct CoreLimit {
+    std::string_view setrlimit = "setrlimit";
+    unsigned setrlimit_resource_index = 0;
+    unsigned prlimit_resource_index = 1;  // prlimit64(pid, resource, new, old): kPrlimit's call
+    uint64_t resource = 4;                // RLIMIT_CORE
+    // The other resources (RLIM_NLIMITS is 16), for filters that can only allow (gVisor's).
+    constexpr std::array<uint64_t, 15> others() const {
+        std::array<uint64_t, 15> out{};
+        for (uint64_t r = 0, i = 0; r < 16; ++r)
+            if (r != resource) out[i++] = r;
+        return out;
+    }
+};
+inline constexpr CoreLimit kCoreLimit{};
 
 // Host huge pages: the host's hugetlb pool is shared by every process and lies outside the
 // memory controller (always on v1; on v2 unless memory_hugetlb_accounting is set), so a sandbox

@@ -29,8 +29,9 @@ EnforcementTarget gvisor_target() {
     t.runtime_env = {"HOME=/"};
     t.run_unfiltered = run_unfiltered;
     // runsc 2022 ignores errnoRet and answers EPERM, which is also what gVisor's own mount()
-    // answers a caller without CAP_SYS_ADMIN, and its clone() a new user namespace.
-    t.same_answer_without_filter = {"mount", "clone_newuser"};
+    // answers a caller without CAP_SYS_ADMIN, and its clone() a new user namespace. gVisor has
+    // no inode flags to set (ENOTTY).
+    t.same_answer_without_filter = {"mount", "clone_newuser", "ioctl_setflags"};
     t.unix_sockets_inside = true;
     return t;
 }

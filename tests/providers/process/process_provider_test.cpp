@@ -478,6 +478,17 @@ TEST_F(ProcessProviderTest, ASandboxQueuesAtMostItsShareOfSignalsAndMessageQueue
                                           std::to_string(host::kSandboxMessageQueueBytes) + "\n");
 }
 
+// A sandboxed program's core limit is 1 byte, soft and hard: under 0 a crash started a host's
+// core_pattern pipe handler (systemd-coredump, apport) as root, outside every limit, after the
+// result (red team, 2026-12-07); the kernel starts none for exactly 1.
+TEST_F(ProcessProviderTest, ACrashStartsNoCoreHandler) {
+    ExecutionContext ctx = external("/bin/sh", {"-c", "grep 'Max core file size' /proc/self/limits"});
+    ctx.config.fs_policy = FileSystemPolicy::read_only();
+    ExecutionResult r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data, "Max core file size        1                    1                    bytes     \n");
+}
+
 TEST_F(ProcessProviderTest, LibrariesFoundThroughRunpathOriginAreBound) {
     ExecutionResult r = run(external(ELF_ORIGIN_USER));
     ASSERT_EQ(r.status, Status::Ok) << describe(r);

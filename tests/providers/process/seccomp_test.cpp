@@ -221,6 +221,28 @@ TEST(Seccomp, AnotherProcesssLimitsCannotBeSet) {
               0);
 }
 
+// RLIMIT_CORE cannot be changed: it is 1, the value for which a core_pattern pipe handler is not
+// started; a program that lowered it to 0 had its crashes piped to the host's handler, run as
+// root outside every limit (red team, 2026-12-07). Reading it, and the other limits, stay.
+TEST(Seccomp, TheCoreLimitCannotBeChanged) {
+    SeccompFilter filter = restricted();
+    EXPECT_EQ(under_filter(filter,
+                           [] {
+                               struct rlimit zero{0, 0}, got{};
+                               const bool set = ::setrlimit(RLIMIT_CORE, &zero) == -1 && errno == EPERM;
+                               const bool prlimit = ::syscall(SYS_prlimit64, 0, RLIMIT_CORE, &zero, nullptr) == -1 && errno == EPERM;
+                               // The kernel reads the resource as an unsigned int.
+                               const bool high = ::syscall(SYS_setrlimit, 0x100000000ull | RLIMIT_CORE, &zero) == -1 && errno == EPERM;
+                               const bool read = ::getrlimit(RLIMIT_CORE, &got) == 0 &&
+                                                 ::syscall(SYS_prlimit64, 0, RLIMIT_CORE, nullptr, &got) == 0;
+                               struct rlimit files{};
+                               const bool others = ::getrlimit(RLIMIT_NOFILE, &files) == 0 && ::setrlimit(RLIMIT_NOFILE, &files) == 0 &&
+                                                   ::syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, &files, nullptr) == 0;
+                               return set && prlimit && high && read && others ? 0 : 1;
+                           }),
+              0);
+}
+
 // Host huge pages are a pool of the whole host, outside the memory controller: a sandbox could
 // take every reserved one, uncounted (red team, 2026-12-06). Each call that asks for them is
 // refused with EPERM (a host with none reserved answers ENOMEM, or makes the memfd); the same

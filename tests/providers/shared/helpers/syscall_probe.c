@@ -104,6 +104,13 @@ int main(void) {
     FILE* f = fopen(from, "w");
     if (f) fclose(f);
     report("rename_whiteout", syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, 4));
+    /* Inode flags a file keeps, and files made in a directory inherit, after the run: set to
+       what they are (FS_IOC_GETFLAGS, then FS_IOC_SETFLAGS). */
+    int flagged = open(from, O_RDONLY | O_CREAT, 0644);
+    long inode_flags = 0;
+    long got_flags = flagged >= 0 ? ioctl(flagged, 0x80086601 /* FS_IOC_GETFLAGS */, &inode_flags) : -1;
+    report("ioctl_setflags", got_flags == 0 ? ioctl(flagged, 0x40086602 /* FS_IOC_SETFLAGS */, &inode_flags) : got_flags);
+    if (flagged >= 0) close(flagged);
     unlink(from);
     unlink(to);
     rmdir(dir);
@@ -112,6 +119,13 @@ int main(void) {
     long got = syscall(SYS_prlimit64, 1, RLIMIT_CPU, NULL, &init_cpu);
     report("prlimit_read_init", got);
     report("prlimit_set_init", got == 0 ? syscall(SYS_prlimit64, 1, RLIMIT_CPU, &init_cpu, NULL) : got);
+    /* RLIMIT_CORE lowered to 0, which starts a host's core_pattern pipe handler for a crash. */
+    struct rlimit no_core = {0, 0};
+    report("setrlimit_core", setrlimit(RLIMIT_CORE, &no_core));
+    report("prlimit_core", syscall(SYS_prlimit64, 0, RLIMIT_CORE, &no_core, NULL));
+    struct rlimit files;
+    got = getrlimit(RLIMIT_NOFILE, &files);
+    report("setrlimit_nofile", got == 0 ? setrlimit(RLIMIT_NOFILE, &files) : got);
     report_socket("socket_vsock", AF_VSOCK, SOCK_STREAM, 0);
     report_socket("socket_packet", AF_PACKET, SOCK_DGRAM, 0);
     report_socket("socket_netlink_audit", AF_NETLINK, SOCK_RAW, NETLINK_AUDIT);

@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "engine.hpp"
+#include "host/cgroup.hpp"
 #include "host/egress.hpp"
 #include "engine_limits.hpp"
 #include "cpu_pacing.hpp"
@@ -101,6 +102,14 @@ std::vector<Unsupported> WasmProvider::check(const ExecutionContext& ctx) const 
         }
     }
     check_fs_paths(ctx.config.fs_policy, problems);
+    // The same floor as the providers' kernel quota: pacing computes the time a share of the
+    // CPU time used is owed, which overflowed for a share of 1e-10 and was never slept (red
+    // team, 2026-12-07: 7 s of CPU in 8 s at cpu_limit 4.9e-324).
+    if (ctx.config.cpu_limit < host::kMinCpuFraction) {
+        problems.push_back({"cpu_limit " + format_cpu_share(ctx.config.cpu_limit),
+                            "the wasm provider paces its thread to a share of a core; a share below 0.01 "
+                            "is not paced"});
+    }
     return problems;
 }
 

@@ -196,6 +196,22 @@ TEST_F(WasmTest, CpuLimitThrottlesTheModule) {
         << "cpu " << r.metadata.cpu_time->count() << "ns, wall " << r.metadata.duration.count();
 }
 
+// A share below 0.01 of a core is refused up front, as on the providers with a kernel quota:
+// pacing's arithmetic overflowed for 1e-10 and never slept (red team, 2026-12-07: 7 s of CPU in
+// 8 s at 4.9e-324).
+TEST_F(WasmTest, ACpuShareTooSmallToPaceIsRefused) {
+    for (double share : {0.009, 1e-10, 4.9e-324}) {
+        auto ctx = context(fixture("busy.wat"), {"1000"});
+        ctx.config.cpu_limit = share;
+        auto problems = provider.check(ctx);
+        ASSERT_EQ(problems.size(), 1u) << share;
+        EXPECT_TRUE(problems[0].setting.starts_with("cpu_limit")) << problems[0].setting;
+    }
+    auto ctx = context(fixture("busy.wat"), {"1000"});
+    ctx.config.cpu_limit = 0.01;
+    EXPECT_TRUE(provider.check(ctx).empty());
+}
+
 // The share holds inside a fuel slice too: memory.fill's chunks (and host calls) are paced, not
 // only the instructions between slices (red team, 2026-12-06: under --cpu 0.02 a fill loop
 // used 14 times its share).

@@ -3,6 +3,7 @@
 // reaches the state directory, the audit log (with its rotated files) or the token file; the
 // audit log keeps env_vars by name, never their values; concurrent creates keep max_sessions.
 #include <gtest/gtest.h>
+#include <sys/mount.h>
 
 #include <unistd.h>
 
@@ -95,10 +96,24 @@ TEST(ServiceIsolation, PoliciesCannotReachTheDaemonsOwnFiles) {
         // Another name of the state directory: judged by real path.
         const std::string link = logs + "/state-link";
         ASSERT_EQ(::symlink(state.c_str(), link.c_str()), 0);
+        // Another mount of it: judged by identity (red team, 2026-12-07: an rbind of the state
+        // directory let a client read and plant another's session files).
+        const std::string alias = logs + "/state-alias", holder_alias = logs + "/dir-alias";
+        ASSERT_EQ(::mkdir(alias.c_str(), 0700), 0);
+        ASSERT_EQ(::mkdir(holder_alias.c_str(), 0700), 0);
+        ASSERT_EQ(::mount(state.c_str(), alias.c_str(), nullptr, MS_BIND | MS_REC, nullptr), 0) << std::strerror(errno);
+        ASSERT_EQ(::mount(h.dir.c_str(), holder_alias.c_str(), nullptr, MS_BIND | MS_REC, nullptr), 0) << std::strerror(errno);
+        struct Unmount {
+            std::vector<std::string> at;
+            ~Unmount() {
+                for (const std::string& p : at) ::umount2(p.c_str(), MNT_DETACH);
+            }
+        } unmount{{alias, holder_alias}};
         for (const std::string& fs :
              {"rw=" + state, "rw=" + state + "/sandboxes", "ro=" + state + "/sandboxes", "rw=" + audit_path,
               "ro=" + audit_path, "rw=" + audit_path + ".1", "rw=" + logs, "rw=" + token_path,
-              "rw=/tmp/elsewhere;ro=" + state, "rw=" + h.dir, "rw=" + link, "ro=" + link + "/sandboxes"}) {
+              "rw=/tmp/elsewhere;ro=" + state, "rw=" + h.dir, "rw=" + link, "ro=" + link + "/sandboxes",
+              "rw=" + alias, "ro=" + alias + "/sandboxes", "rw=" + holder_alias}) {
             auto r = h.call_json("POST", "/v1/executions", {{"provider", "mock"}, {"eval", "1"}, {"fs_policy", fs}});
             EXPECT_EQ(r.status, 400) << fs << ": " << r.body;
             EXPECT_NE(r.body.find("daemon's own files"), std::string::npos) << fs << ": " << r.body;

@@ -39,8 +39,8 @@ std::optional<Unsupported> refuse_host_lists(const NetworkPolicy& net, std::stri
 std::optional<Unsupported> refuse_cpu_below_quota_floor(double cpu_limit) {
     if (cpu_limit >= kMinCpuFraction) return std::nullopt;
     return Unsupported{"cpu_limit " + format_cpu_share(cpu_limit),
-                       "the kernel's CPU quota has a floor of 1 ms per 100 ms period, so a share "
-                       "below 0.01 of a core cannot be enforced"};
+                       "a share below 0.01 of a core cannot be enforced (the kernel's CPU quota has a "
+                       "floor of 1 ms per 100 ms period, and the wasm provider's pacing keeps it)"};
 }
 
 }  // namespace microvm::host

@@ -257,19 +257,19 @@ std::span<const MapObj::Entry> MapObj::entries() const {
     return std::span<const Entry>(slots_).subspan(head_);
 }
 
-bool MapObj::live(size_t slot) const {
-    auto it = index_->pos.find(slots_[slot].first);
-    return it != index_->pos.end() && it->second == slot;
-}
+// An empty slot's key is the recur signal, which no program can hold (a lookup of the key in
+// the index told them apart, and a ##NaN key, equal to nothing, read as empty: its entry was
+// dropped and the index kept a slot past the end, red team 2026-12-07).
+MapObj::Entry MapObj::empty_slot() { return {Value::recur_signal(), Value()}; }
+bool MapObj::live(size_t slot) const { return !slots_[slot].first.is(Type::Recur); }
 
 // Moves the entries to slots_[0..size()) and renumbers the index: O(n).
 void MapObj::close_gaps() const {
     if (head_ == 0 && gaps_ == 0) return;
     std::vector<size_t> moved_to(slots_.size(), SIZE_MAX);
-    for (const auto& [k, at] : index_->pos) moved_to[at] = 0;
     size_t kept = 0;
     for (size_t i = head_; i < slots_.size(); ++i) {
-        if (moved_to[i] == SIZE_MAX) continue;
+        if (!live(i)) continue;
         if (kept != i) slots_[kept] = std::move(slots_[i]);
         moved_to[i] = kept++;
     }
@@ -333,7 +333,7 @@ size_t MapObj::erase_all(std::span<const Value> keys) {
         if (it == index_->pos.end()) continue;
         const size_t at = it->second;
         index_->pos.erase(it);
-        slots_[at] = Entry();
+        slots_[at] = empty_slot();
         ++n_gone;
         if (at == head_) {  // the oldest entry: the next live one becomes the first
             ++head_;

@@ -910,9 +910,7 @@ void HttpFrontend::accept_loop(Listener& l) {
         } catch (const std::system_error&) {
             std::lock_guard lock(conn_mu_);
             leave_counts(*c);
-            conn_fds_.erase(fd);
-            --serving_;
-            conn_cv_.notify_all();
+            stop_serving(fd);
             refuse(std::move(c), "503 Service Unavailable", "busy", "no thread to serve this connection, retry later");
         }
     }
@@ -1039,8 +1037,13 @@ void HttpFrontend::serve(std::unique_ptr<Connection> c) {
 }
 
 void HttpFrontend::end_thread(std::unique_ptr<Connection> c) {
-    conn_fds_.erase(c->fd.get());
+    const int fd = c->fd.get();
     c.reset();
+    stop_serving(fd);
+}
+
+void HttpFrontend::stop_serving(int fd) {
+    conn_fds_.erase(fd);
     --serving_;
     // Under the lock: once it is released, stop() may return and this object be destroyed.
     conn_cv_.notify_all();

@@ -31,6 +31,8 @@
 //               permissions, which a bind mount cannot take away (socketpair() stays allowed).
 #pragma once
 
+#include <sys/resource.h>
+
 #include <array>
 #include <cstdint>
 #include <string_view>
@@ -71,6 +73,9 @@ inline constexpr unsigned long kDeniedIoctls[] = {
     0x401c5820 /* FS_IOC_FSSETXATTR */, 0x40087602 /* FS_IOC_SETVERSION */,
     0x40047602 /* FS_IOC32_SETVERSION */, 0x800c6613 /* FS_IOC_SET_ENCRYPTION_POLICY */,
     0xc0506617 /* FS_IOC_ADD_ENCRYPTION_KEY */, 0x40806685 /* FS_IOC_ENABLE_VERITY */,
+    // ext4's and f2fs's own names for the same (a review found EXT4_IOC_SETVERSION open).
+    0x40086604 /* EXT4_IOC_SETVERSION */, 0x40046604 /* EXT4_IOC32_SETVERSION */,
+    0x4004f50d /* F2FS_IOC_SET_PIN_FILE */,
 };
 
 // The mode bits no sandbox may set (S_ISUID, S_ISGID), and where each call takes its mode.
@@ -118,10 +123,10 @@ struct CoreLimit {
     unsigned setrlimit_resource_index = 0;
     unsigned prlimit_resource_index = 1;  // prlimit64(pid, resource, new, old): kPrlimit's call
     uint64_t resource = 4;                // RLIMIT_CORE
-    // The other resources (RLIM_NLIMITS is 16), for filters that can only allow (gVisor's).
-    constexpr std::array<uint64_t, 15> others() const {
-        std::array<uint64_t, 15> out{};
-        for (uint64_t r = 0, i = 0; r < 16; ++r)
+    // The other resources, for filters that can only allow (gVisor's).
+    constexpr std::array<uint64_t, RLIM_NLIMITS - 1> others() const {
+        std::array<uint64_t, RLIM_NLIMITS - 1> out{};
+        for (uint64_t r = 0, i = 0; r < RLIM_NLIMITS; ++r)
             if (r != resource) out[i++] = r;
         return out;
     }

@@ -10,8 +10,8 @@
 #include <variant>
 
 #include "engine.hpp"
-#include "host/cgroup.hpp"
 #include "host/egress.hpp"
+#include "host/sandbox_settings.hpp"
 #include "engine_limits.hpp"
 #include "cpu_pacing.hpp"
 #include "fd_table.hpp"
@@ -105,11 +105,7 @@ std::vector<Unsupported> WasmProvider::check(const ExecutionContext& ctx) const 
     // The same floor as the providers' kernel quota: pacing computes the time a share of the
     // CPU time used is owed, which overflowed for a share of 1e-10 and was never slept (red
     // team, 2026-12-07: 7 s of CPU in 8 s at cpu_limit 4.9e-324).
-    if (ctx.config.cpu_limit < host::kMinCpuFraction) {
-        problems.push_back({"cpu_limit " + format_cpu_share(ctx.config.cpu_limit),
-                            "the wasm provider paces its thread to a share of a core; a share below 0.01 "
-                            "is not paced"});
-    }
+    if (auto refused = host::refuse_cpu_below_quota_floor(ctx.config.cpu_limit)) problems.push_back(*refused);
     return problems;
 }
 

@@ -261,9 +261,11 @@ struct MapObj final : Object {
     // erasure that moved the rest and renumbered the index made (dissoc m k) O(n), and a loop
     // of them quadratic: 50,000 took 24 s); this closes the gaps first (O(n), once after any
     // number of erasures, then free), except at either end, where nothing is left to close.
-    // A value belongs to one thread, so the const accessor may tidy the storage.
+    // A value belongs to one thread, so the const accessor may tidy the storage: what find()
+    // points to, and an earlier entries() span, last until the next call of entries() (or an
+    // update), not longer.
     std::span<const Entry> entries() const;
-    const Value* find(const Value& key) const;  // never moves an entry
+    const Value* find(const Value& key) const;
     void set(Value key, Value val);  // insert or replace (keeps the original position)
     // Removes the entries of every key in keys; how many were removed. O(1) per key with an
     // index: (apply dissoc m ks) was a pass and an index rebuild per key, n * k.
@@ -275,14 +277,15 @@ private:
     static constexpr size_t kIndexThreshold = 12;
     void rebuild_index();
     void close_gaps() const;
-    bool live(size_t slot) const;  // indexed maps: whether slot holds an entry
+    static Entry empty_slot();
+    bool live(size_t slot) const;  // whether slot holds an entry
     // Charges the heap what the index holds now (its nodes and buckets, an estimate), against
     // what it was charged before: the index was never counted, so a map held 2.75 times what
     // the limit allowed (red team, 2026-12-06).
     void account_index();
     int64_t index_bytes_ = 0;
-    // The entries are slots_[head_..]; gaps_ of those are empty (nil, nil), only in an indexed
-    // map, whose index names the live slots.
+    // The entries are slots_[head_..]; gaps_ of those are empty (empty_slot()), only in an
+    // indexed map.
     mutable std::vector<Entry> slots_;
     mutable size_t head_ = 0;
     mutable size_t gaps_ = 0;

@@ -60,10 +60,9 @@ Unexpected<Error> bad_type(const Value& form, const std::string& why) {
     return unexpected(Error(ErrorKind::ReadError, "invalid type " + print(form) + ": " + why));
 }
 
-// For a type too large to print whole in its message.
-Unexpected<Error> bad_type_short(const Value& form, const std::string& why) {
-    std::string shown = print(form.is(Type::Vector) && !form.items().empty() ? form.items()[0] : form);
-    return unexpected(Error(ErrorKind::ReadError, "invalid type [" + shown + " ...]: " + why));
+// For a type too large to show in its message.
+Unexpected<Error> bad_type_short(const std::string& why) {
+    return unexpected(Error(ErrorKind::ReadError, "invalid type: " + why));
 }
 
 }  // namespace
@@ -106,8 +105,8 @@ size_t type_nodes(const TypeSpec& t) {
 }
 
 Result<std::unique_ptr<TypeSpec>> TypeParse::parse(const Value& form, int depth) {
-    if (depth > kMaxTypeDepth) return bad_type_short(form, "nested more than " + std::to_string(kMaxTypeDepth) + " levels deep");
-    if (++nodes > kMaxTypeNodes) return bad_type_short(form, "more than " + std::to_string(kMaxTypeNodes) + " parts");
+    if (depth > kMaxTypeDepth) return bad_type_short("nested more than " + std::to_string(kMaxTypeDepth) + " levels deep");
+    if (++nodes > kMaxTypeNodes) return bad_type_short("more than " + std::to_string(kMaxTypeNodes) + " parts");
     const auto parse_type = [&](const Value& inner) { return parse(inner, depth + 1); };
     if (form.is(Type::Keyword) || form.is(Type::Symbol)) {
         TypeSpec::Kind k;
@@ -193,6 +192,7 @@ class Conformance {
     Result<bool> check_collection(const Value& v, const TypeSpec& t);
     static constexpr size_t kMemoPairs = 1 << 16;  // the memo's bound (then only polled)
     std::set<std::pair<const void*, const TypeSpec*>> passed_;
+    ScopedHeapCharge memo_bytes_;  // the memo, in the heap's live total while it lives
 };
 
 Result<bool> Conformance::check(const Value& v, const TypeSpec& t) {
@@ -269,7 +269,7 @@ Result<bool> Conformance::check_collection(const Value& v, const TypeSpec& t) {
         RTFS_TRY(ok, items(v.items(), t));
         if (!ok) return false;
     }
-    if (shared && passed_.size() < kMemoPairs) passed_.insert(pair);
+    if (shared && passed_.size() < kMemoPairs && passed_.insert(pair).second) memo_bytes_.add(kHashNodeBytes);
     return true;
 }
 

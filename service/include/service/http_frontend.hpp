@@ -117,6 +117,9 @@ class HttpFrontend : private httplib::Server {
     // The end of a connection's thread (serve() or a TLS refusal), under conn_mu_: its descriptor
     // closed while no other thread can pick the same number from conn_fds_, and stop() woken.
     void end_thread(std::unique_ptr<Connection> c);
+    // Under conn_mu_: a connection's descriptor no longer served (its thread's end, or none to
+    // be had), and stop() woken.
+    void stop_serving(int fd);
 
     Service& service_;
     FrontendOptions options_;

@@ -24,7 +24,8 @@ inline constexpr uint64_t kSandboxMessageQueueBytes = 128 << 10;
 // the limit but for the value 1, so a crash under 0 started the host's handler as root, in the
 // host's namespaces and cgroups, outside every limit and after the result, streaming the
 // program's memory to it: 438 handlers alive after one 3 s run (red team, 2026-12-07). Under a
-// file pattern, 1 byte writes nothing. The seccomp filters keep the program from changing it
+// file pattern, 1 byte writes nothing. A socket pattern (Linux 6.16+) ignores the limit: not
+// stopped (docs/security.md). The seccomp filters keep the program from changing it
 // (seccomp_policy.hpp, kCoreLimit).
 inline constexpr uint64_t kSandboxCoreLimit = 1;
 

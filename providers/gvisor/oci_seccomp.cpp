@@ -68,18 +68,9 @@ json oci_seccomp() {
         } else if (name == policy::kDeniedRenameFlag.name) {  // without RENAME_WHITEOUT
             const policy::FlagArgument& rename = policy::kDeniedRenameFlag;
             mode_rules.push_back(allow({std::string(name)}, {masked_eq(rename.index, rename.flag, 0)}));
-        } else if (name == policy::kPrlimit.name) {  // its own limits but RLIMIT_CORE, or reading
-            const policy::CoreLimit& core = policy::kCoreLimit;
-            for (uint64_t resource : core.others()) {
-                mode_rules.push_back(allow({std::string(name)}, {equal(policy::kPrlimit.pid_index, 0),
-                                                                 masked_eq(core.prlimit_resource_index, 0xffffffffu, resource)}));
-            }
+        } else if (name == policy::kPrlimit.name) {  // its own limits, or reading another's
+            mode_rules.push_back(allow({std::string(name)}, {equal(policy::kPrlimit.pid_index, 0)}));
             mode_rules.push_back(allow({std::string(name)}, {equal(policy::kPrlimit.new_limit_index, 0)}));
-        } else if (name == policy::kCoreLimit.setrlimit) {  // any limit but RLIMIT_CORE
-            const policy::CoreLimit& core = policy::kCoreLimit;
-            for (uint64_t resource : core.others()) {
-                mode_rules.push_back(allow({std::string(name)}, {masked_eq(core.setrlimit_resource_index, 0xffffffffu, resource)}));
-            }
         } else if (name != "clone" && name != "personality" && name != "socket") {
             plain.emplace_back(name);
         }

@@ -124,14 +124,14 @@ Expected<void> add_argument_rules(scmp_filter_ctx ctx, bool unix_sockets) {
                                                 scmp_arg_cmp{policy::kPrlimit.pid_index, SCMP_CMP_NE, 0, 0},
                                                 scmp_arg_cmp{policy::kPrlimit.new_limit_index, SCMP_CMP_NE, 0, 0}),
                              "rule prlimit64"));
-            RTFS_CHECK(check(::seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 2,
+            RTFS_CHECK(check(::seccomp_rule_add(ctx, SCMP_ACT_ERRNO(0), nr, 2,
                                                 scmp_arg_cmp{policy::kCoreLimit.prlimit_resource_index, SCMP_CMP_MASKED_EQ,
                                                              0xffffffffu, policy::kCoreLimit.resource},
                                                 scmp_arg_cmp{policy::kPrlimit.new_limit_index, SCMP_CMP_NE, 0, 0}),
                              "rule prlimit64 core"));
         }
     }
-    RTFS_CHECK(refuse(ctx, EPERM, SCMP_SYS(setrlimit),
+    RTFS_CHECK(refuse(ctx, 0, SCMP_SYS(setrlimit),
                       scmp_arg_cmp{policy::kCoreLimit.setrlimit_resource_index, SCMP_CMP_MASKED_EQ, 0xffffffffu,
                                    policy::kCoreLimit.resource},  // the kernel reads an unsigned int
                       "rule setrlimit core"));

@@ -18,8 +18,8 @@
 //               shell for every user of the host
 //   mknod, mknodat, renameat2
 //               making a character or block device (kDeniedFileTypes), RENAME_WHITEOUT
-//   prlimit64   setting another process's limits (kPrlimit), or RLIMIT_CORE (kCoreLimit)
-//   setrlimit   RLIMIT_CORE (kCoreLimit)
+//   prlimit64   setting another process's limits (kPrlimit); setting RLIMIT_CORE is answered 0
+//               without being done (kCoreLimit), as setrlimit's
 //   setxattr, lsetxattr, fsetxattr, setxattrat
 //               always, with EOPNOTSUPP (kUnsupportedCalls says why)
 //   socket      families other than AF_UNIX, AF_INET and AF_INET6: EAFNOSUPPORT (AF_NETLINK
@@ -30,8 +30,6 @@
 //               is full, because connect() to a host's socket file is checked only by file
 //               permissions, which a bind mount cannot take away (socketpair() stays allowed).
 #pragma once
-
-#include <sys/resource.h>
 
 #include <array>
 #include <cstdint>
@@ -115,21 +113,17 @@ struct Prlimit {
 inline constexpr Prlimit kPrlimit{};
 
 // RLIMIT_CORE stays what the sandbox was given (host/rlimits.hpp, kSandboxCoreLimit): setrlimit
-// of it, or prlimit64 of it with new limits, EPERM. Lowering it to 0, which a process may
-// always do, started the host's core_pattern pipe handler again for every crash (red team,
-// 2026-12-07). Reading it stays allowed.
+// of it, or prlimit64 of it with new limits, is answered 0 without being done. Lowering it to 0,
+// which a process may always do, started the host's core_pattern pipe handler again for every
+// crash (red team, 2026-12-07); refusing it (EPERM) stopped every sanitizer-built program, whose
+// runtime sets 0 at start and dies when it cannot. A limit of 1 already keeps every core, which
+// is what lowering asks for; one raising it gets no core file in a sandbox either way. Reading it
+// stays allowed. (The process provider; gVisor's sentry writes no core to the host.)
 struct CoreLimit {
     std::string_view setrlimit = "setrlimit";
     unsigned setrlimit_resource_index = 0;
     unsigned prlimit_resource_index = 1;  // prlimit64(pid, resource, new, old): kPrlimit's call
     uint64_t resource = 4;                // RLIMIT_CORE
-    // The other resources, for filters that can only allow (gVisor's).
-    constexpr std::array<uint64_t, RLIM_NLIMITS - 1> others() const {
-        std::array<uint64_t, RLIM_NLIMITS - 1> out{};
-        for (uint64_t r = 0, i = 0; r < RLIM_NLIMITS; ++r)
-            if (r != resource) out[i++] = r;
-        return out;
-    }
 };
 inline constexpr CoreLimit kCoreLimit{};
 

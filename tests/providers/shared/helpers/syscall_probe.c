@@ -119,10 +119,6 @@ int main(void) {
     long got = syscall(SYS_prlimit64, 1, RLIMIT_CPU, NULL, &init_cpu);
     report("prlimit_read_init", got);
     report("prlimit_set_init", got == 0 ? syscall(SYS_prlimit64, 1, RLIMIT_CPU, &init_cpu, NULL) : got);
-    /* RLIMIT_CORE lowered to 0, which starts a host's core_pattern pipe handler for a crash. */
-    struct rlimit no_core = {0, 0};
-    report("setrlimit_core", setrlimit(RLIMIT_CORE, &no_core));
-    report("prlimit_core", syscall(SYS_prlimit64, 0, RLIMIT_CORE, &no_core, NULL));
     struct rlimit files;
     got = getrlimit(RLIMIT_NOFILE, &files);
     report("setrlimit_nofile", got == 0 ? setrlimit(RLIMIT_NOFILE, &files) : got);

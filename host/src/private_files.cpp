@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "host/file_identity.hpp"
 #include "host/paths.hpp"
 #include "host/policy_source.hpp"
 
@@ -18,14 +19,6 @@ namespace {
 struct Kept {
     std::string real_path;
 };
-
-// The identity of what is at path now (never one recorded earlier: a file replaced since frees
-// its inode for another file, which would then be taken for private).
-std::optional<FileIdentity> identity_now(const std::string& path) {
-    struct stat st;
-    if (::stat(path.c_str(), &st) != 0) return std::nullopt;
-    return FileIdentity{st.st_dev, st.st_ino};
-}
 
 std::mutex g_mutex;
 std::vector<Kept> g_kept;
@@ -59,7 +52,7 @@ bool private_to(std::optional<std::string> real, const std::optional<FileIdentit
     }
     std::optional<std::string> from_real;
     for (const Kept& kept : kept_now) {
-        const bool inside = !real || covered_by(*real, kept.real_path) || (identity && identity_now(kept.real_path) == identity);
+        const bool inside = !real || covered_by(*real, kept.real_path) || (identity && identity_at(kept.real_path) == identity);
         if (!inside) continue;
         if (!from_real) from_real = fd_real_path(from).value_or("");
         if (from_real->empty() || !is_within(*from_real, kept.real_path)) return true;
@@ -71,7 +64,7 @@ bool reaches_private(int fd, int from) {
     if (!g_any) return false;
     struct stat st;
     if (::fstat(fd, &st) != 0) return true;  // cannot tell: refused
-    return private_to(fd_real_path(fd), FileIdentity{st.st_dev, st.st_ino}, from);
+    return private_to(fd_real_path(fd), identity_of(st), from);
 }
 
 bool names_private(int parent, const std::string& name, int from) {

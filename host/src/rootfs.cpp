@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <deque>
 
+#include "host/file_identity.hpp"
 #include "host/hard_links.hpp"
 #include "host/paths.hpp"
 
@@ -16,12 +17,6 @@ namespace microvm::host {
 namespace {
 
 const char* const kDeviceNodes[] = {"/dev/null", "/dev/zero", "/dev/urandom"};
-
-std::optional<FileIdentity> file_id(const std::string& path) {
-    struct stat st;
-    if (::stat(path.c_str(), &st) != 0) return std::nullopt;
-    return FileIdentity{st.st_dev, st.st_ino};
-}
 
 size_t depth(const std::string& path) {
     return path_components(path).size();
@@ -94,7 +89,7 @@ std::optional<std::string> host_file_seen_at(const std::vector<Mount>& mounts,
 bool shows_same_file(const std::vector<Mount>& mounts, const std::string& sandbox_path,
                      const std::string& host_path) {
     auto seen = host_file_seen_at(mounts, sandbox_path);
-    return seen && file_id(*seen) == file_id(host_path);
+    return seen && identity_at(*seen) == identity_at(host_path);
 }
 
 rtfs::Unexpected<Failure> bad_policy_path(const std::string& path, const std::string& why) {

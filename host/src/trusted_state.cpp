@@ -20,6 +20,7 @@
 
 #include "host/boot_cache.hpp"
 #include "host/elf_deps.hpp"
+#include "host/file_identity.hpp"
 #include "host/mountinfo.hpp"
 #include "host/paths.hpp"
 #include "microvm/built_programs.hpp"
@@ -37,14 +38,6 @@ std::vector<std::string> g_protected;  // protect_trusted_state()
 std::vector<Entries> g_entries;        // protect_trusted_entries()
 std::vector<std::string> g_qemus;      // protect_configured_state(): QEMU binaries its settings name
 std::vector<std::string> g_granted;    // WritableGrant: real paths, once per live grant
-
-using Identity = std::pair<dev_t, ino_t>;
-
-std::optional<Identity> identity_of(const std::string& path) {
-    struct stat st;
-    if (::lstat(path.c_str(), &st) != 0) return std::nullopt;
-    return Identity{st.st_dev, st.st_ino};
-}
 
 std::vector<std::string> entries_named(const std::string& dir, std::string_view prefix) {
     std::vector<std::string> out;
@@ -462,27 +455,27 @@ Expected<void> refuse_writable_trusted_state(const std::string& real_path, std::
     // By identity: another mount of the same directories (a bind of /run elsewhere) reaches
     // them under other names. real_path (or a directory above it) being a protected place, or
     // real_path being a holder or a directory above a protected place, refuses it.
-    std::set<Identity> inside, above;
+    std::set<FileIdentity> inside, above;
     std::vector<std::string> all = p.protected_paths;
     all.insert(all.end(), p.entry_paths.begin(), p.entry_paths.end());
     for (const Entries& e : p.entries) {
-        if (auto id = identity_of(e.dir)) above.insert(*id);
+        if (auto id = identity_of_entry(e.dir)) above.insert(*id);
     }
     for (const std::string& holder : p.holders) {
-        if (auto id = identity_of(holder)) above.insert(*id);
+        if (auto id = identity_of_entry(holder)) above.insert(*id);
     }
     for (const std::string& place : all) {
-        if (auto id = identity_of(place)) inside.insert(*id);
+        if (auto id = identity_of_entry(place)) inside.insert(*id);
         for (std::string up = place; up.size() > 1;) {
             up = parent_path(up);
-            if (auto id = identity_of(up)) above.insert(*id);
+            if (auto id = identity_of_entry(up)) above.insert(*id);
         }
     }
-    if (auto id = identity_of(real_path); id && above.count(*id)) {
+    if (auto id = identity_of_entry(real_path); id && above.count(*id)) {
         return refuse("what it holds (another mount of a directory above the trusted state)");
     }
     for (std::string up = real_path;;) {
-        if (auto id = identity_of(up); id && inside.count(*id)) {
+        if (auto id = identity_of_entry(up); id && inside.count(*id)) {
             return refuse(up + " (another mount of a trusted state directory)");
         }
         if (up.size() <= 1) break;

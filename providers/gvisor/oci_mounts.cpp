@@ -35,7 +35,7 @@ OciMount bind(const std::string& source, const std::string& target, bool directo
 Expected<host::FileIdentity> identity_now(const std::string& path) {
     struct stat st;
     if (::lstat(path.c_str(), &st) != 0) return host::sys_failure("lstat " + path, errno);
-    return host::FileIdentity{st.st_dev, st.st_ino};
+    return host::identity_of(st);
 }
 
 OciMount to_oci(const Mount& m) {

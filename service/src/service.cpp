@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <set>
 
+#include "host/file_identity.hpp"
 #include "host/remove_tree.hpp"
 #include "microvm/errors.hpp"
 #include "microvm/execution_id.hpp"
@@ -114,19 +115,9 @@ bool opens_files_as_daemon(Isolation isolation) {
 // given ro=/run read every client's token, red team 2026-12-06), judged by real path. The
 // sessions' own work directories are bound by the store, not through a request's policy, so
 // they are unaffected.
-// Whether `below` is `above` or lies under it, judged by device and inode at each level: another
-// mount of the same directory names it otherwise (an rbind of the state directory elsewhere let
-// a client read and write another's session files; red team, 2026-12-07).
-bool within_by_identity(const std::string& below, const std::string& above) {
-    struct stat target {};
-    if (::stat(above.c_str(), &target) != 0) return false;
-    for (std::string p = below;; p = host::parent_path(p)) {
-        struct stat st {};
-        if (::stat(p.c_str(), &st) == 0 && st.st_dev == target.st_dev && st.st_ino == target.st_ino) return true;
-        if (p == "/" || p.empty()) return false;
-    }
-}
-
+// Judged by identity too: another mount of the same directory names it otherwise (an rbind of
+// the state directory elsewhere let a client read and write another's session files; red team,
+// 2026-12-07).
 ApiExpected<void> refuse_daemon_files(const Policy& policy, const std::vector<std::string>& daemon_files,
                                       Isolation isolation) {
     const FileSystemPolicy& fs = policy.config.fs_policy;
@@ -146,8 +137,8 @@ ApiExpected<void> refuse_daemon_files(const Policy& policy, const std::vector<st
     for (const auto& [given, writable] : paths) {
         const std::string real = host::resolved_path(given);
         for (const std::string& own : daemon_files) {
-            const bool inside = host::covered_by(real, own) || within_by_identity(real, own);
-            const bool holds = host::is_within(own, real) || within_by_identity(own, real);
+            const bool inside = host::covered_by(real, own) || host::lies_within_by_identity(real, own);
+            const bool holds = host::is_within(own, real) || host::lies_within_by_identity(own, real);
             if (inside || ((writable || opens_files_as_daemon(isolation)) && holds))
                 return api_fail(400, "bad_request", "fs_policy path '" + given + "' would reach " + own +
                                                         ", the daemon's own files (sessions, audit log, tokens, settings, TLS)");

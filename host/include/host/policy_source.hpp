@@ -15,17 +15,12 @@
 #include <string_view>
 
 
+#include "host/file_identity.hpp"
 #include "host/mountinfo.hpp"
 #include "host/unique_fd.hpp"
 #include "microvm/error.hpp"
 
 namespace microvm::host {
-
-struct FileIdentity {
-    dev_t dev = 0;
-    ino_t ino = 0;
-    bool operator==(const FileIdentity&) const = default;
-};
 
 struct CheckedSource {
     std::string real_path;  // absolute, no symlinks

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "engine_limits.hpp"
+#include "host/file_identity.hpp"
 #include "host/trusted_state.hpp"
 #include "host/policy_source.hpp"
 #include "wasi_abi.hpp"
@@ -73,13 +74,6 @@ std::vector<std::string> standard_system_dirs() {
 }
 
 namespace {
-
-// The directory's identity, or nullopt when it cannot be read.
-std::optional<host::FileIdentity> identity_of(int fd) {
-    struct stat st;
-    if (::fstat(fd, &st) != 0) return std::nullopt;
-    return host::FileIdentity{st.st_dev, st.st_ino};
-}
 
 // Opens a policy directory the way every provider binds one: resolved once, refused when it is
 // the host's root or a kernel interface (host/policy_source.hpp) or, writable, holds the
@@ -157,18 +151,18 @@ std::string read_only_inside_writable_reason(const std::string& ro, const std::s
 }
 
 bool directory_within(int inner_dir_fd, int outer_dir_fd) {
-    auto outer = identity_of(outer_dir_fd);
+    auto outer = host::identity_of_fd(outer_dir_fd);
     if (!outer) return true;  // unknown: assume the worst
     // Walk ".." from inner up to the root, comparing every ancestor (inner itself included).
     UniqueFd current(::fcntl(inner_dir_fd, F_DUPFD_CLOEXEC, 0));
     if (!current.valid()) return true;
     for (int depth = 0; depth < 4096; ++depth) {
-        auto here = identity_of(current.get());
+        auto here = host::identity_of_fd(current.get());
         if (!here) return true;
         if (*here == *outer) return true;
         UniqueFd parent(::openat(current.get(), "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
         if (!parent.valid()) return true;
-        if (identity_of(parent.get()) == here) return false;  // reached "/"
+        if (host::identity_of_fd(parent.get()) == here) return false;  // reached "/"
         current = std::move(parent);
     }
     return true;

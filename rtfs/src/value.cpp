@@ -186,6 +186,21 @@ std::vector<Value>& SeqObj::compacted() {
     return items;
 }
 
+void SeqObj::keep(size_t from, size_t to) {
+    hash_cache.forget();
+    items.erase(items.begin() + static_cast<ptrdiff_t>(head + to), items.end());
+    for (size_t i = head; i < head + from; ++i) items[i] = Value();
+    head += from;
+    if (head == items.size()) {  // nothing left: the whole capacity is room again
+        items.clear();
+        head = 0;
+    }
+    // Storage four times what is left is given back (what is left moved to storage of its size:
+    // amortised, as the storage shrinks geometrically), so that a few elements taken from a
+    // large vector do not hold all of it.
+    if (items.capacity() > 64 && (items.size() - head) * 4 < items.capacity()) own_elements(*this, 0);
+}
+
 void SeqObj::drop_first() {
     hash_cache.forget();
     if (!base.is_nil()) {

@@ -217,6 +217,14 @@ Value drop_first_in_place(Value seq, Type as) {
     return seq.is(as) ? seq : Value::object(as, o);  // seq's reference goes when it returns
 }
 
+Result<Value> kept_range(Value coll, const Elems& e, size_t from, size_t to) {
+    if (!coll.is_seq() || !coll.unique()) return make_vector(e.slice(from, to));
+    RTFS_CHECK(make_own(coll));  // a suffix of its own: its elements copied out, once
+    auto* o = static_cast<SeqObj*>(coll.object_ptr());
+    o->keep(from, to);
+    return coll.is(Type::Vector) ? coll : Value::object(Type::Vector, o);  // coll's reference goes
+}
+
 Result<size_t> count_of(const char* op, const Value& c) {
     switch (c.type()) {
         case Type::Nil:

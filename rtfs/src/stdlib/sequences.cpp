@@ -204,7 +204,8 @@ Result<Value> subvec(Interpreter&, std::span<Value> a) {
         return error(ErrorKind::IndexOutOfBounds,
                      "Index out of bounds: end index " + std::to_string(end) +
                          " is before start index " + std::to_string(start));
-    return make_vector(std::vector<Value>(items.begin() + start, items.begin() + end));
+    RTFS_TRY(Elems e, Elems::of("subvec", a[0]));
+    return kept_range(std::move(a[0]), e, static_cast<size_t>(start), static_cast<size_t>(end));
 }
 
 // n clamped to [0, size]: how many elements a count argument selects.
@@ -224,7 +225,7 @@ Value suffix_vector(const Value& coll, const Elems& e, size_t from) {
 Result<Value> take(Interpreter&, std::span<Value> a) {
     RTFS_TRY(int64_t n, int_arg("take", a[0]));
     RTFS_TRY(Elems e, Elems::of("take", a[1]));
-    return make_vector(e.slice(0, clamp_count(n, e.size())));
+    return kept_range(std::move(a[1]), e, 0, clamp_count(n, e.size()));
 }
 
 Result<Value> drop(Interpreter&, std::span<Value> a) {
@@ -246,7 +247,7 @@ Result<Value> drop_last(Interpreter&, std::span<Value> a) {
         RTFS_TRY(n, int_arg("drop-last", a[0]));
     }
     RTFS_TRY(Elems e, Elems::of("drop-last", a.back()));
-    return make_vector(e.slice(0, e.size() - clamp_count(n, e.size())));
+    return kept_range(std::move(a.back()), e, 0, e.size() - clamp_count(n, e.size()));
 }
 
 Result<Value> split_at(Interpreter&, std::span<Value> a) {
@@ -464,14 +465,8 @@ Result<Value> pop(Interpreter&, std::span<Value> a) {
         return invalid_argument("pop", std::string("cannot pop an empty ") + type_name(c));
     if (c.is(Type::List))  // O(1), as rest
         return c.unique() ? drop_first_in_place(std::move(c), Type::List) : make_suffix(c, 1, Type::List);
-    RTFS_CHECK(make_own(c));
-    auto* o = static_cast<SeqObj*>(c.object_ptr());  // a vector: its last element, room and all
-    o->hash_cache.forget();
-    o->items.pop_back();
-    if (o->items.size() == o->head) {
-        o->items.clear();
-        o->head = 0;
-    }
+    RTFS_CHECK(make_own(c));  // a vector: its last element off, room and all
+    static_cast<SeqObj*>(c.object_ptr())->keep(0, c.items().size() - 1);
     return c;
 }
 

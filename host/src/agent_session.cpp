@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <algorithm>
 #include <limits>
@@ -374,6 +375,12 @@ void set_measured_usage(SandboxReport& report, const std::optional<guest::Usage>
     report.cpu_time = vmm.cpu_time ? std::min(cpu, *vmm.cpu_time) : cpu;
     report.memory_peak_bytes = vmm.memory_peak_bytes ? std::min(guest->peak_memory_bytes, *vmm.memory_peak_bytes)
                                                      : guest->peak_memory_bytes;
+}
+
+uint64_t realtime_ns() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
 }
 
 }  // namespace microvm::host

@@ -1,6 +1,5 @@
 #include "firecracker/firecracker_backend.hpp"
 
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +15,7 @@
 #include "firecracker/fc_sequences.hpp"
 #include "firecracker/fc_vsock.hpp"
 #include "host/agent_session.hpp"
+#include "host/random.hpp"
 #include "host/sys_error.hpp"
 #include "host/trusted_state.hpp"
 
@@ -29,13 +29,7 @@ Failure fc_failure(const FcError& e) { return {Failure::Kind::SetupError, e.mess
 // A VM's id, which names its directory and its jail: random, so that no name is met twice (a
 // jail of a host that died, whose pid a later host got, failed every run of that one) and none
 // can be guessed ahead.
-Expected<std::string> new_vm_id() {
-    uint64_t bits = 0;
-    if (::getrandom(&bits, sizeof bits, 0) != sizeof bits) return host::sys_failure("getrandom (a VM id)", errno);
-    char hex[17];
-    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(bits));
-    return "microvm-" + std::string(hex);
-}
+std::string new_vm_id() { return "microvm-" + host::random_hex(8); }
 
 
 }  // namespace
@@ -64,7 +58,7 @@ Expected<host::SandboxReport> FirecrackerBackend::run(const host::SandboxRequest
     exec.memory_max_bytes = req.limits.memory_bytes;
     exec.max_processes = req.limits.max_pids;
 
-    RTFS_TRY(const std::string id, new_vm_id());
+    const std::string id = new_vm_id();
     FcProcess proc;
     RTFS_TRY(proc.dir, make_vm_dir(settings_.state_dir, id));
     FcLaunchSettings launch = settings_.launch;
@@ -106,9 +100,7 @@ Expected<host::SandboxReport> FirecrackerBackend::run(const host::SandboxRequest
     host::AgentSession session(std::move(stream->fd));
     RTFS_CHECK(session.handshake(boot_deadline, req.cancel));
     guest::Setup setup;
-    timespec ts{};
-    ::clock_gettime(CLOCK_REALTIME, &ts);
-    setup.realtime_ns = static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
+    setup.realtime_ns = host::realtime_ns();
     RTFS_CHECK(session.setup(setup, boot_deadline, req.cancel));
 
     host::AgentRun run = session.run(exec, host::agent_limits_for(req, Clock::now()));

@@ -12,6 +12,7 @@
 #include "microvm/capped_text.hpp"
 #include "microvm/errors.hpp"
 #include "rtfs/host/big_stack.hpp"
+#include "host/thread_cpu_time.hpp"
 #include "rtfs/host/default_host.hpp"
 #include "rtfs/interpreter.hpp"
 #include "rtfs/printer.hpp"
@@ -23,11 +24,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::chrono::nanoseconds thread_cpu_time() {
-    timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
-}
+using host::thread_cpu_time;
 
 // println/log output, capped, shared by the host's sinks, and streamed to the caller's sink.
 struct Console {

@@ -2,9 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/random.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -14,6 +12,7 @@
 
 #include "host/agent_session.hpp"
 #include "host/egress.hpp"
+#include "host/random.hpp"
 #include "host/remove_tree.hpp"
 #include "host/scope_exit.hpp"
 #include "host/trusted_state.hpp"
@@ -31,28 +30,6 @@ using Clock = std::chrono::steady_clock;
 
 long long ms(std::chrono::nanoseconds d) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
-}
-
-std::string random_hex(size_t bytes) {
-    std::string raw(bytes, '\0');
-    size_t got = 0;
-    while (got < bytes) {
-        ssize_t n = ::getrandom(raw.data() + got, bytes - got, 0);
-        if (n > 0) got += static_cast<size_t>(n);
-    }
-    static const char* digits = "0123456789abcdef";
-    std::string hex;
-    for (unsigned char c : raw) {
-        hex += digits[c >> 4];
-        hex += digits[c & 15];
-    }
-    return hex;
-}
-
-uint64_t realtime_ns() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_REALTIME, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
 }
 
 // A failure before the Exec: a broken agent (InvalidInput: it sent what the protocol forbids)
@@ -81,8 +58,8 @@ Expected<host::SandboxReport> before_exec(const Failure& f, const CancelToken& c
 guest::Setup setup_for(const VmSpec& spec, const QemuVm& vm) {
     guest::Setup setup;
     setup.program_uid = vm.uid() == 0 ? 0 : static_cast<uint32_t>(vm.uid());  // never root
-    setup.realtime_ns = realtime_ns();  // a restored guest's clock is the template's
-    setup.seed_hex = random_hex(32);    // and so is its generator's state
+    setup.realtime_ns = host::realtime_ns();  // a restored guest's clock is the template's
+    setup.seed_hex = host::random_hex(32);    // and so is its generator's state
     for (const ShareSpec& s : spec.shares) setup.shares.push_back({s.tag, s.host_path, s.writable});
     setup.network = spec.user_network || spec.egress;
     setup.proxy_only = spec.egress;

@@ -24,6 +24,10 @@
 
 namespace microvm::host {
 
+// The host's CLOCK_REALTIME in nanoseconds, for guest::Setup::realtime_ns (a VM's clock, or a
+// restored one's, is set from it).
+uint64_t realtime_ns();
+
 struct AgentLimits {
     std::chrono::steady_clock::time_point deadline;
     CancelToken cancel;

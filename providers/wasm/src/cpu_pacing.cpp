@@ -7,12 +7,6 @@
 
 namespace microvm::wasm {
 
-std::chrono::nanoseconds thread_cpu_time() {
-    timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
-}
-
 void CpuPacing::pace(Clock::time_point deadline, const std::atomic<bool>* cancel) const {
     if (limit_ >= 1.0) return;
     const auto cpu = thread_cpu_time() - cpu_start_;

@@ -9,10 +9,12 @@
 #include <atomic>
 #include <chrono>
 
+#include "host/thread_cpu_time.hpp"
+
 namespace microvm::wasm {
 
 // CPU time of the calling thread (the run's: the interpreter and its host calls run on it).
-std::chrono::nanoseconds thread_cpu_time();
+using host::thread_cpu_time;
 
 class CpuPacing {
   public:

@@ -10,13 +10,11 @@
 #include <system_error>
 #include <utility>
 
+#include "capabilities.hpp"  // os_reason
+
 namespace rtfs::host {
 
 namespace {
-
-std::string os_reason(int err) {
-    return std::error_code(err, std::generic_category()).message();
-}
 
 // An anonymous mapping reserved without committing swap (MAP_NORESERVE), with an inaccessible
 // guard page at its low end so that an overflow faults instead of corrupting memory.

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "rtfs/printer.hpp"
+#include "stdlib/coll_helpers.hpp"
 #include "stdlib/regex.hpp"
 #include "stdlib/stdlib.hpp"
 #include "stdlib/unicode_case_table.hpp"
@@ -36,12 +37,6 @@ Result<Value> str(Interpreter& interp, std::span<Value> a) {
 Result<Value> string_length(Interpreter&, std::span<Value> a) {
     RTFS_TRY(const std::string* s, string_arg("string-length", a[0]));
     return Value::integer(static_cast<int64_t>(utf8::length(*s)));
-}
-
-Unexpected<Error> index_out_of_bounds(int64_t index, size_t valid_end) {
-    return unexpected(Error(ErrorKind::IndexOutOfBounds,
-                            "Index out of bounds: index " + std::to_string(index) +
-                                " is not in range [0, " + std::to_string(valid_end) + ")"));
 }
 
 // (substring s start [end]): characters [start, end); end defaults to the length.

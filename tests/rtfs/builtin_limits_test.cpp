@@ -166,6 +166,16 @@ TEST(BuiltinLimits, PeelingAVectorsEndIsInPlace) {
     ASSERT_TRUE(in.eval("(def small [(take 2 (vec (range 1000000))) (subvec (vec (range 1000000)) 5 7) (drop-last 999998 (vec (range 1000000)))])"));
     EXPECT_LT(in.heap_stats().live_bytes, 1 << 20);
     EXPECT_EQ(rtfs::print(*in.eval("small")), "[[0 1] [5 6] [0 1]]");
+    // Nor many small cuts of small vectors (red team, 2026-12-07: 114 MB held, not 14).
+    ASSERT_TRUE(in.eval("(def rows (mapv (fn [i] (take 1 (vec (range 64)))) (range 100000)))"));
+    EXPECT_LT(in.heap_stats().live_bytes, 24 << 20);
+    // A cut of a suffix whose storage a global holds copies what it keeps, not the suffix
+    // (red team, 2026-12-07: 40 MB copied per page, over a 64 MiB limit).
+    rtfs::Interpreter paged({.deadline = std::chrono::steady_clock::now() + 10s, .memory_limit_bytes = 64 << 20});
+    auto r = paged.eval("(do (def items (vec (range 2500000))) (defn page [k n] (take n (drop (* k n) items)))"
+                        "  (dotimes [i 2000] (page i 3)) [(page 0 3) (page 1000 3) (subvec (rest items) 0 2) (drop-last 2499997 (rest items))])");
+    ASSERT_TRUE(r.has_value()) << r.error().describe();
+    EXPECT_EQ(rtfs::print(*r), "[[0 1 2] [3000 3001 3002] [1 2] [1 2]]");
 }
 
 TEST(BuiltinLimits, UpdatesThroughSharedStorageStayInPlace) {

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <string>
 
 #include "native_stack.hpp"
@@ -421,20 +422,34 @@ private:
                 case '\\': out += '\\'; break;
                 case '"': out += '"'; break;
                 case 'u': {
-                    uint32_t cp = 0;
-                    for (int k = 0; k < 4; ++k) {
-                        char h = at_end() ? '\0' : peek();
-                        int d = (h >= '0' && h <= '9')   ? h - '0'
-                                : (h >= 'a' && h <= 'f') ? h - 'a' + 10
-                                : (h >= 'A' && h <= 'F') ? h - 'A' + 10
-                                                         : -1;
-                        if (d < 0) return fail("invalid \\u escape: expected 4 hex digits", el, ec);
-                        cp = cp * 16 + static_cast<uint32_t>(d);
+                    auto hex4 = [&]() -> std::optional<uint32_t> {
+                        uint32_t v = 0;
+                        for (int k = 0; k < 4; ++k) {
+                            char h = at_end() ? '\0' : peek();
+                            int d = (h >= '0' && h <= '9')   ? h - '0'
+                                    : (h >= 'a' && h <= 'f') ? h - 'a' + 10
+                                    : (h >= 'A' && h <= 'F') ? h - 'A' + 10
+                                                             : -1;
+                            if (d < 0) return std::nullopt;
+                            v = v * 16 + static_cast<uint32_t>(d);
+                            next();
+                        }
+                        return v;
+                    };
+                    std::optional<uint32_t> cp = hex4();
+                    if (!cp) return fail("invalid \\u escape: expected 4 hex digits", el, ec);
+                    // A high surrogate followed by a low one's escape is one character, as in
+                    // JSON and Clojure ("\uD83D\uDE00"); either alone is not text.
+                    if (*cp >= 0xD800 && *cp <= 0xDBFF && peek() == '\\' && peek(1) == 'u') {
                         next();
+                        next();
+                        std::optional<uint32_t> low = hex4();
+                        if (low && *low >= 0xDC00 && *low <= 0xDFFF)
+                            cp = 0x10000 + ((*cp - 0xD800) << 10) + (*low - 0xDC00);
                     }
-                    if (cp >= 0xD800 && cp <= 0xDFFF)
+                    if (*cp >= 0xD800 && *cp <= 0xDFFF)
                         return fail("invalid \\u escape: lone surrogate", el, ec);
-                    utf8::append(out, cp);
+                    utf8::append(out, *cp);
                     break;
                 }
                 default: return fail(std::string("invalid escape '\\") + e + "' in string", el, ec);

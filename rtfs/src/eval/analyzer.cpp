@@ -640,9 +640,17 @@ private:
                         return syntax(form, ":" + directive + " entries must be names");
                     Pattern e;
                     RTFS_TRY(size_t used, parse_name(ns, i, e, names));
-                    p.keys.push_back(directive == "keys"   ? make_keyword(e.name)
-                                     : directive == "strs" ? make_string(e.name)
-                                                           : make_symbol(e.name));
+                    const std::string key = e.name;
+                    // {:keys [a/b]} reads :a/b into b, as Clojure's does (and :syms 'a/b).
+                    const size_t slash = key.find('/');
+                    if (directive != "strs" && e.kind == Pattern::Kind::Bind && slash != std::string::npos &&
+                        slash > 0 && slash + 1 < key.size()) {
+                        e.name = key.substr(slash + 1);
+                        names.back().first = e.name;
+                    }
+                    p.keys.push_back(directive == "keys"   ? make_keyword(key)
+                                     : directive == "strs" ? make_string(key)
+                                                           : make_symbol(key));
                     p.elems.push_back(std::move(e));
                     i += used;
                 }

@@ -19,6 +19,7 @@
 #include "host/trusted_state.hpp"
 #include "host/unique_fd.hpp"
 #include "microvm/trusted_path.hpp"
+#include "host/dir_stream.hpp"
 
 namespace microvm::host {
 namespace {
@@ -141,8 +142,9 @@ void prune_boot_records(const std::string& dir, std::string_view prefix, std::st
                         size_t keep) {
     UniqueFd at(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!at.valid()) return;
-    DIR* list = ::fdopendir(::fcntl(at.get(), F_DUPFD_CLOEXEC, 0));
-    if (!list) return;
+    DirStream stream = adopt_dir(::fcntl(at.get(), F_DUPFD_CLOEXEC, 0));
+    if (!stream) return;
+    DIR* list = stream.get();
     std::vector<std::pair<struct timespec, std::string>> records;
     while (const struct dirent* entry = ::readdir(list)) {
         const std::string_view name = entry->d_name;
@@ -162,7 +164,7 @@ void prune_boot_records(const std::string& dir, std::string_view prefix, std::st
             ::unlinkat(at.get(), entry->d_name, 0);  // never a record (read_trusted_file)
         }
     }
-    ::closedir(list);
+    stream.reset();
     if (records.size() <= keep) return;
     // Newest first; the ones past `keep` go.
     std::sort(records.begin(), records.end(), [](const auto& a, const auto& b) {

@@ -12,6 +12,7 @@
 #include "host/paths.hpp"
 #include "host/stale_dirs.hpp"
 #include "host/unique_fd.hpp"
+#include "host/dir_stream.hpp"
 
 namespace microvm::host {
 
@@ -79,11 +80,8 @@ size_t sweep_recorded_cgroups(std::string_view prefix) {
     const auto dir = cgroup_record_dir();
     if (!dir) return 0;
     std::vector<std::string> names;
-    if (DIR* d = ::opendir(dir->c_str())) {
-        while (dirent* e = ::readdir(d)) {
-            if (left_by_dead_owner(e->d_name, prefix)) names.emplace_back(e->d_name);
-        }
-        ::closedir(d);
+    for (std::string& name : entry_names(*dir)) {
+        if (left_by_dead_owner(name, prefix)) names.push_back(std::move(name));
     }
     if (names.empty()) return 0;
     const auto mounts = cgroupfs::cgroup_mounts();

@@ -12,6 +12,7 @@
 
 #include "host/sys_error.hpp"
 #include "host/unique_fd.hpp"
+#include "host/dir_stream.hpp"
 
 namespace microvm::host {
 namespace {
@@ -27,13 +28,9 @@ struct Walk {
 };
 
 Expected<void> walk(int dir_fd, const std::string& path, int depth, Walk& w) {
-    DIR* dir = ::fdopendir(dir_fd);
-    if (!dir) {
-        const int err = errno;
-        ::close(dir_fd);
-        return sys_failure("reading " + path, err);
-    }
-    std::unique_ptr<DIR, int (*)(DIR*)> closer(dir, ::closedir);
+    DirStream stream = adopt_dir(dir_fd);
+    if (!stream) return sys_failure("reading " + path, errno);
+    DIR* dir = stream.get();
     while (!w.done()) {
         errno = 0;
         const dirent* e = ::readdir(dir);

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "host/unique_fd.hpp"
+#include "host/dir_stream.hpp"
 
 namespace microvm::host {
 namespace {
@@ -74,13 +75,10 @@ bool move_up(int dir_fd, const char* name, int top_fd, uint64_t& moved) {
 
 // Returns whether it moved something up (the top needs another pass).
 bool remove_entries(int top_fd, int dir_fd, int depth, const MountId& tree_mount, uint64_t& moved) {
-    DIR* d = ::fdopendir(dir_fd);  // takes dir_fd
-    if (!d) {
-        ::close(dir_fd);
-        return false;
-    }
+    DirStream d = adopt_dir(dir_fd);  // takes dir_fd
+    if (!d) return false;
     bool again = false;
-    while (struct dirent* e = ::readdir(d)) {
+    while (struct dirent* e = ::readdir(d.get())) {
         std::string name = e->d_name;
         if (name == "." || name == "..") continue;
         if (::unlinkat(dir_fd, name.c_str(), 0) == 0) continue;
@@ -94,7 +92,6 @@ bool remove_entries(int top_fd, int dir_fd, int depth, const MountId& tree_mount
         again = remove_entries(top_fd, sub, depth + 1, tree_mount, moved) || again;
         ::unlinkat(dir_fd, name.c_str(), AT_REMOVEDIR);
     }
-    ::closedir(d);
     return again;
 }
 

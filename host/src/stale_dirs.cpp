@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "host/remove_tree.hpp"
+#include "host/dir_stream.hpp"
 
 namespace microvm::host {
 namespace {
@@ -73,13 +74,10 @@ bool left_by_dead_owner(std::string_view name, std::string_view prefix) {
 
 size_t remove_left_by_dead_owners(const std::string& parent, std::string_view prefix,
                                   const std::function<bool(const std::string& path)>& remove) {
-    DIR* d = ::opendir(parent.c_str());
-    if (!d) return 0;
     std::vector<std::string> stale;
-    while (dirent* e = ::readdir(d)) {
-        if (left_by_dead_owner(e->d_name, prefix)) stale.push_back(e->d_name);
+    for (std::string& name : entry_names(parent)) {
+        if (left_by_dead_owner(name, prefix)) stale.push_back(std::move(name));
     }
-    ::closedir(d);
     size_t removed = 0;
     for (const std::string& name : stale) {
         // Judged again: the pid may be a new process's by now, with the same first name.

@@ -20,6 +20,7 @@
 
 #include "host/boot_cache.hpp"
 #include "host/elf_deps.hpp"
+#include "host/dir_stream.hpp"
 #include "host/file_identity.hpp"
 #include "host/mountinfo.hpp"
 #include "host/paths.hpp"
@@ -39,14 +40,11 @@ std::vector<Entries> g_entries;        // protect_trusted_entries()
 std::vector<std::string> g_qemus;      // protect_configured_state(): QEMU binaries its settings name
 std::vector<std::string> g_granted;    // WritableGrant: real paths, once per live grant
 
+// The paths of dir's entries whose names start with prefix ("." and ".." never).
 std::vector<std::string> entries_named(const std::string& dir, std::string_view prefix) {
     std::vector<std::string> out;
-    if (DIR* d = ::opendir(dir.c_str())) {
-        while (const dirent* e = ::readdir(d)) {
-            const std::string_view name = e->d_name;
-            if (name.starts_with(prefix)) out.push_back(dir + (dir == "/" ? "" : "/") + std::string(name));
-        }
-        ::closedir(d);
+    for (const std::string& name : entry_names(dir)) {
+        if (name.starts_with(prefix)) out.push_back(dir + (dir == "/" ? "" : "/") + name);
     }
     return out;
 }
@@ -216,7 +214,6 @@ Places places() {
     // /var/lib, /var/log and /var/cache hold a daemon's state, audit log and caches.
     for (const char* dir : kNamedDirs) p.entries.push_back({dir, "microvm"});
     for (const std::string& user : entries_named("/run/user", "")) {
-        if (user.ends_with("/.") || user.ends_with("/..")) continue;
         p.holders.push_back(user);
         p.entries.push_back({user, "microvm"});
     }

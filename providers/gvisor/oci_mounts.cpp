@@ -10,6 +10,7 @@
 
 #include "host/paths.hpp"
 #include "host/sys_error.hpp"
+#include "host/dir_stream.hpp"
 
 namespace microvm::gvisor {
 namespace {
@@ -66,7 +67,7 @@ Expected<void> mirror_host_root(bool root_writable, const std::vector<Mount>& pl
                                 OciFilesystem& out) {
     struct stat root;
     if (::lstat("/", &root) != 0) return host::sys_failure("lstat /", errno);
-    std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir("/"), &::closedir);
+    host::DirStream dir = host::open_dir("/");
     if (!dir) return host::sys_failure("opendir /", errno);
     std::vector<std::string> names;
     while (dirent* e = ::readdir(dir.get())) {

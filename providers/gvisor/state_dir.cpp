@@ -12,6 +12,7 @@
 #include "gvisor/fs_tree.hpp"
 #include "host/mountinfo.hpp"
 #include "host/stale_dirs.hpp"
+#include "host/dir_stream.hpp"
 
 namespace microvm::gvisor {
 namespace {
@@ -19,18 +20,6 @@ namespace {
 // runsc's files for container ID in its root: "ID_sandbox:ID.state", "ID_sandbox:ID.lock".
 bool is_state_of(std::string_view file, const std::string& id) {
     return file.size() > id.size() && file.starts_with(id) && file[id.size()] == '_';
-}
-
-std::vector<std::string> entries(const std::string& dir) {
-    std::vector<std::string> names;
-    if (DIR* d = ::opendir(dir.c_str())) {
-        while (dirent* e = ::readdir(d)) {
-            std::string name = e->d_name;
-            if (name != "." && name != "..") names.push_back(std::move(name));
-        }
-        ::closedir(d);
-    }
-    return names;
 }
 
 
@@ -53,13 +42,13 @@ StateDir::~StateDir() {
 
 void StateDir::remove_container_state(const std::string& id) const {
     const std::string root = runsc_root();
-    for (const std::string& name : entries(root)) {
+    for (const std::string& name : host::entry_names(root)) {
         if (is_state_of(name, id)) ::unlink((root + "/" + name).c_str());
     }
 }
 
 bool StateDir::has_container_state(const std::string& id) const {
-    for (const std::string& name : entries(runsc_root())) {
+    for (const std::string& name : host::entry_names(runsc_root())) {
         if (is_state_of(name, id)) return true;
     }
     return false;

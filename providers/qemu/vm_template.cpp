@@ -25,6 +25,7 @@
 #include "host/sha256.hpp"
 #include "host/stale_dirs.hpp"
 #include "qemu/qmp_client.hpp"
+#include "host/dir_stream.hpp"
 
 namespace microvm::qemu {
 namespace {
@@ -190,16 +191,15 @@ void TemplateStore::evict(const std::string& keep) {
                name.find_first_not_of("0123456789abcdef") == std::string::npos;
     };
     std::vector<std::pair<time_t, std::string>> others;  // last use, name
-    if (DIR* d = ::opendir(root_.c_str())) {
-        while (dirent* e = ::readdir(d)) {
+    if (host::DirStream d = host::open_dir(root_)) {
+        while (dirent* e = ::readdir(d.get())) {
             struct stat st;
             const std::string name = e->d_name;
-            if (name == keep || !is_key(name) || ::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            if (name == keep || !is_key(name) || ::fstatat(::dirfd(d.get()), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
                 continue;
             }
             others.emplace_back(st.st_mtim.tv_sec, name);
         }
-        ::closedir(d);
     }
     std::sort(others.begin(), others.end(), std::greater<>());  // most recently used first
     const time_t oldest = ::time(nullptr) - static_cast<time_t>(retention_.max_unused.count());

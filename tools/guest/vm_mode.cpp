@@ -38,6 +38,7 @@
 #include "io.hpp"
 #include "run_cgroup.hpp"
 #include "rtfs/interpreter.hpp"
+#include "host/dir_stream.hpp"
 
 namespace microvm::guest {
 namespace {
@@ -68,19 +69,11 @@ bool mount_fs(const char* source, const char* target, const char* type, unsigned
 std::string find_port(const char* name) {
     const auto until = std::chrono::steady_clock::now() + kPortWait;
     do {
-        if (DIR* d = ::opendir("/sys/class/virtio-ports")) {
-            while (dirent* e = ::readdir(d)) {
-                if (e->d_name[0] == '.') continue;
-                std::ifstream in(std::string("/sys/class/virtio-ports/") + e->d_name + "/name");
-                std::string got;
-                std::getline(in, got);
-                if (got == name) {
-                    std::string dev = std::string("/dev/") + e->d_name;
-                    ::closedir(d);
-                    return dev;
-                }
-            }
-            ::closedir(d);
+        for (const std::string& port : host::entry_names("/sys/class/virtio-ports")) {
+            std::ifstream in("/sys/class/virtio-ports/" + port + "/name");
+            std::string got;
+            std::getline(in, got);
+            if (got == name) return "/dev/" + port;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     } while (std::chrono::steady_clock::now() < until);

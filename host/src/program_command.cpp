@@ -43,35 +43,9 @@ std::vector<std::string> interpreter_runtime(const std::string& program) {
 
 // An absolute path, or a bare name looked up in the sandbox PATH.
 Result locate(const std::string& name, const std::string& what) {
-    std::string path;
-    if (name.empty()) return error(CommandError::Kind::InvalidInput, "empty program path");
-    if (name.find('\0') != std::string::npos) {
-        return error(CommandError::Kind::InvalidInput, "program path contains a NUL byte");
-    }
-    if (name.front() == '/') {
-        path = name;
-    } else if (name.find('/') != std::string::npos) {
-        return error(CommandError::Kind::InvalidInput,
-                     "program path '" + name + "' must be absolute or a bare command name");
-    } else {
-        path = find_in_dirs(name, path_dirs(kSandboxPath));
-        if (path.empty()) {
-            return error(CommandError::Kind::NotFound,
-                         what + " '" + name + "' not found in " + kSandboxPath);
-        }
-    }
-    struct stat st;
-    if (::stat(path.c_str(), &st) != 0) {
-        return error(CommandError::Kind::NotFound, what + " '" + path + "' does not exist");
-    }
-    // Mode bits, not access(): root's access(X_OK) ignores them, the sandbox user does not.
-    if (!S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0) {
-        return error(CommandError::Kind::NotExecutable,
-                     what + " '" + path + "' is not an executable file" +
-                         (S_ISDIR(st.st_mode) ? " (it is a directory)" : ""));
-    }
+    RTFS_TRY(std::string path, locate_program(name, kSandboxPath, what));
     Command c;
-    c.program = path;
+    c.program = std::move(path);
     return c;
 }
 
@@ -125,6 +99,37 @@ Result rtfs_guest(const RtfsSource& r, const ExecutionContext& ctx) {
 }
 
 }  // namespace
+
+rtfs::Expected<std::string, CommandError> locate_program(const std::string& name, const std::string& path_var,
+                                                        const std::string& what) {
+    std::string path;
+    if (name.empty()) return error(CommandError::Kind::InvalidInput, "empty program path");
+    if (name.find('\0') != std::string::npos) {
+        return error(CommandError::Kind::InvalidInput, "program path contains a NUL byte");
+    }
+    if (name.front() == '/') {
+        path = name;
+    } else if (name.find('/') != std::string::npos) {
+        return error(CommandError::Kind::InvalidInput,
+                     "program path '" + name + "' must be absolute or a bare command name");
+    } else {
+        path = find_in_dirs(name, path_dirs(path_var));
+        if (path.empty()) {
+            return error(CommandError::Kind::NotFound, what + " '" + name + "' not found in " + path_var);
+        }
+    }
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) {
+        return error(CommandError::Kind::NotFound, what + " '" + path + "' does not exist");
+    }
+    // Mode bits, not access(): root's access(X_OK) ignores them, the sandbox user does not.
+    if (!S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0) {
+        return error(CommandError::Kind::NotExecutable,
+                     what + " '" + path + "' is not an executable file" +
+                         (S_ISDIR(st.st_mode) ? " (it is a directory)" : ""));
+    }
+    return path;
+}
 
 CommandFailure failure_of(const CommandError& e) {
     switch (e.kind) {

@@ -65,34 +65,13 @@ std::string path_of(const std::vector<std::string>& env) {
     return host::kSandboxPath;
 }
 
-// An absolute path, or a bare name looked up in PATH; checked as the kernel will check it.
+// An absolute path, or a bare name looked up in the Exec's PATH, checked in the guest as the
+// host checks it (host::locate_program).
 Plan locate(const std::string& name, const std::vector<std::string>& env, const char* what) {
+    auto path = host::locate_program(name, path_of(env), what);
+    if (!path) return refuse(host::failure_of(path.error()).reason, path.error().message + " (in the guest)");
     Plan p;
-    if (name.empty() || name.find('\0') != std::string::npos) {
-        return refuse(Reason::InvalidProgram, std::string(what) + " name is empty or has a NUL");
-    }
-    if (name.front() == '/') {
-        p.path = name;
-    } else if (name.find('/') != std::string::npos) {
-        return refuse(Reason::InvalidProgram, std::string(what) + " '" + name +
-                                                  "' must be absolute or a bare command name");
-    } else {
-        const std::string dirs = path_of(env);
-        p.path = host::find_in_dirs(name, host::path_dirs(dirs));
-        if (p.path.empty()) {
-            return refuse(Reason::ProgramNotFound,
-                          std::string(what) + " '" + name + "' not found in " + dirs);
-        }
-    }
-    struct stat st {};
-    if (::stat(p.path.c_str(), &st) != 0) {
-        return refuse(Reason::ProgramNotFound,
-                      std::string(what) + " '" + p.path + "' does not exist in the guest");
-    }
-    if (!S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0) {
-        return refuse(Reason::NotExecutable,
-                      std::string(what) + " '" + p.path + "' is not an executable file");
-    }
+    p.path = std::move(*path);
     return p;
 }
 

@@ -42,6 +42,14 @@ struct CommandFailure {
 };
 CommandFailure failure_of(const CommandError& e);
 
+// The file a program name names, checked as the kernel will check it at exec (the host's
+// planner and the guest agent alike): an absolute path, or a bare name looked up in path_var's
+// directories (never a relative path); a regular file with an execute bit (mode bits, not
+// access(): root's ignores them). `what` names it in messages ("program", "interpreter for
+// python").
+rtfs::Expected<std::string, CommandError> locate_program(const std::string& name, const std::string& path_var,
+                                                        const std::string& what);
+
 // The command for ctx.program, or why there is none.
 rtfs::Expected<Command, CommandError> command_for(const ExecutionContext& ctx);
 

@@ -38,6 +38,7 @@
 #include "io.hpp"
 #include "run_cgroup.hpp"
 #include "rtfs/interpreter.hpp"
+#include "host/cgroup_fs.hpp"
 #include "host/dir_stream.hpp"
 
 namespace microvm::guest {
@@ -240,10 +241,10 @@ void run_vm_mode() {
     mount_fs("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC);
     mount_fs("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
     if (mount_fs("cgroup2", kCgroupRoot, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC)) {
-        int fd = ::open("/sys/fs/cgroup/cgroup.subtree_control", O_WRONLY | O_CLOEXEC);
-        if (fd >= 0 && write_all(fd, "+memory")) set_vm_cgroup_root(kCgroupRoot);
-        else log(errno_text("enabling the memory controller"));
-        if (fd >= 0) ::close(fd);
+        if (auto on = host::cgroupfs::write_file("/sys/fs/cgroup/cgroup.subtree_control", "+memory"))
+            set_vm_cgroup_root(kCgroupRoot);
+        else
+            log("enabling the memory controller: " + on.error().message);
     }
     loopback_up();
     ::setenv("PATH", "/bin", 1);

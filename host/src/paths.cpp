@@ -36,17 +36,6 @@ Expected<std::string> normalize_absolute_path(std::string_view path) {
     return out.empty() ? std::string("/") : out;
 }
 
-bool is_within(std::string_view path, std::string_view dir) {
-    if (dir == "/") return true;
-    return path.starts_with(dir) && (path.size() == dir.size() || path[dir.size()] == '/');
-}
-
-bool is_within_any(std::string_view path, const std::vector<std::string>& dirs) {
-    for (const std::string& d : dirs) {
-        if (is_within(path, d)) return true;
-    }
-    return false;
-}
 
 std::vector<std::string> path_components(std::string_view absolute_path) {
     std::vector<std::string> parts;

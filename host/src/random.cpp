@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <random>
 #include <vector>
+#include "host/hex.hpp"
 
 namespace microvm::host {
 
@@ -35,13 +36,7 @@ uint32_t random_u32() {
 std::string random_hex(size_t bytes) {
     std::vector<unsigned char> raw(bytes);
     random_bytes(raw.data(), raw.size());
-    std::string text;
-    text.reserve(2 * bytes);
-    for (unsigned char c : raw) {
-        text += "0123456789abcdef"[c >> 4];
-        text += "0123456789abcdef"[c & 0xF];
-    }
-    return text;
+    return hex_of(raw.data(), raw.size());
 }
 
 }  // namespace microvm::host

@@ -1,4 +1,5 @@
 #include "host/sha256.hpp"
+#include "host/hex.hpp"
 #include "host/sys_error.hpp"
 
 #include <unistd.h>
@@ -80,14 +81,7 @@ std::string Sha256::finish_hex() {
     unsigned char md[64];
     unsigned len = 0;
     if (crypto().digest_final_ex(state_->ctx, md, &len) != 1 || len != 32) return {};
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(64);
-    for (unsigned i = 0; i < len; ++i) {
-        out += kDigits[md[i] >> 4];
-        out += kDigits[md[i] & 15];
-    }
-    return out;
+    return hex_of(md, len);
 }
 
 Expected<std::string> sha256_hex(std::string_view data) {

@@ -3,24 +3,10 @@
 #include <cstdlib>
 #include <string>
 
+#include "microvm/path_within.hpp"
+
 namespace microvm {
 
-namespace {
-
-// Is `path` equal to `dir` or inside it? Both absolute and normalised.
-bool within(const std::string& path, const std::string& dir) {
-    if (dir == "/") return true;
-    return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
-                           path[dir.size()] == '/');
-}
-
-bool within_any(const std::string& path, const std::vector<std::string>& dirs) {
-    for (const auto& d : dirs)
-        if (within(path, d)) return true;
-    return false;
-}
-
-}  // namespace
 
 rtfs::host::NetworkGate network_gate(const NetworkPolicy& policy) {
     return [policy](const std::string& host, int port) -> std::optional<std::string> {
@@ -59,9 +45,9 @@ rtfs::host::FileGate file_gate(const FileSystemPolicy& policy) {
             case FileSystemPolicy::Kind::None: return denied;
             case FileSystemPolicy::Kind::ReadOnly:
                 if (operation == "write") return denied;
-                return within_any(path, dirs) ? std::nullopt : std::optional<std::string>(denied);
+                return is_within_any(path, dirs) ? std::nullopt : std::optional<std::string>(denied);
             case FileSystemPolicy::Kind::ReadWrite:
-                return within_any(path, operation == "write" ? writable : dirs)
+                return is_within_any(path, operation == "write" ? writable : dirs)
                            ? std::nullopt
                            : std::optional<std::string>(denied);
         }

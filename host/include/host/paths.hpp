@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "microvm/error.hpp"
+#include "microvm/path_within.hpp"
 
 namespace microvm::host {
 
@@ -15,10 +16,9 @@ namespace microvm::host {
 // paths and NUL bytes are InvalidInput: a policy path must name one place, not climb out of it.
 Expected<std::string> normalize_absolute_path(std::string_view path);
 
-// True when path is dir or lies below it ("/" contains everything).
-bool is_within(std::string_view path, std::string_view dir);
-// True when path is within one of dirs.
-bool is_within_any(std::string_view path, const std::vector<std::string>& dirs);
+// Containment of normalised paths, the core's (microvm/path_within.hpp).
+using microvm::is_within;
+using microvm::is_within_any;
 
 // "/a/b/c" -> {"a", "b", "c"}; "/" -> {}.
 std::vector<std::string> path_components(std::string_view absolute_path);

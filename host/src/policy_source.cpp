@@ -16,6 +16,7 @@
 #include "host/paths.hpp"
 #include "host/sys_error.hpp"
 #include "host/unique_fd.hpp"
+#include "host/openat2.hpp"
 
 namespace microvm::host {
 namespace {
@@ -59,10 +60,8 @@ Expected<CheckedSource> check_policy_source(const std::string& path, MountTable&
     auto refused = [&](const std::string& p, const std::string& why) -> rtfs::Unexpected<Failure> {
         return fail(Failure::Kind::InvalidInput, std::string(what) + " '" + p + "' " + why);
     };
-    struct open_how how {};
-    how.flags = O_PATH | O_CLOEXEC;
-    how.resolve = RESOLVE_NO_MAGICLINKS;  // ordinary symlinks resolve; /proc/self/... do not
-    UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof how)));
+    // Ordinary symlinks resolve; /proc/self/... do not.
+    UniqueFd fd(openat2_fd(AT_FDCWD, path.c_str(), O_PATH | O_CLOEXEC, 0, RESOLVE_NO_MAGICLINKS));
     if (!fd.valid()) {
         int err = errno;
         if (err == ENOENT) return refused(path, "does not exist on the host");
@@ -121,10 +120,8 @@ Expected<CheckedSource> check_policy_source(const std::string& path, MountTable&
 
 Expected<UniqueFd> open_checked_source(const std::string& real_path, const FileIdentity& identity,
                                        bool directory) {
-    struct open_how how {};
-    how.flags = O_PATH | O_CLOEXEC | (directory ? O_DIRECTORY : 0);
-    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-    UniqueFd src(static_cast<int>(::syscall(SYS_openat2, AT_FDCWD, real_path.c_str(), &how, sizeof how)));
+    UniqueFd src(openat2_fd(AT_FDCWD, real_path.c_str(), O_PATH | O_CLOEXEC | (directory ? O_DIRECTORY : 0), 0,
+                            RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS));
     const std::string replaced = "bind source '" + real_path + "' was replaced after it was checked";
     if (!src.valid()) {
         // A symlink now, gone, or a file where a directory was: not what was checked.

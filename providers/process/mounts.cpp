@@ -1,4 +1,5 @@
 #include "process/mounts.hpp"
+#include "host/openat2.hpp"
 
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -14,13 +15,6 @@
 namespace microvm::process {
 namespace {
 
-int openat2_fd(int dirfd, const char* path, uint64_t flags, uint64_t resolve) {
-    struct open_how how {};
-    how.flags = flags;
-    how.resolve = resolve;
-    return static_cast<int>(::syscall(SYS_openat2, dirfd, path, &how, sizeof how));
-}
-
 bool set_attributes(int tree, bool recursive, uint64_t attr_set) {
     struct mount_attr attr {};
     attr.attr_set = attr_set;
@@ -32,8 +26,8 @@ bool set_attributes(int tree, bool recursive, uint64_t attr_set) {
 // Opens source without following any symlink, checks it is the object the host checked, and
 // clones it as a detached mount tree.
 bool clone_tree(const ChildMount& m, int detail, int& tree, ChildFailure& f) {
-    int src = openat2_fd(AT_FDCWD, m.source, O_PATH | O_CLOEXEC | (m.directory ? O_DIRECTORY : 0),
-                         RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+    int src = host::openat2_fd(AT_FDCWD, m.source, O_PATH | O_CLOEXEC | (m.directory ? O_DIRECTORY : 0), 0,
+                               RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
     if (src < 0) return failed(f, ChildStep::kOpenSource, detail);
     struct stat st;
     if (::fstat(src, &st) != 0 || st.st_dev != m.source_dev || st.st_ino != m.source_ino) {

@@ -14,6 +14,7 @@
 #include "host/random.hpp"
 #include "host/scope_exit.hpp"
 #include "host/unique_fd.hpp"
+#include "host/openat2.hpp"
 
 namespace microvm::service {
 
@@ -22,16 +23,10 @@ namespace {
 constexpr uint64_t kResolve =
     RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
 
+// A sandbox renaming without pause in its work directory races each lookup (EAGAIN): the
+// retries are bounded (host/openat2.hpp), where this loop spun for as long as the renames went on.
 int openat2_beneath(int dir_fd, const std::string& path, uint64_t flags, uint64_t mode) {
-    struct open_how how {};
-    how.flags = flags | O_CLOEXEC;
-    how.mode = mode;
-    how.resolve = kResolve;
-    for (;;) {
-        long fd = ::syscall(SYS_openat2, dir_fd, path.c_str(), &how, sizeof how);
-        if (fd >= 0) return static_cast<int>(fd);
-        if (errno != EAGAIN && errno != EINTR) return -1;  // EAGAIN: a rename raced; retry
-    }
+    return host::openat2_fd(dir_fd, path.c_str(), flags | O_CLOEXEC, mode, kResolve);
 }
 
 ApiError refused(const std::string& path, int err) {
@@ -43,6 +38,8 @@ ApiError refused(const std::string& path, int err) {
         return ApiError{403, "path_refused", path + ": refused (" + host::errno_text(err) + ")"};
     if (err == ENAMETOOLONG)  // a file system whose names are shorter than NAME_MAX
         return ApiError{400, "bad_path", path + ": " + host::errno_text(err)};
+    if (err == EAGAIN)  // every bounded retry raced a rename in the sandbox's directory
+        return ApiError{503, "busy", path + ": the work directory kept changing during the lookup; try again"};
     if (err == ENOSPC || err == EDQUOT)
         return ApiError{507, "insufficient_storage", path + ": the sandbox's disk is full (" + host::errno_text(err) + ")"};
     return ApiError{500, "io_error", path + ": " + host::errno_text(err)};

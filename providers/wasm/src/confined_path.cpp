@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "host/private_files.hpp"
+#include "host/openat2.hpp"
 
 namespace microvm::wasm {
 namespace {
@@ -41,26 +42,18 @@ std::deque<std::string> split(std::string_view path) {
 // -1 when openat2 is unavailable (caller falls back), else 0 or a positive errno.
 int try_openat2(int dir, const std::string& path, int flags, mode_t mode, UniqueFd& out) {
     if (g_force_walk.load() || g_openat2_state.load() < 0) return -1;
-    open_how how{};
-    how.flags = static_cast<uint64_t>(flags) | O_CLOEXEC;
-    how.mode = (flags & O_CREAT) ? mode : 0;
-    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-    for (int attempt = 0; attempt < 16; ++attempt) {
-        long fd = syscall(SYS_openat2, dir, path.c_str(), &how, sizeof how);
-        if (fd >= 0) {
-            g_openat2_state.store(1);
-            out.reset(static_cast<int>(fd));
-            return 0;
-        }
-        // EAGAIN: a concurrent rename raced the lookup; the kernel asks for a retry.
-        if (errno == EAGAIN) continue;
-        if (errno == ENOSYS) {
-            g_openat2_state.store(-1);  // kernel older than 5.6, or filtered by seccomp
-            return -1;
-        }
-        return errno;
+    const int fd = host::openat2_fd(dir, path.c_str(), static_cast<uint64_t>(flags) | O_CLOEXEC,
+                                    (flags & O_CREAT) ? mode : 0, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+    if (fd >= 0) {
+        g_openat2_state.store(1);
+        out.reset(fd);
+        return 0;
     }
-    return EAGAIN;
+    if (errno == ENOSYS) {
+        g_openat2_state.store(-1);  // kernel older than 5.6, or filtered by seccomp
+        return -1;
+    }
+    return errno;
 }
 
 int read_link(int dir, const std::string& name, std::string& target) {

@@ -39,6 +39,7 @@
 #include "run_cgroup.hpp"
 #include "rtfs/interpreter.hpp"
 #include "host/cgroup_fs.hpp"
+#include "host/interface_ioctl.hpp"
 #include "host/dir_stream.hpp"
 
 namespace microvm::guest {
@@ -81,49 +82,28 @@ std::string find_port(const char* name) {
     return {};
 }
 
-bool set_flags_up(int sock, const char* ifname) {
-    ifreq ifr{};
-    std::strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
-    if (::ioctl(sock, SIOCGIFFLAGS, &ifr) != 0) return false;
-    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-    return ::ioctl(sock, SIOCSIFFLAGS, &ifr) == 0;
-}
-
-bool set_address(int sock, const char* ifname, unsigned long request, const char* addr) {
-    ifreq ifr{};
-    std::strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
-    auto* sin = reinterpret_cast<sockaddr_in*>(&ifr.ifr_addr);
-    sin->sin_family = AF_INET;
-    ::inet_pton(AF_INET, addr, &sin->sin_addr);
-    return ::ioctl(sock, request, &ifr) == 0;
-}
-
 void loopback_up() {
     host::UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    if (!sock.valid() || !set_flags_up(sock.get(), "lo")) log(errno_text("bringing up lo"));
+    if (!sock.valid() || !host::set_interface_up(sock.get(), "lo")) log(errno_text("bringing up lo"));
 }
 
 // QEMU's user networking: the guest is 10.0.2.15/24, the gateway 10.0.2.2, DNS 10.0.2.3.
 // proxy_only (allow/block lists): the address alone; the link's only other end is the host's
 // egress proxy at 10.0.2.2:3128, and without a route any other address fails at once
 // (ENETUNREACH) instead of waiting on packets nothing answers.
+constexpr uint32_t kGuestIp = 0x0A00020Fu;    // 10.0.2.15
+constexpr uint32_t kGatewayIp = 0x0A000202u;  // 10.0.2.2
+
 std::string configure_network(bool proxy_only) {
     host::UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (!sock.valid()) return errno_text("socket");
-    if (!set_address(sock.get(), "eth0", SIOCSIFADDR, "10.0.2.15") ||
-        !set_address(sock.get(), "eth0", SIOCSIFNETMASK, "255.255.255.0") ||
-        !set_flags_up(sock.get(), "eth0")) {
+    if (!host::set_interface_ipv4(sock.get(), "eth0", SIOCSIFADDR, kGuestIp) ||
+        !host::set_interface_ipv4(sock.get(), "eth0", SIOCSIFNETMASK, 0xFFFFFF00u) ||
+        !host::set_interface_up(sock.get(), "eth0")) {
         return errno_text("configuring eth0");
     }
     if (proxy_only) return {};
-    rtentry route{};
-    auto* dst = reinterpret_cast<sockaddr_in*>(&route.rt_dst);
-    auto* gw = reinterpret_cast<sockaddr_in*>(&route.rt_gateway);
-    auto* mask = reinterpret_cast<sockaddr_in*>(&route.rt_genmask);
-    dst->sin_family = gw->sin_family = mask->sin_family = AF_INET;
-    ::inet_pton(AF_INET, "10.0.2.2", &gw->sin_addr);
-    route.rt_flags = RTF_UP | RTF_GATEWAY;
-    if (::ioctl(sock.get(), SIOCADDRT, &route) != 0 && errno != EEXIST) {
+    if (!host::add_ipv4_route(sock.get(), nullptr, 0, 0, kGatewayIp) && errno != EEXIST) {
         return errno_text("adding the default route");
     }
     std::ofstream("/etc/resolv.conf") << "nameserver 10.0.2.3\n";

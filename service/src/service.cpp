@@ -157,6 +157,24 @@ ApiExpected<void> refuse_output_over_ceiling(const json& body, const Policy& pol
                                             std::to_string(policy.config.max_output_bytes));
 }
 
+// What a one-shot run and a session's exec read alike: stream, the program, and the policy
+// (parsed by the caller's rule: the settings' or the session's) held to the daemon's output
+// ceiling. Errors in that order.
+ApiExpected<void> take_run_fields(const json& body, ApiExpected<Policy> policy, uint64_t output_ceiling,
+                                  Service::Prepared& p) {
+    auto stream = optional_bool(body, "stream");
+    if (!stream) return rtfs::Unexpected<ApiError>(stream.error());
+    p.stream = *stream;
+    auto program = parse_program(body);
+    if (!program) return rtfs::Unexpected<ApiError>(program.error());
+    p.program = std::move(*program);
+    if (!policy) return rtfs::Unexpected<ApiError>(policy.error());
+    if (auto out = refuse_output_over_ceiling(body, *policy, output_ceiling); !out)
+        return rtfs::Unexpected<ApiError>(out.error());
+    p.policy = std::move(*policy);
+    return rtfs::Ok{};
+}
+
 
 }  // namespace
 
@@ -495,17 +513,8 @@ ApiExpected<std::shared_ptr<Service::Prepared>> Service::prepare_execution(
     auto name = optional_string(*j, "provider");
     if (!name) return rtfs::Unexpected<ApiError>(name.error());
     p->provider_name = name->value_or(options_.settings.default_provider);
-    auto stream = optional_bool(*j, "stream");
-    if (!stream) return rtfs::Unexpected<ApiError>(stream.error());
-    p->stream = *stream;
-    auto program = parse_program(*j);
-    if (!program) return rtfs::Unexpected<ApiError>(program.error());
-    p->program = std::move(*program);
-    auto policy = parse_policy(*j, options_.settings);
-    if (!policy) return rtfs::Unexpected<ApiError>(policy.error());
-    if (auto out = refuse_output_over_ceiling(*j, *policy, options_.max_output_bytes); !out)
-        return rtfs::Unexpected<ApiError>(out.error());
-    p->policy = std::move(*policy);
+    if (auto run = take_run_fields(*j, parse_policy(*j, options_.settings), options_.max_output_bytes, *p); !run)
+        return rtfs::Unexpected<ApiError>(run.error());
     p->who = who;
     return admit(std::move(p), client_gone);
 }
@@ -710,17 +719,8 @@ ApiExpected<std::shared_ptr<Service::Prepared>> Service::prepare_session_exec(
     if (auto k = check_keys(*j, allowed); !k) return rtfs::Unexpected<ApiError>(k.error());
     auto p = std::make_shared<Prepared>();
     p->provider_name = (*s)->provider;
-    auto stream = optional_bool(*j, "stream");
-    if (!stream) return rtfs::Unexpected<ApiError>(stream.error());
-    p->stream = *stream;
-    auto program = parse_program(*j);
-    if (!program) return rtfs::Unexpected<ApiError>(program.error());
-    p->program = std::move(*program);
-    auto policy = parse_policy_over(*j, (*s)->policy);
-    if (!policy) return rtfs::Unexpected<ApiError>(policy.error());
-    if (auto out = refuse_output_over_ceiling(*j, *policy, options_.max_output_bytes); !out)
-        return rtfs::Unexpected<ApiError>(out.error());
-    p->policy = std::move(*policy);
+    if (auto run = take_run_fields(*j, parse_policy_over(*j, (*s)->policy), options_.max_output_bytes, *p); !run)
+        return rtfs::Unexpected<ApiError>(run.error());
     p->policy.config.env_vars["MICROVM_SANDBOX_DIR"] = (*s)->work_dir;
     p->who = who;
     p->session = *s;

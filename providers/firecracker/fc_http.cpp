@@ -6,25 +6,14 @@
 #include <optional>
 
 #include "firecracker/fc_socket.hpp"
+#include "microvm/http_text.hpp"
 
 namespace microvm::firecracker {
 namespace {
 
 using Kind = FcError::Kind;
 
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
+using http_text::iequals;
 
 bool is_token_char(char c) {
     return std::isalnum(static_cast<unsigned char>(c)) ||
@@ -86,7 +75,7 @@ FcExpected<ResponseHead> parse_response_head(std::string_view head, const std::s
             return fc_fail(Kind::Protocol, call, "malformed header '" + peer_text(line, 80) + "'");
         }
         std::string_view name = line.substr(0, colon);
-        std::string_view value = trim(line.substr(colon + 1));
+        std::string_view value = http_text::trim_ows(line.substr(colon + 1));
         if (iequals(name, "Transfer-Encoding")) {
             return fc_fail(Kind::Protocol, call,
                            "Transfer-Encoding '" + peer_text(value, 40) +

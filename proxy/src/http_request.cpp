@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "microvm/policy.hpp"
+#include "microvm/http_text.hpp"
 
 namespace microvm::proxy {
 namespace {
@@ -20,18 +21,8 @@ bool is_ctl(char c) {
     return (u < 0x20 && c != '\t') || u == 0x7f;
 }
 
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
-}
-
-std::string_view trim_ows(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
+using http_text::iequals;
+using http_text::trim_ows;
 
 bool all_digits(std::string_view s) {
     return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos;

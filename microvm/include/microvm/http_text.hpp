@@ -1,0 +1,24 @@
+// HTTP/1.1 header text, as the egress proxy and the Firecracker API client read it: names
+// compared case-insensitively in ASCII only (a locale's tolower could match other bytes), and
+// optional whitespace (spaces and tabs, RFC 9110 "OWS") trimmed around values.
+#pragma once
+
+#include <algorithm>
+#include <string_view>
+
+namespace microvm::http_text {
+
+inline char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+inline bool iequals(std::string_view a, std::string_view b) {
+    return a.size() == b.size() &&
+           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
+}
+
+inline std::string_view trim_ows(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+}  // namespace microvm::http_text

@@ -150,6 +150,30 @@ TEST(SettingsErrors, NonAsciiOutsideStringsIsASyntaxErrorNotUndefinedBehaviour) 
               (std::map<std::string, std::string>{{"A", "\xc2\xa7"}, {"B", "\xd2\x96"}}));
 }
 
+// Each segment of a dotted key or table header nests a table, and toml++ recurses once per
+// level: a 100 KB key `a.a.a...` overflowed the stack (SIGSEGV) and 12 MB of such keys took 1.4
+// GB (fuzz campaign, 2026-12-07). Past 4096 dots outside strings and comments the file is an
+// error naming the line; dots in strings and comments do not count.
+TEST(SettingsErrors, DeeplyDottedKeysAreRefusedBeforeTheyAreParsed) {
+    std::string deep = "a";
+    for (int i = 0; i < 100000; ++i) deep += ".a";
+    const std::string half = deep.substr(0, 6001);  // 3000 dots
+    for (const std::string& text : {"x = 1\n" + deep + " = 1\n", "\n\n[" + deep + "]\n",
+                                   "k = { " + half + " = { " + half + " = 1 } }\n"}) {
+        const std::string msg = parse_error(text);
+        EXPECT_NE(msg.find("more than 4096 dots outside strings and comments"), std::string::npos) << msg;
+        EXPECT_EQ(msg.rfind("microvm.toml:", 0), 0u) << msg;
+    }
+    EXPECT_EQ(parse_error("\n\n[" + deep + "]\n").rfind("microvm.toml:3:", 0), 0u);
+    const std::string dots(5000, '.'), q3 = "\"\"\"", l3 = "'''";
+    Settings s = parse_ok("# " + dots + "\n[default_config.env_vars]\nA = \"" + dots + "\\\"\"\nB = '" + dots + "'\nC = " +
+                          q3 + "\n" + dots + "\\\"" + q3 + "\nD = " + l3 + dots + l3 + "\n");
+    EXPECT_EQ(s.default_config.env_vars["A"], dots + "\"");
+    EXPECT_EQ(s.default_config.env_vars["B"], dots);
+    EXPECT_EQ(s.default_config.env_vars["C"], dots + "\"");
+    EXPECT_EQ(s.default_config.env_vars["D"], dots);
+}
+
 TEST(SettingsErrors, UnknownKeysAnywhere) {
     std::string msg = parse_error("default_providr = \"mock\"\n");
     EXPECT_EQ(msg.rfind("microvm.toml:1: default_providr: unknown key", 0), 0u) << msg;

@@ -70,7 +70,7 @@ bool reaches_private(int fd, int from) {
 bool names_private(int parent, const std::string& name, int from) {
     if (!g_any) return false;
     std::optional<std::string> real = fd_real_path(parent);
-    if (real) *real = (*real == "/" ? "" : *real) + "/" + name;
+    if (real) *real = join_path(*real, name);
     return private_to(real, std::nullopt, from);
 }
 

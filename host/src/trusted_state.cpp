@@ -44,7 +44,7 @@ std::vector<std::string> g_granted;    // WritableGrant: real paths, once per li
 std::vector<std::string> entries_named(const std::string& dir, std::string_view prefix) {
     std::vector<std::string> out;
     for (const std::string& name : entry_names(dir)) {
-        if (name.starts_with(prefix)) out.push_back(dir + (dir == "/" ? "" : "/") + name);
+        if (name.starts_with(prefix)) out.push_back(join_path(dir, name));
     }
     return out;
 }
@@ -99,7 +99,7 @@ void add_links_on_the_way(const std::string& absolute, std::vector<std::string>&
             done = parent_path(done);
             continue;
         }
-        const std::string next = done + (done == "/" ? "" : "/") + part;
+        const std::string next = join_path(done, part);
         struct stat st;
         if (::lstat(next.c_str(), &st) != 0) return;  // nothing further exists, so no link either
         if (!S_ISLNK(st.st_mode)) {
@@ -111,7 +111,7 @@ void add_links_on_the_way(const std::string& absolute, std::vector<std::string>&
         const ssize_t n = ::readlink(next.c_str(), target, sizeof target - 1);
         if (n <= 0) return;
         target[n] = '\0';
-        add_links_on_the_way(target[0] == '/' ? std::string(target) : done + (done == "/" ? "" : "/") + target, out,
+        add_links_on_the_way(target[0] == '/' ? std::string(target) : join_path(done, target), out,
                              depth + 1);
         done = resolved_path(next);
     }

@@ -15,6 +15,7 @@
 #include <memory>
 #include <vector>
 
+#include "microvm/path_within.hpp"
 #include "text_util.hpp"
 
 namespace microvm {
@@ -170,7 +171,7 @@ Expected<std::string> searched_real_path(std::string_view path, std::string_view
             current = current.substr(0, std::max<size_t>(current.rfind('/'), 1));
             continue;
         }
-        const std::string entry = (current == "/" ? "" : current) + "/" + name;
+        const std::string entry = join_path(current, name);
         struct stat dir, st;
         if (::stat(current.c_str(), &dir) != 0 || ::lstat(entry.c_str(), &st) != 0) {
             return fail(Failure::Kind::SetupError,

@@ -1,6 +1,7 @@
 #include "service/audit_log.hpp"
 #include "host/sys_error.hpp"
 #include "microvm/json_output.hpp"
+#include "microvm/path_within.hpp"
 #include "microvm/trusted_path.hpp"
 
 #include <fcntl.h>
@@ -78,7 +79,7 @@ Expected<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path, Audi
     const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
     auto real_dir = owned_real_path(dir, "audit log's directory");
     if (!real_dir) return fail(Failure::Kind::SetupError, what + real_dir.error().message);
-    const std::string real = (*real_dir == "/" ? "" : *real_dir) + "/" + path.substr(slash + 1);
+    const std::string real = join_path(*real_dir, path.substr(slash + 1));
     int fd = ::open(real.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
         if (errno == ELOOP)

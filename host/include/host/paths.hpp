@@ -19,6 +19,7 @@ Expected<std::string> normalize_absolute_path(std::string_view path);
 // Containment of normalised paths, the core's (microvm/path_within.hpp).
 using microvm::is_within;
 using microvm::is_within_any;
+using microvm::join_path;
 
 // "/a/b/c" -> {"a", "b", "c"}; "/" -> {}.
 std::vector<std::string> path_components(std::string_view absolute_path);

@@ -1,5 +1,5 @@
-// Lexical containment of absolute, normalised paths (no "..", no "//"): the core's policy gates
-// and the host kit (host/paths.hpp) judge "inside a directory" the same way.
+// Lexical containment and joining of absolute, normalised paths (no "..", no "//"): the core's
+// policy gates and the host kit (host/paths.hpp) judge "inside a directory" the same way.
 #pragma once
 
 #include <string>
@@ -20,6 +20,14 @@ inline bool is_within_any(std::string_view path, const std::vector<std::string>&
         if (is_within(path, d)) return true;
     }
     return false;
+}
+
+// dir + "/" + name, without a second slash when dir is "/".
+inline std::string join_path(std::string_view dir, std::string_view name) {
+    std::string out(dir == "/" ? std::string_view() : dir);
+    out += '/';
+    out += name;
+    return out;
 }
 
 }  // namespace microvm

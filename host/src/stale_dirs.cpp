@@ -16,6 +16,7 @@
 
 #include "host/remove_tree.hpp"
 #include "host/dir_stream.hpp"
+#include "microvm/decimal.hpp"
 
 namespace microvm::host {
 namespace {
@@ -27,13 +28,6 @@ uint64_t own_pid_namespace() {
         return ::stat("/proc/self/ns/pid", &st) == 0 ? static_cast<uint64_t>(st.st_ino) : 0;
     }();
     return id;
-}
-
-template <typename T>
-bool parse_number(std::string_view text, T& out) {
-    if (text.empty()) return false;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-    return ec == std::errc() && end == text.data() + text.size();
 }
 
 // Where this process's serials start: random, so that a later process given the same pid (a
@@ -61,15 +55,14 @@ bool left_by_dead_owner(std::string_view name, std::string_view prefix) {
     name.remove_prefix(prefix.size());
     const std::string_view owner = name.substr(0, name.find('-'));
     const size_t dot = owner.find('.');
-    pid_t pid = 0;
-    if (!parse_number(owner.substr(0, dot), pid) || pid <= 0 || pid >= (1 << 30)) return false;
+    const std::optional<pid_t> pid = parse_decimal<pid_t>(owner.substr(0, dot));
+    if (!pid || *pid <= 0 || *pid >= (1 << 30)) return false;
     if (dot != std::string_view::npos) {
-        uint64_t ns = 0;
-        if (!parse_number(owner.substr(dot + 1), ns)) return false;
-        if (ns == 0 || ns != own_pid_namespace()) return false;  // another namespace's pid
+        const std::optional<uint64_t> ns = parse_decimal<uint64_t>(owner.substr(dot + 1));
+        if (!ns || *ns == 0 || *ns != own_pid_namespace()) return false;  // another namespace's pid
     }
-    if (pid == ::getpid()) return false;
-    return ::kill(pid, 0) != 0 && errno == ESRCH;
+    if (*pid == ::getpid()) return false;
+    return ::kill(*pid, 0) != 0 && errno == ESRCH;
 }
 
 size_t remove_left_by_dead_owners(const std::string& parent, std::string_view prefix,

@@ -11,6 +11,7 @@
 
 #include "microvm/policy.hpp"
 #include "text_util.hpp"
+#include "microvm/decimal.hpp"
 
 namespace microvm {
 namespace {
@@ -142,17 +143,13 @@ struct HostEntry {
 };
 
 Expected<int> parse_port(std::string_view entry, std::string_view text) {
-    int port = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
-    bool digits_only = !text.empty() && text.size() <= 5 &&
-                       text.find_first_not_of("0123456789") == std::string_view::npos;
-    if (!digits_only || ec != std::errc() || end != text.data() + text.size() || port < 1 ||
-        port > 65535) {
+    const std::optional<int> port = text.size() <= 5 ? parse_decimal<int>(text) : std::nullopt;
+    if (!port || *port < 1 || *port > 65535) {
         return fail(Failure::Kind::InvalidConfig, "host entry " + text::quoted(entry) +
                                                       " has a bad port " + text::quoted(text) +
                                                       " (ports are 1-65535)");
     }
-    return port;
+    return *port;
 }
 
 // Fills out.ip from "ADDR" or, when prefix is given, the range "ADDR/PREFIX"; want_v6 says which
@@ -168,14 +165,12 @@ std::optional<std::string> set_ip(HostEntry& out, std::string_view addr,
     if (prefix) {
         const bool mapped = written_v6 && !ip->v6;
         const int max = mapped || ip->v6 ? 128 : 32;
-        int len = -1;
-        bool digits = !prefix->empty() && prefix->size() <= 3 &&
-                      prefix->find_first_not_of("0123456789") == std::string_view::npos;
-        if (digits) std::from_chars(prefix->data(), prefix->data() + prefix->size(), len);
-        if (!digits || len < 0 || len > max) {
+        const std::optional<int> written = prefix->size() <= 3 ? parse_decimal<int>(*prefix) : std::nullopt;
+        if (!written || *written > max) {
             return "bad prefix length " + text::quoted(*prefix) + " (0-" + std::to_string(max) +
                    ")";
         }
+        int len = *written;
         if (mapped) {
             // ::ffff:a.b.c.d/len covers IPv4 addresses only when len >= 96.
             if (len < 96) return "a range of IPv4-mapped addresses needs a prefix of 96 or more";

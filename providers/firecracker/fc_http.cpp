@@ -7,6 +7,7 @@
 
 #include "firecracker/fc_socket.hpp"
 #include "microvm/http_text.hpp"
+#include "microvm/decimal.hpp"
 
 namespace microvm::firecracker {
 namespace {
@@ -46,13 +47,9 @@ FcExpected<int> parse_status_line(std::string_view line, const std::string& call
 }
 
 FcExpected<size_t> parse_content_length(std::string_view value, const std::string& call) {
-    size_t n = 0;
-    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-    if (value.empty() || ec != std::errc() || end != value.data() + value.size()) {
-        return fc_fail(Kind::Protocol, call,
-                       "malformed Content-Length '" + peer_text(value, 40) + "'");
-    }
-    return n;
+    const std::optional<size_t> n = parse_decimal<size_t>(value);
+    if (!n) return fc_fail(Kind::Protocol, call, "malformed Content-Length '" + peer_text(value, 40) + "'");
+    return *n;
 }
 
 }  // namespace

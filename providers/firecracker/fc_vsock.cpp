@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "firecracker/fc_socket.hpp"
+#include "microvm/decimal.hpp"
 
 namespace microvm::firecracker {
 namespace {
@@ -44,14 +45,12 @@ FcExpected<VsockStream> connect_vsock(const std::string& uds_path, uint32_t port
                                peer_text(line) + "'");
         }
     }
-    uint32_t host_port = 0;
-    std::string_view digits = std::string_view(line).substr(line.size() >= 3 ? 3 : line.size());
-    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), host_port);
-    if (line.rfind("OK ", 0) != 0 || digits.empty() || ec != std::errc() ||
-        end != digits.data() + digits.size()) {
+    const std::string_view digits = std::string_view(line).substr(line.size() >= 3 ? 3 : line.size());
+    const std::optional<uint32_t> host_port = parse_decimal<uint32_t>(digits);
+    if (line.rfind("OK ", 0) != 0 || !host_port) {
         return fc_fail(Kind::Protocol, call, "unexpected answer '" + peer_text(line) + "'");
     }
-    return VsockStream{std::move(fd), host_port};
+    return VsockStream{std::move(fd), *host_port};
 }
 
 }  // namespace microvm::firecracker

@@ -1,5 +1,6 @@
 #include "gvisor/exec_record.hpp"
 #include "host/sys_error.hpp"
+#include "microvm/decimal.hpp"
 
 #include <cerrno>
 #include <charconv>
@@ -44,10 +45,9 @@ std::optional<int> exec_record_errno(std::string_view out, std::string_view nonc
     const size_t space = out.find(' ', kMarker.size());
     if (space == std::string_view::npos || out.size() != space + 1 + nonce.size() + 1) return std::nullopt;
     const std::string_view digits = out.substr(kMarker.size(), space - kMarker.size());
-    int value = 0;
-    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-    if (ec != std::errc() || end != digits.data() + digits.size() || value < 1 || value > 4095) return std::nullopt;
-    return value;
+    const std::optional<int> value = parse_decimal<int>(digits);
+    if (!value || *value < 1 || *value > 4095) return std::nullopt;
+    return *value;
 }
 
 void ExecRecordHold::operator()(OutputStream stream, std::string_view chunk) {

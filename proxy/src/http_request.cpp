@@ -6,6 +6,7 @@
 
 #include "microvm/policy.hpp"
 #include "microvm/http_text.hpp"
+#include "microvm/decimal.hpp"
 
 namespace microvm::proxy {
 namespace {
@@ -24,16 +25,10 @@ bool is_ctl(char c) {
 using http_text::iequals;
 using http_text::trim_ows;
 
-bool all_digits(std::string_view s) {
-    return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos;
-}
-
 std::optional<uint16_t> parse_port(std::string_view s) {
-    if (!all_digits(s) || s.size() > 5) return std::nullopt;
-    unsigned value = 0;
-    std::from_chars(s.data(), s.data() + s.size(), value);
-    if (value < 1 || value > 65535) return std::nullopt;
-    return static_cast<uint16_t>(value);
+    const std::optional<unsigned> value = s.size() <= 5 ? parse_decimal<unsigned>(s) : std::nullopt;
+    if (!value || *value < 1 || *value > 65535) return std::nullopt;
+    return static_cast<uint16_t>(*value);
 }
 
 // The header names a Connection header value lists ("keep-alive, X-Secret").
@@ -208,11 +203,10 @@ struct Parser {
                                  "Content-Length");
             }
             if (iequals(name, "content-length")) {
-                uint64_t n = 0;
-                if (!all_digits(value) || value.size() > 18) return fail(400, "malformed Content-Length");
-                std::from_chars(value.data(), value.data() + value.size(), n);
-                if (content_length && *content_length != n) return fail(400, "conflicting Content-Length headers");
-                content_length = n;
+                const std::optional<uint64_t> n = value.size() <= 18 ? parse_decimal<uint64_t>(value) : std::nullopt;
+                if (!n) return fail(400, "malformed Content-Length");
+                if (content_length && *content_length != *n) return fail(400, "conflicting Content-Length headers");
+                content_length = *n;
             }
             if (iequals(name, "host")) {
                 if (saw_host) return fail(400, "more than one Host header");

@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include "host/paths.hpp"
+#include "microvm/decimal.hpp"
 
 namespace microvm::service {
 
@@ -44,9 +45,10 @@ Expected<ListenSpec> parse_listen(const std::string& text) {
         s.host = rest.substr(0, colon);
         if (s.host.size() > 2 && s.host.front() == '[' && s.host.back() == ']') s.host = s.host.substr(1, s.host.size() - 2);
         std::string port = rest.substr(colon + 1);
-        auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), s.port);
-        if (ec != std::errc() || p != port.data() + port.size() || s.port < 0 || s.port > 65535)
+        const std::optional<int> number = parse_decimal<int>(port);
+        if (!number || *number > 65535)
             return fail(Failure::Kind::InvalidConfig, "--listen " + text + ": bad port '" + port + "'");
+        s.port = *number;
         return s;
     }
     return fail(Failure::Kind::InvalidConfig, "--listen " + text + ": expected unix:PATH or tcp:HOST:PORT");

@@ -5,18 +5,18 @@
 
 #include "host/trusted_state.hpp"
 #include "microvm/security_level.hpp"
+#include "microvm/decimal.hpp"
 
 namespace microvm::cli {
 
 namespace {
 
 Expected<uint64_t> parse_mib(const std::string& s) {
-    uint64_t v = 0;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || p != s.data() + s.size() || v == 0)
+    const std::optional<uint64_t> v = parse_decimal<uint64_t>(s);
+    if (!v || *v == 0)
         return fail(Failure::Kind::InvalidConfig,
                     "--memory: expected a positive number of MiB, got '" + s + "'");
-    return v;
+    return *v;
 }
 
 Expected<double> parse_fraction(const std::string& s) {

@@ -444,7 +444,8 @@ private:
                         next();
                         next();
                         std::optional<uint32_t> low = hex4();
-                        if (low && *low >= 0xDC00 && *low <= 0xDFFF)
+                        if (!low) return fail("invalid \\u escape: expected 4 hex digits", el, ec);
+                        if (*low >= 0xDC00 && *low <= 0xDFFF)
                             cp = 0x10000 + ((*cp - 0xD800) << 10) + (*low - 0xDC00);
                     }
                     if (*cp >= 0xD800 && *cp <= 0xDFFF)

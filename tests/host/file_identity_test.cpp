@@ -9,6 +9,8 @@
 
 #include <filesystem>
 
+#include "support/expectations.hpp"
+
 namespace microvm::host {
 namespace {
 
@@ -36,6 +38,7 @@ TEST_F(FileIdentityTest, AnEntryIsNotWhatItsSymlinkNames) {
 // The attack the service met (red team, 2026-12-07): another mount of a protected directory
 // names it, and what lies in it, by other paths. Judged by identity, the other names are inside.
 TEST_F(FileIdentityTest, AnotherMountOfADirectoryIsWithinIt) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "a bind mount needs root");
     fs::create_directories(dir_ + "/state/session/files");
     fs::create_directories(dir_ + "/elsewhere");
     fs::create_directories(dir_ + "/beside");

@@ -176,6 +176,17 @@ TEST(BuiltinLimits, PeelingAVectorsEndIsInPlace) {
                         "  (dotimes [i 2000] (page i 3)) [(page 0 3) (page 1000 3) (subvec (rest items) 0 2) (drop-last 2499997 (rest items))])");
     ASSERT_TRUE(r.has_value()) << r.error().describe();
     EXPECT_EQ(rtfs::print(*r), "[[0 1 2] [3000 3001 3002] [1 2] [1 2]]");
+    // Nor of a suffix whose storage only it holds (review, 2026-12-07: 40 MB copied first).
+    rtfs::Interpreter temp({.deadline = std::chrono::steady_clock::now() + 10s, .memory_limit_bytes = 64 << 20});
+    auto t = temp.eval("[(count (take 3 (drop 1000 (vec (range 2500000))))) (count (drop-last 2499000 (rest (vec (range 2500000)))))]");
+    ASSERT_TRUE(t.has_value()) << t.error().describe();
+    EXPECT_EQ(rtfs::print(*t), "[3 999]");
+    // A stack grown by one and cut by two each step is linear: shrinking at twice what is left
+    // copied the vector every step (review, 2026-12-07: 50,000 elements 3.5 s).
+    rtfs::Interpreter stack({.deadline = std::chrono::steady_clock::now() + 5s});
+    auto st = stack.eval("(loop [v (vec (range 200000)) i 0] (if (< (count v) 3) i (recur (-> v (conj 1) pop pop) (inc i))))");
+    ASSERT_TRUE(st.has_value()) << st.error().describe();
+    EXPECT_EQ(rtfs::print(*st), "199998");
 }
 
 TEST(BuiltinLimits, UpdatesThroughSharedStorageStayInPlace) {

@@ -2,7 +2,9 @@
 // events, tokens, OpenAPI against the routes.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -394,6 +396,41 @@ TEST_F(ConfinedFiles, FifosAndDirectoriesAreNotRegularFiles) {
     EXPECT_EQ(r.error().http_status, 403);
     ::mkdir((dir_ + "/work/d").c_str(), 0700);
     EXPECT_FALSE(read_whole_beneath(fd_, "d", 100));
+}
+
+// A program holding a lease on a file in its work directory: the daemon's non-blocking open
+// fails with EAGAIN until the kernel breaks the lease (lease-break-time, 45 s), and the open
+// retried it without bound, spinning a daemon thread all that time (review, 2026-12-07). The
+// retries are bounded: the client is told 503 at once.
+TEST_F(ConfinedFiles, ALeasedFileIsBusyNotASpin) {
+    ASSERT_TRUE(write_beneath(fd_, "leased.txt", "data"));
+    const std::string file = dir_ + "/work/leased.txt";
+    int ready[2];
+    ASSERT_EQ(::pipe(ready), 0);
+    const pid_t holder = ::fork();
+    ASSERT_GE(holder, 0);
+    if (holder == 0) {  // the lease holder; SIGIO (the break's notice) would end it
+        ::signal(SIGIO, SIG_IGN);
+        const int fd = ::open(file.c_str(), O_RDONLY);
+        const char ok = fd >= 0 && ::fcntl(fd, F_SETLEASE, F_WRLCK) == 0 ? 'y' : 'n';
+        (void)::write(ready[1], &ok, 1);
+        ::pause();
+        ::_exit(0);
+    }
+    ::close(ready[1]);
+    char ok = 0;
+    ASSERT_EQ(::read(ready[0], &ok, 1), 1);
+    ::close(ready[0]);
+    const auto started = std::chrono::steady_clock::now();
+    auto r = open_beneath(fd_, "leased.txt", 100);
+    const auto took = std::chrono::steady_clock::now() - started;
+    ::kill(holder, SIGKILL);
+    ::waitpid(holder, nullptr, 0);
+    ASSERT_EQ(ok, 'y') << "no write lease could be taken";
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().http_status, 503) << r.error().message;
+    EXPECT_LT(took, std::chrono::seconds(5));
+    EXPECT_EQ(*read_whole_beneath(fd_, "leased.txt", 100), "data");  // the lease gone with its holder
 }
 
 TEST_F(ConfinedFiles, RemoveTreeDoesNotFollowLinksAndHandlesDeepTrees) {

@@ -54,10 +54,14 @@ int open_checked(const std::string& canonical, int flags, mode_t mode) {
     how.flags = static_cast<uint64_t>(flags) | O_CLOEXEC;
     how.mode = (flags & O_CREAT) ? mode : 0;
     how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-    for (;;) {
+    // EAGAIN: a rename raced the lookup, or (O_NONBLOCK) another process holds a lease on the
+    // file, which the kernel breaks after lease-break-time (45 s): bounded, as host/openat2.hpp
+    // bounds it (this library cannot include the host kit), where it spun unbounded (review,
+    // 2026-12-07).
+    for (int attempt = 0;; ++attempt) {
         long fd = ::syscall(SYS_openat2, AT_FDCWD, canonical.c_str(), &how, sizeof how);
         if (fd >= 0) return static_cast<int>(fd);
-        if (errno == EINTR || errno == EAGAIN) continue;
+        if ((errno == EINTR || errno == EAGAIN) && attempt < 16) continue;
         if (errno != ENOSYS && errno != EPERM) return -1;  // EPERM: a seccomp filter's refusal
         break;
     }

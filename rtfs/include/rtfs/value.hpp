@@ -203,7 +203,7 @@ struct SeqObj final : Object {  // List, Vector, Set (a set keeps insertion orde
     void drop_first();
     // Only while the sole owner holds it, with no base: keeps elements [from, to) of the
     // elements, releasing the rest; the storage stays (room in front, capacity behind) unless
-    // it is over twice what is left.
+    // it is over four times what is left.
     void keep(size_t from, size_t to);
     // Only while the sole owner holds it, with no base: x after the elements, the storage's
     // growth accounted (push_in_place, add_member).

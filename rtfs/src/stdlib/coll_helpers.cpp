@@ -218,13 +218,12 @@ Value drop_first_in_place(Value seq, Type as) {
 }
 
 Result<Value> kept_range(Value coll, const Elems& e, size_t from, size_t to) {
-    // A suffix of storage others hold (a (rest v) of a v kept elsewhere) is copied like a shared
-    // collection: the kept elements only, not the whole suffix (40 MB copied for (take 2 (rest
-    // v)); red team, 2026-12-07). One whose storage only it holds owns it after one copy.
-    if (!coll.is_seq() || !coll.unique()) return make_vector(e.slice(from, to));
-    const Value& base = static_cast<const SeqObj*>(coll.object_ptr())->base;
-    if (!base.is_nil() && !base.unique()) return make_vector(e.slice(from, to));
-    RTFS_CHECK(make_own(coll));
+    // A suffix (of (rest v), (drop k v)) is copied like a shared collection: the kept elements
+    // only, never the whole suffix first (40 MB copied for (take 3 (drop 1000 v)), over a 64 MiB
+    // limit; red team and review, 2026-12-07). The copy is the caller's alone, so the next cut
+    // of a loop is in place.
+    if (!coll.is_seq() || !coll.unique() || !static_cast<const SeqObj*>(coll.object_ptr())->base.is_nil())
+        return make_vector(e.slice(from, to));
     auto* o = static_cast<SeqObj*>(coll.object_ptr());
     o->keep(from, to);
     return coll.is(Type::Vector) ? coll : Value::object(Type::Vector, o);  // coll's reference goes

@@ -74,9 +74,10 @@ bool push_front_in_place(Value& seq, Value x);
 Value drop_first_in_place(Value seq, Type as);
 
 // Elements [from, to) of coll (whose elements e are) as a vector. In place, O(what is dropped),
-// when coll is a uniquely owned list or vector whose storage nothing else holds (a loop peeling
-// a vector's end with drop-last, subvec or take copied it every step: 50,000 elements 1.7 s);
-// a copy of the kept elements otherwise. coll is consumed; e must not be used afterwards.
+// when coll is a uniquely owned list or vector with storage of its own (a loop peeling a
+// vector's end with drop-last, subvec or take copied it every step: 50,000 elements 1.7 s);
+// a copy of the kept elements otherwise (a suffix, a shared value). coll is consumed; e must
+// not be used afterwards.
 Result<Value> kept_range(Value coll, const Elems& e, size_t from, size_t to);
 
 // Number of elements, as `count` reports it; a TypeError naming op for a non-collection.

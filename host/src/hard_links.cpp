@@ -13,6 +13,7 @@
 #include "host/sys_error.hpp"
 #include "host/unique_fd.hpp"
 #include "host/dir_stream.hpp"
+#include "host/file_identity.hpp"
 
 namespace microvm::host {
 namespace {
@@ -63,8 +64,7 @@ Expected<void> walk(int dir_fd, const std::string& path, int depth, Walk& w) {
                 return sys_failure("opening " + child, errno);
             }
             // The directory examined, not one swapped in since (from another file system, say).
-            struct stat opened;
-            if (::fstat(sub, &opened) != 0 || opened.st_dev != st.st_dev || opened.st_ino != st.st_ino) {
+            if (identity_of_fd(sub) != identity_of(st)) {
                 ::close(sub);
                 return fail(Failure::Kind::SetupError, child + " was replaced while it was looked through");
             }

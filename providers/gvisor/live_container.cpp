@@ -22,6 +22,7 @@
 #include "host/rootfs.hpp"
 #include "microvm/guest_protocol.hpp"
 #include "microvm/utf8.hpp"
+#include "host/file_identity.hpp"
 
 namespace microvm::gvisor {
 namespace {
@@ -110,9 +111,8 @@ Expected<void> check_request(const host::SandboxRequest& req) {
 // names another process by this pid (red team, 2026-12-05: under `unshare --pid` it named pid 1's).
 Expected<std::string> own_network_namespace_path() {
     const std::string path = "/proc/" + std::to_string(::getpid()) + "/ns/net";
-    struct stat named {}, own {};
-    if (::stat(path.c_str(), &named) != 0 || ::stat("/proc/thread-self/ns/net", &own) != 0 ||
-        named.st_dev != own.st_dev || named.st_ino != own.st_ino)
+    const std::optional<host::FileIdentity> named = host::identity_at(path);
+    if (!named || named != host::identity_at("/proc/thread-self/ns/net"))
         return fail(Failure::Kind::SetupError,
                     "cannot name this process's network namespace for runsc: " + path +
                         " is not it (/proc belongs to another pid namespace); network full needs /proc of this one");

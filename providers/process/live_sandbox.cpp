@@ -18,6 +18,7 @@
 #include "host/sys_error.hpp"
 #include "process/child_report.hpp"
 #include "process/sandbox_report.hpp"
+#include "host/file_identity.hpp"
 
 namespace microvm::process {
 namespace {
@@ -115,10 +116,7 @@ bool LiveSandbox::binds_unchanged() const {
     for (size_t i = 0; i < plan.mount_count; ++i) {
         const ChildMount& m = plan.mounts[i];
         if (m.kind != ChildMount::kBind || !m.source) continue;
-        struct stat st;
-        if (::lstat(m.source, &st) != 0 || st.st_dev != m.source_dev || st.st_ino != m.source_ino) {
-            return false;
-        }
+        if (host::identity_of_entry(m.source) != host::FileIdentity{m.source_dev, m.source_ino}) return false;
     }
     return true;
 }

@@ -130,8 +130,7 @@ Expected<UniqueFd> open_checked_source(const std::string& real_path, const FileI
         }
         return sys_failure("opening bind source " + real_path, errno);
     }
-    struct stat st;
-    if (::fstat(src.get(), &st) != 0 || identity_of(st) != identity) {
+    if (identity_of_fd(src.get()) != identity) {
         return fail(Failure::Kind::SetupError, replaced);
     }
     return src;

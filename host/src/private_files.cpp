@@ -62,9 +62,9 @@ bool private_to(std::optional<std::string> real, const std::optional<FileIdentit
 
 bool reaches_private(int fd, int from) {
     if (!g_any) return false;
-    struct stat st;
-    if (::fstat(fd, &st) != 0) return true;  // cannot tell: refused
-    return private_to(fd_real_path(fd), identity_of(st), from);
+    const std::optional<FileIdentity> identity = identity_of_fd(fd);
+    if (!identity) return true;  // cannot tell: refused
+    return private_to(fd_real_path(fd), identity, from);
 }
 
 bool names_private(int parent, const std::string& name, int from) {

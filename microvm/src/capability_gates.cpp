@@ -7,7 +7,6 @@
 
 namespace microvm {
 
-
 rtfs::host::NetworkGate network_gate(const NetworkPolicy& policy) {
     return [policy](const std::string& host, int port) -> std::optional<std::string> {
         if (policy.permits(host, port)) return std::nullopt;

@@ -23,9 +23,10 @@ namespace {
 constexpr uint64_t kResolve =
     RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
 
-// A program's lease on a file makes a non-blocking open fail with EAGAIN until the kernel breaks
-// it (lease-break-time, 45 s), as renames racing a lookup do: the retries are bounded
-// (host/openat2.hpp), where this loop spun a daemon thread for as long (review, 2026-12-07).
+// A lease on a file (its owner's, on the host: no sandbox may take one) makes a non-blocking open
+// fail with EAGAIN until the kernel breaks it (lease-break-time, 45 s), as renames racing a
+// lookup do: the retries are bounded (host/openat2.hpp), where this loop spun a daemon thread
+// for as long (review, 2026-12-07).
 int openat2_beneath(int dir_fd, const std::string& path, uint64_t flags, uint64_t mode) {
     return host::openat2_fd(dir_fd, path.c_str(), flags | O_CLOEXEC, mode, kResolve);
 }
@@ -39,8 +40,8 @@ ApiError refused(const std::string& path, int err) {
         return ApiError{403, "path_refused", path + ": refused (" + host::errno_text(err) + ")"};
     if (err == ENAMETOOLONG)  // a file system whose names are shorter than NAME_MAX
         return ApiError{400, "bad_path", path + ": " + host::errno_text(err)};
-    if (err == EAGAIN)  // a lease a sandbox holds on the file, or renames racing every attempt
-        return ApiError{503, "busy", path + ": busy (leased by a program, or renamed during the lookup); try again"};
+    if (err == EAGAIN)  // a lease on the file, or renames racing every attempt
+        return ApiError{503, "busy", path + ": busy (leased, or renamed during the lookup); try again"};
     if (err == ENOSPC || err == EDQUOT)
         return ApiError{507, "insufficient_storage", path + ": the sandbox's disk is full (" + host::errno_text(err) + ")"};
     return ApiError{500, "io_error", path + ": " + host::errno_text(err)};

@@ -217,7 +217,7 @@ Value drop_first_in_place(Value seq, Type as) {
     return seq.is(as) ? seq : Value::object(as, o);  // seq's reference goes when it returns
 }
 
-Result<Value> kept_range(Value coll, const Elems& e, size_t from, size_t to) {
+Value kept_range(Value coll, const Elems& e, size_t from, size_t to) {
     // A suffix (of (rest v), (drop k v)) is copied like a shared collection: the kept elements
     // only, never the whole suffix first (40 MB copied for (take 3 (drop 1000 v)), over a 64 MiB
     // limit; red team and review, 2026-12-07). The copy is the caller's alone, so the next cut

@@ -78,7 +78,7 @@ Value drop_first_in_place(Value seq, Type as);
 // vector's end with drop-last, subvec or take copied it every step: 50,000 elements 1.7 s);
 // a copy of the kept elements otherwise (a suffix, a shared value). coll is consumed; e must
 // not be used afterwards.
-Result<Value> kept_range(Value coll, const Elems& e, size_t from, size_t to);
+Value kept_range(Value coll, const Elems& e, size_t from, size_t to);
 
 // Number of elements, as `count` reports it; a TypeError naming op for a non-collection.
 Result<size_t> count_of(const char* op, const Value& coll);

@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "support/expectations.hpp"
+#include "support/host_files.hpp"
 
 namespace microvm::host {
 namespace {
@@ -18,13 +19,8 @@ namespace fs = std::filesystem;
 
 class FileIdentityTest : public ::testing::Test {
   protected:
-    void SetUp() override {
-        char tmpl[] = "/tmp/file-identity-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        dir_ = tmpl;
-    }
-    void TearDown() override { fs::remove_all(dir_); }
-    std::string dir_;
+    testsupport::HostDir scratch_{"file-identity"};
+    const std::string dir_ = scratch_.path();
 };
 
 TEST_F(FileIdentityTest, AnEntryIsNotWhatItsSymlinkNames) {

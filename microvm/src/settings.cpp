@@ -12,6 +12,7 @@
 
 #include "microvm/factory.hpp"
 #include "microvm/trusted_path.hpp"
+#include "rtfs/host/unique_fd.hpp"
 #include "text_util.hpp"
 
 namespace microvm {
@@ -70,36 +71,15 @@ Expected<Settings> load_settings_file(const std::string& path) {
     if (!exists(path)) return cannot(std::strerror(errno));
     // A sandbox with write access somewhere must not be able to plant settings there.
     RTFS_TRY(std::string real, trusted_real_path(path, "settings file"));
-    const int fd = ::open(real.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) return cannot(std::strerror(errno));
-    std::string text;
-    struct stat st;
-    bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-    if (!ok) {
-        ::close(fd);
-        return cannot("not a regular file");
-    }
-    if (static_cast<std::uintmax_t>(st.st_size) > kMaxSettingsBytes) {
-        ::close(fd);
-        return cannot("larger than 16 MiB");
-    }
-    char buf[8192];
-    for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            ok = n == 0;
-            break;
-        }
-        text.append(buf, static_cast<size_t>(n));
-        if (text.size() > kMaxSettingsBytes) {
-            ok = false;
-            break;
-        }
-    }
-    ::close(fd);
-    if (!ok) return cannot("read failed");
-    RTFS_TRY(Settings settings, parse_settings(text, path));
+    const rtfs::host::UniqueFd fd(::open(real.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+    if (!fd.valid()) return cannot(std::strerror(errno));
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return cannot("not a regular file");
+    if (static_cast<std::uintmax_t>(st.st_size) > kMaxSettingsBytes) return cannot("larger than 16 MiB");
+    // Bounded again while reading: the file may grow after the fstat.
+    std::optional<std::string> text = rtfs::host::read_to_end(fd.get(), kMaxSettingsBytes);
+    if (!text) return cannot("read failed or larger than 16 MiB");
+    RTFS_TRY(Settings settings, parse_settings(*text, path));
     settings.source_file = path;
     return settings;
 }

@@ -28,14 +28,13 @@ std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 // $HOME, where it is a directory of this user's that no one else may write. A root REPL started
 // with another user's HOME (sudo -E, su -m) wrote its history through whatever link that user
 // left as .rtfs_history (onto /etc/passwd, say; red team, 2026-12-06): it keeps none there.
-int open_home() {
+host::UniqueFd open_home() {
     const char* home = std::getenv("HOME");
-    if (!home || !*home) return -1;
-    const int fd = ::open(home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (!home || !*home) return {};
+    host::UniqueFd fd(::open(home, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     struct stat st;
-    if (fd >= 0 && ::fstat(fd, &st) == 0 && st.st_uid == ::geteuid() && (st.st_mode & 022) == 0) return fd;
-    if (fd >= 0) ::close(fd);
-    return -1;
+    if (fd.valid() && ::fstat(fd.get(), &st) == 0 && st.st_uid == ::geteuid() && (st.st_mode & 022) == 0) return fd;
+    return {};
 }
 
 }  // namespace
@@ -45,30 +44,26 @@ LineReader::LineReader() : interactive_(isatty(STDIN_FILENO) != 0) {
     using_history();
     stifle_history(kHistoryEntries);
     home_fd_ = open_home();
-    if (home_fd_ < 0) return;
+    if (!home_fd_.valid()) return;
     // Only a regular file of this user's, never through a link.
-    const int fd = ::openat(home_fd_, kHistoryName, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    const host::UniqueFd fd(::openat(home_fd_.get(), kHistoryName, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
     struct stat st;
-    if (fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == ::geteuid()) {
-        read_history(fd_path(fd).c_str());
+    if (fd.valid() && ::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == ::geteuid()) {
+        read_history(fd_path(fd.get()).c_str());
     }
-    if (fd >= 0) ::close(fd);
 }
 
 LineReader::~LineReader() {
-    if (home_fd_ < 0) return;
+    if (!home_fd_.valid()) return;
     // Written to a new file of its own and renamed over the old name: a link planted there is
     // replaced, never followed.
+    const int home = home_fd_.get();
     const std::string temp = std::string(kHistoryName) + ".new." + std::to_string(::getpid());
-    const int fd = ::openat(home_fd_, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-        const bool written = write_history(fd_path(fd).c_str()) == 0;
-        ::close(fd);
-        if (!written || ::renameat(home_fd_, temp.c_str(), home_fd_, kHistoryName) != 0) {
-            ::unlinkat(home_fd_, temp.c_str(), 0);
-        }
-    }
-    ::close(home_fd_);
+    host::UniqueFd fd(::openat(home, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd.valid()) return;
+    const bool written = write_history(fd_path(fd.get()).c_str()) == 0;
+    fd.reset();
+    if (!written || ::renameat(home, temp.c_str(), home, kHistoryName) != 0) ::unlinkat(home, temp.c_str(), 0);
 }
 
 std::optional<std::string> LineReader::read_line(const char* prompt) {

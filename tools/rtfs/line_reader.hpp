@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 
+#include "rtfs/host/unique_fd.hpp"
+
 namespace rtfs::cli {
 
 class LineReader {
@@ -21,7 +23,7 @@ class LineReader {
 
   private:
     bool interactive_;
-    int home_fd_ = -1;  // $HOME, opened once and checked: where the history is, if anywhere
+    rtfs::host::UniqueFd home_fd_;  // $HOME, opened once and checked: where the history is, if anywhere
 };
 
 }  // namespace rtfs::cli

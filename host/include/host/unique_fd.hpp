@@ -12,33 +12,13 @@
 #include <utility>
 
 #include "microvm/error.hpp"
+#include "rtfs/host/unique_fd.hpp"
 
 namespace microvm::host {
 
-class UniqueFd {
-  public:
-    UniqueFd() = default;
-    explicit UniqueFd(int fd) : fd_(fd) {}
-    UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
-    UniqueFd& operator=(UniqueFd&& other) noexcept {
-        if (this != &other) reset(other.release());
-        return *this;
-    }
-    UniqueFd(const UniqueFd&) = delete;
-    UniqueFd& operator=(const UniqueFd&) = delete;
-    ~UniqueFd() { reset(); }
-
-    int get() const { return fd_; }
-    bool valid() const { return fd_ >= 0; }
-    int release() { return std::exchange(fd_, -1); }
-    void reset(int fd = -1) {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = fd;
-    }
-
-  private:
-    int fd_ = -1;
-};
+// One descriptor type and one bounded read for every layer (rtfs/host/unique_fd.hpp).
+using rtfs::host::UniqueFd;
+using rtfs::host::read_to_end;
 
 struct Pipe {
     UniqueFd read;
@@ -49,8 +29,6 @@ struct Pipe {
 Expected<Pipe> make_pipe(int extra_flags = 0);
 // Sets O_NONBLOCK on one descriptor.
 Expected<void> set_nonblocking(int fd);
-// Everything left to read from fd; nothing when a read fails or the data exceeds max_bytes.
-std::optional<std::string> read_to_end(int fd, size_t max_bytes = SIZE_MAX);
 // Writes all of data to fd: a write cut short or interrupted goes on, and a non-blocking fd (a
 // pipe or terminal shared with a parent that set O_NONBLOCK) is waited for, never dropped. False
 // with errno set when a write fails. Async-signal-safe (write and poll only): usable in a child

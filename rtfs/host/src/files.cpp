@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "capabilities.hpp"
+#include "rtfs/host/unique_fd.hpp"
 
 namespace rtfs::host {
 
@@ -19,20 +20,6 @@ namespace {
 constexpr const char* kRead = "ccos.io.read-file";
 constexpr const char* kWrite = "ccos.io.write-file";
 constexpr const char* kExists = "ccos.io.file-exists";
-
-class UniqueFd {
-  public:
-    explicit UniqueFd(int fd) : fd_(fd) {}
-    ~UniqueFd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    UniqueFd(const UniqueFd&) = delete;
-    UniqueFd& operator=(const UniqueFd&) = delete;
-    int get() const { return fd_; }
-
-  private:
-    int fd_;
-};
 
 // What the file gate judges: the absolute path with the symlinks of its existing part resolved.
 std::string resolved_path(const std::string& path) {

@@ -27,9 +27,6 @@ rtfs::Unexpected<Failure> qmp_error(const std::string& what) {
     return fail(Failure::Kind::SetupError, "QMP: " + what);
 }
 
-bool wait_for(int fd, short events, Clock::time_point deadline) {
-    return host::wait_fd(fd, events, deadline) == host::FdWait::Ready;
-}
 
 }  // namespace
 
@@ -58,7 +55,7 @@ Expected<nlohmann::json> QmpClient::next_reply(Clock::time_point deadline) {
         }
         scanned = buffered_.size();
         if (buffered_.size() > kMaxReplyBytes) return qmp_error("reply too large");
-        if (!wait_for(fd_.get(), POLLIN, deadline)) return qmp_error("no reply in time");
+        if (!host::fd_ready(fd_.get(), POLLIN, deadline)) return qmp_error("no reply in time");
         char buf[8192];
         ssize_t n = ::read(fd_.get(), buf, sizeof buf);
         if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
@@ -74,7 +71,7 @@ Expected<nlohmann::json> QmpClient::execute(const std::string& command, const nl
     std::string text = req.dump() + "\n";
     size_t sent = 0;
     while (sent < text.size()) {
-        if (!wait_for(fd_.get(), POLLOUT, deadline)) return qmp_error(command + ": cannot send in time");
+        if (!host::fd_ready(fd_.get(), POLLOUT, deadline)) return qmp_error(command + ": cannot send in time");
         iovec iov{text.data() + sent, text.size() - sent};
         msghdr msg{};
         msg.msg_iov = &iov;

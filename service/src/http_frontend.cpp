@@ -23,13 +23,14 @@
 #include <thread>
 
 #include "host/fd_wait.hpp"
-#include "host/local_route.hpp"
 #include "microvm/json_output.hpp"
-#include "microvm/trusted_path.hpp"
 #include "service/confined_files.hpp"
 #include "service/hangup_watcher.hpp"
 #include "service/openapi.hpp"
 #include "service/tokens.hpp"
+#include "conn_stream.hpp"
+#include "peer_address.hpp"
+#include "tls_context.hpp"
 #include "host/output_relay.hpp"
 #include "service/stream_events.hpp"
 
@@ -42,13 +43,9 @@ struct HttpFrontend::Listener {
     ListenSpec spec;
     host::UniqueFd fd;
     std::optional<TokenSet> tokens;
-    std::unique_ptr<SSL_CTX, void (*)(SSL_CTX*)> tls{nullptr, SSL_CTX_free};
+    TlsContext tls{nullptr, SSL_CTX_free};
     std::thread thread;
 };
-
-namespace {
-class ConnStream;
-}
 
 struct HttpFrontend::Connection {
     host::UniqueFd fd;
@@ -84,30 +81,8 @@ namespace {
 // process_request, on our thread).
 thread_local HttpFrontend::Connection* tl_conn = nullptr;
 
-// Waits until fd is ready for events or the deadline passes.
-bool wait_fd(int fd, short events, Clock::time_point deadline) {
-    return host::wait_fd(fd, events, deadline) == host::FdWait::Ready;  // or an error the next call reports
-}
-
-// One TLS operation (SSL_accept, SSL_read, SSL_write) on a non-blocking socket, waiting for
-// the socket between its steps until the deadline: a client that trickles a record a byte at a
-// time is cut at the deadline, not kept alive by each byte as a per-recv timeout would.
-template <class Op>
-int ssl_until(SSL* ssl, int fd, Clock::time_point deadline, Op op) {
-    for (;;) {
-        ERR_clear_error();  // SSL_get_error reads the thread's error queue: only this op's errors
-        const int n = op();
-        if (n > 0) return n;
-        const int err = SSL_get_error(ssl, n);
-        if (err == SSL_ERROR_WANT_READ ? wait_fd(fd, POLLIN, deadline)
-                                       : err == SSL_ERROR_WANT_WRITE && wait_fd(fd, POLLOUT, deadline))
-            continue;
-        return err == SSL_ERROR_ZERO_RETURN ? 0 : -1;
-    }
-}
-
 // The TLS handshake of a connection of a TLS listener, on its socket made non-blocking (every
-// later TLS step waits in wait_fd against a deadline too); c.ssl is left null when it failed or
+// later TLS step waits in host::fd_ready against a deadline too); c.ssl is left null when it failed or
 // did not end by the deadline: a client that stalls or trickles in it is dropped.
 bool accept_tls(HttpFrontend::Connection& c, SSL_CTX* tls, Clock::time_point deadline) {
     const int fd = c.fd.get();
@@ -120,204 +95,6 @@ bool accept_tls(HttpFrontend::Connection& c, SSL_CTX* tls, Clock::time_point dea
     c.ssl.reset();
     return false;
 }
-
-// A socket (or TLS on it) whose reads all share one deadline: the end of the current request.
-// Reads are buffered (httplib reads a request's lines a byte at a time), and the status line
-// and headers of a response with a length wait for its body so that both leave in one send:
-// the client wakes once. A response without a length (streamed) or an interim "100 Continue"
-// is sent at once.
-class ConnStream : public httplib::Stream {
-  public:
-    ConnStream(int fd, SSL* ssl, std::chrono::milliseconds write_timeout, std::string ip, int port)
-        : fd_(fd), ssl_(ssl), write_timeout_(write_timeout), ip_(std::move(ip)), port_(port) {}
-    void set_deadline(Clock::time_point d) { deadline_ = d; }
-    // Writes of the current response fail past this point, however steadily the client reads.
-    void set_write_deadline(Clock::time_point d) { write_deadline_ = d; }
-    // Bytes of a next (pipelined) request already read from the socket.
-    bool has_buffered() const { return in_pos_ < in_.size() || (ssl_ && SSL_pending(ssl_) > 0); }
-    // Sends held headers of a response that had no body (a HEAD, or a length of 0).
-    bool flush() {
-        if (held_.empty()) return true;
-        std::string out = std::move(held_);
-        held_.clear();
-        return send_all(out.data(), out.size());
-    }
-
-    bool is_readable() const override { return has_buffered() || wait_fd(fd_, POLLIN, deadline_); }
-    bool is_writable() const override {
-        for (;;) {
-            const int ms = host::poll_timeout_ms(write_by());
-            if (ms == 0) return false;
-            pollfd p{fd_, POLLOUT, 0};
-            const int rc = ::poll(&p, 1, ms);
-            if (rc < 0 && errno == EINTR) continue;
-            return rc > 0 && !(p.revents & (POLLERR | POLLHUP));
-        }
-    }
-    // The rest of the current request may hand out at most `bytes` more (its head, whose number
-    // of header lines httplib does not bound, or a chunked body, whose length is known only at
-    // its end); past it reads fail and cap_hit() says why.
-    void cap_reads(size_t bytes) { cap_ = bytes; }
-    void uncap() {
-        cap_.reset();
-        cap_hit_ = false;
-    }
-    bool cap_hit() const { return cap_hit_; }
-
-    ssize_t read(char* ptr, size_t size) override {
-        if (cap_) {
-            if (*cap_ == 0) {
-                cap_hit_ = true;
-                return -1;
-            }
-            size = std::min(size, *cap_);
-        }
-        const ssize_t n = read_uncapped(ptr, size);
-        if (cap_ && n > 0) *cap_ -= static_cast<size_t>(n);
-        return n;
-    }
-    ssize_t read_uncapped(char* ptr, size_t size) {
-        if (in_pos_ == in_.size()) {
-            if (!is_readable()) return -1;
-            if (size >= kReadBuffer) return read_socket(ptr, size);  // a large body read: no copy
-            in_.resize(kReadBuffer);
-            ssize_t n = read_socket(in_.data(), in_.size());
-            in_.resize(n > 0 ? static_cast<size_t>(n) : 0);
-            in_pos_ = 0;
-            if (n <= 0) return n;
-        }
-        const size_t n = std::min(size, in_.size() - in_pos_);
-        std::memcpy(ptr, in_.data() + in_pos_, n);
-        in_pos_ += n;
-        return static_cast<ssize_t>(n);
-    }
-    ssize_t write(const char* ptr, size_t size) override {
-        const std::string_view data(ptr, size);
-        if (held_.empty() && is_header_block_with_length(data)) {
-            held_.assign(data);
-            return static_cast<ssize_t>(size);
-        }
-        if (!held_.empty()) {
-            const std::string head = std::move(held_);
-            held_.clear();
-            return send_both(head, data) ? static_cast<ssize_t>(size) : -1;
-        }
-        return send_some(ptr, size);
-    }
-    void get_remote_ip_and_port(std::string& ip, int& port) const override {
-        ip = ip_;
-        port = port_;
-    }
-    void get_local_ip_and_port(std::string& ip, int& port) const override {
-        ip.clear();
-        port = 0;
-    }
-    socket_t socket() const override { return fd_; }
-
-  private:
-    static constexpr size_t kReadBuffer = 4096;
-    static constexpr size_t kCoalesceAtMost = 64 << 10;  // TLS: a larger body is not copied
-    static constexpr size_t kTlsWriteChunk = 64 << 10;   // TLS: bytes per SSL_write (send_some)
-
-    // httplib writes a response's status line and headers in one call, then its body.
-    static bool is_header_block_with_length(std::string_view d) {
-        return d.size() < 16384 && d.starts_with("HTTP/1.1 ") && !d.starts_with("HTTP/1.1 1") &&
-               d.ends_with("\r\n\r\n") && d.find("\r\nContent-Length: ") != std::string_view::npos;
-    }
-    ssize_t read_socket(char* ptr, size_t size) {
-        if (ssl_) {
-            const int len = static_cast<int>(std::min<size_t>(size, INT32_MAX));
-            return ssl_until(ssl_, fd_, deadline_, [&] { return SSL_read(ssl_, ptr, len); });
-        }
-        for (;;) {
-            ssize_t n = ::recv(fd_, ptr, size, 0);
-            if (n < 0 && errno == EINTR) continue;
-            return n;
-        }
-    }
-    // Each call waits at most write_timeout_ for the client to take some bytes: a client that
-    // stops reading is dropped then, one that reads slowly is not. So a send never blocks (a
-    // blocking send of a large reply waited for as long as the client pleased, holding the
-    // connection's thread), and a TLS write goes in records of at most kTlsWriteChunk, each with
-    // the deadline of its own (one SSL_write of a whole reply had one deadline for all of it).
-    ssize_t send_some(const char* ptr, size_t size) {
-        if (Clock::now() >= write_deadline_) {
-            errno = ETIMEDOUT;
-            return -1;
-        }
-        if (ssl_) {
-            const int len = static_cast<int>(std::min(size, kTlsWriteChunk));
-            const int n = ssl_until(ssl_, fd_, write_by(), [&] { return SSL_write(ssl_, ptr, len); });
-            return n > 0 ? n : -1;
-        }
-        for (;;) {
-            const ssize_t n = ::send(fd_, ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
-            if (n >= 0 || !retry_send()) return n;
-        }
-    }
-    // After a send that failed: whether to try again (interrupted, or the socket was full and
-    // the client took bytes within the write timeout).
-    bool retry_send() const {
-        if (errno == EINTR) return true;
-        return (errno == EAGAIN || errno == EWOULDBLOCK) && wait_fd(fd_, POLLOUT, write_by());
-    }
-    // How long the next write may wait for the client: write_timeout_, cut at write_deadline_.
-    Clock::time_point write_by() const { return std::min(Clock::now() + write_timeout_, write_deadline_); }
-    // The held headers and the first body write together, without copying the body: one
-    // sendmsg of both on a plain socket; over TLS one record stream, a small body copied.
-    bool send_both(std::string_view head, std::string_view body) {
-        if (ssl_) {
-            if (body.size() > kCoalesceAtMost) return send_all(head.data(), head.size()) && send_all(body.data(), body.size());
-            std::string out;
-            out.reserve(head.size() + body.size());
-            out.append(head).append(body);
-            return send_all(out.data(), out.size());
-        }
-        iovec iov[2] = {{const_cast<char*>(head.data()), head.size()}, {const_cast<char*>(body.data()), body.size()}};
-        size_t first = 0;
-        for (;;) {
-            while (first < 2 && iov[first].iov_len == 0) ++first;
-            if (first == 2) break;
-            msghdr msg{};
-            msg.msg_iov = iov + first;
-            msg.msg_iovlen = 2 - first;
-            if (Clock::now() >= write_deadline_) return false;
-            ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);  // as in send_some
-            if (n < 0 && retry_send()) continue;
-            if (n <= 0) return false;
-            for (auto left = static_cast<size_t>(n); left > 0 && first < 2;) {
-                const size_t taken = std::min(left, iov[first].iov_len);
-                iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + taken;
-                iov[first].iov_len -= taken;
-                left -= taken;
-                if (iov[first].iov_len == 0) ++first;
-            }
-        }
-        return true;
-    }
-    bool send_all(const char* ptr, size_t size) {
-        while (size > 0) {
-            ssize_t n = send_some(ptr, size);
-            if (n <= 0) return false;
-            ptr += n;
-            size -= static_cast<size_t>(n);
-        }
-        return true;
-    }
-
-    int fd_;
-    SSL* ssl_;
-    std::chrono::milliseconds write_timeout_;
-    std::string ip_;
-    int port_;
-    Clock::time_point deadline_ = Clock::now();
-    Clock::time_point write_deadline_ = Clock::time_point::max();
-    std::string in_;     // read ahead from the socket
-    size_t in_pos_ = 0;  // in_[in_pos_..] not handed out yet
-    std::string held_;   // a response's headers waiting for its body
-    std::optional<size_t> cap_;  // bytes the current request may still read
-    bool cap_hit_ = false;
-};
 
 // The request line and headers together: httplib reads them before any handler (and so before
 // the token is checked) and bounds only each line (8 KiB), not their number.
@@ -403,13 +180,6 @@ std::string pattern_of(const std::string& openapi_path) {
     return out;
 }
 
-std::string ssl_error() {
-    unsigned long e = ERR_get_error();
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    return buf;
-}
-
 // Requests whose framing a front end behind a proxy could read differently from httplib (request
 // smuggling), or whose body httplib would read without a bound: refused before any of the body
 // is read. Ranges: only one, and only of a file download (httplib builds every part in memory).
@@ -439,70 +209,6 @@ std::optional<ApiError> framing_refusal(const httplib::Request& req) {
             return ApiError{416, "range_not_satisfiable", "only one range, of a file download, is served"};
     }
     return std::nullopt;
-}
-
-// A TCP end's address as the family it really is: an IPv4-mapped address (a dual-stack
-// listener's IPv4 client) as IPv4, so that every test below sees one form.
-struct IpAddress {
-    int family = AF_UNSPEC;
-    unsigned char bytes[16] = {};  // 4 of them for AF_INET, network order
-    unsigned scope = 0;            // a link-local IPv6 address's interface (sin6_scope_id)
-};
-
-IpAddress ip_address(const sockaddr_storage& ss) {
-    IpAddress ip;
-    if (ss.ss_family == AF_INET) {
-        ip.family = AF_INET;
-        std::memcpy(ip.bytes, &reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr, 4);
-    } else if (ss.ss_family == AF_INET6) {
-        const in6_addr& a = reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr;
-        const bool mapped = IN6_IS_ADDR_V4MAPPED(&a);
-        ip.scope = mapped ? 0 : reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_scope_id;
-        ip.family = mapped ? AF_INET : AF_INET6;
-        std::memcpy(ip.bytes, mapped ? a.s6_addr + 12 : a.s6_addr, mapped ? 4 : 16);
-    }
-    return ip;
-}
-
-bool is_loopback(const IpAddress& ip) {
-    if (ip.family == AF_INET) return ip.bytes[0] == 127;
-    return ip.family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(reinterpret_cast<const in6_addr*>(ip.bytes));
-}
-
-// Whether a TCP client connects from this host: to or from a loopback address, or from any
-// address the kernel delivers here (a local user may bind any of them as its source: the
-// interfaces' own, and every address of a range routed `local`), however a dual-stack listener
-// spells it. A link-local address is judged on the link it came by: a router's fe80::1 is not
-// this host's because one of this host's other links has fe80::1 too (a review, 2026-12-05).
-bool from_this_host(int fd, const IpAddress& remote) {
-    sockaddr_storage local{};
-    socklen_t len = sizeof local;
-    if (is_loopback(remote) ||
-        (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0 && is_loopback(ip_address(local))))
-        return true;
-    if (remote.family != AF_INET && remote.family != AF_INET6) return false;
-    int error = 0;
-    const std::optional<int> route = host::route_type(remote.family, remote.bytes, &error, remote.scope);
-    return route && host::delivered_here(*route) != nullptr;
-}
-
-// Whose connections a TCP client's count among (max_connections_per_peer): its IPv4 address,
-// but every client of this host as one (any local user may connect from any address of
-// 127.0.0.0/8, or from any address the host's routes deliver here); an IPv6 client's /64, a
-// host's usual share (an IPv4-mapped address as IPv4).
-std::string peer_address(int fd, const sockaddr_storage& ss) {
-    const IpAddress ip = ip_address(ss);
-    if (from_this_host(fd, ip)) return "ip:this-host";
-    char text[INET6_ADDRSTRLEN] = "";
-    if (ip.family == AF_INET) {
-        ::inet_ntop(AF_INET, ip.bytes, text, sizeof text);
-        return std::string("ip:") + text;
-    }
-    if (ip.family != AF_INET6) return "ip:?";
-    unsigned char prefix[16] = {};
-    std::memcpy(prefix, ip.bytes, 8);
-    ::inet_ntop(AF_INET6, prefix, text, sizeof text);
-    return std::string("ip:") + text + "/64";
 }
 
 // The answer to a connection turned away before anything of it is read.
@@ -790,22 +496,7 @@ Expected<void> HttpFrontend::add_listener(const ListenSpec& spec, std::optional<
     l->spec = spec;
     l->tokens = std::move(tokens);
     if (tls) {
-        l->tls.reset(SSL_CTX_new(TLS_server_method()));
-        SSL_CTX* ctx = l->tls.get();
-        if (!ctx) return fail(Failure::Kind::SetupError, "TLS: " + ssl_error());
-        SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-        SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
-        if (SSL_CTX_use_certificate_chain_file(ctx, tls->cert_file.c_str()) != 1)
-            return fail(Failure::Kind::SetupError, "TLS certificate " + tls->cert_file + ": " + ssl_error());
-        // A file of root's or this user's, in directories only they may change (a sticky /tmp
-        // aside, as for --state-dir), readable by nobody else: it was loaded whatever its owner
-        // and mode.
-        RTFS_TRY(const std::string key_real, owned_real_path(tls->key_file, "TLS key"));
-        RTFS_CHECK(check_private_file(key_real, tls->key_file, "TLS key"));
-        if (SSL_CTX_use_PrivateKey_file(ctx, key_real.c_str(), SSL_FILETYPE_PEM) != 1)
-            return fail(Failure::Kind::SetupError, "TLS key " + tls->key_file + ": " + ssl_error());
-        if (SSL_CTX_check_private_key(ctx) != 1)
-            return fail(Failure::Kind::SetupError, "TLS key " + tls->key_file + " does not match the certificate");
+        RTFS_TRY(l->tls, make_tls_context(*tls));
     }
     RTFS_TRY(l->fd, open_listener(spec));
     listeners_.push_back(std::move(l));
@@ -1002,7 +693,7 @@ void HttpFrontend::serve(std::unique_ptr<Connection> c) {
         };
         for (size_t n = 0; n < options_.keep_alive_max && !stopping_; ++n) {
             // Idle between requests for at most keep_alive_timeout; then the request has its deadline.
-            if (n > 0 && !strm.has_buffered() && !wait_fd(fd, POLLIN, Clock::now() + options_.keep_alive_timeout))
+            if (n > 0 && !strm.has_buffered() && !host::fd_ready(fd, POLLIN, Clock::now() + options_.keep_alive_timeout))
                 break;
             strm.set_deadline(Clock::now() + options_.request_timeout);
             strm.set_write_deadline(Clock::time_point::max());

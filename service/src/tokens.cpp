@@ -1,33 +1,16 @@
 #include "service/tokens.hpp"
 
-#include <sys/stat.h>
-
-#include <fstream>
-#include <sstream>
-
+#include "microvm/private_file.hpp"
 #include "microvm/token_file.hpp"
 #include "microvm/trusted_path.hpp"
 #include "service/digest.hpp"
 
 namespace microvm::service {
 
-Expected<void> check_private_file(const std::string& real, const std::string& given, const std::string& what) {
-    struct stat st {};
-    if (::stat(real.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
-        return fail(Failure::Kind::SetupError, what + " " + given + " is not a regular file");
-    if (st.st_mode & 077)
-        return fail(Failure::Kind::SetupError, what + " " + given + " is readable by group or others; chmod 600 it");
-    return Ok{};
-}
-
 Expected<TokenSet> TokenSet::load(const std::string& path) {
-    RTFS_TRY(std::string real, trusted_real_path(path, "token file"));
-    RTFS_CHECK(check_private_file(real, path, "token file"));
-    std::ifstream in(real);
-    if (!in) return fail(Failure::Kind::SetupError, "token file " + path + " cannot be read");
-    std::stringstream text;
-    text << in.rdbuf();
-    return parse(text.str(), "token file " + path);
+    RTFS_TRY(const std::string real, trusted_real_path(path, "token file"));
+    RTFS_TRY(const std::string text, read_private_file(real, "token file " + path, kMaxTokenFileBytes));
+    return parse(text, "token file " + path);
 }
 
 // Messages name the line, never the secret (the daemon's stderr may be collected elsewhere).

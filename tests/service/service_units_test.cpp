@@ -16,7 +16,9 @@
 #include <thread>
 
 #include "support/expectations.hpp"
+#include "support/trusted_temp.hpp"
 #include "harness.hpp"
+#include "microvm/token_file.hpp"
 #include "service/admission.hpp"
 #include "service/audit_log.hpp"
 #include "service/confined_files.hpp"
@@ -491,6 +493,36 @@ TEST(Tokens, TokenFileMustBePrivate) {
     ::chmod(path.c_str(), 0600);
     // /tmp is not a trusted place for it (others can write there), whatever the file's mode.
     EXPECT_FALSE(TokenSet::load(path));
+    microvm::host::remove_tree(dir);
+}
+
+// The daemon reads its token file as the CLI does (microvm/private_file.hpp): in a trusted place,
+// private, and at most kMaxTokenFileBytes (it read any size into memory before).
+TEST(Tokens, TokenFileInATrustedPlaceIsReadWithinItsBound) {
+    const std::string dir = testsupport::make_trusted_temp_dir("microvm-tokens");
+    ASSERT_FALSE(dir.empty());
+    const std::string path = dir + "/tokens";
+    const std::string line = "ci:" + std::string(40, 'a') + "\n";
+    std::ofstream(path) << line;
+    ::chmod(path.c_str(), 0600);
+    auto loaded = TokenSet::load(path);
+    ASSERT_TRUE(loaded) << loaded.error().message;
+    EXPECT_EQ(loaded->check("Bearer " + std::string(40, 'a')), "ci");
+
+    ::chmod(path.c_str(), 0644);
+    auto shared = TokenSet::load(path);
+    ASSERT_FALSE(shared);
+    EXPECT_NE(shared.error().message.find("chmod 600"), std::string::npos) << shared.error().message;
+
+    {
+        std::ofstream big(path, std::ios::trunc);
+        big << line;
+        for (size_t n = line.size(); n <= microvm::kMaxTokenFileBytes; n += 20) big << "# nineteen of these\n";
+    }
+    ::chmod(path.c_str(), 0600);
+    auto large = TokenSet::load(path);
+    ASSERT_FALSE(large) << "a token file over the bound was read";
+    EXPECT_NE(large.error().message.find("over 1048576 bytes"), std::string::npos) << large.error().message;
     microvm::host::remove_tree(dir);
 }
 

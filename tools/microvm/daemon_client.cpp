@@ -3,19 +3,16 @@
 
 #include <arpa/inet.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 #include <cctype>
 #include <cstring>
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <sstream>
 #include <memory>
 
 #include "daemon_peer.hpp"
-#include "host/unique_fd.hpp"
+#include "microvm/private_file.hpp"
 #include "microvm/token_file.hpp"
 #include "rtfs/host/curl_library.hpp"
 
@@ -155,22 +152,10 @@ Expected<DaemonAddress> parse_daemon_address(std::string_view text) {
 }
 
 Expected<std::string> read_token_file(const std::string& path) {
-    // The file checked is the file read: opened once, never through a symlink, then examined.
-    host::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
-    if (!fd.valid())
-        return fail(Failure::Kind::InvalidConfig, "token file " + path + ": " + host::errno_text(errno));
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
-        return fail(Failure::Kind::InvalidConfig, "token file " + path + " is not a regular file");
-    if (st.st_uid != ::geteuid())
-        return fail(Failure::Kind::InvalidConfig, "token file " + path + " does not belong to this user");
-    if (st.st_mode & 077)
-        return fail(Failure::Kind::InvalidConfig,
-                    "token file " + path + " is readable by group or others; chmod 600 it");
-    std::optional<std::string> text = host::read_to_end(fd.get(), 64 * 1024);
-    if (!text) return fail(Failure::Kind::InvalidConfig, "token file " + path + " cannot be read");
+    const std::string what = "token file " + path;
+    RTFS_TRY(const std::string text, read_private_file(path, what, kMaxTokenFileBytes));
     // The daemon's own grammar (token_file.hpp): the first token, as the daemon reads it.
-    RTFS_TRY(std::vector<TokenLine> tokens, parse_token_file(*text, "token file " + path));
+    RTFS_TRY(std::vector<TokenLine> tokens, parse_token_file(text, what));
     return std::move(tokens.front().secret);
 }
 

@@ -22,4 +22,7 @@ enum class FdWait {
 // Waits until fd is ready for events (POLLIN, POLLOUT) or the deadline passes.
 FdWait wait_fd(int fd, short events, SteadyTime deadline);
 
+// wait_fd as a yes or no: ready (or an error the next call on fd reports), or not by the deadline.
+inline bool fd_ready(int fd, short events, SteadyTime deadline) { return wait_fd(fd, events, deadline) == FdWait::Ready; }
+
 }  // namespace microvm::host

@@ -5,12 +5,16 @@
 // differently (an indented comment, a tab after the secret, a BOM).
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
 #include "microvm/error.hpp"
 
 namespace microvm {
+
+// Larger token files are refused, by the daemon and the CLI alike (16,000 tokens or so).
+constexpr size_t kMaxTokenFileBytes = 1 << 20;
 
 struct TokenLine {
     int line = 0;

@@ -18,10 +18,6 @@
 
 namespace microvm::service {
 
-// A secret the daemon is given by path (the token file, the TLS key), already judged where it
-// lies: a regular file readable by its owner only. SetupError naming `what` and `given` otherwise.
-Expected<void> check_private_file(const std::string& real, const std::string& given, const std::string& what);
-
 class TokenSet {
   public:
     static Expected<TokenSet> load(const std::string& path);

@@ -403,3 +403,38 @@ TEST(BuiltinLimits, SortingChargesItsBuffers) {
     ASSERT_TRUE(ok.has_value()) << ok.error().describe();
     EXPECT_EQ(rtfs::print(*ok), "100000");
 }
+
+// comp, partial, juxt, some-fn, every-pred and fnil built a program with a form per function
+// given, outside every limit: (apply juxt (repeat 8000000 inc)) aborted the process (bad_alloc)
+// and 3,000,000 took 2.1 GB under 256 MiB; and each call analysed a body of its own, so that
+// 100,000 kept juxts went over the analysed-forms budget (red team, 2026-12-07). Now the
+// functions are one vector charged to the heap, and every returned closure shares one body.
+TEST(BuiltinLimits, FunctionBuildersAreChargedAndShareOneBody) {
+    // 1,500,000 functions: 24 MB as a vector; as a program, over a gigabyte.
+    constexpr int64_t kLarge = 256 << 20;
+    for (auto [expr, printed] : {std::pair{"(count ((apply juxt (repeat 1500000 inc)) 0))", "1500000"},
+                                 {"((apply comp (repeat 1500000 inc)) 0)", "1500000"},
+                                 {"((apply some-fn (repeat 1500000 nil?)) 0)", "nil"},
+                                 {"(fn? (apply partial + (range 1500000)))", "true"},
+                                 {"((apply every-pred (repeat 1500000 int?)) 0)", "true"}}) {
+        rtfs::Interpreter in({.deadline = std::chrono::steady_clock::now() + 20s, .memory_limit_bytes = kLarge});
+        auto r = in.eval(expr);
+        ASSERT_TRUE(r.has_value()) << expr << ": " << r.error().describe();
+        EXPECT_EQ(rtfs::print(*r), printed) << expr;
+        EXPECT_LT(in.heap_stats().peak_bytes, kLarge / 2) << expr;
+    }
+    constexpr int64_t kLimit = 64 << 20;
+    for (auto [expr, printed] : {std::pair{"(count ((apply juxt (repeat 200000 inc)) 0))", "200000"},
+                                 {"((apply comp (repeat 200000 inc)) 0)", "200000"},
+                                 {"((apply some-fn (conj (vec (repeat 200000 nil?)) int?)) 0)", "true"},
+                                 {"((apply every-pred (repeat 200000 int?)) 0 1)", "true"},
+                                 {"((apply partial + (range 200000)) 1)", "19999900001"},
+                                 {"(count (mapv (fn [i] (juxt inc dec)) (range 100000)))", "100000"},
+                                 {"(count (mapv #(partial + %) (range 100000)))", "100000"},
+                                 {"(reduce + (map #((comp inc (partial * 2)) %) (range 10)))", "100"}}) {
+        rtfs::Interpreter in({.deadline = std::chrono::steady_clock::now() + 10s, .memory_limit_bytes = kLimit});
+        auto r = in.eval(expr);
+        ASSERT_TRUE(r.has_value()) << expr << ": " << r.error().describe();
+        EXPECT_EQ(rtfs::print(*r), printed) << expr;
+    }
+}

@@ -44,6 +44,9 @@ struct Interpreter::State {
     std::deque<GlobalCell> global_cells;
     std::unordered_map<std::string, GlobalCell*> globals;
     std::unordered_map<std::string, Value> macros;  // name -> closure of the expander
+    // stdlib/function_builders.cpp: each builder's maker (comp, juxt, ...), analysed once and
+    // applied by every call, so that the functions they return share one body.
+    std::unordered_map<std::string, Value> function_makers;
     // Mutually recursive local functions reference each other: a reference cycle. They are
     // kept here; collect_letrec() frees the groups nothing else references any more (run as
     // the list doubles, so it stays within twice what is alive), and the interpreter clears

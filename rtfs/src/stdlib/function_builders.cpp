@@ -1,10 +1,19 @@
 // Functions that return functions: comp partial constantly juxt some-fn every-pred fnil.
 //
 // The value model has two kinds of callable: closures (analysed RTFS code) and static builtins.
-// A returned function therefore is a closure, made by evaluating a small `fn` form whose free
-// values (the functions and arguments given) are embedded as (quote <value>) constants. Builtins
-// used inside are embedded the same way, so user definitions with the same names cannot
-// change what the returned function does. They print as #<function comp> and so on.
+// A returned function therefore is a closure. Each builder has a maker, `(fn [data...] (fn
+// <name> [& args] body))`, analysed once per interpreter and kept in its state: a call of the
+// builder applies the maker to the functions and arguments given, which the returned closure
+// captures. Its code is the same whatever their number, so (apply juxt (repeat 8000000 inc))
+// builds one vector of them (charged to the heap), never an 8,000,000-form program that no limit
+// saw (it aborted the process), and every closure a builder returns shares the one analysed body
+// (a new body per call made 100,000 kept juxts go over the analysed-forms budget; red team,
+// 2026-12-07). Builtins used inside are embedded as (quote <builtin>) constants, so user
+// definitions with the same names cannot change what the returned function does. They print as
+// #<function comp> and so on.
+#include <algorithm>
+
+#include "eval/state.hpp"
 #include "stdlib/coll_helpers.hpp"
 
 namespace rtfs::stdlib {
@@ -23,77 +32,108 @@ Value call_form(std::vector<Value> items) {
     return make_list(std::move(items));
 }
 
-// (fn <name> [& args] <body>) evaluated into a closure; body may use the symbol `args`.
-Result<Value> variadic_closure(Interpreter& interp, const char* name, Value body) {
-    Value params = make_vector({sym("&"), sym("args")});
-    return interp.eval_form(make_list({sym("fn"), sym(name), std::move(params), std::move(body)}));
+// (fn [params...] (fn <name> [& args] body)): the maker of a builder, analysed on first use.
+Result<Value> maker(Interpreter& interp, const char* name, std::vector<Value> params, Value body) {
+    auto& makers = interp.state().function_makers;
+    if (auto it = makers.find(name); it != makers.end()) return it->second;
+    Value inner = make_list({sym("fn"), sym(name), make_vector({sym("&"), sym("args")}), std::move(body)});
+    RTFS_TRY(Value made, interp.eval_form(make_list({sym("fn"), make_vector(std::move(params)), std::move(inner)})));
+    makers.emplace(name, made);
+    return made;
 }
 
-// (fn [x] (<and|or> (p1 x) (p2 x) ...)) for some-fn / every-pred.
-Value combined_predicate(const char* connective, std::span<Value> preds) {
-    std::vector<Value> body{sym(connective)};
-    for (Value& p : preds) body.push_back(call_form({quoted(std::move(p)), sym("x")}));
-    return make_list({sym("fn"), make_vector({sym("x")}), make_list(std::move(body))});
+// The builder's closure over `data`: the maker applied to it.
+Result<Value> closure(Interpreter& interp, const Value& made, std::vector<Value> data) {
+    return interp.apply(made, std::span<Value>(data));
+}
+
+// The given values as one vector (`from` on), charged to the heap first: they may be millions.
+Result<Value> vector_of(std::span<Value> a, size_t from = 0) {
+    RTFS_CHECK(charge_alloc(static_cast<int64_t>((a.size() - from) * sizeof(Value))));
+    return make_vector(std::vector<Value>(std::make_move_iterator(a.begin() + static_cast<std::ptrdiff_t>(from)),
+                                          std::make_move_iterator(a.end())));
 }
 
 // (comp f g h) = (fn [& args] (f (g (apply h args)))); (comp) is identity, (comp f) is f.
+// The maker takes the functions last first: (reduce (fn [acc f] (f acc)) (apply h args) [g f]).
 Result<Value> comp(Interpreter& interp, std::span<Value> a) {
     if (a.empty()) return Value::builtin(find_builtin("identity"));
     if (a.size() == 1) return std::move(a[0]);
-    Value body = call_form({builtin_ref("apply"), quoted(std::move(a.back())), sym("args")});
-    for (size_t i = a.size() - 1; i-- > 0;)
-        body = call_form({quoted(std::move(a[i])), std::move(body)});
-    return variadic_closure(interp, "comp", std::move(body));
+    std::reverse(a.begin(), a.end());
+    RTFS_TRY(Value fs, vector_of(a));
+    RTFS_TRY(Value made,
+             maker(interp, "comp", {sym("fs")},
+                   call_form({builtin_ref("reduce"),
+                              make_list({sym("fn"), make_vector({sym("acc"), sym("f")}), call_form({sym("f"), sym("acc")})}),
+                              call_form({builtin_ref("apply"), call_form({builtin_ref("first"), sym("fs")}), sym("args")}),
+                              call_form({builtin_ref("rest"), sym("fs")})})));
+    return closure(interp, made, {std::move(fs)});
 }
 
-// (partial f a b) = (fn [& args] (apply f a b args))
+// (partial f a b) = (fn [& args] (apply f (into [a b] args)))
 Result<Value> partial(Interpreter& interp, std::span<Value> a) {
     if (a.size() == 1) return std::move(a[0]);
-    std::vector<Value> body{builtin_ref("apply")};
-    for (Value& v : a) body.push_back(quoted(std::move(v)));
-    body.push_back(sym("args"));
-    return variadic_closure(interp, "partial", call_form(std::move(body)));
+    RTFS_TRY(Value bound, vector_of(a, 1));
+    RTFS_TRY(Value made, maker(interp, "partial", {sym("f"), sym("bound")},
+                               call_form({builtin_ref("apply"), sym("f"),
+                                          call_form({builtin_ref("into"), sym("bound"), sym("args")})})));
+    return closure(interp, made, {std::move(a[0]), std::move(bound)});
 }
 
 // (constantly x) = (fn [& args] x)
 Result<Value> constantly(Interpreter& interp, std::span<Value> a) {
-    return variadic_closure(interp, "constantly", quoted(std::move(a[0])));
+    RTFS_TRY(Value made, maker(interp, "constantly", {sym("x")}, sym("x")));
+    return closure(interp, made, {std::move(a[0])});
 }
 
 // (juxt f g) = (fn [& args] [(apply f args) (apply g args)])
 Result<Value> juxt(Interpreter& interp, std::span<Value> a) {
-    std::vector<Value> body{builtin_ref("vector")};
-    for (Value& f : a)
-        body.push_back(call_form({builtin_ref("apply"), quoted(std::move(f)), sym("args")}));
-    return variadic_closure(interp, "juxt", call_form(std::move(body)));
+    RTFS_TRY(Value fs, vector_of(a));
+    RTFS_TRY(Value made,
+             maker(interp, "juxt", {sym("fs")},
+                   call_form({builtin_ref("mapv"),
+                              make_list({sym("fn"), make_vector({sym("f")}),
+                                         call_form({builtin_ref("apply"), sym("f"), sym("args")})}),
+                              sym("fs")})));
+    return closure(interp, made, {std::move(fs)});
+}
+
+// (fn [x] (<some|every?> (fn [p] (p x)) ps)) for some-fn / every-pred.
+Value each_predicate(const char* connective) {
+    return make_list({sym("fn"), make_vector({sym("x")}),
+                      call_form({builtin_ref(connective),
+                                 make_list({sym("fn"), make_vector({sym("p")}), call_form({sym("p"), sym("x")})}),
+                                 sym("ps")})});
 }
 
 // (some-fn p q) = (fn [& args] (some (fn [x] (or (p x) (q x))) args)): the first truthy result.
 Result<Value> some_fn(Interpreter& interp, std::span<Value> a) {
-    Value body = call_form({builtin_ref("some"), combined_predicate("or", a), sym("args")});
-    return variadic_closure(interp, "some-fn", std::move(body));
+    RTFS_TRY(Value ps, vector_of(a));
+    RTFS_TRY(Value made, maker(interp, "some-fn", {sym("ps")},
+                               call_form({builtin_ref("some"), each_predicate("some"), sym("args")})));
+    return closure(interp, made, {std::move(ps)});
 }
 
 // (every-pred p q) = (fn [& args] (every? (fn [x] (and (p x) (q x))) args)): true or false.
 Result<Value> every_pred(Interpreter& interp, std::span<Value> a) {
-    Value body = call_form({builtin_ref("every?"), combined_predicate("and", a), sym("args")});
-    return variadic_closure(interp, "every-pred", std::move(body));
+    RTFS_TRY(Value ps, vector_of(a));
+    RTFS_TRY(Value made, maker(interp, "every-pred", {sym("ps")},
+                               call_form({builtin_ref("every?"), each_predicate("every?"), sym("args")})));
+    return closure(interp, made, {std::move(ps)});
 }
 
 // (fnil f x [y [z]]): f with nil arguments in the first positions replaced by x, y, z:
 // (fn [& args] (apply f (map-indexed (fn [i v] (if (nil? v) (get defaults i) v)) args)))
 Result<Value> fnil(Interpreter& interp, std::span<Value> a) {
-    Value defaults = make_vector(std::vector<Value>(std::make_move_iterator(a.begin() + 1),
-                                                    std::make_move_iterator(a.end())));
+    RTFS_TRY(Value defaults, vector_of(a, 1));
     Value replace_nil = make_list(
         {sym("fn"), make_vector({sym("i"), sym("v")}),
          call_form({sym("if"), call_form({builtin_ref("nil?"), sym("v")}),
-                    call_form({builtin_ref("get"), quoted(std::move(defaults)), sym("i")}),
-                    sym("v")})});
-    Value body =
-        call_form({builtin_ref("apply"), quoted(std::move(a[0])),
-                   call_form({builtin_ref("map-indexed"), std::move(replace_nil), sym("args")})});
-    return variadic_closure(interp, "fnil", std::move(body));
+                    call_form({builtin_ref("get"), sym("defaults"), sym("i")}), sym("v")})});
+    RTFS_TRY(Value made, maker(interp, "fnil", {sym("f"), sym("defaults")},
+                               call_form({builtin_ref("apply"), sym("f"),
+                                          call_form({builtin_ref("map-indexed"), std::move(replace_nil), sym("args")})})));
+    return closure(interp, made, {std::move(a[0]), std::move(defaults)});
 }
 
 }  // namespace

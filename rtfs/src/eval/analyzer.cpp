@@ -965,9 +965,14 @@ private:
         uint32_t saved_slot = scope_->next_slot;
         ++lexical_depth_;
 
-        // letrec: plain-symbol bindings of fn forms are visible to every init of this let.
+        // letrec: plain-symbol bindings of fn forms are visible to every fn init of this let,
+        // and to what follows their own binding; an init that is not a fn runs before the
+        // functions bound after it exist, so it sees what their names meant before the let (a
+        // sequential let's reading), never their empty slots: `(let [y (inc 1) inc (fn ...)] y)`
+        // called nil (red team, 2026-12-07).
         std::set<std::string> bound_before;
         std::vector<int> predeclared(bindings.size(), -1);
+        std::vector<size_t> declared_at(bindings.size(), SIZE_MAX);  // its entry in scope_->locals
         n->targets.resize(bindings.size());
         for (size_t i = 0; i < bindings.size(); ++i) {
             const Value& p = bindings[i].pattern;
@@ -977,10 +982,25 @@ private:
                 n->targets[i].raw_slot = slot;
                 n->targets[i].name = p.str();
                 charge_name(p.str().size());
+                declared_at[i] = scope_->locals.size();
                 add_name(p.str(), slot, repeat_depth_, /*movable=*/false);
             }
             if (p.is(Type::Symbol)) bound_before.insert(p.str());
         }
+        // Hides (then shows again) the names of the functions bound after binding i: an empty
+        // name matches no symbol, so lookups go on to outer bindings and globals.
+        std::vector<std::string> hidden;
+        auto hide_later_functions = [&](size_t i) {
+            for (size_t j = i + 1; j < bindings.size(); ++j)
+                if (declared_at[j] != SIZE_MAX) hidden.push_back(std::exchange(scope_->locals[declared_at[j]].first, {}));
+        };
+        auto show_later_functions = [&](size_t i) {
+            for (size_t j = bindings.size(); j-- > i + 1;)
+                if (declared_at[j] != SIZE_MAX) {
+                    scope_->locals[declared_at[j]].first = std::move(hidden.back());
+                    hidden.pop_back();
+                }
+        };
         std::vector<uint32_t> predeclared_slots;
         for (int s : predeclared)
             if (s >= 0) predeclared_slots.push_back(static_cast<uint32_t>(s));
@@ -1002,9 +1022,15 @@ private:
                 }
                 n->targets[i].type = std::move(b.type);
             } else {
-                RTFS_TRY(init, analyze(b.init, false));
+                hide_later_functions(i);
+                auto analyzed = analyze(b.init, false);
                 std::vector<std::pair<std::string, uint32_t>> names;
-                RTFS_CHECK(make_target(b.pattern, std::move(b.type), n->targets[i], names));
+                auto target = analyzed ? make_target(b.pattern, std::move(b.type), n->targets[i], names)
+                                       : Expected<void, Error>{};
+                show_later_functions(i);
+                if (!analyzed) return unexpected(std::move(analyzed).error());
+                RTFS_CHECK(target);
+                init = std::move(*analyzed);
                 add_names(names);
             }
             n->inits.push_back(std::move(init));

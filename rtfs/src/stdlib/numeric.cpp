@@ -246,6 +246,9 @@ Result<Value> to_int(Interpreter&, std::span<Value> a) {
         return i;
     }
     if (v.is(Type::String)) {
+        // An integer's digits as that integer: through a double, "9007199254740993" lost its
+        // last digit and "9223372036854775807" (past the double's range once rounded) was 0.
+        if (Value exact = parse_number(v.str(), true); exact.is(Type::Int)) return exact;
         Value n = parse_number(v.str(), false);
         Value i = n.is(Type::Float) ? truncated(n.as_float()) : Value();
         return i.is_nil() ? Value::integer(0) : i;

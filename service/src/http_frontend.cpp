@@ -184,6 +184,12 @@ std::string pattern_of(const std::string& openapi_path) {
 // smuggling), or whose body httplib would read without a bound: refused before any of the body
 // is read. Ranges: only one, and only of a file download (httplib builds every part in memory).
 std::optional<ApiError> framing_refusal(const httplib::Request& req) {
+    // The API's methods only: httplib reads a PATCH's or a PRI's body without a length to the
+    // end of the connection, outside every bound (red team, 2026-12-07: 5.4 GB from three
+    // connections, before any token was asked for); CONNECT, OPTIONS and TRACE serve nothing.
+    static constexpr std::string_view kMethods[] = {"GET", "HEAD", "POST", "PUT", "DELETE"};
+    if (std::find(std::begin(kMethods), std::end(kMethods), req.method) == std::end(kMethods))
+        return ApiError{405, "method_not_allowed", "the API's methods are GET, HEAD, POST, PUT and DELETE"};
     const bool has_length = req.has_header("Content-Length");
     const bool has_encoding = req.has_header("Transfer-Encoding");
     if (has_length && has_encoding)
@@ -256,6 +262,13 @@ HttpFrontend::HttpFrontend(Service& service, FrontendOptions options)
             tl_conn->close_after = true;  // the rest of it is not read
         }
         if (!res.body.empty()) return HandlerResponse::Unhandled;
+        // An error of httplib's own (a head or body it could not parse, a path with no route): it
+        // may have stopped anywhere in the request, and what it would parse next is the rest of
+        // this one (a header line over its 8 KiB limit left the body, a whole request smuggled
+        // past a proxy that allows longer lines, to be served; red team, 2026-12-07). Nothing
+        // after it on this connection is served.
+        res.set_header("Connection", "close");
+        if (tl_conn) tl_conn->close_after = true;
         std::string code = res.status == 404   ? "not_found"
                            : res.status == 413 ? "too_large"
                            : res.status == 431 ? "headers_too_large"
@@ -350,9 +363,15 @@ httplib::Server::HandlerResponse HttpFrontend::admit(const httplib::Request& req
             return HandlerResponse::Handled;
         }
     }
-    if (c && req.has_header("Transfer-Encoding") && c->stream) {
-        // A chunked body is bounded while it is read: its limit plus room for its framing.
-        c->stream->cap_reads(limit + limit / 16 + 4096);
+    // Every body is bounded while it is read: its limit plus room for a chunked body's framing
+    // (a length was checked above; this holds whatever httplib reads).
+    if (c && c->stream) c->stream->cap_reads(limit + limit / 16 + 4096);
+    if (c && req.has_header("Transfer-Encoding")) {
+        // A chunked body's end is where httplib's parser says (a trailer, a bare LF), which a
+        // proxy in front may place elsewhere: the connection ends with it, so that nothing a
+        // proxy took for the next request is served from its bytes (red team, 2026-12-07).
+        res.set_header("Connection", "close");
+        c->close_after = true;
     }
     if (auto refusal = c ? reserve_body(req, limit, *c) : std::nullopt) {
         set_error(res, *refusal);

@@ -259,6 +259,26 @@ TEST(HttpApi, AmbiguousFramingAndRangesAreRefused) {
         {"a GET with a body", "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(inner.size()) + "\r\n\r\n", 400},
         {"many ranges", "GET /v1/openapi.json HTTP/1.1\r\nHost: x\r\nRange: bytes=0-,0-,0-,0-\r\n\r\n", 416},
         {"a range of a JSON document", "GET /v1/openapi.json HTTP/1.1\r\nHost: x\r\nRange: bytes=0-10\r\n\r\n", 416},
+        // Red team, 2026-12-07: httplib read these bodies to the end of the connection, unbounded.
+        {"a PATCH without a length", "PATCH /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 405},
+        {"a PRI without a length", "PRI /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 405},
+        {"an OPTIONS", "OPTIONS /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 405},
+        // ... and after one of its own errors went on parsing the rest of the request: a header
+        // line over its 8 KiB limit, then a body that is a whole request (which a proxy allowing
+        // longer lines forwards as one request's body).
+        {"a header line over httplib's limit",
+         "POST /v1/executions HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(9000, 'A') +
+             "\r\nContent-Length: " + std::to_string(inner.size()) + "\r\n\r\n",
+         400},
+        {"a malformed request line", "GET  /healthz HTTP/1.1 x\r\nHost: x\r\n\r\n", 400},
+        // A chunked body's end is where httplib says: a trailer or a bare LF, which a proxy may
+        // read otherwise. The connection ends with a chunked request.
+        {"a chunked body with a trailer",
+         "POST /v1/executions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\nX-Trace: 1\r\n\r\n", 400},
+        {"a chunk ended by a bare LF",
+         "POST /v1/executions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\n0\r\n\r\n", 400},
+        {"a well-formed chunked body",
+         "POST /v1/executions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", 400},
     };
     for (const auto& c : cases) {
         int fd = connect_unix(h.socket_path);

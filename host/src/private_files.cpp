@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <optional>
@@ -65,6 +66,26 @@ bool reaches_private(int fd, int from) {
     const std::optional<FileIdentity> identity = identity_of_fd(fd);
     if (!identity) return true;  // cannot tell: refused
     return private_to(fd_real_path(fd), identity, from);
+}
+
+bool binds_private(const std::string& real_path, const std::vector<std::string>& granted) {
+    if (!g_any) return false;
+    std::vector<Kept> kept_now;
+    {
+        std::lock_guard lock(g_mutex);
+        kept_now = g_kept;
+    }
+    std::vector<std::string> granted_real;
+    for (const std::string& g : granted) granted_real.push_back(resolved_path(g));
+    for (const Kept& kept : kept_now) {
+        const bool inside = covered_by(real_path, kept.real_path) || lies_within_by_identity(real_path, kept.real_path);
+        if (!inside) continue;
+        const bool own_grant = std::any_of(granted_real.begin(), granted_real.end(), [&](const std::string& g) {
+            return is_within(g, kept.real_path) && g != kept.real_path && is_within(real_path, g);
+        });
+        if (!own_grant) return true;
+    }
+    return false;
 }
 
 bool names_private(int parent, const std::string& name, int from) {

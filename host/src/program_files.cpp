@@ -11,6 +11,7 @@
 #include "host/elf_file.hpp"
 #include "host/paths.hpp"
 #include "host/policy_source.hpp"
+#include "host/private_files.hpp"
 #include "host/unique_fd.hpp"
 
 namespace microvm::host {
@@ -59,6 +60,16 @@ bool readable_by_everyone(const std::string& real_path) {
     return ::stat(real_path.c_str(), &st) == 0 && (st.st_mode & S_IROTH) && searchable_by_others_above(real_path);
 }
 
+// The host's private files (a daemon's state, every session's work directory, tokens): never
+// bound, whoever could read them, but through a grant inside them (host/private_files.hpp).
+Expected<void> refuse_private(const std::string& real_path, const std::vector<std::string>& granted,
+                              const std::string& role) {
+    if (!binds_private(real_path, granted)) return {};
+    return fail(Failure::Kind::InvalidInput, role + ": '" + real_path +
+                                                 "' lies in this host's private files (another client's session, the "
+                                                 "daemon's state, tokens or logs) and is never bound into a sandbox");
+}
+
 }  // namespace
 
 std::vector<std::string> granted_paths(const FileSystemPolicy& policy) {
@@ -68,6 +79,7 @@ std::vector<std::string> granted_paths(const FileSystemPolicy& policy) {
 
 Expected<void> check_named_file(const std::string& real_path, const std::vector<std::string>& granted,
                                 const std::string& named_by) {
+    RTFS_CHECK(refuse_private(real_path, granted, "a file " + named_by + " names"));
     if (readable_by_everyone(real_path)) return {};
     for (const std::string& dir : granted) {
         // A grant reached through a symlink grants nothing: the bind refuses it, and judging the
@@ -110,6 +122,7 @@ Expected<std::vector<HostFile>> program_files(const std::string& program, const 
         // Judged before it is read: what the planner reads of a file it may not bind (its kind,
         // its "#!" line, the libraries it names) would show in the run's error or its root.
         if (depth > 0) RTFS_CHECK(check_named_file(real, granted, "'" + script + "'"));
+        else RTFS_CHECK(refuse_private(real, granted, role));
         auto head = read_head(real);
         if (!head) {
             return fail(Failure::Kind::InvalidInput, role + ": " + head.error().message);

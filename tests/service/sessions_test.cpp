@@ -2,6 +2,7 @@
 // (traversal, absolute paths and symlinks planted by the program refused), deletion and expiry
 // removing everything.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <sys/mount.h>
 #include <sys/statfs.h>
@@ -56,6 +57,42 @@ TEST_P(SessionFiles, FilesPersistBetweenExecsInTheWorkDirectory) {
     EXPECT_EQ(h.call("GET", "/v1/sandboxes/" + id + "/files/out.txt").status, 404);
     EXPECT_EQ(h.call("DELETE", "/v1/sandboxes/" + id).status, 404);
     EXPECT_TRUE(std::filesystem::is_empty(h.dir + "/state/sandboxes"));
+}
+
+// A session's files are its own: another session naming one as its program (or as a "#!"
+// interpreter), or a one-shot run naming one, is refused before anything of it is read or bound.
+// The process and gVisor providers bound it into the other sandbox past the state directory's
+// 0700 mode, where BASH_ENV printed it (red team, 2026-12-07).
+TEST_P(SessionFiles, AnotherSessionsFileIsNeverAProgram) {
+    const std::string provider = GetParam();
+    if (provider == "qemu") GTEST_SKIP() << "a VM's program is found in its guest's own file system";
+    MICROVM_REQUIRE(provider.c_str(), provider_available(provider), "the " + provider + " provider is unavailable here");
+    Harness h;
+    const std::string alice = create_session(h, {{"provider", provider}, {"timeout", "20s"}});
+    const std::string bob = create_session(h, {{"provider", provider}, {"timeout", "20s"}});
+    auto made = session_exec(h, alice, {"/bin/sh", "-c",
+                                        "cd \"$MICROVM_SANDBOX_DIR\" && printf '#!/bin/sh\\necho alice-secret\\n' > run.sh && "
+                                        "printf '#!'\"$MICROVM_SANDBOX_DIR\"'/run.sh\\n' > via.sh && chmod 755 run.sh via.sh"});
+    ASSERT_EQ(made["status"], "ok") << made.dump();
+    const std::string work = h.dir + "/state/sandboxes/" + alice;
+    auto own = session_exec(h, alice, {work + "/run.sh"});
+    EXPECT_EQ(own["stdout"], "alice-secret\n") << own.dump();
+
+    for (const std::string& program : {work + "/run.sh", work + "/via.sh"}) {
+        auto theirs = h.call_json("POST", "/v1/sandboxes/" + bob + "/exec", {{"run", {program}}});
+        EXPECT_EQ(theirs.body.find("alice-secret"), std::string::npos) << theirs.body;
+        EXPECT_NE(theirs.body.find("private files"), std::string::npos) << theirs.body;
+        auto one_shot = h.call_json("POST", "/v1/executions", {{"provider", provider}, {"run", {program}}, {"timeout", "20s"}});
+        EXPECT_EQ(one_shot.body.find("alice-secret"), std::string::npos) << one_shot.body;
+        EXPECT_NE(one_shot.body.find("private files"), std::string::npos) << one_shot.body;
+    }
+    // Bob's own script naming Alice's as its interpreter: refused the same way.
+    ASSERT_EQ(h.call("PUT", "/v1/sandboxes/" + bob + "/files/mine.sh", "#!" + work + "/run.sh\n").status, 200);
+    const std::string bob_work = h.dir + "/state/sandboxes/" + bob;
+    ASSERT_EQ(::chmod((bob_work + "/mine.sh").c_str(), 0755), 0);
+    auto chained = h.call_json("POST", "/v1/sandboxes/" + bob + "/exec", {{"run", {bob_work + "/mine.sh"}}});
+    EXPECT_EQ(chained.body.find("alice-secret"), std::string::npos) << chained.body;
+    EXPECT_NE(chained.body.find("private files"), std::string::npos) << chained.body;
 }
 
 INSTANTIATE_TEST_SUITE_P(Providers, SessionFiles, ::testing::Values("process", "gvisor", "qemu"),

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace microvm::host {
 
@@ -24,6 +25,15 @@ bool covered_by(const std::string& path, const std::string& own);
 // a directory inside one was granted as such (a session's work directory in the daemon's state
 // directory). False at once when nothing is kept private.
 bool reaches_private(int fd, int from);
+
+// The same for a file a provider binds for a program (host/program_files.hpp: the program, its
+// "#!" interpreters, its ELF interpreter and libraries), which it binds as this process's user,
+// past every owner and mode: true when real_path is kept private (or lies inside a kept path,
+// by real path or by identity) and no path of granted that lies inside that kept path holds it
+// (a session's own work directory, which the daemon grants its own runs). A client named a file
+// in another client's session work directory as its program, and read it (red team,
+// 2026-12-07).
+bool binds_private(const std::string& real_path, const std::vector<std::string>& granted);
 
 // The same for the entry `name` of the directory parent, by its path alone (it need not exist):
 // asked before an entry is made, truncated, renamed or removed.

@@ -3,6 +3,7 @@
 #include "microvm/json_output.hpp"
 #include "microvm/path_within.hpp"
 #include "microvm/trusted_path.hpp"
+#include "service/digest.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -132,6 +133,12 @@ std::string audit_field(std::string_view text) {
     if (text.size() <= kAuditFieldMax) return std::string(text);
     // A cut inside a UTF-8 sequence is replaced (write's error handler), not a crash.
     return std::string(text.substr(0, kAuditFieldMax)) + "...[truncated, " + std::to_string(text.size()) + " bytes]";
+}
+
+nlohmann::json audit_value(const nlohmann::json& value) {
+    const std::string text = json_text(value);
+    if (text.size() <= kAuditValueMax) return value;
+    return {{"truncated_bytes", text.size()}, {"sha256", sha256_hex(text)}};
 }
 
 void AuditLog::write(const nlohmann::ordered_json& record) {

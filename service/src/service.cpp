@@ -88,7 +88,8 @@ Expected<void> prepare_private_dir(const std::string& dir) {
 }
 
 // The policy as the audit log keeps it: env_vars by name only, since their values are often
-// secrets (API keys) the log must not spread to whoever reads it.
+// secrets (API keys) the log must not spread to whoever reads it; each key's value bounded
+// (audit_value).
 json audited_policy(const json& as_given) {
     json out = as_given;
     if (auto it = out.find("env_vars"); it != out.end() && it->is_object()) {
@@ -96,6 +97,8 @@ json audited_policy(const json& as_given) {
         for (const auto& [name, value] : it->items()) names.push_back(name);
         *it = std::move(names);
     }
+    if (out.is_object())
+        for (auto& [key, value] : out.items()) value = audit_value(value);
     return out;
 }
 

@@ -250,22 +250,42 @@ TEST(ServiceIsolation, LongIdsAndPathsDoNotMakeLongAuditRecords) {
         EXPECT_EQ(h.call("PUT", "/v1/sandboxes/" + long_id + "/files/f", "x").status, 404);
         const std::string id = create_session(h, {{"provider", "mock"}});
         EXPECT_NE(h.call("GET", "/v1/sandboxes/" + id + "/files/" + long_path).status, 200);
+        // A valid policy of many capabilities and variables: each key kept whole up to
+        // kAuditValueMax, else its size and digest (a 60,000-capability policy made a 0.9 MB
+        // record: red team, 2026-12-07).
+        json capabilities = json::array(), env = json::object();
+        for (int i = 0; i < 20000; ++i) capabilities.push_back("ccos.cap" + std::to_string(i));
+        for (int i = 0; i < 5000; ++i) env["VAR" + std::to_string(i)] = "v";
+        auto ran = h.call_json("POST", "/v1/executions", {{"provider", "mock"}, {"eval", "1"}, {"capabilities", capabilities},
+                                                          {"env_vars", env}, {"timeout", "5s"}});
+        EXPECT_EQ(ran.status, 200) << ran.body.substr(0, 300);
+        auto made = h.call_json("POST", "/v1/sandboxes", {{"provider", "mock"}, {"capabilities", capabilities}});
+        EXPECT_EQ(made.status, 201) << made.body.substr(0, 300);
     }
     const std::string text = testsupport::read_text(audit_path);
     microvm::host::remove_tree(logs);
     EXPECT_EQ(text.find("aaaaaaaa"), std::string::npos) << "the long id was logged";
-    size_t get_records = 0;
+    size_t get_records = 0, digested = 0;
     std::istringstream lines(text);
     for (std::string line; std::getline(lines, line);) {
-        EXPECT_LT(line.size(), 1024u) << line.substr(0, 300);
+        EXPECT_LT(line.size(), 3 * microvm::service::kAuditValueMax) << line.substr(0, 300);
         const json rec = json::parse(line);
+        const json* policy = rec.contains("policy") ? &rec["policy"]
+                             : rec.contains("detail") && rec["detail"].contains("policy") ? &rec["detail"]["policy"]
+                                                                                          : nullptr;
+        if (policy && policy->contains("capabilities")) {
+            EXPECT_EQ((*policy)["capabilities"]["sha256"].get<std::string>().size(), 64u) << line.substr(0, 300);
+            EXPECT_GT((*policy)["capabilities"]["truncated_bytes"], 200000) << line.substr(0, 300);
+            ++digested;
+        }
         if (rec["event"] != "session_get_file") continue;
         ++get_records;
         const std::string path = rec["detail"]["path"];
         EXPECT_TRUE(path.starts_with(std::string(microvm::service::kAuditFieldMax, 'p'))) << path;
         EXPECT_NE(path.find("truncated, 6000 bytes"), std::string::npos) << path;
     }
-    EXPECT_EQ(get_records, 1u) << text;
+    EXPECT_EQ(get_records, 1u) << text.substr(0, 2000);
+    EXPECT_EQ(digested, 2u) << "the execution's and the session's records";
 }
 
 TEST(ServiceIsolation, ConcurrentCreatesKeepTheSessionsLimit) {

@@ -32,6 +32,13 @@ enum class AuditSync { Never, EveryRecord };
 inline constexpr size_t kAuditFieldMax = 256;
 std::string audit_field(std::string_view text);
 
+// A client-chosen JSON value (one policy key of a request) as a record keeps it: whole up to
+// kAuditValueMax bytes as JSON text, else {"truncated_bytes": N, "sha256": HEX} of that text. A
+// valid policy of 60,000 capabilities made a 0.9 MB record, and 430 such requests rotated every
+// other client's records out of the log (red team, 2026-12-07).
+inline constexpr size_t kAuditValueMax = 4096;
+nlohmann::json audit_value(const nlohmann::json& value);
+
 // Bounded by default (64 MiB, 5 kept: at most 384 MiB): every client's request writes a record,
 // so an unbounded log is a budget of the host's disk that clients spend.
 inline constexpr uint64_t kDefaultAuditMaxBytes = 64ull << 20;

@@ -1,6 +1,7 @@
 #include "eval/patterns.hpp"
 
 #include "eval/nodes.hpp"
+#include "stdlib/stdlib.hpp"
 
 namespace rtfs {
 
@@ -25,13 +26,20 @@ Expected<void, Error> destructure(const Pattern& p, const Value& v, Interpreter:
         case Pattern::Kind::Literal:
         case Pattern::Kind::As: return Ok{};  // match-only kinds
         case Pattern::Kind::Seq: {
-            if (!v.is_nil() && !v.is_seq() && !v.is(Type::Set))
+            if (!v.is_nil() && !v.is_seq() && !v.is(Type::Set) && !v.is(Type::String))
                 return unexpected(Error(ErrorKind::TypeError,
                                         std::string("Type error in destructuring: expected "
-                                                    "vector or list, got ") +
+                                                    "vector, list or string, got ") +
                                             type_name(v)));
-            static const std::vector<Value> kEmpty;
-            const auto& items = v.is_nil() ? kEmpty : v.items();
+            // A string's characters, as nth and first give them (charged before they are made);
+            // `& rest` of a string is the list of the others, as in Clojure.
+            std::vector<Value> chars;
+            if (v.is(Type::String)) {
+                RTFS_TRY(chars, stdlib::items_of("destructuring", v));
+            }
+            const std::span<const Value> items = v.is(Type::String) ? std::span<const Value>(chars)
+                                                 : v.is_nil()       ? std::span<const Value>()
+                                                                    : v.items();
             for (size_t i = 0; i < p.elems.size(); ++i) {
                 RTFS_CHECK(destructure(p.elems[i], i < items.size() ? items[i] : Value(), st));
             }

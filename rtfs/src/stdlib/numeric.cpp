@@ -35,6 +35,8 @@ Result<Value> arith2(const char* name, Op op, const Value& a, const Value& b) {
 Result<Value> fold(const char* name, Op op, std::span<Value> a) {
     if (a.size() == 1) {
         if (!a[0].is_number()) return type_error(name, "number", a[0]);
+        // A float's negation, not 0 - x: (- 0.0) is -0.0, as in Clojure.
+        if (op == Op::Sub && a[0].is(Type::Float)) return Value::floating(-a[0].as_float());
         if (op == Op::Sub) return arith2(name, op, Value::integer(0), a[0]);
         return a[0];
     }
@@ -101,11 +103,18 @@ Result<Value> abs_(Interpreter&, std::span<Value> a) {
     return type_error("abs", "number", a[0]);
 }
 
+// A NaN among the arguments is the answer, wherever it is (as Clojure's max and min): compared,
+// NaN is neither above nor below, so the answer depended on the order.
 Result<Value> extreme(const char* name, bool want_max, std::span<Value> a) {
     Value best = a[0];
     if (!best.is_number()) return type_error(name, "number", best);
     for (size_t i = 1; i < a.size(); ++i) {
         if (!a[i].is_number()) return type_error(name, "number", a[i]);
+        if (best.is(Type::Float) && std::isnan(best.as_float())) continue;
+        if (a[i].is(Type::Float) && std::isnan(a[i].as_float())) {
+            best = a[i];
+            continue;
+        }
         RTFS_TRY(int c, compare_values(a[i], best));
         if (want_max ? c > 0 : c < 0) best = a[i];
     }

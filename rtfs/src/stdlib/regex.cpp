@@ -249,17 +249,30 @@ private:
             case 'x':
             case 'u': {
                 const size_t digits = e == 'x' ? 2 : 4;
+                auto hex = [&](uint32_t& v) {
+                    v = 0;
+                    for (size_t k = 0; k < digits; ++k, ++i_) {
+                        char h = more() ? p_[i_] : '\0';
+                        int d = (h >= '0' && h <= '9')   ? h - '0'
+                                : (h >= 'a' && h <= 'f') ? h - 'a' + 10
+                                : (h >= 'A' && h <= 'F') ? h - 'A' + 10
+                                                         : -1;
+                        if (d < 0) return false;
+                        v = v * 16 + static_cast<uint32_t>(d);
+                    }
+                    return true;
+                };
                 uint32_t v = 0;
-                for (size_t k = 0; k < digits; ++k, ++i_) {
-                    char h = more() ? p_[i_] : '\0';
-                    int d = (h >= '0' && h <= '9')   ? h - '0'
-                            : (h >= 'a' && h <= 'f') ? h - 'a' + 10
-                            : (h >= 'A' && h <= 'F') ? h - 'A' + 10
-                                                     : -1;
-                    if (d < 0)
-                        return fail(at, std::string("\\") + e + " needs " +
-                                            std::to_string(digits) + " hex digits");
-                    v = v * 16 + static_cast<uint32_t>(d);
+                if (!hex(v)) return fail(at, std::string("\\") + e + " needs " + std::to_string(digits) + " hex digits");
+                // A high surrogate followed by a \u escape of a low one is the character they
+                // encode, as in strings and JSON ("\uD83D\uDE00"); either half alone is an error.
+                if (v >= 0xD800 && v <= 0xDBFF && i_ + 1 < p_.size() && p_[i_] == '\\' && p_[i_ + 1] == 'u') {
+                    const size_t second = i_;
+                    i_ += 2;
+                    uint32_t low = 0;
+                    if (!hex(low)) return fail(second, "\\u needs 4 hex digits");
+                    if (low < 0xDC00 || low > 0xDFFF) return fail(at, "\\u escape of a surrogate");
+                    return Escape{Escape::Char, 0x10000 + ((v - 0xD800) << 10) + (low - 0xDC00)};
                 }
                 if (v >= 0xD800 && v <= 0xDFFF) return fail(at, "\\u escape of a surrogate");
                 return Escape{Escape::Char, v};

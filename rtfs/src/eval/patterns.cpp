@@ -11,6 +11,20 @@ const Value* map_get(const Value& m, const Value& key) {
     return m.is(Type::Map) ? m.map().find(key) : nullptr;
 }
 
+// The map a list of keys and values makes (later keys win), charged before it is built.
+Result<Value> keyword_arguments(const Value& list) {
+    const auto items = list.items();
+    if (items.size() % 2 != 0)
+        return unexpected(Error(ErrorKind::TypeError,
+                                "Type error in destructuring: keyword arguments need key/value pairs, got " +
+                                    std::to_string(items.size()) + " values"));
+    RTFS_CHECK(charge_alloc(static_cast<int64_t>(items.size() / 2 * (sizeof(std::pair<Value, Value>) + kHashNodeBytes))));
+    std::vector<std::pair<Value, Value>> entries;
+    entries.reserve(items.size() / 2);
+    for (size_t i = 0; i < items.size(); i += 2) entries.emplace_back(items[i], items[i + 1]);
+    return make_map(std::move(entries));
+}
+
 }  // namespace
 
 Expected<void, Error> destructure(const Pattern& p, const Value& v, Interpreter::State& st) {
@@ -56,6 +70,12 @@ Expected<void, Error> destructure(const Pattern& p, const Value& v, Interpreter:
             return Ok{};
         }
         case Pattern::Kind::Map: {
+            // Keyword arguments: a list (what `& rest` binds) of keys and values destructures
+            // as the map they make, as in Clojure: ((fn [& {:keys [b]}] b) :b 2) is 2.
+            if (v.is(Type::List)) {
+                RTFS_TRY(Value pairs, keyword_arguments(v));
+                return destructure(p, pairs, st);
+            }
             if (!v.is_nil() && !v.is(Type::Map))
                 return unexpected(Error(ErrorKind::TypeError,
                                         std::string("Type error in destructuring: expected map, "

@@ -75,8 +75,11 @@ bool binds_private(const std::string& real_path, const std::vector<std::string>&
         std::lock_guard lock(g_mutex);
         kept_now = g_kept;
     }
+    // A grant judged where it is, never through a symlink: a client's own rw= directory swapped
+    // for a link into another session made that session's files "its own" (a review, 2026-12-07).
     std::vector<std::string> granted_real;
-    for (const std::string& g : granted) granted_real.push_back(resolved_path(g));
+    for (const std::string& g : granted)
+        if (auto real = real_path_without_planted_links(g)) granted_real.push_back(*real);
     for (const Kept& kept : kept_now) {
         const bool inside = covered_by(real_path, kept.real_path) || lies_within_by_identity(real_path, kept.real_path);
         if (!inside) continue;

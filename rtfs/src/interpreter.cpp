@@ -44,6 +44,7 @@ Interpreter::~Interpreter() {
     st_->letrec_closures.clear();
     st_->stack.clear();
     st_->macros.clear();
+    st_->function_makers.clear();
     st_->globals.clear();
     st_->global_cells.clear();
 }

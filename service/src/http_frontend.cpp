@@ -198,6 +198,13 @@ std::optional<ApiError> framing_refusal(const httplib::Request& req) {
         return ApiError{400, "bad_request", "the only Transfer-Encoding accepted is chunked"};
     if (req.get_header_value_count("Content-Length") > 1 || req.get_header_value_count("Transfer-Encoding") > 1)
         return ApiError{400, "bad_request", "a framing header given twice is refused"};
+    // Digits only (RFC 9110): httplib reads "+5", " 5" and "5abc" as 5, which a proxy in front
+    // may read otherwise (a review, 2026-12-07).
+    if (has_length) {
+        const std::string length = req.get_header_value("Content-Length");
+        if (length.empty() || length.find_first_not_of("0123456789") != std::string::npos)
+            return ApiError{400, "bad_request", "Content-Length must be decimal digits"};
+    }
     // httplib inflates a gzip/deflate/br body into memory without a bound, after the limits and
     // the body budget saw only its compressed length: a compressed body is not accepted.
     for (size_t i = 0; i < req.get_header_value_count("Content-Encoding"); ++i)
@@ -283,6 +290,9 @@ HttpFrontend::HttpFrontend(Service& service, FrontendOptions options)
         return HandlerResponse::Handled;
     }));
     set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        // It may have come before the body was read (in admit()): nothing after it is served.
+        res.set_header("Connection", "close");
+        if (tl_conn) tl_conn->close_after = true;
         std::string what = "internal error";
         try {
             std::rethrow_exception(ep);

@@ -59,3 +59,33 @@ TEST(PrivateFiles, WhatIsKeptIsReachedOnlyFromInsideIt) {
 }
 
 }  // namespace
+
+// What a provider binds for a program (host/program_files.hpp): a kept file only through a grant
+// inside the kept path, judged where the grant is, never through a link (a client's own rw=
+// directory swapped for a link into another session made that session's files its own; a
+// review, 2026-12-07).
+TEST(PrivateFiles, AProgramsFilesAreBoundOnlyThroughAGrantInsideTheKeptPath) {
+    using microvm::host::binds_private;
+    const testsupport::HostDir temp("private-binds");
+    const fs::path& dir = temp.path();
+    const fs::path alice = dir / "state" / "sandboxes" / "alice", bob = dir / "state" / "sandboxes" / "bob";
+    fs::create_directories(alice);
+    fs::create_directories(bob);
+    fs::create_directories(dir / "client");
+    std::ofstream(alice / "run.sh") << "#!/bin/sh\n";
+    std::ofstream(bob / "mine.sh") << "#!/bin/sh\n";
+    std::ofstream(dir / "client" / "tool") << "#!/bin/sh\n";
+    keep_private((dir / "state").string());
+    const std::string alice_file = (alice / "run.sh").string(), bob_file = (bob / "mine.sh").string();
+    // Bob's run: his own work directory is granted.
+    EXPECT_FALSE(binds_private(bob_file, {bob.string()}));
+    EXPECT_TRUE(binds_private(alice_file, {bob.string()}));
+    // A grant holding the kept path is no grant of what lies inside it.
+    EXPECT_TRUE(binds_private(alice_file, {dir.string(), "/"}));
+    EXPECT_TRUE(binds_private((dir / "state").string(), {bob.string()}));
+    // A grant that is a link into another session.
+    fs::create_symlink(alice, dir / "client" / "d");
+    EXPECT_TRUE(binds_private(alice_file, {(dir / "client" / "d").string()}));
+    // Outside every kept path: not private, granted or not.
+    EXPECT_FALSE(binds_private((dir / "client" / "tool").string(), {}));
+}

@@ -270,6 +270,8 @@ TEST(HttpApi, AmbiguousFramingAndRangesAreRefused) {
          "POST /v1/executions HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(9000, 'A') +
              "\r\nContent-Length: " + std::to_string(inner.size()) + "\r\n\r\n",
          400},
+        {"a signed length", "POST /v1/executions HTTP/1.1\r\nHost: x\r\nContent-Length: +2\r\n\r\n{}", 400},
+        {"a length with a suffix", "POST /v1/executions HTTP/1.1\r\nHost: x\r\nContent-Length: 2x\r\n\r\n{}", 400},
         {"a malformed request line", "GET  /healthz HTTP/1.1 x\r\nHost: x\r\n\r\n", 400},
         // A chunked body's end is where httplib says: a trailer or a bare LF, which a proxy may
         // read otherwise. The connection ends with a chunked request.

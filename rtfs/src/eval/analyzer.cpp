@@ -1016,11 +1016,17 @@ private:
                     if (src.from == CaptureSource::From::Local &&
                         std::find(predeclared_slots.begin(), predeclared_slots.end(), src.index) !=
                             predeclared_slots.end()) {
-                        n->fixups.push_back(Fixup{static_cast<uint32_t>(predeclared[i]),
-                                                  static_cast<uint32_t>(c), src.index});
+                        const auto target = std::find(predeclared.begin(), predeclared.end(), static_cast<int>(src.index));
+                        const auto bound_at = static_cast<uint32_t>(target - predeclared.begin());
+                        n->fixups.push_back(Fixup{static_cast<uint32_t>(predeclared[i]), static_cast<uint32_t>(c),
+                                                  src.index, std::max(static_cast<uint32_t>(i), bound_at)});
                     }
                 }
                 n->targets[i].type = std::move(b.type);
+                // Visible from here on as this function, even where an earlier destructuring
+                // bound the same name after it was predeclared ((let [[a inc] [1 2] inc (fn
+                // ...)] (inc 0)) called the integer).
+                scope_->locals.emplace_back(b.pattern.str(), static_cast<uint32_t>(predeclared[i]));
             } else {
                 hide_later_functions(i);
                 auto analyzed = analyze(b.init, false);
@@ -1035,6 +1041,8 @@ private:
             }
             n->inits.push_back(std::move(init));
         }
+        std::stable_sort(n->fixups.begin(), n->fixups.end(),
+                         [](const Fixup& a, const Fixup& b) { return a.ready_after < b.ready_after; });
         RTFS_TRY(n->body, analyze_body(form, items, 2, tail));
         --lexical_depth_;
         scope_->locals.resize(saved_locals);

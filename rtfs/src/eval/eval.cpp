@@ -368,16 +368,18 @@ void for_each_held(Type t, const Object* o, F&& f) {
 }  // namespace
 
 Result<Value> LetNode::eval(Interpreter::State& st) const {
+    size_t next_fixup = 0;  // fixups are in the order of their ready_after
     for (size_t i = 0; i < targets.size(); ++i) {
         RTFS_TRY(Value v, inits[i]->eval(st));
         RTFS_CHECK(bind_target(targets[i], std::move(v), st));
-    }
-    for (const Fixup& f : fixups) {
-        Value& closure = st.local(f.closure_slot);
-        if (!closure.is(Type::Function)) continue;
-        const Value& target = st.local(f.target_slot);
-        const_cast<FnObj&>(closure.fn()).captures[f.capture_index] = target;
-        if (target.is(Type::Function)) st.add_letrec(closure);
+        for (; next_fixup < fixups.size() && fixups[next_fixup].ready_after == i; ++next_fixup) {
+            const Fixup& f = fixups[next_fixup];
+            Value& closure = st.local(f.closure_slot);
+            if (!closure.is(Type::Function)) continue;
+            const Value& target = st.local(f.target_slot);
+            const_cast<FnObj&>(closure.fn()).captures[f.capture_index] = target;
+            if (target.is(Type::Function)) st.add_letrec(closure);
+        }
     }
     if (!body) return Value();
     return body->eval(st);

@@ -77,10 +77,14 @@ Expected<void, Error> bind_target(const Target& t, Value v, Interpreter::State& 
 
 // After a let's bindings ran, closures that captured a later (or same-let) binding get the
 // bound value patched in: this is what makes mutually recursive local functions work.
+// A let's function capturing another of its functions, bound after it may be: the capture is
+// filled once both are bound, right after the binding `ready_after` (so an init after both can
+// call either; filled after every init, (let [a (fn [] (b)) b (fn [] 2) c (a)] c) called nil).
 struct Fixup {
     uint32_t closure_slot;
     uint32_t capture_index;
     uint32_t target_slot;
+    uint32_t ready_after;  // the index of the later of the two bindings
 };
 
 struct LetNode final : Node {

@@ -2,6 +2,7 @@
 
 #include "eval/nodes.hpp"
 #include "stdlib/stdlib.hpp"
+#include "stdlib/utf8.hpp"
 
 namespace rtfs {
 
@@ -45,11 +46,19 @@ Expected<void, Error> destructure(const Pattern& p, const Value& v, Interpreter:
                                         std::string("Type error in destructuring: expected "
                                                     "vector, list or string, got ") +
                                             type_name(v)));
-            // A string's characters, as nth and first give them (charged before they are made);
-            // `& rest` of a string is the list of the others, as in Clojure.
+            // A string's characters, as nth and first give them: only those the pattern names,
+            // or all of them (charged before they are made) for `& rest`, which is the list of
+            // the others, as in Clojure.
             std::vector<Value> chars;
-            if (v.is(Type::String)) {
+            if (v.is(Type::String) && p.rest_pattern) {
                 RTFS_TRY(chars, stdlib::items_of("destructuring", v));
+            } else if (v.is(Type::String)) {
+                const std::string& s = v.str();
+                for (size_t i = 0; i < s.size() && chars.size() < p.elems.size();) {
+                    const size_t len = utf8::decode(s, i).len;
+                    chars.push_back(make_string(s.substr(i, len)));
+                    i += len;
+                }
             }
             const std::span<const Value> items = v.is(Type::String) ? std::span<const Value>(chars)
                                                  : v.is_nil()       ? std::span<const Value>()

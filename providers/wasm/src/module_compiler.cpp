@@ -86,11 +86,22 @@ Expected<void> rewrite_to_hooks(wi::Istream& istream, CompiledModule& module) {
         if (added) module.table_ops.push_back(op);
         return it->second;
     };
+    // A data segment index past the module's segments: wabt checks it against the DataCount
+    // section alone, and with no Data section at all a memory.init became a call of whatever
+    // hook came next (a table hook, whose missing result the drop took off the value stack:
+    // the guest's next value overwrote a heap chunk's header), a data.drop a write through an
+    // empty vector (red team, 2026-12-07). module_size_guard refuses such a module first.
+    const size_t data_segments = module.desc.datas.size();
     wi::Istream::Offset pc = 0;
     while (pc < code.size()) {
         if (code.size() - pc < sizeof(Serialized)) return invalid("corrupt instruction stream");
         const wi::Istream::Offset at = pc;
         const wi::Instr instr = istream.Read(&pc);
+        if ((instr.op == O::MemoryInit && instr.imm_u32x2.snd >= data_segments) ||
+            (instr.op == O::DataDrop && instr.imm_u32 >= data_segments))
+            return invalid(std::string(instr.op.GetName()) + " of data segment " +
+                           std::to_string(instr.op == O::DataDrop ? instr.imm_u32 : instr.imm_u32x2.snd) +
+                           ", which the module does not have (" + std::to_string(data_segments) + " segments)");
         std::optional<uint32_t> hook;
         switch (instr.op) {
             case O::MemoryGrow: hook = module.grow_hook_func; break;

@@ -1,6 +1,7 @@
 #include "module_size_guard.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -80,7 +81,31 @@ class CountGuard : public wabt::BinaryReaderNop {
         return limit("elements in all element segments", element_entries_, kMaxElementEntries);
     }
     wabt::Result OnDataSegmentCount(wabt::Index n) override {
+        data_segments_ = n;
         return limit("data segments", n, kMaxSegments);
+    }
+    wabt::Result OnDataCount(wabt::Index n) override {
+        data_count_ = n;
+        return wabt::Result::Ok;
+    }
+    wabt::Result OnMemoryInitExpr(wabt::Index segment, wabt::Index) override { return data_segment_used(segment); }
+    wabt::Result OnDataDropExpr(wabt::Index segment) override { return data_segment_used(segment); }
+
+    // After the whole module is read: the DataCount section must count the data segments there
+    // are (none without a Data section), and every memory.init and data.drop name one of them.
+    // wabt compares the two only when a Data section exists, and checks instructions against
+    // DataCount alone: with DataCount 1 and no Data section, data.drop 0 wrote through an empty
+    // vector and memory.init 0 called past the engine's hooks, in the host process (red team,
+    // 2026-12-07).
+    void check_data_segments() {
+        if (!problem.empty()) return;
+        if (data_count_ && *data_count_ != data_segments_) {
+            problem = "the module's DataCount section says " + std::to_string(*data_count_) + " data segments, and it has " +
+                      std::to_string(data_segments_);
+        } else if (highest_data_segment_used_ && *highest_data_segment_used_ >= data_segments_) {
+            problem = "an instruction names data segment " + std::to_string(*highest_data_segment_used_) +
+                      ", and the module has " + std::to_string(data_segments_);
+        }
     }
     wabt::Result OnBrTableExpr(wabt::Index targets, wabt::Index* depths, wabt::Index default_depth) override {
         for (wabt::Index i = 0; i < targets; ++i) {
@@ -222,6 +247,14 @@ class CountGuard : public wabt::BinaryReaderNop {
                      kMaxOpenBlockSignatureValues);
     }
 
+    wabt::Result data_segment_used(wabt::Index segment) {
+        highest_data_segment_used_ = std::max<wabt::Index>(highest_data_segment_used_.value_or(0), segment);
+        return wabt::Result::Ok;
+    }
+
+    std::optional<wabt::Index> data_count_;
+    wabt::Index data_segments_ = 0;  // none without a Data section
+    std::optional<wabt::Index> highest_data_segment_used_;
     uint64_t br_table_targets_ = 0;
     uint64_t label_steps_ = 0;
     uint64_t local_declarations_ = 0;
@@ -243,7 +276,8 @@ class CountGuard : public wabt::BinaryReaderNop {
 Expected<void> check_declared_counts(std::span<const uint8_t> binary) {
     CountGuard guard;
     wabt::ReadBinaryOptions options(wabt::Features(), nullptr, false, true, false);
-    wabt::ReadBinary(binary.data(), binary.size(), &guard, options);
+    const wabt::Result read = wabt::ReadBinary(binary.data(), binary.size(), &guard, options);
+    if (wabt::Succeeded(read)) guard.check_data_segments();
     if (!guard.problem.empty()) return fail(Failure::Kind::InvalidInput, guard.problem);
     return Ok{};
 }

@@ -251,3 +251,53 @@ TEST_F(WasmTest, TableGrowthIsCapped) {
 
 }  // namespace
 }  // namespace wasmtest
+
+namespace wasmtest {
+namespace {
+
+// The binary of a text module with every section of id `removed` taken out.
+std::vector<uint8_t> binary_without_section(const std::string& wat, uint8_t removed) {
+    auto binary = microvm::wasm::wat_to_binary(bytes_of(wat));
+    EXPECT_TRUE(binary) << wat;
+    if (!binary) return {};
+    const std::vector<uint8_t>& in = *binary;
+    std::vector<uint8_t> out(in.begin(), in.begin() + 8);
+    for (size_t at = 8; at < in.size();) {
+        const uint8_t id = in[at];
+        size_t size = 0, shift = 0, p = at + 1;
+        for (uint8_t b = 0x80; b & 0x80; shift += 7) size |= static_cast<size_t>((b = in[p++]) & 0x7f) << shift;
+        const size_t end = p + size;
+        if (id != removed) out.insert(out.end(), in.begin() + static_cast<std::ptrdiff_t>(at), in.begin() + static_cast<std::ptrdiff_t>(end));
+        at = end;
+    }
+    return out;
+}
+
+// A DataCount section without a Data section: wabt checks data segment indices against the
+// DataCount alone, and compares it with the segments only when a Data section is there. In the
+// host process, data.drop 0 wrote through an empty vector (SIGSEGV), and memory.init 0 called
+// the engine's hook after the last (with a table hook there, whose missing result the rewrite's
+// drop took: the guest's next value overwrote a heap chunk's header, and the host aborted in
+// free). Red team, 2026-12-07.
+TEST_F(WasmTest, DataSegmentInstructionsWithoutTheSegmentsAreInvalidInput) {
+    const std::string memory_init = "(memory.init $d (i32.const 0) (i32.const 0) (i32.const 0))";
+    for (const std::string& body :
+         {std::string("(data.drop $d)"), memory_init,
+          memory_init + " (drop (v128.const i64x2 0x4242424242424242 0x0000000000004141))"}) {
+        const std::string wat =
+            "(module (table $t 1 funcref) (memory 1) (data $d \"x\")"
+            " (func $never (table.fill $t (i32.const 0) (ref.null func) (i32.const 0)))"
+            " (func (export \"_start\") " + body + "))";
+        // Whole, it runs.
+        auto whole = run(context(bytes_of(wat)));
+        EXPECT_EQ(whole.status, Status::Ok) << body << ": " << describe(whole);
+        // Without its Data section (id 11), its DataCount (1) counts a segment that is not there.
+        auto r = run(context(binary_without_section(wat, 11)));
+        EXPECT_EQ(r.status, Status::InvalidInput) << body << ": " << describe(r);
+        ASSERT_TRUE(r.error) << body;
+        EXPECT_NE(r.error->message.find("DataCount"), std::string::npos) << r.error->message;
+    }
+}
+
+}  // namespace
+}  // namespace wasmtest

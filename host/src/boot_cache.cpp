@@ -75,13 +75,9 @@ nlohmann::json own_binary_identity() {
 }
 
 std::optional<std::string> read_trusted_file(const std::string& path, size_t max_bytes) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
-    if (!fd.valid()) return std::nullopt;
-    struct stat st;
-    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || !ownership_fault(st, "record").empty()) {
-        return std::nullopt;
-    }
-    return read_to_end(fd.get(), max_bytes);
+    std::optional<OpenedFile> file = open_for_judging(path);
+    if (!file || !S_ISREG(file->st.st_mode) || !ownership_fault(file->st, "record").empty()) return std::nullopt;
+    return read_to_end(file->fd.get(), max_bytes);
 }
 
 bool write_file_atomically(const std::string& path, const std::string& data, mode_t mode) {

@@ -72,10 +72,11 @@ Expected<void> verify_file(const std::string& path, uint64_t size, const std::st
                                                    " (a corrupt or replaced image); rebuild it: " +
                                                    kBuildImageCommand);
     };
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
-    if (!fd.valid()) return refuse(std::string("cannot be opened: ") + errno_text(errno));
-    struct stat st;
-    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return refuse("is not a regular file");
+    std::optional<OpenedFile> file = open_for_judging(path);
+    if (!file) return refuse(std::string("cannot be opened: ") + errno_text(errno));
+    const UniqueFd& fd = file->fd;
+    const struct stat& st = file->st;
+    if (!S_ISREG(st.st_mode)) return refuse("is not a regular file");
     if (static_cast<uint64_t>(st.st_size) != size) {
         return refuse("has " + std::to_string(st.st_size) + " bytes, the manifest says " + std::to_string(size));
     }

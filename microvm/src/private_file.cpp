@@ -11,16 +11,14 @@
 namespace microvm {
 
 Expected<rtfs::host::UniqueFd> open_private_file(const std::string& path, const std::string& what) {
-    // O_NONBLOCK: a FIFO planted under the name must not block the open.
-    rtfs::host::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY));
-    if (!fd.valid()) return fail(Failure::Kind::InvalidConfig, what + ": " + std::strerror(errno));
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
-        return fail(Failure::Kind::InvalidConfig, what + " is not a regular file");
+    std::optional<rtfs::host::OpenedFile> file = rtfs::host::open_for_judging(path);
+    if (!file) return fail(Failure::Kind::InvalidConfig, what + ": " + std::strerror(errno));
+    const struct stat& st = file->st;
+    if (!S_ISREG(st.st_mode)) return fail(Failure::Kind::InvalidConfig, what + " is not a regular file");
     if (st.st_uid != ::geteuid()) return fail(Failure::Kind::InvalidConfig, what + " does not belong to this user");
     if (st.st_mode & 077)
         return fail(Failure::Kind::InvalidConfig, what + " is readable by group or others; chmod 600 it");
-    return fd;
+    return std::move(file->fd);
 }
 
 Expected<std::string> read_private_file(const std::string& path, const std::string& what, size_t max_bytes) {

@@ -71,13 +71,12 @@ Expected<Settings> load_settings_file(const std::string& path) {
     if (!exists(path)) return cannot(std::strerror(errno));
     // A sandbox with write access somewhere must not be able to plant settings there.
     RTFS_TRY(std::string real, trusted_real_path(path, "settings file"));
-    const rtfs::host::UniqueFd fd(::open(real.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
-    if (!fd.valid()) return cannot(std::strerror(errno));
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return cannot("not a regular file");
-    if (static_cast<std::uintmax_t>(st.st_size) > kMaxSettingsBytes) return cannot("larger than 16 MiB");
+    const std::optional<rtfs::host::OpenedFile> file = rtfs::host::open_for_judging(real);
+    if (!file) return cannot(std::strerror(errno));
+    if (!S_ISREG(file->st.st_mode)) return cannot("not a regular file");
+    if (static_cast<std::uintmax_t>(file->st.st_size) > kMaxSettingsBytes) return cannot("larger than 16 MiB");
     // Bounded again while reading: the file may grow after the fstat.
-    std::optional<std::string> text = rtfs::host::read_to_end(fd.get(), kMaxSettingsBytes);
+    std::optional<std::string> text = rtfs::host::read_to_end(file->fd.get(), kMaxSettingsBytes);
     if (!text) return cannot("read failed or larger than 16 MiB");
     RTFS_TRY(Settings settings, parse_settings(*text, path));
     settings.source_file = path;

@@ -41,10 +41,9 @@ Expected<void> write_whole_file(const std::string& path, const std::string& data
 }
 
 std::optional<FileContents> read_file_capped(const std::string& path, uint64_t max_bytes) {
-    host::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
-    if (!fd.valid()) return std::nullopt;
-    struct stat st;
-    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+    std::optional<host::OpenedFile> file = host::open_for_judging(path);
+    if (!file || !S_ISREG(file->st.st_mode)) return std::nullopt;
+    const host::UniqueFd& fd = file->fd;
     FileContents out;
     char buf[65536];
     for (;;) {

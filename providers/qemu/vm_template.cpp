@@ -46,12 +46,10 @@ std::string unsafe(const struct stat& st, bool dir) {
 
 // Opens path (no symlink) read-only and checks it as unsafe() does.
 Expected<host::UniqueFd> open_checked(const std::string& path) {
-    host::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
-    if (!fd.valid()) return host::sys_failure(path, errno);
-    struct stat st;
-    if (::fstat(fd.get(), &st) != 0) return fail(Failure::Kind::SetupError, path + ": fstat failed");
-    if (std::string why = unsafe(st, false); !why.empty()) return fail(Failure::Kind::SetupError, path + " is " + why);
-    return fd;
+    std::optional<host::OpenedFile> file = host::open_for_judging(path);
+    if (!file) return host::sys_failure(path, errno);
+    if (std::string why = unsafe(file->st, false); !why.empty()) return fail(Failure::Kind::SetupError, path + " is " + why);
+    return std::move(file->fd);
 }
 
 std::string identity(const struct stat& st) {

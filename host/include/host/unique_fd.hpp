@@ -19,6 +19,8 @@ namespace microvm::host {
 // One descriptor type and one bounded read for every layer (rtfs/host/unique_fd.hpp).
 using rtfs::host::UniqueFd;
 using rtfs::host::read_to_end;
+using rtfs::host::OpenedFile;
+using rtfs::host::open_for_judging;
 
 struct Pipe {
     UniqueFd read;

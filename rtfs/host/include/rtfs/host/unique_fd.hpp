@@ -4,6 +4,7 @@
 // one copy.
 #pragma once
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstddef>
@@ -41,5 +42,16 @@ class UniqueFd {
 
 // Everything left to read from fd; nothing when a read fails or the data exceeds max_bytes.
 std::optional<std::string> read_to_end(int fd, size_t max_bytes = SIZE_MAX);
+
+// A file a caller was named and judges before it reads it: opened once for reading, never
+// through a symlink as its last component, never blocking on a FIFO or taking a terminal, and
+// its status, so that what is judged is what is read (a check by path, then an open, read
+// whatever was swapped in between). nullopt with errno set when the open or the fstat failed;
+// the type and owner are the caller's to judge.
+struct OpenedFile {
+    UniqueFd fd;
+    struct stat st {};
+};
+std::optional<OpenedFile> open_for_judging(const std::string& path);
 
 }  // namespace rtfs::host

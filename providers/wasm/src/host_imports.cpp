@@ -3,6 +3,7 @@
 #include <string>
 
 #include "microvm_imports.hpp"
+#include "unfilled_memory.hpp"
 #include "wasi.hpp"
 #include "wasi_abi.hpp"
 
@@ -161,7 +162,7 @@ wi::HostFunc::Ptr make_grow_hook(wi::Store& store, RunState& state, wi::Memory* 
                                                               wi::Values& results, wi::Trap::Ptr*) {
         const uint64_t delta = params[0].Get<uint32_t>();
         const uint64_t old_pages = memory->PageSize();
-        if (wabt::Succeeded(memory->Grow(delta))) {
+        if (grow_unfilled(*memory, delta)) {
             results[0] = wi::Value::Make(static_cast<uint32_t>(old_pages));
         } else {
             if (cap_binding && old_pages + delta > state.memory_cap_pages) {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <new>
 #include <cstring>
 #include <vector>
 
@@ -96,6 +97,44 @@ void extend_with_unfilled_pages(wi::Memory& memory, uint64_t pages) {
 #endif
     internals::type(memory).limits.initial += pages - internals::pages(memory);
     internals::pages(memory) = pages;
+}
+
+bool grow_unfilled(wi::Memory& memory, uint64_t delta) {
+    // wabt's rule (CanGrow): at most the maximum, or 65536 pages without one (memory32).
+    const wabt::Limits& limits = internals::type(memory).limits;
+    const uint64_t old_pages = internals::pages(memory);
+    const uint64_t max_pages = limits.has_max ? limits.max : uint64_t{65536};
+    if (old_pages > max_pages || max_pages - old_pages < delta) return false;
+    const uint64_t new_pages = old_pages + delta;
+#if defined(__GLIBCXX__)
+    wi::Buffer& data = internals::bytes(memory);
+    const size_t old_bytes = data.size(), bytes = new_pages * kPageBytes;
+    if (bytes > data.capacity()) {
+        // Storage for the largest the memory may become: address space, not memory, until touched.
+        const uint64_t most = max_pages * kPageBytes;
+        wi::Buffer larger;
+        try {
+            larger.reserve(std::max<uint64_t>(bytes, most));
+        } catch (const std::bad_alloc&) {  // no address space for that much (RLIMIT_AS): as asked
+            try {
+                larger.reserve(bytes);
+            } catch (const std::bad_alloc&) {
+                return false;  // memory.grow answers -1, as for a grow past the limits
+            }
+        }
+        zero_lazily(larger.data(), bytes);
+        if (old_bytes) std::memcpy(larger.data(), data.data(), old_bytes);
+        set_size_unwritten(larger, old_bytes);
+        data.swap(larger);
+    } else {
+        zero_lazily(data.data() + old_bytes, bytes - old_bytes);
+    }
+    set_size_unwritten(data, bytes);
+    internals::pages(memory) = new_pages;
+    return true;
+#else
+    return wabt::Succeeded(memory.Grow(delta));
+#endif
 }
 
 }  // namespace microvm::wasm

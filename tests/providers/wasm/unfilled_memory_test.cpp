@@ -101,6 +101,39 @@ constexpr const char* kSelfCheck = R"((module
     (call $check (i32.eq (i32.load8_u (i32.const 70002)) (i32.const 99)))))
 )";
 
+// memory.grow (grow_unfilled): new pages read zero whatever the heap held, what was written
+// stays, the limits hold, and storage is reserved up to the maximum on the first grow past it,
+// so that no later grow moves (copies) the memory. wabt's Grow zero-filled every new page and
+// copied the memory to storage twice its size: a full 1 GiB memory grown by one page held
+// 2.1 GB of the host, and one grow of 3 GiB took 1.6 s past a 100 ms timeout (red team,
+// 2026-12-07).
+TEST(UnfilledMemory, GrowingNeitherFillsNorMovesTheMemory) {
+    wi::Store store;
+    wi::Memory::Ptr memory = wi::Memory::New(store, wi::MemoryType{wabt::Limits{1, 4096}});
+    memory->UnsafeData()[5] = 7;
+    dirty_the_heap();
+    ASSERT_TRUE(microvm::wasm::grow_unfilled(*memory, 40));
+    ASSERT_EQ(memory->PageSize(), 41u);
+    EXPECT_EQ(memory->type().limits.initial, 1u) << "a grow is no instantiation";
+    const uint8_t* first = memory->UnsafeData();
+    EXPECT_EQ(first[5], 7);
+    EXPECT_EQ(size_t(std::count(first, first + memory->ByteSize(), 0)), memory->ByteSize() - 1);
+    memory->UnsafeData()[41 * kPage - 1] = 9;
+    // Up to the maximum without moving: 256 MiB reserved, never touched but for what is used.
+    ASSERT_TRUE(microvm::wasm::grow_unfilled(*memory, 4096 - 41));
+    EXPECT_EQ(memory->UnsafeData(), first) << "the memory was moved (copied) by a grow";
+    EXPECT_EQ(memory->UnsafeData()[41 * kPage - 1], 9);
+    EXPECT_EQ(memory->UnsafeData()[4096 * kPage - 1], 0);
+    EXPECT_FALSE(microvm::wasm::grow_unfilled(*memory, 1));  // the maximum holds
+    EXPECT_EQ(memory->PageSize(), 4096u);
+    // Without a maximum: at most 65536 pages (4 GiB), as wabt's rule.
+    wi::Memory::Ptr open = wi::Memory::New(store, wi::MemoryType{wabt::Limits{0}});
+    EXPECT_FALSE(microvm::wasm::grow_unfilled(*open, 65537));
+    EXPECT_EQ(open->PageSize(), 0u);
+    ASSERT_TRUE(microvm::wasm::grow_unfilled(*open, 2));
+    EXPECT_EQ(open->UnsafeData()[2 * kPage - 1], 0);
+}
+
 TEST(UnfilledMemory, ModuleSeesItsDeclaredMemoryZeroedWithItsData) {
     auto module = compile(kSelfCheck);
     ASSERT_TRUE(module);

@@ -4,6 +4,7 @@
 // Vectors and strings are a u32 count followed by the elements.
 #include "guest_snapshot.hpp"
 #include "snapshot_state.hpp"
+#include "unfilled_memory.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -107,9 +108,9 @@ bool restore_snapshot(wi::Store& store, const wi::Instance& inst, const GuestSna
         snap.chunk_index.back() >= snap.memory_pages * kChunksPerPage) {
         return false;
     }
-    if (snap.memory_pages > now && !wabt::Succeeded(memory.Grow(snap.memory_pages - now))) {
-        return false;
-    }
+    // As memory.grow does (unfilled_memory.hpp): wabt's Grow filled and copied a memory the
+    // snapshot's init had grown to gigabytes at every restore (a review, 2026-12-07).
+    if (snap.memory_pages > now && !grow_unfilled(memory, snap.memory_pages - now)) return false;
     // The memory is as instantiation left it: every chunk that is not zero then or in the
     // snapshot is in the snapshot (capture_snapshot).
     uint8_t* data = memory.UnsafeData();

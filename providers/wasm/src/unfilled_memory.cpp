@@ -52,6 +52,7 @@ void set_size_unwritten(wi::Buffer& v, size_t n) {
 // which is what malloc hands out, reads as zero afterwards and is faulted in when touched), the
 // partial pages at either end are written.
 void zero_lazily(uint8_t* p, size_t n) {
+    if (n == 0) return;  // p may be null (an empty memory)
     const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
     const uintptr_t begin = reinterpret_cast<uintptr_t>(p);
     const uintptr_t first = (begin + page - 1) & ~(page - 1);
@@ -106,6 +107,7 @@ bool grow_unfilled(wi::Memory& memory, uint64_t delta) {
     const uint64_t max_pages = limits.has_max ? limits.max : uint64_t{65536};
     if (old_pages > max_pages || max_pages - old_pages < delta) return false;
     const uint64_t new_pages = old_pages + delta;
+    if (delta == 0) return true;
 #if defined(__GLIBCXX__)
     wi::Buffer& data = internals::bytes(memory);
     const size_t old_bytes = data.size(), bytes = new_pages * kPageBytes;
@@ -115,9 +117,11 @@ bool grow_unfilled(wi::Memory& memory, uint64_t delta) {
         wi::Buffer larger;
         try {
             larger.reserve(std::max<uint64_t>(bytes, most));
-        } catch (const std::bad_alloc&) {  // no address space for that much (RLIMIT_AS): as asked
+        } catch (const std::bad_alloc&) {
+            // No address space for that much (RLIMIT_AS): twice what it holds, as a vector grows,
+            // so that a memory grown a page at a time is copied a logarithmic number of times.
             try {
-                larger.reserve(bytes);
+                larger.reserve(std::max<uint64_t>(bytes, std::min<uint64_t>(most, 2 * data.capacity())));
             } catch (const std::bad_alloc&) {
                 return false;  // memory.grow answers -1, as for a grow past the limits
             }

@@ -128,6 +128,7 @@ TEST(UnfilledMemory, GrowingNeitherFillsNorMovesTheMemory) {
     EXPECT_EQ(memory->PageSize(), 4096u);
     // Without a maximum: at most 65536 pages (4 GiB), as wabt's rule.
     wi::Memory::Ptr open = wi::Memory::New(store, wi::MemoryType{wabt::Limits{0}});
+    EXPECT_TRUE(microvm::wasm::grow_unfilled(*open, 0));  // an empty memory has no storage at all
     EXPECT_FALSE(microvm::wasm::grow_unfilled(*open, 65537));
     EXPECT_EQ(open->PageSize(), 0u);
     ASSERT_TRUE(microvm::wasm::grow_unfilled(*open, 2));

@@ -25,6 +25,13 @@ std::mutex g_mutex;
 std::vector<Kept> g_kept;
 std::atomic<bool> g_any{false};
 
+// The kept list, copied under the lock and judged outside it: a slow file system under one
+// kept path holds no other run's file calls.
+std::vector<Kept> kept_snapshot() {
+    std::lock_guard lock(g_mutex);
+    return g_kept;
+}
+
 }  // namespace
 
 bool covered_by(const std::string& path, const std::string& own) {
@@ -40,17 +47,12 @@ void keep_private(const std::string& path) {
 }
 
 // Whether a kept path covers real (or, by identity, the object of fd >= 0 is one), and the access
-// did not start inside that kept path. The kept list is copied under the lock and judged outside
-// it: a slow file system under one kept path holds no other run's file calls.
+// did not start inside that kept path.
 bool private_to(std::optional<std::string> real, const std::optional<FileIdentity>& identity, int from) {
     // A file replaced (renamed over) since it was opened is "PATH (deleted)": judged as PATH.
     constexpr std::string_view kDeleted = " (deleted)";
     if (real && real->ends_with(kDeleted)) real->resize(real->size() - kDeleted.size());
-    std::vector<Kept> kept_now;
-    {
-        std::lock_guard lock(g_mutex);
-        kept_now = g_kept;
-    }
+    const std::vector<Kept> kept_now = kept_snapshot();
     std::optional<std::string> from_real;
     for (const Kept& kept : kept_now) {
         const bool inside = !real || covered_by(*real, kept.real_path) || (identity && identity_at(kept.real_path) == identity);
@@ -70,11 +72,7 @@ bool reaches_private(int fd, int from) {
 
 bool binds_private(const std::string& real_path, const std::vector<std::string>& granted) {
     if (!g_any) return false;
-    std::vector<Kept> kept_now;
-    {
-        std::lock_guard lock(g_mutex);
-        kept_now = g_kept;
-    }
+    const std::vector<Kept> kept_now = kept_snapshot();
     // A grant judged where it is, never through a symlink: a client's own rw= directory swapped
     // for a link into another session made that session's files "its own" (a review, 2026-12-07).
     std::vector<std::string> granted_real;

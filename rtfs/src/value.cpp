@@ -964,6 +964,9 @@ static Result<int> compare_at(const Value& a, const Value& b, uint32_t level, Or
         double x = a.to_double(), y = b.to_double();
         return x < y ? -1 : (x > y ? 1 : 0);
     }
+    // nil comes before every other value, as in Clojure: sorting by a key some maps lack was a
+    // TypeError (red team, 2026-12-07).
+    if (a.is_nil() || b.is_nil()) return a.is_nil() == b.is_nil() ? 0 : (a.is_nil() ? -1 : 1);
     int ra = type_rank(a.type()), rb = type_rank(b.type());
     if (ra != rb || ra == 7) {
         if (ra == rb && ra != 7) return 0;

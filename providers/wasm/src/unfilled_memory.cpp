@@ -66,6 +66,17 @@ void zero_lazily(uint8_t* p, size_t n) {
     std::memset(reinterpret_cast<void*>(last), 0, begin + n - last);
 }
 
+// Moves data to new storage of `capacity` bytes, whose first `zeroed` bytes read zero but for
+// data's own, copied there. std::bad_alloc leaves data as it was.
+void move_to_storage(wi::Buffer& data, size_t capacity, size_t zeroed) {
+    wi::Buffer larger;
+    larger.reserve(capacity);
+    zero_lazily(larger.data(), zeroed);
+    if (!data.empty()) std::memcpy(larger.data(), data.data(), data.size());
+    set_size_unwritten(larger, data.size());
+    data.swap(larger);
+}
+
 }  // namespace
 
 std::optional<uint64_t> data_segment_pages(wi::ModuleDesc& desc) {
@@ -87,12 +98,8 @@ void extend_with_unfilled_pages(wi::Memory& memory, uint64_t pages) {
     const size_t bytes = pages * kPageBytes;
     if (bytes <= data.size()) return;
 #if defined(__GLIBCXX__)
-    wi::Buffer extended;
-    extended.reserve(bytes);
-    zero_lazily(extended.data(), bytes);
-    if (!data.empty()) std::memcpy(extended.data(), data.data(), data.size());
-    set_size_unwritten(extended, bytes);
-    data.swap(extended);
+    move_to_storage(data, bytes, bytes);
+    set_size_unwritten(data, bytes);
 #else
     data.resize(bytes);
 #endif
@@ -114,22 +121,17 @@ bool grow_unfilled(wi::Memory& memory, uint64_t delta) {
     if (bytes > data.capacity()) {
         // Storage for the largest the memory may become: address space, not memory, until touched.
         const uint64_t most = max_pages * kPageBytes;
-        wi::Buffer larger;
         try {
-            larger.reserve(std::max<uint64_t>(bytes, most));
+            move_to_storage(data, std::max<uint64_t>(bytes, most), bytes);
         } catch (const std::bad_alloc&) {
             // No address space for that much (RLIMIT_AS): twice what it holds, as a vector grows,
             // so that a memory grown a page at a time is copied a logarithmic number of times.
             try {
-                larger.reserve(std::max<uint64_t>(bytes, std::min<uint64_t>(most, 2 * data.capacity())));
+                move_to_storage(data, std::max<uint64_t>(bytes, std::min<uint64_t>(most, 2 * data.capacity())), bytes);
             } catch (const std::bad_alloc&) {
                 return false;  // memory.grow answers -1, as for a grow past the limits
             }
         }
-        zero_lazily(larger.data(), bytes);
-        if (old_bytes) std::memcpy(larger.data(), data.data(), old_bytes);
-        set_size_unwritten(larger, old_bytes);
-        data.swap(larger);
     } else {
         zero_lazily(data.data() + old_bytes, bytes - old_bytes);
     }

@@ -2,7 +2,6 @@
 
 #include "eval/nodes.hpp"
 #include "stdlib/stdlib.hpp"
-#include "stdlib/utf8.hpp"
 
 namespace rtfs {
 
@@ -53,12 +52,7 @@ Expected<void, Error> destructure(const Pattern& p, const Value& v, Interpreter:
             if (v.is(Type::String) && p.rest_pattern) {
                 RTFS_TRY(chars, stdlib::items_of("destructuring", v));
             } else if (v.is(Type::String)) {
-                const std::string& s = v.str();
-                for (size_t i = 0; i < s.size() && chars.size() < p.elems.size();) {
-                    const size_t len = utf8::decode(s, i).len;
-                    chars.push_back(make_string(s.substr(i, len)));
-                    i += len;
-                }
+                chars = stdlib::characters(v.str(), p.elems.size());
             }
             const std::span<const Value> items = v.is(Type::String) ? std::span<const Value>(chars)
                                                  : v.is_nil()       ? std::span<const Value>()

@@ -35,6 +35,17 @@ static int64_t materialised_bytes(size_t n, size_t object_bytes) {
     return static_cast<int64_t>(n) * static_cast<int64_t>(sizeof(Value) + object_bytes);
 }
 
+std::vector<Value> characters(const std::string& s, size_t at_most) {
+    std::vector<Value> out;
+    if (at_most != SIZE_MAX) out.reserve(at_most);
+    for (size_t i = 0; i < s.size() && out.size() < at_most;) {
+        const size_t len = utf8::decode(s, i).len;  // one character per element
+        out.push_back(make_string(s.substr(i, len)));
+        i += len;
+    }
+    return out;
+}
+
 Result<std::vector<Value>> items_of(const char* op, const Value& v) {
     switch (v.type()) {
         case Type::Nil: return std::vector<Value>{};
@@ -56,14 +67,7 @@ Result<std::vector<Value>> items_of(const char* op, const Value& v) {
             const std::string& s = v.str();
             const size_t n = utf8::length(s);
             RTFS_CHECK(charge_alloc(materialised_bytes(n, sizeof(StrObj))));
-            std::vector<Value> out;
-            out.reserve(n);
-            for (size_t i = 0; i < s.size();) {
-                const size_t len = utf8::decode(s, i).len;  // one character per element
-                out.push_back(make_string(s.substr(i, len)));
-                i += len;
-            }
-            return out;
+            return characters(s, n);
         }
         default: return type_error(op, "collection", v);
     }

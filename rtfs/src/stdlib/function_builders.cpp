@@ -32,12 +32,16 @@ Value call_form(std::vector<Value> items) {
     return make_list(std::move(items));
 }
 
-// (fn [params...] (fn <name> [& args] body)): the maker of a builder, analysed on first use.
-Result<Value> maker(Interpreter& interp, const char* name, std::vector<Value> params, Value body) {
+// (fn [params...] (fn <name> [& args] body)): the maker of a builder, analysed on first use;
+// its forms are built then only (body() makes the body).
+template <class Body>
+Result<Value> maker(Interpreter& interp, const char* name, std::initializer_list<const char*> params, Body body) {
     auto& makers = interp.state().function_makers;
     if (auto it = makers.find(name); it != makers.end()) return it->second;
-    Value inner = make_list({sym("fn"), sym(name), make_vector({sym("&"), sym("args")}), std::move(body)});
-    RTFS_TRY(Value made, interp.eval_form(make_list({sym("fn"), make_vector(std::move(params)), std::move(inner)})));
+    std::vector<Value> param_symbols;
+    for (const char* p : params) param_symbols.push_back(sym(p));
+    Value inner = make_list({sym("fn"), sym(name), make_vector({sym("&"), sym("args")}), body()});
+    RTFS_TRY(Value made, interp.eval_form(make_list({sym("fn"), make_vector(std::move(param_symbols)), std::move(inner)})));
     makers.emplace(name, made);
     return made;
 }
@@ -62,11 +66,13 @@ Result<Value> comp(Interpreter& interp, std::span<Value> a) {
     std::reverse(a.begin(), a.end());
     RTFS_TRY(Value fs, vector_of(a));
     RTFS_TRY(Value made,
-             maker(interp, "comp", {sym("fs")},
-                   call_form({builtin_ref("reduce"),
-                              make_list({sym("fn"), make_vector({sym("acc"), sym("f")}), call_form({sym("f"), sym("acc")})}),
-                              call_form({builtin_ref("apply"), call_form({builtin_ref("first"), sym("fs")}), sym("args")}),
-                              call_form({builtin_ref("rest"), sym("fs")})})));
+             maker(interp, "comp", {"fs"}, [] {
+                 return call_form(
+                     {builtin_ref("reduce"),
+                      make_list({sym("fn"), make_vector({sym("acc"), sym("f")}), call_form({sym("f"), sym("acc")})}),
+                      call_form({builtin_ref("apply"), call_form({builtin_ref("first"), sym("fs")}), sym("args")}),
+                      call_form({builtin_ref("rest"), sym("fs")})});
+             }));
     return closure(interp, made, {std::move(fs)});
 }
 
@@ -74,15 +80,15 @@ Result<Value> comp(Interpreter& interp, std::span<Value> a) {
 Result<Value> partial(Interpreter& interp, std::span<Value> a) {
     if (a.size() == 1) return std::move(a[0]);
     RTFS_TRY(Value bound, vector_of(a, 1));
-    RTFS_TRY(Value made, maker(interp, "partial", {sym("f"), sym("bound")},
-                               call_form({builtin_ref("apply"), sym("f"),
-                                          call_form({builtin_ref("into"), sym("bound"), sym("args")})})));
+    RTFS_TRY(Value made, maker(interp, "partial", {"f", "bound"}, [] {
+                 return call_form({builtin_ref("apply"), sym("f"), call_form({builtin_ref("into"), sym("bound"), sym("args")})});
+             }));
     return closure(interp, made, {std::move(a[0]), std::move(bound)});
 }
 
 // (constantly x) = (fn [& args] x)
 Result<Value> constantly(Interpreter& interp, std::span<Value> a) {
-    RTFS_TRY(Value made, maker(interp, "constantly", {sym("x")}, sym("x")));
+    RTFS_TRY(Value made, maker(interp, "constantly", {"x"}, [] { return sym("x"); }));
     return closure(interp, made, {std::move(a[0])});
 }
 
@@ -90,11 +96,12 @@ Result<Value> constantly(Interpreter& interp, std::span<Value> a) {
 Result<Value> juxt(Interpreter& interp, std::span<Value> a) {
     RTFS_TRY(Value fs, vector_of(a));
     RTFS_TRY(Value made,
-             maker(interp, "juxt", {sym("fs")},
-                   call_form({builtin_ref("mapv"),
-                              make_list({sym("fn"), make_vector({sym("f")}),
-                                         call_form({builtin_ref("apply"), sym("f"), sym("args")})}),
-                              sym("fs")})));
+             maker(interp, "juxt", {"fs"}, [] {
+                 return call_form({builtin_ref("mapv"),
+                                   make_list({sym("fn"), make_vector({sym("f")}),
+                                              call_form({builtin_ref("apply"), sym("f"), sym("args")})}),
+                                   sym("fs")});
+             }));
     return closure(interp, made, {std::move(fs)});
 }
 
@@ -109,16 +116,18 @@ Value each_predicate(const char* connective) {
 // (some-fn p q) = (fn [& args] (some (fn [x] (or (p x) (q x))) args)): the first truthy result.
 Result<Value> some_fn(Interpreter& interp, std::span<Value> a) {
     RTFS_TRY(Value ps, vector_of(a));
-    RTFS_TRY(Value made, maker(interp, "some-fn", {sym("ps")},
-                               call_form({builtin_ref("some"), each_predicate("some"), sym("args")})));
+    RTFS_TRY(Value made, maker(interp, "some-fn", {"ps"}, [] {
+                 return call_form({builtin_ref("some"), each_predicate("some"), sym("args")});
+             }));
     return closure(interp, made, {std::move(ps)});
 }
 
 // (every-pred p q) = (fn [& args] (every? (fn [x] (and (p x) (q x))) args)): true or false.
 Result<Value> every_pred(Interpreter& interp, std::span<Value> a) {
     RTFS_TRY(Value ps, vector_of(a));
-    RTFS_TRY(Value made, maker(interp, "every-pred", {sym("ps")},
-                               call_form({builtin_ref("every?"), each_predicate("every?"), sym("args")})));
+    RTFS_TRY(Value made, maker(interp, "every-pred", {"ps"}, [] {
+                 return call_form({builtin_ref("every?"), each_predicate("every?"), sym("args")});
+             }));
     return closure(interp, made, {std::move(ps)});
 }
 
@@ -126,13 +135,14 @@ Result<Value> every_pred(Interpreter& interp, std::span<Value> a) {
 // (fn [& args] (apply f (map-indexed (fn [i v] (if (nil? v) (get defaults i) v)) args)))
 Result<Value> fnil(Interpreter& interp, std::span<Value> a) {
     RTFS_TRY(Value defaults, vector_of(a, 1));
-    Value replace_nil = make_list(
-        {sym("fn"), make_vector({sym("i"), sym("v")}),
-         call_form({sym("if"), call_form({builtin_ref("nil?"), sym("v")}),
-                    call_form({builtin_ref("get"), sym("defaults"), sym("i")}), sym("v")})});
-    RTFS_TRY(Value made, maker(interp, "fnil", {sym("f"), sym("defaults")},
-                               call_form({builtin_ref("apply"), sym("f"),
-                                          call_form({builtin_ref("map-indexed"), std::move(replace_nil), sym("args")})})));
+    RTFS_TRY(Value made, maker(interp, "fnil", {"f", "defaults"}, [] {
+                 Value replace_nil = make_list(
+                     {sym("fn"), make_vector({sym("i"), sym("v")}),
+                      call_form({sym("if"), call_form({builtin_ref("nil?"), sym("v")}),
+                                 call_form({builtin_ref("get"), sym("defaults"), sym("i")}), sym("v")})});
+                 return call_form({builtin_ref("apply"), sym("f"),
+                                   call_form({builtin_ref("map-indexed"), std::move(replace_nil), sym("args")})});
+             }));
     return closure(interp, made, {std::move(a[0]), std::move(defaults)});
 }
 

@@ -2,6 +2,7 @@
 // its builtins to the table (src/builtins.cpp).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,9 @@ Result<const std::string*> string_arg(const char* op, const Value& v);
 // The elements of a sequential value: nil -> empty; list, vector, set -> items; map -> [k v]
 // vectors; string -> one-character strings. Anything else is a TypeError naming op.
 Result<std::vector<Value>> items_of(const char* op, const Value& v);
+// The first at_most characters of s, a one-character string each (uncharged: a caller making
+// many charges first, as items_of does).
+std::vector<Value> characters(const std::string& s, size_t at_most = SIZE_MAX);
 
 // Before building a collection of n values: a ResourceLimit error if that would take the
 // interpreter past its memory limit, and a chance for interruption to be noticed.

@@ -281,6 +281,12 @@ class HttpFetch : public testing::Test {
             res.set_header("X-Custom", "yes");
             res.set_content("hello world", "text/plain");
         });
+        server_.Get("/twice", [](const httplib::Request&, httplib::Response& res) {
+            res.set_header("X-Dup", "a");
+            res.set_header("X-Other", " c ");
+            res.set_header("x-DUP", "b");
+            res.set_content("", "text/plain");
+        });
         server_.Post("/echo", [](const httplib::Request& req, httplib::Response& res) {
             res.status = 201;
             res.set_content(req.method + " " + req.get_header_value("X-Token") + " " + req.body,
@@ -361,6 +367,15 @@ TEST_F(HttpFetch, GetReturnsStatusHeadersAndBody) {
     EXPECT_EQ(reqs[0].status, 200);
     EXPECT_EQ(reqs[0].bytes, 11u);
     EXPECT_EQ(reqs[0].error, "");
+}
+
+// A name sent twice, in any case, is one lower-case name holding both values in their order
+// (merged through an index of names since a search per line was quadratic: red team, 2026-12-07).
+TEST_F(HttpFetch, AHeaderSentTwiceIsMergedUnderItsLowerCaseName) {
+    DefaultHost host;
+    EXPECT_EQ(run(host, "(let [h (:headers (http-fetch " + quoted(url("/twice")) +
+                            "))] [(get h \"x-dup\") (get h \"x-other\") (get h \"X-Dup\")])"),
+              "[\"a, b\" \"c\" nil]");
 }
 
 TEST_F(HttpFetch, PostAndPutSendBodyAndHeaders) {

@@ -11,6 +11,7 @@
 #include "host/cgroup_fs.hpp"
 #include "host/paths.hpp"
 #include "microvm/trusted_path.hpp"
+#include "rtfs/ascii_text.hpp"
 
 namespace microvm::host {
 
@@ -29,11 +30,6 @@ bool has_word(const std::string& list, std::string_view word, char sep) {
         i = j + 1;
     }
     return false;
-}
-
-std::string trimmed(const std::string& s) {
-    size_t end = s.find_last_not_of(" \n");
-    return end == std::string::npos ? std::string() : s.substr(0, end + 1);
 }
 
 // Why the parent's directory cannot hold sandbox cgroups, or empty: another user who can write
@@ -80,14 +76,14 @@ Expected<std::unique_ptr<CgroupManager>> try_v2(const fs::CgroupMountInfo& m,
         return fail(Failure::Kind::SetupError, why);
     }
     if (why = parent_fault(dir); !why.empty()) return fail(Failure::Kind::SetupError, why);
-    std::string offered = trimmed(fs::read_file(dir + "/cgroup.controllers").value_or(""));
+    std::string offered(rtfs::trim_ascii(fs::read_file(dir + "/cgroup.controllers").value_or("")));
     for (const char* c : kRequired) {
         if (!has_word(offered, c, ' ')) {
             why = "cgroup v2 at " + dir + " does not offer the " + c + " controller";
             return fail(Failure::Kind::SetupError, why);
         }
     }
-    std::string enabled = trimmed(fs::read_file(dir + "/cgroup.subtree_control").value_or(""));
+    std::string enabled(rtfs::trim_ascii(fs::read_file(dir + "/cgroup.subtree_control").value_or("")));
     bool all = std::all_of(std::begin(kRequired), std::end(kRequired),
                            [&](const char* c) { return has_word(enabled, c, ' '); });
     if (!all && !fs::write_file(dir + "/cgroup.subtree_control", "+memory +cpu +pids")) {

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "host/fd_wait.hpp"
+#include "host/pidfd.hpp"
 #include "host/sys_error.hpp"
 
 namespace microvm::host {
@@ -202,6 +203,13 @@ Expected<ChildProcess> ChildProcess::spawn(const SpawnRequest& request) {
         const int step = failure.step >= 0 && failure.step < static_cast<int>(std::size(kSteps)) ? failure.step : 3;
         return host::sys_failure("starting " + r.program + ": " + kSteps[step], failure.err);
     }
+    return child;
+}
+
+ChildProcess ChildProcess::adopt(pid_t pid) {
+    ChildProcess child;
+    child.pid_ = pid;
+    child.pidfd_ = open_pidfd(pid);
     return child;
 }
 

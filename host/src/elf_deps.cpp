@@ -16,6 +16,7 @@
 
 #include "host/elf_file.hpp"
 #include "host/paths.hpp"
+#include "rtfs/ascii_text.hpp"
 
 namespace microvm::host {
 namespace {
@@ -52,9 +53,8 @@ void parse_ld_so_conf(const std::string& file, int depth, std::vector<std::strin
     std::string line;
     while (std::getline(in, line)) {
         if (auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
-        auto first = line.find_first_not_of(" \t");
-        if (first == std::string::npos) continue;
-        line = line.substr(first, line.find_last_not_of(" \t\r") - first + 1);
+        line = std::string(rtfs::trim_ascii(line));
+        if (line.empty()) continue;
         if (line.rfind("include", 0) == 0 && line.size() > 7 &&
             (line[7] == ' ' || line[7] == '\t')) {
             std::string pattern = line.substr(line.find_first_not_of(" \t", 7));

@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "host/random.hpp"
+#include "microvm/random.hpp"
 #include "host/sys_error.hpp"
 
 namespace microvm::host {

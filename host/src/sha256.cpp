@@ -1,5 +1,5 @@
 #include "host/sha256.hpp"
-#include "host/hex.hpp"
+#include "microvm/hex.hpp"
 #include "host/sys_error.hpp"
 
 #include <unistd.h>

@@ -15,7 +15,7 @@
 #include "firecracker/fc_sequences.hpp"
 #include "firecracker/fc_vsock.hpp"
 #include "host/agent_session.hpp"
-#include "host/random.hpp"
+#include "microvm/random.hpp"
 #include "host/sys_error.hpp"
 #include "host/trusted_state.hpp"
 
@@ -29,7 +29,7 @@ Failure fc_failure(const FcError& e) { return {Failure::Kind::SetupError, e.mess
 // A VM's id, which names its directory and its jail: random, so that no name is met twice (a
 // jail of a host that died, whose pid a later host got, failed every run of that one) and none
 // can be guessed ahead.
-std::string new_vm_id() { return "microvm-" + host::random_hex(8); }
+std::string new_vm_id() { return "microvm-" + microvm::random_hex(8); }
 
 
 }  // namespace

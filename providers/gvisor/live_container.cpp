@@ -18,7 +18,7 @@
 #include "host/child_process.hpp"
 #include "host/full_memory_mounts.hpp"
 #include "host/program_files.hpp"
-#include "host/random.hpp"
+#include "microvm/random.hpp"
 #include "host/rootfs.hpp"
 #include "microvm/guest_protocol.hpp"
 #include "microvm/utf8.hpp"
@@ -257,7 +257,7 @@ Expected<host::SandboxReport> LiveContainer::boot_ended(const host::SandboxReque
 Expected<host::SandboxReport> LiveContainer::launch(const host::SandboxRequest& req, std::string message) {
     RTFS_CHECK(cgroup_->limit_cpu(req.limits.cpu_fraction));
     cgroup_->restart_measurements();
-    exec_nonce_ = host::random_hex(kExecNonceBytes / 2);
+    exec_nonce_ = microvm::random_hex(kExecNonceBytes / 2);
     message += exec_nonce_;
     if (req.stdin_data) message += *req.stdin_data;
     return finish(req, std::move(message), std::chrono::steady_clock::now(), /*ran_before=*/true);

@@ -11,6 +11,7 @@
 #include "microvm/trusted_path.hpp"
 #include "host/paths.hpp"
 #include "host/unique_fd.hpp"
+#include "rtfs/ascii_text.hpp"
 
 namespace microvm::gvisor {
 namespace {
@@ -77,10 +78,8 @@ std::vector<std::string> runsc_platforms(const std::string& binary) {
     if (!r || !r->succeeded()) return names;
     std::istringstream in(r->out);
     for (std::string line; std::getline(in, line);) {
-        size_t start = line.find_first_not_of(" \t");
-        if (start == std::string::npos) continue;
-        size_t end = line.find_last_not_of(" \t\r");
-        names.push_back(line.substr(start, end - start + 1));
+        const std::string_view name = rtfs::trim_ascii(line);
+        if (!name.empty()) names.emplace_back(name);
     }
     return names;
 }

@@ -12,7 +12,7 @@
 
 #include "host/agent_session.hpp"
 #include "host/egress.hpp"
-#include "host/random.hpp"
+#include "microvm/random.hpp"
 #include "host/remove_tree.hpp"
 #include "host/scope_exit.hpp"
 #include "host/trusted_state.hpp"
@@ -59,7 +59,7 @@ guest::Setup setup_for(const VmSpec& spec, const QemuVm& vm) {
     guest::Setup setup;
     setup.program_uid = vm.uid() == 0 ? 0 : static_cast<uint32_t>(vm.uid());  // never root
     setup.realtime_ns = host::realtime_ns();  // a restored guest's clock is the template's
-    setup.seed_hex = host::random_hex(32);    // and so is its generator's state
+    setup.seed_hex = microvm::random_hex(32);    // and so is its generator's state
     for (const ShareSpec& s : spec.shares) setup.shares.push_back({s.tag, s.host_path, s.writable});
     setup.network = spec.user_network || spec.egress;
     setup.proxy_only = spec.egress;

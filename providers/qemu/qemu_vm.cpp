@@ -277,7 +277,7 @@ Expected<std::unique_ptr<QemuVm>> QemuVm::launch(const VmSpec& spec, const std::
     sync_child.reset();
     link_child.reset();   // the child's end: EOF here once the child exits or execs without sending
     agent_child.reset();  // QEMU's alone: the host's end sees EOF when QEMU is gone
-    std::unique_ptr<QemuVm> vm(new QemuVm(dir, pid, uid, std::move(uid_lease)));
+    std::unique_ptr<QemuVm> vm(new QemuVm(dir, host::ChildProcess::adopt(pid), uid, std::move(uid_lease)));
     remove_dir.dismiss();
     vm->log_ = std::move(log_fd);
     vm->agent_ = std::move(agent_host);
@@ -324,9 +324,8 @@ Expected<host::UniqueFd> QemuVm::connect_socket(const char* name, Clock::time_po
         host::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
         if (!fd.valid()) return host::sys_failure("socket", errno);
         if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return fd;
-        int status;
-        if (!reaped_ && ::waitpid(pid_, &status, WNOHANG) == pid_) {
-            reaped_ = true;
+        if (auto exit = qemu_.try_wait()) {
+            reaped(*exit);
             std::string why = stderr_text();
             return fail(Failure::Kind::SetupError,
                         "QEMU exited before its socket " + std::string(name) + " opened" +
@@ -341,12 +340,9 @@ Expected<host::UniqueFd> QemuVm::connect_socket(const char* name, Clock::time_po
 
 std::string QemuVm::exit_reason(std::chrono::milliseconds wait) {
     const auto until = Clock::now() + wait;
-    while (!reaped_) {
-        int status;
-        struct rusage ru {};
-        if (::wait4(pid_, &status, WNOHANG, &ru) == pid_) {
-            reaped_ = true;
-            cpu_ = host::cpu_time_of(ru);
+    while (qemu_.running()) {
+        if (auto exit = qemu_.try_wait()) {
+            reaped(*exit);
             break;
         }
         if (Clock::now() >= until) return {};
@@ -357,14 +353,9 @@ std::string QemuVm::exit_reason(std::chrono::milliseconds wait) {
 }
 
 std::chrono::nanoseconds QemuVm::stop() {
-    if (!reaped_) {
-        ::kill(pid_, SIGKILL);
-        int status;
-        struct rusage ru {};
-        while (::wait4(pid_, &status, 0, &ru) < 0 && errno == EINTR) {
-        }
-        reaped_ = true;
-        cpu_ = host::cpu_time_of(ru);
+    if (qemu_.running()) {
+        qemu_.kill();
+        reaped(qemu_.wait());
     }
     return cpu_;
 }

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "host/cgroup.hpp"
+#include "host/child_process.hpp"
 #include "host/id_lease.hpp"
 #include "host/unique_fd.hpp"
 #include "microvm/error.hpp"
@@ -72,19 +73,19 @@ class QemuVm {
 
     // Kills QEMU and reaps it; returns its CPU time (user + system) as the host counted it.
     std::chrono::nanoseconds stop();
-    pid_t pid() const { return pid_; }
     const std::string& dir() const { return dir_; }
 
   private:
-    QemuVm(std::string dir, pid_t pid, uid_t uid, std::optional<host::IdLease> uid_lease)
-        : dir_(std::move(dir)), pid_(pid), uid_(uid), uid_lease_(std::move(uid_lease)) {}
+    QemuVm(std::string dir, host::ChildProcess qemu, uid_t uid, std::optional<host::IdLease> uid_lease)
+        : dir_(std::move(dir)), qemu_(std::move(qemu)), uid_(uid), uid_lease_(std::move(uid_lease)) {}
+    // Keeps QEMU's CPU time once it is reaped.
+    void reaped(const host::ChildExit& exit) { cpu_ = host::cpu_time_of(exit.usage); }
     Expected<host::UniqueFd> connect_socket(const char* name, std::chrono::steady_clock::time_point deadline);
     std::string stderr_text() const;
     std::string dir_;
-    pid_t pid_;
+    host::ChildProcess qemu_;
     uid_t uid_;
     std::optional<host::IdLease> uid_lease_;  // a root host's: released after QEMU is reaped
-    bool reaped_ = false;
     host::UniqueFd egress_listener_;
     host::UniqueFd agent_;
     host::UniqueFd log_;  // QEMU's stderr, as the host created it

@@ -11,7 +11,7 @@
 #include <cstring>
 #include <vector>
 
-#include "host/random.hpp"
+#include "microvm/random.hpp"
 #include "host/scope_exit.hpp"
 #include "host/unique_fd.hpp"
 #include "host/openat2.hpp"
@@ -103,7 +103,7 @@ ApiExpected<void> write_beneath(int dir_fd, const std::string& path, const std::
     std::string temp;
     int fd = -1;
     for (int attempt = 0; fd < 0 && attempt < 16; ++attempt) {
-        temp = ".microvmd-upload-" + host::random_hex(8);
+        temp = ".microvmd-upload-" + microvm::random_hex(8);
         fd = openat2_beneath(parent.get(), temp, O_WRONLY | O_CREAT | O_EXCL | O_NONBLOCK | O_NOFOLLOW, 0600);
         if (fd < 0 && errno != EEXIST) break;
     }

@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "host/random.hpp"
+#include "microvm/random.hpp"
 #include "host/remove_tree.hpp"
 #include "host/scope_exit.hpp"
 #include "service/session_disk.hpp"
@@ -16,7 +16,7 @@
 
 namespace microvm::service {
 
-std::string new_session_id() { return "sbx-" + host::random_hex(12); }
+std::string new_session_id() { return "sbx-" + microvm::random_hex(12); }
 
 Session::~Session() {
     work_fd.reset();

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <fstream>
 #include <iterator>
@@ -34,6 +35,38 @@ TEST(ChildProcess, IsKilledAndReapedWithItsOwner) {
         for (int fd : {in[0], in[1], sink[0], sink[1]}) ::close(fd);
     }
     EXPECT_NE(::kill(pid, 0), 0);
+}
+
+// A child forked by its owner (QEMU's launch) and adopted: killed and reaped as a spawned one,
+// by its destructor too, with its CPU time from wait4.
+TEST(ChildProcess, AnAdoptedChildIsKilledAndReapedWithItsOwner) {
+    auto fork_sleeper = [] {
+        const pid_t pid = ::fork();
+        if (pid == 0) {
+            ::execl("/bin/sleep", "sleep", "100", nullptr);
+            ::_exit(127);
+        }
+        return pid;
+    };
+    const pid_t first = fork_sleeper();
+    ASSERT_GT(first, 0);
+    {
+        ChildProcess child = ChildProcess::adopt(first);
+        EXPECT_TRUE(child.running());
+        EXPECT_GE(child.pidfd(), 0);
+        EXPECT_FALSE(child.try_wait());
+    }
+    errno = 0;
+    EXPECT_EQ(::waitpid(first, nullptr, WNOHANG), -1) << "the destructor reaped it";
+    EXPECT_EQ(errno, ECHILD);
+
+    ChildProcess second = ChildProcess::adopt(fork_sleeper());
+    ASSERT_TRUE(second.running());
+    second.kill();
+    const ChildExit exit = second.wait();
+    EXPECT_TRUE(WIFSIGNALED(exit.wait_status) && WTERMSIG(exit.wait_status) == SIGKILL)
+        << describe_wait_status(exit.wait_status);
+    EXPECT_FALSE(second.running());
 }
 
 // A host process (forked here) spawns a program that drops to uid 65534, as the Firecracker

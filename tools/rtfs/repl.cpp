@@ -5,6 +5,7 @@
 
 #include "line_reader.hpp"
 #include "report.hpp"
+#include "rtfs/ascii_text.hpp"
 #include "rtfs/reader.hpp"
 
 namespace rtfs::cli {
@@ -35,12 +36,6 @@ Completeness check(const std::string& text) {
     return forms->empty() ? Completeness::Blank : Completeness::Ready;
 }
 
-std::string trimmed(const std::string& s) {
-    const size_t b = s.find_first_not_of(" \t\r\n");
-    if (b == std::string::npos) return {};
-    return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
-}
-
 }  // namespace
 
 int run_repl(Session& session, bool json) {
@@ -60,7 +55,7 @@ int run_repl(Session& session, bool json) {
         auto line = input.read_line(pending.empty() ? "rtfs> " : "  ... ");
         if (!line) {
             // End of input inside an unfinished form: report what is wrong with it.
-            if (!trimmed(pending).empty()) report(session.eval(pending), json);
+            if (!rtfs::trim_ascii(pending).empty()) report(session.eval(pending), json);
             if (input.interactive()) std::fputc('\n', stdout);
             break;
         }
@@ -69,7 +64,7 @@ int run_repl(Session& session, bool json) {
         const Completeness state = check(pending);
         if (state == Completeness::Incomplete) continue;
         if (state == Completeness::Ready) {
-            input.remember(trimmed(pending));
+            input.remember(std::string(rtfs::trim_ascii(pending)));
             report(session.eval(pending), json);
         }
         pending.clear();

@@ -61,6 +61,10 @@ std::string describe_wait_status(int wait_status);
 class ChildProcess {
   public:
     static Expected<ChildProcess> spawn(const SpawnRequest& request);
+    // A child this process forked itself, where spawn has no room for its start (QEMU's makes a
+    // tap device between the fork and the exec): owned from here on, killed and reaped as a
+    // spawned one is (signalled through a pidfd where the kernel gives one).
+    static ChildProcess adopt(pid_t pid);
 
     ChildProcess() = default;
     ChildProcess(ChildProcess&& other) noexcept;

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <string_view>
 
+#include "rtfs/ascii_text.hpp"
+
 namespace microvm::http_text {
 
 inline char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
@@ -15,10 +17,6 @@ inline bool iequals(std::string_view a, std::string_view b) {
            std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
 }
 
-inline std::string_view trim_ows(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
+inline std::string_view trim_ows(std::string_view s) { return rtfs::trim_ascii(s, " \t"); }
 
 }  // namespace microvm::http_text

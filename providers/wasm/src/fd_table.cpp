@@ -62,9 +62,7 @@ bool FdTable::renumber(uint32_t from, uint32_t to) {
     return true;
 }
 
-std::vector<std::string> standard_system_dirs() {
-    // /etc is left out on purpose: it holds host secrets (shadow, keys) and no wasm program
-    // needs it to run.
+std::vector<std::string> wasi_system_dirs() {
     std::vector<std::string> dirs;
     for (const char* d : {"/usr", "/lib", "/lib64", "/bin", "/sbin"}) {
         struct stat st;
@@ -177,7 +175,7 @@ Expected<void> add_preopens(FdTable& table, const FileSystemPolicy& policy) {
             return add_preopen(table, "/", true, /*full=*/true);
         case Kind::ReadOnly: {
             std::vector<std::string> paths =
-                policy.paths.empty() ? standard_system_dirs() : policy.paths;
+                policy.paths.empty() ? wasi_system_dirs() : policy.paths;
             for (const std::string& p : paths) RTFS_CHECK(add_preopen(table, p, false));
             return Ok{};
         }

@@ -59,7 +59,9 @@ Expected<void> add_preopens(FdTable& table, const FileSystemPolicy& policy);
 bool directory_within(int inner_dir_fd, int outer_dir_fd);
 std::string read_only_inside_writable_reason(const std::string& ro, const std::string& rw);
 
-// The standard system directories that ReadOnly{} with no paths stands for (those present).
-std::vector<std::string> standard_system_dirs();
+// What ReadOnly{} with no paths preopens for a WASI program: the directories among /usr /lib
+// /lib64 /bin /sbin present here. Not microvm::standard_system_dirs(), which the OS sandboxes
+// bind: that has /etc, which holds host secrets (shadow, keys) and no wasm program needs.
+std::vector<std::string> wasi_system_dirs();
 
 }  // namespace microvm::wasm

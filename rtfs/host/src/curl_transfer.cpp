@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <string_view>
 
+#include "rtfs/ascii_text.hpp"
 #include "rtfs/host/curl_library.hpp"
 
 namespace rtfs::host {
@@ -102,15 +103,6 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
     return len;
 }
 
-// Without the header's optional white space and line end (ASCII only: the C locale's isspace
-// and tolower depend on the process's locale).
-std::string trimmed(std::string_view s) {
-    auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-    while (!s.empty() && space(s.front())) s.remove_prefix(1);
-    while (!s.empty() && space(s.back())) s.remove_suffix(1);
-    return std::string(s);
-}
-
 size_t on_header(char* data, size_t size, size_t n, void* user) {
     auto* s = static_cast<Sink*>(user);
     const size_t len = size * n;
@@ -127,10 +119,10 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
     }
     const size_t colon = line.find(':');
     if (colon == std::string_view::npos) return len;  // the blank line ending the headers
-    std::string name = trimmed(line.substr(0, colon));
+    std::string name(rtfs::trim_ascii(line.substr(0, colon)));
     for (char& c : name)
         if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    std::string value = trimmed(line.substr(colon + 1));
+    std::string value(rtfs::trim_ascii(line.substr(colon + 1)));
     auto& hs = s->reply.headers;
     auto [at, added] = s->header_at.emplace(name, hs.size());
     if (added)

@@ -4,6 +4,7 @@
 #include <limits>
 #include <string>
 
+#include "rtfs/ascii_text.hpp"
 #include "rtfs/reader.hpp"
 #include "stdlib/stdlib.hpp"
 
@@ -176,13 +177,6 @@ Result<Value> neg(Interpreter&, std::span<Value> a) {
     return Value::boolean(x < 0);
 }
 
-std::string trimmed(const std::string& s) {
-    size_t b = s.find_first_not_of(" \t\r\n");
-    if (b == std::string::npos) return "";
-    size_t e = s.find_last_not_of(" \t\r\n");
-    return s.substr(b, e - b + 1);
-}
-
 // Whether t is one number literal and nothing else: [+-]digits[.digits][(e|E)[+-]digits]
 // (no ##Inf / ##NaN, no comment, no second form). Wider than the reader's grammar, which wants a
 // dot in a float: "1e5" is a number in the data parse-float reads (JSON's grammar has it).
@@ -211,7 +205,7 @@ bool is_number_literal(const std::string& t) {
 // alone. An integer is read as source reads it (64-bit range included); a float by strtod, as
 // the reader does.
 Value parse_number(const std::string& s, bool want_int) {
-    std::string t = trimmed(s);
+    std::string t(rtfs::trim_ascii(s));
     if (!is_number_literal(t)) return Value();
     if (t.find_first_of(".eE") != std::string::npos) {
         if (want_int) return Value();

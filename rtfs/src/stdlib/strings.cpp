@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "rtfs/ascii_text.hpp"
 #include "rtfs/printer.hpp"
 #include "stdlib/coll_helpers.hpp"
 #include "stdlib/regex.hpp"
@@ -201,11 +202,7 @@ Result<Value> lower_case(Interpreter& interp, std::span<Value> a) {
 // Trims ASCII whitespace (space, \t \n \v \f \r) from both ends.
 Result<Value> trim_impl(const char* op, std::span<Value> a) {
     RTFS_TRY(const std::string* s, string_arg(op, a[0]));
-    constexpr std::string_view kSpace = " \t\n\v\f\r";
-    const size_t b = s->find_first_not_of(kSpace);
-    if (b == std::string::npos) return make_string("");
-    const size_t e = s->find_last_not_of(kSpace);
-    return make_string(s->substr(b, e - b + 1));
+    return make_string(std::string(rtfs::trim_ascii(*s)));
 }
 Result<Value> string_trim(Interpreter&, std::span<Value> a) { return trim_impl("string-trim", a); }
 Result<Value> trim(Interpreter&, std::span<Value> a) { return trim_impl("trim", a); }

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-namespace microvm::host {
+namespace microvm {
 
 // Fills buffer from getrandom; where the kernel cannot (never expected), from
 // std::random_device, which is still unique enough, if not secret.
@@ -18,4 +18,4 @@ uint32_t random_u32();
 // 2 * bytes lowercase hexadecimal digits drawn from random_bytes.
 std::string random_hex(size_t bytes);
 
-}  // namespace microvm::host
+}  // namespace microvm

@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <string>
 
-namespace microvm::host {
+namespace microvm {
 
 inline std::string hex_of(const unsigned char* bytes, size_t size) {
     static constexpr char kDigits[] = "0123456789abcdef";
@@ -17,4 +17,4 @@ inline std::string hex_of(const unsigned char* bytes, size_t size) {
     return out;
 }
 
-}  // namespace microvm::host
+}  // namespace microvm

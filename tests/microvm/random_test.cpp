@@ -1,13 +1,14 @@
-#include "host/random.hpp"
+// Random names from the kernel (microvm/random.hpp) and the execution ids made of them.
+#include "microvm/random.hpp"
 
 #include <gtest/gtest.h>
 
 #include <set>
 #include <string>
 
-#include "host/scope_exit.hpp"
+#include "microvm/execution_id.hpp"
 
-namespace microvm::host {
+namespace microvm {
 namespace {
 
 TEST(RandomHex, GivesTwoLowercaseHexDigitsPerByte) {
@@ -24,18 +25,13 @@ TEST(RandomHex, DrawsDoNotRepeat) {
     EXPECT_EQ(seen.size(), 1000u);
 }
 
-TEST(ScopeExit, RunsAtTheEndOfItsScopeUnlessDismissed) {
-    int runs = 0;
-    {
-        ScopeExit undo([&] { ++runs; });
-    }
-    EXPECT_EQ(runs, 1);
-    {
-        ScopeExit undo([&] { ++runs; });
-        undo.dismiss();
-    }
-    EXPECT_EQ(runs, 1);
+TEST(ExecutionId, IsExecAndSixteenHexDigits) {
+    const std::string id = new_execution_id();
+    ASSERT_EQ(id.size(), 21u) << id;
+    EXPECT_EQ(id.rfind("exec-", 0), 0u) << id;
+    EXPECT_EQ(id.find_first_not_of("0123456789abcdef", 5), std::string::npos) << id;
+    EXPECT_NE(new_execution_id(), id);
 }
 
 }  // namespace
-}  // namespace microvm::host
+}  // namespace microvm

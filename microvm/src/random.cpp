@@ -1,13 +1,13 @@
-#include "host/random.hpp"
+#include "microvm/random.hpp"
 
 #include <sys/random.h>
 
 #include <cerrno>
 #include <random>
 #include <vector>
-#include "host/hex.hpp"
+#include "microvm/hex.hpp"
 
-namespace microvm::host {
+namespace microvm {
 
 void random_bytes(void* buffer, size_t size) {
     auto* out = static_cast<unsigned char*>(buffer);
@@ -39,4 +39,4 @@ std::string random_hex(size_t bytes) {
     return hex_of(raw.data(), raw.size());
 }
 
-}  // namespace microvm::host
+}  // namespace microvm

@@ -75,6 +75,18 @@ TEST(Reader, UnterminatedConstructs) {
     }
 }
 
+// What a REPL asks another line for: text that ends inside something, never text that is wrong.
+TEST(Reader, TextEndingInsideAFormCouldBeCompleted) {
+    for (const char* src : {"\"abc", "#| never closed", "(1 2", "{:a 1", "[(", "'", "@", "`", "#_",
+                            "#_ 1", "(quote", "\"\\\""}) {
+        EXPECT_TRUE(rtfs::ends_inside_a_form(src)) << src;
+    }
+    for (const char* src : {"", "(+ 1 2)", "'a", ")", "(1 2))", "##Foo", "#x", "1.5.5", "12abc",
+                            "(1 ]", "\"\\q\""}) {
+        EXPECT_FALSE(rtfs::ends_inside_a_form(src)) << src;
+    }
+}
+
 TEST(Reader, PrintedFormsReadBack) {
     for (const char* src :
          {"[1 -2 3.5 4.0 1.0e300 1.0e-300 \"s\\n\\\"q\" :k :a.b/c sym nil true false]",

@@ -185,6 +185,15 @@ TEST(RtfsCli, ReplKeepsDefinitionsAndSurvivesErrors) {
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
+// A quote, a deref or a discard at a line's end wants the form on the next line, as an open
+// parenthesis does (the REPL matched three of the reader's messages and missed these).
+TEST(RtfsCli, ReplReadsOnAfterAPrefixThatWantsAForm) {
+    CliResult r = rtfs({"repl"}, "'\n[1 2]\n#_\n:gone :kept\n");
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "[1 2]\n:kept\n");
+    EXPECT_EQ(r.err, "");
+}
+
 // An interactive `rtfs repl` (on a terminal: line editing and history) with HOME set to home:
 // at its prompt it is given one line, then Ctrl-D at the next. 10 s at most, then it is killed.
 void repl_on_a_terminal(const std::string& home) {

@@ -19,20 +19,12 @@ void on_sigint(int) {
     if (g_interrupt) g_interrupt->store(true);
 }
 
-// The reader stopped because the text ended inside a form, string or comment: read more.
-bool needs_more_input(const Error& e) {
-    if (e.kind() != ErrorKind::ReadError) return false;
-    const std::string& m = e.message();
-    return m.starts_with("unexpected end of input") || m.starts_with("unterminated string") ||
-           m.starts_with("unterminated block comment");
-}
-
 enum class Completeness { Blank, Incomplete, Ready };
 
 Completeness check(const std::string& text) {
     auto forms = read_all(text);
     if (!forms)
-        return needs_more_input(forms.error()) ? Completeness::Incomplete : Completeness::Ready;
+        return ends_inside_a_form(text) ? Completeness::Incomplete : Completeness::Ready;
     return forms->empty() ? Completeness::Blank : Completeness::Ready;
 }
 

@@ -27,6 +27,10 @@ inline constexpr int64_t kSourcePositionBytes = 48;
 // Reads every form in src. Within an evaluation, its limits hold while it reads (poll_limits,
 // charge_alloc): the deadline, cancellation and the memory limit.
 Result<std::vector<Value>> read_all(std::string_view src, SourcePositions* positions = nullptr);
+// Whether src ends inside a form, a string or a block comment, or after a ' or #_ that wants a
+// form: more text could complete it (a REPL reads another line). False for text that reads, and
+// for text with something wrong in it.
+bool ends_inside_a_form(std::string_view src);
 // Reads exactly one form (trailing whitespace/comments allowed).
 Result<Value> read_one(std::string_view src);
 

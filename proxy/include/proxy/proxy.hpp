@@ -9,8 +9,8 @@
 //     Proxy proxy;                       // or one shared by several executions
 //     proxy.start();
 //     Execution exec = *proxy.open({.policy = config.network_policy});
-//     exec.listen_unix(run_dir + "/proxy.sock");   // bound into the sandbox, bridged there
-//     ... the program runs, with HTTP(S)_PROXY / ALL_PROXY pointing at the bridge ...
+//     exec.listen_unix(run_dir + "/proxy.sock");   // a private dir; or adopt_listener(sandbox_fd)
+//     ... the program runs, with HTTP(S)_PROXY / ALL_PROXY pointing at the listener ...
 //     result.metadata.network_requests = exec.finish();   // closes, then takes the records
 //
 // Threads: one event-loop thread per Proxy (epoll, non-blocking sockets, splice(2) relaying).

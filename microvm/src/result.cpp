@@ -1,6 +1,8 @@
 // Status and isolation names: exactly the strings of the JSON output (spec section 4).
 #include "microvm/result.hpp"
 
+#include "rtfs/value.hpp"
+
 namespace microvm {
 
 const char* to_string(Status s) {
@@ -96,10 +98,26 @@ Status status_for(Reason r, std::string_view rtfs_variant) {
 }
 
 Status status_for_rtfs_error(std::string_view variant) {
-    if (variant == "SecurityViolation") return Status::PolicyViolation;
-    if (variant == "ReadError") return Status::InvalidInput;
-    if (variant == "ResourceLimit") return Status::MemoryExceeded;
-    if (variant == "Interrupted") return Status::Timeout;
+    rtfs::ErrorKind kind;
+    if (!rtfs::error_kind_from_string(variant, &kind)) return Status::RuntimeError;
+    switch (kind) {
+        case rtfs::ErrorKind::SecurityViolation: return Status::PolicyViolation;
+        case rtfs::ErrorKind::ReadError: return Status::InvalidInput;
+        case rtfs::ErrorKind::ResourceLimit: return Status::MemoryExceeded;
+        case rtfs::ErrorKind::Interrupted: return Status::Timeout;
+        case rtfs::ErrorKind::TypeError:
+        case rtfs::ErrorKind::UndefinedSymbol:
+        case rtfs::ErrorKind::ArityMismatch:
+        case rtfs::ErrorKind::DivisionByZero:
+        case rtfs::ErrorKind::IndexOutOfBounds:
+        case rtfs::ErrorKind::MatchError:
+        case rtfs::ErrorKind::TypeValidationError:
+        case rtfs::ErrorKind::InvalidArgument:
+        case rtfs::ErrorKind::Overflow:
+        case rtfs::ErrorKind::CapabilityError:
+        case rtfs::ErrorKind::RecursionLimit:
+        case rtfs::ErrorKind::UserError: return Status::RuntimeError;
+    }
     return Status::RuntimeError;
 }
 

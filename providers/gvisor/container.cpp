@@ -114,13 +114,6 @@ ContainerExit StartedContainer::finish(const ContainerAttach& attach, Clock::tim
     return result;
 }
 
-Expected<ContainerExit> run_container(const Runsc& runsc, const ContainerStart& start,
-                                      const ContainerAttach& attach) {
-    const auto since = Clock::now();
-    RTFS_TRY(StartedContainer container, StartedContainer::start(runsc, start));
-    return container.finish(attach, since);
-}
-
 bool StartedContainer::alive() const {
     return run_.running() && !host::process_exited(run_.pidfd());
 }

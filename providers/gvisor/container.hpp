@@ -93,8 +93,4 @@ class StartedContainer {
     host::UniqueFd stderr_;
 };
 
-// A fresh container: started, attached at once.
-Expected<ContainerExit> run_container(const Runsc& runsc, const ContainerStart& start,
-                                      const ContainerAttach& attach);
-
 }  // namespace microvm::gvisor

@@ -130,7 +130,8 @@ ExecutionResult MockProvider::run_rtfs(const ExecutionContext& ctx, const std::s
     struct Outcome {
         bool ok = false;
         std::string value;
-        std::string error_kind, error_message;
+        rtfs::ErrorKind error_kind{};
+        std::string error_message;
         std::chrono::nanoseconds cpu{0};
         int64_t heap_peak = 0;
     } o;
@@ -144,7 +145,7 @@ ExecutionResult MockProvider::run_rtfs(const ExecutionContext& ctx, const std::s
                 o.ok = true;
                 o.value = rtfs::print(*r, cfg.max_output_bytes);
             } else {
-                o.error_kind = rtfs::to_string(r.error().kind());
+                o.error_kind = r.error().kind();
                 o.error_message = capped_message(r.error().located_message(), cfg.max_output_bytes);
             }
             o.heap_peak = interp.heap_stats().peak_bytes;
@@ -172,15 +173,15 @@ ExecutionResult MockProvider::run_rtfs(const ExecutionContext& ctx, const std::s
         set_error(res, Reason::MemoryExceeded, reason_message(Reason::MemoryExceeded, cfg));
     } else if (o.ok) {
         res.value = std::move(o.value);
-    } else if (o.error_kind == "Interrupted") {  // our cancel flag or our deadline
+    } else if (o.error_kind == rtfs::ErrorKind::Interrupted) {  // our cancel flag or our deadline
         const Reason why = cancel.cancelled() ? Reason::Cancelled : Reason::Timeout;
         set_error(res, why, reason_message(why, cfg));
-    } else if (o.error_kind == "ResourceLimit") {
+    } else if (o.error_kind == rtfs::ErrorKind::ResourceLimit) {
         set_error(res, Reason::MemoryExceeded,
                   reason_message(Reason::MemoryExceeded, cfg) + " (" + o.error_message + ")",
-                  o.error_kind);
+                  rtfs::to_string(o.error_kind));
     } else {
-        set_error(res, Reason::RtfsError, o.error_message, o.error_kind);
+        set_error(res, Reason::RtfsError, o.error_message, rtfs::to_string(o.error_kind));
     }
     auto& m = res.metadata;
     m.duration = wall;

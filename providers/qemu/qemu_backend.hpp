@@ -72,7 +72,6 @@ class QemuBackend final : public host::SandboxBackend {
     std::string describe() const override;
     // The warm pool (pool_size): ready VMs, hits and misses of executions, failed restores.
     std::optional<ProviderPoolFigures> pool_figures() const override;
-    const HostSetup& host_setup() const { return host_; }
     // TESTS ONLY (no setting or CLI reaches it); set before any run.
     void set_share_window_hooks_for_tests(ShareWindowHooks hooks) { test_hooks_ = std::move(hooks); }
 

@@ -35,8 +35,6 @@ Expected<void, Error> check_arity(const char* id, std::span<const Value> args, s
                                   size_t max);
 // The text of a string argument, else "Type error in {id}: expected string, got {type}".
 Result<const std::string*> string_arg(const char* id, const Value& v);
-// The value under keyword :name or string "name" in a map; nullptr when absent.
-const Value* map_field(const Value& map, std::string_view name);
 
 Unexpected<Error> capability_error(const char* id, const std::string& why);
 Unexpected<Error> security_violation(const char* id, const std::string& why);

@@ -22,11 +22,6 @@ Result<const std::string*> string_arg(const char* id, const Value& v) {
     return &v.str();
 }
 
-const Value* map_field(const Value& map, std::string_view name) {
-    if (const Value* v = map.map().find(make_keyword(std::string(name)))) return v;
-    return map.map().find(make_string(std::string(name)));
-}
-
 Unexpected<Error> capability_error(const char* id, const std::string& why) {
     return error(ErrorKind::CapabilityError, std::string(id) + ": " + why);
 }

@@ -43,11 +43,6 @@ EffectLog DefaultHost::effects() const {
     return log_;
 }
 
-void DefaultHost::clear_effects() {
-    std::lock_guard lock(log_mutex_);
-    log_ = {};
-}
-
 void DefaultHost::record(NetworkRequest r) {
     std::lock_guard lock(log_mutex_);
     log_.record(std::move(r));

@@ -70,7 +70,6 @@ class DefaultHost : public rtfs::Host {
 
     // A snapshot of the effects recorded so far.
     EffectLog effects() const;
-    void clear_effects();
 
     // Options may be adjusted between evaluations (e.g. a new deadline per REPL input).
     HostOptions& options() { return opts_; }

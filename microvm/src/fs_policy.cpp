@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "microvm/policy.hpp"
+#include "rtfs/ascii_text.hpp"
 #include "text_util.hpp"
 
 namespace microvm {
@@ -51,14 +52,14 @@ Expected<std::string> normalize_policy_path(std::string_view path) {
 namespace {
 
 Expected<FileSystemPolicy> parse_clause(std::string_view whole, std::string_view clause) {
-    std::string_view t = text::trim(clause);
+    std::string_view t = rtfs::trim_ascii(clause);
     auto bad = [&](std::string why) {
         return fail(Failure::Kind::InvalidConfig, "invalid file-system policy " +
                                                       text::quoted(whole) + ": " + std::move(why) +
                                                       "; " + kFsForms);
     };
     size_t eq = t.find('=');
-    std::string mode = text::lower(text::trim(t.substr(0, eq)));
+    std::string mode = rtfs::lower_ascii(rtfs::trim_ascii(t.substr(0, eq)));
     if (eq == std::string_view::npos) {
         if (mode == "none") return FileSystemPolicy::none();
         if (mode == "full") return FileSystemPolicy::full();
@@ -75,10 +76,10 @@ Expected<FileSystemPolicy> parse_clause(std::string_view whole, std::string_view
     } else {
         return bad("only ro and rw take paths");
     }
-    std::string_view list = text::trim(t.substr(eq + 1));
+    std::string_view list = rtfs::trim_ascii(t.substr(eq + 1));
     if (list.empty()) return bad("the path list is empty");
     for (std::string_view raw : text::split(list, ':')) {
-        std::string_view entry = text::trim(raw);
+        std::string_view entry = rtfs::trim_ascii(raw);
         if (entry.empty()) return bad("empty entry in the path list");
         auto path = normalize_policy_path(entry);
         if (!path) return bad(path.error().message);

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "microvm/policy.hpp"
+#include "rtfs/ascii_text.hpp"
 #include "text_util.hpp"
 #include "microvm/decimal.hpp"
 
@@ -123,7 +124,7 @@ bool is_host_name(std::string_view name) {
 std::optional<std::string> canonical_name(std::string_view name) {
     std::string out;
     if (is_ascii(name)) {
-        out = text::lower(name);
+        out = rtfs::lower_ascii(name);
     } else if (auto a_label = to_a_label(name)) {
         out = std::move(*a_label);
     } else {
@@ -339,12 +340,12 @@ Expected<CanonicalHost> canonical_host(std::string_view host) {
 
 Expected<NetworkPolicy> NetworkPolicy::parse(std::string_view text) {
 
-    std::string_view t = text::trim(text);
+    std::string_view t = rtfs::trim_ascii(text);
     auto bad = [&](std::string why) {
         return fail(Failure::Kind::InvalidConfig, "invalid network policy " + text::quoted(text) +
                                                       ": " + std::move(why) + "; " + kNetForms);
     };
-    std::string lowered = text::lower(t);
+    std::string lowered = rtfs::lower_ascii(t);
     if (lowered == "deny" || lowered == "denied") return NetworkPolicy::denied();
     if (lowered == "full") return NetworkPolicy::full();
     size_t eq = t.find('=');
@@ -352,7 +353,7 @@ Expected<NetworkPolicy> NetworkPolicy::parse(std::string_view text) {
         if (lowered == "allow" || lowered == "block") return bad("the host list is missing");
         return bad("unknown form");
     }
-    std::string mode = text::lower(text::trim(t.substr(0, eq)));
+    std::string mode = rtfs::lower_ascii(rtfs::trim_ascii(t.substr(0, eq)));
     NetworkPolicy policy;
     if (mode == "allow") {
         policy.kind = Kind::AllowList;
@@ -361,10 +362,10 @@ Expected<NetworkPolicy> NetworkPolicy::parse(std::string_view text) {
     } else {
         return bad("unknown form " + text::quoted(mode));
     }
-    std::string_view list = text::trim(t.substr(eq + 1));
+    std::string_view list = rtfs::trim_ascii(t.substr(eq + 1));
     if (list.empty()) return bad("the host list is empty");
     for (std::string_view raw : text::split(list, ',')) {
-        std::string_view entry = text::trim(raw);
+        std::string_view entry = rtfs::trim_ascii(raw);
         if (entry.empty()) return bad("empty entry in the host list");
         auto host = parse_host_entry(entry);
         if (!host) return bad(host.error().message);

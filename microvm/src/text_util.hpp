@@ -1,4 +1,5 @@
-// Small string helpers shared by the core's parsers (private to microvm_core).
+// Small string helpers shared by the core's parsers (private to microvm_core); trimming and
+// lower-casing are rtfs/ascii_text.hpp's.
 #pragma once
 
 #include <string>
@@ -6,21 +7,6 @@
 #include <vector>
 
 namespace microvm::text {
-
-inline std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) {
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
-    return out;
-}
-
-inline std::string_view trim(std::string_view s) {
-    auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
-    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-    return s;
-}
 
 // Splits on every separator; "a,,b" gives {"a", "", "b"} so callers can reject empty entries.
 inline std::vector<std::string_view> split(std::string_view s, char sep) {

@@ -4,7 +4,6 @@
 #include <arpa/inet.h>
 #include <strings.h>
 
-#include <cctype>
 #include <cstring>
 #include <fcntl.h>
 #include <unistd.h>
@@ -14,6 +13,7 @@
 #include "daemon_peer.hpp"
 #include "microvm/private_file.hpp"
 #include "microvm/token_file.hpp"
+#include "rtfs/ascii_text.hpp"
 #include "rtfs/host/curl_library.hpp"
 
 namespace microvm::cli {
@@ -94,10 +94,7 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
     std::string_view line(data, len);
     constexpr std::string_view kName = "retry-after:";
     if (line.size() > kName.size() && strncasecmp(line.data(), kName.data(), kName.size()) == 0) {
-        std::string v(line.substr(kName.size()));
-        while (!v.empty() && std::isspace(static_cast<unsigned char>(v.front()))) v.erase(0, 1);
-        while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.pop_back();
-        t->reply.retry_after = v;
+        t->reply.retry_after = std::string(rtfs::trim_ascii(line.substr(kName.size())));
     }
     return len;
 }
@@ -115,9 +112,7 @@ std::string url_host(std::string_view rest) {
     } else {
         host = rest.substr(0, rest.find_first_of(":/?#"));
     }
-    std::string out(host);
-    for (char& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    return out;
+    return rtfs::lower_ascii(host);
 }
 
 bool is_loopback_host(const std::string& host) {

@@ -10,11 +10,9 @@
 
 namespace microvm::http_text {
 
-inline char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
 inline bool iequals(std::string_view a, std::string_view b) {
     return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
+           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return rtfs::lower_ascii(x) == rtfs::lower_ascii(y); });
 }
 
 inline std::string_view trim_ows(std::string_view s) { return rtfs::trim_ascii(s, " \t"); }

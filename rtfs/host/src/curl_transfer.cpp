@@ -119,9 +119,7 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
     }
     const size_t colon = line.find(':');
     if (colon == std::string_view::npos) return len;  // the blank line ending the headers
-    std::string name(rtfs::trim_ascii(line.substr(0, colon)));
-    for (char& c : name)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    std::string name = rtfs::lower_ascii(rtfs::trim_ascii(line.substr(0, colon)));
     std::string value(rtfs::trim_ascii(line.substr(colon + 1)));
     auto& hs = s->reply.headers;
     auto [at, added] = s->header_at.emplace(name, hs.size());

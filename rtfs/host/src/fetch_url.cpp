@@ -1,10 +1,10 @@
 #include "rtfs/host/fetch_url.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdlib>
 #include <memory>
 
+#include "rtfs/ascii_text.hpp"
 #include "rtfs/host/curl_library.hpp"
 
 namespace rtfs::host {
@@ -47,9 +47,7 @@ Expected<FetchUrl, UrlRefusal> parse_fetch_url(const std::string& url) {
     if (curl.url_set(u.get(), CURLUPART_URL, url.c_str(), CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK)
         return refused(UrlRefusal::Why::Invalid);
     FetchUrl out;
-    out.scheme = url_part(curl, u.get(), CURLUPART_SCHEME);
-    std::transform(out.scheme.begin(), out.scheme.end(), out.scheme.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    out.scheme = lower_ascii(url_part(curl, u.get(), CURLUPART_SCHEME));
     if (out.scheme != "http" && out.scheme != "https") return refused(UrlRefusal::Why::Scheme, out.scheme);
     // User info is no part of what the policy judges, and the egress proxy takes no request
     // target carrying it: refused, never sent.

@@ -1,9 +1,9 @@
 #include "eval/types.hpp"
 
-#include <cctype>
 #include <set>
 #include <span>
 
+#include "rtfs/ascii_text.hpp"
 #include "rtfs/interpreter.hpp"
 #include "rtfs/printer.hpp"
 
@@ -34,7 +34,7 @@ bool prim_kind(std::string name, TypeSpec::Kind* kind, bool* optional) {
         *optional = true;
         name.pop_back();
     }
-    if (!name.empty()) name[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[0])));
+    if (!name.empty()) name[0] = lower_ascii(name[0]);
     for (const auto& p : kPrims) {
         if (name == p.name) {
             *kind = p.kind;

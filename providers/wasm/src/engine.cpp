@@ -103,7 +103,18 @@ wi::Memory* guest_memory(wi::Store& store, const wi::Module& mod, const wi::Inst
 enum class Ended { Returned, Trapped, Timeout, Cancelled };
 
 // Runs func on thread in fuel slices, pacing the CPU share and checking the deadline and the
-// value stack between slices.
+// value stack before each slice: the first check counts what came before it (instantiating
+// 200,000 globals, imports and segments took 1.6 s, and a run whose module then returned at
+// once was `ok` under a 100 ms timeout: red team, 2026-12-07).
+//
+// wabt notes the stack index of every reference value pushed (Thread::refs_), for its garbage
+// collector alone, and forgets an entry only on a plain pop: a branch that discards references
+// (DropKeep) or a host call's parameters leave theirs behind. An 8-instruction loop of
+// `ref.null` and `br` piled up 350 MB a second under --memory 16, and every later DropKeep
+// scanned the pile: one slice of a 61 KB module ran 58 s past a 1 s deadline, cancellation
+// waiting (red team, 2026-12-07). The list is cleared after each slice, so it holds at most
+// what one slice pushed. Nothing else reads it: the engine never runs Store::Collect, which
+// would mark from it (and must not be called: after a clear it would not see live references).
 Ended run_sliced(wi::Thread& thread, const wi::DefinedFunc& func, const CompiledModule& module,
                  const RunState& state, std::string& trap_message) {
     wi::Trap::Ptr trap;
@@ -116,18 +127,19 @@ Ended run_sliced(wi::Thread& thread, const wi::DefinedFunc& func, const Compiled
         std::clamp<size_t>(limits::kValueGrowthPerSlice / std::max<uint32_t>(1, module.max_locals),
                            1, limits::kSliceInstructions));
     for (;;) {
-        wi::RunResult r = thread.Run(slice, &trap);
-        if (r == wi::RunResult::Return) return Ended::Returned;
-        if (r == wi::RunResult::Trap) return trapped();
-        if (r == wi::RunResult::Exception) {
-            trap_message = "uncaught exception";
-            return Ended::Trapped;
-        }
         state.pace();
         if (state.cancel_requested()) return Ended::Cancelled;
         if (Clock::now() >= state.deadline) return Ended::Timeout;
         if (internals::values(thread).size() > limits::kMaxValueStack) {
             trap_message = "value stack exhausted";
+            return Ended::Trapped;
+        }
+        wi::RunResult r = thread.Run(slice, &trap);
+        internals::refs(thread).clear();
+        if (r == wi::RunResult::Return) return Ended::Returned;
+        if (r == wi::RunResult::Trap) return trapped();
+        if (r == wi::RunResult::Exception) {
+            trap_message = "uncaught exception";
             return Ended::Trapped;
         }
     }

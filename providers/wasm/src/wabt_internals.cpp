@@ -30,6 +30,10 @@ struct ThreadValues {
     using type = std::vector<wi::Value> wi::Thread::*;
     friend type access(ThreadValues);
 };
+struct ThreadRefs {
+    using type = std::vector<wi::u32> wi::Thread::*;
+    friend type access(ThreadRefs);
+};
 struct InstanceFuncs {
     using type = wi::RefVec wi::Instance::*;
     friend type access(InstanceFuncs);
@@ -54,6 +58,7 @@ struct MemoryTypeOf {
 template struct Grant<ThreadPushCall, &wi::Thread::PushCall>;
 template struct Grant<ThreadFrames, &wi::Thread::frames_>;
 template struct Grant<ThreadValues, &wi::Thread::values_>;
+template struct Grant<ThreadRefs, &wi::Thread::refs_>;
 template struct Grant<InstanceFuncs, &wi::Instance::funcs_>;
 template struct Grant<IstreamData, &wi::Istream::data_>;
 template struct Grant<MemoryData, &wi::Memory::data_>;
@@ -70,6 +75,9 @@ std::vector<wi::Frame>& frames(wi::Thread& t) {
 }
 std::vector<wi::Value>& values(wi::Thread& t) {
     return t.*access(ThreadValues{});
+}
+std::vector<wi::u32>& refs(wi::Thread& t) {
+    return t.*access(ThreadRefs{});
 }
 wi::RefVec& funcs(wi::Instance& i) {
     return i.*access(InstanceFuncs{});

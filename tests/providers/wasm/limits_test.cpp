@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <string>
 
 #include "support/expectations.hpp"
 #include "support/timeout_measurements.hpp"
@@ -57,6 +59,84 @@ TEST_F(WasmTest, InfiniteLoopTimesOutNearTheTimeout) {
     EXPECT_EQ(r.status, Status::Timeout) << describe(r);
     EXPECT_GE(r.metadata.duration, 300ms);
     EXPECT_LT(r.metadata.duration, 5s);
+}
+
+// The host's peak resident memory (VmHWM) grown since the mark (clear_refs "5" resets it).
+struct PeakMark {
+    PeakMark() { EXPECT_TRUE(std::ofstream("/proc/self/clear_refs") << "5"); }
+    static long kib() {
+        std::ifstream status("/proc/self/status");
+        for (std::string line; std::getline(status, line);) {
+            if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+        }
+        return -1;
+    }
+    long start = kib();
+};
+
+// wabt notes every reference pushed and forgets it only on a plain pop; a branch discarding
+// references left theirs behind (engine.cpp run_sliced). A loop of `ref.null` and `br` took
+// 350 MB of the host a second under memory_limit_mb 16; after many of those, each branch that
+// keeps values scanned them all: one slice ran a minute past a 1 s deadline (red team).
+TEST_F(WasmTest, DiscardedReferencesNeitherTakeTheHostsMemoryNorOutliveTheDeadline) {
+    std::string refs;
+    for (int i = 0; i < 200; ++i) refs += " ref.null func";
+    auto ctx = context(bytes_of("(module (memory 1) (func (export \"_start\") (loop $l (block $b" + refs +
+                                " br $b) br $l)))"));
+    ctx.config.memory_limit_mb = 16;
+    ctx.config.timeout = 1500ms;
+    PeakMark mark;
+    auto r = run(ctx);
+    EXPECT_EQ(r.status, Status::Timeout) << describe(r);
+    EXPECT_LT(PeakMark::kib() - mark.start, 100 * 1024) << "KiB of host memory more at the peak";
+
+    // Values below, a pile of discarded references above them, the values dropped; then blocks
+    // that keep two values to their branch, each of which scanned the pile.
+    std::string scan = "(module (memory 1) (func (export \"_start\") (local $i i32)";
+    for (int i = 0; i < 20000; ++i) scan += " i32.const 0";
+    scan += " (loop $l (block $b" + refs + " br $b) local.get $i i32.const 1 i32.add local.tee $i";
+    scan += " i32.const 20000 i32.lt_u br_if $l)";
+    for (int i = 0; i < 20000; ++i) scan += " drop";
+    scan += " (loop $m";
+    for (int i = 0; i < 100; ++i) scan += " (block $c i32.const 0 i32.const 0 br $c)";
+    scan += " br $m)))";
+    ctx = context(bytes_of(scan));
+    ctx.config.memory_limit_mb = 16;
+    ctx.config.timeout = 1s;
+    const auto started = std::chrono::steady_clock::now();
+    r = run(ctx);
+    EXPECT_EQ(r.status, Status::Timeout) << describe(r);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+}
+
+// Instantiation runs after the deadline is set: a module whose 150,000 globals take longer to
+// instantiate than its timeout, and whose _start then returns at once, timed out; it was `ok`.
+TEST_F(WasmTest, InstantiationCountsAgainstTheTimeout) {
+    auto leb = [](std::vector<uint8_t>& out, uint32_t v) {
+        do {
+            out.push_back(static_cast<uint8_t>((v & 0x7f) | (v > 0x7f ? 0x80 : 0)));
+            v >>= 7;
+        } while (v);
+    };
+    constexpr uint32_t kGlobals = 150000;
+    std::vector<uint8_t> globals;
+    leb(globals, kGlobals);
+    for (uint32_t i = 0; i < kGlobals; ++i) globals.insert(globals.end(), {0x7f, 0x00, 0x41, 0x00, 0x0b});
+    std::vector<uint8_t> m = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+                              0x01, 0x04, 0x01, 0x60, 0x00, 0x00,  // type () -> ()
+                              0x03, 0x02, 0x01, 0x00,              // one function of it
+                              0x06};                               // the globals
+    leb(m, static_cast<uint32_t>(globals.size()));
+    m.insert(m.end(), globals.begin(), globals.end());
+    m.insert(m.end(), {0x07, 0x0a, 0x01, 0x06, '_', 's', 't', 'a', 'r', 't', 0x00, 0x00,  // export
+                       0x0a, 0x04, 0x01, 0x02, 0x00, 0x0b});  // its body: end
+    auto ctx = context(m);
+    ctx.config.timeout = 20ms;
+    auto r = run(ctx);
+    EXPECT_EQ(r.status, Status::Timeout) << describe(r);
+    ctx.config.timeout = 30s;
+    r = run(ctx);
+    EXPECT_EQ(r.status, Status::Ok) << describe(r);
 }
 
 // Every figure of a timed-out run is measured, none echoed from the config: the module holds

@@ -103,10 +103,10 @@ std::vector<ProgramKind> SandboxProvider::runs() const {
 std::vector<Unsupported> SandboxProvider::check(const ExecutionContext& ctx) const {
     std::vector<Unsupported> problems = Provider::check(ctx);
     if (needs_egress(ctx.config.network_policy)) {
-        if (auto reason = host_lists_refusal()) {  // empty: the default reason
-            auto refused = reason->empty() ? refuse_host_lists(ctx.config.network_policy)
-                                           : refuse_host_lists(ctx.config.network_policy, std::move(*reason));
-            if (refused) problems.push_back(std::move(*refused));
+        if (auto reason = host_lists_refusal()) {
+            if (auto refused = refuse_host_lists(ctx.config.network_policy, std::move(*reason))) {
+                problems.push_back(std::move(*refused));
+            }
         }
     }
     if (auto refused = refuse_cpu_below_quota_floor(ctx.config.cpu_limit)) {

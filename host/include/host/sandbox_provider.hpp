@@ -12,6 +12,7 @@
 #include "host/egress.hpp"
 #include "host/program_command.hpp"
 #include "host/sandbox.hpp"
+#include "host/sandbox_settings.hpp"
 #include "microvm/provider.hpp"
 
 namespace microvm::host {
@@ -38,9 +39,8 @@ class SandboxProvider : public Provider {
     // What this backend cannot enforce beyond the shared refusals.
     virtual void check_backend(const ExecutionContext&, std::vector<Unsupported>&) const {}
     // Why this backend cannot make the egress proxy its sandbox's only way out (allow/block
-    // lists are then refused; empty: refuse_host_lists' default reason), or nullopt when its
-    // run() honours SandboxRequest::egress.
-    virtual std::optional<std::string> host_lists_refusal() const { return std::string(); }
+    // lists are then refused with it), or nullopt when its run() honours SandboxRequest::egress.
+    virtual std::optional<std::string> host_lists_refusal() const { return kHostListsNotImplemented; }
     // Where the program inside reaches the egress proxy (its proxy variables point there).
     virtual std::string egress_proxy_host() const { return kLoopbackEgressHost; }
 

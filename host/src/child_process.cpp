@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "host/fd_wait.hpp"
+#include "host/init_reaper.hpp"
 #include "host/pidfd.hpp"
 #include "host/sys_error.hpp"
 
@@ -88,21 +89,8 @@ void supervise_as_init(int report_fd) {
     init_program = program;
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::close(report_fd);  // the host reads EOF once the program's exec closed its copy
-    int status = 0;
-    for (;;) {
-        int st = 0;
-        const pid_t got = ::waitpid(-1, &st, 0);
-        if (got == program) {
-            status = st;
-            break;
-        }
-        if (got < 0 && errno != EINTR) break;
-    }
-    // What the program left running is killed and reaped here too, so that its usage is this
-    // process's children's as well (the kernel would reap it unaccounted once this one exits).
-    ::kill(-1, SIGKILL);  // every other process of the namespace
-    while (::waitpid(-1, nullptr, 0) > 0 || errno == EINTR) {
-    }
+    const int status = reap_until(program);
+    kill_and_reap_namespace();
     ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }
 

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <utility>
 
+#include "host/init_reaper.hpp"
 #include "host/unique_fd.hpp"
 #include "process/child_failure.hpp"
 #include "process/credentials.hpp"
@@ -326,24 +327,11 @@ int program_main(void* arg) {
     // Reap every process that ends up ours until the program itself ends.
     ChildReport report;
     report.kind = ChildReport::kProgramEnded;
-    for (;;) {
-        int status = 0;
-        pid_t pid = ::waitpid(-1, &status, 0);
-        if (pid == program) {
-            report.wait_status = status;
-            break;
-        }
-        if (pid < 0 && errno != EINTR) break;
-    }
+    report.wait_status = host::reap_until(program);
     // What the program left running (a daemon, a double fork) ends before the result: the
     // host returns it once this pipe ends, and the init's own exit, which would take the pid
-    // namespace down, comes after the unmapping of this copy of the host's memory. As the
-    // namespace's init, kill(-1) reaches every other process in it.
-    ::kill(-1, SIGKILL);
-    for (;;) {
-        pid_t pid = ::waitpid(-1, nullptr, 0);
-        if (pid < 0 && errno != EINTR) break;  // ECHILD: nothing of the program is left
-    }
+    // namespace down, comes after the unmapping of this copy of the host's memory.
+    host::kill_and_reap_namespace();
     send_report(fds.report, report);
     ::close(fds.report);
     ::_exit(0);

@@ -1,6 +1,7 @@
 #include "host/fd_wait.hpp"
 
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -21,6 +22,27 @@ FdWait wait_fd(int fd, short events, SteadyTime deadline) {
         if (n > 0) return FdWait::Ready;
         if (n < 0 && errno != EINTR) return FdWait::Failed;
     }
+}
+
+SendAll send_all_until(int fd, std::string_view data, SteadyTime deadline) {
+    while (!data.empty()) {
+        const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            data.remove_prefix(static_cast<size_t>(n));
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+            if (n == 0) errno = EPIPE;
+            return SendAll::Failed;
+        }
+        switch (wait_fd(fd, POLLOUT, deadline)) {
+            case FdWait::Ready: break;
+            case FdWait::DeadlinePassed: return SendAll::DeadlinePassed;
+            case FdWait::Failed: return SendAll::Failed;
+        }
+    }
+    return SendAll::Sent;
 }
 
 }  // namespace microvm::host

@@ -71,20 +71,12 @@ FcExpected<host::UniqueFd> connect_unix(const std::string& path, Deadline deadli
 
 FcExpected<void> send_all(int fd, std::string_view data, Deadline deadline,
                           const std::string& call) {
-    while (!data.empty()) {
-        ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-        if (n > 0) {
-            data.remove_prefix(static_cast<size_t>(n));
-            continue;
-        }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            RTFS_CHECK(wait_for(fd, POLLOUT, deadline, call, "room to send the request"));
-            continue;
-        }
-        return fc_fail(Kind::Protocol, call, "send: " + host::errno_text(n < 0 ? errno : EPIPE));
+    switch (host::send_all_until(fd, data, deadline)) {
+        case host::SendAll::Sent: return Ok{};
+        case host::SendAll::DeadlinePassed: return fc_fail(Kind::Timeout, call, "no room to send the request");
+        case host::SendAll::Failed: break;
     }
-    return Ok{};
+    return fc_fail(Kind::Protocol, call, "send: " + host::errno_text(errno));
 }
 
 FcExpected<size_t> recv_some(int fd, char* buf, size_t max, Deadline deadline,

@@ -23,24 +23,13 @@ char* g_pointers[kMaxLaunchStrings + 2];  // argv, its null, envp, its null
 
 Expected<void> send_launch(int fd, const std::string& message,
                            std::chrono::steady_clock::time_point deadline) {
-    size_t sent = 0;
-    while (sent < message.size()) {
-        ssize_t n = ::send(fd, message.data() + sent, message.size() - sent,
-                           MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n > 0) {
-            sent += static_cast<size_t>(n);
-            continue;
-        }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && errno != EAGAIN) return host::sys_failure("sending the launch message", errno);
-        switch (host::wait_fd(fd, POLLOUT, deadline)) {
-            case host::FdWait::Ready: break;
-            case host::FdWait::DeadlinePassed:
-                return fail(Failure::Kind::SetupError, "the sandbox did not take its launch message in time");
-            case host::FdWait::Failed: return host::sys_failure("waiting to send the launch message", errno);
-        }
+    switch (host::send_all_until(fd, message, deadline)) {
+        case host::SendAll::Sent: return Ok{};
+        case host::SendAll::DeadlinePassed:
+            return fail(Failure::Kind::SetupError, "the sandbox did not take its launch message in time");
+        case host::SendAll::Failed: break;
     }
-    return Ok{};
+    return host::sys_failure("sending the launch message", errno);
 }
 
 LaunchRead read_launch(int fd, LaunchArgs& out) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <string_view>
 
 namespace microvm::host {
 
@@ -21,6 +22,16 @@ enum class FdWait {
 
 // Waits until fd is ready for events (POLLIN, POLLOUT) or the deadline passes.
 FdWait wait_fd(int fd, short events, SteadyTime deadline);
+
+enum class SendAll {
+    Sent,            // every byte
+    DeadlinePassed,  // the peer took no more before the deadline
+    Failed,          // send(2) or poll(2) failed; errno says why (EPIPE: the peer is gone)
+};
+
+// Sends all of data on a socket, without SIGPIPE and without blocking past the deadline (a
+// blocking socket too: each send is MSG_DONTWAIT), waiting for room as often as it takes.
+SendAll send_all_until(int fd, std::string_view data, SteadyTime deadline);
 
 // wait_fd as a yes or no: ready (or an error the next call on fd reports), or not by the deadline.
 inline bool fd_ready(int fd, short events, SteadyTime deadline) { return wait_fd(fd, events, deadline) == FdWait::Ready; }

@@ -194,10 +194,12 @@ Expected<ChildProcess> ChildProcess::spawn(const SpawnRequest& request) {
     return child;
 }
 
-ChildProcess ChildProcess::adopt(pid_t pid) {
+ChildProcess ChildProcess::adopt(pid_t pid) { return adopt(pid, open_pidfd(pid)); }
+
+ChildProcess ChildProcess::adopt(pid_t pid, UniqueFd pidfd) {
     ChildProcess child;
     child.pid_ = pid;
-    child.pidfd_ = open_pidfd(pid);
+    child.pidfd_ = std::move(pidfd);
     return child;
 }
 

@@ -33,14 +33,6 @@ Expected<std::pair<host::UniqueFd, host::UniqueFd>> socket_pair(int type, const 
     return std::pair{host::UniqueFd(pair[0]), host::UniqueFd(pair[1])};
 }
 
-// Reaps the init; its rusage includes every descendant it reaped.
-int reap(pid_t pid, struct rusage& usage) {
-    int status = 0;
-    while (::wait4(pid, &status, 0, &usage) < 0 && errno == EINTR) {
-    }
-    return status;
-}
-
 }  // namespace
 
 Expected<SandboxPipes> SandboxPipes::make(const host::SandboxRequest& spec, bool ahead) {
@@ -92,24 +84,7 @@ void SandboxPipes::close_child_ends() {
     launch_child.reset();
 }
 
-LiveSandbox::~LiveSandbox() {
-    if (init.pid > 0 && !reaped) {
-        kill();
-        struct rusage ignored;
-        reap(init.pid, ignored);
-    }
-    // cgroup's destructor kills anything left and removes it.
-}
-
-void LiveSandbox::kill() {
-    if (::syscall(SYS_pidfd_send_signal, init.pidfd.get(), SIGKILL, nullptr, 0) != 0) {
-        ::kill(init.pid, SIGKILL);  // the kernel then kills the whole pid namespace
-    }
-}
-
-bool LiveSandbox::alive() const {
-    return !reaped && init.pid > 0 && !host::process_exited(init.pidfd.get());
-}
+bool LiveSandbox::alive() const { return init.running() && !host::process_exited(init.pidfd()); }
 
 bool LiveSandbox::binds_unchanged() const {
     const ChildPlan& plan = builder->plan();
@@ -160,13 +135,13 @@ Expected<host::SandboxReport> LiveSandbox::supervise(const host::SandboxRequest&
         targets.stdin_data = *spec.stdin_data;
     }
     pipes.input.write.reset();  // no input (a sandbox built ahead has the pipe): end of file
-    targets.pidfd = init.pidfd.get();
+    targets.pidfd = init.pidfd();
     targets.max_output_bytes = spec.max_output_bytes;
     targets.max_result_bytes = spec.max_result_bytes;
     targets.deadline = started + spec.timeout;
     host::SandboxCgroup* cg = cgroup.get();
     targets.on_deadline = [this, cg] {
-        kill();
+        init.kill();  // the kernel then kills the whole pid namespace
         cg->kill_all();
     };
     targets.on_tick = [cg] { cg->sample(); };
@@ -183,17 +158,16 @@ Expected<host::SandboxReport> LiveSandbox::supervise(const host::SandboxRequest&
         program_reported_end(captured.reports)) {
         const host::CgroupUsage usage = cgroup->usage();
         if (usage.cpu_time && usage.memory_peak_bytes) {
-            kill();  // nothing is left to wait for in the init
+            init.kill();  // nothing is left to wait for in the init
             return make_report(std::move(captured), usage, rusage{}, 0, started, builder->plan());
         }
     }
-    if (!captured.exited) kill();  // never wait unbounded
-    struct rusage ru {};
-    const int init_status = reap(init.pid, ru);
-    reaped = true;
+    if (!captured.exited) init.kill();  // never wait unbounded
+    // Its rusage includes every descendant it reaped.
+    const host::ChildExit exit = init.wait();
     const host::CgroupUsage usage = cgroup->usage();
     cgroup.reset();  // kills anything left (nothing: the pid namespace is gone) and removes it
-    return make_report(std::move(captured), usage, ru, init_status, started, builder->plan());
+    return make_report(std::move(captured), usage, exit.usage, exit.wait_status, started, builder->plan());
 }
 
 }  // namespace microvm::process

@@ -41,16 +41,14 @@ struct LiveSandbox {
     std::unique_ptr<ChildPlanBuilder> builder;  // the plan the init runs (and failures name)
     std::unique_ptr<host::SandboxCgroup> cgroup;
     SandboxPipes pipes;
-    SpawnedInit init;
+    // Killed and reaped with the sandbox (before the cgroup goes) unless run() reaped it.
+    host::ChildProcess init;
     std::chrono::steady_clock::time_point spawned_at;  // a fresh run's time counts from here
-    bool reaped = false;
 
     LiveSandbox() = default;
     LiveSandbox(const LiveSandbox&) = delete;
     LiveSandbox& operator=(const LiveSandbox&) = delete;
-    ~LiveSandbox();
 
-    void kill();
     // The init has not ended (a sandbox built ahead loses it when the preparing thread ends).
     bool alive() const;
     // Every bind's host source is still the object the plan checked (same device and inode).

@@ -97,7 +97,7 @@ class ThreadIdentity {
 
 }  // namespace
 
-Expected<SpawnedInit> spawn_init(uint64_t namespace_flags, int cgroup_fd, const ChildPlan& plan,
+Expected<host::ChildProcess> spawn_init(uint64_t namespace_flags, int cgroup_fd, const ChildPlan& plan,
                                  std::optional<uid_t> owner) {
     int pidfd = -1;
     struct clone_args args {};
@@ -123,10 +123,7 @@ Expected<SpawnedInit> spawn_init(uint64_t namespace_flags, int cgroup_fd, const 
         clone_errno = errno;
     }
     if (pid < 0) return sys_failure("clone3 (creating the sandbox namespaces)", clone_errno);
-    SpawnedInit init;
-    init.pid = static_cast<pid_t>(pid);
-    init.pidfd.reset(pidfd);
-    return init;
+    return host::ChildProcess::adopt(static_cast<pid_t>(pid), host::UniqueFd(pidfd));
 }
 
 namespace {

@@ -10,6 +10,7 @@
 
 #include "microvm/error.hpp"
 #include "process/child_plan.hpp"
+#include "host/child_process.hpp"
 #include "host/id_lease.hpp"
 #include "host/unique_fd.hpp"
 
@@ -32,11 +33,6 @@ struct IdMapping {
 // user, pid, mount, ipc, uts, and net unless the sandbox shares the host's network. (The cgroup
 // namespace is entered by the init itself, once it sits in its cgroup.)
 uint64_t sandbox_namespace_flags(bool new_network);
-
-struct SpawnedInit {
-    pid_t pid = -1;
-    host::UniqueFd pidfd;
-};
 
 // The host identities of one sandbox. A root host gives each sandbox two of its own, both from one
 // lease (host/id_lease.hpp), so that no other sandbox of any host process holds them while it
@@ -71,7 +67,7 @@ Expected<SandboxIdentity> new_sandbox_identity(const IdMapping& host_ids);
 // run_init(plan) and never returns here. With owner set (a root host), the calling thread
 // creates the namespaces as that identity (and without CLONE_INTO_CGROUP, which the owner has
 // no right to: the caller then places the init by pid).
-Expected<SpawnedInit> spawn_init(uint64_t namespace_flags, int cgroup_fd, const ChildPlan& plan,
+Expected<host::ChildProcess> spawn_init(uint64_t namespace_flags, int cgroup_fd, const ChildPlan& plan,
                                  std::optional<uid_t> owner);
 
 // A new user namespace with these uid_map and gid_map lines (one "inside outside count" each),

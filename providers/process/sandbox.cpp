@@ -297,8 +297,8 @@ Expected<std::unique_ptr<LiveSandbox>> Sandbox::start(const host::SandboxRequest
     // Map the ids (and place the init in its cgroup when it could not be cloned there), then
     // let the init go. On success sync.write stays open until the end: the init reads its
     // hang-up as the host dying. (Failures: the LiveSandbox kills and reaps the init.)
-    RTFS_CHECK(ids.apply(live->init.pid));
-    if (owner) RTFS_CHECK(live->cgroup->place(live->init.pid));
+    RTFS_CHECK(ids.apply(live->init.pid()));
+    if (owner) RTFS_CHECK(live->cgroup->place(live->init.pid()));
     char go = 1;
     if (::write(live->pipes.sync.write.get(), &go, 1) != 1) {
         return sys_failure("starting the sandbox", errno);

@@ -61,10 +61,12 @@ std::string describe_wait_status(int wait_status);
 class ChildProcess {
   public:
     static Expected<ChildProcess> spawn(const SpawnRequest& request);
-    // A child this process forked itself, where spawn has no room for its start (QEMU's makes a
-    // tap device between the fork and the exec): owned from here on, killed and reaped as a
-    // spawned one is (signalled through a pidfd where the kernel gives one).
+    // A child this process forked or cloned itself, where spawn has no room for its start
+    // (QEMU's makes a tap device between the fork and the exec; the process provider's init is a
+    // copy of the host in new namespaces): owned from here on, killed and reaped as a spawned
+    // one is, signalled through its pidfd (the clone's CLONE_PIDFD, else one opened here).
     static ChildProcess adopt(pid_t pid);
+    static ChildProcess adopt(pid_t pid, UniqueFd pidfd);
 
     ChildProcess() = default;
     ChildProcess(ChildProcess&& other) noexcept;

@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <sstream>
 
-#include "firecracker/fc_kvm.hpp"
+#include "host/kvm_device.hpp"
 #include "firecracker/fc_socket.hpp"
 #include "host/boot_cache.hpp"
 #include "host/paths.hpp"
@@ -58,7 +58,7 @@ Availability check_availability(const FcLaunchSettings& settings, const std::str
     std::vector<std::string> missing;
     auto binaries = find_binaries(settings, path_env);
     if (!binaries) missing.push_back(binaries.error().message);
-    KvmProbe kvm = probe_kvm(kvm_device);
+    const host::KvmDevice kvm = host::probe_kvm_device(kvm_device);
     if (!kvm.usable) missing.push_back(kvm.reason);
     if (missing.empty()) return {true, {}};
     std::string reason;

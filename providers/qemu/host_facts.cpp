@@ -15,6 +15,7 @@
 #include "host/agent_session.hpp"
 #include "host/boot_cache.hpp"
 #include "host/child_process.hpp"
+#include "host/kvm_device.hpp"
 #include "host/paths.hpp"
 #include "host/sys_error.hpp"
 #include "microvm/trusted_path.hpp"
@@ -108,15 +109,13 @@ Expected<std::string> qemu_identity(const std::string& qemu) {
            "." + std::to_string(st.st_mtim.tv_nsec);
 }
 
-KvmProbe probe_kvm(const std::string& qemu, const std::string& qemu_id, const host::GuestImage& image,
+KvmProbe probe_kvm_guest(const std::string& qemu, const std::string& qemu_id, const host::GuestImage& image,
                    const std::string& state_dir, uint64_t tsc_khz) {
     KvmProbe out;
-    int fd = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
-    if (fd < 0) {
-        out.why = "/dev/kvm cannot be opened";
+    if (host::KvmDevice device = host::probe_kvm_device(); !device.usable) {
+        out.why = device.reason;
         return out;
     }
-    ::close(fd);
     // The record lies in the state directory, trusted by check_state_dir() before this runs;
     // read and written as host/boot_cache.hpp does (never through a symlink, never a record of
     // another user, replaced atomically). The boot id and effective uid are part of its key.

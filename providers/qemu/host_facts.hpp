@@ -30,11 +30,12 @@ struct KvmProbe {
 // The probe's record in the state directory (host::read_boot_record's format).
 inline constexpr const char* kKvmProbeRecord = "kvm-probe";
 
-// Boots the image under KVM with a short deadline, once per host boot: the verdict is recorded
-// in state_dir/kvm-probe (host/boot_cache.hpp: trusted, atomic, keyed by the boot id, the
-// effective uid, the QEMU binary and identity and the image). state_dir must have passed
-// check_state_dir() (qemu_vm.hpp). Never called when /dev/kvm cannot be opened.
-KvmProbe probe_kvm(const std::string& qemu, const std::string& qemu_id, const host::GuestImage& image,
+// Whether KVM is usable for the image's guests: /dev/kvm must make a VM (host/kvm_device.hpp),
+// and a guest booted under it with a short deadline must answer, once per host boot: that
+// verdict is recorded in state_dir/kvm-probe (host/boot_cache.hpp: trusted, atomic, keyed by the
+// boot id, the effective uid, the QEMU binary and identity and the image). state_dir must have
+// passed check_state_dir() (qemu_vm.hpp).
+KvmProbe probe_kvm_guest(const std::string& qemu, const std::string& qemu_id, const host::GuestImage& image,
                    const std::string& state_dir, uint64_t tsc_khz);
 
 }  // namespace microvm::qemu

@@ -81,7 +81,7 @@ Expected<HostSetup> probe_host(const QemuSettings& settings) {
     if (settings.accel == "tcg") {
         h.accel_why = "TCG (setting accel = tcg)";
     } else {
-        KvmProbe p = probe_kvm(h.qemu, h.qemu_identity, h.image, settings.state_dir, h.tsc_khz);
+        KvmProbe p = probe_kvm_guest(h.qemu, h.qemu_identity, h.image, settings.state_dir, h.tsc_khz);
         if (settings.accel == "kvm" && !p.usable) {
             return fail(Failure::Kind::SetupError, "accel = kvm but KVM does not run a guest: " + p.why);
         }

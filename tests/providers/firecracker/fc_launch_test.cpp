@@ -17,7 +17,7 @@
 #include <chrono>
 
 #include "firecracker/fc_api_client.hpp"
-#include "firecracker/fc_kvm.hpp"
+#include "host/kvm_device.hpp"
 #include "firecracker/fc_launch.hpp"
 #include "firecracker/fc_process.hpp"
 #include "firecracker/firecracker_backend.hpp"
@@ -70,7 +70,7 @@ TEST(FcLaunch, ThisMachineReportsWhatIsMissing) {
         EXPECT_FALSE(a.available);
         EXPECT_EQ(a.reason.rfind("firecracker binary not found", 0), 0u) << a.reason;
     }
-    if (!probe_kvm().usable) {
+    if (!microvm::host::probe_kvm_device().usable) {
         EXPECT_FALSE(a.available);
         EXPECT_NE(a.reason.find("/dev/kvm"), std::string::npos) << a.reason;
     }
@@ -80,10 +80,12 @@ TEST(FcLaunch, ThisMachineReportsWhatIsMissing) {
 }
 
 TEST(FcLaunch, KvmProbeNamesTheFailingStep) {
-    KvmProbe missing = probe_kvm("/nonexistent/kvm");
+    using microvm::host::KvmDevice;
+    using microvm::host::probe_kvm_device;
+    KvmDevice missing = probe_kvm_device("/nonexistent/kvm");
     EXPECT_FALSE(missing.usable);
     EXPECT_EQ(missing.reason, "/nonexistent/kvm cannot be opened: No such file or directory");
-    KvmProbe not_kvm = probe_kvm("/dev/null");
+    KvmDevice not_kvm = probe_kvm_device("/dev/null");
     EXPECT_FALSE(not_kvm.usable);
     EXPECT_NE(not_kvm.reason.find("/dev/null is not a KVM device (KVM_GET_API_VERSION"),
               std::string::npos)

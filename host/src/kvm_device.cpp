@@ -1,4 +1,4 @@
-#include "firecracker/fc_kvm.hpp"
+#include "host/kvm_device.hpp"
 
 #include <fcntl.h>
 #include <linux/kvm.h>
@@ -9,29 +9,29 @@
 #include "host/sys_error.hpp"
 #include "host/unique_fd.hpp"
 
-namespace microvm::firecracker {
+namespace microvm::host {
 
-KvmProbe probe_kvm(const std::string& device) {
+KvmDevice probe_kvm_device(const std::string& device) {
     // O_NONBLOCK: a FIFO planted at the path must not block the probe.
-    host::UniqueFd kvm(::open(device.c_str(), O_RDWR | O_CLOEXEC | O_NONBLOCK));
+    UniqueFd kvm(::open(device.c_str(), O_RDWR | O_CLOEXEC | O_NONBLOCK));
     if (!kvm.valid()) {
-        return {false, device + " cannot be opened: " + host::errno_text(errno)};
+        return {false, device + " cannot be opened: " + errno_text(errno)};
     }
     int version = ::ioctl(kvm.get(), KVM_GET_API_VERSION, 0);
     if (version < 0) {
         return {false, device + " is not a KVM device (KVM_GET_API_VERSION: " +
-                           host::errno_text(errno) + ")"};
+                           errno_text(errno) + ")"};
     }
     if (version != KVM_API_VERSION) {
         return {false, device + " speaks KVM API version " + std::to_string(version) +
                            ", not " + std::to_string(KVM_API_VERSION)};
     }
-    host::UniqueFd vm(::ioctl(kvm.get(), KVM_CREATE_VM, 0));
+    UniqueFd vm(::ioctl(kvm.get(), KVM_CREATE_VM, 0));
     if (!vm.valid()) {
         return {false, device + " cannot create a VM (KVM_CREATE_VM: " +
-                           host::errno_text(errno) + ")"};
+                           errno_text(errno) + ")"};
     }
     return {true, {}};
 }
 
-}  // namespace microvm::firecracker
+}  // namespace microvm::host

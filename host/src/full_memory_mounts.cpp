@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <map>
-#include <sstream>
 
 #include "host/paths.hpp"
 
@@ -17,14 +16,6 @@ namespace {
 bool memory_backed(const std::string& fstype) {
     return fstype == "tmpfs" || fstype == "ramfs" || fstype == "devtmpfs" ||
            fstype == "rootfs" || fstype == "hugetlbfs" || fstype == "mqueue";
-}
-
-bool has_option(const std::string& options, const std::string& name) {
-    std::istringstream in(options);
-    for (std::string o; std::getline(in, o, ',');) {
-        if (o == name) return true;
-    }
-    return false;
 }
 
 std::string device_of(const struct stat& st) {
@@ -60,8 +51,8 @@ std::vector<Mount> full_memory_mounts(const std::vector<MountEntry>& table,
     for (const Mount& p : planned) hidden.push_back(p.target);
     std::vector<Mount> out;
     for (const auto& [m, st] : mounts) {
-        if (!memory_backed(m->fstype) || has_option(m->mount_options, "ro") ||
-            has_option(m->super_options, "ro") || is_within_any(m->mount_point, hidden) ||
+        if (!memory_backed(m->fstype) || mount_option(m->mount_options, "ro") ||
+            mount_option(m->super_options, "ro") || is_within_any(m->mount_point, hidden) ||
             !searchable_by_others_above(m->mount_point)) {
             continue;
         }
@@ -71,7 +62,7 @@ std::vector<Mount> full_memory_mounts(const std::vector<MountEntry>& table,
                       m->mount_point};
             own.writable = true;
             own.size_bytes = size_bytes;
-            own.noexec = has_option(m->mount_options, "noexec");  // the host's hardening stays
+            own.noexec = mount_option(m->mount_options, "noexec").has_value();  // the host's hardening stays
             out.push_back(std::move(own));
             hidden.push_back(m->mount_point);
         } else {

@@ -12,6 +12,20 @@
 #include "host/unique_fd.hpp"
 
 namespace microvm::host {
+
+std::optional<std::string_view> mount_option(std::string_view options, std::string_view key) {
+    for (size_t pos = 0; pos <= options.size();) {
+        size_t comma = options.find(',', pos);
+        if (comma == std::string_view::npos) comma = options.size();
+        const std::string_view option = options.substr(pos, comma - pos);
+        if (option == key) return std::string_view();
+        if (option.size() > key.size() && option.starts_with(key) && option[key.size()] == '=') {
+            return option.substr(key.size() + 1);
+        }
+        pos = comma + 1;
+    }
+    return std::nullopt;
+}
 namespace {
 
 // "\040" and friends: mountinfo escapes blanks, tabs, newlines and backslashes in paths.

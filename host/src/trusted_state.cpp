@@ -512,14 +512,7 @@ Expected<void> refuse_writable_trusted_state(const std::string& real_path, std::
     // An overlay's writes land in its upper directory, on a file system of its own device.
     const auto upper_dir = [](const MountEntry& m) -> std::string {
         if (m.fstype != "overlay") return {};
-        for (size_t pos = 0; pos < m.super_options.size();) {
-            size_t comma = m.super_options.find(',', pos);
-            if (comma == std::string::npos) comma = m.super_options.size();
-            const std::string_view option = std::string_view(m.super_options).substr(pos, comma - pos);
-            if (option.starts_with("upperdir=")) return std::string(option.substr(9));
-            pos = comma + 1;
-        }
-        return {};
+        return std::string(mount_option(m.super_options, "upperdir").value_or(""));
     };
     for (const MountEntry* m : below) {
         if (const std::string upper = upper_dir(*m); !upper.empty()) {

@@ -6,26 +6,24 @@
 #include <mutex>
 #include <vector>
 
+#include "rtfs/host/unique_fd.hpp"
+
 namespace microvm {
 
 struct CancelToken::State {
     std::atomic<bool> flag{false};
-    int fd = -1;  // eventfd, written once when cancelled
+    rtfs::host::UniqueFd fd{::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};  // written once when cancelled
     std::mutex mu;
     std::vector<std::weak_ptr<State>> children;
 
-    State() : fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
-    ~State() {
-        if (fd >= 0) ::close(fd);
-    }
     void cancel() {
         std::vector<std::shared_ptr<State>> to_cancel;
         {
             std::lock_guard lock(mu);
             if (flag.exchange(true)) return;
-            if (fd >= 0) {
+            if (fd.valid()) {
                 uint64_t one = 1;
-                [[maybe_unused]] ssize_t n = ::write(fd, &one, sizeof one);
+                [[maybe_unused]] ssize_t n = ::write(fd.get(), &one, sizeof one);
             }
             for (auto& weak : children) {
                 if (auto child = weak.lock()) to_cancel.push_back(std::move(child));
@@ -41,7 +39,7 @@ bool CancelToken::cancelled() const {
 }
 
 int CancelToken::wait_fd() const {
-    return state_ ? state_->fd : -1;
+    return state_ ? state_->fd.get() : -1;
 }
 
 const std::atomic<bool>* cancel_flag(const CancelToken& token) {

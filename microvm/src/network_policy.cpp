@@ -153,15 +153,19 @@ Expected<int> parse_port(std::string_view entry, std::string_view text) {
     return *port;
 }
 
+constexpr std::string_view kNotIpv4 = "not a valid IPv4 address or host name";
+
 // Fills out.ip from "ADDR" or, when prefix is given, the range "ADDR/PREFIX"; want_v6 says which
-// family the syntax promised. Returns why it is bad, if it is.
+// family the syntax promised, and not_that_family what to say when ADDR is not of it. Returns
+// why it is bad, if it is.
 std::optional<std::string> set_ip(HostEntry& out, std::string_view addr,
-                                  std::optional<std::string_view> prefix, bool want_v6) {
+                                  std::optional<std::string_view> prefix, bool want_v6,
+                                  std::string_view not_that_family) {
     auto ip = parse_ip(addr);
     // An IPv4-mapped address written in IPv6 syntax is fine: it stands for its IPv4 address.
     const bool written_v6 = addr.find(':') != std::string_view::npos;
     if (!ip || written_v6 != want_v6) {
-        return want_v6 ? "not an IPv6 address" : "not a valid IPv4 address or host name";
+        return std::string(not_that_family);
     }
     if (prefix) {
         const bool mapped = written_v6 && !ip->v6;
@@ -214,9 +218,7 @@ Expected<HostEntry> split_entry(std::string_view entry) {
             prefix = rest.substr(1, colon == std::string_view::npos ? colon : colon - 1);
             rest = colon == std::string_view::npos ? std::string_view() : rest.substr(colon);
         }
-        if (auto why = set_ip(out, inside, prefix, true)) {
-            return bad(*why == "not an IPv6 address" ? "not an IPv6 address inside [ ]" : *why);
-        }
+        if (auto why = set_ip(out, inside, prefix, true, "not an IPv6 address inside [ ]")) return bad(*why);
         if (!rest.empty()) {
             if (rest.front() != ':') return bad("unexpected text after ']'");
             RTFS_TRY(out.port, parse_port(entry, rest.substr(1)));
@@ -228,10 +230,9 @@ Expected<HostEntry> split_entry(std::string_view entry) {
         size_t slash = entry.find('/');
         std::optional<std::string_view> prefix;
         if (slash != std::string_view::npos) prefix = entry.substr(slash + 1);
-        if (auto why = set_ip(out, entry.substr(0, slash), prefix, true)) {
-            return bad(*why == "not an IPv6 address"
-                           ? "not an IPv6 address (write [ADDR]:PORT for an IPv6 address and port)"
-                           : *why);
+        if (auto why = set_ip(out, entry.substr(0, slash), prefix, true,
+                              "not an IPv6 address (write [ADDR]:PORT for an IPv6 address and port)")) {
+            return bad(*why);
         }
         return out;
     }
@@ -243,7 +244,7 @@ Expected<HostEntry> split_entry(std::string_view entry) {
     }
     if (host.empty()) return bad("the host is empty");
     if (size_t slash = host.find('/'); slash != std::string_view::npos) {
-        if (auto why = set_ip(out, host.substr(0, slash), host.substr(slash + 1), false)) {
+        if (auto why = set_ip(out, host.substr(0, slash), host.substr(slash + 1), false, kNotIpv4)) {
             return bad(*why);
         }
         return out;
@@ -259,7 +260,7 @@ Expected<HostEntry> split_entry(std::string_view entry) {
     bool looks_numeric = host.find_first_not_of("0123456789.") == std::string_view::npos;
     if (looks_numeric) {
         if (out.wildcard) return bad("not a valid IPv4 address or host name");
-        if (auto why = set_ip(out, host, std::nullopt, false)) return bad(*why);
+        if (auto why = set_ip(out, host, std::nullopt, false, kNotIpv4)) return bad(*why);
         return out;
     }
     auto name = canonical_name(host);

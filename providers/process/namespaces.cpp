@@ -172,8 +172,8 @@ Expected<UniqueFd> user_namespace_fd(const std::string& uid_map, const std::stri
     return ns;  // the stack is freed only now, with the child gone
 }
 
-Expected<void> spawn_probe(uint64_t namespace_flags, const IdMapping& ids) {
-    (void)ids;  // creating the user namespace is what can fail; mapping our own ids then cannot
+Expected<void> spawn_probe(uint64_t namespace_flags) {
+    // Creating the user namespace is what can fail; mapping the host's ids then cannot.
     struct clone_args args {};
     // CLONE_VFORK: we resume once the child is gone, without a round trip through the scheduler.
     args.flags = namespace_flags | CLONE_VFORK;

@@ -75,6 +75,6 @@ Expected<host::ChildProcess> spawn_init(uint64_t namespace_flags, int cgroup_fd,
 Expected<host::UniqueFd> user_namespace_fd(const std::string& uid_map, const std::string& gid_map);
 
 // Availability check: clones a child into these namespaces, which exits at once, and reaps it.
-Expected<void> spawn_probe(uint64_t namespace_flags, const IdMapping& ids);
+Expected<void> spawn_probe(uint64_t namespace_flags);
 
 }  // namespace microvm::process

@@ -346,7 +346,7 @@ Availability Sandbox::probe() const {
                                 {"root", impl_->ids.host_is_root}};
     const auto dir = host::boot_cache_dir();
     if (dir && host::read_boot_record(*dir, kProbeRecord, key)) return {true, {}};
-    auto spawned = spawn_probe(sandbox_namespace_flags(false), impl_->ids);
+    auto spawned = spawn_probe(sandbox_namespace_flags(false));
     if (!spawned) return {false, spawned.error().message};
     if (dir) host::write_boot_record(*dir, kProbeRecord, key, true);
     return {true, {}};

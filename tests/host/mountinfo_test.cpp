@@ -23,6 +23,19 @@ namespace {
 // (the gvisor provider's own, before) never matched such a mount to its path, so a state
 // directory named with a blank kept its bundles' mounts for good. Nested mounts come deepest
 // first, so that each detach finds its point still there.
+TEST(MountOption, FindsBareAndValuedOptionsWholeNotByPrefix) {
+    using microvm::host::mount_option;
+    const std::string options = "rw,lowerdir=/l,upperdir=/u/a,b=,noexec";
+    EXPECT_EQ(mount_option(options, "upperdir"), "/u/a");
+    EXPECT_EQ(mount_option(options, "noexec"), "");
+    EXPECT_EQ(mount_option(options, "rw"), "");
+    EXPECT_EQ(mount_option(options, "b"), "");
+    EXPECT_EQ(mount_option(options, "ro"), std::nullopt);
+    EXPECT_EQ(mount_option(options, "upper"), std::nullopt);
+    EXPECT_EQ(mount_option(options, "noexe"), std::nullopt);
+    EXPECT_EQ(mount_option("", "ro"), std::nullopt);
+}
+
 TEST(MountsBelow, AMountWhosePathHasABlankIsFoundAndDetachedDeepestFirst) {
     MICROVM_REQUIRE("root", ::geteuid() == 0, "mounting needs root");
     const testsupport::HostDir scratch("mounts-below");

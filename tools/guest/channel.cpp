@@ -33,22 +33,16 @@ Channel Channel::adopt(int fd) {
     return Channel(fd);
 }
 
-Channel::Channel(Channel&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-
-Channel::~Channel() {
-    if (fd_ >= 0) ::close(fd_);
-}
-
 bool Channel::send(agent::FrameType type, std::string_view payload) {
     return send_bytes(agent::encode_frame(type, payload));
 }
 
-bool Channel::send_bytes(std::string_view frames) { return write_all(fd_, frames); }
+bool Channel::send_bytes(std::string_view frames) { return write_all(fd_.get(), frames); }
 
 bool Channel::receive(agent::FrameDecoder& decoder) {
     char buf[65536];
     for (;;) {
-        ssize_t n = ::read(fd_, buf, sizeof buf);
+        ssize_t n = ::read(fd_.get(), buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) return false;
         decoder.feed(std::string_view(buf, static_cast<size_t>(n)));

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "host/unique_fd.hpp"
 #include "microvm/agent_frame.hpp"
 
 namespace microvm::guest {
@@ -18,12 +19,11 @@ class Channel {
     // Adopts an inherited descriptor.
     static Channel adopt(int fd);
 
-    Channel(Channel&& other) noexcept;
+    Channel(Channel&& other) noexcept = default;
     Channel& operator=(Channel&&) = delete;
-    ~Channel();
 
-    bool valid() const { return fd_ >= 0; }
-    int fd() const { return fd_; }
+    bool valid() const { return fd_.valid(); }
+    int fd() const { return fd_.get(); }
     // One frame, written whole (blocking). False once the host end is gone.
     bool send(agent::FrameType type, std::string_view payload);
     bool send_bytes(std::string_view frames);
@@ -32,7 +32,7 @@ class Channel {
 
   private:
     explicit Channel(int fd) : fd_(fd) {}
-    int fd_ = -1;
+    host::UniqueFd fd_;
 };
 
 }  // namespace microvm::guest

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "microvm/error.hpp"
@@ -18,8 +19,12 @@ struct MountEntry {
     std::string mount_point;    // unescaped ("\040" -> ' ')
     std::string mount_options;  // of this mount: "rw,nosuid,..." or "ro,..."
     std::string fstype;
-    std::string super_options;  // cgroup v1: the controllers
+    std::string super_options;  // of its file system: "ro"/"rw", cgroup v1's controllers, overlay's upperdir=...
 };
+
+// The option `key` of a comma-separated list (mount_options, super_options): what follows its
+// '=', "" for a bare key, nullopt when the list has no such option.
+std::optional<std::string_view> mount_option(std::string_view options, std::string_view key);
 
 // One read and parse of /proc/self/mountinfo; empty when it cannot be read.
 std::vector<MountEntry> read_mountinfo();

@@ -1,5 +1,6 @@
 #include "host/agent_session.hpp"
 #include "host/fd_wait.hpp"
+#include "microvm/capped_text.hpp"
 
 #include <poll.h>
 #include <signal.h>
@@ -100,11 +101,8 @@ std::string closed_message(const agent::FrameDecoder& decoder) {
 
 void keep(CapturedStream& into, std::string_view bytes, uint64_t cap, const OutputSink& sink,
           OutputStream stream) {
-    uint64_t room = cap > into.data.size() ? cap - into.data.size() : 0;
-    size_t n = static_cast<size_t>(std::min<uint64_t>(room, bytes.size()));
-    into.data.append(bytes.substr(0, n));
-    if (n > 0 && sink) sink(stream, bytes.substr(0, n));
-    if (n < bytes.size()) into.truncated = true;
+    const std::string_view kept = append_capped(into.data, into.truncated, cap, bytes);
+    if (!kept.empty() && sink) sink(stream, kept);
 }
 
 }  // namespace

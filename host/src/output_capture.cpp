@@ -1,6 +1,7 @@
 #include "host/output_capture.hpp"
 #include "host/fd_wait.hpp"
 #include "host/sigpipe_block.hpp"
+#include "microvm/capped_text.hpp"
 
 #include <poll.h>
 #include <unistd.h>
@@ -24,7 +25,7 @@ constexpr size_t kChunk = 64 * 1024;
 struct Reader {
     int fd;
     std::string* data;
-    bool* truncated;
+    bool* truncated;  // nullptr: not reported
     uint64_t cap;
     const std::function<void(OutputStream, std::string_view)>* sink;  // output streams only
     OutputStream stream;
@@ -38,11 +39,11 @@ bool read_some(const Reader& r) {
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return errno == EAGAIN;
         if (n == 0) return false;
-        uint64_t room = r.cap > r.data->size() ? r.cap - r.data->size() : 0;
-        size_t keep = static_cast<size_t>(std::min<uint64_t>(room, static_cast<uint64_t>(n)));
-        r.data->append(buf, keep);
-        if (keep > 0 && r.sink && *r.sink) (*r.sink)(r.stream, std::string_view(buf, keep));
-        if (keep < static_cast<size_t>(n) && r.truncated) *r.truncated = true;
+        bool cut = false;
+        const std::string_view kept =
+            append_capped(*r.data, cut, r.cap, std::string_view(buf, static_cast<size_t>(n)));
+        if (!kept.empty() && r.sink && *r.sink) (*r.sink)(r.stream, kept);
+        if (cut && r.truncated) *r.truncated = true;
         return true;  // one read per wakeup keeps the loop fair between streams
     }
 }

@@ -90,12 +90,16 @@ TEST(RtfsCli, UsageErrorsExit64) {
              {"--security", "lax", "eval", "1"},
              {"--security", "pure", "--allow", "ccos.io.println", "eval", "1"},
              {"--timeout", "soon", "eval", "1"},
+             {"--timeout", "30", "eval", "1"},  // no unit: refused, as microvm refuses it
          }) {
         CliResult r = rtfs(args);
         EXPECT_EQ(r.status, 64) << testing::PrintToString(args) << r.err;
         EXPECT_TRUE(r.err.starts_with("error: ")) << r.err;
     }
     EXPECT_EQ(rtfs({"--help"}).status, 0);
+    // The durations microvm takes (rtfs::host::parse_duration), hours included.
+    EXPECT_EQ(rtfs({"--timeout", "1h", "eval", "1"}).status, 0);
+    EXPECT_EQ(rtfs({"--timeout", "1.5s", "eval", "1"}).status, 0);
 }
 
 TEST(RtfsCli, FullSecurityPrintsBeforeTheResult) {

@@ -11,7 +11,7 @@
 #include <system_error>
 #include <vector>
 
-#include "duration.hpp"
+#include "rtfs/host/duration_text.hpp"
 #include "repl.hpp"
 #include "report.hpp"
 #include "session.hpp"
@@ -106,9 +106,9 @@ int main(int argc, char** argv) {
     if (!context) return usage_error(why);
     std::optional<std::chrono::milliseconds> timeout;
     if (!flags.timeout.empty()) {
-        timeout = rtfs::cli::parse_duration(flags.timeout);
-        if (!timeout)
-            return usage_error("invalid --timeout '" + flags.timeout + "' (e.g. 500ms, 30s)");
+        auto parsed = rtfs::host::parse_duration(flags.timeout);
+        if (!parsed) return usage_error("invalid --timeout '" + flags.timeout + "': " + parsed.error());
+        timeout = *parsed;
     }
 
     std::string source;

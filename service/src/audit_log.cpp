@@ -142,7 +142,7 @@ nlohmann::json audit_value(const nlohmann::json& value) {
 }
 
 void AuditLog::write(const nlohmann::ordered_json& record) {
-    if (!fd_.valid()) return;
+    if (!enabled()) return;
     nlohmann::ordered_json line = {{"time", rfc3339_now()}};
     for (const auto& [k, v] : record.items()) line[k] = v;
     // Replace invalid UTF-8 rather than throw: records carry program-chosen text.

@@ -57,7 +57,9 @@ class AuditLog {
     static Expected<std::unique_ptr<AuditLog>> open(const std::string& path, AuditSync sync,
                                                     AuditRotation rotation = {});
 
-    bool enabled() const { return fd_.valid(); }
+    // Whether it was opened: by its path, set once by open(); fd_ changes under mu_ when the log
+    // rotates (reading it unlocked here was a data race: ThreadSanitizer, 2026-12-07).
+    bool enabled() const { return !path_.empty(); }
     const std::string& path() const { return path_; }  // as given to open(); empty when disabled
     // Adds "time" (RFC 3339 UTC with milliseconds) in front of the record's keys.
     void write(const nlohmann::ordered_json& record);

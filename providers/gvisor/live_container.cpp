@@ -12,6 +12,7 @@
 
 #include "gvisor/exec_record.hpp"
 #include "gvisor/launch_format.hpp"
+#include "gvisor/launch_message.hpp"
 #include "gvisor/oci_mounts.hpp"
 #include "gvisor/oci_spec.hpp"
 #include "gvisor/runtime.hpp"
@@ -252,6 +253,12 @@ Expected<host::SandboxReport> LiveContainer::boot_ended(const host::SandboxReque
     Expected<host::SandboxReport> report = finish(req, std::nullopt, since, /*ran_before=*/false);
     if (report && report->end != End::Exited && report->end != End::Signaled) return report;
     return fail(Failure::Kind::SetupError, std::move(why.message));
+}
+
+Expected<host::SandboxReport> LiveContainer::launch(const host::SandboxRequest& req) {
+    RTFS_CHECK(check_request(req));
+    RTFS_TRY(std::string message, encode_launch(program_argv(req), req.env));
+    return launch(req, std::move(message));
 }
 
 Expected<host::SandboxReport> LiveContainer::launch(const host::SandboxRequest& req, std::string message) {

@@ -69,6 +69,9 @@ class LiveContainer {
     // and req's stdin; the rest as finish() from now: the deadline, duration and measurements
     // count from the launch, not from the boot.
     Expected<host::SandboxReport> launch(const host::SandboxRequest& req, std::string message);
+    // A container built ahead (Runtime::prepare), launched once: req's shape checked
+    // (check_request), its launch message encoded, then launch(req, message).
+    Expected<host::SandboxReport> launch(const host::SandboxRequest& req);
     host::SandboxCgroup& cgroup() { return *cgroup_; }
     // Started and runsc run still running (a container built ahead can be launched).
     bool alive() const { return runsc_ && runsc_->alive(); }

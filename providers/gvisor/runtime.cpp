@@ -9,7 +9,7 @@
 
 #include "gvisor/launch_message.hpp"
 #include "gvisor/live_container.hpp"
-#include "gvisor/prepared_run.hpp"
+#include "host/prepared_live_run.hpp"
 #include "gvisor/probe_cache.hpp"
 #include "gvisor/runsc.hpp"
 #include "gvisor/state_dir.hpp"
@@ -205,7 +205,7 @@ Expected<std::unique_ptr<host::PreparedRun>> Runtime::prepare(
     if (auto ready = container->await_launcher(Clock::now() + kPrepareTimeout); !ready) {
         return fail(Failure::Kind::SetupError, std::move(ready).error().message);
     }
-    return make_prepared_run(std::move(container), shape, impl_->teardown);
+    return host::prepared_live_run(std::move(container), shape, impl_->teardown);
 }
 
 }  // namespace microvm::gvisor

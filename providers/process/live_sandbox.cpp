@@ -16,6 +16,7 @@
 #include "host/output_capture.hpp"
 #include "host/pidfd.hpp"
 #include "host/sys_error.hpp"
+#include "process/launch_message.hpp"
 #include "process/child_report.hpp"
 #include "process/sandbox_report.hpp"
 #include "host/file_identity.hpp"
@@ -82,6 +83,15 @@ void SandboxPipes::close_child_ends() {
     input.read.reset();
     egress_child.reset();
     launch_child.reset();
+}
+
+Expected<host::SandboxReport> LiveSandbox::launch(const host::SandboxRequest& request) {
+    RTFS_TRY(std::string message, encode_launch(request.argv, request.env));
+    cgroup->restart_measurements();
+    const auto started = std::chrono::steady_clock::now();
+    RTFS_CHECK(send_launch(pipes.launch_host.get(), message, started + request.timeout));
+    pipes.launch_host.reset();
+    return supervise(request, started);
 }
 
 bool LiveSandbox::alive() const { return init.running() && !host::process_exited(init.pidfd()); }

@@ -55,6 +55,10 @@ struct LiveSandbox {
     bool binds_unchanged() const;
     // Waits for the init of a sandbox built ahead to report kReady; its setup failure otherwise.
     Expected<void> wait_ready(std::chrono::steady_clock::time_point deadline);
+    // A sandbox built ahead: restarts the cgroup's measurements, sends the program's argv and
+    // environment on the launch socket and supervises it as a fresh run would, with the
+    // request's time limit, input and output caps counted from the launch. Once.
+    Expected<host::SandboxReport> launch(const host::SandboxRequest& request);
     // Runs until the program ends (or the deadline, or cancel), then reaps the init and reports
     // what the kernel measured from `started`. Once.
     Expected<host::SandboxReport> supervise(const host::SandboxRequest& spec,

@@ -25,7 +25,7 @@
 #include "host/paths.hpp"
 #include "process/child_plan_builder.hpp"
 #include "process/live_sandbox.hpp"
-#include "process/prepared_sandbox.hpp"
+#include "host/prepared_live_run.hpp"
 #include "process/namespaces.hpp"
 #include "host/egress.hpp"
 #include "host/fd_passing.hpp"
@@ -325,7 +325,7 @@ Expected<std::unique_ptr<host::PreparedRun>> Sandbox::prepare(const host::Sandbo
     }
     RTFS_TRY(std::unique_ptr<LiveSandbox> live, start(shape, /*ahead=*/true));
     RTFS_CHECK(live->wait_ready(Clock::now() + kReadyTimeout));
-    return make_prepared_run(std::move(live), shape, impl_->teardown);
+    return host::prepared_live_run(std::move(live), shape, impl_->teardown);
 }
 
 Availability Sandbox::probe() const {

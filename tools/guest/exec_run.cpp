@@ -242,9 +242,14 @@ constexpr size_t kMaxJobBytes = 64u << 20;  // beyond any Exec frame (kMaxFrameB
     start_program(*exec, plan, p, on_big_stack);
 }
 
-bool alive(const ForkedAhead& a) {
-    pollfd p{a.pidfd.get(), POLLIN, 0};
-    return a.pidfd.get() >= 0 && ::poll(&p, 1, 0) == 0;
+bool alive(const ForkedAhead& a) { return a.pidfd.valid() && !host::process_exited(a.pidfd.get()); }
+
+// Kills the process group pid leads (a run's process is its group's leader, and what it started
+// stays in the group or its cgroup) and reaps the leader.
+void kill_group_and_reap(pid_t pid) {
+    ::kill(-pid, SIGKILL);
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
 }
 
 uint64_t micros(const struct timeval& tv) {
@@ -528,9 +533,7 @@ void prepare_next_run(int channel_fd) {
     while ((n = ::read(waiting.read.get(), &tasks, 1)) < 0 && errno == EINTR) {
     }
     if (n != 1 || (tasks != 1 && tasks != 2)) {
-        ::kill(-pid, SIGKILL);
-        while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-        }
+        kill_group_and_reap(pid);
         return;  // the next Exec forks its process itself
     }
     a->tasks = static_cast<uint64_t>(tasks);
@@ -567,9 +570,7 @@ bool run_exec(Channel& channel, agent::FrameDecoder& from_host, const Exec& exec
             }
         }
         // Gone (nothing in the guest kills it, but): ended, and this run forks its own.
-        ::kill(-a->pid, SIGKILL);
-        while (::waitpid(a->pid, nullptr, 0) < 0 && errno == EINTR) {
-        }
+        kill_group_and_reap(a->pid);
         a.reset();  // its cgroup, empty now
     }
     std::unique_ptr<RunCgroup> cgroup;

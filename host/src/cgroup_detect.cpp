@@ -11,6 +11,7 @@
 #include "host/cgroup_fs.hpp"
 #include "host/paths.hpp"
 #include "microvm/trusted_path.hpp"
+#include "host/mountinfo.hpp"
 #include "rtfs/ascii_text.hpp"
 
 namespace microvm::host {
@@ -102,7 +103,7 @@ Expected<std::unique_ptr<CgroupManager>> try_v1(const std::vector<fs::CgroupMoun
                                                 std::string& why) {
     auto dir_for = [&](const char* controller) -> std::string {
         for (const auto& m : mounts) {
-            if (m.fstype != "cgroup" || !has_word(m.options, controller, ',')) continue;
+            if (m.fstype != "cgroup" || !mount_option(m.options, controller)) continue;
             auto own = own_cgroups.of(controller);
             return directory_of(m, parent.empty() ? own.value_or("/") : parent);
         }

@@ -17,15 +17,15 @@
 #include "host/stale_dirs.hpp"
 #include "host/sys_error.hpp"
 #include "host/unique_fd.hpp"
+#include "rtfs/ascii_text.hpp"
 
 namespace microvm::host::cgroupfs {
 
 namespace {
 
 std::optional<uint64_t> parse_u64(std::string_view text) {
-    size_t start = text.find_first_not_of(" \t\n");
-    if (start == std::string_view::npos) return std::nullopt;
-    text = text.substr(start);
+    text = rtfs::trim_ascii(text);
+    if (text.empty()) return std::nullopt;
     uint64_t value = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (ec != std::errc()) return std::nullopt;

@@ -2,12 +2,10 @@
 
 #include <dirent.h>
 #include <signal.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <ctime>
 #include <cerrno>
 #include <charconv>
 #include <cstdint>
@@ -17,6 +15,7 @@
 #include "host/remove_tree.hpp"
 #include "host/dir_stream.hpp"
 #include "microvm/decimal.hpp"
+#include "microvm/random.hpp"
 
 namespace microvm::host {
 namespace {
@@ -37,9 +36,7 @@ uint64_t own_pid_namespace() {
 // Below a million: six digits at most, as paths built on these names have little room (a QMP
 // socket's path must fit a Unix socket address).
 uint64_t first_serial() {
-    uint32_t start = 0;
-    if (::getrandom(&start, sizeof start, 0) != sizeof start) start = static_cast<uint32_t>(::time(nullptr));
-    return start % 1'000'000;
+    return random_u32() % 1'000'000;
 }
 
 }  // namespace

@@ -52,14 +52,14 @@ Expected<std::string> normalize_policy_path(std::string_view path) {
 namespace {
 
 Expected<FileSystemPolicy> parse_clause(std::string_view whole, std::string_view clause) {
-    std::string_view t = rtfs::trim_ascii(clause);
+    std::string_view t = rtfs::trim_ascii(clause, text::kPolicySpace);
     auto bad = [&](std::string why) {
         return fail(Failure::Kind::InvalidConfig, "invalid file-system policy " +
                                                       text::quoted(whole) + ": " + std::move(why) +
                                                       "; " + kFsForms);
     };
     size_t eq = t.find('=');
-    std::string mode = rtfs::lower_ascii(rtfs::trim_ascii(t.substr(0, eq)));
+    std::string mode = rtfs::lower_ascii(rtfs::trim_ascii(t.substr(0, eq), text::kPolicySpace));
     if (eq == std::string_view::npos) {
         if (mode == "none") return FileSystemPolicy::none();
         if (mode == "full") return FileSystemPolicy::full();
@@ -76,10 +76,10 @@ Expected<FileSystemPolicy> parse_clause(std::string_view whole, std::string_view
     } else {
         return bad("only ro and rw take paths");
     }
-    std::string_view list = rtfs::trim_ascii(t.substr(eq + 1));
+    std::string_view list = rtfs::trim_ascii(t.substr(eq + 1), text::kPolicySpace);
     if (list.empty()) return bad("the path list is empty");
     for (std::string_view raw : text::split(list, ':')) {
-        std::string_view entry = rtfs::trim_ascii(raw);
+        std::string_view entry = rtfs::trim_ascii(raw, text::kPolicySpace);
         if (entry.empty()) return bad("empty entry in the path list");
         auto path = normalize_policy_path(entry);
         if (!path) return bad(path.error().message);

@@ -341,7 +341,7 @@ Expected<CanonicalHost> canonical_host(std::string_view host) {
 
 Expected<NetworkPolicy> NetworkPolicy::parse(std::string_view text) {
 
-    std::string_view t = rtfs::trim_ascii(text);
+    std::string_view t = rtfs::trim_ascii(text, text::kPolicySpace);
     auto bad = [&](std::string why) {
         return fail(Failure::Kind::InvalidConfig, "invalid network policy " + text::quoted(text) +
                                                       ": " + std::move(why) + "; " + kNetForms);
@@ -354,7 +354,7 @@ Expected<NetworkPolicy> NetworkPolicy::parse(std::string_view text) {
         if (lowered == "allow" || lowered == "block") return bad("the host list is missing");
         return bad("unknown form");
     }
-    std::string mode = rtfs::lower_ascii(rtfs::trim_ascii(t.substr(0, eq)));
+    std::string mode = rtfs::lower_ascii(rtfs::trim_ascii(t.substr(0, eq), text::kPolicySpace));
     NetworkPolicy policy;
     if (mode == "allow") {
         policy.kind = Kind::AllowList;
@@ -363,10 +363,10 @@ Expected<NetworkPolicy> NetworkPolicy::parse(std::string_view text) {
     } else {
         return bad("unknown form " + text::quoted(mode));
     }
-    std::string_view list = rtfs::trim_ascii(t.substr(eq + 1));
+    std::string_view list = rtfs::trim_ascii(t.substr(eq + 1), text::kPolicySpace);
     if (list.empty()) return bad("the host list is empty");
     for (std::string_view raw : text::split(list, ',')) {
-        std::string_view entry = rtfs::trim_ascii(raw);
+        std::string_view entry = rtfs::trim_ascii(raw, text::kPolicySpace);
         if (entry.empty()) return bad("empty entry in the host list");
         auto host = parse_host_entry(entry);
         if (!host) return bad(host.error().message);

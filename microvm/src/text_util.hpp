@@ -8,6 +8,11 @@
 
 namespace microvm::text {
 
+// What policy text (--fs, --net, their settings) is trimmed of: spaces, tabs and line ends, not
+// \v or \f, which stay in an entry and make it wrong rather than another ("rw=/data\f" is
+// refused as missing, never granted as /data).
+inline constexpr std::string_view kPolicySpace = " \t\n\r";
+
 // Splits on every separator; "a,,b" gives {"a", "", "b"} so callers can reject empty entries.
 inline std::vector<std::string_view> split(std::string_view s, char sep) {
     std::vector<std::string_view> parts;

@@ -51,7 +51,7 @@ struct FcBinaries {
 Expected<FcBinaries> find_binaries(const FcLaunchSettings& settings, const std::string& path_env);
 
 // Whether the provider can run here: the binaries are found and trusted, and kvm_device works
-// (probe_kvm). Every missing piece is named in the reason, the binary first.
+// (host::probe_kvm_device). Every missing piece is named in the reason, the binary first.
 Availability check_availability(const FcLaunchSettings& settings, const std::string& path_env,
                                 const std::string& kvm_device = "/dev/kvm");
 

@@ -6,7 +6,7 @@
 // quota, a pids limit for the sandbox's host tasks) that runsc is started in (container.hpp), so
 // that everything of the sandbox is limited and counted there and the counters (peak memory, OOM
 // kills, CPU time) outlive the container; a bundle (rootfs, config.json); `runsc run`; cleanup
-// of everything on every path (live_container.hpp). Sandboxes built ahead: prepared_run.hpp.
+// of everything on every path (live_container.hpp). Sandboxes built ahead: host/prepared_live_run.hpp.
 #pragma once
 
 #include <chrono>
@@ -67,7 +67,7 @@ class Runtime final : public host::SandboxBackend {
     // (microvm-gvisor-launcher, launch_format.hpp) and waiting for the launch's argv and
     // environment: everything else (root, mounts, namespaces, cgroup, rlimits, seccomp, user,
     // capabilities) is what run() builds for the same request. Thread-safe; the result must not
-    // outlive this Runtime, and dies with the calling thread (prepared_run.hpp). The same
+    // outlive this Runtime, and dies with the calling thread (host/prepared_live_run.hpp). The same
     // refusals as run(), SetupError when the launcher is missing or the sandbox did not come up.
     Expected<std::unique_ptr<host::PreparedRun>> prepare(
         const host::SandboxRequest& shape) const override;

@@ -1,6 +1,6 @@
 // One sandbox whose init is running: its plan, cgroup and descriptors, from the clone to the
-// report. A fresh run supervises it at once; a sandbox built ahead (prepared_sandbox.hpp) first
-// waits for the init's kReady and supervises when launched. Destroying it kills and reaps an
+// report. A fresh run supervises it at once; a sandbox built ahead (host/prepared_live_run.hpp)
+// first waits for the init's kReady and supervises when launched. Destroying it kills and reaps an
 // init that is still there, and removes the cgroup.
 #pragma once
 
@@ -41,7 +41,7 @@ struct LiveSandbox {
     std::unique_ptr<ChildPlanBuilder> builder;  // the plan the init runs (and failures name)
     std::unique_ptr<host::SandboxCgroup> cgroup;
     SandboxPipes pipes;
-    // Killed and reaped with the sandbox (before the cgroup goes) unless run() reaped it.
+    // Killed and reaped with the sandbox (before the cgroup goes) unless supervise() reaped it.
     host::ChildProcess init;
     std::chrono::steady_clock::time_point spawned_at;  // a fresh run's time counts from here
 

@@ -40,7 +40,7 @@ class Sandbox final : public host::SandboxBackend {
     // Thread-safe. InvalidInput for bad fs policy paths, SetupError when the sandbox could not be
     // built (with the failed step); otherwise what happened to the program.
     Expected<host::SandboxReport> run(const host::SandboxRequest& request) const override;
-    // A sandbox built for requests shaped like `shape` (prepared_sandbox.hpp): namespaces, root,
+    // A sandbox built for requests shaped like `shape` (host/prepared_live_run.hpp): namespaces, root,
     // cgroup and limits in place, the init waiting for the program's argv and environment. The
     // init's parent-death signal follows the calling thread: call this from a thread that lives
     // as long as the sandbox is kept (a pool's own).

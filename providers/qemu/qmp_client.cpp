@@ -69,6 +69,7 @@ Expected<nlohmann::json> QmpClient::execute(const std::string& command, const nl
     nlohmann::json req = {{"execute", command}};
     if (!arguments.empty()) req["arguments"] = arguments;
     std::string text = req.dump() + "\n";
+    // Not host::send_all_until: the descriptor to pass rides on the first byte (SCM_RIGHTS).
     size_t sent = 0;
     while (sent < text.size()) {
         if (!host::fd_ready(fd_.get(), POLLOUT, deadline)) return qmp_error(command + ": cannot send in time");

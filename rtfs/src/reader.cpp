@@ -249,6 +249,11 @@ private:
             if (tok == "Inf") return Value::floating(std::numeric_limits<double>::infinity());
             if (tok == "-Inf") return Value::floating(-std::numeric_limits<double>::infinity());
             if (tok == "NaN") return Value::floating(std::numeric_limits<double>::quiet_NaN());
+            if (at_end()) {  // "##", "##In" at the end: the rest may follow
+                for (std::string_view name : {"Inf", "-Inf", "NaN"}) {
+                    if (name.starts_with(tok)) return fail_at_end("unknown symbolic value ##" + tok, line, col);
+                }
+            }
             return fail("unknown symbolic value ##" + tok, line, col);
         }
         if (c == '{') {
@@ -272,6 +277,7 @@ private:
             if (at_end()) return fail_at_end("expected a form after #_ discard", line, col);
             return read_form(depth);
         }
+        if (pos_ + 1 >= src_.size()) return fail_at_end("expected a form after '#'", line, col);
         return fail(std::string("unknown dispatch '#") + (c ? std::string(1, c) : "") + "'", line,
                     col);
     }

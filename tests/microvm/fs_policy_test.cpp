@@ -26,6 +26,14 @@ std::string parse_error(std::string_view text) {
     return p.error().message;
 }
 
+// Spaces, tabs and line ends around an entry go; a vertical tab or form feed stays in it, so that
+// a path ending in one is that path (refused later as missing), never another path granted.
+TEST(FsPolicyParse, OnlySpacesTabsAndLineEndsAreTrimmed) {
+    EXPECT_EQ(parse_ok(" rw = /data : /tmp \r\n").paths, (std::vector<std::string>{"/data", "/tmp"}));
+    EXPECT_EQ(parse_ok("rw=/data\f").paths, std::vector<std::string>{"/data\f"});
+    EXPECT_EQ(parse_ok("ro=/usr\v").paths, std::vector<std::string>{"/usr\v"});
+}
+
 TEST(FsPolicyParse, Forms) {
     EXPECT_EQ(parse_ok("none"), FileSystemPolicy::none());
     EXPECT_EQ(parse_ok("full"), FileSystemPolicy::full());

@@ -78,11 +78,12 @@ TEST(Reader, UnterminatedConstructs) {
 // What a REPL asks another line for: text that ends inside something, never text that is wrong.
 TEST(Reader, TextEndingInsideAFormCouldBeCompleted) {
     for (const char* src : {"\"abc", "#| never closed", "(1 2", "{:a 1", "[(", "'", "@", "`", "#_",
-                            "#_ 1", "(quote", "\"\\\""}) {
+                            "#_ 1", "(quote", "\"\\\"", "#", "(1 #", "##",
+                            "##In", "##-"}) {
         EXPECT_TRUE(rtfs::ends_inside_a_form(src)) << src;
     }
     for (const char* src : {"", "(+ 1 2)", "'a", ")", "(1 2))", "##Foo", "#x", "1.5.5", "12abc",
-                            "(1 ]", "\"\\q\""}) {
+                            "(1 ]", "\"\\q\"", "##Inff"}) {
         EXPECT_FALSE(rtfs::ends_inside_a_form(src)) << src;
     }
 }

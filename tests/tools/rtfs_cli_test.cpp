@@ -91,6 +91,7 @@ TEST(RtfsCli, UsageErrorsExit64) {
              {"--security", "pure", "--allow", "ccos.io.println", "eval", "1"},
              {"--timeout", "soon", "eval", "1"},
              {"--timeout", "30", "eval", "1"},  // no unit: refused, as microvm refuses it
+             {"--timeout", "3000000h", "eval", "1"},  // past 24 h (now + it overflowed)
          }) {
         CliResult r = rtfs(args);
         EXPECT_EQ(r.status, 64) << testing::PrintToString(args) << r.err;

@@ -108,6 +108,10 @@ int main(int argc, char** argv) {
     if (!flags.timeout.empty()) {
         auto parsed = rtfs::host::parse_duration(flags.timeout);
         if (!parsed) return usage_error("invalid --timeout '" + flags.timeout + "': " + parsed.error());
+        // microvm's bound (MicroVMConfig's 24 h): a deadline now + timeout must not overflow.
+        if (*parsed > std::chrono::hours(24)) {
+            return usage_error("invalid --timeout '" + flags.timeout + "': at most 24h");
+        }
         timeout = *parsed;
     }
 

@@ -7,6 +7,7 @@
 
 #include "support/host_files.hpp"
 #include "host/remove_tree.hpp"
+#include "host/scope_exit.hpp"
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -497,7 +498,11 @@ TEST(Microvmd, NoThreadForAConnectionIsA503NotAnAbort) {
     if (::mkdir(cgroup.c_str(), 0755) != 0) {
         GTEST_SKIP() << "no cgroup v1 pids hierarchy to make a cgroup in here: " << std::strerror(errno);
     }
+    // Removed on every way out, a failed assertion's too, once the daemon below is gone (a
+    // cgroup left by a run that failed here stayed on the host).
+    const microvm::host::ScopeExit remove_cgroup([&] { ::rmdir(cgroup.c_str()); });
     const std::string dir = make_temp_dir();
+    const microvm::host::ScopeExit remove_dir([&] { microvm::host::remove_tree(dir); });
     {
         Daemon d({"--listen", "unix:" + dir + "/d.sock", "--state-dir", dir + "/state", "--grace", "1s",
                   "--allow-unisolated"});
@@ -531,6 +536,4 @@ TEST(Microvmd, NoThreadForAConnectionIsA503NotAnAbort) {
         EXPECT_EQ(body_json(served)["value"], "42") << served.body;
         EXPECT_EQ(::waitpid(d.pid, nullptr, WNOHANG), 0) << "the daemon ended";
     }
-    ::rmdir(cgroup.c_str());
-    microvm::host::remove_tree(dir);
 }

@@ -90,6 +90,19 @@ TEST(FcLaunch, KvmProbeNamesTheFailingStep) {
     EXPECT_NE(not_kvm.reason.find("/dev/null is not a KVM device (KVM_GET_API_VERSION"),
               std::string::npos)
         << not_kvm.reason;
+    // What could be planted at the device's path: a FIFO (no writer ever comes) and a file.
+    TrustedDir dir;
+    const std::string fifo = dir.path() + "/kvm-fifo";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    const std::string file = dir.executable("kvm-file", 0600);
+    for (const std::string& planted : {fifo, file}) {
+        const auto started = std::chrono::steady_clock::now();
+        KvmDevice probed = probe_kvm_device(planted);
+        EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2)) << planted;
+        EXPECT_FALSE(probed.usable) << planted;
+        EXPECT_NE(probed.reason.find(planted + " is not a KVM device (KVM_GET_API_VERSION"), std::string::npos)
+            << probed.reason;
+    }
 }
 
 TEST(FcLaunch, ConfiguredBinaryMustBeAbsoluteAndTrusted) {

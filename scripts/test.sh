@@ -8,7 +8,7 @@ jobs="$(nproc)"
 
 # What this machine supports, declared: a test that would skip for want of one of these fails
 # instead (tests/support/expectations.hpp). A developer's machine without them sets less.
-export MICROVM_TEST_EXPECT="${MICROVM_TEST_EXPECT-root,cgroups,process,gvisor,guest-runner,wasm-rtfs,python3,qemu}"
+export MICROVM_TEST_EXPECT="${MICROVM_TEST_EXPECT-root,cgroups,process,gvisor,guest-runner,wasm-rtfs,python3,qemu,landlock}"
 
 
 # Optimised without debug info: the suite's figure of merit is its wall time on 2 cores, and -g

@@ -1,0 +1,97 @@
+// Running one function of this process in a forked, confined copy of it, and taking back what
+// it reports: the way a host-side engine that parses and runs hostile input (the wasm provider's
+// interpreter) keeps a bug in itself from being a bug in the host. The copy:
+//   - holds no descriptor of the host's but its channel (stdin/stdout/stderr are /dev/null), is
+//     not dumpable, writes no core file, and dies with the host thread that forked it;
+//   - runs under a system-call filter that refuses what reaches past the process: exec, fork,
+//     namespaces, mounts, ptrace and process_vm_*, signals to or limits of any other process,
+//     kernel keys, modules, bpf, perf, io_uring, credentials, owner changes, and sockets beyond
+//     what ChildRules::sockets allows; and under host::ModeBitsFilter (no set-id mode bits, device
+//     nodes or extended attributes; openat2 answers ENOSYS);
+//   - under Landlock where the kernel has it: only the paths of ChildRules::paths, and no signal
+//     or abstract socket outside its domain;
+//   - under an address-space limit of what it had at the fork plus ChildRules::memory_bytes;
+//   - is killed at the deadline or on cancellation, whatever it is doing; its CPU time comes
+//     from the kernel (wait4).
+// The function runs in the child with everything the host had in memory at the fork (copy-on-
+// write): what it is given needs no copying, and nothing it does reaches the host's memory.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "host/child_process.hpp"
+#include "host/landlock.hpp"
+
+namespace microvm::host {
+
+struct ChildRules {
+    enum class Sockets {
+        None,      // socket() refused (socketpair stays)
+        Unix,      // AF_UNIX only (a proxy on a Unix socket)
+        Internet,  // AF_UNIX, AF_INET, AF_INET6 (the network policy lets the program out)
+    };
+    Sockets sockets = Sockets::None;
+    // Landlock: the paths the child may reach (files_unrestricted: the whole file system). Where
+    // the kernel has no Landlock the child runs without it (ConfinedRun::landlocked says which).
+    std::vector<landlock::Rule> paths;
+    bool files_unrestricted = false;
+    // Address space the child may add to what it had at the fork; 0: no limit.
+    uint64_t memory_bytes = 0;
+};
+
+// The child's side: messages to the host while it runs, in order, each at most kMaxMessage.
+class ChildChannel {
+  public:
+    static constexpr size_t kMaxMessage = 1u << 20;
+    explicit ChildChannel(int fd) : fd_(fd) {}
+    // Tags 0-0xFD are the caller's; false when the host is gone or the message is too long.
+    bool send(uint8_t tag, std::string_view bytes);
+
+  private:
+    int fd_;
+};
+
+struct ConfinedRun {
+    enum class Ended {
+        Reported,   // the function returned; report holds what it returned
+        Deadline,   // killed at the deadline
+        Cancelled,  // killed on cancellation
+        Failed,     // the child died, broke the channel's framing, or could not confine itself
+    };
+    Ended ended = Ended::Failed;
+    std::string report;
+    std::string problem;           // Failed: what happened ("killed by signal 6", ...)
+    std::optional<ChildExit> exit; // the child's wait status and rusage, when it was reaped
+    bool landlocked = false;       // the child ran under Landlock
+};
+
+struct ConfinedCall {
+    ChildRules rules;
+    // Runs in the child before it is confined, holding only its channel: opens what the body will
+    // need and the confinement would refuse (trusted work, never on the hostile input).
+    std::function<void()> prepare;
+    // Runs in the child; its return value is the report (at most max_report bytes).
+    std::function<std::string(ChildChannel&)> body;
+    // Runs in the host for each message the child sends, as it arrives.
+    std::function<void(uint8_t tag, std::string_view bytes)> on_message;
+    std::chrono::steady_clock::time_point kill_at = std::chrono::steady_clock::time_point::max();
+    const std::atomic<bool>* cancel = nullptr;  // polled every 10 ms
+    size_t max_report = 128u << 20;
+};
+
+// Forks, confines the child, runs call.body there and waits for its report, forwarding its
+// messages. Never throws for anything the child does; the child is reaped before it returns.
+// Call it where fork() is safe for this process: glibc's fork resets its allocator's locks,
+// but a lock of the caller's held by another thread at the fork stays held in the child.
+ConfinedRun run_confined(const ConfinedCall& call);
+
+}  // namespace microvm::host

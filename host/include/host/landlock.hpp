@@ -1,0 +1,37 @@
+// Landlock (Linux 5.13 and later): a process gives up, for itself and what it starts afterwards,
+// every file system access outside the paths it names, and (ABI 6, Linux 6.12) signals to
+// processes outside its domain and abstract Unix sockets. Unprivileged, irreversible, enforced by
+// the kernel on every path lookup: a symlink or `..` out of a granted directory is refused.
+// A kernel without Landlock (or with it disabled) is reported as such, never taken for a
+// restriction.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "microvm/error.hpp"
+
+namespace microvm::host::landlock {
+
+// The kernel's Landlock ABI version; 0 when it has none or it is disabled.
+int abi_version();
+
+enum class Access {
+    Read,       // read files, list directories
+    ReadWrite,  // also write, create, remove, rename and link, but never make a device
+};
+
+struct Rule {
+    std::string path;  // a directory (the rule covers all below it) or a file
+    Access access = Access::Read;
+};
+
+// Restricts the calling thread (a single-threaded process: all of it) to rules: every other path
+// is refused every access this ABI handles; with files_unrestricted the file system is left as it
+// is and only the scopes apply. Sets no_new_privs (Landlock requires it). A rule whose path does
+// not exist is skipped (nothing there to reach). Not async-signal-safe (it allocates): for a
+// forked child of a process whose allocator survives fork (glibc's). SetupError when the kernel
+// has no Landlock (abi_version() == 0) or a step fails.
+Expected<void> restrict_self(const std::vector<Rule>& rules, bool files_unrestricted = false);
+
+}  // namespace microvm::host::landlock

@@ -1,0 +1,253 @@
+#include "host/confined_fork.hpp"
+
+#include <fcntl.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "confined_fork_filter.hpp"
+#include "host/mode_bits_filter.hpp"
+#include "host/unique_fd.hpp"
+
+namespace microvm::host {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr uint8_t kReportTag = 0xFF;
+constexpr uint8_t kSetupFailedTag = 0xFE;
+constexpr size_t kHeaderBytes = 5;  // tag, then the length (uint32, host order)
+constexpr int kChannelFd = 3;
+
+std::string header(uint8_t tag, uint32_t length) {
+    std::string h(kHeaderBytes, '\0');
+    h[0] = static_cast<char>(tag);
+    std::memcpy(h.data() + 1, &length, sizeof length);
+    return h;
+}
+
+bool send_frame(int fd, uint8_t tag, std::string_view bytes) {
+    return write_all(fd, header(tag, static_cast<uint32_t>(bytes.size()))) && write_all(fd, bytes);
+}
+
+// Only the channel (on 3) and /dev/null on 0-2 stay open.
+bool keep_only_channel(int channel) {
+    if (channel != kChannelFd && ::dup2(channel, kChannelFd) != kChannelFd) return false;
+    const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null < 0) return false;
+    for (int fd = 0; fd <= 2; ++fd) {
+        if (::dup2(null, fd) != fd) return false;
+    }
+    if (::syscall(SYS_close_range, kChannelFd + 1, ~0U, 0) != 0) {
+        for (int fd = kChannelFd + 1; fd < 65536; ++fd) ::close(fd);
+    }
+    return true;
+}
+
+// Pages of address space the process has now (/proc/self/statm's first field).
+std::optional<uint64_t> address_space_bytes() {
+    FILE* f = std::fopen("/proc/self/statm", "re");
+    if (!f) return std::nullopt;
+    unsigned long long pages = 0;
+    const bool read = std::fscanf(f, "%llu", &pages) == 1;
+    std::fclose(f);
+    if (!read) return std::nullopt;
+    return pages * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+// The child's confinement, in order; the failed step's name, or empty.
+std::string confine(const ChildRules& rules, bool landlock_available) {
+    if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return "prctl(PR_SET_DUMPABLE)";
+    const struct rlimit no_core {0, 0};
+    if (::setrlimit(RLIMIT_CORE, &no_core) != 0) return "setrlimit(RLIMIT_CORE)";
+    if (rules.memory_bytes > 0) {
+        // A sanitizer's runtime reserves and maps address space as it pleases: no limit there.
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+        auto now = address_space_bytes();
+        if (!now) return "reading /proc/self/statm";
+        const rlim_t cap = *now + rules.memory_bytes;
+        const struct rlimit as {cap, cap};
+        if (::setrlimit(RLIMIT_AS, &as) != 0) return "setrlimit(RLIMIT_AS)";
+#endif
+    }
+    if (landlock_available) {
+        if (auto restricted = landlock::restrict_self(rules.paths, rules.files_unrestricted); !restricted) {
+            return restricted.error().message;
+        }
+    }
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return "prctl(PR_SET_NO_NEW_PRIVS)";
+    std::vector<sock_filter> filter = confined_fork_filter(rules.sockets, ::getpid());
+    const struct sock_fprog program {static_cast<unsigned short>(filter.size()), filter.data()};
+    if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program) != 0) return "seccomp";
+    const ModeBitsFilter mode_bits;
+    if (!mode_bits.install()) return "seccomp (mode bits)";
+    return {};
+}
+
+[[noreturn]] void run_child(const ConfinedCall& call, int channel, pid_t host, bool landlock_available) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (::getppid() != host) ::_exit(1);  // the host thread is already gone
+    if (!keep_only_channel(channel)) ::_exit(1);
+    if (call.prepare) call.prepare();
+    if (std::string failed = confine(call.rules, landlock_available); !failed.empty()) {
+        send_frame(kChannelFd, kSetupFailedTag, "the child could not confine itself: " + failed);
+        ::_exit(1);
+    }
+    ChildChannel out(kChannelFd);
+    std::string report;
+    try {
+        report = call.body(out);
+    } catch (...) {
+        ::_exit(1);
+    }
+    ::_exit(send_frame(kChannelFd, kReportTag, report) ? 0 : 1);
+}
+
+// Reads frames off the channel as they come, handing messages on; remembers the report.
+class FrameReader {
+  public:
+    FrameReader(const ConfinedCall& call) : call_(call) {}
+    // False when the child broke the framing (problem() says how).
+    bool take(std::string_view bytes) {
+        buffer_.append(bytes);
+        size_t at = 0;  // frames are consumed from here; the buffer is compacted once, at the end
+        while (problem_.empty() && buffer_.size() - at >= kHeaderBytes) {
+            const auto tag = static_cast<uint8_t>(buffer_[at]);
+            uint32_t length;
+            std::memcpy(&length, buffer_.data() + at + 1, sizeof length);
+            const size_t cap = tag == kReportTag ? call_.max_report
+                               : tag == kSetupFailedTag ? 4096
+                                                        : ChildChannel::kMaxMessage;
+            if (length > cap) {
+                problem_ = "the child sent a message of " + std::to_string(length) + " bytes (at most " +
+                           std::to_string(cap) + ")";
+                break;
+            }
+            if (buffer_.size() - at < kHeaderBytes + length) break;
+            std::string_view body(buffer_.data() + at + kHeaderBytes, length);
+            if (reported_) {
+                problem_ = "the child sent a message after its report";
+            } else if (tag == kReportTag) {
+                report_ = std::string(body);
+                reported_ = true;
+            } else if (tag == kSetupFailedTag) {
+                problem_ = std::string(body);
+            } else if (call_.on_message) {
+                call_.on_message(tag, body);
+            }
+            at += kHeaderBytes + length;
+        }
+        buffer_.erase(0, at);
+        return problem_.empty();
+    }
+    bool reported() const { return reported_ && buffer_.empty(); }
+    std::string take_report() { return std::move(report_); }
+    const std::string& problem() const { return problem_; }
+
+  private:
+    const ConfinedCall& call_;
+    std::string buffer_;
+    std::string report_;
+    bool reported_ = false;
+    std::string problem_;
+};
+
+}  // namespace
+
+bool ChildChannel::send(uint8_t tag, std::string_view bytes) {
+    if (tag >= kSetupFailedTag || bytes.size() > kMaxMessage) return false;
+    return send_frame(fd_, tag, bytes);
+}
+
+ConfinedRun run_confined(const ConfinedCall& call) {
+    ConfinedRun run;
+    auto pipe = make_pipe();
+    if (!pipe) {
+        run.problem = pipe.error().message;
+        return run;
+    }
+    const bool landlock_available = landlock::abi_version() > 0;
+    const pid_t host = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+        run.problem = std::string("fork: ") + std::strerror(errno);
+        return run;
+    }
+    if (pid == 0) run_child(call, pipe->write.get(), host, landlock_available);
+    ChildProcess child = ChildProcess::adopt(pid);
+    pipe->write.reset();
+    run.landlocked = landlock_available;
+    (void)set_nonblocking(pipe->read.get());
+
+    FrameReader reader(call);
+    bool channel_open = true;
+    std::optional<ConfinedRun::Ended> killed;
+    for (;;) {
+        if (call.cancel && call.cancel->load()) {
+            killed = ConfinedRun::Ended::Cancelled;
+        } else if (Clock::now() >= call.kill_at) {
+            killed = ConfinedRun::Ended::Deadline;
+        }
+        if (killed) break;
+        if (!channel_open) {
+            if (auto exited = child.try_wait()) {
+                run.exit = *exited;
+                break;
+            }
+        }
+        // Ticks for cancellation, and for an exit no pidfd tells of.
+        const bool tick = call.cancel || (!channel_open && child.pidfd() < 0);
+        auto wait = std::chrono::milliseconds(tick ? 10 : 1000);
+        if (call.kill_at != Clock::time_point::max()) {
+            wait = std::min(wait, std::chrono::ceil<std::chrono::milliseconds>(call.kill_at - Clock::now()));
+        }
+        struct pollfd fds[2] = {{channel_open ? pipe->read.get() : -1, POLLIN, 0}, {child.pidfd(), POLLIN, 0}};
+        const int waited = ::poll(fds, 2, static_cast<int>(std::max<int64_t>(wait.count(), 0)));
+        if (waited < 0 && errno != EINTR) break;
+        if (channel_open && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+            char buf[65536];
+            const ssize_t n = ::read(pipe->read.get(), buf, sizeof buf);
+            if (n > 0 && !reader.take({buf, static_cast<size_t>(n)})) {
+                killed = ConfinedRun::Ended::Failed;  // the framing is broken: nothing more to read
+                break;
+            }
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) channel_open = false;
+        }
+    }
+    if (killed) {
+        child.kill();
+        run.exit = child.wait();
+        run.ended = *killed;
+        run.problem = reader.problem();
+        return run;
+    }
+    if (!run.exit) run.exit = child.wait();
+    // What the child wrote before it exited is all in the pipe: read to its end.
+    if (channel_open) {
+        char buf[65536];
+        ssize_t n;
+        while ((n = ::read(pipe->read.get(), buf, sizeof buf)) > 0 && reader.take({buf, static_cast<size_t>(n)})) {
+        }
+    }
+    const int status = run.exit->wait_status;
+    if (reader.reported() && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        run.ended = ConfinedRun::Ended::Reported;
+        run.report = reader.take_report();
+        return run;
+    }
+    run.ended = ConfinedRun::Ended::Failed;
+    run.problem = !reader.problem().empty() ? reader.problem()
+                  : "the child " + describe_wait_status(status) + " without a complete report";
+    return run;
+}
+
+}  // namespace microvm::host

@@ -1,0 +1,162 @@
+#include "confined_fork_filter.hpp"
+
+#include <linux/audit.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+
+namespace microvm::host {
+namespace {
+
+#if defined(__x86_64__)
+constexpr uint32_t kArch = AUDIT_ARCH_X86_64;
+#elif defined(__aarch64__)
+constexpr uint32_t kArch = AUDIT_ARCH_AARCH64;
+#else
+#error "confined_fork_filter: add this architecture's AUDIT_ARCH"
+#endif
+
+// Calls newer than Debian 12's headers share one number on every architecture (424 onwards).
+constexpr long kProcessMadvise = 440, kMountSetattr = 442, kQuotactlFd = 443, kOpenTreeAttr = 467;
+
+// Refused with EPERM whatever their arguments: nothing the child's code needs, each a way past
+// the process (other processes, the kernel's global state, credentials, files' owners). Set-id
+// mode bits, device nodes, extended attributes and openat2 are host::ModeBitsFilter's, stacked
+// on this one.
+constexpr long kRefused[] = {
+    SYS_execve, SYS_execveat,
+#ifdef SYS_fork
+    SYS_fork, SYS_vfork,
+#endif
+    SYS_ptrace, SYS_process_vm_readv, SYS_process_vm_writev, kProcessMadvise, SYS_kcmp,
+    SYS_pidfd_open, SYS_pidfd_getfd, SYS_pidfd_send_signal, SYS_tkill,
+    SYS_unshare, SYS_setns, SYS_mount, SYS_umount2, SYS_pivot_root, SYS_chroot, kMountSetattr,
+    SYS_open_tree, kOpenTreeAttr, SYS_move_mount, SYS_fsopen, SYS_fsconfig, SYS_fsmount, SYS_fspick,
+    SYS_bpf, SYS_perf_event_open, SYS_userfaultfd, SYS_keyctl, SYS_add_key, SYS_request_key,
+    SYS_init_module, SYS_finit_module, SYS_delete_module, SYS_kexec_load, SYS_kexec_file_load,
+    SYS_reboot, SYS_swapon, SYS_swapoff, SYS_acct, SYS_settimeofday, SYS_clock_settime,
+    SYS_adjtimex, SYS_clock_adjtime, SYS_sethostname, SYS_setdomainname,
+#ifdef SYS_iopl
+    SYS_iopl, SYS_ioperm,
+#endif
+    SYS_io_uring_setup, SYS_io_uring_enter, SYS_io_uring_register, SYS_quotactl, kQuotactlFd,
+    SYS_name_to_handle_at, SYS_open_by_handle_at, SYS_syslog, SYS_personality,
+    SYS_setuid, SYS_setgid, SYS_setreuid, SYS_setregid, SYS_setresuid, SYS_setresgid,
+    SYS_setgroups, SYS_setfsuid, SYS_setfsgid, SYS_capset,
+    SYS_setpriority, SYS_ioprio_set, SYS_sched_setscheduler, SYS_sched_setparam,
+    SYS_sched_setattr, SYS_sched_setaffinity, SYS_migrate_pages, SYS_move_pages,
+    SYS_fchown, SYS_fchownat,
+#ifdef SYS_chown
+    SYS_chown, SYS_lchown,
+#endif
+};
+
+constexpr uint32_t kNamespaceFlags = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |
+                                     CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET;
+
+class Program {
+  public:
+    void load_nr() { load(offsetof(seccomp_data, nr)); }
+    void load_arg_low(int i) { load(offsetof(seccomp_data, args) + 8 * static_cast<size_t>(i)); }
+    void load(size_t offset) { code_.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, static_cast<uint32_t>(offset))); }
+    void ret(uint32_t action) { code_.push_back(BPF_STMT(BPF_RET | BPF_K, action)); }
+    // if (A == k) ret(action), else on.
+    void if_equal_return(uint32_t k, uint32_t action) {
+        code_.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, k, 0, 1));
+        ret(action);
+    }
+    // if (A & bits) ret(action), else on.
+    void if_any_return(uint32_t bits, uint32_t action) {
+        code_.push_back(BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, bits, 0, 1));
+        ret(action);
+    }
+    // if (A != k) ret(action), else on.
+    void unless_equal_return(uint32_t k, uint32_t action) {
+        code_.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, k, 1, 0));
+        ret(action);
+    }
+    // if (!(A & bits)) ret(action), else on.
+    void unless_any_return(uint32_t bits, uint32_t action) {
+        code_.push_back(BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, bits, 1, 0));
+        ret(action);
+    }
+    // if (nr != k) skip the `length` instructions that follow.
+    size_t begin_call(long nr) {
+        load_nr();
+        code_.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(nr), 0, 0));
+        return code_.size() - 1;
+    }
+    void end_call(size_t jump) { code_[jump].jf = static_cast<uint8_t>(code_.size() - jump - 1); }
+    std::vector<sock_filter> take() { return std::move(code_); }
+
+  private:
+    std::vector<sock_filter> code_;
+};
+
+constexpr uint32_t errno_ret(int err) { return SECCOMP_RET_ERRNO | static_cast<uint32_t>(err); }
+
+}  // namespace
+
+std::vector<sock_filter> confined_fork_filter(ChildRules::Sockets sockets, pid_t own_pid) {
+    Program p;
+    p.load(offsetof(seccomp_data, arch));
+    p.unless_equal_return(kArch, SECCOMP_RET_KILL_PROCESS);
+#if defined(__x86_64__)
+    // The x32 ABI's numbers alias the 64-bit ones with bit 30 set: refused outright.
+    p.load_nr();
+    p.if_any_return(0x40000000, errno_ret(ENOSYS));
+#endif
+    p.load_nr();
+    for (long nr : kRefused) p.if_equal_return(static_cast<uint32_t>(nr), errno_ret(EPERM));
+    // clone3's flags are in memory, where a filter cannot read: ENOSYS makes libc use clone.
+    p.if_equal_return(SYS_clone3, errno_ret(ENOSYS));
+
+    // clone: threads only (CLONE_THREAD), never a namespace.
+    size_t jump = p.begin_call(SYS_clone);
+    p.load_arg_low(0);
+    p.if_any_return(kNamespaceFlags, errno_ret(EPERM));
+    p.unless_any_return(CLONE_THREAD, errno_ret(EPERM));
+    p.ret(SECCOMP_RET_ALLOW);
+    p.end_call(jump);
+
+    // Signals: to itself only (raise() and abort() use tgkill(own pid, ...)).
+    for (long nr : {long{SYS_kill}, long{SYS_tgkill}, long{SYS_rt_sigqueueinfo}, long{SYS_rt_tgsigqueueinfo}}) {
+        jump = p.begin_call(nr);
+        p.load_arg_low(0);
+        p.unless_equal_return(static_cast<uint32_t>(own_pid), errno_ret(EPERM));
+        p.ret(SECCOMP_RET_ALLOW);
+        p.end_call(jump);
+    }
+
+    // Limits: its own only (0 or its pid), never another process's.
+    jump = p.begin_call(SYS_prlimit64);
+    p.load_arg_low(0);
+    p.if_equal_return(0, SECCOMP_RET_ALLOW);
+    p.unless_equal_return(static_cast<uint32_t>(own_pid), errno_ret(EPERM));
+    p.ret(SECCOMP_RET_ALLOW);
+    p.end_call(jump);
+
+    jump = p.begin_call(SYS_socket);
+    if (sockets == ChildRules::Sockets::None) {
+        p.ret(errno_ret(EPERM));
+    } else if (sockets == ChildRules::Sockets::Unix) {
+        p.load_arg_low(0);
+        p.if_equal_return(AF_UNIX, SECCOMP_RET_ALLOW);
+        p.ret(errno_ret(EAFNOSUPPORT));
+    } else {
+        p.load_arg_low(0);
+        for (uint32_t family : {AF_UNIX, AF_INET, AF_INET6}) p.if_equal_return(family, SECCOMP_RET_ALLOW);
+        p.ret(errno_ret(EAFNOSUPPORT));
+    }
+    p.end_call(jump);
+
+    p.ret(SECCOMP_RET_ALLOW);
+    return p.take();
+}
+
+}  // namespace microvm::host

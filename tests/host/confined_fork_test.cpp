@@ -1,0 +1,250 @@
+// A confined fork (host/confined_fork.hpp): what the child reports comes back, and whatever the
+// child does (crash, hang, go for the host's processes, descriptors, files, memory) stays in it.
+#include "host/confined_fork.hpp"
+
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "host/unique_fd.hpp"
+#include "support/expectations.hpp"
+
+namespace microvm::host {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+ConfinedCall call_of(std::function<std::string(ChildChannel&)> body) {
+    ConfinedCall call;
+    call.body = std::move(body);
+    call.kill_at = Clock::now() + 20s;
+    return call;
+}
+
+// The errno a call left, as the child's report: "0" for success.
+std::string outcome(long result) { return result < 0 ? std::strerror(errno) : "0"; }
+
+TEST(ConfinedFork, ReportsWhatTheFunctionReturnsAndForwardsItsMessagesInOrder) {
+    ConfinedCall call = call_of([](ChildChannel& channel) {
+        EXPECT_TRUE(channel.send(1, "one"));
+        EXPECT_TRUE(channel.send(2, std::string(100000, 'x')));
+        EXPECT_FALSE(channel.send(3, std::string(ChildChannel::kMaxMessage + 1, 'x')));
+        return std::string("report");
+    });
+    std::vector<std::pair<int, size_t>> seen;
+    call.on_message = [&](uint8_t tag, std::string_view bytes) { seen.emplace_back(tag, bytes.size()); };
+    ConfinedRun run = run_confined(call);
+    ASSERT_EQ(run.ended, ConfinedRun::Ended::Reported) << run.problem;
+    EXPECT_EQ(run.report, "report");
+    EXPECT_EQ(seen, (std::vector<std::pair<int, size_t>>{{1, 3}, {2, 100000}}));
+    ASSERT_TRUE(run.exit);
+    EXPECT_TRUE(WIFEXITED(run.exit->wait_status));
+}
+
+TEST(ConfinedFork, AChildThatCrashesIsAFailureNotTheHosts) {
+    ConfinedRun run = run_confined(call_of([](ChildChannel&) -> std::string { std::abort(); }));
+    EXPECT_EQ(run.ended, ConfinedRun::Ended::Failed);
+    EXPECT_NE(run.problem.find("signal 6"), std::string::npos) << run.problem;
+}
+
+TEST(ConfinedFork, AChildThatHangsIsKilledAtTheDeadlineWithItsCpuTimeMeasured) {
+    ConfinedCall call = call_of([](ChildChannel&) -> std::string {
+        ::close(3);  // no channel left to end: only the deadline ends it
+        volatile uint64_t spins = 0;
+        for (;;) spins = spins + 1;
+    });
+    const auto started = Clock::now();
+    call.kill_at = started + 300ms;
+    ConfinedRun run = run_confined(call);
+    const auto took = Clock::now() - started;
+    EXPECT_EQ(run.ended, ConfinedRun::Ended::Deadline);
+    EXPECT_LT(took, 2s);
+    ASSERT_TRUE(run.exit);
+    EXPECT_GT(cpu_time_of(run.exit->usage), 100ms);  // spun until killed: the kernel's count
+}
+
+TEST(ConfinedFork, CancellationKillsTheChild) {
+    std::atomic<bool> cancel{false};
+    ConfinedCall call = call_of([](ChildChannel&) -> std::string {
+        for (;;) ::pause();
+    });
+    call.cancel = &cancel;
+    std::thread canceller([&] {
+        std::this_thread::sleep_for(100ms);
+        cancel = true;
+    });
+    const auto started = Clock::now();
+    ConfinedRun run = run_confined(call);
+    canceller.join();
+    EXPECT_EQ(run.ended, ConfinedRun::Ended::Cancelled);
+    EXPECT_LT(Clock::now() - started, 5s);
+}
+
+// A child that writes its own frames: a length far past the cap is refused without being
+// waited for or allocated.
+TEST(ConfinedFork, BrokenFramingIsAFailure) {
+    ConfinedRun run = run_confined(call_of([](ChildChannel&) -> std::string {
+        const char header[5] = {1, '\xff', '\xff', '\xff', '\x7f'};
+        (void)!::write(3, header, sizeof header);
+        for (;;) ::pause();
+    }));
+    EXPECT_EQ(run.ended, ConfinedRun::Ended::Failed);
+    EXPECT_NE(run.problem.find("at most"), std::string::npos) << run.problem;
+}
+
+// Each call a hostile function would make to reach past its process, refused.
+TEST(ConfinedFork, CallsThatReachPastTheProcessAreRefused) {
+    const pid_t host = ::getpid();
+    ConfinedRun run = run_confined(call_of([host](ChildChannel&) {
+        std::string r;
+        auto note = [&r](const char* what, long result) { r += std::string(what) + "=" + outcome(result) + ";"; };
+        note("execve", ::execl("/bin/true", "true", nullptr));
+        note("fork", ::fork());
+        note("kill-host", ::kill(host, 0));
+        note("kill-all", ::kill(-1, 0));
+        note("ptrace", ::ptrace(PTRACE_ATTACH, host, nullptr, nullptr));
+        note("unshare", ::unshare(CLONE_NEWUSER));
+        note("socket-inet", ::socket(AF_INET, SOCK_STREAM, 0));
+        note("socket-unix", ::socket(AF_UNIX, SOCK_STREAM, 0));
+        struct rlimit lim {1, 1};
+        note("prlimit-host", ::prlimit(host, RLIMIT_NOFILE, &lim, nullptr));
+        note("setuid-file", ::open("/tmp/confined-fork-never", O_CREAT | O_WRONLY, 04755));
+        note("mknod", ::mknod("/tmp/confined-fork-never", S_IFCHR | 0600, makedev(1, 3)));
+        note("dumpable", ::prctl(PR_GET_DUMPABLE) == 0 ? 0 : -1);
+        note("self-signal", ::kill(::getpid(), 0));
+        std::thread([] {}).join();  // threads stay allowed
+        return r;
+    }));
+    ASSERT_EQ(run.ended, ConfinedRun::Ended::Reported) << run.problem;
+    const std::string eperm = std::strerror(EPERM);
+    for (const char* refused : {"execve", "fork", "kill-host", "kill-all", "ptrace", "unshare", "socket-inet",
+                                "socket-unix", "prlimit-host", "setuid-file", "mknod"}) {
+        EXPECT_NE(run.report.find(std::string(refused) + "=" + eperm + ";"), std::string::npos)
+            << refused << " in " << run.report;
+    }
+    EXPECT_NE(run.report.find("dumpable=0;"), std::string::npos) << run.report;
+    EXPECT_NE(run.report.find("self-signal=0;"), std::string::npos) << run.report;
+    EXPECT_FALSE(std::filesystem::exists("/tmp/confined-fork-never"));
+}
+
+TEST(ConfinedFork, InternetSocketsOnlyWhenAllowedAndNeverNetlink) {
+    ConfinedCall call = call_of([](ChildChannel&) {
+        UniqueFd inet(::socket(AF_INET, SOCK_STREAM, 0));
+        std::string r = inet.valid() ? "inet=ok;" : "inet=refused;";
+        UniqueFd netlink(::socket(AF_NETLINK, SOCK_RAW, 0));
+        r += netlink.valid() ? "netlink=ok;" : std::string("netlink=") + std::strerror(errno) + ";";
+        return r;
+    });
+    call.rules.sockets = ChildRules::Sockets::Internet;
+    ConfinedRun run = run_confined(call);
+    ASSERT_EQ(run.ended, ConfinedRun::Ended::Reported) << run.problem;
+    EXPECT_EQ(run.report, std::string("inet=ok;netlink=") + std::strerror(EAFNOSUPPORT) + ";");
+}
+
+TEST(ConfinedFork, TheChildHoldsNoneOfTheHostsDescriptors) {
+    UniqueFd opened(::open("/proc/self/status", O_RDONLY | O_CLOEXEC));
+    ASSERT_TRUE(opened.valid());
+    UniqueFd secret(::fcntl(opened.get(), F_DUPFD_CLOEXEC, 40));  // past the child's channel (3)
+    ASSERT_TRUE(secret.valid());
+    struct stat null_st;
+    ASSERT_EQ(::stat("/dev/null", &null_st), 0);
+    const int fd = secret.get();
+    ConfinedRun run = run_confined(call_of([fd, null_st](ChildChannel&) {
+        std::string r = ::fcntl(fd, F_GETFD) < 0 && errno == EBADF ? "closed;" : "open;";
+        for (int std_fd = 0; std_fd <= 2; ++std_fd) {
+            struct stat st;
+            r += ::fstat(std_fd, &st) == 0 && st.st_rdev == null_st.st_rdev ? "null;" : "other;";
+        }
+        return r;
+    }));
+    ASSERT_EQ(run.ended, ConfinedRun::Ended::Reported) << run.problem;
+    EXPECT_EQ(run.report, "closed;null;null;null;");
+}
+
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+// The interpreter's own memory (outside what it counts) is bounded by the kernel.
+TEST(ConfinedFork, AddressSpaceBeyondItsAllowanceIsRefused) {
+    ConfinedCall call = call_of([](ChildChannel&) {
+        void* big = std::malloc(512u << 20);
+        void* small = std::malloc(16u << 20);
+        return std::string(big ? "big;" : "no-big;") + (small ? "small;" : "no-small;");
+    });
+    call.rules.memory_bytes = 64u << 20;
+    ConfinedRun run = run_confined(call);
+    ASSERT_EQ(run.ended, ConfinedRun::Ended::Reported) << run.problem;
+    EXPECT_EQ(run.report, "no-big;small;");
+}
+#endif
+
+class ConfinedForkLandlock : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        MICROVM_REQUIRE("landlock", landlock::abi_version() > 0, "the kernel has no Landlock");
+        char tmpl[] = "/tmp/confined-fork-XXXXXX";
+        ASSERT_NE(::mkdtemp(tmpl), nullptr);
+        root_ = tmpl;
+        std::filesystem::create_directories(root_ / "ro");
+        std::filesystem::create_directories(root_ / "rw");
+        std::filesystem::create_directories(root_ / "hidden");
+        std::ofstream(root_ / "ro" / "file") << "readable";
+        std::ofstream(root_ / "hidden" / "secret") << "secret";
+        std::filesystem::create_symlink(root_ / "hidden" / "secret", root_ / "rw" / "link-out");
+    }
+    void TearDown() override {
+        if (!root_.empty()) std::filesystem::remove_all(root_);
+    }
+    std::filesystem::path root_;
+};
+
+TEST_F(ConfinedForkLandlock, OnlyThePathsGrantedAreReachedAndOnlyAsGranted) {
+    ConfinedCall call = call_of([root = root_](ChildChannel&) {
+        std::string r;
+        auto note = [&r](const char* what, long result) { r += std::string(what) + "=" + outcome(result) + ";"; };
+        UniqueFd ro(::open((root / "ro" / "file").c_str(), O_RDONLY | O_CLOEXEC));
+        note("read-ro", ro.valid() ? 0 : -1);
+        UniqueFd ro_write(::open((root / "ro" / "file").c_str(), O_WRONLY | O_CLOEXEC));
+        note("write-ro", ro_write.valid() ? 0 : -1);
+        UniqueFd created(::open((root / "rw" / "new").c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+        note("create-rw", created.valid() ? 0 : -1);
+        UniqueFd hidden(::open((root / "hidden" / "secret").c_str(), O_RDONLY | O_CLOEXEC));
+        note("read-hidden", hidden.valid() ? 0 : -1);
+        UniqueFd through_link(::open((root / "rw" / "link-out").c_str(), O_RDONLY | O_CLOEXEC));
+        note("read-through-symlink", through_link.valid() ? 0 : -1);
+        UniqueFd etc(::open("/etc/passwd", O_RDONLY | O_CLOEXEC));
+        note("read-etc", etc.valid() ? 0 : -1);
+        note("signal-init", ::kill(1, 0));
+        return r;
+    });
+    call.rules.paths = {{(root_ / "ro").string(), landlock::Access::Read},
+                        {(root_ / "rw").string(), landlock::Access::ReadWrite}};
+    ConfinedRun run = run_confined(call);
+    ASSERT_EQ(run.ended, ConfinedRun::Ended::Reported) << run.problem;
+    EXPECT_TRUE(run.landlocked);
+    const std::string denied = std::strerror(EACCES);
+    EXPECT_EQ(run.report, "read-ro=0;write-ro=" + denied + ";create-rw=0;read-hidden=" + denied +
+                              ";read-through-symlink=" + denied + ";read-etc=" + denied +
+                              ";signal-init=" + std::strerror(EPERM) + ";");
+    EXPECT_TRUE(std::filesystem::exists(root_ / "rw" / "new"));
+}
+
+}  // namespace
+}  // namespace microvm::host

@@ -1,6 +1,7 @@
 #include "host/confined_fork.hpp"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <signal.h>
@@ -64,9 +65,36 @@ std::optional<uint64_t> address_space_bytes() {
     return pages * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
 }
 
+// Of root's capabilities the child keeps those that let it reach files as the engine did in the
+// host (permission checks, times of files it does not own); none over processes (ptrace, kill,
+// setuid), the kernel, the network or mode bits.
+constexpr int kKeptCapabilities[] = {CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER};
+
+bool drop_capabilities() {
+    uint64_t kept = 0;
+    for (int cap : kKeptCapabilities) kept |= uint64_t{1} << cap;
+    for (int cap = 0; cap <= CAP_LAST_CAP; ++cap) {
+        if (kept & (uint64_t{1} << cap)) continue;
+        // EINVAL: a capability this kernel lacks; EPERM: no CAP_SETPCAP, so a host without
+        // capabilities, whose bounding set grants its children none anyway.
+        if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL && errno != EPERM) return false;
+    }
+    struct __user_cap_header_struct header {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[2] {};
+    if (::syscall(SYS_capget, &header, data) != 0) return false;
+    for (int i = 0; i < 2; ++i) {
+        const auto mask = static_cast<uint32_t>(kept >> (32 * i));
+        data[i].effective &= mask;
+        data[i].permitted &= mask;
+        data[i].inheritable = 0;
+    }
+    return ::syscall(SYS_capset, &header, data) == 0;
+}
+
 // The child's confinement, in order; the failed step's name, or empty.
 std::string confine(const ChildRules& rules, bool landlock_available) {
     if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return "prctl(PR_SET_DUMPABLE)";
+    if (!drop_capabilities()) return "dropping capabilities";
     const struct rlimit no_core {0, 0};
     if (::setrlimit(RLIMIT_CORE, &no_core) != 0) return "setrlimit(RLIMIT_CORE)";
     if (rules.memory_bytes > 0) {

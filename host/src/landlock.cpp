@@ -60,7 +60,9 @@ Expected<void> restrict_self(const std::vector<Rule>& rules, bool files_unrestri
         attr.scoped = kScopeAbstractUnixSocket | kScopeSignal;
         attr_size = sizeof attr;
     } else if (files_unrestricted) {
-        return Ok{};  // nothing this ABI could restrict; no_new_privs is the caller's business
+        // A domain all the same, for what every domain has: no ptrace of (nor /proc/PID/mem
+        // into) a process outside it. Only exec is handled, and refused.
+        attr.handled_access_fs = LANDLOCK_ACCESS_FS_EXECUTE;
     }
     UniqueFd ruleset(static_cast<int>(::syscall(SYS_landlock_create_ruleset, &attr, attr_size, 0)));
     if (!ruleset.valid()) return sys_failure("landlock_create_ruleset", errno);

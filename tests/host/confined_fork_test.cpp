@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -131,6 +133,11 @@ TEST(ConfinedFork, CallsThatReachPastTheProcessAreRefused) {
         note("mknod", ::mknod("/tmp/confined-fork-never", S_IFCHR | 0600, makedev(1, 3)));
         note("dumpable", ::prctl(PR_GET_DUMPABLE) == 0 ? 0 : -1);
         note("self-signal", ::kill(::getpid(), 0));
+        struct __user_cap_header_struct header {_LINUX_CAPABILITY_VERSION_3, 0};
+        struct __user_cap_data_struct caps[2] {};
+        ::syscall(SYS_capget, &header, caps);
+        r += "caps=" + std::to_string(caps[0].effective | caps[0].permitted | caps[1].effective | caps[1].permitted) +
+             ";bounding-sys-admin=" + std::to_string(::prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN)) + ";";
         std::thread([] {}).join();  // threads stay allowed
         return r;
     }));
@@ -143,6 +150,14 @@ TEST(ConfinedFork, CallsThatReachPastTheProcessAreRefused) {
     }
     EXPECT_NE(run.report.find("dumpable=0;"), std::string::npos) << run.report;
     EXPECT_NE(run.report.find("self-signal=0;"), std::string::npos) << run.report;
+    // A root host's child keeps only the file capabilities the engine used in the host.
+    const uint32_t files = (1u << CAP_DAC_OVERRIDE) | (1u << CAP_DAC_READ_SEARCH) | (1u << CAP_FOWNER);
+    if (::geteuid() == 0) {
+        EXPECT_NE(run.report.find("caps=" + std::to_string(files) + ";bounding-sys-admin=0;"), std::string::npos)
+            << run.report;
+    } else {
+        EXPECT_NE(run.report.find("caps=0;"), std::string::npos) << run.report;
+    }
     EXPECT_FALSE(std::filesystem::exists("/tmp/confined-fork-never"));
 }
 

@@ -95,8 +95,9 @@ int cmd_execute(const PolicyFlags& flags, Program program, std::vector<std::stri
         print_error(to_string(provider.error().kind), provider.error().message);
         return kExitSetup;
     }
-    // A provider that runs the program in this process, which forks nothing and ends with the
-    // run: its large blocks on huge pages (host/huge_page_heap.hpp).
+    // A provider that runs the program in this process (RTFS on wasm) or in a fork of it that
+    // inherits the advice (a wasm module), ending with the run: its large blocks on huge pages
+    // (host/huge_page_heap.hpp).
     if ((*provider)->isolation() == Isolation::Wasm) host::place_heap_on_huge_pages(kInProcessHeapBytes);
 
     ExecutionContext ctx;

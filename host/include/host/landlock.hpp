@@ -28,7 +28,8 @@ struct Rule {
 
 // Restricts the calling thread (a single-threaded process: all of it) to rules: every other path
 // is refused every access this ABI handles; with files_unrestricted the file system is left as it
-// is and only the scopes apply. Sets no_new_privs (Landlock requires it). A rule whose path does
+// is but exec, and only the scopes apply. Every domain also keeps its processes from tracing (or
+// reading the memory of) any process outside it. Sets no_new_privs (Landlock requires it). A rule whose path does
 // not exist is skipped (nothing there to reach). Not async-signal-safe (it allocates): for a
 // forked child of a process whose allocator survives fork (glibc's). SetupError when the kernel
 // has no Landlock (abi_version() == 0) or a step fails.

@@ -276,8 +276,19 @@ std::optional<Failed> execute(const CompiledModule& module, const MicroVMConfig&
 
 }  // namespace
 
+Expected<FdTable> open_preopens(const FileSystemPolicy& policy, bool result_sink) {
+    FdTable table(result_sink);
+    RTFS_CHECK(add_preopens(table, policy));
+    return table;
+}
+
 RunOutcome run_module(const CompiledModule& module, const MicroVMConfig& config,
                       const RunRequest& request) {
+    return run_module(module, config, request, open_preopens(config.fs_policy, request.result_sink));
+}
+
+RunOutcome run_module(const CompiledModule& module, const MicroVMConfig& config,
+                      const RunRequest& request, Expected<FdTable> preopens) {
     const Clock::time_point started = Clock::now();
     const std::chrono::nanoseconds cpu_start = thread_cpu_time();
     RunOutcome outcome;
@@ -295,9 +306,10 @@ RunOutcome run_module(const CompiledModule& module, const MicroVMConfig& config,
     state.pacing.start(config.cpu_limit, started, cpu_start);
 
     std::optional<Failed> failed;
-    if (auto preopened = add_preopens(state.fds, config.fs_policy); !preopened) {
-        failed = Failed{Reason::InvalidConfig, preopened.error().message};
+    if (!preopens) {
+        failed = Failed{Reason::InvalidConfig, preopens.error().message};
     } else {
+        state.fds = std::move(*preopens);
         try {
             failed = execute(module, config, state, request, outcome.metadata);
         } catch (const std::bad_alloc&) {

@@ -18,6 +18,7 @@
 #include "microvm/context.hpp"
 #include "microvm/error.hpp"
 #include "microvm/result.hpp"
+#include "fd_table.hpp"
 #include "guest_snapshot.hpp"
 
 namespace microvm::wasm {
@@ -65,6 +66,14 @@ struct RunOutcome {
 // the host process's RSS.
 RunOutcome run_module(const CompiledModule& module, const MicroVMConfig& config,
                       const RunRequest& request);
+
+// The file table a run starts with: stdio, the result sink when result_sink, and the fs policy's
+// directories opened and checked (add_preopens). For a caller that opens them before it confines
+// itself (engine_process.hpp); run_module above opens them itself.
+Expected<FdTable> open_preopens(const FileSystemPolicy& policy, bool result_sink);
+// As run_module, starting from that table (its failure is the run's invalid_config).
+RunOutcome run_module(const CompiledModule& module, const MicroVMConfig& config,
+                      const RunRequest& request, Expected<FdTable> preopens);
 
 
 // The module's state after its start function and init_export, from a run of those alone in which

@@ -9,20 +9,29 @@ namespace microvm::wasm {
 ModuleCache::ModuleCache(size_t max_entries, size_t max_bytes)
     : max_entries_(max_entries), max_bytes_(max_bytes) {}
 
+Expected<ModuleCache::Digest> ModuleCache::key_of(std::span<const uint8_t> bytes) {
+    return host::sha256_hex({reinterpret_cast<const char*>(bytes.data()), bytes.size()});
+}
+
+std::shared_ptr<const CompiledModule> ModuleCache::find(const Digest& key) {
+    std::lock_guard lock(mu_);
+    if (auto hit = find_locked(key)) return hit;
+    ++stats_.misses;
+    return nullptr;
+}
+
+void ModuleCache::insert(const Digest& key, std::shared_ptr<const CompiledModule> module) {
+    std::lock_guard lock(mu_);
+    if (!find_locked(key)) insert_locked(key, std::move(module));
+}
+
 Expected<std::shared_ptr<const CompiledModule>> ModuleCache::get_or_compile(
     std::span<const uint8_t> bytes) {
-    Expected<Digest> digest = host::sha256_hex({reinterpret_cast<const char*>(bytes.data()), bytes.size()});
+    Expected<Digest> digest = key_of(bytes);
     if (!digest) return compile_module(bytes);  // no digest, no cache: compiled for this run only
-    const Digest& key = *digest;
-    {
-        std::lock_guard lock(mu_);
-        if (auto hit = find_locked(key)) return hit;
-        ++stats_.misses;
-    }
+    if (auto hit = find(*digest)) return hit;
     RTFS_TRY(std::shared_ptr<const CompiledModule> module, compile_module(bytes));
-    std::lock_guard lock(mu_);
-    if (auto raced = find_locked(key)) return raced;  // another thread compiled it meanwhile
-    insert_locked(key, module);
+    insert(*digest, module);
     return module;
 }
 

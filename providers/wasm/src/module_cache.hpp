@@ -28,15 +28,23 @@ class ModuleCache {
 
     ModuleCache(size_t max_entries, size_t max_bytes);
 
-    // The compiled module for these bytes: from the cache, or compiled (outside the lock) and
-    // inserted. Compilation errors are not cached.
+    // The compiled module for these bytes: from the cache, or compiled in this process (outside
+    // the lock) and inserted. Compilation errors are not cached. For trusted modules and tests:
+    // the provider compiles hostile modules in a confined child (engine_process.hpp), with
+    // key_of, find and insert.
     Expected<std::shared_ptr<const CompiledModule>> get_or_compile(std::span<const uint8_t> bytes);
+
+    using Digest = std::string;  // SHA-256 of the module, hex
+    static Expected<Digest> key_of(std::span<const uint8_t> bytes);
+    // The module cached under key (a hit), or nullptr (a miss); both counted.
+    std::shared_ptr<const CompiledModule> find(const Digest& key);
+    // Keeps module under key unless one is there already (raced) or it is larger than the bound.
+    void insert(const Digest& key, std::shared_ptr<const CompiledModule> module);
 
     Stats stats() const;
     void clear();
 
   private:
-    using Digest = std::string;  // SHA-256 of the module, hex
     using Lru = std::list<Digest>;  // front = most recently used
     struct Entry {
         std::shared_ptr<const CompiledModule> module;

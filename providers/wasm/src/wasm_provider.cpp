@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "engine.hpp"
+#include "engine_process.hpp"
 #include "host/egress.hpp"
 #include "host/sandbox_settings.hpp"
 #include "engine_limits.hpp"
@@ -160,11 +161,12 @@ ExecutionResult WasmProvider::run(const ExecutionContext& ctx, const CancelToken
 
 namespace {
 
-// Totals include loading (and, on a cache miss, compiling) the module.
+// Totals include loading (and, on a cache miss, compiling) the module: this thread's CPU time
+// added to the engine process's (the kernel's count of it, when it ran).
 void stamp_totals(ExecutionMetadata& m, std::chrono::steady_clock::time_point started,
                   std::chrono::nanoseconds cpu_start) {
     m.duration = std::chrono::steady_clock::now() - started;
-    m.cpu_time = thread_cpu_time() - cpu_start;
+    m.cpu_time = (thread_cpu_time() - cpu_start) + m.cpu_time.value_or(std::chrono::nanoseconds{0});
 }
 
 // The engine's verdict and metadata, with the run's totals.
@@ -186,20 +188,20 @@ ExecutionResult WasmProvider::run_module_program(const ExecutionContext& ctx,
                                                  const std::string& http_proxy) {
     const auto started = std::chrono::steady_clock::now();
     const auto cpu_start = thread_cpu_time();
-    auto module = cache_->get_or_compile(program.bytes);
-    if (!module) {
-        ExecutionResult r = make_error(ctx, Reason::InvalidProgram, module.error().message);
-        stamp_totals(r.metadata, started, cpu_start);
-        return r;
-    }
+    // A module is hostile bytes: compiled and run in a confined child of this process, never in
+    // it (engine_process.hpp). The compiled module comes back for the cache, so a module's next
+    // run skips compiling; either way one child per run.
+    const Expected<wasm::ModuleCache::Digest> key = wasm::ModuleCache::key_of(program.bytes);
+    std::shared_ptr<const wasm::CompiledModule> cached = key ? cache_->find(*key) : nullptr;
     wasm::RunRequest request;
     request.args = ctx.args;
     request.on_output = ctx.on_output;
     request.cancel = cancel_flag(cancel);
     request.http_proxy = http_proxy;
-    wasm::RunOutcome outcome = wasm::run_module(**module, ctx.config, request);
+    wasm::ConfinedRunOutcome run = wasm::run_module_confined(cached.get(), program.bytes, ctx.config, request);
+    if (key && run.compiled) cache_->insert(*key, std::move(run.compiled));
     ExecutionResult r = make_result(ctx);
-    take_outcome(r, outcome, started, cpu_start);
+    take_outcome(r, run.outcome, started, cpu_start);
     return r;
 }
 

@@ -1,0 +1,77 @@
+// Modules run in a confined child of the host (engine_process.hpp): compiled there, run there,
+// the compiled module handed back for the cache; the RTFS guest, the project's own module, in the
+// host process.
+#include <string>
+
+#include "host/landlock.hpp"
+#include "rtfs_guest_required.hpp"
+#include "support/expectations.hpp"
+#include "test_support.hpp"
+
+namespace wasmtest {
+namespace {
+
+using microvm::Status;
+
+std::string engine_process(const microvm::ExecutionResult& r) {
+    auto it = r.metadata.provider_details.find("engine_process");
+    return it == r.metadata.provider_details.end() ? "" : it->second;
+}
+
+TEST_F(WasmTest, AModuleIsCompiledAndRunInAConfinedChildOfTheHost) {
+    MICROVM_REQUIRE("landlock", microvm::host::landlock::abi_version() > 0, "the kernel has no Landlock");
+    auto r = run(context(fixture("hello.wat")));
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data, "hello, wasm\n");
+    const std::string how = engine_process(r);
+    EXPECT_EQ(how.rfind("forked child; seccomp; landlock", 0), 0u) << how;
+    EXPECT_EQ(provider.cache_stats().entries, 1u);  // compiled in the child, cached here
+}
+
+// SIMD is beyond the module codec: such a module cannot be handed back, so it is compiled in each
+// run's child and never in the host.
+TEST_F(WasmTest, AModuleTheCodecDoesNotCarryIsCompiledInEachRunsChild) {
+    auto ctx = context(bytes_of(R"((module
+      (func (export "_start") (drop (i32x4.extract_lane 2 (v128.const i32x4 1 2 3 4))))))"));
+    for (int i = 0; i < 2; ++i) {
+        auto r = run(ctx);
+        ASSERT_EQ(r.status, Status::Ok) << describe(r);
+        EXPECT_FALSE(engine_process(r).empty());
+    }
+    EXPECT_EQ(provider.cache_stats().entries, 0u);
+    EXPECT_EQ(provider.cache_stats().misses, 2u);
+}
+
+TEST_F(WasmTest, AnInvalidModuleIsRefusedByTheChildsCompiler) {
+    auto r = run(context(bytes_of("(module (func (export \"_start\") (i32.add)))")));
+    EXPECT_EQ(r.status, Status::InvalidInput) << describe(r);
+    ASSERT_TRUE(r.error);
+    EXPECT_EQ(r.error->reason, microvm::Reason::InvalidProgram) << r.error->message;
+    EXPECT_EQ(provider.cache_stats().entries, 0u);
+}
+
+// The kernel's count of the child's CPU time: a module that computes until its 300 ms timeout
+// reports what it got of the CPU (at least 50 ms even on a loaded machine), where the host's own
+// thread, which only waited, used next to none.
+TEST_F(WasmTest, TheChildsCpuTimeIsCountedFromTheKernel) {
+    auto ctx = context(fixture("infinite_loop.wat"));
+    ctx.config.timeout = std::chrono::milliseconds(300);
+    auto r = run(ctx);
+    EXPECT_EQ(r.status, Status::Timeout) << describe(r);
+    ASSERT_TRUE(r.metadata.cpu_time);
+    EXPECT_GT(*r.metadata.cpu_time, std::chrono::milliseconds(50));
+}
+
+// The RTFS guest is the project's own module, which a program drives only through its data:
+// it runs in the host process, as the one-shot speed of `microvm eval -p wasm` needs.
+TEST_F(WasmTest, TheRtfsGuestRunsInTheHostProcess) {
+    REQUIRE_RTFS_GUEST();
+    microvm::ExecutionContext ctx;
+    ctx.program = microvm::RtfsSource{"(+ 1 2)"};
+    auto r = run(ctx);
+    ASSERT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(engine_process(r), "");
+}
+
+}  // namespace
+}  // namespace wasmtest

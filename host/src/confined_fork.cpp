@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include <cstring>
 
 #include "confined_fork_filter.hpp"
+#include "host/fd_passing.hpp"
 #include "host/mode_bits_filter.hpp"
 #include "host/unique_fd.hpp"
 
@@ -28,6 +30,8 @@ constexpr uint8_t kReportTag = 0xFF;
 constexpr uint8_t kSetupFailedTag = 0xFE;
 constexpr size_t kHeaderBytes = 5;  // tag, then the length (uint32, host order)
 constexpr int kChannelFd = 3;
+constexpr int kConnectorFd = 4;  // a socket pair's end: one byte asks, a descriptor answers
+constexpr std::chrono::seconds kConnectWait{30};
 
 std::string header(uint8_t tag, uint32_t length) {
     std::string h(kHeaderBytes, '\0');
@@ -40,16 +44,22 @@ bool send_frame(int fd, uint8_t tag, std::string_view bytes) {
     return write_all(fd, header(tag, static_cast<uint32_t>(bytes.size()))) && write_all(fd, bytes);
 }
 
-// Only the channel (on 3) and /dev/null on 0-2 stay open.
-bool keep_only_channel(int channel) {
-    if (channel != kChannelFd && ::dup2(channel, kChannelFd) != kChannelFd) return false;
+// Only the channel (on 3), the connector if any (on 4) and /dev/null on 0-2 stay open.
+bool keep_only_channel(int channel, int connector) {
+    // Both moved above 4 first, so that neither lands on the other's place.
+    const int high_channel = ::fcntl(channel, F_DUPFD, kConnectorFd + 1);
+    const int high_connector = connector >= 0 ? ::fcntl(connector, F_DUPFD, kConnectorFd + 1) : -1;
+    if (high_channel < 0 || (connector >= 0 && high_connector < 0)) return false;
+    if (::dup2(high_channel, kChannelFd) != kChannelFd) return false;
+    if (connector >= 0 && ::dup2(high_connector, kConnectorFd) != kConnectorFd) return false;
     const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     if (null < 0) return false;
     for (int fd = 0; fd <= 2; ++fd) {
         if (::dup2(null, fd) != fd) return false;
     }
-    if (::syscall(SYS_close_range, kChannelFd + 1, ~0U, 0) != 0) {
-        for (int fd = kChannelFd + 1; fd < 65536; ++fd) ::close(fd);
+    const int first_closed = connector >= 0 ? kConnectorFd + 1 : kChannelFd + 1;
+    if (::syscall(SYS_close_range, first_closed, ~0U, 0) != 0) {
+        for (int fd = first_closed; fd < 65536; ++fd) ::close(fd);
     }
     return true;
 }
@@ -121,10 +131,11 @@ std::string confine(const ChildRules& rules, bool landlock_available) {
     return {};
 }
 
-[[noreturn]] void run_child(const ConfinedCall& call, int channel, pid_t host, bool landlock_available) {
+[[noreturn]] void run_child(const ConfinedCall& call, int channel, int connector, pid_t host,
+                           bool landlock_available) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (::getppid() != host) ::_exit(1);  // the host thread is already gone
-    if (!keep_only_channel(channel)) ::_exit(1);
+    if (!keep_only_channel(channel, connector)) ::_exit(1);
     if (call.prepare) call.prepare();
     if (std::string failed = confine(call.rules, landlock_available); !failed.empty()) {
         send_frame(kChannelFd, kSetupFailedTag, "the child could not confine itself: " + failed);
@@ -196,12 +207,49 @@ bool ChildChannel::send(uint8_t tag, std::string_view bytes) {
     return send_frame(fd_, tag, bytes);
 }
 
+int ChildChannel::request_socket() {
+    const char ask = 1;
+    if (::send(kConnectorFd, &ask, 1, MSG_NOSIGNAL) != 1) return -1;
+    auto received = receive_fd(kConnectorFd, "a socket from the host", kConnectWait);
+    if (!received || !*received) return -1;
+    return (*received)->release();
+}
+
+namespace {
+
+// The host's side of the connector: each byte asks for one socket.
+void answer_connect_requests(const ConfinedCall& call, int connector) {
+    char asks[64];
+    const ssize_t n = ::recv(connector, asks, sizeof asks, MSG_DONTWAIT);
+    for (ssize_t i = 0; i < n; ++i) {
+        UniqueFd socket = call.on_connect_request();
+        if (socket.valid()) {
+            send_fd(connector, socket.get());
+        } else {
+            const char refused = 0;  // a byte without a descriptor: receive_fd's failure
+            (void)::send(connector, &refused, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        }
+    }
+}
+
+}  // namespace
+
 ConfinedRun run_confined(const ConfinedCall& call) {
     ConfinedRun run;
     auto pipe = make_pipe();
     if (!pipe) {
         run.problem = pipe.error().message;
         return run;
+    }
+    UniqueFd connector_host, connector_child;
+    if (call.on_connect_request) {
+        int pair[2];
+        if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
+            run.problem = std::string("socketpair: ") + std::strerror(errno);
+            return run;
+        }
+        connector_host.reset(pair[0]);
+        connector_child.reset(pair[1]);
     }
     const bool landlock_available = landlock::abi_version() > 0;
     const pid_t host = ::getpid();
@@ -210,9 +258,10 @@ ConfinedRun run_confined(const ConfinedCall& call) {
         run.problem = std::string("fork: ") + std::strerror(errno);
         return run;
     }
-    if (pid == 0) run_child(call, pipe->write.get(), host, landlock_available);
+    if (pid == 0) run_child(call, pipe->write.get(), connector_child.get(), host, landlock_available);
     ChildProcess child = ChildProcess::adopt(pid);
     pipe->write.reset();
+    connector_child.reset();
     run.landlocked = landlock_available;
     (void)set_nonblocking(pipe->read.get());
 
@@ -238,9 +287,13 @@ ConfinedRun run_confined(const ConfinedCall& call) {
         if (call.kill_at != Clock::time_point::max()) {
             wait = std::min(wait, std::chrono::ceil<std::chrono::milliseconds>(call.kill_at - Clock::now()));
         }
-        struct pollfd fds[2] = {{channel_open ? pipe->read.get() : -1, POLLIN, 0}, {child.pidfd(), POLLIN, 0}};
-        const int waited = ::poll(fds, 2, static_cast<int>(std::max<int64_t>(wait.count(), 0)));
+        struct pollfd fds[3] = {{channel_open ? pipe->read.get() : -1, POLLIN, 0},
+                                {child.pidfd(), POLLIN, 0},
+                                {connector_host.get(), POLLIN, 0}};
+        const int waited = ::poll(fds, 3, static_cast<int>(std::max<int64_t>(wait.count(), 0)));
         if (waited < 0 && errno != EINTR) break;
+        if (fds[2].revents & POLLIN) answer_connect_requests(call, connector_host.get());
+        if (fds[2].revents & (POLLHUP | POLLERR)) connector_host.reset();
         if (channel_open && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
             char buf[65536];
             const ssize_t n = ::read(pipe->read.get(), buf, sizeof buf);

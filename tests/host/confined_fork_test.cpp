@@ -12,6 +12,7 @@
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -193,6 +194,40 @@ TEST(ConfinedFork, TheChildHoldsNoneOfTheHostsDescriptors) {
     }));
     ASSERT_EQ(run.ended, ConfinedRun::Ended::Reported) << run.problem;
     EXPECT_EQ(run.report, "closed;null;null;null;");
+}
+
+// A child that may open no socket gets connected ones from the host, and only those.
+TEST(ConfinedFork, SocketsComeFromTheHostWhenItConnectsThem) {
+    int pair[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+    UniqueFd host_end(pair[0]), given(pair[1]);
+    int asked = 0;
+    ConfinedCall call = call_of([](ChildChannel& channel) {
+        const int first = channel.request_socket();
+        struct sockaddr_un elsewhere {};
+        elsewhere.sun_family = AF_UNIX;
+        std::strcpy(elsewhere.sun_path, "/nonexistent/socket");
+        // connect() is a no-op: the socket stays the host's connection.
+        std::string r = ::connect(first, reinterpret_cast<sockaddr*>(&elsewhere), sizeof elsewhere) == 0 &&
+                                ::write(first, "hi", 2) == 2
+                            ? "first=ok;"
+                            : "first=none;";
+        r += channel.request_socket() < 0 ? "second=refused;" : "second=given;";
+        UniqueFd own(::socket(AF_UNIX, SOCK_STREAM, 0));
+        r += own.valid() ? "own=opened;" : "own=refused;";
+        return r;
+    });
+    call.on_connect_request = [&] {
+        ++asked;
+        return asked == 1 ? std::move(given) : UniqueFd();
+    };
+    ConfinedRun run = run_confined(call);
+    ASSERT_EQ(run.ended, ConfinedRun::Ended::Reported) << run.problem;
+    EXPECT_EQ(run.report, "first=ok;second=refused;own=refused;");
+    EXPECT_EQ(asked, 2);
+    char got[2] = {};
+    EXPECT_EQ(::recv(host_end.get(), got, 2, MSG_DONTWAIT), 2);
+    EXPECT_EQ(std::string(got, 2), "hi");
 }
 
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)

@@ -30,13 +30,14 @@
 
 #include "host/child_process.hpp"
 #include "host/landlock.hpp"
+#include "host/unique_fd.hpp"
 
 namespace microvm::host {
 
 struct ChildRules {
     enum class Sockets {
-        None,      // socket() refused (socketpair stays)
-        Unix,      // AF_UNIX only (a proxy on a Unix socket)
+        None,      // socket() refused, connect() a no-op (socketpair stays; on_connect_request
+                   // hands connected sockets over)
         Internet,  // AF_UNIX, AF_INET, AF_INET6 (the network policy lets the program out)
     };
     Sockets sockets = Sockets::None;
@@ -55,6 +56,9 @@ class ChildChannel {
     explicit ChildChannel(int fd) : fd_(fd) {}
     // Tags 0-0xFD are the caller's; false when the host is gone or the message is too long.
     bool send(uint8_t tag, std::string_view bytes);
+    // A connected socket from the host (ConfinedCall::on_connect_request), for a child that may
+    // open none itself; -1 when the host gave none or has no such service.
+    int request_socket();
 
   private:
     int fd_;
@@ -83,6 +87,10 @@ struct ConfinedCall {
     std::function<std::string(ChildChannel&)> body;
     // Runs in the host for each message the child sends, as it arrives.
     std::function<void(uint8_t tag, std::string_view bytes)> on_message;
+    // Set: the child may ask for connected sockets (ChildChannel::request_socket), each made by
+    // this in the host (invalid: refused). So a child that may open no socket reaches exactly
+    // what the host connects it to, never a path or address of its own choosing.
+    std::function<UniqueFd()> on_connect_request;
     std::chrono::steady_clock::time_point kill_at = std::chrono::steady_clock::time_point::max();
     const std::atomic<bool>* cancel = nullptr;  // polled every 10 ms
     size_t max_report = 128u << 20;

@@ -303,6 +303,7 @@ RunOutcome run_module(const CompiledModule& module, const MicroVMConfig& config,
     state.on_output = request.on_output;
     state.cancel = request.cancel;
     state.http_proxy = request.http_proxy;
+    state.proxy_socket = request.proxy_socket;
     state.pacing.start(config.cpu_limit, started, cpu_start);
 
     std::optional<Failed> failed;

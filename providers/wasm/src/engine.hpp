@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <chrono>
 #include <string>
@@ -38,6 +39,9 @@ struct RunRequest {
     // Allow/block lists: http_fetch sends through the execution's egress proxy at this URL
     // (host/egress.hpp), which judges, resolves and records; empty: straight, after the policy.
     std::string http_proxy;
+    // Set with an http_proxy on a Unix socket: each connection to it is a descriptor this
+    // returns (rtfs::host::HostOptions::proxy_socket), for an engine that may open no socket.
+    std::function<int()> proxy_socket;
     // Entry: a command's _start; or a reactor's init_export, then run_export. With a snapshot
     // of the module after its init_export (guest_snapshot.hpp) that fits this run, the run starts
     // from it instead of running init_export (and the start function) itself.

@@ -1,8 +1,11 @@
 #include "engine_process.hpp"
 
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -43,6 +46,21 @@ const std::vector<std::string>& fetch_support_paths() {
     return paths;
 }
 
+// The egress proxy's Unix socket ("socks5h://localhost/PATH", host/egress.hpp), connected in the
+// host for the child; invalid when it is not that form or the connect fails.
+host::UniqueFd proxy_connection(const std::string& http_proxy) {
+    constexpr std::string_view kForm = "socks5h://localhost/";
+    if (!http_proxy.starts_with(kForm)) return {};
+    const std::string path = http_proxy.substr(kForm.size() - 1);
+    struct sockaddr_un addr {};
+    if (path.size() >= sizeof addr.sun_path) return {};
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path.data(), path.size());
+    host::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd.valid() || ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) return {};
+    return fd;
+}
+
 host::ChildRules child_rules(const MicroVMConfig& config, const RunRequest& request) {
     using Access = host::landlock::Access;
     host::ChildRules rules;
@@ -65,8 +83,9 @@ host::ChildRules child_rules(const MicroVMConfig& config, const RunRequest& requ
     }
     const NetworkPolicy& net = config.network_policy;
     if (net.kind != NetworkPolicy::Kind::Denied) {
-        rules.sockets = request.http_proxy.empty() ? host::ChildRules::Sockets::Internet
-                                                   : host::ChildRules::Sockets::Unix;
+        // Under allow/block lists no socket of its own: the host hands it each connection to
+        // the egress proxy (proxy_connection below).
+        if (request.http_proxy.empty()) rules.sockets = host::ChildRules::Sockets::Internet;
         for (const std::string& p : fetch_support_paths()) rules.paths.push_back({p, Access::Read});
     }
     rules.memory_bytes = 2 * (config.memory_limit_mb << 20) + kInterpreterAllowance;
@@ -203,8 +222,12 @@ ConfinedRunOutcome run_module_confined(const CompiledModule* module, std::span<c
     // the confined child has not (its mode is beyond a filter's sight).
     std::optional<Expected<FdTable>> preopens;
     call.prepare = [&] { preopens.emplace(open_preopens(config.fs_policy, request.result_sink)); };
+    if (!request.http_proxy.empty()) {
+        call.on_connect_request = [&request] { return proxy_connection(request.http_proxy); };
+    }
     call.body = [&](host::ChildChannel& channel) {
         RunRequest inside = request;
+        if (!request.http_proxy.empty()) inside.proxy_socket = [&channel] { return channel.request_socket(); };
         inside.cancel = nullptr;  // the host's flag is not in this process: the host kills it
         inside.deadline = deadline;
         inside.on_output = [&channel](OutputStream stream, std::string_view chunk) {

@@ -32,7 +32,8 @@ Expected<ParsedUrl> parse_http_url(const std::string& url) {
 
 rtfs::Expected<HttpResponse, rtfs::host::TransferFailure> perform_http(const ParsedUrl& url, const HttpRequest& request,
                                     std::chrono::milliseconds timeout, size_t max_body,
-                                    const std::string& http_proxy, const std::atomic<bool>* cancel) {
+                                    const std::string& http_proxy, const std::atomic<bool>* cancel,
+                                    const std::function<int()>& proxy_socket) {
     rtfs::host::HttpExchange exchange;
     exchange.url = url.text;
     exchange.method = request.method;
@@ -45,6 +46,7 @@ rtfs::Expected<HttpResponse, rtfs::host::TransferFailure> perform_http(const Par
     options.http_connect_timeout = options.http_timeout;
     options.max_response_bytes = max_body;
     options.http_proxy = http_proxy;
+    options.proxy_socket = proxy_socket;
     options.cancel = cancel;
     auto reply = rtfs::host::perform_transfer(exchange, options);
     if (!reply) return rtfs::unexpected(std::move(reply).error());

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -51,6 +52,7 @@ Expected<ParsedUrl> parse_http_url(const std::string& url);
 rtfs::Expected<HttpResponse, rtfs::host::TransferFailure> perform_http(const ParsedUrl& url, const HttpRequest& request,
                                     std::chrono::milliseconds timeout, size_t max_body,
                                     const std::string& http_proxy = {},
-                                    const std::atomic<bool>* cancel = nullptr);
+                                    const std::atomic<bool>* cancel = nullptr,
+                                    const std::function<int()>& proxy_socket = {});
 
 }  // namespace microvm::wasm

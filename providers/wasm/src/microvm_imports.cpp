@@ -165,7 +165,7 @@ uint32_t http_fetch(RunState& s, const Values& p) {
     // to (no loopback, link-local, private or host address unless listed as an IP) and records
     // the connection too.
     const size_t max_body = std::min(limits::kMaxHttpResponseBytes, memory_cap_bytes(s));
-    auto response = perform_http(*url, *req, remaining, max_body, s.http_proxy, s.cancel);
+    auto response = perform_http(*url, *req, remaining, max_body, s.http_proxy, s.cancel, s.proxy_socket);
     if (!response) {
         record.error = response.error().message;
         const bool too_large = response.error().why == rtfs::host::TransferFailure::Why::TooLarge;

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -60,6 +61,7 @@ struct RunState {
     std::vector<rtfs::NetworkRequest> network_requests;
     uint64_t network_unrecorded = 0;
     std::string http_proxy;  // RunRequest::http_proxy
+    std::function<int()> proxy_socket;  // RunRequest::proxy_socket
     std::optional<std::string> http_response;  // the last http_fetch's response, until read
 
     CpuPacing pacing;  // config.cpu_limit, from the run's start

@@ -43,6 +43,13 @@ std::string plain_http_proxy_socket(const std::string& url, const std::string& p
     return proxy.substr(kSocksOnUnixSocket.size() - 1);
 }
 
+curl_socket_t open_given_socket(void* source, curlsocktype, struct curl_sockaddr*) {
+    const int fd = (*static_cast<const std::function<int()>*>(source))();
+    return fd >= 0 ? fd : CURL_SOCKET_BAD;
+}
+
+int already_connected(void*, curl_socket_t, curlsocktype) { return CURL_SOCKOPT_ALREADY_CONNECTED; }
+
 struct UrlDeleter {
     const CurlLibrary* curl;
     void operator()(CURLU* u) const { curl->url_cleanup(u); }
@@ -245,6 +252,12 @@ Expected<HttpReply, TransferFailure> perform_transfer(const HttpExchange& reques
         curl.easy_setopt(c, CURLOPT_PROXY, "");
         curl.easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, proxy_socket.c_str());
         curl.easy_setopt(c, CURLOPT_REQUEST_TARGET, target.c_str());  // absolute form
+    }
+    if (opts.proxy_socket && opts.http_proxy.starts_with("socks5h://localhost/")) {
+        // The host's connected socket instead of a connect() by path (HostOptions::proxy_socket).
+        curl.easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_given_socket);
+        curl.easy_setopt(c, CURLOPT_OPENSOCKETDATA, &opts.proxy_socket);
+        curl.easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, already_connected);
     }
     curl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);

@@ -59,6 +59,10 @@ struct HostOptions {
     // is consulted). The egress proxy on a Unix socket ("socks5h://localhost/path") takes
     // https:// through SOCKS5 and http:// as an absolute-form request on the same socket.
     std::string http_proxy;
+    // With the egress proxy on a Unix socket: each connection to it is the descriptor this
+    // returns (connected already; -1: none), never a connect() by path. For a process confined
+    // so that it can open no socket itself (the wasm engine's, host/confined_fork.hpp).
+    std::function<int()> proxy_socket;
     FileGate file_gate;        // empty = every path allowed
 };
 

@@ -136,8 +136,9 @@ std::string confine(const ChildRules& rules, bool landlock_available) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (::getppid() != host) ::_exit(1);  // the host thread is already gone
     if (!keep_only_channel(channel, connector)) ::_exit(1);
-    if (call.prepare) call.prepare();
-    if (std::string failed = confine(call.rules, landlock_available); !failed.empty()) {
+    ChildRules rules = call.rules;
+    if (call.prepare) call.prepare(rules);
+    if (std::string failed = confine(rules, landlock_available); !failed.empty()) {
         send_frame(kChannelFd, kSetupFailedTag, "the child could not confine itself: " + failed);
         ::_exit(1);
     }
@@ -217,18 +218,18 @@ int ChildChannel::request_socket() {
 
 namespace {
 
-// The host's side of the connector: each byte asks for one socket.
-void answer_connect_requests(const ConfinedCall& call, int connector) {
-    char asks[64];
-    const ssize_t n = ::recv(connector, asks, sizeof asks, MSG_DONTWAIT);
-    for (ssize_t i = 0; i < n; ++i) {
-        UniqueFd socket = call.on_connect_request();
-        if (socket.valid()) {
-            send_fd(connector, socket.get());
-        } else {
-            const char refused = 0;  // a byte without a descriptor: receive_fd's failure
-            (void)::send(connector, &refused, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-        }
+// The host's side of the connector (non-blocking): one request per packet, one packet per wake.
+// An answer the child does not take is dropped, never waited for: a child that asks without
+// reading filled the queue and held the host in sendmsg past the deadline (red team, 2026-12-07).
+void answer_connect_request(const ConfinedCall& call, int connector) {
+    char ask[64];
+    if (::recv(connector, ask, sizeof ask, MSG_DONTWAIT) <= 0) return;
+    UniqueFd socket = call.on_connect_request();
+    if (socket.valid()) {
+        (void)send_fd(connector, socket.get());
+    } else {
+        const char refused = 0;  // a byte without a descriptor: receive_fd's failure
+        (void)::send(connector, &refused, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
     }
 }
 
@@ -250,6 +251,7 @@ ConfinedRun run_confined(const ConfinedCall& call) {
         }
         connector_host.reset(pair[0]);
         connector_child.reset(pair[1]);
+        (void)set_nonblocking(connector_host.get());
     }
     const bool landlock_available = landlock::abi_version() > 0;
     const pid_t host = ::getpid();
@@ -292,7 +294,7 @@ ConfinedRun run_confined(const ConfinedCall& call) {
                                 {connector_host.get(), POLLIN, 0}};
         const int waited = ::poll(fds, 3, static_cast<int>(std::max<int64_t>(wait.count(), 0)));
         if (waited < 0 && errno != EINTR) break;
-        if (fds[2].revents & POLLIN) answer_connect_requests(call, connector_host.get());
+        if (fds[2].revents & POLLIN) answer_connect_request(call, connector_host.get());
         if (fds[2].revents & (POLLHUP | POLLERR)) connector_host.reset();
         if (channel_open && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
             char buf[65536];

@@ -3,6 +3,7 @@
 #include <linux/audit.h>
 #include <linux/seccomp.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
@@ -22,7 +23,8 @@ constexpr uint32_t kArch = AUDIT_ARCH_AARCH64;
 #endif
 
 // Calls newer than Debian 12's headers share one number on every architecture (424 onwards).
-constexpr long kProcessMadvise = 440, kMountSetattr = 442, kQuotactlFd = 443, kOpenTreeAttr = 467;
+constexpr long kProcessMadvise = 440, kMountSetattr = 442, kQuotactlFd = 443, kMemfdSecret = 447,
+               kFchmodat2 = 452, kRemovexattrat = 466, kOpenTreeAttr = 467;
 
 // Refused with EPERM whatever their arguments: nothing the child's code needs, each a way past
 // the process (other processes, the kernel's global state, credentials, files' owners). Set-id
@@ -50,10 +52,20 @@ constexpr long kRefused[] = {
     SYS_setgroups, SYS_setfsuid, SYS_setfsgid, SYS_capset,
     SYS_setpriority, SYS_ioprio_set, SYS_sched_setscheduler, SYS_sched_setparam,
     SYS_sched_setattr, SYS_sched_setaffinity, SYS_migrate_pages, SYS_move_pages,
-    SYS_fchown, SYS_fchownat,
+    // Owners, modes and extended attributes: Landlock governs none of them, so a root child
+    // could chmod /etc/shadow wherever it lies (red team, 2026-12-07). WASI changes none.
+    SYS_fchown, SYS_fchownat, SYS_fchmod, SYS_fchmodat, kFchmodat2, SYS_removexattr,
+    SYS_lremovexattr, SYS_fremovexattr, kRemovexattrat,
 #ifdef SYS_chown
-    SYS_chown, SYS_lchown,
+    SYS_chown, SYS_lchown, SYS_chmod,
 #endif
+    // A new session or process group would leave the host's (its job control, its kill).
+    SYS_setsid, SYS_setpgid,
+    // System V IPC and POSIX message queues reach other processes' segments and outlive the
+    // child; memfd holds memory past its address-space limit (red team, 2026-12-07).
+    SYS_shmget, SYS_shmat, SYS_shmctl, SYS_shmdt, SYS_msgget, SYS_msgsnd, SYS_msgrcv, SYS_msgctl,
+    SYS_semget, SYS_semop, SYS_semtimedop, SYS_semctl, SYS_mq_open, SYS_mq_unlink, SYS_mq_timedsend,
+    SYS_mq_timedreceive, SYS_mq_notify, SYS_mq_getsetattr, SYS_memfd_create, kMemfdSecret,
 };
 
 constexpr uint32_t kNamespaceFlags = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |
@@ -133,6 +145,13 @@ std::vector<sock_filter> confined_fork_filter(ChildRules::Sockets sockets, pid_t
         p.end_call(jump);
     }
 
+    // prctl: never PR_SET_PDEATHSIG, whose reset would let it outlive the host.
+    jump = p.begin_call(SYS_prctl);
+    p.load_arg_low(0);
+    p.if_equal_return(PR_SET_PDEATHSIG, errno_ret(EPERM));
+    p.ret(SECCOMP_RET_ALLOW);
+    p.end_call(jump);
+
     // Limits: its own only (0 or its pid), never another process's.
     jump = p.begin_call(SYS_prlimit64);
     p.load_arg_low(0);
@@ -151,8 +170,10 @@ std::vector<sock_filter> confined_fork_filter(ChildRules::Sockets sockets, pid_t
         jump = p.begin_call(SYS_connect);
         p.ret(errno_ret(0));
     } else {
+        // Not AF_UNIX: a socket file reached by path would answer to root (docker's, microvmd's),
+        // and neither libcurl nor the resolver needs one.
         p.load_arg_low(0);
-        for (uint32_t family : {AF_UNIX, AF_INET, AF_INET6}) p.if_equal_return(family, SECCOMP_RET_ALLOW);
+        for (uint32_t family : {AF_INET, AF_INET6}) p.if_equal_return(family, SECCOMP_RET_ALLOW);
         p.ret(errno_ret(EAFNOSUPPORT));
     }
     p.end_call(jump);

@@ -68,7 +68,8 @@ Expected<void> restrict_self(const std::vector<Rule>& rules, bool files_unrestri
     if (!ruleset.valid()) return sys_failure("landlock_create_ruleset", errno);
     if (!files_unrestricted) {
         for (const Rule& rule : rules) {
-            UniqueFd dir(::open(rule.path.c_str(), O_PATH | O_CLOEXEC));
+            UniqueFd dir(rule.fd >= 0 ? ::fcntl(rule.fd, F_DUPFD_CLOEXEC, 0)
+                                      : ::open(rule.path.c_str(), O_PATH | O_CLOEXEC));
             if (!dir.valid()) {
                 if (errno == ENOENT || errno == ENOTDIR) continue;
                 return sys_failure("open " + rule.path + " for a Landlock rule", errno);

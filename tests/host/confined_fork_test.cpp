@@ -11,7 +11,10 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
+#include <sys/xattr.h>
 #include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -117,7 +120,13 @@ TEST(ConfinedFork, BrokenFramingIsAFailure) {
 // Each call a hostile function would make to reach past its process, refused.
 TEST(ConfinedFork, CallsThatReachPastTheProcessAreRefused) {
     const pid_t host = ::getpid();
-    ConfinedRun run = run_confined(call_of([host](ChildChannel&) {
+    // A file of the host's outside every rule: its mode and attributes are beyond Landlock.
+    char victim[] = "/tmp/confined-fork-victim-XXXXXX";
+    const int victim_fd = ::mkstemp(victim);
+    ASSERT_GE(victim_fd, 0);
+    ::close(victim_fd);
+    ASSERT_EQ(::chmod(victim, 0600), 0);
+    ConfinedRun run = run_confined(call_of([host, &victim](ChildChannel&) {
         std::string r;
         auto note = [&r](const char* what, long result) { r += std::string(what) + "=" + outcome(result) + ";"; };
         note("execve", ::execl("/bin/true", "true", nullptr));
@@ -132,6 +141,13 @@ TEST(ConfinedFork, CallsThatReachPastTheProcessAreRefused) {
         note("prlimit-host", ::prlimit(host, RLIMIT_NOFILE, &lim, nullptr));
         note("setuid-file", ::open("/tmp/confined-fork-never", O_CREAT | O_WRONLY, 04755));
         note("mknod", ::mknod("/tmp/confined-fork-never", S_IFCHR | 0600, makedev(1, 3)));
+        note("chmod", ::chmod(victim, 0666));
+        note("removexattr", ::removexattr(victim, "user.x"));
+        note("pdeathsig", ::prctl(PR_SET_PDEATHSIG, 0));
+        note("setpgid", ::setpgid(0, 0));
+        note("setsid", ::setsid());
+        note("shmget", ::shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600));
+        note("memfd", ::memfd_create("hold", 0));
         note("dumpable", ::prctl(PR_GET_DUMPABLE) == 0 ? 0 : -1);
         note("self-signal", ::kill(::getpid(), 0));
         struct __user_cap_header_struct header {_LINUX_CAPABILITY_VERSION_3, 0};
@@ -145,7 +161,8 @@ TEST(ConfinedFork, CallsThatReachPastTheProcessAreRefused) {
     ASSERT_EQ(run.ended, ConfinedRun::Ended::Reported) << run.problem;
     const std::string eperm = std::strerror(EPERM);
     for (const char* refused : {"execve", "fork", "kill-host", "kill-all", "ptrace", "unshare", "socket-inet",
-                                "socket-unix", "prlimit-host", "setuid-file", "mknod"}) {
+                                "socket-unix", "prlimit-host", "setuid-file", "mknod", "chmod", "removexattr", "pdeathsig",
+                                "setpgid", "setsid", "shmget", "memfd"}) {
         EXPECT_NE(run.report.find(std::string(refused) + "=" + eperm + ";"), std::string::npos)
             << refused << " in " << run.report;
     }
@@ -160,20 +177,28 @@ TEST(ConfinedFork, CallsThatReachPastTheProcessAreRefused) {
         EXPECT_NE(run.report.find("caps=0;"), std::string::npos) << run.report;
     }
     EXPECT_FALSE(std::filesystem::exists("/tmp/confined-fork-never"));
+    struct stat st;
+    ASSERT_EQ(::stat(victim, &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0600u);
+    ::unlink(victim);
 }
 
-TEST(ConfinedFork, InternetSocketsOnlyWhenAllowedAndNeverNetlink) {
+TEST(ConfinedFork, InternetSocketsOnlyWhenAllowedAndNeverNetlinkOrUnix) {
     ConfinedCall call = call_of([](ChildChannel&) {
         UniqueFd inet(::socket(AF_INET, SOCK_STREAM, 0));
         std::string r = inet.valid() ? "inet=ok;" : "inet=refused;";
         UniqueFd netlink(::socket(AF_NETLINK, SOCK_RAW, 0));
         r += netlink.valid() ? "netlink=ok;" : std::string("netlink=") + std::strerror(errno) + ";";
+        // A socket file by path (docker's, microvmd's) would answer to root.
+        UniqueFd unix_socket(::socket(AF_UNIX, SOCK_STREAM, 0));
+        r += unix_socket.valid() ? "unix=ok;" : std::string("unix=") + std::strerror(errno) + ";";
         return r;
     });
     call.rules.sockets = ChildRules::Sockets::Internet;
     ConfinedRun run = run_confined(call);
     ASSERT_EQ(run.ended, ConfinedRun::Ended::Reported) << run.problem;
-    EXPECT_EQ(run.report, std::string("inet=ok;netlink=") + std::strerror(EAFNOSUPPORT) + ";");
+    EXPECT_EQ(run.report, std::string("inet=ok;netlink=") + std::strerror(EAFNOSUPPORT) + ";unix=" +
+                              std::strerror(EAFNOSUPPORT) + ";");
 }
 
 TEST(ConfinedFork, TheChildHoldsNoneOfTheHostsDescriptors) {
@@ -230,6 +255,26 @@ TEST(ConfinedFork, SocketsComeFromTheHostWhenItConnectsThem) {
     EXPECT_EQ(std::string(got, 2), "hi");
 }
 
+// A child that asks for sockets and never takes them: the host drops what does not fit in the
+// queue and still kills it at the deadline (it waited in sendmsg for ever; red team, 2026-12-07).
+TEST(ConfinedFork, AChildThatAsksForSocketsWithoutTakingThemIsKilledAtTheDeadline) {
+    ConfinedCall call = call_of([](ChildChannel&) -> std::string {
+        const char ask = 1;
+        for (;;) (void)::send(4, &ask, 1, MSG_NOSIGNAL);
+    });
+    call.on_connect_request = [] {
+        int pair[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return UniqueFd();
+        ::close(pair[1]);
+        return UniqueFd(pair[0]);
+    };
+    const auto started = Clock::now();
+    call.kill_at = started + 1s;
+    ConfinedRun run = run_confined(call);
+    EXPECT_EQ(run.ended, ConfinedRun::Ended::Deadline);
+    EXPECT_LT(Clock::now() - started, 3s);
+}
+
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 // The interpreter's own memory (outside what it counts) is bounded by the kernel.
 TEST(ConfinedFork, AddressSpaceBeyondItsAllowanceIsRefused) {
@@ -284,8 +329,14 @@ TEST_F(ConfinedForkLandlock, OnlyThePathsGrantedAreReachedAndOnlyAsGranted) {
         note("signal-init", ::kill(1, 0));
         return r;
     });
-    call.rules.paths = {{(root_ / "ro").string(), landlock::Access::Read},
-                        {(root_ / "rw").string(), landlock::Access::ReadWrite}};
+    // The read-only rule is on the directory opened, whatever its path names by the time the
+    // rule is made (a path checked and then replaced by a symlink: red team, 2026-12-07).
+    // Opened in the child before it confines itself (prepare), as the wasm engine's preopens.
+    call.rules.paths = {{(root_ / "rw").string(), landlock::Access::ReadWrite}};
+    call.prepare = [root = root_](ChildRules& rules) {
+        const int ro_dir = ::open((root / "ro").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+        rules.paths.push_back({(root / "hidden").string(), landlock::Access::Read, ro_dir});
+    };
     ConfinedRun run = run_confined(call);
     ASSERT_EQ(run.ended, ConfinedRun::Ended::Reported) << run.problem;
     EXPECT_TRUE(run.landlocked);

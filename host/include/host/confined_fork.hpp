@@ -5,9 +5,10 @@
 //     not dumpable, writes no core file, and dies with the host thread that forked it;
 //   - runs under a system-call filter that refuses what reaches past the process: exec, fork,
 //     namespaces, mounts, ptrace and process_vm_*, signals to or limits of any other process,
-//     kernel keys, modules, bpf, perf, io_uring, credentials, owner changes, and sockets beyond
-//     what ChildRules::sockets allows; and under host::ModeBitsFilter (no set-id mode bits, device
-//     nodes or extended attributes; openat2 answers ENOSYS);
+//     kernel keys, modules, bpf, perf, io_uring, credentials, owners, modes and extended
+//     attributes, sessions and process groups, System V IPC, message queues, memfd,
+//     PR_SET_PDEATHSIG, and sockets beyond what ChildRules::sockets allows; and under
+//     host::ModeBitsFilter (no set-id mode bits, device nodes; openat2 answers ENOSYS);
 //   - under Landlock where the kernel has it: only the paths of ChildRules::paths, and no signal
 //     or abstract socket outside its domain;
 //   - under an address-space limit of what it had at the fork plus ChildRules::memory_bytes;
@@ -38,7 +39,7 @@ struct ChildRules {
     enum class Sockets {
         None,      // socket() refused, connect() a no-op (socketpair stays; on_connect_request
                    // hands connected sockets over)
-        Internet,  // AF_UNIX, AF_INET, AF_INET6 (the network policy lets the program out)
+        Internet,  // AF_INET, AF_INET6 (the network policy lets the program out)
     };
     Sockets sockets = Sockets::None;
     // Landlock: the paths the child may reach (files_unrestricted: the whole file system). Where
@@ -81,8 +82,9 @@ struct ConfinedRun {
 struct ConfinedCall {
     ChildRules rules;
     // Runs in the child before it is confined, holding only its channel: opens what the body will
-    // need and the confinement would refuse (trusted work, never on the hostile input).
-    std::function<void()> prepare;
+    // need and the confinement would refuse (trusted work, never on the hostile input), and may
+    // add to the child's rules what it opened (Landlock rules on the very descriptors checked).
+    std::function<void(ChildRules&)> prepare;
     // Runs in the child; its return value is the report (at most max_report bytes).
     std::function<std::string(ChildChannel&)> body;
     // Runs in the host for each message the child sends, as it arrives.

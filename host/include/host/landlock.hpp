@@ -24,6 +24,9 @@ enum class Access {
 struct Rule {
     std::string path;  // a directory (the rule covers all below it) or a file
     Access access = Access::Read;
+    // Set: the rule is on this very descriptor (O_PATH or open), path only names it: a path
+    // checked and opened once is never looked up again for its rule.
+    int fd = -1;
 };
 
 // Restricts the calling thread (a single-threaded process: all of it) to rules: every other path

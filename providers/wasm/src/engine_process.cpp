@@ -11,9 +11,8 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "engine_limits.hpp"
+#include "engine_report.hpp"
 #include "fd_table.hpp"
 #include "module_codec.hpp"
 #include "module_compiler.hpp"
@@ -26,21 +25,27 @@
 namespace microvm::wasm {
 namespace {
 
-using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 constexpr uint8_t kStdoutTag = 1;
 constexpr uint8_t kStderrTag = 2;
 constexpr std::string_view kCodecKey = "engine-process";
-// The largest compiled module a child sends back for the cache, per byte of source (the decoded
-// instruction stream is a few times the binary); a larger one is simply not cached.
+// The largest compiled module the compiler's process sends back, per byte of source (the decoded
+// instruction stream is a few times the binary); a larger one is compiled in each run's child.
 constexpr size_t kCompiledPerSourceByte = 16;
+// Bounds the compiler's own work (module_size_guard.hpp bounds what a module can ask of it).
+constexpr std::chrono::seconds kCompileDeadline{60};
+constexpr uint64_t kCompilerAllowance = 1ull << 30;
+constexpr char kCompiledTag = 'C';    // then the module in the codec's form
+constexpr char kNotCarriedTag = 'N';  // valid; the codec does not carry it
+constexpr char kInvalidTag = 'I';     // then the compiler's message
 
 // Files libcurl reads when the module may fetch: its libraries (loaded on first use), the CA
-// certificates, the resolver's configuration. None is a secret; each is read-only to the child.
+// certificates, the resolver's configuration. None is a secret (/etc/ssl/private is not among
+// them: red team, 2026-12-07); each is read-only to the child.
 const std::vector<std::string>& fetch_support_paths() {
     static const std::vector<std::string> paths = {
-        "/usr/lib", "/lib", "/lib64", "/etc/ld.so.cache", "/etc/ssl", "/usr/share/ca-certificates",
+        "/usr/lib", "/lib", "/lib64", "/etc/ld.so.cache", "/etc/ssl/certs", "/usr/share/ca-certificates",
         "/etc/ca-certificates", "/etc/pki", "/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf",
         "/etc/gai.conf", "/etc/host.conf", "/etc/services", "/etc/gnutls"};
     return paths;
@@ -61,26 +66,11 @@ host::UniqueFd proxy_connection(const std::string& http_proxy) {
     return fd;
 }
 
+// The child's rules but for the preopens, which preopen_rules adds from the directories opened.
 host::ChildRules child_rules(const MicroVMConfig& config, const RunRequest& request) {
     using Access = host::landlock::Access;
     host::ChildRules rules;
-    const FileSystemPolicy& fs = config.fs_policy;
-    switch (fs.kind) {
-        case FileSystemPolicy::Kind::None:
-            break;
-        case FileSystemPolicy::Kind::Full:
-            rules.files_unrestricted = true;
-            break;
-        case FileSystemPolicy::Kind::ReadOnly:
-            for (const std::string& p : fs.paths.empty() ? wasi_system_dirs() : fs.paths) {
-                rules.paths.push_back({p, Access::Read});
-            }
-            break;
-        case FileSystemPolicy::Kind::ReadWrite:
-            for (const std::string& p : fs.paths) rules.paths.push_back({p, Access::ReadWrite});
-            for (const std::string& p : fs.read_only_paths) rules.paths.push_back({p, Access::Read});
-            break;
-    }
+    rules.files_unrestricted = config.fs_policy.kind == FileSystemPolicy::Kind::Full;
     const NetworkPolicy& net = config.network_policy;
     if (net.kind != NetworkPolicy::Kind::Denied) {
         // Under allow/block lists no socket of its own: the host hands it each connection to
@@ -92,100 +82,17 @@ host::ChildRules child_rules(const MicroVMConfig& config, const RunRequest& requ
     return rules;
 }
 
-// The outcome as the child reports it, with the module it compiled if any; output went ahead as
-// messages, so it is not repeated.
-std::string encode(const RunOutcome& o, const std::optional<std::string>& compiled = std::nullopt) {
-    const ExecutionMetadata& m = o.metadata;
-    json records = json::array();
-    for (const rtfs::NetworkRequest& r : m.network_requests) {
-        records.push_back({r.url, r.method, r.status, r.bytes, r.error});
+// Landlock rules on the preopens as opened and checked (open_preopens), never on their paths
+// again: a policy path the checks refuse (/, /proc, a writable one holding trusted state) is in
+// no rule, and one replaced by a symlink since its check is not followed (red team, 2026-12-07).
+void add_preopen_rules(FdTable& table, host::ChildRules& rules) {
+    for (uint32_t fd = 0; fd < limits::kMaxOpenFiles; ++fd) {
+        const FdEntry* e = table.get(fd);
+        if (!e || e->kind != FdKind::Directory) continue;
+        rules.paths.push_back({e->preopen_name,
+                               e->read_only_tree ? host::landlock::Access::Read : host::landlock::Access::ReadWrite,
+                               e->host.get()});
     }
-    json doc = {{"failure", o.failure ? json(static_cast<int>(*o.failure)) : json(nullptr)},
-                {"message", o.error_message},
-                {"exit_code", m.exit_code ? json(*m.exit_code) : json(nullptr)},
-                {"memory_peak_mb", m.memory_peak_mb ? json(*m.memory_peak_mb) : json(nullptr)},
-                {"stdout_truncated", m.stdout_truncated},
-                {"stderr_truncated", m.stderr_truncated},
-                {"records", std::move(records)},
-                {"result", json::binary_t(std::vector<uint8_t>(o.result_bytes.begin(), o.result_bytes.end()))},
-                {"result_truncated", o.result_truncated}};
-    if (compiled) doc["compiled"] = json::binary_t(std::vector<uint8_t>(compiled->begin(), compiled->end()));
-    std::vector<uint8_t> bytes = json::to_cbor(doc);
-    return std::string(bytes.begin(), bytes.end());
-}
-
-// The child's report, read as hostile input: every field checked for its type and range.
-std::optional<RunOutcome> decode(const std::string& report, std::shared_ptr<const CompiledModule>& compiled) {
-    json doc = json::from_cbor(report, /*strict=*/true, /*allow_exceptions=*/false);
-    if (!doc.is_object()) return std::nullopt;
-    auto field = [&doc](const char* key) -> const json* {
-        auto it = doc.find(key);
-        return it == doc.end() ? nullptr : &*it;
-    };
-    const json* failure = field("failure");
-    const json* message = field("message");
-    const json* exit_code = field("exit_code");
-    const json* memory = field("memory_peak_mb");
-    const json* out_cut = field("stdout_truncated");
-    const json* err_cut = field("stderr_truncated");
-    const json* records = field("records");
-    const json* result = field("result");
-    const json* result_cut = field("result_truncated");
-    if (!failure || !message || !exit_code || !memory || !out_cut || !err_cut || !records || !result ||
-        !result_cut) {
-        return std::nullopt;
-    }
-    if (!(failure->is_null() || failure->is_number_integer()) || !message->is_string() ||
-        !(exit_code->is_null() || exit_code->is_number_integer()) ||
-        !(memory->is_null() || memory->is_number()) || !out_cut->is_boolean() || !err_cut->is_boolean() ||
-        !records->is_array() || records->size() > rtfs::EffectLog::kMaxRecords || !result->is_binary() ||
-        !result_cut->is_boolean()) {
-        return std::nullopt;
-    }
-    RunOutcome o;
-    if (failure->is_number_integer()) {
-        const int64_t reason = failure->get<int64_t>();
-        if (reason < 0 || reason > static_cast<int64_t>(kLastReason)) return std::nullopt;
-        o.failure = static_cast<Reason>(reason);
-    }
-    o.error_message = message->get<std::string>();
-    if (exit_code->is_number_integer()) {
-        const int64_t code = exit_code->get<int64_t>();
-        if (code < INT32_MIN || code > INT32_MAX) return std::nullopt;
-        o.metadata.exit_code = static_cast<int>(code);
-    }
-    if (memory->is_number()) o.metadata.memory_peak_mb = memory->get<double>();
-    o.metadata.stdout_truncated = out_cut->get<bool>();
-    o.metadata.stderr_truncated = err_cut->get<bool>();
-    // Already bounded by the child (rtfs::record_bounded: its last record may count those left
-    // out), so taken as they are, within the same bounds.
-    for (const json& item : *records) {
-        if (!item.is_array() || item.size() != 5 || !item[0].is_string() || !item[1].is_string() ||
-            !item[2].is_number_integer() || !item[3].is_number_unsigned() || !item[4].is_string()) {
-            return std::nullopt;
-        }
-        rtfs::NetworkRequest r;
-        r.url = item[0].get<std::string>();
-        r.method = item[1].get<std::string>();
-        r.status = static_cast<int>(std::clamp<int64_t>(item[2].get<int64_t>(), 0, 999));
-        r.bytes = item[3].get<uint64_t>();
-        r.error = item[4].get<std::string>();
-        if (r.url.size() > rtfs::EffectLog::kMaxRecordText || r.method.size() > rtfs::EffectLog::kMaxRecordText ||
-            r.error.size() > rtfs::EffectLog::kMaxRecordText) {
-            return std::nullopt;
-        }
-        // The child's word: a module that took the interpreter over could write anything here.
-        r.reported_by_sandbox = true;
-        o.metadata.network_requests.push_back(std::move(r));
-    }
-    const auto& bytes = result->get_binary();
-    o.result_bytes.assign(bytes.begin(), bytes.end());
-    o.result_truncated = result_cut->get<bool>();
-    if (const json* module = field("compiled"); module && module->is_binary()) {
-        const auto& bytes = module->get_binary();
-        compiled = decode_module({reinterpret_cast<const char*>(bytes.data()), bytes.size()}, kCodecKey);
-    }
-    return o;
 }
 
 std::string confinement_text(const host::ConfinedRun& run, const host::ChildRules& rules) {
@@ -201,8 +108,8 @@ std::string confinement_text(const host::ConfinedRun& run, const host::ChildRule
 
 }  // namespace
 
-ConfinedRunOutcome run_module_confined(const CompiledModule* module, std::span<const uint8_t> source,
-                                       const MicroVMConfig& config, const RunRequest& request) {
+RunOutcome run_module_confined(const CompiledModule* module, std::span<const uint8_t> source,
+                               const MicroVMConfig& config, const RunRequest& request) {
     const Clock::time_point started = Clock::now();
     const Clock::time_point deadline = request.deadline.value_or(started + config.timeout);
     CappedText out(config.max_output_bytes), err(config.max_output_bytes);
@@ -215,13 +122,15 @@ ConfinedRunOutcome run_module_confined(const CompiledModule* module, std::span<c
     if (call.rules.sockets != host::ChildRules::Sockets::None) (void)rtfs::host::curl_library();
     call.kill_at = deadline + kDeadlineGrace;
     call.cancel = request.cancel;
-    const size_t max_compiled = module ? 0 : kCompiledPerSourceByte * source.size() + (1u << 20);
-    // The result, the records, the rest, and the compiled module.
-    call.max_report = request.result_cap + (4u << 20) + max_compiled;
+    // The result, the records (at most 1024 of three texts of 4 KiB), the message.
+    call.max_report = request.result_cap + (16u << 20);
     // Opened in the child before it is confined: the checks of a policy path use openat2, which
     // the confined child has not (its mode is beyond a filter's sight).
     std::optional<Expected<FdTable>> preopens;
-    call.prepare = [&] { preopens.emplace(open_preopens(config.fs_policy, request.result_sink)); };
+    call.prepare = [&](host::ChildRules& rules) {
+        preopens.emplace(open_preopens(config.fs_policy, request.result_sink));
+        if (*preopens && !rules.files_unrestricted) add_preopen_rules(**preopens, rules);
+    };
     if (!request.http_proxy.empty()) {
         call.on_connect_request = [&request] { return proxy_connection(request.http_proxy); };
     }
@@ -238,17 +147,21 @@ ConfinedRunOutcome run_module_confined(const CompiledModule* module, std::span<c
                 chunk.remove_prefix(n);
             }
         };
-        if (module) return encode(run_module(*module, config, inside, std::move(*preopens)));
+        if (!*preopens) {  // a refused policy: nothing of the module is compiled or run
+            RunOutcome refused;
+            refused.failure = Reason::InvalidConfig;
+            refused.error_message = preopens->error().message;
+            return encode_report(refused);
+        }
+        if (module) return encode_report(run_module(*module, config, inside, std::move(*preopens)));
         auto compiled = compile_module(source);
         if (!compiled) {
             RunOutcome refused;
             refused.failure = Reason::InvalidProgram;
             refused.error_message = compiled.error().message;
-            return encode(refused);
+            return encode_report(refused);
         }
-        std::optional<std::string> handed_back = encode_module(**compiled, kCodecKey);
-        if (handed_back && handed_back->size() > max_compiled) handed_back.reset();
-        return encode(run_module(**compiled, config, inside, std::move(*preopens)), handed_back);
+        return encode_report(run_module(**compiled, config, inside, std::move(*preopens)));
     };
     call.on_message = [&](uint8_t tag, std::string_view bytes) {
         if (tag != kStdoutTag && tag != kStderrTag) return;
@@ -260,10 +173,9 @@ ConfinedRunOutcome run_module_confined(const CompiledModule* module, std::span<c
     };
     host::ConfinedRun run = host::run_confined(call);
 
-    ConfinedRunOutcome confined;
-    RunOutcome& outcome = confined.outcome;
+    RunOutcome outcome;
     std::optional<RunOutcome> reported;
-    if (run.ended == host::ConfinedRun::Ended::Reported) reported = decode(run.report, confined.compiled);
+    if (run.ended == host::ConfinedRun::Ended::Reported) reported = decode_report(run.report, request.result_cap);
     if (reported) {
         outcome = std::move(*reported);
     } else if (run.ended == host::ConfinedRun::Ended::Deadline) {
@@ -291,8 +203,43 @@ ConfinedRunOutcome run_module_confined(const CompiledModule* module, std::span<c
     meta.duration = Clock::now() - started;
     meta.isolation = Isolation::Wasm;
     meta.provider_details["engine_process"] = confinement_text(run, call.rules);
-    if (!reported) confined.compiled.reset();
-    return confined;
+    return outcome;
+}
+
+Expected<std::shared_ptr<const CompiledModule>> compile_module_confined(std::span<const uint8_t> bytes) {
+    host::ConfinedCall call;
+    call.rules.memory_bytes = kCompilerAllowance;
+    call.kill_at = Clock::now() + kCompileDeadline;
+    const size_t max_compiled = kCompiledPerSourceByte * bytes.size() + (1u << 20);
+    call.max_report = max_compiled + 1;
+    call.body = [bytes, max_compiled](host::ChildChannel&) -> std::string {
+        auto compiled = compile_module(bytes);
+        if (!compiled) return kInvalidTag + compiled.error().message.substr(0, kMaxReportMessage);
+        auto encoded = encode_module(**compiled, kCodecKey);
+        if (!encoded || encoded->size() > max_compiled) return std::string(1, kNotCarriedTag);
+        return kCompiledTag + *encoded;
+    };
+    host::ConfinedRun run = host::run_confined(call);
+    if (run.ended != host::ConfinedRun::Ended::Reported || run.report.empty()) {
+        return fail(Failure::Kind::InvalidInput,
+                    "the module could not be compiled: the compiler's process " +
+                        (run.ended == host::ConfinedRun::Ended::Deadline
+                             ? "took longer than " + std::to_string(kCompileDeadline.count()) + " s"
+                             : run.problem) +
+                        " (contained in its process)");
+    }
+    const std::string_view rest = std::string_view(run.report).substr(1);
+    switch (run.report[0]) {
+        case kInvalidTag:
+            return fail(Failure::Kind::InvalidInput, std::string(rest));
+        case kNotCarriedTag:
+            return std::shared_ptr<const CompiledModule>();
+        case kCompiledTag:
+            // One the host's decoder refuses is compiled in the run's child, as one not carried.
+            return decode_module(rest, kCodecKey);
+        default:
+            return fail(Failure::Kind::InvalidInput, "the compiler's process sent a malformed report");
+    }
 }
 
 }  // namespace microvm::wasm

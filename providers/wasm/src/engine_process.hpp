@@ -30,20 +30,22 @@ namespace microvm::wasm {
 inline constexpr uint64_t kInterpreterAllowance = 512ull << 20;
 inline constexpr std::chrono::milliseconds kDeadlineGrace{250};
 
-struct ConfinedRunOutcome {
-    RunOutcome outcome;
-    // The source as the child compiled it, sent back in the module codec's form
-    // (module_codec.hpp) and decoded here as hostile input (every index, branch and stack height
-    // checked), for the host's cache. nullptr: a module was given, the source did not compile,
-    // or it holds what the codec does not carry (SIMD, reference and table instructions, ...).
-    std::shared_ptr<const CompiledModule> compiled;
-};
-
 // As run_module, in a confined child, of module; or, where module is nullptr, of source
-// compiled in that child, so that wabt's text parser, binary reader and validator never act on a
-// module's bytes in the host either. metadata.provider_details["engine_process"] says how the
-// child was confined.
-ConfinedRunOutcome run_module_confined(const CompiledModule* module, std::span<const uint8_t> source,
-                                       const MicroVMConfig& config, const RunRequest& request);
+// compiled in that child (one compile_module_confined could not bring back). The child sends
+// nothing back that the host keeps beyond this run's result: a run's child may have been taken
+// over by its input, so its word never reaches the cache (red team, 2026-12-07).
+// metadata.provider_details["engine_process"] says how the child was confined.
+RunOutcome run_module_confined(const CompiledModule* module, std::span<const uint8_t> source,
+                               const MicroVMConfig& config, const RunRequest& request);
+
+// A module's bytes compiled in a confined child of their own, with no files and no sockets, that
+// runs nothing of the module: wabt's text parser, binary reader and validator never act on a
+// module's bytes in the host. The child sends the module back in the module codec's form
+// (module_codec.hpp), decoded here as hostile input (every index, branch target and stack height
+// checked), for the cache. nullptr (not an error): valid, but holding what the codec does not
+// carry (SIMD, reference and table instructions, ...): compiled again in each run's child.
+// InvalidInput with the compiler's message for an invalid module, or naming how its process
+// ended.
+Expected<std::shared_ptr<const CompiledModule>> compile_module_confined(std::span<const uint8_t> bytes);
 
 }  // namespace microvm::wasm

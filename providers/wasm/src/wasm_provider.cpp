@@ -188,20 +188,28 @@ ExecutionResult WasmProvider::run_module_program(const ExecutionContext& ctx,
                                                  const std::string& http_proxy) {
     const auto started = std::chrono::steady_clock::now();
     const auto cpu_start = thread_cpu_time();
-    // A module is hostile bytes: compiled and run in a confined child of this process, never in
-    // it (engine_process.hpp). The compiled module comes back for the cache, so a module's next
-    // run skips compiling; either way one child per run.
+    // A module is hostile bytes: compiled in a confined child of its own (cached here as it
+    // sends it back) and run in another, never in this process (engine_process.hpp).
     const Expected<wasm::ModuleCache::Digest> key = wasm::ModuleCache::key_of(program.bytes);
-    std::shared_ptr<const wasm::CompiledModule> cached = key ? cache_->find(*key) : nullptr;
+    std::shared_ptr<const wasm::CompiledModule> module = key ? cache_->find(*key) : nullptr;
+    if (!module) {
+        auto compiled = wasm::compile_module_confined(program.bytes);
+        if (!compiled) {
+            ExecutionResult r = make_error(ctx, Reason::InvalidProgram, compiled.error().message);
+            stamp_totals(r.metadata, started, cpu_start);
+            return r;
+        }
+        module = std::move(*compiled);  // nullptr: compiled again in the run's child
+        if (key && module) cache_->insert(*key, module);
+    }
     wasm::RunRequest request;
     request.args = ctx.args;
     request.on_output = ctx.on_output;
     request.cancel = cancel_flag(cancel);
     request.http_proxy = http_proxy;
-    wasm::ConfinedRunOutcome run = wasm::run_module_confined(cached.get(), program.bytes, ctx.config, request);
-    if (key && run.compiled) cache_->insert(*key, std::move(run.compiled));
+    wasm::RunOutcome outcome = wasm::run_module_confined(module.get(), program.bytes, ctx.config, request);
     ExecutionResult r = make_result(ctx);
-    take_outcome(r, run.outcome, started, cpu_start);
+    take_outcome(r, outcome, started, cpu_start);
     return r;
 }
 

@@ -1,5 +1,6 @@
 #include "confined_fork_filter.hpp"
 
+#include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/seccomp.h>
 #include <sched.h>
@@ -10,6 +11,8 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+
+#include "host/seccomp_policy.hpp"
 
 namespace microvm::host {
 namespace {
@@ -24,7 +27,14 @@ constexpr uint32_t kArch = AUDIT_ARCH_AARCH64;
 
 // Calls newer than Debian 12's headers share one number on every architecture (424 onwards).
 constexpr long kProcessMadvise = 440, kMountSetattr = 442, kQuotactlFd = 443, kMemfdSecret = 447,
-               kFchmodat2 = 452, kRemovexattrat = 466, kOpenTreeAttr = 467;
+               kFchmodat2 = 452, kStatmount = 457, kListmount = 458, kRemovexattrat = 466,
+               kOpenTreeAttr = 467, kFileSetattr = 469;
+// fcntl: who gets a descriptor's SIGIO, and which signal it is: with O_ASYNC a SIGKILL to any
+// process, beyond the reach of the kill() rules (Landlock's signal scope stops it where the
+// kernel has ABI 6; red team, 2026-12-07).
+constexpr uint32_t kSignalOwnerCommands[] = {F_SETOWN, F_SETOWN_EX, F_SETSIG};
+// ioctl: the same through a socket or FIOASYNC's owner.
+constexpr uint32_t kSignalOwnerIoctls[] = {0x8901 /* FIOSETOWN */, 0x8902 /* SIOCSPGRP */};
 
 // Refused with EPERM whatever their arguments: nothing the child's code needs, each a way past
 // the process (other processes, the kernel's global state, credentials, files' owners). Set-id
@@ -66,6 +76,8 @@ constexpr long kRefused[] = {
     SYS_shmget, SYS_shmat, SYS_shmctl, SYS_shmdt, SYS_msgget, SYS_msgsnd, SYS_msgrcv, SYS_msgctl,
     SYS_semget, SYS_semop, SYS_semtimedop, SYS_semctl, SYS_mq_open, SYS_mq_unlink, SYS_mq_timedsend,
     SYS_mq_timedreceive, SYS_mq_notify, SYS_mq_getsetattr, SYS_memfd_create, kMemfdSecret,
+    // Inode flags by path (Landlock governs it not), and the host's mount table (red team).
+    kFileSetattr, kListmount, kStatmount,
 };
 
 constexpr uint32_t kNamespaceFlags = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |
@@ -144,6 +156,25 @@ std::vector<sock_filter> confined_fork_filter(ChildRules::Sockets sockets, pid_t
         p.ret(SECCOMP_RET_ALLOW);
         p.end_call(jump);
     }
+
+    // fcntl: no SIGIO owner or signal, no lease (seccomp_policy's kDeniedCommands).
+    jump = p.begin_call(SYS_fcntl);
+    p.load_arg_low(1);
+    for (uint32_t cmd : kSignalOwnerCommands) p.if_equal_return(cmd, errno_ret(EPERM));
+    for (const auto& denied : seccomp_policy::kDeniedCommands) {
+        p.if_equal_return(static_cast<uint32_t>(denied.value), errno_ret(EPERM));
+    }
+    p.ret(SECCOMP_RET_ALLOW);
+    p.end_call(jump);
+
+    // ioctl: no SIGIO owner; nothing the sandboxes may not do either (inode flags, encryption,
+    // verity, a terminal's input: seccomp_policy's kDeniedIoctls).
+    jump = p.begin_call(SYS_ioctl);
+    p.load_arg_low(1);
+    for (uint32_t cmd : kSignalOwnerIoctls) p.if_equal_return(cmd, errno_ret(EPERM));
+    for (unsigned long cmd : seccomp_policy::kDeniedIoctls) p.if_equal_return(static_cast<uint32_t>(cmd), errno_ret(EPERM));
+    p.ret(SECCOMP_RET_ALLOW);
+    p.end_call(jump);
 
     // prctl: never PR_SET_PDEATHSIG, whose reset would let it outlive the host.
     jump = p.begin_call(SYS_prctl);

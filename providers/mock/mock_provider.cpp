@@ -14,6 +14,7 @@
 #include "rtfs/host/big_stack.hpp"
 #include "host/thread_cpu_time.hpp"
 #include "rtfs/host/default_host.hpp"
+#include "rtfs/host/http_transfer.hpp"
 #include "rtfs/interpreter.hpp"
 #include "rtfs/printer.hpp"
 #include "rtfs/reader.hpp"
@@ -115,7 +116,7 @@ ExecutionResult MockProvider::run_rtfs(const ExecutionContext& ctx, const std::s
         egress.emplace(std::move(*opened));
         auto socket = egress->listen_private_unix();
         if (!socket) return make_error(ctx, Reason::SetupError, socket.error().message);
-        ho.http_proxy = "socks5h://localhost" + *socket;
+        ho.http_proxy = rtfs::host::unix_socket_proxy_url(*socket);
     }
     rtfs::host::DefaultHost host(std::move(ho));
 

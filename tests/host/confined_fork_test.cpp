@@ -11,6 +11,8 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
@@ -148,6 +150,15 @@ TEST(ConfinedFork, CallsThatReachPastTheProcessAreRefused) {
         note("setsid", ::setsid());
         note("shmget", ::shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600));
         note("memfd", ::memfd_create("hold", 0));
+        // SIGIO's owner and signal: a SIGKILL to the host where Landlock cannot scope signals.
+        UniqueFd pipe_end(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        note("f-setown", ::fcntl(pipe_end.get(), F_SETOWN, host));
+        note("f-setsig", ::fcntl(pipe_end.get(), F_SETSIG, SIGKILL));
+        int owner = host;
+        note("fiosetown", ::ioctl(pipe_end.get(), FIOSETOWN, &owner));
+        int flags = 0;
+        note("setflags", ::ioctl(pipe_end.get(), FS_IOC_SETFLAGS, &flags));
+        note("file-setattr", ::syscall(469, AT_FDCWD, victim, nullptr, 0, 0));
         note("dumpable", ::prctl(PR_GET_DUMPABLE) == 0 ? 0 : -1);
         note("self-signal", ::kill(::getpid(), 0));
         struct __user_cap_header_struct header {_LINUX_CAPABILITY_VERSION_3, 0};
@@ -162,7 +173,8 @@ TEST(ConfinedFork, CallsThatReachPastTheProcessAreRefused) {
     const std::string eperm = std::strerror(EPERM);
     for (const char* refused : {"execve", "fork", "kill-host", "kill-all", "ptrace", "unshare", "socket-inet",
                                 "socket-unix", "prlimit-host", "setuid-file", "mknod", "chmod", "removexattr", "pdeathsig",
-                                "setpgid", "setsid", "shmget", "memfd"}) {
+                                "setpgid", "setsid", "shmget", "memfd", "f-setown", "f-setsig", "fiosetown",
+                                "setflags", "file-setattr"}) {
         EXPECT_NE(run.report.find(std::string(refused) + "=" + eperm + ";"), std::string::npos)
             << refused << " in " << run.report;
     }

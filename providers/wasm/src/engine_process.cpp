@@ -21,6 +21,7 @@
 #include "microvm/errors.hpp"
 #include "rtfs/effects.hpp"
 #include "rtfs/host/curl_library.hpp"
+#include "rtfs/host/http_transfer.hpp"
 
 namespace microvm::wasm {
 namespace {
@@ -31,8 +32,10 @@ constexpr uint8_t kStdoutTag = 1;
 constexpr uint8_t kStderrTag = 2;
 constexpr std::string_view kCodecKey = "engine-process";
 // The largest compiled module the compiler's process sends back, per byte of source (the decoded
-// instruction stream is a few times the binary); a larger one is compiled in each run's child.
-constexpr size_t kCompiledPerSourceByte = 16;
+// instruction stream is about twice the binary); a larger one is compiled in each run's child.
+// It bounds what the host's decoder builds from a forged one too (empty types: 8 bytes each on
+// the wire, 64 decoded; red team, 2026-12-07).
+constexpr size_t kCompiledPerSourceByte = 4;
 // Bounds the compiler's own work (module_size_guard.hpp bounds what a module can ask of it).
 constexpr std::chrono::seconds kCompileDeadline{60};
 constexpr uint64_t kCompilerAllowance = 1ull << 30;
@@ -54,10 +57,9 @@ const std::vector<std::string>& fetch_support_paths() {
 // The egress proxy's Unix socket ("socks5h://localhost/PATH", host/egress.hpp), connected in the
 // host for the child; invalid when it is not that form or the connect fails.
 host::UniqueFd proxy_connection(const std::string& http_proxy) {
-    constexpr std::string_view kForm = "socks5h://localhost/";
-    if (!http_proxy.starts_with(kForm)) return {};
-    const std::string path = http_proxy.substr(kForm.size() - 1);
+    const std::string path = rtfs::host::unix_socket_of_proxy(http_proxy);
     struct sockaddr_un addr {};
+    if (path.empty()) return {};
     if (path.size() >= sizeof addr.sun_path) return {};
     addr.sun_family = AF_UNIX;
     std::memcpy(addr.sun_path, path.data(), path.size());
@@ -206,7 +208,8 @@ RunOutcome run_module_confined(const CompiledModule* module, std::span<const uin
     return outcome;
 }
 
-Expected<std::shared_ptr<const CompiledModule>> compile_module_confined(std::span<const uint8_t> bytes) {
+Expected<std::shared_ptr<const CompiledModule>> compile_module_confined(std::span<const uint8_t> bytes,
+                                                                       std::chrono::nanoseconds& cpu_time) {
     host::ConfinedCall call;
     call.rules.memory_bytes = kCompilerAllowance;
     call.kill_at = Clock::now() + kCompileDeadline;
@@ -220,6 +223,7 @@ Expected<std::shared_ptr<const CompiledModule>> compile_module_confined(std::spa
         return kCompiledTag + *encoded;
     };
     host::ConfinedRun run = host::run_confined(call);
+    cpu_time = run.exit ? host::cpu_time_of(run.exit->usage) : std::chrono::nanoseconds{0};
     if (run.ended != host::ConfinedRun::Ended::Reported || run.report.empty()) {
         return fail(Failure::Kind::InvalidInput,
                     "the module could not be compiled: the compiler's process " +

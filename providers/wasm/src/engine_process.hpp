@@ -46,6 +46,8 @@ RunOutcome run_module_confined(const CompiledModule* module, std::span<const uin
 // carry (SIMD, reference and table instructions, ...): compiled again in each run's child.
 // InvalidInput with the compiler's message for an invalid module, or naming how its process
 // ended.
-Expected<std::shared_ptr<const CompiledModule>> compile_module_confined(std::span<const uint8_t> bytes);
+// cpu_time gets the compiler's CPU time, the kernel's count (wait4), however it ended.
+Expected<std::shared_ptr<const CompiledModule>> compile_module_confined(std::span<const uint8_t> bytes,
+                                                                       std::chrono::nanoseconds& cpu_time);
 
 }  // namespace microvm::wasm

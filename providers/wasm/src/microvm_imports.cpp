@@ -141,6 +141,13 @@ uint32_t http_fetch(RunState& s, const Values& p) {
     rtfs::NetworkRequest record;
     record.url = req->url;
     record.method = req->method;
+    // Under deny nothing is reached, so the URL is not even parsed: its parser is libcurl's,
+    // which a module's engine process may not load under deny (engine_process.hpp).
+    if (s.config.network_policy.kind == NetworkPolicy::Kind::Denied) {
+        record.error = "denied by network policy deny";
+        keep(s, record);
+        return respond(s, p, wasi::kNotcapable, {{"error", record.error}});
+    }
     auto url = parse_http_url(req->url);
     if (!url) {
         record.error = url.error().message;

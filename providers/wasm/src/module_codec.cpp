@@ -12,6 +12,7 @@
 
 #include "codec_io.hpp"
 #include "compiled_module.hpp"
+#include "module_compiler.hpp"
 #include "engine_limits.hpp"
 #include "wabt_internals.hpp"
 
@@ -795,7 +796,7 @@ std::optional<std::string> encode_module(const CompiledModule& module, std::stri
     w.pod(module.start_func.value_or(0));
     w.pod(module.grow_hook_func);
     w.pod(module.max_locals);
-    w.pod(static_cast<uint64_t>(module.footprint_bytes));
+    w.pod(uint64_t{0});  // reserved: was the footprint, which the decoder now measures itself
     put_desc(w, module.desc);
     if (!w.fits()) return std::nullopt;
     return codec::seal(kMagic, w.take());
@@ -812,11 +813,14 @@ std::shared_ptr<const CompiledModule> decode_module(std::string_view bytes, std:
         else (void)r.pod<uint32_t>();
         module->grow_hook_func = r.pod<uint32_t>();
         module->max_locals = r.pod<uint32_t>();
-        module->footprint_bytes = static_cast<size_t>(r.pod<uint64_t>());
+        (void)r.pod<uint64_t>();  // reserved
         get_desc(r, module->desc);
         if (!r.ok() || !r.at_end() || !consistent(*module) || !code_checks_out(*module)) {
             return nullptr;
         }
+        // A forged figure let a compiler's process fill the host's cache past its bound (red
+        // team, 2026-12-07).
+        module->footprint_bytes = module_footprint(*module);
         return module;
     } catch (const std::exception&) {  // allocation failure: decode the module instead
         return nullptr;

@@ -2,9 +2,11 @@
 // (module_store.hpp) and a one-shot run skips wabt's decoding and validation.
 //
 // The interpreter trusts decoded code, so these bytes are as powerful as the binary: they are
-// only ever read from a trusted file (module_store.cpp). Decoding still treats them as hostile
-// input, and any mismatch gives nullptr (the caller decodes the .wasm again with wabt's full
-// validation) rather than a crash:
+// read from a trusted file (module_store.cpp) and from the module's own compiler's process
+// (engine_process.hpp), which a module that took it over speaks for; the code runs only in
+// confined children. Decoding treats them as hostile input, and any mismatch gives nullptr (the
+// caller compiles the .wasm again) rather than a crash; what the module holds in memory is
+// measured here, never taken from the bytes:
 //   - every read is bounds-checked, counts are bounded by the bytes left, enums are range-checked,
 //     and a whole-file checksum catches truncation and corruption (not forgery);
 //   - the structure: code offsets inside the instruction stream, local and handler ranges, export,

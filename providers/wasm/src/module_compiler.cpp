@@ -137,7 +137,7 @@ size_t heap_of(const wi::FuncType& t) {
     return (t.params.capacity() + t.results.capacity()) * sizeof(wi::ValueType);
 }
 
-size_t footprint(const CompiledModule& module) {
+size_t footprint_of(const CompiledModule& module) {
     const wi::ModuleDesc& desc = module.desc;
     size_t bytes = desc.istream.end();
     for (const auto& d : desc.datas) bytes += d.data.size();
@@ -167,11 +167,13 @@ Expected<std::shared_ptr<const CompiledModule>> compile_binary(std::span<const u
     }
     module->grow_hook_func = function_count(module->desc);
     RTFS_CHECK(rewrite_to_hooks(module->desc.istream, *module));
-    module->footprint_bytes = footprint(*module);
+    module->footprint_bytes = footprint_of(*module);
     return std::shared_ptr<const CompiledModule>(std::move(module));
 }
 
 }  // namespace
+
+size_t module_footprint(const CompiledModule& module) { return footprint_of(module); }
 
 bool has_wasm_magic(std::span<const uint8_t> bytes) {
     return bytes.size() >= 4 && bytes[0] == 0 && bytes[1] == 'a' && bytes[2] == 's' &&

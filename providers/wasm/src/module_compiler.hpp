@@ -23,6 +23,9 @@ namespace microvm::wasm {
 
 bool has_wasm_magic(std::span<const uint8_t> bytes);
 
+// What a compiled module holds in memory, roughly (the cache's measure of it).
+size_t module_footprint(const CompiledModule& module);
+
 // Errors are InvalidInput failures carrying wabt's validation message.
 Expected<std::shared_ptr<const CompiledModule>> compile_module(std::span<const uint8_t> bytes);
 

@@ -21,6 +21,7 @@
 #include "microvm/guest_run.hpp"
 #include "module_cache.hpp"
 #include "rtfs_guest.hpp"
+#include "rtfs/host/http_transfer.hpp"
 
 namespace microvm {
 namespace {
@@ -147,7 +148,7 @@ ExecutionResult WasmProvider::run(const ExecutionContext& ctx, const CancelToken
         egress.emplace(std::move(*opened));
         auto socket = egress->listen_private_unix();
         if (!socket) return make_error(ctx, Reason::SetupError, socket.error().message);
-        http_proxy = "socks5h://localhost" + *socket;
+        http_proxy = rtfs::host::unix_socket_proxy_url(*socket);
     }
     ExecutionResult r =
         std::holds_alternative<RtfsSource>(*ctx.program)
@@ -192,10 +193,12 @@ ExecutionResult WasmProvider::run_module_program(const ExecutionContext& ctx,
     // sends it back) and run in another, never in this process (engine_process.hpp).
     const Expected<wasm::ModuleCache::Digest> key = wasm::ModuleCache::key_of(program.bytes);
     std::shared_ptr<const wasm::CompiledModule> module = key ? cache_->find(*key) : nullptr;
+    std::chrono::nanoseconds compiler_cpu{0};
     if (!module) {
-        auto compiled = wasm::compile_module_confined(program.bytes);
+        auto compiled = wasm::compile_module_confined(program.bytes, compiler_cpu);
         if (!compiled) {
             ExecutionResult r = make_error(ctx, Reason::InvalidProgram, compiled.error().message);
+            r.metadata.cpu_time = compiler_cpu;
             stamp_totals(r.metadata, started, cpu_start);
             return r;
         }
@@ -208,6 +211,7 @@ ExecutionResult WasmProvider::run_module_program(const ExecutionContext& ctx,
     request.cancel = cancel_flag(cancel);
     request.http_proxy = http_proxy;
     wasm::RunOutcome outcome = wasm::run_module_confined(module.get(), program.bytes, ctx.config, request);
+    outcome.metadata.cpu_time = outcome.metadata.cpu_time.value_or(std::chrono::nanoseconds{0}) + compiler_cpu;
     ExecutionResult r = make_result(ctx);
     take_outcome(r, outcome, started, cpu_start);
     return r;

@@ -37,10 +37,8 @@ using HeaderList = std::unique_ptr<curl_slist, SlistDeleter>;
 // (and SSH) only, and curl reaches no HTTP proxy over a Unix socket, so an http:// URL goes to
 // the same socket as an absolute-form proxy request. The socket's path, or empty.
 std::string plain_http_proxy_socket(const std::string& url, const std::string& proxy) {
-    constexpr std::string_view kSocksOnUnixSocket = "socks5h://localhost/";
-    if (proxy.compare(0, kSocksOnUnixSocket.size(), kSocksOnUnixSocket) != 0) return {};
     if (url.size() < 7 || strncasecmp(url.c_str(), "http://", 7) != 0) return {};
-    return proxy.substr(kSocksOnUnixSocket.size() - 1);
+    return unix_socket_of_proxy(proxy);
 }
 
 curl_socket_t open_given_socket(void* source, curlsocktype, struct curl_sockaddr*) {
@@ -220,6 +218,22 @@ Expected<HeaderList, TransferFailure> header_list(const CurlLibrary& curl,
 
 }  // namespace
 
+namespace {
+constexpr std::string_view kSocksOnUnixSocket = "socks5h://localhost";
+}  // namespace
+
+std::string unix_socket_proxy_url(const std::string& socket_path) {
+    return std::string(kSocksOnUnixSocket) + socket_path;
+}
+
+std::string unix_socket_of_proxy(const std::string& proxy) {
+    if (!proxy.starts_with(kSocksOnUnixSocket) || proxy.size() <= kSocksOnUnixSocket.size() ||
+        proxy[kSocksOnUnixSocket.size()] != '/') {
+        return {};
+    }
+    return proxy.substr(kSocksOnUnixSocket.size());
+}
+
 Expected<HttpReply, TransferFailure> perform_transfer(const HttpExchange& request,
                                                       const HostOptions& opts) {
     using Why = TransferFailure::Why;
@@ -253,7 +267,7 @@ Expected<HttpReply, TransferFailure> perform_transfer(const HttpExchange& reques
         curl.easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, proxy_socket.c_str());
         curl.easy_setopt(c, CURLOPT_REQUEST_TARGET, target.c_str());  // absolute form
     }
-    if (opts.proxy_socket && opts.http_proxy.starts_with("socks5h://localhost/")) {
+    if (opts.proxy_socket && !unix_socket_of_proxy(opts.http_proxy).empty()) {
         // The host's connected socket instead of a connect() by path (HostOptions::proxy_socket).
         curl.easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_given_socket);
         curl.easy_setopt(c, CURLOPT_OPENSOCKETDATA, &opts.proxy_socket);

@@ -37,4 +37,9 @@ struct TransferFailure {
 Expected<HttpReply, TransferFailure> perform_transfer(const HttpExchange& request,
                                                       const HostOptions& opts);
 
+// The egress proxy on a Unix socket is named "socks5h://localhost/PATH" (HostOptions::http_proxy):
+// its URL for a socket path, and the socket path of such a URL (empty for any other proxy).
+std::string unix_socket_proxy_url(const std::string& socket_path);
+std::string unix_socket_of_proxy(const std::string& proxy);
+
 }  // namespace rtfs::host

@@ -41,6 +41,7 @@ std::string header(uint8_t tag, uint32_t length) {
 }
 
 bool send_frame(int fd, uint8_t tag, std::string_view bytes) {
+    if (bytes.size() > UINT32_MAX) return false;  // its length would not fit the header
     return write_all(fd, header(tag, static_cast<uint32_t>(bytes.size()))) && write_all(fd, bytes);
 }
 
@@ -124,6 +125,7 @@ std::string confine(const ChildRules& rules, bool landlock_available) {
     }
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return "prctl(PR_SET_NO_NEW_PRIVS)";
     std::vector<sock_filter> filter = confined_fork_filter(rules.sockets, ::getpid());
+    if (filter.empty()) return "the seccomp filter (a block past a jump's reach)";
     const struct sock_fprog program {static_cast<unsigned short>(filter.size()), filter.data()};
     if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program) != 0) return "seccomp";
     const ModeBitsFilter mode_bits;
@@ -131,25 +133,27 @@ std::string confine(const ChildRules& rules, bool landlock_available) {
     return {};
 }
 
+// Everything in the child, to its _exit: an exception out of any step (an allocation, say)
+// must never unwind into the host's code as a second, unconfined copy of the host.
 [[noreturn]] void run_child(const ConfinedCall& call, int channel, int connector, pid_t host,
-                           bool landlock_available) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    if (::getppid() != host) ::_exit(1);  // the host thread is already gone
-    if (!keep_only_channel(channel, connector)) ::_exit(1);
-    ChildRules rules = call.rules;
-    if (call.prepare) call.prepare(rules);
-    if (std::string failed = confine(rules, landlock_available); !failed.empty()) {
-        send_frame(kChannelFd, kSetupFailedTag, "the child could not confine itself: " + failed);
-        ::_exit(1);
-    }
-    ChildChannel out(kChannelFd);
-    std::string report;
+                            bool landlock_available) noexcept {
     try {
-        report = call.body(out);
+        if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) ::_exit(1);
+        if (::getppid() != host) ::_exit(1);  // the host thread is already gone
+        if (!keep_only_channel(channel, connector)) ::_exit(1);
+        ChildRules rules = call.rules;
+        if (call.prepare) call.prepare(rules);
+        if (std::string failed = confine(rules, landlock_available); !failed.empty()) {
+            send_frame(kChannelFd, kSetupFailedTag, "the child could not confine itself: " + failed);
+            ::_exit(1);
+        }
+        ChildChannel out(kChannelFd);
+        const std::string report = call.body(out);
+        if (report.size() > call.max_report) ::_exit(1);
+        ::_exit(send_frame(kChannelFd, kReportTag, report) ? 0 : 1);
     } catch (...) {
         ::_exit(1);
     }
-    ::_exit(send_frame(kChannelFd, kReportTag, report) ? 0 : 1);
 }
 
 // Reads frames off the channel as they come, handing messages on; remembers the report.
@@ -181,6 +185,7 @@ class FrameReader {
                 reported_ = true;
             } else if (tag == kSetupFailedTag) {
                 problem_ = std::string(body);
+                setup_failed_ = true;
             } else if (call_.on_message) {
                 call_.on_message(tag, body);
             }
@@ -190,14 +195,16 @@ class FrameReader {
         return problem_.empty();
     }
     bool reported() const { return reported_ && buffer_.empty(); }
-    std::string take_report() { return std::move(report_); }
+    std::string take_report() { return std::move(report_); }  // moved, never copied again
     const std::string& problem() const { return problem_; }
+    bool setup_failed() const { return setup_failed_; }
 
   private:
     const ConfinedCall& call_;
     std::string buffer_;
     std::string report_;
     bool reported_ = false;
+    bool setup_failed_ = false;  // the child said it could not confine itself
     std::string problem_;
 };
 
@@ -237,17 +244,18 @@ void answer_connect_request(const ConfinedCall& call, int connector) {
 
 ConfinedRun run_confined(const ConfinedCall& call) {
     ConfinedRun run;
-    auto pipe = make_pipe();
-    if (!pipe) {
-        run.problem = pipe.error().message;
+    auto setup_failed = [&run](std::string why) {
+        run.failure = ConfinedRun::Failure::Setup;
+        run.problem = std::move(why);
         return run;
-    }
+    };
+    auto pipe = make_pipe();
+    if (!pipe) return setup_failed(pipe.error().message);
     UniqueFd connector_host, connector_child;
     if (call.on_connect_request) {
         int pair[2];
         if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
-            run.problem = std::string("socketpair: ") + std::strerror(errno);
-            return run;
+            return setup_failed(std::string("socketpair: ") + std::strerror(errno));
         }
         connector_host.reset(pair[0]);
         connector_child.reset(pair[1]);
@@ -256,10 +264,7 @@ ConfinedRun run_confined(const ConfinedCall& call) {
     const bool landlock_available = landlock::abi_version() > 0;
     const pid_t host = ::getpid();
     const pid_t pid = ::fork();
-    if (pid < 0) {
-        run.problem = std::string("fork: ") + std::strerror(errno);
-        return run;
-    }
+    if (pid < 0) return setup_failed(std::string("fork: ") + std::strerror(errno));
     if (pid == 0) run_child(call, pipe->write.get(), connector_child.get(), host, landlock_available);
     ChildProcess child = ChildProcess::adopt(pid);
     pipe->write.reset();
@@ -269,22 +274,25 @@ ConfinedRun run_confined(const ConfinedCall& call) {
 
     FrameReader reader(call);
     bool channel_open = true;
+    enum class Read { Data, Nothing, Broken };
+    auto read_channel = [&]() -> Read {  // Broken: the framing is; Nothing: no more for now
+        char buf[65536];
+        const ssize_t n = ::read(pipe->read.get(), buf, sizeof buf);
+        if (n > 0) return reader.take({buf, static_cast<size_t>(n)}) ? Read::Data : Read::Broken;
+        if (n == 0 || (errno != EAGAIN && errno != EINTR)) channel_open = false;
+        return Read::Nothing;
+    };
     std::optional<ConfinedRun::Ended> killed;
-    for (;;) {
+    bool exited = false;
+    while (!exited) {
         if (call.cancel && call.cancel->load()) {
             killed = ConfinedRun::Ended::Cancelled;
         } else if (Clock::now() >= call.kill_at) {
             killed = ConfinedRun::Ended::Deadline;
         }
         if (killed) break;
-        if (!channel_open) {
-            if (auto exited = child.try_wait()) {
-                run.exit = *exited;
-                break;
-            }
-        }
         // Ticks for cancellation, and for an exit no pidfd tells of.
-        const bool tick = call.cancel || (!channel_open && child.pidfd() < 0);
+        const bool tick = call.cancel || child.pidfd() < 0;
         auto wait = std::chrono::milliseconds(tick ? 10 : 1000);
         if (call.kill_at != Clock::time_point::max()) {
             wait = std::min(wait, std::chrono::ceil<std::chrono::milliseconds>(call.kill_at - Clock::now()));
@@ -293,41 +301,59 @@ ConfinedRun run_confined(const ConfinedCall& call) {
                                 {child.pidfd(), POLLIN, 0},
                                 {connector_host.get(), POLLIN, 0}};
         const int waited = ::poll(fds, 3, static_cast<int>(std::max<int64_t>(wait.count(), 0)));
-        if (waited < 0 && errno != EINTR) break;
+        if (waited < 0 && errno != EINTR) {
+            run.failure = ConfinedRun::Failure::Setup;
+            run.problem = std::string("poll: ") + std::strerror(errno);
+            killed = ConfinedRun::Ended::Failed;
+            break;
+        }
         if (fds[2].revents & POLLIN) answer_connect_request(call, connector_host.get());
         if (fds[2].revents & (POLLHUP | POLLERR)) connector_host.reset();
-        if (channel_open && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
-            char buf[65536];
-            const ssize_t n = ::read(pipe->read.get(), buf, sizeof buf);
-            if (n > 0 && !reader.take({buf, static_cast<size_t>(n)})) {
-                killed = ConfinedRun::Ended::Failed;  // the framing is broken: nothing more to read
-                break;
+        if (channel_open && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) && read_channel() == Read::Broken) {
+            killed = ConfinedRun::Ended::Failed;  // nothing more worth reading
+            break;
+        }
+        if (fds[1].revents & POLLIN) {
+            exited = true;  // its pidfd is readable: reaped below at once
+        } else if (child.pidfd() < 0 && !channel_open) {
+            if (auto status = child.try_wait()) {  // no pidfd: asked at each tick
+                run.exit = *status;
+                exited = true;
             }
-            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) channel_open = false;
         }
     }
     if (killed) {
         child.kill();
         run.exit = child.wait();
         run.ended = *killed;
-        run.problem = reader.problem();
+        if (run.failure == ConfinedRun::Failure::None) {
+            run.failure = reader.setup_failed() ? ConfinedRun::Failure::Setup : ConfinedRun::Failure::BrokeChannel;
+        }
+        if (run.problem.empty()) run.problem = reader.problem();
+        if (*killed != ConfinedRun::Ended::Failed) run.failure = ConfinedRun::Failure::None;
         return run;
     }
+    // Reaped without blocking on anything but the exit itself, then what it wrote before it
+    // exited read to the pipe's end, without blocking either (a copy of the write end another
+    // thread's fork holds for a moment would otherwise hold this loop).
     if (!run.exit) run.exit = child.wait();
-    // What the child wrote before it exited is all in the pipe: read to its end.
-    if (channel_open) {
-        char buf[65536];
-        ssize_t n;
-        while ((n = ::read(pipe->read.get(), buf, sizeof buf)) > 0 && reader.take({buf, static_cast<size_t>(n)})) {
-        }
-    }
+    Read got = Read::Data;
+    while (channel_open && got == Read::Data) got = read_channel();
+    if (got == Read::Broken) run.problem = reader.problem();
     const int status = run.exit->wait_status;
-    if (reader.reported() && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    if (reader.reported() && reader.problem().empty() && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         run.ended = ConfinedRun::Ended::Reported;
         run.report = reader.take_report();
         return run;
     }
     run.ended = ConfinedRun::Ended::Failed;
+    if (reader.setup_failed()) {
+        run.failure = ConfinedRun::Failure::Setup;
+    } else if (!reader.problem().empty()) {
+        run.failure = ConfinedRun::Failure::BrokeChannel;
+    } else {
+        run.failure = ConfinedRun::Failure::Died;
+    }
     run.problem = !reader.problem().empty() ? reader.problem()
                   : "the child " + describe_wait_status(status) + " without a complete report";
     return run;

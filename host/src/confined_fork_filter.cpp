@@ -89,37 +89,35 @@ class Program {
     void load_arg_low(int i) { load(offsetof(seccomp_data, args) + 8 * static_cast<size_t>(i)); }
     void load(size_t offset) { code_.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, static_cast<uint32_t>(offset))); }
     void ret(uint32_t action) { code_.push_back(BPF_STMT(BPF_RET | BPF_K, action)); }
-    // if (A == k) ret(action), else on.
-    void if_equal_return(uint32_t k, uint32_t action) {
-        code_.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, k, 0, 1));
-        ret(action);
-    }
-    // if (A & bits) ret(action), else on.
-    void if_any_return(uint32_t bits, uint32_t action) {
-        code_.push_back(BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, bits, 0, 1));
-        ret(action);
-    }
-    // if (A != k) ret(action), else on.
-    void unless_equal_return(uint32_t k, uint32_t action) {
-        code_.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, k, 1, 0));
-        ret(action);
-    }
-    // if (!(A & bits)) ret(action), else on.
-    void unless_any_return(uint32_t bits, uint32_t action) {
-        code_.push_back(BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, bits, 1, 0));
-        ret(action);
-    }
-    // if (nr != k) skip the `length` instructions that follow.
+    // if (A == k) ret(action), else on; and the other three tests of A.
+    void if_equal_return(uint32_t k, uint32_t action) { test_return(BPF_JEQ, k, true, action); }
+    void unless_equal_return(uint32_t k, uint32_t action) { test_return(BPF_JEQ, k, false, action); }
+    void if_any_return(uint32_t bits, uint32_t action) { test_return(BPF_JSET, bits, true, action); }
+    void unless_any_return(uint32_t bits, uint32_t action) { test_return(BPF_JSET, bits, false, action); }
+    // if (nr != k) skip the block up to end_call.
     size_t begin_call(long nr) {
         load_nr();
         code_.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(nr), 0, 0));
         return code_.size() - 1;
     }
-    void end_call(size_t jump) { code_[jump].jf = static_cast<uint8_t>(code_.size() - jump - 1); }
-    std::vector<sock_filter> take() { return std::move(code_); }
+    // A jump reaches 255 instructions at most: a longer block would jump wrong, so the program
+    // is then refused whole (take gives nothing, and the child does not run).
+    void end_call(size_t jump) {
+        const size_t distance = code_.size() - jump - 1;
+        if (distance > 255) too_long_ = true;
+        code_[jump].jf = static_cast<uint8_t>(distance);
+    }
+    std::vector<sock_filter> take() { return too_long_ ? std::vector<sock_filter>{} : std::move(code_); }
 
   private:
+    // The test, then ret(action) when it comes out as on_true, skipped otherwise.
+    void test_return(uint16_t test, uint32_t k, bool on_true, uint32_t action) {
+        const uint8_t to_ret = 0, past_ret = 1;
+        code_.push_back(BPF_JUMP(BPF_JMP | test | BPF_K, k, on_true ? to_ret : past_ret, on_true ? past_ret : to_ret));
+        ret(action);
+    }
     std::vector<sock_filter> code_;
+    bool too_long_ = false;
 };
 
 constexpr uint32_t errno_ret(int err) { return SECCOMP_RET_ERRNO | static_cast<uint32_t>(err); }

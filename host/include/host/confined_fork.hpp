@@ -1,8 +1,10 @@
 // Running one function of this process in a forked, confined copy of it, and taking back what
 // it reports: the way a host-side engine that parses and runs hostile input (the wasm provider's
-// interpreter) keeps a bug in itself from being a bug in the host. The copy:
-//   - holds no descriptor of the host's but its channel (stdin/stdout/stderr are /dev/null), is
-//     not dumpable, writes no core file, and dies with the host thread that forked it;
+// interpreter) keeps a bug in itself from being a bug in the host. (Not its secrets: the copy
+// holds whatever the host had in memory at the fork, docs/security.md.) The copy:
+//   - holds none of the host's descriptors: only its channel, its connector if any, and what
+//     ConfinedCall::prepare opens (stdin/stdout/stderr are /dev/null); is not dumpable, writes
+//     no core file, and dies with the host thread that forked it;
 //   - runs under a system-call filter that refuses what reaches past the process: exec, fork,
 //     namespaces, mounts, ptrace and process_vm_*, signals to or limits of any other process,
 //     kernel keys, modules, bpf, perf, io_uring, credentials, owners, modes and extended
@@ -11,7 +13,7 @@
 //     host::ModeBitsFilter (no set-id mode bits, device nodes; openat2 answers ENOSYS);
 //   - under Landlock where the kernel has it: only the paths of ChildRules::paths, and no signal
 //     or abstract socket outside its domain;
-//   - under an address-space limit of what it had at the fork plus ChildRules::memory_bytes;
+//   - under an address-space limit of what it had after prepare plus ChildRules::memory_bytes;
 //   - is killed at the deadline or on cancellation, whatever it is doing; its CPU time comes
 //     from the kernel (wait4).
 // The function runs in the child with everything the host had in memory at the fork (copy-on-
@@ -73,6 +75,11 @@ struct ConfinedRun {
         Failed,     // the child died, broke the channel's framing, or could not confine itself
     };
     Ended ended = Ended::Failed;
+    // Failed: whose fault. Setup: the host's or the kernel's (a fork refused, a child that could
+    // not confine itself); BrokeChannel: the child's framing or report (it was killed for it);
+    // Died: it ended without a report, by a signal or an exit of its own.
+    enum class Failure { None, Setup, BrokeChannel, Died };
+    Failure failure = Failure::None;
     std::string report;
     std::string problem;           // Failed: what happened ("killed by signal 6", ...)
     std::optional<ChildExit> exit; // the child's wait status and rusage, when it was reaped

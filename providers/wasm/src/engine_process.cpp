@@ -42,6 +42,8 @@ constexpr uint64_t kCompilerAllowance = 1ull << 30;
 constexpr char kCompiledTag = 'C';    // then the module in the codec's form
 constexpr char kNotCarriedTag = 'N';  // valid; the codec does not carry it
 constexpr char kInvalidTag = 'I';     // then the compiler's message
+// Connections to the egress proxy the host makes for one run's child.
+constexpr size_t kMaxProxyConnections = 4096;
 
 // Files libcurl reads when the module may fetch: its libraries (loaded on first use), the CA
 // certificates, the resolver's configuration. None is a secret (/etc/ssl/private is not among
@@ -63,7 +65,9 @@ host::UniqueFd proxy_connection(const std::string& http_proxy) {
     if (path.size() >= sizeof addr.sun_path) return {};
     addr.sun_family = AF_UNIX;
     std::memcpy(addr.sun_path, path.data(), path.size());
-    host::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    // Non-blocking: a proxy whose backlog is full refuses (EAGAIN) instead of holding the host's
+    // wait loop, and with it the child's deadline (review, 2026-12-07).
+    host::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!fd.valid() || ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) return {};
     return fd;
 }
@@ -121,7 +125,7 @@ RunOutcome run_module_confined(const CompiledModule* module, std::span<const uin
     // libcurl loaded here, before the fork: a dlopen in the child could wait forever on the
     // loader's lock, held at the fork by another of the host's threads. (Its failure, if any, is
     // the child's to report on the first fetch.)
-    if (call.rules.sockets != host::ChildRules::Sockets::None) (void)rtfs::host::curl_library();
+    if (config.network_policy.kind != NetworkPolicy::Kind::Denied) (void)rtfs::host::curl_library();
     call.kill_at = deadline + kDeadlineGrace;
     call.cancel = request.cancel;
     // The result, the records (at most 1024 of three texts of 4 KiB), the message.
@@ -133,8 +137,13 @@ RunOutcome run_module_confined(const CompiledModule* module, std::span<const uin
         preopens.emplace(open_preopens(config.fs_policy, request.result_sink));
         if (*preopens && !rules.files_unrestricted) add_preopen_rules(**preopens, rules);
     };
+    size_t connections = 0;
     if (!request.http_proxy.empty()) {
-        call.on_connect_request = [&request] { return proxy_connection(request.http_proxy); };
+        call.on_connect_request = [&request, &connections] {
+            // The proxy bounds connections per execution too; this bounds the host's work.
+            if (++connections > kMaxProxyConnections) return host::UniqueFd();
+            return proxy_connection(request.http_proxy);
+        };
     }
     call.body = [&](host::ChildChannel& channel) {
         RunRequest inside = request;
@@ -186,7 +195,10 @@ RunOutcome run_module_confined(const CompiledModule* module, std::span<const uin
     } else if (run.ended == host::ConfinedRun::Ended::Cancelled) {
         outcome.failure = Reason::Cancelled;
         outcome.error_message = reason_message(Reason::Cancelled, config);
-    } else if (run.exit && WIFSIGNALED(run.exit->wait_status)) {
+    } else if (run.failure == host::ConfinedRun::Failure::Setup) {
+        outcome.failure = Reason::SetupError;
+        outcome.error_message = "the engine's process could not be set up: " + run.problem;
+    } else if (run.failure == host::ConfinedRun::Failure::Died && run.exit && WIFSIGNALED(run.exit->wait_status)) {
         outcome.failure = Reason::Signaled;
         outcome.metadata.signal = WTERMSIG(run.exit->wait_status);
         outcome.error_message = "the engine's process " + host::describe_wait_status(run.exit->wait_status) +
@@ -208,11 +220,16 @@ RunOutcome run_module_confined(const CompiledModule* module, std::span<const uin
     return outcome;
 }
 
-Expected<std::shared_ptr<const CompiledModule>> compile_module_confined(std::span<const uint8_t> bytes,
-                                                                       std::chrono::nanoseconds& cpu_time) {
+rtfs::Expected<std::shared_ptr<const CompiledModule>, CompileRefusal> compile_module_confined(
+    std::span<const uint8_t> bytes, Clock::time_point deadline, const std::atomic<bool>* cancel,
+    std::chrono::nanoseconds& cpu_time) {
+    auto refused = [](Reason reason, std::string message) {
+        return rtfs::unexpected(CompileRefusal{reason, std::move(message)});
+    };
     host::ConfinedCall call;
     call.rules.memory_bytes = kCompilerAllowance;
-    call.kill_at = Clock::now() + kCompileDeadline;
+    call.kill_at = std::min(deadline, Clock::now() + kCompileDeadline);
+    call.cancel = cancel;
     const size_t max_compiled = kCompiledPerSourceByte * bytes.size() + (1u << 20);
     call.max_report = max_compiled + 1;
     call.body = [bytes, max_compiled](host::ChildChannel&) -> std::string {
@@ -224,25 +241,35 @@ Expected<std::shared_ptr<const CompiledModule>> compile_module_confined(std::spa
     };
     host::ConfinedRun run = host::run_confined(call);
     cpu_time = run.exit ? host::cpu_time_of(run.exit->usage) : std::chrono::nanoseconds{0};
-    if (run.ended != host::ConfinedRun::Ended::Reported || run.report.empty()) {
-        return fail(Failure::Kind::InvalidInput,
-                    "the module could not be compiled: the compiler's process " +
-                        (run.ended == host::ConfinedRun::Ended::Deadline
-                             ? "took longer than " + std::to_string(kCompileDeadline.count()) + " s"
-                             : run.problem) +
-                        " (contained in its process)");
+    switch (run.ended) {
+        case host::ConfinedRun::Ended::Reported:
+            break;
+        case host::ConfinedRun::Ended::Deadline:
+            return Clock::now() >= deadline
+                       ? refused(Reason::Timeout, "the timeout passed while the module was compiled")
+                       : refused(Reason::InvalidProgram, "the module took longer than " +
+                                                             std::to_string(kCompileDeadline.count()) +
+                                                             " s to compile");
+        case host::ConfinedRun::Ended::Cancelled:
+            return refused(Reason::Cancelled, "cancelled while the module was compiled");
+        case host::ConfinedRun::Ended::Failed:
+            return run.failure == host::ConfinedRun::Failure::Setup
+                       ? refused(Reason::SetupError, "the compiler's process could not be set up: " + run.problem)
+                       : refused(Reason::InvalidProgram, "the module could not be compiled: the compiler's process " +
+                                                             run.problem + " (contained in its process)");
     }
+    if (run.report.empty()) return refused(Reason::InvalidProgram, "the compiler's process sent an empty report");
     const std::string_view rest = std::string_view(run.report).substr(1);
     switch (run.report[0]) {
         case kInvalidTag:
-            return fail(Failure::Kind::InvalidInput, std::string(rest));
+            return refused(Reason::InvalidProgram, std::string(rest.substr(0, kMaxReportMessage)));
         case kNotCarriedTag:
             return std::shared_ptr<const CompiledModule>();
         case kCompiledTag:
             // One the host's decoder refuses is compiled in the run's child, as one not carried.
             return decode_module(rest, kCodecKey);
         default:
-            return fail(Failure::Kind::InvalidInput, "the compiler's process sent a malformed report");
+            return refused(Reason::InvalidProgram, "the compiler's process sent a malformed report");
     }
 }
 

@@ -18,10 +18,12 @@
 // Its CPU time is the kernel's (wait4), added to the host's own for compiling.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 
 #include "engine.hpp"
 
@@ -44,10 +46,16 @@ RunOutcome run_module_confined(const CompiledModule* module, std::span<const uin
 // (module_codec.hpp), decoded here as hostile input (every index, branch target and stack height
 // checked), for the cache. nullptr (not an error): valid, but holding what the codec does not
 // carry (SIMD, reference and table instructions, ...): compiled again in each run's child.
-// InvalidInput with the compiler's message for an invalid module, or naming how its process
+// InvalidProgram with the compiler's message for an invalid module, or naming how its process
 // ended.
-// cpu_time gets the compiler's CPU time, the kernel's count (wait4), however it ended.
-Expected<std::shared_ptr<const CompiledModule>> compile_module_confined(std::span<const uint8_t> bytes,
-                                                                       std::chrono::nanoseconds& cpu_time);
+// Held to the run's deadline (and kCompileDeadline) and its cancellation; cpu_time gets the
+// compiler's CPU time, the kernel's count (wait4), however it ended.
+struct CompileRefusal {
+    Reason reason = Reason::InvalidProgram;  // Timeout, Cancelled, SetupError (the host's) too
+    std::string message;
+};
+rtfs::Expected<std::shared_ptr<const CompiledModule>, CompileRefusal> compile_module_confined(
+    std::span<const uint8_t> bytes, std::chrono::steady_clock::time_point deadline,
+    const std::atomic<bool>* cancel, std::chrono::nanoseconds& cpu_time);
 
 }  // namespace microvm::wasm

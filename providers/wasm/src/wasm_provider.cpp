@@ -195,9 +195,10 @@ ExecutionResult WasmProvider::run_module_program(const ExecutionContext& ctx,
     std::shared_ptr<const wasm::CompiledModule> module = key ? cache_->find(*key) : nullptr;
     std::chrono::nanoseconds compiler_cpu{0};
     if (!module) {
-        auto compiled = wasm::compile_module_confined(program.bytes, compiler_cpu);
+        auto compiled = wasm::compile_module_confined(program.bytes, started + ctx.config.timeout,
+                                                      cancel_flag(cancel), compiler_cpu);
         if (!compiled) {
-            ExecutionResult r = make_error(ctx, Reason::InvalidProgram, compiled.error().message);
+            ExecutionResult r = make_error(ctx, compiled.error().reason, compiled.error().message);
             r.metadata.cpu_time = compiler_cpu;
             stamp_totals(r.metadata, started, cpu_start);
             return r;
@@ -210,6 +211,7 @@ ExecutionResult WasmProvider::run_module_program(const ExecutionContext& ctx,
     request.on_output = ctx.on_output;
     request.cancel = cancel_flag(cancel);
     request.http_proxy = http_proxy;
+    request.deadline = started + ctx.config.timeout;  // compiling counted against it
     wasm::RunOutcome outcome = wasm::run_module_confined(module.get(), program.bytes, ctx.config, request);
     outcome.metadata.cpu_time = outcome.metadata.cpu_time.value_or(std::chrono::nanoseconds{0}) + compiler_cpu;
     ExecutionResult r = make_result(ctx);

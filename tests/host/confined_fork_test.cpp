@@ -131,7 +131,10 @@ TEST(ConfinedFork, CallsThatReachPastTheProcessAreRefused) {
     ASSERT_GE(victim_fd, 0);
     ::close(victim_fd);
     ASSERT_EQ(::chmod(victim, 0600), 0);
-    ConfinedRun run = run_confined(call_of([host, &victim](ChildChannel&) {
+    char scratch[] = "/tmp/confined-fork-scratch-XXXXXX";
+    ASSERT_NE(::mkdtemp(scratch), nullptr);
+    const std::string never = std::string(scratch) + "/never";
+    ConfinedRun run = run_confined(call_of([host, &victim, &never](ChildChannel&) {
         std::string r;
         auto note = [&r](const char* what, long result) { r += std::string(what) + "=" + outcome(result) + ";"; };
         note("execve", ::execl("/bin/true", "true", nullptr));
@@ -144,8 +147,8 @@ TEST(ConfinedFork, CallsThatReachPastTheProcessAreRefused) {
         note("socket-unix", ::socket(AF_UNIX, SOCK_STREAM, 0));
         struct rlimit lim {1, 1};
         note("prlimit-host", ::prlimit(host, RLIMIT_NOFILE, &lim, nullptr));
-        note("setuid-file", ::open("/tmp/confined-fork-never", O_CREAT | O_WRONLY, 04755));
-        note("mknod", ::mknod("/tmp/confined-fork-never", S_IFCHR | 0600, makedev(1, 3)));
+        note("setuid-file", ::open(never.c_str(), O_CREAT | O_WRONLY, 04755));
+        note("mknod", ::mknod(never.c_str(), S_IFCHR | 0600, makedev(1, 3)));
         note("chmod", ::chmod(victim, 0666));
         note("removexattr", ::removexattr(victim, "user.x"));
         note("pdeathsig", ::prctl(PR_SET_PDEATHSIG, 0));
@@ -191,7 +194,8 @@ TEST(ConfinedFork, CallsThatReachPastTheProcessAreRefused) {
     } else {
         EXPECT_NE(run.report.find("caps=0;"), std::string::npos) << run.report;
     }
-    EXPECT_FALSE(std::filesystem::exists("/tmp/confined-fork-never"));
+    EXPECT_FALSE(std::filesystem::exists(never));
+    ::rmdir(scratch);
     struct stat st;
     ASSERT_EQ(::stat(victim, &st), 0);
     EXPECT_EQ(st.st_mode & 07777, 0600u);

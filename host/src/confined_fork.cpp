@@ -8,6 +8,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include "confined_fork_filter.hpp"
 #include "host/fd_passing.hpp"
 #include "host/mode_bits_filter.hpp"
+#include "host/sys_error.hpp"
 #include "host/unique_fd.hpp"
 
 namespace microvm::host {
@@ -29,8 +31,6 @@ using Clock = std::chrono::steady_clock;
 constexpr uint8_t kReportTag = 0xFF;
 constexpr uint8_t kSetupFailedTag = 0xFE;
 constexpr size_t kHeaderBytes = 5;  // tag, then the length (uint32, host order)
-constexpr int kChannelFd = 3;
-constexpr int kConnectorFd = 4;  // a socket pair's end: one byte asks, a descriptor answers
 constexpr std::chrono::seconds kConnectWait{30};
 
 std::string header(uint8_t tag, uint32_t length) {
@@ -45,23 +45,28 @@ bool send_frame(int fd, uint8_t tag, std::string_view bytes) {
     return write_all(fd, header(tag, static_cast<uint32_t>(bytes.size()))) && write_all(fd, bytes);
 }
 
-// Only the channel (on 3), the connector if any (on 4) and /dev/null on 0-2 stay open.
-bool keep_only_channel(int channel, int connector) {
-    // Both moved above 4 first, so that neither lands on the other's place.
-    const int high_channel = ::fcntl(channel, F_DUPFD, kConnectorFd + 1);
-    const int high_connector = connector >= 0 ? ::fcntl(connector, F_DUPFD, kConnectorFd + 1) : -1;
-    if (high_channel < 0 || (connector >= 0 && high_connector < 0)) return false;
-    if (::dup2(high_channel, kChannelFd) != kChannelFd) return false;
-    if (connector >= 0 && ::dup2(high_connector, kConnectorFd) != kConnectorFd) return false;
+// Only the channel, the connector and the input, each at its place (kChildChannelFd, ...) when
+// given, and /dev/null on 0-2 stay open. System calls only: it runs between a fork and an execve.
+bool keep_only_channel(int channel, int connector, int input) {
+    constexpr int kFirstFree = kChildInputFd + 1;
+    // All moved above the fixed places first, so that none lands on another's place.
+    const int high_channel = ::fcntl(channel, F_DUPFD, kFirstFree);
+    const int high_connector = connector >= 0 ? ::fcntl(connector, F_DUPFD, kFirstFree) : -1;
+    const int high_input = input >= 0 ? ::fcntl(input, F_DUPFD, kFirstFree) : -1;
+    if (high_channel < 0 || (connector >= 0 && high_connector < 0) || (input >= 0 && high_input < 0)) return false;
+    if (::dup2(high_channel, kChildChannelFd) != kChildChannelFd) return false;
+    if (connector >= 0 && ::dup2(high_connector, kChildConnectorFd) != kChildConnectorFd) return false;
+    if (input >= 0 && ::dup2(high_input, kChildInputFd) != kChildInputFd) return false;
     const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     if (null < 0) return false;
     for (int fd = 0; fd <= 2; ++fd) {
         if (::dup2(null, fd) != fd) return false;
     }
-    const int first_closed = connector >= 0 ? kConnectorFd + 1 : kChannelFd + 1;
-    if (::syscall(SYS_close_range, first_closed, ~0U, 0) != 0) {
-        for (int fd = first_closed; fd < 65536; ++fd) ::close(fd);
+    if (::syscall(SYS_close_range, kFirstFree, ~0U, 0) != 0) {
+        for (int fd = kFirstFree; fd < 65536; ++fd) ::close(fd);
     }
+    if (connector < 0) ::close(kChildConnectorFd);
+    if (input < 0) ::close(kChildInputFd);
     return true;
 }
 
@@ -133,27 +138,60 @@ std::string confine(const ChildRules& rules, bool landlock_available) {
     return {};
 }
 
-// Everything in the child, to its _exit: an exception out of any step (an allocation, say)
-// must never unwind into the host's code as a second, unconfined copy of the host.
-[[noreturn]] void run_child(const ConfinedCall& call, int channel, int connector, pid_t host,
-                            bool landlock_available) noexcept {
+// The child's work after its descriptors are in place, to its _exit: an exception out of any step
+// (an allocation, say) must never unwind into the caller's code as a second, unconfined copy.
+[[noreturn]] void confine_and_serve(ChildRules rules, const std::function<void(ChildRules&)>& prepare,
+                                    const std::function<std::string(ChildChannel&)>& body, size_t max_report,
+                                    bool landlock_available) noexcept {
     try {
-        if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) ::_exit(1);
-        if (::getppid() != host) ::_exit(1);  // the host thread is already gone
-        if (!keep_only_channel(channel, connector)) ::_exit(1);
-        ChildRules rules = call.rules;
-        if (call.prepare) call.prepare(rules);
+        if (prepare) prepare(rules);
         if (std::string failed = confine(rules, landlock_available); !failed.empty()) {
-            send_frame(kChannelFd, kSetupFailedTag, "the child could not confine itself: " + failed);
+            send_frame(kChildChannelFd, kSetupFailedTag, "the child could not confine itself: " + failed);
             ::_exit(1);
         }
-        ChildChannel out(kChannelFd);
-        const std::string report = call.body(out);
-        if (report.size() > call.max_report) ::_exit(1);
-        ::_exit(send_frame(kChannelFd, kReportTag, report) ? 0 : 1);
+        ChildChannel out(kChildChannelFd);
+        const std::string report = body(out);
+        if (report.size() > max_report) ::_exit(1);
+        ::_exit(send_frame(kChildChannelFd, kReportTag, report) ? 0 : 1);
     } catch (...) {
         ::_exit(1);
     }
+}
+
+// What the child does first, either form: it dies with the host thread that forked it, and keeps
+// only its own descriptors. System calls only.
+bool enter_child(pid_t host, int channel, int connector, int input) {
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) return false;
+    if (::getppid() != host) return false;  // the host thread is already gone
+    return keep_only_channel(channel, connector, input);
+}
+
+// A program's child, between the fork and the execve: system calls on what the host prepared
+// only (no allocation, no lock: another host thread may have held one at the fork).
+struct ExecImage {
+    std::vector<char*> argv;          // null-terminated, into call.program
+    char* envp[1] = {nullptr};        // an empty environment
+    std::string failed_frame;         // the setup failure the child writes when execve fails
+};
+
+[[noreturn]] void exec_child(const ExecImage& image, pid_t host, int channel, int connector, int input) noexcept {
+    if (!enter_child(host, channel, connector, input)) ::_exit(1);
+    ::execve(image.argv[0], image.argv.data(), const_cast<char**>(image.envp));
+    (void)!::write(kChildChannelFd, image.failed_frame.data(), image.failed_frame.size());
+    ::_exit(1);
+}
+
+// The host's input for a program, in a memfd sealed against any change: the child reads it from
+// the start of its own copy of the descriptor.
+Expected<UniqueFd> input_memfd(const std::string& input) {
+    UniqueFd fd(::memfd_create("microvm-confined-input", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+    if (!fd.valid()) return sys_failure("memfd_create", errno);
+    if (!write_all(fd.get(), input)) return sys_failure("writing the child's input", errno);
+    if (::lseek(fd.get(), 0, SEEK_SET) != 0) return sys_failure("lseek", errno);
+    if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) != 0) {
+        return sys_failure("sealing the child's input", errno);
+    }
+    return fd;
 }
 
 // Reads frames off the channel as they come, handing messages on; remembers the report.
@@ -217,8 +255,8 @@ bool ChildChannel::send(uint8_t tag, std::string_view bytes) {
 
 int ChildChannel::request_socket() {
     const char ask = 1;
-    if (::send(kConnectorFd, &ask, 1, MSG_NOSIGNAL) != 1) return -1;
-    auto received = receive_fd(kConnectorFd, "a socket from the host", kConnectWait);
+    if (::send(kChildConnectorFd, &ask, 1, MSG_NOSIGNAL) != 1) return -1;
+    auto received = receive_fd(kChildConnectorFd, "a socket from the host", kConnectWait);
     if (!received || !*received) return -1;
     return (*received)->release();
 }
@@ -261,11 +299,27 @@ ConfinedRun run_confined(const ConfinedCall& call) {
         connector_child.reset(pair[1]);
         (void)set_nonblocking(connector_host.get());
     }
+    UniqueFd input;
+    ExecImage image;
+    if (!call.program.empty()) {
+        auto made = input_memfd(call.input);
+        if (!made) return setup_failed(made.error().message);
+        input = std::move(*made);
+        for (const std::string& arg : call.program) image.argv.push_back(const_cast<char*>(arg.c_str()));
+        image.argv.push_back(nullptr);
+        const std::string why = "the child could not execute " + call.program[0];
+        image.failed_frame = header(kSetupFailedTag, static_cast<uint32_t>(why.size())) + why;
+    }
     const bool landlock_available = landlock::abi_version() > 0;
     const pid_t host = ::getpid();
     const pid_t pid = ::fork();
     if (pid < 0) return setup_failed(std::string("fork: ") + std::strerror(errno));
-    if (pid == 0) run_child(call, pipe->write.get(), connector_child.get(), host, landlock_available);
+    if (pid == 0) {
+        if (!call.program.empty()) exec_child(image, host, pipe->write.get(), connector_child.get(), input.get());
+        if (!enter_child(host, pipe->write.get(), connector_child.get(), -1)) ::_exit(1);
+        confine_and_serve(call.rules, call.prepare, call.body, call.max_report, landlock_available);
+    }
+    input.reset();
     ChildProcess child = ChildProcess::adopt(pid);
     pipe->write.reset();
     connector_child.reset();
@@ -357,6 +411,25 @@ ConfinedRun run_confined(const ConfinedCall& call) {
     run.problem = !reader.problem().empty() ? reader.problem()
                   : "the child " + describe_wait_status(status) + " without a complete report";
     return run;
+}
+
+std::optional<std::string> read_confined_input(size_t max_bytes) {
+    std::string input;
+    char buf[65536];
+    for (;;) {
+        const ssize_t n = ::read(kChildInputFd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 || input.size() + static_cast<size_t>(n) > max_bytes) return std::nullopt;
+        if (n == 0) break;
+        input.append(buf, static_cast<size_t>(n));
+    }
+    ::close(kChildInputFd);
+    return input;
+}
+
+void serve_confined_child(ChildRules rules, const std::function<void(ChildRules&)>& prepare,
+                          const std::function<std::string(ChildChannel&)>& body, size_t max_report) noexcept {
+    confine_and_serve(std::move(rules), prepare, body, max_report, landlock::abi_version() > 0);
 }
 
 }  // namespace microvm::host

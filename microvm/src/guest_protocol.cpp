@@ -585,22 +585,7 @@ Expected<Result> read_result_frame(std::string_view bytes) {
 }
 
 Expected<std::string> find_guest_runner(const ProgramSearch& where) {
-    if (where.env) {
-        // An explicit choice that does not work is an error, not a reason to pick another. It
-        // runs with every RTFS program's inputs and writes its result: one another user could
-        // replace (a root run under `sudo -E` with that user's $MICROVM_GUEST) is refused (red
-        // team, 2026-12-05).
-        // The real path, as judged: the path as given may pass through another user's symlink,
-        // repointed after the check (a review: 8 of 40 runs ran that user's runner).
-        auto trusted = owned_executable(*where.env, "guest runner $MICROVM_GUEST");
-        if (trusted) return *trusted;
-        return fail(Failure::Kind::SetupError, trusted.error().message);
-    }
-    SearchedProgram found = search_candidates(kGuestRunner, where, /*executable=*/true, "guest runner");
-    if (found.trusted) return std::move(*found.trusted);
-    return fail(Failure::Kind::SetupError, std::string("no trusted guest runner '") + kGuestRunner.name +
-                                               "' found; looked in: $MICROVM_GUEST (unset), " +
-                                               text::join(found.looked, ", "));
+    return find_built_executable(kGuestRunner, where, "guest runner");
 }
 
 Expected<std::string> find_guest_runner() {

@@ -381,5 +381,55 @@ TEST_F(ConfinedForkLandlock, OnlyThePathsGrantedAreReachedAndOnlyAsGranted) {
     EXPECT_TRUE(std::filesystem::exists(root_ / "rw" / "new"));
 }
 
+// The program form (ConfinedCall::program): the child executes a program at once, so that it holds
+// nothing of the host's memory, where a forked copy holds all of it (the wasm provider's engine
+// ran in such a copy, which held microvmd's tokens: docs/security.md, 2026-12-07). The probe
+// looks for a marker the host holds, given only masked, in every readable page of its own memory.
+TEST(ConfinedProgram, HoldsNoneOfTheHostsMemoryNorItsEnvironmentOrDescriptors) {
+    const std::string marker = "host-secret-" + std::to_string(::getpid()) + "-" +
+                               std::to_string(Clock::now().time_since_epoch().count());
+    std::string masked = marker;
+    for (char& c : masked) c = static_cast<char>(c ^ 0x5A);
+    ::setenv("MICROVM_CONFINED_PROBE_SECRET", marker.c_str(), 1);
+    const int leaked = ::open("/dev/null", O_RDONLY);  // not CLOEXEC: would survive a plain exec
+
+    ConfinedCall call;
+    call.program = {CONFINED_PROBE_BIN};
+    call.input = masked;
+    call.kill_at = Clock::now() + 20s;
+    ConfinedRun run = run_confined(call);
+    ASSERT_EQ(run.ended, ConfinedRun::Ended::Reported) << run.problem;
+    EXPECT_EQ(run.report, "absent env=0 fds=0,1,2,3 input=" + std::to_string(masked.size()));
+
+    // The search finds the marker where the probe holds it: "absent" above is not blindness.
+    call.program.push_back("--hold-it");
+    call.kill_at = Clock::now() + 20s;
+    run = run_confined(call);
+    ASSERT_EQ(run.ended, ConfinedRun::Ended::Reported) << run.problem;
+    EXPECT_EQ(run.report.rfind("found ", 0), 0u) << run.report;
+    ::close(leaked);
+    ::unsetenv("MICROVM_CONFINED_PROBE_SECRET");
+}
+
+TEST(ConfinedProgram, OneThatCannotBeExecutedIsASetupFailure) {
+    ConfinedCall call;
+    call.program = {"/nonexistent/microvm-probe"};
+    call.kill_at = Clock::now() + 20s;
+    ConfinedRun run = run_confined(call);
+    EXPECT_EQ(run.ended, ConfinedRun::Ended::Failed);
+    EXPECT_EQ(run.failure, ConfinedRun::Failure::Setup);
+    EXPECT_NE(run.problem.find("could not execute /nonexistent/microvm-probe"), std::string::npos) << run.problem;
+}
+
+TEST(ConfinedProgram, AnInputOfManyReadsArrivesWhole) {
+    ConfinedCall call;
+    call.program = {CONFINED_PROBE_BIN};
+    call.input = std::string(300000, 'x');
+    call.kill_at = Clock::now() + 20s;
+    ConfinedRun run = run_confined(call);
+    ASSERT_EQ(run.ended, ConfinedRun::Ended::Reported) << run.problem;
+    EXPECT_EQ(run.report, "absent env=0 fds=0,1,2,3 input=300000");
+}
+
 }  // namespace
 }  // namespace microvm::host

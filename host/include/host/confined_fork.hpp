@@ -1,7 +1,13 @@
-// Running one function of this process in a forked, confined copy of it, and taking back what
-// it reports: the way a host-side engine that parses and runs hostile input (the wasm provider's
-// interpreter) keeps a bug in itself from being a bug in the host. (Not its secrets: the copy
-// holds whatever the host had in memory at the fork, docs/security.md.) The copy:
+// Running hostile input's work in a confined child of this process, and taking back what it
+// reports: the way a host-side engine that parses and runs hostile input (the wasm provider's
+// interpreter) keeps a bug in itself from being a bug in the host. Two forms:
+//   - a program (ConfinedCall::program): the child executes it at once, so it holds nothing of
+//     the host's memory (its tokens, its keys) and runs no code under a lock another host thread
+//     held at the fork; the program confines itself with serve_confined_child before it reads
+//     anything hostile. The form for a multithreaded host (the CLI, microvmd).
+//   - a function (ConfinedCall::body) run in the forked copy itself, which holds whatever the
+//     host had in memory at the fork: for tests of the confinement and single-threaded callers.
+// The child:
 //   - holds none of the host's descriptors: only its channel, its connector if any, and what
 //     ConfinedCall::prepare opens (stdin/stdout/stderr are /dev/null); is not dumpable, writes
 //     no core file, and dies with the host thread that forked it;
@@ -16,8 +22,6 @@
 //   - under an address-space limit of what it had after prepare plus ChildRules::memory_bytes;
 //   - is killed at the deadline or on cancellation, whatever it is doing; its CPU time comes
 //     from the kernel (wait4).
-// The function runs in the child with everything the host had in memory at the fork (copy-on-
-// write): what it is given needs no copying, and nothing it does reaches the host's memory.
 #pragma once
 
 #include <sys/types.h>
@@ -86,7 +90,18 @@ struct ConfinedRun {
     bool landlocked = false;       // the child ran under Landlock
 };
 
+// The descriptors of a child: the channel, the connector (ConfinedCall::on_connect_request), the
+// input (ConfinedCall::input, a memfd sealed against writes).
+inline constexpr int kChildChannelFd = 3;
+inline constexpr int kChildConnectorFd = 4;
+inline constexpr int kChildInputFd = 5;
+
 struct ConfinedCall {
+    // Set: the program the child executes (its path, then its arguments), with an empty
+    // environment, reading `input` on kChildInputFd; body, prepare and rules are then the
+    // program's own (serve_confined_child).
+    std::vector<std::string> program;
+    std::string input;
     ChildRules rules;
     // Runs in the child before it is confined, holding only its channel: opens what the body will
     // need and the confinement would refuse (trusted work, never on the hostile input), and may
@@ -105,10 +120,20 @@ struct ConfinedCall {
     size_t max_report = 128u << 20;
 };
 
-// Forks, confines the child, runs call.body there and waits for its report, forwarding its
-// messages. Never throws for anything the child does; the child is reaped before it returns.
-// Call it where fork() is safe for this process: glibc's fork resets its allocator's locks,
-// but a lock of the caller's held by another thread at the fork stays held in the child.
+// Forks, confines the child, runs call.body there (or executes call.program) and waits for its
+// report, forwarding its messages. Never throws for anything the child does; the child is reaped
+// before it returns. With a body, call it only where fork() is safe for this process: a lock held
+// by another thread at the fork (one of the caller's, a sanitizer's allocator) stays held in the
+// child; with a program the child runs nothing but system calls before its execve.
 ConfinedRun run_confined(const ConfinedCall& call);
+
+// The executed program's side (ConfinedCall::program): its input, read whole from kChildInputFd
+// (nullopt past max_bytes or on a read error); then serve_confined_child, which runs prepare,
+// confines the process by rules, runs body and sends its report, and exits: 0 when the report
+// went out, 1 otherwise (a failed confinement is reported as the host's setup failure).
+std::optional<std::string> read_confined_input(size_t max_bytes);
+[[noreturn]] void serve_confined_child(ChildRules rules, const std::function<void(ChildRules&)>& prepare,
+                                       const std::function<std::string(ChildChannel&)>& body,
+                                       size_t max_report) noexcept;
 
 }  // namespace microvm::host

@@ -1,6 +1,7 @@
 // The programs the project builds beside its tools and the host runs: the guest runner (every
-// RTFS program on process and gvisor), the gvisor launcher (gvisor's sandboxes built ahead) and
-// the RTFS runtime for wasm32-wasi (every RTFS program on wasm).
+// RTFS program on process and gvisor), the gvisor launcher (gvisor's sandboxes built ahead), the
+// RTFS runtime for wasm32-wasi (every RTFS program on wasm) and the wasm engine (every module on
+// wasm).
 // Each is looked for in one order: the variable that names it (then the only candidate), beside
 // the running executable, in its build folder beside the executable's (a build tree's
 // tools/guest/ beside tools/microvm/), and where this build put it. A sandbox that replaced one
@@ -14,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "microvm/error.hpp"
+
 namespace microvm {
 
 struct BuiltProgram {
@@ -26,6 +29,7 @@ struct BuiltProgram {
 extern const BuiltProgram kGuestRunner;
 extern const BuiltProgram kGvisorLauncher;
 extern const BuiltProgram kRtfsWasmGuest;
+extern const BuiltProgram kWasmEngine;
 
 // Every program above.
 std::span<const BuiltProgram> built_programs();
@@ -59,6 +63,12 @@ struct SearchedProgram {
 };
 SearchedProgram search_candidates(const BuiltProgram& program, const ProgramSearch& where, bool executable,
                                   std::string_view what);
+
+// An executable program's trusted real path: the variable's value when set (then the only
+// candidate, judged by owned_executable), else what search_candidates found. SetupError naming
+// `what` and every place looked in otherwise.
+Expected<std::string> find_built_executable(const BuiltProgram& program, const ProgramSearch& where,
+                                            std::string_view what);
 
 // The running executable's path (/proc/self/exe); empty when it cannot be read.
 std::string own_executable();

@@ -1,21 +1,23 @@
-// One module's run in a confined fork of the host (host/confined_fork.hpp), not in the host
-// itself: the interpreter (wabt), the WASI and "microvm" host functions and libcurl act on
-// hostile input there, so that a bug in any of them (an assertion, a runaway allocation, a
-// memory-safety fault) is the end or the compromise of that child, never of the CLI or of
-// microvmd. The child runs run_module (engine.hpp) on the module the host compiled, which it has
-// by the fork (nothing copied); its output comes back as it is written, its outcome at the end.
+// One module's compile and run each in a confined child of the host executing the engine's
+// program (microvm-wasm-engine, engine_main.hpp; host/confined_fork.hpp), not in the host itself:
+// the interpreter (wabt), the WASI and "microvm" host functions and libcurl act on hostile input
+// there, so that a bug in any of them (an assertion, a runaway allocation, a memory-safety fault)
+// is the end or the compromise of that process, which holds nothing of the host's memory (no
+// token, no key of microvmd's), never of the CLI or of microvmd. The host sends the program the
+// execution's config and the module (engine_request.hpp); output comes back as it is written, the
+// outcome at the end.
 //
-// On top of the engine's own checks the child has:
-//   - the system-call filter of a confined fork; sockets only where the policy lets the module
+// On top of the engine's own checks the run's process has:
+//   - the system-call filter of a confined child; sockets only where the policy lets the module
 //     fetch (a Unix socket to the egress proxy under allow/block lists, the Internet under full);
 //   - Landlock where the kernel has it: the preopens of the fs policy as granted (read-only or
 //     writable), and, where the module may fetch, the files libcurl reads (its libraries, CA
 //     certificates, the resolver's configuration); nothing else;
-//   - an address-space limit: what it had at the fork plus twice memory_limit_mb plus
+//   - an address-space limit: what it had at its start plus twice memory_limit_mb plus
 //     kInterpreterAllowance (the interpreter's own memory, which linear memory does not count);
 //   - the deadline enforced by the kernel: killed kDeadlineGrace after it, whatever it is doing
 //     (the engine's own check normally ends it first, with its figures), and on cancellation.
-// Its CPU time is the kernel's (wait4), added to the host's own for compiling.
+// Its CPU time is the kernel's (wait4), added to the compiler's.
 #pragma once
 
 #include <atomic>
@@ -29,19 +31,19 @@
 
 namespace microvm::wasm {
 
-inline constexpr uint64_t kInterpreterAllowance = 512ull << 20;
 inline constexpr std::chrono::milliseconds kDeadlineGrace{250};
 
-// As run_module, in a confined child, of module; or, where module is nullptr, of source
-// compiled in that child (one compile_module_confined could not bring back). The child sends
+// As run_module, in the engine's program, of module; or, where module is nullptr, of source
+// compiled there (one compile_module_confined could not bring back). SetupError naming it when
+// the program is not found or not trusted (microvm/built_programs.hpp). The child sends
 // nothing back that the host keeps beyond this run's result: a run's child may have been taken
 // over by its input, so its word never reaches the cache (red team, 2026-12-07).
 // metadata.provider_details["engine_process"] says how the child was confined.
 RunOutcome run_module_confined(const CompiledModule* module, std::span<const uint8_t> source,
                                const MicroVMConfig& config, const RunRequest& request);
 
-// A module's bytes compiled in a confined child of their own, with no files and no sockets, that
-// runs nothing of the module: wabt's text parser, binary reader and validator never act on a
+// A module's bytes compiled in the engine's program, with no files and no sockets, running
+// nothing of the module: wabt's text parser, binary reader and validator never act on a
 // module's bytes in the host. The child sends the module back in the module codec's form
 // (module_codec.hpp), decoded here as hostile input (every index, branch target and stack height
 // checked), for the cache. nullptr (not an error): valid, but holding what the codec does not

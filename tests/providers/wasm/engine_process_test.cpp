@@ -1,9 +1,13 @@
-// Modules run in a confined child of the host (engine_process.hpp): compiled there, run there,
-// the compiled module handed back for the cache; the RTFS guest, the project's own module, in the
-// host process.
+// Modules run in a confined child of the host executing the engine's program (engine_process.hpp):
+// compiled there, run there, the compiled module handed back for the cache; the RTFS guest, the
+// project's own module, in the host process.
+#include <stdlib.h>
+
+#include <filesystem>
 #include <string>
 
 #include "host/landlock.hpp"
+#include "microvm/built_programs.hpp"
 #include "rtfs_guest_required.hpp"
 #include "support/expectations.hpp"
 #include "test_support.hpp"
@@ -24,7 +28,7 @@ TEST_F(WasmTest, AModuleIsCompiledAndRunInAConfinedChildOfTheHost) {
     ASSERT_EQ(r.status, Status::Ok) << describe(r);
     EXPECT_EQ(r.metadata.stdout_data, "hello, wasm\n");
     const std::string how = engine_process(r);
-    EXPECT_EQ(how.rfind("forked child; seccomp; landlock", 0), 0u) << how;
+    EXPECT_EQ(how.rfind("engine's program (microvm-wasm-engine); seccomp; landlock", 0), 0u) << how;
     EXPECT_EQ(provider.cache_stats().entries, 1u);  // compiled in the child, cached here
 }
 
@@ -60,6 +64,24 @@ TEST_F(WasmTest, TheChildsCpuTimeIsCountedFromTheKernel) {
     EXPECT_EQ(r.status, Status::Timeout) << describe(r);
     ASSERT_TRUE(r.metadata.cpu_time);
     EXPECT_GT(*r.metadata.cpu_time, std::chrono::milliseconds(20));
+}
+
+// The engine's program runs every module with the execution's inputs: one another user could
+// replace (a copy writable by others, named by $MICROVM_WASM_ENGINE) is refused before anything
+// runs, never executed, never passed over for another.
+TEST_F(WasmTest, AnEngineProgramOthersCouldReplaceIsRefused) {
+    TempDir dir;
+    const auto copy = dir.path() / "microvm-wasm-engine";
+    std::filesystem::copy_file(microvm::kWasmEngine.build_path, copy);
+    std::filesystem::permissions(copy, std::filesystem::perms::all);  // 0777
+    ::setenv("MICROVM_WASM_ENGINE", copy.c_str(), 1);
+    auto r = run(context(fixture("hello.wat")));
+    ::unsetenv("MICROVM_WASM_ENGINE");
+    EXPECT_EQ(r.status, Status::SetupError) << describe(r);
+    ASSERT_TRUE(r.error);
+    EXPECT_EQ(r.error->reason, microvm::Reason::SetupError) << r.error->message;
+    EXPECT_NE(r.error->message.find("MICROVM_WASM_ENGINE"), std::string::npos) << r.error->message;
+    EXPECT_EQ(r.metadata.stdout_data, "");
 }
 
 // The RTFS guest is the project's own module, which a program drives only through its data:

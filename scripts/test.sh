@@ -40,8 +40,13 @@ if [ "${MICROVM_SKIP_ASAN:-0}" != "1" ]; then
     # throughput; sandboxes built by a sanitized host are several times slower, so it runs in
     # the main build only. So does the gvisor sandbox pool's test: it needs the gVisor launcher,
     # which runs inside the sandbox and is built (uninstrumented) by the main build only.
+    # The wasm tests that use up the descriptors of the engine's program (a low RLIMIT_NOFILE) run
+    # in the main build only: there UBSan's check of a virtual call opens a pipe, fails, and
+    # reports every vtable it has not yet seen as invalid.
     filter=()
     [ "$t" = tests/service/service_tests ] && filter=(--gtest_filter=-Load.*:SandboxPoolsTest.AGvisorPoolServesHitsThatShareNothing)
+    [ "$t" = tests/providers/wasm/wasm_provider_tests ] &&
+      filter=(--gtest_filter=-*SetTimesIsRefusedWhenTheHostsDescriptorsRunOut*:*ReadingADirectoryHoldsNoSecondHostDescriptor*)
     MICROVM_RTFS_WASM="$PWD/build/ci/rtfs-wasm/rtfs-guest.wasm" "$asan/$t" --gtest_brief=1 "${filter[@]}"
   done
 fi

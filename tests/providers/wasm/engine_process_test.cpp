@@ -1,8 +1,6 @@
 // Modules run in a confined child of the host executing the engine's program (engine_process.hpp):
 // compiled there, run there, the compiled module handed back for the cache; the RTFS guest, the
 // project's own module, in the host process.
-#include <stdlib.h>
-
 #include <filesystem>
 #include <string>
 
@@ -74,9 +72,11 @@ TEST_F(WasmTest, AnEngineProgramOthersCouldReplaceIsRefused) {
     const auto copy = dir.path() / "microvm-wasm-engine";
     std::filesystem::copy_file(microvm::kWasmEngine.build_path, copy);
     std::filesystem::permissions(copy, std::filesystem::perms::all);  // 0777
-    ::setenv("MICROVM_WASM_ENGINE", copy.c_str(), 1);
-    auto r = run(context(fixture("hello.wat")));
-    ::unsetenv("MICROVM_WASM_ENGINE");
+    microvm::ExecutionResult r;
+    {
+        ScopedEnv engine("MICROVM_WASM_ENGINE", copy.string());
+        r = run(context(fixture("hello.wat")));
+    }
     EXPECT_EQ(r.status, Status::SetupError) << describe(r);
     ASSERT_TRUE(r.error);
     EXPECT_EQ(r.error->reason, microvm::Reason::SetupError) << r.error->message;

@@ -46,24 +46,33 @@ bool send_frame(int fd, uint8_t tag, std::string_view bytes) {
 }
 
 // Only the channel, the connector and the input, each at its place (kChildChannelFd, ...) when
-// given, and /dev/null on 0-2 stay open. System calls only: it runs between a fork and an execve.
-bool keep_only_channel(int channel, int connector, int input) {
-    constexpr int kFirstFree = kChildInputFd + 1;
+// given, the passed descriptors from kChildFirstPassedFd on, and /dev/null on 0-2 stay open.
+// System calls only: it runs between a fork and an execve (high is scratch room, one per passed).
+bool keep_only_channel(int channel, int connector, int input, const std::vector<int>& passed, int* high) {
+    const int first_free = kChildFirstPassedFd + static_cast<int>(passed.size());
     // All moved above the fixed places first, so that none lands on another's place.
-    const int high_channel = ::fcntl(channel, F_DUPFD, kFirstFree);
-    const int high_connector = connector >= 0 ? ::fcntl(connector, F_DUPFD, kFirstFree) : -1;
-    const int high_input = input >= 0 ? ::fcntl(input, F_DUPFD, kFirstFree) : -1;
+    const int high_channel = ::fcntl(channel, F_DUPFD, first_free);
+    const int high_connector = connector >= 0 ? ::fcntl(connector, F_DUPFD, first_free) : -1;
+    const int high_input = input >= 0 ? ::fcntl(input, F_DUPFD, first_free) : -1;
     if (high_channel < 0 || (connector >= 0 && high_connector < 0) || (input >= 0 && high_input < 0)) return false;
+    for (size_t i = 0; i < passed.size(); ++i) {
+        high[i] = ::fcntl(passed[i], F_DUPFD, first_free);
+        if (high[i] < 0) return false;
+    }
     if (::dup2(high_channel, kChildChannelFd) != kChildChannelFd) return false;
     if (connector >= 0 && ::dup2(high_connector, kChildConnectorFd) != kChildConnectorFd) return false;
     if (input >= 0 && ::dup2(high_input, kChildInputFd) != kChildInputFd) return false;
+    for (size_t i = 0; i < passed.size(); ++i) {
+        const int place = kChildFirstPassedFd + static_cast<int>(i);
+        if (::dup2(high[i], place) != place) return false;
+    }
     const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     if (null < 0) return false;
     for (int fd = 0; fd <= 2; ++fd) {
         if (::dup2(null, fd) != fd) return false;
     }
-    if (::syscall(SYS_close_range, kFirstFree, ~0U, 0) != 0) {
-        for (int fd = kFirstFree; fd < 65536; ++fd) ::close(fd);
+    if (::syscall(SYS_close_range, first_free, ~0U, 0) != 0) {
+        for (int fd = first_free; fd < 65536; ++fd) ::close(fd);
     }
     if (connector < 0) ::close(kChildConnectorFd);
     if (input < 0) ::close(kChildInputFd);
@@ -160,22 +169,24 @@ std::string confine(const ChildRules& rules, bool landlock_available) {
 
 // What the child does first, either form: it dies with the host thread that forked it, and keeps
 // only its own descriptors. System calls only.
-bool enter_child(pid_t host, int channel, int connector, int input) {
+bool enter_child(pid_t host, int channel, int connector, int input, const std::vector<int>& passed, int* high) {
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) return false;
     if (::getppid() != host) return false;  // the host thread is already gone
-    return keep_only_channel(channel, connector, input);
+    return keep_only_channel(channel, connector, input, passed, high);
 }
 
 // A program's child, between the fork and the execve: system calls on what the host prepared
 // only (no allocation, no lock: another host thread may have held one at the fork).
 struct ExecImage {
     std::vector<char*> argv;          // null-terminated, into call.program
+    std::vector<int> high;            // keep_only_channel's scratch room, one per passed descriptor
     char* envp[1] = {nullptr};        // an empty environment
     std::string failed_frame;         // the setup failure the child writes when execve fails
 };
 
-[[noreturn]] void exec_child(const ExecImage& image, pid_t host, int channel, int connector, int input) noexcept {
-    if (!enter_child(host, channel, connector, input)) ::_exit(1);
+[[noreturn]] void exec_child(ExecImage& image, const std::vector<int>& passed, pid_t host, int channel,
+                             int connector, int input) noexcept {
+    if (!enter_child(host, channel, connector, input, passed, image.high.data())) ::_exit(1);
     ::execve(image.argv[0], image.argv.data(), const_cast<char**>(image.envp));
     (void)!::write(kChildChannelFd, image.failed_frame.data(), image.failed_frame.size());
     ::_exit(1);
@@ -280,7 +291,7 @@ void answer_connect_request(const ConfinedCall& call, int connector) {
 
 }  // namespace
 
-ConfinedRun run_confined(const ConfinedCall& call) {
+ConfinedRun run_confined(ConfinedCall call) {
     ConfinedRun run;
     auto setup_failed = [&run](std::string why) {
         run.failure = ConfinedRun::Failure::Setup;
@@ -305,6 +316,8 @@ ConfinedRun run_confined(const ConfinedCall& call) {
         auto made = input_memfd(call.input);
         if (!made) return setup_failed(made.error().message);
         input = std::move(*made);
+        std::string().swap(call.input);  // in the memfd now: not held twice for the whole run
+        image.high.resize(call.descriptors.size());
         for (const std::string& arg : call.program) image.argv.push_back(const_cast<char*>(arg.c_str()));
         image.argv.push_back(nullptr);
         const std::string why = "the child could not execute " + call.program[0];
@@ -315,8 +328,10 @@ ConfinedRun run_confined(const ConfinedCall& call) {
     const pid_t pid = ::fork();
     if (pid < 0) return setup_failed(std::string("fork: ") + std::strerror(errno));
     if (pid == 0) {
-        if (!call.program.empty()) exec_child(image, host, pipe->write.get(), connector_child.get(), input.get());
-        if (!enter_child(host, pipe->write.get(), connector_child.get(), -1)) ::_exit(1);
+        if (!call.program.empty()) {
+            exec_child(image, call.descriptors, host, pipe->write.get(), connector_child.get(), input.get());
+        }
+        if (!enter_child(host, pipe->write.get(), connector_child.get(), -1, {}, nullptr)) ::_exit(1);
         confine_and_serve(call.rules, call.prepare, call.body, call.max_report, landlock_available);
     }
     input.reset();

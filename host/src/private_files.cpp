@@ -46,6 +46,12 @@ void keep_private(const std::string& path) {
     g_any = true;
 }
 
+std::vector<std::string> kept_private_paths() {
+    std::vector<std::string> out;
+    for (const Kept& kept : kept_snapshot()) out.push_back(kept.real_path);
+    return out;
+}
+
 // Whether a kept path covers real (or, by identity, the object of fd >= 0 is one), and the access
 // did not start inside that kept path.
 bool private_to(std::optional<std::string> real, const std::optional<FileIdentity>& identity, int from) {

@@ -91,17 +91,21 @@ struct ConfinedRun {
 };
 
 // The descriptors of a child: the channel, the connector (ConfinedCall::on_connect_request), the
-// input (ConfinedCall::input, a memfd sealed against writes).
+// input (ConfinedCall::input, a memfd sealed against writes), then ConfinedCall::descriptors.
 inline constexpr int kChildChannelFd = 3;
 inline constexpr int kChildConnectorFd = 4;
 inline constexpr int kChildInputFd = 5;
+inline constexpr int kChildFirstPassedFd = 6;
 
 struct ConfinedCall {
     // Set: the program the child executes (its path, then its arguments), with an empty
     // environment, reading `input` on kChildInputFd; body, prepare and rules are then the
     // program's own (serve_confined_child).
     std::vector<std::string> program;
-    std::string input;
+    std::string input;  // released once it is in the child's memfd
+    // Program form: descriptors of the host's the child gets, in this order, from
+    // kChildFirstPassedFd on (what the host opened and judged for it: the wasm engine's preopens).
+    std::vector<int> descriptors;
     ChildRules rules;
     // Runs in the child before it is confined, holding only its channel: opens what the body will
     // need and the confinement would refuse (trusted work, never on the hostile input), and may
@@ -125,7 +129,7 @@ struct ConfinedCall {
 // before it returns. With a body, call it only where fork() is safe for this process: a lock held
 // by another thread at the fork (one of the caller's, a sanitizer's allocator) stays held in the
 // child; with a program the child runs nothing but system calls before its execve.
-ConfinedRun run_confined(const ConfinedCall& call);
+ConfinedRun run_confined(ConfinedCall call);
 
 // The executed program's side (ConfinedCall::program): its input, read whole from kChildInputFd
 // (nullopt past max_bytes or on a read error); then serve_confined_child, which runs prepare,

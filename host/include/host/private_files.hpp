@@ -16,6 +16,10 @@ namespace microvm::host {
 // there at each check.
 void keep_private(const std::string& path);
 
+// What keep_private was given, as real paths: for a program this process runs that reaches files
+// as this process does (the wasm engine's), which keeps each private in itself too.
+std::vector<std::string> kept_private_paths();
+
 // True when path (a real path) is own, lies inside it, or is one of its rotated files own.N: the
 // one rule for what a kept path covers (microvmd's policy check judges request paths by it too).
 bool covered_by(const std::string& path, const std::string& own);

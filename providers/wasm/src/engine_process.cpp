@@ -11,10 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "engine_limits.hpp"
 #include "engine_report.hpp"
 #include "engine_request.hpp"
+#include "fd_table.hpp"
 #include "module_codec.hpp"
 #include "host/confined_fork.hpp"
+#include "host/private_files.hpp"
 #include "microvm/built_programs.hpp"
 #include "microvm/capped_text.hpp"
 #include "microvm/errors.hpp"
@@ -58,15 +61,13 @@ host::UniqueFd proxy_connection(const std::string& http_proxy) {
     return fd;
 }
 
-std::string confinement_text(const host::ConfinedRun& run, const host::ChildRules& rules) {
-    std::string text = "engine's program (" + std::string(kWasmEngine.name) + "); seccomp";
-    text += run.landlocked ? "; landlock" : "; no landlock (the kernel has none)";
+std::string confinement_text(const host::ChildRules& rules) {
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-    text += "; no address-space limit (sanitizer build)";
+    (void)rules;
+    return "; no address-space limit (sanitizer build)";
 #else
-    text += "; address space +" + std::to_string(rules.memory_bytes >> 20) + " MiB";
+    return "; address space +" + std::to_string(rules.memory_bytes >> 20) + " MiB";
 #endif
-    return text;
 }
 
 }  // namespace
@@ -85,26 +86,41 @@ RunOutcome run_module_confined(const CompiledModule* module, std::span<const uin
         return outcome;
     };
 
-    EngineRequest ask;
-    ask.mode = EngineRequest::Mode::Run;
-    if (module) {
-        // From the host's own decoded and checked copy; one the codec does not carry is sent
-        // as its source, compiled in the program.
-        if (auto encoded = encode_module(*module, kEngineCodecKey)) ask.compiled = std::move(*encoded);
-    }
-    if (ask.compiled.empty()) ask.source.assign(source.begin(), source.end());
-    ask.config = config;
-    ask.run = request;
-    ask.run.deadline = deadline;
+    // The preopens opened and judged here, where the protections of trusted state and of
+    // private files live (the program, started afresh, has none of this process's); a refused
+    // policy runs nothing.
+    Expected<FdTable> preopens = open_preopens(config.fs_policy, request.result_sink);
+    if (!preopens) return refused(Reason::InvalidConfig, preopens.error().message);
     auto command = engine_command();
     if (!command) return refused(Reason::SetupError, command.error().message);
-    auto input = encode_engine_request(ask);
+    host::ConfinedCall call;
+    std::optional<std::string> input;
+    {  // the request's parts live only until it is encoded
+        EngineRequest ask;
+        ask.mode = EngineRequest::Mode::Run;
+        if (module) {
+            // From the host's own decoded and checked copy; one the codec does not carry is sent
+            // as its source, compiled in the program.
+            if (auto encoded = encode_module(*module, kEngineCodecKey)) ask.compiled = std::move(*encoded);
+        }
+        if (ask.compiled.empty()) ask.source.assign(source.begin(), source.end());
+        ask.config = config;
+        ask.run = request;
+        ask.run.deadline = deadline;
+        for (uint32_t fd = 0; fd < limits::kMaxOpenFiles; ++fd) {
+            const FdEntry* e = preopens->get(fd);
+            if (!e || e->kind != FdKind::Directory) continue;
+            ask.preopens.push_back({fd, e->rights_base, e->rights_inheriting, e->preopen_name, e->read_only_tree});
+            call.descriptors.push_back(e->host.get());
+        }
+        ask.kept_private = host::kept_private_paths();
+        call.rules = engine_rules(ask);  // the program's own, named in the metadata
+        input = encode_engine_request(ask);
+    }
     if (!input) return refused(Reason::InvalidProgram, "the module and its inputs do not fit the engine's request");
 
-    host::ConfinedCall call;
     call.program = std::move(*command);
     call.input = std::move(*input);
-    call.rules = engine_rules(ask);  // the program's own, named in the metadata
     call.kill_at = deadline + kDeadlineGrace;
     call.cancel = request.cancel;
     // The result, the records (at most 1024 of three texts of 4 KiB), the message.
@@ -125,7 +141,8 @@ RunOutcome run_module_confined(const CompiledModule* module, std::span<const uin
             request.on_output(tag == kEngineStdoutTag ? OutputStream::Stdout : OutputStream::Stderr, kept);
         }
     };
-    host::ConfinedRun run = host::run_confined(call);
+    const std::string confinement = confinement_text(call.rules);
+    host::ConfinedRun run = host::run_confined(std::move(call));
 
     RunOutcome outcome;
     std::optional<RunOutcome> reported;
@@ -159,7 +176,9 @@ RunOutcome run_module_confined(const CompiledModule* module, std::span<const uin
     if (run.exit) meta.cpu_time = host::cpu_time_of(run.exit->usage);
     meta.duration = Clock::now() - started;
     meta.isolation = Isolation::Wasm;
-    meta.provider_details["engine_process"] = confinement_text(run, call.rules);
+    meta.provider_details["engine_process"] = "engine's program (" + std::string(kWasmEngine.name) + "); seccomp" +
+                                              (run.landlocked ? "; landlock" : "; no landlock (the kernel has none)") +
+                                              confinement;
     return outcome;
 }
 

@@ -13,6 +13,7 @@
 #include "fd_table.hpp"
 #include "module_codec.hpp"
 #include "module_compiler.hpp"
+#include "host/private_files.hpp"
 #include "rtfs/host/curl_library.hpp"
 
 namespace microvm::wasm {
@@ -48,14 +49,35 @@ void add_preopen_rules(FdTable& table, host::ChildRules& rules) {
     }, q.max_compiled + 1);
 }
 
+// The module's file table from the preopens the host opened and judged (EngineRequest::Preopen),
+// passed from host::kChildFirstPassedFd on; InvalidInput when they do not make the table the host
+// described.
+Expected<FdTable> passed_preopens(const EngineRequest& q) {
+    FdTable table(q.run.result_sink);
+    int passed = host::kChildFirstPassedFd;
+    for (const EngineRequest::Preopen& p : q.preopens) {
+        FdEntry e;
+        e.kind = FdKind::Directory;
+        e.host = UniqueFd(passed++);
+        e.rights_base = p.rights_base;
+        e.rights_inheriting = p.rights_inheriting;
+        e.preopen_name = p.name;
+        e.read_only_tree = p.read_only_tree;
+        if (table.add(std::move(e)) != p.guest_fd) {
+            return fail(Failure::Kind::InvalidInput, "the host's preopens do not make its file table");
+        }
+    }
+    return table;
+}
+
 [[noreturn]] void run(EngineRequest& q) {
-    // Opened before the confinement: the checks of a policy path use openat2, which the confined
-    // process has not (its mode is beyond a filter's sight); libcurl loaded while its libraries
-    // are still in reach of the loader's usual ways.
+    // Before the confinement: the host's private files kept private here too (the module reaches
+    // files as this process), libcurl loaded while its libraries are in the loader's usual reach.
     std::optional<Expected<FdTable>> preopens;
     auto prepare = [&](host::ChildRules& rules) {
+        for (const std::string& path : q.kept_private) host::keep_private(path);
         if (q.config.network_policy.kind != NetworkPolicy::Kind::Denied) (void)rtfs::host::curl_library();
-        preopens.emplace(open_preopens(q.config.fs_policy, q.run.result_sink));
+        preopens.emplace(passed_preopens(q));
         if (*preopens && !rules.files_unrestricted) add_preopen_rules(**preopens, rules);
     };
     auto body = [&](host::ChildChannel& channel) -> std::string {
@@ -69,8 +91,7 @@ void add_preopen_rules(FdTable& table, host::ChildRules& rules) {
                 chunk.remove_prefix(n);
             }
         };
-        // A refused policy: nothing of the module is decoded, compiled or run.
-        if (!*preopens) return encode_report(refused(Reason::InvalidConfig, preopens->error().message));
+        if (!*preopens) return encode_report(refused(Reason::SetupError, preopens->error().message));
         std::shared_ptr<const CompiledModule> module;
         if (!q.compiled.empty()) {
             module = decode_module(q.compiled, kEngineCodecKey);

@@ -43,6 +43,7 @@ std::optional<std::string> encode_engine_request(const EngineRequest& q) {
         if (!fits(*s)) return std::nullopt;
     }
     codec::Writer w;
+    w.pod<uint32_t>(kEngineRequestVersion);
     w.pod<uint8_t>(static_cast<uint8_t>(q.mode));
     w.string(q.compiled);
     w.string(q.source);
@@ -74,6 +75,14 @@ std::optional<std::string> encode_engine_request(const EngineRequest& q) {
     // The steady clock is the kernel's monotonic clock, the same in every process.
     w.pod<uint8_t>(run.deadline ? 1 : 0);
     w.pod<int64_t>(run.deadline ? run.deadline->time_since_epoch().count() : 0);
+    w.vec(q.preopens, [&w](const EngineRequest::Preopen& p) {
+        w.pod<uint32_t>(p.guest_fd);
+        w.pod<uint64_t>(p.rights_base);
+        w.pod<uint64_t>(p.rights_inheriting);
+        w.string(p.name);
+        w.pod<uint8_t>(p.read_only_tree ? 1 : 0);
+    });
+    strings(w, q.kept_private);
     return w.take();
 }
 
@@ -82,6 +91,7 @@ std::optional<EngineRequest> decode_engine_request(std::string_view bytes) {
     EngineRequest q;
     MicroVMConfig& c = q.config;
     RunRequest& run = q.run;
+    if (r.pod<uint32_t>() != kEngineRequestVersion) return std::nullopt;
     const auto mode = r.pod<uint8_t>();
     if (mode > static_cast<uint8_t>(EngineRequest::Mode::Run)) return std::nullopt;
     q.mode = static_cast<EngineRequest::Mode>(mode);
@@ -116,7 +126,20 @@ std::optional<EngineRequest> decode_engine_request(std::string_view bytes) {
     const auto has_deadline = r.pod<uint8_t>();
     const auto deadline = r.pod<int64_t>();
     if (has_deadline) run.deadline = Clock::time_point(Clock::duration(deadline));
-    if (!r.ok() || !r.at_end() || sink > 1 || has_deadline > 1) return std::nullopt;
+    bool flags_ok = true;
+    q.preopens = r.vec<EngineRequest::Preopen>(25, [&r, &flags_ok] {
+        EngineRequest::Preopen p;
+        p.guest_fd = r.pod<uint32_t>();
+        p.rights_base = r.pod<uint64_t>();
+        p.rights_inheriting = r.pod<uint64_t>();
+        p.name = r.string();
+        const auto ro = r.pod<uint8_t>();
+        flags_ok = flags_ok && ro <= 1;
+        p.read_only_tree = ro == 1;
+        return p;
+    });
+    q.kept_private = strings(r);
+    if (!r.ok() || !r.at_end() || sink > 1 || has_deadline > 1 || !flags_ok) return std::nullopt;
     return q;
 }
 

@@ -24,9 +24,24 @@ struct EngineRequest {
     // Run only.
     MicroVMConfig config;
     RunRequest run;  // all but its callbacks, cancel flag and snapshot, which stay in the host
+    // The preopens as the host opened and judged them (it holds the protections of trusted state
+    // and of private files; a program started afresh holds none of them: red team, 2026-12-07),
+    // passed from host::kChildFirstPassedFd on in this order, each at descriptor `guest_fd` of
+    // the module's table.
+    struct Preopen {
+        uint32_t guest_fd = 0;
+        uint64_t rights_base = 0, rights_inheriting = 0;
+        std::string name;
+        bool read_only_tree = false;
+    };
+    std::vector<Preopen> preopens;
+    // The host's private files (host/private_files.hpp), kept private in the program too.
+    std::vector<std::string> kept_private;
 };
 
 inline constexpr std::string_view kEngineCodecKey = "engine-process";
+// The request's first field: a host and a program of different builds refuse each other's.
+inline constexpr uint32_t kEngineRequestVersion = 1;
 // The program's one argument (anything else: it says what it is and exits 2).
 inline constexpr std::string_view kEngineArgument = "--serve-confined";
 // A run's program sends its output as it is written under these tags, then its report

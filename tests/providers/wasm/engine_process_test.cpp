@@ -5,6 +5,8 @@
 #include <string>
 
 #include "host/landlock.hpp"
+#include "host/private_files.hpp"
+#include "host/trusted_state.hpp"
 #include "microvm/built_programs.hpp"
 #include "rtfs_guest_required.hpp"
 #include "support/expectations.hpp"
@@ -82,6 +84,58 @@ TEST_F(WasmTest, AnEngineProgramOthersCouldReplaceIsRefused) {
     EXPECT_EQ(r.error->reason, microvm::Reason::SetupError) << r.error->message;
     EXPECT_NE(r.error->message.find("MICROVM_WASM_ENGINE"), std::string::npos) << r.error->message;
     EXPECT_EQ(r.metadata.stdout_data, "");
+}
+
+// The engine's program starts afresh: the protections this process holds (the trusted state its
+// providers keep, the private files of a daemon) are not in it unless the host carries them. Run
+// there, the preopens went unjudged: a module planted a runsc the host's settings named, and read
+// a daemon's token file (red team, 2026-12-07). The host opens and judges the preopens and hands
+// its private files over.
+TEST_F(WasmTest, TheHostsProtectionsHoldInTheEnginesProgram) {
+    TempDir dir;
+    std::filesystem::create_directories(dir.path() / "state");
+    microvm::host::protect_trusted_state((dir.path() / "state" / "runsc").string());
+    auto ctx = context(fixture("hello.wat"));
+    ctx.config.fs_policy = microvm::FileSystemPolicy::read_write({(dir.path() / "state").string()});
+    auto r = run(ctx);
+    EXPECT_EQ(r.status, Status::InvalidInput) << describe(r);
+    ASSERT_TRUE(r.error);
+    EXPECT_NE(r.error->message.find("trusted state"), std::string::npos) << r.error->message;
+    EXPECT_EQ(r.metadata.stdout_data, "");
+
+    std::filesystem::create_directories(dir.path() / "daemon");
+    write_file(dir.path() / "daemon" / "tokens", "t:secret\n");
+    microvm::host::keep_private((dir.path() / "daemon" / "tokens").string());
+    ctx = context(bytes_of(R"((module
+  (import "wasi_snapshot_preview1" "path_open"
+    (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 100) "tokens")
+  (func (export "_start") (local $err i32)
+    (local.set $err (call $open (i32.const 3) (i32.const 0) (i32.const 100) (i32.const 6) (i32.const 0)
+                                (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 600)))
+    (if (local.get $err) (then (call $exit (i32.add (i32.const 100) (local.get $err)))))
+    (i32.store (i32.const 400) (i32.const 1000))
+    (i32.store (i32.const 404) (i32.const 200))
+    (drop (call $read (i32.load (i32.const 600)) (i32.const 400) (i32.const 1) (i32.const 500)))
+    (i32.store (i32.const 404) (i32.load (i32.const 500)))
+    (drop (call $write (i32.const 1) (i32.const 400) (i32.const 1) (i32.const 500)))
+    (call $exit (i32.const 0))))
+)"));
+    ctx.config.fs_policy = microvm::FileSystemPolicy::read_only({(dir.path() / "daemon").string()});
+    r = run(ctx);
+    constexpr int kAccesErrno = 2;  // WASI's EACCES
+    EXPECT_EQ(r.metadata.exit_code, 100 + kAccesErrno) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data.find("secret"), std::string::npos) << describe(r);
+    // The same module reads a file nobody keeps private: the refusal above is the protection's.
+    write_file(dir.path() / "open" / "tokens", "open\n");
+    ctx.config.fs_policy = microvm::FileSystemPolicy::read_only({(dir.path() / "open").string()});
+    r = run(ctx);
+    EXPECT_EQ(r.metadata.exit_code, 0) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data, "open\n");
 }
 
 // The RTFS guest is the project's own module, which a program drives only through its data:

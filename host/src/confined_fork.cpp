@@ -8,6 +8,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <spawn.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -45,37 +46,25 @@ bool send_frame(int fd, uint8_t tag, std::string_view bytes) {
     return write_all(fd, header(tag, static_cast<uint32_t>(bytes.size()))) && write_all(fd, bytes);
 }
 
-// Only the channel, the connector and the input, each at its place (kChildChannelFd, ...) when
-// given, the passed descriptors from kChildFirstPassedFd on, and /dev/null on 0-2 stay open.
-// System calls only: it runs between a fork and an execve (high is scratch room, one per passed).
-bool keep_only_channel(int channel, int connector, int input, const std::vector<int>& passed, int* high) {
-    const int first_free = kChildFirstPassedFd + static_cast<int>(passed.size());
-    // All moved above the fixed places first, so that none lands on another's place.
-    const int high_channel = ::fcntl(channel, F_DUPFD, first_free);
-    const int high_connector = connector >= 0 ? ::fcntl(connector, F_DUPFD, first_free) : -1;
-    const int high_input = input >= 0 ? ::fcntl(input, F_DUPFD, first_free) : -1;
-    if (high_channel < 0 || (connector >= 0 && high_connector < 0) || (input >= 0 && high_input < 0)) return false;
-    for (size_t i = 0; i < passed.size(); ++i) {
-        high[i] = ::fcntl(passed[i], F_DUPFD, first_free);
-        if (high[i] < 0) return false;
-    }
+// The body form's descriptors: only the channel and the connector, each at its place
+// (kChildChannelFd, kChildConnectorFd), and /dev/null on 0-2 stay open.
+bool keep_only_channel(int channel, int connector) {
+    constexpr int kFirstFree = kChildConnectorFd + 1;
+    // Both moved above the fixed places first, so that neither lands on the other's place.
+    const int high_channel = ::fcntl(channel, F_DUPFD, kFirstFree);
+    const int high_connector = connector >= 0 ? ::fcntl(connector, F_DUPFD, kFirstFree) : -1;
+    if (high_channel < 0 || (connector >= 0 && high_connector < 0)) return false;
     if (::dup2(high_channel, kChildChannelFd) != kChildChannelFd) return false;
     if (connector >= 0 && ::dup2(high_connector, kChildConnectorFd) != kChildConnectorFd) return false;
-    if (input >= 0 && ::dup2(high_input, kChildInputFd) != kChildInputFd) return false;
-    for (size_t i = 0; i < passed.size(); ++i) {
-        const int place = kChildFirstPassedFd + static_cast<int>(i);
-        if (::dup2(high[i], place) != place) return false;
-    }
     const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     if (null < 0) return false;
     for (int fd = 0; fd <= 2; ++fd) {
         if (::dup2(null, fd) != fd) return false;
     }
-    if (::syscall(SYS_close_range, first_free, ~0U, 0) != 0) {
-        for (int fd = first_free; fd < 65536; ++fd) ::close(fd);
+    const int first_closed = connector >= 0 ? kFirstFree : kChildConnectorFd;
+    if (::syscall(SYS_close_range, first_closed, ~0U, 0) != 0) {
+        for (int fd = first_closed; fd < 65536; ++fd) ::close(fd);
     }
-    if (connector < 0) ::close(kChildConnectorFd);
-    if (input < 0) ::close(kChildInputFd);
     return true;
 }
 
@@ -167,37 +156,82 @@ std::string confine(const ChildRules& rules, bool landlock_available) {
     }
 }
 
-// What the child does first, either form: it dies with the host thread that forked it, and keeps
-// only its own descriptors. System calls only.
-bool enter_child(pid_t host, int channel, int connector, int input, const std::vector<int>& passed, int* high) {
+// What the body form's child does first: it dies with the host thread that forked it, and keeps
+// only its own descriptors.
+bool enter_child(pid_t host, int channel, int connector) {
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) return false;
     if (::getppid() != host) return false;  // the host thread is already gone
-    return keep_only_channel(channel, connector, input, passed, high);
+    return keep_only_channel(channel, connector);
 }
 
-// A program's child, between the fork and the execve: system calls on what the host prepared
-// only (no allocation, no lock: another host thread may have held one at the fork).
-struct ExecImage {
-    std::vector<char*> argv;          // null-terminated, into call.program
-    std::vector<int> high;            // keep_only_channel's scratch room, one per passed descriptor
-    char* envp[1] = {nullptr};        // an empty environment
-    std::string failed_frame;         // the setup failure the child writes when execve fails
-};
-
-[[noreturn]] void exec_child(ExecImage& image, const std::vector<int>& passed, pid_t host, int channel,
-                             int connector, int input) noexcept {
-    if (!enter_child(host, channel, connector, input, passed, image.high.data())) ::_exit(1);
-    ::execve(image.argv[0], image.argv.data(), const_cast<char**>(image.envp));
-    (void)!::write(kChildChannelFd, image.failed_frame.data(), image.failed_frame.size());
-    ::_exit(1);
+// The program form's start: posix_spawn, a vfork-like clone that copies none of the host's page
+// tables (a fork of a large host, then its copy-on-write faults, made the start dear) and runs
+// nothing of the host's between the clone and the execve; the descriptors put in place by file
+// actions, every signal's default disposition, no signal blocked, an empty environment. The
+// program's first step is its PR_SET_PDEATHSIG (read_confined_input).
+Expected<pid_t> spawn_program(const ConfinedCall& call, int channel, int connector, int input) {
+    struct Actions {
+        posix_spawn_file_actions_t a;
+        Actions() { ::posix_spawn_file_actions_init(&a); }
+        ~Actions() { ::posix_spawn_file_actions_destroy(&a); }
+    } actions;
+    struct Attributes {
+        posix_spawnattr_t a;
+        Attributes() { ::posix_spawnattr_init(&a); }
+        ~Attributes() { ::posix_spawnattr_destroy(&a); }
+    } attributes;
+    // Each source moved above every place first (close-on-exec), so that none is overwritten by
+    // another's dup2 before its own.
+    const int first_free = kChildFirstPassedFd + static_cast<int>(call.descriptors.size());
+    std::vector<UniqueFd> high;
+    auto place = [&](int source, int target) {
+        UniqueFd moved(::fcntl(source, F_DUPFD_CLOEXEC, first_free));
+        if (!moved.valid()) return false;
+        const bool added = ::posix_spawn_file_actions_adddup2(&actions.a, moved.get(), target) == 0;
+        high.push_back(std::move(moved));
+        return added;
+    };
+    bool ok = place(channel, kChildChannelFd) && place(input, kChildInputFd);
+    ok = ok && (connector >= 0 ? place(connector, kChildConnectorFd)
+                               : ::posix_spawn_file_actions_addclose(&actions.a, kChildConnectorFd) == 0);
+    for (size_t i = 0; ok && i < call.descriptors.size(); ++i) {
+        ok = place(call.descriptors[i], kChildFirstPassedFd + static_cast<int>(i));
+    }
+    ok = ok && ::posix_spawn_file_actions_addopen(&actions.a, 0, "/dev/null", O_RDWR, 0) == 0 &&
+         ::posix_spawn_file_actions_adddup2(&actions.a, 0, 1) == 0 &&
+         ::posix_spawn_file_actions_adddup2(&actions.a, 0, 2) == 0 &&
+         ::posix_spawn_file_actions_addclosefrom_np(&actions.a, first_free) == 0;
+    if (!ok) return sys_failure("preparing the child's descriptors", errno);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    if (::posix_spawnattr_setflags(&attributes.a, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF) != 0 ||
+        ::posix_spawnattr_setsigmask(&attributes.a, &none) != 0 ||
+        ::posix_spawnattr_setsigdefault(&attributes.a, &all) != 0) {
+        return sys_failure("preparing the child's signals", errno);
+    }
+    std::vector<char*> argv;
+    for (const std::string& arg : call.program) argv.push_back(const_cast<char*>(arg.c_str()));
+    argv.push_back(nullptr);
+    char* no_environment[] = {nullptr};
+    pid_t pid = -1;
+    if (const int err = ::posix_spawn(&pid, argv[0], &actions.a, &attributes.a, argv.data(), no_environment)) {
+        return sys_failure("the child could not execute " + call.program[0], err);
+    }
+    return pid;
 }
 
 // The host's input for a program, in a memfd sealed against any change: the child reads it from
 // the start of its own copy of the descriptor.
+// Ahead of it, the host's pid, which the program checks its parent against.
 Expected<UniqueFd> input_memfd(const std::string& input) {
     UniqueFd fd(::memfd_create("microvm-confined-input", MFD_CLOEXEC | MFD_ALLOW_SEALING));
     if (!fd.valid()) return sys_failure("memfd_create", errno);
-    if (!write_all(fd.get(), input)) return sys_failure("writing the child's input", errno);
+    const pid_t host = ::getpid();
+    if (!write_all(fd.get(), std::string_view(reinterpret_cast<const char*>(&host), sizeof host)) ||
+        !write_all(fd.get(), input)) {
+        return sys_failure("writing the child's input", errno);
+    }
     if (::lseek(fd.get(), 0, SEEK_SET) != 0) return sys_failure("lseek", errno);
     if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) != 0) {
         return sys_failure("sealing the child's input", errno);
@@ -310,31 +344,24 @@ ConfinedRun run_confined(ConfinedCall call) {
         connector_child.reset(pair[1]);
         (void)set_nonblocking(connector_host.get());
     }
-    UniqueFd input;
-    ExecImage image;
-    if (!call.program.empty()) {
-        auto made = input_memfd(call.input);
-        if (!made) return setup_failed(made.error().message);
-        input = std::move(*made);
-        std::string().swap(call.input);  // in the memfd now: not held twice for the whole run
-        image.high.resize(call.descriptors.size());
-        for (const std::string& arg : call.program) image.argv.push_back(const_cast<char*>(arg.c_str()));
-        image.argv.push_back(nullptr);
-        const std::string why = "the child could not execute " + call.program[0];
-        image.failed_frame = header(kSetupFailedTag, static_cast<uint32_t>(why.size())) + why;
-    }
     const bool landlock_available = landlock::abi_version() > 0;
-    const pid_t host = ::getpid();
-    const pid_t pid = ::fork();
-    if (pid < 0) return setup_failed(std::string("fork: ") + std::strerror(errno));
-    if (pid == 0) {
-        if (!call.program.empty()) {
-            exec_child(image, call.descriptors, host, pipe->write.get(), connector_child.get(), input.get());
+    pid_t pid = -1;
+    if (!call.program.empty()) {
+        auto input = input_memfd(call.input);
+        if (!input) return setup_failed(input.error().message);
+        std::string().swap(call.input);  // in the memfd now: not held twice for the whole run
+        auto spawned = spawn_program(call, pipe->write.get(), connector_child.get(), input->get());
+        if (!spawned) return setup_failed(spawned.error().message);
+        pid = *spawned;
+    } else {
+        const pid_t host = ::getpid();
+        pid = ::fork();
+        if (pid < 0) return setup_failed(std::string("fork: ") + std::strerror(errno));
+        if (pid == 0) {
+            if (!enter_child(host, pipe->write.get(), connector_child.get())) ::_exit(1);
+            confine_and_serve(call.rules, call.prepare, call.body, call.max_report, landlock_available);
         }
-        if (!enter_child(host, pipe->write.get(), connector_child.get(), -1, {}, nullptr)) ::_exit(1);
-        confine_and_serve(call.rules, call.prepare, call.body, call.max_report, landlock_available);
     }
-    input.reset();
     ChildProcess child = ChildProcess::adopt(pid);
     pipe->write.reset();
     connector_child.reset();
@@ -429,6 +456,13 @@ ConfinedRun run_confined(ConfinedCall call) {
 }
 
 std::optional<std::string> read_confined_input(size_t max_bytes) {
+    // Dies with the host thread that started it; one already gone (its parent is another now)
+    // runs nothing.
+    pid_t host = 0;
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 ||
+        ::read(kChildInputFd, &host, sizeof host) != static_cast<ssize_t>(sizeof host) || ::getppid() != host) {
+        return std::nullopt;
+    }
     std::string input;
     char buf[65536];
     for (;;) {

@@ -195,7 +195,7 @@ Expected<pid_t> spawn_program(const ConfinedCall& call, int channel, int connect
     ok = ok && (connector >= 0 ? place(connector, kChildConnectorFd)
                                : ::posix_spawn_file_actions_addclose(&actions.a, kChildConnectorFd) == 0);
     for (size_t i = 0; ok && i < call.descriptors.size(); ++i) {
-        ok = place(call.descriptors[i], kChildFirstPassedFd + static_cast<int>(i));
+        ok = place(call.descriptors[i].get(), kChildFirstPassedFd + static_cast<int>(i));
     }
     ok = ok && ::posix_spawn_file_actions_addopen(&actions.a, 0, "/dev/null", O_RDWR, 0) == 0 &&
          ::posix_spawn_file_actions_adddup2(&actions.a, 0, 1) == 0 &&
@@ -353,6 +353,7 @@ ConfinedRun run_confined(ConfinedCall call) {
         auto spawned = spawn_program(call, pipe->write.get(), connector_child.get(), input->get());
         if (!spawned) return setup_failed(spawned.error().message);
         pid = *spawned;
+        call.descriptors.clear();  // the child's now
     } else {
         const pid_t host = ::getpid();
         pid = ::fork();

@@ -24,8 +24,12 @@ constexpr uint64_t kScopeAbstractUnixSocket = 1ULL << 0;  // ABI 6
 constexpr uint64_t kScopeSignal = 1ULL << 1;              // ABI 6
 
 constexpr uint64_t kReadRights = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
-// A device node made in a writable directory would be a door to the host's disks and memory.
-constexpr uint64_t kDeviceRights = LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_BLOCK;
+// Never granted, even in a writable directory: a device node would be a door to the host's disks
+// and memory; a FIFO or a socket file left in an output directory blocks, or answers, whatever
+// host tool or later run opens it (red team, 2026-12-07). Files and directories are what a
+// writable tree is for.
+constexpr uint64_t kDeviceRights = LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_BLOCK |
+                                   LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_SOCK;
 
 // The ruleset attribute as of ABI 6 (the kernel takes a shorter size from older callers).
 struct RulesetAttr {

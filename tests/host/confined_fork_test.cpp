@@ -60,7 +60,7 @@ TEST(ConfinedFork, ReportsWhatTheFunctionReturnsAndForwardsItsMessagesInOrder) {
     });
     std::vector<std::pair<int, size_t>> seen;
     call.on_message = [&](uint8_t tag, std::string_view bytes) { seen.emplace_back(tag, bytes.size()); };
-    ConfinedRun run = run_confined(call);
+    ConfinedRun run = run_confined(std::move(call));
     ASSERT_EQ(run.ended, ConfinedRun::Ended::Reported) << run.problem;
     EXPECT_EQ(run.report, "report");
     EXPECT_EQ(seen, (std::vector<std::pair<int, size_t>>{{1, 3}, {2, 100000}}));
@@ -83,7 +83,7 @@ TEST(ConfinedFork, AChildThatHangsIsKilledAtTheDeadlineWithItsCpuTimeMeasured) {
     });
     const auto started = Clock::now();
     call.kill_at = started + 300ms;
-    ConfinedRun run = run_confined(call);
+    ConfinedRun run = run_confined(std::move(call));
     const auto took = Clock::now() - started;
     EXPECT_EQ(run.ended, ConfinedRun::Ended::Deadline);
     EXPECT_LT(took, 2s);
@@ -103,7 +103,7 @@ TEST(ConfinedFork, CancellationKillsTheChild) {
         cancel = true;
     });
     const auto started = Clock::now();
-    ConfinedRun run = run_confined(call);
+    ConfinedRun run = run_confined(std::move(call));
     canceller.join();
     EXPECT_EQ(run.ended, ConfinedRun::Ended::Cancelled);
     EXPECT_LT(Clock::now() - started, 5s);
@@ -214,7 +214,7 @@ TEST(ConfinedFork, InternetSocketsOnlyWhenAllowedAndNeverNetlinkOrUnix) {
         return r;
     });
     call.rules.sockets = ChildRules::Sockets::Internet;
-    ConfinedRun run = run_confined(call);
+    ConfinedRun run = run_confined(std::move(call));
     ASSERT_EQ(run.ended, ConfinedRun::Ended::Reported) << run.problem;
     EXPECT_EQ(run.report, std::string("inet=ok;netlink=") + std::strerror(EAFNOSUPPORT) + ";unix=" +
                               std::strerror(EAFNOSUPPORT) + ";");
@@ -265,7 +265,7 @@ TEST(ConfinedFork, SocketsComeFromTheHostWhenItConnectsThem) {
         ++asked;
         return asked == 1 ? std::move(given) : UniqueFd();
     };
-    ConfinedRun run = run_confined(call);
+    ConfinedRun run = run_confined(std::move(call));
     ASSERT_EQ(run.ended, ConfinedRun::Ended::Reported) << run.problem;
     EXPECT_EQ(run.report, "first=ok;second=refused;own=refused;");
     EXPECT_EQ(asked, 2);
@@ -289,7 +289,7 @@ TEST(ConfinedFork, AChildThatAsksForSocketsWithoutTakingThemIsKilledAtTheDeadlin
     };
     const auto started = Clock::now();
     call.kill_at = started + 1s;
-    ConfinedRun run = run_confined(call);
+    ConfinedRun run = run_confined(std::move(call));
     EXPECT_EQ(run.ended, ConfinedRun::Ended::Deadline);
     EXPECT_LT(Clock::now() - started, 3s);
 }
@@ -303,7 +303,7 @@ TEST(ConfinedFork, AddressSpaceBeyondItsAllowanceIsRefused) {
         return std::string(big ? "big;" : "no-big;") + (small ? "small;" : "no-small;");
     });
     call.rules.memory_bytes = 64u << 20;
-    ConfinedRun run = run_confined(call);
+    ConfinedRun run = run_confined(std::move(call));
     ASSERT_EQ(run.ended, ConfinedRun::Ended::Reported) << run.problem;
     EXPECT_EQ(run.report, "no-big;small;");
 }
@@ -337,7 +337,7 @@ TEST_F(ConfinedForkLandlock, AChildThatCannotConfineItselfRunsNothing) {
         return std::string("ran");
     });
     call.prepare = [](ChildRules& rules) { rules.paths.push_back({"/nonexistent", landlock::Access::Read, 9999}); };
-    ConfinedRun run = run_confined(call);
+    ConfinedRun run = run_confined(std::move(call));
     EXPECT_EQ(run.ended, ConfinedRun::Ended::Failed);
     EXPECT_EQ(run.failure, ConfinedRun::Failure::Setup);
     EXPECT_NE(run.problem.find("could not confine itself"), std::string::npos) << run.problem;
@@ -354,6 +354,9 @@ TEST_F(ConfinedForkLandlock, OnlyThePathsGrantedAreReachedAndOnlyAsGranted) {
         note("write-ro", ro_write.valid() ? 0 : -1);
         UniqueFd created(::open((root / "rw" / "new").c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
         note("create-rw", created.valid() ? 0 : -1);
+        // A FIFO or socket file left in an output directory blocks whoever opens it next.
+        note("fifo-rw", ::mkfifo((root / "rw" / "fifo").c_str(), 0600));
+        note("socket-rw", ::mknod((root / "rw" / "sock").c_str(), S_IFSOCK | 0600, 0));
         UniqueFd hidden(::open((root / "hidden" / "secret").c_str(), O_RDONLY | O_CLOEXEC));
         note("read-hidden", hidden.valid() ? 0 : -1);
         UniqueFd through_link(::open((root / "rw" / "link-out").c_str(), O_RDONLY | O_CLOEXEC));
@@ -371,11 +374,12 @@ TEST_F(ConfinedForkLandlock, OnlyThePathsGrantedAreReachedAndOnlyAsGranted) {
         const int ro_dir = ::open((root / "ro").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
         rules.paths.push_back({(root / "hidden").string(), landlock::Access::Read, ro_dir});
     };
-    ConfinedRun run = run_confined(call);
+    ConfinedRun run = run_confined(std::move(call));
     ASSERT_EQ(run.ended, ConfinedRun::Ended::Reported) << run.problem;
     EXPECT_TRUE(run.landlocked);
     const std::string denied = std::strerror(EACCES);
-    EXPECT_EQ(run.report, "read-ro=0;write-ro=" + denied + ";create-rw=0;read-hidden=" + denied +
+    EXPECT_EQ(run.report, "read-ro=0;write-ro=" + denied + ";create-rw=0;fifo-rw=" + denied + ";socket-rw=" + denied +
+                              ";read-hidden=" + denied +
                               ";read-through-symlink=" + denied + ";read-etc=" + denied +
                               ";signal-init=" + std::strerror(EPERM) + ";");
     EXPECT_TRUE(std::filesystem::exists(root_ / "rw" / "new"));
@@ -393,18 +397,20 @@ TEST(ConfinedProgram, HoldsNoneOfTheHostsMemoryNorItsEnvironmentOrDescriptors) {
     ::setenv("MICROVM_CONFINED_PROBE_SECRET", marker.c_str(), 1);
     const int leaked = ::open("/dev/null", O_RDONLY);  // not CLOEXEC: would survive a plain exec
 
-    ConfinedCall call;
-    call.program = {CONFINED_PROBE_BIN};
-    call.input = masked;
-    call.kill_at = Clock::now() + 20s;
-    ConfinedRun run = run_confined(call);
+    auto probe = [&masked](std::vector<std::string> args) {
+        ConfinedCall call;
+        call.program = {CONFINED_PROBE_BIN};
+        call.program.insert(call.program.end(), args.begin(), args.end());
+        call.input = masked;
+        call.kill_at = Clock::now() + 20s;
+        return run_confined(std::move(call));
+    };
+    ConfinedRun run = probe({});
     ASSERT_EQ(run.ended, ConfinedRun::Ended::Reported) << run.problem;
     EXPECT_EQ(run.report, "absent env=0 fds=0,1,2,3 input=" + std::to_string(masked.size()));
 
     // The search finds the marker where the probe holds it: "absent" above is not blindness.
-    call.program.push_back("--hold-it");
-    call.kill_at = Clock::now() + 20s;
-    run = run_confined(call);
+    run = probe({"--hold-it"});
     ASSERT_EQ(run.ended, ConfinedRun::Ended::Reported) << run.problem;
     EXPECT_EQ(run.report.rfind("found ", 0), 0u) << run.report;
     ::close(leaked);
@@ -415,7 +421,7 @@ TEST(ConfinedProgram, OneThatCannotBeExecutedIsASetupFailure) {
     ConfinedCall call;
     call.program = {"/nonexistent/microvm-probe"};
     call.kill_at = Clock::now() + 20s;
-    ConfinedRun run = run_confined(call);
+    ConfinedRun run = run_confined(std::move(call));
     EXPECT_EQ(run.ended, ConfinedRun::Ended::Failed);
     EXPECT_EQ(run.failure, ConfinedRun::Failure::Setup);
     EXPECT_NE(run.problem.find("could not execute /nonexistent/microvm-probe"), std::string::npos) << run.problem;
@@ -426,7 +432,7 @@ TEST(ConfinedProgram, AnInputOfManyReadsArrivesWhole) {
     call.program = {CONFINED_PROBE_BIN};
     call.input = std::string(300000, 'x');
     call.kill_at = Clock::now() + 20s;
-    ConfinedRun run = run_confined(call);
+    ConfinedRun run = run_confined(std::move(call));
     ASSERT_EQ(run.ended, ConfinedRun::Ended::Reported) << run.problem;
     EXPECT_EQ(run.report, "absent env=0 fds=0,1,2,3 input=300000");
 }

@@ -103,9 +103,10 @@ struct ConfinedCall {
     // program's own (serve_confined_child).
     std::vector<std::string> program;
     std::string input;  // released once it is in the child's memfd
-    // Program form: descriptors of the host's the child gets, in this order, from
-    // kChildFirstPassedFd on (what the host opened and judged for it: the wasm engine's preopens).
-    std::vector<int> descriptors;
+    // Program form: descriptors the child gets, in this order, from kChildFirstPassedFd on (what
+    // the host opened and judged for it: the wasm engine's preopens); the host's copies are
+    // closed once the child has them, not held for the whole run.
+    std::vector<UniqueFd> descriptors;
     ChildRules rules;
     // Runs in the child before it is confined, holding only its channel: opens what the body will
     // need and the confinement would refuse (trusted work, never on the hostile input), and may

@@ -18,7 +18,7 @@ int abi_version();
 
 enum class Access {
     Read,       // read files, list directories
-    ReadWrite,  // also write, create, remove, rename and link, but never make a device
+    ReadWrite,  // also write, create, remove, rename and link; never make a device, FIFO or socket
 };
 
 struct Rule {

@@ -108,10 +108,10 @@ RunOutcome run_module_confined(const CompiledModule* module, std::span<const uin
         ask.run = request;
         ask.run.deadline = deadline;
         for (uint32_t fd = 0; fd < limits::kMaxOpenFiles; ++fd) {
-            const FdEntry* e = preopens->get(fd);
+            FdEntry* e = preopens->get(fd);
             if (!e || e->kind != FdKind::Directory) continue;
             ask.preopens.push_back({fd, e->rights_base, e->rights_inheriting, e->preopen_name, e->read_only_tree});
-            call.descriptors.push_back(e->host.get());
+            call.descriptors.push_back(std::move(e->host));  // closed here once the child has it
         }
         ask.kept_private = host::kept_private_paths();
         call.rules = engine_rules(ask);  // the program's own, named in the metadata
@@ -203,7 +203,7 @@ rtfs::Expected<std::shared_ptr<const CompiledModule>, CompileRefusal> compile_mo
     call.kill_at = std::min(deadline, Clock::now() + kCompileDeadline);
     call.cancel = cancel;
     call.max_report = ask.max_compiled + 1;
-    host::ConfinedRun run = host::run_confined(call);
+    host::ConfinedRun run = host::run_confined(std::move(call));
     cpu_time = run.exit ? host::cpu_time_of(run.exit->usage) : std::chrono::nanoseconds{0};
     switch (run.ended) {
         case host::ConfinedRun::Ended::Reported:

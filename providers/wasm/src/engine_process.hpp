@@ -31,7 +31,10 @@
 
 namespace microvm::wasm {
 
-inline constexpr std::chrono::milliseconds kDeadlineGrace{250};
+// Long enough for the program's own end at the deadline, with its figures, on a loaded machine
+// (250 ms was not, under a sanitizer during a parallel build: the kill came first and the run's
+// memory peak was lost); a hung program is killed this long after its deadline.
+inline constexpr std::chrono::milliseconds kDeadlineGrace{1000};
 
 // As run_module, in the engine's program, of module; or, where module is nullptr, of source
 // compiled there (one compile_module_confined could not bring back). SetupError naming it when

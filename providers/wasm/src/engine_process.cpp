@@ -86,6 +86,10 @@ RunOutcome run_module_confined(const CompiledModule* module, std::span<const uin
         return outcome;
     };
 
+    // A compile that used up the time leaves nothing to run: no program is started past the
+    // deadline (its start, decode and instantiation would only add to the run's CPU).
+    if (started >= deadline) return refused(Reason::Timeout, reason_message(Reason::Timeout, config));
+
     // The preopens opened and judged here, where the protections of trusted state and of
     // private files live (the program, started afresh, has none of this process's); a refused
     // policy runs nothing.

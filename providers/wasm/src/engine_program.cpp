@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 #include "module_codec.hpp"
 #include "module_compiler.hpp"
 #include "host/private_files.hpp"
+#include "microvm/errors.hpp"
 #include "rtfs/host/curl_library.hpp"
 
 namespace microvm::wasm {
@@ -101,6 +103,11 @@ Expected<FdTable> passed_preopens(const EngineRequest& q) {
                 compile_module(std::span(reinterpret_cast<const uint8_t*>(q.source.data()), q.source.size()));
             if (!compiled) return encode_report(refused(Reason::InvalidProgram, compiled.error().message));
             module = std::move(*compiled);
+        }
+        // Decoding (or compiling) a large module takes time of its own; none is spent
+        // instantiating it once the deadline has passed.
+        if (inside.deadline && std::chrono::steady_clock::now() >= *inside.deadline) {
+            return encode_report(refused(Reason::Timeout, reason_message(Reason::Timeout, q.config)));
         }
         return encode_report(run_module(*module, q.config, inside, std::move(*preopens)));
     };

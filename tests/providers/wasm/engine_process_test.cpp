@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine_process.hpp"
 #include "host/landlock.hpp"
 #include "host/private_files.hpp"
 #include "host/trusted_state.hpp"
@@ -67,6 +68,21 @@ TEST_F(WasmTest, TheChildsCpuTimeIsCountedFromTheKernel) {
     EXPECT_EQ(r.status, Status::Timeout) << describe(r);
     ASSERT_TRUE(r.metadata.cpu_time);
     EXPECT_GT(*r.metadata.cpu_time, std::chrono::milliseconds(20));
+}
+
+// A compile that used up the run's time leaves nothing to run: the host starts no program past the
+// deadline (its start, decode and instantiation of a large module only added to the run's CPU,
+// about 1 s for the table.init attack of bulk_limits_test.cpp).
+TEST(EngineProcess, NoProgramStartsOnceTheDeadlineHasPassed) {
+    microvm::MicroVMConfig config;
+    config.timeout = std::chrono::seconds(1);
+    microvm::wasm::RunRequest request;
+    request.deadline = std::chrono::steady_clock::now() - std::chrono::milliseconds(1);
+    const auto source = fixture("hello.wat");
+    auto outcome = microvm::wasm::run_module_confined(nullptr, source, config, request);
+    EXPECT_EQ(outcome.failure, microvm::Reason::Timeout) << outcome.error_message;
+    EXPECT_FALSE(outcome.metadata.cpu_time);  // no program ran, so no kernel figures of one
+    EXPECT_EQ(outcome.metadata.provider_details.count("engine_process"), 0u);
 }
 
 // The engine's program runs every module with the execution's inputs: one another user could

@@ -80,8 +80,9 @@ Expected<void> restrict_self(const std::vector<Rule>& rules, bool files_unrestri
             }
             struct landlock_path_beneath_attr beneath {};
             beneath.parent_fd = dir.get();
-            beneath.allowed_access =
-                rule.access == Access::Read ? kReadRights : handled & ~kDeviceRights;
+            beneath.allowed_access = rule.access == Access::List   ? LANDLOCK_ACCESS_FS_READ_DIR
+                                     : rule.access == Access::Read ? kReadRights
+                                                                   : handled & ~kDeviceRights;
             // A file takes only the rights that apply to files.
             struct stat st;
             if (::fstat(dir.get(), &st) == 0 && !S_ISDIR(st.st_mode)) {

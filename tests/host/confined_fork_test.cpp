@@ -151,6 +151,9 @@ TEST(ConfinedFork, CallsThatReachPastTheProcessAreRefused) {
         note("mknod", ::mknod(never.c_str(), S_IFCHR | 0600, makedev(1, 3)));
         note("chmod", ::chmod(victim, 0666));
         note("removexattr", ::removexattr(victim, "user.x"));
+        // An access ACL is a chmod by another name (the stacked ModeBitsFilter refuses it).
+        const char acl[] = {2, 0, 0, 0, 1, 0, 6, 0, -1, -1, -1, -1, 4, 0, 4, 0, -1, -1, -1, -1, 32, 0, 4, 0, -1, -1, -1, -1};
+        note("setxattr-acl", ::setxattr(victim, "system.posix_acl_access", acl, sizeof acl, 0));
         note("pdeathsig", ::prctl(PR_SET_PDEATHSIG, 0));
         note("setpgid", ::setpgid(0, 0));
         note("setsid", ::setsid());
@@ -184,6 +187,8 @@ TEST(ConfinedFork, CallsThatReachPastTheProcessAreRefused) {
         EXPECT_NE(run.report.find(std::string(refused) + "=" + eperm + ";"), std::string::npos)
             << refused << " in " << run.report;
     }
+    EXPECT_NE(run.report.find(std::string("setxattr-acl=") + std::strerror(EOPNOTSUPP) + ";"), std::string::npos)
+        << run.report;
     EXPECT_NE(run.report.find("dumpable=0;"), std::string::npos) << run.report;
     EXPECT_NE(run.report.find("self-signal=0;"), std::string::npos) << run.report;
     // A root host's child keeps only the file capabilities the engine used in the host.

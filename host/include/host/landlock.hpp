@@ -17,6 +17,7 @@ namespace microvm::host::landlock {
 int abi_version();
 
 enum class Access {
+    List,       // list directories, read no file (a directory on the way to one kept private)
     Read,       // read files, list directories
     ReadWrite,  // also write, create, remove, rename and link; never make a device, FIFO or socket
 };

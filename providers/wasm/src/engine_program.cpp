@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "engine_process.hpp"
 #include "engine_limits.hpp"
@@ -14,6 +15,7 @@
 #include "fd_table.hpp"
 #include "module_codec.hpp"
 #include "module_compiler.hpp"
+#include "host/landlock_private.hpp"
 #include "host/private_files.hpp"
 #include "microvm/errors.hpp"
 #include "rtfs/host/curl_library.hpp"
@@ -39,6 +41,16 @@ void add_preopen_rules(FdTable& table, host::ChildRules& rules) {
                                e->read_only_tree ? host::landlock::Access::Read : host::landlock::Access::ReadWrite,
                                e->host.get()});
     }
+}
+
+// Every rule split around the files the host keeps private (host/landlock_private.hpp): the
+// engine's own check keeps them from the module, this from an engine its module took over.
+// held: the descriptors the new rules are on, open until the confinement.
+Expected<void> keep_private_out_of_rules(host::ChildRules& rules, std::vector<UniqueFd>& held) {
+    RTFS_TRY(host::PrivateAwareRules split, host::rules_keeping_private(rules.paths, host::kept_private_paths()));
+    rules.paths = std::move(split.rules);
+    held = std::move(split.held);
+    return Ok{};
 }
 
 [[noreturn]] void compile(const EngineRequest& q) {
@@ -76,13 +88,19 @@ Expected<FdTable> passed_preopens(const EngineRequest& q) {
     // Before the confinement: the host's private files kept private here too (the module reaches
     // files as this process), libcurl loaded while its libraries are in the loader's usual reach.
     std::optional<Expected<FdTable>> preopens;
+    std::vector<UniqueFd> held;
     auto prepare = [&](host::ChildRules& rules) {
         for (const std::string& path : q.kept_private) host::keep_private(path);
         if (q.config.network_policy.kind != NetworkPolicy::Kind::Denied) (void)rtfs::host::curl_library();
         preopens.emplace(passed_preopens(q));
-        if (*preopens && !rules.files_unrestricted) add_preopen_rules(**preopens, rules);
+        if (*preopens && !rules.files_unrestricted) {
+            add_preopen_rules(**preopens, rules);
+            auto kept_out = keep_private_out_of_rules(rules, held);
+            if (!kept_out) preopens.emplace(rtfs::unexpected(std::move(kept_out).error()));
+        }
     };
     auto body = [&](host::ChildChannel& channel) -> std::string {
+        held.clear();  // the rules are made: the module's descriptors are its own
         RunRequest& inside = q.run;
         if (!inside.http_proxy.empty()) inside.proxy_socket = [&channel] { return channel.request_socket(); };
         inside.on_output = [&channel](OutputStream stream, std::string_view chunk) {

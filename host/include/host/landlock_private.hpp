@@ -1,0 +1,44 @@
+// Landlock rules for a granted directory tree that leave out the files this process keeps
+// private inside it (host/private_files.hpp). Landlock only grants, and a grant covers all below
+// it; so the directories on the way to a kept file are granted as lists of names only, and every
+// other entry of them as the tree is granted. A program whose checks were taken over (the wasm
+// engine's, by its module) then still cannot open a daemon's token that lies in a directory the
+// policy grants (/etc, the default read-only set) (red team, 2026-12-07).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "host/landlock.hpp"
+#include "host/unique_fd.hpp"
+#include "microvm/error.hpp"
+
+namespace microvm::host {
+
+struct PrivateAwareRules {
+    std::vector<landlock::Rule> rules;
+    std::vector<UniqueFd> held;  // the descriptors the rules are on, each opened without following a link
+};
+
+// At most this many rules for one tree (entries beside the kept files); more is a setup error.
+inline constexpr size_t kMaxPrivateAwareRules = 16384;
+
+// The rules for the tree under dir (an open directory, named name in the rules) granted with
+// access, leaving out every path of kept (real paths, in covered_by's sense: a kept file's rotated
+// PATH.N too) that lies strictly inside it; a kept path the tree lies inside (a session's work
+// directory in the daemon's state directory, granted as such) splits nothing.
+// A directory on the way to a kept path is list-only: nothing can be made or read in it directly,
+// only in its other entries as they were when the rules were made. Symlinks get no rule (Landlock
+// judges what they lead to). Not covered: another hard link to a kept file elsewhere in the tree.
+Expected<PrivateAwareRules> rules_keeping_private(int dir, const std::string& name, landlock::Access access,
+                                                  const std::vector<std::string>& kept);
+
+// The same for every rule of rules (by descriptor, or by path, opened here as restrict_self opens
+// it: one that does not exist is dropped); a rule on a file that is kept is dropped. With nothing
+// kept, rules as they are. The libraries and certificates a fetching program reads were granted
+// whole by path: a TLS key kept in /etc/pki/tls/private was read through them (red team,
+// 2026-12-07).
+Expected<PrivateAwareRules> rules_keeping_private(const std::vector<landlock::Rule>& rules,
+                                                  const std::vector<std::string>& kept);
+
+}  // namespace microvm::host

@@ -1,0 +1,152 @@
+// Landlock rules that grant a tree but the files the host keeps private in it
+// (host/landlock_private.hpp). The attack (red team, 2026-12-07): a wasm engine taken over by its
+// module opens a daemon's token in a directory the policy grants read-only (/etc, the default
+// set); only the engine's own check stood in the way, Landlock granted the whole tree.
+#include "host/landlock_private.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "host/confined_fork.hpp"
+#include "support/expectations.hpp"
+#include "support/host_files.hpp"
+
+namespace fs = std::filesystem;
+using namespace microvm::host;
+
+namespace {
+
+class LandlockPrivate : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        MICROVM_REQUIRE("landlock", landlock::abi_version() > 0, "the kernel has no Landlock");
+        const fs::path& d = temp_.path();
+        fs::create_directories(d / "tree" / "daemon" / "state" / "sessions" / "s1");
+        fs::create_directories(d / "tree" / "other");
+        std::ofstream(d / "tree" / "open") << "open";
+        std::ofstream(d / "tree" / "other" / "file") << "other";
+        std::ofstream(d / "tree" / "daemon" / "tokens") << "secret";
+        std::ofstream(d / "tree" / "daemon" / "tokens.1") << "old secret";
+        std::ofstream(d / "tree" / "daemon" / "config") << "config";
+        std::ofstream(d / "tree" / "daemon" / "state" / "db") << "state";
+        std::ofstream(d / "tree" / "daemon" / "state" / "sessions" / "s1" / "work") << "work";
+        fs::create_symlink(d / "tree" / "daemon" / "tokens", d / "tree" / "link-to-tokens");
+    }
+
+    // What a child confined to the rules for `granted` (access) can do, path by path.
+    std::string reach(const fs::path& granted, landlock::Access access, std::vector<std::string> kept) {
+        return reach_with([&] {
+            UniqueFd dir(::open(granted.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+            return rules_keeping_private(dir.get(), granted.string(), access, kept);
+        });
+    }
+
+    // The same for the rules make() gives, made in the child before it confines itself.
+    template <class Make>
+    std::string reach_with(Make make) {
+        ConfinedCall call;
+        call.kill_at = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        call.prepare = [&](ChildRules& rules) {
+            auto tree = make();
+            if (!tree) ::_exit(3);
+            rules.paths = tree->rules;
+            held_ = std::move(tree->held);  // the child's copy, open until it confines itself
+        };
+        const fs::path t = temp_.path() / "tree";
+        call.body = [t](ChildChannel&) {
+            std::string r;
+            for (const char* p : {"open", "other/file", "daemon/config", "daemon/tokens", "daemon/tokens.1",
+                                  "link-to-tokens", "daemon/state/db", "daemon/state/sessions/s1/work"}) {
+                UniqueFd fd(::open((t / p).c_str(), O_RDONLY | O_CLOEXEC));
+                r += std::string(p) + "=" + (fd.valid() ? "read" : std::strerror(errno)) + ";";
+            }
+            UniqueFd listed(::open((t / "daemon").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+            r += std::string("list-daemon=") + (listed.valid() ? "yes" : "no") + ";";
+            UniqueFd made(::open((t / "other" / "new").c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+            r += std::string("create-in-other=") + (made.valid() ? "yes" : "no") + ";";
+            UniqueFd beside(::open((t / "daemon" / "planted").c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+            r += std::string("create-beside-tokens=") + (beside.valid() ? "yes" : "no");
+            return r;
+        };
+        ConfinedRun run = run_confined(std::move(call));
+        EXPECT_EQ(run.ended, ConfinedRun::Ended::Reported) << run.problem;
+        EXPECT_TRUE(run.landlocked);
+        return run.report;
+    }
+
+    testsupport::HostDir temp_{"landlock-private"};
+    std::vector<UniqueFd> held_;
+};
+
+const std::string kDenied = std::strerror(EACCES);
+
+// Without a kept path the tree is one rule: everything in it is reached (the control).
+TEST_F(LandlockPrivate, WithNothingKeptTheWholeTreeIsGranted) {
+    const std::string r = reach(temp_.path() / "tree", landlock::Access::Read, {});
+    EXPECT_EQ(r,
+              "open=read;other/file=read;daemon/config=read;daemon/tokens=read;daemon/tokens.1=read;"
+              "link-to-tokens=read;daemon/state/db=read;daemon/state/sessions/s1/work=read;"
+              "list-daemon=yes;create-in-other=no;create-beside-tokens=no");
+}
+
+// A kept file, its rotated copies, and a kept directory with all below it are out of the rules,
+// through a symlink too; their neighbours are granted as the tree is; the directories on the way
+// list their names only.
+TEST_F(LandlockPrivate, KeptFilesAndDirectoriesInsideAGrantedTreeAreOutOfReach) {
+    const fs::path t = temp_.path() / "tree";
+    const std::string r = reach(t, landlock::Access::ReadWrite,
+                                {(t / "daemon" / "tokens").string(), (t / "daemon" / "state").string()});
+    EXPECT_EQ(r, "open=read;other/file=read;daemon/config=read;daemon/tokens=" + kDenied +
+                     ";daemon/tokens.1=" + kDenied + ";link-to-tokens=" + kDenied + ";daemon/state/db=" + kDenied +
+                     ";daemon/state/sessions/s1/work=" + kDenied +
+                     ";list-daemon=yes;create-in-other=yes;create-beside-tokens=no");
+}
+
+// Rules by path are split too: the libraries and certificates a fetching program reads were
+// granted whole, and a TLS key kept in /etc/pki/tls/private was read through them (red team,
+// 2026-12-07). A rule on a kept file itself is dropped; one on a path that does not exist too.
+TEST_F(LandlockPrivate, RulesByPathAreSplitAndAKeptFileLosesItsOwnRule) {
+    const fs::path t = temp_.path() / "tree";
+    const std::vector<std::string> kept = {(t / "daemon" / "tokens").string(), (t / "daemon" / "state").string()};
+    const std::vector<landlock::Rule> rules = {{t.string(), landlock::Access::Read},
+                                               {(t / "daemon" / "tokens").string(), landlock::Access::Read},
+                                               {(t / "nowhere").string(), landlock::Access::Read}};
+    const std::string r = reach_with([&] { return rules_keeping_private(rules, kept); });
+    EXPECT_EQ(r, "open=read;other/file=read;daemon/config=read;daemon/tokens=" + kDenied +
+                     ";daemon/tokens.1=" + kDenied + ";link-to-tokens=" + kDenied + ";daemon/state/db=" + kDenied +
+                     ";daemon/state/sessions/s1/work=" + kDenied +
+                     ";list-daemon=yes;create-in-other=no;create-beside-tokens=no");
+    // With nothing kept the rules are as given.
+    auto same = rules_keeping_private(rules, {});
+    ASSERT_TRUE(same) << same.error().message;
+    EXPECT_EQ(same->rules.size(), 3u);
+}
+
+// A tree that lies inside a kept path was granted as such (a session's work directory in the
+// daemon's state directory): it is one rule.
+TEST_F(LandlockPrivate, ATreeInsideAKeptDirectoryIsGrantedAsSuch) {
+    const fs::path t = temp_.path() / "tree";
+    const fs::path s1 = t / "daemon" / "state" / "sessions" / "s1";
+    UniqueFd dir(::open(s1.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    auto tree = rules_keeping_private(dir.get(), "s1", landlock::Access::ReadWrite, {(t / "daemon" / "state").string()});
+    ASSERT_TRUE(tree) << tree.error().message;
+    ASSERT_EQ(tree->rules.size(), 1u);
+    EXPECT_EQ(tree->rules[0].access, landlock::Access::ReadWrite);
+    // but another kept path inside it still splits it.
+    auto split = rules_keeping_private(dir.get(), "s1", landlock::Access::ReadWrite,
+                                       {(t / "daemon" / "state").string(), (s1 / "work").string()});
+    ASSERT_TRUE(split) << split.error().message;
+    EXPECT_EQ(split->rules.size(), 1u);  // s1 list-only, and nothing else in it
+    EXPECT_EQ(split->rules[0].access, landlock::Access::List);
+}
+
+}  // namespace

@@ -7,8 +7,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <optional>
+#include <utility>
 
 #include "host/dir_stream.hpp"
+#include "host/file_identity.hpp"
+#include "host/mountinfo.hpp"
 #include "host/paths.hpp"
 #include "host/private_files.hpp"
 #include "host/sys_error.hpp"
@@ -86,15 +89,41 @@ class Splitter {
     PrivateAwareRules& out_;
 };
 
+// The kept paths as they appear again below tree through a mount point that shows a kept path,
+// or a directory on the way to one, a second time (a bind mount; the same file system mounted
+// twice): rules attach to what is mounted, and a token was read through a bind mount of its
+// directory inside a granted tree (red team, 2026-12-07). Compared by identity.
+std::vector<std::string> seen_again_by_mounts(const std::string& tree, const std::vector<std::string>& kept) {
+    std::vector<std::pair<std::string, FileIdentity>> points;
+    for (const std::string& p : mount_points_below(tree))
+        if (auto id = identity_at(p)) points.emplace_back(p, *id);
+    std::vector<std::string> again;
+    if (points.empty()) return again;
+    for (const std::string& k : kept) {
+        for (std::string a = k; a != "/"; a = parent_path(a)) {
+            const std::optional<FileIdentity> id = identity_at(a);
+            if (!id) continue;
+            for (const auto& [point, point_id] : points)
+                if (point_id == *id && point != a) again.push_back(point + k.substr(a.size()));
+        }
+    }
+    return again;
+}
+
 // Appends to out the rules for the tree at dir (see rules_keeping_private).
 Expected<void> add_tree(int dir, const std::string& name, Access access, const std::vector<std::string>& kept,
                         PrivateAwareRules& out) {
     const std::optional<std::string> real = fd_real_path(dir);
     if (!real) return fail(Failure::Kind::SetupError, "the real path of " + name + " cannot be read");
+    std::vector<std::string> all = kept;
+    if (!kept.empty()) {
+        std::vector<std::string> again = seen_again_by_mounts(*real, kept);
+        all.insert(all.end(), again.begin(), again.end());
+    }
     // Only what lies strictly inside: a kept path that covers the tree itself (a session's work
     // directory in the daemon's state directory) was granted as such.
     std::vector<std::string> inside;
-    for (const std::string& k : kept)
+    for (const std::string& k : all)
         if (k != *real && is_within(k, *real)) inside.push_back(k);
     Splitter splitter(name, access, inside, out);
     if (!inside.empty()) return splitter.split(dir, *real, name);

@@ -5,6 +5,7 @@
 #include "host/landlock_private.hpp"
 
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -62,12 +64,14 @@ class LandlockPrivate : public ::testing::Test {
             held_ = std::move(tree->held);  // the child's copy, open until it confines itself
         };
         const fs::path t = temp_.path() / "tree";
-        call.body = [t](ChildChannel&) {
+        call.body = [t, extra = extra_](ChildChannel&) {
             std::string r;
-            for (const char* p : {"open", "other/file", "daemon/config", "daemon/tokens", "daemon/tokens.1",
-                                  "link-to-tokens", "daemon/state/db", "daemon/state/sessions/s1/work"}) {
+            std::vector<std::string> paths = {"open", "other/file", "daemon/config", "daemon/tokens", "daemon/tokens.1",
+                                              "link-to-tokens", "daemon/state/db", "daemon/state/sessions/s1/work"};
+            paths.insert(paths.end(), extra.begin(), extra.end());
+            for (const std::string& p : paths) {
                 UniqueFd fd(::open((t / p).c_str(), O_RDONLY | O_CLOEXEC));
-                r += std::string(p) + "=" + (fd.valid() ? "read" : std::strerror(errno)) + ";";
+                r += p + "=" + (fd.valid() ? "read" : std::strerror(errno)) + ";";
             }
             UniqueFd listed(::open((t / "daemon").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
             r += std::string("list-daemon=") + (listed.valid() ? "yes" : "no") + ";";
@@ -85,6 +89,7 @@ class LandlockPrivate : public ::testing::Test {
 
     testsupport::HostDir temp_{"landlock-private"};
     std::vector<UniqueFd> held_;
+    std::vector<std::string> extra_;  // more paths below the tree the child tries to read
 };
 
 const std::string kDenied = std::strerror(EACCES);
@@ -109,6 +114,24 @@ TEST_F(LandlockPrivate, KeptFilesAndDirectoriesInsideAGrantedTreeAreOutOfReach) 
                      ";daemon/tokens.1=" + kDenied + ";link-to-tokens=" + kDenied + ";daemon/state/db=" + kDenied +
                      ";daemon/state/sessions/s1/work=" + kDenied +
                      ";list-daemon=yes;create-in-other=yes;create-beside-tokens=no");
+}
+
+// A kept path's directory bind-mounted again inside the granted tree: Landlock's rules attach to
+// what is mounted, so the token was read at the second place (red team, 2026-12-07). Mount points
+// that show a kept path, or a directory on the way to one, again are split around it too.
+TEST_F(LandlockPrivate, AKeptFileSeenAgainThroughABindMountIsOutOfReachThere) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "bind mounts need root");
+    const fs::path t = temp_.path() / "tree";
+    fs::create_directories(t / "other" / "again");
+    ASSERT_EQ(::mount((t / "daemon").c_str(), (t / "other" / "again").c_str(), nullptr, MS_BIND, nullptr), 0)
+        << std::strerror(errno);
+    extra_ = {"other/again/tokens", "other/again/config"};
+    const std::string r = reach(t, landlock::Access::Read, {(t / "daemon" / "tokens").string()});
+    ::umount2((t / "other" / "again").c_str(), MNT_DETACH);
+    EXPECT_NE(r.find("daemon/tokens=" + kDenied + ";"), std::string::npos) << r;
+    EXPECT_NE(r.find("other/again/tokens=" + kDenied + ";"), std::string::npos) << r;
+    EXPECT_NE(r.find("other/again/config=read;"), std::string::npos) << r;
+    EXPECT_NE(r.find("other/file=read;"), std::string::npos) << r;
 }
 
 // Rules by path are split too: the libraries and certificates a fetching program reads were

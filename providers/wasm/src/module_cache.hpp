@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 
 #include "microvm/error.hpp"
@@ -36,10 +37,17 @@ class ModuleCache {
 
     using Digest = std::string;  // SHA-256 of the module, hex
     static Expected<Digest> key_of(std::span<const uint8_t> bytes);
-    // The module cached under key (a hit), or nullptr (a miss); both counted.
-    std::shared_ptr<const CompiledModule> find(const Digest& key);
-    // Keeps module under key unless one is there already (raced) or it is larger than the bound.
-    void insert(const Digest& key, std::shared_ptr<const CompiledModule> module);
+    // What is known of a module: its compiled form, or (module null) that it compiled but holds
+    // what the module codec does not carry, so each run's child compiles it from its bytes and
+    // no compiler's child needs to find that out again.
+    struct Known {
+        std::shared_ptr<const CompiledModule> module;
+    };
+    // What is cached under key (a hit), or nullopt (a miss); both counted.
+    std::optional<Known> find(const Digest& key);
+    // Keeps known under key unless something is there already (raced) or it is larger than the
+    // bound.
+    void insert(const Digest& key, Known known);
 
     Stats stats() const;
     void clear();
@@ -47,12 +55,13 @@ class ModuleCache {
   private:
     using Lru = std::list<Digest>;  // front = most recently used
     struct Entry {
-        std::shared_ptr<const CompiledModule> module;
+        Known known;
+        size_t bytes;  // counted against max_bytes_
         Lru::iterator position;
     };
 
-    std::shared_ptr<const CompiledModule> find_locked(const Digest& key);
-    void insert_locked(const Digest& key, std::shared_ptr<const CompiledModule> module);
+    std::optional<Known> find_locked(const Digest& key);
+    void insert_locked(const Digest& key, Known known);
 
     const size_t max_entries_;
     const size_t max_bytes_;

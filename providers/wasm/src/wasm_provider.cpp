@@ -192,9 +192,11 @@ ExecutionResult WasmProvider::run_module_program(const ExecutionContext& ctx,
     // A module is hostile bytes: compiled in a confined child of its own (cached here as it
     // sends it back) and run in another, never in this process (engine_process.hpp).
     const Expected<wasm::ModuleCache::Digest> key = wasm::ModuleCache::key_of(program.bytes);
-    std::shared_ptr<const wasm::CompiledModule> module = key ? cache_->find(*key) : nullptr;
+    std::optional<wasm::ModuleCache::Known> known;
+    if (key) known = cache_->find(*key);
+    std::shared_ptr<const wasm::CompiledModule> module = known ? known->module : nullptr;
     std::chrono::nanoseconds compiler_cpu{0};
-    if (!module) {
+    if (!known) {
         auto compiled = wasm::compile_module_confined(program.bytes, started + ctx.config.timeout,
                                                       cancel_flag(cancel), compiler_cpu);
         if (!compiled) {
@@ -203,8 +205,8 @@ ExecutionResult WasmProvider::run_module_program(const ExecutionContext& ctx,
             stamp_totals(r.metadata, started, cpu_start);
             return r;
         }
-        module = std::move(*compiled);  // nullptr: compiled again in the run's child
-        if (key && module) cache_->insert(*key, module);
+        module = std::move(*compiled);  // nullptr: compiled again in each run's child
+        if (key) cache_->insert(*key, {module});
     }
     wasm::RunRequest request;
     request.args = ctx.args;

@@ -10,7 +10,6 @@
 #include <utility>
 
 #include "host/dir_stream.hpp"
-#include "host/file_identity.hpp"
 #include "host/mountinfo.hpp"
 #include "host/paths.hpp"
 #include "host/private_files.hpp"
@@ -89,42 +88,77 @@ class Splitter {
     PrivateAwareRules& out_;
 };
 
-// The kept paths as they appear again below tree through a mount point that shows a kept path,
-// or a directory on the way to one, a second time (a bind mount; the same file system mounted
-// twice): rules attach to what is mounted, and a token was read through a bind mount of its
-// directory inside a granted tree (red team, 2026-12-07). Compared by identity.
-std::vector<std::string> seen_again_by_mounts(const std::string& tree, const std::vector<std::string>& kept) {
-    std::vector<std::pair<std::string, FileIdentity>> points;
-    for (const std::string& p : mount_points_below(tree))
-        if (auto id = identity_at(p)) points.emplace_back(p, *id);
-    std::vector<std::string> again;
-    if (points.empty()) return again;
-    for (const std::string& k : kept) {
-        for (std::string a = k; a != "/"; a = parent_path(a)) {
-            const std::optional<FileIdentity> id = identity_at(a);
-            if (!id) continue;
-            for (const auto& [point, point_id] : points)
-                if (point_id == *id && point != a) again.push_back(point + k.substr(a.size()));
+// The mount among mounts (but skip) that shows path: the last of the longest mount points path
+// lies in.
+const MountEntry* mount_showing(const std::vector<MountEntry>& mounts, const std::string& path,
+                                const MountEntry* skip = nullptr) {
+    const MountEntry* best = nullptr;
+    for (const MountEntry& m : mounts) {
+        if (&m == skip) break;  // mounts listed after it came later: none is under it
+        if (is_within(path, m.mount_point) && (!best || m.mount_point.size() >= best->mount_point.size())) best = &m;
+    }
+    return best;
+}
+
+// path with the prefix `from` replaced by `to` (path lies within from).
+std::string rebased(const std::string& path, const std::string& from, const std::string& to) {
+    const std::string rest = from == "/" ? path.substr(1) : path.substr(std::min(path.size(), from.size() + 1));
+    return rest.empty() ? to : join_path(to, rest);
+}
+
+// A place in a file system: mountinfo's device and the path inside it. Landlock's rules attach to
+// what is mounted, not to paths, so a kept path is judged where it lies in its file system,
+// whichever mount shows it (a bind mount of it or of a directory above it, an rbind of /).
+struct Place {
+    std::string device;
+    std::string path;
+};
+
+// The places of the kept paths, and of the mount points of every mount that shows one of them or
+// something inside one (a bind mount of the token over another file, of a session's directory
+// into a tree): a rule on a directory above such a mount point grants what it shows.
+std::vector<Place> kept_places(const std::vector<MountEntry>& mounts, const std::vector<std::string>& kept) {
+    std::vector<Place> places;
+    for (const std::string& k : kept)
+        if (const MountEntry* home = mount_showing(mounts, k))
+            places.push_back({home->device, rebased(k, home->mount_point, home->root)});
+    const size_t kept_count = places.size();
+    for (const MountEntry& m : mounts) {
+        for (size_t i = 0; i < kept_count; ++i) {
+            if (m.device != places[i].device || !is_within(m.root, places[i].path)) continue;
+            if (const MountEntry* under = mount_showing(mounts, m.mount_point, &m); under && m.mount_point != "/")
+                places.push_back({under->device, rebased(m.mount_point, under->mount_point, under->root)});
+            break;
         }
     }
-    return again;
+    return places;
+}
+
+// Where places appear below the directory real (strictly), through its own mount or any mount
+// below it.
+std::vector<std::string> kept_below(const std::vector<MountEntry>& mounts, const std::vector<Place>& places,
+                                    const std::string& real) {
+    std::vector<std::string> below;
+    const MountEntry* home = mount_showing(mounts, real);
+    for (const MountEntry& m : mounts) {
+        if (&m != home && !is_within(m.mount_point, real)) continue;
+        for (const Place& p : places) {
+            if (p.device != m.device || !is_within(p.path, m.root)) continue;
+            std::string seen = rebased(p.path, m.root, m.mount_point);
+            if (seen != real && is_within(seen, real)) below.push_back(std::move(seen));
+        }
+    }
+    return below;
 }
 
 // Appends to out the rules for the tree at dir (see rules_keeping_private).
-Expected<void> add_tree(int dir, const std::string& name, Access access, const std::vector<std::string>& kept,
-                        PrivateAwareRules& out) {
+Expected<void> add_tree(int dir, const std::string& name, Access access, const std::vector<MountEntry>& mounts,
+                        const std::vector<Place>& places, PrivateAwareRules& out) {
     const std::optional<std::string> real = fd_real_path(dir);
     if (!real) return fail(Failure::Kind::SetupError, "the real path of " + name + " cannot be read");
-    std::vector<std::string> all = kept;
-    if (!kept.empty()) {
-        std::vector<std::string> again = seen_again_by_mounts(*real, kept);
-        all.insert(all.end(), again.begin(), again.end());
-    }
     // Only what lies strictly inside: a kept path that covers the tree itself (a session's work
     // directory in the daemon's state directory) was granted as such.
-    std::vector<std::string> inside;
-    for (const std::string& k : all)
-        if (k != *real && is_within(k, *real)) inside.push_back(k);
+    const std::vector<std::string> inside = kept_below(mounts, places, *real);
     Splitter splitter(name, access, inside, out);
     if (!inside.empty()) return splitter.split(dir, *real, name);
     UniqueFd fd(::fcntl(dir, F_DUPFD_CLOEXEC, 0));
@@ -132,17 +166,33 @@ Expected<void> add_tree(int dir, const std::string& name, Access access, const s
     return splitter.add(std::move(fd), name, access);
 }
 
+// The mount table and the kept places, read once for all the trees of one set of rules.
+struct KeptLayout {
+    std::vector<MountEntry> mounts;
+    std::vector<Place> places;
+};
+
+Expected<KeptLayout> kept_layout(const std::vector<std::string>& kept) {
+    KeptLayout layout;
+    if (kept.empty()) return layout;
+    RTFS_TRY(layout.mounts, read_mountinfo_or_fail());
+    layout.places = kept_places(layout.mounts, kept);
+    return layout;
+}
+
 }  // namespace
 
 Expected<PrivateAwareRules> rules_keeping_private(int dir, const std::string& name, Access access,
                                                   const std::vector<std::string>& kept) {
+    RTFS_TRY(const KeptLayout layout, kept_layout(kept));
     PrivateAwareRules out;
-    RTFS_CHECK(add_tree(dir, name, access, kept, out));
+    RTFS_CHECK(add_tree(dir, name, access, layout.mounts, layout.places, out));
     return out;
 }
 
 Expected<PrivateAwareRules> rules_keeping_private(const std::vector<landlock::Rule>& rules,
                                                   const std::vector<std::string>& kept) {
+    RTFS_TRY(const KeptLayout layout, kept_layout(kept));
     PrivateAwareRules out;
     for (const landlock::Rule& rule : rules) {
         if (kept.empty()) {
@@ -164,14 +214,19 @@ Expected<PrivateAwareRules> rules_keeping_private(const std::vector<landlock::Ru
         if (!S_ISDIR(st.st_mode)) {
             const std::optional<std::string> real = fd_real_path(fd);
             if (!real) return fail(Failure::Kind::SetupError, "the real path of " + rule.path + " cannot be read");
-            if (is_kept(*real, kept)) continue;  // a kept file named by a rule itself
+            // A kept file named by a rule itself, or shown by a mount there: no rule.
+            const MountEntry* home = mount_showing(layout.mounts, *real);
+            const bool kept_file = home && std::any_of(layout.places.begin(), layout.places.end(), [&](const Place& p) {
+                return p.device == home->device && covered_by(rebased(*real, home->mount_point, home->root), p.path);
+            });
+            if (kept_file) continue;
             UniqueFd own(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
             if (!own.valid()) return sys_failure("dup " + rule.path + " for its Landlock rule", errno);
             out.rules.push_back({rule.path, rule.access, own.get()});
             out.held.push_back(std::move(own));
             continue;
         }
-        RTFS_CHECK(add_tree(fd, rule.path, rule.access, kept, out));
+        RTFS_CHECK(add_tree(fd, rule.path, rule.access, layout.mounts, layout.places, out));
     }
     return out;
 }

@@ -134,6 +134,38 @@ TEST_F(LandlockPrivate, AKeptFileSeenAgainThroughABindMountIsOutOfReachThere) {
     EXPECT_NE(r.find("other/file=read;"), std::string::npos) << r;
 }
 
+// The same through every other way a mount shows a kept path (red team, second round,
+// 2026-12-07): the granted tree itself at a bind mount of a directory above the kept file (only
+// mount points below the tree were looked at), a directory inside the kept state directory
+// bind-mounted into the tree (only the kept paths and their ancestors were compared), and the
+// token bind-mounted over a file of the tree.
+TEST_F(LandlockPrivate, AKeptPathShownByAnyMountIsOutOfReachThere) {
+    MICROVM_REQUIRE("root", ::geteuid() == 0, "bind mounts need root");
+    const fs::path t = temp_.path() / "tree";
+    const fs::path view = temp_.path() / "view";
+    fs::create_directories(view);
+    fs::create_directories(t / "other" / "s1view");
+    std::vector<fs::path> mounted;
+    auto bind = [&](const fs::path& from, const fs::path& to, unsigned long flags) {
+        ASSERT_EQ(::mount(from.c_str(), to.c_str(), nullptr, flags, nullptr), 0) << to << ": " << std::strerror(errno);
+        mounted.push_back(to);
+    };
+    bind(t / "daemon" / "state" / "sessions" / "s1", t / "other" / "s1view", MS_BIND);
+    bind(t / "daemon" / "tokens", t / "other" / "file", MS_BIND);
+    bind(t, view, MS_BIND | MS_REC);
+    extra_ = {"../view/daemon/tokens", "../view/daemon/config", "../view/other/s1view/work", "../view/other/file",
+              "../view/open"};
+    const std::string r =
+        reach(view, landlock::Access::Read, {(t / "daemon" / "tokens").string(), (t / "daemon" / "state").string()});
+    for (auto it = mounted.rbegin(); it != mounted.rend(); ++it) ::umount2(it->c_str(), MNT_DETACH);
+    for (const char* kept : {"../view/daemon/tokens", "../view/other/s1view/work", "../view/other/file",
+                             "daemon/tokens", "daemon/state/sessions/s1/work", "other/file"}) {
+        EXPECT_NE(r.find(std::string(kept) + "=" + kDenied + ";"), std::string::npos) << kept << " in " << r;
+    }
+    EXPECT_NE(r.find("../view/daemon/config=read;"), std::string::npos) << r;
+    EXPECT_NE(r.find("../view/open=read;"), std::string::npos) << r;
+}
+
 // Rules by path are split too: the libraries and certificates a fetching program reads were
 // granted whole, and a TLS key kept in /etc/pki/tls/private was read through them (red team,
 // 2026-12-07). A rule on a kept file itself is dropped; one on a path that does not exist too.

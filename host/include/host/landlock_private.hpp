@@ -25,11 +25,17 @@ inline constexpr size_t kMaxPrivateAwareRules = 16384;
 
 // The rules for the tree under dir (an open directory, named name in the rules) granted with
 // access, leaving out every path of kept (real paths, in covered_by's sense: a kept file's rotated
-// PATH.N too) that lies strictly inside it; a kept path the tree lies inside (a session's work
+// PATH.N too) wherever it appears strictly inside it; a kept path the tree lies inside (a session's work
 // directory in the daemon's state directory, granted as such) splits nothing.
 // A directory on the way to a kept path is list-only: nothing can be made or read in it directly,
 // only in its other entries as they were when the rules were made. Symlinks get no rule (Landlock
-// judges what they lead to). Not covered: another hard link to a kept file elsewhere in the tree.
+// judges what they lead to). Kept paths are judged where they lie in their file system
+// (mountinfo's device and root), so a bind mount of one, of a directory above one, of something
+// inside one, or an rbind of / is covered wherever it shows it in the tree, and so is a tree
+// granted at such a mount: rules attach to what is mounted, and a red team read a token through
+// each (2026-12-07). SetupError when the mount table cannot be read. Not covered: another hard
+// link to a kept file elsewhere in the tree; file systems that show another's files under a
+// device of their own (overlay, FUSE); mounts made after the rules.
 Expected<PrivateAwareRules> rules_keeping_private(int dir, const std::string& name, landlock::Access access,
                                                   const std::vector<std::string>& kept);
 

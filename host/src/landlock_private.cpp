@@ -88,16 +88,18 @@ class Splitter {
     PrivateAwareRules& out_;
 };
 
-// The mount among mounts (but skip) that shows path: the last of the longest mount points path
-// lies in.
-const MountEntry* mount_showing(const std::vector<MountEntry>& mounts, const std::string& path,
-                                const MountEntry* skip = nullptr) {
+// The mount among mounts that shows path: the last of the longest mount points path lies in.
+const MountEntry* mount_showing(const std::vector<MountEntry>& mounts, const std::string& path) {
     const MountEntry* best = nullptr;
-    for (const MountEntry& m : mounts) {
-        if (&m == skip) break;  // mounts listed after it came later: none is under it
+    for (const MountEntry& m : mounts)
         if (is_within(path, m.mount_point) && (!best || m.mount_point.size() >= best->mount_point.size())) best = &m;
-    }
     return best;
+}
+
+const MountEntry* mount_by_id(const std::vector<MountEntry>& mounts, const std::string& id) {
+    for (const MountEntry& m : mounts)
+        if (m.id == id) return &m;
+    return nullptr;
 }
 
 // path with the prefix `from` replaced by `to` (path lies within from).
@@ -114,9 +116,22 @@ struct Place {
     std::string path;
 };
 
-// The places of the kept paths, and of the mount points of every mount that shows one of them or
-// something inside one (a bind mount of the token over another file, of a session's directory
-// into a tree): a rule on a directory above such a mount point grants what it shows.
+// Adds the places of the mount point of m and of every mount point below it, down to the root:
+// Landlock's walk from a file goes up through each mount point into the file system it is
+// mounted on, so a rule on a directory above any of them grants what m shows (a tree granted at
+// a bind of / reached a token on another file system: review, 2026-12-07).
+void add_mount_points(const std::vector<MountEntry>& mounts, const MountEntry* m, std::vector<Place>& places) {
+    for (size_t depth = 0; m && depth < mounts.size(); ++depth) {
+        const MountEntry* parent = mount_by_id(mounts, m->parent_id);
+        if (!parent || parent == m || !is_within(m->mount_point, parent->mount_point)) return;
+        places.push_back({parent->device, rebased(m->mount_point, parent->mount_point, parent->root)});
+        m = parent;
+    }
+}
+
+// The places of the kept paths, and of the mount points under every mount that holds one or
+// shows one or something inside one again (a bind mount of the token over another file, of a
+// session's directory into a tree).
 std::vector<Place> kept_places(const std::vector<MountEntry>& mounts, const std::vector<std::string>& kept) {
     std::vector<Place> places;
     for (const std::string& k : kept)
@@ -125,9 +140,9 @@ std::vector<Place> kept_places(const std::vector<MountEntry>& mounts, const std:
     const size_t kept_count = places.size();
     for (const MountEntry& m : mounts) {
         for (size_t i = 0; i < kept_count; ++i) {
-            if (m.device != places[i].device || !is_within(m.root, places[i].path)) continue;
-            if (const MountEntry* under = mount_showing(mounts, m.mount_point, &m); under && m.mount_point != "/")
-                places.push_back({under->device, rebased(m.mount_point, under->mount_point, under->root)});
+            const bool holds = is_within(places[i].path, m.root), shows = is_within(m.root, places[i].path);
+            if (m.device != places[i].device || !(holds || shows)) continue;
+            add_mount_points(mounts, &m, places);
             break;
         }
     }
@@ -184,21 +199,28 @@ Expected<KeptLayout> kept_layout(const std::vector<std::string>& kept) {
 
 Expected<PrivateAwareRules> rules_keeping_private(int dir, const std::string& name, Access access,
                                                   const std::vector<std::string>& kept) {
-    RTFS_TRY(const KeptLayout layout, kept_layout(kept));
     PrivateAwareRules out;
+    if (kept.empty()) {
+        UniqueFd fd(::fcntl(dir, F_DUPFD_CLOEXEC, 0));
+        if (!fd.valid()) return sys_failure("dup " + name + " for its Landlock rule", errno);
+        out.rules.push_back({name, access, fd.get()});
+        out.held.push_back(std::move(fd));
+        return out;
+    }
+    RTFS_TRY(const KeptLayout layout, kept_layout(kept));
     RTFS_CHECK(add_tree(dir, name, access, layout.mounts, layout.places, out));
     return out;
 }
 
 Expected<PrivateAwareRules> rules_keeping_private(const std::vector<landlock::Rule>& rules,
                                                   const std::vector<std::string>& kept) {
-    RTFS_TRY(const KeptLayout layout, kept_layout(kept));
     PrivateAwareRules out;
+    if (kept.empty()) {
+        out.rules = rules;
+        return out;
+    }
+    RTFS_TRY(const KeptLayout layout, kept_layout(kept));
     for (const landlock::Rule& rule : rules) {
-        if (kept.empty()) {
-            out.rules.push_back(rule);
-            continue;
-        }
         // A rule by path is opened as restrict_self would open it; one that does not exist is dropped.
         UniqueFd opened;
         if (rule.fd < 0) {
@@ -211,16 +233,21 @@ Expected<PrivateAwareRules> rules_keeping_private(const std::vector<landlock::Ru
         const int fd = rule.fd >= 0 ? rule.fd : opened.get();
         struct stat st;
         if (::fstat(fd, &st) != 0) return sys_failure("stat " + rule.path, errno);
-        if (!S_ISDIR(st.st_mode)) {
+        // A rule by path was judged by nobody: at or inside a kept path (a file, or shown by a
+        // mount there), it is dropped. A rule on a descriptor (a preopen) was judged by the host,
+        // which grants a session's directory inside its own state directory as such.
+        const bool judged = rule.fd >= 0;
+        if (!S_ISDIR(st.st_mode) || !judged) {
             const std::optional<std::string> real = fd_real_path(fd);
             if (!real) return fail(Failure::Kind::SetupError, "the real path of " + rule.path + " cannot be read");
-            // A kept file named by a rule itself, or shown by a mount there: no rule.
             const MountEntry* home = mount_showing(layout.mounts, *real);
-            const bool kept_file = home && std::any_of(layout.places.begin(), layout.places.end(), [&](const Place& p) {
+            const bool kept_here = home && std::any_of(layout.places.begin(), layout.places.end(), [&](const Place& p) {
                 return p.device == home->device && covered_by(rebased(*real, home->mount_point, home->root), p.path);
             });
-            if (kept_file) continue;
-            UniqueFd own(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+            if (kept_here) continue;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            UniqueFd own = judged ? UniqueFd(::fcntl(fd, F_DUPFD_CLOEXEC, 0)) : std::move(opened);
             if (!own.valid()) return sys_failure("dup " + rule.path + " for its Landlock rule", errno);
             out.rules.push_back({rule.path, rule.access, own.get()});
             out.held.push_back(std::move(own));

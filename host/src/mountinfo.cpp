@@ -72,8 +72,9 @@ std::vector<MountEntry> parse_mountinfo(std::string_view rest) {
         if (dash == std::string_view::npos) continue;
         std::string_view head = line.substr(0, dash), tail = line.substr(dash + 3);
         size_t pos = 0;
-        for (int skip = 0; skip < 2; ++skip) next_field(head, pos);  // id, parent
         MountEntry m;
+        m.id = std::string(next_field(head, pos));
+        m.parent_id = std::string(next_field(head, pos));
         m.device = std::string(next_field(head, pos));
         m.root = unescape(next_field(head, pos));
         m.mount_point = unescape(next_field(head, pos));

@@ -20,7 +20,8 @@ struct PrivateAwareRules {
     std::vector<UniqueFd> held;  // the descriptors the rules are on, each opened without following a link
 };
 
-// At most this many rules for one tree (entries beside the kept files); more is a setup error.
+// At most this many rules in one call (entries beside the kept files); more is a setup error.
+// (Each holds a descriptor, so a low RLIMIT_NOFILE refuses sooner, as safely.)
 inline constexpr size_t kMaxPrivateAwareRules = 16384;
 
 // The rules for the tree under dir (an open directory, named name in the rules) granted with
@@ -40,7 +41,8 @@ Expected<PrivateAwareRules> rules_keeping_private(int dir, const std::string& na
                                                   const std::vector<std::string>& kept);
 
 // The same for every rule of rules (by descriptor, or by path, opened here as restrict_self opens
-// it: one that does not exist is dropped); a rule on a file that is kept is dropped. With nothing
+// it: one that does not exist is dropped); a rule on a file that is kept is dropped, and so is a
+// rule by path (judged by nobody) on a directory at or inside a kept path. With nothing
 // kept, rules as they are. The libraries and certificates a fetching program reads were granted
 // whole by path: a TLS key kept in /etc/pki/tls/private was read through them (red team,
 // 2026-12-07).

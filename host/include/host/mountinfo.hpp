@@ -20,6 +20,8 @@ struct MountEntry {
     std::string mount_options;  // of this mount: "rw,nosuid,..." or "ro,..."
     std::string fstype;
     std::string super_options;  // of its file system: "ro"/"rw", cgroup v1's controllers, overlay's upperdir=...
+    std::string id;             // the mount's ID, unique in the namespace
+    std::string parent_id;      // the ID of the mount it is mounted on (one outside the namespace, for its root)
 };
 
 // The option `key` of a comma-separated list (mount_options, super_options): what follows its

@@ -96,7 +96,10 @@ Expected<FdTable> passed_preopens(const EngineRequest& q) {
         if (*preopens && !rules.files_unrestricted) {
             add_preopen_rules(**preopens, rules);
             auto kept_out = keep_private_out_of_rules(rules, held);
-            if (!kept_out) preopens.emplace(rtfs::unexpected(std::move(kept_out).error()));
+            if (!kept_out) {
+                rules.paths.clear();  // confined to nothing; the body then refuses the run
+                preopens.emplace(rtfs::unexpected(std::move(kept_out).error()));
+            }
         }
     };
     auto body = [&](host::ChildChannel& channel) -> std::string {

@@ -53,6 +53,14 @@ int abi_version() {
     return v > 0 ? static_cast<int>(v) : 0;
 }
 
+Expected<UniqueFd> open_rule(const Rule& rule) {
+    UniqueFd fd(rule.fd >= 0 ? ::fcntl(rule.fd, F_DUPFD_CLOEXEC, 0) : ::open(rule.path.c_str(), O_PATH | O_CLOEXEC));
+    if (!fd.valid() && errno != ENOENT && errno != ENOTDIR) {
+        return sys_failure("open " + rule.path + " for a Landlock rule", errno);
+    }
+    return fd;
+}
+
 Expected<void> restrict_self(const std::vector<Rule>& rules, bool files_unrestricted) {
     const int abi = abi_version();
     if (abi == 0) return fail(Failure::Kind::SetupError, "this kernel has no Landlock (or it is disabled)");
@@ -72,12 +80,8 @@ Expected<void> restrict_self(const std::vector<Rule>& rules, bool files_unrestri
     if (!ruleset.valid()) return sys_failure("landlock_create_ruleset", errno);
     if (!files_unrestricted) {
         for (const Rule& rule : rules) {
-            UniqueFd dir(rule.fd >= 0 ? ::fcntl(rule.fd, F_DUPFD_CLOEXEC, 0)
-                                      : ::open(rule.path.c_str(), O_PATH | O_CLOEXEC));
-            if (!dir.valid()) {
-                if (errno == ENOENT || errno == ENOTDIR) continue;
-                return sys_failure("open " + rule.path + " for a Landlock rule", errno);
-            }
+            RTFS_TRY(const UniqueFd dir, open_rule(rule));
+            if (!dir.valid()) continue;  // nothing there to reach
             struct landlock_path_beneath_attr beneath {};
             beneath.parent_fd = dir.get();
             beneath.allowed_access = rule.access == Access::List   ? LANDLOCK_ACCESS_FS_READ_DIR

@@ -90,6 +90,36 @@ std::vector<MountEntry> parse_mountinfo(std::string_view rest) {
 
 }  // namespace
 
+namespace {
+
+// path (at or below from) with the prefix from replaced by to.
+std::string rebased(const std::string& path, const std::string& from, const std::string& to) {
+    const std::string rest = from == "/" ? path.substr(1) : path.substr(std::min(path.size(), from.size() + 1));
+    return rest.empty() ? to : join_path(to, rest);
+}
+
+}  // namespace
+
+const MountEntry* mount_showing(const std::vector<MountEntry>& mounts, const std::string& path) {
+    const MountEntry* best = nullptr;
+    for (const MountEntry& m : mounts) {
+        if (is_within(path, m.mount_point) && (!best || m.mount_point.size() >= best->mount_point.size())) best = &m;
+    }
+    return best;
+}
+
+FsPlace place_in(const MountEntry& m, const std::string& path) {
+    return {m.device, rebased(path, m.mount_point, m.root)};
+}
+
+std::string shown_at(const MountEntry& m, const std::string& fs_path) { return rebased(fs_path, m.root, m.mount_point); }
+
+std::optional<FsPlace> place_of(const std::vector<MountEntry>& mounts, const std::string& path) {
+    const MountEntry* m = mount_showing(mounts, path);
+    if (!m) return std::nullopt;
+    return place_in(*m, path);
+}
+
 std::vector<MountEntry> read_mountinfo() {
     auto mounts = read_mountinfo_or_fail();
     return mounts ? std::move(*mounts) : std::vector<MountEntry>{};

@@ -489,26 +489,13 @@ Expected<void> refuse_writable_trusted_state(const std::string& real_path, std::
         if (m.mount_point != real_path && is_within(m.mount_point, real_path)) below.push_back(&m);
     }
     if (below.empty()) return Ok{};
-    // A path as (device, path inside its file system), by the innermost (last) mount holding it.
-    const auto location = [&](const std::string& path) -> std::optional<std::pair<std::string, std::string>> {
-        const MountEntry* holder = nullptr;
-        for (const MountEntry& m : mounts.entries()) {
-            if (is_within(path, m.mount_point) && (!holder || m.mount_point.size() >= holder->mount_point.size())) {
-                holder = &m;
-            }
-        }
-        if (!holder) return std::nullopt;
-        const std::string rest = holder->mount_point == "/" ? path : path.substr(holder->mount_point.size());
-        const std::string root = holder->root == "/" ? "" : holder->root;
-        return std::make_pair(holder->device, rest.empty() && root.empty() ? "/" : root + rest);
-    };
     std::vector<std::string> holding = p.holders;
     for (const Entries& e : p.entries) holding.push_back(e.dir);
     // Where each place and each holder lies, found once for all the mounts below.
-    using Located = std::pair<std::string, std::optional<std::pair<std::string, std::string>>>;
+    using Located = std::pair<std::string, std::optional<FsPlace>>;
     std::vector<Located> places_at, holders_at;
-    for (const std::string& place : all) places_at.emplace_back(place, location(place));
-    for (const std::string& holder : holding) holders_at.emplace_back(holder, location(holder));
+    for (const std::string& place : all) places_at.emplace_back(place, place_of(mounts.entries(), place));
+    for (const std::string& holder : holding) holders_at.emplace_back(holder, place_of(mounts.entries(), holder));
     // An overlay's writes land in its upper directory, on a file system of its own device.
     const auto upper_dir = [](const MountEntry& m) -> std::string {
         if (m.fstype != "overlay") return {};
@@ -524,12 +511,12 @@ Expected<void> refuse_writable_trusted_state(const std::string& real_path, std::
             }
         }
         for (const auto& [place, at] : places_at) {
-            if (at && at->first == m->device && (is_within(at->second, m->root) || is_within(m->root, at->second))) {
+            if (at && at->device == m->device && (is_within(at->path, m->root) || is_within(m->root, at->path))) {
                 return refuse(place + " (mounted at " + m->mount_point + ", below it)");
             }
         }
         for (const auto& [holder, at] : holders_at) {
-            if (at && at->first == m->device && is_within(at->second, m->root)) {
+            if (at && at->device == m->device && is_within(at->path, m->root)) {
                 return refuse("what " + holder + " holds (mounted at " + m->mount_point + ", below it)");
             }
         }

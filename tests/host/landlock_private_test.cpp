@@ -6,8 +6,10 @@
 
 #include <fcntl.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -49,8 +51,24 @@ class LandlockPrivate : public ::testing::Test {
     std::string reach(const fs::path& granted, landlock::Access access, std::vector<std::string> kept) {
         return reach_with([&] {
             UniqueFd dir(::open(granted.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-            return rules_keeping_private(dir.get(), granted.string(), access, kept);
+            auto rules = rules_keeping_private({{granted.string(), access, dir.get()}}, kept);
+            if (rules) rules->held.push_back(std::move(dir));  // the rule with nothing kept is on it
+            return rules;
         });
+    }
+
+    // Mounts what mount(2) is given, unmounted again (last first) when the test ends.
+    ::testing::AssertionResult mount_for_test(const fs::path& from, const fs::path& to, const char* type,
+                                              unsigned long flags, const char* data = nullptr) {
+        if (::mount(from.c_str(), to.c_str(), type, flags, data) != 0) {
+            return ::testing::AssertionFailure() << "mount " << from << " at " << to << ": " << std::strerror(errno);
+        }
+        mounted_.push_back(to);
+        return ::testing::AssertionSuccess();
+    }
+
+    void TearDown() override {
+        for (auto it = mounted_.rbegin(); it != mounted_.rend(); ++it) ::umount2(it->c_str(), MNT_DETACH);
     }
 
     // The same for the rules make() gives, made in the child before it confines itself.
@@ -91,6 +109,7 @@ class LandlockPrivate : public ::testing::Test {
     testsupport::HostDir temp_{"landlock-private"};
     std::vector<UniqueFd> held_;
     std::vector<std::string> extra_;  // more paths below the tree the child tries to read
+    std::vector<fs::path> mounted_;
 };
 
 const std::string kDenied = std::strerror(EACCES);
@@ -124,9 +143,7 @@ TEST_F(LandlockPrivate, AKeptFileSeenAgainThroughABindMountIsOutOfReachThere) {
     MICROVM_REQUIRE("root", ::geteuid() == 0, "bind mounts need root");
     const fs::path t = temp_.path() / "tree";
     fs::create_directories(t / "other" / "again");
-    ASSERT_EQ(::mount((t / "daemon").c_str(), (t / "other" / "again").c_str(), nullptr, MS_BIND, nullptr), 0)
-        << std::strerror(errno);
-    const ScopeExit unmount([&] { ::umount2((t / "other" / "again").c_str(), MNT_DETACH); });
+    ASSERT_TRUE(mount_for_test(t / "daemon", t / "other" / "again", nullptr, MS_BIND));
     extra_ = {"other/again/tokens", "other/again/config"};
     const std::string r = reach(t, landlock::Access::Read, {(t / "daemon" / "tokens").string()});
     EXPECT_NE(r.find("daemon/tokens=" + kDenied + ";"), std::string::npos) << r;
@@ -146,17 +163,9 @@ TEST_F(LandlockPrivate, AKeptPathShownByAnyMountIsOutOfReachThere) {
     const fs::path view = temp_.path() / "view";
     fs::create_directories(view);
     fs::create_directories(t / "other" / "s1view");
-    std::vector<fs::path> mounted;
-    const ScopeExit unmount([&] {
-        for (auto it = mounted.rbegin(); it != mounted.rend(); ++it) ::umount2(it->c_str(), MNT_DETACH);
-    });
-    auto bind = [&](const fs::path& from, const fs::path& to, unsigned long flags) {
-        ASSERT_EQ(::mount(from.c_str(), to.c_str(), nullptr, flags, nullptr), 0) << to << ": " << std::strerror(errno);
-        mounted.push_back(to);
-    };
-    bind(t / "daemon" / "state" / "sessions" / "s1", t / "other" / "s1view", MS_BIND);
-    bind(t / "daemon" / "tokens", t / "other" / "file", MS_BIND);
-    bind(t, view, MS_BIND | MS_REC);
+    ASSERT_TRUE(mount_for_test(t / "daemon" / "state" / "sessions" / "s1", t / "other" / "s1view", nullptr, MS_BIND));
+    ASSERT_TRUE(mount_for_test(t / "daemon" / "tokens", t / "other" / "file", nullptr, MS_BIND));
+    ASSERT_TRUE(mount_for_test(t, view, nullptr, MS_BIND | MS_REC));
     extra_ = {"../view/daemon/tokens", "../view/daemon/config", "../view/other/s1view/work", "../view/other/file",
               "../view/open"};
     const std::string r =
@@ -178,15 +187,9 @@ TEST_F(LandlockPrivate, ATreeAboveTheMountHoldingAKeptFileDoesNotReachIt) {
     const fs::path t = temp_.path() / "tree";
     const fs::path view = temp_.path() / "view";
     fs::create_directories(view);
-    std::vector<fs::path> mounted;
-    const ScopeExit unmount([&] {
-        for (auto it = mounted.rbegin(); it != mounted.rend(); ++it) ::umount2(it->c_str(), MNT_DETACH);
-    });
-    ASSERT_EQ(::mount("tmpfs", (t / "daemon").c_str(), "tmpfs", 0, "size=1m"), 0) << std::strerror(errno);
-    mounted.push_back(t / "daemon");
+    ASSERT_TRUE(mount_for_test("tmpfs", t / "daemon", "tmpfs", 0, "size=1m"));
     std::ofstream(t / "daemon" / "tokens") << "secret";
-    ASSERT_EQ(::mount(t.c_str(), view.c_str(), nullptr, MS_BIND, nullptr), 0) << std::strerror(errno);
-    mounted.push_back(view);
+    ASSERT_TRUE(mount_for_test(t, view, nullptr, MS_BIND));
     extra_ = {"../view/open"};
     const std::string r = reach(view, landlock::Access::Read, {(t / "daemon" / "tokens").string()});
     EXPECT_NE(r.find("daemon/tokens=" + kDenied + ";"), std::string::npos) << r;
@@ -225,16 +228,51 @@ TEST_F(LandlockPrivate, ATreeInsideAKeptDirectoryIsGrantedAsSuch) {
     const fs::path t = temp_.path() / "tree";
     const fs::path s1 = t / "daemon" / "state" / "sessions" / "s1";
     UniqueFd dir(::open(s1.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    auto tree = rules_keeping_private(dir.get(), "s1", landlock::Access::ReadWrite, {(t / "daemon" / "state").string()});
+    const std::vector<landlock::Rule> rules = {{"s1", landlock::Access::ReadWrite, dir.get()}};
+    auto tree = rules_keeping_private(rules, {(t / "daemon" / "state").string()});
     ASSERT_TRUE(tree) << tree.error().message;
     ASSERT_EQ(tree->rules.size(), 1u);
     EXPECT_EQ(tree->rules[0].access, landlock::Access::ReadWrite);
     // but another kept path inside it still splits it.
-    auto split = rules_keeping_private(dir.get(), "s1", landlock::Access::ReadWrite,
-                                       {(t / "daemon" / "state").string(), (s1 / "work").string()});
+    auto split = rules_keeping_private(rules, {(t / "daemon" / "state").string(), (s1 / "work").string()});
     ASSERT_TRUE(split) << split.error().message;
     EXPECT_EQ(split->rules.size(), 1u);  // s1 list-only, and nothing else in it
     EXPECT_EQ(split->rules[0].access, landlock::Access::List);
+}
+
+size_t open_descriptors() {
+    return static_cast<size_t>(std::distance(fs::directory_iterator("/proc/self/fd"), fs::directory_iterator()));
+}
+
+// Every entry beside a kept file holds a descriptor: a directory with more entries than the cap
+// (or than RLIMIT_NOFILE allows) is a setup error, never rules that grant the directory whole,
+// and every descriptor opened on the way is closed again.
+TEST_F(LandlockPrivate, TooManyEntriesBesideAKeptFileAreASetupError) {
+    const fs::path crowd = temp_.path() / "crowd";
+    fs::create_directories(crowd);
+    for (size_t i = 0; i <= kMaxPrivateAwareRules; ++i) {
+        UniqueFd f(::open((crowd / std::to_string(i)).c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+        ASSERT_TRUE(f.valid()) << std::strerror(errno);
+    }
+    std::ofstream(crowd / "tokens") << "secret";
+    const size_t before = open_descriptors();
+    auto rules = rules_keeping_private({{crowd.string(), landlock::Access::Read}}, {(crowd / "tokens").string()});
+    ASSERT_FALSE(rules);
+    EXPECT_EQ(rules.error().kind, microvm::Failure::Kind::SetupError) << rules.error().message;
+    EXPECT_EQ(open_descriptors(), before);
+    // One entry fewer than the cap beside it, and it is split (the rule for the directory itself
+    // is one of them).
+    fs::remove(crowd / "0");
+    fs::remove(crowd / "1");
+    struct rlimit nofile;
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &nofile), 0);
+    const struct rlimit enough {std::max<rlim_t>(nofile.rlim_cur, kMaxPrivateAwareRules + 64), nofile.rlim_max};
+    ASSERT_GE(enough.rlim_max, enough.rlim_cur) << "RLIMIT_NOFILE's hard limit is below the cap";
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &enough), 0) << std::strerror(errno);
+    const ScopeExit restore([&] { ::setrlimit(RLIMIT_NOFILE, &nofile); });
+    rules = rules_keeping_private({{crowd.string(), landlock::Access::Read}}, {(crowd / "tokens").string()});
+    ASSERT_TRUE(rules) << rules.error().message;
+    EXPECT_EQ(rules->rules.size(), kMaxPrivateAwareRules);
 }
 
 }  // namespace

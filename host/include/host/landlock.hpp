@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "host/unique_fd.hpp"
 #include "microvm/error.hpp"
 
 namespace microvm::host::landlock {
@@ -29,6 +30,10 @@ struct Rule {
     // checked and opened once is never looked up again for its rule.
     int fd = -1;
 };
+
+// The descriptor a rule is on: a duplicate of rule.fd, or rule.path opened O_PATH (following
+// links). Not valid, and no error, when the path does not exist: nothing there to reach.
+Expected<UniqueFd> open_rule(const Rule& rule);
 
 // Restricts the calling thread (a single-threaded process: all of it) to rules: every other path
 // is refused every access this ABI handles; with files_unrestricted the file system is left as it

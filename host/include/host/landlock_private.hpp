@@ -24,28 +24,22 @@ struct PrivateAwareRules {
 // (Each holds a descriptor, so a low RLIMIT_NOFILE refuses sooner, as safely.)
 inline constexpr size_t kMaxPrivateAwareRules = 16384;
 
-// The rules for the tree under dir (an open directory, named name in the rules) granted with
-// access, leaving out every path of kept (real paths, in covered_by's sense: a kept file's rotated
-// PATH.N too) wherever it appears strictly inside it; a kept path the tree lies inside (a session's work
-// directory in the daemon's state directory, granted as such) splits nothing.
+// The rules granting what rules grant (by descriptor, or by path, opened as restrict_self opens
+// it: one that does not exist is dropped), leaving out every path of kept (real paths, in
+// covered_by's sense: a kept file's rotated PATH.N too) wherever it appears strictly inside a
+// granted tree; a kept path a tree lies inside (a session's work directory in the daemon's state
+// directory, granted as such by the host's descriptor) splits nothing. A rule on a file that is
+// kept is dropped, and so is a rule by path (judged by nobody) on a directory at or inside a kept
+// path. With nothing kept, rules as they are.
 // A directory on the way to a kept path is list-only: nothing can be made or read in it directly,
 // only in its other entries as they were when the rules were made. Symlinks get no rule (Landlock
-// judges what they lead to). Kept paths are judged where they lie in their file system
-// (mountinfo's device and root), so a bind mount of one, of a directory above one, of something
-// inside one, or an rbind of / is covered wherever it shows it in the tree, and so is a tree
-// granted at such a mount: rules attach to what is mounted, and a red team read a token through
-// each (2026-12-07). SetupError when the mount table cannot be read. Not covered: another hard
-// link to a kept file elsewhere in the tree; file systems that show another's files under a
-// device of their own (overlay, FUSE); mounts made after the rules.
-Expected<PrivateAwareRules> rules_keeping_private(int dir, const std::string& name, landlock::Access access,
-                                                  const std::vector<std::string>& kept);
-
-// The same for every rule of rules (by descriptor, or by path, opened here as restrict_self opens
-// it: one that does not exist is dropped); a rule on a file that is kept is dropped, and so is a
-// rule by path (judged by nobody) on a directory at or inside a kept path. With nothing
-// kept, rules as they are. The libraries and certificates a fetching program reads were granted
-// whole by path: a TLS key kept in /etc/pki/tls/private was read through them (red team,
-// 2026-12-07).
+// judges what they lead to). Kept paths are judged where they lie in their file systems
+// (host/kept_places.hpp), so every mount that shows one is covered, and so is a tree granted at
+// such a mount. The libraries and certificates a fetching program reads are granted by path: a
+// TLS key kept in /etc/pki/tls/private was read through them (red team, 2026-12-07).
+// SetupError when the mount table cannot be read, or an entry cannot be opened or is one too
+// many. Not covered: another hard link to a kept file elsewhere in the tree; file systems that
+// show another's files under a device of their own (overlay, FUSE); mounts made after the rules.
 Expected<PrivateAwareRules> rules_keeping_private(const std::vector<landlock::Rule>& rules,
                                                   const std::vector<std::string>& kept);
 

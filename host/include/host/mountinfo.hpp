@@ -28,6 +28,24 @@ struct MountEntry {
 // '=', "" for a bare key, nullopt when the list has no such option.
 std::optional<std::string_view> mount_option(std::string_view options, std::string_view key);
 
+// Where a file lies in its file system: the device of a mount that shows it and the path inside
+// that file system. Mounts show what they hold, not paths: whichever mount shows a file (a bind
+// of it or of a directory above it, an rbind of /), its place is the same.
+struct FsPlace {
+    std::string device;
+    std::string path;
+};
+
+// The mount of mounts that shows path (absolute and resolved): the last of the longest mount
+// points it lies in (the one mounted over the others); null when none does.
+const MountEntry* mount_showing(const std::vector<MountEntry>& mounts, const std::string& path);
+// The place of path, which lies at or below m's mount point, in m's file system.
+FsPlace place_in(const MountEntry& m, const std::string& path);
+// Where m shows the path fs_path of its file system (it lies at or below m's root).
+std::string shown_at(const MountEntry& m, const std::string& fs_path);
+// The place of path (absolute and resolved), by the mount that shows it; nullopt when none does.
+std::optional<FsPlace> place_of(const std::vector<MountEntry>& mounts, const std::string& path);
+
 // One read and parse of /proc/self/mountinfo; empty when it cannot be read.
 std::vector<MountEntry> read_mountinfo();
 // The same, where an empty table would let something through (a sandbox's Full plan, which

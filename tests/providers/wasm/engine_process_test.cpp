@@ -9,6 +9,7 @@
 
 #include "engine_process.hpp"
 #include "host/landlock.hpp"
+#include "host/landlock_private.hpp"
 #include "host/private_files.hpp"
 #include "host/trusted_state.hpp"
 #include "microvm/built_programs.hpp"
@@ -162,6 +163,35 @@ TEST_F(WasmTest, TheHostsProtectionsHoldInTheEnginesProgram) {
     r = run(ctx);
     EXPECT_EQ(r.metadata.exit_code, 0) << describe(r);
     EXPECT_EQ(r.metadata.stdout_data, "open\n");
+}
+
+// The engine's Landlock rules are split around a file the host keeps private inside a granted
+// tree (host/landlock_private.hpp); a split that cannot be made (more entries beside the file
+// than the rules may number) refuses the run before the module starts, never leaving the engine
+// the tree granted whole.
+TEST_F(WasmTest, ARunWhoseRulesCannotBeSplitAroundAKeptFileIsRefused) {
+    MICROVM_REQUIRE("landlock", microvm::host::landlock::abi_version() > 0, "the kernel has no Landlock");
+    TempDir dir;
+    const std::filesystem::path crowd = dir.path() / "crowd";
+    std::filesystem::create_directories(crowd);
+    for (size_t i = 0; i <= microvm::host::kMaxPrivateAwareRules; ++i) write_file(crowd / std::to_string(i), "");
+    write_file(crowd / "tokens", "t:secret\n");
+    microvm::host::keep_private((crowd / "tokens").string());
+    auto ctx = context(fixture("hello.wat"));
+    ctx.config.fs_policy = microvm::FileSystemPolicy::read_only({crowd.string()});
+    auto r = run(ctx);
+    EXPECT_EQ(r.status, Status::SetupError) << describe(r);
+    ASSERT_TRUE(r.error);
+    EXPECT_NE(r.error->message.find("Landlock rules"), std::string::npos) << r.error->message;
+    EXPECT_EQ(r.metadata.stdout_data, "");
+    // With a few entries beside the kept file the same run is split and runs.
+    std::filesystem::remove_all(crowd);
+    std::filesystem::create_directories(crowd);
+    for (int i = 0; i < 10; ++i) write_file(crowd / std::to_string(i), "");
+    write_file(crowd / "tokens", "t:secret\n");
+    r = run(ctx);
+    EXPECT_EQ(r.status, Status::Ok) << describe(r);
+    EXPECT_EQ(r.metadata.stdout_data, "hello, wasm\n");
 }
 
 // The host passes the preopens it opened to the engine's program and closes its own copies once

@@ -212,6 +212,18 @@ TEST(CliClient, EvalThroughTheUnixSocketPrintsAndExitsAsLocally) {
     EXPECT_EQ(executions(h, "mock", "timeout"), 1);
 }
 
+// A request to a local daemon loads no HTTP library: libcurl and what it links cost about 10 ms
+// per command, more than a pooled execution takes in the daemon (issue 15).
+TEST(CliClient, ARequestOverTheUnixSocketLoadsNoHttpLibrary) {
+    Harness h;
+    testsupport::ScopedEnv debug("LD_DEBUG", "files");
+    const CommandResult r = cli(through("unix:" + h.socket_path, {"eval", "-p", "mock", "(+ 1 2)"}));
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "3\n");
+    EXPECT_NE(r.err.find("file=libc.so"), std::string::npos) << "LD_DEBUG said nothing: " << r.err.substr(0, 400);
+    EXPECT_EQ(r.err.find("libcurl"), std::string::npos) << r.err.substr(0, 2000);
+}
+
 TEST(CliClient, JsonThroughTheDaemonHasTheLocalStatusAndKeys) {
     Harness h;
     const std::string addr = "unix:" + h.socket_path;

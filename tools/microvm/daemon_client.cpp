@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "daemon_peer.hpp"
+#include "daemon_unix_client.hpp"
 #include "microvm/private_file.hpp"
 #include "microvm/token_file.hpp"
 #include "rtfs/ascii_text.hpp"
@@ -157,6 +158,7 @@ Expected<std::string> read_token_file(const std::string& path) {
 rtfs::Expected<DaemonReply, DaemonFailure> post_json(
     const DaemonConnection& conn, const std::string& path, const std::string& body,
     const CancelToken& cancel, const std::function<void(std::string_view)>& on_piece) {
+    if (!conn.address.unix_path.empty()) return post_over_unix_socket(conn, path, body, cancel, on_piece);
     auto loaded = rtfs::host::curl_library();
     if (!loaded) return failure(Why::Unreachable, loaded.error());
     const CurlLibrary& curl = **loaded;

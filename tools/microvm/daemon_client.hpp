@@ -1,6 +1,8 @@
 // The HTTP client of `microvm --daemon`: one request to microvmd over its Unix socket, or over
-// TCP (http:// or https://) with a bearer token. libcurl does the HTTP, loaded only here
-// (rtfs/host/curl_library.hpp), so the CLI's start-up without --daemon does not pay for it.
+// TCP (http:// or https://) with a bearer token. Over TCP libcurl does the HTTP, loaded only
+// then (rtfs/host/curl_library.hpp); over the Unix socket a client of its own does
+// (daemon_unix_client.hpp), so neither the CLI's start-up nor a request to a local daemon pays
+// for loading libcurl.
 #pragma once
 
 #include <functional>

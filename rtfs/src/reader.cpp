@@ -65,7 +65,7 @@ public:
         std::vector<Value> forms;
         HeldValues held(forms);
         for (;;) {
-            RTFS_CHECK(skip_space());
+            RTFS_CHECK(skip_ignored(0));
             if (at_end()) return forms;
             RTFS_TRY(Value v, read_form(0));
             held.push(std::move(v));
@@ -131,6 +131,23 @@ private:
             }
         }
         return Ok{};
+    }
+
+    // Whitespace, comments and `#_ form` discards: between forms a discarded one is nothing, so
+    // `[1 #_ 2]` is [1] and a text may end with one, as in Clojure (the reader took the closing
+    // bracket for the form to keep and refused it).
+    Expected<void, Error> skip_ignored(int depth) {
+        for (;;) {
+            RTFS_CHECK(skip_space());
+            if (at_end() || peek() != '#' || peek(1) != '_') return Ok{};
+            const int line = line_, col = col_;
+            next();
+            next();
+            RTFS_CHECK(skip_space());
+            if (at_end()) return fail_at_end("expected a form after #_ discard", line, col);
+            RTFS_TRY(Value ignored, read_form(depth + 1));
+            (void)ignored;
+        }
     }
 
     Value remember(Value v, int line, int col) {
@@ -211,7 +228,7 @@ private:
         std::vector<Value> items;
         HeldValues held(items);
         for (;;) {
-            RTFS_CHECK(skip_space());
+            RTFS_CHECK(skip_ignored(depth));
             if (at_end())
                 return fail_at_end(std::string("unexpected end of input: '") + opener(close) +
                                 "' opened at " + std::to_string(line) + ":" +

@@ -78,14 +78,37 @@ TEST(Reader, UnterminatedConstructs) {
 // What a REPL asks another line for: text that ends inside something, never text that is wrong.
 TEST(Reader, TextEndingInsideAFormCouldBeCompleted) {
     for (const char* src : {"\"abc", "#| never closed", "(1 2", "{:a 1", "[(", "'", "@", "`", "#_",
-                            "#_ 1", "(quote", "\"\\\"", "#", "(1 #", "##",
+                            "(1 #_ 2", "(quote", "\"\\\"", "#", "(1 #", "##",
                             "##In", "##-"}) {
         EXPECT_TRUE(rtfs::ends_inside_a_form(src)) << src;
     }
-    for (const char* src : {"", "(+ 1 2)", "'a", ")", "(1 2))", "##Foo", "#x", "1.5.5", "12abc",
+    for (const char* src : {"", "(+ 1 2)", "'a", ")", "(1 2))", "#_ 1", "1 #_ 2", "##Foo", "#x", "1.5.5", "12abc",
                             "(1 ]", "\"\\q\"", "##Inff"}) {
         EXPECT_FALSE(rtfs::ends_inside_a_form(src)) << src;
     }
+}
+
+// A discarded form is nothing wherever it stands, last in a collection or in the text too.
+TEST(Reader, ADiscardedFormIsNothingWhereverItStands) {
+    const std::pair<const char*, const char*> cases[] = {
+        {"[1 #_ 2]", "[1]"},         {"(list #_ 1)", "(list)"},     {"{:a 1 #_ :b}", "{:a 1}"},
+        {"#{#_ 1}", "#{}"},          {"[1 #_ #_ 2 3]", "[1]"},      {"[#_ [1 2] 3 #_ 4]", "[3]"},
+        {"[1 #_ ; note\n 2]", "[1]"}, {"'(#_ a)", "(quote ())"},
+    };
+    for (const auto& [src, expected] : cases) {
+        auto v = rtfs::read_one(src);
+        ASSERT_TRUE(v.has_value()) << src << ": " << v.error().message();
+        EXPECT_EQ(rtfs::print(*v), expected) << src;
+    }
+    auto all = rtfs::read_all("1 #_ 2");
+    ASSERT_TRUE(all.has_value());
+    EXPECT_EQ(all->size(), 1u);
+    all = rtfs::read_all("#_ 1");
+    ASSERT_TRUE(all.has_value());
+    EXPECT_TRUE(all->empty());
+    // Still a form to discard: "(#_)" and "[#_ ]" are errors, "#_" alone more text to come.
+    EXPECT_FALSE(rtfs::read_all("(#_)").has_value());
+    EXPECT_FALSE(rtfs::read_all("[#_ ]").has_value());
 }
 
 TEST(Reader, PrintedFormsReadBack) {

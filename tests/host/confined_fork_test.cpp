@@ -20,6 +20,7 @@
 #include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -168,6 +169,13 @@ TEST(ConfinedFork, CallsThatReachPastTheProcessAreRefused) {
         int flags = 0;
         note("setflags", ::ioctl(pipe_end.get(), FS_IOC_SETFLAGS, &flags));
         note("file-setattr", ::syscall(469, AT_FDCWD, victim, nullptr, 0, 0));
+        // Times: by path never (Landlock governs none), through a descriptor yes.
+        const struct timespec epoch[2] = {{1, 0}, {1, 0}};
+        note("utimensat-path", ::utimensat(AT_FDCWD, victim, epoch, 0));
+        note("utimensat-nofollow", ::utimensat(AT_FDCWD, victim, epoch, AT_SYMLINK_NOFOLLOW));
+        note("utimes", ::utimes(victim, nullptr));
+        int own[2] = {-1, -1};
+        note("futimens", ::pipe2(own, O_CLOEXEC) == 0 ? ::futimens(own[0], nullptr) : -1);
         note("dumpable", ::prctl(PR_GET_DUMPABLE) == 0 ? 0 : -1);
         note("self-signal", ::kill(::getpid(), 0));
         struct __user_cap_header_struct header {_LINUX_CAPABILITY_VERSION_3, 0};
@@ -183,12 +191,13 @@ TEST(ConfinedFork, CallsThatReachPastTheProcessAreRefused) {
     for (const char* refused : {"execve", "fork", "kill-host", "kill-all", "ptrace", "unshare", "socket-inet",
                                 "socket-unix", "prlimit-host", "setuid-file", "mknod", "chmod", "removexattr", "pdeathsig",
                                 "setpgid", "setsid", "shmget", "memfd", "f-setown", "f-setsig", "fiosetown",
-                                "setflags", "file-setattr"}) {
+                                "setflags", "file-setattr", "utimensat-path", "utimensat-nofollow", "utimes"}) {
         EXPECT_NE(run.report.find(std::string(refused) + "=" + eperm + ";"), std::string::npos)
             << refused << " in " << run.report;
     }
     EXPECT_NE(run.report.find(std::string("setxattr-acl=") + std::strerror(EOPNOTSUPP) + ";"), std::string::npos)
         << run.report;
+    EXPECT_NE(run.report.find("futimens=0;"), std::string::npos) << run.report;
     EXPECT_NE(run.report.find("dumpable=0;"), std::string::npos) << run.report;
     EXPECT_NE(run.report.find("self-signal=0;"), std::string::npos) << run.report;
     // A root host's child keeps only the file capabilities the engine used in the host.
@@ -204,6 +213,7 @@ TEST(ConfinedFork, CallsThatReachPastTheProcessAreRefused) {
     struct stat st;
     ASSERT_EQ(::stat(victim, &st), 0);
     EXPECT_EQ(st.st_mode & 07777, 0600u);
+    EXPECT_NE(st.st_mtim.tv_sec, 1);
     ::unlink(victim);
 }
 

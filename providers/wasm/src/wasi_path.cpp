@@ -183,6 +183,27 @@ uint32_t path_filestat_get(RunState& s, const Values& p) {
     return wasi::store_filestat(s.mem(), u32_at(p, 4), st) ? wasi::kSuccess : wasi::kFault;
 }
 
+// Sets the times of what fd (an O_PATH descriptor, judged) names through a descriptor opened
+// from it, never by a path: Landlock governs no file's times, so the engine's seccomp filter
+// allows utimensat without a path only, and by path an engine its module took over set the
+// times of any file of the host. Only files and directories are opened for it (opening a device
+// node can act on the device); a symlink's own times would need a path: ENOTSUP.
+uint32_t set_times_through(int fd, const timespec times[2]) {
+    struct stat st;
+    if (fstat(fd, &st) != 0) return wasi::from_host_errno(errno);
+    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) return wasi::kNotsup;
+    // The inode resolved, through its /proc magic link (futimens refuses O_PATH descriptors);
+    // Landlock judges the open as any other.
+    char proc_path[64];
+    std::snprintf(proc_path, sizeof proc_path, "/proc/self/fd/%d", fd);
+    const int flags = O_NONBLOCK | O_NOCTTY | O_CLOEXEC | (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0);
+    UniqueFd opened(open(proc_path, O_RDONLY | flags));
+    if (!opened.valid() && errno == EACCES && S_ISREG(st.st_mode)) opened.reset(open(proc_path, O_WRONLY | flags));
+    if (!opened.valid()) return wasi::from_host_errno(errno);
+    if (futimens(opened.get(), times) != 0) return wasi::from_host_errno(errno);
+    return wasi::kSuccess;
+}
+
 uint32_t path_filestat_set_times(RunState& s, const Values& p) {
     FdEntry* dir = nullptr;
     if (uint32_t err = dir_lookup(s, u32_at(p, 0), r::kPathFilestatSetTimes, dir)) return err;
@@ -192,7 +213,7 @@ uint32_t path_filestat_set_times(RunState& s, const Values& p) {
     wasi::to_timespecs(u64_at(p, 4), u64_at(p, 5), u32_at(p, 6), times);
     const bool follow = u32_at(p, 1) & wasi::kLookupSymlinkFollow;
     if (!follow) {
-        // The entry itself (a symlink keeps its own times): its name in its confined parent.
+        // The entry itself: its name in its confined parent.
         ParentAndName at;
         if (int e = resolve_parent(dir->host.get(), path, at)) return resolve_errno(e);
         if (on_kernel_interface(at.parent.get())) return wasi::kAcces;
@@ -203,21 +224,14 @@ uint32_t path_filestat_set_times(RunState& s, const Values& p) {
             UniqueFd entry(openat(at.parent.get(), at.name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
             if (!entry.valid()) return wasi::from_host_errno(errno);
             if (on_kernel_interface(entry.get())) return wasi::kAcces;
-            if (utimensat(at.parent.get(), at.name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
-                return wasi::from_host_errno(errno);
-            }
-            return wasi::kSuccess;
+            return set_times_through(entry.get(), times);
         }
         // "name/" names what a symlink points to, as with follow.
     }
     UniqueFd fd;
     if (int e = open_beneath(dir->host.get(), path, O_PATH, 0, true, fd)) return resolve_errno(e);
     if (on_kernel_interface(fd.get())) return wasi::kAcces;
-    // The inode resolved above, through its /proc magic link (futimens refuses O_PATH fds).
-    char proc_path[64];
-    std::snprintf(proc_path, sizeof proc_path, "/proc/self/fd/%d", fd.get());
-    if (utimensat(AT_FDCWD, proc_path, times, 0) != 0) return wasi::from_host_errno(errno);
-    return wasi::kSuccess;
+    return set_times_through(fd.get(), times);
 }
 
 uint32_t path_create_directory(RunState& s, const Values& p) {

@@ -15,7 +15,8 @@ median, with the load average before and after.
 import os
 import statistics
 import sys
-import time
+
+from spawn_timer import timed_run
 
 ARGS = ["run", "-p", "process", "--fs", "ro", "--", "/bin/true"]
 BWRAP = ["bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "/bin/true"]
@@ -27,17 +28,7 @@ def main():
     rounds, binaries = int(sys.argv[1]), sys.argv[2:]
     bwrap = [next((os.path.join(d, "bwrap") for d in os.environ["PATH"].split(":")
                    if os.access(os.path.join(d, "bwrap"), os.X_OK)), "bwrap")] + BWRAP[1:]
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    actions = [(os.POSIX_SPAWN_DUP2, devnull, 1)]
-
-    def once(argv):
-        started = time.perf_counter()
-        pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=actions)
-        _, status = os.waitpid(pid, 0)
-        if os.waitstatus_to_exitcode(status) != 0:
-            sys.exit(f"{argv[0]} failed")
-        return (time.perf_counter() - started) * 1e3
-
+    once = timed_run
     load = open("/proc/loadavg").read().split()[:3]
     times = {b: [] for b in binaries}
     peer = []

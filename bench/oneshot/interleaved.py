@@ -6,10 +6,10 @@ usage: interleaved.py OLD NEW [ROUNDS] [-- ARGS...]   (ARGS default: eval -p was
 Each round runs both (the one that goes first alternates), after 5 warm-up runs of each; a run
 is timed from posix_spawn to waitpid, stdout to /dev/null. Prints medians and quartiles.
 """
-import os
 import statistics
 import sys
-import time
+
+from spawn_timer import timed_run
 
 
 def main():
@@ -20,16 +20,8 @@ def main():
         argv = argv[:argv.index("--")]
     old, new = argv[0], argv[1]
     rounds = int(argv[2]) if len(argv) > 2 else 100
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    actions = [(os.POSIX_SPAWN_DUP2, devnull, 1)]
-
     def once(binary):
-        started = time.perf_counter()
-        pid = os.posix_spawn(binary, [binary] + extra, os.environ, file_actions=actions)
-        _, status = os.waitpid(pid, 0)
-        if os.waitstatus_to_exitcode(status) != 0:
-            sys.exit(f"{binary} failed")
-        return (time.perf_counter() - started) * 1e3
+        return timed_run([binary] + extra)
 
     for binary in (old, new):
         for _ in range(5):

@@ -21,6 +21,8 @@ import sys
 import tempfile
 import time
 
+from spawn_timer import timed_run
+
 ARGS = ["run", "-p", "process", "--fs", "ro", "--", "/bin/true"]
 BWRAP = ["bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "/bin/true"]
 POOL = 4
@@ -65,9 +67,6 @@ def main():
             time.sleep(0.05)
         else:
             sys.exit("resident.py: microvmd's pool did not fill (see " + log.name + ")")
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        actions = [(os.POSIX_SPAWN_DUP2, devnull, 1)]
-
         def settle():
             for _ in range(400):
                 if metric(sock, ready) >= POOL:
@@ -77,12 +76,7 @@ def main():
 
         def once(argv):
             settle()
-            started = time.perf_counter()
-            pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=actions)
-            _, status = os.waitpid(pid, 0)
-            if os.waitstatus_to_exitcode(status) != 0:
-                sys.exit(f"{' '.join(argv)} failed")
-            return (time.perf_counter() - started) * 1e3
+            return timed_run(argv)
 
         rows = {
             "bwrap": bwrap,

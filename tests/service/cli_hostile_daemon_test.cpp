@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <string>
 #include <thread>
 
@@ -28,10 +29,11 @@ CommandResult cli(std::vector<std::string> args) {
     return testsupport::run_command(args);
 }
 
-// Serves `reply` (raw HTTP bytes) to every connection after reading its request.
+// Serves `reply` (raw HTTP bytes) to every connection after reading its request; with
+// read_body false, after its head only, and then holds the connection without reading or closing.
 class FakeDaemon {
   public:
-    explicit FakeDaemon(std::string reply) : reply_(std::move(reply)) {
+    explicit FakeDaemon(std::string reply, bool read_body = true) : reply_(std::move(reply)), read_body_(read_body) {
         dir_ = make_temp_dir();
         path_ = dir_ + "/fake.sock";
         listener_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -57,16 +59,17 @@ class FakeDaemon {
         while (!stop_) {
             microvm::host::UniqueFd c(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
             if (!c.valid()) return;
-            read_request(c.get());
+            read_request(c.get(), read_body_);
             size_t at = 0;
             while (at < reply_.size()) {
                 ssize_t n = ::send(c.get(), reply_.data() + at, reply_.size() - at, MSG_NOSIGNAL);
                 if (n <= 0) break;  // the client hung up (it went over a cap)
                 at += static_cast<size_t>(n);
             }
+            while (!read_body_ && !stop_) std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
     }
-    static void read_request(int fd) {
+    static void read_request(int fd, bool read_body) {
         std::string got;
         char buf[4096];
         size_t need = std::string::npos;
@@ -75,6 +78,7 @@ class FakeDaemon {
             if (n <= 0) return;
             got.append(buf, static_cast<size_t>(n));
             size_t end = got.find("\r\n\r\n");
+            if (!read_body && end != std::string::npos) return;
             if (need == std::string::npos && end != std::string::npos) {
                 size_t cl = got.find("Content-Length: ");
                 need = end + 4 + (cl == std::string::npos ? 0 : std::stoul(got.substr(cl + 16)));
@@ -83,6 +87,7 @@ class FakeDaemon {
     }
 
     std::string dir_, path_, reply_;
+    bool read_body_ = true;
     microvm::host::UniqueFd listener_;
     std::atomic<bool> stop_{false};
     std::thread thread_;
@@ -112,6 +117,20 @@ TEST(CliHostileDaemon, ALargeResultIsReadWhole) {
     auto printed = nlohmann::json::parse(r.out, nullptr, false);
     ASSERT_FALSE(printed.is_discarded()) << r.out.substr(0, 200);
     EXPECT_EQ(printed["stdout"].get<std::string>().size(), size_t{3} << 20);
+}
+
+// A daemon that answers before it has read the request (a refusal of a large one) and then
+// neither reads nor closes: the client stops sending and reads the answer; it waited in send
+// until Ctrl-C (red team, 2026-12-08).
+TEST(CliHostileDaemon, AnAnswerBeforeTheRequestIsReadEndsTheSending) {
+    FakeDaemon daemon(http("413 Payload Too Large", "application/json",
+                           R"({"error":{"code":"payload_too_large","message":"the body is over its limit"}})"),
+                      /*read_body=*/false);
+    const testsupport::TempFile source("[" + std::string(4 << 20, '1') + "]");
+    CommandResult r = testsupport::run_command(
+        {"/usr/bin/timeout", "30", MICROVM_BINARY, "--daemon", daemon.address(), "eval", "-p", "mock", "-f", source.path()});
+    EXPECT_NE(r.status, 124) << "the client hung in its send";
+    EXPECT_NE(r.err.find("the body is over its limit"), std::string::npos) << r.err.substr(0, 500);
 }
 
 TEST(CliHostileDaemon, AnErrorReplyOverItsCapIsCutOff) {

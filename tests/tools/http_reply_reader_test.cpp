@@ -95,6 +95,11 @@ TEST(HttpReplyReader, AMalformedOrUnfinishedReplyIsBroken) {
         head + "Content-Length: 10\r\n\r\nshort",                     // ended inside the body
         "HTTP/1.1 200 OK\r\nX: " + std::string(70 * 1024, 'x'),      // a head without end
         "",                                                           // nothing at all
+        [] {  // interim replies without end
+            std::string r;
+            for (int i = 0; i < 17; ++i) r += "HTTP/1.1 100 Continue\r\n\r\n";
+            return r + "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+        }(),
     };
     for (const std::string& reply : replies) {
         for (size_t step : {size_t{1}, size_t{7}, reply.size() + 1}) {

@@ -31,8 +31,8 @@ constexpr auto kConnectTimeout = std::chrono::seconds(10);
 
 enum class Wait { Ready, Cancelled, Failed };
 
-// Waits until fd has events, or the request is cancelled.
-Wait wait_for(int fd, short events, const CancelToken& cancel) {
+// Waits until fd has one of events (those it has are left in revents), or the request is cancelled.
+Wait wait_for(int fd, short events, const CancelToken& cancel, short& revents) {
     for (;;) {
         if (cancel.cancelled()) return Wait::Cancelled;
         pollfd fds[2] = {{fd, events, 0}, {cancel.wait_fd(), POLLIN, 0}};
@@ -42,7 +42,8 @@ Wait wait_for(int fd, short events, const CancelToken& cancel) {
             return Wait::Failed;
         }
         if (cancel.cancelled()) return Wait::Cancelled;
-        if (fds[0].revents != 0) return Wait::Ready;
+        revents = fds[0].revents;
+        if (revents != 0) return Wait::Ready;
     }
 }
 
@@ -90,11 +91,12 @@ Reply post_over_unix_socket(const DaemonConnection& conn, const std::string& pat
                                              "port or socket path the daemon is not holding); nothing was sent");
     }
 
-    // The request. A daemon that answers before it has read it all (a refusal) and closes is
-    // read all the same.
+    // The request. A daemon that answers before it has read it all (a refusal) is read at once:
+    // one that then neither reads nor closes would hold the send for good.
     const std::string head = request_head(conn, path, body.size());
+    bool answered = false;
     for (std::string_view left[2] = {head, body}; std::string_view& part : left) {
-        while (!part.empty()) {
+        while (!part.empty() && !answered) {
             const ssize_t n = ::send(fd.get(), part.data(), part.size(), MSG_NOSIGNAL);
             if (n > 0) {
                 part.remove_prefix(static_cast<size_t>(n));
@@ -102,14 +104,14 @@ Reply post_over_unix_socket(const DaemonConnection& conn, const std::string& pat
             }
             if (n < 0 && errno == EINTR) continue;
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                const Wait w = wait_for(fd.get(), POLLOUT, cancel);
+                short revents = 0;
+                const Wait w = wait_for(fd.get(), POLLOUT | POLLIN, cancel, revents);
                 if (w == Wait::Cancelled) return failure(Why::Cancelled, "cancelled");
-                if (w == Wait::Failed) break;
+                answered = w == Wait::Failed || (revents & (POLLIN | POLLHUP | POLLERR)) != 0;
                 continue;
             }
-            break;  // the daemon closed its end: its answer, if any, is read below
+            answered = true;  // the daemon closed its end: its answer, if any, is read below
         }
-        if (!part.empty()) break;
     }
 
     // The reply.
@@ -133,6 +135,7 @@ Reply post_over_unix_socket(const DaemonConnection& conn, const std::string& pat
     std::string buffer(64 * 1024, '\0');
     int read_error = 0;
     while (reader.state() == HttpReplyReader::State::Head || reader.state() == HttpReplyReader::State::Body) {
+        if (cancel.cancelled()) return failure(Why::Cancelled, "cancelled");
         const ssize_t n = ::recv(fd.get(), buffer.data(), buffer.size(), 0);
         if (n > 0) {
             reader.feed(std::string_view(buffer.data(), static_cast<size_t>(n)), on_body);
@@ -141,7 +144,8 @@ Reply post_over_unix_socket(const DaemonConnection& conn, const std::string& pat
         } else if (errno == EINTR) {
             continue;
         } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            const Wait w = wait_for(fd.get(), POLLIN, cancel);
+            short revents = 0;
+            const Wait w = wait_for(fd.get(), POLLIN, cancel, revents);
             if (w == Wait::Cancelled) return failure(Why::Cancelled, "cancelled");
             if (w == Wait::Failed) {
                 read_error = errno;

@@ -201,7 +201,10 @@ HttpReplyReader::State HttpReplyReader::feed(std::string_view bytes,
         bytes = after_head;
         if (head.size() > kMaxHeadBytes) return broken("a head of more than 64 KiB");
         if (!parse_head(head)) break;
-        if (status_ >= 100 && status_ < 200) continue;  // an interim reply: the real one follows
+        if (status_ >= 100 && status_ < 200) {  // an interim reply: the real one follows
+            if (++interim_ > kMaxInterimReplies) return broken("more than 16 interim replies");
+            continue;
+        }
         state_ = State::Body;
         if (framing_ == Framing::None || (framing_ == Framing::Length && left_ == 0)) state_ = State::Done;
     }

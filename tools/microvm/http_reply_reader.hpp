@@ -20,6 +20,8 @@ class HttpReplyReader {
     // The most a head (status line and headers) or a chunk's size line may take.
     static constexpr size_t kMaxHeadBytes = 64 * 1024;
     static constexpr size_t kMaxChunkLine = 4096;
+    // Interim (1xx) replies before the reply: microvmd sends none; more is a broken daemon's.
+    static constexpr int kMaxInterimReplies = 16;
 
     // Bytes as they arrive; the body's bytes go to on_body, which returns false to stop the
     // reading (the reply is then Broken, with problem() "stopped"). Returns the state after them.
@@ -51,6 +53,7 @@ class HttpReplyReader {
     Framing framing_ = Framing::UntilClose;
     uint64_t left_ = 0;  // of the body (Length) or of the chunk (Chunked)
     ChunkStep chunk_ = ChunkStep::Size;
+    int interim_ = 0;
 };
 
 }  // namespace microvm::cli

@@ -18,6 +18,8 @@
 #include <cstring>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "harness.hpp"
 #include "host/remove_tree.hpp"
 #include "support/expectations.hpp"
@@ -222,6 +224,24 @@ TEST(CliClient, ARequestOverTheUnixSocketLoadsNoHttpLibrary) {
     EXPECT_EQ(r.out, "3\n");
     EXPECT_NE(r.err.find("file=libc.so"), std::string::npos) << "LD_DEBUG said nothing: " << r.err.substr(0, 400);
     EXPECT_EQ(r.err.find("libcurl"), std::string::npos) << r.err.substr(0, 2000);
+}
+
+// `microvm bench --daemon-rows`: each provider's eval and run rows again through the daemon, the
+// one-shot with a resident helper, under a subject that says so; the daemon ran them.
+TEST(CliClient, BenchMeasuresTheRowsThroughTheDaemonWhenAsked) {
+    Harness h;
+    const double before = executions(h, "mock", "ok");
+    const CommandResult r = cli({"bench", "--runs", "2", "--compute-ms", "5", "-p", "mock", "--no-peers", "--json",
+                                 "--daemon-rows", "unix:" + h.socket_path});
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto report = nlohmann::json::parse(r.out);
+    size_t through = 0;
+    for (const auto& row : report["rows"]) {
+        EXPECT_EQ(row["runs"].get<int>(), 2) << row.dump();
+        if (row["subject"] == "mock (microvmd)") ++through;
+    }
+    EXPECT_EQ(through, 3u) << r.out;  // the empty program, (+ 1 2), the compute job
+    EXPECT_GE(executions(h, "mock", "ok"), before + 6);
 }
 
 TEST(CliClient, JsonThroughTheDaemonHasTheLocalStatusAndKeys) {

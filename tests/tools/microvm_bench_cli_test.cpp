@@ -62,6 +62,21 @@ TEST(MicrovmBenchCli, SvgHasOneBarPerMeasuredRowAndIsWellFormed) {
     EXPECT_EQ(std::stoul(parsed.out), measured) << svg.read();
 }
 
+// A provider's row is its local run: with $MICROVM_DAEMON set in the shell (a daemon that is not
+// there) the rows ran through it, every sample failed, under the local provider's name.
+TEST(MicrovmBenchCli, RowsRunLocallyWhateverMicrovmDaemonSays) {
+    auto r = run_command({"/usr/bin/env", "MICROVM_DAEMON=unix:/nonexistent/microvmd.sock", MICROVM_BINARY, "bench",
+                          "--runs", "2", "--compute-ms", "5", "-p", "mock", "--no-peers", "--json"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto report = nlohmann::json::parse(r.out);
+    ASSERT_EQ(report["rows"].size(), 3u) << r.out;
+    for (const auto& row : report["rows"]) EXPECT_EQ(row["runs"].get<int>(), 2) << row.dump();
+    // --daemon-rows takes an address as --daemon does.
+    auto bad = run_command({MICROVM_BINARY, "bench", "-p", "mock", "--no-peers", "--daemon-rows", "tcp:x"});
+    EXPECT_EQ(bad.status, 64) << bad.err;
+    EXPECT_NE(bad.err.find("--daemon-rows"), std::string::npos) << bad.err;
+}
+
 // The attack (red team, 2026-12-03): someone else plants a symlink at the chart's name in a
 // shared directory; writing the chart through it truncated the file it points to, root's too.
 // The chart replaces the name instead.

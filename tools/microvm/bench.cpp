@@ -19,6 +19,7 @@
 #include <iostream>
 
 #include "bench_report.hpp"
+#include "daemon_client.hpp"
 #include "bench_rows.hpp"
 #include "host/boot_cache.hpp"
 #include "host/child_process.hpp"
@@ -99,11 +100,13 @@ bool discard_output_until_exit(int pidfd, int fd, Clock::time_point deadline) {
 
 // The environment of a run: this process's, with TMPDIR in the benchmark's private directory
 // (a peer killed at its limit, `runsc do` among them, leaves its temporary files there, removed
-// with it).
+// with it), and without $MICROVM_DAEMON: a provider's row is its local run (set in the shell,
+// it sent the rows to a daemon under the local provider's name); --daemon-rows says so.
 std::vector<std::string> run_environment(const std::string& tmpdir) {
     std::vector<std::string> env;
     for (char** e = environ; *e; ++e) {
-        if (!std::string_view(*e).starts_with("TMPDIR=")) env.emplace_back(*e);
+        const std::string_view entry(*e);
+        if (!entry.starts_with("TMPDIR=") && !entry.starts_with("MICROVM_DAEMON=")) env.emplace_back(*e);
     }
     env.push_back("TMPDIR=" + tmpdir);
     return env;
@@ -240,6 +243,12 @@ int cmd_bench(const BenchOptions& opt) {
                      kMaxBenchRuns, kMaxComputeMs, kMaxRowBudgetS);
         return kExitUsage;
     }
+    if (!opt.daemon.empty()) {
+        if (auto address = parse_daemon_address(opt.daemon); !address) {
+            std::fprintf(stderr, "error: usage: --daemon-rows: %s\n", address.error().message.c_str());
+            return kExitUsage;
+        }
+    }
     const auto run_limit = std::chrono::milliseconds(static_cast<long>(opt.row_budget_s * 1000));
     std::vector<ProviderSummary> providers;
     {
@@ -272,6 +281,7 @@ int cmd_bench(const BenchOptions& opt) {
 
     BenchWorkloads w;
     w.self = self_path();
+    w.daemon = opt.daemon;
     w.compute_ms = opt.compute_ms;
     // A compute run longer than the row budget (RTFS interpreted by the wasm engine) is stopped
     // by its own time limit and counted as failed rather than holding the benchmark up.

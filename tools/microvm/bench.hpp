@@ -23,6 +23,9 @@ struct BenchOptions {
     bool peers = true;
     bool json = false;
     std::string svg_file;       // empty: no chart
+    // Also each provider's eval and run rows through microvmd at this address (--daemon-rows):
+    // the one-shot with a resident helper. The other rows run locally whatever $MICROVM_DAEMON says.
+    std::string daemon;
 };
 
 int cmd_bench(const BenchOptions& options);

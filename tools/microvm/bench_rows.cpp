@@ -97,6 +97,17 @@ std::vector<BenchRow> bench_rows(const std::vector<ProviderSummary>& providers, 
                             {}, 0, "RTFS loop"});
         }
     }
+    if (!w.daemon.empty()) {
+        const size_t local = rows.size();
+        for (size_t i = 0; i < local; ++i) {
+            const std::string& subcommand = rows[i].argv[1];
+            if (subcommand != "eval" && subcommand != "run") continue;
+            BenchRow through = rows[i];
+            through.subject += " (microvmd)";
+            through.argv.insert(through.argv.begin() + 1, {"--daemon", w.daemon});
+            rows.push_back(std::move(through));
+        }
+    }
     if (!peers) return rows;
     // The peers run python3 for the expression and the compute job: they have no RTFS.
     for (const Peer& peer : installed_peers()) {

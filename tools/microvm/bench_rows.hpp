@@ -25,6 +25,7 @@ struct BenchWorkloads {
     std::string run_limit;     // --timeout of a provider's compute run: the row budget
     long compute_iterations;   // RTFS loop iterations that take about compute_ms natively
     long python_iterations;    // the same for python3
+    std::string daemon;        // non-empty: the providers' eval and run rows again through microvmd there
 };
 
 // A peer's executable (bwrap, runsc, srt, python3): the system directories first (a version
@@ -39,8 +40,9 @@ std::string rtfs_compute_source(long n);
 // python3 source of the compute job.
 std::string python_compute_source(long n);
 
-// Rows for the given providers (their names and what they run) and, when wanted, for the peers
-// found installed.
+// Rows for the given providers (their names and what they run), through the daemon too when
+// w.daemon is set (subject "NAME (microvmd)"; a module's row stays local: `wasm` is not sent),
+// and, when wanted, for the peers found installed.
 struct ProviderSummary {
     std::string name;
     bool runs_external = false;

@@ -182,6 +182,8 @@ void add_bench_flags(CLI::App* bench, microvm::cli::BenchOptions& o) {
     bench->add_flag("!--no-peers", o.peers, "Do not measure bwrap, runsc do, srt, python3");
     bench->add_flag("--json", o.json, "JSON output");
     bench->add_option("--svg", o.svg_file, "Also draw a bar chart (log scale) to FILE");
+    bench->add_option("--daemon-rows", o.daemon,
+                      "Also each provider's eval and run rows through microvmd at ADDRESS (as --daemon takes it)");
 }
 
 }  // namespace

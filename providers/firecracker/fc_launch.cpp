@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <sstream>
 
+#include "host/unix_address.hpp"
 #include "host/kvm_device.hpp"
 #include "firecracker/fc_socket.hpp"
 #include "host/boot_cache.hpp"
@@ -131,9 +132,9 @@ Expected<LaunchPlan> plan_launch(const FcBinaries& binaries, const FcLaunchSetti
         }
         plan.argv.insert(plan.argv.end(), {"--", "--api-sock", socket_in_jail});
     }
-    if (plan.api_socket.size() > max_unix_path()) {
+    if (plan.api_socket.size() > host::kMaxUnixSocketPath) {
         return fail(K::InvalidInput, "the API socket path '" + plan.api_socket + "' is longer than " +
-                                         std::to_string(max_unix_path()) +
+                                         std::to_string(host::kMaxUnixSocketPath) +
                                          " bytes, the most a Unix socket address holds");
     }
     return plan;

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <thread>
 
+#include "host/unix_address.hpp"
 #include "host/fd_wait.hpp"
 #include "host/sys_error.hpp"
 
@@ -30,22 +31,18 @@ FcExpected<void> wait_for(int fd, short events, Deadline deadline, const std::st
 
 }  // namespace
 
-size_t max_unix_path() { return sizeof(sockaddr_un{}.sun_path) - 1; }
-
 FcExpected<host::UniqueFd> connect_unix(const std::string& path, Deadline deadline,
                                         const std::string& call) {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.empty() || path.size() > max_unix_path() || path.find('\0') != std::string::npos) {
+    const std::optional<sockaddr_un> addr = host::unix_address(path);
+    if (!addr) {
         return fc_fail(Kind::Connect, call,
                        "socket path '" + peer_text(path) + "' is empty or longer than " +
-                           std::to_string(max_unix_path()) + " bytes");
+                           std::to_string(host::kMaxUnixSocketPath) + " bytes");
     }
-    std::memcpy(addr.sun_path, path.data(), path.size());
     for (;;) {
         host::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
         if (!fd.valid()) return fc_fail(Kind::Connect, call, "socket: " + host::errno_text(errno));
-        if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) {
+        if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) == 0) {
             return fd;
         }
         int err = errno;

@@ -20,9 +20,6 @@ inline Deadline deadline_after(std::chrono::milliseconds timeout) {
     return Clock::now() + timeout;
 }
 
-// The longest path a sockaddr_un holds (sun_path less its terminating NUL).
-size_t max_unix_path();
-
 // Connects to the stream socket at path. Connect when it is missing, refuses or the path is too
 // long; Timeout when its backlog stays full until the deadline. `call` names the caller's
 // operation in errors.

@@ -1,4 +1,5 @@
 #include "qemu/qemu_vm.hpp"
+#include "host/unix_address.hpp"
 #include "host/sys_error.hpp"
 
 #include <dirent.h>
@@ -313,17 +314,13 @@ std::string QemuVm::stderr_text() const {
 }
 
 Expected<host::UniqueFd> QemuVm::connect_socket(const char* name, Clock::time_point deadline) {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
     const std::string path = dir_ + "/" + name;
-    if (path.size() >= sizeof addr.sun_path) {
-        return fail(Failure::Kind::SetupError, "socket path too long: " + path);
-    }
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    const std::optional<sockaddr_un> addr = host::unix_address(path);
+    if (!addr) return fail(Failure::Kind::SetupError, "socket path too long: " + path);
     for (;;) {
         host::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
         if (!fd.valid()) return host::sys_failure("socket", errno);
-        if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return fd;
+        if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) == 0) return fd;
         if (auto exit = qemu_.try_wait()) {
             reaped(*exit);
             std::string why = stderr_text();

@@ -13,6 +13,7 @@
 
 #include "connection.hpp"
 #include "host/sys_error.hpp"
+#include "host/unix_address.hpp"
 
 namespace microvm::proxy {
 namespace {
@@ -24,17 +25,15 @@ constexpr int kAcceptsPerEvent = 64;
 }  // namespace
 
 Expected<UniqueFd> listen_on_unix(const std::string& path, mode_t mode) {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.empty() || path.size() >= sizeof addr.sun_path || path.find('\0') != std::string::npos) {
+    const std::optional<sockaddr_un> addr = host::unix_address(path);
+    if (!addr) {
         return fail(Failure::Kind::InvalidConfig, "bad Unix socket path for the proxy: '" + path +
                                                       "' (empty, NUL, or longer than " +
-                                                      std::to_string(sizeof addr.sun_path - 1) + " bytes)");
+                                                      std::to_string(host::kMaxUnixSocketPath) + " bytes)");
     }
-    std::memcpy(addr.sun_path, path.data(), path.size());
     UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd.valid()) return host::sys_failure("socket(AF_UNIX)", errno);
-    if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0) {
         return host::sys_failure("bind " + path, errno);
     }
     if (::chmod(path.c_str(), mode) != 0 || ::listen(fd.get(), kBacklog) != 0) {

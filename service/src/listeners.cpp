@@ -1,4 +1,5 @@
 #include "service/listeners.hpp"
+#include "host/unix_address.hpp"
 #include "host/sys_error.hpp"
 #include "microvm/trusted_path.hpp"
 
@@ -32,8 +33,8 @@ Expected<ListenSpec> parse_listen(const std::string& text) {
         s.path = text.substr(5);
         if (s.path.empty() || s.path[0] != '/')
             return fail(Failure::Kind::InvalidConfig, "--listen " + text + ": the socket path must be absolute");
-        if (s.path.size() >= sizeof(sockaddr_un{}.sun_path))
-            return fail(Failure::Kind::InvalidConfig, "--listen " + text + ": the socket path is too long");
+        if (!host::unix_address(s.path))
+            return fail(Failure::Kind::InvalidConfig, "--listen " + text + ": the socket path is too long or holds a NUL");
         return s;
     }
     if (text.starts_with("tcp:")) {
@@ -98,16 +99,16 @@ Expected<host::UniqueFd> open_unix(const std::string& path) {
     const std::string dir = host::parent_path(path);
     if (::geteuid() == 0 && path == default_unix_socket_path()) RTFS_CHECK(make_root_runtime_dir());
     RTFS_CHECK(check_socket_dir(dir));
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    const std::optional<sockaddr_un> address = host::unix_address(path);
+    if (!address) return fail(Failure::Kind::InvalidConfig, path + ": not a Unix socket path (too long or holds a NUL)");
+    const sockaddr_un& addr = *address;
     struct stat st {};
     if (::lstat(path.c_str(), &st) == 0) {
         if (!S_ISSOCK(st.st_mode) || st.st_uid != ::geteuid())
             return fail(Failure::Kind::SetupError, path + " exists and is not this user's socket; refusing to replace it");
         // Live (another daemon answers) or stale (one died)?
         host::UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-        if (::connect(probe.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0)
+        if (::connect(probe.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0)
             return fail(Failure::Kind::SetupError, path + ": another daemon is listening there");
         ::unlink(path.c_str());
     }
@@ -115,7 +116,7 @@ Expected<host::UniqueFd> open_unix(const std::string& path) {
     if (!fd.valid()) return host::sys_failure("socket", errno);
     // The mode is right from the start: there is no moment at which others could connect.
     mode_t old = ::umask(0177);
-    int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    int rc = ::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
     int err = errno;
     ::umask(old);
     if (rc != 0) return host::sys_failure("bind " + path, err);

@@ -13,6 +13,7 @@
 
 #include "daemon_peer.hpp"
 #include "host/sys_error.hpp"
+#include "host/unix_address.hpp"
 #include "host/unique_fd.hpp"
 #include "http_reply_reader.hpp"
 
@@ -60,19 +61,16 @@ std::string request_head(const DaemonConnection& conn, const std::string& path, 
 Reply post_over_unix_socket(const DaemonConnection& conn, const std::string& path, const std::string& body,
                             const CancelToken& cancel, const std::function<void(std::string_view)>& on_piece) {
     const std::string where = "the daemon at " + conn.address.text;
-    const std::string& socket_path = conn.address.unix_path;
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (socket_path.size() >= sizeof addr.sun_path) {
-        return failure(Why::Unreachable, "cannot connect to " + where + ": the path is longer than a Unix socket's (" +
-                                             std::to_string(sizeof addr.sun_path - 1) + " bytes)");
+    const std::optional<sockaddr_un> addr = host::unix_address(conn.address.unix_path);
+    if (!addr) {
+        return failure(Why::Unreachable, "cannot connect to " + where + ": the path holds a NUL or is longer than a "
+                                             "Unix socket's (" + std::to_string(host::kMaxUnixSocketPath) + " bytes)");
     }
-    std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
     host::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!fd.valid()) return failure(Why::Unreachable, "cannot connect to " + where + ": " + host::errno_text(errno));
     // A full backlog answers EAGAIN at once: retried until the connect timeout, as libcurl did.
     const auto give_up = std::chrono::steady_clock::now() + kConnectTimeout;
-    while (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    while (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0) {
         const int err = errno;
         if (err == EINTR) continue;
         if (err != EAGAIN || std::chrono::steady_clock::now() >= give_up) {

@@ -16,6 +16,7 @@
 #include "engine_request.hpp"
 #include "fd_table.hpp"
 #include "module_codec.hpp"
+#include "host/unix_address.hpp"
 #include "host/confined_fork.hpp"
 #include "host/private_files.hpp"
 #include "microvm/built_programs.hpp"
@@ -48,16 +49,12 @@ Expected<std::vector<std::string>> engine_command() {
 // The egress proxy's Unix socket ("socks5h://localhost/PATH", host/egress.hpp), connected in the
 // host for the child; invalid when it is not that form or the connect fails.
 host::UniqueFd proxy_connection(const std::string& http_proxy) {
-    const std::string path = rtfs::host::unix_socket_of_proxy(http_proxy);
-    struct sockaddr_un addr {};
-    if (path.empty()) return {};
-    if (path.size() >= sizeof addr.sun_path) return {};
-    addr.sun_family = AF_UNIX;
-    std::memcpy(addr.sun_path, path.data(), path.size());
+    const std::optional<sockaddr_un> addr = host::unix_address(rtfs::host::unix_socket_of_proxy(http_proxy));
+    if (!addr) return {};
     // Non-blocking: a proxy whose backlog is full refuses (EAGAIN) instead of holding the host's
     // wait loop, and with it the child's deadline (review, 2026-12-07).
     host::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (!fd.valid() || ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) return {};
+    if (!fd.valid() || ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0) return {};
     return fd;
 }
 
